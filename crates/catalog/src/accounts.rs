@@ -1,0 +1,291 @@
+//! Accounts (who logs in, with which rights, in which tenant) and their public keys.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{Catalog, CatalogError, Result, is_unique_violation, validate_name};
+
+/// What an account may do in its tenant's space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read, write, list, rename and remove.
+    Full,
+    /// Read and list only.
+    ReadOnly,
+    /// A drop box: create new files and directories; no listing, reading back or overwriting.
+    UploadOnly,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Full => "full",
+            Access::ReadOnly => "read-only",
+            Access::UploadOnly => "upload-only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(Access::Full),
+            "read-only" => Ok(Access::ReadOnly),
+            "upload-only" => Ok(Access::UploadOnly),
+            other => Err(CatalogError::Invalid {
+                what: "access",
+                why: format!("'{other}' is not one of full, read-only, upload-only"),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant: String,
+    pub name: String,
+    pub access: Access,
+    /// Argon2id PHC string; `None` when the account has no password.
+    pub password_hash: Option<String>,
+    pub locked: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountKey {
+    pub id: i64,
+    pub algorithm: String,
+    /// The key in OpenSSH one-line form, without comment.
+    pub public_key: String,
+    /// `SHA256:...` as ssh-keygen prints it.
+    pub fingerprint: String,
+    pub comment: String,
+    pub created_at: i64,
+}
+
+/// A public key to attach to an account (parsed and fingerprinted by the caller).
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub algorithm: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub comment: String,
+}
+
+const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.tenant_id, t.name AS tenant, a.name, a.access,
+        a.password_hash, a.locked, a.created_at
+   FROM accounts a JOIN tenants t ON t.id = a.tenant_id";
+
+fn account_from_row(r: &SqliteRow) -> Result<Account> {
+    Ok(Account {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        tenant: r.try_get("tenant")?,
+        name: r.try_get("name")?,
+        access: Access::parse(r.try_get("access")?)?,
+        password_hash: r.try_get("password_hash")?,
+        locked: r.try_get::<i64, _>("locked")? != 0,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn key_from_row(r: &SqliteRow) -> Result<AccountKey> {
+    Ok(AccountKey {
+        id: r.try_get("id")?,
+        algorithm: r.try_get("algorithm")?,
+        public_key: r.try_get("public_key")?,
+        fingerprint: r.try_get("fingerprint")?,
+        comment: r.try_get("comment")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn account_not_found(name: &str) -> CatalogError {
+    CatalogError::NotFound {
+        what: "account",
+        name: name.to_owned(),
+    }
+}
+
+impl Catalog {
+    /// Creates an account, optionally with a password hash and a first key, in one transaction.
+    pub async fn add_account(
+        &self,
+        tenant: &str,
+        name: &str,
+        access: Access,
+        password_hash: Option<&str>,
+        key: Option<&NewKey>,
+        now: i64,
+    ) -> Result<Account> {
+        validate_name("account name", name)?;
+        let tenant = self.tenant(tenant).await?;
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO accounts (tenant_id, name, access, password_hash, locked, created_at)
+             VALUES (?, ?, ?, ?, 0, ?)",
+        )
+        .bind(tenant.id)
+        .bind(name)
+        .bind(access.as_str())
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                CatalogError::AlreadyExists {
+                    what: "account",
+                    name: name.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })?
+        .last_insert_rowid();
+        if let Some(k) = key {
+            insert_key(&mut tx, id, k, now).await?;
+        }
+        tx.commit().await?;
+        self.account(name).await
+    }
+
+    pub async fn account(&self, name: &str) -> Result<Account> {
+        self.find_account(name)
+            .await?
+            .ok_or_else(|| account_not_found(name))
+    }
+
+    /// The account with this name, if any (for login: absence is not an error there).
+    pub async fn find_account(&self, name: &str) -> Result<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE a.name = ?"));
+        sqlx::query(sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(account_from_row)
+            .transpose()
+    }
+
+    pub async fn list_accounts(&self, tenant: Option<&str>) -> Result<Vec<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{ACCOUNT_COLUMNS} WHERE (?1 IS NULL OR t.name = ?1) ORDER BY t.name, a.name"
+        ));
+        let rows = sqlx::query(sql).bind(tenant).fetch_all(&self.pool).await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    pub async fn set_locked(&self, name: &str, locked: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET locked = ? WHERE name = ?")
+            .bind(locked)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(account_not_found(name));
+        }
+        Ok(())
+    }
+
+    pub async fn remove_account(&self, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM accounts WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(account_not_found(name));
+        }
+        Ok(())
+    }
+
+    pub async fn add_key(&self, account: &str, key: &NewKey, now: i64) -> Result<AccountKey> {
+        let acc = self.account(account).await?;
+        let mut tx = self.pool.begin().await?;
+        let id = insert_key(&mut tx, acc.id, key, now).await?;
+        tx.commit().await?;
+        Ok(AccountKey {
+            id,
+            algorithm: key.algorithm.clone(),
+            public_key: key.public_key.clone(),
+            fingerprint: key.fingerprint.clone(),
+            comment: key.comment.clone(),
+            created_at: now,
+        })
+    }
+
+    pub async fn list_keys(&self, account: &str) -> Result<Vec<AccountKey>> {
+        let acc = self.account(account).await?;
+        let rows = sqlx::query(
+            "SELECT id, algorithm, public_key, fingerprint, comment, created_at
+               FROM account_keys WHERE account_id = ? ORDER BY id",
+        )
+        .bind(acc.id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Removes the key with this fingerprint from the account.
+    pub async fn remove_key(&self, account: &str, fingerprint: &str) -> Result<()> {
+        let acc = self.account(account).await?;
+        let done = sqlx::query("DELETE FROM account_keys WHERE account_id = ? AND fingerprint = ?")
+            .bind(acc.id)
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::NotFound {
+                what: "key",
+                name: fingerprint.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The account's key with this fingerprint, if it has one.
+    pub async fn find_key(&self, account_id: i64, fingerprint: &str) -> Result<Option<AccountKey>> {
+        sqlx::query(
+            "SELECT id, algorithm, public_key, fingerprint, comment, created_at
+               FROM account_keys WHERE account_id = ? AND fingerprint = ?",
+        )
+        .bind(account_id)
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+    }
+}
+
+async fn insert_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account_id: i64,
+    k: &NewKey,
+    now: i64,
+) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO account_keys (account_id, algorithm, public_key, fingerprint, comment, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(account_id)
+    .bind(&k.algorithm)
+    .bind(&k.public_key)
+    .bind(&k.fingerprint)
+    .bind(&k.comment)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            CatalogError::AlreadyExists {
+                what: "key",
+                name: k.fingerprint.clone(),
+            }
+        } else {
+            e.into()
+        }
+    })?
+    .last_insert_rowid())
+}

@@ -1,0 +1,134 @@
+//! The catalog: tenants, accounts, credentials and the file namespace, in SQL.
+//!
+//! This is the only crate that speaks SQL (sqlx, SQLite for now). Every query is parameterised.
+//! It stores what the server decides; it never decides who may do what (that is the gate's job),
+//! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
+
+mod accounts;
+mod migrate;
+mod namespace;
+mod tenants;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use accounts::{Access, Account, AccountKey, NewKey};
+pub use namespace::{Node, NodeKind, Upload};
+pub use tenants::Tenant;
+
+/// Longest tenant or account name.
+pub const MAX_NAME_LEN: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("{what} '{name}' not found")]
+    NotFound { what: &'static str, name: String },
+    #[error("{what} '{name}' already exists")]
+    AlreadyExists { what: &'static str, name: String },
+    #[error("directory is not empty")]
+    NotEmpty,
+    #[error("not a directory")]
+    NotADirectory,
+    #[error("is a directory")]
+    IsADirectory,
+    #[error("a directory cannot be moved inside itself")]
+    MoveIntoSelf,
+    #[error("invalid {what}: {why}")]
+    Invalid { what: &'static str, why: String },
+    #[error("catalog database at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("catalog schema version {found} is newer than this build understands ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("catalog database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T> = std::result::Result<T, CatalogError>;
+
+/// A handle on the catalog database; cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    pool: SqlitePool,
+}
+
+impl Catalog {
+    /// Opens (creating if missing) the SQLite catalog at `path` and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let open_err = |source| CatalogError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(open_err)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Durable before acknowledged: every commit reaches the disk.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(open_err)?;
+        restrict_permissions(path);
+        migrate::run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The database holds password hashes: keep it (and its WAL) readable by the owner only.
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        files.push(p.into());
+    }
+    for f in files {
+        let _ = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// Tenant and account names: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
+    let ok_first = name
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok_rest = name
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c));
+    if ok_first && ok_rest && name.len() <= MAX_NAME_LEN {
+        Ok(())
+    } else {
+        Err(CatalogError::Invalid {
+            what,
+            why: format!(
+                "'{name}' must be 1-{MAX_NAME_LEN} characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+            ),
+        })
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests;

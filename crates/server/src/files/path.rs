@@ -1,0 +1,84 @@
+//! Client paths to jailed path components. Every path is read against the tenant root `/`:
+//! `.` and empty components vanish, `..` never climbs above the root, and NUL bytes or
+//! over-long names are refused. The result names a place inside the jail or nothing.
+
+use bytes::Bytes;
+use sftp_proto::limits::{MAX_NAME_LEN, MAX_PATH_LEN};
+
+use super::FsError;
+
+/// A normalised path inside the jail, as its components (never `.`, `..` or empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JailPath(pub Vec<Bytes>);
+
+impl JailPath {
+    pub fn parse(raw: &Bytes) -> Result<Self, FsError> {
+        if raw.len() > MAX_PATH_LEN {
+            return Err(FsError::InvalidPath("path too long"));
+        }
+        if raw.contains(&0) {
+            return Err(FsError::InvalidPath("path contains a NUL byte"));
+        }
+        let mut comps: Vec<Bytes> = Vec::new();
+        for part in raw.split(|&b| b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    comps.pop();
+                }
+                name if name.len() > MAX_NAME_LEN => {
+                    return Err(FsError::InvalidPath("file name too long"));
+                }
+                name => comps.push(raw.slice_ref(name)),
+            }
+        }
+        Ok(Self(comps))
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The parent's components and the last name; `None` for the root.
+    pub fn split_last(&self) -> Option<(&[Bytes], &Bytes)> {
+        self.0.split_last().map(|(last, rest)| (rest, last))
+    }
+
+    /// The absolute form shown to the client (`/a/b`).
+    pub fn to_bytes(&self) -> Bytes {
+        if self.0.is_empty() {
+            return Bytes::from_static(b"/");
+        }
+        let mut out = Vec::with_capacity(self.0.iter().map(|c| c.len() + 1).sum());
+        for c in &self.0 {
+            out.push(b'/');
+            out.extend_from_slice(c);
+        }
+        Bytes::from(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(p: &[u8]) -> Result<Vec<u8>, FsError> {
+        JailPath::parse(&Bytes::copy_from_slice(p)).map(|j| j.to_bytes().to_vec())
+    }
+
+    #[test]
+    fn dot_dot_never_leaves_the_jail() {
+        assert_eq!(norm(b"../../etc/passwd").unwrap(), b"/etc/passwd");
+        assert_eq!(norm(b"/a/../../..").unwrap(), b"/");
+        assert_eq!(norm(b"a/./b//c/..").unwrap(), b"/a/b");
+        assert_eq!(norm(b"").unwrap(), b"/");
+        assert_eq!(norm(b"caf\xe9").unwrap(), b"/caf\xe9");
+    }
+
+    #[test]
+    fn refuses_nul_and_long_names() {
+        assert!(matches!(norm(b"a\0b"), Err(FsError::InvalidPath(_))));
+        assert!(matches!(norm(&[b'x'; 256]), Err(FsError::InvalidPath(_))));
+        assert!(norm(&[b'x'; 255]).is_ok());
+    }
+}

@@ -1,0 +1,296 @@
+//! The Strongroom server: glues the pure cores (the SFTP codec) to russh, tokio, the catalog and
+//! the blob store.
+//!
+//! - [`gate`]: every login and permission decision, in one place.
+//! - [`ssh`]: the thin russh handler of one connection.
+//! - [`sftp`]: one SFTP session per channel: framing, ordering, dispatch to handlers.
+//! - [`files`]: the tenant-jailed namespace over the catalog and the blobs.
+//! - [`sessions`]: live connections, their limits, and shutdown.
+//! - [`host_keys`]: generating and loading the SSH host keys.
+//!
+//! [`Server::prepare`] opens everything on a data directory; [`Server::serve`] runs on an
+//! already-bound listener until the shutdown future resolves, then closes every session.
+
+pub mod config;
+pub mod files;
+pub mod gate;
+pub mod host_keys;
+pub mod sessions;
+pub mod sftp;
+pub mod ssh;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use catalog::Catalog;
+use russh::{Preferred, cipher, compression};
+use tokio::net::TcpListener;
+use vault::{BlobId, BlobStore, LocalBlobStore};
+
+pub use config::{Limits, ServerConfig};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another strongroom server is already running on data directory {0}")]
+    Locked(String),
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error(transparent)]
+    Blob(#[from] vault::BlobError),
+    #[error(transparent)]
+    HostKey(#[from] host_keys::HostKeyError),
+    #[error(transparent)]
+    Credential(#[from] gate::credentials::CredentialError),
+    #[error("listening socket: {0}")]
+    Listen(#[source] std::io::Error),
+}
+
+/// What every connection shares.
+pub struct Shared {
+    pub config: ServerConfig,
+    pub catalog: Catalog,
+    pub blobs: Arc<dyn BlobStore>,
+    pub gate: gate::Gate,
+    pub registry: sessions::Registry,
+}
+
+impl Shared {
+    pub fn files_for(&self, tenant_id: i64) -> files::Files {
+        files::Files::new(self.catalog.clone(), self.blobs.clone(), tenant_id)
+    }
+}
+
+pub struct Server {
+    shared: Arc<Shared>,
+    ssh: Arc<russh::server::Config>,
+    /// Host key (algorithm, SHA256 fingerprint) pairs, for printing at start.
+    pub host_keys: Vec<(String, String)>,
+    _lock: File,
+}
+
+/// Opens (creating if needed) the data directory with owner-only permissions.
+pub fn ensure_data_dir(path: &std::path::Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| ServerError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+impl Server {
+    /// Opens the catalog, blob store and host keys on `config.data_dir`, creating what is
+    /// missing, and sweeps blobs left behind by a crash.
+    pub async fn prepare(config: ServerConfig) -> Result<Self, ServerError> {
+        ensure_data_dir(&config.data_dir)?;
+        let lock = lock_data_dir(&config.data_dir)?;
+        let catalog = Catalog::open(&config.catalog_path()).await?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
+        sweep_orphans(&catalog, blobs.as_ref()).await?;
+        let keys = host_keys::load_or_generate(&config.host_key_dir())?;
+        let host_keys = keys.iter().map(host_keys::describe).collect();
+        let ssh = Arc::new(ssh_config(&config.limits, keys));
+        let gate = gate::Gate::new(catalog.clone())?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                catalog,
+                blobs,
+                gate,
+                registry: sessions::Registry::default(),
+            }),
+            ssh,
+            host_keys,
+            _lock: lock,
+        })
+    }
+
+    /// Accepts connections on `listener` until `shutdown` resolves, then disconnects every
+    /// session and waits (bounded) for their uploads in progress to be discarded.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => self.accept(stream, peer),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        let live = self.shared.registry.all();
+        tracing::info!(sessions = live.len(), "shutting down: closing sessions");
+        for h in live {
+            let _ = h
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    "server shutting down".into(),
+                    "en".into(),
+                )
+                .await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.shared.registry.live() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let SFTP drivers finish discarding uploads that were never closed.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.shared.catalog.close().await;
+        Ok(())
+    }
+
+    fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let limits = &self.shared.config.limits;
+        let Some(slot) = self
+            .shared
+            .registry
+            .admit(peer.ip(), limits.max_connections_per_address)
+        else {
+            tracing::warn!(%peer, "connection refused: too many connections from this address");
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = self.shared.clone();
+        let ssh = self.ssh.clone();
+        let preauth = limits.preauth_timeout;
+        tokio::spawn(async move {
+            let authenticated = Arc::new(AtomicBool::new(false));
+            let handler = ssh::Connection::new(shared.clone(), peer, authenticated.clone());
+            tracing::debug!(%peer, connection = slot.id, "connection accepted");
+            let running = match tokio::time::timeout(
+                preauth,
+                russh::server::run_stream(ssh, stream, handler),
+            )
+            .await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::info!(%peer, error = %e, "connection ended before key exchange");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, "connection closed: no SSH identification in time");
+                    return;
+                }
+            };
+            let handle = running.handle();
+            shared.registry.attach(&slot, handle.clone());
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep(preauth).await;
+                if !authenticated.load(Ordering::SeqCst) {
+                    tracing::info!(%peer, "connection closed: not authenticated in time");
+                    let _ = handle
+                        .disconnect(
+                            russh::Disconnect::ByApplication,
+                            "authentication timeout".into(),
+                            "en".into(),
+                        )
+                        .await;
+                }
+            });
+            match running.await {
+                Ok(()) => tracing::debug!(%peer, "connection closed"),
+                Err(e) => tracing::info!(%peer, error = %e, "connection ended"),
+            }
+            timer.abort();
+            drop(slot);
+        });
+    }
+}
+
+fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::server::Config {
+    russh::server::Config {
+        server_id: russh::SshId::Standard(Cow::Borrowed("SSH-2.0-Strongroom")),
+        methods: russh::MethodSet::from(
+            &[russh::MethodKind::PublicKey, russh::MethodKind::Password][..],
+        ),
+        auth_rejection_time: limits.auth_rejection_time,
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys,
+        max_auth_attempts: limits.max_auth_attempts,
+        // Large windows and packets: measured to match OpenSSH throughput (DEPENDENCIES.md).
+        window_size: 8 * 1024 * 1024,
+        maximum_packet_size: 65535,
+        channel_buffer_size: 1024,
+        event_buffer_size: 256,
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(60)),
+        keepalive_max: 3,
+        nodelay: true,
+        preferred: Preferred {
+            cipher: Cow::Borrowed(&[
+                cipher::CHACHA20_POLY1305,
+                cipher::AES_256_GCM,
+                cipher::AES_128_GCM,
+                cipher::AES_256_CTR,
+                cipher::AES_128_CTR,
+            ]),
+            // Compression stays off: russh's zlib paths have had desync bugs.
+            compression: Cow::Borrowed(&[compression::NONE]),
+            ..Preferred::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// One server per data directory: an exclusive advisory lock on `<data-dir>/server.lock`.
+fn lock_data_dir(dir: &std::path::Path) -> Result<File, ServerError> {
+    let path = dir.join("server.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| ServerError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+    // SAFETY: flock on a file descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(ServerError::Locked(dir.display().to_string()));
+    }
+    Ok(file)
+}
+
+/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
+async fn sweep_orphans(catalog: &Catalog, blobs: &dyn BlobStore) -> Result<(), ServerError> {
+    let referenced: HashSet<String> = catalog.referenced_blobs().await?.into_iter().collect();
+    let mut removed = 0;
+    for id in blobs.list()? {
+        if !referenced.contains(&id.to_hex()) {
+            blobs.remove(id)?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed blobs of uploads that never completed");
+    }
+    let _: Option<BlobId> = None;
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! Request handlers, one per operation, reached through the single `match` in [`handle`] (the
+//! dispatch table). Each returns the encoded reply. Permission was decided before dispatch.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use sftp_proto::limits::{MAX_PACKET_LEN, MAX_READ_WRITE_LEN, MAX_READDIR_ENTRIES};
+use sftp_proto::longname::longname;
+use sftp_proto::message::{DATA_HEADER_LEN, data_header};
+use sftp_proto::{Attrs, Extended, NameEntry, OpenFlags, RequestOp, Response, StatusCode};
+
+use super::status::{self, from_fs, ok};
+use super::{OpenHandle, SessionContext};
+use crate::files::path::JailPath;
+use crate::files::{FsError, attrs_of, blocking};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Serves one request. `handle` is the open handle the request named, already looked up.
+pub async fn handle(
+    ctx: &SessionContext,
+    id: u32,
+    op: RequestOp,
+    handle: Option<Arc<OpenHandle>>,
+) -> Bytes {
+    serve(ctx, id, op, handle)
+        .await
+        .unwrap_or_else(|e| from_fs(id, &e))
+}
+
+async fn serve(
+    ctx: &SessionContext,
+    id: u32,
+    op: RequestOp,
+    handle: Option<Arc<OpenHandle>>,
+) -> Result<Bytes, FsError> {
+    let jail = |raw: &Bytes| JailPath::parse(raw);
+    match (op, handle) {
+        (RequestOp::Open { path, flags, attrs }, _) => open(ctx, id, &path, flags, &attrs).await,
+        (RequestOp::Opendir { path }, _) => opendir(ctx, id, &path).await,
+        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h).await,
+        (RequestOp::Read { offset, len, .. }, Some(h)) => read(id, &h, offset, len).await,
+        (RequestOp::Write { offset, data, .. }, Some(h)) => write(id, &h, offset, data).await,
+        (RequestOp::Readdir { .. }, Some(h)) => readdir(ctx, id, &h).await,
+        (RequestOp::Fstat { .. }, Some(h)) => fstat(id, &h),
+        (RequestOp::Fsetstat { attrs, .. }, Some(h)) => fsetstat(ctx, id, &h, &attrs).await,
+        (RequestOp::Stat { path } | RequestOp::Lstat { path }, _) => stat(ctx, id, &path).await,
+        (RequestOp::Setstat { path: p, attrs }, _)
+        | (RequestOp::Extended(Extended::Lsetstat { path: p, attrs }), _) => {
+            ctx.files.set_attrs(&jail(&p)?, &attrs).await?;
+            Ok(ok(id))
+        }
+        (RequestOp::Remove { path: p }, _) => {
+            ctx.files.remove(&jail(&p)?).await?;
+            Ok(ok(id))
+        }
+        (RequestOp::Rmdir { path: p }, _) => {
+            ctx.files.rmdir(&jail(&p)?).await?;
+            Ok(ok(id))
+        }
+        (RequestOp::Mkdir { path: p, attrs }, _) => {
+            ctx.files.mkdir(&jail(&p)?, &attrs, now()).await?;
+            Ok(ok(id))
+        }
+        (RequestOp::Rename { from, to }, _) => rename(ctx, id, &from, &to, false).await,
+        (RequestOp::Extended(Extended::PosixRename { from, to }), _) => {
+            rename(ctx, id, &from, &to, true).await
+        }
+        (RequestOp::Realpath { path: p }, _) => Ok(name_reply(id, jail(&p)?.to_bytes())),
+        (RequestOp::Extended(Extended::ExpandPath { path }), _) => expand_path(id, &path),
+        (RequestOp::Extended(Extended::HomeDirectory { username }), _) => {
+            if username.as_ref() == ctx.principal.account.as_bytes() {
+                Ok(name_reply(id, Bytes::from_static(b"/")))
+            } else {
+                Err(FsError::NotFound)
+            }
+        }
+        (RequestOp::Readlink { path: p }, _) => {
+            ctx.files.resolve(&jail(&p)?).await?;
+            Ok(status::reply(
+                id,
+                StatusCode::FAILURE,
+                "not a symbolic link",
+            ))
+        }
+        (RequestOp::Symlink { .. }, _) => {
+            Err(FsError::Unsupported("symbolic links are not supported"))
+        }
+        (RequestOp::Extended(Extended::Hardlink { .. }), _) => {
+            Err(FsError::Unsupported("hard links are not supported"))
+        }
+        (RequestOp::Extended(Extended::Statvfs { .. } | Extended::Fstatvfs { .. }), _) => {
+            ctx.files.statvfs(&ctx.data_dir).map(|s| {
+                Response::ExtendedReply {
+                    id,
+                    data: s.encode(),
+                }
+                .encode()
+            })
+        }
+        (RequestOp::Extended(Extended::Fsync { .. }), Some(h)) => fsync(id, &h).await,
+        (RequestOp::Extended(Extended::Limits), _) => Ok(limits(ctx, id)),
+        (RequestOp::Extended(Extended::CopyData { .. } | Extended::Unknown { .. }), _) => {
+            Err(FsError::Unsupported("extension not supported"))
+        }
+        // A handle operation always arrives with its handle (the driver looked it up).
+        (_, None) => Ok(status::reply(id, StatusCode::FAILURE, "invalid handle")),
+    }
+}
+
+fn name_reply(id: u32, path: Bytes) -> Bytes {
+    Response::Name {
+        id,
+        entries: vec![NameEntry {
+            filename: path.clone(),
+            longname: path,
+            attrs: Attrs::default(),
+        }],
+    }
+    .encode()
+}
+
+fn wrong_handle(id: u32) -> Result<Bytes, FsError> {
+    Ok(status::reply(
+        id,
+        StatusCode::FAILURE,
+        "operation not valid on this handle",
+    ))
+}
+
+async fn open(
+    ctx: &SessionContext,
+    id: u32,
+    raw: &Bytes,
+    flags: OpenFlags,
+    attrs: &Attrs,
+) -> Result<Bytes, FsError> {
+    let path = JailPath::parse(raw)?;
+    let handle = if flags.write() || flags.has(OpenFlags::CREAT) || flags.has(OpenFlags::TRUNC) {
+        OpenHandle::Write(ctx.files.open_write(path, flags, attrs).await?)
+    } else {
+        OpenHandle::Read(ctx.files.open_read(&path).await?)
+    };
+    register(ctx, id, handle).await
+}
+
+async fn opendir(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
+    let listing = ctx.files.open_dir(&JailPath::parse(raw)?).await?;
+    register(ctx, id, OpenHandle::Dir(listing)).await
+}
+
+async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes, FsError> {
+    let inserted = match ctx.handles.lock() {
+        Ok(mut t) => t.insert(h),
+        Err(_) => Err(h),
+    };
+    match inserted {
+        Ok(handle) => Ok(Response::Handle { id, handle }.encode()),
+        Err(h) => {
+            if let OpenHandle::Write(up) = &h {
+                ctx.files.discard(up).await;
+            }
+            Ok(status::reply(
+                id,
+                StatusCode::FAILURE,
+                "too many open handles; close some first",
+            ))
+        }
+    }
+}
+
+async fn close(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+    if let OpenHandle::Write(up) = h {
+        ctx.files.commit(up, now()).await?;
+    }
+    Ok(ok(id))
+}
+
+async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
+    let blob = match h {
+        OpenHandle::Read(f) => f.blob.clone(),
+        OpenHandle::Write(up) => up.blob.clone(),
+        OpenHandle::Dir(_) => return wrong_handle(id),
+    };
+    let len = len.min(MAX_READ_WRITE_LEN) as usize;
+    // Read straight into the reply buffer, behind room for its header.
+    let frame = blocking(move || {
+        let mut buf = vec![0u8; DATA_HEADER_LEN + len];
+        let n = blob.read_at(&mut buf[DATA_HEADER_LEN..], offset)?;
+        buf.truncate(DATA_HEADER_LEN + n);
+        Ok((buf, n))
+    })
+    .await?;
+    let (mut buf, n) = frame;
+    if n == 0 {
+        return Ok(status::reply(id, StatusCode::EOF, "end of file"));
+    }
+    buf[..DATA_HEADER_LEN].copy_from_slice(&data_header(id, n as u32));
+    Ok(Bytes::from(buf))
+}
+
+async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Bytes, FsError> {
+    let OpenHandle::Write(up) = h else {
+        return Ok(status::reply(
+            id,
+            StatusCode::PERMISSION_DENIED,
+            "handle not open for writing",
+        ));
+    };
+    let offset = match up.state.lock() {
+        Ok(s) if up.append => s.size,
+        _ => offset,
+    };
+    let end = offset
+        .checked_add(data.len() as u64)
+        .ok_or(FsError::InvalidPath("write offset out of range"))?;
+    let blob = up.blob.clone();
+    blocking(move || blob.write_at(&data, offset)).await?;
+    if let Ok(mut s) = up.state.lock() {
+        s.size = s.size.max(end);
+    }
+    Ok(ok(id))
+}
+
+async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+    let OpenHandle::Dir(listing) = h else {
+        return wrong_handle(id);
+    };
+    let page = ctx
+        .files
+        .read_dir(listing, MAX_READDIR_ENTRIES as u32)
+        .await?;
+    if page.is_empty() {
+        return Ok(status::reply(id, StatusCode::EOF, "end of directory"));
+    }
+    let now = now();
+    let owner = ctx.principal.tenant.as_str();
+    let entries = page
+        .into_iter()
+        .map(|(name, attrs)| NameEntry {
+            longname: Bytes::from(longname(&name, &attrs, owner, now)),
+            filename: name,
+            attrs,
+        })
+        .collect();
+    Ok(Response::Name { id, entries }.encode())
+}
+
+fn fstat(id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+    let attrs = match h {
+        OpenHandle::Read(f) => attrs_of(&f.node),
+        OpenHandle::Write(up) => {
+            let s = up
+                .state
+                .lock()
+                .map(|s| s.clone())
+                .map_err(|_| FsError::NotFound)?;
+            Attrs {
+                size: Some(s.size),
+                permissions: Some(s.mode),
+                ..Attrs::default()
+            }
+        }
+        OpenHandle::Dir(_) => return wrong_handle(id),
+    };
+    Ok(Response::Attrs { id, attrs }.encode())
+}
+
+async fn fsetstat(
+    ctx: &SessionContext,
+    id: u32,
+    h: &OpenHandle,
+    attrs: &Attrs,
+) -> Result<Bytes, FsError> {
+    match h {
+        OpenHandle::Write(up) => {
+            if let Some(size) = attrs.size {
+                let blob = up.blob.clone();
+                blocking(move || blob.set_len(size)).await?;
+            }
+            if let Ok(mut s) = up.state.lock() {
+                if let Some(size) = attrs.size {
+                    s.size = size;
+                }
+                if let Some(p) = attrs.permissions {
+                    s.mode = (s.mode & !0o7777) | (p & 0o7777);
+                }
+                if let Some((_, mtime)) = attrs.times {
+                    s.mtime = Some(i64::from(mtime));
+                }
+            }
+            Ok(ok(id))
+        }
+        OpenHandle::Read(f) => ctx
+            .files
+            .set_node_attrs(&f.node, attrs)
+            .await
+            .map(|_| ok(id)),
+        OpenHandle::Dir(_) => wrong_handle(id),
+    }
+}
+
+async fn stat(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
+    let attrs = ctx.files.stat(&JailPath::parse(raw)?).await?;
+    Ok(Response::Attrs { id, attrs }.encode())
+}
+
+async fn rename(
+    ctx: &SessionContext,
+    id: u32,
+    from: &Bytes,
+    to: &Bytes,
+    replace: bool,
+) -> Result<Bytes, FsError> {
+    let from = JailPath::parse(from)?;
+    let to = JailPath::parse(to)?;
+    ctx.files.rename(&from, &to, replace).await?;
+    Ok(ok(id))
+}
+
+/// expand-path@openssh.com: `~` and `~/x` are the home directory, which is the jail root.
+fn expand_path(id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
+    let rest = if raw.as_ref() == b"~" {
+        Bytes::new()
+    } else if raw.starts_with(b"~/") {
+        raw.slice(2..)
+    } else {
+        raw.clone()
+    };
+    Ok(name_reply(id, JailPath::parse(&rest)?.to_bytes()))
+}
+
+async fn fsync(id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+    if let OpenHandle::Write(up) = h {
+        let blob = up.blob.clone();
+        blocking(move || blob.sync()).await?;
+    }
+    Ok(ok(id))
+}
+
+fn limits(ctx: &SessionContext, id: u32) -> Bytes {
+    let max_handles = ctx.handles.lock().map(|t| t.max()).unwrap_or(0);
+    let mut b = BytesMut::with_capacity(32);
+    b.put_u64(u64::from(MAX_PACKET_LEN));
+    b.put_u64(u64::from(MAX_READ_WRITE_LEN));
+    b.put_u64(u64::from(MAX_READ_WRITE_LEN));
+    b.put_u64(max_handles as u64);
+    Response::ExtendedReply {
+        id,
+        data: b.freeze(),
+    }
+    .encode()
+}

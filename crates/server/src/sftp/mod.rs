@@ -1,0 +1,285 @@
+//! One SFTP session per SSH channel: frames the inbound bytes, decodes requests, asks the gate,
+//! and runs each request as its own task while keeping the result as if requests ran in order.
+//!
+//! Ordering: every request names the resources it touches: the namespace (path operations,
+//! OPEN) or one handle (READ, WRITE, FSTAT, ...); CLOSE touches both, because committing an upload
+//! changes the namespace. A request starts only after the previous request on each of its
+//! resources has finished, so requests on different handles run concurrently while everything on
+//! one handle, and everything on the namespace, keeps the client's order.
+//!
+//! Bounds: inbound bytes queued per channel ([`INBOUND_BUDGET`]), requests in flight per channel
+//! ([`MAX_IN_FLIGHT`]) and open handles per session (configured). When a bound is reached the
+//! driver stops reading, which is back-pressure on this channel only.
+
+mod handlers;
+mod handles;
+mod status;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use russh::ChannelId;
+use russh::server::Handle;
+use sftp_proto::message::ext;
+use sftp_proto::{FrameDecoder, Packet, RequestOp, Response, StatusCode};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::files::Files;
+use crate::gate::{Principal, access};
+pub use handles::{HandleTable, OpenHandle};
+
+/// Inbound bytes that may wait in one channel's queue before the SSH reader is held back.
+pub const INBOUND_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Requests of one channel being served at once.
+pub const MAX_IN_FLIGHT: usize = 128;
+
+/// Extensions announced in VERSION (name, version).
+const EXTENSIONS: &[(&[u8], &[u8])] = &[
+    (ext::POSIX_RENAME, b"1"),
+    (ext::STATVFS, b"2"),
+    (ext::FSTATVFS, b"2"),
+    (ext::FSYNC, b"1"),
+    (ext::LIMITS, b"1"),
+    (ext::EXPAND_PATH, b"1"),
+    (ext::HOME_DIRECTORY, b"1"),
+    (ext::LSETSTAT, b"1"),
+];
+
+/// What a request's handler needs: shared by all requests of one session.
+pub struct SessionContext {
+    pub principal: Principal,
+    pub files: Files,
+    pub handles: Mutex<HandleTable>,
+    pub data_dir: PathBuf,
+}
+
+/// The SSH side's end of a channel's inbound queue. Dropping it ends the session.
+pub struct Inbound {
+    tx: mpsc::UnboundedSender<Bytes>,
+    budget: Arc<Semaphore>,
+}
+
+impl Inbound {
+    /// Queues bytes received on the channel; waits only when the channel's budget is spent.
+    pub async fn push(&self, data: &[u8]) -> bool {
+        let n = data.len().min(INBOUND_BUDGET) as u32;
+        match self.budget.acquire_many(n).await {
+            Ok(permit) => permit.forget(),
+            Err(_) => return false,
+        }
+        self.tx.send(Bytes::copy_from_slice(data)).is_ok()
+    }
+}
+
+/// Starts serving SFTP on `channel`; feed it through the returned [`Inbound`].
+pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> Inbound {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let budget = Arc::new(Semaphore::new(INBOUND_BUDGET));
+    let driver = Driver {
+        ctx,
+        out: Outbound { handle, channel },
+        budget: budget.clone(),
+        in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        lanes: Lanes::default(),
+        initialized: false,
+    };
+    tokio::spawn(driver.run(rx));
+    Inbound { tx, budget }
+}
+
+/// Where replies go.
+#[derive(Clone)]
+struct Outbound {
+    handle: Handle,
+    channel: ChannelId,
+}
+
+impl Outbound {
+    async fn send(&self, frame: Bytes) {
+        // An error means the connection is gone; the driver notices through its inbound queue.
+        let _ = self.handle.data(self.channel, frame).await;
+    }
+}
+
+/// What a request waits for and what it signals, one link per resource.
+#[derive(Default)]
+struct Lanes {
+    namespace: Option<oneshot::Receiver<()>>,
+    handles: HashMap<u32, oneshot::Receiver<()>>,
+}
+
+enum Resources {
+    Namespace,
+    Handle(u32),
+    HandleAndNamespace(u32),
+}
+
+impl Lanes {
+    fn enter(&mut self, r: &Resources) -> (Vec<oneshot::Receiver<()>>, Vec<oneshot::Sender<()>>) {
+        let mut waits = Vec::with_capacity(2);
+        let mut dones = Vec::with_capacity(2);
+        let mut link = |slot: &mut Option<oneshot::Receiver<()>>| {
+            let (tx, rx) = oneshot::channel();
+            if let Some(prev) = slot.replace(rx) {
+                waits.push(prev);
+            }
+            dones.push(tx);
+        };
+        match r {
+            Resources::Namespace => link(&mut self.namespace),
+            Resources::Handle(h) => {
+                let mut slot = self.handles.remove(h);
+                link(&mut slot);
+                self.handles.extend(slot.map(|s| (*h, s)));
+            }
+            Resources::HandleAndNamespace(h) => {
+                link(&mut self.namespace);
+                // The handle is closing: later requests on it are refused at dispatch.
+                let mut slot = self.handles.remove(h);
+                link(&mut slot);
+            }
+        }
+        (waits, dones)
+    }
+}
+
+struct Driver {
+    ctx: Arc<SessionContext>,
+    out: Outbound,
+    budget: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    lanes: Lanes,
+    initialized: bool,
+}
+
+impl Driver {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+        let mut framer = FrameDecoder::new();
+        let account = self.ctx.principal.account.clone();
+        'read: while let Some(chunk) = rx.recv().await {
+            framer.push(&chunk);
+            self.budget.add_permits(chunk.len().min(INBOUND_BUDGET));
+            loop {
+                match framer.next_packet() {
+                    Ok(Some(frame)) => {
+                        if let Err(reason) = self.dispatch(frame).await {
+                            tracing::warn!(%account, reason, "closing SFTP channel");
+                            break 'read;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(%account, error = %e, "closing SFTP channel: unframeable input");
+                        break 'read;
+                    }
+                }
+            }
+        }
+        drop(rx);
+        // Let requests in flight finish, then drop uploads that were never closed.
+        let _ = self.in_flight.acquire_many(MAX_IN_FLIGHT as u32).await;
+        let leftovers = self
+            .ctx
+            .handles
+            .lock()
+            .map(|mut t| t.drain())
+            .unwrap_or_default();
+        for h in leftovers {
+            if let OpenHandle::Write(up) = h.as_ref() {
+                tracing::info!(%account, "discarding upload that was never closed");
+                self.ctx.files.discard(up).await;
+            }
+        }
+        let _ = self.out.handle.eof(self.out.channel).await;
+        let _ = self.out.handle.close(self.out.channel).await;
+    }
+
+    /// Handles one packet. An `Err` closes the channel (the stream cannot be trusted any more).
+    async fn dispatch(&mut self, frame: Bytes) -> Result<(), &'static str> {
+        let req = match Packet::decode(frame) {
+            Ok(Packet::Init { .. }) if !self.initialized => {
+                self.initialized = true;
+                let version = Response::Version {
+                    extensions: EXTENSIONS.to_vec(),
+                };
+                self.out.send(version.encode()).await;
+                return Ok(());
+            }
+            Ok(Packet::Init { .. }) => return Err("second INIT"),
+            Ok(Packet::Request(_)) if !self.initialized => return Err("request before INIT"),
+            Ok(Packet::Request(req)) => req,
+            Err((Some(id), e)) => {
+                tracing::debug!(error = %e, "malformed SFTP request");
+                let reply =
+                    status::reply(id, StatusCode::BAD_MESSAGE, &format!("bad message: {e}"));
+                self.out.send(reply).await;
+                return Ok(());
+            }
+            Err((None, _)) => return Err("packet too short to carry a request id"),
+        };
+        let id = req.id;
+        let mut op = req.op;
+        if let Err(denied) = access::authorize(self.ctx.principal.access, &mut op) {
+            self.out
+                .send(status::reply(id, StatusCode::PERMISSION_DENIED, denied.0))
+                .await;
+            return Ok(());
+        }
+        let (resources, handle) = match self.claim(&op) {
+            Ok(r) => r,
+            Err(reply) => {
+                self.out
+                    .send(status::reply(id, reply, "invalid handle"))
+                    .await;
+                return Ok(());
+            }
+        };
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "in-flight limiter closed")?;
+        let (waits, dones) = self.lanes.enter(&resources);
+        let ctx = self.ctx.clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            for w in waits {
+                let _ = w.await;
+            }
+            let reply = handlers::handle(&ctx, id, op, handle).await;
+            out.send(reply).await;
+            drop(dones);
+            drop(permit);
+        });
+        Ok(())
+    }
+
+    /// Which resources `op` touches, and the open handle it names (removed from the table for
+    /// CLOSE). An unknown handle is refused here, before any task is started.
+    fn claim(&self, op: &RequestOp) -> Result<(Resources, Option<Arc<OpenHandle>>), StatusCode> {
+        use sftp_proto::Extended as E;
+        let (raw, closing) = match op {
+            RequestOp::Close { handle } => (handle, true),
+            RequestOp::Read { handle, .. }
+            | RequestOp::Write { handle, .. }
+            | RequestOp::Fstat { handle }
+            | RequestOp::Fsetstat { handle, .. }
+            | RequestOp::Readdir { handle }
+            | RequestOp::Extended(E::Fsync { handle } | E::Fstatvfs { handle }) => (handle, false),
+            _ => return Ok((Resources::Namespace, None)),
+        };
+        let mut table = self.ctx.handles.lock().map_err(|_| StatusCode::FAILURE)?;
+        let key = handles::parse(raw).ok_or(StatusCode::FAILURE)?;
+        if closing {
+            let h = table.remove(key).ok_or(StatusCode::FAILURE)?;
+            Ok((Resources::HandleAndNamespace(key), Some(h)))
+        } else {
+            let h = table.get(key).ok_or(StatusCode::FAILURE)?;
+            Ok((Resources::Handle(key), Some(h)))
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The one mapping from errors to SFTP status codes and messages. Internal failures are logged
+//! here with their detail and reach the client only as a generic message.
+
+use bytes::Bytes;
+use sftp_proto::{Response, StatusCode};
+
+use crate::files::FsError;
+
+pub fn reply(id: u32, code: StatusCode, message: &str) -> Bytes {
+    Response::Status {
+        id,
+        code,
+        message: message.to_owned(),
+    }
+    .encode()
+}
+
+pub fn ok(id: u32) -> Bytes {
+    reply(id, StatusCode::OK, "ok")
+}
+
+pub fn from_fs(id: u32, e: &FsError) -> Bytes {
+    let code = match e {
+        FsError::NotFound => StatusCode::NO_SUCH_FILE,
+        FsError::PermissionDenied(_) => StatusCode::PERMISSION_DENIED,
+        FsError::Unsupported(_) => StatusCode::OP_UNSUPPORTED,
+        FsError::AlreadyExists
+        | FsError::NotEmpty
+        | FsError::NotADirectory
+        | FsError::IsADirectory
+        | FsError::InvalidPath(_) => StatusCode::FAILURE,
+        FsError::Storage(_) | FsError::Catalog(_) => {
+            tracing::error!(error = %e, detail = ?e, "request failed");
+            StatusCode::FAILURE
+        }
+    };
+    reply(id, code, &e.to_string())
+}

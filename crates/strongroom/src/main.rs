@@ -1,0 +1,61 @@
+//! The `strongroom` binary: parses the command line, runs one command, and turns its result into
+//! an exit code (0 ok, 1 operational failure, 2 usage error) with one clear line on stderr.
+
+mod admin;
+mod cli;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = match cli::Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strongroom: {}", one_line(&e));
+            ExitCode::from(e.downcast_ref::<UsageError>().map_or(1, |_| 2))
+        }
+    }
+}
+
+/// An error in how the command was called (exit code 2), as opposed to one in doing it.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The error and its causes on one line: "what failed: why".
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn run(args: cli::Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match args.command {
+            cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
+            cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
+            cli::Command::User(u) => admin::user(&args.data_dir, u).await,
+        }
+    })
+}

@@ -1,0 +1,157 @@
+//! `strongroom serve`: configuration in two phases (raw TOML and flags, then a validated
+//! [`ServerConfig`]), logging, signals, and the printed start-up summary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use server::{Limits, Server, ServerConfig};
+
+use crate::UsageError;
+use crate::cli::ServeArgs;
+
+/// The config file as written; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    sftp: RawSftp,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSftp {
+    listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_handles_per_session: Option<usize>,
+    max_sessions_per_account: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    preauth_timeout_secs: Option<u64>,
+    max_auth_attempts: Option<usize>,
+    auth_rejection_ms: Option<u64>,
+}
+
+fn positive<T: PartialOrd + Default + std::fmt::Display>(
+    name: &str,
+    v: Option<T>,
+    default: T,
+) -> Result<T, UsageError> {
+    match v {
+        Some(v) if v <= T::default() => Err(UsageError(format!(
+            "config: limits.{name} must be greater than 0 (got {v})"
+        ))),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
+fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerConfig, UsageError> {
+    let d = Limits::default();
+    let l = raw.limits;
+    let limits = Limits {
+        max_handles_per_session: positive(
+            "max_handles_per_session",
+            l.max_handles_per_session,
+            d.max_handles_per_session,
+        )?,
+        max_sessions_per_account: positive(
+            "max_sessions_per_account",
+            l.max_sessions_per_account,
+            d.max_sessions_per_account,
+        )?,
+        max_connections_per_address: positive(
+            "max_connections_per_address",
+            l.max_connections_per_address,
+            d.max_connections_per_address,
+        )?,
+        preauth_timeout: l.preauth_timeout_secs.map_or(Ok(d.preauth_timeout), |s| {
+            positive("preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
+        })?,
+        max_auth_attempts: positive(
+            "max_auth_attempts",
+            l.max_auth_attempts,
+            d.max_auth_attempts,
+        )?,
+        auth_rejection_time: l
+            .auth_rejection_ms
+            .map_or(d.auth_rejection_time, Duration::from_millis),
+    };
+    let listen = match (args.sftp_listen, raw.sftp.listen) {
+        (Some(a), _) => a,
+        (None, Some(s)) => s.parse::<SocketAddr>().map_err(|_| {
+            UsageError(format!(
+                "config: sftp.listen '{s}' is not an address like 127.0.0.1:2222"
+            ))
+        })?,
+        (None, None) => server::config::DEFAULT_SFTP_LISTEN
+            .parse()
+            .map_err(|_| UsageError("built-in listen address".into()))?,
+    };
+    Ok(ServerConfig {
+        data_dir: data_dir.to_path_buf(),
+        sftp_listen: listen,
+        limits,
+    })
+}
+
+fn load(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let (path, required): (PathBuf, bool) = match &args.config {
+        Some(p) => (p.clone(), true),
+        None => (data_dir.join("strongroom.toml"), false),
+    };
+    let raw = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str::<RawConfig>(&text)
+            .map_err(|e| UsageError(format!("config file {}: {}", path.display(), e.message())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => RawConfig::default(),
+        Err(e) => return Err(e).with_context(|| format!("config file {}", path.display())),
+    };
+    Ok(validate(data_dir, raw, args)?)
+}
+
+pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = load(data_dir, &args)?;
+    let listen = config.sftp_listen;
+    let server = Server::prepare(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("strongroom: data directory {}", data_dir.display());
+    for (alg, fp) in &server.host_keys {
+        println!("host key {alg} {fp}");
+    }
+    println!("listening for SFTP on {}", listener.local_addr()?);
+    server.serve(listener, shutdown_signal()).await?;
+    println!("strongroom: stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

@@ -1,0 +1,217 @@
+//! Blobs as files under `<data-dir>/blobs/<2 hex>/<30 hex>`, created 0600 in 0700 directories.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::{BlobError, BlobId, BlobReader, BlobStore, BlobWriter};
+
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    /// Opens (creating if needed) the blob directory `root`.
+    pub fn open(root: &Path) -> Result<Self, BlobError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|source| BlobError::Store {
+                path: root.display().to_string(),
+                source,
+            })?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    fn path_of(&self, id: BlobId) -> PathBuf {
+        let hex = id.to_hex();
+        self.root.join(&hex[..2]).join(&hex[2..])
+    }
+
+    fn create_file(&self, id: BlobId) -> Result<File, BlobError> {
+        let path = self.path_of(id);
+        let io = |source| BlobError::Io { id, source };
+        if let Some(dir) = path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io)?;
+        }
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io)
+    }
+}
+
+struct LocalBlob {
+    id: BlobId,
+    file: File,
+}
+
+impl BlobReader for LocalBlob {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(BlobError::Io {
+                        id: self.id,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    fn len(&self) -> Result<u64, BlobError> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|source| BlobError::Io {
+                id: self.id,
+                source,
+            })
+    }
+}
+
+impl BlobWriter for LocalBlob {
+    fn write_at(&self, data: &[u8], offset: u64) -> Result<(), BlobError> {
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|source| BlobError::Io {
+                id: self.id,
+                source,
+            })
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), BlobError> {
+        self.file.set_len(len).map_err(|source| BlobError::Io {
+            id: self.id,
+            source,
+        })
+    }
+
+    fn sync(&self) -> Result<(), BlobError> {
+        self.file.sync_data().map_err(|source| BlobError::Io {
+            id: self.id,
+            source,
+        })
+    }
+}
+
+impl BlobStore for LocalBlobStore {
+    fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let id = BlobId::random()?;
+        let file = self.create_file(id)?;
+        Ok((id, Box::new(LocalBlob { id, file })))
+    }
+
+    fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let mut from = File::open(self.path_of(source)).map_err(|e| not_found_or_io(source, e))?;
+        let id = BlobId::random()?;
+        let mut file = self.create_file(id)?;
+        std::io::copy(&mut from, &mut file).map_err(|source| BlobError::Io { id, source })?;
+        Ok((id, Box::new(LocalBlob { id, file })))
+    }
+
+    fn open(&self, id: BlobId) -> Result<Box<dyn BlobReader>, BlobError> {
+        let file = File::open(self.path_of(id)).map_err(|e| not_found_or_io(id, e))?;
+        Ok(Box::new(LocalBlob { id, file }))
+    }
+
+    fn remove(&self, id: BlobId) -> Result<(), BlobError> {
+        match fs::remove_file(self.path_of(id)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(BlobError::Io { id, source: e }),
+            _ => Ok(()),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<BlobId>, BlobError> {
+        let store_err = |source| BlobError::Store {
+            path: self.root.display().to_string(),
+            source,
+        };
+        let mut ids = Vec::new();
+        for fan in fs::read_dir(&self.root).map_err(store_err)? {
+            let fan = fan.map_err(store_err)?;
+            let prefix = fan.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !fan.path().is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(fan.path()).map_err(store_err)? {
+                let name = entry.map_err(store_err)?.file_name();
+                if let Ok(id) = BlobId::from_hex(&format!("{prefix}{}", name.to_string_lossy())) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn not_found_or_io(id: BlobId, e: std::io::Error) -> BlobError {
+    if e.kind() == ErrorKind::NotFound {
+        BlobError::NotFound(id)
+    } else {
+        BlobError::Io { id, source: e }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn write_copy_read_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let (id, w) = store.create().unwrap();
+        w.write_at(b"hello world", 0).unwrap();
+        w.write_at(b"W", 6).unwrap();
+        w.sync().unwrap();
+        let mode = fs::metadata(store.path_of(id))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let (copy, cw) = store.create_copy(id).unwrap();
+        cw.set_len(5).unwrap();
+        let mut buf = [0u8; 32];
+        let r = store.open(id).unwrap();
+        assert_eq!(r.read_at(&mut buf, 0).unwrap(), 11);
+        assert_eq!(&buf[..11], b"hello World");
+        assert_eq!(store.open(copy).unwrap().len().unwrap(), 5);
+
+        let mut ids = store.list().unwrap();
+        ids.sort();
+        let mut want = vec![id, copy];
+        want.sort();
+        assert_eq!(ids, want);
+        store.remove(id).unwrap();
+        store.remove(id).unwrap();
+        assert!(matches!(store.open(id), Err(BlobError::NotFound(_))));
+    }
+
+    #[test]
+    fn hex_round_trip_and_bad_ids() {
+        let id = BlobId::random().unwrap();
+        assert_eq!(BlobId::from_hex(&id.to_hex()).unwrap(), id);
+        assert!(BlobId::from_hex("../../etc/passwd").is_err());
+    }
+}
