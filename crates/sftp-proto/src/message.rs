@@ -403,6 +403,44 @@ fn decode_extended(r: &mut Reader) -> Result<Extended, DecodeError> {
     })
 }
 
+impl RequestOp {
+    /// The operation's name, for logs (never its arguments).
+    pub fn name(&self) -> &'static str {
+        use RequestOp as O;
+        match self {
+            O::Open { .. } => "open",
+            O::Close { .. } => "close",
+            O::Read { .. } => "read",
+            O::Write { .. } => "write",
+            O::Lstat { .. } => "lstat",
+            O::Fstat { .. } => "fstat",
+            O::Setstat { .. } => "setstat",
+            O::Fsetstat { .. } => "fsetstat",
+            O::Opendir { .. } => "opendir",
+            O::Readdir { .. } => "readdir",
+            O::Remove { .. } => "remove",
+            O::Mkdir { .. } => "mkdir",
+            O::Rmdir { .. } => "rmdir",
+            O::Realpath { .. } => "realpath",
+            O::Stat { .. } => "stat",
+            O::Rename { .. } => "rename",
+            O::Readlink { .. } => "readlink",
+            O::Symlink { .. } => "symlink",
+            O::Extended(Extended::PosixRename { .. }) => "posix-rename",
+            O::Extended(Extended::Statvfs { .. }) => "statvfs",
+            O::Extended(Extended::Fstatvfs { .. }) => "fstatvfs",
+            O::Extended(Extended::Fsync { .. }) => "fsync",
+            O::Extended(Extended::Limits) => "limits",
+            O::Extended(Extended::ExpandPath { .. }) => "expand-path",
+            O::Extended(Extended::HomeDirectory { .. }) => "home-directory",
+            O::Extended(Extended::Hardlink { .. }) => "hardlink",
+            O::Extended(Extended::Lsetstat { .. }) => "lsetstat",
+            O::Extended(Extended::CopyData { .. }) => "copy-data",
+            O::Extended(Extended::Unknown { .. }) => "unknown-extension",
+        }
+    }
+}
+
 impl Request {
     fn encode_body(&self, b: &mut BytesMut) {
         use RequestOp as O;

@@ -29,9 +29,11 @@ pub async fn handle(
     op: RequestOp,
     handle: Option<Arc<OpenHandle>>,
 ) -> Bytes {
-    serve(ctx, id, op, handle)
-        .await
-        .unwrap_or_else(|e| from_fs(id, &e))
+    let what = op.name();
+    serve(ctx, id, op, handle).await.unwrap_or_else(|e| {
+        tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
+        from_fs(id, &e)
+    })
 }
 
 async fn serve(

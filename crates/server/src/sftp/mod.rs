@@ -193,6 +193,12 @@ impl Driver {
                 self.ctx.files.discard(up).await;
             }
         }
+        // scp (and anything that waits for ssh) reads the exit status of the subsystem.
+        let _ = self
+            .out
+            .handle
+            .exit_status_request(self.out.channel, 0)
+            .await;
         let _ = self.out.handle.eof(self.out.channel).await;
         let _ = self.out.handle.close(self.out.channel).await;
     }

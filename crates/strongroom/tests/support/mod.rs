@@ -1,0 +1,341 @@
+//! Test harness: runs the built `strongroom` binary on a loopback port in a temporary data
+//! directory, and drives it with the real OpenSSH clients (`sftp`, `scp`, `ssh`, `ssh-keygen`).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_strongroom");
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// A fresh data directory with an optional config file, server started.
+    pub fn start_with_config(config: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        if !config.is_empty() {
+            std::fs::write(dir.path().join("data/strongroom.toml"), config).unwrap();
+        }
+        let mut s = Server {
+            dir,
+            port: 0,
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Started with a short rejection delay so that tests of refused logins stay quick.
+    pub fn start() -> Server {
+        Self::start_with_config("[limits]\nauth_rejection_ms = 100\n")
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+            .env("STRONGROOM_LOG", "info,server=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening for SFTP on ") {
+                    let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                }
+            }
+        });
+        self.port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start; log:\n{}", self.log()));
+        self.child = Some(child);
+    }
+
+    /// Stops with SIGTERM and waits; returns the exit status code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe_kill(child.id(), "TERM");
+        wait_timeout(&mut child, Duration::from_secs(30))
+    }
+
+    /// kill -9, as a crash would.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn restart_after_crash(&mut self) {
+        self.crash();
+        self.spawn();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Runs `strongroom --data-dir <dir> ARGS...`.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        admin_in(&self.data_dir(), args, None)
+    }
+
+    /// Runs an admin command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "strongroom {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a key pair and an account of `tenant` (created if needed) with `access`.
+    pub fn account(&self, tenant: &str, name: &str, access: &str) -> Client {
+        let _ = self.admin(&["tenant", "add", tenant]);
+        let client = Client::new(self.port, name);
+        self.ok(&[
+            "user",
+            "add",
+            name,
+            "--tenant",
+            tenant,
+            "--access",
+            access,
+            "--key",
+            client.public_key().to_str().unwrap(),
+        ]);
+        client
+    }
+
+    /// Every file under the blob directory.
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let root = self.data_dir().join("blobs");
+        for fan in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(fan.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                out.push(f.path());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
+pub fn admin_in(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir").arg(data_dir).args(args);
+    match stdin {
+        None => cmd.stdin(Stdio::null()).output().unwrap(),
+        Some(text) => {
+            use std::io::Write;
+            let mut child = cmd
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        }
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An OpenSSH client identity with a local working directory.
+pub struct Client {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub user: String,
+}
+
+impl Client {
+    pub fn new(port: u16, user: &str) -> Client {
+        let dir = tempfile::tempdir().unwrap();
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", user, "-f"])
+            .arg(dir.path().join("id"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::create_dir(dir.path().join("work")).unwrap();
+        Client {
+            dir,
+            port,
+            user: user.to_owned(),
+        }
+    }
+
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("id")
+    }
+
+    pub fn public_key(&self) -> PathBuf {
+        self.dir.path().join("id.pub")
+    }
+
+    /// The local working directory the clients run in.
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn ssh_options(&self) -> Vec<String> {
+        [
+            "-i",
+            self.key().to_str().unwrap(),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=20",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// `sftp -b -` with `batch` on stdin; returns (exit code, stdout, stderr).
+    pub fn sftp(&self, batch: &str) -> (i32, String, String) {
+        self.sftp_as(&self.user, batch)
+    }
+
+    pub fn sftp_as(&self, user: &str, batch: &str) -> (i32, String, String) {
+        use std::io::Write;
+        let mut child = Command::new("sftp")
+            .args(self.ssh_options())
+            .args(["-P", &self.port.to_string(), "-b", "-"])
+            .arg(format!("{user}@127.0.0.1"))
+            .current_dir(self.work())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(batch.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `sftp` commands that must all succeed; returns stdout.
+    pub fn sftp_ok(&self, batch: &str) -> String {
+        let (code, out, err) = self.sftp(batch);
+        assert_eq!(
+            code, 0,
+            "sftp batch failed:\n{batch}\nstdout:\n{out}\nstderr:\n{err}"
+        );
+        out
+    }
+
+    pub fn scp(&self, args: &[&str]) -> Output {
+        Command::new("scp")
+            .args(self.ssh_options())
+            .args(["-P", &self.port.to_string()])
+            .args(args)
+            .current_dir(self.work())
+            .output()
+            .unwrap()
+    }
+
+    pub fn remote(&self, path: &str) -> String {
+        format!("{}@127.0.0.1:{path}", self.user)
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
+pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
