@@ -86,7 +86,7 @@ impl russh::server::Handler for Connection {
         Ok(
             match self.shared.gate.check_key(user, offer.public_key).await {
                 Ok(_) => Auth::Accept,
-                Err(_) => Self::reject(),
+                Err(why) => self.refuse(user, "publickey", why),
             },
         )
     }

@@ -1,0 +1,472 @@
+//! The SFTP wire, driven byte by byte through a real `ssh -s sftp` channel: malformed and
+//! oversized packets, unknown handles, limits, pipelining and never-closed uploads.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sftp_proto::message::kind;
+use sftp_proto::{Attrs, Extended, OpenFlags, Packet, Request, RequestOp, StatusCode};
+use support::{Client, Server};
+
+struct Raw {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+}
+
+struct Reply {
+    kind: u8,
+    id: u32,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn status(&self) -> (StatusCode, String) {
+        assert_eq!(
+            self.kind,
+            kind::STATUS,
+            "expected STATUS, got type {}",
+            self.kind
+        );
+        let code = u32::from_be_bytes(self.body[0..4].try_into().unwrap());
+        let len = u32::from_be_bytes(self.body[4..8].try_into().unwrap()) as usize;
+        (
+            StatusCode(code),
+            String::from_utf8_lossy(&self.body[8..8 + len]).into_owned(),
+        )
+    }
+
+    fn handle(&self) -> Bytes {
+        assert_eq!(
+            self.kind,
+            kind::HANDLE,
+            "expected HANDLE, got {}",
+            self.kind
+        );
+        Bytes::copy_from_slice(&self.body[4..])
+    }
+}
+
+impl Raw {
+    fn connect(c: &Client) -> Raw {
+        let mut child = Command::new("ssh")
+            .args(c.ssh_options())
+            .args(["-p", &c.port.to_string(), "-s"])
+            .arg(format!("{}@127.0.0.1", c.user))
+            .arg("sftp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut raw = Raw {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take().unwrap(),
+            child,
+        };
+        raw.send_raw(
+            &Packet::Init {
+                version: 3,
+                extensions: vec![],
+            }
+            .encode(),
+        );
+        let mut len = [0u8; 4];
+        raw.stdout.read_exact(&mut len).unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        raw.stdout.read_exact(&mut body).unwrap();
+        assert_eq!(body[0], kind::VERSION);
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("limits@openssh.com") && text.contains("posix-rename@openssh.com"));
+        raw
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, id: u32, op: RequestOp) {
+        self.send_raw(&Packet::Request(Request { id, op }).encode());
+    }
+
+    /// The next reply, or `None` once the channel is closed.
+    fn recv(&mut self) -> Option<Reply> {
+        let mut len = [0u8; 4];
+        self.stdout.read_exact(&mut len).ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.stdout.read_exact(&mut body).ok()?;
+        Some(Reply {
+            kind: body[0],
+            id: u32::from_be_bytes(body[1..5].try_into().unwrap()),
+            body: body[5..].to_vec(),
+        })
+    }
+
+    fn call(&mut self, id: u32, op: RequestOp) -> Reply {
+        self.send(id, op);
+        let r = self.recv().expect("channel closed");
+        assert_eq!(r.id, id);
+        r
+    }
+
+    fn open(&mut self, id: u32, path: &str, flags: u32) -> Bytes {
+        self.call(
+            id,
+            RequestOp::Open {
+                path: Bytes::copy_from_slice(path.as_bytes()),
+                flags: OpenFlags(flags),
+                attrs: Attrs::default(),
+            },
+        )
+        .handle()
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn path(p: &str) -> Bytes {
+    Bytes::copy_from_slice(p.as_bytes())
+}
+
+#[test]
+fn malformed_requests_get_bad_message_and_the_session_goes_on() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+
+    // OPEN whose path claims 4 GiB in a 17-byte packet.
+    let mut p = vec![0, 0, 0, 13, kind::OPEN, 0, 0, 0, 7];
+    p.extend_from_slice(&u32::MAX.to_be_bytes());
+    p.extend_from_slice(b"abcd");
+    raw.send_raw(&p);
+    let r = raw.recv().unwrap();
+    assert_eq!(r.id, 7);
+    let (code, msg) = r.status();
+    assert_eq!(code, StatusCode::BAD_MESSAGE);
+    assert!(msg.contains("path"), "{msg}");
+
+    // Unknown packet type, and trailing garbage after a valid request.
+    raw.send_raw(&[0, 0, 0, 5, 99, 0, 0, 0, 8]);
+    let r = raw.recv().unwrap();
+    assert_eq!((r.id, r.status().0), (8, StatusCode::BAD_MESSAGE));
+    let mut stat = Packet::Request(Request {
+        id: 9,
+        op: RequestOp::Stat { path: path("/") },
+    })
+    .encode()
+    .to_vec();
+    stat.push(0xAA);
+    let n = (stat.len() - 4) as u32;
+    stat[..4].copy_from_slice(&n.to_be_bytes());
+    raw.send_raw(&stat);
+    let r = raw.recv().unwrap();
+    let (code, msg) = r.status();
+    assert_eq!((r.id, code), (9, StatusCode::BAD_MESSAGE));
+    assert!(msg.contains("trailing"), "{msg}");
+
+    // Unknown handles and unknown extensions are refused; the session still works.
+    let r = raw.call(
+        10,
+        RequestOp::Read {
+            handle: path("nope"),
+            offset: 0,
+            len: 10,
+        },
+    );
+    assert_eq!(r.status(), (StatusCode::FAILURE, "invalid handle".into()));
+    let r = raw.call(
+        11,
+        RequestOp::Extended(Extended::Unknown {
+            name: path("evil@x"),
+            data: path("z"),
+        }),
+    );
+    assert_eq!(r.status().0, StatusCode::OP_UNSUPPORTED);
+    let r = raw.call(
+        12,
+        RequestOp::Realpath {
+            path: path("a/../b/./c"),
+        },
+    );
+    assert_eq!(r.kind, kind::NAME);
+    assert!(r.body.windows(4).any(|w| w == b"/b/c"));
+    // A path with a NUL byte is an error, not a truncated name.
+    let r = raw.call(
+        13,
+        RequestOp::Mkdir {
+            path: path("ok\0../../x"),
+            attrs: Attrs::default(),
+        },
+    );
+    let (code, msg) = r.status();
+    assert_eq!(code, StatusCode::FAILURE);
+    assert!(msg.contains("NUL"), "{msg}");
+}
+
+#[test]
+fn an_oversized_packet_closes_only_that_channel_with_a_logged_reason() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    raw.send_raw(&[0x7f, 0xff, 0xff, 0xff, kind::WRITE]);
+    assert!(raw.recv().is_none(), "channel should close");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("exceeds the limit") {
+        assert!(
+            Instant::now() < deadline,
+            "no reason logged:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The server is unharmed: a new session works.
+    alice.sftp_ok("pwd\n");
+}
+
+#[test]
+fn requests_before_init_close_the_channel() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut child = Command::new("ssh")
+        .args(alice.ssh_options())
+        .args([
+            "-p",
+            &alice.port.to_string(),
+            "-s",
+            "alice@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(
+            &Packet::Request(Request {
+                id: 1,
+                op: RequestOp::Stat { path: path("/") },
+            })
+            .encode(),
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    assert!(out.is_empty(), "got a reply before INIT");
+    let _ = child.wait();
+}
+
+#[test]
+fn limits_are_advertised_and_enforced() {
+    let server = Server::start_with_config(
+        "[limits]\nmax_handles_per_session = 3\nauth_rejection_ms = 100\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    let r = raw.call(1, RequestOp::Extended(Extended::Limits));
+    assert_eq!(r.kind, kind::EXTENDED_REPLY);
+    let field = |i: usize| u64::from_be_bytes(r.body[i * 8..i * 8 + 8].try_into().unwrap());
+    assert_eq!(
+        (field(0), field(1), field(2), field(3)),
+        (262_144, 261_120, 261_120, 3)
+    );
+
+    // A READ asking for 4 GiB gets at most the advertised length.
+    let h = raw.open(2, "/big", OpenFlags::WRITE | OpenFlags::CREAT);
+    let data = Bytes::from(vec![7u8; 261_120]);
+    for i in 0..3u64 {
+        let r = raw.call(
+            3,
+            RequestOp::Write {
+                handle: h.clone(),
+                offset: i * 261_120,
+                data: data.clone(),
+            },
+        );
+        assert_eq!(r.status().0, StatusCode::OK);
+    }
+    assert_eq!(
+        raw.call(4, RequestOp::Close { handle: h }).status().0,
+        StatusCode::OK
+    );
+    let h = raw.open(5, "/big", OpenFlags::READ);
+    let r = raw.call(
+        6,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 0,
+            len: u32::MAX,
+        },
+    );
+    assert_eq!(r.kind, kind::DATA);
+    assert_eq!(r.body.len() - 4, 261_120);
+    let r = raw.call(
+        7,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 3 * 261_120,
+            len: 10,
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::EOF);
+
+    // Handle table: 3 open at most.
+    let _d1 = raw.call(8, RequestOp::Opendir { path: path("/") }).handle();
+    let _d2 = raw.call(9, RequestOp::Opendir { path: path("/") }).handle();
+    let r = raw.call(10, RequestOp::Opendir { path: path("/") });
+    let (code, msg) = r.status();
+    assert_eq!(code, StatusCode::FAILURE);
+    assert!(msg.contains("too many open handles"), "{msg}");
+    // After closing one, opening works again; a closed handle is gone for good.
+    assert_eq!(
+        raw.call(11, RequestOp::Close { handle: h.clone() })
+            .status()
+            .0,
+        StatusCode::OK
+    );
+    raw.call(12, RequestOp::Opendir { path: path("/") })
+        .handle();
+    let r = raw.call(
+        13,
+        RequestOp::Read {
+            handle: h,
+            offset: 0,
+            len: 1,
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::FAILURE);
+}
+
+#[test]
+fn pipelined_requests_on_several_handles_behave_as_if_in_order() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    let a = raw.open(
+        1,
+        "/a",
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    let b = raw.open(
+        2,
+        "/b",
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    // Interleave 200 writes to two files, then close both and stat both, all without waiting.
+    let mut id = 100;
+    for i in 0..100u64 {
+        for (h, byte) in [(&a, b'a'), (&b, b'b')] {
+            let data = Bytes::from(vec![byte + (i % 20) as u8; 1000]);
+            raw.send(
+                id,
+                RequestOp::Write {
+                    handle: h.clone(),
+                    offset: i * 1000,
+                    data,
+                },
+            );
+            id += 1;
+        }
+    }
+    raw.send(id, RequestOp::Close { handle: a });
+    raw.send(id + 1, RequestOp::Close { handle: b });
+    raw.send(id + 2, RequestOp::Stat { path: path("/a") });
+    raw.send(
+        id + 3,
+        RequestOp::Rename {
+            from: path("/b"),
+            to: path("/c"),
+        },
+    );
+    let mut replies = std::collections::HashMap::new();
+    for _ in 0..204 {
+        let r = raw.recv().unwrap();
+        replies.insert(r.id, r);
+    }
+    for i in 100..id + 2 {
+        assert_eq!(replies[&i].status().0, StatusCode::OK, "request {i}");
+    }
+    // The STAT sent after CLOSE sees the committed size; the RENAME sees the committed file.
+    let st = &replies[&(id + 2)];
+    assert_eq!(st.kind, kind::ATTRS);
+    assert_eq!(
+        u64::from_be_bytes(st.body[4..12].try_into().unwrap()),
+        100_000
+    );
+    assert_eq!(replies[&(id + 3)].status().0, StatusCode::OK);
+    alice.sftp_ok("get a a.out\nget c c.out\n");
+    let got = std::fs::read(alice.work().join("c.out")).unwrap();
+    assert_eq!(got.len(), 100_000);
+    assert!(
+        got.chunks(1000)
+            .enumerate()
+            .all(|(i, c)| c.iter().all(|&x| x == b'b' + (i % 20) as u8))
+    );
+}
+
+#[test]
+fn an_upload_that_is_never_closed_is_never_visible() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("v1"), b"version one").unwrap();
+    alice.sftp_ok("put v1 report\n");
+    let blobs_before = server.blob_files().len();
+    {
+        let mut raw = Raw::connect(&alice);
+        let h = raw.open(1, "/report", OpenFlags::WRITE | OpenFlags::TRUNC);
+        let r = raw.call(
+            2,
+            RequestOp::Write {
+                handle: h.clone(),
+                offset: 0,
+                data: path("half-written"),
+            },
+        );
+        assert_eq!(r.status().0, StatusCode::OK);
+        let h2 = raw.open(3, "/new-file", OpenFlags::WRITE | OpenFlags::CREAT);
+        raw.call(
+            4,
+            RequestOp::Write {
+                handle: h2,
+                offset: 0,
+                data: path("partial"),
+            },
+        );
+        // While the upload is open, others still see the previous version and no new file.
+        alice.sftp_ok("get report during\n");
+        assert_eq!(
+            std::fs::read(alice.work().join("during")).unwrap(),
+            b"version one"
+        );
+        let (code, _, _) = alice.sftp("get new-file x\n");
+        assert_eq!(code, 1);
+        // Disconnect without CLOSE.
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.blob_files().len() != blobs_before {
+        assert!(
+            Instant::now() < deadline,
+            "discarded upload blobs were not removed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    alice.sftp_ok("get report after\n");
+    assert_eq!(
+        std::fs::read(alice.work().join("after")).unwrap(),
+        b"version one"
+    );
+    let (code, _, _) = alice.sftp("get new-file x\n");
+    assert_eq!(code, 1);
+}
