@@ -83,16 +83,19 @@ pub struct Server {
 }
 
 /// Opens (creating if needed) the data directory with owner-only permissions.
+/// An existing directory is narrowed to 0700 too: it holds keys and the catalog.
 pub fn ensure_data_dir(path: &std::path::Path) -> Result<(), ServerError> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |source| ServerError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(path)
-        .map_err(|source| ServerError::DataDir {
-            path: path.display().to_string(),
-            source,
-        })
+        .map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)
 }
 
 impl Server {

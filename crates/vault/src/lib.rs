@@ -80,7 +80,8 @@ pub enum BlobError {
 pub trait BlobReader: Send + Sync {
     /// Reads up to `buf.len()` bytes at `offset`; returns fewer only at the end of the blob.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError>;
-    fn len(&self) -> Result<u64, BlobError>;
+    /// Current length in bytes.
+    fn size(&self) -> Result<u64, BlobError>;
 }
 
 /// A new blob being written. Not visible to anyone until the catalog commits its id.

@@ -76,7 +76,7 @@ impl BlobReader for LocalBlob {
         Ok(done)
     }
 
-    fn len(&self) -> Result<u64, BlobError> {
+    fn size(&self) -> Result<u64, BlobError> {
         self.file
             .metadata()
             .map(|m| m.len())
@@ -196,7 +196,7 @@ mod tests {
         let r = store.open(id).unwrap();
         assert_eq!(r.read_at(&mut buf, 0).unwrap(), 11);
         assert_eq!(&buf[..11], b"hello World");
-        assert_eq!(store.open(copy).unwrap().len().unwrap(), 5);
+        assert_eq!(store.open(copy).unwrap().size().unwrap(), 5);
 
         let mut ids = store.list().unwrap();
         ids.sort();

@@ -158,6 +158,7 @@ async fn opendir(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Bytes, Fs
 }
 
 async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes, FsError> {
+    let h = Arc::new(h);
     let inserted = match ctx.handles.lock() {
         Ok(mut t) => t.insert(h),
         Err(_) => Err(h),
@@ -165,7 +166,7 @@ async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes,
     match inserted {
         Ok(handle) => Ok(Response::Handle { id, handle }.encode()),
         Err(h) => {
-            if let OpenHandle::Write(up) = &h {
+            if let OpenHandle::Write(up) = h.as_ref() {
                 ctx.files.discard(up).await;
             }
             Ok(status::reply(

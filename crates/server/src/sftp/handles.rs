@@ -30,13 +30,13 @@ impl HandleTable {
     }
 
     /// Registers a handle; `Err` gives it back when the table is full.
-    pub fn insert(&mut self, h: OpenHandle) -> Result<Bytes, OpenHandle> {
+    pub fn insert(&mut self, h: Arc<OpenHandle>) -> Result<Bytes, Arc<OpenHandle>> {
         if self.open.len() >= self.max || self.next == u32::MAX {
             return Err(h);
         }
         let key = self.next;
         self.next += 1;
-        self.open.insert(key, Arc::new(h));
+        self.open.insert(key, h);
         Ok(Bytes::copy_from_slice(&key.to_be_bytes()))
     }
 

@@ -54,7 +54,12 @@ impl Server {
         let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(self.data_dir())
-            .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+            // A restarted server keeps its port, so existing clients reconnect.
+            .args([
+                "serve",
+                "--sftp-listen",
+                &format!("127.0.0.1:{}", self.port),
+            ])
             .env("STRONGROOM_LOG", "info,server=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -63,8 +68,16 @@ impl Server {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let out_path = self.dir.path().join("server.out");
         std::thread::spawn(move || {
+            use std::io::Write;
+            let mut copy = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out_path)
+                .unwrap();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = writeln!(copy, "{line}");
                 if let Some(addr) = line.strip_prefix("listening for SFTP on ") {
                     let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
                 }
@@ -103,6 +116,11 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
+    }
+
+    /// What the server printed on stdout.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.out")).unwrap_or_default()
     }
 
     pub fn log(&self) -> String {
