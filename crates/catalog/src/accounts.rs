@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Catalog, CatalogError, Result, is_unique_violation, validate_name};
+use crate::{Catalog, CatalogError, Result, exists_or, validate_name};
 
 /// What an account may do in its tenant's space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,16 +132,7 @@ impl Catalog {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                CatalogError::AlreadyExists {
-                    what: "account",
-                    name: name.to_owned(),
-                }
-            } else {
-                e.into()
-            }
-        })?
+        .map_err(|e| exists_or(e, "account", || name.to_owned()))?
         .last_insert_rowid();
         if let Some(k) = key {
             insert_key(&mut tx, id, k, now).await?;
@@ -277,15 +268,6 @@ async fn insert_key(
     .bind(now)
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            CatalogError::AlreadyExists {
-                what: "key",
-                name: k.fingerprint.clone(),
-            }
-        } else {
-            e.into()
-        }
-    })?
+    .map_err(|e| exists_or(e, "key", || k.fingerprint.clone()))?
     .last_insert_rowid())
 }

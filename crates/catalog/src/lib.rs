@@ -126,8 +126,14 @@ pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+/// Maps a unique-constraint violation to `AlreadyExists { what, name }`, anything else as is.
+fn exists_or(e: sqlx::Error, what: &'static str, name: impl FnOnce() -> String) -> CatalogError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            CatalogError::AlreadyExists { what, name: name() }
+        }
+        _ => e.into(),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Catalog, CatalogError, Result, is_unique_violation};
+use crate::{Catalog, CatalogError, Result, exists_or};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -148,13 +148,7 @@ impl Catalog {
         .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                exists(name)
-            } else {
-                e.into()
-            }
-        })?
+        .map_err(|e| exists_or(e, "file", || String::from_utf8_lossy(name).into_owned()))?
         .last_insert_rowid();
         self.node(id).await?.ok_or(CatalogError::NotFound {
             what: "directory",

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Catalog, CatalogError, Result, is_unique_violation, validate_name};
+use crate::{Catalog, CatalogError, Result, exists_or, validate_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -24,16 +24,7 @@ impl Catalog {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    CatalogError::AlreadyExists {
-                        what: "tenant",
-                        name: name.to_owned(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?
+            .map_err(|e| exists_or(e, "tenant", || name.to_owned()))?
             .last_insert_rowid();
         sqlx::query(
             "INSERT INTO nodes (tenant_id, parent_id, name, kind, size, mode, mtime, atime)

@@ -32,7 +32,7 @@ use std::time::Duration;
 use catalog::Catalog;
 use russh::{Preferred, cipher, compression};
 use tokio::net::TcpListener;
-use vault::{BlobId, BlobStore, LocalBlobStore};
+use vault::{BlobStore, LocalBlobStore};
 
 pub use config::{Limits, ServerConfig};
 
@@ -294,6 +294,5 @@ async fn sweep_orphans(catalog: &Catalog, blobs: &dyn BlobStore) -> Result<(), S
     if removed > 0 {
         tracing::info!(removed, "removed blobs of uploads that never completed");
     }
-    let _: Option<BlobId> = None;
     Ok(())
 }

@@ -9,57 +9,45 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Client, Server, admin_in};
+use support::{Client, Server, admin_in, run_with_input};
 
 /// `sftp` with a password given through SSH_ASKPASS (no terminal needed).
 fn sftp_with_password(c: &Client, user: &str, password: &str, batch: &str) -> (i32, String) {
-    use std::io::Write;
     let askpass = c.dir.path().join("askpass.sh");
     std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
     std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut child = Command::new("sftp")
-        .args([
-            // Before -b, so that it wins over the BatchMode=yes that -b adds.
-            "-o",
-            "BatchMode=no",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "PubkeyAuthentication=no",
-            "-o",
-            "PreferredAuthentications=password",
-            "-o",
-            "NumberOfPasswordPrompts=1",
-            "-P",
-            &c.port.to_string(),
-            "-b",
-            "-",
-        ])
-        .arg(format!("{user}@127.0.0.1"))
-        .env("SSH_ASKPASS", &askpass)
-        .env("SSH_ASKPASS_REQUIRE", "force")
-        .env("DISPLAY", ":0")
-        .current_dir(c.work())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(batch.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut cmd = Command::new("sftp");
+    cmd.args([
+        // Before -b, so that it wins over the BatchMode=yes that -b adds.
+        "-o",
+        "BatchMode=no",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "PreferredAuthentications=password",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        "-P",
+        &c.port.to_string(),
+        "-b",
+        "-",
+    ])
+    .arg(format!("{user}@127.0.0.1"))
+    .env("SSH_ASKPASS", &askpass)
+    .env("SSH_ASKPASS_REQUIRE", "force")
+    .env("DISPLAY", ":0")
+    .current_dir(c.work())
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let (code, _, err) = run_with_input(cmd, batch);
+    (code, err)
 }
 
 #[test]
@@ -261,20 +249,7 @@ fn sessions_per_account_are_bounded() {
         "[limits]\nmax_sessions_per_account = 1\nauth_rejection_ms = 100\n",
     );
     let alice = server.account("acme", "alice", "full");
-    let mut held = Command::new("ssh")
-        .args(alice.ssh_options())
-        .args([
-            "-p",
-            &alice.port.to_string(),
-            "-s",
-            "alice@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut held = alice.sftp_subsystem();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !server.log().contains("login") {
         assert!(Instant::now() < deadline);

@@ -61,20 +61,7 @@ fn sigterm_closes_sessions_and_discards_unfinished_uploads() {
     alice.sftp_ok("put v1 report\n");
     let files_before = server.blob_files().len();
     // An upload in progress (a client that never finishes).
-    let mut slow = Command::new("ssh")
-        .args(alice.ssh_options())
-        .args([
-            "-p",
-            &alice.port.to_string(),
-            "-s",
-            "alice@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut slow = alice.sftp_subsystem();
     let mut stdin = slow.stdin.take().unwrap();
     use sftp_proto::{Attrs, OpenFlags, Packet, Request, RequestOp};
     stdin
@@ -137,11 +124,8 @@ fn kill_9_during_uploads_keeps_the_previous_version_and_leaves_no_orphan() {
     std::fs::write(w.join("v1"), b"version one").unwrap();
     alice.sftp_ok("put v1 report\n");
     std::fs::write(w.join("big"), support::pseudo_random(3, 64 << 20)).unwrap();
-    let mut put = Command::new("sftp")
-        .args(alice.ssh_options())
-        .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
-        .current_dir(&w)
-        .stdin(Stdio::piped())
+    let mut put = alice
+        .sftp_command("alice")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,16 +53,7 @@ impl Reply {
 
 impl Raw {
     fn connect(c: &Client) -> Raw {
-        let mut child = Command::new("ssh")
-            .args(c.ssh_options())
-            .args(["-p", &c.port.to_string(), "-s"])
-            .arg(format!("{}@127.0.0.1", c.user))
-            .arg("sftp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = c.sftp_subsystem();
         let mut raw = Raw {
             stdin: child.stdin.take(),
             stdout: child.stdout.take().unwrap(),
@@ -238,20 +229,7 @@ fn an_oversized_packet_closes_only_that_channel_with_a_logged_reason() {
 fn requests_before_init_close_the_channel() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let mut child = Command::new("ssh")
-        .args(alice.ssh_options())
-        .args([
-            "-p",
-            &alice.port.to_string(),
-            "-s",
-            "alice@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = alice.sftp_subsystem();
     let mut stdin = child.stdin.take().unwrap();
     stdin
         .write_all(

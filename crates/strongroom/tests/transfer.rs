@@ -112,12 +112,8 @@ fn a_256_mib_file_round_trips_and_interrupted_transfers_resume() {
     assert!(same_file(&w.join("big"), &w.join("big.back")));
 
     // Interrupt a download part-way (kill -9 of the client), then `reget` finishes it.
-    let mut get = Command::new("sftp")
-        .args(alice.ssh_options())
-        .args(["-P", &alice.port.to_string(), "-b", "-"])
-        .arg("alice@127.0.0.1")
-        .current_dir(&w)
-        .stdin(Stdio::piped())
+    let mut get = alice
+        .sftp_command("alice")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -75,6 +75,26 @@ mod tests {
         assert_eq!(norm(b"caf\xe9").unwrap(), b"/caf\xe9");
     }
 
+    proptest::proptest! {
+        /// Whatever the client sends, the result is an error or a path of plain names.
+        #[test]
+        fn every_parse_stays_inside(raw in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'/'), proptest::strategy::Just(b'.'),
+                proptest::strategy::Just(0u8), proptest::prelude::any::<u8>()
+            ], 0..300)) {
+            if let Ok(p) = JailPath::parse(&Bytes::from(raw)) {
+                for c in &p.0 {
+                    proptest::prop_assert!(!c.is_empty() && c.as_ref() != b"." && c.as_ref() != b"..");
+                    proptest::prop_assert!(!c.contains(&b'/') && !c.contains(&0));
+                    proptest::prop_assert!(c.len() <= MAX_NAME_LEN);
+                }
+                // Normalising is idempotent.
+                proptest::prop_assert_eq!(JailPath::parse(&p.to_bytes()).unwrap(), p);
+            }
+        }
+    }
+
     #[test]
     fn refuses_nul_and_long_names() {
         assert!(matches!(norm(b"a\0b"), Err(FsError::InvalidPath(_))));

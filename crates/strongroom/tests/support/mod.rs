@@ -288,35 +288,40 @@ impl Client {
         .collect()
     }
 
+    /// `sftp -b -` as `user`, run in the working directory, stdin/stdout/stderr piped.
+    pub fn sftp_command(&self, user: &str) -> Command {
+        let mut cmd = Command::new("sftp");
+        cmd.args(self.ssh_options())
+            .args(["-P", &self.port.to_string(), "-b", "-"])
+            .arg(format!("{user}@127.0.0.1"))
+            .current_dir(self.work())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// `ssh -s ... sftp`: a raw SFTP channel on the child's stdin and stdout.
+    pub fn sftp_subsystem(&self) -> Child {
+        Command::new("ssh")
+            .args(self.ssh_options())
+            .args(["-p", &self.port.to_string(), "-s"])
+            .arg(format!("{}@127.0.0.1", self.user))
+            .arg("sftp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `sftp -b -` with `batch` on stdin; returns (exit code, stdout, stderr).
     pub fn sftp(&self, batch: &str) -> (i32, String, String) {
         self.sftp_as(&self.user, batch)
     }
 
     pub fn sftp_as(&self, user: &str, batch: &str) -> (i32, String, String) {
-        use std::io::Write;
-        let mut child = Command::new("sftp")
-            .args(self.ssh_options())
-            .args(["-P", &self.port.to_string(), "-b", "-"])
-            .arg(format!("{user}@127.0.0.1"))
-            .current_dir(self.work())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(batch.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_with_input(self.sftp_command(user), batch)
     }
 
     /// Runs `sftp` commands that must all succeed; returns stdout.
@@ -342,6 +347,24 @@ impl Client {
     pub fn remote(&self, path: &str) -> String {
         format!("{}@127.0.0.1:{path}", self.user)
     }
+}
+
+/// Runs `cmd` (stdio piped) with `input` on stdin; returns (exit code, stdout, stderr).
+pub fn run_with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
