@@ -1,26 +1,36 @@
-//! Storage of file contents as opaque blobs named by random ids.
+//! File contents at rest: sealed blobs named by random ids, and every key that seals them.
 //!
-//! This crate owns the [`BlobStore`] interface through which the server reads and writes file
-//! contents, and its local-disk implementation [`LocalBlobStore`]. A blob knows nothing of the
-//! file it holds: names, sizes, owners and the blob-to-file mapping live in the catalog, so
-//! nothing on disk reveals a file name. It never speaks SQL and never decides who may read what.
+//! - [`keys`]: the key hierarchy (master → tenant → file data keys; name keys). All key handling
+//!   in Strongroom is here.
+//! - [`seal`]: the sealed blob format, pure (bytes, keys and nonces in).
+//! - [`sealed`]: plaintext positional reads and writes over a raw blob in that format.
+//! - [`BlobStore`]: where raw blobs live ([`LocalBlobStore`] on local disk; S3 later).
+//! - [`Vault`]: the one entry point the server uses: create, resume, open and remove files'
+//!   blobs, sealed when given a data key.
 //!
-//! The interface is synchronous and positional (`read_at`/`write_at`) because SFTP reads and
-//! writes at any offset; callers run it on blocking threads. Sealing (encryption at rest) and an
-//! object-store backend are later implementations of the same trait.
+//! A blob knows nothing of the file it holds: names, sizes and the blob-to-file mapping live in
+//! the catalog. This crate never speaks SQL and never decides who may read what. The interface is
+//! synchronous and positional (`read_at`/`write_at`) because SFTP reads and writes at any offset;
+//! callers run it on blocking threads.
 
+pub mod keys;
 mod local;
+pub mod seal;
+pub mod sealed;
 
 use std::fmt;
+use std::sync::Arc;
 
+pub use keys::{DataKey, KeyError, MasterKey, TenantKey};
 pub use local::LocalBlobStore;
+pub use seal::SealError;
 
 /// Length in bytes of a blob id (128 random bits).
 pub const BLOB_ID_LEN: usize = 16;
 
 /// A blob's name: 128 random bits, shown as 32 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BlobId([u8; BLOB_ID_LEN]);
+pub struct BlobId(pub [u8; BLOB_ID_LEN]);
 
 impl BlobId {
     /// A fresh random id.
@@ -74,6 +84,10 @@ pub enum BlobError {
     BadId(String),
     #[error("no randomness available: {0}")]
     Random(String),
+    #[error("blob {id} failed its integrity check: {reason}")]
+    Integrity { id: BlobId, reason: SealError },
+    #[error("blob {0}: its key does not open")]
+    Key(BlobId, #[source] KeyError),
 }
 
 /// A blob open for reading.
@@ -88,11 +102,14 @@ pub trait BlobReader: Send + Sync {
 pub trait BlobWriter: BlobReader {
     fn write_at(&self, data: &[u8], offset: u64) -> Result<(), BlobError>;
     fn set_len(&self, len: u64) -> Result<(), BlobError>;
-    /// Makes the written contents durable; called before the catalog commits the blob.
+    /// Makes the written contents durable (fsync).
     fn sync(&self) -> Result<(), BlobError>;
+    /// Completes the blob for commit: durable, and for a sealed blob its tag table written;
+    /// returns the root the catalog must store (`None` for a plain blob).
+    fn finish(&self) -> Result<Option<[u8; 32]>, BlobError>;
 }
 
-/// Where blobs live.
+/// Where raw blobs live (bytes as given: sealing happens above, in [`Vault`]).
 pub trait BlobStore: Send + Sync + 'static {
     /// Creates a new, empty blob under a fresh random id.
     fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError>;
@@ -105,3 +122,99 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Every blob id present (for sweeping orphans left by a crash).
     fn list(&self) -> Result<Vec<BlobId>, BlobError>;
 }
+
+/// How a file's contents are sealed: its data key and, once committed, its root.
+pub struct Sealing<'a> {
+    pub key: &'a DataKey,
+    pub root: &'a [u8],
+}
+
+/// The server's door to file contents.
+#[derive(Clone)]
+pub struct Vault {
+    store: Arc<dyn BlobStore>,
+}
+
+impl Vault {
+    pub fn new(store: Arc<dyn BlobStore>) -> Self {
+        Self { store }
+    }
+
+    /// A new, empty blob; sealed under `key` when given.
+    pub fn create(
+        &self,
+        key: Option<&DataKey>,
+    ) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let (id, raw) = self.store.create()?;
+        match key {
+            None => Ok((id, raw)),
+            Some(k) => Ok((
+                id,
+                Box::new(sealed::SealedWriter::create(id, raw, k.clone())?),
+            )),
+        }
+    }
+
+    /// A new blob holding the committed contents of `source` (of `size` bytes), to be modified
+    /// and committed in its place. The source is verified first; the copy keeps its data key.
+    pub fn create_copy(
+        &self,
+        source: BlobId,
+        size: u64,
+        sealing: Option<Sealing<'_>>,
+    ) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let tags = match &sealing {
+            Some(s) => {
+                let raw = self.store.open(source)?;
+                let reader = sealed::SealedReader::open(source, raw, s.key.clone(), size, s.root)?;
+                Some(reader.tags().to_vec())
+            }
+            None => None,
+        };
+        let (id, raw) = self.store.create_copy(source)?;
+        match (sealing, tags) {
+            (Some(s), Some(tags)) => Ok((
+                id,
+                Box::new(sealed::SealedWriter::resume(
+                    id,
+                    raw,
+                    s.key.clone(),
+                    size,
+                    tags,
+                )),
+            )),
+            _ => Ok((id, raw)),
+        }
+    }
+
+    /// Opens a committed blob of `size` bytes; verified against its root when sealed.
+    pub fn open(
+        &self,
+        id: BlobId,
+        size: u64,
+        sealing: Option<Sealing<'_>>,
+    ) -> Result<Box<dyn BlobReader>, BlobError> {
+        let raw = self.store.open(id)?;
+        match sealing {
+            None => Ok(raw),
+            Some(s) => Ok(Box::new(sealed::SealedReader::open(
+                id,
+                raw,
+                s.key.clone(),
+                size,
+                s.root,
+            )?)),
+        }
+    }
+
+    pub fn remove(&self, id: BlobId) -> Result<(), BlobError> {
+        self.store.remove(id)
+    }
+
+    pub fn list(&self) -> Result<Vec<BlobId>, BlobError> {
+        self.store.list()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -110,6 +110,10 @@ impl BlobWriter for LocalBlob {
             source,
         })
     }
+
+    fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
+        self.sync().map(|()| None)
+    }
 }
 
 impl BlobStore for LocalBlobStore {

@@ -1,0 +1,437 @@
+//! The key hierarchy. All key handling in Strongroom happens here.
+//!
+//! ```text
+//! master key (file 0600 in the data dir, or a file/env var kept off the data volume)
+//!   └─ wraps one tenant key per tenant (AES-256-GCM, AAD binds tenant id and key version)
+//!        ├─ HKDF → name keys: HMAC-SHA256 for lookups, AES-256-GCM for sealed names
+//!        └─ wraps one data key per file (AES-256-GCM, AAD binds tenant, version, key id)
+//!             └─ seals the file's chunks (see `seal`)
+//! ```
+//!
+//! Secrets live in [`Secret`] buffers that print as `<secret>` and are zeroed on drop. Wrapped
+//! forms are what the catalog stores; nothing here touches the catalog or the disk, except
+//! [`MasterKey::load_or_create`] for the master key file itself.
+
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{constant_time, hkdf, hmac};
+use zeroize::Zeroizing;
+
+/// Length of every symmetric key (AES-256, HMAC-SHA256).
+pub const KEY_LEN: usize = 32;
+/// Length of key ids (random; they name a key without revealing it).
+pub const KEY_ID_LEN: usize = 16;
+
+const GCM_TAG_LEN: usize = 16;
+const MASTER_FILE_TAG: &str = "strongroom-master-key-v1";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("master key file {path}: {source}")]
+    MasterFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("master key file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}")]
+    MasterPermissions { path: String, mode: u32 },
+    #[error("master key {0} is malformed: expected '{MASTER_FILE_TAG} <16 hex id> <64 hex key>'")]
+    MasterMalformed(String),
+    #[error("a key does not unwrap with the master key in use (wrong or rotated master key?)")]
+    WrongMasterKey,
+    #[error("wrapped key is damaged or belongs to another tenant or file")]
+    Unwrap,
+    #[error("sealed name is damaged")]
+    Name,
+    #[error("key derivation failed")]
+    Derive,
+}
+
+/// Secret bytes: zeroed on drop, redacted in `Debug`.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<[u8; KEY_LEN]>);
+
+impl Secret {
+    pub fn random() -> Self {
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        rand::fill(&mut k[..]);
+        Self(k)
+    }
+
+    fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+fn gcm(key: &Secret) -> LessSafeKey {
+    // A 32-byte key is always valid for AES-256-GCM.
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key.bytes()).unwrap_or_else(|_| unreachable!()))
+}
+
+/// nonce ‖ ciphertext ‖ tag of `plain` under `key`, bound to `aad`.
+fn seal(key: &Secret, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + GCM_TAG_LEN);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plain);
+    let tag = gcm(key)
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[NONCE_LEN..],
+        )
+        .unwrap_or_else(|_| unreachable!("AES-GCM sealing of a bounded buffer cannot fail"));
+    out.extend_from_slice(tag.as_ref());
+    out
+}
+
+fn open(key: &Secret, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if sealed.len() < NONCE_LEN + GCM_TAG_LEN {
+        return None;
+    }
+    let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN]).ok()?;
+    let mut buf = Zeroizing::new(sealed[NONCE_LEN..].to_vec());
+    let n = gcm(key)
+        .open_in_place(nonce, Aad::from(aad), &mut buf[..])
+        .ok()?
+        .len();
+    buf.truncate(n);
+    Some(buf)
+}
+
+fn secret_from(bytes: &[u8]) -> Option<Secret> {
+    let arr: [u8; KEY_LEN] = bytes.try_into().ok()?;
+    Some(Secret(Zeroizing::new(arr)))
+}
+
+/// The root of the hierarchy. Its id names it in the catalog (so a rotation can be resumed).
+#[derive(Clone, Debug)]
+pub struct MasterKey {
+    pub id: [u8; 8],
+    key: Secret,
+}
+
+impl MasterKey {
+    pub fn generate() -> Self {
+        Self {
+            id: rand::random(),
+            key: Secret::random(),
+        }
+    }
+
+    /// Parses the one-line text form (`strongroom-master-key-v1 <id hex> <key hex>`).
+    pub fn parse(text: &str, source: &str) -> Result<Self, KeyError> {
+        let bad = || KeyError::MasterMalformed(source.to_owned());
+        let mut parts = text.split_whitespace();
+        if parts.next() != Some(MASTER_FILE_TAG) {
+            return Err(bad());
+        }
+        let mut id = [0u8; 8];
+        hex::decode_to_slice(parts.next().ok_or_else(bad)?, &mut id).map_err(|_| bad())?;
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        hex::decode_to_slice(parts.next().ok_or_else(bad)?, &mut key[..]).map_err(|_| bad())?;
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(Self {
+            id,
+            key: Secret(key),
+        })
+    }
+
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!(
+            "{MASTER_FILE_TAG} {} {}\n",
+            hex::encode(self.id),
+            hex::encode(self.key.bytes())
+        ))
+    }
+
+    /// Reads the key file; creates it (0600, never overwriting) when `create` and it is missing.
+    pub fn load_or_create(path: &Path, create: bool) -> Result<Self, KeyError> {
+        let io = |source| KeyError::MasterFile {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(KeyError::MasterPermissions {
+                        path: path.display().to_string(),
+                        mode,
+                    });
+                }
+                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+                Self::parse(&text, &path.display().to_string())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                let key = Self::generate();
+                key.write_new(path)?;
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Writes the key to a new file (0600, fsynced); fails if the file exists.
+    pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
+        let io = |source| KeyError::MasterFile {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        f.write_all(self.to_text().as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)
+    }
+
+    fn tenant_aad(tenant_id: i64, version: i64) -> Vec<u8> {
+        let mut aad = b"strongroom tenant key v1".to_vec();
+        aad.extend_from_slice(&tenant_id.to_be_bytes());
+        aad.extend_from_slice(&version.to_be_bytes());
+        aad
+    }
+
+    /// A new tenant key and its wrapped form for the catalog.
+    pub fn new_tenant_key(&self, tenant_id: i64, version: i64) -> (TenantKey, Vec<u8>) {
+        let secret = Secret::random();
+        let wrapped = seal(
+            &self.key,
+            &Self::tenant_aad(tenant_id, version),
+            secret.bytes(),
+        );
+        (TenantKey::derive(secret, tenant_id, version), wrapped)
+    }
+
+    pub fn unwrap_tenant_key(
+        &self,
+        tenant_id: i64,
+        version: i64,
+        wrapped: &[u8],
+    ) -> Result<TenantKey, KeyError> {
+        let plain = open(&self.key, &Self::tenant_aad(tenant_id, version), wrapped)
+            .ok_or(KeyError::WrongMasterKey)?;
+        let secret = secret_from(&plain).ok_or(KeyError::Unwrap)?;
+        Ok(TenantKey::derive(secret, tenant_id, version))
+    }
+
+    /// Re-wraps a tenant key under `new` (master rotation); the tenant key itself is unchanged.
+    pub fn rewrap_tenant_key(
+        &self,
+        new: &MasterKey,
+        tenant_id: i64,
+        version: i64,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let aad = Self::tenant_aad(tenant_id, version);
+        let plain = open(&self.key, &aad, wrapped).ok_or(KeyError::WrongMasterKey)?;
+        Ok(seal(&new.key, &aad, &plain))
+    }
+}
+
+/// A tenant's key and the keys derived from it.
+pub struct TenantKey {
+    pub tenant_id: i64,
+    pub version: i64,
+    wrap: Secret,
+    name_mac: hmac::Key,
+    name_seal: Secret,
+}
+
+impl fmt::Debug for TenantKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TenantKey(tenant {}, v{}, <secret>)",
+            self.tenant_id, self.version
+        )
+    }
+}
+
+struct Len(usize);
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn derive(root: &Secret, label: &[u8]) -> Secret {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"strongroom tenant key derivation v1")
+        .extract(root.bytes());
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    let info = [label];
+    prk.expand(&info, Len(KEY_LEN))
+        .and_then(|okm| okm.fill(&mut out[..]))
+        .unwrap_or_else(|_| unreachable!("HKDF-SHA256 can always produce 32 bytes"));
+    Secret(out)
+}
+
+impl TenantKey {
+    fn derive(root: Secret, tenant_id: i64, version: i64) -> Self {
+        let mac = derive(&root, b"name mac");
+        Self {
+            tenant_id,
+            version,
+            wrap: derive(&root, b"data key wrap"),
+            name_mac: hmac::Key::new(hmac::HMAC_SHA256, mac.bytes()),
+            name_seal: derive(&root, b"name seal"),
+        }
+    }
+
+    fn data_aad(&self, key_id: &[u8; KEY_ID_LEN]) -> Vec<u8> {
+        let mut aad = b"strongroom data key v1".to_vec();
+        aad.extend_from_slice(&self.tenant_id.to_be_bytes());
+        aad.extend_from_slice(&self.version.to_be_bytes());
+        aad.extend_from_slice(key_id);
+        aad
+    }
+
+    /// A fresh data key for a new file: (key, its id, its wrapped form).
+    pub fn new_data_key(&self) -> (DataKey, Vec<u8>) {
+        let key = DataKey {
+            id: rand::random(),
+            key: Secret::random(),
+        };
+        let wrapped = self.wrap_data_key(&key);
+        (key, wrapped)
+    }
+
+    pub fn wrap_data_key(&self, key: &DataKey) -> Vec<u8> {
+        seal(&self.wrap, &self.data_aad(&key.id), key.key.bytes())
+    }
+
+    pub fn unwrap_data_key(&self, key_id: &[u8], wrapped: &[u8]) -> Result<DataKey, KeyError> {
+        let id: [u8; KEY_ID_LEN] = key_id.try_into().map_err(|_| KeyError::Unwrap)?;
+        let plain = open(&self.wrap, &self.data_aad(&id), wrapped).ok_or(KeyError::Unwrap)?;
+        Ok(DataKey {
+            id,
+            key: secret_from(&plain).ok_or(KeyError::Unwrap)?,
+        })
+    }
+
+    /// The lookup form of a file name: HMAC-SHA256, so that equal names find each other
+    /// without the name being stored in clear.
+    pub fn name_mac(&self, name: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.name_mac, name).as_ref().to_vec()
+    }
+
+    /// The stored form of a file name, bound to its lookup form.
+    pub fn seal_name(&self, name: &[u8], mac: &[u8]) -> Vec<u8> {
+        seal(&self.name_seal, mac, name)
+    }
+
+    pub fn open_name(&self, sealed: &[u8], mac: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let name = open(&self.name_seal, mac, sealed).ok_or(KeyError::Name)?;
+        if constant_time::verify_slices_are_equal(&self.name_mac(&name), mac).is_err() {
+            return Err(KeyError::Name);
+        }
+        Ok(name.to_vec())
+    }
+}
+
+/// A file's data key. Its id goes into every chunk's AAD.
+#[derive(Clone)]
+pub struct DataKey {
+    pub id: [u8; KEY_ID_LEN],
+    key: Secret,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey({}, <secret>)", hex::encode(self.id))
+    }
+}
+
+impl DataKey {
+    pub(crate) fn aead(&self) -> LessSafeKey {
+        gcm(&self.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchy_round_trips_and_binds_context() {
+        let master = MasterKey::generate();
+        let (tk, wrapped) = master.new_tenant_key(7, 1);
+        let again = master.unwrap_tenant_key(7, 1, &wrapped).unwrap();
+        assert!(
+            master.unwrap_tenant_key(8, 1, &wrapped).is_err(),
+            "another tenant"
+        );
+        assert!(
+            master.unwrap_tenant_key(7, 2, &wrapped).is_err(),
+            "another version"
+        );
+        assert!(
+            MasterKey::generate()
+                .unwrap_tenant_key(7, 1, &wrapped)
+                .is_err()
+        );
+
+        let (dk, wdk) = tk.new_data_key();
+        let back = again.unwrap_data_key(&dk.id, &wdk).unwrap();
+        assert_eq!(back.id, dk.id);
+        let (other, _) = tk.new_data_key();
+        assert!(
+            tk.unwrap_data_key(&other.id, &wdk).is_err(),
+            "another file's key id"
+        );
+
+        let mac = tk.name_mac(b"payroll.csv");
+        assert_eq!(mac, again.name_mac(b"payroll.csv"));
+        let sealed = tk.seal_name(b"payroll.csv", &mac);
+        assert!(!sealed.windows(7).any(|w| w == b"payroll"));
+        assert_eq!(again.open_name(&sealed, &mac).unwrap(), b"payroll.csv");
+        assert!(tk.open_name(&sealed, &tk.name_mac(b"other")).is_err());
+        let (tk2, _) = master.new_tenant_key(7, 2);
+        assert_ne!(tk2.name_mac(b"payroll.csv"), mac);
+    }
+
+    #[test]
+    fn master_rotation_keeps_tenant_keys() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let (tk, wrapped) = old.new_tenant_key(1, 3);
+        let rewrapped = old.rewrap_tenant_key(&new, 1, 3, &wrapped).unwrap();
+        let tk2 = new.unwrap_tenant_key(1, 3, &rewrapped).unwrap();
+        assert_eq!(tk.name_mac(b"x"), tk2.name_mac(b"x"));
+        assert!(old.unwrap_tenant_key(1, 3, &rewrapped).is_err());
+    }
+
+    #[test]
+    fn master_key_file_is_private_and_parsed_strictly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let k = MasterKey::load_or_create(&path, true).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(MasterKey::load_or_create(&path, false).unwrap().id, k.id);
+        assert!(format!("{k:?}").contains("<secret>"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            MasterKey::load_or_create(&path, false),
+            Err(KeyError::MasterPermissions { .. })
+        ));
+        assert!(MasterKey::parse("strongroom-master-key-v1 00 11", "x").is_err());
+        assert!(MasterKey::load_or_create(&dir.path().join("none"), false).is_err());
+    }
+}

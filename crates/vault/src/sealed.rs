@@ -1,0 +1,379 @@
+//! Plaintext reads and writes at any offset over a raw blob in the sealed format (`seal`).
+//!
+//! The writer keeps the last, partly written chunk in memory so that a sequential upload seals
+//! each chunk once; any other chunk it touches is read, verified, modified and re-sealed with a
+//! fresh nonce. `finish` writes the tag table and returns the root the catalog commits. The
+//! reader checks the header, the tag table against the root, and every chunk it returns.
+
+use std::sync::Mutex;
+
+use crate::keys::DataKey;
+use crate::seal::{self, CHUNK_SIZE, SealError, Tag};
+use crate::{BlobError, BlobId, BlobReader, BlobWriter};
+
+fn integrity(id: BlobId, e: SealError) -> BlobError {
+    BlobError::Integrity { id, reason: e }
+}
+
+/// Reads stored chunk `index` of a file of `size` bytes and returns its verified plaintext.
+fn read_chunk(
+    raw: &dyn BlobReader,
+    id: BlobId,
+    key: &DataKey,
+    size: u64,
+    tags: &[Tag],
+    index: u64,
+) -> Result<Vec<u8>, BlobError> {
+    let len = seal::chunk_len(size, index);
+    let expected = tags
+        .get(index as usize)
+        .ok_or(integrity(id, SealError::Truncated(index)))?;
+    let mut stored = vec![0u8; len + seal::CHUNK_OVERHEAD];
+    let n = raw.read_at(&mut stored, seal::chunk_offset(index))?;
+    if n != stored.len() {
+        return Err(integrity(id, SealError::Truncated(index)));
+    }
+    let plain =
+        seal::open_chunk(key, index, &mut stored, expected).map_err(|e| integrity(id, e))?;
+    Ok(plain.to_vec())
+}
+
+/// Copies plaintext for `[offset, offset + buf.len())` out of verified chunks.
+fn read_range(
+    buf: &mut [u8],
+    offset: u64,
+    size: u64,
+    mut chunk: impl FnMut(u64) -> Result<Vec<u8>, BlobError>,
+) -> Result<usize, BlobError> {
+    if offset >= size {
+        return Ok(0);
+    }
+    let want = (buf.len() as u64).min(size - offset) as usize;
+    let mut done = 0;
+    while done < want {
+        let pos = offset + done as u64;
+        let index = pos / CHUNK_SIZE as u64;
+        let within = (pos % CHUNK_SIZE as u64) as usize;
+        let plain = chunk(index)?;
+        let n = (plain.len().saturating_sub(within)).min(want - done);
+        if n == 0 {
+            return Err(BlobError::Integrity {
+                id: BlobId([0; 16]),
+                reason: SealError::Truncated(index),
+            });
+        }
+        buf[done..done + n].copy_from_slice(&plain[within..within + n]);
+        done += n;
+    }
+    Ok(done)
+}
+
+pub struct SealedReader {
+    id: BlobId,
+    raw: Box<dyn BlobReader>,
+    key: DataKey,
+    size: u64,
+    tags: Vec<Tag>,
+    /// The last chunk opened: SFTP reads of 255 KiB straddle chunk boundaries.
+    last: Mutex<Option<(u64, Vec<u8>)>>,
+}
+
+impl SealedReader {
+    /// Opens a committed file: checks the header and that the tag table matches `root`.
+    pub fn open(
+        id: BlobId,
+        raw: Box<dyn BlobReader>,
+        key: DataKey,
+        size: u64,
+        root: &[u8],
+    ) -> Result<Self, BlobError> {
+        let mut header = [0u8; seal::HEADER_LEN as usize];
+        if raw.read_at(&mut header, 0)? != header.len() {
+            return Err(integrity(id, SealError::BadHeader));
+        }
+        seal::check_header(&header, &key.id).map_err(|e| integrity(id, e))?;
+        let n = seal::chunk_count(size) as usize;
+        let mut table = vec![0u8; n * seal::TAG_LEN];
+        if raw.read_at(&mut table, seal::data_end(size))? != table.len() {
+            return Err(integrity(id, SealError::RootMismatch));
+        }
+        let tags: Vec<Tag> = table
+            .chunks_exact(seal::TAG_LEN)
+            .map(|c| c.try_into().unwrap_or([0; seal::TAG_LEN]))
+            .collect();
+        if seal::root(&key.id, size, &tags).as_slice() != root {
+            return Err(integrity(id, SealError::RootMismatch));
+        }
+        Ok(Self {
+            id,
+            raw,
+            key,
+            size,
+            tags,
+            last: Mutex::new(None),
+        })
+    }
+
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+impl BlobReader for SealedReader {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        read_range(buf, offset, self.size, |index| {
+            if let Some((i, plain)) = last.as_ref()
+                && *i == index
+            {
+                return Ok(plain.clone());
+            }
+            let plain = read_chunk(
+                self.raw.as_ref(),
+                self.id,
+                &self.key,
+                self.size,
+                &self.tags,
+                index,
+            )?;
+            *last = Some((index, plain.clone()));
+            Ok(plain)
+        })
+        .map_err(|e| with_id(e, self.id))
+    }
+
+    fn size(&self) -> Result<u64, BlobError> {
+        Ok(self.size)
+    }
+}
+
+fn with_id(e: BlobError, id: BlobId) -> BlobError {
+    match e {
+        BlobError::Integrity { reason, .. } => BlobError::Integrity { id, reason },
+        other => other,
+    }
+}
+
+struct WriterState {
+    size: u64,
+    tags: Vec<Tag>,
+    /// A chunk written in part, not yet sealed: (index, plaintext).
+    dirty: Option<(u64, Vec<u8>)>,
+}
+
+pub struct SealedWriter {
+    id: BlobId,
+    raw: Box<dyn BlobWriter>,
+    key: DataKey,
+    state: Mutex<WriterState>,
+}
+
+impl SealedWriter {
+    /// A new, empty sealed file.
+    pub fn create(id: BlobId, raw: Box<dyn BlobWriter>, key: DataKey) -> Result<Self, BlobError> {
+        raw.write_at(&seal::header(&key.id), 0)?;
+        Ok(Self::with_state(id, raw, key, 0, Vec::new()))
+    }
+
+    /// Continues a raw copy of a committed sealed file whose verified tags are `tags`.
+    pub fn resume(
+        id: BlobId,
+        raw: Box<dyn BlobWriter>,
+        key: DataKey,
+        size: u64,
+        tags: Vec<Tag>,
+    ) -> Self {
+        Self::with_state(id, raw, key, size, tags)
+    }
+
+    fn with_state(
+        id: BlobId,
+        raw: Box<dyn BlobWriter>,
+        key: DataKey,
+        size: u64,
+        tags: Vec<Tag>,
+    ) -> Self {
+        Self {
+            id,
+            raw,
+            key,
+            state: Mutex::new(WriterState {
+                size,
+                tags,
+                dirty: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn seal_and_store(
+        &self,
+        st: &mut WriterState,
+        index: u64,
+        plain: &[u8],
+    ) -> Result<(), BlobError> {
+        let (stored, tag) = seal::seal_chunk(&self.key, index, plain, rand::random());
+        self.raw.write_at(&stored, seal::chunk_offset(index))?;
+        let i = index as usize;
+        if st.tags.len() <= i {
+            st.tags.resize(i + 1, [0; seal::TAG_LEN]);
+        }
+        st.tags[i] = tag;
+        Ok(())
+    }
+
+    fn flush(&self, st: &mut WriterState) -> Result<(), BlobError> {
+        if let Some((index, plain)) = st.dirty.take() {
+            self.seal_and_store(st, index, &plain)?;
+        }
+        Ok(())
+    }
+
+    /// The current plaintext of chunk `index` (empty past the end).
+    fn chunk_plain(&self, st: &WriterState, index: u64) -> Result<Vec<u8>, BlobError> {
+        if let Some((i, plain)) = &st.dirty
+            && *i == index
+        {
+            return Ok(plain.clone());
+        }
+        if index >= seal::chunk_count(st.size) {
+            return Ok(Vec::new());
+        }
+        read_chunk(
+            self.raw.as_ref(),
+            self.id,
+            &self.key,
+            st.size,
+            &st.tags,
+            index,
+        )
+    }
+
+    fn write_locked(
+        &self,
+        st: &mut WriterState,
+        data: &[u8],
+        offset: u64,
+    ) -> Result<(), BlobError> {
+        if offset > st.size {
+            // Fill the gap with sealed zeros first (holes have no valid seal).
+            self.resize_locked(st, offset)?;
+        }
+        let end = offset + data.len() as u64;
+        let mut pos = offset;
+        while pos < end {
+            let index = pos / CHUNK_SIZE as u64;
+            let start = index * CHUNK_SIZE as u64;
+            let within = (pos - start) as usize;
+            let n = ((end - pos) as usize).min(CHUNK_SIZE - within);
+            let covers_all = within == 0 && (n == CHUNK_SIZE || start + n as u64 >= st.size);
+            let mut plain = if covers_all && !matches!(&st.dirty, Some((i, _)) if *i == index) {
+                Vec::with_capacity(CHUNK_SIZE)
+            } else {
+                self.chunk_plain(st, index)?
+            };
+            if plain.len() < within + n {
+                plain.resize(within + n, 0);
+            }
+            let src = (pos - offset) as usize;
+            plain[within..within + n].copy_from_slice(&data[src..src + n]);
+            st.size = st.size.max(start + plain.len() as u64);
+            if matches!(&st.dirty, Some((i, _)) if *i != index) {
+                self.flush(st)?;
+            }
+            if plain.len() == CHUNK_SIZE {
+                st.dirty = None;
+                self.seal_and_store(st, index, &plain)?;
+            } else {
+                st.dirty = Some((index, plain));
+            }
+            pos += n as u64;
+        }
+        Ok(())
+    }
+
+    fn resize_locked(&self, st: &mut WriterState, len: u64) -> Result<(), BlobError> {
+        self.flush(st)?;
+        if len < st.size {
+            let n = seal::chunk_count(len);
+            let tail = seal::chunk_len(len, n.saturating_sub(1));
+            if n > 0 && tail < CHUNK_SIZE {
+                let mut plain = self.chunk_plain(st, n - 1)?;
+                plain.truncate(tail);
+                self.seal_and_store(st, n - 1, &plain)?;
+            }
+            st.tags.truncate(n as usize);
+            st.size = len;
+            self.raw.set_len(seal::data_end(len))?;
+        } else if len > st.size {
+            // Extend chunk by chunk with sealed zeros.
+            let mut pos = st.size;
+            while pos < len {
+                let index = pos / CHUNK_SIZE as u64;
+                let start = index * CHUNK_SIZE as u64;
+                let mut plain = self.chunk_plain(st, index)?;
+                let target = ((len - start) as usize).min(CHUNK_SIZE);
+                plain.resize(target, 0);
+                st.size = start + target as u64;
+                self.seal_and_store(st, index, &plain)?;
+                pos = st.size;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BlobReader for SealedWriter {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
+        let mut st = self.lock();
+        self.flush(&mut st)?;
+        let st = &*st;
+        read_range(buf, offset, st.size, |index| {
+            read_chunk(
+                self.raw.as_ref(),
+                self.id,
+                &self.key,
+                st.size,
+                &st.tags,
+                index,
+            )
+        })
+        .map_err(|e| with_id(e, self.id))
+    }
+
+    fn size(&self) -> Result<u64, BlobError> {
+        Ok(self.lock().size)
+    }
+}
+
+impl BlobWriter for SealedWriter {
+    fn write_at(&self, data: &[u8], offset: u64) -> Result<(), BlobError> {
+        let mut st = self.lock();
+        self.write_locked(&mut st, data, offset)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), BlobError> {
+        let mut st = self.lock();
+        self.resize_locked(&mut st, len)
+    }
+
+    fn sync(&self) -> Result<(), BlobError> {
+        let mut st = self.lock();
+        self.flush(&mut st)?;
+        self.raw.sync()
+    }
+
+    fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
+        let mut st = self.lock();
+        self.flush(&mut st)?;
+        let end = seal::data_end(st.size);
+        let table: Vec<u8> = st.tags.iter().flatten().copied().collect();
+        self.raw.write_at(&table, end)?;
+        self.raw.set_len(end + table.len() as u64)?;
+        self.raw.sync()?;
+        Ok(Some(seal::root(&self.key.id, st.size, &st.tags)))
+    }
+}
