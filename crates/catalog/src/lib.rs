@@ -7,6 +7,8 @@
 mod accounts;
 mod migrate;
 mod namespace;
+mod quota;
+mod retention;
 mod tenants;
 
 use std::path::Path;
@@ -17,8 +19,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountKey, NewKey};
-pub use namespace::{Node, NodeKind, Upload};
-pub use tenants::Tenant;
+pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
+pub use retention::Expired;
+pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
 
 /// Longest tenant or account name.
 pub const MAX_NAME_LEN: usize = 64;
@@ -46,6 +49,10 @@ pub enum CatalogError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("the tenant key was rotated during the operation; retry")]
+    KeyRotated,
+    #[error("quota exceeded")]
+    QuotaExceeded,
     #[error("catalog schema version {found} is newer than this build understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("catalog database: {0}")]
@@ -75,6 +82,8 @@ impl Catalog {
             // Durable before acknowledged: every commit reaches the disk.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted rows (shredded tenants, old wrapped keys) are overwritten, not just freed.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

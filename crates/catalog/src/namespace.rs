@@ -1,9 +1,13 @@
 //! The namespace: directories and files of each tenant as rows of `nodes`. A file row points at
 //! the blob holding its contents; swapping that pointer is how an upload becomes visible, so a
 //! reader sees either the old contents or the new, never a mix.
+//!
+//! Names arrive already in their stored forms (lookup MAC and sealed name): this crate never
+//! sees a file name in clear. Mutations that store key material check, in their transaction,
+//! that the tenant key has not been rotated since the caller derived it.
 
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{Catalog, CatalogError, Result, exists_or};
 
@@ -13,48 +17,90 @@ pub enum NodeKind {
     File,
 }
 
+/// How a file's contents are sealed (absent for unsealed contents and directories).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSeal {
+    pub key_id: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub key_version: i64,
+    pub content_root: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub id: i64,
     pub tenant_id: i64,
     pub parent_id: Option<i64>,
-    pub name: Vec<u8>,
+    pub name_mac: Vec<u8>,
+    pub sealed_name: Vec<u8>,
     pub kind: NodeKind,
     pub size: u64,
     /// `st_mode`, file type bits included.
     pub mode: u32,
     pub mtime: i64,
     pub atime: i64,
-    /// Hex id of the blob holding a file's contents; `None` for directories and empty files.
+    /// Hex id of the blob holding a file's contents; `None` for directories.
     pub blob_id: Option<String>,
+    pub seal: Option<NodeSeal>,
+    pub created_at: i64,
+    pub first_download_at: Option<i64>,
 }
 
-const NODE_COLUMNS: &str =
-    "SELECT id, tenant_id, parent_id, name, kind, size, mode, mtime, atime, blob_id FROM nodes";
+/// A name in its stored forms.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredName<'a> {
+    pub mac: &'a [u8],
+    pub sealed: &'a [u8],
+}
 
-fn node_from_row(r: &SqliteRow) -> Result<Node> {
+pub(crate) const NODE_COLUMNS: &str =
+    "SELECT id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+        mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root, created_at,
+        first_download_at FROM nodes";
+
+pub(crate) fn node_from_row(r: &SqliteRow) -> Result<Node> {
     let kind = match r.try_get::<&str, _>("kind")? {
         "dir" => NodeKind::Dir,
         _ => NodeKind::File,
+    };
+    let seal = match (
+        r.try_get::<Option<Vec<u8>>, _>("key_id")?,
+        r.try_get::<Option<Vec<u8>>, _>("wrapped_key")?,
+        r.try_get::<Option<i64>, _>("key_version")?,
+        r.try_get::<Option<Vec<u8>>, _>("content_root")?,
+    ) {
+        (Some(key_id), Some(wrapped_key), Some(key_version), Some(content_root)) => {
+            Some(NodeSeal {
+                key_id,
+                wrapped_key,
+                key_version,
+                content_root,
+            })
+        }
+        _ => None,
     };
     Ok(Node {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         parent_id: r.try_get("parent_id")?,
-        name: r.try_get("name")?,
+        name_mac: r.try_get("name_mac")?,
+        sealed_name: r.try_get("sealed_name")?,
         kind,
         size: r.try_get::<i64, _>("size")? as u64,
         mode: r.try_get::<i64, _>("mode")? as u32,
         mtime: r.try_get("mtime")?,
         atime: r.try_get("atime")?,
         blob_id: r.try_get("blob_id")?,
+        seal,
+        created_at: r.try_get("created_at")?,
+        first_download_at: r.try_get("first_download_at")?,
     })
 }
 
-fn exists(name: &[u8]) -> CatalogError {
+fn exists() -> CatalogError {
     CatalogError::AlreadyExists {
         what: "file",
-        name: String::from_utf8_lossy(name).into_owned(),
+        name: "(name withheld)".into(),
     }
 }
 
@@ -63,13 +109,34 @@ fn exists(name: &[u8]) -> CatalogError {
 pub struct Upload<'a> {
     pub tenant_id: i64,
     pub parent_id: i64,
-    pub name: &'a [u8],
-    pub blob_id: Option<&'a str>,
+    pub name: StoredName<'a>,
+    pub blob_id: &'a str,
     pub size: u64,
     pub mode: u32,
     pub mtime: i64,
+    pub seal: Option<&'a NodeSeal>,
     /// Fail if the name exists by now (the upload was opened with EXCL).
     pub exclusive: bool,
+    /// The tenant key version the names were derived with.
+    pub key_version: i64,
+    pub now: i64,
+}
+
+/// Fails with `KeyRotated` unless the tenant key is still at `version`.
+pub(crate) async fn check_key_version(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant_id: i64,
+    version: i64,
+) -> Result<()> {
+    let current: Option<(i64,)> =
+        sqlx::query_as("SELECT version FROM tenant_keys WHERE tenant_id = ?")
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match current {
+        Some((v,)) if v == version => Ok(()),
+        _ => Err(CatalogError::KeyRotated),
+    }
 }
 
 impl Catalog {
@@ -100,12 +167,14 @@ impl Catalog {
             .transpose()
     }
 
-    /// The child `name` of directory `parent`, if any.
-    pub async fn lookup(&self, parent: i64, name: &[u8]) -> Result<Option<Node>> {
-        let sql = sqlx::AssertSqlSafe(format!("{NODE_COLUMNS} WHERE parent_id = ? AND name = ?"));
+    /// The child of directory `parent` whose name has lookup form `mac`, if any.
+    pub async fn lookup(&self, parent: i64, mac: &[u8]) -> Result<Option<Node>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{NODE_COLUMNS} WHERE parent_id = ? AND name_mac = ?"
+        ));
         sqlx::query(sql)
             .bind(parent)
-            .bind(name)
+            .bind(mac)
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -113,11 +182,11 @@ impl Catalog {
             .transpose()
     }
 
-    /// Up to `limit` children of `dir` ordered by name, starting after `after` (a cursor).
+    /// Up to `limit` children of `dir`, in lookup-form order, after the cursor `after`.
     pub async fn list_dir(&self, dir: i64, after: Option<&[u8]>, limit: u32) -> Result<Vec<Node>> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "{NODE_COLUMNS} WHERE parent_id = ?1 AND (?2 IS NULL OR name > ?2)
-             ORDER BY name LIMIT ?3"
+            "{NODE_COLUMNS} WHERE parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2)
+             ORDER BY name_mac LIMIT ?3"
         ));
         let rows = sqlx::query(sql)
             .bind(dir)
@@ -128,43 +197,59 @@ impl Catalog {
         rows.iter().map(node_from_row).collect()
     }
 
+    /// Every node of a tenant but its root (for key rotation).
+    pub async fn tenant_nodes(&self, tenant_id: i64) -> Result<Vec<Node>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{NODE_COLUMNS} WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(node_from_row).collect()
+    }
+
     pub async fn mkdir(
         &self,
         tenant_id: i64,
         parent: i64,
-        name: &[u8],
+        name: StoredName<'_>,
         mode: u32,
+        key_version: i64,
         now: i64,
-    ) -> Result<Node> {
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        check_key_version(&mut tx, tenant_id, key_version).await?;
         let id = sqlx::query(
-            "INSERT INTO nodes (tenant_id, parent_id, name, kind, size, mode, mtime, atime)
-             VALUES (?, ?, ?, 'dir', 0, ?, ?, ?)",
+            "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
+                                atime, created_at)
+             VALUES (?, ?, ?, ?, 'dir', 0, ?, ?, ?, ?)",
         )
         .bind(tenant_id)
         .bind(parent)
-        .bind(name)
+        .bind(name.mac)
+        .bind(name.sealed)
         .bind(mode)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| exists_or(e, "file", || String::from_utf8_lossy(name).into_owned()))?
+        .map_err(|e| exists_or(e, "file", || "(name withheld)".into()))?
         .last_insert_rowid();
-        self.node(id).await?.ok_or(CatalogError::NotFound {
-            what: "directory",
-            name: String::from_utf8_lossy(name).into_owned(),
-        })
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Removes a file; returns its blob id so the caller can delete the contents.
     pub async fn remove_file(&self, id: i64) -> Result<Option<String>> {
         let mut tx = self.pool.begin().await?;
-        let blob: Option<(String, Option<String>)> =
+        let found: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT kind, blob_id FROM nodes WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let blob = match blob {
+        let blob = match found {
             None => {
                 return Err(CatalogError::NotFound {
                     what: "file",
@@ -216,16 +301,19 @@ impl Catalog {
         Ok(())
     }
 
-    /// Moves node `id` to `new_parent/new_name`. With `replace`, an existing file there is
-    /// replaced atomically and its blob id returned; otherwise an existing name is an error.
+    /// Moves node `id` to `new_parent/name`. With `replace`, an existing file there is replaced
+    /// atomically and its blob id returned; otherwise an existing name is an error.
     pub async fn rename(
         &self,
+        tenant_id: i64,
         id: i64,
         new_parent: i64,
-        new_name: &[u8],
+        name: StoredName<'_>,
         replace: bool,
+        key_version: i64,
     ) -> Result<Option<String>> {
         let mut tx = self.pool.begin().await?;
+        check_key_version(&mut tx, tenant_id, key_version).await?;
         // Refuse to move a directory under itself: walk up from the new parent.
         let mut cursor = Some(new_parent);
         while let Some(c) = cursor {
@@ -239,19 +327,20 @@ impl Catalog {
                     .await?;
             cursor = up.and_then(|u| u.0);
         }
-        let target: Option<(i64, String, Option<String>)> =
-            sqlx::query_as("SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name = ?")
-                .bind(new_parent)
-                .bind(new_name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let target: Option<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name_mac = ?",
+        )
+        .bind(new_parent)
+        .bind(name.mac)
+        .fetch_optional(&mut *tx)
+        .await?;
         let mut replaced = None;
         if let Some((tid, kind, blob)) = target {
             if tid == id {
                 return Ok(None);
             }
             if !replace {
-                return Err(exists(new_name));
+                return Err(exists());
             }
             if kind == "dir" {
                 return Err(CatalogError::IsADirectory);
@@ -263,10 +352,12 @@ impl Catalog {
             replaced = blob;
         }
         sqlx::query(
-            "UPDATE nodes SET parent_id = ?, name = ? WHERE id = ? AND parent_id IS NOT NULL",
+            "UPDATE nodes SET parent_id = ?, name_mac = ?, sealed_name = ?
+              WHERE id = ? AND parent_id IS NOT NULL",
         )
         .bind(new_parent)
-        .bind(new_name)
+        .bind(name.mac)
+        .bind(name.sealed)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -274,42 +365,67 @@ impl Catalog {
         Ok(replaced)
     }
 
-    /// Makes an upload visible: inserts the file or points the existing one at the new blob.
-    /// Returns the blob id the file had before, which the caller deletes.
+    /// Makes an upload visible: inserts the file or points the existing one at the new blob,
+    /// within the tenant's quota. Returns the blob id the file had before (to delete).
     pub async fn commit_upload(&self, u: &Upload<'_>) -> Result<Option<String>> {
         let mut tx = self.pool.begin().await?;
-        let existing: Option<(i64, String, Option<String>)> =
-            sqlx::query_as("SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name = ?")
-                .bind(u.parent_id)
-                .bind(u.name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        check_key_version(&mut tx, u.tenant_id, u.key_version).await?;
+        let existing: Option<(i64, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
+        )
+        .bind(u.parent_id)
+        .bind(u.name.mac)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (old_bytes, old_files) = match &existing {
+            Some((_, kind, _, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+            Some(_) if u.exclusive => return Err(exists()),
+            Some((_, _, _, size)) => (*size as u64, 1),
+            None => (0, 0),
+        };
+        crate::quota::check(&mut tx, u.tenant_id, u.size, old_bytes, 1 - old_files).await?;
+        let seal = u.seal;
         let old = match existing {
-            Some((_, kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
-            Some(_) if u.exclusive => return Err(exists(u.name)),
-            Some((id, _, old)) => {
-                sqlx::query("UPDATE nodes SET blob_id = ?, size = ?, mtime = ? WHERE id = ?")
-                    .bind(u.blob_id)
-                    .bind(u.size as i64)
-                    .bind(u.mtime)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+            Some((id, _, old, _)) => {
+                sqlx::query(
+                    "UPDATE nodes SET blob_id = ?, size = ?, mtime = ?, key_id = ?, wrapped_key = ?,
+                            key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL
+                      WHERE id = ?",
+                )
+                .bind(u.blob_id)
+                .bind(u.size as i64)
+                .bind(u.mtime)
+                .bind(seal.map(|s| &s.key_id))
+                .bind(seal.map(|s| &s.wrapped_key))
+                .bind(seal.map(|s| s.key_version))
+                .bind(seal.map(|s| &s.content_root))
+                .bind(u.now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 old
             }
             None => {
                 sqlx::query(
-                    "INSERT INTO nodes (tenant_id, parent_id, name, kind, size, mode, mtime, atime, blob_id)
-                     VALUES (?, ?, ?, 'file', ?, ?, ?, ?, ?)",
+                    "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+                                        mtime, atime, blob_id, key_id, wrapped_key, key_version,
+                                        content_root, created_at)
+                     VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(u.tenant_id)
                 .bind(u.parent_id)
-                .bind(u.name)
+                .bind(u.name.mac)
+                .bind(u.name.sealed)
                 .bind(u.size as i64)
                 .bind(u.mode)
                 .bind(u.mtime)
                 .bind(u.mtime)
                 .bind(u.blob_id)
+                .bind(seal.map(|s| &s.key_id))
+                .bind(seal.map(|s| &s.wrapped_key))
+                .bind(seal.map(|s| s.key_version))
+                .bind(seal.map(|s| &s.content_root))
+                .bind(u.now)
                 .execute(&mut *tx)
                 .await?;
                 None
@@ -342,6 +458,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Records the first complete download of a file (starts its after-download retention).
+    pub async fn mark_downloaded(&self, id: i64, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Every blob id the namespace refers to (for sweeping orphaned blobs).
     pub async fn referenced_blobs(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> =
@@ -349,16 +477,5 @@ impl Catalog {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
-    /// Bytes and files stored by a tenant.
-    pub async fn usage(&self, tenant_id: i64) -> Result<(u64, u64)> {
-        let (bytes, files): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes WHERE tenant_id = ? AND kind = 'file'",
-        )
-        .bind(tenant_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((bytes as u64, files as u64))
     }
 }

@@ -1,66 +1,118 @@
-//! Tenants: client institutions, each with its own namespace root.
+//! Tenants: client institutions, each with its own namespace root, tenant key, retention
+//! policy and quotas. Removing a tenant deletes its key, rows and (through the caller) blobs.
 
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use crate::{Catalog, CatalogError, Result, exists_or, validate_name};
+
+/// Retention of new tenants: files expire this many days after upload.
+pub const DEFAULT_RETENTION_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: i64,
     pub name: String,
     pub created_at: i64,
+    pub retention_days: Option<i64>,
+    pub retention_after_download_hours: Option<i64>,
+    pub quota_bytes: Option<i64>,
+    pub quota_files: Option<i64>,
+}
+
+/// A tenant key as stored: wrapped by the master key `master_key_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantKeyRow {
+    pub tenant_id: i64,
+    pub version: i64,
+    pub master_key_id: Vec<u8>,
+    pub wrapped: Vec<u8>,
+}
+
+/// Changes to a tenant's settings: `None` keeps a value, `Some(None)` turns it off.
+#[derive(Debug, Clone, Default)]
+pub struct TenantSettings {
+    pub retention_days: Option<Option<i64>>,
+    pub retention_after_download_hours: Option<Option<i64>>,
+    pub quota_bytes: Option<Option<i64>>,
+    pub quota_files: Option<Option<i64>>,
+}
+
+/// A node re-keyed by a tenant key rotation: new name forms and re-wrapped data key.
+#[derive(Debug, Clone)]
+pub struct Rekeyed {
+    pub node_id: i64,
+    pub name_mac: Vec<u8>,
+    pub sealed_name: Vec<u8>,
+    pub wrapped_key: Option<Vec<u8>>,
+}
+
+const TENANT_COLUMNS: &str =
+    "SELECT id, name, created_at, retention_days, retention_after_download_hours,
+        quota_bytes, quota_files FROM tenants";
+
+fn tenant_from_row(r: &SqliteRow) -> Result<Tenant> {
+    Ok(Tenant {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+        retention_days: r.try_get("retention_days")?,
+        retention_after_download_hours: r.try_get("retention_after_download_hours")?,
+        quota_bytes: r.try_get("quota_bytes")?,
+        quota_files: r.try_get("quota_files")?,
+    })
 }
 
 /// Mode of a tenant's root directory.
 const ROOT_MODE: u32 = 0o040755;
 
 impl Catalog {
-    /// Creates a tenant and the root directory of its namespace, in one transaction.
-    pub async fn add_tenant(&self, name: &str, now: i64) -> Result<Tenant> {
+    /// Creates a tenant, the root of its namespace and its tenant key, in one transaction.
+    /// `new_key(tenant_id)` makes the wrapped key (its AAD binds the id, known only here).
+    pub async fn add_tenant(
+        &self,
+        name: &str,
+        now: i64,
+        new_key: impl FnOnce(i64) -> TenantKeyRow,
+    ) -> Result<Tenant> {
         validate_name("tenant name", name)?;
         let mut tx = self.pool.begin().await?;
-        let id = sqlx::query("INSERT INTO tenants (name, created_at) VALUES (?, ?)")
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| exists_or(e, "tenant", || name.to_owned()))?
-            .last_insert_rowid();
+        let id =
+            sqlx::query("INSERT INTO tenants (name, created_at, retention_days) VALUES (?, ?, ?)")
+                .bind(name)
+                .bind(now)
+                .bind(DEFAULT_RETENTION_DAYS)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| exists_or(e, "tenant", || name.to_owned()))?
+                .last_insert_rowid();
         sqlx::query(
-            "INSERT INTO nodes (tenant_id, parent_id, name, kind, size, mode, mtime, atime)
-             VALUES (?, NULL, x'', 'dir', 0, ?, ?, ?)",
+            "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
+                                atime, created_at)
+             VALUES (?, NULL, x'', x'', 'dir', 0, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(ROOT_MODE)
         .bind(now)
         .bind(now)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
+        let key = new_key(id);
+        insert_key(&mut tx, &key, now).await?;
         tx.commit().await?;
-        Ok(Tenant {
-            id,
-            name: name.to_owned(),
-            created_at: now,
-        })
+        self.tenant(name).await
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Tenant {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        let sql = sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} ORDER BY name"));
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(tenant_from_row).collect()
     }
 
     pub async fn tenant(&self, name: &str) -> Result<Tenant> {
-        let r = sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = ?")
+        let sql = sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} WHERE name = ?"));
+        let r = sqlx::query(sql)
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -68,10 +120,164 @@ impl Catalog {
                 what: "tenant",
                 name: name.to_owned(),
             })?;
-        Ok(Tenant {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            created_at: r.try_get("created_at")?,
-        })
+        tenant_from_row(&r)
     }
+
+    pub async fn update_tenant(&self, name: &str, s: &TenantSettings) -> Result<Tenant> {
+        let t = self.tenant(name).await?;
+        let pick = |change: Option<Option<i64>>, current: Option<i64>| change.unwrap_or(current);
+        sqlx::query(
+            "UPDATE tenants SET retention_days = ?, retention_after_download_hours = ?,
+                    quota_bytes = ?, quota_files = ? WHERE id = ?",
+        )
+        .bind(pick(s.retention_days, t.retention_days))
+        .bind(pick(
+            s.retention_after_download_hours,
+            t.retention_after_download_hours,
+        ))
+        .bind(pick(s.quota_bytes, t.quota_bytes))
+        .bind(pick(s.quota_files, t.quota_files))
+        .bind(t.id)
+        .execute(&self.pool)
+        .await?;
+        self.tenant(name).await
+    }
+
+    /// Deletes a tenant with its key, accounts and namespace. Returns the blob ids to delete.
+    /// Freed database pages are zeroed (secure_delete) and the WAL is truncated.
+    pub async fn remove_tenant(&self, name: &str) -> Result<Vec<String>> {
+        let t = self.tenant(name).await?;
+        let mut tx = self.pool.begin().await?;
+        let blobs: Vec<(String,)> =
+            sqlx::query_as("SELECT blob_id FROM nodes WHERE tenant_id = ? AND blob_id IS NOT NULL")
+                .bind(t.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenants WHERE id = ?")
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(blobs.into_iter().map(|b| b.0).collect())
+    }
+
+    pub async fn tenant_key(&self, tenant_id: i64) -> Result<Option<TenantKeyRow>> {
+        let row: Option<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT version, master_key_id, wrapped FROM tenant_keys WHERE tenant_id = ?",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(version, master_key_id, wrapped)| TenantKeyRow {
+            tenant_id,
+            version,
+            master_key_id,
+            wrapped,
+        }))
+    }
+
+    pub async fn all_tenant_keys(&self) -> Result<Vec<TenantKeyRow>> {
+        let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT tenant_id, version, master_key_id, wrapped FROM tenant_keys ORDER BY tenant_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(tenant_id, version, master_key_id, wrapped)| TenantKeyRow {
+                    tenant_id,
+                    version,
+                    master_key_id,
+                    wrapped,
+                },
+            )
+            .collect())
+    }
+
+    /// Replaces a tenant key (at `old_version`) with `new`, with every node re-keyed, in one
+    /// transaction. The old tenant key is gone when this commits.
+    pub async fn rotate_tenant_key(
+        &self,
+        old_version: i64,
+        new: &TenantKeyRow,
+        nodes: &[Rekeyed],
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        crate::namespace::check_key_version(&mut tx, new.tenant_id, old_version).await?;
+        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
+            .bind(new.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_key(&mut tx, new, now).await?;
+        for n in nodes {
+            sqlx::query(
+                "UPDATE nodes SET name_mac = ?, sealed_name = ?,
+                        wrapped_key = COALESCE(?, wrapped_key),
+                        key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
+                  WHERE id = ? AND tenant_id = ?",
+            )
+            .bind(&n.name_mac)
+            .bind(&n.sealed_name)
+            .bind(&n.wrapped_key)
+            .bind(new.version)
+            .bind(n.node_id)
+            .bind(new.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores tenant keys re-wrapped under a new master key (same versions), in one transaction.
+    pub async fn rewrap_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for r in rows {
+            sqlx::query(
+                "UPDATE tenant_keys SET master_key_id = ?, wrapped = ? WHERE tenant_id = ? AND version = ?",
+            )
+            .bind(&r.master_key_id)
+            .bind(&r.wrapped)
+            .bind(r.tenant_id)
+            .bind(r.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    k: &TenantKeyRow,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tenant_keys (tenant_id, version, master_key_id, wrapped, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(k.tenant_id)
+    .bind(k.version)
+    .bind(&k.master_key_id)
+    .bind(&k.wrapped)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -26,8 +26,8 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_handles_per_session: 256,
-            max_sessions_per_account: 16,
-            max_connections_per_address: 64,
+            max_sessions_per_account: 64,
+            max_connections_per_address: 128,
             preauth_timeout: Duration::from_secs(30),
             max_auth_attempts: 6,
             auth_rejection_time: Duration::from_millis(500),
@@ -35,11 +35,26 @@ impl Default for Limits {
     }
 }
 
+/// Where the master key comes from. The binary decides (environment or data directory); the
+/// admin commands and the server must always agree, so this is not a config-file setting.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    /// A key file (created 0600 on first use when missing).
+    File(PathBuf),
+    /// The key's text form, given in the environment (`STRONGROOM_MASTER_KEY`).
+    Inline(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub sftp_listen: SocketAddr,
     pub limits: Limits,
+    pub master_key: MasterKeySource,
+    /// Seal new file contents (off only to measure what sealing costs).
+    pub seal_contents: bool,
+    /// How often expired files are swept.
+    pub retention_sweep: Duration,
 }
 
 impl ServerConfig {

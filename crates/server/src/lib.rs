@@ -4,7 +4,9 @@
 //! - [`gate`]: every login and permission decision, in one place.
 //! - [`ssh`]: the thin russh handler of one connection.
 //! - [`sftp`]: one SFTP session per channel: framing, ordering, dispatch to handlers.
-//! - [`files`]: the tenant-jailed namespace over the catalog and the blobs.
+//! - [`files`]: the tenant-jailed namespace over the catalog and the sealed blobs.
+//! - [`keys`]: key lifecycle (loading the master keyring, tenant and master rotation).
+//! - [`retention`]: the sweeper that deletes expired files.
 //! - [`sessions`]: live connections, their limits, and shutdown.
 //! - [`host_keys`]: generating and loading the SSH host keys.
 //!
@@ -15,6 +17,8 @@ pub mod config;
 pub mod files;
 pub mod gate;
 pub mod host_keys;
+pub mod keys;
+pub mod retention;
 pub mod sessions;
 pub mod sftp;
 pub mod ssh;
@@ -32,7 +36,7 @@ use std::time::Duration;
 use catalog::Catalog;
 use russh::{Preferred, cipher, compression};
 use tokio::net::TcpListener;
-use vault::{BlobStore, LocalBlobStore};
+use vault::{BlobStore, Keyring, LocalBlobStore, Vault};
 
 pub use config::{Limits, ServerConfig};
 
@@ -54,6 +58,8 @@ pub enum ServerError {
     #[error(transparent)]
     HostKey(#[from] host_keys::HostKeyError),
     #[error(transparent)]
+    Key(#[from] vault::KeyError),
+    #[error(transparent)]
     Credential(#[from] gate::credentials::CredentialError),
     #[error("listening socket: {0}")]
     Listen(#[source] std::io::Error),
@@ -63,14 +69,21 @@ pub enum ServerError {
 pub struct Shared {
     pub config: ServerConfig,
     pub catalog: Catalog,
-    pub blobs: Arc<dyn BlobStore>,
+    pub vault: Vault,
+    pub keyring: Arc<Keyring>,
     pub gate: gate::Gate,
     pub registry: sessions::Registry,
 }
 
 impl Shared {
     pub fn files_for(&self, tenant_id: i64) -> files::Files {
-        files::Files::new(self.catalog.clone(), self.blobs.clone(), tenant_id)
+        files::Files::new(
+            self.catalog.clone(),
+            self.vault.clone(),
+            self.keyring.clone(),
+            tenant_id,
+            self.config.seal_contents,
+        )
     }
 }
 
@@ -104,9 +117,15 @@ impl Server {
     pub async fn prepare(config: ServerConfig) -> Result<Self, ServerError> {
         ensure_data_dir(&config.data_dir)?;
         let lock = lock_data_dir(&config.data_dir)?;
+        let keyring = Arc::new(keys::load_keyring(&config.master_key, true)?);
         let catalog = Catalog::open(&config.catalog_path()).await?;
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
         sweep_orphans(&catalog, blobs.as_ref()).await?;
+        if !config.seal_contents {
+            tracing::warn!(
+                "storage.seal_contents is off: new file contents are stored UNENCRYPTED"
+            );
+        }
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
@@ -115,7 +134,8 @@ impl Server {
             shared: Arc::new(Shared {
                 config,
                 catalog,
-                blobs,
+                vault: Vault::new(blobs),
+                keyring,
                 gate,
                 registry: sessions::Registry::default(),
             }),
@@ -133,6 +153,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         tokio::pin!(shutdown);
+        let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -146,6 +167,7 @@ impl Server {
             }
         }
         drop(listener);
+        sweeper.abort();
         let live = self.shared.registry.all();
         tracing::info!(sessions = live.len(), "shutting down: closing sessions");
         for h in live {
@@ -258,6 +280,20 @@ fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::ser
             ..Preferred::default()
         },
         ..Default::default()
+    }
+}
+
+/// Runs the retention sweep at the configured interval until aborted.
+async fn sweep_forever(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(shared.config.retention_sweep);
+    loop {
+        tick.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if let Err(e) = retention::sweep(&shared.catalog, &shared.vault, now).await {
+            tracing::error!(error = %e, "retention sweep failed");
+        }
     }
 }
 

@@ -5,11 +5,20 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
-use catalog::{Access, Catalog};
-use server::gate::credentials;
+use std::sync::Arc;
 
+use anyhow::Context;
+use bytes::Bytes;
+use catalog::{Access, Catalog, NodeKind, TenantSettings};
+use server::files::Files;
+use server::files::path::JailPath;
+use server::gate::credentials;
+use vault::{BlobId, Keyring, LocalBlobStore, Vault};
+
+use crate::UsageError;
 use crate::cli::{AccessArg, KeyCommand, TenantCommand, UserCommand};
+use crate::settings::master_key_source;
+use crate::units;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -29,19 +38,198 @@ async fn open(data_dir: &Path) -> anyhow::Result<Catalog> {
     Ok(Catalog::open(&data_dir.join("catalog.db")).await?)
 }
 
+fn keyring(data_dir: &Path, create: bool) -> anyhow::Result<Keyring> {
+    Ok(server::keys::load_keyring(
+        &master_key_source(data_dir),
+        create,
+    )?)
+}
+
+fn vault(data_dir: &Path) -> anyhow::Result<Vault> {
+    let store = LocalBlobStore::open(&data_dir.join("blobs"))?;
+    Ok(Vault::new(Arc::new(store)))
+}
+
+fn show_opt(v: Option<i64>, unit: &str) -> String {
+    v.map_or("off".into(), |v| format!("{v}{unit}"))
+}
+
 pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
     let cat = open(data_dir).await?;
     match cmd {
         TenantCommand::Add { name } => {
-            let t = cat.add_tenant(&name, now()).await?;
-            println!("tenant {} created", t.name);
+            let keys = keyring(data_dir, true)?;
+            let t = cat
+                .add_tenant(&name, now(), |id| {
+                    server::keys::new_tenant_key(&keys, id, 1)
+                })
+                .await?;
+            println!(
+                "tenant {} created (retention {} after upload)",
+                t.name,
+                show_opt(t.retention_days, "d")
+            );
         }
         TenantCommand::List => {
             for t in cat.list_tenants().await? {
-                println!("{}\t{}", t.name, rfc3339(t.created_at));
+                println!(
+                    "{}\t{}\tretention={}\tafter-download={}\tquota-bytes={}\tquota-files={}",
+                    t.name,
+                    rfc3339(t.created_at),
+                    show_opt(t.retention_days, "d"),
+                    show_opt(t.retention_after_download_hours, "h"),
+                    show_opt(t.quota_bytes, ""),
+                    show_opt(t.quota_files, "")
+                );
             }
         }
+        TenantCommand::Show { name } => {
+            let t = cat.tenant(&name).await?;
+            let (bytes, files) = cat.usage(t.id).await?;
+            let key = cat.tenant_key(t.id).await?;
+            println!("tenant:                  {}", t.name);
+            println!("created:                 {}", rfc3339(t.created_at));
+            println!(
+                "retention after upload:  {}",
+                show_opt(t.retention_days, " days")
+            );
+            println!(
+                "retention after download: {}",
+                show_opt(t.retention_after_download_hours, " hours")
+            );
+            println!("quota bytes:             {}", show_opt(t.quota_bytes, ""));
+            println!("quota files:             {}", show_opt(t.quota_files, ""));
+            println!("usage:                   {bytes} bytes in {files} files");
+            println!(
+                "tenant key version:      {}",
+                key.map_or("none".into(), |k| k.version.to_string())
+            );
+        }
+        TenantCommand::Set {
+            name,
+            folder,
+            retention,
+            retention_after_download,
+            quota_bytes,
+            quota_files,
+        } => {
+            let days = retention
+                .as_deref()
+                .map(|v| units::duration(v, units::DAY))
+                .transpose()?;
+            let hours = retention_after_download
+                .as_deref()
+                .map(|v| units::duration(v, units::HOUR))
+                .transpose()?;
+            if let Some(folder) = folder {
+                if quota_bytes.is_some() || quota_files.is_some() {
+                    return Err(
+                        UsageError("quotas apply to whole tenants, not folders".into()).into(),
+                    );
+                }
+                let t = cat.tenant(&name).await?;
+                let files = Files::new(
+                    cat.clone(),
+                    vault(data_dir)?,
+                    Arc::new(keyring(data_dir, false)?),
+                    t.id,
+                    true,
+                );
+                let path = JailPath::parse(&Bytes::from(folder.clone().into_bytes()))?;
+                if path.is_root() {
+                    return Err(
+                        UsageError("for the tenant's root, leave out --folder".into()).into(),
+                    );
+                }
+                let node = files
+                    .resolve(&path)
+                    .await
+                    .with_context(|| format!("folder {folder}"))?;
+                if node.kind != NodeKind::Dir {
+                    return Err(UsageError(format!("{folder} is not a folder")).into());
+                }
+                let d = days.flatten().map(|s| s / units::DAY);
+                let h = hours.flatten().map(|s| s / units::HOUR);
+                cat.set_folder_retention(node.id, d, h).await?;
+                println!(
+                    "folder {folder} of {name}: retention {} after upload, {} after download",
+                    show_opt(d, "d"),
+                    show_opt(h, "h")
+                );
+            } else {
+                let settings = TenantSettings {
+                    retention_days: days.map(|d| d.map(|s| s / units::DAY)),
+                    retention_after_download_hours: hours.map(|h| h.map(|s| s / units::HOUR)),
+                    quota_bytes: quota_bytes.as_deref().map(units::size).transpose()?,
+                    quota_files: quota_files.as_deref().map(units::count).transpose()?,
+                };
+                let t = cat.update_tenant(&name, &settings).await?;
+                println!(
+                    "tenant {}: retention {} after upload, {} after download; quota {} bytes, {} files",
+                    t.name,
+                    show_opt(t.retention_days, "d"),
+                    show_opt(t.retention_after_download_hours, "h"),
+                    show_opt(t.quota_bytes, ""),
+                    show_opt(t.quota_files, "")
+                );
+            }
+        }
+        TenantCommand::RotateKey { name } => {
+            let keys = keyring(data_dir, false)?;
+            let (version, nodes) =
+                server::keys::rotate_tenant_key(&cat, &keys, &name, now()).await?;
+            println!(
+                "tenant {name}: key rotated to version {version} ({nodes} names and file keys re-wrapped)"
+            );
+        }
+        TenantCommand::Remove { name, shred } => {
+            if !shred {
+                return Err(UsageError(format!(
+                    "removing tenant {name} destroys its key and every file: add --shred to confirm"
+                ))
+                .into());
+            }
+            let blobs = cat.remove_tenant(&name).await?;
+            let v = vault(data_dir)?;
+            for b in &blobs {
+                if let Ok(id) = BlobId::from_hex(b) {
+                    v.remove(id)?;
+                }
+            }
+            println!(
+                "tenant {name} shredded: key destroyed, {} blobs deleted",
+                blobs.len()
+            );
+        }
     }
+    cat.close().await;
+    Ok(())
+}
+
+pub async fn master_rotate(data_dir: &Path) -> anyhow::Result<()> {
+    let cat = open(data_dir).await?;
+    let n = server::keys::rotate_master(&cat, &master_key_source(data_dir)).await?;
+    cat.close().await;
+    println!("master key rotated: {n} tenant keys re-wrapped; the old master key is gone");
+    Ok(())
+}
+
+pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<()> {
+    let now = match at {
+        None => now(),
+        Some(t) => humantime::parse_rfc3339_weak(t)
+            .map_err(|_| {
+                UsageError(format!(
+                    "--now '{t}' is not an RFC 3339 time like 2030-01-31T12:00:00Z"
+                ))
+            })?
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let cat = open(data_dir).await?;
+    let n = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
+    cat.close().await;
+    println!("retention: {n} expired files deleted");
     Ok(())
 }
 
@@ -74,7 +262,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 None
             };
             if key.is_none() && hash.is_none() {
-                return Err(crate::UsageError(
+                return Err(UsageError(
                     "an account needs a credential: give --key FILE.pub and/or --password-stdin"
                         .into(),
                 )

@@ -35,6 +35,28 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The master key that wraps every tenant key.
+    #[command(subcommand)]
+    Master(MasterCommand),
+    /// Retention: delete expired files.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand)]
+pub enum MasterCommand {
+    /// Re-wrap every tenant key under a new master key, then replace the key file.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Delete every file whose retention has run out (the server also does this on its own).
+    Run {
+        /// Judge expiry as of this time (RFC 3339) instead of now.
+        #[arg(long)]
+        now: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -49,10 +71,40 @@ pub struct ServeArgs {
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Create a tenant.
+    /// Create a tenant (with its own key; files expire after 30 days unless set otherwise).
     Add { name: String },
     /// List tenants.
     List,
+    /// Show a tenant's settings, usage and key version.
+    Show { name: String },
+    /// Change retention or quotas, for the tenant or (with --folder) for a folder and below.
+    Set {
+        name: String,
+        /// A folder of the tenant (retention only), e.g. /inbox.
+        #[arg(long)]
+        folder: Option<String>,
+        /// Files expire this long after upload: e.g. 30d, 12h, or off.
+        #[arg(long)]
+        retention: Option<String>,
+        /// Files expire this long after their first complete download: e.g. 24h, or off.
+        #[arg(long)]
+        retention_after_download: Option<String>,
+        /// Storage quota in bytes: e.g. 10G, 500M, or off.
+        #[arg(long)]
+        quota_bytes: Option<String>,
+        /// Quota on the number of files, or off.
+        #[arg(long)]
+        quota_files: Option<String>,
+    },
+    /// Replace the tenant key (names and file keys re-wrapped; contents not rewritten).
+    RotateKey { name: String },
+    /// Delete a tenant: its key, accounts, catalog rows and blobs (crypto-shredding).
+    Remove {
+        name: String,
+        /// Required: confirms that the tenant's files are destroyed.
+        #[arg(long)]
+        shred: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod settings;
+mod units;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
             cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
             cli::Command::User(u) => admin::user(&args.data_dir, u).await,
+            cli::Command::Master(cli::MasterCommand::Rotate) => {
+                admin::master_rotate(&args.data_dir).await
+            }
+            cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
+                admin::retention_run(&args.data_dir, now.as_deref()).await
+            }
         }
     })
 }

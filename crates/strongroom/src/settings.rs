@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
+use server::config::MasterKeySource;
 use server::{Limits, Server, ServerConfig};
 
 use crate::UsageError;
@@ -20,6 +21,34 @@ struct RawConfig {
     sftp: RawSftp,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    seal_contents: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    sweep_interval_secs: Option<u64>,
+}
+
+/// Where the master key is: `STRONGROOM_MASTER_KEY` (the key itself), else the file named by
+/// `STRONGROOM_MASTER_KEY_FILE`, else `<data-dir>/master.key`. The same for every command.
+pub fn master_key_source(data_dir: &Path) -> MasterKeySource {
+    if let Ok(text) = std::env::var("STRONGROOM_MASTER_KEY") {
+        MasterKeySource::Inline(text)
+    } else if let Ok(path) = std::env::var("STRONGROOM_MASTER_KEY_FILE") {
+        MasterKeySource::File(PathBuf::from(path))
+    } else {
+        MasterKeySource::File(data_dir.join("master.key"))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,7 +75,7 @@ fn positive<T: PartialOrd + Default + std::fmt::Display>(
 ) -> Result<T, UsageError> {
     match v {
         Some(v) if v <= T::default() => Err(UsageError(format!(
-            "config: limits.{name} must be greater than 0 (got {v})"
+            "config: {name} must be greater than 0 (got {v})"
         ))),
         Some(v) => Ok(v),
         None => Ok(default),
@@ -58,25 +87,25 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
     let l = raw.limits;
     let limits = Limits {
         max_handles_per_session: positive(
-            "max_handles_per_session",
+            "limits.max_handles_per_session",
             l.max_handles_per_session,
             d.max_handles_per_session,
         )?,
         max_sessions_per_account: positive(
-            "max_sessions_per_account",
+            "limits.max_sessions_per_account",
             l.max_sessions_per_account,
             d.max_sessions_per_account,
         )?,
         max_connections_per_address: positive(
-            "max_connections_per_address",
+            "limits.max_connections_per_address",
             l.max_connections_per_address,
             d.max_connections_per_address,
         )?,
         preauth_timeout: l.preauth_timeout_secs.map_or(Ok(d.preauth_timeout), |s| {
-            positive("preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
+            positive("limits.preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
         })?,
         max_auth_attempts: positive(
-            "max_auth_attempts",
+            "limits.max_auth_attempts",
             l.max_auth_attempts,
             d.max_auth_attempts,
         )?,
@@ -99,6 +128,13 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
         data_dir: data_dir.to_path_buf(),
         sftp_listen: listen,
         limits,
+        master_key: master_key_source(data_dir),
+        seal_contents: raw.storage.seal_contents.unwrap_or(true),
+        retention_sweep: Duration::from_secs(positive(
+            "retention.sweep_interval_secs",
+            raw.retention.sweep_interval_secs,
+            300,
+        )?),
     })
 }
 

@@ -245,6 +245,49 @@ impl MasterKey {
     }
 }
 
+/// The master keys in use: the current one, and during a rotation also the one being
+/// rotated to (`master.key.new`), so that a rotation cut short can still be read and finished.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: MasterKey,
+    pending: Option<MasterKey>,
+}
+
+impl Keyring {
+    pub fn new(current: MasterKey, pending: Option<MasterKey>) -> Self {
+        Self { current, pending }
+    }
+
+    /// The key new tenant keys are wrapped with.
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    pub fn pending(&self) -> Option<&MasterKey> {
+        self.pending.as_ref()
+    }
+
+    /// The master key with this id.
+    pub fn by_id(&self, id: &[u8]) -> Result<&MasterKey, KeyError> {
+        std::iter::once(&self.current)
+            .chain(self.pending.as_ref())
+            .find(|k| k.id.as_slice() == id)
+            .ok_or(KeyError::WrongMasterKey)
+    }
+
+    /// Unwraps a stored tenant key with whichever master key wrapped it.
+    pub fn tenant_key(
+        &self,
+        tenant_id: i64,
+        version: i64,
+        master_key_id: &[u8],
+        wrapped: &[u8],
+    ) -> Result<TenantKey, KeyError> {
+        self.by_id(master_key_id)?
+            .unwrap_tenant_key(tenant_id, version, wrapped)
+    }
+}
+
 /// A tenant's key and the keys derived from it.
 pub struct TenantKey {
     pub tenant_id: i64,

@@ -21,7 +21,7 @@ pub mod sealed;
 use std::fmt;
 use std::sync::Arc;
 
-pub use keys::{DataKey, KeyError, MasterKey, TenantKey};
+pub use keys::{DataKey, KeyError, Keyring, MasterKey, TenantKey};
 pub use local::LocalBlobStore;
 pub use seal::SealError;
 

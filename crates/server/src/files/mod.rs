@@ -1,22 +1,27 @@
 //! The tenant-jailed namespace: what a session sees as `/`.
 //!
-//! [`Files`] turns client paths ([`path::JailPath`]) into catalog nodes and blob handles. Names,
-//! directories and attributes live in the catalog; contents live in the blob store. An upload is
-//! written to a fresh blob and becomes visible only when [`Upload::commit`] swaps the catalog's
-//! pointer; the replaced blob is deleted afterwards. This module never decides whether an
+//! [`Files`] turns client paths ([`path::JailPath`]) into catalog nodes and sealed blobs. Names
+//! reach the catalog only in their stored forms (lookup MAC and sealed name, made with the
+//! tenant key); contents reach the disk only sealed under a per-file data key. Uploads
+//! ([`upload`]) become visible only when committed. This module never decides whether an
 //! operation is allowed (the gate did, before dispatch) and never speaks the SFTP wire format.
 
 pub mod path;
+pub mod upload;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use catalog::{Catalog, CatalogError, Node, NodeKind};
+use catalog::{Catalog, CatalogError, Node, NodeKind, StoredName};
 use sftp_proto::attrs::{S_IFDIR, S_IFMT, S_IFREG};
-use sftp_proto::{Attrs, OpenFlags, StatVfs};
-use vault::{BlobError, BlobId, BlobReader, BlobStore, BlobWriter};
+use sftp_proto::{Attrs, StatVfs};
+use vault::{
+    BlobError, BlobId, BlobReader, DataKey, Keyring, SealError, Sealing, TenantKey, Vault,
+};
 
 use path::JailPath;
+pub use upload::{Upload, UploadState};
 
 /// Permission bits of new files and directories when the client gives none.
 const DEFAULT_FILE_MODE: u32 = 0o644;
@@ -41,8 +46,14 @@ pub enum FsError {
     Unsupported(&'static str),
     #[error("permission denied: {0}")]
     PermissionDenied(&'static str),
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    #[error("the file failed its integrity check; its contents are withheld")]
+    Integrity { path: String, reason: SealError },
     #[error("storage error")]
     Storage(#[from] BlobError),
+    #[error("key error")]
+    Key(#[from] vault::KeyError),
     #[error("catalog error")]
     Catalog(#[source] CatalogError),
 }
@@ -55,10 +66,24 @@ impl From<CatalogError> for FsError {
             CatalogError::NotEmpty => FsError::NotEmpty,
             CatalogError::NotADirectory => FsError::NotADirectory,
             CatalogError::IsADirectory => FsError::IsADirectory,
+            CatalogError::QuotaExceeded => FsError::QuotaExceeded,
             CatalogError::MoveIntoSelf => {
                 FsError::InvalidPath("a directory cannot be moved inside itself")
             }
             other => FsError::Catalog(other),
+        }
+    }
+}
+
+impl FsError {
+    /// Attaches the file's path to an integrity failure (so the log can name the file).
+    pub fn at(self, path: &JailPath) -> Self {
+        match self {
+            FsError::Storage(BlobError::Integrity { reason, .. }) => FsError::Integrity {
+                path: path.display(),
+                reason,
+            },
+            other => other,
         }
     }
 }
@@ -69,33 +94,22 @@ pub type FsResult<T> = Result<T, FsError>;
 #[derive(Clone)]
 pub struct Files {
     catalog: Catalog,
-    blobs: Arc<dyn BlobStore>,
+    vault: Vault,
+    keyring: Arc<Keyring>,
     tenant_id: i64,
+    /// Whether new contents are sealed (always, outside benchmarks that measure its cost).
+    seal_contents: bool,
+    /// The tenant key last unwrapped, by version: re-read when a rotation bumps the version.
+    key_cache: Arc<Mutex<Option<Arc<TenantKey>>>>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
 pub struct ReadFile {
+    pub path: JailPath,
     pub node: Node,
     pub blob: Arc<dyn BlobReader>,
-}
-
-/// A file open for writing: a fresh blob that the catalog does not know yet.
-pub struct Upload {
-    pub path: JailPath,
-    parent_id: i64,
-    name: Bytes,
-    blob_id: BlobId,
-    pub blob: Arc<dyn BlobWriter>,
-    exclusive: bool,
-    pub append: bool,
-    pub state: Mutex<UploadState>,
-}
-
-#[derive(Debug, Clone)]
-pub struct UploadState {
-    pub size: u64,
-    pub mode: u32,
-    pub mtime: Option<i64>,
+    /// Bytes served, to notice a complete download (retention after download).
+    pub bytes_read: AtomicU64,
 }
 
 /// A directory being listed, page by page.
@@ -105,15 +119,50 @@ pub struct Listing {
 }
 
 impl Files {
-    pub fn new(catalog: Catalog, blobs: Arc<dyn BlobStore>, tenant_id: i64) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        vault: Vault,
+        keyring: Arc<Keyring>,
+        tenant_id: i64,
+        seal_contents: bool,
+    ) -> Self {
         Self {
             catalog,
-            blobs,
+            vault,
+            keyring,
             tenant_id,
+            seal_contents,
+            key_cache: Arc::new(Mutex::new(None)),
         }
     }
 
-    async fn walk(&self, comps: &[Bytes]) -> FsResult<Node> {
+    /// The tenant key in force now.
+    pub async fn tenant_key(&self) -> FsResult<Arc<TenantKey>> {
+        let row = self
+            .catalog
+            .tenant_key(self.tenant_id)
+            .await?
+            .ok_or(FsError::Catalog(CatalogError::NotFound {
+                what: "tenant key",
+                name: self.tenant_id.to_string(),
+            }))?;
+        let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.as_ref()
+            && k.version == row.version
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(self.keyring.tenant_key(
+            self.tenant_id,
+            row.version,
+            &row.master_key_id,
+            &row.wrapped,
+        )?);
+        *cache = Some(key.clone());
+        Ok(key)
+    }
+
+    async fn walk(&self, tk: &TenantKey, comps: &[Bytes]) -> FsResult<Node> {
         let mut node = self.catalog.root(self.tenant_id).await?;
         for c in comps {
             if node.kind != NodeKind::Dir {
@@ -121,7 +170,7 @@ impl Files {
             }
             node = self
                 .catalog
-                .lookup(node.id, c)
+                .lookup(node.id, &tk.name_mac(c))
                 .await?
                 .ok_or(FsError::NotFound)?;
         }
@@ -129,15 +178,20 @@ impl Files {
     }
 
     pub async fn resolve(&self, path: &JailPath) -> FsResult<Node> {
-        self.walk(&path.0).await
+        let tk = self.tenant_key().await?;
+        self.walk(&tk, &path.0).await
     }
 
     /// The directory that holds (or would hold) `path`, and the last name.
-    async fn parent_of<'p>(&self, path: &'p JailPath) -> FsResult<(Node, &'p Bytes)> {
+    async fn parent_of<'p>(
+        &self,
+        tk: &TenantKey,
+        path: &'p JailPath,
+    ) -> FsResult<(Node, &'p Bytes)> {
         let (dir, name) = path.split_last().ok_or(FsError::PermissionDenied(
             "the root directory cannot be changed",
         ))?;
-        let parent = self.walk(dir).await?;
+        let parent = self.walk(tk, dir).await?;
         if parent.kind != NodeKind::Dir {
             return Err(FsError::NotADirectory);
         }
@@ -148,120 +202,58 @@ impl Files {
         Ok(attrs_of(&self.resolve(path).await?))
     }
 
+    /// The data key of a sealed node.
+    fn data_key(&self, tk: &TenantKey, node: &Node) -> FsResult<Option<DataKey>> {
+        node.seal
+            .as_ref()
+            .map(|s| tk.unwrap_data_key(&s.key_id, &s.wrapped_key))
+            .transpose()
+            .map_err(FsError::from)
+    }
+
     pub async fn open_read(&self, path: &JailPath) -> FsResult<ReadFile> {
-        let node = self.resolve(path).await?;
+        let tk = self.tenant_key().await?;
+        let node = self.walk(&tk, &path.0).await?;
         if node.kind == NodeKind::Dir {
             return Err(FsError::IsADirectory);
         }
-        let blob = self.open_blob(&node).await?;
-        Ok(ReadFile { node, blob })
-    }
-
-    async fn open_blob(&self, node: &Node) -> FsResult<Arc<dyn BlobReader>> {
-        let id = blob_id_of(node)?;
-        let blobs = self.blobs.clone();
-        Ok(blocking(move || blobs.open(id)).await?.into())
-    }
-
-    /// Opens `path` for writing into a new blob: empty when truncating or creating, otherwise a
-    /// copy of the committed contents (the committed blob is never written in place).
-    pub async fn open_write(
-        &self,
-        path: JailPath,
-        flags: OpenFlags,
-        attrs: &Attrs,
-    ) -> FsResult<Upload> {
-        let (parent, name) = self.parent_of(&path).await?;
-        let existing = self.catalog.lookup(parent.id, name).await?;
-        let exclusive = flags.has(OpenFlags::EXCL) && flags.has(OpenFlags::CREAT);
-        let source = match &existing {
-            Some(n) if n.kind == NodeKind::Dir => return Err(FsError::IsADirectory),
-            Some(_) if exclusive => return Err(FsError::AlreadyExists),
-            Some(n) if !flags.has(OpenFlags::TRUNC) => Some(n.clone()),
-            Some(_) => None,
-            None if !flags.has(OpenFlags::CREAT) => return Err(FsError::NotFound),
-            None => None,
-        };
-        let blobs = self.blobs.clone();
-        let (size, (blob_id, blob)) = match &source {
-            Some(n) => {
-                let from = blob_id_of(n)?;
-                (n.size, blocking(move || blobs.create_copy(from)).await?)
-            }
-            None => (0, blocking(move || blobs.create()).await?),
-        };
-        let mode = existing
+        let id = blob_id_of(&node)?;
+        let key = self.data_key(&tk, &node)?;
+        let root = node
+            .seal
             .as_ref()
-            .map(|n| n.mode)
-            .unwrap_or(S_IFREG | attrs.permissions.map_or(DEFAULT_FILE_MODE, |p| p & 0o7777));
-        let name = name.clone();
-        Ok(Upload {
-            parent_id: parent.id,
-            name,
-            path,
-            blob_id,
+            .map(|s| s.content_root.clone())
+            .unwrap_or_default();
+        let (vault, size) = (self.vault.clone(), node.size);
+        let blob = blocking(move || {
+            let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
+            vault.open(id, size, sealing)
+        })
+        .await
+        .map_err(|e| FsError::from(e).at(path))?;
+        Ok(ReadFile {
+            path: path.clone(),
+            node,
             blob: blob.into(),
-            exclusive,
-            append: flags.has(OpenFlags::APPEND),
-            state: Mutex::new(UploadState {
-                size,
-                mode,
-                mtime: None,
-            }),
+            bytes_read: AtomicU64::new(0),
         })
     }
 
-    /// Makes an upload visible (durable first), then deletes the blob it replaced.
-    pub async fn commit(&self, up: &Upload, now: i64) -> FsResult<()> {
-        let blob = up.blob.clone();
-        blocking(move || blob.sync()).await?;
-        let state = up
-            .state
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone());
-        let hex = up.blob_id.to_hex();
-        let old = self
-            .catalog
-            .commit_upload(&catalog::Upload {
-                tenant_id: self.tenant_id,
-                parent_id: up.parent_id,
-                name: &up.name,
-                blob_id: Some(&hex),
-                size: state.size,
-                mode: state.mode,
-                mtime: state.mtime.unwrap_or(now),
-                exclusive: up.exclusive,
-            })
-            .await;
-        match old {
-            Ok(old) => {
-                self.remove_blob(old).await;
-                Ok(())
-            }
-            Err(e) => {
-                self.discard(up).await;
-                Err(e.into())
-            }
+    /// Called when a read handle closes: a complete download starts after-download retention.
+    pub async fn finish_read(&self, f: &ReadFile, now: i64) -> FsResult<()> {
+        if f.bytes_read.load(Ordering::Relaxed) >= f.node.size {
+            self.catalog.mark_downloaded(f.node.id, now).await?;
         }
+        Ok(())
     }
 
-    /// Drops an upload that will never be committed.
-    pub async fn discard(&self, up: &Upload) {
-        let blobs = self.blobs.clone();
-        let id = up.blob_id;
-        if let Err(e) = blocking(move || blobs.remove(id)).await {
-            tracing::warn!(blob = %id, error = %e, "could not remove discarded upload");
-        }
-    }
-
-    async fn remove_blob(&self, hex: Option<String>) {
+    pub(crate) async fn remove_blob(&self, hex: Option<String>) {
         let Some(id) = hex.and_then(|h| BlobId::from_hex(&h).ok()) else {
             return;
         };
-        let blobs = self.blobs.clone();
-        if let Err(e) = blocking(move || blobs.remove(id)).await {
-            tracing::warn!(blob = %id, error = %e, "could not remove replaced blob");
+        let vault = self.vault.clone();
+        if let Err(e) = blocking(move || vault.remove(id)).await {
+            tracing::warn!(blob = %id, error = %e, "could not remove a blob");
         }
     }
 
@@ -276,8 +268,9 @@ impl Files {
         })
     }
 
-    /// The next page of a listing; empty when done.
+    /// The next page of a listing, names decrypted; empty when done.
     pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Attrs)>> {
+        let tk = self.tenant_key().await?;
         let after = l.after.lock().map(|a| a.clone()).unwrap_or(None);
         let nodes = self
             .catalog
@@ -286,27 +279,49 @@ impl Files {
         if let Some(last) = nodes.last()
             && let Ok(mut a) = l.after.lock()
         {
-            *a = Some(last.name.clone());
+            *a = Some(last.name_mac.clone());
         }
-        Ok(nodes
+        nodes
             .into_iter()
             .map(|n| {
-                let attrs = attrs_of(&n);
-                (Bytes::from(n.name), attrs)
+                let name = tk.open_name(&n.sealed_name, &n.name_mac)?;
+                Ok((Bytes::from(name), attrs_of(&n)))
             })
-            .collect())
+            .collect()
+    }
+
+    /// Runs a namespace change that stores names made with the tenant key; if the key is
+    /// rotated in between (the catalog refuses), it runs once more with the new key.
+    async fn with_current_key<T, F, Fut>(&self, mut op: F) -> FsResult<T>
+    where
+        F: FnMut(Arc<TenantKey>) -> Fut,
+        Fut: Future<Output = FsResult<T>>,
+    {
+        match op(self.tenant_key().await?).await {
+            Err(FsError::Catalog(CatalogError::KeyRotated)) => op(self.tenant_key().await?).await,
+            other => other,
+        }
     }
 
     pub async fn mkdir(&self, path: &JailPath, attrs: &Attrs, now: i64) -> FsResult<()> {
         if path.is_root() {
             return Err(FsError::AlreadyExists);
         }
-        let (parent, name) = self.parent_of(path).await?;
         let mode = S_IFDIR | attrs.permissions.map_or(DEFAULT_DIR_MODE, |p| p & 0o7777);
-        self.catalog
-            .mkdir(self.tenant_id, parent.id, name, mode, now)
-            .await?;
-        Ok(())
+        self.with_current_key(|tk| async move {
+            let (parent, name) = self.parent_of(&tk, path).await?;
+            let mac = tk.name_mac(name);
+            let sealed = tk.seal_name(name, &mac);
+            let stored = StoredName {
+                mac: &mac,
+                sealed: &sealed,
+            };
+            self.catalog
+                .mkdir(self.tenant_id, parent.id, stored, mode, tk.version, now)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn remove(&self, path: &JailPath) -> FsResult<()> {
@@ -328,16 +343,33 @@ impl Files {
 
     /// Renames `from` to `to`; `replace` gives POSIX semantics (an existing file is replaced).
     pub async fn rename(&self, from: &JailPath, to: &JailPath, replace: bool) -> FsResult<()> {
-        let node = self.resolve(from).await?;
-        if node.parent_id.is_none() {
-            return Err(FsError::PermissionDenied(
-                "the root directory cannot be renamed",
-            ));
-        }
-        let (parent, name) = self.parent_of(to).await?;
         let old = self
-            .catalog
-            .rename(node.id, parent.id, name, replace)
+            .with_current_key(|tk| async move {
+                let node = self.walk(&tk, &from.0).await?;
+                if node.parent_id.is_none() {
+                    return Err(FsError::PermissionDenied(
+                        "the root directory cannot be renamed",
+                    ));
+                }
+                let (parent, name) = self.parent_of(&tk, to).await?;
+                let mac = tk.name_mac(name);
+                let sealed = tk.seal_name(name, &mac);
+                let stored = StoredName {
+                    mac: &mac,
+                    sealed: &sealed,
+                };
+                Ok(self
+                    .catalog
+                    .rename(
+                        self.tenant_id,
+                        node.id,
+                        parent.id,
+                        stored,
+                        replace,
+                        tk.version,
+                    )
+                    .await?)
+            })
             .await?;
         self.remove_blob(old).await;
         Ok(())

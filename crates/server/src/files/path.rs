@@ -44,6 +44,11 @@ impl JailPath {
         self.0.split_last().map(|(last, rest)| (rest, last))
     }
 
+    /// For logs: the absolute form, non-UTF-8 bytes replaced.
+    pub fn display(&self) -> String {
+        String::from_utf8_lossy(&self.to_bytes()).into_owned()
+    }
+
     /// The absolute form shown to the client (`/a/b`).
     pub fn to_bytes(&self) -> Bytes {
         if self.0.is_empty() {

@@ -179,16 +179,18 @@ async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes,
 }
 
 async fn close(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
-    if let OpenHandle::Write(up) = h {
-        ctx.files.commit(up, now()).await?;
+    match h {
+        OpenHandle::Write(up) => ctx.files.commit(up, now()).await?,
+        OpenHandle::Read(f) => ctx.files.finish_read(f, now()).await?,
+        OpenHandle::Dir(_) => {}
     }
     Ok(ok(id))
 }
 
 async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
-    let blob = match h {
-        OpenHandle::Read(f) => f.blob.clone(),
-        OpenHandle::Write(up) => up.blob.clone(),
+    let (blob, path) = match h {
+        OpenHandle::Read(f) => (f.blob.clone(), &f.path),
+        OpenHandle::Write(up) => (up.blob.clone() as Arc<dyn vault::BlobReader>, &up.path),
         OpenHandle::Dir(_) => return wrong_handle(id),
     };
     let len = len.min(MAX_READ_WRITE_LEN) as usize;
@@ -199,10 +201,15 @@ async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, F
         buf.truncate(DATA_HEADER_LEN + n);
         Ok((buf, n))
     })
-    .await?;
+    .await
+    .map_err(|e| FsError::from(e).at(path))?;
     let (mut buf, n) = frame;
     if n == 0 {
         return Ok(status::reply(id, StatusCode::EOF, "end of file"));
+    }
+    if let OpenHandle::Read(f) = h {
+        f.bytes_read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
     buf[..DATA_HEADER_LEN].copy_from_slice(&data_header(id, n as u32));
     Ok(Bytes::from(buf))
@@ -223,8 +230,11 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Byte
     let end = offset
         .checked_add(data.len() as u64)
         .ok_or(FsError::InvalidPath("write offset out of range"))?;
+    up.admit(end)?;
     let blob = up.blob.clone();
-    blocking(move || blob.write_at(&data, offset)).await?;
+    blocking(move || blob.write_at(&data, offset))
+        .await
+        .map_err(|e| FsError::from(e).at(&up.path))?;
     if let Ok(mut s) = up.state.lock() {
         s.size = s.size.max(end);
     }
@@ -284,6 +294,7 @@ async fn fsetstat(
     match h {
         OpenHandle::Write(up) => {
             if let Some(size) = attrs.size {
+                up.admit(size)?;
                 let blob = up.blob.clone();
                 blocking(move || blob.set_len(size)).await?;
             }

@@ -29,7 +29,12 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
         | FsError::NotADirectory
         | FsError::IsADirectory
         | FsError::InvalidPath(_) => StatusCode::FAILURE,
-        FsError::Storage(_) | FsError::Catalog(_) => {
+        FsError::QuotaExceeded => StatusCode::FAILURE,
+        FsError::Integrity { path, reason } => {
+            tracing::error!(file = %path, %reason, "integrity check failed: contents withheld");
+            StatusCode::FAILURE
+        }
+        FsError::Storage(_) | FsError::Catalog(_) | FsError::Key(_) => {
             tracing::error!(error = %e, detail = ?e, "request failed");
             StatusCode::FAILURE
         }

@@ -1,0 +1,64 @@
+//! Per-tenant storage quotas (bytes and files), checked inside the transaction that commits an
+//! upload, so that concurrent uploads cannot together exceed them.
+
+use sqlx::{Sqlite, Transaction};
+
+use crate::{Catalog, CatalogError, Result};
+
+/// Fails with `QuotaExceeded` if adding a file of `new_bytes` (replacing `replaced_bytes`, adding
+/// `added_files` files) would take the tenant over a quota.
+pub(crate) async fn check(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant_id: i64,
+    new_bytes: u64,
+    replaced_bytes: u64,
+    added_files: i64,
+) -> Result<()> {
+    let (qb, qf): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT quota_bytes, quota_files FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    if qb.is_none() && qf.is_none() {
+        return Ok(());
+    }
+    let (bytes, files) = usage_in(&mut **tx, tenant_id).await?;
+    let bytes_after = (bytes + new_bytes).saturating_sub(replaced_bytes);
+    let files_after = files as i64 + added_files;
+    if qb.is_some_and(|q| bytes_after > q as u64) || qf.is_some_and(|q| files_after > q) {
+        return Err(CatalogError::QuotaExceeded);
+    }
+    Ok(())
+}
+
+async fn usage_in<'e>(ex: impl sqlx::SqliteExecutor<'e>, tenant_id: i64) -> Result<(u64, u64)> {
+    let (bytes, files): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes WHERE tenant_id = ? AND kind = 'file'",
+    )
+    .bind(tenant_id)
+    .fetch_one(ex)
+    .await?;
+    Ok((bytes as u64, files as u64))
+}
+
+impl Catalog {
+    /// Bytes and files stored by a tenant.
+    pub async fn usage(&self, tenant_id: i64) -> Result<(u64, u64)> {
+        usage_in(&self.pool, tenant_id).await
+    }
+
+    /// Bytes the tenant may still add (`None`: no byte quota). A cheap early check for uploads
+    /// in progress; the commit checks again.
+    pub async fn byte_headroom(&self, tenant_id: i64) -> Result<Option<u64>> {
+        let (qb,): (Option<i64>,) = sqlx::query_as("SELECT quota_bytes FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?;
+        match qb {
+            None => Ok(None),
+            Some(q) => Ok(Some(
+                (q as u64).saturating_sub(self.usage(tenant_id).await?.0),
+            )),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Retention: which files have expired at a given time. A folder rule applies to everything
+//! below the folder and replaces the tenant's rule there; the nearest folder rule wins.
+
+use crate::{Catalog, Result};
+
+/// A file whose retention has run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub node_id: i64,
+    pub tenant: String,
+    pub blob_id: Option<String>,
+    pub size: u64,
+    pub created_at: i64,
+}
+
+impl Catalog {
+    /// Sets (or with both `None`, removes) the retention rule of directory `dir_id`.
+    pub async fn set_folder_retention(
+        &self,
+        dir_id: i64,
+        after_upload_days: Option<i64>,
+        after_download_hours: Option<i64>,
+    ) -> Result<()> {
+        if after_upload_days.is_none() && after_download_hours.is_none() {
+            sqlx::query("DELETE FROM folder_retention WHERE dir_id = ?")
+                .bind(dir_id)
+                .execute(&self.pool)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO folder_retention (dir_id, after_upload_days, after_download_hours)
+                 VALUES (?, ?, ?)
+                 ON CONFLICT (dir_id) DO UPDATE SET after_upload_days = excluded.after_upload_days,
+                        after_download_hours = excluded.after_download_hours",
+            )
+            .bind(dir_id)
+            .bind(after_upload_days)
+            .bind(after_download_hours)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` files expired at `now` (Unix seconds).
+    pub async fn expired_files(&self, now: i64, limit: u32) -> Result<Vec<Expired>> {
+        let rows: Vec<(i64, String, Option<String>, i64, i64)> = sqlx::query_as(
+            "WITH RECURSIVE up(file_id, node_id) AS (
+                 SELECT id, parent_id FROM nodes WHERE kind = 'file'
+                 UNION ALL
+                 SELECT up.file_id, n.parent_id FROM up JOIN nodes n ON n.id = up.node_id
+                  WHERE n.parent_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM folder_retention r WHERE r.dir_id = up.node_id)
+             ),
+             folder_rule(file_id, days, hours) AS (
+                 SELECT up.file_id, r.after_upload_days, r.after_download_hours
+                   FROM up JOIN folder_retention r ON r.dir_id = up.node_id
+             ),
+             effective(file_id, days, hours) AS (
+                 SELECT f.id,
+                        CASE WHEN fr.file_id IS NULL THEN t.retention_days ELSE fr.days END,
+                        CASE WHEN fr.file_id IS NULL THEN t.retention_after_download_hours ELSE fr.hours END
+                   FROM nodes f JOIN tenants t ON t.id = f.tenant_id
+                   LEFT JOIN folder_rule fr ON fr.file_id = f.id
+                  WHERE f.kind = 'file'
+             )
+             SELECT f.id, t.name, f.blob_id, f.size, f.created_at
+               FROM effective e JOIN nodes f ON f.id = e.file_id JOIN tenants t ON t.id = f.tenant_id
+              WHERE (e.days IS NOT NULL AND f.created_at + 86400 * e.days <= ?1)
+                 OR (e.hours IS NOT NULL AND f.first_download_at IS NOT NULL
+                     AND f.first_download_at + 3600 * e.hours <= ?1)
+              ORDER BY f.id LIMIT ?2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(node_id, tenant, blob_id, size, created_at)| Expired {
+                node_id,
+                tenant,
+                blob_id,
+                size: size as u64,
+                created_at,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,207 @@
+//! Uploads: a file open for writing is a fresh blob (sealed under a data key) that the catalog
+//! does not know yet. [`Files::commit`] makes it visible in one transaction, within the tenant's
+//! quota; [`Files::discard`] drops it. The committed blob is never written in place: resuming or
+//! modifying a file starts from a copy that keeps the file's data key.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use catalog::{NodeKind, NodeSeal, StoredName};
+use sftp_proto::attrs::S_IFREG;
+use sftp_proto::{Attrs, OpenFlags};
+use vault::{BlobId, BlobWriter, DataKey, Sealing};
+
+use super::path::JailPath;
+use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, blob_id_of, blocking};
+
+pub struct Upload {
+    pub path: JailPath,
+    parent_id: i64,
+    name: Bytes,
+    blob_id: BlobId,
+    pub blob: Arc<dyn BlobWriter>,
+    data_key: Option<DataKey>,
+    exclusive: bool,
+    pub append: bool,
+    /// Largest size this upload may reach within the tenant's byte quota (`None`: no quota).
+    pub size_limit: Option<u64>,
+    /// Set when a write was refused for the quota: the close then discards the upload.
+    pub over_quota: AtomicBool,
+    pub state: Mutex<UploadState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadState {
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: Option<i64>,
+}
+
+impl Upload {
+    /// Checks a write ending at `end` against the quota; a refusal sticks.
+    pub fn admit(&self, end: u64) -> FsResult<()> {
+        if self.size_limit.is_some_and(|limit| end > limit) {
+            self.over_quota.store(true, Ordering::SeqCst);
+            return Err(FsError::QuotaExceeded);
+        }
+        Ok(())
+    }
+}
+
+impl Files {
+    /// Opens `path` for writing into a new blob: empty when truncating or creating, otherwise a
+    /// copy of the committed contents under the same data key.
+    pub async fn open_write(
+        &self,
+        path: JailPath,
+        flags: OpenFlags,
+        attrs: &Attrs,
+    ) -> FsResult<Upload> {
+        let tk = self.tenant_key().await?;
+        let (parent, name) = self.parent_of(&tk, &path).await?;
+        let existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
+        let exclusive = flags.has(OpenFlags::EXCL) && flags.has(OpenFlags::CREAT);
+        let keep = match &existing {
+            Some(n) if n.kind == NodeKind::Dir => return Err(FsError::IsADirectory),
+            Some(_) if exclusive => return Err(FsError::AlreadyExists),
+            Some(n) if !flags.has(OpenFlags::TRUNC) => Some(n.clone()),
+            Some(_) => None,
+            None if !flags.has(OpenFlags::CREAT) => return Err(FsError::NotFound),
+            None => None,
+        };
+        let vault = self.vault.clone();
+        let (size, data_key, (blob_id, blob)) = match keep {
+            Some(n) => {
+                let from = blob_id_of(&n)?;
+                let key = self.data_key(&tk, &n)?;
+                let root = n
+                    .seal
+                    .as_ref()
+                    .map(|s| s.content_root.clone())
+                    .unwrap_or_default();
+                let k2 = key.clone();
+                let created = blocking(move || {
+                    let sealing = k2.as_ref().map(|key| Sealing { key, root: &root });
+                    vault.create_copy(from, n.size, sealing)
+                })
+                .await
+                .map_err(|e| FsError::from(e).at(&path))?;
+                (n.size, key, created)
+            }
+            None => {
+                let key = self.seal_contents.then(|| tk.new_data_key().0);
+                let k2 = key.clone();
+                (0, key, blocking(move || vault.create(k2.as_ref())).await?)
+            }
+        };
+        let size_limit = self
+            .catalog
+            .byte_headroom(self.tenant_id)
+            .await?
+            .map(|room| room + existing.as_ref().map_or(0, |n| n.size));
+        let mode = existing
+            .as_ref()
+            .map(|n| n.mode)
+            .unwrap_or(S_IFREG | attrs.permissions.map_or(DEFAULT_FILE_MODE, |p| p & 0o7777));
+        let name = name.clone();
+        Ok(Upload {
+            parent_id: parent.id,
+            name,
+            path,
+            blob_id,
+            blob: blob.into(),
+            data_key,
+            exclusive,
+            append: flags.has(OpenFlags::APPEND),
+            size_limit,
+            over_quota: AtomicBool::new(false),
+            state: Mutex::new(UploadState {
+                size,
+                mode,
+                mtime: None,
+            }),
+        })
+    }
+
+    /// Makes an upload visible: contents durable and sealed, then one catalog transaction
+    /// (within quota); the blob it replaced is deleted afterwards.
+    pub async fn commit(&self, up: &Upload, now: i64) -> FsResult<()> {
+        if up.over_quota.load(Ordering::SeqCst) {
+            self.discard(up).await;
+            return Err(FsError::QuotaExceeded);
+        }
+        let blob = up.blob.clone();
+        let root = match blocking(move || blob.finish()).await {
+            Ok(root) => root,
+            Err(e) => {
+                self.discard(up).await;
+                return Err(e.into());
+            }
+        };
+        let state = up
+            .state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        let hex = up.blob_id.to_hex();
+        let committed = self
+            .with_current_key(|tk| {
+                let (hex, state) = (&hex, &state);
+                async move {
+                    let (parent, name) = (up.parent_id, &up.name);
+                    let mac = tk.name_mac(name);
+                    let sealed = tk.seal_name(name, &mac);
+                    let seal = match (&up.data_key, root) {
+                        (Some(k), Some(root)) => Some(NodeSeal {
+                            key_id: k.id.to_vec(),
+                            wrapped_key: tk.wrap_data_key(k),
+                            key_version: tk.version,
+                            content_root: root.to_vec(),
+                        }),
+                        _ => None,
+                    };
+                    Ok(self
+                        .catalog
+                        .commit_upload(&catalog::Upload {
+                            tenant_id: self.tenant_id,
+                            parent_id: parent,
+                            name: StoredName {
+                                mac: &mac,
+                                sealed: &sealed,
+                            },
+                            blob_id: hex,
+                            size: state.size,
+                            mode: state.mode,
+                            mtime: state.mtime.unwrap_or(now),
+                            seal: seal.as_ref(),
+                            exclusive: up.exclusive,
+                            key_version: tk.version,
+                            now,
+                        })
+                        .await?)
+                }
+            })
+            .await;
+        match committed {
+            Ok(old) => {
+                self.remove_blob(old).await;
+                Ok(())
+            }
+            Err(e) => {
+                self.discard(up).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops an upload that will never be committed.
+    pub async fn discard(&self, up: &Upload) {
+        let vault = self.vault.clone();
+        let id = up.blob_id;
+        if let Err(e) = blocking(move || vault.remove(id)).await {
+            tracing::warn!(blob = %id, error = %e, "could not remove discarded upload");
+        }
+    }
+}

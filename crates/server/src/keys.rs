@@ -1,0 +1,150 @@
+//! Key lifecycle glue between the vault (which holds every cryptographic operation) and the
+//! catalog (which stores wrapped keys): loading the master keyring, rotating a tenant key,
+//! rotating the master key.
+
+use std::path::{Path, PathBuf};
+
+use catalog::{Catalog, Rekeyed, TenantKeyRow};
+use vault::{KeyError, Keyring, MasterKey};
+
+use crate::config::MasterKeySource;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyLifecycleError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error("the master key comes from STRONGROOM_MASTER_KEY; rotate it with a key file instead")]
+    InlineMaster,
+    #[error("master key file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tenant '{0}' has no tenant key")]
+    NoTenantKey(String),
+}
+
+fn pending_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".new");
+    p.into()
+}
+
+/// Loads the master keyring, creating the key file on first use when `create`.
+pub fn load_keyring(source: &MasterKeySource, create: bool) -> Result<Keyring, KeyError> {
+    match source {
+        MasterKeySource::Inline(text) => Ok(Keyring::new(
+            MasterKey::parse(text, "STRONGROOM_MASTER_KEY")?,
+            None,
+        )),
+        MasterKeySource::File(path) => {
+            let current = MasterKey::load_or_create(path, create)?;
+            let pending = pending_path(path);
+            let pending = pending
+                .exists()
+                .then(|| MasterKey::load_or_create(&pending, false))
+                .transpose()?;
+            Ok(Keyring::new(current, pending))
+        }
+    }
+}
+
+/// A new tenant key row for tenant `tenant_id`, wrapped by the current master key.
+pub fn new_tenant_key(keyring: &Keyring, tenant_id: i64, version: i64) -> TenantKeyRow {
+    let master = keyring.current();
+    let (_, wrapped) = master.new_tenant_key(tenant_id, version);
+    TenantKeyRow {
+        tenant_id,
+        version,
+        master_key_id: master.id.to_vec(),
+        wrapped,
+    }
+}
+
+/// Replaces a tenant's key: every name and data key is re-derived and re-wrapped under the new
+/// key in one transaction; file contents are not rewritten. Returns (new version, nodes).
+pub async fn rotate_tenant_key(
+    catalog: &Catalog,
+    keyring: &Keyring,
+    tenant: &str,
+    now: i64,
+) -> Result<(i64, usize), KeyLifecycleError> {
+    let t = catalog.tenant(tenant).await?;
+    let row = catalog
+        .tenant_key(t.id)
+        .await?
+        .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
+    let old = keyring.tenant_key(t.id, row.version, &row.master_key_id, &row.wrapped)?;
+    let version = row.version + 1;
+    let master = keyring.current();
+    let (new, wrapped) = master.new_tenant_key(t.id, version);
+    let mut rekeyed = Vec::new();
+    for n in catalog.tenant_nodes(t.id).await? {
+        let name = old.open_name(&n.sealed_name, &n.name_mac)?;
+        let mac = new.name_mac(&name);
+        let wrapped_key = match &n.seal {
+            Some(s) => Some(new.wrap_data_key(&old.unwrap_data_key(&s.key_id, &s.wrapped_key)?)),
+            None => None,
+        };
+        rekeyed.push(Rekeyed {
+            node_id: n.id,
+            sealed_name: new.seal_name(&name, &mac),
+            name_mac: mac,
+            wrapped_key,
+        });
+    }
+    let new_row = TenantKeyRow {
+        tenant_id: t.id,
+        version,
+        master_key_id: master.id.to_vec(),
+        wrapped,
+    };
+    catalog
+        .rotate_tenant_key(row.version, &new_row, &rekeyed, now)
+        .await?;
+    Ok((version, rekeyed.len()))
+}
+
+/// Replaces the master key in `path`: the new key is written to `<path>.new`, every tenant key
+/// is re-wrapped under it in one transaction, then the new file replaces the old one. A rotation
+/// cut short is finished by running it again. Returns the number of tenant keys re-wrapped.
+pub async fn rotate_master(
+    catalog: &Catalog,
+    source: &MasterKeySource,
+) -> Result<usize, KeyLifecycleError> {
+    let MasterKeySource::File(path) = source else {
+        return Err(KeyLifecycleError::InlineMaster);
+    };
+    let keyring = load_keyring(source, false)?;
+    let pending = pending_path(path);
+    let new = match keyring.pending() {
+        Some(k) => k.clone(),
+        None => {
+            let k = MasterKey::generate();
+            k.write_new(&pending)?;
+            k
+        }
+    };
+    let mut rows = Vec::new();
+    for r in catalog.all_tenant_keys().await? {
+        if r.master_key_id == new.id {
+            continue;
+        }
+        let old = keyring.by_id(&r.master_key_id)?;
+        rows.push(TenantKeyRow {
+            wrapped: old.rewrap_tenant_key(&new, r.tenant_id, r.version, &r.wrapped)?,
+            master_key_id: new.id.to_vec(),
+            ..r
+        });
+    }
+    catalog.rewrap_tenant_keys(&rows).await?;
+    std::fs::rename(&pending, path).map_err(|source| KeyLifecycleError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(rows.len())
+}

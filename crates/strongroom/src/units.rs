@@ -1,0 +1,84 @@
+//! Parsing the units admins type: durations (`30d`, `12h`), sizes (`10G`) and counts, with `off`.
+
+use crate::UsageError;
+
+pub const HOUR: i64 = 3600;
+pub const DAY: i64 = 24 * HOUR;
+
+/// `30d`, `12h`, `90m`, `45s` (or a bare number of `default_unit` seconds), or `off`.
+/// Returns seconds; `None` for off.
+pub fn duration(v: &str, default_unit: i64) -> Result<Option<i64>, UsageError> {
+    if v == "off" {
+        return Ok(None);
+    }
+    let bad = || UsageError(format!("'{v}' is not a duration like 30d, 12h or off"));
+    let (num, unit) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c),
+        _ => (v, ' '),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        'd' => DAY,
+        'h' => HOUR,
+        'm' => 60,
+        's' => 1,
+        ' ' => default_unit,
+        _ => return Err(bad()),
+    };
+    if n <= 0 {
+        return Err(bad());
+    }
+    n.checked_mul(unit).map(Some).ok_or_else(bad)
+}
+
+/// `10G`, `500M`, `64K`, `1024` (bytes, binary multiples), or `off`.
+pub fn size(v: &str) -> Result<Option<i64>, UsageError> {
+    if v == "off" {
+        return Ok(None);
+    }
+    let bad = || UsageError(format!("'{v}' is not a size like 10G, 500M or off"));
+    let (num, mult) = match v.chars().last() {
+        Some('K' | 'k') => (&v[..v.len() - 1], 1i64 << 10),
+        Some('M' | 'm') => (&v[..v.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&v[..v.len() - 1], 1 << 30),
+        Some('T' | 't') => (&v[..v.len() - 1], 1 << 40),
+        _ => (v, 1),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    if n < 0 {
+        return Err(bad());
+    }
+    n.checked_mul(mult).map(Some).ok_or_else(bad)
+}
+
+/// A whole number, or `off`.
+pub fn count(v: &str) -> Result<Option<i64>, UsageError> {
+    if v == "off" {
+        return Ok(None);
+    }
+    v.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(Some)
+        .ok_or_else(|| UsageError(format!("'{v}' is not a count or off")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(duration("30d", DAY).unwrap(), Some(30 * DAY));
+        assert_eq!(duration("12h", DAY).unwrap(), Some(12 * HOUR));
+        assert_eq!(duration("7", DAY).unwrap(), Some(7 * DAY));
+        assert_eq!(duration("off", DAY).unwrap(), None);
+        assert!(duration("0d", DAY).is_err());
+        assert!(duration("3w", DAY).is_err());
+        assert_eq!(size("10G").unwrap(), Some(10 << 30));
+        assert_eq!(size("100").unwrap(), Some(100));
+        assert!(size("lots").is_err());
+        assert_eq!(count("5").unwrap(), Some(5));
+        assert!(count("-1").is_err());
+    }
+}
