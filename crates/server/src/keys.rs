@@ -34,6 +34,49 @@ fn pending_path(path: &Path) -> PathBuf {
     p.into()
 }
 
+/// The running server's keyring, reloaded from its source when a tenant key names a master key
+/// it does not hold (after `strongroom master rotate` ran beside the server).
+pub struct KeyringHandle {
+    source: MasterKeySource,
+    current: std::sync::RwLock<std::sync::Arc<Keyring>>,
+}
+
+impl KeyringHandle {
+    pub fn load(source: MasterKeySource, create: bool) -> Result<Self, KeyError> {
+        let keyring = load_keyring(&source, create)?;
+        Ok(Self {
+            source,
+            current: std::sync::RwLock::new(std::sync::Arc::new(keyring)),
+        })
+    }
+
+    pub fn get(&self) -> std::sync::Arc<Keyring> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Unwraps a tenant key, reloading the keyring once if its master key is unknown.
+    pub fn tenant_key(&self, row: &TenantKeyRow) -> Result<vault::TenantKey, KeyError> {
+        let unwrap = |k: &Keyring| {
+            k.tenant_key(row.tenant_id, row.version, &row.master_key_id, &row.wrapped)
+        };
+        match unwrap(&self.get()) {
+            Err(KeyError::WrongMasterKey) => {
+                let fresh = std::sync::Arc::new(load_keyring(&self.source, false)?);
+                let result = unwrap(&fresh);
+                if result.is_ok() {
+                    tracing::info!("master keyring reloaded (the master key was rotated)");
+                    *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                }
+                result
+            }
+            other => other,
+        }
+    }
+}
+
 /// Loads the master keyring, creating the key file on first use when `create`.
 pub fn load_keyring(source: &MasterKeySource, create: bool) -> Result<Keyring, KeyError> {
     match source {

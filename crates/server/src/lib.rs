@@ -36,7 +36,7 @@ use std::time::Duration;
 use catalog::Catalog;
 use russh::{Preferred, cipher, compression};
 use tokio::net::TcpListener;
-use vault::{BlobStore, Keyring, LocalBlobStore, Vault};
+use vault::{BlobStore, LocalBlobStore, Vault};
 
 pub use config::{Limits, ServerConfig};
 
@@ -70,7 +70,7 @@ pub struct Shared {
     pub config: ServerConfig,
     pub catalog: Catalog,
     pub vault: Vault,
-    pub keyring: Arc<Keyring>,
+    pub keyring: Arc<keys::KeyringHandle>,
     pub gate: gate::Gate,
     pub registry: sessions::Registry,
 }
@@ -117,7 +117,7 @@ impl Server {
     pub async fn prepare(config: ServerConfig) -> Result<Self, ServerError> {
         ensure_data_dir(&config.data_dir)?;
         let lock = lock_data_dir(&config.data_dir)?;
-        let keyring = Arc::new(keys::load_keyring(&config.master_key, true)?);
+        let keyring = Arc::new(keys::KeyringHandle::load(config.master_key.clone(), true)?);
         let catalog = Catalog::open(&config.catalog_path()).await?;
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
         sweep_orphans(&catalog, blobs.as_ref()).await?;

@@ -115,11 +115,11 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
         } => {
             let days = retention
                 .as_deref()
-                .map(|v| units::duration(v, units::DAY))
+                .map(|v| units::whole(v, units::DAY, "--retention"))
                 .transpose()?;
             let hours = retention_after_download
                 .as_deref()
-                .map(|v| units::duration(v, units::HOUR))
+                .map(|v| units::whole(v, units::HOUR, "--retention-after-download"))
                 .transpose()?;
             if let Some(folder) = folder {
                 if quota_bytes.is_some() || quota_files.is_some() {
@@ -131,7 +131,10 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 let files = Files::new(
                     cat.clone(),
                     vault(data_dir)?,
-                    Arc::new(keyring(data_dir, false)?),
+                    Arc::new(server::keys::KeyringHandle::load(
+                        master_key_source(data_dir),
+                        false,
+                    )?),
                     t.id,
                     true,
                 );
@@ -148,8 +151,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 if node.kind != NodeKind::Dir {
                     return Err(UsageError(format!("{folder} is not a folder")).into());
                 }
-                let d = days.flatten().map(|s| s / units::DAY);
-                let h = hours.flatten().map(|s| s / units::HOUR);
+                let (d, h) = (days.flatten(), hours.flatten());
                 cat.set_folder_retention(node.id, d, h).await?;
                 println!(
                     "folder {folder} of {name}: retention {} after upload, {} after download",
@@ -158,8 +160,8 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 );
             } else {
                 let settings = TenantSettings {
-                    retention_days: days.map(|d| d.map(|s| s / units::DAY)),
-                    retention_after_download_hours: hours.map(|h| h.map(|s| s / units::HOUR)),
+                    retention_days: days,
+                    retention_after_download_hours: hours,
                     quota_bytes: quota_bytes.as_deref().map(units::size).transpose()?,
                     quota_files: quota_files.as_deref().map(units::count).transpose()?,
                 };

@@ -51,6 +51,22 @@ pub fn size(v: &str) -> Result<Option<i64>, UsageError> {
     n.checked_mul(mult).map(Some).ok_or_else(bad)
 }
 
+/// A duration in whole `unit`s (`DAY` or `HOUR`), as a count of them; `None` for off.
+pub fn whole(v: &str, unit: i64, name: &str) -> Result<Option<i64>, UsageError> {
+    match duration(v, unit)? {
+        None => Ok(None),
+        Some(s) if s % unit == 0 => Ok(Some(s / unit)),
+        Some(_) => Err(UsageError(format!(
+            "{name} '{v}' must be whole {}",
+            if unit == DAY {
+                "days (e.g. 30d)"
+            } else {
+                "hours (e.g. 24h or 2d)"
+            }
+        ))),
+    }
+}
+
 /// A whole number, or `off`.
 pub fn count(v: &str) -> Result<Option<i64>, UsageError> {
     if v == "off" {
@@ -78,6 +94,8 @@ mod tests {
         assert_eq!(size("10G").unwrap(), Some(10 << 30));
         assert_eq!(size("100").unwrap(), Some(100));
         assert!(size("lots").is_err());
+        assert_eq!(whole("2d", HOUR, "x").unwrap(), Some(48));
+        assert!(whole("36h", DAY, "x").is_err());
         assert_eq!(count("5").unwrap(), Some(5));
         assert!(count("-1").is_err());
     }

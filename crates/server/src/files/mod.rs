@@ -16,9 +16,9 @@ use bytes::Bytes;
 use catalog::{Catalog, CatalogError, Node, NodeKind, StoredName};
 use sftp_proto::attrs::{S_IFDIR, S_IFMT, S_IFREG};
 use sftp_proto::{Attrs, StatVfs};
-use vault::{
-    BlobError, BlobId, BlobReader, DataKey, Keyring, SealError, Sealing, TenantKey, Vault,
-};
+use vault::{BlobError, BlobId, BlobReader, DataKey, SealError, Sealing, TenantKey, Vault};
+
+use crate::keys::KeyringHandle;
 
 use path::JailPath;
 pub use upload::{Upload, UploadState};
@@ -95,7 +95,7 @@ pub type FsResult<T> = Result<T, FsError>;
 pub struct Files {
     catalog: Catalog,
     vault: Vault,
-    keyring: Arc<Keyring>,
+    keyring: Arc<KeyringHandle>,
     tenant_id: i64,
     /// Whether new contents are sealed (always, outside benchmarks that measure its cost).
     seal_contents: bool,
@@ -122,7 +122,7 @@ impl Files {
     pub fn new(
         catalog: Catalog,
         vault: Vault,
-        keyring: Arc<Keyring>,
+        keyring: Arc<KeyringHandle>,
         tenant_id: i64,
         seal_contents: bool,
     ) -> Self {
@@ -152,12 +152,7 @@ impl Files {
         {
             return Ok(k.clone());
         }
-        let key = Arc::new(self.keyring.tenant_key(
-            self.tenant_id,
-            row.version,
-            &row.master_key_id,
-            &row.wrapped,
-        )?);
+        let key = Arc::new(self.keyring.tenant_key(&row)?);
         *cache = Some(key.clone());
         Ok(key)
     }

@@ -2,6 +2,8 @@
 //! directory, and drives it with the real OpenSSH clients (`sftp`, `scp`, `ssh`, `ssh-keygen`).
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
