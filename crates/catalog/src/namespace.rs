@@ -139,6 +139,26 @@ pub(crate) async fn check_key_version(
     }
 }
 
+/// In one query: fails with `KeyRotated` unless the tenant key is at `version`; returns the
+/// tenant's (byte, file) quotas.
+async fn check_key_version_and_quotas(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant_id: i64,
+    version: i64,
+) -> Result<(Option<i64>, Option<i64>)> {
+    let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT k.version, t.quota_bytes, t.quota_files
+           FROM tenants t JOIN tenant_keys k ON k.tenant_id = t.id WHERE t.id = ?",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some((v, qb, qf)) if v == version => Ok((qb, qf)),
+        _ => Err(CatalogError::KeyRotated),
+    }
+}
+
 impl Catalog {
     /// The root directory of a tenant.
     pub async fn root(&self, tenant_id: i64) -> Result<Node> {
@@ -369,7 +389,7 @@ impl Catalog {
     /// within the tenant's quota. Returns the blob id the file had before (to delete).
     pub async fn commit_upload(&self, u: &Upload<'_>) -> Result<Option<String>> {
         let mut tx = self.pool.begin().await?;
-        check_key_version(&mut tx, u.tenant_id, u.key_version).await?;
+        let quotas = check_key_version_and_quotas(&mut tx, u.tenant_id, u.key_version).await?;
         let existing: Option<(i64, String, Option<String>, i64)> = sqlx::query_as(
             "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
         )
@@ -383,7 +403,15 @@ impl Catalog {
             Some((_, _, _, size)) => (*size as u64, 1),
             None => (0, 0),
         };
-        crate::quota::check(&mut tx, u.tenant_id, u.size, old_bytes, 1 - old_files).await?;
+        crate::quota::check(
+            &mut tx,
+            u.tenant_id,
+            quotas,
+            u.size,
+            old_bytes,
+            1 - old_files,
+        )
+        .await?;
         let seal = u.seal;
         let old = match existing {
             Some((id, _, old, _)) => {

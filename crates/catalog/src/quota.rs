@@ -10,15 +10,12 @@ use crate::{Catalog, CatalogError, Result};
 pub(crate) async fn check(
     tx: &mut Transaction<'_, Sqlite>,
     tenant_id: i64,
+    quotas: (Option<i64>, Option<i64>),
     new_bytes: u64,
     replaced_bytes: u64,
     added_files: i64,
 ) -> Result<()> {
-    let (qb, qf): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT quota_bytes, quota_files FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let (qb, qf) = quotas;
     if qb.is_none() && qf.is_none() {
         return Ok(());
     }
@@ -47,18 +44,9 @@ impl Catalog {
         usage_in(&self.pool, tenant_id).await
     }
 
-    /// Bytes the tenant may still add (`None`: no byte quota). A cheap early check for uploads
-    /// in progress; the commit checks again.
-    pub async fn byte_headroom(&self, tenant_id: i64) -> Result<Option<u64>> {
-        let (qb,): (Option<i64>,) = sqlx::query_as("SELECT quota_bytes FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .fetch_one(&self.pool)
-            .await?;
-        match qb {
-            None => Ok(None),
-            Some(q) => Ok(Some(
-                (q as u64).saturating_sub(self.usage(tenant_id).await?.0),
-            )),
-        }
+    /// Bytes the tenant may still add under a byte quota `quota` (an early check for uploads
+    /// in progress; the commit checks again).
+    pub async fn byte_headroom(&self, tenant_id: i64, quota: i64) -> Result<u64> {
+        Ok((quota as u64).saturating_sub(self.usage(tenant_id).await?.0))
     }
 }

@@ -168,6 +168,32 @@ impl Catalog {
         Ok(blobs.into_iter().map(|b| b.0).collect())
     }
 
+    /// The tenant key and byte quota in one query (what an upload needs at open).
+    pub async fn tenant_state(
+        &self,
+        tenant_id: i64,
+    ) -> Result<Option<(TenantKeyRow, Option<i64>)>> {
+        type Row = (i64, Vec<u8>, Vec<u8>, Option<i64>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT k.version, k.master_key_id, k.wrapped, t.quota_bytes
+               FROM tenant_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = ?",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(version, master_key_id, wrapped, quota)| {
+            (
+                TenantKeyRow {
+                    tenant_id,
+                    version,
+                    master_key_id,
+                    wrapped,
+                },
+                quota,
+            )
+        }))
+    }
+
     pub async fn tenant_key(&self, tenant_id: i64) -> Result<Option<TenantKeyRow>> {
         let row: Option<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT version, master_key_id, wrapped FROM tenant_keys WHERE tenant_id = ?",

@@ -107,7 +107,7 @@ async fn namespace_quota_retention_and_shredding() {
     )
     .await
     .unwrap();
-    assert_eq!(cat.byte_headroom(t.id).await.unwrap(), Some(6));
+    assert_eq!(cat.byte_headroom(t.id, 10).await.unwrap(), 6);
     assert!(cat.commit_upload(&up(b"f", "b3", 10, false)).await.is_ok());
     assert!(matches!(
         cat.commit_upload(&up(b"g", "b4", 1, false)).await,

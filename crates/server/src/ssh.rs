@@ -201,7 +201,7 @@ impl russh::server::Handler for Connection {
         data: &[u8],
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if let Some(Some(inbound)) = self.channels.get(&channel)
+        if let Some(Some(inbound)) = self.channels.get_mut(&channel)
             && !inbound.push(data).await
         {
             self.channels.remove(&channel);

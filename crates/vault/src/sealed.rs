@@ -269,6 +269,19 @@ impl SealedWriter {
             let start = index * CHUNK_SIZE as u64;
             let within = (pos - start) as usize;
             let n = ((end - pos) as usize).min(CHUNK_SIZE - within);
+            let src = (pos - offset) as usize;
+            if n == CHUNK_SIZE {
+                // A whole chunk: sealed straight from the request, replacing any buffered one.
+                match &st.dirty {
+                    Some((i, _)) if *i == index => st.dirty = None,
+                    Some(_) => self.flush(st)?,
+                    None => {}
+                }
+                self.seal_and_store(st, index, &data[src..src + n])?;
+                st.size = st.size.max(start + CHUNK_SIZE as u64);
+                pos += n as u64;
+                continue;
+            }
             let covers_all = within == 0 && (n == CHUNK_SIZE || start + n as u64 >= st.size);
             let mut plain = if covers_all && !matches!(&st.dirty, Some((i, _)) if *i == index) {
                 Vec::with_capacity(CHUNK_SIZE)
@@ -278,7 +291,6 @@ impl SealedWriter {
             if plain.len() < within + n {
                 plain.resize(within + n, 0);
             }
-            let src = (pos - offset) as usize;
             plain[within..within + n].copy_from_slice(&data[src..src + n]);
             st.size = st.size.max(start + plain.len() as u64);
             if matches!(&st.dirty, Some((i, _)) if *i != index) {

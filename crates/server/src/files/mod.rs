@@ -99,8 +99,11 @@ pub struct Files {
     tenant_id: i64,
     /// Whether new contents are sealed (always, outside benchmarks that measure its cost).
     seal_contents: bool,
-    /// The tenant key last unwrapped, by version: re-read when a rotation bumps the version.
+    /// The tenant key last unwrapped. Used optimistically: mutations are checked against the
+    /// catalog's key version in their transaction, and a lookup that finds nothing re-checks it.
     key_cache: Arc<Mutex<Option<Arc<TenantKey>>>>,
+    /// The tenant's root directory (fixed for the tenant's life).
+    root_id: Arc<std::sync::OnceLock<i64>>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
@@ -133,43 +136,89 @@ impl Files {
             tenant_id,
             seal_contents,
             key_cache: Arc::new(Mutex::new(None)),
+            root_id: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
-    /// The tenant key in force now.
-    pub async fn tenant_key(&self) -> FsResult<Arc<TenantKey>> {
-        let row = self
-            .catalog
-            .tenant_key(self.tenant_id)
-            .await?
-            .ok_or(FsError::Catalog(CatalogError::NotFound {
-                what: "tenant key",
-                name: self.tenant_id.to_string(),
-            }))?;
+    /// The tenant key in force now, read from the catalog (and its byte quota).
+    async fn fresh_state(&self) -> FsResult<(Arc<TenantKey>, Option<i64>)> {
+        let (row, quota) =
+            self.catalog
+                .tenant_state(self.tenant_id)
+                .await?
+                .ok_or(FsError::Catalog(CatalogError::NotFound {
+                    what: "tenant key",
+                    name: self.tenant_id.to_string(),
+                }))?;
         let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.as_ref()
             && k.version == row.version
         {
-            return Ok(k.clone());
+            return Ok((k.clone(), quota));
         }
         let key = Arc::new(self.keyring.tenant_key(&row)?);
         *cache = Some(key.clone());
-        Ok(key)
+        Ok((key, quota))
     }
 
-    async fn walk(&self, tk: &TenantKey, comps: &[Bytes]) -> FsResult<Node> {
-        let mut node = self.catalog.root(self.tenant_id).await?;
-        for c in comps {
+    /// The tenant key last seen (read from the catalog the first time).
+    pub async fn tenant_key(&self) -> FsResult<Arc<TenantKey>> {
+        let cached = self
+            .key_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match cached {
+            Some(k) => Ok(k),
+            None => Ok(self.fresh_state().await?.0),
+        }
+    }
+
+    async fn root_id(&self) -> FsResult<i64> {
+        if let Some(id) = self.root_id.get() {
+            return Ok(*id);
+        }
+        let id = self.catalog.root(self.tenant_id).await?.id;
+        Ok(*self.root_id.get_or_init(|| id))
+    }
+
+    async fn walk_with(&self, tk: &TenantKey, comps: &[Bytes]) -> FsResult<Node> {
+        let root = self.root_id().await?;
+        let Some((last, dirs)) = comps.split_last() else {
+            return self.catalog.node(root).await?.ok_or(FsError::NotFound);
+        };
+        let mut dir = root;
+        for c in dirs {
+            let node = self
+                .catalog
+                .lookup(dir, &tk.name_mac(c))
+                .await?
+                .ok_or(FsError::NotFound)?;
             if node.kind != NodeKind::Dir {
                 return Err(FsError::NotFound);
             }
-            node = self
-                .catalog
-                .lookup(node.id, &tk.name_mac(c))
-                .await?
-                .ok_or(FsError::NotFound)?;
+            dir = node.id;
         }
-        Ok(node)
+        self.catalog
+            .lookup(dir, &tk.name_mac(last))
+            .await?
+            .ok_or(FsError::NotFound)
+    }
+
+    /// Walks `comps` with the cached key; if nothing is found and the key has been rotated
+    /// since, walks again with the current one.
+    async fn walk(&self, tk: &TenantKey, comps: &[Bytes]) -> FsResult<Node> {
+        match self.walk_with(tk, comps).await {
+            Err(FsError::NotFound) => {
+                let (fresh, _) = self.fresh_state().await?;
+                if fresh.version == tk.version {
+                    Err(FsError::NotFound)
+                } else {
+                    self.walk_with(&fresh, comps).await
+                }
+            }
+            other => other,
+        }
     }
 
     pub async fn resolve(&self, path: &JailPath) -> FsResult<Node> {
@@ -197,13 +246,19 @@ impl Files {
         Ok(attrs_of(&self.resolve(path).await?))
     }
 
-    /// The data key of a sealed node.
-    fn data_key(&self, tk: &TenantKey, node: &Node) -> FsResult<Option<DataKey>> {
-        node.seal
-            .as_ref()
-            .map(|s| tk.unwrap_data_key(&s.key_id, &s.wrapped_key))
-            .transpose()
-            .map_err(FsError::from)
+    /// The data key of a sealed node (under the current tenant key if `tk` is older).
+    async fn data_key(&self, tk: &TenantKey, node: &Node) -> FsResult<Option<DataKey>> {
+        let Some(s) = &node.seal else {
+            return Ok(None);
+        };
+        let fresh;
+        let tk = if s.key_version == tk.version {
+            tk
+        } else {
+            fresh = self.fresh_state().await?.0;
+            &fresh
+        };
+        Ok(Some(tk.unwrap_data_key(&s.key_id, &s.wrapped_key)?))
     }
 
     pub async fn open_read(&self, path: &JailPath) -> FsResult<ReadFile> {
@@ -213,7 +268,7 @@ impl Files {
             return Err(FsError::IsADirectory);
         }
         let id = blob_id_of(&node)?;
-        let key = self.data_key(&tk, &node)?;
+        let key = self.data_key(&tk, &node).await?;
         let root = node
             .seal
             .as_ref()
@@ -265,7 +320,7 @@ impl Files {
 
     /// The next page of a listing, names decrypted; empty when done.
     pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Attrs)>> {
-        let tk = self.tenant_key().await?;
+        let mut tk = self.tenant_key().await?;
         let after = l.after.lock().map(|a| a.clone()).unwrap_or(None);
         let nodes = self
             .catalog
@@ -276,13 +331,19 @@ impl Files {
         {
             *a = Some(last.name_mac.clone());
         }
-        nodes
-            .into_iter()
-            .map(|n| {
-                let name = tk.open_name(&n.sealed_name, &n.name_mac)?;
-                Ok((Bytes::from(name), attrs_of(&n)))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let name = match tk.open_name(&n.sealed_name, &n.name_mac) {
+                Ok(name) => name,
+                // Sealed under a newer tenant key than the one cached: refresh once.
+                Err(_) => {
+                    tk = self.fresh_state().await?.0;
+                    tk.open_name(&n.sealed_name, &n.name_mac)?
+                }
+            };
+            out.push((Bytes::from(name), attrs_of(&n)));
+        }
+        Ok(out)
     }
 
     /// Runs a namespace change that stores names made with the tenant key; if the key is
@@ -293,7 +354,9 @@ impl Files {
         Fut: Future<Output = FsResult<T>>,
     {
         match op(self.tenant_key().await?).await {
-            Err(FsError::Catalog(CatalogError::KeyRotated)) => op(self.tenant_key().await?).await,
+            Err(FsError::Catalog(CatalogError::KeyRotated)) => {
+                op(self.fresh_state().await?.0).await
+            }
             other => other,
         }
     }

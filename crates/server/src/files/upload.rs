@@ -59,7 +59,7 @@ impl Files {
         flags: OpenFlags,
         attrs: &Attrs,
     ) -> FsResult<Upload> {
-        let tk = self.tenant_key().await?;
+        let (tk, quota) = self.fresh_state().await?;
         let (parent, name) = self.parent_of(&tk, &path).await?;
         let existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
         let exclusive = flags.has(OpenFlags::EXCL) && flags.has(OpenFlags::CREAT);
@@ -75,7 +75,7 @@ impl Files {
         let (size, data_key, (blob_id, blob)) = match keep {
             Some(n) => {
                 let from = blob_id_of(&n)?;
-                let key = self.data_key(&tk, &n)?;
+                let key = self.data_key(&tk, &n).await?;
                 let root = n
                     .seal
                     .as_ref()
@@ -96,11 +96,13 @@ impl Files {
                 (0, key, blocking(move || vault.create(k2.as_ref())).await?)
             }
         };
-        let size_limit = self
-            .catalog
-            .byte_headroom(self.tenant_id)
-            .await?
-            .map(|room| room + existing.as_ref().map_or(0, |n| n.size));
+        let size_limit = match quota {
+            None => None,
+            Some(q) => Some(
+                self.catalog.byte_headroom(self.tenant_id, q).await?
+                    + existing.as_ref().map_or(0, |n| n.size),
+            ),
+        };
         let mode = existing
             .as_ref()
             .map(|n| n.mode)

@@ -23,14 +23,14 @@ use bytes::Bytes;
 use russh::ChannelId;
 use russh::server::Handle;
 use sftp_proto::message::ext;
-use sftp_proto::{FrameDecoder, Packet, RequestOp, Response, StatusCode};
+use sftp_proto::{FrameDecoder, FrameError, Packet, RequestOp, Response, StatusCode};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::files::Files;
 use crate::gate::{Principal, access};
 pub use handles::{HandleTable, OpenHandle};
 
-/// Inbound bytes that may wait in one channel's queue before the SSH reader is held back.
+/// Inbound packet bytes that may wait in one channel's queue before the SSH reader is held back.
 pub const INBOUND_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Requests of one channel being served at once.
@@ -56,21 +56,37 @@ pub struct SessionContext {
     pub data_dir: PathBuf,
 }
 
-/// The SSH side's end of a channel's inbound queue. Dropping it ends the session.
+/// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the
+/// framer) and queues whole packets for the driver. Dropping it ends the session.
 pub struct Inbound {
-    tx: mpsc::UnboundedSender<Bytes>,
+    framer: FrameDecoder,
+    tx: mpsc::UnboundedSender<Result<Bytes, FrameError>>,
     budget: Arc<Semaphore>,
 }
 
 impl Inbound {
-    /// Queues bytes received on the channel; waits only when the channel's budget is spent.
-    pub async fn push(&self, data: &[u8]) -> bool {
-        let n = data.len().min(INBOUND_BUDGET) as u32;
-        match self.budget.acquire_many(n).await {
-            Ok(permit) => permit.forget(),
-            Err(_) => return false,
+    /// Takes bytes received on the channel; waits only when the channel's budget of queued
+    /// packets is spent. `false` once the session is over.
+    pub async fn push(&mut self, data: &[u8]) -> bool {
+        self.framer.push(data);
+        loop {
+            match self.framer.next_packet() {
+                Ok(None) => return true,
+                Ok(Some(frame)) => {
+                    match self.budget.acquire_many(frame.len() as u32).await {
+                        Ok(permit) => permit.forget(),
+                        Err(_) => return false,
+                    }
+                    if self.tx.send(Ok(frame)).is_err() {
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.tx.send(Err(e));
+                    return false;
+                }
+            }
         }
-        self.tx.send(Bytes::copy_from_slice(data)).is_ok()
     }
 }
 
@@ -87,7 +103,11 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
         initialized: false,
     };
     tokio::spawn(driver.run(rx));
-    Inbound { tx, budget }
+    Inbound {
+        framer: FrameDecoder::new(),
+        tx,
+        budget,
+    }
 }
 
 /// Where replies go.
@@ -156,25 +176,20 @@ struct Driver {
 }
 
 impl Driver {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Bytes>) {
-        let mut framer = FrameDecoder::new();
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Result<Bytes, FrameError>>) {
         let account = self.ctx.principal.account.clone();
-        'read: while let Some(chunk) = rx.recv().await {
-            framer.push(&chunk);
-            self.budget.add_permits(chunk.len().min(INBOUND_BUDGET));
-            loop {
-                match framer.next_packet() {
-                    Ok(Some(frame)) => {
-                        if let Err(reason) = self.dispatch(frame).await {
-                            tracing::warn!(%account, reason, "closing SFTP channel");
-                            break 'read;
-                        }
+        while let Some(item) = rx.recv().await {
+            match item {
+                Ok(frame) => {
+                    self.budget.add_permits(frame.len());
+                    if let Err(reason) = self.dispatch(frame).await {
+                        tracing::warn!(%account, reason, "closing SFTP channel");
+                        break;
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(%account, error = %e, "closing SFTP channel: unframeable input");
-                        break 'read;
-                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%account, error = %e, "closing SFTP channel: unframeable input");
+                    break;
                 }
             }
         }
