@@ -49,6 +49,20 @@ pub struct Account {
     pub password_hash: Option<String>,
     pub locked: bool,
     pub created_at: i64,
+    /// First factors this account may use: "publickey", "certificate", "password".
+    pub methods: Vec<String>,
+    /// A machine account: no password, exempt from the tenant's MFA minimum.
+    pub automation: bool,
+    /// The TOTP secret, sealed with the tenant key (`None`: not enrolled).
+    pub totp_secret: Option<Vec<u8>>,
+    pub allowed_networks: Option<String>,
+    pub password_expires_at: Option<i64>,
+    pub password_last_used_at: Option<i64>,
+    pub password_last_used_from: Option<String>,
+    /// Set by the defender while the account is being attacked from many addresses.
+    pub under_attack_until: Option<i64>,
+    pub tenant_require_mfa: bool,
+    pub tenant_allowed_networks: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +75,9 @@ pub struct AccountKey {
     pub fingerprint: String,
     pub comment: String,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_used_from: Option<String>,
 }
 
 /// A public key to attach to an account (parsed and fingerprinted by the caller).
@@ -70,11 +87,18 @@ pub struct NewKey {
     pub public_key: String,
     pub fingerprint: String,
     pub comment: String,
+    pub expires_at: Option<i64>,
 }
 
 const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.tenant_id, t.name AS tenant, a.name, a.access,
-        a.password_hash, a.locked, a.created_at
+        a.password_hash, a.locked, a.created_at, a.methods, a.automation, a.totp_secret,
+        a.allowed_networks, a.password_expires_at, a.password_last_used_at,
+        a.password_last_used_from, a.under_attack_until, t.require_mfa AS tenant_require_mfa,
+        t.allowed_networks AS tenant_allowed_networks
    FROM accounts a JOIN tenants t ON t.id = a.tenant_id";
+
+const KEY_COLUMNS: &str = "SELECT id, algorithm, public_key, fingerprint, comment, created_at,
+        expires_at, last_used_at, last_used_from FROM account_keys";
 
 fn account_from_row(r: &SqliteRow) -> Result<Account> {
     Ok(Account {
@@ -86,6 +110,21 @@ fn account_from_row(r: &SqliteRow) -> Result<Account> {
         password_hash: r.try_get("password_hash")?,
         locked: r.try_get::<i64, _>("locked")? != 0,
         created_at: r.try_get("created_at")?,
+        methods: r
+            .try_get::<String, _>("methods")?
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        automation: r.try_get::<i64, _>("automation")? != 0,
+        totp_secret: r.try_get("totp_secret")?,
+        allowed_networks: r.try_get("allowed_networks")?,
+        password_expires_at: r.try_get("password_expires_at")?,
+        password_last_used_at: r.try_get("password_last_used_at")?,
+        password_last_used_from: r.try_get("password_last_used_from")?,
+        under_attack_until: r.try_get("under_attack_until")?,
+        tenant_require_mfa: r.try_get::<i64, _>("tenant_require_mfa")? != 0,
+        tenant_allowed_networks: r.try_get("tenant_allowed_networks")?,
     })
 }
 
@@ -97,6 +136,9 @@ fn key_from_row(r: &SqliteRow) -> Result<AccountKey> {
         fingerprint: r.try_get("fingerprint")?,
         comment: r.try_get("comment")?,
         created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        last_used_from: r.try_get("last_used_from")?,
     })
 }
 
@@ -202,18 +244,16 @@ impl Catalog {
             fingerprint: key.fingerprint.clone(),
             comment: key.comment.clone(),
             created_at: now,
+            expires_at: key.expires_at,
+            last_used_at: None,
+            last_used_from: None,
         })
     }
 
     pub async fn list_keys(&self, account: &str) -> Result<Vec<AccountKey>> {
         let acc = self.account(account).await?;
-        let rows = sqlx::query(
-            "SELECT id, algorithm, public_key, fingerprint, comment, created_at
-               FROM account_keys WHERE account_id = ? ORDER BY id",
-        )
-        .bind(acc.id)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = sqlx::AssertSqlSafe(format!("{KEY_COLUMNS} WHERE account_id = ? ORDER BY id"));
+        let rows = sqlx::query(sql).bind(acc.id).fetch_all(&self.pool).await?;
         rows.iter().map(key_from_row).collect()
     }
 
@@ -236,17 +276,17 @@ impl Catalog {
 
     /// The account's key with this fingerprint, if it has one.
     pub async fn find_key(&self, account_id: i64, fingerprint: &str) -> Result<Option<AccountKey>> {
-        sqlx::query(
-            "SELECT id, algorithm, public_key, fingerprint, comment, created_at
-               FROM account_keys WHERE account_id = ? AND fingerprint = ?",
-        )
-        .bind(account_id)
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(key_from_row)
-        .transpose()
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{KEY_COLUMNS} WHERE account_id = ? AND fingerprint = ?"
+        ));
+        sqlx::query(sql)
+            .bind(account_id)
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(key_from_row)
+            .transpose()
     }
 }
 
@@ -257,8 +297,9 @@ async fn insert_key(
     now: i64,
 ) -> Result<i64> {
     Ok(sqlx::query(
-        "INSERT INTO account_keys (account_id, algorithm, public_key, fingerprint, comment, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO account_keys (account_id, algorithm, public_key, fingerprint, comment, created_at,
+                                   expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(account_id)
     .bind(&k.algorithm)
@@ -266,6 +307,7 @@ async fn insert_key(
     .bind(&k.fingerprint)
     .bind(&k.comment)
     .bind(now)
+    .bind(k.expires_at)
     .execute(&mut **tx)
     .await
     .map_err(|e| exists_or(e, "key", || k.fingerprint.clone()))?

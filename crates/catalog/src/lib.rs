@@ -5,6 +5,7 @@
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
+mod gate_state;
 mod migrate;
 mod namespace;
 mod quota;
@@ -19,6 +20,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountKey, NewKey};
+pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};

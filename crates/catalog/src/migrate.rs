@@ -5,7 +5,10 @@ use sqlx::SqlitePool;
 
 use crate::{CatalogError, Result};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_gate.sql"),
+];
 
 pub async fn run(pool: &SqlitePool) -> Result<()> {
     let mut conn = pool.acquire().await?;

@@ -235,6 +235,7 @@ impl Catalog {
         old_version: i64,
         new: &TenantKeyRow,
         nodes: &[Rekeyed],
+        totp_secrets: &[(i64, Vec<u8>)],
         now: i64,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
@@ -259,6 +260,14 @@ impl Catalog {
             .bind(new.tenant_id)
             .execute(&mut *tx)
             .await?;
+        }
+        for (account_id, sealed) in totp_secrets {
+            sqlx::query("UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?")
+                .bind(sealed)
+                .bind(account_id)
+                .bind(new.tenant_id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")

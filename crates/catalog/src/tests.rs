@@ -38,6 +38,7 @@ async fn tenants_accounts_and_keys() {
         public_key: "ssh-ed25519 AAAA".into(),
         fingerprint: "SHA256:abc".into(),
         comment: "c".into(),
+        expires_at: None,
     };
     let a = cat
         .add_account("acme", "alice", Access::ReadOnly, None, Some(&k), 3)

@@ -140,6 +140,11 @@ pub async fn rotate_tenant_key(
             wrapped_key,
         });
     }
+    let mut totp = Vec::new();
+    for (account_id, sealed) in catalog.tenant_totp_secrets(t.id).await? {
+        let secret = old.open_account_secret(account_id, &sealed)?;
+        totp.push((account_id, new.seal_account_secret(account_id, &secret)));
+    }
     let new_row = TenantKeyRow {
         tenant_id: t.id,
         version,
@@ -147,7 +152,7 @@ pub async fn rotate_tenant_key(
         wrapped,
     };
     catalog
-        .rotate_tenant_key(row.version, &new_row, &rekeyed, now)
+        .rotate_tenant_key(row.version, &new_row, &rekeyed, &totp, now)
         .await?;
     Ok((version, rekeyed.len()))
 }

@@ -129,7 +129,12 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
-        let gate = gate::Gate::new(catalog.clone())?;
+        let gate = gate::Gate::new(
+            catalog.clone(),
+            keyring.clone(),
+            gate::defender::Defender::new(gate::defender::DefenderConfig::default()),
+        )?;
+        gate.refresh().await;
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
@@ -154,6 +159,7 @@ impl Server {
     ) -> Result<(), ServerError> {
         tokio::pin!(shutdown);
         let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
+        let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -168,6 +174,7 @@ impl Server {
         }
         drop(listener);
         sweeper.abort();
+        gate_refresh.abort();
         let live = self.shared.registry.all();
         tracing::info!(sessions = live.len(), "shutting down: closing sessions");
         for h in live {
@@ -190,6 +197,14 @@ impl Server {
     }
 
     fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        // Banned or unreachable addresses cost a closed socket: no key exchange, no task.
+        if let Err(why) = self.shared.gate.admits_connection(peer.ip(), now) {
+            tracing::debug!(target: "strongroom::event", event = "connection", result = "refused", %peer, reason = why);
+            return;
+        }
         let limits = &self.shared.config.limits;
         let Some(slot) = self
             .shared
@@ -294,6 +309,17 @@ async fn sweep_forever(shared: Arc<Shared>) {
         if let Err(e) = retention::sweep(&shared.catalog, &shared.vault, now).await {
             tracing::error!(error = %e, "retention sweep failed");
         }
+    }
+}
+
+/// How often bans (`strongroom ban remove`) and allowed networks are re-read.
+const GATE_REFRESH: Duration = Duration::from_secs(2);
+
+async fn refresh_gate_forever(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(GATE_REFRESH);
+    loop {
+        tick.tick().await;
+        shared.gate.refresh().await;
     }
 }
 

@@ -7,11 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use russh::keys::{HashAlg, PublicKey};
-use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use std::borrow::Cow;
+
+use russh::keys::Certificate;
+use russh::server::{
+    Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Response, Session, VerifiedPublicKey,
+};
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 
 use crate::Shared;
-use crate::gate::{Principal, Refusal, loggable};
+use crate::gate::{Method, Principal, Refusal, Step, loggable};
 use crate::sessions::AccountSlot;
 use crate::sftp::{self, HandleTable, Inbound, SessionContext};
 
@@ -23,8 +28,16 @@ pub struct Connection {
     peer: SocketAddr,
     authenticated: Arc<AtomicBool>,
     principal: Option<Principal>,
+    /// A first factor accepted, the second still to come (with the first factor's method).
+    pending: Option<(Principal, Method)>,
     account_slot: Option<AccountSlot>,
     channels: HashMap<ChannelId, Option<Inbound>>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Connection {
@@ -34,6 +47,7 @@ impl Connection {
             peer,
             authenticated,
             principal: None,
+            pending: None,
             account_slot: None,
             channels: HashMap::new(),
         }
@@ -50,6 +64,14 @@ impl Connection {
         }
     }
 
+    /// The first factor is good; ask for the second over keyboard-interactive.
+    fn ask_second_factor() -> Auth {
+        Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(&[MethodKind::KeyboardInteractive][..])),
+            partial_success: true,
+        }
+    }
+
     /// Records a successful login, unless the account is at its session limit.
     fn admit(&mut self, p: Principal, method: &str, detail: &str) -> Auth {
         let max = self.shared.config.limits.max_sessions_per_account;
@@ -57,16 +79,41 @@ impl Connection {
             tracing::warn!(peer = %self.peer, account = %p.account, "login refused: session limit reached");
             return Self::reject();
         };
-        tracing::info!(peer = %self.peer, account = %p.account, tenant = %p.tenant, method, detail, "login");
+        tracing::info!(target: "strongroom::event", event = "auth", result = "success", peer = %self.peer,
+            account = %p.account, tenant = %p.tenant, method, detail, "login");
         self.account_slot = Some(slot);
         self.principal = Some(p);
+        self.pending = None;
         self.authenticated.store(true, Ordering::SeqCst);
         Auth::Accept
     }
 
-    fn refuse(&self, user: &str, method: &str, why: Refusal) -> Auth {
-        tracing::info!(peer = %self.peer, user = %loggable(user), method, reason = %why, "login refused");
+    async fn refuse(&mut self, user: &str, method: &str, detail: &str, why: Refusal) -> Auth {
+        tracing::info!(target: "strongroom::event", event = "auth", result = "refused", peer = %self.peer,
+            user = %loggable(user), method, detail, reason = %why, "login refused");
+        self.pending = None;
+        self.shared.gate.failed(self.peer.ip(), user, now()).await;
         Self::reject()
+    }
+
+    /// Acts on the outcome of a first factor.
+    async fn first_factor(
+        &mut self,
+        user: &str,
+        method: Method,
+        detail: &str,
+        outcome: Result<Step, Refusal>,
+    ) -> Auth {
+        match outcome {
+            Ok(Step::Done(p)) => self.admit(p, method.as_str(), detail),
+            Ok(Step::SecondFactor(p)) => {
+                tracing::info!(target: "strongroom::event", event = "auth", result = "partial", peer = %self.peer,
+                    account = %p.account, method = method.as_str(), detail, "first factor accepted; second factor required");
+                self.pending = Some((p, method));
+                Self::ask_second_factor()
+            }
+            Err(why) => self.refuse(user, method.as_str(), detail, why).await,
+        }
     }
 }
 
@@ -79,16 +126,13 @@ impl russh::server::Handler for Connection {
 
     async fn auth_publickey_offered(
         &mut self,
-        user: &str,
-        offer: PublicKeyOffer<'_>,
+        _user: &str,
+        _offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        // The same check as after the signature, so probing reveals nothing more than a login.
-        Ok(
-            match self.shared.gate.check_key(user, offer.public_key).await {
-                Ok(_) => Auth::Accept,
-                Err(why) => self.refuse(user, "publickey", why),
-            },
-        )
+        // Every probe gets the same answer, so probing reveals neither accounts nor keys (and
+        // a certificate's probe carries only its inner key). The decision comes after the
+        // signature, in auth_publickey / auth_openssh_certificate.
+        Ok(Auth::Accept)
     }
 
     async fn auth_publickey(
@@ -97,21 +141,73 @@ impl russh::server::Handler for Connection {
         key: VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
         let fp = fingerprint(key.public_key);
-        Ok(
-            match self.shared.gate.check_key(user, key.public_key).await {
-                Ok(p) => self.admit(p, "publickey", &fp),
-                Err(why) => self.refuse(user, "publickey", why),
-            },
-        )
+        let outcome = self
+            .shared
+            .gate
+            .login_key(user, key.public_key, self.peer.ip(), now())
+            .await;
+        Ok(self
+            .first_factor(user, Method::PublicKey, &fp, outcome)
+            .await)
+    }
+
+    async fn auth_openssh_certificate(
+        &mut self,
+        user: &str,
+        certificate: &Certificate,
+    ) -> Result<Auth, Self::Error> {
+        let detail = format!(
+            "key id {:?}",
+            certificate.key_id().chars().take(80).collect::<String>()
+        );
+        let outcome = self
+            .shared
+            .gate
+            .login_certificate(user, certificate, self.peer.ip(), now())
+            .await;
+        Ok(self
+            .first_factor(user, Method::Certificate, &detail, outcome)
+            .await)
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        Ok(
-            match self.shared.gate.check_password(user, password).await {
-                Ok(p) => self.admit(p, "password", ""),
-                Err(why) => self.refuse(user, "password", why),
-            },
-        )
+        let outcome = self
+            .shared
+            .gate
+            .login_password(user, password, self.peer.ip(), now())
+            .await;
+        Ok(self.first_factor(user, Method::Password, "", outcome).await)
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        response: Option<Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        let Some((p, first)) = self.pending.clone().filter(|(p, _)| p.account == user) else {
+            // Keyboard-interactive is only ever a second factor.
+            return Ok(Self::reject());
+        };
+        let Some(mut response) = response else {
+            return Ok(Auth::Partial {
+                name: Cow::Borrowed("Strongroom second factor"),
+                instructions: Cow::Borrowed(""),
+                prompts: Cow::Owned(vec![(Cow::Borrowed("Verification code: "), false)]),
+            });
+        };
+        let answer = response
+            .next()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let method = format!("{}+totp", first.as_str());
+        match self.shared.gate.second_factor(&p, &answer, now()).await {
+            Ok(()) => Ok(self.admit(p, &method, "")),
+            Err(why) => {
+                self.refuse(user, &method, "", why).await;
+                Ok(Self::reject())
+            }
+        }
     }
 
     async fn channel_open_session(

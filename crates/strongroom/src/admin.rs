@@ -176,6 +176,12 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        TenantCommand::Ca(c) => crate::gate_admin::tenant_ca(&cat, c).await?,
+        TenantCommand::Policy {
+            name,
+            require_mfa,
+            networks,
+        } => crate::gate_admin::tenant_policy(&cat, &name, require_mfa, networks).await?,
         TenantCommand::RotateKey { name } => {
             let keys = keyring(data_dir, false)?;
             let (version, nodes) =
@@ -298,23 +304,63 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Show { name } => {
             let a = cat.account(&name).await?;
+            let when = |t: Option<i64>| t.map_or("never".to_owned(), rfc3339);
+            let second = if a.totp_secret.is_some() {
+                "TOTP (enrolled)"
+            } else if a.tenant_require_mfa && !a.automation {
+                "required by the tenant, NOT ENROLLED (logins refused until `user mfa`)"
+            } else {
+                "none"
+            };
             println!("account:   {}", a.name);
             println!("tenant:    {}", a.tenant);
             println!("access:    {}", a.access.as_str());
             println!("state:     {}", if a.locked { "locked" } else { "active" });
-            println!(
-                "password:  {}",
-                if a.password_hash.is_some() {
-                    "set"
-                } else {
-                    "none"
-                }
-            );
             println!("created:   {}", rfc3339(a.created_at));
-            let keys = cat.list_keys(&name).await?;
-            println!("keys:      {}", keys.len());
-            for k in keys {
-                println!("  {} {} {}", k.algorithm, k.fingerprint, k.comment);
+            println!(
+                "kind:      {}",
+                if a.automation { "automation" } else { "human" }
+            );
+            println!(
+                "policy:    first factor {}; second factor {second}",
+                a.methods.join(" | ")
+            );
+            println!(
+                "networks:  account {}; tenant {}",
+                a.allowed_networks.as_deref().unwrap_or("any"),
+                a.tenant_allowed_networks.as_deref().unwrap_or("any")
+            );
+            if a.under_attack_until.is_some_and(|t| t > now()) {
+                println!(
+                    "ALERT:     under credential stuffing until {}",
+                    when(a.under_attack_until)
+                );
+            }
+            println!("credentials:");
+            if a.password_hash.is_some() {
+                println!(
+                    "  password  expires {}  last used {} from {}",
+                    when(a.password_expires_at),
+                    when(a.password_last_used_at),
+                    a.password_last_used_from.as_deref().unwrap_or("-")
+                );
+            }
+            if a.totp_secret.is_some() {
+                println!(
+                    "  totp      recovery codes left: {}",
+                    cat.unused_recovery_codes(a.id).await?
+                );
+            }
+            for k in cat.list_keys(&name).await? {
+                println!(
+                    "  key       {} {} {}  expires {}  last used {} from {}",
+                    k.algorithm,
+                    k.fingerprint,
+                    k.comment,
+                    when(k.expires_at),
+                    when(k.last_used_at),
+                    k.last_used_from.as_deref().unwrap_or("-")
+                );
             }
         }
         UserCommand::Lock { name } => {
@@ -329,8 +375,36 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             cat.remove_account(&name).await?;
             println!("account {name} removed");
         }
-        UserCommand::Key(KeyCommand::Add { name, file }) => {
-            let k = cat.add_key(&name, &read_key(&file)?, now()).await?;
+        UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&cat, data_dir, &name).await?,
+        UserCommand::Set {
+            name,
+            methods,
+            automation,
+            networks,
+            password_expires,
+        } => {
+            crate::gate_admin::user_set(
+                &cat,
+                &name,
+                methods,
+                automation,
+                networks,
+                password_expires,
+            )
+            .await?
+        }
+        UserCommand::Key(KeyCommand::Add {
+            name,
+            file,
+            expires,
+        }) => {
+            let mut key = read_key(&file)?;
+            key.expires_at = expires
+                .as_deref()
+                .map(|v| crate::gate_admin::date(v, "--expires"))
+                .transpose()?
+                .flatten();
+            let k = cat.add_key(&name, &key, now()).await?;
             println!("key {} added to {name}", k.fingerprint);
         }
         UserCommand::Key(KeyCommand::List { name }) => {

@@ -41,6 +41,39 @@ pub enum Command {
     /// Retention: delete expired files.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The defender's bans of source addresses.
+    #[command(subcommand)]
+    Ban(BanCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BanCommand {
+    /// List active bans.
+    List,
+    /// Lift the ban of an address (takes effect within seconds).
+    Remove { address: String },
+}
+
+#[derive(Subcommand)]
+pub enum CaCommand {
+    /// Trust an OpenSSH CA public key for the tenant's user certificates.
+    Add { tenant: String, file: PathBuf },
+    /// List the tenant's trusted CAs and revocations.
+    List { tenant: String },
+    /// Stop trusting a CA (by its SHA256 fingerprint).
+    Remove { tenant: String, fingerprint: String },
+    /// Revoke certificates by key id (-I of ssh-keygen) or by the certified key's fingerprint.
+    Revoke {
+        tenant: String,
+        #[arg(
+            long,
+            conflicts_with = "fingerprint",
+            required_unless_present = "fingerprint"
+        )]
+        key_id: Option<String>,
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +131,19 @@ pub enum TenantCommand {
     },
     /// Replace the tenant key (names and file keys re-wrapped; contents not rewritten).
     RotateKey { name: String },
+    /// Certificate authorities the tenant trusts, and revocations.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Login policy of the whole tenant: second-factor minimum and allowed networks.
+    Policy {
+        name: String,
+        /// Every non-automation account must use a second factor: yes or no.
+        #[arg(long)]
+        require_mfa: Option<String>,
+        /// Comma-separated networks logins may come from (e.g. 10.0.0.0/8,192.0.2.7), or any.
+        #[arg(long)]
+        networks: Option<String>,
+    },
     /// Delete a tenant: its key, accounts, catalog rows and blobs (crypto-shredding).
     Remove {
         name: String,
@@ -154,12 +200,39 @@ pub enum UserCommand {
     /// Manage an account's public keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Enrol TOTP (prints the otpauth URI, secret, QR code and recovery codes once) and
+    /// require it from then on.
+    Mfa {
+        name: String,
+    },
+    /// Change an account's login policy.
+    Set {
+        name: String,
+        /// First factors allowed, comma-separated: publickey, certificate, password.
+        #[arg(long)]
+        methods: Option<String>,
+        /// A machine account (no password; exempt from the tenant's MFA minimum): yes or no.
+        #[arg(long)]
+        automation: Option<String>,
+        /// Comma-separated networks this account may log in from, or any.
+        #[arg(long)]
+        networks: Option<String>,
+        /// The password stops working at this date (YYYY-MM-DD or RFC 3339), or never.
+        #[arg(long)]
+        password_expires: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Add an OpenSSH public key file to an account.
-    Add { name: String, file: PathBuf },
+    Add {
+        name: String,
+        file: PathBuf,
+        /// The key stops working at this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        expires: Option<String>,
+    },
     /// List an account's keys.
     List { name: String },
     /// Remove a key by its SHA256 fingerprint (as `user key list` shows it).

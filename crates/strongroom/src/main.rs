@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod gate_admin;
 mod settings;
 mod units;
 
@@ -60,6 +61,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Master(cli::MasterCommand::Rotate) => {
                 admin::master_rotate(&args.data_dir).await
             }
+            cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await
             }

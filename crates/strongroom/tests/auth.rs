@@ -89,7 +89,7 @@ fn password_logins_use_argon2_hashes() {
     assert!(
         server
             .ok(&["user", "show", "carol"])
-            .contains("password:  set")
+            .contains("  password  expires never")
     );
 }
 

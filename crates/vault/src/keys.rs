@@ -368,6 +368,27 @@ impl TenantKey {
         })
     }
 
+    fn secret_aad(&self, account_id: i64) -> Vec<u8> {
+        let mut aad = b"strongroom account secret v1".to_vec();
+        aad.extend_from_slice(&self.tenant_id.to_be_bytes());
+        aad.extend_from_slice(&self.version.to_be_bytes());
+        aad.extend_from_slice(&account_id.to_be_bytes());
+        aad
+    }
+
+    /// Seals an account's secret (its TOTP secret) for storage in the catalog.
+    pub fn seal_account_secret(&self, account_id: i64, secret: &[u8]) -> Vec<u8> {
+        seal(&self.wrap, &self.secret_aad(account_id), secret)
+    }
+
+    pub fn open_account_secret(
+        &self,
+        account_id: i64,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        open(&self.wrap, &self.secret_aad(account_id), sealed).ok_or(KeyError::Unwrap)
+    }
+
     /// The lookup form of a file name: HMAC-SHA256, so that equal names find each other
     /// without the name being stored in clear.
     pub fn name_mac(&self, name: &[u8]) -> Vec<u8> {

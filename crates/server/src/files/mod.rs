@@ -291,7 +291,8 @@ impl Files {
 
     /// Called when a read handle closes: a complete download starts after-download retention.
     pub async fn finish_read(&self, f: &ReadFile, now: i64) -> FsResult<()> {
-        if f.node.first_download_at.is_none() && f.bytes_read.load(Ordering::Relaxed) >= f.node.size {
+        if f.node.first_download_at.is_none() && f.bytes_read.load(Ordering::Relaxed) >= f.node.size
+        {
             self.catalog.mark_downloaded(f.node.id, now).await?;
         }
         Ok(())

@@ -45,6 +45,7 @@ pub fn parse_public_key(text: &str) -> Result<NewKey, CredentialError> {
             .to_owned(),
         fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
         comment,
+        expires_at: None,
     })
 }
 

@@ -1,19 +1,31 @@
 //! The gate: every decision about who gets in and what they may do.
 //!
-//! [`Gate`] decides logins (public key or password against the catalog), taking the same path
-//! and saying the same thing for an unknown account, a locked one and a wrong credential; the
-//! reason is only logged. [`access`] decides, once and before dispatch, whether an SFTP request is
-//! allowed by the account's access level. [`credentials`] checks and prepares what the admin
-//! command line stores (key parsing, Argon2id hashing). Handlers never re-check any of this.
+//! [`Gate`] decides logins: the first factor (public key, OpenSSH certificate or password), then
+//! the account's policy (allowed methods, network allow-lists, expiry, lock), then a second
+//! factor when the account or its tenant requires one (TOTP or a recovery code, asked over
+//! keyboard-interactive). Every refusal takes the same path and says the same thing to the
+//! client; the reason is logged as an event and scored by the [`defender`]. [`access`] decides,
+//! once and before dispatch, whether an SFTP request is allowed. [`credentials`] prepares what
+//! the admin command line stores. Handlers never re-check any of this.
 
 pub mod access;
+pub mod certificate;
 pub mod credentials;
+pub mod defender;
+pub mod network;
+pub mod totp;
 
 use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
 use argon2::password_hash::PasswordVerifier;
-use catalog::{Access, Catalog};
-use russh::keys::{HashAlg, PublicKey};
+use catalog::{Access, Account, Catalog};
+use ipnet::IpNet;
+use russh::keys::{Certificate, HashAlg, PublicKey};
+
+use crate::keys::KeyringHandle;
+use defender::{Defender, Verdict};
 
 /// Who a session acts for, fixed at login.
 #[derive(Debug, Clone)]
@@ -25,78 +37,212 @@ pub struct Principal {
     pub access: Access,
 }
 
-/// Why a login was refused. Logged on the server, never told to the client.
+/// A first factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    PublicKey,
+    Certificate,
+    Password,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::PublicKey => "publickey",
+            Method::Certificate => "certificate",
+            Method::Password => "password",
+        }
+    }
+}
+
+/// Where a login stands after a factor.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Logged in.
+    Done(Principal),
+    /// The first factor is good; a second factor is required for this principal.
+    SecondFactor(Principal),
+}
+
+/// Why a login was refused. Logged on the server, never told to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     UnknownAccount,
     Locked,
     UnknownKey,
     NoPassword,
     WrongPassword,
+    Expired(&'static str),
+    MethodNotAllowed(Method),
+    NetworkNotAllowed,
+    SecondFactorNotEnrolled,
+    SoftLocked,
+    WrongCode,
+    ReplayedCode,
+    Certificate(certificate::CertRefusal),
     Unavailable,
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refusal::UnknownAccount => "unknown account",
-            Refusal::Locked => "account locked",
-            Refusal::UnknownKey => "key not registered for account",
-            Refusal::NoPassword => "account has no password",
-            Refusal::WrongPassword => "wrong password",
-            Refusal::Unavailable => "catalog unavailable",
-        })
+        match self {
+            Refusal::UnknownAccount => f.write_str("unknown account"),
+            Refusal::Locked => f.write_str("account locked"),
+            Refusal::UnknownKey => f.write_str("key not registered for account"),
+            Refusal::NoPassword => f.write_str("account has no password"),
+            Refusal::WrongPassword => f.write_str("wrong password"),
+            Refusal::Expired(what) => write!(f, "{what} expired"),
+            Refusal::MethodNotAllowed(m) => {
+                write!(f, "{} not allowed for this account", m.as_str())
+            }
+            Refusal::NetworkNotAllowed => f.write_str("source address not in the allowed networks"),
+            Refusal::SecondFactorNotEnrolled => {
+                f.write_str("a second factor is required but the account has not enrolled one")
+            }
+            Refusal::SoftLocked => {
+                f.write_str("account under attack and without a second factor: soft-locked")
+            }
+            Refusal::WrongCode => f.write_str("wrong second-factor code"),
+            Refusal::ReplayedCode => f.write_str("second-factor code already used"),
+            Refusal::Certificate(c) => write!(f, "certificate refused: {c}"),
+            Refusal::Unavailable => f.write_str("catalog unavailable"),
+        }
     }
 }
 
 pub struct Gate {
     catalog: Catalog,
+    keyring: Arc<KeyringHandle>,
+    pub defender: Defender,
     /// Verified against when the account is unknown, so that path costs what a real check costs.
     decoy_hash: String,
+    /// The union of the tenants' allow-lists (`None`: some tenant has none).
+    reachable: RwLock<Option<Vec<IpNet>>>,
+}
+
+fn unavailable(e: impl fmt::Display) -> Refusal {
+    tracing::error!(error = %e, "gate: catalog unavailable");
+    Refusal::Unavailable
 }
 
 impl Gate {
-    pub fn new(catalog: Catalog) -> Result<Self, credentials::CredentialError> {
+    pub fn new(
+        catalog: Catalog,
+        keyring: Arc<KeyringHandle>,
+        defender: Defender,
+    ) -> Result<Self, credentials::CredentialError> {
         let decoy: [u8; 16] = rand::random();
         let decoy_hash = credentials::hash_secret(&hex::encode(decoy))?;
         Ok(Self {
             catalog,
+            keyring,
+            defender,
             decoy_hash,
+            reachable: RwLock::new(None),
         })
     }
 
-    /// May `user` log in with `key`? Used for the unsigned probe and again after the signature
-    /// is verified, so a key removed in between is refused.
-    pub async fn check_key(&self, user: &str, key: &PublicKey) -> Result<Principal, Refusal> {
+    /// Reloads bans and the networks any tenant can be reached from.
+    pub async fn refresh(&self) {
+        self.defender.refresh(&self.catalog).await;
+        match self.catalog.reachable_networks().await {
+            Ok(nets) => {
+                let parsed = nets.map(|l| network::parse(&l.join(",")).unwrap_or_default());
+                *self.reachable.write().unwrap_or_else(|p| p.into_inner()) = parsed;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not refresh the allowed networks"),
+        }
+    }
+
+    /// Whether a new connection from `ip` may proceed to key exchange at all.
+    pub fn admits_connection(&self, ip: IpAddr, now: i64) -> Result<(), &'static str> {
+        if self.defender.is_banned(ip, now) {
+            return Err("address banned");
+        }
+        let ip = network::canonical(ip);
+        let reachable = self.reachable.read().unwrap_or_else(|p| p.into_inner());
+        match reachable.as_ref() {
+            Some(nets) if !nets.iter().any(|n| n.contains(&ip)) => {
+                Err("address outside every tenant's allowed networks")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn account(&self, user: &str) -> Result<Option<Account>, Refusal> {
+        self.catalog.find_account(user).await.map_err(unavailable)
+    }
+
+    /// Public key login: the key must be registered for the account and not expired.
+    pub async fn login_key(
+        &self,
+        user: &str,
+        key: &PublicKey,
+        peer: IpAddr,
+        now: i64,
+    ) -> Result<Step, Refusal> {
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         let account = self.account(user).await?;
         let found = self
             .catalog
-            .find_key(
-                account.as_ref().map_or(-1, |a| a.0.account_id),
-                &fingerprint,
-            )
+            .find_key(account.as_ref().map_or(-1, |a| a.id), &fingerprint)
             .await
-            .map_err(|_| Refusal::Unavailable)?;
-        let (account, locked) = account.ok_or(Refusal::UnknownAccount)?;
-        found.ok_or(Refusal::UnknownKey)?;
-        if locked {
-            return Err(Refusal::Locked);
+            .map_err(unavailable)?;
+        let account = account.ok_or(Refusal::UnknownAccount)?;
+        let key = found.ok_or(Refusal::UnknownKey)?;
+        if key.expires_at.is_some_and(|t| t <= now) {
+            return Err(Refusal::Expired("key"));
         }
-        Ok(account)
+        let step = self.policy(&account, Method::PublicKey, peer, now).await?;
+        let _ = self
+            .catalog
+            .record_key_use(account.id, &fingerprint, now, &peer.to_string())
+            .await;
+        Ok(step)
     }
 
-    pub async fn check_password(&self, user: &str, password: &str) -> Result<Principal, Refusal> {
-        let found = self
+    /// OpenSSH certificate login (russh verified the signature and validity window).
+    pub async fn login_certificate(
+        &self,
+        user: &str,
+        cert: &Certificate,
+        peer: IpAddr,
+        now: i64,
+    ) -> Result<Step, Refusal> {
+        let account = self.account(user).await?.ok_or(Refusal::UnknownAccount)?;
+        let ca = cert
+            .signature_key()
+            .fingerprint(HashAlg::Sha256)
+            .to_string();
+        let trusted = self
             .catalog
-            .find_account(user)
+            .trusts_ca(account.tenant_id, &ca)
             .await
-            .map_err(|_| Refusal::Unavailable)?;
+            .map_err(unavailable)?;
+        let fingerprint = cert.public_key().fingerprint(HashAlg::Sha256).to_string();
+        let revoked = self
+            .catalog
+            .is_revoked(account.tenant_id, cert.key_id(), &fingerprint)
+            .await
+            .map_err(unavailable)?;
+        certificate::check(cert, user, trusted, revoked, peer, now)
+            .map_err(Refusal::Certificate)?;
+        self.policy(&account, Method::Certificate, peer, now).await
+    }
+
+    pub async fn login_password(
+        &self,
+        user: &str,
+        password: &str,
+        peer: IpAddr,
+        now: i64,
+    ) -> Result<Step, Refusal> {
+        let found = self.account(user).await?;
         let hash = found
             .as_ref()
             .and_then(|a| a.password_hash.clone())
             .unwrap_or_else(|| self.decoy_hash.clone());
-        let password = password.to_owned();
+        let password = zeroize::Zeroizing::new(password.to_owned());
         // Argon2 is deliberately slow: keep it off the async workers.
         let matches = tokio::task::spawn_blocking(move || {
             argon2::Argon2::default()
@@ -112,23 +258,175 @@ impl Gate {
         if !matches {
             return Err(Refusal::WrongPassword);
         }
-        if account.locked {
-            return Err(Refusal::Locked);
+        if account.password_expires_at.is_some_and(|t| t <= now) {
+            return Err(Refusal::Expired("password"));
         }
-        Ok(principal(&account))
+        let step = self.policy(&account, Method::Password, peer, now).await?;
+        let _ = self
+            .catalog
+            .record_password_use(account.id, now, &peer.to_string())
+            .await;
+        Ok(step)
     }
 
-    async fn account(&self, user: &str) -> Result<Option<(Principal, bool)>, Refusal> {
-        Ok(self
+    /// What the account's policy says after a good first factor.
+    async fn policy(
+        &self,
+        a: &Account,
+        method: Method,
+        peer: IpAddr,
+        now: i64,
+    ) -> Result<Step, Refusal> {
+        if a.locked {
+            return Err(Refusal::Locked);
+        }
+        if !network::allows(a.tenant_allowed_networks.as_deref(), peer)
+            || !network::allows(a.allowed_networks.as_deref(), peer)
+        {
+            return Err(Refusal::NetworkNotAllowed);
+        }
+        if !a.methods.iter().any(|m| m == method.as_str())
+            || (a.automation && method == Method::Password)
+        {
+            return Err(Refusal::MethodNotAllowed(method));
+        }
+        let under_attack = a.under_attack_until.is_some_and(|t| t > now);
+        let needs_second =
+            a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation) || under_attack;
+        let p = principal(a);
+        match (needs_second, a.totp_secret.is_some()) {
+            (false, _) => Ok(Step::Done(p)),
+            (true, true) => Ok(Step::SecondFactor(p)),
+            (true, false) if under_attack => Err(Refusal::SoftLocked),
+            (true, false) => Err(Refusal::SecondFactorNotEnrolled),
+        }
+    }
+
+    /// Checks a second-factor answer: a TOTP code (each time step accepted once) or an unused
+    /// recovery code.
+    pub async fn second_factor(
+        &self,
+        p: &Principal,
+        answer: &str,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        let account = self
+            .account(&p.account)
+            .await?
+            .ok_or(Refusal::UnknownAccount)?;
+        if account.id != p.account_id || account.locked {
+            return Err(Refusal::Locked);
+        }
+        let sealed = account
+            .totp_secret
+            .ok_or(Refusal::SecondFactorNotEnrolled)?;
+        let row = self
             .catalog
-            .find_account(user)
+            .tenant_key(p.tenant_id)
             .await
-            .map_err(|_| Refusal::Unavailable)?
-            .map(|a| (principal(&a), a.locked)))
+            .map_err(unavailable)?
+            .ok_or(Refusal::Unavailable)?;
+        let tk = self.keyring.tenant_key(&row).map_err(unavailable)?;
+        let secret = tk
+            .open_account_secret(p.account_id, &sealed)
+            .map_err(unavailable)?;
+        if let Some(step) = totp::verify(&secret, answer, now) {
+            return if self
+                .catalog
+                .claim_totp_step(p.account_id, step)
+                .await
+                .map_err(unavailable)?
+            {
+                Ok(())
+            } else {
+                Err(Refusal::ReplayedCode)
+            };
+        }
+        let hash = totp::recovery_hash(answer);
+        if answer.trim().len() >= 16
+            && self
+                .catalog
+                .use_recovery_code(p.account_id, &hash, now)
+                .await
+                .map_err(unavailable)?
+        {
+            tracing::warn!(account = %p.account, "login with a recovery code");
+            return Ok(());
+        }
+        Err(Refusal::WrongCode)
+    }
+
+    /// Scores a refused login with the defender and acts on its verdicts.
+    pub async fn failed(&self, peer: IpAddr, user: &str, now: i64) {
+        for verdict in self.defender.record_failure(peer, user, now) {
+            match verdict {
+                Verdict::Noted => {}
+                Verdict::Banned {
+                    level,
+                    until,
+                    reason,
+                } => {
+                    tracing::warn!(target: "strongroom::event", event = "ban", address = %peer, level, until, reason, "address banned");
+                    let ban = catalog::Ban {
+                        address: network::canonical(peer).to_string(),
+                        level,
+                        until,
+                        reason: reason.to_owned(),
+                        created_at: now,
+                    };
+                    if let Err(e) = self.catalog.upsert_ban(&ban).await {
+                        tracing::error!(error = %e, "could not store a ban");
+                    }
+                }
+                Verdict::AccountUnderAttack { until } => {
+                    tracing::warn!(target: "strongroom::event", event = "account_under_attack", account = %loggable(user), until,
+                        "credential stuffing: second factor required (or soft-lock) until then");
+                    if let Ok(Some(a)) = self.catalog.find_account(user).await {
+                        let _ = self.catalog.set_under_attack(a.id, until).await;
+                    }
+                }
+            }
+        }
     }
 }
 
-fn principal(a: &catalog::Account) -> Principal {
+/// What enrolment hands to the person, once.
+pub struct Enrolment {
+    pub secret: zeroize::Zeroizing<Vec<u8>>,
+    pub recovery_codes: Vec<String>,
+}
+
+/// Enrols (or re-enrols) TOTP for `account`: a new secret sealed with the tenant key, and new
+/// one-time recovery codes stored as hashes. From then on the account needs the second factor.
+pub async fn enrol_totp(
+    catalog: &Catalog,
+    keyring: &KeyringHandle,
+    account: &str,
+) -> Result<Enrolment, crate::keys::KeyLifecycleError> {
+    let a = catalog.account(account).await?;
+    let row = catalog
+        .tenant_key(a.tenant_id)
+        .await?
+        .ok_or_else(|| crate::keys::KeyLifecycleError::NoTenantKey(a.tenant.clone()))?;
+    let tk = keyring.tenant_key(&row)?;
+    let secret: [u8; totp::SECRET_LEN] = rand::random();
+    let recovery_codes: Vec<String> = (0..totp::RECOVERY_CODES)
+        .map(|_| totp::recovery_code(rand::random()))
+        .collect();
+    let hashes: Vec<Vec<u8>> = recovery_codes
+        .iter()
+        .map(|c| totp::recovery_hash(c))
+        .collect();
+    catalog
+        .set_totp(a.id, &tk.seal_account_secret(a.id, &secret), &hashes)
+        .await?;
+    Ok(Enrolment {
+        secret: zeroize::Zeroizing::new(secret.to_vec()),
+        recovery_codes,
+    })
+}
+
+fn principal(a: &Account) -> Principal {
     Principal {
         account_id: a.id,
         account: a.name.clone(),

@@ -1,0 +1,388 @@
+//! What the gate remembers: second-factor state and recovery codes, trusted certificate
+//! authorities and revocations, network allow-lists, bans, and when and from where each
+//! credential was last used. The gate decides; this module only stores.
+
+use crate::{Catalog, CatalogError, Result, exists_or};
+
+/// Changes to an account's login settings: `None` keeps a value.
+#[derive(Debug, Clone, Default)]
+pub struct AccountSettings {
+    pub methods: Option<Vec<String>>,
+    pub automation: Option<bool>,
+    pub allowed_networks: Option<Option<String>>,
+    pub password_expires_at: Option<Option<i64>>,
+}
+
+/// A trusted certificate authority of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedCa {
+    pub public_key: String,
+    pub fingerprint: String,
+    pub comment: String,
+    pub created_at: i64,
+}
+
+/// A ban of a source address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    pub address: String,
+    pub level: i64,
+    pub until: i64,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+impl Catalog {
+    pub async fn update_account(&self, name: &str, s: &AccountSettings) -> Result<()> {
+        let a = self.account(name).await?;
+        let methods = s
+            .methods
+            .as_ref()
+            .map(|m| m.join(","))
+            .unwrap_or(a.methods.join(","));
+        sqlx::query(
+            "UPDATE accounts SET methods = ?, automation = ?, allowed_networks = ?,
+                    password_expires_at = ? WHERE id = ?",
+        )
+        .bind(methods)
+        .bind(s.automation.unwrap_or(a.automation))
+        .bind(s.allowed_networks.clone().unwrap_or(a.allowed_networks))
+        .bind(s.password_expires_at.unwrap_or(a.password_expires_at))
+        .bind(a.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Enrols TOTP: stores the sealed secret and replaces the recovery codes (hashes).
+    pub async fn set_totp(
+        &self,
+        account_id: i64,
+        sealed_secret: &[u8],
+        recovery_hashes: &[Vec<u8>],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?")
+            .bind(sealed_secret)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        for h in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)")
+                .bind(account_id)
+                .bind(h)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that TOTP time step `step` was used; `false` if it (or a later one) already was,
+    /// so that a code is accepted once only.
+    pub async fn claim_totp_step(&self, account_id: i64, step: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET totp_last_step = ?1
+              WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
+        )
+        .bind(step)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Uses up a recovery code; `false` if it does not exist or was used.
+    pub async fn use_recovery_code(&self, account_id: i64, hash: &[u8], now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ?
+              WHERE account_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(account_id)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn unused_recovery_codes(&self, account_id: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    /// (account id, sealed TOTP secret) of the tenant's enrolled accounts (for key rotation).
+    pub async fn tenant_totp_secrets(&self, tenant_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, totp_secret FROM accounts WHERE tenant_id = ? AND totp_secret IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn record_key_use(
+        &self,
+        account_id: i64,
+        fingerprint: &str,
+        now: i64,
+        from: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE account_keys SET last_used_at = ?, last_used_from = ?
+              WHERE account_id = ? AND fingerprint = ?",
+        )
+        .bind(now)
+        .bind(from)
+        .bind(account_id)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_password_use(&self, account_id: i64, now: i64, from: &str) -> Result<()> {
+        sqlx::query("UPDATE accounts SET password_last_used_at = ?, password_last_used_from = ? WHERE id = ?")
+            .bind(now)
+            .bind(from)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_under_attack(&self, account_id: i64, until: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET under_attack_until = ? WHERE id = ?")
+            .bind(until)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_ca(&self, tenant: &str, ca: &TrustedCa) -> Result<()> {
+        let t = self.tenant(tenant).await?;
+        sqlx::query(
+            "INSERT INTO tenant_cas (tenant_id, public_key, fingerprint, comment, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(t.id)
+        .bind(&ca.public_key)
+        .bind(&ca.fingerprint)
+        .bind(&ca.comment)
+        .bind(ca.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| exists_or(e, "certificate authority", || ca.fingerprint.clone()))?;
+        Ok(())
+    }
+
+    pub async fn list_cas(&self, tenant: &str) -> Result<Vec<TrustedCa>> {
+        let t = self.tenant(tenant).await?;
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT public_key, fingerprint, comment, created_at FROM tenant_cas
+              WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(t.id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(public_key, fingerprint, comment, created_at)| TrustedCa {
+                public_key,
+                fingerprint,
+                comment,
+                created_at,
+            })
+            .collect())
+    }
+
+    pub async fn remove_ca(&self, tenant: &str, fingerprint: &str) -> Result<()> {
+        let t = self.tenant(tenant).await?;
+        let done = sqlx::query("DELETE FROM tenant_cas WHERE tenant_id = ? AND fingerprint = ?")
+            .bind(t.id)
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::NotFound {
+                what: "certificate authority",
+                name: fingerprint.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Does tenant `tenant_id` trust the CA with this fingerprint?
+    pub async fn trusts_ca(&self, tenant_id: i64, fingerprint: &str) -> Result<bool> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM tenant_cas WHERE tenant_id = ? AND fingerprint = ?)",
+        )
+        .bind(tenant_id)
+        .bind(fingerprint)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n != 0)
+    }
+
+    /// Revokes certificates of a tenant by key id (`kind` "key-id") or certified-key
+    /// fingerprint ("fingerprint").
+    pub async fn revoke_certificate(
+        &self,
+        tenant: &str,
+        kind: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<()> {
+        let t = self.tenant(tenant).await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO cert_revocations (tenant_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(t.id)
+        .bind(kind)
+        .bind(value)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn is_revoked(
+        &self,
+        tenant_id: i64,
+        key_id: &str,
+        fingerprint: &str,
+    ) -> Result<bool> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM cert_revocations WHERE tenant_id = ?1 AND
+                    ((kind = 'key-id' AND value = ?2) OR (kind = 'fingerprint' AND value = ?3)))",
+        )
+        .bind(tenant_id)
+        .bind(key_id)
+        .bind(fingerprint)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n != 0)
+    }
+
+    pub async fn list_revocations(&self, tenant: &str) -> Result<Vec<(String, String, i64)>> {
+        let t = self.tenant(tenant).await?;
+        Ok(sqlx::query_as(
+            "SELECT kind, value, created_at FROM cert_revocations WHERE tenant_id = ? ORDER BY created_at",
+        )
+        .bind(t.id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_tenant_gate(
+        &self,
+        tenant: &str,
+        require_mfa: Option<bool>,
+        networks: Option<Option<String>>,
+    ) -> Result<()> {
+        let t = self.tenant(tenant).await?;
+        sqlx::query(
+            "UPDATE tenants SET require_mfa = COALESCE(?, require_mfa),
+                    allowed_networks = CASE WHEN ? THEN ? ELSE allowed_networks END WHERE id = ?",
+        )
+        .bind(require_mfa)
+        .bind(networks.is_some())
+        .bind(networks.flatten())
+        .bind(t.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (require_mfa, allowed networks) of a tenant.
+    pub async fn tenant_gate(&self, tenant: &str) -> Result<(bool, Option<String>)> {
+        let (mfa, nets): (i64, Option<String>) =
+            sqlx::query_as("SELECT require_mfa, allowed_networks FROM tenants WHERE name = ?")
+                .bind(tenant)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| CatalogError::NotFound {
+                    what: "tenant",
+                    name: tenant.to_owned(),
+                })?;
+        Ok((mfa != 0, nets))
+    }
+
+    /// The networks from which any tenant may be reached: `None` if some tenant has no list
+    /// (then every address may at least try).
+    pub async fn reachable_networks(&self) -> Result<Option<Vec<String>>> {
+        let rows: Vec<(Option<String>,)> = sqlx::query_as("SELECT allowed_networks FROM tenants")
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut all = Vec::new();
+        for (nets,) in rows {
+            match nets {
+                None => return Ok(None),
+                Some(n) => all.extend(n.split(',').filter(|s| !s.is_empty()).map(str::to_owned)),
+            }
+        }
+        Ok(Some(all))
+    }
+
+    pub async fn upsert_ban(&self, ban: &Ban) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bans (address, level, until, reason, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (address) DO UPDATE SET level = excluded.level, until = excluded.until,
+                    reason = excluded.reason, created_at = excluded.created_at",
+        )
+        .bind(&ban.address)
+        .bind(ban.level)
+        .bind(ban.until)
+        .bind(&ban.reason)
+        .bind(ban.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every ban row (expired ones too: their level drives the next escalation).
+    pub async fn bans(&self) -> Result<Vec<Ban>> {
+        let rows: Vec<(String, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT address, level, until, reason, created_at FROM bans ORDER BY until DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(address, level, until, reason, created_at)| Ban {
+                address,
+                level,
+                until,
+                reason,
+                created_at,
+            })
+            .collect())
+    }
+
+    pub async fn remove_ban(&self, address: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM bans WHERE address = ?")
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::NotFound {
+                what: "ban",
+                name: address.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}

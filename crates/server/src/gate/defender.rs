@@ -1,0 +1,228 @@
+//! The defender: scores failed logins per source address and per account, bans addresses with
+//! escalating durations, and recognises spraying (one address, many accounts) and stuffing (one
+//! account, many addresses). Bans live in the catalog so that `strongroom ban list/remove` see
+//! and change them; the server keeps an in-memory copy, refreshed every few seconds, so that a
+//! banned address is refused at accept, before any key exchange.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use catalog::{Ban, Catalog};
+
+use super::network::canonical;
+
+/// Tunables, with the defaults in [`Default`].
+#[derive(Debug, Clone)]
+pub struct DefenderConfig {
+    /// Failures are counted over this many seconds.
+    pub window_secs: i64,
+    /// Failures from one address within the window that earn a ban.
+    pub max_failures_per_address: usize,
+    /// Distinct accounts failed from one address within the window that count as spraying.
+    pub spray_accounts: usize,
+    /// Distinct addresses failing on one account within the window that count as stuffing.
+    pub stuffing_addresses: usize,
+    /// Ban durations by level (the last one repeats).
+    pub ban_secs: Vec<i64>,
+    /// How long an account under stuffing requires its second factor (or is soft-locked).
+    pub attack_secs: i64,
+}
+
+impl Default for DefenderConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 600,
+            max_failures_per_address: 10,
+            spray_accounts: 5,
+            stuffing_addresses: 5,
+            ban_secs: vec![15 * 60, 60 * 60, 24 * 60 * 60],
+            attack_secs: 30 * 60,
+        }
+    }
+}
+
+/// What a failure led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Noted,
+    Banned {
+        level: i64,
+        until: i64,
+        reason: &'static str,
+    },
+    AccountUnderAttack {
+        until: i64,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    by_address: HashMap<IpAddr, VecDeque<(i64, String)>>,
+    by_account: HashMap<String, VecDeque<(i64, IpAddr)>>,
+    /// address → (until, level), expired ones kept for escalation.
+    bans: HashMap<IpAddr, (i64, i64)>,
+}
+
+pub struct Defender {
+    config: DefenderConfig,
+    state: Mutex<State>,
+}
+
+/// Most failure records kept per address or account (the window is short anyway).
+const MAX_RECORDS: usize = 256;
+
+impl Defender {
+    pub fn new(config: DefenderConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_banned(&self, ip: IpAddr, now: i64) -> bool {
+        self.lock()
+            .bans
+            .get(&canonical(ip))
+            .is_some_and(|(until, _)| *until > now)
+    }
+
+    /// Counts a failed login of `account` from `ip` and decides.
+    pub fn record_failure(&self, ip: IpAddr, account: &str, now: i64) -> Vec<Verdict> {
+        let ip = canonical(ip);
+        let cutoff = now - self.config.window_secs;
+        let mut st = self.lock();
+        let mut verdicts = Vec::new();
+
+        let per_ip = st.by_address.entry(ip).or_default();
+        per_ip.push_back((now, account.to_owned()));
+        while per_ip.front().is_some_and(|(t, _)| *t < cutoff) || per_ip.len() > MAX_RECORDS {
+            per_ip.pop_front();
+        }
+        let failures = per_ip.len();
+        let mut accounts: Vec<&str> = per_ip.iter().map(|(_, a)| a.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let reason = if accounts.len() >= self.config.spray_accounts {
+            Some("password spraying: one address tried many accounts")
+        } else if failures >= self.config.max_failures_per_address {
+            Some("too many failed logins")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            let level = st.bans.get(&ip).map_or(1, |(_, l)| l + 1);
+            let idx = ((level - 1) as usize).min(self.config.ban_secs.len().saturating_sub(1));
+            let until = now + self.config.ban_secs.get(idx).copied().unwrap_or(3600);
+            st.bans.insert(ip, (until, level));
+            st.by_address.remove(&ip);
+            verdicts.push(Verdict::Banned {
+                level,
+                until,
+                reason,
+            });
+        }
+
+        let per_account = st.by_account.entry(account.to_owned()).or_default();
+        per_account.push_back((now, ip));
+        while per_account.front().is_some_and(|(t, _)| *t < cutoff)
+            || per_account.len() > MAX_RECORDS
+        {
+            per_account.pop_front();
+        }
+        let mut addresses: Vec<IpAddr> = per_account.iter().map(|(_, a)| *a).collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        if addresses.len() >= self.config.stuffing_addresses {
+            st.by_account.remove(account);
+            verdicts.push(Verdict::AccountUnderAttack {
+                until: now + self.config.attack_secs,
+            });
+        }
+        // Keep the maps bounded: drop idle entries.
+        if st.by_address.len() > 100_000 {
+            st.by_address
+                .retain(|_, v| v.back().is_some_and(|(t, _)| *t >= cutoff));
+        }
+        if st.by_account.len() > 100_000 {
+            st.by_account
+                .retain(|_, v| v.back().is_some_and(|(t, _)| *t >= cutoff));
+        }
+        verdicts
+    }
+
+    /// Replaces the in-memory bans with the catalog's (so `ban remove` takes effect).
+    pub fn load(&self, bans: &[Ban]) {
+        let mut map = HashMap::new();
+        for b in bans {
+            if let Ok(ip) = b.address.parse::<IpAddr>() {
+                map.insert(canonical(ip), (b.until, b.level));
+            }
+        }
+        self.lock().bans = map;
+    }
+
+    /// Re-reads the bans from the catalog.
+    pub async fn refresh(&self, catalog: &Catalog) {
+        match catalog.bans().await {
+            Ok(bans) => self.load(&bans),
+            Err(e) => tracing::warn!(error = %e, "could not refresh bans"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bans_escalate_and_expire() {
+        let d = Defender::new(DefenderConfig::default());
+        let mut now = 1000;
+        for _ in 0..9 {
+            assert_eq!(d.record_failure(ip("10.0.0.1"), "alice", now), vec![]);
+            now += 1;
+        }
+        let v = d.record_failure(ip("10.0.0.1"), "alice", now);
+        assert!(matches!(v[0], Verdict::Banned { level: 1, until, .. } if until == now + 900));
+        assert!(d.is_banned(ip("10.0.0.1"), now + 899));
+        assert!(!d.is_banned(ip("10.0.0.2"), now));
+        assert!(!d.is_banned(ip("10.0.0.1"), now + 900));
+        now += 1000;
+        for _ in 0..9 {
+            d.record_failure(ip("10.0.0.1"), "alice", now);
+        }
+        let v = d.record_failure(ip("10.0.0.1"), "alice", now);
+        assert!(matches!(v[0], Verdict::Banned { level: 2, until, .. } if until == now + 3600));
+    }
+
+    #[test]
+    fn spraying_and_stuffing_are_recognised() {
+        let d = Defender::new(DefenderConfig::default());
+        for (i, user) in ["a", "b", "c", "d"].iter().enumerate() {
+            assert!(
+                d.record_failure(ip("10.0.0.9"), user, 100 + i as i64)
+                    .is_empty()
+            );
+        }
+        let v = d.record_failure(ip("10.0.0.9"), "e", 110);
+        assert!(matches!(v[0], Verdict::Banned { reason, .. } if reason.contains("spraying")));
+
+        for i in 1..5 {
+            assert!(
+                d.record_failure(ip(&format!("192.0.2.{i}")), "bob", 200)
+                    .is_empty()
+            );
+        }
+        let v = d.record_failure(ip("192.0.2.99"), "bob", 201);
+        assert_eq!(v, vec![Verdict::AccountUnderAttack { until: 201 + 1800 }]);
+    }
+}

@@ -1,0 +1,232 @@
+//! Admin commands of the gate: second-factor enrolment, account and tenant login policy,
+//! certificate authorities and revocations, and the defender's bans.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use anyhow::Context;
+use catalog::{AccountSettings, Catalog, TrustedCa};
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use server::gate::{self, credentials, network, totp};
+
+use crate::UsageError;
+use crate::cli::{BanCommand, CaCommand};
+use crate::settings::master_key_source;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339, as Unix seconds; `never` is `None`.
+pub fn date(v: &str, flag: &str) -> Result<Option<i64>, UsageError> {
+    if v == "never" {
+        return Ok(None);
+    }
+    let text = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&text)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| Some(d.as_secs() as i64))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} '{v}' is not a date like 2027-01-31 (or never)"
+            ))
+        })
+}
+
+fn yes_no(v: &str, flag: &str) -> Result<bool, UsageError> {
+    match v {
+        "yes" | "true" | "on" => Ok(true),
+        "no" | "false" | "off" => Ok(false),
+        _ => Err(UsageError(format!("{flag} takes yes or no, not '{v}'"))),
+    }
+}
+
+fn networks(v: &str, flag: &str) -> Result<Option<String>, UsageError> {
+    if v == "any" {
+        return Ok(None);
+    }
+    network::normalise(v)
+        .map(Some)
+        .map_err(|e| UsageError(format!("{flag}: {e}")))
+}
+
+pub async fn user_mfa(cat: &Catalog, data_dir: &Path, name: &str) -> anyhow::Result<()> {
+    let keyring = server::keys::KeyringHandle::load(master_key_source(data_dir), false)?;
+    let a = cat.account(name).await?;
+    let e = gate::enrol_totp(cat, &keyring, name).await?;
+    let uri = totp::otpauth_uri(&e.secret, &a.name, &a.tenant);
+    println!("TOTP enrolled for {name}: from the next login, a verification code is required.");
+    println!("Shown once; add it to an authenticator app now.\n");
+    println!("otpauth URI: {uri}");
+    println!("secret:      {}", totp::secret_base32(&e.secret));
+    if let Ok(code) = QrCode::new(uri.as_bytes()) {
+        println!("\n{}", code.render::<Dense1x2>().quiet_zone(true).build());
+    }
+    println!("recovery codes (each works once, instead of a verification code):");
+    for c in &e.recovery_codes {
+        println!("  {c}");
+    }
+    Ok(())
+}
+
+pub async fn user_set(
+    cat: &Catalog,
+    name: &str,
+    methods: Option<String>,
+    automation: Option<String>,
+    nets: Option<String>,
+    password_expires: Option<String>,
+) -> anyhow::Result<()> {
+    let methods = methods
+        .map(|m| {
+            let list: Vec<String> = m
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let known = ["publickey", "certificate", "password"];
+            match list.iter().find(|m| !known.contains(&m.as_str())) {
+                Some(bad) => Err(UsageError(format!(
+                    "--methods: '{bad}' is not one of publickey, certificate, password"
+                ))),
+                None if list.is_empty() => {
+                    Err(UsageError("--methods needs at least one method".into()))
+                }
+                None => Ok(list),
+            }
+        })
+        .transpose()?;
+    let settings = AccountSettings {
+        methods,
+        automation: automation
+            .as_deref()
+            .map(|v| yes_no(v, "--automation"))
+            .transpose()?,
+        allowed_networks: nets
+            .as_deref()
+            .map(|v| networks(v, "--networks"))
+            .transpose()?,
+        password_expires_at: password_expires
+            .as_deref()
+            .map(|v| date(v, "--password-expires"))
+            .transpose()?,
+    };
+    cat.update_account(name, &settings).await?;
+    println!("account {name} updated");
+    Ok(())
+}
+
+pub async fn tenant_policy(
+    cat: &Catalog,
+    name: &str,
+    require_mfa: Option<String>,
+    nets: Option<String>,
+) -> anyhow::Result<()> {
+    let mfa = require_mfa
+        .as_deref()
+        .map(|v| yes_no(v, "--require-mfa"))
+        .transpose()?;
+    let nets = nets
+        .as_deref()
+        .map(|v| networks(v, "--networks"))
+        .transpose()?;
+    cat.set_tenant_gate(name, mfa, nets).await?;
+    let (mfa, nets) = cat.tenant_gate(name).await?;
+    println!(
+        "tenant {name}: second factor {}; networks {}",
+        if mfa {
+            "required for every non-automation account"
+        } else {
+            "as each account requires"
+        },
+        nets.as_deref().unwrap_or("any")
+    );
+    Ok(())
+}
+
+pub async fn tenant_ca(cat: &Catalog, cmd: CaCommand) -> anyhow::Result<()> {
+    match cmd {
+        CaCommand::Add { tenant, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let key = credentials::parse_public_key(&text)
+                .with_context(|| format!("CA key file {}", file.display()))?;
+            cat.add_ca(
+                &tenant,
+                &TrustedCa {
+                    public_key: key.public_key,
+                    fingerprint: key.fingerprint.clone(),
+                    comment: key.comment,
+                    created_at: now(),
+                },
+            )
+            .await?;
+            println!("tenant {tenant} now trusts CA {}", key.fingerprint);
+        }
+        CaCommand::List { tenant } => {
+            for ca in cat.list_cas(&tenant).await? {
+                println!("ca\t{}\t{}", ca.fingerprint, ca.comment);
+            }
+            for (kind, value, _) in cat.list_revocations(&tenant).await? {
+                println!("revoked\t{kind}\t{value}");
+            }
+        }
+        CaCommand::Remove {
+            tenant,
+            fingerprint,
+        } => {
+            cat.remove_ca(&tenant, &fingerprint).await?;
+            println!("tenant {tenant} no longer trusts CA {fingerprint}");
+        }
+        CaCommand::Revoke {
+            tenant,
+            key_id,
+            fingerprint,
+        } => {
+            let (kind, value) = match (key_id, fingerprint) {
+                (Some(k), _) => ("key-id", k),
+                (None, Some(f)) => ("fingerprint", f),
+                (None, None) => {
+                    return Err(UsageError("give --key-id or --fingerprint".into()).into());
+                }
+            };
+            cat.revoke_certificate(&tenant, kind, &value, now()).await?;
+            println!("tenant {tenant}: certificates with {kind} {value} revoked");
+        }
+    }
+    Ok(())
+}
+
+pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
+    let cat = Catalog::open(&data_dir.join("catalog.db")).await?;
+    match cmd {
+        BanCommand::List => {
+            let now = now();
+            for b in cat.bans().await?.into_iter().filter(|b| b.until > now) {
+                println!(
+                    "{}\tlevel {}\tuntil {}\t{}",
+                    b.address,
+                    b.level,
+                    humantime::format_rfc3339_seconds(
+                        UNIX_EPOCH + std::time::Duration::from_secs(b.until as u64)
+                    ),
+                    b.reason
+                );
+            }
+        }
+        BanCommand::Remove { address } => {
+            cat.remove_ban(&address).await?;
+            println!("ban of {address} lifted");
+        }
+    }
+    cat.close().await;
+    Ok(())
+}
