@@ -55,6 +55,7 @@ pub struct ServerConfig {
     pub seal_contents: bool,
     /// How often expired files are swept.
     pub retention_sweep: Duration,
+    pub defender: crate::gate::defender::DefenderConfig,
 }
 
 impl ServerConfig {

@@ -132,7 +132,7 @@ impl Server {
         let gate = gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
-            gate::defender::Defender::new(gate::defender::DefenderConfig::default()),
+            gate::defender::Defender::new(config.defender.clone()),
         )?;
         gate.refresh().await;
         Ok(Self {

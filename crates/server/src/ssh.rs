@@ -81,6 +81,10 @@ impl Connection {
         };
         tracing::info!(target: "strongroom::event", event = "auth", result = "success", peer = %self.peer,
             account = %p.account, tenant = %p.tenant, method, detail, "login");
+        self.shared
+            .gate
+            .defender
+            .record_success(self.peer.ip(), &p.account);
         self.account_slot = Some(slot);
         self.principal = Some(p);
         self.pending = None;

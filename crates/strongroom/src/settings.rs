@@ -25,6 +25,19 @@ struct RawConfig {
     storage: RawStorage,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    defender: RawDefender,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefender {
+    window_secs: Option<i64>,
+    max_failures_per_address: Option<usize>,
+    spray_accounts: Option<usize>,
+    stuffing_addresses: Option<usize>,
+    ban_secs: Option<Vec<i64>>,
+    attack_secs: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,7 +137,39 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
             .parse()
             .map_err(|_| UsageError("built-in listen address".into()))?,
     };
+    let dd = server::gate::defender::DefenderConfig::default();
+    let rd = raw.defender;
+    let ban_secs = match rd.ban_secs {
+        Some(list) if list.is_empty() || list.iter().any(|s| *s <= 0) => {
+            return Err(UsageError(
+                "config: defender.ban_secs must be a non-empty list of positive durations".into(),
+            ));
+        }
+        Some(list) => list,
+        None => dd.ban_secs,
+    };
+    let defender = server::gate::defender::DefenderConfig {
+        window_secs: positive("defender.window_secs", rd.window_secs, dd.window_secs)?,
+        max_failures_per_address: positive(
+            "defender.max_failures_per_address",
+            rd.max_failures_per_address,
+            dd.max_failures_per_address,
+        )?,
+        spray_accounts: positive(
+            "defender.spray_accounts",
+            rd.spray_accounts,
+            dd.spray_accounts,
+        )?,
+        stuffing_addresses: positive(
+            "defender.stuffing_addresses",
+            rd.stuffing_addresses,
+            dd.stuffing_addresses,
+        )?,
+        ban_secs,
+        attack_secs: positive("defender.attack_secs", rd.attack_secs, dd.attack_secs)?,
+    };
     Ok(ServerConfig {
+        defender,
         data_dir: data_dir.to_path_buf(),
         sftp_listen: listen,
         limits,

@@ -155,6 +155,19 @@ impl Defender {
         verdicts
     }
 
+    /// A successful login forgives that account's failures from that address (a client that
+    /// offers a plain key before its certificate fails once on every login).
+    pub fn record_success(&self, ip: IpAddr, account: &str) {
+        let ip = canonical(ip);
+        let mut st = self.lock();
+        if let Some(q) = st.by_address.get_mut(&ip) {
+            q.retain(|(_, a)| a != account);
+        }
+        if let Some(q) = st.by_account.get_mut(account) {
+            q.retain(|(_, a)| *a != ip);
+        }
+    }
+
     /// Replaces the in-memory bans with the catalog's (so `ban remove` takes effect).
     pub fn load(&self, bans: &[Ban]) {
         let mut map = HashMap::new();
@@ -202,6 +215,18 @@ mod tests {
         }
         let v = d.record_failure(ip("10.0.0.1"), "alice", now);
         assert!(matches!(v[0], Verdict::Banned { level: 2, until, .. } if until == now + 3600));
+    }
+
+    #[test]
+    fn success_forgives_the_accounts_failures_from_that_address() {
+        let d = Defender::new(DefenderConfig::default());
+        for i in 0..30 {
+            assert!(
+                d.record_failure(ip("10.0.0.1"), "carol", i).is_empty(),
+                "login {i}"
+            );
+            d.record_success(ip("10.0.0.1"), "carol");
+        }
     }
 
     #[test]

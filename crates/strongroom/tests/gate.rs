@@ -1,0 +1,404 @@
+//! The gate with the real OpenSSH client: TOTP through SSH_ASKPASS (codes computed by an
+//! independent implementation), certificates from `ssh-keygen -s`, the defender's bans from
+//! 127.0.0.2 while 127.0.0.1 keeps working, network allow-lists, tenant minimums, expiry.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Client, Server, run_with_input};
+
+/// The current TOTP code of a base32 secret, computed by Python's hmac (not by Strongroom).
+fn totp_now(secret_b32: &str) -> String {
+    let script = "import base64,hashlib,hmac,struct,sys,time\n\
+        s=sys.argv[1]; k=base64.b32decode(s+'='*(-len(s)%8)); c=int(time.time())//30\n\
+        h=hmac.new(k,struct.pack('>Q',c),hashlib.sha1).digest(); o=h[-1]&15\n\
+        print('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%1000000))";
+    let out = Command::new("python3")
+        .args(["-c", script, secret_b32])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `sftp` with the client's key first, then `answer` given to the keyboard-interactive prompt
+/// through SSH_ASKPASS. Returns (exit code, stderr).
+fn sftp_with_code(c: &Client, extra: &[&str], answer: &str) -> (i32, String) {
+    let askpass = c.dir.path().join("askpass.sh");
+    std::fs::write(&askpass, format!("#!/bin/sh\necho '{answer}'\n")).unwrap();
+    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut cmd = Command::new("sftp");
+    cmd.args([
+        "-o",
+        "BatchMode=no",
+        "-o",
+        "KbdInteractiveAuthentication=yes",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+    ])
+    .args([
+        "-i",
+        c.key().to_str().unwrap(),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+    ])
+    .args(extra)
+    .args(["-P", &c.port.to_string(), "-b", "-"])
+    .arg(format!("{}@127.0.0.1", c.user))
+    .env("SSH_ASKPASS", &askpass)
+    .env("SSH_ASKPASS_REQUIRE", "force")
+    .env("DISPLAY", ":0")
+    .current_dir(c.work())
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let (code, _, err) = run_with_input(cmd, "pwd\n");
+    (code, err)
+}
+
+fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no '{prefix}' in:\n{text}"))
+        .trim()
+}
+
+#[test]
+fn totp_is_required_after_the_key_and_each_code_works_once() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("pwd\n");
+    let out = server.ok(&["user", "mfa", "alice"]);
+    assert!(
+        out.contains("otpauth://totp/Strongroom:alice%40acme?secret="),
+        "{out}"
+    );
+    assert!(
+        out.contains('█') || out.contains('▀') || out.contains('▄'),
+        "no QR code drawn:\n{out}"
+    );
+    let secret = line_value(&out, "secret:").to_owned();
+    let recovery: Vec<String> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("recovery codes"))
+        .skip(1)
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{out}");
+    assert!(
+        server
+            .ok(&["user", "show", "alice"])
+            .contains("TOTP (enrolled)")
+    );
+
+    // The key alone no longer opens the door.
+    let (code, _, err) = alice.sftp("pwd\n");
+    assert_ne!(code, 0, "key alone was enough: {err}");
+    // Key + a wrong code: refused. Key + the right code: in.
+    assert_ne!(sftp_with_code(&alice, &[], "000000").0, 0);
+    let code_now = totp_now(&secret);
+    let (rc, err) = sftp_with_code(&alice, &[], &code_now);
+    assert_eq!(rc, 0, "key + TOTP refused: {err}");
+    // The same code a second time: refused (no replay inside its window).
+    assert_ne!(
+        sftp_with_code(&alice, &[], &code_now).0,
+        0,
+        "a TOTP code was accepted twice"
+    );
+    // A recovery code works once.
+    assert_eq!(sftp_with_code(&alice, &[], &recovery[0]).0, 0);
+    assert_ne!(
+        sftp_with_code(&alice, &[], &recovery[0]).0,
+        0,
+        "a recovery code was accepted twice"
+    );
+    // Rotating the tenant key keeps the enrolment.
+    server.ok(&["tenant", "rotate-key", "acme"]);
+    assert_eq!(sftp_with_code(&alice, &[], &recovery[1]).0, 0);
+    let log = server.log();
+    assert!(log.contains("first factor accepted; second factor required"));
+    assert!(log.contains("second-factor code already used"));
+    assert!(log.contains(r#"method="publickey+totp""#));
+}
+
+fn keygen(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    path
+}
+
+/// Signs `key.pub` with `ca` into `key-cert.pub`.
+fn sign(
+    ca: &std::path::Path,
+    key: &std::path::Path,
+    id: &str,
+    principals: &str,
+    validity: &str,
+    options: &[&str],
+) {
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-q", "-s"])
+        .arg(ca)
+        .args(["-I", id, "-n", principals, "-V", validity]);
+    for o in options {
+        cmd.args(["-O", o]);
+    }
+    let st = cmd.arg(format!("{}.pub", key.display())).status().unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn certificates_from_a_trusted_ca_are_checked_in_full() {
+    // This test fails on purpose many times from one address.
+    let server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 100\n[defender]\nmax_failures_per_address = 12\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let dir = alice.dir.path();
+    let ca = keygen(dir, "ca");
+    let rogue = keygen(dir, "rogue-ca");
+    server.ok(&[
+        "tenant",
+        "ca",
+        "add",
+        "acme",
+        &format!("{}.pub", ca.display()),
+    ]);
+    let login = |key: &std::path::Path| {
+        let out = Command::new("sftp")
+            .args([
+                "-i",
+                key.to_str().unwrap(),
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        out.status.code()
+    };
+    // A key nobody registered, certified by the tenant's CA for principal alice: accepted.
+    let laptop = keygen(dir, "laptop");
+    sign(&ca, &laptop, "alice-laptop", "alice", "-5m:+1h", &[]);
+    assert_eq!(
+        login(&laptop),
+        Some(0),
+        "valid certificate refused:\n{}",
+        server.log()
+    );
+    // Many logins with it never add up to a ban (the plain key the client offers first fails
+    // every time; a success forgives it).
+    for _ in 0..12 {
+        assert_eq!(login(&laptop), Some(0));
+    }
+    // Refused: expired, wrong principal, untrusted CA, foreign source-address, a forced shell.
+    let cases: [(&str, &str, &str, &[&str], &std::path::Path); 5] = [
+        ("expired", "alice", "20200101:20200102", &[], &ca),
+        ("wrong-principal", "bob", "-5m:+1h", &[], &ca),
+        ("rogue", "alice", "-5m:+1h", &[], &rogue),
+        (
+            "elsewhere",
+            "alice",
+            "-5m:+1h",
+            &["source-address=10.0.0.0/8"],
+            &ca,
+        ),
+        ("shell", "alice", "-5m:+1h", &["force-command=/bin/sh"], &ca),
+    ];
+    for (id, principal, validity, options, signer) in cases {
+        let k = keygen(dir, id);
+        sign(signer, &k, id, principal, validity, options);
+        assert_ne!(login(&k), Some(0), "{id} certificate accepted");
+    }
+    // Revocation by key id.
+    server.ok(&["tenant", "ca", "revoke", "acme", "--key-id", "alice-laptop"]);
+    assert_ne!(login(&laptop), Some(0), "revoked certificate accepted");
+    let listed = server.ok(&["tenant", "ca", "list", "acme"]);
+    assert!(listed.contains("revoked\tkey-id\talice-laptop"), "{listed}");
+    let log = server.log();
+    for reason in [
+        "principals do not name the account",
+        "CA the tenant does not trust",
+        "source-address",
+        "force-command",
+        "revoked",
+    ] {
+        assert!(log.contains(reason), "no refusal logged for {reason}");
+    }
+}
+
+fn ssh_from(c: &Client, bind: &str, user: &str) -> (Option<i32>, String) {
+    let out = Command::new("sftp")
+        .args(c.ssh_options())
+        .args([
+            "-o",
+            &format!("BindAddress={bind}"),
+            "-P",
+            &c.port.to_string(),
+            "-b",
+            "-",
+        ])
+        .arg(format!("{user}@127.0.0.1"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn repeated_failures_ban_the_address_while_others_keep_working() {
+    let server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 50\n[defender]\nmax_failures_per_address = 4\nban_secs = [60, 120]\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let mallory = Client::new(server.port, "alice");
+    for _ in 0..4 {
+        let (code, _) = ssh_from(&mallory, "127.0.0.2", "alice");
+        assert_ne!(code, Some(0));
+    }
+    // Banned: the connection is closed before any key exchange.
+    let (code, err) = ssh_from(&mallory, "127.0.0.2", "alice");
+    assert_ne!(code, Some(0));
+    assert!(
+        !err.contains("Permission denied"),
+        "a banned address reached authentication: {err}"
+    );
+    let bans = server.ok(&["ban", "list"]);
+    assert!(bans.contains("127.0.0.2\tlevel 1"), "{bans}");
+    // The real user from another address is unaffected, even with the right key from there.
+    alice.sftp_ok("pwd\n");
+    assert_ne!(ssh_from(&alice, "127.0.0.2", "alice").0, Some(0));
+    // Lifting the ban takes effect within seconds.
+    server.ok(&["ban", "remove", "127.0.0.2"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ssh_from(&alice, "127.0.0.2", "alice").0 != Some(0) {
+        assert!(Instant::now() < deadline, "ban was not lifted");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(server.log().contains(r#"event="ban""#));
+}
+
+#[test]
+fn spraying_is_banned_and_stuffing_soft_locks_the_account() {
+    let server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 50\n[defender]\nspray_accounts = 3\nstuffing_addresses = 3\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let sprayer = Client::new(server.port, "x");
+    for user in ["ann", "ben", "cat"] {
+        ssh_from(&sprayer, "127.0.0.3", user);
+    }
+    assert!(
+        server.ok(&["ban", "list"]).contains("127.0.0.3"),
+        "spraying not banned"
+    );
+    // Stuffing: alice's account fails from three addresses.
+    for addr in ["127.0.0.4", "127.0.0.5", "127.0.0.6"] {
+        ssh_from(&sprayer, addr, "alice");
+    }
+    let show = server.ok(&["user", "show", "alice"]);
+    assert!(show.contains("under credential stuffing"), "{show}");
+    // Without a second factor enrolled, the account is soft-locked even for its real key.
+    let (code, _, _) = alice.sftp("pwd\n");
+    assert_ne!(code, 0, "soft-locked account let in");
+    assert!(server.log().contains("soft-locked"));
+    assert!(server.log().contains(r#"event="account_under_attack""#));
+}
+
+#[test]
+fn allow_lists_tenant_minimums_and_expiry_are_enforced() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let svc = server.account("acme", "svc", "full");
+    alice.sftp_ok("pwd\n");
+
+    // Tenant allow-list excluding the client: refused (before key exchange once refreshed).
+    server.ok(&["tenant", "policy", "acme", "--networks", "10.0.0.0/8"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alice.sftp("pwd\n").0 == 0 {
+        assert!(Instant::now() < deadline, "allow-list not enforced");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    server.ok(&["tenant", "policy", "acme", "--networks", "127.0.0.0/8"]);
+    // Account allow-list narrower than the tenant's.
+    server.ok(&["user", "set", "alice", "--networks", "127.0.0.2"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ssh_from(&alice, "127.0.0.2", "alice").0 != Some(0) {
+        assert!(Instant::now() < deadline, "allowed address refused");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_ne!(
+        alice.sftp("pwd\n").0,
+        0,
+        "address outside the account's list let in"
+    );
+    server.ok(&["user", "set", "alice", "--networks", "any"]);
+
+    // Every human account needs a second factor; an automation account does not.
+    server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
+    server.ok(&["user", "set", "svc", "--automation", "yes"]);
+    assert_ne!(
+        alice.sftp("pwd\n").0,
+        0,
+        "human account without a second factor let in"
+    );
+    svc.sftp_ok("pwd\n");
+    let show = server.ok(&["user", "show", "alice"]);
+    assert!(show.contains("NOT ENROLLED"), "{show}");
+    server.ok(&["tenant", "policy", "acme", "--require-mfa", "no"]);
+
+    // Methods: certificate-only refuses the plain key.
+    server.ok(&["user", "set", "alice", "--methods", "certificate"]);
+    assert_ne!(alice.sftp("pwd\n").0, 0);
+    server.ok(&["user", "set", "alice", "--methods", "publickey,certificate"]);
+    alice.sftp_ok("pwd\n");
+
+    // An expired key is refused; last use is recorded.
+    let old = Client::new(server.port, "alice");
+    server.ok(&[
+        "user",
+        "key",
+        "add",
+        "alice",
+        old.public_key().to_str().unwrap(),
+        "--expires",
+        "2020-01-01",
+    ]);
+    assert_ne!(old.sftp("pwd\n").0, 0, "expired key accepted");
+    let show = server.ok(&["user", "show", "alice"]);
+    assert!(show.contains("expires 2020-01-01T00:00:00Z"), "{show}");
+    assert!(
+        show.contains("from 127.0.0.1"),
+        "last use not recorded: {show}"
+    );
+    assert!(server.log().contains("key expired"));
+    let bad = server.admin(&["tenant", "policy", "acme", "--networks", "10.0.0.0/33"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
