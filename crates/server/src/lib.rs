@@ -14,6 +14,7 @@
 //! already-bound listener until the shutdown future resolves, then closes every session.
 
 pub mod config;
+pub mod event_log;
 pub mod files;
 pub mod gate;
 pub mod host_keys;
@@ -73,6 +74,13 @@ pub struct Shared {
     pub keyring: Arc<keys::KeyringHandle>,
     pub gate: gate::Gate,
     pub registry: sessions::Registry,
+    pub events: Arc<dyn events::EventSink>,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Shared {
@@ -129,10 +137,12 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
+        let events: Arc<dyn events::EventSink> = Arc::new(event_log::LogSink);
         let gate = gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
             gate::defender::Defender::new(config.defender.clone()),
+            events.clone(),
         )?;
         gate.refresh().await;
         Ok(Self {
@@ -143,6 +153,7 @@ impl Server {
                 keyring,
                 gate,
                 registry: sessions::Registry::default(),
+                events,
             }),
             ssh,
             host_keys,
@@ -197,12 +208,23 @@ impl Server {
     }
 
     fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = unix_now();
+        let refused = |why: &str| {
+            self.shared.events.emit(events::Event {
+                time: now,
+                source: Some(peer),
+                account: None,
+                tenant: None,
+                client_version: None,
+                kind: events::EventKind::Connection {
+                    accepted: false,
+                    reason: Some(why.to_owned()),
+                },
+            });
+        };
         // Banned or unreachable addresses cost a closed socket: no key exchange, no task.
         if let Err(why) = self.shared.gate.admits_connection(peer.ip(), now) {
-            tracing::debug!(target: "strongroom::event", event = "connection", result = "refused", %peer, reason = why);
+            refused(why);
             return;
         }
         let limits = &self.shared.config.limits;
@@ -211,16 +233,29 @@ impl Server {
             .registry
             .admit(peer.ip(), limits.max_connections_per_address)
         else {
-            tracing::warn!(%peer, "connection refused: too many connections from this address");
+            refused("too many connections from this address");
             return;
         };
+        self.shared.events.emit(events::Event {
+            time: now,
+            source: Some(peer),
+            account: None,
+            tenant: None,
+            client_version: None,
+            kind: events::EventKind::Connection {
+                accepted: true,
+                reason: None,
+            },
+        });
         let _ = stream.set_nodelay(true);
         let shared = self.shared.clone();
         let ssh = self.ssh.clone();
         let preauth = limits.preauth_timeout;
         tokio::spawn(async move {
             let authenticated = Arc::new(AtomicBool::new(false));
-            let handler = ssh::Connection::new(shared.clone(), peer, authenticated.clone());
+            let (stream, client_id) = event_log::ClientId::new(stream);
+            let handler =
+                ssh::Connection::new(shared.clone(), peer, authenticated.clone(), client_id);
             tracing::debug!(%peer, connection = slot.id, "connection accepted");
             let running = match tokio::time::timeout(
                 preauth,

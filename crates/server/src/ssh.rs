@@ -15,6 +15,8 @@ use russh::server::{
 };
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 
+use events::{AuthResult, Event, EventKind, Factor};
+
 use crate::Shared;
 use crate::gate::{Method, Principal, Refusal, Step, loggable};
 use crate::sessions::AccountSlot;
@@ -32,6 +34,8 @@ pub struct Connection {
     pending: Option<(Principal, Method)>,
     account_slot: Option<AccountSlot>,
     channels: HashMap<ChannelId, Option<Inbound>>,
+    /// The client's SSH identification line, once read.
+    client_id: Arc<std::sync::OnceLock<String>>,
 }
 
 fn now() -> i64 {
@@ -41,7 +45,12 @@ fn now() -> i64 {
 }
 
 impl Connection {
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, authenticated: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        peer: SocketAddr,
+        authenticated: Arc<AtomicBool>,
+        client_id: Arc<std::sync::OnceLock<String>>,
+    ) -> Self {
         Self {
             shared,
             peer,
@@ -50,7 +59,20 @@ impl Connection {
             pending: None,
             account_slot: None,
             channels: HashMap::new(),
+            client_id,
         }
+    }
+
+    /// Emits an authentication event for this connection.
+    fn auth_event(&self, account: &str, tenant: Option<&str>, kind: EventKind) {
+        self.shared.events.emit(Event {
+            time: now(),
+            source: Some(self.peer),
+            account: Some(loggable(account)),
+            tenant: tenant.map(str::to_owned),
+            client_version: self.client_id.get().cloned(),
+            kind,
+        });
     }
 
     fn methods() -> MethodSet {
@@ -79,8 +101,14 @@ impl Connection {
             tracing::warn!(peer = %self.peer, account = %p.account, "login refused: session limit reached");
             return Self::reject();
         };
-        tracing::info!(target: "strongroom::event", event = "auth", result = "success", peer = %self.peer,
-            account = %p.account, tenant = %p.tenant, method, detail, "login");
+        let kind = EventKind::Auth {
+            method: method.to_owned(),
+            factor: factor_of(method),
+            result: AuthResult::Success,
+            reason: None,
+            credential: credential(detail),
+        };
+        self.auth_event(&p.account, Some(&p.tenant), kind);
         self.shared
             .gate
             .defender
@@ -93,8 +121,14 @@ impl Connection {
     }
 
     async fn refuse(&mut self, user: &str, method: &str, detail: &str, why: Refusal) -> Auth {
-        tracing::info!(target: "strongroom::event", event = "auth", result = "refused", peer = %self.peer,
-            user = %loggable(user), method, detail, reason = %why, "login refused");
+        let kind = EventKind::Auth {
+            method: method.to_owned(),
+            factor: factor_of(method),
+            result: AuthResult::Refused,
+            reason: Some(why.to_string()),
+            credential: credential(detail),
+        };
+        self.auth_event(user, None, kind);
         self.pending = None;
         self.shared.gate.failed(self.peer.ip(), user, now()).await;
         Self::reject()
@@ -111,8 +145,14 @@ impl Connection {
         match outcome {
             Ok(Step::Done(p)) => self.admit(p, method.as_str(), detail),
             Ok(Step::SecondFactor(p)) => {
-                tracing::info!(target: "strongroom::event", event = "auth", result = "partial", peer = %self.peer,
-                    account = %p.account, method = method.as_str(), detail, "first factor accepted; second factor required");
+                let kind = EventKind::Auth {
+                    method: method.as_str().to_owned(),
+                    factor: Factor::First,
+                    result: AuthResult::Partial,
+                    reason: Some("first factor accepted; second factor required".into()),
+                    credential: credential(detail),
+                };
+                self.auth_event(&p.account, Some(&p.tenant), kind);
                 self.pending = Some((p, method));
                 Self::ask_second_factor()
             }
@@ -329,6 +369,19 @@ impl russh::server::Handler for Connection {
         self.channels.remove(&channel);
         Ok(())
     }
+}
+
+/// A second-factor step names both methods ("publickey+totp").
+fn factor_of(method: &str) -> Factor {
+    if method.contains('+') {
+        Factor::Second
+    } else {
+        Factor::First
+    }
+}
+
+fn credential(detail: &str) -> Option<String> {
+    (!detail.is_empty()).then(|| detail.to_owned())
 }
 
 fn fingerprint(key: &PublicKey) -> String {

@@ -251,7 +251,7 @@ fn sessions_per_account_are_bounded() {
     let alice = server.account("acme", "alice", "full");
     let mut held = alice.sftp_subsystem();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.log().contains("login") {
+    while !server.log().contains(r#""result":"success""#) {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -128,7 +128,14 @@ fn totp_is_required_after_the_key_and_each_code_works_once() {
     let log = server.log();
     assert!(log.contains("first factor accepted; second factor required"));
     assert!(log.contains("second-factor code already used"));
-    assert!(log.contains(r#"method="publickey+totp""#));
+    assert!(log.contains(r#""method":"publickey+totp""#), "{log}");
+    // Events are typed JSON lines carrying the client's version.
+    let ev = log
+        .lines()
+        .find(|l| l.contains(r#""kind":"auth""#) && l.contains(r#""result":"success""#))
+        .unwrap();
+    assert!(ev.contains(r#""client_version":"SSH-2.0-OpenSSH_"#), "{ev}");
+    assert!(ev.contains(r#""source":"127.0.0.1:"#), "{ev}");
 }
 
 fn keygen(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
@@ -302,7 +309,12 @@ fn repeated_failures_ban_the_address_while_others_keep_working() {
         assert!(Instant::now() < deadline, "ban was not lifted");
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert!(server.log().contains(r#"event="ban""#));
+    assert!(server.log().contains(r#""kind":"ban""#));
+    assert!(
+        server
+            .log()
+            .contains(r#""kind":"connection","accepted":false,"reason":"address banned""#)
+    );
 }
 
 #[test]
@@ -329,7 +341,7 @@ fn spraying_is_banned_and_stuffing_soft_locks_the_account() {
     let (code, _, _) = alice.sftp("pwd\n");
     assert_ne!(code, 0, "soft-locked account let in");
     assert!(server.log().contains("soft-locked"));
-    assert!(server.log().contains(r#"event="account_under_attack""#));
+    assert!(server.log().contains(r#""kind":"account_under_attack""#));
 }
 
 #[test]

@@ -118,6 +118,7 @@ pub struct Gate {
     decoy_hash: String,
     /// The union of the tenants' allow-lists (`None`: some tenant has none).
     reachable: RwLock<Option<Vec<IpNet>>>,
+    events: Arc<dyn events::EventSink>,
 }
 
 fn unavailable(e: impl fmt::Display) -> Refusal {
@@ -130,6 +131,7 @@ impl Gate {
         catalog: Catalog,
         keyring: Arc<KeyringHandle>,
         defender: Defender,
+        events: Arc<dyn events::EventSink>,
     ) -> Result<Self, credentials::CredentialError> {
         let decoy: [u8; 16] = rand::random();
         let decoy_hash = credentials::hash_secret(&hex::encode(decoy))?;
@@ -139,6 +141,7 @@ impl Gate {
             defender,
             decoy_hash,
             reachable: RwLock::new(None),
+            events,
         })
     }
 
@@ -356,6 +359,17 @@ impl Gate {
         Err(Refusal::WrongCode)
     }
 
+    fn emit(&self, account: Option<&str>, peer: Option<IpAddr>, kind: events::EventKind, now: i64) {
+        self.events.emit(events::Event {
+            time: now,
+            source: peer.map(|ip| std::net::SocketAddr::new(ip, 0)),
+            account: account.map(loggable),
+            tenant: None,
+            client_version: None,
+            kind,
+        });
+    }
+
     /// Scores a refused login with the defender and acts on its verdicts.
     pub async fn failed(&self, peer: IpAddr, user: &str, now: i64) {
         for verdict in self.defender.record_failure(peer, user, now) {
@@ -366,7 +380,18 @@ impl Gate {
                     until,
                     reason,
                 } => {
-                    tracing::warn!(target: "strongroom::event", event = "ban", address = %peer, level, until, reason, "address banned");
+                    tracing::warn!(address = %peer, level, until, reason, "address banned");
+                    self.emit(
+                        None,
+                        Some(peer),
+                        events::EventKind::Ban {
+                            address: network::canonical(peer).to_string(),
+                            level,
+                            until,
+                            reason: reason.to_owned(),
+                        },
+                        now,
+                    );
                     let ban = catalog::Ban {
                         address: network::canonical(peer).to_string(),
                         level,
@@ -379,8 +404,14 @@ impl Gate {
                     }
                 }
                 Verdict::AccountUnderAttack { until } => {
-                    tracing::warn!(target: "strongroom::event", event = "account_under_attack", account = %loggable(user), until,
+                    tracing::warn!(account = %loggable(user), until,
                         "credential stuffing: second factor required (or soft-lock) until then");
+                    self.emit(
+                        Some(user),
+                        Some(peer),
+                        events::EventKind::AccountUnderAttack { until },
+                        now,
+                    );
                     if let Ok(Some(a)) = self.catalog.find_account(user).await {
                         let _ = self.catalog.set_under_attack(a.id, until).await;
                     }

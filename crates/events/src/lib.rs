@@ -1,0 +1,116 @@
+//! The one event type that flows through Strongroom: who, from where, what, with which outcome,
+//! when. The server emits events into an [`EventSink`]; the log sink writes them as JSON lines
+//! today, and the ledger persists the same events (tamper-evident) once it exists.
+//!
+//! Pure: no I/O, no clock (times are given by the emitter). Events never carry secrets or file
+//! contents: key fingerprints and certificate key ids, not keys; reasons, not passwords.
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+/// Unix time in seconds.
+pub type Timestamp = i64;
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A TCP connection accepted for key exchange, or refused before it (banned address,
+    /// outside every allowed network, too many connections).
+    Connection {
+        accepted: bool,
+        reason: Option<String>,
+    },
+    /// One authentication step: a first factor or a second factor.
+    Auth {
+        method: String,
+        factor: Factor,
+        result: AuthResult,
+        reason: Option<String>,
+        /// SHA256 fingerprint of the key, or the certificate's key id.
+        credential: Option<String>,
+    },
+    /// The defender banned an address.
+    Ban {
+        address: String,
+        level: i64,
+        until: Timestamp,
+        reason: String,
+    },
+    /// The defender saw one account attacked from many addresses.
+    AccountUnderAttack { until: Timestamp },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    First,
+    Second,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthResult {
+    /// Logged in.
+    Success,
+    /// This factor is good; another is required.
+    Partial,
+    Refused,
+}
+
+/// An event with its context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub time: Timestamp,
+    pub source: Option<SocketAddr>,
+    /// The account name as given by the client (may not exist) or as logged in.
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    /// The client's SSH identification string, when it has been read.
+    pub client_version: Option<String>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// One JSON object, one line.
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!(r#"{{"kind":"unencodable","error":"{e}"}}"#))
+    }
+}
+
+/// Where events go. Implementations must not block the caller for long (the ledger batches).
+pub trait EventSink: Send + Sync + 'static {
+    fn emit(&self, event: Event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_encode_as_flat_json() {
+        let e = Event {
+            time: 1_800_000_000,
+            source: Some("127.0.0.2:5000".parse().unwrap()),
+            account: Some("alice".into()),
+            tenant: None,
+            client_version: Some("SSH-2.0-OpenSSH_9.2p1".into()),
+            kind: EventKind::Auth {
+                method: "publickey".into(),
+                factor: Factor::First,
+                result: AuthResult::Refused,
+                reason: Some("key not registered for account".into()),
+                credential: Some("SHA256:abc".into()),
+            },
+        };
+        let json = e.to_json_line();
+        assert!(json.contains(r#""kind":"auth""#), "{json}");
+        assert!(json.contains(r#""result":"refused""#), "{json}");
+        assert!(json.contains(r#""source":"127.0.0.2:5000""#), "{json}");
+        assert!(!json.contains('\n'));
+    }
+}
