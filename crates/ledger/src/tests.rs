@@ -1,0 +1,154 @@
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use proptest::prelude::*;
+
+use super::*;
+
+struct TestSigner(Ed25519KeyPair);
+
+impl CheckpointSigner for TestSigner {
+    fn sign(&self, m: &[u8]) -> Vec<u8> {
+        self.0.sign(m).as_ref().to_vec()
+    }
+    fn public_key(&self) -> Vec<u8> {
+        self.0.public_key().as_ref().to_vec()
+    }
+}
+
+fn signer() -> TestSigner {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+    TestSigner(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
+}
+
+/// A ledger of `n` records with a checkpoint every `every` records.
+fn ledger(n: u64, every: u64, s: &TestSigner) -> (Vec<Record>, Vec<Checkpoint>) {
+    let mut head = Head::EMPTY;
+    let mut records = Vec::new();
+    let mut checkpoints = Vec::new();
+    for i in 1..=n {
+        let r = append(
+            &head,
+            1000 + i as i64,
+            format!(r#"{{"kind":"auth","n":{i}}}"#).into_bytes(),
+        )
+        .unwrap();
+        head = r.head();
+        records.push(r);
+        if i % every == 0 {
+            checkpoints.push(checkpoint(&head, 2000 + i as i64, s));
+        }
+    }
+    (records, checkpoints)
+}
+
+fn verify(records: &[Record], checkpoints: &[Checkpoint], pk: &[u8]) -> Result<Head, Break> {
+    let mut v = Verifier::new(checkpoints, pk);
+    for r in records {
+        v.push(r)?;
+    }
+    v.finish()
+}
+
+#[test]
+fn an_intact_ledger_verifies_to_its_head() {
+    let s = signer();
+    let (records, cps) = ledger(50, 10, &s);
+    let head = verify(&records, &cps, &s.public_key()).unwrap();
+    assert_eq!(head, records.last().unwrap().head());
+    assert_eq!(verify(&[], &[], &s.public_key()).unwrap(), Head::EMPTY);
+}
+
+#[test]
+fn each_kind_of_tampering_names_the_first_bad_record() {
+    let s = signer();
+    let pk = s.public_key();
+    let (records, cps) = ledger(50, 10, &s);
+
+    let mut modified = records.clone();
+    modified[20].body = b"{\"kind\":\"auth\",\"n\":999}".to_vec();
+    assert_eq!(verify(&modified, &cps, &pk).unwrap_err().first_bad(), 21);
+
+    let mut deleted = records.clone();
+    deleted.remove(30);
+    assert_eq!(
+        verify(&deleted, &cps, &pk).unwrap_err(),
+        Break::Sequence {
+            expected_after: 30,
+            found: 32
+        }
+    );
+
+    // Deleted and renumbered to hide it: the link breaks.
+    let mut renumbered = records.clone();
+    renumbered.remove(30);
+    for r in renumbered.iter_mut().skip(30) {
+        r.seq -= 1;
+    }
+    assert_eq!(verify(&renumbered, &cps, &pk).unwrap_err().first_bad(), 31);
+
+    let mut inserted = records.clone();
+    let forged = append(&records[9].head(), 5, b"forged".to_vec()).unwrap();
+    inserted.insert(10, forged);
+    assert!(verify(&inserted, &cps, &pk).is_err());
+
+    let mut reordered = records.clone();
+    reordered.swap(40, 41);
+    assert_eq!(verify(&reordered, &cps, &pk).unwrap_err().first_bad(), 41);
+
+    // Tail truncated back past the last checkpoint (record 50).
+    let truncated = &records[..45];
+    assert_eq!(
+        verify(truncated, &cps, &pk).unwrap_err(),
+        Break::Truncated {
+            last: 45,
+            checkpoint: 50
+        }
+    );
+
+    // The whole chain rewritten consistently after record 25: the checkpoint at 30 catches it.
+    let mut rewritten = records[..25].to_vec();
+    let mut head = rewritten.last().unwrap().head();
+    for i in 26..=50 {
+        let r = append(&head, 9, format!("rewritten {i}").into_bytes()).unwrap();
+        head = r.head();
+        rewritten.push(r);
+    }
+    assert_eq!(
+        verify(&rewritten, &cps, &pk).unwrap_err(),
+        Break::CheckpointMismatch { seq: 30 }
+    );
+
+    // A forged checkpoint (not signed by the ledger key).
+    let mut forged_cps = cps.clone();
+    forged_cps[2].signature[0] ^= 1;
+    assert_eq!(
+        verify(&records, &forged_cps, &pk).unwrap_err(),
+        Break::CheckpointSignature { seq: 30 }
+    );
+    let other = signer();
+    assert!(verify(&records, &cps, &other.public_key()).is_err());
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    assert!(append(&Head::EMPTY, 0, vec![0; MAX_BODY_LEN + 1]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Changing any single byte of any record's body or time is caught at that record.
+    #[test]
+    fn any_single_change_is_caught(n in 2u64..30, which in any::<prop::sample::Index>(), byte in any::<prop::sample::Index>(), time_instead in any::<bool>()) {
+        let s = signer();
+        let (mut records, cps) = ledger(n, 7, &s);
+        let i = which.index(records.len());
+        if time_instead {
+            records[i].time += 1;
+        } else {
+            let b = byte.index(records[i].body.len());
+            records[i].body[b] ^= 0x20;
+        }
+        let err = verify(&records, &cps, &s.public_key()).unwrap_err();
+        prop_assert_eq!(err.first_bad(), records[i].seq);
+    }
+}
