@@ -6,6 +6,7 @@
 
 mod accounts;
 mod gate_state;
+mod ledger_store;
 mod migrate;
 mod namespace;
 mod quota;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
+pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore};
 pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
@@ -72,34 +74,41 @@ pub struct Catalog {
 impl Catalog {
     /// Opens (creating if missing) the SQLite catalog at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        let open_err = |source| CatalogError::Open {
-            path: path.display().to_string(),
-            source,
-        };
-        let opts = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Durable before acknowledged: every commit reaches the disk.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // Deleted rows (shredded tenants, old wrapped keys) are overwritten, not just freed.
-            .pragma("secure_delete", "ON")
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .map_err(open_err)?;
-        restrict_permissions(path);
-        migrate::run(&pool).await?;
+        let pool = open_pool(path, 4).await?;
+        migrate::run(&pool, migrate::CATALOG).await?;
         Ok(Self { pool })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// An SQLite pool on `path` (created 0600 if missing): WAL, synchronous=FULL, foreign keys,
+/// secure_delete.
+pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePool> {
+    let open_err = |source| CatalogError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let opts = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(open_err)?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Durable before acknowledged: every commit reaches the disk.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        // Deleted rows (shredded tenants, old wrapped keys) are overwritten, not just freed.
+        .pragma("secure_delete", "ON")
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(opts)
+        .await
+        .map_err(open_err)?;
+    restrict_permissions(path);
+    Ok(pool)
 }
 
 /// The database holds password hashes: keep it (and its WAL) readable by the owner only.

@@ -5,24 +5,28 @@ use sqlx::SqlitePool;
 
 use crate::{CatalogError, Result};
 
-const MIGRATIONS: &[&str] = &[
+/// The catalog's migrations.
+pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_gate.sql"),
 ];
 
-pub async fn run(pool: &SqlitePool) -> Result<()> {
+/// The ledger database's migrations.
+pub const LEDGER: &[&str] = &[include_str!("../migrations/ledger/0001_ledger.sql")];
+
+pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let (version,): (i64,) = sqlx::query_as("PRAGMA user_version")
         .fetch_one(&mut *conn)
         .await?;
-    let known = MIGRATIONS.len() as i64;
+    let known = migrations.len() as i64;
     if version > known {
         return Err(CatalogError::SchemaTooNew {
             found: version,
             known,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let applied = async {
             sqlx::raw_sql(*sql).execute(&mut *conn).await?;

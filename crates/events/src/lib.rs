@@ -41,6 +41,31 @@ pub enum EventKind {
     },
     /// The defender saw one account attacked from many addresses.
     AccountUnderAttack { until: Timestamp },
+    /// An SFTP session opened or closed.
+    Session { opened: bool },
+    /// A file operation and its outcome ("ok", "denied: ...", or the error). Upload and
+    /// download are told apart by `op` (open_write / open_read, close_write / close_read).
+    File {
+        op: String,
+        path: String,
+        /// The new path of a rename.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// Bytes read or written through the handle so far (close and progress).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+        /// Whether a download read the whole file (close_read).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        whole_file: Option<bool>,
+        /// Entries returned (readdir).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        entries: Option<u64>,
+        outcome: String,
+    },
+    /// The retention sweeper deleted an expired file.
+    RetentionDelete { file_id: i64, size: u64 },
+    /// An admin command ran on the host.
+    Admin { command: String, by: String, outcome: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +95,8 @@ pub struct Event {
     pub tenant: Option<String>,
     /// The client's SSH identification string, when it has been read.
     pub client_version: Option<String>,
+    /// The connection this happened on (a number unique within one server run).
+    pub session: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -82,7 +109,37 @@ impl Event {
     }
 }
 
-/// Where events go. Implementations must not block the caller for long (the ledger batches).
+impl Event {
+    /// An event with no context but its time and kind.
+    pub fn new(time: Timestamp, kind: EventKind) -> Self {
+        Self {
+            time,
+            source: None,
+            account: None,
+            tenant: None,
+            client_version: None,
+            session: None,
+            kind,
+        }
+    }
+
+    /// The kind's name, as it appears in the JSON (`auth`, `file`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            EventKind::Connection { .. } => "connection",
+            EventKind::Auth { .. } => "auth",
+            EventKind::Ban { .. } => "ban",
+            EventKind::AccountUnderAttack { .. } => "account_under_attack",
+            EventKind::Session { .. } => "session",
+            EventKind::File { .. } => "file",
+            EventKind::RetentionDelete { .. } => "retention_delete",
+            EventKind::Admin { .. } => "admin",
+        }
+    }
+}
+
+/// Where events go. `emit` must not block for long; `record` returns once the event is
+/// durable (for operations that change state or grant access).
 pub trait EventSink: Send + Sync + 'static {
     fn emit(&self, event: Event);
 }
@@ -99,6 +156,7 @@ mod tests {
             account: Some("alice".into()),
             tenant: None,
             client_version: Some("SSH-2.0-OpenSSH_9.2p1".into()),
+            session: Some("7".into()),
             kind: EventKind::Auth {
                 method: "publickey".into(),
                 factor: Factor::First,

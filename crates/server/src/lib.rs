@@ -13,6 +13,7 @@
 //! [`Server::prepare`] opens everything on a data directory; [`Server::serve`] runs on an
 //! already-bound listener until the shutdown future resolves, then closes every session.
 
+pub mod audit;
 pub mod config;
 pub mod event_log;
 pub mod files;
@@ -75,6 +76,8 @@ pub struct Shared {
     pub gate: gate::Gate,
     pub registry: sessions::Registry,
     pub events: Arc<dyn events::EventSink>,
+    /// The same sink, for events that must be durable before the operation is acknowledged.
+    pub ledger: Arc<audit::Ledger>,
 }
 
 fn unix_now() -> i64 {
@@ -100,6 +103,7 @@ pub struct Server {
     ssh: Arc<russh::server::Config>,
     /// Host key (algorithm, SHA256 fingerprint) pairs, for printing at start.
     pub host_keys: Vec<(String, String)>,
+    ledger_task: tokio::task::JoinHandle<()>,
     _lock: File,
 }
 
@@ -137,7 +141,10 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
-        let events: Arc<dyn events::EventSink> = Arc::new(event_log::LogSink);
+        let ledger_key = Arc::new(vault::LedgerKey::load_or_create(&config.data_dir.join("ledger.key"), true)?);
+        let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db")).await?;
+        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key);
+        let events: Arc<dyn events::EventSink> = ledger.clone();
         let gate = gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
@@ -154,9 +161,11 @@ impl Server {
                 gate,
                 registry: sessions::Registry::default(),
                 events,
+                ledger,
             }),
             ssh,
             host_keys,
+            ledger_task,
             _lock: lock,
         })
     }
@@ -203,6 +212,8 @@ impl Server {
         }
         // Let SFTP drivers finish discarding uploads that were never closed.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        self.shared.ledger.checkpoint().await;
+        self.ledger_task.abort();
         self.shared.catalog.close().await;
         Ok(())
     }
@@ -216,6 +227,7 @@ impl Server {
                 account: None,
                 tenant: None,
                 client_version: None,
+                session: None,
                 kind: events::EventKind::Connection {
                     accepted: false,
                     reason: Some(why.to_owned()),
@@ -242,6 +254,7 @@ impl Server {
             account: None,
             tenant: None,
             client_version: None,
+            session: Some(slot.id.to_string()),
             kind: events::EventKind::Connection {
                 accepted: true,
                 reason: None,
@@ -255,7 +268,7 @@ impl Server {
             let authenticated = Arc::new(AtomicBool::new(false));
             let (stream, client_id) = event_log::ClientId::new(stream);
             let handler =
-                ssh::Connection::new(shared.clone(), peer, authenticated.clone(), client_id);
+                ssh::Connection::new(shared.clone(), peer, authenticated.clone(), client_id, slot.id);
             tracing::debug!(%peer, connection = slot.id, "connection accepted");
             let running = match tokio::time::timeout(
                 preauth,
@@ -341,8 +354,21 @@ async fn sweep_forever(shared: Arc<Shared>) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        if let Err(e) = retention::sweep(&shared.catalog, &shared.vault, now).await {
-            tracing::error!(error = %e, "retention sweep failed");
+        match retention::sweep(&shared.catalog, &shared.vault, now).await {
+            Ok(deleted) => {
+                for f in deleted {
+                    let mut e = events::Event::new(
+                        now,
+                        events::EventKind::RetentionDelete {
+                            file_id: f.node_id,
+                            size: f.size,
+                        },
+                    );
+                    e.tenant = Some(f.tenant);
+                    shared.events.emit(e);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "retention sweep failed"),
         }
     }
 }

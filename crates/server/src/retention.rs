@@ -7,13 +7,13 @@ use vault::{BlobId, Vault};
 /// Files deleted per catalog query.
 const SWEEP_BATCH: u32 = 500;
 
-/// Deletes every file expired at `now`; returns how many were deleted.
+/// Deletes every file expired at `now`; returns what was deleted (for the ledger).
 pub async fn sweep(
     catalog: &Catalog,
     vault: &Vault,
     now: i64,
-) -> Result<usize, catalog::CatalogError> {
-    let mut deleted = 0;
+) -> Result<Vec<catalog::Expired>, catalog::CatalogError> {
+    let mut deleted = Vec::new();
     loop {
         let batch = catalog.expired_files(now, SWEEP_BATCH).await?;
         if batch.is_empty() {
@@ -24,7 +24,6 @@ pub async fn sweep(
             match catalog.remove_file(f.node_id).await {
                 Ok(blob) => {
                     progressed = true;
-                    deleted += 1;
                     if let Some(id) = blob.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
                         let v = vault.clone();
                         let removed = tokio::task::spawn_blocking(move || v.remove(id)).await;
@@ -39,6 +38,7 @@ pub async fn sweep(
                         uploaded = f.created_at,
                         "retention: expired file deleted"
                     );
+                    deleted.push(f);
                 }
                 Err(catalog::CatalogError::NotFound { .. }) => {}
                 Err(e) => return Err(e),

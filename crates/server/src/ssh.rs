@@ -36,6 +36,8 @@ pub struct Connection {
     channels: HashMap<ChannelId, Option<Inbound>>,
     /// The client's SSH identification line, once read.
     client_id: Arc<std::sync::OnceLock<String>>,
+    /// This connection's number in events.
+    session_id: u64,
 }
 
 fn now() -> i64 {
@@ -50,6 +52,7 @@ impl Connection {
         peer: SocketAddr,
         authenticated: Arc<AtomicBool>,
         client_id: Arc<std::sync::OnceLock<String>>,
+        session_id: u64,
     ) -> Self {
         Self {
             shared,
@@ -60,19 +63,25 @@ impl Connection {
             account_slot: None,
             channels: HashMap::new(),
             client_id,
+            session_id,
         }
     }
 
-    /// Emits an authentication event for this connection.
-    fn auth_event(&self, account: &str, tenant: Option<&str>, kind: EventKind) {
-        self.shared.events.emit(Event {
+    fn event(&self, account: &str, tenant: Option<&str>, kind: EventKind) -> Event {
+        Event {
             time: now(),
             source: Some(self.peer),
             account: Some(loggable(account)),
             tenant: tenant.map(str::to_owned),
             client_version: self.client_id.get().cloned(),
+            session: Some(self.session_id.to_string()),
             kind,
-        });
+        }
+    }
+
+    /// Emits an authentication event for this connection.
+    fn auth_event(&self, account: &str, tenant: Option<&str>, kind: EventKind) {
+        self.shared.events.emit(self.event(account, tenant, kind));
     }
 
     fn methods() -> MethodSet {
@@ -94,8 +103,9 @@ impl Connection {
         }
     }
 
-    /// Records a successful login, unless the account is at its session limit.
-    fn admit(&mut self, p: Principal, method: &str, detail: &str) -> Auth {
+    /// Records a successful login (durably, before the client hears of it), unless the account
+    /// is at its session limit or the ledger cannot record it.
+    async fn admit(&mut self, p: Principal, method: &str, detail: &str) -> Auth {
         let max = self.shared.config.limits.max_sessions_per_account;
         let Some(slot) = self.shared.registry.login(p.account_id, max) else {
             tracing::warn!(peer = %self.peer, account = %p.account, "login refused: session limit reached");
@@ -108,7 +118,16 @@ impl Connection {
             reason: None,
             credential: credential(detail),
         };
-        self.auth_event(&p.account, Some(&p.tenant), kind);
+        if self
+            .shared
+            .ledger
+            .record(self.event(&p.account, Some(&p.tenant), kind))
+            .await
+            .is_err()
+        {
+            tracing::error!(account = %p.account, "login refused: the audit ledger cannot record it");
+            return Self::reject();
+        }
         self.shared
             .gate
             .defender
@@ -143,7 +162,7 @@ impl Connection {
         outcome: Result<Step, Refusal>,
     ) -> Auth {
         match outcome {
-            Ok(Step::Done(p)) => self.admit(p, method.as_str(), detail),
+            Ok(Step::Done(p)) => self.admit(p, method.as_str(), detail).await,
             Ok(Step::SecondFactor(p)) => {
                 let kind = EventKind::Auth {
                     method: method.as_str().to_owned(),
@@ -246,7 +265,7 @@ impl russh::server::Handler for Connection {
             .unwrap_or_default();
         let method = format!("{}+totp", first.as_str());
         match self.shared.gate.second_factor(&p, &answer, now()).await {
-            Ok(()) => Ok(self.admit(p, &method, "")),
+            Ok(()) => Ok(self.admit(p, &method, "").await),
             Err(why) => {
                 self.refuse(user, &method, "", why).await;
                 Ok(Self::reject())
@@ -279,10 +298,16 @@ impl russh::server::Handler for Connection {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let opened = self
+            .principal
+            .as_ref()
+            .map(|p| self.event(&p.account, Some(&p.tenant), EventKind::Session { opened: true }));
         let slot = self.channels.get_mut(&channel);
         match (name, slot, &self.principal) {
             ("sftp", Some(slot @ None), Some(p)) => {
                 let ctx = Arc::new(SessionContext {
+                    event: opened.clone().unwrap_or_else(|| Event::new(now(), EventKind::Session { opened: true })),
+                    ledger: self.shared.ledger.clone(),
                     principal: p.clone(),
                     files: self.shared.files_for(p.tenant_id),
                     handles: std::sync::Mutex::new(HandleTable::new(

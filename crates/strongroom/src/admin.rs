@@ -235,9 +235,22 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
             .map_or(0, |d| d.as_secs() as i64),
     };
     let cat = open(data_dir).await?;
-    let n = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
+    let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
     cat.close().await;
-    println!("retention: {n} expired files deleted");
+    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db")).await?;
+    let records: Vec<_> = deleted
+        .iter()
+        .map(|f| {
+            let mut e = events::Event::new(now, events::EventKind::RetentionDelete { file_id: f.node_id, size: f.size });
+            e.tenant = Some(f.tenant.clone());
+            (now, server::audit::meta(&e), e.to_json_line().into_bytes())
+        })
+        .collect();
+    if !records.is_empty() {
+        ledger.append(&records).await?;
+    }
+    ledger.close().await;
+    println!("retention: {} expired files deleted", deleted.len());
     Ok(())
 }
 

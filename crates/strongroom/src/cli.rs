@@ -44,6 +44,43 @@ pub enum Command {
     /// The defender's bans of source addresses.
     #[command(subcommand)]
     Ban(BanCommand),
+    /// The tamper-evident audit ledger.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain and its signed checkpoints; exit 1 naming the first bad record.
+    Verify,
+    /// Print the latest signed checkpoint (to anchor it outside this host).
+    Head,
+    /// Export records, oldest first.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// RFC 3339 time (inclusive).
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 time (exclusive).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Source IP address.
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long)]
+        session: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

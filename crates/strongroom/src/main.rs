@@ -2,6 +2,7 @@
 //! an exit code (0 ok, 1 operational failure, 2 usage error) with one clear line on stderr.
 
 mod admin;
+mod audit_admin;
 mod cli;
 mod gate_admin;
 mod settings;
@@ -49,11 +50,39 @@ fn one_line(e: &anyhow::Error) -> String {
         .join(": ")
 }
 
+/// The command line of a command that changes something, for the ledger (`None` for commands
+/// that only read). Passwords never appear on it (they come on stdin).
+fn admin_record(command: &cli::Command) -> Option<String> {
+    use cli::{Command as C, TenantCommand as T, UserCommand as U};
+    let reads = match command {
+        C::Serve(_) | C::Audit(_) => true,
+        C::Tenant(T::List | T::Show { .. }) => true,
+        C::Tenant(T::Ca(cli::CaCommand::List { .. })) => true,
+        C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. })) => true,
+        C::Ban(cli::BanCommand::List) => true,
+        _ => false,
+    };
+    (!reads).then(|| {
+        let mut words = std::env::args().skip(1).peekable();
+        let mut kept = Vec::new();
+        while let Some(w) = words.next() {
+            if w == "--data-dir" {
+                words.next();
+            } else if !w.starts_with("--data-dir=") {
+                kept.push(w);
+            }
+        }
+        kept.join(" ")
+    })
+}
+
 fn run(args: cli::Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let record = admin_record(&args.command);
+    let data_dir = args.data_dir.clone();
+    let result = runtime.block_on(async move {
         match args.command {
             cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
             cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
@@ -62,9 +91,20 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 admin::master_rotate(&args.data_dir).await
             }
             cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
+            cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await
             }
         }
-    })
+    });
+    if let Some(command) = record {
+        let outcome = match &result {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("failed: {}", one_line(e)),
+        };
+        if let Err(e) = runtime.block_on(audit_admin::record_admin(&data_dir, &command, &outcome)) {
+            eprintln!("strongroom: warning: the audit ledger could not record this command: {}", one_line(&e));
+        }
+    }
+    result
 }

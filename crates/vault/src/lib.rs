@@ -14,6 +14,7 @@
 //! callers run it on blocking threads.
 
 pub mod keys;
+pub mod ledger_key;
 mod local;
 pub mod seal;
 pub mod sealed;
@@ -22,6 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use keys::{DataKey, KeyError, Keyring, MasterKey, TenantKey};
+pub use ledger_key::LedgerKey;
 pub use local::LocalBlobStore;
 pub use seal::SealError;
 

@@ -113,6 +113,8 @@ pub struct ReadFile {
     pub blob: Arc<dyn BlobReader>,
     /// Bytes served, to notice a complete download (retention after download).
     pub bytes_read: AtomicU64,
+    /// When and at how many bytes progress was last recorded.
+    pub progress: Mutex<(i64, u64)>,
 }
 
 /// A directory being listed, page by page.
@@ -286,6 +288,7 @@ impl Files {
             node,
             blob: blob.into(),
             bytes_read: AtomicU64::new(0),
+            progress: Mutex::new((0, 0)),
         })
     }
 

@@ -30,6 +30,10 @@ pub struct Upload {
     /// Set when a write was refused for the quota: the close then discards the upload.
     pub over_quota: AtomicBool,
     pub state: Mutex<UploadState>,
+    /// Bytes received through WRITE.
+    pub bytes_written: std::sync::atomic::AtomicU64,
+    /// When and at how many bytes progress was last recorded.
+    pub progress: Mutex<(i64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +128,8 @@ impl Files {
                 mode,
                 mtime: None,
             }),
+            bytes_written: std::sync::atomic::AtomicU64::new(0),
+            progress: Mutex::new((0, 0)),
         })
     }
 

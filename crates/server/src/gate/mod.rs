@@ -366,6 +366,7 @@ impl Gate {
             account: account.map(loggable),
             tenant: None,
             client_version: None,
+            session: None,
             kind,
         });
     }

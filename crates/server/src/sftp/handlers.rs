@@ -10,12 +10,13 @@ use sftp_proto::longname::longname;
 use sftp_proto::message::{DATA_HEADER_LEN, data_header};
 use sftp_proto::{Attrs, Extended, NameEntry, OpenFlags, RequestOp, Response, StatusCode};
 
+use super::audit;
 use super::status::{self, from_fs, ok};
 use super::{OpenHandle, SessionContext};
 use crate::files::path::JailPath;
 use crate::files::{FsError, attrs_of, blocking};
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -30,11 +31,24 @@ pub async fn handle(
     handle: Option<Arc<OpenHandle>>,
 ) -> Bytes {
     let what = op.name();
-    serve(ctx, id, op, handle).await.unwrap_or_else(|e| {
+    let audited = audit::of(&op, handle.as_deref());
+    let progress = matches!(op, RequestOp::Read { .. } | RequestOp::Write { .. });
+    let reply = serve(ctx, id, op, handle.clone()).await.unwrap_or_else(|e| {
         tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
         from_fs(id, &e)
-    })
+    });
+    if let Some(a) = audited
+        && audit::record(ctx, a, handle.as_deref(), &reply).await.is_err()
+    {
+        return status::reply(id, StatusCode::FAILURE, "audit ledger unavailable; the operation was not recorded");
+    }
+    if progress && let Some(h) = handle.as_deref() {
+        audit::progress(ctx, h);
+    }
+    reply
 }
+
+pub(crate) use audit::record_denial;
 
 async fn serve(
     ctx: &SessionContext,
@@ -238,6 +252,7 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Byte
     if let Ok(mut s) = up.state.lock() {
         s.size = s.size.max(end);
     }
+    up.bytes_written.fetch_add(end - offset, std::sync::atomic::Ordering::Relaxed);
     Ok(ok(id))
 }
 

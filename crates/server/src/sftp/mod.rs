@@ -11,6 +11,7 @@
 //! ([`MAX_IN_FLIGHT`]) and open handles per session (configured). When a bound is reached the
 //! driver stops reading, which is back-pressure on this channel only.
 
+mod audit;
 mod handlers;
 mod handles;
 mod status;
@@ -50,6 +51,9 @@ const EXTENSIONS: &[(&[u8], &[u8])] = &[
 
 /// What a request's handler needs: shared by all requests of one session.
 pub struct SessionContext {
+    /// Who, from where, on which connection: the template of this session's events.
+    pub event: events::Event,
+    pub ledger: Arc<crate::audit::Ledger>,
     pub principal: Principal,
     pub files: Files,
     pub handles: Mutex<HandleTable>,
@@ -92,6 +96,8 @@ impl Inbound {
 
 /// Starts serving SFTP on `channel`; feed it through the returned [`Inbound`].
 pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> Inbound {
+    use events::EventSink;
+    ctx.ledger.emit(ctx.event.clone());
     let (tx, rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Semaphore::new(INBOUND_BUDGET));
     let driver = Driver {
@@ -208,6 +214,13 @@ impl Driver {
                 self.ctx.files.discard(up).await;
             }
         }
+        {
+            use events::EventSink;
+            let mut closed = self.ctx.event.clone();
+            closed.time = handlers::now();
+            closed.kind = events::EventKind::Session { opened: false };
+            self.ctx.ledger.emit(closed);
+        }
         // scp (and anything that waits for ssh) reads the exit status of the subsystem.
         let _ = self
             .out
@@ -244,6 +257,7 @@ impl Driver {
         let id = req.id;
         let mut op = req.op;
         if let Err(denied) = access::authorize(self.ctx.principal.access, &mut op) {
+            handlers::record_denial(&self.ctx, &op, denied.0);
             self.out
                 .send(status::reply(id, StatusCode::PERMISSION_DENIED, denied.0))
                 .await;

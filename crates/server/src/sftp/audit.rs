@@ -1,0 +1,164 @@
+//! What the ledger records of SFTP requests: one record per state-changing operation (durable
+//! before its reply), per open and close (with bytes and whether a download read the whole
+//! file), per stat and readdir, per denial; and progress of transfers at bounded intervals
+//! (every [`PROGRESS_SECS`] or [`PROGRESS_BYTES`] per handle), never one record per READ.
+
+use std::sync::atomic::Ordering;
+
+use events::{EventKind, EventSink};
+use sftp_proto::message::kind;
+use sftp_proto::{Extended, RequestOp};
+
+use super::handlers::now;
+use super::{OpenHandle, SessionContext};
+use crate::audit::LedgerDown;
+use crate::files::path::JailPath;
+
+/// Seconds between progress records of one handle.
+pub const PROGRESS_SECS: i64 = 5;
+/// Bytes between progress records of one handle.
+pub const PROGRESS_BYTES: u64 = 64 << 20;
+
+/// A request worth a record: operation, path, rename target, and whether it must be durable.
+pub struct Audited {
+    op: &'static str,
+    path: String,
+    to: Option<String>,
+    durable: bool,
+}
+
+fn shown(raw: &bytes::Bytes) -> String {
+    JailPath::parse(raw).map_or_else(|_| String::from_utf8_lossy(raw).into_owned(), |p| p.display())
+}
+
+fn handle_path(h: Option<&OpenHandle>) -> String {
+    match h {
+        Some(OpenHandle::Read(f)) => f.path.display(),
+        Some(OpenHandle::Write(u)) => u.path.display(),
+        _ => String::new(),
+    }
+}
+
+/// Whether (and how) a request is recorded.
+pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
+    use RequestOp as O;
+    let a = |op, path, durable| Some(Audited { op, path, to: None, durable });
+    match op {
+        O::Open { path, flags, .. } if flags.write() => a("open_write", shown(path), true),
+        O::Open { path, .. } => a("open_read", shown(path), false),
+        O::Close { .. } => match h {
+            Some(OpenHandle::Read(_)) => a("close_read", handle_path(h), true),
+            Some(OpenHandle::Write(_)) => a("close_write", handle_path(h), true),
+            _ => None,
+        },
+        O::Stat { path } | O::Lstat { path } => a("stat", shown(path), false),
+        O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => a("setstat", shown(path), true),
+        O::Fsetstat { .. } => a("setstat", handle_path(h), true),
+        O::Remove { path } => a("remove", shown(path), true),
+        O::Mkdir { path, .. } => a("mkdir", shown(path), true),
+        O::Rmdir { path } => a("rmdir", shown(path), true),
+        O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => Some(Audited {
+            op: "rename",
+            path: shown(from),
+            to: Some(shown(to)),
+            durable: true,
+        }),
+        O::Readdir { .. } => a("readdir", String::new(), false),
+        _ => None,
+    }
+}
+
+/// "ok", or what the reply says went wrong.
+fn outcome(reply: &[u8]) -> String {
+    if reply.get(4) == Some(&kind::STATUS) && reply.len() >= 13 {
+        let code = u32::from_be_bytes([reply[9], reply[10], reply[11], reply[12]]);
+        if code != 0 && code != 1 {
+            let len = reply.get(13..17).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            let msg = reply.get(17..17 + len).map(String::from_utf8_lossy).unwrap_or_default();
+            return format!("failed: {msg}");
+        }
+    }
+    "ok".into()
+}
+
+/// NAME replies carry their entry count after the id.
+fn entries(reply: &[u8]) -> Option<u64> {
+    (reply.get(4) == Some(&kind::NAME))
+        .then(|| reply.get(9..13).map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))))
+        .flatten()
+}
+
+pub async fn record(ctx: &SessionContext, a: Audited, h: Option<&OpenHandle>, reply: &[u8]) -> Result<(), LedgerDown> {
+    let (bytes, whole_file) = match (a.op, h) {
+        ("close_read", Some(OpenHandle::Read(f))) => {
+            let n = f.bytes_read.load(Ordering::Relaxed);
+            (Some(n), Some(n >= f.node.size))
+        }
+        ("close_write", Some(OpenHandle::Write(u))) => (Some(u.bytes_written.load(Ordering::Relaxed)), None),
+        _ => (None, None),
+    };
+    let mut e = ctx.event.clone();
+    e.time = now();
+    e.kind = EventKind::File {
+        op: a.op.to_owned(),
+        path: a.path,
+        to: a.to,
+        bytes,
+        whole_file,
+        entries: if a.op == "readdir" { entries(reply) } else { None },
+        outcome: outcome(reply),
+    };
+    if a.durable {
+        ctx.ledger.record(e).await
+    } else {
+        ctx.ledger.emit(e);
+        Ok(())
+    }
+}
+
+/// Records a transfer's progress when the handle's interval or byte step has passed.
+pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
+    let (op, path, total, last) = match h {
+        OpenHandle::Read(f) => ("progress_read", &f.path, f.bytes_read.load(Ordering::Relaxed), &f.progress),
+        OpenHandle::Write(u) => ("progress_write", &u.path, u.bytes_written.load(Ordering::Relaxed), &u.progress),
+        OpenHandle::Dir(_) => return,
+    };
+    let t = now();
+    let Ok(mut last) = last.lock() else { return };
+    if last.0 == 0 {
+        *last = (t, 0);
+        return;
+    }
+    if t - last.0 < PROGRESS_SECS && total - last.1 < PROGRESS_BYTES {
+        return;
+    }
+    *last = (t, total);
+    let mut e = ctx.event.clone();
+    e.time = t;
+    e.kind = EventKind::File {
+        op: op.to_owned(),
+        path: path.display(),
+        to: None,
+        bytes: Some(total),
+        whole_file: None,
+        entries: None,
+        outcome: "ok".into(),
+    };
+    ctx.ledger.emit(e);
+}
+
+/// Records a request the gate refused.
+pub fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
+    let mut e = ctx.event.clone();
+    e.time = now();
+    e.kind = EventKind::File {
+        op: op.name().to_owned(),
+        path: of(op, None).map(|a| a.path).unwrap_or_default(),
+        to: None,
+        bytes: None,
+        whole_file: None,
+        entries: None,
+        outcome: format!("denied: {why}"),
+    };
+    ctx.ledger.emit(e);
+}

@@ -1,0 +1,179 @@
+//! `strongroom audit`: verify the ledger's chain and checkpoints, print the latest signed
+//! checkpoint for anchoring elsewhere, export records (JSON lines or CSV) with filters; and the
+//! records admin commands add to the ledger themselves.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use catalog::{LedgerFilter, LedgerMeta, LedgerStore};
+use ledger::Verifier;
+use vault::LedgerKey;
+
+use crate::UsageError;
+use crate::cli::{AuditCommand, ExportFormat};
+
+/// Records scanned per query by verify and export.
+const PAGE: u32 = 10_000;
+
+fn rfc3339_arg(v: &str, flag: &str) -> Result<i64, UsageError> {
+    let text = if v.len() == 10 { format!("{v}T00:00:00Z") } else { v.to_owned() };
+    humantime::parse_rfc3339_weak(&text)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .ok_or_else(|| UsageError(format!("{flag} '{v}' is not an RFC 3339 time like 2026-11-21T12:00:00Z")))
+}
+
+async fn store(data_dir: &Path) -> anyhow::Result<LedgerStore> {
+    Ok(LedgerStore::open(&data_dir.join("ledger.db")).await?)
+}
+
+pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
+    let store = store(data_dir).await?;
+    match cmd {
+        AuditCommand::Verify => {
+            let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
+            let pk = key.public_key();
+            let checkpoints = store.checkpoints().await?;
+            let mut v = Verifier::new(&checkpoints, &pk);
+            let mut pos = 0;
+            let mut count = 0u64;
+            loop {
+                let page = store.scan(pos, PAGE).await?;
+                if page.is_empty() {
+                    break;
+                }
+                for (p, r) in &page {
+                    if let Err(b) = v.push(r) {
+                        anyhow::bail!("ledger broken at record {}: {b}", b.first_bad());
+                    }
+                    pos = *p;
+                    count += 1;
+                }
+            }
+            match v.finish() {
+                Ok(head) => println!(
+                    "ledger intact: {count} records, head {} {}, {} signed checkpoints",
+                    head.seq,
+                    hex::encode(head.hash),
+                    checkpoints.len()
+                ),
+                Err(b) => anyhow::bail!("ledger broken at record {}: {b}", b.first_bad()),
+            }
+        }
+        AuditCommand::Head => {
+            let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
+            match store.checkpoints().await?.last() {
+                None => println!("no checkpoint yet"),
+                Some(c) => {
+                    println!("seq:        {}", c.seq);
+                    println!("hash:       {}", hex::encode(c.hash));
+                    println!(
+                        "time:       {}",
+                        humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(c.time.max(0) as u64))
+                    );
+                    println!("signature:  {}", hex::encode(&c.signature));
+                    println!("public key: {} (Ed25519)", hex::encode(key.public_key()));
+                }
+            }
+        }
+        AuditCommand::Export {
+            format,
+            since,
+            until,
+            user,
+            tenant,
+            ip,
+            session,
+        } => {
+            let filter = LedgerFilter {
+                since: since.as_deref().map(|v| rfc3339_arg(v, "--since")).transpose()?,
+                until: until.as_deref().map(|v| rfc3339_arg(v, "--until")).transpose()?,
+                account: user,
+                tenant,
+                source: ip,
+                session,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            if matches!(format, ExportFormat::Csv) {
+                writeln!(out, "seq,time,kind,account,tenant,source,session,hash,event")?;
+            }
+            let mut after = 0;
+            loop {
+                let page = store.export(&filter, after, PAGE).await?;
+                if page.is_empty() {
+                    break;
+                }
+                for e in &page {
+                    after = e.record.seq;
+                    let body = String::from_utf8_lossy(&e.record.body);
+                    match format {
+                        ExportFormat::Jsonl => writeln!(
+                            out,
+                            r#"{{"seq":{},"hash":"{}","event":{}}}"#,
+                            e.record.seq,
+                            hex::encode(e.record.hash),
+                            body
+                        )?,
+                        ExportFormat::Csv => writeln!(
+                            out,
+                            "{},{},{},{},{},{},{},{},{}",
+                            e.record.seq,
+                            e.record.time,
+                            e.meta.kind,
+                            csv(e.meta.account.as_deref()),
+                            csv(e.meta.tenant.as_deref()),
+                            csv(e.meta.source.as_deref()),
+                            csv(e.meta.session.as_deref()),
+                            hex::encode(e.record.hash),
+                            csv(Some(&body))
+                        )?,
+                    }
+                }
+            }
+            out.flush()?;
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// A CSV field, quoted when needed.
+fn csv(v: Option<&str>) -> String {
+    match v {
+        None => String::new(),
+        Some(s) if s.contains([',', '"', '\n']) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Some(s) => s.to_owned(),
+    }
+}
+
+/// Adds an admin command's record to the ledger (durable before the command reports success).
+pub async fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
+    let store = store(data_dir).await?;
+    let by = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
+    let now = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let event = events::Event::new(
+        now,
+        events::EventKind::Admin {
+            command: command.to_owned(),
+            by,
+            outcome: outcome.to_owned(),
+        },
+    );
+    let meta = LedgerMeta {
+        kind: event.kind_name().to_owned(),
+        ..LedgerMeta::default()
+    };
+    store.append(&[(now, meta, event.to_json_line().into_bytes())]).await?;
+    store.close().await;
+    Ok(())
+}
+
+fn unsafe_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
