@@ -133,10 +133,33 @@ impl LedgerStore {
         result
     }
 
+    /// The wrapped body key: (master key id, wrapped), if one was made.
+    pub async fn body_key(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(
+            sqlx::query_as("SELECT master_key_id, wrapped FROM body_key WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Stores the wrapped body key (replacing it: master rotation).
+    pub async fn set_body_key(&self, master_key_id: &[u8], wrapped: &[u8]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO body_key (id, master_key_id, wrapped) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET master_key_id = excluded.master_key_id, wrapped = excluded.wrapped",
+        )
+        .bind(master_key_id)
+        .bind(wrapped)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn head(&self) -> Result<Head> {
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let head: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match head {
             Some((seq, hash)) => Head {
                 seq: seq as u64,
@@ -147,13 +170,15 @@ impl LedgerStore {
     }
 
     pub async fn add_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        sqlx::query("INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)")
-            .bind(c.seq as i64)
-            .bind(&c.hash[..])
-            .bind(c.time)
-            .bind(&c.signature)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
+        )
+        .bind(c.seq as i64)
+        .bind(&c.hash[..])
+        .bind(c.time)
+        .bind(&c.signature)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -191,7 +216,12 @@ impl LedgerStore {
     }
 
     /// Up to `limit` records matching `f` with seq > `after`, in order.
-    pub async fn export(&self, f: &LedgerFilter, after: u64, limit: u32) -> Result<Vec<LedgerEntry>> {
+    pub async fn export(
+        &self,
+        f: &LedgerFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>> {
         let rows = sqlx::query(
             "SELECT seq, time, prev_hash, hash, kind, account, tenant, source, session, body FROM records
               WHERE seq > ?1

@@ -12,7 +12,10 @@ pub const CATALOG: &[&str] = &[
 ];
 
 /// The ledger database's migrations.
-pub const LEDGER: &[&str] = &[include_str!("../migrations/ledger/0001_ledger.sql")];
+pub const LEDGER: &[&str] = &[
+    include_str!("../migrations/ledger/0001_ledger.sql"),
+    include_str!("../migrations/ledger/0002_body_key.sql"),
+];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {
     let mut conn = pool.acquire().await?;

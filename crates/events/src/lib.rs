@@ -65,7 +65,11 @@ pub enum EventKind {
     /// The retention sweeper deleted an expired file.
     RetentionDelete { file_id: i64, size: u64 },
     /// An admin command ran on the host.
-    Admin { command: String, by: String, outcome: String },
+    Admin {
+        command: String,
+        by: String,
+        outcome: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

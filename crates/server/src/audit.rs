@@ -12,7 +12,7 @@ use catalog::{LedgerMeta, LedgerStore};
 use events::{Event, EventSink};
 use ledger::CheckpointSigner;
 use tokio::sync::{mpsc, oneshot};
-use vault::LedgerKey;
+use vault::{LedgerBodyKey, LedgerKey};
 
 use crate::event_log::LogSink;
 
@@ -53,16 +53,22 @@ pub fn meta(e: &Event) -> LedgerMeta {
         kind: e.kind_name().to_owned(),
         account: e.account.clone(),
         tenant: e.tenant.clone(),
-        source: e.source.map(|s| crate::gate::network::canonical(s.ip()).to_string()),
+        source: e
+            .source
+            .map(|s| crate::gate::network::canonical(s.ip()).to_string()),
         session: e.session.clone(),
     }
 }
 
 impl Ledger {
     /// Starts the writer task on `store`.
-    pub fn start(store: LedgerStore, key: Arc<LedgerKey>) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        store: LedgerStore,
+        key: Arc<LedgerKey>,
+        body_key: Arc<LedgerBodyKey>,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(write_forever(store, Signer(key), rx));
+        let task = tokio::spawn(write_forever(store, Signer(key), body_key, rx));
         (Arc::new(Self { tx }), task)
     }
 
@@ -95,7 +101,17 @@ impl EventSink for Ledger {
     }
 }
 
-async fn write_forever(store: LedgerStore, signer: Signer, mut rx: mpsc::UnboundedReceiver<Item>) {
+/// (time, indexed fields, sealed body) of an event, as stored.
+pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>) {
+    (e.time, meta(e), body_key.seal(e.to_json_line().as_bytes()))
+}
+
+async fn write_forever(
+    store: LedgerStore,
+    signer: Signer,
+    body_key: Arc<LedgerBodyKey>,
+    mut rx: mpsc::UnboundedReceiver<Item>,
+) {
     let mut last_checkpoint = Instant::now();
     let mut since_checkpoint = 0usize;
     loop {
@@ -117,9 +133,9 @@ async fn write_forever(store: LedgerStore, signer: Signer, mut rx: mpsc::Unbound
         let mut waiters = Vec::new();
         let mut checkpoint_waiters = Vec::new();
         let mut push = |item: Item, batch: &mut Vec<(i64, LedgerMeta, Vec<u8>)>| match item {
-            Item::Event(e) => batch.push((e.time, meta(&e), e.to_json_line().into_bytes())),
+            Item::Event(e) => batch.push(stored(&e, &body_key)),
             Item::Durable(e, ack) => {
-                batch.push((e.time, meta(&e), e.to_json_line().into_bytes()));
+                batch.push(stored(&e, &body_key));
                 waiters.push(ack);
             }
             Item::Checkpoint(ack) => checkpoint_waiters.push(ack),
@@ -146,7 +162,8 @@ async fn write_forever(store: LedgerStore, signer: Signer, mut rx: mpsc::Unbound
         for w in waiters {
             let _ = w.send(ok);
         }
-        let due = last_checkpoint.elapsed() >= Duration::from_secs(CHECKPOINT_SECS) && since_checkpoint > 0;
+        let due = last_checkpoint.elapsed() >= Duration::from_secs(CHECKPOINT_SECS)
+            && since_checkpoint > 0;
         if !checkpoint_waiters.is_empty() || due {
             sign_checkpoint(&store, &signer).await;
             last_checkpoint = Instant::now();

@@ -96,6 +96,22 @@ pub fn load_keyring(source: &MasterKeySource, create: bool) -> Result<Keyring, K
     }
 }
 
+/// The ledger's body key: unwrapped from the ledger database, or made (and stored) on first use.
+pub async fn ledger_body_key(
+    store: &catalog::LedgerStore,
+    keyring: &Keyring,
+) -> Result<vault::LedgerBodyKey, KeyLifecycleError> {
+    match store.body_key().await? {
+        Some((id, wrapped)) => Ok(keyring.by_id(&id)?.unwrap_ledger_body_key(&wrapped)?),
+        None => {
+            let master = keyring.current();
+            let (key, wrapped) = master.new_ledger_body_key();
+            store.set_body_key(&master.id, &wrapped).await?;
+            Ok(key)
+        }
+    }
+}
+
 /// A new tenant key row for tenant `tenant_id`, wrapped by the current master key.
 pub fn new_tenant_key(keyring: &Keyring, tenant_id: i64, version: i64) -> TenantKeyRow {
     let master = keyring.current();
@@ -162,6 +178,7 @@ pub async fn rotate_tenant_key(
 /// cut short is finished by running it again. Returns the number of tenant keys re-wrapped.
 pub async fn rotate_master(
     catalog: &Catalog,
+    ledger: &catalog::LedgerStore,
     source: &MasterKeySource,
 ) -> Result<usize, KeyLifecycleError> {
     let MasterKeySource::File(path) = source else {
@@ -190,6 +207,12 @@ pub async fn rotate_master(
         });
     }
     catalog.rewrap_tenant_keys(&rows).await?;
+    if let Some((id, wrapped)) = ledger.body_key().await?
+        && id != new.id
+    {
+        let rewrapped = keyring.by_id(&id)?.rewrap_ledger_body_key(&new, &wrapped)?;
+        ledger.set_body_key(&new.id, &rewrapped).await?;
+    }
     std::fs::rename(&pending, path).map_err(|source| KeyLifecycleError::Io {
         path: path.display().to_string(),
         source,

@@ -62,6 +62,8 @@ pub enum ServerError {
     #[error(transparent)]
     Key(#[from] vault::KeyError),
     #[error(transparent)]
+    KeyLifecycle(#[from] keys::KeyLifecycleError),
+    #[error(transparent)]
     Credential(#[from] gate::credentials::CredentialError),
     #[error("listening socket: {0}")]
     Listen(#[source] std::io::Error),
@@ -141,9 +143,13 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
-        let ledger_key = Arc::new(vault::LedgerKey::load_or_create(&config.data_dir.join("ledger.key"), true)?);
+        let ledger_key = Arc::new(vault::LedgerKey::load_or_create(
+            &config.data_dir.join("ledger.key"),
+            true,
+        )?);
         let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db")).await?;
-        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key);
+        let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get()).await?);
+        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key, body_key);
         let events: Arc<dyn events::EventSink> = ledger.clone();
         let gate = gate::Gate::new(
             catalog.clone(),
@@ -267,8 +273,13 @@ impl Server {
         tokio::spawn(async move {
             let authenticated = Arc::new(AtomicBool::new(false));
             let (stream, client_id) = event_log::ClientId::new(stream);
-            let handler =
-                ssh::Connection::new(shared.clone(), peer, authenticated.clone(), client_id, slot.id);
+            let handler = ssh::Connection::new(
+                shared.clone(),
+                peer,
+                authenticated.clone(),
+                client_id,
+                slot.id,
+            );
             tracing::debug!(%peer, connection = slot.id, "connection accepted");
             let running = match tokio::time::timeout(
                 preauth,

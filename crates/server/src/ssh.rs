@@ -298,15 +298,20 @@ impl russh::server::Handler for Connection {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let opened = self
-            .principal
-            .as_ref()
-            .map(|p| self.event(&p.account, Some(&p.tenant), EventKind::Session { opened: true }));
+        let opened = self.principal.as_ref().map(|p| {
+            self.event(
+                &p.account,
+                Some(&p.tenant),
+                EventKind::Session { opened: true },
+            )
+        });
         let slot = self.channels.get_mut(&channel);
         match (name, slot, &self.principal) {
             ("sftp", Some(slot @ None), Some(p)) => {
                 let ctx = Arc::new(SessionContext {
-                    event: opened.clone().unwrap_or_else(|| Event::new(now(), EventKind::Session { opened: true })),
+                    event: opened
+                        .clone()
+                        .unwrap_or_else(|| Event::new(now(), EventKind::Session { opened: true })),
                     ledger: self.shared.ledger.clone(),
                     principal: p.clone(),
                     files: self.shared.files_for(p.tenant_id),

@@ -216,7 +216,9 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
 
 pub async fn master_rotate(data_dir: &Path) -> anyhow::Result<()> {
     let cat = open(data_dir).await?;
-    let n = server::keys::rotate_master(&cat, &master_key_source(data_dir)).await?;
+    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db")).await?;
+    let n = server::keys::rotate_master(&cat, &ledger, &master_key_source(data_dir)).await?;
+    ledger.close().await;
     cat.close().await;
     println!("master key rotated: {n} tenant keys re-wrapped; the old master key is gone");
     Ok(())
@@ -237,13 +239,19 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
     let cat = open(data_dir).await?;
     let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
     cat.close().await;
-    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db")).await?;
+    let (ledger, body_key) = crate::audit_admin::open_ledger(data_dir).await?;
     let records: Vec<_> = deleted
         .iter()
         .map(|f| {
-            let mut e = events::Event::new(now, events::EventKind::RetentionDelete { file_id: f.node_id, size: f.size });
+            let mut e = events::Event::new(
+                now,
+                events::EventKind::RetentionDelete {
+                    file_id: f.node_id,
+                    size: f.size,
+                },
+            );
             e.tenant = Some(f.tenant.clone());
-            (now, server::audit::meta(&e), e.to_json_line().into_bytes())
+            server::audit::stored(&e, &body_key)
         })
         .collect();
     if !records.is_empty() {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use catalog::{LedgerFilter, LedgerMeta, LedgerStore};
+use catalog::{LedgerFilter, LedgerStore};
 use ledger::Verifier;
 use vault::LedgerKey;
 
@@ -17,20 +17,36 @@ use crate::cli::{AuditCommand, ExportFormat};
 const PAGE: u32 = 10_000;
 
 fn rfc3339_arg(v: &str, flag: &str) -> Result<i64, UsageError> {
-    let text = if v.len() == 10 { format!("{v}T00:00:00Z") } else { v.to_owned() };
+    let text = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_owned()
+    };
     humantime::parse_rfc3339_weak(&text)
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
-        .ok_or_else(|| UsageError(format!("{flag} '{v}' is not an RFC 3339 time like 2026-11-21T12:00:00Z")))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} '{v}' is not an RFC 3339 time like 2026-11-21T12:00:00Z"
+            ))
+        })
 }
 
 async fn store(data_dir: &Path) -> anyhow::Result<LedgerStore> {
     Ok(LedgerStore::open(&data_dir.join("ledger.db")).await?)
 }
 
-pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
+/// The ledger and the key that seals (and opens) its record bodies.
+pub async fn open_ledger(data_dir: &Path) -> anyhow::Result<(LedgerStore, vault::LedgerBodyKey)> {
     let store = store(data_dir).await?;
+    let keyring = server::keys::load_keyring(&crate::settings::master_key_source(data_dir), true)?;
+    let key = server::keys::ledger_body_key(&store, &keyring).await?;
+    Ok((store, key))
+}
+
+pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
+    let (store, body_key) = open_ledger(data_dir).await?;
     match cmd {
         AuditCommand::Verify => {
             let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
@@ -71,7 +87,9 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                     println!("hash:       {}", hex::encode(c.hash));
                     println!(
                         "time:       {}",
-                        humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(c.time.max(0) as u64))
+                        humantime::format_rfc3339_seconds(
+                            UNIX_EPOCH + std::time::Duration::from_secs(c.time.max(0) as u64)
+                        )
                     );
                     println!("signature:  {}", hex::encode(&c.signature));
                     println!("public key: {} (Ed25519)", hex::encode(key.public_key()));
@@ -88,8 +106,14 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             session,
         } => {
             let filter = LedgerFilter {
-                since: since.as_deref().map(|v| rfc3339_arg(v, "--since")).transpose()?,
-                until: until.as_deref().map(|v| rfc3339_arg(v, "--until")).transpose()?,
+                since: since
+                    .as_deref()
+                    .map(|v| rfc3339_arg(v, "--since"))
+                    .transpose()?,
+                until: until
+                    .as_deref()
+                    .map(|v| rfc3339_arg(v, "--until"))
+                    .transpose()?,
                 account: user,
                 tenant,
                 source: ip,
@@ -98,7 +122,10 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             if matches!(format, ExportFormat::Csv) {
-                writeln!(out, "seq,time,kind,account,tenant,source,session,hash,event")?;
+                writeln!(
+                    out,
+                    "seq,time,kind,account,tenant,source,session,hash,event"
+                )?;
             }
             let mut after = 0;
             loop {
@@ -108,7 +135,15 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 }
                 for e in &page {
                     after = e.record.seq;
-                    let body = String::from_utf8_lossy(&e.record.body);
+                    let body = body_key
+                        .open(&e.record.body)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "record {}: its body does not open with the ledger key",
+                                e.record.seq
+                            )
+                        })?;
                     match format {
                         ExportFormat::Jsonl => writeln!(
                             out,
@@ -151,11 +186,13 @@ fn csv(v: Option<&str>) -> String {
 
 /// Adds an admin command's record to the ledger (durable before the command reports success).
 pub async fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
-    let store = store(data_dir).await?;
+    let (store, body_key) = open_ledger(data_dir).await?;
     let by = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
-    let now = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let event = events::Event::new(
         now,
         events::EventKind::Admin {
@@ -164,11 +201,9 @@ pub async fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyh
             outcome: outcome.to_owned(),
         },
     );
-    let meta = LedgerMeta {
-        kind: event.kind_name().to_owned(),
-        ..LedgerMeta::default()
-    };
-    store.append(&[(now, meta, event.to_json_line().into_bytes())]).await?;
+    store
+        .append(&[server::audit::stored(&event, &body_key)])
+        .await?;
     store.close().await;
     Ok(())
 }

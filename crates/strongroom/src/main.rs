@@ -54,14 +54,14 @@ fn one_line(e: &anyhow::Error) -> String {
 /// that only read). Passwords never appear on it (they come on stdin).
 fn admin_record(command: &cli::Command) -> Option<String> {
     use cli::{Command as C, TenantCommand as T, UserCommand as U};
-    let reads = match command {
-        C::Serve(_) | C::Audit(_) => true,
-        C::Tenant(T::List | T::Show { .. }) => true,
-        C::Tenant(T::Ca(cli::CaCommand::List { .. })) => true,
-        C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. })) => true,
-        C::Ban(cli::BanCommand::List) => true,
-        _ => false,
-    };
+    let reads = matches!(
+        command,
+        C::Serve(_)
+            | C::Audit(_)
+            | C::Tenant(T::List | T::Show { .. } | T::Ca(cli::CaCommand::List { .. }))
+            | C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. }))
+            | C::Ban(cli::BanCommand::List)
+    );
     (!reads).then(|| {
         let mut words = std::env::args().skip(1).peekable();
         let mut kept = Vec::new();
@@ -103,7 +103,10 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             Err(e) => format!("failed: {}", one_line(e)),
         };
         if let Err(e) = runtime.block_on(audit_admin::record_admin(&data_dir, &command, &outcome)) {
-            eprintln!("strongroom: warning: the audit ledger could not record this command: {}", one_line(&e));
+            eprintln!(
+                "strongroom: warning: the audit ledger could not record this command: {}",
+                one_line(&e)
+            );
         }
     }
     result

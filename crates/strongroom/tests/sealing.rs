@@ -224,11 +224,18 @@ fn files_stay_readable_across_tenant_and_master_key_rotation() {
     server.restart();
     alice.sftp_ok("get in/report.csv d\n");
     assert_eq!(std::fs::read(w.join("d")).unwrap(), data);
-    // The old master key no longer opens anything.
+    // The old master key no longer opens anything: the server refuses to start with it.
+    server.stop();
     std::fs::write(&master, &before).unwrap();
-    server.restart();
-    let (code, _, _) = alice.sftp("get in/report.csv e\n");
-    assert_eq!(code, 1, "the old master key still works");
+    let out = std::process::Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the old master key still works");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key"), "{err}");
 }
 
 #[test]

@@ -231,6 +231,27 @@ impl MasterKey {
         Ok(TenantKey::derive(secret, tenant_id, version))
     }
 
+    /// A new key for the ledger's record bodies, and its wrapped form.
+    pub fn new_ledger_body_key(&self) -> (LedgerBodyKey, Vec<u8>) {
+        let k = Secret::random();
+        let wrapped = seal(&self.key, LEDGER_KEY_AAD, k.bytes());
+        (LedgerBodyKey(k), wrapped)
+    }
+
+    pub fn unwrap_ledger_body_key(&self, wrapped: &[u8]) -> Result<LedgerBodyKey, KeyError> {
+        let plain = open(&self.key, LEDGER_KEY_AAD, wrapped).ok_or(KeyError::WrongMasterKey)?;
+        Ok(LedgerBodyKey(secret_from(&plain).ok_or(KeyError::Unwrap)?))
+    }
+
+    pub fn rewrap_ledger_body_key(
+        &self,
+        new: &MasterKey,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let plain = open(&self.key, LEDGER_KEY_AAD, wrapped).ok_or(KeyError::WrongMasterKey)?;
+        Ok(seal(&new.key, LEDGER_KEY_AAD, &plain))
+    }
+
     /// Re-wraps a tenant key under `new` (master rotation); the tenant key itself is unchanged.
     pub fn rewrap_tenant_key(
         &self,
@@ -242,6 +263,31 @@ impl MasterKey {
         let aad = Self::tenant_aad(tenant_id, version);
         let plain = open(&self.key, &aad, wrapped).ok_or(KeyError::WrongMasterKey)?;
         Ok(seal(&new.key, &aad, &plain))
+    }
+}
+
+const LEDGER_KEY_AAD: &[u8] = b"strongroom ledger body key v1";
+const LEDGER_BODY_AAD: &[u8] = b"strongroom ledger body v1";
+
+/// Seals the bodies of ledger records (they name files), so that the ledger file reveals no
+/// file name either. The chain hashes the sealed bytes: verifying needs no key.
+pub struct LedgerBodyKey(Secret);
+
+impl fmt::Debug for LedgerBodyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LedgerBodyKey(<secret>)")
+    }
+}
+
+impl LedgerBodyKey {
+    pub fn seal(&self, body: &[u8]) -> Vec<u8> {
+        seal(&self.0, LEDGER_BODY_AAD, body)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        open(&self.0, LEDGER_BODY_AAD, sealed)
+            .map(|p| p.to_vec())
+            .ok_or(KeyError::Unwrap)
     }
 }
 

@@ -40,7 +40,8 @@ impl LedgerKey {
                     .map_err(|_| KeyError::MasterMalformed(path.display().to_string()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Derive)?;
+                let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                    .map_err(|_| KeyError::Derive)?;
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)

@@ -22,7 +22,7 @@ pub mod sealed;
 use std::fmt;
 use std::sync::Arc;
 
-pub use keys::{DataKey, KeyError, Keyring, MasterKey, TenantKey};
+pub use keys::{DataKey, KeyError, Keyring, LedgerBodyKey, MasterKey, TenantKey};
 pub use ledger_key::LedgerKey;
 pub use local::LocalBlobStore;
 pub use seal::SealError;

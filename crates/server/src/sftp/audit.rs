@@ -28,7 +28,10 @@ pub struct Audited {
 }
 
 fn shown(raw: &bytes::Bytes) -> String {
-    JailPath::parse(raw).map_or_else(|_| String::from_utf8_lossy(raw).into_owned(), |p| p.display())
+    JailPath::parse(raw).map_or_else(
+        |_| String::from_utf8_lossy(raw).into_owned(),
+        |p| p.display(),
+    )
 }
 
 fn handle_path(h: Option<&OpenHandle>) -> String {
@@ -42,7 +45,14 @@ fn handle_path(h: Option<&OpenHandle>) -> String {
 /// Whether (and how) a request is recorded.
 pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
     use RequestOp as O;
-    let a = |op, path, durable| Some(Audited { op, path, to: None, durable });
+    let a = |op, path, durable| {
+        Some(Audited {
+            op,
+            path,
+            to: None,
+            durable,
+        })
+    };
     match op {
         O::Open { path, flags, .. } if flags.write() => a("open_write", shown(path), true),
         O::Open { path, .. } => a("open_read", shown(path), false),
@@ -52,7 +62,9 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
             _ => None,
         },
         O::Stat { path } | O::Lstat { path } => a("stat", shown(path), false),
-        O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => a("setstat", shown(path), true),
+        O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => {
+            a("setstat", shown(path), true)
+        }
         O::Fsetstat { .. } => a("setstat", handle_path(h), true),
         O::Remove { path } => a("remove", shown(path), true),
         O::Mkdir { path, .. } => a("mkdir", shown(path), true),
@@ -73,8 +85,13 @@ fn outcome(reply: &[u8]) -> String {
     if reply.get(4) == Some(&kind::STATUS) && reply.len() >= 13 {
         let code = u32::from_be_bytes([reply[9], reply[10], reply[11], reply[12]]);
         if code != 0 && code != 1 {
-            let len = reply.get(13..17).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
-            let msg = reply.get(17..17 + len).map(String::from_utf8_lossy).unwrap_or_default();
+            let len = reply
+                .get(13..17)
+                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            let msg = reply
+                .get(17..17 + len)
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
             return format!("failed: {msg}");
         }
     }
@@ -84,17 +101,28 @@ fn outcome(reply: &[u8]) -> String {
 /// NAME replies carry their entry count after the id.
 fn entries(reply: &[u8]) -> Option<u64> {
     (reply.get(4) == Some(&kind::NAME))
-        .then(|| reply.get(9..13).map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))))
+        .then(|| {
+            reply
+                .get(9..13)
+                .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+        })
         .flatten()
 }
 
-pub async fn record(ctx: &SessionContext, a: Audited, h: Option<&OpenHandle>, reply: &[u8]) -> Result<(), LedgerDown> {
+pub async fn record(
+    ctx: &SessionContext,
+    a: Audited,
+    h: Option<&OpenHandle>,
+    reply: &[u8],
+) -> Result<(), LedgerDown> {
     let (bytes, whole_file) = match (a.op, h) {
         ("close_read", Some(OpenHandle::Read(f))) => {
             let n = f.bytes_read.load(Ordering::Relaxed);
             (Some(n), Some(n >= f.node.size))
         }
-        ("close_write", Some(OpenHandle::Write(u))) => (Some(u.bytes_written.load(Ordering::Relaxed)), None),
+        ("close_write", Some(OpenHandle::Write(u))) => {
+            (Some(u.bytes_written.load(Ordering::Relaxed)), None)
+        }
         _ => (None, None),
     };
     let mut e = ctx.event.clone();
@@ -105,7 +133,11 @@ pub async fn record(ctx: &SessionContext, a: Audited, h: Option<&OpenHandle>, re
         to: a.to,
         bytes,
         whole_file,
-        entries: if a.op == "readdir" { entries(reply) } else { None },
+        entries: if a.op == "readdir" {
+            entries(reply)
+        } else {
+            None
+        },
         outcome: outcome(reply),
     };
     if a.durable {
@@ -119,8 +151,18 @@ pub async fn record(ctx: &SessionContext, a: Audited, h: Option<&OpenHandle>, re
 /// Records a transfer's progress when the handle's interval or byte step has passed.
 pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
     let (op, path, total, last) = match h {
-        OpenHandle::Read(f) => ("progress_read", &f.path, f.bytes_read.load(Ordering::Relaxed), &f.progress),
-        OpenHandle::Write(u) => ("progress_write", &u.path, u.bytes_written.load(Ordering::Relaxed), &u.progress),
+        OpenHandle::Read(f) => (
+            "progress_read",
+            &f.path,
+            f.bytes_read.load(Ordering::Relaxed),
+            &f.progress,
+        ),
+        OpenHandle::Write(u) => (
+            "progress_write",
+            &u.path,
+            u.bytes_written.load(Ordering::Relaxed),
+            &u.progress,
+        ),
         OpenHandle::Dir(_) => return,
     };
     let t = now();

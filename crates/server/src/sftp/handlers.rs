@@ -38,9 +38,15 @@ pub async fn handle(
         from_fs(id, &e)
     });
     if let Some(a) = audited
-        && audit::record(ctx, a, handle.as_deref(), &reply).await.is_err()
+        && audit::record(ctx, a, handle.as_deref(), &reply)
+            .await
+            .is_err()
     {
-        return status::reply(id, StatusCode::FAILURE, "audit ledger unavailable; the operation was not recorded");
+        return status::reply(
+            id,
+            StatusCode::FAILURE,
+            "audit ledger unavailable; the operation was not recorded",
+        );
     }
     if progress && let Some(h) = handle.as_deref() {
         audit::progress(ctx, h);
@@ -252,7 +258,8 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Byte
     if let Ok(mut s) = up.state.lock() {
         s.size = s.size.max(end);
     }
-    up.bytes_written.fetch_add(end - offset, std::sync::atomic::Ordering::Relaxed);
+    up.bytes_written
+        .fetch_add(end - offset, std::sync::atomic::Ordering::Relaxed);
     Ok(ok(id))
 }
 

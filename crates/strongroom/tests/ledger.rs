@@ -1,0 +1,259 @@
+//! The audit ledger end to end: what the real client's sessions leave in it, export filters,
+//! tampering made directly in the ledger file (with Python's sqlite3), and kill -9.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{Server, admin_in, pseudo_random};
+
+fn export(data: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["audit", "export"];
+    all.extend_from_slice(args);
+    let out = admin_in(data, &all, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn sqlite(db: &Path, sql: &str) {
+    let st = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
+        .arg(db)
+        .arg(sql)
+        .status()
+        .unwrap();
+    assert!(st.success(), "sqlite: {sql}");
+}
+
+fn verify(data: &Path) -> Output {
+    admin_in(data, &["audit", "verify"], None)
+}
+
+#[test]
+fn sessions_leave_their_records_and_exports_filter_exactly() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("globex", "bob", "full");
+    std::fs::write(alice.work().join("big"), pseudo_random(1, 3_000_000)).unwrap();
+    std::fs::write(bob.work().join("small"), b"small").unwrap();
+    alice.sftp_ok("put big statement.bin\nget statement.bin back\nmkdir out\nrename statement.bin out/s.bin\nls out\n");
+    let (code, _, _) = bob.sftp("put small s\n-get nope\n");
+    assert_eq!(code, 0);
+    let out = Command::new("sftp")
+        .args(bob.ssh_options())
+        .args([
+            "-o",
+            "BindAddress=127.0.0.2",
+            "-P",
+            &bob.port.to_string(),
+            "-b",
+            "-",
+            "bob@127.0.0.1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    server.stop();
+    let data = server.data_dir();
+
+    let ok = verify(&data);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("ledger intact"));
+
+    let all = export(&data, &[]);
+    let mine = export(&data, &["--user", "alice"]);
+    assert!(!mine.is_empty());
+    assert!(
+        mine.iter().all(|l| l.contains(r#""account":"alice""#)),
+        "{mine:?}"
+    );
+    for needle in [
+        r#""op":"open_write","path":"/statement.bin""#,
+        r#""op":"close_write","path":"/statement.bin","bytes":3000000"#,
+        r#""op":"close_read","path":"/statement.bin","bytes":3000000,"whole_file":true"#,
+        r#""op":"rename","path":"/statement.bin","to":"/out/s.bin""#,
+        r#""op":"mkdir","path":"/out""#,
+        r#""kind":"auth""#,
+        r#""kind":"session","opened":true"#,
+    ] {
+        assert!(
+            mine.iter().any(|l| l.contains(needle)),
+            "no {needle} in alice's records"
+        );
+    }
+    assert!(
+        mine.iter()
+            .any(|l| l.contains(r#""op":"readdir""#) && l.contains(r#""entries":1"#))
+    );
+    // Upload and download are told apart; per-READ records are not kept.
+    assert!(!all.iter().any(|l| l.contains(r#""op":"read""#)));
+    // By source address: only bob's second session came from 127.0.0.2.
+    let from2 = export(&data, &["--ip", "127.0.0.2"]);
+    assert!(
+        !from2.is_empty() && from2.iter().all(|l| l.contains(r#""source":"127.0.0.2:"#)),
+        "{from2:?}"
+    );
+    let bobs = export(&data, &["--user", "bob"]);
+    assert!(bobs.len() > from2.len());
+    assert!(
+        bobs.iter()
+            .any(|l| l.contains(r#""op":"stat","path":"/nope""#) && l.contains("failed"))
+    );
+    // By tenant and time window.
+    assert_eq!(
+        export(&data, &["--tenant", "globex"])
+            .iter()
+            .filter(|l| l.contains("alice"))
+            .count(),
+        0
+    );
+    assert!(export(&data, &["--until", "2000-01-01T00:00:00Z"]).is_empty());
+    assert_eq!(
+        export(&data, &["--since", "2000-01-01T00:00:00Z"]).len(),
+        all.len()
+    );
+    // Admin commands are records too.
+    assert!(
+        all.iter()
+            .any(|l| l.contains(r#""kind":"admin","command":"tenant add acme""#))
+    );
+    // CSV has a header and one row per record.
+    let csv = export(&data, &["--format", "csv"]);
+    assert_eq!(
+        csv[0],
+        "seq,time,kind,account,tenant,source,session,hash,event"
+    );
+    assert_eq!(csv.len(), all.len() + 1);
+    // The ledger names files, yet no name is readable in the ledger file.
+    let raw = std::fs::read(data.join("ledger.db")).unwrap();
+    assert!(!raw.windows(13).any(|w| w == b"statement.bin"));
+}
+
+#[test]
+fn every_kind_of_tampering_is_caught_by_verify() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), b"payload").unwrap();
+    for i in 0..3 {
+        alice.sftp_ok(&format!("put f f{i}\nget f{i} g{i}\n"));
+    }
+    server.stop();
+    let head = admin_in(&server.data_dir(), &["audit", "head"], None);
+    let head = String::from_utf8(head.stdout).unwrap();
+    assert!(
+        head.contains("signature:") && head.contains("public key:"),
+        "{head}"
+    );
+    let n: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("seq:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(n > 20, "{head}");
+
+    let cases: [(&str, String, &str); 5] = [
+        ("modified", "UPDATE records SET time = time + 1 WHERE seq = 10;".into(), "record 10"),
+        ("deleted", "DELETE FROM records WHERE seq = 12;".into(), "record 12"),
+        (
+            "inserted",
+            "INSERT INTO records (seq, time, prev_hash, hash, kind, body) SELECT 100000, time, hash, hash, kind, body FROM records WHERE seq = 8;\
+             UPDATE records SET seq = seq + 1000000 WHERE seq > 8 AND seq < 100000;".into(),
+            "record 9",
+        ),
+        (
+            // seq is the row id, so "reordering" means swapping two records' contents.
+            "reordered",
+            "CREATE TABLE t AS SELECT * FROM records WHERE seq IN (14, 15);\
+             UPDATE records SET time = (SELECT time FROM t WHERE seq = 15), prev_hash = (SELECT prev_hash FROM t WHERE seq = 15),\
+               hash = (SELECT hash FROM t WHERE seq = 15), body = (SELECT body FROM t WHERE seq = 15) WHERE seq = 14;\
+             UPDATE records SET time = (SELECT time FROM t WHERE seq = 14), prev_hash = (SELECT prev_hash FROM t WHERE seq = 14),\
+               hash = (SELECT hash FROM t WHERE seq = 14), body = (SELECT body FROM t WHERE seq = 14) WHERE seq = 15;"
+                .into(),
+            "record 14",
+        ),
+        ("truncated", format!("DELETE FROM records WHERE seq > {};", n - 3), "truncated"),
+    ];
+    let base = server.dir.path().join("copies");
+    for (name, sql, expect) in cases {
+        let copy: PathBuf = base.join(name);
+        copy_dir(&server.data_dir(), &copy);
+        assert_eq!(
+            verify(&copy).status.code(),
+            Some(0),
+            "{name}: the copy should verify before tampering"
+        );
+        sqlite(&copy.join("ledger.db"), &sql);
+        let out = verify(&copy);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name} not caught");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_upload_record() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), pseudo_random(2, 100_000)).unwrap();
+    let mut acknowledged = Vec::new();
+    for i in 0..12 {
+        let (code, _, _) = alice.sftp(&format!("put f up{i}\n"));
+        if code == 0 {
+            acknowledged.push(format!("/up{i}"));
+        }
+        if i == 8 {
+            server.crash();
+            break;
+        }
+    }
+    assert_eq!(acknowledged.len(), 9);
+    let data = server.data_dir();
+    let out = verify(&data);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = export(&data, &["--user", "alice"]);
+    for path in acknowledged {
+        let needle = format!(r#""op":"close_write","path":"{path}","bytes":100000"#);
+        assert!(
+            all.iter()
+                .any(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#)),
+            "no record of {path}"
+        );
+    }
+    server.restart_after_crash();
+    alice.sftp_ok("ls\n");
+}
