@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use vault::{LedgerBodyKey, LedgerKey};
 
 use crate::event_log::LogSink;
+use crate::forward::{Forwarded, Forwarder};
 
 /// Seconds between signed checkpoints (also made at shutdown).
 pub const CHECKPOINT_SECS: u64 = 30;
@@ -66,9 +67,10 @@ impl Ledger {
         store: LedgerStore,
         key: Arc<LedgerKey>,
         body_key: Arc<LedgerBodyKey>,
+        forwarder: Forwarder,
     ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(write_forever(store, Signer(key), body_key, rx));
+        let task = tokio::spawn(write_forever(store, Signer(key), body_key, forwarder, rx));
         (Arc::new(Self { tx }), task)
     }
 
@@ -110,6 +112,7 @@ async fn write_forever(
     store: LedgerStore,
     signer: Signer,
     body_key: Arc<LedgerBodyKey>,
+    forwarder: Forwarder,
     mut rx: mpsc::UnboundedReceiver<Item>,
 ) {
     let mut last_checkpoint = Instant::now();
@@ -130,15 +133,26 @@ async fn write_forever(
             }
         };
         let mut batch = Vec::new();
+        let mut plain: Vec<(i64, &'static str, String)> = Vec::new();
         let mut waiters = Vec::new();
         let mut checkpoint_waiters = Vec::new();
-        let mut push = |item: Item, batch: &mut Vec<(i64, LedgerMeta, Vec<u8>)>| match item {
-            Item::Event(e) => batch.push(stored(&e, &body_key)),
-            Item::Durable(e, ack) => {
-                batch.push(stored(&e, &body_key));
-                waiters.push(ack);
+        let forwarding = !forwarder.is_empty();
+        let mut push = |item: Item, batch: &mut Vec<(i64, LedgerMeta, Vec<u8>)>| {
+            let e = match item {
+                Item::Event(e) => e,
+                Item::Durable(e, ack) => {
+                    waiters.push(ack);
+                    e
+                }
+                Item::Checkpoint(ack) => {
+                    checkpoint_waiters.push(ack);
+                    return;
+                }
+            };
+            if forwarding {
+                plain.push((e.time, e.kind_name(), e.to_json_line()));
             }
-            Item::Checkpoint(ack) => checkpoint_waiters.push(ack),
+            batch.push(stored(&e, &body_key));
         };
         push(first, &mut batch);
         while batch.len() < MAX_BATCH {
@@ -151,7 +165,18 @@ async fn write_forever(
             true
         } else {
             match store.append(&batch).await {
-                Ok(_) => true,
+                Ok(head) => {
+                    let first = head.seq + 1 - plain.len() as u64;
+                    for (i, (time, kind, json)) in plain.into_iter().enumerate() {
+                        forwarder.send(Arc::new(Forwarded {
+                            seq: first + i as u64,
+                            time,
+                            kind,
+                            json,
+                        }));
+                    }
+                    true
+                }
                 Err(e) => {
                     tracing::error!(error = %e, records = batch.len(), "audit ledger write failed");
                     false

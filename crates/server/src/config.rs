@@ -56,6 +56,7 @@ pub struct ServerConfig {
     /// How often expired files are swept.
     pub retention_sweep: Duration,
     pub defender: crate::gate::defender::DefenderConfig,
+    pub forward: crate::forward::ForwardConfig,
 }
 
 impl ServerConfig {

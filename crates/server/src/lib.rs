@@ -17,6 +17,7 @@ pub mod audit;
 pub mod config;
 pub mod event_log;
 pub mod files;
+pub mod forward;
 pub mod gate;
 pub mod host_keys;
 pub mod keys;
@@ -149,7 +150,8 @@ impl Server {
         )?);
         let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db")).await?;
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get()).await?);
-        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key, body_key);
+        let forwarder = forward::Forwarder::start(&config.forward);
+        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key, body_key, forwarder);
         let events: Arc<dyn events::EventSink> = ledger.clone();
         let gate = gate::Gate::new(
             catalog.clone(),

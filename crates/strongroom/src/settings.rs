@@ -27,6 +27,28 @@ struct RawConfig {
     retention: RawRetention,
     #[serde(default)]
     defender: RawDefender,
+    #[serde(default)]
+    forward: RawForward,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForward {
+    syslog_tcp: Option<String>,
+    syslog_udp: Option<String>,
+    jsonl_file: Option<PathBuf>,
+    buffer: Option<usize>,
+}
+
+fn address(name: &str, v: Option<String>) -> Result<Option<SocketAddr>, UsageError> {
+    v.map(|s| {
+        s.parse::<SocketAddr>().map_err(|_| {
+            UsageError(format!(
+                "config: {name} '{s}' is not an address like 127.0.0.1:514"
+            ))
+        })
+    })
+    .transpose()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,7 +190,15 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
         ban_secs,
         attack_secs: positive("defender.attack_secs", rd.attack_secs, dd.attack_secs)?,
     };
+    let rf = raw.forward;
+    let forward = server::forward::ForwardConfig {
+        syslog_tcp: address("forward.syslog_tcp", rf.syslog_tcp)?,
+        syslog_udp: address("forward.syslog_udp", rf.syslog_udp)?,
+        jsonl_file: rf.jsonl_file,
+        buffer: positive("forward.buffer", rf.buffer, 10_000)?,
+    };
     Ok(ServerConfig {
+        forward,
         defender,
         data_dir: data_dir.to_path_buf(),
         sftp_listen: listen,

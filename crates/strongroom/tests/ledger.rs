@@ -257,3 +257,69 @@ fn kill_9_loses_no_acknowledged_upload_record() {
     server.restart_after_crash();
     alice.sftp_ok("ls\n");
 }
+
+#[test]
+fn records_are_forwarded_to_syslog_and_a_jsonl_file() {
+    use std::io::Read;
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let server = Server::start_with_config(&format!(
+        "[limits]\nauth_rejection_ms = 100\n[forward]\nsyslog_tcp = \"{}\"\nsyslog_udp = \"{}\"\njsonl_file = \"{}\"\n",
+        tcp.local_addr().unwrap(),
+        udp.local_addr().unwrap(),
+        file.display()
+    ));
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir forwarded\n");
+
+    // TCP: octet-counted RFC 5424 messages.
+    let (mut conn, _) = tcp.accept().unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 8192];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !got.contains(r#""op":"mkdir""#) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mkdir record over tcp: {got}"
+        );
+        let n = conn.read(&mut buf).unwrap();
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let first = got.split_once(' ').unwrap();
+    let len: usize = first.0.parse().unwrap();
+    assert!(first.1.starts_with("<110>1 "), "{got}");
+    assert!(first.1.len() >= len);
+    assert!(got.contains(" strongroom ") && got.contains("[strongroom@32473 seq=\""));
+    // UDP: one message per datagram.
+    let mut seen_auth = false;
+    for _ in 0..50 {
+        let Ok(n) = udp.recv(&mut buf) else { break };
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(msg.starts_with("<110>1 "), "{msg}");
+        if msg.contains(r#""kind":"auth""#) {
+            seen_auth = true;
+            break;
+        }
+    }
+    assert!(seen_auth, "no auth record over udp");
+    // The JSON lines file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains(r#""op":"mkdir","path":"/forwarded""#) {
+            assert!(text.lines().all(|l| l.starts_with("{\"seq\":")));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mkdir record in the file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
