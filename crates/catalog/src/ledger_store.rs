@@ -199,19 +199,31 @@ impl LedgerStore {
             .collect()
     }
 
-    /// Up to `limit` records in storage order (by rowid, not by their claimed sequence number,
-    /// so that a reordering shows), after the storage position `after`.
+    /// Up to `limit` records in storage order (by row id, which is the sequence number as
+    /// stored, so that a record renumbered or swapped shows), after the storage position `after`.
+    /// Only what verification needs is read.
     pub async fn scan(&self, after: i64, limit: u32) -> Result<Vec<(i64, Record)>> {
-        let rows = sqlx::query(
-            "SELECT rowid AS pos, seq, time, prev_hash, hash, kind, account, tenant, source, session, body
-               FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        type Row = (i64, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT rowid, time, prev_hash, hash, body FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
         )
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get::<i64, _>("pos")?, entry_from_row(r)?.record)))
+        rows.into_iter()
+            .map(|(pos, time, prev_hash, hash, body)| {
+                Ok((
+                    pos,
+                    Record {
+                        seq: pos as u64,
+                        time,
+                        prev_hash: hash_from(prev_hash)?,
+                        body,
+                        hash: hash_from(hash)?,
+                    },
+                ))
+            })
             .collect()
     }
 

@@ -14,7 +14,7 @@ use crate::UsageError;
 use crate::cli::{AuditCommand, ExportFormat};
 
 /// Records scanned per query by verify and export.
-const PAGE: u32 = 10_000;
+const PAGE: u32 = 50_000;
 
 fn rfc3339_arg(v: &str, flag: &str) -> Result<i64, UsageError> {
     let text = if v.len() == 10 {

@@ -1,0 +1,135 @@
+//! Ledger at scale: fills a fresh ledger with N records (default 10 million: 1,000 accounts over
+//! 30 days, sealed bodies as the server writes them), then times an export filtered by user and
+//! a one-day window, and a full `verify` of chain and checkpoints. Prints numbers; asserts
+//! nothing. Run: `cargo run --release -p strongroom --example ledger_bench -- [N]`.
+
+use std::time::Instant;
+
+use catalog::{LedgerFilter, LedgerMeta, LedgerStore};
+use ledger::{CheckpointSigner, Verifier};
+use vault::{LedgerKey, MasterKey};
+
+struct Signer(LedgerKey);
+impl CheckpointSigner for Signer {
+    fn sign(&self, m: &[u8]) -> Vec<u8> {
+        self.0.sign(m)
+    }
+    fn public_key(&self) -> Vec<u8> {
+        self.0.public_key()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(10_000_000);
+    let dir = tempfile::tempdir()?;
+    let store = LedgerStore::open(&dir.path().join("ledger.db")).await?;
+    let signer = Signer(LedgerKey::load_or_create(
+        &dir.path().join("ledger.key"),
+        true,
+    )?);
+    let (body_key, _) = MasterKey::generate().new_ledger_body_key();
+    let start_time: i64 = 1_790_000_000;
+    let span = 30 * 86_400;
+
+    let t = Instant::now();
+    let batch_len = 20_000u64;
+    let mut written = 0;
+    let mut head = ledger::Head::EMPTY;
+    while written < n {
+        let mut batch = Vec::with_capacity(batch_len as usize);
+        for i in written..(written + batch_len).min(n) {
+            let time = start_time + (i as i64 * span / n as i64);
+            let account = format!("user{:04}", i % 1000);
+            let body = format!(
+                r#"{{"time":{time},"source":"10.0.{}.{}:50000","account":"{account}","tenant":"t{}","session":"{}","kind":"file","op":"close_read","path":"/out/statement-{i}.csv","bytes":{},"whole_file":true,"outcome":"ok"}}"#,
+                (i / 250) % 250,
+                i % 250,
+                i % 50,
+                i / 7,
+                i * 13 % 100_000
+            );
+            let meta = LedgerMeta {
+                kind: "file".into(),
+                account: Some(account),
+                tenant: Some(format!("t{}", i % 50)),
+                source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
+                session: Some((i / 7).to_string()),
+            };
+            batch.push((time, meta, body_key.seal(body.as_bytes())));
+        }
+        written += batch.len() as u64;
+        head = store.append(&batch).await?;
+        if written % 1_000_000 < batch_len {
+            store
+                .add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))
+                .await?;
+        }
+    }
+    store
+        .add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))
+        .await?;
+    let fill = t.elapsed();
+    println!(
+        "filled {n} records in {:.1} s ({:.0} records/s)",
+        fill.as_secs_f64(),
+        n as f64 / fill.as_secs_f64()
+    );
+
+    let filter = LedgerFilter {
+        account: Some("user0042".into()),
+        since: Some(start_time + 10 * 86_400),
+        until: Some(start_time + 11 * 86_400),
+        ..LedgerFilter::default()
+    };
+    let t = Instant::now();
+    let mut after = 0;
+    let mut matched = 0;
+    loop {
+        let page = store.export(&filter, after, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            body_key.open(&e.record.body)?;
+            after = e.record.seq;
+            matched += 1;
+        }
+    }
+    let export = t.elapsed();
+    println!(
+        "export --user user0042 over one day: {matched} records in {:.3} s (target < 2 s)",
+        export.as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let checkpoints = store.checkpoints().await?;
+    let pk = signer.public_key();
+    let mut v = Verifier::new(&checkpoints, &pk);
+    let mut pos = 0;
+    let mut count = 0u64;
+    loop {
+        let page = store.scan(pos, 50_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for (p, r) in &page {
+            v.push(r).map_err(|b| anyhow::anyhow!("{b}"))?;
+            pos = *p;
+            count += 1;
+        }
+    }
+    v.finish().map_err(|b| anyhow::anyhow!("{b}"))?;
+    let verify = t.elapsed();
+    println!(
+        "verify: {count} records in {:.1} s ({:.0} records/s, target >= 500000)",
+        verify.as_secs_f64(),
+        count as f64 / verify.as_secs_f64()
+    );
+    store.close().await;
+    Ok(())
+}
