@@ -228,20 +228,19 @@ impl Server {
 
     fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
         let now = unix_now();
-        let refused = |why: &str| {
-            self.shared.events.emit(events::Event {
-                time: now,
-                source: Some(peer),
-                account: None,
-                tenant: None,
-                client_version: None,
-                session: None,
-                kind: events::EventKind::Connection {
-                    accepted: false,
-                    reason: Some(why.to_owned()),
+        let connection = |accepted: bool, reason: Option<&str>, session: Option<u64>| {
+            let mut e = events::Event::new(
+                now,
+                events::EventKind::Connection {
+                    accepted,
+                    reason: reason.map(str::to_owned),
                 },
-            });
+            );
+            e.source = Some(peer);
+            e.session = session.map(|s| s.to_string());
+            self.shared.events.emit(e);
         };
+        let refused = |why: &str| connection(false, Some(why), None);
         // Banned or unreachable addresses cost a closed socket: no key exchange, no task.
         if let Err(why) = self.shared.gate.admits_connection(peer.ip(), now) {
             refused(why);
@@ -256,18 +255,7 @@ impl Server {
             refused("too many connections from this address");
             return;
         };
-        self.shared.events.emit(events::Event {
-            time: now,
-            source: Some(peer),
-            account: None,
-            tenant: None,
-            client_version: None,
-            session: Some(slot.id.to_string()),
-            kind: events::EventKind::Connection {
-                accepted: true,
-                reason: None,
-            },
-        });
+        connection(true, None, Some(slot.id));
         let _ = stream.set_nodelay(true);
         let shared = self.shared.clone();
         let ssh = self.ssh.clone();

@@ -227,14 +227,7 @@ pub async fn master_rotate(data_dir: &Path) -> anyhow::Result<()> {
 pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<()> {
     let now = match at {
         None => now(),
-        Some(t) => humantime::parse_rfc3339_weak(t)
-            .map_err(|_| {
-                UsageError(format!(
-                    "--now '{t}' is not an RFC 3339 time like 2030-01-31T12:00:00Z"
-                ))
-            })?
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
+        Some(t) => units::time(t, "--now")?,
     };
     let cat = open(data_dir).await?;
     let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;

@@ -10,28 +10,10 @@ use catalog::{LedgerFilter, LedgerStore};
 use ledger::Verifier;
 use vault::LedgerKey;
 
-use crate::UsageError;
 use crate::cli::{AuditCommand, ExportFormat};
 
 /// Records scanned per query by verify and export.
 const PAGE: u32 = 50_000;
-
-fn rfc3339_arg(v: &str, flag: &str) -> Result<i64, UsageError> {
-    let text = if v.len() == 10 {
-        format!("{v}T00:00:00Z")
-    } else {
-        v.to_owned()
-    };
-    humantime::parse_rfc3339_weak(&text)
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{flag} '{v}' is not an RFC 3339 time like 2026-11-21T12:00:00Z"
-            ))
-        })
-}
 
 async fn store(data_dir: &Path) -> anyhow::Result<LedgerStore> {
     Ok(LedgerStore::open(&data_dir.join("ledger.db")).await?)
@@ -108,11 +90,11 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             let filter = LedgerFilter {
                 since: since
                     .as_deref()
-                    .map(|v| rfc3339_arg(v, "--since"))
+                    .map(|v| crate::units::time(v, "--since"))
                     .transpose()?,
                 until: until
                     .as_deref()
-                    .map(|v| rfc3339_arg(v, "--until"))
+                    .map(|v| crate::units::time(v, "--until"))
                     .transpose()?,
                 account: user,
                 tenant,

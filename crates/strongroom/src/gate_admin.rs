@@ -20,25 +20,12 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or RFC 3339, as Unix seconds; `never` is `None`.
+/// A date (see `units::time`), or `never` (`None`).
 pub fn date(v: &str, flag: &str) -> Result<Option<i64>, UsageError> {
     if v == "never" {
         return Ok(None);
     }
-    let text = if v.len() == 10 {
-        format!("{v}T00:00:00Z")
-    } else {
-        v.to_owned()
-    };
-    humantime::parse_rfc3339_weak(&text)
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| Some(d.as_secs() as i64))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{flag} '{v}' is not a date like 2027-01-31 (or never)"
-            ))
-        })
+    crate::units::time(v, flag).map(Some)
 }
 
 fn yes_no(v: &str, flag: &str) -> Result<bool, UsageError> {

@@ -67,6 +67,24 @@ pub fn whole(v: &str, unit: i64, name: &str) -> Result<Option<i64>, UsageError> 
     }
 }
 
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339, as Unix seconds.
+pub fn time(v: &str, flag: &str) -> Result<i64, UsageError> {
+    let text = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&text)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} '{v}' is not a date like 2027-01-31 or a time like 2027-01-31T12:00:00Z"
+            ))
+        })
+}
+
 /// A whole number, or `off`.
 pub fn count(v: &str) -> Result<Option<i64>, UsageError> {
     if v == "off" {

@@ -52,6 +52,44 @@ pub enum KeyError {
     Derive,
 }
 
+/// The contents of a key file, or `None` if it does not exist. Refuses a file others can read.
+pub(crate) fn read_private_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
+    let io = |source| KeyError::MasterFile {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::MasterPermissions {
+                    path: path.display().to_string(),
+                    mode,
+                });
+            }
+            Ok(Some(Zeroizing::new(std::fs::read(path).map_err(io)?)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Creates a key file (0600, fsynced); never overwrites one.
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let io = |source| KeyError::MasterFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
 /// Secret bytes: zeroed on drop, redacted in `Debug`.
 #[derive(Clone)]
 pub struct Secret(Zeroizing<[u8; KEY_LEN]>);
@@ -160,45 +198,26 @@ impl MasterKey {
 
     /// Reads the key file; creates it (0600, never overwriting) when `create` and it is missing.
     pub fn load_or_create(path: &Path, create: bool) -> Result<Self, KeyError> {
-        let io = |source| KeyError::MasterFile {
-            path: path.display().to_string(),
-            source,
-        };
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(KeyError::MasterPermissions {
-                        path: path.display().to_string(),
-                        mode,
-                    });
-                }
-                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-                Self::parse(&text, &path.display().to_string())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+        match read_private_file(path)? {
+            Some(bytes) => Self::parse(
+                &String::from_utf8_lossy(&bytes),
+                &path.display().to_string(),
+            ),
+            None if create => {
                 let key = Self::generate();
                 key.write_new(path)?;
                 Ok(key)
             }
-            Err(e) => Err(io(e)),
+            None => Err(KeyError::MasterFile {
+                path: path.display().to_string(),
+                source: std::io::ErrorKind::NotFound.into(),
+            }),
         }
     }
 
     /// Writes the key to a new file (0600, fsynced); fails if the file exists.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::MasterFile {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(io)?;
-        f.write_all(self.to_text().as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)
+        write_private_file(path, self.to_text().as_bytes())
     }
 
     fn tenant_aad(tenant_id: i64, version: i64) -> Vec<u8> {
