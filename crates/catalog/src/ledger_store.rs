@@ -228,30 +228,51 @@ impl LedgerStore {
     }
 
     /// Up to `limit` records matching `f` with seq > `after`, in order.
+    ///
+    /// Only the filters given appear in the query (fixed SQL fragments, every value bound), so
+    /// that SQLite can use the (account | tenant | source | session, time) indexes; a
+    /// `(? IS NULL OR column = ?)` form would force a scan of the whole ledger.
     pub async fn export(
         &self,
         f: &LedgerFilter,
         after: u64,
         limit: u32,
     ) -> Result<Vec<LedgerEntry>> {
-        let rows = sqlx::query(
+        let mut sql = String::from(
             "SELECT seq, time, prev_hash, hash, kind, account, tenant, source, session, body FROM records
-              WHERE seq > ?1
-                AND (?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3)
-                AND (?4 IS NULL OR account = ?4) AND (?5 IS NULL OR tenant = ?5)
-                AND (?6 IS NULL OR source = ?6) AND (?7 IS NULL OR session = ?7)
-              ORDER BY seq LIMIT ?8",
-        )
-        .bind(after as i64)
-        .bind(f.since)
-        .bind(f.until)
-        .bind(&f.account)
-        .bind(&f.tenant)
-        .bind(&f.source)
-        .bind(&f.session)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+              WHERE seq > ?",
+        );
+        let equal = [
+            (" AND account = ?", &f.account),
+            (" AND tenant = ?", &f.tenant),
+            (" AND source = ?", &f.source),
+            (" AND session = ?", &f.session),
+        ];
+        for (clause, value) in &equal {
+            if value.is_some() {
+                sql.push_str(clause);
+            }
+        }
+        if f.since.is_some() {
+            sql.push_str(" AND time >= ?");
+        }
+        if f.until.is_some() {
+            sql.push_str(" AND time < ?");
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after as i64);
+        for (_, value) in equal {
+            if let Some(v) = value {
+                q = q.bind(v.clone());
+            }
+        }
+        if let Some(t) = f.since {
+            q = q.bind(t);
+        }
+        if let Some(t) = f.until {
+            q = q.bind(t);
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(entry_from_row).collect()
     }
 }
