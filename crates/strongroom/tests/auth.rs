@@ -263,3 +263,55 @@ fn sessions_per_account_are_bounded() {
     std::thread::sleep(Duration::from_millis(300));
     alice.sftp_ok("pwd\n");
 }
+
+#[test]
+fn authentication_attempts_per_connection_are_bounded() {
+    let server = Server::start_with_config(
+        "[limits]\nmax_auth_attempts = 3\nauth_rejection_ms = 50\n[defender]\nmax_failures_per_address = 100\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    // Five keys nobody registered, offered one after another on one connection.
+    let strangers: Vec<Client> = (0..5).map(|_| Client::new(server.port, "alice")).collect();
+    let mut cmd = Command::new("ssh");
+    cmd.args([
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "PreferredAuthentications=publickey",
+    ]);
+    for s in &strangers {
+        cmd.arg("-i").arg(s.key());
+    }
+    let out = cmd
+        .args([
+            "-p",
+            &alice.port.to_string(),
+            "-s",
+            "alice@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let log = server.log();
+    let session_attempts = |session: &str| {
+        log.lines()
+            .filter(|l| {
+                l.contains(r#""kind":"auth""#) && l.contains(&format!(r#""session":"{session}""#))
+            })
+            .count()
+    };
+    let attempts = session_attempts("1");
+    assert!(
+        attempts <= 3,
+        "{attempts} attempts on one connection:\n{log}"
+    );
+    assert!(attempts >= 2, "the keys were not tried:\n{log}");
+}
