@@ -214,6 +214,63 @@ fn limits_are_advertised_and_enforced() {
 }
 
 #[test]
+fn a_write_far_past_the_end_is_refused_before_any_work() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let blobs_before = server.blob_files().len();
+    let mut raw = Raw::connect(&alice);
+    let h = raw.open(1, "/sparse", OpenFlags::WRITE | OpenFlags::CREAT);
+    // A sealed file has no holes: without a bound this would fill a petabyte with zeros.
+    let r = raw.call(
+        2,
+        RequestOp::Write {
+            handle: h.clone(),
+            offset: 1 << 50,
+            data: path("x"),
+        },
+    );
+    assert_eq!(
+        r.status(),
+        (
+            StatusCode::FAILURE,
+            "write too far past the end of the file".into()
+        )
+    );
+    let r = raw.call(
+        3,
+        RequestOp::Fsetstat {
+            handle: h.clone(),
+            attrs: Attrs {
+                size: Some(1 << 50),
+                ..Attrs::default()
+            },
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::FAILURE);
+    // Writing just past the end (a client's pipeline) is fine.
+    let r = raw.call(
+        4,
+        RequestOp::Write {
+            handle: h.clone(),
+            offset: 1_000_000,
+            data: path("y"),
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    assert_eq!(
+        raw.call(5, RequestOp::Close { handle: h }).status().0,
+        StatusCode::OK
+    );
+    let size: u64 = server
+        .blob_files()
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert_eq!(server.blob_files().len(), blobs_before + 1);
+    assert!(size < 2_000_000, "{size} bytes on disk");
+}
+
+#[test]
 fn pipelined_requests_on_several_handles_behave_as_if_in_order() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");

@@ -48,6 +48,8 @@ pub enum FsError {
     PermissionDenied(&'static str),
     #[error("quota exceeded")]
     QuotaExceeded,
+    #[error("{0}")]
+    OutOfRange(&'static str),
     #[error("the file failed its integrity check; its contents are withheld")]
     Integrity { path: String, reason: SealError },
     #[error("storage error")]

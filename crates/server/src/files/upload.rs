@@ -16,6 +16,12 @@ use vault::{BlobId, BlobWriter, DataKey, Sealing};
 use super::path::JailPath;
 use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, blob_id_of, blocking};
 
+/// How far past the current end of a file one write (or a size change) may reach. A sealed file
+/// has no holes: a gap is filled with sealed zeros, so without this bound one packet with a huge
+/// offset would make the server write until the disk is full. Clients write sequentially;
+/// OpenSSH's pipeline reaches 64 requests (about 16 MiB) ahead.
+pub const MAX_WRITE_GAP: u64 = 64 << 20;
+
 pub struct Upload {
     pub path: JailPath,
     parent_id: i64,
@@ -44,8 +50,15 @@ pub struct UploadState {
 }
 
 impl Upload {
-    /// Checks a write ending at `end` against the quota; a refusal sticks.
-    pub fn admit(&self, end: u64) -> FsResult<()> {
+    /// Checks a write of `[start, end)` (or a size change to `end`, with `start == end`) against
+    /// the gap bound and the quota; a quota refusal sticks.
+    pub fn admit(&self, start: u64, end: u64) -> FsResult<()> {
+        let size = self.state.lock().map_or(0, |s| s.size);
+        if start > size.saturating_add(MAX_WRITE_GAP) {
+            return Err(FsError::OutOfRange(
+                "write too far past the end of the file",
+            ));
+        }
         if self.size_limit.is_some_and(|limit| end > limit) {
             self.over_quota.store(true, Ordering::SeqCst);
             return Err(FsError::QuotaExceeded);

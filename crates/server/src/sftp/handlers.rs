@@ -249,8 +249,8 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Byte
     };
     let end = offset
         .checked_add(data.len() as u64)
-        .ok_or(FsError::InvalidPath("write offset out of range"))?;
-    up.admit(end)?;
+        .ok_or(FsError::OutOfRange("write offset out of range"))?;
+    up.admit(offset, end)?;
     let blob = up.blob.clone();
     blocking(move || blob.write_at(&data, offset))
         .await
@@ -316,7 +316,7 @@ async fn fsetstat(
     match h {
         OpenHandle::Write(up) => {
             if let Some(size) = attrs.size {
-                up.admit(size)?;
+                up.admit(size, size)?;
                 let blob = up.blob.clone();
                 blocking(move || blob.set_len(size)).await?;
             }

@@ -29,7 +29,7 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
         | FsError::NotADirectory
         | FsError::IsADirectory
         | FsError::InvalidPath(_) => StatusCode::FAILURE,
-        FsError::QuotaExceeded => StatusCode::FAILURE,
+        FsError::QuotaExceeded | FsError::OutOfRange(_) => StatusCode::FAILURE,
         FsError::Integrity { path, reason } => {
             tracing::error!(file = %path, %reason, "integrity check failed: contents withheld");
             StatusCode::FAILURE
