@@ -162,9 +162,7 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        self.truncate_wal().await?;
         Ok(blobs.into_iter().map(|b| b.0).collect())
     }
 
@@ -192,6 +190,15 @@ impl Catalog {
                 quota,
             )
         }))
+    }
+
+    /// Folds the WAL into the database and empties it, so that rows just deleted or replaced
+    /// (a shredded tenant, old wrapped keys) do not linger in the log file.
+    async fn truncate_wal(&self) -> Result<()> {
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn tenant_key(&self, tenant_id: i64) -> Result<Option<TenantKeyRow>> {
@@ -270,9 +277,7 @@ impl Catalog {
                 .await?;
         }
         tx.commit().await?;
-        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        self.truncate_wal().await?;
         Ok(())
     }
 
@@ -291,9 +296,7 @@ impl Catalog {
             .await?;
         }
         tx.commit().await?;
-        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        self.truncate_wal().await?;
         Ok(())
     }
 }

@@ -5,48 +5,20 @@ mod support;
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Client, Server, admin_in, run_with_input};
+use support::{Client, Server, admin_in};
 
-/// `sftp` with a password given through SSH_ASKPASS (no terminal needed).
+/// `sftp` with a password given through SSH_ASKPASS; returns (exit code, stderr).
 fn sftp_with_password(c: &Client, user: &str, password: &str, batch: &str) -> (i32, String) {
-    let askpass = c.dir.path().join("askpass.sh");
-    std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
-    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut cmd = Command::new("sftp");
-    cmd.args([
-        // Before -b, so that it wins over the BatchMode=yes that -b adds.
-        "-o",
-        "BatchMode=no",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
+    let args = [
         "-o",
         "PubkeyAuthentication=no",
         "-o",
         "PreferredAuthentications=password",
-        "-o",
-        "NumberOfPasswordPrompts=1",
-        "-P",
-        &c.port.to_string(),
-        "-b",
-        "-",
-    ])
-    .arg(format!("{user}@127.0.0.1"))
-    .env("SSH_ASKPASS", &askpass)
-    .env("SSH_ASKPASS_REQUIRE", "force")
-    .env("DISPLAY", ":0")
-    .current_dir(c.work())
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let (code, _, err) = run_with_input(cmd, batch);
+    ];
+    let (code, _, err) = c.sftp_answering(user, &args, password, batch);
     (code, err)
 }
 

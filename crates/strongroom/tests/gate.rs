@@ -4,11 +4,10 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Client, Server, run_with_input};
+use support::{Client, Server};
 
 /// The current TOTP code of a base32 secret, computed by Python's hmac (not by Strongroom).
 fn totp_now(secret_b32: &str) -> String {
@@ -24,44 +23,20 @@ fn totp_now(secret_b32: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// `sftp` with the client's key first, then `answer` given to the keyboard-interactive prompt
-/// through SSH_ASKPASS. Returns (exit code, stderr).
+/// `sftp` with the client's key first, then `answer` given to the keyboard-interactive prompt;
+/// returns (exit code, stderr).
 fn sftp_with_code(c: &Client, extra: &[&str], answer: &str) -> (i32, String) {
-    let askpass = c.dir.path().join("askpass.sh");
-    std::fs::write(&askpass, format!("#!/bin/sh\necho '{answer}'\n")).unwrap();
-    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut cmd = Command::new("sftp");
-    cmd.args([
-        "-o",
-        "BatchMode=no",
+    let key = c.key();
+    let mut args = vec![
         "-o",
         "KbdInteractiveAuthentication=yes",
-        "-o",
-        "NumberOfPasswordPrompts=1",
-    ])
-    .args([
         "-i",
-        c.key().to_str().unwrap(),
+        key.to_str().unwrap(),
         "-o",
         "IdentitiesOnly=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-    ])
-    .args(extra)
-    .args(["-P", &c.port.to_string(), "-b", "-"])
-    .arg(format!("{}@127.0.0.1", c.user))
-    .env("SSH_ASKPASS", &askpass)
-    .env("SSH_ASKPASS_REQUIRE", "force")
-    .env("DISPLAY", ":0")
-    .current_dir(c.work())
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let (code, _, err) = run_with_input(cmd, "pwd\n");
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = c.sftp_answering(&c.user, &args, answer, "pwd\n");
     (code, err)
 }
 

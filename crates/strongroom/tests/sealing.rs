@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use sftp_proto::{OpenFlags, RequestOp, StatusCode};
 use support::raw::Raw;
-use support::{Client, Server, pseudo_random};
+use support::{Server, pseudo_random};
 
 /// Every file under `dir`, recursively.
 fn all_files(dir: &Path) -> Vec<PathBuf> {
@@ -107,7 +107,7 @@ fn tampered_blobs_are_refused_and_the_log_names_the_file() {
 
     let expect_refused = |what: &str| {
         let _ = std::fs::remove_file(w.join("out.bin"));
-        let (code, _, err) = alice.sftp("get payments.bin out.bin\n");
+        let (code, _, _) = alice.sftp("get payments.bin out.bin\n");
         assert_eq!(code, 1, "{what}: tampered file was served");
         // Whatever reached the client is a verified prefix, never altered bytes.
         let got = std::fs::read(w.join("out.bin")).unwrap_or_default();
@@ -115,7 +115,6 @@ fn tampered_blobs_are_refused_and_the_log_names_the_file() {
             got.len() < original.len() && original.starts_with(&got),
             "{what}: altered bytes served"
         );
-        let _ = err;
         std::fs::write(&blob, &pristine).unwrap();
     };
     // A flipped bit.
@@ -401,5 +400,4 @@ fn uploads_beyond_the_quota_fail_and_leave_nothing_behind() {
     assert_eq!(code, 1, "an upload over the file quota succeeded");
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(show.contains("600000 bytes in 2 files"), "{show}");
-    let _ = Client::new;
 }

@@ -35,10 +35,9 @@ pub const BLOB_ID_LEN: usize = 16;
 pub struct BlobId(pub [u8; BLOB_ID_LEN]);
 
 impl BlobId {
-    /// A fresh random id.
-    pub fn random() -> Result<Self, BlobError> {
-        // ThreadRng is a CSPRNG reseeded from the OS.
-        Ok(Self(rand::random()))
+    /// A fresh random id (ThreadRng: a CSPRNG reseeded from the OS).
+    pub fn random() -> Self {
+        Self(rand::random())
     }
 
     pub fn to_hex(&self) -> String {
@@ -84,12 +83,8 @@ pub enum BlobError {
     },
     #[error("not a blob id: {0:?}")]
     BadId(String),
-    #[error("no randomness available: {0}")]
-    Random(String),
     #[error("blob {id} failed its integrity check: {reason}")]
     Integrity { id: BlobId, reason: SealError },
-    #[error("blob {0}: its key does not open")]
-    Key(BlobId, #[source] KeyError),
 }
 
 /// A blob open for reading.

@@ -146,14 +146,14 @@ impl BlobWriter for LocalBlob {
 
 impl BlobStore for LocalBlobStore {
     fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
-        let id = BlobId::random()?;
+        let id = BlobId::random();
         let file = self.create_file(id)?;
         Ok((id, Box::new(LocalBlob::new(id, file))))
     }
 
     fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
         let mut from = File::open(self.path_of(source)).map_err(|e| not_found_or_io(source, e))?;
-        let id = BlobId::random()?;
+        let id = BlobId::random();
         let mut file = self.create_file(id)?;
         std::io::copy(&mut from, &mut file).map_err(|source| BlobError::Io { id, source })?;
         Ok((id, Box::new(LocalBlob::new(id, file))))
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn hex_round_trip_and_bad_ids() {
-        let id = BlobId::random().unwrap();
+        let id = BlobId::random();
         assert_eq!(BlobId::from_hex(&id.to_hex()).unwrap(), id);
         assert!(BlobId::from_hex("../../etc/passwd").is_err());
     }

@@ -5,7 +5,7 @@
 //! fresh nonce. `finish` writes the tag table and returns the root the catalog commits. The
 //! reader checks the header, the tag table against the root, and every chunk it returns.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::keys::DataKey;
 use crate::seal::{self, CHUNK_SIZE, SealError, Tag};
@@ -43,7 +43,7 @@ fn read_range(
     buf: &mut [u8],
     offset: u64,
     size: u64,
-    mut chunk: impl FnMut(u64) -> Result<Vec<u8>, BlobError>,
+    mut chunk: impl FnMut(u64) -> Result<Arc<Vec<u8>>, BlobError>,
 ) -> Result<usize, BlobError> {
     if offset >= size {
         return Ok(0);
@@ -75,7 +75,7 @@ pub struct SealedReader {
     size: u64,
     tags: Vec<Tag>,
     /// The last chunk opened: SFTP reads of 255 KiB straddle chunk boundaries.
-    last: Mutex<Option<(u64, Vec<u8>)>>,
+    last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
 }
 
 impl SealedReader {
@@ -128,14 +128,14 @@ impl BlobReader for SealedReader {
             {
                 return Ok(plain.clone());
             }
-            let plain = read_chunk(
+            let plain = Arc::new(read_chunk(
                 self.raw.as_ref(),
                 self.id,
                 &self.key,
                 self.size,
                 &self.tags,
                 index,
-            )?;
+            )?);
             *last = Some((index, plain.clone()));
             Ok(plain)
         })
@@ -340,18 +340,10 @@ impl SealedWriter {
 
 impl BlobReader for SealedWriter {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
-        let mut st = self.lock();
-        self.flush(&mut st)?;
-        let st = &*st;
+        // Read through the buffered chunk instead of sealing it early just to read it back.
+        let st = self.lock();
         read_range(buf, offset, st.size, |index| {
-            read_chunk(
-                self.raw.as_ref(),
-                self.id,
-                &self.key,
-                st.size,
-                &st.tags,
-                index,
-            )
+            self.chunk_plain(&st, index).map(Arc::new)
         })
         .map_err(|e| with_id(e, self.id))
     }

@@ -45,7 +45,6 @@ impl Default for DefenderConfig {
 /// What a failure led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Noted,
     Banned {
         level: i64,
         until: i64,

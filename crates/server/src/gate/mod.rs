@@ -375,7 +375,6 @@ impl Gate {
     pub async fn failed(&self, peer: IpAddr, user: &str, now: i64) {
         for verdict in self.defender.record_failure(peer, user, now) {
             match verdict {
-                Verdict::Noted => {}
                 Verdict::Banned {
                     level,
                     until,

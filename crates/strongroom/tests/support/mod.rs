@@ -317,6 +317,44 @@ impl Client {
             .unwrap()
     }
 
+    /// `sftp -b -` as `user` whose prompts (a password, a verification code) are answered with
+    /// `answer` through SSH_ASKPASS, so no terminal is needed. `args` choose the methods.
+    /// Returns (exit code, stdout, stderr).
+    pub fn sftp_answering(
+        &self,
+        user: &str,
+        args: &[&str],
+        answer: &str,
+        batch: &str,
+    ) -> (i32, String, String) {
+        use std::os::unix::fs::PermissionsExt;
+        let askpass = self.dir.path().join("askpass.sh");
+        std::fs::write(&askpass, format!("#!/bin/sh\necho '{answer}'\n")).unwrap();
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let mut cmd = Command::new("sftp");
+        // BatchMode=no comes before -b, so that it wins over the BatchMode=yes that -b adds.
+        cmd.args([
+            "-o",
+            "BatchMode=no",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "StrictHostKeyChecking=no",
+        ])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+        .args(args)
+        .args(["-P", &self.port.to_string(), "-b", "-"])
+        .arg(format!("{user}@127.0.0.1"))
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .current_dir(self.work())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        run_with_input(cmd, batch)
+    }
+
     /// `sftp -b -` with `batch` on stdin; returns (exit code, stdout, stderr).
     pub fn sftp(&self, batch: &str) -> (i32, String, String) {
         self.sftp_as(&self.user, batch)
