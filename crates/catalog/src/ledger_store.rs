@@ -1,17 +1,25 @@
 //! The audit ledger's storage: its own SQLite file (`<data-dir>/ledger.db`), apart from the
 //! catalog. Appends are batched in one transaction that reads the head and chains every record
 //! (crates/ledger), so several writers (the server, admin commands) keep one chain. Export
-//! filters use indexed copies of the events' fields.
+//! filters use indexed copies of the events' fields; those copies are also encoded at the front
+//! of each record's hashed body, so changing one breaks the chain like any other edit.
+//!
+//! Unlike the rest of the catalog this file is spoken to through rusqlite, synchronously, on the
+//! caller's thread: the server's ledger writer is one dedicated thread and `audit verify` streams
+//! millions of rows; sqlx's per-statement and per-row hop to its worker thread cost more than
+//! the work itself (see BENCHMARKS.md). Async callers run these calls on a blocking thread.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use ledger::{Checkpoint, Head, Record};
-use sqlx::{Row, SqlitePool};
+use ledger::{Break, Checkpoint, Hash, Head, RecordView, Verifier};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
 
-use crate::{CatalogError, Result, migrate, open_pool};
+use crate::{CatalogError, Result, migrate};
 
 /// The indexed fields of an event (copied from its body).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerMeta {
     pub kind: String,
     pub account: Option<String>,
@@ -24,8 +32,12 @@ pub struct LedgerMeta {
 /// A stored record with its indexed fields.
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {
-    pub record: Record,
+    pub seq: u64,
+    pub time: i64,
+    pub hash: Hash,
     pub meta: LedgerMeta,
+    /// The event as sealed with the ledger body key.
+    pub sealed_event: Vec<u8>,
 }
 
 /// Export filters; `None` matches everything.
@@ -39,240 +51,430 @@ pub struct LedgerFilter {
     pub session: Option<String>,
 }
 
+/// What a verification that found nothing wrong saw.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub records: u64,
+    pub head: Head,
+    pub checkpoints: usize,
+}
+
+/// The ledger database; cheap to clone (one connection, used by one caller at a time).
 #[derive(Clone)]
 pub struct LedgerStore {
-    pool: SqlitePool,
+    conn: Arc<Mutex<Connection>>,
 }
 
-fn hash_from(v: Vec<u8>) -> Result<ledger::Hash> {
-    v.try_into().map_err(|_| CatalogError::Invalid {
-        what: "ledger hash",
-        why: "not 32 bytes".into(),
+/// First byte of a stored body: the layout of the indexed fields in front of the sealed event.
+const BODY_FORMAT: u8 = 1;
+
+/// The stored body: format byte, the indexed fields (each absent, or a 16-bit length and the
+/// bytes), then the sealed event. The chain's hash covers all of it.
+fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
+    let fields = [
+        Some(meta.kind.as_str()),
+        meta.account.as_deref(),
+        meta.tenant.as_deref(),
+        meta.source.as_deref(),
+        meta.session.as_deref(),
+    ];
+    let mut out = Vec::with_capacity(1 + 5 * 3 + 64 + sealed_event.len());
+    out.push(BODY_FORMAT);
+    for f in fields {
+        match f {
+            None => out.push(0),
+            Some(v) => {
+                let len = u16::try_from(v.len()).map_err(|_| CatalogError::Invalid {
+                    what: "ledger field",
+                    why: format!("{} bytes is too long", v.len()),
+                })?;
+                out.push(1);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+    }
+    out.extend_from_slice(sealed_event);
+    Ok(out)
+}
+
+/// The indexed fields encoded in a stored body, and where the sealed event starts.
+fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; 5], usize)> {
+    let (&format, mut rest) = body.split_first()?;
+    if format != BODY_FORMAT {
+        return None;
+    }
+    let mut fields = [None; 5];
+    for f in &mut fields {
+        let (&present, after) = rest.split_first()?;
+        rest = after;
+        match present {
+            0 => {}
+            1 => {
+                let (len, after) = rest.split_first_chunk::<2>()?;
+                let len = usize::from(u16::from_be_bytes(*len));
+                if after.len() < len {
+                    return None;
+                }
+                let (v, after) = after.split_at(len);
+                *f = Some(v);
+                rest = after;
+            }
+            _ => return None,
+        }
+    }
+    Some((fields, body.len() - rest.len()))
+}
+
+/// Columns of `records` read by verification and export, in this order.
+const RECORD_COLUMNS: &str =
+    "seq, time, prev_hash, hash, kind, account, tenant, source, session, body";
+
+/// One row of [`RECORD_COLUMNS`], borrowed; `None` if a column has the wrong type or size
+/// (tampering).
+struct RowView<'r> {
+    record: RecordView<'r>,
+    columns: [Option<&'r [u8]>; 5],
+    /// Where the sealed event starts in the body, if the indexed columns match the body (if
+    /// not, that is tampering too).
+    event_at: Option<usize>,
+}
+
+fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
+    let blob = |i| row.get_ref(i).ok()?.as_blob().ok();
+    let hash = |i| -> Option<&'r Hash> { blob(i)?.try_into().ok() };
+    let text = |i| -> Option<Option<&'r [u8]>> {
+        let v = row.get_ref(i).ok()?;
+        match v {
+            rusqlite::types::ValueRef::Null => Some(None),
+            rusqlite::types::ValueRef::Text(t) => Some(Some(t)),
+            _ => None,
+        }
+    };
+    let body = blob(9)?;
+    let columns = [text(4)?, text(5)?, text(6)?, text(7)?, text(8)?];
+    let event_at = decode_body(body).and_then(|(fields, at)| (fields == columns).then_some(at));
+    Some(RowView {
+        record: RecordView {
+            seq: u64::try_from(row.get_ref(0).ok()?.as_i64().ok()?).ok()?,
+            time: row.get_ref(1).ok()?.as_i64().ok()?,
+            prev_hash: hash(2)?,
+            body,
+            hash: hash(3)?,
+        },
+        columns,
+        event_at,
     })
 }
 
-fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<LedgerEntry> {
-    Ok(LedgerEntry {
-        record: Record {
-            seq: r.try_get::<i64, _>("seq")? as u64,
-            time: r.try_get("time")?,
-            prev_hash: hash_from(r.try_get("prev_hash")?)?,
-            body: r.try_get("body")?,
-            hash: hash_from(r.try_get("hash")?)?,
-        },
-        meta: LedgerMeta {
-            kind: r.try_get("kind")?,
-            account: r.try_get("account")?,
-            tenant: r.try_get("tenant")?,
-            source: r.try_get("source")?,
-            session: r.try_get("session")?,
-        },
-    })
+fn lossy(v: Option<&[u8]>) -> Option<String> {
+    v.map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 impl LedgerStore {
-    pub async fn open(path: &Path) -> Result<Self> {
-        let pool = open_pool(path, 2).await?;
-        migrate::run(&pool, migrate::LEDGER).await?;
-        Ok(Self { pool })
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// Chains and stores a batch of (time, indexed fields, body) in one durable transaction.
-    /// Returns the new head.
-    pub async fn append(&self, batch: &[(i64, LedgerMeta, Vec<u8>)]) -> Result<Head> {
-        let mut conn = self.pool.acquire().await?;
-        // IMMEDIATE: take the write lock before reading the head, so that two writers (the
-        // server and an admin command) never chain onto the same record.
-        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let result = async {
-            let head: Option<(i64, Vec<u8>)> =
-                sqlx::query_as("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let mut head = match head {
-                Some((seq, hash)) => Head {
-                    seq: seq as u64,
-                    hash: hash_from(hash)?,
-                },
-                None => Head::EMPTY,
-            };
-            for (time, meta, body) in batch {
-                let r = ledger::append(&head, *time, body.clone()).map_err(|e| CatalogError::Invalid {
-                    what: "ledger record",
-                    why: e.to_string(),
-                })?;
-                sqlx::query(
-                    "INSERT INTO records (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(r.seq as i64)
-                .bind(r.time)
-                .bind(&r.prev_hash[..])
-                .bind(&r.hash[..])
-                .bind(&meta.kind)
-                .bind(&meta.account)
-                .bind(&meta.tenant)
-                .bind(&meta.source)
-                .bind(&meta.session)
-                .bind(&r.body)
-                .execute(&mut *conn)
-                .await?;
-                head = r.head();
-            }
-            sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-            Ok::<_, CatalogError>(head)
-        }
-        .await;
-        if result.is_err() {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-        }
-        result
-    }
-
-    /// The wrapped body key: (master key id, wrapped), if one was made.
-    pub async fn body_key(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        Ok(
-            sqlx::query_as("SELECT master_key_id, wrapped FROM body_key WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    /// Stores the wrapped body key (replacing it: master rotation).
-    pub async fn set_body_key(&self, master_key_id: &[u8], wrapped: &[u8]) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO body_key (id, master_key_id, wrapped) VALUES (1, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET master_key_id = excluded.master_key_id, wrapped = excluded.wrapped",
-        )
-        .bind(master_key_id)
-        .bind(wrapped)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn head(&self) -> Result<Head> {
-        let head: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(match head {
-            Some((seq, hash)) => Head {
-                seq: seq as u64,
-                hash: hash_from(hash)?,
-            },
-            None => Head::EMPTY,
+    /// Opens (creating 0600 if missing) the ledger database at `path` and applies migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let open_err = |source| CatalogError::OpenLedger {
+            path: path.display().to_string(),
+            source,
+        };
+        crate::create_private(path);
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
+        // Durable before acknowledged, as the catalog: WAL, every commit reaches the disk.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        crate::restrict_permissions(path);
+        migrate::run_ledger(&mut conn, migrate::LEDGER)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    pub async fn add_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
-        )
-        .bind(c.seq as i64)
-        .bind(&c.hash[..])
-        .bind(c.time)
-        .bind(&c.signature)
-        .execute(&self.pool)
-        .await?;
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Chains and stores a batch of (time, indexed fields, sealed event) in one durable
+    /// transaction. Returns the new head.
+    pub fn append(&self, batch: &[(i64, LedgerMeta, Vec<u8>)]) -> Result<Head> {
+        let mut conn = self.lock();
+        // IMMEDIATE: take the write lock before reading the head, so that two writers (the
+        // server and an admin command) never chain onto the same record.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut head = head_of(&tx)?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO records (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?;
+            for (time, meta, sealed) in batch {
+                let body = encode_body(meta, sealed)?;
+                let r = ledger::append(&head, *time, body).map_err(|e| CatalogError::Invalid {
+                    what: "ledger record",
+                    why: e.to_string(),
+                })?;
+                insert.execute(rusqlite::params![
+                    r.seq as i64,
+                    r.time,
+                    &r.prev_hash[..],
+                    &r.hash[..],
+                    meta.kind,
+                    meta.account,
+                    meta.tenant,
+                    meta.source,
+                    meta.session,
+                    r.body,
+                ])?;
+                head = r.head();
+            }
+        }
+        tx.commit()?;
+        Ok(head)
+    }
+
+    /// The wrapped body key: (master key id, wrapped), if one was made.
+    pub fn body_key(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT master_key_id, wrapped FROM body_key WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Stores the wrapped body key (replacing it: master rotation).
+    pub fn set_body_key(&self, master_key_id: &[u8], wrapped: &[u8]) -> Result<()> {
+        self.lock().execute(
+            "INSERT INTO body_key (id, master_key_id, wrapped) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET master_key_id = excluded.master_key_id, wrapped = excluded.wrapped",
+            (master_key_id, wrapped),
+        )?;
         Ok(())
     }
 
-    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let rows: Vec<(i64, Vec<u8>, i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash, time, signature FROM checkpoints ORDER BY seq")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter()
-            .map(|(seq, hash, time, signature)| {
-                Ok(Checkpoint {
-                    seq: seq as u64,
-                    hash: hash_from(hash)?,
-                    time,
-                    signature,
-                })
-            })
-            .collect()
+    pub fn head(&self) -> Result<Head> {
+        head_of(&self.lock())
     }
 
-    /// Up to `limit` records in storage order (by row id, which is the sequence number as
-    /// stored, so that a record renumbered or swapped shows), after the storage position `after`.
-    /// Only what verification needs is read.
-    pub async fn scan(&self, after: i64, limit: u32) -> Result<Vec<(i64, Record)>> {
-        type Row = (i64, i64, Vec<u8>, Vec<u8>, Vec<u8>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT rowid, time, prev_hash, hash, body FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(pos, time, prev_hash, hash, body)| {
-                Ok((
-                    pos,
-                    Record {
-                        seq: pos as u64,
-                        time,
-                        prev_hash: hash_from(prev_hash)?,
-                        body,
-                        hash: hash_from(hash)?,
-                    },
-                ))
-            })
-            .collect()
+    pub fn add_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        self.lock().execute(
+            "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
+            (c.seq as i64, &c.hash[..], c.time, &c.signature),
+        )?;
+        Ok(())
     }
 
-    /// Up to `limit` records matching `f` with seq > `after`, in order.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        checkpoints_of(&self.lock())
+    }
+
+    /// Checks the whole chain, every record's indexed fields against its body, and every
+    /// checkpoint (signed by `public_key`). Streams the records in storage order (by row id,
+    /// which is the sequence number as stored, so that a record renumbered or swapped shows);
+    /// nothing is copied per record. `Ok(Err(_))` names the first bad record.
+    pub fn verify(&self, public_key: &[u8]) -> Result<std::result::Result<Verified, Break>> {
+        let conn = self.lock();
+        let checkpoints = checkpoints_of(&conn)?;
+        let mut v = Verifier::new(&checkpoints, public_key);
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records ORDER BY rowid"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut records = 0u64;
+        while let Some(row) = rows.next()? {
+            let Some(view) = row_view(row) else {
+                let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
+                return Ok(Err(Break::Modified { seq }));
+            };
+            if let Err(b) = v.push(view.record) {
+                return Ok(Err(b));
+            }
+            if view.event_at.is_none() {
+                return Ok(Err(Break::Modified {
+                    seq: view.record.seq,
+                }));
+            }
+            records += 1;
+        }
+        Ok(v.finish().map(|head| Verified {
+            records,
+            head,
+            checkpoints: checkpoints.len(),
+        }))
+    }
+
+    /// Up to `limit` records matching `f` with seq > `after`, in order. A record whose indexed
+    /// fields disagree with its body is an error (tampering; `audit verify` names it).
     ///
     /// Only the filters given appear in the query (fixed SQL fragments, every value bound), so
     /// that SQLite can use the (account | tenant | source | session, time) indexes; a
     /// `(? IS NULL OR column = ?)` form would force a scan of the whole ledger.
-    pub async fn export(
-        &self,
-        f: &LedgerFilter,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<LedgerEntry>> {
-        let mut sql = String::from(
-            "SELECT seq, time, prev_hash, hash, kind, account, tenant, source, session, body FROM records
-              WHERE seq > ?",
-        );
+    pub fn export(&self, f: &LedgerFilter, after: u64, limit: u32) -> Result<Vec<LedgerEntry>> {
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE seq > ?");
+        let mut values = vec![Value::Integer(after as i64)];
         let equal = [
             (" AND account = ?", &f.account),
             (" AND tenant = ?", &f.tenant),
             (" AND source = ?", &f.source),
             (" AND session = ?", &f.session),
         ];
-        for (clause, value) in &equal {
-            if value.is_some() {
-                sql.push_str(clause);
-            }
-        }
-        if f.since.is_some() {
-            sql.push_str(" AND time >= ?");
-        }
-        if f.until.is_some() {
-            sql.push_str(" AND time < ?");
-        }
-        sql.push_str(" ORDER BY seq LIMIT ?");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after as i64);
-        for (_, value) in equal {
+        for (clause, value) in equal {
             if let Some(v) = value {
-                q = q.bind(v.clone());
+                sql.push_str(clause);
+                values.push(Value::Text(v.clone()));
             }
         }
         if let Some(t) = f.since {
-            q = q.bind(t);
+            sql.push_str(" AND time >= ?");
+            values.push(Value::Integer(t));
         }
         if let Some(t) = f.until {
-            q = q.bind(t);
+            sql.push_str(" AND time < ?");
+            values.push(Value::Integer(t));
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(entry_from_row).collect()
+        sql.push_str(" ORDER BY seq LIMIT ?");
+        values.push(Value::Integer(i64::from(limit)));
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let view = row_view(row);
+            let Some((v, event_at)) = view.and_then(|v| v.event_at.map(|at| (v, at))) else {
+                let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
+                return Err(CatalogError::Invalid {
+                    what: "ledger record",
+                    why: format!(
+                        "record {seq} was modified (its stored fields do not match its body); run `strongroom audit verify`"
+                    ),
+                });
+            };
+            let [kind, account, tenant, source, session] = v.columns;
+            out.push(LedgerEntry {
+                seq: v.record.seq,
+                time: v.record.time,
+                hash: *v.record.hash,
+                meta: LedgerMeta {
+                    kind: lossy(kind).unwrap_or_default(),
+                    account: lossy(account),
+                    tenant: lossy(tenant),
+                    source: lossy(source),
+                    session: lossy(session),
+                },
+                sealed_event: v.record.body[event_at..].to_vec(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn head_of(conn: &Connection) -> Result<Head> {
+    let head: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match head {
+        Some((seq, hash)) => Head {
+            seq: seq as u64,
+            hash: hash_from(hash)?,
+        },
+        None => Head::EMPTY,
+    })
+}
+
+fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
+    let mut stmt =
+        conn.prepare("SELECT seq, hash, time, signature FROM checkpoints ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (seq, hash, time, signature) = row?;
+        Ok(Checkpoint {
+            seq: seq as u64,
+            hash: hash_from(hash)?,
+            time,
+            signature,
+        })
+    })
+    .collect()
+}
+
+fn hash_from(v: Vec<u8>) -> Result<Hash> {
+    v.try_into().map_err(|_| CatalogError::Invalid {
+        what: "ledger hash",
+        why: "not 32 bytes".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> LedgerMeta {
+        LedgerMeta {
+            kind: "file".into(),
+            account: Some("alice".into()),
+            tenant: None,
+            source: Some("127.0.0.1".into()),
+            session: Some("7".into()),
+        }
+    }
+
+    #[test]
+    fn body_round_trips_its_indexed_fields() {
+        let body = encode_body(&meta(), b"sealed").unwrap();
+        let (fields, at) = decode_body(&body).unwrap();
+        assert_eq!(
+            fields,
+            [
+                Some(&b"file"[..]),
+                Some(&b"alice"[..]),
+                None,
+                Some(&b"127.0.0.1"[..]),
+                Some(&b"7"[..])
+            ]
+        );
+        assert_eq!(&body[at..], b"sealed");
+        for cut in 0..at {
+            assert!(decode_body(&body[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_changed_column_breaks_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+        let batch: Vec<_> = (0..3).map(|t| (t, meta(), b"x".to_vec())).collect();
+        store.append(&batch).unwrap();
+        let ok = store.verify(b"").unwrap().unwrap();
+        assert_eq!(ok.records, 3);
+        store
+            .lock()
+            .execute("UPDATE records SET account = 'mallory' WHERE seq = 2", [])
+            .unwrap();
+        assert_eq!(
+            store.verify(b"").unwrap().unwrap_err(),
+            Break::Modified { seq: 2 }
+        );
+        let err = store
+            .export(&LedgerFilter::default(), 0, 10)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("record 2 was modified"), "{err}");
     }
 }

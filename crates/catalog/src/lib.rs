@@ -22,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
-pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore};
+pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
 pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
@@ -53,6 +53,12 @@ pub enum CatalogError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("ledger database at {path}: {source}")]
+    OpenLedger {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("the tenant key was rotated during the operation; retry")]
     KeyRotated,
     #[error("quota exceeded")]
@@ -61,6 +67,8 @@ pub enum CatalogError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("catalog database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("ledger database: {0}")]
+    LedgerDatabase(#[from] rusqlite::Error),
 }
 
 pub type Result<T> = std::result::Result<T, CatalogError>;
@@ -109,6 +117,17 @@ pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePoo
         .map_err(open_err)?;
     restrict_permissions(path);
     Ok(pool)
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist, so that the database is never
+/// readable by others, not even between its creation and [`restrict_permissions`].
+fn create_private(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
 }
 
 /// The database holds password hashes: keep it (and its WAL) readable by the owner only.

@@ -97,6 +97,26 @@ impl Record {
             hash: self.hash,
         }
     }
+
+    pub fn view(&self) -> RecordView<'_> {
+        RecordView {
+            seq: self.seq,
+            time: self.time,
+            prev_hash: &self.prev_hash,
+            body: &self.body,
+            hash: &self.hash,
+        }
+    }
+}
+
+/// A stored record borrowed from wherever it is being read (verification copies nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    pub seq: u64,
+    pub time: i64,
+    pub prev_hash: &'a Hash,
+    pub body: &'a [u8],
+    pub hash: &'a Hash,
 }
 
 /// A signed statement that the chain had reached `seq` with `hash` at `time`.
@@ -201,20 +221,23 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    pub fn push(&mut self, r: &Record) -> Result<(), Break> {
+    pub fn push(&mut self, r: RecordView<'_>) -> Result<(), Break> {
         if r.seq != self.head.seq + 1 {
             return Err(Break::Sequence {
                 expected_after: self.head.seq,
                 found: r.seq,
             });
         }
-        if r.prev_hash != self.head.hash {
+        if *r.prev_hash != self.head.hash {
             return Err(Break::Link { seq: r.seq });
         }
-        if hash_of(&r.prev_hash, r.seq, r.time, &r.body) != r.hash {
+        if hash_of(r.prev_hash, r.seq, r.time, r.body) != *r.hash {
             return Err(Break::Modified { seq: r.seq });
         }
-        self.head = r.head();
+        self.head = Head {
+            seq: r.seq,
+            hash: *r.hash,
+        };
         while let Some(c) = self.checkpoints.get(self.next_checkpoint) {
             if c.seq > r.seq {
                 break;
@@ -222,7 +245,7 @@ impl<'a> Verifier<'a> {
             if !c.verify_signature(self.public_key) {
                 return Err(Break::CheckpointSignature { seq: c.seq });
             }
-            if c.seq == r.seq && c.hash != r.hash {
+            if c.seq == r.seq && c.hash != *r.hash {
                 return Err(Break::CheckpointMismatch { seq: c.seq });
             }
             self.next_checkpoint += 1;

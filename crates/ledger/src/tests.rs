@@ -44,7 +44,7 @@ fn ledger(n: u64, every: u64, s: &TestSigner) -> (Vec<Record>, Vec<Checkpoint>) 
 fn verify(records: &[Record], checkpoints: &[Checkpoint], pk: &[u8]) -> Result<Head, Break> {
     let mut v = Verifier::new(checkpoints, pk);
     for r in records {
-        v.push(r)?;
+        v.push(r.view())?;
     }
     v.finish()
 }

@@ -1,17 +1,19 @@
 //! The audit ledger writer: every event goes to the log and into the ledger database
-//! (crates/catalog's `LedgerStore`, chained by crates/ledger). Events are batched; one
-//! transaction commits a batch (group commit). [`Ledger::record`] returns only once its event
-//! is durable, for operations that change state or grant access; [`EventSink::emit`] queues
-//! without waiting. Checkpoints are signed with the vault's ledger key every
+//! (crates/catalog's `LedgerStore`, chained by crates/ledger). One dedicated thread owns the
+//! ledger database and commits events in batches (group commit). [`Ledger::record`] returns
+//! only once its event is durable, for operations that change state or grant access;
+//! [`EventSink::emit`] queues without waiting, and such events may wait up to [`LINGER`] to
+//! share a commit with others. Checkpoints are signed with the vault's ledger key every
 //! [`CHECKPOINT_SECS`] and at shutdown. No event is ever dropped here.
 
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use catalog::{LedgerMeta, LedgerStore};
 use events::{Event, EventSink};
 use ledger::CheckpointSigner;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use vault::{LedgerBodyKey, LedgerKey};
 
 use crate::event_log::LogSink;
@@ -21,6 +23,9 @@ use crate::forward::{Forwarded, Forwarder};
 pub const CHECKPOINT_SECS: u64 = 30;
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 1024;
+/// How long events nobody waits for may be held to share a commit (a durable record, or a
+/// full batch, commits them at once).
+pub const LINGER: Duration = Duration::from_millis(20);
 
 enum Item {
     Event(Event),
@@ -29,7 +34,7 @@ enum Item {
 }
 
 pub struct Ledger {
-    tx: mpsc::UnboundedSender<Item>,
+    tx: Sender<Item>,
 }
 
 /// The ledger is not writing: the operation that needed a durable record must fail.
@@ -62,16 +67,26 @@ pub fn meta(e: &Event) -> LedgerMeta {
 }
 
 impl Ledger {
-    /// Starts the writer task on `store`.
+    /// Starts the writer thread on `store`.
     pub fn start(
         store: LedgerStore,
         key: Arc<LedgerKey>,
         body_key: Arc<LedgerBodyKey>,
         forwarder: Forwarder,
-    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(write_forever(store, Signer(key), body_key, forwarder, rx));
-        (Arc::new(Self { tx }), task)
+    ) -> std::io::Result<Arc<Self>> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || {
+                Writer {
+                    store,
+                    signer: Signer(key),
+                    body_key,
+                    forwarder,
+                }
+                .run(&rx)
+            })?;
+        Ok(Arc::new(Self { tx }))
     }
 
     /// Queues `e` and waits until it is durable.
@@ -108,111 +123,138 @@ pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>)
     (e.time, meta(e), body_key.seal(e.to_json_line().as_bytes()))
 }
 
-async fn write_forever(
+struct Writer {
     store: LedgerStore,
     signer: Signer,
     body_key: Arc<LedgerBodyKey>,
     forwarder: Forwarder,
-    mut rx: mpsc::UnboundedReceiver<Item>,
-) {
-    let mut last_checkpoint = Instant::now();
-    let mut since_checkpoint = 0usize;
-    loop {
-        let first = tokio::select! {
-            item = rx.recv() => match item {
-                Some(item) => item,
-                None => break,
-            },
-            () = tokio::time::sleep(Duration::from_secs(CHECKPOINT_SECS)) => {
-                if since_checkpoint > 0 {
-                    sign_checkpoint(&store, &signer).await;
-                    last_checkpoint = Instant::now();
-                    since_checkpoint = 0;
-                }
-                continue;
-            }
-        };
-        let mut batch = Vec::new();
-        let mut plain: Vec<(i64, &'static str, String)> = Vec::new();
-        let mut waiters = Vec::new();
-        let mut checkpoint_waiters = Vec::new();
-        let forwarding = !forwarder.is_empty();
-        let mut push = |item: Item, batch: &mut Vec<(i64, LedgerMeta, Vec<u8>)>| {
-            let e = match item {
-                Item::Event(e) => e,
-                Item::Durable(e, ack) => {
-                    waiters.push(ack);
-                    e
-                }
-                Item::Checkpoint(ack) => {
-                    checkpoint_waiters.push(ack);
-                    return;
-                }
-            };
-            if forwarding {
-                plain.push((e.time, e.kind_name(), e.to_json_line()));
-            }
-            batch.push(stored(&e, &body_key));
-        };
-        push(first, &mut batch);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => push(item, &mut batch),
-                Err(_) => break,
-            }
-        }
-        let ok = if batch.is_empty() {
-            true
-        } else {
-            match store.append(&batch).await {
-                Ok(head) => {
-                    let first = head.seq + 1 - plain.len() as u64;
-                    for (i, (time, kind, json)) in plain.into_iter().enumerate() {
-                        forwarder.send(Arc::new(Forwarded {
-                            seq: first + i as u64,
-                            time,
-                            kind,
-                            json,
-                        }));
-                    }
-                    true
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, records = batch.len(), "audit ledger write failed");
-                    false
-                }
-            }
-        };
-        since_checkpoint += batch.len();
-        for w in waiters {
-            let _ = w.send(ok);
-        }
-        let due = last_checkpoint.elapsed() >= Duration::from_secs(CHECKPOINT_SECS)
-            && since_checkpoint > 0;
-        if !checkpoint_waiters.is_empty() || due {
-            sign_checkpoint(&store, &signer).await;
-            last_checkpoint = Instant::now();
-            since_checkpoint = 0;
-        }
-        for w in checkpoint_waiters {
-            let _ = w.send(());
-        }
-    }
-    sign_checkpoint(&store, &signer).await;
 }
 
-async fn sign_checkpoint(store: &LedgerStore, signer: &Signer) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    match store.head().await {
-        Ok(head) if head.seq > 0 => {
-            let c = ledger::checkpoint(&head, now, signer);
-            if let Err(e) = store.add_checkpoint(&c).await {
-                tracing::error!(error = %e, "could not store a ledger checkpoint");
+/// One group commit being gathered.
+#[derive(Default)]
+struct Batch {
+    stored: Vec<(i64, LedgerMeta, Vec<u8>)>,
+    /// (time, kind, JSON) of each event, for the forwarder.
+    plain: Vec<(i64, &'static str, String)>,
+    waiters: Vec<oneshot::Sender<bool>>,
+    checkpoint_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    /// Whether someone waits for this batch (then it commits without lingering).
+    fn awaited(&self) -> bool {
+        !self.waiters.is_empty() || !self.checkpoint_waiters.is_empty()
+    }
+}
+
+impl Writer {
+    fn run(self, rx: &Receiver<Item>) {
+        let checkpoint_every = Duration::from_secs(CHECKPOINT_SECS);
+        let mut last_checkpoint = Instant::now();
+        let mut since_checkpoint = 0usize;
+        loop {
+            let wait = checkpoint_every.saturating_sub(last_checkpoint.elapsed());
+            let first = match rx.recv_timeout(wait) {
+                Ok(item) => item,
+                Err(RecvTimeoutError::Timeout) => {
+                    if since_checkpoint > 0 {
+                        self.sign_checkpoint();
+                        since_checkpoint = 0;
+                    }
+                    last_checkpoint = Instant::now();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = Batch::default();
+            self.add(&mut batch, first);
+            let linger_until = Instant::now() + LINGER;
+            while batch.stored.len() < MAX_BATCH {
+                let next = if batch.awaited() {
+                    rx.try_recv().ok()
+                } else {
+                    rx.recv_timeout(linger_until.saturating_duration_since(Instant::now()))
+                        .ok()
+                };
+                match next {
+                    Some(item) => self.add(&mut batch, item),
+                    None => break,
+                }
+            }
+            since_checkpoint += batch.stored.len();
+            let ok = self.commit(&mut batch);
+            for w in batch.waiters {
+                let _ = w.send(ok);
+            }
+            let due = last_checkpoint.elapsed() >= checkpoint_every && since_checkpoint > 0;
+            if !batch.checkpoint_waiters.is_empty() || due {
+                self.sign_checkpoint();
+                last_checkpoint = Instant::now();
+                since_checkpoint = 0;
+            }
+            for w in batch.checkpoint_waiters {
+                let _ = w.send(());
             }
         }
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "could not read the ledger head"),
+        self.sign_checkpoint();
+    }
+
+    fn add(&self, batch: &mut Batch, item: Item) {
+        let e = match item {
+            Item::Event(e) => e,
+            Item::Durable(e, ack) => {
+                batch.waiters.push(ack);
+                e
+            }
+            Item::Checkpoint(ack) => {
+                batch.checkpoint_waiters.push(ack);
+                return;
+            }
+        };
+        if !self.forwarder.is_empty() {
+            batch.plain.push((e.time, e.kind_name(), e.to_json_line()));
+        }
+        batch.stored.push(stored(&e, &self.body_key));
+    }
+
+    /// Stores the batch; then hands its events to the forwarder. `false` if the store failed.
+    fn commit(&self, batch: &mut Batch) -> bool {
+        if batch.stored.is_empty() {
+            return true;
+        }
+        match self.store.append(&batch.stored) {
+            Ok(head) => {
+                let first = head.seq + 1 - batch.plain.len() as u64;
+                for (i, (time, kind, json)) in batch.plain.drain(..).enumerate() {
+                    self.forwarder.send(Arc::new(Forwarded {
+                        seq: first + i as u64,
+                        time,
+                        kind,
+                        json,
+                    }));
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed");
+                false
+            }
+        }
+    }
+
+    fn sign_checkpoint(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match self.store.head() {
+            Ok(head) if head.seq > 0 => {
+                let c = ledger::checkpoint(&head, now, &self.signer);
+                if let Err(e) = self.store.add_checkpoint(&c) {
+                    tracing::error!(error = %e, "could not store a ledger checkpoint");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "could not read the ledger head"),
+        }
     }
 }

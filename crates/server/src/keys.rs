@@ -97,16 +97,16 @@ pub fn load_keyring(source: &MasterKeySource, create: bool) -> Result<Keyring, K
 }
 
 /// The ledger's body key: unwrapped from the ledger database, or made (and stored) on first use.
-pub async fn ledger_body_key(
+pub fn ledger_body_key(
     store: &catalog::LedgerStore,
     keyring: &Keyring,
 ) -> Result<vault::LedgerBodyKey, KeyLifecycleError> {
-    match store.body_key().await? {
+    match store.body_key()? {
         Some((id, wrapped)) => Ok(keyring.by_id(&id)?.unwrap_ledger_body_key(&wrapped)?),
         None => {
             let master = keyring.current();
             let (key, wrapped) = master.new_ledger_body_key();
-            store.set_body_key(&master.id, &wrapped).await?;
+            store.set_body_key(&master.id, &wrapped)?;
             Ok(key)
         }
     }
@@ -207,11 +207,11 @@ pub async fn rotate_master(
         });
     }
     catalog.rewrap_tenant_keys(&rows).await?;
-    if let Some((id, wrapped)) = ledger.body_key().await?
+    if let Some((id, wrapped)) = ledger.body_key()?
         && id != new.id
     {
         let rewrapped = keyring.by_id(&id)?.rewrap_ledger_body_key(&new, &wrapped)?;
-        ledger.set_body_key(&new.id, &rewrapped).await?;
+        ledger.set_body_key(&new.id, &rewrapped)?;
     }
     std::fs::rename(&pending, path).map_err(|source| KeyLifecycleError::Io {
         path: path.display().to_string(),

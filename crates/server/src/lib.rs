@@ -68,6 +68,8 @@ pub enum ServerError {
     Credential(#[from] gate::credentials::CredentialError),
     #[error("listening socket: {0}")]
     Listen(#[source] std::io::Error),
+    #[error("cannot start the audit ledger writer: {0}")]
+    LedgerWriter(#[source] std::io::Error),
 }
 
 /// What every connection shares.
@@ -106,7 +108,6 @@ pub struct Server {
     ssh: Arc<russh::server::Config>,
     /// Host key (algorithm, SHA256 fingerprint) pairs, for printing at start.
     pub host_keys: Vec<(String, String)>,
-    ledger_task: tokio::task::JoinHandle<()>,
     _lock: File,
 }
 
@@ -148,10 +149,11 @@ impl Server {
             &config.data_dir.join("ledger.key"),
             true,
         )?);
-        let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db")).await?;
-        let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get()).await?);
+        let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?;
+        let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
-        let (ledger, ledger_task) = audit::Ledger::start(store, ledger_key, body_key, forwarder);
+        let ledger = audit::Ledger::start(store, ledger_key, body_key, forwarder)
+            .map_err(ServerError::LedgerWriter)?;
         let events: Arc<dyn events::EventSink> = ledger.clone();
         let gate = gate::Gate::new(
             catalog.clone(),
@@ -173,7 +175,6 @@ impl Server {
             }),
             ssh,
             host_keys,
-            ledger_task,
             _lock: lock,
         })
     }
@@ -221,7 +222,6 @@ impl Server {
         // Let SFTP drivers finish discarding uploads that were never closed.
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.shared.ledger.checkpoint().await;
-        self.ledger_task.abort();
         self.shared.catalog.close().await;
         Ok(())
     }

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use catalog::{LedgerFilter, LedgerMeta, LedgerStore};
-use ledger::{CheckpointSigner, Verifier};
+use ledger::CheckpointSigner;
 use vault::{LedgerKey, MasterKey};
 
 struct Signer(LedgerKey);
@@ -19,15 +19,14 @@ impl CheckpointSigner for Signer {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let n: u64 = std::env::args()
         .nth(1)
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(10_000_000);
     let dir = tempfile::tempdir()?;
-    let store = LedgerStore::open(&dir.path().join("ledger.db")).await?;
+    let store = LedgerStore::open(&dir.path().join("ledger.db"))?;
     let signer = Signer(LedgerKey::load_or_create(
         &dir.path().join("ledger.key"),
         true,
@@ -63,16 +62,12 @@ async fn main() -> anyhow::Result<()> {
             batch.push((time, meta, body_key.seal(body.as_bytes())));
         }
         written += batch.len() as u64;
-        head = store.append(&batch).await?;
+        head = store.append(&batch)?;
         if written % 1_000_000 < batch_len {
-            store
-                .add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))
-                .await?;
+            store.add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))?;
         }
     }
-    store
-        .add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))
-        .await?;
+    store.add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))?;
     let fill = t.elapsed();
     println!(
         "filled {n} records in {:.1} s ({:.0} records/s)",
@@ -90,13 +85,13 @@ async fn main() -> anyhow::Result<()> {
     let mut after = 0;
     let mut matched = 0;
     loop {
-        let page = store.export(&filter, after, 10_000).await?;
+        let page = store.export(&filter, after, 10_000)?;
         if page.is_empty() {
             break;
         }
         for e in &page {
-            body_key.open(&e.record.body)?;
-            after = e.record.seq;
+            body_key.open(&e.sealed_event)?;
+            after = e.seq;
             matched += 1;
         }
     }
@@ -107,29 +102,15 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let checkpoints = store.checkpoints().await?;
-    let pk = signer.public_key();
-    let mut v = Verifier::new(&checkpoints, &pk);
-    let mut pos = 0;
-    let mut count = 0u64;
-    loop {
-        let page = store.scan(pos, 50_000).await?;
-        if page.is_empty() {
-            break;
-        }
-        for (p, r) in &page {
-            v.push(r).map_err(|b| anyhow::anyhow!("{b}"))?;
-            pos = *p;
-            count += 1;
-        }
-    }
-    v.finish().map_err(|b| anyhow::anyhow!("{b}"))?;
+    let v = store
+        .verify(&signer.public_key())?
+        .map_err(|b| anyhow::anyhow!("{b}"))?;
+    let count = v.records;
     let verify = t.elapsed();
     println!(
         "verify: {count} records in {:.1} s ({:.0} records/s, target >= 500000)",
         verify.as_secs_f64(),
         count as f64 / verify.as_secs_f64()
     );
-    store.close().await;
     Ok(())
 }

@@ -216,9 +216,8 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
 
 pub async fn master_rotate(data_dir: &Path) -> anyhow::Result<()> {
     let cat = open(data_dir).await?;
-    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db")).await?;
+    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db"))?;
     let n = server::keys::rotate_master(&cat, &ledger, &master_key_source(data_dir)).await?;
-    ledger.close().await;
     cat.close().await;
     println!("master key rotated: {n} tenant keys re-wrapped; the old master key is gone");
     Ok(())
@@ -232,7 +231,7 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
     let cat = open(data_dir).await?;
     let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
     cat.close().await;
-    let (ledger, body_key) = crate::audit_admin::open_ledger(data_dir).await?;
+    let (ledger, body_key) = crate::audit_admin::open_ledger(data_dir)?;
     let records: Vec<_> = deleted
         .iter()
         .map(|f| {
@@ -248,9 +247,8 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
         })
         .collect();
     if !records.is_empty() {
-        ledger.append(&records).await?;
+        ledger.append(&records)?;
     }
-    ledger.close().await;
     println!("retention: {} expired files deleted", deleted.len());
     Ok(())
 }

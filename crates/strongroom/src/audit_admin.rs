@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use catalog::{LedgerFilter, LedgerStore};
-use ledger::Verifier;
 use vault::LedgerKey;
 
 use crate::cli::{AuditCommand, ExportFormat};
@@ -15,54 +14,35 @@ use crate::cli::{AuditCommand, ExportFormat};
 /// Records scanned per query by verify and export.
 const PAGE: u32 = 50_000;
 
-async fn store(data_dir: &Path) -> anyhow::Result<LedgerStore> {
-    Ok(LedgerStore::open(&data_dir.join("ledger.db")).await?)
-}
-
 /// The ledger and the key that seals (and opens) its record bodies.
-pub async fn open_ledger(data_dir: &Path) -> anyhow::Result<(LedgerStore, vault::LedgerBodyKey)> {
-    let store = store(data_dir).await?;
+pub fn open_ledger(data_dir: &Path) -> anyhow::Result<(LedgerStore, vault::LedgerBodyKey)> {
+    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
     let keyring = server::keys::load_keyring(&crate::settings::master_key_source(data_dir), true)?;
-    let key = server::keys::ledger_body_key(&store, &keyring).await?;
+    let key = server::keys::ledger_body_key(&store, &keyring)?;
     Ok((store, key))
 }
 
-pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
-    let (store, body_key) = open_ledger(data_dir).await?;
+/// Runs an audit command (synchronously: the ledger is read on this thread).
+pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
+    let (store, body_key) = open_ledger(data_dir)?;
     match cmd {
         AuditCommand::Verify => {
             let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
             let pk = key.public_key();
-            let checkpoints = store.checkpoints().await?;
-            let mut v = Verifier::new(&checkpoints, &pk);
-            let mut pos = 0;
-            let mut count = 0u64;
-            loop {
-                let page = store.scan(pos, PAGE).await?;
-                if page.is_empty() {
-                    break;
-                }
-                for (p, r) in &page {
-                    if let Err(b) = v.push(r) {
-                        anyhow::bail!("ledger broken at record {}: {b}", b.first_bad());
-                    }
-                    pos = *p;
-                    count += 1;
-                }
-            }
-            match v.finish() {
-                Ok(head) => println!(
-                    "ledger intact: {count} records, head {} {}, {} signed checkpoints",
-                    head.seq,
-                    hex::encode(head.hash),
-                    checkpoints.len()
+            match store.verify(&pk)? {
+                Ok(v) => println!(
+                    "ledger intact: {} records, head {} {}, {} signed checkpoints",
+                    v.records,
+                    v.head.seq,
+                    hex::encode(v.head.hash),
+                    v.checkpoints
                 ),
                 Err(b) => anyhow::bail!("ledger broken at record {}: {b}", b.first_bad()),
             }
         }
         AuditCommand::Head => {
             let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
-            match store.checkpoints().await?.last() {
+            match store.checkpoints()?.last() {
                 None => println!("no checkpoint yet"),
                 Some(c) => {
                     println!("seq:        {}", c.seq);
@@ -111,40 +91,40 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             }
             let mut after = 0;
             loop {
-                let page = store.export(&filter, after, PAGE).await?;
+                let page = store.export(&filter, after, PAGE)?;
                 if page.is_empty() {
                     break;
                 }
                 for e in &page {
-                    after = e.record.seq;
+                    after = e.seq;
                     let body = body_key
-                        .open(&e.record.body)
+                        .open(&e.sealed_event)
                         .map(|b| String::from_utf8_lossy(&b).into_owned())
                         .map_err(|_| {
                             anyhow::anyhow!(
                                 "record {}: its body does not open with the ledger key",
-                                e.record.seq
+                                e.seq
                             )
                         })?;
                     match format {
                         ExportFormat::Jsonl => writeln!(
                             out,
                             r#"{{"seq":{},"hash":"{}","event":{}}}"#,
-                            e.record.seq,
-                            hex::encode(e.record.hash),
+                            e.seq,
+                            hex::encode(e.hash),
                             body
                         )?,
                         ExportFormat::Csv => writeln!(
                             out,
                             "{},{},{},{},{},{},{},{},{}",
-                            e.record.seq,
-                            e.record.time,
+                            e.seq,
+                            e.time,
                             e.meta.kind,
                             csv(e.meta.account.as_deref()),
                             csv(e.meta.tenant.as_deref()),
                             csv(e.meta.source.as_deref()),
                             csv(e.meta.session.as_deref()),
-                            hex::encode(e.record.hash),
+                            hex::encode(e.hash),
                             csv(Some(&body))
                         )?,
                     }
@@ -153,7 +133,6 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             out.flush()?;
         }
     }
-    store.close().await;
     Ok(())
 }
 
@@ -167,8 +146,8 @@ fn csv(v: Option<&str>) -> String {
 }
 
 /// Adds an admin command's record to the ledger (durable before the command reports success).
-pub async fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
-    let (store, body_key) = open_ledger(data_dir).await?;
+pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
+    let (store, body_key) = open_ledger(data_dir)?;
     let by = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
@@ -183,10 +162,7 @@ pub async fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyh
             outcome: outcome.to_owned(),
         },
     );
-    store
-        .append(&[server::audit::stored(&event, &body_key)])
-        .await?;
-    store.close().await;
+    store.append(&[server::audit::stored(&event, &body_key)])?;
     Ok(())
 }
 

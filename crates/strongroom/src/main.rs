@@ -91,7 +91,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 admin::master_rotate(&args.data_dir).await
             }
             cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
-            cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a).await,
+            cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await
             }
@@ -102,7 +102,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             Ok(()) => "ok".to_owned(),
             Err(e) => format!("failed: {}", one_line(e)),
         };
-        if let Err(e) = runtime.block_on(audit_admin::record_admin(&data_dir, &command, &outcome)) {
+        if let Err(e) = audit_admin::record_admin(&data_dir, &command, &outcome) {
             eprintln!(
                 "strongroom: warning: the audit ledger could not record this command: {}",
                 one_line(&e)

@@ -180,8 +180,14 @@ fn every_kind_of_tampering_is_caught_by_verify() {
         .unwrap();
     assert!(n > 20, "{head}");
 
-    let cases: [(&str, String, &str); 5] = [
+    let cases: [(&str, String, &str); 6] = [
         ("modified", "UPDATE records SET time = time + 1 WHERE seq = 10;".into(), "record 10"),
+        (
+            // The indexed copies that export filters on are covered by the chain too.
+            "reattributed",
+            "UPDATE records SET account = 'nobody' WHERE seq = 11;".into(),
+            "record 11",
+        ),
         ("deleted", "DELETE FROM records WHERE seq = 12;".into(), "record 12"),
         (
             "inserted",
