@@ -1,6 +1,7 @@
 //! The catalog: tenants, accounts, credentials and the file namespace, in SQL.
 //!
-//! This is the only crate that speaks SQL (sqlx, SQLite for now). Every query is parameterised.
+//! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file through
+//! rusqlite, see `ledger_store`). Every query is parameterised.
 //! It stores what the server decides; it never decides who may do what (that is the gate's job),
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
