@@ -22,13 +22,7 @@ pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {
     let (version,): (i64,) = sqlx::query_as("PRAGMA user_version")
         .fetch_one(&mut *conn)
         .await?;
-    let known = migrations.len() as i64;
-    if version > known {
-        return Err(CatalogError::SchemaTooNew {
-            found: version,
-            known,
-        });
-    }
+    refuse_newer(version, migrations)?;
     for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let applied = async {
@@ -53,19 +47,25 @@ pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {
 /// [`run`] for a database spoken to through rusqlite (the ledger's).
 pub fn run_ledger(conn: &mut rusqlite::Connection, migrations: &[&'static str]) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = migrations.len() as i64;
-    if version > known {
-        return Err(CatalogError::SchemaTooNew {
-            found: version,
-            known,
-        });
-    }
+    refuse_newer(version, migrations)?;
     for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         // user_version cannot be bound as a parameter; it is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A database migrated by a newer build is left alone.
+fn refuse_newer(version: i64, migrations: &[&str]) -> Result<()> {
+    let known = migrations.len() as i64;
+    if version > known {
+        return Err(CatalogError::SchemaTooNew {
+            found: version,
+            known,
+        });
     }
     Ok(())
 }
