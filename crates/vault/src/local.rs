@@ -1,11 +1,13 @@
 //! Blobs as files under `<data-dir>/blobs/<2 hex>/<30 hex>`, created 0600 in 0700 directories.
+//! A new blob is durable after its first `sync`: its data, and its name in its directory (and
+//! that directory's name, the first time the directory is made).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::{BlobError, BlobId, BlobReader, BlobStore, BlobWriter};
 
@@ -34,24 +36,31 @@ impl LocalBlobStore {
         self.root.join(&hex[..2]).join(&hex[2..])
     }
 
-    fn create_file(&self, id: BlobId) -> Result<File, BlobError> {
+    /// Creates the blob's file; returns it with its directory (whose entry for it is not yet
+    /// on the disk).
+    fn create_file(&self, id: BlobId) -> Result<(File, PathBuf), BlobError> {
         let path = self.path_of(id);
         let io = |source| BlobError::Io { id, source };
-        if let Some(dir) = path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io)?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            // A new fan directory: its own name must reach the disk too (once).
+            Ok(()) => sync_dir(&self.root).map_err(io)?,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
         }
-        OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(io)
+            .map_err(io)?;
+        Ok((file, dir))
     }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Written bytes after which the kernel is asked to start writing them back, so that the
@@ -63,14 +72,19 @@ struct LocalBlob {
     file: File,
     /// Bytes written since writeback was last started.
     unflushed: AtomicU64,
+    /// The directory of a blob this writer created: its entry is synced at the first `sync`.
+    dir: Option<PathBuf>,
+    dir_synced: AtomicBool,
 }
 
 impl LocalBlob {
-    fn new(id: BlobId, file: File) -> Self {
+    fn new(id: BlobId, file: File, dir: Option<PathBuf>) -> Self {
         Self {
             id,
             file,
             unflushed: AtomicU64::new(0),
+            dir,
+            dir_synced: AtomicBool::new(false),
         }
     }
 }
@@ -133,10 +147,18 @@ impl BlobWriter for LocalBlob {
     }
 
     fn sync(&self) -> Result<(), BlobError> {
-        self.file.sync_data().map_err(|source| BlobError::Io {
+        let io = |source| BlobError::Io {
             id: self.id,
             source,
-        })
+        };
+        self.file.sync_data().map_err(io)?;
+        if let Some(dir) = &self.dir
+            && !self.dir_synced.load(Ordering::Acquire)
+        {
+            sync_dir(dir).map_err(io)?;
+            self.dir_synced.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
@@ -147,21 +169,21 @@ impl BlobWriter for LocalBlob {
 impl BlobStore for LocalBlobStore {
     fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
         let id = BlobId::random();
-        let file = self.create_file(id)?;
-        Ok((id, Box::new(LocalBlob::new(id, file))))
+        let (file, dir) = self.create_file(id)?;
+        Ok((id, Box::new(LocalBlob::new(id, file, Some(dir)))))
     }
 
     fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
         let mut from = File::open(self.path_of(source)).map_err(|e| not_found_or_io(source, e))?;
         let id = BlobId::random();
-        let mut file = self.create_file(id)?;
+        let (mut file, dir) = self.create_file(id)?;
         std::io::copy(&mut from, &mut file).map_err(|source| BlobError::Io { id, source })?;
-        Ok((id, Box::new(LocalBlob::new(id, file))))
+        Ok((id, Box::new(LocalBlob::new(id, file, Some(dir)))))
     }
 
     fn open(&self, id: BlobId) -> Result<Box<dyn BlobReader>, BlobError> {
         let file = File::open(self.path_of(id)).map_err(|e| not_found_or_io(id, e))?;
-        Ok(Box::new(LocalBlob::new(id, file)))
+        Ok(Box::new(LocalBlob::new(id, file, None)))
     }
 
     fn remove(&self, id: BlobId) -> Result<(), BlobError> {
