@@ -185,6 +185,25 @@ fn limits_are_advertised_and_enforced() {
         },
     );
     assert_eq!(r.status().0, StatusCode::EOF);
+    // The last byte is data; from the file's size on, the end.
+    let r = raw.call(
+        7,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 3 * 261_120 - 1,
+            len: 10,
+        },
+    );
+    assert_eq!((r.kind, r.body.len() - 4), (kind::DATA, 1));
+    let r = raw.call(
+        7,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: u64::MAX,
+            len: 10,
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::EOF);
 
     // Handle table: 3 open at most.
     let _d1 = raw.call(8, RequestOp::Opendir { path: path("/") }).handle();

@@ -213,6 +213,13 @@ async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, F
         OpenHandle::Write(up) => (up.blob.clone() as Arc<dyn vault::BlobReader>, &up.path),
         OpenHandle::Dir(_) => return wrong_handle(id),
     };
+    // A committed file's size is the catalog's: at or past it is the end, without a trip to
+    // the blocking pool (every download ends with such a READ).
+    if let OpenHandle::Read(f) = h
+        && offset >= f.node.size
+    {
+        return Ok(status::reply(id, StatusCode::EOF, "end of file"));
+    }
     let len = len.min(MAX_READ_WRITE_LEN) as usize;
     // Read straight into the reply buffer, behind room for its header.
     let frame = blocking(move || {
