@@ -174,7 +174,7 @@ fn lossy(v: Option<&[u8]>) -> Option<String> {
 impl LedgerStore {
     /// Opens (creating 0600 if missing) the ledger database at `path` and applies migrations.
     pub fn open(path: &Path) -> Result<Self> {
-        let open_err = |source| CatalogError::OpenLedger {
+        let open_err = |source| CatalogError::OpenDirect {
             path: path.display().to_string(),
             source,
         };

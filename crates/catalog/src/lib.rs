@@ -1,7 +1,8 @@
 //! The catalog: tenants, accounts, credentials and the file namespace, in SQL.
 //!
-//! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file through
-//! rusqlite, see `ledger_store`). Every query is parameterised.
+//! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file and the
+//! namespace's point reads through rusqlite, see `ledger_store` and `readers`). Every query is
+//! parameterised.
 //! It stores what the server decides; it never decides who may do what (that is the gate's job),
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
@@ -11,6 +12,7 @@ mod ledger_store;
 mod migrate;
 mod namespace;
 mod quota;
+mod readers;
 mod retention;
 mod tenants;
 
@@ -54,8 +56,9 @@ pub enum CatalogError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("ledger database at {path}: {source}")]
-    OpenLedger {
+    /// Opening a database spoken to through rusqlite (the ledger; the namespace's readers).
+    #[error("database at {path}: {source}")]
+    OpenDirect {
         path: String,
         #[source]
         source: rusqlite::Error,
@@ -68,8 +71,8 @@ pub enum CatalogError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("catalog database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("ledger database: {0}")]
-    LedgerDatabase(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Direct(#[from] rusqlite::Error),
 }
 
 pub type Result<T> = std::result::Result<T, CatalogError>;
@@ -78,6 +81,8 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 #[derive(Clone)]
 pub struct Catalog {
     pool: SqlitePool,
+    /// Namespace reads on the caller's thread (see `readers`).
+    readers: std::sync::Arc<readers::Readers>,
 }
 
 impl Catalog {
@@ -85,7 +90,10 @@ impl Catalog {
     pub async fn open(path: &Path) -> Result<Self> {
         let pool = open_pool(path, 4).await?;
         migrate::run(&pool, migrate::CATALOG).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            readers: std::sync::Arc::new(readers::Readers::new(path)),
+        })
     }
 
     pub async fn close(&self) {

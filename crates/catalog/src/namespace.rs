@@ -6,8 +6,7 @@
 //! sees a file name in clear. Mutations that store key material check, in their transaction,
 //! that the tenant key has not been rotated since the caller derived it.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::{Catalog, CatalogError, Result, exists_or};
 
@@ -58,16 +57,17 @@ pub(crate) const NODE_COLUMNS: &str =
         mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root, created_at,
         first_download_at FROM nodes";
 
-pub(crate) fn node_from_row(r: &SqliteRow) -> Result<Node> {
-    let kind = match r.try_get::<&str, _>("kind")? {
+/// A `nodes` row selected with [`NODE_COLUMNS`], in that column order.
+fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
+    let kind = match r.get_ref(5)?.as_str()? {
         "dir" => NodeKind::Dir,
         _ => NodeKind::File,
     };
     let seal = match (
-        r.try_get::<Option<Vec<u8>>, _>("key_id")?,
-        r.try_get::<Option<Vec<u8>>, _>("wrapped_key")?,
-        r.try_get::<Option<i64>, _>("key_version")?,
-        r.try_get::<Option<Vec<u8>>, _>("content_root")?,
+        r.get::<_, Option<Vec<u8>>>(11)?,
+        r.get::<_, Option<Vec<u8>>>(12)?,
+        r.get::<_, Option<i64>>(13)?,
+        r.get::<_, Option<Vec<u8>>>(14)?,
     ) {
         (Some(key_id), Some(wrapped_key), Some(key_version), Some(content_root)) => {
             Some(NodeSeal {
@@ -80,21 +80,32 @@ pub(crate) fn node_from_row(r: &SqliteRow) -> Result<Node> {
         _ => None,
     };
     Ok(Node {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        parent_id: r.try_get("parent_id")?,
-        name_mac: r.try_get("name_mac")?,
-        sealed_name: r.try_get("sealed_name")?,
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        parent_id: r.get(2)?,
+        name_mac: r.get(3)?,
+        sealed_name: r.get(4)?,
         kind,
-        size: r.try_get::<i64, _>("size")? as u64,
-        mode: r.try_get::<i64, _>("mode")? as u32,
-        mtime: r.try_get("mtime")?,
-        atime: r.try_get("atime")?,
-        blob_id: r.try_get("blob_id")?,
+        size: r.get::<_, i64>(6)? as u64,
+        mode: r.get::<_, i64>(7)? as u32,
+        mtime: r.get(8)?,
+        atime: r.get(9)?,
+        blob_id: r.get(10)?,
         seal,
-        created_at: r.try_get("created_at")?,
-        first_download_at: r.try_get("first_download_at")?,
+        created_at: r.get(15)?,
+        first_download_at: r.get(16)?,
     })
+}
+
+impl Catalog {
+    /// Nodes selected by `filter` (SQL after `WHERE`, ours), with `params` bound.
+    fn nodes_where(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Node>> {
+        self.readers.with(|c| {
+            let mut stmt = c.prepare_cached(&format!("{NODE_COLUMNS} WHERE {filter}"))?;
+            let rows = stmt.query_map(params, node_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<Node>>>()?)
+        })
+    }
 }
 
 fn exists() -> CatalogError {
@@ -162,71 +173,39 @@ async fn check_key_version_and_quotas(
 impl Catalog {
     /// The root directory of a tenant.
     pub async fn root(&self, tenant_id: i64) -> Result<Node> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{NODE_COLUMNS} WHERE tenant_id = ? AND parent_id IS NULL"
-        ));
-        let r = sqlx::query(sql)
-            .bind(tenant_id)
-            .fetch_optional(&self.pool)
-            .await?
+        self.nodes_where("tenant_id = ? AND parent_id IS NULL", [tenant_id])?
+            .pop()
             .ok_or_else(|| CatalogError::NotFound {
                 what: "tenant root",
                 name: tenant_id.to_string(),
-            })?;
-        node_from_row(&r)
+            })
     }
 
     pub async fn node(&self, id: i64) -> Result<Option<Node>> {
-        let sql = sqlx::AssertSqlSafe(format!("{NODE_COLUMNS} WHERE id = ?"));
-        sqlx::query(sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(node_from_row)
-            .transpose()
+        Ok(self.nodes_where("id = ?", [id])?.pop())
     }
 
     /// The child of directory `parent` whose name has lookup form `mac`, if any.
     pub async fn lookup(&self, parent: i64, mac: &[u8]) -> Result<Option<Node>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{NODE_COLUMNS} WHERE parent_id = ? AND name_mac = ?"
-        ));
-        sqlx::query(sql)
-            .bind(parent)
-            .bind(mac)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(node_from_row)
-            .transpose()
+        Ok(self
+            .nodes_where("parent_id = ? AND name_mac = ?", (parent, mac))?
+            .pop())
     }
 
     /// Up to `limit` children of `dir`, in lookup-form order, after the cursor `after`.
     pub async fn list_dir(&self, dir: i64, after: Option<&[u8]>, limit: u32) -> Result<Vec<Node>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{NODE_COLUMNS} WHERE parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2)
-             ORDER BY name_mac LIMIT ?3"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(dir)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(node_from_row).collect()
+        self.nodes_where(
+            "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT ?3",
+            (dir, after, limit),
+        )
     }
 
     /// Every node of a tenant but its root (for key rotation).
     pub async fn tenant_nodes(&self, tenant_id: i64) -> Result<Vec<Node>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{NODE_COLUMNS} WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(node_from_row).collect()
+        self.nodes_where(
+            "tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
+            [tenant_id],
+        )
     }
 
     pub async fn mkdir(
