@@ -1,18 +1,18 @@
 //! The catalog: tenants, accounts, credentials and the file namespace, in SQL.
 //!
 //! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file and the
-//! namespace's point reads through rusqlite, see `ledger_store` and `readers`). Every query is
+//! per-request reads and upload commits through rusqlite, see `ledger_store` and `direct`). Every query is
 //! parameterised.
 //! It stores what the server decides; it never decides who may do what (that is the gate's job),
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
+mod direct;
 mod gate_state;
 mod ledger_store;
 mod migrate;
 mod namespace;
 mod quota;
-mod readers;
 mod retention;
 mod tenants;
 
@@ -81,8 +81,8 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 #[derive(Clone)]
 pub struct Catalog {
     pool: SqlitePool,
-    /// Namespace reads on the caller's thread (see `readers`).
-    readers: std::sync::Arc<readers::Readers>,
+    /// Point reads on the caller's thread, the upload commit in one hop (see `direct`).
+    direct: std::sync::Arc<direct::Direct>,
 }
 
 impl Catalog {
@@ -92,7 +92,7 @@ impl Catalog {
         migrate::run(&pool, migrate::CATALOG).await?;
         Ok(Self {
             pool,
-            readers: std::sync::Arc::new(readers::Readers::new(path)),
+            direct: std::sync::Arc::new(direct::Direct::new(path)),
         })
     }
 

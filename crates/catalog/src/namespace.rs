@@ -100,7 +100,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 impl Catalog {
     /// Nodes selected by `filter` (SQL after `WHERE`, ours), with `params` bound.
     fn nodes_where(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Node>> {
-        self.readers.with(|c| {
+        self.direct.with(|c| {
             let mut stmt = c.prepare_cached(&format!("{NODE_COLUMNS} WHERE {filter}"))?;
             let rows = stmt.query_map(params, node_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<Node>>>()?)
@@ -146,26 +146,6 @@ pub(crate) async fn check_key_version(
             .await?;
     match current {
         Some((v,)) if v == version => Ok(()),
-        _ => Err(CatalogError::KeyRotated),
-    }
-}
-
-/// In one query: fails with `KeyRotated` unless the tenant key is at `version`; returns the
-/// tenant's (byte, file) quotas.
-async fn check_key_version_and_quotas(
-    tx: &mut Transaction<'_, Sqlite>,
-    tenant_id: i64,
-    version: i64,
-) -> Result<(Option<i64>, Option<i64>)> {
-    let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT k.version, t.quota_bytes, t.quota_files
-           FROM tenants t JOIN tenant_keys k ON k.tenant_id = t.id WHERE t.id = ?",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    match row {
-        Some((v, qb, qf)) if v == version => Ok((qb, qf)),
         _ => Err(CatalogError::KeyRotated),
     }
 }
@@ -367,79 +347,29 @@ impl Catalog {
     /// Makes an upload visible: inserts the file or points the existing one at the new blob,
     /// within the tenant's quota. Returns the blob id the file had before (to delete).
     pub async fn commit_upload(&self, u: &Upload<'_>) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
-        let quotas = check_key_version_and_quotas(&mut tx, u.tenant_id, u.key_version).await?;
-        let existing: Option<(i64, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
-        )
-        .bind(u.parent_id)
-        .bind(u.name.mac)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (old_bytes, old_files) = match &existing {
-            Some((_, kind, _, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
-            Some(_) if u.exclusive => return Err(exists()),
-            Some((_, _, _, size)) => (*size as u64, 1),
-            None => (0, 0),
+        // One blocking hop for the whole transaction (see `direct`), with owned copies of the
+        // few small values it binds.
+        let owned = CommitUpload {
+            tenant_id: u.tenant_id,
+            parent_id: u.parent_id,
+            mac: u.name.mac.to_vec(),
+            sealed: u.name.sealed.to_vec(),
+            blob_id: u.blob_id.to_owned(),
+            size: u.size,
+            mode: u.mode,
+            mtime: u.mtime,
+            seal: u.seal.cloned(),
+            exclusive: u.exclusive,
+            key_version: u.key_version,
+            now: u.now,
         };
-        crate::quota::check(
-            &mut tx,
-            u.tenant_id,
-            quotas,
-            u.size,
-            old_bytes,
-            1 - old_files,
-        )
-        .await?;
-        let seal = u.seal;
-        let old = match existing {
-            Some((id, _, old, _)) => {
-                sqlx::query(
-                    "UPDATE nodes SET blob_id = ?, size = ?, mtime = ?, key_id = ?, wrapped_key = ?,
-                            key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL
-                      WHERE id = ?",
-                )
-                .bind(u.blob_id)
-                .bind(u.size as i64)
-                .bind(u.mtime)
-                .bind(seal.map(|s| &s.key_id))
-                .bind(seal.map(|s| &s.wrapped_key))
-                .bind(seal.map(|s| s.key_version))
-                .bind(seal.map(|s| &s.content_root))
-                .bind(u.now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                old
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
-                                        mtime, atime, blob_id, key_id, wrapped_key, key_version,
-                                        content_root, created_at)
-                     VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(u.tenant_id)
-                .bind(u.parent_id)
-                .bind(u.name.mac)
-                .bind(u.name.sealed)
-                .bind(u.size as i64)
-                .bind(u.mode)
-                .bind(u.mtime)
-                .bind(u.mtime)
-                .bind(u.blob_id)
-                .bind(seal.map(|s| &s.key_id))
-                .bind(seal.map(|s| &s.wrapped_key))
-                .bind(seal.map(|s| s.key_version))
-                .bind(seal.map(|s| &s.content_root))
-                .bind(u.now)
-                .execute(&mut *tx)
-                .await?;
-                None
-            }
-        };
-        tx.commit().await?;
-        Ok(old)
+        let direct = self.direct.clone();
+        tokio::task::spawn_blocking(move || direct.write(|tx| commit_upload_in(tx, &owned)))
+            .await
+            .map_err(|e| CatalogError::Invalid {
+                what: "upload commit",
+                why: e.to_string(),
+            })?
     }
 
     /// Changes permission bits (type bits kept) and/or times of a node.
@@ -484,5 +414,108 @@ impl Catalog {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
+/// [`Upload`], owned (it crosses to a blocking thread).
+struct CommitUpload {
+    tenant_id: i64,
+    parent_id: i64,
+    mac: Vec<u8>,
+    sealed: Vec<u8>,
+    blob_id: String,
+    size: u64,
+    mode: u32,
+    mtime: i64,
+    seal: Option<NodeSeal>,
+    exclusive: bool,
+    key_version: i64,
+    now: i64,
+}
+
+/// Makes an upload visible, in `tx`: the tenant key must still be at the version the names
+/// were made with, the name must not be a directory (nor exist, for an exclusive create), the
+/// quota must hold; then the file row is inserted or pointed at the new blob. Returns the blob
+/// it replaced.
+fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(i64, Option<i64>, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT k.version, t.quota_bytes, t.quota_files
+               FROM tenants t JOIN tenant_keys k ON k.tenant_id = t.id WHERE t.id = ?",
+        )?
+        .query_row([u.tenant_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let quotas = match row {
+        Some((v, qb, qf)) if v == u.key_version => (qb, qf),
+        _ => return Err(CatalogError::KeyRotated),
+    };
+    let existing: Option<(i64, String, Option<String>, i64)> = tx
+        .prepare_cached(
+            "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
+        )?
+        .query_row((u.parent_id, &u.mac), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let (old_bytes, old_files) = match &existing {
+        Some((_, kind, _, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+        Some(_) if u.exclusive => return Err(exists()),
+        Some((_, _, _, size)) => (*size as u64, 1),
+        None => (0, 0),
+    };
+    crate::quota::check(tx, u.tenant_id, quotas, u.size, old_bytes, 1 - old_files)?;
+    let seal = u.seal.as_ref();
+    let (key_id, wrapped_key, key_version, content_root) = (
+        seal.map(|s| &s.key_id),
+        seal.map(|s| &s.wrapped_key),
+        seal.map(|s| s.key_version),
+        seal.map(|s| &s.content_root),
+    );
+    match existing {
+        Some((id, _, old, _)) => {
+            tx.prepare_cached(
+                "UPDATE nodes SET blob_id = ?, size = ?, mtime = ?, key_id = ?, wrapped_key = ?,
+                        key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL
+                  WHERE id = ?",
+            )?
+            .execute(rusqlite::params![
+                u.blob_id,
+                u.size as i64,
+                u.mtime,
+                key_id,
+                wrapped_key,
+                key_version,
+                content_root,
+                u.now,
+                id
+            ])?;
+            Ok(old)
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+                                    mtime, atime, blob_id, key_id, wrapped_key, key_version,
+                                    content_root, created_at)
+                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params![
+                u.tenant_id,
+                u.parent_id,
+                u.mac,
+                u.sealed,
+                u.size as i64,
+                u.mode,
+                u.mtime,
+                u.mtime,
+                u.blob_id,
+                key_id,
+                wrapped_key,
+                key_version,
+                content_root,
+                u.now
+            ])?;
+            Ok(None)
+        }
     }
 }

@@ -1,14 +1,14 @@
 //! Per-tenant storage quotas (bytes and files), checked inside the transaction that commits an
 //! upload, so that concurrent uploads cannot together exceed them.
 
-use sqlx::{Sqlite, Transaction};
+use rusqlite::Connection;
 
 use crate::{Catalog, CatalogError, Result};
 
 /// Fails with `QuotaExceeded` if adding a file of `new_bytes` (replacing `replaced_bytes`, adding
 /// `added_files` files) would take the tenant over a quota.
-pub(crate) async fn check(
-    tx: &mut Transaction<'_, Sqlite>,
+pub(crate) fn check(
+    conn: &Connection,
     tenant_id: i64,
     quotas: (Option<i64>, Option<i64>),
     new_bytes: u64,
@@ -19,7 +19,7 @@ pub(crate) async fn check(
     if qb.is_none() && qf.is_none() {
         return Ok(());
     }
-    let (bytes, files) = usage_in(&mut **tx, tenant_id).await?;
+    let (bytes, files) = usage_in(conn, tenant_id)?;
     let bytes_after = (bytes + new_bytes).saturating_sub(replaced_bytes);
     let files_after = files as i64 + added_files;
     if qb.is_some_and(|q| bytes_after > q as u64) || qf.is_some_and(|q| files_after > q) {
@@ -28,20 +28,19 @@ pub(crate) async fn check(
     Ok(())
 }
 
-async fn usage_in<'e>(ex: impl sqlx::SqliteExecutor<'e>, tenant_id: i64) -> Result<(u64, u64)> {
-    let (bytes, files): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes WHERE tenant_id = ? AND kind = 'file'",
-    )
-    .bind(tenant_id)
-    .fetch_one(ex)
-    .await?;
+fn usage_in(conn: &Connection, tenant_id: i64) -> Result<(u64, u64)> {
+    let (bytes, files): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes WHERE tenant_id = ? AND kind = 'file'",
+        )?
+        .query_row([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((bytes as u64, files as u64))
 }
 
 impl Catalog {
     /// Bytes and files stored by a tenant.
     pub async fn usage(&self, tenant_id: i64) -> Result<(u64, u64)> {
-        usage_in(&self.pool, tenant_id).await
+        self.direct.with(|c| usage_in(c, tenant_id))
     }
 
     /// Bytes the tenant may still add under a byte quota `quota` (an early check for uploads

@@ -1,6 +1,7 @@
 //! Tenants: client institutions, each with its own namespace root, tenant key, retention
 //! policy and quotas. Removing a tenant deletes its key, rows and (through the caller) blobs.
 
+use rusqlite::OptionalExtension;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -172,13 +173,17 @@ impl Catalog {
         tenant_id: i64,
     ) -> Result<Option<(TenantKeyRow, Option<i64>)>> {
         type Row = (i64, Vec<u8>, Vec<u8>, Option<i64>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT k.version, k.master_key_id, k.wrapped, t.quota_bytes
-               FROM tenant_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = ?",
-        )
-        .bind(tenant_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        // Read at every upload's OPEN: on the caller's thread (see `direct`).
+        let row: Option<Row> = self.direct.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT k.version, k.master_key_id, k.wrapped, t.quota_bytes
+                   FROM tenant_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = ?",
+            )?
+            .query_row([tenant_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?)
+        })?;
         Ok(row.map(|(version, master_key_id, wrapped, quota)| {
             (
                 TenantKeyRow {
