@@ -9,6 +9,7 @@ use crate::{CatalogError, Result};
 pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_gate.sql"),
+    include_str!("../migrations/sqlite/0003_inline.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -43,6 +43,9 @@ pub struct Node {
     pub seal: Option<NodeSeal>,
     pub created_at: i64,
     pub first_download_at: Option<i64>,
+    /// The contents are kept in the catalog row (read them with `Catalog::contents`), not in
+    /// the blob store.
+    pub inline: bool,
 }
 
 /// A name in its stored forms.
@@ -55,7 +58,7 @@ pub struct StoredName<'a> {
 pub(crate) const NODE_COLUMNS: &str =
     "SELECT id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
         mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root, created_at,
-        first_download_at FROM nodes";
+        first_download_at, contents IS NOT NULL FROM nodes";
 
 /// A `nodes` row selected with [`NODE_COLUMNS`], in that column order.
 fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
@@ -94,6 +97,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
         seal,
         created_at: r.get(15)?,
         first_download_at: r.get(16)?,
+        inline: r.get(17)?,
     })
 }
 
@@ -121,11 +125,14 @@ pub struct Upload<'a> {
     pub tenant_id: i64,
     pub parent_id: i64,
     pub name: StoredName<'a>,
-    pub blob_id: &'a str,
+    /// The blob holding the contents (`None` when they are kept inline).
+    pub blob_id: Option<&'a str>,
     pub size: u64,
     pub mode: u32,
     pub mtime: i64,
     pub seal: Option<&'a NodeSeal>,
+    /// The raw contents, for a small file kept inline (then the blob store holds nothing).
+    pub contents: Option<Vec<u8>>,
     /// Fail if the name exists by now (the upload was opened with EXCL).
     pub exclusive: bool,
     /// The tenant key version the names were derived with.
@@ -163,6 +170,17 @@ impl Catalog {
 
     pub async fn node(&self, id: i64) -> Result<Option<Node>> {
         Ok(self.nodes_where("id = ?", [id])?.pop())
+    }
+
+    /// The contents of a file kept inline (`Node::inline`), if it has them.
+    pub async fn contents(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        use rusqlite::OptionalExtension;
+        self.direct.with(|c| {
+            Ok(c.prepare_cached("SELECT contents FROM nodes WHERE id = ?")?
+                .query_row([id], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()?
+                .flatten())
+        })
     }
 
     /// The child of directory `parent` whose name has lookup form `mac`, if any.
@@ -354,11 +372,12 @@ impl Catalog {
             parent_id: u.parent_id,
             mac: u.name.mac.to_vec(),
             sealed: u.name.sealed.to_vec(),
-            blob_id: u.blob_id.to_owned(),
+            blob_id: u.blob_id.map(str::to_owned),
             size: u.size,
             mode: u.mode,
             mtime: u.mtime,
             seal: u.seal.cloned(),
+            contents: u.contents.clone(),
             exclusive: u.exclusive,
             key_version: u.key_version,
             now: u.now,
@@ -423,11 +442,12 @@ struct CommitUpload {
     parent_id: i64,
     mac: Vec<u8>,
     sealed: Vec<u8>,
-    blob_id: String,
+    blob_id: Option<String>,
     size: u64,
     mode: u32,
     mtime: i64,
     seal: Option<NodeSeal>,
+    contents: Option<Vec<u8>>,
     exclusive: bool,
     key_version: i64,
     now: i64,
@@ -476,7 +496,8 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
         Some((id, _, old, _)) => {
             tx.prepare_cached(
                 "UPDATE nodes SET blob_id = ?, size = ?, mtime = ?, key_id = ?, wrapped_key = ?,
-                        key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL
+                        key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL,
+                        contents = ?
                   WHERE id = ?",
             )?
             .execute(rusqlite::params![
@@ -488,6 +509,7 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
                 key_version,
                 content_root,
                 u.now,
+                u.contents,
                 id
             ])?;
             Ok(old)
@@ -496,8 +518,8 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
             tx.prepare_cached(
                 "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
                                     mtime, atime, blob_id, key_id, wrapped_key, key_version,
-                                    content_root, created_at)
-                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    content_root, created_at, contents)
+                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(rusqlite::params![
                 u.tenant_id,
@@ -513,7 +535,8 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
                 wrapped_key,
                 key_version,
                 content_root,
-                u.now
+                u.now,
+                u.contents
             ])?;
             Ok(None)
         }

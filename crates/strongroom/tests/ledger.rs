@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{Server, admin_in, pseudo_random};
+use support::{Server, admin_in, pseudo_random, sqlite};
 
 fn export(data: &Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["audit", "export"];
@@ -34,16 +34,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(e.file_name())).unwrap();
         }
     }
-}
-
-fn sqlite(db: &Path, sql: &str) {
-    let st = Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
-        .arg(db)
-        .arg(sql)
-        .status()
-        .unwrap();
-    assert!(st.success(), "sqlite: {sql}");
 }
 
 fn verify(data: &Path) -> Output {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use sftp_proto::{OpenFlags, RequestOp, StatusCode};
 use support::raw::Raw;
-use support::{Server, pseudo_random};
+use support::{Server, pseudo_random, sqlite};
 
 /// Every file under `dir`, recursively.
 fn all_files(dir: &Path) -> Vec<PathBuf> {
@@ -243,7 +243,9 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
     let alice = server.account("acme", "alice", "full");
     let bob = server.account("globex", "bob", "full");
     std::fs::write(alice.work().join("f"), pseudo_random(12, 100_000)).unwrap();
-    std::fs::write(bob.work().join("g"), b"globex keeps this").unwrap();
+    // Larger than a file kept inline in the catalog, so that each file is one blob file.
+    let kept = pseudo_random(13, 100_000);
+    std::fs::write(bob.work().join("g"), &kept).unwrap();
     alice.sftp_ok("put f a1\nput f a2\n");
     bob.sftp_ok("put g b1\n");
     assert_eq!(server.blob_files().len(), 3);
@@ -265,10 +267,7 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
     );
     assert!(server.admin(&["tenant", "show", "acme"]).status.code() == Some(1));
     bob.sftp_ok("get b1 back\n");
-    assert_eq!(
-        std::fs::read(bob.work().join("back")).unwrap(),
-        b"globex keeps this"
-    );
+    assert_eq!(std::fs::read(bob.work().join("back")).unwrap(), kept);
 }
 
 fn at(days: f64) -> String {
@@ -290,7 +289,8 @@ fn humantime_rfc3339(t: SystemTime) -> String {
 fn retention_deletes_expired_files_with_an_injected_clock() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    std::fs::write(alice.work().join("f"), b"expires").unwrap();
+    // Larger than a file kept inline in the catalog, so that blob files can be counted.
+    std::fs::write(alice.work().join("f"), pseudo_random(14, 100_000)).unwrap();
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(
         show.contains("retention after upload:  30 days"),
@@ -400,4 +400,39 @@ fn uploads_beyond_the_quota_fail_and_leave_nothing_behind() {
     assert_eq!(code, 1, "an upload over the file quota succeeded");
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(show.contains("600000 bytes in 2 files"), "{show}");
+}
+
+#[test]
+fn small_files_live_sealed_in_their_catalog_row() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let w = alice.work();
+    let big = pseudo_random(21, 100_000);
+    std::fs::write(w.join("big"), &big).unwrap();
+    std::fs::write(w.join("head"), &big[..1000]).unwrap();
+
+    // A small file leaves no blob file: its sealed bytes are in its row.
+    alice.sftp_ok("put head f\n");
+    assert_eq!(server.blob_files().len(), 0);
+    alice.sftp_ok("get f back\n");
+    assert_eq!(std::fs::read(w.join("back")).unwrap(), &big[..1000]);
+
+    // Resumed past the inline size, it moves to a blob file; the row's copy is dropped.
+    alice.sftp_ok("reput big f\n");
+    assert_eq!(server.blob_files().len(), 1);
+    alice.sftp_ok("get f back\n");
+    assert_eq!(std::fs::read(w.join("back")).unwrap(), big);
+    // Replaced by a small file again: the blob file goes.
+    alice.sftp_ok("put head f\n");
+    assert_eq!(server.blob_files().len(), 0);
+
+    // Tampered in the catalog, it is refused like a tampered blob file.
+    sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE nodes SET contents = zeroblob(length(contents)) WHERE contents IS NOT NULL;",
+    );
+    let _ = std::fs::remove_file(w.join("back"));
+    let (code, _, _) = alice.sftp("get f back\n");
+    assert_eq!(code, 1, "a tampered inline file was served");
+    assert!(std::fs::read(w.join("back")).unwrap_or_default().is_empty());
 }

@@ -101,8 +101,9 @@ pub trait BlobWriter: BlobReader {
     fn set_len(&self, len: u64) -> Result<(), BlobError>;
     /// Makes the written contents durable (fsync).
     fn sync(&self) -> Result<(), BlobError>;
-    /// Completes the blob for commit: durable, and for a sealed blob its tag table written;
-    /// returns the root the catalog must store (`None` for a plain blob).
+    /// Completes the blob for commit (for a sealed blob: the last chunk sealed and the tag
+    /// table written) and returns the root the catalog must store (`None` for a plain blob).
+    /// Not durable yet: the caller syncs it, or keeps its bytes elsewhere.
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError>;
 }
 
@@ -169,19 +170,7 @@ impl Vault {
             None => None,
         };
         let (id, raw) = self.store.create_copy(source)?;
-        match (sealing, tags) {
-            (Some(s), Some(tags)) => Ok((
-                id,
-                Box::new(sealed::SealedWriter::resume(
-                    id,
-                    raw,
-                    s.key.clone(),
-                    size,
-                    tags,
-                )),
-            )),
-            _ => Ok((id, raw)),
-        }
+        Ok((id, writer_over(id, raw, size, sealing, tags)))
     }
 
     /// Opens a committed blob of `size` bytes; verified against its root when sealed.
@@ -191,17 +180,57 @@ impl Vault {
         size: u64,
         sealing: Option<Sealing<'_>>,
     ) -> Result<Box<dyn BlobReader>, BlobError> {
+        reader_over(id, self.store.open(id)?, size, sealing)
+    }
+
+    /// A small blob's raw (sealed) bytes, to be kept inline in the catalog instead of in the
+    /// store. Refuses a blob larger than [`INLINE_MAX`].
+    pub fn read_raw(&self, id: BlobId) -> Result<Vec<u8>, BlobError> {
         let raw = self.store.open(id)?;
-        match sealing {
-            None => Ok(raw),
-            Some(s) => Ok(Box::new(sealed::SealedReader::open(
+        let len = raw.size()?;
+        if len > INLINE_MAX as u64 {
+            return Err(BlobError::Io {
                 id,
-                raw,
-                s.key.clone(),
-                size,
-                s.root,
-            )?)),
+                source: std::io::Error::other("too large to keep inline"),
+            });
         }
+        let mut buf = vec![0; len as usize];
+        let n = raw.read_at(&mut buf, 0)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Opens contents kept inline (raw bytes as [`Vault::read_raw`] gave them), checked like
+    /// a stored blob's.
+    pub fn open_inline(
+        &self,
+        id: BlobId,
+        raw: Vec<u8>,
+        size: u64,
+        sealing: Option<Sealing<'_>>,
+    ) -> Result<Box<dyn BlobReader>, BlobError> {
+        reader_over(id, Box::new(InlineBlob(raw)), size, sealing)
+    }
+
+    /// A new blob in the store holding a copy of contents kept inline, to be modified and
+    /// committed in their place (as [`Vault::create_copy`]).
+    pub fn create_copy_of_inline(
+        &self,
+        raw: &[u8],
+        size: u64,
+        sealing: Option<Sealing<'_>>,
+    ) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let (id, w) = self.store.create()?;
+        let tags = match &sealing {
+            Some(s) => {
+                let inline = Box::new(InlineBlob(raw.to_vec()));
+                let reader = sealed::SealedReader::open(id, inline, s.key.clone(), size, s.root)?;
+                Some(reader.tags().to_vec())
+            }
+            None => None,
+        };
+        w.write_at(raw, 0)?;
+        Ok((id, writer_over(id, w, size, sealing, tags)))
     }
 
     pub fn remove(&self, id: BlobId) -> Result<(), BlobError> {
@@ -210,6 +239,69 @@ impl Vault {
 
     pub fn list(&self) -> Result<Vec<BlobId>, BlobError> {
         self.store.list()
+    }
+}
+
+/// A committed blob's raw bytes as its contents: checked against the root when sealed.
+fn reader_over(
+    id: BlobId,
+    raw: Box<dyn BlobReader>,
+    size: u64,
+    sealing: Option<Sealing<'_>>,
+) -> Result<Box<dyn BlobReader>, BlobError> {
+    match sealing {
+        None => Ok(raw),
+        Some(s) => Ok(Box::new(sealed::SealedReader::open(
+            id,
+            raw,
+            s.key.clone(),
+            size,
+            s.root,
+        )?)),
+    }
+}
+
+/// A copy of a committed blob to be written on: sealed writers resume with the verified tags.
+fn writer_over(
+    id: BlobId,
+    raw: Box<dyn BlobWriter>,
+    size: u64,
+    sealing: Option<Sealing<'_>>,
+    tags: Option<Vec<seal::Tag>>,
+) -> Box<dyn BlobWriter> {
+    match (sealing, tags) {
+        (Some(s), Some(tags)) => Box::new(sealed::SealedWriter::resume(
+            id,
+            raw,
+            s.key.clone(),
+            size,
+            tags,
+        )),
+        _ => raw,
+    }
+}
+
+/// Largest file (contents, in bytes) whose blob is kept inline in the catalog row instead of
+/// in the store: one sealed chunk.
+pub const INLINE_FILE_MAX: u64 = seal::CHUNK_SIZE as u64;
+/// Largest raw blob kept inline: one sealed chunk with its header, nonce, tag and tag table.
+pub const INLINE_MAX: usize = seal::CHUNK_SIZE + 128;
+
+/// Raw blob bytes held in memory (contents kept inline in the catalog).
+struct InlineBlob(Vec<u8>);
+
+impl BlobReader for InlineBlob {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.0.len());
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+
+    fn size(&self) -> Result<u64, BlobError> {
+        Ok(self.0.len() as u64)
     }
 }
 

@@ -377,7 +377,6 @@ impl BlobWriter for SealedWriter {
         let table: Vec<u8> = st.tags.iter().flatten().copied().collect();
         self.raw.write_at(&table, end)?;
         self.raw.set_len(end + table.len() as u64)?;
-        self.raw.sync()?;
         Ok(Some(seal::root(&self.key.id, st.size, &st.tags)))
     }
 }

@@ -271,7 +271,6 @@ impl Files {
         if node.kind == NodeKind::Dir {
             return Err(FsError::IsADirectory);
         }
-        let id = blob_id_of(&node)?;
         let key = self.data_key(&tk, &node).await?;
         let root = node
             .seal
@@ -279,11 +278,19 @@ impl Files {
             .map(|s| s.content_root.clone())
             .unwrap_or_default();
         let (vault, size) = (self.vault.clone(), node.size);
-        let blob = blocking(move || {
+        let blob = if node.inline {
+            // In memory already: checked here, no trip to the blocking pool.
+            let raw = self.inline_contents(&node).await?;
             let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
-            vault.open(id, size, sealing)
-        })
-        .await
+            vault.open_inline(BlobId::random(), raw, size, sealing)
+        } else {
+            let id = blob_id_of(&node)?;
+            blocking(move || {
+                let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
+                vault.open(id, size, sealing)
+            })
+            .await
+        }
         .map_err(|e| FsError::from(e).at(path))?;
         Ok(ReadFile {
             path: path.clone(),
@@ -292,6 +299,14 @@ impl Files {
             bytes_read: AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
         })
+    }
+
+    /// The contents of a file kept inline in its catalog row.
+    pub(crate) async fn inline_contents(&self, node: &Node) -> FsResult<Vec<u8>> {
+        self.catalog
+            .contents(node.id)
+            .await?
+            .ok_or(FsError::NotFound)
     }
 
     /// Called when a read handle closes: a complete download starts after-download retention.

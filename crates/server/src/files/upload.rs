@@ -22,6 +22,13 @@ use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, blob_id_of, blocking};
 /// OpenSSH's pipeline reaches 64 requests (about 16 MiB) ahead.
 pub const MAX_WRITE_GAP: u64 = 64 << 20;
 
+/// Where a committed file's contents are.
+enum Committed {
+    Stored(BlobId),
+    /// Raw blob bytes kept in the catalog row.
+    Inline(Vec<u8>),
+}
+
 pub struct Upload {
     pub path: JailPath,
     parent_id: i64,
@@ -91,7 +98,11 @@ impl Files {
         let vault = self.vault.clone();
         let (size, data_key, (blob_id, blob)) = match keep {
             Some(n) => {
-                let from = blob_id_of(&n)?;
+                let from = if n.inline {
+                    Committed::Inline(self.inline_contents(&n).await?)
+                } else {
+                    Committed::Stored(blob_id_of(&n)?)
+                };
                 let key = self.data_key(&tk, &n).await?;
                 let root = n
                     .seal
@@ -101,7 +112,12 @@ impl Files {
                 let k2 = key.clone();
                 let created = blocking(move || {
                     let sealing = k2.as_ref().map(|key| Sealing { key, root: &root });
-                    vault.create_copy(from, n.size, sealing)
+                    match from {
+                        Committed::Stored(id) => vault.create_copy(id, n.size, sealing),
+                        Committed::Inline(raw) => {
+                            vault.create_copy_of_inline(&raw, n.size, sealing)
+                        }
+                    }
                 })
                 .await
                 .map_err(|e| FsError::from(e).at(&path))?;
@@ -153,23 +169,36 @@ impl Files {
             self.discard(up).await;
             return Err(FsError::QuotaExceeded);
         }
-        let blob = up.blob.clone();
-        let root = match blocking(move || blob.finish()).await {
-            Ok(root) => root,
-            Err(e) => {
-                self.discard(up).await;
-                return Err(e.into());
-            }
-        };
         let state = up
             .state
             .lock()
             .map(|s| s.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
+        let (blob, vault, id, size) = (up.blob.clone(), self.vault.clone(), up.blob_id, state.size);
+        // A small file's blob goes into its catalog row (the catalog's commit makes it durable,
+        // one flush for both); a larger one is flushed here, before the catalog names it.
+        let finished = blocking(move || {
+            let root = blob.finish()?;
+            if size <= vault::INLINE_FILE_MAX {
+                Ok((root, Some(vault.read_raw(id)?)))
+            } else {
+                blob.sync()?;
+                Ok((root, None))
+            }
+        })
+        .await;
+        let (root, contents) = match finished {
+            Ok(done) => done,
+            Err(e) => {
+                self.discard(up).await;
+                return Err(e.into());
+            }
+        };
         let hex = up.blob_id.to_hex();
+        let inline = contents.is_some();
         let committed = self
             .with_current_key(|tk| {
-                let (hex, state) = (&hex, &state);
+                let (hex, state, contents) = (&hex, &state, &contents);
                 async move {
                     let (parent, name) = (up.parent_id, &up.name);
                     let mac = tk.name_mac(name);
@@ -192,11 +221,12 @@ impl Files {
                                 mac: &mac,
                                 sealed: &sealed,
                             },
-                            blob_id: hex,
+                            blob_id: (!inline).then_some(hex.as_str()),
                             size: state.size,
                             mode: state.mode,
                             mtime: state.mtime.unwrap_or(now),
                             seal: seal.as_ref(),
+                            contents: contents.clone(),
                             exclusive: up.exclusive,
                             key_version: tk.version,
                             now,
@@ -207,6 +237,10 @@ impl Files {
             .await;
         match committed {
             Ok(old) => {
+                if inline {
+                    // Its bytes are in the catalog now.
+                    self.discard(up).await;
+                }
                 self.remove_blob(old).await;
                 Ok(())
             }

@@ -408,6 +408,19 @@ pub fn run_with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
+/// Runs `sql` on the SQLite database `db` behind the server's back (Python's sqlite3), as an
+/// attacker with the files would.
+#[allow(dead_code)]
+pub fn sqlite(db: &std::path::Path, sql: &str) {
+    let st = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
+        .arg(db)
+        .arg(sql)
+        .status()
+        .unwrap();
+    assert!(st.success(), "sqlite: {sql}");
+}
+
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len);
