@@ -222,13 +222,18 @@ async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, F
     }
     let len = len.min(MAX_READ_WRITE_LEN) as usize;
     // Read straight into the reply buffer, behind room for its header.
-    let frame = blocking(move || {
+    let read = move || {
         let mut buf = vec![0u8; DATA_HEADER_LEN + len];
         let n = blob.read_at(&mut buf[DATA_HEADER_LEN..], offset)?;
         buf.truncate(DATA_HEADER_LEN + n);
         Ok((buf, n))
-    })
-    .await
+    };
+    // A file kept inline is in memory (at most one chunk to open): no disk, no blocking pool.
+    let frame = if matches!(h, OpenHandle::Read(f) if f.node.inline) {
+        read()
+    } else {
+        blocking(read).await
+    }
     .map_err(|e| FsError::from(e).at(path))?;
     let (mut buf, n) = frame;
     if n == 0 {
