@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,6 +80,27 @@ fn sigterm_closes_sessions_and_discards_unfinished_uploads() {
     };
     stdin
         .write_all(&Packet::Request(Request { id: 1, op: open }).encode())
+        .unwrap();
+    stdin.flush().unwrap();
+    // VERSION, then the HANDLE of the upload: it is open.
+    let mut stdout = slow.stdout.take().unwrap();
+    let mut handle = Vec::new();
+    for _ in 0..2 {
+        let mut len = [0u8; 4];
+        stdout.read_exact(&mut len).unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        stdout.read_exact(&mut body).unwrap();
+        handle = body;
+    }
+    assert_eq!(handle[0], 102, "expected a HANDLE reply, got {handle:?}");
+    // Past the size kept in memory, so that the upload has a blob file to discard.
+    let write = RequestOp::Write {
+        handle: bytes::Bytes::copy_from_slice(&handle[9..]),
+        offset: 0,
+        data: bytes::Bytes::from(vec![7u8; 200_000]),
+    };
+    stdin
+        .write_all(&Packet::Request(Request { id: 2, op: write }).encode())
         .unwrap();
     stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

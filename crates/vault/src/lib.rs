@@ -18,6 +18,7 @@ pub mod ledger_key;
 mod local;
 pub mod seal;
 pub mod sealed;
+mod spill;
 
 use std::fmt;
 use std::sync::Arc;
@@ -105,12 +106,22 @@ pub trait BlobWriter: BlobReader {
     /// table written) and returns the root the catalog must store (`None` for a plain blob).
     /// Not durable yet: the caller syncs it, or keeps its bytes elsewhere.
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError>;
+    /// The raw bytes, if the blob is still small enough to be held in memory (and so was never
+    /// written to the store): to be kept inline in the catalog.
+    fn take_inline(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Where raw blobs live (bytes as given: sealing happens above, in [`Vault`]).
 pub trait BlobStore: Send + Sync + 'static {
     /// Creates a new, empty blob under a fresh random id.
-    fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError>;
+    fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
+        let id = BlobId::random();
+        Ok((id, self.create_at(id)?))
+    }
+    /// Creates a new, empty blob under `id` (fresh and random, chosen by the caller).
+    fn create_at(&self, id: BlobId) -> Result<Box<dyn BlobWriter>, BlobError>;
     /// Creates a new blob holding a copy of `source` (copy-on-write for resumed or partial
     /// writes: the committed blob is never modified in place).
     fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError>;
@@ -143,7 +154,10 @@ impl Vault {
         &self,
         key: Option<&DataKey>,
     ) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
-        let (id, raw) = self.store.create()?;
+        // In memory until it outgrows one chunk (a small file never becomes a file).
+        let id = BlobId::random();
+        let raw: Box<dyn BlobWriter> =
+            Box::new(spill::SpillBlob::new(id, self.store.clone(), Vec::new()));
         match key {
             None => Ok((id, raw)),
             Some(k) => Ok((
@@ -220,7 +234,9 @@ impl Vault {
         size: u64,
         sealing: Option<Sealing<'_>>,
     ) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
-        let (id, w) = self.store.create()?;
+        let id = BlobId::random();
+        let w: Box<dyn BlobWriter> =
+            Box::new(spill::SpillBlob::new(id, self.store.clone(), raw.to_vec()));
         let tags = match &sealing {
             Some(s) => {
                 let inline = Box::new(InlineBlob(raw.to_vec()));
@@ -229,7 +245,6 @@ impl Vault {
             }
             None => None,
         };
-        w.write_at(raw, 0)?;
         Ok((id, writer_over(id, w, size, sealing, tags)))
     }
 

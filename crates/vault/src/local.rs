@@ -167,10 +167,9 @@ impl BlobWriter for LocalBlob {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn create(&self) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
-        let id = BlobId::random();
+    fn create_at(&self, id: BlobId) -> Result<Box<dyn BlobWriter>, BlobError> {
         let (file, dir) = self.create_file(id)?;
-        Ok((id, Box::new(LocalBlob::new(id, file, Some(dir)))))
+        Ok(Box::new(LocalBlob::new(id, file, Some(dir))))
     }
 
     fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {

@@ -370,6 +370,10 @@ impl BlobWriter for SealedWriter {
         self.raw.sync()
     }
 
+    fn take_inline(&self) -> Option<Vec<u8>> {
+        self.raw.take_inline()
+    }
+
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
         let mut st = self.lock();
         self.flush(&mut st)?;

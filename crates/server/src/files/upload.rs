@@ -180,14 +180,19 @@ impl Files {
         let finished = blocking(move || {
             let root = blob.finish()?;
             if size <= vault::INLINE_FILE_MAX {
-                Ok((root, Some(vault.read_raw(id)?)))
+                // Still in memory, unless it grew and shrank again (then there is a file).
+                let (raw, file) = match blob.take_inline() {
+                    Some(raw) => (raw, false),
+                    None => (vault.read_raw(id)?, true),
+                };
+                Ok((root, Some((raw, file))))
             } else {
                 blob.sync()?;
                 Ok((root, None))
             }
         })
         .await;
-        let (root, contents) = match finished {
+        let (root, inline) = match finished {
             Ok(done) => done,
             Err(e) => {
                 self.discard(up).await;
@@ -195,6 +200,10 @@ impl Files {
             }
         };
         let hex = up.blob_id.to_hex();
+        let (contents, file_left) = match inline {
+            Some((raw, file)) => (Some(raw), file),
+            None => (None, false),
+        };
         let inline = contents.is_some();
         let committed = self
             .with_current_key(|tk| {
@@ -237,7 +246,7 @@ impl Files {
             .await;
         match committed {
             Ok(old) => {
-                if inline {
+                if file_left {
                     // Its bytes are in the catalog now.
                     self.discard(up).await;
                 }
