@@ -102,6 +102,21 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 }
 
 impl Catalog {
+    /// Runs `f` as one immediate transaction on the direct writer, on a blocking thread (one
+    /// hop for the whole transaction; see `direct`).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let direct = self.direct.clone();
+        tokio::task::spawn_blocking(move || direct.write(f))
+            .await
+            .map_err(|e| CatalogError::Invalid {
+                what: "catalog write",
+                why: e.to_string(),
+            })?
+    }
+
     /// Nodes selected by `filter` (SQL after `WHERE`, ours), with `params` bound.
     fn nodes_where(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Node>> {
         self.direct.with(|c| {
@@ -240,62 +255,58 @@ impl Catalog {
 
     /// Removes a file; returns its blob id so the caller can delete the contents.
     pub async fn remove_file(&self, id: i64) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
-        let found: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT kind, blob_id FROM nodes WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let blob = match found {
-            None => {
-                return Err(CatalogError::NotFound {
-                    what: "file",
-                    name: id.to_string(),
-                });
-            }
-            Some((kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
-            Some((_, blob)) => blob,
-        };
-        sqlx::query("DELETE FROM nodes WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(blob)
+        self.write(move |tx| {
+            use rusqlite::OptionalExtension;
+            let found: Option<(String, Option<String>)> = tx
+                .prepare_cached("SELECT kind, blob_id FROM nodes WHERE id = ?")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let blob = match found {
+                None => {
+                    return Err(CatalogError::NotFound {
+                        what: "file",
+                        name: id.to_string(),
+                    });
+                }
+                Some((kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+                Some((_, blob)) => blob,
+            };
+            tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
+                .execute([id])?;
+            Ok(blob)
+        })
+        .await
     }
 
     /// Removes an empty directory (never a tenant root).
     pub async fn rmdir(&self, id: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let kind: Option<(String,)> =
-            sqlx::query_as("SELECT kind FROM nodes WHERE id = ? AND parent_id IS NOT NULL")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match kind {
-            None => {
-                return Err(CatalogError::NotFound {
-                    what: "directory",
-                    name: id.to_string(),
-                });
+        self.write(move |tx| {
+            use rusqlite::OptionalExtension;
+            let kind: Option<String> = tx
+                .prepare_cached("SELECT kind FROM nodes WHERE id = ? AND parent_id IS NOT NULL")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            match kind.as_deref() {
+                None => {
+                    return Err(CatalogError::NotFound {
+                        what: "directory",
+                        name: id.to_string(),
+                    });
+                }
+                Some(k) if k != "dir" => return Err(CatalogError::NotADirectory),
+                _ => {}
             }
-            Some((k,)) if k != "dir" => return Err(CatalogError::NotADirectory),
-            _ => {}
-        }
-        let (children,): (i64,) =
-            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = ?)")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if children != 0 {
-            return Err(CatalogError::NotEmpty);
-        }
-        sqlx::query("DELETE FROM nodes WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            let children: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = ?)")?
+                .query_row([id], |r| r.get(0))?;
+            if children {
+                return Err(CatalogError::NotEmpty);
+            }
+            tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
+                .execute([id])?;
+            Ok(())
+        })
+        .await
     }
 
     /// Moves node `id` to `new_parent/name`. With `replace`, an existing file there is replaced
@@ -382,13 +393,7 @@ impl Catalog {
             key_version: u.key_version,
             now: u.now,
         };
-        let direct = self.direct.clone();
-        tokio::task::spawn_blocking(move || direct.write(|tx| commit_upload_in(tx, &owned)))
-            .await
-            .map_err(|e| CatalogError::Invalid {
-                what: "upload commit",
-                why: e.to_string(),
-            })?
+        self.write(move |tx| commit_upload_in(tx, &owned)).await
     }
 
     /// Changes permission bits (type bits kept) and/or times of a node.
@@ -416,14 +421,14 @@ impl Catalog {
 
     /// Records the first complete download of a file (starts its after-download retention).
     pub async fn mark_downloaded(&self, id: i64, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
+            )?
+            .execute([now, id])?;
+            Ok(())
+        })
+        .await
     }
 
     /// Every blob id the namespace refers to (for sweeping orphaned blobs).
