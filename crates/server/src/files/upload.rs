@@ -181,18 +181,18 @@ impl Files {
             let root = blob.finish()?;
             if size <= vault::INLINE_FILE_MAX {
                 // Still in memory, unless it grew and shrank again (then there is a file).
-                let (raw, file) = match blob.take_inline() {
-                    Some(raw) => (raw, false),
-                    None => (vault.read_raw(id)?, true),
-                };
-                Ok((root, Some((raw, file))))
+                match blob.take_inline() {
+                    Some(raw) => Ok((root, Some(raw), false)),
+                    None => Ok((root, Some(vault.read_raw(id)?), true)),
+                }
             } else {
                 blob.sync()?;
-                Ok((root, None))
+                Ok((root, None, false))
             }
         })
         .await;
-        let (root, inline) = match finished {
+        // `file_left`: an inline file that nonetheless had a blob file, to delete after commit.
+        let (root, contents, file_left) = match finished {
             Ok(done) => done,
             Err(e) => {
                 self.discard(up).await;
@@ -200,10 +200,6 @@ impl Files {
             }
         };
         let hex = up.blob_id.to_hex();
-        let (contents, file_left) = match inline {
-            Some((raw, file)) => (Some(raw), file),
-            None => (None, false),
-        };
         let inline = contents.is_some();
         let committed = self
             .with_current_key(|tk| {
