@@ -305,14 +305,19 @@ pub const INLINE_MAX: usize = seal::CHUNK_SIZE + 128;
 /// Raw blob bytes held in memory (contents kept inline in the catalog).
 struct InlineBlob(Vec<u8>);
 
+/// Positional read from bytes in memory: fewer than `buf.len()` only at the end.
+fn read_in_memory(bytes: &[u8], buf: &mut [u8], offset: u64) -> usize {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let n = buf.len().min(bytes.len() - start);
+    buf[..n].copy_from_slice(&bytes[start..start + n]);
+    n
+}
+
 impl BlobReader for InlineBlob {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        Ok(n)
+        Ok(read_in_memory(&self.0, buf, offset))
     }
 
     fn size(&self) -> Result<u64, BlobError> {

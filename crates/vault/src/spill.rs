@@ -56,14 +56,7 @@ fn fits(end: u64) -> bool {
 impl BlobReader for SpillBlob {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, BlobError> {
         match &*self.lock() {
-            State::Memory(bytes) => {
-                let start = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                let n = buf.len().min(bytes.len() - start);
-                buf[..n].copy_from_slice(&bytes[start..start + n]);
-                Ok(n)
-            }
+            State::Memory(bytes) => Ok(crate::read_in_memory(bytes, buf, offset)),
             State::Stored(w) => w.read_at(buf, offset),
         }
     }
