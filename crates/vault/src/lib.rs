@@ -111,6 +111,11 @@ pub trait BlobWriter: BlobReader {
     fn take_inline(&self) -> Option<Vec<u8>> {
         None
     }
+    /// Whether the blob is held in memory: then a write that keeps it within one chunk does no
+    /// I/O.
+    fn in_memory(&self) -> bool {
+        false
+    }
 }
 
 /// Where raw blobs live (bytes as given: sealing happens above, in [`Vault`]).

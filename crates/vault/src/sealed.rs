@@ -374,6 +374,10 @@ impl BlobWriter for SealedWriter {
         self.raw.take_inline()
     }
 
+    fn in_memory(&self) -> bool {
+        self.raw.in_memory()
+    }
+
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
         let mut st = self.lock();
         self.flush(&mut st)?;

@@ -113,6 +113,10 @@ impl BlobWriter for SpillBlob {
         }
     }
 
+    fn in_memory(&self) -> bool {
+        matches!(&*self.lock(), State::Memory(_))
+    }
+
     fn take_inline(&self) -> Option<Vec<u8>> {
         match &*self.lock() {
             State::Memory(bytes) => Some(bytes.clone()),
