@@ -162,7 +162,7 @@ impl Catalog {
     ) -> Result<Account> {
         validate_name("account name", name)?;
         let tenant = self.tenant(tenant).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = sqlx::query(
             "INSERT INTO accounts (tenant_id, name, access, password_hash, locked, created_at)
              VALUES (?, ?, ?, ?, 0, ?)",
@@ -234,7 +234,7 @@ impl Catalog {
 
     pub async fn add_key(&self, account: &str, key: &NewKey, now: i64) -> Result<AccountKey> {
         let acc = self.account(account).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_key(&mut tx, acc.id, key, now).await?;
         tx.commit().await?;
         Ok(AccountKey {

@@ -61,7 +61,7 @@ impl Catalog {
         sealed_secret: &[u8],
         recovery_hashes: &[Vec<u8>],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?")
             .bind(sealed_secret)
             .bind(account_id)

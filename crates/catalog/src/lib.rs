@@ -99,6 +99,14 @@ impl Catalog {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A write transaction that takes SQLite's write lock at its start (waiting for it under
+    /// the busy timeout), so that it never fails to upgrade from reading to writing because
+    /// another writer (another pooled connection, the direct writer, an admin command)
+    /// committed in between.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 /// An SQLite pool on `path` (created 0600 if missing): WAL, synchronous=FULL, foreign keys,

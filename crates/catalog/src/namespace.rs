@@ -230,7 +230,7 @@ impl Catalog {
         key_version: i64,
         now: i64,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         check_key_version(&mut tx, tenant_id, key_version).await?;
         let id = sqlx::query(
             "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
@@ -320,7 +320,7 @@ impl Catalog {
         replace: bool,
         key_version: i64,
     ) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         check_key_version(&mut tx, tenant_id, key_version).await?;
         // Refuse to move a directory under itself: walk up from the new parent.
         let mut cursor = Some(new_parent);

@@ -77,7 +77,7 @@ impl Catalog {
         new_key: impl FnOnce(i64) -> TenantKeyRow,
     ) -> Result<Tenant> {
         validate_name("tenant name", name)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id =
             sqlx::query("INSERT INTO tenants (name, created_at, retention_days) VALUES (?, ?, ?)")
                 .bind(name)
@@ -148,7 +148,7 @@ impl Catalog {
     /// Freed database pages are zeroed (secure_delete) and the WAL is truncated.
     pub async fn remove_tenant(&self, name: &str) -> Result<Vec<String>> {
         let t = self.tenant(name).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let blobs: Vec<(String,)> =
             sqlx::query_as("SELECT blob_id FROM nodes WHERE tenant_id = ? AND blob_id IS NOT NULL")
                 .bind(t.id)
@@ -250,7 +250,7 @@ impl Catalog {
         totp_secrets: &[(i64, Vec<u8>)],
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         crate::namespace::check_key_version(&mut tx, new.tenant_id, old_version).await?;
         sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
             .bind(new.tenant_id)
@@ -288,7 +288,7 @@ impl Catalog {
 
     /// Stores tenant keys re-wrapped under a new master key (same versions), in one transaction.
     pub async fn rewrap_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for r in rows {
             sqlx::query(
                 "UPDATE tenant_keys SET master_key_id = ?, wrapped = ? WHERE tenant_id = ? AND version = ?",
