@@ -97,13 +97,11 @@ impl BlobWriter for SpillBlob {
         self.stored(&mut st)?.set_len(len)
     }
 
-    /// In memory there is nothing to flush: an upload becomes durable only when it is
-    /// committed, and then its bytes go into the catalog row.
+    /// Durable means in the store: a blob still in memory is written there first. (A small
+    /// upload's commit does not sync; it takes the bytes with [`BlobWriter::take_inline`].)
     fn sync(&self) -> Result<(), BlobError> {
-        match &*self.lock() {
-            State::Memory(_) => Ok(()),
-            State::Stored(w) => w.sync(),
-        }
+        let mut st = self.lock();
+        self.stored(&mut st)?.sync()
     }
 
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {
