@@ -88,14 +88,9 @@ impl Direct {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Some(self.connect(false)?);
-        }
-        let Some(conn) = slot.as_mut() else {
-            return Err(CatalogError::Invalid {
-                what: "catalog writer",
-                why: "not open".into(),
-            });
+        let conn = match slot.take() {
+            Some(conn) => slot.insert(conn),
+            None => slot.insert(self.connect(false)?),
         };
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;

@@ -55,12 +55,21 @@ pub struct StoredName<'a> {
     pub sealed: &'a [u8],
 }
 
-pub(crate) const NODE_COLUMNS: &str =
-    "SELECT id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
-        mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root, created_at,
-        first_download_at, contents IS NOT NULL FROM nodes";
+/// `SELECT` of the columns [`node_from_row`] reads, in its order, from `nodes` `WHERE $filter`:
+/// one constant string per query (no formatting per lookup on the request path).
+macro_rules! select_nodes {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+                mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root,
+                created_at, first_download_at, contents IS NOT NULL
+               FROM nodes WHERE ",
+            $filter
+        )
+    };
+}
 
-/// A `nodes` row selected with [`NODE_COLUMNS`], in that column order.
+/// A `nodes` row selected with [`select_nodes!`], in that column order.
 fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
     let kind = match r.get_ref(5)?.as_str()? {
         "dir" => NodeKind::Dir,
@@ -117,10 +126,10 @@ impl Catalog {
             })?
     }
 
-    /// Nodes selected by `filter` (SQL after `WHERE`, ours), with `params` bound.
-    fn nodes_where(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Node>> {
+    /// Nodes selected by `sql` (a [`select_nodes!`]), with `params` bound.
+    fn nodes_where(&self, sql: &'static str, params: impl rusqlite::Params) -> Result<Vec<Node>> {
         self.direct.with(|c| {
-            let mut stmt = c.prepare_cached(&format!("{NODE_COLUMNS} WHERE {filter}"))?;
+            let mut stmt = c.prepare_cached(sql)?;
             let rows = stmt.query_map(params, node_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<Node>>>()?)
         })
@@ -175,16 +184,19 @@ pub(crate) async fn check_key_version(
 impl Catalog {
     /// The root directory of a tenant.
     pub async fn root(&self, tenant_id: i64) -> Result<Node> {
-        self.nodes_where("tenant_id = ? AND parent_id IS NULL", [tenant_id])?
-            .pop()
-            .ok_or_else(|| CatalogError::NotFound {
-                what: "tenant root",
-                name: tenant_id.to_string(),
-            })
+        self.nodes_where(
+            select_nodes!("tenant_id = ? AND parent_id IS NULL"),
+            [tenant_id],
+        )?
+        .pop()
+        .ok_or_else(|| CatalogError::NotFound {
+            what: "tenant root",
+            name: tenant_id.to_string(),
+        })
     }
 
     pub async fn node(&self, id: i64) -> Result<Option<Node>> {
-        Ok(self.nodes_where("id = ?", [id])?.pop())
+        Ok(self.nodes_where(select_nodes!("id = ?"), [id])?.pop())
     }
 
     /// The contents of a file kept inline (`Node::inline`), if it has them.
@@ -201,14 +213,19 @@ impl Catalog {
     /// The child of directory `parent` whose name has lookup form `mac`, if any.
     pub async fn lookup(&self, parent: i64, mac: &[u8]) -> Result<Option<Node>> {
         Ok(self
-            .nodes_where("parent_id = ? AND name_mac = ?", (parent, mac))?
+            .nodes_where(
+                select_nodes!("parent_id = ? AND name_mac = ?"),
+                (parent, mac),
+            )?
             .pop())
     }
 
     /// Up to `limit` children of `dir`, in lookup-form order, after the cursor `after`.
     pub async fn list_dir(&self, dir: i64, after: Option<&[u8]>, limit: u32) -> Result<Vec<Node>> {
         self.nodes_where(
-            "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT ?3",
+            select_nodes!(
+                "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT ?3"
+            ),
             (dir, after, limit),
         )
     }
@@ -216,7 +233,7 @@ impl Catalog {
     /// Every node of a tenant but its root (for key rotation).
     pub async fn tenant_nodes(&self, tenant_id: i64) -> Result<Vec<Node>> {
         self.nodes_where(
-            "tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
+            select_nodes!("tenant_id = ? AND parent_id IS NOT NULL ORDER BY id"),
             [tenant_id],
         )
     }
