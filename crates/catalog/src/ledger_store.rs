@@ -205,36 +205,41 @@ impl LedgerStore {
         // IMMEDIATE: take the write lock before reading the head, so that two writers (the
         // server and an admin command) never chain onto the same record.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut head = head_of(&tx)?;
-        {
-            // Cached: the writer appends many small batches; parsing was a tenth of its work.
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO records (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )?;
-            for (time, meta, sealed) in batch {
-                let body = encode_body(meta, sealed)?;
-                let r = ledger::append(&head, *time, body).map_err(|e| CatalogError::Invalid {
-                    what: "ledger record",
-                    why: e.to_string(),
-                })?;
-                insert.execute(rusqlite::params![
-                    r.seq as i64,
-                    r.time,
-                    &r.prev_hash[..],
-                    &r.hash[..],
-                    meta.kind,
-                    meta.account,
-                    meta.tenant,
-                    meta.source,
-                    meta.session,
-                    r.body,
-                ])?;
-                head = r.head();
-            }
-        }
+        let head = append_in(&tx, batch.iter().map(|(t, m, s)| (*t, m, &s[..])))?;
         tx.commit()?;
         Ok(head)
+    }
+
+    /// Appends, in one durable transaction, those of `records` (left in the catalog's outbox
+    /// by a crash) that the ledger does not hold yet: a record already appended is one whose
+    /// sealed event is stored byte for byte at or after its time (less `RECOVERY_SLACK_SECS`
+    /// for a clock stepped back). Returns how many were appended.
+    pub fn append_missing(&self, records: &[crate::OutboxRecord]) -> Result<usize> {
+        let Some(since) = records.iter().map(|r| r.time).min() else {
+            return Ok(0);
+        };
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut held = std::collections::HashSet::new();
+        {
+            let mut stmt = tx.prepare("SELECT body FROM records WHERE time >= ?")?;
+            let mut rows = stmt.query([since.saturating_sub(RECOVERY_SLACK_SECS)])?;
+            while let Some(row) = rows.next()? {
+                if let Ok(body) = row.get_ref(0)?.as_blob()
+                    && let Some((_, at)) = decode_body(body)
+                {
+                    held.insert(body[at..].to_vec());
+                }
+            }
+        }
+        let missing: Vec<_> = records
+            .iter()
+            .filter(|r| !held.contains(&r.sealed_event))
+            .map(|r| (r.time, &r.meta, &r.sealed_event[..]))
+            .collect();
+        append_in(&tx, missing.iter().copied())?;
+        tx.commit()?;
+        Ok(missing.len())
     }
 
     /// The wrapped body key: (master key id, wrapped), if one was made.
@@ -373,6 +378,43 @@ impl LedgerStore {
         }
         Ok(out)
     }
+}
+
+/// How far before the oldest outbox record's time recovery looks for it in the ledger.
+const RECOVERY_SLACK_SECS: i64 = 3600;
+
+/// Chains `records` onto the head inside `tx`; returns the new head.
+fn append_in<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    records: impl Iterator<Item = (i64, &'a LedgerMeta, &'a [u8])>,
+) -> Result<Head> {
+    let mut head = head_of(tx)?;
+    // Cached: the writer appends many small batches; parsing was a tenth of its work.
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO records (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for (time, meta, sealed) in records {
+        let body = encode_body(meta, sealed)?;
+        let r = ledger::append(&head, time, body).map_err(|e| CatalogError::Invalid {
+            what: "ledger record",
+            why: e.to_string(),
+        })?;
+        insert.execute(rusqlite::params![
+            r.seq as i64,
+            r.time,
+            &r.prev_hash[..],
+            &r.hash[..],
+            meta.kind,
+            meta.account,
+            meta.tenant,
+            meta.source,
+            meta.session,
+            r.body,
+        ])?;
+        head = r.head();
+    }
+    Ok(head)
 }
 
 fn head_of(conn: &Connection) -> Result<Head> {

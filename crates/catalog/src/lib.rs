@@ -12,6 +12,7 @@ mod gate_state;
 mod ledger_store;
 mod migrate;
 mod namespace;
+mod outbox;
 mod quota;
 mod retention;
 mod tenants;
@@ -27,6 +28,7 @@ pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
 pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
+pub use outbox::{Outbox, OutboxRecord};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
 
@@ -98,6 +100,11 @@ impl Catalog {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The ledger outbox (for the server's ledger writer thread).
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.direct.clone())
     }
 
     /// A write transaction that takes SQLite's write lock at its start (waiting for it under

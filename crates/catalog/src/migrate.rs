@@ -10,6 +10,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_gate.sql"),
     include_str!("../migrations/sqlite/0003_inline.sql"),
+    include_str!("../migrations/sqlite/0004_ledger_outbox.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -8,6 +8,7 @@
 
 use sqlx::{Sqlite, Transaction};
 
+use crate::outbox::{self, OutboxRecord};
 use crate::{Catalog, CatalogError, Result, exists_or};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +163,8 @@ pub struct Upload<'a> {
     /// The tenant key version the names were derived with.
     pub key_version: i64,
     pub now: i64,
+    /// The upload's audit record, committed with it (see `outbox`).
+    pub record: Option<&'a OutboxRecord>,
 }
 
 /// Fails with `KeyRotated` unless the tenant key is still at `version`.
@@ -270,8 +273,13 @@ impl Catalog {
         Ok(id)
     }
 
-    /// Removes a file; returns its blob id so the caller can delete the contents.
-    pub async fn remove_file(&self, id: i64) -> Result<Option<String>> {
+    /// Removes a file (with its audit record, if given: see `outbox`); returns its blob id so
+    /// the caller can delete the contents.
+    pub async fn remove_file(
+        &self,
+        id: i64,
+        record: Option<OutboxRecord>,
+    ) -> Result<Option<String>> {
         self.write(move |tx| {
             use rusqlite::OptionalExtension;
             let found: Option<(String, Option<String>)> = tx
@@ -290,6 +298,9 @@ impl Catalog {
             };
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
+            if let Some(r) = &record {
+                outbox::insert(tx, r)?;
+            }
             Ok(blob)
         })
         .await
@@ -409,8 +420,16 @@ impl Catalog {
             exclusive: u.exclusive,
             key_version: u.key_version,
             now: u.now,
+            record: u.record.cloned(),
         };
-        self.write(move |tx| commit_upload_in(tx, &owned)).await
+        self.write(move |tx| {
+            let old = commit_upload_in(tx, &owned)?;
+            if let Some(r) = &owned.record {
+                outbox::insert(tx, r)?;
+            }
+            Ok(old)
+        })
+        .await
     }
 
     /// Changes permission bits (type bits kept) and/or times of a node.
@@ -436,13 +455,28 @@ impl Catalog {
         Ok(())
     }
 
-    /// Records the first complete download of a file (starts its after-download retention).
-    pub async fn mark_downloaded(&self, id: i64, now: i64) -> Result<()> {
+    /// A download's close: records the file's first complete download if `complete_at` is
+    /// given (that starts its after-download retention; later ones change nothing), and the
+    /// close's audit record if given (see `outbox`). Writes nothing if neither is.
+    pub async fn close_download(
+        &self,
+        id: i64,
+        complete_at: Option<i64>,
+        record: Option<OutboxRecord>,
+    ) -> Result<()> {
+        if complete_at.is_none() && record.is_none() {
+            return Ok(());
+        }
         self.write(move |tx| {
-            tx.prepare_cached(
-                "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
-            )?
-            .execute([now, id])?;
+            if let Some(now) = complete_at {
+                tx.prepare_cached(
+                    "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
+                )?
+                .execute([now, id])?;
+            }
+            if let Some(r) = &record {
+                outbox::insert(tx, r)?;
+            }
             Ok(())
         })
         .await
@@ -473,6 +507,7 @@ struct CommitUpload {
     exclusive: bool,
     key_version: i64,
     now: i64,
+    record: Option<OutboxRecord>,
 }
 
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names

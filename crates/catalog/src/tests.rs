@@ -86,6 +86,7 @@ async fn namespace_quota_retention_and_shredding() {
         exclusive,
         key_version: 1,
         now: 100,
+        record: None,
     };
     assert_eq!(
         cat.commit_upload(&up(b"f", "b1", 3, true)).await.unwrap(),
@@ -149,8 +150,8 @@ async fn namespace_quota_retention_and_shredding() {
             .unwrap()
             .is_empty()
     );
-    cat.mark_downloaded(f.id, 1000).await.unwrap();
-    cat.mark_downloaded(f.id, 5000).await.unwrap();
+    cat.close_download(f.id, Some(1000), None).await.unwrap();
+    cat.close_download(f.id, Some(5000), None).await.unwrap();
     assert!(cat.expired_files(1000 + 7199, 10).await.unwrap().is_empty());
     let exp = cat.expired_files(1000 + 7200, 10).await.unwrap();
     assert_eq!((exp[0].node_id, exp[0].tenant.as_str()), (f.id, "acme"));
@@ -174,4 +175,79 @@ async fn namespace_quota_retention_and_shredding() {
     assert!(cat.tenant_key(t.id).await.unwrap().is_none());
     assert!(cat.node(f.id).await.unwrap().is_none());
     assert!(cat.tenant("acme").await.is_err());
+}
+
+fn outbox_record(id: i64, sealed: &[u8]) -> OutboxRecord {
+    OutboxRecord {
+        id,
+        queued_ns: id,
+        time: 100 + id,
+        meta: LedgerMeta {
+            kind: "file".into(),
+            account: Some("alice".into()),
+            ..LedgerMeta::default()
+        },
+        sealed_event: sealed.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn audit_records_ride_the_changes_they_record() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let (put, refused, removed, closed) = (
+        outbox_record(3, b"put"),
+        outbox_record(1, b"refused"),
+        outbox_record(2, b"removed"),
+        outbox_record(4, b"closed"),
+    );
+    let up = |record, exclusive| Upload {
+        tenant_id: t.id,
+        parent_id: root.id,
+        name: name(b"f"),
+        blob_id: None,
+        size: 1,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: Some(vec![7]),
+        exclusive,
+        key_version: 1,
+        now: 100,
+        record,
+    };
+    cat.commit_upload(&up(Some(&put), true)).await.unwrap();
+    // A change that fails commits no record.
+    assert!(cat.commit_upload(&up(Some(&refused), true)).await.is_err());
+    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
+    cat.close_download(f.id, None, Some(closed.clone()))
+        .await
+        .unwrap();
+    cat.remove_file(f.id, Some(removed.clone())).await.unwrap();
+    assert!(cat.remove_file(f.id, Some(refused.clone())).await.is_err());
+
+    let outbox = cat.outbox();
+    let pending = outbox.pending().unwrap();
+    assert_eq!(pending, vec![removed.clone(), put.clone(), closed.clone()]);
+
+    // Recovery appends what the ledger lacks, once.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+    ledger
+        .append(&[(put.time, put.meta.clone(), put.sealed_event.clone())])
+        .unwrap();
+    assert_eq!(ledger.append_missing(&pending).unwrap(), 2);
+    assert_eq!(ledger.append_missing(&pending).unwrap(), 0);
+    let stored: Vec<_> = ledger
+        .export(&LedgerFilter::default(), 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.sealed_event)
+        .collect();
+    assert_eq!(stored, [&b"put"[..], b"removed", b"closed"]);
+    assert_eq!(ledger.verify(b"").unwrap().unwrap().records, 3);
+
+    outbox.delete(&[removed.id, put.id]).unwrap();
+    assert_eq!(outbox.pending().unwrap(), vec![closed]);
 }

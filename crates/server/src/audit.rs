@@ -3,14 +3,18 @@
 //! ledger database and commits events in batches (group commit). [`Ledger::record`] returns
 //! only once its event is durable, for operations that change state or grant access;
 //! [`EventSink::emit`] queues without waiting, and such events may wait up to [`LINGER`] to
-//! share a commit with others. Checkpoints are signed with the vault's ledger key every
+//! share a commit with others. The record of a change the catalog commits is instead written in
+//! that change's own transaction (the catalog's ledger outbox: one flush for both, and never a
+//! change without its record); [`Ledger::outboxed`] then hands it to the writer, which appends
+//! it like any other and deletes it from the outbox. At start, before the server takes
+//! requests, what a crash left in the outbox is appended. Checkpoints are signed with the vault's ledger key every
 //! [`CHECKPOINT_SECS`] and at shutdown. No event is ever dropped here.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use catalog::{LedgerMeta, LedgerStore};
+use catalog::{LedgerMeta, LedgerStore, Outbox, OutboxRecord};
 use events::{Event, EventSink};
 use ledger::CheckpointSigner;
 use tokio::sync::oneshot;
@@ -23,6 +27,10 @@ use crate::forward::{Forwarded, Forwarder};
 pub const CHECKPOINT_SECS: u64 = 30;
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 1024;
+/// How often records appended from the outbox are deleted there (one catalog transaction for
+/// all of them; also at checkpoints and shutdown). Until then a crash only means that they are
+/// offered again at the next start and found in the ledger.
+const OUTBOX_DELETE_EVERY: Duration = Duration::from_secs(1);
 /// How long events nobody waits for may be held to share a commit (a durable record, or a
 /// full batch, commits them at once).
 pub const LINGER: Duration = Duration::from_millis(20);
@@ -30,11 +38,14 @@ pub const LINGER: Duration = Duration::from_millis(20);
 enum Item {
     Event(Event),
     Durable(Event, oneshot::Sender<bool>),
+    /// Already durable in the catalog's outbox.
+    Outboxed(Event, OutboxRecord),
     Checkpoint(oneshot::Sender<()>),
 }
 
 pub struct Ledger {
     tx: Sender<Item>,
+    body_key: Arc<LedgerBodyKey>,
 }
 
 /// The ledger is not writing: the operation that needed a durable record must fail.
@@ -67,26 +78,58 @@ pub fn meta(e: &Event) -> LedgerMeta {
 }
 
 impl Ledger {
-    /// Starts the writer thread on `store`.
+    /// Appends what `outbox` holds (before the server takes requests), then starts the writer
+    /// thread on `store`.
     pub fn start(
         store: LedgerStore,
+        outbox: Outbox,
         key: Arc<LedgerKey>,
         body_key: Arc<LedgerBodyKey>,
         forwarder: Forwarder,
     ) -> std::io::Result<Arc<Self>> {
         let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            store,
+            outbox,
+            outbox_behind: std::cell::Cell::new(false),
+            recovered: Default::default(),
+            appended: std::cell::RefCell::new((Vec::new(), Instant::now())),
+            signer: Signer(key),
+            body_key: body_key.clone(),
+            forwarder,
+        };
+        writer.recover();
+        writer.recovered.borrow_mut().clear();
         std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || {
-                Writer {
-                    store,
-                    signer: Signer(key),
-                    body_key,
-                    forwarder,
-                }
-                .run(&rx)
-            })?;
-        Ok(Arc::new(Self { tx }))
+            .spawn(move || writer.run(&rx))?;
+        Ok(Arc::new(Self { tx, body_key }))
+    }
+
+    /// `e` as a record for the catalog's outbox, to be committed with the change it records.
+    pub fn outbox_record(&self, e: &Event) -> OutboxRecord {
+        let (time, meta, sealed_event) = stored(e, &self.body_key);
+        let queued_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        OutboxRecord {
+            id: rand::random(),
+            queued_ns,
+            time,
+            meta,
+            sealed_event,
+        }
+    }
+
+    /// Hands over `e`, whose `record` the catalog committed with its change (so it is durable
+    /// already): the writer appends it to the ledger and deletes it from the outbox.
+    pub fn outboxed(&self, e: Event, record: OutboxRecord) {
+        LogSink.emit(e.clone());
+        if self.tx.send(Item::Outboxed(e, record)).is_err() {
+            tracing::error!(
+                "audit ledger writer is gone: a record stays in the outbox until the next start"
+            );
+        }
     }
 
     /// Queues `e` and waits until it is durable.
@@ -125,6 +168,14 @@ pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>)
 
 struct Writer {
     store: LedgerStore,
+    outbox: Outbox,
+    /// A failed commit left outboxed records behind (in the outbox, not in the ledger).
+    outbox_behind: std::cell::Cell<bool>,
+    /// Outbox records appended by [`Writer::recover`] while running, whose items may still
+    /// arrive (then they are skipped).
+    recovered: std::cell::RefCell<std::collections::HashSet<i64>>,
+    /// Outbox records in the ledger, to delete from the outbox, and when that was last done.
+    appended: std::cell::RefCell<(Vec<i64>, Instant)>,
     signer: Signer,
     body_key: Arc<LedgerBodyKey>,
     forwarder: Forwarder,
@@ -138,6 +189,8 @@ struct Batch {
     plain: Vec<(i64, &'static str, String)>,
     waiters: Vec<oneshot::Sender<bool>>,
     checkpoint_waiters: Vec<oneshot::Sender<()>>,
+    /// Outbox records in this batch, to delete from the outbox once it is committed.
+    outboxed: Vec<i64>,
 }
 
 impl Batch {
@@ -199,12 +252,57 @@ impl Writer {
         self.sign_checkpoint();
     }
 
+    /// Appends what the catalog's outbox holds beyond what is on its way here: at start, what
+    /// a crash left (records of committed changes not yet in the ledger); while running, what a
+    /// failed commit left. Skips any record the ledger already holds, then empties the outbox.
+    /// Records whose items are still queued for this thread are remembered, so that they are
+    /// not appended twice. On failure the records stay in the outbox (and `outbox_behind`).
+    fn recover(&self) {
+        let recovered = self.outbox.pending().and_then(|pending| {
+            let appended = self.store.append_missing(&pending)?;
+            let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
+            self.outbox.delete(&ids)?;
+            Ok((ids, appended))
+        });
+        match recovered {
+            Ok((ids, appended)) => {
+                if !ids.is_empty() {
+                    tracing::warn!(
+                        found = ids.len(),
+                        appended,
+                        "appended audit records left in the catalog's outbox (not forwarded)"
+                    );
+                }
+                self.outbox_behind.set(false);
+                self.recovered.borrow_mut().extend(ids);
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    "could not append the audit records in the catalog's outbox; they stay there"
+                );
+                self.outbox_behind.set(true);
+            }
+        }
+    }
+
     fn add(&self, batch: &mut Batch, item: Item) {
-        let e = match item {
-            Item::Event(e) => e,
+        let (e, stored) = match item {
+            Item::Event(e) => {
+                let s = stored(&e, &self.body_key);
+                (e, s)
+            }
             Item::Durable(e, ack) => {
                 batch.waiters.push(ack);
-                e
+                let s = stored(&e, &self.body_key);
+                (e, s)
+            }
+            Item::Outboxed(e, r) => {
+                if self.recovered.borrow_mut().remove(&r.id) {
+                    return;
+                }
+                batch.outboxed.push(r.id);
+                (e, (r.time, r.meta, r.sealed_event))
             }
             Item::Checkpoint(ack) => {
                 batch.checkpoint_waiters.push(ack);
@@ -214,16 +312,34 @@ impl Writer {
         if !self.forwarder.is_empty() {
             batch.plain.push((e.time, e.kind_name(), e.to_json_line()));
         }
-        batch.stored.push(stored(&e, &self.body_key));
+        batch.stored.push(stored);
+    }
+
+    /// Stores the batch (see [`Writer::append`]); then, if an earlier failure left outboxed
+    /// records behind, appends them from the outbox. `false` if the batch was not stored.
+    fn commit(&self, batch: &mut Batch) -> bool {
+        let ok = self.append(batch);
+        if ok && self.outbox_behind.get() {
+            self.recover();
+        }
+        ok
     }
 
     /// Stores the batch; then hands its events to the forwarder. `false` if the store failed.
-    fn commit(&self, batch: &mut Batch) -> bool {
+    fn append(&self, batch: &mut Batch) -> bool {
         if batch.stored.is_empty() {
             return true;
         }
         match self.store.append(&batch.stored) {
             Ok(head) => {
+                let due = {
+                    let mut appended = self.appended.borrow_mut();
+                    appended.0.append(&mut batch.outboxed);
+                    appended.1.elapsed() >= OUTBOX_DELETE_EVERY
+                };
+                if due {
+                    self.clear_outbox();
+                }
                 let first = head.seq + 1 - batch.plain.len() as u64;
                 for (i, (time, kind, json)) in batch.plain.drain(..).enumerate() {
                     self.forwarder.send(Arc::new(Forwarded {
@@ -237,12 +353,28 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed");
+                // Outboxed records stay in the outbox; the next commits retry them from there.
+                if !batch.outboxed.is_empty() {
+                    self.outbox_behind.set(true);
+                }
                 false
             }
         }
     }
 
+    /// Deletes from the outbox what the ledger now holds.
+    fn clear_outbox(&self) {
+        let mut appended = self.appended.borrow_mut();
+        if let Err(e) = self.outbox.delete(&appended.0) {
+            // They will be offered again at the next start, and found in the ledger.
+            tracing::warn!(error = %e, "could not clear appended records from the outbox");
+        }
+        appended.0.clear();
+        appended.1 = Instant::now();
+    }
+
     fn sign_checkpoint(&self) {
+        self.clear_outbox();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);

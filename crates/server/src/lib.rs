@@ -152,7 +152,7 @@ impl Server {
         let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?;
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
-        let ledger = audit::Ledger::start(store, ledger_key, body_key, forwarder)
+        let ledger = audit::Ledger::start(store, catalog.outbox(), ledger_key, body_key, forwarder)
             .map_err(ServerError::LedgerWriter)?;
         let events: Arc<dyn events::EventSink> = ledger.clone();
         let gate = gate::Gate::new(

@@ -21,7 +21,7 @@ pub async fn sweep(
         }
         let mut progressed = false;
         for f in batch {
-            match catalog.remove_file(f.node_id).await {
+            match catalog.remove_file(f.node_id, None).await {
                 Ok(blob) => {
                     progressed = true;
                     if let Some(id) = blob.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {

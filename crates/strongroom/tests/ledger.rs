@@ -233,6 +233,8 @@ fn kill_9_loses_no_acknowledged_upload_record() {
         }
     }
     assert_eq!(acknowledged.len(), 9);
+    // The restart appends what the crash left in the catalog's outbox.
+    server.restart_after_crash();
     let data = server.data_dir();
     let out = verify(&data);
     assert_eq!(
@@ -244,14 +246,116 @@ fn kill_9_loses_no_acknowledged_upload_record() {
     let all = export(&data, &["--user", "alice"]);
     for path in acknowledged {
         let needle = format!(r#""op":"close_write","path":"{path}","bytes":100000"#);
-        assert!(
-            all.iter()
-                .any(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#)),
-            "no record of {path}"
-        );
+        let found = all
+            .iter()
+            .filter(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#))
+            .count();
+        assert_eq!(found, 1, "records of {path}");
     }
-    server.restart_after_crash();
     alice.sftp_ok("ls\n");
+}
+
+/// Holds the write lock of the SQLite database `db` (as a stalled disk or a long admin
+/// transaction would) until dropped.
+struct WriteLock(std::process::Child);
+
+impl WriteLock {
+    fn take(db: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); \
+                 c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()",
+            ])
+            .arg(db)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        Self(child)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
+    use std::io::Write;
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), b"statement").unwrap();
+    alice.sftp_ok("put f f\n");
+    let data = server.data_dir();
+    let sessions = || {
+        export(&data, &["--user", "alice"])
+            .iter()
+            .filter(|l| l.contains(r#""kind":"session","opened":true"#))
+            .count()
+    };
+    // A second session, logged in (its login's record is durable) and waiting for commands.
+    let mut sftp = alice.sftp_command("alice").spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sessions() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session did not open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The ledger file stalls: nothing can be appended to it.
+    let lock = WriteLock::take(&data.join("ledger.db"));
+    let started = std::time::Instant::now();
+    let mut stdin = sftp.stdin.take().unwrap();
+    stdin.write_all(b"rm f\n").unwrap();
+    drop(stdin);
+    let out = sftp.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The removal's record was committed with it in the catalog, so its reply did not wait
+    // for the ledger file (whose writer waits up to 10 s for the lock).
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let catalog = data.join("catalog.db");
+    let outbox = || support::sqlite_query(&catalog, "SELECT kind, account FROM ledger_outbox");
+    // The removal's, and the upload's (appended to the ledger, not yet cleared from here).
+    assert!(outbox().contains("file|alice\n"));
+    server.crash();
+    drop(lock);
+    let count = |op: &str| {
+        let needle = format!(r#""op":"{op}","path":"/f""#);
+        export(&data, &["--user", "alice"])
+            .iter()
+            .filter(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#))
+            .count()
+    };
+    assert_eq!((count("close_write"), count("remove")), (1, 0));
+
+    // The restart appends the removal's record, and only what was missing; the outbox is
+    // emptied and the chain verifies.
+    server.restart_after_crash();
+    assert_eq!((count("close_write"), count("remove")), (1, 1));
+    assert_eq!(outbox(), "");
+    let out = verify(&data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = alice.sftp_ok("ls -1\n");
+    assert!(!listing.lines().any(|l| l.trim() == "f"), "{listing}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use catalog::{Catalog, CatalogError, Node, NodeKind, StoredName};
+use catalog::{Catalog, CatalogError, Node, NodeKind, OutboxRecord, StoredName};
 use sftp_proto::attrs::{S_IFDIR, S_IFMT, S_IFREG};
 use sftp_proto::{Attrs, StatVfs};
 use vault::{BlobError, BlobId, BlobReader, DataKey, SealError, Sealing, TenantKey, Vault};
@@ -309,12 +309,19 @@ impl Files {
             .ok_or(FsError::NotFound)
     }
 
-    /// Called when a read handle closes: a complete download starts after-download retention.
-    pub async fn finish_read(&self, f: &ReadFile, now: i64) -> FsResult<()> {
-        if f.node.first_download_at.is_none() && f.bytes_read.load(Ordering::Relaxed) >= f.node.size
-        {
-            self.catalog.mark_downloaded(f.node.id, now).await?;
-        }
+    /// Called when a read handle closes: a complete download starts after-download retention;
+    /// `record` (the close's audit record) is committed with it, or alone.
+    pub async fn finish_read(
+        &self,
+        f: &ReadFile,
+        now: i64,
+        record: Option<&OutboxRecord>,
+    ) -> FsResult<()> {
+        let first_complete = f.node.first_download_at.is_none()
+            && f.bytes_read.load(Ordering::Relaxed) >= f.node.size;
+        self.catalog
+            .close_download(f.node.id, first_complete.then_some(now), record.cloned())
+            .await?;
         Ok(())
     }
 
@@ -403,9 +410,10 @@ impl Files {
         .await
     }
 
-    pub async fn remove(&self, path: &JailPath) -> FsResult<()> {
+    /// Removes a file, committing `record` (its audit record) with the removal.
+    pub async fn remove(&self, path: &JailPath, record: Option<&OutboxRecord>) -> FsResult<()> {
         let node = self.resolve(path).await?;
-        let old = self.catalog.remove_file(node.id).await?;
+        let old = self.catalog.remove_file(node.id, record.cloned()).await?;
         self.remove_blob(old).await;
         Ok(())
     }

@@ -163,8 +163,14 @@ impl Files {
     }
 
     /// Makes an upload visible: contents durable and sealed, then one catalog transaction
-    /// (within quota); the blob it replaced is deleted afterwards.
-    pub async fn commit(&self, up: &Upload, now: i64) -> FsResult<()> {
+    /// (within quota) that also commits `record`, the upload's audit record; the blob it
+    /// replaced is deleted afterwards.
+    pub async fn commit(
+        &self,
+        up: &Upload,
+        now: i64,
+        record: Option<&catalog::OutboxRecord>,
+    ) -> FsResult<()> {
         if up.over_quota.load(Ordering::SeqCst) {
             self.discard(up).await;
             return Err(FsError::QuotaExceeded);
@@ -235,6 +241,7 @@ impl Files {
                             exclusive: up.exclusive,
                             key_version: tk.version,
                             now,
+                            record,
                         })
                         .await?)
                 }

@@ -5,7 +5,8 @@
 
 use std::sync::atomic::Ordering;
 
-use events::{EventKind, EventSink};
+use catalog::OutboxRecord;
+use events::{Event, EventKind, EventSink};
 use sftp_proto::message::kind;
 use sftp_proto::{Extended, RequestOp};
 
@@ -25,6 +26,14 @@ pub struct Audited {
     path: String,
     to: Option<String>,
     durable: bool,
+}
+
+impl Audited {
+    /// Whether the request ends in a catalog transaction that can carry its record (the
+    /// catalog's ledger outbox): removing a file, and closing an upload or a download.
+    fn in_catalog(&self) -> bool {
+        matches!(self.op, "remove" | "close_write" | "close_read")
+    }
 }
 
 fn shown(raw: &bytes::Bytes) -> String {
@@ -109,12 +118,9 @@ fn entries(reply: &[u8]) -> Option<u64> {
         .flatten()
 }
 
-pub async fn record(
-    ctx: &SessionContext,
-    a: Audited,
-    h: Option<&OpenHandle>,
-    reply: &[u8],
-) -> Result<(), LedgerDown> {
+/// The event recording `a`; `reply` is `None` for the record made before the request runs
+/// (its outcome is then "ok").
+fn event(ctx: &SessionContext, a: &Audited, h: Option<&OpenHandle>, reply: Option<&[u8]>) -> Event {
     let (bytes, whole_file) = match (a.op, h) {
         ("close_read", Some(OpenHandle::Read(f))) => {
             let n = f.bytes_read.load(Ordering::Relaxed);
@@ -129,17 +135,44 @@ pub async fn record(
     e.time = now();
     e.kind = EventKind::File {
         op: a.op.to_owned(),
-        path: a.path,
-        to: a.to,
+        path: a.path.clone(),
+        to: a.to.clone(),
         bytes,
         whole_file,
         entries: if a.op == "readdir" {
-            entries(reply)
+            reply.and_then(entries)
         } else {
             None
         },
-        outcome: outcome(reply),
+        outcome: reply.map_or_else(|| "ok".into(), outcome),
     };
+    e
+}
+
+/// The record of a request the catalog commits (see [`Audited::in_catalog`]), made before it
+/// runs, to go into the catalog's transaction with the change (a record of success: if the
+/// change fails, nothing is committed and [`record`] records the failure instead).
+pub fn in_catalog(
+    ctx: &SessionContext,
+    a: &Audited,
+    h: Option<&OpenHandle>,
+) -> Option<(Event, OutboxRecord)> {
+    a.in_catalog().then(|| {
+        let e = event(ctx, a, h, None);
+        let r = ctx.ledger.outbox_record(&e);
+        (e, r)
+    })
+}
+
+/// Records `a`, which was answered with `reply`; waits until the record is durable if the
+/// request changed state or granted access.
+pub async fn record(
+    ctx: &SessionContext,
+    a: &Audited,
+    h: Option<&OpenHandle>,
+    reply: &[u8],
+) -> Result<(), LedgerDown> {
+    let e = event(ctx, a, h, Some(reply));
     if a.durable {
         ctx.ledger.record(e).await
     } else {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use catalog::OutboxRecord;
 use sftp_proto::limits::{MAX_PACKET_LEN, MAX_READ_WRITE_LEN, MAX_READDIR_ENTRIES};
 use sftp_proto::longname::longname;
 use sftp_proto::message::{DATA_HEADER_LEN, data_header};
@@ -32,16 +33,28 @@ pub async fn handle(
 ) -> Bytes {
     let what = op.name();
     let audited = audit::of(&op, handle.as_deref());
+    // The record of a change the catalog commits goes into the change's own transaction.
+    let in_catalog = audited
+        .as_ref()
+        .and_then(|a| audit::in_catalog(ctx, a, handle.as_deref()));
     let progress = matches!(op, RequestOp::Read { .. } | RequestOp::Write { .. });
-    let reply = serve(ctx, id, op, handle.clone()).await.unwrap_or_else(|e| {
-        tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
-        from_fs(id, &e)
-    });
-    if let Some(a) = audited
-        && audit::record(ctx, a, handle.as_deref(), &reply)
-            .await
-            .is_err()
-    {
+    let record = in_catalog.as_ref().map(|(_, r)| r);
+    let reply = serve(ctx, id, op, handle.clone(), record)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
+            from_fs(id, &e)
+        });
+    let recorded = match (audited, in_catalog) {
+        // Succeeded: the catalog committed the record with the change.
+        (Some(_), Some((e, r))) if status::is_ok(&reply) => {
+            ctx.ledger.outboxed(e, r);
+            Ok(())
+        }
+        (Some(a), _) => audit::record(ctx, &a, handle.as_deref(), &reply).await,
+        (None, _) => Ok(()),
+    };
+    if recorded.is_err() {
         return status::reply(
             id,
             StatusCode::FAILURE,
@@ -56,17 +69,20 @@ pub async fn handle(
 
 pub(crate) use audit::record_denial;
 
+/// `record`: the request's audit record, for the catalog transaction that makes its change
+/// (see `audit::in_catalog`).
 async fn serve(
     ctx: &SessionContext,
     id: u32,
     op: RequestOp,
     handle: Option<Arc<OpenHandle>>,
+    record: Option<&OutboxRecord>,
 ) -> Result<Bytes, FsError> {
     let jail = |raw: &Bytes| JailPath::parse(raw);
     match (op, handle) {
         (RequestOp::Open { path, flags, attrs }, _) => open(ctx, id, &path, flags, &attrs).await,
         (RequestOp::Opendir { path }, _) => opendir(ctx, id, &path).await,
-        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h).await,
+        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h, record).await,
         (RequestOp::Read { offset, len, .. }, Some(h)) => read(id, &h, offset, len).await,
         (RequestOp::Write { offset, data, .. }, Some(h)) => write(id, &h, offset, data).await,
         (RequestOp::Readdir { .. }, Some(h)) => readdir(ctx, id, &h).await,
@@ -79,7 +95,7 @@ async fn serve(
             Ok(ok(id))
         }
         (RequestOp::Remove { path: p }, _) => {
-            ctx.files.remove(&jail(&p)?).await?;
+            ctx.files.remove(&jail(&p)?, record).await?;
             Ok(ok(id))
         }
         (RequestOp::Rmdir { path: p }, _) => {
@@ -198,10 +214,15 @@ async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes,
     }
 }
 
-async fn close(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+async fn close(
+    ctx: &SessionContext,
+    id: u32,
+    h: &OpenHandle,
+    record: Option<&OutboxRecord>,
+) -> Result<Bytes, FsError> {
     match h {
-        OpenHandle::Write(up) => ctx.files.commit(up, now()).await?,
-        OpenHandle::Read(f) => ctx.files.finish_read(f, now()).await?,
+        OpenHandle::Write(up) => ctx.files.commit(up, now(), record).await?,
+        OpenHandle::Read(f) => ctx.files.finish_read(f, now(), record).await?,
         OpenHandle::Dir(_) => {}
     }
     Ok(ok(id))

@@ -41,3 +41,9 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
     };
     reply(id, code, &e.to_string())
 }
+
+/// Whether `reply` (an encoded packet) is a STATUS with code OK.
+pub fn is_ok(reply: &[u8]) -> bool {
+    reply.get(4) == Some(&sftp_proto::message::kind::STATUS)
+        && reply.get(9..13) == Some(&StatusCode::OK.0.to_be_bytes()[..])
+}

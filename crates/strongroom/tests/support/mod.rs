@@ -407,7 +407,6 @@ pub fn run_with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
     )
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
 /// Runs `sql` on the SQLite database `db` behind the server's back (Python's sqlite3), as an
 /// attacker with the files would.
 #[allow(dead_code)]
@@ -421,6 +420,24 @@ pub fn sqlite(db: &std::path::Path, sql: &str) {
     assert!(st.success(), "sqlite: {sql}");
 }
 
+/// The rows `sql` selects from the SQLite database `db` (Python's sqlite3), one line each,
+/// columns joined by `|`.
+#[allow(dead_code)]
+pub fn sqlite_query(db: &std::path::Path, sql: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print('|'.join(map(str, r)))",
+        ])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sqlite: {sql}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len);
