@@ -1,12 +1,13 @@
 //! The catalog file through rusqlite, for what every request does: point reads on the
 //! caller's thread (a small pool of `query_only` connections: the namespace's lookups and
-//! listings, the tenant's key state, usage), and the upload commit as one transaction on one
-//! blocking thread.
+//! listings, the tenant's key state, usage), and each change a request makes (an upload's
+//! commit, remove, mkdir, rmdir, rename, setstat, a download's close) as one transaction on one
+//! blocking thread, with its audit record (see `outbox`).
 //!
 //! A point read is a few microseconds from SQLite's page cache; through sqlx it is a round trip
 //! to a worker thread (two thread wake-ups), which cost more than the read itself on every
-//! path component of every request; an upload's commit was five such round trips. Everything
-//! else stays on sqlx. WAL mode lets readers run while a writer commits; each statement sees
+//! path component of every request; an upload's commit was five such round trips. Admin
+//! commands, gate state and retention stay on sqlx. WAL mode lets readers run while a writer commits; each statement sees
 //! the last committed state. Writers (sqlx's and this one) take the write lock at BEGIN
 //! IMMEDIATE or wait for it (busy timeout).
 

@@ -9,7 +9,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use crate::outbox::{self, OutboxRecord};
-use crate::{Catalog, CatalogError, Result, exists_or};
+use crate::{Catalog, CatalogError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -144,6 +144,37 @@ fn exists() -> CatalogError {
     }
 }
 
+/// [`exists`] for a unique-constraint failure (the name is taken), else the error itself.
+fn exists_or_direct(e: rusqlite::Error) -> CatalogError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            exists()
+        }
+        _ => e.into(),
+    }
+}
+
+/// Fails with `KeyRotated` unless the tenant key is still at `version` (names were derived
+/// with it), inside `tx`.
+fn key_version_is(tx: &rusqlite::Transaction<'_>, tenant_id: i64, version: i64) -> Result<()> {
+    use rusqlite::OptionalExtension;
+    let current: Option<i64> = tx
+        .prepare_cached("SELECT version FROM tenant_keys WHERE tenant_id = ?")?
+        .query_row([tenant_id], |r| r.get(0))
+        .optional()?;
+    match current {
+        Some(v) if v == version => Ok(()),
+        _ => Err(CatalogError::KeyRotated),
+    }
+}
+
+/// Adds the change's audit record, if any, to the ledger outbox in the change's transaction.
+fn insert_record(tx: &rusqlite::Transaction<'_>, record: Option<&OutboxRecord>) -> Result<()> {
+    record.map_or(Ok(()), |r| outbox::insert(tx, r))
+}
+
 /// A file upload ready to be made visible.
 #[derive(Debug, Clone)]
 pub struct Upload<'a> {
@@ -241,6 +272,8 @@ impl Catalog {
         )
     }
 
+    /// Makes a directory (with its audit record, if given: see `outbox`); returns its id.
+    #[allow(clippy::too_many_arguments)]
     pub async fn mkdir(
         &self,
         tenant_id: i64,
@@ -249,28 +282,25 @@ impl Catalog {
         mode: u32,
         key_version: i64,
         now: i64,
+        record: Option<OutboxRecord>,
     ) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        check_key_version(&mut tx, tenant_id, key_version).await?;
-        let id = sqlx::query(
-            "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
-                                atime, created_at)
-             VALUES (?, ?, ?, ?, 'dir', 0, ?, ?, ?, ?)",
-        )
-        .bind(tenant_id)
-        .bind(parent)
-        .bind(name.mac)
-        .bind(name.sealed)
-        .bind(mode)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
+        let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
+        self.write(move |tx| {
+            key_version_is(tx, tenant_id, key_version)?;
+            tx.prepare_cached(
+                "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+                                    mtime, atime, created_at)
+                 VALUES (?, ?, ?, ?, 'dir', 0, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params![
+                tenant_id, parent, mac, sealed, mode, now, now, now
+            ])
+            .map_err(exists_or_direct)?;
+            let id = tx.last_insert_rowid();
+            insert_record(tx, record.as_ref())?;
+            Ok(id)
+        })
         .await
-        .map_err(|e| exists_or(e, "file", || "(name withheld)".into()))?
-        .last_insert_rowid();
-        tx.commit().await?;
-        Ok(id)
     }
 
     /// Removes a file (with its audit record, if given: see `outbox`); returns its blob id so
@@ -298,16 +328,14 @@ impl Catalog {
             };
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            if let Some(r) = &record {
-                outbox::insert(tx, r)?;
-            }
+            insert_record(tx, record.as_ref())?;
             Ok(blob)
         })
         .await
     }
 
-    /// Removes an empty directory (never a tenant root).
-    pub async fn rmdir(&self, id: i64) -> Result<()> {
+    /// Removes an empty directory (never a tenant root), with its audit record if given.
+    pub async fn rmdir(&self, id: i64, record: Option<OutboxRecord>) -> Result<()> {
         self.write(move |tx| {
             use rusqlite::OptionalExtension;
             let kind: Option<String> = tx
@@ -332,13 +360,15 @@ impl Catalog {
             }
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            Ok(())
+            insert_record(tx, record.as_ref())
         })
         .await
     }
 
-    /// Moves node `id` to `new_parent/name`. With `replace`, an existing file there is replaced
-    /// atomically and its blob id returned; otherwise an existing name is an error.
+    /// Moves node `id` to `new_parent/name` (with its audit record, if given). With `replace`,
+    /// an existing file there is replaced atomically and its blob id returned; otherwise an
+    /// existing name is an error.
+    #[allow(clippy::too_many_arguments)]
     pub async fn rename(
         &self,
         tenant_id: i64,
@@ -347,58 +377,55 @@ impl Catalog {
         name: StoredName<'_>,
         replace: bool,
         key_version: i64,
+        record: Option<OutboxRecord>,
     ) -> Result<Option<String>> {
-        let mut tx = self.begin_write().await?;
-        check_key_version(&mut tx, tenant_id, key_version).await?;
-        // Refuse to move a directory under itself: walk up from the new parent.
-        let mut cursor = Some(new_parent);
-        while let Some(c) = cursor {
-            if c == id {
-                return Err(CatalogError::MoveIntoSelf);
+        let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
+        self.write(move |tx| {
+            use rusqlite::OptionalExtension;
+            key_version_is(tx, tenant_id, key_version)?;
+            // Refuse to move a directory under itself: walk up from the new parent.
+            let mut cursor = Some(new_parent);
+            while let Some(c) = cursor {
+                if c == id {
+                    return Err(CatalogError::MoveIntoSelf);
+                }
+                cursor = tx
+                    .prepare_cached("SELECT parent_id FROM nodes WHERE id = ?")?
+                    .query_row([c], |r| r.get::<_, Option<i64>>(0))
+                    .optional()?
+                    .flatten();
             }
-            let up: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT parent_id FROM nodes WHERE id = ?")
-                    .bind(c)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            cursor = up.and_then(|u| u.0);
-        }
-        let target: Option<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name_mac = ?",
-        )
-        .bind(new_parent)
-        .bind(name.mac)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut replaced = None;
-        if let Some((tid, kind, blob)) = target {
-            if tid == id {
-                return Ok(None);
+            let target: Option<(i64, String, Option<String>)> = tx
+                .prepare_cached(
+                    "SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name_mac = ?",
+                )?
+                .query_row((new_parent, &mac), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let mut replaced = None;
+            match target {
+                // Onto itself: nothing changes (but the request is recorded).
+                Some((tid, _, _)) if tid == id => {}
+                Some(_) if !replace => return Err(exists()),
+                Some((_, kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+                other => {
+                    if let Some((tid, _, blob)) = other {
+                        tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
+                            .execute([tid])?;
+                        replaced = blob;
+                    }
+                    tx.prepare_cached(
+                        "UPDATE nodes SET parent_id = ?, name_mac = ?, sealed_name = ?
+                          WHERE id = ? AND parent_id IS NOT NULL",
+                    )?
+                    .execute(rusqlite::params![new_parent, mac, sealed, id])?;
+                }
             }
-            if !replace {
-                return Err(exists());
-            }
-            if kind == "dir" {
-                return Err(CatalogError::IsADirectory);
-            }
-            sqlx::query("DELETE FROM nodes WHERE id = ?")
-                .bind(tid)
-                .execute(&mut *tx)
-                .await?;
-            replaced = blob;
-        }
-        sqlx::query(
-            "UPDATE nodes SET parent_id = ?, name_mac = ?, sealed_name = ?
-              WHERE id = ? AND parent_id IS NOT NULL",
-        )
-        .bind(new_parent)
-        .bind(name.mac)
-        .bind(name.sealed)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(replaced)
+            insert_record(tx, record.as_ref())?;
+            Ok(replaced)
+        })
+        .await
     }
 
     /// Makes an upload visible: inserts the file or points the existing one at the new blob,
@@ -424,35 +451,38 @@ impl Catalog {
         };
         self.write(move |tx| {
             let old = commit_upload_in(tx, &owned)?;
-            if let Some(r) = &owned.record {
-                outbox::insert(tx, r)?;
-            }
+            insert_record(tx, owned.record.as_ref())?;
             Ok(old)
         })
         .await
     }
 
-    /// Changes permission bits (type bits kept) and/or times of a node.
+    /// Changes permission bits (type bits kept) and/or times of a node, with the change's
+    /// audit record if given.
     pub async fn set_attrs(
         &self,
         id: i64,
         permissions: Option<u32>,
         times: Option<(i64, i64)>,
+        record: Option<OutboxRecord>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE nodes SET
-                mode  = CASE WHEN ?1 IS NULL THEN mode ELSE (mode & ~4095) | (?1 & 4095) END,
-                atime = COALESCE(?2, atime),
-                mtime = COALESCE(?3, mtime)
-             WHERE id = ?4",
-        )
-        .bind(permissions)
-        .bind(times.map(|t| t.0))
-        .bind(times.map(|t| t.1))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE nodes SET
+                    mode  = CASE WHEN ?1 IS NULL THEN mode ELSE (mode & ~4095) | (?1 & 4095) END,
+                    atime = COALESCE(?2, atime),
+                    mtime = COALESCE(?3, mtime)
+                 WHERE id = ?4",
+            )?
+            .execute(rusqlite::params![
+                permissions,
+                times.map(|t| t.0),
+                times.map(|t| t.1),
+                id
+            ])?;
+            insert_record(tx, record.as_ref())
+        })
+        .await
     }
 
     /// A download's close: records the file's first complete download if `complete_at` is
@@ -474,10 +504,7 @@ impl Catalog {
                 )?
                 .execute([now, id])?;
             }
-            if let Some(r) = &record {
-                outbox::insert(tx, r)?;
-            }
-            Ok(())
+            insert_record(tx, record.as_ref())
         })
         .await
     }

@@ -61,16 +61,17 @@ async fn namespace_quota_retention_and_shredding() {
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
     let d = cat
-        .mkdir(t.id, root.id, name(b"in"), 0o40755, 1, 1)
+        .mkdir(t.id, root.id, name(b"in"), 0o40755, 1, 1, None)
         .await
         .unwrap();
     assert!(
-        cat.mkdir(t.id, root.id, name(b"in"), 0o40755, 1, 1)
+        cat.mkdir(t.id, root.id, name(b"in"), 0o40755, 1, 1, None)
             .await
             .is_err()
     );
     assert!(matches!(
-        cat.mkdir(t.id, root.id, name(b"x"), 0o40755, 2, 1).await,
+        cat.mkdir(t.id, root.id, name(b"x"), 0o40755, 2, 1, None)
+            .await,
         Err(CatalogError::KeyRotated)
     ));
     let up = |n: &'static [u8], blob: &'static str, size: u64, exclusive| Upload {
@@ -156,12 +157,15 @@ async fn namespace_quota_retention_and_shredding() {
     let exp = cat.expired_files(1000 + 7200, 10).await.unwrap();
     assert_eq!((exp[0].node_id, exp[0].tenant.as_str()), (f.id, "acme"));
 
-    assert!(matches!(cat.rmdir(d).await, Err(CatalogError::NotEmpty)));
     assert!(matches!(
-        cat.rename(t.id, d, d, name(b"x"), false, 1).await,
+        cat.rmdir(d, None).await,
+        Err(CatalogError::NotEmpty)
+    ));
+    assert!(matches!(
+        cat.rename(t.id, d, d, name(b"x"), false, 1, None).await,
         Err(CatalogError::MoveIntoSelf)
     ));
-    cat.rename(t.id, f.id, root.id, name(b"g"), false, 1)
+    cat.rename(t.id, f.id, root.id, name(b"g"), false, 1, None)
         .await
         .unwrap();
     assert_eq!(cat.list_dir(root.id, None, 10).await.unwrap().len(), 2);
@@ -249,5 +253,42 @@ async fn audit_records_ride_the_changes_they_record() {
     assert_eq!(ledger.verify(b"").unwrap().unwrap().records, 3);
 
     outbox.delete(&[removed.id, put.id]).unwrap();
-    assert_eq!(outbox.pending().unwrap(), vec![closed]);
+    assert_eq!(outbox.pending().unwrap(), vec![closed.clone()]);
+
+    // Directories, renames and attributes likewise; a refused one leaves no record.
+    let (made, moved, changed, gone) = (
+        outbox_record(5, b"mkdir"),
+        outbox_record(6, b"rename"),
+        outbox_record(7, b"setstat"),
+        outbox_record(8, b"rmdir"),
+    );
+    let d = cat
+        .mkdir(t.id, root.id, name(b"d"), 0o40755, 1, 1, Some(made.clone()))
+        .await
+        .unwrap();
+    assert!(
+        cat.mkdir(
+            t.id,
+            root.id,
+            name(b"d"),
+            0o40755,
+            1,
+            1,
+            Some(refused.clone())
+        )
+        .await
+        .is_err()
+    );
+    cat.rename(t.id, d, root.id, name(b"e"), false, 1, Some(moved.clone()))
+        .await
+        .unwrap();
+    cat.set_attrs(d, Some(0o700), None, Some(changed.clone()))
+        .await
+        .unwrap();
+    cat.rmdir(d, Some(gone.clone())).await.unwrap();
+    assert!(cat.rmdir(d, Some(refused)).await.is_err());
+    assert_eq!(
+        outbox.pending().unwrap(),
+        vec![closed, made, moved, changed, gone]
+    );
 }

@@ -389,7 +389,14 @@ impl Files {
         }
     }
 
-    pub async fn mkdir(&self, path: &JailPath, attrs: &Attrs, now: i64) -> FsResult<()> {
+    /// Makes a directory, committing `record` (its audit record) with it.
+    pub async fn mkdir(
+        &self,
+        path: &JailPath,
+        attrs: &Attrs,
+        now: i64,
+        record: Option<&OutboxRecord>,
+    ) -> FsResult<()> {
         if path.is_root() {
             return Err(FsError::AlreadyExists);
         }
@@ -403,7 +410,15 @@ impl Files {
                 sealed: &sealed,
             };
             self.catalog
-                .mkdir(self.tenant_id, parent.id, stored, mode, tk.version, now)
+                .mkdir(
+                    self.tenant_id,
+                    parent.id,
+                    stored,
+                    mode,
+                    tk.version,
+                    now,
+                    record.cloned(),
+                )
                 .await?;
             Ok(())
         })
@@ -418,18 +433,26 @@ impl Files {
         Ok(())
     }
 
-    pub async fn rmdir(&self, path: &JailPath) -> FsResult<()> {
+    /// Removes an empty directory, committing `record` (its audit record) with the removal.
+    pub async fn rmdir(&self, path: &JailPath, record: Option<&OutboxRecord>) -> FsResult<()> {
         let node = self.resolve(path).await?;
         if node.parent_id.is_none() {
             return Err(FsError::PermissionDenied(
                 "the root directory cannot be removed",
             ));
         }
-        Ok(self.catalog.rmdir(node.id).await?)
+        Ok(self.catalog.rmdir(node.id, record.cloned()).await?)
     }
 
     /// Renames `from` to `to`; `replace` gives POSIX semantics (an existing file is replaced).
-    pub async fn rename(&self, from: &JailPath, to: &JailPath, replace: bool) -> FsResult<()> {
+    /// `record` (the rename's audit record) is committed with it.
+    pub async fn rename(
+        &self,
+        from: &JailPath,
+        to: &JailPath,
+        replace: bool,
+        record: Option<&OutboxRecord>,
+    ) -> FsResult<()> {
         let old = self
             .with_current_key(|tk| async move {
                 let node = self.walk(&tk, &from.0).await?;
@@ -454,6 +477,7 @@ impl Files {
                         stored,
                         replace,
                         tk.version,
+                        record.cloned(),
                     )
                     .await?)
             })
@@ -463,12 +487,23 @@ impl Files {
     }
 
     /// Applies permissions and times; a size change by path is refused (open and truncate).
-    pub async fn set_attrs(&self, path: &JailPath, attrs: &Attrs) -> FsResult<()> {
+    /// `record` (the change's audit record) is committed with it.
+    pub async fn set_attrs(
+        &self,
+        path: &JailPath,
+        attrs: &Attrs,
+        record: Option<&OutboxRecord>,
+    ) -> FsResult<()> {
         let node = self.resolve(path).await?;
-        self.set_node_attrs(&node, attrs).await
+        self.set_node_attrs(&node, attrs, record).await
     }
 
-    pub async fn set_node_attrs(&self, node: &Node, attrs: &Attrs) -> FsResult<()> {
+    pub async fn set_node_attrs(
+        &self,
+        node: &Node,
+        attrs: &Attrs,
+        record: Option<&OutboxRecord>,
+    ) -> FsResult<()> {
         if attrs.size.is_some_and(|s| s != node.size) {
             return Err(FsError::Unsupported(
                 "changing a file's size by path; open it for writing instead",
@@ -477,7 +512,7 @@ impl Files {
         let times = attrs.times.map(|(a, m)| (i64::from(a), i64::from(m)));
         Ok(self
             .catalog
-            .set_attrs(node.id, attrs.permissions, times)
+            .set_attrs(node.id, attrs.permissions, times, record.cloned())
             .await?)
     }
 

@@ -29,10 +29,16 @@ pub struct Audited {
 }
 
 impl Audited {
-    /// Whether the request ends in a catalog transaction that can carry its record (the
-    /// catalog's ledger outbox): removing a file, and closing an upload or a download.
-    fn in_catalog(&self) -> bool {
-        matches!(self.op, "remove" | "close_write" | "close_read")
+    /// Whether the request, when it succeeds, has committed a catalog transaction that can
+    /// carry its record (the catalog's ledger outbox): every durable file operation except an
+    /// open for write (which changes nothing yet) and a setstat on an upload's handle (which
+    /// changes the upload in memory, committed at its close).
+    fn in_catalog(&self, h: Option<&OpenHandle>) -> bool {
+        match self.op {
+            "remove" | "rmdir" | "mkdir" | "rename" | "close_write" | "close_read" => true,
+            "setstat" => !matches!(h, Some(OpenHandle::Write(_))),
+            _ => false,
+        }
     }
 }
 
@@ -157,7 +163,7 @@ pub fn in_catalog(
     a: &Audited,
     h: Option<&OpenHandle>,
 ) -> Option<(Event, OutboxRecord)> {
-    a.in_catalog().then(|| {
+    a.in_catalog(h).then(|| {
         let e = event(ctx, a, h, None);
         let r = ctx.ledger.outbox_record(&e);
         (e, r)

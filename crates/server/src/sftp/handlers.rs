@@ -87,11 +87,11 @@ async fn serve(
         (RequestOp::Write { offset, data, .. }, Some(h)) => write(id, &h, offset, data).await,
         (RequestOp::Readdir { .. }, Some(h)) => readdir(ctx, id, &h).await,
         (RequestOp::Fstat { .. }, Some(h)) => fstat(id, &h),
-        (RequestOp::Fsetstat { attrs, .. }, Some(h)) => fsetstat(ctx, id, &h, &attrs).await,
+        (RequestOp::Fsetstat { attrs, .. }, Some(h)) => fsetstat(ctx, id, &h, &attrs, record).await,
         (RequestOp::Stat { path } | RequestOp::Lstat { path }, _) => stat(ctx, id, &path).await,
         (RequestOp::Setstat { path: p, attrs }, _)
         | (RequestOp::Extended(Extended::Lsetstat { path: p, attrs }), _) => {
-            ctx.files.set_attrs(&jail(&p)?, &attrs).await?;
+            ctx.files.set_attrs(&jail(&p)?, &attrs, record).await?;
             Ok(ok(id))
         }
         (RequestOp::Remove { path: p }, _) => {
@@ -99,16 +99,16 @@ async fn serve(
             Ok(ok(id))
         }
         (RequestOp::Rmdir { path: p }, _) => {
-            ctx.files.rmdir(&jail(&p)?).await?;
+            ctx.files.rmdir(&jail(&p)?, record).await?;
             Ok(ok(id))
         }
         (RequestOp::Mkdir { path: p, attrs }, _) => {
-            ctx.files.mkdir(&jail(&p)?, &attrs, now()).await?;
+            ctx.files.mkdir(&jail(&p)?, &attrs, now(), record).await?;
             Ok(ok(id))
         }
-        (RequestOp::Rename { from, to }, _) => rename(ctx, id, &from, &to, false).await,
+        (RequestOp::Rename { from, to }, _) => rename(ctx, id, &from, &to, false, record).await,
         (RequestOp::Extended(Extended::PosixRename { from, to }), _) => {
-            rename(ctx, id, &from, &to, true).await
+            rename(ctx, id, &from, &to, true, record).await
         }
         (RequestOp::Realpath { path: p }, _) => Ok(name_reply(id, jail(&p)?.to_bytes())),
         (RequestOp::Extended(Extended::ExpandPath { path }), _) => expand_path(id, &path),
@@ -350,6 +350,7 @@ async fn fsetstat(
     id: u32,
     h: &OpenHandle,
     attrs: &Attrs,
+    record: Option<&OutboxRecord>,
 ) -> Result<Bytes, FsError> {
     match h {
         OpenHandle::Write(up) => {
@@ -373,7 +374,7 @@ async fn fsetstat(
         }
         OpenHandle::Read(f) => ctx
             .files
-            .set_node_attrs(&f.node, attrs)
+            .set_node_attrs(&f.node, attrs, record)
             .await
             .map(|_| ok(id)),
         OpenHandle::Dir(_) => wrong_handle(id),
@@ -391,10 +392,11 @@ async fn rename(
     from: &Bytes,
     to: &Bytes,
     replace: bool,
+    record: Option<&OutboxRecord>,
 ) -> Result<Bytes, FsError> {
     let from = JailPath::parse(from)?;
     let to = JailPath::parse(to)?;
-    ctx.files.rename(&from, &to, replace).await?;
+    ctx.files.rename(&from, &to, replace, record).await?;
     Ok(ok(id))
 }
 
