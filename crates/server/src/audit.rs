@@ -7,8 +7,8 @@
 //! that change's own transaction (the catalog's ledger outbox: one flush for both, and never a
 //! change without its record); [`Ledger::outboxed`] then hands it to the writer, which appends
 //! it like any other and deletes it from the outbox. At start, before the server takes
-//! requests, what a crash left in the outbox is appended. Checkpoints are signed with the vault's ledger key every
-//! [`CHECKPOINT_SECS`] and at shutdown. No event is ever dropped here.
+//! requests, what a crash left in the outbox is appended. Checkpoints are signed with the
+//! vault's ledger key every [`CHECKPOINT_SECS`] and at shutdown. No event is ever dropped here.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -88,18 +88,17 @@ impl Ledger {
         forwarder: Forwarder,
     ) -> std::io::Result<Arc<Self>> {
         let (tx, rx) = mpsc::channel();
-        let writer = Writer {
+        let mut writer = Writer {
             store,
             outbox,
-            outbox_behind: std::cell::Cell::new(false),
-            recovered: Default::default(),
-            appended: std::cell::RefCell::new((Vec::new(), Instant::now())),
+            outbox_state: OutboxState::default(),
             signer: Signer(key),
             body_key: body_key.clone(),
             forwarder,
         };
         writer.recover();
-        writer.recovered.borrow_mut().clear();
+        // Nothing is queued yet: no item can repeat what was just recovered.
+        writer.outbox_state.recovered.clear();
         std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(&rx))?;
@@ -169,16 +168,24 @@ pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>)
 struct Writer {
     store: LedgerStore,
     outbox: Outbox,
-    /// A failed commit left outboxed records behind (in the outbox, not in the ledger).
-    outbox_behind: std::cell::Cell<bool>,
-    /// Outbox records appended by [`Writer::recover`] while running, whose items may still
-    /// arrive (then they are skipped).
-    recovered: std::cell::RefCell<std::collections::HashSet<i64>>,
-    /// Outbox records in the ledger, to delete from the outbox, and when that was last done.
-    appended: std::cell::RefCell<(Vec<i64>, Instant)>,
+    outbox_state: OutboxState,
     signer: Signer,
     body_key: Arc<LedgerBodyKey>,
     forwarder: Forwarder,
+}
+
+/// What the writer knows of the catalog's outbox.
+#[derive(Default)]
+struct OutboxState {
+    /// A failed commit left records there that are not in the ledger.
+    behind: bool,
+    /// Records appended by [`Writer::recover`] while running whose items may still arrive
+    /// (they are skipped then).
+    recovered: std::collections::HashSet<i64>,
+    /// Records now in the ledger, to delete from the outbox.
+    appended: Vec<i64>,
+    /// When the outbox was last cleared of `appended`.
+    cleared_at: Option<Instant>,
 }
 
 /// One group commit being gathered.
@@ -201,7 +208,7 @@ impl Batch {
 }
 
 impl Writer {
-    fn run(self, rx: &Receiver<Item>) {
+    fn run(mut self, rx: &Receiver<Item>) {
         let checkpoint_every = Duration::from_secs(CHECKPOINT_SECS);
         let mut last_checkpoint = Instant::now();
         let mut since_checkpoint = 0usize;
@@ -256,8 +263,8 @@ impl Writer {
     /// a crash left (records of committed changes not yet in the ledger); while running, what a
     /// failed commit left. Skips any record the ledger already holds, then empties the outbox.
     /// Records whose items are still queued for this thread are remembered, so that they are
-    /// not appended twice. On failure the records stay in the outbox (and `outbox_behind`).
-    fn recover(&self) {
+    /// not appended twice. On failure the records stay in the outbox (and it is `behind`).
+    fn recover(&mut self) {
         let recovered = self.outbox.pending().and_then(|pending| {
             let appended = self.store.append_missing(&pending)?;
             let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
@@ -273,20 +280,20 @@ impl Writer {
                         "appended audit records left in the catalog's outbox (not forwarded)"
                     );
                 }
-                self.outbox_behind.set(false);
-                self.recovered.borrow_mut().extend(ids);
+                self.outbox_state.behind = false;
+                self.outbox_state.recovered.extend(ids);
             }
             Err(e) => {
                 tracing::error!(
                     error = %e,
                     "could not append the audit records in the catalog's outbox; they stay there"
                 );
-                self.outbox_behind.set(true);
+                self.outbox_state.behind = true;
             }
         }
     }
 
-    fn add(&self, batch: &mut Batch, item: Item) {
+    fn add(&mut self, batch: &mut Batch, item: Item) {
         let (e, stored) = match item {
             Item::Event(e) => {
                 let s = stored(&e, &self.body_key);
@@ -298,7 +305,7 @@ impl Writer {
                 (e, s)
             }
             Item::Outboxed(e, r) => {
-                if self.recovered.borrow_mut().remove(&r.id) {
+                if self.outbox_state.recovered.remove(&r.id) {
                     return;
                 }
                 batch.outboxed.push(r.id);
@@ -317,27 +324,27 @@ impl Writer {
 
     /// Stores the batch (see [`Writer::append`]); then, if an earlier failure left outboxed
     /// records behind, appends them from the outbox. `false` if the batch was not stored.
-    fn commit(&self, batch: &mut Batch) -> bool {
+    fn commit(&mut self, batch: &mut Batch) -> bool {
         let ok = self.append(batch);
-        if ok && self.outbox_behind.get() {
+        if ok && self.outbox_state.behind {
             self.recover();
         }
         ok
     }
 
     /// Stores the batch; then hands its events to the forwarder. `false` if the store failed.
-    fn append(&self, batch: &mut Batch) -> bool {
+    fn append(&mut self, batch: &mut Batch) -> bool {
         if batch.stored.is_empty() {
             return true;
         }
         match self.store.append(&batch.stored) {
             Ok(head) => {
-                let due = {
-                    let mut appended = self.appended.borrow_mut();
-                    appended.0.append(&mut batch.outboxed);
-                    appended.1.elapsed() >= OUTBOX_DELETE_EVERY
-                };
-                if due {
+                self.outbox_state.appended.append(&mut batch.outboxed);
+                if self
+                    .outbox_state
+                    .cleared_at
+                    .is_none_or(|t| t.elapsed() >= OUTBOX_DELETE_EVERY)
+                {
                     self.clear_outbox();
                 }
                 let first = head.seq + 1 - batch.plain.len() as u64;
@@ -355,7 +362,7 @@ impl Writer {
                 tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed");
                 // Outboxed records stay in the outbox; the next commits retry them from there.
                 if !batch.outboxed.is_empty() {
-                    self.outbox_behind.set(true);
+                    self.outbox_state.behind = true;
                 }
                 false
             }
@@ -363,17 +370,17 @@ impl Writer {
     }
 
     /// Deletes from the outbox what the ledger now holds.
-    fn clear_outbox(&self) {
-        let mut appended = self.appended.borrow_mut();
-        if let Err(e) = self.outbox.delete(&appended.0) {
+    fn clear_outbox(&mut self) {
+        let state = &mut self.outbox_state;
+        if let Err(e) = self.outbox.delete(&state.appended) {
             // They will be offered again at the next start, and found in the ledger.
             tracing::warn!(error = %e, "could not clear appended records from the outbox");
         }
-        appended.0.clear();
-        appended.1 = Instant::now();
+        state.appended.clear();
+        state.cleared_at = Some(Instant::now());
     }
 
-    fn sign_checkpoint(&self) {
+    fn sign_checkpoint(&mut self) {
         self.clear_outbox();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
