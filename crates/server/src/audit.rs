@@ -397,3 +397,116 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::{Catalog, LedgerFilter, StoredName, TenantKeyRow};
+
+    /// A catalog with one tenant, an empty ledger, and a writer over them (not started).
+    async fn setup(dir: &std::path::Path) -> (Catalog, i64, i64, Writer) {
+        let catalog = Catalog::open(&dir.join("catalog.db")).await.unwrap();
+        let tenant = catalog
+            .add_tenant("acme", 1, |tenant_id| TenantKeyRow {
+                tenant_id,
+                version: 1,
+                master_key_id: vec![1; 8],
+                wrapped: vec![2; 60],
+            })
+            .await
+            .unwrap();
+        let root = catalog.root(tenant.id).await.unwrap().id;
+        let (body_key, _) = vault::MasterKey::generate().new_ledger_body_key();
+        let writer = Writer {
+            store: LedgerStore::open(&dir.join("ledger.db")).unwrap(),
+            outbox: catalog.outbox(),
+            outbox_state: OutboxState::default(),
+            signer: Signer(Arc::new(
+                LedgerKey::load_or_create(&dir.join("ledger.key"), true).unwrap(),
+            )),
+            body_key: Arc::new(body_key),
+            forwarder: Forwarder::start(&crate::forward::ForwardConfig::default()),
+        };
+        (catalog, tenant.id, root, writer)
+    }
+
+    /// Commits a mkdir of `name` with its record in the outbox; returns the record's item.
+    async fn mkdir(c: &Catalog, w: &Writer, tenant: i64, root: i64, name: &[u8]) -> Item {
+        let e = Event::new(
+            7,
+            events::EventKind::File {
+                op: "mkdir".into(),
+                path: String::from_utf8_lossy(name).into_owned(),
+                to: None,
+                bytes: None,
+                whole_file: None,
+                entries: None,
+                outcome: "ok".into(),
+            },
+        );
+        let (time, meta, sealed_event) = stored(&e, &w.body_key);
+        let r = OutboxRecord {
+            id: rand::random(),
+            queued_ns: 0,
+            time,
+            meta,
+            sealed_event,
+        };
+        let name = StoredName {
+            mac: name,
+            sealed: name,
+        };
+        c.mkdir(tenant, root, name, 0o40755, 1, 7, Some(r.clone()))
+            .await
+            .unwrap();
+        Item::Outboxed(e, r)
+    }
+
+    fn ledger_paths(w: &Writer) -> Vec<String> {
+        w.store
+            .export(&LedgerFilter::default(), 0, 100)
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let json = String::from_utf8(w.body_key.open(&r.sealed_event).unwrap()).unwrap();
+                let path = json.split(r#""path":""#).nth(1).unwrap();
+                path[..path.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn outbox_records_reach_the_ledger_once_whichever_way_they_come() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, t, root, mut w) = setup(dir.path()).await;
+
+        // Left by a crash: appended at start.
+        let _lost = mkdir(&c, &w, t, root, b"a").await;
+        w.recover();
+        assert_eq!(ledger_paths(&w), ["a"]);
+        assert!(w.outbox.pending().unwrap().is_empty());
+
+        // The ordinary way: the item arrives, is appended, and leaves the outbox.
+        let item = mkdir(&c, &w, t, root, b"b").await;
+        let mut batch = Batch::default();
+        w.add(&mut batch, item);
+        assert!(w.commit(&mut batch));
+        w.clear_outbox();
+        assert_eq!(ledger_paths(&w), ["a", "b"]);
+        assert!(w.outbox.pending().unwrap().is_empty());
+
+        // Recovered while running (after a failed commit) before its item arrived: the item
+        // is then skipped, not appended a second time.
+        let item = mkdir(&c, &w, t, root, b"c").await;
+        w.outbox_state.behind = true;
+        let mut empty = Batch::default();
+        assert!(w.commit(&mut empty));
+        assert!(!w.outbox_state.behind);
+        let mut batch = Batch::default();
+        w.add(&mut batch, item);
+        assert!(batch.stored.is_empty());
+        assert_eq!(ledger_paths(&w), ["a", "b", "c"]);
+        assert!(w.outbox.pending().unwrap().is_empty());
+        assert!(w.store.verify(&w.signer.public_key()).unwrap().is_ok());
+    }
+}
