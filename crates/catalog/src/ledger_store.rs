@@ -213,10 +213,11 @@ impl LedgerStore {
     /// Appends, in one durable transaction, those of `records` (left in the catalog's outbox
     /// by a crash) that the ledger does not hold yet: a record already appended is one whose
     /// sealed event is stored byte for byte at or after its time (less `RECOVERY_SLACK_SECS`
-    /// for a clock stepped back). Returns how many were appended.
-    pub fn append_missing(&self, records: &[crate::OutboxRecord]) -> Result<usize> {
+    /// for a clock stepped back). Returns the appended records' sequence numbers, with each
+    /// one's index in `records`.
+    pub fn append_missing(&self, records: &[crate::OutboxRecord]) -> Result<Vec<(u64, usize)>> {
         let Some(since) = records.iter().map(|r| r.time).min() else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -232,14 +233,19 @@ impl LedgerStore {
                 }
             }
         }
-        let missing: Vec<_> = records
-            .iter()
-            .filter(|r| !held.contains(&r.sealed_event))
-            .map(|r| (r.time, &r.meta, &r.sealed_event[..]))
+        let missing: Vec<usize> = (0..records.len())
+            .filter(|&i| !held.contains(&records[i].sealed_event))
             .collect();
-        append_in(&tx, missing.iter().copied())?;
+        let head = append_in(
+            &tx,
+            missing.iter().map(|&i| {
+                let r = &records[i];
+                (r.time, &r.meta, &r.sealed_event[..])
+            }),
+        )?;
         tx.commit()?;
-        Ok(missing.len())
+        let first = head.seq + 1 - missing.len() as u64;
+        Ok((first..).zip(missing).collect())
     }
 
     /// The wrapped body key: (master key id, wrapped), if one was made.

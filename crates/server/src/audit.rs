@@ -263,25 +263,33 @@ impl Writer {
     /// a crash left (records of committed changes not yet in the ledger); while running, what a
     /// failed commit left. Skips any record the ledger already holds, then empties the outbox.
     /// Records whose items are still queued for this thread are remembered, so that they are
-    /// not appended twice. On failure the records stay in the outbox (and it is `behind`).
+    /// not appended twice; those appended are forwarded. On failure the records stay in the
+    /// outbox (and it is `behind`).
     fn recover(&mut self) {
         let recovered = self.outbox.pending().and_then(|pending| {
             let appended = self.store.append_missing(&pending)?;
             let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
             self.outbox.delete(&ids)?;
-            Ok((ids, appended))
+            Ok((pending, appended))
         });
         match recovered {
-            Ok((ids, appended)) => {
-                if !ids.is_empty() {
+            Ok((pending, appended)) => {
+                if !pending.is_empty() {
                     tracing::warn!(
-                        found = ids.len(),
-                        appended,
-                        "appended audit records left in the catalog's outbox (not forwarded)"
+                        found = pending.len(),
+                        appended = appended.len(),
+                        "appended audit records left in the catalog's outbox"
                     );
                 }
+                if !self.forwarder.is_empty() {
+                    for (seq, i) in appended {
+                        self.forward_recovered(seq, &pending[i]);
+                    }
+                }
                 self.outbox_state.behind = false;
-                self.outbox_state.recovered.extend(ids);
+                self.outbox_state
+                    .recovered
+                    .extend(pending.iter().map(|r| r.id));
             }
             Err(e) => {
                 tracing::error!(
@@ -289,6 +297,22 @@ impl Writer {
                     "could not append the audit records in the catalog's outbox; they stay there"
                 );
                 self.outbox_state.behind = true;
+            }
+        }
+    }
+
+    /// Hands a record appended by [`Writer::recover`] to the forwarder, as any other.
+    fn forward_recovered(&self, seq: u64, r: &OutboxRecord) {
+        match self.body_key.open(&r.sealed_event) {
+            Ok(json) => self.forwarder.send(Arc::new(Forwarded {
+                seq,
+                time: r.time,
+                // Only file operations go through the outbox.
+                kind: "file",
+                json: String::from_utf8_lossy(&json).into_owned(),
+            })),
+            Err(e) => {
+                tracing::error!(seq, error = %e, "could not open a recovered record to forward it")
             }
         }
     }

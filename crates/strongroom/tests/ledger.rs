@@ -292,7 +292,12 @@ impl Drop for WriteLock {
 #[test]
 fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     use std::io::Write;
-    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let forwarded = dir.path().join("events.jsonl");
+    let mut server = Server::start_with_config(&format!(
+        "[forward]\njsonl_file = \"{}\"\n",
+        forwarded.display()
+    ));
     let alice = server.account("acme", "alice", "full");
     std::fs::write(alice.work().join("f"), b"statement").unwrap();
     alice.sftp_ok("put f f\n");
@@ -343,11 +348,29 @@ fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     };
     assert_eq!((count("close_write"), count("remove")), (1, 0));
 
-    // The restart appends the removal's record, and only what was missing; the outbox is
-    // emptied and the chain verifies.
+    let removal = r#""op":"remove","path":"/f""#;
+    let forwarded_removals = || {
+        std::fs::read_to_string(&forwarded)
+            .unwrap_or_default()
+            .matches(removal)
+            .count()
+    };
+    assert_eq!(forwarded_removals(), 0);
+
+    // The restart appends the removal's record, and only what was missing, and forwards it;
+    // the outbox is emptied and the chain verifies.
     server.restart_after_crash();
     assert_eq!((count("close_write"), count("remove")), (1, 1));
     assert_eq!(outbox(), "");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while forwarded_removals() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recovered record was not forwarded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(forwarded_removals(), 1);
     let out = verify(&data);
     assert!(
         out.status.success(),
