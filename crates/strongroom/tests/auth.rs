@@ -245,18 +245,8 @@ fn authentication_attempts_per_connection_are_bounded() {
     // Five keys nobody registered, offered one after another on one connection.
     let strangers: Vec<Client> = (0..5).map(|_| Client::new(server.port, "alice")).collect();
     let mut cmd = Command::new("ssh");
-    cmd.args([
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "PreferredAuthentications=publickey",
-    ]);
+    cmd.args(support::client_options())
+        .args(["-o", "PreferredAuthentications=publickey"]);
     for s in &strangers {
         cmd.arg("-i").arg(s.key());
     }

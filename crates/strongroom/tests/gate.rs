@@ -163,20 +163,7 @@ fn certificates_from_a_trusted_ca_are_checked_in_full() {
     ]);
     let login = |key: &std::path::Path| {
         let out = Command::new("sftp")
-            .args([
-                "-i",
-                key.to_str().unwrap(),
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "BatchMode=yes",
-            ])
+            .args(support::ssh_options_for(key))
             .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
             .stdin(Stdio::null())
             .output()

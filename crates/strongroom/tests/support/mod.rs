@@ -269,25 +269,7 @@ impl Client {
     }
 
     pub fn ssh_options(&self) -> Vec<String> {
-        [
-            "-i",
-            self.key().to_str().unwrap(),
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=20",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        ssh_options_for(&self.key())
     }
 
     /// `sftp -b -` as `user`, run in the working directory, stdin/stdout/stderr piped.
@@ -387,6 +369,29 @@ impl Client {
     pub fn remote(&self, path: &str) -> String {
         format!("{}@127.0.0.1:{path}", self.user)
     }
+}
+
+/// OpenSSH client options for the tests: no agent keys, no host-key prompts or files, no
+/// questions (batch mode), errors only.
+pub fn client_options() -> Vec<String> {
+    [
+        "IdentitiesOnly=yes",
+        "StrictHostKeyChecking=no",
+        "UserKnownHostsFile=/dev/null",
+        "LogLevel=ERROR",
+        "BatchMode=yes",
+        "ConnectTimeout=20",
+    ]
+    .iter()
+    .flat_map(|o| ["-o".to_owned(), (*o).to_owned()])
+    .collect()
+}
+
+/// [`client_options`] with `key` as the only identity.
+pub fn ssh_options_for(key: &Path) -> Vec<String> {
+    let mut options = vec!["-i".to_owned(), key.to_str().unwrap().to_owned()];
+    options.extend(client_options());
+    options
 }
 
 /// Runs `cmd` (stdio piped) with `input` on stdin; returns (exit code, stdout, stderr).
