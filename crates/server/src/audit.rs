@@ -45,6 +45,8 @@ enum Item {
 
 pub struct Ledger {
     tx: Sender<Item>,
+    /// The writer thread, unparked for items someone waits for (see [`Writer::run`]).
+    writer: std::thread::Thread,
     body_key: Arc<LedgerBodyKey>,
 }
 
@@ -99,10 +101,14 @@ impl Ledger {
         writer.recover();
         // Nothing is queued yet: no item can repeat what was just recovered.
         writer.outbox_state.recovered.clear();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(&rx))?;
-        Ok(Arc::new(Self { tx, body_key }))
+        Ok(Arc::new(Self {
+            tx,
+            writer: thread.thread().clone(),
+            body_key,
+        }))
     }
 
     /// `e` as a record for the catalog's outbox, to be committed with the change it records.
@@ -136,6 +142,7 @@ impl Ledger {
         LogSink.emit(e.clone());
         let (tx, rx) = oneshot::channel();
         self.tx.send(Item::Durable(e, tx)).map_err(|_| LedgerDown)?;
+        self.writer.unpark();
         match rx.await {
             Ok(true) => Ok(()),
             _ => Err(LedgerDown),
@@ -146,6 +153,7 @@ impl Ledger {
     pub async fn checkpoint(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Item::Checkpoint(tx)).is_ok() {
+            self.writer.unpark();
             let _ = rx.await;
         }
     }
@@ -228,18 +236,21 @@ impl Writer {
             };
             let mut batch = Batch::default();
             self.add(&mut batch, first);
+            // Gather more: everything queued meanwhile; while nobody waits, keep gathering
+            // until LINGER has passed. Lingering parks the thread instead of blocking on the
+            // channel, so that queueing an event nobody waits for costs its sender no wake-up
+            // of this thread; `record` and `checkpoint` unpark it.
             let linger_until = Instant::now() + LINGER;
             while batch.stored.len() < MAX_BATCH {
-                let next = if batch.awaited() {
-                    rx.try_recv().ok()
-                } else {
-                    rx.recv_timeout(linger_until.saturating_duration_since(Instant::now()))
-                        .ok()
-                };
-                match next {
-                    Some(item) => self.add(&mut batch, item),
-                    None => break,
+                if let Ok(item) = rx.try_recv() {
+                    self.add(&mut batch, item);
+                    continue;
                 }
+                let left = linger_until.saturating_duration_since(Instant::now());
+                if batch.awaited() || left.is_zero() {
+                    break;
+                }
+                std::thread::park_timeout(left);
             }
             since_checkpoint += batch.stored.len();
             let ok = self.commit(&mut batch);
