@@ -125,8 +125,9 @@ impl Files {
             }
             None => {
                 let key = self.seal_contents.then(|| tk.new_data_key().0);
-                let k2 = key.clone();
-                (0, key, blocking(move || vault.create(k2.as_ref())).await?)
+                // A new blob starts in memory (no I/O): no blocking-pool hop.
+                let created = vault.create(key.as_ref())?;
+                (0, key, created)
             }
         };
         let size_limit = match quota {
@@ -181,9 +182,12 @@ impl Files {
             .map(|s| s.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
         let (blob, vault, id, size) = (up.blob.clone(), self.vault.clone(), up.blob_id, state.size);
+        // Finishing a blob still in memory that stays within one chunk does no I/O: it runs
+        // here, without a blocking-pool hop (as small WRITEs do).
+        let in_memory = size <= vault::INLINE_FILE_MAX && blob.in_memory();
         // A small file's blob goes into its catalog row (the catalog's commit makes it durable,
         // one flush for both); a larger one is flushed here, before the catalog names it.
-        let finished = blocking(move || {
+        let finish = move || {
             let root = blob.finish()?;
             if size <= vault::INLINE_FILE_MAX {
                 // Still in memory, unless it grew and shrank again (then there is a file).
@@ -195,8 +199,12 @@ impl Files {
                 blob.sync()?;
                 Ok((root, None, false))
             }
-        })
-        .await;
+        };
+        let finished = if in_memory {
+            finish()
+        } else {
+            blocking(finish).await
+        };
         // `file_left`: an inline file that nonetheless had a blob file, to delete after commit.
         let (root, contents, file_left) = match finished {
             Ok(done) => done,
