@@ -212,24 +212,28 @@ impl LedgerStore {
 
     /// Appends, in one durable transaction, those of `records` (left in the catalog's outbox
     /// by a crash) that the ledger does not hold yet: a record already appended is one whose
-    /// sealed event is stored byte for byte at or after its time (less `RECOVERY_SLACK_SECS`
-    /// for a clock stepped back). Returns the appended records' sequence numbers, with each
-    /// one's index in `records`.
+    /// sealed event is stored byte for byte, with the same time (an appended record keeps the
+    /// time it was made with). Returns the appended records' sequence numbers, with each one's
+    /// index in `records`.
     pub fn append_missing(&self, records: &[crate::OutboxRecord]) -> Result<Vec<(u64, usize)>> {
-        let Some(since) = records.iter().map(|r| r.time).min() else {
+        if records.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // The sealed events stored at the seconds the records were made (the time index).
         let mut held = std::collections::HashSet::new();
+        let times: std::collections::BTreeSet<i64> = records.iter().map(|r| r.time).collect();
         {
-            let mut stmt = tx.prepare("SELECT body FROM records WHERE time >= ?")?;
-            let mut rows = stmt.query([since.saturating_sub(RECOVERY_SLACK_SECS)])?;
-            while let Some(row) = rows.next()? {
-                if let Ok(body) = row.get_ref(0)?.as_blob()
-                    && let Some((_, at)) = decode_body(body)
-                {
-                    held.insert(body[at..].to_vec());
+            let mut stmt = tx.prepare("SELECT body FROM records WHERE time = ?")?;
+            for time in times {
+                let mut rows = stmt.query([time])?;
+                while let Some(row) = rows.next()? {
+                    if let Ok(body) = row.get_ref(0)?.as_blob()
+                        && let Some((_, at)) = decode_body(body)
+                    {
+                        held.insert(body[at..].to_vec());
+                    }
                 }
             }
         }
@@ -385,9 +389,6 @@ impl LedgerStore {
         Ok(out)
     }
 }
-
-/// How far before the oldest outbox record's time recovery looks for it in the ledger.
-const RECOVERY_SLACK_SECS: i64 = 3600;
 
 /// Chains `records` onto the head inside `tx`; returns the new head.
 fn append_in<'a>(
