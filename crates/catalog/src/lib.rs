@@ -1,8 +1,8 @@
 //! The catalog: tenants, accounts, credentials and the file namespace, in SQL.
 //!
-//! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file and the
-//! per-request reads and upload commits through rusqlite, see `ledger_store` and `direct`). Every query is
-//! parameterised.
+//! This is the only crate that speaks SQL (sqlx, SQLite for now; the ledger's own file, and what
+//! every SFTP request reads and changes, through rusqlite: see `ledger_store`, `direct` and
+//! `outbox`). Every query is parameterised.
 //! It stores what the server decides; it never decides who may do what (that is the gate's job),
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
@@ -83,7 +83,7 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 #[derive(Clone)]
 pub struct Catalog {
     pool: SqlitePool,
-    /// Point reads on the caller's thread, the upload commit in one hop (see `direct`).
+    /// Point reads on the caller's thread, each request's change in one hop (see `direct`).
     direct: std::sync::Arc<direct::Direct>,
 }
 

@@ -60,7 +60,7 @@ impl Outbox {
         self.direct.with(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT id, queued_ns, time, kind, account, tenant, source, session, body
-               FROM ledger_outbox ORDER BY queued_ns, id",
+                   FROM ledger_outbox ORDER BY queued_ns, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(OutboxRecord {

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use catalog::OutboxRecord;
 use events::{Event, EventKind, EventSink};
 use sftp_proto::message::kind;
-use sftp_proto::{Extended, RequestOp};
+use sftp_proto::{Extended, RequestOp, StatusCode};
 
 use super::handlers::now;
 use super::{OpenHandle, SessionContext};
@@ -97,9 +97,8 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
 
 /// "ok", or what the reply says went wrong.
 fn outcome(reply: &[u8]) -> String {
-    if reply.get(4) == Some(&kind::STATUS) && reply.len() >= 13 {
-        let code = u32::from_be_bytes([reply[9], reply[10], reply[11], reply[12]]);
-        if code != 0 && code != 1 {
+    match super::status::code_of(reply) {
+        Some(code) if code != StatusCode::OK && code != StatusCode::EOF => {
             let len = reply
                 .get(13..17)
                 .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
@@ -107,10 +106,10 @@ fn outcome(reply: &[u8]) -> String {
                 .get(17..17 + len)
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
-            return format!("failed: {msg}");
+            format!("failed: {msg}")
         }
+        _ => "ok".into(),
     }
-    "ok".into()
 }
 
 /// NAME replies carry their entry count after the id.

@@ -42,8 +42,16 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
     reply(id, code, &e.to_string())
 }
 
-/// Whether `reply` (an encoded packet) is a STATUS with code OK.
+/// The status code of `reply` (an encoded packet), if it is a STATUS.
+pub fn code_of(reply: &[u8]) -> Option<StatusCode> {
+    if reply.get(4) != Some(&sftp_proto::message::kind::STATUS) {
+        return None;
+    }
+    let b = reply.get(9..13)?;
+    Some(StatusCode(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+}
+
+/// Whether `reply` is a STATUS with code OK.
 pub fn is_ok(reply: &[u8]) -> bool {
-    reply.get(4) == Some(&sftp_proto::message::kind::STATUS)
-        && reply.get(9..13) == Some(&StatusCode::OK.0.to_be_bytes()[..])
+    code_of(reply) == Some(StatusCode::OK)
 }
