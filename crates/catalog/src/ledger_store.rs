@@ -4,6 +4,12 @@
 //! filters use indexed copies of the events' fields; those copies are also encoded at the front
 //! of each record's hashed body, so changing one breaks the chain like any other edit.
 //!
+//! Records are appended to `recent`, a table without secondary indexes (a durable append then
+//! writes one or two pages, not six or seven: the record of an open for write is awaited by the
+//! client), and folded into `records`, the indexed table, in batches ([`LedgerStore::fold`]).
+//! The two tables are one chain: every sequence number in `recent` is above those in
+//! `records`; verification and export read `records` and then `recent`.
+//!
 //! Unlike the rest of the catalog this file is spoken to through rusqlite, synchronously, on the
 //! caller's thread: the server's ledger writer is one dedicated thread and `audit verify` streams
 //! millions of rows; sqlx's per-statement and per-row hop to its worker thread cost more than
@@ -199,7 +205,7 @@ impl LedgerStore {
     }
 
     /// Chains and stores a batch of (time, indexed fields, sealed event) in one durable
-    /// transaction. Returns the new head.
+    /// transaction, in `recent` (see [`LedgerStore::fold`]). Returns the new head.
     pub fn append(&self, batch: &[(i64, LedgerMeta, Vec<u8>)]) -> Result<Head> {
         let mut conn = self.lock();
         // IMMEDIATE: take the write lock before reading the head, so that two writers (the
@@ -225,7 +231,9 @@ impl LedgerStore {
         let mut held = std::collections::HashSet::new();
         let times: std::collections::BTreeSet<i64> = records.iter().map(|r| r.time).collect();
         {
-            let mut stmt = tx.prepare("SELECT body FROM records WHERE time = ?")?;
+            let mut stmt = tx.prepare(
+                "SELECT body FROM records WHERE time = ?1 UNION ALL SELECT body FROM recent WHERE time = ?1",
+            )?;
             for time in times {
                 let mut rows = stmt.query([time])?;
                 while let Some(row) = rows.next()? {
@@ -250,6 +258,23 @@ impl LedgerStore {
         tx.commit()?;
         let first = head.seq + 1 - missing.len() as u64;
         Ok((first..).zip(missing).collect())
+    }
+
+    /// Moves every record from `recent` into `records` (the indexed table) in one durable
+    /// transaction; returns how many. The server's ledger writer does this once a second, at
+    /// checkpoints, at start and at shutdown; an admin command after its own append.
+    pub fn fold(&self) -> Result<usize> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let moved = tx.execute(
+            &format!(
+                "INSERT INTO records ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} FROM recent ORDER BY seq"
+            ),
+            [],
+        )?;
+        tx.execute("DELETE FROM recent", [])?;
+        tx.commit()?;
+        Ok(moved)
     }
 
     /// The wrapped body key: (master key id, wrapped), if one was made.
@@ -292,31 +317,34 @@ impl LedgerStore {
 
     /// Checks the whole chain, every record's indexed fields against its body, and every
     /// checkpoint (signed by `public_key`). Streams the records in storage order (by row id,
-    /// which is the sequence number as stored, so that a record renumbered or swapped shows);
-    /// nothing is copied per record. `Ok(Err(_))` names the first bad record.
+    /// which is the sequence number as stored, so that a record renumbered or swapped shows),
+    /// `records` and then `recent`; nothing is copied per record. `Ok(Err(_))` names the first
+    /// bad record.
     pub fn verify(&self, public_key: &[u8]) -> Result<std::result::Result<Verified, Break>> {
         let conn = self.lock();
         let checkpoints = checkpoints_of(&conn)?;
         let mut v = Verifier::new(&checkpoints, public_key);
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {RECORD_COLUMNS} FROM records ORDER BY rowid"
-        ))?;
-        let mut rows = stmt.query([])?;
         let mut records = 0u64;
-        while let Some(row) = rows.next()? {
-            let Some(view) = row_view(row) else {
-                let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
-                return Ok(Err(Break::Modified { seq }));
-            };
-            if let Err(b) = v.push(view.record) {
-                return Ok(Err(b));
+        for table in ["records", "recent"] {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RECORD_COLUMNS} FROM {table} ORDER BY rowid"
+            ))?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let Some(view) = row_view(row) else {
+                    let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
+                    return Ok(Err(Break::Modified { seq }));
+                };
+                if let Err(b) = v.push(view.record) {
+                    return Ok(Err(b));
+                }
+                if view.event_at.is_none() {
+                    return Ok(Err(Break::Modified {
+                        seq: view.record.seq,
+                    }));
+                }
+                records += 1;
             }
-            if view.event_at.is_none() {
-                return Ok(Err(Break::Modified {
-                    seq: view.record.seq,
-                }));
-            }
-            records += 1;
         }
         Ok(v.finish().map(|head| Verified {
             records,
@@ -332,62 +360,79 @@ impl LedgerStore {
     /// that SQLite can use the (account | tenant | source | session, time) indexes; a
     /// `(? IS NULL OR column = ?)` form would force a scan of the whole ledger.
     pub fn export(&self, f: &LedgerFilter, after: u64, limit: u32) -> Result<Vec<LedgerEntry>> {
-        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE seq > ?");
-        let mut values = vec![Value::Integer(after as i64)];
-        let equal = [
-            (" AND account = ?", &f.account),
-            (" AND tenant = ?", &f.tenant),
-            (" AND source = ?", &f.source),
-            (" AND session = ?", &f.session),
-        ];
-        for (clause, value) in equal {
-            if let Some(v) = value {
-                sql.push_str(clause);
-                values.push(Value::Text(v.clone()));
-            }
-        }
-        if let Some(t) = f.since {
-            sql.push_str(" AND time >= ?");
-            values.push(Value::Integer(t));
-        }
-        if let Some(t) = f.until {
-            sql.push_str(" AND time < ?");
-            values.push(Value::Integer(t));
-        }
-        sql.push_str(" ORDER BY seq LIMIT ?");
-        values.push(Value::Integer(i64::from(limit)));
         let conn = self.lock();
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(values))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let view = row_view(row);
-            let Some((v, event_at)) = view.and_then(|v| v.event_at.map(|at| (v, at))) else {
-                let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
-                return Err(CatalogError::Invalid {
-                    what: "ledger record",
-                    why: format!(
-                        "record {seq} was modified (its stored fields do not match its body); run `strongroom audit verify`"
-                    ),
-                });
-            };
-            let [kind, account, tenant, source, session] = v.columns;
-            out.push(LedgerEntry {
-                seq: v.record.seq,
-                time: v.record.time,
-                hash: *v.record.hash,
-                meta: LedgerMeta {
-                    kind: lossy(kind).unwrap_or_default(),
-                    account: lossy(account),
-                    tenant: lossy(tenant),
-                    source: lossy(source),
-                    session: lossy(session),
-                },
-                sealed_event: v.record.body[event_at..].to_vec(),
-            });
+        let mut out = export_from(&conn, "records", f, after, limit)?;
+        // `recent` holds the tail of the chain (every seq above those in `records`).
+        if let Some(left) = limit.checked_sub(out.len() as u32).filter(|&l| l > 0) {
+            let after = out.last().map_or(after, |e| e.seq);
+            out.extend(export_from(&conn, "recent", f, after, left)?);
         }
         Ok(out)
     }
+}
+
+/// [`LedgerStore::export`] from one of the two tables.
+fn export_from(
+    conn: &Connection,
+    table: &str,
+    f: &LedgerFilter,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<LedgerEntry>> {
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM {table} WHERE seq > ?");
+    let mut values = vec![Value::Integer(after as i64)];
+    let equal = [
+        (" AND account = ?", &f.account),
+        (" AND tenant = ?", &f.tenant),
+        (" AND source = ?", &f.source),
+        (" AND session = ?", &f.session),
+    ];
+    for (clause, value) in equal {
+        if let Some(v) = value {
+            sql.push_str(clause);
+            values.push(Value::Text(v.clone()));
+        }
+    }
+    if let Some(t) = f.since {
+        sql.push_str(" AND time >= ?");
+        values.push(Value::Integer(t));
+    }
+    if let Some(t) = f.until {
+        sql.push_str(" AND time < ?");
+        values.push(Value::Integer(t));
+    }
+    sql.push_str(" ORDER BY seq LIMIT ?");
+    values.push(Value::Integer(i64::from(limit)));
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let view = row_view(row);
+        let Some((v, event_at)) = view.and_then(|v| v.event_at.map(|at| (v, at))) else {
+            let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
+            return Err(CatalogError::Invalid {
+                what: "ledger record",
+                why: format!(
+                    "record {seq} was modified (its stored fields do not match its body); run `strongroom audit verify`"
+                ),
+            });
+        };
+        let [kind, account, tenant, source, session] = v.columns;
+        out.push(LedgerEntry {
+            seq: v.record.seq,
+            time: v.record.time,
+            hash: *v.record.hash,
+            meta: LedgerMeta {
+                kind: lossy(kind).unwrap_or_default(),
+                account: lossy(account),
+                tenant: lossy(tenant),
+                source: lossy(source),
+                session: lossy(session),
+            },
+            sealed_event: v.record.body[event_at..].to_vec(),
+        });
+    }
+    Ok(out)
 }
 
 /// Chains `records` onto the head inside `tx`; returns the new head.
@@ -398,7 +443,7 @@ fn append_in<'a>(
     let mut head = head_of(tx)?;
     // Cached: the writer appends many small batches; parsing was a tenth of its work.
     let mut insert = tx.prepare_cached(
-        "INSERT INTO records (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
+        "INSERT INTO recent (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     for (time, meta, sealed) in records {
@@ -424,11 +469,20 @@ fn append_in<'a>(
     Ok(head)
 }
 
+/// The last record: the tail of `recent`, or of `records` if `recent` is empty.
 fn head_of(conn: &Connection) -> Result<Head> {
-    let head: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let mut head: Option<(i64, Vec<u8>)> = None;
+    for table in ["recent", "records"] {
+        head = conn
+            .prepare_cached(&format!(
+                "SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
+            ))?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if head.is_some() {
+            break;
+        }
+    }
     Ok(match head {
         Some((seq, hash)) => Head {
             seq: seq as u64,
@@ -502,12 +556,84 @@ mod tests {
         }
     }
 
+    fn count(store: &LedgerStore, table: &str) -> i64 {
+        store
+            .lock()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Appends go to the unindexed tail; folding moves them to the indexed table; export and
+    /// verification read both as one chain, whichever side each record is on.
+    #[test]
+    fn the_tail_and_the_indexed_table_are_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+        let other = LedgerMeta {
+            account: Some("bob".into()),
+            ..meta()
+        };
+        let batch = |from: i64| -> Vec<_> {
+            (from..from + 3)
+                .map(|t| {
+                    (
+                        t,
+                        if t % 2 == 0 { meta() } else { other.clone() },
+                        vec![t as u8],
+                    )
+                })
+                .collect()
+        };
+        store.append(&batch(0)).unwrap();
+        assert_eq!((count(&store, "records"), count(&store, "recent")), (0, 3));
+        assert_eq!(store.fold().unwrap(), 3);
+        assert_eq!(store.fold().unwrap(), 0);
+        let head = store.append(&batch(3)).unwrap();
+        assert_eq!(head.seq, 6);
+        assert_eq!(store.head().unwrap(), head);
+        assert_eq!((count(&store, "records"), count(&store, "recent")), (3, 3));
+
+        let v = store.verify(b"").unwrap().unwrap();
+        assert_eq!((v.records, v.head), (6, head));
+        let alice = LedgerFilter {
+            account: Some("alice".into()),
+            ..Default::default()
+        };
+        let seqs = |f: &LedgerFilter, after, limit| -> Vec<u64> {
+            store
+                .export(f, after, limit)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        // Times 0, 2, 4 are alice's: seq 1 and 3 folded, 5 in the tail.
+        assert_eq!(seqs(&alice, 0, 10), [1, 3, 5]);
+        assert_eq!(seqs(&alice, 0, 2), [1, 3]);
+        assert_eq!(seqs(&alice, 3, 10), [5]);
+        assert_eq!(seqs(&LedgerFilter::default(), 2, 3), [3, 4, 5]);
+
+        // A record deleted from the tail breaks the chain like one deleted from the table.
+        store
+            .lock()
+            .execute("DELETE FROM recent WHERE seq = 5", [])
+            .unwrap();
+        assert_eq!(
+            store.verify(b"").unwrap().unwrap_err(),
+            Break::Sequence {
+                expected_after: 4,
+                found: 6
+            }
+        );
+    }
+
     #[test]
     fn a_changed_column_breaks_verification() {
         let dir = tempfile::tempdir().unwrap();
         let store = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
         let batch: Vec<_> = (0..3).map(|t| (t, meta(), b"x".to_vec())).collect();
         store.append(&batch).unwrap();
+        store.fold().unwrap();
         let ok = store.verify(b"").unwrap().unwrap();
         assert_eq!(ok.records, 3);
         store

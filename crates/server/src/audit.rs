@@ -7,8 +7,11 @@
 //! that change's own transaction (the catalog's ledger outbox: one flush for both, and never a
 //! change without its record); [`Ledger::outboxed`] then hands it to the writer, which appends
 //! it like any other and deletes it from the outbox. At start, before the server takes
-//! requests, what a crash left in the outbox is appended. Checkpoints are signed with the
-//! vault's ledger key every [`CHECKPOINT_SECS`] and at shutdown. No event is ever dropped here.
+//! requests, what a crash left in the outbox is appended. Once a second ([`SETTLE_EVERY`]) the
+//! writer settles: deletes from the outbox what the ledger now holds, and folds the ledger's
+//! unindexed tail into its indexed table (`LedgerStore::fold`), after answering whoever waits.
+//! Checkpoints are signed with the vault's ledger key every [`CHECKPOINT_SECS`] and at
+//! shutdown. No event is ever dropped here.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -27,10 +30,12 @@ use crate::forward::{Forwarded, Forwarder};
 pub const CHECKPOINT_SECS: u64 = 30;
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 1024;
-/// How often records appended from the outbox are deleted there (one catalog transaction for
-/// all of them; also at checkpoints and shutdown). Until then a crash only means that they are
-/// offered again at the next start and found in the ledger.
-const OUTBOX_DELETE_EVERY: Duration = Duration::from_secs(1);
+/// How often the writer settles (also at checkpoints, start and shutdown): records appended
+/// from the outbox are deleted there (one catalog transaction for all of them; until then a
+/// crash only means that they are offered again at the next start and found in the ledger),
+/// and the ledger's tail is folded into its indexed table (one ledger transaction; until then
+/// exports read the tail unindexed).
+const SETTLE_EVERY: Duration = Duration::from_secs(1);
 /// How long events nobody waits for may be held to share a commit (a durable record, or a
 /// full batch, commits them at once).
 pub const LINGER: Duration = Duration::from_millis(20);
@@ -97,10 +102,13 @@ impl Ledger {
             signer: Signer(key),
             body_key: body_key.clone(),
             forwarder,
+            settled_at: Instant::now(),
+            unsettled: true,
         };
         writer.recover();
         // Nothing is queued yet: no item can repeat what was just recovered.
         writer.outbox_state.recovered.clear();
+        writer.settle();
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(&rx))?;
@@ -180,6 +188,9 @@ struct Writer {
     signer: Signer,
     body_key: Arc<LedgerBodyKey>,
     forwarder: Forwarder,
+    /// When the writer last settled, and whether it has appended since.
+    settled_at: Instant,
+    unsettled: bool,
 }
 
 /// What the writer knows of the catalog's outbox.
@@ -192,8 +203,6 @@ struct OutboxState {
     recovered: std::collections::HashSet<i64>,
     /// Records now in the ledger, to delete from the outbox.
     appended: Vec<i64>,
-    /// When the outbox was last cleared of `appended`.
-    cleared_at: Option<Instant>,
 }
 
 /// One group commit being gathered.
@@ -221,10 +230,19 @@ impl Writer {
         let mut last_checkpoint = Instant::now();
         let mut since_checkpoint = 0usize;
         loop {
-            let wait = checkpoint_every.saturating_sub(last_checkpoint.elapsed());
+            let mut wait = checkpoint_every.saturating_sub(last_checkpoint.elapsed());
+            if self.unsettled {
+                wait = wait.min(SETTLE_EVERY.saturating_sub(self.settled_at.elapsed()));
+            }
             let first = match rx.recv_timeout(wait) {
                 Ok(item) => item,
                 Err(RecvTimeoutError::Timeout) => {
+                    if self.unsettled && self.settled_at.elapsed() >= SETTLE_EVERY {
+                        self.settle();
+                    }
+                    if last_checkpoint.elapsed() < checkpoint_every {
+                        continue;
+                    }
                     if since_checkpoint > 0 {
                         self.sign_checkpoint();
                         since_checkpoint = 0;
@@ -256,6 +274,9 @@ impl Writer {
             let ok = self.commit(&mut batch);
             for w in batch.waiters {
                 let _ = w.send(ok);
+            }
+            if self.unsettled && self.settled_at.elapsed() >= SETTLE_EVERY {
+                self.settle();
             }
             let due = last_checkpoint.elapsed() >= checkpoint_every && since_checkpoint > 0;
             if !batch.checkpoint_waiters.is_empty() || due {
@@ -374,14 +395,8 @@ impl Writer {
         }
         match self.store.append(&batch.stored) {
             Ok(head) => {
+                self.unsettled = true;
                 self.outbox_state.appended.append(&mut batch.outboxed);
-                if self
-                    .outbox_state
-                    .cleared_at
-                    .is_none_or(|t| t.elapsed() >= OUTBOX_DELETE_EVERY)
-                {
-                    self.clear_outbox();
-                }
                 let first = head.seq + 1 - batch.plain.len() as u64;
                 for (i, (time, kind, json)) in batch.plain.drain(..).enumerate() {
                     self.forwarder.send(Arc::new(Forwarded {
@@ -404,19 +419,27 @@ impl Writer {
         }
     }
 
-    /// Deletes from the outbox what the ledger now holds.
-    fn clear_outbox(&mut self) {
+    /// Deletes from the outbox what the ledger now holds, and folds the ledger's tail into its
+    /// indexed table.
+    fn settle(&mut self) {
         let state = &mut self.outbox_state;
-        if let Err(e) = self.outbox.delete(&state.appended) {
-            // They will be offered again at the next start, and found in the ledger.
-            tracing::warn!(error = %e, "could not clear appended records from the outbox");
+        if !state.appended.is_empty() {
+            if let Err(e) = self.outbox.delete(&state.appended) {
+                // They will be offered again at the next start, and found in the ledger.
+                tracing::warn!(error = %e, "could not clear appended records from the outbox");
+            }
+            state.appended.clear();
         }
-        state.appended.clear();
-        state.cleared_at = Some(Instant::now());
+        if let Err(e) = self.store.fold() {
+            // They stay in the tail, where export and verification read them too.
+            tracing::warn!(error = %e, "could not fold the ledger's tail into its indexed table");
+        }
+        self.settled_at = Instant::now();
+        self.unsettled = false;
     }
 
     fn sign_checkpoint(&mut self) {
-        self.clear_outbox();
+        self.settle();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -461,6 +484,8 @@ mod tests {
             )),
             body_key: Arc::new(body_key),
             forwarder: Forwarder::start(&crate::forward::ForwardConfig::default()),
+            settled_at: Instant::now(),
+            unsettled: false,
         };
         (catalog, tenant.id, root, writer)
     }
@@ -526,7 +551,7 @@ mod tests {
         let mut batch = Batch::default();
         w.add(&mut batch, item);
         assert!(w.commit(&mut batch));
-        w.clear_outbox();
+        w.settle();
         assert_eq!(ledger_paths(&w), ["a", "b"]);
         assert!(w.outbox.pending().unwrap().is_empty());
 

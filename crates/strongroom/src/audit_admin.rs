@@ -163,6 +163,8 @@ pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Re
         },
     );
     store.append(&[server::audit::stored(&event, &body_key)])?;
+    // Into the indexed table at once: no server may be running to fold it.
+    store.fold()?;
     Ok(())
 }
 
