@@ -255,6 +255,55 @@ fn kill_9_loses_no_acknowledged_upload_record() {
     alice.sftp_ok("ls\n");
 }
 
+/// A file's first complete download starts its after-download retention: that close commits
+/// the mark with its record (durable before the reply, so a kill -9 right after cannot lose
+/// it). Later downloads' closes change nothing and are recorded like reads (not awaited, but
+/// every one arrives).
+#[test]
+fn a_first_complete_download_is_durable_and_later_ones_are_recorded() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), pseudo_random(3, 50_000)).unwrap();
+    alice.sftp_ok(
+        "put f statement.bin
+",
+    );
+    alice.sftp_ok(
+        "get statement.bin first
+",
+    );
+    server.crash();
+    server.restart_after_crash();
+    let data = server.data_dir();
+    let marked = support::sqlite_query(
+        &data.join("catalog.db"),
+        "SELECT count(*) FROM nodes WHERE kind = 'file' AND first_download_at IS NOT NULL",
+    );
+    assert_eq!(marked.trim(), "1");
+    let closes = |all: &[String]| {
+        all.iter()
+            .filter(|l| {
+                l.contains(
+                    r#""op":"close_read","path":"/statement.bin","bytes":50000,"whole_file":true"#,
+                ) && l.contains(r#""outcome":"ok""#)
+            })
+            .count()
+    };
+    assert_eq!(closes(&export(&data, &["--user", "alice"])), 1);
+
+    alice.sftp_ok(
+        "get statement.bin second
+get statement.bin third
+",
+    );
+    server.stop();
+    assert_eq!(closes(&export(&data, &["--user", "alice"])), 3);
+    assert_eq!(
+        std::fs::read(alice.work().join("third")).unwrap(),
+        pseudo_random(3, 50_000)
+    );
+}
+
 /// Holds the write lock of the SQLite database `db` (as a stalled disk or a long admin
 /// transaction would) until dropped.
 struct WriteLock(std::process::Child);

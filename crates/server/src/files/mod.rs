@@ -119,6 +119,15 @@ pub struct ReadFile {
     pub progress: Mutex<(i64, u64)>,
 }
 
+impl ReadFile {
+    /// Whether closing now completes the file's first whole download (which starts its
+    /// after-download retention: a change the catalog commits).
+    pub fn completes_first_download(&self) -> bool {
+        self.node.first_download_at.is_none()
+            && self.bytes_read.load(Ordering::Relaxed) >= self.node.size
+    }
+}
+
 /// A directory being listed, page by page.
 pub struct Listing {
     dir_id: i64,
@@ -309,16 +318,16 @@ impl Files {
             .ok_or(FsError::NotFound)
     }
 
-    /// Called when a read handle closes: a complete download starts after-download retention;
-    /// `record` (the close's audit record) is committed with it, or alone.
+    /// Called when a read handle closes: the file's first complete download starts its
+    /// after-download retention, committed with `record` (the close's audit record); otherwise
+    /// nothing is written.
     pub async fn finish_read(
         &self,
         f: &ReadFile,
         now: i64,
         record: Option<&OutboxRecord>,
     ) -> FsResult<()> {
-        let first_complete = f.node.first_download_at.is_none()
-            && f.bytes_read.load(Ordering::Relaxed) >= f.node.size;
+        let first_complete = f.completes_first_download();
         self.catalog
             .close_download(f.node.id, first_complete.then_some(now), record.cloned())
             .await?;

@@ -32,10 +32,13 @@ impl Audited {
     /// Whether the request, when it succeeds, has committed a catalog transaction that can
     /// carry its record (the catalog's ledger outbox): every durable file operation except an
     /// open for write (which changes nothing yet) and a setstat on an upload's handle (which
-    /// changes the upload in memory, committed at its close).
+    /// changes the upload in memory, committed at its close); and the close of a download that
+    /// completes the file's first whole download (it starts the file's after-download
+    /// retention).
     fn in_catalog(&self, h: Option<&OpenHandle>) -> bool {
         match self.op {
-            "remove" | "rmdir" | "mkdir" | "rename" | "close_write" | "close_read" => true,
+            "remove" | "rmdir" | "mkdir" | "rename" | "close_write" => true,
+            "close_read" => matches!(h, Some(OpenHandle::Read(f)) if f.completes_first_download()),
             "setstat" => !matches!(h, Some(OpenHandle::Write(_))),
             _ => false,
         }
@@ -72,7 +75,12 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
         O::Open { path, flags, .. } if flags.write() => a("open_write", shown(path), true),
         O::Open { path, .. } => a("open_read", shown(path), false),
         O::Close { .. } => match h {
-            Some(OpenHandle::Read(_)) => a("close_read", handle_path(h), true),
+            // Not durable before its reply: a download's close neither changes state nor grants
+            // access (the bytes left with the READ replies, whose records are progress at
+            // bounded intervals, and the open for read is not awaited either); it is recorded
+            // like them, group-committed within LINGER. Unless it completes the file's first
+            // download: then it commits with that change (`in_catalog`).
+            Some(OpenHandle::Read(_)) => a("close_read", handle_path(h), false),
             Some(OpenHandle::Write(_)) => a("close_write", handle_path(h), true),
             _ => None,
         },
