@@ -63,6 +63,8 @@ fn main() -> anyhow::Result<()> {
         }
         written += batch.len() as u64;
         head = store.append(&batch)?;
+        // As the server's writer does (once a second): into the indexed table.
+        store.fold()?;
         if written % 1_000_000 < batch_len {
             store.add_checkpoint(&ledger::checkpoint(&head, start_time + span, &signer))?;
         }
