@@ -334,14 +334,20 @@ impl Files {
         Ok(())
     }
 
-    pub(crate) async fn remove_blob(&self, hex: Option<String>) {
+    /// Deletes, in the background, a blob the catalog no longer refers to (removed, or
+    /// replaced by an upload or a rename): the reply does not wait for it, since deleting a
+    /// large file also drops its page cache (0.2-0.3 s for 1 GiB here). If the server stops
+    /// first, the orphan sweep at the next start deletes it.
+    pub(crate) fn remove_blob(&self, hex: Option<String>) {
         let Some(id) = hex.and_then(|h| BlobId::from_hex(&h).ok()) else {
             return;
         };
         let vault = self.vault.clone();
-        if let Err(e) = blocking(move || vault.remove(id)).await {
-            tracing::warn!(blob = %id, error = %e, "could not remove a blob");
-        }
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = vault.remove(id) {
+                tracing::warn!(blob = %id, error = %e, "could not remove a blob");
+            }
+        });
     }
 
     pub async fn open_dir(&self, path: &JailPath) -> FsResult<Listing> {
@@ -438,7 +444,7 @@ impl Files {
     pub async fn remove(&self, path: &JailPath, record: Option<&OutboxRecord>) -> FsResult<()> {
         let node = self.resolve(path).await?;
         let old = self.catalog.remove_file(node.id, record.cloned()).await?;
-        self.remove_blob(old).await;
+        self.remove_blob(old);
         Ok(())
     }
 
@@ -491,7 +497,7 @@ impl Files {
                     .await?)
             })
             .await?;
-        self.remove_blob(old).await;
+        self.remove_blob(old);
         Ok(())
     }
 

@@ -165,7 +165,7 @@ impl Files {
 
     /// Makes an upload visible: contents durable and sealed, then one catalog transaction
     /// (within quota) that also commits `record`, the upload's audit record; the blob it
-    /// replaced is deleted afterwards.
+    /// replaced is deleted afterwards, in the background (`Files::remove_blob`).
     pub async fn commit(
         &self,
         up: &Upload,
@@ -261,7 +261,7 @@ impl Files {
                     // Its bytes are in the catalog now.
                     self.discard(up).await;
                 }
-                self.remove_blob(old).await;
+                self.remove_blob(old);
                 Ok(())
             }
             Err(e) => {
