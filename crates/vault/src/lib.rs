@@ -133,6 +133,17 @@ pub trait BlobStore: Send + Sync + 'static {
     fn open(&self, id: BlobId) -> Result<Box<dyn BlobReader>, BlobError>;
     /// Removes a blob; removing a missing blob is not an error.
     fn remove(&self, id: BlobId) -> Result<(), BlobError>;
+    /// Removes a blob an upload has just replaced, or keeps it (one at a time) until the next
+    /// blob is created or [`BlobStore::release_retired`] names it, whichever comes first. A
+    /// store whose blobs live in the page cache keeps it so that the memory its removal frees
+    /// is reused at once by the next upload's writes (see `LocalBlobStore`). Default: removes.
+    fn retire(&self, id: BlobId) -> Result<(), BlobError> {
+        self.remove(id)
+    }
+    /// Removes `id` if it is still the blob [`BlobStore::retire`] kept.
+    fn release_retired(&self, _id: BlobId) -> Result<(), BlobError> {
+        Ok(())
+    }
     /// Every blob id present (for sweeping orphans left by a crash).
     fn list(&self) -> Result<Vec<BlobId>, BlobError>;
 }
@@ -255,6 +266,16 @@ impl Vault {
 
     pub fn remove(&self, id: BlobId) -> Result<(), BlobError> {
         self.store.remove(id)
+    }
+
+    /// See [`BlobStore::retire`].
+    pub fn retire(&self, id: BlobId) -> Result<(), BlobError> {
+        self.store.retire(id)
+    }
+
+    /// See [`BlobStore::release_retired`].
+    pub fn release_retired(&self, id: BlobId) -> Result<(), BlobError> {
+        self.store.release_retired(id)
     }
 
     pub fn list(&self) -> Result<Vec<BlobId>, BlobError> {

@@ -26,6 +26,8 @@ pub use upload::{Upload, UploadState};
 /// Permission bits of new files and directories when the client gives none.
 const DEFAULT_FILE_MODE: u32 = 0o644;
 const DEFAULT_DIR_MODE: u32 = 0o755;
+/// Longest a blob an upload replaced is kept for the next upload (see `Files::retire_blob`).
+pub const RETIRED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -334,8 +336,27 @@ impl Files {
         Ok(())
     }
 
+    /// Like [`Files::remove_blob`], for the blob an upload has just replaced: the vault may keep
+    /// it until the next upload starts (`BlobStore::retire`), and at most [`RETIRED_FOR`].
+    pub(crate) fn retire_blob(&self, hex: Option<String>) {
+        let Some(id) = hex.and_then(|h| BlobId::from_hex(&h).ok()) else {
+            return;
+        };
+        let vault = self.vault.clone();
+        tokio::spawn(async move {
+            let v = vault.clone();
+            if let Err(e) = blocking(move || v.retire(id)).await {
+                tracing::warn!(blob = %id, error = %e, "could not remove a blob");
+            }
+            tokio::time::sleep(RETIRED_FOR).await;
+            if let Err(e) = blocking(move || vault.release_retired(id)).await {
+                tracing::warn!(blob = %id, error = %e, "could not remove a blob");
+            }
+        });
+    }
+
     /// Deletes, in the background, a blob the catalog no longer refers to (removed, or
-    /// replaced by an upload or a rename): the reply does not wait for it, since deleting a
+    /// replaced by a rename): the reply does not wait for it, since deleting a
     /// large file also drops its page cache (0.2-0.3 s for 1 GiB here). If the server stops
     /// first, the orphan sweep at the next start deletes it.
     pub(crate) fn remove_blob(&self, hex: Option<String>) {

@@ -165,7 +165,8 @@ impl Files {
 
     /// Makes an upload visible: contents durable and sealed, then one catalog transaction
     /// (within quota) that also commits `record`, the upload's audit record; the blob it
-    /// replaced is deleted afterwards, in the background (`Files::remove_blob`).
+    /// replaced is deleted afterwards, in the background, or kept for the next upload
+    /// (`Files::retire_blob`).
     pub async fn commit(
         &self,
         up: &Upload,
@@ -261,7 +262,7 @@ impl Files {
                     // Its bytes are in the catalog now.
                     self.discard(up).await;
                 }
-                self.remove_blob(old);
+                self.retire_blob(old);
                 Ok(())
             }
             Err(e) => {
