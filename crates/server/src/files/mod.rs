@@ -339,7 +339,7 @@ impl Files {
     /// Like [`Files::remove_blob`], for the blob an upload has just replaced: the vault may keep
     /// it until the next upload starts (`BlobStore::retire`), and at most [`RETIRED_FOR`].
     pub(crate) fn retire_blob(&self, hex: Option<String>) {
-        let Some(id) = hex.and_then(|h| BlobId::from_hex(&h).ok()) else {
+        let Some(id) = stored_blob(hex) else {
             return;
         };
         let vault = self.vault.clone();
@@ -360,7 +360,7 @@ impl Files {
     /// large file also drops its page cache (0.2-0.3 s for 1 GiB here). If the server stops
     /// first, the orphan sweep at the next start deletes it.
     pub(crate) fn remove_blob(&self, hex: Option<String>) {
-        let Some(id) = hex.and_then(|h| BlobId::from_hex(&h).ok()) else {
+        let Some(id) = stored_blob(hex) else {
             return;
         };
         let vault = self.vault.clone();
@@ -609,6 +609,11 @@ fn blob_id_of(node: &Node) -> FsResult<BlobId> {
 }
 
 /// Runs blob I/O on the blocking pool.
+/// The blob a catalog row names (`None` for an inline file, or a malformed id).
+fn stored_blob(hex: Option<String>) -> Option<BlobId> {
+    hex.and_then(|h| BlobId::from_hex(&h).ok())
+}
+
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
