@@ -439,17 +439,12 @@ impl Files {
         let mode = S_IFDIR | attrs.permissions.map_or(DEFAULT_DIR_MODE, |p| p & 0o7777);
         self.with_current_key(|tk| async move {
             let (parent, name) = self.parent_of(&tk, path).await?;
-            let mac = tk.name_mac(name);
-            let sealed = tk.seal_name(name, &mac);
-            let stored = StoredName {
-                mac: &mac,
-                sealed: &sealed,
-            };
+            let name = NameForCatalog::new(&tk, name);
             self.catalog
                 .mkdir(
                     self.tenant_id,
                     parent.id,
-                    stored,
+                    name.stored(),
                     mode,
                     tk.version,
                     now,
@@ -498,19 +493,14 @@ impl Files {
                     ));
                 }
                 let (parent, name) = self.parent_of(&tk, to).await?;
-                let mac = tk.name_mac(name);
-                let sealed = tk.seal_name(name, &mac);
-                let stored = StoredName {
-                    mac: &mac,
-                    sealed: &sealed,
-                };
+                let name = NameForCatalog::new(&tk, name);
                 Ok(self
                     .catalog
                     .rename(
                         self.tenant_id,
                         node.id,
                         parent.id,
-                        stored,
+                        name.stored(),
                         replace,
                         tk.version,
                         record.cloned(),
@@ -608,12 +598,34 @@ fn blob_id_of(node: &Node) -> FsResult<BlobId> {
         .and_then(|h| Ok(BlobId::from_hex(h)?))
 }
 
-/// Runs blob I/O on the blocking pool.
+/// A name in the forms the catalog stores under a tenant key: its lookup MAC and its sealed
+/// bytes.
+struct NameForCatalog {
+    mac: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+impl NameForCatalog {
+    fn new(tk: &TenantKey, name: &[u8]) -> Self {
+        let mac = tk.name_mac(name);
+        let sealed = tk.seal_name(name, &mac);
+        Self { mac, sealed }
+    }
+
+    fn stored(&self) -> StoredName<'_> {
+        StoredName {
+            mac: &self.mac,
+            sealed: &self.sealed,
+        }
+    }
+}
+
 /// The blob a catalog row names (`None` for an inline file, or a malformed id).
 fn stored_blob(hex: Option<String>) -> Option<BlobId> {
     hex.and_then(|h| BlobId::from_hex(&h).ok())
 }
 
+/// Runs blob I/O on the blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {

@@ -8,13 +8,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use catalog::{NodeKind, NodeSeal, StoredName};
+use catalog::{NodeKind, NodeSeal};
 use sftp_proto::attrs::S_IFREG;
 use sftp_proto::{Attrs, OpenFlags};
 use vault::{BlobId, BlobWriter, DataKey, Sealing};
 
 use super::path::JailPath;
-use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, blob_id_of, blocking};
+use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, NameForCatalog, blob_id_of, blocking};
 
 /// How far past the current end of a file one write (or a size change) may reach. A sealed file
 /// has no holes: a gap is filled with sealed zeros, so without this bound one packet with a huge
@@ -221,8 +221,7 @@ impl Files {
                 let (hex, state, contents) = (&hex, &state, &contents);
                 async move {
                     let (parent, name) = (up.parent_id, &up.name);
-                    let mac = tk.name_mac(name);
-                    let sealed = tk.seal_name(name, &mac);
+                    let name = NameForCatalog::new(&tk, name);
                     let seal = match (&up.data_key, root) {
                         (Some(k), Some(root)) => Some(NodeSeal {
                             key_id: k.id.to_vec(),
@@ -237,10 +236,7 @@ impl Files {
                         .commit_upload(&catalog::Upload {
                             tenant_id: self.tenant_id,
                             parent_id: parent,
-                            name: StoredName {
-                                mac: &mac,
-                                sealed: &sealed,
-                            },
+                            name: name.stored(),
                             blob_id: (!inline).then_some(hex.as_str()),
                             size: state.size,
                             mode: state.mode,
