@@ -1,19 +1,29 @@
 //! Event sinks of the server: [`LogSink`] writes each event as one JSON line to the log (target
-//! `strongroom::event`), until the ledger persists them; and the capture of the client's SSH
+//! `strongroom::event`) beside the ledger that persists it; and the capture of the client's SSH
 //! identification line ([`ClientId`]), which events carry.
 
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use events::{Event, EventSink};
+use events::{Event, EventKind, EventSink};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub struct LogSink;
 
 impl EventSink for LogSink {
+    /// Connections, authentication, sessions, bans, denials, retention and admin commands at
+    /// `info`; the file operations a session performs at `debug`: they are the bulk of the
+    /// events (every stat, open, close and progress step) and name every file, and the ledger
+    /// (bodies sealed) and the forwarder carry them. As OpenSSH's sftp-server, which logs file
+    /// operations only when asked to.
     fn emit(&self, event: Event) {
-        tracing::info!(target: "strongroom::event", event = %event.to_json_line());
+        let routine = matches!(&event.kind, EventKind::File { outcome, .. } if !outcome.starts_with("denied"));
+        if routine {
+            tracing::debug!(target: "strongroom::event", event = %event.to_json_line());
+        } else {
+            tracing::info!(target: "strongroom::event", event = %event.to_json_line());
+        }
     }
 }
 

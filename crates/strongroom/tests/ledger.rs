@@ -104,6 +104,14 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     );
     // Upload and download are told apart; per-READ records are not kept.
     assert!(!all.iter().any(|l| l.contains(r#""op":"read""#)));
+    // The log (at info for events) carries the logins but not the file operations, which
+    // are in the ledger above.
+    let log = server.log();
+    assert!(log.contains(r#""kind":"auth""#), "{log}");
+    assert!(
+        !log.contains(r#""op":"#),
+        "file operations in the log at info: {log}"
+    );
     // By source address: only bob's second session came from 127.0.0.2.
     let from2 = export(&data, &["--ip", "127.0.0.2"]);
     assert!(
