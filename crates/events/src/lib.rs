@@ -43,7 +43,7 @@ pub enum EventKind {
     AccountUnderAttack { until: Timestamp },
     /// An SFTP session opened or closed.
     Session { opened: bool },
-    /// A file operation and its outcome ("ok", "denied: ...", or the error). Upload and
+    /// A file operation and its outcome ("ok", [`DENIED`] and why, or the error). Upload and
     /// download are told apart by `op` (open_write / open_read, close_write / close_read).
     File {
         op: String,
@@ -127,6 +127,11 @@ impl Event {
         }
     }
 
+    /// A file operation the gate let through (whatever its outcome then).
+    pub fn is_permitted_file_operation(&self) -> bool {
+        matches!(&self.kind, EventKind::File { outcome, .. } if !outcome.starts_with(DENIED))
+    }
+
     /// The kind's name, as it appears in the JSON (`auth`, `file`, ...).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
@@ -141,6 +146,9 @@ impl Event {
         }
     }
 }
+
+/// How the outcome of a file operation the gate refused begins (then why).
+pub const DENIED: &str = "denied: ";
 
 /// Where events go. `emit` must not block for long; `record` returns once the event is
 /// durable (for operations that change state or grant access).
@@ -174,5 +182,27 @@ mod tests {
         assert!(json.contains(r#""result":"refused""#), "{json}");
         assert!(json.contains(r#""source":"127.0.0.2:5000""#), "{json}");
         assert!(!json.contains('\n'));
+    }
+
+    #[test]
+    fn only_file_operations_the_gate_let_through_are_permitted_ones() {
+        let file = |outcome: &str| {
+            Event::new(
+                1,
+                EventKind::File {
+                    op: "open_write".into(),
+                    path: "/a".into(),
+                    to: None,
+                    bytes: None,
+                    whole_file: None,
+                    entries: None,
+                    outcome: outcome.into(),
+                },
+            )
+        };
+        assert!(file("ok").is_permitted_file_operation());
+        assert!(file("failed: no such file").is_permitted_file_operation());
+        assert!(!file(&format!("{DENIED}read-only account")).is_permitted_file_operation());
+        assert!(!Event::new(1, EventKind::Session { opened: true }).is_permitted_file_operation());
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use events::{Event, EventKind, EventSink};
+use events::{Event, EventSink};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub struct LogSink;
@@ -18,8 +18,7 @@ impl EventSink for LogSink {
     /// (bodies sealed) and the forwarder carry them. As OpenSSH's sftp-server, which logs file
     /// operations only when asked to.
     fn emit(&self, event: Event) {
-        let routine = matches!(&event.kind, EventKind::File { outcome, .. } if !outcome.starts_with("denied"));
-        if routine {
+        if event.is_permitted_file_operation() {
             tracing::debug!(target: "strongroom::event", event = %event.to_json_line());
         } else {
             tracing::info!(target: "strongroom::event", event = %event.to_json_line());

@@ -123,6 +123,12 @@ fn read_only_accounts_can_read_and_nothing_else() {
     );
     let out = alice.sftp_ok("ls -1\n");
     assert!(!out.contains("evil") && !out.contains("new"), "{out}");
+    // Denials are in the log at its default level (permitted file operations are not).
+    let log = server.log();
+    assert!(
+        log.contains(r#""op":"remove","path":"/reports/report.txt","outcome":"denied: "#),
+        "{log}"
+    );
 }
 
 #[test]

@@ -246,7 +246,7 @@ pub fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
         bytes: None,
         whole_file: None,
         entries: None,
-        outcome: format!("denied: {why}"),
+        outcome: format!("{}{why}", events::DENIED),
     };
     ctx.ledger.emit(e);
 }
