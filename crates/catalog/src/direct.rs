@@ -1,8 +1,8 @@
 //! The catalog file through rusqlite, for what every request does: point reads on the
 //! caller's thread (a small pool of `query_only` connections: the namespace's lookups and
 //! listings, the tenant's key state, usage), and each change a request makes (an upload's
-//! commit, remove, mkdir, rmdir, rename, setstat, a first complete download) as one transaction on one
-//! blocking thread, with its audit record (see `outbox`).
+//! commit, remove, mkdir, rmdir, rename, setstat, a first complete download) as one
+//! transaction on one blocking thread, with its audit record (see `outbox`).
 //!
 //! A point read is a few microseconds from SQLite's page cache; through sqlx it is a round trip
 //! to a worker thread (two thread wake-ups), which cost more than the read itself on every

@@ -71,9 +71,7 @@ impl LocalBlobStore {
             .map_err(io)?;
         Ok((file, dir))
     }
-}
 
-impl LocalBlobStore {
     /// Takes the retired blob, if any (and if it is `only`, when given).
     fn take_retired(&self, only: Option<BlobId>) -> Option<BlobId> {
         let mut slot = self.retired.lock().unwrap_or_else(|p| p.into_inner());
