@@ -48,7 +48,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     std::fs::write(alice.work().join("big"), pseudo_random(1, 3_000_000)).unwrap();
     std::fs::write(bob.work().join("small"), b"small").unwrap();
     alice.sftp_ok("put big statement.bin\nget statement.bin back\nmkdir out\nrename statement.bin out/s.bin\nls out\n");
-    let (code, _, _) = bob.sftp("put small s\n-get nope\n");
+    let (code, _, _) = bob.sftp("put small s\n-get nope\n-rename nope elsewhere\n");
     assert_eq!(code, 0);
     let out = Command::new("sftp")
         .args(bob.ssh_options())
@@ -123,6 +123,14 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     assert!(
         bobs.iter()
             .any(|l| l.contains(r#""op":"stat","path":"/nope""#) && l.contains("failed"))
+    );
+    // A failed change is recorded too (group-committed: it changed nothing).
+    assert!(
+        bobs.iter().any(
+            |l| l.contains(r#""op":"rename","path":"/nope","to":"/elsewhere""#)
+                && l.contains(r#""outcome":"failed: "#)
+        ),
+        "{bobs:?}"
     );
     // By tenant and time window.
     assert_eq!(

@@ -103,10 +103,15 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
     }
 }
 
+/// Whether `reply` answers a request that failed (a STATUS other than OK or EOF).
+fn failed(reply: &[u8]) -> bool {
+    super::status::code_of(reply).is_some_and(|c| c != StatusCode::OK && c != StatusCode::EOF)
+}
+
 /// "ok", or what the reply says went wrong.
 fn outcome(reply: &[u8]) -> String {
     match super::status::code_of(reply) {
-        Some(code) if code != StatusCode::OK && code != StatusCode::EOF => {
+        Some(_) if failed(reply) => {
             let len = reply
                 .get(13..17)
                 .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
@@ -178,7 +183,9 @@ pub fn in_catalog(
 }
 
 /// Records `a`, which was answered with `reply`; waits until the record is durable if the
-/// request changed state or granted access.
+/// request changed state or granted access. A request of that kind that failed did neither (a
+/// catalog change is one transaction, an upload is private until its close commits): its
+/// record is group-committed like a denial's, not awaited.
 pub async fn record(
     ctx: &SessionContext,
     a: &Audited,
@@ -186,7 +193,7 @@ pub async fn record(
     reply: &[u8],
 ) -> Result<(), LedgerDown> {
     let e = event(ctx, a, h, Some(reply));
-    if a.durable {
+    if a.durable && !failed(reply) {
         ctx.ledger.record(e).await
     } else {
         ctx.ledger.emit(e);
