@@ -31,7 +31,8 @@ fn the_quick_benchmark_runs_every_workload() {
     for row in [
         "upload (aes128-gcm)",
         "download (chacha20-poly1305)",
-        "recursive put",
+        "recursive put ",
+        "recursive put -f",
         "recursive get",
         "parallel downloads",
         "sequential connections",
@@ -50,5 +51,5 @@ fn the_quick_benchmark_runs_every_workload() {
         assert!(ratio > 0.0, "{line}");
     }
     let results = std::fs::read_to_string(json.path()).unwrap();
-    assert_eq!(results.matches("\"workload\"").count(), 9, "{results}");
+    assert_eq!(results.matches("\"workload\"").count(), 10, "{results}");
 }

@@ -410,3 +410,38 @@ fn an_upload_that_is_never_closed_is_never_visible() {
     let (code, _, _) = alice.sftp("get new-file x\n");
     assert_eq!(code, 1);
 }
+
+#[test]
+fn fsync_of_an_upload_is_answered_without_moving_it_out_of_memory() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let blobs_before = server.blob_files().len();
+    let mut raw = Raw::connect(&alice);
+    let h = raw.open(1, "/small", OpenFlags::WRITE | OpenFlags::CREAT);
+    let r = raw.call(
+        2,
+        RequestOp::Write {
+            handle: h.clone(),
+            offset: 0,
+            data: path("statement"),
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    let r = raw.call(
+        3,
+        RequestOp::Extended(Extended::Fsync { handle: h.clone() }),
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    // The upload is private until its close commits it (durably): flushing it before would
+    // only write a file of its own for a small upload kept in memory.
+    assert_eq!(server.blob_files().len(), blobs_before);
+    assert_eq!(
+        raw.call(4, RequestOp::Close { handle: h }).status().0,
+        StatusCode::OK
+    );
+    assert_eq!(server.blob_files().len(), blobs_before);
+    drop(raw);
+    let w = alice.work();
+    alice.sftp_ok("get /small small.back\n");
+    assert_eq!(std::fs::read(w.join("small.back")).unwrap(), b"statement");
+}

@@ -254,3 +254,19 @@ fn the_command_set_works_in_batch_mode_with_exit_codes() {
     let (code, _, _) = alice.sftp("get newer.txt\n");
     assert_eq!(code, 1, "the renamed file is still at its old name");
 }
+
+#[test]
+fn put_with_fsync_round_trips_small_and_large_files() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let w = alice.work();
+    std::fs::write(w.join("small"), b"statement of account").unwrap();
+    write_big(&w.join("big"), 3 << 20);
+    // `put -f` sends fsync@openssh.com before each close.
+    alice.sftp_ok("put -f small s\nput -f big b\nget s s.back\nget b b.back\n");
+    assert_eq!(
+        std::fs::read(w.join("s.back")).unwrap(),
+        b"statement of account"
+    );
+    assert!(same_file(&w.join("big"), &w.join("b.back")));
+}
