@@ -110,19 +110,17 @@ fn failed(reply: &[u8]) -> bool {
 
 /// "ok", or what the reply says went wrong.
 fn outcome(reply: &[u8]) -> String {
-    match super::status::code_of(reply) {
-        Some(_) if failed(reply) => {
-            let len = reply
-                .get(13..17)
-                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
-            let msg = reply
-                .get(17..17 + len)
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default();
-            format!("failed: {msg}")
-        }
-        _ => "ok".into(),
+    if !failed(reply) {
+        return "ok".into();
     }
+    let len = reply
+        .get(13..17)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let msg = reply
+        .get(17..17 + len)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    format!("failed: {msg}")
 }
 
 /// NAME replies carry their entry count after the id.
