@@ -240,14 +240,7 @@ fn a_write_far_past_the_end_is_refused_before_any_work() {
     let mut raw = Raw::connect(&alice);
     let h = raw.open(1, "/sparse", OpenFlags::WRITE | OpenFlags::CREAT);
     // A sealed file has no holes: without a bound this would fill a petabyte with zeros.
-    let r = raw.call(
-        2,
-        RequestOp::Write {
-            handle: h.clone(),
-            offset: 1 << 50,
-            data: path("x"),
-        },
-    );
+    let r = raw.write(2, &h, 1 << 50, b"x");
     assert_eq!(
         r.status(),
         (
@@ -267,14 +260,7 @@ fn a_write_far_past_the_end_is_refused_before_any_work() {
     );
     assert_eq!(r.status().0, StatusCode::FAILURE);
     // Writing just past the end (a client's pipeline) is fine.
-    let r = raw.call(
-        4,
-        RequestOp::Write {
-            handle: h.clone(),
-            offset: 1_000_000,
-            data: path("y"),
-        },
-    );
+    let r = raw.write(4, &h, 1_000_000, b"y");
     assert_eq!(r.status().0, StatusCode::OK);
     assert_eq!(
         raw.call(5, RequestOp::Close { handle: h }).status().0,
@@ -366,24 +352,10 @@ fn an_upload_that_is_never_closed_is_never_visible() {
     {
         let mut raw = Raw::connect(&alice);
         let h = raw.open(1, "/report", OpenFlags::WRITE | OpenFlags::TRUNC);
-        let r = raw.call(
-            2,
-            RequestOp::Write {
-                handle: h.clone(),
-                offset: 0,
-                data: path("half-written"),
-            },
-        );
+        let r = raw.write(2, &h, 0, b"half-written");
         assert_eq!(r.status().0, StatusCode::OK);
         let h2 = raw.open(3, "/new-file", OpenFlags::WRITE | OpenFlags::CREAT);
-        raw.call(
-            4,
-            RequestOp::Write {
-                handle: h2,
-                offset: 0,
-                data: path("partial"),
-            },
-        );
+        raw.write(4, &h2, 0, b"partial");
         // While the upload is open, others still see the previous version and no new file.
         alice.sftp_ok("get report during\n");
         assert_eq!(
@@ -418,14 +390,7 @@ fn fsync_of_an_upload_is_answered_without_moving_it_out_of_memory() {
     let blobs_before = server.blob_files().len();
     let mut raw = Raw::connect(&alice);
     let h = raw.open(1, "/small", OpenFlags::WRITE | OpenFlags::CREAT);
-    let r = raw.call(
-        2,
-        RequestOp::Write {
-            handle: h.clone(),
-            offset: 0,
-            data: path("statement"),
-        },
-    );
+    let r = raw.write(2, &h, 0, b"statement");
     assert_eq!(r.status().0, StatusCode::OK);
     let r = raw.call(
         3,

@@ -8,7 +8,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use sftp_proto::{OpenFlags, RequestOp, StatusCode};
 use support::raw::Raw;
 use support::{Server, pseudo_random, sqlite};
@@ -382,14 +381,7 @@ fn uploads_beyond_the_quota_fail_and_leave_nothing_behind() {
     // The refusal says why.
     let mut raw = Raw::connect(&alice);
     let h = raw.open(1, "/b2", OpenFlags::WRITE | OpenFlags::CREAT);
-    let r = raw.call(
-        2,
-        RequestOp::Write {
-            handle: h.clone(),
-            offset: 1_000_000,
-            data: Bytes::from_static(b"x"),
-        },
-    );
+    let r = raw.write(2, &h, 1_000_000, b"x");
     assert_eq!(r.status(), (StatusCode::FAILURE, "quota exceeded".into()));
     let r = raw.call(3, RequestOp::Close { handle: h });
     assert_eq!(r.status(), (StatusCode::FAILURE, "quota exceeded".into()));

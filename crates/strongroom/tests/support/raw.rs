@@ -104,6 +104,18 @@ impl Raw {
         r
     }
 
+    /// WRITE of `data` at `offset` into `handle`, answered.
+    pub fn write(&mut self, id: u32, handle: &Bytes, offset: u64, data: &[u8]) -> Reply {
+        self.call(
+            id,
+            RequestOp::Write {
+                handle: handle.clone(),
+                offset,
+                data: Bytes::copy_from_slice(data),
+            },
+        )
+    }
+
     pub fn open(&mut self, id: u32, path: &str, flags: u32) -> Bytes {
         self.call(
             id,
