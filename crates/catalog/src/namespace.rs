@@ -366,8 +366,9 @@ impl Catalog {
     }
 
     /// Moves node `id` to `new_parent/name` (with its audit record, if given). With `replace`,
-    /// an existing file there is replaced atomically and its blob id returned; otherwise an
-    /// existing name is an error.
+    /// as POSIX rename(2): a file there is replaced by a file (its blob id returned), an empty
+    /// directory by a directory; a file over a directory, a directory over a file or over a
+    /// non-empty directory is refused. Without `replace`, an existing name is an error.
     #[allow(clippy::too_many_arguments)]
     pub async fn rename(
         &self,
@@ -395,6 +396,16 @@ impl Catalog {
                     .optional()?
                     .flatten();
             }
+            let moving: Option<String> = tx
+                .prepare_cached("SELECT kind FROM nodes WHERE id = ? AND parent_id IS NOT NULL")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            let Some(moving) = moving else {
+                return Err(CatalogError::NotFound {
+                    what: "node",
+                    name: id.to_string(),
+                });
+            };
             let target: Option<(i64, String, Option<String>)> = tx
                 .prepare_cached(
                     "SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name_mac = ?",
@@ -408,9 +419,26 @@ impl Catalog {
                 // Onto itself: nothing changes (but the request is recorded).
                 Some((tid, _, _)) if tid == id => {}
                 Some(_) if !replace => return Err(exists()),
-                Some((_, kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+                // POSIX rename(2): a file replaces only a file (EISDIR), a directory only an
+                // empty directory (ENOTDIR, ENOTEMPTY). Anything else would destroy the target.
+                Some((_, kind, _)) if moving != "dir" && kind == "dir" => {
+                    return Err(CatalogError::IsADirectory);
+                }
+                Some((_, kind, _)) if moving == "dir" && kind != "dir" => {
+                    return Err(CatalogError::NotADirectory);
+                }
                 other => {
-                    if let Some((tid, _, blob)) = other {
+                    if let Some((tid, kind, blob)) = other {
+                        if kind == "dir" {
+                            let children: bool = tx
+                                .prepare_cached(
+                                    "SELECT EXISTS (SELECT 1 FROM nodes WHERE parent_id = ?)",
+                                )?
+                                .query_row([tid], |r| r.get(0))?;
+                            if children {
+                                return Err(CatalogError::NotEmpty);
+                            }
+                        }
                         tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                             .execute([tid])?;
                         replaced = blob;

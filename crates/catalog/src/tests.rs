@@ -293,3 +293,92 @@ async fn audit_records_ride_the_changes_they_record() {
         vec![closed, made, moved, changed, gone]
     );
 }
+
+#[tokio::test]
+async fn replacing_rename_follows_posix() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let mkdir = |n: &'static [u8], parent: i64| {
+        let cat = cat.clone();
+        async move {
+            cat.mkdir(t.id, parent, name(n), 0o40755, 1, 1, None)
+                .await
+                .unwrap()
+        }
+    };
+    let victim_dir = mkdir(b"victimdir", root.id).await;
+    let full = mkdir(b"full", root.id).await;
+    let empty = mkdir(b"empty", root.id).await;
+    mkdir(b"inner", full).await;
+    let file = |n: &'static [u8], blob: &'static str| Upload {
+        tenant_id: t.id,
+        parent_id: root.id,
+        name: name(n),
+        blob_id: Some(blob),
+        size: 7,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: None,
+        exclusive: true,
+        key_version: 1,
+        now: 100,
+        record: None,
+    };
+    cat.commit_upload(&file(b"report.csv", "b1")).await.unwrap();
+    cat.commit_upload(&file(b"other.csv", "b2")).await.unwrap();
+    let report = cat.lookup(root.id, b"report.csv").await.unwrap().unwrap();
+    let other = cat.lookup(root.id, b"other.csv").await.unwrap().unwrap();
+
+    // A directory over a file: ENOTDIR, and the file is untouched.
+    assert!(matches!(
+        cat.rename(
+            t.id,
+            victim_dir,
+            root.id,
+            name(b"report.csv"),
+            true,
+            1,
+            None
+        )
+        .await,
+        Err(CatalogError::NotADirectory)
+    ));
+    let still = cat.lookup(root.id, b"report.csv").await.unwrap().unwrap();
+    assert_eq!(
+        (still.id, still.kind, still.size),
+        (report.id, NodeKind::File, 7)
+    );
+    assert_eq!(cat.usage(t.id).await.unwrap(), (14, 2));
+    // A file over a directory: EISDIR.
+    assert!(matches!(
+        cat.rename(t.id, report.id, root.id, name(b"empty"), true, 1, None)
+            .await,
+        Err(CatalogError::IsADirectory)
+    ));
+    // A directory over a non-empty directory: ENOTEMPTY.
+    assert!(matches!(
+        cat.rename(t.id, victim_dir, root.id, name(b"full"), true, 1, None)
+            .await,
+        Err(CatalogError::NotEmpty)
+    ));
+    assert!(cat.node(full).await.unwrap().is_some());
+    // A directory over an empty directory: allowed, the empty one goes.
+    cat.rename(t.id, victim_dir, root.id, name(b"empty"), true, 1, None)
+        .await
+        .unwrap();
+    assert!(cat.node(empty).await.unwrap().is_none());
+    assert_eq!(
+        cat.lookup(root.id, b"empty").await.unwrap().unwrap().id,
+        victim_dir
+    );
+    // A file over a file: replaced, its blob handed back.
+    assert_eq!(
+        cat.rename(t.id, other.id, root.id, name(b"report.csv"), true, 1, None)
+            .await
+            .unwrap(),
+        Some("b1".to_string())
+    );
+    assert_eq!(cat.usage(t.id).await.unwrap(), (7, 1));
+}

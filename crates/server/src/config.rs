@@ -14,6 +14,16 @@ pub struct Limits {
     pub max_sessions_per_account: usize,
     /// Concurrent connections (authenticated or not) per source address.
     pub max_connections_per_address: usize,
+    /// Concurrent connections in all; lowered at start to what the open-file limit allows
+    /// with descriptors kept in reserve (see `Server::prepare`).
+    pub max_connections: usize,
+    /// Concurrent connections that have not authenticated yet (as OpenSSH's `MaxStartups`),
+    /// so that clients stalling before login cannot take every slot.
+    pub max_unauthenticated: usize,
+    /// Bytes of SFTP requests and replies the whole server holds in memory at once (received
+    /// and not yet served, or read and not yet sent); a connection that reaches its own share
+    /// waits. See `sftp::CONNECTION_INBOUND_BUDGET`.
+    pub buffer_bytes: usize,
     /// Connections that have not authenticated by then are closed.
     pub preauth_timeout: Duration,
     /// Authentication attempts per connection.
@@ -28,6 +38,9 @@ impl Default for Limits {
             max_handles_per_session: 256,
             max_sessions_per_account: 64,
             max_connections_per_address: 128,
+            max_connections: 16_384,
+            max_unauthenticated: 256,
+            buffer_bytes: 1 << 30,
             preauth_timeout: Duration::from_secs(30),
             max_auth_attempts: 6,
             auth_rejection_time: Duration::from_millis(500),

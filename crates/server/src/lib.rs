@@ -83,6 +83,11 @@ pub struct Shared {
     pub events: Arc<dyn events::EventSink>,
     /// The same sink, for events that must be durable before the operation is acknowledged.
     pub ledger: Arc<audit::Ledger>,
+    /// Byte-quota reservations of uploads still open, across all sessions.
+    pub reservations: Arc<files::reserve::Reservations>,
+    /// The server-wide budget of SFTP request and reply bytes held in memory
+    /// (`Limits::buffer_bytes`); every connection's own budgets draw on it too.
+    pub buffers: Arc<tokio::sync::Semaphore>,
 }
 
 fn unix_now() -> i64 {
@@ -99,6 +104,7 @@ impl Shared {
             self.keyring.clone(),
             tenant_id,
             self.config.seal_contents,
+            self.reservations.clone(),
         )
     }
 }
@@ -108,7 +114,53 @@ pub struct Server {
     ssh: Arc<russh::server::Config>,
     /// Host key (algorithm, SHA256 fingerprint) pairs, for printing at start.
     pub host_keys: Vec<(String, String)>,
+    /// Connections held at once: the configured ceiling, lowered to what the open-file limit
+    /// allows (see [`descriptor_ceiling`]).
+    max_connections: usize,
     _lock: File,
+}
+
+/// Descriptors kept free of connections: the catalog, the ledger, blob files of transfers in
+/// progress, the log, and accepting the next login (so `accept` never fails for want of one).
+pub const RESERVED_DESCRIPTORS: u64 = 1024;
+/// Descriptors counted per connection: its socket and, on average, one blob file.
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+/// The open-file limit the server asks for at start (as root the hard limit may be raised).
+const WANTED_DESCRIPTORS: u64 = 65_536;
+
+/// Raises this process's open-file limit (soft to hard, and the hard limit towards
+/// [`WANTED_DESCRIPTORS`] where permitted) and returns how many connections fit under it with
+/// [`RESERVED_DESCRIPTORS`] kept free.
+pub fn descriptor_ceiling() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: get/setrlimit with a properly sized out-parameter; no other memory is touched.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1;
+        }
+        if lim.rlim_max < WANTED_DESCRIPTORS {
+            let raised = libc::rlimit {
+                rlim_cur: WANTED_DESCRIPTORS,
+                rlim_max: WANTED_DESCRIPTORS,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let soft = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) == 0 {
+                lim = soft;
+            }
+        }
+    }
+    (lim.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION).max(1) as usize
 }
 
 /// Opens (creating if needed) the data directory with owner-only permissions.
@@ -133,6 +185,16 @@ impl Server {
     pub async fn prepare(config: ServerConfig) -> Result<Self, ServerError> {
         ensure_data_dir(&config.data_dir)?;
         let lock = lock_data_dir(&config.data_dir)?;
+        let buffers = Arc::new(tokio::sync::Semaphore::new(config.limits.buffer_bytes));
+        let fits = descriptor_ceiling();
+        let max_connections = config.limits.max_connections.min(fits);
+        if max_connections < config.limits.max_connections {
+            tracing::warn!(
+                configured = config.limits.max_connections,
+                max_connections,
+                "the open-file limit allows fewer connections than configured; raise it (e.g. LimitNOFILE)"
+            );
+        }
         let keyring = Arc::new(keys::KeyringHandle::load(config.master_key.clone(), true)?);
         let catalog = Catalog::open(&config.catalog_path()).await?;
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
@@ -172,9 +234,12 @@ impl Server {
                 registry: sessions::Registry::default(),
                 events,
                 ledger,
+                reservations: Default::default(),
+                buffers,
             }),
             ssh,
             host_keys,
+            max_connections,
             _lock: lock,
         })
     }
@@ -247,13 +312,17 @@ impl Server {
             return;
         }
         let limits = &self.shared.config.limits;
-        let Some(slot) = self
-            .shared
-            .registry
-            .admit(peer.ip(), limits.max_connections_per_address)
-        else {
-            refused("too many connections from this address");
-            return;
+        let ceilings = sessions::Ceilings {
+            per_address: limits.max_connections_per_address,
+            total: self.max_connections,
+            unauthenticated: limits.max_unauthenticated,
+        };
+        let slot = match self.shared.registry.admit(peer.ip(), ceilings) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                refused(refusal.reason());
+                return;
+            }
         };
         connection(true, None, Some(slot.id));
         let _ = stream.set_nodelay(true);
@@ -262,6 +331,7 @@ impl Server {
         let preauth = limits.preauth_timeout;
         tokio::spawn(async move {
             let authenticated = Arc::new(AtomicBool::new(false));
+            let (stream, sever) = sessions::Severable::new(stream);
             let (stream, client_id) = event_log::ClientId::new(stream);
             let handler = ssh::Connection::new(
                 shared.clone(),
@@ -269,6 +339,7 @@ impl Server {
                 authenticated.clone(),
                 client_id,
                 slot.id,
+                sever.clone(),
             );
             tracing::debug!(%peer, connection = slot.id, "connection accepted");
             let running = match tokio::time::timeout(
@@ -293,13 +364,20 @@ impl Server {
                 tokio::time::sleep(preauth).await;
                 if !authenticated.load(Ordering::SeqCst) {
                     tracing::info!(%peer, "connection closed: not authenticated in time");
-                    let _ = handle
-                        .disconnect(
+                    // Say why if the session can still take a message, then cut the socket
+                    // whatever state the session is in (a stalled key exchange ignores the
+                    // disconnect message).
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(200),
+                        handle.disconnect(
                             russh::Disconnect::ByApplication,
                             "authentication timeout".into(),
                             "en".into(),
-                        )
-                        .await;
+                        ),
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    sever.sever();
                 }
             });
             match running.await {
@@ -326,7 +404,9 @@ fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::ser
         window_size: 8 * 1024 * 1024,
         maximum_packet_size: 65535,
         channel_buffer_size: 1024,
-        event_buffer_size: 256,
+        // Messages (replies among them, up to 255 KiB each) queued towards the connection's
+        // writer beyond the SFTP reply budget: 64 bounds that to 16 MiB.
+        event_buffer_size: 64,
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(60)),
         keepalive_max: 3,

@@ -38,6 +38,12 @@ pub struct Connection {
     client_id: Arc<std::sync::OnceLock<String>>,
     /// This connection's number in events.
     session_id: u64,
+    /// Cuts the connection's socket.
+    sever: crate::sessions::Sever,
+    /// Memory budgets shared by the connection's SFTP channels.
+    budgets: sftp::Budgets,
+    /// Handles open on all the connection's SFTP channels.
+    handles_open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn now() -> i64 {
@@ -53,8 +59,12 @@ impl Connection {
         authenticated: Arc<AtomicBool>,
         client_id: Arc<std::sync::OnceLock<String>>,
         session_id: u64,
+        sever: crate::sessions::Sever,
     ) -> Self {
         Self {
+            budgets: sftp::Budgets::for_connection(shared.buffers.clone()),
+            handles_open: Default::default(),
+            sever,
             shared,
             peer,
             authenticated,
@@ -107,7 +117,11 @@ impl Connection {
     /// is at its session limit or the ledger cannot record it.
     async fn admit(&mut self, p: Principal, method: &str, detail: &str) -> Auth {
         let max = self.shared.config.limits.max_sessions_per_account;
-        let Some(slot) = self.shared.registry.login(p.account_id, max) else {
+        let Some(slot) = self
+            .shared
+            .registry
+            .login(self.session_id, p.account_id, max)
+        else {
             tracing::warn!(peer = %self.peer, account = %p.account, "login refused: session limit reached");
             return Self::reject();
         };
@@ -317,8 +331,11 @@ impl russh::server::Handler for Connection {
                     files: self.shared.files_for(p.tenant_id),
                     handles: std::sync::Mutex::new(HandleTable::new(
                         self.shared.config.limits.max_handles_per_session,
+                        self.handles_open.clone(),
                     )),
                     data_dir: self.shared.config.blob_dir(),
+                    budgets: self.budgets.clone(),
+                    sever: self.sever.clone(),
                 });
                 *slot = Some(sftp::start(ctx, session.handle(), channel));
                 tracing::debug!(peer = %self.peer, account = %p.account, "sftp session started");

@@ -10,8 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub enum DecodeError {
     #[error("packet truncated: needed {needed} more bytes for {field}")]
     Truncated { field: &'static str, needed: usize },
-    #[error("{count} trailing bytes after the {what} packet")]
-    TrailingBytes { what: &'static str, count: usize },
     #[error("unknown packet type {0}")]
     UnknownType(u8),
     #[error("empty packet")]
@@ -91,18 +89,6 @@ impl Reader {
     /// Everything left (the payload of an unknown extension).
     pub fn rest(&mut self) -> Bytes {
         self.buf.split_off(0)
-    }
-
-    /// Rejects trailing bytes: a packet must be consumed exactly.
-    pub fn finish(self, what: &'static str) -> Result<(), DecodeError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::TrailingBytes {
-                what,
-                count: self.buf.len(),
-            })
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! SFTP packets: requests decoded from a frame, replies encoded into one, and the OpenSSH
-//! extensions served. Wire numbers are named constants in [`kind`]; decoding consumes a frame
-//! exactly (trailing bytes are an error) and [`Request::encode`] is its inverse, which the
-//! property tests and the fuzz target check.
+//! extensions served. Wire numbers are named constants in [`kind`]; decoding never reads past
+//! its frame, and ignores bytes a request leaves unused at the end of it, as OpenSSH's
+//! sftp-server does (Go's pkg/sftp, under rclone, sends its last WRITE of a file in a packet
+//! padded to full size). [`Request::encode`] is decoding's inverse, which the property tests
+//! and the fuzz target check.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -232,7 +234,7 @@ impl Packet {
     /// Decodes one frame (without its length prefix).
     ///
     /// On error the request id is returned when it could be read, so that the caller can answer
-    /// SSH_FX_BAD_MESSAGE to that id.
+    /// SSH_FX_BAD_MESSAGE to that id. Bytes after a request's last field are ignored.
     pub fn decode(frame: Bytes) -> Result<Packet, (Option<u32>, DecodeError)> {
         let mut r = Reader::new(frame);
         let ty = r.u8("type").map_err(|_| (None, DecodeError::Empty))?;
@@ -241,10 +243,6 @@ impl Packet {
         }
         let id = r.u32("request id").map_err(|e| (None, e))?;
         decode_op(ty, &mut r)
-            .and_then(|op| {
-                r.finish("request")?;
-                Ok(op)
-            })
             .map(|op| Packet::Request(Request { id, op }))
             .map_err(|e| (Some(id), e))
     }

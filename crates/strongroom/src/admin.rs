@@ -137,6 +137,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                     )?),
                     t.id,
                     true,
+                    Default::default(),
                 );
                 let path = JailPath::parse(&Bytes::from(folder.clone().into_bytes()))?;
                 if path.is_root() {

@@ -98,6 +98,9 @@ struct RawLimits {
     max_handles_per_session: Option<usize>,
     max_sessions_per_account: Option<usize>,
     max_connections_per_address: Option<usize>,
+    max_connections: Option<usize>,
+    max_unauthenticated: Option<usize>,
+    buffer_mib: Option<usize>,
     preauth_timeout_secs: Option<u64>,
     max_auth_attempts: Option<usize>,
     auth_rejection_ms: Option<u64>,
@@ -136,6 +139,24 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
             l.max_connections_per_address,
             d.max_connections_per_address,
         )?,
+        max_connections: positive(
+            "limits.max_connections",
+            l.max_connections,
+            d.max_connections,
+        )?,
+        max_unauthenticated: positive(
+            "limits.max_unauthenticated",
+            l.max_unauthenticated,
+            d.max_unauthenticated,
+        )?,
+        buffer_bytes: match positive("limits.buffer_mib", l.buffer_mib, d.buffer_bytes >> 20)? {
+            mib if mib < 64 => {
+                return Err(UsageError(format!(
+                    "config: limits.buffer_mib must be at least 64 (got {mib})"
+                )));
+            }
+            mib => mib.saturating_mul(1 << 20),
+        },
         preauth_timeout: l.preauth_timeout_secs.map_or(Ok(d.preauth_timeout), |s| {
             positive("limits.preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
         })?,

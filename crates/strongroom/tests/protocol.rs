@@ -33,7 +33,8 @@ fn malformed_requests_get_bad_message_and_the_session_goes_on() {
     assert_eq!(code, StatusCode::BAD_MESSAGE);
     assert!(msg.contains("path"), "{msg}");
 
-    // Unknown packet type, and trailing garbage after a valid request.
+    // Unknown packet type: refused. Unused bytes after a valid request: ignored, as OpenSSH's
+    // sftp-server does (pkg/sftp under rclone pads its last WRITE of a file).
     raw.send_raw(&[0, 0, 0, 5, 99, 0, 0, 0, 8]);
     let r = raw.recv().unwrap();
     assert_eq!((r.id, r.status().0), (8, StatusCode::BAD_MESSAGE));
@@ -48,9 +49,7 @@ fn malformed_requests_get_bad_message_and_the_session_goes_on() {
     stat[..4].copy_from_slice(&n.to_be_bytes());
     raw.send_raw(&stat);
     let r = raw.recv().unwrap();
-    let (code, msg) = r.status();
-    assert_eq!((r.id, code), (9, StatusCode::BAD_MESSAGE));
-    assert!(msg.contains("trailing"), "{msg}");
+    assert_eq!((r.id, r.kind), (9, kind::ATTRS));
 
     // Unknown handles and unknown extensions are refused; the session still works.
     let r = raw.call(

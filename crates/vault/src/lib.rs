@@ -195,7 +195,7 @@ impl Vault {
             Some(s) => {
                 let raw = self.store.open(source)?;
                 let reader = sealed::SealedReader::open(source, raw, s.key.clone(), size, s.root)?;
-                Some(reader.tags().to_vec())
+                Some(reader.tags().clone())
             }
             None => None,
         };
@@ -257,7 +257,7 @@ impl Vault {
             Some(s) => {
                 let inline = Box::new(InlineBlob(raw.to_vec()));
                 let reader = sealed::SealedReader::open(id, inline, s.key.clone(), size, s.root)?;
-                Some(reader.tags().to_vec())
+                Some(reader.tags().clone())
             }
             None => None,
         };
@@ -308,7 +308,7 @@ fn writer_over(
     raw: Box<dyn BlobWriter>,
     size: u64,
     sealing: Option<Sealing<'_>>,
-    tags: Option<Vec<seal::Tag>>,
+    tags: Option<seal::TagTable>,
 ) -> Box<dyn BlobWriter> {
     match (sealing, tags) {
         (Some(s), Some(tags)) => Box::new(sealed::SealedWriter::resume(

@@ -197,6 +197,42 @@ impl BlobWriter for LocalBlob {
     }
 }
 
+/// Copies `from` into the empty `to` range by range of data (`SEEK_DATA`/`SEEK_HOLE`), so
+/// that the holes of a sparse blob stay holes in the copy instead of becoming written zeros.
+fn copy_keeping_holes(from: &mut File, to: &File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = from.metadata()?.len();
+    let fd = from.as_raw_fd();
+    let mut pos: u64 = 0;
+    let mut buf = vec![0u8; 1 << 20];
+    while pos < len {
+        // SAFETY: lseek on a descriptor we own; no memory is passed.
+        let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
+        if data < 0 {
+            match std::io::Error::last_os_error() {
+                // No data after `pos`: the rest is a hole.
+                e if e.raw_os_error() == Some(libc::ENXIO) => break,
+                e => return Err(e),
+            }
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        if hole < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let (mut at, end) = (data as u64, (hole as u64).min(len));
+        from.seek(SeekFrom::Start(at))?;
+        while at < end {
+            let n = ((end - at) as usize).min(buf.len());
+            from.read_exact(&mut buf[..n])?;
+            to.write_all_at(&buf[..n], at)?;
+            at += n as u64;
+        }
+        pos = end;
+    }
+    to.set_len(len)
+}
+
 impl BlobStore for LocalBlobStore {
     fn create_at(&self, id: BlobId) -> Result<Box<dyn BlobWriter>, BlobError> {
         let (file, dir) = self.create_file(id)?;
@@ -206,8 +242,8 @@ impl BlobStore for LocalBlobStore {
     fn create_copy(&self, source: BlobId) -> Result<(BlobId, Box<dyn BlobWriter>), BlobError> {
         let mut from = File::open(self.path_of(source)).map_err(|e| not_found_or_io(source, e))?;
         let id = BlobId::random();
-        let (mut file, dir) = self.create_file(id)?;
-        std::io::copy(&mut from, &mut file).map_err(|source| BlobError::Io { id, source })?;
+        let (file, dir) = self.create_file(id)?;
+        copy_keeping_holes(&mut from, &file).map_err(|source| BlobError::Io { id, source })?;
         Ok((id, Box::new(LocalBlob::new(id, file, Some(dir)))))
     }
 

@@ -8,6 +8,12 @@
 //! data end   tag table: the 16-byte tag of every chunk, in order (written at commit)
 //! ```
 //!
+//! A chunk that was never written (a hole left by a write past the end, or by a size change)
+//! is not stored: its entry in the tag table is 16 zero bytes ([`HOLE`]) and it reads as zeros.
+//! The table is committed by the root like any other, so a stored chunk cannot be turned into
+//! a hole, nor a hole into data, without the root changing. Holes cost nothing on disk (the
+//! blob file is sparse there) and a table piece made only of holes is not written either.
+//!
 //! Each chunk is sealed with a fresh random nonce on every write, under the file's data key,
 //! with AAD = version | key id | chunk index (u64 BE): a chunk moved to another index or another
 //! file does not open. The catalog keeps the *root* = SHA-256("strongroom tag table v1" | key id
@@ -32,6 +38,133 @@ const STRIDE: u64 = (CHUNK_SIZE + CHUNK_OVERHEAD) as u64;
 const MAGIC: &[u8; 7] = b"SRBLOB\0";
 
 pub type Tag = [u8; TAG_LEN];
+
+/// The tag-table entry of a chunk that is not stored and reads as zeros. A sealed chunk never
+/// has this tag (the writer reseals it under another nonce in the 2^-128 case).
+pub const HOLE: Tag = [0; TAG_LEN];
+
+/// The largest plaintext size of a sealed file: bounds the tag table (16 bytes per 64 KiB
+/// chunk, holes included) that a writer or reader walks and hashes.
+pub const MAX_FILE_SIZE: u64 = 1 << 40;
+
+/// Tag-table entries per piece when the table is written or read (64 KiB).
+const TABLE_PIECE: u64 = 4096;
+
+/// The tag of every chunk of a file, with holes left out: its memory follows the chunks
+/// stored, not the file's size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagTable {
+    count: u64,
+    stored: std::collections::BTreeMap<u64, Tag>,
+}
+
+impl TagTable {
+    /// Number of chunks, holes included.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The tag of chunk `index`: `None` past the end, `Some(HOLE)` for a hole.
+    pub fn get(&self, index: u64) -> Option<&Tag> {
+        if index >= self.count {
+            return None;
+        }
+        Some(self.stored.get(&index).unwrap_or(&HOLE))
+    }
+
+    /// Sets chunk `index`'s tag (a stored chunk, or [`HOLE`]), growing the table with holes.
+    pub fn set(&mut self, index: u64, tag: Tag) {
+        self.count = self.count.max(index + 1);
+        if tag == HOLE {
+            self.stored.remove(&index);
+        } else {
+            self.stored.insert(index, tag);
+        }
+    }
+
+    /// Grows (with holes) or shrinks the table to `count` chunks.
+    pub fn resize(&mut self, count: u64) {
+        if count < self.count {
+            self.stored.split_off(&count);
+        }
+        self.count = count;
+    }
+
+    /// Chunks actually stored (not holes).
+    pub fn stored(&self) -> usize {
+        self.stored.len()
+    }
+
+    /// The table as stored, piece by piece: `(offset into the table, bytes)`, pieces made
+    /// only of holes left out (they read back as zeros from a sparse file).
+    pub fn pieces(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
+        (0..self.count.div_ceil(TABLE_PIECE)).filter_map(move |p| {
+            let first = p * TABLE_PIECE;
+            let end = (first + TABLE_PIECE).min(self.count);
+            let mut run = self.stored.range(first..end).peekable();
+            run.peek()?;
+            let mut bytes = vec![0u8; ((end - first) as usize) * TAG_LEN];
+            for (i, t) in run {
+                let at = ((i - first) as usize) * TAG_LEN;
+                bytes[at..at + TAG_LEN].copy_from_slice(t);
+            }
+            Some((first * TAG_LEN as u64, bytes))
+        })
+    }
+
+    /// Reads a stored table of `count` entries through `read(offset into the table, buf)`,
+    /// which must fill `buf` whole, piece by piece.
+    pub fn read<E>(
+        count: u64,
+        mut read: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let mut table = TagTable {
+            count,
+            stored: Default::default(),
+        };
+        let mut buf = vec![0u8; (TABLE_PIECE as usize) * TAG_LEN];
+        for p in 0..count.div_ceil(TABLE_PIECE) {
+            let first = p * TABLE_PIECE;
+            let n = (TABLE_PIECE.min(count - first) as usize) * TAG_LEN;
+            read(first * TAG_LEN as u64, &mut buf[..n])?;
+            for (k, t) in buf[..n].chunks_exact(TAG_LEN).enumerate() {
+                if t != HOLE {
+                    let mut tag = HOLE;
+                    tag.copy_from_slice(t);
+                    table.stored.insert(first + k as u64, tag);
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    /// The commitment to a whole file that the catalog stores: SHA-256 over a label, the key
+    /// id, the plaintext size and every entry of the table (holes as zeros).
+    pub fn root(&self, key_id: &[u8; KEY_ID_LEN], size: u64) -> [u8; 32] {
+        const ZEROS: [u8; 4096] = [0; 4096];
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(b"strongroom tag table v1");
+        ctx.update(key_id);
+        ctx.update(&size.to_be_bytes());
+        let holes = |ctx: &mut digest::Context, mut n: u64| {
+            while n > 0 {
+                let k = n.min((ZEROS.len() / TAG_LEN) as u64);
+                ctx.update(&ZEROS[..k as usize * TAG_LEN]);
+                n -= k;
+            }
+        };
+        let mut next = 0;
+        for (&i, t) in &self.stored {
+            holes(&mut ctx, i - next);
+            ctx.update(t);
+            next = i + 1;
+        }
+        holes(&mut ctx, self.count - next);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+}
 
 /// Why sealed bytes were refused. Never carries plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,20 +282,6 @@ pub fn open_chunk<'a>(
         .open_in_place(nonce, Aad::from(aad(&key.id, index)), body)
         .map(|p| &*p)
         .map_err(|_| SealError::Tampered(index))
-}
-
-/// The commitment to a whole file that the catalog stores.
-pub fn root(key_id: &[u8; KEY_ID_LEN], size: u64, tags: &[Tag]) -> [u8; 32] {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(b"strongroom tag table v1");
-    ctx.update(key_id);
-    ctx.update(&size.to_be_bytes());
-    for t in tags {
-        ctx.update(t);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
 }
 
 #[cfg(test)]

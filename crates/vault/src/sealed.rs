@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::keys::DataKey;
-use crate::seal::{self, CHUNK_SIZE, SealError, Tag};
+use crate::seal::{self, CHUNK_SIZE, HOLE, SealError, TagTable};
 use crate::{BlobError, BlobId, BlobReader, BlobWriter};
 
 fn integrity(id: BlobId, e: SealError) -> BlobError {
@@ -21,13 +21,17 @@ fn read_chunk(
     id: BlobId,
     key: &DataKey,
     size: u64,
-    tags: &[Tag],
+    tags: &TagTable,
     index: u64,
 ) -> Result<Vec<u8>, BlobError> {
     let len = seal::chunk_len(size, index);
     let expected = tags
-        .get(index as usize)
+        .get(index)
         .ok_or(integrity(id, SealError::Truncated(index)))?;
+    if *expected == HOLE {
+        // Never written: zeros, not stored (the root commits to the hole).
+        return Ok(vec![0; len]);
+    }
     let mut stored = vec![0u8; len + seal::CHUNK_OVERHEAD];
     let n = raw.read_at(&mut stored, seal::chunk_offset(index))?;
     if n != stored.len() {
@@ -73,7 +77,7 @@ pub struct SealedReader {
     raw: Box<dyn BlobReader>,
     key: DataKey,
     size: u64,
-    tags: Vec<Tag>,
+    tags: TagTable,
     /// The last chunk opened: SFTP reads of 255 KiB straddle chunk boundaries.
     last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
 }
@@ -92,16 +96,17 @@ impl SealedReader {
             return Err(integrity(id, SealError::BadHeader));
         }
         seal::check_header(&header, &key.id).map_err(|e| integrity(id, e))?;
-        let n = seal::chunk_count(size) as usize;
-        let mut table = vec![0u8; n * seal::TAG_LEN];
-        if raw.read_at(&mut table, seal::data_end(size))? != table.len() {
+        if size > seal::MAX_FILE_SIZE {
             return Err(integrity(id, SealError::RootMismatch));
         }
-        let tags: Vec<Tag> = table
-            .chunks_exact(seal::TAG_LEN)
-            .map(|c| c.try_into().unwrap_or([0; seal::TAG_LEN]))
-            .collect();
-        if seal::root(&key.id, size, &tags).as_slice() != root {
+        let table_at = seal::data_end(size);
+        let tags = TagTable::read(seal::chunk_count(size), |at, buf| {
+            match raw.read_at(buf, table_at + at)? == buf.len() {
+                true => Ok(()),
+                false => Err(integrity(id, SealError::RootMismatch)),
+            }
+        })?;
+        if tags.root(&key.id, size).as_slice() != root {
             return Err(integrity(id, SealError::RootMismatch));
         }
         Ok(Self {
@@ -114,7 +119,7 @@ impl SealedReader {
         })
     }
 
-    pub fn tags(&self) -> &[Tag] {
+    pub fn tags(&self) -> &TagTable {
         &self.tags
     }
 }
@@ -156,7 +161,7 @@ fn with_id(e: BlobError, id: BlobId) -> BlobError {
 
 struct WriterState {
     size: u64,
-    tags: Vec<Tag>,
+    tags: TagTable,
     /// A chunk written in part, not yet sealed: (index, plaintext).
     dirty: Option<(u64, Vec<u8>)>,
 }
@@ -172,7 +177,7 @@ impl SealedWriter {
     /// A new, empty sealed file.
     pub fn create(id: BlobId, raw: Box<dyn BlobWriter>, key: DataKey) -> Result<Self, BlobError> {
         raw.write_at(&seal::header(&key.id), 0)?;
-        Ok(Self::with_state(id, raw, key, 0, Vec::new()))
+        Ok(Self::with_state(id, raw, key, 0, TagTable::default()))
     }
 
     /// Continues a raw copy of a committed sealed file whose verified tags are `tags`.
@@ -181,7 +186,7 @@ impl SealedWriter {
         raw: Box<dyn BlobWriter>,
         key: DataKey,
         size: u64,
-        tags: Vec<Tag>,
+        tags: TagTable,
     ) -> Self {
         Self::with_state(id, raw, key, size, tags)
     }
@@ -191,7 +196,7 @@ impl SealedWriter {
         raw: Box<dyn BlobWriter>,
         key: DataKey,
         size: u64,
-        tags: Vec<Tag>,
+        tags: TagTable,
     ) -> Self {
         Self {
             id,
@@ -215,13 +220,15 @@ impl SealedWriter {
         index: u64,
         plain: &[u8],
     ) -> Result<(), BlobError> {
-        let (stored, tag) = seal::seal_chunk(&self.key, index, plain, rand::random());
+        let (stored, tag) = loop {
+            let (stored, tag) = seal::seal_chunk(&self.key, index, plain, rand::random());
+            // An all-zero tag would read as a hole: seal again under another nonce.
+            if tag != HOLE {
+                break (stored, tag);
+            }
+        };
         self.raw.write_at(&stored, seal::chunk_offset(index))?;
-        let i = index as usize;
-        if st.tags.len() <= i {
-            st.tags.resize(i + 1, [0; seal::TAG_LEN]);
-        }
-        st.tags[i] = tag;
+        st.tags.set(index, tag);
         Ok(())
     }
 
@@ -259,7 +266,7 @@ impl SealedWriter {
         offset: u64,
     ) -> Result<(), BlobError> {
         if offset > st.size {
-            // Fill the gap with sealed zeros first (holes have no valid seal).
+            // The gap becomes holes (stored as nothing), the old last chunk padded with zeros.
             self.resize_locked(st, offset)?;
         }
         let end = offset + data.len() as u64;
@@ -312,27 +319,26 @@ impl SealedWriter {
         if len < st.size {
             let n = seal::chunk_count(len);
             let tail = seal::chunk_len(len, n.saturating_sub(1));
-            if n > 0 && tail < CHUNK_SIZE {
+            if n > 0 && tail < CHUNK_SIZE && st.tags.get(n - 1) != Some(&HOLE) {
                 let mut plain = self.chunk_plain(st, n - 1)?;
                 plain.truncate(tail);
                 self.seal_and_store(st, n - 1, &plain)?;
             }
-            st.tags.truncate(n as usize);
+            st.tags.resize(n);
             st.size = len;
             self.raw.set_len(seal::data_end(len))?;
         } else if len > st.size {
-            // Extend chunk by chunk with sealed zeros.
-            let mut pos = st.size;
-            while pos < len {
-                let index = pos / CHUNK_SIZE as u64;
-                let start = index * CHUNK_SIZE as u64;
+            // The last chunk, if partly filled, is padded with zeros (up to its end or `len`);
+            // every chunk after it is a hole: nothing is written for it.
+            let index = st.size / CHUNK_SIZE as u64;
+            let start = index * CHUNK_SIZE as u64;
+            if st.size > start && st.tags.get(index) != Some(&HOLE) {
                 let mut plain = self.chunk_plain(st, index)?;
-                let target = ((len - start) as usize).min(CHUNK_SIZE);
-                plain.resize(target, 0);
-                st.size = start + target as u64;
+                plain.resize(((len - start) as usize).min(CHUNK_SIZE), 0);
                 self.seal_and_store(st, index, &plain)?;
-                pos = st.size;
             }
+            st.size = len;
+            st.tags.resize(seal::chunk_count(len));
         }
         Ok(())
     }
@@ -382,9 +388,11 @@ impl BlobWriter for SealedWriter {
         let mut st = self.lock();
         self.flush(&mut st)?;
         let end = seal::data_end(st.size);
-        let table: Vec<u8> = st.tags.iter().flatten().copied().collect();
-        self.raw.write_at(&table, end)?;
-        self.raw.set_len(end + table.len() as u64)?;
-        Ok(Some(seal::root(&self.key.id, st.size, &st.tags)))
+        for (at, piece) in st.tags.pieces() {
+            self.raw.write_at(&piece, end + at)?;
+        }
+        self.raw
+            .set_len(end + st.tags.count() * seal::TAG_LEN as u64)?;
+        Ok(Some(st.tags.root(&self.key.id, st.size)))
     }
 }

@@ -250,3 +250,121 @@ proptest! {
         prop_assert_eq!(&read_all(&v, id2, &key, model.len() as u64, &root2).unwrap(), &model);
     }
 }
+
+/// Blocks the file at `p` takes on disk, in bytes.
+fn allocated(p: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().blocks() * 512
+}
+
+#[test]
+fn holes_cost_nothing_on_disk_and_read_as_zeros() {
+    let (d, v) = vault();
+    let key = data_key();
+    let (id, w) = v.create(Some(&key)).unwrap();
+    // 1-byte writes 64 MiB apart: 1 GiB of file, 16 bytes of data.
+    let gap = 64u64 << 20;
+    for i in 0..16u64 {
+        w.write_at(&[i as u8 + 1], i * gap).unwrap();
+    }
+    let size = 15 * gap + 1;
+    assert_eq!(w.size().unwrap(), size);
+    let root = w.finish().unwrap().unwrap();
+    w.sync().unwrap();
+    let on_disk = allocated(&blob_path(&d, id));
+    // 16 sealed chunks of 64 KiB and a few table pieces, not 1 GiB.
+    assert!(on_disk < 3 << 20, "sparse upload took {on_disk} bytes");
+    let r = v
+        .open(
+            id,
+            size,
+            Some(Sealing {
+                key: &key,
+                root: &root,
+            }),
+        )
+        .unwrap();
+    let mut buf = vec![0xAAu8; 200_000];
+    let n = r.read_at(&mut buf, gap - 100_000).unwrap();
+    assert_eq!(n, 200_000);
+    assert!(buf[..100_000].iter().all(|&b| b == 0));
+    assert_eq!(buf[100_000], 2);
+    assert!(buf[100_001..].iter().all(|&b| b == 0));
+
+    // A copy to resume keeps the holes.
+    let (id2, w2) = v
+        .create_copy(
+            id,
+            size,
+            Some(Sealing {
+                key: &key,
+                root: &root,
+            }),
+        )
+        .unwrap();
+    w2.write_at(b"tail", size).unwrap();
+    let root2 = w2.finish().unwrap().unwrap();
+    w2.sync().unwrap();
+    assert!(allocated(&blob_path(&d, id2)) < 3 << 20);
+    let r2 = v
+        .open(
+            id2,
+            size + 4,
+            Some(Sealing {
+                key: &key,
+                root: &root2,
+            }),
+        )
+        .unwrap();
+    let mut tail = [0u8; 5];
+    assert_eq!(r2.read_at(&mut tail, size - 1).unwrap(), 5);
+    assert_eq!(&tail, b"\x10tail");
+
+    // A hole cannot be turned into data, nor data into a hole: the root commits to both.
+    let table_at = seal::data_end(size);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(blob_path(&d, id))
+        .unwrap();
+    f.write_at(&[0u8; 16], table_at).unwrap(); // chunk 0 (data) becomes a "hole"
+    assert!(matches!(
+        v.open(
+            id,
+            size,
+            Some(Sealing {
+                key: &key,
+                root: &root
+            })
+        ),
+        Err(BlobError::Integrity {
+            reason: SealError::RootMismatch,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_size_change_past_the_end_leaves_holes() {
+    let (d, v) = vault();
+    let key = data_key();
+    let (id, w) = v.create(Some(&key)).unwrap();
+    w.write_at(&[7u8; 100_000], 0).unwrap();
+    w.set_len(512 << 20).unwrap();
+    let root = w.finish().unwrap().unwrap();
+    w.sync().unwrap();
+    assert!(allocated(&blob_path(&d, id)) < 1 << 20);
+    let r = v
+        .open(
+            id,
+            512 << 20,
+            Some(Sealing {
+                key: &key,
+                root: &root,
+            }),
+        )
+        .unwrap();
+    let mut buf = vec![1u8; 70_000];
+    assert_eq!(r.read_at(&mut buf, 60_000).unwrap(), 70_000);
+    assert!(buf[..40_000].iter().all(|&b| b == 7));
+    assert!(buf[40_000..].iter().all(|&b| b == 0));
+}

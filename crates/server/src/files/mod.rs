@@ -7,6 +7,7 @@
 //! operation is allowed (the gate did, before dispatch) and never speaks the SFTP wire format.
 
 pub mod path;
+pub mod reserve;
 pub mod upload;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,6 +109,8 @@ pub struct Files {
     key_cache: Arc<Mutex<Option<Arc<TenantKey>>>>,
     /// The tenant's root directory (fixed for the tenant's life).
     root_id: Arc<std::sync::OnceLock<i64>>,
+    /// Byte-quota reservations of open uploads, shared by every session of the node.
+    reservations: Arc<reserve::Reservations>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
@@ -143,8 +146,10 @@ impl Files {
         keyring: Arc<KeyringHandle>,
         tenant_id: i64,
         seal_contents: bool,
+        reservations: Arc<reserve::Reservations>,
     ) -> Self {
         Self {
+            reservations,
             catalog,
             vault,
             keyring,

@@ -14,11 +14,12 @@ use sftp_proto::{Attrs, OpenFlags};
 use vault::{BlobId, BlobWriter, DataKey, Sealing};
 
 use super::path::JailPath;
+use super::reserve::Reservation;
 use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, NameForCatalog, blob_id_of, blocking};
 
-/// How far past the current end of a file one write (or a size change) may reach. A sealed file
-/// has no holes: a gap is filled with sealed zeros, so without this bound one packet with a huge
-/// offset would make the server write until the disk is full. Clients write sequentially;
+/// How far past the current end of a file one write (or a size change) may reach. A gap is a
+/// hole that costs nothing on disk (see `vault::seal`), but each 64 KiB of it is an entry of the
+/// file's tag table; this bounds what one request can add. Clients write sequentially;
 /// OpenSSH's pipeline reaches 64 requests (about 16 MiB) ahead.
 pub const MAX_WRITE_GAP: u64 = 64 << 20;
 
@@ -38,8 +39,8 @@ pub struct Upload {
     data_key: Option<DataKey>,
     exclusive: bool,
     pub append: bool,
-    /// Largest size this upload may reach within the tenant's byte quota (`None`: no quota).
-    pub size_limit: Option<u64>,
+    /// Its claim on the tenant's byte quota, grown as writes are accepted.
+    reservation: Reservation,
     /// Set when a write was refused for the quota: the close then discards the upload.
     pub over_quota: AtomicBool,
     pub state: Mutex<UploadState>,
@@ -66,9 +67,14 @@ impl Upload {
                 "write too far past the end of the file",
             ));
         }
-        if self.size_limit.is_some_and(|limit| end > limit) {
+        if end > vault::seal::MAX_FILE_SIZE {
+            return Err(FsError::OutOfRange(
+                "the file would exceed the largest file size (1 TiB)",
+            ));
+        }
+        if let Err(e) = self.reservation.grow_to(end) {
             self.over_quota.store(true, Ordering::SeqCst);
-            return Err(FsError::QuotaExceeded);
+            return Err(e);
         }
         Ok(())
     }
@@ -130,13 +136,17 @@ impl Files {
                 (0, key, created)
             }
         };
-        let size_limit = match quota {
-            None => None,
-            Some(q) => Some(
-                self.catalog.byte_headroom(self.tenant_id, q).await?
-                    + existing.as_ref().map_or(0, |n| n.size),
-            ),
+        let quota = quota.map(|q| q.max(0) as u64);
+        let usage = match quota {
+            Some(_) => self.catalog.usage(self.tenant_id).await?.0,
+            None => 0,
         };
+        let reservation = self.reservations.open(
+            self.tenant_id,
+            quota,
+            usage,
+            existing.as_ref().map_or(0, |n| n.size),
+        );
         let mode = existing
             .as_ref()
             .map(|n| n.mode)
@@ -151,7 +161,7 @@ impl Files {
             data_key,
             exclusive,
             append: flags.has(OpenFlags::APPEND),
-            size_limit,
+            reservation,
             over_quota: AtomicBool::new(false),
             state: Mutex::new(UploadState {
                 size,
@@ -254,6 +264,7 @@ impl Files {
             .await;
         match committed {
             Ok(old) => {
+                up.reservation.committed();
                 if file_left {
                     // Its bytes are in the catalog now.
                     self.discard(up).await;

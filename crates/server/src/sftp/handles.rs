@@ -1,8 +1,10 @@
-//! The table of a session's open handles. Bounded; handle strings are 4-byte counters that are
-//! never reused within a session, so a stale handle can never name a newer file.
+//! The table of a session's open handles. Bounded per connection (all its SFTP channels
+//! together); handle strings are 4-byte counters that are never reused within a session, so a
+//! stale handle can never name a newer file.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
@@ -18,20 +20,34 @@ pub struct HandleTable {
     open: HashMap<u32, Arc<OpenHandle>>,
     next: u32,
     max: usize,
+    /// Handles open on every channel of the connection (shared by their tables).
+    connection_open: Arc<AtomicUsize>,
 }
 
 impl HandleTable {
-    pub fn new(max: usize) -> Self {
+    /// A channel's table; `connection_open` counts the handles of all the connection's
+    /// channels, which together hold at most `max`.
+    pub fn new(max: usize, connection_open: Arc<AtomicUsize>) -> Self {
         Self {
             open: HashMap::new(),
             next: 1,
             max,
+            connection_open,
         }
     }
 
-    /// Registers a handle; `Err` gives it back when the table is full.
+    /// Registers a handle; `Err` gives it back when the connection has `max` open already.
     pub fn insert(&mut self, h: Arc<OpenHandle>) -> Result<Bytes, Arc<OpenHandle>> {
-        if self.open.len() >= self.max || self.next == u32::MAX {
+        let max = self.max;
+        let reserved =
+            self.connection_open
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < max).then_some(n + 1)
+                });
+        if reserved.is_err() || self.next == u32::MAX {
+            if reserved.is_ok() {
+                self.connection_open.fetch_sub(1, Ordering::AcqRel);
+            }
             return Err(h);
         }
         let key = self.next;
@@ -45,11 +61,17 @@ impl HandleTable {
     }
 
     pub fn remove(&mut self, key: u32) -> Option<Arc<OpenHandle>> {
-        self.open.remove(&key)
+        let h = self.open.remove(&key);
+        if h.is_some() {
+            self.connection_open.fetch_sub(1, Ordering::AcqRel);
+        }
+        h
     }
 
     pub fn drain(&mut self) -> Vec<Arc<OpenHandle>> {
-        self.open.drain().map(|(_, h)| h).collect()
+        let all: Vec<_> = self.open.drain().map(|(_, h)| h).collect();
+        self.connection_open.fetch_sub(all.len(), Ordering::AcqRel);
+        all
     }
 
     pub fn max(&self) -> usize {

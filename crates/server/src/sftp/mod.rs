@@ -7,9 +7,15 @@
 //! resources has finished, so requests on different handles run concurrently while everything on
 //! one handle, and everything on the namespace, keeps the client's order.
 //!
-//! Bounds: inbound bytes queued per channel ([`INBOUND_BUDGET`]), requests in flight per channel
-//! ([`MAX_IN_FLIGHT`]) and open handles per session (configured). When a bound is reached the
-//! driver stops reading, which is back-pressure on this channel only.
+//! Bounds, so that a client that sends without waiting or stops reading its replies makes itself
+//! wait, never the server grow ([`Budgets`]): bytes of requests received and not yet answered
+//! ([`CONNECTION_INBOUND_BUDGET`] per connection, all its channels together), bytes of READ
+//! replies being read or waiting to be sent ([`CONNECTION_REPLY_BUDGET`]), both also drawn from
+//! one server-wide budget (`[limits] buffer_mib`); requests in flight per channel
+//! ([`MAX_IN_FLIGHT`]); open handles per connection (configured). When a bound is reached the
+//! connection stops reading (back-pressure) or its READs wait for room. A reply the client does
+//! not take for [`REPLY_STALL_TIMEOUT`] closes the connection, so that a stalled client cannot
+//! hold its share of the server's budget for ever.
 
 mod audit;
 mod handlers;
@@ -19,20 +25,66 @@ mod status;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use russh::ChannelId;
 use russh::server::Handle;
 use sftp_proto::message::ext;
 use sftp_proto::{FrameDecoder, FrameError, Packet, RequestOp, Response, StatusCode};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::files::Files;
 use crate::gate::{Principal, access};
 pub use handles::{HandleTable, OpenHandle};
 
-/// Inbound packet bytes that may wait in one channel's queue before the SSH reader is held back.
-pub const INBOUND_BUDGET: usize = 32 * 1024 * 1024;
+/// Bytes of requests one connection may have received and not yet answered (all channels).
+/// OpenSSH's client keeps at most 64 requests of 255 KiB (16 MiB) outstanding.
+pub const CONNECTION_INBOUND_BUDGET: usize = 32 << 20;
+
+/// Bytes of READ replies one connection may hold: being read from storage or waiting for the
+/// client to take them (64 replies of 255 KiB: OpenSSH's download pipeline).
+pub const CONNECTION_REPLY_BUDGET: usize = 16 << 20;
+
+/// A reply the client has not taken for this long (its window stays shut) closes the connection.
+pub const REPLY_STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The memory budgets a connection's SFTP channels draw from: its own, and the server's.
+#[derive(Clone)]
+pub struct Budgets {
+    inbound: Arc<Semaphore>,
+    replies: Arc<Semaphore>,
+    server: Arc<Semaphore>,
+}
+
+/// Bytes held from a connection's budget and the server's; given back when dropped.
+pub struct Held {
+    _own: OwnedSemaphorePermit,
+    _server: OwnedSemaphorePermit,
+}
+
+impl Budgets {
+    /// A new connection's budgets, drawing also on `server` (shared by all connections).
+    pub fn for_connection(server: Arc<Semaphore>) -> Self {
+        Self {
+            inbound: Arc::new(Semaphore::new(CONNECTION_INBOUND_BUDGET)),
+            replies: Arc::new(Semaphore::new(CONNECTION_REPLY_BUDGET)),
+            server,
+        }
+    }
+
+    /// Waits for `n` bytes of `own` and of the server's budget (in that order, always, so
+    /// that two waiters never hold each other's half). `None` once closed.
+    async fn take(&self, own: &Arc<Semaphore>, n: usize) -> Option<Held> {
+        let n = u32::try_from(n).ok()?;
+        let own = own.clone().acquire_many_owned(n).await.ok()?;
+        let server = self.server.clone().acquire_many_owned(n).await.ok()?;
+        Some(Held {
+            _own: own,
+            _server: server,
+        })
+    }
+}
 
 /// Requests of one channel being served at once.
 pub const MAX_IN_FLIGHT: usize = 128;
@@ -58,30 +110,34 @@ pub struct SessionContext {
     pub files: Files,
     pub handles: Mutex<HandleTable>,
     pub data_dir: PathBuf,
+    /// The connection's memory budgets (shared by its channels).
+    pub budgets: Budgets,
+    /// Cuts the connection (a client that stops taking replies).
+    pub sever: crate::sessions::Sever,
 }
 
 /// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the
 /// framer) and queues whole packets for the driver. Dropping it ends the session.
 pub struct Inbound {
     framer: FrameDecoder,
-    tx: mpsc::UnboundedSender<Result<Bytes, FrameError>>,
-    budget: Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<Result<(Bytes, Held), FrameError>>,
+    budgets: Budgets,
 }
 
 impl Inbound {
-    /// Takes bytes received on the channel; waits only when the channel's budget of queued
-    /// packets is spent. `false` once the session is over.
+    /// Takes bytes received on the channel; waits only when the connection's (or the
+    /// server's) budget of requests not yet answered is spent. `false` once the session is over.
     pub async fn push(&mut self, data: &[u8]) -> bool {
         self.framer.push(data);
         loop {
             match self.framer.next_packet() {
                 Ok(None) => return true,
                 Ok(Some(frame)) => {
-                    match self.budget.acquire_many(frame.len() as u32).await {
-                        Ok(permit) => permit.forget(),
-                        Err(_) => return false,
-                    }
-                    if self.tx.send(Ok(frame)).is_err() {
+                    let Some(held) = self.budgets.take(&self.budgets.inbound, frame.len()).await
+                    else {
+                        return false;
+                    };
+                    if self.tx.send(Ok((frame, held))).is_err() {
                         return false;
                     }
                 }
@@ -99,11 +155,14 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
     use events::EventSink;
     ctx.ledger.emit(ctx.event.clone());
     let (tx, rx) = mpsc::unbounded_channel();
-    let budget = Arc::new(Semaphore::new(INBOUND_BUDGET));
+    let budgets = ctx.budgets.clone();
     let driver = Driver {
+        out: Outbound {
+            handle,
+            channel,
+            sever: ctx.sever.clone(),
+        },
         ctx,
-        out: Outbound { handle, channel },
-        budget: budget.clone(),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         lanes: Lanes::default(),
         initialized: false,
@@ -112,7 +171,7 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
     Inbound {
         framer: FrameDecoder::new(),
         tx,
-        budget,
+        budgets,
     }
 }
 
@@ -121,12 +180,21 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
 struct Outbound {
     handle: Handle,
     channel: ChannelId,
+    sever: crate::sessions::Sever,
 }
 
 impl Outbound {
     async fn send(&self, frame: Bytes) {
         // An error means the connection is gone; the driver notices through its inbound queue.
-        let _ = self.handle.data(self.channel, frame).await;
+        let sent =
+            tokio::time::timeout(REPLY_STALL_TIMEOUT, self.handle.data(self.channel, frame)).await;
+        if sent.is_err() {
+            tracing::warn!(
+                "closing connection: the client has not taken a reply for {} s",
+                REPLY_STALL_TIMEOUT.as_secs()
+            );
+            self.sever.sever();
+        }
     }
 }
 
@@ -175,20 +243,18 @@ impl Lanes {
 struct Driver {
     ctx: Arc<SessionContext>,
     out: Outbound,
-    budget: Arc<Semaphore>,
     in_flight: Arc<Semaphore>,
     lanes: Lanes,
     initialized: bool,
 }
 
 impl Driver {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Result<Bytes, FrameError>>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Result<(Bytes, Held), FrameError>>) {
         let account = self.ctx.principal.account.clone();
         while let Some(item) = rx.recv().await {
             match item {
-                Ok(frame) => {
-                    self.budget.add_permits(frame.len());
-                    if let Err(reason) = self.dispatch(frame).await {
+                Ok((frame, held)) => {
+                    if let Err(reason) = self.dispatch(frame, held).await {
                         tracing::warn!(%account, reason, "closing SFTP channel");
                         break;
                     }
@@ -231,8 +297,9 @@ impl Driver {
         let _ = self.out.handle.close(self.out.channel).await;
     }
 
-    /// Handles one packet. An `Err` closes the channel (the stream cannot be trusted any more).
-    async fn dispatch(&mut self, frame: Bytes) -> Result<(), &'static str> {
+    /// Handles one packet; `held` is its share of the inbound budget, given back once it is
+    /// answered. An `Err` closes the channel (the stream cannot be trusted any more).
+    async fn dispatch(&mut self, frame: Bytes, held: Held) -> Result<(), &'static str> {
         let req = match Packet::decode(frame) {
             Ok(Packet::Init { .. }) if !self.initialized => {
                 self.initialized = true;
@@ -281,14 +348,29 @@ impl Driver {
         let (waits, dones) = self.lanes.enter(&resources);
         let ctx = self.ctx.clone();
         let out = self.out.clone();
+        // A READ's reply is room to take before the bytes are read, so that replies a client
+        // does not take hold its READs back instead of filling memory.
+        let reply_room = match &op {
+            RequestOp::Read { len, .. } => {
+                sftp_proto::message::DATA_HEADER_LEN
+                    + (*len).min(sftp_proto::limits::MAX_READ_WRITE_LEN) as usize
+            }
+            _ => 0,
+        };
         tokio::spawn(async move {
             for w in waits {
                 let _ = w.await;
             }
+            let room = match reply_room {
+                0 => None,
+                n => ctx.budgets.take(&ctx.budgets.replies, n).await,
+            };
             let reply = handlers::handle(&ctx, id, op, handle).await;
             out.send(reply).await;
+            drop(room);
             drop(dones);
             drop(permit);
+            drop(held);
         });
         Ok(())
     }

@@ -118,20 +118,34 @@ proptest! {
     }
 }
 
+/// As OpenSSH's sftp-server: bytes after a request's last field are ignored, for every request
+/// (pkg/sftp pads its last WRITE of a file to a full packet), and the fields keep their values.
 #[test]
-fn trailing_bytes_are_rejected() {
-    let mut wire = Packet::Request(Request {
-        id: 7,
-        op: RequestOp::Close {
+fn trailing_bytes_are_ignored() {
+    let requests = [
+        RequestOp::Close {
             handle: Bytes::from_static(b"h"),
         },
-    })
-    .encode()
-    .to_vec();
-    wire.push(0);
-    let err = Packet::decode(Bytes::from(wire[4..].to_vec())).unwrap_err();
-    assert_eq!(err.0, Some(7));
-    assert!(matches!(err.1, DecodeError::TrailingBytes { count: 1, .. }));
+        RequestOp::Write {
+            handle: Bytes::from_static(b"h"),
+            offset: 294_912,
+            data: Bytes::from_static(b"last bytes of the file"),
+        },
+        RequestOp::Stat {
+            path: Bytes::from_static(b"/a"),
+        },
+    ];
+    for op in requests {
+        let mut wire = Packet::Request(Request {
+            id: 7,
+            op: op.clone(),
+        })
+        .encode()
+        .to_vec();
+        wire.extend_from_slice(&[0xEE; 27_680]);
+        let got = Packet::decode(Bytes::from(wire[4..].to_vec())).unwrap();
+        assert_eq!(got, Packet::Request(Request { id: 7, op }));
+    }
 }
 
 #[test]
