@@ -1,0 +1,306 @@
+//! Every client installable here, each round-tripping the same tree (binary files across
+//! request and chunk boundaries, an empty file, a nested directory and a non-UTF-8 name)
+//! through Strongroom, compared byte for byte: OpenSSH sftp and scp, rclone, lftp, curl
+//! (libssh2), paramiko and asyncssh (with and without a TOTP second factor). `./test` installs
+//! them; a missing client fails its test.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{Client, Server, client_options, pseudo_random};
+
+/// A name that is not UTF-8 (Latin-1 "café.csv").
+fn latin1_name() -> &'static OsStr {
+    OsStr::from_bytes(b"caf\xe9.csv")
+}
+
+/// The tree every client sends and fetches.
+fn sample_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    // 300,000 bytes: a last WRITE shorter than the others (pkg/sftp pads it), several chunks.
+    std::fs::write(root.join("statement.bin"), pseudo_random(1, 300_000)).unwrap();
+    std::fs::write(root.join("sub/batch.xml"), pseudo_random(2, 3 << 20)).unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    std::fs::write(
+        root.join("sub/deeper/note.txt"),
+        b"IBAN DE89 3704 0044 0532 0130 00\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(latin1_name()), b"name;amount\n").unwrap();
+}
+
+/// Every file and directory under `root`, as (relative path bytes, contents or None for a dir).
+fn tree_of(root: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            if e.file_type().unwrap().is_dir() {
+                out.push((rel, None));
+                walk(root, &p, out);
+            } else {
+                out.push((rel, Some(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+fn assert_same_tree(sent: &Path, got: &Path, client: &str) {
+    let (a, b) = (tree_of(sent), tree_of(got));
+    let names = |t: &[(Vec<u8>, Option<Vec<u8>>)]| {
+        t.iter()
+            .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&a), names(&b), "{client}: names differ");
+    assert!(a == b, "{client}: contents differ");
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Setup {
+    server: Server,
+    alice: Client,
+    src: PathBuf,
+}
+
+fn setup() -> Setup {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let src = alice.dir.path().join("src");
+    sample_tree(&src);
+    Setup { server, alice, src }
+}
+
+#[test]
+fn openssh_sftp_and_scp() {
+    let s = setup();
+    let back = s.alice.dir.path().join("back-sftp");
+    s.alice.sftp_ok(&format!(
+        "put -r {} /viasftp\nget -r /viasftp {}\n",
+        s.src.display(),
+        back.display()
+    ));
+    assert_same_tree(&s.src, &back, "sftp");
+    let back = s.alice.dir.path().join("back-scp");
+    let out = s
+        .alice
+        .scp(&["-r", s.src.to_str().unwrap(), &s.alice.remote("/viascp")]);
+    assert!(out.status.success(), "{out:?}");
+    let out = s
+        .alice
+        .scp(&["-r", &s.alice.remote("/viascp"), back.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_same_tree(&s.src, &back, "scp");
+}
+
+fn rclone(s: &Setup, args: &[&str]) -> String {
+    let conf = s.alice.dir.path().join("rclone.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[sr]\ntype = sftp\nhost = 127.0.0.1\nport = {}\nuser = alice\nkey_file = {}\n\
+             shell_type = none\nknown_hosts_file =\n",
+            s.server.port,
+            s.alice.key().display()
+        ),
+    )
+    .unwrap();
+    run(
+        Command::new("rclone")
+            .arg("--config")
+            .arg(&conf)
+            .args(["--retries", "1", "--low-level-retries", "1"])
+            .args(args),
+        &format!("rclone {args:?}"),
+    )
+}
+
+#[test]
+fn rclone_copy_check_moveto_about_purge() {
+    let s = setup();
+    let src = s.src.to_str().unwrap();
+    rclone(&s, &["copy", src, "sr:/viarclone"]);
+    // Compares every file's contents by downloading it.
+    rclone(&s, &["check", "--download", src, "sr:/viarclone"]);
+    let back = s.alice.dir.path().join("back-rclone");
+    rclone(&s, &["copy", "sr:/viarclone", back.to_str().unwrap()]);
+    assert_same_tree(&s.src, &back, "rclone");
+    rclone(
+        &s,
+        &["moveto", "sr:/viarclone/empty", "sr:/viarclone/sub/moved"],
+    );
+    let listing = rclone(&s, &["lsf", "-R", "sr:/viarclone"]);
+    assert!(
+        listing.contains("sub/moved") && !listing.lines().any(|l| l == "empty"),
+        "{listing}"
+    );
+    // statvfs@openssh.com
+    let about = rclone(&s, &["about", "sr:/"]);
+    assert!(
+        about.contains("Total:") && about.contains("Free:"),
+        "{about}"
+    );
+    rclone(&s, &["purge", "sr:/viarclone"]);
+    let out = s.alice.sftp_ok("ls /\n");
+    assert!(!out.contains("viarclone"), "{out}");
+}
+
+#[test]
+fn lftp_mirror_both_ways() {
+    let s = setup();
+    let back = s.alice.dir.path().join("back-lftp");
+    let ssh = format!(
+        "ssh -a -x -i {} {}",
+        s.alice.key().display(),
+        client_options().join(" ")
+    );
+    let script = format!(
+        "set sftp:connect-program \"{ssh}\"; set net:max-retries 1; \
+         mirror -R {} /vialftp; mirror /vialftp {}; bye",
+        s.src.display(),
+        back.display()
+    );
+    run(
+        Command::new("lftp")
+            .args(["-u", "alice,", "-e", &script])
+            .arg(format!("sftp://127.0.0.1:{}", s.server.port)),
+        "lftp mirror",
+    );
+    assert_same_tree(&s.src, &back, "lftp");
+}
+
+#[test]
+fn curl_libssh2_upload_and_download() {
+    let s = setup();
+    let back = s.alice.dir.path().join("back-curl");
+    let files: Vec<Vec<u8>> = tree_of(&s.src)
+        .into_iter()
+        .filter(|(_, c)| c.is_some())
+        .map(|(n, _)| n)
+        .collect();
+    let url = |rel: &[u8]| {
+        let mut u = format!("sftp://127.0.0.1:{}/viacurl/", s.server.port);
+        for b in rel {
+            if b.is_ascii_alphanumeric() || b"/._-".contains(b) {
+                u.push(*b as char);
+            } else {
+                u.push_str(&format!("%{b:02X}"));
+            }
+        }
+        u
+    };
+    let curl = |args: &[&OsStr]| {
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--fail", "-k", "-u", "alice:", "--ftp-create-dirs"])
+            .arg("--key")
+            .arg(s.alice.key())
+            .arg("--pubkey")
+            .arg(s.alice.public_key())
+            .args(args);
+        run(&mut c, "curl");
+    };
+    for rel in &files {
+        let local = s.src.join(OsStr::from_bytes(rel));
+        curl(&[OsStr::new("-T"), local.as_os_str(), OsStr::new(&url(rel))]);
+    }
+    for rel in &files {
+        let local = back.join(OsStr::from_bytes(rel));
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        curl(&[OsStr::new("-o"), local.as_os_str(), OsStr::new(&url(rel))]);
+    }
+    // curl moves files, not directories: compare the files.
+    std::fs::create_dir_all(back.join("sub/deeper")).unwrap();
+    assert_same_tree(&s.src, &back, "curl");
+}
+
+fn python(s: &Setup, client: &str, user: &str, secret: Option<&str>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python_roundtrip.py");
+    let back = s.alice.dir.path().join(format!("back-{client}-{user}"));
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script)
+        .arg(client)
+        .arg(s.server.port.to_string())
+        .arg(user)
+        .arg(s.alice.key())
+        .arg(&s.src)
+        .arg(format!("/via-{client}-{user}"))
+        .arg(&back);
+    if let Some(secret) = secret {
+        cmd.arg(secret);
+    }
+    let out = run(&mut cmd, &format!("{client} as {user}"));
+    assert!(out.contains("ok"), "{out}");
+    assert_same_tree(&s.src, &back, client);
+}
+
+/// A second account with the same key and a TOTP second factor; returns its secret.
+fn with_second_factor(s: &Setup, user: &str) -> String {
+    s.server.ok(&[
+        "user",
+        "add",
+        user,
+        "--tenant",
+        "acme",
+        "--access",
+        "full",
+        "--key",
+        s.alice.public_key().to_str().unwrap(),
+    ]);
+    let out = s.server.ok(&["user", "mfa", user]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("secret:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no secret in:\n{out}"))
+}
+
+#[test]
+fn paramiko_put_get_prefetch_listdir_rename_remove() {
+    let s = setup();
+    python(&s, "paramiko", "alice", None);
+}
+
+#[test]
+fn paramiko_with_a_totp_second_factor() {
+    let s = setup();
+    let secret = with_second_factor(&s, "robot");
+    python(&s, "paramiko", "robot", Some(&secret));
+}
+
+#[test]
+fn asyncssh_recursive_and_parallel_get() {
+    let s = setup();
+    python(&s, "asyncssh", "alice", None);
+}
+
+#[test]
+fn asyncssh_with_a_totp_second_factor() {
+    let s = setup();
+    let secret = with_second_factor(&s, "robot");
+    python(&s, "asyncssh", "robot", Some(&secret));
+}
