@@ -288,15 +288,16 @@ fn open_for(port: u16, bytes: &[u8], echo_kexinit: bool) -> Duration {
                 seen.extend_from_slice(&buf[..n]);
                 // The server's banner line, then its KEXINIT packet: sent back as ours, it is a
                 // valid KEXINIT, and the key exchange then waits for us for ever.
-                if echo_kexinit && !echoed {
-                    if let Some(end) = seen.windows(2).position(|w| w == b"\r\n") {
-                        let pkt = &seen[end + 2..];
-                        if pkt.len() >= 4 {
-                            let len = u32::from_be_bytes(pkt[..4].try_into().unwrap()) as usize;
-                            if pkt.len() >= 4 + len {
-                                s.write_all(&pkt[..4 + len]).unwrap();
-                                echoed = true;
-                            }
+                if echo_kexinit
+                    && !echoed
+                    && let Some(end) = seen.windows(2).position(|w| w == b"\r\n")
+                {
+                    let pkt = &seen[end + 2..];
+                    if pkt.len() >= 4 {
+                        let len = u32::from_be_bytes(pkt[..4].try_into().unwrap()) as usize;
+                        if pkt.len() >= 4 + len {
+                            s.write_all(&pkt[..4 + len]).unwrap();
+                            echoed = true;
                         }
                     }
                 }
