@@ -19,7 +19,32 @@ pub fn ok(id: u32) -> Bytes {
     reply(id, StatusCode::OK, "ok")
 }
 
+/// Whether `e` comes from storage that is full (`ENOSPC`, `EDQUOT`, SQLite's "disk is full").
+fn out_of_space(e: &FsError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        {
+            return true;
+        }
+        if c.to_string().contains("disk is full") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 pub fn from_fs(id: u32, e: &FsError) -> Bytes {
+    if out_of_space(e) {
+        tracing::warn!(error = %e, "storage is full: request refused");
+        return reply(
+            id,
+            StatusCode::FAILURE,
+            "no space left on the server's storage; nothing was stored",
+        );
+    }
     let code = match e {
         FsError::NotFound => StatusCode::NO_SUCH_FILE,
         FsError::PermissionDenied(_) => StatusCode::PERMISSION_DENIED,

@@ -28,8 +28,15 @@ impl Server {
 
     /// A fresh data directory with an optional config file, server started.
     pub fn start_with_config(config: &str) -> Server {
+        Self::start_prepared(config, |_| {})
+    }
+
+    /// Like [`Server::start_with_config`], with `prepare` run on the (empty) data directory
+    /// before anything is written to it (to mount a small filesystem there, say).
+    pub fn start_prepared(config: &str, prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        prepare(&dir.path().join("data"));
         if !config.is_empty() {
             std::fs::write(dir.path().join("data/strongroom.toml"), config).unwrap();
         }
@@ -113,6 +120,11 @@ impl Server {
 
     pub fn restart_after_crash(&mut self) {
         self.crash();
+        self.spawn();
+    }
+
+    /// Starts the server again after [`Server::crash`] or [`Server::stop`].
+    pub fn start_again(&mut self) {
         self.spawn();
     }
 

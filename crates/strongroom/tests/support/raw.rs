@@ -74,6 +74,40 @@ impl Raw {
         raw
     }
 
+    /// Like [`Raw::connect`], `None` when the server does not answer (it is down).
+    pub fn try_connect(c: &Client) -> Option<Raw> {
+        let mut child = c.sftp_subsystem();
+        let stdout = child.stdout.take().expect("piped stdout");
+        // From here on, dropping `raw` kills and reaps the child.
+        let mut raw = Raw {
+            stdin: child.stdin.take(),
+            stdout,
+            child,
+        };
+        let init = Packet::Init {
+            version: 3,
+            extensions: vec![],
+        }
+        .encode();
+        raw.stdin.as_mut()?.write_all(&init).ok()?;
+        raw.stdin.as_mut()?.flush().ok()?;
+        let mut len = [0u8; 4];
+        raw.stdout.read_exact(&mut len).ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        raw.stdout.read_exact(&mut body).ok()?;
+        (body.first() == Some(&kind::VERSION)).then_some(raw)
+    }
+
+    /// Sends `op` and waits for its reply; `None` if the connection is gone first.
+    pub fn try_call(&mut self, id: u32, op: RequestOp) -> Option<Reply> {
+        let bytes = Packet::Request(Request { id, op }).encode();
+        let stdin = self.stdin.as_mut()?;
+        stdin.write_all(&bytes).ok()?;
+        stdin.flush().ok()?;
+        let r = self.recv()?;
+        (r.id == id).then_some(r)
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().unwrap();
         stdin.write_all(bytes).unwrap();

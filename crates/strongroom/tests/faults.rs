@@ -1,0 +1,476 @@
+//! Faults: the server killed (-9) at random moments under a stream of uploads, renames and
+//! removes from several clients; and a data directory that fills up. Acknowledged work is never
+//! lost, unacknowledged work is never half-visible, and the ledger verifies.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sftp_proto::message::kind;
+use sftp_proto::{OpenFlags, RequestOp, StatusCode};
+use support::raw::Raw;
+use support::{Client, Server, pseudo_random, sqlite_query};
+
+fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
+/// What a file must hold, as far as a client knows.
+#[derive(Debug, Clone, PartialEq)]
+enum Known {
+    /// Acknowledged: exactly these bytes.
+    Exact(Vec<u8>),
+}
+
+/// Reads a whole file over `raw`; `None` if it does not exist, `Err` if the connection fails.
+fn read_file(raw: &mut Raw, id: &mut u32, path: &str) -> Result<Option<Vec<u8>>, ()> {
+    *id += 1;
+    let r = raw.try_call(
+        *id,
+        RequestOp::Open {
+            path: b(path),
+            flags: OpenFlags(OpenFlags::READ),
+            attrs: Default::default(),
+        },
+    );
+    let r = r.ok_or(())?;
+    if r.kind == kind::STATUS {
+        return match r.status().0 {
+            StatusCode::NO_SUCH_FILE => Ok(None),
+            c => panic!("open {path}: {c:?}"),
+        };
+    }
+    let h = r.handle();
+    let mut out = Vec::new();
+    loop {
+        *id += 1;
+        let r = raw
+            .try_call(
+                *id,
+                RequestOp::Read {
+                    handle: h.clone(),
+                    offset: out.len() as u64,
+                    len: 261_120,
+                },
+            )
+            .ok_or(())?;
+        if r.kind == kind::STATUS {
+            assert_eq!(r.status().0, StatusCode::EOF, "read {path}");
+            break;
+        }
+        out.extend_from_slice(&r.body[4..]);
+    }
+    *id += 1;
+    raw.try_call(*id, RequestOp::Close { handle: h })
+        .ok_or(())?;
+    Ok(Some(out))
+}
+
+/// Uploads `data` to `path`; `Ok(true)` once the close is acknowledged, `Err` if the connection
+/// fails on the way (the upload's fate is then unknown).
+fn upload(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<bool, ()> {
+    *id += 1;
+    let r = raw
+        .try_call(
+            *id,
+            RequestOp::Open {
+                path: b(path),
+                flags: OpenFlags(OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC),
+                attrs: Default::default(),
+            },
+        )
+        .ok_or(())?;
+    let h = r.handle();
+    for (i, piece) in data.chunks(32_768).enumerate() {
+        *id += 1;
+        let r = raw
+            .try_call(
+                *id,
+                RequestOp::Write {
+                    handle: h.clone(),
+                    offset: (i * 32_768) as u64,
+                    data: Bytes::copy_from_slice(piece),
+                },
+            )
+            .ok_or(())?;
+        assert_eq!(r.status().0, StatusCode::OK, "write {path}");
+    }
+    *id += 1;
+    let r = raw
+        .try_call(*id, RequestOp::Close { handle: h })
+        .ok_or(())?;
+    Ok(r.status().0 == StatusCode::OK)
+}
+
+fn simple(raw: &mut Raw, id: &mut u32, op: RequestOp) -> Result<StatusCode, ()> {
+    *id += 1;
+    Ok(raw.try_call(*id, op).ok_or(())?.status().0)
+}
+
+/// One client's work in its own directory, with its model of what must be there.
+struct Worker {
+    dir: String,
+    model: BTreeMap<String, Known>,
+    next: u64,
+    /// An operation whose reply never came: (kind, paths, content), settled after reconnecting.
+    unsettled: Option<(&'static str, String, String, Vec<u8>)>,
+}
+
+impl Worker {
+    fn step(&mut self, raw: &mut Raw, id: &mut u32, seed: u64) -> Result<(), ()> {
+        self.next += 1;
+        let n = self.next;
+        let names: Vec<String> = self.model.keys().cloned().collect();
+        match (n % 5, names.is_empty()) {
+            (0..=2, _) | (_, true) => {
+                let path = format!("{}/f{n}", self.dir);
+                let data = pseudo_random(seed * 1_000_003 + n, (n as usize * 7919) % 200_000);
+                self.unsettled = Some(("upload", path.clone(), String::new(), data.clone()));
+                assert!(upload(raw, id, &path, &data)?, "upload {path} refused");
+                self.model.insert(path, Known::Exact(data));
+            }
+            (3, false) => {
+                let from = names[(n as usize) % names.len()].clone();
+                let to = format!("{}/r{n}", self.dir);
+                let Known::Exact(data) = self.model[&from].clone();
+                self.unsettled = Some(("rename", from.clone(), to.clone(), data.clone()));
+                let code = simple(
+                    raw,
+                    id,
+                    RequestOp::Rename {
+                        from: b(&from),
+                        to: b(&to),
+                    },
+                )?;
+                assert_eq!(code, StatusCode::OK);
+                self.model.remove(&from);
+                self.model.insert(to, Known::Exact(data));
+            }
+            _ => {
+                let victim = names[(n as usize) % names.len()].clone();
+                let Known::Exact(data) = self.model[&victim].clone();
+                self.unsettled = Some(("remove", victim.clone(), String::new(), data));
+                let code = simple(raw, id, RequestOp::Remove { path: b(&victim) })?;
+                assert_eq!(code, StatusCode::OK);
+                self.model.remove(&victim);
+            }
+        }
+        self.unsettled = None;
+        Ok(())
+    }
+
+    /// After a reconnect: the operation that got no reply either happened whole or not at all.
+    fn settle(&mut self, raw: &mut Raw, id: &mut u32) -> Result<(), ()> {
+        let Some((what, a, bpath, data)) = self.unsettled.clone() else {
+            return Ok(());
+        };
+        let got_a = read_file(raw, id, &a)?;
+        match what {
+            "upload" => {
+                let before = self.model.get(&a).cloned();
+                match (got_a, before) {
+                    (Some(x), _) if x == data => {
+                        self.model.insert(a, Known::Exact(x));
+                    }
+                    (Some(x), Some(Known::Exact(old))) => assert!(x == old, "{a}: half-visible"),
+                    (Some(x), None) => panic!("{a}: {} bytes, neither old nor new", x.len()),
+                    (None, None) => {}
+                    (None, Some(_)) => panic!("{a}: acknowledged contents lost"),
+                }
+            }
+            "rename" => {
+                let got_b = read_file(raw, id, &bpath)?;
+                match (got_a, got_b) {
+                    (Some(x), None) => assert!(x == data),
+                    (None, Some(y)) => {
+                        assert!(y == data);
+                        self.model.remove(&a);
+                        self.model.insert(bpath, Known::Exact(y));
+                    }
+                    other => panic!(
+                        "rename {a} -> {bpath}: {:?}",
+                        (other.0.is_some(), other.1.is_some())
+                    ),
+                }
+            }
+            _ => match got_a {
+                Some(x) => assert!(x == data, "{a}: changed by a remove"),
+                None => {
+                    self.model.remove(&a);
+                }
+            },
+        }
+        self.unsettled = None;
+        Ok(())
+    }
+}
+
+/// The blob files on disk and the blobs the catalog names.
+fn blobs(server: &Server) -> (Vec<String>, Vec<String>) {
+    let mut on_disk: Vec<String> = server
+        .blob_files()
+        .iter()
+        .map(|p| {
+            let fan = p
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            fan + &p.file_name().unwrap().to_string_lossy()
+        })
+        .collect();
+    on_disk.sort();
+    let named = sqlite_query(
+        &server.data_dir().join("catalog.db"),
+        "SELECT blob_id FROM nodes WHERE blob_id IS NOT NULL ORDER BY blob_id",
+    );
+    (on_disk, named.lines().map(str::to_owned).collect())
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_nothing_acknowledged() {
+    const KILLS: u32 = 20;
+    const CLIENTS: u64 = 3;
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok(
+        &(0..CLIENTS)
+            .map(|c| format!("mkdir /c{c}\n"))
+            .collect::<String>(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let generation = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (alice_key, port) = (alice.key(), server.port);
+            let (stop, done) = (stop.clone(), done.clone());
+            let client = Client {
+                dir: tempfile::tempdir().unwrap(),
+                port,
+                user: "alice".into(),
+            };
+            std::fs::copy(&alice_key, client.key()).unwrap();
+            std::thread::spawn(move || {
+                let mut w = Worker {
+                    dir: format!("/c{c}"),
+                    model: BTreeMap::new(),
+                    next: 0,
+                    unsettled: None,
+                };
+                let mut id = 0u32;
+                while !stop.load(Ordering::SeqCst) {
+                    let Some(mut raw) = Raw::try_connect(&client) else {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    };
+                    if w.settle(&mut raw, &mut id).is_err() {
+                        continue;
+                    }
+                    while !stop.load(Ordering::SeqCst) && w.step(&mut raw, &mut id, c).is_ok() {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                // Settle the last one against the final server.
+                loop {
+                    if let Some(mut raw) = Raw::try_connect(&client)
+                        && w.settle(&mut raw, &mut id).is_ok()
+                    {
+                        return w.model;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..KILLS {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(300 + rng % 900));
+        server.restart_after_crash();
+        generation.fetch_add(1, Ordering::SeqCst);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let models: Vec<BTreeMap<String, Known>> =
+        workers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert!(
+        done.load(Ordering::Relaxed) > 50,
+        "only {} operations completed",
+        done.load(Ordering::Relaxed)
+    );
+    // One more crash: the start-up sweep then leaves exactly the blobs the catalog names.
+    server.restart_after_crash();
+    let mut raw = Raw::connect(&alice);
+    let mut id = 0;
+    for (c, model) in models.iter().enumerate() {
+        for (path, Known::Exact(data)) in model {
+            let got = read_file(&mut raw, &mut id, path).unwrap();
+            assert!(
+                got.as_ref() == Some(data),
+                "{path}: acknowledged contents differ or lost"
+            );
+        }
+        let listing = alice.sftp_ok(&format!("ls -1 /c{c}\n"));
+        let listed = listing.lines().filter(|l| !l.starts_with("sftp>")).count();
+        assert_eq!(listed, model.len(), "/c{c}: extra files:\n{listing}");
+    }
+    drop(raw);
+    let (on_disk, named) = blobs(&server);
+    assert_eq!(
+        on_disk, named,
+        "orphan or missing blobs after the start-up sweep"
+    );
+    server.stop();
+    let out = server.admin(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "audit verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A tmpfs mounted on a directory for as long as the guard lives.
+struct Mounted(PathBuf);
+
+impl Mounted {
+    fn tmpfs(at: &Path, size: &str) -> Mounted {
+        let st = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cannot mount a tmpfs (the test needs root)");
+        Mounted(at.to_path_buf())
+    }
+
+    fn resize(&self, size: &str) {
+        let st = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
+    let mount = Arc::new(Mutex::new(None));
+    let m = mount.clone();
+    let mut server = Server::start_prepared("[limits]\nauth_rejection_ms = 100\n", move |d| {
+        *m.lock().unwrap() = Some(Mounted::tmpfs(d, "48m"));
+    });
+    let alice = server.account("acme", "alice", "full");
+    let keep = pseudo_random(7, 1 << 20);
+    let mut raw = Raw::connect(&alice);
+    let mut id = 0;
+    assert!(upload(&mut raw, &mut id, "/keep.bin", &keep).unwrap());
+    // Fill the disk with 8 MiB uploads until one fails.
+    let mut failure = None;
+    for i in 0..10 {
+        let data = pseudo_random(100 + i, 8 << 20);
+        match upload_status(&mut raw, &mut id, &format!("/fill{i}"), &data) {
+            Ok(()) => {}
+            Err(msg) => {
+                failure = Some(msg);
+                break;
+            }
+        }
+    }
+    let msg = failure.expect("48 MiB never filled");
+    assert!(msg.contains("no space"), "unclear error: {msg}");
+    // Reads go on; what was committed is intact.
+    assert_eq!(
+        read_file(&mut raw, &mut id, "/keep.bin").unwrap().unwrap(),
+        keep
+    );
+    let listing = alice.sftp_ok("ls -l /\n");
+    assert!(listing.contains("keep.bin"), "{listing}");
+    // Space returns: uploads work again, without a restart.
+    mount.lock().unwrap().as_ref().unwrap().resize("256m");
+    let again = pseudo_random(8, 3 << 20);
+    assert!(upload(&mut raw, &mut id, "/after.bin", &again).unwrap());
+    assert_eq!(
+        read_file(&mut raw, &mut id, "/after.bin").unwrap().unwrap(),
+        again
+    );
+    drop(raw);
+    server.stop();
+    let out = server.admin(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "audit verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+    drop(mount);
+}
+
+/// Uploads `data`; the failing request's message on refusal.
+fn upload_status(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<(), String> {
+    *id += 1;
+    let r = raw
+        .try_call(
+            *id,
+            RequestOp::Open {
+                path: b(path),
+                flags: OpenFlags(OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC),
+                attrs: Default::default(),
+            },
+        )
+        .unwrap();
+    if r.kind == kind::STATUS {
+        return Err(r.status().1);
+    }
+    let h = r.handle();
+    let mut failed = None;
+    for (i, piece) in data.chunks(261_120).enumerate() {
+        *id += 1;
+        let r = raw
+            .try_call(
+                *id,
+                RequestOp::Write {
+                    handle: h.clone(),
+                    offset: (i * 261_120) as u64,
+                    data: Bytes::copy_from_slice(piece),
+                },
+            )
+            .unwrap();
+        if r.status().0 != StatusCode::OK {
+            failed = Some(r.status().1);
+            break;
+        }
+    }
+    *id += 1;
+    let r = raw.try_call(*id, RequestOp::Close { handle: h }).unwrap();
+    match (failed, r.status()) {
+        (Some(msg), _) => Err(msg),
+        (None, (StatusCode::OK, _)) => Ok(()),
+        (None, (_, msg)) => Err(msg),
+    }
+}
