@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub master_key: MasterKeySource,
     /// Seal new file contents (off only to measure what sealing costs).
     pub seal_contents: bool,
+    /// Bytes uploads leave free on the data directory's filesystem, for the catalog and ledger.
+    pub keep_free_bytes: u64,
     /// How often expired files are swept.
     pub retention_sweep: Duration,
     pub defender: crate::gate::defender::DefenderConfig,

@@ -88,6 +88,8 @@ pub struct Shared {
     /// The server-wide budget of SFTP request and reply bytes held in memory
     /// (`Limits::buffer_bytes`); every connection's own budgets draw on it too.
     pub buffers: Arc<tokio::sync::Semaphore>,
+    /// Free space uploads leave on the data directory's filesystem (`keep_free_bytes`).
+    pub free_space: Arc<files::free_space::FreeSpace>,
 }
 
 fn unix_now() -> i64 {
@@ -105,6 +107,7 @@ impl Shared {
             tenant_id,
             self.config.seal_contents,
             self.reservations.clone(),
+            self.free_space.clone(),
         )
     }
 }
@@ -186,6 +189,10 @@ impl Server {
         ensure_data_dir(&config.data_dir)?;
         let lock = lock_data_dir(&config.data_dir)?;
         let buffers = Arc::new(tokio::sync::Semaphore::new(config.limits.buffer_bytes));
+        let free_space = Arc::new(files::free_space::FreeSpace::new(
+            config.data_dir.clone(),
+            config.keep_free_bytes,
+        ));
         let fits = descriptor_ceiling();
         let max_connections = config.limits.max_connections.min(fits);
         if max_connections < config.limits.max_connections {
@@ -235,6 +242,7 @@ impl Server {
                 events,
                 ledger,
                 reservations: Default::default(),
+                free_space,
                 buffers,
             }),
             ssh,

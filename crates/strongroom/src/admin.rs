@@ -138,6 +138,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                     t.id,
                     true,
                     Default::default(),
+                    Arc::new(server::files::free_space::FreeSpace::unchecked()),
                 );
                 let path = JailPath::parse(&Bytes::from(folder.clone().into_bytes()))?;
                 if path.is_root() {

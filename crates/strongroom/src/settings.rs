@@ -66,6 +66,7 @@ struct RawDefender {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     seal_contents: Option<bool>,
+    min_free_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +227,11 @@ fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerC
         limits,
         master_key: master_key_source(data_dir),
         seal_contents: raw.storage.seal_contents.unwrap_or(true),
+        keep_free_bytes: raw
+            .storage
+            .min_free_mib
+            .unwrap_or(256)
+            .saturating_mul(1 << 20),
         retention_sweep: Duration::from_secs(positive(
             "retention.sweep_interval_secs",
             raw.retention.sweep_interval_secs,

@@ -98,7 +98,12 @@ fn upload(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<bool, 
                 },
             )
             .ok_or(())?;
-        assert_eq!(r.status().0, StatusCode::OK, "write {path}");
+        assert_eq!(
+            r.status().0,
+            StatusCode::OK,
+            "write {path}: {}",
+            r.status().1
+        );
     }
     *id += 1;
     let r = raw
@@ -382,14 +387,18 @@ impl Drop for Mounted {
 fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
     let mount = Arc::new(Mutex::new(None));
     let m = mount.clone();
-    let mut server = Server::start_prepared("[limits]\nauth_rejection_ms = 100\n", move |d| {
-        *m.lock().unwrap() = Some(Mounted::tmpfs(d, "48m"));
+    // Uploads leave 16 MiB free for the catalog and the ledger.
+    let config = "[limits]\nauth_rejection_ms = 100\n[storage]\nmin_free_mib = 16\n";
+    let mut server = Server::start_prepared(config, move |d| {
+        *m.lock().unwrap() = Some(Mounted::tmpfs(d, "64m"));
     });
     let alice = server.account("acme", "alice", "full");
     let keep = pseudo_random(7, 1 << 20);
     let mut raw = Raw::connect(&alice);
     let mut id = 0;
-    assert!(upload(&mut raw, &mut id, "/keep.bin", &keep).unwrap());
+    if let Err(msg) = upload_status(&mut raw, &mut id, "/keep.bin", &keep) {
+        panic!("{msg}\n{}", server.log());
+    }
     // Fill the disk with 8 MiB uploads until one fails.
     let mut failure = None;
     for i in 0..10 {
@@ -402,15 +411,18 @@ fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
             }
         }
     }
-    let msg = failure.expect("48 MiB never filled");
+    let msg = failure.expect("64 MiB never filled");
     assert!(msg.contains("no space"), "unclear error: {msg}");
-    // Reads go on; what was committed is intact.
+    // Reads go on; what was committed is intact; new logins are still recorded and served.
     assert_eq!(
         read_file(&mut raw, &mut id, "/keep.bin").unwrap().unwrap(),
         keep
     );
     let listing = alice.sftp_ok("ls -l /\n");
     assert!(listing.contains("keep.bin"), "{listing}");
+    // The refused upload left nothing: every blob on disk is one the catalog names.
+    let (on_disk, named) = blobs(&server);
+    assert_eq!(on_disk, named);
     // Space returns: uploads work again, without a restart.
     mount.lock().unwrap().as_ref().unwrap().resize("256m");
     let again = pseudo_random(8, 3 << 20);

@@ -6,6 +6,7 @@
 //! ([`upload`]) become visible only when committed. This module never decides whether an
 //! operation is allowed (the gate did, before dispatch) and never speaks the SFTP wire format.
 
+pub mod free_space;
 pub mod path;
 pub mod reserve;
 pub mod upload;
@@ -51,6 +52,8 @@ pub enum FsError {
     PermissionDenied(&'static str),
     #[error("quota exceeded")]
     QuotaExceeded,
+    #[error("no space left on the server's storage; nothing was stored")]
+    NoSpace,
     #[error("{0}")]
     OutOfRange(&'static str),
     #[error("the file failed its integrity check; its contents are withheld")]
@@ -111,6 +114,8 @@ pub struct Files {
     root_id: Arc<std::sync::OnceLock<i64>>,
     /// Byte-quota reservations of open uploads, shared by every session of the node.
     reservations: Arc<reserve::Reservations>,
+    /// Free space uploads must leave on the data directory's filesystem.
+    free_space: Arc<free_space::FreeSpace>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
@@ -147,9 +152,11 @@ impl Files {
         tenant_id: i64,
         seal_contents: bool,
         reservations: Arc<reserve::Reservations>,
+        free_space: Arc<free_space::FreeSpace>,
     ) -> Self {
         Self {
             reservations,
+            free_space,
             catalog,
             vault,
             keyring,

@@ -41,6 +41,8 @@ pub struct Upload {
     pub append: bool,
     /// Its claim on the tenant's byte quota, grown as writes are accepted.
     reservation: Reservation,
+    /// The free space its writes must leave on the data directory's filesystem.
+    free_space: std::sync::Arc<super::free_space::FreeSpace>,
     /// Set when a write was refused for the quota: the close then discards the upload.
     pub over_quota: AtomicBool,
     pub state: Mutex<UploadState>,
@@ -73,6 +75,11 @@ impl Upload {
             ));
         }
         if let Err(e) = self.reservation.grow_to(end) {
+            self.over_quota.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        if let Err(e) = self.free_space.admit(end - start) {
+            // The upload is incomplete now: its close discards it.
             self.over_quota.store(true, Ordering::SeqCst);
             return Err(e);
         }
@@ -162,6 +169,7 @@ impl Files {
             exclusive,
             append: flags.has(OpenFlags::APPEND),
             reservation,
+            free_space: self.free_space.clone(),
             over_quota: AtomicBool::new(false),
             state: Mutex::new(UploadState {
                 size,

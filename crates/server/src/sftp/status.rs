@@ -54,7 +54,7 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
         | FsError::NotADirectory
         | FsError::IsADirectory
         | FsError::InvalidPath(_) => StatusCode::FAILURE,
-        FsError::QuotaExceeded | FsError::OutOfRange(_) => StatusCode::FAILURE,
+        FsError::QuotaExceeded | FsError::NoSpace | FsError::OutOfRange(_) => StatusCode::FAILURE,
         FsError::Integrity { path, reason } => {
             tracing::error!(file = %path, %reason, "integrity check failed: contents withheld");
             StatusCode::FAILURE
