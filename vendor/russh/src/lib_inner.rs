@@ -39,6 +39,9 @@ mod pty;
 
 pub use pty::Pty;
 pub use sshbuffer::SshId;
+// Strongroom patch: the type of `client::Handler::check_server_key`'s argument, which a client
+// cannot otherwise name (so it cannot accept a host key).
+pub use cert::PublicKeyOrCertificate;
 
 mod helpers;
 
