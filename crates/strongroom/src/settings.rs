@@ -1,79 +1,15 @@
 //! `strongroom serve`: configuration in two phases (raw TOML and flags, then a validated
 //! [`ServerConfig`]), logging, signals, and the printed start-up summary.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
-use serde::Deserialize;
 use server::config::MasterKeySource;
-use server::{Limits, Server, ServerConfig};
+use server::{Server, ServerConfig};
 
 use crate::UsageError;
 use crate::cli::ServeArgs;
-
-/// The config file as written; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    sftp: RawSftp,
-    #[serde(default)]
-    limits: RawLimits,
-    #[serde(default)]
-    storage: RawStorage,
-    #[serde(default)]
-    retention: RawRetention,
-    #[serde(default)]
-    defender: RawDefender,
-    #[serde(default)]
-    forward: RawForward,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawForward {
-    syslog_tcp: Option<String>,
-    syslog_udp: Option<String>,
-    jsonl_file: Option<PathBuf>,
-    buffer: Option<usize>,
-}
-
-fn address(name: &str, v: Option<String>) -> Result<Option<SocketAddr>, UsageError> {
-    v.map(|s| {
-        s.parse::<SocketAddr>().map_err(|_| {
-            UsageError(format!(
-                "config: {name} '{s}' is not an address like 127.0.0.1:514"
-            ))
-        })
-    })
-    .transpose()
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDefender {
-    window_secs: Option<i64>,
-    max_failures_per_address: Option<usize>,
-    spray_accounts: Option<usize>,
-    stuffing_addresses: Option<usize>,
-    ban_secs: Option<Vec<i64>>,
-    attack_secs: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    seal_contents: Option<bool>,
-    min_free_mib: Option<u64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRetention {
-    sweep_interval_secs: Option<u64>,
-}
+use strongroom::config_file;
 
 /// Where the master key is: `STRONGROOM_MASTER_KEY` (the key itself), else the file named by
 /// `STRONGROOM_MASTER_KEY_FILE`, else `<data-dir>/master.key`. The same for every command.
@@ -87,171 +23,20 @@ pub fn master_key_source(data_dir: &Path) -> MasterKeySource {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSftp {
-    listen: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    max_handles_per_session: Option<usize>,
-    max_sessions_per_account: Option<usize>,
-    max_connections_per_address: Option<usize>,
-    max_connections: Option<usize>,
-    max_unauthenticated: Option<usize>,
-    buffer_mib: Option<usize>,
-    preauth_timeout_secs: Option<u64>,
-    max_auth_attempts: Option<usize>,
-    auth_rejection_ms: Option<u64>,
-}
-
-fn positive<T: PartialOrd + Default + std::fmt::Display>(
-    name: &str,
-    v: Option<T>,
-    default: T,
-) -> Result<T, UsageError> {
-    match v {
-        Some(v) if v <= T::default() => Err(UsageError(format!(
-            "config: {name} must be greater than 0 (got {v})"
-        ))),
-        Some(v) => Ok(v),
-        None => Ok(default),
-    }
-}
-
-fn validate(data_dir: &Path, raw: RawConfig, args: &ServeArgs) -> Result<ServerConfig, UsageError> {
-    let d = Limits::default();
-    let l = raw.limits;
-    let limits = Limits {
-        max_handles_per_session: positive(
-            "limits.max_handles_per_session",
-            l.max_handles_per_session,
-            d.max_handles_per_session,
-        )?,
-        max_sessions_per_account: positive(
-            "limits.max_sessions_per_account",
-            l.max_sessions_per_account,
-            d.max_sessions_per_account,
-        )?,
-        max_connections_per_address: positive(
-            "limits.max_connections_per_address",
-            l.max_connections_per_address,
-            d.max_connections_per_address,
-        )?,
-        max_connections: positive(
-            "limits.max_connections",
-            l.max_connections,
-            d.max_connections,
-        )?,
-        max_unauthenticated: positive(
-            "limits.max_unauthenticated",
-            l.max_unauthenticated,
-            d.max_unauthenticated,
-        )?,
-        buffer_bytes: match positive("limits.buffer_mib", l.buffer_mib, d.buffer_bytes >> 20)? {
-            mib if mib < 64 => {
-                return Err(UsageError(format!(
-                    "config: limits.buffer_mib must be at least 64 (got {mib})"
-                )));
-            }
-            mib => mib.saturating_mul(1 << 20),
-        },
-        preauth_timeout: l.preauth_timeout_secs.map_or(Ok(d.preauth_timeout), |s| {
-            positive("limits.preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
-        })?,
-        max_auth_attempts: positive(
-            "limits.max_auth_attempts",
-            l.max_auth_attempts,
-            d.max_auth_attempts,
-        )?,
-        auth_rejection_time: l
-            .auth_rejection_ms
-            .map_or(d.auth_rejection_time, Duration::from_millis),
-    };
-    let listen = match (args.sftp_listen, raw.sftp.listen) {
-        (Some(a), _) => a,
-        (None, Some(s)) => s.parse::<SocketAddr>().map_err(|_| {
-            UsageError(format!(
-                "config: sftp.listen '{s}' is not an address like 127.0.0.1:2222"
-            ))
-        })?,
-        (None, None) => server::config::DEFAULT_SFTP_LISTEN
-            .parse()
-            .map_err(|_| UsageError("built-in listen address".into()))?,
-    };
-    let dd = server::gate::defender::DefenderConfig::default();
-    let rd = raw.defender;
-    let ban_secs = match rd.ban_secs {
-        Some(list) if list.is_empty() || list.iter().any(|s| *s <= 0) => {
-            return Err(UsageError(
-                "config: defender.ban_secs must be a non-empty list of positive durations".into(),
-            ));
-        }
-        Some(list) => list,
-        None => dd.ban_secs,
-    };
-    let defender = server::gate::defender::DefenderConfig {
-        window_secs: positive("defender.window_secs", rd.window_secs, dd.window_secs)?,
-        max_failures_per_address: positive(
-            "defender.max_failures_per_address",
-            rd.max_failures_per_address,
-            dd.max_failures_per_address,
-        )?,
-        spray_accounts: positive(
-            "defender.spray_accounts",
-            rd.spray_accounts,
-            dd.spray_accounts,
-        )?,
-        stuffing_addresses: positive(
-            "defender.stuffing_addresses",
-            rd.stuffing_addresses,
-            dd.stuffing_addresses,
-        )?,
-        ban_secs,
-        attack_secs: positive("defender.attack_secs", rd.attack_secs, dd.attack_secs)?,
-    };
-    let rf = raw.forward;
-    let forward = server::forward::ForwardConfig {
-        syslog_tcp: address("forward.syslog_tcp", rf.syslog_tcp)?,
-        syslog_udp: address("forward.syslog_udp", rf.syslog_udp)?,
-        jsonl_file: rf.jsonl_file,
-        buffer: positive("forward.buffer", rf.buffer, 10_000)?,
-    };
-    Ok(ServerConfig {
-        forward,
-        defender,
-        data_dir: data_dir.to_path_buf(),
-        sftp_listen: listen,
-        limits,
-        master_key: master_key_source(data_dir),
-        seal_contents: raw.storage.seal_contents.unwrap_or(true),
-        keep_free_bytes: raw
-            .storage
-            .min_free_mib
-            .unwrap_or(256)
-            .saturating_mul(1 << 20),
-        retention_sweep: Duration::from_secs(positive(
-            "retention.sweep_interval_secs",
-            raw.retention.sweep_interval_secs,
-            300,
-        )?),
-    })
-}
-
 fn load(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let (path, required): (PathBuf, bool) = match &args.config {
         Some(p) => (p.clone(), true),
         None => (data_dir.join("strongroom.toml"), false),
     };
-    let raw = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str::<RawConfig>(&text)
-            .map_err(|e| UsageError(format!("config file {}: {}", path.display(), e.message())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => RawConfig::default(),
+    let master_key = master_key_source(data_dir);
+    let parsed = match std::fs::read_to_string(&path) {
+        Ok(text) => config_file::parse(&text, data_dir, args.sftp_listen, master_key),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            config_file::defaults(data_dir, args.sftp_listen, master_key)
+        }
         Err(e) => return Err(e).with_context(|| format!("config file {}", path.display())),
     };
-    Ok(validate(data_dir, raw, args)?)
+    Ok(parsed.map_err(|e| UsageError(format!("config file {}: {e}", path.display())))?)
 }
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
