@@ -304,3 +304,133 @@ fn asyncssh_with_a_totp_second_factor() {
     let secret = with_second_factor(&s, "robot");
     python(&s, "asyncssh", "robot", Some(&secret));
 }
+
+/// What WinSCP and FileZilla (not installable here) rely on, from their documentation, driven
+/// on the raw protocol: times and permissions set after an upload (SETSTAT by path, FSETSTAT
+/// before close), `statvfs@openssh.com` for free space, READs asking for more than the limit
+/// (answered with at most the limit, the client loops), resuming an upload at an offset (no
+/// truncation, or APPEND), and WinSCP's upload to a temporary name renamed over the target.
+#[test]
+fn protocol_behaviours_winscp_and_filezilla_rely_on() {
+    use sftp_proto::message::kind;
+    use sftp_proto::{Attrs, Extended, OpenFlags, RequestOp, StatusCode};
+    use support::raw::Raw;
+    let b = |s: &str| bytes::Bytes::copy_from_slice(s.as_bytes());
+    let s = setup();
+    let mut raw = Raw::connect(&s.alice);
+    let mtime = 1_600_000_000u32;
+    // Upload, then SETSTAT mtime and permissions by path (FileZilla's "preserve timestamps").
+    let h = raw.open(
+        1,
+        "/a.csv",
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    raw.write(2, &h, 0, b"0123456789");
+    assert_eq!(
+        raw.call(3, RequestOp::Close { handle: h }).status().0,
+        StatusCode::OK
+    );
+    let attrs = Attrs {
+        permissions: Some(0o640),
+        times: Some((mtime, mtime)),
+        ..Attrs::default()
+    };
+    let r = raw.call(
+        4,
+        RequestOp::Setstat {
+            path: b("/a.csv"),
+            attrs: attrs.clone(),
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    let st = raw.call(5, RequestOp::Stat { path: b("/a.csv") });
+    assert_eq!(st.kind, kind::ATTRS);
+    let listing = s.alice.sftp_ok("ls -l /a.csv\n");
+    assert!(
+        listing.contains("-rw-r-----") && listing.contains("2020"),
+        "{listing}"
+    );
+    // FSETSTAT of an upload before its close (WinSCP): kept when the upload commits.
+    let h = raw.open(
+        6,
+        "/b.csv",
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    raw.write(7, &h, 0, b"abc");
+    let r = raw.call(
+        8,
+        RequestOp::Fsetstat {
+            handle: h.clone(),
+            attrs,
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    assert_eq!(
+        raw.call(9, RequestOp::Close { handle: h }).status().0,
+        StatusCode::OK
+    );
+    let listing = s.alice.sftp_ok("ls -l /b.csv\n");
+    assert!(listing.contains("2020"), "{listing}");
+    // statvfs@openssh.com: eleven 64-bit fields.
+    let r = raw.call(10, RequestOp::Extended(Extended::Statvfs { path: b("/") }));
+    assert_eq!((r.kind, r.body.len()), (kind::EXTENDED_REPLY, 88));
+    // A READ of 1 MiB gets the advertised maximum at most.
+    let big = support::pseudo_random(9, 600_000);
+    let h = raw.open(
+        11,
+        "/big",
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    for (i, piece) in big.chunks(200_000).enumerate() {
+        raw.write(12, &h, (i * 200_000) as u64, piece);
+    }
+    raw.call(13, RequestOp::Close { handle: h });
+    let h = raw.open(14, "/big", OpenFlags::READ);
+    let mut got = Vec::new();
+    loop {
+        let r = raw.call(
+            15,
+            RequestOp::Read {
+                handle: h.clone(),
+                offset: got.len() as u64,
+                len: 1 << 20,
+            },
+        );
+        if r.kind != kind::DATA {
+            break;
+        }
+        assert!(r.body.len() - 4 <= 261_120);
+        got.extend_from_slice(&r.body[4..]);
+    }
+    assert!(got == big);
+    raw.call(16, RequestOp::Close { handle: h });
+    // Resume at an offset (no TRUNC), and with APPEND.
+    let h = raw.open(17, "/a.csv", OpenFlags::WRITE);
+    raw.write(18, &h, 10, b"ABCDEF");
+    raw.call(19, RequestOp::Close { handle: h });
+    let h = raw.open(20, "/a.csv", OpenFlags::WRITE | OpenFlags::APPEND);
+    raw.write(21, &h, 0, b"!");
+    raw.call(22, RequestOp::Close { handle: h });
+    s.alice.sftp_ok("get /a.csv resumed\n");
+    assert_eq!(
+        std::fs::read(s.alice.work().join("resumed")).unwrap(),
+        b"0123456789ABCDEF!"
+    );
+    // Upload to a temporary name, then rename over the target (posix-rename).
+    let h = raw.open(23, "/b.csv.filepart", OpenFlags::WRITE | OpenFlags::CREAT);
+    raw.write(24, &h, 0, b"new contents");
+    raw.call(25, RequestOp::Close { handle: h });
+    let r = raw.call(
+        26,
+        RequestOp::Extended(Extended::PosixRename {
+            from: b("/b.csv.filepart"),
+            to: b("/b.csv"),
+        }),
+    );
+    assert_eq!(r.status().0, StatusCode::OK);
+    s.alice.sftp_ok("get /b.csv b2\n");
+    assert_eq!(
+        std::fs::read(s.alice.work().join("b2")).unwrap(),
+        b"new contents"
+    );
+}
