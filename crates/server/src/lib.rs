@@ -126,14 +126,12 @@ pub struct Server {
 /// Descriptors kept free of connections: the catalog, the ledger, blob files of transfers in
 /// progress, the log, and accepting the next login (so `accept` never fails for want of one).
 pub const RESERVED_DESCRIPTORS: u64 = 1024;
-/// Descriptors counted per connection: its socket and, on average, one blob file.
-const DESCRIPTORS_PER_CONNECTION: u64 = 2;
 /// The open-file limit the server asks for at start (as root the hard limit may be raised).
 const WANTED_DESCRIPTORS: u64 = 65_536;
 
 /// Raises this process's open-file limit (soft to hard, and the hard limit towards
 /// [`WANTED_DESCRIPTORS`] where permitted) and returns how many connections fit under it with
-/// [`RESERVED_DESCRIPTORS`] kept free.
+/// [`RESERVED_DESCRIPTORS`] kept free and a quarter of the rest left for blob files.
 pub fn descriptor_ceiling() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -163,7 +161,9 @@ pub fn descriptor_ceiling() -> usize {
             }
         }
     }
-    (lim.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION).max(1) as usize
+    // Each connection is one socket; a quarter of the rest is left for the blob files of
+    // transfers in progress (one per open file handle).
+    (lim.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS) * 3 / 4).max(1) as usize
 }
 
 /// Opens (creating if needed) the data directory with owner-only permissions.
@@ -196,7 +196,7 @@ impl Server {
         let fits = descriptor_ceiling();
         let max_connections = config.limits.max_connections.min(fits);
         if max_connections < config.limits.max_connections {
-            tracing::warn!(
+            tracing::info!(
                 configured = config.limits.max_connections,
                 max_connections,
                 "the open-file limit allows fewer connections than configured; raise it (e.g. LimitNOFILE)"
