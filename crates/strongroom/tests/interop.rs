@@ -1,8 +1,8 @@
 //! Every client installable here, each round-tripping the same tree (binary files across
 //! request and chunk boundaries, an empty file, a nested directory and a non-UTF-8 name)
 //! through Strongroom, compared byte for byte: OpenSSH sftp and scp, rclone, lftp, curl
-//! (libssh2), paramiko and asyncssh (with and without a TOTP second factor). `./test` installs
-//! them; a missing client fails its test.
+//! (libssh2), paramiko and asyncssh (with and without a TOTP second factor), and JSch (Java).
+//! `./test` installs them; a missing client fails its test.
 
 mod support;
 
@@ -433,4 +433,55 @@ fn protocol_behaviours_winscp_and_filezilla_rely_on() {
         std::fs::read(s.alice.work().join("b2")).unwrap(),
         b"new contents"
     );
+}
+
+/// JSch (Debian's libjsch-java), the SFTP library under many Java MFT clients, with a password
+/// (Debian's JSch 0.1.55 predates Ed25519 keys). The JVM turns a non-UTF-8 local file name into
+/// replacement characters before JSch sees it, so that file is left out of this client's tree.
+#[test]
+fn jsch_java_round_trip() {
+    let s = setup();
+    std::fs::remove_file(s.src.join(latin1_name())).unwrap();
+    let password = "correct-horse-battery-staple-42";
+    let out = support::admin_in(
+        &s.server.data_dir(),
+        &[
+            "user",
+            "add",
+            "javauser",
+            "--tenant",
+            "acme",
+            "--access",
+            "full",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let classes = s.alice.dir.path().join("java");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/JschRoundTrip.java");
+    let jar = "/usr/share/java/jsch.jar";
+    run(
+        Command::new("javac")
+            .args(["-cp", jar, "-d"])
+            .arg(&classes)
+            .arg(&source),
+        "javac",
+    );
+    let back = s.alice.dir.path().join("back-jsch");
+    std::fs::create_dir_all(&back).unwrap();
+    let out = run(
+        Command::new("java")
+            .arg("-cp")
+            .arg(format!("{jar}:{}", classes.display()))
+            .arg("JschRoundTrip")
+            .arg(s.server.port.to_string())
+            .args(["javauser", password])
+            .arg(&s.src)
+            .arg("/viajava")
+            .arg(&back),
+        "JSch",
+    );
+    assert!(out.contains("ok"), "{out}");
+    assert_same_tree(&s.src, &back, "JSch");
 }
