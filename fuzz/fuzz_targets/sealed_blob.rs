@@ -71,7 +71,8 @@ fuzz_target!(|data: &[u8]| {
         let mut stored = f.stored.clone();
         for pair in rest.chunks_exact(5) {
             let at = u32::from_be_bytes([pair[0], pair[1], pair[2], pair[3]]) as usize;
-            if let Some(b) = stored.get_mut(at % (stored.len() + 1)) {
+            let len = stored.len();
+            if let Some(b) = stored.get_mut(at % (len + 1)) {
                 *b = pair[4];
             }
         }

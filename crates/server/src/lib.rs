@@ -7,7 +7,8 @@
 //! - [`files`]: the tenant-jailed namespace over the catalog and the sealed blobs.
 //! - [`keys`]: key lifecycle (loading the master keyring, tenant and master rotation).
 //! - [`retention`]: the sweeper that deletes expired files.
-//! - [`sessions`]: live connections, their limits, and shutdown.
+//! - [`sessions`]: live connections, their limits, what each is doing, closing them.
+//! - [`control`]: the local control socket admin commands use to reach the running server.
 //! - [`host_keys`]: generating and loading the SSH host keys.
 //!
 //! [`Server::prepare`] opens everything on a data directory; [`Server::serve`] runs on an
@@ -15,6 +16,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod control;
 pub mod event_log;
 pub mod files;
 pub mod forward;
@@ -70,6 +72,8 @@ pub enum ServerError {
     Listen(#[source] std::io::Error),
     #[error("cannot start the audit ledger writer: {0}")]
     LedgerWriter(#[source] std::io::Error),
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
 }
 
 /// What every connection shares.
@@ -262,6 +266,10 @@ impl Server {
         tokio::pin!(shutdown);
         let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
+        let control = tokio::spawn(control::serve(
+            control::bind(&self.shared.config.data_dir)?,
+            self.shared.registry.clone(),
+        ));
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -277,6 +285,8 @@ impl Server {
         drop(listener);
         sweeper.abort();
         gate_refresh.abort();
+        control.abort();
+        let _ = std::fs::remove_file(control::socket_path(&self.shared.config.data_dir));
         let live = self.shared.registry.all();
         tracing::info!(sessions = live.len(), "shutting down: closing sessions");
         for h in live {
@@ -341,6 +351,12 @@ impl Server {
             let authenticated = Arc::new(AtomicBool::new(false));
             let (stream, sever) = sessions::Severable::new(stream);
             let (stream, client_id) = event_log::ClientId::new(stream);
+            let live = Arc::new(sessions::LiveSession::new(
+                slot.id,
+                peer,
+                now,
+                client_id.clone(),
+            ));
             let handler = ssh::Connection::new(
                 shared.clone(),
                 peer,
@@ -348,6 +364,7 @@ impl Server {
                 client_id,
                 slot.id,
                 sever.clone(),
+                live.clone(),
             );
             tracing::debug!(%peer, connection = slot.id, "connection accepted");
             let running = match tokio::time::timeout(
@@ -367,7 +384,9 @@ impl Server {
                 }
             };
             let handle = running.handle();
-            shared.registry.attach(&slot, handle.clone());
+            shared
+                .registry
+                .attach(&slot, handle.clone(), sever.clone(), live);
             let timer = tokio::spawn(async move {
                 tokio::time::sleep(preauth).await;
                 if !authenticated.load(Ordering::SeqCst) {

@@ -1,11 +1,13 @@
 //! The registry of live connections: counts per source address and per account (the configured
-//! limits), and a handle on each connection so that shutdown can close them all; and
+//! limits), what each connection is doing ([`LiveSession`]: who, from where, bytes so far, files
+//! open), and a way to close each at once (shutdown, `session kill`, `user lock`); and
 //! [`Severable`], the connection's socket as the SSH session sees it, which the server can cut
 //! whatever state the session is in (a key exchange that never ends included).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,8 +22,155 @@ struct Inner {
     unauthenticated: std::collections::HashSet<u64>,
     by_address: HashMap<IpAddr, usize>,
     by_account: HashMap<i64, usize>,
-    connections: HashMap<u64, Handle>,
+    connections: HashMap<u64, Attached>,
     next_id: u64,
+}
+
+/// A live connection as the registry holds it.
+struct Attached {
+    handle: Handle,
+    sever: Sever,
+    live: Arc<LiveSession>,
+}
+
+/// Who authenticated a connection, with what.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub account: String,
+    pub tenant: String,
+    /// Key fingerprint or certificate key id, and the methods (e.g. `publickey+totp`).
+    pub credential: Option<String>,
+    pub methods: String,
+}
+
+/// What a connection is doing, kept up to date by the connection itself and read by
+/// `session list`.
+pub struct LiveSession {
+    pub id: u64,
+    pub source: SocketAddr,
+    /// Unix seconds.
+    pub started: i64,
+    /// The client's SSH identification line, once read.
+    pub client_version: Arc<OnceLock<String>>,
+    login: OnceLock<Login>,
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+    /// Handles open on all the connection's SFTP channels (the per-connection handle limit).
+    pub handles_open: std::sync::atomic::AtomicUsize,
+    /// Files open now, by a key unique within the connection.
+    open_files: Mutex<HashMap<u64, String>>,
+    next_table: AtomicU64,
+}
+
+impl LiveSession {
+    pub fn new(
+        id: u64,
+        source: SocketAddr,
+        started: i64,
+        client_version: Arc<OnceLock<String>>,
+    ) -> Self {
+        Self {
+            id,
+            source,
+            started,
+            client_version,
+            login: OnceLock::new(),
+            bytes_read: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            handles_open: Default::default(),
+            open_files: Mutex::new(HashMap::new()),
+            next_table: AtomicU64::new(1),
+        }
+    }
+
+    pub fn logged_in(&self, login: Login) {
+        let _ = self.login.set(login);
+    }
+
+    pub fn login(&self) -> Option<&Login> {
+        self.login.get()
+    }
+
+    /// A number for a new handle table of this connection (keys of [`Self::file_opened`]).
+    pub fn new_table(&self) -> u64 {
+        self.next_table
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn file_opened(&self, key: u64, path: String) {
+        if let Ok(mut f) = self.open_files.lock() {
+            f.insert(key, path);
+        }
+    }
+
+    pub fn file_closed(&self, key: u64) {
+        if let Ok(mut f) = self.open_files.lock() {
+            f.remove(&key);
+        }
+    }
+
+    /// What `session list` prints of it.
+    pub fn snapshot(&self) -> SessionSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        let login = self.login.get();
+        let mut files: Vec<String> = self
+            .open_files
+            .lock()
+            .map(|f| f.values().cloned().collect())
+            .unwrap_or_default();
+        files.sort();
+        SessionSnapshot {
+            id: self.id,
+            account: login.map(|l| l.account.clone()),
+            tenant: login.map(|l| l.tenant.clone()),
+            source: self.source,
+            client_version: self.client_version.get().cloned(),
+            credential: login.and_then(|l| l.credential.clone()),
+            methods: login.map(|l| l.methods.clone()),
+            started: self.started,
+            bytes_read: self.bytes_read.load(Relaxed),
+            bytes_written: self.bytes_written.load(Relaxed),
+            open_files: files,
+        }
+    }
+}
+
+/// One live session as the control channel reports it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SessionSnapshot {
+    pub id: u64,
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    pub source: SocketAddr,
+    pub client_version: Option<String>,
+    pub credential: Option<String>,
+    pub methods: Option<String>,
+    /// Unix seconds.
+    pub started: i64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub open_files: Vec<String>,
+}
+
+/// Which sessions a kill names.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Selection {
+    pub session: Option<u64>,
+    pub account: Option<String>,
+    pub address: Option<IpAddr>,
+}
+
+impl Selection {
+    fn matches(&self, live: &LiveSession) -> bool {
+        let login = live.login.get();
+        self.session.is_none_or(|id| id == live.id)
+            && self
+                .account
+                .as_deref()
+                .is_none_or(|a| login.is_some_and(|l| l.account == a))
+            && self.address.is_none_or(|a| a == live.source.ip())
+            && (self.session.is_some() || self.account.is_some() || self.address.is_some())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -97,10 +246,52 @@ impl Registry {
         })
     }
 
-    pub fn attach(&self, slot: &ConnectionSlot, handle: Handle) {
+    pub fn attach(
+        &self,
+        slot: &ConnectionSlot,
+        handle: Handle,
+        sever: Sever,
+        live: Arc<LiveSession>,
+    ) {
         if let Ok(mut g) = self.inner.lock() {
-            g.connections.insert(slot.id, handle);
+            g.connections.insert(
+                slot.id,
+                Attached {
+                    handle,
+                    sever,
+                    live,
+                },
+            );
         }
+    }
+
+    /// Every live connection, oldest first.
+    pub fn sessions(&self) -> Vec<SessionSnapshot> {
+        let mut out: Vec<SessionSnapshot> = self
+            .inner
+            .lock()
+            .map(|g| g.connections.values().map(|a| a.live.snapshot()).collect())
+            .unwrap_or_default();
+        out.sort_by_key(|s| s.id);
+        out
+    }
+
+    /// Closes at once every connection `selection` names (an empty selection names none):
+    /// their sockets are cut, whatever they are doing; uploads in progress are discarded as on
+    /// any disconnect. Returns the ids closed.
+    pub fn kill(&self, selection: &Selection) -> Vec<u64> {
+        let Ok(g) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let mut killed = Vec::new();
+        for a in g.connections.values() {
+            if selection.matches(&a.live) {
+                a.sever.sever();
+                killed.push(a.live.id);
+            }
+        }
+        killed.sort_unstable();
+        killed
     }
 
     /// Counts a session of `account_id` on connection `connection` (no longer counted as
@@ -123,7 +314,7 @@ impl Registry {
     pub fn all(&self) -> Vec<Handle> {
         self.inner
             .lock()
-            .map(|g| g.connections.values().cloned().collect())
+            .map(|g| g.connections.values().map(|a| a.handle.clone()).collect())
             .unwrap_or_default()
     }
 

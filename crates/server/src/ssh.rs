@@ -42,8 +42,8 @@ pub struct Connection {
     sever: crate::sessions::Sever,
     /// Memory budgets shared by the connection's SFTP channels.
     budgets: sftp::Budgets,
-    /// Handles open on all the connection's SFTP channels.
-    handles_open: Arc<std::sync::atomic::AtomicUsize>,
+    /// What the connection is doing, for `session list` (and its handle count).
+    live: Arc<crate::sessions::LiveSession>,
 }
 
 fn now() -> i64 {
@@ -60,10 +60,11 @@ impl Connection {
         client_id: Arc<std::sync::OnceLock<String>>,
         session_id: u64,
         sever: crate::sessions::Sever,
+        live: Arc<crate::sessions::LiveSession>,
     ) -> Self {
         Self {
             budgets: sftp::Budgets::for_connection(shared.buffers.clone()),
-            handles_open: Default::default(),
+            live,
             sever,
             shared,
             peer,
@@ -147,6 +148,12 @@ impl Connection {
             .defender
             .record_success(self.peer.ip(), &p.account);
         self.account_slot = Some(slot);
+        self.live.logged_in(crate::sessions::Login {
+            account: p.account.clone(),
+            tenant: p.tenant.clone(),
+            credential: credential(detail),
+            methods: method.to_owned(),
+        });
         self.principal = Some(p);
         self.pending = None;
         self.authenticated.store(true, Ordering::SeqCst);
@@ -331,8 +338,9 @@ impl russh::server::Handler for Connection {
                     files: self.shared.files_for(p.tenant_id),
                     handles: std::sync::Mutex::new(HandleTable::new(
                         self.shared.config.limits.max_handles_per_session,
-                        self.handles_open.clone(),
+                        self.live.clone(),
                     )),
+                    live: self.live.clone(),
                     data_dir: self.shared.config.blob_dir(),
                     budgets: self.budgets.clone(),
                     sever: self.sever.clone(),

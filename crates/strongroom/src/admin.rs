@@ -377,9 +377,14 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        UserCommand::Lock { name } => {
+        UserCommand::Lock { name, reason: _ } => {
             cat.set_locked(&name, true).await?;
-            println!("account {name} locked");
+            let selection = server::sessions::Selection {
+                account: Some(name.clone()),
+                ..Default::default()
+            };
+            let closed = crate::session_admin::close(data_dir, selection).await?;
+            println!("account {name} locked; {closed}");
         }
         UserCommand::Unlock { name } => {
             cat.set_locked(&name, false).await?;

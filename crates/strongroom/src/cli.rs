@@ -47,6 +47,38 @@ pub enum Command {
     /// The tamper-evident audit ledger.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Live sessions of the running server: list them, close them at once.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Jsonl,
+}
+
+#[derive(Subcommand)]
+pub enum SessionCommand {
+    /// Every live session: id, account, tenant, source, client, credential, start, bytes read
+    /// and written so far, files open.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Close sessions at once, mid-transfer included (an upload in progress is discarded):
+    /// one by its id, or every session of an account or a source address.
+    Kill {
+        id: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -223,9 +255,12 @@ pub enum UserCommand {
     Show {
         name: String,
     },
-    /// Refuse all logins of an account until unlocked.
+    /// Refuse all logins of an account until unlocked, and close its live sessions at once.
     Lock {
         name: String,
+        /// Why (recorded in the audit ledger with the command).
+        #[arg(long)]
+        reason: Option<String>,
     },
     Unlock {
         name: String,

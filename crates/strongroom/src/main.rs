@@ -5,6 +5,7 @@ mod admin;
 mod audit_admin;
 mod cli;
 mod gate_admin;
+mod session_admin;
 mod settings;
 mod units;
 
@@ -61,6 +62,7 @@ fn admin_record(command: &cli::Command) -> Option<String> {
             | C::Tenant(T::List | T::Show { .. } | T::Ca(cli::CaCommand::List { .. }))
             | C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. }))
             | C::Ban(cli::BanCommand::List)
+            | C::Session(cli::SessionCommand::List { .. })
     );
     (!reads).then(|| {
         let mut words = std::env::args().skip(1).peekable();
@@ -92,6 +94,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             }
             cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
             cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
+            cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await
             }

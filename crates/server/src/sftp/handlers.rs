@@ -38,6 +38,10 @@ pub async fn handle(
         .as_ref()
         .and_then(|a| audit::in_catalog(ctx, a, handle.as_deref()));
     let progress = matches!(op, RequestOp::Read { .. } | RequestOp::Write { .. });
+    let writing = match &op {
+        RequestOp::Write { data, .. } => data.len() as u64,
+        _ => 0,
+    };
     let record = in_catalog.as_ref().map(|(_, r)| r);
     let reply = serve(ctx, id, op, handle.clone(), record)
         .await
@@ -62,6 +66,13 @@ pub async fn handle(
         );
     }
     if progress && let Some(h) = handle.as_deref() {
+        use std::sync::atomic::Ordering::Relaxed;
+        if reply.get(4) == Some(&sftp_proto::message::kind::DATA) {
+            let n = reply.len().saturating_sub(DATA_HEADER_LEN) as u64;
+            ctx.live.bytes_read.fetch_add(n, Relaxed);
+        } else if writing > 0 && status::is_ok(&reply) {
+            ctx.live.bytes_written.fetch_add(writing, Relaxed);
+        }
         audit::progress(ctx, h);
     }
     reply

@@ -114,6 +114,8 @@ pub struct SessionContext {
     pub budgets: Budgets,
     /// Cuts the connection (a client that stops taking replies).
     pub sever: crate::sessions::Sever,
+    /// The connection's live record: bytes read and written so far are counted into it.
+    pub live: Arc<crate::sessions::LiveSession>,
 }
 
 /// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the

@@ -1,0 +1,158 @@
+//! The local control channel: how admin commands reach the running server (`session list`,
+//! `session kill`, `user lock`). A Unix socket, `<data-dir>/control.sock`, mode 0600 inside the
+//! 0700 data directory; every connection's peer credentials are checked (root or the server's
+//! own user only). Nothing else listens on it and no SSH client can reach it.
+//!
+//! Protocol: one JSON request line, one JSON reply line, then the connection closes. Requests
+//! are bounded ([`MAX_REQUEST_LEN`]) and decoded into a closed, typed enum.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::sessions::{Registry, Selection, SessionSnapshot};
+
+/// The socket's file name in the data directory.
+pub const SOCKET_NAME: &str = "control.sock";
+/// Longest request line accepted.
+pub const MAX_REQUEST_LEN: usize = 4096;
+/// How long a peer has to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Every live session.
+    List,
+    /// Close the sessions the selection names, at once.
+    Kill(Selection),
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Sessions(Vec<SessionSnapshot>),
+    /// Ids of the sessions closed.
+    Killed(Vec<u64>),
+    Refused(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    #[error("control socket {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the server's reply could not be read: {0}")]
+    BadReply(String),
+}
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET_NAME)
+}
+
+/// Binds the control socket (replacing one a crashed server left; the data directory's lock
+/// says no other server runs) with mode 0600.
+pub fn bind(data_dir: &Path) -> Result<UnixListener, ControlError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = socket_path(data_dir);
+    let io = |source| ControlError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let listener = UnixListener::bind(&path).map_err(io)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+/// Serves the control socket until the task is dropped.
+pub async fn serve(listener: UnixListener, registry: Registry) {
+    // SAFETY: geteuid has no preconditions.
+    let own_uid = unsafe { libc::geteuid() };
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let allowed = stream
+            .peer_cred()
+            .is_ok_and(|c| c.uid() == 0 || c.uid() == own_uid);
+        if !allowed {
+            tracing::warn!("control socket: connection from another user refused");
+            continue;
+        }
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            if let Err(e) = answer(stream, &registry).await {
+                tracing::info!(error = %e, "control request failed");
+            }
+        });
+    }
+}
+
+async fn answer(stream: UnixStream, registry: &Registry) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = Vec::new();
+    let mut limited = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_LEN as u64));
+    tokio::time::timeout(REQUEST_TIMEOUT, limited.read_until(b'\n', &mut line))
+        .await
+        .map_err(|_| std::io::Error::other("no request in time"))??;
+    let reply = match serde_json::from_slice::<Request>(&line) {
+        Ok(Request::List) => Reply::Sessions(registry.sessions()),
+        Ok(Request::Kill(selection)) => {
+            let killed = registry.kill(&selection);
+            if !killed.is_empty() {
+                tracing::info!(?selection, ?killed, "sessions closed by an administrator");
+            }
+            Reply::Killed(killed)
+        }
+        Err(e) => Reply::Refused(format!("bad request: {e}")),
+    };
+    let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await
+}
+
+/// Sends `request` to the server running on `data_dir`; `Ok(None)` when no server runs there.
+pub async fn call(data_dir: &Path, request: &Request) -> Result<Option<Reply>, ControlError> {
+    let path = socket_path(data_dir);
+    let io = |source| ControlError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let stream = match UnixStream::connect(&path).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let (read, mut write) = stream.into_split();
+    let mut line =
+        serde_json::to_vec(request).map_err(|e| ControlError::BadReply(e.to_string()))?;
+    line.push(b'\n');
+    write.write_all(&line).await.map_err(io)?;
+    let mut reply = Vec::new();
+    BufReader::new(read)
+        .read_until(b'\n', &mut reply)
+        .await
+        .map_err(io)?;
+    serde_json::from_slice(&reply)
+        .map(Some)
+        .map_err(|e| ControlError::BadReply(e.to_string()))
+}

@@ -1,0 +1,164 @@
+//! `strongroom session list|kill`, and closing an account's sessions for `user lock`: asks the
+//! running server over its control socket (`server::control`) and prints the answer. When no
+//! server runs on the data directory, says so: no live session was affected.
+
+use std::path::Path;
+
+use anyhow::Context;
+use server::control::{self, Reply, Request};
+use server::sessions::{Selection, SessionSnapshot};
+
+use crate::UsageError;
+use crate::cli::{ListFormat, SessionCommand};
+
+pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result<()> {
+    match command {
+        SessionCommand::List {
+            user,
+            tenant,
+            format,
+        } => {
+            let Some(reply) = ask(data_dir, &Request::List).await? else {
+                eprintln!("strongroom: no server is running on {}", data_dir.display());
+                return Ok(());
+            };
+            let Reply::Sessions(all) = reply else {
+                anyhow::bail!("unexpected reply from the server: {reply:?}");
+            };
+            let shown: Vec<SessionSnapshot> = all
+                .into_iter()
+                .filter(|s| user.as_ref().is_none_or(|u| s.account.as_ref() == Some(u)))
+                .filter(|s| tenant.as_ref().is_none_or(|t| s.tenant.as_ref() == Some(t)))
+                .collect();
+            match format {
+                ListFormat::Jsonl => {
+                    for s in &shown {
+                        println!("{}", json_line(s));
+                    }
+                }
+                ListFormat::Table => print_table(&shown),
+            }
+            Ok(())
+        }
+        SessionCommand::Kill { id, user, ip } => {
+            if id.is_none() && user.is_none() && ip.is_none() {
+                return Err(UsageError(
+                    "session kill needs a session id, --user NAME or --ip ADDRESS".into(),
+                )
+                .into());
+            }
+            let selection = Selection {
+                session: id,
+                account: user,
+                address: ip,
+            };
+            println!("{}", close(data_dir, selection).await?);
+            Ok(())
+        }
+    }
+}
+
+/// Closes the sessions `selection` names; returns what happened, for people.
+pub async fn close(data_dir: &Path, selection: Selection) -> anyhow::Result<String> {
+    match ask(data_dir, &Request::Kill(selection)).await? {
+        None => Ok("no server is running: no live session was affected".into()),
+        Some(Reply::Killed(ids)) if ids.is_empty() => Ok("no live session matched".into()),
+        Some(Reply::Killed(ids)) => Ok(format!(
+            "{} live session(s) closed: {}",
+            ids.len(),
+            ids.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    }
+}
+
+async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
+    let reply = control::call(data_dir, request)
+        .await
+        .context("cannot reach the running server")?;
+    if let Some(Reply::Refused(why)) = &reply {
+        anyhow::bail!("the server refused the request: {why}");
+    }
+    Ok(reply)
+}
+
+fn rfc3339(unix: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn json_line(s: &SessionSnapshot) -> String {
+    serde_json::json!({
+        "id": s.id,
+        "account": s.account,
+        "tenant": s.tenant,
+        "source": s.source.to_string(),
+        "client_version": s.client_version,
+        "credential": s.credential,
+        "methods": s.methods,
+        "started": rfc3339(s.started),
+        "bytes_read": s.bytes_read,
+        "bytes_written": s.bytes_written,
+        "open_files": s.open_files,
+    })
+    .to_string()
+}
+
+fn print_table(sessions: &[SessionSnapshot]) {
+    let dash = || "-".to_owned();
+    let rows: Vec<[String; 9]> = sessions
+        .iter()
+        .map(|s| {
+            [
+                s.id.to_string(),
+                s.account.clone().unwrap_or_else(dash),
+                s.tenant.clone().unwrap_or_else(dash),
+                s.source.to_string(),
+                rfc3339(s.started),
+                s.bytes_read.to_string(),
+                s.bytes_written.to_string(),
+                s.credential.clone().unwrap_or_else(dash),
+                if s.open_files.is_empty() {
+                    dash()
+                } else {
+                    s.open_files.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let head = [
+        "ID",
+        "ACCOUNT",
+        "TENANT",
+        "SOURCE",
+        "STARTED",
+        "READ",
+        "WRITTEN",
+        "CREDENTIAL",
+        "FILES",
+    ];
+    let mut widths: Vec<usize> = head.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(head.to_vec());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}

@@ -1,0 +1,132 @@
+//! Live sessions controlled at once: `session list` shows who is doing what, `session kill` and
+//! `user lock` close sessions within a second, mid-transfer (the upload in progress is
+//! discarded), through the control socket only the host's administrator can use.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use sftp_proto::{OpenFlags, RequestOp, StatusCode};
+use support::Server;
+use support::raw::Raw;
+
+/// Waits until `raw`'s channel is closed; how long that took.
+fn closed_within(raw: &mut Raw) -> Duration {
+    let t = Instant::now();
+    // The next call gets no reply once the connection is cut.
+    let r = raw.try_call(99, RequestOp::Realpath { path: "/".into() });
+    assert!(r.is_none(), "the session is still served");
+    t.elapsed()
+}
+
+#[test]
+fn list_kill_and_lock_reach_live_sessions_at_once() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("acme", "bob", "full");
+    // The control socket: owner-only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(server.data_dir().join("control.sock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // alice is mid-upload, bob is reading.
+    let mut up = Raw::connect(&alice);
+    let h = up.open(1, "/batch.xml", OpenFlags::WRITE | OpenFlags::CREAT);
+    for i in 0..4u64 {
+        let r = up.write(2, &h, i * 261_120, &vec![7u8; 261_120]);
+        assert_eq!(r.status().0, StatusCode::OK);
+    }
+    std::fs::write(bob.work().join("f"), vec![1u8; 100_000]).unwrap();
+    bob.sftp_ok("put f /report.csv\n");
+    let mut reader = Raw::connect(&bob);
+    let rh = reader.open(1, "/report.csv", OpenFlags::READ);
+    let r = reader.call(
+        2,
+        RequestOp::Read {
+            handle: rh,
+            offset: 0,
+            len: 50_000,
+        },
+    );
+    assert_eq!(r.body.len() - 4, 50_000);
+
+    let list = server.ok(&["session", "list", "--format", "jsonl"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    let alice_line = lines.iter().find(|l| l.contains("\"alice\"")).unwrap();
+    for want in [
+        "\"tenant\":\"acme\"",
+        "\"source\":\"127.0.0.1:",
+        "\"client_version\":\"SSH-2.0-OpenSSH",
+        "\"credential\":\"SHA256:",
+        "\"methods\":\"publickey\"",
+        "\"bytes_written\":1044480",
+        "/batch.xml (writing)",
+    ] {
+        assert!(alice_line.contains(want), "{want} not in {alice_line}");
+    }
+    let bob_line = lines.iter().find(|l| l.contains("\"bob\"")).unwrap();
+    assert!(bob_line.contains("\"bytes_read\":50000"), "{bob_line}");
+    assert!(bob_line.contains("/report.csv"), "{bob_line}");
+    let table = server.ok(&["session", "list", "--user", "bob"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(!table.contains("alice"), "{table}");
+
+    // Kill alice's sessions: closed within a second, the upload discarded.
+    let t = Instant::now();
+    let out = server.ok(&["session", "kill", "--user", "alice"]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    let took = t.elapsed() + closed_within(&mut up);
+    assert!(took < Duration::from_secs(1), "closed after {took:?}");
+    let listing = alice.sftp_ok("ls /\n");
+    assert!(!listing.contains("batch.xml"), "{listing}");
+
+    // Locking bob closes his live session too, and he cannot log in again.
+    let t = Instant::now();
+    let out = server.ok(&["user", "lock", "bob", "--reason", "incident 42"]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    let took = t.elapsed() + closed_within(&mut reader);
+    assert!(took < Duration::from_secs(1), "closed after {took:?}");
+    let (code, _, _) = bob.sftp("ls /\n");
+    assert_ne!(code, 0);
+
+    // Both are in the ledger, naming who ran them.
+    let export = server.ok(&["audit", "export"]);
+    for cmd in [
+        "session kill --user alice",
+        "user lock bob --reason incident 42",
+    ] {
+        assert!(
+            export
+                .lines()
+                .any(|l| l.contains(cmd) && l.contains("\"by\"")),
+            "{cmd} not in the ledger"
+        );
+    }
+    // Nothing matching: said so.
+    let out = server.ok(&["session", "kill", "12345"]);
+    assert!(out.contains("no live session matched"), "{out}");
+    let out = server.admin(&["session", "kill"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn without_a_server_the_catalog_changes_and_no_session_is_affected() {
+    let mut server = Server::start();
+    server.account("acme", "carol", "full");
+    server.stop();
+    let out = server.ok(&["user", "lock", "carol"]);
+    assert!(
+        out.contains("no server is running: no live session was affected"),
+        "{out}"
+    );
+    let out = server.ok(&["session", "kill", "--ip", "127.0.0.1"]);
+    assert!(out.contains("no server is running"), "{out}");
+    let show = server.ok(&["user", "show", "carol"]);
+    assert!(show.contains("locked"), "{show}");
+}
