@@ -119,6 +119,17 @@ pub enum AuditCommand {
 pub enum BanCommand {
     /// List active bans.
     List,
+    /// Ban an address now (new connections refused within 2 seconds) and close its live
+    /// sessions at once.
+    Add {
+        address: std::net::IpAddr,
+        /// How long (e.g. 1h, 7d); default 1 day.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// Why (recorded with the ban and in the audit ledger).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Lift the ban of an address (takes effect within seconds).
     Remove { address: String },
 }

@@ -209,6 +209,40 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        BanCommand::Add {
+            address,
+            duration,
+            reason,
+        } => {
+            let secs = match duration.as_deref() {
+                None => 86_400,
+                Some(d) => humantime::parse_duration(d)
+                    .map_err(|e| UsageError(format!("--for {d}: {e}")))?
+                    .as_secs() as i64,
+            };
+            if secs <= 0 {
+                return Err(UsageError("--for must be a positive duration".into()).into());
+            }
+            let address = server::gate::network::canonical(address);
+            let now = now();
+            cat.upsert_ban(&catalog::Ban {
+                address: address.to_string(),
+                level: 1,
+                until: now + secs,
+                reason: format!(
+                    "by an administrator{}",
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ),
+                created_at: now,
+            })
+            .await?;
+            let selection = server::sessions::Selection {
+                address: Some(address),
+                ..Default::default()
+            };
+            let closed = crate::session_admin::close(data_dir, selection).await?;
+            println!("{address} banned for {secs} s; {closed}");
+        }
         BanCommand::Remove { address } => {
             cat.remove_ban(&address).await?;
             println!("ban of {address} lifted");

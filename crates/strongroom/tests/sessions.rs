@@ -130,3 +130,37 @@ fn without_a_server_the_catalog_changes_and_no_session_is_affected() {
     let show = server.ok(&["user", "show", "carol"]);
     assert!(show.contains("locked"), "{show}");
 }
+
+#[test]
+fn a_ban_closes_the_address_sessions_at_once() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    let t = Instant::now();
+    let out = server.ok(&[
+        "ban",
+        "add",
+        "127.0.0.1",
+        "--for",
+        "1h",
+        "--reason",
+        "exfiltration",
+    ]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    let took = t.elapsed() + closed_within(&mut raw);
+    assert!(took < Duration::from_secs(1), "closed after {took:?}");
+    let bans = server.ok(&["ban", "list"]);
+    assert!(
+        bans.contains("127.0.0.1") && bans.contains("by an administrator: exfiltration"),
+        "{bans}"
+    );
+    // New connections are refused once the server has read the ban (within 2 s).
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, _, _) = alice.sftp("ls /\n");
+    assert_ne!(code, 0);
+    server.ok(&["ban", "remove", "127.0.0.1"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    alice.sftp_ok("ls /\n");
+    let out = server.admin(&["ban", "add", "127.0.0.1", "--for", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+}
