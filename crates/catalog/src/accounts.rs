@@ -63,6 +63,8 @@ pub struct Account {
     pub under_attack_until: Option<i64>,
     pub tenant_require_mfa: bool,
     pub tenant_allowed_networks: Option<String>,
+    /// Combined read and write rate limit, bytes per second (`None`: none).
+    pub throttle_bytes_per_sec: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +96,7 @@ const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.tenant_id, t.name AS tenant, a.nam
         a.password_hash, a.locked, a.created_at, a.methods, a.automation, a.totp_secret,
         a.allowed_networks, a.password_expires_at, a.password_last_used_at,
         a.password_last_used_from, a.under_attack_until, t.require_mfa AS tenant_require_mfa,
-        t.allowed_networks AS tenant_allowed_networks
+        t.allowed_networks AS tenant_allowed_networks, a.throttle_bytes_per_sec
    FROM accounts a JOIN tenants t ON t.id = a.tenant_id";
 
 const KEY_COLUMNS: &str = "SELECT id, algorithm, public_key, fingerprint, comment, created_at,
@@ -125,6 +127,7 @@ fn account_from_row(r: &SqliteRow) -> Result<Account> {
         under_attack_until: r.try_get("under_attack_until")?,
         tenant_require_mfa: r.try_get::<i64, _>("tenant_require_mfa")? != 0,
         tenant_allowed_networks: r.try_get("tenant_allowed_networks")?,
+        throttle_bytes_per_sec: r.try_get("throttle_bytes_per_sec")?,
     })
 }
 
@@ -212,6 +215,19 @@ impl Catalog {
     pub async fn set_locked(&self, name: &str, locked: bool) -> Result<()> {
         let done = sqlx::query("UPDATE accounts SET locked = ? WHERE name = ?")
             .bind(locked)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(account_not_found(name));
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` lifts) an account's combined read and write rate limit.
+    pub async fn set_throttle(&self, name: &str, bytes_per_sec: Option<i64>) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET throttle_bytes_per_sec = ? WHERE name = ?")
+            .bind(bytes_per_sec)
             .bind(name)
             .execute(&self.pool)
             .await?;

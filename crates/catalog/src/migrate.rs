@@ -11,6 +11,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0002_gate.sql"),
     include_str!("../migrations/sqlite/0003_inline.sql"),
     include_str!("../migrations/sqlite/0004_ledger_outbox.sql"),
+    include_str!("../migrations/sqlite/0005_throttle.sql"),
 ];
 
 /// The ledger database's migrations.

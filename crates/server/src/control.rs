@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::sessions::{Registry, Selection, SessionSnapshot};
+use crate::Shared;
+use crate::sessions::{Selection, SessionSnapshot};
 
 /// The socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "control.sock";
@@ -28,6 +29,11 @@ pub enum Request {
     List,
     /// Close the sessions the selection names, at once.
     Kill(Selection),
+    /// Set (or lift, with `None`) an account's rate limit on its live sessions.
+    Throttle {
+        account: String,
+        bytes_per_sec: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -36,6 +42,8 @@ pub enum Reply {
     Sessions(Vec<SessionSnapshot>),
     /// Ids of the sessions closed.
     Killed(Vec<u64>),
+    /// Whether the account had live sessions the new rate applies to.
+    Throttled(bool),
     Refused(String),
 }
 
@@ -75,7 +83,7 @@ pub fn bind(data_dir: &Path) -> Result<UnixListener, ControlError> {
 }
 
 /// Serves the control socket until the task is dropped.
-pub async fn serve(listener: UnixListener, registry: Registry) {
+pub async fn serve(listener: UnixListener, shared: std::sync::Arc<Shared>) {
     // SAFETY: geteuid has no preconditions.
     let own_uid = unsafe { libc::geteuid() };
     loop {
@@ -90,16 +98,17 @@ pub async fn serve(listener: UnixListener, registry: Registry) {
             tracing::warn!("control socket: connection from another user refused");
             continue;
         }
-        let registry = registry.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &registry).await {
+            if let Err(e) = answer(stream, &shared).await {
                 tracing::info!(error = %e, "control request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, registry: &Registry) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
+    let registry = &shared.registry;
     let (read, mut write) = stream.into_split();
     let mut line = Vec::new();
     let mut limited = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST_LEN as u64));
@@ -114,6 +123,14 @@ async fn answer(stream: UnixStream, registry: &Registry) -> std::io::Result<()> 
                 tracing::info!(?selection, ?killed, "sessions closed by an administrator");
             }
             Reply::Killed(killed)
+        }
+        Ok(Request::Throttle {
+            account,
+            bytes_per_sec,
+        }) => {
+            let live = shared.throttles.set(&account, bytes_per_sec);
+            tracing::info!(%account, ?bytes_per_sec, live, "account throttle changed");
+            Reply::Throttled(live)
         }
         Err(e) => Reply::Refused(format!("bad request: {e}")),
     };

@@ -27,6 +27,7 @@ pub mod retention;
 pub mod sessions;
 pub mod sftp;
 pub mod ssh;
+pub mod throttle;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -94,6 +95,8 @@ pub struct Shared {
     pub buffers: Arc<tokio::sync::Semaphore>,
     /// Free space uploads leave on the data directory's filesystem (`keep_free_bytes`).
     pub free_space: Arc<files::free_space::FreeSpace>,
+    /// Per-account rate limits of live sessions (`user throttle`).
+    pub throttles: throttle::Throttles,
 }
 
 fn unix_now() -> i64 {
@@ -247,6 +250,7 @@ impl Server {
                 ledger,
                 reservations: Default::default(),
                 free_space,
+                throttles: Default::default(),
                 buffers,
             }),
             ssh,
@@ -268,7 +272,7 @@ impl Server {
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
         let control = tokio::spawn(control::serve(
             control::bind(&self.shared.config.data_dir)?,
-            self.shared.registry.clone(),
+            self.shared.clone(),
         ));
         loop {
             tokio::select! {

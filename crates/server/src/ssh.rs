@@ -341,6 +341,7 @@ impl russh::server::Handler for Connection {
                         self.live.clone(),
                     )),
                     live: self.live.clone(),
+                    pacer: self.shared.throttles.for_session(&p.account, p.throttle),
                     data_dir: self.shared.config.blob_dir(),
                     budgets: self.budgets.clone(),
                     sever: self.sever.clone(),

@@ -330,6 +330,11 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             println!("tenant:    {}", a.tenant);
             println!("access:    {}", a.access.as_str());
             println!("state:     {}", if a.locked { "locked" } else { "active" });
+            println!(
+                "throttle:  {}",
+                a.throttle_bytes_per_sec
+                    .map_or("none".to_owned(), |t| format!("{t} bytes/s"))
+            );
             println!("created:   {}", rfc3339(a.created_at));
             println!(
                 "kind:      {}",
@@ -385,6 +390,25 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             };
             let closed = crate::session_admin::close(data_dir, selection).await?;
             println!("account {name} locked; {closed}");
+        }
+        UserCommand::Throttle { name, rate } => {
+            let bytes_per_sec = match units::size(&rate)? {
+                Some(0) => {
+                    return Err(UsageError(
+                        "a throttle must be above 0 (or `off` to lift it)".into(),
+                    )
+                    .into());
+                }
+                other => other,
+            };
+            cat.set_throttle(&name, bytes_per_sec).await?;
+            let live =
+                crate::session_admin::throttle(data_dir, &name, bytes_per_sec.map(|b| b as u64))
+                    .await?;
+            match bytes_per_sec {
+                Some(b) => println!("account {name} throttled to {b} bytes/s; {live}"),
+                None => println!("account {name}: throttle lifted; {live}"),
+            }
         }
         UserCommand::Unlock { name } => {
             cat.set_locked(&name, false).await?;

@@ -276,6 +276,13 @@ pub enum UserCommand {
     Unlock {
         name: String,
     },
+    /// Cap the account's combined read and write rate (e.g. 1M = 1 MiB/s), on its live
+    /// sessions at once and on new ones; `off` lifts it.
+    Throttle {
+        name: String,
+        /// Bytes per second with an optional K, M or G suffix, or `off`.
+        rate: String,
+    },
     /// Delete an account and its keys (the tenant's files stay).
     Remove {
         name: String,

@@ -75,6 +75,26 @@ pub async fn close(data_dir: &Path, selection: Selection) -> anyhow::Result<Stri
     }
 }
 
+/// Applies an account's new rate to its live sessions; returns what happened, for people.
+pub async fn throttle(
+    data_dir: &Path,
+    account: &str,
+    bytes_per_sec: Option<u64>,
+) -> anyhow::Result<String> {
+    let request = Request::Throttle {
+        account: account.to_owned(),
+        bytes_per_sec,
+    };
+    match ask(data_dir, &request).await? {
+        None => Ok("no server is running: no live session was affected".into()),
+        Some(Reply::Throttled(true)) => Ok("applied to its live sessions".into()),
+        Some(Reply::Throttled(false)) => {
+            Ok("it has no live session (applies at its next login)".into())
+        }
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    }
+}
+
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let reply = control::call(data_dir, request)
         .await

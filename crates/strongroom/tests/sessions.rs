@@ -164,3 +164,66 @@ fn a_ban_closes_the_address_sessions_at_once() {
     let out = server.admin(&["ban", "add", "127.0.0.1", "--for", "soon"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Reads `len` bytes of `handle` sequentially in requests of 261,120; how long it took.
+fn read_through(raw: &mut Raw, handle: &bytes::Bytes, len: u64) -> Duration {
+    let t = Instant::now();
+    let mut offset = 0;
+    while offset < len {
+        let r = raw.call(
+            5,
+            RequestOp::Read {
+                handle: handle.clone(),
+                offset,
+                len: 261_120,
+            },
+        );
+        assert_eq!(r.kind, sftp_proto::message::kind::DATA);
+        offset += (r.body.len() - 4) as u64;
+    }
+    t.elapsed()
+}
+
+#[test]
+fn a_throttle_applies_to_live_sessions_at_once_and_to_new_ones() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), vec![9u8; 1 << 20]).unwrap();
+    alice.sftp_ok("put f /f\n");
+    let mut raw = Raw::connect(&alice);
+    let h = raw.open(1, "/f", OpenFlags::READ);
+    let free = read_through(&mut raw, &h, 1 << 20);
+    assert!(
+        free < Duration::from_secs(1),
+        "{free:?} before any throttle"
+    );
+
+    let out = server.ok(&["user", "throttle", "alice", "256K"]);
+    assert!(out.contains("applied to its live sessions"), "{out}");
+    // 1 MiB at 256 KiB/s: the first request goes at once, the other three wait a second each.
+    let slow = read_through(&mut raw, &h, 1 << 20);
+    assert!(
+        slow >= Duration::from_millis(2800),
+        "{slow:?} under a 256 KiB/s throttle"
+    );
+    let show = server.ok(&["user", "show", "alice"]);
+    assert!(show.contains("262144 bytes/s"), "{show}");
+
+    let out = server.ok(&["user", "throttle", "alice", "off"]);
+    assert!(out.contains("throttle lifted"), "{out}");
+    let again = read_through(&mut raw, &h, 1 << 20);
+    assert!(again < Duration::from_secs(1), "{again:?} after lifting it");
+    drop(raw);
+
+    // A new session starts throttled.
+    server.ok(&["user", "throttle", "alice", "512K"]);
+    let t = Instant::now();
+    alice.sftp_ok("get /f back\n");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(1400),
+        "a new session took {took:?}"
+    );
+    let out = server.admin(&["user", "throttle", "alice", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}

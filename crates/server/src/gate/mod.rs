@@ -35,6 +35,8 @@ pub struct Principal {
     pub tenant_id: i64,
     pub tenant: String,
     pub access: Access,
+    /// Combined read and write rate limit at login (bytes per second; `None`: none).
+    pub throttle: Option<u64>,
 }
 
 /// A first factor.
@@ -464,6 +466,7 @@ fn principal(a: &Account) -> Principal {
         tenant_id: a.tenant_id,
         tenant: a.tenant.clone(),
         access: a.access,
+        throttle: a.throttle_bytes_per_sec.map(|t| t.max(1) as u64),
     }
 }
 

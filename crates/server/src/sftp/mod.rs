@@ -116,6 +116,8 @@ pub struct SessionContext {
     pub sever: crate::sessions::Sever,
     /// The connection's live record: bytes read and written so far are counted into it.
     pub live: Arc<crate::sessions::LiveSession>,
+    /// The account's rate limit, shared by its sessions (`user throttle`).
+    pub pacer: Arc<crate::throttle::Pacer>,
 }
 
 /// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the
@@ -359,9 +361,19 @@ impl Driver {
             }
             _ => 0,
         };
+        let paced = match &op {
+            RequestOp::Read { len, .. } => {
+                u64::from((*len).min(sftp_proto::limits::MAX_READ_WRITE_LEN))
+            }
+            RequestOp::Write { data, .. } => data.len() as u64,
+            _ => 0,
+        };
         tokio::spawn(async move {
             for w in waits {
                 let _ = w.await;
+            }
+            if paced > 0 {
+                ctx.pacer.pace(paced).await;
             }
             let room = match reply_room {
                 0 => None,
