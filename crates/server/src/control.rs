@@ -41,7 +41,7 @@ pub enum Request {
 pub enum Reply {
     Sessions(Vec<SessionSnapshot>),
     /// Ids of the sessions closed.
-    Killed(Vec<u64>),
+    Killed(Vec<String>),
     /// Whether the account had live sessions the new rate applies to.
     Throttled(bool),
     Refused(String),

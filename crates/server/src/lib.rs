@@ -315,7 +315,7 @@ impl Server {
 
     fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
         let now = unix_now();
-        let connection = |accepted: bool, reason: Option<&str>, session: Option<u64>| {
+        let connection = |accepted: bool, reason: Option<&str>, session: Option<&str>| {
             let mut e = events::Event::new(
                 now,
                 events::EventKind::Connection {
@@ -324,7 +324,7 @@ impl Server {
                 },
             );
             e.source = Some(peer);
-            e.session = session.map(|s| s.to_string());
+            e.session = session.map(str::to_owned);
             self.shared.events.emit(e);
         };
         let refused = |why: &str| connection(false, Some(why), None);
@@ -346,7 +346,11 @@ impl Server {
                 return;
             }
         };
-        connection(true, None, Some(slot.id));
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let session_id = sessions::new_session_id(unix_ms, rand::random());
+        connection(true, None, Some(&session_id));
         let _ = stream.set_nodelay(true);
         let shared = self.shared.clone();
         let ssh = self.ssh.clone();
@@ -357,6 +361,7 @@ impl Server {
             let (stream, client_id) = event_log::ClientId::new(stream);
             let live = Arc::new(sessions::LiveSession::new(
                 slot.id,
+                session_id,
                 peer,
                 now,
                 client_id.clone(),

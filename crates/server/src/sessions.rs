@@ -43,10 +43,32 @@ pub struct Login {
     pub methods: String,
 }
 
+/// A session id unique across restarts and nodes: a UUID version 7 (48 bits of Unix
+/// milliseconds, then random bits), so ids also sort by start time. Pure: time and randomness in.
+pub fn new_session_id(unix_ms: u64, random: [u8; 10]) -> String {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&unix_ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&random);
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// What a connection is doing, kept up to date by the connection itself and read by
 /// `session list`.
 pub struct LiveSession {
+    /// The registry's number for the connection (this run only).
     pub id: u64,
+    /// The session id events and commands use (unique across restarts and nodes).
+    pub session_id: String,
     pub source: SocketAddr,
     /// Unix seconds.
     pub started: i64,
@@ -65,12 +87,14 @@ pub struct LiveSession {
 impl LiveSession {
     pub fn new(
         id: u64,
+        session_id: String,
         source: SocketAddr,
         started: i64,
         client_version: Arc<OnceLock<String>>,
     ) -> Self {
         Self {
             id,
+            session_id,
             source,
             started,
             client_version,
@@ -120,7 +144,7 @@ impl LiveSession {
             .unwrap_or_default();
         files.sort();
         SessionSnapshot {
-            id: self.id,
+            id: self.session_id.clone(),
             account: login.map(|l| l.account.clone()),
             tenant: login.map(|l| l.tenant.clone()),
             source: self.source,
@@ -138,7 +162,7 @@ impl LiveSession {
 /// One live session as the control channel reports it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SessionSnapshot {
-    pub id: u64,
+    pub id: String,
     pub account: Option<String>,
     pub tenant: Option<String>,
     pub source: SocketAddr,
@@ -155,7 +179,7 @@ pub struct SessionSnapshot {
 /// Which sessions a kill names.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Selection {
-    pub session: Option<u64>,
+    pub session: Option<String>,
     pub account: Option<String>,
     pub address: Option<IpAddr>,
 }
@@ -163,7 +187,9 @@ pub struct Selection {
 impl Selection {
     fn matches(&self, live: &LiveSession) -> bool {
         let login = live.login.get();
-        self.session.is_none_or(|id| id == live.id)
+        self.session
+            .as_deref()
+            .is_none_or(|id| id == live.session_id)
             && self
                 .account
                 .as_deref()
@@ -272,14 +298,14 @@ impl Registry {
             .lock()
             .map(|g| g.connections.values().map(|a| a.live.snapshot()).collect())
             .unwrap_or_default();
-        out.sort_by_key(|s| s.id);
+        out.sort_by_key(|s| s.started);
         out
     }
 
     /// Closes at once every connection `selection` names (an empty selection names none):
     /// their sockets are cut, whatever they are doing; uploads in progress are discarded as on
     /// any disconnect. Returns the ids closed.
-    pub fn kill(&self, selection: &Selection) -> Vec<u64> {
+    pub fn kill(&self, selection: &Selection) -> Vec<String> {
         let Ok(g) = self.inner.lock() else {
             return Vec::new();
         };
@@ -287,7 +313,7 @@ impl Registry {
         for a in g.connections.values() {
             if selection.matches(&a.live) {
                 a.sever.sever();
-                killed.push(a.live.id);
+                killed.push(a.live.session_id.clone());
             }
         }
         killed.sort_unstable();
@@ -443,6 +469,20 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     use super::*;
+
+    #[test]
+    fn session_ids_are_uuid_v7_in_start_order() {
+        let a = new_session_id(1_796_305_628_123, [0xff; 10]);
+        let b = new_session_id(1_796_305_628_124, [0; 10]);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "7");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+        assert!(a < b, "{a} {b}");
+        assert_ne!(
+            new_session_id(1, rand::random()),
+            new_session_id(1, rand::random())
+        );
+    }
 
     #[tokio::test]
     async fn severing_ends_a_pending_read() {

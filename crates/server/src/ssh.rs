@@ -85,7 +85,7 @@ impl Connection {
             account: Some(loggable(account)),
             tenant: tenant.map(str::to_owned),
             client_version: self.client_id.get().cloned(),
-            session: Some(self.session_id.to_string()),
+            session: Some(self.live.session_id.clone()),
             kind,
         }
     }

@@ -73,7 +73,7 @@ pub enum SessionCommand {
     /// Close sessions at once, mid-transfer included (an upload in progress is discarded):
     /// one by its id, or every session of an account or a source address.
     Kill {
-        id: Option<u64>,
+        id: Option<String>,
         #[arg(long)]
         user: Option<String>,
         #[arg(long)]

@@ -66,10 +66,7 @@ pub async fn close(data_dir: &Path, selection: Selection) -> anyhow::Result<Stri
         Some(Reply::Killed(ids)) => Ok(format!(
             "{} live session(s) closed: {}",
             ids.len(),
-            ids.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            ids.join(", ")
         )),
         Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
     }
@@ -133,7 +130,7 @@ fn print_table(sessions: &[SessionSnapshot]) {
         .iter()
         .map(|s| {
             [
-                s.id.to_string(),
+                s.id.clone(),
                 s.account.clone().unwrap_or_else(dash),
                 s.tenant.clone().unwrap_or_else(dash),
                 s.source.to_string(),

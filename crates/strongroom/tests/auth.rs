@@ -270,7 +270,18 @@ fn authentication_attempts_per_connection_are_bounded() {
             })
             .count()
     };
-    let attempts = session_attempts("1");
+    // The connection's session id, from its first authentication event.
+    let first = log
+        .lines()
+        .find(|l| l.contains(r#""kind":"auth""#))
+        .expect("no authentication event");
+    let id = first
+        .split(r#""session":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert_eq!(id.len(), 36, "not a UUID: {id}");
+    let attempts = session_attempts(id);
     assert!(
         attempts <= 3,
         "{attempts} attempts on one connection:\n{log}"

@@ -77,9 +77,16 @@ fn list_kill_and_lock_reach_live_sessions_at_once() {
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(!table.contains("alice"), "{table}");
 
-    // Kill alice's sessions: closed within a second, the upload discarded.
+    // Kill alice's session by its id (a UUID v7): closed within a second, the upload discarded.
+    let id = alice_line
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!((id.len(), &id[14..15]), (36, "7"), "{id}");
     let t = Instant::now();
-    let out = server.ok(&["session", "kill", "--user", "alice"]);
+    let out = server.ok(&["session", "kill", &id]);
     assert!(out.contains("1 live session(s) closed"), "{out}");
     let took = t.elapsed() + closed_within(&mut up);
     assert!(took < Duration::from_secs(1), "closed after {took:?}");
@@ -97,10 +104,8 @@ fn list_kill_and_lock_reach_live_sessions_at_once() {
 
     // Both are in the ledger, naming who ran them.
     let export = server.ok(&["audit", "export"]);
-    for cmd in [
-        "session kill --user alice",
-        "user lock bob --reason incident 42",
-    ] {
+    let kill = format!("session kill {id}");
+    for cmd in [kill.as_str(), "user lock bob --reason incident 42"] {
         assert!(
             export
                 .lines()
