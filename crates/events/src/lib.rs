@@ -99,7 +99,8 @@ pub struct Event {
     pub tenant: Option<String>,
     /// The client's SSH identification string, when it has been read.
     pub client_version: Option<String>,
-    /// The connection this happened on (a number unique within one server run).
+    /// The connection this happened on: a UUID v7, unique across restarts and nodes (records
+    /// written before December 2026 carry a number unique within one server run).
     pub session: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
