@@ -196,6 +196,9 @@ pub struct Upload<'a> {
     pub now: i64,
     /// The upload's audit record, committed with it (see `outbox`).
     pub record: Option<&'a OutboxRecord>,
+    /// The upload's open-for-write record, committed in the same transaction before `record`
+    /// (an open for write changes nothing until its upload commits).
+    pub opened: Option<&'a OutboxRecord>,
 }
 
 /// Fails with `KeyRotated` unless the tenant key is still at `version`.
@@ -476,9 +479,11 @@ impl Catalog {
             key_version: u.key_version,
             now: u.now,
             record: u.record.cloned(),
+            opened: u.opened.cloned(),
         };
         self.write(move |tx| {
             let old = commit_upload_in(tx, &owned)?;
+            insert_record(tx, owned.opened.as_ref())?;
             insert_record(tx, owned.record.as_ref())?;
             Ok(old)
         })
@@ -563,6 +568,7 @@ struct CommitUpload {
     key_version: i64,
     now: i64,
     record: Option<OutboxRecord>,
+    opened: Option<OutboxRecord>,
 }
 
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names

@@ -88,6 +88,7 @@ async fn namespace_quota_retention_and_shredding() {
         key_version: 1,
         now: 100,
         record: None,
+        opened: None,
     };
     assert_eq!(
         cat.commit_upload(&up(b"f", "b1", 3, true)).await.unwrap(),
@@ -220,6 +221,7 @@ async fn audit_records_ride_the_changes_they_record() {
         key_version: 1,
         now: 100,
         record,
+        opened: None,
     };
     cat.commit_upload(&up(Some(&put), true)).await.unwrap();
     // A change that fails commits no record.
@@ -325,6 +327,7 @@ async fn replacing_rename_follows_posix() {
         key_version: 1,
         now: 100,
         record: None,
+        opened: None,
     };
     cat.commit_upload(&file(b"report.csv", "b1")).await.unwrap();
     cat.commit_upload(&file(b"other.csv", "b2")).await.unwrap();

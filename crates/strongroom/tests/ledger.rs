@@ -511,3 +511,46 @@ fn records_are_forwarded_to_syslog_and_a_jsonl_file() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// An open for write's record is committed with the upload (in the same catalog transaction as
+/// its close's, one flush), before the close's reply; an upload that is never closed still has
+/// its open recorded (group-committed: it changed nothing).
+#[test]
+fn an_open_for_write_is_recorded_with_its_commit_or_its_discard() {
+    use sftp_proto::{OpenFlags, RequestOp};
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = support::raw::Raw::connect(&alice);
+    let h = raw.open(1, "/kept.csv", OpenFlags::WRITE | OpenFlags::CREAT);
+    raw.write(2, &h, 0, b"a,b\n");
+    raw.call(3, RequestOp::Close { handle: h });
+    let h = raw.open(4, "/dropped.csv", OpenFlags::WRITE | OpenFlags::CREAT);
+    raw.write(5, &h, 0, b"c,d\n");
+    // Acknowledged, then a crash: the kept upload's open and close are both in the ledger.
+    server.restart_after_crash();
+    drop(raw);
+    let data = server.data_dir();
+    let all = export(&data, &[]);
+    let position = |needle: &str| all.iter().position(|l| l.contains(needle));
+    let open = position(r#""op":"open_write","path":"/kept.csv""#).expect("open_write lost");
+    let close = position(r#""op":"close_write","path":"/kept.csv""#).expect("close_write lost");
+    assert!(open < close, "the open is recorded after the close");
+    // The dropped upload: its connection ended with the crash, so its open was never recorded
+    // durably; a new one, dropped by a disconnect, is recorded when it is discarded.
+    let mut raw = support::raw::Raw::connect(&alice);
+    let h = raw.open(1, "/gone.csv", OpenFlags::WRITE | OpenFlags::CREAT);
+    raw.write(2, &h, 0, b"e,f\n");
+    drop(raw);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    server.stop();
+    let all = export(&data, &[]);
+    assert!(
+        all.iter()
+            .any(|l| l.contains(r#""op":"open_write","path":"/gone.csv""#)),
+        "the discarded upload's open is not recorded"
+    );
+    assert!(
+        !all.iter()
+            .any(|l| l.contains(r#""op":"close_write","path":"/gone.csv""#))
+    );
+}

@@ -50,6 +50,9 @@ pub struct Upload {
     pub bytes_written: std::sync::atomic::AtomicU64,
     /// When and at how many bytes progress was last recorded.
     pub progress: Mutex<(i64, u64)>,
+    /// The open for write's audit record, kept until the upload's commit carries it into the
+    /// ledger (or, if it never commits, recorded when it is dropped).
+    pub opened: Mutex<Option<events::Event>>,
 }
 
 #[derive(Debug, Clone)]
@@ -178,11 +181,13 @@ impl Files {
             }),
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
+            opened: Mutex::new(None),
         })
     }
 
     /// Makes an upload visible: contents durable and sealed, then one catalog transaction
-    /// (within quota) that also commits `record`, the upload's audit record; the blob it
+    /// (within quota) that also commits `opened` and `record`, the upload's open-for-write and
+    /// close audit records; the blob it
     /// replaced is deleted afterwards, in the background, or kept for the next upload
     /// (`Files::retire_blob`).
     pub async fn commit(
@@ -190,6 +195,7 @@ impl Files {
         up: &Upload,
         now: i64,
         record: Option<&catalog::OutboxRecord>,
+        opened: Option<&catalog::OutboxRecord>,
     ) -> FsResult<()> {
         if up.over_quota.load(Ordering::SeqCst) {
             self.discard(up).await;
@@ -265,6 +271,7 @@ impl Files {
                             key_version: tk.version,
                             now,
                             record,
+                            opened,
                         })
                         .await?)
                 }

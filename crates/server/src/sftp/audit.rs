@@ -72,6 +72,8 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
         })
     };
     match op {
+        // Durable with the upload's commit, not before the OPEN's reply: an open for write
+        // changes nothing and grants nothing until its close commits the upload (see `record`).
         O::Open { path, flags, .. } if flags.write() => a("open_write", shown(path), true),
         O::Open { path, .. } => a("open_read", shown(path), false),
         O::Close { .. } => match h {
@@ -191,11 +193,54 @@ pub async fn record(
     reply: &[u8],
 ) -> Result<(), LedgerDown> {
     let e = event(ctx, a, h, Some(reply));
+    if a.op == "open_write" && !failed(reply) {
+        // Kept with the upload: its commit carries it (`take_opened`), or its discard emits it.
+        match upload_of_reply(ctx, reply) {
+            Some(h) => {
+                if let OpenHandle::Write(up) = h.as_ref()
+                    && let Ok(mut o) = up.opened.lock()
+                {
+                    *o = Some(e);
+                }
+            }
+            None => ctx.ledger.emit(e),
+        }
+        return Ok(());
+    }
     if a.durable && !failed(reply) {
         ctx.ledger.record(e).await
     } else {
         ctx.ledger.emit(e);
         Ok(())
+    }
+}
+
+/// The upload a HANDLE reply names (the open for write just registered).
+fn upload_of_reply(ctx: &SessionContext, reply: &[u8]) -> Option<std::sync::Arc<OpenHandle>> {
+    if reply.get(4) != Some(&kind::HANDLE) {
+        return None;
+    }
+    let len = u32::from_be_bytes(reply.get(9..13)?.try_into().ok()?) as usize;
+    let key = super::handles::parse(reply.get(13..13 + len)?)?;
+    let h = ctx.handles.lock().ok()?.get(key)?;
+    matches!(h.as_ref(), OpenHandle::Write(_)).then_some(h)
+}
+
+/// The open-for-write record an upload kept, as an outbox record for its commit.
+pub fn take_opened(
+    ctx: &SessionContext,
+    up: &crate::files::Upload,
+) -> Option<(Event, OutboxRecord)> {
+    let e = up.opened.lock().ok()?.take()?;
+    let r = ctx.ledger.outbox_record(&e);
+    Some((e, r))
+}
+
+/// Emits the open-for-write record of an upload dropped without a commit (not durable: it
+/// changed nothing).
+pub fn opened_never_committed(ctx: &SessionContext, up: &crate::files::Upload) {
+    if let Some(e) = up.opened.lock().ok().and_then(|mut o| o.take()) {
+        ctx.ledger.emit(e);
     }
 }
 

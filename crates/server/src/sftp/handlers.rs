@@ -33,6 +33,12 @@ pub async fn handle(
 ) -> Bytes {
     let what = op.name();
     let audited = audit::of(&op, handle.as_deref());
+    // An upload's close also commits its open-for-write record (kept since the OPEN), queued
+    // first so that it stays first in the ledger, even through the outbox after a crash.
+    let opened = match (&op, handle.as_deref()) {
+        (RequestOp::Close { .. }, Some(OpenHandle::Write(up))) => audit::take_opened(ctx, up),
+        _ => None,
+    };
     // The record of a change the catalog commits goes into the change's own transaction.
     let in_catalog = audited
         .as_ref()
@@ -43,15 +49,24 @@ pub async fn handle(
         _ => 0,
     };
     let record = in_catalog.as_ref().map(|(_, r)| r);
-    let reply = serve(ctx, id, op, handle.clone(), record)
+    let reply = serve(ctx, id, op, handle.clone(), record, opened.as_ref().map(|(_, r)| r))
         .await
         .unwrap_or_else(|e| {
             tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
             from_fs(id, &e)
         });
+    let committed = status::is_ok(&reply);
+    if let Some((e, r)) = opened {
+        if committed && in_catalog.is_some() {
+            ctx.ledger.outboxed(e, r);
+        } else {
+            // The upload never became visible: its open changed nothing.
+            events::EventSink::emit(ctx.ledger.as_ref(), e);
+        }
+    }
     let recorded = match (audited, in_catalog) {
         // Succeeded: the catalog committed the record with the change.
-        (Some(_), Some((e, r))) if status::is_ok(&reply) => {
+        (Some(_), Some((e, r))) if committed => {
             ctx.ledger.outboxed(e, r);
             Ok(())
         }
@@ -88,12 +103,13 @@ async fn serve(
     op: RequestOp,
     handle: Option<Arc<OpenHandle>>,
     record: Option<&OutboxRecord>,
+    opened: Option<&OutboxRecord>,
 ) -> Result<Bytes, FsError> {
     let jail = |raw: &Bytes| JailPath::parse(raw);
     match (op, handle) {
         (RequestOp::Open { path, flags, attrs }, _) => open(ctx, id, &path, flags, &attrs).await,
         (RequestOp::Opendir { path }, _) => opendir(ctx, id, &path).await,
-        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h, record).await,
+        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h, record, opened).await,
         (RequestOp::Read { offset, len, .. }, Some(h)) => read(id, &h, offset, len).await,
         (RequestOp::Write { offset, data, .. }, Some(h)) => write(id, &h, offset, data).await,
         (RequestOp::Readdir { .. }, Some(h)) => readdir(ctx, id, &h).await,
@@ -230,9 +246,10 @@ async fn close(
     id: u32,
     h: &OpenHandle,
     record: Option<&OutboxRecord>,
+    opened: Option<&OutboxRecord>,
 ) -> Result<Bytes, FsError> {
     match h {
-        OpenHandle::Write(up) => ctx.files.commit(up, now(), record).await?,
+        OpenHandle::Write(up) => ctx.files.commit(up, now(), record, opened).await?,
         OpenHandle::Read(f) => ctx.files.finish_read(f, now(), record).await?,
         OpenHandle::Dir(_) => {}
     }

@@ -280,6 +280,7 @@ impl Driver {
             .unwrap_or_default();
         for h in leftovers {
             if let OpenHandle::Write(up) = h.as_ref() {
+                audit::opened_never_committed(&self.ctx, up);
                 tracing::info!(%account, "discarding upload that was never closed");
                 self.ctx.files.discard(up).await;
             }
