@@ -41,8 +41,17 @@ pub enum EventKind {
     },
     /// The defender saw one account attacked from many addresses.
     AccountUnderAttack { until: Timestamp },
-    /// An SFTP session opened or closed.
-    Session { opened: bool },
+    /// An SFTP session opened or closed; the opening names how the connection authenticated,
+    /// so that every later record of the session ties to the credential.
+    Session {
+        opened: bool,
+        /// The methods that authenticated it (e.g. `publickey+totp`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        methods: Option<String>,
+        /// SHA256 fingerprint of the key, or the certificate's key id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credential: Option<String>,
+    },
     /// A file operation and its outcome ("ok", [`DENIED`] and why, or the error). Upload and
     /// download are told apart by `op` (open_write / open_read, close_write / close_read).
     File {
@@ -204,6 +213,16 @@ mod tests {
         assert!(file("ok").is_permitted_file_operation());
         assert!(file("failed: no such file").is_permitted_file_operation());
         assert!(!file(&format!("{DENIED}read-only account")).is_permitted_file_operation());
-        assert!(!Event::new(1, EventKind::Session { opened: true }).is_permitted_file_operation());
+        assert!(
+            !Event::new(
+                1,
+                EventKind::Session {
+                    opened: true,
+                    methods: None,
+                    credential: None,
+                }
+            )
+            .is_permitted_file_operation()
+        );
     }
 }

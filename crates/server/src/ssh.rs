@@ -323,16 +323,27 @@ impl russh::server::Handler for Connection {
             self.event(
                 &p.account,
                 Some(&p.tenant),
-                EventKind::Session { opened: true },
+                EventKind::Session {
+                    opened: true,
+                    methods: self.live.login().map(|l| l.methods.clone()),
+                    credential: self.live.login().and_then(|l| l.credential.clone()),
+                },
             )
         });
         let slot = self.channels.get_mut(&channel);
         match (name, slot, &self.principal) {
             ("sftp", Some(slot @ None), Some(p)) => {
                 let ctx = Arc::new(SessionContext {
-                    event: opened
-                        .clone()
-                        .unwrap_or_else(|| Event::new(now(), EventKind::Session { opened: true })),
+                    event: opened.clone().unwrap_or_else(|| {
+                        Event::new(
+                            now(),
+                            EventKind::Session {
+                                opened: true,
+                                methods: None,
+                                credential: None,
+                            },
+                        )
+                    }),
                     ledger: self.shared.ledger.clone(),
                     principal: p.clone(),
                     files: self.shared.files_for(p.tenant_id),

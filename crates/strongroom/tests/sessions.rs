@@ -113,6 +113,16 @@ fn list_kill_and_lock_reach_live_sessions_at_once() {
             "{cmd} not in the ledger"
         );
     }
+    // The session-open record names the credential that opened the session.
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains(r#""kind":"session","opened":true"#)
+                && l.contains(&format!(r#""session":"{id}""#))
+                && l.contains(r#""methods":"publickey""#)
+                && l.contains(r#""credential":"SHA256:"#)),
+        "no session-open record with its credential"
+    );
     // Nothing matching: said so.
     let out = server.ok(&["session", "kill", "12345"]);
     assert!(out.contains("no live session matched"), "{out}");

@@ -289,7 +289,11 @@ impl Driver {
             use events::EventSink;
             let mut closed = self.ctx.event.clone();
             closed.time = handlers::now();
-            closed.kind = events::EventKind::Session { opened: false };
+            closed.kind = events::EventKind::Session {
+                opened: false,
+                methods: None,
+                credential: None,
+            };
             self.ctx.ledger.emit(closed);
         }
         // scp (and anything that waits for ssh) reads the exit status of the subsystem.
