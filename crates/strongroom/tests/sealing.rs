@@ -21,7 +21,8 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else {
+            } else if p.is_file() {
+                // Regular files only: the control socket holds no data.
                 out.push(p);
             }
         }
