@@ -8,7 +8,7 @@
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
-use vault::{BlobWriter, DataKey, LocalBlobStore, MasterKey, Sealing, Vault};
+use vault::{DataKey, LocalBlobStore, MasterKey, Sealing, Vault};
 
 struct Fixture {
     _dir: tempfile::TempDir,
