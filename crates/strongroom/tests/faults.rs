@@ -251,7 +251,6 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() {
             .collect::<String>(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let generation = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..CLIENTS)
         .map(|c| {
@@ -302,7 +301,6 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() {
         rng ^= rng << 17;
         std::thread::sleep(Duration::from_millis(300 + rng % 900));
         server.restart_after_crash();
-        generation.fetch_add(1, Ordering::SeqCst);
     }
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::SeqCst);
@@ -336,12 +334,7 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() {
         "orphan or missing blobs after the start-up sweep"
     );
     server.stop();
-    let out = server.admin(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.assert_ledger_verifies();
 }
 
 /// A tmpfs mounted on a directory for as long as the guard lives.
@@ -433,12 +426,7 @@ fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
     );
     drop(raw);
     server.stop();
-    let out = server.admin(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.assert_ledger_verifies();
     drop(server);
     drop(mount);
 }

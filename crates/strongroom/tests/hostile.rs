@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sftp_proto::message::kind;
 use sftp_proto::{Extended, OpenFlags, RequestOp, StatusCode};
-use support::Server;
 use support::raw::Raw;
+use support::{Server, rss_kib};
 
 fn path(p: &str) -> Bytes {
     Bytes::copy_from_slice(p.as_bytes())
@@ -32,15 +32,6 @@ fn disk_usage(dir: &Path) -> u64 {
         };
     }
     total
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 fn upload(raw: &mut Raw, id: u32, name: &str, data: &[u8]) {

@@ -138,12 +138,7 @@ fn soak(sessions: usize, secs: u64, sample_every: Duration) {
     }
     drop(rt);
     server.stop();
-    let out = server.admin(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.assert_ledger_verifies();
 }
 
 #[test]

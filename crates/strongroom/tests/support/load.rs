@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use russh::ChannelMsg;
 use russh::client;
 use russh::keys::PrivateKeyWithHashAlg;
@@ -349,12 +349,7 @@ pub async fn mixed_work(
 
 /// The server's resident memory (KiB) and open descriptors.
 pub fn server_footprint(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
+    let rss = crate::support::rss_kib(pid);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0);
@@ -363,9 +358,4 @@ pub fn server_footprint(pid: u32) -> (u64, usize) {
 
 pub fn load_key(path: PathBuf) -> Arc<russh::keys::PrivateKey> {
     Arc::new(russh::keys::load_secret_key(path, None).unwrap())
-}
-
-/// Writes a u32 big-endian (for raw frames).
-pub fn put_u32(b: &mut BytesMut, v: u32) {
-    b.put_u32(v);
 }

@@ -157,6 +157,16 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Asserts that `strongroom audit verify` passes on the data directory.
+    pub fn assert_ledger_verifies(&self) {
+        let out = self.admin(&["audit", "verify"]);
+        assert!(
+            out.status.success(),
+            "audit verify: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Creates a key pair and an account of `tenant` (created if needed) with `access`.
     pub fn account(&self, tenant: &str, name: &str, access: &str) -> Client {
         let _ = self.admin(&["tenant", "add", tenant]);
@@ -452,6 +462,16 @@ pub fn sqlite_query(db: &std::path::Path, sql: &str) -> String {
         .unwrap();
     assert!(out.status.success(), "sqlite: {sql}");
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Resident memory of process `pid`, in KiB (0 if it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
