@@ -27,7 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
-pub use namespace::{Node, NodeKind, NodeSeal, StoredName, Upload};
+pub use namespace::{Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready};
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};

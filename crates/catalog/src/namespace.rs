@@ -6,6 +6,8 @@
 //! sees a file name in clear. Mutations that store key material check, in their transaction,
 //! that the tenant key has not been rotated since the caller derived it.
 
+use std::sync::Arc;
+
 use sqlx::{Sqlite, Transaction};
 
 use crate::outbox::{self, OutboxRecord};
@@ -170,13 +172,44 @@ fn key_version_is(tx: &rusqlite::Transaction<'_>, tenant_id: i64, version: i64) 
     }
 }
 
+/// A node's size, inside a transaction (0 if it is gone).
+fn size_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<u64> {
+    use rusqlite::OptionalExtension;
+    let size: Option<i64> = tx
+        .prepare_cached("SELECT size FROM nodes WHERE id = ?")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(size.unwrap_or(0) as u64)
+}
+
+/// The node a change touched, as its audit record names it: stable id, and size then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeRef {
+    pub id: i64,
+    pub size: u64,
+}
+
+/// A change's audit record, made inside the change's transaction once the change knows the
+/// node it touched (a new file's or directory's id exists only there). It may be called more
+/// than once (a change retried under a rotated key); only the committed call's record counts.
+pub type RecordOf = Arc<dyn Fn(NodeRef) -> OutboxRecord + Send + Sync>;
+
+/// A record that is already made (it does not depend on the node).
+pub fn ready(r: OutboxRecord) -> RecordOf {
+    Arc::new(move |_| r.clone())
+}
+
 /// Adds the change's audit record, if any, to the ledger outbox in the change's transaction.
-fn insert_record(tx: &rusqlite::Transaction<'_>, record: Option<&OutboxRecord>) -> Result<()> {
-    record.map_or(Ok(()), |r| outbox::insert(tx, r))
+fn insert_record(
+    tx: &rusqlite::Transaction<'_>,
+    record: Option<&RecordOf>,
+    node: NodeRef,
+) -> Result<()> {
+    record.map_or(Ok(()), |r| outbox::insert(tx, &r(node)))
 }
 
 /// A file upload ready to be made visible.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Upload<'a> {
     pub tenant_id: i64,
     pub parent_id: i64,
@@ -195,10 +228,10 @@ pub struct Upload<'a> {
     pub key_version: i64,
     pub now: i64,
     /// The upload's audit record, committed with it (see `outbox`).
-    pub record: Option<&'a OutboxRecord>,
+    pub record: Option<RecordOf>,
     /// The upload's open-for-write record, committed in the same transaction before `record`
     /// (an open for write changes nothing until its upload commits).
-    pub opened: Option<&'a OutboxRecord>,
+    pub opened: Option<RecordOf>,
 }
 
 /// Fails with `KeyRotated` unless the tenant key is still at `version`.
@@ -285,7 +318,7 @@ impl Catalog {
         mode: u32,
         key_version: i64,
         now: i64,
-        record: Option<OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> Result<i64> {
         let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
         self.write(move |tx| {
@@ -300,7 +333,7 @@ impl Catalog {
             ])
             .map_err(exists_or_direct)?;
             let id = tx.last_insert_rowid();
-            insert_record(tx, record.as_ref())?;
+            insert_record(tx, record.as_ref(), NodeRef { id, size: 0 })?;
             Ok(id)
         })
         .await
@@ -308,37 +341,33 @@ impl Catalog {
 
     /// Removes a file (with its audit record, if given: see `outbox`); returns its blob id so
     /// the caller can delete the contents.
-    pub async fn remove_file(
-        &self,
-        id: i64,
-        record: Option<OutboxRecord>,
-    ) -> Result<Option<String>> {
+    pub async fn remove_file(&self, id: i64, record: Option<RecordOf>) -> Result<Option<String>> {
         self.write(move |tx| {
             use rusqlite::OptionalExtension;
-            let found: Option<(String, Option<String>)> = tx
-                .prepare_cached("SELECT kind, blob_id FROM nodes WHERE id = ?")?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            let found: Option<(String, Option<String>, i64)> = tx
+                .prepare_cached("SELECT kind, blob_id, size FROM nodes WHERE id = ?")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            let blob = match found {
+            let (blob, size) = match found {
                 None => {
                     return Err(CatalogError::NotFound {
                         what: "file",
                         name: id.to_string(),
                     });
                 }
-                Some((kind, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
-                Some((_, blob)) => blob,
+                Some((kind, _, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
+                Some((_, blob, size)) => (blob, size as u64),
             };
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(tx, record.as_ref())?;
+            insert_record(tx, record.as_ref(), NodeRef { id, size })?;
             Ok(blob)
         })
         .await
     }
 
     /// Removes an empty directory (never a tenant root), with its audit record if given.
-    pub async fn rmdir(&self, id: i64, record: Option<OutboxRecord>) -> Result<()> {
+    pub async fn rmdir(&self, id: i64, record: Option<RecordOf>) -> Result<()> {
         self.write(move |tx| {
             use rusqlite::OptionalExtension;
             let kind: Option<String> = tx
@@ -363,7 +392,7 @@ impl Catalog {
             }
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(tx, record.as_ref())
+            insert_record(tx, record.as_ref(), NodeRef { id, size: 0 })
         })
         .await
     }
@@ -381,7 +410,7 @@ impl Catalog {
         name: StoredName<'_>,
         replace: bool,
         key_version: i64,
-        record: Option<OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> Result<Option<String>> {
         let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
         self.write(move |tx| {
@@ -399,11 +428,13 @@ impl Catalog {
                     .optional()?
                     .flatten();
             }
-            let moving: Option<String> = tx
-                .prepare_cached("SELECT kind FROM nodes WHERE id = ? AND parent_id IS NOT NULL")?
-                .query_row([id], |r| r.get(0))
+            let moving: Option<(String, i64)> = tx
+                .prepare_cached(
+                    "SELECT kind, size FROM nodes WHERE id = ? AND parent_id IS NOT NULL",
+                )?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let Some(moving) = moving else {
+            let Some((moving, size)) = moving else {
                 return Err(CatalogError::NotFound {
                     what: "node",
                     name: id.to_string(),
@@ -453,7 +484,14 @@ impl Catalog {
                     .execute(rusqlite::params![new_parent, mac, sealed, id])?;
                 }
             }
-            insert_record(tx, record.as_ref())?;
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size: size as u64,
+                },
+            )?;
             Ok(replaced)
         })
         .await
@@ -461,7 +499,7 @@ impl Catalog {
 
     /// Makes an upload visible: inserts the file or points the existing one at the new blob,
     /// within the tenant's quota. Returns the blob id the file had before (to delete).
-    pub async fn commit_upload(&self, u: &Upload<'_>) -> Result<Option<String>> {
+    pub async fn commit_upload(&self, u: Upload<'_>) -> Result<Option<String>> {
         // One blocking hop for the whole transaction (see `direct`), with owned copies of the
         // few small values it binds.
         let owned = CommitUpload {
@@ -474,17 +512,21 @@ impl Catalog {
             mode: u.mode,
             mtime: u.mtime,
             seal: u.seal.cloned(),
-            contents: u.contents.clone(),
+            contents: u.contents,
             exclusive: u.exclusive,
             key_version: u.key_version,
             now: u.now,
-            record: u.record.cloned(),
-            opened: u.opened.cloned(),
+            record: u.record,
+            opened: u.opened,
         };
         self.write(move |tx| {
-            let old = commit_upload_in(tx, &owned)?;
-            insert_record(tx, owned.opened.as_ref())?;
-            insert_record(tx, owned.record.as_ref())?;
+            let (old, id) = commit_upload_in(tx, &owned)?;
+            let node = NodeRef {
+                id,
+                size: owned.size,
+            };
+            insert_record(tx, owned.opened.as_ref(), node)?;
+            insert_record(tx, owned.record.as_ref(), node)?;
             Ok(old)
         })
         .await
@@ -497,7 +539,7 @@ impl Catalog {
         id: i64,
         permissions: Option<u32>,
         times: Option<(i64, i64)>,
-        record: Option<OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> Result<()> {
         self.write(move |tx| {
             tx.prepare_cached(
@@ -513,7 +555,14 @@ impl Catalog {
                 times.map(|t| t.1),
                 id
             ])?;
-            insert_record(tx, record.as_ref())
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size: size_of(tx, id)?,
+                },
+            )
         })
         .await
     }
@@ -525,7 +574,7 @@ impl Catalog {
         &self,
         id: i64,
         complete_at: Option<i64>,
-        record: Option<OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> Result<()> {
         if complete_at.is_none() && record.is_none() {
             return Ok(());
@@ -537,7 +586,7 @@ impl Catalog {
                 )?
                 .execute([now, id])?;
             }
-            insert_record(tx, record.as_ref())
+            insert_record(tx, record.as_ref(), NodeRef { id, size: size_of(tx, id)? })
         })
         .await
     }
@@ -567,15 +616,19 @@ struct CommitUpload {
     exclusive: bool,
     key_version: i64,
     now: i64,
-    record: Option<OutboxRecord>,
-    opened: Option<OutboxRecord>,
+    record: Option<RecordOf>,
+    opened: Option<RecordOf>,
 }
 
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names
 /// were made with, the name must not be a directory (nor exist, for an exclusive create), the
 /// quota must hold; then the file row is inserted or pointed at the new blob. Returns the blob
-/// it replaced.
-fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<Option<String>> {
+/// it replaced and the file's id (kept when it replaces a file: the id is the file's, across
+/// uploads and renames).
+fn commit_upload_in(
+    tx: &rusqlite::Transaction<'_>,
+    u: &CommitUpload,
+) -> Result<(Option<String>, i64)> {
     use rusqlite::OptionalExtension;
     let row: Option<(i64, Option<i64>, Option<i64>)> = tx
         .prepare_cached(
@@ -630,7 +683,7 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
                 u.contents,
                 id
             ])?;
-            Ok(old)
+            Ok((old, id))
         }
         None => {
             tx.prepare_cached(
@@ -656,7 +709,7 @@ fn commit_upload_in(tx: &rusqlite::Transaction<'_>, u: &CommitUpload) -> Result<
                 u.now,
                 u.contents
             ])?;
-            Ok(None)
+            Ok((None, tx.last_insert_rowid()))
         }
     }
 }

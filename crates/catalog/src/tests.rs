@@ -91,12 +91,12 @@ async fn namespace_quota_retention_and_shredding() {
         opened: None,
     };
     assert_eq!(
-        cat.commit_upload(&up(b"f", "b1", 3, true)).await.unwrap(),
+        cat.commit_upload(up(b"f", "b1", 3, true)).await.unwrap(),
         None
     );
-    assert!(cat.commit_upload(&up(b"f", "b2", 3, true)).await.is_err());
+    assert!(cat.commit_upload(up(b"f", "b2", 3, true)).await.is_err());
     assert_eq!(
-        cat.commit_upload(&up(b"f", "b2", 4, false)).await.unwrap(),
+        cat.commit_upload(up(b"f", "b2", 4, false)).await.unwrap(),
         Some("b1".into())
     );
     let f = cat.lookup(d, b"f").await.unwrap().unwrap();
@@ -113,9 +113,9 @@ async fn namespace_quota_retention_and_shredding() {
     .await
     .unwrap();
     assert_eq!(cat.byte_headroom(t.id, 10).await.unwrap(), 6);
-    assert!(cat.commit_upload(&up(b"f", "b3", 10, false)).await.is_ok());
+    assert!(cat.commit_upload(up(b"f", "b3", 10, false)).await.is_ok());
     assert!(matches!(
-        cat.commit_upload(&up(b"g", "b4", 1, false)).await,
+        cat.commit_upload(up(b"g", "b4", 1, false)).await,
         Err(CatalogError::QuotaExceeded)
     ));
     cat.update_tenant(
@@ -129,7 +129,7 @@ async fn namespace_quota_retention_and_shredding() {
     .await
     .unwrap();
     assert!(matches!(
-        cat.commit_upload(&up(b"g", "b4", 1, false)).await,
+        cat.commit_upload(up(b"g", "b4", 1, false)).await,
         Err(CatalogError::QuotaExceeded)
     ));
 
@@ -223,15 +223,27 @@ async fn audit_records_ride_the_changes_they_record() {
         record,
         opened: None,
     };
-    cat.commit_upload(&up(Some(&put), true)).await.unwrap();
-    // A change that fails commits no record.
-    assert!(cat.commit_upload(&up(Some(&refused), true)).await.is_err());
-    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
-    cat.close_download(f.id, None, Some(closed.clone()))
+    cat.commit_upload(up(Some(ready(put.clone())), true))
         .await
         .unwrap();
-    cat.remove_file(f.id, Some(removed.clone())).await.unwrap();
-    assert!(cat.remove_file(f.id, Some(refused.clone())).await.is_err());
+    // A change that fails commits no record.
+    assert!(
+        cat.commit_upload(up(Some(ready(refused.clone())), true))
+            .await
+            .is_err()
+    );
+    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
+    cat.close_download(f.id, None, Some(ready(closed.clone())))
+        .await
+        .unwrap();
+    cat.remove_file(f.id, Some(ready(removed.clone())))
+        .await
+        .unwrap();
+    assert!(
+        cat.remove_file(f.id, Some(ready(refused.clone())))
+            .await
+            .is_err()
+    );
 
     let outbox = cat.outbox();
     let pending = outbox.pending().unwrap();
@@ -266,7 +278,15 @@ async fn audit_records_ride_the_changes_they_record() {
         outbox_record(8, b"rmdir"),
     );
     let d = cat
-        .mkdir(t.id, root.id, name(b"d"), 0o40755, 1, 1, Some(made.clone()))
+        .mkdir(
+            t.id,
+            root.id,
+            name(b"d"),
+            0o40755,
+            1,
+            1,
+            Some(ready(made.clone())),
+        )
         .await
         .unwrap();
     assert!(
@@ -277,22 +297,95 @@ async fn audit_records_ride_the_changes_they_record() {
             0o40755,
             1,
             1,
-            Some(refused.clone())
+            Some(ready(refused.clone()))
         )
         .await
         .is_err()
     );
-    cat.rename(t.id, d, root.id, name(b"e"), false, 1, Some(moved.clone()))
+    cat.rename(
+        t.id,
+        d,
+        root.id,
+        name(b"e"),
+        false,
+        1,
+        Some(ready(moved.clone())),
+    )
+    .await
+    .unwrap();
+    cat.set_attrs(d, Some(0o700), None, Some(ready(changed.clone())))
         .await
         .unwrap();
-    cat.set_attrs(d, Some(0o700), None, Some(changed.clone()))
-        .await
-        .unwrap();
-    cat.rmdir(d, Some(gone.clone())).await.unwrap();
-    assert!(cat.rmdir(d, Some(refused)).await.is_err());
+    cat.rmdir(d, Some(ready(gone.clone()))).await.unwrap();
+    assert!(cat.rmdir(d, Some(ready(refused))).await.is_err());
     assert_eq!(
         outbox.pending().unwrap(),
         vec![closed, made, moved, changed, gone]
+    );
+}
+
+/// A record made in the change's transaction names the node: a new file's id, which a
+/// replacing upload and a rename keep.
+#[tokio::test]
+async fn records_name_the_node_they_touched() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let made = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let naming = |tag: &'static str| -> RecordOf {
+        let made = made.clone();
+        std::sync::Arc::new(move |n: NodeRef| {
+            let id = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            outbox_record(id, format!("{tag} {} {}", n.id, n.size).as_bytes())
+        })
+    };
+    let up = |size: u64, record| Upload {
+        tenant_id: t.id,
+        parent_id: root.id,
+        name: name(b"f"),
+        blob_id: None,
+        size,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: Some(vec![7; size as usize]),
+        exclusive: false,
+        key_version: 1,
+        now: 100,
+        record: Some(record),
+        opened: Some(naming("opened")),
+    };
+    cat.commit_upload(up(3, naming("put"))).await.unwrap();
+    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
+    cat.commit_upload(up(5, naming("replaced"))).await.unwrap();
+    cat.rename(
+        t.id,
+        f.id,
+        root.id,
+        name(b"g"),
+        false,
+        1,
+        Some(naming("moved")),
+    )
+    .await
+    .unwrap();
+    let bodies: Vec<String> = cat
+        .outbox()
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|r| String::from_utf8(r.sealed_event).unwrap())
+        .collect();
+    let id = f.id;
+    assert_eq!(
+        bodies,
+        [
+            format!("opened {id} 3"),
+            format!("put {id} 3"),
+            format!("opened {id} 5"),
+            format!("replaced {id} 5"),
+            format!("moved {id} 5"),
+        ]
     );
 }
 
@@ -329,8 +422,8 @@ async fn replacing_rename_follows_posix() {
         record: None,
         opened: None,
     };
-    cat.commit_upload(&file(b"report.csv", "b1")).await.unwrap();
-    cat.commit_upload(&file(b"other.csv", "b2")).await.unwrap();
+    cat.commit_upload(file(b"report.csv", "b1")).await.unwrap();
+    cat.commit_upload(file(b"other.csv", "b2")).await.unwrap();
     let report = cat.lookup(root.id, b"report.csv").await.unwrap().unwrap();
     let other = cat.lookup(root.id, b"other.csv").await.unwrap().unwrap();
 

@@ -1,19 +1,30 @@
-//! The one event type that flows through Strongroom: who, from where, what, with which outcome,
-//! when. The server emits events into an [`EventSink`]; the log sink writes them as JSON lines
-//! today, and the ledger persists the same events (tamper-evident) once it exists.
+//! The one event type that flows through Strongroom: who, from where, on which node and
+//! session, what, with which outcome, when. The server emits events into an [`EventSink`]; the
+//! ledger stores them (sealed, hash-chained), the log and the SIEM forwarder print them, and
+//! `audit export` writes them back out in this schema ([`Exported`]), which reads back into the
+//! same types. The schema is documented, with its version, in `docs/EVENTS.md`.
 //!
 //! Pure: no I/O, no clock (times are given by the emitter). Events never carry secrets or file
 //! contents: key fingerprints and certificate key ids, not keys; reasons, not passwords.
+//!
+//! Records written before schema 2 (times in seconds, operations and outcomes as strings) are
+//! read through [`Event::from_stored`], which upgrades them ([`upgrade`]).
 
 use std::net::SocketAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Unix time in seconds.
-pub type Timestamp = i64;
+pub mod csv;
+mod time;
+pub mod upgrade;
+
+pub use time::Time;
+
+/// The version of this schema: written into every event as `v`.
+pub const SCHEMA_VERSION: u16 = 2;
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {
@@ -21,6 +32,7 @@ pub enum EventKind {
     /// outside every allowed network, too many connections).
     Connection {
         accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// One authentication step: a first factor or a second factor.
@@ -28,19 +40,21 @@ pub enum EventKind {
         method: String,
         factor: Factor,
         result: AuthResult,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         /// SHA256 fingerprint of the key, or the certificate's key id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         credential: Option<String>,
     },
     /// The defender banned an address.
     Ban {
         address: String,
         level: i64,
-        until: Timestamp,
+        until: Time,
         reason: String,
     },
     /// The defender saw one account attacked from many addresses.
-    AccountUnderAttack { until: Timestamp },
+    AccountUnderAttack { until: Time },
     /// An SFTP session opened or closed; the opening names how the connection authenticated,
     /// so that every later record of the session ties to the credential.
     Session {
@@ -52,24 +66,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         credential: Option<String>,
     },
-    /// A file operation and its outcome ("ok", [`DENIED`] and why, or the error). Upload and
-    /// download are told apart by `op` (open_write / open_read, close_write / close_read).
+    /// A file operation and its outcome.
     File {
-        op: String,
+        #[serde(flatten)]
+        op: FileOp,
+        /// The path as the account sees it (inside its tenant).
         path: String,
-        /// The new path of a rename.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        to: Option<String>,
-        /// Bytes read or written through the handle so far (close and progress).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        bytes: Option<u64>,
-        /// Whether a download read the whole file (close_read).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        whole_file: Option<bool>,
-        /// Entries returned (readdir).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        entries: Option<u64>,
-        outcome: String,
+        /// The file (or directory) the operation touched, when it exists: its id is stable
+        /// across renames and replacing uploads; its size is the size at that moment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileRef>,
+        outcome: Outcome,
     },
     /// The retention sweeper deleted an expired file.
     RetentionDelete { file_id: i64, size: u64 },
@@ -81,14 +88,148 @@ pub enum EventKind {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A file operation, with what it carries. Denials name the operation that was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FileOp {
+    OpenRead,
+    /// Recorded with the upload's commit (or, when it never commits, at its end).
+    OpenWrite,
+    Opendir,
+    /// A read or a write on a handle: recorded only when refused (transfers are recorded by
+    /// their open, progress and close).
+    Read,
+    Write,
+    CloseRead {
+        /// Bytes read through the handle.
+        bytes: u64,
+        /// Whether the bytes read reached the file's size.
+        whole_file: bool,
+    },
+    CloseWrite {
+        /// Bytes received through the handle.
+        bytes: u64,
+    },
+    /// A transfer still open: bytes so far (at bounded intervals).
+    ProgressRead {
+        bytes: u64,
+    },
+    ProgressWrite {
+        bytes: u64,
+    },
+    Readdir {
+        /// Entries returned by this page of the listing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entries: Option<u64>,
+    },
+    Stat,
+    Setstat,
+    Rename {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
+    Remove,
+    Mkdir,
+    Rmdir,
+    /// A symbolic or hard link (always refused).
+    Link,
+    /// Any other request that was refused, by its protocol name.
+    Other {
+        request: String,
+    },
+}
+
+impl FileOp {
+    /// The name written as `op`.
+    pub fn name(&self) -> &str {
+        match self {
+            FileOp::OpenRead => "open_read",
+            FileOp::OpenWrite => "open_write",
+            FileOp::Opendir => "opendir",
+            FileOp::Read => "read",
+            FileOp::Write => "write",
+            FileOp::CloseRead { .. } => "close_read",
+            FileOp::CloseWrite { .. } => "close_write",
+            FileOp::ProgressRead { .. } => "progress_read",
+            FileOp::ProgressWrite { .. } => "progress_write",
+            FileOp::Readdir { .. } => "readdir",
+            FileOp::Stat => "stat",
+            FileOp::Setstat => "setstat",
+            FileOp::Rename { .. } => "rename",
+            FileOp::Remove => "remove",
+            FileOp::Mkdir => "mkdir",
+            FileOp::Rmdir => "rmdir",
+            FileOp::Link => "link",
+            FileOp::Other { .. } => "other",
+        }
+    }
+}
+
+/// A file by its stable id, with its size at the moment of the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub id: i64,
+    pub size: u64,
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// The gate refused it; why.
+    Denied(String),
+    /// It was allowed and failed.
+    Failed {
+        code: FailureCode,
+        /// What the client was told.
+        message: String,
+    },
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+/// Why an allowed operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    NoSuchFile,
+    AlreadyExists,
+    NotEmpty,
+    NotADirectory,
+    IsADirectory,
+    InvalidPath,
+    Unsupported,
+    PermissionDenied,
+    QuotaExceeded,
+    NoSpace,
+    OutOfRange,
+    /// The stored contents failed their integrity check.
+    Integrity,
+    /// The operation could not be recorded, so it was not done.
+    LedgerUnavailable,
+    /// The request named a handle that is not open (or not open for this).
+    InvalidHandle,
+    /// The session has as many handles open as it may.
+    TooManyHandles,
+    /// Storage, keys or catalog failed on the server's side.
+    ServerError,
+    /// Anything else (and failures recorded before schema 2 whose message names no code).
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Factor {
     First,
     Second,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthResult {
     /// Logged in.
@@ -99,47 +240,65 @@ pub enum AuthResult {
 }
 
 /// An event with its context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    pub time: Timestamp,
+    /// The schema version ([`SCHEMA_VERSION`]).
+    pub v: u16,
+    /// When it happened, to the millisecond (RFC 3339 in JSON).
+    pub time: Time,
+    /// The server node that saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The connection this happened on: a UUID v7, unique across restarts and nodes (records
+    /// written before schema 2 may carry a number unique within one server run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SocketAddr>,
     /// The account name as given by the client (may not exist) or as logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// The client's SSH identification string, when it has been read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_version: Option<String>,
-    /// The connection this happened on: a UUID v7, unique across restarts and nodes (records
-    /// written before December 2026 carry a number unique within one server run).
-    pub session: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
 
 impl Event {
+    /// An event with no context but its time and kind.
+    pub fn new(time: Time, kind: EventKind) -> Self {
+        Self {
+            v: SCHEMA_VERSION,
+            time,
+            node: None,
+            session: None,
+            source: None,
+            account: None,
+            tenant: None,
+            client_version: None,
+            kind,
+        }
+    }
+
     /// One JSON object, one line.
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_else(|e| format!(r#"{{"kind":"unencodable","error":"{e}"}}"#))
     }
-}
 
-impl Event {
-    /// An event with no context but its time and kind.
-    pub fn new(time: Timestamp, kind: EventKind) -> Self {
-        Self {
-            time,
-            source: None,
-            account: None,
-            tenant: None,
-            client_version: None,
-            session: None,
-            kind,
-        }
+    /// Reads an event as the ledger stores it, in this schema or an earlier one.
+    pub fn from_stored(json: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(json)?;
+        upgrade::to_current(&mut value);
+        serde_json::from_value(value)
     }
 
     /// A file operation the gate let through (whatever its outcome then).
     pub fn is_permitted_file_operation(&self) -> bool {
-        matches!(&self.kind, EventKind::File { outcome, .. } if !outcome.starts_with(DENIED))
+        matches!(&self.kind, EventKind::File { outcome, .. } if !matches!(outcome, Outcome::Denied(_)))
     }
 
     /// The kind's name, as it appears in the JSON (`auth`, `file`, ...).
@@ -157,72 +316,20 @@ impl Event {
     }
 }
 
-/// How the outcome of a file operation the gate refused begins (then why).
-pub const DENIED: &str = "denied: ";
+/// One line of `audit export --format jsonl`: a ledger record's sequence number and hash, and
+/// its event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exported {
+    pub seq: u64,
+    /// The record's chain hash (hex).
+    pub hash: String,
+    pub event: Event,
+}
 
-/// Where events go. `emit` must not block for long; `record` returns once the event is
-/// durable (for operations that change state or grant access).
+/// Where events go. `emit` must not block for long.
 pub trait EventSink: Send + Sync + 'static {
     fn emit(&self, event: Event);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_encode_as_flat_json() {
-        let e = Event {
-            time: 1_800_000_000,
-            source: Some("127.0.0.2:5000".parse().unwrap()),
-            account: Some("alice".into()),
-            tenant: None,
-            client_version: Some("SSH-2.0-OpenSSH_9.2p1".into()),
-            session: Some("7".into()),
-            kind: EventKind::Auth {
-                method: "publickey".into(),
-                factor: Factor::First,
-                result: AuthResult::Refused,
-                reason: Some("key not registered for account".into()),
-                credential: Some("SHA256:abc".into()),
-            },
-        };
-        let json = e.to_json_line();
-        assert!(json.contains(r#""kind":"auth""#), "{json}");
-        assert!(json.contains(r#""result":"refused""#), "{json}");
-        assert!(json.contains(r#""source":"127.0.0.2:5000""#), "{json}");
-        assert!(!json.contains('\n'));
-    }
-
-    #[test]
-    fn only_file_operations_the_gate_let_through_are_permitted_ones() {
-        let file = |outcome: &str| {
-            Event::new(
-                1,
-                EventKind::File {
-                    op: "open_write".into(),
-                    path: "/a".into(),
-                    to: None,
-                    bytes: None,
-                    whole_file: None,
-                    entries: None,
-                    outcome: outcome.into(),
-                },
-            )
-        };
-        assert!(file("ok").is_permitted_file_operation());
-        assert!(file("failed: no such file").is_permitted_file_operation());
-        assert!(!file(&format!("{DENIED}read-only account")).is_permitted_file_operation());
-        assert!(
-            !Event::new(
-                1,
-                EventKind::Session {
-                    opened: true,
-                    methods: None,
-                    credential: None,
-                }
-            )
-            .is_permitted_file_operation()
-        );
-    }
-}
+mod tests;

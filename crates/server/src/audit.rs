@@ -14,6 +14,7 @@
 //! shutdown. No event is ever dropped here.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use ledger::CheckpointSigner;
 use tokio::sync::oneshot;
 use vault::{LedgerBodyKey, LedgerKey};
 
+use crate::clock::{Clock, Entropy};
 use crate::event_log::LogSink;
 use crate::forward::{Forwarded, Forwarder};
 
@@ -53,6 +55,24 @@ pub struct Ledger {
     /// The writer thread, unparked for items someone waits for (see [`Writer::run`]).
     writer: std::thread::Thread,
     body_key: Arc<LedgerBodyKey>,
+    /// This server's node id, stamped on every event that does not name one.
+    node: String,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    /// The last outbox record's queue time (ns), so that each is later than the one before.
+    last_queued_ns: AtomicI64,
+}
+
+/// What the ledger writer is started with.
+pub struct LedgerParts {
+    pub store: LedgerStore,
+    pub outbox: Outbox,
+    pub key: Arc<LedgerKey>,
+    pub body_key: Arc<LedgerBodyKey>,
+    pub forwarder: Forwarder,
+    pub node: String,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
 }
 
 /// The ledger is not writing: the operation that needed a durable record must fail.
@@ -87,13 +107,17 @@ pub fn meta(e: &Event) -> LedgerMeta {
 impl Ledger {
     /// Appends what `outbox` holds (before the server takes requests), then starts the writer
     /// thread on `store`.
-    pub fn start(
-        store: LedgerStore,
-        outbox: Outbox,
-        key: Arc<LedgerKey>,
-        body_key: Arc<LedgerBodyKey>,
-        forwarder: Forwarder,
-    ) -> std::io::Result<Arc<Self>> {
+    pub fn start(parts: LedgerParts) -> std::io::Result<Arc<Self>> {
+        let LedgerParts {
+            store,
+            outbox,
+            key,
+            body_key,
+            forwarder,
+            node,
+            clock,
+            entropy,
+        } = parts;
         let (tx, rx) = mpsc::channel();
         let mut writer = Writer {
             store,
@@ -104,6 +128,7 @@ impl Ledger {
             forwarder,
             settled_at: Instant::now(),
             unsettled: true,
+            clock: clock.clone(),
         };
         writer.recover();
         // Nothing is queued yet: no item can repeat what was just recovered.
@@ -116,17 +141,36 @@ impl Ledger {
             tx,
             writer: thread.thread().clone(),
             body_key,
+            node,
+            clock,
+            entropy,
+            last_queued_ns: AtomicI64::new(0),
         }))
+    }
+
+    /// Names this node on `e` unless it names one.
+    fn stamp(&self, e: &mut Event) {
+        if e.node.is_none() {
+            e.node = Some(self.node.clone());
+        }
     }
 
     /// `e` as a record for the catalog's outbox, to be committed with the change it records.
     pub fn outbox_record(&self, e: &Event) -> OutboxRecord {
-        let (time, meta, sealed_event) = stored(e, &self.body_key);
-        let queued_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let mut e = e.clone();
+        self.stamp(&mut e);
+        let (time, meta, sealed_event) = stored(&e, &self.body_key);
+        let now_ns = self.clock.now().as_millis().saturating_mul(1_000_000);
+        let queued_ns =
+            match self
+                .last_queued_ns
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                    Some(now_ns.max(last + 1))
+                }) {
+                Ok(last) | Err(last) => now_ns.max(last + 1),
+            };
         OutboxRecord {
-            id: rand::random(),
+            id: i64::from_le_bytes(self.entropy.array()),
             queued_ns,
             time,
             meta,
@@ -136,7 +180,8 @@ impl Ledger {
 
     /// Hands over `e`, whose `record` the catalog committed with its change (so it is durable
     /// already): the writer appends it to the ledger and deletes it from the outbox.
-    pub fn outboxed(&self, e: Event, record: OutboxRecord) {
+    pub fn outboxed(&self, mut e: Event, record: OutboxRecord) {
+        self.stamp(&mut e);
         LogSink.emit(e.clone());
         if self.tx.send(Item::Outboxed(e, record)).is_err() {
             tracing::error!(
@@ -146,7 +191,8 @@ impl Ledger {
     }
 
     /// Queues `e` and waits until it is durable.
-    pub async fn record(&self, e: Event) -> Result<(), LedgerDown> {
+    pub async fn record(&self, mut e: Event) -> Result<(), LedgerDown> {
+        self.stamp(&mut e);
         LogSink.emit(e.clone());
         let (tx, rx) = oneshot::channel();
         self.tx.send(Item::Durable(e, tx)).map_err(|_| LedgerDown)?;
@@ -168,7 +214,8 @@ impl Ledger {
 }
 
 impl EventSink for Ledger {
-    fn emit(&self, e: Event) {
+    fn emit(&self, mut e: Event) {
+        self.stamp(&mut e);
         LogSink.emit(e.clone());
         if self.tx.send(Item::Event(e)).is_err() {
             tracing::error!("audit ledger writer is gone: an event was not recorded");
@@ -178,7 +225,11 @@ impl EventSink for Ledger {
 
 /// (time, indexed fields, sealed body) of an event, as stored.
 pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>) {
-    (e.time, meta(e), body_key.seal(e.to_json_line().as_bytes()))
+    (
+        e.time.as_secs(),
+        meta(e),
+        body_key.seal(e.to_json_line().as_bytes()),
+    )
 }
 
 struct Writer {
@@ -191,6 +242,7 @@ struct Writer {
     /// When the writer last settled, and whether it has appended since.
     settled_at: Instant,
     unsettled: bool,
+    clock: Arc<dyn Clock>,
 }
 
 /// What the writer knows of the catalog's outbox.
@@ -373,7 +425,9 @@ impl Writer {
             }
         };
         if !self.forwarder.is_empty() {
-            batch.plain.push((e.time, e.kind_name(), e.to_json_line()));
+            batch
+                .plain
+                .push((e.time.as_secs(), e.kind_name(), e.to_json_line()));
         }
         batch.stored.push(stored);
     }
@@ -440,9 +494,7 @@ impl Writer {
 
     fn sign_checkpoint(&mut self) {
         self.settle();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = self.clock.unix_secs();
         match self.store.head() {
             Ok(head) if head.seq > 0 => {
                 let c = ledger::checkpoint(&head, now, &self.signer);
@@ -486,6 +538,7 @@ mod tests {
             forwarder: Forwarder::start(&crate::forward::ForwardConfig::default()),
             settled_at: Instant::now(),
             unsettled: false,
+            clock: Arc::new(crate::clock::SystemClock),
         };
         (catalog, tenant.id, root, writer)
     }
@@ -493,15 +546,12 @@ mod tests {
     /// Commits a mkdir of `name` with its record in the outbox; returns the record's item.
     async fn mkdir(c: &Catalog, w: &Writer, tenant: i64, root: i64, name: &[u8]) -> Item {
         let e = Event::new(
-            7,
+            events::Time::from_secs(7),
             events::EventKind::File {
-                op: "mkdir".into(),
+                op: events::FileOp::Mkdir,
                 path: String::from_utf8_lossy(name).into_owned(),
-                to: None,
-                bytes: None,
-                whole_file: None,
-                entries: None,
-                outcome: "ok".into(),
+                file: None,
+                outcome: events::Outcome::Ok,
             },
         );
         let (time, meta, sealed_event) = stored(&e, &w.body_key);
@@ -516,9 +566,17 @@ mod tests {
             mac: name,
             sealed: name,
         };
-        c.mkdir(tenant, root, name, 0o40755, 1, 7, Some(r.clone()))
-            .await
-            .unwrap();
+        c.mkdir(
+            tenant,
+            root,
+            name,
+            0o40755,
+            1,
+            7,
+            Some(catalog::ready(r.clone())),
+        )
+        .await
+        .unwrap();
         Item::Outboxed(e, r)
     }
 

@@ -15,6 +15,7 @@
 //! already-bound listener until the shutdown future resolves, then closes every session.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod event_log;
@@ -23,6 +24,7 @@ pub mod forward;
 pub mod gate;
 pub mod host_keys;
 pub mod keys;
+pub mod ledger_read;
 pub mod retention;
 pub mod sessions;
 pub mod sftp;
@@ -85,9 +87,13 @@ pub struct Shared {
     pub keyring: Arc<keys::KeyringHandle>,
     pub gate: gate::Gate,
     pub registry: sessions::Registry,
-    pub events: Arc<dyn events::EventSink>,
-    /// The same sink, for events that must be durable before the operation is acknowledged.
+    /// Where every event goes (the log, the ledger, the forwarder).
     pub ledger: Arc<audit::Ledger>,
+    /// The one clock and the one source of identifiers.
+    pub clock: Arc<dyn clock::Clock>,
+    pub entropy: Arc<dyn clock::Entropy>,
+    /// This server's node id (`<data-dir>/node-id`), stamped on every event.
+    pub node: String,
     /// Byte-quota reservations of uploads still open, across all sessions.
     pub reservations: Arc<files::reserve::Reservations>,
     /// The server-wide budget of SFTP request and reply bytes held in memory
@@ -99,10 +105,28 @@ pub struct Shared {
     pub throttles: throttle::Throttles,
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// This server's node id: kept in `<data-dir>/node-id`, made (a UUID v7) at the first start.
+pub fn node_id(
+    data_dir: &std::path::Path,
+    clock: &dyn clock::Clock,
+    entropy: &dyn clock::Entropy,
+) -> Result<String, ServerError> {
+    let path = data_dir.join("node-id");
+    let err = |source| ServerError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let mut random = [0u8; 10];
+    entropy.fill(&mut random);
+    let id = sessions::new_session_id(clock.now().as_millis() as u64, random);
+    std::fs::write(&path, format!("{id}\n")).map_err(err)?;
+    Ok(id)
 }
 
 impl Shared {
@@ -228,14 +252,26 @@ impl Server {
         let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?;
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
-        let ledger = audit::Ledger::start(store, catalog.outbox(), ledger_key, body_key, forwarder)
-            .map_err(ServerError::LedgerWriter)?;
-        let events: Arc<dyn events::EventSink> = ledger.clone();
+        let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
+        let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
+        let node = node_id(&config.data_dir, clock.as_ref(), entropy.as_ref())?;
+        let ledger = audit::Ledger::start(audit::LedgerParts {
+            store,
+            outbox: catalog.outbox(),
+            key: ledger_key,
+            body_key,
+            forwarder,
+            node: node.clone(),
+            clock: clock.clone(),
+            entropy: entropy.clone(),
+        })
+        .map_err(ServerError::LedgerWriter)?;
         let gate = gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
             gate::defender::Defender::new(config.defender.clone()),
-            events.clone(),
+            ledger.clone(),
+            clock.clone(),
         )?;
         gate.refresh().await;
         Ok(Self {
@@ -246,8 +282,10 @@ impl Server {
                 keyring,
                 gate,
                 registry: sessions::Registry::default(),
-                events,
                 ledger,
+                clock,
+                entropy,
+                node,
                 reservations: Default::default(),
                 free_space,
                 throttles: Default::default(),
@@ -314,10 +352,11 @@ impl Server {
     }
 
     fn accept(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
-        let now = unix_now();
+        let at = self.shared.clock.now();
+        let now = at.as_secs();
         let connection = |accepted: bool, reason: Option<&str>, session: Option<&str>| {
             let mut e = events::Event::new(
-                now,
+                at,
                 events::EventKind::Connection {
                     accepted,
                     reason: reason.map(str::to_owned),
@@ -325,7 +364,7 @@ impl Server {
             );
             e.source = Some(peer);
             e.session = session.map(str::to_owned);
-            self.shared.events.emit(e);
+            events::EventSink::emit(self.shared.ledger.as_ref(), e);
         };
         let refused = |why: &str| connection(false, Some(why), None);
         // Banned or unreachable addresses cost a closed socket: no key exchange, no task.
@@ -346,10 +385,8 @@ impl Server {
                 return;
             }
         };
-        let unix_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let session_id = sessions::new_session_id(unix_ms, rand::random());
+        let session_id =
+            sessions::new_session_id(at.as_millis() as u64, self.shared.entropy.array());
         connection(true, None, Some(&session_id));
         let _ = stream.set_nodelay(true);
         let shared = self.shared.clone();
@@ -468,21 +505,19 @@ async fn sweep_forever(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(shared.config.retention_sweep);
     loop {
         tick.tick().await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        match retention::sweep(&shared.catalog, &shared.vault, now).await {
+        let at = shared.clock.now();
+        match retention::sweep(&shared.catalog, &shared.vault, at.as_secs()).await {
             Ok(deleted) => {
                 for f in deleted {
                     let mut e = events::Event::new(
-                        now,
+                        at,
                         events::EventKind::RetentionDelete {
                             file_id: f.node_id,
                             size: f.size,
                         },
                     );
                     e.tenant = Some(f.tenant);
-                    shared.events.emit(e);
+                    events::EventSink::emit(shared.ledger.as_ref(), e);
                 }
             }
             Err(e) => tracing::error!(error = %e, "retention sweep failed"),

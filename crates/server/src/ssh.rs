@@ -46,12 +46,6 @@ pub struct Connection {
     live: Arc<crate::sessions::LiveSession>,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 impl Connection {
     pub fn new(
         shared: Arc<Shared>,
@@ -79,20 +73,26 @@ impl Connection {
     }
 
     fn event(&self, account: &str, tenant: Option<&str>, kind: EventKind) -> Event {
-        Event {
-            time: now(),
-            source: Some(self.peer),
-            account: Some(loggable(account)),
-            tenant: tenant.map(str::to_owned),
-            client_version: self.client_id.get().cloned(),
-            session: Some(self.live.session_id.clone()),
-            kind,
-        }
+        let mut e = Event::new(self.shared.clock.now(), kind);
+        e.source = Some(self.peer);
+        e.account = Some(loggable(account));
+        e.tenant = tenant.map(str::to_owned);
+        e.client_version = self.client_id.get().cloned();
+        e.session = Some(self.live.session_id.clone());
+        e
+    }
+
+    /// Unix seconds, as the gate counts them.
+    fn now(&self) -> i64 {
+        self.shared.clock.unix_secs()
     }
 
     /// Emits an authentication event for this connection.
     fn auth_event(&self, account: &str, tenant: Option<&str>, kind: EventKind) {
-        self.shared.events.emit(self.event(account, tenant, kind));
+        events::EventSink::emit(
+            self.shared.ledger.as_ref(),
+            self.event(account, tenant, kind),
+        );
     }
 
     fn methods() -> MethodSet {
@@ -170,7 +170,10 @@ impl Connection {
         };
         self.auth_event(user, None, kind);
         self.pending = None;
-        self.shared.gate.failed(self.peer.ip(), user, now()).await;
+        self.shared
+            .gate
+            .failed(self.peer.ip(), user, self.now())
+            .await;
         Self::reject()
     }
 
@@ -228,7 +231,7 @@ impl russh::server::Handler for Connection {
         let outcome = self
             .shared
             .gate
-            .login_key(user, key.public_key, self.peer.ip(), now())
+            .login_key(user, key.public_key, self.peer.ip(), self.now())
             .await;
         Ok(self
             .first_factor(user, Method::PublicKey, &fp, outcome)
@@ -247,7 +250,7 @@ impl russh::server::Handler for Connection {
         let outcome = self
             .shared
             .gate
-            .login_certificate(user, certificate, self.peer.ip(), now())
+            .login_certificate(user, certificate, self.peer.ip(), self.now())
             .await;
         Ok(self
             .first_factor(user, Method::Certificate, &detail, outcome)
@@ -258,7 +261,7 @@ impl russh::server::Handler for Connection {
         let outcome = self
             .shared
             .gate
-            .login_password(user, password, self.peer.ip(), now())
+            .login_password(user, password, self.peer.ip(), self.now())
             .await;
         Ok(self.first_factor(user, Method::Password, "", outcome).await)
     }
@@ -285,7 +288,12 @@ impl russh::server::Handler for Connection {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let method = format!("{}+totp", first.as_str());
-        match self.shared.gate.second_factor(&p, &answer, now()).await {
+        match self
+            .shared
+            .gate
+            .second_factor(&p, &answer, self.now())
+            .await
+        {
             Ok(()) => Ok(self.admit(p, &method, "").await),
             Err(why) => {
                 self.refuse(user, &method, "", why).await;
@@ -336,7 +344,7 @@ impl russh::server::Handler for Connection {
                 let ctx = Arc::new(SessionContext {
                     event: opened.clone().unwrap_or_else(|| {
                         Event::new(
-                            now(),
+                            self.shared.clock.now(),
                             EventKind::Session {
                                 opened: true,
                                 methods: None,
@@ -356,6 +364,8 @@ impl russh::server::Handler for Connection {
                     data_dir: self.shared.config.blob_dir(),
                     budgets: self.budgets.clone(),
                     sever: self.sever.clone(),
+                    clock: self.shared.clock.clone(),
+                    entropy: self.shared.entropy.clone(),
                 });
                 *slot = Some(sftp::start(ctx, session.handle(), channel));
                 tracing::debug!(peer = %self.peer, account = %p.account, "sftp session started");

@@ -234,17 +234,23 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
     let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
     cat.close().await;
     let (ledger, body_key) = crate::audit_admin::open_ledger(data_dir)?;
+    let node = server::node_id(
+        data_dir,
+        &server::clock::SystemClock,
+        &server::clock::SystemEntropy,
+    )?;
     let records: Vec<_> = deleted
         .iter()
         .map(|f| {
             let mut e = events::Event::new(
-                now,
+                events::Time::from_secs(now),
                 events::EventKind::RetentionDelete {
                     file_id: f.node_id,
                     size: f.size,
                 },
             );
             e.tenant = Some(f.tenant.clone());
+            e.node = Some(node.clone());
             server::audit::stored(&e, &body_key)
         })
         .collect();

@@ -11,9 +11,6 @@ use vault::LedgerKey;
 
 use crate::cli::{AuditCommand, ExportFormat};
 
-/// Records scanned per query by verify and export.
-const PAGE: u32 = 50_000;
-
 /// The ledger and the key that seals (and opens) its record bodies.
 pub fn open_ledger(data_dir: &Path) -> anyhow::Result<(LedgerStore, vault::LedgerBodyKey)> {
     let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
@@ -82,67 +79,30 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 session,
             };
             let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            if matches!(format, ExportFormat::Csv) {
-                writeln!(
-                    out,
-                    "seq,time,kind,account,tenant,source,session,hash,event"
-                )?;
-            }
-            let mut after = 0;
-            loop {
-                let page = store.export(&filter, after, PAGE)?;
-                if page.is_empty() {
-                    break;
+            let out = std::io::BufWriter::new(stdout.lock());
+            match format {
+                ExportFormat::Jsonl => {
+                    let mut out = out;
+                    server::ledger_read::for_each(&store, &body_key, &filter, |r| {
+                        serde_json::to_writer(&mut out, &r)?;
+                        out.write_all(b"\n")?;
+                        anyhow::Ok(())
+                    })?;
+                    out.flush()?;
                 }
-                for e in &page {
-                    after = e.seq;
-                    let body = body_key
-                        .open(&e.sealed_event)
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .map_err(|_| {
-                            anyhow::anyhow!(
-                                "record {}: its body does not open with the ledger key",
-                                e.seq
-                            )
-                        })?;
-                    match format {
-                        ExportFormat::Jsonl => writeln!(
-                            out,
-                            r#"{{"seq":{},"hash":"{}","event":{}}}"#,
-                            e.seq,
-                            hex::encode(e.hash),
-                            body
-                        )?,
-                        ExportFormat::Csv => writeln!(
-                            out,
-                            "{},{},{},{},{},{},{},{},{}",
-                            e.seq,
-                            e.time,
-                            e.meta.kind,
-                            csv(e.meta.account.as_deref()),
-                            csv(e.meta.tenant.as_deref()),
-                            csv(e.meta.source.as_deref()),
-                            csv(e.meta.session.as_deref()),
-                            hex::encode(e.hash),
-                            csv(Some(&body))
-                        )?,
-                    }
+                ExportFormat::Csv => {
+                    let mut out = csv::Writer::from_writer(out);
+                    out.write_record(events::csv::COLUMNS)?;
+                    server::ledger_read::for_each(&store, &body_key, &filter, |r| {
+                        out.write_record(events::csv::row(&r))?;
+                        anyhow::Ok(())
+                    })?;
+                    out.flush()?;
                 }
             }
-            out.flush()?;
         }
     }
     Ok(())
-}
-
-/// A CSV field, quoted when needed.
-fn csv(v: Option<&str>) -> String {
-    match v {
-        None => String::new(),
-        Some(s) if s.contains([',', '"', '\n']) => format!("\"{}\"", s.replace('"', "\"\"")),
-        Some(s) => s.to_owned(),
-    }
 }
 
 /// Adds an admin command's record to the ledger (durable before the command reports success).
@@ -151,17 +111,17 @@ pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Re
     let by = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
-    let now = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let event = events::Event::new(
-        now,
+    let clock = server::clock::SystemClock;
+    let node = server::node_id(data_dir, &clock, &server::clock::SystemEntropy)?;
+    let mut event = events::Event::new(
+        server::clock::Clock::now(&clock),
         events::EventKind::Admin {
             command: command.to_owned(),
             by,
             outcome: outcome.to_owned(),
         },
     );
+    event.node = Some(node);
     store.append(&[server::audit::stored(&event, &body_key)])?;
     // Into the indexed table at once: no server may be running to fold it.
     store.fold()?;

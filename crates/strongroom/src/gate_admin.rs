@@ -8,7 +8,8 @@ use anyhow::Context;
 use catalog::{AccountSettings, Catalog, TrustedCa};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
-use server::gate::{self, credentials, network, totp};
+use server::gate::{self, credentials, network};
+use vault::totp;
 
 use crate::UsageError;
 use crate::cli::{BanCommand, CaCommand};

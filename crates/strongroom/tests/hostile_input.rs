@@ -363,3 +363,37 @@ fn a_second_init_or_an_empty_frame_closes_only_that_channel() {
     alice.sftp_ok("ls /d\n");
     drop(server);
 }
+
+/// Handles are 16 random bytes: two opens give unrelated handles, and a handle one bit away
+/// from a live one (what a counter would make guessable) names nothing.
+#[test]
+fn handles_are_unguessable() {
+    let (_server, alice) = setup();
+    let mut raw = Raw::connect(&alice);
+    let flags = sftp_proto::OpenFlags::WRITE | sftp_proto::OpenFlags::CREAT;
+    let first = raw.open(1, "/h1", flags);
+    let second = raw.open(2, "/h2", flags);
+    assert_eq!((first.len(), second.len()), (16, 16));
+    let same = first
+        .iter()
+        .zip(second.iter())
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        same < 8,
+        "handles share {same} of 16 bytes: {first:?} {second:?}"
+    );
+    for h in [&first, &second] {
+        let mut near = h.to_vec();
+        near[15] ^= 1;
+        let r = raw.call(
+            10,
+            RequestOp::Fstat {
+                handle: Bytes::from(near),
+            },
+        );
+        assert_eq!(r.status().0, sftp_proto::StatusCode::FAILURE);
+    }
+    let r = raw.call(11, RequestOp::Fstat { handle: first });
+    assert_eq!(r.kind, kind::ATTRS);
+}

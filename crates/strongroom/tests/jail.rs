@@ -126,7 +126,7 @@ fn read_only_accounts_can_read_and_nothing_else() {
     // Denials are in the log at its default level (permitted file operations are not).
     let log = server.log();
     assert!(
-        log.contains(r#""op":"remove","path":"/reports/report.txt","outcome":"denied: "#),
+        log.contains(r#""op":"remove","path":"/reports/report.txt","outcome":{"denied":"#),
         "{log}"
     );
 }

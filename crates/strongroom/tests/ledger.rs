@@ -6,9 +6,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use events::{EventKind, Exported, FileOp, Outcome};
 use support::{Server, admin_in, pseudo_random, sqlite};
 
-fn export(data: &Path, args: &[&str]) -> Vec<String> {
+fn export_lines(data: &Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["audit", "export"];
     all.extend_from_slice(args);
     let out = admin_in(data, &all, None);
@@ -22,6 +23,31 @@ fn export(data: &Path, args: &[&str]) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// The export, read back into the typed events (every line must read).
+fn export(data: &Path, args: &[&str]) -> Vec<Exported> {
+    export_lines(data, args)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// A file record's operation, path and outcome.
+fn file(r: &Exported) -> Option<(&FileOp, &str, &Outcome)> {
+    match &r.event.kind {
+        EventKind::File {
+            op, path, outcome, ..
+        } => Some((op, path.as_str(), outcome)),
+        _ => None,
+    }
+}
+
+/// How many records of `op` on `path` that succeeded `all` holds.
+fn count_ok(all: &[Exported], op: &FileOp, path: &str) -> usize {
+    all.iter()
+        .filter(|r| file(r) == Some((op, path, &Outcome::Ok)))
+        .count()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -81,29 +107,87 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     let mine = export(&data, &["--user", "alice"]);
     assert!(!mine.is_empty());
     assert!(
-        mine.iter().all(|l| l.contains(r#""account":"alice""#)),
+        mine.iter()
+            .all(|r| r.event.account.as_deref() == Some("alice")),
         "{mine:?}"
     );
-    for needle in [
-        r#""op":"open_write","path":"/statement.bin""#,
-        r#""op":"close_write","path":"/statement.bin","bytes":3000000"#,
-        r#""op":"close_read","path":"/statement.bin","bytes":3000000,"whole_file":true"#,
-        r#""op":"rename","path":"/statement.bin","to":"/out/s.bin""#,
-        r#""op":"mkdir","path":"/out""#,
-        r#""kind":"auth""#,
-        r#""kind":"session","opened":true"#,
+    for (op, path) in [
+        (FileOp::OpenWrite, "/statement.bin"),
+        (FileOp::CloseWrite { bytes: 3_000_000 }, "/statement.bin"),
+        (
+            FileOp::CloseRead {
+                bytes: 3_000_000,
+                whole_file: true,
+            },
+            "/statement.bin",
+        ),
+        (
+            FileOp::Rename {
+                to: Some("/out/s.bin".into()),
+            },
+            "/statement.bin",
+        ),
+        (FileOp::Mkdir, "/out"),
     ] {
-        assert!(
-            mine.iter().any(|l| l.contains(needle)),
-            "no {needle} in alice's records"
+        assert_eq!(
+            count_ok(&mine, &op, path),
+            1,
+            "{op:?} {path} in alice's records"
         );
     }
+    for kind in ["auth", "session"] {
+        assert!(
+            mine.iter().any(|r| r.event.kind_name() == kind),
+            "no {kind}"
+        );
+    }
+    assert!(mine.iter().any(|r| matches!(
+        r.event.kind,
+        EventKind::Session {
+            opened: true,
+            methods: Some(_),
+            ..
+        }
+    )));
+    assert!(mine.iter().any(|r| matches!(
+        file(r),
+        Some((FileOp::Readdir { entries: Some(1) }, _, Outcome::Ok))
+    )));
+    // The file keeps its id through the rename; the records name it with its size.
+    let ids: std::collections::BTreeSet<_> = mine
+        .iter()
+        .filter_map(|r| match &r.event.kind {
+            EventKind::File {
+                op:
+                    FileOp::OpenWrite
+                    | FileOp::CloseWrite { .. }
+                    | FileOp::CloseRead { .. }
+                    | FileOp::Rename { .. },
+                file: Some(f),
+                ..
+            } => Some((f.id, f.size)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(
+        ids.iter()
+            .map(|(id, _)| *id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        1,
+        "one file id across open, close, download and rename: {ids:?}"
+    );
+    // Every record names the node and a session id (a UUID), and a millisecond time.
     assert!(
-        mine.iter()
-            .any(|l| l.contains(r#""op":"readdir""#) && l.contains(r#""entries":1"#))
+        all.iter()
+            .all(|r| r.event.node.is_some() && r.event.v == events::SCHEMA_VERSION)
     );
     // Upload and download are told apart; per-READ records are not kept.
-    assert!(!all.iter().any(|l| l.contains(r#""op":"read""#)));
+    assert!(
+        !all.iter()
+            .any(|r| matches!(file(r), Some((FileOp::Read, _, _))))
+    );
     // The log (at info for events) carries the logins but not the file operations, which
     // are in the ledger above.
     let log = server.log();
@@ -115,28 +199,30 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     // By source address: only bob's second session came from 127.0.0.2.
     let from2 = export(&data, &["--ip", "127.0.0.2"]);
     assert!(
-        !from2.is_empty() && from2.iter().all(|l| l.contains(r#""source":"127.0.0.2:"#)),
+        !from2.is_empty()
+            && from2.iter().all(|r| r
+                .event
+                .source
+                .is_some_and(|s| s.ip().to_string() == "127.0.0.2")),
         "{from2:?}"
     );
     let bobs = export(&data, &["--user", "bob"]);
     assert!(bobs.len() > from2.len());
-    assert!(
-        bobs.iter()
-            .any(|l| l.contains(r#""op":"stat","path":"/nope""#) && l.contains("failed"))
-    );
+    let no_such_file = |r: &Exported, want: &FileOp, at: &str| matches!(file(r), Some((op, path, Outcome::Failed { code: events::FailureCode::NoSuchFile, .. })) if op == want && path == at);
+    assert!(bobs.iter().any(|r| no_such_file(r, &FileOp::Stat, "/nope")));
     // A failed change is recorded too (group-committed: it changed nothing).
+    let rename = FileOp::Rename {
+        to: Some("/elsewhere".into()),
+    };
     assert!(
-        bobs.iter().any(
-            |l| l.contains(r#""op":"rename","path":"/nope","to":"/elsewhere""#)
-                && l.contains(r#""outcome":"failed: "#)
-        ),
+        bobs.iter().any(|r| no_such_file(r, &rename, "/nope")),
         "{bobs:?}"
     );
     // By tenant and time window.
     assert_eq!(
         export(&data, &["--tenant", "globex"])
             .iter()
-            .filter(|l| l.contains("alice"))
+            .filter(|r| r.event.account.as_deref() == Some("alice"))
             .count(),
         0
     );
@@ -146,17 +232,35 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
         all.len()
     );
     // Admin commands are records too.
+    assert!(all.iter().any(|r| matches!(
+        &r.event.kind,
+        EventKind::Admin { command, .. } if command == "tenant add acme"
+    )));
+    // Times are RFC 3339 with milliseconds.
+    let line = &export_lines(&data, &[])[0];
+    let time = line.split(r#""time":""#).nth(1).unwrap();
+    assert_eq!(time.find('"'), Some(24), "{line}");
     assert!(
-        all.iter()
-            .any(|l| l.contains(r#""kind":"admin","command":"tenant add acme""#))
+        time[..24].ends_with('Z') && time.as_bytes()[19] == b'.',
+        "{line}"
     );
-    // CSV has a header and one row per record.
-    let csv = export(&data, &["--format", "csv"]);
-    assert_eq!(
-        csv[0],
-        "seq,time,kind,account,tenant,source,session,hash,event"
-    );
+    // CSV has a header and one row per record, in real columns.
+    let csv = export_lines(&data, &["--format", "csv"]);
+    assert!(csv[0].starts_with("seq,hash,time,node,session,source,account,tenant,client_version,kind,op,path,to,file_id,size,bytes,whole_file"), "{}", csv[0]);
     assert_eq!(csv.len(), all.len() + 1);
+    let close_read = csv
+        .iter()
+        .find(|l| l.contains(",close_read,/statement.bin,"))
+        .expect("the download's row");
+    let cells: Vec<&str> = close_read.split(',').collect();
+    assert_eq!(cells[9], "file");
+    assert_eq!(cells[6], "alice");
+    assert_eq!(
+        &cells[14..17],
+        ["3000000", "3000000", "true"],
+        "{close_read}"
+    );
+    assert_eq!(cells[18], "ok", "{close_read}");
     // The ledger names files, yet no name is readable in the ledger file.
     let raw = std::fs::read(data.join("ledger.db")).unwrap();
     assert!(!raw.windows(13).any(|w| w == b"statement.bin"));
@@ -261,11 +365,7 @@ fn kill_9_loses_no_acknowledged_upload_record() {
     );
     let all = export(&data, &["--user", "alice"]);
     for path in acknowledged {
-        let needle = format!(r#""op":"close_write","path":"{path}","bytes":100000"#);
-        let found = all
-            .iter()
-            .filter(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#))
-            .count();
+        let found = count_ok(&all, &FileOp::CloseWrite { bytes: 100_000 }, &path);
         assert_eq!(found, 1, "records of {path}");
     }
     alice.sftp_ok("ls\n");
@@ -296,14 +396,12 @@ fn a_first_complete_download_is_durable_and_later_ones_are_recorded() {
         "SELECT count(*) FROM nodes WHERE kind = 'file' AND first_download_at IS NOT NULL",
     );
     assert_eq!(marked.trim(), "1");
-    let closes = |all: &[String]| {
-        all.iter()
-            .filter(|l| {
-                l.contains(
-                    r#""op":"close_read","path":"/statement.bin","bytes":50000,"whole_file":true"#,
-                ) && l.contains(r#""outcome":"ok""#)
-            })
-            .count()
+    let closes = |all: &[Exported]| {
+        let op = FileOp::CloseRead {
+            bytes: 50_000,
+            whole_file: true,
+        };
+        count_ok(all, &op, "/statement.bin")
     };
     assert_eq!(closes(&export(&data, &["--user", "alice"])), 1);
 
@@ -370,7 +468,7 @@ fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     let sessions = || {
         export(&data, &["--user", "alice"])
             .iter()
-            .filter(|l| l.contains(r#""kind":"session","opened":true"#))
+            .filter(|r| matches!(r.event.kind, EventKind::Session { opened: true, .. }))
             .count()
     };
     // A second session, logged in (its login's record is durable) and waiting for commands.
@@ -405,10 +503,9 @@ fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     server.crash();
     drop(lock);
     let count = |op: &str| {
-        let needle = format!(r#""op":"{op}","path":"/f""#);
         export(&data, &["--user", "alice"])
             .iter()
-            .filter(|l| l.contains(&needle) && l.contains(r#""outcome":"ok""#))
+            .filter(|r| matches!(file(r), Some((o, "/f", Outcome::Ok)) if o.name() == op))
             .count()
     };
     assert_eq!((count("close_write"), count("remove")), (1, 0));
@@ -531,9 +628,12 @@ fn an_open_for_write_is_recorded_with_its_commit_or_its_discard() {
     drop(raw);
     let data = server.data_dir();
     let all = export(&data, &[]);
-    let position = |needle: &str| all.iter().position(|l| l.contains(needle));
-    let open = position(r#""op":"open_write","path":"/kept.csv""#).expect("open_write lost");
-    let close = position(r#""op":"close_write","path":"/kept.csv""#).expect("close_write lost");
+    let position = |op: &str, at: &str| {
+        all.iter()
+            .position(|r| matches!(file(r), Some((o, path, _)) if o.name() == op && path == at))
+    };
+    let open = position("open_write", "/kept.csv").expect("open_write lost");
+    let close = position("close_write", "/kept.csv").expect("close_write lost");
     assert!(open < close, "the open is recorded after the close");
     // The dropped upload: its connection ended with the crash, so its open was never recorded
     // durably; a new one, dropped by a disconnect, is recorded when it is discarded.
@@ -544,13 +644,48 @@ fn an_open_for_write_is_recorded_with_its_commit_or_its_discard() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     server.stop();
     let all = export(&data, &[]);
-    assert!(
+    let recorded = |op: &str| {
         all.iter()
-            .any(|l| l.contains(r#""op":"open_write","path":"/gone.csv""#)),
+            .any(|r| matches!(file(r), Some((o, "/gone.csv", _)) if o.name() == op))
+    };
+    assert!(
+        recorded("open_write"),
         "the discarded upload's open is not recorded"
     );
+    assert!(!recorded("close_write"));
+}
+
+/// Session ids are UUIDs (v7) that a restart does not repeat; every record names this node,
+/// whose id the data directory keeps.
+#[test]
+fn session_ids_are_unique_across_a_restart_and_records_name_the_node() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("ls\n");
+    server.stop();
+    server.start_again();
+    alice.sftp_ok("ls\n");
+    server.stop();
+    let data = server.data_dir();
+    let all = export(&data, &["--user", "alice"]);
+    let opened: Vec<String> = all
+        .iter()
+        .filter(|r| matches!(r.event.kind, EventKind::Session { opened: true, .. }))
+        .map(|r| r.event.session.clone().expect("a session id"))
+        .collect();
+    assert_eq!(opened.len(), 2, "{opened:?}");
+    assert_ne!(opened[0], opened[1]);
+    for id in &opened {
+        let b = id.as_bytes();
+        assert!(
+            id.len() == 36 && b[8] == b'-' && b[14] == b'7',
+            "not a UUID v7: {id}"
+        );
+    }
+    let node = std::fs::read_to_string(data.join("node-id")).unwrap();
     assert!(
-        !all.iter()
-            .any(|l| l.contains(r#""op":"close_write","path":"/gone.csv""#))
+        all.iter()
+            .all(|r| r.event.node.as_deref() == Some(node.trim())),
+        "records not stamped with {node}"
     );
 }

@@ -16,9 +16,11 @@
 pub mod keys;
 pub mod ledger_key;
 mod local;
+pub mod password;
 pub mod seal;
 pub mod sealed;
 mod spill;
+pub mod totp;
 
 use std::fmt;
 use std::sync::Arc;

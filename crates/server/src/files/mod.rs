@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use catalog::{Catalog, CatalogError, Node, NodeKind, OutboxRecord, StoredName};
+use catalog::{Catalog, CatalogError, Node, NodeKind, RecordOf, StoredName};
 use sftp_proto::attrs::{S_IFDIR, S_IFMT, S_IFREG};
 use sftp_proto::{Attrs, StatVfs};
 use vault::{BlobError, BlobId, BlobReader, DataKey, SealError, Sealing, TenantKey, Vault};
@@ -64,6 +64,12 @@ pub enum FsError {
     Key(#[from] vault::KeyError),
     #[error("catalog error")]
     Catalog(#[source] CatalogError),
+    #[error("not a symbolic link")]
+    NotASymlink,
+    #[error("{0}")]
+    InvalidHandle(&'static str),
+    #[error("too many open handles; close some first")]
+    TooManyHandles,
 }
 
 impl From<CatalogError> for FsError {
@@ -84,6 +90,52 @@ impl From<CatalogError> for FsError {
 }
 
 impl FsError {
+    /// What kind of failure this is, as the ledger records it.
+    pub fn code(&self) -> events::FailureCode {
+        use events::FailureCode as C;
+        if self.is_out_of_space() {
+            return C::NoSpace;
+        }
+        match self {
+            FsError::NotFound => C::NoSuchFile,
+            FsError::AlreadyExists => C::AlreadyExists,
+            FsError::NotEmpty => C::NotEmpty,
+            FsError::NotADirectory => C::NotADirectory,
+            FsError::IsADirectory => C::IsADirectory,
+            FsError::InvalidPath(_) | FsError::NotASymlink => C::InvalidPath,
+            FsError::Unsupported(_) => C::Unsupported,
+            FsError::PermissionDenied(_) => C::PermissionDenied,
+            FsError::QuotaExceeded => C::QuotaExceeded,
+            FsError::NoSpace => C::NoSpace,
+            FsError::OutOfRange(_) => C::OutOfRange,
+            FsError::Integrity { .. } => C::Integrity,
+            FsError::InvalidHandle(_) => C::InvalidHandle,
+            FsError::TooManyHandles => C::TooManyHandles,
+            FsError::Storage(_) | FsError::Key(_) | FsError::Catalog(_) => C::ServerError,
+        }
+    }
+
+    /// Whether this comes from storage that is full (`ENOSPC`, `EDQUOT`, SQLite's "disk is
+    /// full").
+    pub fn is_out_of_space(&self) -> bool {
+        if matches!(self, FsError::NoSpace) {
+            return true;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>()
+                && matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+            {
+                return true;
+            }
+            if c.to_string().contains("disk is full") {
+                return true;
+            }
+            cause = c.source();
+        }
+        false
+    }
+
     /// Attaches the file's path to an integrity failure (so the log can name the file).
     pub fn at(self, path: &JailPath) -> Self {
         match self {
@@ -142,6 +194,13 @@ impl ReadFile {
 pub struct Listing {
     dir_id: i64,
     after: Mutex<Option<Vec<u8>>>,
+}
+
+impl Listing {
+    /// The directory's stable id.
+    pub fn dir_id(&self) -> i64 {
+        self.dir_id
+    }
 }
 
 impl Files {
@@ -339,11 +398,11 @@ impl Files {
         &self,
         f: &ReadFile,
         now: i64,
-        record: Option<&OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> FsResult<()> {
         let first_complete = f.completes_first_download();
         self.catalog
-            .close_download(f.node.id, first_complete.then_some(now), record.cloned())
+            .close_download(f.node.id, first_complete.then_some(now), record.clone())
             .await?;
         Ok(())
     }
@@ -443,12 +502,13 @@ impl Files {
         path: &JailPath,
         attrs: &Attrs,
         now: i64,
-        record: Option<&OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> FsResult<()> {
         if path.is_root() {
             return Err(FsError::AlreadyExists);
         }
         let mode = S_IFDIR | attrs.permissions.map_or(DEFAULT_DIR_MODE, |p| p & 0o7777);
+        let record = &record;
         self.with_current_key(|tk| async move {
             let (parent, name) = self.parent_of(&tk, path).await?;
             let name = NameForCatalog::new(&tk, name);
@@ -460,7 +520,7 @@ impl Files {
                     mode,
                     tk.version,
                     now,
-                    record.cloned(),
+                    record.clone(),
                 )
                 .await?;
             Ok(())
@@ -469,22 +529,22 @@ impl Files {
     }
 
     /// Removes a file, committing `record` (its audit record) with the removal.
-    pub async fn remove(&self, path: &JailPath, record: Option<&OutboxRecord>) -> FsResult<()> {
+    pub async fn remove(&self, path: &JailPath, record: Option<RecordOf>) -> FsResult<()> {
         let node = self.resolve(path).await?;
-        let old = self.catalog.remove_file(node.id, record.cloned()).await?;
+        let old = self.catalog.remove_file(node.id, record.clone()).await?;
         self.remove_blob(old);
         Ok(())
     }
 
     /// Removes an empty directory, committing `record` (its audit record) with the removal.
-    pub async fn rmdir(&self, path: &JailPath, record: Option<&OutboxRecord>) -> FsResult<()> {
+    pub async fn rmdir(&self, path: &JailPath, record: Option<RecordOf>) -> FsResult<()> {
         let node = self.resolve(path).await?;
         if node.parent_id.is_none() {
             return Err(FsError::PermissionDenied(
                 "the root directory cannot be removed",
             ));
         }
-        Ok(self.catalog.rmdir(node.id, record.cloned()).await?)
+        Ok(self.catalog.rmdir(node.id, record.clone()).await?)
     }
 
     /// Renames `from` to `to`; `replace` gives POSIX semantics (an existing file is replaced).
@@ -494,8 +554,9 @@ impl Files {
         from: &JailPath,
         to: &JailPath,
         replace: bool,
-        record: Option<&OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> FsResult<()> {
+        let record = &record;
         let old = self
             .with_current_key(|tk| async move {
                 let node = self.walk(&tk, &from.0).await?;
@@ -515,7 +576,7 @@ impl Files {
                         name.stored(),
                         replace,
                         tk.version,
-                        record.cloned(),
+                        record.clone(),
                     )
                     .await?)
             })
@@ -530,7 +591,7 @@ impl Files {
         &self,
         path: &JailPath,
         attrs: &Attrs,
-        record: Option<&OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> FsResult<()> {
         let node = self.resolve(path).await?;
         self.set_node_attrs(&node, attrs, record).await
@@ -540,7 +601,7 @@ impl Files {
         &self,
         node: &Node,
         attrs: &Attrs,
-        record: Option<&OutboxRecord>,
+        record: Option<RecordOf>,
     ) -> FsResult<()> {
         if attrs.size.is_some_and(|s| s != node.size) {
             return Err(FsError::Unsupported(
@@ -550,7 +611,7 @@ impl Files {
         let times = attrs.times.map(|(a, m)| (i64::from(a), i64::from(m)));
         Ok(self
             .catalog
-            .set_attrs(node.id, attrs.permissions, times, record.cloned())
+            .set_attrs(node.id, attrs.permissions, times, record.clone())
             .await?)
     }
 

@@ -46,6 +46,8 @@ pub struct Upload {
     /// Set when a write was refused for the quota: the close then discards the upload.
     pub over_quota: AtomicBool,
     pub state: Mutex<UploadState>,
+    /// The file's size when it was opened (0 for a new or truncated file).
+    size_at_open: u64,
     /// Bytes received through WRITE.
     pub bytes_written: std::sync::atomic::AtomicU64,
     /// When and at how many bytes progress was last recorded.
@@ -63,6 +65,11 @@ pub struct UploadState {
 }
 
 impl Upload {
+    /// The file's size when it was opened (0 for a new or truncated file).
+    pub fn size_at_open(&self) -> u64 {
+        self.size_at_open
+    }
+
     /// Checks a write of `[start, end)` (or a size change to `end`, with `start == end`) against
     /// the gap bound and the quota; a quota refusal sticks.
     pub fn admit(&self, start: u64, end: u64) -> FsResult<()> {
@@ -179,6 +186,7 @@ impl Files {
                 mode,
                 mtime: None,
             }),
+            size_at_open: size,
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
             opened: Mutex::new(None),
@@ -194,8 +202,8 @@ impl Files {
         &self,
         up: &Upload,
         now: i64,
-        record: Option<&catalog::OutboxRecord>,
-        opened: Option<&catalog::OutboxRecord>,
+        record: Option<catalog::RecordOf>,
+        opened: Option<catalog::RecordOf>,
     ) -> FsResult<()> {
         if up.over_quota.load(Ordering::SeqCst) {
             self.discard(up).await;
@@ -240,6 +248,7 @@ impl Files {
         };
         let hex = up.blob_id.to_hex();
         let inline = contents.is_some();
+        let (record, opened) = (&record, &opened);
         let committed = self
             .with_current_key(|tk| {
                 let (hex, state, contents) = (&hex, &state, &contents);
@@ -257,7 +266,7 @@ impl Files {
                     };
                     Ok(self
                         .catalog
-                        .commit_upload(&catalog::Upload {
+                        .commit_upload(catalog::Upload {
                             tenant_id: self.tenant_id,
                             parent_id: parent,
                             name: name.stored(),
@@ -270,8 +279,8 @@ impl Files {
                             exclusive: up.exclusive,
                             key_version: tk.version,
                             now,
-                            record,
-                            opened,
+                            record: record.clone(),
+                            opened: opened.clone(),
                         })
                         .await?)
                 }

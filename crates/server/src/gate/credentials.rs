@@ -1,7 +1,6 @@
 //! Credentials the admin command line stores: OpenSSH public keys (parsed, checked for weak
 //! types, fingerprinted) and passwords (strength bar, Argon2id hash). Nothing here is logged.
 
-use argon2::password_hash::PasswordHasher;
 use catalog::NewKey;
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 
@@ -58,10 +57,7 @@ pub fn hash_password(password: &str) -> Result<String, CredentialError> {
 }
 
 pub(crate) fn hash_secret(secret: &str) -> Result<String, CredentialError> {
-    argon2::Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| CredentialError::Hash(e.to_string()))
+    vault::password::hash(secret).map_err(|e| CredentialError::Hash(e.to_string()))
 }
 
 #[cfg(test)]

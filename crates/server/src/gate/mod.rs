@@ -13,19 +13,18 @@ pub mod certificate;
 pub mod credentials;
 pub mod defender;
 pub mod network;
-pub mod totp;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-use argon2::password_hash::PasswordVerifier;
 use catalog::{Access, Account, Catalog};
 use ipnet::IpNet;
 use russh::keys::{Certificate, HashAlg, PublicKey};
 
 use crate::keys::KeyringHandle;
 use defender::{Defender, Verdict};
+use vault::totp;
 
 /// Who a session acts for, fixed at login.
 #[derive(Debug, Clone)]
@@ -121,6 +120,7 @@ pub struct Gate {
     /// The union of the tenants' allow-lists (`None`: some tenant has none).
     reachable: RwLock<Option<Vec<IpNet>>>,
     events: Arc<dyn events::EventSink>,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 fn unavailable(e: impl fmt::Display) -> Refusal {
@@ -134,6 +134,7 @@ impl Gate {
         keyring: Arc<KeyringHandle>,
         defender: Defender,
         events: Arc<dyn events::EventSink>,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Self, credentials::CredentialError> {
         let decoy: [u8; 16] = rand::random();
         let decoy_hash = credentials::hash_secret(&hex::encode(decoy))?;
@@ -144,6 +145,7 @@ impl Gate {
             decoy_hash,
             reachable: RwLock::new(None),
             events,
+            clock,
         })
     }
 
@@ -250,9 +252,7 @@ impl Gate {
         let password = zeroize::Zeroizing::new(password.to_owned());
         // Argon2 is deliberately slow: keep it off the async workers.
         let matches = tokio::task::spawn_blocking(move || {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()
+            vault::password::verify(password.as_bytes(), &hash)
         })
         .await
         .unwrap_or(false);
@@ -361,16 +361,11 @@ impl Gate {
         Err(Refusal::WrongCode)
     }
 
-    fn emit(&self, account: Option<&str>, peer: Option<IpAddr>, kind: events::EventKind, now: i64) {
-        self.events.emit(events::Event {
-            time: now,
-            source: peer.map(|ip| std::net::SocketAddr::new(ip, 0)),
-            account: account.map(loggable),
-            tenant: None,
-            client_version: None,
-            session: None,
-            kind,
-        });
+    fn emit(&self, account: Option<&str>, peer: Option<IpAddr>, kind: events::EventKind) {
+        let mut e = events::Event::new(self.clock.now(), kind);
+        e.source = peer.map(|ip| std::net::SocketAddr::new(ip, 0));
+        e.account = account.map(loggable);
+        self.events.emit(e);
     }
 
     /// Scores a refused login with the defender and acts on its verdicts.
@@ -389,10 +384,9 @@ impl Gate {
                         events::EventKind::Ban {
                             address: network::canonical(peer).to_string(),
                             level,
-                            until,
+                            until: events::Time::from_secs(until),
                             reason: reason.to_owned(),
                         },
-                        now,
                     );
                     let ban = catalog::Ban {
                         address: network::canonical(peer).to_string(),
@@ -411,8 +405,9 @@ impl Gate {
                     self.emit(
                         Some(user),
                         Some(peer),
-                        events::EventKind::AccountUnderAttack { until },
-                        now,
+                        events::EventKind::AccountUnderAttack {
+                            until: events::Time::from_secs(until),
+                        },
                     );
                     if let Ok(Some(a)) = self.catalog.find_account(user).await {
                         let _ = self.catalog.set_under_attack(a.id, until).await;
@@ -442,16 +437,13 @@ pub async fn enrol_totp(
         .await?
         .ok_or_else(|| crate::keys::KeyLifecycleError::NoTenantKey(a.tenant.clone()))?;
     let tk = keyring.tenant_key(&row)?;
-    let secret: [u8; totp::SECRET_LEN] = rand::random();
-    let recovery_codes: Vec<String> = (0..totp::RECOVERY_CODES)
-        .map(|_| totp::recovery_code(rand::random()))
-        .collect();
+    let (secret, recovery_codes) = totp::new_enrolment();
     let hashes: Vec<Vec<u8>> = recovery_codes
         .iter()
         .map(|c| totp::recovery_hash(c))
         .collect();
     catalog
-        .set_totp(a.id, &tk.seal_account_secret(a.id, &secret), &hashes)
+        .set_totp(a.id, &tk.seal_account_secret(a.id, &secret[..]), &hashes)
         .await?;
     Ok(Enrolment {
         secret: zeroize::Zeroizing::new(secret.to_vec()),

@@ -2,17 +2,23 @@
 //! before its reply), per open and close (with bytes and whether a download read the whole
 //! file), per stat and readdir, per denial; and progress of transfers at bounded intervals
 //! (every [`PROGRESS_SECS`] or [`PROGRESS_BYTES`] per handle), never one record per READ.
+//!
+//! Records are typed events ([`events::FileOp`], [`events::Outcome`]) built from the request
+//! and from what its handler returned ([`Served`] or the [`FsError`]), never from the encoded
+//! reply. Every record names the file by its stable id when the file exists: the handle's file,
+//! or, for a change the catalog commits, the node the change touched, filled in inside the
+//! change's transaction ([`Pending`]).
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
-use catalog::OutboxRecord;
-use events::{Event, EventKind, EventSink};
-use sftp_proto::message::kind;
-use sftp_proto::{Extended, RequestOp, StatusCode};
+use catalog::{NodeRef, OutboxRecord, RecordOf};
+use events::{Event, EventKind, EventSink, FileOp, FileRef, Outcome};
+use sftp_proto::{Extended, RequestOp};
 
-use super::handlers::now;
-use super::{OpenHandle, SessionContext};
-use crate::audit::LedgerDown;
+use super::{OpenHandle, Served, SessionContext};
+use crate::audit::{Ledger, LedgerDown};
+use crate::files::FsError;
 use crate::files::path::JailPath;
 
 /// Seconds between progress records of one handle.
@@ -20,11 +26,11 @@ pub const PROGRESS_SECS: i64 = 5;
 /// Bytes between progress records of one handle.
 pub const PROGRESS_BYTES: u64 = 64 << 20;
 
-/// A request worth a record: operation, path, rename target, and whether it must be durable.
+/// A request worth a record: the operation (its details filled in when it is recorded), the
+/// path, and whether the record must be durable before the reply.
 pub struct Audited {
-    op: &'static str,
+    op: FileOp,
     path: String,
-    to: Option<String>,
     durable: bool,
 }
 
@@ -37,9 +43,15 @@ impl Audited {
     /// retention).
     fn in_catalog(&self, h: Option<&OpenHandle>) -> bool {
         match self.op {
-            "remove" | "rmdir" | "mkdir" | "rename" | "close_write" => true,
-            "close_read" => matches!(h, Some(OpenHandle::Read(f)) if f.completes_first_download()),
-            "setstat" => !matches!(h, Some(OpenHandle::Write(_))),
+            FileOp::Remove
+            | FileOp::Rmdir
+            | FileOp::Mkdir
+            | FileOp::Rename { .. }
+            | FileOp::CloseWrite { .. } => true,
+            FileOp::CloseRead { .. } => {
+                matches!(h, Some(OpenHandle::Read(f)) if f.completes_first_download())
+            }
+            FileOp::Setstat => !matches!(h, Some(OpenHandle::Write(_))),
             _ => false,
         }
     }
@@ -60,142 +72,257 @@ fn handle_path(h: Option<&OpenHandle>) -> String {
     }
 }
 
+/// The file an open handle names, with its size now.
+fn handle_file(h: Option<&OpenHandle>) -> Option<FileRef> {
+    match h? {
+        OpenHandle::Read(f) => Some(FileRef {
+            id: f.node.id,
+            size: f.node.size,
+        }),
+        OpenHandle::Dir(l) => Some(FileRef {
+            id: l.dir_id(),
+            size: 0,
+        }),
+        // Not in the catalog until its commit (whose record names it).
+        OpenHandle::Write(_) => None,
+    }
+}
+
 /// Whether (and how) a request is recorded.
 pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
     use RequestOp as O;
-    let a = |op, path, durable| {
-        Some(Audited {
-            op,
-            path,
-            to: None,
-            durable,
-        })
-    };
+    let a = |op, path, durable| Some(Audited { op, path, durable });
     match op {
         // Durable with the upload's commit, not before the OPEN's reply: an open for write
         // changes nothing and grants nothing until its close commits the upload (see `record`).
-        O::Open { path, flags, .. } if flags.write() => a("open_write", shown(path), true),
-        O::Open { path, .. } => a("open_read", shown(path), false),
+        O::Open { path, flags, .. } if flags.write() => a(FileOp::OpenWrite, shown(path), true),
+        O::Open { path, .. } => a(FileOp::OpenRead, shown(path), false),
         O::Close { .. } => match h {
             // Not durable before its reply: a download's close neither changes state nor grants
             // access (the bytes left with the READ replies, whose records are progress at
             // bounded intervals, and the open for read is not awaited either); it is recorded
             // like them, group-committed within LINGER. Unless it completes the file's first
             // download: then it commits with that change (`in_catalog`).
-            Some(OpenHandle::Read(_)) => a("close_read", handle_path(h), false),
-            Some(OpenHandle::Write(_)) => a("close_write", handle_path(h), true),
+            Some(OpenHandle::Read(_)) => a(
+                FileOp::CloseRead {
+                    bytes: 0,
+                    whole_file: false,
+                },
+                handle_path(h),
+                false,
+            ),
+            Some(OpenHandle::Write(_)) => a(FileOp::CloseWrite { bytes: 0 }, handle_path(h), true),
             _ => None,
         },
-        O::Stat { path } | O::Lstat { path } => a("stat", shown(path), false),
+        O::Stat { path } | O::Lstat { path } => a(FileOp::Stat, shown(path), false),
         O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => {
-            a("setstat", shown(path), true)
+            a(FileOp::Setstat, shown(path), true)
         }
-        O::Fsetstat { .. } => a("setstat", handle_path(h), true),
-        O::Remove { path } => a("remove", shown(path), true),
-        O::Mkdir { path, .. } => a("mkdir", shown(path), true),
-        O::Rmdir { path } => a("rmdir", shown(path), true),
-        O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => Some(Audited {
-            op: "rename",
-            path: shown(from),
-            to: Some(shown(to)),
-            durable: true,
-        }),
-        O::Readdir { .. } => a("readdir", String::new(), false),
+        O::Fsetstat { .. } => a(FileOp::Setstat, handle_path(h), true),
+        O::Remove { path } => a(FileOp::Remove, shown(path), true),
+        O::Mkdir { path, .. } => a(FileOp::Mkdir, shown(path), true),
+        O::Rmdir { path } => a(FileOp::Rmdir, shown(path), true),
+        O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => a(
+            FileOp::Rename {
+                to: Some(shown(to)),
+            },
+            shown(from),
+            true,
+        ),
+        O::Readdir { .. } => a(FileOp::Readdir { entries: None }, String::new(), false),
         _ => None,
     }
 }
 
-/// Whether `reply` answers a request that failed (a STATUS other than OK or EOF).
-fn failed(reply: &[u8]) -> bool {
-    super::status::code_of(reply).is_some_and(|c| c != StatusCode::OK && c != StatusCode::EOF)
-}
-
-/// "ok", or what the reply says went wrong.
-fn outcome(reply: &[u8]) -> String {
-    if !failed(reply) {
-        return "ok".into();
+/// What a refused request attempted, as a domain operation.
+fn attempted(op: &RequestOp) -> (FileOp, String) {
+    use RequestOp as O;
+    match op {
+        O::Open { path, flags, .. } => {
+            let writes = flags.write()
+                || flags.has(sftp_proto::OpenFlags::CREAT)
+                || flags.has(sftp_proto::OpenFlags::TRUNC);
+            let op = if writes {
+                FileOp::OpenWrite
+            } else {
+                FileOp::OpenRead
+            };
+            (op, shown(path))
+        }
+        O::Opendir { path } => (FileOp::Opendir, shown(path)),
+        O::Read { .. } => (FileOp::Read, String::new()),
+        O::Write { .. } => (FileOp::Write, String::new()),
+        O::Readdir { .. } => (FileOp::Readdir { entries: None }, String::new()),
+        O::Stat { path } | O::Lstat { path } => (FileOp::Stat, shown(path)),
+        O::Fstat { .. } => (FileOp::Stat, String::new()),
+        O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => {
+            (FileOp::Setstat, shown(path))
+        }
+        O::Fsetstat { .. } => (FileOp::Setstat, String::new()),
+        O::Remove { path } => (FileOp::Remove, shown(path)),
+        O::Mkdir { path, .. } => (FileOp::Mkdir, shown(path)),
+        O::Rmdir { path } => (FileOp::Rmdir, shown(path)),
+        O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => (
+            FileOp::Rename {
+                to: Some(shown(to)),
+            },
+            shown(from),
+        ),
+        O::Symlink { link, .. } => (FileOp::Link, shown(link)),
+        O::Extended(Extended::Hardlink { to, .. }) => (FileOp::Link, shown(to)),
+        other => (
+            FileOp::Other {
+                request: other.name().to_owned(),
+            },
+            String::new(),
+        ),
     }
-    let len = reply
-        .get(13..17)
-        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let msg = reply
-        .get(17..17 + len)
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    format!("failed: {msg}")
 }
 
-/// NAME replies carry their entry count after the id.
-fn entries(reply: &[u8]) -> Option<u64> {
-    (reply.get(4) == Some(&kind::NAME))
-        .then(|| {
-            reply
-                .get(9..13)
-                .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-        })
-        .flatten()
+/// The outcome of a request that failed with `e` (the message is what the client was told).
+pub fn failed(e: &FsError) -> Outcome {
+    Outcome::Failed {
+        code: e.code(),
+        message: super::status::status_of(e).1,
+    }
 }
 
-/// The event recording `a`; `reply` is `None` for the record made before the request runs
-/// (its outcome is then "ok").
-fn event(ctx: &SessionContext, a: &Audited, h: Option<&OpenHandle>, reply: Option<&[u8]>) -> Event {
-    let (bytes, whole_file) = match (a.op, h) {
-        ("close_read", Some(OpenHandle::Read(f))) => {
+/// The event recording `a`, which ended with `outcome`; `served` is what its handler returned
+/// when it succeeded.
+fn event(
+    ctx: &SessionContext,
+    a: &Audited,
+    h: Option<&OpenHandle>,
+    outcome: Outcome,
+    served: Option<&Served>,
+) -> Event {
+    let op = match (&a.op, h) {
+        (FileOp::CloseRead { .. }, Some(OpenHandle::Read(f))) => {
             let n = f.bytes_read.load(Ordering::Relaxed);
-            (Some(n), Some(n >= f.node.size))
+            FileOp::CloseRead {
+                bytes: n,
+                whole_file: n >= f.node.size,
+            }
         }
-        ("close_write", Some(OpenHandle::Write(u))) => {
-            (Some(u.bytes_written.load(Ordering::Relaxed)), None)
-        }
-        _ => (None, None),
+        (FileOp::CloseWrite { .. }, Some(OpenHandle::Write(u))) => FileOp::CloseWrite {
+            bytes: u.bytes_written.load(Ordering::Relaxed),
+        },
+        (FileOp::Readdir { .. }, _) => FileOp::Readdir {
+            entries: served.and_then(|s| s.entries),
+        },
+        (op, _) => op.clone(),
     };
     let mut e = ctx.event.clone();
-    e.time = now();
+    e.time = ctx.clock.now();
     e.kind = EventKind::File {
-        op: a.op.to_owned(),
+        op,
         path: a.path.clone(),
-        to: a.to.clone(),
-        bytes,
-        whole_file,
-        entries: if a.op == "readdir" {
-            reply.and_then(entries)
-        } else {
-            None
-        },
-        outcome: reply.map_or_else(|| "ok".into(), outcome),
+        file: served.and_then(|s| s.file).or_else(|| handle_file(h)),
+        outcome,
     };
     e
 }
 
-/// The record of a request the catalog commits (see [`Audited::in_catalog`]), made before it
-/// runs, to go into the catalog's transaction with the change (a record of success: if the
-/// change fails, nothing is committed and [`record`] records the failure instead).
-pub fn in_catalog(
-    ctx: &SessionContext,
-    a: &Audited,
-    h: Option<&OpenHandle>,
-) -> Option<(Event, OutboxRecord)> {
+/// A record that a catalog change carries into its own transaction: made (sealed) there, once
+/// the change knows the node it touched, and handed to the ledger writer after the commit.
+pub struct Pending {
+    event: Event,
+    /// The size to record instead of the node's at commit (an open for write records the size
+    /// the file had when it was opened).
+    size: Option<u64>,
+    ledger: Arc<Ledger>,
+    made: Arc<Mutex<Option<(Event, OutboxRecord)>>>,
+}
+
+impl Pending {
+    fn new(event: Event, size: Option<u64>, ledger: Arc<Ledger>) -> Self {
+        Self {
+            event,
+            size,
+            ledger,
+            made: Arc::default(),
+        }
+    }
+
+    /// The record maker the catalog calls inside the change's transaction.
+    pub fn record_of(&self) -> RecordOf {
+        let (event, size, ledger, made) = (
+            self.event.clone(),
+            self.size,
+            self.ledger.clone(),
+            self.made.clone(),
+        );
+        Arc::new(move |node: NodeRef| {
+            let mut e = event.clone();
+            if let EventKind::File { file, .. } = &mut e.kind {
+                *file = Some(FileRef {
+                    id: node.id,
+                    size: size.unwrap_or(node.size),
+                });
+            }
+            let r = ledger.outbox_record(&e);
+            if let Ok(mut m) = made.lock() {
+                *m = Some((e, r.clone()));
+            }
+            r
+        })
+    }
+
+    /// After the change committed: hands its record to the ledger writer. `false` if no
+    /// record was made (the change did not reach its transaction).
+    pub fn committed(&self) -> bool {
+        match self.made.lock().ok().and_then(|mut m| m.take()) {
+            Some((e, r)) => {
+                self.ledger.outboxed(e, r);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The change did not commit: records the event without it (not durable: it changed
+    /// nothing).
+    fn never_committed(self) {
+        self.ledger.emit(self.event);
+    }
+
+    /// Settles the record of a change that committed (`ok`) or not.
+    pub fn settle(self, ok: bool) {
+        if !(ok && self.committed()) {
+            self.never_committed();
+        }
+    }
+}
+
+/// The record of a request the catalog commits (see [`Audited::in_catalog`]), to go into the
+/// catalog's transaction with the change (a record of success: if the change fails, nothing is
+/// committed and [`record`] records the failure instead).
+pub fn in_catalog(ctx: &SessionContext, a: &Audited, h: Option<&OpenHandle>) -> Option<Pending> {
     a.in_catalog(h).then(|| {
-        let e = event(ctx, a, h, None);
-        let r = ctx.ledger.outbox_record(&e);
-        (e, r)
+        Pending::new(
+            event(ctx, a, h, Outcome::Ok, None),
+            None,
+            ctx.ledger.clone(),
+        )
     })
 }
 
-/// Records `a`, which was answered with `reply`; waits until the record is durable if the
-/// request changed state or granted access. A request of that kind that failed did neither (a
-/// catalog change is one transaction, an upload is private until its close commits): its
-/// record is group-committed like a denial's, not awaited.
+/// Records `a`, which ended with `outcome`; waits until the record is durable if the request
+/// changed state or granted access. A request of that kind that failed did neither (a catalog
+/// change is one transaction, an upload is private until its close commits): its record is
+/// group-committed like a denial's, not awaited.
 pub async fn record(
     ctx: &SessionContext,
     a: &Audited,
     h: Option<&OpenHandle>,
-    reply: &[u8],
+    outcome: Outcome,
+    served: Option<&Served>,
 ) -> Result<(), LedgerDown> {
-    let e = event(ctx, a, h, Some(reply));
-    if a.op == "open_write" && !failed(reply) {
-        // Kept with the upload: its commit carries it (`take_opened`), or its discard emits it.
-        match upload_of_reply(ctx, reply) {
+    let ok = outcome.is_ok();
+    let e = event(ctx, a, h, outcome, served);
+    if matches!(a.op, FileOp::OpenWrite) && ok {
+        // Kept with the upload: its commit carries it (`take_opened`), or its end emits it.
+        match served.and_then(|s| s.opened.as_ref()) {
             Some(h) => {
                 if let OpenHandle::Write(up) = h.as_ref()
                     && let Ok(mut o) = up.opened.lock()
@@ -207,7 +334,7 @@ pub async fn record(
         }
         return Ok(());
     }
-    if a.durable && !failed(reply) {
+    if a.durable && ok {
         ctx.ledger.record(e).await
     } else {
         ctx.ledger.emit(e);
@@ -215,25 +342,11 @@ pub async fn record(
     }
 }
 
-/// The upload a HANDLE reply names (the open for write just registered).
-fn upload_of_reply(ctx: &SessionContext, reply: &[u8]) -> Option<std::sync::Arc<OpenHandle>> {
-    if reply.get(4) != Some(&kind::HANDLE) {
-        return None;
-    }
-    let len = u32::from_be_bytes(reply.get(9..13)?.try_into().ok()?) as usize;
-    let key = super::handles::parse(reply.get(13..13 + len)?)?;
-    let h = ctx.handles.lock().ok()?.get(key)?;
-    matches!(h.as_ref(), OpenHandle::Write(_)).then_some(h)
-}
-
-/// The open-for-write record an upload kept, as an outbox record for its commit.
-pub fn take_opened(
-    ctx: &SessionContext,
-    up: &crate::files::Upload,
-) -> Option<(Event, OutboxRecord)> {
+/// The open-for-write record an upload kept, for its commit to carry (it names the file the
+/// commit makes or replaces, and the size the file had when it was opened).
+pub fn take_opened(ctx: &SessionContext, up: &crate::files::Upload) -> Option<Pending> {
     let e = up.opened.lock().ok()?.take()?;
-    let r = ctx.ledger.outbox_record(&e);
-    Some((e, r))
+    Some(Pending::new(e, Some(up.size_at_open()), ctx.ledger.clone()))
 }
 
 /// Emits the open-for-write record of an upload dropped without a commit (not durable: it
@@ -246,57 +359,50 @@ pub fn opened_never_committed(ctx: &SessionContext, up: &crate::files::Upload) {
 
 /// Records a transfer's progress when the handle's interval or byte step has passed.
 pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
-    let (op, path, total, last) = match h {
-        OpenHandle::Read(f) => (
-            "progress_read",
-            &f.path,
-            f.bytes_read.load(Ordering::Relaxed),
-            &f.progress,
-        ),
+    let (path, total, last) = match h {
+        OpenHandle::Read(f) => (&f.path, f.bytes_read.load(Ordering::Relaxed), &f.progress),
         OpenHandle::Write(u) => (
-            "progress_write",
             &u.path,
             u.bytes_written.load(Ordering::Relaxed),
             &u.progress,
         ),
         OpenHandle::Dir(_) => return,
     };
-    let t = now();
+    let t = ctx.clock.now();
     let Ok(mut last) = last.lock() else { return };
     if last.0 == 0 {
-        *last = (t, 0);
+        *last = (t.as_millis(), 0);
         return;
     }
-    if t - last.0 < PROGRESS_SECS && total - last.1 < PROGRESS_BYTES {
+    if t.as_millis() - last.0 < PROGRESS_SECS * 1000 && total - last.1 < PROGRESS_BYTES {
         return;
     }
-    *last = (t, total);
+    *last = (t.as_millis(), total);
+    let op = match h {
+        OpenHandle::Read(_) => FileOp::ProgressRead { bytes: total },
+        _ => FileOp::ProgressWrite { bytes: total },
+    };
     let mut e = ctx.event.clone();
     e.time = t;
     e.kind = EventKind::File {
-        op: op.to_owned(),
+        op,
         path: path.display(),
-        to: None,
-        bytes: Some(total),
-        whole_file: None,
-        entries: None,
-        outcome: "ok".into(),
+        file: handle_file(Some(h)),
+        outcome: Outcome::Ok,
     };
     ctx.ledger.emit(e);
 }
 
 /// Records a request the gate refused.
 pub fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
+    let (op, path) = attempted(op);
     let mut e = ctx.event.clone();
-    e.time = now();
+    e.time = ctx.clock.now();
     e.kind = EventKind::File {
-        op: op.name().to_owned(),
-        path: of(op, None).map(|a| a.path).unwrap_or_default(),
-        to: None,
-        bytes: None,
-        whole_file: None,
-        entries: None,
-        outcome: format!("{}{why}", events::DENIED),
+        op,
+        path,
+        file: None,
+        outcome: Outcome::Denied(why.to_owned()),
     };
     ctx.ledger.emit(e);
 }

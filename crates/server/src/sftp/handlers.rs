@@ -2,10 +2,10 @@
 //! dispatch table). Each returns the encoded reply. Permission was decided before dispatch.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use catalog::OutboxRecord;
+use catalog::RecordOf;
+use events::{FileRef, Outcome};
 use sftp_proto::limits::{MAX_PACKET_LEN, MAX_READ_WRITE_LEN, MAX_READDIR_ENTRIES};
 use sftp_proto::longname::longname;
 use sftp_proto::message::{DATA_HEADER_LEN, data_header};
@@ -13,16 +13,9 @@ use sftp_proto::{Attrs, Extended, NameEntry, OpenFlags, RequestOp, Response, Sta
 
 use super::audit;
 use super::status::{self, from_fs, ok};
-use super::{OpenHandle, SessionContext};
+use super::{OpenHandle, Served, SessionContext};
 use crate::files::path::JailPath;
 use crate::files::{FsError, attrs_of, blocking};
-
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Serves one request. `handle` is the open handle the request named, already looked up.
 pub async fn handle(
@@ -48,90 +41,121 @@ pub async fn handle(
         RequestOp::Write { data, .. } => data.len() as u64,
         _ => 0,
     };
-    let record = in_catalog.as_ref().map(|(_, r)| r);
-    let reply = serve(ctx, id, op, handle.clone(), record, opened.as_ref().map(|(_, r)| r))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
-            from_fs(id, &e)
-        });
-    let committed = status::is_ok(&reply);
-    if let Some((e, r)) = opened {
-        if committed && in_catalog.is_some() {
-            ctx.ledger.outboxed(e, r);
-        } else {
-            // The upload never became visible: its open changed nothing.
-            events::EventSink::emit(ctx.ledger.as_ref(), e);
-        }
+    let records = Records {
+        change: in_catalog.as_ref().map(audit::Pending::record_of),
+        opened: opened.as_ref().map(audit::Pending::record_of),
+    };
+    let result = serve(ctx, id, op, handle.clone(), records).await;
+    if let Err(e) = &result {
+        tracing::debug!(account = %ctx.principal.account, id, op = what, error = %e, "request failed");
     }
+    if let Some(p) = opened {
+        // Committed with the upload, or (the upload never became visible) recorded as an open
+        // that changed nothing.
+        p.settle(result.is_ok());
+    }
+    let outcome = match &result {
+        Ok(_) => Outcome::Ok,
+        Err(e) => audit::failed(e),
+    };
+    let served = result.as_ref().ok();
     let recorded = match (audited, in_catalog) {
         // Succeeded: the catalog committed the record with the change.
-        (Some(_), Some((e, r))) if committed => {
-            ctx.ledger.outboxed(e, r);
-            Ok(())
-        }
-        (Some(a), _) => audit::record(ctx, &a, handle.as_deref(), &reply).await,
+        (Some(_), Some(p)) if served.is_some() && p.committed() => Ok(()),
+        (Some(a), _) => audit::record(ctx, &a, handle.as_deref(), outcome, served).await,
         (None, _) => Ok(()),
     };
-    if recorded.is_err() {
-        return status::reply(
-            id,
-            StatusCode::FAILURE,
-            "audit ledger unavailable; the operation was not recorded",
-        );
-    }
+    let reply = match result {
+        Ok(s) if recorded.is_err() => {
+            // Not recorded, so not done: nothing it opened stays registered.
+            if let Some(h) = s.opened {
+                unregister(ctx, &h).await;
+            }
+            return status::reply(id, StatusCode::FAILURE, status::LEDGER_DOWN);
+        }
+        Ok(s) => s,
+        Err(e) => {
+            return from_fs(id, &e);
+        }
+    };
     if progress && let Some(h) = handle.as_deref() {
         use std::sync::atomic::Ordering::Relaxed;
-        if reply.get(4) == Some(&sftp_proto::message::kind::DATA) {
-            let n = reply.len().saturating_sub(DATA_HEADER_LEN) as u64;
-            ctx.live.bytes_read.fetch_add(n, Relaxed);
-        } else if writing > 0 && status::is_ok(&reply) {
+        if reply.transferred > 0 {
+            ctx.live.bytes_read.fetch_add(reply.transferred, Relaxed);
+        } else if writing > 0 {
             ctx.live.bytes_written.fetch_add(writing, Relaxed);
         }
         audit::progress(ctx, h);
     }
-    reply
+    reply.reply
 }
 
 pub(crate) use audit::record_denial;
 
-/// `record`: the request's audit record, for the catalog transaction that makes its change
-/// (see `audit::in_catalog`).
+/// The audit records a request's catalog transaction carries (see `audit::in_catalog`): the
+/// change's own, and for an upload's close its open-for-write record.
+struct Records {
+    change: Option<RecordOf>,
+    opened: Option<RecordOf>,
+}
+
 async fn serve(
     ctx: &SessionContext,
     id: u32,
     op: RequestOp,
     handle: Option<Arc<OpenHandle>>,
-    record: Option<&OutboxRecord>,
-    opened: Option<&OutboxRecord>,
-) -> Result<Bytes, FsError> {
+    records: Records,
+) -> Result<Served, FsError> {
     let jail = |raw: &Bytes| JailPath::parse(raw);
+    let record = records.change;
+    let now = ctx.clock.unix_secs();
     match (op, handle) {
         (RequestOp::Open { path, flags, attrs }, _) => open(ctx, id, &path, flags, &attrs).await,
         (RequestOp::Opendir { path }, _) => opendir(ctx, id, &path).await,
-        (RequestOp::Close { .. }, Some(h)) => close(ctx, id, &h, record, opened).await,
+        (RequestOp::Close { .. }, Some(h)) => {
+            match h.as_ref() {
+                OpenHandle::Write(up) => ctx.files.commit(up, now, record, records.opened).await?,
+                OpenHandle::Read(f) => ctx.files.finish_read(f, now, record).await?,
+                OpenHandle::Dir(_) => {}
+            }
+            Ok(Served::new(ok(id)))
+        }
         (RequestOp::Read { offset, len, .. }, Some(h)) => read(id, &h, offset, len).await,
         (RequestOp::Write { offset, data, .. }, Some(h)) => write(id, &h, offset, data).await,
         (RequestOp::Readdir { .. }, Some(h)) => readdir(ctx, id, &h).await,
         (RequestOp::Fstat { .. }, Some(h)) => fstat(id, &h),
         (RequestOp::Fsetstat { attrs, .. }, Some(h)) => fsetstat(ctx, id, &h, &attrs, record).await,
-        (RequestOp::Stat { path } | RequestOp::Lstat { path }, _) => stat(ctx, id, &path).await,
+        (RequestOp::Stat { path } | RequestOp::Lstat { path }, _) => {
+            let node = ctx.files.resolve(&jail(&path)?).await?;
+            let reply = Response::Attrs {
+                id,
+                attrs: attrs_of(&node),
+            }
+            .encode();
+            Ok(Served {
+                file: Some(FileRef {
+                    id: node.id,
+                    size: node.size,
+                }),
+                ..Served::new(reply)
+            })
+        }
         (RequestOp::Setstat { path: p, attrs }, _)
         | (RequestOp::Extended(Extended::Lsetstat { path: p, attrs }), _) => {
             ctx.files.set_attrs(&jail(&p)?, &attrs, record).await?;
-            Ok(ok(id))
+            Ok(Served::new(ok(id)))
         }
         (RequestOp::Remove { path: p }, _) => {
             ctx.files.remove(&jail(&p)?, record).await?;
-            Ok(ok(id))
+            Ok(Served::new(ok(id)))
         }
         (RequestOp::Rmdir { path: p }, _) => {
             ctx.files.rmdir(&jail(&p)?, record).await?;
-            Ok(ok(id))
+            Ok(Served::new(ok(id)))
         }
         (RequestOp::Mkdir { path: p, attrs }, _) => {
-            ctx.files.mkdir(&jail(&p)?, &attrs, now(), record).await?;
-            Ok(ok(id))
+            ctx.files.mkdir(&jail(&p)?, &attrs, now, record).await?;
+            Ok(Served::new(ok(id)))
         }
         (RequestOp::Rename { from, to }, _) => rename(ctx, id, &from, &to, false, record).await,
         (RequestOp::Extended(Extended::PosixRename { from, to }), _) => {
@@ -148,11 +172,7 @@ async fn serve(
         }
         (RequestOp::Readlink { path: p }, _) => {
             ctx.files.resolve(&jail(&p)?).await?;
-            Ok(status::reply(
-                id,
-                StatusCode::FAILURE,
-                "not a symbolic link",
-            ))
+            Err(FsError::NotASymlink)
         }
         (RequestOp::Symlink { .. }, _) => {
             Err(FsError::Unsupported("symbolic links are not supported"))
@@ -162,41 +182,41 @@ async fn serve(
         }
         (RequestOp::Extended(Extended::Statvfs { .. } | Extended::Fstatvfs { .. }), _) => {
             ctx.files.statvfs(&ctx.data_dir).map(|s| {
-                Response::ExtendedReply {
-                    id,
-                    data: s.encode(),
-                }
-                .encode()
+                Served::new(
+                    Response::ExtendedReply {
+                        id,
+                        data: s.encode(),
+                    }
+                    .encode(),
+                )
             })
         }
-        (RequestOp::Extended(Extended::Fsync { .. }), Some(_)) => Ok(fsync(id)),
-        (RequestOp::Extended(Extended::Limits), _) => Ok(limits(ctx, id)),
+        (RequestOp::Extended(Extended::Fsync { .. }), Some(_)) => Ok(Served::new(fsync(id))),
+        (RequestOp::Extended(Extended::Limits), _) => Ok(Served::new(limits(ctx, id))),
         (RequestOp::Extended(Extended::CopyData { .. } | Extended::Unknown { .. }), _) => {
             Err(FsError::Unsupported("extension not supported"))
         }
         // A handle operation always arrives with its handle (the driver looked it up).
-        (_, None) => Ok(status::reply(id, StatusCode::FAILURE, "invalid handle")),
+        (_, None) => Err(FsError::InvalidHandle("invalid handle")),
     }
 }
 
-fn name_reply(id: u32, path: Bytes) -> Bytes {
-    Response::Name {
-        id,
-        entries: vec![NameEntry {
-            filename: path.clone(),
-            longname: path,
-            attrs: Attrs::default(),
-        }],
-    }
-    .encode()
+fn name_reply(id: u32, path: Bytes) -> Served {
+    Served::new(
+        Response::Name {
+            id,
+            entries: vec![NameEntry {
+                filename: path.clone(),
+                longname: path,
+                attrs: Attrs::default(),
+            }],
+        }
+        .encode(),
+    )
 }
 
-fn wrong_handle(id: u32) -> Result<Bytes, FsError> {
-    Ok(status::reply(
-        id,
-        StatusCode::FAILURE,
-        "operation not valid on this handle",
-    ))
+fn wrong_handle() -> FsError {
+    FsError::InvalidHandle("operation not valid on this handle")
 }
 
 async fn open(
@@ -205,7 +225,7 @@ async fn open(
     raw: &Bytes,
     flags: OpenFlags,
     attrs: &Attrs,
-) -> Result<Bytes, FsError> {
+) -> Result<Served, FsError> {
     let path = JailPath::parse(raw)?;
     let handle = if flags.write() || flags.has(OpenFlags::CREAT) || flags.has(OpenFlags::TRUNC) {
         OpenHandle::Write(ctx.files.open_write(path, flags, attrs).await?)
@@ -215,59 +235,58 @@ async fn open(
     register(ctx, id, handle).await
 }
 
-async fn opendir(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
+async fn opendir(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Served, FsError> {
     let listing = ctx.files.open_dir(&JailPath::parse(raw)?).await?;
     register(ctx, id, OpenHandle::Dir(listing)).await
 }
 
-async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Bytes, FsError> {
+async fn register(ctx: &SessionContext, id: u32, h: OpenHandle) -> Result<Served, FsError> {
     let h = Arc::new(h);
+    let token = ctx.entropy.array();
     let inserted = match ctx.handles.lock() {
-        Ok(mut t) => t.insert(h),
-        Err(_) => Err(h),
+        Ok(mut t) => t.insert(h.clone(), token),
+        Err(_) => None,
     };
     match inserted {
-        Ok(handle) => Ok(Response::Handle { id, handle }.encode()),
-        Err(h) => {
+        Some(handle) => Ok(Served {
+            opened: Some(h),
+            ..Served::new(Response::Handle { id, handle }.encode())
+        }),
+        None => {
             if let OpenHandle::Write(up) = h.as_ref() {
                 ctx.files.discard(up).await;
             }
-            Ok(status::reply(
-                id,
-                StatusCode::FAILURE,
-                "too many open handles; close some first",
-            ))
+            Err(FsError::TooManyHandles)
         }
     }
 }
 
-async fn close(
-    ctx: &SessionContext,
-    id: u32,
-    h: &OpenHandle,
-    record: Option<&OutboxRecord>,
-    opened: Option<&OutboxRecord>,
-) -> Result<Bytes, FsError> {
-    match h {
-        OpenHandle::Write(up) => ctx.files.commit(up, now(), record, opened).await?,
-        OpenHandle::Read(f) => ctx.files.finish_read(f, now(), record).await?,
-        OpenHandle::Dir(_) => {}
+/// Takes back a handle just registered (its request could not be recorded).
+async fn unregister(ctx: &SessionContext, h: &Arc<OpenHandle>) {
+    let removed = ctx
+        .handles
+        .lock()
+        .map(|mut t| t.remove_handle(h))
+        .unwrap_or(false);
+    if removed && let OpenHandle::Write(up) = h.as_ref() {
+        audit::opened_never_committed(ctx, up);
+        ctx.files.discard(up).await;
     }
-    Ok(ok(id))
 }
 
-async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
+async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Served, FsError> {
     let (blob, path) = match h {
         OpenHandle::Read(f) => (f.blob.clone(), &f.path),
         OpenHandle::Write(up) => (up.blob.clone() as Arc<dyn vault::BlobReader>, &up.path),
-        OpenHandle::Dir(_) => return wrong_handle(id),
+        OpenHandle::Dir(_) => return Err(wrong_handle()),
     };
+    let eof = || Served::new(status::reply(id, StatusCode::EOF, "end of file"));
     // A committed file's size is the catalog's: at or past it is the end, without a trip to
     // the blocking pool (every download ends with such a READ).
     if let OpenHandle::Read(f) = h
         && offset >= f.node.size
     {
-        return Ok(status::reply(id, StatusCode::EOF, "end of file"));
+        return Ok(eof());
     }
     let len = len.min(MAX_READ_WRITE_LEN) as usize;
     // Read straight into the reply buffer, behind room for its header.
@@ -286,23 +305,22 @@ async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Bytes, F
     .map_err(|e| FsError::from(e).at(path))?;
     let (mut buf, n) = frame;
     if n == 0 {
-        return Ok(status::reply(id, StatusCode::EOF, "end of file"));
+        return Ok(eof());
     }
     if let OpenHandle::Read(f) = h {
         f.bytes_read
             .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
     buf[..DATA_HEADER_LEN].copy_from_slice(&data_header(id, n as u32));
-    Ok(Bytes::from(buf))
+    Ok(Served {
+        transferred: n as u64,
+        ..Served::new(Bytes::from(buf))
+    })
 }
 
-async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Bytes, FsError> {
+async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Served, FsError> {
     let OpenHandle::Write(up) = h else {
-        return Ok(status::reply(
-            id,
-            StatusCode::PERMISSION_DENIED,
-            "handle not open for writing",
-        ));
+        return Err(FsError::PermissionDenied("handle not open for writing"));
     };
     let offset = match up.state.lock() {
         Ok(s) if up.append => s.size,
@@ -326,22 +344,26 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Byte
     }
     up.bytes_written
         .fetch_add(end - offset, std::sync::atomic::Ordering::Relaxed);
-    Ok(ok(id))
+    Ok(Served::new(ok(id)))
 }
 
-async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Served, FsError> {
     let OpenHandle::Dir(listing) = h else {
-        return wrong_handle(id);
+        return Err(wrong_handle());
     };
     let page = ctx
         .files
         .read_dir(listing, MAX_READDIR_ENTRIES as u32)
         .await?;
     if page.is_empty() {
-        return Ok(status::reply(id, StatusCode::EOF, "end of directory"));
+        return Ok(Served {
+            entries: Some(0),
+            ..Served::new(status::reply(id, StatusCode::EOF, "end of directory"))
+        });
     }
-    let now = now();
+    let now = ctx.clock.unix_secs();
     let owner = ctx.principal.tenant.as_str();
+    let count = page.len() as u64;
     let entries = page
         .into_iter()
         .map(|(name, attrs)| NameEntry {
@@ -350,10 +372,13 @@ async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Bytes,
             attrs,
         })
         .collect();
-    Ok(Response::Name { id, entries }.encode())
+    Ok(Served {
+        entries: Some(count),
+        ..Served::new(Response::Name { id, entries }.encode())
+    })
 }
 
-fn fstat(id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
+fn fstat(id: u32, h: &OpenHandle) -> Result<Served, FsError> {
     let attrs = match h {
         OpenHandle::Read(f) => attrs_of(&f.node),
         OpenHandle::Write(up) => {
@@ -368,9 +393,9 @@ fn fstat(id: u32, h: &OpenHandle) -> Result<Bytes, FsError> {
                 ..Attrs::default()
             }
         }
-        OpenHandle::Dir(_) => return wrong_handle(id),
+        OpenHandle::Dir(_) => return Err(wrong_handle()),
     };
-    Ok(Response::Attrs { id, attrs }.encode())
+    Ok(Served::new(Response::Attrs { id, attrs }.encode()))
 }
 
 async fn fsetstat(
@@ -378,8 +403,8 @@ async fn fsetstat(
     id: u32,
     h: &OpenHandle,
     attrs: &Attrs,
-    record: Option<&OutboxRecord>,
-) -> Result<Bytes, FsError> {
+    record: Option<RecordOf>,
+) -> Result<Served, FsError> {
     match h {
         OpenHandle::Write(up) => {
             if let Some(size) = attrs.size {
@@ -398,20 +423,14 @@ async fn fsetstat(
                     s.mtime = Some(i64::from(mtime));
                 }
             }
-            Ok(ok(id))
+            Ok(Served::new(ok(id)))
         }
-        OpenHandle::Read(f) => ctx
-            .files
-            .set_node_attrs(&f.node, attrs, record)
-            .await
-            .map(|_| ok(id)),
-        OpenHandle::Dir(_) => wrong_handle(id),
+        OpenHandle::Read(f) => {
+            ctx.files.set_node_attrs(&f.node, attrs, record).await?;
+            Ok(Served::new(ok(id)))
+        }
+        OpenHandle::Dir(_) => Err(wrong_handle()),
     }
-}
-
-async fn stat(ctx: &SessionContext, id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
-    let attrs = ctx.files.stat(&JailPath::parse(raw)?).await?;
-    Ok(Response::Attrs { id, attrs }.encode())
 }
 
 async fn rename(
@@ -420,16 +439,16 @@ async fn rename(
     from: &Bytes,
     to: &Bytes,
     replace: bool,
-    record: Option<&OutboxRecord>,
-) -> Result<Bytes, FsError> {
+    record: Option<RecordOf>,
+) -> Result<Served, FsError> {
     let from = JailPath::parse(from)?;
     let to = JailPath::parse(to)?;
     ctx.files.rename(&from, &to, replace, record).await?;
-    Ok(ok(id))
+    Ok(Served::new(ok(id)))
 }
 
 /// expand-path@openssh.com: `~` and `~/x` are the home directory, which is the jail root.
-fn expand_path(id: u32, raw: &Bytes) -> Result<Bytes, FsError> {
+fn expand_path(id: u32, raw: &Bytes) -> Result<Served, FsError> {
     let rest = if raw.as_ref() == b"~" {
         Bytes::new()
     } else if raw.starts_with(b"~/") {

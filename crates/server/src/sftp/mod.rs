@@ -36,7 +36,33 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::files::Files;
 use crate::gate::{Principal, access};
-pub use handles::{HandleTable, OpenHandle};
+pub use handles::{HandleKey, HandleTable, OpenHandle};
+
+/// What a request's handler returns when it succeeds: the reply, and what its audit record
+/// needs to know that only the handler learned.
+pub struct Served {
+    pub reply: Bytes,
+    /// Entries a READDIR returned.
+    pub entries: Option<u64>,
+    /// The file the request resolved (STAT).
+    pub file: Option<events::FileRef>,
+    /// The handle an OPEN or OPENDIR registered.
+    pub opened: Option<Arc<OpenHandle>>,
+    /// Bytes a READ returned.
+    pub transferred: u64,
+}
+
+impl Served {
+    pub fn new(reply: Bytes) -> Self {
+        Self {
+            reply,
+            entries: None,
+            file: None,
+            opened: None,
+            transferred: 0,
+        }
+    }
+}
 
 /// Bytes of requests one connection may have received and not yet answered (all channels).
 /// OpenSSH's client keeps at most 64 requests of 255 KiB (16 MiB) outstanding.
@@ -118,6 +144,9 @@ pub struct SessionContext {
     pub live: Arc<crate::sessions::LiveSession>,
     /// The account's rate limit, shared by its sessions (`user throttle`).
     pub pacer: Arc<crate::throttle::Pacer>,
+    /// The server's clock and entropy.
+    pub clock: Arc<dyn crate::clock::Clock>,
+    pub entropy: Arc<dyn crate::clock::Entropy>,
 }
 
 /// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the
@@ -206,13 +235,13 @@ impl Outbound {
 #[derive(Default)]
 struct Lanes {
     namespace: Option<oneshot::Receiver<()>>,
-    handles: HashMap<u32, oneshot::Receiver<()>>,
+    handles: HashMap<HandleKey, oneshot::Receiver<()>>,
 }
 
 enum Resources {
     Namespace,
-    Handle(u32),
-    HandleAndNamespace(u32),
+    Handle(HandleKey),
+    HandleAndNamespace(HandleKey),
 }
 
 impl Lanes {
@@ -288,7 +317,7 @@ impl Driver {
         {
             use events::EventSink;
             let mut closed = self.ctx.event.clone();
-            closed.time = handlers::now();
+            closed.time = self.ctx.clock.now();
             closed.kind = events::EventKind::Session {
                 opened: false,
                 methods: None,
@@ -411,10 +440,10 @@ impl Driver {
         let mut table = self.ctx.handles.lock().map_err(|_| StatusCode::FAILURE)?;
         let key = handles::parse(raw).ok_or(StatusCode::FAILURE)?;
         if closing {
-            let h = table.remove(key).ok_or(StatusCode::FAILURE)?;
+            let h = table.remove(&key).ok_or(StatusCode::FAILURE)?;
             Ok((Resources::HandleAndNamespace(key), Some(h)))
         } else {
-            let h = table.get(key).ok_or(StatusCode::FAILURE)?;
+            let h = table.get(&key).ok_or(StatusCode::FAILURE)?;
             Ok((Resources::Handle(key), Some(h)))
         }
     }

@@ -19,31 +19,20 @@ pub fn ok(id: u32) -> Bytes {
     reply(id, StatusCode::OK, "ok")
 }
 
-/// Whether `e` comes from storage that is full (`ENOSPC`, `EDQUOT`, SQLite's "disk is full").
-fn out_of_space(e: &FsError) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<std::io::Error>()
-            && matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
-        {
-            return true;
-        }
-        if c.to_string().contains("disk is full") {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
-}
+/// What a request whose record could not be made durable is told (it was not carried out).
+pub const LEDGER_DOWN: &str = "audit ledger unavailable; the operation was not recorded";
 
 pub fn from_fs(id: u32, e: &FsError) -> Bytes {
-    if out_of_space(e) {
+    let (code, message) = status_of(e);
+    reply(id, code, &message)
+}
+
+/// The status code and message a client is sent for `e` (internal failures are logged here,
+/// once, with their detail).
+pub fn status_of(e: &FsError) -> (StatusCode, String) {
+    if e.is_out_of_space() {
         tracing::warn!(error = %e, "storage is full: request refused");
-        return reply(
-            id,
-            StatusCode::FAILURE,
-            "no space left on the server's storage; nothing was stored",
-        );
+        return (StatusCode::FAILURE, FsError::NoSpace.to_string());
     }
     let code = match e {
         FsError::NotFound => StatusCode::NO_SUCH_FILE,
@@ -53,7 +42,10 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
         | FsError::NotEmpty
         | FsError::NotADirectory
         | FsError::IsADirectory
-        | FsError::InvalidPath(_) => StatusCode::FAILURE,
+        | FsError::InvalidPath(_)
+        | FsError::NotASymlink
+        | FsError::InvalidHandle(_)
+        | FsError::TooManyHandles => StatusCode::FAILURE,
         FsError::QuotaExceeded | FsError::NoSpace | FsError::OutOfRange(_) => StatusCode::FAILURE,
         FsError::Integrity { path, reason } => {
             tracing::error!(file = %path, %reason, "integrity check failed: contents withheld");
@@ -64,19 +56,5 @@ pub fn from_fs(id: u32, e: &FsError) -> Bytes {
             StatusCode::FAILURE
         }
     };
-    reply(id, code, &e.to_string())
-}
-
-/// The status code of `reply` (an encoded packet), if it is a STATUS.
-pub fn code_of(reply: &[u8]) -> Option<StatusCode> {
-    if reply.get(4) != Some(&sftp_proto::message::kind::STATUS) {
-        return None;
-    }
-    let b = reply.get(9..13)?;
-    Some(StatusCode(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-}
-
-/// Whether `reply` is a STATUS with code OK.
-pub fn is_ok(reply: &[u8]) -> bool {
-    code_of(reply) == Some(StatusCode::OK)
+    (code, e.to_string())
 }

@@ -1,5 +1,7 @@
 //! Time-based one-time passwords (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits) and one-time
-//! recovery codes. Pure: the time and randomness come in as arguments.
+//! recovery codes: the HMAC, the constant-time check, the stored form of recovery codes, and the
+//! draw of new secrets. The time comes in as an argument; the gate decides when a code is
+//! accepted (a step used once only), this module only whether it matches.
 
 use aws_lc_rs::{constant_time, digest, hmac};
 
@@ -60,6 +62,16 @@ pub fn otpauth_uri(secret: &[u8], account: &str, tenant: &str) -> String {
         "otpauth://totp/Strongroom:{account}%40{tenant}?secret={}&issuer=Strongroom&algorithm=SHA1&digits=6&period={STEP_SECS}",
         secret_base32(secret)
     )
+}
+
+/// A new enrolment: a TOTP secret and [`RECOVERY_CODES`] recovery codes, freshly drawn.
+pub fn new_enrolment() -> (zeroize::Zeroizing<[u8; SECRET_LEN]>, Vec<String>) {
+    let mut secret = zeroize::Zeroizing::new([0u8; SECRET_LEN]);
+    rand::fill(&mut secret[..]);
+    let codes = (0..RECOVERY_CODES)
+        .map(|_| recovery_code(rand::random()))
+        .collect();
+    (secret, codes)
 }
 
 /// A recovery code from 10 random bytes: `xxxx-xxxx-xxxx-xxxx` (base32, 80 bits).
