@@ -39,9 +39,9 @@ impl Direct {
     }
 
     fn connect(&self, query_only: bool) -> Result<Connection> {
-        let open_err = |source| CatalogError::OpenDirect {
+        let open_err = |source: rusqlite::Error| CatalogError::Open {
             path: self.path.display().to_string(),
-            source,
+            source: source.into(),
         };
         let conn = Connection::open_with_flags(
             &self.path,

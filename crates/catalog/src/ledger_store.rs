@@ -180,9 +180,9 @@ fn lossy(v: Option<&[u8]>) -> Option<String> {
 impl LedgerStore {
     /// Opens (creating 0600 if missing) the ledger database at `path` and applies migrations.
     pub fn open(path: &Path) -> Result<Self> {
-        let open_err = |source| CatalogError::OpenDirect {
+        let open_err = |source: rusqlite::Error| CatalogError::Open {
             path: path.display().to_string(),
-            source,
+            source: source.into(),
         };
         crate::create_private(path);
         let mut conn = Connection::open(path).map_err(open_err)?;

@@ -52,18 +52,11 @@ pub enum CatalogError {
     MoveIntoSelf,
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
-    #[error("catalog database at {path}: {source}")]
+    #[error("database at {path}: {source}")]
     Open {
         path: String,
         #[source]
-        source: sqlx::Error,
-    },
-    /// Opening a database spoken to through rusqlite (the ledger; the namespace's readers).
-    #[error("database at {path}: {source}")]
-    OpenDirect {
-        path: String,
-        #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
     #[error("the tenant key was rotated during the operation; retry")]
     KeyRotated,
@@ -71,10 +64,50 @@ pub enum CatalogError {
     QuotaExceeded,
     #[error("catalog schema version {found} is newer than this build understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
-    #[error("catalog database: {0}")]
-    Database(#[from] sqlx::Error),
     #[error("database: {0}")]
-    Direct(#[from] rusqlite::Error),
+    Backend(#[source] BackendError),
+}
+
+/// A failure of the database underneath, from its driver, kept opaque: nothing that uses the
+/// catalog depends on which database or driver it is (its message, and its cause such as an
+/// I/O error, stay readable through `Display` and `source`).
+#[derive(Debug)]
+pub struct BackendError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<sqlx::Error> for BackendError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for BackendError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+impl From<sqlx::Error> for CatalogError {
+    fn from(e: sqlx::Error) -> Self {
+        CatalogError::Backend(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for CatalogError {
+    fn from(e: rusqlite::Error) -> Self {
+        CatalogError::Backend(e.into())
+    }
 }
 
 pub type Result<T> = std::result::Result<T, CatalogError>;
@@ -119,9 +152,9 @@ impl Catalog {
 /// An SQLite pool on `path` (created 0600 if missing): WAL, synchronous=FULL, foreign keys,
 /// secure_delete.
 pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePool> {
-    let open_err = |source| CatalogError::Open {
+    let open_err = |source: sqlx::Error| CatalogError::Open {
         path: path.display().to_string(),
-        source,
+        source: source.into(),
     };
     let opts = SqliteConnectOptions::from_str("sqlite://")
         .map_err(open_err)?

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::Shared;
-use crate::sessions::{Selection, SessionSnapshot};
+use service::sessions::{Selection, SessionSnapshot};
 
 /// The socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "control.sock";

@@ -1,35 +1,20 @@
-//! The Strongroom server: glues the pure cores (the SFTP codec) to russh, tokio, the catalog and
-//! the blob store.
+//! The Strongroom server: the SSH/SFTP front end and the runtime. It glues the SFTP codec and
+//! russh to the service core (crate `service`, where tenants, accounts, the gate, the files,
+//! the ledger and live sessions are), on tokio.
 //!
-//! - [`gate`]: every login and permission decision, in one place.
 //! - [`ssh`]: the thin russh handler of one connection.
-//! - [`sftp`]: one SFTP session per channel: framing, ordering, dispatch to handlers.
-//! - [`files`]: the tenant-jailed namespace over the catalog and the sealed blobs.
-//! - [`keys`]: key lifecycle (loading the master keyring, tenant and master rotation).
-//! - [`retention`]: the sweeper that deletes expired files.
-//! - [`sessions`]: live connections, their limits, what each is doing, closing them.
+//! - [`sftp`]: one SFTP session per channel: framing, ordering, each request mapped to a domain
+//!   operation (`sftp::operation`), checked by the service's gate, served by its files.
 //! - [`control`]: the local control socket admin commands use to reach the running server.
 //! - [`host_keys`]: generating and loading the SSH host keys.
 //!
 //! [`Server::prepare`] opens everything on a data directory; [`Server::serve`] runs on an
 //! already-bound listener until the shutdown future resolves, then closes every session.
 
-pub mod audit;
-pub mod clock;
-pub mod config;
 pub mod control;
-pub mod event_log;
-pub mod files;
-pub mod forward;
-pub mod gate;
 pub mod host_keys;
-pub mod keys;
-pub mod ledger_read;
-pub mod retention;
-pub mod sessions;
 pub mod sftp;
 pub mod ssh;
-pub mod throttle;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -46,7 +31,8 @@ use russh::{Preferred, cipher, compression};
 use tokio::net::TcpListener;
 use vault::{BlobStore, LocalBlobStore, Vault};
 
-pub use config::{Limits, ServerConfig};
+pub use service::config::{self, Limits, ServerConfig};
+use service::{audit, clock, files, forward, gate, keys, retention, sessions, throttle};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -105,28 +91,21 @@ pub struct Shared {
     pub throttles: throttle::Throttles,
 }
 
-/// This server's node id: kept in `<data-dir>/node-id`, made (a UUID v7) at the first start.
-pub fn node_id(
-    data_dir: &std::path::Path,
-    clock: &dyn clock::Clock,
-    entropy: &dyn clock::Entropy,
-) -> Result<String, ServerError> {
-    let path = data_dir.join("node-id");
-    let err = |source| ServerError::DataDir {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(err(e)),
+/// An SSH connection's goodbye: a disconnect message before the socket closes.
+struct SshFarewell(russh::server::Handle);
+
+impl sessions::Farewell for SshFarewell {
+    fn farewell(
+        &self,
+        reason: &'static str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let _ = self
+                .0
+                .disconnect(russh::Disconnect::ByApplication, reason.into(), "en".into())
+                .await;
+        })
     }
-    let mut random = [0u8; 10];
-    entropy.fill(&mut random);
-    let id = sessions::new_session_id(clock.now().as_millis() as u64, random);
-    std::fs::write(&path, format!("{id}\n")).map_err(err)?;
-    Ok(id)
 }
 
 impl Shared {
@@ -197,27 +176,19 @@ pub fn descriptor_ceiling() -> usize {
     (lim.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS) * 3 / 4).max(1) as usize
 }
 
-/// Opens (creating if needed) the data directory with owner-only permissions.
-/// An existing directory is narrowed to 0700 too: it holds keys and the catalog.
-pub fn ensure_data_dir(path: &std::path::Path) -> Result<(), ServerError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let err = |source| ServerError::DataDir {
-        path: path.display().to_string(),
-        source,
-    };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)
-}
-
 impl Server {
     /// Opens the catalog, blob store and host keys on `config.data_dir`, creating what is
     /// missing, and sweeps blobs left behind by a crash.
     pub async fn prepare(config: ServerConfig) -> Result<Self, ServerError> {
-        ensure_data_dir(&config.data_dir)?;
+        service::admin::ensure_data_dir(&config.data_dir).map_err(|e| match e {
+            service::admin::AdminError::DataDir { path, source } => {
+                ServerError::DataDir { path, source }
+            }
+            other => ServerError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
         let lock = lock_data_dir(&config.data_dir)?;
         let buffers = Arc::new(tokio::sync::Semaphore::new(config.limits.buffer_bytes));
         let free_space = Arc::new(files::free_space::FreeSpace::new(
@@ -254,7 +225,12 @@ impl Server {
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
-        let node = node_id(&config.data_dir, clock.as_ref(), entropy.as_ref())?;
+        let node = service::node_id(&config.data_dir, clock.as_ref(), entropy.as_ref()).map_err(
+            |source| ServerError::DataDir {
+                path: config.data_dir.join("node-id").display().to_string(),
+                source,
+            },
+        )?;
         let ledger = audit::Ledger::start(audit::LedgerParts {
             store,
             outbox: catalog.outbox(),
@@ -332,13 +308,7 @@ impl Server {
         let live = self.shared.registry.all();
         tracing::info!(sessions = live.len(), "shutting down: closing sessions");
         for h in live {
-            let _ = h
-                .disconnect(
-                    russh::Disconnect::ByApplication,
-                    "server shutting down".into(),
-                    "en".into(),
-                )
-                .await;
+            h.farewell("server shutting down").await;
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while self.shared.registry.live() > 0 && tokio::time::Instant::now() < deadline {
@@ -395,7 +365,7 @@ impl Server {
         tokio::spawn(async move {
             let authenticated = Arc::new(AtomicBool::new(false));
             let (stream, sever) = sessions::Severable::new(stream);
-            let (stream, client_id) = event_log::ClientId::new(stream);
+            let (stream, client_id) = service::event_log::ClientId::new(stream);
             let live = Arc::new(sessions::LiveSession::new(
                 slot.id,
                 session_id,
@@ -430,9 +400,12 @@ impl Server {
                 }
             };
             let handle = running.handle();
-            shared
-                .registry
-                .attach(&slot, handle.clone(), sever.clone(), live);
+            shared.registry.attach(
+                &slot,
+                Arc::new(SshFarewell(handle.clone())),
+                sever.clone(),
+                live,
+            );
             let timer = tokio::spawn(async move {
                 tokio::time::sleep(preauth).await;
                 if !authenticated.load(Ordering::SeqCst) {

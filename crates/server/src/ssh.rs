@@ -18,9 +18,9 @@ use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 use events::{AuthResult, Event, EventKind, Factor};
 
 use crate::Shared;
-use crate::gate::{Method, Principal, Refusal, Step, loggable};
-use crate::sessions::AccountSlot;
 use crate::sftp::{self, HandleTable, Inbound, SessionContext};
+use service::gate::{Method, Principal, Refusal, Step, loggable};
+use service::sessions::AccountSlot;
 
 /// SSH channels one connection may have open.
 const MAX_CHANNELS_PER_CONNECTION: usize = 8;
@@ -39,11 +39,11 @@ pub struct Connection {
     /// This connection's number in events.
     session_id: u64,
     /// Cuts the connection's socket.
-    sever: crate::sessions::Sever,
+    sever: service::sessions::Sever,
     /// Memory budgets shared by the connection's SFTP channels.
     budgets: sftp::Budgets,
     /// What the connection is doing, for `session list` (and its handle count).
-    live: Arc<crate::sessions::LiveSession>,
+    live: Arc<service::sessions::LiveSession>,
 }
 
 impl Connection {
@@ -53,8 +53,8 @@ impl Connection {
         authenticated: Arc<AtomicBool>,
         client_id: Arc<std::sync::OnceLock<String>>,
         session_id: u64,
-        sever: crate::sessions::Sever,
-        live: Arc<crate::sessions::LiveSession>,
+        sever: service::sessions::Sever,
+        live: Arc<service::sessions::LiveSession>,
     ) -> Self {
         Self {
             budgets: sftp::Budgets::for_connection(shared.buffers.clone()),
@@ -148,7 +148,7 @@ impl Connection {
             .defender
             .record_success(self.peer.ip(), &p.account);
         self.account_slot = Some(slot);
-        self.live.logged_in(crate::sessions::Login {
+        self.live.logged_in(service::sessions::Login {
             account: p.account.clone(),
             tenant: p.tenant.clone(),
             credential: credential(detail),

@@ -1,31 +1,20 @@
-//! Admin commands over the catalog. They work while the server runs (SQLite in WAL mode) and take
-//! effect at the next login.
+//! `strongroom tenant`, `user`, `master`, `retention`: arguments parsed into the service's
+//! administration operations (`service::admin`), results printed. They work while the server
+//! runs and take effect at the next login (locks, bans and throttles also reach live sessions
+//! through the control socket).
 
 use std::io::BufRead;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
-use bytes::Bytes;
-use catalog::{Access, Catalog, NodeKind, TenantSettings};
-use server::files::Files;
-use server::files::path::JailPath;
-use server::gate::credentials;
-use vault::{BlobId, Keyring, LocalBlobStore, Vault};
+use catalog::{Access, TenantSettings};
+use service::admin::{Admin, AdminError};
 
 use crate::UsageError;
 use crate::cli::{AccessArg, KeyCommand, TenantCommand, UserCommand};
 use crate::settings::master_key_source;
 use crate::units;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// RFC 3339 (UTC) of a Unix time.
 fn rfc3339(t: i64) -> String {
@@ -33,21 +22,17 @@ fn rfc3339(t: i64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-async fn open(data_dir: &Path) -> anyhow::Result<Catalog> {
-    server::ensure_data_dir(data_dir)?;
-    Ok(Catalog::open(&data_dir.join("catalog.db")).await?)
+/// The data directory, opened for administration.
+pub async fn open(data_dir: &Path) -> anyhow::Result<Admin> {
+    Ok(Admin::open(data_dir, master_key_source(data_dir)).await?)
 }
 
-fn keyring(data_dir: &Path, create: bool) -> anyhow::Result<Keyring> {
-    Ok(server::keys::load_keyring(
-        &master_key_source(data_dir),
-        create,
-    )?)
-}
-
-fn vault(data_dir: &Path) -> anyhow::Result<Vault> {
-    let store = LocalBlobStore::open(&data_dir.join("blobs"))?;
-    Ok(Vault::new(Arc::new(store)))
+/// A service error, with a refused request reported as a usage error (exit code 2).
+pub fn usage_or(e: AdminError) -> anyhow::Error {
+    match e {
+        AdminError::Invalid(why) => UsageError(why).into(),
+        other => other.into(),
+    }
 }
 
 fn show_opt(v: Option<i64>, unit: &str) -> String {
@@ -55,15 +40,11 @@ fn show_opt(v: Option<i64>, unit: &str) -> String {
 }
 
 pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
-    let cat = open(data_dir).await?;
+    let admin = open(data_dir).await?;
+    let cat = admin.catalog();
     match cmd {
         TenantCommand::Add { name } => {
-            let keys = keyring(data_dir, true)?;
-            let t = cat
-                .add_tenant(&name, now(), |id| {
-                    server::keys::new_tenant_key(&keys, id, 1)
-                })
-                .await?;
+            let t = admin.add_tenant(&name).await?;
             println!(
                 "tenant {} created (retention {} after upload)",
                 t.name,
@@ -127,34 +108,11 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                         UsageError("quotas apply to whole tenants, not folders".into()).into(),
                     );
                 }
-                let t = cat.tenant(&name).await?;
-                let files = Files::new(
-                    cat.clone(),
-                    vault(data_dir)?,
-                    Arc::new(server::keys::KeyringHandle::load(
-                        master_key_source(data_dir),
-                        false,
-                    )?),
-                    t.id,
-                    true,
-                    Default::default(),
-                    Arc::new(server::files::free_space::FreeSpace::unchecked()),
-                );
-                let path = JailPath::parse(&Bytes::from(folder.clone().into_bytes()))?;
-                if path.is_root() {
-                    return Err(
-                        UsageError("for the tenant's root, leave out --folder".into()).into(),
-                    );
-                }
-                let node = files
-                    .resolve(&path)
-                    .await
-                    .with_context(|| format!("folder {folder}"))?;
-                if node.kind != NodeKind::Dir {
-                    return Err(UsageError(format!("{folder} is not a folder")).into());
-                }
                 let (d, h) = (days.flatten(), hours.flatten());
-                cat.set_folder_retention(node.id, d, h).await?;
+                admin
+                    .set_folder_retention(&name, &folder, d, h)
+                    .await
+                    .map_err(usage_or)?;
                 println!(
                     "folder {folder} of {name}: retention {} after upload, {} after download",
                     show_opt(d, "d"),
@@ -178,16 +136,14 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        TenantCommand::Ca(c) => crate::gate_admin::tenant_ca(&cat, c).await?,
+        TenantCommand::Ca(c) => crate::gate_admin::tenant_ca(cat, c).await?,
         TenantCommand::Policy {
             name,
             require_mfa,
             networks,
-        } => crate::gate_admin::tenant_policy(&cat, &name, require_mfa, networks).await?,
+        } => crate::gate_admin::tenant_policy(cat, &name, require_mfa, networks).await?,
         TenantCommand::RotateKey { name } => {
-            let keys = keyring(data_dir, false)?;
-            let (version, nodes) =
-                server::keys::rotate_tenant_key(&cat, &keys, &name, now()).await?;
+            let (version, nodes) = admin.rotate_tenant_key(&name).await?;
             println!(
                 "tenant {name}: key rotated to version {version} ({nodes} names and file keys re-wrapped)"
             );
@@ -199,76 +155,43 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let blobs = cat.remove_tenant(&name).await?;
-            let v = vault(data_dir)?;
-            for b in &blobs {
-                if let Ok(id) = BlobId::from_hex(b) {
-                    v.remove(id)?;
-                }
-            }
-            println!(
-                "tenant {name} shredded: key destroyed, {} blobs deleted",
-                blobs.len()
-            );
+            let deleted = admin.shred_tenant(&name).await?;
+            println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted");
         }
     }
-    cat.close().await;
+    admin.close().await;
     Ok(())
 }
 
 pub async fn master_rotate(data_dir: &Path) -> anyhow::Result<()> {
-    let cat = open(data_dir).await?;
-    let ledger = catalog::LedgerStore::open(&data_dir.join("ledger.db"))?;
-    let n = server::keys::rotate_master(&cat, &ledger, &master_key_source(data_dir)).await?;
-    cat.close().await;
+    let admin = open(data_dir).await?;
+    let n = admin.rotate_master_key().await?;
+    admin.close().await;
     println!("master key rotated: {n} tenant keys re-wrapped; the old master key is gone");
     Ok(())
 }
 
 pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<()> {
+    let admin = open(data_dir).await?;
     let now = match at {
-        None => now(),
+        None => admin.now(),
         Some(t) => units::time(t, "--now")?,
     };
-    let cat = open(data_dir).await?;
-    let deleted = server::retention::sweep(&cat, &vault(data_dir)?, now).await?;
-    cat.close().await;
-    let (ledger, body_key) = crate::audit_admin::open_ledger(data_dir)?;
-    let node = server::node_id(
-        data_dir,
-        &server::clock::SystemClock,
-        &server::clock::SystemEntropy,
-    )?;
-    let records: Vec<_> = deleted
-        .iter()
-        .map(|f| {
-            let mut e = events::Event::new(
-                events::Time::from_secs(now),
-                events::EventKind::RetentionDelete {
-                    file_id: f.node_id,
-                    size: f.size,
-                },
-            );
-            e.tenant = Some(f.tenant.clone());
-            e.node = Some(node.clone());
-            server::audit::stored(&e, &body_key)
-        })
-        .collect();
-    if !records.is_empty() {
-        ledger.append(&records)?;
-    }
+    let deleted = admin.run_retention(now).await?;
+    admin.close().await;
     println!("retention: {} expired files deleted", deleted.len());
     Ok(())
 }
 
-fn read_key(file: &Path) -> anyhow::Result<catalog::NewKey> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read key file {}", file.display()))?;
-    credentials::parse_public_key(&text).with_context(|| format!("key file {}", file.display()))
+fn read_key_text(file: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read key file {}", file.display()))
 }
 
 pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
-    let cat = open(data_dir).await?;
+    let admin = open(data_dir).await?;
+    let cat = admin.catalog();
+    let now = admin.now();
     match cmd {
         UserCommand::Add {
             name,
@@ -277,33 +200,40 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             password_stdin,
             access,
         } => {
-            let key = key.as_deref().map(read_key).transpose()?;
-            let hash = if password_stdin {
+            let key = match key.as_deref() {
+                Some(file) => Some(
+                    service::gate::credentials::parse_public_key(&read_key_text(file)?)
+                        .with_context(|| format!("key file {}", file.display()))?,
+                ),
+                None => None,
+            };
+            let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
                     .lock()
                     .read_line(&mut line)
                     .context("cannot read the password from standard input")?;
-                let password = line.trim_end_matches(['\r', '\n']);
-                Some(credentials::hash_password(password)?)
+                Some(zeroize::Zeroizing::new(
+                    line.trim_end_matches(['\r', '\n']).to_owned(),
+                ))
             } else {
                 None
             };
-            if key.is_none() && hash.is_none() {
-                return Err(UsageError(
-                    "an account needs a credential: give --key FILE.pub and/or --password-stdin"
-                        .into(),
-                )
-                .into());
-            }
             let access = match access {
                 AccessArg::Full => Access::Full,
                 AccessArg::ReadOnly => Access::ReadOnly,
                 AccessArg::UploadOnly => Access::UploadOnly,
             };
-            let a = cat
-                .add_account(&tenant, &name, access, hash.as_deref(), key.as_ref(), now())
-                .await?;
+            let a = admin
+                .add_account(
+                    &tenant,
+                    &name,
+                    access,
+                    password.as_deref().map(String::as_str),
+                    key.as_ref(),
+                )
+                .await
+                .map_err(usage_or)?;
             println!(
                 "account {} created in tenant {} ({})",
                 a.name,
@@ -355,7 +285,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 a.allowed_networks.as_deref().unwrap_or("any"),
                 a.tenant_allowed_networks.as_deref().unwrap_or("any")
             );
-            if a.under_attack_until.is_some_and(|t| t > now()) {
+            if a.under_attack_until.is_some_and(|t| t > now) {
                 println!(
                     "ALERT:     under credential stuffing until {}",
                     when(a.under_attack_until)
@@ -390,7 +320,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Lock { name, reason: _ } => {
             cat.set_locked(&name, true).await?;
-            let selection = server::sessions::Selection {
+            let selection = service::sessions::Selection {
                 account: Some(name.clone()),
                 ..Default::default()
             };
@@ -424,7 +354,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             cat.remove_account(&name).await?;
             println!("account {name} removed");
         }
-        UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&cat, data_dir, &name).await?,
+        UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&admin, &name).await?,
         UserCommand::Set {
             name,
             methods,
@@ -432,28 +362,23 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             networks,
             password_expires,
         } => {
-            crate::gate_admin::user_set(
-                &cat,
-                &name,
-                methods,
-                automation,
-                networks,
-                password_expires,
-            )
-            .await?
+            crate::gate_admin::user_set(cat, &name, methods, automation, networks, password_expires)
+                .await?
         }
         UserCommand::Key(KeyCommand::Add {
             name,
             file,
             expires,
         }) => {
-            let mut key = read_key(&file)?;
-            key.expires_at = expires
+            let expires_at = expires
                 .as_deref()
                 .map(|v| crate::gate_admin::date(v, "--expires"))
                 .transpose()?
                 .flatten();
-            let k = cat.add_key(&name, &key, now()).await?;
+            let k = admin
+                .add_key(&name, &read_key_text(&file)?, expires_at)
+                .await
+                .with_context(|| format!("key file {}", file.display()))?;
             println!("key {} added to {name}", k.fingerprint);
         }
         UserCommand::Key(KeyCommand::List { name }) => {
@@ -472,7 +397,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             println!("key {fingerprint} removed from {name}");
         }
     }
-    cat.close().await;
+    admin.close().await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `strongroom audit`: verify the ledger's chain and checkpoints, print the latest signed
 //! checkpoint for anchoring elsewhere, export records (JSON lines or CSV) with filters; and the
-//! records admin commands add to the ledger themselves.
+//! records admin commands add to the ledger themselves. The ledger operations are the
+//! service's (`service::admin`); this prints them.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,34 +11,23 @@ use catalog::{LedgerFilter, LedgerStore};
 use vault::LedgerKey;
 
 use crate::cli::{AuditCommand, ExportFormat};
-
-/// The ledger and the key that seals (and opens) its record bodies.
-pub fn open_ledger(data_dir: &Path) -> anyhow::Result<(LedgerStore, vault::LedgerBodyKey)> {
-    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
-    let keyring = server::keys::load_keyring(&crate::settings::master_key_source(data_dir), true)?;
-    let key = server::keys::ledger_body_key(&store, &keyring)?;
-    Ok((store, key))
-}
+use crate::settings::master_key_source;
 
 /// Runs an audit command (synchronously: the ledger is read on this thread).
 pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
-    let (store, body_key) = open_ledger(data_dir)?;
     match cmd {
-        AuditCommand::Verify => {
-            let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
-            let pk = key.public_key();
-            match store.verify(&pk)? {
-                Ok(v) => println!(
-                    "ledger intact: {} records, head {} {}, {} signed checkpoints",
-                    v.records,
-                    v.head.seq,
-                    hex::encode(v.head.hash),
-                    v.checkpoints
-                ),
-                Err(b) => anyhow::bail!("ledger broken at record {}: {b}", b.first_bad()),
-            }
-        }
+        AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
+            Ok(v) => println!(
+                "ledger intact: {} records, head {} {}, {} signed checkpoints",
+                v.records,
+                v.head.seq,
+                hex::encode(v.head.hash),
+                v.checkpoints
+            ),
+            Err(b) => anyhow::bail!("ledger broken at record {}: {b}", b.first_bad()),
+        },
         AuditCommand::Head => {
+            let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
             let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
             match store.checkpoints()?.last() {
                 None => println!("no checkpoint yet"),
@@ -78,12 +68,13 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 source: ip,
                 session,
             };
+            let master = master_key_source(data_dir);
             let stdout = std::io::stdout();
             let out = std::io::BufWriter::new(stdout.lock());
             match format {
                 ExportFormat::Jsonl => {
                     let mut out = out;
-                    server::ledger_read::for_each(&store, &body_key, &filter, |r| {
+                    service::admin::export(data_dir, &master, &filter, |r| {
                         serde_json::to_writer(&mut out, &r)?;
                         out.write_all(b"\n")?;
                         anyhow::Ok(())
@@ -93,7 +84,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 ExportFormat::Csv => {
                     let mut out = csv::Writer::from_writer(out);
                     out.write_record(events::csv::COLUMNS)?;
-                    server::ledger_read::for_each(&store, &body_key, &filter, |r| {
+                    service::admin::export(data_dir, &master, &filter, |r| {
                         out.write_record(events::csv::row(&r))?;
                         anyhow::Ok(())
                     })?;
@@ -105,26 +96,19 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds an admin command's record to the ledger (durable before the command reports success).
+/// Adds an admin command's record to the ledger (durable before the command reports success),
+/// naming the operating-system user who ran it.
 pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
-    let (store, body_key) = open_ledger(data_dir)?;
     let by = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
-    let clock = server::clock::SystemClock;
-    let node = server::node_id(data_dir, &clock, &server::clock::SystemEntropy)?;
-    let mut event = events::Event::new(
-        server::clock::Clock::now(&clock),
-        events::EventKind::Admin {
-            command: command.to_owned(),
-            by,
-            outcome: outcome.to_owned(),
-        },
-    );
-    event.node = Some(node);
-    store.append(&[server::audit::stored(&event, &body_key)])?;
-    // Into the indexed table at once: no server may be running to fold it.
-    store.fold()?;
+    service::admin::record_admin(
+        data_dir,
+        &master_key_source(data_dir),
+        command,
+        &by,
+        outcome,
+    )?;
     Ok(())
 }
 

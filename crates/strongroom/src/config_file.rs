@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use server::config::MasterKeySource;
 use server::{Limits, ServerConfig};
+use service::config::MasterKeySource;
 
 /// What was wrong with the config, as one line naming the key.
 #[derive(Debug, thiserror::Error)]
@@ -192,11 +192,11 @@ fn validate(
                 "config: sftp.listen '{s}' is not an address like 127.0.0.1:2222"
             ))
         })?,
-        (None, None) => server::config::DEFAULT_SFTP_LISTEN
+        (None, None) => service::config::DEFAULT_SFTP_LISTEN
             .parse()
             .map_err(|_| ConfigError("built-in listen address".into()))?,
     };
-    let dd = server::gate::defender::DefenderConfig::default();
+    let dd = service::gate::defender::DefenderConfig::default();
     let rd = raw.defender;
     let ban_secs = match rd.ban_secs {
         Some(list) if list.is_empty() || list.iter().any(|s| *s <= 0) => {
@@ -207,7 +207,7 @@ fn validate(
         Some(list) => list,
         None => dd.ban_secs,
     };
-    let defender = server::gate::defender::DefenderConfig {
+    let defender = service::gate::defender::DefenderConfig {
         window_secs: positive("defender.window_secs", rd.window_secs, dd.window_secs)?,
         max_failures_per_address: positive(
             "defender.max_failures_per_address",
@@ -228,7 +228,7 @@ fn validate(
         attack_secs: positive("defender.attack_secs", rd.attack_secs, dd.attack_secs)?,
     };
     let rf = raw.forward;
-    let forward = server::forward::ForwardConfig {
+    let forward = service::forward::ForwardConfig {
         syslog_tcp: address("forward.syslog_tcp", rf.syslog_tcp)?,
         syslog_udp: address("forward.syslog_udp", rf.syslog_udp)?,
         jsonl_file: rf.jsonl_file,

@@ -8,12 +8,11 @@ use anyhow::Context;
 use catalog::{AccountSettings, Catalog, TrustedCa};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
-use server::gate::{self, credentials, network};
+use service::gate::{credentials, network};
 use vault::totp;
 
 use crate::UsageError;
 use crate::cli::{BanCommand, CaCommand};
-use crate::settings::master_key_source;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -46,10 +45,9 @@ fn networks(v: &str, flag: &str) -> Result<Option<String>, UsageError> {
         .map_err(|e| UsageError(format!("{flag}: {e}")))
 }
 
-pub async fn user_mfa(cat: &Catalog, data_dir: &Path, name: &str) -> anyhow::Result<()> {
-    let keyring = server::keys::KeyringHandle::load(master_key_source(data_dir), false)?;
-    let a = cat.account(name).await?;
-    let e = gate::enrol_totp(cat, &keyring, name).await?;
+pub async fn user_mfa(admin: &service::admin::Admin, name: &str) -> anyhow::Result<()> {
+    let a = admin.catalog().account(name).await?;
+    let e = admin.enrol_totp(name).await?;
     let uri = totp::otpauth_uri(&e.secret, &a.name, &a.tenant);
     println!("TOTP enrolled for {name}: from the next login, a verification code is required.");
     println!("Shown once; add it to an authenticator app now.\n");
@@ -194,10 +192,11 @@ pub async fn tenant_ca(cat: &Catalog, cmd: CaCommand) -> anyhow::Result<()> {
 }
 
 pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
-    let cat = Catalog::open(&data_dir.join("catalog.db")).await?;
+    let admin = crate::admin::open(data_dir).await?;
+    let cat = admin.catalog();
     match cmd {
         BanCommand::List => {
-            let now = now();
+            let now = admin.now();
             for b in cat.bans().await?.into_iter().filter(|b| b.until > now) {
                 println!(
                     "{}\tlevel {}\tuntil {}\t{}",
@@ -221,23 +220,11 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                     .map_err(|e| UsageError(format!("--for {d}: {e}")))?
                     .as_secs() as i64,
             };
-            if secs <= 0 {
-                return Err(UsageError("--for must be a positive duration".into()).into());
-            }
-            let address = server::gate::network::canonical(address);
-            let now = now();
-            cat.upsert_ban(&catalog::Ban {
-                address: address.to_string(),
-                level: 1,
-                until: now + secs,
-                reason: format!(
-                    "by an administrator{}",
-                    reason.map(|r| format!(": {r}")).unwrap_or_default()
-                ),
-                created_at: now,
-            })
-            .await?;
-            let selection = server::sessions::Selection {
+            let address = admin
+                .ban(address, secs, reason.as_deref())
+                .await
+                .map_err(crate::admin::usage_or)?;
+            let selection = service::sessions::Selection {
                 address: Some(address),
                 ..Default::default()
             };
@@ -249,6 +236,6 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
             println!("ban of {address} lifted");
         }
     }
-    cat.close().await;
+    admin.close().await;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use server::control::{self, Reply, Request};
-use server::sessions::{Selection, SessionSnapshot};
+use service::sessions::{Selection, SessionSnapshot};
 
 use crate::UsageError;
 use crate::cli::{ListFormat, SessionCommand};

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use server::config::MasterKeySource;
 use server::{Server, ServerConfig};
+use service::config::MasterKeySource;
 
 use crate::UsageError;
 use crate::cli::ServeArgs;

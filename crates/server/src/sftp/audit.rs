@@ -17,9 +17,9 @@ use events::{Event, EventKind, EventSink, FileOp, FileRef, Outcome};
 use sftp_proto::{Extended, RequestOp};
 
 use super::{OpenHandle, Served, SessionContext};
-use crate::audit::{Ledger, LedgerDown};
-use crate::files::FsError;
-use crate::files::path::JailPath;
+use service::audit::{Ledger, LedgerDown};
+use service::files::FsError;
+use service::files::path::JailPath;
 
 /// Seconds between progress records of one handle.
 pub const PROGRESS_SECS: i64 = 5;
@@ -344,14 +344,14 @@ pub async fn record(
 
 /// The open-for-write record an upload kept, for its commit to carry (it names the file the
 /// commit makes or replaces, and the size the file had when it was opened).
-pub fn take_opened(ctx: &SessionContext, up: &crate::files::Upload) -> Option<Pending> {
+pub fn take_opened(ctx: &SessionContext, up: &service::files::Upload) -> Option<Pending> {
     let e = up.opened.lock().ok()?.take()?;
     Some(Pending::new(e, Some(up.size_at_open()), ctx.ledger.clone()))
 }
 
 /// Emits the open-for-write record of an upload dropped without a commit (not durable: it
 /// changed nothing).
-pub fn opened_never_committed(ctx: &SessionContext, up: &crate::files::Upload) {
+pub fn opened_never_committed(ctx: &SessionContext, up: &service::files::Upload) {
     if let Some(e) = up.opened.lock().ok().and_then(|mut o| o.take()) {
         ctx.ledger.emit(e);
     }

@@ -12,10 +12,11 @@ use sftp_proto::message::{DATA_HEADER_LEN, data_header};
 use sftp_proto::{Attrs, Extended, NameEntry, OpenFlags, RequestOp, Response, StatusCode};
 
 use super::audit;
+use super::domain::{self, attrs_of};
 use super::status::{self, from_fs, ok};
 use super::{OpenHandle, Served, SessionContext};
-use crate::files::path::JailPath;
-use crate::files::{FsError, attrs_of, blocking};
+use service::files::path::JailPath;
+use service::files::{FsError, blocking};
 
 /// Serves one request. `handle` is the open handle the request named, already looked up.
 pub async fn handle(
@@ -142,7 +143,9 @@ async fn serve(
         }
         (RequestOp::Setstat { path: p, attrs }, _)
         | (RequestOp::Extended(Extended::Lsetstat { path: p, attrs }), _) => {
-            ctx.files.set_attrs(&jail(&p)?, &attrs, record).await?;
+            ctx.files
+                .set_attrs(&jail(&p)?, &domain::attr_change(&attrs), record)
+                .await?;
             Ok(Served::new(ok(id)))
         }
         (RequestOp::Remove { path: p }, _) => {
@@ -154,7 +157,9 @@ async fn serve(
             Ok(Served::new(ok(id)))
         }
         (RequestOp::Mkdir { path: p, attrs }, _) => {
-            ctx.files.mkdir(&jail(&p)?, &attrs, now, record).await?;
+            ctx.files
+                .mkdir(&jail(&p)?, attrs.permissions, now, record)
+                .await?;
             Ok(Served::new(ok(id)))
         }
         (RequestOp::Rename { from, to }, _) => rename(ctx, id, &from, &to, false, record).await,
@@ -181,11 +186,11 @@ async fn serve(
             Err(FsError::Unsupported("hard links are not supported"))
         }
         (RequestOp::Extended(Extended::Statvfs { .. } | Extended::Fstatvfs { .. }), _) => {
-            ctx.files.statvfs(&ctx.data_dir).map(|s| {
+            ctx.files.space(&ctx.data_dir).map(|s| {
                 Served::new(
                     Response::ExtendedReply {
                         id,
-                        data: s.encode(),
+                        data: domain::statvfs(&s).encode(),
                     }
                     .encode(),
                 )
@@ -227,8 +232,9 @@ async fn open(
     attrs: &Attrs,
 ) -> Result<Served, FsError> {
     let path = JailPath::parse(raw)?;
-    let handle = if flags.write() || flags.has(OpenFlags::CREAT) || flags.has(OpenFlags::TRUNC) {
-        OpenHandle::Write(ctx.files.open_write(path, flags, attrs).await?)
+    let handle = if domain::opens_for_writing(flags) {
+        let how = domain::write_mode(flags);
+        OpenHandle::Write(ctx.files.open_write(path, how, attrs.permissions).await?)
     } else {
         OpenHandle::Read(ctx.files.open_read(&path).await?)
     };
@@ -366,10 +372,13 @@ async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Served
     let count = page.len() as u64;
     let entries = page
         .into_iter()
-        .map(|(name, attrs)| NameEntry {
-            longname: Bytes::from(longname(&name, &attrs, owner, now)),
-            filename: name,
-            attrs,
+        .map(|(name, node)| {
+            let attrs = attrs_of(&node);
+            NameEntry {
+                longname: Bytes::from(longname(&name, &attrs, owner, now)),
+                filename: name,
+                attrs,
+            }
         })
         .collect();
     Ok(Served {
@@ -426,7 +435,9 @@ async fn fsetstat(
             Ok(Served::new(ok(id)))
         }
         OpenHandle::Read(f) => {
-            ctx.files.set_node_attrs(&f.node, attrs, record).await?;
+            ctx.files
+                .set_node_attrs(&f.node, &domain::attr_change(attrs), record)
+                .await?;
             Ok(Served::new(ok(id)))
         }
         OpenHandle::Dir(_) => Err(wrong_handle()),

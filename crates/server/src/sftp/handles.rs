@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use crate::files::{Listing, ReadFile, Upload};
-use crate::sessions::LiveSession;
+use service::files::{Listing, ReadFile, Upload};
+use service::sessions::LiveSession;
 
 // Each handle is allocated once, behind an `Arc`: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]

@@ -18,6 +18,7 @@
 //! hold its share of the server's budget for ever.
 
 mod audit;
+pub mod domain;
 mod handlers;
 mod handles;
 mod status;
@@ -34,9 +35,9 @@ use sftp_proto::message::ext;
 use sftp_proto::{FrameDecoder, FrameError, Packet, RequestOp, Response, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use crate::files::Files;
-use crate::gate::{Principal, access};
 pub use handles::{HandleKey, HandleTable, OpenHandle};
+use service::files::Files;
+use service::gate::Principal;
 
 /// What a request's handler returns when it succeeds: the reply, and what its audit record
 /// needs to know that only the handler learned.
@@ -131,7 +132,7 @@ const EXTENSIONS: &[(&[u8], &[u8])] = &[
 pub struct SessionContext {
     /// Who, from where, on which connection: the template of this session's events.
     pub event: events::Event,
-    pub ledger: Arc<crate::audit::Ledger>,
+    pub ledger: Arc<service::audit::Ledger>,
     pub principal: Principal,
     pub files: Files,
     pub handles: Mutex<HandleTable>,
@@ -139,14 +140,14 @@ pub struct SessionContext {
     /// The connection's memory budgets (shared by its channels).
     pub budgets: Budgets,
     /// Cuts the connection (a client that stops taking replies).
-    pub sever: crate::sessions::Sever,
+    pub sever: service::sessions::Sever,
     /// The connection's live record: bytes read and written so far are counted into it.
-    pub live: Arc<crate::sessions::LiveSession>,
+    pub live: Arc<service::sessions::LiveSession>,
     /// The account's rate limit, shared by its sessions (`user throttle`).
-    pub pacer: Arc<crate::throttle::Pacer>,
+    pub pacer: Arc<service::throttle::Pacer>,
     /// The server's clock and entropy.
-    pub clock: Arc<dyn crate::clock::Clock>,
-    pub entropy: Arc<dyn crate::clock::Entropy>,
+    pub clock: Arc<dyn service::clock::Clock>,
+    pub entropy: Arc<dyn service::clock::Entropy>,
 }
 
 /// The SSH side's end of a channel: frames the bytes as they arrive (one copy, into the
@@ -213,7 +214,7 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
 struct Outbound {
     handle: Handle,
     channel: ChannelId,
-    sever: crate::sessions::Sever,
+    sever: service::sessions::Sever,
 }
 
 impl Outbound {
@@ -361,7 +362,7 @@ impl Driver {
         };
         let id = req.id;
         let mut op = req.op;
-        if let Err(denied) = access::authorize(self.ctx.principal.access, &mut op) {
+        if let Err(denied) = domain::authorize(self.ctx.principal.access, &mut op) {
             handlers::record_denial(&self.ctx, &op, denied.0);
             self.out
                 .send(status::reply(id, StatusCode::PERMISSION_DENIED, denied.0))

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use sftp_proto::{Response, StatusCode};
 
-use crate::files::FsError;
+use service::files::FsError;
 
 pub fn reply(id: u32, code: StatusCode, message: &str) -> Bytes {
     Response::Status {
@@ -51,7 +51,8 @@ pub fn status_of(e: &FsError) -> (StatusCode, String) {
             tracing::error!(file = %path, %reason, "integrity check failed: contents withheld");
             StatusCode::FAILURE
         }
-        FsError::Storage(_) | FsError::Catalog(_) | FsError::Key(_) => {
+        // Storage, catalog and key failures, and whatever the service adds later.
+        _ => {
             tracing::error!(error = %e, detail = ?e, "request failed");
             StatusCode::FAILURE
         }

@@ -16,14 +16,65 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use catalog::{Catalog, CatalogError, Node, NodeKind, RecordOf, StoredName};
-use sftp_proto::attrs::{S_IFDIR, S_IFMT, S_IFREG};
-use sftp_proto::{Attrs, StatVfs};
 use vault::{BlobError, BlobId, BlobReader, DataKey, SealError, Sealing, TenantKey, Vault};
 
 use crate::keys::KeyringHandle;
 
 use path::JailPath;
 pub use upload::{Upload, UploadState};
+
+/// `st_mode` file type bits (POSIX).
+pub const S_IFMT: u32 = 0o170_000;
+pub const S_IFDIR: u32 = 0o040_000;
+pub const S_IFREG: u32 = 0o100_000;
+
+/// A change of a file's attributes (`None`: unchanged). Times are Unix seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttrChange {
+    pub size: Option<u64>,
+    /// Permission bits (the type bits are never changed).
+    pub permissions: Option<u32>,
+    /// (access, modification).
+    pub times: Option<(i64, i64)>,
+}
+
+/// How a file is opened for writing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteMode {
+    /// Create the file if it does not exist.
+    pub create: bool,
+    /// Start from an empty file (otherwise from the existing contents).
+    pub truncate: bool,
+    /// Fail if the file exists (with `create`).
+    pub exclusive: bool,
+    /// Every write goes to the end of the file.
+    pub append: bool,
+}
+
+/// Space on the storage behind the namespace (what `df` shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpaceReport {
+    pub block_size: u64,
+    pub fragment_size: u64,
+    pub blocks: u64,
+    pub blocks_free: u64,
+    pub blocks_available: u64,
+    pub files: u64,
+    pub files_free: u64,
+    pub files_available: u64,
+    pub read_only: bool,
+    pub max_name_len: u64,
+}
+
+/// A node's `st_mode`: its type bits and its permission bits.
+pub fn mode_of(n: &Node) -> u32 {
+    let kind_bits = if n.kind == NodeKind::Dir {
+        S_IFDIR
+    } else {
+        S_IFREG
+    };
+    kind_bits | (n.mode & !S_IFMT)
+}
 
 /// Permission bits of new files and directories when the client gives none.
 const DEFAULT_FILE_MODE: u32 = 0o644;
@@ -328,10 +379,6 @@ impl Files {
         Ok((parent, name))
     }
 
-    pub async fn stat(&self, path: &JailPath) -> FsResult<Attrs> {
-        Ok(attrs_of(&self.resolve(path).await?))
-    }
-
     /// The data key of a sealed node (under the current tenant key if `tk` is older).
     async fn data_key(&self, tk: &TenantKey, node: &Node) -> FsResult<Option<DataKey>> {
         let Some(s) = &node.seal else {
@@ -454,7 +501,7 @@ impl Files {
     }
 
     /// The next page of a listing, names decrypted; empty when done.
-    pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Attrs)>> {
+    pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Node)>> {
         let mut tk = self.tenant_key().await?;
         let after = l.after.lock().map(|a| a.clone()).unwrap_or(None);
         let nodes = self
@@ -476,7 +523,7 @@ impl Files {
                     tk.open_name(&n.sealed_name, &n.name_mac)?
                 }
             };
-            out.push((Bytes::from(name), attrs_of(&n)));
+            out.push((Bytes::from(name), n));
         }
         Ok(out)
     }
@@ -500,14 +547,14 @@ impl Files {
     pub async fn mkdir(
         &self,
         path: &JailPath,
-        attrs: &Attrs,
+        permissions: Option<u32>,
         now: i64,
         record: Option<RecordOf>,
     ) -> FsResult<()> {
         if path.is_root() {
             return Err(FsError::AlreadyExists);
         }
-        let mode = S_IFDIR | attrs.permissions.map_or(DEFAULT_DIR_MODE, |p| p & 0o7777);
+        let mode = S_IFDIR | permissions.map_or(DEFAULT_DIR_MODE, |p| p & 0o7777);
         let record = &record;
         self.with_current_key(|tk| async move {
             let (parent, name) = self.parent_of(&tk, path).await?;
@@ -590,33 +637,32 @@ impl Files {
     pub async fn set_attrs(
         &self,
         path: &JailPath,
-        attrs: &Attrs,
+        change: &AttrChange,
         record: Option<RecordOf>,
     ) -> FsResult<()> {
         let node = self.resolve(path).await?;
-        self.set_node_attrs(&node, attrs, record).await
+        self.set_node_attrs(&node, change, record).await
     }
 
     pub async fn set_node_attrs(
         &self,
         node: &Node,
-        attrs: &Attrs,
+        change: &AttrChange,
         record: Option<RecordOf>,
     ) -> FsResult<()> {
-        if attrs.size.is_some_and(|s| s != node.size) {
+        if change.size.is_some_and(|s| s != node.size) {
             return Err(FsError::Unsupported(
                 "changing a file's size by path; open it for writing instead",
             ));
         }
-        let times = attrs.times.map(|(a, m)| (i64::from(a), i64::from(m)));
         Ok(self
             .catalog
-            .set_attrs(node.id, attrs.permissions, times, record.clone())
+            .set_attrs(node.id, change.permissions, change.times, record.clone())
             .await?)
     }
 
     /// Filesystem statistics of the blob store's disk, for `df`.
-    pub fn statvfs(&self, dir: &std::path::Path) -> FsResult<StatVfs> {
+    pub fn space(&self, dir: &std::path::Path) -> FsResult<SpaceReport> {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
             .map_err(|_| FsError::InvalidPath("data directory path"))?;
@@ -628,40 +674,19 @@ impl Files {
                 source: std::io::Error::last_os_error(),
             }));
         }
-        Ok(StatVfs {
-            bsize: s.f_bsize as u64,
-            frsize: s.f_frsize as u64,
+        Ok(SpaceReport {
+            block_size: s.f_bsize as u64,
+            fragment_size: s.f_frsize as u64,
             blocks: s.f_blocks as u64,
-            bfree: s.f_bfree as u64,
-            bavail: s.f_bavail as u64,
+            blocks_free: s.f_bfree as u64,
+            blocks_available: s.f_bavail as u64,
             files: s.f_files as u64,
-            ffree: s.f_ffree as u64,
-            favail: s.f_favail as u64,
-            fsid: 0,
-            flag: s.f_flag as u64,
-            namemax: sftp_proto::limits::MAX_NAME_LEN as u64,
+            files_free: s.f_ffree as u64,
+            files_available: s.f_favail as u64,
+            read_only: s.f_flag & libc::ST_RDONLY != 0,
+            max_name_len: path::MAX_NAME_LEN as u64,
         })
     }
-}
-
-/// SFTP attributes of a catalog node.
-pub fn attrs_of(n: &Node) -> Attrs {
-    let kind_bits = if n.kind == NodeKind::Dir {
-        S_IFDIR
-    } else {
-        S_IFREG
-    };
-    Attrs {
-        size: Some(n.size),
-        uid_gid: None,
-        permissions: Some(kind_bits | (n.mode & !S_IFMT)),
-        times: Some((clamp_u32(n.atime), clamp_u32(n.mtime))),
-        extended: Vec::new(),
-    }
-}
-
-fn clamp_u32(t: i64) -> u32 {
-    t.clamp(0, i64::from(u32::MAX)) as u32
 }
 
 fn blob_id_of(node: &Node) -> FsResult<BlobId> {

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use russh::keys::Certificate;
-use russh::keys::ssh_key::certificate::CertType;
+use ssh_key::Certificate;
+use ssh_key::certificate::CertType;
 
 use super::network;
 

@@ -3,7 +3,11 @@
 //! over-long names are refused. The result names a place inside the jail or nothing.
 
 use bytes::Bytes;
-use sftp_proto::limits::{MAX_NAME_LEN, MAX_PATH_LEN};
+
+/// Longest file name, in bytes (as Linux's NAME_MAX).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest path, in bytes (as Linux's PATH_MAX).
+pub const MAX_PATH_LEN: usize = 4096;
 
 use super::FsError;
 

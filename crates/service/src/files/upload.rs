@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use catalog::{NodeKind, NodeSeal};
-use sftp_proto::attrs::S_IFREG;
-use sftp_proto::{Attrs, OpenFlags};
 use vault::{BlobId, BlobWriter, DataKey, Sealing};
 
 use super::path::JailPath;
 use super::reserve::Reservation;
-use super::{DEFAULT_FILE_MODE, Files, FsError, FsResult, NameForCatalog, blob_id_of, blocking};
+use super::{
+    DEFAULT_FILE_MODE, Files, FsError, FsResult, NameForCatalog, S_IFREG, WriteMode, blob_id_of,
+    blocking,
+};
 
 /// How far past the current end of a file one write (or a size change) may reach. A gap is a
 /// hole that costs nothing on disk (see `vault::seal`), but each 64 KiB of it is an entry of the
@@ -103,19 +104,19 @@ impl Files {
     pub async fn open_write(
         &self,
         path: JailPath,
-        flags: OpenFlags,
-        attrs: &Attrs,
+        how: WriteMode,
+        permissions: Option<u32>,
     ) -> FsResult<Upload> {
         let (tk, quota) = self.fresh_state().await?;
         let (parent, name) = self.parent_of(&tk, &path).await?;
         let existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
-        let exclusive = flags.has(OpenFlags::EXCL) && flags.has(OpenFlags::CREAT);
+        let exclusive = how.exclusive && how.create;
         let keep = match &existing {
             Some(n) if n.kind == NodeKind::Dir => return Err(FsError::IsADirectory),
             Some(_) if exclusive => return Err(FsError::AlreadyExists),
-            Some(n) if !flags.has(OpenFlags::TRUNC) => Some(n.clone()),
+            Some(n) if !how.truncate => Some(n.clone()),
             Some(_) => None,
-            None if !flags.has(OpenFlags::CREAT) => return Err(FsError::NotFound),
+            None if !how.create => return Err(FsError::NotFound),
             None => None,
         };
         let vault = self.vault.clone();
@@ -167,7 +168,7 @@ impl Files {
         let mode = existing
             .as_ref()
             .map(|n| n.mode)
-            .unwrap_or(S_IFREG | attrs.permissions.map_or(DEFAULT_FILE_MODE, |p| p & 0o7777));
+            .unwrap_or(S_IFREG | permissions.map_or(DEFAULT_FILE_MODE, |p| p & 0o7777));
         let name = name.clone();
         Ok(Upload {
             parent_id: parent.id,
@@ -177,7 +178,7 @@ impl Files {
             blob: blob.into(),
             data_key,
             exclusive,
-            append: flags.has(OpenFlags::APPEND),
+            append: how.append,
             reservation,
             free_space: self.free_space.clone(),
             over_quota: AtomicBool::new(false),

@@ -13,8 +13,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use russh::server::Handle;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How a front end says goodbye to one of its connections (at shutdown): for SSH, a
+/// disconnect message before the socket closes.
+pub trait Farewell: Send + Sync + 'static {
+    fn farewell(&self, reason: &'static str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
 
 #[derive(Default)]
 struct Inner {
@@ -28,7 +33,7 @@ struct Inner {
 
 /// A live connection as the registry holds it.
 struct Attached {
-    handle: Handle,
+    handle: Arc<dyn Farewell>,
     sever: Sever,
     live: Arc<LiveSession>,
 }
@@ -275,7 +280,7 @@ impl Registry {
     pub fn attach(
         &self,
         slot: &ConnectionSlot,
-        handle: Handle,
+        handle: Arc<dyn Farewell>,
         sever: Sever,
         live: Arc<LiveSession>,
     ) {
@@ -336,8 +341,8 @@ impl Registry {
         })
     }
 
-    /// Handles of every live connection (for shutdown).
-    pub fn all(&self) -> Vec<Handle> {
+    /// Every live connection's farewell (for shutdown).
+    pub fn all(&self) -> Vec<Arc<dyn Farewell>> {
         self.inner
             .lock()
             .map(|g| g.connections.values().map(|a| a.handle.clone()).collect())

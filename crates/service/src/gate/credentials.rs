@@ -2,7 +2,7 @@
 //! types, fingerprinted) and passwords (strength bar, Argon2id hash). Nothing here is logged.
 
 use catalog::NewKey;
-use russh::keys::{Algorithm, HashAlg, PublicKey};
+use ssh_key::{Algorithm, HashAlg, PublicKey};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 12;

@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use catalog::{Access, Account, Catalog};
 use ipnet::IpNet;
-use russh::keys::{Certificate, HashAlg, PublicKey};
+use ssh_key::{Certificate, HashAlg, PublicKey};
 
 use crate::keys::KeyringHandle;
 use defender::{Defender, Verdict};

@@ -1,0 +1,381 @@
+//! Administration: the operations the admin command line (and the coming HTTP API) perform on
+//! a data directory: tenants and their keys, accounts and their credentials, folder retention,
+//! shredding, the retention sweep, bans, and the ledger (admin records, verification, export).
+//! Each is a domain operation here; the front end parses its arguments and prints the result.
+//! They work while a server runs on the same directory (SQLite in WAL mode; the ledger's
+//! writers serialise on its lock) and take effect at the next login, unless the front end also
+//! asks the running server to act on live sessions (its control socket).
+//!
+//! Never here: argument syntax, terminal output, reaching the running server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use catalog::{Access, Account, Catalog, LedgerFilter, LedgerStore, NewKey, NodeKind, Tenant};
+use events::{Event, EventKind, Exported};
+use vault::{BlobId, LedgerBodyKey, LedgerKey, LocalBlobStore, Vault};
+
+use crate::clock::{Clock, Entropy, SystemClock, SystemEntropy};
+use crate::config::MasterKeySource;
+use crate::files::path::JailPath;
+use crate::files::{Files, FsError};
+use crate::gate::credentials::{self, CredentialError};
+use crate::keys::{KeyLifecycleError, KeyringHandle};
+use crate::ledger_read::{self, LedgerReadError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error(transparent)]
+    Key(#[from] vault::KeyError),
+    #[error(transparent)]
+    KeyLifecycle(#[from] KeyLifecycleError),
+    #[error(transparent)]
+    Blob(#[from] vault::BlobError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerReadError),
+    #[error("{what}: {source}")]
+    Files {
+        what: String,
+        #[source]
+        source: FsError,
+    },
+    /// The request itself is wrong (the front end reports it as a usage error).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// A data directory opened for administration.
+pub struct Admin {
+    data_dir: PathBuf,
+    master: MasterKeySource,
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+}
+
+impl Admin {
+    /// Opens the catalog of `data_dir` (creating the directory, owner-only, if needed).
+    pub async fn open(data_dir: &Path, master: MasterKeySource) -> AdminResult<Self> {
+        ensure_data_dir(data_dir)?;
+        let catalog = Catalog::open(&data_dir.join("catalog.db")).await?;
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            master,
+            catalog,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(SystemEntropy),
+        })
+    }
+
+    /// The catalog, for what is only read and shown (listings, an account's details).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.unix_secs()
+    }
+
+    /// Closes the catalog (its last writes checkpointed).
+    pub async fn close(self) {
+        self.catalog.close().await;
+    }
+
+    fn keyring(&self, create: bool) -> AdminResult<vault::Keyring> {
+        Ok(crate::keys::load_keyring(&self.master, create)?)
+    }
+
+    fn vault(&self) -> AdminResult<Vault> {
+        let store = LocalBlobStore::open(&self.data_dir.join("blobs"))?;
+        Ok(Vault::new(Arc::new(store)))
+    }
+
+    /// A tenant, with its first tenant key (the master key is made if there is none yet).
+    pub async fn add_tenant(&self, name: &str) -> AdminResult<Tenant> {
+        let keys = self.keyring(true)?;
+        Ok(self
+            .catalog
+            .add_tenant(name, self.now(), |id| {
+                crate::keys::new_tenant_key(&keys, id, 1)
+            })
+            .await?)
+    }
+
+    /// Retention of one folder of a tenant (`None`: as the tenant's), in days after upload and
+    /// hours after the first complete download.
+    pub async fn set_folder_retention(
+        &self,
+        tenant: &str,
+        folder: &str,
+        days: Option<i64>,
+        hours: Option<i64>,
+    ) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = Files::new(
+            self.catalog.clone(),
+            self.vault()?,
+            Arc::new(KeyringHandle::load(self.master.clone(), false)?),
+            t.id,
+            true,
+            Default::default(),
+            Arc::new(crate::files::free_space::FreeSpace::unchecked()),
+        );
+        let path = JailPath::parse(&Bytes::from(folder.as_bytes().to_vec())).map_err(|e| {
+            AdminError::Files {
+                what: format!("folder {folder}"),
+                source: e,
+            }
+        })?;
+        if path.is_root() {
+            return Err(AdminError::Invalid(
+                "for the tenant's root, leave out --folder".into(),
+            ));
+        }
+        let node = files.resolve(&path).await.map_err(|e| AdminError::Files {
+            what: format!("folder {folder}"),
+            source: e,
+        })?;
+        if node.kind != NodeKind::Dir {
+            return Err(AdminError::Invalid(format!("{folder} is not a folder")));
+        }
+        Ok(self
+            .catalog
+            .set_folder_retention(node.id, days, hours)
+            .await?)
+    }
+
+    /// A new version of the tenant's key; every name and file key re-wrapped under it.
+    /// Returns the version and the number of nodes re-wrapped.
+    pub async fn rotate_tenant_key(&self, tenant: &str) -> AdminResult<(i64, usize)> {
+        let keys = self.keyring(false)?;
+        Ok(crate::keys::rotate_tenant_key(&self.catalog, &keys, tenant, self.now()).await?)
+    }
+
+    /// A new master key; every tenant key and the ledger body key re-wrapped under it.
+    /// Returns the number of tenant keys re-wrapped.
+    pub async fn rotate_master_key(&self) -> AdminResult<usize> {
+        let ledger = LedgerStore::open(&self.data_dir.join("ledger.db"))?;
+        Ok(crate::keys::rotate_master(&self.catalog, &ledger, &self.master).await?)
+    }
+
+    /// Crypto-shreds a tenant: its key destroyed, its rows removed, its blobs deleted.
+    /// Returns the number of blobs deleted.
+    pub async fn shred_tenant(&self, tenant: &str) -> AdminResult<usize> {
+        let blobs = self.catalog.remove_tenant(tenant).await?;
+        let v = self.vault()?;
+        for b in &blobs {
+            if let Ok(id) = BlobId::from_hex(b) {
+                v.remove(id)?;
+            }
+        }
+        Ok(blobs.len())
+    }
+
+    /// Deletes every file expired at `at` (Unix seconds), each deletion a ledger record.
+    pub async fn run_retention(&self, at: i64) -> AdminResult<Vec<catalog::Expired>> {
+        let deleted = crate::retention::sweep(&self.catalog, &self.vault()?, at).await?;
+        let (ledger, body_key) = self.ledger()?;
+        let node = self.node()?;
+        let records: Vec<_> = deleted
+            .iter()
+            .map(|f| {
+                let mut e = Event::new(
+                    events::Time::from_secs(at),
+                    EventKind::RetentionDelete {
+                        file_id: f.node_id,
+                        size: f.size,
+                    },
+                );
+                e.tenant = Some(f.tenant.clone());
+                e.node = Some(node.clone());
+                crate::audit::stored(&e, &body_key)
+            })
+            .collect();
+        if !records.is_empty() {
+            ledger.append(&records)?;
+            ledger.fold()?;
+        }
+        Ok(deleted)
+    }
+
+    /// An account, with a public key and/or a password (which must meet the strength bar).
+    pub async fn add_account(
+        &self,
+        tenant: &str,
+        name: &str,
+        access: Access,
+        password: Option<&str>,
+        key: Option<&NewKey>,
+    ) -> AdminResult<Account> {
+        let hash = password.map(credentials::hash_password).transpose()?;
+        if key.is_none() && hash.is_none() {
+            return Err(AdminError::Invalid(
+                "an account needs a credential: give --key FILE.pub and/or --password-stdin".into(),
+            ));
+        }
+        Ok(self
+            .catalog
+            .add_account(tenant, name, access, hash.as_deref(), key, self.now())
+            .await?)
+    }
+
+    /// Adds a public key (OpenSSH text) to an account, valid until `expires_at` if given.
+    pub async fn add_key(
+        &self,
+        account: &str,
+        key_text: &str,
+        expires_at: Option<i64>,
+    ) -> AdminResult<catalog::AccountKey> {
+        let mut key = credentials::parse_public_key(key_text)?;
+        key.expires_at = expires_at;
+        Ok(self.catalog.add_key(account, &key, self.now()).await?)
+    }
+
+    /// Enrols (or re-enrols) an account in TOTP: the secret and recovery codes, shown once.
+    pub async fn enrol_totp(&self, account: &str) -> AdminResult<crate::gate::Enrolment> {
+        let keyring = KeyringHandle::load(self.master.clone(), false)?;
+        Ok(crate::gate::enrol_totp(&self.catalog, &keyring, account).await?)
+    }
+
+    /// Bans an address for `secs` seconds (by an administrator, for `reason`).
+    pub async fn ban(
+        &self,
+        address: std::net::IpAddr,
+        secs: i64,
+        reason: Option<&str>,
+    ) -> AdminResult<std::net::IpAddr> {
+        if secs <= 0 {
+            return Err(AdminError::Invalid(
+                "--for must be a positive duration".into(),
+            ));
+        }
+        let address = crate::gate::network::canonical(address);
+        let now = self.now();
+        self.catalog
+            .upsert_ban(&catalog::Ban {
+                address: address.to_string(),
+                level: 1,
+                until: now + secs,
+                reason: format!(
+                    "by an administrator{}",
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ),
+                created_at: now,
+            })
+            .await?;
+        Ok(address)
+    }
+
+    /// This node's id (made at the first start).
+    pub fn node(&self) -> AdminResult<String> {
+        crate::node_id(&self.data_dir, self.clock.as_ref(), self.entropy.as_ref()).map_err(
+            |source| AdminError::DataDir {
+                path: self.data_dir.join("node-id").display().to_string(),
+                source,
+            },
+        )
+    }
+
+    /// The ledger and the key that seals (and opens) its record bodies.
+    pub fn ledger(&self) -> AdminResult<(LedgerStore, LedgerBodyKey)> {
+        open_ledger(&self.data_dir, &self.master)
+    }
+
+    /// Adds an admin command's record to the ledger, durable before this returns. `by` is who
+    /// ran it (the operating-system user).
+    pub fn record(&self, command: &str, by: &str, outcome: &str) -> AdminResult<()> {
+        record_admin(&self.data_dir, &self.master, command, by, outcome)
+    }
+}
+
+/// Opens (creating if needed) the data directory with owner-only permissions. An existing
+/// directory is narrowed to 0700 too: it holds keys and the catalog.
+pub fn ensure_data_dir(path: &Path) -> AdminResult<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |source| AdminError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)
+}
+
+/// The ledger of `data_dir` and its body key (no catalog needed: the ledger has its own file).
+pub fn open_ledger(
+    data_dir: &Path,
+    master: &MasterKeySource,
+) -> AdminResult<(LedgerStore, LedgerBodyKey)> {
+    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+    let keyring = crate::keys::load_keyring(master, true)?;
+    let key = crate::keys::ledger_body_key(&store, &keyring)?;
+    Ok((store, key))
+}
+
+/// Adds an admin command's record to the ledger of `data_dir`, folded into the indexed table
+/// at once (no server may be running to fold it).
+pub fn record_admin(
+    data_dir: &Path,
+    master: &MasterKeySource,
+    command: &str,
+    by: &str,
+    outcome: &str,
+) -> AdminResult<()> {
+    let (store, body_key) = open_ledger(data_dir, master)?;
+    let node = crate::node_id(data_dir, &SystemClock, &SystemEntropy).map_err(|source| {
+        AdminError::DataDir {
+            path: data_dir.join("node-id").display().to_string(),
+            source,
+        }
+    })?;
+    let mut event = Event::new(
+        SystemClock.now(),
+        EventKind::Admin {
+            command: command.to_owned(),
+            by: by.to_owned(),
+            outcome: outcome.to_owned(),
+        },
+    );
+    event.node = Some(node);
+    store.append(&[crate::audit::stored(&event, &body_key)])?;
+    store.fold()?;
+    Ok(())
+}
+
+/// Whether the ledger's chain and checkpoints verify (with the ledger key's public half).
+pub fn verify_ledger(data_dir: &Path) -> AdminResult<Result<catalog::Verified, ledger::Break>> {
+    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+    let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
+    Ok(store.verify(&key.public_key())?)
+}
+
+/// Calls `each` with every ledger record `filter` selects, as typed events, in order.
+pub fn export<E>(
+    data_dir: &Path,
+    master: &MasterKeySource,
+    filter: &LedgerFilter,
+    each: impl FnMut(Exported) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<AdminError> + From<LedgerReadError>,
+{
+    let (store, body_key) = open_ledger(data_dir, master)?;
+    ledger_read::for_each(&store, &body_key, filter, each)
+}
