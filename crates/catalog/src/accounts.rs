@@ -212,9 +212,11 @@ impl Catalog {
         rows.iter().map(account_from_row).collect()
     }
 
-    pub async fn set_locked(&self, name: &str, locked: bool) -> Result<()> {
-        let done = sqlx::query("UPDATE accounts SET locked = ? WHERE name = ?")
+    /// Locks (with why) or unlocks an account.
+    pub async fn set_locked(&self, name: &str, locked: bool, reason: Option<&str>) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET locked = ?, lock_reason = ? WHERE name = ?")
             .bind(locked)
+            .bind(reason.filter(|_| locked))
             .bind(name)
             .execute(&self.pool)
             .await?;

@@ -7,6 +7,7 @@
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
+mod detection;
 mod direct;
 mod gate_state;
 mod ledger_store;
@@ -25,6 +26,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountKey, NewKey};
+pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
 pub use namespace::{Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready};

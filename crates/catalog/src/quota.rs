@@ -31,7 +31,9 @@ pub(crate) fn check(
 fn usage_in(conn: &Connection, tenant_id: i64) -> Result<(u64, u64)> {
     let (bytes, files): (i64, i64) = conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes WHERE tenant_id = ? AND kind = 'file'",
+            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes n
+              WHERE tenant_id = ? AND kind = 'file'
+                AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = n.id)",
         )?
         .query_row([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((bytes as u64, files as u64))

@@ -66,9 +66,10 @@ impl Catalog {
              )
              SELECT f.id, t.name, f.blob_id, f.size, f.created_at
                FROM effective e JOIN nodes f ON f.id = e.file_id JOIN tenants t ON t.id = f.tenant_id
-              WHERE (e.days IS NOT NULL AND f.created_at + 86400 * e.days <= ?1)
+              WHERE ((e.days IS NOT NULL AND f.created_at + 86400 * e.days <= ?1)
                  OR (e.hours IS NOT NULL AND f.first_download_at IS NOT NULL
-                     AND f.first_download_at + 3600 * e.hours <= ?1)
+                     AND f.first_download_at + 3600 * e.hours <= ?1))
+                AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = f.id)
               ORDER BY f.id LIMIT ?2",
         )
         .bind(now)

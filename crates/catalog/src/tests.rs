@@ -47,7 +47,7 @@ async fn tenants_accounts_and_keys() {
     assert_eq!((a.tenant.as_str(), a.access), ("acme", Access::ReadOnly));
     assert!(cat.find_key(a.id, "SHA256:abc").await.unwrap().is_some());
     assert!(cat.find_key(a.id, "SHA256:zzz").await.unwrap().is_none());
-    cat.set_locked("alice", true).await.unwrap();
+    cat.set_locked("alice", true, None).await.unwrap();
     assert!(cat.account("alice").await.unwrap().locked);
     cat.remove_key("alice", "SHA256:abc").await.unwrap();
     assert!(cat.list_keys("alice").await.unwrap().is_empty());

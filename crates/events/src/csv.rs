@@ -148,6 +148,20 @@ pub fn row(r: &Exported) -> Vec<String> {
             set("file_id", file_id.to_string());
             set("size", size.to_string());
         }
+        EventKind::Alert {
+            id,
+            severity,
+            rule,
+            summary,
+            actions,
+            ..
+        } => {
+            set("op", rule.clone());
+            set("command", id.clone());
+            set("level", severity.as_str().to_owned());
+            set("reason", summary.clone());
+            set("outcome", actions.join(" "));
+        }
         EventKind::Admin {
             command,
             by,

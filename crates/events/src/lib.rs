@@ -80,6 +80,25 @@ pub enum EventKind {
     },
     /// The retention sweeper deleted an expired file.
     RetentionDelete { file_id: i64, size: u64 },
+    /// The detector raised an alert; `actions` says what containment did (`close_sessions`,
+    /// `lock_account`, `ban_address`, `throttle`). The envelope names the account, tenant and
+    /// source it is about.
+    Alert {
+        id: String,
+        severity: Severity,
+        rule: String,
+        /// MITRE ATT&CK technique ids.
+        techniques: Vec<String>,
+        /// One sentence with the numbers.
+        summary: String,
+        #[serde(default)]
+        sessions: Vec<String>,
+        /// Sequence numbers of the ledger records behind it.
+        #[serde(default)]
+        evidence: Vec<u64>,
+        #[serde(default)]
+        actions: Vec<String>,
+    },
     /// An admin command ran on the host.
     Admin {
         command: String,
@@ -222,6 +241,37 @@ pub enum FailureCode {
     Other,
 }
 
+/// How serious an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Factor {
@@ -311,6 +361,7 @@ impl Event {
             EventKind::Session { .. } => "session",
             EventKind::File { .. } => "file",
             EventKind::RetentionDelete { .. } => "retention_delete",
+            EventKind::Alert { .. } => "alert",
             EventKind::Admin { .. } => "admin",
         }
     }

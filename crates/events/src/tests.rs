@@ -58,6 +58,16 @@ fn every_kind() -> Vec<Event> {
             file_id: 7,
             size: 99,
         },
+        EventKind::Alert {
+            id: "0193e1a2-6b40-7c3e-9a51-2f0d4c8b7e11".into(),
+            severity: Severity::Critical,
+            rule: "bulk_read".into(),
+            techniques: vec!["T1119".into(), "T1030".into()],
+            summary: "alice read 80 MiB in 3 s".into(),
+            sessions: vec!["s1".into()],
+            evidence: vec![4, 9],
+            actions: vec!["close_sessions".into(), "lock_account".into()],
+        },
         EventKind::Admin {
             command: "session kill --user bob".into(),
             by: "root".into(),

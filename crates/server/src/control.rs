@@ -34,6 +34,8 @@ pub enum Request {
         account: String,
         bytes_per_sec: Option<u64>,
     },
+    /// An administrator unlocked the account: detection may raise alerts for it again.
+    Released { account: String },
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -44,6 +46,7 @@ pub enum Reply {
     Killed(Vec<String>),
     /// Whether the account had live sessions the new rate applies to.
     Throttled(bool),
+    Released,
     Refused(String),
 }
 
@@ -131,6 +134,12 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
             let live = shared.throttles.set(&account, bytes_per_sec);
             tracing::info!(%account, ?bytes_per_sec, live, "account throttle changed");
             Reply::Throttled(live)
+        }
+        Ok(Request::Released { account }) => {
+            if let Some(d) = &shared.detection {
+                d.with(|d| d.release(&account));
+            }
+            Reply::Released
         }
         Err(e) => Reply::Refused(format!("bad request: {e}")),
     };

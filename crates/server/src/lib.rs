@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use vault::{BlobStore, LocalBlobStore, Vault};
 
 pub use service::config::{self, Limits, ServerConfig};
-use service::{audit, clock, files, forward, gate, keys, retention, sessions, throttle};
+use service::{audit, clock, detection, files, forward, gate, keys, retention, sessions, throttle};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -71,7 +71,7 @@ pub struct Shared {
     pub catalog: Catalog,
     pub vault: Vault,
     pub keyring: Arc<keys::KeyringHandle>,
-    pub gate: gate::Gate,
+    pub gate: Arc<gate::Gate>,
     pub registry: sessions::Registry,
     /// Where every event goes (the log, the ledger, the forwarder).
     pub ledger: Arc<audit::Ledger>,
@@ -88,7 +88,9 @@ pub struct Shared {
     /// Free space uploads leave on the data directory's filesystem (`keep_free_bytes`).
     pub free_space: Arc<files::free_space::FreeSpace>,
     /// Per-account rate limits of live sessions (`user throttle`).
-    pub throttles: throttle::Throttles,
+    pub throttles: Arc<throttle::Throttles>,
+    /// The detector (absent when `[detect] enabled = false`).
+    pub detection: Option<Arc<detection::Detection>>,
 }
 
 /// An SSH connection's goodbye: a disconnect message before the socket closes.
@@ -130,6 +132,8 @@ pub struct Server {
     /// Connections held at once: the configured ceiling, lowered to what the open-file limit
     /// allows (see [`descriptor_ceiling`]).
     max_connections: usize,
+    /// What the detector raises, until `serve` starts containment on it.
+    raised: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<detect::Alert>>>,
     _lock: File,
 }
 
@@ -224,6 +228,26 @@ impl Server {
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
+        // The detector learns the recent history before the first new record reaches it.
+        let (detection, raised) = if config.detect.enabled {
+            let (d, rx) = detection::Detection::new(config.detect.rules.clone());
+            let since = events::Time::from_millis(
+                clock.now().as_millis() - config.detect.rebuild_days * 86_400_000,
+            );
+            let started = std::time::Instant::now();
+            match d.rebuild(&store, &body_key, since) {
+                Ok(n) => tracing::info!(
+                    records = n,
+                    ms = started.elapsed().as_millis() as u64,
+                    "detector rebuilt from the ledger"
+                ),
+                Err(e) => tracing::error!(error = %e, "detector could not read the ledger"),
+            }
+            (Some(d), Some(rx))
+        } else {
+            tracing::warn!("detect.enabled is off: no detection, no containment");
+            (None, None)
+        };
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let node = service::node_id(&config.data_dir, clock.as_ref(), entropy.as_ref()).map_err(
             |source| ServerError::DataDir {
@@ -242,13 +266,16 @@ impl Server {
             entropy: entropy.clone(),
         })
         .map_err(ServerError::LedgerWriter)?;
-        let gate = gate::Gate::new(
+        if let Some(d) = &detection {
+            ledger.set_observer(d.clone());
+        }
+        let gate = Arc::new(gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
             gate::defender::Defender::new(config.defender.clone()),
             ledger.clone(),
             clock.clone(),
-        )?;
+        )?);
         gate.refresh().await;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -266,10 +293,12 @@ impl Server {
                 free_space,
                 throttles: Default::default(),
                 buffers,
+                detection,
             }),
             ssh,
             host_keys,
             max_connections,
+            raised: std::sync::Mutex::new(raised),
             _lock: lock,
         })
     }
@@ -284,6 +313,26 @@ impl Server {
         tokio::pin!(shutdown);
         let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
+        let raised = self.raised.lock().ok().and_then(|mut r| r.take());
+        let containment = match (&self.shared.detection, raised) {
+            (Some(d), Some(rx)) => {
+                let s = &self.shared;
+                detection::refresh(&s.catalog, d, &s.config.detect.rules).await;
+                let c = detection::Containment {
+                    catalog: s.catalog.clone(),
+                    registry: s.registry.clone(),
+                    gate: s.gate.clone(),
+                    throttles: s.throttles.clone(),
+                    ledger: s.ledger.clone(),
+                    detection: d.clone(),
+                    policy: s.config.detect.containment.clone(),
+                    clock: s.clock.clone(),
+                    entropy: s.entropy.clone(),
+                };
+                Some(tokio::spawn(c.run(rx)))
+            }
+            _ => None,
+        };
         let control = tokio::spawn(control::serve(
             control::bind(&self.shared.config.data_dir)?,
             self.shared.clone(),
@@ -303,6 +352,9 @@ impl Server {
         drop(listener);
         sweeper.abort();
         gate_refresh.abort();
+        if let Some(c) = containment {
+            c.abort();
+        }
         control.abort();
         let _ = std::fs::remove_file(control::socket_path(&self.shared.config.data_dir));
         let live = self.shared.registry.all();
@@ -506,6 +558,9 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         shared.gate.refresh().await;
+        if let Some(d) = &shared.detection {
+            detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
+        }
     }
 }
 

@@ -366,6 +366,7 @@ impl russh::server::Handler for Connection {
                     sever: self.sever.clone(),
                     clock: self.shared.clock.clone(),
                     entropy: self.shared.entropy.clone(),
+                    detection: self.shared.detection.clone(),
                 });
                 *slot = Some(sftp::start(ctx, session.handle(), channel));
                 tracing::debug!(peer = %self.peer, account = %p.account, "sftp session started");

@@ -251,6 +251,79 @@ impl Admin {
         Ok(crate::gate::enrol_totp(&self.catalog, &keyring, account).await?)
     }
 
+    fn files_of(&self, tenant_id: i64) -> AdminResult<Files> {
+        Ok(Files::new(
+            self.catalog.clone(),
+            self.vault()?,
+            Arc::new(KeyringHandle::load(self.master.clone(), false)?),
+            tenant_id,
+            true,
+            Default::default(),
+            Arc::new(crate::files::free_space::FreeSpace::unchecked()),
+        ))
+    }
+
+    fn jail(path: &str) -> AdminResult<JailPath> {
+        let p = JailPath::parse(&Bytes::from(path.as_bytes().to_vec())).map_err(|e| {
+            AdminError::Files {
+                what: path.to_owned(),
+                source: e,
+            }
+        })?;
+        if p.is_root() {
+            return Err(AdminError::Invalid(
+                "a canary is a file; give its path".into(),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Places a canary file at `path` in `tenant`: a plausible customer extract (sealed like
+    /// any file), listed like any other, never expired, not counted against quotas. Returns
+    /// its file id.
+    pub async fn add_canary(&self, tenant: &str, path: &str) -> AdminResult<i64> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let jail = Self::jail(path)?;
+        let contents = detect::canary::extract(self.entropy.u64(), 200).into_bytes();
+        let node = files
+            .put_new(&jail, contents, self.now())
+            .await
+            .map_err(|e| AdminError::Files {
+                what: format!("canary {path}"),
+                source: e,
+            })?;
+        self.catalog.add_canary(t.id, node.id, self.now()).await?;
+        Ok(node.id)
+    }
+
+    /// Removes a canary (the file with it).
+    pub async fn remove_canary(&self, tenant: &str, path: &str) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let jail = Self::jail(path)?;
+        let fs = |e| AdminError::Files {
+            what: format!("canary {path}"),
+            source: e,
+        };
+        let node = files.resolve(&jail).await.map_err(fs)?;
+        if !self.catalog.is_canary(node.id).await? {
+            return Err(AdminError::Invalid(format!(
+                "{path} in {tenant} is not a canary"
+            )));
+        }
+        files.remove(&jail, None).await.map_err(fs)
+    }
+
+    /// The path of a file in its tenant, by id (for listing canaries).
+    pub async fn path_of(&self, node_id: i64) -> AdminResult<Option<String>> {
+        let Some(node) = self.catalog.node(node_id).await? else {
+            return Ok(None);
+        };
+        let files = self.files_of(node.tenant_id)?;
+        Ok(files.path_of(&node).await.ok())
+    }
+
     /// Bans an address for `secs` seconds (by an administrator, for `reason`).
     pub async fn ban(
         &self,

@@ -61,7 +61,17 @@ pub struct Ledger {
     entropy: Arc<dyn Entropy>,
     /// The last outbox record's queue time (ns), so that each is later than the one before.
     last_queued_ns: AtomicI64,
+    observer: ObserverSlot,
 }
+
+/// Sees every record once it is committed, with its sequence number (the detector). Called
+/// on the writer thread: it must not block.
+pub trait RecordObserver: Send + Sync + 'static {
+    fn observe(&self, seq: u64, e: &Event);
+}
+
+/// Where the writer hands committed records (set once, after start).
+type ObserverSlot = Arc<std::sync::OnceLock<Arc<dyn RecordObserver>>>;
 
 /// What the ledger writer is started with.
 pub struct LedgerParts {
@@ -119,6 +129,7 @@ impl Ledger {
             entropy,
         } = parts;
         let (tx, rx) = mpsc::channel();
+        let observer = ObserverSlot::default();
         let mut writer = Writer {
             store,
             outbox,
@@ -129,6 +140,7 @@ impl Ledger {
             settled_at: Instant::now(),
             unsettled: true,
             clock: clock.clone(),
+            observer: observer.clone(),
         };
         writer.recover();
         // Nothing is queued yet: no item can repeat what was just recovered.
@@ -145,7 +157,13 @@ impl Ledger {
             clock,
             entropy,
             last_queued_ns: AtomicI64::new(0),
+            observer,
         }))
+    }
+
+    /// Hands every record committed from now on to `observer` (once; later calls are ignored).
+    pub fn set_observer(&self, observer: Arc<dyn RecordObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// Names this node on `e` unless it names one.
@@ -243,6 +261,7 @@ struct Writer {
     settled_at: Instant,
     unsettled: bool,
     clock: Arc<dyn Clock>,
+    observer: ObserverSlot,
 }
 
 /// What the writer knows of the catalog's outbox.
@@ -267,6 +286,8 @@ struct Batch {
     checkpoint_waiters: Vec<oneshot::Sender<()>>,
     /// Outbox records in this batch, to delete from the outbox once it is committed.
     outboxed: Vec<i64>,
+    /// The events, in order, for the observer (when there is one).
+    events: Vec<Event>,
 }
 
 impl Batch {
@@ -451,6 +472,16 @@ impl Writer {
             Ok(head) => {
                 self.unsettled = true;
                 self.outbox_state.appended.append(&mut batch.outboxed);
+                // (A batch gathered while the observer was being set is not observed.)
+                if let Some(o) = self.observer.get()
+                    && batch.events.len() == batch.stored.len()
+                {
+                    let first = head.seq + 1 - batch.events.len() as u64;
+                    for (i, e) in batch.events.iter().enumerate() {
+                        o.observe(first + i as u64, e);
+                    }
+                }
+                batch.events.clear();
                 let first = head.seq + 1 - batch.plain.len() as u64;
                 for (i, (time, kind, json)) in batch.plain.drain(..).enumerate() {
                     self.forwarder.send(Arc::new(Forwarded {
@@ -463,6 +494,7 @@ impl Writer {
                 true
             }
             Err(e) => {
+                batch.events.clear();
                 tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed");
                 // Outboxed records stay in the outbox; the next commits retry them from there.
                 if !batch.outboxed.is_empty() {
@@ -539,6 +571,7 @@ mod tests {
             settled_at: Instant::now(),
             unsettled: false,
             clock: Arc::new(crate::clock::SystemClock),
+            observer: Default::default(),
         };
         (catalog, tenant.id, root, writer)
     }

@@ -72,6 +72,32 @@ pub struct ServerConfig {
     pub retention_sweep: Duration,
     pub defender: crate::gate::defender::DefenderConfig,
     pub forward: crate::forward::ForwardConfig,
+    pub detect: DetectConfig,
+}
+
+/// Detection and containment (`[detect]`).
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    /// Off only to measure what detection costs.
+    pub enabled: bool,
+    /// Thresholds (the defaults, before the catalog's per-tenant and per-account overrides)
+    /// and how addresses are grouped into networks.
+    pub rules: detect::Config,
+    /// What containment does per severity.
+    pub containment: detect::rules::Containment,
+    /// Days of ledger history the detector is rebuilt from at start.
+    pub rebuild_days: i64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rules: detect::Config::default(),
+            containment: detect::rules::Containment::default(),
+            rebuild_days: crate::detection::REBUILD_DAYS,
+        }
+    }
 }
 
 impl ServerConfig {

@@ -12,6 +12,7 @@
 //! - [`throttle`]: per-account rate limits of live sessions.
 //! - [`audit`]: the ledger writer (every event, durable where it must be); [`ledger_read`]:
 //!   the ledger read back as typed events; [`forward`]: SIEM forwarding; [`event_log`]: the log.
+//! - [`detection`]: the detector fed with every record and live byte counts, and containment.
 //! - [`clock`]: the one clock and source of identifiers.
 //! - [`config`]: the validated configuration every part reads.
 //!
@@ -21,6 +22,7 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod detection;
 pub mod event_log;
 pub mod files;
 pub mod forward;

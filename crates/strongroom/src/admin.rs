@@ -318,8 +318,13 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        UserCommand::Lock { name, reason: _ } => {
-            cat.set_locked(&name, true).await?;
+        UserCommand::Lock { name, reason } => {
+            cat.set_locked(
+                &name,
+                true,
+                Some(reason.as_deref().unwrap_or("by an administrator")),
+            )
+            .await?;
             let selection = service::sessions::Selection {
                 account: Some(name.clone()),
                 ..Default::default()
@@ -346,9 +351,13 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 None => println!("account {name}: throttle lifted; {live}"),
             }
         }
-        UserCommand::Unlock { name } => {
-            cat.set_locked(&name, false).await?;
-            println!("account {name} unlocked");
+        UserCommand::Unlock { name, reason } => {
+            if reason.trim().is_empty() {
+                return Err(UsageError("--reason must say why".into()).into());
+            }
+            cat.set_locked(&name, false, None).await?;
+            let live = crate::session_admin::released(data_dir, &name).await?;
+            println!("account {name} unlocked; {live}");
         }
         UserCommand::Remove { name } => {
             cat.remove_account(&name).await?;

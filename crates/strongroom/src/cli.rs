@@ -50,6 +50,96 @@ pub enum Command {
     /// Live sessions of the running server: list them, close them at once.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Alerts raised by detection.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Canary files: decoys whose opening, renaming or removal is critical.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+    /// Detection rules: their thresholds, overrides, and replay over a history.
+    #[command(subcommand)]
+    Detect(DetectCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// Alerts, oldest first.
+    List {
+        /// RFC 3339, or a duration back from now (e.g. 24h).
+        #[arg(long)]
+        since: Option<String>,
+        /// low, medium, high or critical (and everything above it).
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// One alert in full.
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ShowFormat,
+    },
+    /// Acknowledge an alert (with a note, recorded).
+    Ack {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ShowFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum CanaryCommand {
+    /// Place a decoy file in a tenant: a plausible customer extract, listed like any other
+    /// file, never expired, not counted against quotas.
+    Add { tenant: String, path: String },
+    /// Every canary (of one tenant).
+    List { tenant: Option<String> },
+    /// Remove a canary (the file with it).
+    Remove { tenant: String, path: String },
+}
+
+#[derive(Subcommand)]
+pub enum DetectCommand {
+    /// The rules and the thresholds in force (for one account: with its overrides).
+    Rules {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Override thresholds for a tenant or an account (`--set name=value`, repeatable;
+    /// `--clear` removes the override).
+    Override {
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        tenant: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Run the rules over ledger records (the `audit export --format jsonl` schema) in their
+    /// recorded order and print the alerts they would raise, as JSON lines; takes no action.
+    Replay {
+        /// A file of records, or `-` for standard input.
+        file: Option<std::path::PathBuf>,
+        /// Hunt this server's own ledger instead.
+        #[arg(long, conflicts_with = "file")]
+        ledger: bool,
+        /// With --ledger: from this time (RFC 3339, or a duration back from now).
+        #[arg(long, requires = "ledger")]
+        since: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -263,9 +353,7 @@ pub enum UserCommand {
         tenant: Option<String>,
     },
     /// Show one account and its keys.
-    Show {
-        name: String,
-    },
+    Show { name: String },
     /// Refuse all logins of an account until unlocked, and close its live sessions at once.
     Lock {
         name: String,
@@ -273,8 +361,12 @@ pub enum UserCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Allow the account's logins again (an administrator's decision after an alert: the
+    /// reason is required and recorded).
     Unlock {
         name: String,
+        #[arg(long)]
+        reason: String,
     },
     /// Cap the account's combined read and write rate (e.g. 1M = 1 MiB/s), on its live
     /// sessions at once and on new ones; `off` lifts it.
@@ -284,17 +376,13 @@ pub enum UserCommand {
         rate: String,
     },
     /// Delete an account and its keys (the tenant's files stay).
-    Remove {
-        name: String,
-    },
+    Remove { name: String },
     /// Manage an account's public keys.
     #[command(subcommand)]
     Key(KeyCommand),
     /// Enrol TOTP (prints the otpauth URI, secret, QR code and recovery codes once) and
     /// require it from then on.
-    Mfa {
-        name: String,
-    },
+    Mfa { name: String },
     /// Change an account's login policy.
     Set {
         name: String,

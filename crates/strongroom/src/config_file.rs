@@ -51,6 +51,72 @@ struct RawConfig {
     defender: RawDefender,
     #[serde(default)]
     forward: RawForward,
+    #[serde(default)]
+    detect: RawDetect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDetect {
+    enabled: Option<bool>,
+    network_prefix_v4: Option<u8>,
+    network_prefix_v6: Option<u8>,
+    rebuild_days: Option<i64>,
+    /// Every threshold optional (the rest keep their defaults); names as `detect rules` shows.
+    thresholds: Option<detect::rules::Thresholds>,
+    #[serde(default)]
+    containment: RawContainment,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContainment {
+    critical: Option<Vec<detect::rules::Action>>,
+    high: Option<Vec<detect::rules::Action>>,
+    medium: Option<Vec<detect::rules::Action>>,
+    low: Option<Vec<detect::rules::Action>>,
+}
+
+fn detect_config(raw: RawDetect) -> Result<service::config::DetectConfig, ConfigError> {
+    let mut c = service::config::DetectConfig::default();
+    if let Some(e) = raw.enabled {
+        c.enabled = e;
+    }
+    if let Some(p) = raw.network_prefix_v4 {
+        if p > 32 {
+            return Err(ConfigError(
+                "config: detect.network_prefix_v4 must be 0 to 32".into(),
+            ));
+        }
+        c.rules.prefixes.v4 = p;
+    }
+    if let Some(p) = raw.network_prefix_v6 {
+        if p > 128 {
+            return Err(ConfigError(
+                "config: detect.network_prefix_v6 must be 0 to 128".into(),
+            ));
+        }
+        c.rules.prefixes.v6 = p;
+    }
+    if let Some(d) = raw.rebuild_days {
+        c.rebuild_days = positive("detect.rebuild_days", Some(d), 30)?;
+    }
+    if let Some(t) = raw.thresholds {
+        c.rules.thresholds = t;
+    }
+    let r = raw.containment;
+    let d = &mut c.containment;
+    for (slot, given) in [
+        (&mut d.critical, r.critical),
+        (&mut d.high, r.high),
+        (&mut d.medium, r.medium),
+        (&mut d.low, r.low),
+    ] {
+        if let Some(v) = given {
+            *slot = v;
+        }
+    }
+    Ok(c)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,6 +301,7 @@ fn validate(
         buffer: positive("forward.buffer", rf.buffer, 10_000)?,
     };
     Ok(ServerConfig {
+        detect: detect_config(raw.detect)?,
         forward,
         defender,
         data_dir: data_dir.to_path_buf(),

@@ -4,6 +4,7 @@
 mod admin;
 mod audit_admin;
 mod cli;
+mod detect_admin;
 mod gate_admin;
 mod session_admin;
 mod settings;
@@ -63,6 +64,9 @@ fn admin_record(command: &cli::Command) -> Option<String> {
             | C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. }))
             | C::Ban(cli::BanCommand::List)
             | C::Session(cli::SessionCommand::List { .. })
+            | C::Alert(cli::AlertCommand::List { .. } | cli::AlertCommand::Show { .. })
+            | C::Canary(cli::CanaryCommand::List { .. })
+            | C::Detect(cli::DetectCommand::Rules { .. } | cli::DetectCommand::Replay { .. })
     );
     (!reads).then(|| {
         let mut words = std::env::args().skip(1).peekable();
@@ -95,6 +99,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
             cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
             cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
+            cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
+            cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
+            cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await
             }

@@ -92,6 +92,19 @@ pub async fn throttle(
     }
 }
 
+/// Tells the running server an administrator unlocked the account (detection may raise its
+/// alerts again); returns what happened, for people.
+pub async fn released(data_dir: &Path, account: &str) -> anyhow::Result<String> {
+    let request = Request::Released {
+        account: account.to_owned(),
+    };
+    match ask(data_dir, &request).await? {
+        None => Ok("no server is running".into()),
+        Some(Reply::Released) => Ok("detection watches it afresh".into()),
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    }
+}
+
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let reply = control::call(data_dir, request)
         .await

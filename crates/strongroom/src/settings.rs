@@ -23,6 +23,18 @@ pub fn master_key_source(data_dir: &Path) -> MasterKeySource {
     }
 }
 
+/// The configuration `serve` would use without flags (`<data-dir>/strongroom.toml` if it
+/// exists), for commands that need it (`detect rules`, `detect replay`).
+pub fn load_default(data_dir: &Path) -> anyhow::Result<ServerConfig> {
+    load(
+        data_dir,
+        &ServeArgs {
+            sftp_listen: None,
+            config: None,
+        },
+    )
+}
+
 fn load(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let (path, required): (PathBuf, bool) = match &args.config {
         Some(p) => (p.clone(), true),

@@ -82,7 +82,16 @@ pub async fn handle(
     if progress && let Some(h) = handle.as_deref() {
         use std::sync::atomic::Ordering::Relaxed;
         if reply.transferred > 0 {
-            ctx.live.bytes_read.fetch_add(reply.transferred, Relaxed);
+            let before = ctx.live.bytes_read.fetch_add(reply.transferred, Relaxed);
+            let total = before + reply.transferred;
+            // The detector looks at the session's reads every BYTES_BETWEEN_LOOKS, so that a
+            // large file is judged while it is read.
+            let step = service::detection::BYTES_BETWEEN_LOOKS;
+            if let Some(d) = &ctx.detection
+                && before / step != total / step
+            {
+                d.session_bytes(&ctx.live.session_id, total, ctx.clock.now());
+            }
         } else if writing > 0 {
             ctx.live.bytes_written.fetch_add(writing, Relaxed);
         }

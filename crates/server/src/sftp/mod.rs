@@ -145,6 +145,8 @@ pub struct SessionContext {
     pub live: Arc<service::sessions::LiveSession>,
     /// The account's rate limit, shared by its sessions (`user throttle`).
     pub pacer: Arc<service::throttle::Pacer>,
+    /// The detector, told of the session's reads as they grow.
+    pub detection: Option<Arc<service::detection::Detection>>,
     /// The server's clock and entropy.
     pub clock: Arc<dyn service::clock::Clock>,
     pub entropy: Arc<dyn service::clock::Entropy>,

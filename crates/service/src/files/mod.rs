@@ -358,6 +358,35 @@ impl Files {
         }
     }
 
+    /// The path of `node` as its tenant sees it (`/dir/name`), names opened with the tenant
+    /// key; walks up to the root.
+    pub async fn path_of(&self, node: &Node) -> FsResult<String> {
+        let mut tk = self.tenant_key().await?;
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut cursor = node.clone();
+        // Bounded: a path has at most MAX_PATH_LEN / 2 components.
+        for _ in 0..path::MAX_PATH_LEN / 2 {
+            let Some(parent) = cursor.parent_id else {
+                names.reverse();
+                let parts: Vec<String> = names
+                    .iter()
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .collect();
+                return Ok(format!("/{}", parts.join("/")));
+            };
+            let name = match tk.open_name(&cursor.sealed_name, &cursor.name_mac) {
+                Ok(n) => n,
+                Err(_) => {
+                    tk = self.fresh_state().await?.0;
+                    tk.open_name(&cursor.sealed_name, &cursor.name_mac)?
+                }
+            };
+            names.push(name);
+            cursor = self.catalog.node(parent).await?.ok_or(FsError::NotFound)?;
+        }
+        Err(FsError::InvalidPath("path too deep"))
+    }
+
     pub async fn resolve(&self, path: &JailPath) -> FsResult<Node> {
         let tk = self.tenant_key().await?;
         self.walk(&tk, &path.0).await

@@ -99,6 +99,38 @@ impl Upload {
 }
 
 impl Files {
+    /// Stores a whole new file at `path` in one go (it must not exist): opened exclusively,
+    /// written, committed. For files the service itself places (canaries).
+    pub async fn put_new(
+        &self,
+        path: &JailPath,
+        data: Vec<u8>,
+        now: i64,
+    ) -> FsResult<catalog::Node> {
+        let how = WriteMode {
+            create: true,
+            truncate: true,
+            exclusive: true,
+            append: false,
+        };
+        let up = self.open_write(path.clone(), how, None).await?;
+        let end = data.len() as u64;
+        if let Err(e) = up.admit(0, end) {
+            self.discard(&up).await;
+            return Err(e);
+        }
+        let blob = up.blob.clone();
+        if let Err(e) = blocking(move || blob.write_at(&data, 0)).await {
+            self.discard(&up).await;
+            return Err(e.into());
+        }
+        if let Ok(mut s) = up.state.lock() {
+            s.size = end;
+        }
+        self.commit(&up, now, None, None).await?;
+        self.resolve(path).await
+    }
+
     /// Opens `path` for writing into a new blob: empty when truncating or creating, otherwise a
     /// copy of the committed contents under the same data key.
     pub async fn open_write(

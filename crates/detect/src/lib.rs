@@ -1,0 +1,840 @@
+//! The detector, pure: ledger events (with their sequence numbers) and the live byte counts of
+//! sessions in, alerts out. No I/O and no clock: every observation carries its time, so the
+//! same code runs live in the server, over the ledger at start (to rebuild its state), and
+//! over an exported history (`strongroom detect replay`).
+//!
+//! State is bounded: per account, sliding windows in fixed buckets, 30 days of daily totals,
+//! at most [`MAX_NETWORKS`] networks and [`MAX_CLIENTS`] client versions; per live session a
+//! few counters and at most [`MAX_EVIDENCE`] record numbers; per tenant its size and canaries.
+//! What it learns (an account's networks, clients, hours, daily volumes) comes from the
+//! account's own history; an account with little history is judged by cautious defaults.
+//!
+//! Never here: containment (the server acts on alerts), storage, time of day from a clock.
+
+pub mod canary;
+pub mod rules;
+mod window;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+use events::{Event, EventKind, FileOp, Outcome, Severity, Time};
+use rules::{Rule, Thresholds};
+use window::Window;
+
+/// Networks remembered per account (the oldest forgotten first).
+pub const MAX_NETWORKS: usize = 64;
+/// Client versions remembered per account.
+pub const MAX_CLIENTS: usize = 16;
+/// Record numbers kept as evidence per account.
+pub const MAX_EVIDENCE: usize = 64;
+/// Days of history per account.
+pub const HISTORY_DAYS: usize = 30;
+/// Distinct files counted per account per day (beyond, only the count of opens grows).
+pub const MAX_DISTINCT_FILES: usize = 100_000;
+/// The same rule is not raised again for the same account within this time.
+pub const COOLDOWN_MS: i64 = 3_600_000;
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+const MINUTE_MS: i64 = 60_000;
+
+/// How addresses are grouped into networks for novelty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkPrefixes {
+    pub v4: u8,
+    pub v6: u8,
+}
+
+impl Default for NetworkPrefixes {
+    fn default() -> Self {
+        Self { v4: 24, v6: 48 }
+    }
+}
+
+/// The detector's configuration: default thresholds and overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub thresholds: Thresholds,
+    pub tenant_overrides: HashMap<String, Thresholds>,
+    pub account_overrides: HashMap<String, Thresholds>,
+    pub prefixes: NetworkPrefixes,
+}
+
+impl Config {
+    /// The thresholds in force for `account` of `tenant` (the account's override, else the
+    /// tenant's, else the defaults).
+    pub fn thresholds_for(&self, tenant: Option<&str>, account: Option<&str>) -> Thresholds {
+        account
+            .and_then(|a| self.account_overrides.get(a))
+            .or_else(|| tenant.and_then(|t| self.tenant_overrides.get(t)))
+            .copied()
+            .unwrap_or(self.thresholds)
+    }
+}
+
+/// An alert, before the server gives it an id and acts on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub time: Time,
+    pub severity: Severity,
+    pub rule: Rule,
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    pub source: Option<IpAddr>,
+    /// The account's live sessions (the one that crossed the threshold first).
+    pub sessions: Vec<String>,
+    pub summary: String,
+    /// Sequence numbers of the ledger records behind it.
+    pub evidence: Vec<u64>,
+}
+
+/// Where byte counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Live: sessions' byte counters are reported as they grow ([`Detector::session_bytes`]);
+    /// progress and close records are evidence only.
+    Live,
+    /// Replay: bytes come from the records' progress and close counts.
+    Replay,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Day {
+    index: i64,
+    read_bytes: u64,
+    read_files: u64,
+    peak_minute_bytes: u64,
+    peak_hour_bytes: u64,
+    peak_minute_files: u64,
+    peak_hour_files: u64,
+}
+
+struct AccountState {
+    tenant: Option<String>,
+    minute: Window,
+    hour: Window,
+    day: Window,
+    listings: Window,
+    reads: Window,
+    today: Day,
+    history: VecDeque<Day>,
+    first_day: Option<i64>,
+    networks: VecDeque<IpAddr>,
+    clients: VecDeque<String>,
+    hours: u32,
+    reads_ever: bool,
+    writes_ever: bool,
+    files_today: HashSet<i64>,
+    evidence: VecDeque<u64>,
+    sessions: Vec<String>,
+    last_alert: HashMap<&'static str, i64>,
+    /// Contained: nothing more is raised for it until released (an administrator unlocks).
+    contained: bool,
+}
+
+impl AccountState {
+    fn new(tenant: Option<String>) -> Self {
+        Self {
+            tenant,
+            minute: Window::new(MINUTE_MS, 12),
+            hour: Window::new(HOUR_MS, 60),
+            day: Window::new(DAY_MS, 24),
+            listings: Window::new(10 * MINUTE_MS, 10),
+            reads: Window::new(10 * MINUTE_MS, 10),
+            today: Day::default(),
+            history: VecDeque::with_capacity(HISTORY_DAYS),
+            first_day: None,
+            networks: VecDeque::new(),
+            clients: VecDeque::new(),
+            hours: 0,
+            reads_ever: false,
+            writes_ever: false,
+            files_today: HashSet::new(),
+            evidence: VecDeque::new(),
+            sessions: Vec::new(),
+            last_alert: HashMap::new(),
+            contained: false,
+        }
+    }
+
+    /// Moves to the day of `now`, closing the days in between into the history.
+    fn roll(&mut self, now: i64) {
+        let index = now.div_euclid(DAY_MS);
+        self.first_day.get_or_insert(index);
+        if self.today.index == index {
+            return;
+        }
+        if self.today.index != 0 || self.today.read_bytes != 0 {
+            let gap = (index - self.today.index).clamp(1, HISTORY_DAYS as i64);
+            self.history.push_back(self.today);
+            for _ in 1..gap {
+                self.history.push_back(Day::default());
+            }
+            while self.history.len() > HISTORY_DAYS {
+                self.history.pop_front();
+            }
+        }
+        self.today = Day {
+            index,
+            ..Day::default()
+        };
+        self.files_today.clear();
+    }
+
+    fn history_days(&self, now: i64) -> u64 {
+        self.first_day
+            .map_or(0, |f| (now.div_euclid(DAY_MS) - f).max(0) as u64)
+    }
+
+    fn peak<F: Fn(&Day) -> u64>(&self, f: F) -> u64 {
+        self.history.iter().map(f).max().unwrap_or(0)
+    }
+
+    fn cooled(&mut self, rule: &'static str, now: i64) -> bool {
+        match self.last_alert.get(rule) {
+            Some(t) if now - t < COOLDOWN_MS => false,
+            _ => {
+                self.last_alert.insert(rule, now);
+                true
+            }
+        }
+    }
+
+    fn add_evidence(&mut self, seq: Option<u64>) {
+        if let Some(s) = seq {
+            if self.evidence.len() == MAX_EVIDENCE {
+                self.evidence.pop_front();
+            }
+            self.evidence.push_back(s);
+        }
+    }
+}
+
+struct SessionState {
+    account: String,
+    source: Option<IpAddr>,
+    /// Opened from a network the account never used.
+    new_network: bool,
+    /// Unproven: a new network, an account without enough history, or one that never read.
+    unproven: bool,
+    /// The session-open record.
+    opened_seq: Option<u64>,
+    /// Bytes read so far as last reported (live) or summed from records (replay).
+    read_seen: u64,
+    /// Replay: bytes per open handle, by path.
+    handles: HashMap<String, u64>,
+}
+
+#[derive(Default)]
+struct TenantState {
+    bytes: u64,
+    files: u64,
+    canaries: HashSet<i64>,
+}
+
+/// The detector: feed it events and byte counts; it returns the alerts they raise.
+pub struct Detector {
+    config: Config,
+    accounts: HashMap<String, AccountState>,
+    sessions: HashMap<String, SessionState>,
+    tenants: HashMap<String, TenantState>,
+}
+
+fn network_of(ip: IpAddr, p: NetworkPrefixes) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let mask = if p.v4 == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(p.v4.min(32)))
+            };
+            IpAddr::V4((bits & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = if p.v6 == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(p.v6.min(128)))
+            };
+            IpAddr::V6((bits & mask).into())
+        }
+    }
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
+impl Detector {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            accounts: HashMap::new(),
+            sessions: HashMap::new(),
+            tenants: HashMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn set_config(&mut self, config: Config) {
+        self.config = config;
+    }
+
+    /// The tenant's stored bytes and files (for `breadth` and the cautious budget).
+    pub fn set_tenant_size(&mut self, tenant: &str, bytes: u64, files: u64) {
+        let t = self.tenants.entry(tenant.to_owned()).or_default();
+        t.bytes = bytes;
+        t.files = files;
+    }
+
+    /// The tenant's canary files, by stable file id.
+    pub fn set_canaries(&mut self, tenant: &str, files: impl IntoIterator<Item = i64>) {
+        self.tenants.entry(tenant.to_owned()).or_default().canaries = files.into_iter().collect();
+    }
+
+    /// An administrator released the account (unlocked it): its alerts may be raised again.
+    pub fn release(&mut self, account: &str) {
+        if let Some(a) = self.accounts.get_mut(account) {
+            a.contained = false;
+            a.last_alert.clear();
+        }
+    }
+
+    /// Containment acted on the account: nothing more is raised for it until released.
+    pub fn contained(&mut self, account: &str) {
+        if let Some(a) = self.accounts.get_mut(account) {
+            a.contained = true;
+        }
+    }
+
+    /// Forgets every live session (a restart ended them all).
+    pub fn end_sessions(&mut self) {
+        self.sessions.clear();
+        for a in self.accounts.values_mut() {
+            a.sessions.clear();
+        }
+    }
+
+    /// Accounts and live sessions held.
+    pub fn len(&self) -> (usize, usize) {
+        (self.accounts.len(), self.sessions.len())
+    }
+
+    /// Observes one ledger record (`seq` when it has one).
+    pub fn observe(&mut self, seq: Option<u64>, e: &Event, mode: Mode) -> Vec<Alert> {
+        let now = e.time.as_millis();
+        match &e.kind {
+            EventKind::Session { opened: true, .. } => self.session_opened(seq, e, now),
+            EventKind::Session { opened: false, .. } => {
+                self.session_closed(e);
+                Vec::new()
+            }
+            EventKind::File {
+                op,
+                path,
+                file,
+                outcome,
+            } => self.file(seq, e, op, path, file.map(|f| f.id), outcome, mode, now),
+            EventKind::Ban {
+                address, reason, ..
+            } => self.auth_attack(e, format!("the defender banned {address}: {reason}")),
+            EventKind::AccountUnderAttack { .. } => self.auth_attack(
+                e,
+                format!(
+                    "account {} attacked from many addresses (credential stuffing)",
+                    e.account.as_deref().unwrap_or("?")
+                ),
+            ),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A live session's byte counters (monotonic totals), as the server reads them.
+    pub fn session_bytes(&mut self, session: &str, total_read: u64, now: Time) -> Vec<Alert> {
+        let Some(s) = self.sessions.get_mut(session) else {
+            return Vec::new();
+        };
+        let delta = total_read.saturating_sub(s.read_seen);
+        s.read_seen = s.read_seen.max(total_read);
+        if delta == 0 {
+            return Vec::new();
+        }
+        let account = s.account.clone();
+        self.read(&account, Some(session), delta, 0, None, now.as_millis())
+    }
+
+    fn account(&mut self, name: &str, tenant: Option<&str>) -> &mut AccountState {
+        self.accounts
+            .entry(name.to_owned())
+            .or_insert_with(|| AccountState::new(tenant.map(str::to_owned)))
+    }
+
+    fn session_opened(&mut self, seq: Option<u64>, e: &Event, now: i64) -> Vec<Alert> {
+        let (Some(session), Some(account)) = (e.session.clone(), e.account.clone()) else {
+            return Vec::new();
+        };
+        let prefixes = self.config.prefixes;
+        let t = self
+            .config
+            .thresholds_for(e.tenant.as_deref(), Some(&account));
+        let source = e.source.map(|s| s.ip());
+        let a = self.account(&account, e.tenant.as_deref());
+        a.roll(now);
+        a.add_evidence(seq);
+        let known_history = a.history_days(now) >= 1 || !a.networks.is_empty();
+        let network = source.map(|ip| network_of(ip, prefixes));
+        let new_network = network.is_some_and(|n| !a.networks.contains(&n));
+        let client = e.client_version.clone();
+        let new_client = client
+            .as_ref()
+            .is_some_and(|c| !a.clients.iter().any(|k| k == c));
+        let hour = (now.rem_euclid(DAY_MS) / HOUR_MS) as u32;
+        let new_hour = a.hours & (1 << hour) == 0;
+        let proven = a.history_days(now) >= t.min_history_days;
+        let mut alerts = Vec::new();
+        // Novelty only means something against a history.
+        if known_history && (new_network || (proven && (new_client || new_hour))) {
+            let mut what = Vec::new();
+            if new_network {
+                what.push(format!(
+                    "network {}",
+                    network.map(|n| n.to_string()).unwrap_or_default()
+                ));
+            }
+            if proven && new_client {
+                what.push(format!("client {}", client.clone().unwrap_or_default()));
+            }
+            if proven && new_hour {
+                what.push(format!("hour {hour:02}:00 UTC"));
+            }
+            let severity = if new_network || what.len() >= 2 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
+            if a.cooled(rules::NOVELTY.id, now) && !a.contained {
+                alerts.push(Alert {
+                    time: e.time,
+                    severity,
+                    rule: rules::NOVELTY,
+                    account: Some(account.clone()),
+                    tenant: e.tenant.clone(),
+                    source,
+                    sessions: vec![session.clone()],
+                    summary: format!(
+                        "{account} logged in with what it never used before: {}",
+                        what.join(", ")
+                    ),
+                    evidence: seq.into_iter().collect(),
+                });
+            }
+        }
+        // Learn after judging.
+        if let Some(n) = network
+            && new_network
+        {
+            if a.networks.len() == MAX_NETWORKS {
+                a.networks.pop_front();
+            }
+            a.networks.push_back(n);
+        }
+        if let Some(c) = client
+            && new_client
+        {
+            if a.clients.len() == MAX_CLIENTS {
+                a.clients.pop_front();
+            }
+            a.clients.push_back(c);
+        }
+        a.hours |= 1 << hour;
+        a.sessions.push(session.clone());
+        let unproven = new_network && known_history || !proven;
+        self.sessions.insert(
+            session,
+            SessionState {
+                account,
+                source,
+                new_network: new_network && known_history,
+                unproven,
+                opened_seq: seq,
+                read_seen: 0,
+                handles: HashMap::new(),
+            },
+        );
+        alerts
+    }
+
+    fn session_closed(&mut self, e: &Event) {
+        let Some(session) = e.session.as_deref() else {
+            return;
+        };
+        if let Some(s) = self.sessions.remove(session)
+            && let Some(a) = self.accounts.get_mut(&s.account)
+        {
+            a.sessions.retain(|x| x != session);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn file(
+        &mut self,
+        seq: Option<u64>,
+        e: &Event,
+        op: &FileOp,
+        path: &str,
+        file: Option<i64>,
+        outcome: &Outcome,
+        mode: Mode,
+        now: i64,
+    ) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let Some(account) = e.account.clone() else {
+            return alerts;
+        };
+        // Canaries: opened for reading, renamed or removed, by anyone, whatever came of it.
+        if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), file)
+            && matches!(
+                op,
+                FileOp::OpenRead | FileOp::Rename { .. } | FileOp::Remove
+            )
+            && self
+                .tenants
+                .get(tenant)
+                .is_some_and(|t| t.canaries.contains(&id))
+        {
+            let a = self.account(&account, Some(tenant));
+            a.add_evidence(seq);
+            alerts.push(Alert {
+                time: e.time,
+                severity: Severity::Critical,
+                rule: rules::CANARY,
+                account: Some(account.clone()),
+                tenant: e.tenant.clone(),
+                source: e.source.map(|s| s.ip()),
+                sessions: a.sessions.clone(),
+                summary: format!(
+                    "{account} touched canary file {path} ({}) in tenant {tenant}",
+                    op.name()
+                ),
+                evidence: a.evidence.iter().copied().collect(),
+            });
+            return alerts;
+        }
+        if !outcome.is_ok() {
+            return alerts;
+        }
+        let session = e.session.as_deref();
+        match op {
+            FileOp::OpenRead => {
+                if let (Some(s), Mode::Replay) =
+                    (session.and_then(|s| self.sessions.get_mut(s)), mode)
+                {
+                    s.handles.insert(path.to_owned(), 0);
+                }
+                let a = self.account(&account, e.tenant.as_deref());
+                a.add_evidence(seq);
+                a.reads.add(now, 0, 1);
+                alerts.extend(self.read(&account, session, 0, 1, file, now));
+            }
+            FileOp::ProgressRead { bytes } | FileOp::CloseRead { bytes, .. }
+                if mode == Mode::Replay =>
+            {
+                let closing = matches!(op, FileOp::CloseRead { .. });
+                let delta = session
+                    .and_then(|s| self.sessions.get_mut(s))
+                    .map_or(*bytes, |s| {
+                        let before = if closing {
+                            s.handles.remove(path).unwrap_or(0)
+                        } else {
+                            s.handles.insert(path.to_owned(), *bytes).unwrap_or(0)
+                        };
+                        bytes.saturating_sub(before)
+                    });
+                if closing {
+                    self.account(&account, e.tenant.as_deref())
+                        .add_evidence(seq);
+                }
+                alerts.extend(self.read(&account, session, delta, 0, None, now));
+            }
+            FileOp::CloseRead { .. } => {
+                self.account(&account, e.tenant.as_deref())
+                    .add_evidence(seq);
+            }
+            FileOp::OpenWrite | FileOp::CloseWrite { .. } => {
+                let a = self.account(&account, e.tenant.as_deref());
+                a.roll(now);
+                a.writes_ever = true;
+            }
+            FileOp::Readdir { .. } => {
+                let t = self
+                    .config
+                    .thresholds_for(e.tenant.as_deref(), Some(&account));
+                let a = self.account(&account, e.tenant.as_deref());
+                a.listings.add(now, 0, 1);
+                let (_, listings) = a.listings.sum(now);
+                let (_, reads) = a.reads.sum(now);
+                if listings >= t.sweep_listings
+                    && reads >= t.sweep_reads
+                    && !a.contained
+                    && a.cooled(rules::SWEEP.id, now)
+                {
+                    alerts.push(Alert {
+                        time: e.time,
+                        severity: rules::SWEEP.severity,
+                        rule: rules::SWEEP,
+                        account: Some(account.clone()),
+                        tenant: e.tenant.clone(),
+                        source: e.source.map(|s| s.ip()),
+                        sessions: a.sessions.clone(),
+                        summary: format!(
+                            "{account} listed {listings} directory pages and opened {reads} files in 10 minutes"
+                        ),
+                        evidence: a.evidence.iter().copied().collect(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        alerts
+    }
+
+    /// Counts a read (bytes and/or one file opened) and checks the volume rules.
+    fn read(
+        &mut self,
+        account: &str,
+        session: Option<&str>,
+        bytes: u64,
+        files: u64,
+        file: Option<i64>,
+        now: i64,
+    ) -> Vec<Alert> {
+        let (unproven, new_network, source, opened_seq) = session
+            .and_then(|s| self.sessions.get(s))
+            .map_or((false, false, None, None), |s| {
+                (s.unproven, s.new_network, s.source, s.opened_seq)
+            });
+        let tenant_name = self.accounts.get(account).and_then(|a| a.tenant.clone());
+        let (tenant_bytes, tenant_files) = tenant_name
+            .as_deref()
+            .and_then(|t| self.tenants.get(t))
+            .map_or((0, 0), |t| (t.bytes, t.files));
+        let t = self
+            .config
+            .thresholds_for(tenant_name.as_deref(), Some(account));
+        let a = self
+            .accounts
+            .entry(account.to_owned())
+            .or_insert_with(|| AccountState::new(tenant_name.clone()));
+        a.roll(now);
+        let mut alerts = Vec::new();
+        // An account that only ever uploaded, now reading: behaviour it never had. The
+        // session stays unproven.
+        let mut first_reads = false;
+        if (bytes > 0 || files > 0) && !a.reads_ever {
+            if a.writes_ever && a.history_days(now) >= 1 {
+                first_reads = true;
+                if !a.contained && a.cooled("novelty_behaviour", now) {
+                    alerts.push(Alert {
+                        time: Time::from_millis(now),
+                        severity: rules::NOVELTY.severity,
+                        rule: rules::NOVELTY,
+                        account: Some(account.to_owned()),
+                        tenant: tenant_name.clone(),
+                        source,
+                        sessions: session.map(str::to_owned).into_iter().collect(),
+                        summary: format!("{account} is reading files; it had only ever uploaded"),
+                        evidence: a.evidence.iter().copied().collect(),
+                    });
+                }
+            }
+            a.reads_ever = true;
+        }
+        a.minute.add(now, bytes, files);
+        a.hour.add(now, bytes, files);
+        a.day.add(now, bytes, files);
+        a.today.read_bytes += bytes;
+        a.today.read_files += files;
+        if let Some(id) = file
+            && a.files_today.len() < MAX_DISTINCT_FILES
+        {
+            a.files_today.insert(id);
+        }
+        let (mb, mf) = a.minute.sum(now);
+        let (hb, hf) = a.hour.sum(now);
+        let (db, df) = a.day.sum(now);
+        a.today.peak_minute_bytes = a.today.peak_minute_bytes.max(mb);
+        a.today.peak_hour_bytes = a.today.peak_hour_bytes.max(hb);
+        a.today.peak_minute_files = a.today.peak_minute_files.max(mf);
+        a.today.peak_hour_files = a.today.peak_hour_files.max(hf);
+        if a.contained {
+            return alerts;
+        }
+        let unproven = unproven || first_reads || a.history_days(now) < t.min_history_days;
+        let escalate = |s: Severity| if new_network { Severity::Critical } else { s };
+        let mut found: Option<(Rule, Severity, String)> = None;
+        if unproven {
+            let budget = t
+                .cautious_bytes
+                .max(tenant_bytes.saturating_mul(t.cautious_tenant_permille) / 1000);
+            if hb > budget || hf > t.cautious_files {
+                let why = if first_reads {
+                    "an account that had only ever uploaded"
+                } else if new_network {
+                    "from a network it never used"
+                } else {
+                    "with too little history to trust"
+                };
+                found = Some((
+                    rules::BULK_READ,
+                    escalate(Severity::High),
+                    format!(
+                        "{account} read {} in {hf} files within the hour, {why}; the cautious budget is {}",
+                        mib(hb),
+                        mib(budget)
+                    ),
+                ));
+            }
+        } else {
+            let m = t.history_multiplier;
+            let limits = [
+                (
+                    mb,
+                    t.minute_bytes.max(m * a.peak(|d| d.peak_minute_bytes)),
+                    "minute",
+                ),
+                (
+                    hb,
+                    t.hour_bytes.max(m * a.peak(|d| d.peak_hour_bytes)),
+                    "hour",
+                ),
+                (db, t.day_bytes.max(m * a.peak(|d| d.read_bytes)), "day"),
+            ];
+            let file_limits = [
+                (
+                    mf,
+                    t.minute_files.max(m * a.peak(|d| d.peak_minute_files)),
+                    "minute",
+                ),
+                (
+                    hf,
+                    t.hour_files.max(m * a.peak(|d| d.peak_hour_files)),
+                    "hour",
+                ),
+                (df, t.day_files.max(m * a.peak(|d| d.read_files)), "day"),
+            ];
+            if let Some((v, limit, span)) = limits.iter().find(|(v, l, _)| v > l) {
+                found = Some((
+                    rules::BULK_READ,
+                    escalate(Severity::High),
+                    format!(
+                        "{account} read {} in the last {span}, above {} (its history and the floor)",
+                        mib(*v),
+                        mib(*limit)
+                    ),
+                ));
+            } else if let Some((v, limit, span)) = file_limits.iter().find(|(v, l, _)| v > l) {
+                found = Some((
+                    rules::BULK_READ,
+                    escalate(Severity::High),
+                    format!("{account} opened {v} files in the last {span}, above {limit}"),
+                ));
+            } else {
+                let largest_day = a.peak(|d| d.read_bytes);
+                let slow = t.slow_day_bytes.max(t.slow_multiplier * largest_day);
+                if db > slow {
+                    found = Some((
+                        rules::LOW_AND_SLOW,
+                        escalate(Severity::High),
+                        format!(
+                            "{account} read {} over the last 24 hours; its largest day was {}",
+                            mib(db),
+                            mib(largest_day)
+                        ),
+                    ));
+                }
+            }
+        }
+        if found.is_none() && (tenant_files > 0 || tenant_bytes > 0) {
+            let distinct = a.files_today.len() as u64;
+            let file_share = tenant_files.saturating_mul(t.breadth_percent) / 100;
+            let byte_share = tenant_bytes.saturating_mul(t.breadth_percent) / 100;
+            if (distinct > t.breadth_min_files && distinct > file_share)
+                || (db > t.breadth_min_bytes && db > byte_share)
+            {
+                found = Some((
+                    rules::BREADTH,
+                    escalate(Severity::High),
+                    format!(
+                        "{account} read {distinct} of the tenant's {tenant_files} files and {} of its {} today",
+                        mib(db),
+                        mib(tenant_bytes)
+                    ),
+                ));
+            }
+        }
+        let Some((rule, severity, summary)) = found else {
+            self.mark_first_reads(session, first_reads);
+            return alerts;
+        };
+        if !a.cooled(rule.id, now) {
+            self.mark_first_reads(session, first_reads);
+            return alerts;
+        }
+        let mut evidence: Vec<u64> = opened_seq.into_iter().collect();
+        evidence.extend(
+            a.evidence
+                .iter()
+                .copied()
+                .filter(|s| Some(*s) != opened_seq),
+        );
+        let mut sessions = a.sessions.clone();
+        if let Some(s) = session
+            && let Some(pos) = sessions.iter().position(|x| x == s)
+        {
+            sessions.swap(0, pos);
+        }
+        alerts.push(Alert {
+            time: Time::from_millis(now),
+            severity,
+            rule,
+            account: Some(account.to_owned()),
+            tenant: tenant_name,
+            source,
+            sessions,
+            summary,
+            evidence,
+        });
+        self.mark_first_reads(session, first_reads);
+        alerts
+    }
+
+    /// A session whose account began reading in it stays unproven.
+    fn mark_first_reads(&mut self, session: Option<&str>, first_reads: bool) {
+        if first_reads && let Some(s) = session.and_then(|s| self.sessions.get_mut(s)) {
+            s.unproven = true;
+        }
+    }
+
+    fn auth_attack(&mut self, e: &Event, summary: String) -> Vec<Alert> {
+        vec![Alert {
+            time: e.time,
+            severity: rules::AUTH_ATTACK.severity,
+            rule: rules::AUTH_ATTACK,
+            account: e.account.clone(),
+            tenant: e.tenant.clone(),
+            source: e.source.map(|s| s.ip()),
+            sessions: Vec::new(),
+            summary,
+            evidence: Vec::new(),
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests;

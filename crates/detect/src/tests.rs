@@ -1,0 +1,335 @@
+use super::*;
+use events::FileRef;
+
+const MIB: u64 = 1 << 20;
+const T0: i64 = 1_800_000_000_000;
+
+struct Sim {
+    d: Detector,
+    seq: u64,
+    alerts: Vec<Alert>,
+}
+
+impl Sim {
+    fn new() -> Self {
+        let mut d = Detector::new(Config::default());
+        d.set_tenant_size("acme", 2048 * MIB, 1000);
+        Self {
+            d,
+            seq: 0,
+            alerts: Vec::new(),
+        }
+    }
+
+    fn event(&mut self, t: i64, account: &str, session: &str, ip: &str, kind: EventKind) {
+        let mut e = Event::new(Time::from_millis(t), kind);
+        e.account = Some(account.into());
+        e.tenant = Some("acme".into());
+        e.session = Some(session.into());
+        e.source = Some(format!("{ip}:40000").parse().unwrap());
+        e.client_version = Some("SSH-2.0-OpenSSH_9.2".into());
+        self.seq += 1;
+        let seq = self.seq;
+        self.alerts
+            .extend(self.d.observe(Some(seq), &e, Mode::Replay));
+    }
+
+    fn login(&mut self, t: i64, account: &str, session: &str, ip: &str) {
+        self.event(
+            t,
+            account,
+            session,
+            ip,
+            EventKind::Session {
+                opened: true,
+                methods: Some("publickey".into()),
+                credential: None,
+            },
+        );
+    }
+
+    fn logout(&mut self, t: i64, account: &str, session: &str, ip: &str) {
+        self.event(
+            t,
+            account,
+            session,
+            ip,
+            EventKind::Session {
+                opened: false,
+                methods: None,
+                credential: None,
+            },
+        );
+    }
+
+    fn file(&mut self, t: i64, account: &str, session: &str, ip: &str, op: FileOp, id: i64) {
+        self.event(
+            t,
+            account,
+            session,
+            ip,
+            EventKind::File {
+                op,
+                path: format!("/f{id}"),
+                file: Some(FileRef { id, size: 0 }),
+                outcome: Outcome::Ok,
+            },
+        );
+    }
+
+    /// One download of `bytes` (open, close) at `t`.
+    fn get(&mut self, t: i64, account: &str, session: &str, ip: &str, id: i64, bytes: u64) {
+        self.file(t, account, session, ip, FileOp::OpenRead, id);
+        self.file(
+            t + 10,
+            account,
+            session,
+            ip,
+            FileOp::CloseRead {
+                bytes,
+                whole_file: true,
+            },
+            id,
+        );
+    }
+
+    fn put(&mut self, t: i64, account: &str, session: &str, ip: &str, id: i64, bytes: u64) {
+        self.file(t, account, session, ip, FileOp::OpenWrite, id);
+        self.file(
+            t + 10,
+            account,
+            session,
+            ip,
+            FileOp::CloseWrite { bytes },
+            id,
+        );
+    }
+
+    fn rules(&self) -> Vec<(&'static str, Severity)> {
+        self.alerts
+            .iter()
+            .map(|a| (a.rule.id, a.severity))
+            .collect()
+    }
+
+    /// Ten days of `account` reading `daily` bytes in 5 files from `ip`, once a day at 08:00.
+    fn history_of_reads(&mut self, account: &str, ip: &str, daily: u64) {
+        for day in 0..10 {
+            let t = T0 + day * DAY_MS + 8 * HOUR_MS;
+            let s = format!("{account}-h{day}");
+            self.login(t, account, &s, ip);
+            for f in 0..5 {
+                self.get(t + f * 1000, account, &s, ip, f, daily / 5);
+            }
+            self.logout(t + 10_000, account, &s, ip);
+        }
+    }
+}
+
+#[test]
+fn a_stolen_key_pulling_from_a_new_network_is_critical_before_64_mib() {
+    let mut sim = Sim::new();
+    sim.history_of_reads("robot", "10.0.0.1", 5 * MIB);
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    let t = T0 + 10 * DAY_MS + 3 * HOUR_MS;
+    sim.login(t, "robot", "evil", "203.0.113.9");
+    assert_eq!(sim.rules(), [("novelty", Severity::Medium)]);
+    // Full speed: 1 MiB files, one every 3 ms.
+    let mut taken = 0;
+    for i in 0..200 {
+        sim.get(
+            t + 100 + i * 3,
+            "robot",
+            "evil",
+            "203.0.113.9",
+            100 + i,
+            MIB,
+        );
+        taken += MIB;
+        if sim.alerts.len() > 1 {
+            break;
+        }
+    }
+    let bulk = &sim.alerts[1];
+    assert_eq!(
+        (bulk.rule.id, bulk.severity),
+        ("bulk_read", Severity::Critical)
+    );
+    assert!(taken <= 40 * MIB, "alerted only after {} MiB", taken / MIB);
+    assert_eq!(bulk.sessions, ["evil"]);
+    assert!(bulk.evidence.len() > 2 && bulk.summary.contains("network it never used"));
+}
+
+#[test]
+fn a_brand_new_account_pulling_everything_is_caught_too() {
+    let mut sim = Sim::new();
+    let t = T0;
+    sim.login(t, "fresh", "s1", "198.51.100.7");
+    for i in 0..100 {
+        sim.get(t + i * 5, "fresh", "s1", "198.51.100.7", i, MIB);
+    }
+    assert_eq!(
+        sim.rules()[0],
+        ("bulk_read", Severity::High),
+        "{:?}",
+        sim.rules()
+    );
+    // Once raised, not again within the cooldown.
+    assert_eq!(sim.alerts.len(), 1);
+}
+
+#[test]
+fn an_account_reading_as_it_always_does_raises_nothing() {
+    let mut sim = Sim::new();
+    sim.history_of_reads("partner", "10.0.0.1", 20 * MIB);
+    let t = T0 + 10 * DAY_MS + 8 * HOUR_MS;
+    sim.login(t, "partner", "today", "10.0.0.1");
+    for i in 0..5 {
+        sim.get(t + i * 1000, "partner", "today", "10.0.0.1", i, 8 * MIB);
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+}
+
+#[test]
+fn low_and_slow_reads_far_above_history_are_high_within_a_day() {
+    let mut sim = Sim::new();
+    sim.history_of_reads("partner", "10.0.0.1", 5 * MIB);
+    let t = T0 + 10 * DAY_MS + 8 * HOUR_MS;
+    sim.login(t, "partner", "slow", "10.0.0.1");
+    // 2 MiB every 10 minutes: 12 MiB an hour, far below every per-hour floor.
+    let mut when = None;
+    for i in 0..144 {
+        sim.get(
+            t + i * 10 * MINUTE_MS,
+            "partner",
+            "slow",
+            "10.0.0.1",
+            500 + i,
+            2 * MIB,
+        );
+        if !sim.alerts.is_empty() {
+            when = Some(i * 10);
+            break;
+        }
+    }
+    assert_eq!(sim.rules(), [("low_and_slow", Severity::High)]);
+    assert!(when.unwrap() < 24 * 60, "after {when:?} minutes");
+}
+
+#[test]
+fn an_uploader_that_starts_reading_is_unproven() {
+    let mut sim = Sim::new();
+    for day in 0..10 {
+        let t = T0 + day * DAY_MS + 23 * HOUR_MS;
+        let s = format!("up{day}");
+        sim.login(t, "batch", &s, "10.0.0.5");
+        sim.put(t + 1000, "batch", &s, "10.0.0.5", day, 50 * MIB);
+        sim.logout(t + 2000, "batch", &s, "10.0.0.5");
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    let t = T0 + 10 * DAY_MS + 23 * HOUR_MS;
+    sim.login(t, "batch", "odd", "10.0.0.5");
+    for i in 0..40 {
+        sim.get(t + 100 + i * 10, "batch", "odd", "10.0.0.5", 1000 + i, MIB);
+    }
+    assert_eq!(
+        sim.rules(),
+        [("novelty", Severity::Medium), ("bulk_read", Severity::High)]
+    );
+}
+
+#[test]
+fn a_canary_is_critical_and_listing_it_is_nothing() {
+    let mut sim = Sim::new();
+    sim.d.set_canaries("acme", [77]);
+    sim.login(T0, "alice", "s", "10.0.0.1");
+    sim.file(T0 + 1, "alice", "s", "10.0.0.1", FileOp::Stat, 77);
+    sim.file(
+        T0 + 2,
+        "alice",
+        "s",
+        "10.0.0.1",
+        FileOp::Readdir { entries: Some(3) },
+        1,
+    );
+    assert!(sim.alerts.is_empty());
+    sim.file(
+        T0 + 3,
+        "alice",
+        "s",
+        "10.0.0.1",
+        FileOp::Rename { to: None },
+        77,
+    );
+    assert_eq!(sim.rules(), [("canary", Severity::Critical)]);
+}
+
+#[test]
+fn live_byte_counts_are_seen_while_a_large_file_is_read() {
+    let mut sim = Sim::new();
+    sim.login(T0, "fresh", "s1", "198.51.100.7");
+    let mut e = Event::new(
+        Time::from_millis(T0 + 1),
+        EventKind::File {
+            op: FileOp::OpenRead,
+            path: "/big".into(),
+            file: Some(FileRef {
+                id: 1,
+                size: 1 << 30,
+            }),
+            outcome: Outcome::Ok,
+        },
+    );
+    e.account = Some("fresh".into());
+    e.tenant = Some("acme".into());
+    e.session = Some("s1".into());
+    assert!(sim.d.observe(Some(9), &e, Mode::Live).is_empty());
+    let mut alerted_at = None;
+    for mib in 1..=64u64 {
+        let a = sim
+            .d
+            .session_bytes("s1", mib * MIB, Time::from_millis(T0 + 2 + mib as i64));
+        if !a.is_empty() {
+            alerted_at = Some(mib);
+            break;
+        }
+    }
+    assert_eq!(alerted_at, Some(33), "the cautious budget is 32 MiB");
+}
+
+#[test]
+fn contained_accounts_stay_quiet_until_released() {
+    let mut sim = Sim::new();
+    sim.login(T0, "fresh", "s1", "198.51.100.7");
+    for i in 0..40 {
+        sim.get(T0 + i, "fresh", "s1", "198.51.100.7", i, MIB);
+    }
+    assert_eq!(sim.alerts.len(), 1);
+    sim.d.contained("fresh");
+    sim.d.release("fresh");
+    sim.get(T0 + 100, "fresh", "s1", "198.51.100.7", 999, MIB);
+    assert_eq!(sim.alerts.len(), 2, "released: raised again");
+}
+
+#[test]
+fn overrides_apply_to_their_account_only() {
+    let mut config = Config::default();
+    config.account_overrides.insert(
+        "sync".into(),
+        Thresholds {
+            cautious_bytes: 1 << 40,
+            cautious_files: 1 << 40,
+            ..Thresholds::default()
+        },
+    );
+    assert_eq!(
+        config
+            .thresholds_for(Some("acme"), Some("sync"))
+            .cautious_bytes,
+        1 << 40
+    );
+    assert_eq!(
+        config.thresholds_for(Some("acme"), Some("other")),
+        Thresholds::default()
+    );
+}

@@ -1,0 +1,341 @@
+//! Detection in the running server: the pure detector (crate `detect`) fed with every record
+//! the ledger commits (with its sequence number) and with the live byte counts of sessions as
+//! they read, so that a large file is seen while it is read; and containment of what it
+//! raises, within a second of the observation that crossed the threshold: the account's
+//! sessions closed, the account locked, the address banned (per severity, configurable), every
+//! alert and action stored and recorded in the ledger.
+//!
+//! At start the detector's state is rebuilt from the ledger's recent history
+//! ([`Detection::rebuild`]) so that a restart forgets nothing.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use catalog::{Catalog, LedgerFilter, LedgerStore, StoredAlert};
+use detect::rules::{Action, CONTAINMENT_THROTTLE};
+use detect::{Alert, Detector, Mode};
+use events::{Event, EventKind, Severity, Time};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use vault::LedgerBodyKey;
+
+use crate::audit::{Ledger, RecordObserver};
+use crate::clock::{Clock, Entropy};
+use crate::gate::Gate;
+use crate::sessions::{Registry, Selection};
+use crate::throttle::Throttles;
+
+/// Bytes a session reads between two looks of the detector at its counters.
+pub const BYTES_BETWEEN_LOOKS: u64 = 1 << 20;
+/// Days of ledger history the detector's state is rebuilt from at start (by default).
+pub const REBUILD_DAYS: i64 = 30;
+
+/// An alert as stored, shown (`alert show --format json`) and delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub id: String,
+    pub time: Time,
+    pub severity: Severity,
+    pub rule: String,
+    pub techniques: Vec<String>,
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    pub source: Option<IpAddr>,
+    pub sessions: Vec<String>,
+    pub summary: String,
+    pub evidence: Vec<u64>,
+    pub actions: Vec<String>,
+}
+
+/// The detector, shared by the ledger writer (records) and the SFTP sessions (byte counts).
+pub struct Detection {
+    detector: Mutex<Detector>,
+    raised: mpsc::UnboundedSender<Alert>,
+}
+
+impl RecordObserver for Detection {
+    fn observe(&self, seq: u64, e: &Event) {
+        let alerts = match self.detector.lock() {
+            Ok(mut d) => d.observe(Some(seq), e, Mode::Live),
+            Err(_) => return,
+        };
+        self.raise(alerts);
+    }
+}
+
+impl Detection {
+    /// A detector with `config`; containment takes what it raises from the receiver.
+    pub fn new(config: detect::Config) -> (Arc<Self>, mpsc::UnboundedReceiver<Alert>) {
+        let (raised, rx) = mpsc::unbounded_channel();
+        (
+            Arc::new(Self {
+                detector: Mutex::new(Detector::new(config)),
+                raised,
+            }),
+            rx,
+        )
+    }
+
+    fn raise(&self, alerts: Vec<Alert>) {
+        for a in alerts {
+            let _ = self.raised.send(a);
+        }
+    }
+
+    /// A live session's read counter (a monotonic total), reported as it grows.
+    pub fn session_bytes(&self, session: &str, total_read: u64, now: Time) {
+        let alerts = match self.detector.lock() {
+            Ok(mut d) => d.session_bytes(session, total_read, now),
+            Err(_) => return,
+        };
+        self.raise(alerts);
+    }
+
+    /// Runs `f` on the detector (refreshing tenant sizes, canaries, configuration).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Detector) -> R) -> Option<R> {
+        self.detector.lock().ok().map(|mut d| f(&mut d))
+    }
+
+    /// Replays the ledger's records since `since` into the detector (alerts they would raise
+    /// are history, not raised again). Returns the records read.
+    pub fn rebuild(
+        &self,
+        store: &LedgerStore,
+        body_key: &LedgerBodyKey,
+        since: Time,
+    ) -> Result<u64, crate::ledger_read::LedgerReadError> {
+        let filter = LedgerFilter {
+            since: Some(since.as_secs()),
+            ..Default::default()
+        };
+        let mut n = 0;
+        let Ok(mut d) = self.detector.lock() else {
+            return Ok(0);
+        };
+        crate::ledger_read::for_each(store, body_key, &filter, |r| {
+            n += 1;
+            d.observe(Some(r.seq), &r.event, Mode::Replay);
+            Ok::<_, crate::ledger_read::LedgerReadError>(())
+        })?;
+        // Every connection of the previous run is gone.
+        d.end_sessions();
+        Ok(n)
+    }
+}
+
+/// What containment needs of the server.
+pub struct Containment {
+    pub catalog: Catalog,
+    pub registry: Registry,
+    pub gate: Arc<Gate>,
+    pub throttles: Arc<Throttles>,
+    pub ledger: Arc<Ledger>,
+    pub detection: Arc<Detection>,
+    pub policy: detect::rules::Containment,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
+impl Containment {
+    /// Acts on every alert raised until the detector is dropped.
+    pub async fn run(self, mut raised: mpsc::UnboundedReceiver<Alert>) {
+        while let Some(alert) = raised.recv().await {
+            self.act(alert).await;
+        }
+    }
+
+    async fn act(&self, alert: Alert) {
+        let id = crate::sessions::new_session_id(
+            self.clock.now().as_millis() as u64,
+            self.entropy.array(),
+        );
+        let mut taken = Vec::new();
+        for action in self.policy.for_severity(alert.severity) {
+            if self.apply(*action, &alert, &id).await {
+                taken.push(action.as_str().to_owned());
+            }
+        }
+        if !taken.is_empty()
+            && let Some(account) = &alert.account
+        {
+            self.detection.with(|d| d.contained(account));
+        }
+        let record = record_of(&alert, id.clone(), taken);
+        tracing::warn!(
+            alert = %id,
+            severity = record.severity.as_str(),
+            rule = %record.rule,
+            account = record.account.as_deref().unwrap_or("-"),
+            actions = %record.actions.join(","),
+            "{}",
+            record.summary
+        );
+        store_and_record(&self.catalog, &self.ledger, &record).await;
+    }
+
+    /// Applies one action; whether it did something.
+    async fn apply(&self, action: Action, alert: &Alert, id: &str) -> bool {
+        let account = alert.account.as_deref();
+        match (action, account) {
+            (Action::CloseSessions, Some(account)) => {
+                let killed = self.registry.kill(&Selection {
+                    account: Some(account.to_owned()),
+                    ..Default::default()
+                });
+                !killed.is_empty() || !alert.sessions.is_empty()
+            }
+            (Action::LockAccount, Some(account)) => {
+                let why = format!("alert {id}: {}", alert.rule.id);
+                match self.catalog.set_locked(account, true, Some(&why)).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(%account, error = %e, "containment: could not lock");
+                        false
+                    }
+                }
+            }
+            (Action::Throttle, Some(account)) => {
+                let rate = CONTAINMENT_THROTTLE as i64;
+                let stored = self.catalog.set_throttle(account, Some(rate)).await.is_ok();
+                self.throttles.set(account, Some(CONTAINMENT_THROTTLE));
+                stored
+            }
+            (Action::BanAddress, _) => {
+                let Some(ip) = alert.source else {
+                    return false;
+                };
+                let ip = crate::gate::network::canonical(ip);
+                let now = self.clock.unix_secs();
+                let ban = catalog::Ban {
+                    address: ip.to_string(),
+                    level: 1,
+                    until: now + 86_400,
+                    reason: format!("alert {id}: {}", alert.rule.id),
+                    created_at: now,
+                };
+                if let Err(e) = self.catalog.upsert_ban(&ban).await {
+                    tracing::error!(address = %ip, error = %e, "containment: could not ban");
+                    return false;
+                }
+                self.registry.kill(&Selection {
+                    address: Some(ip),
+                    ..Default::default()
+                });
+                self.gate.refresh().await;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The stored and shown form of an alert the detector raised.
+pub fn record_of(alert: &Alert, id: String, actions: Vec<String>) -> AlertRecord {
+    AlertRecord {
+        id,
+        time: alert.time,
+        severity: alert.severity,
+        rule: alert.rule.id.to_owned(),
+        techniques: alert
+            .rule
+            .techniques
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
+        account: alert.account.clone(),
+        tenant: alert.tenant.clone(),
+        source: alert.source,
+        sessions: alert.sessions.clone(),
+        summary: alert.summary.clone(),
+        evidence: alert.evidence.clone(),
+        actions,
+    }
+}
+
+/// Stores an alert and records it in the ledger (durable).
+pub async fn store_and_record(catalog: &Catalog, ledger: &Ledger, r: &AlertRecord) {
+    let stored = StoredAlert {
+        id: r.id.clone(),
+        time_ms: r.time.as_millis(),
+        severity: r.severity.as_str().to_owned(),
+        rule: r.rule.clone(),
+        account: r.account.clone(),
+        tenant: r.tenant.clone(),
+        source: r.source.map(|s| s.to_string()),
+        body: serde_json::to_string(r).unwrap_or_default(),
+        acked_at: None,
+        acked_by: None,
+        ack_note: None,
+    };
+    if let Err(e) = catalog.add_alert(&stored).await {
+        tracing::error!(alert = %r.id, error = %e, "could not store an alert");
+    }
+    let mut e = Event::new(
+        r.time,
+        EventKind::Alert {
+            id: r.id.clone(),
+            severity: r.severity,
+            rule: r.rule.clone(),
+            techniques: r.techniques.clone(),
+            summary: r.summary.clone(),
+            sessions: r.sessions.clone(),
+            evidence: r.evidence.clone(),
+            actions: r.actions.clone(),
+        },
+    );
+    e.account = r.account.clone();
+    e.tenant = r.tenant.clone();
+    e.source = r.source.map(|ip| std::net::SocketAddr::new(ip, 0));
+    if ledger.record(e).await.is_err() {
+        tracing::error!(alert = %r.id, "the ledger could not record an alert");
+    }
+}
+
+/// Refreshes what the detector knows of the catalog: each tenant's size and canaries, and the
+/// threshold overrides.
+pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Config) {
+    let Ok(tenants) = catalog.list_tenants().await else {
+        return;
+    };
+    let canaries = catalog.canaries(None).await.unwrap_or_default();
+    let overrides = catalog.detection_overrides().await.unwrap_or_default();
+    let mut sizes = Vec::with_capacity(tenants.len());
+    for t in &tenants {
+        if let Ok((bytes, files)) = catalog.usage(t.id).await {
+            sizes.push((t.name.clone(), bytes, files));
+        }
+    }
+    let config = config_with_overrides(base, &overrides);
+    detection.with(|d| {
+        for (name, bytes, files) in &sizes {
+            d.set_tenant_size(name, *bytes, *files);
+            d.set_canaries(
+                name,
+                canaries
+                    .iter()
+                    .filter(|c| &c.tenant == name)
+                    .map(|c| c.node_id),
+            );
+        }
+        d.set_config(config);
+    });
+}
+
+/// `base` with the stored overrides applied (an override that does not read is skipped).
+pub fn config_with_overrides(
+    base: &detect::Config,
+    overrides: &[(String, String, String)],
+) -> detect::Config {
+    let mut config = base.clone();
+    for (scope, name, json) in overrides {
+        let Ok(t) = serde_json::from_str::<detect::rules::Thresholds>(json) else {
+            tracing::warn!(%scope, %name, "a detection override does not read; ignored");
+            continue;
+        };
+        match scope.as_str() {
+            "tenant" => config.tenant_overrides.insert(name.clone(), t),
+            _ => config.account_overrides.insert(name.clone(), t),
+        };
+    }
+    config
+}

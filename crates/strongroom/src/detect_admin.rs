@@ -1,0 +1,403 @@
+//! `strongroom alert`, `canary` and `detect`: alerts listed, shown and acknowledged; canary
+//! files placed and removed; the rules and thresholds in force, their overrides, and replay of
+//! a history through the rules. The operations are the service's; this parses and prints.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use catalog::AlertFilter;
+use detect::rules::{self, Thresholds};
+use detect::{Detector, Mode};
+use events::{Exported, Severity, Time};
+use service::detection::AlertRecord;
+
+use crate::UsageError;
+use crate::cli::{AlertCommand, CanaryCommand, DetectCommand, ListFormat, ShowFormat};
+use crate::settings;
+
+/// `--since`: RFC 3339 / a date, or a duration back from now (`24h`, `7d`).
+fn since_ms(v: &str, now: i64) -> Result<i64, UsageError> {
+    if let Ok(d) = humantime::parse_duration(v) {
+        return Ok((now - d.as_secs() as i64) * 1000);
+    }
+    crate::units::time(v, "--since").map(|s| s * 1000)
+}
+
+pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    let cat = admin.catalog();
+    match cmd {
+        AlertCommand::List {
+            since,
+            severity,
+            user,
+            format,
+        } => {
+            let severities = match severity.as_deref() {
+                None => Vec::new(),
+                Some(s) => {
+                    let min = Severity::parse(s).ok_or_else(|| {
+                        UsageError(format!(
+                            "--severity takes low, medium, high or critical, not '{s}'"
+                        ))
+                    })?;
+                    [
+                        Severity::Low,
+                        Severity::Medium,
+                        Severity::High,
+                        Severity::Critical,
+                    ]
+                    .into_iter()
+                    .filter(|x| *x >= min)
+                    .map(|x| x.as_str().to_owned())
+                    .collect()
+                }
+            };
+            let filter = AlertFilter {
+                since_ms: since
+                    .as_deref()
+                    .map(|v| since_ms(v, admin.now()))
+                    .transpose()?,
+                severities,
+                account: user,
+            };
+            let alerts = cat.alerts(&filter).await?;
+            let out = std::io::stdout();
+            let mut out = out.lock();
+            match format {
+                ListFormat::Jsonl => {
+                    for a in &alerts {
+                        writeln!(out, "{}", a.body)?;
+                    }
+                }
+                ListFormat::Table => {
+                    writeln!(
+                        out,
+                        "{:<36}  {:<24}  {:<8}  {:<14}  {:<12}  {:<5}  summary",
+                        "id", "time", "severity", "rule", "account", "acked"
+                    )?;
+                    for a in &alerts {
+                        writeln!(
+                            out,
+                            "{:<36}  {:<24}  {:<8}  {:<14}  {:<12}  {:<5}  {}",
+                            a.id,
+                            Time::from_millis(a.time_ms).to_string(),
+                            a.severity,
+                            a.rule,
+                            a.account.as_deref().unwrap_or("-"),
+                            if a.acked_at.is_some() { "yes" } else { "no" },
+                            serde_json::from_str::<AlertRecord>(&a.body)
+                                .map(|r| r.summary)
+                                .unwrap_or_default()
+                        )?;
+                    }
+                }
+            }
+        }
+        AlertCommand::Show { id, format } => {
+            let a = cat.alert(&id).await?;
+            let record: AlertRecord = serde_json::from_str(&a.body)?;
+            match format {
+                ShowFormat::Json => {
+                    let mut v = serde_json::to_value(&record)?;
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert(
+                            "acknowledged".into(),
+                            a.acked_at.map_or(serde_json::Value::Null, |at| {
+                                serde_json::json!({
+                                    "time": Time::from_secs(at).to_string(),
+                                    "by": a.acked_by,
+                                    "note": a.ack_note,
+                                })
+                            }),
+                        );
+                    }
+                    println!("{v}");
+                }
+                ShowFormat::Table => {
+                    println!("alert:      {}", record.id);
+                    println!("time:       {}", record.time);
+                    println!("severity:   {}", record.severity.as_str());
+                    println!(
+                        "rule:       {} ({})",
+                        record.rule,
+                        record.techniques.join(", ")
+                    );
+                    println!(
+                        "account:    {} (tenant {})",
+                        record.account.as_deref().unwrap_or("-"),
+                        record.tenant.as_deref().unwrap_or("-")
+                    );
+                    println!(
+                        "source:     {}",
+                        record.source.map(|s| s.to_string()).unwrap_or("-".into())
+                    );
+                    println!("summary:    {}", record.summary);
+                    println!("sessions:   {}", record.sessions.join(", "));
+                    println!(
+                        "evidence:   ledger records {}",
+                        record
+                            .evidence
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    println!("actions:    {}", record.actions.join(", "));
+                    match a.acked_at {
+                        Some(at) => println!(
+                            "acked:      {} by {}: {}",
+                            Time::from_secs(at),
+                            a.acked_by.as_deref().unwrap_or("-"),
+                            a.ack_note.as_deref().unwrap_or("")
+                        ),
+                        None => println!("acked:      no"),
+                    }
+                }
+            }
+        }
+        AlertCommand::Ack { id, note } => {
+            if note.trim().is_empty() {
+                return Err(UsageError("--note must say something".into()).into());
+            }
+            let by = std::env::var("SUDO_USER")
+                .or_else(|_| std::env::var("USER"))
+                .unwrap_or_else(|_| "root".into());
+            cat.ack_alert(&id, admin.now(), &by, &note).await?;
+            println!("alert {id} acknowledged");
+        }
+    }
+    admin.close().await;
+    Ok(())
+}
+
+pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    match cmd {
+        CanaryCommand::Add { tenant, path } => {
+            let id = admin
+                .add_canary(&tenant, &path)
+                .await
+                .map_err(crate::admin::usage_or)?;
+            println!(
+                "canary {path} placed in {tenant} (file {id}); opening, renaming or removing it is \
+                 critical (the running server knows it within 2 seconds)"
+            );
+        }
+        CanaryCommand::List { tenant } => {
+            for c in admin.catalog().canaries(tenant.as_deref()).await? {
+                let path = admin
+                    .path_of(c.node_id)
+                    .await?
+                    .unwrap_or_else(|| "?".into());
+                println!(
+                    "{}\t{}\tfile {}\tplaced {}",
+                    c.tenant,
+                    path,
+                    c.node_id,
+                    Time::from_secs(c.created_at)
+                );
+            }
+        }
+        CanaryCommand::Remove { tenant, path } => {
+            admin
+                .remove_canary(&tenant, &path)
+                .await
+                .map_err(crate::admin::usage_or)?;
+            println!("canary {path} removed from {tenant}");
+        }
+    }
+    admin.close().await;
+    Ok(())
+}
+
+/// Sets `name=value` on `t` (the names `detect rules` prints).
+fn set_threshold(t: &mut Thresholds, assignment: &str) -> Result<(), UsageError> {
+    let (name, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| UsageError(format!("--set takes NAME=VALUE, not '{assignment}'")))?;
+    let parsed = crate::units::size(value)?
+        .ok_or_else(|| UsageError(format!("--set {name}: 'off' is not a threshold")))?;
+    let mut v = serde_json::to_value(*t).map_err(|e| UsageError(e.to_string()))?;
+    let slot = v
+        .get_mut(name)
+        .ok_or_else(|| UsageError(format!("--set: no threshold named '{name}'")))?;
+    *slot = serde_json::Value::from(parsed.max(0) as u64);
+    *t = serde_json::from_value(v).map_err(|e| UsageError(e.to_string()))?;
+    Ok(())
+}
+
+pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
+    let config = settings::load_default(data_dir)?;
+    match cmd {
+        DetectCommand::Rules { user, tenant } => {
+            let admin = crate::admin::open(data_dir).await?;
+            let overrides = admin.catalog().detection_overrides().await?;
+            let tenant = match (&tenant, &user) {
+                (Some(t), _) => Some(t.clone()),
+                (None, Some(u)) => Some(admin.catalog().account(u).await?.tenant),
+                _ => None,
+            };
+            admin.close().await;
+            let rules = service::detection::config_with_overrides(&config.detect.rules, &overrides);
+            let t = rules.thresholds_for(tenant.as_deref(), user.as_deref());
+            let scope = match (&user, &tenant) {
+                (Some(u), _) => format!("account {u}"),
+                (None, Some(t)) => format!("tenant {t}"),
+                _ => "defaults".into(),
+            };
+            println!("rules:");
+            for r in rules::ALL {
+                let actions: Vec<&str> = config
+                    .detect
+                    .containment
+                    .for_severity(r.severity)
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect();
+                println!(
+                    "  {:<16} {:<8} {:<22} containment: {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.techniques.join(","),
+                    if actions.is_empty() {
+                        "alert only".to_owned()
+                    } else {
+                        actions.join(", ")
+                    }
+                );
+                println!("  {:<16} {}", "", r.checks);
+            }
+            println!("thresholds ({scope}):");
+            if let serde_json::Value::Object(m) = serde_json::to_value(t)? {
+                for (k, v) in m {
+                    println!("  {k:<26} {v}");
+                }
+            }
+            println!(
+                "networks: IPv4 /{}, IPv6 /{}",
+                rules.prefixes.v4, rules.prefixes.v6
+            );
+        }
+        DetectCommand::Override {
+            tenant,
+            user,
+            set,
+            clear,
+        } => {
+            let admin = crate::admin::open(data_dir).await?;
+            let (scope, name) = match (&tenant, &user) {
+                (Some(t), _) => ("tenant", t.clone()),
+                (None, Some(u)) => ("account", u.clone()),
+                _ => unreachable!("clap requires one"),
+            };
+            let cat = admin.catalog();
+            if scope == "tenant" {
+                cat.tenant(&name).await?;
+            } else {
+                cat.account(&name).await?;
+            }
+            if clear {
+                cat.set_detection_override(scope, &name, None).await?;
+                println!("{scope} {name}: overrides removed");
+            } else {
+                if set.is_empty() {
+                    return Err(UsageError("give --set NAME=VALUE or --clear".into()).into());
+                }
+                let existing = cat
+                    .detection_overrides()
+                    .await?
+                    .into_iter()
+                    .find(|(s, n, _)| s == scope && *n == name)
+                    .and_then(|(_, _, j)| serde_json::from_str::<Thresholds>(&j).ok());
+                let mut t = existing.unwrap_or(config.detect.rules.thresholds);
+                for a in &set {
+                    set_threshold(&mut t, a)?;
+                }
+                cat.set_detection_override(scope, &name, Some(&serde_json::to_string(&t)?))
+                    .await?;
+                println!(
+                    "{scope} {name}: {} (applies within 2 seconds)",
+                    set.join(", ")
+                );
+            }
+            admin.close().await;
+        }
+        DetectCommand::Replay {
+            file,
+            ledger,
+            since,
+        } => replay(
+            data_dir,
+            &config.detect.rules,
+            file,
+            ledger,
+            since.as_deref(),
+        )?,
+    }
+    Ok(())
+}
+
+/// Runs the rules over a history and prints the alerts as JSON lines (nothing is acted on).
+fn replay(
+    data_dir: &Path,
+    rules: &detect::Config,
+    file: Option<std::path::PathBuf>,
+    ledger: bool,
+    since: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut detector = Detector::new(rules.clone());
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    let mut raised = 0u64;
+    let mut seen = 0u64;
+    let mut each = |r: Exported, out: &mut dyn Write| -> anyhow::Result<()> {
+        seen += 1;
+        for a in detector.observe(Some(r.seq), &r.event, Mode::Replay) {
+            raised += 1;
+            let record = service::detection::record_of(&a, format!("replay-{raised}"), Vec::new());
+            serde_json::to_writer(&mut *out, &record)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    };
+    if ledger {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let filter = catalog::LedgerFilter {
+            since: since
+                .map(|v| since_ms(v, now).map(|ms| ms / 1000))
+                .transpose()?,
+            ..Default::default()
+        };
+        service::admin::export(
+            data_dir,
+            &settings::master_key_source(data_dir),
+            &filter,
+            |r| each(r, &mut out),
+        )?;
+    } else {
+        let path = file.unwrap_or_else(|| "-".into());
+        let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+            ))
+        };
+        for (n, line) in input.lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let r: Exported = serde_json::from_str(&line)
+                .map_err(|e| UsageError(format!("line {}: not a ledger record: {e}", n + 1)))?;
+            each(r, &mut out)?;
+        }
+    }
+    out.flush()?;
+    eprintln!("replayed {seen} records: {raised} alerts");
+    Ok(())
+}
