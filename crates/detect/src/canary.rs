@@ -28,10 +28,16 @@ const LAST: &[&str] = &[
     "Krause",
 ];
 
-/// A small deterministic generator (xorshift64*): enough for plausible decoys, never for keys.
-struct Draw(u64);
+/// A small deterministic generator (xorshift64*): enough for plausible decoys and simulated
+/// traffic, never for keys.
+pub(crate) struct Draw(u64);
 
 impl Draw {
+    pub(crate) fn new(seed: u64) -> Self {
+        let state = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        Draw(if state == 0 { 1 } else { state })
+    }
+
     fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -41,7 +47,7 @@ impl Draw {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -112,8 +118,7 @@ pub fn iban_ok(iban: &str) -> bool {
 
 /// A CSV customer extract of `rows` rows.
 pub fn extract(seed: u64, rows: usize) -> String {
-    let state = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut d = Draw(if state == 0 { 1 } else { state });
+    let mut d = Draw::new(seed);
     let mut out = String::from("customer_id,name,iban,card_number,expiry,balance_eur\n");
     for i in 0..rows {
         let first = FIRST[d.below(FIRST.len() as u64) as usize];

@@ -13,6 +13,7 @@
 
 pub mod canary;
 pub mod rules;
+pub mod simulate;
 mod window;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -131,6 +132,10 @@ struct AccountState {
     last_alert: HashMap<&'static str, i64>,
     /// Contained: nothing more is raised for it until released (an administrator unlocks).
     contained: bool,
+    /// When the account was created (ms), when known (live: from the catalog).
+    created: Option<i64>,
+    /// When the detector first saw it (ms).
+    first_seen: Option<i64>,
 }
 
 impl AccountState {
@@ -155,11 +160,26 @@ impl AccountState {
             sessions: Vec::new(),
             last_alert: HashMap::new(),
             contained: false,
+            created: None,
+            first_seen: None,
         }
+    }
+
+    /// Whether the account is young: created (or, when its creation is unknown, first seen
+    /// after the detector's established cut-off) less than `min_days` ago. A young account's
+    /// sessions are unproven: a brand-new account is protected from its first login.
+    fn young(&self, now: i64, min_days: u64, established_before: Option<i64>) -> bool {
+        let born = match (self.created, established_before) {
+            (Some(c), _) => c,
+            (None, Some(cut)) if self.first_seen.is_some_and(|f| f < cut) => return false,
+            (None, _) => self.first_seen.unwrap_or(now),
+        };
+        now - born < min_days as i64 * DAY_MS
     }
 
     /// Moves to the day of `now`, closing the days in between into the history.
     fn roll(&mut self, now: i64) {
+        self.first_seen.get_or_insert(now);
         let index = now.div_euclid(DAY_MS);
         self.first_day.get_or_insert(index);
         if self.today.index == index {
@@ -236,6 +256,9 @@ struct TenantState {
 /// The detector: feed it events and byte counts; it returns the alerts they raise.
 pub struct Detector {
     config: Config,
+    /// Accounts first seen before this time (ms) are established, whatever their age (a
+    /// replay's first day; live, creation times come from the catalog instead).
+    established_before: Option<i64>,
     accounts: HashMap<String, AccountState>,
     sessions: HashMap<String, SessionState>,
     tenants: HashMap<String, TenantState>,
@@ -272,6 +295,7 @@ impl Detector {
     pub fn new(config: Config) -> Self {
         Self {
             config,
+            established_before: None,
             accounts: HashMap::new(),
             sessions: HashMap::new(),
             tenants: HashMap::new(),
@@ -284,6 +308,17 @@ impl Detector {
 
     pub fn set_config(&mut self, config: Config) {
         self.config = config;
+    }
+
+    /// Accounts first seen before `t` count as established (their creation is unknown: a
+    /// replayed history's first day, when its accounts existed before it).
+    pub fn assume_established_before(&mut self, t: Time) {
+        self.established_before = Some(t.as_millis());
+    }
+
+    /// When `account` (of `tenant`) was created.
+    pub fn set_account_created(&mut self, account: &str, tenant: &str, created: Time) {
+        self.account(account, Some(tenant)).created = Some(created.as_millis());
     }
 
     /// The tenant's stored bytes and files (for `breadth` and the cautious budget).
@@ -384,6 +419,7 @@ impl Detector {
             .config
             .thresholds_for(e.tenant.as_deref(), Some(&account));
         let source = e.source.map(|s| s.ip());
+        let established_before = self.established_before;
         let a = self.account(&account, e.tenant.as_deref());
         a.roll(now);
         a.add_evidence(seq);
@@ -395,7 +431,9 @@ impl Detector {
             .as_ref()
             .is_some_and(|c| !a.clients.iter().any(|k| k == c));
         let hour = (now.rem_euclid(DAY_MS) / HOUR_MS) as u32;
-        let new_hour = a.hours & (1 << hour) == 0;
+        // An hour next to a known one is not new (people are not punctual).
+        let near = (1u32 << hour) | (1 << ((hour + 1) % 24)) | (1 << ((hour + 23) % 24));
+        let new_hour = a.hours & near == 0;
         let proven = a.history_days(now) >= t.min_history_days;
         let mut alerts = Vec::new();
         // Novelty only means something against a history.
@@ -454,7 +492,8 @@ impl Detector {
         }
         a.hours |= 1 << hour;
         a.sessions.push(session.clone());
-        let unproven = new_network && known_history || !proven;
+        let young = a.young(now, t.min_history_days, established_before);
+        let unproven = new_network && known_history || young;
         self.sessions.insert(
             session,
             SessionState {
@@ -627,6 +666,7 @@ impl Detector {
         let t = self
             .config
             .thresholds_for(tenant_name.as_deref(), Some(account));
+        let established_before = self.established_before;
         let a = self
             .accounts
             .entry(account.to_owned())
@@ -675,7 +715,8 @@ impl Detector {
         if a.contained {
             return alerts;
         }
-        let unproven = unproven || first_reads || a.history_days(now) < t.min_history_days;
+        let young = a.young(now, t.min_history_days, established_before);
+        let unproven = unproven || first_reads || young;
         let escalate = |s: Severity| if new_network { Severity::Critical } else { s };
         let mut found: Option<(Rule, Severity, String)> = None;
         if unproven {
@@ -688,7 +729,7 @@ impl Detector {
                 } else if new_network {
                     "from a network it never used"
                 } else {
-                    "with too little history to trust"
+                    "a new account"
                 };
                 found = Some((
                     rules::BULK_READ,
@@ -744,7 +785,7 @@ impl Detector {
                     escalate(Severity::High),
                     format!("{account} opened {v} files in the last {span}, above {limit}"),
                 ));
-            } else {
+            } else if a.history_days(now) >= t.min_history_days {
                 let largest_day = a.peak(|d| d.read_bytes);
                 let slow = t.slow_day_bytes.max(t.slow_multiplier * largest_day);
                 if db > slow {

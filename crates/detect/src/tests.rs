@@ -333,3 +333,59 @@ fn overrides_apply_to_their_account_only() {
         Thresholds::default()
     );
 }
+
+/// Thirty simulated days of 200 accounts: no high or critical alert, at most one medium per
+/// 100 account-days; a low-and-slow attacker mixed in is high within its first day.
+#[test]
+fn a_simulated_month_is_quiet_and_the_low_and_slow_attacker_is_not() {
+    use crate::simulate::{ATTACKER, Attack, Plan, records};
+    let plan = Plan {
+        seed: 7,
+        start: Time::from_millis(1_793_491_200_000), // 2026-11-01
+        days: 30,
+        accounts: 200,
+        attack: Some(Attack::LowAndSlow { day: 20 }),
+    };
+    let history = records(&plan);
+    let mut d = Detector::new(Config::default());
+    d.assume_established_before(Time::from_millis(plan.start.as_millis() + DAY_MS));
+    let mut normal = Vec::new();
+    let mut attack = Vec::new();
+    let mut accounts = HashSet::new();
+    for r in &history {
+        accounts.insert(r.event.account.clone());
+        for a in d.observe(Some(r.seq), &r.event, Mode::Replay) {
+            if a.source.is_some_and(|s| s.to_string() == ATTACKER) {
+                attack.push(a);
+            } else {
+                normal.push(a);
+            }
+        }
+    }
+    let loud: Vec<_> = normal
+        .iter()
+        .filter(|a| a.severity >= Severity::High)
+        .map(|a| &a.summary)
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+    let account_days = accounts.len() as f64 * 30.0;
+    let mediums = normal
+        .iter()
+        .filter(|a| a.severity == Severity::Medium)
+        .count();
+    assert!(
+        (mediums as f64) <= account_days / 100.0,
+        "{mediums} medium alerts over {account_days} account-days"
+    );
+    let first_high = attack
+        .iter()
+        .find(|a| a.severity >= Severity::High)
+        .expect("the attacker raised no high alert");
+    let attack_start = plan.start.as_millis() + 20 * DAY_MS;
+    assert!(
+        first_high.time.as_millis() - attack_start < DAY_MS,
+        "after {} h",
+        (first_high.time.as_millis() - attack_start) / HOUR_MS
+    );
+    assert!(history.len() > 40_000, "{} records", history.len());
+}

@@ -450,6 +450,9 @@ impl Writer {
                 .plain
                 .push((e.time.as_secs(), e.kind_name(), e.to_json_line()));
         }
+        if self.observer.get().is_some() {
+            batch.events.push(e);
+        }
         batch.stored.push(stored);
     }
 

@@ -59,6 +59,12 @@ impl RecordObserver for Detection {
             Ok(mut d) => d.observe(Some(seq), e, Mode::Live),
             Err(_) => return,
         };
+        tracing::trace!(
+            seq,
+            kind = e.kind_name(),
+            alerts = alerts.len(),
+            "detector observed"
+        );
         self.raise(alerts);
     }
 }
@@ -298,6 +304,7 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
         return;
     };
     let canaries = catalog.canaries(None).await.unwrap_or_default();
+    let accounts = catalog.list_accounts(None).await.unwrap_or_default();
     let overrides = catalog.detection_overrides().await.unwrap_or_default();
     let mut sizes = Vec::with_capacity(tenants.len());
     for t in &tenants {
@@ -306,6 +313,12 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
         }
     }
     let config = config_with_overrides(base, &overrides);
+    tracing::trace!(
+        tenants = sizes.len(),
+        canaries = canaries.len(),
+        accounts = accounts.len(),
+        "detector refreshed"
+    );
     detection.with(|d| {
         for (name, bytes, files) in &sizes {
             d.set_tenant_size(name, *bytes, *files);
@@ -316,6 +329,9 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
                     .filter(|c| &c.tenant == name)
                     .map(|c| c.node_id),
             );
+        }
+        for a in &accounts {
+            d.set_account_created(&a.name, &a.tenant, Time::from_secs(a.created_at));
         }
         d.set_config(config);
     });

@@ -128,6 +128,19 @@ pub enum DetectCommand {
         #[arg(long)]
         clear: bool,
     },
+    /// Write synthetic traffic (ledger records in the export schema) for testing the rules over
+    /// simulated weeks: batch uploads, partners collecting, people, onboarding, month ends.
+    Simulate {
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 200)]
+        accounts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Mix in an attack: `low-and-slow` (on day 20, or the last day of shorter runs).
+        #[arg(long)]
+        attack: Option<String>,
+    },
     /// Run the rules over ledger records (the `audit export --format jsonl` schema) in their
     /// recorded order and print the alerts they would raise, as JSON lines; takes no action.
     Replay {

@@ -323,6 +323,42 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
             }
             admin.close().await;
         }
+        DetectCommand::Simulate {
+            days,
+            accounts,
+            seed,
+            attack,
+        } => {
+            use detect::simulate::{Attack, Plan, records};
+            if days <= 0 || accounts == 0 {
+                return Err(UsageError("--days and --accounts must be above 0".into()).into());
+            }
+            let attack = match attack.as_deref() {
+                None => None,
+                Some("low-and-slow") => Some(Attack::LowAndSlow {
+                    day: 20.min(days - 1),
+                }),
+                Some(other) => {
+                    return Err(
+                        UsageError(format!("--attack takes low-and-slow, not '{other}'")).into(),
+                    );
+                }
+            };
+            let plan = Plan {
+                seed,
+                start: Time::from_millis(1_793_491_200_000),
+                days,
+                accounts,
+                attack,
+            };
+            let out = std::io::stdout();
+            let mut out = std::io::BufWriter::new(out.lock());
+            for r in records(&plan) {
+                serde_json::to_writer(&mut out, &r)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
         DetectCommand::Replay {
             file,
             ledger,
@@ -352,6 +388,12 @@ fn replay(
     let mut raised = 0u64;
     let mut seen = 0u64;
     let mut each = |r: Exported, out: &mut dyn Write| -> anyhow::Result<()> {
+        if seen == 0 {
+            // The accounts of the history's first day existed before it.
+            detector.assume_established_before(Time::from_millis(
+                r.event.time.as_millis() + 86_400_000,
+            ));
+        }
         seen += 1;
         for a in detector.observe(Some(r.seq), &r.event, Mode::Replay) {
             raised += 1;

@@ -66,7 +66,11 @@ fn admin_record(command: &cli::Command) -> Option<String> {
             | C::Session(cli::SessionCommand::List { .. })
             | C::Alert(cli::AlertCommand::List { .. } | cli::AlertCommand::Show { .. })
             | C::Canary(cli::CanaryCommand::List { .. })
-            | C::Detect(cli::DetectCommand::Rules { .. } | cli::DetectCommand::Replay { .. })
+            | C::Detect(
+                cli::DetectCommand::Rules { .. }
+                    | cli::DetectCommand::Replay { .. }
+                    | cli::DetectCommand::Simulate { .. }
+            )
     );
     (!reads).then(|| {
         let mut words = std::env::args().skip(1).peekable();

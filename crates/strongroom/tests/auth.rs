@@ -122,7 +122,13 @@ fn admin_changes_apply_at_the_next_login_without_restart() {
     alice.sftp_ok("pwd\n");
     server.ok(&["user", "lock", "alice"]);
     assert_ne!(alice.sftp("pwd\n").0, 0);
-    server.ok(&["user", "unlock", "alice", "--reason", "password reset confirmed"]);
+    server.ok(&[
+        "user",
+        "unlock",
+        "alice",
+        "--reason",
+        "password reset confirmed",
+    ]);
     alice.sftp_ok("pwd\n");
 
     // A second key, then removing the first.

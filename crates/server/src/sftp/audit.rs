@@ -217,7 +217,9 @@ fn event(
     e.kind = EventKind::File {
         op,
         path: a.path.clone(),
-        file: served.and_then(|s| s.file).or_else(|| handle_file(h)),
+        file: served
+            .and_then(|s| s.file.or_else(|| handle_file(s.opened.as_deref())))
+            .or_else(|| handle_file(h)),
         outcome,
     };
     e

@@ -33,13 +33,23 @@ impl Server {
 
     /// Like [`Server::start_with_config`], with `prepare` run on the (empty) data directory
     /// before anything is written to it (to mount a small filesystem there, say).
+    ///
+    /// Unless `config` has a `[detect]` section of its own, detection runs with the cautious
+    /// budget of new accounts lifted (as for a bulk-transfer account): every test account is
+    /// brand new and many move GiBs at once, which detection would otherwise contain, as it
+    /// should (tests/detection.rs tests exactly that, with the defaults).
     pub fn start_prepared(config: &str, prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         prepare(&dir.path().join("data"));
-        if !config.is_empty() {
-            std::fs::write(dir.path().join("data/strongroom.toml"), config).unwrap();
-        }
+        let config = if config.contains("[detect") {
+            config.to_owned()
+        } else {
+            format!(
+                "{config}\n[detect.thresholds]\ncautious_bytes = 1099511627776\ncautious_files = 100000000\n"
+            )
+        };
+        std::fs::write(dir.path().join("data/strongroom.toml"), config).unwrap();
         let mut s = Server {
             dir,
             port: 0,

@@ -1,0 +1,405 @@
+//! Detection and containment end to end, with the real binary and OpenSSH's client: a stolen
+//! automation key pulling a tenant's files from an address it never used, the same pull by a
+//! brand-new account, canaries, alerts (list, show, acknowledge), unlocking with a reason,
+//! overrides, and replay of a simulated month with a low-and-slow attacker mixed in.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sftp_proto::{OpenFlags, RequestOp};
+use support::raw::Raw;
+use support::{Client, Server};
+
+const MIB: u64 = 1 << 20;
+
+/// Defaults, except that networks are single addresses (so that loopback addresses stand for
+/// different clients' networks).
+const CONFIG: &str = "[limits]\nauth_rejection_ms = 100\n[detect]\nnetwork_prefix_v4 = 32\n";
+
+/// `sftp -b -` as `c`, from source address `from`.
+fn sftp_from(c: &Client, from: &str, script: &str) -> Output {
+    let mut child = Command::new("sftp")
+        .args(c.ssh_options())
+        .args([
+            "-o",
+            &format!("BindAddress={from}"),
+            "-P",
+            &c.port.to_string(),
+            "-b",
+            "-",
+        ])
+        .arg(format!("{}@127.0.0.1", c.user))
+        .current_dir(c.work())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Bytes of every file under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                bytes_under(&p)
+            } else {
+                std::fs::metadata(&p).map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}
+
+/// Writes a tree of `total` bytes in files of mixed sizes (1 KiB to 96 MiB).
+fn tree(dir: &Path, total: u64) -> u64 {
+    std::fs::create_dir_all(dir.join("statements")).unwrap();
+    std::fs::create_dir_all(dir.join("payments")).unwrap();
+    let sizes = [
+        96 * MIB,
+        1024,
+        40 * MIB,
+        300 * 1024,
+        8 * MIB,
+        64 * MIB,
+        5 * 1024,
+        20 * MIB,
+    ];
+    let mut written = 0;
+    let mut i = 0;
+    while written < total {
+        let size = sizes[i % sizes.len()].min(total - written).max(1);
+        let sub = if i % 2 == 0 { "statements" } else { "payments" };
+        let data = support::pseudo_random(i as u64 + 1, size as usize);
+        std::fs::write(dir.join(sub).join(format!("f{i:03}.dat")), data).unwrap();
+        written += size;
+        i += 1;
+    }
+    written
+}
+
+/// The alerts as JSON values.
+fn alerts(server: &Server) -> Vec<serde_json::Value> {
+    server
+        .ok(&["alert", "list", "--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn wait_for_alert(server: &Server, account: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(a) = alerts(server).into_iter().find(|a| {
+            a["account"] == account && a["severity"] != "medium" && a["severity"] != "low"
+        }) {
+            return a;
+        }
+        assert!(Instant::now() < deadline, "no alert for {account}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched() {
+    let server = Server::start_with_config(CONFIG);
+    let robot = server.account("acme", "robot", "full");
+    let partner = server.account("acme", "partner", "full");
+    // The tenant: about 2 GiB, uploaded by the automation account from its usual address.
+    let total = tree(&robot.work().join("tree"), 2048 * MIB);
+    let out = sftp_from(&robot, "127.0.0.2", "put -r tree /data\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A partner's own file, which it downloads while the attack runs (four times 5 MiB: within
+    // what a new account may read in an hour).
+    std::fs::write(
+        partner.work().join("mine"),
+        support::pseudo_random(99, 5 << 20),
+    )
+    .unwrap();
+    let out = sftp_from(&partner, "127.0.0.3", "put mine /partner.bin\n");
+    assert!(out.status.success());
+    // The server learns account creation times and tenant sizes every 2 seconds.
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let legit = {
+        let partner = partner_clone(&partner);
+        std::thread::spawn(move || {
+            let mut outs = Vec::new();
+            for i in 0..4 {
+                outs.push(sftp_from(
+                    &partner,
+                    "127.0.0.3",
+                    &format!("get /partner.bin back{i}\n"),
+                ));
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            (outs, partner)
+        })
+    };
+    // The stolen key, from an address robot never used, at full speed.
+    std::fs::create_dir_all(robot.work().join("loot")).unwrap();
+    let started = Instant::now();
+    let out = sftp_from(&robot, "127.0.0.9", "get -r /data loot\n");
+    let elapsed = started.elapsed();
+    let taken = bytes_under(&robot.work().join("loot"));
+    println!(
+        "stolen key: {:.1} MiB of {:.0} MiB taken before containment ({:.2} s)",
+        taken as f64 / MIB as f64,
+        total as f64 / MIB as f64,
+        elapsed.as_secs_f64()
+    );
+    assert!(!out.status.success(), "the pull completed");
+    let limit = (total / 50).max(64 * MIB);
+    assert!(taken < limit, "{taken} bytes taken, limit {limit}");
+
+    let a = wait_for_alert(&server, "robot");
+    assert_eq!(a["severity"], "critical", "{a}");
+    assert_eq!(a["rule"], "bulk_read");
+    assert!(
+        a["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "T1119")
+    );
+    for action in ["close_sessions", "lock_account", "ban_address"] {
+        assert!(
+            a["actions"].as_array().unwrap().iter().any(|x| x == action),
+            "{action} missing: {a}"
+        );
+    }
+    assert_eq!(a["source"], "127.0.0.9");
+    assert!(!a["evidence"].as_array().unwrap().is_empty());
+    assert!(server.ok(&["user", "show", "robot"]).contains("locked"));
+    assert!(server.ok(&["ban", "list"]).contains("127.0.0.9"));
+    // Locked: even from its usual address, robot is refused now.
+    let out = sftp_from(&robot, "127.0.0.2", "ls\n");
+    assert!(!out.status.success());
+
+    // The partner was never touched: every download whole.
+    let (outs, partner) = legit.join().unwrap();
+    for (i, o) in outs.iter().enumerate() {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            std::fs::read(partner.work().join(format!("back{i}"))).unwrap(),
+            support::pseudo_random(99, 5 << 20)
+        );
+    }
+    assert!(!server.ok(&["user", "show", "partner"]).contains("locked"));
+
+    // The same pull by a brand-new account, with no history at all: contained too (high:
+    // closed and locked; its address is not banned).
+    let newbie = server.account("acme", "newbie", "read-only");
+    std::thread::sleep(Duration::from_millis(2500));
+    std::fs::create_dir_all(newbie.work().join("loot")).unwrap();
+    let out = sftp_from(&newbie, "127.0.0.12", "get -r /data loot\n");
+    let taken = bytes_under(&newbie.work().join("loot"));
+    println!(
+        "brand-new account: {:.1} MiB taken before containment",
+        taken as f64 / MIB as f64
+    );
+    assert!(!out.status.success());
+    assert!(taken < limit, "{taken} bytes taken, limit {limit}");
+    let a = wait_for_alert(&server, "newbie");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("bulk_read"))
+    );
+    assert!(server.ok(&["user", "show", "newbie"]).contains("locked"));
+    assert!(!server.ok(&["ban", "list"]).contains("127.0.0.12"));
+
+    // Acknowledged with a note; unlocked with a reason (required), and it logs in again.
+    let id = a["id"].as_str().unwrap();
+    server.ok(&["alert", "ack", id, "--note", "test account, expected"]);
+    let shown = server.ok(&["alert", "show", id, "--format", "json"]);
+    assert!(shown.contains("test account, expected"), "{shown}");
+    let refused = server.admin(&["user", "unlock", "newbie"]);
+    assert_eq!(refused.status.code(), Some(2));
+    server.ok(&[
+        "user",
+        "unlock",
+        "newbie",
+        "--reason",
+        "confirmed with the owner",
+    ]);
+    let out = sftp_from(&newbie, "127.0.0.12", "ls /\n");
+    assert!(out.status.success());
+    // Every alert is a ledger record, and the ledger still verifies.
+    let export = server.ok(&["audit", "export", "--user", "robot"]);
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains(r#""kind":"alert""#) && l.contains("critical"))
+    );
+    server.assert_ledger_verifies();
+}
+
+/// A copy of a client (same key and port, a working directory of its own) for a thread.
+fn partner_clone(c: &Client) -> Client {
+    let copy = Client::new(c.port, &c.user);
+    std::fs::copy(c.key(), copy.key()).unwrap();
+    std::fs::copy(c.public_key(), copy.public_key()).unwrap();
+    copy
+}
+
+#[test]
+fn a_canary_opened_by_anyone_is_contained_within_a_second() {
+    let server = Server::start_with_config(CONFIG);
+    let alice = server.account("acme", "alice", "full");
+    let usage = |s: &Server| {
+        s.ok(&["tenant", "show", "acme"])
+            .lines()
+            .find(|l| l.starts_with("usage:"))
+            .unwrap()
+            .to_owned()
+    };
+    alice.sftp_ok("mkdir /reports\n");
+    let before = usage(&server);
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    let list = server.ok(&["canary", "list"]);
+    assert!(list.contains("/reports/customers-2026.csv"), "{list}");
+    // Not counted against the quota; listed and stat-ed like any file, which does nothing.
+    assert_eq!(usage(&server), before);
+    let ls = alice.sftp_ok("ls -l /reports\n");
+    assert!(ls.contains("customers-2026.csv"), "{ls}");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(alerts(&server).is_empty());
+
+    // Opening it: critical, containment within a second.
+    let mut raw = Raw::connect(&alice);
+    let t = Instant::now();
+    let _h = raw.open(1, "/reports/customers-2026.csv", OpenFlags::READ);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let closed = loop {
+        match raw.try_call(2, RequestOp::Realpath { path: "/".into() }) {
+            None => break t.elapsed(),
+            Some(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Some(_) => panic!("the session is still served"),
+        }
+    };
+    println!(
+        "canary: session closed {} ms after the open",
+        closed.as_millis()
+    );
+    assert!(closed < Duration::from_secs(1), "{closed:?}");
+    let a = wait_for_alert(&server, "alice");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("critical"), Some("canary"))
+    );
+    assert!(server.ok(&["user", "show", "alice"]).contains("locked"));
+    // The decoy holds plausible data.
+    let text = server.ok(&["canary", "list", "acme"]);
+    assert!(text.contains("acme"));
+    server.ok(&["canary", "remove", "acme", "/reports/customers-2026.csv"]);
+    assert!(!server.ok(&["canary", "list"]).contains("customers-2026"));
+}
+
+#[test]
+fn rules_overrides_and_replay_of_a_simulated_month() {
+    // The defaults throughout (networks of /24).
+    let server = Server::start_with_config("[limits]\nauth_rejection_ms = 100\n[detect]\n");
+    let _bob = server.account("acme", "sync", "full");
+    let rules = server.ok(&["detect", "rules"]);
+    for id in [
+        "bulk_read",
+        "breadth",
+        "novelty",
+        "low_and_slow",
+        "canary",
+        "auth_attack",
+    ] {
+        assert!(rules.contains(id), "{id} missing: {rules}");
+    }
+    assert!(
+        rules.contains("cautious_bytes") && rules.contains("33554432"),
+        "{rules}"
+    );
+    server.ok(&[
+        "detect",
+        "override",
+        "--user",
+        "sync",
+        "--set",
+        "cautious_bytes=1G",
+    ]);
+    let mine = server.ok(&["detect", "rules", "--user", "sync"]);
+    assert!(
+        mine.contains("account sync") && mine.contains("1073741824"),
+        "{mine}"
+    );
+    let bad = server.admin(&[
+        "detect",
+        "override",
+        "--user",
+        "sync",
+        "--set",
+        "nonsense=1",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+
+    // Thirty simulated days of 200 accounts, a low-and-slow attacker on day 20.
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("month.jsonl");
+    let out = server.admin(&[
+        "detect",
+        "simulate",
+        "--days",
+        "30",
+        "--accounts",
+        "200",
+        "--attack",
+        "low-and-slow",
+    ]);
+    assert!(out.status.success());
+    std::fs::write(&history, &out.stdout).unwrap();
+    let replayed = server.ok(&["detect", "replay", history.to_str().unwrap()]);
+    let alerts: Vec<serde_json::Value> = replayed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (attack, normal): (Vec<_>, Vec<_>) = alerts
+        .iter()
+        .partition(|a| a["source"] == detect::simulate::ATTACKER);
+    let loud: Vec<_> = normal
+        .iter()
+        .filter(|a| a["severity"] == "high" || a["severity"] == "critical")
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+    let mediums = normal.iter().filter(|a| a["severity"] == "medium").count();
+    assert!(mediums <= 200 * 30 / 100, "{mediums} medium alerts");
+    let first = attack
+        .iter()
+        .find(|a| a["severity"] == "high")
+        .expect("no high alert for the attacker");
+    assert_eq!(first["rule"], "low_and_slow");
+    assert!(
+        first["time"].as_str().unwrap().starts_with("2026-11-21"),
+        "{first}"
+    );
+    // Nothing was acted on: replay takes no action.
+    assert!(!server.ok(&["user", "show", "sync"]).contains("locked"));
+    assert!(server.ok(&["alert", "list"]).lines().count() <= 1);
+    // The server's own history, hunted with today's rules.
+    let hunted = server.ok(&["detect", "replay", "--ledger"]);
+    assert!(hunted.lines().all(|l| l.starts_with('{')));
+}
