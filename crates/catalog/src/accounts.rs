@@ -48,6 +48,8 @@ pub struct Account {
     /// Argon2id PHC string; `None` when the account has no password.
     pub password_hash: Option<String>,
     pub locked: bool,
+    /// Why it was locked (by an administrator or by containment); `None` when unlocked.
+    pub lock_reason: Option<String>,
     pub created_at: i64,
     /// First factors this account may use: "publickey", "certificate", "password".
     pub methods: Vec<String>,
@@ -93,7 +95,7 @@ pub struct NewKey {
 }
 
 const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.tenant_id, t.name AS tenant, a.name, a.access,
-        a.password_hash, a.locked, a.created_at, a.methods, a.automation, a.totp_secret,
+        a.password_hash, a.locked, a.lock_reason, a.created_at, a.methods, a.automation, a.totp_secret,
         a.allowed_networks, a.password_expires_at, a.password_last_used_at,
         a.password_last_used_from, a.under_attack_until, t.require_mfa AS tenant_require_mfa,
         t.allowed_networks AS tenant_allowed_networks, a.throttle_bytes_per_sec
@@ -111,6 +113,7 @@ fn account_from_row(r: &SqliteRow) -> Result<Account> {
         access: Access::parse(r.try_get("access")?)?,
         password_hash: r.try_get("password_hash")?,
         locked: r.try_get::<i64, _>("locked")? != 0,
+        lock_reason: r.try_get("lock_reason")?,
         created_at: r.try_get("created_at")?,
         methods: r
             .try_get::<String, _>("methods")?

@@ -36,6 +36,8 @@ pub enum Request {
     },
     /// An administrator unlocked the account: detection may raise alerts for it again.
     Released { account: String },
+    /// Canaries or detection overrides changed in the catalog: take them up now.
+    DetectionChanged,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -47,6 +49,8 @@ pub enum Reply {
     /// Whether the account had live sessions the new rate applies to.
     Throttled(bool),
     Released,
+    /// Whether a detector runs (and has taken the change up).
+    DetectionRefreshed(bool),
     Refused(String),
 }
 
@@ -141,6 +145,13 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
             }
             Reply::Released
         }
+        Ok(Request::DetectionChanged) => match &shared.detection {
+            Some(d) => {
+                service::detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
+                Reply::DetectionRefreshed(true)
+            }
+            None => Reply::DetectionRefreshed(false),
+        },
         Err(e) => Reply::Refused(format!("bad request: {e}")),
     };
     let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;

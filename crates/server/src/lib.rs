@@ -63,6 +63,8 @@ pub enum ServerError {
     LedgerWriter(#[source] std::io::Error),
     #[error(transparent)]
     Control(#[from] control::ControlError),
+    #[error(transparent)]
+    Delivery(#[from] service::alert_delivery::DeliveryError),
 }
 
 /// What every connection shares.
@@ -91,6 +93,8 @@ pub struct Shared {
     pub throttles: Arc<throttle::Throttles>,
     /// The detector (absent when `[detect] enabled = false`).
     pub detection: Option<Arc<detection::Detection>>,
+    /// Alert delivery by webhook and e-mail (`[alerts]`).
+    pub deliveries: Arc<service::alert_delivery::Deliveries>,
 }
 
 /// An SSH connection's goodbye: a disconnect message before the socket closes.
@@ -277,6 +281,10 @@ impl Server {
             clock.clone(),
         )?);
         gate.refresh().await;
+        let deliveries = Arc::new(service::alert_delivery::Deliveries::start(
+            &config.alerts,
+            clock.clone(),
+        )?);
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
@@ -294,6 +302,7 @@ impl Server {
                 throttles: Default::default(),
                 buffers,
                 detection,
+                deliveries,
             }),
             ssh,
             host_keys,
@@ -328,6 +337,7 @@ impl Server {
                     policy: s.config.detect.containment.clone(),
                     clock: s.clock.clone(),
                     entropy: s.entropy.clone(),
+                    deliveries: s.deliveries.clone(),
                 };
                 Some(tokio::spawn(c.run(rx)))
             }

@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub defender: crate::gate::defender::DefenderConfig,
     pub forward: crate::forward::ForwardConfig,
     pub detect: DetectConfig,
+    /// Where alerts are delivered besides the ledger and its forwarder (`[alerts]`).
+    pub alerts: crate::alert_delivery::DeliveryConfig,
 }
 
 /// Detection and containment (`[detect]`).

@@ -140,6 +140,8 @@ pub struct Containment {
     pub policy: detect::rules::Containment,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
+    /// Webhook and e-mail (never waited for).
+    pub deliveries: Arc<crate::alert_delivery::Deliveries>,
 }
 
 impl Containment {
@@ -177,6 +179,7 @@ impl Containment {
             record.summary
         );
         store_and_record(&self.catalog, &self.ledger, &record).await;
+        self.deliveries.deliver(&record);
     }
 
     /// Applies one action; whether it did something.

@@ -19,6 +19,7 @@
 //! Never here: protocol codecs, sockets, terminal output, argument parsing.
 
 pub mod admin;
+pub mod alert_delivery;
 pub mod audit;
 pub mod clock;
 pub mod config;

@@ -265,7 +265,11 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             println!("account:   {}", a.name);
             println!("tenant:    {}", a.tenant);
             println!("access:    {}", a.access.as_str());
-            println!("state:     {}", if a.locked { "locked" } else { "active" });
+            match (&a.locked, &a.lock_reason) {
+                (true, Some(why)) => println!("state:     locked ({why})"),
+                (true, None) => println!("state:     locked"),
+                (false, _) => println!("state:     active"),
+            }
             println!(
                 "throttle:  {}",
                 a.throttle_bytes_per_sec

@@ -53,6 +53,94 @@ struct RawConfig {
     forward: RawForward,
     #[serde(default)]
     detect: RawDetect,
+    #[serde(default)]
+    alerts: RawAlerts,
+}
+
+/// `[alerts]`: webhook and e-mail delivery of alerts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    webhook_url: Option<String>,
+    webhook_secret_file: Option<PathBuf>,
+    smtp_server: Option<String>,
+    smtp_security: Option<String>,
+    smtp_from: Option<String>,
+    smtp_to: Option<Vec<String>>,
+    queue: Option<usize>,
+}
+
+fn alerts_config(raw: RawAlerts) -> Result<service::alert_delivery::DeliveryConfig, ConfigError> {
+    use service::alert_delivery::{DeliveryConfig, EmailConfig, SmtpSecurity, WebhookConfig};
+    let webhook = match (raw.webhook_url, raw.webhook_secret_file) {
+        (None, None) => None,
+        (Some(url), Some(secret_file)) => Some(WebhookConfig { url, secret_file }),
+        (Some(_), None) => {
+            return Err(ConfigError(
+                "config: alerts.webhook_url needs alerts.webhook_secret_file (deliveries are signed)"
+                    .into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError(
+                "config: alerts.webhook_secret_file is set but alerts.webhook_url is not".into(),
+            ));
+        }
+    };
+    let email = match raw.smtp_server {
+        None => {
+            if raw.smtp_to.is_some() || raw.smtp_from.is_some() {
+                return Err(ConfigError(
+                    "config: alerts.smtp_to and smtp_from need alerts.smtp_server".into(),
+                ));
+            }
+            None
+        }
+        Some(server) => {
+            let (host, port) = server
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.trim_start_matches('[').trim_end_matches(']'), p.parse::<u16>().ok()?)))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "config: alerts.smtp_server '{server}' is not host:port like mail.example.com:587"
+                    ))
+                })?;
+            let security = match raw.smtp_security.as_deref().unwrap_or("starttls") {
+                "tls" => SmtpSecurity::Tls,
+                "starttls" => SmtpSecurity::StartTls,
+                "none" => SmtpSecurity::None,
+                other => {
+                    return Err(ConfigError(format!(
+                        "config: alerts.smtp_security '{other}' must be tls, starttls or none"
+                    )));
+                }
+            };
+            let from = raw.smtp_from.ok_or_else(|| {
+                ConfigError("config: alerts.smtp_server needs alerts.smtp_from".into())
+            })?;
+            let to = match raw.smtp_to {
+                Some(to) if !to.is_empty() => to,
+                _ => {
+                    return Err(ConfigError(
+                        "config: alerts.smtp_server needs alerts.smtp_to (a list of addresses)"
+                            .into(),
+                    ));
+                }
+            };
+            Some(EmailConfig {
+                host: host.to_owned(),
+                port,
+                security,
+                from,
+                to,
+            })
+        }
+    };
+    Ok(DeliveryConfig {
+        webhook,
+        email,
+        queue: positive("alerts.queue", raw.queue, 1_000)?,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,6 +390,7 @@ fn validate(
     };
     Ok(ServerConfig {
         detect: detect_config(raw.detect)?,
+        alerts: alerts_config(raw.alerts)?,
         forward,
         defender,
         data_dir: data_dir.to_path_buf(),

@@ -179,9 +179,10 @@ pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {
                 .add_canary(&tenant, &path)
                 .await
                 .map_err(crate::admin::usage_or)?;
+            let live = crate::session_admin::detection_changed(data_dir).await?;
             println!(
                 "canary {path} placed in {tenant} (file {id}); opening, renaming or removing it is \
-                 critical (the running server knows it within 2 seconds)"
+                 critical ({live})"
             );
         }
         CanaryCommand::List { tenant } => {
@@ -204,7 +205,8 @@ pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {
                 .remove_canary(&tenant, &path)
                 .await
                 .map_err(crate::admin::usage_or)?;
-            println!("canary {path} removed from {tenant}");
+            let live = crate::session_admin::detection_changed(data_dir).await?;
+            println!("canary {path} removed from {tenant} ({live})");
         }
     }
     admin.close().await;
@@ -299,7 +301,8 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
             }
             if clear {
                 cat.set_detection_override(scope, &name, None).await?;
-                println!("{scope} {name}: overrides removed");
+                let live = crate::session_admin::detection_changed(data_dir).await?;
+                println!("{scope} {name}: overrides removed ({live})");
             } else {
                 if set.is_empty() {
                     return Err(UsageError("give --set NAME=VALUE or --clear".into()).into());
@@ -316,10 +319,8 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
                 }
                 cat.set_detection_override(scope, &name, Some(&serde_json::to_string(&t)?))
                     .await?;
-                println!(
-                    "{scope} {name}: {} (applies within 2 seconds)",
-                    set.join(", ")
-                );
+                let live = crate::session_admin::detection_changed(data_dir).await?;
+                println!("{scope} {name}: {} ({live})", set.join(", "));
             }
             admin.close().await;
         }

@@ -105,6 +105,19 @@ pub async fn released(data_dir: &Path, account: &str) -> anyhow::Result<String> 
     }
 }
 
+/// Tells the running server that canaries or overrides changed, so they apply at once;
+/// returns what happened, for people.
+pub async fn detection_changed(data_dir: &Path) -> anyhow::Result<String> {
+    match ask(data_dir, &Request::DetectionChanged).await? {
+        None => Ok("no server is running; it applies when the server starts".into()),
+        Some(Reply::DetectionRefreshed(true)) => Ok("in force now".into()),
+        Some(Reply::DetectionRefreshed(false)) => {
+            Ok("the server runs with detection off: not in force".into())
+        }
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    }
+}
+
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let reply = control::call(data_dir, request)
         .await

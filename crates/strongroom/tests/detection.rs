@@ -306,7 +306,12 @@ fn a_canary_opened_by_anyone_is_contained_within_a_second() {
         (a["severity"].as_str(), a["rule"].as_str()),
         (Some("critical"), Some("canary"))
     );
-    assert!(server.ok(&["user", "show", "alice"]).contains("locked"));
+    let shown = server.ok(&["user", "show", "alice"]);
+    let why = format!(
+        "state:     locked (alert {}: canary)",
+        a["id"].as_str().unwrap()
+    );
+    assert!(shown.contains(&why), "{shown}");
     // The decoy holds plausible data.
     let text = server.ok(&["canary", "list", "acme"]);
     assert!(text.contains("acme"));
@@ -402,4 +407,174 @@ fn rules_overrides_and_replay_of_a_simulated_month() {
     // The server's own history, hunted with today's rules.
     let hunted = server.ok(&["detect", "replay", "--ledger"]);
     assert!(hunted.lines().all(|l| l.starts_with('{')));
+}
+
+/// Lines a child prints, as they come.
+fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Kills a receiver when the test ends, passed or failed.
+struct Receiver(std::process::Child);
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn receiver(args: &[&str]) -> (Receiver, std::sync::mpsc::Receiver<String>) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/alert_receivers.py"
+    );
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    (Receiver(child), lines)
+}
+
+#[test]
+fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = tempfile::tempdir().unwrap();
+    let secret_file = secrets.path().join("webhook.secret");
+    std::fs::write(&secret_file, "a-shared-secret-of-the-soc-team\n").unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let (_hook, hook_lines) = receiver(&["webhook", secret_file.to_str().unwrap()]);
+    let hook_port: u16 = hook_lines
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_smtp, mail_lines) = receiver(&["smtp", &smtp_port.to_string()]);
+    assert_eq!(
+        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "ready"
+    );
+
+    let config = format!(
+        "{CONFIG}[alerts]\nwebhook_url = \"http://127.0.0.1:{hook_port}/strongroom\"\n\
+         webhook_secret_file = \"{}\"\nsmtp_server = \"127.0.0.1:{smtp_port}\"\n\
+         smtp_security = \"none\"\nsmtp_from = \"strongroom@bank.example\"\n\
+         smtp_to = [\"soc@bank.example\", \"oncall@bank.example\"]\n",
+        secret_file.display()
+    );
+    let server = Server::start_with_config(&config);
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir /reports\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    let mut raw = Raw::connect(&alice);
+    let _h = raw.open(1, "/reports/customers-2026.csv", OpenFlags::READ);
+    let alert = wait_for_alert(&server, "alice");
+    let id = alert["id"].as_str().unwrap();
+
+    // The webhook: refused once (HTTP 500), delivered again after the backoff, signed both times.
+    let mut posts = Vec::new();
+    while posts.len() < 2 {
+        let line = hook_lines
+            .recv_timeout(Duration::from_secs(15))
+            .unwrap_or_else(|_| panic!("webhook posts so far: {posts:?}"));
+        posts.push(line);
+    }
+    assert!(posts[0].starts_with("signed status=500 "), "{posts:?}");
+    assert!(posts[1].starts_with("signed status=200 "), "{posts:?}");
+    let body: serde_json::Value =
+        serde_json::from_str(posts[1].splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(body["id"], id);
+    assert_eq!(body["rule"], "canary");
+    assert_eq!(body["severity"], "critical");
+    assert_eq!(body["account"], "alice");
+    assert!(
+        body["techniques"].as_array().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "lock_account"),
+        "{body}"
+    );
+    assert!(hook_lines.recv_timeout(Duration::from_secs(3)).is_err());
+
+    // The e-mail: one message to both addresses, naming the alert.
+    let mail: serde_json::Value =
+        serde_json::from_str(&mail_lines.recv_timeout(Duration::from_secs(15)).unwrap()).unwrap();
+    assert_eq!(mail["from"], "strongroom@bank.example");
+    assert_eq!(
+        mail["to"],
+        serde_json::json!(["soc@bank.example", "oncall@bank.example"])
+    );
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("critical") && subject.contains("canary") && subject.contains("alice"),
+        "{subject}"
+    );
+    let text = mail["body"].as_str().unwrap();
+    assert!(text.contains(id) && text.contains("lock_account"), "{text}");
+    assert!(text.contains(alert["summary"].as_str().unwrap()), "{text}");
+}
+
+#[test]
+fn a_delivery_that_cannot_be_trusted_stops_the_server_from_starting() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook.secret");
+    std::fs::write(&secret, "a-shared-secret-of-the-soc-team").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let start = |alerts: &str| {
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("strongroom.toml"), format!("[alerts]\n{alerts}")).unwrap();
+        let out = Command::new(support::BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let hook = |url: &str| {
+        format!(
+            "webhook_url = \"{url}\"\nwebhook_secret_file = \"{}\"\n",
+            secret.display()
+        )
+    };
+    let e = start(&hook("http://127.0.0.1:9/x"));
+    assert!(e.contains("is readable by others (mode 644)"), "{e}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = start(&hook("http://siem.bank.example/x"));
+    assert!(e.contains("must use https"), "{e}");
+    let e = start("webhook_url = \"https://siem.bank.example/x\"\n");
+    assert!(e.contains("needs alerts.webhook_secret_file"), "{e}");
+    let e = start(
+        "smtp_server = \"mail.bank.example:25\"\nsmtp_security = \"none\"\n\
+         smtp_from = \"a@bank.example\"\nsmtp_to = [\"b@bank.example\"]\n",
+    );
+    assert!(e.contains("only allowed to a relay on loopback"), "{e}");
 }

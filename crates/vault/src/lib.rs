@@ -21,6 +21,7 @@ pub mod seal;
 pub mod sealed;
 mod spill;
 pub mod totp;
+pub mod webhook;
 
 use std::fmt;
 use std::sync::Arc;
