@@ -1,0 +1,8 @@
+//! Classification: what kinds of sensitive data a file holds. Validators, not bare patterns: a
+//! number counts only when its structure and checksum hold (Luhn for card numbers, ISO 13616's
+//! mod-97 and the country's length for IBANs, the ABA checksum for US routing numbers, the
+//! allocation rules of US Social Security and UK National Insurance numbers).
+//!
+//! Pure: bytes in, counts out. Never here: reading files, storing results, sealing, time.
+
+pub mod validate;

@@ -1,0 +1,373 @@
+//! One validator per data class: each takes the candidate's characters (separators already
+//! removed where the class allows them) and says whether it is a well-formed, checksummed
+//! instance. No allocation; no regular expressions.
+
+/// Luhn (ISO/IEC 7812-1) over ASCII digits; `false` for anything that is not all digits.
+pub fn luhn(digits: &[u8]) -> bool {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// A payment card number: 13 to 19 digits under a known issuer's prefix and length, Luhn valid.
+pub fn card_number(digits: &[u8]) -> bool {
+    let n = digits.len();
+    if !(13..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let prefix = |k: usize| -> u32 {
+        digits[..k]
+            .iter()
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let issuer = match digits[0] {
+        // Visa
+        b'4' => matches!(n, 13 | 16 | 19),
+        // Mastercard (51-55, 2221-2720), Maestro and others under 5/6 with their lengths.
+        b'5' => {
+            (51..=55).contains(&prefix(2)) && n == 16
+                || matches!(prefix(2), 50 | 56..=58) && n >= 12
+        }
+        b'2' => (2221..=2720).contains(&prefix(4)) && n == 16,
+        // American Express 34, 37 (15 digits); Diners 300-305, 36, 38, 39; JCB 3528-3589.
+        b'3' => {
+            matches!(prefix(2), 34 | 37) && n == 15
+                || ((300..=305).contains(&prefix(3)) || matches!(prefix(2), 36 | 38 | 39))
+                    && n >= 14
+                || (3528..=3589).contains(&prefix(4)) && n >= 16
+        }
+        // Discover 6011, 644-649, 65; UnionPay 62; Maestro 6x.
+        b'6' => n >= 16 || prefix(2) >= 60 && n >= 12,
+        _ => false,
+    };
+    issuer && luhn(digits)
+}
+
+/// IBAN lengths by country, from the ISO 13616 registry (SWIFT), sorted for binary search.
+const IBAN_LENGTHS: &[(&[u8; 2], u8)] = &[
+    (b"AD", 24),
+    (b"AE", 23),
+    (b"AL", 28),
+    (b"AT", 20),
+    (b"AZ", 28),
+    (b"BA", 20),
+    (b"BE", 16),
+    (b"BG", 22),
+    (b"BH", 22),
+    (b"BI", 27),
+    (b"BR", 29),
+    (b"BY", 28),
+    (b"CH", 21),
+    (b"CR", 22),
+    (b"CY", 28),
+    (b"CZ", 24),
+    (b"DE", 22),
+    (b"DJ", 27),
+    (b"DK", 18),
+    (b"DO", 28),
+    (b"EE", 20),
+    (b"EG", 29),
+    (b"ES", 24),
+    (b"FI", 18),
+    (b"FK", 18),
+    (b"FO", 18),
+    (b"FR", 27),
+    (b"GB", 22),
+    (b"GE", 22),
+    (b"GI", 23),
+    (b"GL", 18),
+    (b"GR", 27),
+    (b"GT", 28),
+    (b"HN", 28),
+    (b"HR", 21),
+    (b"HU", 28),
+    (b"IE", 22),
+    (b"IL", 23),
+    (b"IQ", 23),
+    (b"IS", 26),
+    (b"IT", 27),
+    (b"JO", 30),
+    (b"KW", 30),
+    (b"KZ", 20),
+    (b"LB", 28),
+    (b"LC", 32),
+    (b"LI", 21),
+    (b"LT", 20),
+    (b"LU", 20),
+    (b"LV", 21),
+    (b"LY", 25),
+    (b"MC", 27),
+    (b"MD", 24),
+    (b"ME", 22),
+    (b"MK", 19),
+    (b"MN", 20),
+    (b"MR", 27),
+    (b"MT", 31),
+    (b"MU", 30),
+    (b"NI", 28),
+    (b"NL", 18),
+    (b"NO", 15),
+    (b"OM", 23),
+    (b"PK", 24),
+    (b"PL", 28),
+    (b"PS", 29),
+    (b"PT", 25),
+    (b"QA", 29),
+    (b"RO", 24),
+    (b"RS", 22),
+    (b"RU", 33),
+    (b"SA", 24),
+    (b"SC", 31),
+    (b"SD", 18),
+    (b"SE", 24),
+    (b"SI", 19),
+    (b"SK", 24),
+    (b"SM", 27),
+    (b"SO", 23),
+    (b"ST", 25),
+    (b"SV", 28),
+    (b"TL", 23),
+    (b"TN", 24),
+    (b"TR", 26),
+    (b"UA", 29),
+    (b"VA", 22),
+    (b"VG", 24),
+    (b"XK", 20),
+    (b"YE", 30),
+];
+
+/// The registered IBAN length of a country, if it has IBANs.
+pub fn iban_length(country: &[u8]) -> Option<usize> {
+    let key: [u8; 2] = country.try_into().ok()?;
+    IBAN_LENGTHS
+        .binary_search_by(|(c, _)| c.as_slice().cmp(key.as_slice()))
+        .ok()
+        .map(|i| usize::from(IBAN_LENGTHS[i].1))
+}
+
+/// An IBAN in electronic form (upper case, no spaces): the country's registered length, two
+/// check digits, an alphanumeric BBAN, and the ISO 7064 mod-97-10 check equal to 1.
+pub fn iban(s: &[u8]) -> bool {
+    if s.len() < 15
+        || !s[..2].iter().all(u8::is_ascii_uppercase)
+        || !s[2..4].iter().all(u8::is_ascii_digit)
+        || !s[4..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        || iban_length(&s[..2]) != Some(s.len())
+    {
+        return false;
+    }
+    let mut rem = 0u32;
+    for &c in s[4..].iter().chain(&s[..4]) {
+        if c.is_ascii_digit() {
+            rem = (rem * 10 + u32::from(c - b'0')) % 97;
+        } else {
+            rem = (rem * 100 + u32::from(c - b'A' + 10)) % 97;
+        }
+    }
+    rem == 1
+}
+
+/// A US ABA routing number: nine digits, a Federal Reserve prefix (00-12, 21-32, 61-72, 80),
+/// and the weighted checksum 3-7-1 divisible by 10.
+pub fn aba_routing(d: &[u8]) -> bool {
+    if d.len() != 9 || !d.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut v = [0u32; 9];
+    for (v, c) in v.iter_mut().zip(d) {
+        *v = u32::from(c - b'0');
+    }
+    let prefix = v[0] * 10 + v[1];
+    if !matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80) {
+        return false;
+    }
+    let sum = 3 * (v[0] + v[3] + v[6]) + 7 * (v[1] + v[4] + v[7]) + (v[2] + v[5] + v[8]);
+    sum.is_multiple_of(10) && sum != 0
+}
+
+/// A US Social Security number as area, group and serial (digits only): area not 000, 666 or
+/// 900-999; group not 00; serial not 0000; not one of the numbers published as examples.
+pub fn us_ssn(area: &[u8], group: &[u8], serial: &[u8]) -> bool {
+    let all = |s: &[u8], n| s.len() == n && s.iter().all(u8::is_ascii_digit);
+    if !all(area, 3) || !all(group, 2) || !all(serial, 4) {
+        return false;
+    }
+    if area == b"000" || area == b"666" || area[0] == b'9' || group == b"00" || serial == b"0000" {
+        return false;
+    }
+    // Published in advertising and documentation; belong to nobody.
+    !matches!(
+        (area, group, serial),
+        (b"078", b"05", b"1120") | (b"219", b"09", b"9999")
+    )
+}
+
+/// A UK National Insurance number (no spaces): two prefix letters as allocated (first not D, F,
+/// I, Q, U, V; second not D, F, I, O, Q, U, V; not BG, GB, KN, NK, NT, TN, ZZ), six digits and
+/// a suffix A to D.
+pub fn uk_nino(s: &[u8]) -> bool {
+    if s.len() != 9 {
+        return false;
+    }
+    let (a, b) = (s[0], s[1]);
+    a.is_ascii_uppercase()
+        && b.is_ascii_uppercase()
+        && !b"DFIQUV".contains(&a)
+        && !b"DFIOQUV".contains(&b)
+        && !matches!(
+            &s[..2],
+            b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+        )
+        && s[2..8].iter().all(u8::is_ascii_digit)
+        && (b'A'..=b'D').contains(&s[8])
+}
+
+/// ISO 3166 alpha-2 codes SWIFT uses in BICs: every IBAN country plus the other large banking
+/// jurisdictions (sorted).
+const BIC_COUNTRIES: &[&[u8; 2]] = &[
+    b"AD", b"AE", b"AL", b"AR", b"AT", b"AU", b"AZ", b"BA", b"BD", b"BE", b"BG", b"BH", b"BI",
+    b"BM", b"BR", b"BS", b"BY", b"CA", b"CH", b"CL", b"CN", b"CO", b"CR", b"CY", b"CZ", b"DE",
+    b"DJ", b"DK", b"DO", b"DZ", b"EC", b"EE", b"EG", b"ES", b"FI", b"FK", b"FO", b"FR", b"GB",
+    b"GE", b"GG", b"GH", b"GI", b"GL", b"GR", b"GT", b"HK", b"HN", b"HR", b"HU", b"ID", b"IE",
+    b"IL", b"IM", b"IN", b"IQ", b"IS", b"IT", b"JE", b"JO", b"JP", b"KE", b"KR", b"KW", b"KY",
+    b"KZ", b"LB", b"LC", b"LI", b"LK", b"LT", b"LU", b"LV", b"LY", b"MA", b"MC", b"MD", b"ME",
+    b"MK", b"MN", b"MO", b"MR", b"MT", b"MU", b"MX", b"MY", b"NG", b"NI", b"NL", b"NO", b"NZ",
+    b"OM", b"PA", b"PE", b"PH", b"PK", b"PL", b"PS", b"PT", b"QA", b"RO", b"RS", b"RU", b"SA",
+    b"SC", b"SD", b"SE", b"SG", b"SI", b"SK", b"SM", b"SO", b"ST", b"SV", b"TH", b"TL", b"TN",
+    b"TR", b"TW", b"UA", b"US", b"UY", b"VA", b"VG", b"VN", b"XK", b"YE", b"ZA",
+];
+
+/// A SWIFT/BIC code's structure (ISO 9362): four letters, a country, two alphanumeric location
+/// characters and optionally three for the branch. Structure only: an eight-letter word can
+/// have it, so the scanner counts a BIC only where its context names one.
+pub fn bic(s: &[u8]) -> bool {
+    (s.len() == 8 || s.len() == 11)
+        && s[..4].iter().all(u8::is_ascii_uppercase)
+        && BIC_COUNTRIES
+            .binary_search_by(|c| c.as_slice().cmp(&s[4..6]))
+            .is_ok()
+        && s[6..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tables_are_sorted() {
+        assert!(IBAN_LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(BIC_COUNTRIES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn known_valid_and_invalid_numbers() {
+        // Published test numbers.
+        assert!(card_number(b"4111111111111111"));
+        assert!(card_number(b"5555555555554444"));
+        assert!(card_number(b"378282246310005"));
+        assert!(card_number(b"6011111111111117"));
+        assert!(card_number(b"2223003122003222"));
+        assert!(!card_number(b"4111111111111112"));
+        assert!(!card_number(b"1234567812345670"), "no issuer starts with 1");
+        assert!(!card_number(b"37828224631000"), "Amex is 15 digits");
+        assert!(iban(b"DE89370400440532013000"));
+        assert!(iban(b"GB82WEST12345698765432"));
+        assert!(iban(b"NO9386011117947"));
+        assert!(iban(b"FR1420041010050500013M02606"));
+        assert!(!iban(b"DE89370400440532013001"));
+        assert!(!iban(b"DE8937040044053201300"), "one short for Germany");
+        assert!(!iban(b"XX89370400440532013000"));
+        assert!(aba_routing(b"011000015"));
+        assert!(aba_routing(b"021000021"));
+        assert!(!aba_routing(b"021000022"));
+        assert!(!aba_routing(b"991000027"), "not a Federal Reserve prefix");
+        assert!(us_ssn(b"123", b"45", b"6789"));
+        assert!(!us_ssn(b"666", b"45", b"6789"));
+        assert!(!us_ssn(b"900", b"45", b"6789"));
+        assert!(!us_ssn(b"123", b"00", b"6789"));
+        assert!(!us_ssn(b"078", b"05", b"1120"));
+        assert!(uk_nino(b"AB123456C"));
+        assert!(!uk_nino(b"GB123456C"));
+        assert!(!uk_nino(b"DA123456C"));
+        assert!(!uk_nino(b"AB123456E"));
+        assert!(bic(b"DEUTDEFF"));
+        assert!(bic(b"NWBKGB2LXXX"));
+        assert!(!bic(b"DEUTXXFF"));
+        assert!(!bic(b"DEUT1EFF"));
+    }
+
+    /// Appends the Luhn check digit to `body`.
+    fn with_luhn(mut body: Vec<u8>) -> Vec<u8> {
+        body.push(b'0');
+        for c in b'0'..=b'9' {
+            *body.last_mut().unwrap() = c;
+            if luhn(&body) {
+                break;
+            }
+        }
+        body
+    }
+
+    proptest! {
+        #[test]
+        fn luhn_catches_every_single_digit_error(
+            body in proptest::collection::vec(b'0'..=b'9', 12..18),
+            at in any::<proptest::sample::Index>(),
+            delta in 1u8..10,
+        ) {
+            let good = with_luhn(body);
+            prop_assert!(luhn(&good));
+            let mut bad = good.clone();
+            let i = at.index(bad.len());
+            bad[i] = b'0' + (bad[i] - b'0' + delta) % 10;
+            prop_assert!(!luhn(&bad));
+        }
+
+        #[test]
+        fn iban_catches_every_single_character_error(
+            bban in proptest::collection::vec(b'0'..=b'9', 18),
+            at in 4usize..22,
+            delta in 1u8..10,
+        ) {
+            // A German IBAN with its check digits computed.
+            let mut s = b"DE00".to_vec();
+            s.extend_from_slice(&bban);
+            let mut rem = 0u32;
+            for &c in s[4..].iter().chain(b"1314") {
+                rem = (rem * 10 + u32::from(c - b'0')) % 97;
+            }
+            let check = 98 - (rem * 100) % 97;
+            s[2] = b'0' + (check / 10) as u8;
+            s[3] = b'0' + (check % 10) as u8;
+            prop_assert!(iban(&s));
+            let mut bad = s.clone();
+            bad[at] = b'0' + (bad[at] - b'0' + delta) % 10;
+            prop_assert!(!iban(&bad));
+        }
+
+        #[test]
+        fn validators_never_panic(s in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let _ = (luhn(&s), card_number(&s), iban(&s), aba_routing(&s), uk_nino(&s), bic(&s));
+            if s.len() >= 9 {
+                let _ = us_ssn(&s[..3], &s[3..5], &s[5..9]);
+            }
+        }
+    }
+}
