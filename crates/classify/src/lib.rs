@@ -5,4 +5,13 @@
 //!
 //! Pure: bytes in, counts out. Never here: reading files, storing results, sealing, time.
 
+pub mod corpus;
+pub mod format;
+pub mod scan;
 pub mod validate;
+
+pub use format::Format;
+pub use scan::{Class, Classification, Counts, Scanner, classify};
+
+#[cfg(test)]
+mod tests;

@@ -5,19 +5,25 @@
 #[derive(Debug, Clone)]
 pub struct Window {
     bucket_ms: i64,
-    /// (bucket index since the epoch, bytes, files), as a ring.
+    buckets: u32,
+    /// (bucket index since the epoch, bytes, files), as a ring; allocated at the first count
+    /// (most accounts are idle most of the time, and an idle account's windows cost nothing).
     slots: Vec<(i64, u64, u64)>,
 }
 
 impl Window {
     pub fn new(span_ms: i64, buckets: usize) -> Self {
         Self {
-            bucket_ms: (span_ms / buckets as i64).max(1),
-            slots: vec![(i64::MIN, 0, 0); buckets],
+            bucket_ms: (span_ms / buckets.max(1) as i64).max(1),
+            buckets: buckets.clamp(1, u32::MAX as usize) as u32,
+            slots: Vec::new(),
         }
     }
 
     pub fn add(&mut self, now_ms: i64, bytes: u64, files: u64) {
+        if self.slots.is_empty() {
+            self.slots = vec![(i64::MIN, 0, 0); self.buckets as usize];
+        }
         let index = now_ms.div_euclid(self.bucket_ms);
         let n = self.slots.len() as i64;
         let slot = &mut self.slots[index.rem_euclid(n) as usize];
@@ -31,7 +37,7 @@ impl Window {
     /// (bytes, files) within the window ending at `now_ms`.
     pub fn sum(&self, now_ms: i64) -> (u64, u64) {
         let index = now_ms.div_euclid(self.bucket_ms);
-        let oldest = index - self.slots.len() as i64 + 1;
+        let oldest = index - i64::from(self.buckets) + 1;
         self.slots
             .iter()
             .filter(|s| s.0 >= oldest && s.0 <= index)

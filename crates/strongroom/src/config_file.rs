@@ -154,6 +154,29 @@ struct RawDetect {
     thresholds: Option<detect::rules::Thresholds>,
     #[serde(default)]
     containment: RawContainment,
+    /// Per-tenant overrides: `[detect.tenant.NAME]`, thresholds by name; the rest are the
+    /// `[detect.thresholds]` in force.
+    #[serde(default)]
+    tenant: std::collections::BTreeMap<String, toml::Table>,
+    /// Per-account overrides: `[detect.account.NAME]`, likewise (an account's wins over its
+    /// tenant's; an override made with `detect override` wins over the file's).
+    #[serde(default)]
+    account: std::collections::BTreeMap<String, toml::Table>,
+}
+
+/// `base` with the thresholds `given` names replaced; an unknown name or a wrong type is an
+/// error naming the table.
+fn overlay(
+    base: &detect::rules::Thresholds,
+    given: toml::Table,
+    table: &str,
+) -> Result<detect::rules::Thresholds, ConfigError> {
+    use serde::Deserialize as _;
+    let mut merged =
+        toml::Table::try_from(base).map_err(|e| ConfigError(format!("config: {table}: {e}")))?;
+    merged.extend(given);
+    detect::rules::Thresholds::deserialize(toml::Value::Table(merged))
+        .map_err(|e| ConfigError(format!("config: {table}: {}", e.message())))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,6 +214,18 @@ fn detect_config(raw: RawDetect) -> Result<service::config::DetectConfig, Config
     }
     if let Some(t) = raw.thresholds {
         c.rules.thresholds = t;
+    }
+    for (name, given) in raw.tenant {
+        let t = overlay(&c.rules.thresholds, given, &format!("detect.tenant.{name}"))?;
+        c.rules.tenant_overrides.insert(name, t);
+    }
+    for (name, given) in raw.account {
+        let t = overlay(
+            &c.rules.thresholds,
+            given,
+            &format!("detect.account.{name}"),
+        )?;
+        c.rules.account_overrides.insert(name, t);
     }
     let r = raw.containment;
     let d = &mut c.containment;
@@ -409,4 +444,47 @@ fn validate(
             300,
         )?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect_of(text: &str) -> Result<service::config::DetectConfig, ConfigError> {
+        parse(
+            text,
+            Path::new("/nonexistent"),
+            None,
+            MasterKeySource::Inline(String::new()),
+        )
+        .map(|c| c.detect)
+    }
+
+    #[test]
+    fn per_tenant_and_per_account_overrides_inherit_the_configured_thresholds() {
+        let d = detect_of(
+            "[detect.thresholds]\ncautious_bytes = 1000\nbreadth_percent = 40\n\
+             [detect.tenant.acme]\nbreadth_percent = 80\n\
+             [detect.account.nightly-sync]\nhour_bytes = 999999\n",
+        )
+        .unwrap();
+        let acme = d.rules.thresholds_for(Some("acme"), None);
+        assert_eq!((acme.breadth_percent, acme.cautious_bytes), (80, 1000));
+        let sync = d.rules.thresholds_for(Some("acme"), Some("nightly-sync"));
+        assert_eq!(
+            (sync.hour_bytes, sync.breadth_percent, sync.cautious_bytes),
+            (999_999, 40, 1000)
+        );
+        let other = d.rules.thresholds_for(Some("other"), Some("bob"));
+        assert_eq!(other.breadth_percent, 40);
+    }
+
+    #[test]
+    fn an_unknown_threshold_in_an_override_is_refused_by_name() {
+        let e = detect_of("[detect.account.bob]\nbredth_percent = 80\n").unwrap_err();
+        assert!(e.0.contains("detect.account.bob"), "{e}");
+        assert!(e.0.contains("bredth_percent"), "{e}");
+        let e = detect_of("[detect.tenant.acme]\nbreadth_percent = \"lots\"\n").unwrap_err();
+        assert!(e.0.contains("detect.tenant.acme"), "{e}");
+    }
 }

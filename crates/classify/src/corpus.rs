@@ -1,0 +1,480 @@
+//! A labelled corpus for measuring the classifier: documents in the shapes banks exchange
+//! (customer CSV extracts, ISO 20022 payment initiations, NACHA batches, SWIFT MT103s, BAI2
+//! statements, free text), each with the counts it truly holds. Valid numbers are generated
+//! with real structure and checksums; near misses differ by one check digit; random digit runs
+//! and reference numbers stand beside them. Deterministic for a seed; no I/O.
+
+use crate::scan::{Class, Counts};
+
+/// A document and what it holds.
+pub struct Document {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub truth: Counts,
+}
+
+/// splitmix64: small, deterministic, good enough for test data.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn luhn_digit(body: &str) -> char {
+    for c in b'0'..=b'9' {
+        let mut s = body.to_owned();
+        s.push(char::from(c));
+        if crate::validate::luhn(s.as_bytes()) {
+            return char::from(c);
+        }
+    }
+    '0'
+}
+
+/// Changes the last digit of `s` (a near miss).
+fn spoil_last(s: &str) -> String {
+    let mut b = s.as_bytes().to_vec();
+    let last = b.len() - 1;
+    b[last] = b'0' + (b[last] - b'0' + 1 + (b[0] % 8)) % 10;
+    String::from_utf8(b).unwrap_or_default()
+}
+
+pub fn card(rng: &mut Rng) -> String {
+    let (prefix, len) = match rng.below(4) {
+        0 => ("4", 16),
+        1 => (["51", "52", "53", "54", "55"][rng.below(5) as usize], 16),
+        2 => (["34", "37"][rng.below(2) as usize], 15),
+        _ => ("6011", 16),
+    };
+    let body = format!("{prefix}{}", rng.digits(len - prefix.len() - 1));
+    let check = luhn_digit(&body);
+    format!("{body}{check}")
+}
+
+fn grouped(card: &str) -> String {
+    if card.len() == 15 {
+        format!("{} {} {}", &card[..4], &card[4..10], &card[10..])
+    } else {
+        card.as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub fn iban(rng: &mut Rng) -> String {
+    let (country, bban) = match rng.below(4) {
+        0 => ("DE", rng.digits(18)),
+        1 => ("FR", format!("{}M{}", rng.digits(20), rng.digits(2))),
+        2 => ("NL", format!("ABNA{}", rng.digits(10))),
+        _ => ("GB", format!("NWBK{}", rng.digits(14))),
+    };
+    let mut rem = 0u32;
+    for c in bban.bytes().chain(country.bytes()).chain(*b"00") {
+        rem = if c.is_ascii_digit() {
+            (rem * 10 + u32::from(c - b'0')) % 97
+        } else {
+            (rem * 100 + u32::from(c - b'A' + 10)) % 97
+        };
+    }
+    format!("{country}{:02}{bban}", 98 - rem)
+}
+
+fn printed(iban: &str) -> String {
+    iban.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A near-miss IBAN: one check digit off.
+fn spoil_iban(iban: &str) -> String {
+    let mut b = iban.as_bytes().to_vec();
+    b[3] = b'0' + (b[3] - b'0' + 3) % 10;
+    String::from_utf8(b).unwrap_or_default()
+}
+
+pub fn aba(rng: &mut Rng) -> String {
+    loop {
+        let prefix = [
+            "01", "02", "03", "04", "05", "06", "07", "08", "09", "11", "12", "21", "26", "31",
+        ][rng.below(14) as usize];
+        let body = format!("{prefix}{}", rng.digits(6));
+        let d: Vec<u32> = body.bytes().map(|c| u32::from(c - b'0')).collect();
+        let partial = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5]);
+        let check = (10 - partial % 10) % 10;
+        let s = format!("{body}{check}");
+        if crate::validate::aba_routing(s.as_bytes()) {
+            return s;
+        }
+    }
+}
+
+pub fn ssn(rng: &mut Rng) -> String {
+    let area = 1 + rng.below(665);
+    let group = 1 + rng.below(99);
+    let serial = 1 + rng.below(9999);
+    format!("{area:03}-{group:02}-{serial:04}")
+}
+
+pub fn nino(rng: &mut Rng) -> String {
+    const FIRST: &[u8] = b"ABCEGHJKLMNPRSTWXYZ";
+    const SECOND: &[u8] = b"ABCEGHJKLMNPRSTWXYZ";
+    loop {
+        let a = FIRST[rng.below(FIRST.len() as u64) as usize];
+        let b = SECOND[rng.below(SECOND.len() as u64) as usize];
+        let s = format!(
+            "{}{}{}{}",
+            char::from(a),
+            char::from(b),
+            rng.digits(6),
+            char::from(b'A' + rng.below(4) as u8)
+        );
+        if crate::validate::uk_nino(s.as_bytes()) {
+            return s;
+        }
+    }
+}
+
+pub fn bic(rng: &mut Rng) -> String {
+    let bank = rng.pick(&[
+        "DEUT", "BNPA", "NWBK", "ABNA", "CHAS", "BARC", "COBA", "INGB",
+    ]);
+    let country = rng.pick(&["DE", "FR", "GB", "NL", "US", "BE", "CH"]);
+    let loc = rng.pick(&["FF", "PP", "2L", "2A", "33", "MM"]);
+    if rng.below(2) == 0 {
+        format!("{bank}{country}{loc}")
+    } else {
+        format!("{bank}{country}{loc}XXX")
+    }
+}
+
+const NAMES: &[&str] = &[
+    "Anna Schmidt",
+    "John Miller",
+    "Marie Dubois",
+    "Jan de Vries",
+    "Oliver Smith",
+    "Sofia Rossi",
+    "Lucas Martin",
+    "Emma Johnson",
+    "Noah Brown",
+    "Mia Fischer",
+    "Liam Wilson",
+    "Ella Taylor",
+];
+
+fn name(rng: &mut Rng) -> &'static str {
+    NAMES[rng.below(NAMES.len() as u64) as usize]
+}
+
+fn email_of(rng: &mut Rng, name: &str) -> String {
+    let domain = rng.pick(&[
+        "example.com",
+        "mail.example.org",
+        "bank.example",
+        "corp.example.co.uk",
+    ]);
+    format!(
+        "{}.{}@{domain}",
+        &name.split(' ').next().unwrap_or("a").to_lowercase(),
+        rng.below(1000)
+    )
+}
+
+/// The corpus: about `target` bytes of documents of every kind.
+pub fn generate(seed: u64, target: usize) -> Vec<Document> {
+    let mut rng = Rng::new(seed);
+    let mut docs = Vec::new();
+    let mut size = 0;
+    let mut n = 0;
+    while size < target {
+        let doc = match n % 9 {
+            0 => customer_csv(&mut rng, n, false),
+            1 => customer_csv(&mut rng, n, true),
+            2 => pain001(&mut rng, n),
+            3 => nacha(&mut rng, n),
+            4 => mt103(&mut rng, n),
+            5 => bai2(&mut rng, n),
+            6 => letter(&mut rng, n),
+            7 => references(&mut rng, n),
+            _ => uk_payroll(&mut rng, n),
+        };
+        size += doc.bytes.len();
+        docs.push(doc);
+        n += 1;
+    }
+    docs
+}
+
+/// A customer extract; with `near_misses`, every number has a wrong check digit.
+fn customer_csv(rng: &mut Rng, n: usize, near_misses: bool) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("customer_id,name,email,iban,card_number,ssn,phone,balance\n");
+    for _ in 0..200 {
+        let nm = name(rng);
+        let (mut iban, mut card, mut ssn) = (iban(rng), card(rng), ssn(rng));
+        if near_misses {
+            iban = spoil_iban(&iban);
+            card = spoil_last(&card);
+            ssn = format!("{}{}", rng.pick(&["666", "900", "000"]), &ssn[3..]);
+        } else {
+            t.add(Class::Iban, 1);
+            t.add(Class::CardNumber, 1);
+            t.add(Class::UsSsn, 1);
+        }
+        t.add(Class::Email, 1);
+        s.push_str(&format!(
+            "{},{nm},{},{iban},{card},{ssn},+1 {} {},{}.{:02}\n",
+            rng.digits(10),
+            email_of(rng, nm),
+            rng.digits(3),
+            rng.digits(7),
+            rng.below(100_000),
+            rng.below(100)
+        ));
+    }
+    doc(n, "customers.csv", s, t)
+}
+
+fn pain001(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\">\n<CstmrCdtTrfInitn>\n<GrpHdr><MsgId>MSG",
+    );
+    s.push_str(&rng.digits(12));
+    s.push_str("</MsgId><NbOfTxs>100</NbOfTxs></GrpHdr>\n<PmtInf><DbtrAcct><Id><IBAN>");
+    s.push_str(&iban(rng));
+    t.add(Class::Iban, 1);
+    s.push_str("</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>");
+    s.push_str(&bic(rng));
+    t.add(Class::SwiftBic, 1);
+    s.push_str("</BICFI></FinInstnId></DbtrAgt>\n");
+    for _ in 0..100 {
+        s.push_str(&format!(
+            "<CdtTrfTxInf><PmtId><EndToEndId>E2E{}</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"EUR\">{}.{:02}</InstdAmt></Amt>\
+             <CdtrAgt><FinInstnId><BICFI>{}</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>{}</Nm></Cdtr>\
+             <CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct><RmtInf><Ustrd>INVOICE {}</Ustrd></RmtInf></CdtTrfTxInf>\n",
+            rng.digits(16),
+            rng.below(1_000_000),
+            rng.below(100),
+            bic(rng),
+            name(rng),
+            iban(rng),
+            rng.digits(9),
+        ));
+        t.add(Class::SwiftBic, 1);
+        t.add(Class::Iban, 1);
+    }
+    s.push_str("</PmtInf>\n</CstmrCdtTrfInitn>\n</Document>\n");
+    doc(n, "pain001.xml", s, t)
+}
+
+fn nacha(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let pad = |mut l: String| {
+        l.truncate(94);
+        while l.len() < 94 {
+            l.push(' ');
+        }
+        l.push('\n');
+        l
+    };
+    let mut s = pad(format!(
+        "101 {}{}2612030200A094101{:<23}{:<23}",
+        aba(rng),
+        rng.digits(10),
+        "FED RESERVE BANK",
+        "ACME CORP"
+    ));
+    s.push_str(&pad(format!(
+        "5220ACME CORP                           {}PPDPAYROLL         261203   1{}0000001",
+        rng.digits(10),
+        &aba(rng)[..8]
+    )));
+    for i in 0..200 {
+        let rdfi = aba(rng);
+        t.add(Class::AbaRouting, 1);
+        s.push_str(&pad(format!(
+            "622{rdfi}{:<17}{:010}{:<15}{:<22}  0{}{:07}",
+            rng.digits(12),
+            rng.below(10_000_000),
+            rng.digits(9),
+            name(rng),
+            &aba(rng)[..8],
+            i
+        )));
+    }
+    s.push_str(&pad(format!("8220000200{}", rng.digits(40))));
+    s.push_str(&pad(format!("9000001000001000002000{}", rng.digits(30))));
+    doc(n, "payroll.ach", s, t)
+}
+
+fn mt103(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for _ in 0..40 {
+        let (a, b) = (bic(rng), bic(rng));
+        s.push_str(&format!(
+            "{{1:F01{}0000000000}}{{2:I103{}N}}{{4:\n:20:REF{}\n:23B:CRED\n:32A:261203EUR{},{:02}\n\
+             :50K:/{}\n{}\n:57A:{}\n:59:/{}\n{}\n:70:INVOICE {}\n:71A:SHA\n-}}\n",
+            &format!("{a}XXXXXXXXXXXX")[..12],
+            &format!("{b}XXXXXXXXXXXX")[..12],
+            rng.digits(10),
+            rng.below(100_000),
+            rng.below(100),
+            iban(rng),
+            name(rng),
+            bic(rng),
+            iban(rng),
+            name(rng),
+            rng.digits(8),
+        ));
+        t.add(Class::Iban, 2);
+        t.add(Class::SwiftBic, 1);
+    }
+    doc(n, "mt103.fin", s, t)
+}
+
+fn bai2(rng: &mut Rng, n: usize) -> Document {
+    let mut s = format!(
+        "01,{},{},261203,0200,1,,,2/\n02,{},{},1,261202,,USD,2/\n",
+        rng.digits(9),
+        rng.digits(6),
+        rng.digits(6),
+        rng.digits(9)
+    );
+    for _ in 0..50 {
+        s.push_str(&format!(
+            "03,{},USD,010,{},,,015,{},,/\n16,165,{},Z,{},{}/\n49,{},2/\n",
+            rng.digits(10),
+            rng.below(10_000_000),
+            rng.below(10_000_000),
+            rng.below(100_000),
+            rng.digits(10),
+            rng.digits(8),
+            rng.below(10_000_000)
+        ));
+    }
+    s.push_str("98,0,1,2/\n99,0,1,3/\n");
+    doc(n, "statement.bai", s, Counts::default())
+}
+
+/// Free text: card numbers printed in groups, IBANs printed in groups, an e-mail signature,
+/// and numbers that are none of these (amounts, dates, phone numbers, order numbers).
+fn letter(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for _ in 0..30 {
+        let nm = name(rng);
+        let c = card(rng);
+        let i = iban(rng);
+        let e = email_of(rng, nm);
+        s.push_str(&format!(
+            "Dear {nm},\nwe charged {}.{:02} EUR to your card {} on 2026-11-{:02} (order {}).\n\
+             Please transfer the balance to {} quoting reference {}.\n\
+             Questions: call +44 20 {} {} or write to {e}.\n\n",
+            rng.below(5000),
+            rng.below(100),
+            grouped(&c),
+            1 + rng.below(28),
+            rng.digits(16),
+            printed(&i),
+            rng.digits(12),
+            rng.digits(4),
+            rng.digits(4),
+        ));
+        t.add(Class::CardNumber, 1);
+        t.add(Class::Iban, 1);
+        t.add(Class::Email, 1);
+    }
+    doc(n, "letters.txt", s, t)
+}
+
+/// Random digit runs and near misses in a file with no sensitive column: nothing to count.
+fn references(rng: &mut Rng, n: usize) -> Document {
+    let mut s = String::from("reference,order,amount,batch,tracking\n");
+    for _ in 0..300 {
+        let len = 5 + rng.below(20) as usize;
+        let near = spoil_last(&card(rng));
+        s.push_str(&format!(
+            "{},{},{}.{:02},{},{}\n",
+            rng.digits(len),
+            near,
+            rng.below(100_000),
+            rng.below(100),
+            rng.digits(9),
+            rng.digits(16),
+        ));
+    }
+    doc(n, "references.csv", s, Counts::default())
+}
+
+fn uk_payroll(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("employee;name;ni_number;sort_code;account;bic;routing_number\n");
+    for i in 0..200 {
+        let ni = nino(rng);
+        let ni = if i % 2 == 0 {
+            ni
+        } else {
+            format!(
+                "{} {} {} {} {}",
+                &ni[..2],
+                &ni[2..4],
+                &ni[4..6],
+                &ni[6..8],
+                &ni[8..]
+            )
+        };
+        s.push_str(&format!(
+            "{};{};{ni};{}-{}-{};{};{};{}\n",
+            rng.digits(6),
+            name(rng),
+            rng.digits(2),
+            rng.digits(2),
+            rng.digits(2),
+            rng.digits(8),
+            bic(rng),
+            aba(rng),
+        ));
+        t.add(Class::UkNino, 1);
+        t.add(Class::SwiftBic, 1);
+        t.add(Class::AbaRouting, 1);
+    }
+    doc(n, "payroll.csv", s, t)
+}
+
+fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
+    Document {
+        name: format!("{n:05}-{name}"),
+        bytes: s.into_bytes(),
+        truth,
+    }
+}

@@ -1,0 +1,144 @@
+//! The bank file formats a file is in, recognised from its first bytes: ISO 20022 XML (by its
+//! namespace, which names the message: `pain.001.001.09`, `pacs.008.001.08`,
+//! `camt.053.001.08` …), NACHA ACH (94-character records, a file header `101`), SWIFT MT
+//! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited files whose header names
+//! accounts, card numbers or IBANs.
+
+use crate::scan::{ACCOUNT, CARD};
+
+/// A recognised format.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// ISO 20022 with its message identifier, e.g. `pain.001.001.09`.
+    Iso20022(String),
+    Nacha,
+    /// SWIFT MT with its message type, e.g. 103 or 940.
+    SwiftMt(u16),
+    Bai2,
+    /// A delimited (CSV-like) file whose header names accounts.
+    AccountTable,
+}
+
+impl Format {
+    /// The stable name used in storage, reports and the CLI.
+    pub fn name(&self) -> String {
+        match self {
+            Format::Iso20022(id) => format!("iso20022:{id}"),
+            Format::Nacha => "nacha".into(),
+            Format::SwiftMt(t) => format!("swift_mt{t}"),
+            Format::Bai2 => "bai2".into(),
+            Format::AccountTable => "account_table".into(),
+        }
+    }
+
+    /// The inverse of [`Format::name`].
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "nacha" => Some(Format::Nacha),
+            "bai2" => Some(Format::Bai2),
+            "account_table" => Some(Format::AccountTable),
+            _ => {
+                if let Some(id) = s.strip_prefix("iso20022:") {
+                    Some(Format::Iso20022(id.to_owned()))
+                } else {
+                    s.strip_prefix("swift_mt")?
+                        .parse()
+                        .ok()
+                        .map(Format::SwiftMt)
+                }
+            }
+        }
+    }
+}
+
+const ISO20022_NS: &[u8] = b"urn:iso:std:iso:20022:tech:xsd:";
+
+/// The formats `head` (a file's first bytes) shows.
+pub fn sniff(head: &[u8]) -> Vec<Format> {
+    let mut found = Vec::new();
+    if let Some(at) = find(head, ISO20022_NS) {
+        let id: String = head[at + ISO20022_NS.len()..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'.')
+            .take(32)
+            .map(|c| char::from(*c))
+            .collect();
+        if !id.is_empty() {
+            found.push(Format::Iso20022(id));
+        }
+    }
+    let first_line = head.split(|c| *c == b'\n').next().unwrap_or_default();
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    if first_line.len() == 94 && first_line.starts_with(b"101") {
+        found.push(Format::Nacha);
+    }
+    if head.starts_with(b"{1:F01")
+        && let Some(at) = find(head, b"{2:")
+        && let Some(t) = head
+            .get(at + 4..at + 7)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| t.parse().ok())
+    {
+        found.push(Format::SwiftMt(t));
+    }
+    if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
+        found.push(Format::Bai2);
+    }
+    if found.is_empty() && names_accounts(first_line) {
+        found.push(Format::AccountTable);
+    }
+    found
+}
+
+/// Whether a delimited header line names an account, card or IBAN column.
+fn names_accounts(line: &[u8]) -> bool {
+    let separators = line
+        .iter()
+        .filter(|c| matches!(c, b',' | b';' | b'\t' | b'|'))
+        .count();
+    separators >= 1
+        && line.split(|c| !c.is_ascii_alphanumeric()).any(|w| {
+            let lower: Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
+            crate::scan::keyword(&lower) & (ACCOUNT | CARD) != 0
+        })
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised() {
+        let pain = b"<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\">";
+        assert_eq!(
+            sniff(pain),
+            vec![Format::Iso20022("pain.001.001.09".into())]
+        );
+        let mut nacha = b"101 0210000210123456789".to_vec();
+        nacha.resize(94, b' ');
+        nacha.push(b'\n');
+        assert_eq!(sniff(&nacha), vec![Format::Nacha]);
+        let mt = b"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\n:20:REF\n-}";
+        assert_eq!(sniff(mt), vec![Format::SwiftMt(103)]);
+        let bai = b"01,BANKID,CUST,261203,0200,1,,,2/\n02,CUST,BANK,1,261202,,USD,2/\n";
+        assert_eq!(sniff(bai), vec![Format::Bai2]);
+        assert_eq!(
+            sniff(b"name,iban,amount\nA,DE89370400440532013000,1\n"),
+            vec![Format::AccountTable]
+        );
+        assert_eq!(sniff(b"just some text, nothing else\n"), vec![]);
+        for f in [
+            Format::Iso20022("camt.053.001.08".into()),
+            Format::Nacha,
+            Format::SwiftMt(940),
+            Format::Bai2,
+            Format::AccountTable,
+        ] {
+            assert_eq!(Format::parse(&f.name()), Some(f));
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! The streaming scanner: bytes in as they arrive (in chunks of any size), counts per data class
+//! out at the end. It holds at most one partial token between chunks ([`MAX_TOKEN`] bytes) and
+//! the first [`SNIFF_LEN`] bytes of the file (to recognise its format), so memory is bounded
+//! whatever the file's size.
+//!
+//! How a candidate becomes a count:
+//! - the text is cut into segments at bytes no candidate contains (line ends, field separators,
+//!   quotes, markup); within a segment, runs of digits joined by single spaces or dashes, and
+//!   alphanumeric words, are candidates;
+//! - each candidate must pass its validator ([`crate::validate`]);
+//! - a form that random data or other identifiers also take (a bare run of 13-19 digits, a bare
+//!   9-digit number, an 8-letter word) counts only in a context that names the class: a keyword
+//!   earlier on the same line (`card`, `routing`, `ssn`, `bic`, an XML tag such as `<BICFI>`, a
+//!   SWIFT MT field such as `:57A:`) or the column's header in a delimited file. Grouped forms
+//!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone.
+
+use crate::format::{Format, sniff};
+use crate::validate;
+
+/// Longest candidate kept across a chunk boundary (an e-mail address's 254 bytes, rounded up).
+pub const MAX_TOKEN: usize = 256;
+/// Columns of a delimited file's header remembered.
+const MAX_COLUMNS: usize = 256;
+/// Most bytes carried between chunks.
+pub const MAX_CARRY: usize = 4096;
+/// Bytes of a file's beginning used to recognise its format.
+pub const SNIFF_LEN: usize = 4096;
+
+/// The data classes, in the order reports print them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    CardNumber,
+    Iban,
+    AbaRouting,
+    SwiftBic,
+    UsSsn,
+    UkNino,
+    Email,
+}
+
+impl Class {
+    pub const ALL: [Class; 7] = [
+        Class::CardNumber,
+        Class::Iban,
+        Class::AbaRouting,
+        Class::SwiftBic,
+        Class::UsSsn,
+        Class::UkNino,
+        Class::Email,
+    ];
+
+    /// The stable name used in storage, reports and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::CardNumber => "card_number",
+            Class::Iban => "iban",
+            Class::AbaRouting => "aba_routing",
+            Class::SwiftBic => "swift_bic",
+            Class::UsSsn => "us_ssn",
+            Class::UkNino => "uk_nino",
+            Class::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// How many of each class a file holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts([u64; 7]);
+
+impl Counts {
+    pub fn get(&self, c: Class) -> u64 {
+        self.0[c as usize]
+    }
+
+    pub fn add(&mut self, c: Class, n: u64) {
+        self.0[c as usize] = self.0[c as usize].saturating_add(n);
+    }
+
+    /// The classes present, with their counts.
+    pub fn present(&self) -> impl Iterator<Item = (Class, u64)> + '_ {
+        Class::ALL
+            .into_iter()
+            .map(|c| (c, self.get(c)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|n| *n == 0)
+    }
+}
+
+/// What a file holds: counts per class and the bank formats it is in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Classification {
+    pub counts: Counts,
+    pub formats: Vec<Format>,
+}
+
+// Context bits: what the surrounding text says a number is.
+pub(crate) const CARD: u8 = 1;
+const ROUTING: u8 = 2;
+const SSN: u8 = 4;
+const BIC: u8 = 8;
+/// Names an account (for recognising delimited files whose headers name accounts).
+pub(crate) const ACCOUNT: u8 = 16;
+
+/// The context a lower-case word gives.
+pub(crate) fn keyword(word: &[u8]) -> u8 {
+    match word {
+        b"card" | b"cards" | b"pan" | b"cc" | b"ccn" | b"visa" | b"mastercard" | b"amex"
+        | b"creditcard" | b"cardnumber" | b"karte" | b"kreditkarte" | b"carte" | b"tarjeta" => CARD,
+        b"routing" | b"aba" | b"rtn" | b"transit" | b"routingnumber" | b"rdfi" | b"odfi" => ROUTING,
+        b"ssn" | b"social" | b"socialsecurity" => SSN,
+        b"bic" | b"bicfi" | b"anybic" | b"swift" | b"swiftbic" | b"bicorbei" | b"52a" | b"53a"
+        | b"54a" | b"56a" | b"57a" | b"58a" => BIC,
+        b"account" | b"accounts" | b"acct" | b"iban" | b"accountnumber" | b"konto"
+        | b"kontonummer" | b"compte" | b"cuenta" => ACCOUNT,
+        _ => 0,
+    }
+}
+
+/// Bytes that never occur inside a candidate: segments are cut there.
+const fn hard_delimiters() -> [bool; 256] {
+    let mut t = [false; 256];
+    let list = b"\n\r\t,;|\"'<>()[]{}=:/\\!?*#&$^~`";
+    let mut i = 0;
+    while i < list.len() {
+        t[list[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+static HARD: [bool; 256] = hard_delimiters();
+
+/// Field separators of delimited files.
+fn is_field_separator(b: u8) -> bool {
+    matches!(b, b',' | b';' | b'\t' | b'|')
+}
+
+/// The scanner of one file.
+pub struct Scanner {
+    /// The beginning of the file, until [`SNIFF_LEN`] bytes or the end.
+    head: Vec<u8>,
+    formats: Option<Vec<Format>>,
+    nacha: bool,
+    /// A partial segment from the end of the previous chunk.
+    carry: Vec<u8>,
+    counts: Counts,
+    /// Line state: the field index; the context named since the last candidate on the line
+    /// (a keyword applies to the next number or code only); whether this is the first line
+    /// (the header of a delimited file).
+    field: usize,
+    pending: u8,
+    first_line: bool,
+    header: Vec<u8>,
+    /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
+    record: Vec<u8>,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scanner {
+    pub fn new() -> Self {
+        Self {
+            head: Vec::new(),
+            formats: None,
+            nacha: false,
+            carry: Vec::new(),
+            counts: Counts::default(),
+            field: 0,
+            pending: 0,
+            first_line: true,
+            header: Vec::new(),
+            record: Vec::new(),
+        }
+    }
+
+    /// Takes the next bytes of the file.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        if self.formats.is_none() {
+            let want = SNIFF_LEN - self.head.len();
+            let take = want.min(data.len());
+            self.head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.head.len() < SNIFF_LEN {
+                return;
+            }
+            self.start();
+        }
+        self.scan(data, false);
+    }
+
+    /// The end of the file: what it holds.
+    pub fn finish(mut self) -> Classification {
+        if self.formats.is_none() {
+            self.start();
+        }
+        self.scan(&[], true);
+        Classification {
+            counts: self.counts,
+            formats: self.formats.unwrap_or_default(),
+        }
+    }
+
+    /// Recognises the format from the head, then scans the head.
+    fn start(&mut self) {
+        let formats = sniff(&self.head);
+        self.nacha = formats.contains(&Format::Nacha);
+        self.formats = Some(formats);
+        let head = std::mem::take(&mut self.head);
+        self.scan(&head, false);
+    }
+
+    /// Scans `data` after the carried partial segment; keeps the new partial segment unless
+    /// `end`.
+    fn scan(&mut self, data: &[u8], end: bool) {
+        let cut = if end {
+            data.len()
+        } else {
+            self.cut_point(data)
+        };
+        let (complete, rest) = data.split_at(cut);
+        if complete.is_empty() && !end {
+            self.carry.extend_from_slice(rest);
+            return;
+        }
+        if self.carry.is_empty() {
+            self.text(complete);
+        } else {
+            // The carried bytes and the first segment of this chunk are one segment.
+            let first_end = complete
+                .iter()
+                .position(|b| HARD[*b as usize])
+                .map_or(complete.len(), |i| i + 1);
+            let mut joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(&complete[..first_end]);
+            self.text(&joined);
+            self.text(&complete[first_end..]);
+            joined.clear();
+            self.carry = joined;
+        }
+        self.carry.extend_from_slice(rest);
+    }
+
+    /// Where to stop scanning `data` so that no candidate is cut in two: after its last hard
+    /// delimiter; or, when more than [`MAX_TOKEN`] bytes follow that, after a space no
+    /// candidate can span (one next to a lower-case letter or another space); failing both,
+    /// [`MAX_TOKEN`] bytes before the end. What follows the cut is carried (at most
+    /// [`MAX_CARRY`] bytes).
+    fn cut_point(&self, data: &[u8]) -> usize {
+        let hard = data
+            .iter()
+            .rposition(|b| HARD[*b as usize])
+            .map_or(0, |i| i + 1);
+        let carried = if hard == 0 { self.carry.len() } else { 0 };
+        if data.len() - hard + carried <= MAX_TOKEN {
+            return hard;
+        }
+        let region = &data[hard..];
+        let soft = |p: usize| {
+            region[p] == b' '
+                && (region[p - 1].is_ascii_lowercase()
+                    || region[p - 1] == b' '
+                    || region.get(p + 1).is_some_and(u8::is_ascii_lowercase))
+        };
+        match (1..region.len()).rev().find(|&p| soft(p)) {
+            Some(p) if region.len() - (p + 1) <= MAX_CARRY => hard + p + 1,
+            _ => data.len().saturating_sub(MAX_TOKEN).max(hard),
+        }
+    }
+
+    /// Text that ends at a segment boundary (or the file's end).
+    fn text(&mut self, text: &[u8]) {
+        let mut start = 0;
+        for (i, &b) in text.iter().enumerate() {
+            if !HARD[b as usize] {
+                continue;
+            }
+            self.segment(&text[start..i]);
+            self.delimiter(b);
+            start = i + 1;
+        }
+        self.segment(&text[start..]);
+    }
+
+    fn delimiter(&mut self, b: u8) {
+        if b == b'\n' {
+            if self.nacha {
+                self.nacha_record();
+            }
+            self.field = 0;
+            self.pending = 0;
+            self.first_line = false;
+        } else if is_field_separator(b) {
+            self.field += 1;
+        }
+        if self.nacha && b != b'\n' && self.record.len() < 94 {
+            self.record.push(b);
+        }
+    }
+
+    fn segment(&mut self, seg: &[u8]) {
+        if self.nacha {
+            let room = 94usize.saturating_sub(self.record.len());
+            self.record.extend_from_slice(&seg[..seg.len().min(room)]);
+        }
+        if seg.is_empty() {
+            return;
+        }
+        let column = if self.first_line {
+            0
+        } else {
+            self.header.get(self.field).copied().unwrap_or(0)
+        };
+        let mut i = 0;
+        let n = seg.len();
+        while i < n {
+            let b = seg[i];
+            let context = self.pending | column;
+            if b.is_ascii_digit() {
+                let end = self.digits(seg, i, context);
+                let token = &seg[i..end];
+                if token.iter().any(u8::is_ascii_alphabetic) {
+                    // A code such as SWIFT MT's `57A` names what follows.
+                    self.keyword_seen(word_context(token));
+                } else {
+                    self.pending = 0;
+                }
+                i = end.max(i + 1);
+            } else if b.is_ascii_alphabetic() {
+                let end = seg[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric())
+                    .map_or(n, |k| i + k);
+                match self.word(seg, i, end, context) {
+                    Some(k) => {
+                        self.pending = 0;
+                        i = k;
+                    }
+                    None => {
+                        self.keyword_seen(word_context(&seg[i..end]));
+                        i = end;
+                    }
+                }
+            } else if b == b'@' {
+                self.email(seg, i);
+                i += 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn keyword_seen(&mut self, kw: u8) {
+        if kw == 0 {
+            return;
+        }
+        self.pending |= kw;
+        if self.first_line {
+            if self.header.len() <= self.field {
+                self.header.resize(self.field.min(MAX_COLUMNS) + 1, 0);
+            }
+            if let Some(h) = self.header.get_mut(self.field) {
+                *h |= kw;
+            }
+        }
+    }
+
+    /// A run of digits from `at` (groups joined by single spaces or dashes); returns where it
+    /// ends.
+    fn digits(&mut self, seg: &[u8], at: usize, context: u8) -> usize {
+        // Part of a word (`AB12…`) or of a longer number (`1.5`): not a candidate.
+        let glued = at > 0 && (seg[at - 1].is_ascii_alphanumeric() || seg[at - 1] == b'.');
+        let mut digits = [0u8; 19];
+        let mut len = 0usize;
+        let mut groups = [0u8; 5];
+        let mut ngroups = 0usize;
+        let mut sep = 0u8;
+        let mut i = at;
+        let mut too_long = false;
+        loop {
+            let start = i;
+            while i < seg.len() && seg[i].is_ascii_digit() {
+                if len < digits.len() {
+                    digits[len] = seg[i];
+                }
+                len += 1;
+                i += 1;
+            }
+            if ngroups < groups.len() {
+                groups[ngroups] = (i - start).min(255) as u8;
+            }
+            ngroups += 1;
+            // Another group follows a single separator of the same kind.
+            if i + 1 < seg.len()
+                && (seg[i] == b' ' || seg[i] == b'-')
+                && (sep == 0 || sep == seg[i])
+                && seg[i + 1].is_ascii_digit()
+                && ngroups < groups.len()
+            {
+                sep = seg[i];
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if len > digits.len() {
+            too_long = true;
+        }
+        // Glued on the right to letters or a decimal point: not a candidate either.
+        let glued_after = i < seg.len()
+            && (seg[i].is_ascii_alphabetic()
+                || seg[i] == b'@'
+                || (seg[i] == b'.' && seg.get(i + 1).is_some_and(u8::is_ascii_digit)));
+        if glued || glued_after || too_long {
+            return skip_alnum(seg, i);
+        }
+        let number = &digits[..len];
+        let g = &groups[..ngroups.min(groups.len())];
+        match g {
+            [3, 2, 4] => {
+                if validate::us_ssn(&number[..3], &number[3..5], &number[5..]) {
+                    self.counts.add(Class::UsSsn, 1);
+                }
+                return i;
+            }
+            [9] => {
+                if context & ROUTING != 0 && validate::aba_routing(number) {
+                    self.counts.add(Class::AbaRouting, 1);
+                } else if context & SSN != 0
+                    && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
+                {
+                    self.counts.add(Class::UsSsn, 1);
+                }
+                return i;
+            }
+            _ => {}
+        }
+        if (13..=19).contains(&len) {
+            let grouped = match g {
+                [_] => false,
+                [4, 6, 5] | [4, 6, 4] => true,
+                [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => true,
+                _ => return i,
+            };
+            if (grouped || context & CARD != 0) && validate::card_number(number) {
+                self.counts.add(Class::CardNumber, 1);
+            }
+        }
+        i
+    }
+
+    /// An alphanumeric word at `at..end`: an IBAN (also printed in groups of four), a NINO
+    /// (also printed in pairs), or a BIC in a BIC context. Returns where the candidate counted
+    /// ends, or `None`.
+    fn word(&mut self, seg: &[u8], at: usize, end: usize, context: u8) -> Option<usize> {
+        let word = &seg[at..end];
+        if at > 0 && (seg[at - 1].is_ascii_digit() || seg[at - 1] == b'.') {
+            return None;
+        }
+        let upper2 = word.len() >= 2 && word[..2].iter().all(u8::is_ascii_uppercase);
+        if upper2
+            && word.len() >= 4
+            && word[2..4].iter().all(u8::is_ascii_digit)
+            && let Some(want) = validate::iban_length(&word[..2])
+        {
+            if word.len() == want && validate::iban(word) {
+                self.counts.add(Class::Iban, 1);
+                return Some(end);
+            }
+            // Printed form: groups of four (the last shorter) joined by single spaces.
+            if word.len() == 4
+                && let Some(k) = self.printed_iban(seg, at, want)
+            {
+                return Some(k);
+            }
+        }
+        if upper2 {
+            if word.len() == 9 && validate::uk_nino(word) {
+                self.counts.add(Class::UkNino, 1);
+                return Some(end);
+            }
+            if word.len() == 2
+                && let Some(k) = self.printed_nino(seg, at)
+            {
+                return Some(k);
+            }
+            if (word.len() == 8 || word.len() == 11)
+                && context & BIC != 0
+                && !email_follows(seg, end)
+                && validate::bic(word)
+            {
+                self.counts.add(Class::SwiftBic, 1);
+                return Some(end);
+            }
+        }
+        None
+    }
+
+    fn printed_iban(&mut self, seg: &[u8], at: usize, want: usize) -> Option<usize> {
+        let mut buf = [0u8; 34];
+        let mut len = 0;
+        let mut i = at;
+        while len < want {
+            let start = i;
+            while i < seg.len() && i - start < 4 && seg[i].is_ascii_alphanumeric() {
+                buf[len] = seg[i];
+                len += 1;
+                i += 1;
+                if len == want {
+                    break;
+                }
+            }
+            let group = i - start;
+            if len == want {
+                break;
+            }
+            if group != 4 || i + 1 >= seg.len() || seg[i] != b' ' {
+                return None;
+            }
+            i += 1;
+        }
+        let ends_clean = i >= seg.len() || !seg[i].is_ascii_alphanumeric();
+        if ends_clean && validate::iban(&buf[..len]) {
+            self.counts.add(Class::Iban, 1);
+            Some(i)
+        } else {
+            None
+        }
+    }
+
+    fn printed_nino(&mut self, seg: &[u8], at: usize) -> Option<usize> {
+        // "AB 12 34 56 C": 13 bytes.
+        let s = seg.get(at..at + 13)?;
+        let spaced = [2, 5, 8, 11].iter().all(|&k| s[k] == b' ');
+        if !spaced || seg.get(at + 13).is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let compact = [s[0], s[1], s[3], s[4], s[6], s[7], s[9], s[10], s[12]];
+        if validate::uk_nino(&compact) {
+            self.counts.add(Class::UkNino, 1);
+            Some(at + 13)
+        } else {
+            None
+        }
+    }
+
+    /// An e-mail address around the `@` at `at` (RFC 5321's common form: a dot-atom local part
+    /// and a domain of at least two labels, the last alphabetic).
+    fn email(&mut self, seg: &[u8], at: usize) {
+        let local_char = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
+        let mut start = at;
+        while start > 0 && local_char(seg[start - 1]) && at - start < 64 {
+            start -= 1;
+        }
+        let local = &seg[start..at];
+        let mut end = at + 1;
+        while end < seg.len()
+            && (seg[end].is_ascii_alphanumeric() || seg[end] == b'-' || seg[end] == b'.')
+            && end - at < 254
+        {
+            end += 1;
+        }
+        let mut domain = &seg[at + 1..end];
+        while domain.last() == Some(&b'.') {
+            domain = &domain[..domain.len() - 1];
+        }
+        let ok_local = !local.is_empty()
+            && local[0] != b'.'
+            && local[local.len() - 1] != b'.'
+            && !local.windows(2).any(|w| w == b"..");
+        let mut labels = domain.split(|c| *c == b'.');
+        let count = domain.split(|c| *c == b'.').count();
+        let ok_domain = count >= 2
+            && labels
+                .all(|l| !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-')
+            && domain
+                .rsplit(|c| *c == b'.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic));
+        if ok_local && ok_domain {
+            self.counts.add(Class::Email, 1);
+        }
+    }
+
+    /// A NACHA entry detail record ('6'): the receiving bank's routing number (8 digits and
+    /// its check digit, positions 4-12).
+    fn nacha_record(&mut self) {
+        let r = std::mem::take(&mut self.record);
+        if r.len() >= 12 && r[0] == b'6' && validate::aba_routing(&r[3..12]) {
+            self.counts.add(Class::AbaRouting, 1);
+        }
+    }
+}
+
+/// The context of a word: each of its lower-case letter runs looked up (`card_number` and
+/// `CardNumber` name a card).
+fn word_context(word: &[u8]) -> u8 {
+    if word.len() > 24 {
+        return 0;
+    }
+    let mut lower = [0u8; 24];
+    for (l, c) in lower.iter_mut().zip(word) {
+        *l = c.to_ascii_lowercase();
+    }
+    let lower = &lower[..word.len()];
+    let mut mask = keyword(lower);
+    // camelCase: split at lower-to-upper changes.
+    let mut start = 0;
+    for i in 1..word.len() {
+        if word[i].is_ascii_uppercase() && word[i - 1].is_ascii_lowercase() {
+            mask |= keyword(&lower[start..i]);
+            start = i;
+        }
+    }
+    if start > 0 {
+        mask |= keyword(&lower[start..]);
+    }
+    mask
+}
+
+fn skip_alnum(seg: &[u8], mut i: usize) -> usize {
+    while i < seg.len() && (seg[i].is_ascii_alphanumeric() || seg[i] == b'.') {
+        i += 1;
+    }
+    i
+}
+
+/// Whether an `@` follows the word at `end` (it is an e-mail's local part, not a BIC).
+fn email_follows(seg: &[u8], end: usize) -> bool {
+    seg.get(end) == Some(&b'@')
+}
+
+/// Classifies a whole buffer at once.
+pub fn classify(data: &[u8]) -> Classification {
+    let mut s = Scanner::new();
+    s.feed(data);
+    s.finish()
+}

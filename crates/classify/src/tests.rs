@@ -1,0 +1,195 @@
+//! The classifier against its labelled corpus, and streaming against whole-buffer scanning.
+
+use proptest::prelude::*;
+
+use crate::corpus::{self, Rng};
+use crate::scan::{Class, Counts, Scanner, classify};
+
+fn scan_in_chunks(data: &[u8], sizes: &[usize]) -> Counts {
+    let mut s = Scanner::new();
+    let mut at = 0;
+    let mut k = 0;
+    while at < data.len() {
+        let n = sizes[k % sizes.len()].max(1).min(data.len() - at);
+        s.feed(&data[at..at + n]);
+        at += n;
+        k += 1;
+    }
+    s.finish().counts
+}
+
+/// Precision and recall per class over the corpus: every checksummed class at least 99%.
+#[test]
+fn precision_and_recall_on_the_labelled_corpus() {
+    let docs = corpus::generate(7, 8 << 20);
+    let mut tp = [0u64; 7];
+    let mut fp = [0u64; 7];
+    let mut fn_ = [0u64; 7];
+    let mut worst: Vec<(String, Class, u64, u64)> = Vec::new();
+    for d in &docs {
+        let found = classify(&d.bytes).counts;
+        for c in Class::ALL {
+            let (f, t) = (found.get(c), d.truth.get(c));
+            tp[c as usize] += f.min(t);
+            fp[c as usize] += f.saturating_sub(t);
+            fn_[c as usize] += t.saturating_sub(f);
+            if f != t && worst.len() < 10 {
+                worst.push((d.name.clone(), c, f, t));
+            }
+        }
+    }
+    let mut report = String::new();
+    for c in Class::ALL {
+        let i = c as usize;
+        let precision = tp[i] as f64 / (tp[i] + fp[i]).max(1) as f64;
+        let recall = tp[i] as f64 / (tp[i] + fn_[i]).max(1) as f64;
+        report.push_str(&format!(
+            "{:<12} true {:>6} false+ {:>4} missed {:>4} precision {:.4} recall {:.4}\n",
+            c.as_str(),
+            tp[i],
+            fp[i],
+            fn_[i],
+            precision,
+            recall
+        ));
+        assert!(tp[i] > 0, "no {} in the corpus", c.as_str());
+    }
+    println!("{report}");
+    for c in Class::ALL {
+        let i = c as usize;
+        let precision = tp[i] as f64 / (tp[i] + fp[i]).max(1) as f64;
+        let recall = tp[i] as f64 / (tp[i] + fn_[i]).max(1) as f64;
+        assert!(
+            precision >= 0.99 && recall >= 0.99,
+            "{}\n{report}\nfirst differences (document, class, found, true): {worst:?}",
+            c.as_str()
+        );
+    }
+}
+
+#[test]
+fn formats_of_the_corpus_are_recognised() {
+    for d in corpus::generate(11, 400_000) {
+        let formats: Vec<String> = classify(&d.bytes)
+            .formats
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        let want = match d.name.split('-').nth(1).unwrap() {
+            "pain001.xml" => vec!["iso20022:pain.001.001.09"],
+            "payroll.ach" => vec!["nacha"],
+            "mt103.fin" => vec!["swift_mt103"],
+            "statement.bai" => vec!["bai2"],
+            "customers.csv" | "payroll.csv" => vec!["account_table"],
+            _ => vec![],
+        };
+        assert_eq!(formats, want, "{}", d.name);
+    }
+}
+
+#[test]
+fn examples_in_context() {
+    let count = |s: &str, c: Class| classify(s.as_bytes()).counts.get(c);
+    // Grouped card numbers count alone; a bare run only where the context names a card.
+    assert_eq!(
+        count("paid with 4111 1111 1111 1111 today", Class::CardNumber),
+        1
+    );
+    assert_eq!(
+        count("paid with 4111-1111-1111-1111.", Class::CardNumber),
+        1
+    );
+    assert_eq!(count("order 4111111111111111", Class::CardNumber), 0);
+    assert_eq!(count("card: 4111111111111111", Class::CardNumber), 1);
+    assert_eq!(
+        count("name,pan\nA,4111111111111111\n", Class::CardNumber),
+        1
+    );
+    assert_eq!(
+        count("name,ref\nA,4111111111111111\n", Class::CardNumber),
+        0
+    );
+    assert_eq!(count("amex 3782 822463 10005", Class::CardNumber), 1);
+    assert_eq!(count("x4111 1111 1111 1111", Class::CardNumber), 0);
+    // IBANs, electronic and printed; a wrong check digit is not one.
+    assert_eq!(count("to DE89370400440532013000.", Class::Iban), 1);
+    assert_eq!(
+        count("to DE89 3704 0044 0532 0130 00 please", Class::Iban),
+        1
+    );
+    assert_eq!(
+        count("to DE88 3704 0044 0532 0130 00 please", Class::Iban),
+        0
+    );
+    assert_eq!(count("GB82WEST12345698765432", Class::Iban), 1);
+    // SSNs dashed alone; bare only next to an SSN keyword.
+    assert_eq!(count("SSN 123-45-6789", Class::UsSsn), 1);
+    assert_eq!(count("id 666-45-6789", Class::UsSsn), 0);
+    assert_eq!(count("ssn: 123456789", Class::UsSsn), 1);
+    assert_eq!(count("zip 123456789", Class::UsSsn), 0);
+    // ABA routing numbers next to their name.
+    assert_eq!(
+        count("routing 021000021 account 12345", Class::AbaRouting),
+        1
+    );
+    assert_eq!(count("invoice 021000021", Class::AbaRouting), 0);
+    // NINOs, compact and printed.
+    assert_eq!(count("NI AB123456C", Class::UkNino), 1);
+    assert_eq!(count("NI AB 12 34 56 C.", Class::UkNino), 1);
+    assert_eq!(count("NI GB123456C", Class::UkNino), 0);
+    // BICs only where named.
+    assert_eq!(count("<BICFI>DEUTDEFF</BICFI>", Class::SwiftBic), 1);
+    assert_eq!(count("BIC: NWBKGB2LXXX", Class::SwiftBic), 1);
+    assert_eq!(count("CUSTOMER DATABASE", Class::SwiftBic), 0);
+    // E-mail addresses.
+    assert_eq!(
+        count("write to anna.schmidt+ops@bank.example.", Class::Email),
+        1
+    );
+    assert_eq!(count("not@an-address and a@b.c1", Class::Email), 0);
+}
+
+proptest! {
+    /// Chunk boundaries change nothing: the counts of any split equal the whole buffer's.
+    #[test]
+    fn streaming_equals_whole_buffer(seed in any::<u64>(), sizes in proptest::collection::vec(1usize..9000, 1..6)) {
+        let docs = corpus::generate(seed, 30_000);
+        for d in docs.iter().take(3) {
+            prop_assert_eq!(scan_in_chunks(&d.bytes, &sizes), classify(&d.bytes).counts, "{}", d.name);
+        }
+    }
+
+    /// Arbitrary bytes: no panic, and the carry stays bounded.
+    #[test]
+    fn arbitrary_bytes_are_scanned_without_panic(data in proptest::collection::vec(any::<u8>(), 0..5000), cut in 1usize..700) {
+        let _ = scan_in_chunks(&data, &[cut]);
+    }
+}
+
+/// Long delimiter-free text (a paragraph without a newline) is scanned in full, in chunks.
+#[test]
+fn long_lines_are_not_dropped() {
+    let mut rng = Rng::new(1);
+    let mut text = String::new();
+    for _ in 0..2000 {
+        text.push_str("the card ");
+        let c = corpus::card(&mut rng);
+        for (i, ch) in c.chars().enumerate() {
+            if i > 0 && i % 4 == 0 && c.len() == 16 {
+                text.push(' ');
+            }
+            text.push(ch);
+        }
+        text.push_str(" was used ");
+    }
+    let whole = classify(text.as_bytes()).counts.get(Class::CardNumber);
+    assert_eq!(whole, 2000);
+    assert_eq!(
+        scan_in_chunks(text.as_bytes(), &[4096]).get(Class::CardNumber),
+        2000
+    );
+    assert_eq!(
+        scan_in_chunks(text.as_bytes(), &[333, 65536]).get(Class::CardNumber),
+        2000
+    );
+}
