@@ -13,6 +13,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0004_ledger_outbox.sql"),
     include_str!("../migrations/sqlite/0005_throttle.sql"),
     include_str!("../migrations/sqlite/0006_detection.sql"),
+    include_str!("../migrations/sqlite/0007_classes.sql"),
 ];
 
 /// The ledger database's migrations.

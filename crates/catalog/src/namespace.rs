@@ -49,6 +49,8 @@ pub struct Node {
     /// The contents are kept in the catalog row (read them with `Catalog::contents`), not in
     /// the blob store.
     pub inline: bool,
+    /// What classification found, sealed (`None`: not classified yet).
+    pub classes: Option<Vec<u8>>,
 }
 
 /// A name in its stored forms.
@@ -65,7 +67,7 @@ macro_rules! select_nodes {
         concat!(
             "SELECT id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
                 mtime, atime, blob_id, key_id, wrapped_key, key_version, content_root,
-                created_at, first_download_at, contents IS NOT NULL
+                created_at, first_download_at, contents IS NOT NULL, classes
                FROM nodes WHERE ",
             $filter
         )
@@ -110,6 +112,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
         created_at: r.get(15)?,
         first_download_at: r.get(16)?,
         inline: r.get(17)?,
+        classes: r.get(18)?,
     })
 }
 
@@ -232,6 +235,8 @@ pub struct Upload<'a> {
     /// The upload's open-for-write record, committed in the same transaction before `record`
     /// (an open for write changes nothing until its upload commits).
     pub opened: Option<RecordOf>,
+    /// What classification found, sealed (`None`: not classified; classified later).
+    pub classes: Option<Vec<u8>>,
 }
 
 /// Fails with `KeyRotated` unless the tenant key is still at `version`.
@@ -518,6 +523,7 @@ impl Catalog {
             now: u.now,
             record: u.record,
             opened: u.opened,
+            classes: u.classes,
         };
         self.write(move |tx| {
             let (old, id) = commit_upload_in(tx, &owned)?;
@@ -528,6 +534,29 @@ impl Catalog {
             insert_record(tx, owned.opened.as_ref(), node)?;
             insert_record(tx, owned.record.as_ref(), node)?;
             Ok(old)
+        })
+        .await
+    }
+
+    /// Stores a file's sealed classification, if its contents are still those it was made
+    /// from (`content_root`, `None` for unsealed contents, and `size`): a file replaced in the
+    /// meantime is left for its own upload's classification. Whether it was stored.
+    pub async fn set_classes(
+        &self,
+        id: i64,
+        content_root: Option<Vec<u8>>,
+        size: u64,
+        sealed: Vec<u8>,
+    ) -> Result<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE nodes SET classes = ?1
+                      WHERE id = ?2 AND kind = 'file' AND size = ?3
+                        AND content_root IS ?4",
+                )?
+                .execute(rusqlite::params![sealed, id, size as i64, content_root])?;
+            Ok(n == 1)
         })
         .await
     }
@@ -618,6 +647,7 @@ struct CommitUpload {
     now: i64,
     record: Option<RecordOf>,
     opened: Option<RecordOf>,
+    classes: Option<Vec<u8>>,
 }
 
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names
@@ -668,7 +698,7 @@ fn commit_upload_in(
             tx.prepare_cached(
                 "UPDATE nodes SET blob_id = ?, size = ?, mtime = ?, key_id = ?, wrapped_key = ?,
                         key_version = ?, content_root = ?, created_at = ?, first_download_at = NULL,
-                        contents = ?
+                        contents = ?, classes = ?
                   WHERE id = ?",
             )?
             .execute(rusqlite::params![
@@ -681,6 +711,7 @@ fn commit_upload_in(
                 content_root,
                 u.now,
                 u.contents,
+                u.classes,
                 id
             ])?;
             Ok((old, id))
@@ -689,8 +720,8 @@ fn commit_upload_in(
             tx.prepare_cached(
                 "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
                                     mtime, atime, blob_id, key_id, wrapped_key, key_version,
-                                    content_root, created_at, contents)
-                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    content_root, created_at, contents, classes)
+                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(rusqlite::params![
                 u.tenant_id,
@@ -707,7 +738,8 @@ fn commit_upload_in(
                 key_version,
                 content_root,
                 u.now,
-                u.contents
+                u.contents,
+                u.classes
             ])?;
             Ok((None, tx.last_insert_rowid()))
         }

@@ -46,6 +46,8 @@ pub struct Rekeyed {
     pub name_mac: Vec<u8>,
     pub sealed_name: Vec<u8>,
     pub wrapped_key: Option<Vec<u8>>,
+    /// The file's classification sealed under the new key (`None`: it has none).
+    pub classes: Option<Vec<u8>>,
 }
 
 const TENANT_COLUMNS: &str =
@@ -259,13 +261,14 @@ impl Catalog {
         insert_key(&mut tx, new, now).await?;
         for n in nodes {
             sqlx::query(
-                "UPDATE nodes SET name_mac = ?, sealed_name = ?,
+                "UPDATE nodes SET name_mac = ?, sealed_name = ?, classes = ?,
                         wrapped_key = COALESCE(?, wrapped_key),
                         key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
                   WHERE id = ? AND tenant_id = ?",
             )
             .bind(&n.name_mac)
             .bind(&n.sealed_name)
+            .bind(&n.classes)
             .bind(&n.wrapped_key)
             .bind(new.version)
             .bind(n.node_id)

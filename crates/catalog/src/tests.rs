@@ -89,6 +89,7 @@ async fn namespace_quota_retention_and_shredding() {
         now: 100,
         record: None,
         opened: None,
+        classes: None,
     };
     assert_eq!(
         cat.commit_upload(up(b"f", "b1", 3, true)).await.unwrap(),
@@ -222,6 +223,7 @@ async fn audit_records_ride_the_changes_they_record() {
         now: 100,
         record,
         opened: None,
+        classes: None,
     };
     cat.commit_upload(up(Some(ready(put.clone())), true))
         .await
@@ -354,6 +356,7 @@ async fn records_name_the_node_they_touched() {
         now: 100,
         record: Some(record),
         opened: Some(naming("opened")),
+        classes: None,
     };
     cat.commit_upload(up(3, naming("put"))).await.unwrap();
     let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
@@ -421,6 +424,7 @@ async fn replacing_rename_follows_posix() {
         now: 100,
         record: None,
         opened: None,
+        classes: None,
     };
     cat.commit_upload(file(b"report.csv", "b1")).await.unwrap();
     cat.commit_upload(file(b"other.csv", "b2")).await.unwrap();

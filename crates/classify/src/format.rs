@@ -17,6 +17,8 @@ pub enum Format {
     Bai2,
     /// A delimited (CSV-like) file whose header names accounts.
     AccountTable,
+    /// Not text (compressed, encrypted, an image…): not scanned; its classes are unknown.
+    Binary,
 }
 
 impl Format {
@@ -28,6 +30,7 @@ impl Format {
             Format::SwiftMt(t) => format!("swift_mt{t}"),
             Format::Bai2 => "bai2".into(),
             Format::AccountTable => "account_table".into(),
+            Format::Binary => "binary".into(),
         }
     }
 
@@ -37,6 +40,7 @@ impl Format {
             "nacha" => Some(Format::Nacha),
             "bai2" => Some(Format::Bai2),
             "account_table" => Some(Format::AccountTable),
+            "binary" => Some(Format::Binary),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
                     Some(Format::Iso20022(id.to_owned()))
@@ -53,8 +57,21 @@ impl Format {
 
 const ISO20022_NS: &[u8] = b"urn:iso:std:iso:20022:tech:xsd:";
 
+/// Whether `head` is not text: a NUL byte, or more than 1 in 20 bytes control characters
+/// other than tab, line feed, carriage return and form feed. (UTF-8 and Latin-1 text pass.)
+pub fn is_binary(head: &[u8]) -> bool {
+    let control = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
+        .count();
+    head.contains(&0) || control * 20 > head.len()
+}
+
 /// The formats `head` (a file's first bytes) shows.
 pub fn sniff(head: &[u8]) -> Vec<Format> {
+    if is_binary(head) {
+        return vec![Format::Binary];
+    }
     let mut found = Vec::new();
     if let Some(at) = find(head, ISO20022_NS) {
         let id: String = head[at + ISO20022_NS.len()..]
@@ -131,12 +148,18 @@ mod tests {
             vec![Format::AccountTable]
         );
         assert_eq!(sniff(b"just some text, nothing else\n"), vec![]);
+        assert_eq!(
+            sniff(b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
+            vec![Format::Binary]
+        );
+        assert_eq!(sniff("Müller; Straße; 12\n".as_bytes()), vec![]);
         for f in [
             Format::Iso20022("camt.053.001.08".into()),
             Format::Nacha,
             Format::SwiftMt(940),
             Format::Bai2,
             Format::AccountTable,
+            Format::Binary,
         ] {
             assert_eq!(Format::parse(&f.name()), Some(f));
         }

@@ -147,6 +147,8 @@ pub struct Scanner {
     head: Vec<u8>,
     formats: Option<Vec<Format>>,
     nacha: bool,
+    /// Not text: nothing more is scanned.
+    binary: bool,
     /// A partial segment from the end of the previous chunk.
     carry: Vec<u8>,
     counts: Counts,
@@ -173,6 +175,7 @@ impl Scanner {
             head: Vec::new(),
             formats: None,
             nacha: false,
+            binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
             field: 0,
@@ -214,6 +217,7 @@ impl Scanner {
     fn start(&mut self) {
         let formats = sniff(&self.head);
         self.nacha = formats.contains(&Format::Nacha);
+        self.binary = formats.contains(&Format::Binary);
         self.formats = Some(formats);
         let head = std::mem::take(&mut self.head);
         self.scan(&head, false);
@@ -222,6 +226,9 @@ impl Scanner {
     /// Scans `data` after the carried partial segment; keeps the new partial segment unless
     /// `end`.
     fn scan(&mut self, data: &[u8], end: bool) {
+        if self.binary {
+            return;
+        }
         let cut = if end {
             data.len()
         } else {
@@ -644,4 +651,39 @@ pub fn classify(data: &[u8]) -> Classification {
     let mut s = Scanner::new();
     s.feed(data);
     s.finish()
+}
+
+/// Longest stored form accepted back ([`Classification::decode`]).
+pub const MAX_ENCODED: usize = 4096;
+
+impl Classification {
+    /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order
+    /// (for example `card_number=12;iban=3;format=iso20022:pain.001.001.09`).
+    pub fn encode(&self) -> String {
+        let mut items: Vec<String> = self
+            .counts
+            .present()
+            .map(|(c, n)| format!("{}={n}", c.as_str()))
+            .collect();
+        items.extend(self.formats.iter().map(|f| format!("format={}", f.name())));
+        items.join(";")
+    }
+
+    /// Reads the stored form back; `None` for anything [`Classification::encode`] does not
+    /// write.
+    pub fn decode(s: &str) -> Option<Classification> {
+        if s.len() > MAX_ENCODED {
+            return None;
+        }
+        let mut c = Classification::default();
+        for item in s.split(';').filter(|i| !i.is_empty()) {
+            let (k, v) = item.split_once('=')?;
+            if k == "format" {
+                c.formats.push(Format::parse(v)?);
+            } else {
+                c.counts.add(Class::parse(k)?, v.parse().ok()?);
+            }
+        }
+        Some(c)
+    }
 }

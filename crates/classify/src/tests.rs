@@ -193,3 +193,29 @@ fn long_lines_are_not_dropped() {
         2000
     );
 }
+
+#[test]
+fn the_stored_form_reads_back() {
+    for d in corpus::generate(5, 200_000) {
+        let c = classify(&d.bytes);
+        assert_eq!(crate::Classification::decode(&c.encode()), Some(c));
+    }
+    assert_eq!(
+        crate::Classification::decode(""),
+        Some(crate::Classification::default())
+    );
+    assert_eq!(crate::Classification::decode("gold=3"), None);
+    assert_eq!(crate::Classification::decode("iban=x"), None);
+    assert_eq!(crate::Classification::decode("format=zip"), None);
+}
+
+#[test]
+fn binary_files_are_not_scanned() {
+    let mut rng = Rng::new(9);
+    let mut data: Vec<u8> = (0..200_000).map(|_| rng.below(256) as u8).collect();
+    // Even with card numbers inside, random bytes are not text.
+    data.extend_from_slice(b"\ncard 4111 1111 1111 1111\n");
+    let c = classify(&data);
+    assert_eq!(c.formats, vec![crate::Format::Binary]);
+    assert!(c.counts.is_empty());
+}

@@ -316,6 +316,85 @@ impl Admin {
     }
 
     /// The path of a file in its tenant, by id (for listing canaries).
+    /// A stored file as administrators see it, with what classification found in it.
+    pub async fn file_show(&self, tenant: &str, path: &str) -> AdminResult<FileReport> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let jail = Self::jail(path)?;
+        let fail = |e| AdminError::Files {
+            what: format!("{tenant}:{path}"),
+            source: e,
+        };
+        let node = files.resolve(&jail).await.map_err(fail)?;
+        if node.kind != catalog::NodeKind::File {
+            return Err(fail(crate::files::FsError::IsADirectory));
+        }
+        let classification = files.classes_of(&node).await.map_err(fail)?;
+        Ok(FileReport {
+            tenant: t.name,
+            path: path.to_owned(),
+            id: node.id,
+            size: node.size,
+            mtime: node.mtime,
+            created_at: node.created_at,
+            canary: self.catalog.is_canary(node.id).await?,
+            classification,
+        })
+    }
+
+    /// Classifies the stored files of `tenant` (every tenant when `None`) that have no
+    /// classification yet (every file when `again`), reading each back; `progress` is told of
+    /// each file done (for a progress bar). Canaries are left alone (their contents are decoys).
+    pub async fn classify_run(
+        &self,
+        tenant: Option<&str>,
+        again: bool,
+        mut progress: impl FnMut(&ClassifiedFile, usize, usize),
+    ) -> AdminResult<Vec<ClassifiedFile>> {
+        let tenants = match tenant {
+            Some(t) => vec![self.catalog.tenant(t).await?],
+            None => self.catalog.list_tenants().await?,
+        };
+        let mut todo = Vec::new();
+        for t in tenants {
+            for n in self.catalog.tenant_nodes(t.id).await? {
+                if n.kind == catalog::NodeKind::File
+                    && (again || n.classes.is_none())
+                    && !self.catalog.is_canary(n.id).await?
+                {
+                    todo.push((t.name.clone(), t.id, n));
+                }
+            }
+        }
+        let total = todo.len();
+        let mut done = Vec::with_capacity(total);
+        for (i, (tenant, tenant_id, node)) in todo.into_iter().enumerate() {
+            let files = self.files_of(tenant_id)?;
+            let path = files.path_of(&node).await.map_err(|e| AdminError::Files {
+                what: format!("file {}", node.id),
+                source: e,
+            })?;
+            let jail = Self::jail(&path)?;
+            let found = files
+                .classify_stored(&jail)
+                .await
+                .map_err(|e| AdminError::Files {
+                    what: format!("{tenant}:{path}"),
+                    source: e,
+                })?;
+            let file = ClassifiedFile {
+                tenant,
+                path,
+                id: node.id,
+                size: node.size,
+                classification: found,
+            };
+            progress(&file, i + 1, total);
+            done.push(file);
+        }
+        Ok(done)
+    }
+
     pub async fn path_of(&self, node_id: i64) -> AdminResult<Option<String>> {
         let Some(node) = self.catalog.node(node_id).await? else {
             return Ok(None);
@@ -451,4 +530,28 @@ where
 {
     let (store, body_key) = open_ledger(data_dir, master)?;
     ledger_read::for_each(&store, &body_key, filter, each)
+}
+
+/// A stored file as `file show` prints it.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub tenant: String,
+    pub path: String,
+    pub id: i64,
+    pub size: u64,
+    pub mtime: i64,
+    pub created_at: i64,
+    pub canary: bool,
+    /// `None`: not classified yet (`classify run`).
+    pub classification: Option<classify::Classification>,
+}
+
+/// A file `classify run` classified.
+#[derive(Debug, Clone)]
+pub struct ClassifiedFile {
+    pub tenant: String,
+    pub path: String,
+    pub id: i64,
+    pub size: u64,
+    pub classification: classify::Classification,
 }

@@ -149,11 +149,17 @@ pub async fn rotate_tenant_key(
             Some(s) => Some(new.wrap_data_key(&old.unwrap_data_key(&s.key_id, &s.wrapped_key)?)),
             None => None,
         };
+        let content = n.seal.as_ref().map_or(&[][..], |s| &s.content_root[..]);
+        let classes = match &n.classes {
+            Some(sealed) => Some(new.seal_classes(content, &old.open_classes(content, sealed)?)),
+            None => None,
+        };
         rekeyed.push(Rekeyed {
             node_id: n.id,
             sealed_name: new.seal_name(&name, &mac),
             name_mac: mac,
             wrapped_key,
+            classes,
         });
     }
     let mut totp = Vec::new();

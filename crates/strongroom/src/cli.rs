@@ -59,6 +59,12 @@ pub enum Command {
     /// Detection rules: their thresholds, overrides, and replay over a history.
     #[command(subcommand)]
     Detect(DetectCommand),
+    /// Stored files as administrators see them (with what classification found).
+    #[command(subcommand)]
+    File(FileCommand),
+    /// Classification of stored files: card numbers, IBANs and other data classes; bank formats.
+    #[command(subcommand)]
+    Classify(ClassifyCommand),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +111,32 @@ pub enum CanaryCommand {
     List { tenant: Option<String> },
     /// Remove a canary (the file with it).
     Remove { tenant: String, path: String },
+}
+
+#[derive(Subcommand)]
+pub enum FileCommand {
+    /// A file's id, size, times and data classes.
+    Show {
+        tenant: String,
+        path: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ShowFormat,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClassifyCommand {
+    /// Classify stored files that have no classification yet (files stored before
+    /// classification existed, or whose upload could not be scanned as it arrived).
+    Run {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Classify every file again, classified or not.
+        #[arg(long)]
+        again: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit_admin;
+mod classify_admin;
 mod cli;
 mod detect_admin;
 mod gate_admin;
@@ -105,6 +106,8 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
             cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
             cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
+            cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
+            cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
             cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await

@@ -474,6 +474,27 @@ impl TenantKey {
     }
 }
 
+impl TenantKey {
+    fn classes_aad(content: &[u8]) -> Vec<u8> {
+        let mut aad = b"strongroom file classes\0".to_vec();
+        aad.extend_from_slice(content);
+        aad
+    }
+
+    /// Seals what classification found in a file (its stored form), bound to the file's
+    /// contents (`content`: the sealed contents' root, or empty for unsealed contents), so that
+    /// it cannot be moved to another file. Sealed like names.
+    pub fn seal_classes(&self, content: &[u8], classes: &[u8]) -> Vec<u8> {
+        seal(&self.name_seal, &Self::classes_aad(content), classes)
+    }
+
+    pub fn open_classes(&self, content: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        open(&self.name_seal, &Self::classes_aad(content), sealed)
+            .map(|c| c.to_vec())
+            .ok_or(KeyError::Name)
+    }
+}
+
 /// A file's data key. Its id goes into every chunk's AAD.
 #[derive(Clone)]
 pub struct DataKey {

@@ -346,6 +346,7 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Serv
         .ok_or(FsError::OutOfRange("write offset out of range"))?;
     up.admit(offset, end)?;
     let blob = up.blob.clone();
+    let written = data.clone();
     // Within the first chunk of a blob still in memory (every small upload) there is no I/O:
     // no trip to the blocking pool.
     if end <= vault::INLINE_FILE_MAX && blob.in_memory() {
@@ -354,6 +355,7 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Serv
         blocking(move || blob.write_at(&data, offset)).await
     }
     .map_err(|e| FsError::from(e).at(&up.path))?;
+    up.wrote(offset, &written);
     if let Ok(mut s) = up.state.lock() {
         s.size = s.size.max(end);
     }

@@ -6,6 +6,7 @@
 //! ([`upload`]) become visible only when committed. This module never decides whether an
 //! operation is allowed (the gate did, before dispatch) and never speaks the SFTP wire format.
 
+pub mod classification;
 pub mod free_space;
 pub mod path;
 pub mod reserve;

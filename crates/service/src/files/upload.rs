@@ -56,6 +56,8 @@ pub struct Upload {
     /// The open for write's audit record, kept until the upload's commit carries it into the
     /// ledger (or, if it never commits, recorded when it is dropped).
     pub opened: Mutex<Option<events::Event>>,
+    /// Its classification, scanned as its writes arrive.
+    classification: Mutex<super::classification::Streamed>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,13 @@ impl Upload {
     /// The file's size when it was opened (0 for a new or truncated file).
     pub fn size_at_open(&self) -> u64 {
         self.size_at_open
+    }
+
+    /// `data` was written at `offset` (after the write succeeded): classification scans it.
+    pub fn wrote(&self, offset: u64, data: &Bytes) {
+        if let Ok(mut c) = self.classification.lock() {
+            c.wrote(offset, data);
+        }
     }
 
     /// Checks a write of `[start, end)` (or a size change to `end`, with `start == end`) against
@@ -223,6 +232,7 @@ impl Files {
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
             opened: Mutex::new(None),
+            classification: Mutex::new(super::classification::Streamed::new(size == 0)),
         })
     }
 
@@ -279,12 +289,17 @@ impl Files {
                 return Err(e.into());
             }
         };
+        let streamed = up
+            .classification
+            .lock()
+            .ok()
+            .and_then(|mut c| c.finish(state.size));
         let hex = up.blob_id.to_hex();
         let inline = contents.is_some();
         let (record, opened) = (&record, &opened);
         let committed = self
             .with_current_key(|tk| {
-                let (hex, state, contents) = (&hex, &state, &contents);
+                let (hex, state, contents, streamed) = (&hex, &state, &contents, &streamed);
                 async move {
                     let (parent, name) = (up.parent_id, &up.name);
                     let name = NameForCatalog::new(&tk, name);
@@ -297,6 +312,14 @@ impl Files {
                         }),
                         _ => None,
                     };
+                    let classes = streamed.as_ref().map(|c| {
+                        // Bound to the contents as the catalog will name them (see `seal`).
+                        let root = match (&up.data_key, root.as_ref()) {
+                            (Some(_), Some(r)) => &r[..],
+                            _ => &[][..],
+                        };
+                        super::classification::seal(&tk, root, c)
+                    });
                     Ok(self
                         .catalog
                         .commit_upload(catalog::Upload {
@@ -314,6 +337,7 @@ impl Files {
                             now,
                             record: record.clone(),
                             opened: opened.clone(),
+                            classes,
                         })
                         .await?)
                 }
@@ -322,6 +346,9 @@ impl Files {
         match committed {
             Ok(old) => {
                 up.reservation.committed();
+                if streamed.is_none() {
+                    self.classify_later(up.path.clone());
+                }
                 if file_left {
                     // Its bytes are in the catalog now.
                     self.discard(up).await;

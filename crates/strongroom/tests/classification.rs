@@ -1,0 +1,190 @@
+//! Classification end to end, with the real binary and OpenSSH's client: documents of the
+//! labelled corpus uploaded with `sftp` are classified as they arrive (`file show` gives their
+//! true counts and formats); an upload written out of order is read back and classified after
+//! its commit; `classify run` classifies files stored without a classification; a tenant key
+//! rotation keeps classifications readable; a replaced file gets the new contents' classes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use classify::{Class, corpus};
+use sftp_proto::{OpenFlags, RequestOp};
+use support::raw::Raw;
+use support::{Server, sqlite};
+
+fn shown(server: &Server, path: &str) -> serde_json::Value {
+    serde_json::from_str(&server.ok(&["file", "show", "acme", path, "--format", "json"])).unwrap()
+}
+
+/// The JSON `file show` gives for what `truth` holds.
+fn expected(truth: &classify::Counts, formats: &[&str]) -> serde_json::Value {
+    let classes: serde_json::Map<String, serde_json::Value> = Class::ALL
+        .into_iter()
+        .filter(|c| truth.get(*c) > 0)
+        .map(|c| (c.as_str().to_owned(), truth.get(c).into()))
+        .collect();
+    serde_json::json!({ "classes": classes, "formats": formats })
+}
+
+fn formats_of(name: &str) -> Vec<&'static str> {
+    match name.split('-').nth(1).unwrap() {
+        "pain001.xml" => vec!["iso20022:pain.001.001.09"],
+        "payroll.ach" => vec!["nacha"],
+        "mt103.fin" => vec!["swift_mt103"],
+        "statement.bai" => vec!["bai2"],
+        "customers.csv" | "payroll.csv" => vec!["account_table"],
+        _ => vec![],
+    }
+}
+
+fn wait_classified(server: &Server, path: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = shown(server, path);
+        if v["classified"] == true {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{path} not classified: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = corpus::generate(21, 600_000);
+    let mut batch = String::from("mkdir /in\n");
+    for d in docs.iter().take(9) {
+        std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
+        batch.push_str(&format!(
+            "put {} /in/{}\n",
+            alice.work().join(&d.name).display(),
+            d.name
+        ));
+    }
+    alice.sftp_ok(&batch);
+    let mut kinds = 0;
+    for d in docs.iter().take(9) {
+        let v = shown(&server, &format!("/in/{}", d.name));
+        assert_eq!(v["classified"], true, "{}: {v}", d.name);
+        assert_eq!(
+            v["classification"],
+            expected(&d.truth, &formats_of(&d.name)),
+            "{}",
+            d.name
+        );
+        kinds += usize::from(!d.truth.is_empty());
+    }
+    assert!(kinds >= 6, "the corpus documents hold data classes");
+    // The table form names the counts.
+    let customers = &docs[0];
+    let table = server.ok(&["file", "show", "acme", &format!("/in/{}", customers.name)]);
+    assert!(
+        table.contains(&format!(
+            "card_number {}",
+            customers.truth.get(Class::CardNumber)
+        )),
+        "{table}"
+    );
+    assert!(table.contains("formats:   account_table"), "{table}");
+
+    // Files stored without a classification (as before this feature): classify run.
+    sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE nodes SET classes = NULL WHERE kind = 'file'",
+    );
+    let v = shown(&server, &format!("/in/{}", customers.name));
+    assert_eq!(v["classified"], false);
+    let out = server.ok(&["classify", "run", "--format", "jsonl"]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 9, "{out}");
+    for d in docs.iter().take(9) {
+        let v = shown(&server, &format!("/in/{}", d.name));
+        assert_eq!(
+            v["classification"],
+            expected(&d.truth, &formats_of(&d.name)),
+            "{}",
+            d.name
+        );
+    }
+    let again = server.ok(&["classify", "run"]);
+    assert!(again.contains("0 files classified"), "{again}");
+
+    // A tenant key rotation re-seals classifications with the names.
+    server.ok(&["tenant", "rotate-key", "acme"]);
+    let v = shown(&server, &format!("/in/{}", customers.name));
+    assert_eq!(
+        v["classification"],
+        expected(&customers.truth, &["account_table"])
+    );
+
+    // Replaced contents: the new contents' classes.
+    std::fs::write(alice.work().join("plain.txt"), "nothing sensitive here\n").unwrap();
+    alice.sftp_ok(&format!(
+        "put {} /in/{}\n",
+        alice.work().join("plain.txt").display(),
+        customers.name
+    ));
+    let v = shown(&server, &format!("/in/{}", customers.name));
+    assert_eq!(
+        v["classification"],
+        expected(&classify::Counts::default(), &[])
+    );
+    server.assert_ledger_verifies();
+}
+
+/// Writes `parts` ((offset, bytes) in this order, 4 KiB at a time) to a new file and closes it.
+fn upload(raw: &mut Raw, path: &str, parts: &[(usize, &[u8])]) {
+    let h = raw.open(
+        1,
+        path,
+        OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC,
+    );
+    let mut id = 2;
+    for (offset, part) in parts {
+        for (k, chunk) in part.chunks(4096).enumerate() {
+            let reply = raw.write(id, &h, (offset + k * 4096) as u64, chunk);
+            assert_eq!(reply.status().0, sftp_proto::StatusCode::OK);
+            id += 1;
+        }
+    }
+    raw.call(id, RequestOp::Close { handle: h });
+}
+
+#[test]
+fn uploads_written_out_of_order_or_overwritten_are_classified_too() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let doc = corpus::generate(3, 100_000)
+        .into_iter()
+        .find(|d| d.name.ends_with("customers.csv") && !d.truth.is_empty())
+        .unwrap();
+    assert!(doc.bytes.len() > 16 << 10, "several writes");
+    let want = expected(&doc.truth, &["account_table"]);
+    let mut raw = Raw::connect(&alice);
+    let half = doc.bytes.len() / 2;
+
+    // The second half first, then the first: held back and scanned in order at once.
+    upload(
+        &mut raw,
+        "/reordered.csv",
+        &[(half, &doc.bytes[half..]), (0, &doc.bytes[..half])],
+    );
+    let v = shown(&server, "/reordered.csv");
+    assert_eq!(v["classified"], true, "{v}");
+    assert_eq!(v["classification"], want);
+
+    // Written whole, then its beginning written again: read back after the commit.
+    upload(
+        &mut raw,
+        "/rewritten.csv",
+        &[(0, &doc.bytes[..]), (0, &doc.bytes[..4096])],
+    );
+    let v = wait_classified(&server, "/rewritten.csv");
+    assert_eq!(v["classification"], want);
+}
