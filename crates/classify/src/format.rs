@@ -57,14 +57,26 @@ impl Format {
 
 const ISO20022_NS: &[u8] = b"urn:iso:std:iso:20022:tech:xsd:";
 
+const fn control_bytes() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = !matches!(b as u8, b'\t' | b'\n' | b'\r' | 0x0c);
+        b += 1;
+    }
+    t[0x7f] = true;
+    t
+}
+static CONTROL: [bool; 256] = control_bytes();
+
 /// Whether `head` is not text: a NUL byte, or more than 1 in 20 bytes control characters
 /// other than tab, line feed, carriage return and form feed. (UTF-8 and Latin-1 text pass.)
 pub fn is_binary(head: &[u8]) -> bool {
     let control = head
         .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
-        .count();
-    head.contains(&0) || control * 20 > head.len()
+        .map(|&b| usize::from(CONTROL[b as usize]))
+        .sum::<usize>();
+    memchr::memchr(0, head).is_some() || control * 20 > head.len()
 }
 
 /// The formats `head` (a file's first bytes) shows.
@@ -121,7 +133,7 @@ fn names_accounts(line: &[u8]) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]

@@ -108,19 +108,94 @@ const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
 pub(crate) const ACCOUNT: u8 = 16;
 
-/// The context a lower-case word gives.
-pub(crate) fn keyword(word: &[u8]) -> u8 {
-    match word {
-        b"card" | b"cards" | b"pan" | b"cc" | b"ccn" | b"visa" | b"mastercard" | b"amex"
-        | b"creditcard" | b"cardnumber" | b"karte" | b"kreditkarte" | b"carte" | b"tarjeta" => CARD,
-        b"routing" | b"aba" | b"rtn" | b"transit" | b"routingnumber" | b"rdfi" | b"odfi" => ROUTING,
-        b"ssn" | b"social" | b"socialsecurity" => SSN,
-        b"bic" | b"bicfi" | b"anybic" | b"swift" | b"swiftbic" | b"bicorbei" | b"52a" | b"53a"
-        | b"54a" | b"56a" | b"57a" | b"58a" => BIC,
-        b"account" | b"accounts" | b"acct" | b"iban" | b"accountnumber" | b"konto"
-        | b"kontonummer" | b"compte" | b"cuenta" => ACCOUNT,
-        _ => 0,
+/// First letters of the keywords.
+const fn keyword_initials() -> [bool; 256] {
+    let mut t = [false; 256];
+    let list = b"abckmoprstv5i";
+    let mut i = 0;
+    while i < list.len() {
+        t[list[i] as usize] = true;
+        i += 1;
     }
+    t
+}
+static KEYWORD_INITIAL: [bool; 256] = keyword_initials();
+
+/// The keywords, by length (index: length - 1), with the context each gives.
+const KEYWORDS: [&[(&[u8], u8)]; 14] = [
+    &[],
+    &[(b"cc", CARD)],
+    &[
+        (b"pan", CARD),
+        (b"ccn", CARD),
+        (b"aba", ROUTING),
+        (b"rtn", ROUTING),
+        (b"ssn", SSN),
+        (b"bic", BIC),
+        (b"52a", BIC),
+        (b"53a", BIC),
+        (b"54a", BIC),
+        (b"56a", BIC),
+        (b"57a", BIC),
+        (b"58a", BIC),
+    ],
+    &[
+        (b"card", CARD),
+        (b"visa", CARD),
+        (b"amex", CARD),
+        (b"rdfi", ROUTING),
+        (b"odfi", ROUTING),
+        (b"acct", ACCOUNT),
+        (b"iban", ACCOUNT),
+    ],
+    &[
+        (b"cards", CARD),
+        (b"karte", CARD),
+        (b"carte", CARD),
+        (b"bicfi", BIC),
+        (b"swift", BIC),
+        (b"konto", ACCOUNT),
+    ],
+    &[
+        (b"social", SSN),
+        (b"anybic", BIC),
+        (b"compte", ACCOUNT),
+        (b"cuenta", ACCOUNT),
+    ],
+    &[
+        (b"tarjeta", CARD),
+        (b"routing", ROUTING),
+        (b"transit", ROUTING),
+        (b"account", ACCOUNT),
+    ],
+    &[
+        (b"swiftbic", BIC),
+        (b"bicorbei", BIC),
+        (b"accounts", ACCOUNT),
+    ],
+    &[],
+    &[
+        (b"mastercard", CARD),
+        (b"creditcard", CARD),
+        (b"cardnumber", CARD),
+    ],
+    &[(b"kreditkarte", CARD), (b"kontonummer", ACCOUNT)],
+    &[],
+    &[(b"routingnumber", ROUTING), (b"accountnumber", ACCOUNT)],
+    &[(b"socialsecurity", SSN)],
+];
+
+/// The context a word gives (letters compared without case; no copy).
+pub(crate) fn keyword(word: &[u8]) -> u8 {
+    let Some(candidates) = word.len().checked_sub(1).and_then(|i| KEYWORDS.get(i)) else {
+        return 0;
+    };
+    // Letters and digits: `| 0x20` lower-cases a letter and leaves a digit as it is.
+    let first = word[0] | 0x20;
+    candidates
+        .iter()
+        .find(|(k, _)| k[0] == first && k.eq_ignore_ascii_case(word))
+        .map_or(0, |(_, c)| *c)
 }
 
 /// Bytes that never occur inside a candidate: segments are cut there.
@@ -135,6 +210,36 @@ const fn hard_delimiters() -> [bool; 256] {
     t
 }
 static HARD: [bool; 256] = hard_delimiters();
+
+const C_SKIP: u8 = 0;
+const C_HARD: u8 = 1;
+const C_DIGIT: u8 = 2;
+const C_ALPHA: u8 = 3;
+const C_AT: u8 = 4;
+
+/// What a byte can start: nothing (skipped), a segment boundary, a number, a word, an e-mail.
+const fn byte_classes() -> [u8; 256] {
+    let hard = hard_delimiters();
+    let mut t = [C_SKIP; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if hard[b] {
+            C_HARD
+        } else if c.is_ascii_digit() {
+            C_DIGIT
+        } else if c.is_ascii_alphabetic() {
+            C_ALPHA
+        } else if c == b'@' {
+            C_AT
+        } else {
+            C_SKIP
+        };
+        b += 1;
+    }
+    t
+}
+static CLASS: [u8; 256] = byte_classes();
 
 /// Field separators of delimited files.
 fn is_field_separator(b: u8) -> bool {
@@ -284,85 +389,98 @@ impl Scanner {
         }
     }
 
-    /// Text that ends at a segment boundary (or the file's end).
-    fn text(&mut self, text: &[u8]) {
-        let mut start = 0;
-        for (i, &b) in text.iter().enumerate() {
-            if !HARD[b as usize] {
-                continue;
+    /// Text that ends at a segment boundary (or the file's end), in one pass: bytes that
+    /// cannot start a candidate are skipped through a class table; digits, letters and `@`
+    /// start the candidate checks, which look no further than the candidate (a hard delimiter
+    /// ends every one of them, so the whole text serves as their segment).
+    fn text(&mut self, t: &[u8]) {
+        let n = t.len();
+        let mut i = 0;
+        let mut line_from = 0;
+        while i < n {
+            match CLASS[t[i] as usize] {
+                C_SKIP => {
+                    i += 1;
+                    while i < n && CLASS[t[i] as usize] == C_SKIP {
+                        i += 1;
+                    }
+                }
+                C_HARD => {
+                    let b = t[i];
+                    if b == b'\n' && self.nacha {
+                        self.record_line(&t[line_from..i]);
+                        self.nacha_record();
+                        line_from = i + 1;
+                    }
+                    self.delimiter(b);
+                    i += 1;
+                }
+                C_DIGIT => {
+                    let context = self.pending | self.column();
+                    let end = self.digits(t, i, context).max(i + 1);
+                    let token = &t[i..end];
+                    if token.iter().any(u8::is_ascii_alphabetic) {
+                        // A code such as SWIFT MT's `57A` names what follows.
+                        self.keyword_seen(word_context(token));
+                    } else {
+                        self.pending = 0;
+                    }
+                    i = end;
+                }
+                C_ALPHA => {
+                    let mut end = i + 1;
+                    // camelCase: a capital after a small letter (`CardNumber`).
+                    let mut camel = false;
+                    while end < n && t[end].is_ascii_alphanumeric() {
+                        camel |= t[end].is_ascii_uppercase() && t[end - 1].is_ascii_lowercase();
+                        end += 1;
+                    }
+                    let context = self.pending | self.column();
+                    match self.word(t, i, end, context) {
+                        Some(k) => {
+                            self.pending = 0;
+                            i = k;
+                        }
+                        None => {
+                            self.keyword_seen(word_context_of(&t[i..end], camel));
+                            i = end;
+                        }
+                    }
+                }
+                _ => {
+                    self.email(t, i);
+                    i += 1;
+                }
             }
-            self.segment(&text[start..i]);
-            self.delimiter(b);
-            start = i + 1;
         }
-        self.segment(&text[start..]);
+        if self.nacha {
+            self.record_line(&t[line_from..]);
+        }
+    }
+
+    /// The context the current column's header gives.
+    fn column(&self) -> u8 {
+        if self.first_line {
+            0
+        } else {
+            self.header.get(self.field).copied().unwrap_or(0)
+        }
+    }
+
+    /// Part of the current line, for a fixed-width record (at most one NACHA record's 94
+    /// bytes are kept).
+    fn record_line(&mut self, part: &[u8]) {
+        let room = 94usize.saturating_sub(self.record.len());
+        self.record.extend_from_slice(&part[..part.len().min(room)]);
     }
 
     fn delimiter(&mut self, b: u8) {
         if b == b'\n' {
-            if self.nacha {
-                self.nacha_record();
-            }
             self.field = 0;
             self.pending = 0;
             self.first_line = false;
         } else if is_field_separator(b) {
             self.field += 1;
-        }
-        if self.nacha && b != b'\n' && self.record.len() < 94 {
-            self.record.push(b);
-        }
-    }
-
-    fn segment(&mut self, seg: &[u8]) {
-        if self.nacha {
-            let room = 94usize.saturating_sub(self.record.len());
-            self.record.extend_from_slice(&seg[..seg.len().min(room)]);
-        }
-        if seg.is_empty() {
-            return;
-        }
-        let column = if self.first_line {
-            0
-        } else {
-            self.header.get(self.field).copied().unwrap_or(0)
-        };
-        let mut i = 0;
-        let n = seg.len();
-        while i < n {
-            let b = seg[i];
-            let context = self.pending | column;
-            if b.is_ascii_digit() {
-                let end = self.digits(seg, i, context);
-                let token = &seg[i..end];
-                if token.iter().any(u8::is_ascii_alphabetic) {
-                    // A code such as SWIFT MT's `57A` names what follows.
-                    self.keyword_seen(word_context(token));
-                } else {
-                    self.pending = 0;
-                }
-                i = end.max(i + 1);
-            } else if b.is_ascii_alphabetic() {
-                let end = seg[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_alphanumeric())
-                    .map_or(n, |k| i + k);
-                match self.word(seg, i, end, context) {
-                    Some(k) => {
-                        self.pending = 0;
-                        i = k;
-                    }
-                    None => {
-                        self.keyword_seen(word_context(&seg[i..end]));
-                        i = end;
-                    }
-                }
-            } else if b == b'@' {
-                self.email(seg, i);
-                i += 1;
-            } else {
-                i += 1;
-            }
         }
     }
 
@@ -611,27 +729,33 @@ impl Scanner {
 /// The context of a word: each of its lower-case letter runs looked up (`card_number` and
 /// `CardNumber` name a card).
 fn word_context(word: &[u8]) -> u8 {
-    if word.len() > 24 {
+    let camel = word
+        .windows(2)
+        .any(|w| w[1].is_ascii_uppercase() && w[0].is_ascii_lowercase());
+    word_context_of(word, camel)
+}
+
+/// [`word_context`] when the caller knows whether the word is camelCase (`CardNumber`; `BICFI`
+/// is one word): each part is looked up.
+fn word_context_of(word: &[u8], camel: bool) -> u8 {
+    if word.is_empty() || word.len() > 24 {
         return 0;
     }
-    let mut lower = [0u8; 24];
-    for (l, c) in lower.iter_mut().zip(word) {
-        *l = c.to_ascii_lowercase();
+    if !camel {
+        if word.len() > 14 || !KEYWORD_INITIAL[word[0].to_ascii_lowercase() as usize] {
+            return 0;
+        }
+        return keyword(word);
     }
-    let lower = &lower[..word.len()];
-    let mut mask = keyword(lower);
-    // camelCase: split at lower-to-upper changes.
+    let mut mask = keyword(word);
     let mut start = 0;
     for i in 1..word.len() {
         if word[i].is_ascii_uppercase() && word[i - 1].is_ascii_lowercase() {
-            mask |= keyword(&lower[start..i]);
+            mask |= keyword(&word[start..i]);
             start = i;
         }
     }
-    if start > 0 {
-        mask |= keyword(&lower[start..]);
-    }
-    mask
+    mask | keyword(&word[start..])
 }
 
 fn skip_alnum(seg: &[u8], mut i: usize) -> usize {
