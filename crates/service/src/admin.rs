@@ -316,6 +316,53 @@ impl Admin {
     }
 
     /// The path of a file in its tenant, by id (for listing canaries).
+    /// The incident report of a selection: its sessions, every file it read (with its path
+    /// then and now, bytes read, whole or partial, its data classes) and every change it made,
+    /// per tenant, from the ledger records `filter` selects (account, source address, session,
+    /// time range); `selection` says in words what was selected.
+    pub async fn incident_report(
+        &self,
+        filter: &LedgerFilter,
+        selection: String,
+    ) -> AdminResult<crate::incident::Report> {
+        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let mut collector = crate::incident::Collector::default();
+        ledger_read::for_each(&store, &key, filter, |r| {
+            collector.add(&r);
+            Ok::<(), AdminError>(())
+        })?;
+        let mut report = collector.finish(selection);
+        for section in &mut report.tenants {
+            let files = match self.catalog.tenant(&section.tenant).await {
+                Ok(t) => Some(self.files_of(t.id)?),
+                // A tenant shredded since: its files are gone with its key.
+                Err(_) => None,
+            };
+            for f in &mut section.files_read {
+                let node = self.catalog.node(f.file_id).await?;
+                let (Some(node), Some(files)) = (node, &files) else {
+                    f.deleted = true;
+                    continue;
+                };
+                f.path_now = files.path_of(&node).await.ok();
+                f.replaced_since = f
+                    .last_access
+                    .is_some_and(|t| node.created_at * 1000 > t.as_millis());
+                if let Ok(Some(c)) = files.classes_of(&node).await {
+                    f.classes = Some(
+                        c.counts
+                            .present()
+                            .map(|(class, n)| (class.as_str().to_owned(), n))
+                            .collect(),
+                    );
+                    f.formats = c.formats.iter().map(|f| f.name()).collect();
+                }
+            }
+        }
+        report.total();
+        Ok(report)
+    }
+
     /// A stored file as administrators see it, with what classification found in it.
     pub async fn file_show(&self, tenant: &str, path: &str) -> AdminResult<FileReport> {
         let t = self.catalog.tenant(tenant).await?;

@@ -28,6 +28,7 @@ pub mod event_log;
 pub mod files;
 pub mod forward;
 pub mod gate;
+pub mod incident;
 pub mod keys;
 pub mod ledger_read;
 pub mod retention;

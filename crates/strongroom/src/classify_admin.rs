@@ -1,6 +1,7 @@
-//! `strongroom file show` and `strongroom classify run`: what classification found in a stored
-//! file, and classifying the files stored before it existed. Printing only; the work is in
-//! `service::admin`.
+//! `strongroom file show`, `strongroom classify run` and `strongroom incident report`: what
+//! classification found in a stored file, classifying the files stored before it existed, and
+//! what a selection of sessions read and changed. Printing only; the work is in
+//! `service::admin` and `service::incident`.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -8,7 +9,9 @@ use std::path::Path;
 use classify::Classification;
 use events::Time;
 
-use crate::cli::{ClassifyCommand, FileCommand, ListFormat, ShowFormat};
+use crate::cli::{
+    ClassifyCommand, FileCommand, IncidentCommand, ListFormat, ReportFormat, ShowFormat,
+};
 
 /// `card_number 12, iban 3` (or `none found`).
 fn counts_text(c: &Classification) -> String {
@@ -136,6 +139,80 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
     }
     if matches!(format, ListFormat::Table) {
         writeln!(out, "{} files classified", done.len())?;
+    }
+    Ok(())
+}
+
+pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
+    let IncidentCommand::Report {
+        user,
+        ip,
+        session,
+        since,
+        until,
+        format,
+        out,
+    } = cmd;
+    let selection = match (&user, &ip, &session) {
+        (Some(u), _, _) => format!("account {u}"),
+        (_, Some(a), _) => format!("address {a}"),
+        (_, _, Some(s)) => format!("session {s}"),
+        _ => anyhow::bail!("give --user, --ip or --session"),
+    };
+    let filter = catalog::LedgerFilter {
+        since: since
+            .as_deref()
+            .map(|v| crate::units::time(v, "--since"))
+            .transpose()?,
+        until: until
+            .as_deref()
+            .map(|v| crate::units::time(v, "--until"))
+            .transpose()?,
+        account: user,
+        tenant: None,
+        source: ip,
+        session,
+    };
+    let admin = crate::admin::open(data_dir).await?;
+    let report = admin
+        .incident_report(&filter, selection)
+        .await
+        .map_err(crate::admin::usage_or)?;
+    admin.close().await;
+    let mut text = Vec::new();
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut text, &report)?;
+            text.push(b'\n');
+        }
+        ReportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut text);
+            for row in report.csv_rows() {
+                w.write_record(row)?;
+            }
+            w.flush()?;
+        }
+    }
+    match out {
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            eprintln!(
+                "incident report written to {} ({} tenants, {} files, {} bytes read)",
+                path.display(),
+                report.totals.tenants,
+                report.totals.files,
+                report.totals.bytes_read
+            );
+        }
+        None => std::io::stdout().lock().write_all(&text)?,
     }
     Ok(())
 }

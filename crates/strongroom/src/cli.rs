@@ -65,6 +65,9 @@ pub enum Command {
     /// Classification of stored files: card numbers, IBANs and other data classes; bank formats.
     #[command(subcommand)]
     Classify(ClassifyCommand),
+    /// What a credential, an address or a session read and changed, per tenant and file.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +140,38 @@ pub enum ClassifyCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },
+}
+
+#[derive(Subcommand)]
+pub enum IncidentCommand {
+    /// The report of one selection: its sessions, every file it read (path then and now,
+    /// bytes, whole or partial, data classes), what it changed, totals per tenant and class.
+    Report {
+        #[arg(long, group = "selection")]
+        user: Option<String>,
+        /// Source IP address.
+        #[arg(long, group = "selection")]
+        ip: Option<String>,
+        #[arg(long, group = "selection")]
+        session: Option<String>,
+        /// RFC 3339 time (inclusive).
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 time (exclusive).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+        /// Write the report here (owner-only) instead of to standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand)]

@@ -108,6 +108,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
             cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
             cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
+            cli::Command::Incident(c) => classify_admin::incident(&args.data_dir, c).await,
             cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
             cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
                 admin::retention_run(&args.data_dir, now.as_deref()).await

@@ -1,0 +1,386 @@
+//! The incident report: what a selection of sessions (an account's, an address's, one
+//! session) read, uploaded, changed, renamed and removed, per tenant and per file, from the
+//! ledger's records; joined with each file's current path and its data classes from the
+//! catalog. [`Collector`] is pure (records in, per-file facts out); [`crate::admin::Admin`]
+//! reads the ledger into it and adds what the catalog knows.
+//!
+//! Never here: choosing which records belong to the selection (the ledger's indexed filter
+//! does that), printing.
+
+use std::collections::BTreeMap;
+
+use events::{Event, EventKind, Exported, FileOp, Outcome, Time};
+use serde::Serialize;
+
+/// One session of the selection.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    pub source: Option<String>,
+    pub client: Option<String>,
+    pub methods: Option<String>,
+    pub credential: Option<String>,
+    pub opened: Option<Time>,
+    /// When its end was recorded (`None`: no end in the range: still open, or the server
+    /// stopped without recording it).
+    pub closed: Option<Time>,
+}
+
+/// A file the selection read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileRead {
+    pub file_id: i64,
+    /// The path when it was first read.
+    pub path_then: String,
+    /// Its path now; `None` when the file no longer exists.
+    pub path_now: Option<String>,
+    pub deleted: bool,
+    /// Its size when it was read.
+    pub size: u64,
+    pub bytes_read: u64,
+    /// `whole` when a read reached its end, else `partial`.
+    pub read: &'static str,
+    pub first_access: Option<Time>,
+    pub last_access: Option<Time>,
+    /// Data classes and their counts (`None`: not classified; see `classify run`).
+    pub classes: Option<BTreeMap<String, u64>>,
+    pub formats: Vec<String>,
+    /// The file's contents were replaced after the read: the classes are the new contents'.
+    pub replaced_since: bool,
+    pub sessions: Vec<String>,
+}
+
+/// A change the selection made (tampering).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    pub time: Time,
+    pub seq: u64,
+    /// `upload`, `rename`, `remove`, `setstat`, `mkdir`, `rmdir`.
+    pub op: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    pub session: Option<String>,
+}
+
+/// What the selection did in one tenant.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantSection {
+    pub tenant: String,
+    pub files_read: Vec<FileRead>,
+    pub changes: Vec<Change>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub tenants: usize,
+    pub files: usize,
+    pub bytes_read: u64,
+    /// Per data class: the sum over the files read.
+    pub classes: BTreeMap<String, u64>,
+}
+
+/// The ledger range the report rests on.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    pub records: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub selection: String,
+    pub sessions: Vec<SessionRow>,
+    pub tenants: Vec<TenantSection>,
+    pub totals: Totals,
+    pub evidence: Evidence,
+}
+
+/// One read transfer in progress: a session's open file, by file id.
+#[derive(Default)]
+struct Transfer {
+    /// Bytes of closed handles plus the latest progress of the open one.
+    closed_bytes: u64,
+    open_bytes: u64,
+    open: bool,
+}
+
+/// Facts gathered per file while records stream by.
+#[derive(Default)]
+struct FileFacts {
+    tenant: String,
+    read: FileRead,
+    whole: bool,
+    /// Per session: its transfers of this file.
+    transfers: BTreeMap<String, Transfer>,
+}
+
+/// Folds the selection's records, in sequence order, into per-file facts.
+#[derive(Default)]
+pub struct Collector {
+    sessions: BTreeMap<String, SessionRow>,
+    files: BTreeMap<i64, FileFacts>,
+    changes: BTreeMap<String, Vec<Change>>,
+    evidence: Evidence,
+}
+
+impl Collector {
+    pub fn add(&mut self, r: &Exported) {
+        let e = &r.event;
+        self.evidence.records += 1;
+        self.evidence.first_seq.get_or_insert(r.seq);
+        self.evidence.last_seq = Some(r.seq);
+        if let Some(id) = &e.session {
+            self.session(id, e);
+        }
+        let EventKind::File {
+            op,
+            path,
+            file,
+            outcome,
+        } = &e.kind
+        else {
+            return;
+        };
+        if *outcome != Outcome::Ok {
+            return;
+        }
+        let tenant = e.tenant.clone().unwrap_or_default();
+        let session = e.session.clone().unwrap_or_default();
+        match op {
+            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
+                let Some(f) = file else { return };
+                let facts = self.files.entry(f.id).or_insert_with(|| FileFacts {
+                    tenant: tenant.clone(),
+                    read: FileRead {
+                        file_id: f.id,
+                        path_then: path.clone(),
+                        size: f.size,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                });
+                facts.read.first_access.get_or_insert(e.time);
+                facts.read.last_access = Some(e.time);
+                if !facts.read.sessions.contains(&session) {
+                    facts.read.sessions.push(session.clone());
+                }
+                let t = facts.transfers.entry(session).or_default();
+                match op {
+                    FileOp::OpenRead => {
+                        if t.open {
+                            // A second handle on the same file: count the first as it stood.
+                            t.closed_bytes += t.open_bytes;
+                        }
+                        t.open = true;
+                        t.open_bytes = 0;
+                    }
+                    FileOp::ProgressRead { bytes } => {
+                        t.open = true;
+                        t.open_bytes = t.open_bytes.max(*bytes);
+                    }
+                    FileOp::CloseRead { bytes, whole_file } => {
+                        t.closed_bytes += *bytes;
+                        t.open = false;
+                        t.open_bytes = 0;
+                        facts.whole |= *whole_file;
+                    }
+                    _ => {}
+                }
+            }
+            FileOp::CloseWrite { bytes } => self.change(&tenant, r, "upload", path, None, *bytes),
+            FileOp::Rename { to } => self.change(&tenant, r, "rename", path, to.clone(), 0),
+            FileOp::Remove => self.change(&tenant, r, "remove", path, None, 0),
+            FileOp::Setstat => self.change(&tenant, r, "setstat", path, None, 0),
+            FileOp::Mkdir => self.change(&tenant, r, "mkdir", path, None, 0),
+            FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0),
+            _ => {}
+        }
+    }
+
+    fn session(&mut self, id: &str, e: &Event) {
+        let row = self
+            .sessions
+            .entry(id.to_owned())
+            .or_insert_with(|| SessionRow {
+                id: id.to_owned(),
+                ..Default::default()
+            });
+        if row.account.is_none() {
+            row.account.clone_from(&e.account);
+        }
+        if row.tenant.is_none() {
+            row.tenant.clone_from(&e.tenant);
+        }
+        if row.source.is_none() {
+            row.source = e.source.map(|s| s.to_string());
+        }
+        if row.client.is_none() {
+            row.client.clone_from(&e.client_version);
+        }
+        if let EventKind::Session {
+            opened,
+            methods,
+            credential,
+        } = &e.kind
+        {
+            if *opened {
+                row.opened = Some(e.time);
+                row.methods.clone_from(methods);
+                row.credential.clone_from(credential);
+            } else {
+                row.closed = Some(e.time);
+            }
+        }
+    }
+
+    fn change(
+        &mut self,
+        tenant: &str,
+        r: &Exported,
+        op: &'static str,
+        path: &str,
+        to: Option<String>,
+        bytes: u64,
+    ) {
+        let EventKind::File { file, .. } = &r.event.kind else {
+            return;
+        };
+        self.changes
+            .entry(tenant.to_owned())
+            .or_default()
+            .push(Change {
+                time: r.event.time,
+                seq: r.seq,
+                op,
+                path: path.to_owned(),
+                to,
+                file_id: file.as_ref().map(|f| f.id),
+                bytes: (op == "upload").then_some(bytes),
+                session: r.event.session.clone(),
+            });
+    }
+
+    /// The files read, per tenant, and the sessions; current paths and classes are filled in
+    /// by the caller ([`Report::complete`]).
+    pub fn finish(self, selection: String) -> Report {
+        let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();
+        for (_, mut f) in self.files {
+            f.read.bytes_read = f
+                .transfers
+                .values()
+                .map(|t| t.closed_bytes + if t.open { t.open_bytes } else { 0 })
+                .sum();
+            f.read.read = if f.whole { "whole" } else { "partial" };
+            let section = tenants
+                .entry(f.tenant.clone())
+                .or_insert_with(|| TenantSection {
+                    tenant: f.tenant.clone(),
+                    ..Default::default()
+                });
+            section.files_read.push(f.read);
+        }
+        for (tenant, changes) in self.changes {
+            tenants
+                .entry(tenant.clone())
+                .or_insert_with(|| TenantSection {
+                    tenant,
+                    ..Default::default()
+                })
+                .changes = changes;
+        }
+        Report {
+            selection,
+            sessions: self.sessions.into_values().collect(),
+            tenants: tenants.into_values().collect(),
+            totals: Totals::default(),
+            evidence: self.evidence,
+        }
+    }
+}
+
+impl Report {
+    /// Sums per tenant and overall, once paths and classes are filled in.
+    pub fn total(&mut self) {
+        let mut all = Totals::default();
+        for t in &mut self.tenants {
+            let mut sum = Totals {
+                tenants: 1,
+                ..Default::default()
+            };
+            for f in &t.files_read {
+                sum.files += 1;
+                sum.bytes_read += f.bytes_read;
+                for (class, n) in f.classes.iter().flatten() {
+                    *sum.classes.entry(class.clone()).or_default() += n;
+                }
+            }
+            all.tenants += usize::from(!t.files_read.is_empty());
+            all.files += sum.files;
+            all.bytes_read += sum.bytes_read;
+            for (class, n) in &sum.classes {
+                *all.classes.entry(class.clone()).or_default() += n;
+            }
+            t.totals = sum;
+        }
+        self.totals = all;
+    }
+
+    /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
+    /// read, whole or partial, first and last access, classes (`class=count;…`).
+    pub fn csv_rows(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![
+            [
+                "tenant",
+                "file_id",
+                "path_then",
+                "path_now",
+                "deleted",
+                "size",
+                "bytes_read",
+                "read",
+                "first_access",
+                "last_access",
+                "classes",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        for t in &self.tenants {
+            for f in &t.files_read {
+                let classes = f
+                    .classes
+                    .as_ref()
+                    .map(|c| {
+                        c.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_else(|| "unclassified".into());
+                rows.push(vec![
+                    t.tenant.clone(),
+                    f.file_id.to_string(),
+                    f.path_then.clone(),
+                    f.path_now.clone().unwrap_or_default(),
+                    f.deleted.to_string(),
+                    f.size.to_string(),
+                    f.bytes_read.to_string(),
+                    f.read.to_owned(),
+                    f.first_access.map(|t| t.to_string()).unwrap_or_default(),
+                    f.last_access.map(|t| t.to_string()).unwrap_or_default(),
+                    classes,
+                ]);
+            }
+        }
+        rows
+    }
+}

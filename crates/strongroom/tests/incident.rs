@@ -1,0 +1,270 @@
+//! The incident report against a ground truth built with the real binary and OpenSSH's client:
+//! an account reads some files whole, one in part, renames one after reading it, removes
+//! another, uploads one; meanwhile another account of the same tenant reads other files (one
+//! of them also read by the first) from another address. The report, selected by account or by
+//! address, lists exactly the first account's reads and changes, with paths then and now,
+//! bytes, whole or partial, and the data classes of the file that holds some.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+
+use classify::{Class, corpus};
+use sftp_proto::{OpenFlags, RequestOp};
+use support::raw::Raw;
+use support::{Client, Server};
+
+const KIB: usize = 1024;
+
+/// `sftp -b -` as `c`, from source address `from`.
+fn sftp_from(c: &Client, from: &str, script: &str) -> Output {
+    let mut child = Command::new("sftp")
+        .args(c.ssh_options())
+        .args([
+            "-o",
+            &format!("BindAddress={from}"),
+            "-P",
+            &c.port.to_string(),
+            "-b",
+            "-",
+        ])
+        .arg(format!("{}@127.0.0.1", c.user))
+        .current_dir(c.work())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn report(server: &Server, selection: &[&str]) -> serde_json::Value {
+    let mut args = vec!["incident", "report"];
+    args.extend_from_slice(selection);
+    serde_json::from_str(&server.ok(&args)).unwrap()
+}
+
+#[test]
+fn the_report_lists_exactly_what_the_selection_read_and_changed() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let bob = server.account("acme", "bob", "read-only");
+
+    // The tenant's files: six of 100 KiB and a customer extract.
+    let customers = corpus::generate(4, 50_000)
+        .into_iter()
+        .find(|d| d.name.ends_with("customers.csv") && !d.truth.is_empty())
+        .unwrap();
+    let mut batch = String::from("mkdir /data\n");
+    for i in 1..=6 {
+        let name = format!("f{i}.bin");
+        std::fs::write(
+            loader.work().join(&name),
+            support::pseudo_random(i, 100 * KIB),
+        )
+        .unwrap();
+        batch.push_str(&format!("put {name} /data/{name}\n"));
+    }
+    std::fs::write(loader.work().join("customers.csv"), &customers.bytes).unwrap();
+    batch.push_str("put customers.csv /data/customers.csv\n");
+    sftp_from(&loader, "127.0.0.9", &batch);
+
+    // The bystander, from its own address, reads f1, f5 and f6.
+    sftp_from(
+        &bob,
+        "127.0.0.5",
+        "get /data/f1.bin\nget /data/f5.bin\nget /data/f6.bin\n",
+    );
+
+    // The selection, from 127.0.0.7: f1 and the extract whole, f3 whole then renamed, f4 whole
+    // then removed, an upload; and 32 KiB of f2 over raw SFTP (from 127.0.0.1: its own session).
+    std::fs::write(mallory.work().join("note.txt"), "hello\n").unwrap();
+    sftp_from(
+        &mallory,
+        "127.0.0.7",
+        "get /data/f1.bin\nget /data/customers.csv\nget /data/f3.bin\nrename /data/f3.bin /data/moved3.bin\n\
+         get /data/f4.bin\nrm /data/f4.bin\nput note.txt /data/note.txt\n",
+    );
+    let mut raw = Raw::connect(&mallory);
+    let h = raw.open(1, "/data/f2.bin", OpenFlags::READ);
+    raw.call(
+        2,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 0,
+            len: 32 * KIB as u32,
+        },
+    );
+    raw.call(3, RequestOp::Close { handle: h });
+    drop(raw);
+
+    // The raw session's records reach the ledger within moments of its end (they wait in the
+    // writer's batch or the catalog's outbox until then).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let r = loop {
+        let r = report(&server, &["--user", "mallory"]);
+        let closed = r["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["closed"].is_string())
+            .count();
+        if closed == 2 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let t = &r["tenants"][0];
+    assert_eq!(r["tenants"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(t["tenant"], "acme");
+    let mut files: Vec<(String, String, bool, u64, String)> = t["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path_then"].as_str().unwrap().to_owned(),
+                f["path_now"].as_str().unwrap_or("").to_owned(),
+                f["deleted"].as_bool().unwrap(),
+                f["bytes_read"].as_u64().unwrap(),
+                f["read"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    files.sort();
+    let size = customers.bytes.len() as u64;
+    let want = vec![
+        (
+            "/data/customers.csv".into(),
+            "/data/customers.csv".into(),
+            false,
+            size,
+            "whole".into(),
+        ),
+        (
+            "/data/f1.bin".into(),
+            "/data/f1.bin".into(),
+            false,
+            100 * 1024,
+            "whole".into(),
+        ),
+        (
+            "/data/f2.bin".into(),
+            "/data/f2.bin".into(),
+            false,
+            32 * 1024,
+            "partial".into(),
+        ),
+        (
+            "/data/f3.bin".into(),
+            "/data/moved3.bin".into(),
+            false,
+            100 * 1024,
+            "whole".into(),
+        ),
+        (
+            "/data/f4.bin".into(),
+            "".into(),
+            true,
+            100 * 1024,
+            "whole".into(),
+        ),
+    ];
+    assert_eq!(files, want, "{r:#}");
+    // The extract's classes; the binary files hold none.
+    let extract = t["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path_then"] == "/data/customers.csv")
+        .unwrap();
+    assert_eq!(
+        extract["classes"]["card_number"].as_u64(),
+        Some(customers.truth.get(Class::CardNumber))
+    );
+    assert_eq!(
+        r["totals"]["classes"]["iban"].as_u64(),
+        Some(customers.truth.get(Class::Iban))
+    );
+    assert_eq!(r["totals"]["files"], 5);
+    assert_eq!(
+        r["totals"]["bytes_read"].as_u64(),
+        Some(size + 100 * 1024 * 3 + 32 * 1024)
+    );
+    // The changes: a rename, a removal, an upload; nothing of the others'.
+    let changes: Vec<(String, String)> = t["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["op"].as_str().unwrap().to_owned(),
+                c["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("rename".into(), "/data/f3.bin".into()),
+            ("remove".into(), "/data/f4.bin".into()),
+            ("upload".into(), "/data/note.txt".into()),
+        ],
+        "{r:#}"
+    );
+    // Its sessions only: the sftp one from 127.0.0.7 and the raw one.
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{r:#}");
+    assert!(sessions.iter().all(|s| s["account"] == "mallory"));
+    assert!(sessions.iter().all(|s| {
+        s["credential"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("SHA256:"))
+    }));
+    assert!(r["evidence"]["records"].as_u64().unwrap() > 10);
+
+    // By address: the sftp session's reads only (the raw session came from 127.0.0.1).
+    let by_ip = report(&server, &["--ip", "127.0.0.7"]);
+    let mut paths: Vec<&str> = by_ip["tenants"][0]["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path_then"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/data/customers.csv",
+            "/data/f1.bin",
+            "/data/f3.bin",
+            "/data/f4.bin"
+        ]
+    );
+    assert_eq!(by_ip["totals"]["files"], 4, "{by_ip:#}");
+
+    // CSV: a header and one row per file.
+    let csv = server.ok(&["incident", "report", "--user", "mallory", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .starts_with("tenant,file_id,path_then,path_now")
+    );
+    assert!(csv.contains(",partial,"), "{csv}");
+}
