@@ -318,19 +318,88 @@ impl Admin {
     /// The path of a file in its tenant, by id (for listing canaries).
     /// The incident report of a selection: its sessions, every file it read (with its path
     /// then and now, bytes read, whole or partial, its data classes) and every change it made,
-    /// per tenant, from the ledger records `filter` selects (account, source address, session,
-    /// time range); `selection` says in words what was selected.
+    /// per tenant, from the ledger's records within `[since, until)` (milliseconds).
     pub async fn incident_report(
         &self,
-        filter: &LedgerFilter,
-        selection: String,
+        selection: &crate::incident::Selection,
+        since: Option<i64>,
+        until: Option<i64>,
     ) -> AdminResult<crate::incident::Report> {
+        use crate::incident::{Collector, Selection};
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
-        let mut collector = crate::incident::Collector::default();
-        ledger_read::for_each(&store, &key, filter, |r| {
-            collector.add(&r);
-            Ok::<(), AdminError>(())
-        })?;
+        let range = LedgerFilter {
+            since,
+            until,
+            ..Default::default()
+        };
+        // The ledger's indexed filters, one per pass.
+        let filters: Vec<LedgerFilter> = match selection {
+            Selection::Account(a) => vec![LedgerFilter {
+                account: Some(a.clone()),
+                ..range
+            }],
+            Selection::Address(a) => vec![LedgerFilter {
+                source: Some(a.clone()),
+                ..range
+            }],
+            Selection::Session(s) => vec![LedgerFilter {
+                session: Some(s.clone()),
+                ..range
+            }],
+            Selection::Credential(k) => {
+                // Which sessions the credential opened: one pass over the range.
+                let mut sessions = std::collections::BTreeSet::new();
+                ledger_read::for_each(&store, &key, &range, |r| {
+                    if crate::incident::opened_with(&r.event, k)
+                        && let Some(s) = &r.event.session
+                    {
+                        sessions.insert(s.clone());
+                    }
+                    Ok::<(), AdminError>(())
+                })?;
+                sessions
+                    .into_iter()
+                    .map(|s| LedgerFilter {
+                        session: Some(s),
+                        ..range.clone()
+                    })
+                    .collect()
+            }
+            Selection::Alert(id) => {
+                let alert = self.catalog.alert(id).await?;
+                let body: serde_json::Value = serde_json::from_str(&alert.body).unwrap_or_default();
+                let sessions: Vec<String> = body["sessions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if sessions.is_empty() {
+                    vec![LedgerFilter {
+                        account: alert.account.clone(),
+                        ..range
+                    }]
+                } else {
+                    sessions
+                        .into_iter()
+                        .map(|s| LedgerFilter {
+                            session: Some(s),
+                            ..range.clone()
+                        })
+                        .collect()
+                }
+            }
+        };
+        let mut collector = Collector::default();
+        for filter in &filters {
+            ledger_read::for_each(&store, &key, filter, |r| {
+                collector.add(&r);
+                Ok::<(), AdminError>(())
+            })?;
+        }
+        let selection = selection.to_string();
         let mut report = collector.finish(selection);
         for section in &mut report.tenants {
             let files = match self.catalog.tenant(&section.tenant).await {
@@ -361,6 +430,39 @@ impl Admin {
         }
         report.total();
         Ok(report)
+    }
+
+    /// Every session that read the file now at `path` in `tenant` (followed by its id, so
+    /// through renames), with bytes and times, within `[since, until)` (milliseconds).
+    pub async fn file_readers(
+        &self,
+        tenant: &str,
+        path: &str,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> AdminResult<(i64, Vec<crate::incident::Reader>)> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let node = files
+            .resolve(&Self::jail(path)?)
+            .await
+            .map_err(|e| AdminError::Files {
+                what: format!("{tenant}:{path}"),
+                source: e,
+            })?;
+        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let filter = LedgerFilter {
+            since,
+            until,
+            tenant: Some(t.name.clone()),
+            ..Default::default()
+        };
+        let mut readers = crate::incident::FileReaders::default();
+        ledger_read::for_each(&store, &key, &filter, |r| {
+            readers.add(&r, node.id);
+            Ok::<(), AdminError>(())
+        })?;
+        Ok((node.id, readers.finish()))
     }
 
     /// A stored file as administrators see it, with what classification found in it.

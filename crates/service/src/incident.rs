@@ -12,6 +12,43 @@ use std::collections::BTreeMap;
 use events::{Event, EventKind, Exported, FileOp, Outcome, Time};
 use serde::Serialize;
 
+/// What a report is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    Account(String),
+    /// A source IP address: every account that came from it.
+    Address(String),
+    Session(String),
+    /// The sessions a key (its SHA256 fingerprint) or a certificate (its key id) opened.
+    Credential(String),
+    /// The sessions an alert names.
+    Alert(String),
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selection::Account(a) => write!(f, "account {a}"),
+            Selection::Address(a) => write!(f, "address {a}"),
+            Selection::Session(s) => write!(f, "session {s}"),
+            Selection::Credential(k) => write!(f, "credential {k}"),
+            Selection::Alert(a) => write!(f, "alert {a}"),
+        }
+    }
+}
+
+/// Whether `e` shows session `e.session` opened with `credential`.
+pub fn opened_with(e: &Event, credential: &str) -> bool {
+    match &e.kind {
+        EventKind::Session {
+            opened: true,
+            credential: Some(c),
+            ..
+        } => c == credential,
+        _ => false,
+    }
+}
+
 /// One session of the selection.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SessionRow {
@@ -136,8 +173,8 @@ impl Collector {
     pub fn add(&mut self, r: &Exported) {
         let e = &r.event;
         self.evidence.records += 1;
-        self.evidence.first_seq.get_or_insert(r.seq);
-        self.evidence.last_seq = Some(r.seq);
+        self.evidence.first_seq = Some(self.evidence.first_seq.map_or(r.seq, |s| s.min(r.seq)));
+        self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
         if let Some(id) = &e.session {
             self.session(id, e);
         }
@@ -382,5 +419,88 @@ impl Report {
             }
         }
         rows
+    }
+}
+
+/// One session's reads of one file (`incident file`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Reader {
+    pub session: String,
+    pub account: Option<String>,
+    pub source: Option<String>,
+    pub bytes_read: u64,
+    pub read: &'static str,
+    pub first_access: Option<Time>,
+    pub last_access: Option<Time>,
+}
+
+/// Folds the records of a tenant into who read one file (by its id), per session.
+#[derive(Default)]
+pub struct FileReaders {
+    readers: BTreeMap<String, (Reader, Transfer, bool)>,
+}
+
+impl FileReaders {
+    pub fn add(&mut self, r: &Exported, file_id: i64) {
+        let e = &r.event;
+        let EventKind::File {
+            op,
+            file: Some(f),
+            outcome: Outcome::Ok,
+            ..
+        } = &e.kind
+        else {
+            return;
+        };
+        if f.id != file_id {
+            return;
+        }
+        let session = e.session.clone().unwrap_or_default();
+        let (reader, t, whole) = self.readers.entry(session.clone()).or_insert_with(|| {
+            (
+                Reader {
+                    session,
+                    account: e.account.clone(),
+                    source: e.source.map(|s| s.ip().to_string()),
+                    ..Default::default()
+                },
+                Transfer::default(),
+                false,
+            )
+        });
+        match op {
+            FileOp::OpenRead => {
+                if t.open {
+                    t.closed_bytes += t.open_bytes;
+                }
+                t.open = true;
+                t.open_bytes = 0;
+            }
+            FileOp::ProgressRead { bytes } => {
+                t.open = true;
+                t.open_bytes = t.open_bytes.max(*bytes);
+            }
+            FileOp::CloseRead { bytes, whole_file } => {
+                t.closed_bytes += *bytes;
+                t.open = false;
+                t.open_bytes = 0;
+                *whole |= *whole_file;
+            }
+            _ => return,
+        }
+        reader.first_access.get_or_insert(e.time);
+        reader.last_access = Some(e.time);
+    }
+
+    pub fn finish(self) -> Vec<Reader> {
+        self.readers
+            .into_values()
+            .filter(|(r, _, _)| r.first_access.is_some())
+            .map(|(mut r, t, whole)| {
+                r.bytes_read = t.closed_bytes + if t.open { t.open_bytes } else { 0 };
+                r.read = if whole { "whole" } else { "partial" };
+                r
+            })
+            .collect()
     }
 }

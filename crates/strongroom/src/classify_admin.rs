@@ -143,39 +143,51 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
     Ok(())
 }
 
+fn time_arg(v: Option<&str>, name: &str) -> anyhow::Result<Option<i64>> {
+    Ok(v.map(|v| crate::units::time(v, name)).transpose()?)
+}
+
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
-    let IncidentCommand::Report {
-        user,
-        ip,
-        session,
-        since,
-        until,
-        format,
-        out,
-    } = cmd;
-    let selection = match (&user, &ip, &session) {
-        (Some(u), _, _) => format!("account {u}"),
-        (_, Some(a), _) => format!("address {a}"),
-        (_, _, Some(s)) => format!("session {s}"),
-        _ => anyhow::bail!("give --user, --ip or --session"),
+    use service::incident::Selection;
+    let (selection, since, until, format, out) = match cmd {
+        IncidentCommand::File {
+            tenant,
+            path,
+            since,
+            until,
+            format,
+        } => {
+            return readers(data_dir, &tenant, &path, since, until, format).await;
+        }
+        IncidentCommand::Report {
+            user,
+            ip,
+            session,
+            key,
+            alert,
+            since,
+            until,
+            format,
+            out,
+        } => {
+            let selection = match (user, ip, session, key, alert) {
+                (Some(u), ..) => Selection::Account(u),
+                (_, Some(a), ..) => Selection::Address(a),
+                (_, _, Some(s), ..) => Selection::Session(s),
+                (_, _, _, Some(k), _) => Selection::Credential(k),
+                (.., Some(a)) => Selection::Alert(a),
+                _ => anyhow::bail!("give --user, --ip, --session, --key or --alert"),
+            };
+            (selection, since, until, format, out)
+        }
     };
-    let filter = catalog::LedgerFilter {
-        since: since
-            .as_deref()
-            .map(|v| crate::units::time(v, "--since"))
-            .transpose()?,
-        until: until
-            .as_deref()
-            .map(|v| crate::units::time(v, "--until"))
-            .transpose()?,
-        account: user,
-        tenant: None,
-        source: ip,
-        session,
-    };
+    let (since, until) = (
+        time_arg(since.as_deref(), "--since")?,
+        time_arg(until.as_deref(), "--until")?,
+    );
     let admin = crate::admin::open(data_dir).await?;
     let report = admin
-        .incident_report(&filter, selection)
+        .incident_report(&selection, since, until)
         .await
         .map_err(crate::admin::usage_or)?;
     admin.close().await;
@@ -184,6 +196,14 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut text, &report)?;
             text.push(b'\n');
+        }
+        ReportFormat::Html => {
+            let now = Time::from_millis(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64),
+            );
+            text = crate::incident_html::render(&report, now)?.into_bytes();
         }
         ReportFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut text);
@@ -213,6 +233,57 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             );
         }
         None => std::io::stdout().lock().write_all(&text)?,
+    }
+    Ok(())
+}
+
+async fn readers(
+    data_dir: &Path,
+    tenant: &str,
+    path: &str,
+    since: Option<String>,
+    until: Option<String>,
+    format: ListFormat,
+) -> anyhow::Result<()> {
+    let (since, until) = (
+        time_arg(since.as_deref(), "--since")?,
+        time_arg(until.as_deref(), "--until")?,
+    );
+    let admin = crate::admin::open(data_dir).await?;
+    let (id, readers) = admin
+        .file_readers(tenant, path, since, until)
+        .await
+        .map_err(crate::admin::usage_or)?;
+    admin.close().await;
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Jsonl => {
+            for r in &readers {
+                writeln!(out, "{}", serde_json::to_string(r)?)?;
+            }
+        }
+        ListFormat::Table => {
+            writeln!(out, "{tenant}:{path} (file {id})")?;
+            writeln!(
+                out,
+                "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} session",
+                "account", "source", "bytes", "read", "first", "last"
+            )?;
+            for r in &readers {
+                writeln!(
+                    out,
+                    "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {}",
+                    r.account.as_deref().unwrap_or("-"),
+                    r.source.as_deref().unwrap_or("-"),
+                    r.bytes_read,
+                    r.read,
+                    r.first_access.map(|t| t.to_string()).unwrap_or_default(),
+                    r.last_access.map(|t| t.to_string()).unwrap_or_default(),
+                    r.session
+                )?;
+            }
+            writeln!(out, "{} sessions read it", readers.len())?;
+        }
     }
     Ok(())
 }

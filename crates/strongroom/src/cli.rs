@@ -154,6 +154,12 @@ pub enum IncidentCommand {
         ip: Option<String>,
         #[arg(long, group = "selection")]
         session: Option<String>,
+        /// A key's fingerprint (`SHA256:…`) or a certificate's key id: the sessions it opened.
+        #[arg(long, group = "selection")]
+        key: Option<String>,
+        /// An alert's id: the sessions it names.
+        #[arg(long, group = "selection")]
+        alert: Option<String>,
         /// RFC 3339 time (inclusive).
         #[arg(long)]
         since: Option<String>,
@@ -166,12 +172,26 @@ pub enum IncidentCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Every account and session that read a file (followed through renames), with bytes and
+    /// times.
+    File {
+        tenant: String,
+        path: String,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
     Json,
     Csv,
+    /// One self-contained page with the tables and a timeline.
+    Html,
 }
 
 #[derive(Subcommand)]

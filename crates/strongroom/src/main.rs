@@ -7,6 +7,7 @@ mod classify_admin;
 mod cli;
 mod detect_admin;
 mod gate_admin;
+mod incident_html;
 mod session_admin;
 mod settings;
 mod units;

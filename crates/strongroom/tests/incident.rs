@@ -257,6 +257,107 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     );
     assert_eq!(by_ip["totals"]["files"], 4, "{by_ip:#}");
 
+    // By credential: the key opened both of its sessions, so the same files as by account.
+    let fingerprint = String::from_utf8(
+        Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(mallory.public_key())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .nth(1)
+    .unwrap()
+    .to_owned();
+    let by_key = report(&server, &["--key", &fingerprint]);
+    assert_eq!(
+        by_key["tenants"][0]["files_read"],
+        r["tenants"][0]["files_read"]
+    );
+    assert_eq!(by_key["sessions"].as_array().unwrap().len(), 2);
+
+    // The reverse question: who read a file (followed through its rename).
+    let readers = |path: &str| -> Vec<(String, u64, String)> {
+        let mut v: Vec<(String, u64, String)> = server
+            .ok(&["incident", "file", "acme", path, "--format", "jsonl"])
+            .lines()
+            .map(|l| {
+                let r: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    r["account"].as_str().unwrap().to_owned(),
+                    r["bytes_read"].as_u64().unwrap(),
+                    r["read"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        readers("/data/f1.bin"),
+        vec![
+            ("bob".into(), 100 * 1024, "whole".into()),
+            ("mallory".into(), 100 * 1024, "whole".into())
+        ]
+    );
+    assert_eq!(
+        readers("/data/moved3.bin"),
+        vec![("mallory".into(), 100 * 1024, "whole".into())]
+    );
+    assert_eq!(
+        readers("/data/f2.bin"),
+        vec![("mallory".into(), 32 * 1024, "partial".into())]
+    );
+    assert!(readers("/data/note.txt").is_empty());
+
+    // HTML: one self-contained page that a real browser renders with its tables and timeline.
+    let page = server.data_dir().join("../incident.html");
+    server.ok(&[
+        "incident",
+        "report",
+        "--user",
+        "mallory",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&page).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
+    let dom = chromium(&page, &["--dump-dom"]);
+    assert!(dom.contains("<table id=\"sessions\">"), "{dom}");
+    assert_eq!(dom.matches("<rect class=\"read\"").count(), 5, "{dom}");
+    assert_eq!(
+        dom.matches("<td class=\"deleted\">deleted</td>").count(),
+        1,
+        "{dom}"
+    );
+    assert!(
+        dom.contains("/data/moved3.bin") && dom.contains("partial"),
+        "{dom}"
+    );
+    let shot = page.with_extension("png");
+    chromium(
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1000,800",
+        ],
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+
     // CSV: a header and one row per file.
     let csv = server.ok(&["incident", "report", "--user", "mallory", "--format", "csv"]);
     assert_eq!(csv.lines().count(), 6, "{csv}");
@@ -267,4 +368,30 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .starts_with("tenant,file_id,path_then,path_now")
     );
     assert!(csv.contains(",partial,"), "{csv}");
+}
+
+/// Runs headless Chromium (Debian's) on `page` with `args`; its standard output.
+fn chromium(page: &std::path::Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .output()
+        .expect("chromium (Debian package chromium) is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
