@@ -319,11 +319,15 @@ impl Admin {
     /// The incident report of a selection: its sessions, every file it read (with its path
     /// then and now, bytes read, whole or partial, its data classes) and every change it made,
     /// per tenant, from the ledger's records within `[since, until)` (milliseconds).
+    ///
+    /// With `verify`, the whole chain is verified too (as `audit verify`; seconds per million
+    /// records) and the outcome goes into the evidence.
     pub async fn incident_report(
         &self,
         selection: &crate::incident::Selection,
         since: Option<i64>,
         until: Option<i64>,
+        verify: bool,
     ) -> AdminResult<crate::incident::Report> {
         use crate::incident::{Collector, Selection};
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
@@ -401,6 +405,27 @@ impl Admin {
         }
         let selection = selection.to_string();
         let mut report = collector.finish(selection);
+        let end = report.evidence.last_seq.unwrap_or(0);
+        report.evidence.checkpoint = store
+            .checkpoints()?
+            .into_iter()
+            .filter(|c| c.seq >= end)
+            .min_by_key(|c| c.seq)
+            .map(|c| crate::incident::CheckpointRef {
+                seq: c.seq,
+                time: events::Time::from_secs(c.time),
+                hash: hex::encode(c.hash),
+                signature: hex::encode(&c.signature),
+            });
+        if verify {
+            report.evidence.chain = Some(match verify_ledger(&self.data_dir)? {
+                Ok(v) => format!(
+                    "verified: {} records, head {}, {} signed checkpoints",
+                    v.records, v.head.seq, v.checkpoints
+                ),
+                Err(b) => format!("BROKEN: {b}"),
+            });
+        }
         for section in &mut report.tenants {
             let files = match self.catalog.tenant(&section.tenant).await {
                 Ok(t) => Some(self.files_of(t.id)?),

@@ -124,12 +124,29 @@ pub struct Totals {
     pub classes: BTreeMap<String, u64>,
 }
 
-/// The ledger range the report rests on.
+/// The ledger range the report rests on, and what lets a third party check it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
     pub records: u64,
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
+    /// The first signed checkpoint at or after `last_seq`: the chain up to it covers the
+    /// range (`None`: none signed yet since the range's end).
+    pub checkpoint: Option<CheckpointRef>,
+    /// With `--verify`: the whole chain's verification (`verified: …` or where it broke).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+}
+
+/// A signed checkpoint, as `audit checkpoint` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointRef {
+    pub seq: u64,
+    pub time: Time,
+    /// The chain hash at `seq` (hex).
+    pub hash: String,
+    /// Ed25519 over the checkpoint (hex); the ledger's public key checks it.
+    pub signature: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

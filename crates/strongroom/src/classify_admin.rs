@@ -149,7 +149,7 @@ fn time_arg(v: Option<&str>, name: &str) -> anyhow::Result<Option<i64>> {
 
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
     use service::incident::Selection;
-    let (selection, since, until, format, out) = match cmd {
+    let (selection, since, until, format, out, verify) = match cmd {
         IncidentCommand::File {
             tenant,
             path,
@@ -169,6 +169,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             until,
             format,
             out,
+            verify,
         } => {
             let selection = match (user, ip, session, key, alert) {
                 (Some(u), ..) => Selection::Account(u),
@@ -178,7 +179,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 (.., Some(a)) => Selection::Alert(a),
                 _ => anyhow::bail!("give --user, --ip, --session, --key or --alert"),
             };
-            (selection, since, until, format, out)
+            (selection, since, until, format, out, verify)
         }
     };
     let (since, until) = (
@@ -187,7 +188,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
     );
     let admin = crate::admin::open(data_dir).await?;
     let report = admin
-        .incident_report(&selection, since, until)
+        .incident_report(&selection, since, until, verify)
         .await
         .map_err(crate::admin::usage_or)?;
     admin.close().await;

@@ -171,6 +171,9 @@ pub enum IncidentCommand {
         /// Write the report here (owner-only) instead of to standard output.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// Also verify the whole ledger chain (as `audit verify`) and say so in the evidence.
+        #[arg(long)]
+        verify: bool,
     },
     /// Every account and session that read a file (followed through renames), with bytes and
     /// times.

@@ -236,6 +236,13 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .is_some_and(|c| c.starts_with("SHA256:"))
     }));
     assert!(r["evidence"]["records"].as_u64().unwrap() > 10);
+    // With --verify the evidence says the chain verified; a checkpoint, if any, covers the range.
+    let verified = report(&server, &["--user", "mallory", "--verify"]);
+    let chain = verified["evidence"]["chain"].as_str().unwrap();
+    assert!(chain.starts_with("verified: "), "{chain}");
+    if let Some(c) = verified["evidence"]["checkpoint"]["seq"].as_u64() {
+        assert!(c >= verified["evidence"]["last_seq"].as_u64().unwrap());
+    }
 
     // By address: the sftp session's reads only (the raw session came from 127.0.0.1).
     let by_ip = report(&server, &["--ip", "127.0.0.7"]);
