@@ -263,19 +263,23 @@ impl Admin {
         ))
     }
 
+    /// A file's path (not the root).
     fn jail(path: &str) -> AdminResult<JailPath> {
-        let p = JailPath::parse(&Bytes::from(path.as_bytes().to_vec())).map_err(|e| {
-            AdminError::Files {
-                what: path.to_owned(),
-                source: e,
-            }
-        })?;
+        let p = Self::jail_any(path)?;
         if p.is_root() {
             return Err(AdminError::Invalid(
-                "a canary is a file; give its path".into(),
+                "that is the tenant's root directory; give a file's path".into(),
             ));
         }
         Ok(p)
+    }
+
+    /// A path in a tenant's namespace, the root included.
+    fn jail_any(path: &str) -> AdminResult<JailPath> {
+        JailPath::parse(&Bytes::from(path.as_bytes().to_vec())).map_err(|e| AdminError::Files {
+            what: path.to_owned(),
+            source: e,
+        })
     }
 
     /// Places a canary file at `path` in `tenant`: a plausible customer extract (sealed like
@@ -488,6 +492,41 @@ impl Admin {
             Ok::<(), AdminError>(())
         })?;
         Ok((node.id, readers.finish()))
+    }
+
+    /// The entries of a directory as administrators see them: files with their classes.
+    pub async fn file_list(&self, tenant: &str, dir: &str) -> AdminResult<Vec<ListedEntry>> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let fail = |e| AdminError::Files {
+            what: format!("{tenant}:{dir}"),
+            source: e,
+        };
+        let listing = files.open_dir(&Self::jail_any(dir)?).await.map_err(fail)?;
+        let mut out = Vec::new();
+        loop {
+            let page = files.read_dir(&listing, 500).await.map_err(fail)?;
+            if page.is_empty() {
+                break;
+            }
+            for (name, node) in page {
+                let is_dir = node.kind == catalog::NodeKind::Dir;
+                let classification = if is_dir {
+                    None
+                } else {
+                    files.classes_of(&node).await.map_err(fail)?
+                };
+                out.push(ListedEntry {
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                    id: node.id,
+                    is_dir,
+                    size: node.size,
+                    canary: !is_dir && self.catalog.is_canary(node.id).await?,
+                    classification,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// A stored file as administrators see it, with what classification found in it.
@@ -728,4 +767,16 @@ pub struct ClassifiedFile {
     pub id: i64,
     pub size: u64,
     pub classification: classify::Classification,
+}
+
+/// An entry of `file list`.
+#[derive(Debug, Clone)]
+pub struct ListedEntry {
+    pub name: String,
+    pub id: i64,
+    pub is_dir: bool,
+    pub size: u64,
+    pub canary: bool,
+    /// `None` for a directory or a file not classified yet.
+    pub classification: Option<classify::Classification>,
 }

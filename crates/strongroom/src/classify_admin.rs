@@ -40,11 +40,18 @@ fn classes_json(c: &Classification) -> serde_json::Value {
 }
 
 pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
-    let FileCommand::Show {
-        tenant,
-        path,
-        format,
-    } = cmd;
+    let (tenant, path, format) = match cmd {
+        FileCommand::Show {
+            tenant,
+            path,
+            format,
+        } => (tenant, path, format),
+        FileCommand::List {
+            tenant,
+            dir,
+            format,
+        } => return list(data_dir, &tenant, &dir, format).await,
+    };
     let admin = crate::admin::open(data_dir).await?;
     let f = admin
         .file_show(&tenant, &path)
@@ -284,6 +291,47 @@ async fn readers(
                 )?;
             }
             writeln!(out, "{} sessions read it", readers.len())?;
+        }
+    }
+    Ok(())
+}
+
+async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    let entries = admin
+        .file_list(tenant, dir)
+        .await
+        .map_err(crate::admin::usage_or)?;
+    admin.close().await;
+    let mut out = std::io::stdout().lock();
+    for e in &entries {
+        let classes = match (&e.classification, e.is_dir) {
+            (_, true) => "-".to_owned(),
+            (None, false) => "not classified".to_owned(),
+            (Some(c), false) => counts_text(c),
+        };
+        match format {
+            ListFormat::Jsonl => {
+                let mut v = serde_json::json!({
+                    "name": e.name, "id": e.id, "dir": e.is_dir, "size": e.size,
+                    "canary": e.canary, "classified": e.classification.is_some(),
+                });
+                if let (Some(c), Some(obj)) = (&e.classification, v.as_object_mut())
+                    && let serde_json::Value::Object(m) = classes_json(c)
+                {
+                    obj.extend(m);
+                }
+                writeln!(out, "{v}")?;
+            }
+            ListFormat::Table => writeln!(
+                out,
+                "{}{}\t{}\t{}{}",
+                e.name,
+                if e.is_dir { "/" } else { "" },
+                e.size,
+                classes,
+                if e.canary { "\t(canary)" } else { "" }
+            )?,
         }
     }
     Ok(())

@@ -118,6 +118,14 @@ pub enum CanaryCommand {
 
 #[derive(Subcommand)]
 pub enum FileCommand {
+    /// A directory's entries with each file's size and data classes.
+    List {
+        tenant: String,
+        #[arg(default_value = "/")]
+        dir: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
     /// A file's id, size, times and data classes.
     Show {
         tenant: String,

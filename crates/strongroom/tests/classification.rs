@@ -89,6 +89,22 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
         "{table}"
     );
     assert!(table.contains("formats:   account_table"), "{table}");
+    // Listings for administrators carry the classes too.
+    let listed: Vec<serde_json::Value> = server
+        .ok(&["file", "list", "acme", "/in", "--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 9);
+    let entry = listed
+        .iter()
+        .find(|e| e["name"] == customers.name.as_str())
+        .unwrap();
+    assert_eq!(
+        entry["classes"]["card_number"].as_u64(),
+        Some(customers.truth.get(Class::CardNumber))
+    );
+    assert!(server.ok(&["file", "list", "acme"]).contains("in/\t"));
 
     // Files stored without a classification (as before this feature): classify run.
     sqlite(
