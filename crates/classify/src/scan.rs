@@ -185,11 +185,39 @@ const KEYWORDS: [&[(&[u8], u8)]; 14] = [
     &[(b"socialsecurity", SSN)],
 ];
 
+/// A bit for a word's first and last characters (case folded): a cheap first test.
+const fn shape_bit(first: u8, last: u8) -> u64 {
+    1u64 << (((first | 0x20) as u32 * 7 + (last | 0x20) as u32) % 64)
+}
+
+/// Per keyword length, the shape bits of the keywords of that length.
+const fn keyword_shapes() -> [u64; 14] {
+    let mut shapes = [0u64; 14];
+    let mut len = 0;
+    while len < 14 {
+        let list = KEYWORDS[len];
+        let mut i = 0;
+        while i < list.len() {
+            let k = list[i].0;
+            shapes[len] |= shape_bit(k[0], k[k.len() - 1]);
+            i += 1;
+        }
+        len += 1;
+    }
+    shapes
+}
+static KEYWORD_SHAPES: [u64; 14] = keyword_shapes();
+
 /// The context a word gives (letters compared without case; no copy).
 pub(crate) fn keyword(word: &[u8]) -> u8 {
-    let Some(candidates) = word.len().checked_sub(1).and_then(|i| KEYWORDS.get(i)) else {
+    let Some(i) = word.len().checked_sub(1).filter(|i| *i < 14) else {
         return 0;
     };
+    // Most words are no keyword: rejected by their length, first and last characters.
+    if KEYWORD_SHAPES[i] & shape_bit(word[0], word[i]) == 0 {
+        return 0;
+    }
+    let candidates = KEYWORDS[i];
     // Letters and digits: `| 0x20` lower-cases a letter and leaves a digit as it is.
     let first = word[0] | 0x20;
     candidates
