@@ -149,6 +149,47 @@ impl Catalog {
         Ok(())
     }
 
+    /// Adds a tenant's classification pattern (its name must be new in the tenant).
+    pub async fn add_classify_pattern(
+        &self,
+        tenant_id: i64,
+        name: &str,
+        pattern: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO classify_patterns (tenant_id, name, pattern, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(tenant_id)
+        .bind(name)
+        .bind(pattern)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| crate::exists_or(e, "pattern", || name.to_owned()))?;
+        Ok(())
+    }
+
+    /// A tenant's classification patterns: (name, pattern), by name.
+    pub async fn classify_patterns(&self, tenant_id: i64) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT name, pattern FROM classify_patterns WHERE tenant_id = ? ORDER BY name",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Removes a tenant's classification pattern; whether it existed.
+    pub async fn remove_classify_pattern(&self, tenant_id: i64, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM classify_patterns WHERE tenant_id = ? AND name = ?")
+            .bind(tenant_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Marks a file of a tenant as a canary.
     pub async fn add_canary(&self, tenant_id: i64, node_id: i64, now: i64) -> Result<()> {
         sqlx::query("INSERT INTO canaries (node_id, tenant_id, created_at) VALUES (?, ?, ?)")

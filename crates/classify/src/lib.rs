@@ -7,10 +7,12 @@
 
 pub mod corpus;
 pub mod format;
+pub mod patterns;
 pub mod scan;
 pub mod validate;
 
 pub use format::Format;
+pub use patterns::{PatternError, Patterns};
 pub use scan::{Class, Classification, Counts, Scanner, classify};
 
 #[cfg(test)]

@@ -98,6 +98,8 @@ impl Counts {
 pub struct Classification {
     pub counts: Counts,
     pub formats: Vec<Format>,
+    /// Matches of the tenant's own patterns, by pattern name (only those that matched).
+    pub custom: std::collections::BTreeMap<String, u64>,
 }
 
 // Context bits: what the surrounding text says a number is.
@@ -294,6 +296,9 @@ pub struct Scanner {
     header: Vec<u8>,
     /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
     record: Vec<u8>,
+    /// The tenant's own patterns, and their counts so far.
+    patterns: Option<std::sync::Arc<crate::Patterns>>,
+    custom: Vec<u64>,
 }
 
 impl Default for Scanner {
@@ -316,7 +321,19 @@ impl Scanner {
             first_line: true,
             header: Vec::new(),
             record: Vec::new(),
+            patterns: None,
+            custom: Vec::new(),
         }
+    }
+
+    /// A scanner that also counts the tenant's own `patterns`.
+    pub fn with_patterns(patterns: Option<std::sync::Arc<crate::Patterns>>) -> Self {
+        let mut s = Self::new();
+        if let Some(p) = patterns.filter(|p| !p.is_empty()) {
+            s.custom = vec![0; p.len()];
+            s.patterns = Some(p);
+        }
+        s
     }
 
     /// Takes the next bytes of the file.
@@ -340,9 +357,20 @@ impl Scanner {
             self.start();
         }
         self.scan(&[], true);
+        let custom = match &self.patterns {
+            Some(p) => self
+                .custom
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, n)| (p.name(i).to_owned(), *n))
+                .collect(),
+            None => Default::default(),
+        };
         Classification {
             counts: self.counts,
             formats: self.formats.unwrap_or_default(),
+            custom,
         }
     }
 
@@ -422,6 +450,9 @@ impl Scanner {
     /// start the candidate checks, which look no further than the candidate (a hard delimiter
     /// ends every one of them, so the whole text serves as their segment).
     fn text(&mut self, t: &[u8]) {
+        if let Some(p) = &self.patterns {
+            p.count(t, &mut self.custom);
+        }
         let n = t.len();
         let mut i = 0;
         let mut line_from = 0;
@@ -818,6 +849,7 @@ impl Classification {
             .map(|(c, n)| format!("{}={n}", c.as_str()))
             .collect();
         items.extend(self.formats.iter().map(|f| format!("format={}", f.name())));
+        items.extend(self.custom.iter().map(|(k, n)| format!("custom.{k}={n}")));
         items.join(";")
     }
 
@@ -832,6 +864,11 @@ impl Classification {
             let (k, v) = item.split_once('=')?;
             if k == "format" {
                 c.formats.push(Format::parse(v)?);
+            } else if let Some(name) = k.strip_prefix("custom.") {
+                if !crate::patterns::valid_name(name) {
+                    return None;
+                }
+                c.custom.insert(name.to_owned(), v.parse().ok()?);
             } else {
                 c.counts.add(Class::parse(k)?, v.parse().ok()?);
             }

@@ -219,3 +219,37 @@ fn binary_files_are_not_scanned() {
     assert_eq!(c.formats, vec![crate::Format::Binary]);
     assert!(c.counts.is_empty());
 }
+
+#[test]
+fn tenant_patterns_count_and_are_checked() {
+    use std::sync::Arc;
+    let p = Arc::new(
+        crate::Patterns::new([("custref", r"CUST-[0-9]{8}"), ("loan", r"LN[0-9]{6}")]).unwrap(),
+    );
+    let text = "a,CUST-00000001\nb,CUST-12345678 and CUST-1234\nLN123456\n".repeat(100);
+    let mut s = Scanner::with_patterns(Some(p.clone()));
+    for chunk in text.as_bytes().chunks(7) {
+        s.feed(chunk);
+    }
+    let c = s.finish();
+    assert_eq!(c.custom.get("custref"), Some(&200));
+    assert_eq!(c.custom.get("loan"), Some(&100));
+    assert_eq!(crate::Classification::decode(&c.encode()), Some(c));
+    use crate::PatternError;
+    assert!(matches!(
+        crate::Patterns::new([("Bad Name", "x")]),
+        Err(PatternError::Name(_))
+    ));
+    assert!(matches!(
+        crate::Patterns::new([("x", "(")]),
+        Err(PatternError::Invalid { .. })
+    ));
+    assert!(matches!(
+        crate::Patterns::new([("x", "a*")]),
+        Err(PatternError::MatchesEmpty { .. })
+    ));
+    assert!(matches!(
+        crate::Patterns::new([("x", "[a-z]{1000}{1000}")]),
+        Err(PatternError::Invalid { .. })
+    ));
+}

@@ -451,6 +451,7 @@ impl Admin {
                         c.counts
                             .present()
                             .map(|(class, n)| (class.as_str().to_owned(), n))
+                            .chain(c.custom.iter().map(|(k, n)| (format!("custom.{k}"), *n)))
                             .collect(),
                     );
                     f.formats = c.formats.iter().map(|f| f.name()).collect();
@@ -527,6 +528,46 @@ impl Admin {
             }
         }
         Ok(out)
+    }
+
+    /// Adds a classification pattern to `tenant` (checked first: a clear error and nothing
+    /// stored for a bad name or expression). New sessions count it in their uploads;
+    /// `classify run --again` applies it to stored files.
+    pub async fn add_classify_pattern(
+        &self,
+        tenant: &str,
+        name: &str,
+        pattern: &str,
+    ) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        classify::patterns::compile(name, pattern)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        if self.catalog.classify_patterns(t.id).await?.len() >= classify::patterns::MAX_PATTERNS {
+            return Err(AdminError::Invalid(
+                classify::PatternError::TooMany.to_string(),
+            ));
+        }
+        self.catalog
+            .add_classify_pattern(t.id, name, pattern, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// A tenant's classification patterns (name, expression).
+    pub async fn classify_patterns(&self, tenant: &str) -> AdminResult<Vec<(String, String)>> {
+        let t = self.catalog.tenant(tenant).await?;
+        Ok(self.catalog.classify_patterns(t.id).await?)
+    }
+
+    /// Removes a tenant's classification pattern.
+    pub async fn remove_classify_pattern(&self, tenant: &str, name: &str) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        if !self.catalog.remove_classify_pattern(t.id, name).await? {
+            return Err(AdminError::Invalid(format!(
+                "tenant {tenant} has no pattern named {name}"
+            )));
+        }
+        Ok(())
     }
 
     /// A stored file as administrators see it, with what classification found in it.

@@ -10,7 +10,8 @@ use classify::Classification;
 use events::Time;
 
 use crate::cli::{
-    ClassifyCommand, FileCommand, IncidentCommand, ListFormat, ReportFormat, ShowFormat,
+    ClassifyCommand, FileCommand, IncidentCommand, ListFormat, PatternCommand, ReportFormat,
+    ShowFormat,
 };
 
 /// `card_number 12, iban 3` (or `none found`).
@@ -19,6 +20,7 @@ fn counts_text(c: &Classification) -> String {
         .counts
         .present()
         .map(|(class, n)| format!("{} {n}", class.as_str()))
+        .chain(c.custom.iter().map(|(k, n)| format!("custom.{k} {n}")))
         .collect();
     if items.is_empty() {
         "none found".into()
@@ -32,6 +34,11 @@ fn classes_json(c: &Classification) -> serde_json::Value {
         .counts
         .present()
         .map(|(class, n)| (class.as_str().to_owned(), n.into()))
+        .chain(
+            c.custom
+                .iter()
+                .map(|(k, n)| (format!("custom.{k}"), (*n).into())),
+        )
         .collect();
     serde_json::json!({
         "classes": counts,
@@ -99,11 +106,14 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
 }
 
 pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<()> {
-    let ClassifyCommand::Run {
-        tenant,
-        again,
-        format,
-    } = cmd;
+    let (tenant, again, format) = match cmd {
+        ClassifyCommand::Run {
+            tenant,
+            again,
+            format,
+        } => (tenant, again, format),
+        ClassifyCommand::Pattern(p) => return pattern(data_dir, p).await,
+    };
     let admin = crate::admin::open(data_dir).await?;
     // Progress on a terminal only; piped output stays clean.
     let tty = std::io::stderr().is_terminal();
@@ -334,5 +344,43 @@ async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> a
             )?,
         }
     }
+    Ok(())
+}
+
+async fn pattern(data_dir: &Path, cmd: PatternCommand) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    match cmd {
+        PatternCommand::Add {
+            tenant,
+            name,
+            regex,
+        } => {
+            admin
+                .add_classify_pattern(&tenant, &name, &regex)
+                .await
+                .map_err(crate::admin::usage_or)?;
+            println!(
+                "pattern {name} added to {tenant}: counted in uploads of sessions that start from \
+                 now (classify run --tenant {tenant} --again applies it to stored files)"
+            );
+        }
+        PatternCommand::List { tenant } => {
+            for (name, regex) in admin
+                .classify_patterns(&tenant)
+                .await
+                .map_err(crate::admin::usage_or)?
+            {
+                println!("{name}\t{regex}");
+            }
+        }
+        PatternCommand::Remove { tenant, name } => {
+            admin
+                .remove_classify_pattern(&tenant, &name)
+                .await
+                .map_err(crate::admin::usage_or)?;
+            println!("pattern {name} removed from {tenant}");
+        }
+    }
+    admin.close().await;
     Ok(())
 }

@@ -148,6 +148,24 @@ pub enum ClassifyCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },
+    /// A tenant's own patterns (e.g. its customer reference format), counted like the
+    /// built-in classes.
+    #[command(subcommand)]
+    Pattern(PatternCommand),
+}
+
+#[derive(Subcommand)]
+pub enum PatternCommand {
+    /// Add a pattern: a name (a-z, 0-9, _ and -) and a regular expression.
+    Add {
+        tenant: String,
+        name: String,
+        regex: String,
+    },
+    /// A tenant's patterns.
+    List { tenant: String },
+    /// Remove a pattern.
+    Remove { tenant: String, name: String },
 }
 
 #[derive(Subcommand)]

@@ -204,3 +204,50 @@ fn uploads_written_out_of_order_or_overwritten_are_classified_too() {
     let v = wait_classified(&server, "/rewritten.csv");
     assert_eq!(v["classification"], want);
 }
+
+#[test]
+fn a_tenant_pattern_is_counted_in_new_uploads_and_by_classify_run() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(
+        alice.work().join("refs.csv"),
+        "ref,amount\nCUST-00000001,10\nCUST-12345678,20\nCUST-1234,30\n",
+    )
+    .unwrap();
+    alice.sftp_ok("put refs.csv /before.csv\n");
+    // Refused with a clear message; nothing stored.
+    let bad = server.admin(&["classify", "pattern", "add", "acme", "custref", "CUST-[0-9"]);
+    assert!(!bad.status.success());
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.contains("not a valid regular expression"), "{e}");
+    let empty = server.admin(&["classify", "pattern", "add", "acme", "any", "x*"]);
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("matches the empty string"));
+    assert_eq!(server.ok(&["classify", "pattern", "list", "acme"]), "");
+
+    server.ok(&[
+        "classify",
+        "pattern",
+        "add",
+        "acme",
+        "custref",
+        "CUST-[0-9]{8}",
+    ]);
+    assert!(
+        server
+            .ok(&["classify", "pattern", "list", "acme"])
+            .contains("custref\tCUST-[0-9]{8}")
+    );
+    // A new session's upload counts it.
+    alice.sftp_ok("put refs.csv /after.csv\n");
+    let v = shown(&server, "/after.csv");
+    assert_eq!(v["classification"]["classes"]["custom.custref"], 2, "{v}");
+    // Stored before: counted once classified again.
+    assert!(shown(&server, "/before.csv")["classification"]["classes"]["custom.custref"].is_null());
+    server.ok(&["classify", "run", "--tenant", "acme", "--again"]);
+    assert_eq!(
+        shown(&server, "/before.csv")["classification"]["classes"]["custom.custref"],
+        2
+    );
+    server.ok(&["classify", "pattern", "remove", "acme", "custref"]);
+    assert_eq!(server.ok(&["classify", "pattern", "list", "acme"]), "");
+}

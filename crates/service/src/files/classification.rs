@@ -8,10 +8,11 @@
 //! vault).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use catalog::Node;
-use classify::{Classification, Scanner};
+use classify::{Classification, Patterns, Scanner};
 use vault::TenantKey;
 
 use super::path::JailPath;
@@ -37,10 +38,10 @@ pub struct Streamed {
 impl Streamed {
     /// For a file written from empty; `None` scanner (read back later) for one that starts
     /// from earlier contents (a resumed or appended upload).
-    pub fn new(from_empty: bool) -> Self {
+    pub fn new(from_empty: bool, patterns: Option<Arc<Patterns>>) -> Self {
         Self {
             next: 0,
-            scanner: from_empty.then(Scanner::new),
+            scanner: from_empty.then(|| Scanner::with_patterns(patterns)),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
         }
@@ -97,6 +98,38 @@ pub(crate) fn seal(tk: &TenantKey, content_root: &[u8], c: &Classification) -> V
 }
 
 impl Files {
+    /// The tenant's own patterns (read once per session; a stored pattern that no longer
+    /// compiles is skipped and logged).
+    pub(crate) async fn patterns(&self) -> Option<Arc<Patterns>> {
+        self.patterns
+            .get_or_init(|| async {
+                let stored = match self.catalog.classify_patterns(self.tenant_id).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "classification patterns could not be read");
+                        return None;
+                    }
+                };
+                let usable: Vec<(&str, &str)> = stored
+                    .iter()
+                    .filter(|(name, source)| {
+                        let ok = classify::patterns::compile(name, source).is_ok();
+                        if !ok {
+                            tracing::warn!(pattern = %name, "a stored classification pattern does not compile; skipped");
+                        }
+                        ok
+                    })
+                    .map(|(n, s)| (n.as_str(), s.as_str()))
+                    .collect();
+                Patterns::new(usable)
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
     /// What classification found in `node`, if it has been classified.
     pub async fn classes_of(&self, node: &Node) -> FsResult<Option<Classification>> {
         let Some(sealed) = &node.classes else {
@@ -116,8 +149,9 @@ impl Files {
     pub async fn classify_stored(&self, path: &JailPath) -> FsResult<Classification> {
         let file = self.open_read(path).await?;
         let (blob, size) = (file.blob.clone(), file.node.size);
+        let patterns = self.patterns().await;
         let found = blocking(move || {
-            let mut scanner = Scanner::new();
+            let mut scanner = Scanner::with_patterns(patterns);
             let mut buf = vec![0u8; READ_BACK_CHUNK];
             let mut at = 0u64;
             while at < size {

@@ -220,6 +220,9 @@ pub struct Files {
     reservations: Arc<reserve::Reservations>,
     /// Free space uploads must leave on the data directory's filesystem.
     free_space: Arc<free_space::FreeSpace>,
+    /// The tenant's own classification patterns, read at this session's first need of them
+    /// (a pattern added later applies to later sessions).
+    patterns: Arc<tokio::sync::OnceCell<Option<Arc<classify::Patterns>>>>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
@@ -275,6 +278,7 @@ impl Files {
             seal_contents,
             key_cache: Arc::new(Mutex::new(None)),
             root_id: Arc::new(std::sync::OnceLock::new()),
+            patterns: Default::default(),
         }
     }
 

@@ -211,6 +211,11 @@ impl Files {
             .map(|n| n.mode)
             .unwrap_or(S_IFREG | permissions.map_or(DEFAULT_FILE_MODE, |p| p & 0o7777));
         let name = name.clone();
+        let patterns = if size == 0 {
+            self.patterns().await
+        } else {
+            None
+        };
         Ok(Upload {
             parent_id: parent.id,
             name,
@@ -232,7 +237,7 @@ impl Files {
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
             opened: Mutex::new(None),
-            classification: Mutex::new(super::classification::Streamed::new(size == 0)),
+            classification: Mutex::new(super::classification::Streamed::new(size == 0, patterns)),
         })
     }
 
