@@ -401,6 +401,19 @@ impl Admin {
             }
         };
         let mut collector = Collector::default();
+        if let Selection::Alert(id) = selection {
+            // The alert's own record names no session: say here which ones it closed.
+            let alert = self.catalog.alert(id).await?;
+            let body: serde_json::Value = serde_json::from_str(&alert.body).unwrap_or_default();
+            let closed = body["actions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "close_sessions"));
+            for s in body["sessions"].as_array().into_iter().flatten() {
+                if let (true, Some(s)) = (closed, s.as_str()) {
+                    collector.contained(s, format!("contained by alert {id} ({})", alert.rule));
+                }
+            }
+        }
         for filter in &filters {
             ledger_read::for_each(&store, &key, filter, |r| {
                 collector.add(&r);

@@ -63,6 +63,9 @@ pub struct SessionRow {
     /// When its end was recorded (`None`: no end in the range: still open, or the server
     /// stopped without recording it).
     pub closed: Option<Time>,
+    /// Why it ended, when something ended it: `contained by alert ID (rule)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
 }
 
 /// A file the selection read.
@@ -181,6 +184,8 @@ struct FileFacts {
 #[derive(Default)]
 pub struct Collector {
     sessions: BTreeMap<String, SessionRow>,
+    /// Sessions an alert's containment closed, and why.
+    contained: BTreeMap<String, String>,
     files: BTreeMap<i64, FileFacts>,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
@@ -194,6 +199,20 @@ impl Collector {
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
         if let Some(id) = &e.session {
             self.session(id, e);
+        }
+        if let EventKind::Alert {
+            id,
+            rule,
+            sessions,
+            actions,
+            ..
+        } = &e.kind
+            && actions.iter().any(|a| a == "close_sessions")
+        {
+            for s in sessions {
+                self.contained
+                    .insert(s.clone(), format!("contained by alert {id} ({rule})"));
+            }
         }
         let EventKind::File {
             op,
@@ -258,6 +277,12 @@ impl Collector {
             FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0),
             _ => {}
         }
+    }
+
+    /// Notes that containment closed `session` (for alerts whose record is outside the
+    /// selection's records).
+    pub fn contained(&mut self, session: &str, why: String) {
+        self.contained.insert(session.to_owned(), why);
     }
 
     fn session(&mut self, id: &str, e: &Event) {
@@ -325,7 +350,12 @@ impl Collector {
 
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
     /// by the caller ([`Report::complete`]).
-    pub fn finish(self, selection: String) -> Report {
+    pub fn finish(mut self, selection: String) -> Report {
+        for (id, why) in std::mem::take(&mut self.contained) {
+            if let Some(row) = self.sessions.get_mut(&id) {
+                row.ended_by = Some(why);
+            }
+        }
         let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();
         for (_, mut f) in self.files {
             f.read.bytes_read = f

@@ -191,6 +191,20 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     assert!(!a["evidence"].as_array().unwrap().is_empty());
     assert!(server.ok(&["user", "show", "robot"]).contains("locked"));
     assert!(server.ok(&["ban", "list"]).contains("127.0.0.9"));
+    // The incident report of the alert: the contained session, what it read before.
+    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "incident",
+        "report",
+        "--alert",
+        a["id"].as_str().unwrap(),
+    ]))
+    .unwrap();
+    let ended = report["sessions"][0]["ended_by"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(ended.starts_with("contained by alert "), "{report:#}");
+    let read = report["totals"]["bytes_read"].as_u64().unwrap();
+    assert!(read > 0 && read <= 96 * MIB, "{read}");
     // Locked: even from its usual address, robot is refused now.
     let out = sftp_from(&robot, "127.0.0.2", "ls\n");
     assert!(!out.status.success());
