@@ -170,6 +170,40 @@ struct Transfer {
     open: bool,
 }
 
+impl Transfer {
+    /// Takes a read record's operation into account; whether it completed a whole read.
+    fn record(&mut self, op: &FileOp) -> bool {
+        match op {
+            FileOp::OpenRead => {
+                if self.open {
+                    // A second handle on the same file: count the first as it stood.
+                    self.closed_bytes += self.open_bytes;
+                }
+                self.open = true;
+                self.open_bytes = 0;
+                false
+            }
+            FileOp::ProgressRead { bytes } => {
+                self.open = true;
+                self.open_bytes = self.open_bytes.max(*bytes);
+                false
+            }
+            FileOp::CloseRead { bytes, whole_file } => {
+                self.closed_bytes += *bytes;
+                self.open = false;
+                self.open_bytes = 0;
+                *whole_file
+            }
+            _ => false,
+        }
+    }
+
+    /// Bytes read: closed handles, plus the last progress of one still open (or cut short).
+    fn bytes(&self) -> u64 {
+        self.closed_bytes + if self.open { self.open_bytes } else { 0 }
+    }
+}
+
 /// Facts gathered per file while records stream by.
 #[derive(Default)]
 struct FileFacts {
@@ -246,28 +280,7 @@ impl Collector {
                 if !facts.read.sessions.contains(&session) {
                     facts.read.sessions.push(session.clone());
                 }
-                let t = facts.transfers.entry(session).or_default();
-                match op {
-                    FileOp::OpenRead => {
-                        if t.open {
-                            // A second handle on the same file: count the first as it stood.
-                            t.closed_bytes += t.open_bytes;
-                        }
-                        t.open = true;
-                        t.open_bytes = 0;
-                    }
-                    FileOp::ProgressRead { bytes } => {
-                        t.open = true;
-                        t.open_bytes = t.open_bytes.max(*bytes);
-                    }
-                    FileOp::CloseRead { bytes, whole_file } => {
-                        t.closed_bytes += *bytes;
-                        t.open = false;
-                        t.open_bytes = 0;
-                        facts.whole |= *whole_file;
-                    }
-                    _ => {}
-                }
+                facts.whole |= facts.transfers.entry(session).or_default().record(op);
             }
             FileOp::CloseWrite { bytes } => self.change(&tenant, r, "upload", path, None, *bytes),
             FileOp::Rename { to } => self.change(&tenant, r, "rename", path, to.clone(), 0),
@@ -358,11 +371,7 @@ impl Collector {
         }
         let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();
         for (_, mut f) in self.files {
-            f.read.bytes_read = f
-                .transfers
-                .values()
-                .map(|t| t.closed_bytes + if t.open { t.open_bytes } else { 0 })
-                .sum();
+            f.read.bytes_read = f.transfers.values().map(Transfer::bytes).sum();
             f.read.read = if f.whole { "whole" } else { "partial" };
             let section = tenants
                 .entry(f.tenant.clone())
@@ -515,26 +524,13 @@ impl FileReaders {
                 false,
             )
         });
-        match op {
-            FileOp::OpenRead => {
-                if t.open {
-                    t.closed_bytes += t.open_bytes;
-                }
-                t.open = true;
-                t.open_bytes = 0;
-            }
-            FileOp::ProgressRead { bytes } => {
-                t.open = true;
-                t.open_bytes = t.open_bytes.max(*bytes);
-            }
-            FileOp::CloseRead { bytes, whole_file } => {
-                t.closed_bytes += *bytes;
-                t.open = false;
-                t.open_bytes = 0;
-                *whole |= *whole_file;
-            }
-            _ => return,
+        if !matches!(
+            op,
+            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }
+        ) {
+            return;
         }
+        *whole |= t.record(op);
         reader.first_access.get_or_insert(e.time);
         reader.last_access = Some(e.time);
     }
@@ -544,10 +540,96 @@ impl FileReaders {
             .into_values()
             .filter(|(r, _, _)| r.first_access.is_some())
             .map(|(mut r, t, whole)| {
-                r.bytes_read = t.closed_bytes + if t.open { t.open_bytes } else { 0 };
+                r.bytes_read = t.bytes();
                 r.read = if whole { "whole" } else { "partial" };
                 r
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use events::FileRef;
+
+    fn file(seq: u64, ms: i64, session: &str, op: FileOp, id: i64) -> Exported {
+        let mut e = Event::new(
+            Time::from_millis(ms),
+            EventKind::File {
+                op,
+                path: format!("/f{id}"),
+                file: Some(FileRef { id, size: 1000 }),
+                outcome: Outcome::Ok,
+            },
+        );
+        e.session = Some(session.into());
+        e.tenant = Some("acme".into());
+        e.account = Some("mallory".into());
+        Exported {
+            seq,
+            hash: String::new(),
+            event: e,
+        }
+    }
+
+    #[test]
+    fn transfers_cut_short_count_their_last_progress_and_denials_count_nothing() {
+        let mut c = Collector::default();
+        // Read whole in one session; in another, cut short after 300 bytes (killed).
+        c.add(&file(1, 10, "s1", FileOp::OpenRead, 7));
+        c.add(&file(
+            2,
+            11,
+            "s1",
+            FileOp::CloseRead {
+                bytes: 1000,
+                whole_file: true,
+            },
+            7,
+        ));
+        c.add(&file(3, 12, "s2", FileOp::OpenRead, 8));
+        c.add(&file(4, 13, "s2", FileOp::ProgressRead { bytes: 300 }, 8));
+        // Two handles on one file, the first left open at 200 bytes.
+        c.add(&file(5, 14, "s3", FileOp::OpenRead, 9));
+        c.add(&file(6, 15, "s3", FileOp::ProgressRead { bytes: 200 }, 9));
+        c.add(&file(7, 16, "s3", FileOp::OpenRead, 9));
+        c.add(&file(
+            8,
+            17,
+            "s3",
+            FileOp::CloseRead {
+                bytes: 50,
+                whole_file: false,
+            },
+            9,
+        ));
+        // A denied open reads nothing.
+        let mut denied = file(9, 18, "s1", FileOp::OpenRead, 10);
+        if let EventKind::File { outcome, .. } = &mut denied.event.kind {
+            *outcome = Outcome::Denied("read-only".into());
+        }
+        c.add(&denied);
+        let mut r = c.finish("account mallory".into());
+        r.total();
+        let files = &r.tenants[0].files_read;
+        let got: Vec<(i64, u64, &str)> = files
+            .iter()
+            .map(|f| (f.file_id, f.bytes_read, f.read))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(7, 1000, "whole"), (8, 300, "partial"), (9, 250, "partial")]
+        );
+        assert_eq!(r.totals.files, 3);
+        assert_eq!(r.totals.bytes_read, 1550);
+        assert_eq!(
+            (
+                r.evidence.first_seq,
+                r.evidence.last_seq,
+                r.evidence.records
+            ),
+            (Some(1), Some(9), 9)
+        );
     }
 }
