@@ -340,6 +340,7 @@ impl Admin {
             until,
             ..Default::default()
         };
+        let mut collector = Collector::default();
         // The ledger's indexed filters, one per pass.
         let filters: Vec<LedgerFilter> = match selection {
             Selection::Account(a) => vec![LedgerFilter {
@@ -374,23 +375,23 @@ impl Admin {
                     .collect()
             }
             Selection::Alert(id) => {
-                let alert = self.catalog.alert(id).await?;
-                let body: serde_json::Value = serde_json::from_str(&alert.body).unwrap_or_default();
-                let sessions: Vec<String> = body["sessions"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if sessions.is_empty() {
+                let stored = self.catalog.alert(id).await?;
+                let alert: crate::detection::AlertRecord = serde_json::from_str(&stored.body)
+                    .map_err(|e| AdminError::Invalid(format!("alert {id} does not read: {e}")))?;
+                // The alert's own record names no session: say here which ones it closed.
+                if alert.actions.iter().any(|a| a == "close_sessions") {
+                    for s in &alert.sessions {
+                        collector.contained(s, format!("contained by alert {id} ({})", alert.rule));
+                    }
+                }
+                if alert.sessions.is_empty() {
                     vec![LedgerFilter {
                         account: alert.account.clone(),
                         ..range
                     }]
                 } else {
-                    sessions
+                    alert
+                        .sessions
                         .into_iter()
                         .map(|s| LedgerFilter {
                             session: Some(s),
@@ -400,20 +401,6 @@ impl Admin {
                 }
             }
         };
-        let mut collector = Collector::default();
-        if let Selection::Alert(id) = selection {
-            // The alert's own record names no session: say here which ones it closed.
-            let alert = self.catalog.alert(id).await?;
-            let body: serde_json::Value = serde_json::from_str(&alert.body).unwrap_or_default();
-            let closed = body["actions"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == "close_sessions"));
-            for s in body["sessions"].as_array().into_iter().flatten() {
-                if let (true, Some(s)) = (closed, s.as_str()) {
-                    collector.contained(s, format!("contained by alert {id} ({})", alert.rule));
-                }
-            }
-        }
         for filter in &filters {
             ledger_read::for_each(&store, &key, filter, |r| {
                 collector.add(&r);

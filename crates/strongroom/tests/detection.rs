@@ -21,31 +21,7 @@ const CONFIG: &str = "[limits]\nauth_rejection_ms = 100\n[detect]\nnetwork_prefi
 
 /// `sftp -b -` as `c`, from source address `from`.
 fn sftp_from(c: &Client, from: &str, script: &str) -> Output {
-    let mut child = Command::new("sftp")
-        .args(c.ssh_options())
-        .args([
-            "-o",
-            &format!("BindAddress={from}"),
-            "-P",
-            &c.port.to_string(),
-            "-b",
-            "-",
-        ])
-        .arg(format!("{}@127.0.0.1", c.user))
-        .current_dir(c.work())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    c.sftp_from(from, script)
 }
 
 /// Bytes of every file under `dir`.
@@ -191,14 +167,22 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     assert!(!a["evidence"].as_array().unwrap().is_empty());
     assert!(server.ok(&["user", "show", "robot"]).contains("locked"));
     assert!(server.ok(&["ban", "list"]).contains("127.0.0.9"));
-    // The incident report of the alert: the contained session, what it read before.
-    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
-        "incident",
-        "report",
-        "--alert",
-        a["id"].as_str().unwrap(),
-    ]))
-    .unwrap();
+    // The incident report of the alert: the contained session, what it read before. (The
+    // closed session's last records reach the ledger within moments of its end.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let report: serde_json::Value = loop {
+        let r: serde_json::Value = serde_json::from_str(&server.ok(&[
+            "incident",
+            "report",
+            "--alert",
+            a["id"].as_str().unwrap(),
+        ]))
+        .unwrap();
+        if r["totals"]["bytes_read"].as_u64().unwrap_or(0) > 0 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let ended = report["sessions"][0]["ended_by"]
         .as_str()
         .unwrap_or_default();

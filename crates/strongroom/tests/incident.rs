@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use classify::{Class, corpus};
 use sftp_proto::{OpenFlags, RequestOp};
@@ -16,33 +16,9 @@ use support::{Client, Server};
 
 const KIB: usize = 1024;
 
-/// `sftp -b -` as `c`, from source address `from`.
+/// `sftp -b -` as `c`, from source address `from`; it must succeed.
 fn sftp_from(c: &Client, from: &str, script: &str) -> Output {
-    let mut child = Command::new("sftp")
-        .args(c.ssh_options())
-        .args([
-            "-o",
-            &format!("BindAddress={from}"),
-            "-P",
-            &c.port.to_string(),
-            "-b",
-            "-",
-        ])
-        .arg(format!("{}@127.0.0.1", c.user))
-        .current_dir(c.work())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = c.sftp_from(from, script);
     assert!(
         out.status.success(),
         "{}",

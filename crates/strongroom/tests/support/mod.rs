@@ -380,6 +380,36 @@ impl Client {
     }
 
     /// Runs `sftp` commands that must all succeed; returns stdout.
+    /// `sftp -b -` from source address `from` (a loopback address standing for another
+    /// client's network).
+    pub fn sftp_from(&self, from: &str, script: &str) -> Output {
+        let mut child = Command::new("sftp")
+            .args(self.ssh_options())
+            .args([
+                "-o",
+                &format!("BindAddress={from}"),
+                "-P",
+                &self.port.to_string(),
+                "-b",
+                "-",
+            ])
+            .arg(format!("{}@127.0.0.1", self.user))
+            .current_dir(self.work())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     pub fn sftp_ok(&self, batch: &str) -> String {
         let (code, out, err) = self.sftp(batch);
         assert_eq!(
