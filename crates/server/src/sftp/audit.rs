@@ -359,6 +359,27 @@ pub fn opened_never_committed(ctx: &SessionContext, up: &service::files::Upload)
     }
 }
 
+/// Records the close of a download whose session ended with it still open (killed, locked,
+/// disconnected): the bytes it was sent, so a transfer cut short between two progress records
+/// is still counted exactly. Not durable, like any download's close, and it does not start the
+/// file's after-download retention (the client never confirmed it had everything).
+pub fn read_cut_short(ctx: &SessionContext, h: &OpenHandle) {
+    let OpenHandle::Read(f) = h else { return };
+    let n = f.bytes_read.load(Ordering::Relaxed);
+    let mut e = ctx.event.clone();
+    e.time = ctx.clock.now();
+    e.kind = EventKind::File {
+        op: FileOp::CloseRead {
+            bytes: n,
+            whole_file: n >= f.node.size,
+        },
+        path: f.path.display(),
+        file: handle_file(Some(h)),
+        outcome: Outcome::Ok,
+    };
+    ctx.ledger.emit(e);
+}
+
 /// Records a transfer's progress when the handle's interval or byte step has passed.
 pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
     let (path, total, last) = match h {

@@ -311,10 +311,14 @@ impl Driver {
             .map(|mut t| t.drain())
             .unwrap_or_default();
         for h in leftovers {
-            if let OpenHandle::Write(up) = h.as_ref() {
-                audit::opened_never_committed(&self.ctx, up);
-                tracing::info!(%account, "discarding upload that was never closed");
-                self.ctx.files.discard(up).await;
+            match h.as_ref() {
+                OpenHandle::Write(up) => {
+                    audit::opened_never_committed(&self.ctx, up);
+                    tracing::info!(%account, "discarding upload that was never closed");
+                    self.ctx.files.discard(up).await;
+                }
+                read @ OpenHandle::Read(_) => audit::read_cut_short(&self.ctx, read),
+                OpenHandle::Dir(_) => {}
             }
         }
         {
