@@ -5,6 +5,7 @@
 //!
 //! Pure: bytes in, counts out. Never here: reading files, storing results, sealing, time.
 
+mod bitmap;
 pub mod corpus;
 pub mod format;
 pub mod patterns;

@@ -14,6 +14,7 @@
 //!   SWIFT MT field such as `:57A:`) or the column's header in a delimited file. Grouped forms
 //!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone.
 
+use crate::bitmap::{Bitmap, Block};
 use crate::format::{Format, sniff};
 use crate::validate;
 
@@ -23,6 +24,8 @@ pub const MAX_TOKEN: usize = 256;
 const MAX_COLUMNS: usize = 256;
 /// Most bytes carried between chunks.
 pub const MAX_CARRY: usize = 4096;
+/// Most bytes scanned as one text (its bitmaps take 56 bytes per 64).
+const MAX_PIECE: usize = 64 << 10;
 /// Bytes of a file's beginning used to recognise its format.
 pub const SNIFF_LEN: usize = 4096;
 
@@ -241,41 +244,6 @@ const fn hard_delimiters() -> [bool; 256] {
 }
 static HARD: [bool; 256] = hard_delimiters();
 
-const C_SKIP: u8 = 0;
-const C_HARD: u8 = 1;
-const C_DIGIT: u8 = 2;
-const C_ALPHA: u8 = 3;
-const C_AT: u8 = 4;
-
-/// What a byte can start: nothing (skipped), a segment boundary, a number, a word, an e-mail.
-const fn byte_classes() -> [u8; 256] {
-    let hard = hard_delimiters();
-    let mut t = [C_SKIP; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if hard[b] {
-            C_HARD
-        } else if c.is_ascii_digit() {
-            C_DIGIT
-        } else if c.is_ascii_alphabetic() {
-            C_ALPHA
-        } else if c == b'@' {
-            C_AT
-        } else {
-            C_SKIP
-        };
-        b += 1;
-    }
-    t
-}
-static CLASS: [u8; 256] = byte_classes();
-
-/// Field separators of delimited files.
-fn is_field_separator(b: u8) -> bool {
-    matches!(b, b',' | b';' | b'\t' | b'|')
-}
-
 /// The scanner of one file.
 pub struct Scanner {
     /// The beginning of the file, until [`SNIFF_LEN`] bytes or the end.
@@ -296,6 +264,12 @@ pub struct Scanner {
     header: Vec<u8>,
     /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
     record: Vec<u8>,
+    /// The bitmaps of the text being scanned (the buffer is kept between texts).
+    bitmap: Bitmap,
+    /// Where in the text being scanned the words not yet looked up as keywords begin.
+    words_from: usize,
+    /// Where in the text being scanned `field` was counted to.
+    field_from: usize,
     /// The tenant's own patterns, and their counts so far.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     custom: Vec<u64>,
@@ -321,6 +295,9 @@ impl Scanner {
             first_line: true,
             header: Vec::new(),
             record: Vec::new(),
+            bitmap: Bitmap::default(),
+            words_from: 0,
+            field_from: 0,
             patterns: None,
             custom: Vec::new(),
         }
@@ -348,7 +325,10 @@ impl Scanner {
             }
             self.start();
         }
-        self.scan(data, false);
+        // In pieces, so that the bitmaps of a text stay small whatever the caller hands over.
+        for piece in data.chunks(MAX_PIECE) {
+            self.scan(piece, false);
+        }
     }
 
     /// The end of the file: what it holds.
@@ -445,76 +425,119 @@ impl Scanner {
         }
     }
 
-    /// Text that ends at a segment boundary (or the file's end), in one pass: bytes that
-    /// cannot start a candidate are skipped through a class table; digits, letters and `@`
-    /// start the candidate checks, which look no further than the candidate (a hard delimiter
-    /// ends every one of them, so the whole text serves as their segment).
+    /// Text that ends at a segment boundary (or the file's end), in one pass over its
+    /// [`Bitmap`]: the scanner stops only where a run of letters or digits starts and at
+    /// events (line ends, field separators, `@`), and measures runs without a loop. The
+    /// candidate checks look no further than the candidate (a hard delimiter ends every one of
+    /// them, so the whole text serves as their segment).
+    ///
+    /// Words are looked up as keywords only when a candidate needs its context (see
+    /// [`Scanner::context_at`]); on a delimited file's first line, at once, for its header.
     fn text(&mut self, t: &[u8]) {
         if let Some(p) = &self.patterns {
             p.count(t, &mut self.custom);
         }
-        let n = t.len();
+        let mut m = std::mem::take(&mut self.bitmap);
+        m.build(t);
         let mut i = 0;
         let mut line_from = 0;
-        while i < n {
-            match CLASS[t[i] as usize] {
-                C_SKIP => {
-                    i += 1;
-                    while i < n && CLASS[t[i] as usize] == C_SKIP {
-                        i += 1;
+        self.words_from = 0;
+        self.field_from = 0;
+        loop {
+            let stops: fn(&Block) -> u64 = if self.first_line {
+                |k| k.stop
+            } else {
+                |k| k.lean
+            };
+            let Some(at) = m.next_set(i, stops) else {
+                break;
+            };
+            i = at;
+            if m.is_digit(i) {
+                let end = self.digits(t, &m, i).max(i + 1);
+                if m.any_alpha(i, end) {
+                    // A code such as SWIFT MT's `57A` names what follows.
+                    self.fold_words(t, &m, i);
+                    self.keyword_seen(&m, i, word_context(&t[i..end]));
+                } else {
+                    self.pending = 0;
+                }
+                self.words_from = end;
+                i = end;
+            } else if m.is_alpha(i) {
+                let end = m.alnum_end(i);
+                match self.word(t, &m, i, end) {
+                    Some(k) => {
+                        self.pending = 0;
+                        self.words_from = k;
+                        i = k;
+                    }
+                    None => {
+                        if self.first_line {
+                            self.keyword_seen(&m, i, word_context(&t[i..end]));
+                            self.words_from = end;
+                        }
+                        i = end;
                     }
                 }
-                C_HARD => {
-                    let b = t[i];
-                    if b == b'\n' && self.nacha {
+            } else {
+                if t[i] == b'@' {
+                    self.email(t, i);
+                } else {
+                    if self.nacha {
                         self.record_line(&t[line_from..i]);
                         self.nacha_record();
                         line_from = i + 1;
                     }
-                    self.delimiter(b);
-                    i += 1;
+                    self.field = 0;
+                    self.field_from = i + 1;
+                    self.pending = 0;
+                    self.first_line = false;
+                    self.words_from = i + 1;
                 }
-                C_DIGIT => {
-                    let context = self.pending | self.column();
-                    let end = self.digits(t, i, context).max(i + 1);
-                    let token = &t[i..end];
-                    if token.iter().any(u8::is_ascii_alphabetic) {
-                        // A code such as SWIFT MT's `57A` names what follows.
-                        self.keyword_seen(word_context(token));
-                    } else {
-                        self.pending = 0;
-                    }
-                    i = end;
-                }
-                C_ALPHA => {
-                    let mut end = i + 1;
-                    // camelCase: a capital after a small letter (`CardNumber`).
-                    let mut camel = false;
-                    while end < n && t[end].is_ascii_alphanumeric() {
-                        camel |= t[end].is_ascii_uppercase() && t[end - 1].is_ascii_lowercase();
-                        end += 1;
-                    }
-                    let context = self.pending | self.column();
-                    match self.word(t, i, end, context) {
-                        Some(k) => {
-                            self.pending = 0;
-                            i = k;
-                        }
-                        None => {
-                            self.keyword_seen(word_context_of(&t[i..end], camel));
-                            i = end;
-                        }
-                    }
-                }
-                _ => {
-                    self.email(t, i);
-                    i += 1;
-                }
+                i += 1;
             }
         }
         if self.nacha {
             self.record_line(&t[line_from..]);
         }
+        self.fold_words(t, &m, t.len());
+        // The line goes on in the next text: its field index is carried.
+        self.field_at(&m, t.len());
+        self.bitmap = m;
+    }
+
+    /// The context of a candidate at `at`: the keywords named on its line since the last
+    /// candidate, and its column's header.
+    fn context_at(&mut self, t: &[u8], m: &Bitmap, at: usize) -> u8 {
+        self.fold_words(t, m, at);
+        self.field_at(m, at);
+        self.pending | self.column()
+    }
+
+    /// Brings the field index to position `at` of the text (separators are counted when a
+    /// column is asked for, not one by one).
+    fn field_at(&mut self, m: &Bitmap, at: usize) {
+        if at >= self.field_from {
+            self.field += m.count(self.field_from, at, |k| k.separator);
+        } else {
+            self.field = self
+                .field
+                .saturating_sub(m.count(at, self.field_from, |k| k.separator));
+        }
+        self.field_from = at;
+    }
+
+    /// Looks up the words not yet looked up, before `to`, as keywords. Every word there is one
+    /// the scan passed (no candidate consumed it: those move `words_from` past themselves).
+    fn fold_words(&mut self, t: &[u8], m: &Bitmap, to: usize) {
+        let mut i = self.words_from;
+        while let Some(s) = m.next_set_before(i, to, |k| k.stop & (k.upper | k.lower)) {
+            let e = m.alnum_end(s);
+            self.keyword_seen(m, s, word_context(&t[s..e]));
+            i = e;
+        }
+        self.words_from = self.words_from.max(to);
     }
 
     /// The context the current column's header gives.
@@ -533,22 +556,15 @@ impl Scanner {
         self.record.extend_from_slice(&part[..part.len().min(room)]);
     }
 
-    fn delimiter(&mut self, b: u8) {
-        if b == b'\n' {
-            self.field = 0;
-            self.pending = 0;
-            self.first_line = false;
-        } else if is_field_separator(b) {
-            self.field += 1;
-        }
-    }
-
-    fn keyword_seen(&mut self, kw: u8) {
+    /// A keyword (its context bits `kw`) at `at`: it applies to the line's next candidate, and
+    /// on the first line it names its column.
+    fn keyword_seen(&mut self, m: &Bitmap, at: usize, kw: u8) {
         if kw == 0 {
             return;
         }
         self.pending |= kw;
         if self.first_line {
+            self.field_at(m, at);
             if self.header.len() <= self.field {
                 self.header.resize(self.field.min(MAX_COLUMNS) + 1, 0);
             }
@@ -560,34 +576,31 @@ impl Scanner {
 
     /// A run of digits from `at` (groups joined by single spaces or dashes); returns where it
     /// ends.
-    fn digits(&mut self, seg: &[u8], at: usize, context: u8) -> usize {
+    fn digits(&mut self, seg: &[u8], m: &Bitmap, at: usize) -> usize {
         // Part of a word (`AB12…`) or of a longer number (`1.5`): not a candidate.
         let glued = at > 0 && (seg[at - 1].is_ascii_alphanumeric() || seg[at - 1] == b'.');
-        let mut digits = [0u8; 19];
         let mut len = 0usize;
         let mut groups = [0u8; 5];
+        let mut starts = [0usize; 5];
         let mut ngroups = 0usize;
         let mut sep = 0u8;
         let mut i = at;
         let mut too_long = false;
         loop {
-            let start = i;
-            while i < seg.len() && seg[i].is_ascii_digit() {
-                if len < digits.len() {
-                    digits[len] = seg[i];
-                }
-                len += 1;
-                i += 1;
-            }
+            let end = m.digits_end(i);
+            let run = end - i;
+            len += run;
             if ngroups < groups.len() {
-                groups[ngroups] = (i - start).min(255) as u8;
+                groups[ngroups] = run.min(255) as u8;
+                starts[ngroups] = i;
             }
+            i = end;
             ngroups += 1;
             // Another group follows a single separator of the same kind.
             if i + 1 < seg.len()
                 && (seg[i] == b' ' || seg[i] == b'-')
                 && (sep == 0 || sep == seg[i])
-                && seg[i + 1].is_ascii_digit()
+                && m.is_digit(i + 1)
                 && ngroups < groups.len()
             {
                 sep = seg[i];
@@ -596,7 +609,7 @@ impl Scanner {
             }
             break;
         }
-        if len > digits.len() {
+        if len > 19 {
             too_long = true;
         }
         // Glued on the right to letters or a decimal point: not a candidate either.
@@ -607,16 +620,20 @@ impl Scanner {
         if glued || glued_after || too_long {
             return skip_alnum(seg, i);
         }
-        let number = &digits[..len];
         let g = &groups[..ngroups.min(groups.len())];
+        // The digits without their separators, gathered only for a shape worth validating.
+        let mut gathered = [0u8; 19];
         match g {
             [3, 2, 4] => {
+                let number = gather(seg, &starts[..g.len()], g, &mut gathered);
                 if validate::us_ssn(&number[..3], &number[3..5], &number[5..]) {
                     self.counts.add(Class::UsSsn, 1);
                 }
                 return i;
             }
             [9] => {
+                let context = self.context_at(seg, m, at);
+                let number = gather(seg, &starts[..g.len()], g, &mut gathered);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
                 } else if context & SSN != 0
@@ -635,7 +652,9 @@ impl Scanner {
                 [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => true,
                 _ => return i,
             };
-            if (grouped || context & CARD != 0) && validate::card_number(number) {
+            if (grouped || self.context_at(seg, m, at) & CARD != 0)
+                && validate::card_number(gather(seg, &starts[..g.len()], g, &mut gathered))
+            {
                 self.counts.add(Class::CardNumber, 1);
             }
         }
@@ -645,7 +664,7 @@ impl Scanner {
     /// An alphanumeric word at `at..end`: an IBAN (also printed in groups of four), a NINO
     /// (also printed in pairs), or a BIC in a BIC context. Returns where the candidate counted
     /// ends, or `None`.
-    fn word(&mut self, seg: &[u8], at: usize, end: usize, context: u8) -> Option<usize> {
+    fn word(&mut self, seg: &[u8], m: &Bitmap, at: usize, end: usize) -> Option<usize> {
         let word = &seg[at..end];
         if at > 0 && (seg[at - 1].is_ascii_digit() || seg[at - 1] == b'.') {
             return None;
@@ -678,9 +697,9 @@ impl Scanner {
                 return Some(k);
             }
             if (word.len() == 8 || word.len() == 11)
-                && context & BIC != 0
                 && !email_follows(seg, end)
                 && validate::bic(word)
+                && self.context_at(seg, m, at) & BIC != 0
             {
                 self.counts.add(Class::SwiftBic, 1);
                 return Some(end);
@@ -815,6 +834,21 @@ fn word_context_of(word: &[u8], camel: bool) -> u8 {
         }
     }
     mask | keyword(&word[start..])
+}
+
+/// The digits of a number's groups (`starts` and lengths `groups`), without separators: in
+/// place when it is one group.
+fn gather<'a>(seg: &'a [u8], starts: &[usize], groups: &[u8], out: &'a mut [u8; 19]) -> &'a [u8] {
+    if let ([from], [run]) = (starts, groups) {
+        return &seg[*from..*from + usize::from(*run)];
+    }
+    let mut n = 0;
+    for (&from, &run) in starts.iter().zip(groups) {
+        let run = usize::from(run);
+        out[n..n + run].copy_from_slice(&seg[from..from + run]);
+        n += run;
+    }
+    &out[..n]
 }
 
 fn skip_alnum(seg: &[u8], mut i: usize) -> usize {

@@ -7,16 +7,12 @@ pub fn luhn(digits: &[u8]) -> bool {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
+    // A doubled digit's contribution (2d, less 9 above 9), looked up.
+    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
     let mut sum = 0u32;
     for (i, d) in digits.iter().rev().enumerate() {
-        let mut v = u32::from(d - b'0');
-        if i % 2 == 1 {
-            v *= 2;
-            if v > 9 {
-                v -= 9;
-            }
-        }
-        sum += v;
+        let v = usize::from(d - b'0');
+        sum += if i % 2 == 1 { DOUBLED[v] } else { v as u32 };
     }
     sum.is_multiple_of(10)
 }
@@ -148,20 +144,67 @@ const IBAN_LENGTHS: &[(&[u8; 2], u8)] = &[
     (b"YE", 30),
 ];
 
+/// [`IBAN_LENGTHS`] as a table indexed by the two letters (0: no IBANs), built at compile time:
+/// one load per candidate instead of a search.
+const fn iban_length_table() -> [u8; 26 * 26] {
+    let mut t = [0u8; 26 * 26];
+    let mut i = 0;
+    while i < IBAN_LENGTHS.len() {
+        let (c, n) = IBAN_LENGTHS[i];
+        t[(c[0] - b'A') as usize * 26 + (c[1] - b'A') as usize] = n;
+        i += 1;
+    }
+    t
+}
+static IBAN_LENGTH_BY_COUNTRY: [u8; 26 * 26] = iban_length_table();
+
 /// The registered IBAN length of a country, if it has IBANs.
 pub fn iban_length(country: &[u8]) -> Option<usize> {
-    let key: [u8; 2] = country.try_into().ok()?;
-    IBAN_LENGTHS
-        .binary_search_by(|(c, _)| c.as_slice().cmp(key.as_slice()))
-        .ok()
-        .map(|i| usize::from(IBAN_LENGTHS[i].1))
+    let [a, b] = *country else { return None };
+    if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+        return None;
+    }
+    match IBAN_LENGTH_BY_COUNTRY[usize::from(a - b'A') * 26 + usize::from(b - b'A')] {
+        0 => None,
+        n => Some(usize::from(n)),
+    }
 }
+
+/// Per byte: how many decimal places it takes in an IBAN's number and its value there (a
+/// digit: 1 and itself; a capital letter: 2 and A = 10 … Z = 35). Others never reach it.
+const fn mod97_steps() -> [(u8, u8); 256] {
+    let mut t = [(1u8, 0u8); 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_digit() {
+            t[c] = (1, b - b'0');
+        } else if b.is_ascii_uppercase() {
+            t[c] = (2, b - b'A' + 10);
+        }
+        c += 1;
+    }
+    t
+}
+/// 10^k mod 97 for every place an IBAN's number can have (34 letters: 68 places).
+const fn pow10_mod97() -> [u32; 70] {
+    let mut t = [0u32; 70];
+    let mut p = 1u32;
+    let mut k = 0;
+    while k < 70 {
+        t[k] = p;
+        p = p * 10 % 97;
+        k += 1;
+    }
+    t
+}
+static POW10_MOD97: [u32; 70] = pow10_mod97();
+static MOD97_STEP: [(u8, u8); 256] = mod97_steps();
 
 /// An IBAN in electronic form (upper case, no spaces): the country's registered length, two
 /// check digits, an alphanumeric BBAN, and the ISO 7064 mod-97-10 check equal to 1.
 pub fn iban(s: &[u8]) -> bool {
     if s.len() < 15
-        || !s[..2].iter().all(u8::is_ascii_uppercase)
         || !s[2..4].iter().all(u8::is_ascii_digit)
         || !s[4..]
             .iter()
@@ -170,15 +213,17 @@ pub fn iban(s: &[u8]) -> bool {
     {
         return false;
     }
-    let mut rem = 0u32;
-    for &c in s[4..].iter().chain(&s[..4]) {
-        if c.is_ascii_digit() {
-            rem = (rem * 10 + u32::from(c - b'0')) % 97;
-        } else {
-            rem = (rem * 100 + u32::from(c - b'A' + 10)) % 97;
-        }
+    // The number's value mod 97 is the sum of each character's value times the power of ten
+    // at its place (a digit takes one place, a letter two: A = 10 … Z = 35), read from the
+    // right: independent multiplications, one division at the end.
+    let mut sum = 0u32;
+    let mut place = 0usize;
+    for &c in s[..4].iter().rev().chain(s[4..].iter().rev()) {
+        let (width, value) = MOD97_STEP[usize::from(c)];
+        sum += u32::from(value) * POW10_MOD97[place];
+        place += usize::from(width);
     }
-    rem == 1
+    sum % 97 == 1
 }
 
 /// A US ABA routing number: nine digits, a Federal Reserve prefix (00-12, 21-32, 61-72, 80),
