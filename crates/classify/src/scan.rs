@@ -331,6 +331,12 @@ impl Scanner {
         }
     }
 
+    /// Whether its result is settled whatever follows: the file's beginning says it is not
+    /// text, so nothing more is scanned.
+    pub fn settled(&self) -> bool {
+        self.binary
+    }
+
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
         if self.formats.is_none() {

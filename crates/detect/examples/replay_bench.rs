@@ -59,6 +59,7 @@ fn main() {
                 opened: true,
                 methods: None,
                 credential: None,
+                ended_by: None,
             },
         );
         e.account = Some(format!("account-{i:06}"));
@@ -74,6 +75,7 @@ fn main() {
             opened: false,
             methods: None,
             credential: None,
+            ended_by: None,
         };
         idle.observe(None, &e, Mode::Live);
     }

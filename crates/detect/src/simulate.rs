@@ -75,6 +75,7 @@ impl Sim {
                 opened: true,
                 methods: Some("publickey".into()),
                 credential: None,
+                ended_by: None,
             },
         ));
         let mut at = t + 200;
@@ -114,6 +115,7 @@ impl Sim {
                 opened: false,
                 methods: None,
                 credential: None,
+                ended_by: None,
             },
         ));
     }

@@ -44,6 +44,7 @@ impl Sim {
                 opened: true,
                 methods: Some("publickey".into()),
                 credential: None,
+                ended_by: None,
             },
         );
     }
@@ -58,6 +59,7 @@ impl Sim {
                 opened: false,
                 methods: None,
                 credential: None,
+                ended_by: None,
             },
         );
     }

@@ -98,10 +98,12 @@ pub fn row(r: &Exported) -> Vec<String> {
             opened,
             methods,
             credential,
+            ended_by,
         } => {
             set("op", if *opened { "open" } else { "close" }.into());
             set("method", text(methods));
             set("credential", text(credential));
+            set("reason", text(ended_by));
         }
         EventKind::File {
             op,

@@ -65,6 +65,11 @@ pub enum EventKind {
         /// SHA256 fingerprint of the key, or the certificate's key id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         credential: Option<String>,
+        /// On a close the server forced: why (`killed by an administrator`, `account locked by
+        /// an administrator`, `address banned by an administrator`, `contained by alert ID
+        /// (RULE)`). Absent when the client ended the session or the connection dropped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ended_by: Option<String>,
     },
     /// A file operation and its outcome.
     File {

@@ -53,6 +53,7 @@ fn every_kind() -> Vec<Event> {
             opened: true,
             methods: Some("publickey+totp".into()),
             credential: Some("SHA256:abc".into()),
+            ended_by: None,
         },
         EventKind::RetentionDelete {
             file_id: 7,
@@ -302,6 +303,7 @@ fn only_file_operations_the_gate_let_through_are_permitted_ones() {
                 opened: true,
                 methods: None,
                 credential: None,
+                ended_by: None,
             }
         )
         .is_permitted_file_operation()

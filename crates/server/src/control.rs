@@ -27,8 +27,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Request {
     /// Every live session.
     List,
-    /// Close the sessions the selection names, at once.
-    Kill(Selection),
+    /// Close the sessions the selection names, at once; `why` is recorded with each close.
+    Kill { selection: Selection, why: String },
     /// Set (or lift, with `None`) an account's rate limit on its live sessions.
     Throttle {
         account: String,
@@ -124,8 +124,8 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
         .map_err(|_| std::io::Error::other("no request in time"))??;
     let reply = match serde_json::from_slice::<Request>(&line) {
         Ok(Request::List) => Reply::Sessions(registry.sessions()),
-        Ok(Request::Kill(selection)) => {
-            let killed = registry.kill(&selection);
+        Ok(Request::Kill { selection, why }) => {
+            let killed = registry.kill(&selection, &why);
             if !killed.is_empty() {
                 tracing::info!(?selection, ?killed, "sessions closed by an administrator");
             }

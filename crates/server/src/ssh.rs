@@ -335,6 +335,7 @@ impl russh::server::Handler for Connection {
                     opened: true,
                     methods: self.live.login().map(|l| l.methods.clone()),
                     credential: self.live.login().and_then(|l| l.credential.clone()),
+                    ended_by: None,
                 },
             )
         });
@@ -349,6 +350,7 @@ impl russh::server::Handler for Connection {
                                 opened: true,
                                 methods: None,
                                 credential: None,
+                                ended_by: None,
                             },
                         )
                     }),

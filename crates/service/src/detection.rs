@@ -187,10 +187,13 @@ impl Containment {
         let account = alert.account.as_deref();
         match (action, account) {
             (Action::CloseSessions, Some(account)) => {
-                let killed = self.registry.kill(&Selection {
-                    account: Some(account.to_owned()),
-                    ..Default::default()
-                });
+                let killed = self.registry.kill(
+                    &Selection {
+                        account: Some(account.to_owned()),
+                        ..Default::default()
+                    },
+                    &contained_by(id, alert),
+                );
                 !killed.is_empty() || !alert.sessions.is_empty()
             }
             (Action::LockAccount, Some(account)) => {
@@ -226,10 +229,13 @@ impl Containment {
                     tracing::error!(address = %ip, error = %e, "containment: could not ban");
                     return false;
                 }
-                self.registry.kill(&Selection {
-                    address: Some(ip),
-                    ..Default::default()
-                });
+                self.registry.kill(
+                    &Selection {
+                        address: Some(ip),
+                        ..Default::default()
+                    },
+                    &contained_by(id, alert),
+                );
                 self.gate.refresh().await;
                 true
             }
@@ -357,4 +363,9 @@ pub fn config_with_overrides(
         };
     }
     config
+}
+
+/// How a session closed by `alert`'s containment says it ended (the incident report prints it).
+fn contained_by(id: &str, alert: &Alert) -> String {
+    format!("contained by alert {id} ({})", alert.rule.id)
 }

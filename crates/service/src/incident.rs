@@ -322,6 +322,7 @@ impl Collector {
             opened,
             methods,
             credential,
+            ended_by,
         } = &e.kind
         {
             if *opened {
@@ -330,6 +331,9 @@ impl Collector {
                 row.credential.clone_from(credential);
             } else {
                 row.closed = Some(e.time);
+                if ended_by.is_some() {
+                    row.ended_by.clone_from(ended_by);
+                }
             }
         }
     }
@@ -365,7 +369,8 @@ impl Collector {
     /// by the caller ([`Report::complete`]).
     pub fn finish(mut self, selection: String) -> Report {
         for (id, why) in std::mem::take(&mut self.contained) {
-            if let Some(row) = self.sessions.get_mut(&id) {
+            // For ledgers from before sessions recorded why they were closed.
+            if let Some(row) = self.sessions.get_mut(&id).filter(|r| r.ended_by.is_none()) {
                 row.ended_by = Some(why);
             }
         }

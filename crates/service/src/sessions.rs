@@ -87,9 +87,17 @@ pub struct LiveSession {
     /// Files open now, by a key unique within the connection.
     open_files: Mutex<HashMap<u64, String>>,
     next_table: AtomicU64,
+    /// Why the server closed it, when it did (the first reason given wins).
+    ended_by: OnceLock<String>,
 }
 
 impl LiveSession {
+    /// Why the server closed the session (an administrator's kill, a lock, a ban, an alert's
+    /// containment), if it did.
+    pub fn ended_by(&self) -> Option<&str> {
+        self.ended_by.get().map(String::as_str)
+    }
+
     pub fn new(
         id: u64,
         session_id: String,
@@ -109,6 +117,7 @@ impl LiveSession {
             handles_open: Default::default(),
             open_files: Mutex::new(HashMap::new()),
             next_table: AtomicU64::new(1),
+            ended_by: OnceLock::new(),
         }
     }
 
@@ -310,13 +319,15 @@ impl Registry {
     /// Closes at once every connection `selection` names (an empty selection names none):
     /// their sockets are cut, whatever they are doing; uploads in progress are discarded as on
     /// any disconnect. Returns the ids closed.
-    pub fn kill(&self, selection: &Selection) -> Vec<String> {
+    /// `why` is recorded with each session's close (see [`LiveSession::ended_by`]).
+    pub fn kill(&self, selection: &Selection, why: &str) -> Vec<String> {
         let Ok(g) = self.inner.lock() else {
             return Vec::new();
         };
         let mut killed = Vec::new();
         for a in g.connections.values() {
             if selection.matches(&a.live) {
+                let _ = a.live.ended_by.set(why.to_owned());
                 a.sever.sever();
                 killed.push(a.live.session_id.clone());
             }

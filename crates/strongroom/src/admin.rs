@@ -333,7 +333,11 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 account: Some(name.clone()),
                 ..Default::default()
             };
-            let closed = crate::session_admin::close(data_dir, selection).await?;
+            let why = format!(
+                "account locked by an administrator ({})",
+                crate::audit_admin::operator()
+            );
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("account {name} locked; {closed}");
         }
         UserCommand::Throttle { name, rate } => {

@@ -96,12 +96,17 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who runs this command: the operating-system user (the one behind `sudo`, if any).
+pub fn operator() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| format!("uid {}", unsafe_uid()))
+}
+
 /// Adds an admin command's record to the ledger (durable before the command reports success),
 /// naming the operating-system user who ran it.
 pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
-    let by = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| format!("uid {}", unsafe_uid()));
+    let by = operator();
     service::admin::record_admin(
         data_dir,
         &master_key_source(data_dir),

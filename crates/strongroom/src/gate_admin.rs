@@ -228,7 +228,11 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 address: Some(address),
                 ..Default::default()
             };
-            let closed = crate::session_admin::close(data_dir, selection).await?;
+            let why = format!(
+                "address banned by an administrator ({})",
+                crate::audit_admin::operator()
+            );
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("{address} banned for {secs} s; {closed}");
         }
         BanCommand::Remove { address } => {

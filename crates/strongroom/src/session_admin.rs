@@ -52,15 +52,20 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
                 account: user,
                 address: ip,
             };
-            println!("{}", close(data_dir, selection).await?);
+            let why = format!(
+                "killed by an administrator ({})",
+                crate::audit_admin::operator()
+            );
+            println!("{}", close(data_dir, selection, why).await?);
             Ok(())
         }
     }
 }
 
-/// Closes the sessions `selection` names; returns what happened, for people.
-pub async fn close(data_dir: &Path, selection: Selection) -> anyhow::Result<String> {
-    match ask(data_dir, &Request::Kill(selection)).await? {
+/// Closes the sessions `selection` names, recording `why` with each; returns what happened,
+/// for people.
+pub async fn close(data_dir: &Path, selection: Selection, why: String) -> anyhow::Result<String> {
+    match ask(data_dir, &Request::Kill { selection, why }).await? {
         None => Ok("no server is running: no live session was affected".into()),
         Some(Reply::Killed(ids)) if ids.is_empty() => Ok("no live session matched".into()),
         Some(Reply::Killed(ids)) => Ok(format!(

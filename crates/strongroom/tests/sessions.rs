@@ -123,6 +123,44 @@ fn list_kill_and_lock_reach_live_sessions_at_once() {
                 && l.contains(r#""credential":"SHA256:"#)),
         "no session-open record with its credential"
     );
+    // The incident report says how each ended and counts what bob's cut-short read took.
+    let report = |selection: &[&str]| -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut args = vec!["incident", "report"];
+            args.extend_from_slice(selection);
+            let r: serde_json::Value = serde_json::from_str(&server.ok(&args)).unwrap();
+            let ended = r["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["ended_by"].is_string());
+            if ended || Instant::now() > deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let r = report(&["--session", &id]);
+    let ended = r["sessions"][0]["ended_by"].as_str().unwrap_or_default();
+    assert!(ended.starts_with("killed by an administrator"), "{r:#}");
+    let r = report(&["--user", "bob"]);
+    let reader_row = r["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["ended_by"].is_string())
+        .unwrap_or_else(|| panic!("{r:#}"));
+    let ended = reader_row["ended_by"].as_str().unwrap();
+    assert!(
+        ended.starts_with("account locked by an administrator"),
+        "{r:#}"
+    );
+    let file = &r["tenants"][0]["files_read"][0];
+    assert_eq!(file["path_then"], "/report.csv", "{r:#}");
+    assert_eq!(file["bytes_read"], 50_000, "{r:#}");
+    assert_eq!(file["read"], "partial", "{r:#}");
+
     // Nothing matching: said so.
     let out = server.ok(&["session", "kill", "12345"]);
     assert!(out.contains("no live session matched"), "{out}");

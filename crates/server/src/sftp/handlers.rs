@@ -431,6 +431,7 @@ async fn fsetstat(
                 up.admit(size, size)?;
                 let blob = up.blob.clone();
                 blocking(move || blob.set_len(size)).await?;
+                up.resized(size);
             }
             if let Ok(mut s) = up.state.lock() {
                 if let Some(size) = attrs.size {

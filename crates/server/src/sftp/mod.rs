@@ -329,6 +329,7 @@ impl Driver {
                 opened: false,
                 methods: None,
                 credential: None,
+                ended_by: self.ctx.live.ended_by().map(str::to_owned),
             };
             self.ctx.ledger.emit(closed);
         }

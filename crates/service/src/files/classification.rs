@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use catalog::Node;
@@ -21,8 +22,50 @@ use super::{Files, FsError, FsResult, blocking};
 /// Bytes of out-of-order writes held back per upload, waiting for the gap before them to be
 /// written; beyond this the upload is classified by reading it back after its commit.
 pub const MAX_REORDER_BYTES: usize = 2 << 20;
+/// Bytes of out-of-order writes held back by all the uploads of this node together (the
+/// requests' own memory budget is given back once they are answered; these outlive that).
+pub const MAX_REORDER_NODE_BYTES: usize = 64 << 20;
 /// Bytes read back per step.
 const READ_BACK_CHUNK: usize = 256 << 10;
+
+/// What the uploads of a node hold back for their scans, against [`MAX_REORDER_NODE_BYTES`].
+pub struct ReorderBudget {
+    held: AtomicUsize,
+    limit: usize,
+}
+
+impl Default for ReorderBudget {
+    fn default() -> Self {
+        Self::new(MAX_REORDER_NODE_BYTES)
+    }
+}
+
+impl ReorderBudget {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `n` bytes if they fit.
+    fn take(&self, n: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(n).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+}
 
 /// An upload's scan as its writes arrive.
 pub struct Streamed {
@@ -33,17 +76,23 @@ pub struct Streamed {
     /// Writes that arrived ahead of `next`.
     ahead: BTreeMap<u64, Bytes>,
     ahead_bytes: usize,
+    budget: Arc<ReorderBudget>,
 }
 
 impl Streamed {
     /// For a file written from empty; `None` scanner (read back later) for one that starts
     /// from earlier contents (a resumed or appended upload).
-    pub fn new(from_empty: bool, patterns: Option<Arc<Patterns>>) -> Self {
+    pub fn new(
+        from_empty: bool,
+        patterns: Option<Arc<Patterns>>,
+        budget: Arc<ReorderBudget>,
+    ) -> Self {
         Self {
             next: 0,
             scanner: from_empty.then(|| Scanner::with_patterns(patterns)),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
+            budget,
         }
     }
 
@@ -52,13 +101,28 @@ impl Streamed {
         let Some(scanner) = self.scanner.as_mut() else {
             return;
         };
+        if scanner.settled() {
+            // Its verdict is in (not text: nothing more is scanned); only a write over the
+            // part it was judged on can change it.
+            if offset < classify::scan::SNIFF_LEN as u64 {
+                self.give_up();
+            }
+            return;
+        }
         if offset != self.next {
-            if offset < self.next || self.ahead_bytes + data.len() > MAX_REORDER_BYTES {
-                // Overwritten or too far ahead: read it back instead.
+            if offset < self.next
+                || self.ahead_bytes + data.len() > MAX_REORDER_BYTES
+                || !self.budget.take(data.len())
+            {
+                // Overwritten, or too much held back: read it back instead.
                 self.give_up();
             } else {
                 self.ahead_bytes += data.len();
-                self.ahead.insert(offset, data.clone());
+                if let Some(old) = self.ahead.insert(offset, data.clone()) {
+                    // The same offset written twice: the first is no longer held.
+                    self.ahead_bytes -= old.len();
+                    self.budget.give(old.len());
+                }
             }
             return;
         }
@@ -73,21 +137,54 @@ impl Streamed {
             }
             let chunk = entry.remove();
             self.ahead_bytes -= chunk.len();
+            self.budget.give(chunk.len());
             scanner.feed(&chunk);
             self.next += chunk.len() as u64;
         }
+        if scanner.settled() {
+            self.release();
+        }
+    }
+
+    /// The file's size was set to `size` (a truncation drops bytes already scanned).
+    pub fn resized(&mut self, size: u64) {
+        let judged = match &self.scanner {
+            Some(s) if s.settled() => classify::scan::SNIFF_LEN as u64,
+            _ => self.next,
+        };
+        if size < judged {
+            self.give_up();
+        }
+    }
+
+    fn release(&mut self) {
+        self.ahead.clear();
+        self.budget.give(self.ahead_bytes);
+        self.ahead_bytes = 0;
     }
 
     fn give_up(&mut self) {
         self.scanner = None;
-        self.ahead.clear();
-        self.ahead_bytes = 0;
+        self.release();
     }
 
-    /// What the scan found, if it saw the whole file of `size` bytes in order.
+    /// What the scan found, if it saw the whole file of `size` bytes in order (or enough of
+    /// it to know it is not text).
     pub fn finish(&mut self, size: u64) -> Option<Classification> {
         let scanner = self.scanner.take()?;
-        (self.next == size && self.ahead.is_empty()).then(|| scanner.finish())
+        let seen = if scanner.settled() {
+            size >= classify::scan::SNIFF_LEN as u64
+        } else {
+            self.next == size && self.ahead.is_empty()
+        };
+        self.release();
+        seen.then(|| scanner.finish())
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -184,5 +281,90 @@ impl Files {
                 tracing::warn!(error = %e, "an upload could not be classified after its commit");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: usize) -> Vec<u8> {
+        let mut t = b"name,card_number\n".to_vec();
+        for _ in 0..lines {
+            t.extend_from_slice(b"Ann Example,4111111111111111\n");
+        }
+        t
+    }
+
+    fn streamed(budget: &Arc<ReorderBudget>) -> Streamed {
+        Streamed::new(true, None, budget.clone())
+    }
+
+    fn cards(c: &Classification) -> u64 {
+        c.counts.get(classify::Class::CardNumber)
+    }
+
+    #[test]
+    fn writes_out_of_order_are_held_back_within_the_budgets_and_given_back() {
+        let budget = Arc::new(ReorderBudget::default());
+        let data = Bytes::from(text(1000));
+        let (a, b) = (data.slice(..10_000), data.slice(10_000..));
+        let mut s = streamed(&budget);
+        s.wrote(10_000, &b);
+        assert_eq!(budget.held(), b.len());
+        s.wrote(0, &a);
+        assert_eq!(budget.held(), 0);
+        assert_eq!(cards(&s.finish(data.len() as u64).unwrap()), 1000);
+
+        // The node's budget is shared: beyond it, the upload is read back after its commit.
+        let small = Arc::new(ReorderBudget::new(1000));
+        let mut s = streamed(&small);
+        s.wrote(10_000, &b);
+        assert_eq!(small.held(), 0, "nothing held past the node's budget");
+        s.wrote(0, &a);
+        assert!(s.finish(data.len() as u64).is_none());
+
+        // Dropped without a commit (a disconnect): what it held is given back.
+        let mut s = streamed(&budget);
+        s.wrote(20_000, &data.slice(20_000..));
+        assert!(budget.held() > 0);
+        drop(s);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_file_known_not_to_be_text_holds_nothing_back() {
+        let budget = Arc::new(ReorderBudget::default());
+        let binary: Bytes = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut s = streamed(&budget);
+        s.wrote(0, &binary.slice(..65_536));
+        s.wrote(500_000, &binary.slice(500_000..));
+        assert_eq!(budget.held(), 0);
+        s.wrote(65_536, &binary.slice(65_536..500_000));
+        let c = s.finish(binary.len() as u64).unwrap();
+        assert!(c.formats.contains(&classify::Format::Binary), "{c:?}");
+
+        // A write over the part the verdict was made on: read back instead.
+        let mut s = streamed(&budget);
+        s.wrote(0, &binary.slice(..65_536));
+        s.wrote(100, &Bytes::from_static(b"card 4111111111111111\n"));
+        assert!(s.finish(binary.len() as u64).is_none());
+    }
+
+    #[test]
+    fn a_truncation_below_what_was_scanned_means_reading_back() {
+        let budget = Arc::new(ReorderBudget::default());
+        let data = Bytes::from(text(100));
+        let mut s = streamed(&budget);
+        s.wrote(0, &data);
+        s.resized(10);
+        s.resized(data.len() as u64);
+        assert!(s.finish(data.len() as u64).is_none());
+
+        // Growing the file leaves a gap the scan never saw: read back too.
+        let mut s = streamed(&budget);
+        s.wrote(0, &data);
+        s.resized(data.len() as u64 + 100);
+        assert!(s.finish(data.len() as u64 + 100).is_none());
     }
 }

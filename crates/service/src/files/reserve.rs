@@ -22,13 +22,20 @@ struct TenantUse {
     open: usize,
 }
 
-/// The reservations of every tenant on this node.
+/// The reservations of every tenant on this node, and the node's budget for the writes its
+/// uploads hold back for classification (both are what open uploads hold).
 #[derive(Default)]
 pub struct Reservations {
     tenants: Mutex<HashMap<i64, TenantUse>>,
+    reorder: Arc<super::classification::ReorderBudget>,
 }
 
 impl Reservations {
+    /// The budget of out-of-order writes held back by this node's uploads.
+    pub fn reorder(&self) -> Arc<super::classification::ReorderBudget> {
+        self.reorder.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, TenantUse>> {
         self.tenants.lock().unwrap_or_else(|p| p.into_inner())
     }

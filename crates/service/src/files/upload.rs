@@ -80,6 +80,14 @@ impl Upload {
         }
     }
 
+    /// The file's size was set to `size` (after the change succeeded): classification stops
+    /// trusting what it scanned past it.
+    pub fn resized(&self, size: u64) {
+        if let Ok(mut c) = self.classification.lock() {
+            c.resized(size);
+        }
+    }
+
     /// Checks a write of `[start, end)` (or a size change to `end`, with `start == end`) against
     /// the gap bound and the quota; a quota refusal sticks.
     pub fn admit(&self, start: u64, end: u64) -> FsResult<()> {
@@ -237,7 +245,11 @@ impl Files {
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
             opened: Mutex::new(None),
-            classification: Mutex::new(super::classification::Streamed::new(size == 0, patterns)),
+            classification: Mutex::new(super::classification::Streamed::new(
+                size == 0,
+                patterns,
+                self.reservations.reorder(),
+            )),
         })
     }
 
