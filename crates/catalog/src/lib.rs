@@ -29,7 +29,9 @@ pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
-pub use namespace::{Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready};
+pub use namespace::{
+    ClassVersion, Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready,
+};
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::Expired;
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};

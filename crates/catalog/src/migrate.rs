@@ -15,6 +15,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0006_detection.sql"),
     include_str!("../migrations/sqlite/0007_classes.sql"),
     include_str!("../migrations/sqlite/0008_classify_patterns.sql"),
+    include_str!("../migrations/sqlite/0009_file_history.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -274,6 +274,42 @@ impl Catalog {
         Ok(self.nodes_where(select_nodes!("id = ?"), [id])?.pop())
     }
 
+    /// What a file's earlier contents held, oldest first (migration 0009: kept when its
+    /// contents were replaced or it was deleted).
+    pub async fn class_history(&self, file_id: i64) -> Result<Vec<ClassVersion>> {
+        self.class_versions(
+            "SELECT id, file_id, created_at, size, content_root, classes FROM class_history
+              WHERE file_id = ? ORDER BY created_at, id",
+            file_id,
+        )
+    }
+
+    /// Every earlier contents' classes of a tenant (re-sealed when its key is rotated).
+    pub async fn tenant_class_history(&self, tenant_id: i64) -> Result<Vec<ClassVersion>> {
+        self.class_versions(
+            "SELECT id, file_id, created_at, size, content_root, classes FROM class_history
+              WHERE tenant_id = ? ORDER BY id",
+            tenant_id,
+        )
+    }
+
+    fn class_versions(&self, sql: &'static str, key: i64) -> Result<Vec<ClassVersion>> {
+        self.direct.with(|c| {
+            let mut stmt = c.prepare_cached(sql)?;
+            let rows = stmt.query_map([key], |r| {
+                Ok(ClassVersion {
+                    id: r.get(0)?,
+                    file_id: r.get(1)?,
+                    created_at: r.get(2)?,
+                    size: r.get::<_, i64>(3)? as u64,
+                    content_root: r.get(4)?,
+                    classes: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     /// The contents of a file kept inline (`Node::inline`), if it has them.
     pub async fn contents(&self, id: i64) -> Result<Option<Vec<u8>>> {
         use rusqlite::OptionalExtension;
@@ -329,9 +365,10 @@ impl Catalog {
         self.write(move |tx| {
             key_version_is(tx, tenant_id, key_version)?;
             tx.prepare_cached(
-                "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
-                                    mtime, atime, created_at)
-                 VALUES (?, ?, ?, ?, 'dir', 0, ?, ?, ?, ?)",
+                "INSERT INTO nodes (id, tenant_id, parent_id, name_mac, sealed_name, kind, size,
+                                    mode, mtime, atime, created_at)
+                 VALUES ((SELECT id + 1 FROM node_id_high_water), ?, ?, ?, ?, 'dir', 0, ?, ?, ?,
+                         ?)",
             )?
             .execute(rusqlite::params![
                 tenant_id, parent, mac, sealed, mode, now, now, now
@@ -650,6 +687,19 @@ struct CommitUpload {
     classes: Option<Vec<u8>>,
 }
 
+/// The classes of a file's earlier contents, sealed as [`Node::classes`] (bound to
+/// `content_root`; empty when the contents were not sealed).
+#[derive(Debug, Clone)]
+pub struct ClassVersion {
+    pub id: i64,
+    pub file_id: i64,
+    /// When those contents were committed (Unix seconds).
+    pub created_at: i64,
+    pub size: u64,
+    pub content_root: Option<Vec<u8>>,
+    pub classes: Vec<u8>,
+}
+
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names
 /// were made with, the name must not be a directory (nor exist, for an exclusive create), the
 /// quota must hold; then the file row is inserted or pointed at the new blob. Returns the blob
@@ -718,10 +768,11 @@ fn commit_upload_in(
         }
         None => {
             tx.prepare_cached(
-                "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
-                                    mtime, atime, blob_id, key_id, wrapped_key, key_version,
+                "INSERT INTO nodes (id, tenant_id, parent_id, name_mac, sealed_name, kind, size,
+                                    mode, mtime, atime, blob_id, key_id, wrapped_key, key_version,
                                     content_root, created_at, contents, classes)
-                 VALUES (?, ?, ?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ((SELECT id + 1 FROM node_id_high_water), ?, ?, ?, ?, 'file', ?, ?, ?, ?,
+                         ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(rusqlite::params![
                 u.tenant_id,

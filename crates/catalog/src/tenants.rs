@@ -90,9 +90,10 @@ impl Catalog {
                 .map_err(|e| exists_or(e, "tenant", || name.to_owned()))?
                 .last_insert_rowid();
         sqlx::query(
-            "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
-                                atime, created_at)
-             VALUES (?, NULL, x'', x'', 'dir', 0, ?, ?, ?, ?)",
+            "INSERT INTO nodes (id, tenant_id, parent_id, name_mac, sealed_name, kind, size, mode,
+                                mtime, atime, created_at)
+             VALUES ((SELECT id + 1 FROM node_id_high_water), ?, NULL, x'', x'', 'dir', 0, ?, ?,
+                     ?, ?)",
         )
         .bind(id)
         .bind(ROOT_MODE)
@@ -242,13 +243,14 @@ impl Catalog {
             .collect())
     }
 
-    /// Replaces a tenant key (at `old_version`) with `new`, with every node re-keyed, in one
-    /// transaction. The old tenant key is gone when this commits.
+    /// Replaces a tenant key (at `old_version`) with `new`, with every node and every earlier
+    /// contents' classes re-keyed, in one transaction. The old tenant key is gone when this commits.
     pub async fn rotate_tenant_key(
         &self,
         old_version: i64,
         new: &TenantKeyRow,
         nodes: &[Rekeyed],
+        history: &[(i64, Vec<u8>)],
         totp_secrets: &[(i64, Vec<u8>)],
         now: i64,
     ) -> Result<()> {
@@ -275,6 +277,15 @@ impl Catalog {
             .bind(new.tenant_id)
             .execute(&mut *tx)
             .await?;
+        }
+        // Earlier contents' classes (by history row id), sealed under the new key.
+        for (id, sealed) in history {
+            sqlx::query("UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?")
+                .bind(sealed)
+                .bind(id)
+                .bind(new.tenant_id)
+                .execute(&mut *tx)
+                .await?;
         }
         for (account_id, sealed) in totp_secrets {
             sqlx::query("UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?")

@@ -482,3 +482,101 @@ async fn replacing_rename_follows_posix() {
     );
     assert_eq!(cat.usage(t.id).await.unwrap(), (7, 1));
 }
+
+#[tokio::test]
+async fn earlier_contents_keep_their_classes_until_the_tenant_goes() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let up = |n: &'static [u8], blob: &'static str, size: u64, now: i64, classes: &[u8]| Upload {
+        tenant_id: t.id,
+        parent_id: root.id,
+        name: name(n),
+        blob_id: Some(blob),
+        size,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: None,
+        exclusive: false,
+        key_version: 1,
+        now,
+        record: None,
+        opened: None,
+        classes: Some(classes.to_vec()),
+    };
+    cat.commit_upload(up(b"f", "b1", 3, 100, b"first"))
+        .await
+        .unwrap();
+    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
+    assert!(cat.class_history(f.id).await.unwrap().is_empty());
+    // Replaced: the first contents' classes are kept, with their size and commit time.
+    cat.commit_upload(up(b"f", "b2", 4, 200, b"second"))
+        .await
+        .unwrap();
+    // Attributes and classes set again do not count as new contents.
+    cat.set_attrs(f.id, Some(0o600), None, None).await.unwrap();
+    let h = cat.class_history(f.id).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].created_at, h[0].size, &h[0].classes[..]),
+        (100, 3, &b"first"[..])
+    );
+    // Deleted: the last contents' classes are kept too.
+    cat.remove_file(f.id, None).await.unwrap();
+    let h = cat.class_history(f.id).await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[1].created_at, h[1].size, &h[1].classes[..]),
+        (200, 4, &b"second"[..])
+    );
+    assert_eq!(cat.tenant_class_history(t.id).await.unwrap().len(), 2);
+    // A file never classified leaves nothing.
+    let mut plain = up(b"p", "b3", 1, 300, b"");
+    plain.classes = None;
+    cat.commit_upload(plain).await.unwrap();
+    let p = cat.lookup(root.id, b"p").await.unwrap().unwrap();
+    cat.remove_file(p.id, None).await.unwrap();
+    assert!(cat.class_history(p.id).await.unwrap().is_empty());
+    // The tenant's removal takes its history with it (and is not stopped by it).
+    cat.commit_upload(up(b"g", "b4", 1, 400, b"third"))
+        .await
+        .unwrap();
+    cat.remove_tenant("acme").await.unwrap();
+    assert!(cat.tenant_class_history(t.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_files_id_is_never_given_again() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let up = |n: &'static [u8]| Upload {
+        tenant_id: t.id,
+        parent_id: root.id,
+        name: name(n),
+        blob_id: None,
+        size: 0,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: Some(Vec::new()),
+        exclusive: true,
+        key_version: 1,
+        now: 1,
+        record: None,
+        opened: None,
+        classes: None,
+    };
+    cat.commit_upload(up(b"newest")).await.unwrap();
+    let newest = cat.lookup(root.id, b"newest").await.unwrap().unwrap();
+    cat.remove_file(newest.id, None).await.unwrap();
+    cat.commit_upload(up(b"next")).await.unwrap();
+    let next = cat.lookup(root.id, b"next").await.unwrap().unwrap();
+    assert!(next.id > newest.id, "{} reused", newest.id);
+    let d = cat
+        .mkdir(t.id, root.id, name(b"dir"), 0o40755, 1, 1, None)
+        .await
+        .unwrap();
+    assert!(d > next.id);
+}

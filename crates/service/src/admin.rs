@@ -438,15 +438,23 @@ impl Admin {
             };
             for f in &mut section.files_read {
                 let node = self.catalog.node(f.file_id).await?;
-                let (Some(node), Some(files)) = (node, &files) else {
+                f.deleted = node.is_none();
+                let Some(files) = &files else {
                     f.deleted = true;
                     continue;
                 };
-                f.path_now = files.path_of(&node).await.ok();
-                f.replaced_since = f
-                    .last_access
-                    .is_some_and(|t| node.created_at * 1000 > t.as_millis());
-                if let Ok(Some(c)) = files.classes_of(&node).await {
+                if let Some(node) = &node {
+                    f.path_now = files.path_of(node).await.ok();
+                    f.replaced_since = f
+                        .last_access
+                        .is_some_and(|t| node.created_at * 1000 > t.as_millis());
+                }
+                // The classes of the contents the selection read, even if replaced or deleted.
+                let read_ms = f.last_access.map_or(i64::MAX, |t| t.as_millis());
+                let then = files
+                    .classes_then(f.file_id, node.as_ref(), f.size, read_ms)
+                    .await;
+                if let Ok(Some(c)) = then {
                     f.classes = Some(
                         c.counts
                             .present()

@@ -84,10 +84,12 @@ pub struct FileRead {
     pub read: &'static str,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
-    /// Data classes and their counts (`None`: not classified; see `classify run`).
+    /// Data classes and their counts of the contents that were read, even when the file was
+    /// replaced or deleted since (`None`: those contents were never classified; see `classify
+    /// run`).
     pub classes: Option<BTreeMap<String, u64>>,
     pub formats: Vec<String>,
-    /// The file's contents were replaced after the read: the classes are the new contents'.
+    /// The file's contents were replaced after the read (its classes are still those read).
     pub replaced_since: bool,
     pub sessions: Vec<String>,
 }

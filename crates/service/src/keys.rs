@@ -162,6 +162,12 @@ pub async fn rotate_tenant_key(
             classes,
         });
     }
+    let mut history = Vec::new();
+    for v in catalog.tenant_class_history(t.id).await? {
+        let content = v.content_root.as_deref().unwrap_or_default();
+        let classes = old.open_classes(content, &v.classes)?;
+        history.push((v.id, new.seal_classes(content, &classes)));
+    }
     let mut totp = Vec::new();
     for (account_id, sealed) in catalog.tenant_totp_secrets(t.id).await? {
         let secret = old.open_account_secret(account_id, &sealed)?;
@@ -174,7 +180,7 @@ pub async fn rotate_tenant_key(
         wrapped,
     };
     catalog
-        .rotate_tenant_key(row.version, &new_row, &rekeyed, &totp, now)
+        .rotate_tenant_key(row.version, &new_row, &rekeyed, &history, &totp, now)
         .await?;
     Ok((version, rekeyed.len()))
 }

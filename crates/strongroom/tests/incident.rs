@@ -381,3 +381,57 @@ fn chromium(page: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The classes a report gives are those of the contents that were read: after the file was
+/// replaced by other contents, after it was deleted, and after the tenant key was rotated.
+#[test]
+fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_rotation() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let extracts: Vec<corpus::Document> = corpus::generate(11, 200_000)
+        .into_iter()
+        .filter(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
+        .take(2)
+        .collect();
+    let (a, b) = (&extracts[0], &extracts[1]);
+    std::fs::write(loader.work().join("a.csv"), &a.bytes).unwrap();
+    std::fs::write(loader.work().join("b.csv"), &b.bytes).unwrap();
+    std::fs::write(loader.work().join("blank.txt"), "nothing here\n").unwrap();
+    sftp_from(&loader, "127.0.0.9", "put a.csv /a.csv\nput b.csv /b.csv\n");
+    sftp_from(&mallory, "127.0.0.7", "get /a.csv\nget /b.csv\n");
+    // A second later (commit times are in seconds), a.csv is replaced and b.csv removed.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    sftp_from(&loader, "127.0.0.9", "put blank.txt /a.csv\nrm /b.csv\n");
+
+    let check = |r: &serde_json::Value| {
+        let files = r["tenants"][0]["files_read"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{r:#}");
+        let by_path = |p: &str| files.iter().find(|f| f["path_then"] == p).unwrap();
+        let (fa, fb) = (by_path("/a.csv"), by_path("/b.csv"));
+        assert_eq!(
+            fa["classes"]["card_number"].as_u64(),
+            Some(a.truth.get(Class::CardNumber)),
+            "{r:#}"
+        );
+        assert_eq!(fa["replaced_since"], true);
+        assert_eq!(fa["deleted"], false);
+        assert_eq!(
+            fb["classes"]["iban"].as_u64(),
+            Some(b.truth.get(Class::Iban)),
+            "{r:#}"
+        );
+        assert_eq!(fb["deleted"], true);
+        assert_eq!(
+            r["totals"]["classes"]["card_number"].as_u64(),
+            Some(a.truth.get(Class::CardNumber) + b.truth.get(Class::CardNumber))
+        );
+    };
+    check(&report(&server, &["--user", "mallory"]));
+    // The current a.csv holds nothing.
+    let shown = server.ok(&["file", "show", "acme", "/a.csv"]);
+    assert!(!shown.contains("card_number"), "{shown}");
+    // The history is sealed with the tenant key, and re-sealed when it is rotated.
+    server.ok(&["tenant", "rotate-key", "acme"]);
+    check(&report(&server, &["--user", "mallory"]));
+}

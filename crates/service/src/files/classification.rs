@@ -232,13 +232,61 @@ impl Files {
         let Some(sealed) = &node.classes else {
             return Ok(None);
         };
-        let tk = self.tenant_key().await?;
         let root = node.seal.as_ref().map_or(&[][..], |s| &s.content_root[..]);
+        self.open_classes(root, sealed).await.map(Some)
+    }
+
+    async fn open_classes(&self, root: &[u8], sealed: &[u8]) -> FsResult<Classification> {
+        let tk = self.tenant_key().await?;
         let plain = tk.open_classes(root, sealed)?;
         // Sealed, so only this code wrote it; a stored form that does not read is damage.
         let damaged = || FsError::Key(vault::KeyError::Name);
         let text = String::from_utf8(plain).map_err(|_| damaged())?;
-        Classification::decode(&text).map(Some).ok_or_else(damaged)
+        Classification::decode(&text).ok_or_else(damaged)
+    }
+
+    /// What the contents of file `file_id` that a read saw held: the read recorded the file's
+    /// size `size_then` and ended at `read_ms`; `node` is the file now (`None`: deleted). Of
+    /// the file's contents over time (earlier ones from the class history, then the current),
+    /// those of that size committed before the read, else any committed before it, the latest
+    /// (commit times are in seconds). `None`: those contents were never classified.
+    pub async fn classes_then(
+        &self,
+        file_id: i64,
+        node: Option<&Node>,
+        size_then: u64,
+        read_ms: i64,
+    ) -> FsResult<Option<Classification>> {
+        let mut versions: Vec<(i64, u64, Vec<u8>, Option<Vec<u8>>)> = self
+            .catalog
+            .class_history(file_id)
+            .await?
+            .into_iter()
+            .map(|v| {
+                let root = v.content_root.unwrap_or_default();
+                (v.created_at, v.size, root, Some(v.classes))
+            })
+            .collect();
+        if let Some(n) = node {
+            let root = n.seal.as_ref().map(|s| s.content_root.clone());
+            versions.push((
+                n.created_at,
+                n.size,
+                root.unwrap_or_default(),
+                n.classes.clone(),
+            ));
+        }
+        let before = |v: &&(i64, u64, Vec<u8>, Option<Vec<u8>>)| v.0 * 1000 <= read_ms;
+        let chosen = versions
+            .iter()
+            .filter(before)
+            .rfind(|v| v.1 == size_then)
+            .or_else(|| versions.iter().filter(before).next_back())
+            .or_else(|| versions.first());
+        match chosen {
+            Some((_, _, root, Some(sealed))) => self.open_classes(root, sealed).await.map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Reads the file at `path` back, classifies it and stores the result (unless the file
