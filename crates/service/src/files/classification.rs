@@ -257,34 +257,50 @@ impl Files {
         size_then: u64,
         read_ms: i64,
     ) -> FsResult<Option<Classification>> {
-        let mut versions: Vec<(i64, u64, Vec<u8>, Option<Vec<u8>>)> = self
+        /// One of a file's contents over time.
+        struct Contents {
+            created_at: i64,
+            size: u64,
+            root: Vec<u8>,
+            sealed: Option<Vec<u8>>,
+        }
+        let mut versions: Vec<Contents> = self
             .catalog
             .class_history(file_id)
             .await?
             .into_iter()
-            .map(|v| {
-                let root = v.content_root.unwrap_or_default();
-                (v.created_at, v.size, root, Some(v.classes))
+            .map(|v| Contents {
+                created_at: v.created_at,
+                size: v.size,
+                root: v.content_root.unwrap_or_default(),
+                sealed: Some(v.classes),
             })
             .collect();
         if let Some(n) = node {
-            let root = n.seal.as_ref().map(|s| s.content_root.clone());
-            versions.push((
-                n.created_at,
-                n.size,
-                root.unwrap_or_default(),
-                n.classes.clone(),
-            ));
+            versions.push(Contents {
+                created_at: n.created_at,
+                size: n.size,
+                root: n
+                    .seal
+                    .as_ref()
+                    .map(|s| s.content_root.clone())
+                    .unwrap_or_default(),
+                sealed: n.classes.clone(),
+            });
         }
-        let before = |v: &&(i64, u64, Vec<u8>, Option<Vec<u8>>)| v.0 * 1000 <= read_ms;
+        let before = |v: &&Contents| v.created_at * 1000 <= read_ms;
         let chosen = versions
             .iter()
             .filter(before)
-            .rfind(|v| v.1 == size_then)
-            .or_else(|| versions.iter().filter(before).next_back())
+            .rfind(|v| v.size == size_then)
+            .or_else(|| versions.iter().rfind(before))
             .or_else(|| versions.first());
         match chosen {
-            Some((_, _, root, Some(sealed))) => self.open_classes(root, sealed).await.map(Some),
+            Some(Contents {
+                root,
+                sealed: Some(sealed),
+                ..
+            }) => self.open_classes(root, sealed).await.map(Some),
             _ => Ok(None),
         }
     }
