@@ -21,8 +21,9 @@ pub struct Block {
     /// Where the scanner stops on a delimited file's first line: the first byte of each run
     /// of letters and digits, and events.
     pub stop: u64,
-    /// Where it stops elsewhere: the first byte of each run that starts with a digit or with
-    /// two capitals (no other word can be a candidate), and events.
+    /// Where it stops elsewhere: the first byte of each run that starts with a digit, two
+    /// capitals, a capital and a digit, or two small letters and two digits (no other word can
+    /// be a candidate), and events.
     pub lean: u64,
 }
 
@@ -144,12 +145,21 @@ impl Bitmap {
             previous_alnum = alnum >> 63 != 0;
             self.blocks.push(k);
         }
-        // Two capitals in a row need the next block's first bit.
+        // What follows a byte may be in the next block.
         for q in 0..self.blocks.len() {
-            let next_upper = self.blocks.get(q + 1).map_or(0, |k| k.upper & 1);
+            let next = self.blocks.get(q + 1).copied().unwrap_or_default();
             let k = &mut self.blocks[q];
-            let upper2 = k.upper & ((k.upper >> 1) | (next_upper << 63));
-            k.lean = (k.stop & (k.digit | upper2)) | k.event;
+            let ahead = |now: u64, later: u64, by: u32| (now >> by) | (later << (64 - by));
+            let upper2 = k.upper & ahead(k.upper, next.upper, 1);
+            // A capital before a digit: a record type glued to a number (`D4111…`).
+            let upper_digit = k.upper & ahead(k.digit, next.digit, 1);
+            // Two small letters and two digits: an IBAN typed in small letters (`de89 3704 …`).
+            let lower2_digit2 = k.lower
+                & ahead(k.lower, next.lower, 1)
+                & ahead(k.digit, next.digit, 2)
+                & ahead(k.digit, next.digit, 3);
+            let starts = k.digit | upper2 | upper_digit | lower2_digit2;
+            k.lean = (k.stop & starts) | k.event;
         }
     }
 
@@ -276,8 +286,15 @@ mod tests {
                 let start = t[i].is_ascii_alphanumeric() && (i == 0 || !t[i - 1].is_ascii_alphanumeric());
                 let stop = start || is_event(t[i]);
                 prop_assert_eq!(m.bit(i, |k| k.stop), stop);
-                let upper2 = t[i].is_ascii_uppercase() && t.get(i + 1).is_some_and(u8::is_ascii_uppercase);
-                let lean = start && (t[i].is_ascii_digit() || upper2) || is_event(t[i]);
+                let at = |k: usize, f: fn(&u8) -> bool| t.get(i + k).is_some_and(f);
+                let upper2 = at(0, u8::is_ascii_uppercase) && at(1, u8::is_ascii_uppercase);
+                let upper_digit = at(0, u8::is_ascii_uppercase) && at(1, u8::is_ascii_digit);
+                let lower2_digit2 = at(0, u8::is_ascii_lowercase)
+                    && at(1, u8::is_ascii_lowercase)
+                    && at(2, u8::is_ascii_digit)
+                    && at(3, u8::is_ascii_digit);
+                let lean = start && (t[i].is_ascii_digit() || upper2 || upper_digit || lower2_digit2)
+                    || is_event(t[i]);
                 prop_assert_eq!(m.bit(i, |k| k.lean), lean);
                 let separators = t[..i].iter().filter(|b| is_separator(**b)).count();
                 prop_assert_eq!(m.count(0, i, |k| k.separator), separators);

@@ -7,6 +7,7 @@
 
 mod bitmap;
 pub mod corpus;
+pub mod field_corpus;
 pub mod format;
 pub mod patterns;
 pub mod scan;

@@ -12,7 +12,9 @@
 //!   9-digit number, an 8-letter word) counts only in a context that names the class: a keyword
 //!   earlier on the same line (`card`, `routing`, `ssn`, `bic`, an XML tag such as `<BICFI>`, a
 //!   SWIFT MT field such as `:57A:`) or the column's header in a delimited file. Grouped forms
-//!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone.
+//!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone;
+//! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
+//!   fixed-width line) and count at the end when their column validates throughout.
 
 use crate::bitmap::{Bitmap, Block};
 use crate::format::{Format, sniff};
@@ -24,6 +26,13 @@ pub const MAX_TOKEN: usize = 256;
 const MAX_COLUMNS: usize = 256;
 /// Most bytes carried between chunks.
 pub const MAX_CARRY: usize = 4096;
+/// Columns whose bare card-length numbers are weighed ([`Scanner::column_candidate`]).
+const MAX_COLUMN_EVIDENCE: usize = 64;
+/// Bare numbers a column needs before its valid ones count (95% of them valid) …
+const MIN_COLUMN_CANDIDATES: u64 = 16;
+/// … or before they count when every one is valid (random numbers of card length pass the
+/// issuer and Luhn checks about 3% of the time: four in a row, about one in a million).
+const MIN_COLUMN_ALL_VALID: u64 = 4;
 /// Most bytes scanned as one text (its bitmaps take 56 bytes per 64).
 const MAX_PIECE: usize = 64 << 10;
 /// Bytes of a file's beginning used to recognise its format.
@@ -270,6 +279,11 @@ pub struct Scanner {
     words_from: usize,
     /// Where in the text being scanned `field` was counted to.
     field_from: usize,
+    /// Offsets in the file: of the text being scanned, and of the current line's start.
+    text_start: u64,
+    line_start: u64,
+    /// Per column: bare card-length numbers seen, and how many validate.
+    columns: Vec<((u16, u16), u64, u64)>,
     /// The tenant's own patterns, and their counts so far.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     custom: Vec<u64>,
@@ -298,6 +312,9 @@ impl Scanner {
             bitmap: Bitmap::default(),
             words_from: 0,
             field_from: 0,
+            text_start: 0,
+            line_start: 0,
+            columns: Vec::new(),
             patterns: None,
             custom: Vec::new(),
         }
@@ -343,6 +360,12 @@ impl Scanner {
             self.start();
         }
         self.scan(&[], true);
+        for &(_, candidates, valid) in &self.columns {
+            let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
+            if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
+                self.counts.add(Class::CardNumber, valid);
+            }
+        }
         let custom = match &self.patterns {
             Some(p) => self
                 .custom
@@ -497,6 +520,7 @@ impl Scanner {
                     }
                     self.field = 0;
                     self.field_from = i + 1;
+                    self.line_start = self.text_start + i as u64 + 1;
                     self.pending = 0;
                     self.first_line = false;
                     self.words_from = i + 1;
@@ -510,6 +534,7 @@ impl Scanner {
         self.fold_words(t, &m, t.len());
         // The line goes on in the next text: its field index is carried.
         self.field_at(&m, t.len());
+        self.text_start += t.len() as u64;
         self.bitmap = m;
     }
 
@@ -658,13 +683,43 @@ impl Scanner {
                 [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => true,
                 _ => return i,
             };
-            if (grouped || self.context_at(seg, m, at) & CARD != 0)
-                && validate::card_number(gather(seg, &starts[..g.len()], g, &mut gathered))
-            {
-                self.counts.add(Class::CardNumber, 1);
+            let number = gather(seg, &starts[..g.len()], g, &mut gathered);
+            if grouped || self.context_at(seg, m, at) & CARD != 0 {
+                if validate::card_number(number) {
+                    self.counts.add(Class::CardNumber, 1);
+                }
+            } else {
+                self.column_candidate(m, at, number);
             }
         }
         i
+    }
+
+    /// A bare card-length number at `at` with nothing naming it: weighed with the others in
+    /// its column (the field of a delimited line, or the offset in a fixed-width one). A column
+    /// of card numbers validates throughout; one of random numbers or ids only by chance (some
+    /// 3%): [`Scanner::finish`] counts a column's valid numbers when nearly all are.
+    fn column_candidate(&mut self, m: &Bitmap, at: usize, number: &[u8]) {
+        self.field_at(m, at);
+        let key = if self.field > 0 {
+            (self.field.min(usize::from(u16::MAX)) as u16, 0)
+        } else {
+            let offset = self.text_start + at as u64 - self.line_start;
+            (0, offset.min(u64::from(u16::MAX)) as u16)
+        };
+        let valid = validate::card_number(number);
+        // Most lines put their numbers in the same columns as the line before: look there first.
+        let slot = match self.columns.iter().rposition(|c| c.0 == key) {
+            Some(i) => i,
+            None if self.columns.len() < MAX_COLUMN_EVIDENCE => {
+                self.columns.push((key, 0, 0));
+                self.columns.len() - 1
+            }
+            None => return,
+        };
+        let c = &mut self.columns[slot];
+        c.1 += 1;
+        c.2 += u64::from(valid);
     }
 
     /// An alphanumeric word at `at..end`: an IBAN (also printed in groups of four), a NINO
@@ -676,20 +731,34 @@ impl Scanner {
             return None;
         }
         let upper2 = word.len() >= 2 && word[..2].iter().all(u8::is_ascii_uppercase);
-        if upper2
+        let lower2 = word.len() >= 2 && word[..2].iter().all(u8::is_ascii_lowercase);
+        if (upper2 || lower2)
             && word.len() >= 4
             && word[2..4].iter().all(u8::is_ascii_digit)
-            && let Some(want) = validate::iban_length(&word[..2])
+            && let Some(want) = validate::iban_length(&word[..2].to_ascii_uppercase())
         {
-            if word.len() == want && validate::iban(word) {
+            if upper2 && word.len() == want && validate::iban(word) {
                 self.counts.add(Class::Iban, 1);
                 return Some(end);
             }
-            // Printed form: groups of four (the last shorter) joined by single spaces.
+            // Printed form: groups of four (the last shorter) joined by single spaces; people
+            // type it in small letters too.
             if word.len() == 4
                 && let Some(k) = self.printed_iban(seg, at, want)
             {
                 return Some(k);
+            }
+        }
+        // A fixed-width record whose type letter is glued to a card-length number
+        // (`D4111111111111111 …`): the number is weighed as its column's candidate.
+        if at == 0 || seg[at - 1] == b'\n' {
+            let digits = &word[1..];
+            if word[0].is_ascii_uppercase()
+                && (13..=19).contains(&digits.len())
+                && digits.iter().all(u8::is_ascii_digit)
+            {
+                self.column_candidate(m, at + 1, digits);
+                return None;
             }
         }
         if upper2 {
@@ -721,7 +790,7 @@ impl Scanner {
         while len < want {
             let start = i;
             while i < seg.len() && i - start < 4 && seg[i].is_ascii_alphanumeric() {
-                buf[len] = seg[i];
+                buf[len] = seg[i].to_ascii_uppercase();
                 len += 1;
                 i += 1;
                 if len == want {

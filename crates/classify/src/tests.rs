@@ -18,15 +18,13 @@ fn scan_in_chunks(data: &[u8], sizes: &[usize]) -> Counts {
     s.finish().counts
 }
 
-/// Precision and recall per class over the corpus: every checksummed class at least 99%.
-#[test]
-fn precision_and_recall_on_the_labelled_corpus() {
-    let docs = corpus::generate(7, 8 << 20);
+/// Precision and recall per class over `docs`: the table, and the classes below `floor`.
+fn measure(docs: &[corpus::Document], floor: f64) -> (String, Vec<&'static str>) {
     let mut tp = [0u64; 7];
     let mut fp = [0u64; 7];
     let mut fn_ = [0u64; 7];
     let mut worst: Vec<(String, Class, u64, u64)> = Vec::new();
-    for d in &docs {
+    for d in docs {
         let found = classify(&d.bytes).counts;
         for c in Class::ALL {
             let (f, t) = (found.get(c), d.truth.get(c));
@@ -52,19 +50,46 @@ fn precision_and_recall_on_the_labelled_corpus() {
             precision,
             recall
         ));
-        assert!(tp[i] > 0, "no {} in the corpus", c.as_str());
     }
-    println!("{report}");
+    let below = Class::ALL
+        .into_iter()
+        .filter(|c| {
+            let i = *c as usize;
+            let precision = tp[i] as f64 / (tp[i] + fp[i]).max(1) as f64;
+            let recall = tp[i] as f64 / (tp[i] + fn_[i]).max(1) as f64;
+            let present = tp[i] + fp[i] + fn_[i] > 0;
+            present && (precision < floor || recall < floor)
+        })
+        .map(Class::as_str)
+        .collect();
+    report.push_str(&format!(
+        "first differences (document, class, found, true): {worst:?}\n"
+    ));
+    (report, below)
+}
+
+/// Precision and recall per class over the corpus: every checksummed class at least 99%.
+#[test]
+fn precision_and_recall_on_the_labelled_corpus() {
+    let docs = corpus::generate(7, 8 << 20);
     for c in Class::ALL {
-        let i = c as usize;
-        let precision = tp[i] as f64 / (tp[i] + fp[i]).max(1) as f64;
-        let recall = tp[i] as f64 / (tp[i] + fn_[i]).max(1) as f64;
-        assert!(
-            precision >= 0.99 && recall >= 0.99,
-            "{}\n{report}\nfirst differences (document, class, found, true): {worst:?}",
-            c.as_str()
-        );
+        let n: u64 = docs.iter().map(|d| d.truth.get(c)).sum();
+        assert!(n > 0, "no {} in the corpus", c.as_str());
     }
+    let (report, below) = measure(&docs, 0.99);
+    println!("{report}");
+    assert!(below.is_empty(), "below 99%: {below:?}\n{report}");
+}
+
+/// The same over the field-shaped corpus, whose truth is what a person would count: printed
+/// (`cargo test -p classify field -- --nocapture`), and every class at least 99% except the
+/// known misses docs/CLASSIFICATION.md lists (a NINO typed in small letters).
+#[test]
+fn precision_and_recall_on_the_field_corpus() {
+    let docs = crate::field_corpus::generate(7, 4 << 20);
+    let (report, below) = measure(&docs, 0.99);
+    println!("{report}");
+    assert_eq!(below, ["uk_nino"], "\n{report}");
 }
 
 #[test]

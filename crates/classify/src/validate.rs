@@ -8,11 +8,15 @@ pub fn luhn(digits: &[u8]) -> bool {
         return false;
     }
     // A doubled digit's contribution (2d, less 9 above 9), looked up.
-    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
+    const DOUBLED: [u8; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
+    // From the right: the check digit as it is, the next doubled, and so on, two at a time.
     let mut sum = 0u32;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let v = usize::from(d - b'0');
-        sum += if i % 2 == 1 { DOUBLED[v] } else { v as u32 };
+    let mut pairs = digits.rchunks_exact(2);
+    for pair in &mut pairs {
+        sum += u32::from(pair[1] - b'0') + u32::from(DOUBLED[usize::from(pair[0] - b'0')]);
+    }
+    if let [first] = pairs.remainder() {
+        sum += u32::from(first - b'0');
     }
     sum.is_multiple_of(10)
 }
@@ -23,10 +27,13 @@ pub fn card_number(digits: &[u8]) -> bool {
     if !(13..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let prefix = |k: usize| -> u32 {
-        digits[..k]
-            .iter()
-            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    let p2 = u32::from(digits[0] - b'0') * 10 + u32::from(digits[1] - b'0');
+    let p3 = p2 * 10 + u32::from(digits[2] - b'0');
+    let p4 = p3 * 10 + u32::from(digits[3] - b'0');
+    let prefix = |k: usize| match k {
+        2 => p2,
+        3 => p3,
+        _ => p4,
     };
     let issuer = match digits[0] {
         // Visa

@@ -1,0 +1,228 @@
+//! A second labelled corpus, in shapes the classifier's rules were not written for: a payments
+//! API's JSON log, a card processor's fixed-width settlement file, support tickets typed by
+//! people (numbers with dashes, masked card numbers, IBANs in lower case, a "social" spelled out),
+//! and an export with quoted fields and carriage returns. Its truth is what a person reading the
+//! document would count, not what the scanner's rules reach, so it measures the misses and false
+//! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
+
+use crate::corpus::{Document, Rng, aba, bic, card, iban, ssn};
+use crate::scan::{Class, Counts};
+
+/// About `target` bytes of field-shaped documents.
+pub fn generate(seed: u64, target: usize) -> Vec<Document> {
+    let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
+    let mut docs = Vec::new();
+    let mut size = 0;
+    let mut n = 0;
+    while size < target {
+        let doc = match n % 5 {
+            0 => api_log(&mut rng, n),
+            1 => settlement(&mut rng, n),
+            2 => tickets(&mut rng, n),
+            3 => quoted_export(&mut rng, n),
+            _ => short_list(&mut rng, n),
+        };
+        size += doc.bytes.len();
+        docs.push(doc);
+        n += 1;
+    }
+    docs
+}
+
+fn hex(rng: &mut Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
+        .collect()
+}
+
+fn digits(rng: &mut Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b'0' + rng.below(10) as u8))
+        .collect()
+}
+
+/// One JSON object per line: card payments carry the card number under `pan`, SEPA ones an
+/// IBAN; every line has a millisecond timestamp, a request id, an amount and a 16-digit order
+/// number (none of them sensitive).
+fn api_log(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for i in 0..150 {
+        let ts = 1_764_700_000_000u64 + rng.below(100_000_000);
+        let method = if i % 2 == 0 {
+            t.add(Class::CardNumber, 1);
+            format!(
+                r#"{{"type":"card","brand":"visa","pan":"{}","exp":"{:02}/{}","cvc_check":"pass"}}"#,
+                card(rng),
+                1 + rng.below(12),
+                27 + rng.below(5)
+            )
+        } else {
+            t.add(Class::Iban, 1);
+            t.add(Class::SwiftBic, 1);
+            format!(
+                r#"{{"type":"sepa_debit","iban":"{}","bic":"{}","mandate":"MD{}"}}"#,
+                iban(rng),
+                bic(rng),
+                digits(rng, 10)
+            )
+        };
+        t.add(Class::Email, 1);
+        s.push_str(&format!(
+            r#"{{"ts":{ts},"id":"req_{}","event":"payment.created","customer":{{"id":"cus_{}","email":"client{}@bank-customer.example.com"}},"method":{method},"amount":{},"currency":"EUR","order":"{}"}}"#,
+            hex(rng, 16),
+            hex(rng, 12),
+            rng.below(100_000),
+            rng.below(10_000_000),
+            digits(rng, 16),
+        ));
+        s.push('\n');
+    }
+    doc(n, "api-log.jsonl", s, t)
+}
+
+/// A card processor's settlement file: fixed-width records, no delimiters and no header naming
+/// the columns; the card number sits right after the record type.
+fn settlement(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = format!("H{}ACME MERCHANT SERVICES        {:06}\n", "20261203", 1);
+    for _ in 0..200 {
+        let c = card(rng);
+        t.add(Class::CardNumber, 1);
+        s.push_str(&format!(
+            "D{c:<19}{:04}{:012}EUR{}{:<8}{}\n",
+            2700 + rng.below(500),
+            rng.below(1_000_000),
+            "20261202",
+            format!("AUTH{}", digits(rng, 4)),
+            digits(rng, 10),
+        ));
+    }
+    s.push_str(&format!("T{:06}{:015}\n", 200, rng.below(1 << 40)));
+    doc(n, "settlement.dat", s, t)
+}
+
+/// Support tickets written by people.
+fn tickets(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for i in 0..60 {
+        s.push_str(&format!(
+            "Ticket #{} (opened 2026-11-{:02})\n",
+            digits(rng, 7),
+            1 + rng.below(28)
+        ));
+        match i % 6 {
+            0 => {
+                let c = card(rng);
+                let dashed: Vec<&str> = (0..c.len())
+                    .step_by(4)
+                    .map(|k| &c[k..(k + 4).min(c.len())])
+                    .collect();
+                s.push_str(&format!(
+                    "Customer says card {} was charged twice, please refund.\n",
+                    dashed.join("-")
+                ));
+                t.add(Class::CardNumber, 1);
+            }
+            1 => {
+                let c = card(rng);
+                s.push_str(&format!(
+                    "Card on file {} ** **** {} declined at 09:{:02}, retry later.\n",
+                    &c[..6],
+                    &c[c.len() - 4..],
+                    rng.below(60)
+                ));
+            }
+            2 => {
+                let i = iban(rng).to_lowercase();
+                let grouped: Vec<&str> = (0..i.len())
+                    .step_by(4)
+                    .map(|k| &i[k..(k + 4).min(i.len())])
+                    .collect();
+                s.push_str(&format!(
+                    "Please pay the refund to my account {} thanks\n",
+                    grouped.join(" ")
+                ));
+                t.add(Class::Iban, 1);
+            }
+            3 => {
+                let v = ssn(rng);
+                s.push_str(&format!(
+                    "Caller verified with social security number {} and date of birth.\n",
+                    v.replace('-', "")
+                ));
+                t.add(Class::UsSsn, 1);
+            }
+            4 => {
+                s.push_str(&format!(
+                    "Wire came from routing number {} account {} — amount {}.{:02} USD.\n",
+                    aba(rng),
+                    digits(rng, 10),
+                    rng.below(100_000),
+                    rng.below(100)
+                ));
+                t.add(Class::AbaRouting, 1);
+            }
+            5 if i % 12 == 5 => {
+                let ni = crate::corpus::nino(rng).to_lowercase();
+                s.push_str(&format!("Employee gave NI number {ni} over the phone.\n"));
+                t.add(Class::UkNino, 1);
+            }
+            _ => {
+                s.push_str(&format!(
+                    "Call back on +1 (555) {}-{} or reply to agent{}@support.example.net.\n",
+                    digits(rng, 3),
+                    digits(rng, 4),
+                    rng.below(100)
+                ));
+                t.add(Class::Email, 1);
+            }
+        }
+        s.push('\n');
+    }
+    doc(n, "tickets.txt", s, t)
+}
+
+/// A spreadsheet export: every field quoted, CRLF line ends, camelCase headers.
+fn quoted_export(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from(
+        "\"AccountId\",\"HolderName\",\"CardNumber\",\"Iban\",\"RoutingNumber\",\"Opened\"\r\n",
+    );
+    for _ in 0..200 {
+        s.push_str(&format!(
+            "\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"2026-{:02}-{:02}\"\r\n",
+            digits(rng, 12),
+            ["Anna Schmidt", "John Miller", "Sofia Rossi"][rng.below(3) as usize],
+            card(rng),
+            iban(rng),
+            aba(rng),
+            1 + rng.below(12),
+            1 + rng.below(28),
+        ));
+        t.add(Class::CardNumber, 1);
+        t.add(Class::Iban, 1);
+        t.add(Class::AbaRouting, 1);
+    }
+    doc(n, "export.csv", s, t)
+}
+
+/// A short list a person pasted: a few card numbers under a header that does not name them.
+fn short_list(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("id,value\n");
+    for k in 0..(3 + rng.below(8)) {
+        s.push_str(&format!("{},{}\n", k + 1, card(rng)));
+        t.add(Class::CardNumber, 1);
+    }
+    doc(n, "list.csv", s, t)
+}
+
+fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
+    Document {
+        name: format!("{n:05}-{name}"),
+        bytes: s.into_bytes(),
+        truth,
+    }
+}
