@@ -33,6 +33,8 @@ pub struct LedgerMeta {
     /// The source IP address (without port).
     pub source: Option<String>,
     pub session: Option<String>,
+    /// The key fingerprint or certificate key id of a session or authentication record.
+    pub credential: Option<String>,
 }
 
 /// A stored record with its indexed fields.
@@ -55,6 +57,13 @@ pub struct LedgerFilter {
     pub tenant: Option<String>,
     pub source: Option<String>,
     pub session: Option<String>,
+    /// The record's kind (`session`, `file`, `auth`, ...; `Event::kind_name`).
+    pub kind: Option<String>,
+    /// Records carrying this credential (those from before ledger migration 0004 carry none:
+    /// see [`LedgerStore::credential_from`]).
+    pub credential: Option<String>,
+    /// Records before this sequence number only.
+    pub before_seq: Option<u64>,
 }
 
 /// What a verification that found nothing wrong saw.
@@ -72,7 +81,11 @@ pub struct LedgerStore {
 }
 
 /// First byte of a stored body: the layout of the indexed fields in front of the sealed event.
-const BODY_FORMAT: u8 = 1;
+/// Layout 1 (before ledger migration 0004): kind, account, tenant, source, session; layout 2
+/// adds the credential.
+const BODY_FORMAT: u8 = 2;
+/// Indexed fields of a body (layout 1 has the first five).
+const FIELDS: usize = 6;
 
 /// The stored body: format byte, the indexed fields (each absent, or a 16-bit length and the
 /// bytes), then the sealed event. The chain's hash covers all of it.
@@ -83,8 +96,9 @@ fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
         meta.tenant.as_deref(),
         meta.source.as_deref(),
         meta.session.as_deref(),
+        meta.credential.as_deref(),
     ];
-    let mut out = Vec::with_capacity(1 + 5 * 3 + 64 + sealed_event.len());
+    let mut out = Vec::with_capacity(1 + FIELDS * 3 + 64 + sealed_event.len());
     out.push(BODY_FORMAT);
     for f in fields {
         match f {
@@ -105,13 +119,15 @@ fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// The indexed fields encoded in a stored body, and where the sealed event starts.
-fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; 5], usize)> {
+fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; FIELDS], usize)> {
     let (&format, mut rest) = body.split_first()?;
-    if format != BODY_FORMAT {
-        return None;
-    }
-    let mut fields = [None; 5];
-    for f in &mut fields {
+    let present = match format {
+        1 => 5,
+        BODY_FORMAT => FIELDS,
+        _ => return None,
+    };
+    let mut fields = [None; FIELDS];
+    for f in &mut fields[..present] {
         let (&present, after) = rest.split_first()?;
         rest = after;
         match present {
@@ -134,13 +150,13 @@ fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; 5], usize)> {
 
 /// Columns of `records` read by verification and export, in this order.
 const RECORD_COLUMNS: &str =
-    "seq, time, prev_hash, hash, kind, account, tenant, source, session, body";
+    "seq, time, prev_hash, hash, kind, account, tenant, source, session, credential, body";
 
 /// One row of [`RECORD_COLUMNS`], borrowed; `None` if a column has the wrong type or size
 /// (tampering).
 struct RowView<'r> {
     record: RecordView<'r>,
-    columns: [Option<&'r [u8]>; 5],
+    columns: [Option<&'r [u8]>; FIELDS],
     /// Where the sealed event starts in the body, if the indexed columns match the body (if
     /// not, that is tampering too).
     event_at: Option<usize>,
@@ -157,8 +173,8 @@ fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
             _ => None,
         }
     };
-    let body = blob(9)?;
-    let columns = [text(4)?, text(5)?, text(6)?, text(7)?, text(8)?];
+    let body = blob(10)?;
+    let columns = [text(4)?, text(5)?, text(6)?, text(7)?, text(8)?, text(9)?];
     let event_at = decode_body(body).and_then(|(fields, at)| (fields == columns).then_some(at));
     Some(RowView {
         record: RecordView {
@@ -258,6 +274,18 @@ impl LedgerStore {
         tx.commit()?;
         let first = head.seq + 1 - missing.len() as u64;
         Ok((first..).zip(missing).collect())
+    }
+
+    /// The first sequence number whose record can carry a credential (ledger migration 0004):
+    /// records before it were written without that field.
+    pub fn credential_from(&self) -> Result<u64> {
+        let conn = self.lock();
+        let v: i64 = conn.query_row(
+            "SELECT value FROM ledger_facts WHERE name = 'credential_from'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.max(1) as u64)
     }
 
     /// Moves every record from `recent` into `records` (the indexed table) in one durable
@@ -391,12 +419,18 @@ fn export_from(
         (" AND tenant = ?", &f.tenant),
         (" AND source = ?", &f.source),
         (" AND session = ?", &f.session),
+        (" AND kind = ?", &f.kind),
+        (" AND credential = ?", &f.credential),
     ];
     for (clause, value) in equal {
         if let Some(v) = value {
             sql.push_str(clause);
             values.push(Value::Text(v.clone()));
         }
+    }
+    if let Some(seq) = f.before_seq {
+        sql.push_str(" AND seq < ?");
+        values.push(Value::Integer(seq as i64));
     }
     if let Some(t) = f.since {
         sql.push_str(" AND time >= ?");
@@ -422,7 +456,7 @@ fn export_from(
                 ),
             });
         };
-        let [kind, account, tenant, source, session] = v.columns;
+        let [kind, account, tenant, source, session, credential] = v.columns;
         out.push(LedgerEntry {
             seq: v.record.seq,
             time: v.record.time,
@@ -433,6 +467,7 @@ fn export_from(
                 tenant: lossy(tenant),
                 source: lossy(source),
                 session: lossy(session),
+                credential: lossy(credential),
             },
             sealed_event: v.record.body[event_at..].to_vec(),
         });
@@ -448,8 +483,9 @@ fn append_in<'a>(
     let mut head = head_of(tx)?;
     // Cached: the writer appends many small batches; parsing was a tenth of its work.
     let mut insert = tx.prepare_cached(
-        "INSERT INTO recent (seq, time, prev_hash, hash, kind, account, tenant, source, session, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO recent (seq, time, prev_hash, hash, kind, account, tenant, source, session,
+                             credential, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     for (time, meta, sealed) in records {
         let body = encode_body(meta, sealed)?;
@@ -467,6 +503,7 @@ fn append_in<'a>(
             meta.tenant,
             meta.source,
             meta.session,
+            meta.credential,
             r.body,
         ])?;
         head = r.head();
@@ -538,6 +575,7 @@ mod tests {
             tenant: None,
             source: Some("127.0.0.1".into()),
             session: Some("7".into()),
+            credential: Some("SHA256:abc".into()),
         }
     }
 
@@ -552,13 +590,36 @@ mod tests {
                 Some(&b"alice"[..]),
                 None,
                 Some(&b"127.0.0.1"[..]),
-                Some(&b"7"[..])
+                Some(&b"7"[..]),
+                Some(&b"SHA256:abc"[..])
             ]
         );
         assert_eq!(&body[at..], b"sealed");
         for cut in 0..at {
             assert!(decode_body(&body[..cut]).is_none(), "cut at {cut}");
         }
+        // Layout 1 (records from before ledger migration 0004): five fields, no credential.
+        let mut old = vec![1u8];
+        for f in [&b"file"[..], b"alice"] {
+            old.push(1);
+            old.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            old.extend_from_slice(f);
+        }
+        old.extend_from_slice(&[0, 0, 0]);
+        old.extend_from_slice(b"sealed");
+        let (fields, at) = decode_body(&old).unwrap();
+        assert_eq!(
+            fields,
+            [
+                Some(&b"file"[..]),
+                Some(&b"alice"[..]),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+        assert_eq!(&old[at..], b"sealed");
     }
 
     fn count(store: &LedgerStore, table: &str) -> i64 {
@@ -566,6 +627,73 @@ mod tests {
             .lock()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    /// A ledger written before migration 0004 (layout-1 bodies, no credential column) still
+    /// verifies and exports after it; new records carry their credential, found through its
+    /// index; `credential_from` says where that begins.
+    #[test]
+    fn a_ledger_from_before_credentials_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate::run_ledger(&mut conn, &migrate::LEDGER[..3]).unwrap();
+            let mut head = Head::EMPTY;
+            for t in 0..3i64 {
+                // Layout 1: kind "session", account "alice", then no tenant, source, session.
+                let mut body = vec![1u8, 1, 0, 7];
+                body.extend_from_slice(b"session");
+                body.extend_from_slice(&[1, 0, 5]);
+                body.extend_from_slice(b"alice");
+                body.extend_from_slice(&[0, 0, 0]);
+                body.extend_from_slice(b"sealed");
+                let r = ledger::append(&head, t, body).unwrap();
+                conn.execute(
+                    "INSERT INTO records (seq, time, prev_hash, hash, kind, account, body)
+                     VALUES (?, ?, ?, ?, 'session', 'alice', ?)",
+                    rusqlite::params![r.seq as i64, r.time, &r.prev_hash[..], &r.hash[..], r.body],
+                )
+                .unwrap();
+                head = r.head();
+            }
+        }
+        let store = LedgerStore::open(&path).unwrap();
+        assert_eq!(store.credential_from().unwrap(), 4);
+        store.append(&[(3, meta(), b"new".to_vec())]).unwrap();
+        store.fold().unwrap();
+        let v = store.verify(b"").unwrap().unwrap();
+        assert_eq!(v.records, 4);
+        let all = store.export(&LedgerFilter::default(), 0, 10).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].meta.credential, None);
+        assert_eq!(all[3].meta.credential.as_deref(), Some("SHA256:abc"));
+        let by_key = LedgerFilter {
+            credential: Some("SHA256:abc".into()),
+            ..Default::default()
+        };
+        let found: Vec<u64> = store
+            .export(&by_key, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(found, [4]);
+        let older = LedgerFilter {
+            before_seq: Some(4),
+            kind: Some("session".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.export(&older, 0, 10).unwrap().len(), 3);
+        // A credential written into an old record's column is caught: its body has none.
+        store
+            .lock()
+            .execute(
+                "UPDATE records SET credential = 'SHA256:abc' WHERE seq = 2",
+                [],
+            )
+            .unwrap();
+        assert!(store.verify(b"").unwrap().is_err());
     }
 
     /// Appends go to the unindexed tail; folding moves them to the indexed table; export and

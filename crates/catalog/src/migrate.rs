@@ -23,6 +23,7 @@ pub const LEDGER: &[&str] = &[
     include_str!("../migrations/ledger/0001_ledger.sql"),
     include_str!("../migrations/ledger/0002_body_key.sql"),
     include_str!("../migrations/ledger/0003_recent.sql"),
+    include_str!("../migrations/ledger/0004_credential.sql"),
 ];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {

@@ -73,6 +73,8 @@ impl Outbox {
                         tenant: r.get(5)?,
                         source: r.get(6)?,
                         session: r.get(7)?,
+                        // Only file operations ride catalog changes: they name no credential.
+                        credential: None,
                     },
                     sealed_event: r.get(8)?,
                 })

@@ -356,17 +356,8 @@ impl Admin {
                 ..range
             }],
             Selection::Credential(k) => {
-                // Which sessions the credential opened: one pass over the range.
-                let mut sessions = std::collections::BTreeSet::new();
-                ledger_read::for_each(&store, &key, &range, |r| {
-                    if crate::incident::opened_with(&r.event, k)
-                        && let Some(s) = &r.event.session
-                    {
-                        sessions.insert(s.clone());
-                    }
-                    Ok::<(), AdminError>(())
-                })?;
-                sessions
+                // Which sessions the credential opened: the range's session records.
+                crate::incident::sessions_opened_with(&store, &key, &range, k)?
                     .into_iter()
                     .map(|s| LedgerFilter {
                         session: Some(s),

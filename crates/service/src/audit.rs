@@ -111,6 +111,11 @@ pub fn meta(e: &Event) -> LedgerMeta {
             .source
             .map(|s| crate::gate::network::canonical(s.ip()).to_string()),
         session: e.session.clone(),
+        credential: match &e.kind {
+            events::EventKind::Session { credential, .. }
+            | events::EventKind::Auth { credential, .. } => credential.clone(),
+            _ => None,
+        },
     }
 }
 

@@ -37,6 +37,42 @@ impl std::fmt::Display for Selection {
     }
 }
 
+/// The sessions `credential` opened within `range`: through the ledger's credential index,
+/// and for records written before it existed (ledger migration 0004), by reading the session
+/// records before that point.
+pub fn sessions_opened_with(
+    store: &catalog::LedgerStore,
+    body_key: &vault::LedgerBodyKey,
+    range: &catalog::LedgerFilter,
+    credential: &str,
+) -> Result<std::collections::BTreeSet<String>, crate::ledger_read::LedgerReadError> {
+    let mut sessions = std::collections::BTreeSet::new();
+    // By credential alone (its index; a kind filter too would lead SQLite to the kind index).
+    let indexed = catalog::LedgerFilter {
+        credential: Some(credential.to_owned()),
+        ..range.clone()
+    };
+    let from = store
+        .credential_from()
+        .map_err(crate::ledger_read::LedgerReadError::from)?;
+    let older = (from > 1).then(|| catalog::LedgerFilter {
+        kind: Some("session".into()),
+        before_seq: Some(from),
+        ..range.clone()
+    });
+    for filter in std::iter::once(indexed).chain(older) {
+        crate::ledger_read::for_each(store, body_key, &filter, |r| {
+            if opened_with(&r.event, credential)
+                && let Some(s) = &r.event.session
+            {
+                sessions.insert(s.clone());
+            }
+            Ok::<(), crate::ledger_read::LedgerReadError>(())
+        })?;
+    }
+    Ok(sessions)
+}
+
 /// Whether `e` shows session `e.session` opened with `credential`.
 pub fn opened_with(e: &Event, credential: &str) -> bool {
     match &e.kind {

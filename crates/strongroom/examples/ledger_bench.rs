@@ -47,8 +47,25 @@ fn main() -> anyhow::Result<()> {
             let time = start_time + (i as i64 * span / n as i64);
             let account = format!("user{:04}", i % 1000);
             let size = i * 13 % 100_000;
+            // Every seventh record opens a session (naming the account's key), the rest are
+            // downloads.
+            let (kind, what) = if i % 7 == 0 {
+                (
+                    "session",
+                    format!(
+                        r#""kind":"session","opened":true,"methods":"publickey","credential":"SHA256:key-{account}""#
+                    ),
+                )
+            } else {
+                (
+                    "file",
+                    format!(
+                        r#""kind":"file","op":"close_read","path":"/out/statement-{i}.csv","file":{{"id":{i},"size":{size}}},"bytes":{size},"whole_file":true,"outcome":"ok""#
+                    ),
+                )
+            };
             let body = format!(
-                r#"{{"v":2,"time":"{}","source":"10.0.{}.{}:50000","account":"{account}","tenant":"t{}","session":"{}","kind":"file","op":"close_read","path":"/out/statement-{i}.csv","file":{{"id":{i},"size":{size}}},"bytes":{size},"whole_file":true,"outcome":"ok"}}"#,
+                r#"{{"v":2,"time":"{}","source":"10.0.{}.{}:50000","account":"{account}","tenant":"t{}","session":"{}",{what}}}"#,
                 events::Time::from_secs(time),
                 (i / 250) % 250,
                 i % 250,
@@ -56,7 +73,8 @@ fn main() -> anyhow::Result<()> {
                 i / 7,
             );
             let meta = LedgerMeta {
-                kind: "file".into(),
+                kind: kind.into(),
+                credential: (kind == "session").then(|| format!("SHA256:key-{account}")),
                 account: Some(account),
                 tenant: Some(format!("t{}", i % 50)),
                 source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
@@ -123,6 +141,36 @@ fn main() -> anyhow::Result<()> {
         "incident report --user user0042 (ledger part): {} records, {files} files in {} tenants, {:.3} s (target <= 2 s)",
         report.evidence.records,
         report.tenants.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // By credential: the sessions its key opened (from the session records), then theirs.
+    let t = Instant::now();
+    let sessions = service::incident::sessions_opened_with(
+        &store,
+        &body_key,
+        &LedgerFilter::default(),
+        "SHA256:key-user0042",
+    )?;
+    let found = t.elapsed();
+    let mut collector = service::incident::Collector::default();
+    for s in &sessions {
+        let theirs = LedgerFilter {
+            session: Some(s.clone()),
+            ..LedgerFilter::default()
+        };
+        service::ledger_read::for_each(&store, &body_key, &theirs, |r| {
+            collector.add(&r);
+            Ok::<(), service::ledger_read::LedgerReadError>(())
+        })?;
+    }
+    let report = collector.finish("key SHA256:key-user0042".into());
+    let files: usize = report.tenants.iter().map(|t| t.files_read.len()).sum();
+    println!(
+        "incident report --key (ledger part): {} sessions (found in {:.3} s), {} records, {files} files, {:.3} s (target <= 2 s)",
+        sessions.len(),
+        found.as_secs_f64(),
+        report.evidence.records,
         t.elapsed().as_secs_f64()
     );
 

@@ -53,6 +53,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             tenant,
             ip,
             session,
+            kind,
         } => {
             let filter = LedgerFilter {
                 since: since
@@ -67,6 +68,8 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 tenant,
                 source: ip,
                 session,
+                kind,
+                ..Default::default()
             };
             let master = master_key_source(data_dir);
             let stdout = std::io::stdout();

@@ -331,6 +331,9 @@ pub enum AuditCommand {
         ip: Option<String>,
         #[arg(long)]
         session: Option<String>,
+        /// Records of one kind only (session, file, auth, alert, admin, ...).
+        #[arg(long)]
+        kind: Option<String>,
     },
 }
 
