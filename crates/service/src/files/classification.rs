@@ -67,21 +67,60 @@ impl ReorderBudget {
     }
 }
 
+/// Bytes an upload's scan takes inline, in the write's own request, before it moves to a
+/// thread of its own (most uploads are smaller and never start one).
+pub const INLINE_SCAN_BYTES: u64 = 1 << 20;
+/// Bytes queued for an upload's scanning thread (and chunks, whatever their size); when it
+/// falls further behind, the upload is read back after its commit instead (the transfer is
+/// never slowed by its scan).
+const MAX_QUEUED_BYTES: usize = 16 << 20;
+const SCAN_QUEUE: usize = 1024;
+
+/// Where an upload's scanner is.
+enum Scan {
+    /// Given up: the file is read back after its commit.
+    None,
+    /// In this request's hands.
+    Inline(Box<Scanner>),
+    /// On a blocking thread of its own, fed in order through a bounded queue (each chunk's
+    /// bytes held against the node's budget until it is scanned).
+    Worker {
+        queue: std::sync::mpsc::SyncSender<Bytes>,
+        /// Bytes queued and not yet scanned.
+        queued: Arc<AtomicUsize>,
+        done: tokio::task::JoinHandle<Scanner>,
+    },
+}
+
 /// An upload's scan as its writes arrive.
 pub struct Streamed {
     /// The next offset the scanner expects.
     next: u64,
-    /// `None` once the scan was given up (the file is then read back after its commit).
-    scanner: Option<Scanner>,
+    scan: Scan,
     /// Writes that arrived ahead of `next`.
     ahead: BTreeMap<u64, Bytes>,
     ahead_bytes: usize,
     budget: Arc<ReorderBudget>,
 }
 
+/// What an upload's scan found, once its thread (if it has one) has caught up.
+pub enum Finish {
+    Done(Option<Classification>),
+    Scanning(tokio::task::JoinHandle<Scanner>),
+}
+
+impl Finish {
+    pub async fn result(self) -> Option<Classification> {
+        match self {
+            Finish::Done(c) => c,
+            Finish::Scanning(done) => done.await.ok().map(Scanner::finish),
+        }
+    }
+}
+
 impl Streamed {
-    /// For a file written from empty; `None` scanner (read back later) for one that starts
-    /// from earlier contents (a resumed or appended upload).
+    /// For a file written from empty; no scanner (read back later) for one that starts from
+    /// earlier contents (a resumed or appended upload).
     pub fn new(
         from_empty: bool,
         patterns: Option<Arc<Patterns>>,
@@ -89,21 +128,29 @@ impl Streamed {
     ) -> Self {
         Self {
             next: 0,
-            scanner: from_empty.then(|| Scanner::with_patterns(patterns)),
+            scan: if from_empty {
+                Scan::Inline(Box::new(Scanner::with_patterns(patterns)))
+            } else {
+                Scan::None
+            },
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             budget,
         }
     }
 
+    /// Whether the verdict is in before the end (not text: nothing more is scanned).
+    fn settled(&self) -> bool {
+        matches!(&self.scan, Scan::Inline(s) if s.settled())
+    }
+
     /// `data` was written at `offset`.
     pub fn wrote(&mut self, offset: u64, data: &Bytes) {
-        let Some(scanner) = self.scanner.as_mut() else {
+        if matches!(self.scan, Scan::None) {
             return;
-        };
-        if scanner.settled() {
-            // Its verdict is in (not text: nothing more is scanned); only a write over the
-            // part it was judged on can change it.
+        }
+        if self.settled() {
+            // Only a write over the part the verdict was made on can change it.
             if offset < classify::scan::SNIFF_LEN as u64 {
                 self.give_up();
             }
@@ -126,8 +173,7 @@ impl Streamed {
             }
             return;
         }
-        scanner.feed(data);
-        self.next += data.len() as u64;
+        self.scan_next(data.clone());
         while let Some(entry) = self.ahead.first_entry() {
             if *entry.key() != self.next {
                 if *entry.key() < self.next {
@@ -138,19 +184,79 @@ impl Streamed {
             let chunk = entry.remove();
             self.ahead_bytes -= chunk.len();
             self.budget.give(chunk.len());
-            scanner.feed(&chunk);
-            self.next += chunk.len() as u64;
+            self.scan_next(chunk);
         }
-        if scanner.settled() {
+        if self.settled() {
             self.release();
         }
     }
 
+    /// Scans the next in-order `chunk`: inline while the file is small, then on its own thread.
+    fn scan_next(&mut self, chunk: Bytes) {
+        let len = chunk.len();
+        self.next += len as u64;
+        match &mut self.scan {
+            Scan::None => {}
+            Scan::Inline(scanner) => {
+                scanner.feed(&chunk);
+                if self.next >= INLINE_SCAN_BYTES && !scanner.settled() {
+                    self.move_to_worker();
+                }
+            }
+            Scan::Worker { queue, queued, .. } => {
+                let room = queued.fetch_add(len, Ordering::AcqRel) + len <= MAX_QUEUED_BYTES;
+                let sent = room
+                    && self.budget.take(len)
+                    && match queue.try_send(chunk) {
+                        Ok(()) => true,
+                        Err(_) => {
+                            self.budget.give(len);
+                            false
+                        }
+                    };
+                if !sent {
+                    queued.fetch_sub(len, Ordering::AcqRel);
+                    // The scan fell behind the transfer: read back after the commit instead.
+                    self.give_up();
+                }
+            }
+        }
+    }
+
+    /// Hands the scanner to a blocking thread (inline still, without a runtime).
+    fn move_to_worker(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Scan::Inline(scanner) = std::mem::replace(&mut self.scan, Scan::None) else {
+            return;
+        };
+        let (queue, chunks) = std::sync::mpsc::sync_channel::<Bytes>(SCAN_QUEUE);
+        let budget = self.budget.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let drained = queued.clone();
+        let done = runtime.spawn_blocking(move || {
+            let mut scanner = *scanner;
+            while let Ok(chunk) = chunks.recv() {
+                scanner.feed(&chunk);
+                budget.give(chunk.len());
+                drained.fetch_sub(chunk.len(), Ordering::AcqRel);
+            }
+            scanner
+        });
+        self.scan = Scan::Worker {
+            queue,
+            queued,
+            done,
+        };
+    }
+
     /// The file's size was set to `size` (a truncation drops bytes already scanned).
     pub fn resized(&mut self, size: u64) {
-        let judged = match &self.scanner {
-            Some(s) if s.settled() => classify::scan::SNIFF_LEN as u64,
-            _ => self.next,
+        let judged = if self.settled() {
+            classify::scan::SNIFF_LEN as u64
+        } else {
+            self.next
         };
         if size < judged {
             self.give_up();
@@ -163,22 +269,31 @@ impl Streamed {
         self.ahead_bytes = 0;
     }
 
+    /// Stops scanning (a thread ends once it has drained what was queued, giving its bytes
+    /// back).
     fn give_up(&mut self) {
-        self.scanner = None;
+        self.scan = Scan::None;
         self.release();
     }
 
     /// What the scan found, if it saw the whole file of `size` bytes in order (or enough of
-    /// it to know it is not text).
-    pub fn finish(&mut self, size: u64) -> Option<Classification> {
-        let scanner = self.scanner.take()?;
-        let seen = if scanner.settled() {
+    /// it to know it is not text); a scanning thread is awaited by [`Finish::result`].
+    pub fn finish(&mut self, size: u64) -> Finish {
+        let seen = if self.settled() {
             size >= classify::scan::SNIFF_LEN as u64
         } else {
             self.next == size && self.ahead.is_empty()
         };
         self.release();
-        seen.then(|| scanner.finish())
+        match std::mem::replace(&mut self.scan, Scan::None) {
+            Scan::Inline(scanner) if seen => Finish::Done(Some(scanner.finish())),
+            // Closing the queue lets the thread finish what it holds and return the scanner.
+            Scan::Worker { queue, done, .. } if seen => {
+                drop(queue);
+                Finish::Scanning(done)
+            }
+            _ => Finish::Done(None),
+        }
     }
 }
 
@@ -368,6 +483,14 @@ mod tests {
         c.counts.get(classify::Class::CardNumber)
     }
 
+    /// The result without a runtime (the scan stays inline).
+    fn done(f: Finish) -> Option<Classification> {
+        match f {
+            Finish::Done(c) => c,
+            Finish::Scanning(_) => panic!("a scanning thread without a runtime"),
+        }
+    }
+
     #[test]
     fn writes_out_of_order_are_held_back_within_the_budgets_and_given_back() {
         let budget = Arc::new(ReorderBudget::default());
@@ -378,7 +501,7 @@ mod tests {
         assert_eq!(budget.held(), b.len());
         s.wrote(0, &a);
         assert_eq!(budget.held(), 0);
-        assert_eq!(cards(&s.finish(data.len() as u64).unwrap()), 1000);
+        assert_eq!(cards(&done(s.finish(data.len() as u64)).unwrap()), 1000);
 
         // The node's budget is shared: beyond it, the upload is read back after its commit.
         let small = Arc::new(ReorderBudget::new(1000));
@@ -386,7 +509,7 @@ mod tests {
         s.wrote(10_000, &b);
         assert_eq!(small.held(), 0, "nothing held past the node's budget");
         s.wrote(0, &a);
-        assert!(s.finish(data.len() as u64).is_none());
+        assert!(done(s.finish(data.len() as u64)).is_none());
 
         // Dropped without a commit (a disconnect): what it held is given back.
         let mut s = streamed(&budget);
@@ -405,14 +528,40 @@ mod tests {
         s.wrote(500_000, &binary.slice(500_000..));
         assert_eq!(budget.held(), 0);
         s.wrote(65_536, &binary.slice(65_536..500_000));
-        let c = s.finish(binary.len() as u64).unwrap();
+        let c = done(s.finish(binary.len() as u64)).unwrap();
         assert!(c.formats.contains(&classify::Format::Binary), "{c:?}");
 
         // A write over the part the verdict was made on: read back instead.
         let mut s = streamed(&budget);
         s.wrote(0, &binary.slice(..65_536));
         s.wrote(100, &Bytes::from_static(b"card 4111111111111111\n"));
-        assert!(s.finish(binary.len() as u64).is_none());
+        assert!(done(s.finish(binary.len() as u64)).is_none());
+    }
+
+    /// A large upload is scanned on a thread of its own, fed in order; when the scan cannot
+    /// keep up within the node's budget, the upload is read back after its commit instead.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_upload_is_scanned_beside_its_transfer() {
+        let budget = Arc::new(ReorderBudget::default());
+        let data = Bytes::from(text(200_000));
+        assert!(data.len() as u64 > 2 * INLINE_SCAN_BYTES);
+        let mut s = streamed(&budget);
+        for (k, chunk) in data.chunks(256 << 10).enumerate() {
+            s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
+        }
+        assert!(matches!(s.scan, Scan::Worker { .. }));
+        let found = s.finish(data.len() as u64).result().await.unwrap();
+        assert_eq!(cards(&found), 200_000);
+        assert_eq!(budget.held(), 0, "every queued chunk given back");
+
+        // Nothing may be queued beyond the node's budget: given up, read back later.
+        let tight = Arc::new(ReorderBudget::new(1000));
+        let mut s = streamed(&tight);
+        for (k, chunk) in data.chunks(256 << 10).enumerate() {
+            s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
+        }
+        assert!(s.finish(data.len() as u64).result().await.is_none());
+        assert_eq!(tight.held(), 0);
     }
 
     #[test]
@@ -423,12 +572,12 @@ mod tests {
         s.wrote(0, &data);
         s.resized(10);
         s.resized(data.len() as u64);
-        assert!(s.finish(data.len() as u64).is_none());
+        assert!(done(s.finish(data.len() as u64)).is_none());
 
         // Growing the file leaves a gap the scan never saw: read back too.
         let mut s = streamed(&budget);
         s.wrote(0, &data);
         s.resized(data.len() as u64 + 100);
-        assert!(s.finish(data.len() as u64 + 100).is_none());
+        assert!(done(s.finish(data.len() as u64 + 100)).is_none());
     }
 }

@@ -306,11 +306,15 @@ impl Files {
                 return Err(e.into());
             }
         };
-        let streamed = up
+        let finish = up
             .classification
             .lock()
             .ok()
-            .and_then(|mut c| c.finish(state.size));
+            .map(|mut c| c.finish(state.size));
+        let streamed = match finish {
+            Some(f) => f.result().await,
+            None => None,
+        };
         let hex = up.blob_id.to_hex();
         let inline = contents.is_some();
         let (record, opened) = (&record, &opened);
