@@ -251,3 +251,34 @@ fn a_tenant_pattern_is_counted_in_new_uploads_and_by_classify_run() {
     server.ok(&["classify", "pattern", "remove", "acme", "custref"]);
     assert_eq!(server.ok(&["classify", "pattern", "list", "acme"]), "");
 }
+
+/// A large text upload is scanned beside its transfer (past its first MiB, on a thread of its
+/// own) and its classes are complete and exact when the put returns.
+#[test]
+fn a_large_text_upload_is_classified_exactly_by_the_time_it_is_stored() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let extract = corpus::generate(5, 100_000)
+        .into_iter()
+        .find(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
+        .unwrap();
+    let text = String::from_utf8(extract.bytes.clone()).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let copies = 300;
+    let mut big = format!("{header}\n");
+    for _ in 0..copies {
+        big.push_str(rows);
+    }
+    assert!(big.len() > 4 << 20, "{} bytes", big.len());
+    std::fs::write(alice.work().join("big.csv"), &big).unwrap();
+    alice.sftp_ok("put big.csv /big.csv\n");
+    let v = shown(&server, "/big.csv");
+    assert_eq!(v["classified"], true, "{v}");
+    for c in [Class::CardNumber, Class::Iban, Class::UsSsn, Class::Email] {
+        assert_eq!(
+            v["classification"]["classes"][c.as_str()].as_u64(),
+            Some(extract.truth.get(c) * copies),
+            "{c:?}: {v}"
+        );
+    }
+}
