@@ -30,6 +30,7 @@ fn the_quick_benchmark_runs_every_workload() {
     );
     for row in [
         "upload (aes128-gcm)",
+        "text upload (aes128-gcm)",
         "download (chacha20-poly1305)",
         "recursive put ",
         "recursive put -f",
@@ -51,5 +52,5 @@ fn the_quick_benchmark_runs_every_workload() {
         assert!(ratio > 0.0, "{line}");
     }
     let results = std::fs::read_to_string(json.path()).unwrap();
-    assert_eq!(results.matches("\"workload\"").count(), 10, "{results}");
+    assert_eq!(results.matches("\"workload\"").count(), 11, "{results}");
 }
