@@ -19,6 +19,28 @@ fn name(s: &'static [u8]) -> StoredName<'static> {
     StoredName { mac: s, sealed: s }
 }
 
+/// An upload of an empty file `n` into directory `parent_id`, kept inline, at key version 1;
+/// tests change what they need with struct update syntax.
+fn upload(tenant_id: i64, parent_id: i64, n: &'static [u8]) -> Upload<'static> {
+    Upload {
+        tenant_id,
+        parent_id,
+        name: name(n),
+        blob_id: None,
+        size: 0,
+        mode: 0o100644,
+        mtime: 5,
+        seal: None,
+        contents: None,
+        exclusive: false,
+        key_version: 1,
+        now: 1,
+        record: None,
+        opened: None,
+        classes: None,
+    }
+}
+
 #[tokio::test]
 async fn tenants_accounts_and_keys() {
     let (_d, cat) = catalog().await;
@@ -489,21 +511,11 @@ async fn earlier_contents_keep_their_classes_until_the_tenant_goes() {
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
     let up = |n: &'static [u8], blob: &'static str, size: u64, now: i64, classes: &[u8]| Upload {
-        tenant_id: t.id,
-        parent_id: root.id,
-        name: name(n),
         blob_id: Some(blob),
         size,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
-        contents: None,
-        exclusive: false,
-        key_version: 1,
         now,
-        record: None,
-        opened: None,
         classes: Some(classes.to_vec()),
+        ..upload(t.id, root.id, n)
     };
     cat.commit_upload(up(b"f", "b1", 3, 100, b"first"))
         .await
@@ -552,21 +564,9 @@ async fn a_deleted_files_id_is_never_given_again() {
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
     let up = |n: &'static [u8]| Upload {
-        tenant_id: t.id,
-        parent_id: root.id,
-        name: name(n),
-        blob_id: None,
-        size: 0,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
         contents: Some(Vec::new()),
         exclusive: true,
-        key_version: 1,
-        now: 1,
-        record: None,
-        opened: None,
-        classes: None,
+        ..upload(t.id, root.id, n)
     };
     cat.commit_upload(up(b"newest")).await.unwrap();
     let newest = cat.lookup(root.id, b"newest").await.unwrap().unwrap();

@@ -33,7 +33,8 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
 
-    fn digits(&mut self, n: usize) -> String {
+    /// `n` random decimal digits.
+    pub fn digits(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| char::from(b'0' + self.below(10) as u8))
             .collect()
@@ -75,15 +76,20 @@ pub fn card(rng: &mut Rng) -> String {
     format!("{body}{check}")
 }
 
+/// `s` (ASCII) in groups of four characters joined by `sep`, the last group shorter.
+pub(crate) fn in_fours(s: &str, sep: &str) -> String {
+    s.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 fn grouped(card: &str) -> String {
     if card.len() == 15 {
         format!("{} {} {}", &card[..4], &card[4..10], &card[10..])
     } else {
-        card.as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" ")
+        in_fours(card, " ")
     }
 }
 
@@ -106,11 +112,7 @@ pub fn iban(rng: &mut Rng) -> String {
 }
 
 fn printed(iban: &str) -> String {
-    iban.as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
+    in_fours(iban, " ")
 }
 
 /// A near-miss IBAN: one check digit off.
@@ -211,24 +213,27 @@ fn email_of(rng: &mut Rng, name: &str) -> String {
 /// The corpus: about `target` bytes of documents of every kind.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed);
-    let mut docs = Vec::new();
+    documents(target, |n| match n % 9 {
+        0 => customer_csv(&mut rng, n, false),
+        1 => customer_csv(&mut rng, n, true),
+        2 => pain001(&mut rng, n),
+        3 => nacha(&mut rng, n),
+        4 => mt103(&mut rng, n),
+        5 => bai2(&mut rng, n),
+        6 => letter(&mut rng, n),
+        7 => references(&mut rng, n),
+        _ => uk_payroll(&mut rng, n),
+    })
+}
+
+/// Documents made by `next(n)` for n = 0, 1, … until they hold `target` bytes.
+pub(crate) fn documents(target: usize, mut next: impl FnMut(usize) -> Document) -> Vec<Document> {
+    let mut docs: Vec<Document> = Vec::new();
     let mut size = 0;
-    let mut n = 0;
     while size < target {
-        let doc = match n % 9 {
-            0 => customer_csv(&mut rng, n, false),
-            1 => customer_csv(&mut rng, n, true),
-            2 => pain001(&mut rng, n),
-            3 => nacha(&mut rng, n),
-            4 => mt103(&mut rng, n),
-            5 => bai2(&mut rng, n),
-            6 => letter(&mut rng, n),
-            7 => references(&mut rng, n),
-            _ => uk_payroll(&mut rng, n),
-        };
+        let doc = next(docs.len());
         size += doc.bytes.len();
         docs.push(doc);
-        n += 1;
     }
     docs
 }
@@ -471,7 +476,7 @@ fn uk_payroll(rng: &mut Rng, n: usize) -> Document {
     doc(n, "payroll.csv", s, t)
 }
 
-fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
+pub(crate) fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
     Document {
         name: format!("{n:05}-{name}"),
         bytes: s.into_bytes(),

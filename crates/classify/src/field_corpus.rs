@@ -5,39 +5,24 @@
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
-use crate::corpus::{Document, Rng, aba, bic, card, iban, ssn};
+use crate::corpus::{Document, Rng, aba, bic, card, doc, documents, iban, in_fours, ssn};
 use crate::scan::{Class, Counts};
 
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    let mut docs = Vec::new();
-    let mut size = 0;
-    let mut n = 0;
-    while size < target {
-        let doc = match n % 5 {
-            0 => api_log(&mut rng, n),
-            1 => settlement(&mut rng, n),
-            2 => tickets(&mut rng, n),
-            3 => quoted_export(&mut rng, n),
-            _ => short_list(&mut rng, n),
-        };
-        size += doc.bytes.len();
-        docs.push(doc);
-        n += 1;
-    }
-    docs
+    documents(target, |n| match n % 5 {
+        0 => api_log(&mut rng, n),
+        1 => settlement(&mut rng, n),
+        2 => tickets(&mut rng, n),
+        3 => quoted_export(&mut rng, n),
+        _ => short_list(&mut rng, n),
+    })
 }
 
 fn hex(rng: &mut Rng, n: usize) -> String {
     (0..n)
         .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
-        .collect()
-}
-
-fn digits(rng: &mut Rng, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.below(10) as u8))
         .collect()
 }
 
@@ -64,7 +49,7 @@ fn api_log(rng: &mut Rng, n: usize) -> Document {
                 r#"{{"type":"sepa_debit","iban":"{}","bic":"{}","mandate":"MD{}"}}"#,
                 iban(rng),
                 bic(rng),
-                digits(rng, 10)
+                rng.digits(10)
             )
         };
         t.add(Class::Email, 1);
@@ -74,7 +59,7 @@ fn api_log(rng: &mut Rng, n: usize) -> Document {
             hex(rng, 12),
             rng.below(100_000),
             rng.below(10_000_000),
-            digits(rng, 16),
+            rng.digits(16),
         ));
         s.push('\n');
     }
@@ -94,8 +79,8 @@ fn settlement(rng: &mut Rng, n: usize) -> Document {
             2700 + rng.below(500),
             rng.below(1_000_000),
             "20261202",
-            format!("AUTH{}", digits(rng, 4)),
-            digits(rng, 10),
+            format!("AUTH{}", rng.digits(4)),
+            rng.digits(10),
         ));
     }
     s.push_str(&format!("T{:06}{:015}\n", 200, rng.below(1 << 40)));
@@ -109,19 +94,15 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
     for i in 0..60 {
         s.push_str(&format!(
             "Ticket #{} (opened 2026-11-{:02})\n",
-            digits(rng, 7),
+            rng.digits(7),
             1 + rng.below(28)
         ));
         match i % 6 {
             0 => {
                 let c = card(rng);
-                let dashed: Vec<&str> = (0..c.len())
-                    .step_by(4)
-                    .map(|k| &c[k..(k + 4).min(c.len())])
-                    .collect();
                 s.push_str(&format!(
                     "Customer says card {} was charged twice, please refund.\n",
-                    dashed.join("-")
+                    in_fours(&c, "-")
                 ));
                 t.add(Class::CardNumber, 1);
             }
@@ -135,14 +116,9 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
                 ));
             }
             2 => {
-                let i = iban(rng).to_lowercase();
-                let grouped: Vec<&str> = (0..i.len())
-                    .step_by(4)
-                    .map(|k| &i[k..(k + 4).min(i.len())])
-                    .collect();
                 s.push_str(&format!(
                     "Please pay the refund to my account {} thanks\n",
-                    grouped.join(" ")
+                    in_fours(&iban(rng).to_lowercase(), " ")
                 ));
                 t.add(Class::Iban, 1);
             }
@@ -158,7 +134,7 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
                 s.push_str(&format!(
                     "Wire came from routing number {} account {} — amount {}.{:02} USD.\n",
                     aba(rng),
-                    digits(rng, 10),
+                    rng.digits(10),
                     rng.below(100_000),
                     rng.below(100)
                 ));
@@ -172,8 +148,8 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
             _ => {
                 s.push_str(&format!(
                     "Call back on +1 (555) {}-{} or reply to agent{}@support.example.net.\n",
-                    digits(rng, 3),
-                    digits(rng, 4),
+                    rng.digits(3),
+                    rng.digits(4),
                     rng.below(100)
                 ));
                 t.add(Class::Email, 1);
@@ -193,7 +169,7 @@ fn quoted_export(rng: &mut Rng, n: usize) -> Document {
     for _ in 0..200 {
         s.push_str(&format!(
             "\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"2026-{:02}-{:02}\"\r\n",
-            digits(rng, 12),
+            rng.digits(12),
             ["Anna Schmidt", "John Miller", "Sofia Rossi"][rng.below(3) as usize],
             card(rng),
             iban(rng),
@@ -217,12 +193,4 @@ fn short_list(rng: &mut Rng, n: usize) -> Document {
         t.add(Class::CardNumber, 1);
     }
     doc(n, "list.csv", s, t)
-}
-
-fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
-    Document {
-        name: format!("{n:05}-{name}"),
-        bytes: s.into_bytes(),
-        truth,
-    }
 }

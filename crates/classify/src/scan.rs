@@ -704,7 +704,7 @@ impl Scanner {
         let key = if self.field > 0 {
             (self.field.min(usize::from(u16::MAX)) as u16, 0)
         } else {
-            let offset = self.text_start + at as u64 - self.line_start;
+            let offset = (self.text_start + at as u64).saturating_sub(self.line_start);
             (0, offset.min(u64::from(u16::MAX)) as u16)
         };
         let valid = validate::card_number(number);
@@ -735,7 +735,8 @@ impl Scanner {
         if (upper2 || lower2)
             && word.len() >= 4
             && word[2..4].iter().all(u8::is_ascii_digit)
-            && let Some(want) = validate::iban_length(&word[..2].to_ascii_uppercase())
+            && let Some(want) =
+                validate::iban_length(&[word[0].to_ascii_uppercase(), word[1].to_ascii_uppercase()])
         {
             if upper2 && word.len() == want && validate::iban(word) {
                 self.counts.add(Class::Iban, 1);

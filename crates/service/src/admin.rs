@@ -392,12 +392,7 @@ impl Admin {
                 }
             }
         };
-        for filter in &filters {
-            ledger_read::for_each(&store, &key, filter, |r| {
-                collector.add(&r);
-                Ok::<(), AdminError>(())
-            })?;
-        }
+        collector.read(&store, &key, &filters)?;
         let selection = selection.to_string();
         let mut report = collector.finish(selection);
         let end = report.evidence.last_seq.unwrap_or(0);

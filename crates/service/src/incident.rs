@@ -37,6 +37,25 @@ impl std::fmt::Display for Selection {
     }
 }
 
+impl Collector {
+    /// Adds every record each of `filters` selects (the ledger's indexed filters, one pass
+    /// each).
+    pub fn read(
+        &mut self,
+        store: &catalog::LedgerStore,
+        body_key: &vault::LedgerBodyKey,
+        filters: &[catalog::LedgerFilter],
+    ) -> Result<(), crate::ledger_read::LedgerReadError> {
+        for filter in filters {
+            crate::ledger_read::for_each(store, body_key, filter, |r| {
+                self.add(&r);
+                Ok::<(), crate::ledger_read::LedgerReadError>(())
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// The sessions `credential` opened within `range`: through the ledger's credential index,
 /// and for records written before it existed (ledger migration 0004), by reading the session
 /// records before that point.

@@ -131,10 +131,7 @@ fn main() -> anyhow::Result<()> {
         account: Some("user0042".into()),
         ..LedgerFilter::default()
     };
-    service::ledger_read::for_each(&store, &body_key, &all_of, |r| {
-        collector.add(&r);
-        Ok::<(), service::ledger_read::LedgerReadError>(())
-    })?;
+    collector.read(&store, &body_key, &[all_of])?;
     let report = collector.finish("account user0042".into());
     let files: usize = report.tenants.iter().map(|t| t.files_read.len()).sum();
     println!(
@@ -153,17 +150,15 @@ fn main() -> anyhow::Result<()> {
         "SHA256:key-user0042",
     )?;
     let found = t.elapsed();
-    let mut collector = service::incident::Collector::default();
-    for s in &sessions {
-        let theirs = LedgerFilter {
+    let theirs: Vec<LedgerFilter> = sessions
+        .iter()
+        .map(|s| LedgerFilter {
             session: Some(s.clone()),
             ..LedgerFilter::default()
-        };
-        service::ledger_read::for_each(&store, &body_key, &theirs, |r| {
-            collector.add(&r);
-            Ok::<(), service::ledger_read::LedgerReadError>(())
-        })?;
-    }
+        })
+        .collect();
+    let mut collector = service::incident::Collector::default();
+    collector.read(&store, &body_key, &theirs)?;
     let report = collector.finish("key SHA256:key-user0042".into());
     let files: usize = report.tenants.iter().map(|t| t.files_read.len()).sum();
     println!(

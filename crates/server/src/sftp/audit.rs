@@ -187,6 +187,15 @@ pub fn failed(e: &FsError) -> Outcome {
     }
 }
 
+/// The close of download `f`: the bytes it was sent, and whether they reached its end.
+fn close_read(f: &service::files::ReadFile) -> FileOp {
+    let n = f.bytes_read.load(Ordering::Relaxed);
+    FileOp::CloseRead {
+        bytes: n,
+        whole_file: n >= f.node.size,
+    }
+}
+
 /// The event recording `a`, which ended with `outcome`; `served` is what its handler returned
 /// when it succeeded.
 fn event(
@@ -197,13 +206,7 @@ fn event(
     served: Option<&Served>,
 ) -> Event {
     let op = match (&a.op, h) {
-        (FileOp::CloseRead { .. }, Some(OpenHandle::Read(f))) => {
-            let n = f.bytes_read.load(Ordering::Relaxed);
-            FileOp::CloseRead {
-                bytes: n,
-                whole_file: n >= f.node.size,
-            }
-        }
+        (FileOp::CloseRead { .. }, Some(OpenHandle::Read(f))) => close_read(f),
         (FileOp::CloseWrite { .. }, Some(OpenHandle::Write(u))) => FileOp::CloseWrite {
             bytes: u.bytes_written.load(Ordering::Relaxed),
         },
@@ -365,14 +368,10 @@ pub fn opened_never_committed(ctx: &SessionContext, up: &service::files::Upload)
 /// file's after-download retention (the client never confirmed it had everything).
 pub fn read_cut_short(ctx: &SessionContext, h: &OpenHandle) {
     let OpenHandle::Read(f) = h else { return };
-    let n = f.bytes_read.load(Ordering::Relaxed);
     let mut e = ctx.event.clone();
     e.time = ctx.clock.now();
     e.kind = EventKind::File {
-        op: FileOp::CloseRead {
-            bytes: n,
-            whole_file: n >= f.node.size,
-        },
+        op: close_read(f),
         path: f.path.display(),
         file: handle_file(Some(h)),
         outcome: Outcome::Ok,

@@ -225,20 +225,10 @@ pub fn admin_in(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     match stdin {
         None => cmd.stdin(Stdio::null()).output().unwrap(),
         Some(text) => {
-            use std::io::Write;
-            let mut child = cmd
-                .stdin(Stdio::piped())
+            cmd.stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
+                .stderr(Stdio::piped());
+            output_with_input(cmd, text)
         }
     }
 }
@@ -307,8 +297,14 @@ impl Client {
 
     /// `sftp -b -` as `user`, run in the working directory, stdin/stdout/stderr piped.
     pub fn sftp_command(&self, user: &str) -> Command {
+        self.sftp_command_with(user, &[])
+    }
+
+    /// [`Client::sftp_command`] with more `ssh` options.
+    fn sftp_command_with(&self, user: &str, options: &[&str]) -> Command {
         let mut cmd = Command::new("sftp");
         cmd.args(self.ssh_options())
+            .args(options)
             .args(["-P", &self.port.to_string(), "-b", "-"])
             .arg(format!("{user}@127.0.0.1"))
             .current_dir(self.work())
@@ -383,31 +379,8 @@ impl Client {
     /// `sftp -b -` from source address `from` (a loopback address standing for another
     /// client's network).
     pub fn sftp_from(&self, from: &str, script: &str) -> Output {
-        let mut child = Command::new("sftp")
-            .args(self.ssh_options())
-            .args([
-                "-o",
-                &format!("BindAddress={from}"),
-                "-P",
-                &self.port.to_string(),
-                "-b",
-                "-",
-            ])
-            .arg(format!("{}@127.0.0.1", self.user))
-            .current_dir(self.work())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let bind = format!("BindAddress={from}");
+        output_with_input(self.sftp_command_with(&self.user, &["-o", &bind]), script)
     }
 
     pub fn sftp_ok(&self, batch: &str) -> String {
@@ -457,8 +430,8 @@ pub fn ssh_options_for(key: &Path) -> Vec<String> {
     options
 }
 
-/// Runs `cmd` (stdio piped) with `input` on stdin; returns (exit code, stdout, stderr).
-pub fn run_with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
+/// Runs `cmd` (stdio piped) with `input` on stdin; returns its output.
+pub fn output_with_input(mut cmd: Command, input: &str) -> Output {
     use std::io::Write;
     let mut child = cmd.spawn().unwrap();
     child
@@ -467,7 +440,12 @@ pub fn run_with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `cmd` (stdio piped) with `input` on stdin; returns (exit code, stdout, stderr).
+pub fn run_with_input(cmd: Command, input: &str) -> (i32, String, String) {
+    let out = output_with_input(cmd, input);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
