@@ -18,12 +18,21 @@ pub struct Block {
     pub separator: u64,
     /// `\n` and `@`.
     pub event: u64,
+    /// A space or a dash: what joins the groups of a printed number.
+    pub joiner: u64,
+    /// Where a number ends (the byte after its last digit): a run of digits that starts a
+    /// run of letters and digits and is not followed by a letter (`42`, `3` of `3.14`; not
+    /// `57A`, not the `25` of `GB25`).
+    pub number_end: u64,
+    /// A small letter followed by a capital (`cardNumber`): where a camelCase word's parts meet.
+    pub camel: u64,
     /// Where the scanner stops on a delimited file's first line: the first byte of each run
     /// of letters and digits, and events.
     pub stop: u64,
-    /// Where it stops elsewhere: the first byte of each run that starts with a digit, two
-    /// capitals, a capital and a digit, or two small letters and two digits (no other word can
-    /// be a candidate), and events.
+    /// Where it stops elsewhere: the first byte of each run of at least nine digits, counting
+    /// single spaces or dashes between digits (no shorter number can be a candidate), or of
+    /// each run that starts with two capitals, a capital and a digit, or two small letters and
+    /// two digits (no other word can be a candidate), and events.
     pub lean: u64,
 }
 
@@ -50,6 +59,11 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b',' | b';' | b'\t' | b'|')
 }
 
+/// Whether byte `b` joins the groups of a printed number (see [`Block::joiner`]).
+fn is_joiner(b: u8) -> bool {
+    matches!(b, b' ' | b'-')
+}
+
 /// The bits of up to 64 bytes, one byte at a time (the reference; the fallback off x86-64).
 fn block_scalar(bytes: &[u8]) -> Block {
     let mut k = Block::default();
@@ -65,6 +79,8 @@ fn block_scalar(bytes: &[u8]) -> Block {
             k.event |= bit;
         } else if is_separator(b) {
             k.separator |= bit;
+        } else if is_joiner(b) {
+            k.joiner |= bit;
         }
     }
     k
@@ -115,9 +131,82 @@ mod sse2 {
                 _mm_or_si128(is(v, b'\t'), is(v, b'|')),
             );
             k.separator |= bits(separators, q);
+            k.joiner |= bits(_mm_or_si128(is(v, b' '), is(v, b'-')), q);
         }
         k
     }
+}
+
+/// 64 bytes at once where the CPU has AVX-512BW (detected at run time): each class is one or two
+/// comparisons straight into a 64-bit mask.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512i, _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_set_epi64,
+        _mm512_set1_epi8, _mm512_sub_epi8,
+    };
+
+    use super::Block;
+
+    /// Bytes in `first..first + count`.
+    #[target_feature(enable = "avx512bw")]
+    fn in_range(v: __m512i, first: u8, count: u8) -> u64 {
+        _mm512_cmplt_epu8_mask(
+            _mm512_sub_epi8(v, _mm512_set1_epi8(first as i8)),
+            _mm512_set1_epi8(count as i8),
+        )
+    }
+
+    #[target_feature(enable = "avx512bw")]
+    fn is(v: __m512i, b: u8) -> u64 {
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8))
+    }
+
+    /// The class bits of every whole 64 bytes of `text`, appended to `out`.
+    #[target_feature(enable = "avx512bw")]
+    pub fn blocks(text: &[u8], out: &mut Vec<Block>) {
+        for bytes in text.chunks_exact(64) {
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+                i64::from_le_bytes(w)
+            };
+            let v = _mm512_set_epi64(
+                word(7),
+                word(6),
+                word(5),
+                word(4),
+                word(3),
+                word(2),
+                word(1),
+                word(0),
+            );
+            out.push(Block {
+                digit: in_range(v, b'0', 10),
+                upper: in_range(v, b'A', 26),
+                lower: in_range(v, b'a', 26),
+                event: is(v, b'\n') | is(v, b'@'),
+                separator: is(v, b',') | is(v, b';') | is(v, b'\t') | is(v, b'|'),
+                joiner: is(v, b' ') | is(v, b'-'),
+                ..Block::default()
+            });
+        }
+    }
+}
+
+/// Appends the class bits of `text`, 64 bytes to a block (the last may be shorter).
+fn class_blocks(text: &[u8], out: &mut Vec<Block>) {
+    let whole = text.len() / 64 * 64;
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: `avx512::blocks` requires AVX-512BW, and the CPU was just seen to have it.
+        unsafe { avx512::blocks(&text[..whole], out) };
+        if whole < text.len() {
+            out.push(block_scalar(&text[whole..]));
+        }
+        return;
+    }
+    out.extend(text.chunks(64).map(block_of));
 }
 
 fn block_of(bytes: &[u8]) -> Block {
@@ -131,25 +220,47 @@ fn block_of(bytes: &[u8]) -> Block {
     block_scalar(bytes)
 }
 
+/// The bits of `now` moved down `by` places, with the bits of the block after it coming in.
+fn ahead(now: u64, later: u64, by: u32) -> u64 {
+    (now >> by) | (later << (64 - by))
+}
+
+/// A block's digits and the joiners between two digits (`previous`: whether the byte before the
+/// block is a digit; `later`: the digits of the block after it).
+fn number_bytes(previous: u64, k: &Block, later: u64) -> u64 {
+    let before = (k.digit << 1) | previous;
+    let after = ahead(k.digit, later, 1);
+    k.digit | (k.joiner & before & after)
+}
+
+/// Where nine set bits in a row begin (`later`: the bits of the block after).
+fn runs_of_nine(now: u64, later: u64) -> u64 {
+    let two = now & ahead(now, later, 1);
+    let two_later = later & (later >> 1);
+    let four = two & ahead(two, two_later, 2);
+    let four_later = two_later & (two_later >> 2);
+    let eight = four & ahead(four, four_later, 4);
+    eight & ahead(now, later, 8)
+}
+
 impl Bitmap {
     /// Rebuilds the bitmaps for `text`.
     pub fn build(&mut self, text: &[u8]) {
         self.blocks.clear();
+        self.blocks.reserve(text.len().div_ceil(64));
         self.len = text.len();
-        let mut previous_alnum = false;
-        for bytes in text.chunks(64) {
-            let mut k = block_of(bytes);
-            let alnum = k.alnum();
-            let starts = alnum & !((alnum << 1) | u64::from(previous_alnum));
-            k.stop = starts | k.event;
-            previous_alnum = alnum >> 63 != 0;
-            self.blocks.push(k);
-        }
-        // What follows a byte may be in the next block.
+        class_blocks(text, &mut self.blocks);
+        // What follows a byte may be in the next block (and what precedes it in the last).
+        let mut previous_alnum = 0u64;
+        let mut previous_digit = 0u64;
+        let mut carry = false;
         for q in 0..self.blocks.len() {
             let next = self.blocks.get(q + 1).copied().unwrap_or_default();
+            let after = self.blocks.get(q + 2).map_or(0, |k| k.digit);
             let k = &mut self.blocks[q];
-            let ahead = |now: u64, later: u64, by: u32| (now >> by) | (later << (64 - by));
+            let alnum = k.alnum();
+            k.stop = (alnum & !((alnum << 1) | previous_alnum)) | k.event;
+            previous_alnum = alnum >> 63;
             let upper2 = k.upper & ahead(k.upper, next.upper, 1);
             // A capital before a digit: a record type glued to a number (`D4111…`).
             let upper_digit = k.upper & ahead(k.digit, next.digit, 1);
@@ -158,13 +269,25 @@ impl Bitmap {
                 & ahead(k.lower, next.lower, 1)
                 & ahead(k.digit, next.digit, 2)
                 & ahead(k.digit, next.digit, 3);
-            let starts = k.digit | upper2 | upper_digit | lower2_digit2;
+            // Digits and the single joiners between them; where nine of them in a row begin.
+            let joined = number_bytes(previous_digit, k, next.digit);
+            let joined_next = number_bytes(k.digit >> 63, &next, after);
+            let long_number = k.digit & runs_of_nine(joined, joined_next);
+            let starts = long_number | upper2 | upper_digit | lower2_digit2;
             k.lean = (k.stop & starts) | k.event;
+            k.camel = k.lower & ahead(k.upper, next.upper, 1);
+            // Adding a run's first bit to the run carries to the bit after its end.
+            let (sum, c1) = k.digit.overflowing_add(k.stop & k.digit);
+            let (sum, c2) = sum.overflowing_add(u64::from(carry));
+            carry = c1 || c2;
+            k.number_end = sum & !k.digit & !(k.upper | k.lower);
+            previous_digit = k.digit >> 63;
         }
     }
 
     /// How many bits of `field` are set in `from..to`.
-    pub fn count(&self, from: usize, to: usize, field: fn(&Block) -> u64) -> usize {
+    #[inline]
+    pub fn count(&self, from: usize, to: usize, field: impl Fn(&Block) -> u64) -> usize {
         let mut n = 0;
         let mut i = from;
         while i < to {
@@ -183,28 +306,54 @@ impl Bitmap {
         n
     }
 
-    fn bit(&self, i: usize, field: fn(&Block) -> u64) -> bool {
+    /// Whether any bit of `field` is set in `from..to`.
+    #[inline]
+    pub fn any(&self, from: usize, to: usize, field: impl Fn(&Block) -> u64) -> bool {
+        let q = from / 64;
+        if from < to && (to - 1) / 64 == q {
+            // Within one block, as most words are.
+            let Some(k) = self.blocks.get(q) else {
+                return false;
+            };
+            let width = to - from;
+            let window = if width == 64 { !0 } else { (1u64 << width) - 1 } << (from % 64);
+            return field(k) & window != 0;
+        }
+        self.next_set_before(from, to, field).is_some()
+    }
+
+    #[inline]
+    fn bit(&self, i: usize, field: impl Fn(&Block) -> u64) -> bool {
         self.blocks
             .get(i / 64)
             .is_some_and(|k| field(k) >> (i % 64) & 1 == 1)
     }
 
+    #[inline]
     pub fn is_digit(&self, i: usize) -> bool {
         self.bit(i, |k| k.digit)
     }
 
+    #[inline]
     pub fn is_alpha(&self, i: usize) -> bool {
         self.bit(i, |k| k.upper | k.lower)
     }
 
     /// The first position at or after `i` whose bit in `field` is set, if any.
-    pub fn next_set(&self, i: usize, field: fn(&Block) -> u64) -> Option<usize> {
+    #[inline]
+    pub fn next_set(&self, i: usize, field: impl Fn(&Block) -> u64) -> Option<usize> {
         self.next_set_before(i, self.len, field)
     }
 
     /// The first position in `i..to` whose bit in `field` is set, if any (looking no further
     /// than `to`).
-    pub fn next_set_before(&self, i: usize, to: usize, field: fn(&Block) -> u64) -> Option<usize> {
+    #[inline]
+    pub fn next_set_before(
+        &self,
+        i: usize,
+        to: usize,
+        field: impl Fn(&Block) -> u64,
+    ) -> Option<usize> {
         if i >= to {
             return None;
         }
@@ -224,9 +373,38 @@ impl Bitmap {
         }
     }
 
+    /// The last position in `from..to` whose bit in `field` is set, if any.
+    #[inline]
+    pub fn last_set_before(
+        &self,
+        from: usize,
+        to: usize,
+        field: impl Fn(&Block) -> u64,
+    ) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let first = from / 64;
+        let mut q = (to - 1) / 64;
+        let below = |end: usize| if end == 64 { !0 } else { (1u64 << end) - 1 };
+        let mut bits = field(self.blocks.get(q)?) & below(to - q * 64);
+        loop {
+            if bits != 0 {
+                let p = q * 64 + 63 - bits.leading_zeros() as usize;
+                return (p >= from).then_some(p);
+            }
+            if q == first {
+                return None;
+            }
+            q -= 1;
+            bits = field(self.blocks.get(q)?);
+        }
+    }
+
     /// The first position at or after `i` whose bit in `field` is clear (the text's length if
     /// none).
-    pub fn next_clear(&self, i: usize, field: fn(&Block) -> u64) -> usize {
+    #[inline]
+    pub fn next_clear(&self, i: usize, field: impl Fn(&Block) -> u64) -> usize {
         let mut q = i / 64;
         let Some(k) = self.blocks.get(q) else {
             return self.len.min(i);
@@ -245,16 +423,19 @@ impl Bitmap {
     }
 
     /// Where the run of digits from `i` ends.
+    #[inline]
     pub fn digits_end(&self, i: usize) -> usize {
         self.next_clear(i, |k| k.digit)
     }
 
     /// Where the run of letters and digits from `i` ends.
+    #[inline]
     pub fn alnum_end(&self, i: usize) -> usize {
         self.next_clear(i, Block::alnum)
     }
 
     /// Whether any byte in `from..to` is a letter.
+    #[inline]
     pub fn any_alpha(&self, from: usize, to: usize) -> bool {
         self.next_set_before(from, to, |k| k.upper | k.lower)
             .is_some()
@@ -268,13 +449,18 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_fast_bits_are_the_reference_bits(bytes in proptest::collection::vec(any::<u8>(), 64)) {
-            let full: &[u8; 64] = bytes.as_slice().try_into().unwrap();
-            prop_assert_eq!(block_of(full), block_scalar(full));
+        fn the_fast_bits_are_the_reference_bits(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let reference: Vec<Block> = bytes.chunks(64).map(block_scalar).collect();
+            // SSE2 (or the scalar code off x86-64), then what this CPU runs (AVX-512BW if it has it).
+            let sse2: Vec<Block> = bytes.chunks(64).map(block_of).collect();
+            prop_assert_eq!(&sse2, &reference);
+            let mut fastest = Vec::new();
+            class_blocks(&bytes, &mut fastest);
+            prop_assert_eq!(&fastest, &reference);
         }
 
         #[test]
-        fn runs_and_stops_match_a_byte_loop(text in "[a-zA-Z0-9 ,;@\\n.-]{0,300}") {
+        fn runs_and_stops_match_a_byte_loop(text in "([0-9]{1,12}|[a-zA-Z0-9 ,;@\\n.-]){0,200}") {
             let t = text.as_bytes();
             let mut m = Bitmap::default();
             m.build(t);
@@ -293,8 +479,31 @@ mod tests {
                     && at(1, u8::is_ascii_lowercase)
                     && at(2, u8::is_ascii_digit)
                     && at(3, u8::is_ascii_digit);
-                let lean = start && (t[i].is_ascii_digit() || upper2 || upper_digit || lower2_digit2)
+                let joined = |j: usize| {
+                    t.get(j).is_some_and(u8::is_ascii_digit)
+                        || t.get(j).is_some_and(|b| is_joiner(*b))
+                            && j > 0
+                            && t[j - 1].is_ascii_digit()
+                            && t.get(j + 1).is_some_and(u8::is_ascii_digit)
+                };
+                let long_number = t[i].is_ascii_digit() && (i..i + 9).all(joined);
+                let lean = start && (long_number || upper2 || upper_digit || lower2_digit2)
                     || is_event(t[i]);
+                let camel = at(0, u8::is_ascii_lowercase) && at(1, u8::is_ascii_uppercase);
+                prop_assert_eq!(m.bit(i, |k| k.camel), camel);
+                // The byte after a run of digits that starts a word and is followed by no letter.
+                let number_end = i > 0
+                    && t[i - 1].is_ascii_digit()
+                    && !t[i].is_ascii_alphanumeric()
+                    && {
+                        let start = (0..i).rev().find(|&j| !t[j].is_ascii_digit()).map_or(0, |j| j + 1);
+                        start == 0 || !t[start - 1].is_ascii_alphanumeric()
+                    };
+                prop_assert_eq!(m.bit(i, |k| k.number_end), number_end);
+                for from in [0, i / 2, i.saturating_sub(70)] {
+                    let last = (from..i).rev().find(|&j| m.bit(j, |k| k.event));
+                    prop_assert_eq!(m.last_set_before(from, i, |k| k.event), last);
+                }
                 prop_assert_eq!(m.bit(i, |k| k.lean), lean);
                 let separators = t[..i].iter().filter(|b| is_separator(**b)).count();
                 prop_assert_eq!(m.count(0, i, |k| k.separator), separators);

@@ -16,7 +16,7 @@
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
 
-use crate::bitmap::{Bitmap, Block};
+use crate::bitmap::Bitmap;
 use crate::format::{Format, sniff};
 use crate::validate;
 
@@ -34,7 +34,7 @@ const MIN_COLUMN_CANDIDATES: u64 = 16;
 /// issuer and Luhn checks about 3% of the time: four in a row, about one in a million).
 const MIN_COLUMN_ALL_VALID: u64 = 4;
 /// Most bytes scanned as one text (its bitmaps take 56 bytes per 64).
-const MAX_PIECE: usize = 64 << 10;
+const MAX_PIECE: usize = 16 << 10;
 /// Bytes of a file's beginning used to recognise its format.
 pub const SNIFF_LEN: usize = 4096;
 
@@ -129,6 +129,7 @@ const fn keyword_initials() -> [bool; 256] {
     let mut i = 0;
     while i < list.len() {
         t[list[i] as usize] = true;
+        t[list[i].to_ascii_uppercase() as usize] = true;
         i += 1;
     }
     t
@@ -473,12 +474,9 @@ impl Scanner {
         self.words_from = 0;
         self.field_from = 0;
         loop {
-            let stops: fn(&Block) -> u64 = if self.first_line {
-                |k| k.stop
-            } else {
-                |k| k.lean
-            };
-            let Some(at) = m.next_set(i, stops) else {
+            // On a delimited file's first line every word may name its column.
+            let header = self.first_line;
+            let Some(at) = m.next_set(i, |k| if header { k.stop } else { k.lean }) else {
                 break;
             };
             i = at;
@@ -487,7 +485,7 @@ impl Scanner {
                 if m.any_alpha(i, end) {
                     // A code such as SWIFT MT's `57A` names what follows.
                     self.fold_words(t, &m, i);
-                    self.keyword_seen(&m, i, word_context(&t[i..end]));
+                    self.keyword_seen(&m, i, word_context(t, &m, i, end));
                 } else {
                     self.pending = 0;
                 }
@@ -503,7 +501,7 @@ impl Scanner {
                     }
                     None => {
                         if self.first_line {
-                            self.keyword_seen(&m, i, word_context(&t[i..end]));
+                            self.keyword_seen(&m, i, word_context(t, &m, i, end));
                             self.words_from = end;
                         }
                         i = end;
@@ -559,13 +557,24 @@ impl Scanner {
         self.field_from = at;
     }
 
-    /// Looks up the words not yet looked up, before `to`, as keywords. Every word there is one
-    /// the scan passed (no candidate consumed it: those move `words_from` past themselves).
+    /// Looks up the words not yet looked up, before `to`, as keywords, in order. Every word
+    /// there is one the scan passed (no candidate consumed it: those move `words_from` past
+    /// themselves), and so is every number there: too short to be a candidate, it still ends
+    /// what a keyword before it named (`card 2 of 3: …`), as a candidate would.
     fn fold_words(&mut self, t: &[u8], m: &Bitmap, to: usize) {
         let mut i = self.words_from;
-        while let Some(s) = m.next_set_before(i, to, |k| k.stop & (k.upper | k.lower)) {
+        // Only what follows the last number counts: start there.
+        if let Some(end) = m.last_set_before(i, to, |k| k.number_end) {
+            self.pending = 0;
+            i = end;
+        }
+        while let Some(s) = m.next_set_before(i, to, |k| k.stop & k.alnum()) {
             let e = m.alnum_end(s);
-            self.keyword_seen(m, s, word_context(&t[s..e]));
+            if m.is_digit(s) && m.digits_end(s) == e {
+                self.pending = 0;
+            } else {
+                self.keyword_seen(m, s, word_context(t, m, s, e));
+            }
             i = e;
         }
         self.words_from = self.words_from.max(to);
@@ -685,7 +694,7 @@ impl Scanner {
             };
             let number = gather(seg, &starts[..g.len()], g, &mut gathered);
             if grouped || self.context_at(seg, m, at) & CARD != 0 {
-                if validate::card_number(number) {
+                if validate::card_number_of_digits(number) {
                     self.counts.add(Class::CardNumber, 1);
                 }
             } else {
@@ -707,7 +716,7 @@ impl Scanner {
             let offset = (self.text_start + at as u64).saturating_sub(self.line_start);
             (0, offset.min(u64::from(u16::MAX)) as u16)
         };
-        let valid = validate::card_number(number);
+        let valid = validate::card_number_of_digits(number);
         // Most lines put their numbers in the same columns as the line before: look there first.
         let slot = match self.columns.iter().rposition(|c| c.0 == key) {
             Some(i) => i,
@@ -833,14 +842,27 @@ impl Scanner {
     }
 
     /// An e-mail address around the `@` at `at` (RFC 5321's common form: a dot-atom local part
-    /// and a domain of at least two labels, the last alphabetic).
+    /// and a domain of at least two labels, the last alphabetic), each side read once.
     fn email(&mut self, seg: &[u8], at: usize) {
-        let local_char = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
+        // The local part, backwards: at most 64 characters, no dot first, last or doubled.
         let mut start = at;
-        while start > 0 && local_char(seg[start - 1]) && at - start < 64 {
+        let mut previous = b'@';
+        while start > 0 && at - start < 64 {
+            let c = seg[start - 1];
+            if !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')) {
+                break;
+            }
+            if c == b'.' && previous == b'.' {
+                return;
+            }
+            previous = c;
             start -= 1;
         }
-        let local = &seg[start..at];
+        if start == at || seg[at - 1] == b'.' || seg[start] == b'.' {
+            return;
+        }
+        // The domain: labels of 1 to 63 letters, digits and inner dashes (trailing dots are not
+        // part of it), the last all letters and at least two.
         let mut end = at + 1;
         while end < seg.len()
             && (seg[end].is_ascii_alphanumeric() || seg[end] == b'-' || seg[end] == b'.')
@@ -848,24 +870,31 @@ impl Scanner {
         {
             end += 1;
         }
-        let mut domain = &seg[at + 1..end];
-        while domain.last() == Some(&b'.') {
-            domain = &domain[..domain.len() - 1];
+        while end > at + 1 && seg[end - 1] == b'.' {
+            end -= 1;
         }
-        let ok_local = !local.is_empty()
-            && local[0] != b'.'
-            && local[local.len() - 1] != b'.'
-            && !local.windows(2).any(|w| w == b"..");
-        let mut labels = domain.split(|c| *c == b'.');
-        let count = domain.split(|c| *c == b'.').count();
-        let ok_domain = count >= 2
-            && labels
-                .all(|l| !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-')
-            && domain
-                .rsplit(|c| *c == b'.')
-                .next()
-                .is_some_and(|tld| tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic));
-        if ok_local && ok_domain {
+        let mut labels = 1;
+        let mut label_len = 0usize;
+        let mut label_alpha = true;
+        let mut previous = b'.';
+        for &c in &seg[at + 1..end] {
+            if c == b'.' {
+                if label_len == 0 || previous == b'-' {
+                    return;
+                }
+                labels += 1;
+                label_len = 0;
+                label_alpha = true;
+            } else {
+                if label_len == 0 && c == b'-' || label_len == 63 {
+                    return;
+                }
+                label_len += 1;
+                label_alpha &= c.is_ascii_alphabetic();
+            }
+            previous = c;
+        }
+        if labels >= 2 && label_len >= 2 && label_alpha && previous != b'-' {
             self.counts.add(Class::Email, 1);
         }
     }
@@ -880,12 +909,16 @@ impl Scanner {
     }
 }
 
-/// The context of a word: each of its lower-case letter runs looked up (`card_number` and
+/// The context of the word `t[from..to]`: each of its parts looked up (`card_number` and
 /// `CardNumber` name a card).
-fn word_context(word: &[u8]) -> u8 {
-    let camel = word
-        .windows(2)
-        .any(|w| w[1].is_ascii_uppercase() && w[0].is_ascii_lowercase());
+#[inline]
+fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
+    let camel = m.any(from, to, |k| k.camel);
+    let word = &t[from..to];
+    // Most words are one part and no keyword: rejected by their length and first letter.
+    if !camel && (word.len() > 14 || !KEYWORD_INITIAL[usize::from(word[0])]) {
+        return 0;
+    }
     word_context_of(word, camel)
 }
 
@@ -896,7 +929,7 @@ fn word_context_of(word: &[u8], camel: bool) -> u8 {
         return 0;
     }
     if !camel {
-        if word.len() > 14 || !KEYWORD_INITIAL[word[0].to_ascii_lowercase() as usize] {
+        if word.len() > 14 || !KEYWORD_INITIAL[usize::from(word[0])] {
             return 0;
         }
         return keyword(word);

@@ -23,39 +23,73 @@ pub fn luhn(digits: &[u8]) -> bool {
 
 /// A payment card number: 13 to 19 digits under a known issuer's prefix and length, Luhn valid.
 pub fn card_number(digits: &[u8]) -> bool {
+    (13..=19).contains(&digits.len())
+        && digits.iter().all(u8::is_ascii_digit)
+        && card_number_of_digits(digits)
+}
+
+/// [`card_number`] for a caller that knows `digits` are 13 to 19 ASCII digits (the scanner):
+/// the issuer's prefix and length, then Luhn eight digits at a time.
+pub(crate) fn card_number_of_digits(digits: &[u8]) -> bool {
     let n = digits.len();
-    if !(13..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
-        return false;
-    }
+    debug_assert!((13..=19).contains(&n) && digits.iter().all(u8::is_ascii_digit));
     let p2 = u32::from(digits[0] - b'0') * 10 + u32::from(digits[1] - b'0');
     let p3 = p2 * 10 + u32::from(digits[2] - b'0');
     let p4 = p3 * 10 + u32::from(digits[3] - b'0');
-    let prefix = |k: usize| match k {
-        2 => p2,
-        3 => p3,
-        _ => p4,
-    };
     let issuer = match digits[0] {
         // Visa
         b'4' => matches!(n, 13 | 16 | 19),
         // Mastercard (51-55, 2221-2720), Maestro and others under 5/6 with their lengths.
-        b'5' => {
-            (51..=55).contains(&prefix(2)) && n == 16
-                || matches!(prefix(2), 50 | 56..=58) && n >= 12
-        }
-        b'2' => (2221..=2720).contains(&prefix(4)) && n == 16,
+        b'5' => (51..=55).contains(&p2) && n == 16 || matches!(p2, 50 | 56..=58),
+        b'2' => (2221..=2720).contains(&p4) && n == 16,
         // American Express 34, 37 (15 digits); Diners 300-305, 36, 38, 39; JCB 3528-3589.
         b'3' => {
-            matches!(prefix(2), 34 | 37) && n == 15
-                || ((300..=305).contains(&prefix(3)) || matches!(prefix(2), 36 | 38 | 39))
-                    && n >= 14
-                || (3528..=3589).contains(&prefix(4)) && n >= 16
+            matches!(p2, 34 | 37) && n == 15
+                || ((300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39)) && n >= 14
+                || (3528..=3589).contains(&p4) && n >= 16
         }
-        // Discover 6011, 644-649, 65; UnionPay 62; Maestro 6x.
-        b'6' => n >= 16 || prefix(2) >= 60 && n >= 12,
+        // Discover 6011, 644-649, 65; UnionPay 62; Maestro 6x (12 to 19 digits): any length here.
+        b'6' => true,
         _ => false,
     };
-    issuer && luhn(digits)
+    issuer && luhn_13_to_19(digits)
+}
+
+/// Luhn over 13 to 19 ASCII digits, eight at a time: the digits as the bytes of three words
+/// (right-aligned, so that the doubled digits are the even bytes of each), each doubled digit
+/// less 9 where it was 5 or more, then all bytes summed with one multiplication.
+fn luhn_13_to_19(d: &[u8]) -> bool {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const EVEN: u64 = 0x00ff_00ff_00ff_00ff;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = d.len();
+    let word = |from: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&d[from..from + 8]);
+        u64::from_le_bytes(w) - ZEROS
+    };
+    // The last eight digits; the eight before them; the one to three before those. Bytes
+    // before the first digit are zero (shifted in), which Luhn ignores.
+    let last = word(n - 8);
+    let (middle, head) = if n >= 16 {
+        let head = if n == 16 {
+            0
+        } else {
+            word(0) << (8 * (24 - n))
+        };
+        (word(n - 16), head)
+    } else {
+        (word(0) << (8 * (16 - n)), 0)
+    };
+    let contribution = |w: u64| {
+        let doubled = w & EVEN;
+        // A doubled digit of 5 or more (its byte plus 0x7b reaches 0x80) loses 9.
+        let big = ((doubled + 0x7b7b_7b7b_7b7b_7b7b) & 0x8080_8080_8080_8080 & (EVEN << 7)) >> 7;
+        w + doubled - 9 * big
+    };
+    let bytes = contribution(last) + contribution(middle) + contribution(head);
+    let sum = bytes.wrapping_mul(ONES) >> 56;
+    sum % 10 == 0
 }
 
 /// IBAN lengths by country, from the ISO 13616 registry (SWIFT), sorted for binary search.
@@ -177,60 +211,73 @@ pub fn iban_length(country: &[u8]) -> Option<usize> {
     }
 }
 
-/// Per byte: how many decimal places it takes in an IBAN's number and its value there (a
-/// digit: 1 and itself; a capital letter: 2 and A = 10 … Z = 35). Others never reach it.
-const fn mod97_steps() -> [(u8, u8); 256] {
-    let mut t = [(1u8, 0u8); 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_digit() {
-            t[c] = (1, b - b'0');
-        } else if b.is_ascii_uppercase() {
-            t[c] = (2, b - b'A' + 10);
-        }
-        c += 1;
-    }
-    t
-}
-/// 10^k mod 97 for every place an IBAN's number can have (34 letters: 68 places).
-const fn pow10_mod97() -> [u32; 70] {
-    let mut t = [0u32; 70];
-    let mut p = 1u32;
-    let mut k = 0;
-    while k < 70 {
-        t[k] = p;
-        p = p * 10 % 97;
-        k += 1;
-    }
-    t
-}
-static POW10_MOD97: [u32; 70] = pow10_mod97();
-static MOD97_STEP: [(u8, u8); 256] = mod97_steps();
-
 /// An IBAN in electronic form (upper case, no spaces): the country's registered length, two
 /// check digits, an alphanumeric BBAN, and the ISO 7064 mod-97-10 check equal to 1.
 pub fn iban(s: &[u8]) -> bool {
     if s.len() < 15
-        || !s[2..4].iter().all(u8::is_ascii_digit)
-        || !s[4..]
-            .iter()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
         || iban_length(&s[..2]) != Some(s.len())
+        || !s[2..4].iter().all(u8::is_ascii_digit)
     {
         return false;
     }
-    // The number's value mod 97 is the sum of each character's value times the power of ten
-    // at its place (a digit takes one place, a letter two: A = 10 … Z = 35), read from the
-    // right: independent multiplications, one division at the end.
-    let mut sum = 0u32;
-    let mut place = 0usize;
-    for &c in s[..4].iter().rev().chain(s[4..].iter().rev()) {
-        let (width, value) = MOD97_STEP[usize::from(c)];
-        sum += u32::from(value) * POW10_MOD97[place];
-        place += usize::from(width);
+    // The BBAN, then the country and check digits, as one decimal number (a letter takes two
+    // places: A = 10 … Z = 35), reduced mod 97 as it grows: eight digits at a time where they
+    // are digits, one character at a time elsewhere (kept below 2^56 before each step).
+    let mut number = 0u64;
+    let mut rest = &s[4..];
+    while let Some(eight) = rest.first_chunk::<8>() {
+        match eight_digits(eight) {
+            Some(v) => number = (number % 97) * 100_000_000 + v,
+            None => {
+                for &c in eight {
+                    number = match iban_step(number, c) {
+                        Some(n) => n,
+                        None => return false,
+                    };
+                }
+            }
+        }
+        rest = &rest[8..];
     }
-    sum % 97 == 1
+    for &c in rest.iter().chain(&s[..4]) {
+        number = match iban_step(number, c) {
+            Some(n) => n,
+            None => return false,
+        };
+    }
+    number % 97 == 1
+}
+
+/// One character more of an IBAN's number (mod 97 once it has grown past 2^56); `None` for a
+/// character an IBAN cannot hold.
+fn iban_step(number: u64, c: u8) -> Option<u64> {
+    let number = if number >= 1 << 56 {
+        number % 97
+    } else {
+        number
+    };
+    let digit = c.wrapping_sub(b'0');
+    if digit < 10 {
+        return Some(number * 10 + u64::from(digit));
+    }
+    let letter = c.wrapping_sub(b'A');
+    (letter < 26).then(|| number * 100 + u64::from(letter) + 10)
+}
+
+/// The value of eight ASCII digits (the first the most significant), if they are all digits:
+/// pairs, then fours, then the eight, each with one multiplication.
+fn eight_digits(bytes: &[u8; 8]) -> Option<u64> {
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let raw = u64::from_le_bytes(*bytes);
+    // Every byte 0x30-0x3f, and still so with 6 added (no byte carries: 0x3f + 6 < 0x100).
+    if raw & HIGH != ZEROS || (raw + 0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
+    }
+    let x = raw - ZEROS;
+    let x = (x * 10 + (x >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let x = (x * 100 + (x >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((x * 10_000 + (x >> 32)) & 0xffff_ffff)
 }
 
 /// A US ABA routing number: nine digits, a Federal Reserve prefix (00-12, 21-32, 61-72, 80),
@@ -309,18 +356,49 @@ const BIC_COUNTRIES: &[&[u8; 2]] = &[
 pub fn bic(s: &[u8]) -> bool {
     (s.len() == 8 || s.len() == 11)
         && s[..4].iter().all(u8::is_ascii_uppercase)
-        && BIC_COUNTRIES
-            .binary_search_by(|c| c.as_slice().cmp(&s[4..6]))
-            .is_ok()
+        && bic_country(s[4], s[5])
         && s[6..]
             .iter()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// [`BIC_COUNTRIES`] as one bit per pair of capitals, built at compile time.
+const fn bic_country_table() -> [u32; 26] {
+    let mut t = [0u32; 26];
+    let mut i = 0;
+    while i < BIC_COUNTRIES.len() {
+        let c = BIC_COUNTRIES[i];
+        t[(c[0] - b'A') as usize] |= 1 << (c[1] - b'A');
+        i += 1;
+    }
+    t
+}
+static BIC_COUNTRY: [u32; 26] = bic_country_table();
+
+/// Whether `a` `b` is a country of [`BIC_COUNTRIES`].
+fn bic_country(a: u8, b: u8) -> bool {
+    let (a, b) = (a.wrapping_sub(b'A'), b.wrapping_sub(b'A'));
+    a < 26 && b < 26 && BIC_COUNTRY[usize::from(a)] >> b & 1 == 1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn eight_digits_at_once_is_their_value(bytes in proptest::array::uniform8(prop_oneof![any::<u8>(), 0x2fu8..0x3b])) {
+            let want = bytes.iter().all(u8::is_ascii_digit)
+                .then(|| bytes.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')));
+            prop_assert_eq!(eight_digits(&bytes), want);
+        }
+
+        #[test]
+        fn luhn_eight_at_a_time_is_luhn(number in "[0-9]{13,19}") {
+            prop_assert_eq!(luhn_13_to_19(number.as_bytes()), luhn(number.as_bytes()));
+        }
+    }
 
     #[test]
     fn tables_are_sorted() {
