@@ -771,6 +771,16 @@ impl Scanner {
                 return None;
             }
         }
+        // A NINO typed in small letters (`ab123456c`), compact: the same rules on its capitals.
+        if lower2 && word.len() == 9 && word[8].is_ascii_lowercase() {
+            let mut capitals = [0u8; 9];
+            capitals.copy_from_slice(word);
+            capitals.make_ascii_uppercase();
+            if validate::uk_nino(&capitals) {
+                self.counts.add(Class::UkNino, 1);
+                return Some(end);
+            }
+        }
         if upper2 {
             if word.len() == 9 && validate::uk_nino(word) {
                 self.counts.add(Class::UkNino, 1);
