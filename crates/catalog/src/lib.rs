@@ -28,7 +28,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
-pub use ledger_store::{LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, Verified};
+pub use ledger_store::{
+    LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, Verified,
+};
 pub use namespace::{
     ClassVersion, Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready,
 };

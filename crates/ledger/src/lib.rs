@@ -186,6 +186,8 @@ pub enum Break {
         "the ledger ends at record {last} but a checkpoint vouches for record {checkpoint}: the tail was truncated"
     )]
     Truncated { last: u64, checkpoint: u64 },
+    #[error("records {from} to {to} are missing")]
+    Missing { from: u64, to: u64 },
 }
 
 impl Break {
@@ -198,6 +200,7 @@ impl Break {
             Break::CheckpointMismatch { seq } => *seq,
             Break::Sequence { expected_after, .. } => expected_after + 1,
             Break::Truncated { last, .. } => last + 1,
+            Break::Missing { from, .. } => *from,
         }
     }
 }
@@ -219,6 +222,44 @@ impl<'a> Verifier<'a> {
             next_checkpoint: 0,
             public_key,
         }
+    }
+
+    /// A verifier of the records after `start`, a signed checkpoint (its signature is checked
+    /// here: it vouches for the chain up to it), or after the chain's start (`None`);
+    /// `checkpoints` are those it will pass, sorted by seq, all after `start`.
+    pub fn after(
+        start: Option<&Checkpoint>,
+        checkpoints: &'a [Checkpoint],
+        public_key: &'a [u8],
+    ) -> Result<Self, Break> {
+        let head = match start {
+            None => Head::EMPTY,
+            Some(c) if c.verify_signature(public_key) => Head {
+                seq: c.seq,
+                hash: c.hash,
+            },
+            Some(c) => return Err(Break::CheckpointSignature { seq: c.seq }),
+        };
+        debug_assert!(checkpoints.iter().all(|c| c.seq > head.seq));
+        Ok(Self {
+            head,
+            checkpoints,
+            next_checkpoint: 0,
+            public_key,
+        })
+    }
+
+    /// Ends the verification of a part of the chain that must reach record `end`.
+    pub fn finish_at(self, end: u64) -> Result<Head, Break> {
+        let reached = self.head.seq;
+        let head = self.finish()?;
+        if reached < end {
+            return Err(Break::Missing {
+                from: reached + 1,
+                to: end,
+            });
+        }
+        Ok(head)
     }
 
     pub fn push(&mut self, r: RecordView<'_>) -> Result<(), Break> {

@@ -152,3 +152,60 @@ proptest! {
         prop_assert_eq!(err.first_bad(), records[i].seq);
     }
 }
+
+/// A part of the chain verifies from the signed checkpoint before it to the one after it, and
+/// a change inside it is found; one outside it is not looked at.
+#[test]
+fn a_range_verifies_between_signed_checkpoints() {
+    let s = signer();
+    let pk = s.public_key();
+    let (mut records, cps) = ledger(50, 10, &s);
+    let range = |records: &[Record], start: Option<&Checkpoint>, end: u64| {
+        let from = start.map_or(0, |c| c.seq);
+        let within: Vec<Checkpoint> = cps
+            .iter()
+            .filter(|c| c.seq > from && c.seq <= end)
+            .cloned()
+            .collect();
+        let mut v = Verifier::after(start, &within, &pk)?;
+        for r in &records[from as usize..end as usize] {
+            v.push(r.view())?;
+        }
+        v.finish_at(end)
+    };
+    // Records 21-30: from checkpoint 20 to checkpoint 30.
+    assert_eq!(
+        range(&records, Some(&cps[1]), 30).unwrap(),
+        records[29].head()
+    );
+    // From the chain's start, and to a record no checkpoint covers yet.
+    assert_eq!(range(&records, None, 12).unwrap(), records[11].head());
+    // A record outside the range changed: the range still verifies.
+    records[5].body = b"rewritten".to_vec();
+    assert!(range(&records, Some(&cps[1]), 30).is_ok());
+    // Inside it: found.
+    records[24].body = b"rewritten".to_vec();
+    assert_eq!(
+        range(&records, Some(&cps[1]), 30).unwrap_err(),
+        Break::Modified { seq: 25 }
+    );
+    // A starting checkpoint whose signature is bad vouches for nothing.
+    let mut forged = cps[1].clone();
+    forged.hash[0] ^= 1;
+    assert_eq!(
+        range(&records, Some(&forged), 30).unwrap_err(),
+        Break::CheckpointSignature { seq: 20 }
+    );
+    // Records missing at the range's end.
+    let (intact, _) = ledger(50, 10, &s);
+    assert_eq!(
+        {
+            let mut v = Verifier::after(Some(&cps[1]), &[], &pk).unwrap();
+            for r in &intact[20..27] {
+                v.push(r.view()).unwrap();
+            }
+            v.finish_at(29).unwrap_err()
+        },
+        Break::Missing { from: 28, to: 29 }
+    );
+}

@@ -193,7 +193,8 @@ pub struct Evidence {
     /// The first signed checkpoint at or after `last_seq`: the chain up to it covers the
     /// range (`None`: none signed yet since the range's end).
     pub checkpoint: Option<CheckpointRef>,
-    /// With `--verify`: the whole chain's verification (`verified: …` or where it broke).
+    /// With `--verify`: the verification of the chain from the signed checkpoint before
+    /// `first_seq` to the one after `last_seq` (`verified: records …` or where it broke).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
 }

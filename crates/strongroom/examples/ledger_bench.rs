@@ -1,7 +1,9 @@
 //! Ledger at scale: fills a fresh ledger with N records (default 10 million: 1,000 accounts over
 //! 30 days, sealed schema-2 bodies as the server writes them, each a download of its own file),
 //! then times an export filtered by user and a one-day window, the ledger part of an incident
-//! report on one account (N / 1,000 files), and a full `verify` of chain and checkpoints.
+//! report on one account (N / 1,000 files), the verification of the part of the chain holding
+//! the one-day window's records (what `incident report --verify` adds), and a full `verify`
+//! of chain and checkpoints.
 //! Prints numbers; asserts nothing. Run:
 //! `cargo run --release -p strongroom --example ledger_bench -- [N]`.
 
@@ -107,6 +109,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let mut after = 0;
     let mut matched = 0;
+    let mut first = None;
     loop {
         let page = store.export(&filter, after, 10_000)?;
         if page.is_empty() {
@@ -114,6 +117,7 @@ fn main() -> anyhow::Result<()> {
         }
         for e in &page {
             body_key.open(&e.sealed_event)?;
+            first.get_or_insert(e.seq);
             after = e.seq;
             matched += 1;
         }
@@ -123,6 +127,20 @@ fn main() -> anyhow::Result<()> {
         "export --user user0042 over one day: {matched} records in {:.3} s (target < 2 s)",
         export.as_secs_f64()
     );
+    // What `incident report --verify` adds for that day: the chain between the signed
+    // checkpoints around its records.
+    if let Some(first) = first {
+        let t = Instant::now();
+        let v = store
+            .verify_range(&signer.public_key(), first, after)?
+            .map_err(|b| anyhow::anyhow!("{b}"))?;
+        println!(
+            "verify the part of the chain holding that day's records ({first}-{after}): records {}-{} in {:.3} s",
+            v.from,
+            v.to,
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     // The incident report's ledger part: every record of one account, folded per file.
     let t = Instant::now();

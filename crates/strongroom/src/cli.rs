@@ -197,7 +197,8 @@ pub enum IncidentCommand {
         /// Write the report here (owner-only) instead of to standard output.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
-        /// Also verify the whole ledger chain (as `audit verify`) and say so in the evidence.
+        /// Also verify the ledger chain over the report's records, between the signed
+        /// checkpoints around them, and say so in the evidence (`audit verify`: the whole chain).
         #[arg(long)]
         verify: bool,
     },

@@ -215,12 +215,34 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .is_some_and(|c| c.starts_with("SHA256:"))
     }));
     assert!(r["evidence"]["records"].as_u64().unwrap() > 10);
-    // With --verify the evidence says the chain verified; a checkpoint, if any, covers the range.
+    // With --verify the evidence says the part of the chain holding the report's records
+    // verified, and which part; a checkpoint, if any, covers the range.
     let verified = report(&server, &["--user", "mallory", "--verify"]);
-    let chain = verified["evidence"]["chain"].as_str().unwrap();
-    assert!(chain.starts_with("verified: "), "{chain}");
-    if let Some(c) = verified["evidence"]["checkpoint"]["seq"].as_u64() {
-        assert!(c >= verified["evidence"]["last_seq"].as_u64().unwrap());
+    let evidence = &verified["evidence"];
+    let (first, last) = (
+        evidence["first_seq"].as_u64().unwrap(),
+        evidence["last_seq"].as_u64().unwrap(),
+    );
+    let chain = evidence["chain"].as_str().unwrap();
+    let range = chain
+        .strip_prefix("verified: records ")
+        .and_then(|r| r.split_once(','))
+        .and_then(|(r, _)| r.split_once('-'))
+        .map(|(a, b)| (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()));
+    let (from, to) = range.unwrap_or_else(|| panic!("{chain}"));
+    assert!(from <= first && to >= last, "{chain} for {first}-{last}");
+    match evidence["checkpoint"]["seq"].as_u64() {
+        Some(c) => {
+            assert!(c >= last);
+            assert!(
+                chain.ends_with(&format!("to signed checkpoint {c}")),
+                "{chain}"
+            );
+        }
+        None => assert!(
+            chain.contains("no checkpoint signed after it yet"),
+            "{chain}"
+        ),
     }
 
     // By address: the sftp session's reads only (the raw session came from 127.0.0.1).
