@@ -368,26 +368,8 @@ impl LedgerStore {
         let checkpoints = checkpoints_of(&conn)?;
         let mut v = Verifier::new(&checkpoints, public_key);
         let mut records = 0u64;
-        for table in ["records", "recent"] {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORD_COLUMNS} FROM {table} ORDER BY rowid"
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let Some(view) = row_view(row) else {
-                    let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
-                    return Ok(Err(Break::Modified { seq }));
-                };
-                if let Err(b) = v.push(view.record) {
-                    return Ok(Err(b));
-                }
-                if view.event_at.is_none() {
-                    return Ok(Err(Break::Modified {
-                        seq: view.record.seq,
-                    }));
-                }
-                records += 1;
-            }
+        if let Err(b) = push_records(&conn, &mut v, None, u64::MAX, &mut records)? {
+            return Ok(Err(b));
         }
         Ok(v.finish().map(|head| Verified {
             records,
@@ -423,20 +405,8 @@ impl LedgerStore {
             Ok(v) => v,
             Err(b) => return Ok(Err(b)),
         };
-        for table in ["records", "recent"] {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
-            ))?;
-            let mut rows = stmt.query((from as i64, end as i64))?;
-            while let Some(row) = rows.next()? {
-                let Some(view) = row_view(row).filter(|v| v.event_at.is_some()) else {
-                    let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
-                    return Ok(Err(Break::Modified { seq }));
-                };
-                if let Err(b) = v.push(view.record) {
-                    return Ok(Err(b));
-                }
-            }
+        if let Err(b) = push_records(&conn, &mut v, Some(from), end, &mut 0)? {
+            return Ok(Err(b));
         }
         Ok(v.finish_at(end).map(|_| RangeVerified {
             from: from + 1,
@@ -464,6 +434,39 @@ impl LedgerStore {
         }
         Ok(out)
     }
+}
+
+/// Feeds `v` the records with seq in `after + 1..=to` (every record stored, whatever its seq,
+/// without `after`), in storage order (by row id, which is
+/// the sequence number as stored, so that a record renumbered or swapped shows): `records`,
+/// then `recent`; nothing is copied per record. A record whose indexed fields disagree with
+/// its body is a break there. Counts what it fed into `fed`.
+fn push_records(
+    conn: &Connection,
+    v: &mut Verifier<'_>,
+    after: Option<u64>,
+    to: u64,
+    fed: &mut u64,
+) -> Result<std::result::Result<(), Break>> {
+    let after = after.map_or(i64::MIN, |a| a as i64);
+    let to = i64::try_from(to).unwrap_or(i64::MAX);
+    for table in ["records", "recent"] {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+        ))?;
+        let mut rows = stmt.query((after, to))?;
+        while let Some(row) = rows.next()? {
+            let Some(view) = row_view(row).filter(|v| v.event_at.is_some()) else {
+                let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
+                return Ok(Err(Break::Modified { seq }));
+            };
+            if let Err(b) = v.push(view.record) {
+                return Ok(Err(b));
+            }
+            *fed += 1;
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// [`LedgerStore::export`] from one of the two tables.
