@@ -456,12 +456,18 @@ fn push_records(
         ))?;
         let mut rows = stmt.query((after, to))?;
         while let Some(row) = rows.next()? {
-            let Some(view) = row_view(row).filter(|v| v.event_at.is_some()) else {
+            let Some(view) = row_view(row) else {
                 let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
                 return Ok(Err(Break::Modified { seq }));
             };
+            // The chain first (a record out of place is named as such), then its columns.
             if let Err(b) = v.push(view.record) {
                 return Ok(Err(b));
+            }
+            if view.event_at.is_none() {
+                return Ok(Err(Break::Modified {
+                    seq: view.record.seq,
+                }));
             }
             *fed += 1;
         }
