@@ -67,6 +67,44 @@ impl ReorderBudget {
     }
 }
 
+/// Files this node scans on threads at once, per core: uploads scanned beside their transfer
+/// and files read back alike. A scanning thread is taken from the runtime's blocking pool,
+/// which file operations need too; bounding them keeps many large uploads at once from
+/// filling that pool or taking every core from the transfers.
+pub const SCAN_LANES_PER_CORE: usize = 2;
+
+/// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): an upload past its inline part takes
+/// one if one is free (otherwise it is read back after its commit), a read-back waits for one.
+pub struct ScanLanes(Arc<tokio::sync::Semaphore>);
+
+impl Default for ScanLanes {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cores * SCAN_LANES_PER_CORE)
+    }
+}
+
+impl ScanLanes {
+    pub fn new(lanes: usize) -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(lanes.max(1))))
+    }
+
+    /// A lane now, if one is free.
+    fn try_take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.0.clone().try_acquire_owned().ok()
+    }
+
+    /// A lane, once one is free (`None` only if the lanes were closed, which they never are).
+    async fn take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.0.clone().acquire_owned().await.ok()
+    }
+
+    /// Lanes free now.
+    pub fn free(&self) -> usize {
+        self.0.available_permits()
+    }
+}
+
 /// Bytes an upload's scan takes inline, in the write's own request, before it moves to a
 /// thread of its own (most uploads are smaller and never start one).
 pub const INLINE_SCAN_BYTES: u64 = 1 << 20;
@@ -101,6 +139,7 @@ pub struct Streamed {
     ahead: BTreeMap<u64, Bytes>,
     ahead_bytes: usize,
     budget: Arc<ReorderBudget>,
+    lanes: Arc<ScanLanes>,
 }
 
 /// What an upload's scan found, once its thread (if it has one) has caught up.
@@ -125,6 +164,7 @@ impl Streamed {
         from_empty: bool,
         patterns: Option<Arc<Patterns>>,
         budget: Arc<ReorderBudget>,
+        lanes: Arc<ScanLanes>,
     ) -> Self {
         Self {
             next: 0,
@@ -136,6 +176,7 @@ impl Streamed {
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             budget,
+            lanes,
         }
     }
 
@@ -223,9 +264,14 @@ impl Streamed {
         }
     }
 
-    /// Hands the scanner to a blocking thread (inline still, without a runtime).
+    /// Hands the scanner to a blocking thread (inline still, without a runtime); with no
+    /// scanning lane free, gives up: the file is read back after its commit.
     fn move_to_worker(&mut self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Some(lane) = self.lanes.try_take() else {
+            self.give_up();
             return;
         };
         let Scan::Inline(scanner) = std::mem::replace(&mut self.scan, Scan::None) else {
@@ -236,6 +282,7 @@ impl Streamed {
         let queued = Arc::new(AtomicUsize::new(0));
         let drained = queued.clone();
         let done = runtime.spawn_blocking(move || {
+            let _lane = lane;
             let mut scanner = *scanner;
             while let Ok(chunk) = chunks.recv() {
                 scanner.feed(&chunk);
@@ -426,7 +473,9 @@ impl Files {
         let file = self.open_read(path).await?;
         let (blob, size) = (file.blob.clone(), file.node.size);
         let patterns = self.patterns().await;
+        let lane = self.reservations.scan_lanes().take().await;
         let found = blocking(move || {
+            let _lane = lane;
             let mut scanner = Scanner::with_patterns(patterns);
             let mut buf = vec![0u8; READ_BACK_CHUNK];
             let mut at = 0u64;
@@ -476,7 +525,7 @@ mod tests {
     }
 
     fn streamed(budget: &Arc<ReorderBudget>) -> Streamed {
-        Streamed::new(true, None, budget.clone())
+        Streamed::new(true, None, budget.clone(), Arc::new(ScanLanes::new(4)))
     }
 
     fn cards(c: &Classification) -> u64 {
@@ -562,6 +611,40 @@ mod tests {
         }
         assert!(s.finish(data.len() as u64).result().await.is_none());
         assert_eq!(tight.held(), 0);
+    }
+
+    /// Scanning threads are bounded by the node's lanes: an upload that finds none free is read
+    /// back after its commit, and the lane comes back when a scan ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_uploads_beyond_the_free_lanes_are_read_back() {
+        let budget = Arc::new(ReorderBudget::default());
+        let lanes = Arc::new(ScanLanes::new(1));
+        let data = Bytes::from(text(100_000));
+        assert!(data.len() as u64 > INLINE_SCAN_BYTES);
+        let upload = || Streamed::new(true, None, budget.clone(), lanes.clone());
+        let feed = |s: &mut Streamed| {
+            for (k, chunk) in data.chunks(256 << 10).enumerate() {
+                s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
+            }
+        };
+        let (mut first, mut second) = (upload(), upload());
+        feed(&mut first);
+        assert!(matches!(first.scan, Scan::Worker { .. }));
+        assert_eq!(lanes.free(), 0);
+        feed(&mut second);
+        assert!(matches!(second.scan, Scan::None), "no lane: given up");
+        assert!(second.finish(data.len() as u64).result().await.is_none());
+        let found = first.finish(data.len() as u64).result().await.unwrap();
+        assert_eq!(cards(&found), 100_000);
+        assert_eq!(lanes.free(), 1, "the lane is back once the scan has ended");
+        assert_eq!(budget.held(), 0);
+        // The next large upload finds it.
+        let mut third = upload();
+        feed(&mut third);
+        assert_eq!(
+            cards(&third.finish(data.len() as u64).result().await.unwrap()),
+            100_000
+        );
     }
 
     #[test]

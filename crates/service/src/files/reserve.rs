@@ -23,14 +23,20 @@ struct TenantUse {
 }
 
 /// The reservations of every tenant on this node, and the node's budget for the writes its
-/// uploads hold back for classification (both are what open uploads hold).
+/// uploads hold back for classification and its scanning lanes (what open uploads hold).
 #[derive(Default)]
 pub struct Reservations {
     tenants: Mutex<HashMap<i64, TenantUse>>,
     reorder: Arc<super::classification::ReorderBudget>,
+    lanes: Arc<super::classification::ScanLanes>,
 }
 
 impl Reservations {
+    /// The threads this node scans files on.
+    pub fn scan_lanes(&self) -> Arc<super::classification::ScanLanes> {
+        self.lanes.clone()
+    }
+
     /// The budget of out-of-order writes held back by this node's uploads.
     pub fn reorder(&self) -> Arc<super::classification::ReorderBudget> {
         self.reorder.clone()

@@ -249,6 +249,7 @@ impl Files {
                 size == 0,
                 patterns,
                 self.reservations.reorder(),
+                self.reservations.scan_lanes(),
             )),
         })
     }
