@@ -97,21 +97,11 @@ async fn namespace_quota_retention_and_shredding() {
         Err(CatalogError::KeyRotated)
     ));
     let up = |n: &'static [u8], blob: &'static str, size: u64, exclusive| Upload {
-        tenant_id: t.id,
-        parent_id: d,
-        name: name(n),
         blob_id: Some(blob),
         size,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
-        contents: None,
         exclusive,
-        key_version: 1,
         now: 100,
-        record: None,
-        opened: None,
-        classes: None,
+        ..upload(t.id, d, n)
     };
     assert_eq!(
         cat.commit_upload(up(b"f", "b1", 3, true)).await.unwrap(),
@@ -231,21 +221,12 @@ async fn audit_records_ride_the_changes_they_record() {
         outbox_record(4, b"closed"),
     );
     let up = |record, exclusive| Upload {
-        tenant_id: t.id,
-        parent_id: root.id,
-        name: name(b"f"),
-        blob_id: None,
         size: 1,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
         contents: Some(vec![7]),
         exclusive,
-        key_version: 1,
         now: 100,
         record,
-        opened: None,
-        classes: None,
+        ..upload(t.id, root.id, b"f")
     };
     cat.commit_upload(up(Some(ready(put.clone())), true))
         .await
@@ -364,21 +345,12 @@ async fn records_name_the_node_they_touched() {
         })
     };
     let up = |size: u64, record| Upload {
-        tenant_id: t.id,
-        parent_id: root.id,
-        name: name(b"f"),
-        blob_id: None,
         size,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
         contents: Some(vec![7; size as usize]),
-        exclusive: false,
-        key_version: 1,
         now: 100,
         record: Some(record),
         opened: Some(naming("opened")),
-        classes: None,
+        ..upload(t.id, root.id, b"f")
     };
     cat.commit_upload(up(3, naming("put"))).await.unwrap();
     let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
@@ -432,21 +404,11 @@ async fn replacing_rename_follows_posix() {
     let empty = mkdir(b"empty", root.id).await;
     mkdir(b"inner", full).await;
     let file = |n: &'static [u8], blob: &'static str| Upload {
-        tenant_id: t.id,
-        parent_id: root.id,
-        name: name(n),
         blob_id: Some(blob),
         size: 7,
-        mode: 0o100644,
-        mtime: 5,
-        seal: None,
-        contents: None,
         exclusive: true,
-        key_version: 1,
         now: 100,
-        record: None,
-        opened: None,
-        classes: None,
+        ..upload(t.id, root.id, n)
     };
     cat.commit_upload(file(b"report.csv", "b1")).await.unwrap();
     cat.commit_upload(file(b"other.csv", "b2")).await.unwrap();
