@@ -443,7 +443,11 @@ impl Admin {
                 Err(_) => None,
             };
             for f in &mut section.files_read {
-                let node = self.catalog.node(f.file_id).await?;
+                // Read before file ids: listed by the path it was read at, nothing to follow.
+                let Some(file_id) = f.file_id else {
+                    continue;
+                };
+                let node = self.catalog.node(file_id).await?;
                 f.deleted = node.is_none();
                 let Some(files) = &files else {
                     f.deleted = true;
@@ -458,7 +462,7 @@ impl Admin {
                 // The classes of the contents the selection read, even if replaced or deleted.
                 let read_ms = f.last_access.map_or(i64::MAX, |t| t.as_millis());
                 let then = files
-                    .classes_then(f.file_id, node.as_ref(), f.size, read_ms)
+                    .classes_then(file_id, node.as_ref(), f.size, read_ms)
                     .await;
                 if let Ok(Some(c)) = then {
                     f.classes = Some(

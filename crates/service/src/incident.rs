@@ -126,7 +126,9 @@ pub struct SessionRow {
 /// A file the selection read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct FileRead {
-    pub file_id: i64,
+    /// `None` for reads recorded before file ids (schema 1): such a file is listed by the path
+    /// it was read at, not followed through renames, its size and classes unknown.
+    pub file_id: Option<i64>,
     /// The path when it was first read.
     pub path_then: String,
     /// Its path now; `None` when the file no longer exists.
@@ -262,6 +264,13 @@ impl Transfer {
     }
 }
 
+/// Which file a read was of: by id, or (records from before file ids) by tenant and path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum FileKey {
+    Id(i64),
+    Path(String, String),
+}
+
 /// Facts gathered per file while records stream by.
 #[derive(Default)]
 struct FileFacts {
@@ -278,7 +287,7 @@ pub struct Collector {
     sessions: BTreeMap<String, SessionRow>,
     /// Sessions an alert's containment closed, and why.
     contained: BTreeMap<String, String>,
-    files: BTreeMap<i64, FileFacts>,
+    files: BTreeMap<FileKey, FileFacts>,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
 }
@@ -322,13 +331,16 @@ impl Collector {
         let session = e.session.clone().unwrap_or_default();
         match op {
             FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
-                let Some(f) = file else { return };
-                let facts = self.files.entry(f.id).or_insert_with(|| FileFacts {
+                let key = match file {
+                    Some(f) => FileKey::Id(f.id),
+                    None => FileKey::Path(tenant.clone(), path.clone()),
+                };
+                let facts = self.files.entry(key).or_insert_with(|| FileFacts {
                     tenant: tenant.clone(),
                     read: FileRead {
-                        file_id: f.id,
+                        file_id: file.as_ref().map(|f| f.id),
                         path_then: path.clone(),
-                        size: f.size,
+                        size: file.as_ref().map_or(0, |f| f.size),
                         ..Default::default()
                     },
                     ..Default::default()
@@ -524,7 +536,7 @@ impl Report {
                     .unwrap_or_else(|| "unclassified".into());
                 rows.push(vec![
                     t.tenant.clone(),
-                    f.file_id.to_string(),
+                    f.file_id.map_or_else(String::new, |id| id.to_string()),
                     f.path_then.clone(),
                     f.path_now.clone().unwrap_or_default(),
                     f.deleted.to_string(),
@@ -676,13 +688,17 @@ mod tests {
         let mut r = c.finish("account mallory".into());
         r.total();
         let files = &r.tenants[0].files_read;
-        let got: Vec<(i64, u64, &str)> = files
+        let got: Vec<(Option<i64>, u64, &str)> = files
             .iter()
             .map(|f| (f.file_id, f.bytes_read, f.read))
             .collect();
         assert_eq!(
             got,
-            vec![(7, 1000, "whole"), (8, 300, "partial"), (9, 250, "partial")]
+            vec![
+                (Some(7), 1000, "whole"),
+                (Some(8), 300, "partial"),
+                (Some(9), 250, "partial")
+            ]
         );
         assert_eq!(r.totals.files, 3);
         assert_eq!(r.totals.bytes_read, 1550);
@@ -694,5 +710,64 @@ mod tests {
             ),
             (Some(1), Some(9), 9)
         );
+    }
+
+    /// Reads recorded before file ids (schema 1) are listed by their path, whole or in part,
+    /// each path once per tenant, beside the reads of files with ids.
+    #[test]
+    fn reads_recorded_before_file_ids_are_listed_by_path() {
+        let v1 = |seq: u64, rest: &str| {
+            let json = format!(
+                r#"{{"time":1800000000,"source":"127.0.0.2:5000","account":"mallory","tenant":"acme","session":"3",{rest}}}"#
+            );
+            Exported {
+                seq,
+                hash: String::new(),
+                event: Event::from_stored(json.as_bytes()).unwrap(),
+            }
+        };
+        let mut c = Collector::default();
+        c.add(&v1(
+            1,
+            r#""kind":"file","op":"open_read","path":"/old.csv","outcome":"ok""#,
+        ));
+        c.add(&v1(
+            2,
+            r#""kind":"file","op":"close_read","path":"/old.csv","bytes":4096,"whole_file":true,"outcome":"ok""#,
+        ));
+        c.add(&v1(
+            3,
+            r#""kind":"file","op":"open_read","path":"/part.csv","outcome":"ok""#,
+        ));
+        c.add(&v1(
+            4,
+            r#""kind":"file","op":"close_read","path":"/part.csv","bytes":10,"whole_file":false,"outcome":"ok""#,
+        ));
+        c.add(&v1(
+            5,
+            r#""kind":"file","op":"open_read","path":"/denied.csv","outcome":"denied: no""#,
+        ));
+        c.add(&file(6, 1_800_000_001_000, "s9", FileOp::OpenRead, 7));
+        let mut r = c.finish("account mallory".into());
+        r.total();
+        let files = &r.tenants[0].files_read;
+        let got: Vec<(Option<i64>, &str, u64, &str)> = files
+            .iter()
+            .map(|f| (f.file_id, f.path_then.as_str(), f.bytes_read, f.read))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(7), "/f7", 0, "partial"),
+                (None, "/old.csv", 4096, "whole"),
+                (None, "/part.csv", 10, "partial"),
+            ]
+        );
+        assert_eq!(r.totals.files, 3);
+        assert_eq!(r.totals.bytes_read, 4106);
+        // In CSV the id is empty.
+        let rows = r.csv_rows();
+        assert_eq!(rows[2][..3], ["acme", "", "/old.csv"]);
+        assert_eq!(rows[1][1], "7");
     }
 }

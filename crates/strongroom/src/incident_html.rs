@@ -22,8 +22,14 @@ impl Page<'_> {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
     }
 
+    /// A file's id, or what stands for it when the read was recorded before file ids.
+    fn file_id_text(&self, f: &FileRead) -> String {
+        f.file_id.map_or_else(|| "-".into(), |id| id.to_string())
+    }
+
     fn classes_text(&self, f: &FileRead) -> String {
         match &f.classes {
+            None if f.file_id.is_none() => "unknown (read before file ids)".into(),
             None => "not classified".into(),
             Some(c) if c.is_empty() => "none found".into(),
             Some(c) => c
