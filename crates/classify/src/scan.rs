@@ -33,7 +33,7 @@ const MIN_COLUMN_CANDIDATES: u64 = 16;
 /// … or before they count when every one is valid (random numbers of card length pass the
 /// issuer and Luhn checks about 3% of the time: four in a row, about one in a million).
 const MIN_COLUMN_ALL_VALID: u64 = 4;
-/// Most bytes scanned as one text (its bitmaps take 56 bytes per 64).
+/// Most bytes scanned as one text (its bitmaps take 80 bytes per 64: 20 KiB for a piece).
 const MAX_PIECE: usize = 16 << 10;
 /// Bytes of a file's beginning used to recognise its format.
 pub const SNIFF_LEN: usize = 4096;
