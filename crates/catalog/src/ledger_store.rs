@@ -367,10 +367,10 @@ impl LedgerStore {
         let conn = conn.transaction()?;
         let checkpoints = checkpoints_of(&conn)?;
         let mut v = Verifier::new(&checkpoints, public_key);
-        let mut records = 0u64;
-        if let Err(b) = push_records(&conn, &mut v, None, u64::MAX, &mut records)? {
-            return Ok(Err(b));
-        }
+        let records = match push_records(&conn, &mut v, None, u64::MAX)? {
+            Ok(n) => n,
+            Err(b) => return Ok(Err(b)),
+        };
         Ok(v.finish().map(|head| Verified {
             records,
             head,
@@ -391,21 +391,20 @@ impl LedgerStore {
     ) -> Result<std::result::Result<RangeVerified, Break>> {
         let mut conn = self.lock();
         let conn = conn.transaction()?;
+        // Sorted by seq: the last before `first`, the first at or after `last`, those between.
         let checkpoints = checkpoints_of(&conn)?;
-        let start = checkpoints.iter().rev().find(|c| c.seq < first);
-        let end_checkpoint = checkpoints.iter().find(|c| c.seq >= last);
+        let after_start = checkpoints.partition_point(|c| c.seq < first);
+        let start = after_start.checked_sub(1).map(|i| &checkpoints[i]);
+        let end_at = checkpoints.partition_point(|c| c.seq < last);
+        let end_checkpoint = checkpoints.get(end_at);
         let from = start.map_or(0, |c| c.seq);
         let end = end_checkpoint.map_or(last, |c| c.seq);
-        let within: Vec<Checkpoint> = checkpoints
-            .iter()
-            .filter(|c| c.seq > from && c.seq <= end)
-            .cloned()
-            .collect();
-        let mut v = match Verifier::after(start, &within, public_key) {
+        let within = &checkpoints[after_start..checkpoints.len().min(end_at + 1)];
+        let mut v = match Verifier::after(start, within, public_key) {
             Ok(v) => v,
             Err(b) => return Ok(Err(b)),
         };
-        if let Err(b) = push_records(&conn, &mut v, Some(from), end, &mut 0)? {
+        if let Err(b) = push_records(&conn, &mut v, Some(from), end)? {
             return Ok(Err(b));
         }
         Ok(v.finish_at(end).map(|_| RangeVerified {
@@ -437,19 +436,19 @@ impl LedgerStore {
 }
 
 /// Feeds `v` the records with seq in `after + 1..=to` (every record stored, whatever its seq,
-/// without `after`), in storage order (by row id, which is
-/// the sequence number as stored, so that a record renumbered or swapped shows): `records`,
-/// then `recent`; nothing is copied per record. A record whose indexed fields disagree with
-/// its body is a break there. Counts what it fed into `fed`.
+/// without `after`), in storage order (by row id, which is the sequence number as stored, so
+/// that a record renumbered or swapped shows): `records`, then `recent`; nothing is copied per
+/// record. A record whose indexed fields disagree with its body is a break there. Returns how
+/// many records it fed.
 fn push_records(
     conn: &Connection,
     v: &mut Verifier<'_>,
     after: Option<u64>,
     to: u64,
-    fed: &mut u64,
-) -> Result<std::result::Result<(), Break>> {
+) -> Result<std::result::Result<u64, Break>> {
     let after = after.map_or(i64::MIN, |a| a as i64);
     let to = i64::try_from(to).unwrap_or(i64::MAX);
+    let mut fed = 0u64;
     for table in ["records", "recent"] {
         let mut stmt = conn.prepare(&format!(
             "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
@@ -469,10 +468,10 @@ fn push_records(
                     seq: view.record.seq,
                 }));
             }
-            *fed += 1;
+            fed += 1;
         }
     }
-    Ok(Ok(()))
+    Ok(Ok(fed))
 }
 
 /// [`LedgerStore::export`] from one of the two tables.

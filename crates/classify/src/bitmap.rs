@@ -438,8 +438,7 @@ impl Bitmap {
     /// Whether any byte in `from..to` is a letter.
     #[inline]
     pub fn any_alpha(&self, from: usize, to: usize) -> bool {
-        self.next_set_before(from, to, |k| k.upper | k.lower)
-            .is_some()
+        self.any(from, to, |k| k.upper | k.lower)
     }
 }
 

@@ -919,26 +919,17 @@ impl Scanner {
     }
 }
 
-/// The context of the word `t[from..to]`: each of its parts looked up (`card_number` and
-/// `CardNumber` name a card).
+/// The context of the word `t[from..to]`: the word looked up, and when it is camelCase
+/// (`CardNumber`; `BICFI` is one word) each of its parts too (`card_number` is two words
+/// already).
 #[inline]
 fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
-    let camel = m.any(from, to, |k| k.camel);
     let word = &t[from..to];
-    // Most words are one part and no keyword: rejected by their length and first letter.
-    if !camel && (word.len() > 14 || !KEYWORD_INITIAL[usize::from(word[0])]) {
-        return 0;
-    }
-    word_context_of(word, camel)
-}
-
-/// [`word_context`] when the caller knows whether the word is camelCase (`CardNumber`; `BICFI`
-/// is one word): each part is looked up.
-fn word_context_of(word: &[u8], camel: bool) -> u8 {
     if word.is_empty() || word.len() > 24 {
         return 0;
     }
-    if !camel {
+    if !m.any(from, to, |k| k.camel) {
+        // Most words are one part and no keyword: rejected by their length and first letter.
         if word.len() > 14 || !KEYWORD_INITIAL[usize::from(word[0])] {
             return 0;
         }

@@ -223,29 +223,22 @@ pub fn iban(s: &[u8]) -> bool {
     // The BBAN, then the country and check digits, as one decimal number (a letter takes two
     // places: A = 10 … Z = 35), reduced mod 97 as it grows: eight digits at a time where they
     // are digits, one character at a time elsewhere (kept below 2^56 before each step).
+    let steps = |number: u64, chars: &[u8]| chars.iter().try_fold(number, |n, &c| iban_step(n, c));
     let mut number = 0u64;
     let mut rest = &s[4..];
     while let Some(eight) = rest.first_chunk::<8>() {
-        match eight_digits(eight) {
-            Some(v) => number = (number % 97) * 100_000_000 + v,
-            None => {
-                for &c in eight {
-                    number = match iban_step(number, c) {
-                        Some(n) => n,
-                        None => return false,
-                    };
-                }
-            }
-        }
+        number = match eight_digits(eight) {
+            Some(v) => (number % 97) * 100_000_000 + v,
+            None => match steps(number, eight) {
+                Some(n) => n,
+                None => return false,
+            },
+        };
         rest = &rest[8..];
     }
-    for &c in rest.iter().chain(&s[..4]) {
-        number = match iban_step(number, c) {
-            Some(n) => n,
-            None => return false,
-        };
-    }
-    number % 97 == 1
+    steps(number, rest)
+        .and_then(|n| steps(n, &s[..4]))
+        .is_some_and(|n| n % 97 == 1)
 }
 
 /// One character more of an IBAN's number (mod 97 once it has grown past 2^56); `None` for a

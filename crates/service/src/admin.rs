@@ -409,32 +409,14 @@ impl Admin {
                 signature: hex::encode(&c.signature),
             });
         if verify {
-            report.evidence.chain = Some(
-                match (report.evidence.first_seq, report.evidence.last_seq) {
-                    (Some(first), Some(last)) => {
-                        match verify_ledger_range(&self.data_dir, first, last)? {
-                            Ok(v) => {
-                                let from = v.start_checkpoint.map_or_else(
-                                    || "from the chain's start".to_owned(),
-                                    |c| format!("from signed checkpoint {c}"),
-                                );
-                                let to = v.end_checkpoint.map_or_else(
-                                    || {
-                                        format!(
-                                            "to record {} (no checkpoint signed after it yet)",
-                                            v.to
-                                        )
-                                    },
-                                    |c| format!("to signed checkpoint {c}"),
-                                );
-                                format!("verified: records {}-{}, {from} {to}", v.from, v.to)
-                            }
-                            Err(b) => format!("BROKEN: {b}"),
-                        }
-                    }
-                    _ => "nothing to verify: the selection has no ledger records".to_owned(),
-                },
-            );
+            // The part of the chain holding the records read, on the store already open.
+            let outcome = match (report.evidence.first_seq, report.evidence.last_seq) {
+                (Some(first), Some(last)) => {
+                    Some(store.verify_range(&ledger_public_key(&self.data_dir)?, first, last)?)
+                }
+                _ => None,
+            };
+            report.evidence.chain = Some(crate::incident::chain_outcome(outcome));
         }
         for section in &mut report.tenants {
             let files = match self.catalog.tenant(&section.tenant).await {
@@ -786,20 +768,12 @@ pub fn record_admin(
 /// Whether the ledger's chain and checkpoints verify (with the ledger key's public half).
 pub fn verify_ledger(data_dir: &Path) -> AdminResult<Result<catalog::Verified, ledger::Break>> {
     let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
-    let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
-    Ok(store.verify(&key.public_key())?)
+    Ok(store.verify(&ledger_public_key(data_dir)?)?)
 }
 
-/// Whether the part of the chain holding records `first..=last` verifies, between the signed
-/// checkpoints around it.
-pub fn verify_ledger_range(
-    data_dir: &Path,
-    first: u64,
-    last: u64,
-) -> AdminResult<Result<catalog::RangeVerified, ledger::Break>> {
-    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
-    let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
-    Ok(store.verify_range(&key.public_key(), first, last)?)
+/// The public half of the key that signs the ledger's checkpoints.
+fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
+    Ok(LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?.public_key())
 }
 
 /// Calls `each` with every ledger record `filter` selects, as typed events, in order.

@@ -56,6 +56,26 @@ impl Collector {
     }
 }
 
+/// What the evidence says of the chain's verification over the report's records: which records
+/// verified between which checkpoints, where it broke, or that there was nothing to verify.
+pub fn chain_outcome(outcome: Option<Result<catalog::RangeVerified, ledger::Break>>) -> String {
+    match outcome {
+        None => "nothing to verify: the selection has no ledger records".to_owned(),
+        Some(Err(b)) => format!("BROKEN: {b}"),
+        Some(Ok(v)) => {
+            let from = v.start_checkpoint.map_or_else(
+                || "from the chain's start".to_owned(),
+                |c| format!("from signed checkpoint {c}"),
+            );
+            let to = v.end_checkpoint.map_or_else(
+                || format!("to record {} (no checkpoint signed after it yet)", v.to),
+                |c| format!("to signed checkpoint {c}"),
+            );
+            format!("verified: records {}-{}, {from} {to}", v.from, v.to)
+        }
+    }
+}
+
 /// The sessions `credential` opened within `range`: through the ledger's credential index,
 /// and for records written before it existed (ledger migration 0004), by reading the session
 /// records before that point.
