@@ -772,7 +772,7 @@ pub fn verify_ledger(data_dir: &Path) -> AdminResult<Result<catalog::Verified, l
 }
 
 /// The public half of the key that signs the ledger's checkpoints.
-fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
+pub fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
     Ok(LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?.public_key())
 }
 

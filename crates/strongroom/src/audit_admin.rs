@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use catalog::{LedgerFilter, LedgerStore};
-use vault::LedgerKey;
 
 use crate::cli::{AuditCommand, ExportFormat};
 use crate::settings::master_key_source;
@@ -28,7 +27,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
         },
         AuditCommand::Head => {
             let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
-            let key = LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?;
+            let public_key = service::admin::ledger_public_key(data_dir)?;
             match store.checkpoints()?.last() {
                 None => println!("no checkpoint yet"),
                 Some(c) => {
@@ -41,7 +40,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                         )
                     );
                     println!("signature:  {}", hex::encode(&c.signature));
-                    println!("public key: {} (Ed25519)", hex::encode(key.public_key()));
+                    println!("public key: {} (Ed25519)", hex::encode(&public_key));
                 }
             }
         }
