@@ -323,6 +323,27 @@ impl Bitmap {
         self.next_set_before(from, to, field).is_some()
     }
 
+    /// The bits of `field` for `from..from + len` (at most 64), bit 0 for `from`.
+    #[inline]
+    pub fn window(&self, from: usize, len: usize, field: impl Fn(&Block) -> u64) -> u64 {
+        let (q, o) = (from / 64, from % 64);
+        let Some(k) = self.blocks.get(q) else {
+            return 0;
+        };
+        let mut bits = field(k) >> o;
+        if o + len > 64
+            && let Some(next) = self.blocks.get(q + 1)
+        {
+            // `o` is not 0 here (`len` is at most 64).
+            bits |= field(next) << (64 - o);
+        }
+        if len >= 64 {
+            bits
+        } else {
+            bits & ((1u64 << len) - 1)
+        }
+    }
+
     #[inline]
     fn bit(&self, i: usize, field: impl Fn(&Block) -> u64) -> bool {
         self.blocks
@@ -505,6 +526,10 @@ mod tests {
                     prop_assert_eq!(m.last_set_before(from, i, |k| k.event), last);
                 }
                 prop_assert_eq!(m.bit(i, |k| k.lean), lean);
+                for len in [0, 1, 13, 64] {
+                    let want = (0..len.min(t.len() - i)).filter(|&j| t[i + j].is_ascii_digit()).fold(0u64, |w, j| w | 1 << j);
+                    prop_assert_eq!(m.window(i, len, |k| k.digit), want);
+                }
                 let separators = t[..i].iter().filter(|b| is_separator(**b)).count();
                 prop_assert_eq!(m.count(0, i, |k| k.separator), separators);
             }

@@ -122,20 +122,6 @@ const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
 pub(crate) const ACCOUNT: u8 = 16;
 
-/// First letters of the keywords.
-const fn keyword_initials() -> [bool; 256] {
-    let mut t = [false; 256];
-    let list = b"abckmoprstv5i";
-    let mut i = 0;
-    while i < list.len() {
-        t[list[i] as usize] = true;
-        t[list[i].to_ascii_uppercase() as usize] = true;
-        i += 1;
-    }
-    t
-}
-static KEYWORD_INITIAL: [bool; 256] = keyword_initials();
-
 /// The keywords, by length (index: length - 1), with the context each gives.
 const KEYWORDS: [&[(&[u8], u8)]; 14] = [
     &[],
@@ -224,6 +210,7 @@ const fn keyword_shapes() -> [u64; 14] {
 static KEYWORD_SHAPES: [u64; 14] = keyword_shapes();
 
 /// The context a word gives (letters compared without case; no copy).
+#[inline]
 pub(crate) fn keyword(word: &[u8]) -> u8 {
     let Some(i) = word.len().checked_sub(1).filter(|i| *i < 14) else {
         return 0;
@@ -232,6 +219,12 @@ pub(crate) fn keyword(word: &[u8]) -> u8 {
     if KEYWORD_SHAPES[i] & shape_bit(word[0], word[i]) == 0 {
         return 0;
     }
+    keyword_of_shape(word, i)
+}
+
+/// [`keyword`] for a word whose shape a keyword of its length has (`i`: its length - 1).
+#[inline(never)]
+fn keyword_of_shape(word: &[u8], i: usize) -> u8 {
     let candidates = KEYWORDS[i];
     // Letters and digits: `| 0x20` lower-cases a letter and leaves a digit as it is.
     let first = word[0] | 0x20;
@@ -537,11 +530,36 @@ impl Scanner {
     }
 
     /// The context of a candidate at `at`: the keywords named on its line since the last
-    /// candidate, and its column's header.
-    fn context_at(&mut self, t: &[u8], m: &Bitmap, at: usize) -> u8 {
-        self.fold_words(t, m, at);
+    /// candidate (or shorter number), and its column's header. When a bit of `enough` is found,
+    /// that decides the candidate and nothing further is looked up: the header first, then the
+    /// words before the candidate from the nearest back (`<BICFI>` names the code right after
+    /// it). Every candidate ends its words' reach, so none of them would be looked at again.
+    fn context_at(&mut self, t: &[u8], m: &Bitmap, at: usize, enough: u8) -> u8 {
+        if self.first_line {
+            // The header's words name their columns as they are met: in order.
+            self.fold_words(t, m, at);
+            self.field_at(m, at);
+            return self.pending;
+        }
         self.field_at(m, at);
-        self.pending | self.column()
+        let mut context = self.column();
+        if context & enough != 0 {
+            return context;
+        }
+        let mut from = self.words_from;
+        match m.last_set_before(from, at, |k| k.number_end) {
+            // A number ends what the words before it named.
+            Some(end) => from = end,
+            None => context |= self.pending,
+        }
+        let mut to = at;
+        while context & enough == 0
+            && let Some(s) = m.last_set_before(from, to, |k| k.stop & k.alnum())
+        {
+            context |= word_context(t, m, s, m.alnum_end(s));
+            to = s;
+        }
+        context
     }
 
     /// Brings the field index to position `at` of the text (separators are counted when a
@@ -672,7 +690,7 @@ impl Scanner {
                 return i;
             }
             [9] => {
-                let context = self.context_at(seg, m, at);
+                let context = self.context_at(seg, m, at, ROUTING);
                 let number = gather(seg, &starts[..g.len()], g, &mut gathered);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
@@ -693,7 +711,7 @@ impl Scanner {
                 _ => return i,
             };
             let number = gather(seg, &starts[..g.len()], g, &mut gathered);
-            if grouped || self.context_at(seg, m, at) & CARD != 0 {
+            if grouped || self.context_at(seg, m, at, CARD) & CARD != 0 {
                 if validate::card_number_of_digits(number) {
                     self.counts.add(Class::CardNumber, 1);
                 }
@@ -794,7 +812,7 @@ impl Scanner {
             if (word.len() == 8 || word.len() == 11)
                 && !email_follows(seg, end)
                 && validate::bic(word)
-                && self.context_at(seg, m, at) & BIC != 0
+                && self.context_at(seg, m, at, BIC) & BIC != 0
             {
                 self.counts.add(Class::SwiftBic, 1);
                 return Some(end);
@@ -921,29 +939,27 @@ impl Scanner {
 
 /// The context of the word `t[from..to]`: the word looked up, and when it is camelCase
 /// (`CardNumber`; `BICFI` is one word) each of its parts too (`card_number` is two words
-/// already).
+/// already). The parts are found from the camelCase bits, not by reading the letters.
 #[inline]
 fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
     let word = &t[from..to];
     if word.is_empty() || word.len() > 24 {
         return 0;
     }
-    if !m.any(from, to, |k| k.camel) {
-        // Most words are one part and no keyword: rejected by their length and first letter.
-        if word.len() > 14 || !KEYWORD_INITIAL[usize::from(word[0])] {
-            return 0;
-        }
-        return keyword(word);
-    }
     let mut mask = keyword(word);
+    // Each bit: a small letter whose next letter, a capital, begins a part.
+    let mut camel = m.window(from, word.len(), |k| k.camel);
     let mut start = 0;
-    for i in 1..word.len() {
-        if word[i].is_ascii_uppercase() && word[i - 1].is_ascii_lowercase() {
-            mask |= keyword(&word[start..i]);
-            start = i;
-        }
+    while camel != 0 {
+        let part_end = camel.trailing_zeros() as usize + 1;
+        mask |= keyword(&word[start..part_end]);
+        start = part_end;
+        camel &= camel - 1;
     }
-    mask | keyword(&word[start..])
+    if start > 0 {
+        mask |= keyword(&word[start..]);
+    }
+    mask
 }
 
 /// The digits of a number's groups (`starts` and lengths `groups`), without separators: in
