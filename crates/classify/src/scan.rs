@@ -502,7 +502,7 @@ impl Scanner {
                 }
             } else {
                 if t[i] == b'@' {
-                    self.email(t, i);
+                    self.email(t, &m, i);
                 } else {
                     if self.nacha {
                         self.record_line(&t[line_from..i]);
@@ -632,11 +632,12 @@ impl Scanner {
         }
     }
 
-    /// A run of digits from `at` (groups joined by single spaces or dashes); returns where it
-    /// ends.
+    /// A run of digits from `at`, where a run of letters and digits starts (groups joined by
+    /// single spaces or dashes); returns where it ends.
     fn digits(&mut self, seg: &[u8], m: &Bitmap, at: usize) -> usize {
-        // Part of a word (`AB12…`) or of a longer number (`1.5`): not a candidate.
-        let glued = at > 0 && (seg[at - 1].is_ascii_alphanumeric() || seg[at - 1] == b'.');
+        debug_assert!(at == 0 || !seg[at - 1].is_ascii_alphanumeric());
+        // Part of a longer number (`1.5`): not a candidate.
+        let glued = at > 0 && seg[at - 1] == b'.';
         let mut len = 0usize;
         let mut groups = [0u8; 5];
         let mut starts = [0usize; 5];
@@ -749,12 +750,13 @@ impl Scanner {
         c.2 += u64::from(valid);
     }
 
-    /// An alphanumeric word at `at..end`: an IBAN (also printed in groups of four), a NINO
-    /// (also printed in pairs), or a BIC in a BIC context. Returns where the candidate counted
-    /// ends, or `None`.
+    /// A run of letters and digits at `at..end` that starts with a letter: an IBAN (also
+    /// printed in groups of four), a NINO (also printed in pairs), or a BIC in a BIC context.
+    /// Returns where the candidate counted ends, or `None`.
     fn word(&mut self, seg: &[u8], m: &Bitmap, at: usize, end: usize) -> Option<usize> {
+        debug_assert!(at == 0 || !seg[at - 1].is_ascii_alphanumeric());
         let word = &seg[at..end];
-        if at > 0 && (seg[at - 1].is_ascii_digit() || seg[at - 1] == b'.') {
+        if at > 0 && seg[at - 1] == b'.' {
             return None;
         }
         let upper2 = word.len() >= 2 && word[..2].iter().all(u8::is_ascii_uppercase);
@@ -870,60 +872,79 @@ impl Scanner {
     }
 
     /// An e-mail address around the `@` at `at` (RFC 5321's common form: a dot-atom local part
-    /// and a domain of at least two labels, the last alphabetic), each side read once.
-    fn email(&mut self, seg: &[u8], at: usize) {
+    /// and a domain of at least two labels, the last alphabetic). Runs of letters and digits
+    /// are crossed with the bitmaps; only the bytes between them are read.
+    fn email(&mut self, seg: &[u8], m: &Bitmap, at: usize) {
         // The local part, backwards: at most 64 characters, no dot first, last or doubled.
+        let lo = at.saturating_sub(64);
+        let mut right = b'@';
         let mut start = at;
-        let mut previous = b'@';
-        while start > 0 && at - start < 64 {
-            let c = seg[start - 1];
-            if !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')) {
-                break;
+        let start = loop {
+            let Some(p) = m.last_set_before(lo, start, |k| !k.alnum()) else {
+                break lo;
+            };
+            if p + 1 < start {
+                right = seg[p + 1];
             }
-            if c == b'.' && previous == b'.' {
+            let c = seg[p];
+            if !matches!(c, b'.' | b'_' | b'%' | b'+' | b'-') {
+                break p + 1;
+            }
+            if c == b'.' && right == b'.' {
                 return;
             }
-            previous = c;
-            start -= 1;
-        }
+            right = c;
+            start = p;
+        };
         if start == at || seg[at - 1] == b'.' || seg[start] == b'.' {
             return;
         }
-        // The domain: labels of 1 to 63 letters, digits and inner dashes (trailing dots are not
-        // part of it), the last all letters and at least two.
+        // The domain: letters, digits, dashes and dots, at most 253 of them (trailing dots are
+        // not part of it) …
+        let hi = (at + 254).min(seg.len());
         let mut end = at + 1;
-        while end < seg.len()
-            && (seg[end].is_ascii_alphanumeric() || seg[end] == b'-' || seg[end] == b'.')
-            && end - at < 254
-        {
-            end += 1;
+        loop {
+            end = m.alnum_end(end).min(hi);
+            if end < hi && matches!(seg[end], b'-' | b'.') {
+                end += 1;
+            } else {
+                break;
+            }
         }
         while end > at + 1 && seg[end - 1] == b'.' {
             end -= 1;
         }
-        let mut labels = 1;
-        let mut label_len = 0usize;
-        let mut label_alpha = true;
-        let mut previous = b'.';
-        for &c in &seg[at + 1..end] {
-            if c == b'.' {
-                if label_len == 0 || previous == b'-' {
-                    return;
+        // … in labels of 1 to 63 letters, digits and inner dashes, the last all letters and at
+        // least two.
+        let mut labels = 0;
+        let mut from = at + 1;
+        loop {
+            let mut to = from;
+            loop {
+                to = m.alnum_end(to).min(end);
+                if to < end && seg[to] == b'-' {
+                    to += 1;
+                } else {
+                    break;
                 }
-                labels += 1;
-                label_len = 0;
-                label_alpha = true;
-            } else {
-                if label_len == 0 && c == b'-' || label_len == 63 {
-                    return;
-                }
-                label_len += 1;
-                label_alpha &= c.is_ascii_alphabetic();
             }
-            previous = c;
-        }
-        if labels >= 2 && label_len >= 2 && label_alpha && previous != b'-' {
-            self.counts.add(Class::Email, 1);
+            let label = &seg[from..to];
+            let (Some(first), Some(last)) = (label.first(), label.last()) else {
+                return;
+            };
+            if label.len() > 63 || *first == b'-' || *last == b'-' {
+                return;
+            }
+            labels += 1;
+            if to == end {
+                let letters = m.window(from, label.len(), |k| k.upper | k.lower);
+                if labels >= 2 && label.len() >= 2 && letters.count_ones() as usize == label.len() {
+                    self.counts.add(Class::Email, 1);
+                }
+                return;
+            }
+            // `seg[to]` is a dot.
+            from = to + 1;
         }
     }
 
