@@ -252,8 +252,8 @@ fn a_tenant_pattern_is_counted_in_new_uploads_and_by_classify_run() {
     assert_eq!(server.ok(&["classify", "pattern", "list", "acme"]), "");
 }
 
-/// A large text upload is scanned beside its transfer (past its first MiB, on a thread of its
-/// own) and its classes are complete and exact when the put returns.
+/// A large text upload is scanned beside its transfer (past its first MiB, in batches by a task
+/// of its own) and its classes are complete and exact when the put returns.
 #[test]
 fn a_large_text_upload_is_classified_exactly_by_the_time_it_is_stored() {
     let server = Server::start();

@@ -67,14 +67,14 @@ impl ReorderBudget {
     }
 }
 
-/// Files this node scans on threads at once, per core: uploads scanned beside their transfer
-/// and files read back alike. A scanning thread is taken from the runtime's blocking pool,
-/// which file operations need too; bounding them keeps many large uploads at once from
+/// Scans this node runs on threads at once, per core: batches of uploads scanned beside their
+/// transfer and files read back alike. A scanning thread is taken from the runtime's blocking
+/// pool, which file operations need too; bounding them keeps many large uploads at once from
 /// filling that pool or taking every core from the transfers.
 pub const SCAN_LANES_PER_CORE: usize = 2;
 
-/// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): an upload past its inline part takes
-/// one if one is free (otherwise it is read back after its commit), a read-back waits for one.
+/// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): a batch of an upload's scan, or a
+/// read-back, waits for one and holds it while it scans (an idle upload holds none).
 pub struct ScanLanes(Arc<tokio::sync::Semaphore>);
 
 impl Default for ScanLanes {
@@ -89,7 +89,8 @@ impl ScanLanes {
         Self(Arc::new(tokio::sync::Semaphore::new(lanes.max(1))))
     }
 
-    /// A lane now, if one is free.
+    /// A lane now, if one is free (the tests hold one to see what waits for it).
+    #[cfg(test)]
     fn try_take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.0.clone().try_acquire_owned().ok()
     }
@@ -106,13 +107,34 @@ impl ScanLanes {
 }
 
 /// Bytes an upload's scan takes inline, in the write's own request, before it moves to a
-/// thread of its own (most uploads are smaller and never start one).
+/// task of its own (most uploads are smaller and never start one).
 pub const INLINE_SCAN_BYTES: u64 = 1 << 20;
-/// Bytes queued for an upload's scanning thread (and chunks, whatever their size); when it
-/// falls further behind, the upload is read back after its commit instead (the transfer is
-/// never slowed by its scan).
+/// Bytes queued for an upload's scanning task (and chunks, whatever their size); when it falls
+/// further behind, the upload is read back after its commit instead (the transfer is never
+/// slowed by its scan).
 const MAX_QUEUED_BYTES: usize = 16 << 20;
 const SCAN_QUEUE: usize = 1024;
+/// Bytes an upload's scanning task gathers before it takes a lane and scans them (one hand-off
+/// to a thread per batch, not per write) …
+const SCAN_BATCH_BYTES: usize = 1 << 20;
+/// … or how long it waits for more before it scans what it has: a slow or stalled upload holds
+/// no lane, and its queued bytes only this long.
+const SCAN_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A chunk queued for a scanning task: its bytes are held against the node's budget and the
+/// upload's queue until it is dropped, scanned or not (so an abandoned scan gives them back).
+struct Queued {
+    chunk: Bytes,
+    budget: Arc<ReorderBudget>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.budget.give(self.chunk.len());
+        self.queued.fetch_sub(self.chunk.len(), Ordering::AcqRel);
+    }
+}
 
 /// Where an upload's scanner is.
 enum Scan {
@@ -120,14 +142,59 @@ enum Scan {
     None,
     /// In this request's hands.
     Inline(Box<Scanner>),
-    /// On a blocking thread of its own, fed in order through a bounded queue (each chunk's
-    /// bytes held against the node's budget until it is scanned).
+    /// With a task of its own, fed in order through a bounded queue ([`scan_batches`]).
     Worker {
-        queue: std::sync::mpsc::SyncSender<Bytes>,
+        queue: tokio::sync::mpsc::Sender<Queued>,
         /// Bytes queued and not yet scanned.
         queued: Arc<AtomicUsize>,
-        done: tokio::task::JoinHandle<Scanner>,
+        done: tokio::task::JoinHandle<Option<Box<Scanner>>>,
     },
+}
+
+/// An upload's scanning task: what has arrived is scanned in batches on the runtime's blocking
+/// pool, each batch holding one of the node's scanning lanes only while it is scanned, until
+/// the queue is closed (the upload's commit). Returns the scanner, or `None` if the lanes were
+/// closed (they never are) or a batch's thread failed.
+async fn scan_batches(
+    mut scanner: Box<Scanner>,
+    mut chunks: tokio::sync::mpsc::Receiver<Queued>,
+    lanes: Arc<ScanLanes>,
+) -> Option<Box<Scanner>> {
+    let mut open = true;
+    while open {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while bytes < SCAN_BATCH_BYTES {
+            let next = if batch.is_empty() {
+                chunks.recv().await
+            } else {
+                match tokio::time::timeout(SCAN_BATCH_WAIT, chunks.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                }
+            };
+            let Some(q) = next else {
+                open = false;
+                break;
+            };
+            bytes += q.chunk.len();
+            batch.push(q);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let lane = lanes.take().await?;
+        scanner = tokio::task::spawn_blocking(move || {
+            let _lane = lane;
+            for q in batch {
+                scanner.feed(&q.chunk);
+            }
+            scanner
+        })
+        .await
+        .ok()?;
+    }
+    Some(scanner)
 }
 
 /// An upload's scan as its writes arrive.
@@ -142,17 +209,17 @@ pub struct Streamed {
     lanes: Arc<ScanLanes>,
 }
 
-/// What an upload's scan found, once its thread (if it has one) has caught up.
+/// What an upload's scan found, once its task (if it has one) has caught up.
 pub enum Finish {
     Done(Option<Classification>),
-    Scanning(tokio::task::JoinHandle<Scanner>),
+    Scanning(tokio::task::JoinHandle<Option<Box<Scanner>>>),
 }
 
 impl Finish {
     pub async fn result(self) -> Option<Classification> {
         match self {
             Finish::Done(c) => c,
-            Finish::Scanning(done) => done.await.ok().map(Scanner::finish),
+            Finish::Scanning(done) => done.await.ok().flatten().map(|s| s.finish()),
         }
     }
 }
@@ -232,7 +299,8 @@ impl Streamed {
         }
     }
 
-    /// Scans the next in-order `chunk`: inline while the file is small, then on its own thread.
+    /// Scans the next in-order `chunk`: inline while the file is small, then queued for its
+    /// scanning task.
     fn scan_next(&mut self, chunk: Bytes) {
         let len = chunk.len();
         self.next += len as u64;
@@ -246,54 +314,38 @@ impl Streamed {
             }
             Scan::Worker { queue, queued, .. } => {
                 let room = queued.fetch_add(len, Ordering::AcqRel) + len <= MAX_QUEUED_BYTES;
-                let sent = room
-                    && self.budget.take(len)
-                    && match queue.try_send(chunk) {
-                        Ok(()) => true,
-                        Err(_) => {
-                            self.budget.give(len);
-                            false
-                        }
+                if room && self.budget.take(len) {
+                    let q = Queued {
+                        chunk,
+                        budget: self.budget.clone(),
+                        queued: queued.clone(),
                     };
-                if !sent {
+                    // Refused, the chunk is dropped and gives its bytes back.
+                    if queue.try_send(q).is_ok() {
+                        return;
+                    }
+                } else {
                     queued.fetch_sub(len, Ordering::AcqRel);
-                    // The scan fell behind the transfer: read back after the commit instead.
-                    self.give_up();
                 }
+                // The scan fell behind the transfer: read back after the commit instead.
+                self.give_up();
             }
         }
     }
 
-    /// Hands the scanner to a blocking thread (inline still, without a runtime); with no
-    /// scanning lane free, gives up: the file is read back after its commit.
+    /// Hands the scanner to a task of its own (inline still, without a runtime).
     fn move_to_worker(&mut self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let Some(lane) = self.lanes.try_take() else {
-            self.give_up();
             return;
         };
         let Scan::Inline(scanner) = std::mem::replace(&mut self.scan, Scan::None) else {
             return;
         };
-        let (queue, chunks) = std::sync::mpsc::sync_channel::<Bytes>(SCAN_QUEUE);
-        let budget = self.budget.clone();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let drained = queued.clone();
-        let done = runtime.spawn_blocking(move || {
-            let _lane = lane;
-            let mut scanner = *scanner;
-            while let Ok(chunk) = chunks.recv() {
-                scanner.feed(&chunk);
-                budget.give(chunk.len());
-                drained.fetch_sub(chunk.len(), Ordering::AcqRel);
-            }
-            scanner
-        });
+        let (queue, chunks) = tokio::sync::mpsc::channel(SCAN_QUEUE);
+        let done = runtime.spawn(scan_batches(scanner, chunks, self.lanes.clone()));
         self.scan = Scan::Worker {
             queue,
-            queued,
+            queued: Arc::new(AtomicUsize::new(0)),
             done,
         };
     }
@@ -316,15 +368,18 @@ impl Streamed {
         self.ahead_bytes = 0;
     }
 
-    /// Stops scanning (a thread ends once it has drained what was queued, giving its bytes
-    /// back).
+    /// Stops scanning: a scanning task is stopped (what it had queued is given back as it is
+    /// dropped; a batch being scanned, once it is done).
     fn give_up(&mut self) {
+        if let Scan::Worker { done, .. } = &self.scan {
+            done.abort();
+        }
         self.scan = Scan::None;
         self.release();
     }
 
     /// What the scan found, if it saw the whole file of `size` bytes in order (or enough of
-    /// it to know it is not text); a scanning thread is awaited by [`Finish::result`].
+    /// it to know it is not text); a scanning task is awaited by [`Finish::result`].
     pub fn finish(&mut self, size: u64) -> Finish {
         let seen = if self.settled() {
             size >= classify::scan::SNIFF_LEN as u64
@@ -334,7 +389,7 @@ impl Streamed {
         self.release();
         match std::mem::replace(&mut self.scan, Scan::None) {
             Scan::Inline(scanner) if seen => Finish::Done(Some(scanner.finish())),
-            // Closing the queue lets the thread finish what it holds and return the scanner.
+            // Closing the queue lets the task scan what it holds and return the scanner.
             Scan::Worker { queue, done, .. } if seen => {
                 drop(queue);
                 Finish::Scanning(done)
@@ -346,7 +401,7 @@ impl Streamed {
 
 impl Drop for Streamed {
     fn drop(&mut self) {
-        self.release();
+        self.give_up();
     }
 }
 
@@ -587,7 +642,24 @@ mod tests {
         assert!(done(s.finish(binary.len() as u64)).is_none());
     }
 
-    /// A large upload is scanned on a thread of its own, fed in order; when the scan cannot
+    fn feed(s: &mut Streamed, data: &Bytes) {
+        for (k, chunk) in data.chunks(256 << 10).enumerate() {
+            s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
+        }
+    }
+
+    /// Waits (at most 10 s) until `done` holds.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..1000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("not within 10 s: {what}");
+    }
+
+    /// A large upload is scanned by a task of its own, fed in order; when the scan cannot
     /// keep up within the node's budget, the upload is read back after its commit instead.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_upload_is_scanned_beside_its_transfer() {
@@ -595,9 +667,7 @@ mod tests {
         let data = Bytes::from(text(200_000));
         assert!(data.len() as u64 > 2 * INLINE_SCAN_BYTES);
         let mut s = streamed(&budget);
-        for (k, chunk) in data.chunks(256 << 10).enumerate() {
-            s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
-        }
+        feed(&mut s, &data);
         assert!(matches!(s.scan, Scan::Worker { .. }));
         let found = s.finish(data.len() as u64).result().await.unwrap();
         assert_eq!(cards(&found), 200_000);
@@ -606,45 +676,53 @@ mod tests {
         // Nothing may be queued beyond the node's budget: given up, read back later.
         let tight = Arc::new(ReorderBudget::new(1000));
         let mut s = streamed(&tight);
-        for (k, chunk) in data.chunks(256 << 10).enumerate() {
-            s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
-        }
+        feed(&mut s, &data);
         assert!(s.finish(data.len() as u64).result().await.is_none());
         assert_eq!(tight.held(), 0);
     }
 
-    /// Scanning threads are bounded by the node's lanes: an upload that finds none free is read
-    /// back after its commit, and the lane comes back when a scan ends.
+    /// Scanning threads are bounded by the node's lanes, and a lane is held only while a batch
+    /// is scanned: with one lane, an idle upload holds none and a second upload is scanned too;
+    /// an upload whose batches find no lane before its queue fills is read back after its
+    /// commit, and what it had queued is given back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn large_uploads_beyond_the_free_lanes_are_read_back() {
+    async fn a_lane_is_held_only_while_a_batch_is_scanned() {
         let budget = Arc::new(ReorderBudget::default());
         let lanes = Arc::new(ScanLanes::new(1));
         let data = Bytes::from(text(100_000));
         assert!(data.len() as u64 > INLINE_SCAN_BYTES);
         let upload = || Streamed::new(true, None, budget.clone(), lanes.clone());
-        let feed = |s: &mut Streamed| {
-            for (k, chunk) in data.chunks(256 << 10).enumerate() {
-                s.wrote((k * (256 << 10)) as u64, &data.slice_ref(chunk));
-            }
-        };
-        let (mut first, mut second) = (upload(), upload());
-        feed(&mut first);
+
+        // The first upload's writes so far are scanned; it goes quiet (a stalled client).
+        let mut first = upload();
+        feed(&mut first, &data);
         assert!(matches!(first.scan, Scan::Worker { .. }));
-        assert_eq!(lanes.free(), 0);
-        feed(&mut second);
-        assert!(matches!(second.scan, Scan::None), "no lane: given up");
-        assert!(second.finish(data.len() as u64).result().await.is_none());
+        until("the idle upload's lane is free", || {
+            lanes.free() == 1 && budget.held() == 0
+        })
+        .await;
+        let mut second = upload();
+        feed(&mut second, &data);
+        let found = second.finish(data.len() as u64).result().await.unwrap();
+        assert_eq!(cards(&found), 100_000);
         let found = first.finish(data.len() as u64).result().await.unwrap();
         assert_eq!(cards(&found), 100_000);
-        assert_eq!(lanes.free(), 1, "the lane is back once the scan has ended");
-        assert_eq!(budget.held(), 0);
-        // The next large upload finds it.
+        assert_eq!(lanes.free(), 1);
+
+        // No lane to be had (held here): the queue fills and the scan is given up.
+        let big = Bytes::from(text(700_000));
+        assert!(big.len() > MAX_QUEUED_BYTES);
+        let held = lanes.try_take().unwrap();
         let mut third = upload();
-        feed(&mut third);
-        assert_eq!(
-            cards(&third.finish(data.len() as u64).result().await.unwrap()),
-            100_000
-        );
+        feed(&mut third, &big);
+        assert!(matches!(third.scan, Scan::None), "fell behind: given up");
+        assert!(third.finish(big.len() as u64).result().await.is_none());
+        until("the abandoned queue's bytes are given back", || {
+            budget.held() == 0
+        })
+        .await;
+        drop(held);
+        assert_eq!(lanes.free(), 1);
     }
 
     #[test]
