@@ -109,30 +109,40 @@ impl ScanLanes {
 /// Bytes an upload's scan takes inline, in the write's own request, before it moves to a
 /// task of its own (most uploads are smaller and never start one).
 pub const INLINE_SCAN_BYTES: u64 = 1 << 20;
-/// Bytes queued for an upload's scanning task (and chunks, whatever their size); when it falls
-/// further behind, the upload is read back after its commit instead (the transfer is never
-/// slowed by its scan).
+/// Bytes gathered and queued for an upload's scanning task; when it falls further behind, the
+/// upload is read back after its commit instead (the transfer is never slowed by its scan).
 const MAX_QUEUED_BYTES: usize = 16 << 20;
-const SCAN_QUEUE: usize = 1024;
-/// Bytes an upload's scanning task gathers before it takes a lane and scans them (one hand-off
-/// to a thread per batch, not per write) …
-const SCAN_BATCH_BYTES: usize = 1 << 20;
-/// … or how long it waits for more before it scans what it has: a slow or stalled upload holds
-/// no lane, and its queued bytes only this long.
-const SCAN_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+/// Bytes of an upload gathered into one batch for its scanning task (one hand-off to a thread
+/// per batch, not per write; a stalled upload holds at most this, and no lane).
+const SCAN_BATCH_BYTES: usize = 256 << 10;
+/// Batches queued for a scanning task: as many as [`MAX_QUEUED_BYTES`] can fill, and the last.
+const SCAN_QUEUE: usize = MAX_QUEUED_BYTES / SCAN_BATCH_BYTES + 1;
 
-/// A chunk queued for a scanning task: its bytes are held against the node's budget and the
-/// upload's queue until it is dropped, scanned or not (so an abandoned scan gives them back).
-struct Queued {
-    chunk: Bytes,
+/// Chunks of an upload gathered for its scanning task: their bytes are held against the node's
+/// budget and the upload's queue until the batch is dropped, scanned or not (so an abandoned
+/// scan gives them back).
+struct Batch {
+    chunks: Vec<Bytes>,
+    bytes: usize,
     budget: Arc<ReorderBudget>,
     queued: Arc<AtomicUsize>,
 }
 
-impl Drop for Queued {
+impl Batch {
+    fn new(budget: &Arc<ReorderBudget>, queued: &Arc<AtomicUsize>) -> Self {
+        Self {
+            chunks: Vec::new(),
+            bytes: 0,
+            budget: budget.clone(),
+            queued: queued.clone(),
+        }
+    }
+}
+
+impl Drop for Batch {
     fn drop(&mut self) {
-        self.budget.give(self.chunk.len());
-        self.queued.fetch_sub(self.chunk.len(), Ordering::AcqRel);
+        self.budget.give(self.bytes);
+        self.queued.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
@@ -142,52 +152,33 @@ enum Scan {
     None,
     /// In this request's hands.
     Inline(Box<Scanner>),
-    /// With a task of its own, fed in order through a bounded queue ([`scan_batches`]).
+    /// With a task of its own ([`scan_batches`]), fed in order, a batch at a time, through a
+    /// bounded queue.
     Worker {
-        queue: tokio::sync::mpsc::Sender<Queued>,
-        /// Bytes queued and not yet scanned.
+        /// The batch being gathered.
+        pending: Batch,
+        queue: tokio::sync::mpsc::Sender<Batch>,
+        /// Bytes gathered or queued and not yet scanned.
         queued: Arc<AtomicUsize>,
         done: tokio::task::JoinHandle<Option<Box<Scanner>>>,
     },
 }
 
-/// An upload's scanning task: what has arrived is scanned in batches on the runtime's blocking
-/// pool, each batch holding one of the node's scanning lanes only while it is scanned, until
-/// the queue is closed (the upload's commit). Returns the scanner, or `None` if the lanes were
-/// closed (they never are) or a batch's thread failed.
+/// An upload's scanning task: each batch is scanned on the runtime's blocking pool, holding one
+/// of the node's scanning lanes only while it is scanned, until the queue is closed (the
+/// upload's commit). Returns the scanner, or `None` if the lanes were closed (they never are)
+/// or a batch's thread failed.
 async fn scan_batches(
     mut scanner: Box<Scanner>,
-    mut chunks: tokio::sync::mpsc::Receiver<Queued>,
+    mut batches: tokio::sync::mpsc::Receiver<Batch>,
     lanes: Arc<ScanLanes>,
 ) -> Option<Box<Scanner>> {
-    let mut open = true;
-    while open {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        while bytes < SCAN_BATCH_BYTES {
-            let next = if batch.is_empty() {
-                chunks.recv().await
-            } else {
-                match tokio::time::timeout(SCAN_BATCH_WAIT, chunks.recv()).await {
-                    Ok(next) => next,
-                    Err(_) => break,
-                }
-            };
-            let Some(q) = next else {
-                open = false;
-                break;
-            };
-            bytes += q.chunk.len();
-            batch.push(q);
-        }
-        if batch.is_empty() {
-            break;
-        }
+    while let Some(batch) = batches.recv().await {
         let lane = lanes.take().await?;
         scanner = tokio::task::spawn_blocking(move || {
             let _lane = lane;
-            for q in batch {
-                scanner.feed(&q.chunk);
+            for chunk in &batch.chunks {
+                scanner.feed(chunk);
             }
             scanner
         })
@@ -312,16 +303,22 @@ impl Streamed {
                     self.move_to_worker();
                 }
             }
-            Scan::Worker { queue, queued, .. } => {
+            Scan::Worker {
+                pending,
+                queue,
+                queued,
+                ..
+            } => {
                 let room = queued.fetch_add(len, Ordering::AcqRel) + len <= MAX_QUEUED_BYTES;
                 if room && self.budget.take(len) {
-                    let q = Queued {
-                        chunk,
-                        budget: self.budget.clone(),
-                        queued: queued.clone(),
-                    };
-                    // Refused, the chunk is dropped and gives its bytes back.
-                    if queue.try_send(q).is_ok() {
+                    pending.chunks.push(chunk);
+                    pending.bytes += len;
+                    if pending.bytes < SCAN_BATCH_BYTES {
+                        return;
+                    }
+                    let batch = std::mem::replace(pending, Batch::new(&self.budget, queued));
+                    // Refused, the batch is dropped and gives its bytes back.
+                    if queue.try_send(batch).is_ok() {
                         return;
                     }
                 } else {
@@ -341,11 +338,13 @@ impl Streamed {
         let Scan::Inline(scanner) = std::mem::replace(&mut self.scan, Scan::None) else {
             return;
         };
-        let (queue, chunks) = tokio::sync::mpsc::channel(SCAN_QUEUE);
-        let done = runtime.spawn(scan_batches(scanner, chunks, self.lanes.clone()));
+        let (queue, batches) = tokio::sync::mpsc::channel(SCAN_QUEUE);
+        let done = runtime.spawn(scan_batches(scanner, batches, self.lanes.clone()));
+        let queued = Arc::new(AtomicUsize::new(0));
         self.scan = Scan::Worker {
+            pending: Batch::new(&self.budget, &queued),
             queue,
-            queued: Arc::new(AtomicUsize::new(0)),
+            queued,
             done,
         };
     }
@@ -389,10 +388,21 @@ impl Streamed {
         self.release();
         match std::mem::replace(&mut self.scan, Scan::None) {
             Scan::Inline(scanner) if seen => Finish::Done(Some(scanner.finish())),
-            // Closing the queue lets the task scan what it holds and return the scanner.
-            Scan::Worker { queue, done, .. } if seen => {
-                drop(queue);
-                Finish::Scanning(done)
+            // The last batch, then closing the queue lets the task scan what it holds and
+            // return the scanner.
+            Scan::Worker {
+                pending,
+                queue,
+                done,
+                ..
+            } if seen => {
+                if pending.chunks.is_empty() || queue.try_send(pending).is_ok() {
+                    drop(queue);
+                    Finish::Scanning(done)
+                } else {
+                    done.abort();
+                    Finish::Done(None)
+                }
             }
             _ => Finish::Done(None),
         }
@@ -697,9 +707,12 @@ mod tests {
         let mut first = upload();
         feed(&mut first, &data);
         assert!(matches!(first.scan, Scan::Worker { .. }));
-        until("the idle upload's lane is free", || {
-            lanes.free() == 1 && budget.held() == 0
-        })
+        // Every batch sent is scanned (only the one being gathered, under a batch, is held)
+        // and the lane is free while the upload idles.
+        until(
+            "the idle upload's batches scanned and its lane free",
+            || budget.held() < SCAN_BATCH_BYTES && lanes.free() == 1,
+        )
         .await;
         let mut second = upload();
         feed(&mut second, &data);
