@@ -285,6 +285,9 @@ impl Server {
             &config.alerts,
             clock.clone(),
         )?);
+        let reservations = Arc::new(files::reserve::Reservations::new(
+            config.limits.classify_threads,
+        ));
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
@@ -297,7 +300,7 @@ impl Server {
                 clock,
                 entropy,
                 node,
-                reservations: Default::default(),
+                reservations,
                 free_space,
                 throttles: Default::default(),
                 buffers,

@@ -30,6 +30,10 @@ pub struct Limits {
     pub max_auth_attempts: usize,
     /// Every rejected authentication takes this long, whatever the reason (no timing oracle).
     pub auth_rejection_time: Duration,
+    /// Threads scanning files for classification at once (batches of uploads and files read
+    /// back); by default [`SCAN_LANES_PER_CORE`](crate::files::classification::SCAN_LANES_PER_CORE)
+    /// per core.
+    pub classify_threads: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +48,7 @@ impl Default for Limits {
             preauth_timeout: Duration::from_secs(30),
             max_auth_attempts: 6,
             auth_rejection_time: Duration::from_millis(500),
+            classify_threads: crate::files::classification::ScanLanes::default_count(),
         }
     }
 }

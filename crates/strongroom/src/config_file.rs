@@ -304,6 +304,7 @@ struct RawLimits {
     preauth_timeout_secs: Option<u64>,
     max_auth_attempts: Option<usize>,
     auth_rejection_ms: Option<u64>,
+    classify_threads: Option<usize>,
 }
 
 fn positive<T: PartialOrd + Default + std::fmt::Display>(
@@ -373,6 +374,11 @@ fn validate(
         auth_rejection_time: l
             .auth_rejection_ms
             .map_or(d.auth_rejection_time, Duration::from_millis),
+        classify_threads: positive(
+            "limits.classify_threads",
+            l.classify_threads,
+            d.classify_threads,
+        )?,
     };
     let listen = match (sftp_listen, raw.sftp.listen) {
         (Some(a), _) => a,

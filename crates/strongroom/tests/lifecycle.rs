@@ -213,6 +213,7 @@ fn broken_configuration_is_a_usage_error_naming_the_problem() {
             "max_handles_per_session",
         ),
         ("[limits]\nmax_handels = 3\n", "max_handels"),
+        ("[limits]\nclassify_threads = 0\n", "classify_threads"),
         ("[sftp]\nlisten = \"nowhere\"\n", "sftp.listen"),
         ("this is not toml", "config file"),
     ];

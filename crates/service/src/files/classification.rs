@@ -67,8 +67,9 @@ impl ReorderBudget {
     }
 }
 
-/// Scans this node runs on threads at once, per core: batches of uploads scanned beside their
-/// transfer and files read back alike. A scanning thread is taken from the runtime's blocking
+/// Scans this node runs on threads at once, per core, unless configured (`[limits]
+/// classify_threads`): batches of uploads scanned beside their transfer and files read back
+/// alike. A scanning thread is taken from the runtime's blocking
 /// pool, which file operations need too; bounding them keeps many large uploads at once from
 /// filling that pool or taking every core from the transfers.
 pub const SCAN_LANES_PER_CORE: usize = 2;
@@ -79,12 +80,17 @@ pub struct ScanLanes(Arc<tokio::sync::Semaphore>);
 
 impl Default for ScanLanes {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self::new(cores * SCAN_LANES_PER_CORE)
+        Self::new(Self::default_count())
     }
 }
 
 impl ScanLanes {
+    /// [`SCAN_LANES_PER_CORE`] for each core of this machine.
+    pub fn default_count() -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        cores * SCAN_LANES_PER_CORE
+    }
+
     pub fn new(lanes: usize) -> Self {
         Self(Arc::new(tokio::sync::Semaphore::new(lanes.max(1))))
     }

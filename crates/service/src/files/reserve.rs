@@ -32,6 +32,14 @@ pub struct Reservations {
 }
 
 impl Reservations {
+    /// With `scan_lanes` threads to scan files on (see [`super::classification::ScanLanes`]).
+    pub fn new(scan_lanes: usize) -> Self {
+        Self {
+            lanes: Arc::new(super::classification::ScanLanes::new(scan_lanes)),
+            ..Self::default()
+        }
+    }
+
     /// The threads this node scans files on.
     pub fn scan_lanes(&self) -> Arc<super::classification::ScanLanes> {
         self.lanes.clone()
