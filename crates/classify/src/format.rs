@@ -121,10 +121,10 @@ fn names_accounts(line: &[u8]) -> bool {
         .filter(|c| matches!(c, b',' | b';' | b'\t' | b'|'))
         .count();
     separators >= 1
-        && line.split(|c| !c.is_ascii_alphanumeric()).any(|w| {
-            let lower: Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
-            crate::scan::keyword(&lower) & (ACCOUNT | CARD) != 0
-        })
+        // Keywords are looked up without regard to case.
+        && line
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
