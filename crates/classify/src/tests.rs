@@ -178,6 +178,51 @@ fn examples_in_context() {
     assert_eq!(count("not@an-address and a@b.c1", Class::Email), 0);
 }
 
+/// E-mail addresses by RFC 5321's common form, at the edges of each rule.
+#[test]
+fn email_addresses_follow_the_dot_atom_and_label_rules() {
+    let label = |n: usize| "b".repeat(n);
+    let cases: &[(String, u64)] = &[
+        ("to a.b_c%d+e-f@bank.example now".into(), 1),
+        ("to a..b@bank.example".into(), 0),
+        ("to .ab@bank.example".into(), 0),
+        ("to ab.@bank.example".into(), 0),
+        ("to @bank.example".into(), 0),
+        (format!("to a@{}.example", label(63)), 1),
+        (format!("to a@{}.example", label(64)), 0),
+        ("to a@-bank.example".into(), 0),
+        ("to a@bank-.example".into(), 0),
+        ("to a@ba-nk.example".into(), 1),
+        ("to a@bank..example".into(), 0),
+        ("to a@bank.e".into(), 0),
+        ("to a@bank.ex4mple".into(), 0),
+        ("to a@bank.example.".into(), 1),
+        ("to a@bank".into(), 0),
+        ("to a@bank.Example".into(), 1),
+        // The local part is read back at most 64 characters from the `@`.
+        (format!("to {}@bank.example", "a".repeat(64)), 1),
+        (
+            format!("to {}.{}@bank.example", "a".repeat(10), "a".repeat(60)),
+            1,
+        ),
+        (
+            format!("to {}..{}@bank.example", "a".repeat(10), "a".repeat(64)),
+            1,
+        ),
+        (
+            format!("to {}..{}@bank.example", "a".repeat(10), "a".repeat(61)),
+            0,
+        ),
+        // Two addresses side by side, and one spanning block boundaries.
+        ("a@bank.example;b@bank.example".into(), 2),
+        (format!("{} c.d@{}.example", "x".repeat(60), label(40)), 1),
+    ];
+    for (text, want) in cases {
+        let found = classify(text.as_bytes()).counts.get(Class::Email);
+        assert_eq!(found, *want, "{text}");
+    }
+}
+
 proptest! {
     /// Chunk boundaries change nothing: the counts of any split equal the whole buffer's.
     #[test]
