@@ -410,6 +410,11 @@ impl Streamed {
                     Finish::Done(None)
                 }
             }
+            // Not seen whole: what the task holds is not scanned.
+            Scan::Worker { done, .. } => {
+                done.abort();
+                Finish::Done(None)
+            }
             _ => Finish::Done(None),
         }
     }
@@ -688,6 +693,14 @@ mod tests {
         let found = s.finish(data.len() as u64).result().await.unwrap();
         assert_eq!(cards(&found), 200_000);
         assert_eq!(budget.held(), 0, "every queued chunk given back");
+
+        // Not seen whole (the file is longer than what was written in order): the task is
+        // stopped and what it held is given back.
+        let mut s = streamed(&budget);
+        feed(&mut s, &data);
+        assert!(budget.held() > 0);
+        assert!(s.finish(data.len() as u64 + 1).result().await.is_none());
+        until("the stopped task's bytes given back", || budget.held() == 0).await;
 
         // Nothing may be queued beyond the node's budget: given up, read back later.
         let tight = Arc::new(ReorderBudget::new(1000));
