@@ -106,8 +106,9 @@ impl ScanLanes {
         self.0.clone().acquire_owned().await.ok()
     }
 
-    /// Lanes free now.
-    pub fn free(&self) -> usize {
+    /// Lanes free now (the tests watch them).
+    #[cfg(test)]
+    fn free(&self) -> usize {
         self.0.available_permits()
     }
 }
