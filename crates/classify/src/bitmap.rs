@@ -253,8 +253,11 @@ impl Bitmap {
         class_blocks(text, &mut self.blocks);
         // What follows a byte may be in the next block (and what precedes it in the last).
         let mut previous_alnum = 0u64;
-        let mut previous_digit = 0u64;
         let mut carry = false;
+        // The number bytes of the block (computed with the block before, carried over).
+        let mut joined = self.blocks.first().map_or(0, |k| {
+            number_bytes(0, k, self.blocks.get(1).map_or(0, |n| n.digit))
+        });
         for q in 0..self.blocks.len() {
             let next = self.blocks.get(q + 1).copied().unwrap_or_default();
             let after = self.blocks.get(q + 2).map_or(0, |k| k.digit);
@@ -271,9 +274,9 @@ impl Bitmap {
                 & ahead(k.digit, next.digit, 2)
                 & ahead(k.digit, next.digit, 3);
             // Digits and the single joiners between them; where nine of them in a row begin.
-            let joined = number_bytes(previous_digit, k, next.digit);
             let joined_next = number_bytes(k.digit >> 63, &next, after);
             let long_number = k.digit & runs_of_nine(joined, joined_next);
+            joined = joined_next;
             let starts = long_number | upper2 | upper_digit | lower2_digit2;
             k.lean = (k.stop & starts) | k.event;
             k.camel = k.lower & ahead(k.upper, next.upper, 1);
@@ -282,7 +285,6 @@ impl Bitmap {
             let (sum, c2) = sum.overflowing_add(u64::from(carry));
             carry = c1 || c2;
             k.number_end = sum & !k.digit & !(k.upper | k.lower);
-            previous_digit = k.digit >> 63;
         }
     }
 
