@@ -533,7 +533,10 @@ impl Scanner {
     /// candidate (or shorter number), and its column's header. When a bit of `enough` is found,
     /// that decides the candidate and nothing further is looked up: the header first, then the
     /// words before the candidate from the nearest back (`<BICFI>` names the code right after
-    /// it). Every candidate ends its words' reach, so none of them would be looked at again.
+    /// it); a candidate so decided ends its words' reach, so none of them is looked at again.
+    /// When every word back to the last candidate was looked up, what they name is kept
+    /// (`pending`) and they are not looked up again by the next candidate either (a line of
+    /// codes that nothing names costs one lookup per word, not one per code and word before).
     fn context_at(&mut self, t: &[u8], m: &Bitmap, at: usize, enough: u8) -> u8 {
         if self.first_line {
             // The header's words name their columns as they are met: in order.
@@ -542,24 +545,33 @@ impl Scanner {
             return self.pending;
         }
         self.field_at(m, at);
-        let mut context = self.column();
-        if context & enough != 0 {
-            return context;
+        let column = self.column();
+        if column & enough != 0 {
+            return column;
         }
         let mut from = self.words_from;
-        match m.last_set_before(from, at, |k| k.number_end) {
+        let mut named = match m.last_set_before(from, at, |k| k.number_end) {
             // A number ends what the words before it named.
-            Some(end) => from = end,
-            None => context |= self.pending,
-        }
+            Some(end) => {
+                from = end;
+                0
+            }
+            None => self.pending,
+        };
         let mut to = at;
-        while context & enough == 0
-            && let Some(s) = m.last_set_before(from, to, |k| k.stop & k.alnum())
-        {
-            context |= word_context(t, m, s, m.alnum_end(s));
+        loop {
+            if named & enough != 0 {
+                return named | column;
+            }
+            let Some(s) = m.last_set_before(from, to, |k| k.stop & k.alnum()) else {
+                break;
+            };
+            named |= word_context(t, m, s, m.alnum_end(s));
             to = s;
         }
-        context
+        self.pending = named;
+        self.words_from = self.words_from.max(at);
+        named | column
     }
 
     /// Brings the field index to position `at` of the text (separators are counted when a
@@ -963,6 +975,8 @@ impl Scanner {
 /// already). The parts are found from the camelCase bits, not by reading the letters.
 #[inline]
 fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
+    #[cfg(test)]
+    crate::tests::WORD_LOOKUPS.with(|n| n.set(n.get() + 1));
     let word = &t[from..to];
     if word.is_empty() || word.len() > 24 {
         return 0;

@@ -327,3 +327,29 @@ fn tenant_patterns_count_and_are_checked() {
         Err(PatternError::Invalid { .. })
     ));
 }
+
+thread_local! {
+    /// Words looked up as keywords by this thread's scanners (counted in tests only).
+    pub(crate) static WORD_LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A line of codes that nothing names (BIC-shaped words, no keyword, no number between them)
+/// costs one keyword lookup per word, not one per code and every word before it: the words
+/// looked back over for one code are not looked up again for the next.
+#[test]
+fn codes_nothing_names_cost_one_lookup_per_word() {
+    let words = 2_000;
+    // After a first line (which is read as a header, word by word).
+    let line = format!("notes\n{}", "DEUTDEFF ".repeat(words));
+    WORD_LOOKUPS.with(|n| n.set(0));
+    assert_eq!(classify(line.as_bytes()).counts.get(Class::SwiftBic), 0);
+    let lookups = WORD_LOOKUPS.with(|n| n.get());
+    assert!(
+        lookups <= 2 * words as u64,
+        "{lookups} lookups for {words} words"
+    );
+    // Named once at the start, every code on the line is counted (the keyword's reach is one
+    // candidate: only the first).
+    let named = format!("notes\nBIC {}", "DEUTDEFF ".repeat(words));
+    assert_eq!(classify(named.as_bytes()).counts.get(Class::SwiftBic), 1);
+}
