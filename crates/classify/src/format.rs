@@ -75,6 +75,7 @@ pub fn is_binary(head: &[u8]) -> bool {
     memchr::memchr(0, head).is_some() || control * 20 > head.len()
 }
 
+/// The formats `head` (a file's first bytes) shows.
 pub fn sniff(head: &[u8]) -> Vec<Format> {
     if is_binary(head) {
         return vec![Format::Binary];

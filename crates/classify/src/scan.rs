@@ -913,16 +913,9 @@ impl Scanner {
         }
         // The domain: letters, digits, dashes and dots, at most 253 of them (trailing dots are
         // not part of it) …
-        let hi = (at + 254).min(seg.len());
-        let mut end = at + 1;
-        loop {
-            end = m.alnum_end(end).min(hi);
-            if end < hi && matches!(seg[end], b'-' | b'.') {
-                end += 1;
-            } else {
-                break;
-            }
-        }
+        let mut end = run_end(seg, m, at + 1, (at + 254).min(seg.len()), |c| {
+            matches!(c, b'-' | b'.')
+        });
         while end > at + 1 && seg[end - 1] == b'.' {
             end -= 1;
         }
@@ -931,15 +924,7 @@ impl Scanner {
         let mut labels = 0;
         let mut from = at + 1;
         loop {
-            let mut to = from;
-            loop {
-                to = m.alnum_end(to).min(end);
-                if to < end && seg[to] == b'-' {
-                    to += 1;
-                } else {
-                    break;
-                }
-            }
+            let to = run_end(seg, m, from, end, |c| c == b'-');
             let label = &seg[from..to];
             let (Some(first), Some(last)) = (label.first(), label.last()) else {
                 return;
@@ -1017,6 +1002,25 @@ fn skip_alnum(seg: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Where the run from `i` of letters, digits and single bytes that `joins` accepts ends, at
+/// `limit` at the latest (runs of letters and digits crossed with the bitmaps).
+fn run_end(
+    seg: &[u8],
+    m: &Bitmap,
+    mut i: usize,
+    limit: usize,
+    joins: impl Fn(u8) -> bool,
+) -> usize {
+    loop {
+        i = m.alnum_end(i).min(limit);
+        if i < limit && joins(seg[i]) {
+            i += 1;
+        } else {
+            return i;
+        }
+    }
 }
 
 /// Whether an `@` follows the word at `end` (it is an e-mail's local part, not a BIC).

@@ -69,9 +69,9 @@ impl ReorderBudget {
 
 /// Scans this node runs on threads at once, per core, unless configured (`[limits]
 /// classify_threads`): batches of uploads scanned beside their transfer and files read back
-/// alike. A scanning thread is taken from the runtime's blocking
-/// pool, which file operations need too; bounding them keeps many large uploads at once from
-/// filling that pool or taking every core from the transfers.
+/// alike. A scanning thread is taken from the runtime's blocking pool, which file operations
+/// need too; bounding them keeps many large uploads at once from filling that pool or taking
+/// every core from the transfers.
 pub const SCAN_LANES_PER_CORE: usize = 2;
 
 /// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): a batch of an upload's scan, or a
@@ -396,25 +396,20 @@ impl Streamed {
         match std::mem::replace(&mut self.scan, Scan::None) {
             Scan::Inline(scanner) if seen => Finish::Done(Some(scanner.finish())),
             // The last batch, then closing the queue lets the task scan what it holds and
-            // return the scanner.
+            // return the scanner; not seen whole, what it holds is not scanned.
             Scan::Worker {
                 pending,
                 queue,
                 done,
                 ..
-            } if seen => {
-                if pending.chunks.is_empty() || queue.try_send(pending).is_ok() {
+            } => {
+                if seen && (pending.chunks.is_empty() || queue.try_send(pending).is_ok()) {
                     drop(queue);
                     Finish::Scanning(done)
                 } else {
                     done.abort();
                     Finish::Done(None)
                 }
-            }
-            // Not seen whole: what the task holds is not scanned.
-            Scan::Worker { done, .. } => {
-                done.abort();
-                Finish::Done(None)
             }
             _ => Finish::Done(None),
         }
