@@ -358,6 +358,12 @@ impl Bitmap {
         self.bit(i, |k| k.digit)
     }
 
+    /// Whether `i` is where a number ends (see [`Block::number_end`]).
+    #[inline]
+    pub fn is_number_end(&self, i: usize) -> bool {
+        self.bit(i, |k| k.number_end)
+    }
+
     #[inline]
     pub fn is_alpha(&self, i: usize) -> bool {
         self.bit(i, |k| k.upper | k.lower)

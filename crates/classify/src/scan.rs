@@ -122,116 +122,166 @@ const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
 pub(crate) const ACCOUNT: u8 = 16;
 
-/// The keywords, by length (index: length - 1), with the context each gives.
-const KEYWORDS: [&[(&[u8], u8)]; 14] = [
-    &[],
-    &[(b"cc", CARD)],
-    &[
-        (b"pan", CARD),
-        (b"ccn", CARD),
-        (b"aba", ROUTING),
-        (b"rtn", ROUTING),
-        (b"ssn", SSN),
-        (b"bic", BIC),
-        (b"52a", BIC),
-        (b"53a", BIC),
-        (b"54a", BIC),
-        (b"56a", BIC),
-        (b"57a", BIC),
-        (b"58a", BIC),
-    ],
-    &[
-        (b"card", CARD),
-        (b"visa", CARD),
-        (b"amex", CARD),
-        (b"rdfi", ROUTING),
-        (b"odfi", ROUTING),
-        (b"acct", ACCOUNT),
-        (b"iban", ACCOUNT),
-    ],
-    &[
-        (b"cards", CARD),
-        (b"karte", CARD),
-        (b"carte", CARD),
-        (b"bicfi", BIC),
-        (b"swift", BIC),
-        (b"konto", ACCOUNT),
-    ],
-    &[
-        (b"social", SSN),
-        (b"anybic", BIC),
-        (b"compte", ACCOUNT),
-        (b"cuenta", ACCOUNT),
-    ],
-    &[
-        (b"tarjeta", CARD),
-        (b"routing", ROUTING),
-        (b"transit", ROUTING),
-        (b"account", ACCOUNT),
-    ],
-    &[
-        (b"swiftbic", BIC),
-        (b"bicorbei", BIC),
-        (b"accounts", ACCOUNT),
-    ],
-    &[],
-    &[
-        (b"mastercard", CARD),
-        (b"creditcard", CARD),
-        (b"cardnumber", CARD),
-    ],
-    &[(b"kreditkarte", CARD), (b"kontonummer", ACCOUNT)],
-    &[],
-    &[(b"routingnumber", ROUTING), (b"accountnumber", ACCOUNT)],
-    &[(b"socialsecurity", SSN)],
+/// The keywords, with the context each gives (letters and digits only, in small letters).
+const KEYWORDS: [(&[u8], u8); 45] = [
+    (b"cc", CARD),
+    (b"pan", CARD),
+    (b"ccn", CARD),
+    (b"aba", ROUTING),
+    (b"rtn", ROUTING),
+    (b"ssn", SSN),
+    (b"bic", BIC),
+    (b"52a", BIC),
+    (b"53a", BIC),
+    (b"54a", BIC),
+    (b"56a", BIC),
+    (b"57a", BIC),
+    (b"58a", BIC),
+    (b"card", CARD),
+    (b"visa", CARD),
+    (b"amex", CARD),
+    (b"rdfi", ROUTING),
+    (b"odfi", ROUTING),
+    (b"acct", ACCOUNT),
+    (b"iban", ACCOUNT),
+    (b"cards", CARD),
+    (b"karte", CARD),
+    (b"carte", CARD),
+    (b"bicfi", BIC),
+    (b"swift", BIC),
+    (b"konto", ACCOUNT),
+    (b"social", SSN),
+    (b"anybic", BIC),
+    (b"compte", ACCOUNT),
+    (b"cuenta", ACCOUNT),
+    (b"tarjeta", CARD),
+    (b"routing", ROUTING),
+    (b"transit", ROUTING),
+    (b"account", ACCOUNT),
+    (b"swiftbic", BIC),
+    (b"bicorbei", BIC),
+    (b"accounts", ACCOUNT),
+    (b"mastercard", CARD),
+    (b"creditcard", CARD),
+    (b"cardnumber", CARD),
+    (b"kreditkarte", CARD),
+    (b"kontonummer", ACCOUNT),
+    (b"routingnumber", ROUTING),
+    (b"accountnumber", ACCOUNT),
+    (b"socialsecurity", SSN),
 ];
+/// The longest keyword.
+const MAX_KEYWORD: usize = 14;
 
-/// A bit for a word's first and last characters (case folded): a cheap first test.
-const fn shape_bit(first: u8, last: u8) -> u64 {
-    1u64 << (((first | 0x20) as u32 * 7 + (last | 0x20) as u32) % 64)
+/// A word as the keyword table keys it: its first eight bytes and its last eight (overlapping
+/// when it is shorter than 16; none when it is eight or shorter), little-endian, letters in
+/// small letters (`| 0x20` lower-cases a letter and leaves a digit as it is; words hold
+/// nothing else), and its length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct WordKey {
+    head: u64,
+    tail: u64,
+    len: u8,
 }
 
-/// Per keyword length, the shape bits of the keywords of that length.
-const fn keyword_shapes() -> [u64; 14] {
-    let mut shapes = [0u64; 14];
-    let mut len = 0;
-    while len < 14 {
-        let list = KEYWORDS[len];
-        let mut i = 0;
-        while i < list.len() {
-            let k = list[i].0;
-            shapes[len] |= shape_bit(k[0], k[k.len() - 1]);
-            i += 1;
-        }
-        len += 1;
-    }
-    shapes
-}
-static KEYWORD_SHAPES: [u64; 14] = keyword_shapes();
-
-/// The context a word gives (letters compared without case; no copy).
-#[inline]
-pub(crate) fn keyword(word: &[u8]) -> u8 {
-    let Some(i) = word.len().checked_sub(1).filter(|i| *i < 14) else {
-        return 0;
+/// The low `len` bytes (1 to 8) of a word, folded to small letters.
+const fn folded(word: u64, len: usize) -> u64 {
+    let mask = if len >= 8 {
+        !0
+    } else {
+        (1u64 << (8 * len)) - 1
     };
-    // Most words are no keyword: rejected by their length, first and last characters.
-    if KEYWORD_SHAPES[i] & shape_bit(word[0], word[i]) == 0 {
-        return 0;
-    }
-    keyword_of_shape(word, i)
+    (word | 0x2020_2020_2020_2020) & mask
 }
 
-/// [`keyword`] for a word whose shape a keyword of its length has (`i`: its length - 1).
-#[inline(never)]
-fn keyword_of_shape(word: &[u8], i: usize) -> u8 {
-    let candidates = KEYWORDS[i];
-    // Letters and digits: `| 0x20` lower-cases a letter and leaves a digit as it is.
-    let first = word[0] | 0x20;
-    candidates
-        .iter()
-        .find(|(k, _)| k[0] == first && k.eq_ignore_ascii_case(word))
-        .map_or(0, |(_, c)| *c)
+/// The table slot of a key: a multiplicative hash, checked at compile time to give every
+/// keyword a slot of its own ([`keyword_table`]).
+const fn slot_of(k: WordKey) -> usize {
+    let mixed = k.head ^ k.tail.rotate_left(29) ^ k.len as u64;
+    (mixed.wrapping_mul(0xE9A4_93E0_566E_A369) >> (64 - 7)) as usize
+}
+
+const fn key_of_keyword(word: &[u8]) -> WordKey {
+    let len = word.len();
+    let mut head = 0u64;
+    let mut tail = 0u64;
+    let mut j = 0;
+    while j < len {
+        if j < 8 {
+            head |= (word[j] as u64) << (8 * j);
+        }
+        if len > 8 && j + 8 >= len {
+            tail |= (word[j] as u64) << (8 * (j + 8 - len));
+        }
+        j += 1;
+    }
+    WordKey {
+        head: folded(head, if len < 8 { len } else { 8 }),
+        tail: if len > 8 { folded(tail, 8) } else { 0 },
+        len: len as u8,
+    }
+}
+
+/// The keywords by slot, with their contexts (an empty slot has length 0, which no word has).
+const fn keyword_table() -> [(WordKey, u8); 128] {
+    let empty = WordKey {
+        head: 0,
+        tail: 0,
+        len: 0,
+    };
+    let mut table = [(empty, 0u8); 128];
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        let key = key_of_keyword(KEYWORDS[i].0);
+        let slot = slot_of(key);
+        assert!(
+            table[slot].0.len == 0,
+            "two keywords share a slot: change the multiplier"
+        );
+        table[slot] = (key, KEYWORDS[i].1);
+        i += 1;
+    }
+    table
+}
+static KEYWORD_TABLE: [(WordKey, u8); 128] = keyword_table();
+
+/// The low `len` bytes (1 to 8) of `t` from `at`, little-endian: one load where eight bytes
+/// are there to read.
+#[inline]
+fn load(t: &[u8], at: usize, len: usize) -> u64 {
+    match t.get(at..at + 8) {
+        Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        None => t[at..at + len]
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    }
+}
+
+/// The context the word `t[from..to]` gives (letters compared without case; letters and digits
+/// only): one table slot read and compared.
+#[inline]
+pub(crate) fn keyword_at(t: &[u8], from: usize, to: usize) -> u8 {
+    let len = to - from;
+    if !(2..=MAX_KEYWORD).contains(&len) {
+        return 0;
+    }
+    let key = WordKey {
+        head: folded(load(t, from, len.min(8)), len.min(8)),
+        tail: if len > 8 {
+            folded(load(t, to - 8, 8), 8)
+        } else {
+            0
+        },
+        len: len as u8,
+    };
+    let (k, context) = KEYWORD_TABLE[slot_of(key)];
+    if k == key { context } else { 0 }
+}
+
+/// The context a word of letters and digits gives.
+pub(crate) fn keyword(word: &[u8]) -> u8 {
+    keyword_at(word, 0, word.len())
 }
 
 /// Bytes that never occur inside a candidate: segments are cut there.
@@ -544,30 +594,47 @@ impl Scanner {
             self.field_at(m, at);
             return self.pending;
         }
-        self.field_at(m, at);
-        let column = self.column();
+        // A header that names no column (most files have none) is not looked up.
+        let column = if self.header.is_empty() {
+            0
+        } else {
+            self.field_at(m, at);
+            self.column()
+        };
         if column & enough != 0 {
             return column;
         }
-        let mut from = self.words_from;
-        let mut named = match m.last_set_before(from, at, |k| k.number_end) {
-            // A number ends what the words before it named.
-            Some(end) => {
-                from = end;
-                0
-            }
-            None => self.pending,
-        };
+        let from = self.words_from;
+        let pending = self.pending;
+        // What the line named before the words looked back over decides, unless a number came
+        // between (rare: a keyword that did not decide its own candidate).
+        let no_number_in = |to: usize| m.last_set_before(from, to, |k| k.number_end).is_none();
+        if pending & enough != 0 && no_number_in(at) {
+            return pending | column;
+        }
+        // The words before the candidate, nearest first, back to the last candidate or to a
+        // number (a number ends what the words before it named): one walk over both.
+        let mut named = 0;
         let mut to = at;
-        loop {
-            if named & enough != 0 {
-                return named | column;
-            }
-            let Some(s) = m.last_set_before(from, to, |k| k.stop & k.alnum()) else {
+        let mut number = false;
+        while let Some(s) = m.last_set_before(from, to, |k| (k.stop & k.alnum()) | k.number_end) {
+            if m.is_number_end(s) {
+                number = true;
                 break;
-            };
+            }
             named |= word_context(t, m, s, m.alnum_end(s));
+            if named & enough != 0 {
+                let before = if pending != 0 && no_number_in(s) {
+                    pending
+                } else {
+                    0
+                };
+                return named | before | column;
+            }
             to = s;
+        }
+        if !number {
+            named |= pending;
         }
         self.pending = named;
         self.words_from = self.words_from.max(at);
@@ -966,18 +1033,18 @@ fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
     if word.is_empty() || word.len() > 24 {
         return 0;
     }
-    let mut mask = keyword(word);
+    let mut mask = keyword_at(t, from, to);
     // Each bit: a small letter whose next letter, a capital, begins a part.
     let mut camel = m.window(from, word.len(), |k| k.camel);
-    let mut start = 0;
+    let mut start = from;
     while camel != 0 {
-        let part_end = camel.trailing_zeros() as usize + 1;
-        mask |= keyword(&word[start..part_end]);
+        let part_end = from + camel.trailing_zeros() as usize + 1;
+        mask |= keyword_at(t, start, part_end);
         start = part_end;
         camel &= camel - 1;
     }
-    if start > 0 {
-        mask |= keyword(&word[start..]);
+    if start > from {
+        mask |= keyword_at(t, start, to);
     }
     mask
 }
@@ -1073,5 +1140,58 @@ impl Classification {
             }
         }
         Some(c)
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::*;
+
+    /// Every keyword is found in any case, wherever it lies in a text (the one-load path and
+    /// the byte-by-byte path at a text's end), and a word one letter longer or shorter is not.
+    #[test]
+    fn every_keyword_is_found_and_nothing_near_it() {
+        for (k, context) in KEYWORDS {
+            let lower = std::str::from_utf8(k).unwrap();
+            for word in [lower.to_owned(), lower.to_uppercase(), {
+                let mut w = lower.to_owned();
+                w[..1].make_ascii_uppercase();
+                w
+            }] {
+                assert_eq!(keyword(word.as_bytes()), context, "{word}");
+                let text = format!("{word} and more text after it");
+                assert_eq!(
+                    keyword_at(text.as_bytes(), 0, word.len()),
+                    context,
+                    "{word}"
+                );
+                let text = format!("x {word}");
+                assert_eq!(
+                    keyword_at(text.as_bytes(), 2, text.len()),
+                    context,
+                    "{word}"
+                );
+                let longer = format!("{word}s1");
+                assert_eq!(keyword(longer.as_bytes()), 0, "{longer}");
+                let shorter = &word[..word.len() - 1];
+                let is_keyword = KEYWORDS
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case(shorter.as_bytes()));
+                if !is_keyword {
+                    assert_eq!(keyword(shorter.as_bytes()), 0, "{shorter}");
+                }
+            }
+        }
+        for word in [
+            "",
+            "c",
+            "cardnumbers",
+            "socialsecurityx",
+            "ACCT1",
+            "bicf1",
+            "card_",
+        ] {
+            assert_eq!(keyword(word.as_bytes()), 0, "{word}");
+        }
     }
 }
