@@ -524,8 +524,9 @@ impl Scanner {
             };
             i = at;
             if m.is_digit(i) {
-                let end = self.digits(t, &m, i).max(i + 1);
-                if m.any_alpha(i, end) {
+                let (end, glued) = self.digits(t, &m, i);
+                // Only a number glued to what follows can have taken letters with it.
+                if glued && m.any_alpha(i, end) {
                     // A code such as SWIFT MT's `57A` names what follows.
                     self.fold_words(t, &m, i);
                     self.keyword_seen(&m, i, word_context(t, &m, i, end));
@@ -712,66 +713,75 @@ impl Scanner {
     }
 
     /// A run of digits from `at`, where a run of letters and digits starts (groups joined by
-    /// single spaces or dashes); returns where it ends.
-    fn digits(&mut self, seg: &[u8], m: &Bitmap, at: usize) -> usize {
+    /// single spaces or dashes); returns where it ends, and whether it is glued to what
+    /// precedes or follows it (then what it ends with was skipped: letters too, as in `57A`).
+    fn digits(&mut self, seg: &[u8], m: &Bitmap, at: usize) -> (usize, bool) {
         debug_assert!(at == 0 || !seg[at - 1].is_ascii_alphanumeric());
         // Part of a longer number (`1.5`): not a candidate.
         let glued = at > 0 && seg[at - 1] == b'.';
-        let mut len = 0usize;
+        let first_end = m.digits_end(at);
+        if !joins_group(seg, first_end) {
+            // One group, as most numbers are: decided by its length.
+            if glued || glued_after(seg, first_end) || first_end - at > 19 {
+                return (skip_alnum(seg, first_end), true);
+            }
+            self.single_number(seg, m, at, &seg[at..first_end]);
+            return (first_end, false);
+        }
+        // Groups joined by single separators of one kind (spaces or dashes), at most five.
         let mut groups = [0u8; 5];
         let mut starts = [0usize; 5];
-        let mut ngroups = 0usize;
-        let mut sep = 0u8;
-        let mut i = at;
-        let mut too_long = false;
+        groups[0] = (first_end - at).min(255) as u8;
+        starts[0] = at;
+        let mut ngroups = 1;
+        let mut len = first_end - at;
+        let sep = seg[first_end];
+        let mut i = first_end + 1;
         loop {
             let end = m.digits_end(i);
-            let run = end - i;
-            len += run;
-            if ngroups < groups.len() {
-                groups[ngroups] = run.min(255) as u8;
-                starts[ngroups] = i;
-            }
-            i = end;
+            len += end - i;
+            groups[ngroups] = (end - i).min(255) as u8;
+            starts[ngroups] = i;
             ngroups += 1;
-            // Another group follows a single separator of the same kind.
-            if i + 1 < seg.len()
-                && (seg[i] == b' ' || seg[i] == b'-')
-                && (sep == 0 || sep == seg[i])
-                && m.is_digit(i + 1)
-                && ngroups < groups.len()
-            {
-                sep = seg[i];
+            i = end;
+            if ngroups < groups.len() && joins_group(seg, i) && seg[i] == sep {
                 i += 1;
                 continue;
             }
             break;
         }
-        if len > 19 {
-            too_long = true;
+        if glued || glued_after(seg, i) || len > 19 {
+            return (skip_alnum(seg, i), true);
         }
-        // Glued on the right to letters or a decimal point: not a candidate either.
-        let glued_after = i < seg.len()
-            && (seg[i].is_ascii_alphabetic()
-                || seg[i] == b'@'
-                || (seg[i] == b'.' && seg.get(i + 1).is_some_and(u8::is_ascii_digit)));
-        if glued || glued_after || too_long {
-            return skip_alnum(seg, i);
-        }
-        let g = &groups[..ngroups.min(groups.len())];
+        let g = &groups[..ngroups];
         // The digits without their separators, gathered only for a shape worth validating.
         let mut gathered = [0u8; 19];
         match g {
             [3, 2, 4] => {
-                let number = gather(seg, &starts[..g.len()], g, &mut gathered);
+                let number = gather(seg, &starts[..ngroups], g, &mut gathered);
                 if validate::us_ssn(&number[..3], &number[3..5], &number[5..]) {
                     self.counts.add(Class::UsSsn, 1);
                 }
-                return i;
             }
-            [9] => {
+            // A card number printed in groups (13 to 19 digits) counts without a context.
+            [4, 6, 5] | [4, 6, 4] | [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => {
+                let number = gather(seg, &starts[..ngroups], g, &mut gathered);
+                if validate::card_number_of_digits(number) {
+                    self.counts.add(Class::CardNumber, 1);
+                }
+            }
+            _ => {}
+        }
+        (i, false)
+    }
+
+    /// A number of one group at `at` (`number`: its digits, at most 19): nine digits are a
+    /// routing number or an SSN where the context names one; 13 to 19 a card number where the
+    /// context names one, else weighed in its column.
+    fn single_number(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
+        match number.len() {
+            9 => {
                 let context = self.context_at(seg, m, at, ROUTING);
-                let number = gather(seg, &starts[..g.len()], g, &mut gathered);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
                 } else if context & SSN != 0
@@ -779,27 +789,18 @@ impl Scanner {
                 {
                     self.counts.add(Class::UsSsn, 1);
                 }
-                return i;
+            }
+            13..=19 => {
+                if self.context_at(seg, m, at, CARD) & CARD != 0 {
+                    if validate::card_number_of_digits(number) {
+                        self.counts.add(Class::CardNumber, 1);
+                    }
+                } else {
+                    self.column_candidate(m, at, number);
+                }
             }
             _ => {}
         }
-        if (13..=19).contains(&len) {
-            let grouped = match g {
-                [_] => false,
-                [4, 6, 5] | [4, 6, 4] => true,
-                [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => true,
-                _ => return i,
-            };
-            let number = gather(seg, &starts[..g.len()], g, &mut gathered);
-            if grouped || self.context_at(seg, m, at, CARD) & CARD != 0 {
-                if validate::card_number_of_digits(number) {
-                    self.counts.add(Class::CardNumber, 1);
-                }
-            } else {
-                self.column_candidate(m, at, number);
-            }
-        }
-        i
     }
 
     /// A bare card-length number at `at` with nothing naming it: weighed with the others in
@@ -1049,12 +1050,9 @@ fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
     mask
 }
 
-/// The digits of a number's groups (`starts` and lengths `groups`), without separators: in
-/// place when it is one group.
-fn gather<'a>(seg: &'a [u8], starts: &[usize], groups: &[u8], out: &'a mut [u8; 19]) -> &'a [u8] {
-    if let ([from], [run]) = (starts, groups) {
-        return &seg[*from..*from + usize::from(*run)];
-    }
+/// The digits of a number's groups (`starts` and lengths `groups`, 19 digits at most), without
+/// their separators.
+fn gather<'a>(seg: &[u8], starts: &[usize], groups: &[u8], out: &'a mut [u8; 19]) -> &'a [u8] {
     let mut n = 0;
     for (&from, &run) in starts.iter().zip(groups) {
         let run = usize::from(run);
@@ -1062,6 +1060,22 @@ fn gather<'a>(seg: &'a [u8], starts: &[usize], groups: &[u8], out: &'a mut [u8; 
         n += run;
     }
     &out[..n]
+}
+
+/// Whether another group of a printed number follows at `i`: a single space or dash, then a
+/// digit.
+fn joins_group(seg: &[u8], i: usize) -> bool {
+    i + 1 < seg.len() && matches!(seg[i], b' ' | b'-') && seg[i + 1].is_ascii_digit()
+}
+
+/// Whether the number ending at `i` is glued on the right to letters, an `@` or a decimal
+/// point (then it is part of something else, not a candidate).
+fn glued_after(seg: &[u8], i: usize) -> bool {
+    seg.get(i).is_some_and(|&c| {
+        c.is_ascii_alphabetic()
+            || c == b'@'
+            || (c == b'.' && seg.get(i + 1).is_some_and(u8::is_ascii_digit))
+    })
 }
 
 fn skip_alnum(seg: &[u8], mut i: usize) -> usize {
