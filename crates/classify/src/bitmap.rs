@@ -43,6 +43,14 @@ impl Block {
     }
 }
 
+/// A step of a backward walk over a line's words ([`Bitmap::step_back`]).
+pub enum StepBack {
+    /// A word: where it starts and ends.
+    Word(usize, usize),
+    /// The end of a number.
+    NumberEnd,
+}
+
 /// The bitmaps of a text, rebuilt in place for each text (the buffer is reused).
 #[derive(Default)]
 pub struct Bitmap {
@@ -358,12 +366,6 @@ impl Bitmap {
         self.bit(i, |k| k.digit)
     }
 
-    /// Whether `i` is where a number ends (see [`Block::number_end`]).
-    #[inline]
-    pub fn is_number_end(&self, i: usize) -> bool {
-        self.bit(i, |k| k.number_end)
-    }
-
     #[inline]
     pub fn is_alpha(&self, i: usize) -> bool {
         self.bit(i, |k| k.upper | k.lower)
@@ -428,6 +430,47 @@ impl Bitmap {
             }
             q -= 1;
             bits = field(self.blocks.get(q)?);
+        }
+    }
+
+    /// The last step back before `to` (looking no further than `from`) of a walk over a line's
+    /// words: the word (a run of letters and digits, its start and end) that starts last, or the
+    /// end of a number after it (see [`Block::number_end`]), whichever comes later.
+    #[inline]
+    pub fn step_back(&self, from: usize, to: usize) -> Option<StepBack> {
+        if from >= to {
+            return None;
+        }
+        let first = from / 64;
+        let mut q = (to - 1) / 64;
+        let end = to - q * 64;
+        let mut k = self.blocks.get(q)?;
+        let mut bits = (k.stop & k.alnum() | k.number_end) & (!0u64 >> (64 - end));
+        loop {
+            if bits != 0 {
+                let j = 63 - bits.leading_zeros() as usize;
+                let p = q * 64 + j;
+                if p < from {
+                    return None;
+                }
+                if k.number_end >> j & 1 == 1 {
+                    return Some(StepBack::NumberEnd);
+                }
+                // The word ends in this block (as most do), or its run goes on.
+                let rest = !k.alnum() >> j;
+                let end = if rest != 0 {
+                    p + rest.trailing_zeros() as usize
+                } else {
+                    self.alnum_end(p)
+                };
+                return Some(StepBack::Word(p, end.min(self.len)));
+            }
+            if q == first {
+                return None;
+            }
+            q -= 1;
+            k = self.blocks.get(q)?;
+            bits = k.stop & k.alnum() | k.number_end;
         }
     }
 
@@ -532,6 +575,25 @@ mod tests {
                 for from in [0, i / 2, i.saturating_sub(70)] {
                     let last = (from..i).rev().find(|&j| m.bit(j, |k| k.event));
                     prop_assert_eq!(m.last_set_before(from, i, |k| k.event), last);
+                    // A step back: the last word start or number end in `from..i`.
+                    let step = (from..i).rev().find(|&j| {
+                        let word_start = t[j].is_ascii_alphanumeric()
+                            && (j == 0 || !t[j - 1].is_ascii_alphanumeric());
+                        word_start || m.bit(j, |k| k.number_end)
+                    });
+                    let want = step.map(|j| {
+                        if m.bit(j, |k| k.number_end) {
+                            (j, None)
+                        } else {
+                            let end = (j..t.len()).find(|&e| !t[e].is_ascii_alphanumeric()).unwrap_or(t.len());
+                            (j, Some(end))
+                        }
+                    });
+                    let got = m.step_back(from, i).map(|s| match s {
+                        StepBack::Word(s, e) => (s, Some(e)),
+                        StepBack::NumberEnd => (want.map_or(usize::MAX, |w| w.0), None),
+                    });
+                    prop_assert_eq!(got, want);
                 }
                 prop_assert_eq!(m.bit(i, |k| k.lean), lean);
                 for len in [0, 1, 13, 64] {

@@ -16,7 +16,7 @@
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
 
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, StepBack};
 use crate::format::{Format, sniff};
 use crate::validate;
 
@@ -618,12 +618,12 @@ impl Scanner {
         let mut named = 0;
         let mut to = at;
         let mut number = false;
-        while let Some(s) = m.last_set_before(from, to, |k| (k.stop & k.alnum()) | k.number_end) {
-            if m.is_number_end(s) {
+        while let Some(step) = m.step_back(from, to) {
+            let StepBack::Word(s, e) = step else {
                 number = true;
                 break;
-            }
-            named |= word_context(t, m, s, m.alnum_end(s));
+            };
+            named |= word_context(t, m, s, e);
             if named & enough != 0 {
                 let before = if pending != 0 && no_number_in(s) {
                     pending
@@ -979,20 +979,14 @@ impl Scanner {
         if start == at || seg[at - 1] == b'.' || seg[start] == b'.' {
             return;
         }
-        // The domain: letters, digits, dashes and dots, at most 253 of them (trailing dots are
-        // not part of it) …
-        let mut end = run_end(seg, m, at + 1, (at + 254).min(seg.len()), |c| {
-            matches!(c, b'-' | b'.')
-        });
-        while end > at + 1 && seg[end - 1] == b'.' {
-            end -= 1;
-        }
-        // … in labels of 1 to 63 letters, digits and inner dashes, the last all letters and at
-        // least two.
+        // The domain, at most 253 letters, digits, dashes and dots (trailing dots are not part
+        // of it), in labels of 1 to 63 letters, digits and inner dashes joined by single dots,
+        // the last all letters and at least two: read once, label by label.
+        let limit = (at + 254).min(seg.len());
         let mut labels = 0;
         let mut from = at + 1;
         loop {
-            let to = run_end(seg, m, from, end, |c| c == b'-');
+            let to = run_end(seg, m, from, limit, |c| c == b'-');
             let label = &seg[from..to];
             let (Some(first), Some(last)) = (label.first(), label.last()) else {
                 return;
@@ -1001,15 +995,24 @@ impl Scanner {
                 return;
             }
             labels += 1;
-            if to == end {
+            // Dots, then more of the domain (the next label) or not (they trail it).
+            let mut next = to;
+            while next < limit && seg[next] == b'.' {
+                next += 1;
+            }
+            let more = next < limit && (seg[next].is_ascii_alphanumeric() || seg[next] == b'-');
+            if !more {
                 let letters = m.window(from, label.len(), |k| k.upper | k.lower);
                 if labels >= 2 && label.len() >= 2 && letters.count_ones() as usize == label.len() {
                     self.counts.add(Class::Email, 1);
                 }
                 return;
             }
-            // `seg[to]` is a dot.
-            from = to + 1;
+            if next > to + 1 {
+                // An empty label between two dots.
+                return;
+            }
+            from = next;
         }
     }
 

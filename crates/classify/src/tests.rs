@@ -197,6 +197,10 @@ fn email_addresses_follow_the_dot_atom_and_label_rules() {
         ("to a@bank.e".into(), 0),
         ("to a@bank.ex4mple".into(), 0),
         ("to a@bank.example.".into(), 1),
+        ("to a@bank.example.. now".into(), 1),
+        ("to a@bank..example..".into(), 0),
+        ("to a@bank.-example".into(), 0),
+        ("to a@bank.example-".into(), 0),
         ("to a@bank".into(), 0),
         ("to a@bank.Example".into(), 1),
         // The local part is read back at most 64 characters from the `@`.
