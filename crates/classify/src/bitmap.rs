@@ -43,6 +43,15 @@ impl Block {
     }
 }
 
+/// What starts at a stop ([`Bitmap::next_stop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Digit,
+    Letter,
+    /// A line end or an `@`.
+    Event,
+}
+
 /// A step of a backward walk over a line's words ([`Bitmap::step_back`]).
 pub enum StepBack {
     /// A word: where it starts and ends.
@@ -366,17 +375,6 @@ impl Bitmap {
         self.bit(i, |k| k.digit)
     }
 
-    #[inline]
-    pub fn is_alpha(&self, i: usize) -> bool {
-        self.bit(i, |k| k.upper | k.lower)
-    }
-
-    /// The first position at or after `i` whose bit in `field` is set, if any.
-    #[inline]
-    pub fn next_set(&self, i: usize, field: impl Fn(&Block) -> u64) -> Option<usize> {
-        self.next_set_before(i, self.len, field)
-    }
-
     /// The first position in `i..to` whose bit in `field` is set, if any (looking no further
     /// than `to`).
     #[inline]
@@ -430,6 +428,32 @@ impl Bitmap {
             }
             q -= 1;
             bits = field(self.blocks.get(q)?);
+        }
+    }
+
+    /// The first stop at or after `i` (of [`Block::stop`] on a delimited file's first line, of
+    /// [`Block::lean`] elsewhere), and what starts there: found and told from one block read.
+    #[inline]
+    pub fn next_stop(&self, i: usize, header: bool) -> Option<(usize, Stop)> {
+        let stops = |k: &Block| if header { k.stop } else { k.lean };
+        let mut q = i / 64;
+        let mut k = self.blocks.get(q)?;
+        let mut bits = stops(k) & (!0u64 << (i % 64));
+        loop {
+            if bits != 0 {
+                let j = bits.trailing_zeros();
+                let kind = if k.digit >> j & 1 == 1 {
+                    Stop::Digit
+                } else if (k.upper | k.lower) >> j & 1 == 1 {
+                    Stop::Letter
+                } else {
+                    Stop::Event
+                };
+                return Some((q * 64 + j as usize, kind));
+            }
+            q += 1;
+            k = self.blocks.get(q)?;
+            bits = stops(k);
         }
     }
 
@@ -596,6 +620,20 @@ mod tests {
                     prop_assert_eq!(got, want);
                 }
                 prop_assert_eq!(m.bit(i, |k| k.lean), lean);
+                for header in [false, true] {
+                    let next = (i..t.len()).find(|&j| m.bit(j, |k| if header { k.stop } else { k.lean }));
+                    let want = next.map(|j| {
+                        let kind = if t[j].is_ascii_digit() {
+                            Stop::Digit
+                        } else if t[j].is_ascii_alphabetic() {
+                            Stop::Letter
+                        } else {
+                            Stop::Event
+                        };
+                        (j, kind)
+                    });
+                    prop_assert_eq!(m.next_stop(i, header), want);
+                }
                 for len in [0, 1, 13, 64] {
                     let want = (0..len.min(t.len() - i)).filter(|&j| t[i + j].is_ascii_digit()).fold(0u64, |w, j| w | 1 << j);
                     prop_assert_eq!(m.window(i, len, |k| k.digit), want);

@@ -60,12 +60,12 @@ const ISO20022_NS: &[u8] = b"urn:iso:std:iso:20022:tech:xsd:";
 /// Whether `head` is not text: a NUL byte, or more than 1 in 20 bytes control characters
 /// other than tab, line feed, carriage return and form feed. (UTF-8 and Latin-1 text pass.)
 pub fn is_binary(head: &[u8]) -> bool {
-    // Counted in bytes, 255 at most each, with comparisons only (no table, no bit test), so
+    // Counted in bytes, 128 at most each, with comparisons only (no table, no bit test), so
     // that the count runs a vector of bytes at a time: the bytes below 0x20, less tab, line
     // feed, form feed and carriage return (9, 10, 12, 13: the five from 9 but 11), and 0x7f.
-    // Each chunk's count is at most 255, so counting modulo 256 loses nothing.
+    // Each chunk's count is at most 128, so counting modulo 256 loses nothing.
     let control: usize = head
-        .chunks(255)
+        .chunks(128)
         .map(|c| {
             usize::from(c.iter().fold(0u8, |n, &b| {
                 n.wrapping_add(u8::from(b < 0x20))

@@ -16,7 +16,7 @@
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
 
-use crate::bitmap::{Bitmap, StepBack};
+use crate::bitmap::{Bitmap, StepBack, Stop};
 use crate::format::{Format, sniff};
 use crate::validate;
 
@@ -519,11 +519,11 @@ impl Scanner {
         loop {
             // On a delimited file's first line every word may name its column.
             let header = self.first_line;
-            let Some(at) = m.next_set(i, |k| if header { k.stop } else { k.lean }) else {
+            let Some((at, kind)) = m.next_stop(i, header) else {
                 break;
             };
             i = at;
-            if m.is_digit(i) {
+            if kind == Stop::Digit {
                 let (end, glued) = self.digits(t, &m, i);
                 // Only a number glued to what follows can have taken letters with it.
                 if glued && m.any_alpha(i, end) {
@@ -535,7 +535,7 @@ impl Scanner {
                 }
                 self.words_from = end;
                 i = end;
-            } else if m.is_alpha(i) {
+            } else if kind == Stop::Letter {
                 let end = m.alnum_end(i);
                 match self.word(t, &m, i, end) {
                     Some(k) => {
@@ -758,8 +758,9 @@ impl Scanner {
         let mut gathered = [0u8; 19];
         match g {
             [3, 2, 4] => {
-                let number = gather(seg, &starts[..ngroups], g, &mut gathered);
-                if validate::us_ssn(&number[..3], &number[3..5], &number[5..]) {
+                let [area, group, serial] =
+                    [(0, 3), (1, 2), (2, 4)].map(|(g, n)| &seg[starts[g]..starts[g] + n]);
+                if validate::us_ssn(area, group, serial) {
                     self.counts.add(Class::UsSsn, 1);
                 }
             }
@@ -1019,10 +1020,12 @@ impl Scanner {
     /// A NACHA entry detail record ('6'): the receiving bank's routing number (8 digits and
     /// its check digit, positions 4-12).
     fn nacha_record(&mut self) {
-        let r = std::mem::take(&mut self.record);
+        let r = &self.record;
         if r.len() >= 12 && r[0] == b'6' && validate::aba_routing(&r[3..12]) {
             self.counts.add(Class::AbaRouting, 1);
         }
+        // The buffer is kept for the next record.
+        self.record.clear();
     }
 }
 
@@ -1056,11 +1059,14 @@ fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
 /// The digits of a number's groups (`starts` and lengths `groups`, 19 digits at most), without
 /// their separators.
 fn gather<'a>(seg: &[u8], starts: &[usize], groups: &[u8], out: &'a mut [u8; 19]) -> &'a [u8] {
+    // Byte by byte: the groups are short, and a copy of a length known only at run time would
+    // be a call.
     let mut n = 0;
     for (&from, &run) in starts.iter().zip(groups) {
-        let run = usize::from(run);
-        out[n..n + run].copy_from_slice(&seg[from..from + run]);
-        n += run;
+        for &digit in &seg[from..from + usize::from(run)] {
+            out[n] = digit;
+            n += 1;
+        }
     }
     &out[..n]
 }
