@@ -524,9 +524,9 @@ impl Scanner {
             };
             i = at;
             if kind == Stop::Digit {
-                let (end, glued) = self.digits(t, &m, i);
-                // Only a number glued to what follows can have taken letters with it.
-                if glued && m.any_alpha(i, end) {
+                let (end, skipped) = self.digits(t, &m, i);
+                // Only a number skipped over to its word's end can have letters in it.
+                if skipped && m.any_alpha(i, end) {
                     // A code such as SWIFT MT's `57A` names what follows.
                     self.fold_words(t, &m, i);
                     self.keyword_seen(&m, i, word_context(t, &m, i, end));
@@ -713,8 +713,9 @@ impl Scanner {
     }
 
     /// A run of digits from `at`, where a run of letters and digits starts (groups joined by
-    /// single spaces or dashes); returns where it ends, and whether it is glued to what
-    /// precedes or follows it (then what it ends with was skipped: letters too, as in `57A`).
+    /// single spaces or dashes); returns where it ends, and whether it was skipped to there
+    /// (glued to what precedes or follows it, or longer than any candidate: then letters may be
+    /// in what it skipped, as in `57A`).
     fn digits(&mut self, seg: &[u8], m: &Bitmap, at: usize) -> (usize, bool) {
         debug_assert!(at == 0 || !seg[at - 1].is_ascii_alphanumeric());
         // Part of a longer number (`1.5`): not a candidate.
