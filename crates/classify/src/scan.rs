@@ -331,6 +331,8 @@ pub struct Scanner {
     /// The tenant's own patterns, and their counts so far.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     custom: Vec<u64>,
+    /// The last e-mail domains judged, with the bytes the judgement read (see [`Domains`]).
+    domains: Domains,
 }
 
 impl Default for Scanner {
@@ -361,6 +363,7 @@ impl Scanner {
             columns: Vec::new(),
             patterns: None,
             custom: Vec::new(),
+            domains: Domains::default(),
         }
     }
 
@@ -981,40 +984,23 @@ impl Scanner {
         if start == at || seg[at - 1] == b'.' || seg[start] == b'.' {
             return;
         }
-        // The domain, at most 253 letters, digits, dashes and dots (trailing dots are not part
-        // of it), in labels of 1 to 63 letters, digits and inner dashes joined by single dots,
-        // the last all letters and at least two: read once, label by label.
+        // The domain: judged once per spelling (a file names the same few domains again and
+        // again), from what the last judgements read.
         let limit = (at + 254).min(seg.len());
-        let mut labels = 0;
-        let mut from = at + 1;
-        loop {
-            let to = run_end(seg, m, from, limit, |c| c == b'-');
-            let label = &seg[from..to];
-            let (Some(first), Some(last)) = (label.first(), label.last()) else {
-                return;
-            };
-            if label.len() > 63 || *first == b'-' || *last == b'-' {
-                return;
-            }
-            labels += 1;
-            // Dots, then more of the domain (the next label) or not (they trail it).
-            let mut next = to;
-            while next < limit && seg[next] == b'.' {
-                next += 1;
-            }
-            let more = next < limit && (seg[next].is_ascii_alphanumeric() || seg[next] == b'-');
-            if !more {
-                let letters = m.window(from, label.len(), |k| k.upper | k.lower);
-                if labels >= 2 && label.len() >= 2 && letters.count_ones() as usize == label.len() {
-                    self.counts.add(Class::Email, 1);
+        let rest = &seg[at + 1..limit];
+        let valid = match self.domains.judged(rest) {
+            Some(valid) => valid,
+            None => {
+                let (valid, read) = domain(seg, m, at + 1, limit);
+                // A judgement that read to the limit depended on where the text ends: not kept.
+                if read < limit {
+                    self.domains.keep(&seg[at + 1..=read], valid);
                 }
-                return;
+                valid
             }
-            if next > to + 1 {
-                // An empty label between two dots.
-                return;
-            }
-            from = next;
+        };
+        if valid {
+            self.counts.add(Class::Email, 1);
         }
     }
 
@@ -1093,6 +1079,85 @@ fn skip_alnum(seg: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Whether an e-mail domain starts at `from`: at most 253 letters, digits, dashes and dots
+/// before `limit` (trailing dots are not part of it), in labels of 1 to 63 letters, digits and
+/// inner dashes joined by single dots, the last all letters and at least two; read once, label
+/// by label. Also the last byte it read (`limit` if it read to the end): the judgement depends
+/// on the bytes up to that one and on nothing else.
+fn domain(seg: &[u8], m: &Bitmap, from: usize, limit: usize) -> (bool, usize) {
+    let mut labels = 0;
+    let mut from = from;
+    loop {
+        let to = run_end(seg, m, from, limit, |c| c == b'-');
+        let label = &seg[from..to];
+        let (Some(first), Some(last)) = (label.first(), label.last()) else {
+            return (false, to);
+        };
+        if label.len() > 63 || *first == b'-' || *last == b'-' {
+            return (false, to);
+        }
+        labels += 1;
+        // Dots, then more of the domain (the next label) or not (they trail it).
+        let mut next = to;
+        while next < limit && seg[next] == b'.' {
+            next += 1;
+        }
+        let more = next < limit && (seg[next].is_ascii_alphanumeric() || seg[next] == b'-');
+        if !more {
+            let letters = m.window(from, label.len(), |k| k.upper | k.lower);
+            let valid =
+                labels >= 2 && label.len() >= 2 && letters.count_ones() as usize == label.len();
+            return (valid, next);
+        }
+        if next > to + 1 {
+            // An empty label between two dots.
+            return (false, next);
+        }
+        from = next;
+    }
+}
+
+/// Domains already judged: the bytes each judgement read (up to and with the byte that ended
+/// it), and its outcome. A domain spelt the same and followed by the same byte is the same
+/// judgement. Four kept, the oldest replaced; longer than [`DOMAIN_KEPT`] bytes not kept.
+struct Domains {
+    kept: [([u8; DOMAIN_KEPT], u8, bool); 4],
+    next: usize,
+}
+
+impl Default for Domains {
+    fn default() -> Self {
+        Self {
+            kept: [([0; DOMAIN_KEPT], 0, false); 4],
+            next: 0,
+        }
+    }
+}
+
+/// Longest domain judgement kept (with the byte that ended it).
+const DOMAIN_KEPT: usize = 48;
+
+impl Domains {
+    /// The judgement of the domain at the start of `rest`, if one kept read the same bytes.
+    fn judged(&self, rest: &[u8]) -> Option<bool> {
+        self.kept.iter().find_map(|(bytes, len, valid)| {
+            let len = usize::from(*len);
+            (len > 0 && rest.get(..len) == Some(&bytes[..len])).then_some(*valid)
+        })
+    }
+
+    fn keep(&mut self, read: &[u8], valid: bool) {
+        if read.len() > DOMAIN_KEPT {
+            return;
+        }
+        let slot = &mut self.kept[self.next];
+        slot.0[..read.len()].copy_from_slice(read);
+        slot.1 = read.len() as u8;
+        slot.2 = valid;
+        self.next = (self.next + 1) % self.kept.len();
+    }
 }
 
 /// Where the run from `i` of letters, digits and single bytes that `joins` accepts ends, at

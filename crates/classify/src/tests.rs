@@ -179,6 +179,46 @@ fn examples_in_context() {
 }
 
 /// E-mail addresses by RFC 5321's common form, at the edges of each rule.
+/// A domain judged once is judged the same again only where the same bytes follow: a file of
+/// addresses that share the start of their domains counts what each address counts alone.
+#[test]
+fn repeated_domains_count_as_each_address_alone() {
+    let addresses = [
+        "a@bank.example ",
+        "b@bank.example1 ",
+        "c@bank.example ",
+        "d@bank.example.. ",
+        "e@bank.example..x ",
+        "f@bank.example-",
+        "g@bank.exampl ",
+        "h@bank.example,",
+        "i@bank.e ",
+        "j@bank.example.co.uk ",
+        "k@bank.example.co.u2 ",
+        "l@bank.example ",
+    ];
+    let alone: u64 = addresses
+        .iter()
+        .map(|a| classify(a.as_bytes()).counts.get(Class::Email))
+        .sum();
+    assert_eq!(alone, 7, "the rules as pinned by the test below");
+    for round in 0..3 {
+        let mut text = String::new();
+        for k in 0..addresses.len() * 3 {
+            text.push_str(addresses[(k * (round + 1) + round) % addresses.len()]);
+        }
+        let each: u64 = (0..addresses.len() * 3)
+            .map(|k| addresses[(k * (round + 1) + round) % addresses.len()])
+            .map(|a| classify(a.as_bytes()).counts.get(Class::Email))
+            .sum();
+        assert_eq!(
+            classify(text.as_bytes()).counts.get(Class::Email),
+            each,
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn email_addresses_follow_the_dot_atom_and_label_rules() {
     let label = |n: usize| "b".repeat(n);
