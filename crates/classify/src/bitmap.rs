@@ -605,17 +605,16 @@ mod tests {
                             && (j == 0 || !t[j - 1].is_ascii_alphanumeric());
                         word_start || m.bit(j, |k| k.number_end)
                     });
+                    // `Some((start, end))` for a word, `None` for a number's end.
                     let want = step.map(|j| {
-                        if m.bit(j, |k| k.number_end) {
-                            (j, None)
-                        } else {
+                        (!m.bit(j, |k| k.number_end)).then(|| {
                             let end = (j..t.len()).find(|&e| !t[e].is_ascii_alphanumeric()).unwrap_or(t.len());
-                            (j, Some(end))
-                        }
+                            (j, end)
+                        })
                     });
                     let got = m.step_back(from, i).map(|s| match s {
-                        StepBack::Word(s, e) => (s, Some(e)),
-                        StepBack::NumberEnd => (want.map_or(usize::MAX, |w| w.0), None),
+                        StepBack::Word(s, e) => Some((s, e)),
+                        StepBack::NumberEnd => None,
                     });
                     prop_assert_eq!(got, want);
                 }

@@ -171,7 +171,21 @@ const KEYWORDS: [(&[u8], u8); 45] = [
     (b"socialsecurity", SSN),
 ];
 /// The longest keyword.
-const MAX_KEYWORD: usize = 14;
+const MAX_KEYWORD: usize = longest_keyword();
+
+const fn longest_keyword() -> usize {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        if KEYWORDS[i].0.len() > longest {
+            longest = KEYWORDS[i].0.len();
+        }
+        i += 1;
+    }
+    // A key holds a word's first and last eight bytes.
+    assert!(longest <= 16, "a keyword longer than a key holds");
+    longest
+}
 
 /// A word as the keyword table keys it: its first eight bytes and its last eight (overlapping
 /// when it is shorter than 16; none when it is eight or shorter), little-endian, letters in
@@ -1023,13 +1037,13 @@ impl Scanner {
 fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
     #[cfg(test)]
     crate::tests::WORD_LOOKUPS.with(|n| n.set(n.get() + 1));
-    let word = &t[from..to];
-    if word.is_empty() || word.len() > 24 {
+    let len = to - from;
+    if len == 0 || len > 24 {
         return 0;
     }
     let mut mask = keyword_at(t, from, to);
     // Each bit: a small letter whose next letter, a capital, begins a part.
-    let mut camel = m.window(from, word.len(), |k| k.camel);
+    let mut camel = m.window(from, len, |k| k.camel);
     let mut start = from;
     while camel != 0 {
         let part_end = from + camel.trailing_zeros() as usize + 1;
