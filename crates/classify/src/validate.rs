@@ -64,7 +64,8 @@ pub(crate) fn card_number_of_digits(digits: &[u8]) -> bool {
     let n = digits.len();
     debug_assert!((13..=19).contains(&n) && digits.iter().all(u8::is_ascii_digit));
     let p2 = u32::from(digits[0] - b'0') * 10 + u32::from(digits[1] - b'0');
-    let lengths = ISSUER_LENGTHS[p2 as usize];
+    // (Never past the table for digits; nothing for anything else, rather than a panic.)
+    let lengths = ISSUER_LENGTHS.get(p2 as usize).copied().unwrap_or(0);
     let issuer = if lengths == TOLD_BY_MORE {
         let p3 = p2 * 10 + u32::from(digits[2] - b'0');
         let p4 = p3 * 10 + u32::from(digits[3] - b'0');
