@@ -480,14 +480,7 @@ impl Bitmap {
                 if k.number_end >> j & 1 == 1 {
                     return Some(StepBack::NumberEnd);
                 }
-                // The word ends in this block (as most do), or its run goes on.
-                let rest = !k.alnum() >> j;
-                let end = if rest != 0 {
-                    p + rest.trailing_zeros() as usize
-                } else {
-                    self.alnum_end(p)
-                };
-                return Some(StepBack::Word(p, end.min(self.len)));
+                return Some(StepBack::Word(p, self.alnum_end(p)));
             }
             if q == first {
                 return None;

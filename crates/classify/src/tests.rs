@@ -111,9 +111,13 @@ fn formats_of_the_corpus_are_recognised() {
     }
 }
 
+/// How many items of `class` the text holds.
+fn count(text: &str, class: Class) -> u64 {
+    classify(text.as_bytes()).counts.get(class)
+}
+
 #[test]
 fn examples_in_context() {
-    let count = |s: &str, c: Class| classify(s.as_bytes()).counts.get(c);
     // Grouped card numbers count alone; a bare run only where the context names a card.
     assert_eq!(
         count("paid with 4111 1111 1111 1111 today", Class::CardNumber),
@@ -196,25 +200,15 @@ fn repeated_domains_count_as_each_address_alone() {
         "k@bank.example.co.u2 ",
         "l@bank.example ",
     ];
-    let alone: u64 = addresses
-        .iter()
-        .map(|a| classify(a.as_bytes()).counts.get(Class::Email))
-        .sum();
+    let alone: u64 = addresses.iter().map(|a| count(a, Class::Email)).sum();
     assert_eq!(alone, 7, "the rules as pinned by the test below");
     for round in 0..3 {
         let sequence: Vec<&str> = (0..addresses.len() * 3)
             .map(|k| addresses[(k * (round + 1) + round) % addresses.len()])
             .collect();
-        let each: u64 = sequence
-            .iter()
-            .map(|a| classify(a.as_bytes()).counts.get(Class::Email))
-            .sum();
+        let each: u64 = sequence.iter().map(|a| count(a, Class::Email)).sum();
         let text = sequence.concat();
-        assert_eq!(
-            classify(text.as_bytes()).counts.get(Class::Email),
-            each,
-            "{text}"
-        );
+        assert_eq!(count(&text, Class::Email), each, "{text}");
     }
 }
 
@@ -262,8 +256,7 @@ fn email_addresses_follow_the_dot_atom_and_label_rules() {
         (format!("{} c.d@{}.example", "x".repeat(60), label(40)), 1),
     ];
     for (text, want) in cases {
-        let found = classify(text.as_bytes()).counts.get(Class::Email);
-        assert_eq!(found, *want, "{text}");
+        assert_eq!(count(text, Class::Email), *want, "{text}");
     }
 }
 
@@ -300,7 +293,7 @@ fn long_lines_are_not_dropped() {
         }
         text.push_str(" was used ");
     }
-    let whole = classify(text.as_bytes()).counts.get(Class::CardNumber);
+    let whole = count(&text, Class::CardNumber);
     assert_eq!(whole, 2000);
     assert_eq!(
         scan_in_chunks(text.as_bytes(), &[4096]).get(Class::CardNumber),
@@ -386,14 +379,14 @@ fn codes_nothing_names_cost_one_lookup_per_word() {
     // After a first line (which is read as a header, word by word).
     let line = format!("notes\n{}", "DEUTDEFF ".repeat(words));
     WORD_LOOKUPS.with(|n| n.set(0));
-    assert_eq!(classify(line.as_bytes()).counts.get(Class::SwiftBic), 0);
+    assert_eq!(count(&line, Class::SwiftBic), 0);
     let lookups = WORD_LOOKUPS.with(|n| n.get());
     assert!(
         lookups <= 2 * words as u64,
         "{lookups} lookups for {words} words"
     );
-    // Named once at the start, every code on the line is counted (the keyword's reach is one
-    // candidate: only the first).
+    // Named once at the start, only the first code is counted (a keyword reaches one
+    // candidate).
     let named = format!("notes\nBIC {}", "DEUTDEFF ".repeat(words));
-    assert_eq!(classify(named.as_bytes()).counts.get(Class::SwiftBic), 1);
+    assert_eq!(count(&named, Class::SwiftBic), 1);
 }
