@@ -23,6 +23,7 @@ use crate::files::{Files, FsError};
 use crate::gate::credentials::{self, CredentialError};
 use crate::keys::{KeyLifecycleError, KeyringHandle};
 use crate::ledger_read::{self, LedgerReadError};
+use crate::path_history::PathHistory;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -462,8 +463,11 @@ impl Admin {
         Ok(report)
     }
 
-    /// Every session that read the file now at `path` in `tenant` (followed by its id, so
-    /// through renames), with bytes and times, within `[since, until)` (milliseconds).
+    /// Every session that read the file now at `path` in `tenant`, with bytes and times, within
+    /// `[since, until)` (seconds): the records that name its id (so through renames), and those
+    /// from before file ids (schema 1) at the paths its history puts it, replayed from the
+    /// tenant's records ([`crate::path_history`]). Reads the tenant's records twice: once to
+    /// find the file's lineage, once to gather its readers.
     pub async fn file_readers(
         &self,
         tenant: &str,
@@ -481,15 +485,27 @@ impl Admin {
                 source: e,
             })?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        // Records of an earlier tenant of the same name (removed, then added again) are not
+        // this tenant's.
         let filter = LedgerFilter {
-            since,
-            until,
+            since: Some(t.created_at),
             tenant: Some(t.name.clone()),
             ..Default::default()
         };
-        let mut readers = crate::incident::FileReaders::default();
+        let mut history = PathHistory::default();
         ledger_read::for_each(&store, &key, &filter, |r| {
-            readers.add(&r, node.id);
+            history.add(&r);
+            Ok::<(), AdminError>(())
+        })?;
+        let shown = Self::jail(path)?.display();
+        let mut readers = crate::incident::FileReaders::new(node.id, history.file(node.id, &shown));
+        let mut replay = PathHistory::default();
+        let within = |secs: i64| since.is_none_or(|s| secs >= s) && until.is_none_or(|u| secs < u);
+        ledger_read::for_each(&store, &key, &filter, |r| {
+            let lineage = replay.add(&r);
+            if within(r.event.time.as_secs()) {
+                readers.add(&r, lineage);
+            }
             Ok::<(), AdminError>(())
         })?;
         Ok((node.id, readers.finish()))

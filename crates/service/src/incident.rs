@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use events::{Event, EventKind, Exported, FileOp, Outcome, Time};
 use serde::Serialize;
 
+use crate::path_history::{FileLineage, Tie};
+
 /// What a report is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
@@ -583,31 +585,62 @@ pub struct Reader {
     pub read: &'static str,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
+    /// How the reads were tied to the file: `file_id` (the records name it), `path` (records
+    /// from before file ids, at a path where the file's history puts it) or `path_uncertain`
+    /// (at a path where it may have been: see [`crate::path_history`]).
+    pub identified_by: &'static str,
 }
 
-/// Folds the records of a tenant into who read one file (by its id), per session.
-#[derive(Default)]
+/// Folds the records of a tenant into who read one file, per session: records that name the
+/// file's id, and records from before file ids whose lineage ([`crate::path_history`]) is
+/// the file's.
 pub struct FileReaders {
-    readers: BTreeMap<String, (Reader, Transfer, bool)>,
+    file_id: i64,
+    lineage: Option<FileLineage>,
+    /// Per session: its row, its transfers, whether one read the whole file, and how surely
+    /// its least sure read was tied to the file.
+    readers: BTreeMap<String, (Reader, Transfer, bool, Tie)>,
 }
 
 impl FileReaders {
-    pub fn add(&mut self, r: &Exported, file_id: i64) {
+    /// Who read the file `file_id`, whose lineages (from a first replay of the tenant's
+    /// records) are `lineage`.
+    pub fn new(file_id: i64, lineage: Option<FileLineage>) -> Self {
+        Self {
+            file_id,
+            lineage,
+            readers: BTreeMap::new(),
+        }
+    }
+
+    /// Takes a record; `lineage` is the one a second replay gave it ([`crate::path_history::PathHistory::add`]).
+    pub fn add(&mut self, r: &Exported, lineage: Option<usize>) {
         let e = &r.event;
         let EventKind::File {
             op,
-            file: Some(f),
+            file,
             outcome: Outcome::Ok,
             ..
         } = &e.kind
         else {
             return;
         };
-        if f.id != file_id {
+        let tie = match (file, lineage, &self.lineage) {
+            (Some(f), _, _) if f.id == self.file_id => Tie::Id,
+            (None, Some(l), Some(ours)) => match ours.tie(l) {
+                Some(tie) => tie,
+                None => return,
+            },
+            _ => return,
+        };
+        if !matches!(
+            op,
+            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }
+        ) {
             return;
         }
         let session = e.session.clone().unwrap_or_default();
-        let (reader, t, whole) = self.readers.entry(session.clone()).or_insert_with(|| {
+        let (reader, t, whole, least) = self.readers.entry(session.clone()).or_insert_with(|| {
             (
                 Reader {
                     session,
@@ -617,14 +650,10 @@ impl FileReaders {
                 },
                 Transfer::default(),
                 false,
+                tie,
             )
         });
-        if !matches!(
-            op,
-            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }
-        ) {
-            return;
-        }
+        *least = (*least).max(tie);
         *whole |= t.record(op);
         reader.first_access.get_or_insert(e.time);
         reader.last_access = Some(e.time);
@@ -633,10 +662,10 @@ impl FileReaders {
     pub fn finish(self) -> Vec<Reader> {
         self.readers
             .into_values()
-            .filter(|(r, _, _)| r.first_access.is_some())
-            .map(|(mut r, t, whole)| {
+            .map(|(mut r, t, whole, least)| {
                 r.bytes_read = t.bytes();
                 r.read = if whole { "whole" } else { "partial" };
+                r.identified_by = least.name();
                 r
             })
             .collect()

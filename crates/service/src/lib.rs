@@ -31,6 +31,7 @@ pub mod gate;
 pub mod incident;
 pub mod keys;
 pub mod ledger_read;
+pub mod path_history;
 pub mod retention;
 pub mod sessions;
 pub mod throttle;

@@ -284,23 +284,35 @@ async fn readers(
             writeln!(out, "{tenant}:{path} (file {id})")?;
             writeln!(
                 out,
-                "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} session",
-                "account", "source", "bytes", "read", "first", "last"
+                "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} session",
+                "account", "source", "bytes", "read", "first", "last", "identified by"
             )?;
             for r in &readers {
                 writeln!(
                     out,
-                    "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {}",
+                    "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} {}",
                     r.account.as_deref().unwrap_or("-"),
                     r.source.as_deref().unwrap_or("-"),
                     r.bytes_read,
                     r.read,
                     r.first_access.map(|t| t.to_string()).unwrap_or_default(),
                     r.last_access.map(|t| t.to_string()).unwrap_or_default(),
+                    r.identified_by,
                     r.session
                 )?;
             }
             writeln!(out, "{} sessions read it", readers.len())?;
+            let uncertain = readers
+                .iter()
+                .filter(|r| r.identified_by == "path_uncertain")
+                .count();
+            if uncertain > 0 {
+                writeln!(
+                    out,
+                    "{uncertain} of them read it before file ids were recorded, at a path where \
+                     the ledger leaves open whether it was this file (see docs/INCIDENT.md)"
+                )?;
+            }
         }
     }
     Ok(())

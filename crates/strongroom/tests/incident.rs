@@ -293,6 +293,8 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .lines()
             .map(|l| {
                 let r: serde_json::Value = serde_json::from_str(l).unwrap();
+                // Every record here names the file's id (none from before file ids).
+                assert_eq!(r["identified_by"], "file_id", "{l}");
                 (
                     r["account"].as_str().unwrap().to_owned(),
                     r["bytes_read"].as_u64().unwrap(),
@@ -319,6 +321,11 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         vec![("mallory".into(), 32 * 1024, "partial".into())]
     );
     assert!(readers("/data/note.txt").is_empty());
+    // For people: a table, one row per session.
+    let table = server.ok(&["incident", "file", "acme", "/data/f1.bin"]);
+    assert!(table.contains("identified by"), "{table}");
+    assert_eq!(table.matches(" file_id ").count(), 2, "{table}");
+    assert!(table.ends_with("2 sessions read it\n"), "{table}");
 
     // HTML: one self-contained page that a real browser renders with its tables and timeline.
     let page = server.data_dir().join("../incident.html");
