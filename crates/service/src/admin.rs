@@ -395,6 +395,21 @@ impl Admin {
             }
         };
         collector.read(&store, &key, &filters)?;
+        // Reads recorded before file ids: which files they were, from each tenant's path replay.
+        let before_ids = collector.reads_before_ids();
+        let mut replays = std::collections::BTreeMap::new();
+        for (tenant, seqs) in &before_ids {
+            // A tenant shredded since (its files gone with its key): its reads stay by path.
+            let Ok(t) = self.catalog.tenant(tenant).await else {
+                continue;
+            };
+            let (history, lineages) = self.replay_paths(&store, &key, &t, seqs)?;
+            replays.insert(tenant.clone(), (history, lineages));
+        }
+        collector.tie_reads_before_ids(
+            |tenant, seq| replays.get(tenant)?.1.get(&seq).copied(),
+            |tenant, l| replays.get(tenant).map(|r| r.0.fate(l)).unwrap_or_default(),
+        );
         let selection = selection.to_string();
         let mut report = collector.finish(selection);
         let end = report.evidence.last_seq.unwrap_or(0);
@@ -426,7 +441,20 @@ impl Admin {
                 Err(_) => None,
             };
             for f in &mut section.files_read {
-                // Read before file ids: listed by the path it was read at, nothing to follow.
+                // Read before file ids, its id never recorded: the file now at the path its
+                // replay left it at, if any.
+                if f.file_id.is_none()
+                    && let (Some(files), Some(now)) = (&files, &f.path_now)
+                {
+                    match files.resolve(&Self::jail(now)?).await {
+                        Ok(node) => f.file_id = Some(node.id),
+                        Err(_) => {
+                            f.path_now = None;
+                            f.deleted = true;
+                        }
+                    }
+                }
+                // Read before file ids and not followed (no replay): by its path only.
                 let Some(file_id) = f.file_id else {
                     continue;
                 };
@@ -509,6 +537,34 @@ impl Admin {
             Ok::<(), AdminError>(())
         })?;
         Ok((node.id, readers.finish()))
+    }
+
+    /// Replays the records of tenant `t` (from its creation: records of an earlier tenant of
+    /// the same name are not its) through a [`PathHistory`]; with the lineage of each read of
+    /// `seqs` (reads recorded before file ids).
+    fn replay_paths(
+        &self,
+        store: &LedgerStore,
+        key: &LedgerBodyKey,
+        t: &Tenant,
+        seqs: &std::collections::BTreeSet<u64>,
+    ) -> AdminResult<(PathHistory, std::collections::HashMap<u64, usize>)> {
+        let filter = LedgerFilter {
+            since: Some(t.created_at),
+            tenant: Some(t.name.clone()),
+            ..Default::default()
+        };
+        let mut history = PathHistory::default();
+        let mut lineages = std::collections::HashMap::new();
+        ledger_read::for_each(store, key, &filter, |r| {
+            if let Some(l) = history.add(&r)
+                && seqs.contains(&r.seq)
+            {
+                lineages.insert(r.seq, l);
+            }
+            Ok::<(), AdminError>(())
+        })?;
+        Ok((history, lineages))
     }
 
     /// The entries of a directory as administrators see them: files with their classes.

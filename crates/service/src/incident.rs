@@ -148,9 +148,14 @@ pub struct SessionRow {
 /// A file the selection read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct FileRead {
-    /// `None` for reads recorded before file ids (schema 1): such a file is listed by the path
-    /// it was read at, not followed through renames, its size and classes unknown.
+    /// `None` for a file read before file ids (schema 1) that no later record or current path
+    /// ties to an id (see `identified_by`).
     pub file_id: Option<i64>,
+    /// How the reads were tied to this file: `file_id` (the records name it); `path` (records
+    /// from before file ids, followed through the tenant's uploads, renames and removals:
+    /// [`crate::path_history`]); `path_uncertain` (likewise, but the records leave open whether
+    /// the file read is the one now at `path_now` or was deleted).
+    pub identified_by: &'static str,
     /// The path when it was first read.
     pub path_then: String,
     /// Its path now; `None` when the file no longer exists.
@@ -286,11 +291,35 @@ impl Transfer {
     }
 }
 
-/// Which file a read was of: by id, or (records from before file ids) by tenant and path.
+/// Which file a read was of: by id, or (records from before file ids) by tenant and the
+/// lineage the path replay gave it, or by tenant and path where there was no replay.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum FileKey {
     Id(i64),
+    Lineage(String, usize),
     Path(String, String),
+}
+
+/// A read recorded before file ids, kept until the tenant's path replay says which file it was
+/// ([`Collector::tie_reads_before_ids`]).
+struct ReadBeforeIds {
+    seq: u64,
+    time: Time,
+    tenant: String,
+    path: String,
+    session: String,
+    op: FileOp,
+}
+
+/// What became of a file known by its lineage (from [`crate::path_history::PathHistory::fate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fate {
+    /// Its id, where a record named it.
+    pub id: Option<i64>,
+    /// Where it is now (`None`: removed or deleted).
+    pub path: Option<String>,
+    /// The records leave open whether it is the file now at `path` or was deleted.
+    pub uncertain: bool,
 }
 
 /// Facts gathered per file while records stream by.
@@ -310,6 +339,7 @@ pub struct Collector {
     /// Sessions an alert's containment closed, and why.
     contained: BTreeMap<String, String>,
     files: BTreeMap<FileKey, FileFacts>,
+    reads_before_ids: Vec<ReadBeforeIds>,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
 }
@@ -353,26 +383,26 @@ impl Collector {
         let session = e.session.clone().unwrap_or_default();
         match op {
             FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
-                let key = match file {
-                    Some(f) => FileKey::Id(f.id),
-                    None => FileKey::Path(tenant.clone(), path.clone()),
+                let Some(f) = file else {
+                    // Which file it was is known once the tenant's paths are replayed.
+                    self.reads_before_ids.push(ReadBeforeIds {
+                        seq: r.seq,
+                        time: e.time,
+                        tenant,
+                        path: path.clone(),
+                        session,
+                        op: op.clone(),
+                    });
+                    return;
                 };
-                let facts = self.files.entry(key).or_insert_with(|| FileFacts {
-                    tenant: tenant.clone(),
-                    read: FileRead {
-                        file_id: file.as_ref().map(|f| f.id),
-                        path_then: path.clone(),
-                        size: file.as_ref().map_or(0, |f| f.size),
-                        ..Default::default()
-                    },
+                let read = FileRead {
+                    file_id: Some(f.id),
+                    identified_by: Tie::Id.name(),
+                    path_then: path.clone(),
+                    size: f.size,
                     ..Default::default()
-                });
-                facts.read.first_access.get_or_insert(e.time);
-                facts.read.last_access = Some(e.time);
-                if !facts.read.sessions.contains(&session) {
-                    facts.read.sessions.push(session.clone());
-                }
-                facts.whole |= facts.transfers.entry(session).or_default().record(op);
+                };
+                self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
             }
             FileOp::CloseWrite { bytes } => self.change(&tenant, r, "upload", path, None, *bytes),
             FileOp::Rename { to } => self.change(&tenant, r, "rename", path, to.clone(), 0),
@@ -381,6 +411,79 @@ impl Collector {
             FileOp::Mkdir => self.change(&tenant, r, "mkdir", path, None, 0),
             FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0),
             _ => {}
+        }
+    }
+
+    /// A read of the file `key`: `first` describes the file if this is its first read.
+    fn file_read(
+        &mut self,
+        key: FileKey,
+        tenant: String,
+        first: FileRead,
+        session: String,
+        time: Time,
+        op: &FileOp,
+    ) {
+        let facts = self.files.entry(key).or_insert_with(|| FileFacts {
+            tenant,
+            read: first,
+            ..Default::default()
+        });
+        facts.read.first_access.get_or_insert(time);
+        facts.read.last_access = Some(time);
+        if !facts.read.sessions.contains(&session) {
+            facts.read.sessions.push(session.clone());
+        }
+        facts.whole |= facts.transfers.entry(session).or_default().record(op);
+    }
+
+    /// The tenants and sequence numbers of the selection's reads recorded before file ids:
+    /// what a path replay must tie to files.
+    pub fn reads_before_ids(&self) -> BTreeMap<String, std::collections::BTreeSet<u64>> {
+        let mut out: BTreeMap<String, std::collections::BTreeSet<u64>> = BTreeMap::new();
+        for r in &self.reads_before_ids {
+            out.entry(r.tenant.clone()).or_default().insert(r.seq);
+        }
+        out
+    }
+
+    /// Ties the reads recorded before file ids to files: `lineage(tenant, seq)` is the lineage
+    /// the tenant's path replay gave the read (`None`: not replayed, listed by its path) and
+    /// `fate(tenant, lineage)` what became of it. Reads of one lineage are one file.
+    pub fn tie_reads_before_ids(
+        &mut self,
+        lineage: impl Fn(&str, u64) -> Option<usize>,
+        fate: impl Fn(&str, usize) -> Fate,
+    ) {
+        for r in std::mem::take(&mut self.reads_before_ids) {
+            let (key, read) = match lineage(&r.tenant, r.seq) {
+                Some(l) => {
+                    let fate = fate(&r.tenant, l);
+                    let tie = if fate.uncertain {
+                        Tie::Uncertain
+                    } else {
+                        Tie::Path
+                    };
+                    let read = FileRead {
+                        file_id: fate.id,
+                        identified_by: tie.name(),
+                        path_then: r.path.clone(),
+                        deleted: fate.path.is_none(),
+                        path_now: fate.path,
+                        ..Default::default()
+                    };
+                    (FileKey::Lineage(r.tenant.clone(), l), read)
+                }
+                None => {
+                    let read = FileRead {
+                        identified_by: Tie::Path.name(),
+                        path_then: r.path.clone(),
+                        ..Default::default()
+                    };
+                    (FileKey::Path(r.tenant.clone(), r.path.clone()), read)
+                }
+            };
+            self.file_read(key, r.tenant, read, r.session, r.time, &r.op);
         }
     }
 
@@ -460,6 +563,8 @@ impl Collector {
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
     /// by the caller ([`Report::complete`]).
     pub fn finish(mut self, selection: String) -> Report {
+        // Reads before file ids that no replay tied: by their path.
+        self.tie_reads_before_ids(|_, _| None, |_, _| Fate::default());
         for (id, why) in std::mem::take(&mut self.contained) {
             // For ledgers from before sessions recorded why they were closed.
             if let Some(row) = self.sessions.get_mut(&id).filter(|r| r.ended_by.is_none()) {
@@ -525,7 +630,8 @@ impl Report {
     }
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
-    /// read, whole or partial, first and last access, classes (`class=count;…`).
+    /// read, whole or partial, first and last access, classes (`class=count;…`), and how the
+    /// reads were tied to the file.
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
             [
@@ -540,6 +646,7 @@ impl Report {
                 "first_access",
                 "last_access",
                 "classes",
+                "identified_by",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -568,6 +675,7 @@ impl Report {
                     f.first_access.map(|t| t.to_string()).unwrap_or_default(),
                     f.last_access.map(|t| t.to_string()).unwrap_or_default(),
                     classes,
+                    f.identified_by.to_owned(),
                 ]);
             }
         }
@@ -818,5 +926,79 @@ mod tests {
         let rows = r.csv_rows();
         assert_eq!(rows[2][..3], ["acme", "", "/old.csv"]);
         assert_eq!(rows[1][1], "7");
+        assert_eq!(rows[2][11], "path");
+        assert_eq!(rows[1][11], "file_id");
+    }
+
+    /// Reads before file ids that a path replay tied to files: one row per file (lineage),
+    /// with what became of it; two files read at one path are two rows; a fate left open is
+    /// `path_uncertain`.
+    #[test]
+    fn reads_before_file_ids_are_tied_to_files_by_their_lineage() {
+        let v1 = |seq: u64, path: &str| {
+            let json = format!(
+                r#"{{"time":1800000000,"account":"mallory","tenant":"acme","session":"3","kind":"file","op":"close_read","path":"{path}","bytes":10,"whole_file":true,"outcome":"ok"}}"#
+            );
+            Exported {
+                seq,
+                hash: String::new(),
+                event: Event::from_stored(json.as_bytes()).unwrap(),
+            }
+        };
+        let mut c = Collector::default();
+        for (seq, path) in [(1, "/a"), (2, "/a"), (3, "/b"), (4, "/c")] {
+            c.add(&v1(seq, path));
+        }
+        assert_eq!(
+            c.reads_before_ids()["acme"]
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        // /a held two files (the first removed, then another uploaded there); /b's file was
+        // renamed to /b2 and named id 9 since; /c's fate is open.
+        let lineage = |_: &str, seq: u64| Some([0, 1, 2, 3][seq as usize - 1]);
+        let fate = |_: &str, l: usize| match l {
+            0 => Fate::default(),
+            1 => Fate {
+                path: Some("/a".into()),
+                ..Default::default()
+            },
+            2 => Fate {
+                id: Some(9),
+                path: Some("/b2".into()),
+                uncertain: false,
+            },
+            _ => Fate {
+                path: Some("/c".into()),
+                uncertain: true,
+                ..Default::default()
+            },
+        };
+        c.tie_reads_before_ids(lineage, fate);
+        let r = c.finish("account mallory".into());
+        let got: Vec<(Option<i64>, &str, Option<&str>, bool, &str)> = r.tenants[0]
+            .files_read
+            .iter()
+            .map(|f| {
+                (
+                    f.file_id,
+                    f.path_then.as_str(),
+                    f.path_now.as_deref(),
+                    f.deleted,
+                    f.identified_by,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (None, "/a", None, true, "path"),
+                (None, "/a", Some("/a"), false, "path"),
+                (Some(9), "/b", Some("/b2"), false, "path"),
+                (None, "/c", Some("/c"), false, "path_uncertain"),
+            ]
+        );
     }
 }

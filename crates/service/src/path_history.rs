@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use events::{EventKind, Exported, FileOp, Outcome};
 
+pub use crate::incident::Fate;
+
 /// One file as the records show it.
 #[derive(Debug, Clone)]
 struct Lineage {
@@ -27,8 +29,9 @@ struct Lineage {
     /// The last record that showed this file at its path.
     confirmed: u64,
     /// The lineage this one may continue (it was started where the records left open whether
-    /// the file at the path was still that one).
+    /// the file at the path was still that one), and the one that may continue this one.
     may_continue: Option<usize>,
+    maybe_continued_by: Option<usize>,
 }
 
 /// The lineages of one tenant's files, replayed from its records in sequence order.
@@ -45,10 +48,13 @@ pub struct PathHistory {
     moved_unseen: u64,
 }
 
-/// A file's lineages: the one it has now, and those it may continue (oldest last).
+/// A file's lineages: the one it has now (and whether the records leave open that it is this
+/// file: a file may have appeared at its path unseen since), and those it may continue (oldest
+/// last).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLineage {
     pub current: usize,
+    pub current_uncertain: bool,
     pub uncertain: Vec<usize>,
 }
 
@@ -111,14 +117,14 @@ impl PathHistory {
     /// The lineages of the file with `id`, now at `path`: the one tied to its id, else the one
     /// the records left at its path (if no other id claims it).
     pub fn file(&self, id: i64, path: &str) -> Option<FileLineage> {
-        let current = match self.by_id.get(&id) {
-            Some(&l) => l,
+        let (current, current_uncertain) = match self.by_id.get(&id) {
+            Some(&l) => (l, false),
             None => {
                 let l = *self.at.get(path)?;
                 if self.lineages[l].id.is_some_and(|other| other != id) {
                     return None;
                 }
-                l
+                (l, self.lineages[l].confirmed < self.moved_unseen)
             }
         };
         let mut uncertain = Vec::new();
@@ -127,7 +133,31 @@ impl PathHistory {
             uncertain.push(earlier);
             l = earlier;
         }
-        Some(FileLineage { current, uncertain })
+        Some(FileLineage {
+            current,
+            current_uncertain,
+            uncertain,
+        })
+    }
+
+    /// What became of lineage `l` (of a read the replay returned): the file it is now, or its
+    /// removal; uncertain where the records leave open whether it is the file now at that
+    /// path.
+    pub fn fate(&self, l: usize) -> Fate {
+        let mut last = l;
+        let mut uncertain = false;
+        while let Some(later) = self.lineages[last].maybe_continued_by {
+            last = later;
+            uncertain = true;
+        }
+        let lineage = &self.lineages[last];
+        // A file may have appeared at its path unseen since it was last seen there.
+        uncertain |= lineage.path.is_some() && lineage.confirmed < self.moved_unseen;
+        Fate {
+            id: lineage.id,
+            path: lineage.path.clone(),
+            uncertain,
+        }
     }
 
     /// A lineage started at `path` (with the file's `id`, if known).
@@ -144,7 +174,11 @@ impl PathHistory {
             path: Some(path.to_owned()),
             confirmed: seq,
             may_continue,
+            maybe_continued_by: None,
         });
+        if let Some(earlier) = may_continue {
+            self.lineages[earlier].maybe_continued_by = Some(l);
+        }
         if let Some(old) = self.at.insert(path.to_owned(), l) {
             self.lineages[old].path = None;
         }
@@ -281,7 +315,11 @@ impl FileLineage {
     /// How surely lineage `l` (of a read record) is this file.
     pub fn tie(&self, l: usize) -> Option<Tie> {
         if l == self.current {
-            Some(Tie::Path)
+            Some(if self.current_uncertain {
+                Tie::Uncertain
+            } else {
+                Tie::Path
+            })
         } else if self.uncertain.contains(&l) {
             Some(Tie::Uncertain)
         } else {

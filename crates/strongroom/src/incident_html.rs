@@ -22,9 +22,16 @@ impl Page<'_> {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
     }
 
-    /// A file's id, or what stands for it when the read was recorded before file ids.
+    /// A file's id, or what stands for it when the read was recorded before file ids; marked
+    /// when the tie of the reads to the file rests on its path history (`path`) or is left
+    /// open by it (`path, uncertain`).
     fn file_id_text(&self, f: &FileRead) -> String {
-        f.file_id.map_or_else(|| "-".into(), |id| id.to_string())
+        let id = f.file_id.map_or_else(|| "-".into(), |id| id.to_string());
+        match f.identified_by {
+            "path" => format!("{id} (by path)"),
+            "path_uncertain" => format!("{id} (by path, uncertain)"),
+            _ => id,
+        }
     }
 
     fn classes_text(&self, f: &FileRead) -> String {

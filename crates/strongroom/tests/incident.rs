@@ -383,6 +383,18 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .starts_with("tenant,file_id,path_then,path_now")
     );
     assert!(csv.contains(",partial,"), "{csv}");
+    // Every read here names its file's id (none was recorded before file ids).
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",classes,identified_by"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().skip(1).all(|l| l.ends_with(",file_id")),
+        "{csv}"
+    );
 }
 
 /// Runs headless Chromium (Debian's) on `page` with `args`; its standard output.
@@ -463,4 +475,188 @@ fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_ro
     // The history is sealed with the tenant key, and re-sealed when it is rotated.
     server.ok(&["tenant", "rotate-key", "acme"]);
     check(&report(&server, &["--user", "mallory"]));
+}
+
+/// Appends records to the ledger of `data_dir` as a server from before file ids (schema 1)
+/// wrote them: `bodies` are the events' JSON, sealed and chained as that server did.
+fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
+    let master = service::config::MasterKeySource::File(data_dir.join("master.key"));
+    let (store, key) = service::admin::open_ledger(data_dir, &master).unwrap();
+    let batch: Vec<_> = bodies
+        .iter()
+        .map(|b| {
+            let e = events::Event::from_stored(b.as_bytes()).unwrap();
+            (
+                e.time.as_secs(),
+                service::audit::meta(&e),
+                key.seal(b.as_bytes()),
+            )
+        })
+        .collect();
+    store.append(&batch).unwrap();
+    store.fold().unwrap();
+}
+
+/// An installation upgraded from a server that recorded no file ids (schema 1): the reads
+/// recorded then are tied to their files by the tenant's path history. Mallory read three
+/// files then: one renamed since (listed at its new path, with its id and the classes of what
+/// was read), one removed since (deleted, with its id), and one removed before file ids
+/// (deleted, no id). `incident file` finds the old read of the renamed file; another file later
+/// given the removed one's name is not it.
+#[test]
+fn reads_recorded_before_file_ids_are_followed_to_their_files() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let extract = corpus::generate(5, 100_000)
+        .into_iter()
+        .find(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
+        .unwrap();
+    std::fs::write(loader.work().join("a.csv"), &extract.bytes).unwrap();
+    std::fs::write(
+        loader.work().join("b.bin"),
+        support::pseudo_random(3, 10 * KIB),
+    )
+    .unwrap();
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "mkdir /data\nput a.csv /data/a.csv\nput b.bin /data/b.bin\n",
+    );
+    // What the older server recorded of Mallory's session (after the uploads: the contents
+    // read are those uploaded).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let record = |t: u64, account: &str, session: &str, rest: &str| {
+        format!(
+            r#"{{"time":{},"source":"127.0.0.66:40000","account":"{account}","tenant":"acme","client_version":"SSH-2.0-OpenSSH_9.2p1","session":"{session}",{rest}}}"#,
+            now + t
+        )
+    };
+    let a_len = extract.bytes.len();
+    append_as_schema_1(
+        &server.data_dir(),
+        &[
+            record(
+                0,
+                "mallory",
+                "v1-7",
+                r#""kind":"file","op":"open_read","path":"/data/a.csv","outcome":"ok""#,
+            ),
+            record(
+                0,
+                "mallory",
+                "v1-7",
+                &format!(
+                    r#""kind":"file","op":"close_read","path":"/data/a.csv","bytes":{a_len},"whole_file":true,"outcome":"ok""#
+                ),
+            ),
+            record(
+                1,
+                "mallory",
+                "v1-7",
+                r#""kind":"file","op":"open_read","path":"/data/b.bin","outcome":"ok""#,
+            ),
+            record(
+                1,
+                "mallory",
+                "v1-7",
+                r#""kind":"file","op":"progress_read","path":"/data/b.bin","bytes":4096,"outcome":"ok""#,
+            ),
+            record(
+                2,
+                "loader",
+                "v1-8",
+                r#""kind":"file","op":"close_write","path":"/data/old.txt","bytes":5,"outcome":"ok""#,
+            ),
+            record(
+                2,
+                "mallory",
+                "v1-7",
+                r#""kind":"file","op":"close_read","path":"/data/old.txt","bytes":5,"whole_file":true,"outcome":"ok""#,
+            ),
+            record(
+                3,
+                "loader",
+                "v1-8",
+                r#""kind":"file","op":"remove","path":"/data/old.txt","outcome":"ok""#,
+            ),
+        ],
+    );
+    // Since, with today's server: a.csv renamed, b.bin removed and another file put there.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::fs::write(loader.work().join("other.bin"), b"other").unwrap();
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "rename /data/a.csv /data/moved.csv\nrm /data/b.bin\nput other.bin /data/b.bin\n",
+    );
+
+    let r = report(&server, &["--user", "mallory"]);
+    let files = r["tenants"][0]["files_read"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{r:#}");
+    let by_path = |p: &str| files.iter().find(|f| f["path_then"] == p).unwrap();
+    let (a, b, old) = (
+        by_path("/data/a.csv"),
+        by_path("/data/b.bin"),
+        by_path("/data/old.txt"),
+    );
+    assert_eq!(a["identified_by"], "path", "{r:#}");
+    assert_eq!(a["path_now"], "/data/moved.csv", "{r:#}");
+    assert_eq!(a["deleted"], false);
+    assert_eq!(a["bytes_read"].as_u64(), Some(a_len as u64));
+    assert_eq!(a["read"], "whole");
+    assert_eq!(
+        a["classes"]["card_number"].as_u64(),
+        Some(extract.truth.get(Class::CardNumber)),
+        "{r:#}"
+    );
+    assert!(a["file_id"].as_i64().is_some(), "{r:#}");
+    assert_eq!(b["identified_by"], "path");
+    assert_eq!(b["deleted"], true, "{r:#}");
+    assert!(b["file_id"].as_i64().is_some(), "{r:#}");
+    assert_ne!(b["file_id"], a["file_id"]);
+    assert_eq!(
+        (b["bytes_read"].as_u64(), &b["read"]),
+        (Some(4096), &"partial".into())
+    );
+    assert_eq!(old["identified_by"], "path");
+    assert_eq!(old["deleted"], true);
+    assert!(old["file_id"].is_null(), "{r:#}");
+    assert_eq!(
+        r["totals"]["bytes_read"].as_u64(),
+        Some(a_len as u64 + 4096 + 5)
+    );
+
+    // Who read the renamed file: Mallory's old session, tied by path.
+    let lines = server.ok(&[
+        "incident",
+        "file",
+        "acme",
+        "/data/moved.csv",
+        "--format",
+        "jsonl",
+    ]);
+    let readers: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(readers.len(), 1, "{lines}");
+    assert_eq!(readers[0]["session"], "v1-7");
+    assert_eq!(readers[0]["account"], "mallory");
+    assert_eq!(readers[0]["identified_by"], "path");
+    assert_eq!(readers[0]["bytes_read"].as_u64(), Some(a_len as u64));
+    // The file now at b.bin's old name is another: nobody read it.
+    let lines = server.ok(&[
+        "incident",
+        "file",
+        "acme",
+        "/data/b.bin",
+        "--format",
+        "jsonl",
+    ]);
+    assert!(lines.is_empty(), "{lines}");
+    server.assert_ledger_verifies();
 }
