@@ -978,7 +978,7 @@ mod tests {
         };
         c.tie_reads_before_ids(lineage, fate);
         let r = c.finish("account mallory".into());
-        let got: Vec<(Option<i64>, &str, Option<&str>, bool, &str)> = r.tenants[0]
+        let got: Vec<_> = r.tenants[0]
             .files_read
             .iter()
             .map(|f| {
@@ -994,7 +994,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (None, "/a", None, true, "path"),
+                (None::<i64>, "/a", None::<&str>, true, "path"),
                 (None, "/a", Some("/a"), false, "path"),
                 (Some(9), "/b", Some("/b2"), false, "path"),
                 (None, "/c", Some("/c"), false, "path_uncertain"),
