@@ -46,6 +46,9 @@ pub struct PathHistory {
     /// The last record after which a file may have appeared at a path no record named (a
     /// rename whose target was not recorded).
     moved_unseen: u64,
+    /// Open downloads: by session and the path they were opened at, the lineage opened (a
+    /// handle's progress and close name the path it was opened at, even after a rename).
+    open: HashMap<(String, String), usize>,
 }
 
 /// A file's lineages: the one it has now (and whether the records leave open that it is this
@@ -90,7 +93,20 @@ impl PathHistory {
                 let id = file.as_ref().map(|f| f.id);
                 match op {
                     FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
-                        let l = self.touch(path, id, r.seq, false);
+                        let handle = (r.event.session.clone().unwrap_or_default(), path.clone());
+                        let opened = match op {
+                            FileOp::OpenRead => None,
+                            FileOp::CloseRead { .. } => self.open.remove(&handle),
+                            _ => self.open.get(&handle).copied(),
+                        };
+                        let l = match opened {
+                            // The file the handle opened, wherever it is now.
+                            Some(l) if id.is_none() => l,
+                            _ => self.touch(path, id, r.seq, false),
+                        };
+                        if matches!(op, FileOp::OpenRead) && id.is_none() {
+                            self.open.insert(handle, l);
+                        }
                         id.is_none().then_some(l)
                     }
                     FileOp::CloseWrite { .. } => {
@@ -433,23 +449,33 @@ mod tests {
             upload(2, "/d-x"),
             upload(3, "/e.csv"),
             read(4, "s1", "/d/pay.csv"),
+            // A download open while its folder is renamed: its close names the old path.
+            op(4, "s7", "open_read", "/d/pay.csv"),
             read(5, "s9", "/d-x"),
             // Another file at the name the file will have: its reads are not the file's.
             read(6, "s8", "/e/pay.csv"),
             rename(7, "/d", "/e"),
             read(8, "s2", "/e/pay.csv"),
+            read(8, "s7", "/d/pay.csv"),
             rename(9, "/e/pay.csv", "/e.csv"),
             with_id(read(10, "s3", "/e.csv"), 7),
         ];
         assert_eq!(
             readers(&records, 7, "/e.csv"),
-            want(&[("s1", "path"), ("s2", "path"), ("s3", "file_id")])
+            want(&[
+                ("s1", "path"),
+                ("s2", "path"),
+                ("s3", "file_id"),
+                ("s7", "path")
+            ])
         );
         // Never named by id since: found at the path the replay leaves it at.
         assert_eq!(
-            readers(&records[..9], 7, "/e.csv"),
-            want(&[("s1", "path"), ("s2", "path")])
+            readers(&records[..11], 7, "/e.csv"),
+            want(&[("s1", "path"), ("s2", "path"), ("s7", "path")])
         );
+        // The close at the old path did not make a file there.
+        assert_eq!(readers(&records, 8, "/d/pay.csv"), want(&[]));
         assert_eq!(readers(&records, 8, "/d-x"), want(&[("s9", "path")]));
     }
 
