@@ -494,8 +494,8 @@ impl Admin {
     /// Every session that read the file now at `path` in `tenant`, with bytes and times, within
     /// `[since, until)` (seconds): the records that name its id (so through renames), and those
     /// from before file ids (schema 1) at the paths its history puts it, replayed from the
-    /// tenant's records ([`crate::path_history`]). Reads the tenant's records twice: once to
-    /// find the file's lineage, once to gather its readers.
+    /// tenant's records ([`crate::path_history`]): one pass over the tenant's records since its
+    /// creation (the time range selects the reads, not the replay).
     pub async fn file_readers(
         &self,
         tenant: &str,
@@ -521,22 +521,18 @@ impl Admin {
             ..Default::default()
         };
         let mut history = PathHistory::default();
-        ledger_read::for_each(&store, &key, &filter, |r| {
-            history.add(&r);
-            Ok::<(), AdminError>(())
-        })?;
-        let shown = Self::jail(path)?.display();
-        let mut readers = crate::incident::FileReaders::new(node.id, history.file(node.id, &shown));
-        let mut replay = PathHistory::default();
+        let mut readers = crate::incident::FileReaders::new(node.id);
         let within = |secs: i64| since.is_none_or(|s| secs >= s) && until.is_none_or(|u| secs < u);
         ledger_read::for_each(&store, &key, &filter, |r| {
-            let lineage = replay.add(&r);
+            let lineage = history.add(&r);
             if within(r.event.time.as_secs()) {
                 readers.add(&r, lineage);
             }
             Ok::<(), AdminError>(())
         })?;
-        Ok((node.id, readers.finish()))
+        let shown = Self::jail(path)?.display();
+        let lineage = history.file(node.id, &shown);
+        Ok((node.id, readers.finish(lineage.as_ref())))
     }
 
     /// Replays the records of tenant `t` (from its creation: records of an earlier tenant of

@@ -700,32 +700,32 @@ pub struct Reader {
 }
 
 /// Folds the records of a tenant into who read one file, per session: records that name the
-/// file's id, and records from before file ids whose lineage ([`crate::path_history`]) is
-/// the file's.
+/// file's id, and records from before file ids whose lineage ([`crate::path_history`]) turns
+/// out to be the file's. One pass: reads before file ids are gathered per lineage and session
+/// (nothing is kept for a ledger without them) and chosen at the end, when the replay has
+/// reached the file's present.
 pub struct FileReaders {
     file_id: i64,
-    lineage: Option<FileLineage>,
-    /// Per session: its row, its transfers, whether one read the whole file, and how surely
-    /// its least sure read was tied to the file.
-    readers: BTreeMap<String, (Reader, Transfer, bool, Tie)>,
+    /// Per lineage (`None`: the records that name the file's id) and session: its row, its
+    /// transfers, whether one read the whole file.
+    readers: BTreeMap<(Option<usize>, String), (Reader, Transfer, bool)>,
 }
 
 impl FileReaders {
-    /// Who read the file `file_id`, whose lineages (from a first replay of the tenant's
-    /// records) are `lineage`.
-    pub fn new(file_id: i64, lineage: Option<FileLineage>) -> Self {
+    /// Who read the file `file_id`.
+    pub fn new(file_id: i64) -> Self {
         Self {
             file_id,
-            lineage,
             readers: BTreeMap::new(),
         }
     }
 
-    /// Takes a record; `lineage` is the one a second replay gave it ([`crate::path_history::PathHistory::add`]).
+    /// Takes a record; `lineage` is the one the path replay gave it
+    /// ([`crate::path_history::PathHistory::add`]).
     pub fn add(&mut self, r: &Exported, lineage: Option<usize>) {
         let e = &r.event;
         let EventKind::File {
-            op,
+            op: op @ (FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }),
             file,
             outcome: Outcome::Ok,
             ..
@@ -733,47 +733,68 @@ impl FileReaders {
         else {
             return;
         };
-        let tie = match (file, lineage, &self.lineage) {
-            (Some(f), _, _) if f.id == self.file_id => Tie::Id,
-            (None, Some(l), Some(ours)) => match ours.tie(l) {
-                Some(tie) => tie,
-                None => return,
-            },
+        let of = match (file, lineage) {
+            (Some(f), _) if f.id == self.file_id => None,
+            (None, Some(l)) => Some(l),
             _ => return,
         };
-        if !matches!(
-            op,
-            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }
-        ) {
-            return;
-        }
         let session = e.session.clone().unwrap_or_default();
-        let (reader, t, whole, least) = self.readers.entry(session.clone()).or_insert_with(|| {
-            (
-                Reader {
-                    session,
-                    account: e.account.clone(),
-                    source: e.source.map(|s| s.ip().to_string()),
-                    ..Default::default()
-                },
-                Transfer::default(),
-                false,
-                tie,
-            )
-        });
-        *least = (*least).max(tie);
+        let (reader, t, whole) = self
+            .readers
+            .entry((of, session.clone()))
+            .or_insert_with(|| {
+                (
+                    Reader {
+                        session,
+                        account: e.account.clone(),
+                        source: e.source.map(|s| s.ip().to_string()),
+                        ..Default::default()
+                    },
+                    Transfer::default(),
+                    false,
+                )
+            });
         *whole |= t.record(op);
         reader.first_access.get_or_insert(e.time);
         reader.last_access = Some(e.time);
     }
 
-    pub fn finish(self) -> Vec<Reader> {
-        self.readers
+    /// The readers, by session; `lineage`: the file's lineages at the end of the replay
+    /// ([`crate::path_history::PathHistory::file`]).
+    pub fn finish(self, lineage: Option<&FileLineage>) -> Vec<Reader> {
+        let mut sessions: BTreeMap<String, (Reader, Tie)> = BTreeMap::new();
+        for ((of, session), (mut r, t, whole)) in self.readers {
+            let tie = match of {
+                None => Tie::Id,
+                Some(l) => match lineage.and_then(|f| f.tie(l)) {
+                    Some(tie) => tie,
+                    None => continue,
+                },
+            };
+            r.bytes_read = t.bytes();
+            r.read = if whole { "whole" } else { "partial" };
+            match sessions.entry(session) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert((r, tie));
+                }
+                // One session's reads of the file under two lineages (its path history left
+                // open whether they were one file): one row, as sure as the least sure.
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let (row, least) = o.get_mut();
+                    row.bytes_read += r.bytes_read;
+                    if r.read == "whole" {
+                        row.read = "whole";
+                    }
+                    row.first_access = row.first_access.min(r.first_access).or(r.first_access);
+                    row.last_access = row.last_access.max(r.last_access);
+                    *least = (*least).max(tie);
+                }
+            }
+        }
+        sessions
             .into_values()
-            .map(|(mut r, t, whole, least)| {
-                r.bytes_read = t.bytes();
-                r.read = if whole { "whole" } else { "partial" };
-                r.identified_by = least.name();
+            .map(|(mut r, tie)| {
+                r.identified_by = tie.name();
                 r
             })
             .collect()

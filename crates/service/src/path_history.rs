@@ -415,21 +415,18 @@ mod tests {
         r
     }
 
-    /// Who read the file `id` now at `path`, as `incident file` finds them: one replay for the
-    /// file's lineage, a second for its readers. `(session, identified_by)`, by session.
+    /// Who read the file `id` now at `path`, as `incident file` finds them: the records
+    /// replayed once, the file's lineages taken at the end. `(session, identified_by)`, by
+    /// session.
     fn readers(records: &[Exported], id: i64, path: &str) -> Vec<(String, &'static str)> {
         let mut history = PathHistory::default();
+        let mut readers = FileReaders::new(id);
         for r in records {
-            history.add(r);
-        }
-        let mut readers = FileReaders::new(id, history.file(id, path));
-        let mut replay = PathHistory::default();
-        for r in records {
-            let lineage = replay.add(r);
+            let lineage = history.add(r);
             readers.add(r, lineage);
         }
         readers
-            .finish()
+            .finish(history.file(id, path).as_ref())
             .into_iter()
             .map(|r| (r.session, r.identified_by))
             .collect()

@@ -1,7 +1,8 @@
 //! Ledger at scale: fills a fresh ledger with N records (default 10 million: 1,000 accounts over
 //! 30 days, sealed schema-2 bodies as the server writes them, each a download of its own file),
 //! then times an export filtered by user and a one-day window, the ledger part of an incident
-//! report on one account (N / 1,000 files), the verification of the part of the chain holding
+//! report on one account (N / 1,000 files), the ledger part of `incident file` (one tenant's
+//! N / 50 records replayed), the verification of the part of the chain holding
 //! the one-day window's records (what `incident report --verify` adds), and a full `verify`
 //! of chain and checkpoints.
 //! Prints numbers; asserts nothing. Run:
@@ -184,6 +185,29 @@ fn main() -> anyhow::Result<()> {
         sessions.len(),
         found.as_secs_f64(),
         report.evidence.records,
+        t.elapsed().as_secs_f64()
+    );
+
+    // `incident file`'s ledger part: every record of one tenant (N / 50) replayed through the
+    // path history, the readers of one of its files gathered.
+    let t = Instant::now();
+    let tenant = LedgerFilter {
+        tenant: Some("t7".into()),
+        ..LedgerFilter::default()
+    };
+    let mut history = service::path_history::PathHistory::default();
+    let mut readers = service::incident::FileReaders::new(57);
+    let mut records = 0u64;
+    service::ledger_read::for_each(&store, &body_key, &tenant, |r| {
+        records += 1;
+        let lineage = history.add(&r);
+        readers.add(&r, lineage);
+        Ok::<(), anyhow::Error>(())
+    })?;
+    let found = readers.finish(history.file(57, "/out/statement-57.csv").as_ref());
+    println!(
+        "incident file t7 /out/statement-57.csv (ledger part): {records} records replayed, {} readers, {:.3} s",
+        found.len(),
         t.elapsed().as_secs_f64()
     );
 
