@@ -521,13 +521,10 @@ impl Admin {
             ..Default::default()
         };
         let mut history = PathHistory::default();
-        let mut readers = crate::incident::FileReaders::new(node.id);
-        let within = |secs: i64| since.is_none_or(|s| secs >= s) && until.is_none_or(|u| secs < u);
+        let mut readers = crate::incident::FileReaders::new(node.id, since, until);
         ledger_read::for_each(&store, &key, &filter, |r| {
             let lineage = history.add(&r);
-            if within(r.event.time.as_secs()) {
-                readers.add(&r, lineage);
-            }
+            readers.add(&r, lineage);
             Ok::<(), AdminError>(())
         })?;
         let shown = Self::jail(path)?.display();

@@ -300,6 +300,32 @@ enum FileKey {
     Path(String, String),
 }
 
+/// Session ids as reports show them. Before December 2026 (schema 1) a session id was a number
+/// that each server run counted again from the start, so one id can name sessions of several
+/// runs: a session opened with an id already opened is shown as `ID@SEQ` (the sequence number
+/// of the record that opened it), and the records after it with that id are its. Ids of schema
+/// 2 (UUIDs) are opened once and shown as they are.
+#[derive(Default)]
+struct SessionKeys {
+    opened: std::collections::HashSet<String>,
+    reused: std::collections::HashMap<String, String>,
+}
+
+impl SessionKeys {
+    /// The session record `r` belongs to, as shown.
+    fn key(&mut self, r: &Exported) -> Option<String> {
+        let id = r.event.session.as_ref()?;
+        if let EventKind::Session { opened: true, .. } = r.event.kind
+            && !self.opened.insert(id.clone())
+        {
+            let key = format!("{id}@{}", r.seq);
+            self.reused.insert(id.clone(), key.clone());
+            return Some(key);
+        }
+        Some(self.reused.get(id).unwrap_or(id).clone())
+    }
+}
+
 /// A read recorded before file ids, kept until the tenant's path replay says which file it was
 /// ([`Collector::tie_reads_before_ids`]).
 struct ReadBeforeIds {
@@ -340,6 +366,7 @@ pub struct Collector {
     contained: BTreeMap<String, String>,
     files: BTreeMap<FileKey, FileFacts>,
     reads_before_ids: Vec<ReadBeforeIds>,
+    session_keys: SessionKeys,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
 }
@@ -350,7 +377,8 @@ impl Collector {
         self.evidence.records += 1;
         self.evidence.first_seq = Some(self.evidence.first_seq.map_or(r.seq, |s| s.min(r.seq)));
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
-        if let Some(id) = &e.session {
+        let session = self.session_keys.key(r);
+        if let Some(id) = &session {
             self.session(id, e);
         }
         if let EventKind::Alert {
@@ -380,7 +408,8 @@ impl Collector {
             return;
         }
         let tenant = e.tenant.clone().unwrap_or_default();
-        let session = e.session.clone().unwrap_or_default();
+        let shown = session.clone();
+        let session = session.unwrap_or_default();
         match op {
             FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
                 let Some(f) = file else {
@@ -404,12 +433,16 @@ impl Collector {
                 };
                 self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
             }
-            FileOp::CloseWrite { bytes } => self.change(&tenant, r, "upload", path, None, *bytes),
-            FileOp::Rename { to } => self.change(&tenant, r, "rename", path, to.clone(), 0),
-            FileOp::Remove => self.change(&tenant, r, "remove", path, None, 0),
-            FileOp::Setstat => self.change(&tenant, r, "setstat", path, None, 0),
-            FileOp::Mkdir => self.change(&tenant, r, "mkdir", path, None, 0),
-            FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0),
+            FileOp::CloseWrite { bytes } => {
+                self.change(&tenant, r, "upload", path, None, *bytes, shown.clone())
+            }
+            FileOp::Rename { to } => {
+                self.change(&tenant, r, "rename", path, to.clone(), 0, shown.clone())
+            }
+            FileOp::Remove => self.change(&tenant, r, "remove", path, None, 0, shown.clone()),
+            FileOp::Setstat => self.change(&tenant, r, "setstat", path, None, 0, shown.clone()),
+            FileOp::Mkdir => self.change(&tenant, r, "mkdir", path, None, 0, shown.clone()),
+            FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0, shown.clone()),
             _ => {}
         }
     }
@@ -541,6 +574,7 @@ impl Collector {
         path: &str,
         to: Option<String>,
         bytes: u64,
+        session: Option<String>,
     ) {
         let EventKind::File { file, .. } = &r.event.kind else {
             return;
@@ -556,7 +590,7 @@ impl Collector {
                 to,
                 file_id: file.as_ref().map(|f| f.id),
                 bytes: (op == "upload").then_some(bytes),
-                session: r.event.session.clone(),
+                session,
             });
     }
 
@@ -706,16 +740,24 @@ pub struct Reader {
 /// reached the file's present.
 pub struct FileReaders {
     file_id: i64,
+    /// Reads counted: at or after `since`, before `until` (seconds).
+    since: Option<i64>,
+    until: Option<i64>,
+    session_keys: SessionKeys,
     /// Per lineage (`None`: the records that name the file's id) and session: its row, its
     /// transfers, whether one read the whole file.
     readers: BTreeMap<(Option<usize>, String), (Reader, Transfer, bool)>,
 }
 
 impl FileReaders {
-    /// Who read the file `file_id`.
-    pub fn new(file_id: i64) -> Self {
+    /// Who read the file `file_id` within `[since, until)` (seconds; the records outside are
+    /// still taken, for the sessions they open).
+    pub fn new(file_id: i64, since: Option<i64>, until: Option<i64>) -> Self {
         Self {
             file_id,
+            since,
+            until,
+            session_keys: SessionKeys::default(),
             readers: BTreeMap::new(),
         }
     }
@@ -724,6 +766,11 @@ impl FileReaders {
     /// ([`crate::path_history::PathHistory::add`]).
     pub fn add(&mut self, r: &Exported, lineage: Option<usize>) {
         let e = &r.event;
+        let session = self.session_keys.key(r).unwrap_or_default();
+        let secs = e.time.as_secs();
+        if self.since.is_some_and(|s| secs < s) || self.until.is_some_and(|u| secs >= u) {
+            return;
+        }
         let EventKind::File {
             op: op @ (FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. }),
             file,
@@ -738,7 +785,6 @@ impl FileReaders {
             (None, Some(l)) => Some(l),
             _ => return,
         };
-        let session = e.session.clone().unwrap_or_default();
         let (reader, t, whole) = self
             .readers
             .entry((of, session.clone()))
@@ -949,6 +995,66 @@ mod tests {
         assert_eq!(rows[1][1], "7");
         assert_eq!(rows[2][11], "path");
         assert_eq!(rows[1][11], "file_id");
+    }
+
+    /// Session ids of schema 1 began again with each server run: two sessions with one id are
+    /// two sessions in the report and in `incident file`, the later shown with the sequence
+    /// number of its opening record.
+    #[test]
+    fn session_ids_reused_by_a_later_server_run_are_two_sessions() {
+        let v1 = |seq: u64, rest: &str| {
+            let json = format!(
+                r#"{{"time":{},"source":"127.0.0.2:5000","account":"mallory","tenant":"acme","session":"3",{rest}}}"#,
+                1_800_000_000 + seq
+            );
+            Exported {
+                seq,
+                hash: String::new(),
+                event: Event::from_stored(json.as_bytes()).unwrap(),
+            }
+        };
+        let open = r#""kind":"session","opened":true"#;
+        let close = r#""kind":"session","opened":false"#;
+        let read = |bytes: u64| {
+            format!(
+                r#""kind":"file","op":"close_read","path":"/a.csv","bytes":{bytes},"whole_file":false,"outcome":"ok""#
+            )
+        };
+        let records = [
+            v1(1, open),
+            v1(2, &read(10)),
+            v1(3, close),
+            // The server restarted: its first session is 3 again.
+            v1(7, open),
+            v1(8, &read(20)),
+            v1(9, close),
+        ];
+        let mut c = Collector::default();
+        for r in &records {
+            c.add(r);
+        }
+        let r = c.finish("account mallory".into());
+        let sessions: Vec<(&str, Option<Time>, Option<Time>)> = r
+            .sessions
+            .iter()
+            .map(|s| (s.id.as_str(), s.opened, s.closed))
+            .collect();
+        let at = |seq: i64| Some(Time::from_secs(1_800_000_000 + seq));
+        assert_eq!(sessions, vec![("3", at(1), at(3)), ("3@7", at(7), at(9))]);
+        assert_eq!(r.tenants[0].files_read[0].sessions, ["3", "3@7"]);
+        // Who read /a.csv (a file the replay knows only by path).
+        let mut history = crate::path_history::PathHistory::default();
+        let mut readers = FileReaders::new(5, None, None);
+        for r in &records {
+            let lineage = history.add(r);
+            readers.add(r, lineage);
+        }
+        let rows: Vec<(String, u64)> = readers
+            .finish(history.file(5, "/a.csv").as_ref())
+            .into_iter()
+            .map(|r| (r.session, r.bytes_read))
+            .collect();
+        assert_eq!(rows, [("3".into(), 10), ("3@7".into(), 20)]);
     }
 
     /// Reads before file ids that a path replay tied to files: one row per file (lineage),

@@ -420,7 +420,7 @@ mod tests {
     /// session.
     fn readers(records: &[Exported], id: i64, path: &str) -> Vec<(String, &'static str)> {
         let mut history = PathHistory::default();
-        let mut readers = FileReaders::new(id);
+        let mut readers = FileReaders::new(id, None, None);
         for r in records {
             let lineage = history.add(r);
             readers.add(r, lineage);

@@ -196,7 +196,7 @@ fn main() -> anyhow::Result<()> {
         ..LedgerFilter::default()
     };
     let mut history = service::path_history::PathHistory::default();
-    let mut readers = service::incident::FileReaders::new(57);
+    let mut readers = service::incident::FileReaders::new(57, None, None);
     let mut records = 0u64;
     service::ledger_read::for_each(&store, &body_key, &tenant, |r| {
         records += 1;
