@@ -434,15 +434,15 @@ impl Collector {
                 self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
             }
             FileOp::CloseWrite { bytes } => {
-                self.change(&tenant, r, "upload", path, None, *bytes, shown.clone())
+                self.change(&tenant, r, "upload", None, *bytes, shown.clone())
             }
             FileOp::Rename { to } => {
-                self.change(&tenant, r, "rename", path, to.clone(), 0, shown.clone())
+                self.change(&tenant, r, "rename", to.clone(), 0, shown.clone())
             }
-            FileOp::Remove => self.change(&tenant, r, "remove", path, None, 0, shown.clone()),
-            FileOp::Setstat => self.change(&tenant, r, "setstat", path, None, 0, shown.clone()),
-            FileOp::Mkdir => self.change(&tenant, r, "mkdir", path, None, 0, shown.clone()),
-            FileOp::Rmdir => self.change(&tenant, r, "rmdir", path, None, 0, shown.clone()),
+            FileOp::Remove => self.change(&tenant, r, "remove", None, 0, shown.clone()),
+            FileOp::Setstat => self.change(&tenant, r, "setstat", None, 0, shown.clone()),
+            FileOp::Mkdir => self.change(&tenant, r, "mkdir", None, 0, shown.clone()),
+            FileOp::Rmdir => self.change(&tenant, r, "rmdir", None, 0, shown.clone()),
             _ => {}
         }
     }
@@ -571,12 +571,11 @@ impl Collector {
         tenant: &str,
         r: &Exported,
         op: &'static str,
-        path: &str,
         to: Option<String>,
         bytes: u64,
         session: Option<String>,
     ) {
-        let EventKind::File { file, .. } = &r.event.kind else {
+        let EventKind::File { file, path, .. } = &r.event.kind else {
             return;
         };
         self.changes
@@ -586,7 +585,7 @@ impl Collector {
                 time: r.event.time,
                 seq: r.seq,
                 op,
-                path: path.to_owned(),
+                path: path.clone(),
                 to,
                 file_id: file.as_ref().map(|f| f.id),
                 bytes: (op == "upload").then_some(bytes),
