@@ -513,13 +513,7 @@ impl Admin {
                 source: e,
             })?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
-        // Records of an earlier tenant of the same name (removed, then added again) are not
-        // this tenant's.
-        let filter = LedgerFilter {
-            since: Some(t.created_at),
-            tenant: Some(t.name.clone()),
-            ..Default::default()
-        };
+        let filter = records_of(&t);
         let mut history = PathHistory::default();
         let mut readers = crate::incident::FileReaders::new(node.id, since, until);
         ledger_read::for_each(&store, &key, &filter, |r| {
@@ -532,9 +526,8 @@ impl Admin {
         Ok((node.id, readers.finish(lineage.as_ref())))
     }
 
-    /// Replays the records of tenant `t` (from its creation: records of an earlier tenant of
-    /// the same name are not its) through a [`PathHistory`]; with the lineage of each read of
-    /// `seqs` (reads recorded before file ids).
+    /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
+    /// lineage of each read of `seqs` (reads recorded before file ids).
     fn replay_paths(
         &self,
         store: &LedgerStore,
@@ -542,11 +535,7 @@ impl Admin {
         t: &Tenant,
         seqs: &std::collections::BTreeSet<u64>,
     ) -> AdminResult<(PathHistory, std::collections::HashMap<u64, usize>)> {
-        let filter = LedgerFilter {
-            since: Some(t.created_at),
-            tenant: Some(t.name.clone()),
-            ..Default::default()
-        };
+        let filter = records_of(t);
         let mut history = PathHistory::default();
         let mut lineages = std::collections::HashMap::new();
         ledger_read::for_each(store, key, &filter, |r| {
@@ -798,6 +787,16 @@ pub fn open_ledger(
     let keyring = crate::keys::load_keyring(master, true)?;
     let key = crate::keys::ledger_body_key(&store, &keyring)?;
     Ok((store, key))
+}
+
+/// The records of tenant `t`: from its creation (records of an earlier tenant of the same name,
+/// removed and added again, are not its).
+fn records_of(t: &Tenant) -> LedgerFilter {
+    LedgerFilter {
+        since: Some(t.created_at),
+        tenant: Some(t.name.clone()),
+        ..Default::default()
+    }
 }
 
 /// Adds an admin command's record to the ledger of `data_dir`, folded into the indexed table
