@@ -629,6 +629,20 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
         r["totals"]["bytes_read"].as_u64(),
         Some(a_len as u64 + 4096 + 5)
     );
+    // The page marks the files tied by path, as a browser shows it.
+    let page = server.data_dir().join("../old.html");
+    server.ok(&[
+        "incident",
+        "report",
+        "--user",
+        "mallory",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    let dom = chromium(&page, &["--dump-dom"]);
+    assert_eq!(dom.matches(" (by path)</td>").count(), 3, "{dom}");
 
     // Who read the renamed file: Mallory's old session, tied by path.
     let lines = server.ok(&[
