@@ -244,40 +244,66 @@ pub fn iban(s: &[u8]) -> bool {
         return false;
     }
     // The BBAN, then the country and check digits, as one decimal number (a letter takes two
-    // places: A = 10 … Z = 35), reduced mod 97 as it grows: eight digits at a time where they
-    // are digits, one character at a time elsewhere (kept below 2^56 before each step).
-    let steps = |number: u64, chars: &[u8]| chars.iter().try_fold(number, |n, &c| iban_step(n, c));
-    let mut number = 0u64;
-    let mut rest = &s[4..];
-    while let Some(eight) = rest.first_chunk::<8>() {
-        number = match eight_digits(eight) {
-            Some(v) => (number % 97) * 100_000_000 + v,
-            None => match steps(number, eight) {
-                Some(n) => n,
+    // places: A = 10 … Z = 35), mod 97: the sum of its parts' values times ten to the power of
+    // their places, each part reduced on its own (no part waits for the one before). The
+    // country and check digits are the last six places.
+    let country = u64::from(s[0] - b'A' + 10) * 100 + u64::from(s[1] - b'A' + 10);
+    let mut sum = (country * 100 + u64::from(s[2] - b'0') * 10 + u64::from(s[3] - b'0')) % 97;
+    let mut place = 6;
+    let mut bban = &s[4..];
+    // From the end, eight characters at a time, then what is left.
+    while let Some((rest, eight)) = bban.split_last_chunk::<8>() {
+        let (value, width) = match eight_digits(eight) {
+            Some(v) => (v, 8),
+            None => match iban_part(eight) {
+                Some(part) => part,
                 None => return false,
             },
         };
-        rest = &rest[8..];
+        sum += value % 97 * u64::from(TEN_TO_MOD_97[place]);
+        place += width;
+        bban = rest;
     }
-    steps(number, rest)
-        .and_then(|n| steps(n, &s[..4]))
-        .is_some_and(|n| n % 97 == 1)
+    let Some((value, _)) = iban_part(bban) else {
+        return false;
+    };
+    sum += value % 97 * u64::from(TEN_TO_MOD_97[place]);
+    sum % 97 == 1
 }
 
-/// One character more of an IBAN's number (mod 97 once it has grown past 2^56); `None` for a
-/// character an IBAN cannot hold.
-fn iban_step(number: u64, c: u8) -> Option<u64> {
-    let number = if number >= 1 << 56 {
-        number % 97
-    } else {
-        number
-    };
-    let digit = c.wrapping_sub(b'0');
-    if digit < 10 {
-        return Some(number * 10 + u64::from(digit));
+/// 10^i mod 97 for every place of an IBAN's number (34 characters, two places at most each).
+const TEN_TO_MOD_97: [u8; 69] = {
+    let mut t = [0u8; 69];
+    let mut p = 1u32;
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = p as u8;
+        p = p * 10 % 97;
+        i += 1;
     }
-    let letter = c.wrapping_sub(b'A');
-    (letter < 26).then(|| number * 100 + u64::from(letter) + 10)
+    t
+};
+
+/// The value of up to eight characters of an IBAN (a letter two places: A = 10 … Z = 35) and
+/// how many places it takes; `None` for a character an IBAN cannot hold.
+fn iban_part(chars: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    let mut width = 0;
+    for &c in chars {
+        let digit = c.wrapping_sub(b'0');
+        if digit < 10 {
+            value = value * 10 + u64::from(digit);
+            width += 1;
+            continue;
+        }
+        let letter = c.wrapping_sub(b'A');
+        if letter >= 26 {
+            return None;
+        }
+        value = value * 100 + u64::from(letter) + 10;
+        width += 2;
+    }
+    Some((value, width))
 }
 
 /// The value of eight ASCII digits (the first the most significant), if they are all digits:
@@ -445,6 +471,20 @@ mod tests {
         assert!(!bic(b"DEUT1EFF"));
     }
 
+    /// ISO 7064 mod 97-10 of an IBAN's rearranged number, one character at a time (a letter
+    /// two places): the reference for [`iban`]. `None` for a character an IBAN cannot hold.
+    fn iban_remainder(s: &[u8]) -> Option<u32> {
+        let mut rem = 0u32;
+        for &c in s[4..].iter().chain(&s[..4]) {
+            rem = match c {
+                b'0'..=b'9' => (rem * 10 + u32::from(c - b'0')) % 97,
+                b'A'..=b'Z' => (rem * 100 + u32::from(c - b'A') + 10) % 97,
+                _ => return None,
+            };
+        }
+        Some(rem)
+    }
+
     /// Appends the Luhn check digit to `body`.
     fn with_luhn(mut body: Vec<u8>) -> Vec<u8> {
         body.push(b'0');
@@ -547,6 +587,30 @@ mod tests {
             let mut bad = s.clone();
             bad[at] = b'0' + (bad[at] - b'0' + delta) % 10;
             prop_assert!(!iban(&bad));
+        }
+
+        #[test]
+        fn iban_is_mod_97_of_the_rearranged_number(
+            country in prop::sample::select(vec!["GB", "FR", "NL", "DE", "MT", "LC", "NO", "XK"]),
+            body in proptest::collection::vec(
+                prop_oneof![8 => b'0'..=b'9', 4 => b'A'..=b'Z', 1 => any::<u8>()],
+                30,
+            ),
+            valid in any::<bool>(),
+        ) {
+            let len = iban_length(country.as_bytes()).unwrap();
+            let mut s = country.as_bytes().to_vec();
+            s.extend_from_slice(b"00");
+            s.extend_from_slice(&body[..len - 4]);
+            if valid {
+                // Check digits that make it valid (when every character is one an IBAN holds).
+                let rem = iban_remainder(&s).unwrap_or(0);
+                let check = 98 - rem;
+                s[2] = b'0' + (check / 10) as u8;
+                s[3] = b'0' + (check % 10) as u8;
+            }
+            let want = iban_remainder(&s) == Some(1);
+            prop_assert_eq!(iban(&s), want, "{}", String::from_utf8_lossy(&s));
         }
 
         #[test]
