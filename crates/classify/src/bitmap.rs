@@ -6,11 +6,15 @@
 //!
 //! Built 64 bytes at a time with AVX-512BW where the CPU has it (detected at run time), else 16
 //! at a time with SSE2 on x86-64 (part of the architecture's baseline), byte by byte elsewhere;
-//! all give the same bits (a property test compares them). Never here: what a candidate means
-//! (the scanner decides).
+//! the bits derived from them (stops, number ends, camelCase joints) eight blocks at a time in
+//! AVX-512 registers where the CPU has AVX-512F, else a block at a time. All give the same bits
+//! (property tests compare them). Never here: what a candidate means (the scanner decides).
 
-/// The bits of 64 bytes (bit `j` is byte `j`; bytes past the text's end have no bits).
+/// The bits of 64 bytes (bit `j` is byte `j`; bytes past the text's end have no bits). Laid out
+/// as written (`repr(C)`): the AVX-512 derivation reads one field of eight blocks at a time by
+/// its place in the structure.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Block {
     pub digit: u64,
     pub upper: u64,
@@ -212,6 +216,264 @@ mod avx512 {
     }
 }
 
+/// The derived bits (stops, number ends, camelCase joints) of eight blocks at once, one block per
+/// 64-bit lane, where the CPU has AVX-512 (detected at run time).
+#[cfg(target_arch = "x86_64")]
+mod derive512 {
+    use std::arch::x86_64::{
+        __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_andnot_si512,
+        _mm512_cmpeq_epi64_mask, _mm512_cmplt_epu64_mask, _mm512_i64gather_epi64,
+        _mm512_mask_sub_epi64, _mm512_or_si512, _mm512_set1_epi64, _mm512_setr_epi64,
+        _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_si512,
+    };
+
+    use super::Block;
+
+    /// Eight blocks' values of one field.
+    #[derive(Clone, Copy)]
+    struct Lanes {
+        digit: __m512i,
+        upper: __m512i,
+        lower: __m512i,
+        event: __m512i,
+        joiner: __m512i,
+    }
+
+    /// The class fields of blocks `q..q + 8` (all must exist).
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(blocks: &[Block], q: usize) -> Lanes {
+        const STRIDE: i64 = (std::mem::size_of::<Block>() / 8) as i64;
+        let index = _mm512_setr_epi64(
+            0,
+            STRIDE,
+            2 * STRIDE,
+            3 * STRIDE,
+            4 * STRIDE,
+            5 * STRIDE,
+            6 * STRIDE,
+            7 * STRIDE,
+        );
+        let b = &blocks[q];
+        // SAFETY: the caller guarantees blocks `q..q + 8` exist; each lane reads one field of
+        // one of them (`index` steps a whole block, `repr(C)` fixes the fields' places).
+        unsafe {
+            Lanes {
+                digit: _mm512_i64gather_epi64::<8>(index, (&raw const b.digit).cast()),
+                upper: _mm512_i64gather_epi64::<8>(index, (&raw const b.upper).cast()),
+                lower: _mm512_i64gather_epi64::<8>(index, (&raw const b.lower).cast()),
+                event: _mm512_i64gather_epi64::<8>(index, (&raw const b.event).cast()),
+                joiner: _mm512_i64gather_epi64::<8>(index, (&raw const b.joiner).cast()),
+            }
+        }
+    }
+
+    /// Each lane's bits moved down `BY` places with the next lane's coming in (the scalar
+    /// `ahead`): `later` holds the next lanes.
+    #[target_feature(enable = "avx512f")]
+    fn ahead<const BY: u32, const BACK: u32>(now: __m512i, later: __m512i) -> __m512i {
+        _mm512_or_si512(
+            _mm512_srli_epi64::<BY>(now),
+            _mm512_slli_epi64::<BACK>(later),
+        )
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn and(a: __m512i, b: __m512i) -> __m512i {
+        _mm512_and_si512(a, b)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn or(a: __m512i, b: __m512i) -> __m512i {
+        _mm512_or_si512(a, b)
+    }
+
+    /// A lane's digits and the joiners between two digits (the scalar `number_bytes`; the
+    /// last digit of `previous_digit`'s lane is the byte before the lane's).
+    #[target_feature(enable = "avx512f")]
+    fn number_bytes(
+        previous_digit: __m512i,
+        digit: __m512i,
+        joiner: __m512i,
+        later: __m512i,
+    ) -> __m512i {
+        let before = or(
+            _mm512_slli_epi64::<1>(digit),
+            _mm512_srli_epi64::<63>(previous_digit),
+        );
+        let after = ahead::<1, 63>(digit, later);
+        or(digit, and(joiner, and(before, after)))
+    }
+
+    /// The scalar `runs_of_nine`, per lane.
+    #[target_feature(enable = "avx512f")]
+    fn runs_of_nine(now: __m512i, later: __m512i) -> __m512i {
+        let two = and(now, ahead::<1, 63>(now, later));
+        let two_later = and(later, _mm512_srli_epi64::<1>(later));
+        let four = and(two, ahead::<2, 62>(two, two_later));
+        let four_later = and(two_later, _mm512_srli_epi64::<2>(two_later));
+        let eight = and(four, ahead::<4, 60>(four, four_later));
+        and(eight, ahead::<8, 56>(now, later))
+    }
+
+    /// Derives the bits of blocks `0..end`; returns the carry of a number's end into block
+    /// `end`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; `end` must be a multiple of eight, with a block after it.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn derive(blocks: &mut [Block], end: usize) -> bool {
+        assert!(end.is_multiple_of(8) && end < blocks.len());
+        if end == 0 {
+            return false;
+        }
+        let zero = _mm512_setzero_si512();
+        let mut alnum_previous = zero;
+        let mut carry = 0u32;
+        let mut q = 0;
+        // SAFETY: blocks `0..8` exist (`end` is at least 8 and below their number).
+        let mut now = unsafe { load(blocks, 0) };
+        while q < end {
+            // The next eight blocks where they all exist; else (the last eight before `end`)
+            // the one after `end`, the only lane of `next` read.
+            let next = if q + 16 <= blocks.len() {
+                // SAFETY: blocks `q + 8..q + 16` exist, as just checked.
+                unsafe { load(blocks, q + 8) }
+            } else {
+                let k = blocks[q + 8];
+                let lane =
+                    |f: fn(&Block) -> u64| _mm512_setr_epi64(f(&k) as i64, 0, 0, 0, 0, 0, 0, 0);
+                Lanes {
+                    digit: lane(|b| b.digit),
+                    upper: lane(|b| b.upper),
+                    lower: lane(|b| b.lower),
+                    event: lane(|b| b.event),
+                    joiner: lane(|b| b.joiner),
+                }
+            };
+            let one = |a: __m512i, b: __m512i| _mm512_alignr_epi64::<1>(b, a);
+            let before = |a: __m512i, b: __m512i| _mm512_alignr_epi64::<7>(a, b);
+            let alnum = or(now.digit, or(now.upper, now.lower));
+            let alnum_before = before(alnum, alnum_previous);
+            let stop = or(
+                _mm512_andnot_si512(
+                    or(
+                        _mm512_slli_epi64::<1>(alnum),
+                        _mm512_srli_epi64::<63>(alnum_before),
+                    ),
+                    alnum,
+                ),
+                now.event,
+            );
+            let digit1 = one(now.digit, next.digit);
+            let upper1 = one(now.upper, next.upper);
+            let lower1 = one(now.lower, next.lower);
+            let upper2 = and(now.upper, ahead::<1, 63>(now.upper, upper1));
+            let upper_digit = and(now.upper, ahead::<1, 63>(now.digit, digit1));
+            let lower2_digit2 = and(
+                and(now.lower, ahead::<1, 63>(now.lower, lower1)),
+                and(
+                    ahead::<2, 62>(now.digit, digit1),
+                    ahead::<3, 61>(now.digit, digit1),
+                ),
+            );
+            // A joiner as a block's first byte is never the first byte of a run of nine (runs
+            // start at digits), and runs that start before it are counted with the block before
+            // (as its `joined_next`): the digit before the block does not matter here.
+            let joined = number_bytes(zero, now.digit, now.joiner, digit1);
+            // The next block's number bytes: only their first eight bits are read (by
+            // `runs_of_nine`), which the digits of the block after it do not touch.
+            let joined_next = number_bytes(now.digit, digit1, one(now.joiner, next.joiner), zero);
+            let long_number = and(now.digit, runs_of_nine(joined, joined_next));
+            let starts = or(or(long_number, upper2), or(upper_digit, lower2_digit2));
+            let lean = or(and(stop, starts), now.event);
+            let camel = and(now.lower, ahead::<1, 63>(now.upper, upper1));
+            // Number ends: each lane's digits plus their runs' first bits, as one number of 512
+            // bits (a carry goes on to the next lane, as from block to block).
+            let sum = _mm512_add_epi64(now.digit, and(stop, now.digit));
+            let generated = u32::from(_mm512_cmplt_epu64_mask(sum, now.digit));
+            let propagates = u32::from(_mm512_cmpeq_epi64_mask(sum, _mm512_set1_epi64(-1)));
+            let (into, out) = lane_carries(generated, propagates, carry);
+            carry = out;
+            let sum = _mm512_mask_sub_epi64(sum, into as u8, sum, _mm512_set1_epi64(-1));
+            let number_end = _mm512_andnot_si512(alnum, sum);
+            let mut out = [[0u64; 8]; 4];
+            // SAFETY: each store writes 64 bytes into an array of eight u64.
+            unsafe {
+                _mm512_storeu_si512(out[0].as_mut_ptr().cast(), stop);
+                _mm512_storeu_si512(out[1].as_mut_ptr().cast(), lean);
+                _mm512_storeu_si512(out[2].as_mut_ptr().cast(), camel);
+                _mm512_storeu_si512(out[3].as_mut_ptr().cast(), number_end);
+            }
+            for (j, k) in blocks[q..q + 8].iter_mut().enumerate() {
+                k.stop = out[0][j];
+                k.lean = out[1][j];
+                k.camel = out[2][j];
+                k.number_end = out[3][j];
+            }
+            alnum_previous = alnum;
+            now = next;
+            q += 8;
+        }
+        carry == 1
+    }
+
+    /// The carry into each of eight lanes (bit `j`), and out of the last, when lane `j`
+    /// generates a carry (`generated`) or passes one on (`propagates`), with `carry` into the
+    /// first.
+    pub fn lane_carries(generated: u32, propagates: u32, carry: u32) -> (u32, u32) {
+        // A carry into lane j + 1: generated by lane j, or passed on by it. Bits: lanes from
+        // bit 0, the carry out of the last at bit 8.
+        let x = (generated << 1) | carry;
+        let m = (propagates << 1) | x;
+        let c = (((m + x) ^ m) & m) | x;
+        (c & 0xff, (c >> 8) & 1)
+    }
+}
+
+/// Derives the bits of blocks `from..` a block at a time (`carry`: a number's end carried into
+/// block `from`).
+fn derive_scalar(blocks: &mut [Block], from: usize, mut carry: bool) {
+    let digit_of = |q: usize| blocks.get(q).map_or(0, |k| k.digit);
+    // What follows a byte may be in the next block (and what precedes it in the last).
+    let mut previous_alnum = from.checked_sub(1).map_or(0, |p| blocks[p].alnum() >> 63);
+    // The number bytes of the block (computed with the block before, carried over).
+    let mut joined = blocks.get(from).map_or(0, |k| {
+        number_bytes(
+            from.checked_sub(1).map_or(0, |p| digit_of(p) >> 63),
+            k,
+            digit_of(from + 1),
+        )
+    });
+    for q in from..blocks.len() {
+        let next = blocks.get(q + 1).copied().unwrap_or_default();
+        let after = blocks.get(q + 2).map_or(0, |k| k.digit);
+        let k = &mut blocks[q];
+        let alnum = k.alnum();
+        k.stop = (alnum & !((alnum << 1) | previous_alnum)) | k.event;
+        previous_alnum = alnum >> 63;
+        let upper2 = k.upper & ahead(k.upper, next.upper, 1);
+        // A capital before a digit: a record type glued to a number (`D4111…`).
+        let upper_digit = k.upper & ahead(k.digit, next.digit, 1);
+        // Two small letters and two digits: an IBAN typed in small letters (`de89 3704 …`).
+        let lower2_digit2 = k.lower
+            & ahead(k.lower, next.lower, 1)
+            & ahead(k.digit, next.digit, 2)
+            & ahead(k.digit, next.digit, 3);
+        // Digits and the single joiners between them; where nine of them in a row begin.
+        let joined_next = number_bytes(k.digit >> 63, &next, after);
+        let long_number = k.digit & runs_of_nine(joined, joined_next);
+        joined = joined_next;
+        let starts = long_number | upper2 | upper_digit | lower2_digit2;
+        k.lean = (k.stop & starts) | k.event;
+        k.camel = k.lower & ahead(k.upper, next.upper, 1);
+        // Adding a run's first bit to the run carries to the bit after its end.
+        let (sum, c1) = k.digit.overflowing_add(k.stop & k.digit);
+        let (sum, c2) = sum.overflowing_add(u64::from(carry));
+        carry = c1 || c2;
+        k.number_end = sum & !k.digit & !(k.upper | k.lower);
+    }
+}
+
 /// Appends the class bits of `text`, 64 bytes to a block (the last may be shorter).
 fn class_blocks(text: &[u8], out: &mut Vec<Block>) {
     let whole = text.len() / 64 * 64;
@@ -268,41 +530,28 @@ impl Bitmap {
         self.blocks.reserve(text.len().div_ceil(64));
         self.len = text.len();
         class_blocks(text, &mut self.blocks);
-        // What follows a byte may be in the next block (and what precedes it in the last).
-        let mut previous_alnum = 0u64;
+        let mut from = 0;
         let mut carry = false;
-        // The number bytes of the block (computed with the block before, carried over).
-        let mut joined = self.blocks.first().map_or(0, |k| {
-            number_bytes(0, k, self.blocks.get(1).map_or(0, |n| n.digit))
-        });
-        for q in 0..self.blocks.len() {
-            let next = self.blocks.get(q + 1).copied().unwrap_or_default();
-            let after = self.blocks.get(q + 2).map_or(0, |k| k.digit);
-            let k = &mut self.blocks[q];
-            let alnum = k.alnum();
-            k.stop = (alnum & !((alnum << 1) | previous_alnum)) | k.event;
-            previous_alnum = alnum >> 63;
-            let upper2 = k.upper & ahead(k.upper, next.upper, 1);
-            // A capital before a digit: a record type glued to a number (`D4111…`).
-            let upper_digit = k.upper & ahead(k.digit, next.digit, 1);
-            // Two small letters and two digits: an IBAN typed in small letters (`de89 3704 …`).
-            let lower2_digit2 = k.lower
-                & ahead(k.lower, next.lower, 1)
-                & ahead(k.digit, next.digit, 2)
-                & ahead(k.digit, next.digit, 3);
-            // Digits and the single joiners between them; where nine of them in a row begin.
-            let joined_next = number_bytes(k.digit >> 63, &next, after);
-            let long_number = k.digit & runs_of_nine(joined, joined_next);
-            joined = joined_next;
-            let starts = long_number | upper2 | upper_digit | lower2_digit2;
-            k.lean = (k.stop & starts) | k.event;
-            k.camel = k.lower & ahead(k.upper, next.upper, 1);
-            // Adding a run's first bit to the run carries to the bit after its end.
-            let (sum, c1) = k.digit.overflowing_add(k.stop & k.digit);
-            let (sum, c2) = sum.overflowing_add(u64::from(carry));
-            carry = c1 || c2;
-            k.number_end = sum & !k.digit & !(k.upper | k.lower);
+        #[cfg(target_arch = "x86_64")]
+        if self.blocks.len() >= 9 && std::is_x86_feature_detected!("avx512f") {
+            // Eight blocks at a time up to the last whole eight with a block after them.
+            let end = (self.blocks.len() - 1) / 8 * 8;
+            // SAFETY: `derive` requires AVX-512F, and the CPU was just seen to have it; `end` is
+            // a multiple of eight with a block after it, as it also requires.
+            carry = unsafe { derive512::derive(&mut self.blocks, end) };
+            from = end;
         }
+        derive_scalar(&mut self.blocks, from, carry);
+    }
+
+    /// The bitmaps of `text` derived a block at a time only (the reference for the AVX-512
+    /// derivation).
+    #[cfg(test)]
+    fn build_scalar(&mut self, text: &[u8]) {
+        self.blocks.clear();
+        self.len = text.len();
+        class_blocks(text, &mut self.blocks);
+        derive_scalar(&mut self.blocks, 0, false);
     }
 
     /// How many bits of `field` are set in `from..to`.
@@ -536,6 +785,34 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The carries between eight lanes, for every pattern of lanes that generate a carry or
+    /// pass one on, with and without a carry in: as a carry ripples, lane by lane.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn lane_carries_are_a_ripple() {
+        for generated in 0..256u32 {
+            for propagates in 0..256u32 {
+                // A lane whose sum overflowed is not all ones: none both generates and passes.
+                if generated & propagates != 0 {
+                    continue;
+                }
+                for carry in 0..2u32 {
+                    let mut into = 0;
+                    let mut c = carry;
+                    for j in 0..8 {
+                        into |= c << j;
+                        c = (generated >> j & 1) | (propagates >> j & 1 & c);
+                    }
+                    assert_eq!(
+                        derive512::lane_carries(generated, propagates, carry),
+                        (into, c),
+                        "{generated:08b} {propagates:08b} {carry}"
+                    );
+                }
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn the_fast_bits_are_the_reference_bits(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -546,6 +823,23 @@ mod tests {
             let mut fastest = Vec::new();
             class_blocks(&bytes, &mut fastest);
             prop_assert_eq!(&fastest, &reference);
+        }
+
+        /// The derivation eight blocks at a time gives the bits of the one a block at a time,
+        /// on texts long enough for it (runs of digits and joiners across blocks, words, line
+        /// ends; and any bytes).
+        #[test]
+        fn the_fast_derived_bits_are_the_scalar_ones(
+            text in prop_oneof![
+                "([0-9]{1,30}|[ -]|[a-zA-Z]{1,6}|[\n@,;.]){100,400}".prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 600..3000),
+            ],
+        ) {
+            let mut fast = Bitmap::default();
+            fast.build(&text);
+            let mut scalar = Bitmap::default();
+            scalar.build_scalar(&text);
+            prop_assert_eq!(&fast.blocks, &scalar.blocks);
         }
 
         #[test]
