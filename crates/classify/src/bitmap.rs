@@ -35,7 +35,9 @@ pub struct Block {
     /// of letters and digits, and events.
     pub stop: u64,
     /// Where it stops elsewhere: the first byte of each run of at least nine digits, counting
-    /// single spaces or dashes between digits (no shorter number can be a candidate), or of
+    /// single spaces or dashes between digits (no shorter number can be a candidate), except a
+    /// number of 10 to 12 digits that nothing joins or glues to what follows (no such number
+    /// is a candidate either: [`dead_numbers`]), or of
     /// each run that starts with two capitals, a capital and a digit, or two small letters and
     /// two digits (no other word can be a candidate), and events.
     pub lean: u64,
@@ -243,6 +245,7 @@ mod derive512 {
         digit: __m512i,
         upper: __m512i,
         lower: __m512i,
+        separator: __m512i,
         event: __m512i,
         joiner: __m512i,
     }
@@ -269,6 +272,7 @@ mod derive512 {
                 digit: _mm512_i64gather_epi64::<8>(index, (&raw const b.digit).cast()),
                 upper: _mm512_i64gather_epi64::<8>(index, (&raw const b.upper).cast()),
                 lower: _mm512_i64gather_epi64::<8>(index, (&raw const b.lower).cast()),
+                separator: _mm512_i64gather_epi64::<8>(index, (&raw const b.separator).cast()),
                 event: _mm512_i64gather_epi64::<8>(index, (&raw const b.event).cast()),
                 joiner: _mm512_i64gather_epi64::<8>(index, (&raw const b.joiner).cast()),
             }
@@ -310,6 +314,46 @@ mod derive512 {
         );
         let after = ahead::<1, 63>(digit, later);
         or(digit, and(joiner, and(before, after)))
+    }
+
+    /// The scalar `clean_end`, per lane (`digit_later`: the next lanes' digits).
+    #[target_feature(enable = "avx512f")]
+    fn clean_end(
+        separator: __m512i,
+        event: __m512i,
+        joiner: __m512i,
+        digit: __m512i,
+        digit_later: __m512i,
+    ) -> __m512i {
+        or(
+            or(separator, event),
+            _mm512_andnot_si512(ahead::<1, 63>(digit, digit_later), joiner),
+        )
+    }
+
+    /// The scalar `dead_numbers`, per lane.
+    #[target_feature(enable = "avx512f")]
+    fn dead_numbers(
+        digit: __m512i,
+        digit_later: __m512i,
+        clean: __m512i,
+        clean_later: __m512i,
+    ) -> __m512i {
+        let two = and(digit, ahead::<1, 63>(digit, digit_later));
+        let two_later = and(digit_later, _mm512_srli_epi64::<1>(digit_later));
+        let four = and(two, ahead::<2, 62>(two, two_later));
+        let four_later = and(two_later, _mm512_srli_epi64::<2>(two_later));
+        let eight = and(four, ahead::<4, 60>(four, four_later));
+        let ten = and(eight, ahead::<8, 56>(two, two_later));
+        let eleven = and(ten, ahead::<10, 54>(digit, digit_later));
+        let twelve = and(ten, ahead::<10, 54>(two, two_later));
+        or(
+            and(ten, ahead::<10, 54>(clean, clean_later)),
+            or(
+                and(eleven, ahead::<11, 53>(clean, clean_later)),
+                and(twelve, ahead::<12, 52>(clean, clean_later)),
+            ),
+        )
     }
 
     /// The scalar `runs_of_nine`, per lane.
@@ -354,6 +398,7 @@ mod derive512 {
                     digit: lane(|b| b.digit),
                     upper: lane(|b| b.upper),
                     lower: lane(|b| b.lower),
+                    separator: lane(|b| b.separator),
                     event: lane(|b| b.event),
                     joiner: lane(|b| b.joiner),
                 }
@@ -391,7 +436,15 @@ mod derive512 {
             // The next block's number bytes: only their first eight bits are read (by
             // `runs_of_nine`), which the digits of the block after it do not touch.
             let joined_next = number_bytes(now.digit, digit1, one(now.joiner, next.joiner), zero);
-            let long_number = and(now.digit, runs_of_nine(joined, joined_next));
+            // The next lanes' clean ends: only their first bits are read (up to the twelfth).
+            let separator1 = one(now.separator, next.separator);
+            let event1 = one(now.event, next.event);
+            let joiner1 = one(now.joiner, next.joiner);
+            let clean = clean_end(now.separator, now.event, now.joiner, now.digit, digit1);
+            let clean1 = clean_end(separator1, event1, joiner1, digit1, zero);
+            let dead = dead_numbers(now.digit, digit1, clean, clean1);
+            let long_number =
+                _mm512_andnot_si512(dead, and(now.digit, runs_of_nine(joined, joined_next)));
             let starts = or(or(long_number, upper2), or(upper_digit, lower2_digit2));
             let lean = or(and(stop, starts), now.event);
             let camel = and(now.lower, ahead::<1, 63>(now.upper, upper1));
@@ -469,7 +522,13 @@ fn derive_scalar(blocks: &mut [Block], from: usize, mut carry: bool) {
             & ahead(k.digit, next.digit, 3);
         // Digits and the single joiners between them; where nine of them in a row begin.
         let joined_next = number_bytes(k.digit >> 63, &next, after);
-        let long_number = k.digit & runs_of_nine(joined, joined_next);
+        let dead = dead_numbers(
+            k.digit,
+            next.digit,
+            clean_end(k, next.digit),
+            clean_end(&next, after),
+        );
+        let long_number = k.digit & runs_of_nine(joined, joined_next) & !dead;
         joined = joined_next;
         let starts = long_number | upper2 | upper_digit | lower2_digit2;
         k.lean = (k.stop & starts) | k.event;
@@ -519,6 +578,30 @@ fn number_bytes(previous: u64, k: &Block, later: u64) -> u64 {
     let before = (k.digit << 1) | previous;
     let after = ahead(k.digit, later, 1);
     k.digit | (k.joiner & before & after)
+}
+
+/// Where a byte is one after which a number has nothing more (`digit_later`: the digits of the
+/// block after): a field separator, a line end or `@`, or a space or dash not followed by a
+/// digit.
+fn clean_end(k: &Block, digit_later: u64) -> u64 {
+    k.separator | k.event | (k.joiner & !ahead(k.digit, digit_later, 1))
+}
+
+/// Where a number of 10, 11 or 12 digits begins that nothing joins or glues to what follows it
+/// (`clean`: [`clean_end`]; `_later`: of the block after): no such number is a candidate, and
+/// where it ends a keyword's reach is in the number-end bits, so the scan need not stop there.
+fn dead_numbers(digit: u64, digit_later: u64, clean: u64, clean_later: u64) -> u64 {
+    let two = digit & ahead(digit, digit_later, 1);
+    let two_later = digit_later & (digit_later >> 1);
+    let four = two & ahead(two, two_later, 2);
+    let four_later = two_later & (two_later >> 2);
+    let eight = four & ahead(four, four_later, 4);
+    let ten = eight & ahead(two, two_later, 8);
+    let eleven = ten & ahead(digit, digit_later, 10);
+    let twelve = ten & ahead(two, two_later, 10);
+    (ten & ahead(clean, clean_later, 10))
+        | (eleven & ahead(clean, clean_later, 11))
+        | (twelve & ahead(clean, clean_later, 12))
 }
 
 /// Where nine set bits in a row begin (`later`: the bits of the block after).
@@ -877,7 +960,16 @@ mod tests {
                             && t[j - 1].is_ascii_digit()
                             && t.get(j + 1).is_some_and(u8::is_ascii_digit)
                 };
-                let long_number = t[i].is_ascii_digit() && (i..i + 9).all(joined);
+                // A number of 10 to 12 digits with nothing joined or glued after it is not a
+                // stop (`dead_numbers`).
+                let run = t[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let clean_after = t.get(i + run).is_some_and(|&b| {
+                    is_separator(b)
+                        || is_event(b)
+                        || is_joiner(b) && !t.get(i + run + 1).is_some_and(u8::is_ascii_digit)
+                });
+                let dead = (10..=12).contains(&run) && clean_after;
+                let long_number = t[i].is_ascii_digit() && (i..i + 9).all(joined) && !dead;
                 let lean = start && (long_number || upper2 || upper_digit || lower2_digit2)
                     || is_event(t[i]);
                 let camel = at(0, u8::is_ascii_lowercase) && at(1, u8::is_ascii_uppercase);
