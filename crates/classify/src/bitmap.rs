@@ -170,10 +170,10 @@ mod avx512 {
         _mm512_set_epi64, _mm512_set1_epi8, _mm512_sub_epi8,
     };
 
+    use super::Block;
+
     /// How far ahead of the byte classes the text is prefetched.
     const PREFETCH_AHEAD: usize = 1024;
-
-    use super::Block;
 
     /// Bytes in `first..first + count`.
     #[target_feature(enable = "avx512bw")]
@@ -227,7 +227,7 @@ mod avx512 {
 }
 
 /// The derived bits (stops, number ends, camelCase joints) of eight blocks at once, one block per
-/// 64-bit lane, where the CPU has AVX-512 (detected at run time).
+/// 64-bit lane, where the CPU has AVX-512F (detected at run time).
 #[cfg(target_arch = "x86_64")]
 mod derive512 {
     use std::arch::x86_64::{
@@ -283,6 +283,7 @@ mod derive512 {
     /// `ahead`): `later` holds the next lanes.
     #[target_feature(enable = "avx512f")]
     fn ahead<const BY: u32, const BACK: u32>(now: __m512i, later: __m512i) -> __m512i {
+        const { assert!(BY + BACK == 64, "BACK is 64 - BY") };
         _mm512_or_si512(
             _mm512_srli_epi64::<BY>(now),
             _mm512_slli_epi64::<BACK>(later),
