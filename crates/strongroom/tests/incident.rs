@@ -328,17 +328,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(table.ends_with("2 sessions read it\n"), "{table}");
 
     // HTML: one self-contained page that a real browser renders with its tables and timeline.
-    let page = server.data_dir().join("../incident.html");
-    server.ok(&[
-        "incident",
-        "report",
-        "--user",
-        "mallory",
-        "--format",
-        "html",
-        "--out",
-        page.to_str().unwrap(),
-    ]);
+    let page = html_report(&server, "mallory", "incident.html");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&page).unwrap().permissions().mode() & 0o777,
@@ -395,6 +385,22 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         csv.lines().skip(1).all(|l| l.ends_with(",file_id")),
         "{csv}"
     );
+}
+
+/// Writes the report on `user` as an HTML page named `name` beside the data directory.
+fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
+    let page = server.data_dir().join("..").join(name);
+    server.ok(&[
+        "incident",
+        "report",
+        "--user",
+        user,
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    page
 }
 
 /// Runs headless Chromium (Debian's) on `page` with `args`; its standard output.
@@ -630,17 +636,7 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
         Some(a_len as u64 + 4096 + 5)
     );
     // The page marks the files tied by path, as a browser shows it.
-    let page = server.data_dir().join("../old.html");
-    server.ok(&[
-        "incident",
-        "report",
-        "--user",
-        "mallory",
-        "--format",
-        "html",
-        "--out",
-        page.to_str().unwrap(),
-    ]);
+    let page = html_report(&server, "mallory", "old.html");
     let dom = chromium(&page, &["--dump-dom"]);
     assert_eq!(dom.matches(" (by path)</td>").count(), 3, "{dom}");
 
