@@ -237,6 +237,8 @@ mod derive512 {
         _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_si512,
     };
 
+    use std::mem::offset_of;
+
     use super::Block;
 
     /// Eight blocks' values of one field.
@@ -250,9 +252,9 @@ mod derive512 {
         joiner: __m512i,
     }
 
-    /// The class fields of blocks `q..q + 8` (all must exist).
+    /// The class fields of blocks `q..q + 8` (panics unless they all exist).
     #[target_feature(enable = "avx512f")]
-    unsafe fn load(blocks: &[Block], q: usize) -> Lanes {
+    fn load(blocks: &[Block], q: usize) -> Lanes {
         const STRIDE: i64 = (std::mem::size_of::<Block>() / 8) as i64;
         let index = _mm512_setr_epi64(
             0,
@@ -264,17 +266,21 @@ mod derive512 {
             6 * STRIDE,
             7 * STRIDE,
         );
-        let b = &blocks[q];
-        // SAFETY: the caller guarantees blocks `q..q + 8` exist; each lane reads one field of
-        // one of them (`index` steps a whole block, `repr(C)` fixes the fields' places).
+        // The eight blocks (the slice also checks that they exist); a field's first lane at
+        // its place in the first of them, the others a whole block apart.
+        let eight = blocks[q..q + 8].as_ptr().cast::<u8>();
+        // SAFETY: each lane reads the field at `offset` of one of the eight blocks, through a
+        // pointer made from the slice that holds them; `repr(C)` fixes the fields' places.
+        let field = |offset: usize| unsafe { eight.add(offset).cast::<i64>() };
+        // SAFETY: as for `field`: every lane's address is inside the eight blocks.
         unsafe {
             Lanes {
-                digit: _mm512_i64gather_epi64::<8>(index, (&raw const b.digit).cast()),
-                upper: _mm512_i64gather_epi64::<8>(index, (&raw const b.upper).cast()),
-                lower: _mm512_i64gather_epi64::<8>(index, (&raw const b.lower).cast()),
-                separator: _mm512_i64gather_epi64::<8>(index, (&raw const b.separator).cast()),
-                event: _mm512_i64gather_epi64::<8>(index, (&raw const b.event).cast()),
-                joiner: _mm512_i64gather_epi64::<8>(index, (&raw const b.joiner).cast()),
+                digit: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, digit))),
+                upper: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, upper))),
+                lower: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, lower))),
+                separator: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, separator))),
+                event: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, event))),
+                joiner: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, joiner))),
             }
         }
     }
@@ -371,8 +377,10 @@ mod derive512 {
     /// Derives the bits of blocks `0..end`; returns the carry of a number's end into block
     /// `end`.
     ///
+    /// `end` must be a multiple of eight with a block after it (it panics otherwise).
+    ///
     /// # Safety
-    /// The CPU must have AVX-512F; `end` must be a multiple of eight, with a block after it.
+    /// The CPU must have AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn derive(blocks: &mut [Block], end: usize) -> bool {
         assert!(end.is_multiple_of(8) && end < blocks.len());
@@ -383,14 +391,12 @@ mod derive512 {
         let mut alnum_previous = zero;
         let mut carry = 0u32;
         let mut q = 0;
-        // SAFETY: blocks `0..8` exist (`end` is at least 8 and below their number).
-        let mut now = unsafe { load(blocks, 0) };
+        let mut now = load(blocks, 0);
         while q < end {
             // The next eight blocks where they all exist; else (the last eight before `end`)
             // the one after `end`, the only lane of `next` read.
             let next = if q + 16 <= blocks.len() {
-                // SAFETY: blocks `q + 8..q + 16` exist, as just checked.
-                unsafe { load(blocks, q + 8) }
+                load(blocks, q + 8)
             } else {
                 let k = blocks[q + 8];
                 let lane =
@@ -628,8 +634,7 @@ impl Bitmap {
         if self.blocks.len() >= 9 && std::is_x86_feature_detected!("avx512f") {
             // Eight blocks at a time up to the last whole eight with a block after them.
             let end = (self.blocks.len() - 1) / 8 * 8;
-            // SAFETY: `derive` requires AVX-512F, and the CPU was just seen to have it; `end` is
-            // a multiple of eight with a block after it, as it also requires.
+            // SAFETY: `derive` requires AVX-512F, and the CPU was just seen to have it.
             carry = unsafe { derive512::derive(&mut self.blocks, end) };
             from = end;
         }
