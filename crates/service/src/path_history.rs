@@ -302,8 +302,9 @@ impl PathHistory {
             if let Some(old) = self.at.insert(new.clone(), l) {
                 self.lineages[old].path = None;
             }
+            // Not confirmed here: a rename says a file was at `from`, not that it was this one
+            // (and of the files under a directory, nothing).
             self.lineages[l].path = Some(new);
-            self.lineages[l].confirmed = seq;
         }
         // A schema-2 rename names the node it moved: a file's lineage takes its id.
         if let (Some(id), Some(&l)) = (id, self.at.get(to))
@@ -563,5 +564,22 @@ mod tests {
         // A read at the moved file's old path afterwards is of whatever is there then.
         records.push(read(6, "s3", "/a"));
         assert_eq!(readers(&records, 8, "/a"), want(&[("s3", "path")]));
+        // A rename afterwards moves whatever file is at its path: not surely the one read there
+        // before.
+        let records = [
+            upload(1, "/c"),
+            read(2, "s1", "/c"),
+            v1(
+                3,
+                "mv",
+                r#""kind":"file","op":"rename","path":"/x","outcome":"ok""#,
+            ),
+            rename(4, "/c", "/d"),
+            read(5, "s2", "/d"),
+        ];
+        assert_eq!(
+            readers(&records, 9, "/d"),
+            want(&[("s1", "path_uncertain"), ("s2", "path")])
+        );
     }
 }
