@@ -302,8 +302,12 @@ impl PathHistory {
             if let Some(old) = self.at.insert(new.clone(), l) {
                 self.lineages[old].path = None;
             }
-            // Not confirmed here: a rename says a file was at `from`, not that it was this one
-            // (and of the files under a directory, nothing).
+            // A rename shows that a file was at `from`: this one, unless a file may have appeared
+            // there unseen since it was last seen (then it stays unconfirmed, and what follows
+            // is uncertain). Of the files under a directory it shows nothing.
+            if p == from && self.lineages[l].confirmed >= self.moved_unseen {
+                self.lineages[l].confirmed = seq;
+            }
             self.lineages[l].path = Some(new);
         }
         // A schema-2 rename names the node it moved: a file's lineage takes its id.
@@ -535,6 +539,19 @@ mod tests {
         assert_eq!(
             readers(&named, 7, "/a"),
             want(&[("s1", "path_uncertain"), ("s4", "path")])
+        );
+        // A rename after the deletion shows the file was still there (it moved it).
+        let renamed = [
+            upload(1, "/a"),
+            read(2, "s1", "/a"),
+            retention_delete(3, 42),
+            rename(4, "/a", "/b"),
+            upload(5, "/b"),
+            read(6, "s2", "/b"),
+        ];
+        assert_eq!(
+            readers(&renamed, 7, "/b"),
+            want(&[("s1", "path"), ("s2", "path")])
         );
         // Once a record ties the deleted file's id to its path, nothing is left open.
         let mut tied = records.to_vec();
