@@ -442,11 +442,11 @@ mod derive512 {
             let joined = number_bytes(zero, now.digit, now.joiner, digit1);
             // The next block's number bytes: only their first eight bits are read (by
             // `runs_of_nine`), which the digits of the block after it do not touch.
-            let joined_next = number_bytes(now.digit, digit1, one(now.joiner, next.joiner), zero);
+            let joiner1 = one(now.joiner, next.joiner);
+            let joined_next = number_bytes(now.digit, digit1, joiner1, zero);
             // The next lanes' clean ends: only their first bits are read (up to the twelfth).
             let separator1 = one(now.separator, next.separator);
             let event1 = one(now.event, next.event);
-            let joiner1 = one(now.joiner, next.joiner);
             let clean = clean_end(now.separator, now.event, now.joiner, now.digit, digit1);
             let clean1 = clean_end(separator1, event1, joiner1, digit1, zero);
             let dead = dead_numbers(now.digit, digit1, clean, clean1);
@@ -460,8 +460,8 @@ mod derive512 {
             let sum = _mm512_add_epi64(now.digit, and(stop, now.digit));
             let generated = u32::from(_mm512_cmplt_epu64_mask(sum, now.digit));
             let propagates = u32::from(_mm512_cmpeq_epi64_mask(sum, _mm512_set1_epi64(-1)));
-            let (into, out) = lane_carries(generated, propagates, carry);
-            carry = out;
+            let (into, carry_out) = lane_carries(generated, propagates, carry);
+            carry = carry_out;
             let sum = _mm512_mask_sub_epi64(sum, into as u8, sum, _mm512_set1_epi64(-1));
             let number_end = _mm512_andnot_si512(alnum, sum);
             let mut out = [[0u64; 8]; 4];

@@ -1158,13 +1158,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n < 8 {
         return a == b;
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
-    word(a, 0) == word(b, 0)
-        && word(a, n - 8) == word(b, n - 8)
+    load(a, 0, 8) == load(b, 0, 8)
+        && load(a, n - 8, 8) == load(b, n - 8, 8)
         && (n <= 16 || a[8..n - 8] == b[8..n - 8])
 }
 

@@ -245,29 +245,34 @@ pub fn iban(s: &[u8]) -> bool {
     }
     // The BBAN, then the country and check digits, as one decimal number (a letter takes two
     // places: A = 10 … Z = 35), mod 97: the sum of its parts' values times ten to the power of
-    // their places, each part reduced on its own (no part waits for the one before). The
-    // country and check digits are the last six places.
-    let country = u64::from(s[0] - b'A' + 10) * 100 + u64::from(s[1] - b'A' + 10);
-    let mut sum = (country * 100 + u64::from(s[2] - b'0') * 10 + u64::from(s[3] - b'0')) % 97;
-    let mut place = 6;
-    let mut bban = &s[4..];
-    // From the end, eight characters at a time, then what is left.
-    while let Some((rest, eight)) = bban.split_last_chunk::<8>() {
-        let (value, width) = match eight_digits(eight) {
-            Some(v) => (v, 8),
-            None => match iban_part(eight) {
-                Some(part) => part,
-                None => return false,
-            },
-        };
+    // their places, each part reduced on its own (no part waits for the one before). From the
+    // end: the country and check digits, then the BBAN eight characters at a time, then what
+    // is left.
+    let mut sum = 0u64;
+    let mut place = 0;
+    let mut add = |(value, width): (u64, usize)| {
         sum += value % 97 * u64::from(TEN_TO_MOD_97[place]);
         place += width;
-        bban = rest;
-    }
-    let Some((value, _)) = iban_part(bban) else {
+    };
+    let Some(country) = iban_part(&s[..4]) else {
         return false;
     };
-    sum += value % 97 * u64::from(TEN_TO_MOD_97[place]);
+    add(country);
+    let mut bban = &s[4..];
+    while let Some((rest, eight)) = bban.split_last_chunk::<8>() {
+        match eight_digits(eight)
+            .map(|v| (v, 8))
+            .or_else(|| iban_part(eight))
+        {
+            Some(part) => add(part),
+            None => return false,
+        }
+        bban = rest;
+    }
+    match iban_part(bban) {
+        Some(part) => add(part),
+        None => return false,
+    }
     sum % 97 == 1
 }
 

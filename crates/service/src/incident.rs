@@ -408,43 +408,40 @@ impl Collector {
             return;
         }
         let tenant = e.tenant.clone().unwrap_or_default();
-        let shown = session.clone();
-        let session = session.unwrap_or_default();
-        match op {
-            FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } => {
-                let Some(f) = file else {
-                    // Which file it was is known once the tenant's paths are replayed.
-                    self.reads_before_ids.push(ReadBeforeIds {
-                        seq: r.seq,
-                        time: e.time,
-                        tenant,
-                        path: path.clone(),
-                        session,
-                        op: op.clone(),
-                    });
-                    return;
-                };
-                let read = FileRead {
-                    file_id: Some(f.id),
-                    identified_by: Tie::Id.name(),
-                    path_then: path.clone(),
-                    size: f.size,
-                    ..Default::default()
-                };
-                self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
-            }
-            FileOp::CloseWrite { bytes } => {
-                self.change(&tenant, r, "upload", None, *bytes, shown.clone())
-            }
-            FileOp::Rename { to } => {
-                self.change(&tenant, r, "rename", to.clone(), 0, shown.clone())
-            }
-            FileOp::Remove => self.change(&tenant, r, "remove", None, 0, shown.clone()),
-            FileOp::Setstat => self.change(&tenant, r, "setstat", None, 0, shown.clone()),
-            FileOp::Mkdir => self.change(&tenant, r, "mkdir", None, 0, shown.clone()),
-            FileOp::Rmdir => self.change(&tenant, r, "rmdir", None, 0, shown.clone()),
-            _ => {}
+        if let FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } = op {
+            let session = session.unwrap_or_default();
+            let Some(f) = file else {
+                // Which file it was is known once the tenant's paths are replayed.
+                self.reads_before_ids.push(ReadBeforeIds {
+                    seq: r.seq,
+                    time: e.time,
+                    tenant,
+                    path: path.clone(),
+                    session,
+                    op: op.clone(),
+                });
+                return;
+            };
+            let read = FileRead {
+                file_id: Some(f.id),
+                identified_by: Tie::Id.name(),
+                path_then: path.clone(),
+                size: f.size,
+                ..Default::default()
+            };
+            self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
+            return;
         }
+        let (what, to, bytes) = match op {
+            FileOp::CloseWrite { bytes } => ("upload", None, *bytes),
+            FileOp::Rename { to } => ("rename", to.clone(), 0),
+            FileOp::Remove => ("remove", None, 0),
+            FileOp::Setstat => ("setstat", None, 0),
+            FileOp::Mkdir => ("mkdir", None, 0),
+            FileOp::Rmdir => ("rmdir", None, 0),
+            _ => return,
+        };
+        self.change(&tenant, r, what, to, bytes, session);
     }
 
     /// A read of the file `key`: `first` describes the file if this is its first read.

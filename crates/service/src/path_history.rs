@@ -404,6 +404,15 @@ mod tests {
         )
     }
 
+    /// A rename as a record that does not say where the file went.
+    fn unrecorded_rename(seq: u64, from: &str) -> Exported {
+        v1(
+            seq,
+            "mv",
+            &format!(r#""kind":"file","op":"rename","path":"{from}","outcome":"ok""#),
+        )
+    }
+
     fn retention_delete(seq: u64, id: i64) -> Exported {
         v1(
             seq,
@@ -567,11 +576,7 @@ mod tests {
             upload(1, "/a"),
             upload(2, "/b"),
             read(3, "s1", "/b"),
-            v1(
-                4,
-                "mv",
-                r#""kind":"file","op":"rename","path":"/a","outcome":"ok""#,
-            ),
+            unrecorded_rename(4, "/a"),
             read(5, "s2", "/b"),
         ];
         assert_eq!(
@@ -586,11 +591,7 @@ mod tests {
         let records = [
             upload(1, "/c"),
             read(2, "s1", "/c"),
-            v1(
-                3,
-                "mv",
-                r#""kind":"file","op":"rename","path":"/x","outcome":"ok""#,
-            ),
+            unrecorded_rename(3, "/x"),
             rename(4, "/c", "/d"),
             read(5, "s2", "/d"),
         ];
