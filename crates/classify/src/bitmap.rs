@@ -4,14 +4,20 @@
 //! instead of looking at every byte, and measures runs of digits and letters with one
 //! trailing-zeros count instead of a loop.
 //!
-//! Built 64 bytes at a time with AVX-512BW where the CPU has it (detected at run time), else 16
-//! at a time with SSE2 on x86-64 (part of the architecture's baseline), byte by byte elsewhere;
-//! the bits derived from them (stops, number ends, camelCase joints) eight blocks at a time in
-//! AVX-512 registers where the CPU has AVX-512F, else a block at a time. All give the same bits
-//! (property tests compare them). Never here: what a candidate means (the scanner decides).
+//! Built 64 bytes at a time with AVX-512BW where the CPU has it (detected at run time), else 32
+//! at a time with AVX2, else 16 with SSE2 on x86-64 (part of the architecture's baseline), byte
+//! by byte elsewhere ([`classes_x86`]); the bits derived from them (stops, number ends,
+//! camelCase joints) eight blocks at a time in AVX-512 registers, else four in AVX2 ones
+//! ([`derive_x86`]), else a block at a time. All give the same bits (property tests compare
+//! them). Never here: what a candidate means (the scanner decides).
+
+#[cfg(target_arch = "x86_64")]
+mod classes_x86;
+#[cfg(target_arch = "x86_64")]
+mod derive_x86;
 
 /// The bits of 64 bytes (bit `j` is byte `j`; bytes past the text's end have no bits). Laid out
-/// as written (`repr(C)`): the AVX-512 derivation reads one field of eight blocks at a time by
+/// as written (`repr(C)`): the SIMD derivations read one field of several blocks at a time by
 /// its place in the structure.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
@@ -110,394 +116,6 @@ fn block_scalar(bytes: &[u8]) -> Block {
     k
 }
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8, _mm_sub_epi8,
-    };
-
-    use super::Block;
-
-    /// Bytes in `first..first + count`, as 0xff lanes.
-    #[target_feature(enable = "sse2")]
-    fn in_range(v: __m128i, first: u8, count: u8) -> __m128i {
-        let d = _mm_sub_epi8(v, _mm_set1_epi8(first as i8));
-        _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((count - 1) as i8)), d)
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn is(v: __m128i, b: u8) -> __m128i {
-        _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn bits(lanes: __m128i, q: usize) -> u64 {
-        u64::from(_mm_movemask_epi8(lanes) as u16) << (16 * q)
-    }
-
-    /// The bits of 64 bytes, 16 at a time.
-    #[target_feature(enable = "sse2")]
-    pub fn block(bytes: &[u8; 64]) -> Block {
-        let mut k = Block::default();
-        for (q, lane) in bytes.chunks_exact(16).enumerate() {
-            let mut lo = [0u8; 8];
-            let mut hi = [0u8; 8];
-            lo.copy_from_slice(&lane[..8]);
-            hi.copy_from_slice(&lane[8..]);
-            let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
-            k.digit |= bits(in_range(v, b'0', 10), q);
-            k.upper |= bits(in_range(v, b'A', 26), q);
-            k.lower |= bits(in_range(v, b'a', 26), q);
-            k.event |= bits(_mm_or_si128(is(v, b'\n'), is(v, b'@')), q);
-            let separators = _mm_or_si128(
-                _mm_or_si128(is(v, b','), is(v, b';')),
-                _mm_or_si128(is(v, b'\t'), is(v, b'|')),
-            );
-            k.separator |= bits(separators, q);
-            k.joiner |= bits(_mm_or_si128(is(v, b' '), is(v, b'-')), q);
-        }
-        k
-    }
-}
-
-/// 64 bytes at once where the CPU has AVX-512BW (detected at run time): each class is one or two
-/// comparisons straight into a 64-bit mask.
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use std::arch::x86_64::{
-        __m512i, _MM_HINT_T0, _mm_prefetch, _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask,
-        _mm512_set_epi64, _mm512_set1_epi8, _mm512_sub_epi8,
-    };
-
-    use super::Block;
-
-    /// How far ahead of the byte classes the text is prefetched.
-    const PREFETCH_AHEAD: usize = 1024;
-
-    /// Bytes in `first..first + count`.
-    #[target_feature(enable = "avx512bw")]
-    fn in_range(v: __m512i, first: u8, count: u8) -> u64 {
-        _mm512_cmplt_epu8_mask(
-            _mm512_sub_epi8(v, _mm512_set1_epi8(first as i8)),
-            _mm512_set1_epi8(count as i8),
-        )
-    }
-
-    #[target_feature(enable = "avx512bw")]
-    fn is(v: __m512i, b: u8) -> u64 {
-        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8))
-    }
-
-    /// The class bits of every whole 64 bytes of `text`, appended to `out`.
-    #[target_feature(enable = "avx512bw")]
-    pub fn blocks(text: &[u8], out: &mut Vec<Block>) {
-        for (n, bytes) in text.chunks_exact(64).enumerate() {
-            // The text a kilobyte on, asked for now: a document read for the first time comes
-            // from memory, and the scan waits less for it (1-3% on the benchmark's corpus).
-            if let Some(later) = text.get(n * 64 + PREFETCH_AHEAD) {
-                _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(later).cast());
-            }
-            let word = |i: usize| {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-                i64::from_le_bytes(w)
-            };
-            let v = _mm512_set_epi64(
-                word(7),
-                word(6),
-                word(5),
-                word(4),
-                word(3),
-                word(2),
-                word(1),
-                word(0),
-            );
-            out.push(Block {
-                digit: in_range(v, b'0', 10),
-                upper: in_range(v, b'A', 26),
-                lower: in_range(v, b'a', 26),
-                event: is(v, b'\n') | is(v, b'@'),
-                separator: is(v, b',') | is(v, b';') | is(v, b'\t') | is(v, b'|'),
-                joiner: is(v, b' ') | is(v, b'-'),
-                ..Block::default()
-            });
-        }
-    }
-}
-
-/// The derived bits (stops, number ends, camelCase joints) of eight blocks at once, one block per
-/// 64-bit lane, where the CPU has AVX-512F (detected at run time).
-#[cfg(target_arch = "x86_64")]
-mod derive512 {
-    use std::arch::x86_64::{
-        __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_andnot_si512,
-        _mm512_cmpeq_epi64_mask, _mm512_cmplt_epu64_mask, _mm512_i64gather_epi64,
-        _mm512_mask_sub_epi64, _mm512_or_si512, _mm512_set1_epi64, _mm512_setr_epi64,
-        _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_si512,
-    };
-
-    use std::mem::offset_of;
-
-    use super::Block;
-
-    /// Eight blocks' values of one field.
-    #[derive(Clone, Copy)]
-    struct Lanes {
-        digit: __m512i,
-        upper: __m512i,
-        lower: __m512i,
-        separator: __m512i,
-        event: __m512i,
-        joiner: __m512i,
-    }
-
-    /// The class fields of blocks `q..q + 8` (panics unless they all exist).
-    #[target_feature(enable = "avx512f")]
-    fn load(blocks: &[Block], q: usize) -> Lanes {
-        const STRIDE: i64 = (std::mem::size_of::<Block>() / 8) as i64;
-        let index = _mm512_setr_epi64(
-            0,
-            STRIDE,
-            2 * STRIDE,
-            3 * STRIDE,
-            4 * STRIDE,
-            5 * STRIDE,
-            6 * STRIDE,
-            7 * STRIDE,
-        );
-        // The eight blocks (the slice also checks that they exist); a field's first lane at
-        // its place in the first of them, the others a whole block apart.
-        let eight = blocks[q..q + 8].as_ptr().cast::<u8>();
-        // SAFETY: each lane reads the field at `offset` of one of the eight blocks, through a
-        // pointer made from the slice that holds them; `repr(C)` fixes the fields' places.
-        let field = |offset: usize| unsafe { eight.add(offset).cast::<i64>() };
-        // SAFETY: as for `field`: every lane's address is inside the eight blocks.
-        unsafe {
-            Lanes {
-                digit: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, digit))),
-                upper: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, upper))),
-                lower: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, lower))),
-                separator: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, separator))),
-                event: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, event))),
-                joiner: _mm512_i64gather_epi64::<8>(index, field(offset_of!(Block, joiner))),
-            }
-        }
-    }
-
-    /// Each lane's bits moved down `BY` places with the next lane's coming in (the scalar
-    /// `ahead`): `later` holds the next lanes.
-    #[target_feature(enable = "avx512f")]
-    fn ahead<const BY: u32, const BACK: u32>(now: __m512i, later: __m512i) -> __m512i {
-        const { assert!(BY + BACK == 64, "BACK is 64 - BY") };
-        _mm512_or_si512(
-            _mm512_srli_epi64::<BY>(now),
-            _mm512_slli_epi64::<BACK>(later),
-        )
-    }
-
-    #[target_feature(enable = "avx512f")]
-    fn and(a: __m512i, b: __m512i) -> __m512i {
-        _mm512_and_si512(a, b)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    fn or(a: __m512i, b: __m512i) -> __m512i {
-        _mm512_or_si512(a, b)
-    }
-
-    /// A lane's digits and the joiners between two digits (the scalar `number_bytes`; the
-    /// last digit of `previous_digit`'s lane is the byte before the lane's).
-    #[target_feature(enable = "avx512f")]
-    fn number_bytes(
-        previous_digit: __m512i,
-        digit: __m512i,
-        joiner: __m512i,
-        later: __m512i,
-    ) -> __m512i {
-        let before = or(
-            _mm512_slli_epi64::<1>(digit),
-            _mm512_srli_epi64::<63>(previous_digit),
-        );
-        let after = ahead::<1, 63>(digit, later);
-        or(digit, and(joiner, and(before, after)))
-    }
-
-    /// The scalar `clean_end`, per lane (`digit_later`: the next lanes' digits).
-    #[target_feature(enable = "avx512f")]
-    fn clean_end(
-        separator: __m512i,
-        event: __m512i,
-        joiner: __m512i,
-        digit: __m512i,
-        digit_later: __m512i,
-    ) -> __m512i {
-        or(
-            or(separator, event),
-            _mm512_andnot_si512(ahead::<1, 63>(digit, digit_later), joiner),
-        )
-    }
-
-    /// The scalar `dead_numbers`, per lane.
-    #[target_feature(enable = "avx512f")]
-    fn dead_numbers(
-        digit: __m512i,
-        digit_later: __m512i,
-        clean: __m512i,
-        clean_later: __m512i,
-    ) -> __m512i {
-        let two = and(digit, ahead::<1, 63>(digit, digit_later));
-        let two_later = and(digit_later, _mm512_srli_epi64::<1>(digit_later));
-        let four = and(two, ahead::<2, 62>(two, two_later));
-        let four_later = and(two_later, _mm512_srli_epi64::<2>(two_later));
-        let eight = and(four, ahead::<4, 60>(four, four_later));
-        let ten = and(eight, ahead::<8, 56>(two, two_later));
-        let eleven = and(ten, ahead::<10, 54>(digit, digit_later));
-        let twelve = and(ten, ahead::<10, 54>(two, two_later));
-        or(
-            and(ten, ahead::<10, 54>(clean, clean_later)),
-            or(
-                and(eleven, ahead::<11, 53>(clean, clean_later)),
-                and(twelve, ahead::<12, 52>(clean, clean_later)),
-            ),
-        )
-    }
-
-    /// The scalar `runs_of_nine`, per lane.
-    #[target_feature(enable = "avx512f")]
-    fn runs_of_nine(now: __m512i, later: __m512i) -> __m512i {
-        let two = and(now, ahead::<1, 63>(now, later));
-        let two_later = and(later, _mm512_srli_epi64::<1>(later));
-        let four = and(two, ahead::<2, 62>(two, two_later));
-        let four_later = and(two_later, _mm512_srli_epi64::<2>(two_later));
-        let eight = and(four, ahead::<4, 60>(four, four_later));
-        and(eight, ahead::<8, 56>(now, later))
-    }
-
-    /// Derives the bits of blocks `0..end`; returns the carry of a number's end into block
-    /// `end`.
-    ///
-    /// `end` must be a multiple of eight with a block after it (it panics otherwise).
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn derive(blocks: &mut [Block], end: usize) -> bool {
-        assert!(end.is_multiple_of(8) && end < blocks.len());
-        if end == 0 {
-            return false;
-        }
-        let zero = _mm512_setzero_si512();
-        let mut alnum_previous = zero;
-        let mut carry = 0u32;
-        let mut q = 0;
-        let mut now = load(blocks, 0);
-        while q < end {
-            // The next eight blocks where they all exist; else (the last eight before `end`)
-            // the one after `end`, the only lane of `next` read.
-            let next = if q + 16 <= blocks.len() {
-                load(blocks, q + 8)
-            } else {
-                let k = blocks[q + 8];
-                let lane =
-                    |f: fn(&Block) -> u64| _mm512_setr_epi64(f(&k) as i64, 0, 0, 0, 0, 0, 0, 0);
-                Lanes {
-                    digit: lane(|b| b.digit),
-                    upper: lane(|b| b.upper),
-                    lower: lane(|b| b.lower),
-                    separator: lane(|b| b.separator),
-                    event: lane(|b| b.event),
-                    joiner: lane(|b| b.joiner),
-                }
-            };
-            let one = |a: __m512i, b: __m512i| _mm512_alignr_epi64::<1>(b, a);
-            let before = |a: __m512i, b: __m512i| _mm512_alignr_epi64::<7>(a, b);
-            let alnum = or(now.digit, or(now.upper, now.lower));
-            let alnum_before = before(alnum, alnum_previous);
-            let stop = or(
-                _mm512_andnot_si512(
-                    or(
-                        _mm512_slli_epi64::<1>(alnum),
-                        _mm512_srli_epi64::<63>(alnum_before),
-                    ),
-                    alnum,
-                ),
-                now.event,
-            );
-            let digit1 = one(now.digit, next.digit);
-            let upper1 = one(now.upper, next.upper);
-            let lower1 = one(now.lower, next.lower);
-            let upper2 = and(now.upper, ahead::<1, 63>(now.upper, upper1));
-            let upper_digit = and(now.upper, ahead::<1, 63>(now.digit, digit1));
-            let lower2_digit2 = and(
-                and(now.lower, ahead::<1, 63>(now.lower, lower1)),
-                and(
-                    ahead::<2, 62>(now.digit, digit1),
-                    ahead::<3, 61>(now.digit, digit1),
-                ),
-            );
-            // A joiner as a block's first byte is never the first byte of a run of nine (runs
-            // start at digits), and runs that start before it are counted with the block before
-            // (as its `joined_next`): the digit before the block does not matter here.
-            let joined = number_bytes(zero, now.digit, now.joiner, digit1);
-            // The next block's number bytes: only their first eight bits are read (by
-            // `runs_of_nine`), which the digits of the block after it do not touch.
-            let joiner1 = one(now.joiner, next.joiner);
-            let joined_next = number_bytes(now.digit, digit1, joiner1, zero);
-            // The next lanes' clean ends: only their first bits are read (up to the twelfth).
-            let separator1 = one(now.separator, next.separator);
-            let event1 = one(now.event, next.event);
-            let clean = clean_end(now.separator, now.event, now.joiner, now.digit, digit1);
-            let clean1 = clean_end(separator1, event1, joiner1, digit1, zero);
-            let dead = dead_numbers(now.digit, digit1, clean, clean1);
-            let long_number =
-                _mm512_andnot_si512(dead, and(now.digit, runs_of_nine(joined, joined_next)));
-            let starts = or(or(long_number, upper2), or(upper_digit, lower2_digit2));
-            let lean = or(and(stop, starts), now.event);
-            let camel = and(now.lower, ahead::<1, 63>(now.upper, upper1));
-            // Number ends: each lane's digits plus their runs' first bits, as one number of 512
-            // bits (a carry goes on to the next lane, as from block to block).
-            let sum = _mm512_add_epi64(now.digit, and(stop, now.digit));
-            let generated = u32::from(_mm512_cmplt_epu64_mask(sum, now.digit));
-            let propagates = u32::from(_mm512_cmpeq_epi64_mask(sum, _mm512_set1_epi64(-1)));
-            let (into, carry_out) = lane_carries(generated, propagates, carry);
-            carry = carry_out;
-            let sum = _mm512_mask_sub_epi64(sum, into as u8, sum, _mm512_set1_epi64(-1));
-            let number_end = _mm512_andnot_si512(alnum, sum);
-            let mut out = [[0u64; 8]; 4];
-            // SAFETY: each store writes 64 bytes into an array of eight u64.
-            unsafe {
-                _mm512_storeu_si512(out[0].as_mut_ptr().cast(), stop);
-                _mm512_storeu_si512(out[1].as_mut_ptr().cast(), lean);
-                _mm512_storeu_si512(out[2].as_mut_ptr().cast(), camel);
-                _mm512_storeu_si512(out[3].as_mut_ptr().cast(), number_end);
-            }
-            for (j, k) in blocks[q..q + 8].iter_mut().enumerate() {
-                k.stop = out[0][j];
-                k.lean = out[1][j];
-                k.camel = out[2][j];
-                k.number_end = out[3][j];
-            }
-            alnum_previous = alnum;
-            now = next;
-            q += 8;
-        }
-        carry == 1
-    }
-
-    /// The carry into each of eight lanes (bit `j`), and out of the last, when lane `j`
-    /// generates a carry (`generated`) or passes one on (`propagates`), with `carry` into the
-    /// first.
-    pub fn lane_carries(generated: u32, propagates: u32, carry: u32) -> (u32, u32) {
-        // A carry into lane j + 1: generated by lane j, or passed on by it. Bits: lanes from
-        // bit 0, the carry out of the last at bit 8.
-        let x = (generated << 1) | carry;
-        let m = (propagates << 1) | x;
-        let c = (((m + x) ^ m) & m) | x;
-        (c & 0xff, (c >> 8) & 1)
-    }
-}
-
 /// Derives the bits of blocks `from..` a block at a time (`carry`: a number's end carried into
 /// block `from`).
 fn derive_scalar(blocks: &mut [Block], from: usize, mut carry: bool) {
@@ -554,7 +172,16 @@ fn class_blocks(text: &[u8], out: &mut Vec<Block>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512bw") {
         // SAFETY: `avx512::blocks` requires AVX-512BW, and the CPU was just seen to have it.
-        unsafe { avx512::blocks(&text[..whole], out) };
+        unsafe { classes_x86::avx512::blocks(&text[..whole], out) };
+        if whole < text.len() {
+            out.push(block_scalar(&text[whole..]));
+        }
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `avx2::blocks` requires AVX2, and the CPU was just seen to have it.
+        unsafe { classes_x86::avx2::blocks(&text[..whole], out) };
         if whole < text.len() {
             out.push(block_scalar(&text[whole..]));
         }
@@ -569,7 +196,7 @@ fn block_of(bytes: &[u8]) -> Block {
         // SAFETY: the only requirement is that the CPU has SSE2, and every x86-64 CPU has it
         // (it is part of the architecture's baseline, and this is compiled for it only when the
         // target enables it).
-        return unsafe { sse2::block(full) };
+        return unsafe { classes_x86::sse2::block(full) };
     }
     block_scalar(bytes)
 }
@@ -621,34 +248,80 @@ fn runs_of_nine(now: u64, later: u64) -> u64 {
     eight & ahead(now, later, 8)
 }
 
+/// How the bits derived from the byte classes are computed: a block at a time, or a group of
+/// blocks at once in SIMD registers ([`derive_x86`]). All give the same bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derivation {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Derivation {
+    /// Every derivation this CPU runs, the fastest last.
+    fn available() -> Vec<Derivation> {
+        let mut ways = vec![Derivation::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                ways.push(Derivation::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                ways.push(Derivation::Avx512);
+            }
+        }
+        ways
+    }
+
+    /// The fastest this CPU runs (detected once).
+    fn fastest() -> Derivation {
+        static FASTEST: std::sync::OnceLock<Derivation> = std::sync::OnceLock::new();
+        *FASTEST.get_or_init(|| {
+            *Derivation::available()
+                .last()
+                .expect("scalar is always there")
+        })
+    }
+}
+
 impl Bitmap {
     /// Rebuilds the bitmaps for `text`.
     pub fn build(&mut self, text: &[u8]) {
+        self.build_with(text, Derivation::fastest());
+    }
+
+    /// Rebuilds the bitmaps for `text`, deriving with `way` (which this CPU must run).
+    fn build_with(&mut self, text: &[u8], way: Derivation) {
         self.blocks.clear();
         self.blocks.reserve(text.len().div_ceil(64));
         self.len = text.len();
         class_blocks(text, &mut self.blocks);
-        let mut from = 0;
-        let mut carry = false;
+        // A group of blocks at a time up to the last whole group with a block after it, the
+        // rest a block at a time.
         #[cfg(target_arch = "x86_64")]
-        if self.blocks.len() >= 9 && std::is_x86_feature_detected!("avx512f") {
-            // Eight blocks at a time up to the last whole eight with a block after them.
-            let end = (self.blocks.len() - 1) / 8 * 8;
-            // SAFETY: `derive` requires AVX-512F, and the CPU was just seen to have it.
-            carry = unsafe { derive512::derive(&mut self.blocks, end) };
-            from = end;
-        }
+        let end = |lanes: usize| self.blocks.len().saturating_sub(1) / lanes * lanes;
+        let (from, carry) = match way {
+            Derivation::Scalar => (0, false),
+            #[cfg(target_arch = "x86_64")]
+            Derivation::Avx2 => {
+                let from = end(derive_x86::avx2::LANES);
+                // SAFETY: `derive` requires AVX2, and `way` is one this CPU runs.
+                (from, unsafe {
+                    derive_x86::avx2::derive(&mut self.blocks, from)
+                })
+            }
+            #[cfg(target_arch = "x86_64")]
+            Derivation::Avx512 => {
+                let from = end(derive_x86::avx512::LANES);
+                // SAFETY: `derive` requires AVX-512F, and `way` is one this CPU runs.
+                (from, unsafe {
+                    derive_x86::avx512::derive(&mut self.blocks, from)
+                })
+            }
+        };
         derive_scalar(&mut self.blocks, from, carry);
-    }
-
-    /// The bitmaps of `text` derived a block at a time only (the reference for the AVX-512
-    /// derivation).
-    #[cfg(test)]
-    fn build_scalar(&mut self, text: &[u8]) {
-        self.blocks.clear();
-        self.len = text.len();
-        class_blocks(text, &mut self.blocks);
-        derive_scalar(&mut self.blocks, 0, false);
     }
 
     /// How many bits of `field` are set in `from..to`.
@@ -882,49 +555,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The carries between eight lanes, for every pattern of lanes that generate a carry or
-    /// pass one on, with and without a carry in: as a carry ripples, lane by lane.
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn lane_carries_are_a_ripple() {
-        for generated in 0..256u32 {
-            for propagates in 0..256u32 {
-                // A lane whose sum overflowed is not all ones: none both generates and passes.
-                if generated & propagates != 0 {
-                    continue;
-                }
-                for carry in 0..2u32 {
-                    let mut into = 0;
-                    let mut c = carry;
-                    for j in 0..8 {
-                        into |= c << j;
-                        c = (generated >> j & 1) | (propagates >> j & 1 & c);
-                    }
-                    assert_eq!(
-                        derive512::lane_carries(generated, propagates, carry),
-                        (into, c),
-                        "{generated:08b} {propagates:08b} {carry}"
-                    );
-                }
-            }
-        }
-    }
-
     proptest! {
         #[test]
         fn the_fast_bits_are_the_reference_bits(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let reference: Vec<Block> = bytes.chunks(64).map(block_scalar).collect();
-            // SSE2 (or the scalar code off x86-64), then what this CPU runs (AVX-512BW if it has it).
+            // SSE2 (or the scalar code off x86-64), then what this CPU runs (AVX-512BW or AVX2
+            // if it has them), and each of those it has.
             let sse2: Vec<Block> = bytes.chunks(64).map(block_of).collect();
             prop_assert_eq!(&sse2, &reference);
             let mut fastest = Vec::new();
             class_blocks(&bytes, &mut fastest);
             prop_assert_eq!(&fastest, &reference);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let whole = bytes.len() / 64 * 64;
+                let reference = &reference[..whole / 64];
+                if std::is_x86_feature_detected!("avx2") {
+                    let mut avx2 = Vec::new();
+                    // SAFETY: the CPU was just seen to have AVX2.
+                    unsafe { classes_x86::avx2::blocks(&bytes[..whole], &mut avx2) };
+                    prop_assert_eq!(&avx2[..], reference);
+                }
+                if std::is_x86_feature_detected!("avx512bw") {
+                    let mut avx512 = Vec::new();
+                    // SAFETY: the CPU was just seen to have AVX-512BW.
+                    unsafe { classes_x86::avx512::blocks(&bytes[..whole], &mut avx512) };
+                    prop_assert_eq!(&avx512[..], reference);
+                }
+            }
         }
 
-        /// The derivation eight blocks at a time gives the bits of the one a block at a time,
-        /// on texts long enough for it (runs of digits and joiners across blocks, words, line
-        /// ends; and any bytes).
+        /// Each derivation a group of blocks at a time that this CPU runs gives the bits of the
+        /// one a block at a time, on texts long enough for it (runs of digits and joiners
+        /// across blocks, words, line ends; and any bytes).
         #[test]
         fn the_fast_derived_bits_are_the_scalar_ones(
             text in prop_oneof![
@@ -932,11 +595,13 @@ mod tests {
                 proptest::collection::vec(any::<u8>(), 600..3000),
             ],
         ) {
-            let mut fast = Bitmap::default();
-            fast.build(&text);
             let mut scalar = Bitmap::default();
-            scalar.build_scalar(&text);
-            prop_assert_eq!(&fast.blocks, &scalar.blocks);
+            scalar.build_with(&text, Derivation::Scalar);
+            for way in Derivation::available() {
+                let mut fast = Bitmap::default();
+                fast.build_with(&text, way);
+                prop_assert_eq!(&fast.blocks, &scalar.blocks, "{:?}", way);
+            }
         }
 
         #[test]
