@@ -119,6 +119,14 @@ pub trait BlobWriter: BlobReader {
     fn in_memory(&self) -> bool {
         false
     }
+    /// Whether a write of `len` bytes at `offset` would, as things stand, only be buffered in
+    /// memory (no I/O: a sealed file's chunk still being filled): then the caller need not move
+    /// it off the async runtime. A guess that another writer's write turns false costs only
+    /// that: the write is done the same way either way.
+    fn buffers(&self, offset: u64, len: usize) -> bool {
+        let _ = (offset, len);
+        false
+    }
 }
 
 /// Where raw blobs live (bytes as given: sealing happens above, in [`Vault`]).

@@ -290,10 +290,18 @@ impl SealedWriter {
                 continue;
             }
             let covers_all = within == 0 && (n == CHUNK_SIZE || start + n as u64 >= st.size);
-            let mut plain = if covers_all && !matches!(&st.dirty, Some((i, _)) if *i == index) {
-                Vec::with_capacity(CHUNK_SIZE)
-            } else {
-                self.chunk_plain(st, index)?
+            // The buffered chunk, when it is this one, taken (not copied); else a new one, or
+            // the stored one read back.
+            let mut plain = match st.dirty.take() {
+                Some((i, plain)) if i == index => plain,
+                other => {
+                    st.dirty = other;
+                    if covers_all {
+                        Vec::with_capacity(CHUNK_SIZE)
+                    } else {
+                        self.chunk_plain(st, index)?
+                    }
+                }
             };
             if plain.len() < within + n {
                 plain.resize(within + n, 0);
@@ -382,6 +390,28 @@ impl BlobWriter for SealedWriter {
 
     fn in_memory(&self) -> bool {
         self.raw.in_memory()
+    }
+
+    /// A write that stays within one chunk without completing it, where that chunk is the one
+    /// buffered, or a new one that nothing needs to be read for (as [`Self::write_locked`]
+    /// decides), only adds to the buffered chunk: the first half of every 64 KiB of a
+    /// sequential upload in 32 KiB writes.
+    fn buffers(&self, offset: u64, len: usize) -> bool {
+        let st = self.lock();
+        let index = offset / CHUNK_SIZE as u64;
+        let within = (offset % CHUNK_SIZE as u64) as usize;
+        if len == 0 || offset > st.size || within + len >= CHUNK_SIZE {
+            // Nothing to buffer, a gap to fill first, or a chunk completed (sealed and stored).
+            return false;
+        }
+        match &st.dirty {
+            Some((i, _)) => *i == index,
+            None => {
+                let start = index * CHUNK_SIZE as u64;
+                (within == 0 && start + len as u64 >= st.size)
+                    || index >= seal::chunk_count(st.size)
+            }
+        }
     }
 
     fn finish(&self) -> Result<Option<[u8; 32]>, BlobError> {

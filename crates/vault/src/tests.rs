@@ -212,12 +212,18 @@ proptest! {
         let key = data_key();
         let (id, w) = v.create(Some(&key)).unwrap();
         let mut model: Vec<u8> = Vec::new();
-        let apply = |w: &dyn BlobWriter, model: &mut Vec<u8>, op: &Op| match op {
+        let apply = |w: &dyn BlobWriter, id: BlobId, model: &mut Vec<u8>, op: &Op| match op {
             Op::Write(o, d) => {
                 let end = *o as usize + d.len();
                 if model.len() < end { model.resize(end, 0); }
                 model[*o as usize..end].copy_from_slice(d);
+                // A write said to be only buffered leaves the stored bytes as they were.
+                let raw = || std::fs::read(blob_path(&_d, id)).ok();
+                let before = w.buffers(*o, d.len()).then(raw);
                 w.write_at(d, *o).unwrap();
+                if let Some(before) = before {
+                    assert_eq!(raw(), before, "a buffered write of {} at {o} stored bytes", d.len());
+                }
             }
             Op::SetLen(l) => {
                 model.resize(*l as usize, 0);
@@ -225,7 +231,7 @@ proptest! {
             }
         };
         for o in &ops {
-            apply(w.as_ref(), &mut model, o);
+            apply(w.as_ref(), id, &mut model, o);
         }
         prop_assert_eq!(w.size().unwrap(), model.len() as u64);
         let mut buf = vec![0u8; model.len()];
@@ -244,11 +250,47 @@ proptest! {
         prop_assert_eq!(&read_all(&v, id, &key, size, &root).unwrap(), &model);
 
         let (id2, w2) = v.create_copy(id, size, Some(Sealing { key: &key, root: &root })).unwrap();
-        apply(w2.as_ref(), &mut model, &more);
+        apply(w2.as_ref(), id2, &mut model, &more);
         let root2 = w2.finish().unwrap().unwrap();
         w2.sync().unwrap();
         prop_assert_eq!(&read_all(&v, id2, &key, model.len() as u64, &root2).unwrap(), &model);
     }
+}
+
+/// A sequential upload in 32 KiB writes (OpenSSH's sftp): the first half of every chunk is
+/// only buffered (the server keeps it on the async runtime), the second seals and stores the
+/// chunk; and what was said to be buffered stored nothing.
+#[test]
+fn half_of_a_sequential_upload_is_only_buffered() {
+    let (d, v) = vault();
+    let key = data_key();
+    let (id, w) = v.create(Some(&key)).unwrap();
+    let data = pattern(20 * 65536 + 1000, 7);
+    let mut buffered = Vec::new();
+    for (n, piece) in data.chunks(32768).enumerate() {
+        let offset = n as u64 * 32768;
+        let before = std::fs::read(blob_path(&d, id)).ok();
+        let quiet = w.buffers(offset, piece.len());
+        w.write_at(piece, offset).unwrap();
+        if quiet {
+            assert_eq!(std::fs::read(blob_path(&d, id)).ok(), before, "write {n}");
+        }
+        buffered.push(quiet);
+    }
+    // 41 writes: every even one starts a chunk (buffered), every odd one completes it; the
+    // last (1,000 bytes) starts the 21st chunk.
+    let expected: Vec<bool> = (0..41).map(|n| n % 2 == 0).collect();
+    assert_eq!(buffered, expected);
+    // Not a gap, not past a chunk, not empty.
+    assert!(!w.buffers(data.len() as u64 + 1, 10));
+    assert!(!w.buffers(20 * 65536, 65536));
+    assert!(!w.buffers(20 * 65536 + 1000, 0));
+    let root = w.finish().unwrap().unwrap();
+    w.sync().unwrap();
+    assert_eq!(
+        read_all(&v, id, &key, data.len() as u64, &root).unwrap(),
+        data
+    );
 }
 
 /// Blocks the file at `p` takes on disk, in bytes.

@@ -347,9 +347,10 @@ async fn write(id: u32, h: &OpenHandle, offset: u64, data: Bytes) -> Result<Serv
     up.admit(offset, end)?;
     let blob = up.blob.clone();
     let written = data.clone();
-    // Within the first chunk of a blob still in memory (every small upload) there is no I/O:
-    // no trip to the blocking pool.
-    if end <= vault::INLINE_FILE_MAX && blob.in_memory() {
+    // Within the first chunk of a blob still in memory (every small upload), or into a sealed
+    // chunk still being filled (every other write of a large one), there is no I/O: no trip to
+    // the blocking pool (two thread hand-offs per write otherwise).
+    if (end <= vault::INLINE_FILE_MAX && blob.in_memory()) || blob.buffers(offset, data.len()) {
         blob.write_at(&data, offset)
     } else {
         blocking(move || blob.write_at(&data, offset)).await
