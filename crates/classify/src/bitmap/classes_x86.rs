@@ -1,5 +1,5 @@
-//! The byte classes of 64 bytes at a time in SIMD registers on x86-64: 64 bytes at once with
-//! AVX-512BW, 32 with AVX2 (each where the CPU has it, detected at run time by
+//! The byte classes of a block's 64 bytes in SIMD registers on x86-64: all 64 at once with
+//! AVX-512BW, 32 at a time with AVX2 (each where the CPU has it, detected at run time by
 //! [`super::class_blocks`]), 16 with SSE2 (part of the architecture's baseline). They give the
 //! bits of [`super::block_scalar`], which property tests compare. Never here: the bits derived
 //! from them.
@@ -120,7 +120,7 @@ pub mod avx512 {
 }
 
 /// 32 bytes at a time where the CPU has AVX2 but not AVX-512BW (detected at run time): each
-/// class one or two comparisons and a byte mask, two halves to a block.
+/// class a range check or a few comparisons, then its byte mask; two halves to a block.
 pub mod avx2 {
     use std::arch::x86_64::{
         __m256i, _MM_HINT_T0, _mm_prefetch, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8,
