@@ -176,10 +176,7 @@ fn upload(raw: &mut Raw, path: &str, parts: &[(usize, &[u8])]) {
 fn uploads_written_out_of_order_or_overwritten_are_classified_too() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let doc = corpus::generate(3, 100_000)
-        .into_iter()
-        .find(|d| d.name.ends_with("customers.csv") && !d.truth.is_empty())
-        .unwrap();
+    let doc = support::customer_extracts(3, 100_000).next().unwrap();
     assert!(doc.bytes.len() > 16 << 10, "several writes");
     let want = expected(&doc.truth, &["account_table"]);
     let mut raw = Raw::connect(&alice);
@@ -260,10 +257,7 @@ fn a_large_text_upload_is_classified_exactly_by_the_time_it_is_stored() {
     let server =
         Server::start_with_config("[limits]\nauth_rejection_ms = 100\nclassify_threads = 1\n");
     let alice = server.account("acme", "alice", "full");
-    let extract = corpus::generate(5, 100_000)
-        .into_iter()
-        .find(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
-        .unwrap();
+    let extract = support::customer_extracts(5, 100_000).next().unwrap();
     let text = String::from_utf8(extract.bytes.clone()).unwrap();
     let (header, rows) = text.split_once('\n').unwrap();
     let copies = 300;

@@ -41,10 +41,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     let bob = server.account("acme", "bob", "read-only");
 
     // The tenant's files: six of 100 KiB and a customer extract.
-    let customers = corpus::generate(4, 50_000)
-        .into_iter()
-        .find(|d| d.name.ends_with("customers.csv") && !d.truth.is_empty())
-        .unwrap();
+    let customers = support::customer_extracts(4, 50_000).next().unwrap();
     let mut batch = String::from("mkdir /data\n");
     for i in 1..=6 {
         let name = format!("f{i}.bin");
@@ -436,11 +433,7 @@ fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_ro
     let server = Server::start();
     let loader = server.account("acme", "loader", "full");
     let mallory = server.account("acme", "mallory", "full");
-    let extracts: Vec<corpus::Document> = corpus::generate(11, 200_000)
-        .into_iter()
-        .filter(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
-        .take(2)
-        .collect();
+    let extracts: Vec<corpus::Document> = support::customer_extracts(11, 200_000).take(2).collect();
     let (a, b) = (&extracts[0], &extracts[1]);
     std::fs::write(loader.work().join("a.csv"), &a.bytes).unwrap();
     std::fs::write(loader.work().join("b.csv"), &b.bytes).unwrap();
@@ -513,10 +506,7 @@ fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
 fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     let server = Server::start();
     let loader = server.account("acme", "loader", "full");
-    let extract = corpus::generate(5, 100_000)
-        .into_iter()
-        .find(|d| d.name.ends_with("customers.csv") && d.truth.get(Class::CardNumber) > 0)
-        .unwrap();
+    let extract = support::customer_extracts(5, 100_000).next().unwrap();
     std::fs::write(loader.work().join("a.csv"), &extract.bytes).unwrap();
     std::fs::write(
         loader.work().join("b.bin"),

@@ -493,6 +493,20 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The labelled corpus's customer extracts (`customers.csv`: a header naming its columns, then
+/// customer numbers, IBANs, card numbers, SSNs, e-mail addresses) that hold card numbers, from
+/// about `bytes` of corpus generated from `seed`.
+pub fn customer_extracts(
+    seed: u64,
+    bytes: usize,
+) -> impl Iterator<Item = classify::corpus::Document> {
+    classify::corpus::generate(seed, bytes)
+        .into_iter()
+        .filter(|d| {
+            d.name.ends_with("customers.csv") && d.truth.get(classify::Class::CardNumber) > 0
+        })
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
