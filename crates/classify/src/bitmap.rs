@@ -170,22 +170,25 @@ fn derive_scalar(blocks: &mut [Block], from: usize, mut carry: bool) {
 fn class_blocks(text: &[u8], out: &mut Vec<Block>) {
     let whole = text.len() / 64 * 64;
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512bw") {
-        // SAFETY: `avx512::blocks` requires AVX-512BW, and the CPU was just seen to have it.
-        unsafe { classes_x86::avx512::blocks(&text[..whole], out) };
-        if whole < text.len() {
-            out.push(block_scalar(&text[whole..]));
+    {
+        // The whole blocks in the widest registers the CPU has, the last short one byte by byte.
+        let wide = if std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: `avx512::blocks` requires AVX-512BW, and the CPU was just seen to have it.
+            unsafe { classes_x86::avx512::blocks(&text[..whole], out) };
+            true
+        } else if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `avx2::blocks` requires AVX2, and the CPU was just seen to have it.
+            unsafe { classes_x86::avx2::blocks(&text[..whole], out) };
+            true
+        } else {
+            false
+        };
+        if wide {
+            if whole < text.len() {
+                out.push(block_scalar(&text[whole..]));
+            }
+            return;
         }
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: `avx2::blocks` requires AVX2, and the CPU was just seen to have it.
-        unsafe { classes_x86::avx2::blocks(&text[..whole], out) };
-        if whole < text.len() {
-            out.push(block_scalar(&text[whole..]));
-        }
-        return;
     }
     out.extend(text.chunks(64).map(block_of));
 }

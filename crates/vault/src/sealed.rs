@@ -166,6 +166,16 @@ struct WriterState {
     dirty: Option<(u64, Vec<u8>)>,
 }
 
+impl WriterState {
+    /// Whether `n` bytes at `within` of chunk `index` leave nothing of what the chunk stores
+    /// to keep (they start it and reach the file's end, or the chunk is past the end): a write
+    /// there starts the chunk afresh, without reading it back.
+    fn starts_afresh(&self, index: u64, within: usize, n: usize) -> bool {
+        let start = index * CHUNK_SIZE as u64;
+        (within == 0 && start + n as u64 >= self.size) || index >= seal::chunk_count(self.size)
+    }
+}
+
 pub struct SealedWriter {
     id: BlobId,
     raw: Box<dyn BlobWriter>,
@@ -289,14 +299,13 @@ impl SealedWriter {
                 pos += n as u64;
                 continue;
             }
-            let covers_all = within == 0 && (n == CHUNK_SIZE || start + n as u64 >= st.size);
             // The buffered chunk, when it is this one, taken (not copied); else a new one, or
             // the stored one read back.
             let mut plain = match st.dirty.take() {
                 Some((i, plain)) if i == index => plain,
                 other => {
                     st.dirty = other;
-                    if covers_all {
+                    if st.starts_afresh(index, within, n) {
                         Vec::with_capacity(CHUNK_SIZE)
                     } else {
                         self.chunk_plain(st, index)?
@@ -393,9 +402,9 @@ impl BlobWriter for SealedWriter {
     }
 
     /// A write that stays within one chunk without completing it, where that chunk is the one
-    /// buffered, or a new one that nothing needs to be read for (as [`Self::write_locked`]
-    /// decides), only adds to the buffered chunk: the first half of every 64 KiB of a
-    /// sequential upload in 32 KiB writes.
+    /// buffered, or one it starts afresh (as [`Self::write_locked`] decides, with
+    /// [`WriterState::starts_afresh`]), only adds to the buffered chunk: the first half of every
+    /// 64 KiB of a sequential upload in 32 KiB writes.
     fn buffers(&self, offset: u64, len: usize) -> bool {
         let st = self.lock();
         let index = offset / CHUNK_SIZE as u64;
@@ -406,11 +415,7 @@ impl BlobWriter for SealedWriter {
         }
         match &st.dirty {
             Some((i, _)) => *i == index,
-            None => {
-                let start = index * CHUNK_SIZE as u64;
-                (within == 0 && start + len as u64 >= st.size)
-                    || index >= seal::chunk_count(st.size)
-            }
+            None => st.starts_afresh(index, within, len),
         }
     }
 
