@@ -161,8 +161,9 @@ pub struct FileRead {
     /// Its path now; `None` when the file no longer exists.
     pub path_now: Option<String>,
     pub deleted: bool,
-    /// Its size when it was read.
-    pub size: u64,
+    /// Its size when it was read (`None` for reads recorded before file ids: those records
+    /// do not say).
+    pub size: Option<u64>,
     pub bytes_read: u64,
     /// `whole` when a read reached its end, else `partial`.
     pub read: &'static str,
@@ -426,7 +427,7 @@ impl Collector {
                 file_id: Some(f.id),
                 identified_by: Tie::Id.name(),
                 path_then: path.clone(),
-                size: f.size,
+                size: Some(f.size),
                 ..Default::default()
             };
             self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
@@ -699,7 +700,7 @@ impl Report {
                     f.path_then.clone(),
                     f.path_now.clone().unwrap_or_default(),
                     f.deleted.to_string(),
-                    f.size.to_string(),
+                    f.size.map_or_else(String::new, |n| n.to_string()),
                     f.bytes_read.to_string(),
                     f.read.to_owned(),
                     f.first_access.map(|t| t.to_string()).unwrap_or_default(),
@@ -971,22 +972,34 @@ mod tests {
         let mut r = c.finish("account mallory".into());
         r.total();
         let files = &r.tenants[0].files_read;
-        let got: Vec<(Option<i64>, &str, u64, &str)> = files
+        // A schema-1 record does not say the file's size: unknown, not 0.
+        let got: Vec<_> = files
             .iter()
-            .map(|f| (f.file_id, f.path_then.as_str(), f.bytes_read, f.read))
+            .map(|f| {
+                (
+                    f.file_id,
+                    f.path_then.as_str(),
+                    f.size,
+                    f.bytes_read,
+                    f.read,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
-                (Some(7), "/f7", 0, "partial"),
-                (None, "/old.csv", 4096, "whole"),
-                (None, "/part.csv", 10, "partial"),
+                (Some(7), "/f7", Some(1000), 0, "partial"),
+                (None, "/old.csv", None, 4096, "whole"),
+                (None, "/part.csv", None, 10, "partial"),
             ]
         );
         assert_eq!(r.totals.files, 3);
         assert_eq!(r.totals.bytes_read, 4106);
-        // In CSV the id is empty.
+        // In CSV the id and the size are empty.
         let rows = r.csv_rows();
+        assert_eq!(rows[0][5], "size");
+        assert_eq!(rows[1][5], "1000");
+        assert_eq!(rows[2][5], "");
         assert_eq!(rows[2][..3], ["acme", "", "/old.csv"]);
         assert_eq!(rows[1][1], "7");
         assert_eq!(rows[2][11], "path");

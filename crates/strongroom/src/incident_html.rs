@@ -22,6 +22,12 @@ impl Page<'_> {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
     }
 
+    /// A file's size when it was read, or `-` where the records do not say (reads recorded
+    /// before file ids).
+    fn size_text(&self, f: &FileRead) -> String {
+        f.size.map_or_else(|| "-".into(), |n| n.to_string())
+    }
+
     /// A file's id, or what stands for it when the read was recorded before file ids; marked
     /// when the tie of the reads to the file rests on its path history (`path`) or is left
     /// open by it (`path, uncertain`).

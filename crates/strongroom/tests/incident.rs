@@ -601,6 +601,8 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     );
     assert_eq!(a["identified_by"], "path", "{r:#}");
     assert_eq!(a["path_now"], "/data/moved.csv", "{r:#}");
+    // The records from before file ids do not say a file's size: unknown, not 0.
+    assert!(a["size"].is_null() && b["size"].is_null(), "{r:#}");
     assert_eq!(a["deleted"], false);
     assert_eq!(a["bytes_read"].as_u64(), Some(a_len as u64));
     assert_eq!(a["read"], "whole");
@@ -629,6 +631,8 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     let page = html_report(&server, "mallory", "old.html");
     let dom = chromium(&page, &["--dump-dom"]);
     assert_eq!(dom.matches(" (by path)</td>").count(), 3, "{dom}");
+    // Their sizes: not known.
+    assert_eq!(dom.matches(r#"<td class="n">-</td>"#).count(), 3, "{dom}");
 
     // Who read the renamed file: Mallory's old session, tied by path.
     let lines = server.ok(&[

@@ -480,7 +480,8 @@ impl Files {
     }
 
     /// What the contents of file `file_id` that a read saw held: the read recorded the file's
-    /// size `size_then` and ended at `read_ms`; `node` is the file now (`None`: deleted). Of
+    /// size `size_then` (`None`: a record from before file ids, which does not say) and ended at
+    /// `read_ms`; `node` is the file now (`None`: deleted). Of
     /// the file's contents over time (earlier ones from the class history, then the current),
     /// those of that size committed before the read, else any committed before it, the latest
     /// (commit times are in seconds). `None`: those contents were never classified.
@@ -488,7 +489,7 @@ impl Files {
         &self,
         file_id: i64,
         node: Option<&Node>,
-        size_then: u64,
+        size_then: Option<u64>,
         read_ms: i64,
     ) -> FsResult<Option<Classification>> {
         /// One of a file's contents over time.
@@ -526,7 +527,7 @@ impl Files {
         let chosen = versions
             .iter()
             .filter(before)
-            .rfind(|v| v.size == size_then)
+            .rfind(|v| Some(v.size) == size_then)
             .or_else(|| versions.iter().rfind(before))
             .or_else(|| versions.first());
         match chosen {
