@@ -350,7 +350,7 @@ impl Admin {
                 ..range
             }],
             Selection::Address(a) => vec![LedgerFilter {
-                source: Some(a.clone()),
+                source: Some(crate::gate::network::canonical(*a).to_string()),
                 ..range
             }],
             Selection::Session(s) => vec![LedgerFilter {

@@ -18,8 +18,9 @@ use crate::path_history::{FileLineage, Tie};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Account(String),
-    /// A source IP address: every account that came from it.
-    Address(String),
+    /// A source IP address: every account that came from it (an IPv4-mapped IPv6 address is
+    /// the IPv4 address, as the ledger records it).
+    Address(std::net::IpAddr),
     Session(String),
     /// The sessions a key (its SHA256 fingerprint) or a certificate (its key id) opened.
     Credential(String),

@@ -54,18 +54,14 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             session,
             kind,
         } => {
+            let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
             let filter = LedgerFilter {
-                since: since
-                    .as_deref()
-                    .map(|v| crate::units::time(v, "--since"))
-                    .transpose()?,
-                until: until
-                    .as_deref()
-                    .map(|v| crate::units::time(v, "--until"))
-                    .transpose()?,
+                since,
+                until,
                 account: user,
                 tenant,
-                source: ip,
+                // As the ledger records addresses: an IPv4-mapped IPv6 address as IPv4.
+                source: ip.map(|ip| service::gate::network::canonical(ip).to_string()),
                 session,
                 kind,
                 ..Default::default()

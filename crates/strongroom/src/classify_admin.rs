@@ -160,10 +160,6 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
     Ok(())
 }
 
-fn time_arg(v: Option<&str>, name: &str) -> anyhow::Result<Option<i64>> {
-    Ok(v.map(|v| crate::units::time(v, name)).transpose()?)
-}
-
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
     use service::incident::Selection;
     let (selection, since, until, format, out, verify) = match cmd {
@@ -199,10 +195,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             (selection, since, until, format, out, verify)
         }
     };
-    let (since, until) = (
-        time_arg(since.as_deref(), "--since")?,
-        time_arg(until.as_deref(), "--until")?,
-    );
+    let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
     let admin = crate::admin::open(data_dir).await?;
     let report = admin
         .incident_report(&selection, since, until, verify)
@@ -263,10 +256,7 @@ async fn readers(
     until: Option<String>,
     format: ListFormat,
 ) -> anyhow::Result<()> {
-    let (since, until) = (
-        time_arg(since.as_deref(), "--since")?,
-        time_arg(until.as_deref(), "--until")?,
-    );
+    let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
     let admin = crate::admin::open(data_dir).await?;
     let (id, readers) = admin
         .file_readers(tenant, path, since, until)

@@ -177,7 +177,7 @@ pub enum IncidentCommand {
         user: Option<String>,
         /// Source IP address.
         #[arg(long, group = "selection")]
-        ip: Option<String>,
+        ip: Option<std::net::IpAddr>,
         #[arg(long, group = "selection")]
         session: Option<String>,
         /// A key's fingerprint (`SHA256:…`) or a certificate's key id: the sessions it opened.
@@ -329,7 +329,7 @@ pub enum AuditCommand {
         tenant: Option<String>,
         /// Source IP address.
         #[arg(long)]
-        ip: Option<String>,
+        ip: Option<std::net::IpAddr>,
         #[arg(long)]
         session: Option<String>,
         /// Records of one kind only (session, file, auth, alert, admin, ...).

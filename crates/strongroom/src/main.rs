@@ -46,12 +46,21 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The error and its causes on one line: "what failed: why".
+/// The error and its causes on one line: "what failed: why". A cause that its error's own
+/// message already ends with (`{what}: {source}`) is not said twice.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.is_empty() && line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// The command line of a command that changes something, for the ledger (`None` for commands
@@ -129,4 +138,25 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("acme:/nope: {source}")]
+    struct Wrapped {
+        source: std::io::Error,
+    }
+
+    /// A cause that the message already carries is said once; other causes are joined.
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Wrapped { source: io() });
+        assert_eq!(one_line(&e), "acme:/nope: no such file");
+        let e = anyhow::Error::new(io()).context("reading the ledger");
+        assert_eq!(one_line(&e), "reading the ledger: no such file");
+    }
 }

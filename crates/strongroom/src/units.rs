@@ -85,6 +85,23 @@ pub fn time(v: &str, flag: &str) -> Result<i64, UsageError> {
         })
 }
 
+/// `--since` and `--until` ([`time`] each); when both are given, `--since` comes first.
+pub fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>), UsageError> {
+    let from = since.map(|v| time(v, "--since")).transpose()?;
+    let to = until.map(|v| time(v, "--until")).transpose()?;
+    if let (Some(s), Some(u), Some(a), Some(b)) = (since, until, from, to)
+        && a >= b
+    {
+        return Err(UsageError(format!(
+            "--since {s} is not before --until {u}: nothing could be selected"
+        )));
+    }
+    Ok((from, to))
+}
+
 /// A whole number, or `off`.
 pub fn count(v: &str) -> Result<Option<i64>, UsageError> {
     if v == "off" {
@@ -116,5 +133,33 @@ mod tests {
         assert!(whole("36h", DAY, "x").is_err());
         assert_eq!(count("5").unwrap(), Some(5));
         assert!(count("-1").is_err());
+    }
+
+    #[test]
+    fn a_time_range_starts_before_it_ends() {
+        let day = 86_400;
+        let jan31 = time("2027-01-31", "x").unwrap();
+        assert_eq!(
+            time_range(Some("2027-01-31"), Some("2027-02-01")).unwrap(),
+            (Some(jan31), Some(jan31 + day))
+        );
+        assert_eq!(
+            time_range(None, Some("2027-01-31")).unwrap(),
+            (None, Some(jan31))
+        );
+        assert_eq!(time_range(None, None).unwrap(), (None, None));
+        for (since, until) in [("2027-02-01", "2027-01-31"), ("2027-01-31", "2027-01-31")] {
+            let e = time_range(Some(since), Some(until)).unwrap_err();
+            assert_eq!(
+                e.0,
+                format!("--since {since} is not before --until {until}: nothing could be selected")
+            );
+        }
+        assert!(
+            time_range(Some("soon"), None)
+                .unwrap_err()
+                .0
+                .contains("--since 'soon'")
+        );
     }
 }

@@ -261,6 +261,34 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         ]
     );
     assert_eq!(by_ip["totals"]["files"], 4, "{by_ip:#}");
+    // The same address written as IPv4-mapped IPv6 is the same address.
+    let mapped = report(&server, &["--ip", "::ffff:127.0.0.7"]);
+    assert_eq!(mapped["tenants"], by_ip["tenants"]);
+    // What cannot select anything is refused, with why, rather than answered with an empty
+    // report (an investigator's typo must not read as "nothing was taken").
+    for (args, why) in [
+        (
+            &["--ip", "127.0.7"][..],
+            "invalid value '127.0.7' for '--ip <IP>'",
+        ),
+        (
+            &[
+                "--user",
+                "mallory",
+                "--since",
+                "2027-02-01",
+                "--until",
+                "2027-01-31",
+            ],
+            "strongroom: --since 2027-02-01 is not before --until 2027-01-31",
+        ),
+    ] {
+        let out = server.admin(&[&["incident", "report"][..], args].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
 
     // By credential: the key opened both of its sessions, so the same files as by account.
     let fingerprint = String::from_utf8(
