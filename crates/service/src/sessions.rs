@@ -15,6 +15,8 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::gate::network::canonical;
+
 /// How a front end says goodbye to one of its connections (at shutdown): for SSH, a
 /// disconnect message before the socket closes.
 pub trait Farewell: Send + Sync + 'static {
@@ -208,7 +210,9 @@ impl Selection {
                 .account
                 .as_deref()
                 .is_none_or(|a| login.is_some_and(|l| l.account == a))
-            && self.address.is_none_or(|a| a == live.source.ip())
+            && self
+                .address
+                .is_none_or(|a| canonical(a) == canonical(live.source.ip()))
             && (self.session.is_some() || self.account.is_some() || self.address.is_some())
     }
 }
@@ -263,6 +267,8 @@ pub struct Ceilings {
 impl Registry {
     /// Counts a new connection from `address`, unless a ceiling is reached.
     pub fn admit(&self, address: IpAddr, c: Ceilings) -> Result<ConnectionSlot, Refusal> {
+        // A client reaching a dual-stack listener over IPv4 is one address however it is written.
+        let address = canonical(address);
         let mut g = self.inner.lock().map_err(|_| Refusal::Full)?;
         let total: usize = g.by_address.values().sum();
         if total >= c.total {
@@ -497,6 +503,42 @@ mod tests {
         assert_ne!(
             new_session_id(1, rand::random()),
             new_session_id(1, rand::random())
+        );
+    }
+
+    /// An IPv4 client of a dual-stack listener arrives as an IPv4-mapped IPv6 address: a kill
+    /// by its IPv4 address reaches it (and the other way round), and the per-address ceiling
+    /// counts both spellings as one address.
+    #[test]
+    fn an_ipv4_mapped_address_is_its_ipv4_address() {
+        let live = |source: &str| {
+            LiveSession::new(1, "s1".into(), source.parse().unwrap(), 0, Arc::default())
+        };
+        let by = |address: &str| Selection {
+            address: Some(address.parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(by("127.0.0.9").matches(&live("[::ffff:127.0.0.9]:5000")));
+        assert!(by("::ffff:127.0.0.9").matches(&live("127.0.0.9:5000")));
+        assert!(!by("127.0.0.8").matches(&live("[::ffff:127.0.0.9]:5000")));
+        assert!(!by("::1").matches(&live("127.0.0.1:5000")));
+
+        let registry = Registry::default();
+        let ceilings = Ceilings {
+            per_address: 1,
+            total: 10,
+            unauthenticated: 10,
+        };
+        let first = registry.admit("::ffff:10.0.0.5".parse().unwrap(), ceilings);
+        assert!(first.is_ok());
+        assert!(matches!(
+            registry.admit("10.0.0.5".parse().unwrap(), ceilings),
+            Err(Refusal::Address)
+        ));
+        assert!(
+            registry
+                .admit("10.0.0.6".parse().unwrap(), ceilings)
+                .is_ok()
         );
     }
 
