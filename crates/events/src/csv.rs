@@ -175,7 +175,18 @@ pub fn row(r: &Exported) -> Vec<String> {
         }
     }
     row.truncate(COLUMNS.len());
-    row
+    row.into_iter().map(spreadsheet_safe).collect()
+}
+
+/// A cell as a spreadsheet may show it but never run it: a value that begins with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return (which Excel, LibreOffice and Google Sheets read as a
+/// formula: `=HYPERLINK(…)` as an attacker's user name in a failed login, say) is written with
+/// an apostrophe before it. The JSON forms keep every value as it was.
+pub fn spreadsheet_safe(cell: String) -> String {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}"),
+        _ => cell,
+    }
 }
 
 /// A unit enum value's name as it is written in JSON.

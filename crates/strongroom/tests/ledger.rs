@@ -91,6 +91,21 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    // A login attempt under a user name a spreadsheet would run as a formula.
+    let out = Command::new("ssh")
+        .args(bob.ssh_options())
+        .args([
+            "-p",
+            &bob.port.to_string(),
+            "-l",
+            "=1+1",
+            "127.0.0.1",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
     server.stop();
     let data = server.data_dir();
 
@@ -261,6 +276,18 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
         "{close_read}"
     );
     assert_eq!(cells[18], "ok", "{close_read}");
+    // The attacker's user name is a cell a spreadsheet shows, not a formula it runs; the JSON
+    // export keeps it as it was.
+    let attempt = csv
+        .iter()
+        .find(|l| l.contains(",'=1+1,"))
+        .unwrap_or_else(|| panic!("no row with the neutralised name: {csv:#?}"));
+    assert!(attempt.contains(",auth,"), "{attempt}");
+    assert!(!csv.iter().any(|l| l.contains(",=1+1,")));
+    assert!(
+        all.iter()
+            .any(|r| r.event.account.as_deref() == Some("=1+1"))
+    );
     // The ledger names files, yet no name is readable in the ledger file.
     let raw = std::fs::read(data.join("ledger.db")).unwrap();
     assert!(!raw.windows(13).any(|w| w == b"statement.bin"));
