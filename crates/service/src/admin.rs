@@ -549,7 +549,8 @@ impl Admin {
         Ok((history, lineages))
     }
 
-    /// The entries of a directory as administrators see them: files with their classes.
+    /// The entries of a directory as administrators see them: files with their classes, in
+    /// order of their names (the catalog keeps them in the order of their names' MACs).
     pub async fn file_list(&self, tenant: &str, dir: &str) -> AdminResult<Vec<ListedEntry>> {
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
@@ -581,6 +582,7 @@ impl Admin {
                 });
             }
         }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 

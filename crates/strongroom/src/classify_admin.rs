@@ -13,6 +13,7 @@ use crate::cli::{
     ClassifyCommand, FileCommand, IncidentCommand, ListFormat, PatternCommand, ReportFormat,
     ShowFormat,
 };
+use crate::terminal::printable;
 
 /// `card_number 12, iban 3` (or `none found`).
 fn counts_text(c: &Classification) -> String {
@@ -83,7 +84,12 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         ShowFormat::Table => {
-            println!("file:      {}:{} (id {})", f.tenant, f.path, f.id);
+            println!(
+                "file:      {}:{} (id {})",
+                f.tenant,
+                printable(&f.path),
+                f.id
+            );
             println!("size:      {} bytes", f.size);
             println!("modified:  {}", Time::from_secs(f.mtime));
             println!("stored:    {}", Time::from_secs(f.created_at));
@@ -148,7 +154,7 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
                 out,
                 "{}:{}\t{} bytes\t{}",
                 f.tenant,
-                f.path,
+                printable(&f.path),
                 f.size,
                 counts_text(&f.classification)
             )?,
@@ -271,7 +277,7 @@ async fn readers(
             }
         }
         ListFormat::Table => {
-            writeln!(out, "{tenant}:{path} (file {id})")?;
+            writeln!(out, "{tenant}:{} (file {id})", printable(path))?;
             writeln!(
                 out,
                 "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} session",
@@ -338,7 +344,7 @@ async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> a
             ListFormat::Table => writeln!(
                 out,
                 "{}{}\t{}\t{}{}",
-                e.name,
+                printable(&e.name),
                 if e.is_dir { "/" } else { "" },
                 e.size,
                 classes,

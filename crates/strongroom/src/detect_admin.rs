@@ -14,6 +14,7 @@ use service::detection::AlertRecord;
 use crate::UsageError;
 use crate::cli::{AlertCommand, CanaryCommand, DetectCommand, ListFormat, ShowFormat};
 use crate::settings;
+use crate::terminal::printable;
 
 /// `--since`: RFC 3339 / a date, or a duration back from now (`24h`, `7d`).
 fn since_ms(v: &str, now: i64) -> Result<i64, UsageError> {
@@ -84,11 +85,13 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                             Time::from_millis(a.time_ms).to_string(),
                             a.severity,
                             a.rule,
-                            a.account.as_deref().unwrap_or("-"),
+                            printable(a.account.as_deref().unwrap_or("-")),
                             if a.acked_at.is_some() { "yes" } else { "no" },
-                            serde_json::from_str::<AlertRecord>(&a.body)
-                                .map(|r| r.summary)
-                                .unwrap_or_default()
+                            printable(
+                                &serde_json::from_str::<AlertRecord>(&a.body)
+                                    .map(|r| r.summary)
+                                    .unwrap_or_default()
+                            )
                         )?;
                     }
                 }
@@ -125,14 +128,14 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                     );
                     println!(
                         "account:    {} (tenant {})",
-                        record.account.as_deref().unwrap_or("-"),
+                        printable(record.account.as_deref().unwrap_or("-")),
                         record.tenant.as_deref().unwrap_or("-")
                     );
                     println!(
                         "source:     {}",
                         record.source.map(|s| s.to_string()).unwrap_or("-".into())
                     );
-                    println!("summary:    {}", record.summary);
+                    println!("summary:    {}", printable(&record.summary));
                     println!("sessions:   {}", record.sessions.join(", "));
                     println!(
                         "evidence:   ledger records {}",

@@ -10,6 +10,7 @@ mod gate_admin;
 mod incident_html;
 mod session_admin;
 mod settings;
+mod terminal;
 mod units;
 
 use std::process::ExitCode;

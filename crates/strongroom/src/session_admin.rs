@@ -10,6 +10,7 @@ use service::sessions::{Selection, SessionSnapshot};
 
 use crate::UsageError;
 use crate::cli::{ListFormat, SessionCommand};
+use crate::terminal::printable;
 
 pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result<()> {
     match command {
@@ -168,11 +169,13 @@ fn print_table(sessions: &[SessionSnapshot]) {
                 rfc3339(s.started),
                 s.bytes_read.to_string(),
                 s.bytes_written.to_string(),
-                s.credential.clone().unwrap_or_else(dash),
+                s.credential
+                    .as_deref()
+                    .map_or_else(dash, |c| printable(c).into_owned()),
                 if s.open_files.is_empty() {
                     dash()
                 } else {
-                    s.open_files.join(", ")
+                    printable(&s.open_files.join(", ")).into_owned()
                 },
             ]
         })

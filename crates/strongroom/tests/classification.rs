@@ -202,6 +202,54 @@ fn uploads_written_out_of_order_or_overwritten_are_classified_too() {
     assert_eq!(v["classification"], want);
 }
 
+/// A client may name a file with control characters (OpenSSH's server accepts any byte but
+/// `/` and NUL): an administrator's listing shows them as escapes, never a forged row, terminal
+/// escape sequence or reversed text; the JSON lines keep the name exact.
+#[test]
+fn names_with_control_characters_are_shown_as_escapes() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    let name = "evil\u{1b}[2J\u{1b}]0;owned\u{7}\nforged.csv\t99\tnone found\u{202e}vsc.exe";
+    upload(&mut raw, &format!("/{name}"), &[(0, b"x")]);
+    upload(&mut raw, "/plain.csv", &[(0, b"y")]);
+    drop(raw);
+
+    let table = server.ok(&["file", "list", "acme", "/"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table:?}");
+    assert!(
+        lines[1].starts_with("plain.csv\t"),
+        "in name order: {table:?}"
+    );
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{202e}'),
+        "{table:?}"
+    );
+    assert!(
+        lines.contains(
+            &r"evil\u{1b}[2J\u{1b}]0;owned\u{7}\nforged.csv\t99\tnone found\u{202e}vsc.exe	1	none found"
+        ),
+        "{table:?}"
+    );
+    let jsonl = server.ok(&["file", "list", "acme", "/", "--format", "jsonl"]);
+    let names: Vec<String> = jsonl
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(names.iter().any(|n| n == name), "{names:?}");
+    let run = server.ok(&["classify", "run", "--tenant", "acme", "--again"]);
+    assert!(
+        !run.contains('\u{1b}') && run.contains(r"evil\u{1b}[2J"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn a_tenant_pattern_is_counted_in_new_uploads_and_by_classify_run() {
     let server = Server::start();

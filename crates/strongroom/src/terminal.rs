@@ -1,0 +1,56 @@
+//! Text for a person's terminal. Values that clients chose (file and directory names, paths,
+//! user names tried at login, certificate key ids) can hold control characters: a newline that
+//! forges a row of a table, escape sequences that recolour, retitle or rewrite the terminal,
+//! bidirectional overrides that show `fdp.exe` as `exe.pdf`. Every such value that a table or
+//! a summary for people shows goes through [`printable`]. It never touches JSON, CSV or HTML
+//! output, which have their own escaping and must keep values exact.
+
+use std::borrow::Cow;
+
+/// `text` with each control character (C0, DEL, C1), bidirectional control and backslash
+/// written as its escape (`\n`, `\t`, `\\`, `\u{1b}`, `\u{202e}`): what is shown is what the
+/// value holds, on one line, with nothing in it the terminal acts on.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || c == '\\'
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert!(matches!(printable("report-2026.csv"), Cow::Borrowed(_)));
+        assert_eq!(printable("Übersicht März.csv"), "Übersicht März.csv");
+        assert_eq!(
+            printable("evil\u{1b}[31mRED\u{1b}[0m\nfake\tline.csv"),
+            r"evil\u{1b}[31mRED\u{1b}[0m\nfake\tline.csv"
+        );
+        assert_eq!(
+            printable("invoice\u{202e}fdp.exe"),
+            r"invoice\u{202e}fdp.exe"
+        );
+        assert_eq!(printable("a\\nb"), r"a\\nb");
+        assert_eq!(printable("\u{9b}31m\u{7f}\r"), r"\u{9b}31m\u{7f}\r");
+    }
+}
