@@ -13,7 +13,7 @@ use crate::cli::{
     ClassifyCommand, FileCommand, IncidentCommand, ListFormat, PatternCommand, ReportFormat,
     ShowFormat,
 };
-use crate::terminal::printable;
+use crate::printable::printable;
 
 /// `card_number 12, iban 3` (or `none found`).
 fn counts_text(c: &Classification) -> String {

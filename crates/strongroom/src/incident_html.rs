@@ -7,6 +7,8 @@ use askama::Template;
 use events::Time;
 use service::incident::{FileRead, Report};
 
+use crate::printable::printable;
+
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct Page<'a> {
@@ -18,6 +20,12 @@ struct Page<'a> {
 }
 
 impl Page<'_> {
+    /// A value a client chose (a path, a client version, a key id), as a person should see it
+    /// ([`printable`]).
+    fn shown(&self, text: &str) -> String {
+        printable(text).into_owned()
+    }
+
     fn opt_time(&self, t: &Option<Time>) -> String {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
     }
@@ -160,4 +168,51 @@ pub fn render(r: &Report, now: Time) -> Result<String, askama::Error> {
         timeline: timeline(r),
     }
     .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use service::incident::TenantSection;
+
+    /// A path that a client chose with a bidirectional override, control characters and
+    /// markup shows on the page as escapes and text: never reversed, never markup.
+    #[test]
+    fn client_chosen_paths_show_as_they_are() {
+        let path = "/in/invoice\u{202e}fdp.exe\u{1b}[0m<b>x</b>";
+        let read = FileRead {
+            file_id: Some(7),
+            identified_by: "file_id",
+            path_then: path.into(),
+            path_now: Some(path.into()),
+            size: Some(1),
+            bytes_read: 1,
+            read: "whole",
+            first_access: Some(Time::from_millis(1_800_000_000_000)),
+            last_access: Some(Time::from_millis(1_800_000_000_000)),
+            sessions: vec!["s1".into()],
+            ..Default::default()
+        };
+        let report = Report {
+            selection: "account mallory".into(),
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                files_read: vec![read],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let page = render(&report, Time::from_millis(1_800_000_001_000)).unwrap();
+        assert!(
+            !page.contains('\u{202e}') && !page.contains('\u{1b}'),
+            "{page}"
+        );
+        assert!(!page.contains("<b>x"), "{page}");
+        assert_eq!(
+            page.matches(r"/in/invoice\u{202e}fdp.exe\u{1b}[0m&#60;b&#62;x&#60;/b&#62;")
+                .count(),
+            2,
+            "{page}"
+        );
+    }
 }

@@ -8,9 +8,9 @@ mod cli;
 mod detect_admin;
 mod gate_admin;
 mod incident_html;
+mod printable;
 mod session_admin;
 mod settings;
-mod terminal;
 mod units;
 
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use service::sessions::{Selection, SessionSnapshot};
 
 use crate::UsageError;
 use crate::cli::{ListFormat, SessionCommand};
-use crate::terminal::printable;
+use crate::printable::printable;
 
 pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result<()> {
     match command {

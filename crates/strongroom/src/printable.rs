@@ -1,9 +1,10 @@
-//! Text for a person's terminal. Values that clients chose (file and directory names, paths,
-//! user names tried at login, certificate key ids) can hold control characters: a newline that
-//! forges a row of a table, escape sequences that recolour, retitle or rewrite the terminal,
-//! bidirectional overrides that show `fdp.exe` as `exe.pdf`. Every such value that a table or
-//! a summary for people shows goes through [`printable`]. It never touches JSON, CSV or HTML
-//! output, which have their own escaping and must keep values exact.
+//! Values that clients chose, made printable for people. File and directory names, paths, user
+//! names tried at login, client versions and certificate key ids can hold control characters:
+//! a newline that forges a row of a table, escape sequences that recolour, retitle or rewrite a
+//! terminal, bidirectional overrides that show `fdp.exe` as `exe.pdf` (on a terminal and on a
+//! page alike). Every such value that a table, a summary or the HTML incident report shows goes
+//! through [`printable`] (the page's template then escapes it for HTML as it does every value).
+//! JSON and CSV output never does: they keep values exact, with escaping of their own.
 
 use std::borrow::Cow;
 
