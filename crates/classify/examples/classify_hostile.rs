@@ -1,0 +1,65 @@
+//! The classifier's speed on inputs built to slow it down, one core: what a hostile upload can
+//! cost the server. Every shape is a stop every byte or two, or a candidate that is read to its
+//! limit and refused, repeated to 8 MiB; none may be far slower than the rest (no input may make
+//! the scan superlinear).
+//!
+//!     cargo run --release -p classify --example classify_hostile
+
+use std::time::Instant;
+
+use classify::Scanner;
+
+const SIZE: usize = 8 << 20;
+
+fn repeated(unit: &str) -> Vec<u8> {
+    unit.bytes().cycle().take(SIZE).collect()
+}
+
+fn main() {
+    let mut shapes: Vec<(&str, Vec<u8>)> = vec![
+        ("@ only", repeated("@")),
+        ("a@ (an address start each 2 bytes)", repeated("a@")),
+        ("a@b. (a domain cut each 4 bytes)", repeated("a@b.")),
+        (
+            "a 64-byte local part each time",
+            repeated("abcdefghij.abcdefghij.abcdefghij.abcdefghij.abcdefghij.abc@"),
+        ),
+        ("1 (a number group each 2 bytes)", repeated("1 ")),
+        ("1.1. (glued numbers)", repeated("1.1.1.1.")),
+        ("nine digits", repeated("123456789 ")),
+        (
+            "card-length numbers, one line",
+            repeated("4111111111111111,"),
+        ),
+        ("printed IBANs", repeated("GB82 WEST 1234 5698 7654 32 ")),
+        ("IBAN-like words", repeated("AB12 ")),
+        ("keywords", repeated("card number account ")),
+        ("line ends only", repeated("\n")),
+    ];
+    // A header naming 20,000 columns, then numbers in them.
+    let mut wide: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("card{i},").into_bytes())
+        .collect();
+    wide.push(b'\n');
+    wide.extend(repeated("4111111111111111,"));
+    shapes.push(("a header of 20,000 columns", wide));
+
+    let mut slowest = f64::MAX;
+    for (name, data) in &shapes {
+        // Best of three: the machine's interruptions are not the input's doing.
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let mut s = Scanner::new();
+            for chunk in data.chunks(64 << 10) {
+                s.feed(chunk);
+            }
+            std::hint::black_box(s.finish());
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        let rate = data.len() as f64 / best / 1e6;
+        slowest = slowest.min(rate);
+        println!("{name:>36}: {rate:6.0} MB/s");
+    }
+    println!("slowest: {slowest:.0} MB/s");
+}
