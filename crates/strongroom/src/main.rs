@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_when_the_reader_stops();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -28,11 +29,59 @@ fn main() -> ExitCode {
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if broken_pipe(&e) && stdout_reader_gone() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strongroom: {}", one_line(&e));
             ExitCode::from(e.downcast_ref::<UsageError>().map_or(1, |_| 2))
         }
     }
+}
+
+/// Whether standard output is a pipe whose reader has gone (`strongroom audit export | head`):
+/// then a failed write is the reader's choice to stop, not a failure to report. (A pipe's
+/// write end polls as an error once no reader is left.)
+fn stdout_reader_gone() -> bool {
+    let mut stdout = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one pollfd that lives through the call; a zero timeout never blocks.
+    let ready = unsafe { libc::poll(&mut stdout, 1, 0) };
+    ready == 1 && stdout.revents & libc::POLLERR != 0
+}
+
+/// Whether `e` is a write to a closed pipe (directly, or through the JSON or CSV writer).
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
+    })
+}
+
+/// Output printed with `println!` panics when its reader has gone; like an error returned
+/// for it, that ends the command quietly (exit 0, as `rg` does), and any other panic is
+/// reported as before.
+fn quiet_when_the_reader_stops() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && stdout_reader_gone() {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }
 
 /// An error in how the command was called (exit code 2), as opposed to one in doing it.

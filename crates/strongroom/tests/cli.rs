@@ -143,3 +143,49 @@ fn usage_errors_exit_2_and_the_data_dir_comes_from_the_environment() {
     assert!(out.status.success());
     assert!(d.join("catalog.db").exists());
 }
+
+/// Output to a reader that has gone (`strongroom audit export | head`) ends the command
+/// quietly with 0, whether it prints line by line or through the JSON or CSV writer; a write
+/// that fails otherwise is still an error.
+#[test]
+fn output_to_a_reader_that_has_gone_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(run(d, &["tenant", "add", "acme"]).0, 0);
+    assert_eq!(run(d, &["tenant", "add", "globex"]).0, 0);
+    for args in [
+        &["tenant", "list"][..],
+        &["audit", "export"],
+        &["audit", "export", "--format", "csv"],
+        &["alert", "list"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(d)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["audit", "export"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "strongroom: No space left on device (os error 28)\n"
+    );
+}
