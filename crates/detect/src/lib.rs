@@ -731,13 +731,18 @@ impl Detector {
                 } else {
                     "a new account"
                 };
+                // Say the limit that was crossed: the bytes, or else the count of files.
+                let limit = if hb > budget {
+                    format!("the cautious budget is {}", mib(budget))
+                } else {
+                    format!("the cautious limit is {} files an hour", t.cautious_files)
+                };
                 found = Some((
                     rules::BULK_READ,
                     escalate(Severity::High),
                     format!(
-                        "{account} read {} in {hf} files within the hour, {why}; the cautious budget is {}",
-                        mib(hb),
-                        mib(budget)
+                        "{account} read {} in {hf} files within the hour, {why}; {limit}",
+                        mib(hb)
                     ),
                 ));
             }

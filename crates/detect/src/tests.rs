@@ -299,6 +299,35 @@ fn live_byte_counts_are_seen_while_a_large_file_is_read() {
     assert_eq!(alerted_at, Some(33), "the cautious budget is 32 MiB");
 }
 
+/// A new account opening many small files crosses the cautious count of files, not the bytes:
+/// its alert says so.
+#[test]
+fn the_cautious_alert_names_the_limit_crossed() {
+    let mut sim = Sim::new();
+    sim.login(T0, "fresh", "s1", "198.51.100.7");
+    for i in 0..=200 {
+        sim.get(T0 + i, "fresh", "s1", "198.51.100.7", i, 100);
+    }
+    assert_eq!(sim.alerts.len(), 1);
+    assert_eq!(
+        sim.alerts[0].summary,
+        "fresh read 0.0 MiB in 201 files within the hour, a new account; the cautious limit is \
+         200 files an hour"
+    );
+    let mut sim = Sim::new();
+    sim.login(T0, "fresh", "s1", "198.51.100.7");
+    for i in 0..40 {
+        sim.get(T0 + i, "fresh", "s1", "198.51.100.7", i, MIB);
+    }
+    assert!(
+        sim.alerts[0]
+            .summary
+            .ends_with("a new account; the cautious budget is 32.0 MiB"),
+        "{}",
+        sim.alerts[0].summary
+    );
+}
+
 #[test]
 fn contained_accounts_stay_quiet_until_released() {
     let mut sim = Sim::new();
