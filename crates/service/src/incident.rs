@@ -662,7 +662,8 @@ impl Report {
     }
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
-    /// read, whole or partial, first and last access, classes (`class=count;…`), and how the
+    /// read, whole or partial, first and last access, classes (`class=count;…`, `none` when
+    /// classification found none, `unclassified` when it never ran), and how the
     /// reads were tied to the file; no cell a spreadsheet would run as a formula
     /// ([`events::csv::spreadsheet_safe`]).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
@@ -690,6 +691,9 @@ impl Report {
                     .classes
                     .as_ref()
                     .map(|c| {
+                        if c.is_empty() {
+                            return "none".to_owned();
+                        }
                         c.iter()
                             .map(|(k, v)| format!("{k}={v}"))
                             .collect::<Vec<_>>()

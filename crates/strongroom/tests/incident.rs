@@ -398,6 +398,20 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .starts_with("tenant,file_id,path_then,path_now")
     );
     assert!(csv.contains(",partial,"), "{csv}");
+    // Classes: what was found, or `none` for random bytes classified as holding nothing.
+    let row = |path: &str| {
+        csv.lines()
+            .find(|l| l.contains(&format!(",{path},")))
+            .unwrap_or_else(|| panic!("{path}: {csv}"))
+    };
+    assert!(row("/data/f1.bin").ends_with(",none,file_id"), "{csv}");
+    assert!(
+        row("/data/customers.csv").contains(&format!(
+            "card_number={}",
+            customers.truth.get(Class::CardNumber)
+        )),
+        "{csv}"
+    );
     // Every read here names its file's id (none was recorded before file ids).
     assert!(
         csv.lines()
