@@ -26,6 +26,37 @@ impl Page<'_> {
         printable(text).into_owned()
     }
 
+    /// `1 tenant`, `209 files`.
+    fn count(&self, n: &usize, what: &str) -> String {
+        format!("{n} {what}{}", if *n == 1 { "" } else { "s" })
+    }
+
+    /// `23,121 bytes (22.6 KiB)`: exact, and at a glance.
+    fn bytes_text(&self, n: &u64) -> String {
+        let digits = n.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        let mut value = *n as f64;
+        let mut unit = None;
+        for u in units {
+            if value < 1024.0 {
+                break;
+            }
+            value /= 1024.0;
+            unit = Some(u);
+        }
+        match unit {
+            Some(u) => format!("{grouped} bytes ({value:.1} {u})"),
+            None => format!("{grouped} bytes"),
+        }
+    }
+
     fn opt_time(&self, t: &Option<Time>) -> String {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
     }
@@ -175,6 +206,31 @@ mod tests {
     use super::*;
     use service::incident::TenantSection;
 
+    #[test]
+    fn totals_read_as_counts_and_sizes() {
+        let r = Report::default();
+        let page = Page {
+            r: &r,
+            first_seq: String::new(),
+            last_seq: String::new(),
+            generated: Time::from_millis(0),
+            timeline: timeline(&r),
+        };
+        assert_eq!(page.count(&1, "tenant"), "1 tenant");
+        assert_eq!(page.count(&209, "file"), "209 files");
+        assert_eq!(page.bytes_text(&0), "0 bytes");
+        assert_eq!(page.bytes_text(&1023), "1,023 bytes");
+        assert_eq!(page.bytes_text(&23_121), "23,121 bytes (22.6 KiB)");
+        assert_eq!(
+            page.bytes_text(&1_932_735_283),
+            "1,932,735,283 bytes (1.8 GiB)"
+        );
+        assert_eq!(
+            page.bytes_text(&u64::MAX),
+            "18,446,744,073,709,551,615 bytes (16.0 EiB)"
+        );
+    }
+
     /// A path that a client chose with a bidirectional override, control characters and
     /// markup shows on the page as escapes and text: never reversed, never markup.
     #[test]
@@ -203,6 +259,7 @@ mod tests {
             ..Default::default()
         };
         let page = render(&report, Time::from_millis(1_800_000_001_000)).unwrap();
+        assert!(page.contains(">0 tenants, 0 files read,\n0 bytes."), "{page}");
         assert!(
             !page.contains('\u{202e}') && !page.contains('\u{1b}'),
             "{page}"
