@@ -208,6 +208,18 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         .await
         .map_err(crate::admin::usage_or)?;
     admin.close().await;
+    if report.evidence.records == 0 {
+        // An empty report must not read as "nothing was taken" when the selection was mistyped.
+        eprintln!(
+            "strongroom: no ledger record matches {selection}{}: check it (records of accounts \
+             removed since are still found; a key is given as ssh-keygen -l prints it, SHA256:…)",
+            if since.is_some() || until.is_some() {
+                " in that time range"
+            } else {
+                ""
+            }
+        );
+    }
     let mut text = Vec::new();
     match format {
         ReportFormat::Json => {

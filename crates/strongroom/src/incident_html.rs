@@ -259,7 +259,10 @@ mod tests {
             ..Default::default()
         };
         let page = render(&report, Time::from_millis(1_800_000_001_000)).unwrap();
-        assert!(page.contains(">0 tenants, 0 files read,\n0 bytes."), "{page}");
+        assert!(
+            page.contains(">0 tenants, 0 files read,\n0 bytes."),
+            "{page}"
+        );
         assert!(
             !page.contains('\u{202e}') && !page.contains('\u{1b}'),
             "{page}"

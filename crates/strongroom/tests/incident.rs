@@ -289,6 +289,23 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         assert!(stderr.contains(why), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty());
     }
+    // A selection that matches nothing gives the empty report, and says so where a person
+    // reads it (a mistyped name must not read as "nothing was taken").
+    let out = server.admin(&["incident", "report", "--user", "malory"]);
+    assert_eq!(out.status.code(), Some(0));
+    let empty: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(empty["evidence"]["records"], 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("strongroom: no ledger record matches account malory: check it"),
+        "{stderr}"
+    );
+    let out = server.admin(&["incident", "report", "--user", "mallory"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // By credential: the key opened both of its sessions, so the same files as by account.
     let fingerprint = String::from_utf8(
