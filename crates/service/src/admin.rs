@@ -21,6 +21,7 @@ use crate::config::MasterKeySource;
 use crate::files::path::JailPath;
 use crate::files::{Files, FsError};
 use crate::gate::credentials::{self, CredentialError};
+use crate::incident::{FileAsked, FileReadersOf};
 use crate::keys::{KeyLifecycleError, KeyringHandle};
 use crate::ledger_read::{self, LedgerReadError};
 use crate::path_history::PathHistory;
@@ -491,39 +492,82 @@ impl Admin {
         Ok(report)
     }
 
-    /// Every session that read the file now at `path` in `tenant`, with bytes and times, within
-    /// `[since, until)` (seconds): the records that name its id (so through renames), and those
-    /// from before file ids (schema 1) at the paths its history puts it, replayed from the
-    /// tenant's records ([`crate::path_history`]): one pass over the tenant's records since its
-    /// creation (the time range selects the reads, not the replay).
+    /// Every session that read a file of `tenant` ([`FileAsked`]), with bytes and times,
+    /// within `[since, until)` (seconds): the records that name its id (so through renames),
+    /// and those from before file ids (schema 1) at the paths its history puts it, replayed
+    /// from the tenant's records ([`crate::path_history`]): one pass over the tenant's records
+    /// since its creation (the time range selects the reads, not the replay). A path where no
+    /// file is now (deleted since, by a person, retention or an attacker) asks about the files
+    /// the records show there before: a first pass finds their ids.
     pub async fn file_readers(
         &self,
         tenant: &str,
-        path: &str,
+        asked: &FileAsked,
         since: Option<i64>,
         until: Option<i64>,
-    ) -> AdminResult<(i64, Vec<crate::incident::Reader>)> {
+    ) -> AdminResult<Vec<FileReadersOf>> {
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
-        let node = files
-            .resolve(&Self::jail(path)?)
-            .await
-            .map_err(|e| AdminError::Files {
-                what: format!("{tenant}:{path}"),
-                source: e,
-            })?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         let filter = records_of(&t);
+        let ids: Vec<i64> = match asked {
+            FileAsked::Id(id) => vec![*id],
+            FileAsked::Path(path) => match files.resolve(&Self::jail(path)?).await {
+                Ok(node) => vec![node.id],
+                Err(FsError::NotFound) => {
+                    let shown = Self::jail(path)?.display();
+                    let mut ids = Vec::new();
+                    ledger_read::for_each(&store, &key, &filter, |r| {
+                        if let Some(id) = crate::incident::file_at(&r, &shown)
+                            && !ids.contains(&id)
+                        {
+                            ids.push(id);
+                        }
+                        Ok::<(), AdminError>(())
+                    })?;
+                    if ids.is_empty() {
+                        return Err(AdminError::Files {
+                            what: format!("{tenant}:{path}, now or in the ledger"),
+                            source: FsError::NotFound,
+                        });
+                    }
+                    ids
+                }
+                Err(e) => {
+                    return Err(AdminError::Files {
+                        what: format!("{tenant}:{path}"),
+                        source: e,
+                    });
+                }
+            },
+        };
         let mut history = PathHistory::default();
-        let mut readers = crate::incident::FileReaders::new(node.id, since, until);
+        let mut readers: Vec<crate::incident::FileReaders> = ids
+            .iter()
+            .map(|id| crate::incident::FileReaders::new(*id, since, until))
+            .collect();
         ledger_read::for_each(&store, &key, &filter, |r| {
             let lineage = history.add(&r);
-            readers.add(&r, lineage);
+            for file in &mut readers {
+                file.add(&r, lineage);
+            }
             Ok::<(), AdminError>(())
         })?;
-        let shown = Self::jail(path)?.display();
-        let lineage = history.file(node.id, &shown);
-        Ok((node.id, readers.finish(lineage.as_ref())))
+        let mut out = Vec::new();
+        for (id, file) in ids.into_iter().zip(readers) {
+            let path_now = match self.catalog.node(id).await? {
+                Some(node) => files.path_of(&node).await.ok(),
+                None => None,
+            };
+            // Reads before file ids are tied through the path the file is at now.
+            let lineage = history.file(id, path_now.as_deref().unwrap_or(""));
+            out.push(FileReadersOf {
+                file_id: id,
+                path_now,
+                readers: file.finish(lineage.as_ref()),
+            });
+        }
+        Ok(out)
     }
 
     /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the

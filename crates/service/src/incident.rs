@@ -725,6 +725,40 @@ impl Report {
     }
 }
 
+/// Which file `incident file` asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileAsked {
+    /// The file at this path now; where none is, the files the records show there before.
+    Path(String),
+    /// The file with this id (as the incident report lists it), present or not.
+    Id(i64),
+}
+
+/// Who read one file (`incident file`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileReadersOf {
+    pub file_id: i64,
+    /// Where it is now; `None` when it no longer exists.
+    pub path_now: Option<String>,
+    pub readers: Vec<Reader>,
+}
+
+/// The id of the file a successful record shows at `path` (a tenant path as records write
+/// it): any operation on it there, or a rename to it. `None` for records from before file ids.
+pub fn file_at(r: &Exported, path: &str) -> Option<i64> {
+    let EventKind::File {
+        op,
+        path: at,
+        file: Some(f),
+        outcome: Outcome::Ok,
+    } = &r.event.kind
+    else {
+        return None;
+    };
+    let renamed_there = matches!(op, FileOp::Rename { to: Some(to) } if to == path);
+    (at == path || renamed_there).then_some(f.id)
+}
+
 /// One session's reads of one file (`incident file`).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Reader {

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use classify::Classification;
 use events::Time;
+use service::incident::FileAsked;
 
+use crate::UsageError;
 use crate::cli::{
     ClassifyCommand, FileCommand, IncidentCommand, ListFormat, PatternCommand, ReportFormat,
     ShowFormat,
@@ -172,11 +174,17 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         IncidentCommand::File {
             tenant,
             path,
+            id,
             since,
             until,
             format,
         } => {
-            return readers(data_dir, &tenant, &path, since, until, format).await;
+            let asked = match (path, id) {
+                (_, Some(id)) => FileAsked::Id(id),
+                (Some(path), None) => FileAsked::Path(path),
+                (None, None) => anyhow::bail!(UsageError("give a PATH or --id".into())),
+            };
+            return readers(data_dir, &tenant, &asked, since, until, format).await;
         }
         IncidentCommand::Report {
             user,
@@ -269,59 +277,97 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
 async fn readers(
     data_dir: &Path,
     tenant: &str,
-    path: &str,
+    asked: &FileAsked,
     since: Option<String>,
     until: Option<String>,
     format: ListFormat,
 ) -> anyhow::Result<()> {
     let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
     let admin = crate::admin::open(data_dir).await?;
-    let (id, readers) = admin
-        .file_readers(tenant, path, since, until)
+    let files = admin
+        .file_readers(tenant, asked, since, until)
         .await
         .map_err(crate::admin::usage_or)?;
     admin.close().await;
     let mut out = std::io::stdout().lock();
     match format {
         ListFormat::Jsonl => {
-            for r in &readers {
-                writeln!(out, "{}", serde_json::to_string(r)?)?;
+            for file in &files {
+                for r in &file.readers {
+                    let mut row = serde_json::to_value(r)?;
+                    if let Some(row) = row.as_object_mut() {
+                        row.insert("file_id".into(), file.file_id.into());
+                        row.insert("path_now".into(), file.path_now.clone().into());
+                    }
+                    writeln!(out, "{row}")?;
+                }
             }
         }
         ListFormat::Table => {
-            writeln!(out, "{tenant}:{} (file {id})", printable(path))?;
-            writeln!(
-                out,
-                "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} session",
-                "account", "source", "bytes", "read", "first", "last", "identified by"
-            )?;
-            for r in &readers {
+            if let FileAsked::Path(path) = asked
+                && files
+                    .iter()
+                    .all(|f| f.path_now.as_deref() != Some(path.as_str()))
+            {
                 writeln!(
                     out,
-                    "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} {}",
-                    r.account.as_deref().unwrap_or("-"),
-                    r.source.as_deref().unwrap_or("-"),
-                    r.bytes_read,
-                    r.read,
-                    r.first_access.map(|t| t.to_string()).unwrap_or_default(),
-                    r.last_access.map(|t| t.to_string()).unwrap_or_default(),
-                    r.identified_by,
-                    r.session
+                    "no file is at {tenant}:{} now; the ledger shows {} there before:",
+                    printable(path),
+                    match files.len() {
+                        1 => "one file".to_owned(),
+                        n => format!("{n} files"),
+                    }
                 )?;
             }
-            writeln!(out, "{} sessions read it", readers.len())?;
-            let uncertain = readers
-                .iter()
-                .filter(|r| r.identified_by == "path_uncertain")
-                .count();
-            if uncertain > 0 {
-                writeln!(
-                    out,
-                    "{uncertain} of them read it before file ids were recorded, at a path where \
-                     the ledger leaves open whether it was this file (see docs/INCIDENT.md)"
-                )?;
+            for file in &files {
+                readers_table(&mut out, tenant, file)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// One file's readers, as a table for people.
+fn readers_table(
+    out: &mut impl Write,
+    tenant: &str,
+    file: &service::incident::FileReadersOf,
+) -> anyhow::Result<()> {
+    let readers = &file.readers;
+    match &file.path_now {
+        Some(path) => writeln!(out, "{tenant}:{} (file {})", printable(path), file.file_id)?,
+        None => writeln!(out, "{tenant}: file {} (deleted)", file.file_id)?,
+    }
+    writeln!(
+        out,
+        "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} session",
+        "account", "source", "bytes", "read", "first", "last", "identified by"
+    )?;
+    for r in readers {
+        writeln!(
+            out,
+            "{:<14} {:<16} {:>12} {:<8} {:<25} {:<25} {:<15} {}",
+            r.account.as_deref().unwrap_or("-"),
+            r.source.as_deref().unwrap_or("-"),
+            r.bytes_read,
+            r.read,
+            r.first_access.map(|t| t.to_string()).unwrap_or_default(),
+            r.last_access.map(|t| t.to_string()).unwrap_or_default(),
+            r.identified_by,
+            r.session
+        )?;
+    }
+    writeln!(out, "{} sessions read it", readers.len())?;
+    let uncertain = readers
+        .iter()
+        .filter(|r| r.identified_by == "path_uncertain")
+        .count();
+    if uncertain > 0 {
+        writeln!(
+            out,
+            "{uncertain} of them read it before file ids were recorded, at a path where \
+             the ledger leaves open whether it was this file (see docs/INCIDENT.md)"
+        )?;
     }
     Ok(())
 }

@@ -203,10 +203,14 @@ pub enum IncidentCommand {
         verify: bool,
     },
     /// Every account and session that read a file (followed through renames), with bytes and
-    /// times.
+    /// times: the file at PATH now (where none is, the files the ledger shows there before), or
+    /// the file with an id the incident report listed (--id), deleted or not.
     File {
         tenant: String,
-        path: String,
+        #[arg(required_unless_present = "id", conflicts_with = "id")]
+        path: Option<String>,
+        #[arg(long)]
+        id: Option<i64>,
         #[arg(long)]
         since: Option<String>,
         #[arg(long)]

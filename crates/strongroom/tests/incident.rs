@@ -368,6 +368,50 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(table.contains("identified by"), "{table}");
     assert_eq!(table.matches(" file_id ").count(), 2, "{table}");
     assert!(table.ends_with("2 sessions read it\n"), "{table}");
+    // A file removed after the read (f4) is still asked about by the path it had, or by the
+    // id the report gives it; a path it was renamed from (f3) leads to the file now elsewhere.
+    let f4_id = r["tenants"][0]["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path_then"] == "/data/f4.bin")
+        .unwrap()["file_id"]
+        .as_i64()
+        .unwrap();
+    let mallory_whole = vec![("mallory".to_owned(), 100 * 1024, "whole".to_owned())];
+    assert_eq!(readers("/data/f4.bin"), mallory_whole);
+    let by_id = server.ok(&[
+        "incident",
+        "file",
+        "acme",
+        "--id",
+        &f4_id.to_string(),
+        "--format",
+        "jsonl",
+    ]);
+    let row: serde_json::Value = serde_json::from_str(by_id.trim()).unwrap();
+    assert_eq!(
+        (&row["account"], &row["file_id"], &row["path_now"]),
+        (&"mallory".into(), &f4_id.into(), &serde_json::Value::Null),
+        "{by_id}"
+    );
+    let table = server.ok(&["incident", "file", "acme", "/data/f4.bin"]);
+    assert!(
+        table.starts_with(&format!(
+            "no file is at acme:/data/f4.bin now; the ledger shows one file there before:\n\
+             acme: file {f4_id} (deleted)\n"
+        )),
+        "{table}"
+    );
+    assert_eq!(readers("/data/f3.bin"), mallory_whole);
+    let table = server.ok(&["incident", "file", "acme", "/data/f3.bin"]);
+    assert!(table.contains("\nacme:/data/moved3.bin (file "), "{table}");
+    let never = server.admin(&["incident", "file", "acme", "/data/never.bin"]);
+    assert_eq!(never.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&never.stderr),
+        "strongroom: acme:/data/never.bin, now or in the ledger: no such file or directory\n"
+    );
 
     // HTML: one self-contained page that a real browser renders with its tables and timeline.
     let page = html_report(&server, "mallory", "incident.html");
