@@ -434,6 +434,9 @@ impl Admin {
                 _ => None,
             };
             report.evidence.chain = Some(crate::incident::chain_outcome(outcome));
+        } else {
+            // Said, so that nobody takes an unverified range for a verified one.
+            report.evidence.chain = Some(crate::incident::NOT_VERIFIED.to_owned());
         }
         for section in &mut report.tenants {
             let files = match self.catalog.tenant(&section.tenant).await {

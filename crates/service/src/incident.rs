@@ -59,6 +59,10 @@ impl Collector {
     }
 }
 
+/// What the evidence says of the chain when the report did not verify it.
+pub const NOT_VERIFIED: &str =
+    "not verified by this report (run it with --verify, or strongroom audit verify)";
+
 /// What the evidence says of the chain's verification over the report's records: which records
 /// verified between which checkpoints, where it broke, or that there was nothing to verify.
 pub fn chain_outcome(outcome: Option<Result<catalog::RangeVerified, ledger::Break>>) -> String {
@@ -225,7 +229,8 @@ pub struct Evidence {
     /// range (`None`: none signed yet since the range's end).
     pub checkpoint: Option<CheckpointRef>,
     /// With `--verify`: the verification of the chain from the signed checkpoint before
-    /// `first_seq` to the one after `last_seq` (`verified: records …` or where it broke).
+    /// `first_seq` to the one after `last_seq` (`verified: records …` or where it broke);
+    /// without, [`NOT_VERIFIED`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
 }

@@ -212,6 +212,11 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .is_some_and(|c| c.starts_with("SHA256:"))
     }));
     assert!(r["evidence"]["records"].as_u64().unwrap() > 10);
+    // Without --verify the evidence says the chain was not verified (never leaves it unsaid).
+    assert_eq!(
+        r["evidence"]["chain"],
+        "not verified by this report (run it with --verify, or strongroom audit verify)"
+    );
     // With --verify the evidence says the part of the chain holding the report's records
     // verified, and which part; a checkpoint, if any, covers the range.
     let verified = report(&server, &["--user", "mallory", "--verify"]);
