@@ -93,6 +93,18 @@ fn tenants_and_users_are_managed_with_clear_errors() {
     let (code, _, err) = run(&d, &["user", "key", "add", "alice", junk.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("not an OpenSSH public key"), "{err}");
+    // A private key by mistake: said plainly, and nothing of it in the message.
+    let private = keygen(tmp.path(), "secret", &["-t", "ed25519"]);
+    let private = private.strip_suffix(".pub").unwrap();
+    let (code, _, err) = run(&d, &["user", "key", "add", "alice", private]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "strongroom: key file {private}: not an OpenSSH public key: this is a private key; \
+             give the public one (its .pub file)\n"
+        )
+    );
 
     let (_, out, _) = run(&d, &["user", "show", "alice"]);
     assert!(

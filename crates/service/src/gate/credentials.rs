@@ -26,6 +26,12 @@ pub fn parse_public_key(text: &str) -> Result<NewKey, CredentialError> {
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .ok_or_else(|| CredentialError::BadKey("the file is empty".into()))?;
+    // A private key given by mistake: said plainly (nothing of it is stored or echoed).
+    if line.starts_with("-----BEGIN") {
+        return Err(CredentialError::BadKey(
+            "this is a private key; give the public one (its .pub file)".into(),
+        ));
+    }
     let key = PublicKey::from_openssh(line).map_err(|e| CredentialError::BadKey(e.to_string()))?;
     match key.algorithm() {
         // FIDO (sk-) keys wait until user presence is checked; RSA until it has been reviewed.
