@@ -549,16 +549,26 @@ impl Admin {
             .iter()
             .map(|id| crate::incident::FileReaders::new(*id, since, until))
             .collect();
+        // Which of the ids the tenant's records name (an id asked for must be the tenant's).
+        let mut named = vec![false; ids.len()];
         ledger_read::for_each(&store, &key, &filter, |r| {
             let lineage = history.add(&r);
-            for file in &mut readers {
+            for (file, named) in readers.iter_mut().zip(&mut named) {
                 file.add(&r, lineage);
+                *named |= crate::incident::names_file(&r, file.file_id());
             }
             Ok::<(), AdminError>(())
         })?;
         let mut out = Vec::new();
-        for (id, file) in ids.into_iter().zip(readers) {
-            let path_now = match self.catalog.node(id).await? {
+        for ((id, file), named) in ids.into_iter().zip(readers).zip(named) {
+            let node = self.catalog.node(id).await?.filter(|n| n.tenant_id == t.id);
+            if node.is_none() && !named {
+                return Err(AdminError::Files {
+                    what: format!("{tenant}: file {id}, now or in the ledger"),
+                    source: FsError::NotFound,
+                });
+            }
+            let path_now = match node {
                 Some(node) => files.path_of(&node).await.ok(),
                 None => None,
             };

@@ -764,6 +764,15 @@ pub fn file_at(r: &Exported, path: &str) -> Option<i64> {
     (at == path || renamed_there).then_some(f.id)
 }
 
+/// Whether record `r` names the file `id` (any operation on it, or its retention deletion).
+pub fn names_file(r: &Exported, id: i64) -> bool {
+    match &r.event.kind {
+        EventKind::File { file: Some(f), .. } => f.id == id,
+        EventKind::RetentionDelete { file_id, .. } => *file_id == id,
+        _ => false,
+    }
+}
+
 /// One session's reads of one file (`incident file`).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Reader {
@@ -807,6 +816,11 @@ impl FileReaders {
             session_keys: SessionKeys::default(),
             readers: BTreeMap::new(),
         }
+    }
+
+    /// The file asked about.
+    pub fn file_id(&self) -> i64 {
+        self.file_id
     }
 
     /// Takes a record; `lineage` is the one the path replay gave it

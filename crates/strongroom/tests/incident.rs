@@ -411,6 +411,13 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert_eq!(readers("/data/f3.bin"), mallory_whole);
     let table = server.ok(&["incident", "file", "acme", "/data/f3.bin"]);
     assert!(table.contains("\nacme:/data/moved3.bin (file "), "{table}");
+    // An id that is no file of the tenant's, now or in its records.
+    let unknown = server.admin(&["incident", "file", "acme", "--id", "999999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "strongroom: acme: file 999999, now or in the ledger: no such file or directory\n"
+    );
     let never = server.admin(&["incident", "file", "acme", "/data/never.bin"]);
     assert_eq!(never.status.code(), Some(1));
     assert_eq!(
