@@ -163,7 +163,8 @@ impl LiveSession {
             id: self.session_id.clone(),
             account: login.map(|l| l.account.clone()),
             tenant: login.map(|l| l.tenant.clone()),
-            source: self.source,
+            // As the ledger and the kill selection write it: an IPv4 client as IPv4.
+            source: SocketAddr::new(canonical(self.source.ip()), self.source.port()),
             client_version: self.client_version.get().cloned(),
             credential: login.and_then(|l| l.credential.clone()),
             methods: login.map(|l| l.methods.clone()),
@@ -539,6 +540,11 @@ mod tests {
             registry
                 .admit("10.0.0.6".parse().unwrap(), ceilings)
                 .is_ok()
+        );
+        // Listed as the ledger records it.
+        assert_eq!(
+            live("[::ffff:127.0.0.9]:5000").snapshot().source,
+            "127.0.0.9:5000".parse().unwrap()
         );
     }
 
