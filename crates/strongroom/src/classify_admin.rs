@@ -262,11 +262,11 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             f.write_all(&text)?;
             f.sync_all()?;
             eprintln!(
-                "incident report written to {} ({} tenants, {} files, {} bytes read)",
+                "incident report written to {} ({}, {} read, {})",
                 path.display(),
-                report.totals.tenants,
-                report.totals.files,
-                report.totals.bytes_read
+                crate::units::counted(report.totals.tenants, "tenant"),
+                crate::units::counted(report.totals.files, "file"),
+                crate::units::bytes_for_people(report.totals.bytes_read)
             );
         }
         None => std::io::stdout().lock().write_all(&text)?,

@@ -28,33 +28,12 @@ impl Page<'_> {
 
     /// `1 tenant`, `209 files`.
     fn count(&self, n: &usize, what: &str) -> String {
-        format!("{n} {what}{}", if *n == 1 { "" } else { "s" })
+        crate::units::counted(*n, what)
     }
 
-    /// `23,121 bytes (22.6 KiB)`: exact, and at a glance.
+    /// `23,121 bytes (22.6 KiB)`.
     fn bytes_text(&self, n: &u64) -> String {
-        let digits = n.to_string();
-        let mut grouped = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-        let mut value = *n as f64;
-        let mut unit = None;
-        for u in units {
-            if value < 1024.0 {
-                break;
-            }
-            value /= 1024.0;
-            unit = Some(u);
-        }
-        match unit {
-            Some(u) => format!("{grouped} bytes ({value:.1} {u})"),
-            None => format!("{grouped} bytes"),
-        }
+        crate::units::bytes_for_people(*n)
     }
 
     fn opt_time(&self, t: &Option<Time>) -> String {

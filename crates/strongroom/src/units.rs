@@ -1,4 +1,5 @@
-//! Parsing the units admins type: durations (`30d`, `12h`), sizes (`10G`) and counts, with `off`.
+//! Parsing the units admins type: durations (`30d`, `12h`), sizes (`10G`) and counts, with `off`;
+//! and counts and sizes written for people to read.
 
 use crate::UsageError;
 
@@ -100,6 +101,36 @@ pub fn time_range(
         )));
     }
     Ok((from, to))
+}
+
+/// `1 tenant`, `209 files`.
+pub fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `23,121 bytes (22.6 KiB)`: exact, and at a glance.
+pub fn bytes_for_people(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let mut value = n as f64;
+    let mut unit = None;
+    for u in ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = Some(u);
+    }
+    match unit {
+        Some(u) => format!("{grouped} bytes ({value:.1} {u})"),
+        None => format!("{grouped} bytes"),
+    }
 }
 
 /// A whole number, or `off`.
