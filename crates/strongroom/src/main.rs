@@ -65,23 +65,26 @@ fn broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Output printed with `println!` panics when its reader has gone; like an error returned
-/// for it, that ends the command quietly (exit 0, as `rg` does), and any other panic is
-/// reported as before.
+/// Output printed with `println!` panics when its reader has gone: that panic is not reported
+/// ([`run`] turns it into the error it stands for, after the command's ledger record); any
+/// other panic is reported as before.
 fn quiet_when_the_reader_stops() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.starts_with("failed printing to stdout") && stdout_reader_gone() {
-            std::process::exit(0);
+        if !printing_to_a_closed_pipe(info.payload()) {
+            report(info);
         }
-        report(info);
     }));
+}
+
+/// Whether a panic's payload is `println!`'s to a reader that has gone.
+fn printing_to_a_closed_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && stdout_reader_gone()
 }
 
 /// An error in how the command was called (exit code 2), as opposed to one in doing it.
@@ -153,31 +156,45 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         .build()?;
     let record = admin_record(&args.command);
     let data_dir = args.data_dir.clone();
-    let result = runtime.block_on(async move {
-        match args.command {
-            cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
-            cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
-            cli::Command::User(u) => admin::user(&args.data_dir, u).await,
-            cli::Command::Master(cli::MasterCommand::Rotate) => {
-                admin::master_rotate(&args.data_dir).await
+    // A command whose output nobody reads any more still has its record in the ledger below.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async move {
+            match args.command {
+                cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
+                cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
+                cli::Command::User(u) => admin::user(&args.data_dir, u).await,
+                cli::Command::Master(cli::MasterCommand::Rotate) => {
+                    admin::master_rotate(&args.data_dir).await
+                }
+                cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
+                cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
+                cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
+                cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
+                cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
+                cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
+                cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
+                cli::Command::Incident(c) => classify_admin::incident(&args.data_dir, c).await,
+                cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
+                cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
+                    admin::retention_run(&args.data_dir, now.as_deref()).await
+                }
             }
-            cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
-            cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
-            cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
-            cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
-            cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
-            cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
-            cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
-            cli::Command::Incident(c) => classify_admin::incident(&args.data_dir, c).await,
-            cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
-            cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
-                admin::retention_run(&args.data_dir, now.as_deref()).await
-            }
+        })
+    }));
+    let result = match ran {
+        Ok(result) => result,
+        Err(payload) if printing_to_a_closed_pipe(payload.as_ref()) => {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
         }
-    });
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
     if let Some(command) = record {
         let outcome = match &result {
             Ok(()) => "ok".to_owned(),
+            // The command did its work; only its printed output went unread.
+            Err(e) if broken_pipe(e) && stdout_reader_gone() => {
+                "ok (its output's reader had gone)".to_owned()
+            }
             Err(e) => format!("failed: {}", one_line(e)),
         };
         if let Err(e) = audit_admin::record_admin(&data_dir, &command, &outcome) {

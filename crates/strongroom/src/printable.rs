@@ -4,7 +4,8 @@
 //! terminal, bidirectional overrides that show `fdp.exe` as `exe.pdf` (on a terminal and on a
 //! page alike). Every such value that a table, a summary or the HTML incident report shows goes
 //! through [`printable`] (the page's template then escapes it for HTML as it does every value).
-//! JSON and CSV output never does: they keep values exact, with escaping of their own.
+//! JSON output never does (it keeps values exact, escaped by JSON's rules), nor CSV (quoted by
+//! its writer, and never a formula: `events::csv::spreadsheet_safe`).
 
 use std::borrow::Cow;
 

@@ -170,6 +170,8 @@ fn output_to_a_reader_that_has_gone_ends_quietly() {
         &["audit", "export"],
         &["audit", "export", "--format", "csv"],
         &["alert", "list"],
+        // A change: made, and recorded in the ledger, though its output went unread.
+        &["tenant", "add", "initech"],
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
@@ -184,6 +186,16 @@ fn output_to_a_reader_that_has_gone_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
+    let (_, listed, _) = run(d, &["tenant", "list"]);
+    assert!(listed.contains("initech"), "{listed}");
+    let (_, admin, _) = run(d, &["audit", "export", "--kind", "admin"]);
+    assert!(
+        admin
+            .lines()
+            .any(|l| l.contains(r#""command":"tenant add initech""#)
+                && l.contains(r#""outcome":"ok (its output's reader had gone)""#)),
+        "{admin}"
+    );
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")
