@@ -181,29 +181,36 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             }
         })
     }));
-    let result = match ran {
-        Ok(result) => result,
-        Err(payload) if printing_to_a_closed_pipe(payload.as_ref()) => {
-            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
-        }
-        Err(payload) => std::panic::resume_unwind(payload),
-    };
-    if let Some(command) = record {
-        let outcome = match &result {
-            Ok(()) => "ok".to_owned(),
-            // The command did its work; only its printed output went unread.
-            Err(e) if broken_pipe(e) && stdout_reader_gone() => {
-                "ok (its output's reader had gone)".to_owned()
-            }
-            Err(e) => format!("failed: {}", one_line(e)),
-        };
-        if let Err(e) = audit_admin::record_admin(&data_dir, &command, &outcome) {
+    // A change is recorded however the command ended (a panic included: it may have changed
+    // something before it).
+    let recorded = |outcome: &str| {
+        if let Some(command) = &record
+            && let Err(e) = audit_admin::record_admin(&data_dir, command, outcome)
+        {
             eprintln!(
                 "strongroom: warning: the audit ledger could not record this command: {}",
                 one_line(&e)
             );
         }
-    }
+    };
+    let result = match ran {
+        Ok(result) => result,
+        Err(payload) if printing_to_a_closed_pipe(payload.as_ref()) => {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
+        }
+        Err(payload) => {
+            recorded("failed: the command panicked");
+            std::panic::resume_unwind(payload)
+        }
+    };
+    recorded(&match &result {
+        Ok(()) => "ok".to_owned(),
+        // The command did its work; only its printed output went unread.
+        Err(e) if broken_pipe(e) && stdout_reader_gone() => {
+            "ok (its output's reader had gone)".to_owned()
+        }
+        Err(e) => format!("failed: {}", one_line(e)),
+    });
     result
 }
 
