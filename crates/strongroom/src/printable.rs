@@ -32,7 +32,10 @@ fn needs_escape(c: char) -> bool {
         || c == '\\'
         || matches!(
             c,
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            // Bidirectional marks, embeddings, overrides and isolates.
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            // Line and paragraph separators, which some viewers break lines at.
+            | '\u{2028}' | '\u{2029}'
         )
 }
 
@@ -54,5 +57,9 @@ mod tests {
         );
         assert_eq!(printable("a\\nb"), r"a\\nb");
         assert_eq!(printable("\u{9b}31m\u{7f}\r"), r"\u{9b}31m\u{7f}\r");
+        assert_eq!(
+            printable("a\u{2028}b\u{2029}c\u{61c}d\u{2067}e"),
+            r"a\u{2028}b\u{2029}c\u{61c}d\u{2067}e"
+        );
     }
 }
