@@ -770,23 +770,23 @@ impl Admin {
         Ok(files.path_of(&node).await.ok())
     }
 
-    /// Bans an address for `secs` seconds (by an administrator, for `reason`).
+    /// Bans an address or a network (canonical: [`crate::gate::network::one`]) for `secs`
+    /// seconds (by an administrator, for `reason`).
     pub async fn ban(
         &self,
-        address: std::net::IpAddr,
+        address: crate::gate::network::IpNet,
         secs: i64,
         reason: Option<&str>,
-    ) -> AdminResult<std::net::IpAddr> {
+    ) -> AdminResult<crate::gate::network::IpNet> {
         if secs <= 0 {
             return Err(AdminError::Invalid(
                 "--for must be a positive duration".into(),
             ));
         }
-        let address = crate::gate::network::canonical(address);
         let now = self.now();
         self.catalog
             .upsert_ban(&catalog::Ban {
-                address: address.to_string(),
+                address: crate::gate::network::written(address),
                 level: 1,
                 until: now + secs,
                 reason: format!(

@@ -231,7 +231,7 @@ impl Containment {
                 }
                 self.registry.kill(
                     &Selection {
-                        address: Some(ip),
+                        address: Some(ipnet::IpNet::from(ip)),
                         ..Default::default()
                     },
                     &contained_by(id, alert),

@@ -198,7 +198,8 @@ pub struct SessionSnapshot {
 pub struct Selection {
     pub session: Option<String>,
     pub account: Option<String>,
-    pub address: Option<IpAddr>,
+    /// A source address or network ([`crate::gate::network::one`]: canonical).
+    pub address: Option<ipnet::IpNet>,
 }
 
 impl Selection {
@@ -213,7 +214,7 @@ impl Selection {
                 .is_none_or(|a| login.is_some_and(|l| l.account == a))
             && self
                 .address
-                .is_none_or(|a| canonical(a) == canonical(live.source.ip()))
+                .is_none_or(|a| a.contains(&canonical(live.source.ip())))
             && (self.session.is_some() || self.account.is_some() || self.address.is_some())
     }
 }
@@ -516,13 +517,16 @@ mod tests {
             LiveSession::new(1, "s1".into(), source.parse().unwrap(), 0, Arc::default())
         };
         let by = |address: &str| Selection {
-            address: Some(address.parse().unwrap()),
+            address: Some(crate::gate::network::one(address).unwrap()),
             ..Default::default()
         };
         assert!(by("127.0.0.9").matches(&live("[::ffff:127.0.0.9]:5000")));
         assert!(by("::ffff:127.0.0.9").matches(&live("127.0.0.9:5000")));
         assert!(!by("127.0.0.8").matches(&live("[::ffff:127.0.0.9]:5000")));
         assert!(!by("::1").matches(&live("127.0.0.1:5000")));
+        // A network names every address in it.
+        assert!(by("127.0.0.0/30").matches(&live("[::ffff:127.0.0.3]:5000")));
+        assert!(!by("127.0.0.0/30").matches(&live("127.0.0.4:5000")));
 
         let registry = Registry::default();
         let ceilings = Ceilings {

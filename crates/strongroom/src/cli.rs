@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use service::gate::network::IpNet;
 
 #[derive(Parser)]
 #[command(
@@ -300,9 +301,15 @@ pub enum SessionCommand {
         id: Option<String>,
         #[arg(long)]
         user: Option<String>,
-        #[arg(long)]
-        ip: Option<std::net::IpAddr>,
+        /// A source address or network.
+        #[arg(long, value_parser = address_or_network)]
+        ip: Option<IpNet>,
     },
+}
+
+/// An address or a network, canonical (`service::gate::network::one`).
+fn address_or_network(text: &str) -> Result<IpNet, String> {
+    service::gate::network::one(text)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -346,10 +353,11 @@ pub enum AuditCommand {
 pub enum BanCommand {
     /// List active bans.
     List,
-    /// Ban an address now (new connections refused within 2 seconds) and close its live
-    /// sessions at once.
+    /// Ban an address or a network (203.0.113.0/24) now (new connections refused within 2
+    /// seconds) and close its live sessions at once.
     Add {
-        address: std::net::IpAddr,
+        #[arg(value_parser = address_or_network)]
+        address: IpNet,
         /// How long (e.g. 1h, 7d); default 1 day.
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
@@ -357,8 +365,11 @@ pub enum BanCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Lift the ban of an address (takes effect within seconds).
-    Remove { address: String },
+    /// Lift the ban of an address or network (takes effect within seconds).
+    Remove {
+        #[arg(value_parser = address_or_network)]
+        address: IpNet,
+    },
 }
 
 #[derive(Subcommand)]

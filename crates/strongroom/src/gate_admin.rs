@@ -233,9 +233,11 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 crate::audit_admin::operator()
             );
             let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let address = service::gate::network::written(address);
             println!("{address} banned for {secs} s; {closed}");
         }
         BanCommand::Remove { address } => {
+            let address = service::gate::network::written(address);
             cat.remove_ban(&address).await?;
             println!("ban of {address} lifted");
         }

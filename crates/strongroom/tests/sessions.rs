@@ -216,6 +216,30 @@ fn a_ban_closes_the_address_sessions_at_once() {
     alice.sftp_ok("ls /\n");
     let out = server.admin(&["ban", "add", "127.0.0.1", "--for", "soon"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A network: its live sessions closed, its addresses refused; others go on.
+    let mut raw = Raw::connect(&alice);
+    let out = server.ok(&["ban", "add", "127.0.0.1/30", "--for", "1h"]);
+    assert!(
+        out.starts_with("127.0.0.0/30 banned for 3600 s; 1 live session(s) closed"),
+        "{out}"
+    );
+    closed_within(&mut raw);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, _, _) = alice.sftp("ls /\n");
+    assert_ne!(code, 0, "127.0.0.1 is in 127.0.0.0/30");
+    let outside = alice.sftp_from("127.0.0.9", "ls /\n");
+    assert!(
+        outside.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outside.stderr)
+    );
+    assert!(server.ok(&["ban", "list"]).contains("127.0.0.0/30"));
+    server.ok(&["ban", "remove", "127.0.0.0/30"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    alice.sftp_ok("ls /\n");
+    let out = server.admin(&["ban", "add", "127.0.0.1/33"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// Reads `len` bytes of `handle` sequentially in requests of 261,120; how long it took.

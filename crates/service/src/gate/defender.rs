@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use catalog::{Ban, Catalog};
 
+use ipnet::IpNet;
+
 use super::network::canonical;
 
 /// Tunables, with the defaults in [`Default`].
@@ -61,6 +63,8 @@ struct State {
     by_account: HashMap<String, VecDeque<(i64, IpAddr)>>,
     /// address → (until, level), expired ones kept for escalation.
     bans: HashMap<IpAddr, (i64, i64)>,
+    /// Networks an administrator banned, with their ends.
+    banned_networks: Vec<(IpNet, i64)>,
 }
 
 pub struct Defender {
@@ -84,10 +88,13 @@ impl Defender {
     }
 
     pub fn is_banned(&self, ip: IpAddr, now: i64) -> bool {
-        self.lock()
-            .bans
-            .get(&canonical(ip))
-            .is_some_and(|(until, _)| *until > now)
+        let ip = canonical(ip);
+        let st = self.lock();
+        st.bans.get(&ip).is_some_and(|(until, _)| *until > now)
+            || st
+                .banned_networks
+                .iter()
+                .any(|(net, until)| *until > now && net.contains(&ip))
     }
 
     /// Counts a failed login of `account` from `ip` and decides.
@@ -170,12 +177,17 @@ impl Defender {
     /// Replaces the in-memory bans with the catalog's (so `ban remove` takes effect).
     pub fn load(&self, bans: &[Ban]) {
         let mut map = HashMap::new();
+        let mut networks = Vec::new();
         for b in bans {
             if let Ok(ip) = b.address.parse::<IpAddr>() {
                 map.insert(canonical(ip), (b.until, b.level));
+            } else if let Ok(net) = super::network::one(&b.address) {
+                networks.push((net, b.until));
             }
         }
-        self.lock().bans = map;
+        let mut st = self.lock();
+        st.bans = map;
+        st.banned_networks = networks;
     }
 
     /// Re-reads the bans from the catalog.
@@ -214,6 +226,34 @@ mod tests {
         }
         let v = d.record_failure(ip("10.0.0.1"), "alice", now);
         assert!(matches!(v[0], Verdict::Banned { level: 2, until, .. } if until == now + 3600));
+    }
+
+    /// A banned network refuses every address in it (IPv4-mapped ones too) until its end.
+    #[test]
+    fn a_banned_network_refuses_its_addresses() {
+        let d = Defender::new(DefenderConfig::default());
+        let ban = |address: &str, until| Ban {
+            address: address.into(),
+            level: 1,
+            until,
+            reason: "by an administrator".into(),
+            created_at: 0,
+        };
+        d.load(&[
+            ban("203.0.113.0/24", 2000),
+            ban("2001:db8::/32", 2000),
+            ban("198.51.100.7", 2000),
+        ]);
+        assert!(d.is_banned(ip("203.0.113.200"), 1999));
+        assert!(d.is_banned(ip("::ffff:203.0.113.1"), 1999));
+        assert!(d.is_banned(ip("2001:db8:1::5"), 1999));
+        assert!(d.is_banned(ip("198.51.100.7"), 1999));
+        assert!(!d.is_banned(ip("203.0.114.1"), 1999));
+        assert!(!d.is_banned(ip("198.51.100.8"), 1999));
+        assert!(!d.is_banned(ip("203.0.113.200"), 2000), "ended");
+        // A reload without it (ban remove) lifts it.
+        d.load(&[]);
+        assert!(!d.is_banned(ip("203.0.113.200"), 1999));
     }
 
     #[test]
