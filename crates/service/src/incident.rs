@@ -466,8 +466,10 @@ impl Collector {
             read: first,
             ..Default::default()
         });
-        facts.read.first_access.get_or_insert(time);
-        facts.read.last_access = Some(time);
+        // The selection is read in several passes (one per session of a credential): records
+        // arrive in time order within a pass, not across passes.
+        facts.read.first_access = Some(facts.read.first_access.map_or(time, |t| t.min(time)));
+        facts.read.last_access = Some(facts.read.last_access.map_or(time, |t| t.max(time)));
         if !facts.read.sessions.contains(&session) {
             facts.read.sessions.push(session.clone());
         }
@@ -931,6 +933,23 @@ mod tests {
             hash: String::new(),
             event: e,
         }
+    }
+
+    /// A credential's report reads one session's records after another's: a file's first and
+    /// last access are the earliest and latest of all its reads, whatever order they came in.
+    #[test]
+    fn first_and_last_access_do_not_depend_on_the_order_of_passes() {
+        let mut c = Collector::default();
+        // Session s1 (read first in the report) read at 50; s2 (read after it) at 10 and 20.
+        c.add(&file(5, 50, "s1", FileOp::OpenRead, 7));
+        c.add(&file(1, 10, "s2", FileOp::OpenRead, 7));
+        c.add(&file(2, 20, "s2", FileOp::OpenRead, 7));
+        let r = c.finish("credential SHA256:x".into());
+        let f = &r.tenants[0].files_read[0];
+        assert_eq!(
+            (f.first_access, f.last_access),
+            (Some(Time::from_millis(10)), Some(Time::from_millis(50)))
+        );
     }
 
     #[test]
