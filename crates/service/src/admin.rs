@@ -343,7 +343,10 @@ impl Admin {
             until,
             ..Default::default()
         };
-        let mut collector = Collector::default();
+        let mut collector = match selection {
+            Selection::Credential(k) => Collector::opened_with(k),
+            _ => Collector::default(),
+        };
         // The ledger's indexed filters, one per pass.
         let filters: Vec<LedgerFilter> = match selection {
             Selection::Account(a) => vec![LedgerFilter {

@@ -376,15 +376,37 @@ pub struct Collector {
     session_keys: SessionKeys,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
+    /// For a credential's report: the credential, and per session (as shown) whether its
+    /// opening record shows it opened with it.
+    opened_with: Option<(String, std::collections::HashMap<String, bool>)>,
 }
 
 impl Collector {
+    /// A collector for the sessions `credential` opened: records of other sessions that share
+    /// an id with one of them (ids of schema 1 began again with each server run) are not the
+    /// selection's and are left out.
+    pub fn opened_with(credential: &str) -> Self {
+        Self {
+            opened_with: Some((credential.to_owned(), Default::default())),
+            ..Default::default()
+        }
+    }
+
     pub fn add(&mut self, r: &Exported) {
         let e = &r.event;
+        let session = self.session_keys.key(r);
+        if let Some((credential, admitted)) = &mut self.opened_with {
+            let Some(key) = &session else { return };
+            if let EventKind::Session { opened: true, .. } = e.kind {
+                admitted.insert(key.clone(), opened_with(e, credential));
+            }
+            if admitted.get(key) != Some(&true) {
+                return;
+            }
+        }
         self.evidence.records += 1;
         self.evidence.first_seq = Some(self.evidence.first_seq.map_or(r.seq, |s| s.min(r.seq)));
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
-        let session = self.session_keys.key(r);
         if let Some(id) = &session {
             self.session(id, e);
         }
@@ -933,6 +955,42 @@ mod tests {
             hash: String::new(),
             event: e,
         }
+    }
+
+    /// A key's sessions are selected by id; an id of schema 1 can also name another run's
+    /// session, opened with another key: its records are not the key's.
+    #[test]
+    fn a_credential_report_leaves_out_other_sessions_with_the_same_id() {
+        let opened = |seq: u64, credential: &str, account: &str| {
+            let mut e = Event::new(
+                Time::from_millis(seq as i64),
+                EventKind::Session {
+                    opened: true,
+                    methods: Some("publickey".into()),
+                    credential: Some(credential.into()),
+                    ended_by: None,
+                },
+            );
+            e.session = Some("3".into());
+            e.account = Some(account.into());
+            Exported {
+                seq,
+                hash: String::new(),
+                event: e,
+            }
+        };
+        let mut c = Collector::opened_with("SHA256:stolen");
+        c.add(&opened(1, "SHA256:stolen", "mallory"));
+        c.add(&file(2, 2, "3", FileOp::OpenRead, 7));
+        // The next server run counted its session ids again: another account's session 3.
+        c.add(&opened(4, "SHA256:other", "bob"));
+        c.add(&file(5, 5, "3", FileOp::OpenRead, 8));
+        let r = c.finish("credential SHA256:stolen".into());
+        let files: Vec<_> = r.tenants[0].files_read.iter().map(|f| f.file_id).collect();
+        assert_eq!(files, vec![Some(7)]);
+        let sessions: Vec<_> = r.sessions.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(sessions, vec!["3"]);
+        assert_eq!(r.evidence.records, 2);
     }
 
     /// A credential's report reads one session's records after another's: a file's first and

@@ -176,7 +176,7 @@ fn main() -> anyhow::Result<()> {
             ..LedgerFilter::default()
         })
         .collect();
-    let mut collector = service::incident::Collector::default();
+    let mut collector = service::incident::Collector::opened_with("SHA256:key-user0042");
     collector.read(&store, &body_key, &theirs)?;
     let report = collector.finish("key SHA256:key-user0042".into());
     let files: usize = report.tenants.iter().map(|t| t.files_read.len()).sum();
