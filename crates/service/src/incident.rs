@@ -644,7 +644,9 @@ impl Collector {
                 });
             section.files_read.push(f.read);
         }
-        for (tenant, changes) in self.changes {
+        for (tenant, mut changes) in self.changes {
+            // In ledger order, though a selection of several sessions is read one at a time.
+            changes.sort_by_key(|c| c.seq);
             tenants
                 .entry(tenant.clone())
                 .or_insert_with(|| TenantSection {
@@ -1002,7 +1004,20 @@ mod tests {
         c.add(&file(5, 50, "s1", FileOp::OpenRead, 7));
         c.add(&file(1, 10, "s2", FileOp::OpenRead, 7));
         c.add(&file(2, 20, "s2", FileOp::OpenRead, 7));
+        // Their changes: in ledger order.
+        c.add(&file(
+            9,
+            60,
+            "s1",
+            FileOp::Rename {
+                to: Some("/g".into()),
+            },
+            7,
+        ));
+        c.add(&file(3, 30, "s2", FileOp::Remove, 8));
         let r = c.finish("credential SHA256:x".into());
+        let seqs: Vec<u64> = r.tenants[0].changes.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, vec![3, 9]);
         let f = &r.tenants[0].files_read[0];
         assert_eq!(
             (f.first_access, f.last_access),
