@@ -182,6 +182,17 @@ pub struct FileRead {
     /// The file's contents were replaced after the read (its classes are still those read).
     pub replaced_since: bool,
     pub sessions: Vec<String>,
+    /// Each session's reads of it: bytes, first and last access.
+    pub by_session: Vec<SessionRead>,
+}
+
+/// One session's reads of one file, in the report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionRead {
+    pub session: String,
+    pub bytes_read: u64,
+    pub first_access: Time,
+    pub last_access: Time,
 }
 
 /// A change the selection made (tampering).
@@ -361,8 +372,8 @@ struct FileFacts {
     tenant: String,
     read: FileRead,
     whole: bool,
-    /// Per session: its transfers of this file.
-    transfers: BTreeMap<String, Transfer>,
+    /// Per session: its transfers of this file, and its first and last access.
+    transfers: BTreeMap<String, (Transfer, Time, Time)>,
 }
 
 /// Folds the selection's records, in sequence order, into per-file facts.
@@ -495,7 +506,12 @@ impl Collector {
         if !facts.read.sessions.contains(&session) {
             facts.read.sessions.push(session.clone());
         }
-        facts.whole |= facts.transfers.entry(session).or_default().record(op);
+        let (transfer, first, last) = facts
+            .transfers
+            .entry(session)
+            .or_insert_with(|| (Transfer::default(), time, time));
+        (*first, *last) = ((*first).min(time), (*last).max(time));
+        facts.whole |= transfer.record(op);
     }
 
     /// The tenants and sequence numbers of the selection's reads recorded before file ids:
@@ -634,7 +650,17 @@ impl Collector {
         }
         let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();
         for (_, mut f) in self.files {
-            f.read.bytes_read = f.transfers.values().map(Transfer::bytes).sum();
+            f.read.by_session = f
+                .transfers
+                .iter()
+                .map(|(session, (t, first, last))| SessionRead {
+                    session: session.clone(),
+                    bytes_read: t.bytes(),
+                    first_access: *first,
+                    last_access: *last,
+                })
+                .collect();
+            f.read.bytes_read = f.read.by_session.iter().map(|s| s.bytes_read).sum();
             f.read.read = if f.whole { "whole" } else { "partial" };
             let section = tenants
                 .entry(f.tenant.clone())
@@ -1023,6 +1049,19 @@ mod tests {
             (f.first_access, f.last_access),
             (Some(Time::from_millis(10)), Some(Time::from_millis(50)))
         );
+        // Each session's own reads of it.
+        let each: Vec<_> = f
+            .by_session
+            .iter()
+            .map(|s| {
+                (
+                    s.session.as_str(),
+                    s.first_access.as_millis(),
+                    s.last_access.as_millis(),
+                )
+            })
+            .collect();
+        assert_eq!(each, vec![("s1", 50, 50), ("s2", 10, 20)]);
     }
 
     #[test]

@@ -124,19 +124,21 @@ fn timeline(r: &Report) -> Timeline {
     let mut rows = Vec::new();
     for (i, s) in r.sessions.iter().enumerate() {
         let y = 10 + i as i64 * ROW;
+        // Each bar: this session's reads of a file (another session's of the same file are on
+        // that session's row).
         let bars = reads
             .iter()
-            .filter(|(_, f)| f.sessions.contains(&s.id))
-            .map(|(tenant, f)| {
-                let (a, b) = (x(f.first_access), x(f.last_access));
-                Bar {
+            .filter_map(|(tenant, f)| {
+                let mine = f.by_session.iter().find(|r| r.session == s.id)?;
+                let (a, b) = (x(Some(mine.first_access)), x(Some(mine.last_access)));
+                Some(Bar {
                     x: a,
                     width: (b - a).max(3),
                     title: format!(
                         "{tenant}:{} ({} bytes, {})",
-                        f.path_then, f.bytes_read, f.read
+                        f.path_then, mine.bytes_read, f.read
                     ),
-                }
+                })
             })
             .collect();
         let short: String =
@@ -184,6 +186,48 @@ pub fn render(r: &Report, now: Time) -> Result<String, askama::Error> {
 mod tests {
     use super::*;
     use service::incident::TenantSection;
+
+    /// On the timeline, each session's row shows its own reads of a file, not the span of every
+    /// session's.
+    #[test]
+    fn each_session_row_shows_its_own_reads() {
+        use service::incident::{SessionRead, SessionRow};
+        let at = |ms: i64| Time::from_millis(1_800_000_000_000 + ms);
+        let read = |session: &str, from, to| SessionRead {
+            session: session.into(),
+            bytes_read: 10,
+            first_access: at(from),
+            last_access: at(to),
+        };
+        let r = Report {
+            sessions: ["early", "late"]
+                .map(|id| SessionRow {
+                    id: id.into(),
+                    ..Default::default()
+                })
+                .to_vec(),
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                files_read: vec![FileRead {
+                    path_then: "/f".into(),
+                    first_access: Some(at(0)),
+                    last_access: Some(at(100_000)),
+                    sessions: vec!["early".into(), "late".into()],
+                    by_session: vec![read("early", 0, 0), read("late", 100_000, 100_000)],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let t = timeline(&r);
+        let bars: Vec<(i64, i64)> = t
+            .rows
+            .iter()
+            .map(|row| (row.bars[0].x, row.bars[0].width))
+            .collect();
+        assert_eq!(bars, vec![(LEFT, 3), (RIGHT, 3)]);
+    }
 
     #[test]
     fn totals_read_as_counts_and_sizes() {
