@@ -225,6 +225,9 @@ pub struct TenantSection {
 pub struct Totals {
     pub tenants: usize,
     pub files: usize,
+    /// Of `files`, those read only in part: their classes count in full (classification is
+    /// per file), so for them the class sums are an upper bound.
+    pub files_partial: usize,
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
     pub classes: BTreeMap<String, u64>,
@@ -702,6 +705,7 @@ impl Report {
             };
             for f in &t.files_read {
                 sum.files += 1;
+                sum.files_partial += usize::from(f.read == "partial");
                 sum.bytes_read += f.bytes_read;
                 for (class, n) in f.classes.iter().flatten() {
                     *sum.classes.entry(class.clone()).or_default() += n;
@@ -709,6 +713,7 @@ impl Report {
             }
             all.tenants += usize::from(!t.files_read.is_empty());
             all.files += sum.files;
+            all.files_partial += sum.files_partial;
             all.bytes_read += sum.bytes_read;
             for (class, n) in &sum.classes {
                 *all.classes.entry(class.clone()).or_default() += n;

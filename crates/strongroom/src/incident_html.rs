@@ -31,6 +31,14 @@ impl Page<'_> {
         crate::units::counted(*n, what)
     }
 
+    /// ` (3 of them in part: their classes count in full)`, or nothing.
+    fn in_part(&self, n: &usize) -> String {
+        match n {
+            0 => String::new(),
+            n => format!(" ({n} of them in part: their classes count in full)"),
+        }
+    }
+
     /// `23,121 bytes (22.6 KiB)`.
     fn bytes_text(&self, n: &u64) -> String {
         crate::units::bytes_for_people(*n)

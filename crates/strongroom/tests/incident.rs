@@ -471,6 +471,8 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .starts_with("tenant,file_id,path_then,path_now")
     );
     assert!(csv.contains(",partial,"), "{csv}");
+    // f2 was read in part: the totals say so (its classes would count in full).
+    assert_eq!(r["totals"]["files_partial"], 1, "{r:#}");
     // Classes: what was found, or `none` for random bytes classified as holding nothing.
     let row = |path: &str| {
         csv.lines()
