@@ -353,10 +353,24 @@ impl Admin {
                 account: Some(a.clone()),
                 ..range
             }],
-            Selection::Address(a) => vec![LedgerFilter {
-                source: Some(crate::gate::network::canonical(*a).to_string()),
-                ..range
-            }],
+            Selection::Address(net) => {
+                // One pass per address (the ledger's source index is exact).
+                let max = crate::incident::MAX_NETWORK_ADDRESSES;
+                let bits = net.max_prefix_len() - net.prefix_len();
+                if bits > max.ilog2() as u8 {
+                    return Err(AdminError::Invalid(format!(
+                        "network {net} holds more than {max} addresses: give a smaller one, or \
+                         select by --user or --key"
+                    )));
+                }
+                net.subnets(net.max_prefix_len())
+                    .map_err(|e| AdminError::Invalid(e.to_string()))?
+                    .map(|host| LedgerFilter {
+                        source: Some(host.addr().to_string()),
+                        ..range.clone()
+                    })
+                    .collect()
+            }
             Selection::Session(s) => vec![LedgerFilter {
                 session: Some(s.clone()),
                 ..range

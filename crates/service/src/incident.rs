@@ -18,9 +18,9 @@ use crate::path_history::{FileLineage, Tie};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Account(String),
-    /// A source IP address: every account that came from it (an IPv4-mapped IPv6 address is
-    /// the IPv4 address, as the ledger records it).
-    Address(std::net::IpAddr),
+    /// A source address, or a network of at most [`MAX_NETWORK_ADDRESSES`]: every account that
+    /// came from it (canonical: [`crate::gate::network::one`]).
+    Address(crate::gate::network::IpNet),
     Session(String),
     /// The sessions a key (its SHA256 fingerprint) or a certificate (its key id) opened.
     Credential(String),
@@ -32,7 +32,10 @@ impl std::fmt::Display for Selection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Selection::Account(a) => write!(f, "account {a}"),
-            Selection::Address(a) => write!(f, "address {a}"),
+            Selection::Address(a) if a.prefix_len() == a.max_prefix_len() => {
+                write!(f, "address {}", a.addr())
+            }
+            Selection::Address(a) => write!(f, "network {a}"),
             Selection::Session(s) => write!(f, "session {s}"),
             Selection::Credential(k) => write!(f, "credential {k}"),
             Selection::Alert(a) => write!(f, "alert {a}"),
@@ -58,6 +61,10 @@ impl Collector {
         Ok(())
     }
 }
+
+/// The most addresses a network selection may hold: each is one pass over the ledger's source
+/// index (records carry addresses, not networks), and the report stays within seconds.
+pub const MAX_NETWORK_ADDRESSES: u32 = 256;
 
 /// What the evidence says of the chain when the report did not verify it.
 pub const NOT_VERIFIED: &str =

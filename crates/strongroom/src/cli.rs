@@ -176,9 +176,9 @@ pub enum IncidentCommand {
     Report {
         #[arg(long, group = "selection")]
         user: Option<String>,
-        /// Source IP address.
-        #[arg(long, group = "selection")]
-        ip: Option<std::net::IpAddr>,
+        /// Source IP address, or a network of at most 256 addresses (203.0.113.0/24).
+        #[arg(long, group = "selection", value_parser = address_or_network)]
+        ip: Option<IpNet>,
         #[arg(long, group = "selection")]
         session: Option<String>,
         /// A key's fingerprint (`SHA256:…`) or a certificate's key id: the sessions it opened.

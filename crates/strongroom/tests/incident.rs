@@ -269,6 +269,18 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     // The same address written as IPv4-mapped IPv6 is the same address.
     let mapped = report(&server, &["--ip", "::ffff:127.0.0.7"]);
     assert_eq!(mapped["tenants"], by_ip["tenants"]);
+    // A network: every address in it (127.0.0.6 read nothing; bob's 127.0.0.5 is outside).
+    let by_net = report(&server, &["--ip", "127.0.0.7/31"]);
+    assert_eq!(by_net["selection"], "network 127.0.0.6/31");
+    assert_eq!(by_net["tenants"], by_ip["tenants"]);
+    let wide = server.admin(&["incident", "report", "--ip", "127.0.0.0/16"]);
+    assert_eq!(wide.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wide.stderr)
+            .contains("network 127.0.0.0/16 holds more than 256 addresses"),
+        "{}",
+        String::from_utf8_lossy(&wide.stderr)
+    );
     // What cannot select anything is refused, with why, rather than answered with an empty
     // report (an investigator's typo must not read as "nothing was taken").
     for (args, why) in [
