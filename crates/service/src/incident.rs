@@ -157,6 +157,30 @@ pub struct SessionRow {
     pub ended_by: Option<String>,
 }
 
+/// A connection that was refused at authentication (every attempt it made), as reports list it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailedLogin {
+    pub session: String,
+    pub account: Option<String>,
+    pub source: Option<String>,
+    pub client: Option<String>,
+    /// The methods tried (`password`, `publickey`, …), each once.
+    pub methods: Vec<String>,
+    pub attempts: u32,
+    pub first: Time,
+    pub last: Time,
+}
+
+/// What a connection's authentication records showed (to tell sessions from failed logins).
+struct Logins {
+    /// A success, a session opened, or a file operation (which needs a login).
+    in_: bool,
+    refused: u32,
+    methods: Vec<String>,
+    first: Time,
+    last: Time,
+}
+
 /// A file the selection read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct FileRead {
@@ -271,6 +295,9 @@ pub struct CheckpointRef {
 pub struct Report {
     pub selection: String,
     pub sessions: Vec<SessionRow>,
+    /// Connections of the selection that never logged in (refused at authentication): not
+    /// sessions, and they read nothing, but an investigator wants to see them.
+    pub failed_logins: Vec<FailedLogin>,
     pub tenants: Vec<TenantSection>,
     pub totals: Totals,
     pub evidence: Evidence,
@@ -400,6 +427,8 @@ pub struct Collector {
     /// For a credential's report: the credential, and per session (as shown) whether its
     /// opening record shows it opened with it.
     opened_with: Option<(String, std::collections::HashMap<String, bool>)>,
+    /// Per session: whether it logged in, and its refused attempts.
+    logins: BTreeMap<String, Logins>,
 }
 
 impl Collector {
@@ -430,6 +459,7 @@ impl Collector {
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
         if let Some(id) = &session {
             self.session(id, e);
+            self.login(id, e);
         }
         if let EventKind::Alert {
             id,
@@ -580,6 +610,46 @@ impl Collector {
         self.contained.insert(session.to_owned(), why);
     }
 
+    /// What record `e` of session `id` shows of its login.
+    fn login(&mut self, id: &str, e: &Event) {
+        let l = self.logins.entry(id.to_owned()).or_insert_with(|| Logins {
+            in_: false,
+            refused: 0,
+            methods: Vec::new(),
+            first: e.time,
+            last: e.time,
+        });
+        match &e.kind {
+            EventKind::Auth {
+                result: events::AuthResult::Refused,
+                method,
+                ..
+            } => {
+                l.first = if l.refused == 0 {
+                    e.time
+                } else {
+                    l.first.min(e.time)
+                };
+                l.last = if l.refused == 0 {
+                    e.time
+                } else {
+                    l.last.max(e.time)
+                };
+                l.refused += 1;
+                if !l.methods.contains(method) {
+                    l.methods.push(method.clone());
+                }
+            }
+            EventKind::Auth {
+                result: events::AuthResult::Success,
+                ..
+            }
+            | EventKind::Session { .. }
+            | EventKind::File { .. } => l.in_ = true,
+            _ => {}
+        }
+    }
+
     fn session(&mut self, id: &str, e: &Event) {
         let row = self
             .sessions
@@ -691,9 +761,29 @@ impl Collector {
                 })
                 .changes = changes;
         }
+        // Connections that never logged in are not sessions: listed apart.
+        let mut sessions = Vec::new();
+        let mut failed_logins = Vec::new();
+        for (id, row) in self.sessions {
+            match self.logins.get(&id) {
+                Some(l) if !l.in_ && l.refused > 0 => failed_logins.push(FailedLogin {
+                    session: id,
+                    account: row.account,
+                    source: row.source,
+                    client: row.client,
+                    methods: l.methods.clone(),
+                    attempts: l.refused,
+                    first: l.first,
+                    last: l.last,
+                }),
+                _ => sessions.push(row),
+            }
+        }
+        failed_logins.sort_by_key(|f| f.first);
         Report {
             selection,
-            sessions: self.sessions.into_values().collect(),
+            sessions,
+            failed_logins,
             tenants: tenants.into_values().collect(),
             totals: Totals::default(),
             evidence: self.evidence,
@@ -1211,6 +1301,47 @@ mod tests {
         assert_eq!(rows[1][1], "7");
         assert_eq!(rows[2][11], "path");
         assert_eq!(rows[1][11], "file_id");
+    }
+
+    /// A connection refused at every attempt is a failed login, not a session; one that logged
+    /// in after refusals is a session.
+    #[test]
+    fn connections_that_never_logged_in_are_failed_logins() {
+        let auth = |seq: u64, session: &str, result: events::AuthResult| {
+            let mut e = Event::new(
+                Time::from_millis(seq as i64),
+                EventKind::Auth {
+                    method: "password".into(),
+                    factor: events::Factor::First,
+                    result,
+                    reason: None,
+                    credential: None,
+                },
+            );
+            e.session = Some(session.into());
+            e.account = Some("mallory".into());
+            Exported {
+                seq,
+                hash: String::new(),
+                event: e,
+            }
+        };
+        let mut c = Collector::default();
+        c.add(&auth(1, "guess", events::AuthResult::Refused));
+        c.add(&auth(2, "guess", events::AuthResult::Refused));
+        c.add(&auth(3, "typo", events::AuthResult::Refused));
+        c.add(&auth(4, "typo", events::AuthResult::Success));
+        c.add(&file(5, 5, "typo", FileOp::OpenRead, 7));
+        let r = c.finish("account mallory".into());
+        let sessions: Vec<_> = r.sessions.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(sessions, vec!["typo"]);
+        assert_eq!(r.failed_logins.len(), 1);
+        let f = &r.failed_logins[0];
+        assert_eq!(
+            (f.session.as_str(), f.attempts, f.methods.clone()),
+            ("guess", 2, vec!["password".to_owned()])
+        );
+        assert_eq!((f.first.as_millis(), f.last.as_millis()), (1, 2));
     }
 
     /// Session ids of schema 1 began again with each server run: two sessions with one id are

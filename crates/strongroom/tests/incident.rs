@@ -87,6 +87,16 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     // session is killed mid-transfer); its 32 KiB must still count.
     drop(h);
     drop(raw);
+    // Someone tries Mallory's account with another key, from 127.0.0.8: refused, a failed
+    // login of the selection, not one of its sessions.
+    let tried = Command::new("ssh")
+        .args(bob.ssh_options())
+        .args(["-p", &mallory.port.to_string(), "-b", "127.0.0.8"])
+        .args(["-l", "mallory", "127.0.0.1", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!tried.status.success());
 
     // The raw session's records reach the ledger within moments of its end (they wait in the
     // writer's batch or the catalog's outbox until then).
@@ -99,13 +109,25 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .iter()
             .filter(|s| s["closed"].is_string())
             .count();
-        if closed == 2 || std::time::Instant::now() > deadline {
+        let failed = r["failed_logins"].as_array().map_or(0, Vec::len);
+        if (closed == 2 && failed == 1) || std::time::Instant::now() > deadline {
             break r;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     let t = &r["tenants"][0];
     assert_eq!(r["tenants"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["sessions"].as_array().unwrap().len(), 2, "{r:#}");
+    let failed = r["failed_logins"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{r:#}");
+    assert!(
+        failed[0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.8:"),
+        "{r:#}"
+    );
+    assert_eq!(failed[0]["methods"][0], "publickey", "{r:#}");
     assert_eq!(t["tenant"], "acme");
     let mut files: Vec<(String, String, bool, u64, String)> = t["files_read"]
         .as_array()
@@ -448,6 +470,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     let dom = chromium(&page, &["--dump-dom"]);
     assert!(dom.contains("<table id=\"sessions\">"), "{dom}");
+    assert!(dom.contains("<table id=\"failed-logins\">"), "{dom}");
     assert_eq!(dom.matches("<rect class=\"read\"").count(), 5, "{dom}");
     assert_eq!(
         dom.matches("<td class=\"deleted\">deleted</td>").count(),
