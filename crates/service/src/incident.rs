@@ -524,23 +524,35 @@ impl Collector {
         self.change(&tenant, r, what, to, bytes, session);
     }
 
-    /// A read of the file `key`: `first` describes the file if this is its first read.
+    /// A read of the file `key`: `this` describes the file as this read found it (its path and
+    /// size "then" are those of the earliest read).
     fn file_read(
         &mut self,
         key: FileKey,
         tenant: String,
-        first: FileRead,
+        this: FileRead,
         session: String,
         time: Time,
         op: &FileOp,
     ) {
-        let facts = self.files.entry(key).or_insert_with(|| FileFacts {
-            tenant,
-            read: first,
-            ..Default::default()
-        });
-        // The selection is read in several passes (one per session of a credential): records
-        // arrive in time order within a pass, not across passes.
+        use std::collections::btree_map::Entry;
+        let facts = match self.files.entry(key) {
+            Entry::Vacant(v) => v.insert(FileFacts {
+                tenant,
+                read: this,
+                ..Default::default()
+            }),
+            Entry::Occupied(o) => {
+                let facts = o.into_mut();
+                // The selection is read in several passes (one per session of a credential):
+                // records arrive in time order within a pass, not across passes.
+                if facts.read.first_access.is_some_and(|t| time < t) {
+                    facts.read.path_then = this.path_then;
+                    facts.read.size = this.size;
+                }
+                facts
+            }
+        };
         facts.read.first_access = Some(facts.read.first_access.map_or(time, |t| t.min(time)));
         facts.read.last_access = Some(facts.read.last_access.map_or(time, |t| t.max(time)));
         if !facts.read.sessions.contains(&session) {
@@ -1128,8 +1140,14 @@ mod tests {
     #[test]
     fn first_and_last_access_do_not_depend_on_the_order_of_passes() {
         let mut c = Collector::default();
-        // Session s1 (read first in the report) read at 50; s2 (read after it) at 10 and 20.
-        c.add(&file(5, 50, "s1", FileOp::OpenRead, 7));
+        // Session s1 (read first in the report) read at 50, after a rename; s2 (read after it)
+        // at 10 and 20, at the path before.
+        let mut renamed = file(5, 50, "s1", FileOp::OpenRead, 7);
+        if let EventKind::File { path, file, .. } = &mut renamed.event.kind {
+            *path = "/renamed".into();
+            *file = Some(FileRef { id: 7, size: 2000 });
+        }
+        c.add(&renamed);
         c.add(&file(1, 10, "s2", FileOp::OpenRead, 7));
         c.add(&file(2, 20, "s2", FileOp::OpenRead, 7));
         // Their changes: in ledger order.
@@ -1147,6 +1165,7 @@ mod tests {
         let seqs: Vec<u64> = r.tenants[0].changes.iter().map(|c| c.seq).collect();
         assert_eq!(seqs, vec![3, 9]);
         let f = &r.tenants[0].files_read[0];
+        assert_eq!((f.path_then.as_str(), f.size), ("/f7", Some(1000)));
         assert_eq!(
             (f.first_access, f.last_access),
             (Some(Time::from_millis(10)), Some(Time::from_millis(50)))
