@@ -753,7 +753,15 @@ impl Collector {
                 })
                 .collect();
             f.read.bytes_read = f.read.by_session.iter().map(|s| s.bytes_read).sum();
-            f.read.read = if f.whole { "whole" } else { "partial" };
+            // Whole when one read reached the end, or when the selection's reads together sent
+            // as many bytes as the file holds (halves read by two handles or two sessions), as
+            // the server judges one handle: an exposure is not understated.
+            let together = f.read.size.is_some_and(|s| f.read.bytes_read >= s);
+            f.read.read = if f.whole || together {
+                "whole"
+            } else {
+                "partial"
+            };
             let section = tenants
                 .entry(f.tenant.clone())
                 .or_insert_with(|| TenantSection {
@@ -955,6 +963,16 @@ pub struct Reader {
     pub identified_by: &'static str,
 }
 
+/// One session's reads of the file (under one lineage) while records stream by.
+struct ReaderRow {
+    reader: Reader,
+    transfer: Transfer,
+    /// A handle's read reached the file's end.
+    whole: bool,
+    /// Its size when the session first read it (not said by records from before file ids).
+    size: Option<u64>,
+}
+
 /// Folds the records of a tenant into who read one file, per session: records that name the
 /// file's id, and records from before file ids whose lineage ([`crate::path_history`]) turns
 /// out to be the file's. One pass: reads before file ids are gathered per lineage and session
@@ -968,7 +986,7 @@ pub struct FileReaders {
     session_keys: SessionKeys,
     /// Per lineage (`None`: the records that name the file's id) and session: its row, its
     /// transfers, whether one read the whole file.
-    readers: BTreeMap<(Option<usize>, String), (Reader, Transfer, bool)>,
+    readers: BTreeMap<(Option<usize>, String), ReaderRow>,
 }
 
 impl FileReaders {
@@ -1012,31 +1030,36 @@ impl FileReaders {
             (None, Some(l)) => Some(l),
             _ => return,
         };
-        let (reader, t, whole) = self
+        let row = self
             .readers
             .entry((of, session.clone()))
-            .or_insert_with(|| {
-                (
-                    Reader {
-                        session,
-                        account: e.account.clone(),
-                        source: e.source.map(|s| s.ip().to_string()),
-                        ..Default::default()
-                    },
-                    Transfer::default(),
-                    false,
-                )
+            .or_insert_with(|| ReaderRow {
+                reader: Reader {
+                    session,
+                    account: e.account.clone(),
+                    source: e.source.map(|s| s.ip().to_string()),
+                    ..Default::default()
+                },
+                transfer: Transfer::default(),
+                whole: false,
+                size: file.as_ref().map(|f| f.size),
             });
-        *whole |= t.record(op);
-        reader.first_access.get_or_insert(e.time);
-        reader.last_access = Some(e.time);
+        row.whole |= row.transfer.record(op);
+        row.reader.first_access.get_or_insert(e.time);
+        row.reader.last_access = Some(e.time);
     }
 
     /// The readers, by session; `lineage`: the file's lineages at the end of the replay
     /// ([`crate::path_history::PathHistory::file`]).
     pub fn finish(self, lineage: Option<&FileLineage>) -> Vec<Reader> {
         let mut sessions: BTreeMap<String, (Reader, Tie)> = BTreeMap::new();
-        for ((of, session), (mut r, t, whole)) in self.readers {
+        for ((of, session), row) in self.readers {
+            let ReaderRow {
+                reader: mut r,
+                transfer: t,
+                whole,
+                size,
+            } = row;
             let tie = match of {
                 None => Tie::Id,
                 Some(l) => match lineage.and_then(|f| f.tie(l)) {
@@ -1045,7 +1068,12 @@ impl FileReaders {
                 },
             };
             r.bytes_read = t.bytes();
-            r.read = if whole { "whole" } else { "partial" };
+            // As in the report: whole also when its handles together sent the whole size.
+            r.read = if whole || size.is_some_and(|s| r.bytes_read >= s) {
+                "whole"
+            } else {
+                "partial"
+            };
             match sessions.entry(session) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert((r, tie));
@@ -1216,6 +1244,20 @@ mod tests {
             },
             9,
         ));
+        // Halves read by two sessions (the file holds 1000 bytes): the selection read it whole.
+        for (seq, session) in [(20, "s4"), (22, "s5")] {
+            c.add(&file(seq, 20, session, FileOp::OpenRead, 11));
+            c.add(&file(
+                seq + 1,
+                21,
+                session,
+                FileOp::CloseRead {
+                    bytes: 500,
+                    whole_file: false,
+                },
+                11,
+            ));
+        }
         // A denied open reads nothing.
         let mut denied = file(9, 18, "s1", FileOp::OpenRead, 10);
         if let EventKind::File { outcome, .. } = &mut denied.event.kind {
@@ -1234,18 +1276,19 @@ mod tests {
             vec![
                 (Some(7), 1000, "whole"),
                 (Some(8), 300, "partial"),
-                (Some(9), 250, "partial")
+                (Some(9), 250, "partial"),
+                (Some(11), 1000, "whole")
             ]
         );
-        assert_eq!(r.totals.files, 3);
-        assert_eq!(r.totals.bytes_read, 1550);
+        assert_eq!(r.totals.files, 4);
+        assert_eq!(r.totals.bytes_read, 2550);
         assert_eq!(
             (
                 r.evidence.first_seq,
                 r.evidence.last_seq,
                 r.evidence.records
             ),
-            (Some(1), Some(9), 9)
+            (Some(1), Some(23), 13)
         );
     }
 
@@ -1320,6 +1363,27 @@ mod tests {
         assert_eq!(rows[1][1], "7");
         assert_eq!(rows[2][11], "path");
         assert_eq!(rows[1][11], "file_id");
+    }
+
+    /// `incident file`: a session that read a file's halves through two handles read it whole.
+    #[test]
+    fn a_file_read_in_halves_is_read_whole() {
+        let mut readers = FileReaders::new(7, None, None);
+        for seq in [1, 3] {
+            readers.add(&file(seq, seq as i64, "s1", FileOp::OpenRead, 7), None);
+            let close = FileOp::CloseRead {
+                bytes: 500,
+                whole_file: false,
+            };
+            readers.add(&file(seq + 1, seq as i64 + 1, "s1", close, 7), None);
+        }
+        let rows = readers.finish(None);
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.bytes_read, r.read))
+                .collect::<Vec<_>>(),
+            vec![(1000, "whole")]
+        );
     }
 
     /// A connection refused at every attempt is a failed login, not a session; one that logged
