@@ -172,13 +172,14 @@ pub struct FailedLogin {
 }
 
 /// What a connection's authentication records showed (to tell sessions from failed logins).
+#[derive(Default)]
 struct Logins {
     /// A success, a session opened, or a file operation (which needs a login).
-    in_: bool,
+    logged_in: bool,
     refused: u32,
     methods: Vec<String>,
-    first: Time,
-    last: Time,
+    /// The first and last refusal.
+    span: Option<(Time, Time)>,
 }
 
 /// A file the selection read.
@@ -212,6 +213,7 @@ pub struct FileRead {
     pub formats: Vec<String>,
     /// The file's contents were replaced after the read (its classes are still those read).
     pub replaced_since: bool,
+    /// The sessions that read it, in the order they first did.
     pub sessions: Vec<String>,
     /// Each session's reads of it: bytes, first and last access.
     pub by_session: Vec<SessionRead>,
@@ -301,6 +303,17 @@ pub struct Report {
     pub tenants: Vec<TenantSection>,
     pub totals: Totals,
     pub evidence: Evidence,
+}
+
+/// `whole` when a read reached the file's end, or when the reads together sent as many bytes as
+/// the file held when read (halves read by two handles or two sessions), as the server judges
+/// one handle: an exposure is not understated. `partial` otherwise.
+fn read_extent(reached_end: bool, bytes: u64, size: Option<u64>) -> &'static str {
+    if reached_end || size.is_some_and(|s| bytes >= s) {
+        "whole"
+    } else {
+        "partial"
+    }
 }
 
 /// One read transfer in progress: a session's open file, by file id.
@@ -555,9 +568,6 @@ impl Collector {
         };
         facts.read.first_access = Some(facts.read.first_access.map_or(time, |t| t.min(time)));
         facts.read.last_access = Some(facts.read.last_access.map_or(time, |t| t.max(time)));
-        if !facts.read.sessions.contains(&session) {
-            facts.read.sessions.push(session.clone());
-        }
         let (transfer, first, last) = facts
             .transfers
             .entry(session)
@@ -624,29 +634,15 @@ impl Collector {
 
     /// What record `e` of session `id` shows of its login.
     fn login(&mut self, id: &str, e: &Event) {
-        let l = self.logins.entry(id.to_owned()).or_insert_with(|| Logins {
-            in_: false,
-            refused: 0,
-            methods: Vec::new(),
-            first: e.time,
-            last: e.time,
-        });
+        let l = self.logins.entry(id.to_owned()).or_default();
         match &e.kind {
             EventKind::Auth {
                 result: events::AuthResult::Refused,
                 method,
                 ..
             } => {
-                l.first = if l.refused == 0 {
-                    e.time
-                } else {
-                    l.first.min(e.time)
-                };
-                l.last = if l.refused == 0 {
-                    e.time
-                } else {
-                    l.last.max(e.time)
-                };
+                let (first, last) = l.span.unwrap_or((e.time, e.time));
+                l.span = Some((first.min(e.time), last.max(e.time)));
                 l.refused += 1;
                 if !l.methods.contains(method) {
                     l.methods.push(method.clone());
@@ -657,7 +653,7 @@ impl Collector {
                 ..
             }
             | EventKind::Session { .. }
-            | EventKind::File { .. } => l.in_ = true,
+            | EventKind::File { .. } => l.logged_in = true,
             _ => {}
         }
     }
@@ -753,15 +749,11 @@ impl Collector {
                 })
                 .collect();
             f.read.bytes_read = f.read.by_session.iter().map(|s| s.bytes_read).sum();
-            // Whole when one read reached the end, or when the selection's reads together sent
-            // as many bytes as the file holds (halves read by two handles or two sessions), as
-            // the server judges one handle: an exposure is not understated.
-            let together = f.read.size.is_some_and(|s| f.read.bytes_read >= s);
-            f.read.read = if f.whole || together {
-                "whole"
-            } else {
-                "partial"
-            };
+            f.read.read = read_extent(f.whole, f.read.bytes_read, f.read.size);
+            // Its sessions, in the order they first read it.
+            let mut order: Vec<&SessionRead> = f.read.by_session.iter().collect();
+            order.sort_by_key(|s| s.first_access);
+            f.read.sessions = order.into_iter().map(|s| s.session.clone()).collect();
             let section = tenants
                 .entry(f.tenant.clone())
                 .or_insert_with(|| TenantSection {
@@ -786,15 +778,20 @@ impl Collector {
         let mut failed_logins = Vec::new();
         for (id, row) in self.sessions {
             match self.logins.get(&id) {
-                Some(l) if !l.in_ && l.refused > 0 => failed_logins.push(FailedLogin {
+                Some(Logins {
+                    logged_in: false,
+                    refused,
+                    methods,
+                    span: Some((first, last)),
+                }) => failed_logins.push(FailedLogin {
                     session: id,
                     account: row.account,
                     source: row.source,
                     client: row.client,
-                    methods: l.methods.clone(),
-                    attempts: l.refused,
-                    first: l.first,
-                    last: l.last,
+                    methods: methods.clone(),
+                    attempts: *refused,
+                    first: *first,
+                    last: *last,
                 }),
                 _ => sessions.push(row),
             }
@@ -984,8 +981,7 @@ pub struct FileReaders {
     since: Option<i64>,
     until: Option<i64>,
     session_keys: SessionKeys,
-    /// Per lineage (`None`: the records that name the file's id) and session: its row, its
-    /// transfers, whether one read the whole file.
+    /// Per lineage (`None`: the records that name the file's id) and session: its reads.
     readers: BTreeMap<(Option<usize>, String), ReaderRow>,
 }
 
@@ -1068,12 +1064,7 @@ impl FileReaders {
                 },
             };
             r.bytes_read = t.bytes();
-            // As in the report: whole also when its handles together sent the whole size.
-            r.read = if whole || size.is_some_and(|s| r.bytes_read >= s) {
-                "whole"
-            } else {
-                "partial"
-            };
+            r.read = read_extent(whole, r.bytes_read, size);
             match sessions.entry(session) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert((r, tie));

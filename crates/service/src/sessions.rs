@@ -76,6 +76,8 @@ pub struct LiveSession {
     pub id: u64,
     /// The session id events and commands use (unique across restarts and nodes).
     pub session_id: String,
+    /// Canonical: an IPv4 client of a dual-stack listener is its IPv4 address, as the ledger,
+    /// `session list` and `session kill --ip` write it.
     pub source: SocketAddr,
     /// Unix seconds.
     pub started: i64,
@@ -110,7 +112,7 @@ impl LiveSession {
         Self {
             id,
             session_id,
-            source,
+            source: SocketAddr::new(canonical(source.ip()), source.port()),
             started,
             client_version,
             login: OnceLock::new(),
@@ -163,8 +165,7 @@ impl LiveSession {
             id: self.session_id.clone(),
             account: login.map(|l| l.account.clone()),
             tenant: login.map(|l| l.tenant.clone()),
-            // As the ledger and the kill selection write it: an IPv4 client as IPv4.
-            source: SocketAddr::new(canonical(self.source.ip()), self.source.port()),
+            source: self.source,
             client_version: self.client_version.get().cloned(),
             credential: login.and_then(|l| l.credential.clone()),
             methods: login.map(|l| l.methods.clone()),
@@ -212,9 +213,7 @@ impl Selection {
                 .account
                 .as_deref()
                 .is_none_or(|a| login.is_some_and(|l| l.account == a))
-            && self
-                .address
-                .is_none_or(|a| a.contains(&canonical(live.source.ip())))
+            && self.address.is_none_or(|a| a.contains(&live.source.ip()))
             && (self.session.is_some() || self.account.is_some() || self.address.is_some())
     }
 }
