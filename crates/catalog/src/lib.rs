@@ -32,7 +32,8 @@ pub use ledger_store::{
     LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, Verified,
 };
 pub use namespace::{
-    ClassVersion, Node, NodeKind, NodeRef, NodeSeal, RecordOf, StoredName, Upload, ready,
+    ClassVersion, Node, NodeKind, NodeRef, NodeSeal, RecordOf, ReplacedNode, StoredName, Upload,
+    ready,
 };
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::Expired;

@@ -190,6 +190,17 @@ fn size_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<u64> {
 pub struct NodeRef {
     pub id: i64,
     pub size: u64,
+    /// What the change replaced: an upload over a file's contents (the same id, the size of
+    /// the contents replaced), or a rename over a file or an empty directory (that node, now
+    /// gone). `None` for every other change.
+    pub replaced: Option<ReplacedNode>,
+}
+
+/// A node whose contents a change replaced: its id and its size then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplacedNode {
+    pub id: i64,
+    pub size: u64,
 }
 
 /// A change's audit record, made inside the change's transaction once the change knows the
@@ -375,7 +386,15 @@ impl Catalog {
             ])
             .map_err(exists_or_direct)?;
             let id = tx.last_insert_rowid();
-            insert_record(tx, record.as_ref(), NodeRef { id, size: 0 })?;
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size: 0,
+                    replaced: None,
+                },
+            )?;
             Ok(id)
         })
         .await
@@ -402,7 +421,15 @@ impl Catalog {
             };
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(tx, record.as_ref(), NodeRef { id, size })?;
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size,
+                    replaced: None,
+                },
+            )?;
             Ok(blob)
         })
         .await
@@ -434,7 +461,15 @@ impl Catalog {
             }
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(tx, record.as_ref(), NodeRef { id, size: 0 })
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size: 0,
+                    replaced: None,
+                },
+            )
         })
         .await
     }
@@ -482,29 +517,30 @@ impl Catalog {
                     name: id.to_string(),
                 });
             };
-            let target: Option<(i64, String, Option<String>)> = tx
+            let target: Option<(i64, String, Option<String>, i64)> = tx
                 .prepare_cached(
-                    "SELECT id, kind, blob_id FROM nodes WHERE parent_id = ? AND name_mac = ?",
+                    "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
                 )?
                 .query_row((new_parent, &mac), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
                 .optional()?;
             let mut replaced = None;
+            let mut replaced_node = None;
             match target {
                 // Onto itself: nothing changes (but the request is recorded).
-                Some((tid, _, _)) if tid == id => {}
+                Some((tid, ..)) if tid == id => {}
                 Some(_) if !replace => return Err(exists()),
                 // POSIX rename(2): a file replaces only a file (EISDIR), a directory only an
                 // empty directory (ENOTDIR, ENOTEMPTY). Anything else would destroy the target.
-                Some((_, kind, _)) if moving != "dir" && kind == "dir" => {
+                Some((_, kind, ..)) if moving != "dir" && kind == "dir" => {
                     return Err(CatalogError::IsADirectory);
                 }
-                Some((_, kind, _)) if moving == "dir" && kind != "dir" => {
+                Some((_, kind, ..)) if moving == "dir" && kind != "dir" => {
                     return Err(CatalogError::NotADirectory);
                 }
                 other => {
-                    if let Some((tid, kind, blob)) = other {
+                    if let Some((tid, kind, blob, tsize)) = other {
                         if kind == "dir" {
                             let children: bool = tx
                                 .prepare_cached(
@@ -518,6 +554,10 @@ impl Catalog {
                         tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                             .execute([tid])?;
                         replaced = blob;
+                        replaced_node = Some(ReplacedNode {
+                            id: tid,
+                            size: tsize as u64,
+                        });
                     }
                     tx.prepare_cached(
                         "UPDATE nodes SET parent_id = ?, name_mac = ?, sealed_name = ?
@@ -532,6 +572,7 @@ impl Catalog {
                 NodeRef {
                     id,
                     size: size as u64,
+                    replaced: replaced_node,
                 },
             )?;
             Ok(replaced)
@@ -563,10 +604,11 @@ impl Catalog {
             classes: u.classes,
         };
         self.write(move |tx| {
-            let (old, id) = commit_upload_in(tx, &owned)?;
+            let (old, id, replaced) = commit_upload_in(tx, &owned)?;
             let node = NodeRef {
                 id,
                 size: owned.size,
+                replaced: replaced.map(|size| ReplacedNode { id, size }),
             };
             insert_record(tx, owned.opened.as_ref(), node)?;
             insert_record(tx, owned.record.as_ref(), node)?;
@@ -627,6 +669,7 @@ impl Catalog {
                 NodeRef {
                     id,
                     size: size_of(tx, id)?,
+                    replaced: None,
                 },
             )
         })
@@ -652,7 +695,15 @@ impl Catalog {
                 )?
                 .execute([now, id])?;
             }
-            insert_record(tx, record.as_ref(), NodeRef { id, size: size_of(tx, id)? })
+            insert_record(
+                tx,
+                record.as_ref(),
+                NodeRef {
+                    id,
+                    size: size_of(tx, id)?,
+                    replaced: None,
+                },
+            )
         })
         .await
     }
@@ -703,12 +754,12 @@ pub struct ClassVersion {
 /// Makes an upload visible, in `tx`: the tenant key must still be at the version the names
 /// were made with, the name must not be a directory (nor exist, for an exclusive create), the
 /// quota must hold; then the file row is inserted or pointed at the new blob. Returns the blob
-/// it replaced and the file's id (kept when it replaces a file: the id is the file's, across
-/// uploads and renames).
+/// it replaced, the file's id (kept when it replaces a file: the id is the file's, across
+/// uploads and renames), and the size of the contents it replaced (`None`: a new file).
 fn commit_upload_in(
     tx: &rusqlite::Transaction<'_>,
     u: &CommitUpload,
-) -> Result<(Option<String>, i64)> {
+) -> Result<(Option<String>, i64, Option<u64>)> {
     use rusqlite::OptionalExtension;
     let row: Option<(i64, Option<i64>, Option<i64>)> = tx
         .prepare_cached(
@@ -764,7 +815,7 @@ fn commit_upload_in(
                 u.classes,
                 id
             ])?;
-            Ok((old, id))
+            Ok((old, id, Some(old_bytes)))
         }
         None => {
             tx.prepare_cached(
@@ -792,7 +843,7 @@ fn commit_upload_in(
                 u.contents,
                 u.classes
             ])?;
-            Ok((None, tx.last_insert_rowid()))
+            Ok((None, tx.last_insert_rowid(), None))
         }
     }
 }

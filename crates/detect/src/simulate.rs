@@ -92,7 +92,13 @@ impl Sim {
                         whole_file: true,
                     },
                 ],
-                FileOp::OpenWrite => vec![FileOp::OpenWrite, FileOp::CloseWrite { bytes: *size }],
+                FileOp::OpenWrite => vec![
+                    FileOp::OpenWrite,
+                    FileOp::CloseWrite {
+                        bytes: *size,
+                        replaced: None,
+                    },
+                ],
                 other => vec![other.clone()],
             };
             for k in kinds {

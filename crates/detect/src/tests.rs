@@ -102,7 +102,10 @@ impl Sim {
             account,
             session,
             ip,
-            FileOp::CloseWrite { bytes },
+            FileOp::CloseWrite {
+                bytes,
+                replaced: None,
+            },
             id,
         );
     }
@@ -260,7 +263,10 @@ fn a_canary_is_critical_and_listing_it_is_nothing() {
         "alice",
         "s",
         "10.0.0.1",
-        FileOp::Rename { to: None },
+        FileOp::Rename {
+            to: None,
+            replaced: None,
+        },
         77,
     );
     assert_eq!(sim.rules(), [("canary", Severity::Critical)]);

@@ -2,7 +2,7 @@
 //! same columns (a column a kind does not have is empty). `audit export --format csv` writes
 //! these; `docs/EVENTS.md` documents them.
 
-use crate::{EventKind, Exported, FileOp, Outcome};
+use crate::{EventKind, Exported, FileOp, FileRef, Outcome};
 
 /// The columns, in order.
 pub const COLUMNS: &[&str] = &[
@@ -36,7 +36,17 @@ pub const COLUMNS: &[&str] = &[
     "until",
     "command",
     "by",
+    "replaced_id",
+    "replaced_size",
 ];
+
+/// The `replaced_id` and `replaced_size` columns of a change that replaced a file.
+fn set_replaced(set: &mut impl FnMut(&str, String), replaced: &Option<FileRef>) {
+    if let Some(r) = replaced {
+        set("replaced_id", r.id.to_string());
+        set("replaced_size", r.size.to_string());
+    }
+}
 
 fn col(name: &str) -> usize {
     COLUMNS
@@ -122,14 +132,21 @@ pub fn row(r: &Exported) -> Vec<String> {
                     set("bytes", bytes.to_string());
                     set("whole_file", whole_file.to_string());
                 }
-                FileOp::CloseWrite { bytes }
-                | FileOp::ProgressRead { bytes }
-                | FileOp::ProgressWrite { bytes } => set("bytes", bytes.to_string()),
+                FileOp::ProgressRead { bytes } | FileOp::ProgressWrite { bytes } => {
+                    set("bytes", bytes.to_string())
+                }
+                FileOp::CloseWrite { bytes, replaced } => {
+                    set("bytes", bytes.to_string());
+                    set_replaced(&mut set, replaced);
+                }
                 FileOp::Readdir { entries } => set(
                     "entries",
                     entries.map(|n| n.to_string()).unwrap_or_default(),
                 ),
-                FileOp::Rename { to } => set("to", text(to)),
+                FileOp::Rename { to, replaced } => {
+                    set("to", text(to));
+                    set_replaced(&mut set, replaced);
+                }
                 FileOp::Other { request } => set("command", request.clone()),
                 _ => {}
             }

@@ -133,6 +133,11 @@ pub enum FileOp {
     CloseWrite {
         /// Bytes received through the handle.
         bytes: u64,
+        /// When the upload replaced a file's contents (an upload over an existing file, or
+        /// one resumed or appended to): that file (the same id) and the size of the contents
+        /// replaced. Absent when the upload made a new file. Recorded since December 2026.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced: Option<FileRef>,
     },
     /// A transfer still open: bytes so far (at bounded intervals).
     ProgressRead {
@@ -151,6 +156,10 @@ pub enum FileOp {
     Rename {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<String>,
+        /// When the rename replaced what was at `to` (POSIX rename over a file, or an empty
+        /// directory): its id and size, now gone. Recorded since December 2026.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced: Option<FileRef>,
     },
     Remove,
     Mkdir,

@@ -85,7 +85,14 @@ fn every_kind() -> Vec<Event> {
             bytes: 10,
             whole_file: false,
         },
-        FileOp::CloseWrite { bytes: 1 << 20 },
+        FileOp::CloseWrite {
+            bytes: 1 << 20,
+            replaced: None,
+        },
+        FileOp::CloseWrite {
+            bytes: 1 << 20,
+            replaced: Some(FileRef { id: 7, size: 512 }),
+        },
         FileOp::ProgressRead { bytes: 5 },
         FileOp::ProgressWrite { bytes: 6 },
         FileOp::Readdir { entries: Some(3) },
@@ -93,6 +100,11 @@ fn every_kind() -> Vec<Event> {
         FileOp::Setstat,
         FileOp::Rename {
             to: Some("/done/pay.xml".into()),
+            replaced: None,
+        },
+        FileOp::Rename {
+            to: Some("/done/pay.xml".into()),
+            replaced: Some(FileRef { id: 9, size: 40 }),
         },
         FileOp::Remove,
         FileOp::Mkdir,
@@ -222,7 +234,8 @@ fn schema_1_records_read_into_the_current_types() {
         e.kind,
         EventKind::File {
             op: FileOp::Rename {
-                to: Some("/b".into())
+                to: Some("/b".into()),
+                replaced: None,
             },
             path: "/a".into(),
             file: None,

@@ -497,14 +497,24 @@ impl Admin {
                     .classes_then(file_id, node.as_ref(), f.size, read_ms)
                     .await;
                 if let Ok(Some(c)) = then {
-                    f.classes = Some(
-                        c.counts
-                            .present()
-                            .map(|(class, n)| (class.as_str().to_owned(), n))
-                            .chain(c.custom.iter().map(|(k, n)| (format!("custom.{k}"), *n)))
-                            .collect(),
-                    );
+                    f.classes = Some(class_counts(&c));
                     f.formats = c.formats.iter().map(|f| f.name()).collect();
+                }
+            }
+            // What the contents a change replaced held (an overwritten payment file): from the
+            // file's class history, the contents of that size committed before the change.
+            let Some(files) = &files else {
+                continue;
+            };
+            for c in &mut section.changes {
+                let Some(r) = &mut c.replaced else {
+                    continue;
+                };
+                let then = files
+                    .classes_then(r.file_id, None, Some(r.size), c.time.as_millis())
+                    .await;
+                if let Ok(Some(found)) = then {
+                    r.classes = Some(class_counts(&found));
                 }
             }
         }
@@ -964,4 +974,14 @@ pub struct ListedEntry {
     pub canary: bool,
     /// `None` for a directory or a file not classified yet.
     pub classification: Option<classify::Classification>,
+}
+
+/// A classification's counts as reports list them: each class present, then the tenant's own
+/// patterns as `custom.NAME`.
+fn class_counts(c: &classify::Classification) -> std::collections::BTreeMap<String, u64> {
+    c.counts
+        .present()
+        .map(|(class, n)| (class.as_str().to_owned(), n))
+        .chain(c.custom.iter().map(|(k, n)| (format!("custom.{k}"), *n)))
+        .collect()
 }

@@ -243,6 +243,21 @@ pub struct Change {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     pub session: Option<String>,
+    /// What the change replaced, when it replaced a file: an upload over a file's contents (the
+    /// same file id), or a rename over a file at `to` (that file, now gone). Only in records
+    /// written since December 2026.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Replaced>,
+}
+
+/// The contents a change replaced (an overwritten payment file is the tampering that matters
+/// most): the file, the size of those contents, and what they held.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Replaced {
+    pub file_id: i64,
+    pub size: u64,
+    /// Data classes and their counts of the contents replaced (`None`: never classified).
+    pub classes: Option<BTreeMap<String, u64>>,
 }
 
 /// What the selection did in one tenant.
@@ -525,16 +540,31 @@ impl Collector {
             self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
             return;
         }
-        let (what, to, bytes) = match op {
-            FileOp::CloseWrite { bytes } => ("upload", None, *bytes),
-            FileOp::Rename { to } => ("rename", to.clone(), 0),
-            FileOp::Remove => ("remove", None, 0),
-            FileOp::Setstat => ("setstat", None, 0),
-            FileOp::Mkdir => ("mkdir", None, 0),
-            FileOp::Rmdir => ("rmdir", None, 0),
+        let (what, to, bytes, replaced) = match op {
+            FileOp::CloseWrite { bytes, replaced } => ("upload", None, Some(*bytes), *replaced),
+            FileOp::Rename { to, replaced } => ("rename", to.clone(), None, *replaced),
+            FileOp::Remove => ("remove", None, None, None),
+            FileOp::Setstat => ("setstat", None, None, None),
+            FileOp::Mkdir => ("mkdir", None, None, None),
+            FileOp::Rmdir => ("rmdir", None, None, None),
             _ => return,
         };
-        self.change(&tenant, r, what, to, bytes, session);
+        self.changes.entry(tenant).or_default().push(Change {
+            time: e.time,
+            seq: r.seq,
+            op: what,
+            path: path.clone(),
+            to,
+            file_id: file.as_ref().map(|f| f.id),
+            bytes,
+            session,
+            // Its classes are the catalog's: filled in by the caller.
+            replaced: replaced.map(|f| Replaced {
+                file_id: f.id,
+                size: f.size,
+                classes: None,
+            }),
+        });
     }
 
     /// A read of the file `key`: `this` describes the file as this read found it (its path and
@@ -696,33 +726,6 @@ impl Collector {
                 }
             }
         }
-    }
-
-    fn change(
-        &mut self,
-        tenant: &str,
-        r: &Exported,
-        op: &'static str,
-        to: Option<String>,
-        bytes: u64,
-        session: Option<String>,
-    ) {
-        let EventKind::File { file, path, .. } = &r.event.kind else {
-            return;
-        };
-        self.changes
-            .entry(tenant.to_owned())
-            .or_default()
-            .push(Change {
-                time: r.event.time,
-                seq: r.seq,
-                op,
-                path: path.clone(),
-                to,
-                file_id: file.as_ref().map(|f| f.id),
-                bytes: (op == "upload").then_some(bytes),
-                session,
-            });
     }
 
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
@@ -931,7 +934,7 @@ pub fn file_at(r: &Exported, path: &str) -> Option<i64> {
     else {
         return None;
     };
-    let renamed_there = matches!(op, FileOp::Rename { to: Some(to) } if to == path);
+    let renamed_there = matches!(op, FileOp::Rename { to: Some(to), .. } if to == path);
     (at == path || renamed_there).then_some(f.id)
 }
 
@@ -1176,6 +1179,7 @@ mod tests {
             "s1",
             FileOp::Rename {
                 to: Some("/g".into()),
+                replaced: None,
             },
             7,
         ));

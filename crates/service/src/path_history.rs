@@ -119,7 +119,7 @@ impl PathHistory {
                         }
                         None
                     }
-                    FileOp::Rename { to } => {
+                    FileOp::Rename { to, .. } => {
                         self.rename(path, to.as_deref(), id, r.seq);
                         None
                     }

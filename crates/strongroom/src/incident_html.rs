@@ -5,7 +5,9 @@
 
 use askama::Template;
 use events::Time;
-use service::incident::{FileRead, Report};
+use std::collections::BTreeMap;
+
+use service::incident::{Change, FileRead, Report};
 
 use crate::printable::printable;
 
@@ -69,14 +71,38 @@ impl Page<'_> {
     fn classes_text(&self, f: &FileRead) -> String {
         match &f.classes {
             None if f.file_id.is_none() => "unknown (read before file ids)".into(),
-            None => "not classified".into(),
-            Some(c) if c.is_empty() => "none found".into(),
-            Some(c) => c
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            classes => classes_text(classes.as_ref()),
         }
+    }
+
+    /// The bytes an upload received, or nothing for other changes.
+    fn change_bytes(&self, c: &Change) -> String {
+        c.bytes.map_or_else(String::new, |n| n.to_string())
+    }
+
+    /// What a change replaced: `file 12, 48,213 bytes (47.1 KiB): iban 100, swift_bic 101`.
+    fn replaced_text(&self, c: &Change) -> String {
+        c.replaced.as_ref().map_or_else(String::new, |r| {
+            format!(
+                "file {}, {}: {}",
+                r.file_id,
+                crate::units::bytes_for_people(r.size),
+                classes_text(r.classes.as_ref())
+            )
+        })
+    }
+}
+
+/// Data classes and their counts as the page shows them.
+fn classes_text(classes: Option<&BTreeMap<String, u64>>) -> String {
+    match classes {
+        None => "not classified".into(),
+        Some(c) if c.is_empty() => "none found".into(),
+        Some(c) => c
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

@@ -63,15 +63,26 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         "get /data/f1.bin\nget /data/f5.bin\nget /data/f6.bin\n",
     );
 
-    // The selection, from 127.0.0.7: f1 and the extract whole, f3 whole then renamed, f4 whole
-    // then removed, an upload; and 32 KiB of f2 over raw SFTP (from 127.0.0.1: its own session),
-    // which ends without closing it.
+    // The selection, from 127.0.0.7: f1 and the extract whole, the extract then overwritten
+    // with a tampered one (its first 101 lines), f3 whole then renamed, f4 whole then removed,
+    // an upload renamed over f5; and 32 KiB of f2 over raw SFTP (from 127.0.0.1: its own
+    // session), which ends without closing it.
     std::fs::write(mallory.work().join("note.txt"), "hello\n").unwrap();
+    let tampered: Vec<u8> = customers
+        .bytes
+        .split_inclusive(|b| *b == b'\n')
+        .take(101)
+        .flatten()
+        .copied()
+        .collect();
+    std::fs::write(mallory.work().join("tampered.csv"), &tampered).unwrap();
     sftp_from(
         &mallory,
         "127.0.0.7",
-        "get /data/f1.bin\nget /data/customers.csv\nget /data/f3.bin\nrename /data/f3.bin /data/moved3.bin\n\
-         get /data/f4.bin\nrm /data/f4.bin\nput note.txt /data/note.txt\n",
+        "get /data/f1.bin\nget /data/customers.csv\nput tampered.csv /data/customers.csv\n\
+         get /data/f3.bin\nrename /data/f3.bin /data/moved3.bin\n\
+         get /data/f4.bin\nrm /data/f4.bin\nput note.txt /data/note.txt\n\
+         rename /data/note.txt /data/f5.bin\n",
     );
     let mut raw = Raw::connect(&mallory);
     let h = raw.open(1, "/data/f2.bin", OpenFlags::READ);
@@ -203,8 +214,10 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         r["totals"]["bytes_read"].as_u64(),
         Some(size + 100 * 1024 * 3 + 32 * 1024)
     );
-    // The changes: a rename, a removal, an upload; nothing of the others'.
-    let changes: Vec<(String, String)> = t["changes"]
+    // The changes: the extract overwritten, a rename, a removal, an upload and its rename over
+    // f5; nothing of the others'. What the overwrite and the rename replaced: the extract's
+    // contents as they were (its id, size and classes), and f5 (its id and size; none found).
+    let changes: Vec<(String, String, Option<u64>)> = t["changes"]
         .as_array()
         .unwrap()
         .iter()
@@ -212,18 +225,50 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             (
                 c["op"].as_str().unwrap().to_owned(),
                 c["path"].as_str().unwrap().to_owned(),
+                c["bytes"].as_u64(),
             )
         })
         .collect();
     assert_eq!(
         changes,
         vec![
-            ("rename".into(), "/data/f3.bin".into()),
-            ("remove".into(), "/data/f4.bin".into()),
-            ("upload".into(), "/data/note.txt".into()),
+            (
+                "upload".into(),
+                "/data/customers.csv".into(),
+                Some(tampered.len() as u64)
+            ),
+            ("rename".into(), "/data/f3.bin".into(), None),
+            ("remove".into(), "/data/f4.bin".into(), None),
+            ("upload".into(), "/data/note.txt".into(), Some(6)),
+            ("rename".into(), "/data/note.txt".into(), None),
         ],
         "{r:#}"
     );
+    let replaced: Vec<&serde_json::Value> = t["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["replaced"])
+        .collect();
+    assert_eq!(replaced[0]["file_id"], extract["file_id"], "{r:#}");
+    assert_eq!(replaced[0]["size"].as_u64(), Some(size), "{r:#}");
+    assert_eq!(
+        replaced[0]["classes"]["iban"].as_u64(),
+        Some(customers.truth.get(Class::Iban)),
+        "{r:#}"
+    );
+    assert!(replaced[1].is_null() && replaced[2].is_null() && replaced[3].is_null());
+    let bobs = report(&server, &["--user", "bob"]);
+    let f5 = bobs["tenants"][0]["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path_then"] == "/data/f5.bin")
+        .unwrap();
+    assert!(f5["deleted"].as_bool().unwrap(), "{bobs:#}");
+    assert_eq!(replaced[4]["file_id"], f5["file_id"], "{r:#}");
+    assert_eq!(replaced[4]["size"].as_u64(), Some(100 * 1024), "{r:#}");
+    assert_eq!(replaced[4]["classes"], serde_json::json!({}), "{r:#}");
     // Its sessions only: the sftp one from 127.0.0.7 and the raw one.
     let sessions = r["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2, "{r:#}");
@@ -481,6 +526,18 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         dom.contains("/data/moved3.bin") && dom.contains("partial"),
         "{dom}"
     );
+    // The overwritten extract: what its replaced contents held, in the changes table.
+    let extract_id = extract["file_id"].as_i64().unwrap();
+    let replaced_cell = format!(
+        "<td class=\"replaced\">file {extract_id}, {}: card_number {}, email {}, iban {}, us_ssn {}</td>",
+        units_text(size),
+        customers.truth.get(Class::CardNumber),
+        customers.truth.get(Class::Email),
+        customers.truth.get(Class::Iban),
+        customers.truth.get(Class::UsSsn),
+    );
+    assert!(dom.contains(&replaced_cell), "{replaced_cell} in {dom}");
+    assert_eq!(dom.matches("<td class=\"replaced\">").count(), 2, "{dom}");
     let shot = page.with_extension("png");
     chromium(
         &page,
@@ -815,4 +872,17 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     ]);
     assert!(lines.is_empty(), "{lines}");
     server.assert_ledger_verifies();
+}
+
+/// `23,121 bytes (22.6 KiB)`, as the page writes a size.
+fn units_text(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped} bytes ({:.1} KiB)", n as f64 / 1024.0)
 }

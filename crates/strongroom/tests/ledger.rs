@@ -128,7 +128,13 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     );
     for (op, path) in [
         (FileOp::OpenWrite, "/statement.bin"),
-        (FileOp::CloseWrite { bytes: 3_000_000 }, "/statement.bin"),
+        (
+            FileOp::CloseWrite {
+                bytes: 3_000_000,
+                replaced: None,
+            },
+            "/statement.bin",
+        ),
         (
             FileOp::CloseRead {
                 bytes: 3_000_000,
@@ -139,6 +145,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
         (
             FileOp::Rename {
                 to: Some("/out/s.bin".into()),
+                replaced: None,
             },
             "/statement.bin",
         ),
@@ -228,6 +235,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     // A failed change is recorded too (group-committed: it changed nothing).
     let rename = FileOp::Rename {
         to: Some("/elsewhere".into()),
+        replaced: None,
     };
     assert!(
         bobs.iter().any(|r| no_such_file(r, &rename, "/nope")),
@@ -392,7 +400,11 @@ fn kill_9_loses_no_acknowledged_upload_record() {
     );
     let all = export(&data, &["--user", "alice"]);
     for path in acknowledged {
-        let found = count_ok(&all, &FileOp::CloseWrite { bytes: 100_000 }, &path);
+        let upload = FileOp::CloseWrite {
+            bytes: 100_000,
+            replaced: None,
+        };
+        let found = count_ok(&all, &upload, &path);
         assert_eq!(found, 1, "records of {path}");
     }
     alice.sftp_ok("ls\n");

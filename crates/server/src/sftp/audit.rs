@@ -111,7 +111,14 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
                 handle_path(h),
                 false,
             ),
-            Some(OpenHandle::Write(_)) => a(FileOp::CloseWrite { bytes: 0 }, handle_path(h), true),
+            Some(OpenHandle::Write(_)) => a(
+                FileOp::CloseWrite {
+                    bytes: 0,
+                    replaced: None,
+                },
+                handle_path(h),
+                true,
+            ),
             _ => None,
         },
         O::Stat { path } | O::Lstat { path } => a(FileOp::Stat, shown(path), false),
@@ -125,6 +132,7 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
         O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => a(
             FileOp::Rename {
                 to: Some(shown(to)),
+                replaced: None,
             },
             shown(from),
             true,
@@ -165,6 +173,7 @@ fn attempted(op: &RequestOp) -> (FileOp, String) {
         O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => (
             FileOp::Rename {
                 to: Some(shown(to)),
+                replaced: None,
             },
             shown(from),
         ),
@@ -209,6 +218,8 @@ fn event(
         (FileOp::CloseRead { .. }, Some(OpenHandle::Read(f))) => close_read(f),
         (FileOp::CloseWrite { .. }, Some(OpenHandle::Write(u))) => FileOp::CloseWrite {
             bytes: u.bytes_written.load(Ordering::Relaxed),
+            // Known when the upload commits ([`Pending::record_of`]).
+            replaced: None,
         },
         (FileOp::Readdir { .. }, _) => FileOp::Readdir {
             entries: served.and_then(|s| s.entries),
@@ -259,11 +270,18 @@ impl Pending {
         );
         Arc::new(move |node: NodeRef| {
             let mut e = event.clone();
-            if let EventKind::File { file, .. } = &mut e.kind {
+            if let EventKind::File { file, op, .. } = &mut e.kind {
                 *file = Some(FileRef {
                     id: node.id,
                     size: size.unwrap_or(node.size),
                 });
+                // What the change replaced, known only in its transaction.
+                if let FileOp::CloseWrite { replaced, .. } | FileOp::Rename { replaced, .. } = op {
+                    *replaced = node.replaced.map(|r| FileRef {
+                        id: r.id,
+                        size: r.size,
+                    });
+                }
             }
             let r = ledger.outbox_record(&e);
             if let Ok(mut m) = made.lock() {
