@@ -536,12 +536,27 @@ impl Detector {
         let Some(account) = e.account.clone() else {
             return alerts;
         };
-        // Canaries: opened for reading, renamed or removed, by anyone, whatever came of it.
-        if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), file)
-            && matches!(
-                op,
-                FileOp::OpenRead | FileOp::Rename { .. } | FileOp::Remove
-            )
+        // Canaries: opened for reading, renamed or removed, by anyone, whatever came of it;
+        // or replaced: overwritten by an upload (as ransomware rewrites files in place), or
+        // removed by a rename over it (the record names the canary as what it replaced).
+        let touched = match op {
+            FileOp::OpenRead | FileOp::Rename { replaced: None, .. } | FileOp::Remove => file,
+            FileOp::Rename {
+                replaced: Some(r), ..
+            } => {
+                let is_canary = |id: i64| {
+                    e.tenant
+                        .as_deref()
+                        .and_then(|t| self.tenants.get(t))
+                        .is_some_and(|t| t.canaries.contains(&id))
+                };
+                // The canary renamed, or another file renamed over it.
+                file.filter(|id| is_canary(*id)).or(Some(r.id))
+            }
+            FileOp::CloseWrite { replaced, .. } => replaced.map(|r| r.id),
+            _ => None,
+        };
+        if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), touched)
             && self
                 .tenants
                 .get(tenant)
@@ -557,10 +572,22 @@ impl Detector {
                 tenant: e.tenant.clone(),
                 source: e.source.map(|s| s.ip()),
                 sessions: a.sessions.clone(),
-                summary: format!(
-                    "{account} touched canary file {path} ({}) in tenant {tenant}",
-                    op.name()
-                ),
+                summary: match op {
+                    FileOp::Rename {
+                        to: Some(to),
+                        replaced: Some(r),
+                    } if r.id == id => format!(
+                        "{account} replaced canary file {to} by renaming {path} over it in tenant \
+                         {tenant}"
+                    ),
+                    FileOp::CloseWrite { .. } => {
+                        format!("{account} overwrote canary file {path} in tenant {tenant}")
+                    }
+                    _ => format!(
+                        "{account} touched canary file {path} ({}) in tenant {tenant}",
+                        op.name()
+                    ),
+                },
                 evidence: a.evidence.iter().copied().collect(),
             });
             return alerts;

@@ -273,6 +273,47 @@ fn a_canary_is_critical_and_listing_it_is_nothing() {
 }
 
 #[test]
+fn a_canary_overwritten_or_renamed_over_is_critical() {
+    let mut sim = Sim::new();
+    sim.d.set_canaries("acme", [77]);
+    sim.login(T0, "mallory", "s", "10.0.0.1");
+    // An upload of a new file and one over another file: nothing.
+    let upload = |replaced| FileOp::CloseWrite {
+        bytes: 10,
+        replaced,
+    };
+    sim.file(T0 + 1, "mallory", "s", "10.0.0.1", upload(None), 5);
+    let other = Some(FileRef { id: 6, size: 3 });
+    sim.file(T0 + 2, "mallory", "s", "10.0.0.1", upload(other), 6);
+    assert!(sim.alerts.is_empty());
+    // Overwritten in place.
+    let canary = Some(FileRef { id: 77, size: 900 });
+    sim.file(T0 + 3, "mallory", "s", "10.0.0.1", upload(canary), 77);
+    // Another file renamed over it (the record names the moving file, and the canary as what
+    // it replaced).
+    let over = FileOp::Rename {
+        to: Some("/f77".into()),
+        replaced: canary,
+    };
+    sim.file(T0 + 4, "mallory", "s", "10.0.0.1", over, 5);
+    assert_eq!(
+        sim.rules(),
+        [
+            ("canary", Severity::Critical),
+            ("canary", Severity::Critical)
+        ]
+    );
+    let summaries: Vec<&str> = sim.alerts.iter().map(|a| a.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "mallory overwrote canary file /f77 in tenant acme",
+            "mallory replaced canary file /f77 by renaming /f5 over it in tenant acme",
+        ]
+    );
+}
+
+#[test]
 fn live_byte_counts_are_seen_while_a_large_file_is_read() {
     let mut sim = Sim::new();
     sim.login(T0, "fresh", "s1", "198.51.100.7");

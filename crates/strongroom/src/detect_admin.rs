@@ -184,8 +184,8 @@ pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {
                 .map_err(crate::admin::usage_or)?;
             let live = crate::session_admin::detection_changed(data_dir).await?;
             println!(
-                "canary {path} placed in {tenant} (file {id}); opening, renaming or removing it is \
-                 critical ({live})"
+                "canary {path} placed in {tenant} (file {id}); opening, renaming, removing or \
+                 replacing it is critical ({live})"
             );
         }
         CanaryCommand::List { tenant } => {

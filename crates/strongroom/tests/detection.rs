@@ -317,6 +317,63 @@ fn a_canary_opened_by_anyone_is_contained_within_a_second() {
     assert!(!server.ok(&["canary", "list"]).contains("customers-2026"));
 }
 
+/// A canary overwritten in place (as ransomware rewrites files) or removed by a rename over it
+/// is touched as much as one opened: critical, the account locked. Two accounts, as the first
+/// alert locks the first.
+#[test]
+fn a_canary_overwritten_or_renamed_over_is_critical() {
+    let server = Server::start_with_config(CONFIG);
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("acme", "bob", "full");
+    alice.sftp_ok("mkdir /reports\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    server.ok(&["canary", "add", "acme", "/reports/customers-2027.csv"]);
+    std::fs::write(alice.work().join("x.csv"), "encrypted\n").unwrap();
+    std::fs::write(bob.work().join("y.csv"), "mine\n").unwrap();
+    // A new file and a rename that replaces nothing: no alert.
+    bob.sftp_ok("put y.csv /reports/y.csv\nrename /reports/y.csv /reports/z.csv\n");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+
+    // Alice writes over one (containment bans her address too: Bob comes from another).
+    sftp_from(
+        &alice,
+        "127.0.0.2",
+        "put x.csv /reports/customers-2026.csv\n",
+    );
+    let a = wait_for_alert(&server, "alice");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("critical"), Some("canary"))
+    );
+    assert_eq!(
+        a["summary"],
+        "alice overwrote canary file /reports/customers-2026.csv in tenant acme"
+    );
+    assert!(
+        server
+            .ok(&["user", "show", "alice"])
+            .contains("locked (alert")
+    );
+    // Bob renames his file over the other (POSIX rename, as OpenSSH's sftp does).
+    sftp_from(
+        &bob,
+        "127.0.0.3",
+        "rename /reports/z.csv /reports/customers-2027.csv\n",
+    );
+    let b = wait_for_alert(&server, "bob");
+    assert_eq!(
+        b["summary"],
+        "bob replaced canary file /reports/customers-2027.csv by renaming /reports/z.csv over it \
+         in tenant acme"
+    );
+    assert!(
+        server
+            .ok(&["user", "show", "bob"])
+            .contains("locked (alert")
+    );
+}
+
 #[test]
 fn rules_overrides_and_replay_of_a_simulated_month() {
     // The defaults throughout (networks of /24).
