@@ -353,23 +353,11 @@ impl Admin {
                 account: Some(a.clone()),
                 ..range
             }],
+            // One pass per address (the ledger's source index is exact).
             Selection::Address(net) => {
-                // One pass per address (the ledger's source index is exact).
-                let max = crate::incident::MAX_NETWORK_ADDRESSES;
-                let bits = net.max_prefix_len() - net.prefix_len();
-                if bits > max.ilog2() as u8 {
-                    return Err(AdminError::Invalid(format!(
-                        "network {net} holds more than {max} addresses: give a smaller one, or \
-                         select by --user or --key"
-                    )));
-                }
-                net.subnets(net.max_prefix_len())
-                    .map_err(|e| AdminError::Invalid(e.to_string()))?
-                    .map(|host| LedgerFilter {
-                        source: Some(host.addr().to_string()),
-                        ..range.clone()
-                    })
-                    .collect()
+                ledger_read::address_filters(net, &range).map_err(|why| {
+                    AdminError::Invalid(format!("{why}, or select by --user or --key"))
+                })?
             }
             Selection::Session(s) => vec![LedgerFilter {
                 session: Some(s.clone()),
@@ -926,18 +914,27 @@ pub fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
     Ok(LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?.public_key())
 }
 
-/// Calls `each` with every ledger record `filter` selects, as typed events, in order.
+/// Calls `each` with every ledger record `filter` selects, as typed events, in order; with
+/// `network`, those whose source is any address in it (at most
+/// [`ledger_read::MAX_NETWORK_ADDRESSES`]; `filter.source` is then not used).
 pub fn export<E>(
     data_dir: &Path,
     master: &MasterKeySource,
     filter: &LedgerFilter,
+    network: Option<&crate::gate::network::IpNet>,
     each: impl FnMut(Exported) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<AdminError> + From<LedgerReadError>,
 {
     let (store, body_key) = open_ledger(data_dir, master)?;
-    ledger_read::for_each(&store, &body_key, filter, each)
+    match network {
+        None => ledger_read::for_each(&store, &body_key, filter, each),
+        Some(net) => {
+            let filters = ledger_read::address_filters(net, filter).map_err(AdminError::Invalid)?;
+            ledger_read::for_each_of(&store, &body_key, &filters, each)
+        }
+    }
 }
 
 /// A stored file as `file show` prints it.

@@ -18,7 +18,8 @@ use crate::path_history::{FileLineage, Tie};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Account(String),
-    /// A source address, or a network of at most [`MAX_NETWORK_ADDRESSES`]: every account that
+    /// A source address, or a network of at most
+    /// [`crate::ledger_read::MAX_NETWORK_ADDRESSES`]: every account that
     /// came from it (canonical: [`crate::gate::network::one`]).
     Address(crate::gate::network::IpNet),
     Session(String),
@@ -61,10 +62,6 @@ impl Collector {
         Ok(())
     }
 }
-
-/// The most addresses a network selection may hold: each is one pass over the ledger's source
-/// index (records carry addresses, not networks), and the report stays within seconds.
-pub const MAX_NETWORK_ADDRESSES: u32 = 256;
 
 /// What the evidence says of the chain when the report did not verify it.
 pub const NOT_VERIFIED: &str =

@@ -4,7 +4,9 @@
 //! never changed). `audit export` prints what this yields; the incident report and the
 //! detector's rebuild read the ledger through it too.
 
-use catalog::{LedgerFilter, LedgerStore};
+use catalog::{LedgerEntry, LedgerFilter, LedgerStore};
+
+use crate::gate::network::IpNet;
 use events::{Event, Exported};
 use vault::LedgerBodyKey;
 
@@ -43,20 +45,117 @@ where
         }
         for r in page {
             after = r.seq;
-            let body = body_key
-                .open(&r.sealed_event)
-                .map_err(|_| LedgerReadError::Sealed(r.seq))?;
-            let event = Event::from_stored(&body).map_err(|e| LedgerReadError::Unreadable {
-                seq: r.seq,
-                why: e.to_string(),
-            })?;
-            each(Exported {
-                seq: r.seq,
-                hash: hex::encode(r.hash),
-                event,
-            })?;
+            each(opened(body_key, &r)?)?;
         }
     }
+}
+
+/// The most addresses a network selection may hold: each is one pass over the ledger's source
+/// index (records carry addresses, not networks), so that a selection stays within seconds.
+pub const MAX_NETWORK_ADDRESSES: u32 = 256;
+
+/// Records read per query and filter when several filters are merged ([`for_each_of`]).
+const MERGED_PAGE: u32 = 512;
+
+/// `base` narrowed to each address of `net` (canonical, as the ledger records addresses), one
+/// filter per address; `Err` says why when `net` holds more than [`MAX_NETWORK_ADDRESSES`].
+pub fn address_filters(net: &IpNet, base: &LedgerFilter) -> Result<Vec<LedgerFilter>, String> {
+    let max = MAX_NETWORK_ADDRESSES;
+    if net.max_prefix_len() - net.prefix_len() > max.ilog2() as u8 {
+        return Err(format!(
+            "network {net} holds more than {max} addresses: give a smaller one"
+        ));
+    }
+    Ok(net
+        .subnets(net.max_prefix_len())
+        .map_err(|e| e.to_string())?
+        .map(|host| LedgerFilter {
+            source: Some(host.addr().to_string()),
+            ..base.clone()
+        })
+        .collect())
+}
+
+/// Calls `each` with every record any of `filters` selects, once, in sequence order (the
+/// filters' records merged: the addresses of a network, each read through the ledger's
+/// index); stops at the first error `each` returns. Holds at most a page per filter.
+pub fn for_each_of<E>(
+    store: &LedgerStore,
+    body_key: &LedgerBodyKey,
+    filters: &[LedgerFilter],
+    mut each: impl FnMut(Exported) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<LedgerReadError>,
+{
+    if let [one] = filters {
+        return for_each(store, body_key, one, each);
+    }
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    /// A filter's records read and not yet handed on, and where its next page starts.
+    struct Cursor {
+        read: VecDeque<LedgerEntry>,
+        after: u64,
+        done: bool,
+    }
+    let mut cursors: Vec<Cursor> = filters
+        .iter()
+        .map(|_| Cursor {
+            read: VecDeque::new(),
+            after: 0,
+            done: false,
+        })
+        .collect();
+    // Refills cursor `i` if it has run dry; its next record's seq, if any.
+    let next = |i: usize, c: &mut Cursor| -> Result<Option<u64>, LedgerReadError> {
+        if c.read.is_empty() && !c.done {
+            let page = store.export(&filters[i], c.after, MERGED_PAGE)?;
+            c.done = page.len() < MERGED_PAGE as usize;
+            c.after = page.last().map_or(c.after, |r| r.seq);
+            c.read.extend(page);
+        }
+        Ok(c.read.front().map(|r| r.seq))
+    };
+    // The cursors by their next record's seq, smallest first.
+    let mut heap = BinaryHeap::new();
+    for (i, c) in cursors.iter_mut().enumerate() {
+        if let Some(seq) = next(i, c)? {
+            heap.push(Reverse((seq, i)));
+        }
+    }
+    let mut last = None;
+    while let Some(Reverse((seq, i))) = heap.pop() {
+        let c = &mut cursors[i];
+        let Some(r) = c.read.pop_front() else {
+            continue;
+        };
+        // A record two filters select is handed on once.
+        if last != Some(seq) {
+            last = Some(seq);
+            each(opened(body_key, &r)?)?;
+        }
+        if let Some(seq) = next(i, c)? {
+            heap.push(Reverse((seq, i)));
+        }
+    }
+    Ok(())
+}
+
+/// A stored record opened with the ledger body key and read in the current schema.
+fn opened(body_key: &LedgerBodyKey, r: &LedgerEntry) -> Result<Exported, LedgerReadError> {
+    let body = body_key
+        .open(&r.sealed_event)
+        .map_err(|_| LedgerReadError::Sealed(r.seq))?;
+    let event = Event::from_stored(&body).map_err(|e| LedgerReadError::Unreadable {
+        seq: r.seq,
+        why: e.to_string(),
+    })?;
+    Ok(Exported {
+        seq: r.seq,
+        hash: hex::encode(r.hash),
+        event,
+    })
 }
 
 #[cfg(test)]
@@ -143,5 +242,75 @@ mod tests {
             let line = serde_json::to_string(r).unwrap();
             assert_eq!(&serde_json::from_str::<Exported>(&line).unwrap(), r);
         }
+    }
+
+    /// Several filters' records come out merged in ledger order, each record once, however
+    /// many pages each filter takes and whichever filters select it.
+    #[test]
+    fn merged_filters_give_each_record_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+        let (body_key, _) = vault::MasterKey::generate().new_ledger_body_key();
+        // 3,000 records from four addresses in turn (pages of 512 per filter).
+        let batch: Vec<_> = (0..3000u64)
+            .map(|i| {
+                let mut e = events::Event::new(
+                    Time::from_millis(1_800_000_000_000 + i as i64),
+                    EventKind::File {
+                        op: FileOp::Stat,
+                        path: format!("/f{i}"),
+                        file: None,
+                        outcome: Outcome::Ok,
+                    },
+                );
+                e.source = Some(format!("10.0.0.{}:22", i % 4).parse().unwrap());
+                e.account = Some(if i % 7 == 0 { "eve" } else { "bob" }.into());
+                crate::audit::stored(&e, &body_key)
+            })
+            .collect();
+        store.append(&batch).unwrap();
+        let read = |filters: &[LedgerFilter]| {
+            let mut seqs = Vec::new();
+            for_each_of(&store, &body_key, filters, |r| {
+                seqs.push(r.seq);
+                Ok::<_, LedgerReadError>(())
+            })
+            .unwrap();
+            seqs
+        };
+        // A /31: addresses .0 and .1.
+        let net: IpNet = "10.0.0.0/31".parse().unwrap();
+        let filters = address_filters(&net, &LedgerFilter::default()).unwrap();
+        assert_eq!(filters.len(), 2);
+        let want: Vec<u64> = (1..=3000).filter(|s| (s - 1) % 4 < 2).collect();
+        assert_eq!(read(&filters), want);
+        // Overlapping filters: a record both select is handed on once.
+        let overlapping = [
+            LedgerFilter {
+                account: Some("eve".into()),
+                ..Default::default()
+            },
+            LedgerFilter {
+                source: Some("10.0.0.0".into()),
+                ..Default::default()
+            },
+        ];
+        let want: Vec<u64> = (1..=3000)
+            .filter(|s| (s - 1) % 7 == 0 || (s - 1) % 4 == 0)
+            .collect();
+        assert_eq!(read(&overlapping), want);
+        // Too wide a network is refused, with why.
+        let wide: IpNet = "10.0.0.0/23".parse().unwrap();
+        assert_eq!(
+            address_filters(&wide, &LedgerFilter::default()).unwrap_err(),
+            "network 10.0.0.0/23 holds more than 256 addresses: give a smaller one"
+        );
+        let widest: IpNet = "10.0.0.0/24".parse().unwrap();
+        assert_eq!(
+            address_filters(&widest, &LedgerFilter::default())
+                .unwrap()
+                .len(),
+            256
+        );
     }
 }

@@ -55,13 +55,16 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             kind,
         } => {
             let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
+            // A network too wide to read address by address is a usage error, said at once.
+            if let Some(net) = &ip {
+                service::ledger_read::address_filters(net, &LedgerFilter::default())
+                    .map_err(crate::UsageError)?;
+            }
             let filter = LedgerFilter {
                 since,
                 until,
                 account: user,
                 tenant,
-                // As the ledger records addresses: an IPv4-mapped IPv6 address as IPv4.
-                source: ip.map(|ip| service::gate::network::canonical(ip).to_string()),
                 session,
                 kind,
                 ..Default::default()
@@ -72,7 +75,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             match format {
                 ExportFormat::Jsonl => {
                     let mut out = out;
-                    service::admin::export(data_dir, &master, &filter, |r| {
+                    service::admin::export(data_dir, &master, &filter, ip.as_ref(), |r| {
                         serde_json::to_writer(&mut out, &r)?;
                         out.write_all(b"\n")?;
                         anyhow::Ok(())
@@ -82,7 +85,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 ExportFormat::Csv => {
                     let mut out = csv::Writer::from_writer(out);
                     out.write_record(events::csv::COLUMNS)?;
-                    service::admin::export(data_dir, &master, &filter, |r| {
+                    service::admin::export(data_dir, &master, &filter, ip.as_ref(), |r| {
                         out.write_record(events::csv::row(&r))?;
                         anyhow::Ok(())
                     })?;

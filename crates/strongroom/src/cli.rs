@@ -338,9 +338,9 @@ pub enum AuditCommand {
         user: Option<String>,
         #[arg(long)]
         tenant: Option<String>,
-        /// Source IP address.
-        #[arg(long)]
-        ip: Option<std::net::IpAddr>,
+        /// Source address, or a network of at most 256 addresses (203.0.113.0/24).
+        #[arg(long, value_parser = address_or_network)]
+        ip: Option<IpNet>,
         #[arg(long)]
         session: Option<String>,
         /// Records of one kind only (session, file, auth, alert, admin, ...).

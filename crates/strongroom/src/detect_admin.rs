@@ -421,6 +421,7 @@ fn replay(
             data_dir,
             &settings::master_key_source(data_dir),
             &filter,
+            None,
             |r| each(r, &mut out),
         )?;
     } else {

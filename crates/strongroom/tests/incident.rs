@@ -340,6 +340,35 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     let by_net = report(&server, &["--ip", "127.0.0.7/31"]);
     assert_eq!(by_net["selection"], "network 127.0.0.6/31");
     assert_eq!(by_net["tenants"], by_ip["tenants"]);
+    // audit export takes a network too: the records of each address in it, merged in ledger
+    // order, each once (127.0.0.5 is bob's, 127.0.0.7 mallory's, 127.0.0.9 the loader's and
+    // outside).
+    let export = |ip: &str| -> Vec<serde_json::Value> {
+        server
+            .ok(&["audit", "export", "--ip", ip])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let seqs = |records: &[serde_json::Value]| -> Vec<u64> {
+        records.iter().map(|r| r["seq"].as_u64().unwrap()).collect()
+    };
+    let (bobs, mallorys) = (export("127.0.0.5"), export("127.0.0.7"));
+    assert!(!bobs.is_empty() && !mallorys.is_empty());
+    let mut both = [seqs(&bobs), seqs(&mallorys)].concat();
+    both.sort_unstable();
+    let net = export("127.0.0.4/30");
+    assert_eq!(seqs(&net), both);
+    assert!(net.iter().all(|r| {
+        let source = r["event"]["source"].as_str().unwrap();
+        source.starts_with("127.0.0.5:") || source.starts_with("127.0.0.7:")
+    }));
+    let wide = server.admin(&["audit", "export", "--ip", "127.0.0.0/16"]);
+    assert_eq!(wide.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&wide.stderr),
+        "strongroom: network 127.0.0.0/16 holds more than 256 addresses: give a smaller one\n"
+    );
     let wide = server.admin(&["incident", "report", "--ip", "127.0.0.0/16"]);
     assert_eq!(wide.status.code(), Some(2));
     assert!(
