@@ -90,6 +90,7 @@ impl Sim {
                     FileOp::CloseRead {
                         bytes: *size,
                         whole_file: true,
+                        ranges: None,
                     },
                 ],
                 FileOp::OpenWrite => vec![

@@ -90,6 +90,7 @@ impl Sim {
             FileOp::CloseRead {
                 bytes,
                 whole_file: true,
+                ranges: None,
             },
             id,
         );

@@ -38,6 +38,7 @@ pub const COLUMNS: &[&str] = &[
     "by",
     "replaced_id",
     "replaced_size",
+    "ranges",
 ];
 
 /// The `replaced_id` and `replaced_size` columns of a change that replaced a file.
@@ -128,9 +129,18 @@ pub fn row(r: &Exported) -> Vec<String> {
                 set("size", f.size.to_string());
             }
             match op {
-                FileOp::CloseRead { bytes, whole_file } => {
+                FileOp::CloseRead {
+                    bytes,
+                    whole_file,
+                    ranges,
+                } => {
                     set("bytes", bytes.to_string());
                     set("whole_file", whole_file.to_string());
+                    if let Some(ranges) = ranges {
+                        let parts: Vec<String> =
+                            ranges.iter().map(|(s, e)| format!("{s}-{e}")).collect();
+                        set("ranges", parts.join(";"));
+                    }
                 }
                 FileOp::ProgressRead { bytes } | FileOp::ProgressWrite { bytes } => {
                     set("bytes", bytes.to_string())

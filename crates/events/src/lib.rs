@@ -125,10 +125,15 @@ pub enum FileOp {
     Read,
     Write,
     CloseRead {
-        /// Bytes read through the handle.
+        /// Bytes read through the handle (a part read again counts again).
         bytes: u64,
-        /// Whether the bytes read reached the file's size.
+        /// Whether the reads covered every byte of the file.
         whole_file: bool,
+        /// When they did not: the parts of the file they covered, `[start, end)` byte ranges in
+        /// order (at most 256). Absent when the whole file was read, when the reads left too
+        /// many holes to follow, and in records from before December 2026.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ranges: Option<Vec<(u64, u64)>>,
     },
     CloseWrite {
         /// Bytes received through the handle.

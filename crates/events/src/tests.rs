@@ -84,6 +84,12 @@ fn every_kind() -> Vec<Event> {
         FileOp::CloseRead {
             bytes: 10,
             whole_file: false,
+            ranges: None,
+        },
+        FileOp::CloseRead {
+            bytes: 10,
+            whole_file: false,
+            ranges: Some(vec![(0, 5), (9, 14)]),
         },
         FileOp::CloseWrite {
             bytes: 1 << 20,
@@ -146,6 +152,7 @@ fn events_encode_as_flat_json_with_millisecond_rfc3339_times() {
         FileOp::CloseRead {
             bytes: 1 << 20,
             whole_file: true,
+            ranges: None,
         },
         Outcome::Ok,
     ));
@@ -220,7 +227,8 @@ fn schema_1_records_read_into_the_current_types() {
         EventKind::File {
             op: FileOp::CloseRead {
                 bytes: 5,
-                whole_file: true
+                whole_file: true,
+                ranges: None,
             },
             path: "/a".into(),
             file: None,

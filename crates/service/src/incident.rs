@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use events::{Event, EventKind, Exported, FileOp, Outcome, Time};
 use serde::Serialize;
 
+use crate::files::coverage::Coverage;
 use crate::path_history::{FileLineage, Tie};
 
 /// What a report is about.
@@ -317,52 +318,95 @@ pub struct Report {
     pub evidence: Evidence,
 }
 
-/// `whole` when a read reached the file's end, or when the reads together sent as many bytes as
-/// the file held when read (halves read by two handles or two sessions), as the server judges
-/// one handle: an exposure is not understated. `partial` otherwise.
-fn read_extent(reached_end: bool, bytes: u64, size: Option<u64>) -> &'static str {
-    if reached_end || size.is_some_and(|s| bytes >= s) {
-        "whole"
-    } else {
-        "partial"
+/// `whole` when a handle's reads covered the file, or when the reads together did: the parts
+/// the records name (records since December 2026 say which parts a handle that did not read
+/// the whole file covered), joined across handles and sessions (halves read by two handles are
+/// the whole; one half read twice is not); where records do not say (older ones, a handle cut
+/// short with only its progress recorded), as many bytes sent as the file held when read,
+/// so that an exposure is not understated. `partial` otherwise.
+fn read_extent<'a>(
+    transfers: impl IntoIterator<Item = &'a Transfer>,
+    size: Option<u64>,
+) -> &'static str {
+    let mut covered = Coverage::default();
+    let mut unranged = 0u64;
+    for t in transfers {
+        if t.whole {
+            return "whole";
+        }
+        for &(start, end) in t.covered.ranges() {
+            covered.add(start, end - start);
+        }
+        unranged = unranged.saturating_add(t.unranged_bytes());
     }
+    let whole = size.is_some_and(|size| {
+        if unranged == 0 {
+            covered.covers(size)
+        } else {
+            covered.total().saturating_add(unranged) >= size
+        }
+    });
+    if whole { "whole" } else { "partial" }
 }
 
-/// One read transfer in progress: a session's open file, by file id.
+/// One session's read transfers of one file: its handles, closed and open.
 #[derive(Default)]
 struct Transfer {
     /// Bytes of closed handles plus the latest progress of the open one.
     closed_bytes: u64,
     open_bytes: u64,
     open: bool,
+    /// A handle's reads covered the whole file.
+    whole: bool,
+    /// The parts of the file closed handles covered, where their records say.
+    covered: Coverage,
+    /// Bytes of closed handles whose records do not say which parts they covered.
+    closed_unranged: u64,
 }
 
 impl Transfer {
-    /// Takes a read record's operation into account; whether it completed a whole read.
-    fn record(&mut self, op: &FileOp) -> bool {
+    /// Takes a read record's operation into account.
+    fn record(&mut self, op: &FileOp) {
         match op {
             FileOp::OpenRead => {
                 if self.open {
                     // A second handle on the same file: count the first as it stood.
                     self.closed_bytes += self.open_bytes;
+                    self.closed_unranged += self.open_bytes;
                 }
                 self.open = true;
                 self.open_bytes = 0;
-                false
             }
             FileOp::ProgressRead { bytes } => {
                 self.open = true;
                 self.open_bytes = self.open_bytes.max(*bytes);
-                false
             }
-            FileOp::CloseRead { bytes, whole_file } => {
+            FileOp::CloseRead {
+                bytes,
+                whole_file,
+                ranges,
+            } => {
                 self.closed_bytes += *bytes;
                 self.open = false;
                 self.open_bytes = 0;
-                *whole_file
+                self.whole |= *whole_file;
+                match ranges {
+                    Some(ranges) if !*whole_file => {
+                        for &(start, end) in ranges {
+                            self.covered.add(start, end.saturating_sub(start));
+                        }
+                    }
+                    _ => self.closed_unranged += *bytes,
+                }
             }
-            _ => false,
+            _ => {}
         }
+    }
+
+    /// Bytes of reads whose records do not say which parts they covered: closed handles
+    /// recorded so, and the last progress of one still open (or cut short).
+    fn unranged_bytes(&self) -> u64 {
+        self.closed_unranged + if self.open { self.open_bytes } else { 0 }
     }
 
     /// Bytes read: closed handles, plus the last progress of one still open (or cut short).
@@ -433,7 +477,6 @@ pub struct Fate {
 struct FileFacts {
     tenant: String,
     read: FileRead,
-    whole: bool,
     /// Per session: its transfers of this file, and its first and last access.
     transfers: BTreeMap<String, (Transfer, Time, Time)>,
 }
@@ -600,7 +643,7 @@ impl Collector {
             .entry(session)
             .or_insert_with(|| (Transfer::default(), time, time));
         (*first, *last) = ((*first).min(time), (*last).max(time));
-        facts.whole |= transfer.record(op);
+        transfer.record(op);
     }
 
     /// The tenants and sequence numbers of the selection's reads recorded before file ids:
@@ -749,7 +792,7 @@ impl Collector {
                 })
                 .collect();
             f.read.bytes_read = f.read.by_session.iter().map(|s| s.bytes_read).sum();
-            f.read.read = read_extent(f.whole, f.read.bytes_read, f.read.size);
+            f.read.read = read_extent(f.transfers.values().map(|(t, ..)| t), f.read.size);
             // Its sessions, in the order they first read it.
             let mut order: Vec<&SessionRead> = f.read.by_session.iter().collect();
             order.sort_by_key(|s| s.first_access);
@@ -964,8 +1007,6 @@ pub struct Reader {
 struct ReaderRow {
     reader: Reader,
     transfer: Transfer,
-    /// A handle's read reached the file's end.
-    whole: bool,
     /// Its size when the session first read it (not said by records from before file ids).
     size: Option<u64>,
 }
@@ -1037,10 +1078,9 @@ impl FileReaders {
                     ..Default::default()
                 },
                 transfer: Transfer::default(),
-                whole: false,
                 size: file.as_ref().map(|f| f.size),
             });
-        row.whole |= row.transfer.record(op);
+        row.transfer.record(op);
         row.reader.first_access.get_or_insert(e.time);
         row.reader.last_access = Some(e.time);
     }
@@ -1053,7 +1093,6 @@ impl FileReaders {
             let ReaderRow {
                 reader: mut r,
                 transfer: t,
-                whole,
                 size,
             } = row;
             let tie = match of {
@@ -1064,7 +1103,7 @@ impl FileReaders {
                 },
             };
             r.bytes_read = t.bytes();
-            r.read = read_extent(whole, r.bytes_read, size);
+            r.read = read_extent([&t], size);
             match sessions.entry(session) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert((r, tie));
@@ -1217,6 +1256,7 @@ mod tests {
             FileOp::CloseRead {
                 bytes: 1000,
                 whole_file: true,
+                ranges: None,
             },
             7,
         ));
@@ -1233,6 +1273,7 @@ mod tests {
             FileOp::CloseRead {
                 bytes: 50,
                 whole_file: false,
+                ranges: None,
             },
             9,
         ));
@@ -1246,6 +1287,7 @@ mod tests {
                 FileOp::CloseRead {
                     bytes: 500,
                     whole_file: false,
+                    ranges: None,
                 },
                 11,
             ));
@@ -1366,6 +1408,7 @@ mod tests {
             let close = FileOp::CloseRead {
                 bytes: 500,
                 whole_file: false,
+                ranges: None,
             };
             readers.add(&file(seq + 1, seq as i64 + 1, "s1", close, 7), None);
         }
@@ -1376,6 +1419,63 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(1000, "whole")]
         );
+    }
+
+    /// Where records say which parts of a file each handle covered, the parts are joined:
+    /// halves read by two handles (or two sessions) are the whole, one half read twice is not
+    /// (though as many bytes were sent as the file holds); where a record does not say (older
+    /// ones), bytes sent count as before, so that an exposure is not understated. The same in
+    /// the report and in `incident file`.
+    #[test]
+    fn parts_read_are_joined_where_records_name_them() {
+        // Each handle of a case: (bytes sent, the parts it covered, if its record says).
+        type Handle = (u64, Option<Vec<(u64, u64)>>);
+        let cases: [(&[Handle], &str); 5] = [
+            (
+                &[(500, Some(vec![(0, 500)])), (500, Some(vec![(500, 1000)]))],
+                "whole",
+            ),
+            (
+                &[(500, Some(vec![(0, 500)])), (500, Some(vec![(0, 500)]))],
+                "partial",
+            ),
+            (&[(1000, Some(vec![(0, 500)]))], "partial"),
+            (&[(500, Some(vec![(0, 500)])), (500, None)], "whole"),
+            (&[(300, Some(vec![(0, 300)])), (500, None)], "partial"),
+        ];
+        for (handles, want) in cases {
+            let close = |bytes: u64, ranges: &Option<Vec<(u64, u64)>>| FileOp::CloseRead {
+                bytes,
+                whole_file: false,
+                ranges: ranges.clone(),
+            };
+            let mut readers = FileReaders::new(7, None, None);
+            let mut c = Collector::default();
+            for (i, (bytes, ranges)) in handles.iter().enumerate() {
+                let seq = 2 * i as u64 + 1;
+                // The report: each handle in a session of its own.
+                let session = format!("s{i}");
+                c.add(&file(seq, seq as i64, &session, FileOp::OpenRead, 7));
+                c.add(&file(
+                    seq + 1,
+                    seq as i64 + 1,
+                    &session,
+                    close(*bytes, ranges),
+                    7,
+                ));
+                // `incident file`: the handles one after the other in one session.
+                readers.add(&file(seq, seq as i64, "s1", FileOp::OpenRead, 7), None);
+                readers.add(
+                    &file(seq + 1, seq as i64 + 1, "s1", close(*bytes, ranges), 7),
+                    None,
+                );
+            }
+            let rows = readers.finish(None);
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].read, want, "{handles:?}");
+            let r = c.finish("account mallory".into());
+            assert_eq!(r.tenants[0].files_read[0].read, want, "{handles:?}");
+        }
     }
 
     /// A connection refused at every attempt is a failed login, not a session; one that logged

@@ -217,7 +217,8 @@ mod tests {
             EventKind::File {
                 op: FileOp::CloseRead {
                     bytes: 10,
-                    whole_file: true
+                    whole_file: true,
+                    ranges: None,
                 },
                 path: "/a.csv".into(),
                 file: None,

@@ -139,6 +139,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
             FileOp::CloseRead {
                 bytes: 3_000_000,
                 whole_file: true,
+                ranges: None,
             },
             "/statement.bin",
         ),
@@ -439,6 +440,7 @@ fn a_first_complete_download_is_durable_and_later_ones_are_recorded() {
         let op = FileOp::CloseRead {
             bytes: 50_000,
             whole_file: true,
+            ranges: None,
         };
         count_ok(all, &op, "/statement.bin")
     };
@@ -454,6 +456,104 @@ get statement.bin third
     assert_eq!(
         std::fs::read(alice.work().join("third")).unwrap(),
         pseudo_random(3, 50_000)
+    );
+}
+
+/// "Read whole" means every byte was sent, not as many bytes as the file holds: a download
+/// that read its first half twice is recorded as partial, with the part it covered, and does
+/// not start the file's after-download retention (which would delete a file nobody had). The
+/// incident commands join the parts a session's handles covered: halves through two handles
+/// are the whole. A handle that reads both halves, out of order, is a whole download.
+#[test]
+fn a_half_read_twice_is_not_a_whole_download() {
+    use sftp_proto::{OpenFlags, RequestOp};
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), pseudo_random(5, 50_000)).unwrap();
+    alice.sftp_ok("put f statement.bin\n");
+    let download = |raw: &mut support::raw::Raw, halves: &[u64]| {
+        let h = raw.open(1, "/statement.bin", OpenFlags::READ);
+        for &at in halves {
+            let r = raw.call(
+                2,
+                RequestOp::Read {
+                    handle: h.clone(),
+                    offset: at,
+                    len: 25_000,
+                },
+            );
+            assert_eq!(r.kind, sftp_proto::message::kind::DATA);
+        }
+        raw.call(3, RequestOp::Close { handle: h });
+    };
+    // One session reads the first half twice; another each half through its own handle.
+    let mut twice = support::raw::Raw::connect(&alice);
+    download(&mut twice, &[0, 0]);
+    let mut halves = support::raw::Raw::connect(&alice);
+    download(&mut halves, &[0]);
+    download(&mut halves, &[25_000]);
+    let data = server.data_dir();
+    let marked = || {
+        support::sqlite_query(
+            &data.join("catalog.db"),
+            "SELECT count(*) FROM nodes WHERE kind = 'file' AND first_download_at IS NOT NULL",
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(marked(), "0");
+    let readers: Vec<(u64, String)> = server
+        .ok(&[
+            "incident",
+            "file",
+            "acme",
+            "/statement.bin",
+            "--format",
+            "jsonl",
+        ])
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["bytes_read"].as_u64().unwrap(),
+                v["read"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut readers = readers;
+    readers.sort();
+    assert_eq!(
+        readers,
+        [(50_000, "partial".to_owned()), (50_000, "whole".to_owned())]
+    );
+    download(&mut halves, &[25_000, 0]);
+    assert_eq!(marked(), "1");
+    drop((twice, halves));
+    // Each close: bytes sent, whole, the parts covered.
+    type Close = (u64, bool, Option<Vec<(u64, u64)>>);
+    let closes: Vec<Close> = export(&data, &["--user", "alice"])
+        .iter()
+        .filter_map(|r| match file(r) {
+            Some((
+                FileOp::CloseRead {
+                    bytes,
+                    whole_file,
+                    ranges,
+                },
+                "/statement.bin",
+                Outcome::Ok,
+            )) => Some((*bytes, *whole_file, ranges.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closes,
+        [
+            (50_000, false, Some(vec![(0, 25_000)])),
+            (25_000, false, Some(vec![(0, 25_000)])),
+            (25_000, false, Some(vec![(25_000, 50_000)])),
+            (50_000, true, None),
+        ]
     );
 }
 

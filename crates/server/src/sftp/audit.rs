@@ -107,6 +107,7 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
                 FileOp::CloseRead {
                     bytes: 0,
                     whole_file: false,
+                    ranges: None,
                 },
                 handle_path(h),
                 false,
@@ -196,12 +197,12 @@ pub fn failed(e: &FsError) -> Outcome {
     }
 }
 
-/// The close of download `f`: the bytes it was sent, and whether they reached its end.
+/// The close of download `f`: the bytes it was sent, and whether they covered the file.
 fn close_read(f: &service::files::ReadFile) -> FileOp {
-    let n = f.bytes_read.load(Ordering::Relaxed);
     FileOp::CloseRead {
-        bytes: n,
-        whole_file: n >= f.node.size,
+        bytes: f.bytes_read.load(Ordering::Relaxed),
+        whole_file: f.read_whole(),
+        ranges: f.partial_ranges(),
     }
 }
 

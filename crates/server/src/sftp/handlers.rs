@@ -323,8 +323,7 @@ async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Served, 
         return Ok(eof());
     }
     if let OpenHandle::Read(f) = h {
-        f.bytes_read
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        f.served(offset, n as u64);
     }
     buf[..DATA_HEADER_LEN].copy_from_slice(&data_header(id, n as u32));
     Ok(Served {

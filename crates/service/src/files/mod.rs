@@ -7,6 +7,7 @@
 //! operation is allowed (the gate did, before dispatch) and never speaks the SFTP wire format.
 
 pub mod classification;
+pub mod coverage;
 pub mod free_space;
 pub mod path;
 pub mod reserve;
@@ -230,18 +231,49 @@ pub struct ReadFile {
     pub path: JailPath,
     pub node: Node,
     pub blob: Arc<dyn BlobReader>,
-    /// Bytes served, to notice a complete download (retention after download).
+    /// Bytes served (a part read again counts again).
     pub bytes_read: AtomicU64,
+    /// Which bytes of the file were served: whether the download read it whole.
+    coverage: Mutex<coverage::Coverage>,
     /// When and at how many bytes progress was last recorded.
     pub progress: Mutex<(i64, u64)>,
 }
 
 impl ReadFile {
+    /// A read served `n` bytes from `offset`.
+    pub fn served(&self, offset: u64, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+        if let Ok(mut c) = self.coverage.lock() {
+            c.add(offset, n);
+        }
+    }
+
+    /// Whether the reads so far sent every byte of the file, for the record of the download
+    /// (an exposure is not understated: where the reads left too many holes to follow, as many
+    /// bytes sent as the file holds counts as whole, as it did before reads were followed).
+    pub fn read_whole(&self) -> bool {
+        match self.coverage.lock() {
+            Ok(c) if c.exact() => c.covers(self.node.size),
+            _ => self.bytes_read.load(Ordering::Relaxed) >= self.node.size,
+        }
+    }
+
+    /// The parts of the file the reads covered, when they did not cover all of it and say
+    /// exactly which they did (for the record of the download).
+    pub fn partial_ranges(&self) -> Option<Vec<(u64, u64)>> {
+        let c = self.coverage.lock().ok()?;
+        (c.exact() && !c.covers(self.node.size)).then(|| c.ranges().to_vec())
+    }
+
     /// Whether closing now completes the file's first whole download (which starts its
-    /// after-download retention: a change the catalog commits).
+    /// after-download retention: a change the catalog commits). Only when every byte was
+    /// sent, as far as is known for certain: a file is never deleted early on a guess.
     pub fn completes_first_download(&self) -> bool {
         self.node.first_download_at.is_none()
-            && self.bytes_read.load(Ordering::Relaxed) >= self.node.size
+            && self
+                .coverage
+                .lock()
+                .is_ok_and(|c| c.exact() && c.covers(self.node.size))
     }
 }
 
@@ -460,6 +492,7 @@ impl Files {
             node,
             blob: blob.into(),
             bytes_read: AtomicU64::new(0),
+            coverage: Mutex::default(),
             progress: Mutex::new((0, 0)),
         })
     }
