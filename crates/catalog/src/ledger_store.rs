@@ -35,6 +35,8 @@ pub struct LedgerMeta {
     pub session: Option<String>,
     /// The key fingerprint or certificate key id of a session or authentication record.
     pub credential: Option<String>,
+    /// The file a file record (or a retention deletion) is about.
+    pub file_id: Option<i64>,
 }
 
 /// A stored record with its indexed fields.
@@ -62,6 +64,9 @@ pub struct LedgerFilter {
     /// Records carrying this credential (those from before ledger migration 0004 carry none:
     /// see [`LedgerStore::credential_from`]).
     pub credential: Option<String>,
+    /// Records about this file (those from before ledger migration 0005 carry no file id in
+    /// their indexed fields: see [`LedgerStore::file_id_from`]).
+    pub file_id: Option<i64>,
     /// Records before this sequence number only.
     pub before_seq: Option<u64>,
 }
@@ -94,14 +99,15 @@ pub struct LedgerStore {
 
 /// First byte of a stored body: the layout of the indexed fields in front of the sealed event.
 /// Layout 1 (before ledger migration 0004): kind, account, tenant, source, session; layout 2
-/// adds the credential.
-const BODY_FORMAT: u8 = 2;
-/// Indexed fields of a body (layout 1 has the first five).
-const FIELDS: usize = 6;
+/// adds the credential; layout 3 (ledger migration 0005) the file id, in decimal.
+const BODY_FORMAT: u8 = 3;
+/// Indexed fields of a body (layout 1 has the first five, layout 2 the first six).
+const FIELDS: usize = 7;
 
 /// The stored body: format byte, the indexed fields (each absent, or a 16-bit length and the
 /// bytes), then the sealed event. The chain's hash covers all of it.
 fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
+    let file_id = meta.file_id.map(|id| id.to_string());
     let fields = [
         Some(meta.kind.as_str()),
         meta.account.as_deref(),
@@ -109,6 +115,7 @@ fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
         meta.source.as_deref(),
         meta.session.as_deref(),
         meta.credential.as_deref(),
+        file_id.as_deref(),
     ];
     let mut out = Vec::with_capacity(1 + FIELDS * 3 + 64 + sealed_event.len());
     out.push(BODY_FORMAT);
@@ -135,6 +142,7 @@ fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; FIELDS], usize)> {
     let (&format, mut rest) = body.split_first()?;
     let present = match format {
         1 => 5,
+        2 => 6,
         BODY_FORMAT => FIELDS,
         _ => return None,
     };
@@ -161,8 +169,8 @@ fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; FIELDS], usize)> {
 }
 
 /// Columns of `records` read by verification and export, in this order.
-const RECORD_COLUMNS: &str =
-    "seq, time, prev_hash, hash, kind, account, tenant, source, session, credential, body";
+const RECORD_COLUMNS: &str = "seq, time, prev_hash, hash, kind, account, tenant, source, session, \
+     credential, file_id, body";
 
 /// One row of [`RECORD_COLUMNS`], borrowed; `None` if a column has the wrong type or size
 /// (tampering).
@@ -185,8 +193,16 @@ fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
             _ => None,
         }
     };
-    let body = blob(10)?;
-    let columns = [text(4)?, text(5)?, text(6)?, text(7)?, text(8)?, text(9)?];
+    let body = blob(11)?;
+    let columns = [
+        text(4)?,
+        text(5)?,
+        text(6)?,
+        text(7)?,
+        text(8)?,
+        text(9)?,
+        text(10)?,
+    ];
     let event_at = decode_body(body).and_then(|(fields, at)| (fields == columns).then_some(at));
     Some(RowView {
         record: RecordView {
@@ -294,6 +310,18 @@ impl LedgerStore {
         let conn = self.lock();
         let v: i64 = conn.query_row(
             "SELECT value FROM ledger_facts WHERE name = 'credential_from'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.max(1) as u64)
+    }
+
+    /// The first sequence number whose record can carry a file id in its indexed fields
+    /// (ledger migration 0005): records before it were written without that field.
+    pub fn file_id_from(&self) -> Result<u64> {
+        let conn = self.lock();
+        let v: i64 = conn.query_row(
+            "SELECT value FROM ledger_facts WHERE name = 'file_id_from'",
             [],
             |r| r.get(0),
         )?;
@@ -498,6 +526,10 @@ fn export_from(
             values.push(Value::Text(v.clone()));
         }
     }
+    if let Some(id) = f.file_id {
+        sql.push_str(" AND file_id = ?");
+        values.push(Value::Text(id.to_string()));
+    }
     if let Some(seq) = f.before_seq {
         sql.push_str(" AND seq < ?");
         values.push(Value::Integer(seq as i64));
@@ -526,7 +558,7 @@ fn export_from(
                 ),
             });
         };
-        let [kind, account, tenant, source, session, credential] = v.columns;
+        let [kind, account, tenant, source, session, credential, file_id] = v.columns;
         out.push(LedgerEntry {
             seq: v.record.seq,
             time: v.record.time,
@@ -538,6 +570,7 @@ fn export_from(
                 source: lossy(source),
                 session: lossy(session),
                 credential: lossy(credential),
+                file_id: lossy(file_id).and_then(|id| id.parse().ok()),
             },
             sealed_event: v.record.body[event_at..].to_vec(),
         });
@@ -554,8 +587,8 @@ fn append_in<'a>(
     // Cached: the writer appends many small batches; parsing was a tenth of its work.
     let mut insert = tx.prepare_cached(
         "INSERT INTO recent (seq, time, prev_hash, hash, kind, account, tenant, source, session,
-                             credential, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             credential, file_id, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     for (time, meta, sealed) in records {
         let body = encode_body(meta, sealed)?;
@@ -574,6 +607,7 @@ fn append_in<'a>(
             meta.source,
             meta.session,
             meta.credential,
+            meta.file_id.map(|id| id.to_string()),
             r.body,
         ])?;
         head = r.head();
@@ -646,6 +680,7 @@ mod tests {
             source: Some("127.0.0.1".into()),
             session: Some("7".into()),
             credential: Some("SHA256:abc".into()),
+            file_id: Some(42),
         }
     }
 
@@ -661,7 +696,8 @@ mod tests {
                 None,
                 Some(&b"127.0.0.1"[..]),
                 Some(&b"7"[..]),
-                Some(&b"SHA256:abc"[..])
+                Some(&b"SHA256:abc"[..]),
+                Some(&b"42"[..])
             ]
         );
         assert_eq!(&body[at..], b"sealed");
@@ -686,10 +722,98 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
                 None
             ]
         );
         assert_eq!(&old[at..], b"sealed");
+        // Layout 2 (before ledger migration 0005): six fields, no file id.
+        let mut two = vec![2u8];
+        for f in [&b"file"[..], b"alice"] {
+            two.push(1);
+            two.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            two.extend_from_slice(f);
+        }
+        two.extend_from_slice(&[0, 0, 0, 0]);
+        two.extend_from_slice(b"sealed");
+        let (fields, at) = decode_body(&two).unwrap();
+        assert_eq!(fields[..2], [Some(&b"file"[..]), Some(&b"alice"[..])]);
+        assert!(fields[2..].iter().all(Option::is_none));
+        assert_eq!(&two[at..], b"sealed");
+    }
+
+    /// A ledger written before migration 0005 (layout-2 bodies, no file id column) verifies and
+    /// exports after it; new records carry their file id, found through its index (which the
+    /// export's query uses); `file_id_from` says where that begins; a file id written into an
+    /// old record's column is caught.
+    #[test]
+    fn a_ledger_from_before_file_ids_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate::run_ledger(&mut conn, &migrate::LEDGER[..4]).unwrap();
+            // Layout 2: kind "file", account "alice", then nothing.
+            let mut body = vec![2u8, 1, 0, 4];
+            body.extend_from_slice(b"file");
+            body.extend_from_slice(&[1, 0, 5]);
+            body.extend_from_slice(b"alice");
+            body.extend_from_slice(&[0, 0, 0, 0]);
+            body.extend_from_slice(b"sealed");
+            let r = ledger::append(&Head::EMPTY, 0, body).unwrap();
+            conn.execute(
+                "INSERT INTO records (seq, time, prev_hash, hash, kind, account, body)
+                 VALUES (?, ?, ?, ?, 'file', 'alice', ?)",
+                rusqlite::params![r.seq as i64, r.time, &r.prev_hash[..], &r.hash[..], r.body],
+            )
+            .unwrap();
+        }
+        let store = LedgerStore::open(&path).unwrap();
+        assert_eq!(store.file_id_from().unwrap(), 2);
+        let other = LedgerMeta {
+            file_id: Some(7),
+            ..meta()
+        };
+        store
+            .append(&[(1, meta(), b"a".to_vec()), (2, other, b"b".to_vec())])
+            .unwrap();
+        // Found in the tail and, once folded, through the index.
+        let of_42 = LedgerFilter {
+            file_id: Some(42),
+            ..Default::default()
+        };
+        let found = |store: &LedgerStore| -> Vec<u64> {
+            store
+                .export(&of_42, 0, 10)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        assert_eq!(found(&store), [2]);
+        store.fold().unwrap();
+        assert_eq!(found(&store), [2]);
+        assert_eq!(store.verify(b"").unwrap().unwrap().records, 3);
+        let all = store.export(&LedgerFilter::default(), 0, 10).unwrap();
+        let ids: Vec<Option<i64>> = all.iter().map(|e| e.meta.file_id).collect();
+        assert_eq!(ids, [None, Some(42), Some(7)]);
+        let plan: String = store
+            .lock()
+            .query_row(
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT {RECORD_COLUMNS} FROM records
+                      WHERE seq > 0 AND file_id = '42' ORDER BY seq LIMIT 10"
+                ),
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("records_file_id"), "{plan}");
+        store
+            .lock()
+            .execute("UPDATE records SET file_id = '42' WHERE seq = 1", [])
+            .unwrap();
+        assert!(store.verify(b"").unwrap().is_err());
     }
 
     fn count(store: &LedgerStore, table: &str) -> i64 {

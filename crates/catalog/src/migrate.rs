@@ -16,6 +16,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0007_classes.sql"),
     include_str!("../migrations/sqlite/0008_classify_patterns.sql"),
     include_str!("../migrations/sqlite/0009_file_history.sql"),
+    include_str!("../migrations/sqlite/0010_outbox_file_id.sql"),
 ];
 
 /// The ledger database's migrations.
@@ -24,6 +25,7 @@ pub const LEDGER: &[&str] = &[
     include_str!("../migrations/ledger/0002_body_key.sql"),
     include_str!("../migrations/ledger/0003_recent.sql"),
     include_str!("../migrations/ledger/0004_credential.sql"),
+    include_str!("../migrations/ledger/0005_file_id.sql"),
 ];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {

@@ -28,8 +28,9 @@ pub struct OutboxRecord {
 /// Adds `r` to the outbox inside the caller's transaction.
 pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, r: &OutboxRecord) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO ledger_outbox (id, queued_ns, time, kind, account, tenant, source, session, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ledger_outbox (id, queued_ns, time, kind, account, tenant, source, session,
+                                    file_id, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(rusqlite::params![
         r.id,
@@ -40,6 +41,7 @@ pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, r: &OutboxRecord) -> Result
         r.meta.tenant,
         r.meta.source,
         r.meta.session,
+        r.meta.file_id,
         r.sealed_event,
     ])?;
     Ok(())
@@ -59,7 +61,7 @@ impl Outbox {
     pub fn pending(&self) -> Result<Vec<OutboxRecord>> {
         self.direct.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT id, queued_ns, time, kind, account, tenant, source, session, body
+                "SELECT id, queued_ns, time, kind, account, tenant, source, session, file_id, body
                    FROM ledger_outbox ORDER BY queued_ns, id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -75,8 +77,9 @@ impl Outbox {
                         session: r.get(7)?,
                         // Only file operations ride catalog changes: they name no credential.
                         credential: None,
+                        file_id: r.get(8)?,
                     },
-                    sealed_event: r.get(8)?,
+                    sealed_event: r.get(9)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

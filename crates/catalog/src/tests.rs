@@ -203,6 +203,8 @@ fn outbox_record(id: i64, sealed: &[u8]) -> OutboxRecord {
         meta: LedgerMeta {
             kind: "file".into(),
             account: Some("alice".into()),
+            // Kept through the outbox, as the ledger indexes it.
+            file_id: Some(10 * id),
             ..LedgerMeta::default()
         },
         sealed_event: sealed.to_vec(),

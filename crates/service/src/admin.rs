@@ -566,14 +566,41 @@ impl Admin {
             .collect();
         // Which of the ids the tenant's records name (an id asked for must be the tenant's).
         let mut named = vec![false; ids.len()];
-        ledger_read::for_each(&store, &key, &filter, |r| {
-            let lineage = history.add(&r);
+        // Records since ledger migration 0005 carry their file's id in an indexed field. A
+        // tenant with no records before that has every read tied to its file by id: only each
+        // file's own records are read. Otherwise its whole history is replayed (reads recorded
+        // before file ids are tied through its paths, which only a replay follows).
+        let before_index = LedgerFilter {
+            before_seq: Some(store.file_id_from()?),
+            ..filter.clone()
+        };
+        if store.export(&before_index, 0, 1)?.is_empty() {
             for (file, named) in readers.iter_mut().zip(&mut named) {
-                file.add(&r, lineage);
-                *named |= crate::incident::names_file(&r, file.file_id());
+                // By id alone (ids are never given twice), then kept to this tenant's records.
+                let of_file = LedgerFilter {
+                    file_id: Some(file.file_id()),
+                    ..Default::default()
+                };
+                ledger_read::for_each(&store, &key, &of_file, |r| {
+                    if r.event.tenant.as_deref() == Some(t.name.as_str())
+                        && r.event.time.as_secs() >= t.created_at
+                    {
+                        file.add(&r, None);
+                        *named |= crate::incident::names_file(&r, file.file_id());
+                    }
+                    Ok::<(), AdminError>(())
+                })?;
             }
-            Ok::<(), AdminError>(())
-        })?;
+        } else {
+            ledger_read::for_each(&store, &key, &filter, |r| {
+                let lineage = history.add(&r);
+                for (file, named) in readers.iter_mut().zip(&mut named) {
+                    file.add(&r, lineage);
+                    *named |= crate::incident::names_file(&r, file.file_id());
+                }
+                Ok::<(), AdminError>(())
+            })?;
+        }
         let mut out = Vec::new();
         for ((id, file), named) in ids.into_iter().zip(readers).zip(named) {
             let node = self.catalog.node(id).await?.filter(|n| n.tenant_id == t.id);

@@ -116,6 +116,11 @@ pub fn meta(e: &Event) -> LedgerMeta {
             | events::EventKind::Auth { credential, .. } => credential.clone(),
             _ => None,
         },
+        file_id: match &e.kind {
+            events::EventKind::File { file, .. } => file.map(|f| f.id),
+            events::EventKind::RetentionDelete { file_id, .. } => Some(*file_id),
+            _ => None,
+        },
     }
 }
 

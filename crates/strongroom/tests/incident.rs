@@ -715,7 +715,9 @@ fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_ro
 }
 
 /// Appends records to the ledger of `data_dir` as a server from before file ids (schema 1)
-/// wrote them: `bodies` are the events' JSON, sealed and chained as that server did.
+/// wrote them: `bodies` are the events' JSON, sealed and chained as that server did. As an
+/// upgrade leaves the ledger, its file id index begins after them (ledger migration 0005 ran
+/// later than any such record was written).
 fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
     let master = service::config::MasterKeySource::File(data_dir.join("master.key"));
     let (store, key) = service::admin::open_ledger(data_dir, &master).unwrap();
@@ -730,8 +732,15 @@ fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
             )
         })
         .collect();
-    store.append(&batch).unwrap();
+    let head = store.append(&batch).unwrap();
     store.fold().unwrap();
+    support::sqlite(
+        &data_dir.join("ledger.db"),
+        &format!(
+            "UPDATE ledger_facts SET value = {} WHERE name = 'file_id_from'",
+            head.seq + 1
+        ),
+    );
 }
 
 /// An installation upgraded from a server that recorded no file ids (schema 1): the reads
