@@ -307,22 +307,20 @@ impl LedgerStore {
     /// The first sequence number whose record can carry a credential (ledger migration 0004):
     /// records before it were written without that field.
     pub fn credential_from(&self) -> Result<u64> {
-        let conn = self.lock();
-        let v: i64 = conn.query_row(
-            "SELECT value FROM ledger_facts WHERE name = 'credential_from'",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(v.max(1) as u64)
+        self.first_seq_of("credential_from")
     }
 
     /// The first sequence number whose record can carry a file id in its indexed fields
     /// (ledger migration 0005): records before it were written without that field.
     pub fn file_id_from(&self) -> Result<u64> {
-        let conn = self.lock();
-        let v: i64 = conn.query_row(
-            "SELECT value FROM ledger_facts WHERE name = 'file_id_from'",
-            [],
+        self.first_seq_of("file_id_from")
+    }
+
+    /// A sequence number a migration recorded in `ledger_facts` (where an indexed field begins).
+    fn first_seq_of(&self, fact: &str) -> Result<u64> {
+        let v: i64 = self.lock().query_row(
+            "SELECT value FROM ledger_facts WHERE name = ?",
+            [fact],
             |r| r.get(0),
         )?;
         Ok(v.max(1) as u64)

@@ -196,6 +196,17 @@ pub struct NodeRef {
     pub replaced: Option<ReplacedNode>,
 }
 
+impl NodeRef {
+    /// Node `id` of `size` bytes, touched by a change that replaced nothing.
+    pub fn touched(id: i64, size: u64) -> Self {
+        Self {
+            id,
+            size,
+            replaced: None,
+        }
+    }
+}
+
 /// A node whose contents a change replaced: its id and its size then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplacedNode {
@@ -386,15 +397,7 @@ impl Catalog {
             ])
             .map_err(exists_or_direct)?;
             let id = tx.last_insert_rowid();
-            insert_record(
-                tx,
-                record.as_ref(),
-                NodeRef {
-                    id,
-                    size: 0,
-                    replaced: None,
-                },
-            )?;
+            insert_record(tx, record.as_ref(), NodeRef::touched(id, 0))?;
             Ok(id)
         })
         .await
@@ -421,15 +424,7 @@ impl Catalog {
             };
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(
-                tx,
-                record.as_ref(),
-                NodeRef {
-                    id,
-                    size,
-                    replaced: None,
-                },
-            )?;
+            insert_record(tx, record.as_ref(), NodeRef::touched(id, size))?;
             Ok(blob)
         })
         .await
@@ -461,15 +456,7 @@ impl Catalog {
             }
             tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
                 .execute([id])?;
-            insert_record(
-                tx,
-                record.as_ref(),
-                NodeRef {
-                    id,
-                    size: 0,
-                    replaced: None,
-                },
-            )
+            insert_record(tx, record.as_ref(), NodeRef::touched(id, 0))
         })
         .await
     }
@@ -663,15 +650,7 @@ impl Catalog {
                 times.map(|t| t.1),
                 id
             ])?;
-            insert_record(
-                tx,
-                record.as_ref(),
-                NodeRef {
-                    id,
-                    size: size_of(tx, id)?,
-                    replaced: None,
-                },
-            )
+            insert_record(tx, record.as_ref(), NodeRef::touched(id, size_of(tx, id)?))
         })
         .await
     }
@@ -698,11 +677,7 @@ impl Catalog {
             insert_record(
                 tx,
                 record.as_ref(),
-                NodeRef {
-                    id,
-                    size: size_of(tx, id)?,
-                    replaced: None,
-                },
+                NodeRef::touched(id, size_of(tx, id)?),
             )
         })
         .await
