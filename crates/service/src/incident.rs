@@ -277,6 +277,11 @@ pub struct Totals {
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
     pub classes: BTreeMap<String, u64>,
+    /// Changes the selection made (uploads, renames, removals, …), and of them those that
+    /// replaced a file (an upload over it, a rename over it): what a summary must not leave
+    /// out when nothing was read.
+    pub changes: usize,
+    pub changes_replacing: usize,
 }
 
 /// The ledger range the report rests on, and what lets a third party check it.
@@ -868,7 +873,11 @@ impl Report {
                     *sum.classes.entry(class.clone()).or_default() += n;
                 }
             }
+            sum.changes = t.changes.len();
+            sum.changes_replacing = t.changes.iter().filter(|c| c.replaced.is_some()).count();
             all.tenants += usize::from(!t.files_read.is_empty());
+            all.changes += sum.changes;
+            all.changes_replacing += sum.changes_replacing;
             all.files += sum.files;
             all.files_partial += sum.files_partial;
             all.bytes_read += sum.bytes_read;

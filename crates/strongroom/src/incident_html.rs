@@ -7,7 +7,7 @@ use askama::Template;
 use events::Time;
 use std::collections::BTreeMap;
 
-use service::incident::{Change, FileRead, Report};
+use service::incident::{Change, FileRead, Report, Totals};
 
 use crate::printable::printable;
 
@@ -39,6 +39,11 @@ impl Page<'_> {
             0 => String::new(),
             n => format!(" ({n} of them in part: their classes count in full)"),
         }
+    }
+
+    /// `3 changes, 1 of them replacing a file`, or `no changes`.
+    fn changes_text(&self, t: &Totals) -> String {
+        crate::units::changes_made(t.changes, t.changes_replacing)
     }
 
     /// `23,121 bytes (22.6 KiB)`.
@@ -317,7 +322,7 @@ mod tests {
         };
         let page = render(&report, Time::from_millis(1_800_000_001_000)).unwrap();
         assert!(
-            page.contains(">0 tenants, 0 files read,\n0 bytes."),
+            page.contains(">0 tenants, 0 files read,\n0 bytes; no changes."),
             "{page}"
         );
         assert!(

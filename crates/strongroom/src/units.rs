@@ -108,6 +108,16 @@ pub fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
+/// `no changes`, `3 changes, 1 of them replacing a file`: what a selection changed, which a
+/// summary says even when it read nothing (tampering is the other half of an incident).
+pub fn changes_made(changes: usize, replacing: usize) -> String {
+    match (changes, replacing) {
+        (0, _) => "no changes".into(),
+        (n, 0) => counted(n, "change"),
+        (n, r) => format!("{}, {r} of them replacing a file", counted(n, "change")),
+    }
+}
+
 /// `23,121 bytes (22.6 KiB)`: exact, and at a glance.
 pub fn bytes_for_people(n: u64) -> String {
     let digits = n.to_string();
@@ -164,6 +174,13 @@ mod tests {
         assert!(whole("36h", DAY, "x").is_err());
         assert_eq!(count("5").unwrap(), Some(5));
         assert!(count("-1").is_err());
+    }
+
+    #[test]
+    fn changes_are_said_with_those_that_replaced_a_file() {
+        assert_eq!(changes_made(0, 0), "no changes");
+        assert_eq!(changes_made(1, 0), "1 change");
+        assert_eq!(changes_made(3, 1), "3 changes, 1 of them replacing a file");
     }
 
     #[test]

@@ -211,6 +211,11 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     );
     assert_eq!(r["totals"]["files"], 5);
     assert_eq!(
+        (&r["totals"]["changes"], &r["totals"]["changes_replacing"]),
+        (&serde_json::json!(5), &serde_json::json!(2)),
+        "{r:#}"
+    );
+    assert_eq!(
         r["totals"]["bytes_read"].as_u64(),
         Some(size + 100 * 1024 * 3 + 32 * 1024)
     );
@@ -579,6 +584,10 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         "{cell_start}…{cell_end} in {dom}"
     );
     assert_eq!(dom.matches("<td class=\"replaced\">").count(), 2, "{dom}");
+    assert!(
+        dom.contains("; 5 changes, 2 of them replacing a file.</p>"),
+        "{dom}"
+    );
     let shot = page.with_extension("png");
     chromium(
         &page,
