@@ -538,9 +538,11 @@ impl Detector {
         };
         // Canaries: opened for reading, renamed or removed, by anyone, whatever came of it;
         // or replaced: overwritten by an upload (as ransomware rewrites files in place), or
-        // removed by a rename over it (the record names the canary as what it replaced).
+        // removed by a rename over it (the record names the canary as what it replaced); or an
+        // attempt to write over it that was refused (one that is not is seen at its commit).
         let touched = match op {
             FileOp::OpenRead | FileOp::Rename { replaced: None, .. } | FileOp::Remove => file,
+            FileOp::OpenWrite if !outcome.is_ok() => file,
             FileOp::Rename {
                 replaced: Some(r), ..
             } => {

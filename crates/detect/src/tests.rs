@@ -273,6 +273,30 @@ fn a_canary_is_critical_and_listing_it_is_nothing() {
     assert_eq!(sim.rules(), [("canary", Severity::Critical)]);
 }
 
+/// An open for writing on a canary: refused, it is critical at once; allowed, it is seen when
+/// the upload commits (its close names the canary as what it replaced), not twice.
+#[test]
+fn a_refused_write_on_a_canary_is_critical_and_an_allowed_one_is_seen_once() {
+    let mut sim = Sim::new();
+    sim.d.set_canaries("acme", [77]);
+    sim.login(T0, "mallory", "s", "10.0.0.1");
+    sim.file(T0 + 1, "mallory", "s", "10.0.0.1", FileOp::OpenWrite, 77);
+    assert!(sim.alerts.is_empty());
+    sim.event(
+        T0 + 2,
+        "mallory",
+        "s",
+        "10.0.0.1",
+        EventKind::File {
+            op: FileOp::OpenWrite,
+            path: "/f77".into(),
+            file: Some(FileRef { id: 77, size: 900 }),
+            outcome: Outcome::Denied("permission denied: this account is read-only".into()),
+        },
+    );
+    assert_eq!(sim.rules(), [("canary", Severity::Critical)]);
+}
+
 #[test]
 fn a_canary_overwritten_or_renamed_over_is_critical() {
     let mut sim = Sim::new();

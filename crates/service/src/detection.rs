@@ -51,6 +51,10 @@ pub struct AlertRecord {
 pub struct Detection {
     detector: Mutex<Detector>,
     raised: mpsc::UnboundedSender<Alert>,
+    /// Held by a refresh from its catalog reads to its update ([`refresh`]): the one that
+    /// updates last read last (a canary added while a periodic refresh was reading would
+    /// otherwise be dropped again by that refresh's older reads).
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl RecordObserver for Detection {
@@ -77,6 +81,7 @@ impl Detection {
             Arc::new(Self {
                 detector: Mutex::new(Detector::new(config)),
                 raised,
+                refreshing: tokio::sync::Mutex::new(()),
             }),
             rx,
         )
@@ -309,6 +314,7 @@ pub async fn store_and_record(catalog: &Catalog, ledger: &Ledger, r: &AlertRecor
 /// Refreshes what the detector knows of the catalog: each tenant's size and canaries, and the
 /// threshold overrides.
 pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Config) {
+    let _one_at_a_time = detection.refreshing.lock().await;
     let Ok(tenants) = catalog.list_tenants().await else {
         return;
     };

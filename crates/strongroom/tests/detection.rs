@@ -356,11 +356,12 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
             .contains("locked (alert")
     );
     // Bob renames his file over the other (POSIX rename, as OpenSSH's sftp does).
-    sftp_from(
+    let out = sftp_from(
         &bob,
         "127.0.0.3",
         "rename /reports/z.csv /reports/customers-2027.csv\n",
     );
+    assert!(out.status.success(), "{out:?}");
     let b = wait_for_alert(&server, "bob");
     assert_eq!(
         b["summary"],
@@ -370,6 +371,58 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
     assert!(
         server
             .ok(&["user", "show", "bob"])
+            .contains("locked (alert")
+    );
+}
+
+/// A canary touched by a request the account may not make is touched all the same: an
+/// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
+/// write over it. Both refused, both critical; a refused request on another file is nothing.
+#[test]
+fn a_canary_touched_by_a_refused_request_is_critical() {
+    let server = Server::start_with_config(CONFIG);
+    let loader = server.account("acme", "loader", "full");
+    let dropbox = server.account("acme", "dropbox", "upload-only");
+    let viewer = server.account("acme", "viewer", "read-only");
+    std::fs::write(loader.work().join("r.csv"), "a,b\n").unwrap();
+    loader.sftp_ok("mkdir /reports\nput r.csv /reports/r.csv\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    // Refused on an ordinary file: no alert.
+    let out = sftp_from(&dropbox, "127.0.0.2", "get /reports/r.csv got.csv\n");
+    assert!(!out.status.success());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+
+    let out = sftp_from(
+        &dropbox,
+        "127.0.0.2",
+        "get /reports/customers-2026.csv got.csv\n",
+    );
+    assert!(!out.status.success());
+    let a = wait_for_alert(&server, "dropbox");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("critical"), Some("canary"))
+    );
+    assert_eq!(
+        a["summary"],
+        "dropbox touched canary file /reports/customers-2026.csv (open_read) in tenant acme"
+    );
+    std::fs::write(viewer.work().join("x.csv"), "x\n").unwrap();
+    let out = sftp_from(
+        &viewer,
+        "127.0.0.3",
+        "put x.csv /reports/customers-2026.csv\n",
+    );
+    assert!(!out.status.success());
+    let v = wait_for_alert(&server, "viewer");
+    assert_eq!(
+        v["summary"],
+        "viewer touched canary file /reports/customers-2026.csv (open_write) in tenant acme"
+    );
+    assert!(
+        server
+            .ok(&["user", "show", "viewer"])
             .contains("locked (alert")
     );
 }

@@ -143,8 +143,9 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
     }
 }
 
-/// What a refused request attempted, as a domain operation.
-fn attempted(op: &RequestOp) -> (FileOp, String) {
+/// What a refused request attempted, as a domain operation, and the path it named (none for
+/// an operation on a handle).
+fn attempted(op: &RequestOp) -> (FileOp, Option<&bytes::Bytes>) {
     use RequestOp as O;
     match op {
         O::Open { path, flags, .. } => {
@@ -156,35 +157,35 @@ fn attempted(op: &RequestOp) -> (FileOp, String) {
             } else {
                 FileOp::OpenRead
             };
-            (op, shown(path))
+            (op, Some(path))
         }
-        O::Opendir { path } => (FileOp::Opendir, shown(path)),
-        O::Read { .. } => (FileOp::Read, String::new()),
-        O::Write { .. } => (FileOp::Write, String::new()),
-        O::Readdir { .. } => (FileOp::Readdir { entries: None }, String::new()),
-        O::Stat { path } | O::Lstat { path } => (FileOp::Stat, shown(path)),
-        O::Fstat { .. } => (FileOp::Stat, String::new()),
+        O::Opendir { path } => (FileOp::Opendir, Some(path)),
+        O::Read { .. } => (FileOp::Read, None),
+        O::Write { .. } => (FileOp::Write, None),
+        O::Readdir { .. } => (FileOp::Readdir { entries: None }, None),
+        O::Stat { path } | O::Lstat { path } => (FileOp::Stat, Some(path)),
+        O::Fstat { .. } => (FileOp::Stat, None),
         O::Setstat { path, .. } | O::Extended(Extended::Lsetstat { path, .. }) => {
-            (FileOp::Setstat, shown(path))
+            (FileOp::Setstat, Some(path))
         }
-        O::Fsetstat { .. } => (FileOp::Setstat, String::new()),
-        O::Remove { path } => (FileOp::Remove, shown(path)),
-        O::Mkdir { path, .. } => (FileOp::Mkdir, shown(path)),
-        O::Rmdir { path } => (FileOp::Rmdir, shown(path)),
+        O::Fsetstat { .. } => (FileOp::Setstat, None),
+        O::Remove { path } => (FileOp::Remove, Some(path)),
+        O::Mkdir { path, .. } => (FileOp::Mkdir, Some(path)),
+        O::Rmdir { path } => (FileOp::Rmdir, Some(path)),
         O::Rename { from, to } | O::Extended(Extended::PosixRename { from, to }) => (
             FileOp::Rename {
                 to: Some(shown(to)),
                 replaced: None,
             },
-            shown(from),
+            Some(from),
         ),
-        O::Symlink { link, .. } => (FileOp::Link, shown(link)),
-        O::Extended(Extended::Hardlink { to, .. }) => (FileOp::Link, shown(to)),
+        O::Symlink { link, .. } => (FileOp::Link, Some(link)),
+        O::Extended(Extended::Hardlink { to, .. }) => (FileOp::Link, Some(to)),
         other => (
             FileOp::Other {
                 request: other.name().to_owned(),
             },
-            String::new(),
+            None,
         ),
     }
 }
@@ -434,15 +435,23 @@ pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
     ctx.ledger.emit(e);
 }
 
-/// Records a request the gate refused.
-pub fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
-    let (op, path) = attempted(op);
+/// Records a request the gate refused, naming the file it attempted where its path names one
+/// (a canary is touched even when the touch is refused: detection sees it).
+pub async fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
+    let (op, raw) = attempted(op);
+    let file = match raw.map(JailPath::parse) {
+        Some(Ok(path)) => ctx.files.resolve(&path).await.ok().map(|node| FileRef {
+            id: node.id,
+            size: node.size,
+        }),
+        _ => None,
+    };
     let mut e = ctx.event.clone();
     e.time = ctx.clock.now();
     e.kind = EventKind::File {
         op,
-        path,
-        file: None,
+        path: raw.map(shown).unwrap_or_default(),
+        file,
         outcome: Outcome::Denied(why.to_owned()),
     };
     ctx.ledger.emit(e);

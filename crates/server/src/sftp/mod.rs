@@ -370,7 +370,7 @@ impl Driver {
         let id = req.id;
         let mut op = req.op;
         if let Err(denied) = domain::authorize(self.ctx.principal.access, &mut op) {
-            handlers::record_denial(&self.ctx, &op, denied.0);
+            handlers::record_denial(&self.ctx, &op, denied.0).await;
             self.out
                 .send(status::reply(id, StatusCode::PERMISSION_DENIED, denied.0))
                 .await;
