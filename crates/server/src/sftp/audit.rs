@@ -200,10 +200,11 @@ pub fn failed(e: &FsError) -> Outcome {
 
 /// The close of download `f`: the bytes it was sent, and whether they covered the file.
 fn close_read(f: &service::files::ReadFile) -> FileOp {
+    let (whole_file, ranges) = f.extent();
     FileOp::CloseRead {
         bytes: f.bytes_read.load(Ordering::Relaxed),
-        whole_file: f.read_whole(),
-        ranges: f.partial_ranges(),
+        whole_file,
+        ranges,
     }
 }
 

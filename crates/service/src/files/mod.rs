@@ -248,21 +248,18 @@ impl ReadFile {
         }
     }
 
-    /// Whether the reads so far sent every byte of the file, for the record of the download
-    /// (an exposure is not understated: where the reads left too many holes to follow, as many
-    /// bytes sent as the file holds counts as whole, as it did before reads were followed).
-    pub fn read_whole(&self) -> bool {
+    /// What the reads so far covered, for the record of the download: whether they sent every
+    /// byte of the file, and when they did not, the parts they did (when those are known
+    /// exactly). An exposure is not understated: where the reads left too many holes to follow,
+    /// as many bytes sent as the file holds counts as whole, as it did before reads were
+    /// followed.
+    pub fn extent(&self) -> (bool, Option<Vec<(u64, u64)>>) {
+        let sent_all = || self.bytes_read.load(Ordering::Relaxed) >= self.node.size;
         match self.coverage.lock() {
-            Ok(c) if c.exact() => c.covers(self.node.size),
-            _ => self.bytes_read.load(Ordering::Relaxed) >= self.node.size,
+            Ok(c) if c.exact() && c.covers(self.node.size) => (true, None),
+            Ok(c) if c.exact() => (false, Some(c.ranges().to_vec())),
+            _ => (sent_all(), None),
         }
-    }
-
-    /// The parts of the file the reads covered, when they did not cover all of it and say
-    /// exactly which they did (for the record of the download).
-    pub fn partial_ranges(&self) -> Option<Vec<(u64, u64)>> {
-        let c = self.coverage.lock().ok()?;
-        (c.exact() && !c.covers(self.node.size)).then(|| c.ranges().to_vec())
     }
 
     /// Whether closing now completes the file's first whole download (which starts its
