@@ -316,6 +316,18 @@ impl LedgerStore {
         self.first_seq_of("file_id_from")
     }
 
+    /// Every source address the ledger's records carry, each once, in no particular order
+    /// (read from the source index: for selecting a wide network's addresses).
+    pub fn sources(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT source FROM records WHERE source IS NOT NULL
+             UNION SELECT DISTINCT source FROM recent WHERE source IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// A sequence number a migration recorded in `ledger_facts` (where an indexed field begins).
     fn first_seq_of(&self, fact: &str) -> Result<u64> {
         let v: i64 = self.lock().query_row(

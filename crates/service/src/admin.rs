@@ -355,8 +355,11 @@ impl Admin {
             }],
             // One pass per address (the ledger's source index is exact).
             Selection::Address(net) => {
-                ledger_read::address_filters(net, &range).map_err(|why| {
-                    AdminError::Invalid(format!("{why}, or select by --user or --key"))
+                ledger_read::address_filters(&store, net, &range).map_err(|e| match e {
+                    LedgerReadError::TooWide(why) => {
+                        AdminError::Invalid(format!("{why}, or select by --user or --key"))
+                    }
+                    other => other.into(),
                 })?
             }
             Selection::Session(s) => vec![LedgerFilter {
@@ -958,7 +961,11 @@ where
     match network {
         None => ledger_read::for_each(&store, &body_key, filter, each),
         Some(net) => {
-            let filters = ledger_read::address_filters(net, filter).map_err(AdminError::Invalid)?;
+            let filters =
+                ledger_read::address_filters(&store, net, filter).map_err(|e| match e {
+                    LedgerReadError::TooWide(why) => AdminError::Invalid(why),
+                    other => other.into(),
+                })?;
             ledger_read::for_each_of(&store, &body_key, &filters, each)
         }
     }

@@ -22,6 +22,9 @@ pub enum LedgerReadError {
     Sealed(u64),
     #[error("record {seq}: its event does not read: {why}")]
     Unreadable { seq: u64, why: String },
+    /// A network selection holds too many addresses to read one by one.
+    #[error("{0}")]
+    TooWide(String),
 }
 
 /// Calls `each` with every record `filter` selects, in sequence order; stops at the first
@@ -50,30 +53,54 @@ where
     }
 }
 
-/// The most addresses a network selection may hold: each is one pass over the ledger's source
-/// index (records carry addresses, not networks), so that a selection stays within seconds.
+/// Networks of at most this many addresses are read address by address as they are; a wider
+/// one is read through the addresses the ledger holds in it ([`MAX_NETWORK_SOURCES`]).
 pub const MAX_NETWORK_ADDRESSES: u32 = 256;
+
+/// The most addresses of a wide network that the ledger may hold for a selection of it: each is
+/// one pass over the ledger's source index, and a selection stays within seconds.
+pub const MAX_NETWORK_SOURCES: usize = 4096;
 
 /// Records read per query and filter when several filters are merged ([`for_each_of`]).
 const MERGED_PAGE: u32 = 512;
 
 /// `base` narrowed to each address of `net` (canonical, as the ledger records addresses), one
-/// filter per address; `Err` says why when `net` holds more than [`MAX_NETWORK_ADDRESSES`].
-pub fn address_filters(net: &IpNet, base: &LedgerFilter) -> Result<Vec<LedgerFilter>, String> {
-    let max = MAX_NETWORK_ADDRESSES;
-    if net.max_prefix_len() - net.prefix_len() > max.ilog2() as u8 {
-        return Err(format!(
-            "network {net} holds more than {max} addresses: give a smaller one"
-        ));
+/// filter per address: every address of a network of at most [`MAX_NETWORK_ADDRESSES`], else
+/// those the ledger's records carry (an IPv6 /64, an IPv4 /16: at most
+/// [`MAX_NETWORK_SOURCES`] of them). `Err` says why a network cannot be selected.
+pub fn address_filters(
+    store: &LedgerStore,
+    net: &IpNet,
+    base: &LedgerFilter,
+) -> Result<Vec<LedgerFilter>, LedgerReadError> {
+    let narrowed = |addr: String| LedgerFilter {
+        source: Some(addr),
+        ..base.clone()
+    };
+    if net.max_prefix_len() - net.prefix_len() <= MAX_NETWORK_ADDRESSES.ilog2() as u8 {
+        // Every address, the network's and broadcast ones included (`hosts` leaves them out).
+        let all = net
+            .subnets(net.max_prefix_len())
+            .map_err(|e| LedgerReadError::TooWide(e.to_string()))?;
+        return Ok(all.map(|host| narrowed(host.addr().to_string())).collect());
     }
-    Ok(net
-        .subnets(net.max_prefix_len())
-        .map_err(|e| e.to_string())?
-        .map(|host| LedgerFilter {
-            source: Some(host.addr().to_string()),
-            ..base.clone()
+    let mut seen: Vec<String> = store
+        .sources()?
+        .into_iter()
+        .filter(|s| {
+            s.parse::<std::net::IpAddr>()
+                .is_ok_and(|addr| net.contains(&addr))
         })
-        .collect())
+        .collect();
+    if seen.len() > MAX_NETWORK_SOURCES {
+        return Err(LedgerReadError::TooWide(format!(
+            "network {net} holds {} addresses the ledger has records of, more than \
+             {MAX_NETWORK_SOURCES}: give a smaller one",
+            seen.len()
+        )));
+    }
+    seen.sort();
+    Ok(seen.into_iter().map(narrowed).collect())
 }
 
 /// Calls `each` with every record any of `filters` selects, once, in sequence order (the
@@ -281,10 +308,22 @@ mod tests {
         };
         // A /31: addresses .0 and .1.
         let net: IpNet = "10.0.0.0/31".parse().unwrap();
-        let filters = address_filters(&net, &LedgerFilter::default()).unwrap();
+        let filters = address_filters(&store, &net, &LedgerFilter::default()).unwrap();
         assert_eq!(filters.len(), 2);
         let want: Vec<u64> = (1..=3000).filter(|s| (s - 1) % 4 < 2).collect();
         assert_eq!(read(&filters), want);
+        // A /8: the addresses the ledger holds in it (four), not sixteen million.
+        let wide: IpNet = "10.0.0.0/8".parse().unwrap();
+        let filters = address_filters(&store, &wide, &LedgerFilter::default()).unwrap();
+        let sources: Vec<_> = filters.iter().map(|f| f.source.clone().unwrap()).collect();
+        assert_eq!(sources, ["10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+        assert_eq!(read(&filters), (1..=3000).collect::<Vec<u64>>());
+        let elsewhere: IpNet = "192.168.0.0/16".parse().unwrap();
+        assert!(
+            address_filters(&store, &elsewhere, &LedgerFilter::default())
+                .unwrap()
+                .is_empty()
+        );
         // Overlapping filters: a record both select is handed on once.
         let overlapping = [
             LedgerFilter {
@@ -300,18 +339,36 @@ mod tests {
             .filter(|s| (s - 1) % 7 == 0 || (s - 1) % 4 == 0)
             .collect();
         assert_eq!(read(&overlapping), want);
-        // Too wide a network is refused, with why.
-        let wide: IpNet = "10.0.0.0/23".parse().unwrap();
+        // More addresses in a wide network than a selection reads one by one: refused, with why.
+        let many: Vec<_> = (0..=MAX_NETWORK_SOURCES as u32)
+            .map(|i| {
+                let mut e = events::Event::new(
+                    Time::from_millis(1_900_000_000_000),
+                    EventKind::File {
+                        op: FileOp::Stat,
+                        path: "/x".into(),
+                        file: None,
+                        outcome: Outcome::Ok,
+                    },
+                );
+                e.source = Some(format!("10.1.{}.{}:22", i / 256, i % 256).parse().unwrap());
+                crate::audit::stored(&e, &body_key)
+            })
+            .collect();
+        store.append(&many).unwrap();
+        let crowded: IpNet = "10.1.0.0/16".parse().unwrap();
+        let refused = address_filters(&store, &crowded, &LedgerFilter::default()).unwrap_err();
         assert_eq!(
-            address_filters(&wide, &LedgerFilter::default()).unwrap_err(),
-            "network 10.0.0.0/23 holds more than 256 addresses: give a smaller one"
+            refused.to_string(),
+            "network 10.1.0.0/16 holds 4097 addresses the ledger has records of, more than 4096: \
+             give a smaller one"
         );
+        // Every address of a /24, the network's and broadcast ones too, without reading the
+        // ledger's addresses.
         let widest: IpNet = "10.0.0.0/24".parse().unwrap();
-        assert_eq!(
-            address_filters(&widest, &LedgerFilter::default())
-                .unwrap()
-                .len(),
-            256
-        );
+        let filters = address_filters(&store, &widest, &LedgerFilter::default()).unwrap();
+        assert_eq!(filters.len(), 256);
+        assert_eq!(filters[0].source.as_deref(), Some("10.0.0.0"));
+        assert_eq!(filters[255].source.as_deref(), Some("10.0.0.255"));
     }
 }

@@ -35,6 +35,14 @@ pub fn usage_or(e: AdminError) -> anyhow::Error {
     }
 }
 
+/// [`usage_or`] for an error that may hold a service error.
+pub fn usage_or_any(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<AdminError>() {
+        Ok(e) => usage_or(e),
+        Err(e) => e,
+    }
+}
+
 fn show_opt(v: Option<i64>, unit: &str) -> String {
     v.map_or("off".into(), |v| format!("{v}{unit}"))
 }

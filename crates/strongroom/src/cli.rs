@@ -176,7 +176,7 @@ pub enum IncidentCommand {
     Report {
         #[arg(long, group = "selection")]
         user: Option<String>,
-        /// Source IP address, or a network of at most 256 addresses (203.0.113.0/24).
+        /// Source IP address, or a network (203.0.113.0/24, 2001:db8:1:2::/64).
         #[arg(long, group = "selection", value_parser = address_or_network)]
         ip: Option<IpNet>,
         #[arg(long, group = "selection")]
@@ -338,7 +338,7 @@ pub enum AuditCommand {
         user: Option<String>,
         #[arg(long)]
         tenant: Option<String>,
-        /// Source address, or a network of at most 256 addresses (203.0.113.0/24).
+        /// Source address, or a network (203.0.113.0/24, 2001:db8:1:2::/64).
         #[arg(long, value_parser = address_or_network)]
         ip: Option<IpNet>,
         #[arg(long)]
