@@ -333,6 +333,13 @@ impl Detector {
         self.tenants.entry(tenant.to_owned()).or_default().canaries = files.into_iter().collect();
     }
 
+    /// The canaries known, by tenant.
+    pub fn canaries(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.tenants
+            .iter()
+            .flat_map(|(name, t)| t.canaries.iter().map(move |id| (name.as_str(), *id)))
+    }
+
     /// An administrator released the account (unlocked it): its alerts may be raised again.
     pub fn release(&mut self, account: &str) {
         if let Some(a) = self.accounts.get_mut(account) {

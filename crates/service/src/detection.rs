@@ -328,6 +328,19 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
         }
     }
     let config = config_with_overrides(base, &overrides);
+    // A canary whose file is gone (removed, or replaced by a rename over it) leaves the
+    // catalog with its file, but the record of the change that removed it may reach the
+    // detector after this refresh: it stays known (ids are never given twice, so nothing else
+    // can be touched under its id). One an administrator removed, its file still there, goes.
+    let known: Vec<(String, i64)> = detection
+        .with(|d| d.canaries().map(|(t, id)| (t.to_owned(), id)).collect())
+        .unwrap_or_default();
+    let mut gone = Vec::new();
+    for (tenant, id) in known {
+        if !canaries.iter().any(|c| c.node_id == id) && matches!(catalog.node(id).await, Ok(None)) {
+            gone.push((tenant, id));
+        }
+    }
     tracing::trace!(
         tenants = sizes.len(),
         canaries = canaries.len(),
@@ -342,7 +355,8 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
                 canaries
                     .iter()
                     .filter(|c| &c.tenant == name)
-                    .map(|c| c.node_id),
+                    .map(|c| c.node_id)
+                    .chain(gone.iter().filter(|(t, _)| t == name).map(|(_, id)| *id)),
             );
         }
         for a in &accounts {
@@ -374,4 +388,58 @@ pub fn config_with_overrides(
 /// How a session closed by `alert`'s containment says it ended (the incident report prints it).
 fn contained_by(id: &str, alert: &Alert) -> String {
     format!("contained by alert {id} ({})", alert.rule.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::{StoredName, TenantKeyRow};
+
+    /// A canary whose file is removed stays known to the detector through later refreshes:
+    /// the record of the change that removed it may reach the detector after them (a rename
+    /// over a canary went unnoticed when a periodic refresh fell in between).
+    #[tokio::test]
+    async fn a_canary_whose_file_is_gone_stays_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(&dir.path().join("catalog.db")).await.unwrap();
+        let tenant = catalog
+            .add_tenant("acme", 1, |tenant_id| TenantKeyRow {
+                tenant_id,
+                version: 1,
+                master_key_id: vec![1; 8],
+                wrapped: vec![2; 60],
+            })
+            .await
+            .unwrap();
+        let root = catalog.root(tenant.id).await.unwrap().id;
+        let mut ids = Vec::new();
+        for name in [&b"decoy-a"[..], b"decoy-b"] {
+            let name = StoredName {
+                mac: name,
+                sealed: name,
+            };
+            let id = catalog
+                .mkdir(tenant.id, root, name, 0o755, 1, 7, None)
+                .await
+                .unwrap();
+            catalog.add_canary(tenant.id, id, 7).await.unwrap();
+            ids.push(id);
+        }
+        let (detection, _raised) = Detection::new(detect::Config::default());
+        let base = detect::Config::default();
+        let known = |d: &Detection| {
+            let mut v: Vec<i64> = d
+                .with(|d| d.canaries().map(|(_, id)| id).collect())
+                .unwrap();
+            v.sort_unstable();
+            v
+        };
+        refresh(&catalog, &detection, &base).await;
+        assert_eq!(known(&detection), ids);
+        // The first decoy goes with its node (as a removal or a rename over it takes it).
+        catalog.rmdir(ids[0], None).await.unwrap();
+        assert_eq!(catalog.canaries(None).await.unwrap().len(), 1);
+        refresh(&catalog, &detection, &base).await;
+        assert_eq!(known(&detection), ids);
+    }
 }
