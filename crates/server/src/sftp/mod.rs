@@ -370,10 +370,23 @@ impl Driver {
         let id = req.id;
         let mut op = req.op;
         if let Err(denied) = domain::authorize(self.ctx.principal.access, &mut op) {
-            handlers::record_denial(&self.ctx, &op, denied.0).await;
             self.out
                 .send(status::reply(id, StatusCode::PERMISSION_DENIED, denied.0))
                 .await;
+            // Recorded apart from the reply and from the requests after it: naming the file
+            // attempted takes longer for a path that exists, which must not tell an account
+            // that may not list what exists. Within the session's in-flight limit.
+            let permit = self
+                .in_flight
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| "in-flight limiter closed")?;
+            let ctx = self.ctx.clone();
+            tokio::spawn(async move {
+                handlers::record_denial(&ctx, &op, denied.0).await;
+                drop(permit);
+            });
             return Ok(());
         }
         let (resources, handle) = match self.claim(&op) {
