@@ -358,7 +358,11 @@ fn readers_table(
             r.session
         )?;
     }
-    writeln!(out, "{} sessions read it", readers.len())?;
+    writeln!(
+        out,
+        "{} read it",
+        crate::units::counted(readers.len(), "session")
+    )?;
     let uncertain = readers
         .iter()
         .filter(|r| r.identified_by == "path_uncertain")

@@ -492,6 +492,8 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(table.contains("identified by"), "{table}");
     assert_eq!(table.matches(" file_id ").count(), 2, "{table}");
     assert!(table.ends_with("2 sessions read it\n"), "{table}");
+    let one = server.ok(&["incident", "file", "acme", "/data/moved3.bin"]);
+    assert!(one.ends_with("\n1 session read it\n"), "{one}");
     // A file removed after the read (f4) is still asked about by the path it had, or by the
     // id the report gives it; a path it was renamed from (f3) leads to the file now elsewhere.
     let f4_id = r["tenants"][0]["files_read"]
