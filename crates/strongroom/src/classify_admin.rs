@@ -163,7 +163,11 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
         }
     }
     if matches!(format, ListFormat::Table) {
-        writeln!(out, "{} files classified", done.len())?;
+        writeln!(
+            out,
+            "{} classified",
+            crate::units::counted(done.len(), "file")
+        )?;
     }
     Ok(())
 }

@@ -130,6 +130,15 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     }
     let again = server.ok(&["classify", "run"]);
     assert!(again.contains("0 files classified"), "{again}");
+    sqlite(
+        &server.data_dir().join("catalog.db"),
+        &format!(
+            "UPDATE nodes SET classes = NULL WHERE id = {}",
+            shown(&server, &format!("/in/{}", customers.name))["id"]
+        ),
+    );
+    let one = server.ok(&["classify", "run"]);
+    assert!(one.ends_with("\n1 file classified\n"), "{one}");
 
     // A tenant key rotation re-seals classifications with the names.
     server.ok(&["tenant", "rotate-key", "acme"]);
