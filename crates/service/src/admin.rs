@@ -354,14 +354,8 @@ impl Admin {
                 ..range
             }],
             // One pass per address (the ledger's source index is exact).
-            Selection::Address(net) => {
-                ledger_read::address_filters(&store, net, &range).map_err(|e| match e {
-                    LedgerReadError::TooWide(why) => {
-                        AdminError::Invalid(format!("{why}, or select by --user or --key"))
-                    }
-                    other => other.into(),
-                })?
-            }
+            Selection::Address(net) => ledger_read::address_filters(&store, net, &range)
+                .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
             Selection::Session(s) => vec![LedgerFilter {
                 session: Some(s.clone()),
                 ..range
@@ -945,8 +939,8 @@ pub fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
 }
 
 /// Calls `each` with every ledger record `filter` selects, as typed events, in order; with
-/// `network`, those whose source is any address in it (at most
-/// [`ledger_read::MAX_NETWORK_ADDRESSES`]; `filter.source` is then not used).
+/// `network`, those whose source is any address in it ([`ledger_read::address_filters`];
+/// `filter.source` is then not used).
 pub fn export<E>(
     data_dir: &Path,
     master: &MasterKeySource,
@@ -961,11 +955,8 @@ where
     match network {
         None => ledger_read::for_each(&store, &body_key, filter, each),
         Some(net) => {
-            let filters =
-                ledger_read::address_filters(&store, net, filter).map_err(|e| match e {
-                    LedgerReadError::TooWide(why) => AdminError::Invalid(why),
-                    other => other.into(),
-                })?;
+            let filters = ledger_read::address_filters(&store, net, filter)
+                .map_err(|e| refused_network(e, ""))?;
             ledger_read::for_each_of(&store, &body_key, &filters, each)
         }
     }
@@ -1005,6 +996,15 @@ pub struct ListedEntry {
     pub canary: bool,
     /// `None` for a directory or a file not classified yet.
     pub classification: Option<classify::Classification>,
+}
+
+/// A network selection refused as too wide is the caller's error (said with `hint`); a failure
+/// to read the ledger is not.
+fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
+    match e {
+        LedgerReadError::TooWide(why) => AdminError::Invalid(format!("{why}{hint}")),
+        other => other.into(),
+    }
 }
 
 /// A classification's counts as reports list them: each class present, then the tenant's own

@@ -556,20 +556,11 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::{Catalog, LedgerFilter, StoredName, TenantKeyRow};
+    use catalog::{Catalog, LedgerFilter, StoredName};
 
     /// A catalog with one tenant, an empty ledger, and a writer over them (not started).
     async fn setup(dir: &std::path::Path) -> (Catalog, i64, i64, Writer) {
-        let catalog = Catalog::open(&dir.join("catalog.db")).await.unwrap();
-        let tenant = catalog
-            .add_tenant("acme", 1, |tenant_id| TenantKeyRow {
-                tenant_id,
-                version: 1,
-                master_key_id: vec![1; 8],
-                wrapped: vec![2; 60],
-            })
-            .await
-            .unwrap();
+        let (catalog, tenant) = crate::test_catalog::with_tenant(dir).await;
         let root = catalog.root(tenant.id).await.unwrap().id;
         let (body_key, _) = vault::MasterKey::generate().new_ledger_body_key();
         let writer = Writer {

@@ -393,7 +393,7 @@ fn contained_by(id: &str, alert: &Alert) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::{StoredName, TenantKeyRow};
+    use catalog::StoredName;
 
     /// A canary whose file is removed stays known to the detector through later refreshes:
     /// the record of the change that removed it may reach the detector after them (a rename
@@ -401,16 +401,7 @@ mod tests {
     #[tokio::test]
     async fn a_canary_whose_file_is_gone_stays_known() {
         let dir = tempfile::tempdir().unwrap();
-        let catalog = Catalog::open(&dir.path().join("catalog.db")).await.unwrap();
-        let tenant = catalog
-            .add_tenant("acme", 1, |tenant_id| TenantKeyRow {
-                tenant_id,
-                version: 1,
-                master_key_id: vec![1; 8],
-                wrapped: vec![2; 60],
-            })
-            .await
-            .unwrap();
+        let (catalog, tenant) = crate::test_catalog::with_tenant(dir.path()).await;
         let root = catalog.root(tenant.id).await.unwrap().id;
         let mut ids = Vec::new();
         for name in [&b"decoy-a"[..], b"decoy-b"] {

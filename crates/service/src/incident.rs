@@ -19,9 +19,8 @@ use crate::path_history::{FileLineage, Tie};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Account(String),
-    /// A source address, or a network of at most
-    /// [`crate::ledger_read::MAX_NETWORK_ADDRESSES`]: every account that
-    /// came from it (canonical: [`crate::gate::network::one`]).
+    /// A source address, or a network (read as [`crate::ledger_read::address_filters`] says):
+    /// every account that came from it (canonical: [`crate::gate::network::one`]).
     Address(crate::gate::network::IpNet),
     Session(String),
     /// The sessions a key (its SHA256 fingerprint) or a certificate (its key id) opened.

@@ -36,6 +36,9 @@ pub mod retention;
 pub mod sessions;
 pub mod throttle;
 
+#[cfg(test)]
+mod test_catalog;
+
 /// This node's id: kept in `<data-dir>/node-id`, made (a UUID v7) the first time it is asked
 /// for. Every event recorded on this node names it.
 pub fn node_id(

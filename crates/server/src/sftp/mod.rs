@@ -376,12 +376,7 @@ impl Driver {
             // Recorded apart from the reply and from the requests after it: naming the file
             // attempted takes longer for a path that exists, which must not tell an account
             // that may not list what exists. Within the session's in-flight limit.
-            let permit = self
-                .in_flight
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| "in-flight limiter closed")?;
+            let permit = self.in_flight_permit().await?;
             let ctx = self.ctx.clone();
             tokio::spawn(async move {
                 handlers::record_denial(&ctx, &op, denied.0).await;
@@ -398,12 +393,7 @@ impl Driver {
                 return Ok(());
             }
         };
-        let permit = self
-            .in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| "in-flight limiter closed")?;
+        let permit = self.in_flight_permit().await?;
         let (waits, dones) = self.lanes.enter(&resources);
         let ctx = self.ctx.clone();
         let out = self.out.clone();
@@ -446,6 +436,16 @@ impl Driver {
 
     /// Which resources `op` touches, and the open handle it names (removed from the table for
     /// CLOSE). An unknown handle is refused here, before any task is started.
+    /// A place among the requests this session may have in flight ([`MAX_IN_FLIGHT`]): waits
+    /// for one to finish when all are taken.
+    async fn in_flight_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, &'static str> {
+        self.in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "in-flight limiter closed")
+    }
+
     fn claim(&self, op: &RequestOp) -> Result<(Resources, Option<Arc<OpenHandle>>), StatusCode> {
         use sftp_proto::Extended as E;
         let (raw, closing) = match op {

@@ -58,6 +58,12 @@ impl Coverage {
                 .is_some_and(|&(s, e)| s == 0 && e >= size)
     }
 
+    /// Whether the reads are known for certain to have covered every byte of a file of `size`
+    /// bytes ([`Coverage::covers`], and [`Coverage::exact`]).
+    pub fn surely_covers(&self, size: u64) -> bool {
+        self.exact() && self.covers(size)
+    }
+
     /// Whether [`Coverage::covers`] is exact (no two ranges were joined over a gap).
     pub fn exact(&self) -> bool {
         !self.joined_over_gaps

@@ -256,7 +256,7 @@ impl ReadFile {
     pub fn extent(&self) -> (bool, Option<Vec<(u64, u64)>>) {
         let sent_all = || self.bytes_read.load(Ordering::Relaxed) >= self.node.size;
         match self.coverage.lock() {
-            Ok(c) if c.exact() && c.covers(self.node.size) => (true, None),
+            Ok(c) if c.surely_covers(self.node.size) => (true, None),
             Ok(c) if c.exact() => (false, Some(c.ranges().to_vec())),
             _ => (sent_all(), None),
         }
@@ -270,7 +270,7 @@ impl ReadFile {
             && self
                 .coverage
                 .lock()
-                .is_ok_and(|c| c.exact() && c.covers(self.node.size))
+                .is_ok_and(|c| c.surely_covers(self.node.size))
     }
 }
 
