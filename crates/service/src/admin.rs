@@ -336,41 +336,110 @@ impl Admin {
         until: Option<i64>,
         verify: bool,
     ) -> AdminResult<crate::incident::Report> {
-        use crate::incident::{Collector, Selection};
+        use crate::incident::{Collector, Criterion};
+        use std::collections::BTreeSet;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         let range = LedgerFilter {
             since,
             until,
             ..Default::default()
         };
-        let mut collector = match selection {
-            Selection::Credential(k) => Collector::opened_with(k),
-            _ => Collector::default(),
+        if selection.is_empty() {
+            return Err(AdminError::Invalid(
+                "give --user, --ip, --session, --key or --alert".into(),
+            ));
+        }
+        let mut collector = if selection.credentials.is_empty() {
+            Collector::default()
+        } else {
+            Collector::opened_with(&selection.credentials)
         };
-        // The ledger's indexed filters, one per pass.
-        let filters: Vec<LedgerFilter> = match selection {
-            Selection::Account(a) => vec![LedgerFilter {
-                account: Some(a.clone()),
-                ..range
-            }],
-            // One pass per address (the ledger's source index is exact).
-            Selection::Address(net) => ledger_read::address_filters(&store, net, &range)
-                .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
-            Selection::Session(s) => vec![LedgerFilter {
-                session: Some(s.clone()),
-                ..range
-            }],
-            Selection::Credential(k) => {
-                // Which sessions the credential opened: the range's session records.
-                crate::incident::sessions_opened_with(&store, &key, &range, k)?
-                    .into_iter()
-                    .map(|s| LedgerFilter {
-                        session: Some(s),
-                        ..range.clone()
-                    })
-                    .collect()
+        // Each kind of the selection as the records show it, with the ledger's indexed filters
+        // that read its records (one pass each, none selecting a record another selects).
+        let by_session = |sessions: &BTreeSet<String>| -> Vec<LedgerFilter> {
+            sessions
+                .iter()
+                .map(|s| LedgerFilter {
+                    session: Some(s.clone()),
+                    ..range.clone()
+                })
+                .collect()
+        };
+        let by_account = |accounts: &BTreeSet<String>| -> Vec<LedgerFilter> {
+            accounts
+                .iter()
+                .map(|a| LedgerFilter {
+                    account: Some(a.clone()),
+                    ..range.clone()
+                })
+                .collect()
+        };
+        let by_network =
+            |networks: &[crate::gate::network::IpNet]| -> AdminResult<Vec<LedgerFilter>> {
+                let mut filters = Vec::new();
+                for net in networks {
+                    filters.extend(
+                        ledger_read::address_filters(&store, net, &range)
+                            .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
+                    );
+                }
+                // Overlapping networks: each address read once.
+                filters.sort_by(|a, b| a.source.cmp(&b.source));
+                filters.dedup_by(|a, b| a.source == b.source);
+                Ok(filters)
+            };
+        let mut kinds: Vec<(Criterion, Vec<LedgerFilter>)> = Vec::new();
+        if !selection.accounts.is_empty() {
+            let accounts: BTreeSet<String> = selection.accounts.iter().cloned().collect();
+            let filters = by_account(&accounts);
+            kinds.push((
+                Criterion {
+                    accounts,
+                    ..Default::default()
+                },
+                filters,
+            ));
+        }
+        if !selection.networks.is_empty() {
+            kinds.push((
+                Criterion {
+                    networks: selection.networks.clone(),
+                    ..Default::default()
+                },
+                by_network(&selection.networks)?,
+            ));
+        }
+        if !selection.sessions.is_empty() {
+            let sessions: BTreeSet<String> = selection.sessions.iter().cloned().collect();
+            let filters = by_session(&sessions);
+            kinds.push((
+                Criterion {
+                    sessions,
+                    ..Default::default()
+                },
+                filters,
+            ));
+        }
+        if !selection.credentials.is_empty() {
+            // Which sessions the credentials opened: the range's session records.
+            let mut sessions = BTreeSet::new();
+            for k in &selection.credentials {
+                sessions.extend(crate::incident::sessions_opened_with(
+                    &store, &key, &range, k,
+                )?);
             }
-            Selection::Alert(id) => {
+            let filters = by_session(&sessions);
+            kinds.push((
+                Criterion {
+                    sessions,
+                    ..Default::default()
+                },
+                filters,
+            ));
+        }
+        if !selection.alerts.is_empty() {
+            let mut named = Criterion::default();
+            for id in &selection.alerts {
                 let stored = self.catalog.alert(id).await?;
                 let alert: crate::detection::AlertRecord = serde_json::from_str(&stored.body)
                     .map_err(|e| AdminError::Invalid(format!("alert {id} does not read: {e}")))?;
@@ -380,23 +449,36 @@ impl Admin {
                         collector.contained(s, format!("contained by alert {id} ({})", alert.rule));
                     }
                 }
-                if alert.sessions.is_empty() {
-                    vec![LedgerFilter {
-                        account: alert.account.clone(),
-                        ..range
-                    }]
-                } else {
-                    alert
-                        .sessions
-                        .into_iter()
-                        .map(|s| LedgerFilter {
-                            session: Some(s),
-                            ..range.clone()
-                        })
-                        .collect()
+                // Its sessions; else its account's; else its source's (a spray of logins).
+                match (alert.sessions.is_empty(), alert.account, alert.source) {
+                    (false, ..) => named.sessions.extend(alert.sessions),
+                    (true, Some(account), _) => {
+                        named.accounts.insert(account);
+                    }
+                    (true, None, Some(source)) => named
+                        .networks
+                        .push(crate::gate::network::canonical(source).into()),
+                    (true, None, None) => {
+                        return Err(AdminError::Invalid(format!(
+                            "alert {id} names no session, account or address to report on"
+                        )));
+                    }
                 }
             }
-        };
+            let mut filters = by_session(&named.sessions);
+            filters.extend(by_account(&named.accounts));
+            filters.extend(by_network(&named.networks)?);
+            kinds.push((named, filters));
+        }
+        // The ledger reads the records of the kind with the fewest filters; every record read
+        // must match the other kinds too.
+        let driving = kinds
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, filters))| filters.len())
+            .map_or(0, |(i, _)| i);
+        let filters = kinds.swap_remove(driving).1;
+        collector = collector.matching(kinds.into_iter().map(|(c, _)| c).collect());
         collector.read(&store, &key, &filters)?;
         // Reads recorded before file ids: which files they were, from each tenant's path replay.
         let before_ids = collector.reads_before_ids();

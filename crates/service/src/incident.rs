@@ -1,11 +1,13 @@
 //! The incident report: what a selection of sessions (an account's, an address's, one
-//! session) read, uploaded, changed, renamed and removed, per tenant and per file, from the
-//! ledger's records; joined with each file's current path and its data classes from the
-//! catalog. [`Collector`] is pure (records in, per-file facts out); [`crate::admin::Admin`]
-//! reads the ledger into it and adds what the catalog knows.
+//! session, or several criteria that must all hold) read, uploaded, changed, renamed and
+//! removed, per tenant and per file, from the ledger's records; joined with each file's
+//! current path and its data classes from the catalog. [`Collector`] is pure (records in,
+//! per-file facts out); [`crate::admin::Admin`] reads the ledger into it and adds what the
+//! catalog knows.
 //!
-//! Never here: choosing which records belong to the selection (the ledger's indexed filter
-//! does that), printing.
+//! Never here: reading the ledger (the ledger's indexed filters choose the records of one
+//! criterion; the collector checks the others on each record, [`Criterion::matches`]),
+//! printing.
 
 use std::collections::BTreeMap;
 
@@ -15,47 +17,113 @@ use serde::Serialize;
 use crate::files::coverage::Coverage;
 use crate::path_history::{FileLineage, Tie};
 
-/// What a report is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
-    Account(String),
-    /// A source address, or a network (read as [`crate::ledger_read::address_filters`] says):
-    /// every account that came from it (canonical: [`crate::gate::network::one`]).
-    Address(crate::gate::network::IpNet),
-    Session(String),
+/// What a report is about: sessions chosen by one or more criteria. Several values of one
+/// kind select any of them (`--ip` twice: either network); criteria of different kinds must all
+/// hold (`--user bob --ip 203.0.113.0/24`: bob's sessions from that network, not those of the
+/// bob who works from the office with the same account).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub accounts: Vec<String>,
+    /// Source addresses or networks (read as [`crate::ledger_read::address_filters`] says):
+    /// every account that came from them (canonical: [`crate::gate::network::one`]).
+    pub networks: Vec<crate::gate::network::IpNet>,
+    pub sessions: Vec<String>,
     /// The sessions a key (its SHA256 fingerprint) or a certificate (its key id) opened.
-    Credential(String),
+    pub credentials: Vec<String>,
     /// The sessions an alert names.
-    Alert(String),
+    pub alerts: Vec<String>,
+}
+
+impl Selection {
+    /// Whether it selects nothing at all (no criterion given).
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.networks.is_empty()
+            && self.sessions.is_empty()
+            && self.credentials.is_empty()
+            && self.alerts.is_empty()
+    }
 }
 
 impl std::fmt::Display for Selection {
+    /// `account bob and network 203.0.113.0/24`; `session a or session b`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Selection::Account(a) => write!(f, "account {a}"),
-            Selection::Address(a) if a.prefix_len() == a.max_prefix_len() => {
-                write!(f, "address {}", a.addr())
-            }
-            Selection::Address(a) => write!(f, "network {a}"),
-            Selection::Session(s) => write!(f, "session {s}"),
-            Selection::Credential(k) => write!(f, "credential {k}"),
-            Selection::Alert(a) => write!(f, "alert {a}"),
+        fn any_of<T>(values: &[T], one: impl Fn(&T) -> String) -> Option<String> {
+            (!values.is_empty()).then(|| values.iter().map(one).collect::<Vec<_>>().join(" or "))
         }
+        let kinds = [
+            any_of(&self.accounts, |a| format!("account {a}")),
+            any_of(&self.networks, |n| {
+                if n.prefix_len() == n.max_prefix_len() {
+                    format!("address {}", n.addr())
+                } else {
+                    format!("network {n}")
+                }
+            }),
+            any_of(&self.sessions, |s| format!("session {s}")),
+            any_of(&self.credentials, |k| format!("credential {k}")),
+            any_of(&self.alerts, |a| format!("alert {a}")),
+        ];
+        let given: Vec<String> = kinds.into_iter().flatten().collect();
+        if given.len() > 1 {
+            // Each kind in parentheses when it has alternatives, so that the `and`s read right.
+            let parts: Vec<String> = given
+                .into_iter()
+                .map(|k| {
+                    if k.contains(" or ") {
+                        format!("({k})")
+                    } else {
+                        k
+                    }
+                })
+                .collect();
+            write!(f, "{}", parts.join(" and "))
+        } else {
+            write!(f, "{}", given.concat())
+        }
+    }
+}
+
+/// One kind of a selection's criteria, as the records show it: a record matches when its
+/// session, its account or its source is one of these (any of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Criterion {
+    pub sessions: std::collections::BTreeSet<String>,
+    pub accounts: std::collections::BTreeSet<String>,
+    pub networks: Vec<crate::gate::network::IpNet>,
+}
+
+impl Criterion {
+    /// Whether record `e` matches it.
+    pub fn matches(&self, e: &Event) -> bool {
+        e.session
+            .as_ref()
+            .is_some_and(|s| self.sessions.contains(s))
+            || e.account
+                .as_ref()
+                .is_some_and(|a| self.accounts.contains(a))
+            || e.source.is_some_and(|s| {
+                let ip = crate::gate::network::canonical(s.ip());
+                self.networks.iter().any(|n| n.contains(&ip))
+            })
     }
 }
 
 impl Collector {
     /// Adds every record each of `filters` selects (the ledger's indexed filters, one pass
-    /// each).
+    /// each), once (an alert's session and its account's filter select the same records).
     pub fn read(
         &mut self,
         store: &catalog::LedgerStore,
         body_key: &vault::LedgerBodyKey,
         filters: &[catalog::LedgerFilter],
     ) -> Result<(), crate::ledger_read::LedgerReadError> {
+        let mut seen = std::collections::HashSet::new();
         for filter in filters {
             crate::ledger_read::for_each(store, body_key, filter, |r| {
-                self.add(&r);
+                if filters.len() == 1 || seen.insert(r.seq) {
+                    self.add(&r);
+                }
                 Ok::<(), crate::ledger_read::LedgerReadError>(())
             })?;
         }
@@ -496,31 +564,43 @@ pub struct Collector {
     session_keys: SessionKeys,
     changes: BTreeMap<String, Vec<Change>>,
     evidence: Evidence,
-    /// For a credential's report: the credential, and per session (as shown) whether its
-    /// opening record shows it opened with it.
-    opened_with: Option<(String, std::collections::HashMap<String, bool>)>,
+    /// What every record must match (each criterion: one kind of the selection's).
+    criteria: Vec<Criterion>,
+    /// For a credential's report: the credentials, and per session (as shown) whether its
+    /// opening record shows it opened with one of them.
+    opened_with: Option<(Vec<String>, std::collections::HashMap<String, bool>)>,
     /// Per session: whether it logged in, and its refused attempts.
     logins: BTreeMap<String, Logins>,
 }
 
 impl Collector {
-    /// A collector for the sessions `credential` opened: records of other sessions that share
-    /// an id with one of them (ids of schema 1 began again with each server run) are not the
-    /// selection's and are left out.
-    pub fn opened_with(credential: &str) -> Self {
+    /// A collector for the sessions one of `credentials` opened: records of other sessions
+    /// that share an id with one of them (ids of schema 1 began again with each server run) are
+    /// not the selection's and are left out.
+    pub fn opened_with(credentials: &[String]) -> Self {
         Self {
-            opened_with: Some((credential.to_owned(), Default::default())),
+            opened_with: Some((credentials.to_vec(), Default::default())),
             ..Default::default()
         }
     }
 
+    /// Only records that match every one of `criteria` are the selection's (the ledger's
+    /// filters read the records of one criterion; the others are checked here).
+    pub fn matching(mut self, criteria: Vec<Criterion>) -> Self {
+        self.criteria = criteria;
+        self
+    }
+
     pub fn add(&mut self, r: &Exported) {
         let e = &r.event;
+        if !self.criteria.iter().all(|c| c.matches(e)) {
+            return;
+        }
         let session = self.session_keys.key(r);
-        if let Some((credential, admitted)) = &mut self.opened_with {
+        if let Some((credentials, admitted)) = &mut self.opened_with {
             let Some(key) = &session else { return };
             if let EventKind::Session { opened: true, .. } = e.kind {
-                admitted.insert(key.clone(), opened_with(e, credential));
+                admitted.insert(key.clone(), credentials.iter().any(|c| opened_with(e, c)));
             }
             if admitted.get(key) != Some(&true) {
                 return;
@@ -1165,6 +1245,59 @@ mod tests {
         }
     }
 
+    /// Every record must match every criterion: an account's records from another address
+    /// are left out, and an IPv4 client recorded as an IPv4-mapped IPv6 address still matches
+    /// an IPv4 network.
+    #[test]
+    fn records_must_match_every_criterion() {
+        let from = |seq: u64, session: &str, source: &str, id: i64| {
+            let mut r = file(seq, seq as i64, session, FileOp::OpenRead, id);
+            r.event.source = Some(source.parse().unwrap());
+            r
+        };
+        let criteria = vec![
+            Criterion {
+                accounts: ["mallory".to_owned()].into(),
+                ..Default::default()
+            },
+            Criterion {
+                networks: vec!["203.0.113.0/24".parse().unwrap()],
+                ..Default::default()
+            },
+        ];
+        let mut c = Collector::default().matching(criteria);
+        c.add(&from(1, "office", "198.51.100.4:50000", 1));
+        c.add(&from(2, "attacker", "203.0.113.9:40000", 2));
+        c.add(&from(3, "mapped", "[::ffff:203.0.113.10]:40000", 3));
+        let mut other = from(4, "someone", "203.0.113.9:40001", 4);
+        other.event.account = Some("bob".into());
+        c.add(&other);
+        let r = c.finish("x".into());
+        let files: Vec<_> = r.tenants[0].files_read.iter().map(|f| f.file_id).collect();
+        assert_eq!(files, vec![Some(2), Some(3)]);
+        assert_eq!(r.evidence.records, 2);
+    }
+
+    #[test]
+    fn a_selection_says_each_kind_and_its_alternatives() {
+        let one = Selection {
+            networks: vec!["203.0.113.7/32".parse().unwrap()],
+            ..Default::default()
+        };
+        assert_eq!(one.to_string(), "address 203.0.113.7");
+        let combined = Selection {
+            accounts: vec!["ops".into(), "eve".into()],
+            networks: vec!["203.0.113.0/24".parse().unwrap()],
+            alerts: vec!["a1".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            combined.to_string(),
+            "(account ops or account eve) and network 203.0.113.0/24 and alert a1"
+        );
+        assert!(Selection::default().is_empty());
+    }
+
     /// A key's sessions are selected by id; an id of schema 1 can also name another run's
     /// session, opened with another key: its records are not the key's.
     #[test]
@@ -1187,7 +1320,7 @@ mod tests {
                 event: e,
             }
         };
-        let mut c = Collector::opened_with("SHA256:stolen");
+        let mut c = Collector::opened_with(&["SHA256:stolen".into()]);
         c.add(&opened(1, "SHA256:stolen", "mallory"));
         c.add(&file(2, 2, "3", FileOp::OpenRead, 7));
         // The next server run counted its session ids again: another account's session 3.

@@ -178,7 +178,7 @@ fn main() -> anyhow::Result<()> {
             ..LedgerFilter::default()
         })
         .collect();
-    let mut collector = service::incident::Collector::opened_with("SHA256:key-user0042");
+    let mut collector = service::incident::Collector::opened_with(&["SHA256:key-user0042".into()]);
     collector.read(&store, &body_key, &theirs)?;
     let report = collector.finish("key SHA256:key-user0042".into());
     let files: usize = report.tenants.iter().map(|t| t.files_read.len()).sum();

@@ -202,13 +202,12 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             out,
             verify,
         } => {
-            let selection = match (user, ip, session, key, alert) {
-                (Some(u), ..) => Selection::Account(u),
-                (_, Some(a), ..) => Selection::Address(a),
-                (_, _, Some(s), ..) => Selection::Session(s),
-                (_, _, _, Some(k), _) => Selection::Credential(k),
-                (.., Some(a)) => Selection::Alert(a),
-                _ => anyhow::bail!("give --user, --ip, --session, --key or --alert"),
+            let selection = Selection {
+                accounts: user,
+                networks: ip,
+                sessions: session,
+                credentials: key,
+                alerts: alert,
             };
             (selection, since, until, format, out, verify)
         }

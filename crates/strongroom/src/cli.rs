@@ -173,20 +173,28 @@ pub enum PatternCommand {
 pub enum IncidentCommand {
     /// The report of one selection: its sessions, every file it read (path then and now,
     /// bytes, whole or partial, data classes), what it changed, totals per tenant and class.
+    ///
+    /// Select by one criterion or several: each may be given more than once (any of its
+    /// values), and criteria of different kinds must all hold: `--user bob --ip
+    /// 203.0.113.0/24` is what bob's account did from that network, not what the real bob did
+    /// from the office.
+    #[command(group(clap::ArgGroup::new("selection").required(true).multiple(true)))]
     Report {
+        /// An account's sessions (the name as logged in, or as tried at a refused login).
         #[arg(long, group = "selection")]
-        user: Option<String>,
-        /// Source IP address, or a network (203.0.113.0/24, 2001:db8:1:2::/64).
+        user: Vec<String>,
+        /// Sessions from a source address, or a network (203.0.113.0/24, 2001:db8:1:2::/64).
         #[arg(long, group = "selection", value_parser = address_or_network)]
-        ip: Option<IpNet>,
+        ip: Vec<IpNet>,
+        /// A session by its id (as `session list`, alerts and the ledger give it).
         #[arg(long, group = "selection")]
-        session: Option<String>,
+        session: Vec<String>,
         /// A key's fingerprint (`SHA256:…`) or a certificate's key id: the sessions it opened.
         #[arg(long, group = "selection")]
-        key: Option<String>,
-        /// An alert's id: the sessions it names.
+        key: Vec<String>,
+        /// An alert's id: the sessions it names (else its account's, else its address's).
         #[arg(long, group = "selection")]
-        alert: Option<String>,
+        alert: Vec<String>,
         /// RFC 3339 time (inclusive).
         #[arg(long)]
         since: Option<String>,

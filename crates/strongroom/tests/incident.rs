@@ -432,19 +432,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     );
 
     // By credential: the key opened both of its sessions, so the same files as by account.
-    let fingerprint = String::from_utf8(
-        Command::new("ssh-keygen")
-            .args(["-l", "-E", "sha256", "-f"])
-            .arg(mallory.public_key())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .split_whitespace()
-    .nth(1)
-    .unwrap()
-    .to_owned();
+    let fingerprint = fingerprint(&mallory);
     let by_key = report(&server, &["--key", &fingerprint]);
     assert_eq!(
         by_key["tenants"][0]["files_read"],
@@ -649,6 +637,189 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         csv.lines().skip(1).all(|l| l.ends_with(",file_id")),
         "{csv}"
     );
+}
+
+/// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.
+fn fingerprint(c: &Client) -> String {
+    let out = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(c.public_key())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned()
+}
+
+/// The files a report lists as read (their paths then), in order.
+fn paths_read(r: &serde_json::Value) -> Vec<String> {
+    let mut paths: Vec<String> = r["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["files_read"].as_array().unwrap().iter())
+        .map(|f| f["path_then"].as_str().unwrap().to_owned())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// A stolen key used beside its owner: the account's report alone lists the owner's reads as
+/// well, which would overstate what was taken. Criteria combine: of one kind, any of their
+/// values; of different kinds, all of them (the account and the attacker's address, the key and
+/// the address, two sessions, two networks).
+#[test]
+fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let ops = server.account("acme", "ops", "read-only");
+    let eve = server.account("acme", "eve", "read-only");
+    let mut batch = String::from("mkdir /d\n");
+    for i in 1..=4 {
+        let name = format!("f{i}.bin");
+        std::fs::write(
+            loader.work().join(&name),
+            support::pseudo_random(i, 20 * KIB),
+        )
+        .unwrap();
+        batch.push_str(&format!("put {name} /d/{name}\n"));
+    }
+    sftp_from(&loader, "127.0.0.9", &batch);
+    // The owner of `ops` at the office reads f1 and f2; the attacker, with the same key from
+    // 127.0.0.7, reads f2 and f3; and, from there too, f4 with another stolen account.
+    sftp_from(&ops, "127.0.0.5", "get /d/f1.bin\nget /d/f2.bin\n");
+    sftp_from(&ops, "127.0.0.7", "get /d/f2.bin\nget /d/f3.bin\n");
+    sftp_from(&eve, "127.0.0.7", "get /d/f4.bin\n");
+
+    let files = |paths: &[&str]| -> Vec<String> { paths.iter().map(|p| p.to_string()).collect() };
+    // The records reach the ledger within moments of the sessions' ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let by_address = loop {
+        let r = report(&server, &["--ip", "127.0.0.7"]);
+        if paths_read(&r).len() == 3 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(
+        paths_read(&by_address),
+        files(&["/d/f2.bin", "/d/f3.bin", "/d/f4.bin"])
+    );
+    let by_account = report(&server, &["--user", "ops"]);
+    assert_eq!(
+        paths_read(&by_account),
+        files(&["/d/f1.bin", "/d/f2.bin", "/d/f3.bin"])
+    );
+    assert_eq!(by_account["sessions"].as_array().unwrap().len(), 2);
+
+    // The account from the attacker's address: its one session there, f2 and f3 only.
+    let attacker = report(&server, &["--user", "ops", "--ip", "127.0.0.7"]);
+    assert_eq!(attacker["selection"], "account ops and address 127.0.0.7");
+    assert_eq!(paths_read(&attacker), files(&["/d/f2.bin", "/d/f3.bin"]));
+    let sessions = attacker["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{attacker:#}");
+    assert!(
+        sessions[0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.7:")
+    );
+    assert_eq!(attacker["totals"]["files"], 2);
+    assert_eq!(attacker["totals"]["bytes_read"], 2 * 20 * KIB as u64);
+    // Each of f2's readings is its own session's: the owner's read of it is not listed.
+    let f2 = &attacker["tenants"][0]["files_read"][0];
+    assert_eq!(f2["sessions"].as_array().unwrap().len(), 1, "{f2:#}");
+    assert_eq!(f2["sessions"][0], sessions[0]["id"]);
+
+    // The stolen key: its own report has both sessions; with the address, the attacker's.
+    let key = fingerprint(&ops);
+    assert_eq!(
+        paths_read(&report(&server, &["--key", &key])),
+        files(&["/d/f1.bin", "/d/f2.bin", "/d/f3.bin"])
+    );
+    let stolen = report(&server, &["--key", &key, "--ip", "127.0.0.6/31"]);
+    assert_eq!(paths_read(&stolen), files(&["/d/f2.bin", "/d/f3.bin"]));
+    assert_eq!(
+        stolen["selection"],
+        format!("network 127.0.0.6/31 and credential {key}")
+    );
+
+    // Two values of one kind: either of them.
+    let both_accounts = report(
+        &server,
+        &["--user", "ops", "--user", "eve", "--ip", "127.0.0.7"],
+    );
+    assert_eq!(
+        paths_read(&both_accounts),
+        files(&["/d/f2.bin", "/d/f3.bin", "/d/f4.bin"])
+    );
+    assert_eq!(
+        both_accounts["selection"],
+        "(account ops or account eve) and address 127.0.0.7"
+    );
+    let both_addresses = report(&server, &["--ip", "127.0.0.5", "--ip", "127.0.0.7"]);
+    assert_eq!(
+        paths_read(&both_addresses),
+        files(&["/d/f1.bin", "/d/f2.bin", "/d/f3.bin", "/d/f4.bin"])
+    );
+    // Overlapping networks: each record once (f2's bytes counted once per session).
+    let overlapping = report(&server, &["--ip", "127.0.0.7", "--ip", "127.0.0.0/29"]);
+    assert_eq!(overlapping["totals"], both_addresses["totals"]);
+    assert_eq!(
+        overlapping["evidence"]["records"],
+        both_addresses["evidence"]["records"]
+    );
+    let session_of = |r: &serde_json::Value, account: &str| -> String {
+        r["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["account"] == account)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let two_sessions = report(
+        &server,
+        &[
+            "--session",
+            &session_of(&attacker, "ops"),
+            "--session",
+            &session_of(&by_address, "eve"),
+        ],
+    );
+    assert_eq!(paths_read(&two_sessions), paths_read(&by_address));
+    // Criteria that no session meets together: nothing, and said so.
+    let out = server.admin(&["incident", "report", "--user", "eve", "--ip", "127.0.0.5"]);
+    assert!(out.status.success());
+    let none: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(paths_read(&none).is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no ledger record matches account eve and address 127.0.0.5"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The CSV: one row per file read by the combined selection.
+    let csv = server.ok(&[
+        "incident",
+        "report",
+        "--user",
+        "ops",
+        "--ip",
+        "127.0.0.7",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(csv.lines().count(), 1 + 2, "{csv}");
+    // No criterion at all: a usage error, nothing printed on standard output.
+    let out = server.admin(&["incident", "report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
 }
 
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
