@@ -478,7 +478,9 @@ impl Admin {
             .min_by_key(|(_, (_, filters))| filters.len())
             .map_or(0, |(i, _)| i);
         let filters = kinds.swap_remove(driving).1;
-        collector = collector.matching(kinds.into_iter().map(|(c, _)| c).collect());
+        collector = collector
+            .matching(kinds.into_iter().map(|(c, _)| c).collect())
+            .excluding(selection.except_networks.clone());
         collector.read(&store, &key, &filters)?;
         // Reads recorded before file ids: which files they were, from each tenant's path replay.
         let before_ids = collector.reads_before_ids();

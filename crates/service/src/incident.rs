@@ -32,6 +32,9 @@ pub struct Selection {
     pub credentials: Vec<String>,
     /// The sessions an alert names.
     pub alerts: Vec<String>,
+    /// Sources left out whatever else selects them (an account's owner's office network, to
+    /// see what the account did from anywhere else).
+    pub except_networks: Vec<crate::gate::network::IpNet>,
 }
 
 impl Selection {
@@ -53,16 +56,13 @@ impl std::fmt::Display for Selection {
         }
         let kinds = [
             any_of(&self.accounts, |a| format!("account {a}")),
-            any_of(&self.networks, |n| {
-                if n.prefix_len() == n.max_prefix_len() {
-                    format!("address {}", n.addr())
-                } else {
-                    format!("network {n}")
-                }
-            }),
+            any_of(&self.networks, network_named),
             any_of(&self.sessions, |s| format!("session {s}")),
             any_of(&self.credentials, |k| format!("credential {k}")),
             any_of(&self.alerts, |a| format!("alert {a}")),
+            any_of(&self.except_networks, |n| {
+                format!("not {}", network_named(n))
+            }),
         ];
         let given: Vec<String> = kinds.into_iter().flatten().collect();
         if given.len() > 1 {
@@ -84,6 +84,15 @@ impl std::fmt::Display for Selection {
     }
 }
 
+/// `address 203.0.113.7` or `network 203.0.113.0/24`.
+fn network_named(n: &crate::gate::network::IpNet) -> String {
+    if n.prefix_len() == n.max_prefix_len() {
+        format!("address {}", n.addr())
+    } else {
+        format!("network {n}")
+    }
+}
+
 /// One kind of a selection's criteria, as the records show it: a record matches when its
 /// session, its account or its source is one of these (any of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,11 +111,16 @@ impl Criterion {
             || e.account
                 .as_ref()
                 .is_some_and(|a| self.accounts.contains(a))
-            || e.source.is_some_and(|s| {
-                let ip = crate::gate::network::canonical(s.ip());
-                self.networks.iter().any(|n| n.contains(&ip))
-            })
+            || from_any(e, &self.networks)
     }
+}
+
+/// Whether record `e` came from one of `networks`.
+fn from_any(e: &Event, networks: &[crate::gate::network::IpNet]) -> bool {
+    e.source.is_some_and(|s| {
+        let ip = crate::gate::network::canonical(s.ip());
+        networks.iter().any(|n| n.contains(&ip))
+    })
 }
 
 impl Collector {
@@ -566,6 +580,8 @@ pub struct Collector {
     evidence: Evidence,
     /// What every record must match (each criterion: one kind of the selection's).
     criteria: Vec<Criterion>,
+    /// Sources whose records are left out whatever matches them.
+    except_networks: Vec<crate::gate::network::IpNet>,
     /// For a credential's report: the credentials, and per session (as shown) whether its
     /// opening record shows it opened with one of them.
     opened_with: Option<(Vec<String>, std::collections::HashMap<String, bool>)>,
@@ -591,9 +607,15 @@ impl Collector {
         self
     }
 
+    /// Records from `networks` are not the selection's, whatever else matches them.
+    pub fn excluding(mut self, networks: Vec<crate::gate::network::IpNet>) -> Self {
+        self.except_networks = networks;
+        self
+    }
+
     pub fn add(&mut self, r: &Exported) {
         let e = &r.event;
-        if !self.criteria.iter().all(|c| c.matches(e)) {
+        if !self.criteria.iter().all(|c| c.matches(e)) || from_any(e, &self.except_networks) {
             return;
         }
         let session = self.session_keys.key(r);
@@ -1265,8 +1287,12 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let mut c = Collector::default().matching(criteria);
+        let mut c = Collector::default()
+            .matching(criteria)
+            .excluding(vec!["203.0.113.128/25".parse().unwrap()]);
         c.add(&from(1, "office", "198.51.100.4:50000", 1));
+        // From the network left out: not the selection's, though it matches the criteria.
+        c.add(&from(5, "kept out", "203.0.113.200:40000", 5));
         c.add(&from(2, "attacker", "203.0.113.9:40000", 2));
         c.add(&from(3, "mapped", "[::ffff:203.0.113.10]:40000", 3));
         let mut other = from(4, "someone", "203.0.113.9:40001", 4);
@@ -1289,11 +1315,13 @@ mod tests {
             accounts: vec!["ops".into(), "eve".into()],
             networks: vec!["203.0.113.0/24".parse().unwrap()],
             alerts: vec!["a1".into()],
+            except_networks: vec!["203.0.113.7/32".parse().unwrap()],
             ..Default::default()
         };
         assert_eq!(
             combined.to_string(),
-            "(account ops or account eve) and network 203.0.113.0/24 and alert a1"
+            "(account ops or account eve) and network 203.0.113.0/24 and alert a1 \
+             and not address 203.0.113.7"
         );
         assert!(Selection::default().is_empty());
     }

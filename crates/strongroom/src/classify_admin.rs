@@ -196,6 +196,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             session,
             key,
             alert,
+            except_ip,
             since,
             until,
             format,
@@ -208,6 +209,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 sessions: session,
                 credentials: key,
                 alerts: alert,
+                except_networks: except_ip,
             };
             (selection, since, until, format, out, verify)
         }

@@ -195,6 +195,10 @@ pub enum IncidentCommand {
         /// An alert's id: the sessions it names (else its account's, else its address's).
         #[arg(long, group = "selection")]
         alert: Vec<String>,
+        /// Leave out sessions from this address or network, whatever else selects them (the
+        /// account owner's office: `--user ops --except-ip 198.51.100.0/24`).
+        #[arg(long, value_parser = address_or_network)]
+        except_ip: Vec<IpNet>,
         /// RFC 3339 time (inclusive).
         #[arg(long)]
         since: Option<String>,

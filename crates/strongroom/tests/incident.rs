@@ -670,7 +670,7 @@ fn paths_read(r: &serde_json::Value) -> Vec<String> {
 /// A stolen key used beside its owner: the account's report alone lists the owner's reads as
 /// well, which would overstate what was taken. Criteria combine: of one kind, any of their
 /// values; of different kinds, all of them (the account and the attacker's address, the key and
-/// the address, two sessions, two networks).
+/// the address, two sessions, two networks); and an address can be left out (the owner's).
 #[test]
 fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     let server = Server::start();
@@ -733,6 +733,15 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     let f2 = &attacker["tenants"][0]["files_read"][0];
     assert_eq!(f2["sessions"].as_array().unwrap().len(), 1, "{f2:#}");
     assert_eq!(f2["sessions"][0], sessions[0]["id"]);
+
+    // The same, from what is known of the owner: everything but the office's address.
+    let elsewhere = report(&server, &["--user", "ops", "--except-ip", "127.0.0.5"]);
+    assert_eq!(
+        elsewhere["selection"],
+        "account ops and not address 127.0.0.5"
+    );
+    assert_eq!(elsewhere["tenants"], attacker["tenants"]);
+    assert_eq!(elsewhere["sessions"], attacker["sessions"]);
 
     // The stolen key: its own report has both sessions; with the address, the attacker's.
     let key = fingerprint(&ops);
@@ -816,10 +825,16 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
         "csv",
     ]);
     assert_eq!(csv.lines().count(), 1 + 2, "{csv}");
-    // No criterion at all: a usage error, nothing printed on standard output.
-    let out = server.admin(&["incident", "report"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
+    // No criterion at all, or only what to leave out: a usage error, nothing on standard
+    // output.
+    for args in [
+        &["incident", "report"][..],
+        &["incident", "report", "--except-ip", "127.0.0.5"],
+    ] {
+        let out = server.admin(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
 }
 
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
