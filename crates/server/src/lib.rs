@@ -148,7 +148,7 @@ pub const RESERVED_DESCRIPTORS: u64 = 1024;
 const WANTED_DESCRIPTORS: u64 = 65_536;
 
 /// Raises this process's open-file limit (soft to hard, and the hard limit towards
-/// [`WANTED_DESCRIPTORS`] where permitted) and returns how many connections fit under it with
+/// `WANTED_DESCRIPTORS` where permitted) and returns how many connections fit under it with
 /// [`RESERVED_DESCRIPTORS`] kept free and a quarter of the rest left for blob files.
 pub fn descriptor_ceiling() -> usize {
     let mut lim = libc::rlimit {

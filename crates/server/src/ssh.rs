@@ -1,5 +1,5 @@
 //! russh glue: the per-connection [`Connection`] handler. It stays thin: logins go to the
-//! [`Gate`], channel bytes go to the SFTP driver's queue, and everything else is refused.
+//! [`service::gate::Gate`], channel bytes go to the SFTP driver's queue, and everything else is refused.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@
 //! that change's own transaction (the catalog's ledger outbox: one flush for both, and never a
 //! change without its record); [`Ledger::outboxed`] then hands it to the writer, which appends
 //! it like any other and deletes it from the outbox. At start, before the server takes
-//! requests, what a crash left in the outbox is appended. Once a second ([`SETTLE_EVERY`]) the
+//! requests, what a crash left in the outbox is appended. Once a second (`SETTLE_EVERY`) the
 //! writer settles: deletes from the outbox what the ledger now holds, and folds the ledger's
 //! unindexed tail into its indexed table (`LedgerStore::fold`), after answering whoever waits.
 //! Checkpoints are signed with the vault's ledger key every [`CHECKPOINT_SECS`] and at

@@ -1,5 +1,5 @@
 //! The server's one source of time and of randomness that is not key material: both owned by
-//! the server state ([`crate::Shared`]) and handed to what needs them, so that nothing else
+//! the server state (`server::Shared`) and handed to what needs them, so that nothing else
 //! reads the system clock for event times or draws identifiers on its own, and a test can run
 //! the server on a clock of its choosing. Keys, nonces and salts are the vault's, never drawn
 //! here.

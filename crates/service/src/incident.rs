@@ -875,7 +875,7 @@ impl Collector {
     }
 
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
-    /// by the caller ([`Report::complete`]).
+    /// by the caller ([`crate::admin::Admin::incident_report`]).
     pub fn finish(mut self, selection: String) -> Report {
         // Reads before file ids that no replay tied: by their path.
         self.tie_reads_before_ids(|_, _| None, |_, _| Fate::default());

@@ -2,7 +2,7 @@
 //! extensions served. Wire numbers are named constants in [`kind`]; decoding never reads past
 //! its frame, and ignores bytes a request leaves unused at the end of it, as OpenSSH's
 //! sftp-server does (Go's pkg/sftp, under rclone, sends its last WRITE of a file in a packet
-//! padded to full size). [`Request::encode`] is decoding's inverse, which the property tests
+//! padded to full size). [`Packet::encode`] is decoding's inverse, which the property tests
 //! and the fuzz target check.
 
 use bytes::{BufMut, Bytes, BytesMut};

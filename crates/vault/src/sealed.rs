@@ -402,8 +402,8 @@ impl BlobWriter for SealedWriter {
     }
 
     /// A write that stays within one chunk without completing it, where that chunk is the one
-    /// buffered, or one it starts afresh (as [`Self::write_locked`] decides, with
-    /// [`WriterState::starts_afresh`]), only adds to the buffered chunk: the first half of every
+    /// buffered, or one it starts afresh (as `Self::write_locked` decides, with
+    /// `WriterState::starts_afresh`), only adds to the buffered chunk: the first half of every
     /// 64 KiB of a sequential upload in 32 KiB writes.
     fn buffers(&self, offset: u64, len: usize) -> bool {
         let st = self.lock();

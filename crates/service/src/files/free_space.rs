@@ -4,7 +4,7 @@
 //! with a clear message and leaves nothing behind; reads go on.
 //!
 //! Never decides anything else; the figure comes from `statvfs`, refreshed at most every
-//! [`REFRESH`] (more often once space runs low).
+//! `REFRESH` (more often once space runs low).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
