@@ -597,7 +597,8 @@ impl Admin {
     /// from the tenant's records ([`crate::path_history`]): one pass over the tenant's records
     /// since its creation (the time range selects the reads, not the replay). A path where no
     /// file is now (deleted since, by a person, retention or an attacker) asks about the files
-    /// the records show there before: a first pass finds their ids.
+    /// the records show there before: a first pass finds their ids; so does
+    /// [`FileAsked::EveryAt`], for the file there now and every one before it.
     pub async fn file_readers(
         &self,
         tenant: &str,
@@ -609,26 +610,33 @@ impl Admin {
         let files = self.files_of(t.id)?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         let filter = records_of(&t);
+        // The files the tenant's records show at `path`, in the order they first appear there:
+        // one pass over its records.
+        let files_once_at = |path: &str| -> AdminResult<Vec<i64>> {
+            let shown = Self::jail(path)?.display();
+            let mut ids = Vec::new();
+            ledger_read::for_each(&store, &key, &filter, |r| {
+                if let Some(id) = crate::incident::file_at(&r, &shown)
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+                Ok::<(), AdminError>(())
+            })?;
+            Ok(ids)
+        };
+        let nowhere = |path: &str| AdminError::Files {
+            what: format!("{tenant}:{path}, now or in the ledger"),
+            source: FsError::NotFound,
+        };
         let ids: Vec<i64> = match asked {
             FileAsked::Id(id) => vec![*id],
             FileAsked::Path(path) => match files.resolve(&Self::jail(path)?).await {
                 Ok(node) => vec![node.id],
                 Err(FsError::NotFound) => {
-                    let shown = Self::jail(path)?.display();
-                    let mut ids = Vec::new();
-                    ledger_read::for_each(&store, &key, &filter, |r| {
-                        if let Some(id) = crate::incident::file_at(&r, &shown)
-                            && !ids.contains(&id)
-                        {
-                            ids.push(id);
-                        }
-                        Ok::<(), AdminError>(())
-                    })?;
+                    let ids = files_once_at(path)?;
                     if ids.is_empty() {
-                        return Err(AdminError::Files {
-                            what: format!("{tenant}:{path}, now or in the ledger"),
-                            source: FsError::NotFound,
-                        });
+                        return Err(nowhere(path));
                     }
                     ids
                 }
@@ -639,6 +647,28 @@ impl Admin {
                     });
                 }
             },
+            FileAsked::EveryAt(path) => {
+                let mut ids = files_once_at(path)?;
+                match files.resolve(&Self::jail(path)?).await {
+                    // The one there now, whatever the records show (a file placed there before
+                    // file ids were recorded), last.
+                    Ok(node) => {
+                        ids.retain(|id| *id != node.id);
+                        ids.push(node.id);
+                    }
+                    Err(FsError::NotFound) => {}
+                    Err(e) => {
+                        return Err(AdminError::Files {
+                            what: format!("{tenant}:{path}"),
+                            source: e,
+                        });
+                    }
+                }
+                if ids.is_empty() {
+                    return Err(nowhere(path));
+                }
+                ids
+            }
         };
         let mut history = PathHistory::default();
         let mut readers: Vec<crate::incident::FileReaders> = ids

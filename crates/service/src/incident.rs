@@ -1059,6 +1059,9 @@ impl Report {
 pub enum FileAsked {
     /// The file at this path now; where none is, the files the records show there before.
     Path(String),
+    /// Every file that has been at this path: the one there now and those the records show
+    /// there before (removed, or renamed away, since; a path that a daily upload replaces).
+    EveryAt(String),
     /// The file with this id (as the incident report lists it), present or not.
     Id(i64),
 }

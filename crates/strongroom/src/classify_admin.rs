@@ -179,12 +179,17 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             tenant,
             path,
             id,
+            every_file,
             since,
             until,
             format,
         } => {
             let asked = match (path, id) {
+                (_, Some(_)) if every_file => anyhow::bail!(UsageError(
+                    "--every-file asks about a PATH: an --id is one file".into()
+                )),
                 (_, Some(id)) => FileAsked::Id(id),
+                (Some(path), None) if every_file => FileAsked::EveryAt(path),
                 (Some(path), None) => FileAsked::Path(path),
                 (None, None) => anyhow::bail!(UsageError("give a PATH or --id".into())),
             };
@@ -310,7 +315,17 @@ async fn readers(
             }
         }
         ListFormat::Table => {
-            if let FileAsked::Path(path) = asked
+            if let FileAsked::EveryAt(path) = asked {
+                writeln!(
+                    out,
+                    "{} at {tenant}:{} (the one there now last, if any):",
+                    match files.len() {
+                        1 => "one file has been".to_owned(),
+                        n => format!("{n} files have been"),
+                    },
+                    printable(path),
+                )?;
+            } else if let FileAsked::Path(path) = asked
                 && files
                     .iter()
                     .all(|f| f.path_now.as_deref() != Some(path.as_str()))

@@ -837,6 +837,110 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     }
 }
 
+/// A path that a daily upload replaces holds a new file each day: `incident file PATH` asks
+/// about the file there now; `--every-file` about each file that has been there, removed or
+/// renamed away since, each with its own readers.
+#[test]
+fn every_file_that_has_been_at_a_path_and_who_read_each() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let ops = server.account("acme", "ops", "read-only");
+    let eve = server.account("acme", "eve", "read-only");
+    for (day, size) in [(1, 3000), (2, 4000), (3, 5000)] {
+        std::fs::write(
+            loader.work().join(format!("pay{day}.csv")),
+            support::pseudo_random(day, size),
+        )
+        .unwrap();
+    }
+    // Day 1 is read by ops, then removed; day 2 is read by eve, then archived; day 3 is there.
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "mkdir /daily\nmkdir /archive\nput pay1.csv /daily/pay.csv\n",
+    );
+    sftp_from(&ops, "127.0.0.5", "get /daily/pay.csv\n");
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "rm /daily/pay.csv\nput pay2.csv /daily/pay.csv\n",
+    );
+    sftp_from(&eve, "127.0.0.6", "get /daily/pay.csv\n");
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "rename /daily/pay.csv /archive/pay2.csv\nput pay3.csv /daily/pay.csv\n",
+    );
+
+    let rows = |args: &[&str]| -> Vec<(String, Option<String>, u64)> {
+        let mut all = vec![
+            "incident",
+            "file",
+            "acme",
+            "/daily/pay.csv",
+            "--format",
+            "jsonl",
+        ];
+        all.extend_from_slice(args);
+        server
+            .ok(&all)
+            .lines()
+            .map(|l| {
+                let r: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    r["account"].as_str().unwrap().to_owned(),
+                    r["path_now"].as_str().map(str::to_owned),
+                    r["bytes_read"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // The records reach the ledger within moments of the sessions' ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let every = loop {
+        let every = rows(&["--every-file"]);
+        if every.len() == 2 || std::time::Instant::now() > deadline {
+            break every;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(
+        every,
+        vec![
+            ("ops".to_owned(), None, 3000),
+            ("eve".to_owned(), Some("/archive/pay2.csv".to_owned()), 4000),
+        ]
+    );
+    // Without it: the file there now, which nobody has read.
+    assert_eq!(rows(&[]), vec![]);
+    let table = server.ok(&["incident", "file", "acme", "/daily/pay.csv", "--every-file"]);
+    assert!(
+        table.starts_with("3 files have been at acme:/daily/pay.csv"),
+        "{table}"
+    );
+    assert!(table.contains("acme: file "), "{table}");
+    assert!(table.contains("(deleted)"), "{table}");
+    assert!(table.contains("acme:/archive/pay2.csv (file "), "{table}");
+    assert!(table.contains("acme:/daily/pay.csv (file "), "{table}");
+    // A path no file has ever been at: refused, as without the flag.
+    let out = server.admin(&[
+        "incident",
+        "file",
+        "acme",
+        "/daily/none.csv",
+        "--every-file",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("now or in the ledger"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With an id it means nothing: a usage error.
+    let out = server.admin(&["incident", "file", "acme", "--id", "1", "--every-file"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
 fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
     let page = server.data_dir().join("..").join(name);
