@@ -355,70 +355,51 @@ impl Admin {
             Collector::opened_with(&selection.credentials)
         };
         // Each kind of the selection as the records show it, with the ledger's indexed filters
-        // that read its records (one pass each, none selecting a record another selects).
-        let by_session = |sessions: &BTreeSet<String>| -> Vec<LedgerFilter> {
-            sessions
+        // that read its records (one per session, account and address).
+        let read_through = |c: Criterion| -> AdminResult<(Criterion, Vec<LedgerFilter>)> {
+            let mut filters: Vec<LedgerFilter> = c
+                .sessions
                 .iter()
                 .map(|s| LedgerFilter {
                     session: Some(s.clone()),
                     ..range.clone()
                 })
-                .collect()
-        };
-        let by_account = |accounts: &BTreeSet<String>| -> Vec<LedgerFilter> {
-            accounts
-                .iter()
-                .map(|a| LedgerFilter {
+                .chain(c.accounts.iter().map(|a| LedgerFilter {
                     account: Some(a.clone()),
                     ..range.clone()
-                })
-                .collect()
+                }))
+                .collect();
+            let mut addresses = Vec::new();
+            for net in &c.networks {
+                addresses.extend(
+                    ledger_read::address_filters(&store, net, &range)
+                        .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
+                );
+            }
+            // Overlapping networks: each address read once.
+            addresses.sort_by(|a, b| a.source.cmp(&b.source));
+            addresses.dedup_by(|a, b| a.source == b.source);
+            filters.extend(addresses);
+            Ok((c, filters))
         };
-        let by_network =
-            |networks: &[crate::gate::network::IpNet]| -> AdminResult<Vec<LedgerFilter>> {
-                let mut filters = Vec::new();
-                for net in networks {
-                    filters.extend(
-                        ledger_read::address_filters(&store, net, &range)
-                            .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
-                    );
-                }
-                // Overlapping networks: each address read once.
-                filters.sort_by(|a, b| a.source.cmp(&b.source));
-                filters.dedup_by(|a, b| a.source == b.source);
-                Ok(filters)
-            };
         let mut kinds: Vec<(Criterion, Vec<LedgerFilter>)> = Vec::new();
         if !selection.accounts.is_empty() {
-            let accounts: BTreeSet<String> = selection.accounts.iter().cloned().collect();
-            let filters = by_account(&accounts);
-            kinds.push((
-                Criterion {
-                    accounts,
-                    ..Default::default()
-                },
-                filters,
-            ));
+            kinds.push(read_through(Criterion {
+                accounts: selection.accounts.iter().cloned().collect(),
+                ..Default::default()
+            })?);
         }
         if !selection.networks.is_empty() {
-            kinds.push((
-                Criterion {
-                    networks: selection.networks.clone(),
-                    ..Default::default()
-                },
-                by_network(&selection.networks)?,
-            ));
+            kinds.push(read_through(Criterion {
+                networks: selection.networks.clone(),
+                ..Default::default()
+            })?);
         }
         if !selection.sessions.is_empty() {
-            let sessions: BTreeSet<String> = selection.sessions.iter().cloned().collect();
-            let filters = by_session(&sessions);
-            kinds.push((
-                Criterion {
-                    sessions,
-                    ..Default::default()
-                },
-                filters,
-            ));
+            kinds.push(read_through(Criterion {
+                sessions: selection.sessions.iter().cloned().collect(),
+                ..Default::default()
+            })?);
         }
         if !selection.credentials.is_empty() {
             // Which sessions the credentials opened: the range's session records.
@@ -428,14 +409,10 @@ impl Admin {
                     &store, &key, &range, k,
                 )?);
             }
-            let filters = by_session(&sessions);
-            kinds.push((
-                Criterion {
-                    sessions,
-                    ..Default::default()
-                },
-                filters,
-            ));
+            kinds.push(read_through(Criterion {
+                sessions,
+                ..Default::default()
+            })?);
         }
         if !selection.alerts.is_empty() {
             let mut named = Criterion::default();
@@ -465,10 +442,7 @@ impl Admin {
                     }
                 }
             }
-            let mut filters = by_session(&named.sessions);
-            filters.extend(by_account(&named.accounts));
-            filters.extend(by_network(&named.networks)?);
-            kinds.push((named, filters));
+            kinds.push(read_through(named)?);
         }
         // The ledger reads the records of the kind with the fewest filters; every record read
         // must match the other kinds too.
