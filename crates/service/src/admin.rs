@@ -544,6 +544,20 @@ impl Admin {
                     f.formats = c.formats.iter().map(|f| f.name()).collect();
                 }
             }
+            // Where the directories listed are now (a listing recorded before file ids: by the
+            // path it had, if a directory is still there).
+            for d in &mut section.directories_listed {
+                let node = match (&files, d.dir_id) {
+                    (None, _) => None,
+                    (Some(_), Some(id)) => self.catalog.node(id).await?,
+                    (Some(files), None) => files.resolve(&Self::jail(&d.path_then)?).await.ok(),
+                };
+                d.path_now = match (&files, &node) {
+                    (Some(files), Some(node)) => files.path_of(node).await.ok(),
+                    _ => None,
+                };
+                d.deleted = d.path_now.is_none();
+            }
             // What the contents a change replaced held (an overwritten payment file): from the
             // file's class history, the contents of that size committed before the change.
             let Some(files) = &files else {

@@ -339,12 +339,57 @@ pub struct Replaced {
     pub classes: Option<BTreeMap<String, u64>>,
 }
 
+/// A directory the selection listed: the names of its entries were sent (a file's name can
+/// carry an account number or a customer's name).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DirectoryListed {
+    /// `None` for listings recorded before file ids.
+    pub dir_id: Option<i64>,
+    /// Its path when first listed (empty for listings recorded before December 2026, whose
+    /// pages name the directory by id only: its path now says where it is).
+    pub path_then: String,
+    /// Its path now; `None` when it no longer exists.
+    pub path_now: Option<String>,
+    pub deleted: bool,
+    /// Names sent: the entries of every page of every listing (a directory listed twice
+    /// counts twice).
+    pub names_sent: u64,
+    /// The sessions that listed it, in the order they first did.
+    pub sessions: Vec<String>,
+    pub first_access: Option<Time>,
+    pub last_access: Option<Time>,
+}
+
+/// Requests of the selection that the permission check refused, alike ones together: what it
+/// tried and was not allowed (an upload-only account probing for files to download, a
+/// read-only one trying to remove). Requests that were allowed and failed (a `stat` of a file
+/// not there yet, as clients make before an upload) are not listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RefusedRequest {
+    /// The operation (`open_read`, `remove`, `opendir`, …; an unsupported request by its
+    /// protocol name).
+    pub op: String,
+    /// The path it named (empty for a request on an open handle).
+    pub path: String,
+    /// The file it named, where the path resolved to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Why it was refused.
+    pub why: String,
+    pub count: u64,
+    pub sessions: Vec<String>,
+    pub first: Time,
+    pub last: Time,
+}
+
 /// What the selection did in one tenant.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TenantSection {
     pub tenant: String,
     pub files_read: Vec<FileRead>,
     pub changes: Vec<Change>,
+    pub directories_listed: Vec<DirectoryListed>,
+    pub refused: Vec<RefusedRequest>,
     pub totals: Totals,
 }
 
@@ -363,6 +408,11 @@ pub struct Totals {
     /// out when nothing was read.
     pub changes: usize,
     pub changes_replacing: usize,
+    /// Directories listed, and the names their listings sent.
+    pub directories_listed: usize,
+    pub names_sent: u64,
+    /// Requests the permission check refused.
+    pub refused: u64,
 }
 
 /// The ledger range the report rests on, and what lets a third party check it.
@@ -587,6 +637,20 @@ pub struct Collector {
     opened_with: Option<(Vec<String>, std::collections::HashMap<String, bool>)>,
     /// Per session: whether it logged in, and its refused attempts.
     logins: BTreeMap<String, Logins>,
+    /// Directories listed, per tenant and directory.
+    listings: BTreeMap<(String, DirKey), DirectoryListed>,
+    /// Per session, the directory it last opened for listing (a page of a listing recorded
+    /// before file ids names neither the directory nor its path).
+    last_listed: BTreeMap<String, DirKey>,
+    /// Refused requests, per tenant, operation, path and why.
+    refused: BTreeMap<(String, String, String, String), RefusedRequest>,
+}
+
+/// A listed directory: by its id, or by its path where the records name no id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum DirKey {
+    Id(i64),
+    Path(String),
 }
 
 impl Collector {
@@ -658,10 +722,26 @@ impl Collector {
         else {
             return;
         };
-        if *outcome != Outcome::Ok {
+        let tenant = e.tenant.clone().unwrap_or_default();
+        match outcome {
+            Outcome::Ok => {}
+            Outcome::Denied(why) => {
+                self.refused_request(tenant, session, e.time, op, path, file.as_ref(), why);
+                return;
+            }
+            Outcome::Failed { .. } => return,
+        }
+        if let FileOp::Opendir | FileOp::Readdir { .. } = op {
+            self.listed(
+                tenant,
+                session.unwrap_or_default(),
+                e.time,
+                op,
+                path,
+                file.as_ref(),
+            );
             return;
         }
-        let tenant = e.tenant.clone().unwrap_or_default();
         if let FileOp::OpenRead | FileOp::ProgressRead { .. } | FileOp::CloseRead { .. } = op {
             let session = session.unwrap_or_default();
             let Some(f) = file else {
@@ -711,6 +791,85 @@ impl Collector {
                 classes: None,
             }),
         });
+    }
+
+    /// A page of a listing (`Readdir`; `Opendir` is recorded only when refused, but older
+    /// ledgers recorded it): its directory by id, and by path where the record has one; in
+    /// records before file ids by neither, then the session's directory last opened.
+    fn listed(
+        &mut self,
+        tenant: String,
+        session: String,
+        time: Time,
+        op: &FileOp,
+        path: &str,
+        dir: Option<&events::FileRef>,
+    ) {
+        let key = match dir {
+            Some(d) => DirKey::Id(d.id),
+            None if !path.is_empty() => DirKey::Path(path.to_owned()),
+            None => match self.last_listed.get(&session) {
+                Some(k) => k.clone(),
+                None => return,
+            },
+        };
+        self.last_listed.insert(session.clone(), key.clone());
+        let d = self.listings.entry((tenant, key.clone())).or_default();
+        if let DirKey::Id(id) = key {
+            d.dir_id = Some(id);
+        }
+        // The path of its earliest listing that names one (passes come session by session).
+        if !path.is_empty() && (d.path_then.is_empty() || d.first_access.is_some_and(|t| time < t))
+        {
+            d.path_then = path.to_owned();
+        }
+        if let FileOp::Readdir { entries } = op {
+            d.names_sent += entries.unwrap_or(0);
+        }
+        if !d.sessions.contains(&session) {
+            d.sessions.push(session);
+        }
+        d.first_access = Some(d.first_access.map_or(time, |t| t.min(time)));
+        d.last_access = Some(d.last_access.map_or(time, |t| t.max(time)));
+    }
+
+    /// A request the permission check refused, counted with alike ones.
+    #[allow(clippy::too_many_arguments)]
+    fn refused_request(
+        &mut self,
+        tenant: String,
+        session: Option<String>,
+        time: Time,
+        op: &FileOp,
+        path: &str,
+        file: Option<&events::FileRef>,
+        why: &str,
+    ) {
+        let op = match op {
+            FileOp::Other { request } => request.clone(),
+            op => op.name().to_owned(),
+        };
+        let r = self
+            .refused
+            .entry((tenant, op.clone(), path.to_owned(), why.to_owned()))
+            .or_insert_with(|| RefusedRequest {
+                op,
+                path: path.to_owned(),
+                file_id: None,
+                why: why.to_owned(),
+                count: 0,
+                sessions: Vec::new(),
+                first: time,
+                last: time,
+            });
+        r.count += 1;
+        r.file_id = r.file_id.or(file.map(|f| f.id));
+        (r.first, r.last) = (r.first.min(time), r.last.max(time));
+        if let Some(s) = session
+            && !r.sessions.contains(&s)
+        {
+            r.sessions.push(s);
+        }
     }
 
     /// A read of the file `key`: `this` describes the file as this read found it (its path and
@@ -922,6 +1081,28 @@ impl Collector {
                 })
                 .changes = changes;
         }
+        fn section<'a>(
+            tenants: &'a mut BTreeMap<String, TenantSection>,
+            tenant: &str,
+        ) -> &'a mut TenantSection {
+            tenants
+                .entry(tenant.to_owned())
+                .or_insert_with(|| TenantSection {
+                    tenant: tenant.to_owned(),
+                    ..Default::default()
+                })
+        }
+        for ((tenant, _), d) in self.listings {
+            section(&mut tenants, &tenant).directories_listed.push(d);
+        }
+        for ((tenant, ..), r) in self.refused {
+            section(&mut tenants, &tenant).refused.push(r);
+        }
+        for t in tenants.values_mut() {
+            // In the order they were first listed, and first tried.
+            t.directories_listed.sort_by_key(|d| d.first_access);
+            t.refused.sort_by_key(|r| r.first);
+        }
         // Connections that never logged in are not sessions: listed apart.
         let mut sessions = Vec::new();
         let mut failed_logins = Vec::new();
@@ -976,6 +1157,12 @@ impl Report {
             }
             sum.changes = t.changes.len();
             sum.changes_replacing = t.changes.iter().filter(|c| c.replaced.is_some()).count();
+            sum.directories_listed = t.directories_listed.len();
+            sum.names_sent = t.directories_listed.iter().map(|d| d.names_sent).sum();
+            sum.refused = t.refused.iter().map(|r| r.count).sum();
+            all.directories_listed += sum.directories_listed;
+            all.names_sent += sum.names_sent;
+            all.refused += sum.refused;
             all.tenants += usize::from(!t.files_read.is_empty());
             all.changes += sum.changes;
             all.changes_replacing += sum.changes_replacing;
@@ -1305,6 +1492,101 @@ mod tests {
         let files: Vec<_> = r.tenants[0].files_read.iter().map(|f| f.file_id).collect();
         assert_eq!(files, vec![Some(2), Some(3)]);
         assert_eq!(r.evidence.records, 2);
+    }
+
+    /// Pages of a listing add up per directory (by id, its path from the records that have
+    /// one; a page recorded before file ids goes to the session's directory last listed);
+    /// refusals are counted with alike ones; a request allowed that failed is neither.
+    #[test]
+    fn listings_and_refusals_are_gathered_per_directory_and_request() {
+        let page = |seq: u64, session: &str, path: &str, dir: Option<i64>, n: u64| {
+            let mut r = file(
+                seq,
+                seq as i64,
+                session,
+                FileOp::Readdir { entries: Some(n) },
+                0,
+            );
+            if let EventKind::File { path: p, file, .. } = &mut r.event.kind {
+                *p = path.into();
+                *file = dir.map(|id| FileRef { id, size: 0 });
+            }
+            r
+        };
+        let with = |seq: u64, op: FileOp, path: &str, outcome: Outcome| {
+            let mut r = file(seq, seq as i64, "s1", op, 9);
+            if let EventKind::File {
+                path: p,
+                outcome: o,
+                ..
+            } = &mut r.event.kind
+            {
+                *p = path.into();
+                *o = outcome;
+            }
+            r
+        };
+        let mut c = Collector::default();
+        // An older page (no path), then two with it, in another session too.
+        c.add(&page(1, "s1", "", Some(4), 100));
+        c.add(&page(2, "s1", "/in", Some(4), 20));
+        c.add(&page(3, "s2", "/in", Some(4), 5));
+        // Before file ids: the opening names the path, the pages nothing.
+        let mut opened = with(4, FileOp::Opendir, "/old", Outcome::Ok);
+        if let EventKind::File { file, .. } = &mut opened.event.kind {
+            *file = None;
+        }
+        c.add(&opened);
+        c.add(&page(5, "s1", "", None, 7));
+        let denied = || Outcome::Denied("read-only account".into());
+        c.add(&with(6, FileOp::Remove, "/in/a", denied()));
+        c.add(&with(7, FileOp::Remove, "/in/a", denied()));
+        c.add(&with(8, FileOp::OpenWrite, "/in/b", denied()));
+        c.add(&with(
+            9,
+            FileOp::Stat,
+            "/in/c",
+            Outcome::Failed {
+                code: events::FailureCode::NoSuchFile,
+                message: "no such file".into(),
+            },
+        ));
+        let mut r = c.finish("x".into());
+        r.total();
+        let t = &r.tenants[0];
+        let dirs: Vec<_> = t
+            .directories_listed
+            .iter()
+            .map(|d| {
+                (
+                    d.dir_id,
+                    d.path_then.as_str(),
+                    d.names_sent,
+                    d.sessions.len(),
+                )
+            })
+            .collect();
+        assert_eq!(dirs, vec![(Some(4), "/in", 125, 2), (None, "/old", 7, 1)]);
+        let refused: Vec<_> = t
+            .refused
+            .iter()
+            .map(|q| (q.op.as_str(), q.path.as_str(), q.count, q.file_id))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![
+                ("remove", "/in/a", 2, Some(9)),
+                ("open_write", "/in/b", 1, Some(9))
+            ]
+        );
+        assert_eq!(
+            (
+                r.totals.directories_listed,
+                r.totals.names_sent,
+                r.totals.refused
+            ),
+            (2, 132, 3)
+        );
     }
 
     #[test]

@@ -272,12 +272,17 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             f.write_all(&text)?;
             f.sync_all()?;
             eprintln!(
-                "incident report written to {} ({}, {} read, {}; {})",
+                "incident report written to {} ({}, {} read, {}; {}{})",
                 path.display(),
                 crate::units::counted(report.totals.tenants, "tenant"),
                 crate::units::counted(report.totals.files, "file"),
                 crate::units::bytes_for_people(report.totals.bytes_read),
-                crate::units::changes_made(report.totals.changes, report.totals.changes_replacing)
+                crate::units::changes_made(report.totals.changes, report.totals.changes_replacing),
+                crate::units::listed_and_refused(
+                    report.totals.directories_listed,
+                    report.totals.names_sent,
+                    report.totals.refused
+                ),
             );
         }
         None => std::io::stdout().lock().write_all(&text)?,

@@ -1,13 +1,14 @@
 //! The incident report as one self-contained HTML page: the summary, an SVG timeline of the
-//! selection's reads, its sessions, and per tenant the files read and the changes made. No
-//! external assets, no script (a content security policy forbids both); every value is escaped
-//! by the compiled template (`templates/incident.html`).
+//! selection's reads, its sessions, and per tenant the files read, the changes made, the
+//! directories listed and the requests refused. No external assets, no script (a content
+//! security policy forbids both); every value is escaped by the compiled template
+//! (`templates/incident.html`).
 
 use askama::Template;
 use events::Time;
 use std::collections::BTreeMap;
 
-use service::incident::{Change, FileRead, Report, Totals};
+use service::incident::{Change, DirectoryListed, FileRead, Report, Totals};
 
 use crate::printable::printable;
 
@@ -44,6 +45,15 @@ impl Page<'_> {
     /// `3 changes, 1 of them replacing a file`, or `no changes`.
     fn changes_text(&self, t: &Totals) -> String {
         crate::units::changes_made(t.changes, t.changes_replacing)
+            + &crate::units::listed_and_refused(t.directories_listed, t.names_sent, t.refused)
+    }
+
+    /// A listed directory's path now, or where none is known.
+    fn dir_now(&self, d: &DirectoryListed) -> String {
+        match &d.path_now {
+            Some(p) => self.shown(p),
+            None => String::new(),
+        }
     }
 
     /// `23,121 bytes (22.6 KiB)`.

@@ -118,6 +118,30 @@ pub fn changes_made(changes: usize, replacing: usize) -> String {
     }
 }
 
+/// `; 2 directories listed (14 names sent); 3 requests refused`, or nothing when the selection
+/// listed nothing and was refused nothing: what it saw of names and what it tried.
+pub fn listed_and_refused(directories: usize, names: u64, refused: u64) -> String {
+    let mut out = String::new();
+    if directories > 0 {
+        let dirs = if directories == 1 {
+            "1 directory".to_owned()
+        } else {
+            format!("{directories} directories")
+        };
+        let names = if names == 1 {
+            "1 name".to_owned()
+        } else {
+            format!("{names} names")
+        };
+        out.push_str(&format!("; {dirs} listed ({names} sent)"));
+    }
+    if refused > 0 {
+        let s = if refused == 1 { "" } else { "s" };
+        out.push_str(&format!("; {refused} request{s} refused"));
+    }
+    out
+}
+
 /// `23,121 bytes (22.6 KiB)`: exact, and at a glance.
 pub fn bytes_for_people(n: u64) -> String {
     let digits = n.to_string();
@@ -181,6 +205,15 @@ mod tests {
         assert_eq!(changes_made(0, 0), "no changes");
         assert_eq!(changes_made(1, 0), "1 change");
         assert_eq!(changes_made(3, 1), "3 changes, 1 of them replacing a file");
+        assert_eq!(listed_and_refused(0, 0, 0), "");
+        assert_eq!(
+            listed_and_refused(1, 1, 1),
+            "; 1 directory listed (1 name sent); 1 request refused"
+        );
+        assert_eq!(
+            listed_and_refused(2, 14, 0),
+            "; 2 directories listed (14 names sent)"
+        );
     }
 
     #[test]

@@ -941,6 +941,122 @@ fn every_file_that_has_been_at_a_path_and_who_read_each() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// What the selection saw of names and what it tried in vain: the directories it listed (a
+/// file's name can carry an account number) with the names sent, and the requests the
+/// permission check refused, alike ones counted together; a request that was allowed and failed
+/// is not a refusal.
+#[test]
+fn the_report_lists_directories_listed_and_requests_refused() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    let drop = server.account("acme", "drop", "upload-only");
+    let mut batch = String::from("mkdir /d\nmkdir /d/sub\n");
+    for i in 1..=3 {
+        let name = format!("f{i}.bin");
+        std::fs::write(loader.work().join(&name), support::pseudo_random(i, 1000)).unwrap();
+        batch.push_str(&format!("put {name} /d/{name}\n"));
+    }
+    sftp_from(&loader, "127.0.0.9", &batch);
+    std::fs::write(mallory.work().join("x.bin"), b"x").unwrap();
+    // Mallory lists /d twice, reads f1, tries twice to remove f2 and once to upload; a get of a
+    // file that is not there fails (allowed, and not found).
+    sftp_from(
+        &mallory,
+        "127.0.0.7",
+        "ls /d\nls -l /d\nget /d/f1.bin\n-rm /d/f2.bin\n-rm /d/f2.bin\n-put x.bin /d/x.bin\n\
+         -get /d/none.bin\n",
+    );
+    // The drop box, whose files nobody may list, tries to.
+    sftp_from(&drop, "127.0.0.8", "-ls /d\n");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let r = loop {
+        let r = report(&server, &["--user", "mallory"]);
+        if r["totals"]["refused"] == 3 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let t = &r["tenants"][0];
+    let dirs = t["directories_listed"].as_array().unwrap();
+    assert_eq!(dirs.len(), 1, "{t:#}");
+    assert_eq!(dirs[0]["path_then"], "/d");
+    assert_eq!(dirs[0]["path_now"], "/d");
+    assert_eq!(dirs[0]["deleted"], false);
+    // Each listing sent the four names of /d (three files and a folder): two listings, eight.
+    let names = dirs[0]["names_sent"].as_u64().unwrap();
+    assert_eq!(names, 8);
+    assert_eq!(r["totals"]["names_sent"], names);
+    assert_eq!(r["totals"]["directories_listed"], 1);
+    let refused: Vec<(String, String, u64)> = t["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            assert!(!q["why"].as_str().unwrap().is_empty(), "{q}");
+            (
+                q["op"].as_str().unwrap().to_owned(),
+                q["path"].as_str().unwrap().to_owned(),
+                q["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("remove".to_owned(), "/d/f2.bin".to_owned(), 2),
+            ("open_write".to_owned(), "/d/x.bin".to_owned(), 1),
+        ],
+        "{t:#}"
+    );
+    // The file a refusal's path resolved to is named.
+    assert!(t["refused"][0]["file_id"].is_i64(), "{t:#}");
+    assert_eq!(r["totals"]["refused"], 3);
+    assert_eq!(r["totals"]["files"], 1);
+    // The drop box's report: its refused listing, nothing listed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let d = loop {
+        let d = report(&server, &["--user", "drop"]);
+        if d["totals"]["refused"] == 1 || std::time::Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(d["tenants"][0]["refused"][0]["op"], "opendir", "{d:#}");
+    assert_eq!(d["tenants"][0]["refused"][0]["path"], "/d");
+    assert!(
+        d["tenants"][0]["directories_listed"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // The summary line of --out, and the page.
+    let page = server.data_dir().join("..").join("listed.html");
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--user",
+        "mallory",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        line.contains(&format!(
+            "; 1 directory listed ({names} names sent); 3 requests refused"
+        )),
+        "{line}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h3>Directories listed</h3>"), "{html}");
+    assert!(html.contains("<h3>Refused requests</h3>"), "{html}");
+    assert!(html.contains("1 directory listed"), "{html}");
+}
+
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
 fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
     let page = server.data_dir().join("..").join(name);

@@ -68,7 +68,8 @@ fn handle_path(h: Option<&OpenHandle>) -> String {
     match h {
         Some(OpenHandle::Read(f)) => f.path.display(),
         Some(OpenHandle::Write(u)) => u.path.display(),
-        _ => String::new(),
+        Some(OpenHandle::Dir(l)) => l.path.display(),
+        None => String::new(),
     }
 }
 
@@ -138,7 +139,7 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
             shown(from),
             true,
         ),
-        O::Readdir { .. } => a(FileOp::Readdir { entries: None }, String::new(), false),
+        O::Readdir { .. } => a(FileOp::Readdir { entries: None }, handle_path(h), false),
         _ => None,
     }
 }

@@ -277,6 +277,8 @@ impl ReadFile {
 /// A directory being listed, page by page.
 pub struct Listing {
     dir_id: i64,
+    /// The path it was opened at (what its pages' records name).
+    pub path: JailPath,
     after: Mutex<Option<Vec<u8>>>,
 }
 
@@ -560,6 +562,7 @@ impl Files {
         }
         Ok(Listing {
             dir_id: node.id,
+            path: path.clone(),
             after: Mutex::new(None),
         })
     }
