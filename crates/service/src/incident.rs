@@ -638,12 +638,31 @@ pub struct Collector {
     /// Per session: whether it logged in, and its refused attempts.
     logins: BTreeMap<String, Logins>,
     /// Directories listed, per tenant and directory.
-    listings: BTreeMap<(String, DirKey), DirectoryListed>,
+    listings: BTreeMap<(String, DirKey), (DirectoryListed, FirstSeen)>,
     /// Per session, the directory it last opened for listing (a page of a listing recorded
     /// before file ids names neither the directory nor its path).
     last_listed: BTreeMap<String, DirKey>,
     /// Refused requests, per tenant, operation, path and why.
-    refused: BTreeMap<(String, String, String, String), RefusedRequest>,
+    refused: BTreeMap<(String, String, String, String), (RefusedRequest, FirstSeen)>,
+}
+
+/// Sessions by when each was first seen (a directory an account polls is listed by thousands
+/// of sessions: looked up, not searched).
+#[derive(Default)]
+struct FirstSeen(std::collections::HashMap<String, Time>);
+
+impl FirstSeen {
+    fn saw(&mut self, session: String, time: Time) {
+        let t = self.0.entry(session).or_insert(time);
+        *t = (*t).min(time);
+    }
+
+    /// The sessions, in the order they were first seen.
+    fn in_order(self) -> Vec<String> {
+        let mut v: Vec<(Time, String)> = self.0.into_iter().map(|(s, t)| (t, s)).collect();
+        v.sort();
+        v.into_iter().map(|(_, s)| s).collect()
+    }
 }
 
 /// A listed directory: by its id, or by its path where the records name no id.
@@ -814,7 +833,7 @@ impl Collector {
             },
         };
         self.last_listed.insert(session.clone(), key.clone());
-        let d = self.listings.entry((tenant, key.clone())).or_default();
+        let (d, sessions) = self.listings.entry((tenant, key.clone())).or_default();
         if let DirKey::Id(id) = key {
             d.dir_id = Some(id);
         }
@@ -826,9 +845,7 @@ impl Collector {
         if let FileOp::Readdir { entries } = op {
             d.names_sent += entries.unwrap_or(0);
         }
-        if !d.sessions.contains(&session) {
-            d.sessions.push(session);
-        }
+        sessions.saw(session, time);
         d.first_access = Some(d.first_access.map_or(time, |t| t.min(time)));
         d.last_access = Some(d.last_access.map_or(time, |t| t.max(time)));
     }
@@ -849,26 +866,27 @@ impl Collector {
             FileOp::Other { request } => request.clone(),
             op => op.name().to_owned(),
         };
-        let r = self
+        let (r, sessions) = self
             .refused
             .entry((tenant, op.clone(), path.to_owned(), why.to_owned()))
-            .or_insert_with(|| RefusedRequest {
-                op,
-                path: path.to_owned(),
-                file_id: None,
-                why: why.to_owned(),
-                count: 0,
-                sessions: Vec::new(),
-                first: time,
-                last: time,
+            .or_insert_with(|| {
+                let r = RefusedRequest {
+                    op,
+                    path: path.to_owned(),
+                    file_id: None,
+                    why: why.to_owned(),
+                    count: 0,
+                    sessions: Vec::new(),
+                    first: time,
+                    last: time,
+                };
+                (r, FirstSeen::default())
             });
         r.count += 1;
         r.file_id = r.file_id.or(file.map(|f| f.id));
         (r.first, r.last) = (r.first.min(time), r.last.max(time));
-        if let Some(s) = session
-            && !r.sessions.contains(&s)
-        {
-            r.sessions.push(s);
+        if let Some(s) = session {
+            sessions.saw(s, time);
         }
     }
 
@@ -1045,6 +1063,17 @@ impl Collector {
             }
         }
         let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();
+        fn section<'a>(
+            tenants: &'a mut BTreeMap<String, TenantSection>,
+            tenant: &str,
+        ) -> &'a mut TenantSection {
+            tenants
+                .entry(tenant.to_owned())
+                .or_insert_with(|| TenantSection {
+                    tenant: tenant.to_owned(),
+                    ..Default::default()
+                })
+        }
         for (_, mut f) in self.files {
             f.read.by_session = f
                 .transfers
@@ -1062,40 +1091,19 @@ impl Collector {
             let mut order: Vec<&SessionRead> = f.read.by_session.iter().collect();
             order.sort_by_key(|s| s.first_access);
             f.read.sessions = order.into_iter().map(|s| s.session.clone()).collect();
-            let section = tenants
-                .entry(f.tenant.clone())
-                .or_insert_with(|| TenantSection {
-                    tenant: f.tenant.clone(),
-                    ..Default::default()
-                });
-            section.files_read.push(f.read);
+            section(&mut tenants, &f.tenant).files_read.push(f.read);
         }
         for (tenant, mut changes) in self.changes {
             // In ledger order, though a selection of several sessions is read one at a time.
             changes.sort_by_key(|c| c.seq);
-            tenants
-                .entry(tenant.clone())
-                .or_insert_with(|| TenantSection {
-                    tenant,
-                    ..Default::default()
-                })
-                .changes = changes;
+            section(&mut tenants, &tenant).changes = changes;
         }
-        fn section<'a>(
-            tenants: &'a mut BTreeMap<String, TenantSection>,
-            tenant: &str,
-        ) -> &'a mut TenantSection {
-            tenants
-                .entry(tenant.to_owned())
-                .or_insert_with(|| TenantSection {
-                    tenant: tenant.to_owned(),
-                    ..Default::default()
-                })
-        }
-        for ((tenant, _), d) in self.listings {
+        for ((tenant, _), (mut d, sessions)) in self.listings {
+            d.sessions = sessions.in_order();
             section(&mut tenants, &tenant).directories_listed.push(d);
         }
-        for ((tenant, ..), r) in self.refused {
+        for ((tenant, ..), (mut r, sessions)) in self.refused {
+            r.sessions = sessions.in_order();
             section(&mut tenants, &tenant).refused.push(r);
         }
         for t in tenants.values_mut() {
