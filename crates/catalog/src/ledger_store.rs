@@ -37,6 +37,10 @@ pub struct LedgerMeta {
     pub credential: Option<String>,
     /// The file a file record (or a retention deletion) is about.
     pub file_id: Option<i64>,
+    /// The tag of the path a file record names, and of a rename's `to`
+    /// (`vault::LedgerBodyKey::path_tag`: a keyed hash, not the path).
+    pub path_tag: Option<String>,
+    pub to_tag: Option<String>,
 }
 
 /// A stored record with its indexed fields.
@@ -67,6 +71,10 @@ pub struct LedgerFilter {
     /// Records about this file (those from before ledger migration 0005 carry no file id in
     /// their indexed fields: see [`LedgerStore::file_id_from`]).
     pub file_id: Option<i64>,
+    /// Records naming a path with this tag, as their path or as a rename's `to` (those from
+    /// before ledger migration 0006 carry no tags: see [`LedgerStore::path_tag_from`]).
+    pub path_tag: Option<String>,
+    pub to_tag: Option<String>,
     /// Records before this sequence number only.
     pub before_seq: Option<u64>,
 }
@@ -99,10 +107,12 @@ pub struct LedgerStore {
 
 /// First byte of a stored body: the layout of the indexed fields in front of the sealed event.
 /// Layout 1 (before ledger migration 0004): kind, account, tenant, source, session; layout 2
-/// adds the credential; layout 3 (ledger migration 0005) the file id, in decimal.
-const BODY_FORMAT: u8 = 3;
-/// Indexed fields of a body (layout 1 has the first five, layout 2 the first six).
-const FIELDS: usize = 7;
+/// adds the credential; layout 3 (ledger migration 0005) the file id, in decimal; layout 4
+/// (ledger migration 0006) the path tag and the `to` tag.
+const BODY_FORMAT: u8 = 4;
+/// Indexed fields of a body (layout 1 has the first five, layout 2 the first six, layout 3
+/// the first seven).
+const FIELDS: usize = 9;
 
 /// The stored body: format byte, the indexed fields (each absent, or a 16-bit length and the
 /// bytes), then the sealed event. The chain's hash covers all of it.
@@ -116,6 +126,8 @@ fn encode_body(meta: &LedgerMeta, sealed_event: &[u8]) -> Result<Vec<u8>> {
         meta.session.as_deref(),
         meta.credential.as_deref(),
         file_id.as_deref(),
+        meta.path_tag.as_deref(),
+        meta.to_tag.as_deref(),
     ];
     let mut out = Vec::with_capacity(1 + FIELDS * 3 + 64 + sealed_event.len());
     out.push(BODY_FORMAT);
@@ -143,6 +155,7 @@ fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; FIELDS], usize)> {
     let present = match format {
         1 => 5,
         2 => 6,
+        3 => 7,
         BODY_FORMAT => FIELDS,
         _ => return None,
     };
@@ -170,7 +183,7 @@ fn decode_body(body: &[u8]) -> Option<([Option<&[u8]>; FIELDS], usize)> {
 
 /// Columns of `records` read by verification and export, in this order.
 const RECORD_COLUMNS: &str = "seq, time, prev_hash, hash, kind, account, tenant, source, session, \
-     credential, file_id, body";
+     credential, file_id, path_tag, to_tag, body";
 
 /// One row of [`RECORD_COLUMNS`], borrowed; `None` if a column has the wrong type or size
 /// (tampering).
@@ -193,7 +206,7 @@ fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
             _ => None,
         }
     };
-    let body = blob(11)?;
+    let body = blob(13)?;
     let columns = [
         text(4)?,
         text(5)?,
@@ -202,6 +215,8 @@ fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
         text(8)?,
         text(9)?,
         text(10)?,
+        text(11)?,
+        text(12)?,
     ];
     let event_at = decode_body(body).and_then(|(fields, at)| (fields == columns).then_some(at));
     Some(RowView {
@@ -314,6 +329,12 @@ impl LedgerStore {
     /// (ledger migration 0005): records before it were written without that field.
     pub fn file_id_from(&self) -> Result<u64> {
         self.first_seq_of("file_id_from")
+    }
+
+    /// The first sequence number whose record can carry path tags in its indexed fields
+    /// (ledger migration 0006): records before it were written without them.
+    pub fn path_tag_from(&self) -> Result<u64> {
+        self.first_seq_of("path_tag_from")
     }
 
     /// Every source address the ledger's records carry, each once, in no particular order
@@ -529,6 +550,8 @@ fn export_from(
         (" AND session = ?", &f.session),
         (" AND kind = ?", &f.kind),
         (" AND credential = ?", &f.credential),
+        (" AND path_tag = ?", &f.path_tag),
+        (" AND to_tag = ?", &f.to_tag),
     ];
     for (clause, value) in equal {
         if let Some(v) = value {
@@ -568,7 +591,17 @@ fn export_from(
                 ),
             });
         };
-        let [kind, account, tenant, source, session, credential, file_id] = v.columns;
+        let [
+            kind,
+            account,
+            tenant,
+            source,
+            session,
+            credential,
+            file_id,
+            path_tag,
+            to_tag,
+        ] = v.columns;
         out.push(LedgerEntry {
             seq: v.record.seq,
             time: v.record.time,
@@ -581,6 +614,8 @@ fn export_from(
                 session: lossy(session),
                 credential: lossy(credential),
                 file_id: lossy(file_id).and_then(|id| id.parse().ok()),
+                path_tag: lossy(path_tag),
+                to_tag: lossy(to_tag),
             },
             sealed_event: v.record.body[event_at..].to_vec(),
         });
@@ -597,8 +632,8 @@ fn append_in<'a>(
     // Cached: the writer appends many small batches; parsing was a tenth of its work.
     let mut insert = tx.prepare_cached(
         "INSERT INTO recent (seq, time, prev_hash, hash, kind, account, tenant, source, session,
-                             credential, file_id, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             credential, file_id, path_tag, to_tag, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     for (time, meta, sealed) in records {
         let body = encode_body(meta, sealed)?;
@@ -618,6 +653,8 @@ fn append_in<'a>(
             meta.session,
             meta.credential,
             meta.file_id.map(|id| id.to_string()),
+            meta.path_tag,
+            meta.to_tag,
             r.body,
         ])?;
         head = r.head();
@@ -691,6 +728,8 @@ mod tests {
             session: Some("7".into()),
             credential: Some("SHA256:abc".into()),
             file_id: Some(42),
+            path_tag: Some("aa".repeat(16)),
+            to_tag: None,
         }
     }
 
@@ -707,7 +746,9 @@ mod tests {
                 Some(&b"127.0.0.1"[..]),
                 Some(&b"7"[..]),
                 Some(&b"SHA256:abc"[..]),
-                Some(&b"42"[..])
+                Some(&b"42"[..]),
+                Some("aa".repeat(16).as_bytes()),
+                None
             ]
         );
         assert_eq!(&body[at..], b"sealed");
@@ -733,6 +774,8 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
+                None,
                 None
             ]
         );
@@ -750,6 +793,127 @@ mod tests {
         assert_eq!(fields[..2], [Some(&b"file"[..]), Some(&b"alice"[..])]);
         assert!(fields[2..].iter().all(Option::is_none));
         assert_eq!(&two[at..], b"sealed");
+        // Layout 3 (before ledger migration 0006): seven fields, no path tags.
+        let mut three = vec![3u8, 1, 0, 4];
+        three.extend_from_slice(b"file");
+        three.extend_from_slice(&[0, 0, 0, 0, 0]);
+        three.extend_from_slice(&[1, 0, 2]);
+        three.extend_from_slice(b"42");
+        three.extend_from_slice(b"sealed");
+        let (fields, at) = decode_body(&three).unwrap();
+        assert_eq!(fields[0], Some(&b"file"[..]));
+        assert_eq!(fields[6], Some(&b"42"[..]));
+        assert_eq!(fields[7..], [None, None]);
+        assert_eq!(&three[at..], b"sealed");
+    }
+
+    /// A ledger written before migration 0006 (layout-3 bodies, no tag columns) verifies and
+    /// exports after it; new records carry their path tags, found through their indexes
+    /// (which the export's queries use) as a path or as a rename's `to`; `path_tag_from` says
+    /// where that begins; a tag written into an old record's column is caught.
+    #[test]
+    fn a_ledger_from_before_path_tags_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate::run_ledger(&mut conn, &migrate::LEDGER[..5]).unwrap();
+            // Layout 3: kind "file", file id 42, no tags.
+            let mut body = vec![3u8, 1, 0, 4];
+            body.extend_from_slice(b"file");
+            body.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 2]);
+            body.extend_from_slice(b"42");
+            body.extend_from_slice(b"sealed");
+            let r = ledger::append(&Head::EMPTY, 0, body).unwrap();
+            conn.execute(
+                "INSERT INTO records (seq, time, prev_hash, hash, kind, file_id, body)
+                 VALUES (?, ?, ?, ?, 'file', '42', ?)",
+                rusqlite::params![r.seq as i64, r.time, &r.prev_hash[..], &r.hash[..], r.body],
+            )
+            .unwrap();
+        }
+        let store = LedgerStore::open(&path).unwrap();
+        assert_eq!(store.path_tag_from().unwrap(), 2);
+        let (a, b) = ("a".repeat(32), "b".repeat(32));
+        let at_a = LedgerMeta {
+            path_tag: Some(a.clone()),
+            ..meta()
+        };
+        let renamed_to_a = LedgerMeta {
+            path_tag: Some(b.clone()),
+            to_tag: Some(a.clone()),
+            ..meta()
+        };
+        let at_b = LedgerMeta {
+            path_tag: Some(b.clone()),
+            ..meta()
+        };
+        store
+            .append(&[
+                (1, at_a, b"a".to_vec()),
+                (2, renamed_to_a, b"b".to_vec()),
+                (3, at_b, b"c".to_vec()),
+            ])
+            .unwrap();
+        let found = |store: &LedgerStore, f: LedgerFilter| -> Vec<u64> {
+            store
+                .export(&f, 0, 10)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        let by_path = |tag: &str| LedgerFilter {
+            path_tag: Some(tag.to_owned()),
+            ..Default::default()
+        };
+        let by_to = |tag: &str| LedgerFilter {
+            to_tag: Some(tag.to_owned()),
+            ..Default::default()
+        };
+        // In the tail and, once folded, through the indexes.
+        for _ in 0..2 {
+            assert_eq!(found(&store, by_path(&a)), [2]);
+            assert_eq!(found(&store, by_to(&a)), [3]);
+            assert_eq!(found(&store, by_path(&b)), [3, 4]);
+            store.fold().unwrap();
+        }
+        assert_eq!(store.verify(b"").unwrap().unwrap().records, 4);
+        let tags: Vec<Option<String>> = store
+            .export(&LedgerFilter::default(), 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.meta.path_tag)
+            .collect();
+        assert_eq!(
+            tags,
+            [None, Some(a.clone()), Some(b.clone()), Some(b.clone())]
+        );
+        for (column, index) in [
+            ("path_tag", "records_path_tag"),
+            ("to_tag", "records_to_tag"),
+        ] {
+            let plan: String = store
+                .lock()
+                .query_row(
+                    &format!(
+                        "EXPLAIN QUERY PLAN SELECT {RECORD_COLUMNS} FROM records
+                          WHERE seq > 0 AND {column} = '{a}' ORDER BY seq LIMIT 10"
+                    ),
+                    [],
+                    |r| r.get(3),
+                )
+                .unwrap();
+            assert!(plan.contains(index), "{plan}");
+        }
+        store
+            .lock()
+            .execute(
+                &format!("UPDATE records SET path_tag = '{a}' WHERE seq = 1"),
+                [],
+            )
+            .unwrap();
+        assert!(store.verify(b"").unwrap().is_err());
     }
 
     /// A ledger written before migration 0005 (layout-2 bodies, no file id column) verifies and

@@ -17,6 +17,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0008_classify_patterns.sql"),
     include_str!("../migrations/sqlite/0009_file_history.sql"),
     include_str!("../migrations/sqlite/0010_outbox_file_id.sql"),
+    include_str!("../migrations/sqlite/0011_outbox_path_tags.sql"),
 ];
 
 /// The ledger database's migrations.
@@ -26,6 +27,7 @@ pub const LEDGER: &[&str] = &[
     include_str!("../migrations/ledger/0003_recent.sql"),
     include_str!("../migrations/ledger/0004_credential.sql"),
     include_str!("../migrations/ledger/0005_file_id.sql"),
+    include_str!("../migrations/ledger/0006_path_tags.sql"),
 ];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {

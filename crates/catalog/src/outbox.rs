@@ -29,8 +29,8 @@ pub struct OutboxRecord {
 pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, r: &OutboxRecord) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO ledger_outbox (id, queued_ns, time, kind, account, tenant, source, session,
-                                    file_id, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    file_id, path_tag, to_tag, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(rusqlite::params![
         r.id,
@@ -42,6 +42,8 @@ pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, r: &OutboxRecord) -> Result
         r.meta.source,
         r.meta.session,
         r.meta.file_id,
+        r.meta.path_tag,
+        r.meta.to_tag,
         r.sealed_event,
     ])?;
     Ok(())
@@ -61,7 +63,8 @@ impl Outbox {
     pub fn pending(&self) -> Result<Vec<OutboxRecord>> {
         self.direct.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT id, queued_ns, time, kind, account, tenant, source, session, file_id, body
+                "SELECT id, queued_ns, time, kind, account, tenant, source, session, file_id,
+                        path_tag, to_tag, body
                    FROM ledger_outbox ORDER BY queued_ns, id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -78,8 +81,10 @@ impl Outbox {
                         // Only file operations ride catalog changes: they name no credential.
                         credential: None,
                         file_id: r.get(8)?,
+                        path_tag: r.get(9)?,
+                        to_tag: r.get(10)?,
                     },
-                    sealed_event: r.get(9)?,
+                    sealed_event: r.get(11)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -203,8 +203,10 @@ fn outbox_record(id: i64, sealed: &[u8]) -> OutboxRecord {
         meta: LedgerMeta {
             kind: "file".into(),
             account: Some("alice".into()),
-            // Kept through the outbox, as the ledger indexes it.
+            // Kept through the outbox, as the ledger indexes them.
             file_id: Some(10 * id),
+            path_tag: Some(format!("{id:032x}")),
+            to_tag: (id % 2 == 0).then(|| format!("{:032x}", id + 1)),
             ..LedgerMeta::default()
         },
         sealed_event: sealed.to_vec(),

@@ -598,13 +598,46 @@ impl Admin {
         let files = self.files_of(t.id)?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         let filter = records_of(&t);
+        // Whether every record of the tenant carries its path tags (ledger migration 0006):
+        // then the records naming a path are found through their indexes.
+        let tagged = store
+            .export(
+                &LedgerFilter {
+                    before_seq: Some(store.path_tag_from()?),
+                    ..filter.clone()
+                },
+                0,
+                1,
+            )?
+            .is_empty();
         // The files the tenant's records show at `path`, in the order they first appear there:
-        // one pass over its records.
+        // the records that name it (as their path, or as a rename's `to`), through the tag
+        // indexes; else one pass over all of its records.
         let files_once_at = |path: &str| -> AdminResult<Vec<i64>> {
             let shown = Self::jail(path)?.display();
+            let tag = key.path_tag(&t.name, &shown);
+            let by_tags = [
+                LedgerFilter {
+                    path_tag: Some(tag.clone()),
+                    ..Default::default()
+                },
+                LedgerFilter {
+                    to_tag: Some(tag),
+                    ..Default::default()
+                },
+            ];
+            let filters = if tagged {
+                &by_tags[..]
+            } else {
+                std::slice::from_ref(&filter)
+            };
             let mut ids = Vec::new();
-            ledger_read::for_each(&store, &key, &filter, |r| {
-                if let Some(id) = crate::incident::file_at(&r, &shown)
+            ledger_read::for_each_of(&store, &key, filters, |r| {
+                // By tag alone (its index), then kept to this tenant's records.
+                let this_tenant = r.event.tenant.as_deref() == Some(t.name.as_str())
+                    && r.event.time.as_secs() >= t.created_at;
+                if this_tenant
+                    && let Some(id) = crate::incident::file_at(&r, &shown)
                     && !ids.contains(&id)
                 {
                     ids.push(id);

@@ -46,7 +46,7 @@ enum Item {
     Event(Event),
     Durable(Event, oneshot::Sender<bool>),
     /// Already durable in the catalog's outbox.
-    Outboxed(Event, OutboxRecord),
+    Outboxed(Event, Box<OutboxRecord>),
     Checkpoint(oneshot::Sender<()>),
 }
 
@@ -101,8 +101,14 @@ impl CheckpointSigner for Signer {
     }
 }
 
-/// The indexed fields of an event.
-pub fn meta(e: &Event) -> LedgerMeta {
+/// The indexed fields of an event (paths by their tags under `body_key`).
+pub fn meta(e: &Event, body_key: &LedgerBodyKey) -> LedgerMeta {
+    let tag = |path: &str| {
+        e.tenant
+            .as_deref()
+            .filter(|_| !path.is_empty())
+            .map(|tenant| body_key.path_tag(tenant, path))
+    };
     LedgerMeta {
         kind: e.kind_name().to_owned(),
         account: e.account.clone(),
@@ -119,6 +125,17 @@ pub fn meta(e: &Event) -> LedgerMeta {
         file_id: match &e.kind {
             events::EventKind::File { file, .. } => file.map(|f| f.id),
             events::EventKind::RetentionDelete { file_id, .. } => Some(*file_id),
+            _ => None,
+        },
+        path_tag: match &e.kind {
+            events::EventKind::File { path, .. } => tag(path),
+            _ => None,
+        },
+        to_tag: match &e.kind {
+            events::EventKind::File {
+                op: events::FileOp::Rename { to: Some(to), .. },
+                ..
+            } => tag(to),
             _ => None,
         },
     }
@@ -211,7 +228,7 @@ impl Ledger {
     pub fn outboxed(&self, mut e: Event, record: OutboxRecord) {
         self.stamp(&mut e);
         LogSink.emit(e.clone());
-        if self.tx.send(Item::Outboxed(e, record)).is_err() {
+        if self.tx.send(Item::Outboxed(e, Box::new(record))).is_err() {
             tracing::error!(
                 "audit ledger writer is gone: a record stays in the outbox until the next start"
             );
@@ -255,7 +272,7 @@ impl EventSink for Ledger {
 pub fn stored(e: &Event, body_key: &LedgerBodyKey) -> (i64, LedgerMeta, Vec<u8>) {
     (
         e.time.as_secs(),
-        meta(e),
+        meta(e, body_key),
         body_key.seal(e.to_json_line().as_bytes()),
     )
 }
@@ -448,6 +465,7 @@ impl Writer {
                     return;
                 }
                 batch.outboxed.push(r.id);
+                let r = *r;
                 (e, (r.time, r.meta, r.sealed_event))
             }
             Item::Checkpoint(ack) => {
@@ -614,7 +632,7 @@ mod tests {
         )
         .await
         .unwrap();
-        Item::Outboxed(e, r)
+        Item::Outboxed(e, Box::new(r))
     }
 
     fn ledger_paths(w: &Writer) -> Vec<String> {

@@ -76,11 +76,15 @@ fn main() -> anyhow::Result<()> {
                 i % 50,
                 i / 7,
             );
+            let tenant = format!("t{}", i % 50);
             let meta = LedgerMeta {
+                path_tag: (kind == "file")
+                    .then(|| body_key.path_tag(&tenant, &format!("/out/statement-{i}.csv"))),
+                to_tag: None,
                 kind: kind.into(),
                 credential: (kind == "session").then(|| format!("SHA256:key-{account}")),
                 account: Some(account),
-                tenant: Some(format!("t{}", i % 50)),
+                tenant: Some(tenant),
                 source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
                 session: Some((i / 7).to_string()),
                 file_id: (kind == "file").then_some(i as i64),
@@ -256,6 +260,37 @@ fn main() -> anyhow::Result<()> {
     println!(
         "incident file t7 --id 57 (ledger part, through the file id index): {records} records, {} readers, {:.4} s",
         readers.finish(None).len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // A deleted file asked about by the path it had, on a ledger whose records carry path
+    // tags (ledger migration 0006): the records naming the path (or renaming a file to it),
+    // found through the tag indexes, give the files that were there.
+    let t = Instant::now();
+    let tag = body_key.path_tag("t7", "/out/statement-57.csv");
+    let by_tags = [
+        LedgerFilter {
+            path_tag: Some(tag.clone()),
+            ..LedgerFilter::default()
+        },
+        LedgerFilter {
+            to_tag: Some(tag),
+            ..LedgerFilter::default()
+        },
+    ];
+    let mut ids = Vec::new();
+    let mut records = 0u64;
+    service::ledger_read::for_each_of(&store, &body_key, &by_tags, |r| {
+        records += 1;
+        if let Some(id) = service::incident::file_at(&r, "/out/statement-57.csv")
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    println!(
+        "incident file t7 /out/statement-57.csv, deleted (ledger part, through the path tag indexes): {records} records, files {ids:?}, {:.4} s",
         t.elapsed().as_secs_f64()
     );
 

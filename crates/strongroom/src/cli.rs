@@ -225,8 +225,7 @@ pub enum IncidentCommand {
         #[arg(long)]
         id: Option<i64>,
         /// Every file that has been at PATH, not only the one there now: those removed or
-        /// renamed away since (a path a daily upload replaces), each with its readers. Reads the
-        /// tenant's whole history to find them.
+        /// renamed away since (a path a daily upload replaces), each with its readers.
         #[arg(long)]
         every_file: bool,
         #[arg(long)]

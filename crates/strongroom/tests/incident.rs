@@ -1151,8 +1151,8 @@ fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_ro
 
 /// Appends records to the ledger of `data_dir` as a server from before file ids (schema 1)
 /// wrote them: `bodies` are the events' JSON, sealed and chained as that server did. As an
-/// upgrade leaves the ledger, its file id index begins after them (ledger migration 0005 ran
-/// later than any such record was written).
+/// upgrade leaves the ledger, its file id and path tag indexes begin after them (ledger
+/// migrations 0005 and 0006 ran later than any such record was written).
 fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
     let master = service::config::MasterKeySource::File(data_dir.join("master.key"));
     let (store, key) = service::admin::open_ledger(data_dir, &master).unwrap();
@@ -1160,22 +1160,26 @@ fn append_as_schema_1(data_dir: &std::path::Path, bodies: &[String]) {
         .iter()
         .map(|b| {
             let e = events::Event::from_stored(b.as_bytes()).unwrap();
-            (
-                e.time.as_secs(),
-                service::audit::meta(&e),
-                key.seal(b.as_bytes()),
-            )
+            // Written before path tags, as before file ids.
+            let meta = catalog::LedgerMeta {
+                path_tag: None,
+                to_tag: None,
+                ..service::audit::meta(&e, &key)
+            };
+            (e.time.as_secs(), meta, key.seal(b.as_bytes()))
         })
         .collect();
     let head = store.append(&batch).unwrap();
     store.fold().unwrap();
-    support::sqlite(
-        &data_dir.join("ledger.db"),
-        &format!(
-            "UPDATE ledger_facts SET value = {} WHERE name = 'file_id_from'",
-            head.seq + 1
-        ),
-    );
+    for fact in ["file_id_from", "path_tag_from"] {
+        support::sqlite(
+            &data_dir.join("ledger.db"),
+            &format!(
+                "UPDATE ledger_facts SET value = {} WHERE name = '{fact}'",
+                head.seq + 1
+            ),
+        );
+    }
 }
 
 /// An installation upgraded from a server that recorded no file ids (schema 1): the reads

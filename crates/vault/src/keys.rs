@@ -254,12 +254,14 @@ impl MasterKey {
     pub fn new_ledger_body_key(&self) -> (LedgerBodyKey, Vec<u8>) {
         let k = Secret::random();
         let wrapped = seal(&self.key, LEDGER_KEY_AAD, k.bytes());
-        (LedgerBodyKey(k), wrapped)
+        (LedgerBodyKey::new(k), wrapped)
     }
 
     pub fn unwrap_ledger_body_key(&self, wrapped: &[u8]) -> Result<LedgerBodyKey, KeyError> {
         let plain = open(&self.key, LEDGER_KEY_AAD, wrapped).ok_or(KeyError::WrongMasterKey)?;
-        Ok(LedgerBodyKey(secret_from(&plain).ok_or(KeyError::Unwrap)?))
+        Ok(LedgerBodyKey::new(
+            secret_from(&plain).ok_or(KeyError::Unwrap)?,
+        ))
     }
 
     pub fn rewrap_ledger_body_key(
@@ -289,8 +291,13 @@ const LEDGER_KEY_AAD: &[u8] = b"strongroom ledger body key v1";
 const LEDGER_BODY_AAD: &[u8] = b"strongroom ledger body v1";
 
 /// Seals the bodies of ledger records (they name files), so that the ledger file reveals no
-/// file name either. The chain hashes the sealed bytes: verifying needs no key.
-pub struct LedgerBodyKey(Secret);
+/// file name either. The chain hashes the sealed bytes: verifying needs no key. A key derived
+/// from it tags the paths records name ([`LedgerBodyKey::path_tag`]), so that the records about
+/// a path are found through an index without the path in clear.
+pub struct LedgerBodyKey {
+    key: Secret,
+    path_tag: hmac::Key,
+}
 
 impl fmt::Debug for LedgerBodyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -298,13 +305,36 @@ impl fmt::Debug for LedgerBodyKey {
     }
 }
 
+/// Bytes of a path tag ([`LedgerBodyKey::path_tag`]): 128 bits, printed as 32 hex digits.
+pub const PATH_TAG_LEN: usize = 16;
+
 impl LedgerBodyKey {
+    fn new(key: Secret) -> Self {
+        let tag_key = hkdf_derive(&key, b"strongroom ledger key derivation v1", b"path tag");
+        Self {
+            path_tag: hmac::Key::new(hmac::HMAC_SHA256, tag_key.bytes()),
+            key,
+        }
+    }
+
     pub fn seal(&self, body: &[u8]) -> Vec<u8> {
-        seal(&self.0, LEDGER_BODY_AAD, body)
+        seal(&self.key, LEDGER_BODY_AAD, body)
+    }
+
+    /// The lookup form of a path in a tenant, as the ledger indexes it: HMAC-SHA256 under a key
+    /// derived from this one, over the tenant's name and the path, its first
+    /// [`PATH_TAG_LEN`] bytes in hex. Equal paths of one tenant have equal tags; the tag says
+    /// nothing else of the path to whoever reads the ledger file without the key.
+    pub fn path_tag(&self, tenant: &str, path: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.path_tag);
+        ctx.update(&(tenant.len() as u64).to_be_bytes());
+        ctx.update(tenant.as_bytes());
+        ctx.update(path.as_bytes());
+        hex::encode(&ctx.sign().as_ref()[..PATH_TAG_LEN])
     }
 
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
-        open(&self.0, LEDGER_BODY_AAD, sealed)
+        open(&self.key, LEDGER_BODY_AAD, sealed)
             .map(|p| p.to_vec())
             .ok_or(KeyError::Unwrap)
     }
@@ -380,8 +410,12 @@ impl hkdf::KeyType for Len {
 }
 
 fn derive(root: &Secret, label: &[u8]) -> Secret {
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"strongroom tenant key derivation v1")
-        .extract(root.bytes());
+    hkdf_derive(root, b"strongroom tenant key derivation v1", label)
+}
+
+/// A key derived from `root` for one purpose (`label`), HKDF-SHA256 with `salt`.
+fn hkdf_derive(root: &Secret, salt: &[u8], label: &[u8]) -> Secret {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(root.bytes());
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
     let info = [label];
     prk.expand(&info, Len(KEY_LEN))
@@ -554,6 +588,26 @@ mod tests {
         assert!(tk.open_name(&sealed, &tk.name_mac(b"other")).is_err());
         let (tk2, _) = master.new_tenant_key(7, 2);
         assert_ne!(tk2.name_mac(b"payroll.csv"), mac);
+    }
+
+    #[test]
+    fn path_tags_are_stable_per_tenant_and_path_and_survive_a_rewrap() {
+        let master = MasterKey::generate();
+        let (key, wrapped) = master.new_ledger_body_key();
+        let tag = key.path_tag("acme", "/out/a.csv");
+        assert_eq!(tag.len(), 2 * PATH_TAG_LEN);
+        assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(tag, key.path_tag("acme", "/out/a.csv"));
+        assert_ne!(tag, key.path_tag("acme", "/out/b.csv"));
+        // Another tenant's same path, and a name that moves a byte between tenant and path.
+        assert_ne!(tag, key.path_tag("acme2", "/out/a.csv"));
+        assert_ne!(key.path_tag("ab", "c"), key.path_tag("a", "bc"));
+        // The tag is the key's, not the path's: the same key unwrapped again gives it, another
+        // ledger's key does not.
+        let again = master.unwrap_ledger_body_key(&wrapped).unwrap();
+        assert_eq!(again.path_tag("acme", "/out/a.csv"), tag);
+        let (other, _) = master.new_ledger_body_key();
+        assert_ne!(other.path_tag("acme", "/out/a.csv"), tag);
     }
 
     #[test]
