@@ -143,13 +143,18 @@ struct Timeline {
     start: String,
     end: String,
     rows: Vec<Row>,
+    /// Sessions that read files and have no row (past [`MAX_ROWS`]).
+    not_drawn: usize,
 }
 
 const LEFT: i64 = 170;
 const RIGHT: i64 = 880;
 const ROW: i64 = 18;
+/// Sessions drawn at most (an account that polls opens thousands: the tables list them all).
+const MAX_ROWS: usize = 300;
 
-/// One row per session; a bar per file read, from its first to its last access.
+/// One row per session that read files, in the order the sessions are listed (at most
+/// [`MAX_ROWS`]); a bar per file read, from its first to its last access.
 fn timeline(r: &Report) -> Timeline {
     let reads: Vec<(&str, &FileRead)> = r
         .tenants
@@ -170,26 +175,34 @@ fn timeline(r: &Report) -> Timeline {
     let x = |t: Option<Time>| {
         LEFT + (t.map_or(lo, |t| t.as_millis()) - lo) * (RIGHT - LEFT) / (hi - lo)
     };
+    // Each session's bars, in one pass over the reads: a bar for its reads of a file (another
+    // session's of the same file are on that session's row).
+    let mut bars_of: std::collections::HashMap<&str, Vec<Bar>> = Default::default();
+    for (tenant, f) in &reads {
+        for mine in &f.by_session {
+            let (a, b) = (x(Some(mine.first_access)), x(Some(mine.last_access)));
+            bars_of.entry(mine.session.as_str()).or_default().push(Bar {
+                x: a,
+                width: (b - a).max(3),
+                title: format!(
+                    "{tenant}:{} ({} bytes, {})",
+                    f.path_then, mine.bytes_read, f.read
+                ),
+            });
+        }
+    }
+    let readers = r
+        .sessions
+        .iter()
+        .filter_map(|s| Some((s, bars_of.remove(s.id.as_str())?)));
     let mut rows = Vec::new();
-    for (i, s) in r.sessions.iter().enumerate() {
-        let y = 10 + i as i64 * ROW;
-        // Each bar: this session's reads of a file (another session's of the same file are on
-        // that session's row).
-        let bars = reads
-            .iter()
-            .filter_map(|(tenant, f)| {
-                let mine = f.by_session.iter().find(|r| r.session == s.id)?;
-                let (a, b) = (x(Some(mine.first_access)), x(Some(mine.last_access)));
-                Some(Bar {
-                    x: a,
-                    width: (b - a).max(3),
-                    title: format!(
-                        "{tenant}:{} ({} bytes, {})",
-                        f.path_then, mine.bytes_read, f.read
-                    ),
-                })
-            })
-            .collect();
+    let mut not_drawn = 0;
+    for (s, bars) in readers {
+        if rows.len() == MAX_ROWS {
+            not_drawn += 1;
+            continue;
+        }
+        let y = 10 + rows.len() as i64 * ROW;
         let short: String =
             s.id.chars()
                 .rev()
@@ -215,6 +228,7 @@ fn timeline(r: &Report) -> Timeline {
         start: Time::from_millis(lo).to_string(),
         end: Time::from_millis(hi).to_string(),
         rows,
+        not_drawn,
     }
 }
 
@@ -276,6 +290,58 @@ mod tests {
             .map(|row| (row.bars[0].x, row.bars[0].width))
             .collect();
         assert_eq!(bars, vec![(LEFT, 3), (RIGHT, 3)]);
+    }
+
+    /// A session that read nothing has no row; past [`MAX_ROWS`] sessions are counted, not
+    /// drawn (an account polling every minute for a month opens 43,000), and the page says so.
+    #[test]
+    fn the_timeline_draws_reading_sessions_up_to_its_limit() {
+        use service::incident::{SessionRead, SessionRow};
+        let n = MAX_ROWS + 5;
+        let at = Time::from_millis(1_800_000_000_000);
+        let mut sessions: Vec<SessionRow> = (0..n)
+            .map(|i| SessionRow {
+                id: format!("s{i}"),
+                ..Default::default()
+            })
+            .collect();
+        sessions.insert(
+            1,
+            SessionRow {
+                id: "changed-only".into(),
+                ..Default::default()
+            },
+        );
+        let files_read = (0..n)
+            .map(|i| FileRead {
+                path_then: format!("/f{i}"),
+                first_access: Some(at),
+                last_access: Some(at),
+                by_session: vec![SessionRead {
+                    session: format!("s{i}"),
+                    bytes_read: 1,
+                    first_access: at,
+                    last_access: at,
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let r = Report {
+            sessions,
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                files_read,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let t = timeline(&r);
+        assert_eq!(t.rows.len(), MAX_ROWS);
+        assert_eq!(t.not_drawn, 5);
+        assert!(t.rows.iter().all(|row| row.bars.len() == 1));
+        assert!(t.rows[1].label.ends_with("…s1"), "{}", t.rows[1].label);
+        let page = render(&r, at).unwrap();
+        assert!(page.contains("5 more sessions read files and are not drawn"));
     }
 
     #[test]
