@@ -33,6 +33,24 @@ fn report(server: &Server, selection: &[&str]) -> serde_json::Value {
     serde_json::from_str(&server.ok(&args)).unwrap()
 }
 
+/// The report on `selection` once `ready` holds of it, or after 10 s whatever it holds: records
+/// reach the ledger within moments of a session's end (they wait in the writer's batch or the
+/// catalog's outbox until then).
+fn report_when(
+    server: &Server,
+    selection: &[&str],
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = report(server, selection);
+        if ready(&r) || std::time::Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     let server = Server::start();
@@ -109,23 +127,16 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         .unwrap();
     assert!(!tried.status.success());
 
-    // The raw session's records reach the ledger within moments of its end (they wait in the
-    // writer's batch or the catalog's outbox until then).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let r = loop {
-        let r = report(&server, &["--user", "mallory"]);
+    // The raw session's records reach the ledger within moments of its end.
+    let r = report_when(&server, &["--user", "mallory"], |r| {
         let closed = r["sessions"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|s| s["closed"].is_string())
             .count();
-        let failed = r["failed_logins"].as_array().map_or(0, Vec::len);
-        if (closed == 2 && failed == 1) || std::time::Instant::now() > deadline {
-            break r;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+        closed == 2 && r["failed_logins"].as_array().map_or(0, Vec::len) == 1
+    });
     let t = &r["tenants"][0];
     assert_eq!(r["tenants"].as_array().unwrap().len(), 1, "{r:#}");
     assert_eq!(r["sessions"].as_array().unwrap().len(), 2, "{r:#}");
@@ -695,15 +706,9 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     sftp_from(&eve, "127.0.0.7", "get /d/f4.bin\n");
 
     let files = |paths: &[&str]| -> Vec<String> { paths.iter().map(|p| p.to_string()).collect() };
-    // The records reach the ledger within moments of the sessions' ends.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let by_address = loop {
-        let r = report(&server, &["--ip", "127.0.0.7"]);
-        if paths_read(&r).len() == 3 || std::time::Instant::now() > deadline {
-            break r;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let by_address = report_when(&server, &["--ip", "127.0.0.7"], |r| {
+        paths_read(r).len() == 3
+    });
     assert_eq!(
         paths_read(&by_address),
         files(&["/d/f2.bin", "/d/f3.bin", "/d/f4.bin"])
@@ -970,14 +975,9 @@ fn the_report_lists_directories_listed_and_requests_refused() {
     // The drop box, whose files nobody may list, tries to.
     sftp_from(&drop, "127.0.0.8", "-ls /d\n");
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let r = loop {
-        let r = report(&server, &["--user", "mallory"]);
-        if r["totals"]["refused"] == 3 || std::time::Instant::now() > deadline {
-            break r;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let r = report_when(&server, &["--user", "mallory"], |r| {
+        r["totals"]["refused"] == 3
+    });
     let t = &r["tenants"][0];
     let dirs = t["directories_listed"].as_array().unwrap();
     assert_eq!(dirs.len(), 1, "{t:#}");
@@ -1015,14 +1015,9 @@ fn the_report_lists_directories_listed_and_requests_refused() {
     assert_eq!(r["totals"]["refused"], 3);
     assert_eq!(r["totals"]["files"], 1);
     // The drop box's report: its refused listing, nothing listed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let d = loop {
-        let d = report(&server, &["--user", "drop"]);
-        if d["totals"]["refused"] == 1 || std::time::Instant::now() > deadline {
-            break d;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let d = report_when(&server, &["--user", "drop"], |d| {
+        d["totals"]["refused"] == 1
+    });
     assert_eq!(d["tenants"][0]["refused"][0]["op"], "opendir", "{d:#}");
     assert_eq!(d["tenants"][0]["refused"][0]["path"], "/d");
     assert!(
