@@ -389,12 +389,6 @@ impl Admin {
                 ..Default::default()
             })?);
         }
-        if !selection.networks.is_empty() {
-            kinds.push(read_through(Criterion {
-                networks: selection.networks.clone(),
-                ..Default::default()
-            })?);
-        }
         if !selection.sessions.is_empty() {
             kinds.push(read_through(Criterion {
                 sessions: selection.sessions.iter().cloned().collect(),
@@ -444,6 +438,21 @@ impl Admin {
             }
             kinds.push(read_through(named)?);
         }
+        // Networks are read through only when nothing else selects: with another criterion
+        // they are matched on the records it reads, so that a network too wide to read address
+        // by address (`--user ops --ip 2001:db8::/32`) can still narrow it.
+        let mut matched = Vec::new();
+        if !selection.networks.is_empty() {
+            let networks = Criterion {
+                networks: selection.networks.clone(),
+                ..Default::default()
+            };
+            if kinds.is_empty() {
+                kinds.push(read_through(networks)?);
+            } else {
+                matched.push(networks);
+            }
+        }
         // The ledger reads the records of the kind with the fewest filters; every record read
         // must match the other kinds too.
         let driving = kinds
@@ -453,7 +462,7 @@ impl Admin {
             .map_or(0, |(i, _)| i);
         let filters = kinds.swap_remove(driving).1;
         collector = collector
-            .matching(kinds.into_iter().map(|(c, _)| c).collect())
+            .matching(kinds.into_iter().map(|(c, _)| c).chain(matched).collect())
             .excluding(selection.except_networks.clone());
         collector.read(&store, &key, &filters)?;
         // Reads recorded before file ids: which files they were, from each tenant's path replay.

@@ -830,6 +830,49 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
         "csv",
     ]);
     assert_eq!(csv.lines().count(), 1 + 2, "{csv}");
+    // A network in which the ledger holds more addresses than can be read one by one (a
+    // provider's range a bulk account's clients come from): refused alone, with why; with an
+    // account it narrows what the account's records are, matched on each of them.
+    let data_dir = server.data_dir();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let wide: Vec<events::Event> = (0..=service::ledger_read::MAX_NETWORK_SOURCES)
+        .map(|i| {
+            let mut e = events::Event::new(
+                events::Time::from_millis(now),
+                events::EventKind::Session {
+                    opened: true,
+                    methods: Some("publickey".into()),
+                    credential: Some("SHA256:bulk".into()),
+                    ended_by: None,
+                },
+            );
+            e.session = Some(format!("bulk-{i}"));
+            e.source = Some(
+                format!("10.9.{}.{}:40000", i / 256, i % 256)
+                    .parse()
+                    .unwrap(),
+            );
+            e.account = Some("bulk".into());
+            e.tenant = Some("acme".into());
+            e
+        })
+        .collect();
+    append_as_written(&data_dir, &wide);
+    let out = server.admin(&["incident", "report", "--ip", "10.9.0.0/16"]);
+    assert_eq!(out.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(why.contains("more than 4096"), "{why}");
+    let bulk = report(&server, &["--user", "bulk", "--ip", "10.9.0.0/16"]);
+    assert_eq!(bulk["evidence"]["records"], wide.len());
+    assert_eq!(bulk["sessions"].as_array().unwrap().len(), wide.len());
+    let part = report(&server, &["--user", "bulk", "--ip", "10.9.0.0/24"]);
+    assert_eq!(part["evidence"]["records"], 256);
+    let none = report(&server, &["--user", "ops", "--ip", "10.9.0.0/16"]);
+    assert_eq!(none["evidence"]["records"], 0);
+
     // No criterion at all, or only what to leave out: a usage error, nothing on standard
     // output.
     for args in [
@@ -1142,6 +1185,19 @@ fn classes_are_those_of_the_contents_read_after_a_replace_a_removal_and_a_key_ro
     // The history is sealed with the tenant key, and re-sealed when it is rotated.
     server.ok(&["tenant", "rotate-key", "acme"]);
     check(&report(&server, &["--user", "mallory"]));
+}
+
+/// Appends `events` to the ledger of `data_dir` as the server writes them (sealed, indexed and
+/// chained), folded into the indexed table.
+fn append_as_written(data_dir: &std::path::Path, events: &[events::Event]) {
+    let master = service::config::MasterKeySource::File(data_dir.join("master.key"));
+    let (store, key) = service::admin::open_ledger(data_dir, &master).unwrap();
+    let batch: Vec<_> = events
+        .iter()
+        .map(|e| service::audit::stored(e, &key))
+        .collect();
+    store.append(&batch).unwrap();
+    store.fold().unwrap();
 }
 
 /// Appends records to the ledger of `data_dir` as a server from before file ids (schema 1)
