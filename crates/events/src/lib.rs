@@ -332,6 +332,11 @@ pub struct Event {
     /// The client's SSH identification string, when it has been read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_version: Option<String>,
+    /// The download a record of one is about (its open, progress and close): a number the
+    /// server gave that handle, so that two downloads of one file open at once in a session
+    /// are told apart. Recorded since December 2026.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<u64>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -348,6 +353,7 @@ impl Event {
             account: None,
             tenant: None,
             client_version: None,
+            handle: None,
             kind,
         }
     }

@@ -10,6 +10,7 @@ fn context(kind: EventKind) -> Event {
         account: Some("alice".into()),
         tenant: Some("acme".into()),
         client_version: Some("SSH-2.0-OpenSSH_9.2p1".into()),
+        handle: None,
         kind,
     }
 }

@@ -498,11 +498,35 @@ struct Transfer {
     covered: Coverage,
     /// Bytes of closed handles whose records do not say which parts they covered.
     closed_unranged: u64,
+    /// Open downloads whose records carry their number (since December 2026), each with its
+    /// latest progress: two open at once are told apart. `open` and `open_bytes` follow the
+    /// ones whose records do not.
+    numbered: BTreeMap<u64, u64>,
 }
 
 impl Transfer {
-    /// Takes a read record's operation into account.
-    fn record(&mut self, op: &FileOp) {
+    /// Takes a read record's operation into account (`handle`: the download's number, where
+    /// the record carries one).
+    fn record(&mut self, op: &FileOp, handle: Option<u64>) {
+        if let Some(h) = handle {
+            match op {
+                FileOp::OpenRead => {
+                    self.numbered.insert(h, 0);
+                    return;
+                }
+                FileOp::ProgressRead { bytes } => {
+                    let b = self.numbered.entry(h).or_default();
+                    *b = (*b).max(*bytes);
+                    return;
+                }
+                FileOp::CloseRead { .. } => {
+                    self.numbered.remove(&h);
+                    self.closed(op);
+                    return;
+                }
+                _ => {}
+            }
+        }
         match op {
             FileOp::OpenRead => {
                 if self.open {
@@ -517,38 +541,61 @@ impl Transfer {
                 self.open = true;
                 self.open_bytes = self.open_bytes.max(*bytes);
             }
-            FileOp::CloseRead {
-                bytes,
-                whole_file,
-                ranges,
-            } => {
-                self.closed_bytes += *bytes;
+            FileOp::CloseRead { .. } => {
                 self.open = false;
                 self.open_bytes = 0;
-                self.whole |= *whole_file;
-                match ranges {
-                    Some(ranges) if !*whole_file => {
-                        for &(start, end) in ranges {
-                            self.covered.add(start, end.saturating_sub(start));
-                        }
-                    }
-                    _ => self.closed_unranged += *bytes,
-                }
+                self.closed(op);
             }
             _ => {}
         }
     }
 
+    /// A download's close: its bytes, and what it covered.
+    fn closed(&mut self, op: &FileOp) {
+        let FileOp::CloseRead {
+            bytes,
+            whole_file,
+            ranges,
+        } = op
+        else {
+            return;
+        };
+        self.closed_bytes += *bytes;
+        self.whole |= *whole_file;
+        match ranges {
+            Some(ranges) if !*whole_file => {
+                for &(start, end) in ranges {
+                    self.covered.add(start, end.saturating_sub(start));
+                }
+            }
+            _ => self.closed_unranged += *bytes,
+        }
+    }
+
+    /// The latest progress of the open downloads.
+    fn open_progress(&self) -> u64 {
+        self.numbered.values().sum::<u64>() + if self.open { self.open_bytes } else { 0 }
+    }
+
     /// Bytes of reads whose records do not say which parts they covered: closed handles
     /// recorded so, and the last progress of one still open (or cut short).
     fn unranged_bytes(&self) -> u64 {
-        self.closed_unranged + if self.open { self.open_bytes } else { 0 }
+        self.closed_unranged + self.open_progress()
     }
 
     /// Bytes read: closed handles, plus the last progress of one still open (or cut short).
     fn bytes(&self) -> u64 {
-        self.closed_bytes + if self.open { self.open_bytes } else { 0 }
+        self.closed_bytes + self.open_progress()
     }
+}
+
+/// A read record of one session: its open, progress or close, and the download's number
+/// where the record carries one.
+struct ReadAt<'a> {
+    session: String,
+    time: Time,
+    op: &'a FileOp,
+    handle: Option<u64>,
 }
 
 /// Which file a read was of: by id, or (records from before file ids) by tenant and the
@@ -782,7 +829,13 @@ impl Collector {
                 size: Some(f.size),
                 ..Default::default()
             };
-            self.file_read(FileKey::Id(f.id), tenant, read, session, e.time, op);
+            let at = ReadAt {
+                session,
+                time: e.time,
+                op,
+                handle: e.handle,
+            };
+            self.file_read(FileKey::Id(f.id), tenant, read, at);
             return;
         }
         let (what, to, bytes, replaced) = match op {
@@ -892,16 +945,14 @@ impl Collector {
 
     /// A read of the file `key`: `this` describes the file as this read found it (its path and
     /// size "then" are those of the earliest read).
-    fn file_read(
-        &mut self,
-        key: FileKey,
-        tenant: String,
-        this: FileRead,
-        session: String,
-        time: Time,
-        op: &FileOp,
-    ) {
+    fn file_read(&mut self, key: FileKey, tenant: String, this: FileRead, at: ReadAt<'_>) {
         use std::collections::btree_map::Entry;
+        let ReadAt {
+            session,
+            time,
+            op,
+            handle,
+        } = at;
         let facts = match self.files.entry(key) {
             Entry::Vacant(v) => v.insert(FileFacts {
                 tenant,
@@ -926,7 +977,7 @@ impl Collector {
             .entry(session)
             .or_insert_with(|| (Transfer::default(), time, time));
         (*first, *last) = ((*first).min(time), (*last).max(time));
-        transfer.record(op);
+        transfer.record(op, handle);
     }
 
     /// The tenants and sequence numbers of the selection's reads recorded before file ids:
@@ -975,7 +1026,14 @@ impl Collector {
                     (FileKey::Path(r.tenant.clone(), r.path.clone()), read)
                 }
             };
-            self.file_read(key, r.tenant, read, r.session, r.time, &r.op);
+            let at = ReadAt {
+                session: r.session,
+                time: r.time,
+                op: &r.op,
+                // Records from before file ids name no download either.
+                handle: None,
+            };
+            self.file_read(key, r.tenant, read, at);
         }
     }
 
@@ -1388,7 +1446,7 @@ impl FileReaders {
                 transfer: Transfer::default(),
                 size: file.as_ref().map(|f| f.size),
             });
-        row.transfer.record(op);
+        row.transfer.record(op, e.handle);
         row.reader.first_access.get_or_insert(e.time);
         row.reader.last_access = Some(e.time);
     }
@@ -1595,6 +1653,47 @@ mod tests {
             ),
             (2, 132, 3)
         );
+    }
+
+    /// Two downloads of one file open at once in one session: their records carry the
+    /// downloads' numbers, so each one's progress and close are its own (without them, the
+    /// first's progress when the second opened was counted once more at its close).
+    #[test]
+    fn downloads_open_at_once_are_counted_each_once() {
+        let numbered = |seq: u64, op: FileOp, handle: u64| {
+            let mut r = file(seq, seq as i64, "s1", op, 7);
+            r.event.handle = Some(handle);
+            r
+        };
+        let close = |bytes: u64| FileOp::CloseRead {
+            bytes,
+            whole_file: false,
+            ranges: None,
+        };
+        let bytes_of = |records: &[Exported]| {
+            let mut c = Collector::default();
+            for r in records {
+                c.add(r);
+            }
+            c.finish("x".into()).tenants[0].files_read[0].bytes_read
+        };
+        let mut records = vec![
+            numbered(1, FileOp::OpenRead, 1),
+            numbered(2, FileOp::ProgressRead { bytes: 100 }, 1),
+            numbered(3, FileOp::OpenRead, 2),
+            numbered(4, close(200), 1),
+            numbered(5, FileOp::ProgressRead { bytes: 50 }, 2),
+        ];
+        // The second cut short (the server stopped before its close): its last progress.
+        assert_eq!(bytes_of(&records), 250);
+        records.push(numbered(6, close(300), 2));
+        assert_eq!(bytes_of(&records), 500);
+        // The same records without numbers, as before December 2026: the first's progress is
+        // counted again (the records could not tell the downloads apart).
+        for r in &mut records {
+            r.event.handle = None;
+        }
+        assert_eq!(bytes_of(&records), 600);
     }
 
     #[test]

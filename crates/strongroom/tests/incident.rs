@@ -1095,6 +1095,74 @@ fn the_report_lists_directories_listed_and_requests_refused() {
     assert!(html.contains("1 directory listed"), "{html}");
 }
 
+/// Two downloads of one file open at once in one session (as a client reading a large file
+/// in parallel streams does): each download's records carry its own number, and the report
+/// counts each download's bytes once.
+#[test]
+fn downloads_open_at_once_in_a_session_are_told_apart() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    std::fs::write(
+        loader.work().join("big.bin"),
+        support::pseudo_random(9, 256 * KIB),
+    )
+    .unwrap();
+    sftp_from(&loader, "127.0.0.9", "put big.bin /big.bin\n");
+    let mut raw = Raw::connect(&mallory);
+    let first = raw.open(1, "/big.bin", OpenFlags::READ);
+    let second = raw.open(2, "/big.bin", OpenFlags::READ);
+    let read = |raw: &mut Raw, id, handle: &bytes::Bytes, offset: u64| {
+        raw.call(
+            id,
+            RequestOp::Read {
+                handle: handle.clone(),
+                offset,
+                len: 32 * KIB as u32,
+            },
+        );
+    };
+    read(&mut raw, 3, &first, 0);
+    read(&mut raw, 4, &second, 128 * KIB as u64);
+    read(&mut raw, 5, &second, 160 * KIB as u64);
+    raw.call(6, RequestOp::Close { handle: first });
+    raw.call(7, RequestOp::Close { handle: second });
+    drop(raw);
+
+    let r = report_when(&server, &["--user", "mallory"], |r| {
+        r["totals"]["bytes_read"] == 96 * KIB as u64
+    });
+    let f = &r["tenants"][0]["files_read"][0];
+    assert_eq!(f["bytes_read"], 96 * KIB as u64, "{f:#}");
+    assert_eq!(f["read"], "partial");
+    // The records: two opens with two numbers, each close with its own.
+    let export = server.ok(&["audit", "export", "--user", "mallory", "--kind", "file"]);
+    let downloads: Vec<(String, u64)> = export
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["event"]["path"] == "/big.bin")
+        .map(|r| {
+            (
+                r["event"]["op"].as_str().unwrap().to_owned(),
+                r["event"]["handle"].as_u64().expect("a download's number"),
+            )
+        })
+        .collect();
+    let opens: Vec<u64> = downloads
+        .iter()
+        .filter(|(op, _)| op == "open_read")
+        .map(|(_, h)| *h)
+        .collect();
+    let closes: Vec<u64> = downloads
+        .iter()
+        .filter(|(op, _)| op == "close_read")
+        .map(|(_, h)| *h)
+        .collect();
+    assert_eq!(opens.len(), 2, "{export}");
+    assert_ne!(opens[0], opens[1]);
+    assert_eq!(closes, opens, "{export}");
+}
+
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
 fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
     let page = server.data_dir().join("..").join(name);

@@ -73,6 +73,14 @@ fn handle_path(h: Option<&OpenHandle>) -> String {
     }
 }
 
+/// The number of the download an open handle is ([`service::files::ReadFile::serial`]).
+fn download_of(h: Option<&OpenHandle>) -> Option<u64> {
+    match h? {
+        OpenHandle::Read(f) => Some(f.serial),
+        _ => None,
+    }
+}
+
 /// The file an open handle names, with its size now.
 fn handle_file(h: Option<&OpenHandle>) -> Option<FileRef> {
     match h? {
@@ -232,6 +240,9 @@ fn event(
     };
     let mut e = ctx.event.clone();
     e.time = ctx.clock.now();
+    e.handle = served
+        .and_then(|s| download_of(s.opened.as_deref()))
+        .or_else(|| download_of(h));
     e.kind = EventKind::File {
         op,
         path: a.path.clone(),
@@ -392,6 +403,7 @@ pub fn read_cut_short(ctx: &SessionContext, h: &OpenHandle) {
     let OpenHandle::Read(f) = h else { return };
     let mut e = ctx.event.clone();
     e.time = ctx.clock.now();
+    e.handle = Some(f.serial);
     e.kind = EventKind::File {
         op: close_read(f),
         path: f.path.display(),
@@ -428,6 +440,7 @@ pub fn progress(ctx: &SessionContext, h: &OpenHandle) {
     };
     let mut e = ctx.event.clone();
     e.time = t;
+    e.handle = download_of(Some(h));
     e.kind = EventKind::File {
         op,
         path: path.display(),

@@ -237,7 +237,13 @@ pub struct ReadFile {
     coverage: Mutex<coverage::Coverage>,
     /// When and at how many bytes progress was last recorded.
     pub progress: Mutex<(i64, u64)>,
+    /// This download's number, unique in this server process: its records carry it, so that
+    /// two downloads of one file open at once in a session are told apart.
+    pub serial: u64,
 }
+
+/// The last download number given ([`ReadFile::serial`]).
+static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 
 impl ReadFile {
     /// A read served `n` bytes from `offset`.
@@ -493,6 +499,7 @@ impl Files {
             bytes_read: AtomicU64::new(0),
             coverage: Mutex::default(),
             progress: Mutex::new((0, 0)),
+            serial: DOWNLOADS.fetch_add(1, Ordering::Relaxed) + 1,
         })
     }
 
