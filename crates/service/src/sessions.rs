@@ -93,6 +93,27 @@ pub struct LiveSession {
     next_table: AtomicU64,
     /// Why the server closed it, when it did (the first reason given wins).
     ended_by: OnceLock<String>,
+    /// What this connection's downloads of a file's contents covered together (the most recent
+    /// [`MAX_SESSION_DOWNLOADS`]): a file read in parts through several handles, at once or one
+    /// after another, was received whole.
+    downloads: Mutex<std::collections::VecDeque<(DownloadOf, SharedCoverage)>>,
+}
+
+/// The coverage a connection's downloads of one file's contents share.
+pub type SharedCoverage = Arc<Mutex<crate::files::coverage::Coverage>>;
+
+/// Files whose downloads a connection keeps joining ([`LiveSession::download_coverage`]):
+/// beyond them the oldest is forgotten, and its parts no longer join a later download's (a
+/// complete download is then only missed, never made up).
+pub const MAX_SESSION_DOWNLOADS: usize = 256;
+
+/// A file's contents: its id, and what tells one version of its contents from another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DownloadOf {
+    file_id: i64,
+    created_at: i64,
+    size: u64,
+    blob_id: Option<String>,
 }
 
 impl LiveSession {
@@ -122,7 +143,31 @@ impl LiveSession {
             open_files: Mutex::new(HashMap::new()),
             next_table: AtomicU64::new(1),
             ended_by: OnceLock::new(),
+            downloads: Mutex::default(),
         }
+    }
+
+    /// The coverage this connection's downloads of `node`'s contents share (a new one for
+    /// contents it has not downloaded, or downloaded before they were replaced).
+    pub fn download_coverage(&self, node: &catalog::Node) -> SharedCoverage {
+        let of = DownloadOf {
+            file_id: node.id,
+            created_at: node.created_at,
+            size: node.size,
+            blob_id: node.blob_id.clone(),
+        };
+        let Ok(mut downloads) = self.downloads.lock() else {
+            return SharedCoverage::default();
+        };
+        if let Some((_, shared)) = downloads.iter().find(|(o, _)| *o == of) {
+            return shared.clone();
+        }
+        if downloads.len() == MAX_SESSION_DOWNLOADS {
+            downloads.pop_front();
+        }
+        let shared = SharedCoverage::default();
+        downloads.push_back((of, shared.clone()));
+        shared
     }
 
     pub fn logged_in(&self, login: Login) {
@@ -492,6 +537,56 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     use super::*;
+
+    /// A connection's downloads of one file's contents share what they covered; contents
+    /// replaced since are other contents; past the bound the oldest file is forgotten.
+    #[test]
+    fn downloads_of_the_same_contents_share_their_coverage() {
+        let live = LiveSession::new(
+            1,
+            "s".into(),
+            "127.0.0.1:1".parse().unwrap(),
+            0,
+            Arc::default(),
+        );
+        let node = |id: i64, created_at: i64| catalog::Node {
+            id,
+            tenant_id: 1,
+            parent_id: None,
+            name_mac: Vec::new(),
+            sealed_name: Vec::new(),
+            kind: catalog::NodeKind::File,
+            size: 100,
+            mode: 0o100600,
+            mtime: 0,
+            atime: 0,
+            blob_id: Some("ab".into()),
+            seal: None,
+            created_at,
+            first_download_at: None,
+            inline: false,
+            classes: None,
+        };
+        let first = live.download_coverage(&node(7, 1));
+        first.lock().unwrap().add(0, 50);
+        let second = live.download_coverage(&node(7, 1));
+        second.lock().unwrap().add(50, 50);
+        assert!(first.lock().unwrap().surely_covers(100));
+        // Replaced contents: nothing covered yet.
+        let replaced = live.download_coverage(&node(7, 2));
+        assert!(!replaced.lock().unwrap().surely_covers(1));
+        // Past the bound, the oldest is forgotten (a join is only missed, never made up).
+        for id in 100..100 + MAX_SESSION_DOWNLOADS as i64 {
+            live.download_coverage(&node(id, 1));
+        }
+        assert!(
+            !live
+                .download_coverage(&node(7, 1))
+                .lock()
+                .unwrap()
+                .surely_covers(1)
+        );
+    }
 
     #[test]
     fn session_ids_are_uuid_v7_in_start_order() {

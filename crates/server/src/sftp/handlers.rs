@@ -245,7 +245,10 @@ async fn open(
         let how = domain::write_mode(flags);
         OpenHandle::Write(ctx.files.open_write(path, how, attrs.permissions).await?)
     } else {
-        OpenHandle::Read(ctx.files.open_read(&path).await?)
+        let f = ctx.files.open_read(&path).await?;
+        // Parts of the file this connection reads through several handles join up.
+        let shared = ctx.live.download_coverage(&f.node);
+        OpenHandle::Read(f.joined(shared))
     };
     register(ctx, id, handle).await
 }

@@ -240,16 +240,29 @@ pub struct ReadFile {
     /// This download's number, unique in this server process: its records carry it, so that
     /// two downloads of one file open at once in a session are told apart.
     pub serial: u64,
+    /// What the connection's downloads of these contents covered together, this one's reads
+    /// included ([`ReadFile::joined`]): parts read through several handles make a whole.
+    joined: Option<crate::sessions::SharedCoverage>,
 }
 
 /// The last download number given ([`ReadFile::serial`]).
 static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 
 impl ReadFile {
+    /// This download's reads also count in `shared`, the coverage of the connection's other
+    /// downloads of the same contents (`LiveSession::download_coverage`).
+    pub fn joined(mut self, shared: crate::sessions::SharedCoverage) -> Self {
+        self.joined = Some(shared);
+        self
+    }
+
     /// A read served `n` bytes from `offset`.
     pub fn served(&self, offset: u64, n: u64) {
         self.bytes_read.fetch_add(n, Ordering::Relaxed);
         if let Ok(mut c) = self.coverage.lock() {
+            c.add(offset, n);
+        }
+        if let Some(Ok(mut c)) = self.joined.as_ref().map(|j| j.lock()) {
             c.add(offset, n);
         }
     }
@@ -270,13 +283,14 @@ impl ReadFile {
 
     /// Whether closing now completes the file's first whole download (which starts its
     /// after-download retention: a change the catalog commits). Only when every byte was
-    /// sent, as far as is known for certain: a file is never deleted early on a guess.
+    /// sent, as far as is known for certain, by this download or by it and the connection's
+    /// other downloads of the same contents together: a file is never deleted early on a
+    /// guess.
     pub fn completes_first_download(&self) -> bool {
+        let covers =
+            |c: &Mutex<coverage::Coverage>| c.lock().is_ok_and(|c| c.surely_covers(self.node.size));
         self.node.first_download_at.is_none()
-            && self
-                .coverage
-                .lock()
-                .is_ok_and(|c| c.surely_covers(self.node.size))
+            && (covers(&self.coverage) || self.joined.as_deref().is_some_and(covers))
     }
 }
 
@@ -500,6 +514,7 @@ impl Files {
             coverage: Mutex::default(),
             progress: Mutex::new((0, 0)),
             serial: DOWNLOADS.fetch_add(1, Ordering::Relaxed) + 1,
+            joined: None,
         })
     }
 
