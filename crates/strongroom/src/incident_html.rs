@@ -8,7 +8,7 @@ use askama::Template;
 use events::Time;
 use std::collections::BTreeMap;
 
-use service::incident::{Change, DirectoryListed, FileRead, Report, Totals};
+use service::incident::{Change, DirectoryListed, FileRead, Report, TenantSection, Totals};
 
 use crate::printable::printable;
 
@@ -46,6 +46,17 @@ impl Page<'_> {
     fn changes_text(&self, t: &Totals) -> String {
         crate::units::changes_made(t.changes, t.changes_replacing)
             + &crate::units::listed_and_refused(t.directories_listed, t.names_sent, t.refused)
+    }
+
+    /// What the refused requests' table leaves out ([`MAX_REFUSED_ROWS`]), or nothing.
+    fn refused_not_shown(&self, t: &TenantSection) -> String {
+        match t.refused.len().saturating_sub(MAX_REFUSED_ROWS) {
+            0 => String::new(),
+            n => format!(
+                "{} of refused request not shown here: the JSON report lists every one.",
+                crate::units::counted(n, "more kind")
+            ),
+        }
     }
 
     /// A listed directory's path now, or where none is known.
@@ -146,6 +157,10 @@ struct Timeline {
     /// Sessions that read files and have no row (past [`MAX_ROWS`]).
     not_drawn: usize,
 }
+
+/// Kinds of refused request shown per tenant (a prober trying thousands of paths makes
+/// thousands; the JSON report lists every one).
+pub(crate) const MAX_REFUSED_ROWS: usize = 1000;
 
 const LEFT: i64 = 170;
 const RIGHT: i64 = 880;
@@ -342,6 +357,36 @@ mod tests {
         assert!(t.rows[1].label.ends_with("…s1"), "{}", t.rows[1].label);
         let page = render(&r, at).unwrap();
         assert!(page.contains("5 more sessions read files and are not drawn"));
+    }
+
+    /// A prober trying thousands of paths makes thousands of kinds of refusal: the page shows
+    /// [`MAX_REFUSED_ROWS`] and says how many more the JSON holds.
+    #[test]
+    fn refusals_past_the_limit_are_counted_not_shown() {
+        let at = Time::from_millis(1_800_000_000_000);
+        let refused = (0..MAX_REFUSED_ROWS + 3)
+            .map(|i| service::incident::RefusedRequest {
+                op: "open_read".into(),
+                path: format!("/guess-{i}"),
+                file_id: None,
+                why: "upload-only account".into(),
+                count: 1,
+                sessions: vec!["s".into()],
+                first: at,
+                last: at,
+            })
+            .collect();
+        let r = Report {
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                refused,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let page = render(&r, at).unwrap();
+        assert_eq!(page.matches("/guess-").count(), MAX_REFUSED_ROWS);
+        assert!(page.contains("3 more kinds of refused request not shown here"));
     }
 
     #[test]
