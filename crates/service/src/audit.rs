@@ -398,7 +398,16 @@ impl Writer {
     /// not appended twice; those appended are forwarded. On failure the records stay in the
     /// outbox (and it is `behind`).
     fn recover(&mut self) {
-        let recovered = self.outbox.pending().and_then(|pending| {
+        let recovered = self.outbox.pending().and_then(|mut pending| {
+            // Indexed as this server indexes: a record a server from before an index (path
+            // tags, file ids) left in the outbox gets the fields its event gives.
+            for r in &mut pending {
+                if let Ok(json) = self.body_key.open(&r.sealed_event)
+                    && let Ok(e) = Event::from_stored(&json)
+                {
+                    r.meta = meta(&e, &self.body_key);
+                }
+            }
             let appended = self.store.append_missing(&pending)?;
             let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
             self.outbox.delete(&ids)?;
@@ -600,7 +609,20 @@ mod tests {
 
     /// Commits a mkdir of `name` with its record in the outbox; returns the record's item.
     async fn mkdir(c: &Catalog, w: &Writer, tenant: i64, root: i64, name: &[u8]) -> Item {
-        let e = Event::new(
+        mkdir_as(c, w, tenant, root, name, |_| {}).await
+    }
+
+    /// [`mkdir`], its outbox record's indexed fields changed by `indexed` (as an older server
+    /// wrote them).
+    async fn mkdir_as(
+        c: &Catalog,
+        w: &Writer,
+        tenant: i64,
+        root: i64,
+        name: &[u8],
+        indexed: impl Fn(&mut LedgerMeta),
+    ) -> Item {
+        let mut e = Event::new(
             events::Time::from_secs(7),
             events::EventKind::File {
                 op: events::FileOp::Mkdir,
@@ -609,7 +631,9 @@ mod tests {
                 outcome: events::Outcome::Ok,
             },
         );
-        let (time, meta, sealed_event) = stored(&e, &w.body_key);
+        e.tenant = Some("acme".into());
+        let (time, mut meta, sealed_event) = stored(&e, &w.body_key);
+        indexed(&mut meta);
         let r = OutboxRecord {
             id: rand::random(),
             queued_ns: 0,
@@ -653,11 +677,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (c, t, root, mut w) = setup(dir.path()).await;
 
-        // Left by a crash: appended at start.
-        let _lost = mkdir(&c, &w, t, root, b"a").await;
+        // Left by a crash, by a server from before path tags: appended at start, with them.
+        let _lost = mkdir_as(&c, &w, t, root, b"a", |m| m.path_tag = None).await;
         w.recover();
         assert_eq!(ledger_paths(&w), ["a"]);
         assert!(w.outbox.pending().unwrap().is_empty());
+        let tags: Vec<Option<String>> = w
+            .store
+            .export(&LedgerFilter::default(), 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.meta.path_tag)
+            .collect();
+        assert_eq!(tags, [Some(w.body_key.path_tag("acme", "a"))]);
 
         // The ordinary way: the item arrives, is appended, and leaves the outbox.
         let item = mkdir(&c, &w, t, root, b"b").await;
