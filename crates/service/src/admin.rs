@@ -573,6 +573,19 @@ impl Admin {
                 continue;
             };
             for c in &mut section.changes {
+                // What an upload put there: the contents of the size it made, committed with it
+                // (in the second of its record, or before), now or in the file's class history.
+                if c.op == "upload"
+                    && let Some(id) = c.file_id
+                {
+                    let node = self.catalog.node(id).await?;
+                    let made = files
+                        .classes_then(id, node.as_ref(), c.size_after, c.time.as_millis() + 999)
+                        .await;
+                    if let Ok(Some(found)) = made {
+                        c.classes = Some(class_counts(&found));
+                    }
+                }
                 let Some(r) = &mut c.replaced else {
                     continue;
                 };

@@ -327,6 +327,15 @@ pub struct Change {
     /// written since December 2026.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaced: Option<Replaced>,
+    /// For an upload: the data classes and their counts of the contents it made (from the
+    /// file's class history when they were replaced or deleted since; absent when they were
+    /// never classified). A payment file the selection put there shows what it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<BTreeMap<String, u64>>,
+    /// The file's size the record gave (after an upload: the contents it made), to find those
+    /// contents' classes.
+    #[serde(skip)]
+    pub size_after: Option<u64>,
 }
 
 /// The contents a change replaced (an overwritten payment file is the tampering that matters
@@ -862,6 +871,8 @@ impl Collector {
                 size: f.size,
                 classes: None,
             }),
+            classes: None,
+            size_after: file.as_ref().map(|f| f.size),
         });
     }
 

@@ -106,6 +106,15 @@ impl Page<'_> {
         c.bytes.map_or_else(String::new, |n| n.to_string())
     }
 
+    /// What an upload's contents held: `iban 120, swift_bic 120` (nothing for other changes).
+    fn made_text(&self, c: &Change) -> String {
+        if c.op == "upload" {
+            classes_text(c.classes.as_ref())
+        } else {
+            String::new()
+        }
+    }
+
     /// What a change replaced: `file 12, 48,213 bytes (47.1 KiB): iban 100, swift_bic 101`.
     fn replaced_text(&self, c: &Change) -> String {
         c.replaced.as_ref().map_or_else(String::new, |r| {

@@ -274,6 +274,27 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         "{r:#}"
     );
     assert!(replaced[1].is_null() && replaced[2].is_null() && replaced[3].is_null());
+    // What the uploads made: the tampered extract's classes (its own, not the original's), and
+    // nothing in the note; other changes say none.
+    let made: Vec<&serde_json::Value> = t["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["classes"])
+        .collect();
+    let in_tampered = classify::classify(&tampered).counts;
+    assert!(in_tampered.get(Class::Iban) > 0);
+    assert_eq!(
+        made[0]["iban"].as_u64(),
+        Some(in_tampered.get(Class::Iban)),
+        "{r:#}"
+    );
+    assert_ne!(
+        in_tampered.get(Class::Iban),
+        customers.truth.get(Class::Iban)
+    );
+    assert_eq!(made[3], &serde_json::json!({}), "{r:#}");
+    assert!(made[1].is_null() && made[2].is_null() && made[4].is_null());
     let bobs = report(&server, &["--user", "bob"]);
     let f5 = bobs["tenants"][0]["files_read"]
         .as_array()
