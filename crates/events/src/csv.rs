@@ -39,6 +39,7 @@ pub const COLUMNS: &[&str] = &[
     "replaced_id",
     "replaced_size",
     "ranges",
+    "handle",
 ];
 
 /// The `replaced_id` and `replaced_size` columns of a change that replaced a file.
@@ -74,6 +75,10 @@ pub fn row(r: &Exported) -> Vec<String> {
     set("account", text(&e.account));
     set("tenant", text(&e.tenant));
     set("client_version", text(&e.client_version));
+    set(
+        "handle",
+        e.handle.map(|h| h.to_string()).unwrap_or_default(),
+    );
     set("kind", e.kind_name().to_owned());
     match &e.kind {
         EventKind::Connection { accepted, reason } => {

@@ -1182,6 +1182,21 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
     assert_eq!(opens.len(), 2, "{export}");
     assert_ne!(opens[0], opens[1]);
     assert_eq!(closes, opens, "{export}");
+    // And as CSV, in the last column.
+    let csv = server.ok(&[
+        "audit", "export", "--user", "mallory", "--kind", "file", "--format", "csv",
+    ]);
+    assert!(csv.lines().next().unwrap().ends_with(",handle"), "{csv}");
+    let numbered: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",open_read,/big.bin,"))
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        numbered,
+        opens.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        "{csv}"
+    );
 }
 
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
