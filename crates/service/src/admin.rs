@@ -324,7 +324,7 @@ impl Admin {
     /// The path of a file in its tenant, by id (for listing canaries).
     /// The incident report of a selection: its sessions, every file it read (with its path
     /// then and now, bytes read, whole or partial, its data classes) and every change it made,
-    /// per tenant, from the ledger's records within `[since, until)` (milliseconds).
+    /// per tenant, from the ledger's records within `[since, until)` (seconds).
     ///
     /// With `verify`, the part of the chain that holds the report's records is verified too,
     /// between the signed checkpoints around it (`audit verify` checks the whole chain), and
@@ -396,13 +396,25 @@ impl Admin {
             })?);
         }
         if !selection.credentials.is_empty() {
-            // Which sessions the credentials opened: the range's session records.
+            // Which sessions the credentials opened before the range's end: one opened before
+            // its start may still have read within it (a session open overnight).
+            let opened_by_end = LedgerFilter {
+                since: None,
+                ..range.clone()
+            };
             let mut sessions = BTreeSet::new();
+            let mut opened_before = Vec::new();
             for k in &selection.credentials {
-                sessions.extend(crate::incident::sessions_opened_with(
-                    &store, &key, &range, k,
-                )?);
+                for (s, at) in
+                    crate::incident::sessions_opened_with(&store, &key, &opened_by_end, k)?
+                {
+                    if since.is_some_and(|since| at.as_secs() < since) {
+                        opened_before.push(s.clone());
+                    }
+                    sessions.insert(s);
+                }
             }
+            collector = collector.admitting(opened_before);
             kinds.push(read_through(Criterion {
                 sessions,
                 ..Default::default()

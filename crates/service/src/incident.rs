@@ -169,16 +169,16 @@ pub fn chain_outcome(outcome: Option<Result<catalog::RangeVerified, ledger::Brea
     }
 }
 
-/// The sessions `credential` opened within `range`: through the ledger's credential index,
-/// and for records written before it existed (ledger migration 0004), by reading the session
-/// records before that point.
+/// The sessions `credential` opened within `range`, with when each opened: through the
+/// ledger's credential index, and for records written before it existed (ledger migration
+/// 0004), by reading the session records before that point.
 pub fn sessions_opened_with(
     store: &catalog::LedgerStore,
     body_key: &vault::LedgerBodyKey,
     range: &catalog::LedgerFilter,
     credential: &str,
-) -> Result<std::collections::BTreeSet<String>, crate::ledger_read::LedgerReadError> {
-    let mut sessions = std::collections::BTreeSet::new();
+) -> Result<BTreeMap<String, Time>, crate::ledger_read::LedgerReadError> {
+    let mut sessions = BTreeMap::new();
     // By credential alone (its index; a kind filter too would lead SQLite to the kind index).
     let indexed = catalog::LedgerFilter {
         credential: Some(credential.to_owned()),
@@ -197,7 +197,7 @@ pub fn sessions_opened_with(
             if opened_with(&r.event, credential)
                 && let Some(s) = &r.event.session
             {
-                sessions.insert(s.clone());
+                sessions.insert(s.clone(), r.event.time);
             }
             Ok::<(), crate::ledger_read::LedgerReadError>(())
         })?;
@@ -737,6 +737,16 @@ impl Collector {
             opened_with: Some((credentials.to_vec(), Default::default())),
             ..Default::default()
         }
+    }
+
+    /// Sessions of a credential's report opened before the records read begin (a time range
+    /// that starts while they were open): their opening records are not read, and their other
+    /// records are the selection's.
+    pub fn admitting(mut self, sessions: impl IntoIterator<Item = String>) -> Self {
+        if let Some((_, admitted)) = &mut self.opened_with {
+            admitted.extend(sessions.into_iter().map(|s| (s, true)));
+        }
+        self
     }
 
     /// Only records that match every one of `criteria` are the selection's (the ledger's

@@ -176,7 +176,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     let found = t.elapsed();
     let theirs: Vec<LedgerFilter> = sessions
-        .iter()
+        .keys()
         .map(|s| LedgerFilter {
             session: Some(s.clone()),
             ..LedgerFilter::default()

@@ -1199,6 +1199,62 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
     );
 }
 
+/// A session open across the start of a time range (opened overnight, reading in the
+/// morning): a report on its key from that start lists its reads, as one on its account does.
+#[test]
+fn a_key_report_from_a_time_includes_sessions_opened_before_it() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    std::fs::write(
+        loader.work().join("f.bin"),
+        support::pseudo_random(4, 40 * KIB),
+    )
+    .unwrap();
+    sftp_from(&loader, "127.0.0.9", "put f.bin /f.bin\n");
+    let mut raw = Raw::connect(&mallory);
+    let pause = std::time::Duration::from_millis(1200);
+    std::thread::sleep(pause);
+    let since = events::Time::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    )
+    .to_string();
+    std::thread::sleep(pause);
+    let h = raw.open(1, "/f.bin", OpenFlags::READ);
+    raw.call(
+        2,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 0,
+            len: 32 * KIB as u32,
+        },
+    );
+    raw.call(3, RequestOp::Close { handle: h });
+    drop(raw);
+    let by_account = report_when(&server, &["--user", "mallory", "--since", &since], |r| {
+        r["totals"]["files"] == 1
+    });
+    assert_eq!(
+        by_account["totals"]["bytes_read"],
+        32 * KIB as u64,
+        "{by_account:#}"
+    );
+    let key = fingerprint(&mallory);
+    let by_key = report(&server, &["--key", &key, "--since", &since]);
+    assert_eq!(by_key["tenants"], by_account["tenants"], "{by_key:#}");
+    assert_eq!(
+        by_key["sessions"].as_array().unwrap().len(),
+        1,
+        "{by_key:#}"
+    );
+    // Until before it opened: nothing.
+    let before = report(&server, &["--key", &key, "--until", "2000-01-01"]);
+    assert_eq!(before["evidence"]["records"], 0);
+}
+
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
 fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
     let page = server.data_dir().join("..").join(name);
