@@ -477,6 +477,15 @@ impl Admin {
             .matching(kinds.into_iter().map(|(c, _)| c).chain(matched).collect())
             .excluding(selection.except_networks.clone());
         collector.read(&store, &key, &filters)?;
+        // Sessions opened before the range's start: their opening (when, how, with what
+        // credential) from their first record, for their rows (through the session index).
+        if since.is_some() {
+            for s in collector.openings_missing() {
+                if let Some(opening) = ledger_read::opening_of(&store, &key, &s)? {
+                    collector.opening(&opening);
+                }
+            }
+        }
         // Reads recorded before file ids: which files they were, from each tenant's path replay.
         let before_ids = collector.reads_before_ids();
         let mut replays = std::collections::BTreeMap::new();

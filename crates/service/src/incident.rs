@@ -1130,6 +1130,44 @@ impl Collector {
         }
     }
 
+    /// Sessions of the report whose opening record was not among the records read (opened
+    /// before a time range's start): their opening is looked up apart ([`Collector::opening`]).
+    /// Sessions of ids that earlier server runs reused are left out (which run's opening is
+    /// theirs, the records before the range do not say).
+    pub fn openings_missing(&self) -> Vec<String> {
+        self.sessions
+            .values()
+            .filter(|row| row.opened.is_none() && !row.id.contains('@'))
+            .map(|row| row.id.clone())
+            .collect()
+    }
+
+    /// The opening record `r` of a session of the report opened before the records read begin:
+    /// its time, methods and credential for the session's row (the report's evidence is the
+    /// records read; this one only describes the session).
+    pub fn opening(&mut self, r: &Exported) {
+        let EventKind::Session {
+            opened: true,
+            methods,
+            credential,
+            ..
+        } = &r.event.kind
+        else {
+            return;
+        };
+        if let Some(row) = r
+            .event
+            .session
+            .as_ref()
+            .and_then(|s| self.sessions.get_mut(s))
+            .filter(|row| row.opened.is_none())
+        {
+            row.opened = Some(r.event.time);
+            row.methods.clone_from(methods);
+            row.credential.clone_from(credential);
+        }
+    }
+
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
     /// by the caller ([`crate::admin::Admin::incident_report`]).
     pub fn finish(mut self, selection: String) -> Report {

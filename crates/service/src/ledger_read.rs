@@ -53,6 +53,29 @@ where
     }
 }
 
+/// Records of a session before its opening (its connection, its login attempts) looked
+/// through at most for the opening ([`opening_of`]).
+const MAX_BEFORE_OPENING: u32 = 64;
+
+/// The record that opened `session` (its first of kind `session`), read through the session
+/// index: found among its first [`MAX_BEFORE_OPENING`] records by their kind in clear, and
+/// only that one opened.
+pub fn opening_of(
+    store: &LedgerStore,
+    body_key: &LedgerBodyKey,
+    session: &str,
+) -> Result<Option<Exported>, LedgerReadError> {
+    let of_session = LedgerFilter {
+        session: Some(session.to_owned()),
+        ..LedgerFilter::default()
+    };
+    let first = store.export(&of_session, 0, MAX_BEFORE_OPENING)?;
+    match first.iter().find(|r| r.meta.kind == "session") {
+        Some(r) => Ok(Some(opened(body_key, r)?)),
+        None => Ok(None),
+    }
+}
+
 /// Networks of at most this many addresses are read address by address as they are; a wider
 /// one is read through the addresses the ledger holds in it ([`MAX_NETWORK_SOURCES`]).
 pub const MAX_NETWORK_ADDRESSES: u32 = 256;

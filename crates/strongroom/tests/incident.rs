@@ -1200,7 +1200,8 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
 }
 
 /// A session open across the start of a time range (opened overnight, reading in the
-/// morning): a report on its key from that start lists its reads, as one on its account does.
+/// morning): a report on its key from that start lists its reads, as one on its account does,
+/// and its row says when and with what it opened.
 #[test]
 fn a_key_report_from_a_time_includes_sessions_opened_before_it() {
     let server = Server::start();
@@ -1250,6 +1251,14 @@ fn a_key_report_from_a_time_includes_sessions_opened_before_it() {
         1,
         "{by_key:#}"
     );
+    // Its row says how it opened, from the record before the range (the report's evidence
+    // stays the range's records).
+    for r in [&by_key, &by_account] {
+        let row = &r["sessions"][0];
+        assert_eq!(row["credential"], key.as_str(), "{r:#}");
+        assert!(row["opened"].as_str().unwrap() < since.as_str(), "{r:#}");
+        assert!(row["closed"].is_string(), "{r:#}");
+    }
     // Until before it opened: nothing.
     let before = report(&server, &["--key", &key, "--until", "2000-01-01"]);
     assert_eq!(before["evidence"]["records"], 0);
