@@ -658,17 +658,7 @@ impl Admin {
         // indexes; else one pass over all of its records.
         let files_once_at = |path: &str| -> AdminResult<Vec<i64>> {
             let shown = Self::jail(path)?.display();
-            let tag = key.path_tag(&t.name, &shown);
-            let by_tags = [
-                LedgerFilter {
-                    path_tag: Some(tag.clone()),
-                    ..Default::default()
-                },
-                LedgerFilter {
-                    to_tag: Some(tag),
-                    ..Default::default()
-                },
-            ];
+            let by_tags = ledger_read::naming_path(&key, &t.name, &shown);
             let filters = if tagged {
                 &by_tags[..]
             } else {

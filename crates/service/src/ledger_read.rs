@@ -53,6 +53,23 @@ where
     }
 }
 
+/// The filters that select the records naming `path` in `tenant` (as their path, or as a
+/// rename's `to`), through the path tag indexes (ledger migration 0006; read them with
+/// [`for_each_of`], which hands each record on once).
+pub fn naming_path(body_key: &LedgerBodyKey, tenant: &str, path: &str) -> [LedgerFilter; 2] {
+    let tag = body_key.path_tag(tenant, path);
+    [
+        LedgerFilter {
+            path_tag: Some(tag.clone()),
+            ..LedgerFilter::default()
+        },
+        LedgerFilter {
+            to_tag: Some(tag),
+            ..LedgerFilter::default()
+        },
+    ]
+}
+
 /// Records of a session before its opening (its connection, its login attempts) looked
 /// through at most for the opening ([`opening_of`]).
 const MAX_BEFORE_OPENING: u32 = 64;

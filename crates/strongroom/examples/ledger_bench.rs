@@ -267,17 +267,7 @@ fn main() -> anyhow::Result<()> {
     // tags (ledger migration 0006): the records naming the path (or renaming a file to it),
     // found through the tag indexes, give the files that were there.
     let t = Instant::now();
-    let tag = body_key.path_tag("t7", "/out/statement-57.csv");
-    let by_tags = [
-        LedgerFilter {
-            path_tag: Some(tag.clone()),
-            ..LedgerFilter::default()
-        },
-        LedgerFilter {
-            to_tag: Some(tag),
-            ..LedgerFilter::default()
-        },
-    ];
+    let by_tags = service::ledger_read::naming_path(&body_key, "t7", "/out/statement-57.csv");
     let mut ids = Vec::new();
     let mut records = 0u64;
     service::ledger_read::for_each_of(&store, &body_key, &by_tags, |r| {
