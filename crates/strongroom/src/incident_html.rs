@@ -59,6 +59,17 @@ impl Page<'_> {
         }
     }
 
+    /// What the directories' table leaves out ([`MAX_LISTED_ROWS`]), or nothing.
+    fn listed_not_shown(&self, t: &TenantSection) -> String {
+        match t.directories_listed.len().saturating_sub(MAX_LISTED_ROWS) {
+            0 => String::new(),
+            n => format!(
+                "{n} more {} listed not shown here: the JSON report lists every one.",
+                if n == 1 { "directory" } else { "directories" }
+            ),
+        }
+    }
+
     /// A listed directory's path now, or where none is known.
     fn dir_now(&self, d: &DirectoryListed) -> String {
         match &d.path_now {
@@ -170,6 +181,9 @@ struct Timeline {
 /// Kinds of refused request shown per tenant (a prober trying thousands of paths makes
 /// thousands; the JSON report lists every one).
 pub(crate) const MAX_REFUSED_ROWS: usize = 1000;
+/// Directories listed shown per tenant (a crawler lists every one of a large tree; the JSON
+/// report lists them all).
+pub(crate) const MAX_LISTED_ROWS: usize = 1000;
 
 const LEFT: i64 = 170;
 const RIGHT: i64 = 880;
@@ -368,8 +382,9 @@ mod tests {
         assert!(page.contains("5 more sessions read files and are not drawn"));
     }
 
-    /// A prober trying thousands of paths makes thousands of kinds of refusal: the page shows
-    /// [`MAX_REFUSED_ROWS`] and says how many more the JSON holds.
+    /// A prober trying thousands of paths makes thousands of kinds of refusal, a crawler lists
+    /// thousands of directories: the page shows [`MAX_REFUSED_ROWS`] and [`MAX_LISTED_ROWS`]
+    /// and says how many more the JSON holds.
     #[test]
     fn refusals_past_the_limit_are_counted_not_shown() {
         let at = Time::from_millis(1_800_000_000_000);
@@ -396,6 +411,24 @@ mod tests {
         let page = render(&r, at).unwrap();
         assert_eq!(page.matches("/guess-").count(), MAX_REFUSED_ROWS);
         assert!(page.contains("3 more kinds of refused request not shown here"));
+        // Likewise the directories a crawler listed.
+        let listed = (0..MAX_LISTED_ROWS + 1)
+            .map(|i| service::incident::DirectoryListed {
+                path_then: format!("/tree-{i}"),
+                ..Default::default()
+            })
+            .collect();
+        let r = Report {
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                directories_listed: listed,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let page = render(&r, at).unwrap();
+        assert_eq!(page.matches("/tree-").count(), MAX_LISTED_ROWS);
+        assert!(page.contains("1 more directory listed not shown here"));
     }
 
     #[test]
