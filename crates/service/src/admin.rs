@@ -1106,26 +1106,86 @@ pub fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
     Ok(LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?.public_key())
 }
 
-/// Calls `each` with every ledger record `filter` selects, as typed events, in order; with
-/// `network`, those whose source is any address in it ([`ledger_read::address_filters`];
-/// `filter.source` is then not used).
+/// What an export narrows to beyond a [`LedgerFilter`].
+#[derive(Debug, Clone, Copy, Default)]
+pub enum ExportNarrowed<'a> {
+    #[default]
+    No,
+    /// Records whose source is any address in a network ([`ledger_read::address_filters`];
+    /// the filter's `source` is then not used).
+    Network(&'a crate::gate::network::IpNet),
+    /// Records naming a path of the filter's tenant (as their path, or as a rename's `to`):
+    /// through the path tag indexes where every record of the tenant carries tags, else by
+    /// reading the tenant's records.
+    Path(&'a str),
+}
+
+/// Calls `each` with every ledger record `filter` selects, as typed events, in order, narrowed
+/// as `narrowed` says.
 pub fn export<E>(
     data_dir: &Path,
     master: &MasterKeySource,
     filter: &LedgerFilter,
-    network: Option<&crate::gate::network::IpNet>,
-    each: impl FnMut(Exported) -> Result<(), E>,
+    narrowed: ExportNarrowed<'_>,
+    mut each: impl FnMut(Exported) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<AdminError> + From<LedgerReadError>,
 {
     let (store, body_key) = open_ledger(data_dir, master)?;
-    match network {
-        None => ledger_read::for_each(&store, &body_key, filter, each),
-        Some(net) => {
+    match narrowed {
+        ExportNarrowed::No => ledger_read::for_each(&store, &body_key, filter, each),
+        ExportNarrowed::Network(net) => {
             let filters = ledger_read::address_filters(&store, net, filter)
                 .map_err(|e| refused_network(e, ""))?;
             ledger_read::for_each_of(&store, &body_key, &filters, each)
+        }
+        ExportNarrowed::Path(path) => {
+            let Some(tenant) = filter.tenant.as_deref() else {
+                return Err(AdminError::Invalid(
+                    "a path is a tenant's: give --tenant with --path".into(),
+                ))?;
+            };
+            let shown = Admin::jail_any(path)?.display();
+            let names = |r: &Exported| match &r.event.kind {
+                events::EventKind::File { op, path, .. } => {
+                    *path == shown
+                        || matches!(op, events::FileOp::Rename { to: Some(to), .. } if *to == shown)
+                }
+                _ => false,
+            };
+            let before_tags = LedgerFilter {
+                before_seq: Some(store.path_tag_from().map_err(AdminError::from)?),
+                ..filter.clone()
+            };
+            let tagged = store
+                .export(&before_tags, 0, 1)
+                .map_err(AdminError::from)?
+                .is_empty();
+            if !tagged {
+                return ledger_read::for_each(&store, &body_key, filter, |r| {
+                    if names(&r) { each(r) } else { Ok(()) }
+                });
+            }
+            // By tag alone (their indexes), then kept to what the filter's other fields say.
+            let filters = ledger_read::naming_path(&body_key, tenant, &shown);
+            let kept = |r: &Exported| {
+                let e = &r.event;
+                let secs = e.time.as_secs();
+                let same = |want: &Option<String>, have: &Option<String>| {
+                    want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
+                };
+                e.tenant.as_deref() == Some(tenant)
+                    && same(&filter.account, &e.account)
+                    && same(&filter.session, &e.session)
+                    && filter.kind.as_deref().is_none_or(|k| k == e.kind_name())
+                    && filter.since.is_none_or(|t| secs >= t)
+                    && filter.until.is_none_or(|t| secs < t)
+                    && names(r)
+            };
+            ledger_read::for_each_of(&store, &body_key, &filters, |r| {
+                if kept(&r) { each(r) } else { Ok(()) }
+            })
         }
     }
 }

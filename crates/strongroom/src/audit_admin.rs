@@ -53,8 +53,14 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             ip,
             session,
             kind,
+            path,
         } => {
             let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
+            let narrowed = match (&ip, &path) {
+                (Some(net), _) => service::admin::ExportNarrowed::Network(net),
+                (None, Some(path)) => service::admin::ExportNarrowed::Path(path),
+                (None, None) => service::admin::ExportNarrowed::No,
+            };
             let filter = LedgerFilter {
                 since,
                 until,
@@ -70,7 +76,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             match format {
                 ExportFormat::Jsonl => {
                     let mut out = out;
-                    service::admin::export(data_dir, &master, &filter, ip.as_ref(), |r| {
+                    service::admin::export(data_dir, &master, &filter, narrowed, |r| {
                         serde_json::to_writer(&mut out, &r)?;
                         out.write_all(b"\n")?;
                         anyhow::Ok(())
@@ -81,7 +87,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 ExportFormat::Csv => {
                     let mut out = csv::Writer::from_writer(out);
                     out.write_record(events::csv::COLUMNS)?;
-                    service::admin::export(data_dir, &master, &filter, ip.as_ref(), |r| {
+                    service::admin::export(data_dir, &master, &filter, narrowed, |r| {
                         out.write_record(events::csv::row(&r))?;
                         anyhow::Ok(())
                     })

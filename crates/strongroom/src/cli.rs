@@ -362,6 +362,10 @@ pub enum AuditCommand {
         /// Records of one kind only (session, file, auth, alert, admin, ...).
         #[arg(long)]
         kind: Option<String>,
+        /// Records naming this path of the tenant (`--tenant`): every operation on it, refused
+        /// ones too, and renames to it; whichever file was there.
+        #[arg(long, requires = "tenant", conflicts_with = "ip")]
+        path: Option<String>,
     },
 }
 

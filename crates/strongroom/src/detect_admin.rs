@@ -421,7 +421,7 @@ fn replay(
             data_dir,
             &settings::master_key_source(data_dir),
             &filter,
-            None,
+            service::admin::ExportNarrowed::No,
             |r| each(r, &mut out),
         )?;
     } else {

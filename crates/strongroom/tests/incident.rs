@@ -1008,6 +1008,62 @@ fn every_file_that_has_been_at_a_path_and_who_read_each() {
     // With an id it means nothing: a usage error.
     let out = server.admin(&["incident", "file", "acme", "--id", "1", "--every-file"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // The path's whole history as records (through the path tags): the three uploads, the two
+    // downloads, the removal and the rename away; every record names the path, as its own or
+    // as a rename's target.
+    let history: Vec<(String, String)> = server
+        .ok(&[
+            "audit",
+            "export",
+            "--tenant",
+            "acme",
+            "--path",
+            "/daily/pay.csv",
+        ])
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            let e = &r["event"];
+            assert!(
+                e["path"] == "/daily/pay.csv" || e["to"] == "/daily/pay.csv",
+                "{l}"
+            );
+            (
+                e["op"].as_str().unwrap().to_owned(),
+                e["account"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let count = |op: &str, account: &str| {
+        history
+            .iter()
+            .filter(|(o, a)| o == op && a == account)
+            .count()
+    };
+    assert_eq!(count("close_write", "loader"), 3, "{history:?}");
+    assert_eq!(count("close_read", "ops"), 1, "{history:?}");
+    assert_eq!(count("close_read", "eve"), 1, "{history:?}");
+    assert_eq!(count("remove", "loader"), 1, "{history:?}");
+    assert_eq!(count("rename", "loader"), 1, "{history:?}");
+    // Narrowed like any export; a path is a tenant's.
+    let ops_only = server.ok(&[
+        "audit",
+        "export",
+        "--tenant",
+        "acme",
+        "--path",
+        "/daily/pay.csv",
+        "--user",
+        "ops",
+    ]);
+    assert!(ops_only.lines().count() >= 2, "{ops_only}");
+    assert!(
+        ops_only.lines().all(|l| l.contains(r#""account":"ops""#)),
+        "{ops_only}"
+    );
+    let out = server.admin(&["audit", "export", "--path", "/daily/pay.csv"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// What the selection saw of names and what it tried in vain: the directories it listed (a
@@ -1533,6 +1589,49 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
         r["totals"]["bytes_read"].as_u64(),
         Some(a_len as u64 + 4096 + 5)
     );
+    // A path's records, on a ledger whose older records carry no path tags (read by a pass
+    // over the tenant's records): the old reads, today's upload and its rename away, each once
+    // (the rename reaches the ledger within moments).
+    let history = || -> Vec<String> {
+        server
+            .ok(&[
+                "audit",
+                "export",
+                "--tenant",
+                "acme",
+                "--path",
+                "/data/a.csv",
+            ])
+            .lines()
+            .map(|l| {
+                let r: serde_json::Value = serde_json::from_str(l).unwrap();
+                let e = &r["event"];
+                format!(
+                    "{} {}",
+                    e["account"].as_str().unwrap(),
+                    e["op"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut a_history = history();
+    while !a_history.iter().any(|h| h == "loader rename") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        a_history = history();
+    }
+    for want in [
+        "mallory open_read",
+        "mallory close_read",
+        "loader close_write",
+        "loader rename",
+    ] {
+        assert_eq!(
+            a_history.iter().filter(|h| *h == want).count(),
+            1,
+            "{a_history:?}"
+        );
+    }
     // The page marks the files tied by path, as a browser shows it.
     let page = html_report(&server, "mallory", "old.html");
     let dom = chromium(&page, &["--dump-dom"]);
