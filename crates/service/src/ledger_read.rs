@@ -75,7 +75,7 @@ pub fn naming_path(body_key: &LedgerBodyKey, tenant: &str, path: &str) -> [Ledge
 const MAX_BEFORE_OPENING: u32 = 64;
 
 /// The record that opened `session` (its first of kind `session`), read through the session
-/// index: found among its first [`MAX_BEFORE_OPENING`] records by their kind in clear, and
+/// index: found among its first `MAX_BEFORE_OPENING` records by their kind in clear, and
 /// only that one opened.
 pub fn opening_of(
     store: &LedgerStore,
