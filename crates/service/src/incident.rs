@@ -1304,8 +1304,9 @@ impl Report {
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
     /// read, whole or partial, first and last access, classes (`class=count;…`, `none` when
-    /// classification found none, `unclassified` when it never ran), and how the
-    /// reads were tied to the file; no cell a spreadsheet would run as a formula
+    /// classification found none, `unclassified` when it never ran), how the reads were tied
+    /// to the file, and the accounts and sessions that read it (`;` between them, in the order
+    /// they first did); no cell a spreadsheet would run as a formula
     /// ([`events::csv::spreadsheet_safe`]).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
@@ -1322,12 +1323,26 @@ impl Report {
                 "last_access",
                 "classes",
                 "identified_by",
+                "accounts",
+                "sessions",
             ]
             .map(str::to_owned)
             .to_vec(),
         ];
+        // Which account each session was: a row says who read the file.
+        let account_of: std::collections::HashMap<&str, &str> = self
+            .sessions
+            .iter()
+            .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
+            .collect();
         for t in &self.tenants {
             for f in &t.files_read {
+                let mut accounts: Vec<&str> = Vec::new();
+                for a in f.sessions.iter().filter_map(|s| account_of.get(s.as_str())) {
+                    if !accounts.contains(a) {
+                        accounts.push(a);
+                    }
+                }
                 let classes = f
                     .classes
                     .as_ref()
@@ -1355,6 +1370,8 @@ impl Report {
                         f.last_access.map(|t| t.to_string()).unwrap_or_default(),
                         classes,
                         f.identified_by.to_owned(),
+                        accounts.join(";"),
+                        f.sessions.join(";"),
                     ]
                     .into_iter()
                     .map(events::csv::spreadsheet_safe)

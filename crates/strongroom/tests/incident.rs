@@ -649,7 +649,10 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
             .find(|l| l.contains(&format!(",{path},")))
             .unwrap_or_else(|| panic!("{path}: {csv}"))
     };
-    assert!(row("/data/f1.bin").ends_with(",none,file_id"), "{csv}");
+    assert!(
+        row("/data/f1.bin").contains(",none,file_id,mallory,"),
+        "{csv}"
+    );
     assert!(
         row("/data/customers.csv").contains(&format!(
             "card_number={}",
@@ -662,11 +665,11 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",classes,identified_by"),
+            .ends_with(",classes,identified_by,accounts,sessions"),
         "{csv}"
     );
     assert!(
-        csv.lines().skip(1).all(|l| l.ends_with(",file_id")),
+        csv.lines().skip(1).all(|l| l.contains(",file_id,mallory,")),
         "{csv}"
     );
 }
@@ -851,6 +854,36 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
         "csv",
     ]);
     assert_eq!(csv.lines().count(), 1 + 2, "{csv}");
+    // Who read each file, when the selection holds several accounts.
+    let csv = server.ok(&[
+        "incident",
+        "report",
+        "--user",
+        "ops",
+        "--user",
+        "eve",
+        "--ip",
+        "127.0.0.7",
+        "--format",
+        "csv",
+    ]);
+    let readers: Vec<(String, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[2].to_owned(), cells[cells.len() - 2].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        readers,
+        vec![
+            ("/d/f2.bin".to_owned(), "ops".to_owned()),
+            ("/d/f3.bin".to_owned(), "ops".to_owned()),
+            ("/d/f4.bin".to_owned(), "eve".to_owned()),
+        ],
+        "{csv}"
+    );
     // A network in which the ledger holds more addresses than can be read one by one (a
     // provider's range a bulk account's clients come from): refused alone, with why; with an
     // account it narrows what the account's records are, matched on each of them.
