@@ -20,6 +20,8 @@ struct Page<'a> {
     last_seq: String,
     generated: Time,
     timeline: Timeline,
+    /// Each session's account (looked up once per file read, not searched).
+    account_of: std::collections::HashMap<&'a str, &'a str>,
 }
 
 impl Page<'_> {
@@ -96,6 +98,19 @@ impl Page<'_> {
     /// A file's id, or what stands for it when the read was recorded before file ids; marked
     /// when the tie of the reads to the file rests on its path history (`path`) or is left
     /// open by it (`path, uncertain`).
+    /// The accounts that read a file, in the order they first did (`ops, eve`).
+    fn read_by(&self, f: &FileRead) -> String {
+        let mut accounts: Vec<&str> = Vec::new();
+        for s in &f.sessions {
+            if let Some(&a) = self.account_of.get(s.as_str())
+                && !accounts.contains(&a)
+            {
+                accounts.push(a);
+            }
+        }
+        self.shown(&accounts.join(", "))
+    }
+
     fn file_id_text(&self, f: &FileRead) -> String {
         let id = f.file_id.map_or_else(|| "-".into(), |id| id.to_string());
         match f.identified_by {
@@ -279,8 +294,17 @@ pub fn render(r: &Report, now: Time) -> Result<String, askama::Error> {
         last_seq: seq(r.evidence.last_seq),
         generated: now,
         timeline: timeline(r),
+        account_of: accounts_of(r),
     }
     .render()
+}
+
+/// Each session of `r` with its account.
+fn accounts_of(r: &Report) -> std::collections::HashMap<&str, &str> {
+    r.sessions
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -440,6 +464,7 @@ mod tests {
             last_seq: String::new(),
             generated: Time::from_millis(0),
             timeline: timeline(&r),
+            account_of: accounts_of(&r),
         };
         assert_eq!(page.count(&1, "tenant"), "1 tenant");
         assert_eq!(page.count(&209, "file"), "209 files");

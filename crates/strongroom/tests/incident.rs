@@ -612,6 +612,13 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         "{cell_start}…{cell_end} in {dom}"
     );
     assert_eq!(dom.matches("<td class=\"replaced\">").count(), 2, "{dom}");
+    // Who read each file: Mallory, in every row of the files table.
+    assert!(dom.contains("<th>read by</th>"), "{dom}");
+    assert_eq!(
+        dom.matches("<td>mallory</td></tr>").count(),
+        r["totals"]["files"].as_u64().unwrap() as usize,
+        "{dom}"
+    );
     assert!(
         dom.contains("; 5 changes, 2 of them replacing a file.</p>"),
         "{dom}"
