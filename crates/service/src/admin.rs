@@ -321,7 +321,6 @@ impl Admin {
         files.remove(&jail, None).await.map_err(fs)
     }
 
-    /// The path of a file in its tenant, by id (for listing canaries).
     /// The incident report of a selection: its sessions, every file it read (with its path
     /// then and now, bytes read, whole or partial, its data classes) and every change it made,
     /// per tenant, from the ledger's records within `[since, until)` (seconds).
@@ -641,35 +640,29 @@ impl Admin {
         let files = self.files_of(t.id)?;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         let filter = records_of(&t);
-        // Whether every record of the tenant carries its path tags (ledger migration 0006):
-        // then the records naming a path are found through their indexes.
-        let tagged = store
-            .export(
-                &LedgerFilter {
-                    before_seq: Some(store.path_tag_from()?),
-                    ..filter.clone()
-                },
-                0,
-                1,
-            )?
-            .is_empty();
+        // The records found by an index alone (ids and tags are never shared between tenants,
+        // but a tenant removed and added again under its name is another tenant) kept to this
+        // tenant's.
+        let this_tenant = |r: &Exported| {
+            r.event.tenant.as_deref() == Some(t.name.as_str())
+                && r.event.time.as_secs() >= t.created_at
+        };
         // The files the tenant's records show at `path`, in the order they first appear there:
         // the records that name it (as their path, or as a rename's `to`), through the tag
         // indexes; else one pass over all of its records.
         let files_once_at = |path: &str| -> AdminResult<Vec<i64>> {
             let shown = Self::jail(path)?.display();
             let by_tags = ledger_read::naming_path(&key, &t.name, &shown);
-            let filters = if tagged {
+            // Through the tags where every record of the tenant carries them (ledger
+            // migration 0006).
+            let filters = if ledger_read::none_before(&store, &filter, store.path_tag_from()?)? {
                 &by_tags[..]
             } else {
                 std::slice::from_ref(&filter)
             };
             let mut ids = Vec::new();
             ledger_read::for_each_of(&store, &key, filters, |r| {
-                // By tag alone (its index), then kept to this tenant's records.
-                let this_tenant = r.event.tenant.as_deref() == Some(t.name.as_str())
-                    && r.event.time.as_secs() >= t.created_at;
-                if this_tenant
+                if this_tenant(&r)
                     && let Some(id) = crate::incident::file_at(&r, &shown)
                     && !ids.contains(&id)
                 {
@@ -735,11 +728,7 @@ impl Admin {
         // tenant with no records before that has every read tied to its file by id: only each
         // file's own records are read. Otherwise its whole history is replayed (reads recorded
         // before file ids are tied through its paths, which only a replay follows).
-        let before_index = LedgerFilter {
-            before_seq: Some(store.file_id_from()?),
-            ..filter.clone()
-        };
-        if store.export(&before_index, 0, 1)?.is_empty() {
+        if ledger_read::none_before(&store, &filter, store.file_id_from()?)? {
             for (file, named) in readers.iter_mut().zip(&mut named) {
                 // By id alone (ids are never given twice), then kept to this tenant's records.
                 let of_file = LedgerFilter {
@@ -747,9 +736,7 @@ impl Admin {
                     ..Default::default()
                 };
                 ledger_read::for_each(&store, &key, &of_file, |r| {
-                    if r.event.tenant.as_deref() == Some(t.name.as_str())
-                        && r.event.time.as_secs() >= t.created_at
-                    {
+                    if this_tenant(&r) {
                         file.add(&r, None);
                         *named |= crate::incident::names_file(&r, file.file_id());
                     }
@@ -1147,22 +1134,9 @@ where
                 ))?;
             };
             let shown = Admin::jail_any(path)?.display();
-            let names = |r: &Exported| match &r.event.kind {
-                events::EventKind::File { op, path, .. } => {
-                    *path == shown
-                        || matches!(op, events::FileOp::Rename { to: Some(to), .. } if *to == shown)
-                }
-                _ => false,
-            };
-            let before_tags = LedgerFilter {
-                before_seq: Some(store.path_tag_from().map_err(AdminError::from)?),
-                ..filter.clone()
-            };
-            let tagged = store
-                .export(&before_tags, 0, 1)
-                .map_err(AdminError::from)?
-                .is_empty();
-            if !tagged {
+            let names = |r: &Exported| crate::incident::names_path(r, &shown);
+            let first_tagged = store.path_tag_from().map_err(AdminError::from)?;
+            if !ledger_read::none_before(&store, filter, first_tagged)? {
                 return ledger_read::for_each(&store, &body_key, filter, |r| {
                     if names(&r) { each(r) } else { Ok(()) }
                 });

@@ -517,27 +517,15 @@ impl Transfer {
     /// Takes a read record's operation into account (`handle`: the download's number, where
     /// the record carries one).
     fn record(&mut self, op: &FileOp, handle: Option<u64>) {
-        if let Some(h) = handle {
-            match op {
-                FileOp::OpenRead => {
-                    self.numbered.insert(h, 0);
-                    return;
-                }
-                FileOp::ProgressRead { bytes } => {
-                    let b = self.numbered.entry(h).or_default();
-                    *b = (*b).max(*bytes);
-                    return;
-                }
-                FileOp::CloseRead { .. } => {
-                    self.numbered.remove(&h);
-                    self.closed(op);
-                    return;
-                }
-                _ => {}
+        match (op, handle) {
+            (FileOp::OpenRead, Some(h)) => {
+                self.numbered.insert(h, 0);
             }
-        }
-        match op {
-            FileOp::OpenRead => {
+            (FileOp::ProgressRead { bytes }, Some(h)) => {
+                let b = self.numbered.entry(h).or_default();
+                *b = (*b).max(*bytes);
+            }
+            (FileOp::OpenRead, None) => {
                 if self.open {
                     // A second handle on the same file: count the first as it stood.
                     self.closed_bytes += self.open_bytes;
@@ -546,38 +534,39 @@ impl Transfer {
                 self.open = true;
                 self.open_bytes = 0;
             }
-            FileOp::ProgressRead { bytes } => {
+            (FileOp::ProgressRead { bytes }, None) => {
                 self.open = true;
                 self.open_bytes = self.open_bytes.max(*bytes);
             }
-            FileOp::CloseRead { .. } => {
-                self.open = false;
-                self.open_bytes = 0;
-                self.closed(op);
-            }
-            _ => {}
-        }
-    }
-
-    /// A download's close: its bytes, and what it covered.
-    fn closed(&mut self, op: &FileOp) {
-        let FileOp::CloseRead {
-            bytes,
-            whole_file,
-            ranges,
-        } = op
-        else {
-            return;
-        };
-        self.closed_bytes += *bytes;
-        self.whole |= *whole_file;
-        match ranges {
-            Some(ranges) if !*whole_file => {
-                for &(start, end) in ranges {
-                    self.covered.add(start, end.saturating_sub(start));
+            (
+                FileOp::CloseRead {
+                    bytes,
+                    whole_file,
+                    ranges,
+                },
+                handle,
+            ) => {
+                match handle {
+                    Some(h) => {
+                        self.numbered.remove(&h);
+                    }
+                    None => {
+                        self.open = false;
+                        self.open_bytes = 0;
+                    }
+                }
+                self.closed_bytes += *bytes;
+                self.whole |= *whole_file;
+                match ranges {
+                    Some(ranges) if !*whole_file => {
+                        for &(start, end) in ranges {
+                            self.covered.add(start, end.saturating_sub(start));
+                        }
+                    }
+                    _ => self.closed_unranged += *bytes,
                 }
             }
-            _ => self.closed_unranged += *bytes,
+            _ => {}
         }
     }
 
@@ -811,7 +800,7 @@ impl Collector {
         match outcome {
             Outcome::Ok => {}
             Outcome::Denied(why) => {
-                self.refused_request(tenant, session, e.time, op, path, file.as_ref(), why);
+                self.refused_request(tenant, session, e, why);
                 return;
             }
             Outcome::Failed { .. } => return,
@@ -925,17 +914,11 @@ impl Collector {
     }
 
     /// A request the permission check refused, counted with alike ones.
-    #[allow(clippy::too_many_arguments)]
-    fn refused_request(
-        &mut self,
-        tenant: String,
-        session: Option<String>,
-        time: Time,
-        op: &FileOp,
-        path: &str,
-        file: Option<&events::FileRef>,
-        why: &str,
-    ) {
+    fn refused_request(&mut self, tenant: String, session: Option<String>, e: &Event, why: &str) {
+        let EventKind::File { op, path, file, .. } = &e.kind else {
+            return;
+        };
+        let time = e.time;
         let op = match op {
             FileOp::Other { request } => request.clone(),
             op => op.name().to_owned(),
@@ -1263,7 +1246,33 @@ impl Collector {
     }
 }
 
+/// The account of each session of a report, to say who read a file.
+pub struct SessionAccounts<'a>(std::collections::HashMap<&'a str, &'a str>);
+
+impl<'a> SessionAccounts<'a> {
+    /// The accounts that read `f`, each once, in the order they first did.
+    pub fn reading(&self, f: &FileRead) -> Vec<&'a str> {
+        let mut accounts: Vec<&'a str> = Vec::new();
+        for a in f.sessions.iter().filter_map(|s| self.0.get(s.as_str())) {
+            if !accounts.contains(a) {
+                accounts.push(a);
+            }
+        }
+        accounts
+    }
+}
+
 impl Report {
+    /// Each session's account (looked up once per file, not searched).
+    pub fn session_accounts(&self) -> SessionAccounts<'_> {
+        SessionAccounts(
+            self.sessions
+                .iter()
+                .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
+                .collect(),
+        )
+    }
+
     /// Sums per tenant and overall, once paths and classes are filled in.
     pub fn total(&mut self) {
         let mut all = Totals::default();
@@ -1330,19 +1339,10 @@ impl Report {
             .to_vec(),
         ];
         // Which account each session was: a row says who read the file.
-        let account_of: std::collections::HashMap<&str, &str> = self
-            .sessions
-            .iter()
-            .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
-            .collect();
+        let accounts = self.session_accounts();
         for t in &self.tenants {
             for f in &t.files_read {
-                let mut accounts: Vec<&str> = Vec::new();
-                for a in f.sessions.iter().filter_map(|s| account_of.get(s.as_str())) {
-                    if !accounts.contains(a) {
-                        accounts.push(a);
-                    }
-                }
+                let accounts = accounts.reading(f);
                 let classes = f
                     .classes
                     .as_ref()
@@ -1408,16 +1408,25 @@ pub struct FileReadersOf {
 /// it): any operation on it there, or a rename to it. `None` for records from before file ids.
 pub fn file_at(r: &Exported, path: &str) -> Option<i64> {
     let EventKind::File {
-        op,
-        path: at,
         file: Some(f),
         outcome: Outcome::Ok,
+        ..
     } = &r.event.kind
     else {
         return None;
     };
-    let renamed_there = matches!(op, FileOp::Rename { to: Some(to), .. } if to == path);
-    (at == path || renamed_there).then_some(f.id)
+    names_path(r, path).then_some(f.id)
+}
+
+/// Whether record `r` names `path` (a tenant path as records write it): a file operation on it,
+/// whatever its outcome, or a rename to it.
+pub fn names_path(r: &Exported, path: &str) -> bool {
+    match &r.event.kind {
+        EventKind::File { op, path: at, .. } => {
+            at == path || matches!(op, FileOp::Rename { to: Some(to), .. } if to == path)
+        }
+        _ => false,
+    }
 }
 
 /// Whether record `r` names the file `id` (any operation on it, or its retention deletion).

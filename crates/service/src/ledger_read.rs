@@ -53,6 +53,20 @@ where
     }
 }
 
+/// Whether no record `filter` selects comes before sequence number `first` (where an index
+/// begins: `LedgerStore::file_id_from`, `path_tag_from`), so that the index finds every one.
+pub fn none_before(
+    store: &LedgerStore,
+    filter: &LedgerFilter,
+    first: u64,
+) -> Result<bool, LedgerReadError> {
+    let before = LedgerFilter {
+        before_seq: Some(first),
+        ..filter.clone()
+    };
+    Ok(store.export(&before, 0, 1)?.is_empty())
+}
+
 /// The filters that select the records naming `path` in `tenant` (as their path, or as a
 /// rename's `to`), through the path tag indexes (ledger migration 0006; read them with
 /// [`for_each_of`], which hands each record on once).

@@ -8,7 +8,9 @@ use askama::Template;
 use events::Time;
 use std::collections::BTreeMap;
 
-use service::incident::{Change, DirectoryListed, FileRead, Report, TenantSection, Totals};
+use service::incident::{
+    Change, DirectoryListed, FileRead, Report, SessionAccounts, TenantSection, Totals,
+};
 
 use crate::printable::printable;
 
@@ -20,8 +22,8 @@ struct Page<'a> {
     last_seq: String,
     generated: Time,
     timeline: Timeline,
-    /// Each session's account (looked up once per file read, not searched).
-    account_of: std::collections::HashMap<&'a str, &'a str>,
+    /// Each session's account, to say who read a file.
+    accounts: SessionAccounts<'a>,
 }
 
 impl Page<'_> {
@@ -52,24 +54,22 @@ impl Page<'_> {
 
     /// What the refused requests' table leaves out ([`MAX_REFUSED_ROWS`]), or nothing.
     fn refused_not_shown(&self, t: &TenantSection) -> String {
-        match t.refused.len().saturating_sub(MAX_REFUSED_ROWS) {
-            0 => String::new(),
-            n => format!(
-                "{} of refused request not shown here: the JSON report lists every one.",
-                crate::units::counted(n, "more kind")
-            ),
-        }
+        not_shown(
+            t.refused.len(),
+            MAX_REFUSED_ROWS,
+            "kind of refused request",
+            "kinds of refused request",
+        )
     }
 
     /// What the directories' table leaves out ([`MAX_LISTED_ROWS`]), or nothing.
     fn listed_not_shown(&self, t: &TenantSection) -> String {
-        match t.directories_listed.len().saturating_sub(MAX_LISTED_ROWS) {
-            0 => String::new(),
-            n => format!(
-                "{n} more {} listed not shown here: the JSON report lists every one.",
-                if n == 1 { "directory" } else { "directories" }
-            ),
-        }
+        not_shown(
+            t.directories_listed.len(),
+            MAX_LISTED_ROWS,
+            "directory listed",
+            "directories listed",
+        )
     }
 
     /// A listed directory's path now, or where none is known.
@@ -100,15 +100,7 @@ impl Page<'_> {
     /// open by it (`path, uncertain`).
     /// The accounts that read a file, in the order they first did (`ops, eve`).
     fn read_by(&self, f: &FileRead) -> String {
-        let mut accounts: Vec<&str> = Vec::new();
-        for s in &f.sessions {
-            if let Some(&a) = self.account_of.get(s.as_str())
-                && !accounts.contains(&a)
-            {
-                accounts.push(a);
-            }
-        }
-        self.shown(&accounts.join(", "))
+        self.shown(&self.accounts.reading(f).join(", "))
     }
 
     fn file_id_text(&self, f: &FileRead) -> String {
@@ -151,6 +143,16 @@ impl Page<'_> {
                 classes_text(r.classes.as_ref())
             )
         })
+    }
+}
+
+/// What a table of `rows` cut at `shown` leaves out (`3 more kinds of refused request not shown
+/// here: …`), or nothing.
+fn not_shown(rows: usize, shown: usize, one: &str, many: &str) -> String {
+    match rows.saturating_sub(shown) {
+        0 => String::new(),
+        1 => format!("1 more {one} not shown here: the JSON report lists every one."),
+        n => format!("{n} more {many} not shown here: the JSON report lists every one."),
     }
 }
 
@@ -294,17 +296,9 @@ pub fn render(r: &Report, now: Time) -> Result<String, askama::Error> {
         last_seq: seq(r.evidence.last_seq),
         generated: now,
         timeline: timeline(r),
-        account_of: accounts_of(r),
+        accounts: r.session_accounts(),
     }
     .render()
-}
-
-/// Each session of `r` with its account.
-fn accounts_of(r: &Report) -> std::collections::HashMap<&str, &str> {
-    r.sessions
-        .iter()
-        .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
-        .collect()
 }
 
 #[cfg(test)]
@@ -464,7 +458,7 @@ mod tests {
             last_seq: String::new(),
             generated: Time::from_millis(0),
             timeline: timeline(&r),
-            account_of: accounts_of(&r),
+            accounts: r.session_accounts(),
         };
         assert_eq!(page.count(&1, "tenant"), "1 tenant");
         assert_eq!(page.count(&209, "file"), "209 files");

@@ -1052,22 +1052,12 @@ fn every_file_that_has_been_at_a_path_and_who_read_each() {
     // The path's whole history as records (through the path tags): the three uploads, the two
     // downloads, the removal and the rename away; every record names the path, as its own or
     // as a rename's target.
-    let history: Vec<(String, String)> = server
-        .ok(&[
-            "audit",
-            "export",
-            "--tenant",
-            "acme",
-            "--path",
-            "/daily/pay.csv",
-        ])
-        .lines()
-        .map(|l| {
-            let r: serde_json::Value = serde_json::from_str(l).unwrap();
-            let e = &r["event"];
+    let history: Vec<(String, String)> = path_history(&server, "acme", "/daily/pay.csv")
+        .iter()
+        .map(|e| {
             assert!(
                 e["path"] == "/daily/pay.csv" || e["to"] == "/daily/pay.csv",
-                "{l}"
+                "{e}"
             );
             (
                 e["op"].as_str().unwrap().to_owned(),
@@ -1360,6 +1350,18 @@ fn a_key_report_from_a_time_includes_sessions_opened_before_it() {
     assert_eq!(before["evidence"]["records"], 0);
 }
 
+/// The events of `audit export --tenant TENANT --path PATH`, in ledger order.
+fn path_history(server: &Server, tenant: &str, path: &str) -> Vec<serde_json::Value> {
+    server
+        .ok(&["audit", "export", "--tenant", tenant, "--path", path])
+        .lines()
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+            r["event"].take()
+        })
+        .collect()
+}
+
 /// Writes the report on `user` as an HTML page named `name` beside the data directory.
 fn html_report(server: &Server, user: &str, name: &str) -> std::path::PathBuf {
     let page = server.data_dir().join("..").join(name);
@@ -1633,19 +1635,9 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     // over the tenant's records): the old reads, today's upload and its rename away, each once
     // (the rename reaches the ledger within moments).
     let history = || -> Vec<String> {
-        server
-            .ok(&[
-                "audit",
-                "export",
-                "--tenant",
-                "acme",
-                "--path",
-                "/data/a.csv",
-            ])
-            .lines()
-            .map(|l| {
-                let r: serde_json::Value = serde_json::from_str(l).unwrap();
-                let e = &r["event"];
+        path_history(&server, "acme", "/data/a.csv")
+            .iter()
+            .map(|e| {
                 format!(
                     "{} {}",
                     e["account"].as_str().unwrap(),
