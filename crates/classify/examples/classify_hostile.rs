@@ -34,6 +34,14 @@ fn main() {
         ("printed IBANs", repeated("GB82 WEST 1234 5698 7654 32 ")),
         ("IBAN-like words", repeated("AB12 ")),
         ("keywords", repeated("card number account ")),
+        (
+            "routing and account numbers, one line",
+            repeated("routing 021000021 account 12345678 bank account number: "),
+        ),
+        (
+            "routing numbers, one line",
+            repeated("aba 021000021 routing "),
+        ),
         ("line ends only", repeated("\n")),
     ];
     // A header naming 20,000 columns, then numbers in them.

@@ -213,7 +213,7 @@ fn email_of(rng: &mut Rng, name: &str) -> String {
 /// The corpus: about `target` bytes of documents of every kind.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed);
-    documents(target, |n| match n % 9 {
+    documents(target, |n| match n % 11 {
         0 => customer_csv(&mut rng, n, false),
         1 => customer_csv(&mut rng, n, true),
         2 => pain001(&mut rng, n),
@@ -222,7 +222,9 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         5 => bai2(&mut rng, n),
         6 => letter(&mut rng, n),
         7 => references(&mut rng, n),
-        _ => uk_payroll(&mut rng, n),
+        8 => uk_payroll(&mut rng, n),
+        9 => remittance(&mut rng, n),
+        _ => vendors(&mut rng, n),
     })
 }
 
@@ -326,6 +328,7 @@ fn nacha(rng: &mut Rng, n: usize) -> Document {
     for i in 0..200 {
         let rdfi = aba(rng);
         t.add(Class::AbaRouting, 1);
+        t.add(Class::UsBankAccount, 1);
         s.push_str(&pad(format!(
             "622{rdfi}{:<17}{:010}{:<15}{:<22}  0{}{:07}",
             rng.digits(12),
@@ -474,6 +477,80 @@ fn uk_payroll(rng: &mut Rng, n: usize) -> Document {
         t.add(Class::AbaRouting, 1);
     }
     doc(n, "payroll.csv", s, t)
+}
+
+/// A US account number (4 to 17 digits, not all zeros).
+fn account(rng: &mut Rng) -> String {
+    let len = 4 + rng.below(14) as usize;
+    let mut a = rng.digits(len);
+    if a.bytes().all(|c| c == b'0') {
+        a.replace_range(..1, "1");
+    }
+    a
+}
+
+/// Remittance instructions: account numbers after and before their routing numbers, and lines
+/// where the number beside a routing number is not an account, or the routing number is a near
+/// miss.
+fn remittance(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("Remittance instructions on file\n\n");
+    for i in 0..120 {
+        let (nm, routing, acct) = (name(rng), aba(rng), account(rng));
+        let line = match i % 6 {
+            0 => {
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+                format!("Vendor {nm}: pay by ACH to routing number {routing} account {acct}.")
+            }
+            1 => {
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+                format!("Beneficiary account no. {acct}, ABA {routing}, {nm}.")
+            }
+            2 => {
+                t.add(Class::AbaRouting, 1);
+                format!(
+                    "Routing {routing} amount {}.{:02} invoice {}",
+                    rng.below(100_000),
+                    rng.below(100),
+                    rng.digits(8)
+                )
+            }
+            3 => format!(
+                "ABA {} account {acct} (check digit wrong)",
+                spoil_last(&routing)
+            ),
+            4 => format!("Account {acct} on file for {nm}, no routing given."),
+            _ => {
+                t.add(Class::AbaRouting, 1);
+                format!("routing: {routing}, reference {}", rng.digits(10))
+            }
+        };
+        s.push_str(&line);
+        s.push('\n');
+    }
+    doc(n, "remittance.txt", s, t)
+}
+
+/// A vendor master file: routing and account number columns named by the header, and a
+/// numeric column after the account that is not one.
+fn vendors(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("vendor_id,name,routing_number,account_number,terms_days\n");
+    for _ in 0..200 {
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            rng.digits(6),
+            name(rng),
+            aba(rng),
+            account(rng),
+            rng.below(90)
+        ));
+        t.add(Class::AbaRouting, 1);
+        t.add(Class::UsBankAccount, 1);
+    }
+    doc(n, "vendors.csv", s, t)
 }
 
 pub(crate) fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {

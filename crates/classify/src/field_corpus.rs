@@ -131,14 +131,24 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
                 t.add(Class::UsSsn, 1);
             }
             4 => {
-                s.push_str(&format!(
-                    "Wire came from routing number {} account {} — amount {}.{:02} USD.\n",
-                    aba(rng),
-                    rng.digits(10),
-                    rng.below(100_000),
-                    rng.below(100)
-                ));
+                if i % 12 == 4 {
+                    s.push_str(&format!(
+                        "Wire came from routing number {} account {} — amount {}.{:02} USD.\n",
+                        aba(rng),
+                        rng.digits(10),
+                        rng.below(100_000),
+                        rng.below(100)
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "Update payee: checking acct# {}, bank routing no. {} (was {}).\n",
+                        rng.digits(9),
+                        aba(rng),
+                        rng.digits(9),
+                    ));
+                }
                 t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
             }
             5 if i % 12 == 5 => {
                 let ni = crate::corpus::nino(rng).to_lowercase();

@@ -1,10 +1,11 @@
 //! Classification: what kinds of sensitive data a file holds. Validators, not bare patterns: a
 //! number counts only when its structure and checksum hold (Luhn for card numbers, ISO 13616's
-//! mod-97 and the country's length for IBANs, the ABA checksum for US routing numbers, the
+//! mod-97 and the country's length for IBANs, the ABA checksum for US routing numbers (and the account numbers named beside them), the
 //! allocation rules of US Social Security and UK National Insurance numbers).
 //!
 //! Pure: bytes in, counts out. Never here: reading files, storing results, sealing, time.
 
+mod account;
 mod bitmap;
 pub mod corpus;
 pub mod field_corpus;

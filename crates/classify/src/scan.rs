@@ -16,6 +16,7 @@
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
 
+use crate::account;
 use crate::bitmap::{Bitmap, StepBack, Stop};
 use crate::format::{Format, sniff};
 use crate::validate;
@@ -44,6 +45,7 @@ pub enum Class {
     CardNumber,
     Iban,
     AbaRouting,
+    UsBankAccount,
     SwiftBic,
     UsSsn,
     UkNino,
@@ -51,10 +53,11 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 8] = [
         Class::CardNumber,
         Class::Iban,
         Class::AbaRouting,
+        Class::UsBankAccount,
         Class::SwiftBic,
         Class::UsSsn,
         Class::UkNino,
@@ -67,6 +70,7 @@ impl Class {
             Class::CardNumber => "card_number",
             Class::Iban => "iban",
             Class::AbaRouting => "aba_routing",
+            Class::UsBankAccount => "us_bank_account",
             Class::SwiftBic => "swift_bic",
             Class::UsSsn => "us_ssn",
             Class::UkNino => "uk_nino",
@@ -81,7 +85,7 @@ impl Class {
 
 /// How many of each class a file holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts([u64; 7]);
+pub struct Counts([u64; Class::ALL.len()]);
 
 impl Counts {
     pub fn get(&self, c: Class) -> u64 {
@@ -116,7 +120,7 @@ pub struct Classification {
 
 // Context bits: what the surrounding text says a number is.
 pub(crate) const CARD: u8 = 1;
-const ROUTING: u8 = 2;
+pub(crate) const ROUTING: u8 = 2;
 const SSN: u8 = 4;
 const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
@@ -347,6 +351,17 @@ pub struct Scanner {
     custom: Vec<u64>,
     /// The last e-mail domains judged, with the bytes the judgement read (see [`Domains`]).
     domains: Domains,
+    /// A search for the account number after a routing number, going on from the last text,
+    /// and where an account number before that routing number ends (counted if the search
+    /// finds none).
+    account_after: Option<(account::After, Option<u64>)>,
+    /// The current line's last bytes in the texts before this one (at most
+    /// [`account::BESIDE`]), and whether they start at the line's start: what an account
+    /// number written before its routing number is looked for in.
+    line_tail: Vec<u8>,
+    line_tail_whole: bool,
+    /// Where in the file the last account number counted ends (one counts once).
+    account_end: u64,
 }
 
 impl Default for Scanner {
@@ -378,6 +393,10 @@ impl Scanner {
             patterns: None,
             custom: Vec::new(),
             domains: Domains::default(),
+            account_after: None,
+            line_tail: Vec::new(),
+            line_tail_whole: true,
+            account_end: 0,
         }
     }
 
@@ -421,6 +440,10 @@ impl Scanner {
             self.start();
         }
         self.scan(&[], true);
+        // The file ended before the search after a routing number decided.
+        if let Some((_, Some(end))) = self.account_after.take() {
+            self.count_account(end);
+        }
         for &(_, candidates, valid) in &self.columns {
             let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
             if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
@@ -529,6 +552,9 @@ impl Scanner {
         }
         let mut m = std::mem::take(&mut self.bitmap);
         m.build(t);
+        if self.account_after.is_some() {
+            self.account_search_goes_on(t, &m);
+        }
         let mut i = 0;
         let mut line_from = 0;
         self.words_from = 0;
@@ -591,8 +617,9 @@ impl Scanner {
             self.record_line(&t[line_from..]);
         }
         self.fold_words(t, &m, t.len());
-        // The line goes on in the next text: its field index is carried.
+        // The line goes on in the next text: its field index is carried, and its last bytes.
         self.field_at(&m, t.len());
+        self.keep_line_tail(t);
         self.text_start += t.len() as u64;
         self.bitmap = m;
     }
@@ -803,6 +830,7 @@ impl Scanner {
                 let context = self.context_at(seg, m, at, ROUTING);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
+                    self.account_beside(seg, m, at);
                 } else if context & SSN != 0
                     && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
                 {
@@ -1018,12 +1046,122 @@ impl Scanner {
         }
     }
 
+    /// The account number beside the routing number that counted at `at` ([`account`]):
+    /// after it, else before it. The search after it may go on in the next text; what it finds
+    /// there decides as it would have in one text.
+    #[cold]
+    #[inline(never)]
+    fn account_beside(&mut self, t: &[u8], m: &Bitmap, at: usize) {
+        let field = if self.header.is_empty() || self.first_line {
+            None
+        } else {
+            self.field_at(m, at);
+            Some(self.field)
+        };
+        let names = |s, e| word_context(t, m, s, e);
+        let digits_end = |i| m.digits_end(i);
+        match account::After::new(field).go(t, at + 9, &self.header, names, digits_end) {
+            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
+            account::Found::Nothing => {
+                if let Some(end) = self.account_before(t, m, at, field) {
+                    self.count_account(end);
+                }
+            }
+            account::Found::More(search) => {
+                let before = self.account_before(t, m, at, field);
+                self.account_after = Some((search, before));
+            }
+        }
+    }
+
+    /// Where in the file an account number before the routing number at `at` ends, if one
+    /// stands there.
+    fn account_before(&self, t: &[u8], m: &Bitmap, at: usize, field: Option<usize>) -> Option<u64> {
+        // The bytes before the routing number (a line end among them ends the search there):
+        // from this text, and from the texts before when it began less than
+        // [`account::BESIDE`] bytes before.
+        let from = at.saturating_sub(account::BESIDE);
+        let here = &t[from..at];
+        let gap = if from > 0 || self.line_tail.is_empty() {
+            let whole = from == 0 && self.line_tail_whole;
+            let names = |s, e| word_context(t, m, from + s, from + e);
+            account::before(here, whole, field, &self.header, names)?
+        } else {
+            let mut window = [0u8; 2 * account::BESIDE];
+            let tail = &self.line_tail;
+            window[..tail.len()].copy_from_slice(tail);
+            window[tail.len()..tail.len() + here.len()].copy_from_slice(here);
+            let line = &window[..tail.len() + here.len()];
+            let names = |s, e| account::names(&line[s..e]);
+            account::before(line, self.line_tail_whole, field, &self.header, names)?
+        };
+        Some(self.text_start + at as u64 - gap as u64)
+    }
+
+    /// Goes on with the search after a routing number that the last text ended in.
+    #[cold]
+    #[inline(never)]
+    fn account_search_goes_on(&mut self, t: &[u8], m: &Bitmap) {
+        let Some((search, before)) = self.account_after.take() else {
+            return;
+        };
+        let names = |s, e| word_context(t, m, s, e);
+        match search.go(t, 0, &self.header, names, |i| m.digits_end(i)) {
+            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
+            account::Found::Nothing => {
+                if let Some(end) = before {
+                    self.count_account(end);
+                }
+            }
+            account::Found::More(search) => self.account_after = Some((search, before)),
+        }
+    }
+
+    /// An account number ending at `end` in the file: counted unless it was already.
+    fn count_account(&mut self, end: u64) {
+        if end > self.account_end {
+            self.counts.add(Class::UsBankAccount, 1);
+            self.account_end = end;
+        }
+    }
+
+    /// Keeps the last bytes of the line `t` ends in (for [`Scanner::account_beside`]).
+    #[inline(never)]
+    fn keep_line_tail(&mut self, t: &[u8]) {
+        let from = t.len().saturating_sub(account::BESIDE);
+        match t[from..].iter().rposition(|&b| b == b'\n') {
+            Some(p) => {
+                self.line_tail.clear();
+                self.line_tail.extend_from_slice(&t[from + p + 1..]);
+                self.line_tail_whole = true;
+            }
+            None if from > 0 => {
+                self.line_tail.clear();
+                self.line_tail.extend_from_slice(&t[from..]);
+                self.line_tail_whole = false;
+            }
+            None => {
+                self.line_tail.extend_from_slice(t);
+                let excess = self.line_tail.len().saturating_sub(account::BESIDE);
+                if excess > 0 {
+                    self.line_tail.drain(..excess);
+                    self.line_tail_whole = false;
+                }
+            }
+        }
+    }
+
     /// A NACHA entry detail record ('6'): the receiving bank's routing number (8 digits and
-    /// its check digit, positions 4-12).
+    /// its check digit, positions 4-12) and, beside a valid one, the receiver's account number
+    /// (positions 13-29, left-justified, blank-filled).
     fn nacha_record(&mut self) {
         let r = &self.record;
         if r.len() >= 12 && r[0] == b'6' && validate::aba_routing(&r[3..12]) {
             self.counts.add(Class::AbaRouting, 1);
+            let field = &r[12..r.len().min(29)];
+            if validate::us_account_field(field) {
+                self.counts.add(Class::UsBankAccount, 1);
+            }
         }
         // The buffer is kept for the next record.
         self.record.clear();

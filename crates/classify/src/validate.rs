@@ -345,6 +345,105 @@ pub fn aba_routing(d: &[u8]) -> bool {
     sum.is_multiple_of(10) && sum != 0
 }
 
+/// Digits a US bank account number has: 4 to 17 (NACHA's DFI account field holds 17; banks
+/// issue from 4 up). No checksum: it counts only beside a valid routing number.
+pub const US_ACCOUNT_DIGITS: std::ops::RangeInclusive<usize> = 4..=17;
+
+/// A US bank account number written as digits: 4 to 17 of them, not all zeros.
+pub fn us_account(d: &[u8]) -> bool {
+    US_ACCOUNT_DIGITS.contains(&d.len())
+        && d.iter().any(|&c| c != b'0')
+        && d.iter().all(u8::is_ascii_digit)
+}
+
+/// A NACHA entry's DFI account number field (17 bytes, left-justified, blank-filled): an
+/// account number of digits, single dashes allowed between them (as some banks print it), then
+/// blanks. Digits then blanks, as most are, are judged 16 bytes at a time; others byte by byte.
+pub fn us_account_field(field: &[u8]) -> bool {
+    if let Some(judged) = us_account_field_at_once(field) {
+        return judged;
+    }
+    us_account_field_bytes(field)
+}
+
+/// The high bit of each byte of `w` that is an ASCII digit (the low seven bits of each byte
+/// added apart so that no carry crosses into the next byte).
+fn digit_bits(w: u128) -> u128 {
+    const LOW7: u128 = 0x7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+    let v = w ^ 0x3030_3030_3030_3030_3030_3030_3030_3030;
+    // A byte of `v` below 10 stays below 0x80 when 0x76 is added; one of 10 or more does not.
+    !(((v & LOW7) + 0x7676_7676_7676_7676_7676_7676_7676_7676) | v) & HIGH
+}
+
+/// The high bit of each byte of `w` that is `byte`.
+fn byte_bits(w: u128, byte: u8) -> u128 {
+    const LOW7: u128 = 0x7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+    let v = w ^ (u128::from(byte) * 0x0101_0101_0101_0101_0101_0101_0101_0101);
+    !(((v & LOW7) + LOW7) | v) & HIGH
+}
+
+/// [`us_account_field`] for a 17-byte field of digits then blanks; `None` for anything else
+/// (a dash, another length), which is judged byte by byte.
+fn us_account_field_at_once(field: &[u8]) -> Option<bool> {
+    let (head, last) = field
+        .split_first_chunk::<16>()
+        .filter(|(_, rest)| rest.len() == 1)?;
+    let last = last[0];
+    let w = u128::from_le_bytes(*head);
+    let digits = digit_bits(w);
+    let blanks = byte_bits(w, b' ');
+    if digits | blanks != 0x8080_8080_8080_8080_8080_8080_8080_8080 {
+        return None;
+    }
+    // The digits come first: as many as the bytes before the first blank.
+    let n = if blanks == 0 {
+        16
+    } else {
+        blanks.trailing_zeros() as usize / 8
+    };
+    let first_n = if n == 16 { !0 } else { (1u128 << (8 * n)) - 1 };
+    if digits != first_n & 0x8080_8080_8080_8080_8080_8080_8080_8080 {
+        return Some(false);
+    }
+    let n = match last {
+        b' ' => n,
+        b'0'..=b'9' if n == 16 => 17,
+        _ => return Some(false),
+    };
+    // Not all zeros: some digit byte differs from `0`.
+    let zeros = byte_bits(w, b'0');
+    let nonzero = digits & !zeros != 0 || (n == 17 && last != b'0');
+    Some(n > 0 && US_ACCOUNT_DIGITS.contains(&n) && nonzero)
+}
+
+fn us_account_field_bytes(field: &[u8]) -> bool {
+    let mut digits = 0usize;
+    let mut nonzero = false;
+    let mut previous = b' ';
+    let mut end = field.len();
+    for (i, &c) in field.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                nonzero |= c != b'0';
+            }
+            b'-' if previous.is_ascii_digit() => {}
+            b' ' if i > 0 => {
+                end = i;
+                break;
+            }
+            _ => return false,
+        }
+        previous = c;
+    }
+    previous.is_ascii_digit()
+        && field[end..].iter().all(|&c| c == b' ')
+        && US_ACCOUNT_DIGITS.contains(&digits)
+        && nonzero
+}
+
 /// A US Social Security number as area, group and serial (digits only): area not 000, 666 or
 /// 900-999; group not 00; serial not 0000; not one of the numbers published as examples.
 pub fn us_ssn(area: &[u8], group: &[u8], serial: &[u8]) -> bool {
@@ -437,6 +536,72 @@ mod tests {
     fn tables_are_sorted() {
         assert!(IBAN_LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(BIC_COUNTRIES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    proptest! {
+        /// The field judged 16 bytes at a time agrees with the judgement byte by byte.
+        #[test]
+        fn account_field_at_once_is_bytes(
+            digits in proptest::collection::vec(prop_oneof![Just(b'0'), Just(b'7'), 0x20u8..0x7f], 17),
+            len in 0usize..=17,
+        ) {
+            let mut field = digits;
+            for b in &mut field[len..] {
+                *b = b' ';
+            }
+            if let Some(judged) = us_account_field_at_once(&field) {
+                prop_assert_eq!(judged, us_account_field_bytes(&field), "{:?}", String::from_utf8_lossy(&field));
+            }
+        }
+
+        #[test]
+        fn account_field_of_digits_at_once(
+            digits in proptest::collection::vec(prop_oneof![Just(b'0'), b'0'..=b'9'], 0..=17),
+        ) {
+            let mut field = digits.clone();
+            field.resize(17, b' ');
+            prop_assert_eq!(us_account_field_at_once(&field), Some(us_account_field_bytes(&field)));
+        }
+    }
+
+    #[test]
+    fn us_account_numbers() {
+        assert!(us_account(b"1234"));
+        assert!(us_account(b"00012345678901234"));
+        assert!(!us_account(b"123"), "too short");
+        assert!(!us_account(b"123456789012345678"), "too long");
+        assert!(!us_account(b"00000000"));
+        assert!(!us_account(b"1234a"));
+        for field in [
+            &b"123456789012     "[..],
+            b"12345678901234567",
+            b"12-3456-7       ",
+            b"0000000001",
+        ] {
+            assert!(
+                us_account_field(field),
+                "{}",
+                String::from_utf8_lossy(field)
+            );
+        }
+        for field in [
+            &b"                 "[..],
+            b" 123456789       ",
+            b"123 456789       ",
+            b"12--34567        ",
+            b"-1234567         ",
+            b"1234567-         ",
+            b"123              ",
+            b"00000000         ",
+            b"ABC12345         ",
+            b"",
+        ] {
+            assert!(
+                !us_account_field(field),
+                "{}",
+                String::from_utf8_lossy(field)
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,391 @@
+//! US bank account numbers beside the routing numbers that name their bank.
+//!
+//! An account number has no checksum and no form of its own (4 to 17 digits, as an amount, a
+//! date or an invoice number may be), so it counts only where a valid routing number stands
+//! beside it on the same line and the text names it as an account:
+//! - after the routing number, across separators and [`FILLER`] words, named by an account
+//!   keyword between them (`ABA 021000021 acct 123456789`) or by its column's header in a
+//!   delimited file (`routing_number,account_number`);
+//! - before it, with nothing between but separators, words naming the routing number and
+//!   [`FILLER`], and itself named the same way (`Account number: 123456789, routing number:
+//!   021000021`).
+//!
+//! A NACHA entry's account field is read by position instead ([`crate::scan`]).
+//!
+//! Pure functions over bytes; the scanner decides when to ask and keeps what must cross from
+//! one text to the next (a search under way, the line's bytes before the text).
+
+use crate::scan::{ACCOUNT, ROUTING, keyword};
+use crate::validate;
+
+/// Most bytes between a routing number and its account number (either side).
+pub(crate) const BESIDE: usize = 48;
+
+/// Words that may stand between an account number, its name and its routing number without
+/// breaking their tie (`bank account number`, `checking acct no.`).
+const FILLER: [&[u8]; 13] = [
+    b"number",
+    b"no",
+    b"nr",
+    b"num",
+    b"nbr",
+    b"bank",
+    b"and",
+    b"checking",
+    b"savings",
+    b"dda",
+    b"dfi",
+    b"deposit",
+    b"is",
+];
+
+/// A word of at most eight letters as one number, in small letters (`| 0x20` folds a capital
+/// and leaves small letters and digits as they are), and its length (`None` for a longer
+/// word): the filler words are compared as such.
+const fn folded_word(word: &[u8]) -> Option<(u64, usize)> {
+    if word.len() > 8 {
+        return None;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < word.len() {
+        w |= ((word[i] | 0x20) as u64) << (8 * i);
+        i += 1;
+    }
+    Some((w, word.len()))
+}
+
+const fn filler_keys() -> [(u64, usize); FILLER.len()] {
+    let mut keys = [(0, 0); FILLER.len()];
+    let mut i = 0;
+    while i < FILLER.len() {
+        keys[i] = match folded_word(FILLER[i]) {
+            Some(k) => k,
+            None => panic!("a filler word longer than eight letters"),
+        };
+        i += 1;
+    }
+    keys
+}
+static FILLER_KEYS: [(u64, usize); FILLER.len()] = filler_keys();
+
+/// The field separators of a delimited line (as the scanner's bitmaps have them).
+fn field_separator(c: u8) -> bool {
+    matches!(c, b',' | b';' | b'\t' | b'|')
+}
+
+/// Bytes that may stand between the words and numbers of one tie (besides field separators).
+fn punctuation(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b':'
+            | b'#'
+            | b'.'
+            | b'/'
+            | b'-'
+            | b'_'
+            | b'"'
+            | b'\''
+            | b'='
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+    )
+}
+
+/// What a word of letters (and digits) names: itself and each of its camelCase parts looked up
+/// as keywords (the scanner does the same from its bitmaps where it has them).
+pub(crate) fn names(word: &[u8]) -> u8 {
+    let mut mask = keyword(word);
+    let mut start = 0;
+    for i in 1..word.len() {
+        if word[i - 1].is_ascii_lowercase() && word[i].is_ascii_uppercase() {
+            mask |= keyword(&word[start..i]);
+            start = i;
+        }
+    }
+    if start > 0 {
+        mask |= keyword(&word[start..]);
+    }
+    mask
+}
+
+/// Whether a word of letters and digits is a [`FILLER`] word, in any case.
+fn filler(word: &[u8]) -> bool {
+    folded_word(word).is_some_and(|k| FILLER_KEYS.contains(&k))
+}
+
+/// A search for the account number after a routing number that counted; it may go on in the
+/// next text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct After {
+    /// Bytes crossed since the routing number.
+    crossed: usize,
+    /// An account keyword was crossed.
+    named: bool,
+    /// The field the search is in, when the file's header names columns.
+    field: Option<usize>,
+}
+
+/// Where a search after a routing number stands.
+pub(crate) enum Found {
+    /// An account number, ending at this offset of the text.
+    Account(usize),
+    /// None beside it.
+    Nothing,
+    /// The text ended first: go on in the next one.
+    More(After),
+}
+
+impl After {
+    /// A search from a routing number in field `field` (`None` where no header names columns).
+    pub(crate) fn new(field: Option<usize>) -> Self {
+        After {
+            crossed: 0,
+            named: false,
+            field,
+        }
+    }
+
+    /// Goes on over `t` from `i` (the end of the routing number, or 0 in a later text);
+    /// `names(from, to)` is what the word `t[from..to]` names, `digits_end(at)` where the run
+    /// of digits at `at` ends.
+    pub(crate) fn go(
+        mut self,
+        t: &[u8],
+        mut i: usize,
+        header: &[u8],
+        names: impl Fn(usize, usize) -> u8,
+        digits_end: impl Fn(usize) -> usize,
+    ) -> Found {
+        while i < t.len() {
+            if self.crossed > BESIDE {
+                return Found::Nothing;
+            }
+            let c = t[i];
+            if c.is_ascii_digit() {
+                // Letters, an `@` or a decimal point glued to the digits make them part of
+                // something else.
+                let end = digits_end(i);
+                let glued = t.get(end).is_some_and(|&n| {
+                    n.is_ascii_alphanumeric()
+                        || n == b'@'
+                        || (n == b'.' && t.get(end + 1).is_some_and(u8::is_ascii_digit))
+                });
+                let column = self
+                    .field
+                    .and_then(|f| header.get(f))
+                    .is_some_and(|h| h & ACCOUNT != 0);
+                let account = validate::US_ACCOUNT_DIGITS.contains(&(end - i))
+                    && t[i..end].iter().any(|&c| c != b'0');
+                return if (self.named || column) && !glued && account {
+                    Found::Account(end)
+                } else {
+                    Found::Nothing
+                };
+            } else if c.is_ascii_alphabetic() {
+                let run = t[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(t.len(), |n| i + n);
+                if names(i, run) & ACCOUNT != 0 {
+                    self.named = true;
+                } else if !filler(&t[i..run]) {
+                    return Found::Nothing;
+                }
+                self.crossed += run - i;
+                i = run;
+            } else if field_separator(c) {
+                self.field = self.field.map(|f| f + 1);
+                self.crossed += 1;
+                i += 1;
+            } else if punctuation(c) {
+                self.crossed += 1;
+                i += 1;
+            } else {
+                return Found::Nothing;
+            }
+        }
+        Found::More(self)
+    }
+}
+
+/// Whether an account number stands before a routing number: `line` holds the bytes of the
+/// routing number's line before it (at most about [`BESIDE`] of them; `whole` when they start
+/// at the line's start), `field` the routing number's field where a header names columns.
+/// `names(from, to)` is what the word `line[from..to]` names. Returns how many bytes before the
+/// routing number the account number ends.
+pub(crate) fn before(
+    line: &[u8],
+    whole: bool,
+    field: Option<usize>,
+    header: &[u8],
+    names: impl Fn(usize, usize) -> u8,
+) -> Option<usize> {
+    let mut i = line.len();
+    let mut field = field;
+    let separators = |c: u8, field: &mut Option<usize>| {
+        if field_separator(c) {
+            *field = field.and_then(|f| f.checked_sub(1));
+            true
+        } else {
+            punctuation(c)
+        }
+    };
+    // Back to the account number: separators, words naming the routing number, filler.
+    let (from, to) = loop {
+        let c = *line.get(i.checked_sub(1)?)?;
+        if !c.is_ascii_alphanumeric() {
+            if !separators(c, &mut field) {
+                return None;
+            }
+            i -= 1;
+            continue;
+        }
+        let start = line[..i]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        if start == 0 && !whole {
+            // Cut by the window: not known whole.
+            return None;
+        }
+        let run = &line[start..i];
+        if run.iter().all(u8::is_ascii_digit) {
+            break (start, i);
+        }
+        if names(start, i) & ROUTING == 0 && !filler(run) {
+            return None;
+        }
+        i = start;
+    };
+    let decimal = from >= 2 && line[from - 1] == b'.' && line[from - 2].is_ascii_digit();
+    if decimal || !validate::us_account(&line[from..to]) {
+        return None;
+    }
+    if field
+        .and_then(|f| header.get(f))
+        .is_some_and(|h| h & ACCOUNT != 0)
+    {
+        return Some(line.len() - to);
+    }
+    // Before the account number: separators and filler back to a word naming it.
+    let mut i = from;
+    while let Some(&c) = i.checked_sub(1).and_then(|p| line.get(p)) {
+        if !c.is_ascii_alphanumeric() {
+            if !field_separator(c) && !punctuation(c) {
+                return None;
+            }
+            i -= 1;
+            continue;
+        }
+        let start = line[..i]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        if start == 0 && !whole {
+            return None;
+        }
+        if names(start, i) & ACCOUNT != 0 {
+            return Some(line.len() - to);
+        }
+        if !filler(&line[start..i]) {
+            return None;
+        }
+        i = start;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(text: &str, header: &[u8], field: Option<usize>) -> Option<usize> {
+        let t = text.as_bytes();
+        let digits_end = |i: usize| i + t[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        match After::new(field).go(t, 0, header, |s, e| names(&t[s..e]), digits_end) {
+            Found::Account(end) => Some(end),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn after_a_routing_number() {
+        assert_eq!(after(" acct 123456789.", b"", None), Some(15));
+        assert_eq!(
+            after(", Bank Account No.: 0012345678 ", b"", None),
+            Some(30)
+        );
+        assert_eq!(after(" AccountNumber=12345678", b"", None), Some(23));
+        // Not named, or named and then something else, or not an account's form.
+        assert_eq!(after(" 123456789", b"", None), None);
+        assert_eq!(after(" amount 123456789", b"", None), None);
+        assert_eq!(after(" account ref 123456789", b"", None), None);
+        assert_eq!(after(" account 123", b"", None), None);
+        assert_eq!(after(" account 000000", b"", None), None);
+        assert_eq!(after(" account 1234567.50", b"", None), None);
+        assert_eq!(after(" account 12345678901234567890", b"", None), None);
+        assert_eq!(after(" account\n123456789", b"", None), None);
+        assert_eq!(after(" account <b>123456789", b"", None), None);
+        // Too far.
+        let far = format!("{}account 123456789", " ".repeat(BESIDE + 1));
+        assert_eq!(after(&far, b"", None), None);
+        // A column named as an account, one field on.
+        let header = [ROUTING, ACCOUNT, 0];
+        assert_eq!(after(",123456789,5", &header, Some(0)), Some(10));
+        assert_eq!(after(",,123456789", &header, Some(0)), None);
+        assert_eq!(after(",123456789", &header, None), None);
+        // The text ends before anything decides: go on in the next.
+        assert!(matches!(
+            After::new(None).go(
+                b" account ",
+                0,
+                b"",
+                |s, e| names(&b" account "[s..e]),
+                |i| i
+            ),
+            Found::More(After { named: true, .. })
+        ));
+    }
+
+    #[test]
+    fn filler_words_in_any_case_and_nothing_else() {
+        for w in FILLER {
+            let s = std::str::from_utf8(w).unwrap();
+            assert!(filler(w));
+            assert!(filler(s.to_uppercase().as_bytes()));
+            assert!(!filler(format!("{s}s1").as_bytes()));
+        }
+        for w in ["", "n", "numbers", "account", "routing", "n0", "NUMBER1"] {
+            assert!(!filler(w.as_bytes()), "{w}");
+        }
+    }
+
+    #[test]
+    fn before_a_routing_number() {
+        let within = |line: &[u8], whole, field, header: &[u8]| {
+            before(line, whole, field, header, |s, e| names(&line[s..e]))
+        };
+        let b = |s: &str| within(s.as_bytes(), true, None, b"");
+        // A line end between ends the search.
+        assert_eq!(b("account 12345678\nrouting "), None);
+        assert_eq!(b("x\naccount 12345678 routing "), Some(9));
+        assert_eq!(b("Account number: 123456789, routing number: "), Some(18));
+        assert_eq!(b("acct 12345678 ABA "), Some(5));
+        // (A routing number counts here only where its column's header names it.)
+        assert_eq!(b("Acct 12345678 "), Some(1));
+        assert_eq!(b("ref 12345678 routing "), None);
+        assert_eq!(b("account 1.2345678 routing "), None);
+        assert_eq!(b("12345678 routing "), None);
+        assert_eq!(
+            within(b"345678 routing ", false, None, b""),
+            None,
+            "a number the window cut"
+        );
+        let header = [0, ACCOUNT, ROUTING];
+        assert_eq!(within(b"x,12345678,", true, Some(2), &header), Some(1));
+        assert_eq!(within(b"12345678,x,", true, Some(2), &header), None);
+    }
+}
