@@ -44,6 +44,25 @@ fn main() {
         ),
         ("line ends only", repeated("\n")),
     ];
+    // ISO 20022 (its layout's line ends do not end a keyword's reach; accounts are looked
+    // for at each `Othr>`).
+    let iso20022 = |unit: &str| {
+        let mut v =
+            b"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n".to_vec();
+        v.extend(repeated(unit));
+        v.truncate(SIZE);
+        v
+    };
+    shapes.push((
+        "ISO 20022 account identifications",
+        iso20022("<CdtrAcct><Id><Othr><Id>12345678</Id>"),
+    ));
+    shapes.push(("ISO 20022 Othr> alone", iso20022("Othr>")));
+    shapes.push((
+        "ISO 20022 USABA member ids, laid out",
+        iso20022("<Cd>USABA</Cd>\n<MmbId>021000021</MmbId>\n"),
+    ));
+    shapes.push(("ISO 20022 words on lines", iso20022("card number\n")));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())

@@ -298,6 +298,93 @@ pub(crate) fn before(
     None
 }
 
+/// Most bytes an ISO 20022 account's `<Othr>` is looked back from (to `<Id>` and the account
+/// element's opening tag, across any layout) and forward from (to the end of its number).
+pub(crate) const MARKUP_ACCOUNT: usize = 96;
+
+/// Where an ISO 20022 account identification's number stands, read from just after its
+/// `<Othr>`: `<Id>`, then 4 to 17 digits, then `</Id>`. IBANs (`<Id><IBAN>`) are their own
+/// class; an identification with letters is not a US account number.
+pub(crate) enum Markup {
+    /// An account number of the form.
+    Account,
+    /// Not one.
+    Not,
+    /// The bytes ended first.
+    More,
+}
+
+/// Skips layout (white space) from `i`.
+fn layout(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// Whether `b[i..]` begins with `want`: `None` when `b` ends before that is known.
+fn begins(b: &[u8], i: usize, want: &[u8]) -> Option<bool> {
+    let rest = b.get(i..).unwrap_or_default();
+    if rest.len() < want.len() {
+        return if want.starts_with(rest) {
+            None
+        } else {
+            Some(false)
+        };
+    }
+    Some(rest.starts_with(want))
+}
+
+/// The number after an `<Othr>` ([`Markup`]), from `b[from..]`.
+pub(crate) fn markup_number(b: &[u8], from: usize) -> Markup {
+    let i = layout(b, from);
+    match begins(b, i, b"<Id>") {
+        None => return Markup::More,
+        Some(false) => return Markup::Not,
+        Some(true) => {}
+    }
+    let start = i + 4;
+    let end = start
+        + b[start.min(b.len())..]
+            .iter()
+            .take(*validate::US_ACCOUNT_DIGITS.end() + 1)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+    if end - start > *validate::US_ACCOUNT_DIGITS.end() {
+        return Markup::Not;
+    }
+    match begins(b, end, b"</Id>") {
+        None => Markup::More,
+        Some(true) if validate::us_account(&b[start..end]) => Markup::Account,
+        Some(_) => Markup::Not,
+    }
+}
+
+/// Whether the bytes before an `<Othr>` (`before`, at most [`MARKUP_ACCOUNT`] of them) end in
+/// an account element's opening tag and `<Id>`, with any layout between: `<CdtrAcct><Id>`,
+/// camt's `<Acct><Id>` (an element whose name ends in `Acct`).
+pub(crate) fn account_opened_before(before: &[u8]) -> bool {
+    let trim = |b: &[u8]| -> usize {
+        b.iter()
+            .rposition(|c| !c.is_ascii_whitespace())
+            .map_or(0, |p| p + 1)
+    };
+    let end = trim(before);
+    let Some(id) = end.checked_sub(4).filter(|&p| &before[p..end] == b"<Id>") else {
+        return false;
+    };
+    let end = trim(&before[..id]);
+    let Some(gt) = end.checked_sub(1).filter(|&p| before[p] == b'>') else {
+        return false;
+    };
+    let name_from = before[..gt]
+        .iter()
+        .rposition(|c| !c.is_ascii_alphanumeric())
+        .map_or(0, |p| p + 1);
+    let name = &before[name_from..gt];
+    name.ends_with(b"Acct") && name_from > 0 && before[name_from - 1] == b'<'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +435,35 @@ mod tests {
             ),
             Found::More(After { named: true, .. })
         ));
+    }
+
+    #[test]
+    fn accounts_in_iso20022() {
+        let found = |s: &str| matches!(markup_number(s.as_bytes(), 0), Markup::Account);
+        assert!(found("<Id>0012345678</Id>"));
+        assert!(found("\n      <Id>12345678</Id>\n"));
+        assert!(!found("<Id>ACCT-1</Id>"));
+        assert!(!found("<Id>123</Id>"));
+        assert!(!found("<Id>123456789012345678</Id>"));
+        assert!(!found("<Id>12345678</Ids>"));
+        assert!(!found("<Nm>12345678</Nm>"));
+        for cut in ["", " ", "<I", "<Id>", "<Id>1234", "<Id>1234</I"] {
+            assert!(
+                matches!(markup_number(cut.as_bytes(), 0), Markup::More),
+                "{cut:?}"
+            );
+        }
+        assert!(account_opened_before(
+            b"<Dbtr><Nm>A</Nm></Dbtr><DbtrAcct><Id>"
+        ));
+        assert!(account_opened_before(b"<Acct>\n  <Id>\n    "));
+        assert!(!account_opened_before(b"</DbtrAcct><Id>"));
+        assert!(!account_opened_before(b"<OrgId><Id>"));
+        assert!(!account_opened_before(b"<DbtrAcct><Tp>"));
+        assert!(
+            !account_opened_before(b"DbtrAcct><Id>"),
+            "the tag's start not seen"
+        );
     }
 
     #[test]

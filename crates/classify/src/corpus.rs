@@ -213,7 +213,7 @@ fn email_of(rng: &mut Rng, name: &str) -> String {
 /// The corpus: about `target` bytes of documents of every kind.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed);
-    documents(target, |n| match n % 11 {
+    documents(target, |n| match n % 12 {
         0 => customer_csv(&mut rng, n, false),
         1 => customer_csv(&mut rng, n, true),
         2 => pain001(&mut rng, n),
@@ -224,7 +224,8 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         7 => references(&mut rng, n),
         8 => uk_payroll(&mut rng, n),
         9 => remittance(&mut rng, n),
-        _ => vendors(&mut rng, n),
+        10 => vendors(&mut rng, n),
+        _ => fedwire(&mut rng, n),
     })
 }
 
@@ -370,13 +371,24 @@ fn mt103(rng: &mut Rng, n: usize) -> Document {
     doc(n, "mt103.fin", s, t)
 }
 
+/// A BAI2 statement: the reporting bank's routing number as the file's sender and the group's
+/// originator, and its customers' accounts; in every third file the originator is a near miss
+/// (a wrong check digit), and its accounts do not count.
 fn bai2(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let bank = aba(rng);
+    let near_miss = n.is_multiple_of(3);
+    let originator = if near_miss {
+        spoil_last(&bank)
+    } else {
+        t.add(Class::AbaRouting, 1);
+        bank.clone()
+    };
+    t.add(Class::AbaRouting, 1);
     let mut s = format!(
-        "01,{},{},261203,0200,1,,,2/\n02,{},{},1,261202,,USD,2/\n",
-        rng.digits(9),
+        "01,{bank},{},261203,0200,1,,,2/\n02,{},{originator},1,261202,,USD,2/\n",
         rng.digits(6),
         rng.digits(6),
-        rng.digits(9)
     );
     for _ in 0..50 {
         s.push_str(&format!(
@@ -389,9 +401,12 @@ fn bai2(rng: &mut Rng, n: usize) -> Document {
             rng.digits(8),
             rng.below(10_000_000)
         ));
+        if !near_miss {
+            t.add(Class::UsBankAccount, 1);
+        }
     }
     s.push_str("98,0,1,2/\n99,0,1,3/\n");
-    doc(n, "statement.bai", s, Counts::default())
+    doc(n, "statement.bai", s, t)
 }
 
 /// Free text: card numbers printed in groups, IBANs printed in groups, an e-mail signature,
@@ -480,7 +495,7 @@ fn uk_payroll(rng: &mut Rng, n: usize) -> Document {
 }
 
 /// A US account number (4 to 17 digits, not all zeros).
-fn account(rng: &mut Rng) -> String {
+fn account_number(rng: &mut Rng) -> String {
     let len = 4 + rng.below(14) as usize;
     let mut a = rng.digits(len);
     if a.bytes().all(|c| c == b'0') {
@@ -496,7 +511,7 @@ fn remittance(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut s = String::from("Remittance instructions on file\n\n");
     for i in 0..120 {
-        let (nm, routing, acct) = (name(rng), aba(rng), account(rng));
+        let (nm, routing, acct) = (name(rng), aba(rng), account_number(rng));
         let line = match i % 6 {
             0 => {
                 t.add(Class::AbaRouting, 1);
@@ -544,13 +559,75 @@ fn vendors(rng: &mut Rng, n: usize) -> Document {
             rng.digits(6),
             name(rng),
             aba(rng),
-            account(rng),
+            account_number(rng),
             rng.below(90)
         ));
         t.add(Class::AbaRouting, 1);
         t.add(Class::UsBankAccount, 1);
     }
     doc(n, "vendors.csv", s, t)
+}
+
+/// A Fedwire customer transfer batch in ISO 20022 (pacs.008), laid out with indentation: each
+/// agent named by its ABA routing number under the `USABA` clearing system, each account by its
+/// number; every fifth creditor is at a Canadian bank (`CACPA`: its member id is not an ABA
+/// routing number, its account not a US account).
+fn fedwire(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n\
+         \x20 <FIToFICstmrCdtTrf>\n    <GrpHdr>\n      <MsgId>",
+    );
+    s.push_str(&rng.digits(14));
+    s.push_str("</MsgId>\n      <NbOfTxs>40</NbOfTxs>\n    </GrpHdr>\n");
+    let agent = |role: &str, system: &str, id: &str| {
+        format!(
+            "      <{role}Agt>\n        <FinInstnId>\n          <ClrSysMmbId>\n            \
+             <ClrSysId>\n              <Cd>{system}</Cd>\n            </ClrSysId>\n            \
+             <MmbId>{id}</MmbId>\n          </ClrSysMmbId>\n        </FinInstnId>\n      \
+             </{role}Agt>\n"
+        )
+    };
+    let account = |role: &str, id: &str| {
+        format!(
+            "      <{role}Acct>\n        <Id>\n          <Othr>\n            <Id>{id}</Id>\n          \
+             </Othr>\n        </Id>\n      </{role}Acct>\n"
+        )
+    };
+    for i in 0..40 {
+        let canadian = i % 5 == 4;
+        s.push_str(&format!(
+            "    <CdtTrfTxInf>\n      <PmtId>\n        <EndToEndId>E2E{}</EndToEndId>\n      \
+             </PmtId>\n      <IntrBkSttlmAmt Ccy=\"USD\">{}.{:02}</IntrBkSttlmAmt>\n      \
+             <IntrBkSttlmDt>2026-12-03</IntrBkSttlmDt>\n      <Dbtr>\n        <Nm>{}</Nm>\n        \
+             <PstlAdr>\n          <BldgNb>{}</BldgNb>\n        </PstlAdr>\n      </Dbtr>\n",
+            rng.digits(12),
+            rng.below(1_000_000),
+            rng.below(100),
+            name(rng),
+            1 + rng.below(999),
+        ));
+        s.push_str(&account("Dbtr", &account_number(rng)));
+        s.push_str(&agent("Dbtr", "USABA", &aba(rng)));
+        t.add(Class::AbaRouting, 1);
+        t.add(Class::UsBankAccount, 1);
+        if canadian {
+            s.push_str(&agent("Cdtr", "CACPA", &format!("0{}", rng.digits(8))));
+        } else {
+            s.push_str(&agent("Cdtr", "USABA", &aba(rng)));
+            t.add(Class::AbaRouting, 1);
+            t.add(Class::UsBankAccount, 1);
+        }
+        s.push_str(&format!(
+            "      <Cdtr>\n        <Nm>{}</Nm>\n      </Cdtr>\n",
+            name(rng)
+        ));
+        s.push_str(&account("Cdtr", &account_number(rng)));
+        s.push_str("    </CdtTrfTxInf>\n");
+    }
+    s.push_str("  </FIToFICstmrCdtTrf>\n</Document>\n");
+    doc(n, "fedwire.xml", s, t)
 }
 
 pub(crate) fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {

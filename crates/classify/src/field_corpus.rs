@@ -11,13 +11,54 @@ use crate::scan::{Class, Counts};
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 5 {
+    documents(target, |n| match n % 6 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
         3 => quoted_export(&mut rng, n),
-        _ => short_list(&mut rng, n),
+        4 => short_list(&mut rng, n),
+        _ => camt053(&mut rng, n),
     })
+}
+
+/// A US bank's end-of-day statements in ISO 20022 (camt.053), as banks lay them out: each
+/// statement's account by its number and its servicer by its ABA routing number (the clearing
+/// system's code on a line above the member id); entries with amounts, dates and references.
+fn camt053(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">\n\
+         \x20 <BkToCstmrStmt>\n",
+    );
+    for _ in 0..12 {
+        s.push_str(&format!(
+            "    <Stmt>\n      <Id>STMT{}</Id>\n      <CreDtTm>2026-12-03T18:00:00</CreDtTm>\n      \
+             <Acct>\n        <Id>\n          <Othr>\n            <Id>{}</Id>\n          </Othr>\n        \
+             </Id>\n        <Ccy>USD</Ccy>\n        <Svcr>\n          <FinInstnId>\n            \
+             <ClrSysMmbId>\n              <ClrSysId>\n                <Cd>USABA</Cd>\n              \
+             </ClrSysId>\n              <MmbId>{}</MmbId>\n            </ClrSysMmbId>\n          \
+             </FinInstnId>\n        </Svcr>\n      </Acct>\n",
+            rng.digits(8),
+            rng.digits(10),
+            aba(rng),
+        ));
+        t.add(Class::UsBankAccount, 1);
+        t.add(Class::AbaRouting, 1);
+        for _ in 0..6 {
+            s.push_str(&format!(
+                "      <Ntry>\n        <Amt Ccy=\"USD\">{}.{:02}</Amt>\n        \
+                 <BookgDt><Dt>2026-12-03</Dt></BookgDt>\n        <AcctSvcrRef>{}</AcctSvcrRef>\n      \
+                 </Ntry>\n",
+                rng.below(100_000),
+                rng.below(100),
+                rng.digits(16),
+            ));
+        }
+        s.push_str("    </Stmt>\n");
+    }
+    s.push_str("  </BkToCstmrStmt>\n</Document>\n");
+    doc(n, "camt053.xml", s, t)
 }
 
 fn hex(rng: &mut Rng, n: usize) -> String {

@@ -34,6 +34,8 @@ const MIN_COLUMN_CANDIDATES: u64 = 16;
 /// … or before they count when every one is valid (random numbers of card length pass the
 /// issuer and Luhn checks about 3% of the time: four in a row, about one in a million).
 const MIN_COLUMN_ALL_VALID: u64 = 4;
+/// Most bytes of a line kept for a format read by position (a NACHA record's 94).
+const RECORD: usize = 94;
 /// Most bytes scanned as one text (its bitmaps take 80 bytes per 64: 20 KiB for a piece).
 const MAX_PIECE: usize = 16 << 10;
 /// Bytes of a file's beginning used to recognise its format.
@@ -127,7 +129,7 @@ const BIC: u8 = 8;
 pub(crate) const ACCOUNT: u8 = 16;
 
 /// The keywords, with the context each gives (letters and digits only, in small letters).
-const KEYWORDS: [(&[u8], u8); 45] = [
+const KEYWORDS: [(&[u8], u8); 46] = [
     (b"cc", CARD),
     (b"pan", CARD),
     (b"ccn", CARD),
@@ -145,6 +147,8 @@ const KEYWORDS: [(&[u8], u8); 45] = [
     (b"visa", CARD),
     (b"amex", CARD),
     (b"rdfi", ROUTING),
+    // ISO 20022's code of the clearing system whose member ids are ABA routing numbers.
+    (b"usaba", ROUTING),
     (b"odfi", ROUTING),
     (b"acct", ACCOUNT),
     (b"iban", ACCOUNT),
@@ -320,7 +324,20 @@ pub struct Scanner {
     /// The beginning of the file, until [`SNIFF_LEN`] bytes or the end.
     head: Vec<u8>,
     formats: Option<Vec<Format>>,
-    nacha: bool,
+    /// A format whose records are also read by position ([`Scanner::record_end`]).
+    records: Option<Records>,
+    /// BAI2: whether the current group's originator is a valid routing number (the bank the
+    /// group's accounts are at).
+    bai2_bank: bool,
+    /// Markup (ISO 20022 XML), where line ends are layout: a keyword reaches past them to the
+    /// next candidate or number (`<Cd>USABA</Cd>` two lines above its `<MmbId>`).
+    markup: bool,
+    /// Markup: account elements' numbers of a US account's form (`<CdtrAcct><Id><Othr><Id>`
+    /// and digits), counted at the end as far as the file's agents are named by ABA routing
+    /// numbers; the bytes of one cut by the end of the last text; the last texts' last bytes.
+    markup_accounts: u64,
+    markup_cut: Option<Vec<u8>>,
+    markup_tail: Vec<u8>,
     /// Not text: nothing more is scanned.
     binary: bool,
     /// A partial segment from the end of the previous chunk.
@@ -334,7 +351,8 @@ pub struct Scanner {
     first_line: bool,
     header: Vec<u8>,
     /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
-    record: Vec<u8>,
+    record: [u8; RECORD],
+    record_len: usize,
     /// The bitmaps of the text being scanned (the buffer is kept between texts).
     bitmap: Bitmap,
     /// Where in the text being scanned the words not yet looked up as keywords begin.
@@ -375,7 +393,12 @@ impl Scanner {
         Self {
             head: Vec::new(),
             formats: None,
-            nacha: false,
+            records: None,
+            bai2_bank: false,
+            markup: false,
+            markup_accounts: 0,
+            markup_cut: None,
+            markup_tail: Vec::new(),
             binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
@@ -383,7 +406,8 @@ impl Scanner {
             pending: 0,
             first_line: true,
             header: Vec::new(),
-            record: Vec::new(),
+            record: [0; RECORD],
+            record_len: 0,
             bitmap: Bitmap::default(),
             words_from: 0,
             field_from: 0,
@@ -444,6 +468,13 @@ impl Scanner {
         if let Some((_, Some(end))) = self.account_after.take() {
             self.count_account(end);
         }
+        // An ISO 20022 message whose agents are named by ABA routing numbers: its accounts of
+        // a US account's form are accounts at those banks, at most one per routing number (each
+        // account is held at a bank; a message that also pays through other clearing systems
+        // has accounts there too).
+        let routings = self.counts.get(Class::AbaRouting);
+        self.counts
+            .add(Class::UsBankAccount, self.markup_accounts.min(routings));
         for &(_, candidates, valid) in &self.columns {
             let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
             if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
@@ -470,7 +501,14 @@ impl Scanner {
     /// Recognises the format from the head, then scans the head.
     fn start(&mut self) {
         let formats = sniff(&self.head);
-        self.nacha = formats.contains(&Format::Nacha);
+        self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
+        self.records = if formats.contains(&Format::Nacha) {
+            Some(Records::Nacha)
+        } else if formats.contains(&Format::Bai2) {
+            Some(Records::Bai2)
+        } else {
+            None
+        };
         self.binary = formats.contains(&Format::Binary);
         self.formats = Some(formats);
         let head = std::mem::take(&mut self.head);
@@ -555,6 +593,9 @@ impl Scanner {
         if self.account_after.is_some() {
             self.account_search_goes_on(t, &m);
         }
+        if self.markup {
+            self.markup_accounts_in(t);
+        }
         let mut i = 0;
         let mut line_from = 0;
         self.words_from = 0;
@@ -598,22 +639,23 @@ impl Scanner {
                 if t[i] == b'@' {
                     self.email(t, &m, i);
                 } else {
-                    if self.nacha {
-                        self.record_line(&t[line_from..i]);
-                        self.nacha_record();
+                    if let Some(records) = self.records {
+                        self.record_end(records, &t[line_from..i]);
                         line_from = i + 1;
                     }
                     self.field = 0;
                     self.field_from = i + 1;
                     self.line_start = self.text_start + i as u64 + 1;
-                    self.pending = 0;
                     self.first_line = false;
-                    self.words_from = i + 1;
+                    if !self.markup {
+                        self.pending = 0;
+                        self.words_from = i + 1;
+                    }
                 }
                 i += 1;
             }
         }
-        if self.nacha {
+        if self.records.is_some() {
             self.record_line(&t[line_from..]);
         }
         self.fold_words(t, &m, t.len());
@@ -731,11 +773,12 @@ impl Scanner {
         }
     }
 
-    /// Part of the current line, for a fixed-width record (at most one NACHA record's 94
-    /// bytes are kept).
+    /// The part of the current line a text ends in, for a record read by position (at most
+    /// [`RECORD`] bytes are kept).
     fn record_line(&mut self, part: &[u8]) {
-        let room = 94usize.saturating_sub(self.record.len());
-        self.record.extend_from_slice(&part[..part.len().min(room)]);
+        let n = part.len().min(RECORD - self.record_len);
+        self.record[self.record_len..self.record_len + n].copy_from_slice(&part[..n]);
+        self.record_len += n;
     }
 
     /// A keyword (its context bits `kw`) at `at`: it applies to the line's next candidate, and
@@ -1117,6 +1160,58 @@ impl Scanner {
         }
     }
 
+    /// The account identifications of an ISO 20022 text whose number has a US account's form
+    /// (`<CdtrAcct><Id><Othr><Id>` and digits: [`account::account_opened_before`],
+    /// [`account::markup_number`]), one cut by the last text's end first. Found by their
+    /// `Othr>`, which nothing else in most messages holds.
+    #[cold]
+    #[inline(never)]
+    fn markup_accounts_in(&mut self, t: &[u8]) {
+        if let Some(mut cut) = self.markup_cut.take() {
+            let room = account::MARKUP_ACCOUNT.saturating_sub(cut.len());
+            cut.extend_from_slice(&t[..t.len().min(room)]);
+            match account::markup_number(&cut, 0) {
+                account::Markup::Account => self.markup_accounts += 1,
+                // All of this text was taken and more may follow.
+                account::Markup::More if t.len() < room => self.markup_cut = Some(cut),
+                _ => {}
+            }
+        }
+        static OTHR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Othr>"));
+        for at in OTHR.find_iter(t) {
+            // The bytes before `Othr>`, with the last texts' where they begin before this one.
+            let mut joined = [0u8; 2 * account::MARKUP_ACCOUNT];
+            let before = if at > account::MARKUP_ACCOUNT {
+                &t[at - account::MARKUP_ACCOUNT..at]
+            } else {
+                let tail = &self.markup_tail;
+                joined[..tail.len()].copy_from_slice(tail);
+                joined[tail.len()..tail.len() + at].copy_from_slice(&t[..at]);
+                &joined[..tail.len() + at]
+            };
+            let Some((&lt, before)) = before.split_last() else {
+                continue;
+            };
+            if lt != b'<' || !account::account_opened_before(before) {
+                continue;
+            }
+            let from = at + 5;
+            match account::markup_number(t, from) {
+                account::Markup::Account => self.markup_accounts += 1,
+                account::Markup::More if t.len() - from < account::MARKUP_ACCOUNT => {
+                    self.markup_cut = Some(t[from..].to_vec());
+                }
+                _ => {}
+            }
+        }
+        // The last bytes, for an `<Othr>` near the next text's start.
+        let keep = t.len().min(account::MARKUP_ACCOUNT);
+        let excess = (self.markup_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
+        self.markup_tail.drain(..excess.min(self.markup_tail.len()));
+        self.markup_tail.extend_from_slice(&t[t.len() - keep..]);
+    }
+
     /// An account number ending at `end` in the file: counted unless it was already.
     fn count_account(&mut self, end: u64) {
         if end > self.account_end {
@@ -1151,11 +1246,29 @@ impl Scanner {
         }
     }
 
+    /// The end of a record of a format read by position: its bytes in this text are `line`
+    /// (after those the last texts held, if it began there).
+    fn record_end(&mut self, records: Records, line: &[u8]) {
+        let mut joined = [0u8; RECORD];
+        let r = if self.record_len == 0 {
+            &line[..line.len().min(RECORD)]
+        } else {
+            let n = line.len().min(RECORD - self.record_len);
+            joined[..self.record_len].copy_from_slice(&self.record[..self.record_len]);
+            joined[self.record_len..self.record_len + n].copy_from_slice(&line[..n]);
+            &joined[..self.record_len + n]
+        };
+        match records {
+            Records::Nacha => self.nacha_record(r),
+            Records::Bai2 => self.bai2_record(r),
+        }
+        self.record_len = 0;
+    }
+
     /// A NACHA entry detail record ('6'): the receiving bank's routing number (8 digits and
     /// its check digit, positions 4-12) and, beside a valid one, the receiver's account number
     /// (positions 13-29, left-justified, blank-filled).
-    fn nacha_record(&mut self) {
-        let r = &self.record;
+    fn nacha_record(&mut self, r: &[u8]) {
         if r.len() >= 12 && r[0] == b'6' && validate::aba_routing(&r[3..12]) {
             self.counts.add(Class::AbaRouting, 1);
             let field = &r[12..r.len().min(29)];
@@ -1163,9 +1276,62 @@ impl Scanner {
                 self.counts.add(Class::UsBankAccount, 1);
             }
         }
-        // The buffer is kept for the next record.
-        self.record.clear();
     }
+
+    /// A BAI2 record: the file header's sender (`01`, its first field) and a group header's
+    /// originator (`02`, its second) are the reporting bank's routing number; an account
+    /// identifier record's account number (`03`, its first field) is an account at the group's
+    /// originator, counted when that is a valid routing number. A group trailer (`98`) ends
+    /// the group.
+    fn bai2_record(&mut self, r: &[u8]) {
+        // Most records are of other types: told by their first three bytes.
+        if !matches!(r.get(..3), Some(b"01," | b"02," | b"03," | b"98,")) {
+            return;
+        }
+        match &r[..2] {
+            b"01" if validate::aba_routing(bai2_field(r, 1)) => {
+                self.counts.add(Class::AbaRouting, 1);
+            }
+            b"02" => {
+                self.bai2_bank = validate::aba_routing(bai2_field(r, 2));
+                if self.bai2_bank {
+                    self.counts.add(Class::AbaRouting, 1);
+                }
+            }
+            b"03" if self.bai2_bank && validate::us_account(bai2_field(r, 1)) => {
+                self.counts.add(Class::UsBankAccount, 1);
+            }
+            b"98" => self.bai2_bank = false,
+            _ => {}
+        }
+    }
+}
+
+/// Field `n` of a BAI2 record (`0` is the record's type), without the blanks around it and the
+/// `/` that ends a record; empty when the record has fewer fields.
+fn bai2_field(record: &[u8], n: usize) -> &[u8] {
+    let mut rest = record;
+    for _ in 0..n {
+        match rest.iter().position(|&b| b == b',') {
+            Some(p) => rest = &rest[p + 1..],
+            None => return &[],
+        }
+    }
+    let end = rest
+        .iter()
+        .position(|&b| b == b',' || b == b'/')
+        .unwrap_or(rest.len());
+    rest[..end].trim_ascii()
+}
+
+/// Formats whose records are also read by position, beside the scan of their text.
+#[derive(Debug, Clone, Copy)]
+enum Records {
+    /// NACHA ACH: 94-byte records, the entries' routing and account fields.
+    Nacha,
+    /// BAI2 balance reporting: comma-separated records, the reporting bank's routing number
+    /// and its customers' account numbers.
+    Bai2,
 }
 
 /// The context of the word `t[from..to]`: the word looked up, and when it is camelCase

@@ -105,6 +105,7 @@ fn formats_of_the_corpus_are_recognised() {
             "mt103.fin" => vec!["swift_mt103"],
             "statement.bai" => vec!["bai2"],
             "customers.csv" | "payroll.csv" | "vendors.csv" => vec!["account_table"],
+            "fedwire.xml" => vec!["iso20022:pacs.008.001.08"],
             _ => vec![],
         };
         assert_eq!(formats, want, "{}", d.name);
@@ -420,4 +421,95 @@ fn account_numbers_beside_routing_numbers_whatever_the_chunks() {
             "chunks of {size}"
         );
     }
+}
+
+/// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
+/// when the originator is one, the accounts its groups report; a receiver's identification is
+/// not a routing number, and a group after a trailer starts over.
+#[test]
+fn bai2_routing_and_account_numbers() {
+    let statement = "01,021000021,123456789,261203,0200,1,,,2/\r\n\
+        02,011000015,021000021,1,261202,,USD,2/\r\n\
+        03,0012345678,USD,010,500,,/\r\n\
+        16,165,100,Z,987654321,12345678/\r\n\
+        49,600,2/\r\n\
+        03,98765/\r\n\
+        98,600,1,3/\r\n\
+        02,021000021,021000022,1,261202,,USD,2/\r\n\
+        03,5555555555,USD,010,500,,/\r\n\
+        98,500,1,2/\r\n\
+        99,1100,2,9/\r\n";
+    let found = classify(statement.as_bytes());
+    assert_eq!(found.formats, vec![crate::Format::Bai2]);
+    // The sender, the first group's originator (not its receiver, nor the second group's
+    // originator, a near miss).
+    assert_eq!(found.counts.get(Class::AbaRouting), 2);
+    // The first group's two accounts; the second group's originator is not a routing number.
+    assert_eq!(found.counts.get(Class::UsBankAccount), 2);
+    for size in [1, 7, 50] {
+        assert_eq!(scan_in_chunks(statement.as_bytes(), &[size]), found.counts);
+    }
+}
+
+/// One document of every kind the corpus has, cut into chunks of many sizes (a tag, an account
+/// element or a line cut anywhere): the counts equal the whole buffer's.
+#[test]
+fn every_kind_of_document_streams_as_whole() {
+    let docs = corpus::generate(5, 600_000);
+    let mut kinds = std::collections::BTreeSet::new();
+    for d in &docs {
+        let kind = d.name.split('-').nth(1).unwrap().to_owned();
+        if !kinds.insert(kind) {
+            continue;
+        }
+        let whole = classify(&d.bytes).counts;
+        assert_eq!(whole, d.truth, "{}", d.name);
+        for size in [
+            1, 2, 3, 5, 7, 13, 64, 100, 127, 161, 255, 1000, 4097, 8191, 16384,
+        ] {
+            assert_eq!(
+                scan_in_chunks(&d.bytes, &[size]),
+                whole,
+                "{} in chunks of {size}",
+                d.name
+            );
+        }
+    }
+    // Twelve kinds, eleven names (the near-miss customer extracts share one).
+    assert_eq!(kinds.len(), 11, "{kinds:?}");
+}
+
+/// ABA routing numbers in ISO 20022 under the `USABA` clearing system, compact or laid out
+/// with the code lines above the member id, and the accounts of such a message: as many as
+/// its routing numbers at most; another clearing system's member id is not one.
+#[test]
+fn iso20022_routing_and_account_numbers() {
+    let head = "<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n";
+    let compact = "<CdtrAgt><FinInstnId><ClrSysMmbId><ClrSysId><Cd>USABA</Cd></ClrSysId><MmbId>021000021</MmbId></ClrSysMmbId></FinInstnId></CdtrAgt><CdtrAcct><Id><Othr><Id>12345678</Id></Othr></Id></CdtrAcct>\n";
+    let laid_out = "<DbtrAgt>\n  <FinInstnId>\n    <ClrSysMmbId>\n      <ClrSysId>\n        <Cd>USABA</Cd>\n      </ClrSysId>\n      <MmbId>011000015</MmbId>\n    </ClrSysMmbId>\n  </FinInstnId>\n</DbtrAgt>\n<DbtrAcct>\n  <Id>\n    <Othr>\n      <Id>000123456789</Id>\n    </Othr>\n  </Id>\n</DbtrAcct>\n";
+    let canadian = "<CdtrAgt><FinInstnId><ClrSysMmbId><ClrSysId><Cd>CACPA</Cd></ClrSysId><MmbId>021000021</MmbId></ClrSysMmbId></FinInstnId></CdtrAgt><CdtrAcct><Id><Othr><Id>7654321</Id></Othr></Id></CdtrAcct>\n";
+    let iban = "<CdtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></CdtrAcct>\n";
+    let doc = |parts: &[&str]| {
+        let mut d = String::from(head);
+        for p in parts {
+            d.push_str(p);
+        }
+        d.push_str(&" ".repeat(4096));
+        d.push_str("</Document>\n");
+        classify(d.as_bytes()).counts
+    };
+    let both = doc(&[compact, laid_out]);
+    assert_eq!(both.get(Class::AbaRouting), 2);
+    assert_eq!(both.get(Class::UsBankAccount), 2);
+    let mixed = doc(&[compact, canadian, iban]);
+    assert_eq!(mixed.get(Class::AbaRouting), 1);
+    assert_eq!(
+        mixed.get(Class::UsBankAccount),
+        1,
+        "one routing number, one account"
+    );
+    assert_eq!(mixed.get(Class::Iban), 1);
+    let none = doc(&[canadian]);
+    assert_eq!(none.get(Class::AbaRouting), 0);
+    assert_eq!(none.get(Class::UsBankAccount), 0);
 }

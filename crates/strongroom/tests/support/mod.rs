@@ -495,12 +495,13 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// The labelled corpus's customer extracts (`customers.csv`: a header naming its columns, then
 /// customer numbers, IBANs, card numbers, SSNs, e-mail addresses) that hold card numbers, from
-/// about `bytes` of corpus generated from `seed`.
+/// about `bytes` of corpus generated from `seed` (at least 600 KB: one document in twelve is
+/// such an extract, so that there are three or more).
 pub fn customer_extracts(
     seed: u64,
     bytes: usize,
 ) -> impl Iterator<Item = classify::corpus::Document> {
-    classify::corpus::generate(seed, bytes)
+    classify::corpus::generate(seed, bytes.max(600_000))
         .into_iter()
         .filter(|d| {
             d.name.ends_with("customers.csv") && d.truth.get(classify::Class::CardNumber) > 0
