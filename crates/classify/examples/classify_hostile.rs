@@ -63,6 +63,16 @@ fn main() {
         iso20022("<Cd>USABA</Cd>\n<MmbId>021000021</MmbId>\n"),
     ));
     shapes.push(("ISO 20022 words on lines", iso20022("card number\n")));
+    // SWIFT MT (accounts looked for at each `:/`, Fedwire codes).
+    let swift = |unit: &str| {
+        let mut v = b"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\n".to_vec();
+        v.extend(repeated(unit));
+        v.truncate(SIZE);
+        v
+    };
+    shapes.push(("SWIFT MT account lines", swift(":59:/12345678\n")));
+    shapes.push(("SWIFT MT :/ alone", swift(":/")));
+    shapes.push(("SWIFT MT Fedwire codes", swift("//FW021000021\n")));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())

@@ -298,13 +298,83 @@ pub(crate) fn before(
     None
 }
 
-/// Most bytes an ISO 20022 account's `<Othr>` is looked back from (to `<Id>` and the account
+/// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account
 /// element's opening tag, across any layout) and forward from (to the end of its number).
 pub(crate) const MARKUP_ACCOUNT: usize = 96;
 
-/// Where an ISO 20022 account identification's number stands, read from just after its
-/// `<Othr>`: `<Id>`, then 4 to 17 digits, then `</Id>`. IBANs (`<Id><IBAN>`) are their own
-/// class; an identification with letters is not a US account number.
+/// Formats whose account numbers are found by the tag before them and counted as far as the
+/// message names its banks by ABA routing numbers ([`crate::scan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tagged {
+    /// ISO 20022: `<CdtrAcct><Id><Othr><Id>0012345678</Id>`.
+    Iso20022,
+    /// SWIFT MT: a customer field's account line, `:50K:/0012345678` or `:59:/0012345678`.
+    SwiftMt,
+}
+
+impl Tagged {
+    /// The tag searched for.
+    pub(crate) fn needle(self) -> &'static [u8] {
+        match self {
+            Tagged::Iso20022 => b"<Othr>",
+            Tagged::SwiftMt => b":/",
+        }
+    }
+
+    /// Whether the bytes before a tag (at most [`MARKUP_ACCOUNT`]) make it an account's.
+    pub(crate) fn account_before(self, before: &[u8]) -> bool {
+        match self {
+            Tagged::Iso20022 => account_opened_before(before),
+            Tagged::SwiftMt => customer_field_before(before),
+        }
+    }
+
+    /// The account number after a tag, from `b[from..]`.
+    pub(crate) fn number(self, b: &[u8], from: usize) -> Markup {
+        match self {
+            Tagged::Iso20022 => markup_number(b, from),
+            Tagged::SwiftMt => swift_number(b, from),
+        }
+    }
+}
+
+/// Whether the bytes before a SWIFT MT `:/` end in a customer field's tag at a line's start:
+/// the ordering customer's (`:50A`, `:50F`, `:50K`) or the beneficiary's (`:59`, `:59A`,
+/// `:59F`), whose first line is the account.
+fn customer_field_before(before: &[u8]) -> bool {
+    let (digits, letter) = match before {
+        [.., b':', d1, d2, l] if l.is_ascii_uppercase() => ([*d1, *d2], Some(*l)),
+        [.., b':', d1, d2] => ([*d1, *d2], None),
+        _ => return false,
+    };
+    let colon = before.len() - 3 - usize::from(letter.is_some());
+    let at_line_start = colon == 0 || before[colon - 1] == b'\n';
+    let field = matches!(
+        (&digits, letter),
+        (b"50", Some(b'A' | b'F' | b'K')) | (b"59", None | Some(b'A' | b'F'))
+    );
+    field && at_line_start
+}
+
+/// The account line after a SWIFT MT customer field's `:/`, from `b[from..]`: 4 to 17 digits,
+/// then the line's end.
+fn swift_number(b: &[u8], from: usize) -> Markup {
+    let rest = b.get(from..).unwrap_or_default();
+    let n = rest
+        .iter()
+        .take(*validate::US_ACCOUNT_DIGITS.end() + 1)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    match rest.get(n) {
+        None if n <= *validate::US_ACCOUNT_DIGITS.end() => Markup::More,
+        Some(b'\n' | b'\r') if validate::us_account(&rest[..n]) => Markup::Account,
+        _ => Markup::Not,
+    }
+}
+
+/// Whether an account number follows a tag ([`Tagged::number`]). ISO 20022, from just after
+/// its `<Othr>`: `<Id>`, then 4 to 17 digits, then `</Id>` (IBANs, `<Id><IBAN>`, are their own
+/// class; an identification with letters is not a US account number).
 pub(crate) enum Markup {
     /// An account number of the form.
     Account,
@@ -336,7 +406,7 @@ fn begins(b: &[u8], i: usize, want: &[u8]) -> Option<bool> {
 }
 
 /// The number after an `<Othr>` ([`Markup`]), from `b[from..]`.
-pub(crate) fn markup_number(b: &[u8], from: usize) -> Markup {
+fn markup_number(b: &[u8], from: usize) -> Markup {
     let i = layout(b, from);
     match begins(b, i, b"<Id>") {
         None => return Markup::More,
@@ -363,7 +433,7 @@ pub(crate) fn markup_number(b: &[u8], from: usize) -> Markup {
 /// Whether the bytes before an `<Othr>` (`before`, at most [`MARKUP_ACCOUNT`] of them) end in
 /// an account element's opening tag and `<Id>`, with any layout between: `<CdtrAcct><Id>`,
 /// camt's `<Acct><Id>` (an element whose name ends in `Acct`).
-pub(crate) fn account_opened_before(before: &[u8]) -> bool {
+fn account_opened_before(before: &[u8]) -> bool {
     let trim = |b: &[u8]| -> usize {
         b.iter()
             .rposition(|c| !c.is_ascii_whitespace())
@@ -464,6 +534,27 @@ mod tests {
             !account_opened_before(b"DbtrAcct><Id>"),
             "the tag's start not seen"
         );
+    }
+
+    #[test]
+    fn accounts_in_swift_mt() {
+        let before = |s: &str| customer_field_before(s.as_bytes());
+        assert!(before("{4:\n:20:REF1\n:59"));
+        assert!(before(":50K"));
+        assert!(before("x\r\n:59A"));
+        assert!(!before("\n:57A"), "an institution's field");
+        assert!(!before("\n:59K"));
+        assert!(!before("ref:59"), "not at a line's start");
+        assert!(!before("\n:5"));
+        let number = |s: &str| swift_number(s.as_bytes(), 0);
+        assert!(matches!(number("0012345678\r\nACME"), Markup::Account));
+        assert!(matches!(number("12345678\n"), Markup::Account));
+        assert!(matches!(number("DE89370400440532013000\n"), Markup::Not));
+        assert!(matches!(number("123\n"), Markup::Not));
+        assert!(matches!(number("12345678 X\n"), Markup::Not));
+        assert!(matches!(number("123456789012345678\n"), Markup::Not));
+        assert!(matches!(number("1234567"), Markup::More));
+        assert!(matches!(number(""), Markup::More));
     }
 
     #[test]

@@ -345,10 +345,36 @@ fn nacha(rng: &mut Rng, n: usize) -> Document {
     doc(n, "payroll.ach", s, t)
 }
 
+/// SWIFT MT103 customer transfers: in euros between IBANs, and every fourth in dollars between
+/// US accounts whose banks are named by the Fedwire code and their ABA routing numbers
+/// (`:57D://FW021000021`).
 fn mt103(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut s = String::new();
-    for _ in 0..40 {
+    for i in 0..40 {
+        if i % 4 == 3 {
+            let (a, b) = (bic(rng), bic(rng));
+            s.push_str(&format!(
+                "{{1:F01{}0000000000}}{{2:I103{}N}}{{4:\n:20:REF{}\n:23B:CRED\n:32A:261203USD{},{:02}\n\
+                 :50K:/{}\n{}\n:52D://FW{}\nJPMORGAN CHASE BANK\n:57D://FW{}\nBANK OF AMERICA NA\n\
+                 :59:/{}\n{}\n:70:INVOICE {}\n:71A:SHA\n-}}\n",
+                &format!("{a}XXXXXXXXXXXX")[..12],
+                &format!("{b}XXXXXXXXXXXX")[..12],
+                rng.digits(10),
+                rng.below(100_000),
+                rng.below(100),
+                account_number(rng),
+                name(rng),
+                aba(rng),
+                aba(rng),
+                account_number(rng),
+                name(rng),
+                rng.digits(8),
+            ));
+            t.add(Class::AbaRouting, 2);
+            t.add(Class::UsBankAccount, 2);
+            continue;
+        }
         let (a, b) = (bic(rng), bic(rng));
         s.push_str(&format!(
             "{{1:F01{}0000000000}}{{2:I103{}N}}{{4:\n:20:REF{}\n:23B:CRED\n:32A:261203EUR{},{:02}\n\

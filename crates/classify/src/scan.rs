@@ -332,12 +332,14 @@ pub struct Scanner {
     /// Markup (ISO 20022 XML), where line ends are layout: a keyword reaches past them to the
     /// next candidate or number (`<Cd>USABA</Cd>` two lines above its `<MmbId>`).
     markup: bool,
-    /// Markup: account elements' numbers of a US account's form (`<CdtrAcct><Id><Othr><Id>`
-    /// and digits), counted at the end as far as the file's agents are named by ABA routing
-    /// numbers; the bytes of one cut by the end of the last text; the last texts' last bytes.
-    markup_accounts: u64,
-    markup_cut: Option<Vec<u8>>,
-    markup_tail: Vec<u8>,
+    /// A format whose account numbers are found by their tags, and those of a US account's
+    /// form found so far, counted at the end as far as the file names its banks by ABA
+    /// routing numbers; the bytes of one cut by the end of the last text; the last texts' last
+    /// bytes.
+    tagged: Option<account::Tagged>,
+    tagged_accounts: u64,
+    tagged_cut: Option<Vec<u8>>,
+    tagged_tail: Vec<u8>,
     /// Not text: nothing more is scanned.
     binary: bool,
     /// A partial segment from the end of the previous chunk.
@@ -396,9 +398,10 @@ impl Scanner {
             records: None,
             bai2_bank: false,
             markup: false,
-            markup_accounts: 0,
-            markup_cut: None,
-            markup_tail: Vec::new(),
+            tagged: None,
+            tagged_accounts: 0,
+            tagged_cut: None,
+            tagged_tail: Vec::new(),
             binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
@@ -468,13 +471,13 @@ impl Scanner {
         if let Some((_, Some(end))) = self.account_after.take() {
             self.count_account(end);
         }
-        // An ISO 20022 message whose agents are named by ABA routing numbers: its accounts of
-        // a US account's form are accounts at those banks, at most one per routing number (each
-        // account is held at a bank; a message that also pays through other clearing systems
-        // has accounts there too).
+        // An ISO 20022 or SWIFT MT message whose banks are named by ABA routing numbers: its
+        // accounts of a US account's form are accounts at those banks, at most one per routing
+        // number (each account is held at a bank; a message that also pays through other
+        // clearing systems has accounts there too).
         let routings = self.counts.get(Class::AbaRouting);
         self.counts
-            .add(Class::UsBankAccount, self.markup_accounts.min(routings));
+            .add(Class::UsBankAccount, self.tagged_accounts.min(routings));
         for &(_, candidates, valid) in &self.columns {
             let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
             if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
@@ -502,6 +505,13 @@ impl Scanner {
     fn start(&mut self) {
         let formats = sniff(&self.head);
         self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
+        self.tagged = if self.markup {
+            Some(account::Tagged::Iso20022)
+        } else if formats.iter().any(|f| matches!(f, Format::SwiftMt(_))) {
+            Some(account::Tagged::SwiftMt)
+        } else {
+            None
+        };
         self.records = if formats.contains(&Format::Nacha) {
             Some(Records::Nacha)
         } else if formats.contains(&Format::Bai2) {
@@ -593,8 +603,8 @@ impl Scanner {
         if self.account_after.is_some() {
             self.account_search_goes_on(t, &m);
         }
-        if self.markup {
-            self.markup_accounts_in(t);
+        if let Some(tagged) = self.tagged {
+            self.tagged_accounts_in(tagged, t);
         }
         let mut i = 0;
         let mut line_from = 0;
@@ -971,6 +981,15 @@ impl Scanner {
                 return Some(end);
             }
         }
+        // SWIFT MT's Fedwire code before an ABA routing number (`:57D://FW021000021`).
+        if self.tagged == Some(account::Tagged::SwiftMt)
+            && word.len() == 11
+            && word.starts_with(b"FW")
+            && validate::aba_routing(&word[2..])
+        {
+            self.counts.add(Class::AbaRouting, 1);
+            return Some(end);
+        }
         if upper2 {
             if word.len() == 9 && validate::uk_nino(word) {
                 self.counts.add(Class::UkNino, 1);
@@ -1160,56 +1179,76 @@ impl Scanner {
         }
     }
 
-    /// The account identifications of an ISO 20022 text whose number has a US account's form
-    /// (`<CdtrAcct><Id><Othr><Id>` and digits: [`account::account_opened_before`],
-    /// [`account::markup_number`]), one cut by the last text's end first. Found by their
-    /// `Othr>`, which nothing else in most messages holds.
+    /// The account numbers of a text of a [`account::Tagged`] format that have a US account's
+    /// form (ISO 20022: `<CdtrAcct><Id><Othr><Id>` and digits; SWIFT MT: `:59:/` and digits),
+    /// found by their tag with a vectorised search: one cut by the last text's end first, then
+    /// a tag the texts' seam cuts, then those in the text.
     #[cold]
     #[inline(never)]
-    fn markup_accounts_in(&mut self, t: &[u8]) {
-        if let Some(mut cut) = self.markup_cut.take() {
+    fn tagged_accounts_in(&mut self, tagged: account::Tagged, t: &[u8]) {
+        if let Some(mut cut) = self.tagged_cut.take() {
             let room = account::MARKUP_ACCOUNT.saturating_sub(cut.len());
             cut.extend_from_slice(&t[..t.len().min(room)]);
-            match account::markup_number(&cut, 0) {
-                account::Markup::Account => self.markup_accounts += 1,
+            match tagged.number(&cut, 0) {
+                account::Markup::Account => self.tagged_accounts += 1,
                 // All of this text was taken and more may follow.
-                account::Markup::More if t.len() < room => self.markup_cut = Some(cut),
+                account::Markup::More if t.len() < room => self.tagged_cut = Some(cut),
                 _ => {}
             }
         }
-        static OTHR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Othr>"));
-        for at in OTHR.find_iter(t) {
-            // The bytes before `Othr>`, with the last texts' where they begin before this one.
-            let mut joined = [0u8; 2 * account::MARKUP_ACCOUNT];
-            let before = if at > account::MARKUP_ACCOUNT {
+        let needle = tagged.needle();
+        // A tag that begins in the last texts and ends in this one.
+        let k = (needle.len() - 1).min(self.tagged_tail.len());
+        if k > 0 {
+            let tail = std::mem::take(&mut self.tagged_tail);
+            let mut seam = [0u8; 16];
+            let head = &t[..t.len().min(needle.len() - 1)];
+            seam[..k].copy_from_slice(&tail[tail.len() - k..]);
+            seam[k..k + head.len()].copy_from_slice(head);
+            for p in 0..k {
+                if seam[p..k + head.len()].starts_with(needle) {
+                    let before = &tail[..tail.len() - k + p];
+                    self.tagged_account(tagged, before, t, needle.len() - (k - p));
+                }
+            }
+            self.tagged_tail = tail;
+        }
+        let finder = match tagged {
+            account::Tagged::Iso20022 => &*OTHR,
+            account::Tagged::SwiftMt => &*SWIFT_ACCOUNT,
+        };
+        let mut joined = [0u8; 2 * account::MARKUP_ACCOUNT];
+        for at in finder.find_iter(t) {
+            // The bytes before the tag, with the last texts' where they begin before this one.
+            let before = if at >= account::MARKUP_ACCOUNT {
                 &t[at - account::MARKUP_ACCOUNT..at]
             } else {
-                let tail = &self.markup_tail;
+                let tail = &self.tagged_tail;
                 joined[..tail.len()].copy_from_slice(tail);
                 joined[tail.len()..tail.len() + at].copy_from_slice(&t[..at]);
                 &joined[..tail.len() + at]
             };
-            let Some((&lt, before)) = before.split_last() else {
-                continue;
-            };
-            if lt != b'<' || !account::account_opened_before(before) {
-                continue;
-            }
-            let from = at + 5;
-            match account::markup_number(t, from) {
-                account::Markup::Account => self.markup_accounts += 1,
-                account::Markup::More if t.len() - from < account::MARKUP_ACCOUNT => {
-                    self.markup_cut = Some(t[from..].to_vec());
-                }
-                _ => {}
-            }
+            self.tagged_account(tagged, before, t, at + needle.len());
         }
-        // The last bytes, for an `<Othr>` near the next text's start.
+        // The last bytes, for a tag near the next text's start.
         let keep = t.len().min(account::MARKUP_ACCOUNT);
-        let excess = (self.markup_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
-        self.markup_tail.drain(..excess.min(self.markup_tail.len()));
-        self.markup_tail.extend_from_slice(&t[t.len() - keep..]);
+        let excess = (self.tagged_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
+        self.tagged_tail.drain(..excess.min(self.tagged_tail.len()));
+        self.tagged_tail.extend_from_slice(&t[t.len() - keep..]);
+    }
+
+    /// A tag found: `before` it, its number from `t[from..]`.
+    fn tagged_account(&mut self, tagged: account::Tagged, before: &[u8], t: &[u8], from: usize) {
+        if !tagged.account_before(before) {
+            return;
+        }
+        match tagged.number(t, from) {
+            account::Markup::Account => self.tagged_accounts += 1,
+            account::Markup::More if t.len() - from < account::MARKUP_ACCOUNT => {
+                self.tagged_cut = Some(t[from..].to_vec());
+            }
+            _ => {}
+        }
     }
 
     /// An account number ending at `end` in the file: counted unless it was already.
@@ -1323,6 +1362,12 @@ fn bai2_field(record: &[u8], n: usize) -> &[u8] {
         .unwrap_or(rest.len());
     rest[..end].trim_ascii()
 }
+
+/// The tags account numbers are found by ([`Scanner::tagged_accounts_in`]).
+static OTHR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"<Othr>"));
+static SWIFT_ACCOUNT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b":/"));
 
 /// Formats whose records are also read by position, beside the scan of their text.
 #[derive(Debug, Clone, Copy)]

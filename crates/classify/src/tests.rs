@@ -513,3 +513,31 @@ fn iso20022_routing_and_account_numbers() {
     assert_eq!(none.get(Class::AbaRouting), 0);
     assert_eq!(none.get(Class::UsBankAccount), 0);
 }
+
+/// SWIFT MT: the Fedwire code's ABA routing numbers (`//FW021000021`) and the customer fields'
+/// account lines of a message that names its banks so; an IBAN's account line is an IBAN, and
+/// outside SWIFT MT `FW` and nine digits are nothing.
+#[test]
+fn swift_mt_routing_and_account_numbers() {
+    let message = "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\r\n:20:REF1\r\n\
+        :32A:261203USD100,00\r\n:50K:/0012345678\r\nACME CORP\r\n:52D://FW021000021\r\n\
+        JPMORGAN CHASE BANK\r\n:57D://FW011000015\r\nBANK OF AMERICA NA\r\n:59:/987654321\r\n\
+        JOHN DOE\r\n:70:INVOICE 12345678\r\n-}\r\n\
+        {1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\r\n:20:REF2\r\n\
+        :50K:/DE89370400440532013000\r\nACME GMBH\r\n:59:/GB82WEST12345698765432\r\nJANE ROE\r\n-}\r\n";
+    let mut text = message.to_owned();
+    text.push_str(&" ".repeat(4096));
+    let found = classify(text.as_bytes());
+    assert_eq!(found.formats, vec![crate::Format::SwiftMt(103)]);
+    assert_eq!(found.counts.get(Class::AbaRouting), 2);
+    assert_eq!(found.counts.get(Class::UsBankAccount), 2);
+    assert_eq!(found.counts.get(Class::Iban), 2);
+    for size in [1, 2, 3, 5, 7, 13, 64, 127] {
+        assert_eq!(
+            scan_in_chunks(text.as_bytes(), &[size]),
+            found.counts,
+            "{size}"
+        );
+    }
+    assert_eq!(count("wire FW021000021 today", Class::AbaRouting), 0);
+}
