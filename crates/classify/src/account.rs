@@ -10,10 +10,13 @@
 //!   [`FILLER`], and itself named the same way (`Account number: 123456789, routing number:
 //!   021000021`).
 //!
-//! A NACHA entry's account field is read by position instead ([`crate::scan`]).
+//! In ISO 20022 and SWIFT MT an account has a tag of its own ([`Tagged`]: `<Othr>` inside an
+//! account element, a customer field's `:/`), found apart from the routing numbers and counted
+//! as far as the message names its banks by them. NACHA entries and BAI2 account records are
+//! read by position instead ([`crate::scan`]).
 //!
 //! Pure functions over bytes; the scanner decides when to ask and keeps what must cross from
-//! one text to the next (a search under way, the line's bytes before the text).
+//! one text to the next (a search under way, the line's bytes before the text, a tag cut).
 
 use crate::scan::{ACCOUNT, ROUTING, keyword};
 use crate::validate;
@@ -211,9 +214,9 @@ impl After {
     }
 }
 
-/// Whether an account number stands before a routing number: `line` holds the bytes of the
-/// routing number's line before it (at most about [`BESIDE`] of them; `whole` when they start
-/// at the line's start), `field` the routing number's field where a header names columns.
+/// Whether an account number stands before a routing number: `line` holds the bytes before it
+/// (at most about [`BESIDE`] of them; a line end among them ends the search; `whole` when they
+/// start at a line's start), `field` the routing number's field where a header names columns.
 /// `names(from, to)` is what the word `line[from..to]` names. Returns how many bytes before the
 /// routing number the account number ends.
 pub(crate) fn before(
@@ -223,39 +226,16 @@ pub(crate) fn before(
     header: &[u8],
     names: impl Fn(usize, usize) -> u8,
 ) -> Option<usize> {
-    let mut i = line.len();
     let mut field = field;
-    let separators = |c: u8, field: &mut Option<usize>| {
-        if field_separator(c) {
-            *field = field.and_then(|f| f.checked_sub(1));
-            true
-        } else {
-            punctuation(c)
-        }
-    };
-    // Back to the account number: separators, words naming the routing number, filler.
+    // Back to the account number: words naming the routing number and filler.
+    let mut i = line.len();
     let (from, to) = loop {
-        let c = *line.get(i.checked_sub(1)?)?;
-        if !c.is_ascii_alphanumeric() {
-            if !separators(c, &mut field) {
-                return None;
-            }
-            i -= 1;
-            continue;
-        }
-        let start = line[..i]
-            .iter()
-            .rposition(|b| !b.is_ascii_alphanumeric())
-            .map_or(0, |p| p + 1);
-        if start == 0 && !whole {
-            // Cut by the window: not known whole.
-            return None;
-        }
-        let run = &line[start..i];
+        let (start, end) = run_before(line, i, whole, &mut field)?;
+        let run = &line[start..end];
         if run.iter().all(u8::is_ascii_digit) {
-            break (start, i);
+            break (start, end);
         }
-        if names(start, i) & ROUTING == 0 && !filler(run) {
+        if names(start, end) & ROUTING == 0 && !filler(run) {
             return None;
         }
         i = start;
@@ -270,32 +250,47 @@ pub(crate) fn before(
     {
         return Some(line.len() - to);
     }
-    // Before the account number: separators and filler back to a word naming it.
+    // Before the account number: filler back to a word naming it.
     let mut i = from;
-    while let Some(&c) = i.checked_sub(1).and_then(|p| line.get(p)) {
-        if !c.is_ascii_alphanumeric() {
-            if !field_separator(c) && !punctuation(c) {
-                return None;
-            }
-            i -= 1;
-            continue;
-        }
-        let start = line[..i]
-            .iter()
-            .rposition(|b| !b.is_ascii_alphanumeric())
-            .map_or(0, |p| p + 1);
-        if start == 0 && !whole {
-            return None;
-        }
-        if names(start, i) & ACCOUNT != 0 {
+    loop {
+        let (start, end) = run_before(line, i, whole, &mut None)?;
+        if names(start, end) & ACCOUNT != 0 {
             return Some(line.len() - to);
         }
-        if !filler(&line[start..i]) {
+        if !filler(&line[start..end]) {
             return None;
         }
         i = start;
     }
-    None
+}
+
+/// Walking back from `line[i]` across separators (each field separator taken off `field`),
+/// the run of letters and digits that ends there: `None` when something else stands first, when
+/// the bytes begin first, or when the run reaches back to where they begin without their being
+/// `whole` (a run the window cut).
+fn run_before(
+    line: &[u8],
+    mut i: usize,
+    whole: bool,
+    field: &mut Option<usize>,
+) -> Option<(usize, usize)> {
+    loop {
+        let c = *line.get(i.checked_sub(1)?)?;
+        if c.is_ascii_alphanumeric() {
+            break;
+        }
+        if field_separator(c) {
+            *field = field.and_then(|f| f.checked_sub(1));
+        } else if !punctuation(c) {
+            return None;
+        }
+        i -= 1;
+    }
+    let start = line[..i]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphanumeric())
+        .map_or(0, |p| p + 1);
+    (start > 0 || whole).then_some((start, i))
 }
 
 /// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account

@@ -332,14 +332,6 @@ pub struct Scanner {
     /// Markup (ISO 20022 XML), where line ends are layout: a keyword reaches past them to the
     /// next candidate or number (`<Cd>USABA</Cd>` two lines above its `<MmbId>`).
     markup: bool,
-    /// A format whose account numbers are found by their tags, and those of a US account's
-    /// form found so far, counted at the end as far as the file names its banks by ABA
-    /// routing numbers; the bytes of one cut by the end of the last text; the last texts' last
-    /// bytes.
-    tagged: Option<account::Tagged>,
-    tagged_accounts: u64,
-    tagged_cut: Option<Vec<u8>>,
-    tagged_tail: Vec<u8>,
     /// Not text: nothing more is scanned.
     binary: bool,
     /// A partial segment from the end of the previous chunk.
@@ -371,17 +363,8 @@ pub struct Scanner {
     custom: Vec<u64>,
     /// The last e-mail domains judged, with the bytes the judgement read (see [`Domains`]).
     domains: Domains,
-    /// A search for the account number after a routing number, going on from the last text,
-    /// and where an account number before that routing number ends (counted if the search
-    /// finds none).
-    account_after: Option<(account::After, Option<u64>)>,
-    /// The current line's last bytes in the texts before this one (at most
-    /// [`account::BESIDE`]), and whether they start at the line's start: what an account
-    /// number written before its routing number is looked for in.
-    line_tail: Vec<u8>,
-    line_tail_whole: bool,
-    /// Where in the file the last account number counted ends (one counts once).
-    account_end: u64,
+    /// What US account numbers need carried from text to text.
+    accounts: Accounts,
 }
 
 impl Default for Scanner {
@@ -398,10 +381,6 @@ impl Scanner {
             records: None,
             bai2_bank: false,
             markup: false,
-            tagged: None,
-            tagged_accounts: 0,
-            tagged_cut: None,
-            tagged_tail: Vec::new(),
             binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
@@ -411,6 +390,7 @@ impl Scanner {
             header: Vec::new(),
             record: [0; RECORD],
             record_len: 0,
+            accounts: Accounts::default(),
             bitmap: Bitmap::default(),
             words_from: 0,
             field_from: 0,
@@ -420,10 +400,6 @@ impl Scanner {
             patterns: None,
             custom: Vec::new(),
             domains: Domains::default(),
-            account_after: None,
-            line_tail: Vec::new(),
-            line_tail_whole: true,
-            account_end: 0,
         }
     }
 
@@ -468,7 +444,7 @@ impl Scanner {
         }
         self.scan(&[], true);
         // The file ended before the search after a routing number decided.
-        if let Some((_, Some(end))) = self.account_after.take() {
+        if let Some((_, Some(end))) = self.accounts.after.take() {
             self.count_account(end);
         }
         // An ISO 20022 or SWIFT MT message whose banks are named by ABA routing numbers: its
@@ -476,8 +452,10 @@ impl Scanner {
         // number (each account is held at a bank; a message that also pays through other
         // clearing systems has accounts there too).
         let routings = self.counts.get(Class::AbaRouting);
-        self.counts
-            .add(Class::UsBankAccount, self.tagged_accounts.min(routings));
+        self.counts.add(
+            Class::UsBankAccount,
+            self.accounts.tagged_found.min(routings),
+        );
         for &(_, candidates, valid) in &self.columns {
             let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
             if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
@@ -505,7 +483,7 @@ impl Scanner {
     fn start(&mut self) {
         let formats = sniff(&self.head);
         self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
-        self.tagged = if self.markup {
+        self.accounts.tagged = if self.markup {
             Some(account::Tagged::Iso20022)
         } else if formats.iter().any(|f| matches!(f, Format::SwiftMt(_))) {
             Some(account::Tagged::SwiftMt)
@@ -600,10 +578,10 @@ impl Scanner {
         }
         let mut m = std::mem::take(&mut self.bitmap);
         m.build(t);
-        if self.account_after.is_some() {
+        if self.accounts.after.is_some() {
             self.account_search_goes_on(t, &m);
         }
-        if let Some(tagged) = self.tagged {
+        if let Some(tagged) = self.accounts.tagged {
             self.tagged_accounts_in(tagged, t);
         }
         let mut i = 0;
@@ -982,7 +960,7 @@ impl Scanner {
             }
         }
         // SWIFT MT's Fedwire code before an ABA routing number (`:57D://FW021000021`).
-        if self.tagged == Some(account::Tagged::SwiftMt)
+        if self.accounts.tagged == Some(account::Tagged::SwiftMt)
             && word.len() == 11
             && word.starts_with(b"FW")
             && validate::aba_routing(&word[2..])
@@ -1131,7 +1109,7 @@ impl Scanner {
             }
             account::Found::More(search) => {
                 let before = self.account_before(t, m, at, field);
-                self.account_after = Some((search, before));
+                self.accounts.after = Some((search, before));
             }
         }
     }
@@ -1144,18 +1122,24 @@ impl Scanner {
         // [`account::BESIDE`] bytes before.
         let from = at.saturating_sub(account::BESIDE);
         let here = &t[from..at];
-        let gap = if from > 0 || self.line_tail.is_empty() {
-            let whole = from == 0 && self.line_tail_whole;
+        let gap = if from > 0 || self.accounts.line_tail.is_empty() {
+            let whole = from == 0 && !self.accounts.line_tail_cut;
             let names = |s, e| word_context(t, m, from + s, from + e);
             account::before(here, whole, field, &self.header, names)?
         } else {
             let mut window = [0u8; 2 * account::BESIDE];
-            let tail = &self.line_tail;
+            let tail = &self.accounts.line_tail;
             window[..tail.len()].copy_from_slice(tail);
             window[tail.len()..tail.len() + here.len()].copy_from_slice(here);
             let line = &window[..tail.len() + here.len()];
             let names = |s, e| account::names(&line[s..e]);
-            account::before(line, self.line_tail_whole, field, &self.header, names)?
+            account::before(
+                line,
+                !self.accounts.line_tail_cut,
+                field,
+                &self.header,
+                names,
+            )?
         };
         Some(self.text_start + at as u64 - gap as u64)
     }
@@ -1164,7 +1148,7 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn account_search_goes_on(&mut self, t: &[u8], m: &Bitmap) {
-        let Some((search, before)) = self.account_after.take() else {
+        let Some((search, before)) = self.accounts.after.take() else {
             return;
         };
         let names = |s, e| word_context(t, m, s, e);
@@ -1175,7 +1159,7 @@ impl Scanner {
                     self.count_account(end);
                 }
             }
-            account::Found::More(search) => self.account_after = Some((search, before)),
+            account::Found::More(search) => self.accounts.after = Some((search, before)),
         }
     }
 
@@ -1186,21 +1170,21 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn tagged_accounts_in(&mut self, tagged: account::Tagged, t: &[u8]) {
-        if let Some(mut cut) = self.tagged_cut.take() {
+        if let Some(mut cut) = self.accounts.tagged_cut.take() {
             let room = account::MARKUP_ACCOUNT.saturating_sub(cut.len());
             cut.extend_from_slice(&t[..t.len().min(room)]);
             match tagged.number(&cut, 0) {
-                account::Markup::Account => self.tagged_accounts += 1,
+                account::Markup::Account => self.accounts.tagged_found += 1,
                 // All of this text was taken and more may follow.
-                account::Markup::More if t.len() < room => self.tagged_cut = Some(cut),
+                account::Markup::More if t.len() < room => self.accounts.tagged_cut = Some(cut),
                 _ => {}
             }
         }
         let needle = tagged.needle();
         // A tag that begins in the last texts and ends in this one.
-        let k = (needle.len() - 1).min(self.tagged_tail.len());
+        let k = (needle.len() - 1).min(self.accounts.tagged_tail.len());
         if k > 0 {
-            let tail = std::mem::take(&mut self.tagged_tail);
+            let tail = std::mem::take(&mut self.accounts.tagged_tail);
             let mut seam = [0u8; 16];
             let head = &t[..t.len().min(needle.len() - 1)];
             seam[..k].copy_from_slice(&tail[tail.len() - k..]);
@@ -1211,7 +1195,7 @@ impl Scanner {
                     self.tagged_account(tagged, before, t, needle.len() - (k - p));
                 }
             }
-            self.tagged_tail = tail;
+            self.accounts.tagged_tail = tail;
         }
         let finder = match tagged {
             account::Tagged::Iso20022 => &*OTHR,
@@ -1223,7 +1207,7 @@ impl Scanner {
             let before = if at >= account::MARKUP_ACCOUNT {
                 &t[at - account::MARKUP_ACCOUNT..at]
             } else {
-                let tail = &self.tagged_tail;
+                let tail = &self.accounts.tagged_tail;
                 joined[..tail.len()].copy_from_slice(tail);
                 joined[tail.len()..tail.len() + at].copy_from_slice(&t[..at]);
                 &joined[..tail.len() + at]
@@ -1232,9 +1216,14 @@ impl Scanner {
         }
         // The last bytes, for a tag near the next text's start.
         let keep = t.len().min(account::MARKUP_ACCOUNT);
-        let excess = (self.tagged_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
-        self.tagged_tail.drain(..excess.min(self.tagged_tail.len()));
-        self.tagged_tail.extend_from_slice(&t[t.len() - keep..]);
+        let excess =
+            (self.accounts.tagged_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
+        self.accounts
+            .tagged_tail
+            .drain(..excess.min(self.accounts.tagged_tail.len()));
+        self.accounts
+            .tagged_tail
+            .extend_from_slice(&t[t.len() - keep..]);
     }
 
     /// A tag found: `before` it, its number from `t[from..]`.
@@ -1243,9 +1232,9 @@ impl Scanner {
             return;
         }
         match tagged.number(t, from) {
-            account::Markup::Account => self.tagged_accounts += 1,
+            account::Markup::Account => self.accounts.tagged_found += 1,
             account::Markup::More if t.len() - from < account::MARKUP_ACCOUNT => {
-                self.tagged_cut = Some(t[from..].to_vec());
+                self.accounts.tagged_cut = Some(t[from..].to_vec());
             }
             _ => {}
         }
@@ -1253,9 +1242,9 @@ impl Scanner {
 
     /// An account number ending at `end` in the file: counted unless it was already.
     fn count_account(&mut self, end: u64) {
-        if end > self.account_end {
+        if end > self.accounts.end {
             self.counts.add(Class::UsBankAccount, 1);
-            self.account_end = end;
+            self.accounts.end = end;
         }
     }
 
@@ -1265,21 +1254,27 @@ impl Scanner {
         let from = t.len().saturating_sub(account::BESIDE);
         match t[from..].iter().rposition(|&b| b == b'\n') {
             Some(p) => {
-                self.line_tail.clear();
-                self.line_tail.extend_from_slice(&t[from + p + 1..]);
-                self.line_tail_whole = true;
+                self.accounts.line_tail.clear();
+                self.accounts
+                    .line_tail
+                    .extend_from_slice(&t[from + p + 1..]);
+                self.accounts.line_tail_cut = false;
             }
             None if from > 0 => {
-                self.line_tail.clear();
-                self.line_tail.extend_from_slice(&t[from..]);
-                self.line_tail_whole = false;
+                self.accounts.line_tail.clear();
+                self.accounts.line_tail.extend_from_slice(&t[from..]);
+                self.accounts.line_tail_cut = true;
             }
             None => {
-                self.line_tail.extend_from_slice(t);
-                let excess = self.line_tail.len().saturating_sub(account::BESIDE);
+                self.accounts.line_tail.extend_from_slice(t);
+                let excess = self
+                    .accounts
+                    .line_tail
+                    .len()
+                    .saturating_sub(account::BESIDE);
                 if excess > 0 {
-                    self.line_tail.drain(..excess);
-                    self.line_tail_whole = false;
+                    self.accounts.line_tail.drain(..excess);
+                    self.accounts.line_tail_cut = true;
                 }
             }
         }
@@ -1361,6 +1356,30 @@ fn bai2_field(record: &[u8], n: usize) -> &[u8] {
         .position(|&b| b == b',' || b == b'/')
         .unwrap_or(rest.len());
     rest[..end].trim_ascii()
+}
+
+/// What the scanner carries from text to text for US account numbers ([`account`]).
+#[derive(Default)]
+struct Accounts {
+    /// A search for the account number after a routing number, going on from the last text,
+    /// and where an account number before that routing number ends (counted if the search
+    /// finds none).
+    after: Option<(account::After, Option<u64>)>,
+    /// The current line's last bytes in the texts before this one (at most
+    /// [`account::BESIDE`]), and whether the line began before them: what an account number
+    /// written before its routing number is looked for in.
+    line_tail: Vec<u8>,
+    line_tail_cut: bool,
+    /// Where in the file the last account number counted ends (one counts once).
+    end: u64,
+    /// A format whose account numbers are found by their tags, and those of a US account's
+    /// form found so far, counted at the end as far as the file names its banks by ABA
+    /// routing numbers; the bytes of one cut by the end of the last text; the last texts' last
+    /// bytes.
+    tagged: Option<account::Tagged>,
+    tagged_found: u64,
+    tagged_cut: Option<Vec<u8>>,
+    tagged_tail: Vec<u8>,
 }
 
 /// The tags account numbers are found by ([`Scanner::tagged_accounts_in`]).
