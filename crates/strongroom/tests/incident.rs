@@ -1701,3 +1701,68 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
     assert!(lines.is_empty(), "{lines}");
     server.assert_ledger_verifies();
 }
+
+/// The blast radius of US payment files: an account downloads a NACHA batch, a BAI2 statement,
+/// a Fedwire ISO 20022 batch and a SWIFT MT103 file; the report's totals give the routing and
+/// account numbers they held (the corpus's truth), per file and in all, in JSON and CSV.
+#[test]
+fn the_report_counts_us_routing_and_account_numbers_of_the_files_read() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    let docs = corpus::generate(31, 600_000);
+    let kinds = ["payroll.ach", "statement.bai", "fedwire.xml", "mt103.fin"];
+    let files: Vec<&corpus::Document> = kinds
+        .iter()
+        .map(|k| {
+            docs.iter()
+                .find(|d| d.name.ends_with(k) && d.truth.get(Class::UsBankAccount) > 0)
+                .unwrap()
+        })
+        .collect();
+    let mut put = String::from("mkdir /pay\n");
+    let mut get = String::new();
+    for d in &files {
+        std::fs::write(loader.work().join(&d.name), &d.bytes).unwrap();
+        put.push_str(&format!("put {} /pay/{}\n", d.name, d.name));
+        get.push_str(&format!("get /pay/{}\n", d.name));
+    }
+    sftp_from(&loader, "127.0.0.9", &put);
+    sftp_from(&mallory, "127.0.0.7", &get);
+    let r = report_when(&server, &["--user", "mallory"], |r| {
+        r["totals"]["files"].as_u64() == Some(files.len() as u64)
+    });
+    let total = |c: Class| files.iter().map(|d| d.truth.get(c)).sum::<u64>();
+    for class in [Class::AbaRouting, Class::UsBankAccount] {
+        assert!(total(class) > 0);
+        assert_eq!(
+            r["totals"]["classes"][class.as_str()].as_u64(),
+            Some(total(class)),
+            "{class:?}: {r:#}"
+        );
+    }
+    for d in &files {
+        let f = r["tenants"][0]["files_read"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path_then"] == format!("/pay/{}", d.name))
+            .unwrap();
+        assert_eq!(
+            f["classes"]["us_bank_account"].as_u64(),
+            Some(d.truth.get(Class::UsBankAccount)),
+            "{}",
+            d.name
+        );
+    }
+    // The CSV's row of each file names the class with its count.
+    let csv = server.ok(&["incident", "report", "--user", "mallory", "--format", "csv"]);
+    for d in &files {
+        let row = csv
+            .lines()
+            .find(|l| l.contains(&format!("/pay/{}", d.name)))
+            .unwrap();
+        let want = format!("us_bank_account={}", d.truth.get(Class::UsBankAccount));
+        assert!(row.contains(&want), "{row}");
+    }
+}
