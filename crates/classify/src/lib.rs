@@ -16,7 +16,7 @@ pub mod validate;
 
 pub use format::Format;
 pub use patterns::{PatternError, Patterns};
-pub use scan::{Class, Classification, Counts, Scanner, classify};
+pub use scan::{Class, Classification, Counts, RULES, Scanner, classify};
 
 #[cfg(test)]
 mod tests;

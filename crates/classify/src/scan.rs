@@ -111,6 +111,12 @@ impl Counts {
     }
 }
 
+/// The version of the classifier's rules, raised when a change means that a file classified
+/// before may hold classes its stored classification does not list (`classify run` classifies
+/// such files again). 1: the first rules; 2 (2026-12-04): US bank account numbers, and routing
+/// numbers in BAI2, ISO 20022 and SWIFT MT.
+pub const RULES: u32 = 2;
+
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Classification {
@@ -118,6 +124,8 @@ pub struct Classification {
     pub formats: Vec<Format>,
     /// Matches of the tenant's own patterns, by pattern name (only those that matched).
     pub custom: std::collections::BTreeMap<String, u64>,
+    /// The rules it was found under ([`RULES`]; 1 for a stored form that does not say).
+    pub rules: u32,
 }
 
 // Context bits: what the surrounding text says a number is.
@@ -476,6 +484,7 @@ impl Scanner {
             counts: self.counts,
             formats: self.formats.unwrap_or_default(),
             custom,
+            rules: RULES,
         }
     }
 
@@ -1591,8 +1600,9 @@ pub fn classify(data: &[u8]) -> Classification {
 pub const MAX_ENCODED: usize = 4096;
 
 impl Classification {
-    /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order
-    /// (for example `card_number=12;iban=3;format=iso20022:pain.001.001.09`).
+    /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order,
+    /// and the rules' version when not 1 (for example
+    /// `card_number=12;iban=3;format=iso20022:pain.001.001.09;rules=2`).
     pub fn encode(&self) -> String {
         let mut items: Vec<String> = self
             .counts
@@ -1601,6 +1611,9 @@ impl Classification {
             .collect();
         items.extend(self.formats.iter().map(|f| format!("format={}", f.name())));
         items.extend(self.custom.iter().map(|(k, n)| format!("custom.{k}={n}")));
+        if self.rules != 1 {
+            items.push(format!("rules={}", self.rules));
+        }
         items.join(";")
     }
 
@@ -1610,10 +1623,15 @@ impl Classification {
         if s.len() > MAX_ENCODED {
             return None;
         }
-        let mut c = Classification::default();
+        let mut c = Classification {
+            rules: 1,
+            ..Classification::default()
+        };
         for item in s.split(';').filter(|i| !i.is_empty()) {
             let (k, v) = item.split_once('=')?;
-            if k == "format" {
+            if k == "rules" {
+                c.rules = v.parse().ok()?;
+            } else if k == "format" {
                 c.formats.push(Format::parse(v)?);
             } else if let Some(name) = k.strip_prefix("custom.") {
                 if !crate::patterns::valid_name(name) {

@@ -312,10 +312,20 @@ fn the_stored_form_reads_back() {
         let c = classify(&d.bytes);
         assert_eq!(crate::Classification::decode(&c.encode()), Some(c));
     }
+    // A stored form from before the rules had versions reads as version 1; one of these
+    // rules says so.
     assert_eq!(
         crate::Classification::decode(""),
-        Some(crate::Classification::default())
+        Some(crate::Classification {
+            rules: 1,
+            ..Default::default()
+        })
     );
+    assert_eq!(crate::Classification::decode("iban=3").unwrap().rules, 1);
+    let now = classify(b"nothing here");
+    assert_eq!(now.rules, crate::RULES);
+    assert!(now.encode().ends_with(&format!("rules={}", crate::RULES)));
+    assert_eq!(crate::Classification::decode("rules=x"), None);
     assert_eq!(crate::Classification::decode("gold=3"), None);
     assert_eq!(crate::Classification::decode("iban=x"), None);
     assert_eq!(crate::Classification::decode("format=zip"), None);

@@ -904,8 +904,10 @@ impl Admin {
     }
 
     /// Classifies the stored files of `tenant` (every tenant when `None`) that have no
-    /// classification yet (every file when `again`), reading each back; `progress` is told of
-    /// each file done (for a progress bar). Canaries are left alone (their contents are decoys).
+    /// classification yet or one found under earlier rules ([`classify::RULES`]: a file may
+    /// hold classes they did not know), every file when `again`, reading each back; `progress`
+    /// is told of each file done (for a progress bar). Canaries are left alone (their contents
+    /// are decoys).
     pub async fn classify_run(
         &self,
         tenant: Option<&str>,
@@ -918,11 +920,18 @@ impl Admin {
         };
         let mut todo = Vec::new();
         for t in tenants {
+            let files = self.files_of(t.id)?;
             for n in self.catalog.tenant_nodes(t.id).await? {
-                if n.kind == catalog::NodeKind::File
-                    && (again || n.classes.is_none())
-                    && !self.catalog.is_canary(n.id).await?
-                {
+                if n.kind != catalog::NodeKind::File || self.catalog.is_canary(n.id).await? {
+                    continue;
+                }
+                // A stored classification that does not open is classified again too.
+                let stale = again
+                    || match files.classes_of(&n).await {
+                        Ok(Some(c)) => c.rules < classify::RULES,
+                        Ok(None) | Err(_) => true,
+                    };
+                if stale {
                     todo.push((t.name.clone(), t.id, n));
                 }
             }
@@ -1217,4 +1226,76 @@ fn class_counts(c: &classify::Classification) -> std::collections::BTreeMap<Stri
         .map(|(class, n)| (class.as_str().to_owned(), n))
         .chain(c.custom.iter().map(|(k, n)| (format!("custom.{k}"), *n)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use classify::{Class, Classification};
+
+    /// `classify run` classifies again a file whose stored classification was found under
+    /// earlier rules (a server upgrade whose classifier finds more), and leaves alone one found
+    /// under these rules; `--again` takes both.
+    #[tokio::test]
+    async fn classify_run_takes_files_classified_under_earlier_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let master = MasterKeySource::File(dir.path().join("master.key"));
+        let admin = Admin::open(&data, master).await.unwrap();
+        let tenant = admin.add_tenant("acme").await.unwrap();
+        let files = admin.files_of(tenant.id).unwrap();
+        let text = b"Pay to routing number 021000021 account 0012345678.\n".to_vec();
+        let tk = files.tenant_key().await.unwrap();
+        for (path, rules) in [("/old.txt", 1), ("/new.txt", classify::RULES)] {
+            let jail = Admin::jail(path).unwrap();
+            files.put_new(&jail, text.clone(), 0).await.unwrap();
+            // Its upload is classified after its commit, in the background: then it is
+            // stored as an earlier classifier stored it (the routing number, no account).
+            let mut waited = 0;
+            let node = loop {
+                let node = files.resolve(&jail).await.unwrap();
+                if files.classes_of(&node).await.unwrap().is_some() {
+                    break node;
+                }
+                waited += 1;
+                assert!(waited < 1000, "{path} not classified within 10 s");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            };
+            let mut stored = Classification {
+                rules,
+                ..Classification::default()
+            };
+            stored.counts.add(Class::AbaRouting, 1);
+            let root = node.seal.as_ref().map(|s| s.content_root.clone());
+            let sealed = crate::files::classification::seal(
+                &tk,
+                root.as_deref().unwrap_or_default(),
+                &stored,
+            );
+            let set = admin.catalog.set_classes(node.id, root, node.size, sealed);
+            assert!(set.await.unwrap());
+        }
+        let done = admin.classify_run(None, false, |_, _, _| {}).await.unwrap();
+        let paths: Vec<&str> = done.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/old.txt"]);
+        let found = &done[0].classification;
+        assert_eq!(found.counts.get(Class::UsBankAccount), 1);
+        assert_eq!(found.rules, classify::RULES);
+        let old = files
+            .resolve(&Admin::jail("/old.txt").unwrap())
+            .await
+            .unwrap();
+        let now = files.classes_of(&old).await.unwrap().unwrap();
+        assert_eq!(now, *found, "stored");
+        // Nothing is left to do; --again takes every file.
+        assert!(
+            admin
+                .classify_run(None, false, |_, _, _| {})
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = admin.classify_run(None, true, |_, _, _| {}).await.unwrap();
+        assert_eq!(again.len(), 2);
+    }
 }

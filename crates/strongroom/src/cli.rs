@@ -139,7 +139,8 @@ pub enum FileCommand {
 #[derive(Subcommand)]
 pub enum ClassifyCommand {
     /// Classify stored files that have no classification yet (files stored before
-    /// classification existed, or whose upload could not be scanned as it arrived).
+    /// classification existed, or whose upload could not be scanned as it arrived) or were
+    /// classified under earlier rules (a server upgrade that finds more: run it after one).
     Run {
         #[arg(long)]
         tenant: Option<String>,
