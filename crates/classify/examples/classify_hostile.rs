@@ -63,7 +63,7 @@ fn main() {
         iso20022("<Cd>USABA</Cd>\n<MmbId>021000021</MmbId>\n"),
     ));
     shapes.push(("ISO 20022 words on lines", iso20022("card number\n")));
-    // SWIFT MT (accounts looked for at each `:/`, Fedwire codes).
+    // SWIFT MT (accounts looked for at each `:/`, Fedwire codes, statements' `:25:`).
     let swift = |unit: &str| {
         let mut v = b"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\n".to_vec();
         v.extend(repeated(unit));
@@ -73,6 +73,10 @@ fn main() {
     shapes.push(("SWIFT MT account lines", swift(":59:/12345678\n")));
     shapes.push(("SWIFT MT :/ alone", swift(":/")));
     shapes.push(("SWIFT MT Fedwire codes", swift("//FW021000021\n")));
+    shapes.push((
+        "SWIFT MT statement account fields",
+        swift(":25:021000021/0012345678\n"),
+    ));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())

@@ -151,6 +151,16 @@ impl After {
         }
     }
 
+    /// A search from a routing number whose place names what follows it as its account (a
+    /// SWIFT MT statement's `:25:` field, `routing/account`).
+    pub(crate) fn named() -> Self {
+        After {
+            crossed: 0,
+            named: true,
+            field: None,
+        }
+    }
+
     /// Goes on over `t` from `i` (the end of the routing number, or 0 in a later text);
     /// `names(from, to)` is what the word `t[from..to]` names, `digits_end(at)` where the run
     /// of digits at `at` ends.

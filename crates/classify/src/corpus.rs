@@ -213,7 +213,7 @@ fn email_of(rng: &mut Rng, name: &str) -> String {
 /// The corpus: about `target` bytes of documents of every kind.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed);
-    documents(target, |n| match n % 12 {
+    documents(target, |n| match n % 13 {
         0 => customer_csv(&mut rng, n, false),
         1 => customer_csv(&mut rng, n, true),
         2 => pain001(&mut rng, n),
@@ -225,7 +225,8 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         8 => uk_payroll(&mut rng, n),
         9 => remittance(&mut rng, n),
         10 => vendors(&mut rng, n),
-        _ => fedwire(&mut rng, n),
+        11 => fedwire(&mut rng, n),
+        _ => mt940(&mut rng, n),
     })
 }
 
@@ -654,6 +655,49 @@ fn fedwire(rng: &mut Rng, n: usize) -> Document {
     }
     s.push_str("  </FIToFICstmrCdtTrf>\n</Document>\n");
     doc(n, "fedwire.xml", s, t)
+}
+
+/// SWIFT MT940 statements of US accounts, each identified as routing number, `/`, account
+/// number (`:25:021000021/0012345678`); every third by its account number alone (no routing
+/// number beside it: nothing counts), with entries whose references hold long numbers.
+fn mt940(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for i in 0..30 {
+        let account = if i % 3 == 2 {
+            account_number(rng)
+        } else {
+            t.add(Class::AbaRouting, 1);
+            t.add(Class::UsBankAccount, 1);
+            format!("{}/{}", aba(rng), account_number(rng))
+        };
+        s.push_str(&format!(
+            "{{1:F01{}0000000000}}{{2:O940{}N}}{{4:\n:20:STMT{}\n:25:{account}\n\
+             :28C:{}/1\n:60F:C261202USD{},{:02}\n",
+            &format!("{}XXXXXXXXXXXX", bic(rng))[..12],
+            &format!("{}XXXXXXXXXXXX", bic(rng))[..12],
+            rng.digits(8),
+            1 + rng.below(300),
+            rng.below(1_000_000),
+            rng.below(100),
+        ));
+        for _ in 0..4 {
+            s.push_str(&format!(
+                ":61:2612031203D{},{:02}NTRF{}//{}\n:86:PAYMENT TO {}\n",
+                rng.below(100_000),
+                rng.below(100),
+                rng.digits(12),
+                rng.digits(16),
+                name(rng),
+            ));
+        }
+        s.push_str(&format!(
+            ":62F:C261203USD{},{:02}\n-}}\n",
+            rng.below(1_000_000),
+            rng.below(100)
+        ));
+    }
+    doc(n, "statement.fin", s, t)
 }
 
 pub(crate) fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {

@@ -867,6 +867,9 @@ impl Scanner {
     fn single_number(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         match number.len() {
             9 => {
+                if self.statement_account(seg, m, at, number) {
+                    return;
+                }
                 let context = self.context_at(seg, m, at, ROUTING);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
@@ -1121,6 +1124,47 @@ impl Scanner {
                 self.accounts.after = Some((search, before));
             }
         }
+    }
+
+    /// A SWIFT MT statement's account identification (MT940, MT942, MT950 `:25:`) written as
+    /// routing number, `/`, account number, the number at `at` being the routing number: both
+    /// count (the account through the search after a routing number, which may go on in the
+    /// next text). Whether it was one.
+    fn statement_account(&mut self, t: &[u8], m: &Bitmap, at: usize, number: &[u8]) -> bool {
+        if self.accounts.tagged != Some(account::Tagged::SwiftMt)
+            || t.get(at + 9) != Some(&b'/')
+            || !self.line_before_is(t, at, b":25:")
+            || !validate::aba_routing(number)
+        {
+            return false;
+        }
+        self.counts.add(Class::AbaRouting, 1);
+        let names = |s, e| word_context(t, m, s, e);
+        let digits_end = |i| m.digits_end(i);
+        match account::After::named().go(t, at + 9, &self.header, names, digits_end) {
+            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
+            account::Found::Nothing => {}
+            account::Found::More(search) => self.accounts.after = Some((search, None)),
+        }
+        true
+    }
+
+    /// Whether the current line's bytes before `t[at]` are `want` (reading back into the
+    /// texts before this one where the line began there).
+    fn line_before_is(&self, t: &[u8], at: usize, want: &[u8]) -> bool {
+        let here = &t[at.saturating_sub(want.len() + 1)..at];
+        if let Some(p) = here.iter().rposition(|&b| b == b'\n') {
+            return &here[p + 1..] == want;
+        }
+        if at > want.len() {
+            return false;
+        }
+        // The line began in the texts before this one, or this text begins it.
+        let tail = &self.accounts.line_tail;
+        !self.accounts.line_tail_cut
+            && tail.len() + at == want.len()
+            && tail[..] == want[..tail.len()]
+            && t[..at] == want[tail.len()..]
     }
 
     /// Where in the file an account number before the routing number at `at` ends, if one

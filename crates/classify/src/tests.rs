@@ -106,6 +106,7 @@ fn formats_of_the_corpus_are_recognised() {
             "statement.bai" => vec!["bai2"],
             "customers.csv" | "payroll.csv" | "vendors.csv" => vec!["account_table"],
             "fedwire.xml" => vec!["iso20022:pacs.008.001.08"],
+            "statement.fin" => vec!["swift_mt940"],
             _ => vec![],
         };
         assert_eq!(formats, want, "{}", d.name);
@@ -485,8 +486,8 @@ fn every_kind_of_document_streams_as_whole() {
             );
         }
     }
-    // Twelve kinds, eleven names (the near-miss customer extracts share one).
-    assert_eq!(kinds.len(), 11, "{kinds:?}");
+    // Thirteen kinds, twelve names (the near-miss customer extracts share one).
+    assert_eq!(kinds.len(), 12, "{kinds:?}");
 }
 
 /// ABA routing numbers in ISO 20022 under the `USABA` clearing system, compact or laid out
@@ -550,4 +551,41 @@ fn swift_mt_routing_and_account_numbers() {
         );
     }
     assert_eq!(count("wire FW021000021 today", Class::AbaRouting), 0);
+}
+
+/// SWIFT MT940: a statement's account identified as routing number, `/`, account number counts
+/// both, however the text is cut; an account alone, a `:25:` not at a line's start, or the same
+/// outside SWIFT MT counts nothing.
+#[test]
+fn swift_mt940_account_identification() {
+    let statement = |account: &str| {
+        let mut s = format!(
+            "{{1:F01BANKUS33AXXX0000000000}}{{2:O940BANKUS33XXXXN}}{{4:\r\n:20:STMT1\r\n\
+             :25:{account}\r\n:28C:1/1\r\n:60F:C261202USD100,00\r\n-}}\r\n"
+        );
+        s.push_str(&" ".repeat(4096));
+        s
+    };
+    let both = statement("021000021/0012345678");
+    let found = classify(both.as_bytes());
+    assert_eq!(found.formats, vec![crate::Format::SwiftMt(940)]);
+    assert_eq!(found.counts.get(Class::AbaRouting), 1);
+    assert_eq!(found.counts.get(Class::UsBankAccount), 1);
+    for size in [1, 2, 3, 4, 5, 7, 13, 64] {
+        assert_eq!(
+            scan_in_chunks(both.as_bytes(), &[size]),
+            found.counts,
+            "{size}"
+        );
+    }
+    for account in ["0012345678", "021000022/0012345678", "021000021/ABC123"] {
+        let c = classify(statement(account).as_bytes()).counts;
+        assert_eq!(c.get(Class::UsBankAccount), 0, "{account}");
+    }
+    let elsewhere = statement("021000021/0012345678").replace("\r\n:25:", " :25:");
+    assert_eq!(
+        classify(elsewhere.as_bytes()).counts.get(Class::AbaRouting),
+        0
+    );
+    assert_eq!(count(":25:021000021/0012345678\n", Class::AbaRouting), 0);
 }

@@ -35,6 +35,7 @@ fn formats_of(name: &str) -> Vec<&'static str> {
         "statement.bai" => vec!["bai2"],
         "customers.csv" | "payroll.csv" | "vendors.csv" => vec!["account_table"],
         "fedwire.xml" => vec!["iso20022:pacs.008.001.08"],
+        "statement.fin" => vec!["swift_mt940"],
         _ => vec![],
     }
 }
@@ -57,7 +58,7 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     let alice = server.account("acme", "alice", "full");
     let docs = corpus::generate(21, 600_000);
     // One document of each kind the corpus has.
-    const KINDS: usize = 12;
+    const KINDS: usize = 13;
     let mut batch = String::from("mkdir /in\n");
     for d in docs.iter().take(KINDS) {
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
@@ -82,13 +83,15 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     }
     assert!(kinds >= 8, "the corpus documents hold data classes");
     // US account numbers beside their routing numbers: a NACHA file's entries, a BAI2 file's
-    // accounts, a vendor file's named columns, remittance instructions, an ISO 20022 message.
+    // accounts, a vendor file's named columns, remittance instructions, an ISO 20022 message,
+    // SWIFT MT940 statements.
     for kind in [
         "payroll.ach",
         "vendors.csv",
         "remittance.txt",
         "statement.bai",
         "fedwire.xml",
+        "statement.fin",
     ] {
         let d = docs
             .iter()

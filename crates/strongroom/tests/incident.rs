@@ -1703,15 +1703,22 @@ fn reads_recorded_before_file_ids_are_followed_to_their_files() {
 }
 
 /// The blast radius of US payment files: an account downloads a NACHA batch, a BAI2 statement,
-/// a Fedwire ISO 20022 batch and a SWIFT MT103 file; the report's totals give the routing and
-/// account numbers they held (the corpus's truth), per file and in all, in JSON and CSV.
+/// a Fedwire ISO 20022 batch, a SWIFT MT103 file and MT940 statements; the report's totals
+/// give the routing and account numbers they held (the corpus's truth), per file and in all,
+/// in JSON and CSV.
 #[test]
 fn the_report_counts_us_routing_and_account_numbers_of_the_files_read() {
     let server = Server::start();
     let loader = server.account("acme", "loader", "full");
     let mallory = server.account("acme", "mallory", "read-only");
     let docs = corpus::generate(31, 600_000);
-    let kinds = ["payroll.ach", "statement.bai", "fedwire.xml", "mt103.fin"];
+    let kinds = [
+        "payroll.ach",
+        "statement.bai",
+        "fedwire.xml",
+        "mt103.fin",
+        "statement.fin",
+    ];
     let files: Vec<&corpus::Document> = kinds
         .iter()
         .map(|k| {
