@@ -115,7 +115,7 @@ pub fn sniff(head: &[u8]) -> Vec<Format> {
     if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
         found.push(Format::Bai2);
     }
-    if found.is_empty() && names_accounts(first_line) {
+    if found.is_empty() && names_accounts(first_line) && delimited_table(head) {
         found.push(Format::AccountTable);
     }
     found
@@ -123,15 +123,42 @@ pub fn sniff(head: &[u8]) -> Vec<Format> {
 
 /// Whether a delimited header line names an account, card or IBAN column.
 fn names_accounts(line: &[u8]) -> bool {
-    let separators = line
-        .iter()
-        .filter(|c| matches!(c, b',' | b';' | b'\t' | b'|'))
-        .count();
-    separators >= 1
-        // Keywords are looked up without regard to case.
-        && line
-            .split(|c| !c.is_ascii_alphanumeric())
-            .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
+    // Keywords are looked up without regard to case.
+    line.split(|c| !c.is_ascii_alphanumeric())
+        .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
+}
+
+/// Field separators in `line` outside double quotes (a quoted field may hold them).
+fn separators(line: &[u8]) -> usize {
+    let mut quoted = false;
+    let mut n = 0;
+    for &c in line {
+        match c {
+            b'"' => quoted = !quoted,
+            b',' | b';' | b'\t' | b'|' if !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Whether the file whose beginning is `head` is a delimited table, its first line a header
+/// naming the columns: that line has field separators, and the next one (when the head holds
+/// it whole) has as many. A letter whose first sentence has a comma in it is not one, and its
+/// first line's words name no columns of the lines after.
+pub fn delimited_table(head: &[u8]) -> bool {
+    let mut lines = head.split(|c| *c == b'\n');
+    let header = lines.next().unwrap_or_default();
+    let n = separators(header);
+    if n == 0 {
+        return false;
+    }
+    let rest = &head[(header.len() + 1).min(head.len())..];
+    match rest.iter().position(|c| *c == b'\n') {
+        Some(end) => separators(&rest[..end]) == n,
+        // No whole second line in the head: the header is all there is to judge by.
+        None => true,
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -178,6 +205,15 @@ mod tests {
             vec![Format::AccountTable]
         );
         assert_eq!(sniff(b"just some text, nothing else\n"), vec![]);
+        // A first sentence that names cards, with a comma: not a table.
+        assert_eq!(
+            sniff(b"Your card statement, December\nDear customer\n"),
+            vec![]
+        );
+        assert_eq!(
+            sniff(b"\"Name\",\"Account\"\r\n\"Doe, John\",\"123\"\r\n"),
+            vec![Format::AccountTable]
+        );
         assert_eq!(
             sniff(b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
             vec![Format::Binary]

@@ -113,8 +113,9 @@ impl Counts {
 
 /// The version of the classifier's rules, raised when a change means that a file classified
 /// before may hold classes its stored classification does not list (`classify run` classifies
-/// such files again). 1: the first rules; 2 (2026-12-04): US bank account numbers, and routing
-/// numbers in BAI2, ISO 20022 and SWIFT MT.
+/// such files again, or lists classes it does not hold). 1: the first rules; 2 (2026-12-04): US
+/// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, and a first line that
+/// names columns only in a table.
 pub const RULES: u32 = 2;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -351,6 +352,9 @@ pub struct Scanner {
     field: usize,
     pending: u8,
     first_line: bool,
+    /// A delimited table ([`crate::format::delimited_table`]): its first line's words name the
+    /// columns of the lines after.
+    table: bool,
     header: Vec<u8>,
     /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
     record: [u8; RECORD],
@@ -395,6 +399,7 @@ impl Scanner {
             field: 0,
             pending: 0,
             first_line: true,
+            table: false,
             header: Vec::new(),
             record: [0; RECORD],
             record_len: 0,
@@ -491,6 +496,7 @@ impl Scanner {
     /// Recognises the format from the head, then scans the head.
     fn start(&mut self) {
         let formats = sniff(&self.head);
+        self.table = crate::format::delimited_table(&self.head);
         self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
         self.accounts.tagged = if self.markup {
             Some(account::Tagged::Iso20022)
@@ -785,7 +791,7 @@ impl Scanner {
             return;
         }
         self.pending |= kw;
-        if self.first_line {
+        if self.first_line && self.table {
             self.field_at(m, at);
             if self.header.len() <= self.field {
                 self.header.resize(self.field.min(MAX_COLUMNS) + 1, 0);

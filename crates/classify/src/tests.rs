@@ -589,3 +589,36 @@ fn swift_mt940_account_identification() {
     );
     assert_eq!(count(":25:021000021/0012345678\n", Class::AbaRouting), 0);
 }
+
+/// The first line names columns only in a table: in a letter whose first line mentions cards or
+/// routing (with a comma or not), a bare number on a later line is not named by it.
+#[test]
+fn a_first_line_names_columns_only_in_a_table() {
+    for text in [
+        "Your card statement for December\nOrder 4111111111111111 shipped today\n",
+        "Your card statement, December\nOrder 4111111111111111 shipped today\n",
+    ] {
+        assert_eq!(count(text, Class::CardNumber), 0, "{text}");
+    }
+    assert_eq!(
+        count(
+            "Routing information below\nreference 021000021 sent\n",
+            Class::AbaRouting
+        ),
+        0
+    );
+    // A table's header still names its columns, quoted too.
+    assert_eq!(
+        count("name,pan\nA,4111111111111111\n", Class::CardNumber),
+        1
+    );
+    assert_eq!(
+        count(
+            "\"Name\",\"Routing\"\r\n\"John Doe\",\"021000021\"\r\n",
+            Class::AbaRouting
+        ),
+        1
+    );
+    // On its own line, a keyword still names what follows it there.
+    assert_eq!(count("Your card 4111111111111111\n", Class::CardNumber), 1);
+}
