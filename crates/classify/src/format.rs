@@ -1,8 +1,8 @@
 //! The bank file formats a file is in, recognised from its first bytes: ISO 20022 XML (by its
 //! namespace, which names the message: `pain.001.001.09`, `pacs.008.001.08`,
 //! `camt.053.001.08` …), NACHA ACH (94-character records, a file header `101`), SWIFT MT
-//! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited files whose header names
-//! accounts, card numbers or IBANs.
+//! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited or fixed-width files whose
+//! header names accounts, card numbers or IBANs.
 
 use crate::scan::{ACCOUNT, CARD};
 
@@ -115,7 +115,11 @@ pub fn sniff(head: &[u8]) -> Vec<Format> {
     if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
         found.push(Format::Bai2);
     }
-    if found.is_empty() && names_accounts(first_line) && delimited_table(head) {
+    let fixed_names_accounts =
+        || fixed_width_columns(head).is_some_and(|c| c.iter().any(|c| c.1 & (ACCOUNT | CARD) != 0));
+    if found.is_empty()
+        && (names_accounts(first_line) && delimited_table(head) || fixed_names_accounts())
+    {
         found.push(Format::AccountTable);
     }
     found
@@ -140,6 +144,48 @@ fn separators(line: &[u8]) -> usize {
         }
     }
     n
+}
+
+/// The columns of a fixed-width table whose first line is a header naming them (`ROUTING
+/// NUMBER   ACCOUNT NUMBER   AMOUNT`): each column's first byte offset in a line and what its
+/// heading names (keyword bits), in order. A header has no field separators, two or more
+/// headings apart by two spaces or more, one at least naming something; the next two lines,
+/// whole in `head`, are records of one length, no shorter than where the last heading begins.
+/// `None` for anything else.
+pub fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
+    let mut lines = head.split(|c| *c == b'\n');
+    let strip = |l: &[u8]| -> usize { l.strip_suffix(b"\r").unwrap_or(l).len() };
+    let header = lines.next()?;
+    let header = &header[..strip(header)];
+    // Most first lines are not a header of this kind: told without more work.
+    if !header.windows(2).any(|w| w == b"  ") || separators(header) > 0 {
+        return None;
+    }
+    let mut columns: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    while i < header.len() {
+        if header[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        // A heading: words apart by single spaces.
+        let start = i;
+        while i < header.len()
+            && !(header[i] == b' ' && header.get(i + 1).is_none_or(|&c| c == b' '))
+        {
+            i += 1;
+        }
+        let names = header[start..i]
+            .split(|c| !c.is_ascii_alphanumeric())
+            .fold(0, |n, w| n | crate::account::names(w));
+        columns.push((start, names));
+    }
+    // Two whole records (a third line, or the head's end after the second's line end).
+    let (first, second, _) = (lines.next()?, lines.next()?, lines.next()?);
+    let width = strip(first);
+    let last_start = columns.last()?.0;
+    let named = columns.iter().any(|c| c.1 != 0);
+    (columns.len() >= 2 && named && width == strip(second) && width > last_start).then_some(columns)
 }
 
 /// Whether the file whose beginning is `head` is a delimited table, its first line a header
@@ -205,6 +251,23 @@ mod tests {
             vec![Format::AccountTable]
         );
         assert_eq!(sniff(b"just some text, nothing else\n"), vec![]);
+        let fixed = b"ROUTING NUMBER  ACCOUNT NUMBER    AMOUNT\n\
+                      021000021       0012345678        100.00\n\
+                      011000015       98765432          250.00\n";
+        assert_eq!(sniff(fixed), vec![Format::AccountTable]);
+        assert_eq!(
+            fixed_width_columns(fixed),
+            Some(vec![(0, crate::scan::ROUTING), (16, ACCOUNT), (34, 0)])
+        );
+        // Records of different lengths, or one heading: not a fixed-width table.
+        assert_eq!(
+            fixed_width_columns(b"ACCOUNT NUMBER  NAME\n12345678  A\n1234  BB\n\n"),
+            None
+        );
+        assert_eq!(
+            fixed_width_columns(b"ACCOUNT NUMBER\n12345678\n12345678\n"),
+            None
+        );
         // A first sentence that names cards, with a comma: not a table.
         assert_eq!(
             sniff(b"Your card statement, December\nDear customer\n"),

@@ -114,8 +114,8 @@ impl Counts {
 /// The version of the classifier's rules, raised when a change means that a file classified
 /// before may hold classes its stored classification does not list (`classify run` classifies
 /// such files again, or lists classes it does not hold). 1: the first rules; 2 (2026-12-04): US
-/// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, and a first line that
-/// names columns only in a table.
+/// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
+/// names columns only in a table, and fixed-width tables' headers.
 pub const RULES: u32 = 2;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -355,6 +355,9 @@ pub struct Scanner {
     /// A delimited table ([`crate::format::delimited_table`]): its first line's words name the
     /// columns of the lines after.
     table: bool,
+    /// A fixed-width table's columns: where each begins in a line and what its heading names
+    /// ([`crate::format::fixed_width_columns`]); empty for other files.
+    fixed: Vec<(usize, u8)>,
     header: Vec<u8>,
     /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
     record: [u8; RECORD],
@@ -400,6 +403,7 @@ impl Scanner {
             pending: 0,
             first_line: true,
             table: false,
+            fixed: Vec::new(),
             header: Vec::new(),
             record: [0; RECORD],
             record_len: 0,
@@ -497,6 +501,10 @@ impl Scanner {
     fn start(&mut self) {
         let formats = sniff(&self.head);
         self.table = crate::format::delimited_table(&self.head);
+        // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
+        if !self.table && formats.iter().all(|f| *f == Format::AccountTable) {
+            self.fixed = crate::format::fixed_width_columns(&self.head).unwrap_or_default();
+        }
         self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
         self.accounts.tagged = if self.markup {
             Some(account::Tagged::Iso20022)
@@ -685,11 +693,13 @@ impl Scanner {
             return self.pending;
         }
         // A header that names no column (most files have none) is not looked up.
-        let column = if self.header.is_empty() {
-            0
-        } else {
+        let column = if !self.header.is_empty() {
             self.field_at(m, at);
             self.column()
+        } else if !self.fixed.is_empty() {
+            self.fixed_column(at)
+        } else {
+            0
         };
         if column & enough != 0 {
             return column;
@@ -765,6 +775,16 @@ impl Scanner {
             i = e;
         }
         self.words_from = self.words_from.max(to);
+    }
+
+    /// What the heading of a fixed-width table's column names, for position `at` of the text.
+    fn fixed_column(&self, at: usize) -> u8 {
+        if self.first_line {
+            return 0;
+        }
+        let offset = (self.text_start + at as u64).saturating_sub(self.line_start);
+        let i = self.fixed.partition_point(|c| c.0 as u64 <= offset);
+        i.checked_sub(1).map_or(0, |i| self.fixed[i].1)
     }
 
     /// The context the current column's header gives.
@@ -1110,6 +1130,10 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn account_beside(&mut self, t: &[u8], m: &Bitmap, at: usize) {
+        if let Some(end) = self.fixed_account_after(t, m, at) {
+            self.count_account(self.text_start + end as u64);
+            return;
+        }
         let field = if self.header.is_empty() || self.first_line {
             None
         } else {
@@ -1171,6 +1195,23 @@ impl Scanner {
             && tail.len() + at == want.len()
             && tail[..] == want[..tail.len()]
             && t[..at] == want[tail.len()..]
+    }
+
+    /// In a fixed-width table, the number after the routing number at `at` across spaces, when
+    /// its column's heading names an account: where it ends.
+    fn fixed_account_after(&self, t: &[u8], m: &Bitmap, at: usize) -> Option<usize> {
+        if self.fixed.is_empty() {
+            return None;
+        }
+        let from = at + 9 + t.get(at + 9..)?.iter().take_while(|&&c| c == b' ').count();
+        if !t.get(from)?.is_ascii_digit() || self.fixed_column(from) & ACCOUNT == 0 {
+            return None;
+        }
+        let end = m.digits_end(from);
+        let glued = t
+            .get(end)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'@');
+        (!glued && validate::us_account(&t[from..end])).then_some(end)
     }
 
     /// Where in the file an account number before the routing number at `at` ends, if one

@@ -622,3 +622,38 @@ fn a_first_line_names_columns_only_in_a_table() {
     // On its own line, a keyword still names what follows it there.
     assert_eq!(count("Your card 4111111111111111\n", Class::CardNumber), 1);
 }
+
+/// A fixed-width table's header names its columns by their place in the line: a routing
+/// number's column, the account number's after it, a card number's (two rows: fewer than the
+/// column evidence needs). Numbers in a column the header names otherwise do not count.
+#[test]
+fn a_fixed_width_header_names_its_columns() {
+    let mut table =
+        String::from("ROUTING NUMBER  ACCOUNT NUMBER    CARD NUMBER         REFERENCE\n");
+    for (routing, account, card, reference) in [
+        ("021000021", "0012345678", "4111111111111111", "021000021"),
+        (
+            "011000015",
+            "98765432",
+            "5555555555554444",
+            "4012888888881881",
+        ),
+    ] {
+        table.push_str(&format!(
+            "{routing:<16}{account:<18}{card:<20}{reference:<16}\n"
+        ));
+    }
+    let found = classify(table.as_bytes());
+    assert_eq!(found.formats, vec![crate::Format::AccountTable]);
+    assert_eq!(found.counts.get(Class::AbaRouting), 2);
+    assert_eq!(found.counts.get(Class::UsBankAccount), 2);
+    assert_eq!(found.counts.get(Class::CardNumber), 2);
+    for size in [1, 7, 50] {
+        assert_eq!(scan_in_chunks(table.as_bytes(), &[size]), found.counts);
+    }
+    // The same rows without the header: nothing names them.
+    let rows: String = table.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let bare = classify(rows.as_bytes()).counts;
+    assert_eq!(bare.get(Class::AbaRouting), 0);
+    assert_eq!(bare.get(Class::UsBankAccount), 0);
+}
