@@ -355,6 +355,10 @@ pub struct Scanner {
     /// A delimited table ([`crate::format::delimited_table`]): its first line's words name the
     /// columns of the lines after.
     table: bool,
+    /// A delimited table whose fields may be quoted (its head has a `"`): separators inside
+    /// quotes are not counted as fields' ends; whether the last text ended inside quotes.
+    quoted: bool,
+    in_quotes: bool,
     /// A fixed-width table's columns: where each begins in a line and what its heading names
     /// ([`crate::format::fixed_width_columns`]); empty for other files.
     fixed: Vec<(usize, u8)>,
@@ -403,6 +407,8 @@ impl Scanner {
             pending: 0,
             first_line: true,
             table: false,
+            quoted: false,
+            in_quotes: false,
             fixed: Vec::new(),
             header: Vec::new(),
             record: [0; RECORD],
@@ -501,6 +507,7 @@ impl Scanner {
     fn start(&mut self) {
         let formats = sniff(&self.head);
         self.table = crate::format::delimited_table(&self.head);
+        self.quoted = self.table && memchr::memchr(b'"', &self.head).is_some();
         // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
         if !self.table && formats.iter().all(|f| *f == Format::AccountTable) {
             self.fixed = crate::format::fixed_width_columns(&self.head).unwrap_or_default();
@@ -601,6 +608,9 @@ impl Scanner {
         }
         let mut m = std::mem::take(&mut self.bitmap);
         m.build(t);
+        if self.quoted {
+            self.in_quotes = m.unquote_separators(t, self.in_quotes);
+        }
         if self.accounts.after.is_some() {
             self.account_search_goes_on(t, &m);
         }

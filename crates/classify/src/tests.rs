@@ -619,6 +619,20 @@ fn a_first_line_names_columns_only_in_a_table() {
         ),
         1
     );
+    // A quoted field's separators are not fields' ends: the routing number is still in the
+    // routing column, and a number in the column after it is not named by it.
+    let mut quoted = String::from("\"Name\",\"Routing\",\"Ref\"\r\n");
+    for _ in 0..100 {
+        quoted.push_str(
+            "\"Doe, John\",\"021000021\",\"011000015\"\r\n\
+             \"Roe, \"\"Jr\"\", Jane\",\"011000015\",\"021000021\"\r\n",
+        );
+    }
+    let whole = classify(quoted.as_bytes()).counts;
+    assert_eq!(whole.get(Class::AbaRouting), 200);
+    for size in [1, 2, 3, 5, 8, 13, 4097] {
+        assert_eq!(scan_in_chunks(quoted.as_bytes(), &[size]), whole, "{size}");
+    }
     // On its own line, a keyword still names what follows it there.
     assert_eq!(count("Your card 4111111111111111\n", Class::CardNumber), 1);
 }
