@@ -115,7 +115,7 @@ impl Counts {
 /// before may hold classes its stored classification does not list (`classify run` classifies
 /// such files again, or lists classes it does not hold). 1: the first rules; 2 (2026-12-04): US
 /// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
-/// names columns only in a table, and fixed-width tables' headers.
+/// names columns only in a table, fixed-width tables' headers, and quoted fields' separators.
 pub const RULES: u32 = 2;
 
 /// What a file holds: counts per class and the bank formats it is in.
