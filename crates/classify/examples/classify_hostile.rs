@@ -77,6 +77,29 @@ fn main() {
         "SWIFT MT statement account fields",
         swift(":25:021000021/0012345678\n"),
     ));
+    // A quoted table (separators inside quotes cleared by the quotes' parity).
+    let quoted = |unit: &str| {
+        let mut v = b"\"name\",\"card\"\n\"a\",\"b\"\n".to_vec();
+        v.extend(repeated(unit));
+        v.truncate(SIZE);
+        v
+    };
+    shapes.push(("quoted table, quotes only", quoted("\"")));
+    shapes.push(("quoted table, quoted separators", quoted("\",\"")));
+    // A fixed-width table's header, then numbers under it.
+    let fixed = |unit: &str| {
+        let mut v = b"CARD NUMBER       ROUTING NUMBER\n\
+                      4111111111111111  021000021     \n\
+                      4111111111111111  021000021     \n"
+            .to_vec();
+        v.extend(repeated(unit));
+        v.truncate(SIZE);
+        v
+    };
+    shapes.push((
+        "fixed-width table rows",
+        fixed("4111111111111111  021000021     \n"),
+    ));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())
