@@ -305,7 +305,7 @@ fn run_before(
 
 /// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account
 /// element's opening tag, across any layout) and forward from (to the end of its number).
-pub(crate) const MARKUP_ACCOUNT: usize = 96;
+pub(crate) const TAGGED_ACCOUNT: usize = 96;
 
 /// Formats whose account numbers are found by the tag before them and counted as far as the
 /// message names its banks by ABA routing numbers ([`crate::scan`]).
@@ -326,7 +326,20 @@ impl Tagged {
         }
     }
 
-    /// Whether the bytes before a tag (at most [`MARKUP_ACCOUNT`]) make it an account's.
+    /// The search for [`Tagged::needle`], built once (a searcher costs more to build than to
+    /// run over a text).
+    pub(crate) fn finder(self) -> &'static memchr::memmem::Finder<'static> {
+        static ISO20022: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(Tagged::Iso20022.needle()));
+        static SWIFT_MT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(Tagged::SwiftMt.needle()));
+        match self {
+            Tagged::Iso20022 => &ISO20022,
+            Tagged::SwiftMt => &SWIFT_MT,
+        }
+    }
+
+    /// Whether the bytes before a tag (at most [`TAGGED_ACCOUNT`]) make it an account's.
     pub(crate) fn account_before(self, before: &[u8]) -> bool {
         match self {
             Tagged::Iso20022 => account_opened_before(before),
@@ -335,9 +348,9 @@ impl Tagged {
     }
 
     /// The account number after a tag, from `b[from..]`.
-    pub(crate) fn number(self, b: &[u8], from: usize) -> Markup {
+    pub(crate) fn number(self, b: &[u8], from: usize) -> AfterTag {
         match self {
-            Tagged::Iso20022 => markup_number(b, from),
+            Tagged::Iso20022 => iso20022_number(b, from),
             Tagged::SwiftMt => swift_number(b, from),
         }
     }
@@ -363,7 +376,7 @@ fn customer_field_before(before: &[u8]) -> bool {
 
 /// The account line after a SWIFT MT customer field's `:/`, from `b[from..]`: 4 to 17 digits,
 /// then the line's end.
-fn swift_number(b: &[u8], from: usize) -> Markup {
+fn swift_number(b: &[u8], from: usize) -> AfterTag {
     let rest = b.get(from..).unwrap_or_default();
     let n = rest
         .iter()
@@ -371,16 +384,16 @@ fn swift_number(b: &[u8], from: usize) -> Markup {
         .take_while(|c| c.is_ascii_digit())
         .count();
     match rest.get(n) {
-        None if n <= *validate::US_ACCOUNT_DIGITS.end() => Markup::More,
-        Some(b'\n' | b'\r') if validate::us_account(&rest[..n]) => Markup::Account,
-        _ => Markup::Not,
+        None if n <= *validate::US_ACCOUNT_DIGITS.end() => AfterTag::More,
+        Some(b'\n' | b'\r') if validate::us_account(&rest[..n]) => AfterTag::Account,
+        _ => AfterTag::Not,
     }
 }
 
 /// Whether an account number follows a tag ([`Tagged::number`]). ISO 20022, from just after
 /// its `<Othr>`: `<Id>`, then 4 to 17 digits, then `</Id>` (IBANs, `<Id><IBAN>`, are their own
 /// class; an identification with letters is not a US account number).
-pub(crate) enum Markup {
+pub(crate) enum AfterTag {
     /// An account number of the form.
     Account,
     /// Not one.
@@ -410,12 +423,12 @@ fn begins(b: &[u8], i: usize, want: &[u8]) -> Option<bool> {
     Some(rest.starts_with(want))
 }
 
-/// The number after an `<Othr>` ([`Markup`]), from `b[from..]`.
-fn markup_number(b: &[u8], from: usize) -> Markup {
+/// The number after an `<Othr>` ([`AfterTag`]), from `b[from..]`.
+fn iso20022_number(b: &[u8], from: usize) -> AfterTag {
     let i = layout(b, from);
     match begins(b, i, b"<Id>") {
-        None => return Markup::More,
-        Some(false) => return Markup::Not,
+        None => return AfterTag::More,
+        Some(false) => return AfterTag::Not,
         Some(true) => {}
     }
     let start = i + 4;
@@ -426,16 +439,16 @@ fn markup_number(b: &[u8], from: usize) -> Markup {
             .take_while(|c| c.is_ascii_digit())
             .count();
     if end - start > *validate::US_ACCOUNT_DIGITS.end() {
-        return Markup::Not;
+        return AfterTag::Not;
     }
     match begins(b, end, b"</Id>") {
-        None => Markup::More,
-        Some(true) if validate::us_account(&b[start..end]) => Markup::Account,
-        Some(_) => Markup::Not,
+        None => AfterTag::More,
+        Some(true) if validate::us_account(&b[start..end]) => AfterTag::Account,
+        Some(_) => AfterTag::Not,
     }
 }
 
-/// Whether the bytes before an `<Othr>` (`before`, at most [`MARKUP_ACCOUNT`] of them) end in
+/// Whether the bytes before an `<Othr>` (`before`, at most [`TAGGED_ACCOUNT`] of them) end in
 /// an account element's opening tag and `<Id>`, with any layout between: `<CdtrAcct><Id>`,
 /// camt's `<Acct><Id>` (an element whose name ends in `Acct`).
 fn account_opened_before(before: &[u8]) -> bool {
@@ -514,7 +527,7 @@ mod tests {
 
     #[test]
     fn accounts_in_iso20022() {
-        let found = |s: &str| matches!(markup_number(s.as_bytes(), 0), Markup::Account);
+        let found = |s: &str| matches!(iso20022_number(s.as_bytes(), 0), AfterTag::Account);
         assert!(found("<Id>0012345678</Id>"));
         assert!(found("\n      <Id>12345678</Id>\n"));
         assert!(!found("<Id>ACCT-1</Id>"));
@@ -524,7 +537,7 @@ mod tests {
         assert!(!found("<Nm>12345678</Nm>"));
         for cut in ["", " ", "<I", "<Id>", "<Id>1234", "<Id>1234</I"] {
             assert!(
-                matches!(markup_number(cut.as_bytes(), 0), Markup::More),
+                matches!(iso20022_number(cut.as_bytes(), 0), AfterTag::More),
                 "{cut:?}"
             );
         }
@@ -552,14 +565,14 @@ mod tests {
         assert!(!before("ref:59"), "not at a line's start");
         assert!(!before("\n:5"));
         let number = |s: &str| swift_number(s.as_bytes(), 0);
-        assert!(matches!(number("0012345678\r\nACME"), Markup::Account));
-        assert!(matches!(number("12345678\n"), Markup::Account));
-        assert!(matches!(number("DE89370400440532013000\n"), Markup::Not));
-        assert!(matches!(number("123\n"), Markup::Not));
-        assert!(matches!(number("12345678 X\n"), Markup::Not));
-        assert!(matches!(number("123456789012345678\n"), Markup::Not));
-        assert!(matches!(number("1234567"), Markup::More));
-        assert!(matches!(number(""), Markup::More));
+        assert!(matches!(number("0012345678\r\nACME"), AfterTag::Account));
+        assert!(matches!(number("12345678\n"), AfterTag::Account));
+        assert!(matches!(number("DE89370400440532013000\n"), AfterTag::Not));
+        assert!(matches!(number("123\n"), AfterTag::Not));
+        assert!(matches!(number("12345678 X\n"), AfterTag::Not));
+        assert!(matches!(number("123456789012345678\n"), AfterTag::Not));
+        assert!(matches!(number("1234567"), AfterTag::More));
+        assert!(matches!(number(""), AfterTag::More));
     }
 
     #[test]

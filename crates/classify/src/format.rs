@@ -80,8 +80,23 @@ pub fn is_binary(head: &[u8]) -> bool {
 
 /// The formats `head` (a file's first bytes) shows.
 pub fn sniff(head: &[u8]) -> Vec<Format> {
+    sniff_layout(head).0
+}
+
+/// How a file's lines are laid out as a table, judged from its head with its formats
+/// ([`sniff_layout`]).
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    /// A delimited table ([`delimited_table`]).
+    pub table: bool,
+    /// A fixed-width table's columns ([`fixed_width_columns`]); empty for other files.
+    pub fixed: Vec<(usize, u8)>,
+}
+
+/// The formats `head` shows, and its layout as a table (each judged once).
+pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     if is_binary(head) {
-        return vec![Format::Binary];
+        return (vec![Format::Binary], Layout::default());
     }
     let mut found = Vec::new();
     // Built once: a searcher costs more to build than to run over a head.
@@ -115,14 +130,19 @@ pub fn sniff(head: &[u8]) -> Vec<Format> {
     if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
         found.push(Format::Bai2);
     }
-    let fixed_names_accounts =
-        || fixed_width_columns(head).is_some_and(|c| c.iter().any(|c| c.1 & (ACCOUNT | CARD) != 0));
-    if found.is_empty()
-        && (names_accounts(first_line) && delimited_table(head) || fixed_names_accounts())
-    {
+    let mut layout = Layout {
+        table: delimited_table(head),
+        fixed: Vec::new(),
+    };
+    // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
+    if found.is_empty() && !layout.table {
+        layout.fixed = fixed_width_columns(head).unwrap_or_default();
+    }
+    let fixed_names_accounts = layout.fixed.iter().any(|c| c.1 & (ACCOUNT | CARD) != 0);
+    if found.is_empty() && (layout.table && names_accounts(first_line) || fixed_names_accounts) {
         found.push(Format::AccountTable);
     }
-    found
+    (found, layout)
 }
 
 /// Whether a delimited header line names an account, card or IBAN column.
@@ -152,7 +172,7 @@ fn separators(line: &[u8]) -> usize {
 /// headings apart by two spaces or more, one at least naming something; the next two lines,
 /// whole in `head`, are records of one length, no shorter than where the last heading begins.
 /// `None` for anything else.
-pub fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
+fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
     let mut lines = head.split(|c| *c == b'\n');
     let strip = |l: &[u8]| -> usize { l.strip_suffix(b"\r").unwrap_or(l).len() };
     let header = lines.next()?;
@@ -192,7 +212,7 @@ pub fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
 /// naming the columns: that line has field separators, and the next one (when the head holds
 /// it whole) has as many. A letter whose first sentence has a comma in it is not one, and its
 /// first line's words name no columns of the lines after.
-pub fn delimited_table(head: &[u8]) -> bool {
+fn delimited_table(head: &[u8]) -> bool {
     let mut lines = head.split(|c| *c == b'\n');
     let header = lines.next().unwrap_or_default();
     let n = separators(header);

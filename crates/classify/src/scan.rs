@@ -18,7 +18,7 @@
 
 use crate::account;
 use crate::bitmap::{Bitmap, StepBack, Stop};
-use crate::format::{Format, sniff};
+use crate::format::{Format, sniff_layout};
 use crate::validate;
 
 /// Longest candidate kept across a chunk boundary (an e-mail address's 254 bytes, rounded up).
@@ -338,9 +338,6 @@ pub struct Scanner {
     /// BAI2: whether the current group's originator is a valid routing number (the bank the
     /// group's accounts are at).
     bai2_bank: bool,
-    /// Markup (ISO 20022 XML), where line ends are layout: a keyword reaches past them to the
-    /// next candidate or number (`<Cd>USABA</Cd>` two lines above its `<MmbId>`).
-    markup: bool,
     /// Not text: nothing more is scanned.
     binary: bool,
     /// A partial segment from the end of the previous chunk.
@@ -352,7 +349,7 @@ pub struct Scanner {
     field: usize,
     pending: u8,
     first_line: bool,
-    /// A delimited table ([`crate::format::delimited_table`]): its first line's words name the
+    /// A delimited table ([`crate::format::Layout`]): its first line's words name the
     /// columns of the lines after.
     table: bool,
     /// A delimited table whose fields may be quoted (its head has a `"`): separators inside
@@ -360,10 +357,11 @@ pub struct Scanner {
     quoted: bool,
     in_quotes: bool,
     /// A fixed-width table's columns: where each begins in a line and what its heading names
-    /// ([`crate::format::fixed_width_columns`]); empty for other files.
+    /// ([`crate::format::Layout`]); empty for other files.
     fixed: Vec<(usize, u8)>,
     header: Vec<u8>,
-    /// The current line's bytes, for fixed-width formats (bounded to one NACHA record).
+    /// The current line's bytes in the texts before this one, for a format read by position
+    /// (at most [`RECORD`]: one NACHA record).
     record: [u8; RECORD],
     record_len: usize,
     /// The bitmaps of the text being scanned (the buffer is kept between texts).
@@ -399,7 +397,6 @@ impl Scanner {
             formats: None,
             records: None,
             bai2_bank: false,
-            markup: false,
             binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
@@ -505,15 +502,11 @@ impl Scanner {
 
     /// Recognises the format from the head, then scans the head.
     fn start(&mut self) {
-        let formats = sniff(&self.head);
-        self.table = crate::format::delimited_table(&self.head);
+        let (formats, layout) = sniff_layout(&self.head);
+        self.table = layout.table;
+        self.fixed = layout.fixed;
         self.quoted = self.table && memchr::memchr(b'"', &self.head).is_some();
-        // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
-        if !self.table && formats.iter().all(|f| *f == Format::AccountTable) {
-            self.fixed = crate::format::fixed_width_columns(&self.head).unwrap_or_default();
-        }
-        self.markup = formats.iter().any(|f| matches!(f, Format::Iso20022(_)));
-        self.accounts.tagged = if self.markup {
+        self.accounts.tagged = if formats.iter().any(|f| matches!(f, Format::Iso20022(_))) {
             Some(account::Tagged::Iso20022)
         } else if formats.iter().any(|f| matches!(f, Format::SwiftMt(_))) {
             Some(account::Tagged::SwiftMt)
@@ -668,7 +661,10 @@ impl Scanner {
                     self.field_from = i + 1;
                     self.line_start = self.text_start + i as u64 + 1;
                     self.first_line = false;
-                    if !self.markup {
+                    // In markup (ISO 20022 XML) line ends are layout: a keyword reaches past
+                    // them to the next candidate or number (`<Cd>USABA</Cd>` two lines above
+                    // its `<MmbId>`).
+                    if self.accounts.tagged != Some(account::Tagged::Iso20022) {
                         self.pending = 0;
                         self.words_from = i + 1;
                     }
@@ -1150,19 +1146,31 @@ impl Scanner {
             self.field_at(m, at);
             Some(self.field)
         };
+        let search = account::After::new(field);
+        self.search_after(search, t, m, at + 9, |s| s.account_before(t, m, at, field));
+    }
+
+    /// Runs a search for the account number after a routing number over `t` from `from`: an
+    /// account found counts; else the one `before` gives (where an account number before the
+    /// routing number ends), once it is known that none follows (in this text or a later one).
+    fn search_after(
+        &mut self,
+        search: account::After,
+        t: &[u8],
+        m: &Bitmap,
+        from: usize,
+        before: impl FnOnce(&Self) -> Option<u64>,
+    ) {
         let names = |s, e| word_context(t, m, s, e);
         let digits_end = |i| m.digits_end(i);
-        match account::After::new(field).go(t, at + 9, &self.header, names, digits_end) {
+        match search.go(t, from, &self.header, names, digits_end) {
             account::Found::Account(end) => self.count_account(self.text_start + end as u64),
             account::Found::Nothing => {
-                if let Some(end) = self.account_before(t, m, at, field) {
+                if let Some(end) = before(self) {
                     self.count_account(end);
                 }
             }
-            account::Found::More(search) => {
-                let before = self.account_before(t, m, at, field);
-                self.accounts.after = Some((search, before));
-            }
+            account::Found::More(search) => self.accounts.after = Some((search, before(self))),
         }
     }
 
@@ -1179,13 +1187,7 @@ impl Scanner {
             return false;
         }
         self.counts.add(Class::AbaRouting, 1);
-        let names = |s, e| word_context(t, m, s, e);
-        let digits_end = |i| m.digits_end(i);
-        match account::After::named().go(t, at + 9, &self.header, names, digits_end) {
-            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
-            account::Found::Nothing => {}
-            account::Found::More(search) => self.accounts.after = Some((search, None)),
-        }
+        self.search_after(account::After::named(), t, m, at + 9, |_| None);
         true
     }
 
@@ -1238,10 +1240,7 @@ impl Scanner {
             account::before(here, whole, field, &self.header, names)?
         } else {
             let mut window = [0u8; 2 * account::BESIDE];
-            let tail = &self.accounts.line_tail;
-            window[..tail.len()].copy_from_slice(tail);
-            window[tail.len()..tail.len() + here.len()].copy_from_slice(here);
-            let line = &window[..tail.len() + here.len()];
+            let line = joined(&mut window, &self.accounts.line_tail, here);
             let names = |s, e| account::names(&line[s..e]);
             account::before(
                 line,
@@ -1258,18 +1257,8 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn account_search_goes_on(&mut self, t: &[u8], m: &Bitmap) {
-        let Some((search, before)) = self.accounts.after.take() else {
-            return;
-        };
-        let names = |s, e| word_context(t, m, s, e);
-        match search.go(t, 0, &self.header, names, |i| m.digits_end(i)) {
-            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
-            account::Found::Nothing => {
-                if let Some(end) = before {
-                    self.count_account(end);
-                }
-            }
-            account::Found::More(search) => self.accounts.after = Some((search, before)),
+        if let Some((search, before)) = self.accounts.after.take() {
+            self.search_after(search, t, m, 0, |_| before);
         }
     }
 
@@ -1281,12 +1270,12 @@ impl Scanner {
     #[inline(never)]
     fn tagged_accounts_in(&mut self, tagged: account::Tagged, t: &[u8]) {
         if let Some(mut cut) = self.accounts.tagged_cut.take() {
-            let room = account::MARKUP_ACCOUNT.saturating_sub(cut.len());
+            let room = account::TAGGED_ACCOUNT.saturating_sub(cut.len());
             cut.extend_from_slice(&t[..t.len().min(room)]);
             match tagged.number(&cut, 0) {
-                account::Markup::Account => self.accounts.tagged_found += 1,
+                account::AfterTag::Account => self.accounts.tagged_found += 1,
                 // All of this text was taken and more may follow.
-                account::Markup::More if t.len() < room => self.accounts.tagged_cut = Some(cut),
+                account::AfterTag::More if t.len() < room => self.accounts.tagged_cut = Some(cut),
                 _ => {}
             }
         }
@@ -1295,39 +1284,31 @@ impl Scanner {
         let k = (needle.len() - 1).min(self.accounts.tagged_tail.len());
         if k > 0 {
             let tail = std::mem::take(&mut self.accounts.tagged_tail);
-            let mut seam = [0u8; 16];
+            let mut buf = [0u8; 16];
             let head = &t[..t.len().min(needle.len() - 1)];
-            seam[..k].copy_from_slice(&tail[tail.len() - k..]);
-            seam[k..k + head.len()].copy_from_slice(head);
+            let seam = joined(&mut buf, &tail[tail.len() - k..], head);
             for p in 0..k {
-                if seam[p..k + head.len()].starts_with(needle) {
+                if seam[p..].starts_with(needle) {
                     let before = &tail[..tail.len() - k + p];
                     self.tagged_account(tagged, before, t, needle.len() - (k - p));
                 }
             }
             self.accounts.tagged_tail = tail;
         }
-        let finder = match tagged {
-            account::Tagged::Iso20022 => &*OTHR,
-            account::Tagged::SwiftMt => &*SWIFT_ACCOUNT,
-        };
-        let mut joined = [0u8; 2 * account::MARKUP_ACCOUNT];
-        for at in finder.find_iter(t) {
+        let mut window = [0u8; 2 * account::TAGGED_ACCOUNT];
+        for at in tagged.finder().find_iter(t) {
             // The bytes before the tag, with the last texts' where they begin before this one.
-            let before = if at >= account::MARKUP_ACCOUNT {
-                &t[at - account::MARKUP_ACCOUNT..at]
+            let before = if at >= account::TAGGED_ACCOUNT {
+                &t[at - account::TAGGED_ACCOUNT..at]
             } else {
-                let tail = &self.accounts.tagged_tail;
-                joined[..tail.len()].copy_from_slice(tail);
-                joined[tail.len()..tail.len() + at].copy_from_slice(&t[..at]);
-                &joined[..tail.len() + at]
+                joined(&mut window, &self.accounts.tagged_tail, &t[..at])
             };
             self.tagged_account(tagged, before, t, at + needle.len());
         }
         // The last bytes, for a tag near the next text's start.
-        let keep = t.len().min(account::MARKUP_ACCOUNT);
+        let keep = t.len().min(account::TAGGED_ACCOUNT);
         let excess =
-            (self.accounts.tagged_tail.len() + keep).saturating_sub(account::MARKUP_ACCOUNT);
+            (self.accounts.tagged_tail.len() + keep).saturating_sub(account::TAGGED_ACCOUNT);
         self.accounts
             .tagged_tail
             .drain(..excess.min(self.accounts.tagged_tail.len()));
@@ -1342,8 +1323,8 @@ impl Scanner {
             return;
         }
         match tagged.number(t, from) {
-            account::Markup::Account => self.accounts.tagged_found += 1,
-            account::Markup::More if t.len() - from < account::MARKUP_ACCOUNT => {
+            account::AfterTag::Account => self.accounts.tagged_found += 1,
+            account::AfterTag::More if t.len() - from < account::TAGGED_ACCOUNT => {
                 self.accounts.tagged_cut = Some(t[from..].to_vec());
             }
             _ => {}
@@ -1393,14 +1374,12 @@ impl Scanner {
     /// The end of a record of a format read by position: its bytes in this text are `line`
     /// (after those the last texts held, if it began there).
     fn record_end(&mut self, records: Records, line: &[u8]) {
-        let mut joined = [0u8; RECORD];
+        let mut buf = [0u8; RECORD];
         let r = if self.record_len == 0 {
             &line[..line.len().min(RECORD)]
         } else {
             let n = line.len().min(RECORD - self.record_len);
-            joined[..self.record_len].copy_from_slice(&self.record[..self.record_len]);
-            joined[self.record_len..self.record_len + n].copy_from_slice(&line[..n]);
-            &joined[..self.record_len + n]
+            joined(&mut buf, &self.record[..self.record_len], &line[..n])
         };
         match records {
             Records::Nacha => self.nacha_record(r),
@@ -1492,11 +1471,12 @@ struct Accounts {
     tagged_tail: Vec<u8>,
 }
 
-/// The tags account numbers are found by ([`Scanner::tagged_accounts_in`]).
-static OTHR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"<Othr>"));
-static SWIFT_ACCOUNT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b":/"));
+/// `a` then `b`, written into `buf` (which holds both).
+fn joined<'a>(buf: &'a mut [u8], a: &[u8], b: &[u8]) -> &'a [u8] {
+    buf[..a.len()].copy_from_slice(a);
+    buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+    &buf[..a.len() + b.len()]
+}
 
 /// Formats whose records are also read by position, beside the scan of their text.
 #[derive(Debug, Clone, Copy)]

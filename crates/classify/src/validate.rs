@@ -366,11 +366,13 @@ pub fn us_account_field(field: &[u8]) -> bool {
     us_account_field_bytes(field)
 }
 
+/// The low seven bits and the high bit of each of 16 bytes.
+const LOW7: u128 = 0x7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F;
+const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+
 /// The high bit of each byte of `w` that is an ASCII digit (the low seven bits of each byte
 /// added apart so that no carry crosses into the next byte).
 fn digit_bits(w: u128) -> u128 {
-    const LOW7: u128 = 0x7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
     let v = w ^ 0x3030_3030_3030_3030_3030_3030_3030_3030;
     // A byte of `v` below 10 stays below 0x80 when 0x76 is added; one of 10 or more does not.
     !(((v & LOW7) + 0x7676_7676_7676_7676_7676_7676_7676_7676) | v) & HIGH
@@ -378,8 +380,6 @@ fn digit_bits(w: u128) -> u128 {
 
 /// The high bit of each byte of `w` that is `byte`.
 fn byte_bits(w: u128, byte: u8) -> u128 {
-    const LOW7: u128 = 0x7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
     let v = w ^ (u128::from(byte) * 0x0101_0101_0101_0101_0101_0101_0101_0101);
     !(((v & LOW7) + LOW7) | v) & HIGH
 }
@@ -394,7 +394,7 @@ fn us_account_field_at_once(field: &[u8]) -> Option<bool> {
     let w = u128::from_le_bytes(*head);
     let digits = digit_bits(w);
     let blanks = byte_bits(w, b' ');
-    if digits | blanks != 0x8080_8080_8080_8080_8080_8080_8080_8080 {
+    if digits | blanks != HIGH {
         return None;
     }
     // The digits come first: as many as the bytes before the first blank.
@@ -404,7 +404,7 @@ fn us_account_field_at_once(field: &[u8]) -> Option<bool> {
         blanks.trailing_zeros() as usize / 8
     };
     let first_n = if n == 16 { !0 } else { (1u128 << (8 * n)) - 1 };
-    if digits != first_n & 0x8080_8080_8080_8080_8080_8080_8080_8080 {
+    if digits != first_n & HIGH {
         return Some(false);
     }
     let n = match last {
@@ -415,7 +415,7 @@ fn us_account_field_at_once(field: &[u8]) -> Option<bool> {
     // Not all zeros: some digit byte differs from `0`.
     let zeros = byte_bits(w, b'0');
     let nonzero = digits & !zeros != 0 || (n == 17 && last != b'0');
-    Some(n > 0 && US_ACCOUNT_DIGITS.contains(&n) && nonzero)
+    Some(US_ACCOUNT_DIGITS.contains(&n) && nonzero)
 }
 
 fn us_account_field_bytes(field: &[u8]) -> bool {
