@@ -127,6 +127,8 @@ pub(crate) struct After {
     crossed: usize,
     /// An account keyword was crossed.
     named: bool,
+    /// Nothing but blanks was crossed (the routing number may end a labelled line).
+    bare: bool,
     /// The field the search is in, when the file's header names columns.
     field: Option<usize>,
 }
@@ -139,6 +141,10 @@ pub(crate) enum Found {
     Nothing,
     /// The text ended first: go on in the next one.
     More(After),
+    /// Only blanks stand between the routing number and its line's end, which is followed by
+    /// the next line at this offset of the text: the number may be a labelled line's value
+    /// ([`labelled_above`], [`below`]).
+    LineEnd(usize),
 }
 
 impl After {
@@ -147,6 +153,7 @@ impl After {
         After {
             crossed: 0,
             named: false,
+            bare: true,
             field,
         }
     }
@@ -157,6 +164,7 @@ impl After {
         After {
             crossed: 0,
             named: true,
+            bare: false,
             field: None,
         }
     }
@@ -177,6 +185,16 @@ impl After {
                 return Found::Nothing;
             }
             let c = t[i];
+            if self.bare && matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+                if c == b'\n' {
+                    return Found::LineEnd(i + 1);
+                }
+                self.field = self.field.map(|f| f + usize::from(c == b'\t'));
+                self.crossed += 1;
+                i += 1;
+                continue;
+            }
+            self.bare = false;
             if c.is_ascii_digit() {
                 // Letters, an `@` or a decimal point glued to the digits make them part of
                 // something else.
@@ -301,6 +319,164 @@ fn run_before(
         .rposition(|b| !b.is_ascii_alphanumeric())
         .map_or(0, |p| p + 1);
     (start > 0 || whole).then_some((start, i))
+}
+
+/// Most bytes read around a routing number that is a labelled line's value: back over its
+/// label and the lines above it, and on over the lines below it.
+pub(crate) const LINES_BESIDE: usize = 256;
+
+/// Most lines above or below a labelled routing number's line that its account's line may be
+/// (wire instructions put the bank's name, the account's name or an address between).
+const LINES_APART: usize = 4;
+
+/// Most bytes of a label (`Beneficiary Bank ABA Routing Number: `).
+const LABEL: usize = 64;
+
+/// What a line of a block of labelled lines (`Account number: 123456789`) is.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// Its label names an account and its value is an account number, ending at this offset
+    /// of the line.
+    Account(usize),
+    /// Its label names a routing number: another pair begins.
+    Routing,
+    /// Nothing but blanks: the block ends.
+    Blank,
+    /// Anything else (`Account name: ACME Corp`, `Bank: …`).
+    Other,
+}
+
+/// Whether `label` is a label: words of letters and punctuation only, at least one letter, at
+/// most [`LABEL`] bytes. What its words name.
+fn label(label: &[u8]) -> Option<u8> {
+    if label.len() > LABEL
+        || !label.iter().any(u8::is_ascii_alphabetic)
+        || !label
+            .iter()
+            .all(|&c| c.is_ascii_alphabetic() || punctuation(c) || c == b'\t')
+    {
+        return None;
+    }
+    Some(
+        label
+            .split(|c| !c.is_ascii_alphabetic())
+            .fold(0, |named, word| named | names(word)),
+    )
+}
+
+/// Blanks: spaces, tabs and the carriage return of a CRLF line end.
+fn blank(c: &u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r')
+}
+
+/// What a whole line (without its line end) of a block of labelled lines is: a label, then a
+/// number or nothing that counts.
+fn line(line: &[u8]) -> Line {
+    let end = line.iter().rposition(|c| !blank(c)).map_or(0, |p| p + 1);
+    let start = line[..end].iter().position(|c| !blank(c)).unwrap_or(end);
+    if start == end {
+        return Line::Blank;
+    }
+    let Some(digit) = line[start..end].iter().position(u8::is_ascii_digit) else {
+        return Line::Other;
+    };
+    let Some(named) = label(&line[start..start + digit]) else {
+        return Line::Other;
+    };
+    if named & ROUTING != 0 {
+        Line::Routing
+    } else if named & ACCOUNT != 0 && validate::us_account(&line[start + digit..end]) {
+        Line::Account(end)
+    } else {
+        Line::Other
+    }
+}
+
+/// Whether a routing number whose line holds nothing else but blanks after it is a labelled
+/// line's value, and the account number of a labelled line above it: `window` holds the bytes
+/// before the routing number (at most [`LINES_BESIDE`]; `whole` when they begin at a line's
+/// start). Returns whether the line is labelled, and how many bytes before the routing number
+/// the account number above ends.
+pub(crate) fn labelled_above(window: &[u8], whole: bool) -> (bool, Option<usize>) {
+    // The routing number's line: its label.
+    let line_start = match window.iter().rposition(|&b| b == b'\n') {
+        Some(p) => p + 1,
+        None if whole => 0,
+        None => return (false, None),
+    };
+    let labelled = window[line_start..]
+        .iter()
+        .position(|c| !blank(c))
+        .and_then(|p| label(&window[line_start + p..]))
+        .is_some_and(|named| named & ROUTING != 0);
+    if !labelled {
+        return (false, None);
+    }
+    // The lines above, nearest first: those the window holds whole.
+    let mut end = line_start;
+    for _ in 0..LINES_APART {
+        let Some(last) = end.checked_sub(1) else {
+            break;
+        };
+        let start = match window[..last].iter().rposition(|&b| b == b'\n') {
+            Some(p) => p + 1,
+            None if whole => 0,
+            None => break,
+        };
+        match line(&window[start..last]) {
+            Line::Account(e) => return (true, Some(window.len() - (start + e))),
+            Line::Routing | Line::Blank => break,
+            Line::Other => end = start,
+        }
+    }
+    (true, None)
+}
+
+/// Where the search below a labelled routing number's line stands.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Below {
+    /// An account number, ending at this offset of the bytes.
+    Account(usize),
+    /// None below it.
+    Nothing,
+    /// The bytes ended first.
+    More,
+}
+
+/// The account number of a labelled line below a labelled routing number's: `b` holds the
+/// bytes from the line after the routing number's (at most [`LINES_BESIDE`]); `complete` when
+/// the file ended there. A line whose label names
+/// a routing number ends the search as soon as its label is read, before its number: so the
+/// search is always decided before the scanner meets the next routing number.
+pub(crate) fn below(b: &[u8], complete: bool) -> Below {
+    let mut start = 0;
+    for _ in 0..LINES_APART {
+        let (end, next) = match b[start..].iter().position(|&c| c == b'\n') {
+            Some(n) => (start + n, start + n + 1),
+            None if complete => (b.len(), b.len()),
+            None => {
+                // A line still cut: its label, once its number begins, may already decide.
+                let rest = &b[start..];
+                let routing = rest.iter().position(u8::is_ascii_digit).is_some_and(|d| {
+                    let from = rest[..d].iter().position(|c| !blank(c)).unwrap_or(d);
+                    label(&rest[from..d]).is_some_and(|named| named & ROUTING != 0)
+                });
+                // A line longer than the bytes read is not one of a block.
+                return if routing || b.len() >= LINES_BESIDE {
+                    Below::Nothing
+                } else {
+                    Below::More
+                };
+            }
+        };
+        match line(&b[start..end]) {
+            Line::Account(e) => return Below::Account(start + e),
+            Line::Routing | Line::Blank => return Below::Nothing,
+            Line::Other if next >= b.len() && complete => return Below::Nothing,
+            Line::Other => start = next,
+        }
+    }
+    Below::Nothing
 }
 
 /// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account
@@ -612,5 +788,113 @@ mod tests {
         let header = [0, ACCOUNT, ROUTING];
         assert_eq!(within(b"x,12345678,", true, Some(2), &header), Some(1));
         assert_eq!(within(b"12345678,x,", true, Some(2), &header), None);
+    }
+
+    #[test]
+    fn lines_of_a_labelled_block() {
+        let l = |s: &str| line(s.as_bytes());
+        assert_eq!(l("Account Number: 123456789"), Line::Account(25));
+        assert_eq!(l("  Acct #: 0012345678\r"), Line::Account(20));
+        assert_eq!(
+            l("Beneficiary account no.\t4121234567  "),
+            Line::Account(34)
+        );
+        assert_eq!(l("ABA/Routing #: 021000021"), Line::Routing);
+        assert_eq!(l("Routing number: 12"), Line::Routing);
+        assert_eq!(l(" \t\r"), Line::Blank);
+        assert_eq!(l(""), Line::Blank);
+        assert_eq!(l("Account name: ACME Corp"), Line::Other);
+        assert_eq!(l("Account number: 1234 5678"), Line::Other, "grouped");
+        assert_eq!(l("Account number: 123"), Line::Other, "too short");
+        assert_eq!(l("Account number: 12345678.50"), Line::Other);
+        assert_eq!(
+            l("Account 2: 12345678"),
+            Line::Other,
+            "a digit in the label"
+        );
+        assert_eq!(l("Amount: 12345678"), Line::Other);
+        assert_eq!(l("Bank address: 270 Park Avenue"), Line::Other);
+        assert_eq!(l("<b>Account</b>: 12345678"), Line::Other, "not a label");
+    }
+
+    #[test]
+    fn a_labelled_block_above() {
+        let above = |s: &str, whole| labelled_above(s.as_bytes(), whole);
+        assert_eq!(
+            above("Account Number: 123456789\nRouting Number: ", true),
+            (true, Some(17))
+        );
+        assert_eq!(
+            above(
+                "x\nAccount: 12345678\r\nAccount name: ACME\r\nBank: Chase\r\nABA: ",
+                false
+            ),
+            (true, Some(40))
+        );
+        // Not labelled: the routing number's line says more than a label, or its start is cut.
+        assert_eq!(
+            above("Account: 12345678\npay to ABA 1, ABA ", true),
+            (false, None)
+        );
+        assert_eq!(above("Account: 12345678\nwire 5 ABA ", true), (false, None));
+        assert_eq!(above("ABA ", false), (false, None));
+        assert_eq!(above("ABA ", true), (true, None));
+        // A blank line, another routing number, too many lines between, a cut line.
+        assert_eq!(above("Account: 12345678\n\nABA: ", true), (true, None));
+        assert_eq!(
+            above("Account: 12345678\nRouting: 026009593\nABA: ", true),
+            (true, None)
+        );
+        assert_eq!(
+            above("Account: 12345678\na\nb\nc\nd\nABA: ", true),
+            (true, None)
+        );
+        assert_eq!(
+            above("Account: 12345678\na\nb\nc\nABA: ", true),
+            (true, Some(12))
+        );
+        assert_eq!(above("ount: 12345678\nABA: ", false), (true, None));
+    }
+
+    #[test]
+    fn a_labelled_block_below() {
+        let b = |s: &str, end| below(s.as_bytes(), end);
+        assert_eq!(b("Account Number: 123456789\n", false), Below::Account(25));
+        assert_eq!(b("Account Number: 123456789", true), Below::Account(25));
+        assert_eq!(
+            b("Account name: ACME\r\nAcct: 12345678\r\n", false),
+            Below::Account(34)
+        );
+        assert_eq!(b("\nAccount Number: 123456789\n", false), Below::Nothing);
+        assert_eq!(
+            b("Routing: 026009593\nAccount: 1234567\n", false),
+            Below::Nothing
+        );
+        assert_eq!(b("a\nb\nc\nd\nAccount: 1234567\n", false), Below::Nothing);
+        assert_eq!(b("a\nb\nc\nAccount: 1234567\n", false), Below::Account(22));
+        assert_eq!(b("Bank: Chase", true), Below::Nothing);
+        // Not yet decided, or decided by a routing number's label before its number ends.
+        assert_eq!(b("Account Number: 123456789", false), Below::More);
+        assert_eq!(b("Account Num", false), Below::More);
+        assert_eq!(b("Bank: Chase\nABA routing: 0", false), Below::Nothing);
+        // A line longer than what is read is no block's.
+        let long = format!("Note: {}", "x".repeat(LINES_BESIDE));
+        assert_eq!(b(&long[..LINES_BESIDE], false), Below::Nothing);
+    }
+
+    #[test]
+    fn after_a_routing_number_its_line_ends() {
+        let t = b" \t \r\nAccount: 1";
+        let end = |i: usize| i + t[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        assert!(matches!(
+            After::new(None).go(t, 0, b"", |s, e| names(&t[s..e]), end),
+            Found::LineEnd(5)
+        ));
+        // Not after anything but blanks.
+        let t = b" acct\nAccount: 1";
+        assert!(matches!(
+            After::new(None).go(t, 0, b"", |s, e| names(&t[s..e]), end),
+            Found::Nothing
+        ));
     }
 }

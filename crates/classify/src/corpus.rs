@@ -531,15 +531,41 @@ fn account_number(rng: &mut Rng) -> String {
     a
 }
 
-/// Remittance instructions: account numbers after and before their routing numbers, and lines
-/// where the number beside a routing number is not an account, or the routing number is a near
-/// miss.
+/// Remittance instructions: account numbers after and before their routing numbers, on their
+/// line or in wire instructions' labelled lines, and lines where the number beside a routing
+/// number is not an account, or the routing number is a near miss.
 fn remittance(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut s = String::from("Remittance instructions on file\n\n");
     for i in 0..120 {
         let (nm, routing, acct) = (name(rng), aba(rng), account_number(rng));
-        let line = match i % 6 {
+        let line = match i % 9 {
+            // Wire instructions: labelled lines, the account's below its routing number's with
+            // other lines between, or above it; a blank line or a second block between them.
+            6 => {
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+                format!(
+                    "Wire instructions for {nm}:\nBank: First Example Bank, N.A.\nABA Routing Number: {routing}\nAccount Name: {nm}\nAccount Number: {acct}\nReference: invoice {}",
+                    rng.digits(6)
+                )
+            }
+            7 => {
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+                format!("Account #: {acct}\r\nRouting #: {routing}\r")
+            }
+            8 => {
+                t.add(Class::AbaRouting, 1);
+                if rng.below(2) == 0 {
+                    format!("Routing number: {routing}\n\nAccount number: {acct}")
+                } else {
+                    format!(
+                        "Account number: {acct}\nRouting number: {}\nRouting number: {routing}",
+                        spoil_last(&aba(rng))
+                    )
+                }
+            }
             0 => {
                 t.add(Class::AbaRouting, 1);
                 t.add(Class::UsBankAccount, 1);

@@ -171,6 +171,16 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
                 ));
                 t.add(Class::UsSsn, 1);
             }
+            4 if i / 6 % 3 == 2 => {
+                // Typed as labelled lines.
+                s.push_str(&format!(
+                    "New payroll deposit details from the customer:\n  Bank name - First Example Bank\n  Routing number - {}\n  Account number - {}\n",
+                    aba(rng),
+                    rng.digits(11),
+                ));
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+            }
             4 => {
                 if i % 12 == 4 {
                     s.push_str(&format!(

@@ -463,9 +463,12 @@ impl Scanner {
             self.start();
         }
         self.scan(&[], true);
-        // The file ended before the search after a routing number decided.
-        if let Some((_, Some(end))) = self.accounts.after.take() {
-            self.count_account(end);
+        // The file ended before the search after a routing number decided: so did its line.
+        if let Some((_, beside)) = self.accounts.after.take() {
+            self.line_ended(beside, &[], 0, true);
+        }
+        if let Some((lines, start)) = self.accounts.below.take() {
+            self.search_below(lines, start, &[], true);
         }
         // An ISO 20022 or SWIFT MT message whose banks are named by ABA routing numbers: its
         // accounts of a US account's form are accounts at those banks, at most one per routing
@@ -604,7 +607,7 @@ impl Scanner {
         if self.quoted {
             self.in_quotes = m.unquote_separators(t, self.in_quotes);
         }
-        if self.accounts.after.is_some() {
+        if self.accounts.after.is_some() || self.accounts.below.is_some() {
             self.account_search_goes_on(t, &m);
         }
         if let Some(tagged) = self.accounts.tagged {
@@ -678,7 +681,7 @@ impl Scanner {
         self.fold_words(t, &m, t.len());
         // The line goes on in the next text: its field index is carried, and its last bytes.
         self.field_at(&m, t.len());
-        self.keep_line_tail(t);
+        self.keep_tail(t);
         self.text_start += t.len() as u64;
         self.bitmap = m;
     }
@@ -1147,30 +1150,96 @@ impl Scanner {
             Some(self.field)
         };
         let search = account::After::new(field);
-        self.search_after(search, t, m, at + 9, |s| s.account_before(t, m, at, field));
+        self.search_after(search, t, m, at + 9, |s, lines| {
+            s.beside(t, m, at, field, lines)
+        });
+    }
+
+    /// What stands before the routing number that counted at `at` (in field `field` where a
+    /// header names columns): an account number before it on its line; unless one is, and when
+    /// `lines` asks, whether it is a labelled line's value and an account number on a labelled
+    /// line above.
+    fn beside(&self, t: &[u8], m: &Bitmap, at: usize, field: Option<usize>, lines: bool) -> Beside {
+        let line = self.account_before(t, m, at, field);
+        // Labelled lines are text's: not a table's rows, a format's records or tags.
+        let text = self.header.is_empty()
+            && self.fixed.is_empty()
+            && !self.table
+            && self.records.is_none()
+            && self.accounts.tagged.is_none();
+        if !lines || line.is_some() || !text {
+            return Beside {
+                line,
+                ..Beside::default()
+            };
+        }
+        let mut buf = [0u8; account::LINES_BESIDE];
+        let (window, whole) = self.bytes_before(t, at, account::LINES_BESIDE, &mut buf);
+        let (labelled, above) = account::labelled_above(window, whole);
+        Beside {
+            line,
+            labelled,
+            above: above.map(|gap| self.text_start + at as u64 - gap as u64),
+        }
     }
 
     /// Runs a search for the account number after a routing number over `t` from `from`: an
-    /// account found counts; else the one `before` gives (where an account number before the
-    /// routing number ends), once it is known that none follows (in this text or a later one).
+    /// account found counts; else what `before` gives ([`Beside`]; `true`: with the labelled
+    /// lines), once it is known that none follows (in this text or a later one).
     fn search_after(
         &mut self,
         search: account::After,
         t: &[u8],
         m: &Bitmap,
         from: usize,
-        before: impl FnOnce(&Self) -> Option<u64>,
+        before: impl FnOnce(&Self, bool) -> Beside,
     ) {
         let names = |s, e| word_context(t, m, s, e);
         let digits_end = |i| m.digits_end(i);
         match search.go(t, from, &self.header, names, digits_end) {
             account::Found::Account(end) => self.count_account(self.text_start + end as u64),
             account::Found::Nothing => {
-                if let Some(end) = before(self) {
+                if let Some(end) = before(self, false).line {
                     self.count_account(end);
                 }
             }
-            account::Found::More(search) => self.accounts.after = Some((search, before(self))),
+            account::Found::LineEnd(next) => {
+                let beside = before(self, true);
+                self.line_ended(beside, t, next, false);
+            }
+            account::Found::More(search) => {
+                self.accounts.after = Some((search, before(self, true)));
+            }
+        }
+    }
+
+    /// The line of a routing number that counted ended with nothing after the number but
+    /// blanks (the next line at `t[next]`): an account number before it on its line counts;
+    /// else, if the number is a labelled line's value, the account number of a labelled line
+    /// above it that did not count yet (`Account number: …` written first), else of one below
+    /// (`end`: the file ended with the line).
+    fn line_ended(&mut self, beside: Beside, t: &[u8], next: usize, end: bool) {
+        if let Some(end) = beside.line {
+            self.count_account(end);
+        } else if beside.labelled {
+            match beside.above.filter(|&end| end > self.accounts.end) {
+                Some(end) => self.count_account(end),
+                None => {
+                    self.search_below(Vec::new(), self.text_start + next as u64, &t[next..], end)
+                }
+            }
+        }
+    }
+
+    /// Goes on with the search below a labelled routing number's line over `t`: `lines` holds
+    /// what the last texts gave it, from `start` in the file; `end` when the file ended.
+    fn search_below(&mut self, mut lines: Vec<u8>, start: u64, t: &[u8], end: bool) {
+        let room = account::LINES_BESIDE - lines.len();
+        lines.extend_from_slice(&t[..t.len().min(room)]);
+        match account::below(&lines, end) {
+            account::Below::Account(e) => self.count_account(start + e as u64),
+            account::Below::Nothing => {}
+            account::Below::More => self.accounts.below = Some((lines, start)),
         }
     }
 
@@ -1187,26 +1256,45 @@ impl Scanner {
             return false;
         }
         self.counts.add(Class::AbaRouting, 1);
-        self.search_after(account::After::named(), t, m, at + 9, |_| None);
+        self.search_after(account::After::named(), t, m, at + 9, |_, _| {
+            Beside::default()
+        });
         true
     }
 
     /// Whether the current line's bytes before `t[at]` are `want` (reading back into the
     /// texts before this one where the line began there).
     fn line_before_is(&self, t: &[u8], at: usize, want: &[u8]) -> bool {
-        let here = &t[at.saturating_sub(want.len() + 1)..at];
-        if let Some(p) = here.iter().rposition(|&b| b == b'\n') {
-            return &here[p + 1..] == want;
+        let mut buf = [0u8; 8];
+        let n = (want.len() + 1).min(buf.len());
+        let (here, whole) = self.bytes_before(t, at, n, &mut buf);
+        match here.iter().rposition(|&b| b == b'\n') {
+            Some(p) => &here[p + 1..] == want,
+            None => whole && here == want,
         }
-        if at > want.len() {
-            return false;
+    }
+
+    /// The `n` bytes of the file before `t[at]` (fewer at its start): a slice of `t`, or,
+    /// where they begin in the texts before, those texts' last bytes and this one's written
+    /// into `buf` (which holds `n`). And whether they begin at a line's start.
+    fn bytes_before<'a>(
+        &self,
+        t: &'a [u8],
+        at: usize,
+        n: usize,
+        buf: &'a mut [u8],
+    ) -> (&'a [u8], bool) {
+        let tail = &self.accounts.tail;
+        let from = at.saturating_sub(n);
+        if from > 0 || tail.is_empty() {
+            return (&t[from..at], from == 0 || t[from - 1] == b'\n');
         }
-        // The line began in the texts before this one, or this text begins it.
-        let tail = &self.accounts.line_tail;
-        !self.accounts.line_tail_cut
-            && tail.len() + at == want.len()
-            && tail[..] == want[..tail.len()]
-            && t[..at] == want[tail.len()..]
+        let k = (n - at).min(tail.len());
+        let whole = match tail.len() - k {
+            0 => !self.accounts.tail_cut,
+            before => tail[before - 1] == b'\n',
+        };
+        (joined(buf, &tail[tail.len() - k..], &t[..at]), whole)
     }
 
     /// In a fixed-width table, the number after the routing number at `at` across spaces, when
@@ -1233,32 +1321,28 @@ impl Scanner {
         // from this text, and from the texts before when it began less than
         // [`account::BESIDE`] bytes before.
         let from = at.saturating_sub(account::BESIDE);
-        let here = &t[from..at];
-        let gap = if from > 0 || self.accounts.line_tail.is_empty() {
-            let whole = from == 0 && !self.accounts.line_tail_cut;
+        let gap = if from > 0 || self.accounts.tail.is_empty() {
+            let whole = from == 0 || t[from - 1] == b'\n';
             let names = |s, e| word_context(t, m, from + s, from + e);
-            account::before(here, whole, field, &self.header, names)?
+            account::before(&t[from..at], whole, field, &self.header, names)?
         } else {
-            let mut window = [0u8; 2 * account::BESIDE];
-            let line = joined(&mut window, &self.accounts.line_tail, here);
+            let mut window = [0u8; account::BESIDE];
+            let (line, whole) = self.bytes_before(t, at, account::BESIDE, &mut window);
             let names = |s, e| account::names(&line[s..e]);
-            account::before(
-                line,
-                !self.accounts.line_tail_cut,
-                field,
-                &self.header,
-                names,
-            )?
+            account::before(line, whole, field, &self.header, names)?
         };
         Some(self.text_start + at as u64 - gap as u64)
     }
 
-    /// Goes on with the search after a routing number that the last text ended in.
+    /// Goes on with the search after or below a routing number that the last text ended in.
     #[cold]
     #[inline(never)]
     fn account_search_goes_on(&mut self, t: &[u8], m: &Bitmap) {
+        if let Some((lines, start)) = self.accounts.below.take() {
+            self.search_below(lines, start, t, false);
+        }
         if let Some((search, before)) = self.accounts.after.take() {
-            self.search_after(search, t, m, 0, |_| before);
+            self.search_after(search, t, m, 0, |_, _| before);
         }
     }
 
@@ -1339,36 +1423,22 @@ impl Scanner {
         }
     }
 
-    /// Keeps the last bytes of the line `t` ends in (for [`Scanner::account_beside`]).
-    #[inline(never)]
-    fn keep_line_tail(&mut self, t: &[u8]) {
-        let from = t.len().saturating_sub(account::BESIDE);
-        match t[from..].iter().rposition(|&b| b == b'\n') {
-            Some(p) => {
-                self.accounts.line_tail.clear();
-                self.accounts
-                    .line_tail
-                    .extend_from_slice(&t[from + p + 1..]);
-                self.accounts.line_tail_cut = false;
-            }
-            None if from > 0 => {
-                self.accounts.line_tail.clear();
-                self.accounts.line_tail.extend_from_slice(&t[from..]);
-                self.accounts.line_tail_cut = true;
-            }
-            None => {
-                self.accounts.line_tail.extend_from_slice(t);
-                let excess = self
-                    .accounts
-                    .line_tail
-                    .len()
-                    .saturating_sub(account::BESIDE);
-                if excess > 0 {
-                    self.accounts.line_tail.drain(..excess);
-                    self.accounts.line_tail_cut = true;
-                }
-            }
+    /// Keeps the last bytes of the file (for [`Scanner::bytes_before`]), and whether they
+    /// begin at a line's start.
+    fn keep_tail(&mut self, t: &[u8]) {
+        let a = &mut self.accounts;
+        let keep = t.len().min(account::LINES_BESIDE);
+        let drop = (a.tail.len() + keep).saturating_sub(account::LINES_BESIDE);
+        let before = if keep < t.len() {
+            Some(t[t.len() - keep - 1])
+        } else {
+            drop.checked_sub(1).map(|p| a.tail[p])
+        };
+        if let Some(b) = before {
+            a.tail_cut = b != b'\n';
         }
+        a.tail.drain(..drop);
+        a.tail.extend_from_slice(&t[t.len() - keep..]);
     }
 
     /// The end of a record of a format read by position: its bytes in this text are `line`
@@ -1451,14 +1521,16 @@ fn bai2_field(record: &[u8], n: usize) -> &[u8] {
 #[derive(Default)]
 struct Accounts {
     /// A search for the account number after a routing number, going on from the last text,
-    /// and where an account number before that routing number ends (counted if the search
-    /// finds none).
-    after: Option<(account::After, Option<u64>)>,
-    /// The current line's last bytes in the texts before this one (at most
-    /// [`account::BESIDE`]), and whether the line began before them: what an account number
-    /// written before its routing number is looked for in.
-    line_tail: Vec<u8>,
-    line_tail_cut: bool,
+    /// and what stands before that routing number (for when the search finds none).
+    after: Option<(account::After, Beside)>,
+    /// A search below a labelled routing number's line going on from the last text: the
+    /// bytes it has read, and where in the file they begin.
+    below: Option<(Vec<u8>, u64)>,
+    /// The file's last bytes in the texts before this one (at most
+    /// [`account::LINES_BESIDE`]), and whether they begin inside a line: what an account
+    /// number written before its routing number is looked for in.
+    tail: Vec<u8>,
+    tail_cut: bool,
     /// Where in the file the last account number counted ends (one counts once).
     end: u64,
     /// A format whose account numbers are found by their tags, and those of a US account's
@@ -1469,6 +1541,19 @@ struct Accounts {
     tagged_found: u64,
     tagged_cut: Option<Vec<u8>>,
     tagged_tail: Vec<u8>,
+}
+
+/// What stands before a routing number that counted, for when nothing after it on its line is
+/// its account number.
+#[derive(Debug, Clone, Copy, Default)]
+struct Beside {
+    /// Where in the file an account number before it on its line ends.
+    line: Option<u64>,
+    /// It is a labelled line's value (`ABA routing number: 021000021`): its account number
+    /// may be a labelled line's above or below.
+    labelled: bool,
+    /// Where in the file the account number of a labelled line above it ends.
+    above: Option<u64>,
 }
 
 /// `a` then `b`, written into `buf` (which holds both).

@@ -434,6 +434,102 @@ fn account_numbers_beside_routing_numbers_whatever_the_chunks() {
     }
 }
 
+/// Wire instructions in labelled lines (`Routing number: …` on one line, `Account number: …`
+/// on another, either first, other labelled lines between): each routing number's account
+/// counts once, the nearest above first, however the text is cut into chunks.
+#[test]
+fn account_numbers_in_labelled_lines_whatever_the_chunks() {
+    let blocks = [
+        // Below, with lines between; CRLF.
+        (
+            "Wire instructions\r\nBank: JPMorgan Chase Bank, N.A.\r\nABA Routing Number: 021000021\r\nAccount Name: ACME Corp\r\nAccount Number: 4121234567\r\nSWIFT: CHASUS33\r\n\r\n",
+            1,
+            1,
+        ),
+        // Above.
+        (
+            "Account number: 123456789\nRouting number: 011000015\n\n",
+            1,
+            1,
+        ),
+        // Pairs, account first, one after the other: each takes the one above it.
+        (
+            "Account: 11112222\nABA: 026009593\nAccount: 33334444\nABA: 121000248\n\n",
+            2,
+            2,
+        ),
+        // Pairs, routing number first: the account above was taken, so the one below.
+        (
+            "Routing #: 026009593\nAcct #: 55556666\nRouting #: 121000248\nAcct #: 77778888\n\n",
+            2,
+            2,
+        ),
+        // A blank line between, too many lines between, another routing number between.
+        (
+            "ABA routing: 021000021\n\nAccount number: 12345678\n\n",
+            1,
+            0,
+        ),
+        (
+            "ABA routing: 021000021\na\nb\nc\nd\nAccount number: 12345678\n\n",
+            1,
+            0,
+        ),
+        (
+            "Account number: 12345678\nRouting: 021000022\nRouting: 011000015\n\n",
+            1,
+            0,
+        ),
+        // An invalid routing number; a routing number that is not a labelled line's value.
+        (
+            "Routing number: 021000022\nAccount number: 12345678\n\n",
+            0,
+            0,
+        ),
+        (
+            "Wire by ABA 021000021 today\nAccount number: 12345678\n\n",
+            1,
+            0,
+        ),
+        ("Ref 1: ABA 021000021\nAccount number: 12345678\n\n", 1, 0),
+        // The account's value is not an account number.
+        (
+            "ABA: 021000021\nAccount: ACME-1\nAccount number: 1234 5678\n\n",
+            1,
+            0,
+        ),
+    ];
+    let mut text = String::new();
+    let (mut routings, mut accounts) = (0, 0);
+    for _ in 0..20 {
+        for (block, r, a) in blocks {
+            text.push_str(block);
+            routings += r;
+            accounts += a;
+        }
+    }
+    for (block, r, a) in blocks {
+        let found = classify(block.as_bytes()).counts;
+        assert_eq!(found.get(Class::AbaRouting), r, "{block:?}");
+        assert_eq!(found.get(Class::UsBankAccount), a, "{block:?}");
+    }
+    let whole = classify(text.as_bytes()).counts;
+    assert_eq!(whole.get(Class::AbaRouting), routings);
+    assert_eq!(whole.get(Class::UsBankAccount), accounts);
+    for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
+        assert_eq!(
+            scan_in_chunks(text.as_bytes(), &[size]),
+            whole,
+            "chunks of {size}"
+        );
+    }
+    // The file ends with the block.
+    let end = classify(b"Account: 12345678\nABA: 021000021").counts;
+    assert_eq!(end.get(Class::UsBankAccount), 1);
+    let end = classify(b"ABA: 021000021\r\nAccount: 12345678").counts;
+    assert_eq!(end.get(Class::UsBankAccount), 1);
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.
