@@ -2,13 +2,16 @@
 //!
 //! An account number has no checksum and no form of its own (4 to 17 digits, as an amount, a
 //! date or an invoice number may be), so it counts only where a valid routing number stands
-//! beside it on the same line and the text names it as an account:
+//! beside it and the text names it as an account:
 //! - after the routing number, across separators and [`FILLER`] words, named by an account
 //!   keyword between them (`ABA 021000021 acct 123456789`) or by its column's header in a
 //!   delimited file (`routing_number,account_number`);
 //! - before it, with nothing between but separators, words naming the routing number and
 //!   [`FILLER`], and itself named the same way (`Account number: 123456789, routing number:
-//!   021000021`).
+//!   021000021`);
+//! - in wire instructions' labelled lines, where the routing number is a line's value after a
+//!   label (`ABA Routing Number: 021000021`): the account number of a labelled line above or
+//!   below (`Account Number: 4121234567`), a few lines apart ([`labelled_above`], [`below`]).
 //!
 //! In ISO 20022 and SWIFT MT an account has a tag of its own ([`Tagged`]: `<Othr>` inside an
 //! account element, a customer field's `:/`), found apart from the routing numbers and counted
@@ -16,7 +19,7 @@
 //! read by position instead ([`crate::scan`]).
 //!
 //! Pure functions over bytes; the scanner decides when to ask and keeps what must cross from
-//! one text to the next (a search under way, the line's bytes before the text, a tag cut).
+//! one text to the next (a search under way, the file's last bytes before the text, a tag cut).
 
 use crate::scan::{ACCOUNT, ROUTING, keyword};
 use crate::validate;

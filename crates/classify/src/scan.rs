@@ -115,8 +115,10 @@ impl Counts {
 /// before may hold classes its stored classification does not list (`classify run` classifies
 /// such files again, or lists classes it does not hold). 1: the first rules; 2 (2026-12-04): US
 /// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
-/// names columns only in a table, fixed-width tables' headers, and quoted fields' separators.
-pub const RULES: u32 = 2;
+/// names columns only in a table, fixed-width tables' headers, and quoted fields' separators;
+/// 3 (2026-12-04): US bank account numbers in labelled lines above or below their routing
+/// numbers' (wire instructions).
+pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1768,7 +1770,7 @@ pub const MAX_ENCODED: usize = 4096;
 impl Classification {
     /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order,
     /// and the rules' version when not 1 (for example
-    /// `card_number=12;iban=3;format=iso20022:pain.001.001.09;rules=2`).
+    /// `card_number=12;iban=3;format=iso20022:pain.001.001.09;rules=3`).
     pub fn encode(&self) -> String {
         let mut items: Vec<String> = self
             .counts
