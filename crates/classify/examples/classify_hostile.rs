@@ -43,6 +43,15 @@ fn main() {
             repeated("aba 021000021 routing "),
         ),
         ("line ends only", repeated("\n")),
+        (
+            "labelled routing lines, lines between",
+            repeated("ABA: 021000021\nBank: x\nNote: y\nName: z\n"),
+        ),
+        (
+            "labelled routing and account lines",
+            repeated("Account: 12345678\nABA: 021000021\n"),
+        ),
+        ("labelled routing lines only", repeated("ABA: 021000021\n")),
     ];
     // ISO 20022 (its layout's line ends do not end a keyword's reach; accounts are looked
     // for at each `Othr>`).

@@ -1237,11 +1237,23 @@ impl Scanner {
     /// what the last texts gave it, from `start` in the file; `end` when the file ended.
     fn search_below(&mut self, mut lines: Vec<u8>, start: u64, t: &[u8], end: bool) {
         let room = account::LINES_BESIDE - lines.len();
-        lines.extend_from_slice(&t[..t.len().min(room)]);
-        match account::below(&lines, end) {
+        let t = &t[..t.len().min(room)];
+        // Read where they stand when this text holds them all (copied only to go on).
+        let read = if lines.is_empty() {
+            t
+        } else {
+            lines.extend_from_slice(t);
+            &lines
+        };
+        match account::below(read, end) {
             account::Below::Account(e) => self.count_account(start + e as u64),
             account::Below::Nothing => {}
-            account::Below::More => self.accounts.below = Some((lines, start)),
+            account::Below::More => {
+                if lines.is_empty() {
+                    lines.extend_from_slice(t);
+                }
+                self.accounts.below = Some((lines, start));
+            }
         }
     }
 
