@@ -116,6 +116,12 @@ fn main() {
     wide.push(b'\n');
     wide.extend(repeated("4111111111111111,"));
     shapes.push(("a header of 20,000 columns", wide));
+    // Rows of a routing number with an account column before it, a quoted field between (each
+    // row read back to its start).
+    let mut rows: Vec<u8> = b"account_number,name,routing_number\n".to_vec();
+    rows.extend(repeated("12345678,\"a,b\",021000021\n"));
+    rows.truncate(SIZE);
+    shapes.push(("table rows of account and routing", rows));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {

@@ -11,7 +11,10 @@
 //!   021000021`);
 //! - in wire instructions' labelled lines, where the routing number is a line's value after a
 //!   label (`ABA Routing Number: 021000021`): the account number of a labelled line above or
-//!   below (`Account Number: 4121234567`), a few lines apart ([`labelled_above`], [`below`]).
+//!   below (`Account Number: 4121234567`), a few lines apart ([`labelled_above`], [`below`]);
+//! - in a delimited table whose header names account columns, the nearest one in the routing
+//!   number's row, whatever columns stand between, unless a bank's column (another routing
+//!   number, a BIC, an IBAN) does ([`row_after`], [`row_before`]).
 //!
 //! In ISO 20022 and SWIFT MT an account has a tag of its own ([`Tagged`]: `<Othr>` inside an
 //! account element, a customer field's `:/`), found apart from the routing numbers and counted
@@ -21,7 +24,7 @@
 //! Pure functions over bytes; the scanner decides when to ask and keeps what must cross from
 //! one text to the next (a search under way, the file's last bytes before the text, a tag cut).
 
-use crate::scan::{ACCOUNT, ROUTING, keyword};
+use crate::scan::{ACCOUNT, BIC, CARD, IBAN, ROUTING, keyword};
 use crate::validate;
 
 /// Most bytes between a routing number and its account number (either side).
@@ -324,9 +327,10 @@ fn run_before(
     (start > 0 || whole).then_some((start, i))
 }
 
-/// Most bytes read around a routing number that is a labelled line's value: back over its
-/// label and the lines above it, and on over the lines below it.
-pub(crate) const LINES_BESIDE: usize = 256;
+/// Most bytes read around a routing number for an account number on another line or in
+/// another column: back over a labelled line's label and the lines above it and on over the
+/// lines below it; a delimited table's row before and after it.
+pub(crate) const FAR: usize = 256;
 
 /// Most lines above or below a labelled routing number's line that its account's line may be
 /// (wire instructions put the bank's name, the account's name or an address between).
@@ -397,7 +401,7 @@ fn line(line: &[u8]) -> Line {
 
 /// Whether a routing number whose line holds nothing else but blanks after it is a labelled
 /// line's value, and the account number of a labelled line above it: `window` holds the bytes
-/// before the routing number (at most [`LINES_BESIDE`]; `whole` when they begin at a line's
+/// before the routing number (at most [`FAR`]; `whole` when they begin at a line's
 /// start). Returns whether the line is labelled, and how many bytes before the routing number
 /// the account number above ends.
 pub(crate) fn labelled_above(window: &[u8], whole: bool) -> (bool, Option<usize>) {
@@ -435,9 +439,10 @@ pub(crate) fn labelled_above(window: &[u8], whole: bool) -> (bool, Option<usize>
     (true, None)
 }
 
-/// Where the search below a labelled routing number's line stands.
+/// Where a search that reads on past a routing number stands (below its labelled line, or
+/// along its table row).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Below {
+pub(crate) enum Onward {
     /// An account number, ending at this offset of the bytes.
     Account(usize),
     /// None below it.
@@ -447,11 +452,11 @@ pub(crate) enum Below {
 }
 
 /// The account number of a labelled line below a labelled routing number's: `b` holds the
-/// bytes from the line after the routing number's (at most [`LINES_BESIDE`]); `complete` when
+/// bytes from the line after the routing number's (at most [`FAR`]); `complete` when
 /// the file ended there. A line whose label names
 /// a routing number ends the search as soon as its label is read, before its number: so the
 /// search is always decided before the scanner meets the next routing number.
-pub(crate) fn below(b: &[u8], complete: bool) -> Below {
+pub(crate) fn below(b: &[u8], complete: bool) -> Onward {
     let mut start = 0;
     for _ in 0..LINES_APART {
         let (end, next) = match b[start..].iter().position(|&c| c == b'\n') {
@@ -465,21 +470,123 @@ pub(crate) fn below(b: &[u8], complete: bool) -> Below {
                     label(&rest[from..d]).is_some_and(|named| named & ROUTING != 0)
                 });
                 // A line longer than the bytes read is not one of a block.
-                return if routing || b.len() >= LINES_BESIDE {
-                    Below::Nothing
+                return if routing || b.len() >= FAR {
+                    Onward::Nothing
                 } else {
-                    Below::More
+                    Onward::More
                 };
             }
         };
         match line(&b[start..end]) {
-            Line::Account(e) => return Below::Account(start + e),
-            Line::Routing | Line::Blank => return Below::Nothing,
-            Line::Other if next >= b.len() && complete => return Below::Nothing,
+            Line::Account(e) => return Onward::Account(start + e),
+            Line::Routing | Line::Blank => return Onward::Nothing,
+            Line::Other if next >= b.len() && complete => return Onward::Nothing,
             Line::Other => start = next,
         }
     }
-    Below::Nothing
+    Onward::Nothing
+}
+
+/// Whether a table's column whose header names `h` holds account numbers: it names an
+/// account and neither a routing number, a card nor an IBAN (`account_routing_number` is the
+/// routing number's column).
+pub(crate) fn account_column(h: u8) -> bool {
+    h & ACCOUNT != 0 && h & (ROUTING | CARD | IBAN) == 0
+}
+
+/// Whether a table's column whose header names `h` identifies a bank (a routing number, a
+/// BIC, an IBAN): an account column on its far side belongs to that bank, not to the routing
+/// number on its near side (`account;bic;routing_number`: the account is at the BIC's bank).
+fn bank_column(h: u8) -> bool {
+    h & (ROUTING | BIC | IBAN) != 0
+}
+
+/// A table field's value as an account number (blanks and double quotes around it taken
+/// off): where it ends in the field.
+fn account_value(field: &[u8]) -> Option<usize> {
+    let unblank = |f: &[u8], from: usize| {
+        let s = f.iter().position(|c| !blank(c)).unwrap_or(f.len());
+        let e = f.iter().rposition(|c| !blank(c)).map_or(s, |p| p + 1);
+        (from + s, from + e)
+    };
+    let (mut s, mut e) = unblank(field, 0);
+    if e - s >= 2 && field[s] == b'"' && field[e - 1] == b'"' {
+        (s, e) = unblank(&field[s + 1..e - 1], s + 1);
+    }
+    validate::us_account(&field[s..e]).then_some(e)
+}
+
+/// In a delimited table whose header names account columns, the account number in the row of
+/// a routing number in field `field`, before it: `row` holds the row's bytes before the
+/// routing number, from the row's start; `quoted` when separators inside double quotes do not
+/// end a field. The nearest column before it that holds one with no bank's column between
+/// ([`bank_column`]), or `None` (also when the row's fields do not come to `field`). Returns
+/// where it ends in `row`.
+pub(crate) fn row_before(row: &[u8], quoted: bool, field: usize, header: &[u8]) -> Option<usize> {
+    let mut found = None;
+    let mut k = 0;
+    let mut start = 0;
+    let mut in_quotes = false;
+    for (i, &c) in row.iter().enumerate() {
+        if quoted && c == b'"' {
+            in_quotes = !in_quotes;
+        } else if field_separator(c) && !in_quotes {
+            let h = header.get(k).copied().unwrap_or(0);
+            if account_column(h) {
+                found = account_value(&row[start..i]).map(|e| start + e).or(found);
+            } else if bank_column(h) {
+                found = None;
+            }
+            k += 1;
+            start = i + 1;
+        }
+    }
+    (k == field).then_some(found).flatten()
+}
+
+/// In a delimited table whose header names account columns, the account number in the row of
+/// a routing number in field `field`, after it: `b` holds the bytes after the routing number
+/// (at most [`FAR`]); `end` when the file ended there. The nearest column after it that holds
+/// one with no bank's column between.
+pub(crate) fn row_after(b: &[u8], end: bool, quoted: bool, field: usize, header: &[u8]) -> Onward {
+    if !header.iter().skip(field + 1).any(|&h| account_column(h)) {
+        return Onward::Nothing;
+    }
+    // A quoted routing number's closing quote.
+    let mut i = usize::from(quoted && b.first() == Some(&b'"'));
+    let mut k = field;
+    let mut start = i;
+    let mut in_quotes = false;
+    loop {
+        let c = b.get(i).copied();
+        let field_end = match c {
+            Some(b'"') if quoted => {
+                in_quotes = !in_quotes;
+                false
+            }
+            Some(c) if !in_quotes && (field_separator(c) || c == b'\n') => true,
+            None if end => true,
+            None if b.len() >= FAR => return Onward::Nothing,
+            None => return Onward::More,
+            Some(_) => false,
+        };
+        if field_end {
+            let h = header.get(k).copied().unwrap_or(0);
+            if k > field && account_column(h) {
+                if let Some(e) = account_value(&b[start..i]) {
+                    return Onward::Account(start + e);
+                }
+            } else if k > field && bank_column(h) {
+                return Onward::Nothing;
+            }
+            if c.is_none_or(|c| c == b'\n') {
+                return Onward::Nothing;
+            }
+            k += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
 }
 
 /// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account
@@ -862,27 +969,27 @@ mod tests {
     #[test]
     fn a_labelled_block_below() {
         let b = |s: &str, end| below(s.as_bytes(), end);
-        assert_eq!(b("Account Number: 123456789\n", false), Below::Account(25));
-        assert_eq!(b("Account Number: 123456789", true), Below::Account(25));
+        assert_eq!(b("Account Number: 123456789\n", false), Onward::Account(25));
+        assert_eq!(b("Account Number: 123456789", true), Onward::Account(25));
         assert_eq!(
             b("Account name: ACME\r\nAcct: 12345678\r\n", false),
-            Below::Account(34)
+            Onward::Account(34)
         );
-        assert_eq!(b("\nAccount Number: 123456789\n", false), Below::Nothing);
+        assert_eq!(b("\nAccount Number: 123456789\n", false), Onward::Nothing);
         assert_eq!(
             b("Routing: 026009593\nAccount: 1234567\n", false),
-            Below::Nothing
+            Onward::Nothing
         );
-        assert_eq!(b("a\nb\nc\nd\nAccount: 1234567\n", false), Below::Nothing);
-        assert_eq!(b("a\nb\nc\nAccount: 1234567\n", false), Below::Account(22));
-        assert_eq!(b("Bank: Chase", true), Below::Nothing);
+        assert_eq!(b("a\nb\nc\nd\nAccount: 1234567\n", false), Onward::Nothing);
+        assert_eq!(b("a\nb\nc\nAccount: 1234567\n", false), Onward::Account(22));
+        assert_eq!(b("Bank: Chase", true), Onward::Nothing);
         // Not yet decided, or decided by a routing number's label before its number ends.
-        assert_eq!(b("Account Number: 123456789", false), Below::More);
-        assert_eq!(b("Account Num", false), Below::More);
-        assert_eq!(b("Bank: Chase\nABA routing: 0", false), Below::Nothing);
+        assert_eq!(b("Account Number: 123456789", false), Onward::More);
+        assert_eq!(b("Account Num", false), Onward::More);
+        assert_eq!(b("Bank: Chase\nABA routing: 0", false), Onward::Nothing);
         // A line longer than what is read is no block's.
-        let long = format!("Note: {}", "x".repeat(LINES_BESIDE));
-        assert_eq!(b(&long[..LINES_BESIDE], false), Below::Nothing);
+        let long = format!("Note: {}", "x".repeat(FAR));
+        assert_eq!(b(&long[..FAR], false), Onward::Nothing);
     }
 
     #[test]
@@ -899,5 +1006,63 @@ mod tests {
             After::new(None).go(t, 0, b"", |s, e| names(&t[s..e]), end),
             Found::Nothing
         ));
+    }
+
+    #[test]
+    fn accounts_in_a_table_row() {
+        // vendor_id, account_number, name, routing_number, bic, iban, account_type, account
+        let header = [
+            0,
+            ACCOUNT,
+            0,
+            ROUTING,
+            BIC,
+            ACCOUNT | IBAN,
+            ACCOUNT,
+            ACCOUNT,
+        ];
+        let before = |row: &str, quoted, field| row_before(row.as_bytes(), quoted, field, &header);
+        assert_eq!(before("V1,12345678,ACME,", false, 3), Some(11));
+        assert_eq!(
+            before("V1, \"12345678\" ,\"ACME, Inc.\",\"", true, 3),
+            Some(13)
+        );
+        // Unquoted, the comma in the name ends a field: the row does not come to field 3.
+        assert_eq!(before("V1,12345678,ACME, Inc.,", false, 3), None);
+        assert_eq!(before("V1,ACCT-9,ACME,", false, 3), None);
+        assert_eq!(before("V1,123,ACME,", false, 3), None);
+        // A bank's column between: the account is that bank's.
+        assert_eq!(
+            before("V1,12345678,ACME,021000021,BOFAUS3N,", false, 5),
+            None
+        );
+        let after = |b: &str, field| row_after(b.as_bytes(), false, true, field, &header);
+        assert_eq!(after(",BOFAUS3N,X,checking,12345678\n", 3), Onward::Nothing);
+        assert_eq!(after(",\"DE89\",checking,12345678\n", 4), Onward::Nothing);
+        let header = [ROUTING, 0, ACCOUNT, ACCOUNT];
+        let after = |b: &str, end| row_after(b.as_bytes(), end, true, 0, &header);
+        assert_eq!(
+            after(
+                "\",\"First Bank, N.A.\",\"savings\",\"0012345678\"\r\n",
+                false
+            ),
+            Onward::Account(42)
+        );
+        assert_eq!(
+            after(",Bank,12345678,87654321\n", false),
+            Onward::Account(14)
+        );
+        assert_eq!(after(",Bank,12345678", true), Onward::Account(14));
+        assert_eq!(after(",Bank,12345678", false), Onward::More);
+        assert_eq!(after(",Bank,checking,n/a\n", false), Onward::Nothing);
+        assert_eq!(
+            after(",Bank\n12345678,1,12345678\n", false),
+            Onward::Nothing
+        );
+        // No account column after the routing number's.
+        assert_eq!(
+            row_after(b",1,2", false, false, 3, &header),
+            Onward::Nothing
+        );
     }
 }

@@ -601,20 +601,39 @@ fn remittance(rng: &mut Rng, n: usize) -> Document {
     doc(n, "remittance.txt", s, t)
 }
 
-/// A vendor master file: routing and account number columns named by the header, and a
-/// numeric column after the account that is not one.
+/// A vendor master file: routing and account number columns named by the header, in one of
+/// three layouts: side by side with a numeric column after the account that is not one; every
+/// field quoted, the bank's name (with a comma in it) and the account's type between them, CRLF;
+/// the account first, the vendor's name between, and a BIC column after the routing number
+/// with an account number of a foreign bank beside it that is not one.
 fn vendors(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
-    let mut s = String::from("vendor_id,name,routing_number,account_number,terms_days\n");
+    let layout = rng.below(3);
+    let mut s = String::from(match layout {
+        0 => "vendor_id,name,routing_number,account_number,terms_days\n",
+        1 => {
+            "\"Vendor ID\",\"Vendor Name\",\"ABA Routing\",\"Bank Name\",\"Account Type\",\"Bank Account Number\"\r\n"
+        }
+        _ => "vendor_id;account_number;name;routing_number;swift_bic;intermediary_account\n",
+    });
     for _ in 0..200 {
-        s.push_str(&format!(
-            "{},{},{},{},{}\n",
-            rng.digits(6),
-            name(rng),
-            aba(rng),
-            account_number(rng),
-            rng.below(90)
-        ));
+        let (id, nm, routing, acct) = (rng.digits(6), name(rng), aba(rng), account_number(rng));
+        let row = match layout {
+            0 => format!("{id},{nm},{routing},{acct},{}\n", rng.below(90)),
+            1 => format!(
+                "\"{id}\",\"{nm}\",\"{routing}\",\"First Example Bank, N.A.\",\"{}\",\"{acct}\"\r\n",
+                ["checking", "savings"][rng.below(2) as usize]
+            ),
+            _ => {
+                t.add(Class::SwiftBic, 1);
+                format!(
+                    "{id};{acct};{nm};{routing};{};{}\n",
+                    bic(rng),
+                    rng.digits(10)
+                )
+            }
+        };
+        s.push_str(&row);
         t.add(Class::AbaRouting, 1);
         t.add(Class::UsBankAccount, 1);
     }

@@ -117,7 +117,8 @@ impl Counts {
 /// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
 /// names columns only in a table, fixed-width tables' headers, and quoted fields' separators;
 /// 3 (2026-12-04): US bank account numbers in labelled lines above or below their routing
-/// numbers' (wire instructions).
+/// numbers' (wire instructions), and in a table's account column with other columns between it
+/// and the routing number's.
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -135,9 +136,12 @@ pub struct Classification {
 pub(crate) const CARD: u8 = 1;
 pub(crate) const ROUTING: u8 = 2;
 const SSN: u8 = 4;
-const BIC: u8 = 8;
+pub(crate) const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
 pub(crate) const ACCOUNT: u8 = 16;
+/// Names an IBAN (an account identified with its bank: a table's IBAN column is not one of
+/// US account numbers).
+pub(crate) const IBAN: u8 = 32;
 
 /// The keywords, with the context each gives (letters and digits only, in small letters).
 const KEYWORDS: [(&[u8], u8); 46] = [
@@ -162,7 +166,7 @@ const KEYWORDS: [(&[u8], u8); 46] = [
     (b"usaba", ROUTING),
     (b"odfi", ROUTING),
     (b"acct", ACCOUNT),
-    (b"iban", ACCOUNT),
+    (b"iban", ACCOUNT | IBAN),
     (b"cards", CARD),
     (b"karte", CARD),
     (b"carte", CARD),
@@ -469,8 +473,8 @@ impl Scanner {
         if let Some((_, beside)) = self.accounts.after.take() {
             self.line_ended(beside, &[], 0, true);
         }
-        if let Some((lines, start)) = self.accounts.below.take() {
-            self.search_below(lines, start, &[], true);
+        if let Some(onward) = self.accounts.onward.take() {
+            self.search_onward(onward, &[], true);
         }
         // An ISO 20022 or SWIFT MT message whose banks are named by ABA routing numbers: its
         // accounts of a US account's form are accounts at those banks, at most one per routing
@@ -609,7 +613,7 @@ impl Scanner {
         if self.quoted {
             self.in_quotes = m.unquote_separators(t, self.in_quotes);
         }
-        if self.accounts.after.is_some() || self.accounts.below.is_some() {
+        if self.accounts.after.is_some() || self.accounts.onward.is_some() {
             self.account_search_goes_on(t, &m);
         }
         if let Some(tagged) = self.accounts.tagged {
@@ -1151,6 +1155,32 @@ impl Scanner {
             self.field_at(m, at);
             Some(self.field)
         };
+        // A table whose header names account columns pairs them with the routing number by
+        // its row, whatever columns stand between.
+        if let Some(field) = field.filter(|_| self.table) {
+            let columns = |from: usize, to: usize| {
+                let to = to.min(self.header.len());
+                self.header[from.min(to)..to]
+                    .iter()
+                    .any(|&h| account::account_column(h))
+            };
+            if columns(field + 1, usize::MAX) {
+                self.row_account(t, m, at, field);
+                return;
+            }
+            if columns(0, field) {
+                let row = self.row_account_before(t, at, field);
+                let search = account::After::new(Some(field));
+                self.search_after(search, t, m, at + 9, |s, lines| {
+                    let beside = s.beside(t, m, at, Some(field), lines);
+                    Beside {
+                        line: row.or(beside.line),
+                        ..beside
+                    }
+                });
+                return;
+            }
+        }
         let search = account::After::new(field);
         self.search_after(search, t, m, at + 9, |s, lines| {
             s.beside(t, m, at, field, lines)
@@ -1175,8 +1205,8 @@ impl Scanner {
                 ..Beside::default()
             };
         }
-        let mut buf = [0u8; account::LINES_BESIDE];
-        let (window, whole) = self.bytes_before(t, at, account::LINES_BESIDE, &mut buf);
+        let mut buf = [0u8; account::FAR];
+        let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
         let (labelled, above) = account::labelled_above(window, whole);
         Beside {
             line,
@@ -1227,34 +1257,94 @@ impl Scanner {
             match beside.above.filter(|&end| end > self.accounts.end) {
                 Some(end) => self.count_account(end),
                 None => {
-                    self.search_below(Vec::new(), self.text_start + next as u64, &t[next..], end)
+                    let onward = Onward::from(Search::Lines, self.text_start + next as u64, None);
+                    self.search_onward(onward, &t[next..], end);
                 }
             }
         }
     }
 
-    /// Goes on with the search below a labelled routing number's line over `t`: `lines` holds
-    /// what the last texts gave it, from `start` in the file; `end` when the file ended.
-    fn search_below(&mut self, mut lines: Vec<u8>, start: u64, t: &[u8], end: bool) {
-        let room = account::LINES_BESIDE - lines.len();
+    /// Goes on with a search that reads on past a routing number over `t` (`end` when the
+    /// file ended): an account number it finds counts; else the one before the routing number,
+    /// if that did not count yet.
+    fn search_onward(&mut self, mut onward: Onward, t: &[u8], end: bool) {
+        let room = account::FAR - onward.bytes.len();
         let t = &t[..t.len().min(room)];
-        // Read where they stand when this text holds them all (copied only to go on).
-        let read = if lines.is_empty() {
-            t
-        } else {
-            lines.extend_from_slice(t);
-            &lines
-        };
-        match account::below(read, end) {
-            account::Below::Account(e) => self.count_account(start + e as u64),
-            account::Below::Nothing => {}
-            account::Below::More => {
-                if lines.is_empty() {
-                    lines.extend_from_slice(t);
+        let found = {
+            // Read where they stand when this text holds them all (copied only to go on).
+            let read = if onward.bytes.is_empty() {
+                t
+            } else {
+                onward.bytes.extend_from_slice(t);
+                &onward.bytes
+            };
+            match onward.search {
+                Search::Lines => account::below(read, end),
+                Search::Row { field } => {
+                    match account::row_after(read, end, self.quoted, field, &self.header) {
+                        // Else an account number named by a keyword after it, as in text.
+                        account::Onward::Nothing => {
+                            let digits_end = |i: usize| {
+                                i + read[i..].iter().take_while(|c| c.is_ascii_digit()).count()
+                            };
+                            let names = |s: usize, e: usize| account::names(&read[s..e]);
+                            let after = account::After::new(Some(field));
+                            match after.go(read, 0, &self.header, names, digits_end) {
+                                account::Found::Account(e) => account::Onward::Account(e),
+                                _ => account::Onward::Nothing,
+                            }
+                        }
+                        found => found,
+                    }
                 }
-                self.accounts.below = Some((lines, start));
+            }
+        };
+        match found {
+            account::Onward::Account(e) => self.count_account(onward.start + e as u64),
+            account::Onward::Nothing => {
+                if let Some(e) = onward.before {
+                    self.count_account(e);
+                }
+            }
+            account::Onward::More => {
+                if onward.bytes.is_empty() {
+                    onward.bytes.extend_from_slice(t);
+                }
+                self.accounts.onward = Some(onward);
             }
         }
+    }
+
+    /// In a delimited table, where in the file the account number in the nearest account
+    /// column before the routing number at `at` (in field `field`) ends, if one holds one (its
+    /// row's bytes before it read back at most [`account::FAR`]).
+    fn row_account_before(&self, t: &[u8], at: usize, field: usize) -> Option<u64> {
+        let mut buf = [0u8; account::FAR];
+        let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
+        let row_start = match window.iter().rposition(|&b| b == b'\n') {
+            Some(p) => p + 1,
+            None if whole => 0,
+            None => return None,
+        };
+        let e = account::row_before(&window[row_start..], self.quoted, field, &self.header)?;
+        Some(self.text_start + at as u64 - (window.len() - (row_start + e)) as u64)
+    }
+
+    /// In a delimited table whose header names account columns after the routing number's
+    /// (at `at`, in field `field`), the account number in its row: the nearest account column
+    /// after it that holds one, else one named after it as in text, else the nearest account
+    /// column before it, else one named before it (within [`account::FAR`] bytes either side
+    /// for the columns).
+    fn row_account(&mut self, t: &[u8], m: &Bitmap, at: usize, field: usize) {
+        let before = self
+            .row_account_before(t, at, field)
+            .or_else(|| self.account_before(t, m, at, Some(field)));
+        let start = self.text_start + at as u64 + 9;
+        self.search_onward(
+            Onward::from(Search::Row { field }, start, before),
+            &t[at + 9..],
+            false,
+        );
     }
 
     /// A SWIFT MT statement's account identification (MT940, MT942, MT950 `:25:`) written as
@@ -1352,8 +1442,8 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn account_search_goes_on(&mut self, t: &[u8], m: &Bitmap) {
-        if let Some((lines, start)) = self.accounts.below.take() {
-            self.search_below(lines, start, t, false);
+        if let Some(onward) = self.accounts.onward.take() {
+            self.search_onward(onward, t, false);
         }
         if let Some((search, before)) = self.accounts.after.take() {
             self.search_after(search, t, m, 0, |_, _| before);
@@ -1441,8 +1531,8 @@ impl Scanner {
     /// begin at a line's start.
     fn keep_tail(&mut self, t: &[u8]) {
         let a = &mut self.accounts;
-        let keep = t.len().min(account::LINES_BESIDE);
-        let drop = (a.tail.len() + keep).saturating_sub(account::LINES_BESIDE);
+        let keep = t.len().min(account::FAR);
+        let drop = (a.tail.len() + keep).saturating_sub(account::FAR);
         let before = if keep < t.len() {
             Some(t[t.len() - keep - 1])
         } else {
@@ -1537,11 +1627,10 @@ struct Accounts {
     /// A search for the account number after a routing number, going on from the last text,
     /// and what stands before that routing number (for when the search finds none).
     after: Option<(account::After, Beside)>,
-    /// A search below a labelled routing number's line going on from the last text: the
-    /// bytes it has read, and where in the file they begin.
-    below: Option<(Vec<u8>, u64)>,
+    /// A search that reads on past a routing number, going on from the last text.
+    onward: Option<Onward>,
     /// The file's last bytes in the texts before this one (at most
-    /// [`account::LINES_BESIDE`]), and whether they begin inside a line: what an account
+    /// [`account::FAR`]), and whether they begin inside a line: what an account
     /// number written before its routing number is looked for in.
     tail: Vec<u8>,
     tail_cut: bool,
@@ -1568,6 +1657,39 @@ struct Beside {
     labelled: bool,
     /// Where in the file the account number of a labelled line above it ends.
     above: Option<u64>,
+}
+
+/// A search that reads on past a routing number that counted, for its account number.
+#[derive(Debug)]
+struct Onward {
+    search: Search,
+    /// What it has read in the texts before this one (at most [`account::FAR`] bytes), and
+    /// where in the file that begins.
+    bytes: Vec<u8>,
+    start: u64,
+    /// Where in the file an account number before the routing number ends (counted if the
+    /// search finds none).
+    before: Option<u64>,
+}
+
+impl Onward {
+    fn from(search: Search, start: u64, before: Option<u64>) -> Self {
+        Onward {
+            search,
+            bytes: Vec::new(),
+            start,
+            before,
+        }
+    }
+}
+
+/// What a search past a routing number reads.
+#[derive(Debug, Clone, Copy)]
+enum Search {
+    /// The lines below its labelled line (wire instructions).
+    Lines,
+    /// The rest of its row in a delimited table (the routing number in this field).
+    Row { field: usize },
 }
 
 /// `a` then `b`, written into `buf` (which holds both).

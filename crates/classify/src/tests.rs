@@ -530,6 +530,61 @@ fn account_numbers_in_labelled_lines_whatever_the_chunks() {
     assert_eq!(end.get(Class::UsBankAccount), 1);
 }
 
+/// A delimited table whose header names account columns: each routing number pairs with the
+/// account number in its row, whatever columns stand between (quoted fields with separators in
+/// them too), unless another bank's column stands between; the same in any chunks.
+#[test]
+fn account_numbers_in_table_rows_whatever_the_chunks() {
+    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    // A table's header, its row from the row's index, routing and account numbers, and the
+    // accounts each row holds.
+    type Row = fn(usize, &str, u64) -> String;
+    let tables: [(&str, Row, u64); 5] = [
+        (
+            "vendor_id,name,routing_number,bank_name,account_type,account_number\n",
+            |i, r, a| format!("V{i},ACME {i},{r},First Bank,checking,{a}\n"),
+            1,
+        ),
+        (
+            "\"Vendor\",\"ABA Routing\",\"Bank Name\",\"Bank Account Number\"\r\n",
+            |i, r, a| format!("\"Roe, \"\"Jr\"\" {i}\",\"{r}\",\"First Bank, N.A.\",\"{a}\"\r\n"),
+            1,
+        ),
+        (
+            "id;account_number;name;routing_number\n",
+            |i, r, a| format!("{i};{a};Name {i};{r}\n"),
+            1,
+        ),
+        // The account is at the BIC's bank, or identified by the IBAN's.
+        (
+            "employee;account;bic;routing_number\n",
+            |i, r, a| format!("{i};{a};DEUTDEFF;{r}\n"),
+            0,
+        ),
+        (
+            "id,account_id,iban,routing_number\n",
+            |i, r, a| format!("{i},{a},DE89370400440532013000,{r}\n"),
+            0,
+        ),
+    ];
+    for (header, row, accounts) in tables {
+        let mut text = String::from(header);
+        for i in 0..50 {
+            text.push_str(&row(i, routings[i % 4], 10_000_000 + 7919 * i as u64));
+        }
+        let whole = classify(text.as_bytes()).counts;
+        assert_eq!(whole.get(Class::AbaRouting), 50, "{header}");
+        assert_eq!(whole.get(Class::UsBankAccount), 50 * accounts, "{header}");
+        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
+            assert_eq!(
+                scan_in_chunks(text.as_bytes(), &[size]),
+                whole,
+                "{header} in chunks of {size}"
+            );
+        }
+    }
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.
