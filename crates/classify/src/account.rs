@@ -12,9 +12,10 @@
 //! - in wire instructions' labelled lines, where the routing number is a line's value after a
 //!   label (`ABA Routing Number: 021000021`): the account number of a labelled line above or
 //!   below (`Account Number: 4121234567`), a few lines apart ([`labelled_above`], [`below`]);
-//! - in a delimited table whose header names account columns, the nearest one in the routing
-//!   number's row, whatever columns stand between, unless a bank's column (another routing
-//!   number, a BIC, an IBAN) does ([`row_after`], [`row_before`]).
+//! - in a delimited or fixed-width table whose header names account columns, the nearest one
+//!   in the routing number's row, whatever columns stand between, unless a bank's column
+//!   (another routing number, a BIC, an IBAN) does ([`row_after`], [`row_before`],
+//!   [`fixed_after`], [`fixed_before`]).
 //!
 //! In ISO 20022 and SWIFT MT an account has a tag of its own ([`Tagged`]: `<Othr>` inside an
 //! account element, a customer field's `:/`), found apart from the routing numbers and counted
@@ -587,6 +588,71 @@ pub(crate) fn row_after(b: &[u8], end: bool, quoted: bool, field: usize, header:
         }
         i += 1;
     }
+}
+
+/// In a fixed-width table whose headings name account columns (`columns`: where each begins
+/// in a line and what its heading names), the account number in the line of a routing number
+/// `offset` bytes into it, after it: `b` holds the bytes after the routing number (at most
+/// [`FAR`]); `end` when the file ended there. The nearest column after it that holds one (its
+/// bytes, blanks taken off) with no bank's column between.
+pub(crate) fn fixed_after(b: &[u8], end: bool, offset: usize, columns: &[(usize, u8)]) -> Onward {
+    let base = offset + 9;
+    let line_end = b.iter().position(|&c| c == b'\n');
+    let have = line_end.unwrap_or(b.len());
+    let whole = line_end.is_some() || end;
+    for (k, &(from, h)) in columns.iter().enumerate() {
+        // The routing number's column and those before it.
+        if from <= offset {
+            continue;
+        }
+        if bank_column(h) {
+            return Onward::Nothing;
+        }
+        if !account_column(h) {
+            continue;
+        }
+        let s = from.saturating_sub(base);
+        let e = columns
+            .get(k + 1)
+            .map_or(usize::MAX, |c| c.0.saturating_sub(base));
+        if e > have && !whole {
+            return if b.len() >= FAR {
+                Onward::Nothing
+            } else {
+                Onward::More
+            };
+        }
+        let e = e.min(have);
+        if s >= e {
+            return Onward::Nothing;
+        }
+        if let Some(v) = account_value(&b[s..e]) {
+            return Onward::Account(s + v);
+        }
+    }
+    Onward::Nothing
+}
+
+/// In a fixed-width table, the account number in the line of a routing number, before it:
+/// `line` holds the line's bytes before the routing number, from the line's start. The
+/// nearest column before it that holds one with no bank's column between; where it ends in
+/// `line`.
+pub(crate) fn fixed_before(line: &[u8], columns: &[(usize, u8)]) -> Option<usize> {
+    let offset = line.len();
+    let here = columns.partition_point(|c| c.0 <= offset).checked_sub(1)?;
+    for k in (0..here).rev() {
+        let (from, h) = columns[k];
+        if bank_column(h) {
+            return None;
+        }
+        if account_column(h) {
+            let to = columns[k + 1].0.min(offset);
+            if let Some(v) = account_value(&line[from.min(to)..to]) {
+                return Some(from + v);
+            }
+        }
+    }
+    None
 }
 
 /// Most bytes an account's tag is looked back from (ISO 20022: to `<Id>` and the account

@@ -117,8 +117,8 @@ impl Counts {
 /// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
 /// names columns only in a table, fixed-width tables' headers, and quoted fields' separators;
 /// 3 (2026-12-04): US bank account numbers in labelled lines above or below their routing
-/// numbers' (wire instructions), and in a table's account column with other columns between it
-/// and the routing number's.
+/// numbers' (wire instructions), and in a table's account column (delimited or fixed-width)
+/// with other columns between it and the routing number's.
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -1149,6 +1149,12 @@ impl Scanner {
             self.count_account(self.text_start + end as u64);
             return;
         }
+        // A fixed-width table pairs its account columns with the routing number by its line.
+        if !self.fixed.is_empty() && !self.first_line {
+            let offset = self.text_start + at as u64 - self.line_start;
+            self.fixed_account(t, m, at, offset as usize);
+            return;
+        }
         let field = if self.header.is_empty() || self.first_line {
             None
         } else {
@@ -1280,20 +1286,16 @@ impl Scanner {
             };
             match onward.search {
                 Search::Lines => account::below(read, end),
+                // Else an account number named by a keyword after it, as in text.
                 Search::Row { field } => {
                     match account::row_after(read, end, self.quoted, field, &self.header) {
-                        // Else an account number named by a keyword after it, as in text.
-                        account::Onward::Nothing => {
-                            let digits_end = |i: usize| {
-                                i + read[i..].iter().take_while(|c| c.is_ascii_digit()).count()
-                            };
-                            let names = |s: usize, e: usize| account::names(&read[s..e]);
-                            let after = account::After::new(Some(field));
-                            match after.go(read, 0, &self.header, names, digits_end) {
-                                account::Found::Account(e) => account::Onward::Account(e),
-                                _ => account::Onward::Nothing,
-                            }
-                        }
+                        account::Onward::Nothing => self.keyword_after(read, end, Some(field)),
+                        found => found,
+                    }
+                }
+                Search::Fixed { offset } => {
+                    match account::fixed_after(read, end, offset, &self.fixed) {
+                        account::Onward::Nothing => self.keyword_after(read, end, None),
                         found => found,
                     }
                 }
@@ -1313,6 +1315,42 @@ impl Scanner {
                 self.accounts.onward = Some(onward);
             }
         }
+    }
+
+    /// An account number named by a keyword after a routing number, as in text (the search
+    /// [`account::After`] from field `field`), over `read`, the bytes after the routing number
+    /// (`end`: the file ended after them).
+    fn keyword_after(&self, read: &[u8], end: bool, field: Option<usize>) -> account::Onward {
+        let digits_end = |i: usize| i + read[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let names = |s: usize, e: usize| account::names(&read[s..e]);
+        match account::After::new(field).go(read, 0, &self.header, names, digits_end) {
+            account::Found::Account(e) => account::Onward::Account(e),
+            account::Found::More(_) if !end && read.len() < account::FAR => account::Onward::More,
+            _ => account::Onward::Nothing,
+        }
+    }
+
+    /// In a fixed-width table, the account number in the routing number's line (the routing
+    /// number at `at`, `offset` bytes into its line): in the nearest account column after it
+    /// that holds one, else one named after it as in text, else in the nearest account column
+    /// before it, else one named before it (within [`account::FAR`] bytes either side).
+    fn fixed_account(&mut self, t: &[u8], m: &Bitmap, at: usize, offset: usize) {
+        let mut buf = [0u8; account::FAR];
+        let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
+        let line_start = match window.iter().rposition(|&b| b == b'\n') {
+            Some(p) => Some(p + 1),
+            None if whole => Some(0),
+            None => None,
+        };
+        let before = line_start
+            .and_then(|s| {
+                let e = account::fixed_before(&window[s..], &self.fixed)?;
+                Some(self.text_start + at as u64 - (window.len() - (s + e)) as u64)
+            })
+            .or_else(|| self.account_before(t, m, at, None));
+        let start = self.text_start + at as u64 + 9;
+        let onward = Onward::from(Search::Fixed { offset }, start, before);
+        self.search_onward(onward, &t[at + 9..], false);
     }
 
     /// In a delimited table, where in the file the account number in the nearest account
@@ -1688,6 +1726,9 @@ impl Onward {
 enum Search {
     /// The lines below its labelled line (wire instructions).
     Lines,
+    /// The rest of its line in a fixed-width table (the routing number this many bytes into
+    /// its line).
+    Fixed { offset: usize },
     /// The rest of its row in a delimited table (the routing number in this field).
     Row { field: usize },
 }

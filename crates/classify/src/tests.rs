@@ -822,3 +822,71 @@ fn a_fixed_width_header_names_its_columns() {
     assert_eq!(bare.get(Class::AbaRouting), 0);
     assert_eq!(bare.get(Class::UsBankAccount), 0);
 }
+
+/// A fixed-width table pairs a routing number with the account column of its line, other
+/// columns between, after it or before it, unless a bank's column stands between; the same in
+/// any chunks.
+#[test]
+fn account_numbers_in_fixed_width_lines_whatever_the_chunks() {
+    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    for (header, widths, routing_first, accounts) in [
+        (
+            "ROUTING NUMBER  BANK NAME             ACCOUNT NUMBER    AMOUNT\r\n",
+            [16, 22, 18, 10],
+            true,
+            1,
+        ),
+        (
+            "ACCOUNT NUMBER    PAYEE NAME            ROUTING NUMBER  AMOUNT\n",
+            [18, 22, 16, 10],
+            false,
+            1,
+        ),
+        (
+            "ACCOUNT NUMBER    SWIFT BIC     ROUTING NUMBER  AMOUNT\n",
+            [18, 14, 16, 10],
+            false,
+            0,
+        ),
+    ] {
+        let mut text = String::from(header);
+        let crlf = header.ends_with("\r\n");
+        for i in 0..60 {
+            let (r, a) = (routings[i % 4], format!("{}", 10_000_000 + 7919 * i));
+            let middle = if header.contains("BIC") {
+                "DEUTDEFF".to_owned()
+            } else {
+                format!("First Bank {i}")
+            };
+            let (first, third) = if routing_first {
+                (r, a.as_str())
+            } else {
+                (a.as_str(), r)
+            };
+            text.push_str(&format!(
+                "{first:<w0$}{middle:<w1$}{third:<w2$}{:<w3$}{}",
+                format!("{}.00", 100 + i),
+                if crlf { "\r\n" } else { "\n" },
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3],
+            ));
+        }
+        let whole = classify(text.as_bytes());
+        assert_eq!(whole.formats, vec![crate::Format::AccountTable], "{header}");
+        assert_eq!(whole.counts.get(Class::AbaRouting), 60, "{header}");
+        assert_eq!(
+            whole.counts.get(Class::UsBankAccount),
+            60 * accounts,
+            "{header}"
+        );
+        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
+            assert_eq!(
+                scan_in_chunks(text.as_bytes(), &[size]),
+                whole.counts,
+                "{header} in chunks of {size}"
+            );
+        }
+    }
+}
