@@ -262,6 +262,36 @@ fn email_addresses_follow_the_dot_atom_and_label_rules() {
     }
 }
 
+/// Pieces of the texts where account numbers stand beside routing numbers.
+const ACCOUNT_PIECES: [&str; 26] = [
+    "ABA: ",
+    "Routing number: ",
+    "Account: ",
+    "Acct # ",
+    "021000021",
+    "011000015",
+    "12345678",
+    "0012345678",
+    "\n",
+    "\n",
+    "\r\n",
+    ",",
+    ";",
+    "\"",
+    " ",
+    "  ",
+    "\t",
+    "Bank: x",
+    "BIC ",
+    "DEUTDEFF",
+    "account ",
+    "routing ",
+    "iban ",
+    "name",
+    "021000022",
+    "\n\n",
+];
+
 proptest! {
     /// Chunk boundaries change nothing: the counts of any split equal the whole buffer's.
     #[test]
@@ -270,6 +300,25 @@ proptest! {
         for d in docs.iter().take(3) {
             prop_assert_eq!(scan_in_chunks(&d.bytes, &sizes), classify(&d.bytes).counts, "{}", d.name);
         }
+    }
+
+    /// Text put together from the pieces of routing and account numbers' ties (labels,
+    /// headers, numbers, separators, quotes, line ends, a first line that may be a table's
+    /// header): the counts of any split equal the whole buffer's.
+    #[test]
+    fn account_ties_stream_as_whole(
+        header in 0usize..4,
+        pieces in proptest::collection::vec(0usize..ACCOUNT_PIECES.len(), 1..300),
+        sizes in proptest::collection::vec(1usize..300, 1..4),
+    ) {
+        let mut text = String::from(
+            ["", "id,routing_number,name,account_number\n", "\"acct\";\"aba\";\"bic\"\n",
+             "ROUTING NUMBER  NAME      ACCOUNT NUMBER\n"][header],
+        );
+        for p in pieces {
+            text.push_str(ACCOUNT_PIECES[p]);
+        }
+        prop_assert_eq!(scan_in_chunks(text.as_bytes(), &sizes), classify(text.as_bytes()).counts, "{:?}", text);
     }
 
     /// Arbitrary bytes: no panic, and the carry stays bounded.
