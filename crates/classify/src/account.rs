@@ -502,6 +502,18 @@ fn bank_column(h: u8) -> bool {
     h & (ROUTING | BIC | IBAN) != 0
 }
 
+/// Whether a table's header names account columns that may pair with a routing number in
+/// field `field`: after it and before it, with no bank's column between.
+pub(crate) fn pairable(header: &[u8], field: usize) -> (bool, bool) {
+    fn pairs<'a>(columns: impl Iterator<Item = &'a u8>) -> bool {
+        let mut columns = columns.take_while(|&&h| !bank_column(h));
+        columns.any(|&h| account_column(h))
+    }
+    let after = pairs(header.iter().skip(field + 1));
+    let before = pairs(header.iter().take(field).rev());
+    (after, before)
+}
+
 /// A table field's value as an account number (blanks and double quotes around it taken
 /// off): where it ends in the field.
 fn account_value(field: &[u8]) -> Option<usize> {

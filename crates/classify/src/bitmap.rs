@@ -289,6 +289,17 @@ impl Derivation {
     }
 }
 
+/// The double quotes of a block of 64 bytes, one bit each (written so that the compiler
+/// compares the bytes in vector registers).
+#[inline]
+fn quote_bits(bytes: &[u8; 64]) -> u64 {
+    let mut q = 0u64;
+    for (i, &c) in bytes.iter().enumerate() {
+        q |= u64::from(c == b'"') << i;
+    }
+    q
+}
+
 impl Bitmap {
     /// Rebuilds the bitmaps for `text`.
     pub fn build(&mut self, text: &[u8]) {
@@ -332,13 +343,16 @@ impl Bitmap {
     /// quoted field toggles twice and changes nothing). `inside` says whether `text` begins
     /// inside quotes; returns whether it ends inside them.
     pub fn unquote_separators(&mut self, text: &[u8], mut inside: bool) -> bool {
-        let mut quotes = memchr::memchr_iter(b'"', text).peekable();
-        for (b, k) in self.blocks.iter_mut().enumerate() {
-            let mut q = 0u64;
-            while let Some(&p) = quotes.peek().filter(|&&p| p < (b + 1) * 64) {
-                q |= 1 << (p % 64);
-                quotes.next();
-            }
+        for (k, bytes) in self.blocks.iter_mut().zip(text.chunks(64)) {
+            // The block's quotes, one bit each (compared 64 at once where the block is whole: a
+            // table that quotes every field has a quote every few bytes).
+            let q = match <&[u8; 64]>::try_from(bytes) {
+                Ok(whole) => quote_bits(whole),
+                Err(_) => bytes
+                    .iter()
+                    .enumerate()
+                    .fold(0, |q, (i, &c)| q | u64::from(c == b'"') << i),
+            };
             if q == 0 && !inside {
                 continue;
             }

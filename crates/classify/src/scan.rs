@@ -1164,24 +1164,20 @@ impl Scanner {
         // A table whose header names account columns pairs them with the routing number by
         // its row, whatever columns stand between.
         if let Some(field) = field.filter(|_| self.table) {
-            let columns = |from: usize, to: usize| {
-                let to = to.min(self.header.len());
-                self.header[from.min(to)..to]
-                    .iter()
-                    .any(|&h| account::account_column(h))
-            };
-            if columns(field + 1, usize::MAX) {
-                self.row_account(t, m, at, field);
+            let (after, before) = account::pairable(&self.header, field);
+            if after {
+                self.row_account(t, m, at, field, before);
                 return;
             }
-            if columns(0, field) {
-                let row = self.row_account_before(t, at, field);
+            if before {
                 let search = account::After::new(Some(field));
                 self.search_after(search, t, m, at + 9, |s, lines| {
-                    let beside = s.beside(t, m, at, Some(field), lines);
-                    Beside {
-                        line: row.or(beside.line),
-                        ..beside
+                    match s.row_account_before(t, at, field) {
+                        Some(row) => Beside {
+                            line: Some(row),
+                            ..Beside::default()
+                        },
+                        None => s.beside(t, m, at, Some(field), lines),
                     }
                 });
                 return;
@@ -1263,56 +1259,78 @@ impl Scanner {
             match beside.above.filter(|&end| end > self.accounts.end) {
                 Some(end) => self.count_account(end),
                 None => {
-                    let onward = Onward::from(Search::Lines, self.text_start + next as u64, None);
-                    self.search_onward(onward, &t[next..], end);
+                    let start = self.text_start + next as u64;
+                    self.start_onward(Search::Lines, start, &t[next..], end, |_| None);
                 }
             }
         }
     }
 
-    /// Goes on with a search that reads on past a routing number over `t` (`end` when the
-    /// file ended): an account number it finds counts; else the one before the routing number,
-    /// if that did not count yet.
-    fn search_onward(&mut self, mut onward: Onward, t: &[u8], end: bool) {
-        let room = account::FAR - onward.bytes.len();
-        let t = &t[..t.len().min(room)];
-        let found = {
-            // Read where they stand when this text holds them all (copied only to go on).
-            let read = if onward.bytes.is_empty() {
-                t
-            } else {
-                onward.bytes.extend_from_slice(t);
-                &onward.bytes
-            };
-            match onward.search {
-                Search::Lines => account::below(read, end),
-                // Else an account number named by a keyword after it, as in text.
-                Search::Row { field } => {
-                    match account::row_after(read, end, self.quoted, field, &self.header) {
-                        account::Onward::Nothing => self.keyword_after(read, end, Some(field)),
-                        found => found,
-                    }
-                }
-                Search::Fixed { offset } => {
-                    match account::fixed_after(read, end, offset, &self.fixed) {
-                        account::Onward::Nothing => self.keyword_after(read, end, None),
-                        found => found,
-                    }
+    /// Starts a search that reads on past a routing number, over `after` (the bytes after it
+    /// in this text, from `start` in the file; `end` when the file ends there): an account
+    /// number it finds counts; else the one `before` gives (where an account number before the
+    /// routing number ends), asked only then, or when the search must go on in the next text.
+    fn start_onward(
+        &mut self,
+        search: Search,
+        start: u64,
+        after: &[u8],
+        end: bool,
+        before: impl FnOnce(&Self) -> Option<u64>,
+    ) {
+        let read = &after[..after.len().min(account::FAR)];
+        match self.onward_found(search, read, end) {
+            account::Onward::Account(e) => self.count_account(start + e as u64),
+            account::Onward::Nothing => {
+                if let Some(e) = before(self) {
+                    self.count_account(e);
                 }
             }
-        };
-        match found {
+            account::Onward::More => {
+                let before = before(self);
+                self.accounts.onward = Some(Onward {
+                    search,
+                    bytes: read.to_vec(),
+                    start,
+                    before,
+                });
+            }
+        }
+    }
+
+    /// Goes on with a search that reads on past a routing number over `t` (`end` when the
+    /// file ended): an account number it finds counts; else the one before the routing number.
+    fn search_onward(&mut self, mut onward: Onward, t: &[u8], end: bool) {
+        let room = account::FAR - onward.bytes.len();
+        onward.bytes.extend_from_slice(&t[..t.len().min(room)]);
+        match self.onward_found(onward.search, &onward.bytes, end) {
             account::Onward::Account(e) => self.count_account(onward.start + e as u64),
             account::Onward::Nothing => {
                 if let Some(e) = onward.before {
                     self.count_account(e);
                 }
             }
-            account::Onward::More => {
-                if onward.bytes.is_empty() {
-                    onward.bytes.extend_from_slice(t);
+            account::Onward::More => self.accounts.onward = Some(onward),
+        }
+    }
+
+    /// Where a search that reads on past a routing number stands, over `read` (the bytes after
+    /// the routing number, or after its line: [`Search`]).
+    fn onward_found(&self, search: Search, read: &[u8], end: bool) -> account::Onward {
+        match search {
+            Search::Lines => account::below(read, end),
+            // Else an account number named by a keyword after it, as in text.
+            Search::Row { field } => {
+                match account::row_after(read, end, self.quoted, field, &self.header) {
+                    account::Onward::Nothing => self.keyword_after(read, end, Some(field)),
+                    found => found,
                 }
-                self.accounts.onward = Some(onward);
+            }
+            Search::Fixed { offset } => {
+                match account::fixed_after(read, end, offset, &self.fixed) {
+                    account::Onward::Nothing => self.keyword_after(read, end, None),
+                    found => found,
+                }
             }
         }
     }
@@ -1335,22 +1353,23 @@ impl Scanner {
     /// that holds one, else one named after it as in text, else in the nearest account column
     /// before it, else one named before it (within [`account::FAR`] bytes either side).
     fn fixed_account(&mut self, t: &[u8], m: &Bitmap, at: usize, offset: usize) {
-        let mut buf = [0u8; account::FAR];
-        let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
-        let line_start = match window.iter().rposition(|&b| b == b'\n') {
-            Some(p) => Some(p + 1),
-            None if whole => Some(0),
-            None => None,
-        };
-        let before = line_start
-            .and_then(|s| {
-                let e = account::fixed_before(&window[s..], &self.fixed)?;
-                Some(self.text_start + at as u64 - (window.len() - (s + e)) as u64)
-            })
-            .or_else(|| self.account_before(t, m, at, None));
         let start = self.text_start + at as u64 + 9;
-        let onward = Onward::from(Search::Fixed { offset }, start, before);
-        self.search_onward(onward, &t[at + 9..], false);
+        let before = |s: &Self| {
+            let mut buf = [0u8; account::FAR];
+            let (window, whole) = s.bytes_before(t, at, account::FAR, &mut buf);
+            let line_start = match window.iter().rposition(|&b| b == b'\n') {
+                Some(p) => Some(p + 1),
+                None if whole => Some(0),
+                None => None,
+            };
+            line_start
+                .and_then(|l| {
+                    let e = account::fixed_before(&window[l..], &s.fixed)?;
+                    Some(s.text_start + at as u64 - (window.len() - (l + e)) as u64)
+                })
+                .or_else(|| s.account_before(t, m, at, None))
+        };
+        self.start_onward(Search::Fixed { offset }, start, &t[at + 9..], false, before);
     }
 
     /// In a delimited table, where in the file the account number in the nearest account
@@ -1371,18 +1390,17 @@ impl Scanner {
     /// In a delimited table whose header names account columns after the routing number's
     /// (at `at`, in field `field`), the account number in its row: the nearest account column
     /// after it that holds one, else one named after it as in text, else the nearest account
-    /// column before it, else one named before it (within [`account::FAR`] bytes either side
-    /// for the columns).
-    fn row_account(&mut self, t: &[u8], m: &Bitmap, at: usize, field: usize) {
-        let before = self
-            .row_account_before(t, at, field)
-            .or_else(|| self.account_before(t, m, at, Some(field)));
+    /// column before it (where `columns_before` says the header names one that may pair),
+    /// else one named before it (within [`account::FAR`] bytes either side for the columns).
+    fn row_account(&mut self, t: &[u8], m: &Bitmap, at: usize, field: usize, columns_before: bool) {
+        let before = |s: &Self| {
+            columns_before
+                .then(|| s.row_account_before(t, at, field))
+                .flatten()
+                .or_else(|| s.account_before(t, m, at, Some(field)))
+        };
         let start = self.text_start + at as u64 + 9;
-        self.search_onward(
-            Onward::from(Search::Row { field }, start, before),
-            &t[at + 9..],
-            false,
-        );
+        self.start_onward(Search::Row { field }, start, &t[at + 9..], false, before);
     }
 
     /// A SWIFT MT statement's account identification (MT940, MT942, MT950 `:25:`) written as
@@ -1708,17 +1726,6 @@ struct Onward {
     /// Where in the file an account number before the routing number ends (counted if the
     /// search finds none).
     before: Option<u64>,
-}
-
-impl Onward {
-    fn from(search: Search, start: u64, before: Option<u64>) -> Self {
-        Onward {
-            search,
-            bytes: Vec::new(),
-            start,
-            before,
-        }
-    }
 }
 
 /// What a search past a routing number reads.
