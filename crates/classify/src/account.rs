@@ -357,19 +357,29 @@ enum Line {
 /// Whether `label` is a label: words of letters and punctuation only, at least one letter, at
 /// most [`LABEL`] bytes. What its words name.
 fn label(label: &[u8]) -> Option<u8> {
-    if label.len() > LABEL
-        || !label.iter().any(u8::is_ascii_alphabetic)
-        || !label
-            .iter()
-            .all(|&c| c.is_ascii_alphabetic() || punctuation(c) || c == b'\t')
-    {
+    if label.len() > LABEL {
         return None;
     }
-    Some(
-        label
-            .split(|c| !c.is_ascii_alphabetic())
-            .fold(0, |named, word| named | names(word)),
-    )
+    // One pass: each word looked up as it ends.
+    let mut named = 0;
+    let mut word: Option<usize> = None;
+    let mut letters = false;
+    for (i, &c) in label.iter().enumerate() {
+        if c.is_ascii_alphabetic() {
+            letters = true;
+            word.get_or_insert(i);
+        } else if punctuation(c) || c == b'\t' {
+            if let Some(s) = word.take() {
+                named |= names(&label[s..i]);
+            }
+        } else {
+            return None;
+        }
+    }
+    if let Some(s) = word {
+        named |= names(&label[s..]);
+    }
+    letters.then_some(named)
 }
 
 /// Blanks: spaces, tabs and the carriage return of a CRLF line end.

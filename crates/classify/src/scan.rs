@@ -1194,26 +1194,27 @@ impl Scanner {
     /// `lines` asks, whether it is a labelled line's value and an account number on a labelled
     /// line above.
     fn beside(&self, t: &[u8], m: &Bitmap, at: usize, field: Option<usize>, lines: bool) -> Beside {
-        let line = self.account_before(t, m, at, field);
         // Labelled lines are text's: not a table's rows, a format's records or tags.
         let text = self.header.is_empty()
             && self.fixed.is_empty()
             && !self.table
             && self.records.is_none()
             && self.accounts.tagged.is_none();
-        if !lines || line.is_some() || !text {
-            return Beside {
-                line,
-                ..Beside::default()
-            };
+        if lines && text {
+            let mut buf = [0u8; account::FAR];
+            let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
+            // A labelled line holds no other number before its value: no account on it.
+            if let (true, above) = account::labelled_above(window, whole) {
+                return Beside {
+                    line: None,
+                    labelled: true,
+                    above: above.map(|gap| self.text_start + at as u64 - gap as u64),
+                };
+            }
         }
-        let mut buf = [0u8; account::FAR];
-        let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
-        let (labelled, above) = account::labelled_above(window, whole);
         Beside {
-            line,
-            labelled,
-            above: above.map(|gap| self.text_start + at as u64 - gap as u64),
+            line: self.account_before(t, m, at, field),
+            ..Beside::default()
         }
     }
 
