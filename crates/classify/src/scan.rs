@@ -1356,36 +1356,38 @@ impl Scanner {
     fn fixed_account(&mut self, t: &[u8], m: &Bitmap, at: usize, offset: usize) {
         let start = self.text_start + at as u64 + 9;
         let before = |s: &Self| {
-            let mut buf = [0u8; account::FAR];
-            let (window, whole) = s.bytes_before(t, at, account::FAR, &mut buf);
-            let line_start = match window.iter().rposition(|&b| b == b'\n') {
-                Some(p) => Some(p + 1),
-                None if whole => Some(0),
-                None => None,
-            };
-            line_start
-                .and_then(|l| {
-                    let e = account::fixed_before(&window[l..], &s.fixed)?;
-                    Some(s.text_start + at as u64 - (window.len() - (l + e)) as u64)
-                })
+            s.in_line_before(t, at, |line| account::fixed_before(line, &s.fixed))
                 .or_else(|| s.account_before(t, m, at, None))
         };
         self.start_onward(Search::Fixed { offset }, start, &t[at + 9..], false, before);
     }
 
     /// In a delimited table, where in the file the account number in the nearest account
-    /// column before the routing number at `at` (in field `field`) ends, if one holds one (its
-    /// row's bytes before it read back at most [`account::FAR`]).
+    /// column before the routing number at `at` (in field `field`) ends, if one holds one.
     fn row_account_before(&self, t: &[u8], at: usize, field: usize) -> Option<u64> {
+        self.in_line_before(t, at, |row| {
+            account::row_before(row, self.quoted, field, &self.header)
+        })
+    }
+
+    /// What `find` finds in the line's bytes before `t[at]` (from the line's start, read back
+    /// at most [`account::FAR`]: `None` for a longer line): where in the file what it found
+    /// (an offset of those bytes) ends.
+    fn in_line_before(
+        &self,
+        t: &[u8],
+        at: usize,
+        find: impl FnOnce(&[u8]) -> Option<usize>,
+    ) -> Option<u64> {
         let mut buf = [0u8; account::FAR];
         let (window, whole) = self.bytes_before(t, at, account::FAR, &mut buf);
-        let row_start = match window.iter().rposition(|&b| b == b'\n') {
+        let line_start = match window.iter().rposition(|&b| b == b'\n') {
             Some(p) => p + 1,
             None if whole => 0,
             None => return None,
         };
-        let e = account::row_before(&window[row_start..], self.quoted, field, &self.header)?;
-        Some(self.text_start + at as u64 - (window.len() - (row_start + e)) as u64)
+        let end = find(&window[line_start..])?;
+        Some(self.text_start + at as u64 - (window.len() - (line_start + end)) as u64)
     }
 
     /// In a delimited table whose header names account columns after the routing number's
