@@ -1150,7 +1150,8 @@ impl Scanner {
             return;
         }
         // A fixed-width table pairs its account columns with the routing number by its line.
-        if !self.fixed.is_empty() && !self.first_line {
+        let accounts = |c: &(usize, u8)| account::account_column(c.1);
+        if !self.first_line && self.fixed.iter().any(accounts) {
             let offset = self.text_start + at as u64 - self.line_start;
             self.fixed_account(t, m, at, offset as usize);
             return;
