@@ -122,6 +122,18 @@ fn main() {
     rows.extend(repeated("12345678,\"a,b\",021000021\n"));
     rows.truncate(SIZE);
     shapes.push(("table rows of account and routing", rows));
+    // Markup whose line ends are layout: each routing number's account searched across the
+    // tags and lines either side (up to 96 bytes each way).
+    let mut markup: Vec<u8> = b"<Payees>\n".to_vec();
+    markup.extend(repeated("<RoutingNumber>021000021</RoutingNumber>\n"));
+    markup.truncate(SIZE);
+    shapes.push(("markup routing elements", markup));
+    let mut pairs: Vec<u8> = b"<Payees>\n".to_vec();
+    pairs.extend(repeated(
+        "<AccountNumber>12345678</AccountNumber><RoutingNumber>021000021</RoutingNumber>\n",
+    ));
+    pairs.truncate(SIZE);
+    shapes.push(("markup account and routing elements", pairs));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {

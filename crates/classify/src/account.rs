@@ -5,7 +5,8 @@
 //! beside it and the text names it as an account:
 //! - after the routing number, across separators and [`FILLER`] words, named by an account
 //!   keyword between them (`ABA 021000021 acct 123456789`) or by its column's header in a
-//!   delimited file (`routing_number,account_number`);
+//!   delimited file (`routing_number,account_number`); in markup, JSON and query strings
+//!   across tags, brackets and `&` (and line ends, in markup and JSON: [`BESIDE_LAYOUT`]);
 //! - before it, with nothing between but separators, words naming the routing number and
 //!   [`FILLER`], and itself named the same way (`Account number: 123456789, routing number:
 //!   021000021`);
@@ -30,6 +31,10 @@ use crate::validate;
 
 /// Most bytes between a routing number and its account number (either side).
 pub(crate) const BESIDE: usize = 48;
+
+/// The same in markup and JSON, where tags, keys and indentation stand between them
+/// (`<AccountNumber>12345678</AccountNumber>` and `<RoutingNumber>` on the next line).
+pub(crate) const BESIDE_LAYOUT: usize = 96;
 
 /// Words that may stand between an account number, its name and its routing number without
 /// breaking their tie (`bank account number`, `checking acct no.`).
@@ -84,7 +89,17 @@ fn field_separator(c: u8) -> bool {
     matches!(c, b',' | b';' | b'\t' | b'|')
 }
 
-/// Bytes that may stand between the words and numbers of one tie (besides field separators).
+/// Bytes that may stand between a routing number, its account number and the words that name
+/// them (besides field separators): punctuation, markup's and JSON's brackets, a query
+/// string's `&`; and where line ends are `layout` (markup and JSON), line ends.
+fn between(c: u8, layout: bool) -> bool {
+    punctuation(c)
+        || matches!(c, b'<' | b'>' | b'{' | b'}' | b'&')
+        || layout && matches!(c, b'\n' | b'\r')
+}
+
+/// Bytes that may stand between the words and numbers of one tie (besides field separators),
+/// and between a label's words.
 fn punctuation(c: u8) -> bool {
     matches!(
         c,
@@ -136,6 +151,8 @@ pub(crate) struct After {
     named: bool,
     /// Nothing but blanks was crossed (the routing number may end a labelled line).
     bare: bool,
+    /// In markup or JSON: line ends are layout, and the reach is [`BESIDE_LAYOUT`].
+    layout: bool,
     /// The field the search is in, when the file's header names columns.
     field: Option<usize>,
 }
@@ -161,7 +178,16 @@ impl After {
             crossed: 0,
             named: false,
             bare: true,
+            layout: false,
             field,
+        }
+    }
+
+    /// The same search in markup or JSON.
+    pub(crate) fn in_layout(self) -> Self {
+        After {
+            layout: true,
+            ..self
         }
     }
 
@@ -172,6 +198,7 @@ impl After {
             crossed: 0,
             named: true,
             bare: false,
+            layout: false,
             field: None,
         }
     }
@@ -187,12 +214,13 @@ impl After {
         names: impl Fn(usize, usize) -> u8,
         digits_end: impl Fn(usize) -> usize,
     ) -> Found {
+        let reach = if self.layout { BESIDE_LAYOUT } else { BESIDE };
         while i < t.len() {
-            if self.crossed > BESIDE {
+            if self.crossed > reach {
                 return Found::Nothing;
             }
             let c = t[i];
-            if self.bare && matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            if self.bare && !self.layout && matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                 if c == b'\n' {
                     return Found::LineEnd(i + 1);
                 }
@@ -227,9 +255,11 @@ impl After {
                     .iter()
                     .position(|b| !b.is_ascii_alphanumeric())
                     .map_or(t.len(), |n| i + n);
-                if names(i, run) & ACCOUNT != 0 {
+                // Words naming the routing number may stand between too (a closing tag).
+                let named = names(i, run);
+                if named & ACCOUNT != 0 {
                     self.named = true;
-                } else if !filler(&t[i..run]) {
+                } else if named & ROUTING == 0 && !filler(&t[i..run]) {
                     return Found::Nothing;
                 }
                 self.crossed += run - i;
@@ -238,7 +268,7 @@ impl After {
                 self.field = self.field.map(|f| f + 1);
                 self.crossed += 1;
                 i += 1;
-            } else if punctuation(c) {
+            } else if between(c, self.layout) {
                 self.crossed += 1;
                 i += 1;
             } else {
@@ -260,17 +290,19 @@ pub(crate) fn before(
     field: Option<usize>,
     header: &[u8],
     names: impl Fn(usize, usize) -> u8,
+    layout: bool,
 ) -> Option<usize> {
     let mut field = field;
-    // Back to the account number: words naming the routing number and filler.
+    // Back to the account number: words naming the routing number or an account (a closing
+    // tag) and filler.
     let mut i = line.len();
     let (from, to) = loop {
-        let (start, end) = run_before(line, i, whole, &mut field)?;
+        let (start, end) = run_before(line, i, whole, &mut field, layout)?;
         let run = &line[start..end];
         if run.iter().all(u8::is_ascii_digit) {
             break (start, end);
         }
-        if names(start, end) & ROUTING == 0 && !filler(run) {
+        if names(start, end) & (ROUTING | ACCOUNT) == 0 && !filler(run) {
             return None;
         }
         i = start;
@@ -288,7 +320,7 @@ pub(crate) fn before(
     // Before the account number: filler back to a word naming it.
     let mut i = from;
     loop {
-        let (start, end) = run_before(line, i, whole, &mut None)?;
+        let (start, end) = run_before(line, i, whole, &mut None, layout)?;
         if names(start, end) & ACCOUNT != 0 {
             return Some(line.len() - to);
         }
@@ -308,6 +340,7 @@ fn run_before(
     mut i: usize,
     whole: bool,
     field: &mut Option<usize>,
+    layout: bool,
 ) -> Option<(usize, usize)> {
     loop {
         let c = *line.get(i.checked_sub(1)?)?;
@@ -316,7 +349,7 @@ fn run_before(
         }
         if field_separator(c) {
             *field = field.and_then(|f| f.checked_sub(1));
-        } else if !punctuation(c) {
+        } else if !between(c, layout) {
             return None;
         }
         i -= 1;
@@ -965,7 +998,7 @@ mod tests {
     #[test]
     fn before_a_routing_number() {
         let within = |line: &[u8], whole, field, header: &[u8]| {
-            before(line, whole, field, header, |s, e| names(&line[s..e]))
+            before(line, whole, field, header, |s, e| names(&line[s..e]), false)
         };
         let b = |s: &str| within(s.as_bytes(), true, None, b"");
         // A line end between ends the search.
@@ -1151,6 +1184,53 @@ mod tests {
         assert_eq!(
             row_after(b",1,2", false, false, 3, &header),
             Onward::Nothing
+        );
+    }
+
+    #[test]
+    fn in_markup_json_and_query_strings() {
+        let t = b"</RoutingNumber>\n      <AccountNumber>0012345678</AccountNumber>";
+        let end = |i: usize| i + t[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let go = |a: After| a.go(t, 0, b"", |s, e| names(&t[s..e]), end);
+        assert!(matches!(
+            go(After::new(None).in_layout()),
+            Found::Account(48)
+        ));
+        assert!(
+            matches!(go(After::new(None)), Found::Nothing),
+            "in text a line end ends the search"
+        );
+        let q = b"&account=12345678 HTTP/1.1";
+        let end = |i: usize| i + q[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        assert!(matches!(
+            After::new(None).go(q, 0, b"", |s, e| names(&q[s..e]), end),
+            Found::Account(17)
+        ));
+        let b = |s: &str, layout| {
+            let line = s.as_bytes();
+            before(line, true, None, b"", |s, e| names(&line[s..e]), layout)
+        };
+        let laid_out = "<AccountNumber>12345678</AccountNumber>\n  <RoutingNumber>";
+        assert_eq!(b(laid_out, true), Some(34));
+        assert_eq!(b(laid_out, false), None);
+        assert_eq!(
+            b("accountNumber=\"12345678\" routingNumber=\"", false),
+            Some(17)
+        );
+        assert_eq!(
+            b(
+                "\"account_number\": \"12345678\", \"routing_number\": \"",
+                false
+            ),
+            Some(22)
+        );
+        // Something else between: not its account.
+        assert_eq!(
+            b(
+                "<AccountNumber>12345678</AccountNumber><Name>A</Name><RoutingNumber>",
+                true
+            ),
+            None
         );
     }
 }

@@ -1,7 +1,8 @@
 //! A second labelled corpus, in shapes the classifier's rules were not written for: a payments
 //! API's JSON log, a card processor's fixed-width settlement file, support tickets typed by
 //! people (numbers with dashes, masked card numbers, IBANs in lower case, a "social" spelled out),
-//! and an export with quoted fields and carriage returns. Its truth is what a person reading the
+//! an export with quoted fields and carriage returns, and a payroll system's payee export in
+//! XML. Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
@@ -11,14 +12,57 @@ use crate::scan::{Class, Counts};
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 6 {
+    documents(target, |n| match n % 7 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
         3 => quoted_export(&mut rng, n),
         4 => short_list(&mut rng, n),
+        5 => payees_xml(&mut rng, n),
         _ => camt053(&mut rng, n),
     })
+}
+
+/// A payroll system's payees exported as XML, laid out with indentation: each payee's bank
+/// account as elements named for what they hold, the routing number first or the account
+/// number first; some payees paid by check, with a phone number and a postal code.
+fn payees_xml(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("<?xml version=\"1.0\"?>\n<Payees>\n");
+    for i in 0..120 {
+        s.push_str(&format!(
+            "  <Payee id=\"{}\">\n    <Name>Employee {i}</Name>\n",
+            rng.digits(6)
+        ));
+        let len = 6 + rng.below(10) as usize;
+        let account = rng.digits(len);
+        match i % 3 {
+            0 => {
+                s.push_str(&format!(
+                    "    <BankAccount>\n      <RoutingNumber>{}</RoutingNumber>\n      <AccountNumber>{account}</AccountNumber>\n      <Type>checking</Type>\n    </BankAccount>\n",
+                    aba(rng)
+                ));
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+            }
+            1 => {
+                s.push_str(&format!(
+                    "    <DirectDeposit accountNumber=\"{account}\" routingNumber=\"{}\"/>\n",
+                    aba(rng)
+                ));
+                t.add(Class::AbaRouting, 1);
+                t.add(Class::UsBankAccount, 1);
+            }
+            _ => s.push_str(&format!(
+                "    <PayBy>check</PayBy>\n    <Phone>555{}</Phone>\n    <PostalCode>{}</PostalCode>\n",
+                rng.digits(7),
+                rng.digits(5)
+            )),
+        }
+        s.push_str("  </Payee>\n");
+    }
+    s.push_str("</Payees>\n");
+    doc(n, "payees.xml", s, t)
 }
 
 /// A US bank's end-of-day statements in ISO 20022 (camt.053), as banks lay them out: each
@@ -75,7 +119,15 @@ fn api_log(rng: &mut Rng, n: usize) -> Document {
     let mut s = String::new();
     for i in 0..150 {
         let ts = 1_764_700_000_000u64 + rng.below(100_000_000);
-        let method = if i % 2 == 0 {
+        let method = if i % 5 == 4 {
+            t.add(Class::AbaRouting, 1);
+            t.add(Class::UsBankAccount, 1);
+            format!(
+                r#"{{"type":"us_bank_account","routing_number":"{}","account_number":"{}","account_holder_type":"company"}}"#,
+                aba(rng),
+                rng.digits(12)
+            )
+        } else if i % 2 == 0 {
             t.add(Class::CardNumber, 1);
             format!(
                 r#"{{"type":"card","brand":"visa","pan":"{}","exp":"{:02}/{}","cvc_check":"pass"}}"#,

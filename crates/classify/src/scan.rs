@@ -117,8 +117,9 @@ impl Counts {
 /// bank account numbers, routing numbers in BAI2, ISO 20022 and SWIFT MT, a first line that
 /// names columns only in a table, fixed-width tables' headers, and quoted fields' separators;
 /// 3 (2026-12-04): US bank account numbers in labelled lines above or below their routing
-/// numbers' (wire instructions), and in a table's account column (delimited or fixed-width)
-/// with other columns between it and the routing number's.
+/// numbers' (wire instructions), in a table's account column (delimited or fixed-width) with
+/// other columns between it and the routing number's, and in markup, JSON and query strings
+/// (the element, key or parameter next to the routing number's).
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -358,6 +359,9 @@ pub struct Scanner {
     /// A delimited table ([`crate::format::Layout`]): its first line's words name the
     /// columns of the lines after.
     table: bool,
+    /// Markup or JSON other than the formats read by their tags (the head's first byte is `<`,
+    /// `{` or `[`): line ends there are layout between a routing number and its account.
+    layout: bool,
     /// A delimited table whose fields may be quoted (its head has a `"`): separators inside
     /// quotes are not counted as fields' ends; whether the last text ended inside quotes.
     quoted: bool,
@@ -412,6 +416,7 @@ impl Scanner {
             table: false,
             quoted: false,
             in_quotes: false,
+            layout: false,
             fixed: Vec::new(),
             header: Vec::new(),
             record: [0; RECORD],
@@ -530,6 +535,15 @@ impl Scanner {
             None
         };
         self.binary = formats.contains(&Format::Binary);
+        let body = self
+            .head
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.head);
+        self.layout = self.accounts.tagged.is_none()
+            && matches!(
+                body.iter().find(|c| !c.is_ascii_whitespace()),
+                Some(b'<' | b'{' | b'[')
+            );
         self.formats = Some(formats);
         let head = std::mem::take(&mut self.head);
         self.scan(&head, false);
@@ -1184,7 +1198,10 @@ impl Scanner {
                 return;
             }
         }
-        let search = account::After::new(field);
+        let mut search = account::After::new(field);
+        if self.layout {
+            search = search.in_layout();
+        }
         self.search_after(search, t, m, at + 9, |s, lines| {
             s.beside(t, m, at, field, lines)
         });
@@ -1481,19 +1498,24 @@ impl Scanner {
     /// Where in the file an account number before the routing number at `at` ends, if one
     /// stands there.
     fn account_before(&self, t: &[u8], m: &Bitmap, at: usize, field: Option<usize>) -> Option<u64> {
-        // The bytes before the routing number (a line end among them ends the search there):
-        // from this text, and from the texts before when it began less than
-        // [`account::BESIDE`] bytes before.
-        let from = at.saturating_sub(account::BESIDE);
+        // The bytes before the routing number (in text a line end among them ends the search
+        // there): from this text, and from the texts before when they begin there.
+        let reach = if self.layout {
+            account::BESIDE_LAYOUT
+        } else {
+            account::BESIDE
+        };
+        let from = at.saturating_sub(reach);
+        let layout = self.layout;
         let gap = if from > 0 || self.accounts.tail.is_empty() {
             let whole = from == 0 || t[from - 1] == b'\n';
             let names = |s, e| word_context(t, m, from + s, from + e);
-            account::before(&t[from..at], whole, field, &self.header, names)?
+            account::before(&t[from..at], whole, field, &self.header, names, layout)?
         } else {
-            let mut window = [0u8; account::BESIDE];
-            let (line, whole) = self.bytes_before(t, at, account::BESIDE, &mut window);
+            let mut window = [0u8; account::BESIDE_LAYOUT];
+            let (line, whole) = self.bytes_before(t, at, reach, &mut window);
             let names = |s, e| account::names(&line[s..e]);
-            account::before(line, whole, field, &self.header, names)?
+            account::before(line, whole, field, &self.header, names, layout)?
         };
         Some(self.text_start + at as u64 - gap as u64)
     }

@@ -263,7 +263,7 @@ fn email_addresses_follow_the_dot_atom_and_label_rules() {
 }
 
 /// Pieces of the texts where account numbers stand beside routing numbers.
-const ACCOUNT_PIECES: [&str; 26] = [
+const ACCOUNT_PIECES: [&str; 32] = [
     "ABA: ",
     "Routing number: ",
     "Account: ",
@@ -290,6 +290,12 @@ const ACCOUNT_PIECES: [&str; 26] = [
     "name",
     "021000022",
     "\n\n",
+    "<RoutingNumber>",
+    "</RoutingNumber>",
+    "<AccountNumber>",
+    "</AccountNumber>",
+    "&account=",
+    "\"routing_number\":",
 ];
 
 proptest! {
@@ -307,13 +313,13 @@ proptest! {
     /// header): the counts of any split equal the whole buffer's.
     #[test]
     fn account_ties_stream_as_whole(
-        header in 0usize..4,
+        header in 0usize..5,
         pieces in proptest::collection::vec(0usize..ACCOUNT_PIECES.len(), 1..300),
         sizes in proptest::collection::vec(1usize..300, 1..4),
     ) {
         let mut text = String::from(
             ["", "id,routing_number,name,account_number\n", "\"acct\";\"aba\";\"bic\"\n",
-             "ROUTING NUMBER  NAME      ACCOUNT NUMBER\n"][header],
+             "ROUTING NUMBER  NAME      ACCOUNT NUMBER\n", "<Payees>\n"][header],
         );
         for p in pieces {
             text.push_str(ACCOUNT_PIECES[p]);
@@ -629,6 +635,46 @@ fn account_numbers_in_table_rows_whatever_the_chunks() {
                 scan_in_chunks(text.as_bytes(), &[size]),
                 whole,
                 "{header} in chunks of {size}"
+            );
+        }
+    }
+}
+
+/// Markup, JSON and query strings: an account number named by its element, key or parameter
+/// next to its routing number, across tags and (in markup and JSON) the layout's line ends;
+/// the same in any chunks.
+#[test]
+fn account_numbers_in_markup_json_and_query_strings_whatever_the_chunks() {
+    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let mut xml = String::from("<?xml version=\"1.0\"?>\n<Payees>\n");
+    let mut json = String::from("[\n");
+    let mut log = String::new();
+    for i in 0..40 {
+        let (r, a) = (routings[i % 4], 10_000_000 + 7919 * i);
+        xml.push_str(&match i % 3 {
+            0 => format!("  <Payee>\n    <RoutingNumber>{r}</RoutingNumber>\n    <AccountNumber>{a}</AccountNumber>\n  </Payee>\n"),
+            1 => format!("  <Payee>\n    <AccountNumber>{a}</AccountNumber>\n    <RoutingNumber>{r}</RoutingNumber>\n  </Payee>\n"),
+            // Something else between them: not counted.
+            _ => format!("  <Payee>\n    <RoutingNumber>{r}</RoutingNumber>\n    <Name>A</Name>\n    <AccountNumber>{a}</AccountNumber>\n  </Payee>\n"),
+        });
+        json.push_str(&format!(
+            "  {{\n    \"routing_number\": \"{r}\",\n    \"account_number\": \"{a}\"\n  }},\n"
+        ));
+        log.push_str(&format!(
+            "GET /v1/payouts?routing={r}&account={a}&amount=100 HTTP/1.1\n"
+        ));
+    }
+    xml.push_str("</Payees>\n");
+    json.push_str("  {}\n]\n");
+    for (text, accounts) in [(xml, 27), (json, 40), (log, 40)] {
+        let whole = classify(text.as_bytes()).counts;
+        assert_eq!(whole.get(Class::AbaRouting), 40, "{text}");
+        assert_eq!(whole.get(Class::UsBankAccount), accounts, "{text}");
+        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
+            assert_eq!(
+                scan_in_chunks(text.as_bytes(), &[size]),
+                whole,
+                "chunks of {size}"
             );
         }
     }
