@@ -188,6 +188,39 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     server.assert_ledger_verifies();
 }
 
+/// US account numbers where files put them beside their routing numbers in shapes other than
+/// the bank formats: a payroll system's payees in XML laid out with indentation, a payments
+/// API's JSON log, tickets with deposit details typed as labelled lines. Uploaded with `sftp`,
+/// `file show` gives the counts a person reading them would give.
+#[test]
+fn account_numbers_in_xml_json_and_labelled_lines_are_counted() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = classify::field_corpus::generate(7, 400_000);
+    let mut batch = String::new();
+    let mut picked = Vec::new();
+    for kind in ["payees.xml", "api-log.jsonl", "tickets.txt"] {
+        let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
+        std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
+        batch.push_str(&format!(
+            "put {} /{}\n",
+            alice.work().join(&d.name).display(),
+            d.name
+        ));
+        picked.push(d);
+    }
+    alice.sftp_ok(&batch);
+    for d in picked {
+        let v = shown(&server, &format!("/{}", d.name));
+        let classes = &v["classification"]["classes"];
+        for class in [Class::AbaRouting, Class::UsBankAccount] {
+            let n = classes[class.as_str()].as_u64();
+            assert!(n.is_some_and(|n| n > 0), "{}: {v}", d.name);
+            assert_eq!(n, Some(d.truth.get(class)), "{} {}", d.name, class.as_str());
+        }
+    }
+}
+
 /// Writes `parts` ((offset, bytes) in this order, 4 KiB at a time) to a new file and closes it.
 fn upload(raw: &mut Raw, path: &str, parts: &[(usize, &[u8])]) {
     let h = raw.open(
