@@ -1,8 +1,8 @@
 //! A second labelled corpus, in shapes the classifier's rules were not written for: a payments
 //! API's JSON log, a card processor's fixed-width settlement file, support tickets typed by
 //! people (numbers with dashes, masked card numbers, IBANs in lower case, a "social" spelled out),
-//! an export with quoted fields and carriage returns, and a payroll system's payee export in
-//! XML. Its truth is what a person reading the
+//! an export with quoted fields and carriage returns, a payroll system's payee export in XML,
+//! and a card terminal's debug log with magnetic stripe data. Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
@@ -12,13 +12,14 @@ use crate::scan::{Class, Counts};
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 7 {
+    documents(target, |n| match n % 8 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
         3 => quoted_export(&mut rng, n),
         4 => short_list(&mut rng, n),
         5 => payees_xml(&mut rng, n),
+        6 => terminal_log(&mut rng, n),
         _ => camt053(&mut rng, n),
     })
 }
@@ -63,6 +64,57 @@ fn payees_xml(rng: &mut Rng, n: usize) -> Document {
     }
     s.push_str("</Payees>\n");
     doc(n, "payees.xml", s, t)
+}
+
+/// A card terminal's debug log, as a breached point-of-sale system leaves them: swipes with
+/// the magnetic stripe's tracks (track 1 `%B…^NAME^…?`, track 2 `;…=…?`), chip reads that
+/// print only a masked card number, and the terminal's own counters.
+fn terminal_log(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::new();
+    for i in 0..200 {
+        let time = format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}Z TERM{:04} stan={}",
+            1 + rng.below(28),
+            rng.below(24),
+            rng.below(60),
+            rng.below(60),
+            rng.below(10_000),
+            rng.digits(6)
+        );
+        let c = card(rng);
+        let expiry = format!("{:02}{:02}", 27 + rng.below(4), 1 + rng.below(12));
+        let line = match i % 4 {
+            0 => {
+                t.add(Class::CardNumber, 2);
+                format!(
+                    "{time} SWIPE t1=%B{c}^DOE/JANE^{expiry}1010000000000000000? t2=;{c}={expiry}101000000000? amount={}.{:02}",
+                    rng.below(500),
+                    rng.below(100)
+                )
+            }
+            1 => {
+                t.add(Class::CardNumber, 1);
+                format!("{time} SWIPE t2=;{c}={expiry}1010000{}?", rng.digits(5))
+            }
+            2 => format!(
+                "{time} CHIP pan={}{}{} aid=A0000000031010 arqc={}",
+                &c[..6],
+                "*".repeat(c.len() - 10),
+                &c[c.len() - 4..],
+                rng.digits(16)
+            ),
+            _ => format!(
+                "{time} HEARTBEAT batch={} txns={} uptime={}",
+                rng.digits(6),
+                rng.below(500),
+                rng.digits(9)
+            ),
+        };
+        s.push_str(&line);
+        s.push('\n');
+    }
+    doc(n, "terminal.log", s, t)
 }
 
 /// A US bank's end-of-day statements in ISO 20022 (camt.053), as banks lay them out: each

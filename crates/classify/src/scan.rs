@@ -119,7 +119,8 @@ impl Counts {
 /// 3 (2026-12-04): US bank account numbers in labelled lines above or below their routing
 /// numbers' (wire instructions), in a table's account column (delimited or fixed-width) with
 /// other columns between it and the routing number's, and in markup, JSON and query strings
-/// (the element, key or parameter next to the routing number's).
+/// (the element, key or parameter next to the routing number's); card numbers in magnetic
+/// stripe tracks.
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -936,6 +937,16 @@ impl Scanner {
                 }
             }
             13..=19 => {
+                // A card's magnetic stripe, track 2 (`;4111111111111111=2712…?`): the start
+                // sentinel, the card number, the separator. The stripe is the card.
+                if seg.get(at + number.len()) == Some(&b'=')
+                    && self.byte_before(seg, at) == Some(b';')
+                {
+                    if validate::card_number_of_digits(number) {
+                        self.counts.add(Class::CardNumber, 1);
+                    }
+                    return;
+                }
                 if self.context_at(seg, m, at, CARD) & CARD != 0 {
                     if validate::card_number_of_digits(number) {
                         self.counts.add(Class::CardNumber, 1);
@@ -1003,6 +1014,20 @@ impl Scanner {
             {
                 return Some(k);
             }
+        }
+        // A card's magnetic stripe, track 1 (`%B4111111111111111^DOE/JOHN^2712…`): the format
+        // code `B`, the card number, the field separator. Counted without other context: the
+        // stripe is the card.
+        if word[0] == b'B'
+            && (14..=20).contains(&word.len())
+            && seg.get(end) == Some(&b'^')
+            && word[1..].iter().all(u8::is_ascii_digit)
+        {
+            if validate::card_number_of_digits(&word[1..]) {
+                self.counts.add(Class::CardNumber, 1);
+                return Some(end);
+            }
+            return None;
         }
         // A fixed-width record whose type letter is glued to a card-length number
         // (`D4111111111111111 …`): the number is weighed as its column's candidate.
@@ -1452,6 +1477,14 @@ impl Scanner {
         match here.iter().rposition(|&b| b == b'\n') {
             Some(p) => &here[p + 1..] == want,
             None => whole && here == want,
+        }
+    }
+
+    /// The byte of the file before `t[at]` (in the texts before when `at` is 0).
+    fn byte_before(&self, t: &[u8], at: usize) -> Option<u8> {
+        match at.checked_sub(1) {
+            Some(p) => t.get(p).copied(),
+            None => self.accounts.tail.last().copied(),
         }
     }
 

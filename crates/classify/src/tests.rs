@@ -680,6 +680,51 @@ fn account_numbers_in_markup_json_and_query_strings_whatever_the_chunks() {
     }
 }
 
+/// A card's magnetic stripe: track 1 (`%B…^`) and track 2 (`;…=`) count their card number
+/// without other context; the same card number without the track's form, or failing its
+/// checks, does not; the same in any chunks (the start sentinel may end the text before).
+#[test]
+fn card_numbers_in_magnetic_stripe_tracks_whatever_the_chunks() {
+    let lines = [
+        ("%B4111111111111111^DOE/JOHN^27121010000000000000?\n", 1),
+        (";5555555555554444=27121010000000000?\n", 1),
+        (
+            "t1=%B378282246310005^ROE/A^2801101? t2=;378282246310005=2801101?\n",
+            2,
+        ),
+        // Not a track's form, or not a card number.
+        ("B4111111111111111 ^x\n", 0),
+        ("id 4111111111111111=5\n", 0),
+        (";4111111111111112=2712?\n", 0),
+        ("%B1234567890123456^X^?\n", 0),
+    ];
+    // The tracks many times; the near misses once each (a column of many valid card numbers
+    // counts by its column evidence, docs/CLASSIFICATION.md).
+    let mut text = String::new();
+    let mut cards = 0;
+    for i in 0..30 {
+        for (line, n) in &lines[..3] {
+            text.push_str(line);
+            cards += n;
+        }
+        if let Some((line, _)) = lines.get(3 + i) {
+            text.push_str(line);
+        }
+    }
+    for (line, n) in lines {
+        assert_eq!(count(line, Class::CardNumber), n, "{line:?}");
+    }
+    let whole = classify(text.as_bytes()).counts;
+    assert_eq!(whole.get(Class::CardNumber), cards);
+    for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
+        assert_eq!(
+            scan_in_chunks(text.as_bytes(), &[size]),
+            whole,
+            "chunks of {size}"
+        );
+    }
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.
