@@ -189,17 +189,18 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 }
 
 /// US account numbers where files put them beside their routing numbers in shapes other than
-/// the bank formats: a payroll system's payees in XML laid out with indentation, a payments
-/// API's JSON log, tickets with deposit details typed as labelled lines. Uploaded with `sftp`,
-/// `file show` gives the counts a person reading them would give.
+/// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
+/// API's JSON log, tickets with deposit details typed as labelled lines), and card numbers in a
+/// terminal log's magnetic stripe tracks. Uploaded with `sftp`, `file show` gives the counts a
+/// person reading them would give.
 #[test]
-fn account_numbers_in_xml_json_and_labelled_lines_are_counted() {
+fn account_numbers_in_xml_json_and_labelled_lines_and_tracks_are_counted() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let docs = classify::field_corpus::generate(7, 400_000);
     let mut batch = String::new();
     let mut picked = Vec::new();
-    for kind in ["payees.xml", "api-log.jsonl", "tickets.txt"] {
+    for kind in ["payees.xml", "api-log.jsonl", "tickets.txt", "terminal.log"] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
         batch.push_str(&format!(
@@ -213,7 +214,12 @@ fn account_numbers_in_xml_json_and_labelled_lines_are_counted() {
     for d in picked {
         let v = shown(&server, &format!("/{}", d.name));
         let classes = &v["classification"]["classes"];
-        for class in [Class::AbaRouting, Class::UsBankAccount] {
+        let of_interest = if d.name.ends_with("terminal.log") {
+            vec![Class::CardNumber]
+        } else {
+            vec![Class::AbaRouting, Class::UsBankAccount]
+        };
+        for class in of_interest {
             let n = classes[class.as_str()].as_u64();
             assert!(n.is_some_and(|n| n > 0), "{}: {v}", d.name);
             assert_eq!(n, Some(d.truth.get(class)), "{} {}", d.name, class.as_str());
