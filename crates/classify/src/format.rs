@@ -222,8 +222,12 @@ fn delimited_table(head: &[u8]) -> bool {
     let rest = &head[(header.len() + 1).min(head.len())..];
     match rest.iter().position(|c| *c == b'\n') {
         Some(end) => separators(&rest[..end]) == n,
-        // No whole second line in the head: the header is all there is to judge by.
-        None => true,
+        // No whole second line in the head, and the file goes on: the header is all there is
+        // to judge by.
+        None if head.len() >= crate::scan::SNIFF_LEN => true,
+        // The file ended: a line of text with commas in it is no table; a header and one row
+        // without a line end after it is.
+        None => !rest.is_empty() && separators(rest) == n,
     }
 }
 
@@ -271,6 +275,21 @@ mod tests {
             vec![Format::AccountTable]
         );
         assert_eq!(sniff(b"just some text, nothing else\n"), vec![]);
+        // A file of one line of text with commas, naming a card: no table (it has no rows).
+        assert_eq!(
+            sniff(b"Customer DOB 1980-01-02, SSN 123-45-6789, card 5555 5555 5555 4444\n"),
+            vec![]
+        );
+        assert_eq!(sniff(b"card_number,name\n"), vec![]);
+        // A header and one row without a line end after it: a table.
+        assert_eq!(
+            sniff(b"card_number,name\n4111111111111111,Bob"),
+            vec![Format::AccountTable]
+        );
+        // A head cut inside a long second line: judged by its header.
+        let mut long = b"card_number,name\n4111111111111111,".to_vec();
+        long.resize(crate::scan::SNIFF_LEN, b'x');
+        assert_eq!(sniff(&long), vec![Format::AccountTable]);
         let fixed = b"ROUTING NUMBER  ACCOUNT NUMBER    AMOUNT\n\
                       021000021       0012345678        100.00\n\
                       011000015       98765432          250.00\n";
