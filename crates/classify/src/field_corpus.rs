@@ -2,17 +2,49 @@
 //! API's JSON log, a card processor's fixed-width settlement file, support tickets typed by
 //! people (numbers with dashes, masked card numbers, IBANs in lower case, a "social" spelled out),
 //! an export with quoted fields and carriage returns, a payroll system's payee export in XML,
-//! and a card terminal's debug log with magnetic stripe data. Its truth is what a person reading the
+//! a card terminal's debug log with magnetic stripe data, and a spreadsheet's "Unicode text"
+//! export (UTF-16 with names in other scripts). Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
 use crate::corpus::{Document, Rng, aba, bic, card, doc, documents, iban, in_fours, ssn};
+
+/// A spreadsheet's "Unicode text" export: tab-separated, CRLF, in UTF-16 little-endian with
+/// its byte order mark, customers' names in Latin, Greek and Japanese script beside their card
+/// numbers, IBANs and e-mail addresses.
+fn unicode_export(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("Name\tCard number\tIBAN\tE-mail\tBalance\r\n");
+    let names = ["José Müller", "Ελένη Παππά", "山田 太郎", "Zoë O'Brien"];
+    for i in 0..150 {
+        s.push_str(&format!(
+            "{}\t{}\t{}\tclient{i}@bank-customer.example.com\t{}.{:02} €\r\n",
+            names[rng.below(4) as usize],
+            card(rng),
+            iban(rng),
+            rng.below(100_000),
+            rng.below(100)
+        ));
+        t.add(Class::CardNumber, 1);
+        t.add(Class::Iban, 1);
+        t.add(Class::Email, 1);
+    }
+    let bytes = [0xFF, 0xFE]
+        .into_iter()
+        .chain(s.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    Document {
+        name: format!("{n:05}-unicode-export.txt"),
+        bytes,
+        truth: t,
+    }
+}
 use crate::scan::{Class, Counts};
 
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 8 {
+    documents(target, |n| match n % 9 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
@@ -20,6 +52,7 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         4 => short_list(&mut rng, n),
         5 => payees_xml(&mut rng, n),
         6 => terminal_log(&mut rng, n),
+        7 => unicode_export(&mut rng, n),
         _ => camt053(&mut rng, n),
     })
 }

@@ -120,7 +120,7 @@ impl Counts {
 /// numbers' (wire instructions), in a table's account column (delimited or fixed-width) with
 /// other columns between it and the routing number's, and in markup, JSON and query strings
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
-/// stripe tracks.
+/// stripe tracks; UTF-16 text with a byte order mark (binary before).
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -338,7 +338,13 @@ static HARD: [bool; 256] = hard_delimiters();
 
 /// The scanner of one file.
 pub struct Scanner {
-    /// The beginning of the file, until [`SNIFF_LEN`] bytes or the end.
+    /// The file's first two bytes (until there are two), and the encoding they say: UTF-16 by
+    /// its byte order mark, narrowed to a byte per code unit before the scan (`narrowed`: the
+    /// buffer for it), else the bytes as they are.
+    lead: Vec<u8>,
+    utf16: Option<crate::encoding::Utf16>,
+    narrowed: Vec<u8>,
+    /// The beginning of the file's text, until [`SNIFF_LEN`] bytes or the end.
     head: Vec<u8>,
     formats: Option<Vec<Format>>,
     /// A format whose records are also read by position ([`Scanner::record_end`]).
@@ -404,6 +410,9 @@ impl Default for Scanner {
 impl Scanner {
     pub fn new() -> Self {
         Self {
+            lead: Vec::new(),
+            utf16: None,
+            narrowed: Vec::new(),
             head: Vec::new(),
             formats: None,
             records: None,
@@ -447,6 +456,35 @@ impl Scanner {
 
     /// Takes the next bytes of the file.
     pub fn feed(&mut self, mut data: &[u8]) {
+        // The first two bytes say whether the text is UTF-16 (its byte order mark).
+        if self.lead.len() < 2 {
+            let take = (2 - self.lead.len()).min(data.len());
+            self.lead.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.lead.len() < 2 {
+                return;
+            }
+            self.utf16 = crate::encoding::Utf16::from_bom([self.lead[0], self.lead[1]]);
+            if self.utf16.is_none() {
+                let lead = std::mem::take(&mut self.lead);
+                self.feed_text(&lead);
+                self.lead = lead;
+            }
+        }
+        match self.utf16.as_mut() {
+            Some(utf16) => {
+                let mut narrowed = std::mem::take(&mut self.narrowed);
+                narrowed.clear();
+                utf16.narrow(data, &mut narrowed);
+                self.feed_text(&narrowed);
+                self.narrowed = narrowed;
+            }
+            None => self.feed_text(data),
+        }
+    }
+
+    /// Takes the next bytes of the file's text (narrowed where it is UTF-16).
+    fn feed_text(&mut self, mut data: &[u8]) {
         if self.formats.is_none() {
             let want = SNIFF_LEN - self.head.len();
             let take = want.min(data.len());
@@ -471,6 +509,11 @@ impl Scanner {
 
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
+        // A file of fewer than two bytes: they are its text.
+        if self.lead.len() < 2 {
+            let lead = std::mem::take(&mut self.lead);
+            self.feed_text(&lead);
+        }
         if self.formats.is_none() {
             self.start();
         }

@@ -725,6 +725,48 @@ fn card_numbers_in_magnetic_stripe_tracks_whatever_the_chunks() {
     }
 }
 
+/// UTF-16 text (a spreadsheet's "Unicode text" export, little- or big-endian, with its byte
+/// order mark): what it holds counts as in the same text in UTF-8, in any chunks (a code unit
+/// or the byte order mark cut in two too); without the mark its zero bytes make it binary.
+#[test]
+fn utf16_text_counts_as_its_utf8_whatever_the_chunks() {
+    for d in corpus::generate(9, 300_000).iter().take(13) {
+        let Ok(text) = std::str::from_utf8(&d.bytes) else {
+            continue;
+        };
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let want = classify(&d.bytes);
+        for bytes in [&le, &be] {
+            let found = classify(bytes);
+            assert_eq!(found.counts, d.truth, "{}", d.name);
+            assert_eq!(found.formats, want.formats, "{}", d.name);
+            for size in [1, 2, 3, 7, 4095, 4096, 8193] {
+                assert_eq!(
+                    scan_in_chunks(bytes, &[size]),
+                    d.truth,
+                    "{} in {size}",
+                    d.name
+                );
+            }
+        }
+    }
+    let bare: Vec<u8> = "card 4111111111111111\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    assert_eq!(classify(&bare).formats, vec![crate::Format::Binary]);
+    // A file of one byte, or of the mark alone.
+    assert!(classify(b"7").counts.is_empty());
+    assert!(classify(&[0xFF, 0xFE]).counts.is_empty());
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.

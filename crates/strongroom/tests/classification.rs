@@ -190,17 +190,23 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
-/// API's JSON log, tickets with deposit details typed as labelled lines), and card numbers in a
-/// terminal log's magnetic stripe tracks. Uploaded with `sftp`, `file show` gives the counts a
-/// person reading them would give.
+/// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
+/// terminal log's magnetic stripe tracks, and a spreadsheet's export in UTF-16. Uploaded with
+/// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
-fn account_numbers_in_xml_json_and_labelled_lines_and_tracks_are_counted() {
+fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let docs = classify::field_corpus::generate(7, 400_000);
     let mut batch = String::new();
     let mut picked = Vec::new();
-    for kind in ["payees.xml", "api-log.jsonl", "tickets.txt", "terminal.log"] {
+    for kind in [
+        "payees.xml",
+        "api-log.jsonl",
+        "tickets.txt",
+        "terminal.log",
+        "unicode-export.txt",
+    ] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
         batch.push_str(&format!(
@@ -216,6 +222,8 @@ fn account_numbers_in_xml_json_and_labelled_lines_and_tracks_are_counted() {
         let classes = &v["classification"]["classes"];
         let of_interest = if d.name.ends_with("terminal.log") {
             vec![Class::CardNumber]
+        } else if d.name.ends_with("unicode-export.txt") {
+            vec![Class::CardNumber, Class::Iban, Class::Email]
         } else {
             vec![Class::AbaRouting, Class::UsBankAccount]
         };
