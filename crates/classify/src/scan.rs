@@ -507,6 +507,17 @@ impl Scanner {
         self.binary
     }
 
+    /// How many of the file's first bytes the verdict of [`Scanner::settled`] is made on
+    /// ([`SNIFF_LEN`] bytes of text: twice as many and the byte order mark in UTF-16). A
+    /// change to them can change it; a change after them cannot.
+    pub fn verdict_len(&self) -> u64 {
+        if self.utf16.is_some() {
+            2 + 2 * SNIFF_LEN as u64
+        } else {
+            SNIFF_LEN as u64
+        }
+    }
+
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
         // A file of fewer than two bytes: they are its text.

@@ -765,6 +765,16 @@ fn utf16_text_counts_as_its_utf8_whatever_the_chunks() {
     // A file of one byte, or of the mark alone.
     assert!(classify(b"7").counts.is_empty());
     assert!(classify(&[0xFF, 0xFE]).counts.is_empty());
+    // Not text in UTF-16 either: settled on its first 4 KiB of code units and its mark.
+    let mut s = Scanner::new();
+    s.feed(&[0xFF, 0xFE]);
+    s.feed(&[1u8, 0].repeat(crate::scan::SNIFF_LEN));
+    assert!(s.settled());
+    assert_eq!(s.verdict_len(), 2 + 2 * crate::scan::SNIFF_LEN as u64);
+    let mut s = Scanner::new();
+    s.feed(&[0u8; crate::scan::SNIFF_LEN]);
+    assert!(s.settled());
+    assert_eq!(s.verdict_len(), crate::scan::SNIFF_LEN as u64);
 }
 
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,

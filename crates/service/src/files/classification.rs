@@ -245,9 +245,17 @@ impl Streamed {
         }
     }
 
-    /// Whether the verdict is in before the end (not text: nothing more is scanned).
+    /// Whether the verdict is in before the end (not text: nothing more is scanned), and how
+    /// many of the file's first bytes it was made on.
     fn settled(&self) -> bool {
-        matches!(&self.scan, Scan::Inline(s) if s.settled())
+        self.verdict().is_some()
+    }
+
+    fn verdict(&self) -> Option<u64> {
+        match &self.scan {
+            Scan::Inline(s) if s.settled() => Some(s.verdict_len()),
+            _ => None,
+        }
     }
 
     /// `data` was written at `offset`.
@@ -255,9 +263,9 @@ impl Streamed {
         if matches!(self.scan, Scan::None) {
             return;
         }
-        if self.settled() {
+        if let Some(judged) = self.verdict() {
             // Only a write over the part the verdict was made on can change it.
-            if offset < classify::scan::SNIFF_LEN as u64 {
+            if offset < judged {
                 self.give_up();
             }
             return;
@@ -358,11 +366,7 @@ impl Streamed {
 
     /// The file's size was set to `size` (a truncation drops bytes already scanned).
     pub fn resized(&mut self, size: u64) {
-        let judged = if self.settled() {
-            classify::scan::SNIFF_LEN as u64
-        } else {
-            self.next
-        };
+        let judged = self.verdict().unwrap_or(self.next);
         if size < judged {
             self.give_up();
         }
@@ -387,10 +391,9 @@ impl Streamed {
     /// What the scan found, if it saw the whole file of `size` bytes in order (or enough of
     /// it to know it is not text); a scanning task is awaited by [`Finish::result`].
     pub fn finish(&mut self, size: u64) -> Finish {
-        let seen = if self.settled() {
-            size >= classify::scan::SNIFF_LEN as u64
-        } else {
-            self.next == size && self.ahead.is_empty()
+        let seen = match self.verdict() {
+            Some(judged) => size >= judged,
+            None => self.next == size && self.ahead.is_empty(),
         };
         self.release();
         match std::mem::replace(&mut self.scan, Scan::None) {
