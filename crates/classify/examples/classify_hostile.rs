@@ -153,4 +153,33 @@ fn main() {
         println!("{name:>36}: {rate:6.0} MB/s");
     }
     println!("slowest: {slowest:.0} MB/s");
+
+    // A compression bomb: a small gzip file of card-length numbers, inflated up to the most a
+    // file's contents are scanned (`classify::encoding::MAX_INFLATED`). Its cost is that bound's,
+    // whatever the file claims to hold.
+    let bomb = {
+        use std::io::Write;
+        let unit = repeated("4111111111111111,\n");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut written = 0u64;
+        while written < 2 * classify::encoding::MAX_INFLATED {
+            e.write_all(&unit).unwrap();
+            written += unit.len() as u64;
+        }
+        e.finish().unwrap()
+    };
+    let t = Instant::now();
+    let mut s = Scanner::new();
+    for chunk in bomb.chunks(64 << 10) {
+        s.feed(chunk);
+    }
+    let found = s.finish();
+    println!(
+        "gzip bomb: {:.1} MiB holding {} GiB: scanned {} GiB in {:.2} s ({:?})",
+        bomb.len() as f64 / (1 << 20) as f64,
+        (2 * classify::encoding::MAX_INFLATED) >> 30,
+        classify::encoding::MAX_INFLATED >> 30,
+        t.elapsed().as_secs_f64(),
+        found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    );
 }

@@ -1,10 +1,104 @@
-//! Text the scanner reads in another encoding than ASCII's supersets: UTF-16, as Windows tools
-//! and spreadsheets export "Unicode text", told by its byte order mark. Each 16-bit code unit
-//! becomes one byte: itself when it is ASCII, else a byte that is no letter, digit or delimiter
-//! (as a UTF-8 sequence's bytes are to the scanner), so the scanner's rules read the text as
-//! they read ASCII and nothing it holds is passed over as binary.
+//! Files the scanner reads through a layer: gzip-compressed files, inflated as they arrive
+//! (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), and UTF-16
+//! text, as Windows tools and spreadsheets export "Unicode text", told by its byte order mark.
+//! Each UTF-16 code unit becomes one byte: itself when it is ASCII, else a byte that is no
+//! letter, digit or delimiter (as a UTF-8 sequence's bytes are to the scanner), so the
+//! scanner's rules read the text as they read ASCII and nothing it holds is passed over as
+//! binary.
 //!
-//! Pure: bytes in, bytes out; a code unit cut by a chunk's end is kept for the next.
+//! Pure: bytes in, bytes out; what a chunk's end cuts (a code unit, a deflate block) is kept
+//! for the next.
+
+use std::io::Write;
+
+/// Most bytes of a compressed file's contents scanned: its classes are those of the first
+/// part beyond that ([`crate::Format::Partial`]). A gzip member inflates at most about 1,000
+/// times: one of a few MiB can hold this much, and scanning it costs a core about two seconds.
+pub const MAX_INFLATED: u64 = 1 << 30;
+
+/// Compressed bytes handed to the inflater at a time, at fixed places in the file whatever
+/// the chunks (so what it gives, even from a stream that breaks off, does not depend on them),
+/// and few enough that one step inflates to a few MiB at most (a bomb holds no more memory).
+const INFLATE_STEP: usize = 4 << 10;
+
+/// A gzip file (one member or several) being inflated, chunk by chunk.
+pub(crate) struct Gzip {
+    inflater: flate2::write::MultiGzDecoder<Vec<u8>>,
+    /// Compressed bytes short of a step.
+    step: Vec<u8>,
+    inflated: u64,
+    /// Most bytes of contents handed over ([`MAX_INFLATED`]).
+    limit: u64,
+    /// The contents went past the limit, or are not a valid gzip stream from some point.
+    pub(crate) cut: bool,
+}
+
+impl Gzip {
+    /// Whether a file's first two bytes are gzip's magic number.
+    pub(crate) fn magic(first: [u8; 2]) -> bool {
+        first == [0x1F, 0x8B]
+    }
+
+    pub(crate) fn new() -> Self {
+        Self::with_limit(MAX_INFLATED)
+    }
+
+    fn with_limit(limit: u64) -> Self {
+        Gzip {
+            inflater: flate2::write::MultiGzDecoder::new(Vec::new()),
+            step: Vec::with_capacity(INFLATE_STEP),
+            inflated: 0,
+            limit,
+            cut: false,
+        }
+    }
+
+    /// Inflates `data` (the compressed bytes after the last chunk's), handing the contents to
+    /// `contents` a step at a time, until [`MAX_INFLATED`] bytes.
+    pub(crate) fn inflate(&mut self, mut data: &[u8], mut contents: impl FnMut(&[u8])) {
+        while !data.is_empty() && !self.cut {
+            let take = (INFLATE_STEP - self.step.len()).min(data.len());
+            self.step.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.step.len() == INFLATE_STEP {
+                self.step(&mut contents);
+            }
+        }
+    }
+
+    /// The end of the compressed file: what is left of the contents. A stream that ends
+    /// before its last member does is cut.
+    pub(crate) fn finish(&mut self, mut contents: impl FnMut(&[u8])) {
+        if !self.step.is_empty() {
+            self.step(&mut contents);
+        }
+        if !self.cut && self.inflater.try_finish().is_err() {
+            self.cut = true;
+        }
+        self.hand_over(&mut contents);
+    }
+
+    /// Inflates the bytes of a step.
+    fn step(&mut self, contents: &mut impl FnMut(&[u8])) {
+        if !self.cut && self.inflater.write_all(&self.step).is_err() {
+            self.cut = true;
+        }
+        self.step.clear();
+        self.hand_over(contents);
+    }
+
+    fn hand_over(&mut self, contents: &mut impl FnMut(&[u8])) {
+        let out = self.inflater.get_mut();
+        let room = self.limit - self.inflated;
+        let n = (out.len() as u64).min(room) as usize;
+        if n < out.len() {
+            self.cut = true;
+        }
+        self.inflated += n as u64;
+        contents(&out[..n]);
+        out.clear();
+    }
+}
 
 /// What a code unit that is not ASCII becomes.
 const OTHER: u8 = 0x80;
@@ -83,5 +177,53 @@ mod tests {
         }
         assert!(Utf16::from_bom([0xEF, 0xBB]).is_none());
         assert!(Utf16::from_bom(*b"ca").is_none());
+    }
+
+    fn gzip(parts: &[&[u8]]) -> Vec<u8> {
+        // Several members, as `cat a.gz b.gz` makes.
+        let mut out = Vec::new();
+        for part in parts {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(part).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        out
+    }
+
+    fn inflated(gz: &mut Gzip, bytes: &[u8], cut: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(cut) {
+            gz.inflate(chunk, |c| out.extend_from_slice(c));
+        }
+        gz.finish(|c| out.extend_from_slice(c));
+        out
+    }
+
+    #[test]
+    fn gzip_inflates_whatever_the_chunks_and_stops_at_its_limit() {
+        let a = b"card 4111111111111111\n".repeat(5000);
+        let b = b"iban GB82WEST12345698765432\n".repeat(3000);
+        let bytes = gzip(&[&a, &b]);
+        let whole = [a.clone(), b.clone()].concat();
+        for cut in [1, 7, 4096, 4097, 1 << 20] {
+            let mut gz = Gzip::new();
+            assert_eq!(inflated(&mut gz, &bytes, cut), whole, "{cut}");
+            assert!(!gz.cut);
+        }
+        // A bomb: the contents stop at the limit, the same in any chunks.
+        for cut in [3, 5000] {
+            let mut gz = Gzip::with_limit(10_000);
+            assert_eq!(inflated(&mut gz, &bytes, cut), whole[..10_000], "{cut}");
+            assert!(gz.cut);
+        }
+        // Broken off, or not gzip after its magic number: cut, what came before kept.
+        for cut in [2, 4096] {
+            let mut gz = Gzip::new();
+            let head = inflated(&mut gz, &bytes[..bytes.len() / 3], cut);
+            assert!(gz.cut && whole.starts_with(&head) && head.len() < whole.len());
+            let mut gz = Gzip::new();
+            assert!(inflated(&mut gz, b"\x1f\x8bnot deflate at all", cut).is_empty());
+            assert!(gz.cut);
+        }
     }
 }

@@ -19,6 +19,12 @@ pub enum Format {
     AccountTable,
     /// Not text (compressed, encrypted, an image…): not scanned; its classes are unknown.
     Binary,
+    /// gzip-compressed: the classes and formats beside it are its contents'.
+    Gzip,
+    /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
+    /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
+    /// unknown.
+    Partial,
 }
 
 impl Format {
@@ -31,6 +37,8 @@ impl Format {
             Format::Bai2 => "bai2".into(),
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
+            Format::Gzip => "gzip".into(),
+            Format::Partial => "partial".into(),
         }
     }
 
@@ -41,6 +49,8 @@ impl Format {
             "bai2" => Some(Format::Bai2),
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
+            "gzip" => Some(Format::Gzip),
+            "partial" => Some(Format::Partial),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
                     Some(Format::Iso20022(id.to_owned()))

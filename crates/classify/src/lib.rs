@@ -8,7 +8,7 @@
 mod account;
 mod bitmap;
 pub mod corpus;
-mod encoding;
+pub mod encoding;
 pub mod field_corpus;
 pub mod format;
 pub mod patterns;

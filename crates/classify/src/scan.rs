@@ -120,7 +120,8 @@ impl Counts {
 /// numbers' (wire instructions), in a table's account column (delimited or fixed-width) with
 /// other columns between it and the routing number's, and in markup, JSON and query strings
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
-/// stripe tracks; UTF-16 text with a byte order mark (binary before).
+/// stripe tracks; UTF-16 text with a byte order mark and gzip-compressed files (binary
+/// before).
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -338,7 +339,14 @@ static HARD: [bool; 256] = hard_delimiters();
 
 /// The scanner of one file.
 pub struct Scanner {
-    /// The file's first two bytes (until there are two), and the encoding they say: UTF-16 by
+    /// The file's first two bytes (until there are two), and whether they say gzip: its
+    /// contents are inflated before what follows; bytes fed so far, and how many had been when
+    /// the contents were found not to be text.
+    raw_lead: Vec<u8>,
+    gzip: Option<Box<crate::encoding::Gzip>>,
+    raw_fed: u64,
+    verdict_at: Option<u64>,
+    /// The contents' first two bytes (until there are two), and the encoding they say: UTF-16 by
     /// its byte order mark, narrowed to a byte per code unit before the scan (`narrowed`: the
     /// buffer for it), else the bytes as they are.
     lead: Vec<u8>,
@@ -410,6 +418,10 @@ impl Default for Scanner {
 impl Scanner {
     pub fn new() -> Self {
         Self {
+            raw_lead: Vec::new(),
+            gzip: None,
+            raw_fed: 0,
+            verdict_at: None,
             lead: Vec::new(),
             utf16: None,
             narrowed: Vec::new(),
@@ -456,6 +468,48 @@ impl Scanner {
 
     /// Takes the next bytes of the file.
     pub fn feed(&mut self, mut data: &[u8]) {
+        self.raw_fed += data.len() as u64;
+        // Not text: nothing more is read (nor inflated).
+        if self.binary {
+            return;
+        }
+        // The file's first two bytes say whether it is gzip-compressed.
+        if self.raw_lead.len() < 2 {
+            let take = (2 - self.raw_lead.len()).min(data.len());
+            self.raw_lead.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.raw_lead.len() < 2 {
+                return;
+            }
+            let lead = std::mem::take(&mut self.raw_lead);
+            if crate::encoding::Gzip::magic([lead[0], lead[1]]) {
+                self.gzip = Some(Box::new(crate::encoding::Gzip::new()));
+                self.inflate(&lead);
+            } else {
+                self.feed_contents(&lead);
+            }
+            self.raw_lead = lead;
+        }
+        if self.gzip.is_some() {
+            self.inflate(data);
+        } else {
+            self.feed_contents(data);
+        }
+        if self.binary && self.verdict_at.is_none() {
+            self.verdict_at = Some(self.raw_fed);
+        }
+    }
+
+    /// Inflates the next bytes of a gzip file and scans what they hold.
+    fn inflate(&mut self, data: &[u8]) {
+        if let Some(mut gzip) = self.gzip.take() {
+            gzip.inflate(data, |contents| self.feed_contents(contents));
+            self.gzip = Some(gzip);
+        }
+    }
+
+    /// Takes the next bytes of the file's contents (inflated where it is compressed).
+    fn feed_contents(&mut self, mut data: &[u8]) {
         // The first two bytes say whether the text is UTF-16 (its byte order mark).
         if self.lead.len() < 2 {
             let take = (2 - self.lead.len()).min(data.len());
@@ -508,10 +562,14 @@ impl Scanner {
     }
 
     /// How many of the file's first bytes the verdict of [`Scanner::settled`] is made on
-    /// ([`SNIFF_LEN`] bytes of text: twice as many and the byte order mark in UTF-16). A
-    /// change to them can change it; a change after them cannot.
+    /// ([`SNIFF_LEN`] bytes of text: twice as many and the byte order mark in UTF-16; in a
+    /// gzip file, the compressed bytes read by then). A change to them can change it; a change
+    /// after them cannot.
     pub fn verdict_len(&self) -> u64 {
-        if self.utf16.is_some() {
+        if self.gzip.is_some() {
+            // The compressed bytes read when it was made (up to the end of that chunk).
+            self.verdict_at.unwrap_or(self.raw_fed)
+        } else if self.utf16.is_some() {
             2 + 2 * SNIFF_LEN as u64
         } else {
             SNIFF_LEN as u64
@@ -520,7 +578,22 @@ impl Scanner {
 
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
-        // A file of fewer than two bytes: they are its text.
+        // A file of fewer than two bytes: they are its contents. A compressed file's last
+        // contents.
+        if self.raw_lead.len() < 2 {
+            let lead = std::mem::take(&mut self.raw_lead);
+            self.feed_contents(&lead);
+        }
+        let mut cut = false;
+        // (Contents found not to be text were not inflated further: not a part, unknown.)
+        if let Some(mut gzip) = self.gzip.take() {
+            if !self.binary {
+                gzip.finish(|contents| self.feed_contents(contents));
+                cut = gzip.cut;
+            }
+            self.gzip = Some(gzip);
+        }
+        // Contents of fewer than two bytes: they are its text.
         if self.lead.len() < 2 {
             let lead = std::mem::take(&mut self.lead);
             self.feed_text(&lead);
@@ -561,9 +634,16 @@ impl Scanner {
                 .collect(),
             None => Default::default(),
         };
+        let mut formats = self.formats.unwrap_or_default();
+        if self.gzip.is_some() {
+            formats.push(Format::Gzip);
+        }
+        if cut {
+            formats.push(Format::Partial);
+        }
         Classification {
             counts: self.counts,
-            formats: self.formats.unwrap_or_default(),
+            formats,
             custom,
             rules: RULES,
         }

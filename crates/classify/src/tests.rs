@@ -777,6 +777,68 @@ fn utf16_text_counts_as_its_utf8_whatever_the_chunks() {
     assert_eq!(s.verdict_len(), crate::scan::SNIFF_LEN as u64);
 }
 
+/// A gzip-compressed file counts what its contents hold, with its contents' formats and `gzip`,
+/// in any chunks; one that breaks off counts what came before and says `partial`; one whose
+/// contents are not text is `binary` and is not inflated further.
+#[test]
+fn gzip_files_count_their_contents_whatever_the_chunks() {
+    use std::io::Write;
+    let gzip = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    for d in corpus::generate(11, 300_000).iter().take(13) {
+        let gz = gzip(&d.bytes);
+        let mut want = classify(&d.bytes);
+        want.formats.push(crate::Format::Gzip);
+        assert_eq!(classify(&gz), want, "{}", d.name);
+        for size in [1, 2, 3, 4095, 4097, 65536] {
+            assert_eq!(
+                scan_in_chunks(&gz, &[size]),
+                d.truth,
+                "{} in {size}",
+                d.name
+            );
+        }
+    }
+    // UTF-16 inside gzip.
+    let text = "card 4111111111111111\r\n".repeat(10);
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    assert_eq!(classify(&gzip(&utf16)).counts.get(Class::CardNumber), 10);
+    // Broken off: what came before, and `partial`.
+    let lines = "card 4111111111111111\n".repeat(20_000);
+    let gz = gzip(lines.as_bytes());
+    let cut = classify(&gz[..gz.len() / 2]);
+    assert!(cut.formats.contains(&crate::Format::Partial), "{cut:?}");
+    let n = cut.counts.get(Class::CardNumber);
+    assert!(n > 0 && n < 20_000, "{n}");
+    for size in [1, 4096, 10_000] {
+        assert_eq!(scan_in_chunks(&gz[..gz.len() / 2], &[size]), cut.counts);
+    }
+    // Not text inside: binary, settled on the compressed bytes read by then.
+    let mut rng = Rng::new(3);
+    let noise: Vec<u8> = (0..200_000).map(|_| rng.below(256) as u8).collect();
+    let gz = gzip(&noise);
+    let mut s = Scanner::new();
+    for chunk in gz.chunks(8192) {
+        s.feed(chunk);
+    }
+    assert!(s.settled());
+    assert!(s.verdict_len() <= 8192 * 2, "{}", s.verdict_len());
+    let found = s.finish();
+    assert_eq!(
+        found.formats,
+        vec![crate::Format::Binary, crate::Format::Gzip]
+    );
+    // The stored form names the formats.
+    let partial = crate::Classification::decode(&cut.encode()).unwrap();
+    assert_eq!(partial, cut);
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.

@@ -188,6 +188,52 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     server.assert_ledger_verifies();
 }
 
+/// A customer extract compressed with `gzip` (as files often travel) is classified as its
+/// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
+/// in the middle says `partial`.
+#[test]
+fn gzip_compressed_uploads_are_classified_as_their_contents() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = corpus::generate(13, 200_000);
+    let d = docs
+        .iter()
+        .find(|d| d.name.ends_with("customers.csv"))
+        .unwrap();
+    let plain = alice.work().join(&d.name);
+    std::fs::write(&plain, &d.bytes).unwrap();
+    let status = std::process::Command::new("gzip")
+        .args(["-k", "-9"])
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let gz = alice.work().join(format!("{}.gz", d.name));
+    let bytes = std::fs::read(&gz).unwrap();
+    let cut = alice.work().join("cut.csv.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    alice.sftp_ok(&format!(
+        "put {} /extract.csv.gz\nput {} /cut.csv.gz\n",
+        gz.display(),
+        cut.display()
+    ));
+    let v = shown(&server, "/extract.csv.gz");
+    assert_eq!(
+        v["classification"],
+        expected(&d.truth, &["account_table", "gzip"]),
+        "{v}"
+    );
+    let v = shown(&server, "/cut.csv.gz");
+    let formats = v["classification"]["formats"].to_string();
+    assert!(formats.contains("\"partial\""), "{v}");
+    let cards = v["classification"]["classes"]["card_number"]
+        .as_u64()
+        .unwrap();
+    assert!(cards > 0 && cards < d.truth.get(Class::CardNumber), "{v}");
+    let table = server.ok(&["file", "show", "acme", "/extract.csv.gz"]);
+    assert!(table.contains("gzip"), "{table}");
+}
+
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
