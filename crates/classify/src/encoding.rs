@@ -11,9 +11,10 @@
 
 use std::io::Write;
 
-/// Most bytes of a compressed file's contents scanned: its classes are those of the first
-/// part beyond that ([`crate::Format::Partial`]). A gzip member inflates at most about 1,000
-/// times: one of a few MiB can hold this much, and scanning it costs a core about two seconds.
+/// Most bytes of a compressed file's contents scanned; of a larger one, its classes are those
+/// of this first part ([`crate::Format::ScannedInPart`]). A gzip member inflates at most about
+/// 1,000 times: one of a few MiB can hold this much, and scanning it costs a core about three
+/// seconds.
 pub const MAX_INFLATED: u64 = 1 << 30;
 
 /// Compressed bytes handed to the inflater at a time, at fixed places in the file whatever

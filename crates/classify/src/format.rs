@@ -24,7 +24,7 @@ pub enum Format {
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
     /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
     /// unknown.
-    Partial,
+    ScannedInPart,
 }
 
 impl Format {
@@ -38,7 +38,7 @@ impl Format {
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
             Format::Gzip => "gzip".into(),
-            Format::Partial => "partial".into(),
+            Format::ScannedInPart => "scanned_in_part".into(),
         }
     }
 
@@ -50,7 +50,7 @@ impl Format {
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
-            "partial" => Some(Format::Partial),
+            "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
                     Some(Format::Iso20022(id.to_owned()))

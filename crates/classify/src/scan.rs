@@ -639,7 +639,7 @@ impl Scanner {
             formats.push(Format::Gzip);
         }
         if cut {
-            formats.push(Format::Partial);
+            formats.push(Format::ScannedInPart);
         }
         Classification {
             counts: self.counts,

@@ -778,7 +778,7 @@ fn utf16_text_counts_as_its_utf8_whatever_the_chunks() {
 }
 
 /// A gzip-compressed file counts what its contents hold, with its contents' formats and `gzip`,
-/// in any chunks; one that breaks off counts what came before and says `partial`; one whose
+/// in any chunks; one that breaks off counts what came before and says `scanned_in_part`; one whose
 /// contents are not text is `binary` and is not inflated further.
 #[test]
 fn gzip_files_count_their_contents_whatever_the_chunks() {
@@ -809,11 +809,14 @@ fn gzip_files_count_their_contents_whatever_the_chunks() {
         .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
         .collect();
     assert_eq!(classify(&gzip(&utf16)).counts.get(Class::CardNumber), 10);
-    // Broken off: what came before, and `partial`.
+    // Broken off: what came before, and `scanned_in_part`.
     let lines = "card 4111111111111111\n".repeat(20_000);
     let gz = gzip(lines.as_bytes());
     let cut = classify(&gz[..gz.len() / 2]);
-    assert!(cut.formats.contains(&crate::Format::Partial), "{cut:?}");
+    assert!(
+        cut.formats.contains(&crate::Format::ScannedInPart),
+        "{cut:?}"
+    );
     let n = cut.counts.get(Class::CardNumber);
     assert!(n > 0 && n < 20_000, "{n}");
     for size in [1, 4096, 10_000] {

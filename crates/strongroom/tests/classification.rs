@@ -190,7 +190,7 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
-/// in the middle says `partial`.
+/// in the middle says `scanned_in_part`.
 #[test]
 fn gzip_compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
@@ -225,7 +225,7 @@ fn gzip_compressed_uploads_are_classified_as_their_contents() {
     );
     let v = shown(&server, "/cut.csv.gz");
     let formats = v["classification"]["formats"].to_string();
-    assert!(formats.contains("\"partial\""), "{v}");
+    assert!(formats.contains("\"scanned_in_part\""), "{v}");
     let cards = v["classification"]["classes"]["card_number"]
         .as_u64()
         .unwrap();
