@@ -289,6 +289,8 @@ pub struct FileRead {
     /// replaced or deleted since (`None`: those contents were never classified; see `classify
     /// run`).
     pub classes: Option<BTreeMap<String, u64>>,
+    /// The contents' formats (docs/CLASSIFICATION.md): `binary` says their classes are
+    /// unknown, `scanned_in_part` that they are those of a first part.
     pub formats: Vec<String>,
     /// The file's contents were replaced after the read (its classes are still those read).
     pub replaced_since: bool,
@@ -296,6 +298,20 @@ pub struct FileRead {
     pub sessions: Vec<String>,
     /// Each session's reads of it: bytes, first and last access.
     pub by_session: Vec<SessionRead>,
+}
+
+impl FileRead {
+    /// Whether what its contents hold is unknown: never classified, or not text (compressed
+    /// in a form the scanner does not read, encrypted, an image).
+    pub fn classes_unknown(&self) -> bool {
+        self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
+    }
+
+    /// Whether its classes are those of a first part of its contents only.
+    pub fn classes_in_part(&self) -> bool {
+        self.formats
+            .contains(&classify::Format::ScannedInPart.name())
+    }
 }
 
 /// One session's reads of one file, in the report.
@@ -409,6 +425,10 @@ pub struct Totals {
     /// Of `files`, those read only in part: their classes count in full (classification is
     /// per file), so for them the class sums are an upper bound.
     pub files_partial: usize,
+    /// Of `files`, those whose classes are unknown (not text, never classified) or known for
+    /// a first part only (compressed contents beyond what is scanned): for them the class sums
+    /// are a lower bound.
+    pub files_classes_unknown: usize,
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
     pub classes: BTreeMap<String, u64>,
@@ -1284,6 +1304,8 @@ impl Report {
             for f in &t.files_read {
                 sum.files += 1;
                 sum.files_partial += usize::from(f.read == "partial");
+                sum.files_classes_unknown +=
+                    usize::from(f.classes_unknown() || f.classes_in_part());
                 sum.bytes_read += f.bytes_read;
                 for (class, n) in f.classes.iter().flatten() {
                     *sum.classes.entry(class.clone()).or_default() += n;
@@ -1302,6 +1324,7 @@ impl Report {
             all.changes_replacing += sum.changes_replacing;
             all.files += sum.files;
             all.files_partial += sum.files_partial;
+            all.files_classes_unknown += sum.files_classes_unknown;
             all.bytes_read += sum.bytes_read;
             for (class, n) in &sum.classes {
                 *all.classes.entry(class.clone()).or_default() += n;
@@ -1312,8 +1335,10 @@ impl Report {
     }
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
-    /// read, whole or partial, first and last access, classes (`class=count;…`, `none` when
-    /// classification found none, `unclassified` when it never ran), how the reads were tied
+    /// read, whole or partial, first and last access, classes (`class=count;…`, then
+    /// `scanned_in_part` when they are a first part's; `none` when classification found none,
+    /// `unknown` when the contents are not text, `unclassified` when it never ran), how the
+    /// reads were tied
     /// to the file, and the accounts and sessions that read it (`;` between them, in the order
     /// they first did); no cell a spreadsheet would run as a formula
     /// ([`events::csv::spreadsheet_safe`]).
@@ -1343,19 +1368,17 @@ impl Report {
         for t in &self.tenants {
             for f in &t.files_read {
                 let accounts = accounts.reading(f);
-                let classes = f
-                    .classes
-                    .as_ref()
-                    .map(|c| {
-                        if c.is_empty() {
-                            return "none".to_owned();
-                        }
-                        c.iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(";")
-                    })
-                    .unwrap_or_else(|| "unclassified".into());
+                let classes = match &f.classes {
+                    None => "unclassified".to_owned(),
+                    Some(_) if f.classes_unknown() => "unknown".to_owned(),
+                    Some(c) if c.is_empty() && !f.classes_in_part() => "none".to_owned(),
+                    Some(c) => c
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .chain(f.classes_in_part().then(|| "scanned_in_part".to_owned()))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                };
                 rows.push(
                     vec![
                         t.tenant.clone(),

@@ -17,18 +17,27 @@ use crate::cli::{
 };
 use crate::printable::printable;
 
-/// `card_number 12, iban 3` (or `none found`).
+/// `card_number 12, iban 3` (or `none found`; `unknown (not text)` for contents the scanner
+/// cannot read; `… (in the first part scanned)` for compressed contents scanned in part).
 fn counts_text(c: &Classification) -> String {
+    if c.formats.contains(&classify::Format::Binary) {
+        return "unknown (not text)".into();
+    }
     let items: Vec<String> = c
         .counts
         .present()
         .map(|(class, n)| format!("{} {n}", class.as_str()))
         .chain(c.custom.iter().map(|(k, n)| format!("custom.{k} {n}")))
         .collect();
-    if items.is_empty() {
+    let found = if items.is_empty() {
         "none found".into()
     } else {
         items.join(", ")
+    };
+    if c.formats.contains(&classify::Format::ScannedInPart) {
+        format!("{found} (in the first part scanned)")
+    } else {
+        found
     }
 }
 

@@ -38,11 +38,26 @@ impl Page<'_> {
         crate::units::counted(*n, what)
     }
 
-    /// ` (3 of them in part: their classes count in full)`, or nothing.
-    fn in_part(&self, n: &usize) -> String {
-        match n {
-            0 => String::new(),
-            n => format!(" ({n} of them in part: their classes count in full)"),
+    /// ` (3 of them read in part: …; 2 with classes unknown or found in part …)`, or nothing.
+    fn in_part(&self, t: &Totals) -> String {
+        let mut notes = Vec::new();
+        if t.files_partial > 0 {
+            notes.push(format!(
+                "{} of them read in part: their classes count in full",
+                t.files_partial
+            ));
+        }
+        if t.files_classes_unknown > 0 {
+            notes.push(format!(
+                "{} with classes unknown or found in part (not text, or scanned in part): the \
+                 sums are of what was found",
+                t.files_classes_unknown
+            ));
+        }
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
         }
     }
 
@@ -115,6 +130,13 @@ impl Page<'_> {
     fn classes_text(&self, f: &FileRead) -> String {
         match &f.classes {
             None if f.file_id.is_none() => "unknown (read before file ids)".into(),
+            Some(_) if f.classes_unknown() => "unknown (not text)".into(),
+            classes if f.classes_in_part() => {
+                format!(
+                    "{} (in the first part scanned)",
+                    classes_text(classes.as_ref())
+                )
+            }
             classes => classes_text(classes.as_ref()),
         }
     }

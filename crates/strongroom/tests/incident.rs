@@ -623,6 +623,19 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         dom.contains("; 5 changes, 2 of them replacing a file.</p>"),
         "{dom}"
     );
+    assert!(
+        dom.contains(
+            "5 files read (1 of them read in part: their classes count in full; 4 with classes \
+             unknown or found in part (not text, or scanned in part): the sums are of what was \
+             found),"
+        ),
+        "{dom}"
+    );
+    assert_eq!(
+        dom.matches("<td>unknown (not text)</td>").count(),
+        4,
+        "{dom}"
+    );
     let shot = page.with_extension("png");
     chromium(
         &page,
@@ -650,14 +663,16 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(csv.contains(",partial,"), "{csv}");
     // f2 was read in part: the totals say so (its classes would count in full).
     assert_eq!(r["totals"]["files_partial"], 1, "{r:#}");
-    // Classes: what was found, or `none` for random bytes classified as holding nothing.
+    // Classes: what was found, or `unknown` for random bytes (not text: what they hold is not
+    // known); the totals count those files apart.
+    assert_eq!(r["totals"]["files_classes_unknown"], 4, "{r:#}");
     let row = |path: &str| {
         csv.lines()
             .find(|l| l.contains(&format!(",{path},")))
             .unwrap_or_else(|| panic!("{path}: {csv}"))
     };
     assert!(
-        row("/data/f1.bin").contains(",none,file_id,mallory,"),
+        row("/data/f1.bin").contains(",unknown,file_id,mallory,"),
         "{csv}"
     );
     assert!(
