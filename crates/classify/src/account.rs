@@ -90,12 +90,11 @@ fn field_separator(c: u8) -> bool {
 }
 
 /// Bytes that may stand between a routing number, its account number and the words that name
-/// them (besides field separators): punctuation, markup's and JSON's brackets, a query
-/// string's `&`; and where line ends are `layout` (markup and JSON), line ends.
+/// them (besides field separators): punctuation and a query string's `&`; in markup and JSON
+/// (`layout`), their brackets and line ends too. (In the formats read by their tags, ISO 20022
+/// and SWIFT MT, accounts are found by the tags instead.)
 fn between(c: u8, layout: bool) -> bool {
-    punctuation(c)
-        || matches!(c, b'<' | b'>' | b'{' | b'}' | b'&')
-        || layout && matches!(c, b'\n' | b'\r')
+    punctuation(c) || c == b'&' || layout && matches!(c, b'<' | b'>' | b'{' | b'}' | b'\n' | b'\r')
 }
 
 /// Bytes that may stand between the words and numbers of one tie (besides field separators),
