@@ -5,8 +5,8 @@
 //! beside it and the text names it as an account:
 //! - after the routing number, across separators and [`FILLER`] words, named by an account
 //!   keyword between them (`ABA 021000021 acct 123456789`) or by its column's header in a
-//!   delimited file (`routing_number,account_number`); in markup, JSON and query strings
-//!   across tags, brackets and `&` (and line ends, in markup and JSON: [`BESIDE_LAYOUT`]);
+//!   delimited file (`routing_number,account_number`); across a query string's `&`, and in
+//!   markup and JSON across tags, brackets and line ends ([`BESIDE_LAYOUT`]);
 //! - before it, with nothing between but separators, words naming the routing number and
 //!   [`FILLER`], and itself named the same way (`Account number: 123456789, routing number:
 //!   021000021`);
