@@ -101,6 +101,35 @@ impl Gzip {
     }
 }
 
+/// A stream's first two bytes, gathered across chunks until there are two: what they are
+/// (gzip's magic number, a byte order mark) decides how the rest is read.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Lead {
+    bytes: [u8; 2],
+    len: usize,
+}
+
+impl Lead {
+    /// Whether the two bytes were gathered.
+    pub(crate) fn whole(&self) -> bool {
+        self.len == 2
+    }
+
+    /// Takes what the lead lacks from the front of `data`: the two bytes when this completes
+    /// them, and the rest of `data`.
+    pub(crate) fn gather<'a>(&mut self, data: &'a [u8]) -> (Option<[u8; 2]>, &'a [u8]) {
+        let take = (2 - self.len).min(data.len());
+        self.bytes[self.len..self.len + take].copy_from_slice(&data[..take]);
+        self.len += take;
+        (self.whole().then_some(self.bytes), &data[take..])
+    }
+
+    /// The bytes gathered of a stream that ended before there were two.
+    pub(crate) fn short(&self) -> ([u8; 2], usize) {
+        (self.bytes, self.len)
+    }
+}
+
 /// What a code unit that is not ASCII becomes.
 const OTHER: u8 = 0x80;
 

@@ -342,14 +342,14 @@ pub struct Scanner {
     /// The file's first two bytes (until there are two), and whether they say gzip: its
     /// contents are inflated before what follows; bytes fed so far, and how many had been when
     /// the contents were found not to be text.
-    raw_lead: Vec<u8>,
+    raw_lead: crate::encoding::Lead,
     gzip: Option<Box<crate::encoding::Gzip>>,
     raw_fed: u64,
     verdict_at: Option<u64>,
     /// The contents' first two bytes (until there are two), and the encoding they say: UTF-16 by
     /// its byte order mark, narrowed to a byte per code unit before the scan (`narrowed`: the
     /// buffer for it), else the bytes as they are.
-    lead: Vec<u8>,
+    lead: crate::encoding::Lead,
     utf16: Option<crate::encoding::Utf16>,
     narrowed: Vec<u8>,
     /// The beginning of the file's text, until [`SNIFF_LEN`] bytes or the end.
@@ -418,11 +418,11 @@ impl Default for Scanner {
 impl Scanner {
     pub fn new() -> Self {
         Self {
-            raw_lead: Vec::new(),
+            raw_lead: Default::default(),
             gzip: None,
             raw_fed: 0,
             verdict_at: None,
-            lead: Vec::new(),
+            lead: Default::default(),
             utf16: None,
             narrowed: Vec::new(),
             head: Vec::new(),
@@ -474,21 +474,18 @@ impl Scanner {
             return;
         }
         // The file's first two bytes say whether it is gzip-compressed.
-        if self.raw_lead.len() < 2 {
-            let take = (2 - self.raw_lead.len()).min(data.len());
-            self.raw_lead.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.raw_lead.len() < 2 {
+        if !self.raw_lead.whole() {
+            let (lead, rest) = self.raw_lead.gather(data);
+            let Some(lead) = lead else {
                 return;
-            }
-            let lead = std::mem::take(&mut self.raw_lead);
-            if crate::encoding::Gzip::magic([lead[0], lead[1]]) {
+            };
+            data = rest;
+            if crate::encoding::Gzip::magic(lead) {
                 self.gzip = Some(Box::new(crate::encoding::Gzip::new()));
                 self.inflate(&lead);
             } else {
                 self.feed_contents(&lead);
             }
-            self.raw_lead = lead;
         }
         if self.gzip.is_some() {
             self.inflate(data);
@@ -511,18 +508,15 @@ impl Scanner {
     /// Takes the next bytes of the file's contents (inflated where it is compressed).
     fn feed_contents(&mut self, mut data: &[u8]) {
         // The first two bytes say whether the text is UTF-16 (its byte order mark).
-        if self.lead.len() < 2 {
-            let take = (2 - self.lead.len()).min(data.len());
-            self.lead.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.lead.len() < 2 {
+        if !self.lead.whole() {
+            let (lead, rest) = self.lead.gather(data);
+            let Some(lead) = lead else {
                 return;
-            }
-            self.utf16 = crate::encoding::Utf16::from_bom([self.lead[0], self.lead[1]]);
+            };
+            data = rest;
+            self.utf16 = crate::encoding::Utf16::from_bom(lead);
             if self.utf16.is_none() {
-                let lead = std::mem::take(&mut self.lead);
                 self.feed_text(&lead);
-                self.lead = lead;
             }
         }
         match self.utf16.as_mut() {
@@ -580,9 +574,9 @@ impl Scanner {
     pub fn finish(mut self) -> Classification {
         // A file of fewer than two bytes: they are its contents. A compressed file's last
         // contents.
-        if self.raw_lead.len() < 2 {
-            let lead = std::mem::take(&mut self.raw_lead);
-            self.feed_contents(&lead);
+        if !self.raw_lead.whole() {
+            let (bytes, n) = self.raw_lead.short();
+            self.feed_contents(&bytes[..n]);
         }
         let mut cut = false;
         // (Contents found not to be text were not inflated further: not a part, unknown.)
@@ -594,9 +588,9 @@ impl Scanner {
             self.gzip = Some(gzip);
         }
         // Contents of fewer than two bytes: they are its text.
-        if self.lead.len() < 2 {
-            let lead = std::mem::take(&mut self.lead);
-            self.feed_text(&lead);
+        if !self.lead.whole() {
+            let (bytes, n) = self.lead.short();
+            self.feed_text(&bytes[..n]);
         }
         if self.formats.is_none() {
             self.start();

@@ -18,6 +18,21 @@ fn scan_in_chunks(data: &[u8], sizes: &[usize]) -> Counts {
     s.finish().counts
 }
 
+/// The counts of `text` scanned whole, after checking that every cut into chunks of 1 to 97
+/// bytes and of sizes around a kept tail's and a piece's gives the same (`what` names the text
+/// in a failure).
+fn whole_in_any_chunks(text: &[u8], what: &str) -> Counts {
+    let whole = classify(text).counts;
+    for size in (1..=97).chain([255, 256, 257, 4095, 4097, 16 << 10]) {
+        assert_eq!(
+            scan_in_chunks(text, &[size]),
+            whole,
+            "{what} in chunks of {size}"
+        );
+    }
+    whole
+}
+
 /// Precision and recall per class over `docs`: the table, and the classes below `floor`.
 fn measure(docs: &[corpus::Document], floor: f64) -> (String, Vec<&'static str>) {
     let mut tp = [0u64; Class::ALL.len()];
@@ -477,16 +492,9 @@ fn account_numbers_beside_routing_numbers_whatever_the_chunks() {
             text.push_str(l);
         }
     }
-    let whole = classify(text.as_bytes()).counts;
+    let whole = whole_in_any_chunks(text.as_bytes(), "routing and account numbers");
     assert_eq!(whole.get(Class::AbaRouting), 200 + 40 * 4);
     assert_eq!(whole.get(Class::UsBankAccount), 200 + 40 * 3);
-    for size in (1..=97).chain([4095, 4097, 16 << 10]) {
-        assert_eq!(
-            scan_in_chunks(text.as_bytes(), &[size]),
-            whole,
-            "chunks of {size}"
-        );
-    }
 }
 
 /// Wire instructions in labelled lines (`Routing number: …` on one line, `Account number: …`
@@ -568,16 +576,9 @@ fn account_numbers_in_labelled_lines_whatever_the_chunks() {
         assert_eq!(found.get(Class::AbaRouting), r, "{block:?}");
         assert_eq!(found.get(Class::UsBankAccount), a, "{block:?}");
     }
-    let whole = classify(text.as_bytes()).counts;
+    let whole = whole_in_any_chunks(text.as_bytes(), "labelled lines");
     assert_eq!(whole.get(Class::AbaRouting), routings);
     assert_eq!(whole.get(Class::UsBankAccount), accounts);
-    for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
-        assert_eq!(
-            scan_in_chunks(text.as_bytes(), &[size]),
-            whole,
-            "chunks of {size}"
-        );
-    }
     // The file ends with the block.
     let end = classify(b"Account: 12345678\nABA: 021000021").counts;
     assert_eq!(end.get(Class::UsBankAccount), 1);
@@ -627,16 +628,9 @@ fn account_numbers_in_table_rows_whatever_the_chunks() {
         for i in 0..50 {
             text.push_str(&row(i, routings[i % 4], 10_000_000 + 7919 * i as u64));
         }
-        let whole = classify(text.as_bytes()).counts;
+        let whole = whole_in_any_chunks(text.as_bytes(), header);
         assert_eq!(whole.get(Class::AbaRouting), 50, "{header}");
         assert_eq!(whole.get(Class::UsBankAccount), 50 * accounts, "{header}");
-        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
-            assert_eq!(
-                scan_in_chunks(text.as_bytes(), &[size]),
-                whole,
-                "{header} in chunks of {size}"
-            );
-        }
     }
 }
 
@@ -667,16 +661,9 @@ fn account_numbers_in_markup_json_and_query_strings_whatever_the_chunks() {
     xml.push_str("</Payees>\n");
     json.push_str("  {}\n]\n");
     for (text, accounts) in [(xml, 27), (json, 40), (log, 40)] {
-        let whole = classify(text.as_bytes()).counts;
+        let whole = whole_in_any_chunks(text.as_bytes(), &text);
         assert_eq!(whole.get(Class::AbaRouting), 40, "{text}");
         assert_eq!(whole.get(Class::UsBankAccount), accounts, "{text}");
-        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
-            assert_eq!(
-                scan_in_chunks(text.as_bytes(), &[size]),
-                whole,
-                "chunks of {size}"
-            );
-        }
     }
 }
 
@@ -714,15 +701,8 @@ fn card_numbers_in_magnetic_stripe_tracks_whatever_the_chunks() {
     for (line, n) in lines {
         assert_eq!(count(line, Class::CardNumber), n, "{line:?}");
     }
-    let whole = classify(text.as_bytes()).counts;
+    let whole = whole_in_any_chunks(text.as_bytes(), "tracks");
     assert_eq!(whole.get(Class::CardNumber), cards);
-    for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
-        assert_eq!(
-            scan_in_chunks(text.as_bytes(), &[size]),
-            whole,
-            "chunks of {size}"
-        );
-    }
 }
 
 /// UTF-16 text (a spreadsheet's "Unicode text" export, little- or big-endian, with its byte
@@ -1130,20 +1110,10 @@ fn account_numbers_in_fixed_width_lines_whatever_the_chunks() {
                 w3 = widths[3],
             ));
         }
-        let whole = classify(text.as_bytes());
-        assert_eq!(whole.formats, vec![crate::Format::AccountTable], "{header}");
-        assert_eq!(whole.counts.get(Class::AbaRouting), 60, "{header}");
-        assert_eq!(
-            whole.counts.get(Class::UsBankAccount),
-            60 * accounts,
-            "{header}"
-        );
-        for size in (1..=97).chain([255, 256, 257, 4095, 4097]) {
-            assert_eq!(
-                scan_in_chunks(text.as_bytes(), &[size]),
-                whole.counts,
-                "{header} in chunks of {size}"
-            );
-        }
+        let formats = classify(text.as_bytes()).formats;
+        assert_eq!(formats, vec![crate::Format::AccountTable], "{header}");
+        let whole = whole_in_any_chunks(text.as_bytes(), header);
+        assert_eq!(whole.get(Class::AbaRouting), 60, "{header}");
+        assert_eq!(whole.get(Class::UsBankAccount), 60 * accounts, "{header}");
     }
 }
