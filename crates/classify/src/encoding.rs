@@ -101,31 +101,40 @@ impl Gzip {
     }
 }
 
-/// A stream's first two bytes, gathered across chunks until there are two: what they are
-/// (gzip's magic number, a byte order mark) decides how the rest is read.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Lead {
-    bytes: [u8; 2],
+/// A stream's first `N` bytes, gathered across chunks until there are `N`: what they are (an
+/// archive's or gzip's magic number, a byte order mark) decides how the rest is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lead<const N: usize> {
+    bytes: [u8; N],
     len: usize,
 }
 
-impl Lead {
-    /// Whether the two bytes were gathered.
+impl<const N: usize> Default for Lead<N> {
+    fn default() -> Self {
+        Lead {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Lead<N> {
+    /// Whether the `N` bytes were gathered.
     pub(crate) fn whole(&self) -> bool {
-        self.len == 2
+        self.len == N
     }
 
-    /// Takes what the lead lacks from the front of `data`: the two bytes when this completes
+    /// Takes what the lead lacks from the front of `data`: the `N` bytes when this completes
     /// them, and the rest of `data`.
-    pub(crate) fn gather<'a>(&mut self, data: &'a [u8]) -> (Option<[u8; 2]>, &'a [u8]) {
-        let take = (2 - self.len).min(data.len());
+    pub(crate) fn gather<'a>(&mut self, data: &'a [u8]) -> (Option<[u8; N]>, &'a [u8]) {
+        let take = (N - self.len).min(data.len());
         self.bytes[self.len..self.len + take].copy_from_slice(&data[..take]);
         self.len += take;
         (self.whole().then_some(self.bytes), &data[take..])
     }
 
-    /// The bytes gathered of a stream that ended before there were two.
-    pub(crate) fn short(&self) -> ([u8; 2], usize) {
+    /// The bytes gathered of a stream that ended before there were `N`.
+    pub(crate) fn short(&self) -> ([u8; N], usize) {
         (self.bytes, self.len)
     }
 }

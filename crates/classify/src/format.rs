@@ -21,6 +21,9 @@ pub enum Format {
     Binary,
     /// gzip-compressed: the classes and formats beside it are its contents'.
     Gzip,
+    /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
+    /// theirs.
+    Zip,
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
     /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
     /// unknown.
@@ -38,6 +41,7 @@ impl Format {
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
             Format::Gzip => "gzip".into(),
+            Format::Zip => "zip".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
     }
@@ -50,6 +54,7 @@ impl Format {
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
+            "zip" => Some(Format::Zip),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {

@@ -6,6 +6,7 @@
 //! Pure: bytes in, counts out. Never here: reading files, storing results, sealing, time.
 
 mod account;
+mod archive;
 mod bitmap;
 pub mod corpus;
 pub mod encoding;

@@ -120,8 +120,8 @@ impl Counts {
 /// numbers' (wire instructions), in a table's account column (delimited or fixed-width) with
 /// other columns between it and the routing number's, and in markup, JSON and query strings
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
-/// stripe tracks; UTF-16 text with a byte order mark and gzip-compressed files (binary
-/// before).
+/// stripe tracks; UTF-16 text with a byte order mark, gzip-compressed files and ZIP archives
+/// (binary before).
 pub const RULES: u32 = 3;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -342,14 +342,18 @@ pub struct Scanner {
     /// The file's first two bytes (until there are two), and whether they say gzip: its
     /// contents are inflated before what follows; bytes fed so far, and how many had been when
     /// the contents were found not to be text.
-    raw_lead: crate::encoding::Lead,
+    raw_lead: crate::encoding::Lead<4>,
+    /// A ZIP archive: its entries are read by scanners of their own.
+    zip: Option<Box<crate::archive::Zip>>,
+    /// A scanner of an archive's entry: it opens no archive or gzip file itself.
+    nested: bool,
     gzip: Option<Box<crate::encoding::Gzip>>,
     raw_fed: u64,
     verdict_at: Option<u64>,
     /// The contents' first two bytes (until there are two), and the encoding they say: UTF-16 by
     /// its byte order mark, narrowed to a byte per code unit before the scan (`narrowed`: the
     /// buffer for it), else the bytes as they are.
-    lead: crate::encoding::Lead,
+    lead: crate::encoding::Lead<2>,
     utf16: Option<crate::encoding::Utf16>,
     narrowed: Vec<u8>,
     /// The beginning of the file's text, until [`SNIFF_LEN`] bytes or the end.
@@ -419,6 +423,8 @@ impl Scanner {
     pub fn new() -> Self {
         Self {
             raw_lead: Default::default(),
+            zip: None,
+            nested: false,
             gzip: None,
             raw_fed: 0,
             verdict_at: None,
@@ -480,14 +486,20 @@ impl Scanner {
                 return;
             };
             data = rest;
-            if crate::encoding::Gzip::magic(lead) {
+            if !self.nested && crate::archive::magic(lead) {
+                let mut zip = crate::archive::Zip::new(self.patterns.clone());
+                zip.feed(&lead);
+                self.zip = Some(Box::new(zip));
+            } else if !self.nested && crate::encoding::Gzip::magic([lead[0], lead[1]]) {
                 self.gzip = Some(Box::new(crate::encoding::Gzip::new()));
                 self.inflate(&lead);
             } else {
                 self.feed_contents(&lead);
             }
         }
-        if self.gzip.is_some() {
+        if let Some(zip) = self.zip.as_mut() {
+            zip.feed(data);
+        } else if self.gzip.is_some() {
             self.inflate(data);
         } else {
             self.feed_contents(data);
@@ -549,6 +561,12 @@ impl Scanner {
         }
     }
 
+    /// Makes it the scanner of an archive's entry: an archive or gzip file there is not opened
+    /// (what an archive's contents cost stays within its own limits).
+    pub(crate) fn inside_archive(&mut self) {
+        self.nested = true;
+    }
+
     /// Whether its result is settled whatever follows: the file's beginning says it is not
     /// text, so nothing more is scanned.
     pub fn settled(&self) -> bool {
@@ -572,6 +590,12 @@ impl Scanner {
 
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
+        if let Some(zip) = self.zip.take() {
+            return Classification {
+                rules: RULES,
+                ..zip.finish()
+            };
+        }
         // A file of fewer than two bytes: they are its contents. A compressed file's last
         // contents.
         if !self.raw_lead.whole() {

@@ -190,9 +190,9 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
-/// in the middle says `scanned_in_part`.
+/// in the middle says `scanned_in_part`. A ZIP archive of it and a note: their counts together.
 #[test]
-fn gzip_compressed_uploads_are_classified_as_their_contents() {
+fn compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let docs = corpus::generate(13, 200_000);
@@ -232,6 +232,36 @@ fn gzip_compressed_uploads_are_classified_as_their_contents() {
     assert!(cards > 0 && cards < d.truth.get(Class::CardNumber), "{v}");
     let table = server.ok(&["file", "show", "acme", "/extract.csv.gz"]);
     assert!(table.contains("gzip"), "{table}");
+
+    // A ZIP archive (Python's zipfile: the extract deflated, a note stored): its entries'
+    // classes together, `zip` beside their formats.
+    let zip = alice.work().join("batch.zip");
+    let note = alice.work().join("note.txt");
+    std::fs::write(&note, "Wire to ABA 021000021 acct 12345678 today.\n").unwrap();
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+             with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+             \x20   z.write(sys.argv[2], 'extract/customers.csv', zipfile.ZIP_DEFLATED)\n\
+             \x20   z.write(sys.argv[3], 'note.txt', zipfile.ZIP_STORED)\n",
+        )
+        .arg(&zip)
+        .arg(&plain)
+        .arg(&note)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    alice.sftp_ok(&format!("put {} /batch.zip\n", zip.display()));
+    let v = shown(&server, "/batch.zip");
+    let mut truth = d.truth;
+    truth.add(Class::AbaRouting, 1);
+    truth.add(Class::UsBankAccount, 1);
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "zip"]),
+        "{v}"
+    );
 }
 
 /// US account numbers where files put them beside their routing numbers in shapes other than

@@ -1,0 +1,512 @@
+//! ZIP archives read as they stream, entry by entry, from their local headers: each entry's
+//! contents (stored, or deflated) handed to a scanner of its own, and what the entries hold
+//! summed. What cannot be read that way makes the archive `scanned_in_part`
+//! ([`crate::Format::ScannedInPart`]): an encrypted entry, another compression method, a stored
+//! entry whose size only the descriptor after it says, more than [`MAX_ENTRIES`] entries or
+//! [`crate::encoding::MAX_INFLATED`] bytes of contents in all, an archive that breaks off. The
+//! central directory at the end repeats the local headers and is not read. An archive inside an
+//! entry, or a gzip file, is not opened further (it is `binary` there): what one archive costs
+//! is bounded by its own limits.
+//!
+//! Pure: bytes in, what the entries hold out; every length from the archive is bounded before
+//! it is used.
+
+use std::sync::Arc;
+
+use crate::Format;
+use crate::encoding::MAX_INFLATED;
+use crate::patterns::Patterns;
+use crate::scan::{Classification, Scanner};
+
+/// A local file header's signature: an archive begins with one.
+pub(crate) const LOCAL: [u8; 4] = *b"PK\x03\x04";
+/// The central directory's first header, and the end record of an archive with no entries:
+/// the entries are over.
+const CENTRAL: [u8; 4] = *b"PK\x01\x02";
+const END: [u8; 4] = *b"PK\x05\x06";
+/// A data descriptor's optional signature.
+const DESCRIPTOR: [u8; 4] = *b"PK\x07\x08";
+/// A local header's fixed part.
+const HEADER: usize = 30;
+/// Most entries read.
+pub const MAX_ENTRIES: u32 = 65_536;
+/// Inflated bytes produced per call (the buffer an entry's contents pass through).
+const OUT: usize = 64 << 10;
+
+/// Whether a file's first four bytes begin a ZIP archive (an empty one too).
+pub(crate) fn magic(first: [u8; 4]) -> bool {
+    first == LOCAL || first == END
+}
+
+enum State {
+    /// Gathering the next local header (or the signature that ends the entries).
+    Header,
+    /// A stored entry's bytes still to come.
+    Stored { left: u64 },
+    /// A deflated entry; a data descriptor follows it when `descriptor` says (and whether its
+    /// sizes are ZIP64's eight bytes).
+    Deflated {
+        inflater: Box<flate2::Decompress>,
+        descriptor: Option<bool>,
+    },
+    /// Gathering a data descriptor.
+    Descriptor { zip64: bool },
+    /// An entry not read, its bytes still to pass.
+    Skip { left: u64 },
+    /// The entries are over (or the rest cannot be read).
+    Done,
+}
+
+/// A ZIP archive being read, chunk by chunk.
+pub(crate) struct Zip {
+    patterns: Option<Arc<Patterns>>,
+    state: State,
+    /// The bytes of a header or descriptor gathered so far.
+    gathered: Vec<u8>,
+    entry: Option<Box<Scanner>>,
+    found: Classification,
+    entries: u32,
+    contents: u64,
+    out: Vec<u8>,
+    /// Some of it could not be read.
+    pub(crate) cut: bool,
+}
+
+impl Zip {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>) -> Self {
+        Zip {
+            patterns,
+            state: State::Header,
+            gathered: Vec::new(),
+            entry: None,
+            found: Classification::default(),
+            entries: 0,
+            contents: 0,
+            out: Vec::new(),
+            cut: false,
+        }
+    }
+
+    /// Reads the next bytes of the archive.
+    pub(crate) fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            data = match &mut self.state {
+                State::Done => return,
+                State::Header => self.header(data),
+                State::Stored { left } => {
+                    let n = (*left).min(data.len() as u64) as usize;
+                    *left -= n as u64;
+                    let last = *left == 0;
+                    self.contents(&data[..n]);
+                    if last {
+                        self.end_entry(None);
+                    }
+                    &data[n..]
+                }
+                State::Deflated { .. } => self.inflate(data),
+                State::Descriptor { zip64 } => {
+                    let zip64 = *zip64;
+                    self.descriptor(data, zip64)
+                }
+                State::Skip { left } => {
+                    let n = (*left).min(data.len() as u64) as usize;
+                    *left -= n as u64;
+                    if *left == 0 {
+                        self.state = State::Header;
+                    }
+                    &data[n..]
+                }
+            };
+        }
+    }
+
+    /// The end of the archive: what its entries hold.
+    pub(crate) fn finish(mut self) -> Classification {
+        if !matches!(self.state, State::Done) {
+            // It broke off: an entry under way counts what came of it.
+            self.cut = true;
+            self.end_entry(None);
+        }
+        let mut found = self.found;
+        found.formats.sort();
+        found.formats.dedup();
+        found.formats.push(Format::Zip);
+        if self.cut {
+            found.formats.push(Format::ScannedInPart);
+        }
+        found
+    }
+
+    /// Gathers `want` bytes into `gathered` from `data`: the rest of `data` once they are
+    /// there, else `None` (all of `data` was taken).
+    fn gather<'a>(&mut self, data: &'a [u8], want: usize) -> Option<&'a [u8]> {
+        let take = want.saturating_sub(self.gathered.len()).min(data.len());
+        self.gathered.extend_from_slice(&data[..take]);
+        (self.gathered.len() >= want).then_some(&data[take..])
+    }
+
+    fn header<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let Some(rest) = self.gather(data, 4) else {
+            return &[];
+        };
+        let signature: [u8; 4] = self.gathered[..4].try_into().unwrap_or_default();
+        if signature == CENTRAL || signature == END {
+            self.state = State::Done;
+            return &[];
+        }
+        if signature != LOCAL {
+            // Not an entry where one should be.
+            return self.stop();
+        }
+        let Some(rest) = self.gather(rest, HEADER) else {
+            return &[];
+        };
+        let h = &self.gathered;
+        let names = usize::from(u16::from_le_bytes([h[26], h[27]]))
+            + usize::from(u16::from_le_bytes([h[28], h[29]]));
+        let Some(rest) = self.gather(rest, HEADER + names) else {
+            return &[];
+        };
+        let h = std::mem::take(&mut self.gathered);
+        let flags = u16::from_le_bytes([h[6], h[7]]);
+        let method = u16::from_le_bytes([h[8], h[9]]);
+        let name_len = usize::from(u16::from_le_bytes([h[26], h[27]]));
+        let (size, zip64) = compressed_size(&h, name_len);
+        let encrypted = flags & 1 != 0;
+        let descriptor = flags & 8 != 0;
+        self.entries += 1;
+        if self.entries > MAX_ENTRIES {
+            return self.stop();
+        }
+        self.state = match (method, encrypted, descriptor) {
+            (0, false, false) => {
+                self.begin_entry();
+                if size == 0 {
+                    self.end_entry(None);
+                    State::Header
+                } else {
+                    State::Stored { left: size }
+                }
+            }
+            (8, false, _) => {
+                self.begin_entry();
+                State::Deflated {
+                    inflater: Box::new(flate2::Decompress::new(false)),
+                    descriptor: descriptor.then_some(zip64),
+                }
+            }
+            // Encrypted, or compressed otherwise: passed over where its size is known.
+            (_, _, false) => {
+                self.cut = true;
+                if size == 0 {
+                    State::Header
+                } else {
+                    State::Skip { left: size }
+                }
+            }
+            _ => return self.stop(),
+        };
+        rest
+    }
+
+    /// Inflates what `data` holds of a deflated entry.
+    fn inflate<'a>(&mut self, mut data: &'a [u8]) -> &'a [u8] {
+        let mut out = std::mem::take(&mut self.out);
+        out.resize(OUT, 0);
+        while !data.is_empty() {
+            let State::Deflated {
+                inflater,
+                descriptor,
+            } = &mut self.state
+            else {
+                break;
+            };
+            let descriptor = *descriptor;
+            let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+            let status = inflater.decompress(data, &mut out, flate2::FlushDecompress::None);
+            let read = (inflater.total_in() - before_in) as usize;
+            let made = (inflater.total_out() - before_out) as usize;
+            data = &data[read.min(data.len())..];
+            self.contents(&out[..made]);
+            match status {
+                Ok(flate2::Status::StreamEnd) => self.end_entry(descriptor),
+                Ok(_) if read == 0 && made == 0 => {
+                    data = self.stop();
+                }
+                Ok(_) => {}
+                Err(_) => data = self.stop(),
+            }
+        }
+        self.out = out;
+        data
+    }
+
+    /// Passes a data descriptor: an optional signature, the CRC, the two sizes.
+    fn descriptor<'a>(&mut self, data: &'a [u8], zip64: bool) -> &'a [u8] {
+        let sizes = if zip64 { 16 } else { 8 };
+        let Some(rest) = self.gather(data, 4) else {
+            return &[];
+        };
+        let want = if self.gathered[..4] == DESCRIPTOR {
+            8 + sizes
+        } else {
+            4 + sizes
+        };
+        let Some(rest) = self.gather(rest, want) else {
+            return &[];
+        };
+        self.gathered.clear();
+        self.state = State::Header;
+        rest
+    }
+
+    /// An entry's contents begin: a scanner of its own (that opens no archive or gzip file).
+    fn begin_entry(&mut self) {
+        let mut s = Scanner::with_patterns(self.patterns.clone());
+        s.inside_archive();
+        self.entry = Some(Box::new(s));
+    }
+
+    /// An entry's contents, up to what an archive's may hold in all.
+    fn contents(&mut self, bytes: &[u8]) {
+        let room = MAX_INFLATED - self.contents;
+        let n = (bytes.len() as u64).min(room) as usize;
+        if let Some(s) = self.entry.as_mut() {
+            s.feed(&bytes[..n]);
+        }
+        self.contents += n as u64;
+        if n < bytes.len() {
+            self.stop();
+        }
+    }
+
+    /// An entry's contents ended: what they hold is added; then its descriptor, or the next
+    /// header.
+    fn end_entry(&mut self, descriptor: Option<bool>) {
+        self.add_entry();
+        if !matches!(self.state, State::Done) {
+            self.state = match descriptor {
+                Some(zip64) => State::Descriptor { zip64 },
+                None => State::Header,
+            };
+        }
+    }
+
+    /// Nothing more can be read: what the entry under way holds counts, the rest is unknown.
+    fn stop<'a>(&mut self) -> &'a [u8] {
+        self.cut = true;
+        self.state = State::Done;
+        self.add_entry();
+        &[]
+    }
+
+    /// What the entry under way holds, added to the archive's.
+    fn add_entry(&mut self) {
+        if let Some(s) = self.entry.take() {
+            let c = s.finish();
+            for (class, n) in c.counts.present() {
+                self.found.counts.add(class, n);
+            }
+            for (name, n) in c.custom {
+                *self.found.custom.entry(name).or_default() += n;
+            }
+            self.found.formats.extend(c.formats);
+        }
+    }
+}
+
+/// A local header's compressed size (ZIP64's, from its extra field, where the header's says
+/// `0xFFFFFFFF`), and whether the entry's sizes are ZIP64's (then a descriptor's are eight
+/// bytes each).
+fn compressed_size(h: &[u8], name_len: usize) -> (u64, bool) {
+    let size = u32::from_le_bytes([h[18], h[19], h[20], h[21]]);
+    let plain = u32::from_le_bytes([h[22], h[23], h[24], h[25]]);
+    let mut extra = &h[HEADER + name_len..];
+    while extra.len() >= 4 {
+        let id = u16::from_le_bytes([extra[0], extra[1]]);
+        let len = usize::from(u16::from_le_bytes([extra[2], extra[3]]));
+        let body = &extra[4..(4 + len).min(extra.len())];
+        if id == 1 {
+            // The original size first when the header's is saturated, then the compressed.
+            let mut fields = body
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+            let _original = if plain == u32::MAX {
+                fields.next()
+            } else {
+                None
+            };
+            let compressed = if size == u32::MAX {
+                fields.next()
+            } else {
+                None
+            };
+            return (compressed.unwrap_or(u64::from(size)), true);
+        }
+        extra = &extra[(4 + len).min(extra.len())..];
+    }
+    (u64::from(size), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::scan::{Class, classify};
+
+    /// A local header and its entry's bytes (deflated or stored; with a data descriptor after
+    /// them, and its signature, when `descriptor`); `flags` more flag bits (1: encrypted).
+    fn entry(name: &str, data: &[u8], deflate: bool, descriptor: bool, flags: u16) -> Vec<u8> {
+        let body = if deflate {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        } else {
+            data.to_vec()
+        };
+        let sizes = |n: usize| if descriptor { 0u32 } else { n as u32 };
+        let mut out = LOCAL.to_vec();
+        out.extend(20u16.to_le_bytes());
+        out.extend((flags | if descriptor { 8 } else { 0 }).to_le_bytes());
+        out.extend((if deflate { 8u16 } else { 0 }).to_le_bytes());
+        out.extend([0u8; 8]); // time, date, CRC
+        out.extend(sizes(body.len()).to_le_bytes());
+        out.extend(sizes(data.len()).to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(&body);
+        if descriptor {
+            out.extend(DESCRIPTOR);
+            out.extend([0u8; 4]);
+            out.extend((body.len() as u32).to_le_bytes());
+            out.extend((data.len() as u32).to_le_bytes());
+        }
+        out
+    }
+
+    fn archive(entries: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = entries.concat();
+        // The central directory (not read: its first signature ends the entries).
+        out.extend(CENTRAL);
+        out.extend([0u8; 42]);
+        out.extend(END);
+        out.extend([0u8; 18]);
+        out
+    }
+
+    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
+        let mut s = Scanner::new();
+        for chunk in bytes.chunks(size) {
+            s.feed(chunk);
+        }
+        s.finish()
+    }
+
+    #[test]
+    fn entries_count_together_whatever_the_chunks() {
+        let docs = crate::corpus::generate(17, 200_000);
+        let customers = docs
+            .iter()
+            .find(|d| d.name.ends_with("customers.csv"))
+            .unwrap();
+        let tracks = b"%B4111111111111111^DOE/JOHN^2712101?\n;5555555555554444=2712101?\n";
+        let notes = b"Wire to ABA 021000021 acct 12345678 today.\n";
+        let zip = archive(&[
+            entry("extract/customers.csv", &customers.bytes, true, false, 0),
+            entry("extract/", b"", false, false, 0),
+            entry("terminal.log", tracks, true, true, 0),
+            entry("notes.txt", notes, false, false, 0),
+        ]);
+        let found = classify(&zip);
+        let mut want = customers.truth;
+        want.add(Class::CardNumber, 2);
+        want.add(Class::AbaRouting, 1);
+        want.add(Class::UsBankAccount, 1);
+        assert_eq!(found.counts, want);
+        assert_eq!(found.formats, vec![Format::AccountTable, Format::Zip]);
+        for size in [1, 2, 3, 4, 5, 29, 30, 31, 97, 4095, 4096, 65536] {
+            assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_read_makes_it_scanned_in_part() {
+        let notes = b"card 4111 1111 1111 1111\n".repeat(100);
+        let plain = entry("a.txt", &notes, true, false, 0);
+        // Encrypted, with its size: passed over, the next entry read.
+        let secret = entry("secret.txt", &notes, false, false, 1);
+        let found = classify(&archive(&[secret, plain.clone()]));
+        assert_eq!(found.counts.get(Class::CardNumber), 100);
+        assert_eq!(found.formats, vec![Format::Zip, Format::ScannedInPart]);
+        // Stored with its size only in the descriptor: the rest cannot be found.
+        let stored = entry("b.txt", &notes, false, true, 0);
+        let found = classify(&archive(&[plain.clone(), stored, plain.clone()]));
+        assert_eq!(found.counts.get(Class::CardNumber), 100);
+        assert!(found.formats.contains(&Format::ScannedInPart));
+        // Broken off in an entry: what came of it counts, the same in any chunks.
+        let zip = archive(&[plain.clone(), plain.clone()]);
+        let cut = &zip[..plain.len() + plain.len() / 2];
+        let found = classify(cut);
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+        let n = found.counts.get(Class::CardNumber);
+        assert!((100..200).contains(&n), "{n}");
+        for size in [1, 7, 4096] {
+            assert_eq!(in_chunks(cut, size), found, "chunks of {size}");
+        }
+        // Not an entry where one should be.
+        let mut junk = plain.clone();
+        junk.extend(b"garbage after the first entry");
+        let found = classify(&junk);
+        assert_eq!(found.counts.get(Class::CardNumber), 100);
+        assert!(found.formats.contains(&Format::ScannedInPart));
+    }
+
+    #[test]
+    fn an_archive_inside_is_not_opened_and_a_text_starting_pk_is_text() {
+        let notes = b"card 4111 1111 1111 1111\n".repeat(10);
+        let inner = archive(&[entry("a.txt", &notes, true, false, 0)]);
+        let outer = archive(&[entry("inner.zip", &inner, false, false, 0)]);
+        let found = classify(&outer);
+        assert!(found.counts.is_empty(), "{found:?}");
+        assert_eq!(found.formats, vec![Format::Binary, Format::Zip]);
+        // An empty archive.
+        let mut empty = END.to_vec();
+        empty.extend([0u8; 18]);
+        assert_eq!(classify(&empty).formats, vec![Format::Zip]);
+        // A text whose first bytes are `PK` (an IBAN of Pakistan).
+        let text = classify(b"PK36SCBL0000001123456702 is the account.\n");
+        assert_eq!(text.counts.get(Class::Iban), 1);
+        assert!(text.formats.is_empty());
+    }
+
+    #[test]
+    fn the_limits_hold() {
+        // More entries than are read.
+        let one = entry("e", b"x", false, false, 0);
+        let many = archive(&vec![one; MAX_ENTRIES as usize + 1]);
+        let found = classify(&many);
+        assert!(found.formats.contains(&Format::ScannedInPart));
+        // A ZIP64 entry: its size from the extra field.
+        let notes = b"card 4111 1111 1111 1111\n".repeat(3);
+        let mut e = LOCAL.to_vec();
+        e.extend(45u16.to_le_bytes());
+        e.extend(0u16.to_le_bytes());
+        e.extend(0u16.to_le_bytes());
+        e.extend([0u8; 8]);
+        e.extend(u32::MAX.to_le_bytes());
+        e.extend(u32::MAX.to_le_bytes());
+        e.extend(1u16.to_le_bytes());
+        e.extend(20u16.to_le_bytes());
+        e.extend(b"z");
+        e.extend(1u16.to_le_bytes());
+        e.extend(16u16.to_le_bytes());
+        e.extend((notes.len() as u64).to_le_bytes());
+        e.extend((notes.len() as u64).to_le_bytes());
+        e.extend(&notes);
+        let found = classify(&archive(&[e]));
+        assert_eq!(found.counts.get(Class::CardNumber), 3);
+        assert_eq!(found.formats, vec![Format::Zip]);
+    }
+}
