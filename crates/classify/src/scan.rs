@@ -1104,7 +1104,7 @@ impl Scanner {
                         self.counts.add(Class::CardNumber, 1);
                     }
                 } else {
-                    self.column_candidate(m, at, number);
+                    self.column_candidate(seg, m, at, number);
                 }
             }
             _ => {}
@@ -1115,9 +1115,18 @@ impl Scanner {
     /// its column (the field of a delimited line, or the offset in a fixed-width one). A column
     /// of card numbers validates throughout; one of random numbers or ids only by chance (some
     /// 3%): [`Scanner::finish`] counts a column's valid numbers when nearly all are.
-    fn column_candidate(&mut self, m: &Bitmap, at: usize, number: &[u8]) {
+    fn column_candidate(&mut self, t: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         self.field_at(m, at);
-        let key = if self.field > 0 {
+        // In markup an element is a column: a spreadsheet's cells (`<t>…</t>`, `<v>…</v>`), or
+        // a record's `<Pan>`, whatever the layout of the lines.
+        let element = if self.layout {
+            self.element_before(t, at)
+        } else {
+            None
+        };
+        let key = if let Some(element) = element {
+            (u16::MAX, element)
+        } else if self.field > 0 {
             (self.field.min(usize::from(u16::MAX)) as u16, 0)
         } else {
             let offset = (self.text_start + at as u64).saturating_sub(self.line_start);
@@ -1189,7 +1198,7 @@ impl Scanner {
                 && (13..=19).contains(&digits.len())
                 && digits.iter().all(u8::is_ascii_digit)
             {
-                self.column_candidate(m, at + 1, digits);
+                self.column_candidate(seg, m, at + 1, digits);
                 return None;
             }
         }
@@ -1630,6 +1639,31 @@ impl Scanner {
             Some(p) => &here[p + 1..] == want,
             None => whole && here == want,
         }
+    }
+
+    /// The element whose text begins at `t[at]` (`<t>4111…`, `<v xml:space="preserve">…`), as
+    /// a 16-bit digest of its name: `None` when an opening tag does not end right before it.
+    fn element_before(&self, t: &[u8], at: usize) -> Option<u16> {
+        const MOST: usize = 64;
+        let mut buf = [0u8; MOST];
+        let (before, _) = self.bytes_before(t, at, MOST, &mut buf);
+        let (&b'>', tag) = before.split_last()? else {
+            return None;
+        };
+        let open = tag.iter().rposition(|&c| c == b'<')?;
+        let name = tag[open + 1..].split(|&c| c == b' ').next()?;
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-' | b'_' | b'.'))
+        {
+            return None;
+        }
+        // FNV-1a, folded to 16 bits: a name, not a secret.
+        let hash = name.iter().fold(0x811c_9dc5u32, |h, &c| {
+            (h ^ u32::from(c)).wrapping_mul(0x0100_0193)
+        });
+        Some((hash ^ (hash >> 16)) as u16)
     }
 
     /// The byte of the file before `t[at]` (in the texts before when `at` is 0).

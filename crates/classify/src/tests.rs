@@ -822,6 +822,33 @@ fn gzip_files_count_their_contents_whatever_the_chunks() {
     assert_eq!(partial, cut);
 }
 
+/// In markup an element is a column: a spreadsheet's shared strings (`<si><t>…</t></si>`, as
+/// an XLSX workbook keeps cells of more than 15 digits) whose card numbers nothing names count
+/// by the evidence of their element, as a table's column's do; an element of other numbers of
+/// that length does not. The same in any chunks.
+#[test]
+fn card_numbers_in_markup_elements_count_as_a_column() {
+    let mut rng = Rng::new(5);
+    let cards: String = (0..30)
+        .map(|_| format!("<si><t>{}</t></si>", corpus::card(&mut rng)))
+        .collect();
+    let ids: String = (0..30)
+        .map(|_| format!("<si><t>{}</t></si>", rng.digits(16)))
+        .collect();
+    let sst = |cells: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sst count=\"30\"><si><t>Name</t></si>{cells}</sst>"
+        )
+    };
+    let found = whole_in_any_chunks(sst(&cards).as_bytes(), "cards");
+    assert_eq!(found.get(Class::CardNumber), 30);
+    let found = whole_in_any_chunks(sst(&ids).as_bytes(), "ids");
+    assert_eq!(found.get(Class::CardNumber), 0);
+    // Not markup: the same cells in a text file have no element to weigh them by.
+    let text = format!("notes {cards}");
+    assert_eq!(classify(text.as_bytes()).counts.get(Class::CardNumber), 0);
+}
+
 /// BAI2: the reporting bank's routing number (the file's sender, a group's originator) and,
 /// when the originator is one, the accounts its groups report; a receiver's identification is
 /// not a routing number, and a group after a trailer starts over.
