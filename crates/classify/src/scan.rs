@@ -1,7 +1,8 @@
 //! The streaming scanner: bytes in as they arrive (in chunks of any size), counts per data class
 //! out at the end. It holds at most one partial token between chunks ([`MAX_TOKEN`] bytes) and
 //! the first [`SNIFF_LEN`] bytes of the file (to recognise its format), so memory is bounded
-//! whatever the file's size.
+//! whatever the file's size. A ZIP archive, a gzip file and UTF-16 text are read through a
+//! layer first (the `archive` module, [`crate::encoding`]).
 //!
 //! How a candidate becomes a count:
 //! - the text is cut into segments at bytes no candidate contains (line ends, field separators,
@@ -339,15 +340,15 @@ static HARD: [bool; 256] = hard_delimiters();
 
 /// The scanner of one file.
 pub struct Scanner {
-    /// The file's first two bytes (until there are two), and whether they say gzip: its
-    /// contents are inflated before what follows; bytes fed so far, and how many had been when
-    /// the contents were found not to be text.
+    /// The file's first four bytes (until there are four), and what they say: a ZIP archive,
+    /// whose entries are read by scanners of their own; gzip, whose contents are inflated
+    /// before what follows; else the contents themselves.
     raw_lead: crate::encoding::Lead<4>,
-    /// A ZIP archive: its entries are read by scanners of their own.
     zip: Option<Box<crate::archive::Zip>>,
+    gzip: Option<Box<crate::encoding::Gzip>>,
     /// A scanner of an archive's entry: it opens no archive or gzip file itself.
     nested: bool,
-    gzip: Option<Box<crate::encoding::Gzip>>,
+    /// Bytes fed so far, and how many had been when the contents were found not to be text.
     raw_fed: u64,
     verdict_at: Option<u64>,
     /// The contents' first two bytes (until there are two), and the encoding they say: UTF-16 by
