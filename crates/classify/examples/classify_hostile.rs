@@ -15,6 +15,26 @@ fn repeated(unit: &str) -> Vec<u8> {
     unit.bytes().cycle().take(SIZE).collect()
 }
 
+/// `head` (a format's or a table's beginning), then `unit` repeated, to [`SIZE`] bytes.
+fn headed(head: &[u8], unit: &str) -> Vec<u8> {
+    let mut v = head.to_vec();
+    v.extend(repeated(unit));
+    v.truncate(SIZE);
+    v
+}
+
+/// `unit` repeated to twice the contents a file's are read to, compressed by `encoder`: a
+/// compression bomb's body.
+fn bomb_body<W: std::io::Write>(mut encoder: W, unit: &str) -> W {
+    let unit = repeated(unit);
+    let mut written = 0u64;
+    while written < 2 * classify::encoding::MAX_INFLATED {
+        encoder.write_all(&unit).unwrap();
+        written += unit.len() as u64;
+    }
+    encoder
+}
+
 fn main() {
     let mut shapes: Vec<(&str, Vec<u8>)> = vec![
         ("@ only", repeated("@")),
@@ -56,11 +76,10 @@ fn main() {
     // ISO 20022 (its layout's line ends do not end a keyword's reach; accounts are looked
     // for at each `Othr>`).
     let iso20022 = |unit: &str| {
-        let mut v =
-            b"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n".to_vec();
-        v.extend(repeated(unit));
-        v.truncate(SIZE);
-        v
+        headed(
+            b"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n",
+            unit,
+        )
     };
     shapes.push((
         "ISO 20022 account identifications",
@@ -74,10 +93,10 @@ fn main() {
     shapes.push(("ISO 20022 words on lines", iso20022("card number\n")));
     // SWIFT MT (accounts looked for at each `:/`, Fedwire codes, statements' `:25:`).
     let swift = |unit: &str| {
-        let mut v = b"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\n".to_vec();
-        v.extend(repeated(unit));
-        v.truncate(SIZE);
-        v
+        headed(
+            b"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{4:\n",
+            unit,
+        )
     };
     shapes.push(("SWIFT MT account lines", swift(":59:/12345678\n")));
     shapes.push(("SWIFT MT :/ alone", swift(":/")));
@@ -87,23 +106,17 @@ fn main() {
         swift(":25:021000021/0012345678\n"),
     ));
     // A quoted table (separators inside quotes cleared by the quotes' parity).
-    let quoted = |unit: &str| {
-        let mut v = b"\"name\",\"card\"\n\"a\",\"b\"\n".to_vec();
-        v.extend(repeated(unit));
-        v.truncate(SIZE);
-        v
-    };
+    let quoted = |unit: &str| headed(b"\"name\",\"card\"\n\"a\",\"b\"\n", unit);
     shapes.push(("quoted table, quotes only", quoted("\"")));
     shapes.push(("quoted table, quoted separators", quoted("\",\"")));
     // A fixed-width table's header, then numbers under it.
     let fixed = |unit: &str| {
-        let mut v = b"CARD NUMBER       ROUTING NUMBER\n\
-                      4111111111111111  021000021     \n\
-                      4111111111111111  021000021     \n"
-            .to_vec();
-        v.extend(repeated(unit));
-        v.truncate(SIZE);
-        v
+        headed(
+            b"CARD NUMBER       ROUTING NUMBER\n\
+              4111111111111111  021000021     \n\
+              4111111111111111  021000021     \n",
+            unit,
+        )
     };
     shapes.push((
         "fixed-width table rows",
@@ -118,22 +131,26 @@ fn main() {
     shapes.push(("a header of 20,000 columns", wide));
     // Rows of a routing number with an account column before it, a quoted field between (each
     // row read back to its start).
-    let mut rows: Vec<u8> = b"account_number,name,routing_number\n".to_vec();
-    rows.extend(repeated("12345678,\"a,b\",021000021\n"));
-    rows.truncate(SIZE);
-    shapes.push(("table rows of account and routing", rows));
+    shapes.push((
+        "table rows of account and routing",
+        headed(
+            b"account_number,name,routing_number\n",
+            "12345678,\"a,b\",021000021\n",
+        ),
+    ));
     // Markup whose line ends are layout: each routing number's account searched across the
     // tags and lines either side (up to 96 bytes each way).
-    let mut markup: Vec<u8> = b"<Payees>\n".to_vec();
-    markup.extend(repeated("<RoutingNumber>021000021</RoutingNumber>\n"));
-    markup.truncate(SIZE);
-    shapes.push(("markup routing elements", markup));
-    let mut pairs: Vec<u8> = b"<Payees>\n".to_vec();
-    pairs.extend(repeated(
-        "<AccountNumber>12345678</AccountNumber><RoutingNumber>021000021</RoutingNumber>\n",
+    shapes.push((
+        "markup routing elements",
+        headed(b"<Payees>\n", "<RoutingNumber>021000021</RoutingNumber>\n"),
     ));
-    pairs.truncate(SIZE);
-    shapes.push(("markup account and routing elements", pairs));
+    shapes.push((
+        "markup account and routing elements",
+        headed(
+            b"<Payees>\n",
+            "<AccountNumber>12345678</AccountNumber><RoutingNumber>021000021</RoutingNumber>\n",
+        ),
+    ));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {
@@ -157,29 +174,14 @@ fn main() {
     // A compression bomb: a small gzip file of card-length numbers, inflated up to the most a
     // file's contents are scanned (`classify::encoding::MAX_INFLATED`). Its cost is that bound's,
     // whatever the file claims to hold.
-    let bomb = {
-        use std::io::Write;
-        let unit = repeated("4111111111111111,\n");
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        let mut written = 0u64;
-        while written < 2 * classify::encoding::MAX_INFLATED {
-            e.write_all(&unit).unwrap();
-            written += unit.len() as u64;
-        }
-        e.finish().unwrap()
-    };
+    let unit = "4111111111111111,\n";
+    let bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let bomb = bomb_body(bomb, unit).finish().unwrap();
     bomb_cost("gzip", &bomb);
     // The same as a ZIP archive's entry: deflated, its sizes in the descriptor after it.
     let zip = {
-        use std::io::Write;
-        let unit = repeated("4111111111111111,\n");
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        let mut written = 0u64;
-        while written < 2 * classify::encoding::MAX_INFLATED {
-            e.write_all(&unit).unwrap();
-            written += unit.len() as u64;
-        }
-        let body = e.finish().unwrap();
+        let body = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let body = bomb_body(body, unit).finish().unwrap();
         let mut zip = b"PK\x03\x04\x14\x00\x08\x00\x08\x00".to_vec();
         zip.extend([0u8; 16]); // time, date, CRC, sizes (in the descriptor)
         zip.extend(5u16.to_le_bytes());

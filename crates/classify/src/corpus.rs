@@ -745,6 +745,24 @@ fn mt940(rng: &mut Rng, n: usize) -> Document {
     doc(n, "statement.fin", s, t)
 }
 
+/// `text` in UTF-16 with its byte order mark, little- or big-endian (as spreadsheets and
+/// Windows tools export "Unicode text").
+pub fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let bom: [u8; 2] = if big_endian {
+        [0xFE, 0xFF]
+    } else {
+        [0xFF, 0xFE]
+    };
+    let units = text.encode_utf16().flat_map(move |u| {
+        if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        }
+    });
+    bom.into_iter().chain(units).collect()
+}
+
 pub(crate) fn doc(n: usize, name: &str, s: String, truth: Counts) -> Document {
     Document {
         name: format!("{n:05}-{name}"),

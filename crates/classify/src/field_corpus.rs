@@ -7,38 +7,7 @@
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
-use crate::corpus::{Document, Rng, aba, bic, card, doc, documents, iban, in_fours, ssn};
-
-/// A spreadsheet's "Unicode text" export: tab-separated, CRLF, in UTF-16 little-endian with
-/// its byte order mark, customers' names in Latin, Greek and Japanese script beside their card
-/// numbers, IBANs and e-mail addresses.
-fn unicode_export(rng: &mut Rng, n: usize) -> Document {
-    let mut t = Counts::default();
-    let mut s = String::from("Name\tCard number\tIBAN\tE-mail\tBalance\r\n");
-    let names = ["José Müller", "Ελένη Παππά", "山田 太郎", "Zoë O'Brien"];
-    for i in 0..150 {
-        s.push_str(&format!(
-            "{}\t{}\t{}\tclient{i}@bank-customer.example.com\t{}.{:02} €\r\n",
-            names[rng.below(4) as usize],
-            card(rng),
-            iban(rng),
-            rng.below(100_000),
-            rng.below(100)
-        ));
-        t.add(Class::CardNumber, 1);
-        t.add(Class::Iban, 1);
-        t.add(Class::Email, 1);
-    }
-    let bytes = [0xFF, 0xFE]
-        .into_iter()
-        .chain(s.encode_utf16().flat_map(u16::to_le_bytes))
-        .collect();
-    Document {
-        name: format!("{n:05}-unicode-export.txt"),
-        bytes,
-        truth: t,
-    }
-}
+use crate::corpus::{Document, Rng, aba, bic, card, doc, documents, iban, in_fours, ssn, utf16};
 use crate::scan::{Class, Counts};
 
 /// About `target` bytes of field-shaped documents.
@@ -71,19 +40,17 @@ fn payees_xml(rng: &mut Rng, n: usize) -> Document {
         let len = 6 + rng.below(10) as usize;
         let account = rng.digits(len);
         match i % 3 {
-            0 => {
-                s.push_str(&format!(
-                    "    <BankAccount>\n      <RoutingNumber>{}</RoutingNumber>\n      <AccountNumber>{account}</AccountNumber>\n      <Type>checking</Type>\n    </BankAccount>\n",
-                    aba(rng)
-                ));
-                t.add(Class::AbaRouting, 1);
-                t.add(Class::UsBankAccount, 1);
-            }
-            1 => {
-                s.push_str(&format!(
-                    "    <DirectDeposit accountNumber=\"{account}\" routingNumber=\"{}\"/>\n",
-                    aba(rng)
-                ));
+            0 | 1 => {
+                let routing = aba(rng);
+                s.push_str(&if i % 3 == 0 {
+                    format!(
+                        "    <BankAccount>\n      <RoutingNumber>{routing}</RoutingNumber>\n      <AccountNumber>{account}</AccountNumber>\n      <Type>checking</Type>\n    </BankAccount>\n"
+                    )
+                } else {
+                    format!(
+                        "    <DirectDeposit accountNumber=\"{account}\" routingNumber=\"{routing}\"/>\n"
+                    )
+                });
                 t.add(Class::AbaRouting, 1);
                 t.add(Class::UsBankAccount, 1);
             }
@@ -150,6 +117,31 @@ fn terminal_log(rng: &mut Rng, n: usize) -> Document {
     doc(n, "terminal.log", s, t)
 }
 
+/// A spreadsheet's "Unicode text" export: tab-separated, CRLF, in UTF-16 little-endian with
+/// its byte order mark, customers' names in Latin, Greek and Japanese script beside their card
+/// numbers, IBANs and e-mail addresses.
+fn unicode_export(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut s = String::from("Name\tCard number\tIBAN\tE-mail\tBalance\r\n");
+    let names = ["José Müller", "Ελένη Παππά", "山田 太郎", "Zoë O'Brien"];
+    for i in 0..150 {
+        s.push_str(&format!(
+            "{}\t{}\t{}\tclient{i}@bank-customer.example.com\t{}.{:02} €\r\n",
+            names[rng.below(4) as usize],
+            card(rng),
+            iban(rng),
+            rng.below(100_000),
+            rng.below(100)
+        ));
+        t.add(Class::CardNumber, 1);
+        t.add(Class::Iban, 1);
+        t.add(Class::Email, 1);
+    }
+    let bytes = utf16(&s, false);
+    let mut d = doc(n, "unicode-export.txt", s, t);
+    d.bytes = bytes;
+    d
+}
 /// A US bank's end-of-day statements in ISO 20022 (camt.053), as banks lay them out: each
 /// statement's account by its number and its servicer by its ABA routing number (the clearing
 /// system's code on a line above the member id); entries with amounts, dates and references.

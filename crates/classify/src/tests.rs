@@ -714,14 +714,7 @@ fn utf16_text_counts_as_its_utf8_whatever_the_chunks() {
         let Ok(text) = std::str::from_utf8(&d.bytes) else {
             continue;
         };
-        let le: Vec<u8> = [0xFF, 0xFE]
-            .into_iter()
-            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
-            .collect();
-        let be: Vec<u8> = [0xFE, 0xFF]
-            .into_iter()
-            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
-            .collect();
+        let (le, be) = (corpus::utf16(text, false), corpus::utf16(text, true));
         let want = classify(&d.bytes);
         for bytes in [&le, &be] {
             let found = classify(bytes);
@@ -784,10 +777,7 @@ fn gzip_files_count_their_contents_whatever_the_chunks() {
     }
     // UTF-16 inside gzip.
     let text = "card 4111111111111111\r\n".repeat(10);
-    let utf16: Vec<u8> = [0xFF, 0xFE]
-        .into_iter()
-        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
-        .collect();
+    let utf16 = corpus::utf16(&text, false);
     assert_eq!(classify(&gzip(&utf16)).counts.get(Class::CardNumber), 10);
     // Broken off: what came before, and `scanned_in_part`.
     let lines = "card 4111111111111111\n".repeat(20_000);
