@@ -135,6 +135,14 @@ pub(crate) fn names(word: &[u8]) -> u8 {
     mask
 }
 
+/// What a heading names: each of its words (runs of letters and digits) as [`names`] reads
+/// them (`Routing Number`, `Acct #`, `SSN`).
+pub(crate) fn heading_names(heading: &[u8]) -> u8 {
+    heading
+        .split(|c| !c.is_ascii_alphanumeric())
+        .fold(0, |n, w| n | names(w))
+}
+
 /// Whether a word of letters and digits is a [`FILLER`] word, in any case.
 fn filler(word: &[u8]) -> bool {
     folded_word(word).is_some_and(|k| FILLER_KEYS.contains(&k))
@@ -540,7 +548,7 @@ pub(crate) fn account_column(h: u8) -> bool {
 /// Whether a table's column whose header names `h` identifies a bank (a routing number, a
 /// BIC, an IBAN): an account column on its far side belongs to that bank, not to the routing
 /// number on its near side (`account;bic;routing_number`: the account is at the BIC's bank).
-fn bank_column(h: u8) -> bool {
+pub(crate) fn bank_column(h: u8) -> bool {
     h & (ROUTING | BIC | IBAN) != 0
 }
 

@@ -17,6 +17,7 @@ use crate::Format;
 use crate::encoding::MAX_INFLATED;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
+use crate::sheet::{Part, SharedStrings, Sheet, Workbook};
 
 /// A local file header's signature: an archive begins with one.
 pub(crate) const LOCAL: [u8; 4] = *b"PK\x03\x04";
@@ -64,6 +65,9 @@ pub(crate) struct Zip {
     /// The bytes of a header or descriptor gathered so far.
     gathered: Vec<u8>,
     entry: Option<Box<Scanner>>,
+    /// A workbook's part the entry is, read by its columns too ([`crate::sheet`]).
+    part: Option<Reading>,
+    workbook: Workbook,
     found: Classification,
     entries: u32,
     contents: u64,
@@ -79,6 +83,8 @@ impl Zip {
             state: State::Header,
             gathered: Vec::new(),
             entry: None,
+            part: None,
+            workbook: Workbook::default(),
             found: Classification::default(),
             entries: 0,
             contents: 0,
@@ -128,6 +134,8 @@ impl Zip {
             self.end_entry(None);
         }
         let mut found = self.found;
+        self.cut |= self.workbook.cut;
+        self.workbook.finish(&mut found.counts);
         found.formats.sort();
         found.formats.dedup();
         found.formats.push(Format::Zip);
@@ -172,6 +180,7 @@ impl Zip {
         let method = u16::from_le_bytes([h[8], h[9]]);
         let name_len = usize::from(u16::from_le_bytes([h[26], h[27]]));
         let (size, zip64) = compressed_size(&h, name_len);
+        let part = Part::of(&h[HEADER..HEADER + name_len]);
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
         self.entries += 1;
@@ -180,7 +189,7 @@ impl Zip {
         }
         self.state = match (method, encrypted, descriptor) {
             (0, false, false) => {
-                self.begin_entry();
+                self.begin_entry(part);
                 if size == 0 {
                     self.end_entry(None);
                     State::Header
@@ -189,7 +198,7 @@ impl Zip {
                 }
             }
             (8, false, _) => {
-                self.begin_entry();
+                self.begin_entry(part);
                 State::Deflated {
                     inflater: Box::new(flate2::Decompress::new(false)),
                     descriptor: descriptor.then_some(zip64),
@@ -260,10 +269,18 @@ impl Zip {
         rest
     }
 
-    /// An entry's contents begin: a scanner of its own (that opens no archive or gzip file).
-    fn begin_entry(&mut self) {
+    /// An entry's contents begin: a scanner of its own (that opens no archive or gzip file),
+    /// and a workbook's reader where the entry is a worksheet or its shared strings.
+    fn begin_entry(&mut self, part: Option<Part>) {
         let mut s = Scanner::with_patterns(self.patterns.clone());
         s.inside_archive();
+        if part.is_some() {
+            s.in_workbook();
+        }
+        self.part = part.map(|p| match p {
+            Part::Worksheet => Reading::Worksheet(Box::default()),
+            Part::SharedStrings => Reading::SharedStrings(Box::default()),
+        });
         self.entry = Some(Box::new(s));
     }
 
@@ -273,6 +290,11 @@ impl Zip {
         let n = (bytes.len() as u64).min(room) as usize;
         if let Some(s) = self.entry.as_mut() {
             s.feed(&bytes[..n]);
+        }
+        match self.part.as_mut() {
+            Some(Reading::Worksheet(sheet)) => sheet.feed(&bytes[..n]),
+            Some(Reading::SharedStrings(shared)) => shared.feed(&bytes[..n]),
+            None => {}
         }
         self.contents += n as u64;
         if n < bytes.len() {
@@ -302,6 +324,11 @@ impl Zip {
 
     /// What the entry under way holds, added to the archive's.
     fn add_entry(&mut self) {
+        match self.part.take() {
+            Some(Reading::Worksheet(sheet)) => self.workbook.add_sheet(*sheet),
+            Some(Reading::SharedStrings(shared)) => self.workbook.add_shared_strings(*shared),
+            None => {}
+        }
         if let Some(s) = self.entry.take() {
             let c = s.finish();
             for (class, n) in c.counts.present() {
@@ -313,6 +340,12 @@ impl Zip {
             self.found.formats.extend(c.formats);
         }
     }
+}
+
+/// A workbook's part being read beside the entry's scanner.
+enum Reading {
+    Worksheet(Box<Sheet>),
+    SharedStrings(Box<SharedStrings>),
 }
 
 /// A local header's compressed size (ZIP64's, from its extra field, where the header's says
@@ -429,6 +462,45 @@ mod tests {
         for size in [1, 2, 3, 4, 5, 29, 30, 31, 97, 4095, 4096, 65536] {
             assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
         }
+    }
+
+    #[test]
+    fn a_workbooks_columns_count_by_their_headings_whatever_the_chunks() {
+        // As Excel writes one: headings and text in the shared strings, after the sheet; an
+        // SSN and a routing number stored as numbers (the routing number's leading zero lost),
+        // another routing number as text; an inline heading `ABA` right before a number cell.
+        let sheet = concat!(
+            r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c>"#,
+            r#"<c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c>"#,
+            r#"<c r="D1" t="inlineStr"><is><t>ABA</t></is></c></row>"#,
+            r#"<row r="2"><c r="A2"><v>234567890</v></c><c r="B2" t="s"><v>3</v></c>"#,
+            r#"<c r="C2" t="s"><v>4</v></c><c r="D2"><v>21000021</v></c></row>"#,
+            r#"<row r="3"><c r="A3"><v>666123456</v></c><c r="B3"><v>11000015</v></c>"#,
+            r#"<c r="C3"><v>98765432</v></c></row></sheetData></worksheet>"#,
+        );
+        let shared = concat!(
+            r#"<sst><si><t>Social Security No</t></si><si><t>Routing</t></si>"#,
+            r#"<si><t>Account</t></si><si><t>021000021</t></si><si><t>0004121234567</t></si></sst>"#,
+        );
+        let zip = archive(&[
+            entry("[Content_Types].xml", b"<Types/>", true, false, 0),
+            entry("xl/worksheets/sheet1.xml", sheet.as_bytes(), true, false, 0),
+            entry("xl/sharedStrings.xml", shared.as_bytes(), true, true, 0),
+        ]);
+        let found = classify(&zip);
+        let mut want = crate::Counts::default();
+        want.add(Class::UsSsn, 1);
+        want.add(Class::AbaRouting, 3);
+        want.add(Class::UsBankAccount, 2);
+        assert_eq!(found.counts, want);
+        assert_eq!(found.formats, vec![Format::Zip]);
+        for size in [1, 2, 3, 7, 29, 31, 97, 4096] {
+            assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
+        }
+        // The same XML outside a workbook's part is markup as any other: its headings name
+        // no columns there.
+        let other = archive(&[entry("data/sheet1.xml", sheet.as_bytes(), true, false, 0)]);
+        assert!(classify(&other).counts.is_empty());
     }
 
     #[test]

@@ -210,10 +210,7 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
         {
             i += 1;
         }
-        let names = header[start..i]
-            .split(|c| !c.is_ascii_alphanumeric())
-            .fold(0, |n, w| n | crate::account::names(w));
-        columns.push((start, names));
+        columns.push((start, crate::account::heading_names(&header[start..i])));
     }
     // Two whole records (a third line, or the head's end after the second's line end).
     let (first, second, _) = (lines.next()?, lines.next()?, lines.next()?);

@@ -14,6 +14,7 @@ pub mod field_corpus;
 pub mod format;
 pub mod patterns;
 pub mod scan;
+mod sheet;
 pub mod validate;
 
 pub use format::Format;

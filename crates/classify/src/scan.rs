@@ -122,8 +122,10 @@ impl Counts {
 /// other columns between it and the routing number's, and in markup, JSON and query strings
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
 /// stripe tracks; UTF-16 text with a byte order mark, gzip-compressed files and ZIP archives
-/// (binary before).
-pub const RULES: u32 = 3;
+/// (binary before); 4 (2026-12-05): XLSX workbooks' worksheets read by their columns (SSNs,
+/// routing numbers and US bank accounts in columns whose headings name them, also where the
+/// values and headings are shared strings).
+pub const RULES: u32 = 4;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,7 +141,7 @@ pub struct Classification {
 // Context bits: what the surrounding text says a number is.
 pub(crate) const CARD: u8 = 1;
 pub(crate) const ROUTING: u8 = 2;
-const SSN: u8 = 4;
+pub(crate) const SSN: u8 = 4;
 pub(crate) const BIC: u8 = 8;
 /// Names an account (for recognising delimited files whose headers name accounts).
 pub(crate) const ACCOUNT: u8 = 16;
@@ -348,6 +350,8 @@ pub struct Scanner {
     gzip: Option<Box<crate::encoding::Gzip>>,
     /// A scanner of an archive's entry: it opens no archive or gzip file itself.
     nested: bool,
+    /// A scanner of a spreadsheet's part ([`Scanner::in_workbook`]).
+    workbook: bool,
     /// Bytes fed so far, and how many had been when the contents were found not to be text.
     raw_fed: u64,
     verdict_at: Option<u64>,
@@ -426,6 +430,7 @@ impl Scanner {
             raw_lead: Default::default(),
             zip: None,
             nested: false,
+            workbook: false,
             gzip: None,
             raw_fed: 0,
             verdict_at: None,
@@ -566,6 +571,13 @@ impl Scanner {
     /// (what an archive's contents cost stays within its own limits).
     pub(crate) fn inside_archive(&mut self) {
         self.nested = true;
+    }
+
+    /// Makes it the scanner of a spreadsheet's worksheet or shared strings: a cell's or a
+    /// string's whole value that is a bare nine-digit number is left to the worksheets'
+    /// columns ([`crate::sheet`]), which know what each column's heading names.
+    pub(crate) fn in_workbook(&mut self) {
+        self.workbook = true;
     }
 
     /// Whether its result is settled whatever follows: the file's beginning says it is not
@@ -1076,6 +1088,12 @@ impl Scanner {
     fn single_number(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         match number.len() {
             9 => {
+                if self.workbook
+                    && self.byte_before(seg, at) == Some(b'>')
+                    && seg.get(at + 9) == Some(&b'<')
+                {
+                    return;
+                }
                 if self.statement_account(seg, m, at, number) {
                     return;
                 }

@@ -264,6 +264,75 @@ fn compressed_uploads_are_classified_as_their_contents() {
     );
 }
 
+/// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
+/// `xlsxwriter`: in the shared strings after it, as Excel writes them) and returns its path.
+/// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
+/// account number (text), a reference of nine digits that no heading names. Of its 24 rows,
+/// every fourth has an SSN of area 666 and a routing number whose checksum fails.
+fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("customers-{writer}.xlsx"));
+    let script = r#"
+import sys
+writer, path = sys.argv[1], sys.argv[2]
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference"]]
+for i in range(24):
+    near = i % 4 == 3
+    ssn = int(("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i))
+    aba = "021000022" if near else routing[i % len(routing)]
+    rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025"])
+if writer == "openpyxl":
+    import openpyxl
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(path)
+else:
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("Customers")
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            (ws.write_number if isinstance(v, int) else ws.write_string)(i, j, v)
+    wb.close()
+"#;
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(writer)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{writer}");
+    path
+}
+
+/// XLSX workbooks (ZIP archives of SpreadsheetML) uploaded with `sftp`: the SSNs, routing
+/// numbers and US bank accounts of columns whose headings name them count, whether the sheet
+/// holds the text or the shared strings do; the nine-digit references under a heading that
+/// names nothing, and the near misses, do not.
+#[test]
+fn workbooks_count_by_their_columns_headings() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut truth = classify::Counts::default();
+    truth.add(Class::UsSsn, 18);
+    truth.add(Class::AbaRouting, 18);
+    truth.add(Class::UsBankAccount, 18);
+    for writer in ["openpyxl", "xlsxwriter"] {
+        let path = workbook(&alice.work(), writer);
+        alice.sftp_ok(&format!("put {} /{writer}.xlsx\n", path.display()));
+        let v = shown(&server, &format!("/{writer}.xlsx"));
+        assert_eq!(
+            v["classification"],
+            expected(&truth, &["zip"]),
+            "{writer}: {v}"
+        );
+    }
+    let table = server.ok(&["file", "show", "acme", "/xlsxwriter.xlsx"]);
+    assert!(table.contains("us_ssn") && table.contains("18"), "{table}");
+}
+
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a

@@ -1,0 +1,840 @@
+//! Spreadsheets (XLSX: SpreadsheetML in a ZIP archive) read by their columns. A worksheet's
+//! cells name their column (`<c r="C2">`) and its first row of headings names what the columns
+//! hold, as a delimited table's header does; but the sheet's XML is one long line of elements,
+//! and the text of a heading may sit in the shared strings (`xl/sharedStrings.xml`), which an
+//! archive usually holds after its worksheets. So a worksheet's nine-digit numbers and its
+//! account numbers are weighed per column as they stream ([`Sheet`]), and counted at the
+//! archive's end, once the headings' text is known ([`Workbook::finish`]): a column named for
+//! routing numbers counts its numbers that pass the ABA checksum, one named for SSNs those
+//! that pass the allocation rules, and a routing number pairs with the account number of its
+//! row's account column (after it first, then before, no bank's column between) as in a
+//! delimited table ([`crate::account::pairable`]).
+//!
+//! A cell of text may also keep its value in the shared strings (a routing number typed as
+//! text to keep its leading zero): such cells are kept as their string's index and column
+//! ([`MAX_SHARED_CELLS`] per sheet), and judged at the end by what the shared strings say of
+//! each string ([`MAX_SHARED_VALUES`] kept).
+//!
+//! Only what the rest of the scanner cannot tell is decided here: a cell whose whole value is
+//! a bare number of nine digits (the scanner of a worksheet or of the shared strings leaves
+//! those to this module), and account numbers. Card numbers, IBANs, e-mail addresses and numbers printed in groups are found by
+//! the entry's scanner as in any markup.
+//!
+//! Pure: bytes in any chunks, counts out; every buffer bounded ([`MAX_TAG`], [`MAX_VALUE`],
+//! [`MAX_HEADING`], [`MAX_COLUMNS`], [`MAX_SHAPES`], [`MAX_SHARED_NAMES`],
+//! [`MAX_SHARED_VALUES`], [`MAX_SHARED_CELLS`], [`MAX_SHEETS`]); beyond them the file is
+//! `scanned_in_part`.
+//! Never here: the archive's structure (the `archive` module hands each entry's contents
+//! over).
+
+use crate::account::{account_column, bank_column, heading_names};
+use crate::scan::{Class, Counts, ROUTING, SSN};
+use crate::validate;
+
+/// Most bytes of a tag kept (its name and the attributes a cell has come first).
+const MAX_TAG: usize = 128;
+/// Most bytes of a cell's value kept: a number that can be a candidate is shorter.
+const MAX_VALUE: usize = 32;
+/// Most bytes of a heading's text kept.
+const MAX_HEADING: usize = 256;
+/// Columns weighed (the first 64 of a sheet: one bit each in a row's shape).
+pub(crate) const MAX_COLUMNS: usize = 64;
+/// Distinct row shapes kept per sheet ([`Sheet::shapes`]).
+const MAX_SHAPES: usize = 256;
+/// Shared strings whose names are kept: the first ones, where a sheet's headings are (a
+/// workbook numbers its strings as it first meets them, the first row first).
+const MAX_SHARED_NAMES: usize = 1024;
+/// Shared strings whose values are judged (a byte each).
+const MAX_SHARED_VALUES: usize = 1 << 18;
+/// Cells of shared strings kept per worksheet, to be judged at the end (eight bytes each, and
+/// at most one row of 24 bytes each).
+const MAX_SHARED_CELLS: usize = 1 << 16;
+/// Worksheets weighed per workbook (those with evidence in them).
+pub(crate) const MAX_SHEETS: usize = 256;
+
+/// Which part of a workbook an archive's entry is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Worksheet,
+    SharedStrings,
+}
+
+impl Part {
+    pub(crate) fn of(name: &[u8]) -> Option<Part> {
+        if name.eq_ignore_ascii_case(b"xl/sharedStrings.xml") {
+            Some(Part::SharedStrings)
+        } else if name.len() > 18
+            && name[..14].eq_ignore_ascii_case(b"xl/worksheets/")
+            && name[name.len() - 4..].eq_ignore_ascii_case(b".xml")
+            && !name[14..].contains(&b'/')
+        {
+            Some(Part::Worksheet)
+        } else {
+            None
+        }
+    }
+}
+
+/// A tag of the XML being read: its local name (any namespace prefix off), whether it closes
+/// an element, whether it is empty (`<c r="A1"/>`), and its bytes after the name.
+struct Tag<'a> {
+    name: &'a [u8],
+    closing: bool,
+    empty: bool,
+    rest: &'a [u8],
+}
+
+impl<'a> Tag<'a> {
+    fn parse(t: &'a [u8]) -> Option<Tag<'a>> {
+        let (closing, t) = match t.first()? {
+            b'/' => (true, &t[1..]),
+            b'?' | b'!' => return None,
+            _ => (false, t),
+        };
+        let empty = t.last() == Some(&b'/');
+        let end = t
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == b'/')
+            .unwrap_or(t.len());
+        let qualified = &t[..end];
+        let name = match qualified.iter().position(|&c| c == b':') {
+            Some(p) => &qualified[p + 1..],
+            None => qualified,
+        };
+        Some(Tag {
+            name,
+            closing,
+            empty,
+            rest: &t[end..],
+        })
+    }
+
+    /// The value of attribute `want` (no namespace prefix), quoted either way.
+    fn attribute(&self, want: &[u8]) -> Option<&'a [u8]> {
+        let mut s = self.rest;
+        loop {
+            let p = s.iter().position(|c| !c.is_ascii_whitespace())?;
+            s = &s[p..];
+            let eq = s.iter().position(|&c| c == b'=')?;
+            let name = s[..eq].trim_ascii();
+            let after = s[eq + 1..].trim_ascii_start();
+            let quote = *after.first()?;
+            if quote != b'"' && quote != b'\'' {
+                return None;
+            }
+            let close = after[1..].iter().position(|&c| c == quote)?;
+            let value = &after[1..1 + close];
+            if name == want {
+                return Some(value);
+            }
+            s = &after[close + 2..];
+        }
+    }
+}
+
+/// Tags and text of a stream of XML, as they arrive: each tag whole (its first [`MAX_TAG`]
+/// bytes) and the text between tags, in pieces. Comments and CDATA are read as tags and text
+/// are (an `>` inside one ends it early: at worst a cell is misread, never an allocation).
+#[derive(Default)]
+struct Tokens {
+    in_tag: bool,
+    tag: Vec<u8>,
+}
+
+enum Token<'a> {
+    Tag(&'a [u8]),
+    Text(&'a [u8]),
+}
+
+impl Tokens {
+    fn feed(&mut self, mut data: &[u8], mut each: impl FnMut(Token<'_>)) {
+        while !data.is_empty() {
+            if self.in_tag {
+                let end = memchr::memchr(b'>', data);
+                let part = &data[..end.unwrap_or(data.len())];
+                let room = MAX_TAG - self.tag.len();
+                self.tag.extend_from_slice(&part[..part.len().min(room)]);
+                let Some(end) = end else {
+                    return;
+                };
+                each(Token::Tag(&self.tag));
+                self.tag.clear();
+                self.in_tag = false;
+                data = &data[end + 1..];
+            } else {
+                let start = memchr::memchr(b'<', data);
+                let text = &data[..start.unwrap_or(data.len())];
+                if !text.is_empty() {
+                    each(Token::Text(text));
+                }
+                let Some(start) = start else {
+                    return;
+                };
+                self.in_tag = true;
+                data = &data[start + 1..];
+            }
+        }
+    }
+}
+
+/// A heading as the sheet gives it: its text's names, or the index of a shared string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heading {
+    Names(u8),
+    Shared(u32),
+}
+
+/// Per column of a worksheet: bare nine-digit numbers that pass the ABA checksum, the SSN
+/// rules, and both.
+#[derive(Debug, Clone, Copy, Default)]
+struct NineDigits {
+    aba: u64,
+    ssn: u64,
+    both: u64,
+}
+
+impl NineDigits {
+    fn add(&mut self, aba: bool, ssn: bool) {
+        self.aba += u64::from(aba);
+        self.ssn += u64::from(ssn);
+        self.both += u64::from(aba && ssn);
+    }
+}
+
+/// What a value says it may be: a bare nine-digit number passing the ABA checksum, one
+/// passing the SSN rules, the digits of an account number.
+const VALUE_ABA: u8 = 1;
+const VALUE_SSN: u8 = 2;
+const VALUE_ACCOUNT: u8 = 4;
+
+/// What `digits` (a cell's whole value, digits only) may be; `number` when the cell is a
+/// number (which loses its leading zeros: `021000021` is kept as 21000021).
+fn value_kind(digits: &[u8], number: bool) -> u8 {
+    let mut kind = 0;
+    if validate::us_account(digits) {
+        kind |= VALUE_ACCOUNT;
+    }
+    let mut nine = [b'0'; 9];
+    let nine = match digits.len() {
+        9 => digits,
+        7 | 8 if number => {
+            nine[9 - digits.len()..].copy_from_slice(digits);
+            &nine[..]
+        }
+        _ => return kind,
+    };
+    if validate::aba_routing(nine) {
+        kind |= VALUE_ABA;
+    }
+    if validate::us_ssn(&nine[..3], &nine[3..5], &nine[5..]) {
+        kind |= VALUE_SSN;
+    }
+    kind
+}
+
+/// A cell's value with blanks around it off, if it is digits only.
+fn digits_of(value: &[u8]) -> Option<&[u8]> {
+    let v = value.trim_ascii();
+    (!v.is_empty() && v.iter().all(u8::is_ascii_digit)).then_some(v)
+}
+
+/// A worksheet being read: its headings and what its columns hold.
+#[derive(Default)]
+pub(crate) struct Sheet {
+    tokens: Tokens,
+    /// The row and column of the cell being read (columns from 0), its type attribute (`s`: a
+    /// shared string's index; `inlineStr`, `str`: text), and whether its value is being read.
+    row: u64,
+    column: usize,
+    shared: bool,
+    text: bool,
+    in_cell: bool,
+    in_value: bool,
+    value: Vec<u8>,
+    value_cut: bool,
+    /// The row being read: its string cells (a heading row has two or more), its headings,
+    /// which columns hold a valid routing number and which an account number's digits.
+    strings: usize,
+    row_headings: Vec<(usize, Heading)>,
+    routing_bits: u64,
+    account_bits: u64,
+    /// The first row of two or more strings names the columns; rows after it are weighed.
+    headings: Option<Vec<(usize, Heading)>>,
+    nine: Vec<NineDigits>,
+    /// Rows with a valid routing number: which columns held one and which an account number,
+    /// and how many rows had that shape (a sheet's rows have few shapes).
+    shapes: Vec<(u64, u64, u64)>,
+    /// Cells whose values are shared strings: the string's index and the column; and per row
+    /// that has any, what its other cells hold and where its shared cells end.
+    shared_cells: Vec<(u32, u8)>,
+    shared_rows: Vec<(u64, u64, u32)>,
+    row_shared: bool,
+    /// Some rows' shapes or cells were not kept.
+    pub(crate) cut: bool,
+}
+
+impl Sheet {
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.feed(data, |token| match token {
+            Token::Tag(t) => self.tag(t),
+            Token::Text(t) => {
+                if self.in_value {
+                    let room = self.room();
+                    self.value.extend_from_slice(&t[..t.len().min(room)]);
+                    self.value_cut |= t.len() > room;
+                }
+            }
+        });
+        self.tokens = tokens;
+    }
+
+    fn room(&self) -> usize {
+        let most = if self.headings.is_none() {
+            MAX_HEADING
+        } else {
+            MAX_VALUE
+        };
+        most.saturating_sub(self.value.len())
+    }
+
+    fn tag(&mut self, t: &[u8]) {
+        let Some(tag) = Tag::parse(t) else {
+            return;
+        };
+        match (tag.name, tag.closing) {
+            (b"row", false) => {
+                self.end_row();
+                self.row = tag
+                    .attribute(b"r")
+                    .and_then(|r| std::str::from_utf8(r).ok()?.parse().ok())
+                    .unwrap_or(self.row + 1);
+                self.column = 0;
+                if tag.empty {
+                    self.end_row();
+                }
+            }
+            (b"row", true) | (b"sheetData", true) => self.end_row(),
+            (b"c", false) => {
+                self.column = tag
+                    .attribute(b"r")
+                    .and_then(column_of)
+                    .unwrap_or(self.column);
+                let kind = tag.attribute(b"t").unwrap_or(b"n");
+                self.shared = kind == b"s";
+                self.text = matches!(kind, b"s" | b"inlineStr" | b"str");
+                self.in_cell = true;
+                self.value.clear();
+                self.value_cut = false;
+                if tag.empty {
+                    self.end_cell();
+                }
+            }
+            (b"c", true) => self.end_cell(),
+            (b"v" | b"t", false) if self.in_cell && !tag.empty => self.in_value = true,
+            (b"v" | b"t", true) => self.in_value = false,
+            _ => {}
+        }
+    }
+
+    fn end_cell(&mut self) {
+        if !self.in_cell {
+            return;
+        }
+        self.in_cell = false;
+        self.in_value = false;
+        let column = self.column;
+        self.column += 1;
+        if self.text {
+            self.strings += 1;
+        }
+        let value = self.value.trim_ascii();
+        if self.headings.is_none() {
+            if column < MAX_COLUMNS && !value.is_empty() {
+                let heading = if self.shared {
+                    std::str::from_utf8(value)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .map(Heading::Shared)
+                } else {
+                    Some(Heading::Names(heading_names(value)))
+                };
+                if let Some(h) = heading {
+                    self.row_headings.push((column, h));
+                }
+            }
+            return;
+        }
+        if self.value_cut || column >= MAX_COLUMNS {
+            return;
+        }
+        let bit = 1u64 << column;
+        // A shared string's text is elsewhere: its index is kept, to be judged at the end.
+        if self.shared {
+            let index = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            match index {
+                Some(i) if self.shared_cells.len() < MAX_SHARED_CELLS => {
+                    self.shared_cells.push((i, column as u8));
+                    self.row_shared = true;
+                }
+                Some(_) => self.cut = true,
+                None => {}
+            }
+            return;
+        }
+        let Some(digits) = digits_of(value) else {
+            return;
+        };
+        let kind = value_kind(digits, !self.text);
+        if kind & VALUE_ACCOUNT != 0 {
+            self.account_bits |= bit;
+        }
+        let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
+        if aba || ssn {
+            if self.nine.len() <= column {
+                self.nine.resize(column + 1, NineDigits::default());
+            }
+            self.nine[column].add(aba, ssn);
+        }
+        if aba {
+            self.routing_bits |= bit;
+        }
+    }
+
+    fn end_row(&mut self) {
+        self.end_cell();
+        if self.headings.is_none() {
+            let headings = std::mem::take(&mut self.row_headings);
+            if self.strings >= 2 {
+                self.headings = Some(headings);
+            }
+        } else if self.row_shared {
+            // Judged at the end, with its shared strings.
+            let end = self.shared_cells.len() as u32;
+            self.shared_rows
+                .push((self.routing_bits, self.account_bits, end));
+        } else if self.routing_bits != 0 {
+            let shape = (self.routing_bits, self.account_bits);
+            match self.shapes.iter().position(|s| (s.0, s.1) == shape) {
+                Some(i) => self.shapes[i].2 += 1,
+                None if self.shapes.len() < MAX_SHAPES => self.shapes.push((shape.0, shape.1, 1)),
+                None => self.cut = true,
+            }
+        }
+        self.strings = 0;
+        self.row_shared = false;
+        self.routing_bits = 0;
+        self.account_bits = 0;
+    }
+
+    /// The end of the worksheet: what it needs kept until the headings' text is known, or
+    /// `None` when nothing in it can count.
+    pub(crate) fn finish(mut self) -> Option<SheetEvidence> {
+        self.end_row();
+        let headings = self.headings?;
+        if self.nine.is_empty() && self.shared_rows.is_empty() {
+            return None;
+        }
+        Some(SheetEvidence {
+            headings,
+            nine: self.nine,
+            shapes: self.shapes,
+            shared_cells: self.shared_cells,
+            shared_rows: self.shared_rows,
+        })
+    }
+}
+
+/// The column (from 0) a cell reference names (`C2`: 2; `AA10`: 26).
+fn column_of(r: &[u8]) -> Option<usize> {
+    let letters = r.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if letters == 0 || letters > 3 {
+        return None;
+    }
+    let n = r[..letters].iter().fold(0usize, |n, c| {
+        n * 26 + usize::from(c.to_ascii_uppercase() - b'A') + 1
+    });
+    Some(n - 1)
+}
+
+/// What a worksheet leaves for the end of its workbook.
+pub(crate) struct SheetEvidence {
+    headings: Vec<(usize, Heading)>,
+    nine: Vec<NineDigits>,
+    shapes: Vec<(u64, u64, u64)>,
+    shared_cells: Vec<(u32, u8)>,
+    shared_rows: Vec<(u64, u64, u32)>,
+}
+
+/// The shared strings of a workbook, as they stream: the names of the first
+/// [`MAX_SHARED_NAMES`] (where headings are), and what the values of the first
+/// [`MAX_SHARED_VALUES`] may be ([`value_kind`]).
+#[derive(Default)]
+pub(crate) struct SharedStrings {
+    tokens: Tokens,
+    names: Vec<u8>,
+    values: Vec<u8>,
+    in_item: bool,
+    in_text: bool,
+    text: Vec<u8>,
+}
+
+impl SharedStrings {
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        if self.values.len() >= MAX_SHARED_VALUES {
+            return;
+        }
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.feed(data, |token| match token {
+            Token::Tag(t) => {
+                let Some(tag) = Tag::parse(t) else {
+                    return;
+                };
+                match (tag.name, tag.closing) {
+                    (b"si", false) if tag.empty => self.item(b""),
+                    (b"si", false) => {
+                        self.in_item = true;
+                        self.text.clear();
+                    }
+                    (b"si", true) if self.in_item => {
+                        self.in_item = false;
+                        let text = std::mem::take(&mut self.text);
+                        self.item(&text);
+                        self.text = text;
+                    }
+                    (b"t", false) => self.in_text = self.in_item && !tag.empty,
+                    (b"t", true) => self.in_text = false,
+                    _ => {}
+                }
+            }
+            Token::Text(t) => {
+                if self.in_text {
+                    let room = MAX_HEADING.saturating_sub(self.text.len());
+                    self.text.extend_from_slice(&t[..t.len().min(room)]);
+                }
+            }
+        });
+        self.tokens = tokens;
+    }
+
+    /// The next string's text.
+    fn item(&mut self, text: &[u8]) {
+        if self.names.len() < MAX_SHARED_NAMES {
+            self.names.push(heading_names(text));
+        }
+        if self.values.len() < MAX_SHARED_VALUES {
+            self.values
+                .push(digits_of(text).map_or(0, |d| value_kind(d, false)));
+        }
+    }
+}
+
+/// A workbook's worksheets and shared strings, as its archive's entries end.
+#[derive(Default)]
+pub(crate) struct Workbook {
+    sheets: Vec<SheetEvidence>,
+    names: Vec<u8>,
+    values: Vec<u8>,
+    /// Some sheets or rows were not weighed.
+    pub(crate) cut: bool,
+}
+
+impl Workbook {
+    pub(crate) fn add_sheet(&mut self, sheet: Sheet) {
+        self.cut |= sheet.cut;
+        if let Some(evidence) = sheet.finish() {
+            if self.sheets.len() < MAX_SHEETS {
+                self.sheets.push(evidence);
+            } else {
+                self.cut = true;
+            }
+        }
+    }
+
+    pub(crate) fn add_shared_strings(&mut self, shared: SharedStrings) {
+        // (A workbook has one; a second would be another workbook's.)
+        if self.names.is_empty() {
+            self.names = shared.names;
+            self.values = shared.values;
+        }
+    }
+
+    /// What the worksheets' columns hold, by what their headings name.
+    pub(crate) fn finish(mut self, counts: &mut Counts) {
+        let sheets = std::mem::take(&mut self.sheets);
+        for mut sheet in sheets {
+            let mut shapes = std::mem::take(&mut sheet.shapes);
+            // The rows with shared strings, their values now known.
+            let mut from = 0;
+            for &(mut routing, mut accounts, end) in &sheet.shared_rows {
+                let cells = sheet
+                    .shared_cells
+                    .get(from..end as usize)
+                    .unwrap_or_default();
+                from = end as usize;
+                for &(index, column) in cells {
+                    let kind = match self.values.get(index as usize) {
+                        Some(&kind) => kind,
+                        None => {
+                            // Not among the strings judged (or no shared strings at all).
+                            self.cut |= index as usize >= MAX_SHARED_VALUES;
+                            0
+                        }
+                    };
+                    let column = usize::from(column);
+                    let bit = 1u64 << column;
+                    let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
+                    if aba || ssn {
+                        if sheet.nine.len() <= column {
+                            sheet.nine.resize(column + 1, NineDigits::default());
+                        }
+                        sheet.nine[column].add(aba, ssn);
+                    }
+                    if aba {
+                        routing |= bit;
+                    }
+                    if kind & VALUE_ACCOUNT != 0 {
+                        accounts |= bit;
+                    }
+                }
+                if routing != 0 {
+                    shapes.push((routing, accounts, 1));
+                }
+            }
+            let mut names = [0u8; MAX_COLUMNS];
+            for &(column, heading) in &sheet.headings {
+                names[column] = match heading {
+                    Heading::Names(n) => n,
+                    Heading::Shared(i) => usize::try_from(i)
+                        .ok()
+                        .and_then(|i| self.names.get(i))
+                        .copied()
+                        .unwrap_or(0),
+                };
+            }
+            for (column, n) in sheet.nine.iter().enumerate() {
+                let named = names[column];
+                // As a number in a delimited table's column: a routing number where the
+                // heading names one and the checksum holds, else an SSN where it names one.
+                if named & ROUTING != 0 {
+                    counts.add(Class::AbaRouting, n.aba);
+                    if named & SSN != 0 {
+                        counts.add(Class::UsSsn, n.ssn - n.both);
+                    }
+                } else if named & SSN != 0 {
+                    counts.add(Class::UsSsn, n.ssn);
+                }
+            }
+            for &(routing, mut accounts, rows) in &shapes {
+                for c in (0..MAX_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
+                    if names[c] & ROUTING == 0 {
+                        continue;
+                    }
+                    // An account pairs with one routing number of its row.
+                    if let Some(a) = row_account(&names, accounts, c) {
+                        accounts &= !(1 << a);
+                        counts.add(Class::UsBankAccount, rows);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The column of the account number that pairs with the routing number in column `routing`,
+/// in a row whose account-number digits are in columns `accounts`: the nearest account column
+/// after it that holds one, else before it, with no bank's column between (as a delimited
+/// table's rows pair them).
+fn row_account(names: &[u8; MAX_COLUMNS], accounts: u64, routing: usize) -> Option<usize> {
+    let pairs = |columns: &mut dyn Iterator<Item = usize>| {
+        columns
+            .take_while(|&c| !bank_column(names[c]))
+            .find(|&c| account_column(names[c]) && accounts >> c & 1 == 1)
+    };
+    pairs(&mut (routing + 1..MAX_COLUMNS)).or_else(|| pairs(&mut (0..routing).rev()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet_xml(rows: &[&[(&str, &str)]]) -> String {
+        let mut s = String::from(
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (i, row) in rows.iter().enumerate() {
+            s.push_str(&format!(r#"<row r="{}">"#, i + 1));
+            for (j, (kind, v)) in row.iter().enumerate() {
+                let r = format!("{}{}", (b'A' + j as u8) as char, i + 1);
+                match *kind {
+                    "n" => s.push_str(&format!(r#"<c r="{r}"><v>{v}</v></c>"#)),
+                    "s" => s.push_str(&format!(r#"<c r="{r}" t="s"><v>{v}</v></c>"#)),
+                    _ => s.push_str(&format!(
+                        r#"<c r="{r}" t="inlineStr"><is><t>{v}</t></is></c>"#
+                    )),
+                }
+            }
+            s.push_str("</row>");
+        }
+        s.push_str("</sheetData></worksheet>");
+        s
+    }
+
+    fn counts_of(sheets: &[String], shared: Option<&str>, chunk: usize) -> Counts {
+        let mut book = Workbook::default();
+        if let Some(shared) = shared {
+            let mut s = SharedStrings::default();
+            for c in shared.as_bytes().chunks(chunk) {
+                s.feed(c);
+            }
+            book.add_shared_strings(s);
+        }
+        for xml in sheets {
+            let mut sheet = Sheet::default();
+            for c in xml.as_bytes().chunks(chunk) {
+                sheet.feed(c);
+            }
+            book.add_sheet(sheet);
+        }
+        let mut counts = Counts::default();
+        book.finish(&mut counts);
+        counts
+    }
+
+    #[test]
+    fn columns_named_by_inline_headings_count_their_numbers() {
+        let xml = sheet_xml(&[
+            &[
+                ("i", "Name"),
+                ("i", "SSN"),
+                ("i", "Routing Number"),
+                ("i", "Account Number"),
+                ("i", "Ref"),
+            ],
+            &[
+                ("i", "Ann"),
+                ("n", "123456789"),
+                ("i", "021000021"),
+                ("n", "4121234567"),
+                ("n", "111000025"),
+            ],
+            &[
+                ("i", "Bob"),
+                ("n", "234567890"),
+                ("n", "21000021"),
+                ("n", "55512345"),
+                ("n", "123456789"),
+            ],
+            // Near misses: an SSN of area 666, a routing number whose checksum fails.
+            &[
+                ("i", "Cy"),
+                ("n", "666123456"),
+                ("i", "021000022"),
+                ("n", "4121234567"),
+                ("n", "1"),
+            ],
+        ]);
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            let c = counts_of(std::slice::from_ref(&xml), None, chunk);
+            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn headings_in_shared_strings_are_resolved_at_the_end() {
+        let xml = sheet_xml(&[
+            &[("s", "0"), ("s", "1"), ("s", "2")],
+            &[("n", "021000021"), ("n", "4121234567"), ("n", "123456789")],
+            &[("n", "011000015"), ("n", "98765432"), ("n", "123456789")],
+        ]);
+        let shared = r#"<sst count="3" uniqueCount="3"><si><t>ABA</t></si><si><r><rPr><b/></rPr><t>Acct</t></r><r><t> No</t></r></si><si><t xml:space="preserve">Batch</t></si></sst>"#;
+        for chunk in [1, 5, 4096] {
+            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
+            assert_eq!(c.get(Class::AbaRouting), 2);
+            assert_eq!(c.get(Class::UsBankAccount), 2);
+            // The third column names nothing: its numbers are not SSNs.
+            assert_eq!(c.get(Class::UsSsn), 0);
+        }
+        // Without the shared strings the headings name nothing.
+        assert!(counts_of(&[xml], None, 64).is_empty());
+    }
+
+    #[test]
+    fn values_in_shared_strings_are_judged_at_the_end_in_their_rows() {
+        // As Excel and xlsxwriter write them: headings and text in the shared strings, which
+        // follow the sheet; the same routing number shared by two rows.
+        let xml = sheet_xml(&[
+            &[("s", "0"), ("s", "1"), ("s", "2"), ("s", "3")],
+            &[("s", "4"), ("s", "5"), ("s", "6"), ("n", "234567890")],
+            &[("s", "7"), ("s", "5"), ("s", "8"), ("n", "234567891")],
+            // A routing number whose checksum fails, and one with no account in its row.
+            &[("s", "4"), ("s", "9"), ("s", "6"), ("n", "1")],
+            &[("s", "4"), ("s", "5"), ("s", "4"), ("s", "10")],
+        ]);
+        let strings = [
+            "Payee",
+            "Routing Number",
+            "Account Number",
+            "SSN",
+            "Ann",
+            "021000021",
+            "0004121234567",
+            "Bob",
+            "55512345",
+            "021000022",
+            "999-99-9999",
+        ];
+        let shared: String = strings
+            .iter()
+            .map(|t| format!("<si><t>{t}</t></si>"))
+            .collect();
+        let shared = format!("<sst>{shared}</sst>");
+        for chunk in [1, 4, 64, 4096] {
+            let c = counts_of(std::slice::from_ref(&xml), Some(&shared), chunk);
+            assert_eq!(c.get(Class::AbaRouting), 3, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_bank_column_between_keeps_an_account_from_the_routing_number() {
+        let xml = sheet_xml(&[
+            &[("i", "routing_number"), ("i", "bic"), ("i", "account")],
+            &[("n", "021000021"), ("i", "DEUTDEFF"), ("n", "4121234567")],
+        ]);
+        let c = counts_of(&[xml], None, 64);
+        assert_eq!(c.get(Class::AbaRouting), 1);
+        assert_eq!(c.get(Class::UsBankAccount), 0);
+    }
+
+    #[test]
+    fn a_title_row_is_not_the_heading_row() {
+        let xml = sheet_xml(&[
+            &[("i", "Payees 2026")],
+            &[("i", "Routing"), ("i", "Account")],
+            &[("s", "7"), ("n", "4121234567")],
+            &[("n", "021000021"), ("s", "8")],
+        ]);
+        let c = counts_of(&[xml], None, 64);
+        assert_eq!(c.get(Class::AbaRouting), 1);
+        assert_eq!(c.get(Class::UsBankAccount), 0);
+    }
+
+    #[test]
+    fn cell_references_and_prefixes() {
+        assert_eq!(column_of(b"A1"), Some(0));
+        assert_eq!(column_of(b"Z9"), Some(25));
+        assert_eq!(column_of(b"AA10"), Some(26));
+        assert_eq!(column_of(b"12"), None);
+        let xml = r#"<x:worksheet><x:sheetData><x:row r="1"><x:c r="B1" t="inlineStr"><x:is><x:t>SSN</x:t></x:is></x:c><x:c r="D1" t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c></x:row><x:row r="2"><x:c r="B2"><x:v>123456789</x:v></x:c><x:c r="C2"><x:v>123456789</x:v></x:c></x:row></x:sheetData></x:worksheet>"#;
+        let c = counts_of(&[xml.to_string()], None, 3);
+        assert_eq!(c.get(Class::UsSsn), 1);
+        assert_eq!(Part::of(b"xl/worksheets/sheet1.xml"), Some(Part::Worksheet));
+        assert_eq!(Part::of(b"xl/worksheets/_rels/sheet1.xml.rels"), None);
+        assert_eq!(Part::of(b"xl/sharedStrings.xml"), Some(Part::SharedStrings));
+        assert_eq!(Part::of(b"docProps/app.xml"), None);
+    }
+}
