@@ -179,22 +179,38 @@ fn main() {
     let bomb = bomb_body(bomb, unit).finish().unwrap();
     bomb_cost("gzip", &bomb);
     // The same as a ZIP archive's entry: deflated, its sizes in the descriptor after it.
-    let zip = {
-        let body = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        let body = bomb_body(body, unit).finish().unwrap();
-        let mut zip = b"PK\x03\x04\x14\x00\x08\x00\x08\x00".to_vec();
-        zip.extend([0u8; 16]); // time, date, CRC, sizes (in the descriptor)
-        zip.extend(5u16.to_le_bytes());
-        zip.extend(0u16.to_le_bytes());
-        zip.extend(b"a.csv");
-        zip.extend(body);
-        zip.extend(b"PK\x07\x08");
-        zip.extend([0u8; 12]);
-        zip.extend(b"PK\x05\x06");
-        zip.extend([0u8; 18]);
-        zip
-    };
-    bomb_cost("zip", &zip);
+    bomb_cost("zip", &zip_bomb("a.csv", unit));
+    // A workbook's worksheet, read by its columns too: cells as dense as XML writes them, and
+    // cells of routing numbers under a heading naming them.
+    bomb_cost("worksheet (empty cells)", &zip_bomb(SHEET, "<c/>"));
+    bomb_cost(
+        "worksheet (routing numbers)",
+        &zip_bomb(
+            SHEET,
+            "<row><c t=\"inlineStr\"><is><t>ABA</t></is></c><c><v>021000021</v></c><c><v>12345678</v></c></row>",
+        ),
+    );
+}
+
+/// A worksheet's name in a workbook's archive.
+const SHEET: &str = "xl/worksheets/sheet1.xml";
+
+/// A ZIP archive of one deflated entry, `name`, holding `unit` repeated (a compression bomb),
+/// its sizes in the descriptor after it.
+fn zip_bomb(name: &str, unit: &str) -> Vec<u8> {
+    let body = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let body = bomb_body(body, unit).finish().unwrap();
+    let mut zip = b"PK\x03\x04\x14\x00\x08\x00\x08\x00".to_vec();
+    zip.extend([0u8; 16]); // time, date, CRC, sizes (in the descriptor)
+    zip.extend((name.len() as u16).to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(name.as_bytes());
+    zip.extend(body);
+    zip.extend(b"PK\x07\x08");
+    zip.extend([0u8; 12]);
+    zip.extend(b"PK\x05\x06");
+    zip.extend([0u8; 18]);
+    zip
 }
 
 /// What scanning a compression bomb costs: its contents are read up to the most a file's are.

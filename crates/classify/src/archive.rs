@@ -134,8 +134,7 @@ impl Zip {
             self.end_entry(None);
         }
         let mut found = self.found;
-        self.cut |= self.workbook.cut;
-        self.workbook.finish(&mut found.counts);
+        self.cut |= self.workbook.finish(&mut found.counts);
         found.formats.sort();
         found.formats.dedup();
         found.formats.push(Format::Zip);
@@ -292,7 +291,10 @@ impl Zip {
             s.feed(&bytes[..n]);
         }
         match self.part.as_mut() {
-            Some(Reading::Worksheet(sheet)) => sheet.feed(&bytes[..n]),
+            Some(Reading::Worksheet(sheet)) => {
+                let room = self.workbook.sheet_room(n);
+                sheet.feed(&bytes[..room]);
+            }
             Some(Reading::SharedStrings(shared)) => shared.feed(&bytes[..n]),
             None => {}
         }

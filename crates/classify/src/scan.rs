@@ -805,7 +805,7 @@ impl Scanner {
         self.field_from = 0;
         loop {
             // On a delimited file's first line every word may name its column.
-            let header = self.first_line;
+            let header = self.header_line();
             let Some((at, kind)) = m.next_stop(i, header) else {
                 break;
             };
@@ -831,7 +831,7 @@ impl Scanner {
                         i = k;
                     }
                     None => {
-                        if self.first_line {
+                        if self.header_line() {
                             self.keyword_seen(&m, i, word_context(t, &m, i, end));
                             self.words_from = end;
                         }
@@ -881,7 +881,7 @@ impl Scanner {
     /// (`pending`) and they are not looked up again by the next candidate either (a line of
     /// codes that nothing names costs one lookup per word, not one per code and word before).
     fn context_at(&mut self, t: &[u8], m: &Bitmap, at: usize, enough: u8) -> u8 {
-        if self.first_line {
+        if self.header_line() {
             // The header's words name their columns as they are met: in order.
             self.fold_words(t, m, at);
             self.field_at(m, at);
@@ -934,6 +934,13 @@ impl Scanner {
         self.pending = named;
         self.words_from = self.words_from.max(at);
         named | column
+    }
+
+    /// Whether the scan is in a delimited table's header, whose every word names its column as
+    /// it is met (in other files the first line is read as any other: a long one, a sheet's or
+    /// a JSON document's, would be word by word otherwise).
+    fn header_line(&self) -> bool {
+        self.first_line && self.table
     }
 
     /// Brings the field index to position `at` of the text (separators are counted when a

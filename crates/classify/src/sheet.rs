@@ -22,7 +22,8 @@
 //!
 //! Pure: bytes in any chunks, counts out; every buffer bounded ([`MAX_TAG`], [`MAX_VALUE`],
 //! [`MAX_HEADING`], [`MAX_COLUMNS`], [`MAX_SHAPES`], [`MAX_SHARED_NAMES`],
-//! [`MAX_SHARED_VALUES`], [`MAX_SHARED_CELLS`], [`MAX_SHEETS`]); beyond them the file is
+//! [`MAX_SHARED_VALUES`], [`MAX_SHARED_CELLS`], [`MAX_LABELLED`], [`MAX_SHEETS`],
+//! [`MAX_SHEET_BYTES`]); beyond them the file is
 //! `scanned_in_part`.
 //! Never here: the archive's structure (the `archive` module hands each entry's contents
 //! over).
@@ -45,10 +46,14 @@ const MAX_SHAPES: usize = 256;
 /// workbook numbers its strings as it first meets them, the first row first).
 const MAX_SHARED_NAMES: usize = 1024;
 /// Shared strings whose values are judged (a byte each).
-const MAX_SHARED_VALUES: usize = 1 << 18;
-/// Cells of shared strings kept per worksheet, to be judged at the end (eight bytes each, and
-/// at most one row of 24 bytes each).
-const MAX_SHARED_CELLS: usize = 1 << 16;
+const MAX_SHARED_VALUES: usize = 1 << 20;
+/// Cells of shared strings kept per worksheet, to be judged at the end (four bytes each, and
+/// four more per row that has any).
+const MAX_SHARED_CELLS: usize = 1 << 20;
+/// Bytes of a workbook's worksheets read by their columns, in all (some two million cells).
+pub(crate) const MAX_SHEET_BYTES: u64 = 256 << 20;
+/// Cells after a label kept per worksheet (twelve bytes each).
+const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
 pub(crate) const MAX_SHEETS: usize = 256;
 
@@ -147,22 +152,31 @@ enum Token<'a> {
 }
 
 impl Tokens {
+    /// Tags and text are short in a workbook's XML (a few bytes to a few dozen): they are found
+    /// by plain loops (a library search's setup costs more at that length), and a tag is
+    /// copied only when it is cut by the chunk's end.
     fn feed(&mut self, mut data: &[u8], mut each: impl FnMut(Token<'_>)) {
         while !data.is_empty() {
             if self.in_tag {
-                let end = memchr::memchr(b'>', data);
+                let end = data.iter().position(|&c| c == b'>');
                 let part = &data[..end.unwrap_or(data.len())];
-                let room = MAX_TAG - self.tag.len();
-                self.tag.extend_from_slice(&part[..part.len().min(room)]);
                 let Some(end) = end else {
+                    let room = MAX_TAG.saturating_sub(self.tag.len());
+                    self.tag.extend_from_slice(&part[..part.len().min(room)]);
                     return;
                 };
-                each(Token::Tag(&self.tag));
-                self.tag.clear();
+                if self.tag.is_empty() {
+                    each(Token::Tag(&part[..part.len().min(MAX_TAG)]));
+                } else {
+                    let room = MAX_TAG.saturating_sub(self.tag.len());
+                    self.tag.extend_from_slice(&part[..part.len().min(room)]);
+                    each(Token::Tag(&self.tag));
+                    self.tag.clear();
+                }
                 self.in_tag = false;
                 data = &data[end + 1..];
             } else {
-                let start = memchr::memchr(b'<', data);
+                let start = data.iter().position(|&c| c == b'<');
                 let text = &data[..start.unwrap_or(data.len())];
                 if !text.is_empty() {
                     each(Token::Text(text));
@@ -175,6 +189,13 @@ impl Tokens {
             }
         }
     }
+}
+
+/// A value kept to be judged at the end: what it may be, or the index of its shared string.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Kind(u8),
+    Shared(u32),
 }
 
 /// A heading as the sheet gives it: its text's names, or the index of a shared string.
@@ -266,9 +287,16 @@ pub(crate) struct Sheet {
     shapes: Vec<(u64, u64, u64)>,
     /// Cells whose values are shared strings: the string's index and the column; and per row
     /// that has any, what its other cells hold and where its shared cells end.
-    shared_cells: Vec<(u32, u8)>,
-    shared_rows: Vec<(u64, u64, u32)>,
+    shared_cells: Vec<u32>,
+    shared_rows: Vec<u32>,
+    /// Of those rows, the ones whose other cells hold a routing or account number: the row's
+    /// place in `shared_rows`, the routing and the account columns.
+    shared_rows_known: Vec<(u32, u64, u64)>,
     row_shared: bool,
+    /// The last text cell of the row (its column and what it names), and the cells after a
+    /// text cell that may name them: the label, the column, the value.
+    label: Option<(usize, Heading)>,
+    labelled: Vec<(Heading, u16, Value)>,
     /// Some rows' shapes or cells were not kept.
     pub(crate) cut: bool,
 }
@@ -348,33 +376,60 @@ impl Sheet {
         if self.text {
             self.strings += 1;
         }
-        let value = self.value.trim_ascii();
+        let buffer = std::mem::take(&mut self.value);
+        self.cell(column, buffer.trim_ascii());
+        self.value = buffer;
+    }
+
+    /// A cell's value (blanks around it off), in column `column`.
+    fn cell(&mut self, column: usize, value: &[u8]) {
+        let index = || std::str::from_utf8(value).ok()?.parse::<u32>().ok();
+        // A text cell names its column in the heading row, and may label the cell after it in
+        // any row (`ABA` | `021000021`).
+        let label_before = self.label.take().filter(|l| l.0 + 1 == column).map(|l| l.1);
+        let heading = match (self.text, self.shared) {
+            (true, true) => index().map(Heading::Shared),
+            (true, false) if !value.is_empty() => Some(Heading::Names(heading_names(value))),
+            _ => None,
+        };
+        self.label = heading.map(|h| (column, h));
+        // (A shared label past the strings whose names are kept names nothing.)
+        let names_something = |l: &Heading| match *l {
+            Heading::Names(n) => n != 0,
+            Heading::Shared(i) => (i as usize) < MAX_SHARED_NAMES,
+        };
+        if let Some(label) = label_before.filter(names_something)
+            && !self.value_cut
+        {
+            self.beside(label, column, value);
+        }
         if self.headings.is_none() {
-            if column < MAX_COLUMNS && !value.is_empty() {
-                let heading = if self.shared {
-                    std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                        .map(Heading::Shared)
-                } else {
-                    Some(Heading::Names(heading_names(value)))
-                };
-                if let Some(h) = heading {
-                    self.row_headings.push((column, h));
-                }
+            if let Some(h) = heading.filter(|_| column < MAX_COLUMNS) {
+                self.row_headings.push((column, h));
             }
             return;
         }
-        if self.value_cut || column >= MAX_COLUMNS {
+        if self.value_cut {
+            return;
+        }
+        if column >= MAX_COLUMNS {
+            // Not weighed: a number there that could count makes the sheet read in part.
+            self.cut |= !self.shared && digits_of(value).is_some_and(|d| value_kind(d, true) != 0);
             return;
         }
         let bit = 1u64 << column;
         // A shared string's text is elsewhere: its index is kept, to be judged at the end.
         if self.shared {
-            let index = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            let index = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok());
             match index {
-                Some(i) if self.shared_cells.len() < MAX_SHARED_CELLS => {
-                    self.shared_cells.push((i, column as u8));
+                Some(i)
+                    if self.shared_cells.len() < MAX_SHARED_CELLS
+                        && (i as usize) < MAX_SHARED_VALUES =>
+                {
+                    // The index and the column in one word (20 bits and 6).
+                    self.shared_cells.push(i << 6 | column as u32);
                     self.row_shared = true;
                 }
                 Some(_) => self.cut = true,
@@ -401,8 +456,34 @@ impl Sheet {
         }
     }
 
+    /// A cell after a text cell that may name it (`label`): where its value may be a routing
+    /// number or an SSN, kept to be judged at the end (when the label's text and a shared
+    /// value are known), unless its column's heading counts it.
+    fn beside(&mut self, label: Heading, column: usize, value: &[u8]) {
+        let value = if self.shared {
+            match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
+                // A shared value beside a shared label: a table's every row has such pairs;
+                // only a label known to name one is worth keeping a shared value for.
+                Some(i) if matches!(label, Heading::Names(_)) => Value::Shared(i),
+                _ => return,
+            }
+        } else {
+            match digits_of(value).map(|d| value_kind(d, !self.text)) {
+                Some(kind) if kind & (VALUE_ABA | VALUE_SSN) != 0 => Value::Kind(kind),
+                _ => return,
+            }
+        };
+        if self.labelled.len() < MAX_LABELLED {
+            self.labelled
+                .push((label, column.min(usize::from(u16::MAX)) as u16, value));
+        } else {
+            self.cut = true;
+        }
+    }
+
     fn end_row(&mut self) {
         self.end_cell();
+        self.label = None;
         if self.headings.is_none() {
             let headings = std::mem::take(&mut self.row_headings);
             if self.strings >= 2 {
@@ -410,9 +491,12 @@ impl Sheet {
             }
         } else if self.row_shared {
             // Judged at the end, with its shared strings.
-            let end = self.shared_cells.len() as u32;
-            self.shared_rows
-                .push((self.routing_bits, self.account_bits, end));
+            if self.routing_bits | self.account_bits != 0 {
+                let row = self.shared_rows.len() as u32;
+                self.shared_rows_known
+                    .push((row, self.routing_bits, self.account_bits));
+            }
+            self.shared_rows.push(self.shared_cells.len() as u32);
         } else if self.routing_bits != 0 {
             let shape = (self.routing_bits, self.account_bits);
             match self.shapes.iter().position(|s| (s.0, s.1) == shape) {
@@ -431,16 +515,18 @@ impl Sheet {
     /// `None` when nothing in it can count.
     pub(crate) fn finish(mut self) -> Option<SheetEvidence> {
         self.end_row();
-        let headings = self.headings?;
-        if self.nine.is_empty() && self.shared_rows.is_empty() {
+        let headings = self.headings.unwrap_or_default();
+        if self.nine.is_empty() && self.shared_rows.is_empty() && self.labelled.is_empty() {
             return None;
         }
         Some(SheetEvidence {
             headings,
+            labelled: self.labelled,
             nine: self.nine,
             shapes: self.shapes,
             shared_cells: self.shared_cells,
             shared_rows: self.shared_rows,
+            shared_rows_known: self.shared_rows_known,
         })
     }
 }
@@ -460,10 +546,12 @@ fn column_of(r: &[u8]) -> Option<usize> {
 /// What a worksheet leaves for the end of its workbook.
 pub(crate) struct SheetEvidence {
     headings: Vec<(usize, Heading)>,
+    labelled: Vec<(Heading, u16, Value)>,
     nine: Vec<NineDigits>,
     shapes: Vec<(u64, u64, u64)>,
-    shared_cells: Vec<(u32, u8)>,
-    shared_rows: Vec<(u64, u64, u32)>,
+    shared_cells: Vec<u32>,
+    shared_rows: Vec<u32>,
+    shared_rows_known: Vec<(u32, u64, u64)>,
 }
 
 /// The shared strings of a workbook, as they stream: the names of the first
@@ -533,6 +621,8 @@ impl SharedStrings {
 #[derive(Default)]
 pub(crate) struct Workbook {
     sheets: Vec<SheetEvidence>,
+    /// Bytes of worksheets read so far ([`MAX_SHEET_BYTES`]).
+    sheet_bytes: u64,
     names: Vec<u8>,
     values: Vec<u8>,
     /// Some sheets or rows were not weighed.
@@ -540,6 +630,15 @@ pub(crate) struct Workbook {
 }
 
 impl Workbook {
+    /// How many of the next `n` bytes of a worksheet are read by their columns: what is left
+    /// of [`MAX_SHEET_BYTES`] (beyond it the workbook is read in part).
+    pub(crate) fn sheet_room(&mut self, n: usize) -> usize {
+        let room = (MAX_SHEET_BYTES - self.sheet_bytes).min(n as u64) as usize;
+        self.sheet_bytes += room as u64;
+        self.cut |= room < n;
+        room
+    }
+
     pub(crate) fn add_sheet(&mut self, sheet: Sheet) {
         self.cut |= sheet.cut;
         if let Some(evidence) = sheet.finish() {
@@ -559,29 +658,37 @@ impl Workbook {
         }
     }
 
-    /// What the worksheets' columns hold, by what their headings name.
-    pub(crate) fn finish(mut self, counts: &mut Counts) {
+    /// What the worksheets' columns hold, by what their headings name; whether some of it
+    /// was not weighed (a limit was reached).
+    pub(crate) fn finish(mut self, counts: &mut Counts) -> bool {
         let sheets = std::mem::take(&mut self.sheets);
+        let name = |names: &[u8], h: Heading| match h {
+            Heading::Names(n) => n,
+            Heading::Shared(i) => usize::try_from(i)
+                .ok()
+                .and_then(|i| names.get(i))
+                .copied()
+                .unwrap_or(0),
+        };
         for mut sheet in sheets {
             let mut shapes = std::mem::take(&mut sheet.shapes);
             // The rows with shared strings, their values now known.
             let mut from = 0;
-            for &(mut routing, mut accounts, end) in &sheet.shared_rows {
+            let mut known = sheet.shared_rows_known.iter().peekable();
+            for (row, &end) in sheet.shared_rows.iter().enumerate() {
+                let (mut routing, mut accounts) = match known.next_if(|k| k.0 as usize == row) {
+                    Some(&(_, routing, accounts)) => (routing, accounts),
+                    None => (0, 0),
+                };
                 let cells = sheet
                     .shared_cells
                     .get(from..end as usize)
                     .unwrap_or_default();
                 from = end as usize;
-                for &(index, column) in cells {
-                    let kind = match self.values.get(index as usize) {
-                        Some(&kind) => kind,
-                        None => {
-                            // Not among the strings judged (or no shared strings at all).
-                            self.cut |= index as usize >= MAX_SHARED_VALUES;
-                            0
-                        }
-                    };
-                    let column = usize::from(column);
+                for &cell in cells {
+                    // (No shared strings at all, or fewer than the index: nothing it may be.)
+                    let kind = self.values.get((cell >> 6) as usize).copied().unwrap_or(0);
+                    let column = (cell & 63) as usize;
                     let bit = 1u64 << column;
                     let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
                     if aba || ssn {
@@ -603,14 +710,26 @@ impl Workbook {
             }
             let mut names = [0u8; MAX_COLUMNS];
             for &(column, heading) in &sheet.headings {
-                names[column] = match heading {
-                    Heading::Names(n) => n,
-                    Heading::Shared(i) => usize::try_from(i)
-                        .ok()
-                        .and_then(|i| self.names.get(i))
-                        .copied()
-                        .unwrap_or(0),
+                names[column] = name(&self.names, heading);
+            }
+            // Values a text cell before them names, which their column's heading does not.
+            for &(label, column, value) in &sheet.labelled {
+                let kind = match value {
+                    Value::Kind(k) => k,
+                    Value::Shared(i) => self.values.get(i as usize).copied().unwrap_or(0),
                 };
+                let heading = names.get(usize::from(column)).copied().unwrap_or(0);
+                let by_column = heading & ROUTING != 0 && kind & VALUE_ABA != 0
+                    || heading & SSN != 0 && kind & VALUE_SSN != 0;
+                let label = name(&self.names, label);
+                if by_column {
+                    continue;
+                }
+                if label & ROUTING != 0 && kind & VALUE_ABA != 0 {
+                    counts.add(Class::AbaRouting, 1);
+                } else if label & SSN != 0 && kind & VALUE_SSN != 0 {
+                    counts.add(Class::UsSsn, 1);
+                }
             }
             for (column, n) in sheet.nine.iter().enumerate() {
                 let named = names[column];
@@ -638,6 +757,7 @@ impl Workbook {
                 }
             }
         }
+        self.cut
     }
 }
 
@@ -797,6 +917,33 @@ mod tests {
             assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
             assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn a_text_cell_names_the_value_after_it_once() {
+        // A heading row naming the second column for routing numbers, where a label beside a
+        // value adds nothing; after it labels and values in the columns it does not name.
+        let xml = sheet_xml(&[
+            &[("i", "Label"), ("i", "Routing")],
+            &[("i", "ABA"), ("n", "026009593")],
+            &[("i", "x"), ("i", "ABA Routing"), ("n", "21000021")],
+            &[("i", "x"), ("s", "0"), ("n", "234567890")],
+            &[("i", "x"), ("i", "Routing number"), ("s", "1")],
+            &[("i", "x"), ("i", "Note"), ("n", "011000015")],
+        ]);
+        let shared = "<sst><si><t>Social Security</t></si><si><t>061000104</t></si></sst>";
+        for chunk in [1, 6, 4096] {
+            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
+            assert_eq!(c.get(Class::AbaRouting), 3, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsSsn), 1, "chunk {chunk}");
+        }
+        // A form of labels and numbers only: no heading row at all.
+        let form = sheet_xml(&[
+            &[("i", "ABA"), ("n", "21000021")],
+            &[("i", "SSN"), ("n", "234567890")],
+        ]);
+        let c = counts_of(&[form], None, 5);
+        assert_eq!((c.get(Class::AbaRouting), c.get(Class::UsSsn)), (1, 1));
     }
 
     #[test]
