@@ -263,9 +263,9 @@ fn digits_of(value: &[u8]) -> Option<&[u8]> {
 #[derive(Default)]
 pub(crate) struct Sheet {
     tokens: Tokens,
-    /// The row and column of the cell being read (columns from 0), its type attribute (`s`: a
-    /// shared string's index; `inlineStr`, `str`: text), and whether its value is being read.
-    row: u64,
+    /// The column of the cell being read (from 0; a cell without a reference is the one after
+    /// the last), its type attribute (`s`: a shared string's index; `inlineStr`, `str`: text),
+    /// and whether its value is being read.
     column: usize,
     shared: bool,
     text: bool,
@@ -333,10 +333,6 @@ impl Sheet {
         match (tag.name, tag.closing) {
             (b"row", false) => {
                 self.end_row();
-                self.row = tag
-                    .attribute(b"r")
-                    .and_then(|r| std::str::from_utf8(r).ok()?.parse().ok())
-                    .unwrap_or(self.row + 1);
                 self.column = 0;
                 if tag.empty {
                     self.end_row();
@@ -462,10 +458,8 @@ impl Sheet {
     fn beside(&mut self, label: Heading, column: usize, value: &[u8]) {
         let value = if self.shared {
             match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                // A shared value beside a shared label: a table's every row has such pairs;
-                // only a label known to name one is worth keeping a shared value for.
-                Some(i) if matches!(label, Heading::Names(_)) => Value::Shared(i),
-                _ => return,
+                Some(i) => Value::Shared(i),
+                None => return,
             }
         } else {
             match digits_of(value).map(|d| value_kind(d, !self.text)) {
@@ -476,9 +470,12 @@ impl Sheet {
         if self.labelled.len() < MAX_LABELLED {
             self.labelled
                 .push((label, column.min(usize::from(u16::MAX)) as u16, value));
-        } else {
+        } else if let Heading::Names(_) = label {
             self.cut = true;
         }
+        // (Past the limit, a label whose text is a shared string is not weighed: a table that
+        // repeats a string in a column, a bank's name, beside a column of shared values fills
+        // it row by row; a form's labels are met first.)
     }
 
     fn end_row(&mut self) {
