@@ -748,7 +748,7 @@ impl Workbook {
                     }
                     // An account pairs with one routing number of its row.
                     if let Some(a) = row_account(&names, accounts, c) {
-                        accounts &= !(1 << a);
+                        accounts &= !(1u64 << a);
                         counts.add(Class::UsBankAccount, rows);
                     }
                 }
@@ -774,6 +774,108 @@ fn row_account(names: &[u8; MAX_COLUMNS], accounts: u64, routing: usize) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::*;
+
+    /// Pieces of a workbook's XML, well formed or not, from which the property tests build
+    /// sheets and shared strings.
+    const PIECES: [&str; 28] = [
+        "<row>",
+        "</row>",
+        "<row r=\"9\"/>",
+        "<c r=\"A1\">",
+        "<c r=\"B2\" t=\"s\">",
+        "<c t=\"inlineStr\">",
+        "<c r=\"C3\" t='str'>",
+        "<x:c r=\"AA7\">",
+        "<c/>",
+        "</c>",
+        "<is>",
+        "</is>",
+        "<t>",
+        "</t>",
+        "<v>",
+        "</v>",
+        "<si>",
+        "</si>",
+        "021000021",
+        "234567890",
+        "21000021",
+        "4121234567",
+        "0",
+        "1",
+        "ABA",
+        "SSN Account",
+        "<",
+        ">",
+    ];
+
+    /// Values of cells and shared strings.
+    const VALUES: [&str; 8] = [
+        "ABA",
+        "SSN",
+        "Account No",
+        "021000021",
+        "21000021",
+        "234567890",
+        "4121234567",
+        "3",
+    ];
+
+    /// A cell: number, inline text or shared string (its index among the first few), holding
+    /// one of [`VALUES`] (or an index).
+    fn cell() -> impl Strategy<Value = String> {
+        (0..3usize, 0..VALUES.len()).prop_map(|(kind, v)| match kind {
+            0 => format!("<c><v>{}</v></c>", VALUES[v]),
+            1 => format!("<c t=\"inlineStr\"><is><t>{}</t></is></c>", VALUES[v]),
+            _ => format!("<c t=\"s\"><v>{v}</v></c>"),
+        })
+    }
+
+    /// Rows of cells, shared strings of values, and pieces between them.
+    fn xml() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            3 => proptest::collection::vec(cell(), 1..5)
+                .prop_map(|cells| format!("<row>{}</row>", cells.concat())),
+            2 => (0..VALUES.len()).prop_map(|v| format!("<si><t>{}</t></si>", VALUES[v])),
+            1 => (0..PIECES.len()).prop_map(|i| PIECES[i].to_owned()),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        /// Whatever the XML and however it is cut into chunks, a sheet and shared strings read
+        /// in chunks count what they count read whole, and nothing panics.
+        #[test]
+        fn chunks_change_nothing(sheet in xml(), shared in xml(), cut in 1usize..40) {
+            let whole = {
+                let mut b = Workbook::default();
+                let mut s = SharedStrings::default();
+                s.feed(shared.as_bytes());
+                b.add_shared_strings(s);
+                let mut w = Sheet::default();
+                w.feed(sheet.as_bytes());
+                b.add_sheet(w);
+                let mut c = Counts::default();
+                let part = b.finish(&mut c);
+                (c, part)
+            };
+            let mut b = Workbook::default();
+            let mut s = SharedStrings::default();
+            for chunk in shared.as_bytes().chunks(cut) {
+                s.feed(chunk);
+            }
+            b.add_shared_strings(s);
+            let mut w = Sheet::default();
+            for chunk in sheet.as_bytes().chunks(cut) {
+                w.feed(chunk);
+            }
+            b.add_sheet(w);
+            let mut c = Counts::default();
+            let part = b.finish(&mut c);
+            prop_assert_eq!((c, part), whole);
+        }
+    }
 
     fn sheet_xml(rows: &[&[(&str, &str)]]) -> String {
         let mut s = String::from(
