@@ -31,10 +31,10 @@ pub const MAX_CARRY: usize = 4096;
 /// Columns whose bare card-length numbers are weighed ([`Scanner::column_candidate`]).
 const MAX_COLUMN_EVIDENCE: usize = 64;
 /// Bare numbers a column needs before its valid ones count (95% of them valid) …
-const MIN_COLUMN_CANDIDATES: u64 = 16;
+pub(crate) const MIN_COLUMN_CANDIDATES: u64 = 16;
 /// … or before they count when every one is valid (random numbers of card length pass the
 /// issuer and Luhn checks about 3% of the time: four in a row, about one in a million).
-const MIN_COLUMN_ALL_VALID: u64 = 4;
+pub(crate) const MIN_COLUMN_ALL_VALID: u64 = 4;
 /// Most bytes of a line kept for a format read by position (a NACHA record's 94).
 const RECORD: usize = 94;
 /// Most bytes scanned as one text (its bitmaps take 80 bytes per 64: 20 KiB for a piece).
@@ -123,8 +123,9 @@ impl Counts {
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
 /// stripe tracks; UTF-16 text with a byte order mark, gzip-compressed files and ZIP archives
 /// (binary before); 4 (2026-12-05): XLSX workbooks' worksheets read by their columns (SSNs,
-/// routing numbers and US bank accounts in columns whose headings name them, also where the
-/// values and headings are shared strings).
+/// routing numbers and US bank accounts in columns whose headings name them or beside a label
+/// naming them, card numbers by column, also where the values and headings are shared
+/// strings, each cell once).
 pub const RULES: u32 = 4;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -574,8 +575,9 @@ impl Scanner {
     }
 
     /// Makes it the scanner of a spreadsheet's worksheet or shared strings: a cell's or a
-    /// string's whole value that is a bare nine-digit number is left to the worksheets'
-    /// columns ([`crate::sheet`]), which know what each column's heading names.
+    /// string's whole value that is a bare number of nine digits or of a card number's length
+    /// is left to the worksheets' columns ([`crate::sheet`]), which know what each column's
+    /// heading names and weigh its values per column.
     pub(crate) fn in_workbook(&mut self) {
         self.workbook = true;
     }
@@ -1094,13 +1096,8 @@ impl Scanner {
     /// context names one, else weighed in its column.
     fn single_number(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         match number.len() {
+            9 | 13..=19 if self.workbook_value(seg, at, number.len()) => {}
             9 => {
-                if self.workbook
-                    && self.byte_before(seg, at) == Some(b'>')
-                    && seg.get(at + 9) == Some(&b'<')
-                {
-                    return;
-                }
                 if self.statement_account(seg, m, at, number) {
                     return;
                 }
@@ -1135,6 +1132,13 @@ impl Scanner {
             }
             _ => {}
         }
+    }
+
+    /// Whether the number of `len` digits at `at` is a whole value of a spreadsheet's cell or
+    /// shared string (`>021000021<`): a routing number, an SSN or a card number there is left
+    /// to the worksheets' columns ([`Scanner::in_workbook`]).
+    fn workbook_value(&self, seg: &[u8], at: usize, len: usize) -> bool {
+        self.workbook && self.byte_before(seg, at) == Some(b'>') && seg.get(at + len) == Some(&b'<')
     }
 
     /// A bare card-length number at `at` with nothing naming it: weighed with the others in

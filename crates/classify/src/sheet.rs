@@ -2,34 +2,34 @@
 //! cells name their column (`<c r="C2">`) and its first row of headings names what the columns
 //! hold, as a delimited table's header does; but the sheet's XML is one long line of elements,
 //! and the text of a heading may sit in the shared strings (`xl/sharedStrings.xml`), which an
-//! archive usually holds after its worksheets. So a worksheet's nine-digit numbers and its
-//! account numbers are weighed per column as they stream ([`Sheet`]), and counted at the
-//! archive's end, once the headings' text is known ([`Workbook::finish`]): a column named for
-//! routing numbers counts its numbers that pass the ABA checksum, one named for SSNs those
-//! that pass the allocation rules, and a routing number pairs with the account number of its
-//! row's account column (after it first, then before, no bank's column between) as in a
-//! delimited table ([`crate::account::pairable`]).
+//! archive usually holds after its worksheets. So a worksheet's bare numbers are weighed per
+//! column as they stream ([`Sheet`]), and counted at the archive's end, once the headings' text
+//! is known ([`Workbook::finish`]): a column named for routing numbers counts its numbers that
+//! pass the ABA checksum, one named for SSNs those that pass the allocation rules, one named
+//! for cards its valid card numbers (a column of card-length numbers that validate throughout
+//! counts them unnamed), and a routing number pairs with the account number of its row's
+//! account column (after it first, then before, no bank's column between) as in a delimited
+//! table ([`crate::account::pairable`]). A text cell also names the value after it in its row
+//! (a form's `ABA` | `021000021`).
 //!
-//! A cell of text may also keep its value in the shared strings (a routing number typed as
-//! text to keep its leading zero): such cells are kept as their string's index and column
+//! A cell of text may keep its value in the shared strings (a routing number typed as text to
+//! keep its leading zero): such cells are kept as their string's index and column
 //! ([`MAX_SHARED_CELLS`] per sheet), and judged at the end by what the shared strings say of
-//! each string ([`MAX_SHARED_VALUES`] kept).
+//! each string ([`MAX_SHARED_VALUES`] kept), each cell once.
 //!
 //! Only what the rest of the scanner cannot tell is decided here: a cell whose whole value is
-//! a bare number of nine digits (the scanner of a worksheet or of the shared strings leaves
-//! those to this module), and account numbers. Card numbers, IBANs, e-mail addresses and numbers printed in groups are found by
-//! the entry's scanner as in any markup.
+//! a bare number of nine digits or of a card number's length (the scanner of a worksheet or of
+//! the shared strings leaves those to this module), and account numbers. IBANs, e-mail
+//! addresses and numbers printed in groups are found by the entry's scanner as in any markup.
 //!
 //! Pure: bytes in any chunks, counts out; every buffer bounded ([`MAX_TAG`], [`MAX_VALUE`],
 //! [`MAX_HEADING`], [`MAX_COLUMNS`], [`MAX_SHAPES`], [`MAX_SHARED_NAMES`],
 //! [`MAX_SHARED_VALUES`], [`MAX_SHARED_CELLS`], [`MAX_LABELLED`], [`MAX_SHEETS`],
-//! [`MAX_SHEET_BYTES`]); beyond them the file is
-//! `scanned_in_part`.
-//! Never here: the archive's structure (the `archive` module hands each entry's contents
-//! over).
+//! [`MAX_SHEET_BYTES`]); beyond them the file is `scanned_in_part`. Never here: the archive's
+//! structure (the `archive` module hands each entry's contents over).
 
 use crate::account::{account_column, bank_column, heading_names};
-use crate::scan::{Class, Counts, ROUTING, SSN};
+use crate::scan::{CARD, Class, Counts, MIN_COLUMN_ALL_VALID, MIN_COLUMN_CANDIDATES, ROUTING, SSN};
 use crate::validate;
 
 /// Most bytes of a tag kept (its name and the attributes a cell has come first).
@@ -205,28 +205,45 @@ enum Heading {
     Shared(u32),
 }
 
-/// Per column of a worksheet: bare nine-digit numbers that pass the ABA checksum, the SSN
-/// rules, and both.
+/// Per column of a worksheet, its bare numbers: of nine digits, those that pass the ABA
+/// checksum, the SSN rules, and both; of a card number's length, how many, and how many pass
+/// the issuer and Luhn checks.
 #[derive(Debug, Clone, Copy, Default)]
-struct NineDigits {
+struct ColumnValues {
     aba: u64,
     ssn: u64,
     both: u64,
+    card_length: u64,
+    card: u64,
 }
 
-impl NineDigits {
-    fn add(&mut self, aba: bool, ssn: bool) {
-        self.aba += u64::from(aba);
-        self.ssn += u64::from(ssn);
-        self.both += u64::from(aba && ssn);
+/// A value (what [`value_kind`] says it may be) in `column`: weighed with its column's, and
+/// the columns of its row that hold a routing number and an account number's digits.
+fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64) {
+    if kind & (VALUE_ABA | VALUE_SSN | VALUE_CARD_LENGTH) != 0 {
+        if columns.len() <= column {
+            columns.resize(column + 1, ColumnValues::default());
+        }
+        let c = &mut columns[column];
+        let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
+        c.aba += u64::from(aba);
+        c.ssn += u64::from(ssn);
+        c.both += u64::from(aba && ssn);
+        c.card_length += u64::from(kind & VALUE_CARD_LENGTH != 0);
+        c.card += u64::from(kind & VALUE_CARD != 0);
     }
+    let bit = |v: u8| if kind & v != 0 { 1u64 << column } else { 0 };
+    (bit(VALUE_ABA), bit(VALUE_ACCOUNT))
 }
 
 /// What a value says it may be: a bare nine-digit number passing the ABA checksum, one
-/// passing the SSN rules, the digits of an account number.
+/// passing the SSN rules, the digits of an account number, a number of a card number's
+/// length, one passing the card checks.
 const VALUE_ABA: u8 = 1;
 const VALUE_SSN: u8 = 2;
 const VALUE_ACCOUNT: u8 = 4;
+const VALUE_CARD_LENGTH: u8 = 8;
+const VALUE_CARD: u8 = 16;
 
 /// What `digits` (a cell's whole value, digits only) may be; `number` when the cell is a
 /// number (which loses its leading zeros: `021000021` is kept as 21000021).
@@ -234,6 +251,12 @@ fn value_kind(digits: &[u8], number: bool) -> u8 {
     let mut kind = 0;
     if validate::us_account(digits) {
         kind |= VALUE_ACCOUNT;
+    }
+    if (13..=19).contains(&digits.len()) {
+        kind |= VALUE_CARD_LENGTH;
+        if validate::card_number_of_digits(digits) {
+            kind |= VALUE_CARD;
+        }
     }
     let mut nine = [b'0'; 9];
     let nine = match digits.len() {
@@ -281,7 +304,7 @@ pub(crate) struct Sheet {
     account_bits: u64,
     /// The first row of two or more strings names the columns; rows after it are weighed.
     headings: Option<Vec<(usize, Heading)>>,
-    nine: Vec<NineDigits>,
+    columns: Vec<ColumnValues>,
     /// Rows with a valid routing number: which columns held one and which an account number,
     /// and how many rows had that shape (a sheet's rows have few shapes).
     shapes: Vec<(u64, u64, u64)>,
@@ -399,11 +422,11 @@ impl Sheet {
         {
             self.beside(label, column, value);
         }
-        if self.headings.is_none() {
-            if let Some(h) = heading.filter(|_| column < MAX_COLUMNS) {
-                self.row_headings.push((column, h));
-            }
-            return;
+        // (Rows before the heading row are weighed too: a list of card numbers has none.)
+        if self.headings.is_none()
+            && let Some(h) = heading.filter(|_| column < MAX_COLUMNS)
+        {
+            self.row_headings.push((column, h));
         }
         if self.value_cut {
             return;
@@ -413,7 +436,6 @@ impl Sheet {
             self.cut |= !self.shared && digits_of(value).is_some_and(|d| value_kind(d, true) != 0);
             return;
         }
-        let bit = 1u64 << column;
         // A shared string's text is elsewhere: its index is kept, to be judged at the end.
         if self.shared {
             let index = std::str::from_utf8(value)
@@ -436,20 +458,9 @@ impl Sheet {
         let Some(digits) = digits_of(value) else {
             return;
         };
-        let kind = value_kind(digits, !self.text);
-        if kind & VALUE_ACCOUNT != 0 {
-            self.account_bits |= bit;
-        }
-        let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
-        if aba || ssn {
-            if self.nine.len() <= column {
-                self.nine.resize(column + 1, NineDigits::default());
-            }
-            self.nine[column].add(aba, ssn);
-        }
-        if aba {
-            self.routing_bits |= bit;
-        }
+        let (routing, account) = weigh(&mut self.columns, column, value_kind(digits, !self.text));
+        self.routing_bits |= routing;
+        self.account_bits |= account;
     }
 
     /// A cell after a text cell that may name it (`label`): where its value may be a routing
@@ -486,7 +497,8 @@ impl Sheet {
             if self.strings >= 2 {
                 self.headings = Some(headings);
             }
-        } else if self.row_shared {
+        }
+        if self.row_shared {
             // Judged at the end, with its shared strings.
             if self.routing_bits | self.account_bits != 0 {
                 let row = self.shared_rows.len() as u32;
@@ -513,13 +525,13 @@ impl Sheet {
     pub(crate) fn finish(mut self) -> Option<SheetEvidence> {
         self.end_row();
         let headings = self.headings.unwrap_or_default();
-        if self.nine.is_empty() && self.shared_rows.is_empty() && self.labelled.is_empty() {
+        if self.columns.is_empty() && self.shared_rows.is_empty() && self.labelled.is_empty() {
             return None;
         }
         Some(SheetEvidence {
             headings,
             labelled: self.labelled,
-            nine: self.nine,
+            columns: self.columns,
             shapes: self.shapes,
             shared_cells: self.shared_cells,
             shared_rows: self.shared_rows,
@@ -544,7 +556,7 @@ fn column_of(r: &[u8]) -> Option<usize> {
 pub(crate) struct SheetEvidence {
     headings: Vec<(usize, Heading)>,
     labelled: Vec<(Heading, u16, Value)>,
-    nine: Vec<NineDigits>,
+    columns: Vec<ColumnValues>,
     shapes: Vec<(u64, u64, u64)>,
     shared_cells: Vec<u32>,
     shared_rows: Vec<u32>,
@@ -686,20 +698,9 @@ impl Workbook {
                     // (No shared strings at all, or fewer than the index: nothing it may be.)
                     let kind = self.values.get((cell >> 6) as usize).copied().unwrap_or(0);
                     let column = (cell & 63) as usize;
-                    let bit = 1u64 << column;
-                    let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
-                    if aba || ssn {
-                        if sheet.nine.len() <= column {
-                            sheet.nine.resize(column + 1, NineDigits::default());
-                        }
-                        sheet.nine[column].add(aba, ssn);
-                    }
-                    if aba {
-                        routing |= bit;
-                    }
-                    if kind & VALUE_ACCOUNT != 0 {
-                        accounts |= bit;
-                    }
+                    let (r, a) = weigh(&mut sheet.columns, column, kind);
+                    routing |= r;
+                    accounts |= a;
                 }
                 if routing != 0 {
                     shapes.push((routing, accounts, 1));
@@ -728,8 +729,16 @@ impl Workbook {
                     counts.add(Class::UsSsn, 1);
                 }
             }
-            for (column, n) in sheet.nine.iter().enumerate() {
+            for (column, n) in sheet.columns.iter().enumerate() {
                 let named = names[column];
+                // Card numbers as a delimited table's: each valid one where the heading names
+                // cards, else all where the column's numbers validate throughout.
+                let all = n.card_length >= MIN_COLUMN_ALL_VALID && n.card == n.card_length;
+                let most =
+                    n.card_length >= MIN_COLUMN_CANDIDATES && n.card * 100 >= n.card_length * 95;
+                if named & CARD != 0 || all || most {
+                    counts.add(Class::CardNumber, n.card);
+                }
                 // As a number in a delimited table's column: a routing number where the
                 // heading names one and the checksum holds, else an SSN where it names one.
                 if named & ROUTING != 0 {
@@ -1043,6 +1052,47 @@ mod tests {
         ]);
         let c = counts_of(&[form], None, 5);
         assert_eq!((c.get(Class::AbaRouting), c.get(Class::UsSsn)), (1, 1));
+    }
+
+    #[test]
+    fn card_numbers_count_by_their_columns_as_a_tables_do() {
+        let valid = [
+            "4111111111111111",
+            "5555555555554444",
+            "378282246310005",
+            "4012888888881881",
+        ];
+        let spoiled = "4111111111111112";
+        // A column named for cards: each valid one, the near miss not; one shared string in
+        // three rows counts three times (a cell each).
+        let mut rows: Vec<Vec<(&str, &str)>> = vec![vec![("i", "Name"), ("i", "Card Number")]];
+        rows.push(vec![("i", "A"), ("i", valid[0])]);
+        rows.push(vec![("i", "B"), ("i", spoiled)]);
+        for _ in 0..3 {
+            rows.push(vec![("i", "C"), ("s", "0")]);
+        }
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+        let shared = format!("<sst><si><t>{}</t></si></sst>", valid[1]);
+        let c = counts_of(&[sheet_xml(&rows)], Some(&shared), 7);
+        assert_eq!(c.get(Class::CardNumber), 4);
+        // No heading at all, one number a row: by the column's evidence (all of four valid).
+        let list: Vec<[(&str, &str); 1]> = valid.iter().map(|v| [("i", *v)]).collect();
+        let list: Vec<&[(&str, &str)]> = list.iter().map(|r| r.as_slice()).collect();
+        assert_eq!(
+            counts_of(&[sheet_xml(&list)], None, 64).get(Class::CardNumber),
+            4
+        );
+        // A column of ids under a heading naming nothing: one valid in four does not count.
+        let ids = [
+            "4111111111111111",
+            "1234567890123456",
+            "9876543210987654",
+            "1111222233334444",
+        ];
+        let mut rows = vec![vec![("i", "Order"), ("i", "Id")]];
+        rows.extend(ids.iter().map(|v| vec![("i", "x"), ("i", *v)]));
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+        assert!(counts_of(&[sheet_xml(&rows)], None, 64).is_empty());
     }
 
     #[test]

@@ -267,8 +267,10 @@ fn compressed_uploads_are_classified_as_their_contents() {
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
 /// `xlsxwriter`: in the shared strings after it, as Excel writes them) and returns its path.
 /// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
-/// account number (text), a reference of nine digits that no heading names. Of its 24 rows,
-/// every fourth has an SSN of area 666 and a routing number whose checksum fails. A second
+/// account number (text), a reference of nine digits that no heading names, a card number
+/// (text: six cards over and over, which a workbook's shared strings hold once each). Of its
+/// 24 rows, every fourth has an SSN of area 666, a routing number whose checksum fails and a
+/// card number whose Luhn digit does. A second
 /// sheet is a wire form of labels and values: one routing number and one SSN.
 fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
     let path = dir.join(format!("customers-{writer}.xlsx"));
@@ -276,12 +278,15 @@ fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
 import sys
 writer, path = sys.argv[1], sys.argv[2]
 routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
-rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference"]]
+cards = ["4111111111111111", "5555555555554444", "378282246310005", "4012888888881881",
+         "6011111111111117", "3530111333300000"]
+rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference", "Card"]]
 for i in range(24):
     near = i % 4 == 3
     ssn = int(("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i))
     aba = "021000022" if near else routing[i % len(routing)]
-    rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025"])
+    card = "4111111111111112" if near else cards[i % len(cards)]
+    rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025", card])
 form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"], ["Reference", "121000358"],
         ["SSN", 234567890]]
 sheets = [("Customers", rows), ("Wire", form)]
@@ -315,7 +320,8 @@ else:
 }
 
 /// XLSX workbooks (ZIP archives of SpreadsheetML) uploaded with `sftp`: the SSNs, routing
-/// numbers and US bank accounts of columns whose headings name them count, whether the sheet
+/// numbers, US bank accounts and card numbers of columns whose headings name them count, each
+/// cell once (a card number repeated in the shared strings too), whether the sheet
 /// holds the text or the shared strings do, and those a label in the cell before names; the
 /// nine-digit references under a heading or label that names nothing, and the near misses, do
 /// not.
@@ -324,6 +330,7 @@ fn workbooks_count_by_their_columns_headings() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let mut truth = classify::Counts::default();
+    truth.add(Class::CardNumber, 18);
     truth.add(Class::UsSsn, 18 + 1);
     truth.add(Class::AbaRouting, 18 + 1);
     truth.add(Class::UsBankAccount, 18);
