@@ -39,7 +39,7 @@ const MAX_VALUE: usize = 32;
 /// Most bytes of a heading's text kept.
 const MAX_HEADING: usize = 256;
 /// Columns weighed (the first 64 of a sheet: one bit each in a row's shape).
-pub(crate) const MAX_COLUMNS: usize = 64;
+const MAX_COLUMNS: usize = 64;
 /// Distinct row shapes kept per sheet ([`Sheet::shapes`]).
 const MAX_SHAPES: usize = 256;
 /// Shared strings whose names are kept: the first ones, where a sheet's headings are (a
@@ -51,11 +51,11 @@ const MAX_SHARED_VALUES: usize = 1 << 20;
 /// four more per row that has any).
 const MAX_SHARED_CELLS: usize = 1 << 20;
 /// Bytes of a workbook's worksheets read by their columns, in all (some two million cells).
-pub(crate) const MAX_SHEET_BYTES: u64 = 256 << 20;
+const MAX_SHEET_BYTES: u64 = 256 << 20;
 /// Cells after a label kept per worksheet (twelve bytes each).
 const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
-pub(crate) const MAX_SHEETS: usize = 256;
+const MAX_SHEETS: usize = 256;
 
 /// Which part of a workbook an archive's entry is, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
