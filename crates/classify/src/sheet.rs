@@ -38,8 +38,11 @@ const MAX_TAG: usize = 128;
 const MAX_VALUE: usize = 32;
 /// Most bytes of a heading's text kept.
 const MAX_HEADING: usize = 256;
-/// Columns weighed (the first 64 of a sheet: one bit each in a row's shape).
-const MAX_COLUMNS: usize = 64;
+/// Columns weighed (the first 256 of a sheet).
+const MAX_COLUMNS: usize = 256;
+/// Columns whose routing and account numbers pair (the first 64: one bit each in a row's
+/// shape).
+const PAIRED_COLUMNS: usize = 64;
 /// Distinct row shapes kept per sheet ([`Sheet::shapes`]).
 const MAX_SHAPES: usize = 256;
 /// Shared strings whose names are kept: the first ones, where a sheet's headings are (a
@@ -232,7 +235,14 @@ fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64)
         c.card_length += u64::from(kind & VALUE_CARD_LENGTH != 0);
         c.card += u64::from(kind & VALUE_CARD != 0);
     }
-    let bit = |v: u8| if kind & v != 0 { 1u64 << column } else { 0 };
+    let paired = column < PAIRED_COLUMNS;
+    let bit = |v: u8| {
+        if kind & v != 0 && paired {
+            1u64 << column
+        } else {
+            0
+        }
+    };
     (bit(VALUE_ABA), bit(VALUE_ACCOUNT))
 }
 
@@ -446,8 +456,8 @@ impl Sheet {
                     if self.shared_cells.len() < MAX_SHARED_CELLS
                         && (i as usize) < MAX_SHARED_VALUES =>
                 {
-                    // The index and the column in one word (20 bits and 6).
-                    self.shared_cells.push(i << 6 | column as u32);
+                    // The index and the column in one word (20 bits and 8).
+                    self.shared_cells.push(i << 8 | column as u32);
                     self.row_shared = true;
                 }
                 Some(_) => self.cut = true,
@@ -696,8 +706,8 @@ impl Workbook {
                 from = end as usize;
                 for &cell in cells {
                     // (No shared strings at all, or fewer than the index: nothing it may be.)
-                    let kind = self.values.get((cell >> 6) as usize).copied().unwrap_or(0);
-                    let column = (cell & 63) as usize;
+                    let kind = self.values.get((cell >> 8) as usize).copied().unwrap_or(0);
+                    let column = (cell & 0xff) as usize;
                     let (r, a) = weigh(&mut sheet.columns, column, kind);
                     routing |= r;
                     accounts |= a;
@@ -751,7 +761,7 @@ impl Workbook {
                 }
             }
             for &(routing, mut accounts, rows) in &shapes {
-                for c in (0..MAX_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
+                for c in (0..PAIRED_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
                     if names[c] & ROUTING == 0 {
                         continue;
                     }
@@ -777,7 +787,7 @@ fn row_account(names: &[u8; MAX_COLUMNS], accounts: u64, routing: usize) -> Opti
             .take_while(|&c| !bank_column(names[c]))
             .find(|&c| account_column(names[c]) && accounts >> c & 1 == 1)
     };
-    pairs(&mut (routing + 1..MAX_COLUMNS)).or_else(|| pairs(&mut (0..routing).rev()))
+    pairs(&mut (routing + 1..PAIRED_COLUMNS)).or_else(|| pairs(&mut (0..routing).rev()))
 }
 
 #[cfg(test)]
@@ -1128,6 +1138,17 @@ mod tests {
         let xml = r#"<x:worksheet><x:sheetData><x:row r="1"><x:c r="B1" t="inlineStr"><x:is><x:t>SSN</x:t></x:is></x:c><x:c r="D1" t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c></x:row><x:row r="2"><x:c r="B2"><x:v>123456789</x:v></x:c><x:c r="C2"><x:v>123456789</x:v></x:c></x:row></x:sheetData></x:worksheet>"#;
         let c = counts_of(&[xml.to_string()], None, 3);
         assert_eq!(c.get(Class::UsSsn), 1);
+        // A wide extract: the heading and its SSNs in the 100th column (CV), a routing number
+        // in the 80th (CB), which counts but pairs with no account (past the 64th column);
+        // past the 256th (IW) nothing is weighed and the sheet is read in part.
+        let wide = r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Id</t></is></c><c r="CB1" t="inlineStr"><is><t>Routing</t></is></c><c r="CC1" t="inlineStr"><is><t>Account</t></is></c><c r="CV1" t="inlineStr"><is><t>SSN</t></is></c></row><row r="2"><c r="A2"><v>1</v></c><c r="CB2"><v>21000021</v></c><c r="CC2"><v>12345678</v></c><c r="CV2"><v>234567890</v></c></row></sheetData></worksheet>"#;
+        let c = counts_of(&[wide.to_string()], None, 9);
+        assert_eq!(c.get(Class::UsSsn), 1);
+        assert_eq!(c.get(Class::AbaRouting), 1);
+        assert_eq!(c.get(Class::UsBankAccount), 0);
+        let mut past = Sheet::default();
+        past.feed(br#"<row><c r="A1" t="inlineStr"><is><t>x</t></is></c><c r="B1" t="inlineStr"><is><t>y</t></is></c></row><row><c r="IW2"><v>234567890</v></c></row>"#);
+        assert!(past.cut);
         assert_eq!(Part::of(b"xl/worksheets/sheet1.xml"), Some(Part::Worksheet));
         assert_eq!(Part::of(b"xl/worksheets/_rels/sheet1.xml.rels"), None);
         assert_eq!(Part::of(b"xl/sharedStrings.xml"), Some(Part::SharedStrings));
