@@ -279,6 +279,7 @@ impl Zip {
         self.part = part.map(|p| match p {
             Part::Worksheet => Reading::Worksheet(Box::default()),
             Part::SharedStrings => Reading::SharedStrings(Box::default()),
+            Part::OpenDocument => Reading::Worksheet(Box::new(Sheet::open_document())),
         });
         self.entry = Some(Box::new(s));
     }

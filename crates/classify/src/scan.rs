@@ -125,7 +125,7 @@ impl Counts {
 /// (binary before); 4 (2026-12-05): XLSX workbooks' worksheets read by their columns (SSNs,
 /// routing numbers and US bank accounts in columns whose headings name them or beside a label
 /// naming them, card numbers by column, also where the values and headings are shared
-/// strings, each cell once).
+/// strings, each cell once); OpenDocument spreadsheets' tables likewise.
 pub const RULES: u32 = 4;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -1135,10 +1135,18 @@ impl Scanner {
     }
 
     /// Whether the number of `len` digits at `at` is a whole value of a spreadsheet's cell or
-    /// shared string (`>021000021<`): a routing number, an SSN or a card number there is left
-    /// to the worksheets' columns ([`Scanner::in_workbook`]).
+    /// shared string: an element's text (`>021000021<`) or an attribute's value (OpenDocument's
+    /// `office:value="21000021"`). A routing number, an SSN or a card number there is left to
+    /// the sheets' columns ([`Scanner::in_workbook`]).
     fn workbook_value(&self, seg: &[u8], at: usize, len: usize) -> bool {
-        self.workbook && self.byte_before(seg, at) == Some(b'>') && seg.get(at + len) == Some(&b'<')
+        if !self.workbook {
+            return false;
+        }
+        match (self.byte_before(seg, at), seg.get(at + len)) {
+            (Some(b'>'), Some(b'<')) => true,
+            (Some(q @ (b'"' | b'\'')), Some(&after)) => after == q,
+            _ => false,
+        }
     }
 
     /// A bare card-length number at `at` with nothing naming it: weighed with the others in

@@ -1,4 +1,5 @@
-//! Spreadsheets (XLSX: SpreadsheetML in a ZIP archive) read by their columns. A worksheet's
+//! Spreadsheets (XLSX: SpreadsheetML in a ZIP archive; OpenDocument's `content.xml`, whose
+//! tables are read alike: [`Sheet::open_document`]) read by their columns. A worksheet's
 //! cells name their column (`<c r="C2">`) and its first row of headings names what the columns
 //! hold, as a delimited table's header does; but the sheet's XML is one long line of elements,
 //! and the text of a heading may sit in the shared strings (`xl/sharedStrings.xml`), which an
@@ -65,6 +66,8 @@ const MAX_SHEETS: usize = 256;
 pub(crate) enum Part {
     Worksheet,
     SharedStrings,
+    /// An OpenDocument file's contents (`content.xml`): a spreadsheet's tables, each a sheet.
+    OpenDocument,
 }
 
 impl Part {
@@ -77,6 +80,8 @@ impl Part {
             && !name[14..].contains(&b'/')
         {
             Some(Part::Worksheet)
+        } else if name == b"content.xml" {
+            Some(Part::OpenDocument)
         } else {
             None
         }
@@ -332,9 +337,29 @@ pub(crate) struct Sheet {
     labelled: Vec<(Heading, u16, Value)>,
     /// Some rows' shapes or cells were not kept.
     pub(crate) cut: bool,
+    /// OpenDocument's tables rather than a worksheet's SpreadsheetML; the tables it read
+    /// before the one being read.
+    open_document: bool,
+    done: Vec<SheetEvidence>,
+    /// Columns the cell being read stands for after its own (OpenDocument's repeated cells).
+    skip: usize,
 }
 
+/// Most columns one OpenDocument cell stands for (`table:number-columns-repeated`).
+const MAX_REPEATED: usize = MAX_COLUMNS;
+
 impl Sheet {
+    /// A reader of an OpenDocument spreadsheet's tables (`content.xml`): rows are
+    /// `table:table-row`, cells `table:table-cell` (their columns by order, one cell standing
+    /// for several where it is repeated), a number's value in `office:value` and text in the
+    /// cell's paragraphs; each `table:table` is a sheet of its own.
+    pub(crate) fn open_document() -> Sheet {
+        Sheet {
+            open_document: true,
+            ..Sheet::default()
+        }
+    }
+
     pub(crate) fn feed(&mut self, data: &[u8]) {
         let mut tokens = std::mem::take(&mut self.tokens);
         tokens.feed(data, |token| match token {
@@ -363,6 +388,10 @@ impl Sheet {
         let Some(tag) = Tag::parse(t) else {
             return;
         };
+        if self.open_document {
+            self.open_document_tag(&tag);
+            return;
+        }
         match (tag.name, tag.closing) {
             (b"row", false) => {
                 self.end_row();
@@ -394,6 +423,64 @@ impl Sheet {
         }
     }
 
+    /// A tag of an OpenDocument spreadsheet's tables.
+    fn open_document_tag(&mut self, tag: &Tag<'_>) {
+        match (tag.name, tag.closing) {
+            (b"table-row", false) => {
+                self.end_row();
+                self.column = 0;
+                if tag.empty {
+                    self.end_row();
+                }
+            }
+            (b"table-row", true) => self.end_row(),
+            (b"table-cell" | b"covered-table-cell", false) => {
+                self.end_cell();
+                let kind = tag.attribute(b"office:value-type").unwrap_or(b"");
+                self.text = kind == b"string";
+                self.shared = false;
+                self.in_cell = true;
+                self.value.clear();
+                self.value_cut = false;
+                // A number's value is its attribute (its paragraph is as formatted); text is
+                // the paragraphs' (a cell of another type, a date, is neither).
+                let number = matches!(kind, b"float" | b"percentage" | b"currency");
+                match tag.attribute(b"office:value").filter(|_| number) {
+                    Some(v) => self
+                        .value
+                        .extend_from_slice(&v[..v.len().min(MAX_VALUE + 1)]),
+                    None => self.in_value = self.text,
+                }
+                // The cells a repeated one stands for hold the same: the first is weighed, the
+                // others are passed over.
+                self.skip = tag
+                    .attribute(b"table:number-columns-repeated")
+                    .and_then(|r| std::str::from_utf8(r).ok()?.parse::<usize>().ok())
+                    .map_or(0, |r| r.clamp(1, MAX_REPEATED) - 1);
+                if tag.empty {
+                    self.end_cell();
+                }
+            }
+            (b"table-cell" | b"covered-table-cell", true) => self.end_cell(),
+            (b"table", true) => {
+                // A table ends: a sheet of its own.
+                self.end_row();
+                let done = std::mem::take(&mut self.done);
+                let table = std::mem::replace(self, Sheet::open_document());
+                self.cut = table.cut;
+                self.done = done;
+                if let Some(evidence) = table.finish() {
+                    if self.done.len() < MAX_SHEETS {
+                        self.done.push(evidence);
+                    } else {
+                        self.cut = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn end_cell(&mut self) {
         if !self.in_cell {
             return;
@@ -401,7 +488,7 @@ impl Sheet {
         self.in_cell = false;
         self.in_value = false;
         let column = self.column;
-        self.column += 1;
+        self.column += 1 + std::mem::take(&mut self.skip);
         if self.text {
             self.strings += 1;
         }
@@ -658,9 +745,11 @@ impl Workbook {
         room
     }
 
-    pub(crate) fn add_sheet(&mut self, sheet: Sheet) {
+    /// A worksheet read (or an OpenDocument file's tables).
+    pub(crate) fn add_sheet(&mut self, mut sheet: Sheet) {
         self.cut |= sheet.cut;
-        if let Some(evidence) = sheet.finish() {
+        let tables = std::mem::take(&mut sheet.done);
+        for evidence in tables.into_iter().chain(sheet.finish()) {
             if self.sheets.len() < MAX_SHEETS {
                 self.sheets.push(evidence);
             } else {
@@ -867,33 +956,58 @@ mod tests {
         /// in chunks count what they count read whole, and nothing panics.
         #[test]
         fn chunks_change_nothing(sheet in xml(), shared in xml(), cut in 1usize..40) {
-            let whole = {
-                let mut b = Workbook::default();
-                let mut s = SharedStrings::default();
-                s.feed(shared.as_bytes());
-                b.add_shared_strings(s);
-                let mut w = Sheet::default();
-                w.feed(sheet.as_bytes());
-                b.add_sheet(w);
-                let mut c = Counts::default();
-                let part = b.finish(&mut c);
-                (c, part)
-            };
-            let mut b = Workbook::default();
-            let mut s = SharedStrings::default();
-            for chunk in shared.as_bytes().chunks(cut) {
-                s.feed(chunk);
-            }
-            b.add_shared_strings(s);
-            let mut w = Sheet::default();
-            for chunk in sheet.as_bytes().chunks(cut) {
-                w.feed(chunk);
-            }
-            b.add_sheet(w);
-            let mut c = Counts::default();
-            let part = b.finish(&mut c);
-            prop_assert_eq!((c, part), whole);
+            let whole = read(&sheet, &shared, usize::MAX, Sheet::default);
+            prop_assert_eq!(read(&sheet, &shared, cut, Sheet::default), whole);
         }
+
+        /// The same of OpenDocument's tables.
+        #[test]
+        fn open_document_chunks_change_nothing(content in open_document(), cut in 1usize..40) {
+            let whole = read(&content, "", usize::MAX, Sheet::open_document);
+            prop_assert_eq!(read(&content, "", cut, Sheet::open_document), whole);
+        }
+    }
+
+    /// What a workbook of `sheet` (read by the reader `new` makes) and `shared` strings holds,
+    /// both fed in chunks of `cut` bytes; and whether it was read in part.
+    fn read(sheet: &str, shared: &str, cut: usize, new: fn() -> Sheet) -> (Counts, bool) {
+        let mut b = Workbook::default();
+        let mut s = SharedStrings::default();
+        for chunk in shared.as_bytes().chunks(cut) {
+            s.feed(chunk);
+        }
+        b.add_shared_strings(s);
+        let mut w = new();
+        for chunk in sheet.as_bytes().chunks(cut) {
+            w.feed(chunk);
+        }
+        b.add_sheet(w);
+        let mut c = Counts::default();
+        let part = b.finish(&mut c);
+        (c, part)
+    }
+
+    /// Tables of rows of number and text cells (some repeated over columns), as OpenDocument
+    /// writes them, with stray pieces between.
+    fn open_document() -> impl Strategy<Value = String> {
+        let cell = (0..3usize, 0..VALUES.len()).prop_map(|(kind, v)| match kind {
+            0 => format!(
+                r#"<table:table-cell office:value-type="float" office:value="{}"><text:p>x</text:p></table:table-cell>"#,
+                VALUES[v]
+            ),
+            1 => format!(
+                r#"<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>"#,
+                VALUES[v]
+            ),
+            _ => format!(r#"<table:table-cell table:number-columns-repeated="{v}"/>"#),
+        });
+        let piece = prop_oneof![
+            4 => proptest::collection::vec(cell, 1..5)
+                .prop_map(|cells| format!("<table:table-row>{}</table:table-row>", cells.concat())),
+            1 => Just("</table:table><table:table>".to_owned()),
+            1 => (0..PIECES.len()).prop_map(|i| PIECES[i].to_owned()),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
     }
 
     fn sheet_xml(rows: &[&[(&str, &str)]]) -> String {
@@ -1106,6 +1220,78 @@ mod tests {
     }
 
     #[test]
+    fn open_document_tables_are_sheets_of_their_own() {
+        // As LibreOffice writes `content.xml`: repeated empty cells, numbers by their value
+        // (the paragraph as formatted), text in paragraphs; two tables, the second without
+        // headings naming anything.
+        let cell = |kind: &str, v: &str| match kind {
+            "n" => format!(
+                r#"<table:table-cell office:value-type="float" office:value="{v}" calcext:value-type="float"><text:p>{v},00</text:p></table:table-cell>"#
+            ),
+            _ => format!(
+                r#"<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>{v}</text:p></table:table-cell>"#
+            ),
+        };
+        let empty = r#"<table:table-cell table:number-columns-repeated="2"/>"#;
+        let row =
+            |cells: &[String]| format!("<table:table-row>{}</table:table-row>", cells.concat());
+        let table = |name: &str, rows: &[String]| {
+            format!(
+                r#"<table:table table:name="{name}"><table:table-column/>{}</table:table>"#,
+                rows.concat()
+            )
+        };
+        let first = table(
+            "Payees",
+            &[
+                row(&[
+                    cell("s", "Name"),
+                    empty.into(),
+                    cell("s", "ABA"),
+                    cell("s", "Account No"),
+                ]),
+                row(&[
+                    cell("s", "Ann"),
+                    empty.into(),
+                    cell("n", "21000021"),
+                    cell("s", "4121234567"),
+                ]),
+                row(&[
+                    cell("s", "Bob"),
+                    empty.into(),
+                    cell("s", "011000015"),
+                    cell("n", "98765432"),
+                ]),
+            ],
+        );
+        let second = table(
+            "Other",
+            &[
+                row(&[cell("s", "Ref"), cell("s", "Note")]),
+                row(&[cell("n", "21000021"), cell("s", "x")]),
+                row(&[cell("s", "SSN"), cell("n", "234567890")]),
+            ],
+        );
+        let content = format!(
+            r#"<office:document-content><office:body><office:spreadsheet>{first}{second}</office:spreadsheet></office:body></office:document-content>"#
+        );
+        for chunk in [1, 3, 17, 4096] {
+            let mut book = Workbook::default();
+            let mut sheet = Sheet::open_document();
+            for c in content.as_bytes().chunks(chunk) {
+                sheet.feed(c);
+            }
+            book.add_sheet(sheet);
+            let mut c = Counts::default();
+            assert!(!book.finish(&mut c));
+            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
+            // The second table's SSN by its label; its reference names nothing.
+            assert_eq!(c.get(Class::UsSsn), 1, "chunk {chunk}");
+        }
+    }
+
+    #[test]
     fn a_bank_column_between_keeps_an_account_from_the_routing_number() {
         let xml = sheet_xml(&[
             &[("i", "routing_number"), ("i", "bic"), ("i", "account")],
@@ -1153,5 +1339,6 @@ mod tests {
         assert_eq!(Part::of(b"xl/worksheets/_rels/sheet1.xml.rels"), None);
         assert_eq!(Part::of(b"xl/sharedStrings.xml"), Some(Part::SharedStrings));
         assert_eq!(Part::of(b"docProps/app.xml"), None);
+        assert_eq!(Part::of(b"content.xml"), Some(Part::OpenDocument));
     }
 }

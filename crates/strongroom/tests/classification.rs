@@ -265,7 +265,8 @@ fn compressed_uploads_are_classified_as_their_contents() {
 }
 
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
-/// `xlsxwriter`: in the shared strings after it, as Excel writes them) and returns its path.
+/// `xlsxwriter`: in the shared strings after it, as Excel writes them; `odfpy`: an
+/// OpenDocument spreadsheet, as LibreOffice's) and returns its path.
 /// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
 /// account number (text), a reference of nine digits that no heading names, a card number
 /// (text: six cards over and over, which a workbook's shared strings hold once each). Of its
@@ -273,7 +274,7 @@ fn compressed_uploads_are_classified_as_their_contents() {
 /// card number whose Luhn digit does. A second
 /// sheet is a wire form of labels and values: one routing number and one SSN.
 fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
-    let path = dir.join(format!("customers-{writer}.xlsx"));
+    let path = dir.join(format!("customers-{writer}"));
     let script = r#"
 import sys
 writer, path = sys.argv[1], sys.argv[2]
@@ -298,6 +299,25 @@ if writer == "openpyxl":
         for r in sheet:
             ws.append(r)
     wb.save(path)
+elif writer == "odfpy":
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableRow, TableCell
+    from odf.text import P
+    doc = OpenDocumentSpreadsheet()
+    for title, sheet in sheets:
+        table = Table(name=title)
+        for r in sheet:
+            tr = TableRow()
+            for v in r:
+                if isinstance(v, int):
+                    cell = TableCell(valuetype="float", value=v)
+                else:
+                    cell = TableCell(valuetype="string")
+                cell.addElement(P(text=str(v)))
+                tr.addElement(cell)
+            table.addElement(tr)
+        doc.spreadsheet.addElement(table)
+    doc.save(path)
 else:
     import xlsxwriter
     wb = xlsxwriter.Workbook(path)
@@ -319,7 +339,8 @@ else:
     path
 }
 
-/// XLSX workbooks (ZIP archives of SpreadsheetML) uploaded with `sftp`: the SSNs, routing
+/// XLSX workbooks (ZIP archives of SpreadsheetML) and an OpenDocument spreadsheet uploaded
+/// with `sftp`: the SSNs, routing
 /// numbers, US bank accounts and card numbers of columns whose headings name them count, each
 /// cell once (a card number repeated in the shared strings too), whether the sheet
 /// holds the text or the shared strings do, and those a label in the cell before names; the
@@ -334,10 +355,14 @@ fn workbooks_count_by_their_columns_headings() {
     truth.add(Class::UsSsn, 18 + 1);
     truth.add(Class::AbaRouting, 18 + 1);
     truth.add(Class::UsBankAccount, 18);
-    for writer in ["openpyxl", "xlsxwriter"] {
+    for (writer, ext) in [
+        ("openpyxl", "xlsx"),
+        ("xlsxwriter", "xlsx"),
+        ("odfpy", "ods"),
+    ] {
         let path = workbook(&alice.work(), writer);
-        alice.sftp_ok(&format!("put {} /{writer}.xlsx\n", path.display()));
-        let v = shown(&server, &format!("/{writer}.xlsx"));
+        alice.sftp_ok(&format!("put {} /{writer}.{ext}\n", path.display()));
+        let v = shown(&server, &format!("/{writer}.{ext}"));
         assert_eq!(
             v["classification"],
             expected(&truth, &["zip"]),
