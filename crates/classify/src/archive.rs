@@ -68,6 +68,8 @@ pub(crate) struct Zip {
     /// A workbook's part the entry is, read by its columns too ([`crate::sheet`]).
     part: Option<Reading>,
     workbook: Workbook,
+    /// Its first entry is an OpenDocument package's `mimetype`.
+    open_document: bool,
     found: Classification,
     entries: u32,
     contents: u64,
@@ -85,6 +87,7 @@ impl Zip {
             entry: None,
             part: None,
             workbook: Workbook::default(),
+            open_document: false,
             found: Classification::default(),
             entries: 0,
             contents: 0,
@@ -179,7 +182,12 @@ impl Zip {
         let method = u16::from_le_bytes([h[8], h[9]]);
         let name_len = usize::from(u16::from_le_bytes([h[26], h[27]]));
         let (size, zip64) = compressed_size(&h, name_len);
-        let part = Part::of(&h[HEADER..HEADER + name_len]);
+        let name = &h[HEADER..HEADER + name_len];
+        // An OpenDocument package names its type in a first entry `mimetype`: its
+        // `content.xml` is then its contents (another archive's is not read as tables).
+        let first = self.entries == 0;
+        self.open_document |= first && name == b"mimetype";
+        let part = Part::of(name).filter(|p| *p != Part::OpenDocument || self.open_document);
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
         self.entries += 1;
@@ -504,6 +512,32 @@ mod tests {
         // no columns there.
         let other = archive(&[entry("data/sheet1.xml", sheet.as_bytes(), true, false, 0)]);
         assert!(classify(&other).counts.is_empty());
+        // A `content.xml` is an OpenDocument package's tables only after its `mimetype`: in
+        // another archive its whole values are the entry scanner's (four card numbers in an
+        // element count by its evidence).
+        let cards = "<Cards><Pan>4111111111111111</Pan><Pan>5555555555554444</Pan><Pan>4012888888881881</Pan><Pan>378282246310005</Pan></Cards>";
+        let plain = archive(&[entry("content.xml", cards.as_bytes(), true, false, 0)]);
+        assert_eq!(classify(&plain).counts.get(Class::CardNumber), 4);
+        // After it, the same numbers as a table's column of cells count by that column.
+        let rows: String = ["4111111111111111", "5555555555554444", "4012888888881881", "378282246310005"]
+            .iter()
+            .map(|n| format!("<table:table-row><table:table-cell office:value-type=\"string\"><text:p>{n}</text:p></table:table-cell></table:table-row>"))
+            .collect();
+        let table = format!("<table:table>{rows}</table:table>");
+        let ods = archive(&[
+            entry(
+                "mimetype",
+                b"application/vnd.oasis.opendocument.spreadsheet",
+                false,
+                false,
+                0,
+            ),
+            entry("content.xml", table.as_bytes(), true, false, 0),
+        ]);
+        assert_eq!(classify(&ods).counts.get(Class::CardNumber), 4);
+        // Without it, by their element's evidence, as in any markup: once either way.
+        let no_mimetype = archive(&[entry("content.xml", table.as_bytes(), true, false, 0)]);
+        assert_eq!(classify(&no_mimetype).counts.get(Class::CardNumber), 4);
     }
 
     #[test]
