@@ -285,9 +285,9 @@ impl Zip {
             s.in_workbook();
         }
         self.part = part.map(|p| match p {
-            Part::Worksheet => Reading::Worksheet(Box::default()),
+            Part::Worksheet => Reading::Worksheet(Box::new(self.workbook.sheet(false))),
             Part::SharedStrings => Reading::SharedStrings(Box::default()),
-            Part::OpenDocument => Reading::Worksheet(Box::new(Sheet::open_document())),
+            Part::OpenDocument => Reading::Worksheet(Box::new(self.workbook.sheet(true))),
         });
         self.entry = Some(Box::new(s));
     }

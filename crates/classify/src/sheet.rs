@@ -15,7 +15,7 @@
 //!
 //! A cell of text may keep its value in the shared strings (a routing number typed as text to
 //! keep its leading zero): such cells are kept as their string's index and column
-//! ([`MAX_SHARED_CELLS`] per sheet), and judged at the end by what the shared strings say of
+//! ([`MAX_SHARED_CELLS`] per workbook), and judged at the end by what the shared strings say of
 //! each string ([`MAX_SHARED_VALUES`] kept), each cell once.
 //!
 //! Only what the rest of the scanner cannot tell is decided here: a cell whose whole value is
@@ -51,12 +51,12 @@ const MAX_SHAPES: usize = 256;
 const MAX_SHARED_NAMES: usize = 1024;
 /// Shared strings whose values are judged (a byte each).
 const MAX_SHARED_VALUES: usize = 1 << 20;
-/// Cells of shared strings kept per worksheet, to be judged at the end (four bytes each, and
+/// Cells of shared strings kept per workbook, to be judged at the end (four bytes each, and
 /// four more per row that has any).
 const MAX_SHARED_CELLS: usize = 1 << 20;
 /// Bytes of a workbook's worksheets read by their columns, in all (some two million cells).
 const MAX_SHEET_BYTES: u64 = 256 << 20;
-/// Cells after a label kept per worksheet (twelve bytes each).
+/// Cells after a label kept per workbook (twelve bytes each).
 const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
 const MAX_SHEETS: usize = 256;
@@ -343,6 +343,10 @@ pub(crate) struct Sheet {
     done: Vec<SheetEvidence>,
     /// Columns the cell being read stands for after its own (OpenDocument's repeated cells).
     skip: usize,
+    /// Shared cells and labelled cells the workbook's sheets before this one keep: the limits
+    /// are the workbook's.
+    cells_before: usize,
+    labelled_before: usize,
 }
 
 /// Most columns one OpenDocument cell stands for (`table:number-columns-repeated`).
@@ -469,6 +473,8 @@ impl Sheet {
                 let table = std::mem::replace(self, Sheet::open_document());
                 self.cut = table.cut;
                 self.done = done;
+                self.cells_before = table.cells_before + table.shared_cells.len();
+                self.labelled_before = table.labelled_before + table.labelled.len();
                 if let Some(evidence) = table.finish() {
                     if self.done.len() < MAX_SHEETS {
                         self.done.push(evidence);
@@ -540,7 +546,7 @@ impl Sheet {
                 .and_then(|v| v.parse::<u32>().ok());
             match index {
                 Some(i)
-                    if self.shared_cells.len() < MAX_SHARED_CELLS
+                    if self.cells_before + self.shared_cells.len() < MAX_SHARED_CELLS
                         && (i as usize) < MAX_SHARED_VALUES =>
                 {
                     // The index and the column in one word (20 bits and 8).
@@ -575,7 +581,7 @@ impl Sheet {
                 _ => return,
             }
         };
-        if self.labelled.len() < MAX_LABELLED {
+        if self.labelled_before + self.labelled.len() < MAX_LABELLED {
             self.labelled
                 .push((label, column.min(usize::from(u16::MAX)) as u16, value));
         } else if let Heading::Names(_) = label {
@@ -727,6 +733,9 @@ impl SharedStrings {
 #[derive(Default)]
 pub(crate) struct Workbook {
     sheets: Vec<SheetEvidence>,
+    /// Shared and labelled cells its sheets keep, in all.
+    cells: usize,
+    labelled: usize,
     /// Bytes of worksheets read so far ([`MAX_SHEET_BYTES`]).
     sheet_bytes: u64,
     names: Vec<u8>,
@@ -745,11 +754,24 @@ impl Workbook {
         room
     }
 
+    /// A reader for its next worksheet (or an OpenDocument file's tables), within what its
+    /// sheets before keep.
+    pub(crate) fn sheet(&self, open_document: bool) -> Sheet {
+        Sheet {
+            open_document,
+            cells_before: self.cells,
+            labelled_before: self.labelled,
+            ..Sheet::default()
+        }
+    }
+
     /// A worksheet read (or an OpenDocument file's tables).
     pub(crate) fn add_sheet(&mut self, mut sheet: Sheet) {
         self.cut |= sheet.cut;
         let tables = std::mem::take(&mut sheet.done);
         for evidence in tables.into_iter().chain(sheet.finish()) {
+            self.cells += evidence.shared_cells.len();
+            self.labelled += evidence.labelled.len();
             if self.sheets.len() < MAX_SHEETS {
                 self.sheets.push(evidence);
             } else {
@@ -1289,6 +1311,26 @@ mod tests {
             // The second table's SSN by its label; its reference names nothing.
             assert_eq!(c.get(Class::UsSsn), 1, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn the_limits_are_the_workbooks() {
+        // Two sheets of 40,000 labelled routing numbers each: the workbook keeps 65,536 in
+        // all, counts those, and says it read the rest in part.
+        let row = r#"<row><c t="inlineStr"><is><t>ABA</t></is></c><c><v>21000021</v></c></row>"#;
+        let xml = format!(
+            "<worksheet><sheetData>{}</sheetData></worksheet>",
+            row.repeat(40_000)
+        );
+        let mut book = Workbook::default();
+        for _ in 0..2 {
+            let mut sheet = book.sheet(false);
+            sheet.feed(xml.as_bytes());
+            book.add_sheet(sheet);
+        }
+        let mut c = Counts::default();
+        assert!(book.finish(&mut c));
+        assert_eq!(c.get(Class::AbaRouting), MAX_LABELLED as u64);
     }
 
     #[test]
