@@ -1,7 +1,7 @@
 //! Spreadsheets (XLSX: SpreadsheetML in a ZIP archive; OpenDocument's `content.xml`, whose
 //! tables are read alike: [`Sheet::open_document`]) read by their columns. A worksheet's
-//! cells name their column (`<c r="C2">`) and its first row of headings names what the columns
-//! hold, as a delimited table's header does; but the sheet's XML is one long line of elements,
+//! cells name their column (`<c r="C2">`) and a row of headings near its top names what the
+//! columns hold, as a delimited table's header does; but the sheet's XML is one long line of elements,
 //! and the text of a heading may sit in the shared strings (`xl/sharedStrings.xml`), which an
 //! archive usually holds after its worksheets. So a worksheet's bare numbers are weighed per
 //! column as they stream ([`Sheet`]), and counted at the archive's end, once the headings' text
@@ -44,6 +44,10 @@ const MAX_COLUMNS: usize = 256;
 /// Columns whose routing and account numbers pair (the first 64: one bit each in a row's
 /// shape).
 const PAIRED_COLUMNS: usize = 64;
+/// Rows of a sheet's beginning any of which may be its heading row, and how many of them with
+/// two or more text cells are kept as candidates.
+const HEADING_ROWS: usize = 64;
+const HEADING_CANDIDATES: usize = 8;
 /// Distinct row shapes kept per sheet ([`Sheet::shapes`]).
 const MAX_SHAPES: usize = 256;
 /// Shared strings whose names are kept: the first ones, where a sheet's headings are (a
@@ -317,8 +321,11 @@ pub(crate) struct Sheet {
     row_headings: Vec<(usize, Heading)>,
     routing_bits: u64,
     account_bits: u64,
-    /// The first row of two or more strings names the columns; rows after it are weighed.
-    headings: Option<Vec<(usize, Heading)>>,
+    /// Rows of two or more strings among a sheet's first rows, each of which may be its heading
+    /// row (the one whose headings name the most columns is, once their text is known: a title
+    /// block's `Branch` | `001` above a table's header is not); and how many rows began.
+    candidates: Vec<Vec<(usize, Heading)>>,
+    rows: usize,
     columns: Vec<ColumnValues>,
     /// Rows with a valid routing number: which columns held one and which an account number,
     /// and how many rows had that shape (a sheet's rows have few shapes).
@@ -380,7 +387,7 @@ impl Sheet {
     }
 
     fn room(&self) -> usize {
-        let most = if self.headings.is_none() {
+        let most = if self.heading_rows() {
             MAX_HEADING
         } else {
             MAX_VALUE
@@ -399,6 +406,7 @@ impl Sheet {
         match (tag.name, tag.closing) {
             (b"row", false) => {
                 self.end_row();
+                self.rows += 1;
                 self.column = 0;
                 if tag.empty {
                     self.end_row();
@@ -432,6 +440,7 @@ impl Sheet {
         match (tag.name, tag.closing) {
             (b"table-row", false) => {
                 self.end_row();
+                self.rows += 1;
                 self.column = 0;
                 if tag.empty {
                     self.end_row();
@@ -526,7 +535,7 @@ impl Sheet {
             self.beside(label, column, value);
         }
         // (Rows before the heading row are weighed too: a list of card numbers has none.)
-        if self.headings.is_none()
+        if self.heading_rows()
             && let Some(h) = heading.filter(|_| column < MAX_COLUMNS)
         {
             self.row_headings.push((column, h));
@@ -592,14 +601,18 @@ impl Sheet {
         // it row by row; a form's labels are met first.)
     }
 
+    /// Whether the row being read may be the heading row: among the first [`HEADING_ROWS`]
+    /// rows, and fewer than [`HEADING_CANDIDATES`] found.
+    fn heading_rows(&self) -> bool {
+        self.rows <= HEADING_ROWS && self.candidates.len() < HEADING_CANDIDATES
+    }
+
     fn end_row(&mut self) {
         self.end_cell();
         self.label = None;
-        if self.headings.is_none() {
-            let headings = std::mem::take(&mut self.row_headings);
-            if self.strings >= 2 {
-                self.headings = Some(headings);
-            }
+        let headings = std::mem::take(&mut self.row_headings);
+        if self.strings >= 2 && self.heading_rows() {
+            self.candidates.push(headings);
         }
         if self.row_shared {
             // Judged at the end, with its shared strings.
@@ -627,7 +640,7 @@ impl Sheet {
     /// `None` when nothing in it can count.
     pub(crate) fn finish(mut self) -> Option<SheetEvidence> {
         self.end_row();
-        let headings = self.headings.unwrap_or_default();
+        let headings = self.candidates;
         if self.columns.is_empty() && self.shared_rows.is_empty() && self.labelled.is_empty() {
             return None;
         }
@@ -657,7 +670,7 @@ fn column_of(r: &[u8]) -> Option<usize> {
 
 /// What a worksheet leaves for the end of its workbook.
 pub(crate) struct SheetEvidence {
-    headings: Vec<(usize, Heading)>,
+    headings: Vec<Vec<(usize, Heading)>>,
     labelled: Vec<(Heading, u16, Value)>,
     columns: Vec<ColumnValues>,
     shapes: Vec<(u64, u64, u64)>,
@@ -827,9 +840,18 @@ impl Workbook {
                     shapes.push((routing, accounts, 1));
                 }
             }
+            // The heading row: the one whose headings name the most columns (the first of those).
             let mut names = [0u8; MAX_COLUMNS];
-            for &(column, heading) in &sheet.headings {
-                names[column] = name(&self.names, heading);
+            let mut most = 0;
+            for row in &sheet.headings {
+                let mut row_names = [0u8; MAX_COLUMNS];
+                for &(column, heading) in row {
+                    row_names[column] = name(&self.names, heading);
+                }
+                let named = row_names.iter().filter(|n| **n != 0).count();
+                if named > most {
+                    (names, most) = (row_names, named);
+                }
             }
             // Values a text cell before them names, which their column's heading does not.
             for &(label, column, value) in &sheet.labelled {
@@ -1331,6 +1353,37 @@ mod tests {
         let mut c = Counts::default();
         assert!(book.finish(&mut c));
         assert_eq!(c.get(Class::AbaRouting), MAX_LABELLED as u64);
+    }
+
+    #[test]
+    fn a_title_block_above_the_table_does_not_take_its_headings() {
+        // A report's title block of label and value pairs, then the table's header (shared
+        // strings, known only at the end), then its rows.
+        let xml = sheet_xml(&[
+            &[("i", "Customer report")],
+            &[("i", "Branch"), ("i", "001")],
+            &[("i", "Generated"), ("i", "2026-12-01")],
+            &[("s", "0"), ("s", "1"), ("s", "2"), ("s", "3")],
+            &[
+                ("i", "Ann"),
+                ("n", "234567890"),
+                ("i", "021000021"),
+                ("i", "4121234567"),
+            ],
+            &[
+                ("i", "Bob"),
+                ("n", "345678901"),
+                ("n", "11000015"),
+                ("n", "98765432"),
+            ],
+        ]);
+        let shared = "<sst><si><t>Name</t></si><si><t>SSN</t></si><si><t>Routing</t></si><si><t>Account</t></si></sst>";
+        for chunk in [1, 8, 4096] {
+            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
+            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
+        }
     }
 
     #[test]
