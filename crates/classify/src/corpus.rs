@@ -57,7 +57,7 @@ fn luhn_digit(body: &str) -> char {
 }
 
 /// Changes the last digit of `s` (a near miss).
-fn spoil_last(s: &str) -> String {
+pub(crate) fn spoil_last(s: &str) -> String {
     let mut b = s.as_bytes().to_vec();
     let last = b.len() - 1;
     b[last] = b'0' + (b[last] - b'0' + 1 + (b[0] % 8)) % 10;

@@ -2,18 +2,21 @@
 //! API's JSON log, a card processor's fixed-width settlement file, support tickets typed by
 //! people (numbers with dashes, masked card numbers, IBANs in lower case, a "social" spelled out),
 //! an export with quoted fields and carriage returns, a payroll system's payee export in XML,
-//! a card terminal's debug log with magnetic stripe data, and a spreadsheet's "Unicode text"
-//! export (UTF-16 with names in other scripts). Its truth is what a person reading the
+//! a card terminal's debug log with magnetic stripe data, a spreadsheet's "Unicode text"
+//! export (UTF-16 with names in other scripts), and an XLSX workbook laid out as Excel writes
+//! one (its text in the shared strings after the sheets). Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
-use crate::corpus::{Document, Rng, aba, bic, card, doc, documents, iban, in_fours, ssn, utf16};
+use crate::corpus::{
+    Document, Rng, aba, bic, card, doc, documents, iban, in_fours, spoil_last, ssn, utf16,
+};
 use crate::scan::{Class, Counts};
 
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 9 {
+    documents(target, |n| match n % 10 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
@@ -22,6 +25,7 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         5 => payees_xml(&mut rng, n),
         6 => terminal_log(&mut rng, n),
         7 => unicode_export(&mut rng, n),
+        8 => workbook(&mut rng, n),
         _ => camt053(&mut rng, n),
     })
 }
@@ -142,6 +146,187 @@ fn unicode_export(rng: &mut Rng, n: usize) -> Document {
     d.bytes = bytes;
     d
 }
+/// A customer workbook as Excel writes one: a title block, a heading row, then customers with
+/// their SSN (a number: a leading zero is lost), routing and account numbers and card number
+/// (text, in the shared strings: a card used by two customers is one string), e-mail address
+/// and balance; a tenth of the rows near misses (an SSN of area 666, a routing number and a
+/// card number whose check digit fails). A second sheet is a wire form of labels and values.
+fn workbook(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let mut shared: Vec<String> = Vec::new();
+    // A string's index in the shared strings (each string once, in the order first met).
+    let mut index = |s: String| match shared.iter().position(|x| *x == s) {
+        Some(i) => i,
+        None => {
+            shared.push(s);
+            shared.len() - 1
+        }
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let text = |i: usize| format!(r#" t="s"><v>{i}</v>"#);
+    let number = |v: &str| format!("><v>{v}</v>");
+    rows.push(vec![text(index("Customer extract".into()))]);
+    rows.push(vec![
+        text(index("Branch".into())),
+        text(index("0042".into())),
+    ]);
+    let headings = [
+        "Customer",
+        "SSN",
+        "Routing Number",
+        "Account Number",
+        "Card Number",
+        "E-mail",
+        "Balance",
+    ];
+    rows.push(headings.iter().map(|h| text(index((*h).into()))).collect());
+    let mut cards: Vec<String> = Vec::new();
+    for i in 0..150 {
+        let near = i % 10 == 9;
+        let ssn = ssn(rng).replace('-', "");
+        let ssn = if near {
+            format!("666{}", &ssn[3..])
+        } else {
+            ssn
+        };
+        let routing = if near {
+            spoil_last(&aba(rng))
+        } else {
+            aba(rng)
+        };
+        let digits = 8 + rng.below(5) as usize;
+        let account = rng.digits(digits);
+        // Some customers share a card (a family's); a near miss's is spoiled.
+        let card = match cards.last() {
+            Some(c) if i % 7 == 3 => c.clone(),
+            _ => card(rng),
+        };
+        cards.push(card.clone());
+        let card = if near { spoil_last(&card) } else { card };
+        if !near {
+            t.add(Class::UsSsn, 1);
+            t.add(Class::AbaRouting, 1);
+            t.add(Class::UsBankAccount, 1);
+            t.add(Class::CardNumber, 1);
+        }
+        t.add(Class::Email, 1);
+        rows.push(vec![
+            text(index(format!("Customer {i}"))),
+            number(ssn.trim_start_matches('0')),
+            text(index(routing)),
+            text(index(account)),
+            text(index(card)),
+            text(index(format!("customer{i}@mail.example.com"))),
+            number(&format!("{}.{:02}", rng.below(100_000), rng.below(100))),
+        ]);
+    }
+    let form = [
+        ("Beneficiary", "ACME Corp".to_owned()),
+        ("ABA Routing", aba(rng)),
+        ("Reference", rng.digits(9)),
+    ];
+    t.add(Class::AbaRouting, 1);
+    let form: Vec<Vec<String>> = form
+        .into_iter()
+        .map(|(label, value)| vec![text(index(label.into())), text(index(value))])
+        .collect();
+    let sheet = |rows: &[Vec<String>]| {
+        let mut x = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (r, cells) in rows.iter().enumerate() {
+            x.push_str(&format!(r#"<row r="{}">"#, r + 1));
+            for (c, cell) in cells.iter().enumerate() {
+                x.push_str(&format!(
+                    r#"<c r="{}{}"{cell}</c>"#,
+                    (b'A' + c as u8) as char,
+                    r + 1
+                ));
+            }
+            x.push_str("</row>");
+        }
+        x.push_str("</sheetData></worksheet>");
+        x
+    };
+    let sheets = [sheet(&rows), sheet(&form)];
+    let strings: String = shared
+        .iter()
+        .map(|s| format!("<si><t>{s}</t></si>"))
+        .collect();
+    let strings = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{0}">{strings}</sst>"#,
+        shared.len()
+    );
+    let bytes = zip(&[
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+        ("_rels/.rels", RELS.as_bytes()),
+        ("xl/workbook.xml", WORKBOOK.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheets[0].as_bytes()),
+        ("xl/worksheets/sheet2.xml", sheets[1].as_bytes()),
+        ("xl/sharedStrings.xml", strings.as_bytes()),
+    ]);
+    let mut d = doc(n, "customers.xlsx", String::new(), t);
+    d.bytes = bytes;
+    d
+}
+
+/// The parts of a workbook of two sheets and shared strings that name its other parts.
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#;
+const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Customers" sheetId="1" r:id="rId1"/><sheet name="Wire" sheetId="2" r:id="rId2"/></sheets></workbook>"#;
+const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
+
+/// A ZIP archive of `entries`, deflated, with their CRCs and the central directory after them
+/// (what other tools read: the classifier reads the local headers).
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap_or_default();
+        let body = e.finish().unwrap_or_default();
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let offset = out.len() as u32;
+        // Version, flags, deflate, time and date; CRC, sizes, the name's length, no extra.
+        let fields = |v: &mut Vec<u8>| {
+            v.extend(20u16.to_le_bytes());
+            v.extend(0u16.to_le_bytes());
+            v.extend(8u16.to_le_bytes());
+            v.extend([0, 0, 0x21, 0]);
+            v.extend(crc.sum().to_le_bytes());
+            v.extend((body.len() as u32).to_le_bytes());
+            v.extend((data.len() as u32).to_le_bytes());
+            v.extend((name.len() as u16).to_le_bytes());
+            v.extend(0u16.to_le_bytes());
+        };
+        out.extend(b"PK\x03\x04");
+        fields(&mut out);
+        out.extend(name.as_bytes());
+        out.extend(&body);
+        central.extend(b"PK\x01\x02");
+        central.extend(20u16.to_le_bytes());
+        fields(&mut central);
+        // No comment, disk 0, no internal or external attributes, the local header's offset.
+        central.extend([0u8; 6]);
+        central.extend(0u32.to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let at = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06");
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(at.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
 /// A US bank's end-of-day statements in ISO 20022 (camt.053), as banks lay them out: each
 /// statement's account by its number and its servicer by its ABA routing number (the clearing
 /// system's code on a line above the member id); entries with amounts, dates and references.

@@ -376,7 +376,8 @@ fn workbooks_count_by_their_columns_headings() {
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
-/// terminal log's magnetic stripe tracks, and a spreadsheet's export in UTF-16. Uploaded with
+/// terminal log's magnetic stripe tracks, a spreadsheet's export in UTF-16, and an Excel-style
+/// customer workbook (title block, shared strings, a wire form sheet). Uploaded with
 /// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
 fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
@@ -391,6 +392,7 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "tickets.txt",
         "terminal.log",
         "unicode-export.txt",
+        "customers.xlsx",
     ] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
@@ -409,6 +411,14 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
             vec![Class::CardNumber]
         } else if d.name.ends_with("unicode-export.txt") {
             vec![Class::CardNumber, Class::Iban, Class::Email]
+        } else if d.name.ends_with("customers.xlsx") {
+            vec![
+                Class::CardNumber,
+                Class::AbaRouting,
+                Class::UsBankAccount,
+                Class::UsSsn,
+                Class::Email,
+            ]
         } else {
             vec![Class::AbaRouting, Class::UsBankAccount]
         };
