@@ -814,7 +814,35 @@ impl Workbook {
                 .unwrap_or(0),
         };
         for mut sheet in sheets {
-            let mut shapes = std::mem::take(&mut sheet.shapes);
+            // The heading row: the one whose headings name the most columns (the first of those).
+            let mut names = [0u8; MAX_COLUMNS];
+            let mut most = 0;
+            for row in &sheet.headings {
+                let mut row_names = [0u8; MAX_COLUMNS];
+                for &(column, heading) in row {
+                    row_names[column] = name(&self.names, heading);
+                }
+                let named = row_names.iter().filter(|n| **n != 0).count();
+                if named > most {
+                    (names, most) = (row_names, named);
+                }
+            }
+            // Rows whose routing numbers' columns `routing` hold account numbers' digits in
+            // `accounts`, `rows` of them: each named routing number's account, once.
+            let pair = |counts: &mut Counts, routing: u64, mut accounts: u64, rows: u64| {
+                for c in (0..PAIRED_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
+                    if names[c] & ROUTING == 0 {
+                        continue;
+                    }
+                    if let Some(a) = row_account(&names, accounts, c) {
+                        accounts &= !(1u64 << a);
+                        counts.add(Class::UsBankAccount, rows);
+                    }
+                }
+            };
+            for &(routing, accounts, rows) in &sheet.shapes {
+                pair(counts, routing, accounts, rows);
+            }
             // The rows with shared strings, their values now known.
             let mut from = 0;
             let mut known = sheet.shared_rows_known.iter().peekable();
@@ -836,22 +864,7 @@ impl Workbook {
                     routing |= r;
                     accounts |= a;
                 }
-                if routing != 0 {
-                    shapes.push((routing, accounts, 1));
-                }
-            }
-            // The heading row: the one whose headings name the most columns (the first of those).
-            let mut names = [0u8; MAX_COLUMNS];
-            let mut most = 0;
-            for row in &sheet.headings {
-                let mut row_names = [0u8; MAX_COLUMNS];
-                for &(column, heading) in row {
-                    row_names[column] = name(&self.names, heading);
-                }
-                let named = row_names.iter().filter(|n| **n != 0).count();
-                if named > most {
-                    (names, most) = (row_names, named);
-                }
+                pair(counts, routing, accounts, 1);
             }
             // Values a text cell before them names, which their column's heading does not.
             for &(label, column, value) in &sheet.labelled {
@@ -891,18 +904,6 @@ impl Workbook {
                     }
                 } else if named & SSN != 0 {
                     counts.add(Class::UsSsn, n.ssn);
-                }
-            }
-            for &(routing, mut accounts, rows) in &shapes {
-                for c in (0..PAIRED_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
-                    if names[c] & ROUTING == 0 {
-                        continue;
-                    }
-                    // An account pairs with one routing number of its row.
-                    if let Some(a) = row_account(&names, accounts, c) {
-                        accounts &= !(1u64 << a);
-                        counts.add(Class::UsBankAccount, rows);
-                    }
                 }
             }
         }
