@@ -1001,35 +1001,59 @@ mod tests {
         /// in chunks count what they count read whole, and nothing panics.
         #[test]
         fn chunks_change_nothing(sheet in xml(), shared in xml(), cut in 1usize..40) {
-            let whole = read(&sheet, &shared, usize::MAX, Sheet::default);
-            prop_assert_eq!(read(&sheet, &shared, cut, Sheet::default), whole);
+            let (sheets, shared) = (&[sheet.as_str()], Some(shared.as_str()));
+            let whole = read(sheets, shared, usize::MAX, Sheet::default);
+            prop_assert_eq!(read(sheets, shared, cut, Sheet::default), whole);
         }
 
         /// The same of OpenDocument's tables.
         #[test]
         fn open_document_chunks_change_nothing(content in open_document(), cut in 1usize..40) {
-            let whole = read(&content, "", usize::MAX, Sheet::open_document);
-            prop_assert_eq!(read(&content, "", cut, Sheet::open_document), whole);
+            let tables = &[content.as_str()];
+            let whole = read(tables, None, usize::MAX, Sheet::open_document);
+            prop_assert_eq!(read(tables, None, cut, Sheet::open_document), whole);
         }
     }
 
-    /// What a workbook of `sheet` (read by the reader `new` makes) and `shared` strings holds,
-    /// both fed in chunks of `cut` bytes; and whether it was read in part.
-    fn read(sheet: &str, shared: &str, cut: usize, new: fn() -> Sheet) -> (Counts, bool) {
-        let mut b = Workbook::default();
-        let mut s = SharedStrings::default();
-        for chunk in shared.as_bytes().chunks(cut) {
-            s.feed(chunk);
+    /// What a workbook of `sheets` (each read by a reader `new` makes) and `shared` strings
+    /// holds, all fed in chunks of `cut` bytes; and whether it was read in part.
+    fn read(
+        sheets: &[&str],
+        shared: Option<&str>,
+        cut: usize,
+        new: fn() -> Sheet,
+    ) -> (Counts, bool) {
+        let mut book = Workbook::default();
+        if let Some(shared) = shared {
+            let mut s = SharedStrings::default();
+            for chunk in shared.as_bytes().chunks(cut) {
+                s.feed(chunk);
+            }
+            book.add_shared_strings(s);
         }
-        b.add_shared_strings(s);
-        let mut w = new();
-        for chunk in sheet.as_bytes().chunks(cut) {
-            w.feed(chunk);
+        for xml in sheets {
+            let mut sheet = new();
+            for chunk in xml.as_bytes().chunks(cut) {
+                sheet.feed(chunk);
+            }
+            book.add_sheet(sheet);
         }
-        b.add_sheet(w);
         let mut c = Counts::default();
-        let part = b.finish(&mut c);
+        let part = book.finish(&mut c);
         (c, part)
+    }
+
+    /// What [`read`] finds in worksheets read whole, the same in chunks of 1 to 64 bytes.
+    fn counted(sheets: &[&str], shared: Option<&str>) -> Counts {
+        let whole = read(sheets, shared, usize::MAX, Sheet::default);
+        for cut in [1, 2, 3, 7, 17, 64] {
+            assert_eq!(
+                read(sheets, shared, cut, Sheet::default),
+                whole,
+                "chunks of {cut}"
+            );
+        }
+        whole.0
     }
 
     /// Tables of rows of number and text cells (some repeated over columns), as OpenDocument
@@ -1077,27 +1101,6 @@ mod tests {
         s
     }
 
-    fn counts_of(sheets: &[String], shared: Option<&str>, chunk: usize) -> Counts {
-        let mut book = Workbook::default();
-        if let Some(shared) = shared {
-            let mut s = SharedStrings::default();
-            for c in shared.as_bytes().chunks(chunk) {
-                s.feed(c);
-            }
-            book.add_shared_strings(s);
-        }
-        for xml in sheets {
-            let mut sheet = Sheet::default();
-            for c in xml.as_bytes().chunks(chunk) {
-                sheet.feed(c);
-            }
-            book.add_sheet(sheet);
-        }
-        let mut counts = Counts::default();
-        book.finish(&mut counts);
-        counts
-    }
-
     #[test]
     fn columns_named_by_inline_headings_count_their_numbers() {
         let xml = sheet_xml(&[
@@ -1131,12 +1134,10 @@ mod tests {
                 ("n", "1"),
             ],
         ]);
-        for chunk in [1, 2, 3, 7, 64, 4096] {
-            let c = counts_of(std::slice::from_ref(&xml), None, chunk);
-            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
-        }
+        let c = counted(&[&xml], None);
+        assert_eq!(c.get(Class::UsSsn), 2);
+        assert_eq!(c.get(Class::AbaRouting), 2);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
     }
 
     #[test]
@@ -1147,15 +1148,13 @@ mod tests {
             &[("n", "011000015"), ("n", "98765432"), ("n", "123456789")],
         ]);
         let shared = r#"<sst count="3" uniqueCount="3"><si><t>ABA</t></si><si><r><rPr><b/></rPr><t>Acct</t></r><r><t> No</t></r></si><si><t xml:space="preserve">Batch</t></si></sst>"#;
-        for chunk in [1, 5, 4096] {
-            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
-            assert_eq!(c.get(Class::AbaRouting), 2);
-            assert_eq!(c.get(Class::UsBankAccount), 2);
-            // The third column names nothing: its numbers are not SSNs.
-            assert_eq!(c.get(Class::UsSsn), 0);
-        }
+        let c = counted(&[&xml], Some(shared));
+        assert_eq!(c.get(Class::AbaRouting), 2);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
+        // The third column names nothing: its numbers are not SSNs.
+        assert_eq!(c.get(Class::UsSsn), 0);
         // Without the shared strings the headings name nothing.
-        assert!(counts_of(&[xml], None, 64).is_empty());
+        assert!(counted(&[&xml], None).is_empty());
     }
 
     #[test]
@@ -1188,12 +1187,10 @@ mod tests {
             .map(|t| format!("<si><t>{t}</t></si>"))
             .collect();
         let shared = format!("<sst>{shared}</sst>");
-        for chunk in [1, 4, 64, 4096] {
-            let c = counts_of(std::slice::from_ref(&xml), Some(&shared), chunk);
-            assert_eq!(c.get(Class::AbaRouting), 3, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
-        }
+        let c = counted(&[&xml], Some(&shared));
+        assert_eq!(c.get(Class::AbaRouting), 3);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
+        assert_eq!(c.get(Class::UsSsn), 2);
     }
 
     #[test]
@@ -1209,17 +1206,15 @@ mod tests {
             &[("i", "x"), ("i", "Note"), ("n", "011000015")],
         ]);
         let shared = "<sst><si><t>Social Security</t></si><si><t>061000104</t></si></sst>";
-        for chunk in [1, 6, 4096] {
-            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
-            assert_eq!(c.get(Class::AbaRouting), 3, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsSsn), 1, "chunk {chunk}");
-        }
+        let c = counted(&[&xml], Some(shared));
+        assert_eq!(c.get(Class::AbaRouting), 3);
+        assert_eq!(c.get(Class::UsSsn), 1);
         // A form of labels and numbers only: no heading row at all.
         let form = sheet_xml(&[
             &[("i", "ABA"), ("n", "21000021")],
             &[("i", "SSN"), ("n", "234567890")],
         ]);
-        let c = counts_of(&[form], None, 5);
+        let c = counted(&[&form], None);
         assert_eq!((c.get(Class::AbaRouting), c.get(Class::UsSsn)), (1, 1));
     }
 
@@ -1242,13 +1237,13 @@ mod tests {
         }
         let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
         let shared = format!("<sst><si><t>{}</t></si></sst>", valid[1]);
-        let c = counts_of(&[sheet_xml(&rows)], Some(&shared), 7);
+        let c = counted(&[&sheet_xml(&rows)], Some(&shared));
         assert_eq!(c.get(Class::CardNumber), 4);
         // No heading at all, one number a row: by the column's evidence (all of four valid).
         let list: Vec<[(&str, &str); 1]> = valid.iter().map(|v| [("i", *v)]).collect();
         let list: Vec<&[(&str, &str)]> = list.iter().map(|r| r.as_slice()).collect();
         assert_eq!(
-            counts_of(&[sheet_xml(&list)], None, 64).get(Class::CardNumber),
+            counted(&[&sheet_xml(&list)], None).get(Class::CardNumber),
             4
         );
         // A column of ids under a heading naming nothing: one valid in four does not count.
@@ -1261,7 +1256,7 @@ mod tests {
         let mut rows = vec![vec![("i", "Order"), ("i", "Id")]];
         rows.extend(ids.iter().map(|v| vec![("i", "x"), ("i", *v)]));
         let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
-        assert!(counts_of(&[sheet_xml(&rows)], None, 64).is_empty());
+        assert!(counted(&[&sheet_xml(&rows)], None).is_empty());
     }
 
     #[test]
@@ -1320,19 +1315,13 @@ mod tests {
         let content = format!(
             r#"<office:document-content><office:body><office:spreadsheet>{first}{second}</office:spreadsheet></office:body></office:document-content>"#
         );
-        for chunk in [1, 3, 17, 4096] {
-            let mut book = Workbook::default();
-            let mut sheet = Sheet::open_document();
-            for c in content.as_bytes().chunks(chunk) {
-                sheet.feed(c);
-            }
-            book.add_sheet(sheet);
-            let mut c = Counts::default();
-            assert!(!book.finish(&mut c));
-            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
+        for cut in [1, 3, 17, usize::MAX] {
+            let (c, part) = read(&[&content], None, cut, Sheet::open_document);
+            assert!(!part);
+            assert_eq!(c.get(Class::AbaRouting), 2, "chunks of {cut}");
+            assert_eq!(c.get(Class::UsBankAccount), 2, "chunks of {cut}");
             // The second table's SSN by its label; its reference names nothing.
-            assert_eq!(c.get(Class::UsSsn), 1, "chunk {chunk}");
+            assert_eq!(c.get(Class::UsSsn), 1, "chunks of {cut}");
         }
     }
 
@@ -1379,12 +1368,10 @@ mod tests {
             ],
         ]);
         let shared = "<sst><si><t>Name</t></si><si><t>SSN</t></si><si><t>Routing</t></si><si><t>Account</t></si></sst>";
-        for chunk in [1, 8, 4096] {
-            let c = counts_of(std::slice::from_ref(&xml), Some(shared), chunk);
-            assert_eq!(c.get(Class::UsSsn), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::AbaRouting), 2, "chunk {chunk}");
-            assert_eq!(c.get(Class::UsBankAccount), 2, "chunk {chunk}");
-        }
+        let c = counted(&[&xml], Some(shared));
+        assert_eq!(c.get(Class::UsSsn), 2);
+        assert_eq!(c.get(Class::AbaRouting), 2);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
     }
 
     #[test]
@@ -1393,7 +1380,7 @@ mod tests {
             &[("i", "routing_number"), ("i", "bic"), ("i", "account")],
             &[("n", "021000021"), ("i", "DEUTDEFF"), ("n", "4121234567")],
         ]);
-        let c = counts_of(&[xml], None, 64);
+        let c = counted(&[&xml], None);
         assert_eq!(c.get(Class::AbaRouting), 1);
         assert_eq!(c.get(Class::UsBankAccount), 0);
     }
@@ -1406,7 +1393,7 @@ mod tests {
             &[("s", "7"), ("n", "4121234567")],
             &[("n", "021000021"), ("s", "8")],
         ]);
-        let c = counts_of(&[xml], None, 64);
+        let c = counted(&[&xml], None);
         assert_eq!(c.get(Class::AbaRouting), 1);
         assert_eq!(c.get(Class::UsBankAccount), 0);
     }
@@ -1418,13 +1405,13 @@ mod tests {
         assert_eq!(column_of(b"AA10"), Some(26));
         assert_eq!(column_of(b"12"), None);
         let xml = r#"<x:worksheet><x:sheetData><x:row r="1"><x:c r="B1" t="inlineStr"><x:is><x:t>SSN</x:t></x:is></x:c><x:c r="D1" t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c></x:row><x:row r="2"><x:c r="B2"><x:v>123456789</x:v></x:c><x:c r="C2"><x:v>123456789</x:v></x:c></x:row></x:sheetData></x:worksheet>"#;
-        let c = counts_of(&[xml.to_string()], None, 3);
+        let c = counted(&[xml], None);
         assert_eq!(c.get(Class::UsSsn), 1);
         // A wide extract: the heading and its SSNs in the 100th column (CV), a routing number
         // in the 80th (CB), which counts but pairs with no account (past the 64th column);
         // past the 256th (IW) nothing is weighed and the sheet is read in part.
         let wide = r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Id</t></is></c><c r="CB1" t="inlineStr"><is><t>Routing</t></is></c><c r="CC1" t="inlineStr"><is><t>Account</t></is></c><c r="CV1" t="inlineStr"><is><t>SSN</t></is></c></row><row r="2"><c r="A2"><v>1</v></c><c r="CB2"><v>21000021</v></c><c r="CC2"><v>12345678</v></c><c r="CV2"><v>234567890</v></c></row></sheetData></worksheet>"#;
-        let c = counts_of(&[wide.to_string()], None, 9);
+        let c = counted(&[wide], None);
         assert_eq!(c.get(Class::UsSsn), 1);
         assert_eq!(c.get(Class::AbaRouting), 1);
         assert_eq!(c.get(Class::UsBankAccount), 0);
