@@ -137,6 +137,7 @@ impl Zip {
             self.end_entry(None);
         }
         let mut found = self.found;
+        found.formats.append(&mut self.workbook.formats);
         self.cut |= self.workbook.finish(&mut found.counts);
         found.formats.sort();
         found.formats.dedup();
@@ -504,7 +505,7 @@ mod tests {
         want.add(Class::AbaRouting, 3);
         want.add(Class::UsBankAccount, 2);
         assert_eq!(found.counts, want);
-        assert_eq!(found.formats, vec![Format::Zip]);
+        assert_eq!(found.formats, vec![Format::Xlsx, Format::Zip]);
         for size in [1, 2, 3, 7, 29, 31, 97, 4096] {
             assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
         }
@@ -535,6 +536,7 @@ mod tests {
             entry("content.xml", table.as_bytes(), true, false, 0),
         ]);
         assert_eq!(classify(&ods).counts.get(Class::CardNumber), 4);
+        assert_eq!(classify(&ods).formats, vec![Format::Ods, Format::Zip]);
         // Without it, by their element's evidence, as in any markup: once either way.
         let no_mimetype = archive(&[entry("content.xml", table.as_bytes(), true, false, 0)]);
         assert_eq!(classify(&no_mimetype).counts.get(Class::CardNumber), 4);

@@ -2,7 +2,9 @@
 //! namespace, which names the message: `pain.001.001.09`, `pacs.008.001.08`,
 //! `camt.053.001.08` …), NACHA ACH (94-character records, a file header `101`), SWIFT MT
 //! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited or fixed-width files whose
-//! header names accounts, card numbers or IBANs.
+//! header names accounts, card numbers or IBANs. (The containers a file's contents are read
+//! through, gzip, ZIP and the spreadsheets in ZIP archives, are named here too; they are told
+//! where they are read, not from the head.)
 
 use crate::scan::{ACCOUNT, CARD};
 
@@ -24,6 +26,11 @@ pub enum Format {
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
+    /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
+    Xlsx,
+    /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
+    /// their columns).
+    Ods,
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
     /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
     /// unknown.
@@ -42,6 +49,8 @@ impl Format {
             Format::Binary => "binary".into(),
             Format::Gzip => "gzip".into(),
             Format::Zip => "zip".into(),
+            Format::Xlsx => "xlsx".into(),
+            Format::Ods => "ods".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
     }
@@ -55,6 +64,8 @@ impl Format {
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
             "zip" => Some(Format::Zip),
+            "xlsx" => Some(Format::Xlsx),
+            "ods" => Some(Format::Ods),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {

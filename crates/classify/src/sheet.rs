@@ -746,6 +746,8 @@ impl SharedStrings {
 #[derive(Default)]
 pub(crate) struct Workbook {
     sheets: Vec<SheetEvidence>,
+    /// The formats its parts say it is: an XLSX workbook's worksheets, OpenDocument tables.
+    pub(crate) formats: Vec<crate::Format>,
     /// Shared and labelled cells its sheets keep, in all.
     cells: usize,
     labelled: usize,
@@ -781,6 +783,14 @@ impl Workbook {
     /// A worksheet read (or an OpenDocument file's tables).
     pub(crate) fn add_sheet(&mut self, mut sheet: Sheet) {
         self.cut |= sheet.cut;
+        let format = if sheet.open_document {
+            crate::Format::Ods
+        } else {
+            crate::Format::Xlsx
+        };
+        if !self.formats.contains(&format) {
+            self.formats.push(format);
+        }
         let tables = std::mem::take(&mut sheet.done);
         for evidence in tables.into_iter().chain(sheet.finish()) {
             self.cells += evidence.shared_cells.len();

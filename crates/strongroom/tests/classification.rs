@@ -365,7 +365,7 @@ fn workbooks_count_by_their_columns_headings() {
         let v = shown(&server, &format!("/{writer}.{ext}"));
         assert_eq!(
             v["classification"],
-            expected(&truth, &["zip"]),
+            expected(&truth, &[ext, "zip"]),
             "{writer}: {v}"
         );
     }
