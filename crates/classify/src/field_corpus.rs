@@ -150,7 +150,8 @@ fn unicode_export(rng: &mut Rng, n: usize) -> Document {
 /// their SSN (a number: a leading zero is lost), routing and account numbers and card number
 /// (text, in the shared strings: a card used by two customers is one string), e-mail address
 /// and balance; a tenth of the rows near misses (an SSN of area 666, a routing number and a
-/// card number whose check digit fails). A second sheet is a wire form of labels and values.
+/// card number whose check digit fails). A second sheet is a wire form of labels and values
+/// (a routing number and its account on the next row).
 fn workbook(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut shared: Vec<String> = Vec::new();
@@ -223,9 +224,11 @@ fn workbook(rng: &mut Rng, n: usize) -> Document {
     let form = [
         ("Beneficiary", "ACME Corp".to_owned()),
         ("ABA Routing", aba(rng)),
+        ("Account No.", rng.digits(10)),
         ("Reference", rng.digits(9)),
     ];
     t.add(Class::AbaRouting, 1);
+    t.add(Class::UsBankAccount, 1);
     let form: Vec<Vec<String>> = form
         .into_iter()
         .map(|(label, value)| vec![text(index(label.into())), text(index(value))])

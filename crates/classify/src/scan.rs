@@ -123,8 +123,8 @@ impl Counts {
 /// (the element, key or parameter next to the routing number's); card numbers in magnetic
 /// stripe tracks; UTF-16 text with a byte order mark, gzip-compressed files and ZIP archives
 /// (binary before); 4 (2026-12-05): XLSX workbooks' worksheets read by their columns (SSNs,
-/// routing numbers and US bank accounts in columns whose headings name them or beside a label
-/// naming them, card numbers by column, also where the values and headings are shared
+/// routing numbers and US bank accounts in columns whose headings name them or beside labels
+/// naming them (a wire form's rows), card numbers by column, also where the values and headings are shared
 /// strings, each cell once); OpenDocument spreadsheets' tables likewise.
 pub const RULES: u32 = 4;
 

@@ -11,7 +11,8 @@
 //! counts them unnamed), and a routing number pairs with the account number of its row's
 //! account column (after it first, then before, no bank's column between) as in a delimited
 //! table ([`crate::account::pairable`]). A text cell also names the value after it in its row
-//! (a form's `ABA` | `021000021`).
+//! (a form's `ABA` | `021000021`), and a routing number so named pairs with an account number
+//! so named up to four rows away (a wire form's lines).
 //!
 //! A cell of text may keep its value in the shared strings (a routing number typed as text to
 //! keep its leading zero): such cells are kept as their string's index and column
@@ -203,6 +204,20 @@ impl Tokens {
     }
 }
 
+/// A cell after a text cell that may name it: the label, the cell's column and row (the
+/// sheet's rows counted from 1), and its value.
+#[derive(Debug, Clone, Copy)]
+struct Labelled {
+    label: Heading,
+    column: u16,
+    row: u32,
+    value: Value,
+}
+
+/// Rows apart that a labelled account number and a labelled routing number pair across (a
+/// wire form's lines, as in text: [`crate::account`]).
+const LABELLED_ROWS_APART: u32 = 4;
+
 /// A value kept to be judged at the end: what it may be, or the index of its shared string.
 #[derive(Debug, Clone, Copy)]
 enum Value {
@@ -341,7 +356,7 @@ pub(crate) struct Sheet {
     /// The last text cell of the row (its column and what it names), and the cells after a
     /// text cell that may name them: the label, the column, the value.
     label: Option<(usize, Heading)>,
-    labelled: Vec<(Heading, u16, Value)>,
+    labelled: Vec<Labelled>,
     /// Some rows' shapes or cells were not kept.
     pub(crate) cut: bool,
     /// OpenDocument's tables rather than a worksheet's SpreadsheetML; the tables it read
@@ -576,8 +591,8 @@ impl Sheet {
     }
 
     /// A cell after a text cell that may name it (`label`): where its value may be a routing
-    /// number or an SSN, kept to be judged at the end (when the label's text and a shared
-    /// value are known), unless its column's heading counts it.
+    /// number, an SSN or an account number, kept to be judged at the end (when the label's text
+    /// and a shared value are known), unless its column's heading counts it.
     fn beside(&mut self, label: Heading, column: usize, value: &[u8]) {
         let value = if self.shared {
             match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
@@ -586,13 +601,19 @@ impl Sheet {
             }
         } else {
             match digits_of(value).map(|d| value_kind(d, !self.text)) {
-                Some(kind) if kind & (VALUE_ABA | VALUE_SSN) != 0 => Value::Kind(kind),
+                Some(kind) if kind & (VALUE_ABA | VALUE_SSN | VALUE_ACCOUNT) != 0 => {
+                    Value::Kind(kind)
+                }
                 _ => return,
             }
         };
         if self.labelled_before + self.labelled.len() < MAX_LABELLED {
-            self.labelled
-                .push((label, column.min(usize::from(u16::MAX)) as u16, value));
+            self.labelled.push(Labelled {
+                label,
+                column: column.min(usize::from(u16::MAX)) as u16,
+                row: self.rows.min(u32::MAX as usize) as u32,
+                value,
+            });
         } else if let Heading::Names(_) = label {
             self.cut = true;
         }
@@ -671,7 +692,7 @@ fn column_of(r: &[u8]) -> Option<usize> {
 /// What a worksheet leaves for the end of its workbook.
 pub(crate) struct SheetEvidence {
     headings: Vec<Vec<(usize, Heading)>>,
-    labelled: Vec<(Heading, u16, Value)>,
+    labelled: Vec<Labelled>,
     columns: Vec<ColumnValues>,
     shapes: Vec<(u64, u64, u64)>,
     shared_cells: Vec<u32>,
@@ -876,23 +897,56 @@ impl Workbook {
                 }
                 pair(counts, routing, accounts, 1);
             }
-            // Values a text cell before them names, which their column's heading does not.
-            for &(label, column, value) in &sheet.labelled {
-                let kind = match value {
+            // Values a text cell before them names, which their column's heading does not; a
+            // routing number so named pairs with an account number so named on its row or up
+            // to four rows above (first) or below, no other such routing number between, as a
+            // wire form's lines do.
+            let mut routings: Vec<u32> = Vec::new();
+            let mut accounts: Vec<(u32, bool)> = Vec::new();
+            for item in &sheet.labelled {
+                let kind = match item.value {
                     Value::Kind(k) => k,
                     Value::Shared(i) => self.values.get(i as usize).copied().unwrap_or(0),
                 };
-                let heading = names.get(usize::from(column)).copied().unwrap_or(0);
+                let heading = names.get(usize::from(item.column)).copied().unwrap_or(0);
                 let by_column = heading & ROUTING != 0 && kind & VALUE_ABA != 0
                     || heading & SSN != 0 && kind & VALUE_SSN != 0;
-                let label = name(&self.names, label);
+                let label = name(&self.names, item.label);
                 if by_column {
                     continue;
                 }
                 if label & ROUTING != 0 && kind & VALUE_ABA != 0 {
                     counts.add(Class::AbaRouting, 1);
+                    routings.push(item.row);
                 } else if label & SSN != 0 && kind & VALUE_SSN != 0 {
                     counts.add(Class::UsSsn, 1);
+                } else if account_column(label)
+                    && kind & VALUE_ACCOUNT != 0
+                    && !account_column(heading)
+                {
+                    accounts.push((item.row, false));
+                }
+            }
+            for (i, &row) in routings.iter().enumerate() {
+                let before = i.checked_sub(1).map(|p| routings[p]);
+                let after = routings.get(i + 1).copied();
+                let near = |a: u32| {
+                    a.abs_diff(row) <= LABELLED_ROWS_APART
+                        && before.is_none_or(|b| a > b)
+                        && after.is_none_or(|n| a < n)
+                };
+                // The nearest unpaired one above (or on its row), else below.
+                let above = accounts
+                    .iter()
+                    .rposition(|&(a, used)| !used && a <= row && near(a));
+                let below = || {
+                    accounts
+                        .iter()
+                        .position(|&(a, used)| !used && a > row && near(a))
+                };
+                if let Some(k) = above.or_else(below) {
+                    accounts[k].1 = true;
+                    counts.add(Class::UsBankAccount, 1);
                 }
             }
             for (column, n) in sheet.columns.iter().enumerate() {
@@ -1381,6 +1435,33 @@ mod tests {
         let c = counted(&[&xml], Some(shared));
         assert_eq!(c.get(Class::UsSsn), 2);
         assert_eq!(c.get(Class::AbaRouting), 2);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
+    }
+
+    #[test]
+    fn a_wire_forms_account_pairs_with_its_routing_number_across_rows() {
+        // Two wire instructions laid out as labels and values: the account above its routing
+        // number, then below it; a third routing number whose only account is six rows away,
+        // past another's.
+        let xml = sheet_xml(&[
+            &[("i", "Beneficiary"), ("i", "ACME Corp")],
+            &[("i", "Account Number"), ("i", "12345678")],
+            &[("i", "Bank"), ("i", "First Bank, N.A.")],
+            &[("i", "ABA Routing"), ("n", "21000021")],
+            &[("i", "Beneficiary"), ("i", "Widget Co")],
+            &[("i", "ABA"), ("i", "011000015")],
+            &[("i", "Reference"), ("i", "77")],
+            &[("i", "Acct"), ("n", "98765432")],
+            &[("i", "Routing number"), ("i", "026009593")],
+            &[("i", "x"), ("i", "y")],
+            &[("i", "x"), ("i", "y")],
+            &[("i", "x"), ("i", "y")],
+            &[("i", "x"), ("i", "y")],
+            &[("i", "x"), ("i", "y")],
+            &[("i", "Account"), ("i", "55512345")],
+        ]);
+        let c = counted(&[&xml], None);
+        assert_eq!(c.get(Class::AbaRouting), 3);
         assert_eq!(c.get(Class::UsBankAccount), 2);
     }
 

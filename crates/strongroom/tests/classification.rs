@@ -272,7 +272,8 @@ fn compressed_uploads_are_classified_as_their_contents() {
 /// (text: six cards over and over, which a workbook's shared strings hold once each). Of its
 /// 24 rows, every fourth has an SSN of area 666, a routing number whose checksum fails and a
 /// card number whose Luhn digit does. A second
-/// sheet is a wire form of labels and values: one routing number and one SSN.
+/// sheet is a wire form of labels and values: one routing number, its account on the next row,
+/// one SSN.
 fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
     let path = dir.join(format!("customers-{writer}"));
     let script = r#"
@@ -288,8 +289,8 @@ for i in range(24):
     aba = "021000022" if near else routing[i % len(routing)]
     card = "4111111111111112" if near else cards[i % len(cards)]
     rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025", card])
-form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"], ["Reference", "121000358"],
-        ["SSN", 234567890]]
+form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"],
+        ["Account Number", "000123456789"], ["Reference", "121000358"], ["SSN", 234567890]]
 sheets = [("Customers", rows), ("Wire", form)]
 if writer == "openpyxl":
     import openpyxl
@@ -354,7 +355,7 @@ fn workbooks_count_by_their_columns_headings() {
     truth.add(Class::CardNumber, 18);
     truth.add(Class::UsSsn, 18 + 1);
     truth.add(Class::AbaRouting, 18 + 1);
-    truth.add(Class::UsBankAccount, 18);
+    truth.add(Class::UsBankAccount, 18 + 1);
     for (writer, ext) in [
         ("openpyxl", "xlsx"),
         ("xlsxwriter", "xlsx"),
