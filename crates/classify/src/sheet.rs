@@ -217,6 +217,8 @@ struct Labelled {
 /// Rows apart that a labelled account number and a labelled routing number pair across (a
 /// wire form's lines, as in text: [`crate::account`]).
 const LABELLED_ROWS_APART: u32 = 4;
+/// Rows of a sheet whose labelled account numbers are kept (a wire form's).
+const LABELLED_ACCOUNT_ROWS: usize = 1024;
 
 /// A value kept to be judged at the end: what it may be, or the index of its shared string.
 #[derive(Debug, Clone, Copy)]
@@ -601,7 +603,10 @@ impl Sheet {
             }
         } else {
             match digits_of(value).map(|d| value_kind(d, !self.text)) {
-                Some(kind) if kind & (VALUE_ABA | VALUE_SSN | VALUE_ACCOUNT) != 0 => {
+                Some(kind) if kind & (VALUE_ABA | VALUE_SSN) != 0 => Value::Kind(kind),
+                // An account number only in a form's first rows (a wire form is short; a
+                // table's rows would fill the limit with numbers a label names by chance).
+                Some(kind) if kind & VALUE_ACCOUNT != 0 && self.rows <= LABELLED_ACCOUNT_ROWS => {
                     Value::Kind(kind)
                 }
                 _ => return,
@@ -614,12 +619,17 @@ impl Sheet {
                 row: self.rows.min(u32::MAX as usize) as u32,
                 value,
             });
-        } else if let Heading::Names(_) = label {
+        } else if let (Heading::Names(names), Value::Kind(kind)) = (label, value)
+            && (names & ROUTING != 0 && kind & VALUE_ABA != 0
+                || names & SSN != 0 && kind & VALUE_SSN != 0)
+        {
+            // A routing number or an SSN its label names, not counted.
             self.cut = true;
         }
-        // (Past the limit, a label whose text is a shared string is not weighed: a table that
-        // repeats a string in a column, a bank's name, beside a column of shared values fills
-        // it row by row; a form's labels are met first.)
+        // (Past the limit, what might count only with what is known later is not weighed: a
+        // label that is a shared string (a table that repeats a string in a column, a bank's
+        // name, beside a column of shared values fills the limit row by row; a form's labels
+        // are met first), an account number a routing number might pair with.)
     }
 
     /// Whether the row being read may be the heading row: among the first [`HEADING_ROWS`]
@@ -1463,6 +1473,23 @@ mod tests {
         let c = counted(&[&xml], None);
         assert_eq!(c.get(Class::AbaRouting), 3);
         assert_eq!(c.get(Class::UsBankAccount), 2);
+    }
+
+    #[test]
+    fn a_tables_labelled_numbers_leave_room_for_a_forms() {
+        // 70,000 rows of a text naming accounts beside a number, then a labelled routing
+        // number: the account numbers past a form's first rows are not kept, and the routing
+        // number counts; nothing was left unread.
+        let row =
+            r#"<row><c t="inlineStr"><is><t>Checking Account</t></is></c><c><v>5000</v></c></row>"#;
+        let last = r#"<row><c t="inlineStr"><is><t>ABA</t></is></c><c><v>21000021</v></c></row>"#;
+        let xml = format!(
+            "<worksheet><sheetData>{}{last}</sheetData></worksheet>",
+            row.repeat(70_000)
+        );
+        let (c, part) = read(&[&xml], None, usize::MAX, Sheet::default);
+        assert_eq!(c.get(Class::AbaRouting), 1);
+        assert!(!part);
     }
 
     #[test]
