@@ -356,7 +356,7 @@ pub(crate) struct Sheet {
     shared_rows_known: Vec<(u32, u64, u64)>,
     row_shared: bool,
     /// The last text cell of the row (its column and what it names), and the cells after a
-    /// text cell that may name them: the label, the column, the value.
+    /// text cell that may name them ([`Labelled`]).
     label: Option<(usize, Heading)>,
     labelled: Vec<Labelled>,
     /// Some rows' shapes or cells were not kept.
