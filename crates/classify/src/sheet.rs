@@ -61,7 +61,7 @@ const MAX_SHARED_VALUES: usize = 1 << 20;
 const MAX_SHARED_CELLS: usize = 1 << 20;
 /// Bytes of a workbook's worksheets read by their columns, in all (some two million cells).
 const MAX_SHEET_BYTES: u64 = 256 << 20;
-/// Cells after a label kept per workbook (twelve bytes each).
+/// Cells after a label kept per workbook (24 bytes each).
 const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
 const MAX_SHEETS: usize = 256;
@@ -421,14 +421,7 @@ impl Sheet {
             return;
         }
         match (tag.name, tag.closing) {
-            (b"row", false) => {
-                self.end_row();
-                self.rows += 1;
-                self.column = 0;
-                if tag.empty {
-                    self.end_row();
-                }
-            }
+            (b"row", false) => self.begin_row(tag.empty),
             (b"row", true) | (b"sheetData", true) => self.end_row(),
             (b"c", false) => {
                 self.column = tag
@@ -436,11 +429,7 @@ impl Sheet {
                     .and_then(column_of)
                     .unwrap_or(self.column);
                 let kind = tag.attribute(b"t").unwrap_or(b"n");
-                self.shared = kind == b"s";
-                self.text = matches!(kind, b"s" | b"inlineStr" | b"str");
-                self.in_cell = true;
-                self.value.clear();
-                self.value_cut = false;
+                self.begin_cell(matches!(kind, b"s" | b"inlineStr" | b"str"), kind == b"s");
                 if tag.empty {
                     self.end_cell();
                 }
@@ -455,23 +444,12 @@ impl Sheet {
     /// A tag of an OpenDocument spreadsheet's tables.
     fn open_document_tag(&mut self, tag: &Tag<'_>) {
         match (tag.name, tag.closing) {
-            (b"table-row", false) => {
-                self.end_row();
-                self.rows += 1;
-                self.column = 0;
-                if tag.empty {
-                    self.end_row();
-                }
-            }
+            (b"table-row", false) => self.begin_row(tag.empty),
             (b"table-row", true) => self.end_row(),
             (b"table-cell" | b"covered-table-cell", false) => {
                 self.end_cell();
                 let kind = tag.attribute(b"office:value-type").unwrap_or(b"");
-                self.text = kind == b"string";
-                self.shared = false;
-                self.in_cell = true;
-                self.value.clear();
-                self.value_cut = false;
+                self.begin_cell(kind == b"string", false);
                 // A number's value is its attribute (its paragraph is as formatted); text is
                 // the paragraphs' (a cell of another type, a date, is neither).
                 let number = matches!(kind, b"float" | b"percentage" | b"currency");
@@ -513,6 +491,25 @@ impl Sheet {
         }
     }
 
+    /// A row begins (an empty one ends at once).
+    fn begin_row(&mut self, empty: bool) {
+        self.end_row();
+        self.rows += 1;
+        self.column = 0;
+        if empty {
+            self.end_row();
+        }
+    }
+
+    /// A cell begins: text or not, a shared string's index or not.
+    fn begin_cell(&mut self, text: bool, shared: bool) {
+        self.text = text;
+        self.shared = shared;
+        self.in_cell = true;
+        self.value.clear();
+        self.value_cut = false;
+    }
+
     fn end_cell(&mut self) {
         if !self.in_cell {
             return;
@@ -531,13 +528,23 @@ impl Sheet {
 
     /// A cell's value (blanks around it off), in column `column`.
     fn cell(&mut self, column: usize, value: &[u8]) {
-        let index = || std::str::from_utf8(value).ok()?.parse::<u32>().ok();
+        // What the value may be: a shared string's index, or what its digits may be.
+        let judged = if self.shared {
+            std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .map(Value::Shared)
+        } else {
+            digits_of(value).map(|d| Value::Kind(value_kind(d, !self.text)))
+        };
         // A text cell names its column in the heading row, and may label the cell after it in
         // any row (`ABA` | `021000021`).
         let label_before = self.label.take().filter(|l| l.0 + 1 == column).map(|l| l.1);
-        let heading = match (self.text, self.shared) {
-            (true, true) => index().map(Heading::Shared),
-            (true, false) if !value.is_empty() => Some(Heading::Names(heading_names(value))),
+        let heading = match judged {
+            Some(Value::Shared(i)) => Some(Heading::Shared(i)),
+            _ if self.text && !self.shared && !value.is_empty() => {
+                Some(Heading::Names(heading_names(value)))
+            }
             _ => None,
         };
         self.label = heading.map(|h| (column, h));
@@ -547,9 +554,9 @@ impl Sheet {
             Heading::Shared(i) => (i as usize) < MAX_SHARED_NAMES,
         };
         if let Some(label) = label_before.filter(names_something)
-            && !self.value_cut
+            && let Some(judged) = judged.filter(|_| !self.value_cut)
         {
-            self.beside(label, column, value);
+            self.beside(label, column, judged);
         }
         // (Rows before the heading row are weighed too: a list of card numbers has none.)
         if self.heading_rows()
@@ -560,58 +567,45 @@ impl Sheet {
         if self.value_cut {
             return;
         }
-        if column >= MAX_COLUMNS {
+        match judged {
             // Not weighed: a number there that could count makes the sheet read in part.
-            self.cut |= !self.shared && digits_of(value).is_some_and(|d| value_kind(d, true) != 0);
-            return;
-        }
-        // A shared string's text is elsewhere: its index is kept, to be judged at the end.
-        if self.shared {
-            let index = std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.parse::<u32>().ok());
-            match index {
-                Some(i)
-                    if self.cells_before + self.shared_cells.len() < MAX_SHARED_CELLS
-                        && (i as usize) < MAX_SHARED_VALUES =>
-                {
-                    // The index and the column in one word (20 bits and 8).
-                    self.shared_cells.push(i << 8 | column as u32);
-                    self.row_shared = true;
-                }
-                Some(_) => self.cut = true,
-                None => {}
+            Some(Value::Kind(kind)) if column >= MAX_COLUMNS => self.cut |= kind != 0,
+            _ if column >= MAX_COLUMNS => {}
+            // A shared string's text is elsewhere: its index is kept, to be judged at the end.
+            Some(Value::Shared(i))
+                if self.cells_before + self.shared_cells.len() < MAX_SHARED_CELLS
+                    && (i as usize) < MAX_SHARED_VALUES =>
+            {
+                // The index and the column in one word (20 bits and 8).
+                self.shared_cells.push(i << 8 | column as u32);
+                self.row_shared = true;
             }
-            return;
+            Some(Value::Shared(_)) => self.cut = true,
+            Some(Value::Kind(kind)) => {
+                let (routing, account) = weigh(&mut self.columns, column, kind);
+                self.routing_bits |= routing;
+                self.account_bits |= account;
+            }
+            None => {}
         }
-        let Some(digits) = digits_of(value) else {
-            return;
-        };
-        let (routing, account) = weigh(&mut self.columns, column, value_kind(digits, !self.text));
-        self.routing_bits |= routing;
-        self.account_bits |= account;
     }
 
     /// A cell after a text cell that may name it (`label`): where its value may be a routing
     /// number, an SSN or an account number, kept to be judged at the end (when the label's text
     /// and a shared value are known), unless its column's heading counts it.
-    fn beside(&mut self, label: Heading, column: usize, value: &[u8]) {
-        let value = if self.shared {
-            match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                Some(i) => Value::Shared(i),
-                None => return,
-            }
-        } else {
-            match digits_of(value).map(|d| value_kind(d, !self.text)) {
-                Some(kind) if kind & (VALUE_ABA | VALUE_SSN) != 0 => Value::Kind(kind),
+    fn beside(&mut self, label: Heading, column: usize, value: Value) {
+        let kept = match value {
+            Value::Shared(_) => true,
+            Value::Kind(kind) => {
+                kind & (VALUE_ABA | VALUE_SSN) != 0
                 // An account number only in a form's first rows (a wire form is short; a
                 // table's rows would fill the limit with numbers a label names by chance).
-                Some(kind) if kind & VALUE_ACCOUNT != 0 && self.rows <= LABELLED_ACCOUNT_ROWS => {
-                    Value::Kind(kind)
-                }
-                _ => return,
+                || kind & VALUE_ACCOUNT != 0 && self.rows <= LABELLED_ACCOUNT_ROWS
             }
         };
+        if !kept {
+            return;
+        }
         if self.labelled_before + self.labelled.len() < MAX_LABELLED {
             self.labelled.push(Labelled {
                 label,
