@@ -70,7 +70,11 @@ pub(crate) struct Zip {
     workbook: Workbook,
     /// Its first entry is an OpenDocument package's `mimetype`.
     open_document: bool,
-    found: Classification,
+    /// The entry under way is a workbook's picture of itself ([`rendering`]).
+    rendering: bool,
+    /// Its contents' bytes so far.
+    entry_bytes: u64,
+    found: Entries,
     entries: u32,
     contents: u64,
     out: Vec<u8>,
@@ -88,7 +92,9 @@ impl Zip {
             part: None,
             workbook: Workbook::default(),
             open_document: false,
-            found: Classification::default(),
+            rendering: false,
+            entry_bytes: 0,
+            found: Entries::default(),
             entries: 0,
             contents: 0,
             out: Vec::new(),
@@ -137,15 +143,9 @@ impl Zip {
             self.end_entry(None);
         }
         let mut found = self.found;
-        found.formats.append(&mut self.workbook.formats);
-        self.cut |= self.workbook.finish(&mut found.counts);
-        found.formats.sort();
-        found.formats.dedup();
-        found.formats.push(Format::Zip);
-        if self.cut {
-            found.formats.push(Format::ScannedInPart);
-        }
-        found
+        found.held.formats.append(&mut self.workbook.formats);
+        self.cut |= self.workbook.finish(&mut found.held.counts);
+        found.finish(Format::Zip, self.cut)
     }
 
     /// Gathers `want` bytes into `gathered` from `data`: the rest of `data` once they are
@@ -189,6 +189,7 @@ impl Zip {
         let first = self.entries == 0;
         self.open_document |= first && name == b"mimetype";
         let part = Part::of(name).filter(|p| *p != Part::OpenDocument || self.open_document);
+        self.rendering = rendering(name);
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
         self.entries += 1;
@@ -291,6 +292,7 @@ impl Zip {
             Part::OpenDocument => Reading::Worksheet(Box::new(self.workbook.sheet(true))),
         });
         self.entry = Some(Box::new(s));
+        self.entry_bytes = 0;
     }
 
     /// An entry's contents, up to what an archive's may hold in all.
@@ -309,6 +311,7 @@ impl Zip {
             None => {}
         }
         self.contents += n as u64;
+        self.entry_bytes += n as u64;
         if n < bytes.len() {
             self.stop();
         }
@@ -342,16 +345,68 @@ impl Zip {
             None => {}
         }
         if let Some(s) = self.entry.take() {
-            let c = s.finish();
-            for (class, n) in c.counts.present() {
-                self.found.counts.add(class, n);
-            }
-            for (name, n) in c.custom {
-                *self.found.custom.entry(name).or_default() += n;
-            }
-            self.found.formats.extend(c.formats);
+            let (bytes, rendering) = (self.entry_bytes, self.rendering);
+            self.found.add(s.finish(), bytes, rendering);
         }
     }
+}
+
+/// What an archive's entries hold, summed as they end (a ZIP archive's, a tar archive's).
+#[derive(Default)]
+pub(crate) struct Entries {
+    held: Classification,
+    /// Entries whose contents were text, and entries whose contents were not (an image, a PDF,
+    /// an archive inside), whose classes are unknown.
+    text: u32,
+    not_text: u32,
+}
+
+impl Entries {
+    /// An entry's classification, of its `bytes` of contents. One that is not text leaves the archive's classes a lower
+    /// bound, unless it is a picture the document made of itself (`rendering`), which holds
+    /// nothing its text does not.
+    pub(crate) fn add(&mut self, c: Classification, bytes: u64, rendering: bool) {
+        if c.formats.contains(&Format::Binary) {
+            self.not_text += u32::from(!rendering);
+            return;
+        }
+        // An empty entry (a folder's) says nothing about the archive's contents.
+        if bytes > 0 {
+            self.text += 1;
+        }
+        for (class, n) in c.counts.present() {
+            self.held.counts.add(class, n);
+        }
+        for (name, n) in c.custom {
+            *self.held.custom.entry(name).or_default() += n;
+        }
+        self.held.formats.extend(c.formats);
+    }
+
+    /// What the archive holds: its entries' classes and formats, then the archive's own
+    /// (`container`); `binary` where no entry was text and some were not (its classes are
+    /// unknown), `scanned_in_part` where some were not text or some of it was not read (`cut`).
+    pub(crate) fn finish(self, container: Format, cut: bool) -> Classification {
+        let mut found = self.held;
+        let unknown = self.not_text > 0 && self.text == 0;
+        if unknown {
+            found.formats.push(Format::Binary);
+        }
+        found.formats.sort();
+        found.formats.dedup();
+        found.formats.push(container);
+        if cut || self.not_text > 0 && !unknown {
+            found.formats.push(Format::ScannedInPart);
+        }
+        found
+    }
+}
+
+/// Whether an entry is the picture an office document keeps of its own first page or sheet
+/// (OpenDocument's `Thumbnails/thumbnail.png`, OOXML's `docProps/thumbnail.*`): drawn from the
+/// contents read beside it. Other pictures (a workbook's `xl/media/`) may show anything.
+fn rendering(name: &[u8]) -> bool {
+    name.starts_with(b"Thumbnails/") || name.starts_with(b"docProps/thumbnail.")
 }
 
 /// A workbook's part being read beside the entry's scanner.

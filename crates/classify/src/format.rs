@@ -3,7 +3,7 @@
 //! `camt.053.001.08` …), NACHA ACH (94-character records, a file header `101`), SWIFT MT
 //! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited or fixed-width files whose
 //! header names accounts, card numbers or IBANs. (The containers a file's contents are read
-//! through, gzip, ZIP and the spreadsheets in ZIP archives, are named here too; they are told
+//! through, gzip, ZIP and tar archives and the spreadsheets in ZIP archives, are named here too; they are told
 //! where they are read, not from the head.)
 
 use crate::scan::{ACCOUNT, CARD};
@@ -26,6 +26,9 @@ pub enum Format {
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
+    /// A tar archive: the classes beside it are its files' together, the formats beside it
+    /// theirs.
+    Tar,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
@@ -49,6 +52,7 @@ impl Format {
             Format::Binary => "binary".into(),
             Format::Gzip => "gzip".into(),
             Format::Zip => "zip".into(),
+            Format::Tar => "tar".into(),
             Format::Xlsx => "xlsx".into(),
             Format::Ods => "ods".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
@@ -64,6 +68,7 @@ impl Format {
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
             "zip" => Some(Format::Zip),
+            "tar" => Some(Format::Tar),
             "xlsx" => Some(Format::Xlsx),
             "ods" => Some(Format::Ods),
             "scanned_in_part" => Some(Format::ScannedInPart),

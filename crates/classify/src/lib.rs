@@ -15,6 +15,7 @@ pub mod format;
 pub mod patterns;
 pub mod scan;
 mod sheet;
+mod tar;
 pub mod validate;
 
 pub use format::Format;

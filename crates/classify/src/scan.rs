@@ -125,8 +125,11 @@ impl Counts {
 /// (binary before); 4 (2026-12-05): XLSX workbooks' worksheets read by their columns (SSNs,
 /// routing numbers and US bank accounts in columns whose headings name them or beside labels
 /// naming them (a wire form's rows), card numbers by column, also where the values and headings are shared
-/// strings, each cell once); OpenDocument spreadsheets' tables likewise.
-pub const RULES: u32 = 4;
+/// strings, each cell once); OpenDocument spreadsheets' tables likewise; 5 (2026-12-05): tar
+/// archives (`.tar`, `.tar.gz`: binary before) read file by file; an archive's entry that is
+/// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
+/// not `binary` (whose classes are unknown).
+pub const RULES: u32 = 5;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -349,6 +352,9 @@ pub struct Scanner {
     raw_lead: crate::encoding::Lead<4>,
     zip: Option<Box<crate::archive::Zip>>,
     gzip: Option<Box<crate::encoding::Gzip>>,
+    /// The contents (inflated where they are compressed) are a tar archive, whose files are
+    /// read by scanners of their own.
+    tar: Option<Box<crate::tar::Tar>>,
     /// A scanner of an archive's entry: it opens no archive or gzip file itself.
     nested: bool,
     /// A scanner of a spreadsheet's part ([`Scanner::in_workbook`]).
@@ -433,6 +439,7 @@ impl Scanner {
             nested: false,
             workbook: false,
             gzip: None,
+            tar: None,
             raw_fed: 0,
             verdict_at: None,
             lead: Default::default(),
@@ -562,6 +569,10 @@ impl Scanner {
             }
             self.start();
         }
+        if let Some(tar) = self.tar.as_mut() {
+            tar.feed(data);
+            return;
+        }
         // In pieces, so that the bitmaps of a text stay small whatever the caller hands over.
         for piece in data.chunks(MAX_PIECE) {
             self.scan(piece, false);
@@ -634,6 +645,23 @@ impl Scanner {
         if self.formats.is_none() {
             self.start();
         }
+        if let Some(tar) = self.tar.take() {
+            let mut found = tar.finish();
+            let in_part = found.formats.last() == Some(&Format::ScannedInPart);
+            if in_part {
+                found.formats.pop();
+            }
+            if self.gzip.is_some() {
+                found.formats.push(Format::Gzip);
+            }
+            if cut || in_part {
+                found.formats.push(Format::ScannedInPart);
+            }
+            return Classification {
+                rules: RULES,
+                ..found
+            };
+        }
         self.scan(&[], true);
         // The file ended before the search after a routing number decided: so did its line.
         if let Some((_, beside)) = self.accounts.after.take() {
@@ -682,8 +710,16 @@ impl Scanner {
         }
     }
 
-    /// Recognises the format from the head, then scans the head.
+    /// Recognises the format from the head, then scans the head (or reads it as a tar
+    /// archive's beginning).
     fn start(&mut self) {
+        if !self.nested && crate::tar::magic(&self.head) {
+            let mut tar = crate::tar::Tar::new(self.patterns.clone());
+            tar.feed(&std::mem::take(&mut self.head));
+            self.tar = Some(Box::new(tar));
+            self.formats = Some(Vec::new());
+            return;
+        }
         let (formats, layout) = sniff_layout(&self.head);
         self.table = layout.table;
         self.fixed = layout.fixed;

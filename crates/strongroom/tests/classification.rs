@@ -190,7 +190,8 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
-/// in the middle says `scanned_in_part`. A ZIP archive of it and a note: their counts together.
+/// in the middle says `scanned_in_part`. A ZIP archive of it and a note, and a `.tar.gz` of
+/// them: their counts together. A ZIP archive of it and a picture: its counts, read in part.
 #[test]
 fn compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
@@ -262,6 +263,64 @@ fn compressed_uploads_are_classified_as_their_contents() {
         expected(&truth, &["account_table", "zip"]),
         "{v}"
     );
+
+    // The same two files as a compressed tar archive (GNU tar, as a nightly job bundles
+    // them): their classes together, `tar` and `gzip` beside their formats.
+    let bundle = alice.work().join("bundle");
+    std::fs::create_dir_all(bundle.join("extract")).unwrap();
+    std::fs::copy(&plain, bundle.join("extract/customers.csv")).unwrap();
+    std::fs::copy(&note, bundle.join("note.txt")).unwrap();
+    let tgz = alice.work().join("batch.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&bundle)
+        .args(["extract", "note.txt"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // And a ZIP archive of the extract beside a picture, whose classes are unknown: the
+    // extract's count, and the archive says it was read in part.
+    let picture = alice.work().join("logo.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(&picture, &png).unwrap();
+    let with_picture = alice.work().join("with-picture.zip");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+             with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n\
+             \x20   z.write(sys.argv[2], 'customers.csv')\n\
+             \x20   z.write(sys.argv[3], 'logo.png')\n",
+        )
+        .arg(&with_picture)
+        .arg(&plain)
+        .arg(&picture)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    alice.sftp_ok(&format!(
+        "put {} /batch.tar.gz\nput {} /with-picture.zip\n",
+        tgz.display(),
+        with_picture.display()
+    ));
+    let v = shown(&server, "/batch.tar.gz");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "tar", "gzip"]),
+        "{v}"
+    );
+    let v = shown(&server, "/with-picture.zip");
+    assert_eq!(
+        v["classification"],
+        expected(&d.truth, &["account_table", "zip", "scanned_in_part"]),
+        "{v}"
+    );
+    let table = server.ok(&["file", "show", "acme", "/with-picture.zip"]);
+    assert!(table.contains("(in the first part scanned)"), "{table}");
+    assert!(!table.contains("unknown"), "{table}");
 }
 
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
