@@ -190,6 +190,49 @@ fn main() {
             "<row><c t=\"inlineStr\"><is><t>ABA</t></is></c><c><v>021000021</v></c><c><v>12345678</v></c></row>",
         ),
     );
+    // A tar archive of as many files as are read, each a line holding a card number (each
+    // file a scanner of its own), gzip-compressed as it travels.
+    let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let tar = tar_of_many(tar, "card 4111 1111 1111 1111\n")
+        .finish()
+        .unwrap();
+    let t = Instant::now();
+    let mut s = Scanner::new();
+    for chunk in tar.chunks(64 << 10) {
+        s.feed(chunk);
+    }
+    let found = s.finish();
+    println!(
+        "tar.gz of 65,536 one-line files: {:.1} MiB holding 32 MiB: {} card numbers in {:.2} s ({:?})",
+        tar.len() as f64 / (1 << 20) as f64,
+        found.counts.get(classify::Class::CardNumber),
+        t.elapsed().as_secs_f64(),
+        found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    );
+}
+
+/// A tar archive of 65,536 files (the most an archive's are read) holding `line` each, written to
+/// `out` (GNU tar's headers: ustar, octal sizes, the checksum set).
+fn tar_of_many<W: std::io::Write>(mut out: W, line: &str) -> W {
+    for i in 0..65_536u32 {
+        let mut h = [0u8; 512];
+        let name = format!("f{i}.csv");
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..107].copy_from_slice(b"0000644");
+        h[124..135].copy_from_slice(format!("{:011o}", line.len()).as_bytes());
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        out.write_all(&h).unwrap();
+        let mut body = line.as_bytes().to_vec();
+        body.resize(line.len().div_ceil(512) * 512, 0);
+        out.write_all(&body).unwrap();
+    }
+    out.write_all(&[0; 1024]).unwrap();
+    out
 }
 
 /// A worksheet's name in a workbook's archive.
