@@ -190,6 +190,19 @@ fn main() {
             "<row><c t=\"inlineStr\"><is><t>ABA</t></is></c><c><v>021000021</v></c><c><v>12345678</v></c></row>",
         ),
     );
+    // A bzip2 bomb: streams of 64 MiB of card-length numbers one after another (as `cat` or
+    // `pbzip2` join them), to twice the contents read.
+    let unit = "4111111111111111,\n";
+    let stream = {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        let unit = repeated(unit);
+        for _ in 0..8 {
+            std::io::Write::write_all(&mut e, &unit).unwrap();
+        }
+        e.finish().unwrap()
+    };
+    let streams = (2 * classify::encoding::MAX_INFLATED).div_ceil(64 << 20) as usize;
+    bomb_cost("bzip2", &stream.repeat(streams));
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

@@ -1,5 +1,5 @@
-//! Files the scanner reads through a layer: gzip-compressed files, inflated as they arrive
-//! (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), and UTF-16
+//! Files the scanner reads through a layer: gzip- and bzip2-compressed files, inflated as they
+//! arrive (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), and UTF-16
 //! text, as Windows tools and spreadsheets export "Unicode text", told by its byte order mark.
 //! Each UTF-16 code unit becomes one byte: itself when it is ASCII, else a byte that is no
 //! letter, digit or delimiter (as a UTF-8 sequence's bytes are to the scanner), so the
@@ -98,6 +98,143 @@ impl Gzip {
         self.inflated += n as u64;
         contents(&out[..n]);
         out.clear();
+    }
+}
+
+/// Decompressed bytes produced per call of the bzip2 decoder (the buffer its output passes
+/// through: a bzip2 block of runs can expand a million times, so the output is taken in pieces,
+/// never all at once).
+const BZIP2_OUT: usize = 64 << 10;
+
+/// A bzip2 file (one stream or several, as `pbzip2` writes them) being decompressed, chunk by
+/// chunk, at most [`MAX_INFLATED`] bytes of contents.
+pub(crate) struct Bzip2 {
+    decoder: bzip2::Decompress,
+    out: Vec<u8>,
+    inflated: u64,
+    limit: u64,
+    /// A stream ended: what follows begins another.
+    ended: bool,
+    /// The contents went past the limit, or are not a valid bzip2 stream from some point.
+    pub(crate) cut: bool,
+}
+
+impl Bzip2 {
+    /// Whether a file's first bytes begin a bzip2 stream: `BZh`, the block size (1-9), and the
+    /// first block's magic number or the end of an empty stream's.
+    pub(crate) fn magic(first: &[u8; 10]) -> bool {
+        first[..3] == *b"BZh"
+            && (b'1'..=b'9').contains(&first[3])
+            && matches!(
+                first[4..],
+                [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] | [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]
+            )
+    }
+
+    pub(crate) fn new() -> Self {
+        Self::with_limit(MAX_INFLATED)
+    }
+
+    fn with_limit(limit: u64) -> Self {
+        Bzip2 {
+            decoder: bzip2::Decompress::new(false),
+            out: vec![0; BZIP2_OUT],
+            inflated: 0,
+            limit,
+            ended: false,
+            cut: false,
+        }
+    }
+
+    /// Decompresses `data` (the compressed bytes after the last chunk's), handing the contents
+    /// to `contents` [`BZIP2_OUT`] bytes at most at a time, until [`MAX_INFLATED`] bytes.
+    pub(crate) fn inflate(&mut self, mut data: &[u8], mut contents: impl FnMut(&[u8])) {
+        // The decoder may hold output beyond a full buffer: it is asked again, input or not.
+        let mut full = false;
+        while (!data.is_empty() || full) && !self.cut {
+            if self.ended {
+                if data.is_empty() {
+                    return;
+                }
+                self.decoder = bzip2::Decompress::new(false);
+                self.ended = false;
+            }
+            let (before_in, before_out) = (self.decoder.total_in(), self.decoder.total_out());
+            let status = self.decoder.decompress(data, &mut self.out);
+            let read = (self.decoder.total_in() - before_in) as usize;
+            let made = (self.decoder.total_out() - before_out) as usize;
+            data = &data[read.min(data.len())..];
+            full = made == self.out.len();
+            let room = self.limit - self.inflated;
+            let n = (made as u64).min(room) as usize;
+            self.inflated += n as u64;
+            contents(&self.out[..n]);
+            match status {
+                _ if n < made => self.cut = true,
+                Ok(bzip2::Status::StreamEnd) => self.ended = true,
+                Ok(_) if read == 0 && made == 0 => self.cut = true,
+                Ok(_) => {}
+                Err(_) => self.cut = true,
+            }
+        }
+    }
+
+    /// The end of the compressed file: what is left of the contents. A stream that ends
+    /// before its end is cut.
+    pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
+        self.inflate(&[], contents);
+        if !self.ended {
+            self.cut = true;
+        }
+    }
+}
+
+/// A compressed file's layer: gzip or bzip2.
+pub(crate) enum Compressed {
+    Gzip(Box<Gzip>),
+    Bzip2(Box<Bzip2>),
+}
+
+impl Compressed {
+    /// The layer a file's first bytes say it is compressed with, if any.
+    pub(crate) fn from_magic(first: &[u8; 10]) -> Option<Self> {
+        if Gzip::magic([first[0], first[1]]) {
+            Some(Compressed::Gzip(Box::new(Gzip::new())))
+        } else if Bzip2::magic(first) {
+            Some(Compressed::Bzip2(Box::new(Bzip2::new())))
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn inflate(&mut self, data: &[u8], contents: impl FnMut(&[u8])) {
+        match self {
+            Compressed::Gzip(g) => g.inflate(data, contents),
+            Compressed::Bzip2(b) => b.inflate(data, contents),
+        }
+    }
+
+    pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
+        match self {
+            Compressed::Gzip(g) => g.finish(contents),
+            Compressed::Bzip2(b) => b.finish(contents),
+        }
+    }
+
+    /// Some of the contents were not read (beyond the limit, or after the stream broke).
+    pub(crate) fn cut(&self) -> bool {
+        match self {
+            Compressed::Gzip(g) => g.cut,
+            Compressed::Bzip2(b) => b.cut,
+        }
+    }
+
+    /// The format that names the layer.
+    pub(crate) fn format(&self) -> crate::Format {
+        match self {
+            Compressed::Gzip(_) => crate::Format::Gzip,
+            Compressed::Bzip2(_) => crate::Format::Bzip2,
+        }
     }
 }
 
@@ -264,5 +401,72 @@ mod tests {
             assert!(inflated(&mut gz, b"\x1f\x8bnot deflate at all", cut).is_empty());
             assert!(gz.cut);
         }
+    }
+
+    fn bzip2(parts: &[&[u8]]) -> Vec<u8> {
+        // Several streams, as `pbzip2` or `cat a.bz2 b.bz2` makes.
+        let mut out = Vec::new();
+        for part in parts {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(part).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        out
+    }
+
+    fn decompressed(bz: &mut Bzip2, bytes: &[u8], cut: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(cut) {
+            bz.inflate(chunk, |c| out.extend_from_slice(c));
+        }
+        bz.finish(|c| out.extend_from_slice(c));
+        out
+    }
+
+    #[test]
+    fn bzip2_decompresses_whatever_the_chunks_and_stops_at_its_limit() {
+        // Runs that expand a thousandfold and more: the output comes in pieces.
+        let a = b"card 4111111111111111\n".repeat(50_000);
+        let b = [
+            b"iban GB82WEST12345698765432\n".repeat(3000),
+            vec![b'0'; 300_000],
+        ]
+        .concat();
+        let bytes = bzip2(&[&a, &b, b""]);
+        assert!(Bzip2::magic(bytes[..10].try_into().unwrap()));
+        let whole = [a.clone(), b.clone()].concat();
+        for cut in [1, 7, 4096, 4097, 1 << 20] {
+            let mut bz = Bzip2::new();
+            assert_eq!(decompressed(&mut bz, &bytes, cut), whole, "{cut}");
+            assert!(!bz.cut);
+        }
+        // A bomb: the contents stop at the limit, the same in any chunks.
+        for cut in [3, 5000] {
+            let mut bz = Bzip2::with_limit(100_000);
+            assert_eq!(
+                decompressed(&mut bz, &bytes, cut),
+                whole[..100_000],
+                "{cut}"
+            );
+            assert!(bz.cut);
+        }
+        // Broken off, or not bzip2 after its magic number, or junk after a stream: cut, what
+        // came before kept.
+        let one = bzip2(&[&a]);
+        for cut in [2, 4096] {
+            let mut bz = Bzip2::new();
+            let head = decompressed(&mut bz, &bytes[..bytes.len() / 2], cut);
+            assert!(bz.cut && whole.starts_with(&head) && head.len() < whole.len());
+            let mut bz = Bzip2::new();
+            let junk = b"BZh91AY&SYnot a block at all";
+            assert!(decompressed(&mut bz, junk, cut).is_empty());
+            assert!(bz.cut);
+            let mut bz = Bzip2::new();
+            let trailed = [one.as_slice(), b"trailing"].concat();
+            assert_eq!(decompressed(&mut bz, &trailed, cut), a);
+            assert!(bz.cut);
+        }
+        // Only a stream's beginning is one: a text beginning `BZh9` is text.
+        assert!(!Bzip2::magic(b"BZh9 is no"));
     }
 }

@@ -3,7 +3,7 @@
 //! `camt.053.001.08` …), NACHA ACH (94-character records, a file header `101`), SWIFT MT
 //! (`{1:F01…}{2:I103…}`), BAI2 (`01,` … records), and delimited or fixed-width files whose
 //! header names accounts, card numbers or IBANs. (The containers a file's contents are read
-//! through, gzip, ZIP and tar archives and the spreadsheets in ZIP archives, are named here too; they are told
+//! through, gzip and bzip2, ZIP and tar archives and the spreadsheets in ZIP archives, are named here too; they are told
 //! where they are read, not from the head.)
 
 use crate::scan::{ACCOUNT, CARD};
@@ -23,6 +23,8 @@ pub enum Format {
     Binary,
     /// gzip-compressed: the classes and formats beside it are its contents'.
     Gzip,
+    /// bzip2-compressed: the classes and formats beside it are its contents'.
+    Bzip2,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -51,6 +53,7 @@ impl Format {
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
             Format::Gzip => "gzip".into(),
+            Format::Bzip2 => "bzip2".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Xlsx => "xlsx".into(),
@@ -67,6 +70,7 @@ impl Format {
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
+            "bzip2" => Some(Format::Bzip2),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "xlsx" => Some(Format::Xlsx),

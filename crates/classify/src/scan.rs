@@ -1,8 +1,8 @@
 //! The streaming scanner: bytes in as they arrive (in chunks of any size), counts per data class
 //! out at the end. It holds at most one partial token between chunks ([`MAX_TOKEN`] bytes) and
 //! the first [`SNIFF_LEN`] bytes of the file (to recognise its format), so memory is bounded
-//! whatever the file's size. A ZIP archive, a gzip file and UTF-16 text are read through a
-//! layer first (the `archive` module, [`crate::encoding`]).
+//! whatever the file's size. A ZIP or tar archive, a gzip or bzip2 file and UTF-16 text are
+//! read through a layer first (the `archive` and `tar` modules, [`crate::encoding`]).
 //!
 //! How a candidate becomes a count:
 //! - the text is cut into segments at bytes no candidate contains (line ends, field separators,
@@ -126,7 +126,8 @@ impl Counts {
 /// routing numbers and US bank accounts in columns whose headings name them or beside labels
 /// naming them (a wire form's rows), card numbers by column, also where the values and headings are shared
 /// strings, each cell once); OpenDocument spreadsheets' tables likewise; 5 (2026-12-05): tar
-/// archives (`.tar`, `.tar.gz`: binary before) read file by file; an archive's entry that is
+/// archives (`.tar`, `.tar.gz`: binary before) read file by file, bzip2-compressed files
+/// inflated; an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;
@@ -346,16 +347,16 @@ static HARD: [bool; 256] = hard_delimiters();
 
 /// The scanner of one file.
 pub struct Scanner {
-    /// The file's first four bytes (until there are four), and what they say: a ZIP archive,
-    /// whose entries are read by scanners of their own; gzip, whose contents are inflated
-    /// before what follows; else the contents themselves.
-    raw_lead: crate::encoding::Lead<4>,
+    /// The file's first ten bytes (until there are ten), and what they say: a ZIP archive,
+    /// whose entries are read by scanners of their own; gzip or bzip2, whose contents are
+    /// inflated before what follows; else the contents themselves.
+    raw_lead: crate::encoding::Lead<10>,
     zip: Option<Box<crate::archive::Zip>>,
-    gzip: Option<Box<crate::encoding::Gzip>>,
+    compressed: Option<crate::encoding::Compressed>,
     /// The contents (inflated where they are compressed) are a tar archive, whose files are
     /// read by scanners of their own.
     tar: Option<Box<crate::tar::Tar>>,
-    /// A scanner of an archive's entry: it opens no archive or gzip file itself.
+    /// A scanner of an archive's entry: it opens no archive or compressed file itself.
     nested: bool,
     /// A scanner of a spreadsheet's part ([`Scanner::in_workbook`]).
     workbook: bool,
@@ -438,7 +439,7 @@ impl Scanner {
             zip: None,
             nested: false,
             workbook: false,
-            gzip: None,
+            compressed: None,
             tar: None,
             raw_fed: 0,
             verdict_at: None,
@@ -493,19 +494,20 @@ impl Scanner {
         if self.binary {
             return;
         }
-        // The file's first two bytes say whether it is gzip-compressed.
+        // The file's first bytes say whether it is an archive or compressed.
         if !self.raw_lead.whole() {
             let (lead, rest) = self.raw_lead.gather(data);
             let Some(lead) = lead else {
                 return;
             };
             data = rest;
-            if !self.nested && crate::archive::magic(lead) {
+            let compressed = crate::encoding::Compressed::from_magic(&lead);
+            if !self.nested && crate::archive::magic([lead[0], lead[1], lead[2], lead[3]]) {
                 let mut zip = crate::archive::Zip::new(self.patterns.clone());
                 zip.feed(&lead);
                 self.zip = Some(Box::new(zip));
-            } else if !self.nested && crate::encoding::Gzip::magic([lead[0], lead[1]]) {
-                self.gzip = Some(Box::new(crate::encoding::Gzip::new()));
+            } else if !self.nested && compressed.is_some() {
+                self.compressed = compressed;
                 self.inflate(&lead);
             } else {
                 self.feed_contents(&lead);
@@ -513,7 +515,7 @@ impl Scanner {
         }
         if let Some(zip) = self.zip.as_mut() {
             zip.feed(data);
-        } else if self.gzip.is_some() {
+        } else if self.compressed.is_some() {
             self.inflate(data);
         } else {
             self.feed_contents(data);
@@ -523,11 +525,11 @@ impl Scanner {
         }
     }
 
-    /// Inflates the next bytes of a gzip file and scans what they hold.
+    /// Inflates the next bytes of a compressed file and scans what they hold.
     fn inflate(&mut self, data: &[u8]) {
-        if let Some(mut gzip) = self.gzip.take() {
-            gzip.inflate(data, |contents| self.feed_contents(contents));
-            self.gzip = Some(gzip);
+        if let Some(mut compressed) = self.compressed.take() {
+            compressed.inflate(data, |contents| self.feed_contents(contents));
+            self.compressed = Some(compressed);
         }
     }
 
@@ -579,7 +581,7 @@ impl Scanner {
         }
     }
 
-    /// Makes it the scanner of an archive's entry: an archive or gzip file there is not opened
+    /// Makes it the scanner of an archive's entry: an archive or compressed file there is not opened
     /// (what an archive's contents cost stays within its own limits).
     pub(crate) fn inside_archive(&mut self) {
         self.nested = true;
@@ -601,10 +603,10 @@ impl Scanner {
 
     /// How many of the file's first bytes the verdict of [`Scanner::settled`] is made on
     /// ([`SNIFF_LEN`] bytes of text: twice as many and the byte order mark in UTF-16; in a
-    /// gzip file, the compressed bytes read by then). A change to them can change it; a change
+    /// compressed file, the compressed bytes read by then). A change to them can change it; a change
     /// after them cannot.
     pub fn verdict_len(&self) -> u64 {
-        if self.gzip.is_some() {
+        if self.compressed.is_some() {
             // The compressed bytes read when it was made (up to the end of that chunk).
             self.verdict_at.unwrap_or(self.raw_fed)
         } else if self.utf16.is_some() {
@@ -622,7 +624,7 @@ impl Scanner {
                 ..zip.finish()
             };
         }
-        // A file of fewer than two bytes: they are its contents. A compressed file's last
+        // A file of fewer than ten bytes: they are its contents. A compressed file's last
         // contents.
         if !self.raw_lead.whole() {
             let (bytes, n) = self.raw_lead.short();
@@ -630,12 +632,12 @@ impl Scanner {
         }
         let mut cut = false;
         // (Contents found not to be text were not inflated further: not a part, unknown.)
-        if let Some(mut gzip) = self.gzip.take() {
+        if let Some(mut compressed) = self.compressed.take() {
             if !self.binary {
-                gzip.finish(|contents| self.feed_contents(contents));
-                cut = gzip.cut;
+                compressed.finish(|contents| self.feed_contents(contents));
+                cut = compressed.cut();
             }
-            self.gzip = Some(gzip);
+            self.compressed = Some(compressed);
         }
         // Contents of fewer than two bytes: they are its text.
         if !self.lead.whole() {
@@ -651,8 +653,8 @@ impl Scanner {
             if in_part {
                 found.formats.pop();
             }
-            if self.gzip.is_some() {
-                found.formats.push(Format::Gzip);
+            if let Some(compressed) = &self.compressed {
+                found.formats.push(compressed.format());
             }
             if cut || in_part {
                 found.formats.push(Format::ScannedInPart);
@@ -696,8 +698,8 @@ impl Scanner {
             None => Default::default(),
         };
         let mut formats = self.formats.unwrap_or_default();
-        if self.gzip.is_some() {
-            formats.push(Format::Gzip);
+        if let Some(compressed) = &self.compressed {
+            formats.push(compressed.format());
         }
         if cut {
             formats.push(Format::ScannedInPart);

@@ -812,6 +812,32 @@ fn gzip_files_count_their_contents_whatever_the_chunks() {
     assert_eq!(partial, cut);
 }
 
+/// A bzip2-compressed file counts what its contents hold, with their formats and `bzip2`, in
+/// any chunks; a text that begins with `BZh` is text.
+#[test]
+fn bzip2_files_count_their_contents_whatever_the_chunks() {
+    use std::io::Write;
+    for d in corpus::generate(12, 200_000).iter().take(7) {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(&d.bytes).unwrap();
+        let bz = e.finish().unwrap();
+        let mut want = classify(&d.bytes);
+        want.formats.push(crate::Format::Bzip2);
+        assert_eq!(classify(&bz), want, "{}", d.name);
+        for size in [1, 9, 10, 11, 65536] {
+            assert_eq!(
+                scan_in_chunks(&bz, &[size]),
+                d.truth,
+                "{} in {size}",
+                d.name
+            );
+        }
+    }
+    let text = classify(b"BZh9 card 4111 1111 1111 1111\n");
+    assert_eq!(text.counts.get(Class::CardNumber), 1);
+    assert!(text.formats.is_empty());
+}
+
 /// In markup an element is a column: a spreadsheet's shared strings (`<si><t>…</t></si>`, as
 /// an XLSX workbook keeps cells of more than 15 digits) whose card numbers nothing names count
 /// by the evidence of their element, as a table's column's do; an element of other numbers of

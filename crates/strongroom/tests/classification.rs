@@ -191,7 +191,7 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
 /// in the middle says `scanned_in_part`. A ZIP archive of it and a note, and a `.tar.gz` of
-/// them: their counts together. A ZIP archive of it and a picture: its counts, read in part.
+/// them, and a `.tar.bz2`: their counts together. A ZIP archive of it and a picture: its counts, read in part.
 #[test]
 fn compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
@@ -301,15 +301,38 @@ fn compressed_uploads_are_classified_as_their_contents() {
         .status()
         .unwrap();
     assert!(status.success());
+    // And as a bzip2-compressed tar archive (Python's tarfile, pax headers).
+    let tbz = alice.work().join("batch.tar.bz2");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, tarfile\n\
+             with tarfile.open(sys.argv[1], 'w:bz2', format=tarfile.PAX_FORMAT) as t:\n\
+             \x20   t.add(sys.argv[2], 'extract/customers.csv')\n\
+             \x20   t.add(sys.argv[3], 'note.txt')\n",
+        )
+        .arg(&tbz)
+        .arg(&plain)
+        .arg(&note)
+        .status()
+        .unwrap();
+    assert!(status.success());
     alice.sftp_ok(&format!(
-        "put {} /batch.tar.gz\nput {} /with-picture.zip\n",
+        "put {} /batch.tar.gz\nput {} /batch.tar.bz2\nput {} /with-picture.zip\n",
         tgz.display(),
+        tbz.display(),
         with_picture.display()
     ));
     let v = shown(&server, "/batch.tar.gz");
     assert_eq!(
         v["classification"],
         expected(&truth, &["account_table", "tar", "gzip"]),
+        "{v}"
+    );
+    let v = shown(&server, "/batch.tar.bz2");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "tar", "bzip2"]),
         "{v}"
     );
     let v = shown(&server, "/with-picture.zip");
