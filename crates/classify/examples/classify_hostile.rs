@@ -180,6 +180,22 @@ fn main() {
     bomb_cost("gzip", &bomb);
     // The same as a ZIP archive's entry: deflated, its sizes in the descriptor after it.
     bomb_cost("zip", &zip_bomb("a.csv", unit));
+    // Bombs inside an archive, each opened in turn: the file's one budget holds for them all.
+    let mut nested = Vec::new();
+    for i in 0..4 {
+        let name = format!("{i}.csv.gz");
+        nested.extend(b"PK\x03\x04\x14\x00\x00\x00\x00\x00");
+        nested.extend([0u8; 8]); // time, date, CRC
+        nested.extend((bomb.len() as u32).to_le_bytes());
+        nested.extend((bomb.len() as u32).to_le_bytes());
+        nested.extend((name.len() as u16).to_le_bytes());
+        nested.extend(0u16.to_le_bytes());
+        nested.extend(name.as_bytes());
+        nested.extend(&bomb);
+    }
+    nested.extend(b"PK\x05\x06");
+    nested.extend([0u8; 18]);
+    bomb_cost_of("zip of four gzip", &nested, 4);
     // A workbook's worksheet, read by its columns too: cells as dense as XML writes them, and
     // cells of routing numbers under a heading naming them.
     bomb_cost("worksheet (empty cells)", &zip_bomb(SHEET, "<c/>"));
@@ -271,6 +287,11 @@ fn zip_bomb(name: &str, unit: &str) -> Vec<u8> {
 
 /// What scanning a compression bomb costs: its contents are read up to the most a file's are.
 fn bomb_cost(kind: &str, bomb: &[u8]) {
+    bomb_cost_of(kind, bomb, 1);
+}
+
+/// The same for `bombs` bombs in one file.
+fn bomb_cost_of(kind: &str, bomb: &[u8], bombs: u64) {
     let t = Instant::now();
     let mut s = Scanner::new();
     for chunk in bomb.chunks(64 << 10) {
@@ -280,7 +301,7 @@ fn bomb_cost(kind: &str, bomb: &[u8]) {
     println!(
         "{kind} bomb: {:.1} MiB holding {} GiB: scanned {} GiB in {:.2} s ({:?})",
         bomb.len() as f64 / (1 << 20) as f64,
-        (2 * classify::encoding::MAX_INFLATED) >> 30,
+        (bombs * 2 * classify::encoding::MAX_INFLATED) >> 30,
         classify::encoding::MAX_INFLATED >> 30,
         t.elapsed().as_secs_f64(),
         found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),

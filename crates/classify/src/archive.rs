@@ -2,11 +2,12 @@
 //! contents (stored, or deflated) handed to a scanner of its own, and what the entries hold
 //! summed. What cannot be read that way makes the archive `scanned_in_part`
 //! ([`crate::Format::ScannedInPart`]): an encrypted entry, another compression method, a stored
-//! entry whose size only the descriptor after it says, more than [`MAX_ENTRIES`] entries or
-//! [`crate::encoding::MAX_INFLATED`] bytes of contents in all, an archive that breaks off. The
-//! central directory at the end repeats the local headers and is not read. An archive inside an
-//! entry, or a gzip file, is not opened further (it is `binary` there): what one archive costs
-//! is bounded by its own limits.
+//! entry whose size only the descriptor after it says, the file's budget spent
+//! ([`crate::encoding::MAX_INFLATED`] bytes of contents, [`crate::encoding::MAX_ENTRIES`]
+//! entries, in all its layers), an archive that breaks off. The central directory at the end
+//! repeats the local headers and is not read. An archive or compressed file inside an entry is
+//! opened in turn, to [`crate::encoding::MAX_DEPTH`] layers, within the same budget: what a file
+//! costs is bounded however its layers nest.
 //!
 //! Pure: bytes in, what the entries hold out; every length from the archive is bounded before
 //! it is used.
@@ -14,7 +15,7 @@
 use std::sync::Arc;
 
 use crate::Format;
-use crate::encoding::MAX_INFLATED;
+use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
 use crate::sheet::{Part, SharedStrings, Sheet, Workbook};
@@ -29,8 +30,6 @@ const END: [u8; 4] = *b"PK\x05\x06";
 const DESCRIPTOR: [u8; 4] = *b"PK\x07\x08";
 /// A local header's fixed part.
 const HEADER: usize = 30;
-/// Most entries read.
-pub const MAX_ENTRIES: u32 = 65_536;
 /// Inflated bytes produced per call (the buffer an entry's contents pass through).
 const OUT: usize = 64 << 10;
 
@@ -61,6 +60,10 @@ enum State {
 /// A ZIP archive being read, chunk by chunk.
 pub(crate) struct Zip {
     patterns: Option<Arc<Patterns>>,
+    /// What the file's layers may still read: the entries' contents and their count.
+    budget: Budget,
+    /// How deep in archives the archive is (its entries one deeper).
+    depth: u8,
     state: State,
     /// The bytes of a header or descriptor gathered so far.
     gathered: Vec<u8>,
@@ -76,16 +79,17 @@ pub(crate) struct Zip {
     entry_bytes: u64,
     found: Entries,
     entries: u32,
-    contents: u64,
     out: Vec<u8>,
     /// Some of it could not be read.
     pub(crate) cut: bool,
 }
 
 impl Zip {
-    pub(crate) fn new(patterns: Option<Arc<Patterns>>) -> Self {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>, budget: Budget, depth: u8) -> Self {
         Zip {
             patterns,
+            budget,
+            depth,
             state: State::Header,
             gathered: Vec::new(),
             entry: None,
@@ -96,7 +100,6 @@ impl Zip {
             entry_bytes: 0,
             found: Entries::default(),
             entries: 0,
-            contents: 0,
             out: Vec::new(),
             cut: false,
         }
@@ -193,7 +196,7 @@ impl Zip {
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
         self.entries += 1;
-        if self.entries > MAX_ENTRIES {
+        if !self.budget.entry() {
             return self.stop();
         }
         self.state = match (method, encrypted, descriptor) {
@@ -278,11 +281,11 @@ impl Zip {
         rest
     }
 
-    /// An entry's contents begin: a scanner of its own (that opens no archive or gzip file),
+    /// An entry's contents begin: a scanner of its own (one layer deeper, within the budget),
     /// and a workbook's reader where the entry is a worksheet or its shared strings.
     fn begin_entry(&mut self, part: Option<Part>) {
         let mut s = Scanner::with_patterns(self.patterns.clone());
-        s.inside_archive();
+        s.inside_archive(self.budget.clone(), self.depth);
         if part.is_some() {
             s.in_workbook();
         }
@@ -295,10 +298,9 @@ impl Zip {
         self.entry_bytes = 0;
     }
 
-    /// An entry's contents, up to what an archive's may hold in all.
+    /// An entry's contents, while the file's budget lasts.
     fn contents(&mut self, bytes: &[u8]) {
-        let room = MAX_INFLATED - self.contents;
-        let n = (bytes.len() as u64).min(room) as usize;
+        let n = self.budget.bytes(bytes.len() as u64) as usize;
         if let Some(s) = self.entry.as_mut() {
             s.feed(&bytes[..n]);
         }
@@ -310,7 +312,6 @@ impl Zip {
             Some(Reading::SharedStrings(shared)) => shared.feed(&bytes[..n]),
             None => {}
         }
-        self.contents += n as u64;
         self.entry_bytes += n as u64;
         if n < bytes.len() {
             self.stop();
@@ -359,13 +360,15 @@ pub(crate) struct Entries {
     /// an archive inside), whose classes are unknown.
     text: u32,
     not_text: u32,
+    /// An entry was itself read in part (an archive or compressed file inside, cut).
+    in_part: bool,
 }
 
 impl Entries {
-    /// An entry's classification, of its `bytes` of contents. One that is not text leaves the archive's classes a lower
-    /// bound, unless it is a picture the document made of itself (`rendering`), which holds
-    /// nothing its text does not.
-    pub(crate) fn add(&mut self, c: Classification, bytes: u64, rendering: bool) {
+    /// An entry's classification, of its `bytes` of contents. One that is not text leaves the
+    /// archive's classes a lower bound, unless it is a picture the document made of itself
+    /// (`rendering`), which holds nothing its text does not; so does one read in part.
+    pub(crate) fn add(&mut self, mut c: Classification, bytes: u64, rendering: bool) {
         if c.formats.contains(&Format::Binary) {
             self.not_text += u32::from(!rendering);
             return;
@@ -380,6 +383,9 @@ impl Entries {
         for (name, n) in c.custom {
             *self.held.custom.entry(name).or_default() += n;
         }
+        let whole = c.formats.len();
+        c.formats.retain(|f| *f != Format::ScannedInPart);
+        self.in_part |= c.formats.len() < whole;
         self.held.formats.extend(c.formats);
     }
 
@@ -394,8 +400,11 @@ impl Entries {
         }
         found.formats.sort();
         found.formats.dedup();
-        found.formats.push(container);
-        if cut || self.not_text > 0 && !unknown {
+        // (An archive of archives of its kind names it once.)
+        if !found.formats.contains(&container) {
+            found.formats.push(container);
+        }
+        if cut || self.in_part || self.not_text > 0 && !unknown {
             found.formats.push(Format::ScannedInPart);
         }
         found
@@ -630,11 +639,22 @@ mod tests {
     }
 
     #[test]
-    fn an_archive_inside_is_not_opened_and_a_text_starting_pk_is_text() {
+    fn archives_inside_are_opened_to_a_depth_and_a_text_starting_pk_is_text() {
         let notes = b"card 4111 1111 1111 1111\n".repeat(10);
-        let inner = archive(&[entry("a.txt", &notes, true, false, 0)]);
-        let outer = archive(&[entry("inner.zip", &inner, false, false, 0)]);
+        // Three layers: a ZIP archive of a ZIP archive of a `.gz` file.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&notes).unwrap();
+        let inner = archive(&[entry("a.txt.gz", &gz.finish().unwrap(), false, false, 0)]);
+        let outer = archive(&[entry("inner.zip", &inner, true, false, 0)]);
         let found = classify(&outer);
+        assert_eq!(found.counts.get(Class::CardNumber), 10, "{found:?}");
+        assert_eq!(found.formats, vec![Format::Gzip, Format::Zip]);
+        for size in [1, 7, 4096] {
+            assert_eq!(in_chunks(&outer, size), found, "chunks of {size}");
+        }
+        // A fourth is not opened: binary there, the archive's classes unknown.
+        let deeper = archive(&[entry("outer.zip", &outer, false, false, 0)]);
+        let found = classify(&deeper);
         assert!(found.counts.is_empty(), "{found:?}");
         assert_eq!(found.formats, vec![Format::Binary, Format::Zip]);
         // An empty archive.
@@ -647,12 +667,50 @@ mod tests {
         assert!(text.formats.is_empty());
     }
 
+    /// An archive read within `budget`, in chunks of 1,000 bytes.
+    fn within(bytes: &[u8], budget: Budget) -> Classification {
+        let mut zip = Zip::new(None, budget, 0);
+        for chunk in bytes.chunks(1000) {
+            zip.feed(chunk);
+        }
+        zip.finish()
+    }
+
     #[test]
     fn the_limits_hold() {
         // More entries than are read.
         let one = entry("e", b"x", false, false, 0);
-        let many = archive(&vec![one; MAX_ENTRIES as usize + 1]);
+        let many = archive(&vec![one; crate::encoding::MAX_ENTRIES as usize + 1]);
         let found = classify(&many);
+        assert!(found.formats.contains(&Format::ScannedInPart));
+        // The file's budget holds for everything inside it: entries of archives inside count
+        // against it, and contents inflated inside entries.
+        let notes = b"card 4111 1111 1111 1111\n".repeat(1000);
+        let inner = archive(&[
+            entry("a.txt", &notes, true, false, 0),
+            entry("b.txt", &notes, true, false, 0),
+        ]);
+        let outer = archive(&[
+            entry("1.zip", &inner, false, false, 0),
+            entry("2.zip", &inner, true, false, 0),
+        ]);
+        let all = within(&outer, Budget::new());
+        assert_eq!(all.counts.get(Class::CardNumber), 4000);
+        assert_eq!(all.formats, vec![Format::Zip]);
+        let found = within(&outer, Budget::with(u64::MAX, 4));
+        assert_eq!(found.counts.get(Class::CardNumber), 2000);
+        assert!(found.formats.contains(&Format::ScannedInPart));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&notes.repeat(10)).unwrap();
+        let gz = gz.finish().unwrap();
+        let bombs = archive(&[
+            entry("1.txt.gz", &gz, false, false, 0),
+            entry("2.txt.gz", &gz, false, false, 0),
+        ]);
+        // Both entries' compressed bytes, then 300,000 bytes of contents: the first's 250,000
+        // and 50,000 of the second's.
+        let found = within(&bombs, Budget::with(300_000 + 2 * gz.len() as u64, 100));
+        assert_eq!(found.counts.get(Class::CardNumber), 12_000);
         assert!(found.formats.contains(&Format::ScannedInPart));
         // A ZIP64 entry: its size from the extra field.
         let notes = b"card 4111 1111 1111 1111\n".repeat(3);

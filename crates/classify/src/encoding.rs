@@ -10,12 +10,62 @@
 //! for the next.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Most bytes of a compressed file's contents scanned; of a larger one, its classes are those
 /// of this first part ([`crate::Format::ScannedInPart`]). A gzip member inflates at most about
 /// 1,000 times: one of a few MiB can hold this much, and scanning it costs a core about three
 /// seconds.
 pub const MAX_INFLATED: u64 = 1 << 30;
+/// Most entries of archives read per file, those of archives inside archives included.
+pub const MAX_ENTRIES: u32 = 65_536;
+/// Layers of archives and compressed files opened one inside another: a file's own, and its
+/// entries' to this depth (a `.zip` of `.tar.gz` archives of `.csv.gz` files).
+pub const MAX_DEPTH: u8 = 3;
+
+/// What one file's layers may still read in all, shared by each of them: the contents of its
+/// compressed layers and archives' entries (at most [`MAX_INFLATED`] bytes), and the entries of
+/// its archives (at most [`MAX_ENTRIES`]), however they nest. A file's layers are read on one
+/// thread at a time; the counts are atomic only so that a scanner may move between threads.
+#[derive(Clone, Debug)]
+pub(crate) struct Budget(Arc<Left>);
+
+#[derive(Debug)]
+struct Left {
+    bytes: AtomicU64,
+    entries: AtomicU32,
+}
+
+impl Budget {
+    pub(crate) fn new() -> Self {
+        Self::with(MAX_INFLATED, MAX_ENTRIES)
+    }
+
+    pub(crate) fn with(bytes: u64, entries: u32) -> Self {
+        Budget(Arc::new(Left {
+            bytes: AtomicU64::new(bytes),
+            entries: AtomicU32::new(entries),
+        }))
+    }
+
+    /// Takes up to `n` bytes of contents: how many may be read.
+    pub(crate) fn bytes(&self, n: u64) -> u64 {
+        let left = self.0.bytes.load(Ordering::Relaxed);
+        let n = n.min(left);
+        self.0.bytes.store(left - n, Ordering::Relaxed);
+        n
+    }
+
+    /// Takes one entry: whether it may be read.
+    pub(crate) fn entry(&self) -> bool {
+        let left = self.0.entries.load(Ordering::Relaxed);
+        self.0
+            .entries
+            .store(left.saturating_sub(1), Ordering::Relaxed);
+        left > 0
+    }
+}
 
 /// Compressed bytes handed to the inflater at a time, at fixed places in the file whatever
 /// the chunks (so what it gives, even from a stream that breaks off, does not depend on them),
@@ -27,10 +77,9 @@ pub(crate) struct Gzip {
     inflater: flate2::write::MultiGzDecoder<Vec<u8>>,
     /// Compressed bytes short of a step.
     step: Vec<u8>,
-    inflated: u64,
-    /// Most bytes of contents handed over ([`MAX_INFLATED`]).
-    limit: u64,
-    /// The contents went past the limit, or are not a valid gzip stream from some point.
+    /// What the file's layers may still read.
+    budget: Budget,
+    /// The contents went past the budget, or are not a valid gzip stream from some point.
     pub(crate) cut: bool,
 }
 
@@ -40,22 +89,17 @@ impl Gzip {
         first == [0x1F, 0x8B]
     }
 
-    pub(crate) fn new() -> Self {
-        Self::with_limit(MAX_INFLATED)
-    }
-
-    fn with_limit(limit: u64) -> Self {
+    pub(crate) fn new(budget: Budget) -> Self {
         Gzip {
             inflater: flate2::write::MultiGzDecoder::new(Vec::new()),
             step: Vec::with_capacity(INFLATE_STEP),
-            inflated: 0,
-            limit,
+            budget,
             cut: false,
         }
     }
 
     /// Inflates `data` (the compressed bytes after the last chunk's), handing the contents to
-    /// `contents` a step at a time, until [`MAX_INFLATED`] bytes.
+    /// `contents` a step at a time, while the budget lasts.
     pub(crate) fn inflate(&mut self, mut data: &[u8], mut contents: impl FnMut(&[u8])) {
         while !data.is_empty() && !self.cut {
             let take = (INFLATE_STEP - self.step.len()).min(data.len());
@@ -90,12 +134,10 @@ impl Gzip {
 
     fn hand_over(&mut self, contents: &mut impl FnMut(&[u8])) {
         let out = self.inflater.get_mut();
-        let room = self.limit - self.inflated;
-        let n = (out.len() as u64).min(room) as usize;
+        let n = self.budget.bytes(out.len() as u64) as usize;
         if n < out.len() {
             self.cut = true;
         }
-        self.inflated += n as u64;
         contents(&out[..n]);
         out.clear();
     }
@@ -107,12 +149,11 @@ impl Gzip {
 const BZIP2_OUT: usize = 64 << 10;
 
 /// A bzip2 file (one stream or several, as `pbzip2` writes them) being decompressed, chunk by
-/// chunk, at most [`MAX_INFLATED`] bytes of contents.
+/// chunk, while the file's budget lasts.
 pub(crate) struct Bzip2 {
     decoder: bzip2::Decompress,
     out: Vec<u8>,
-    inflated: u64,
-    limit: u64,
+    budget: Budget,
     /// A stream ended: what follows begins another.
     ended: bool,
     /// The contents went past the limit, or are not a valid bzip2 stream from some point.
@@ -131,23 +172,18 @@ impl Bzip2 {
             )
     }
 
-    pub(crate) fn new() -> Self {
-        Self::with_limit(MAX_INFLATED)
-    }
-
-    fn with_limit(limit: u64) -> Self {
+    pub(crate) fn new(budget: Budget) -> Self {
         Bzip2 {
             decoder: bzip2::Decompress::new(false),
             out: vec![0; BZIP2_OUT],
-            inflated: 0,
-            limit,
+            budget,
             ended: false,
             cut: false,
         }
     }
 
     /// Decompresses `data` (the compressed bytes after the last chunk's), handing the contents
-    /// to `contents` [`BZIP2_OUT`] bytes at most at a time, until [`MAX_INFLATED`] bytes.
+    /// to `contents` [`BZIP2_OUT`] bytes at most at a time, while the budget lasts.
     pub(crate) fn inflate(&mut self, mut data: &[u8], mut contents: impl FnMut(&[u8])) {
         // The decoder may hold output beyond a full buffer: it is asked again, input or not.
         let mut full = false;
@@ -165,9 +201,7 @@ impl Bzip2 {
             let made = (self.decoder.total_out() - before_out) as usize;
             data = &data[read.min(data.len())..];
             full = made == self.out.len();
-            let room = self.limit - self.inflated;
-            let n = (made as u64).min(room) as usize;
-            self.inflated += n as u64;
+            let n = self.budget.bytes(made as u64) as usize;
             contents(&self.out[..n]);
             match status {
                 _ if n < made => self.cut = true,
@@ -196,12 +230,13 @@ pub(crate) enum Compressed {
 }
 
 impl Compressed {
-    /// The layer a file's first bytes say it is compressed with, if any.
-    pub(crate) fn from_magic(first: &[u8; 10]) -> Option<Self> {
+    /// The layer a file's first bytes say it is compressed with, if any, reading within the
+    /// file's `budget`.
+    pub(crate) fn from_magic(first: &[u8; 10], budget: impl FnOnce() -> Budget) -> Option<Self> {
         if Gzip::magic([first[0], first[1]]) {
-            Some(Compressed::Gzip(Box::new(Gzip::new())))
+            Some(Compressed::Gzip(Box::new(Gzip::new(budget()))))
         } else if Bzip2::magic(first) {
-            Some(Compressed::Bzip2(Box::new(Bzip2::new())))
+            Some(Compressed::Bzip2(Box::new(Bzip2::new(budget()))))
         } else {
             None
         }
@@ -382,22 +417,22 @@ mod tests {
         let bytes = gzip(&[&a, &b]);
         let whole = [a.clone(), b.clone()].concat();
         for cut in [1, 7, 4096, 4097, 1 << 20] {
-            let mut gz = Gzip::new();
+            let mut gz = Gzip::new(Budget::new());
             assert_eq!(inflated(&mut gz, &bytes, cut), whole, "{cut}");
             assert!(!gz.cut);
         }
         // A bomb: the contents stop at the limit, the same in any chunks.
         for cut in [3, 5000] {
-            let mut gz = Gzip::with_limit(10_000);
+            let mut gz = Gzip::new(Budget::with(10_000, 0));
             assert_eq!(inflated(&mut gz, &bytes, cut), whole[..10_000], "{cut}");
             assert!(gz.cut);
         }
         // Broken off, or not gzip after its magic number: cut, what came before kept.
         for cut in [2, 4096] {
-            let mut gz = Gzip::new();
+            let mut gz = Gzip::new(Budget::new());
             let head = inflated(&mut gz, &bytes[..bytes.len() / 3], cut);
             assert!(gz.cut && whole.starts_with(&head) && head.len() < whole.len());
-            let mut gz = Gzip::new();
+            let mut gz = Gzip::new(Budget::new());
             assert!(inflated(&mut gz, b"\x1f\x8bnot deflate at all", cut).is_empty());
             assert!(gz.cut);
         }
@@ -436,13 +471,13 @@ mod tests {
         assert!(Bzip2::magic(bytes[..10].try_into().unwrap()));
         let whole = [a.clone(), b.clone()].concat();
         for cut in [1, 7, 4096, 4097, 1 << 20] {
-            let mut bz = Bzip2::new();
+            let mut bz = Bzip2::new(Budget::new());
             assert_eq!(decompressed(&mut bz, &bytes, cut), whole, "{cut}");
             assert!(!bz.cut);
         }
         // A bomb: the contents stop at the limit, the same in any chunks.
         for cut in [3, 5000] {
-            let mut bz = Bzip2::with_limit(100_000);
+            let mut bz = Bzip2::new(Budget::with(100_000, 0));
             assert_eq!(
                 decompressed(&mut bz, &bytes, cut),
                 whole[..100_000],
@@ -454,14 +489,14 @@ mod tests {
         // came before kept.
         let one = bzip2(&[&a]);
         for cut in [2, 4096] {
-            let mut bz = Bzip2::new();
+            let mut bz = Bzip2::new(Budget::new());
             let head = decompressed(&mut bz, &bytes[..bytes.len() / 2], cut);
             assert!(bz.cut && whole.starts_with(&head) && head.len() < whole.len());
-            let mut bz = Bzip2::new();
+            let mut bz = Bzip2::new(Budget::new());
             let junk = b"BZh91AY&SYnot a block at all";
             assert!(decompressed(&mut bz, junk, cut).is_empty());
             assert!(bz.cut);
-            let mut bz = Bzip2::new();
+            let mut bz = Bzip2::new(Budget::new());
             let trailed = [one.as_slice(), b"trailing"].concat();
             assert_eq!(decompressed(&mut bz, &trailed, cut), a);
             assert!(bz.cut);

@@ -127,7 +127,8 @@ impl Counts {
 /// naming them (a wire form's rows), card numbers by column, also where the values and headings are shared
 /// strings, each cell once); OpenDocument spreadsheets' tables likewise; 5 (2026-12-05): tar
 /// archives (`.tar`, `.tar.gz`: binary before) read file by file, bzip2-compressed files
-/// inflated; an archive's entry that is
+/// inflated, archives and compressed files inside archives opened (three layers, one budget
+/// per file); an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;
@@ -356,8 +357,13 @@ pub struct Scanner {
     /// The contents (inflated where they are compressed) are a tar archive, whose files are
     /// read by scanners of their own.
     tar: Option<Box<crate::tar::Tar>>,
-    /// A scanner of an archive's entry: it opens no archive or compressed file itself.
-    nested: bool,
+    /// How deep in archives the file is (0: an upload itself; an archive's entry one more than
+    /// the archive): from [`crate::encoding::MAX_DEPTH`] on, an archive or compressed file is
+    /// not opened.
+    depth: u8,
+    /// What the file's layers may still read, shared with the archive it is in (made when the
+    /// file is found to be one).
+    budget: Option<crate::encoding::Budget>,
     /// A scanner of a spreadsheet's part ([`Scanner::in_workbook`]).
     workbook: bool,
     /// Bytes fed so far, and how many had been when the contents were found not to be text.
@@ -437,7 +443,8 @@ impl Scanner {
         Self {
             raw_lead: Default::default(),
             zip: None,
-            nested: false,
+            depth: 0,
+            budget: None,
             workbook: false,
             compressed: None,
             tar: None,
@@ -501,12 +508,16 @@ impl Scanner {
                 return;
             };
             data = rest;
-            let compressed = crate::encoding::Compressed::from_magic(&lead);
-            if !self.nested && crate::archive::magic([lead[0], lead[1], lead[2], lead[3]]) {
-                let mut zip = crate::archive::Zip::new(self.patterns.clone());
+            let opens = self.depth < crate::encoding::MAX_DEPTH;
+            let compressed = opens
+                .then(|| crate::encoding::Compressed::from_magic(&lead, || self.budget()))
+                .flatten();
+            if opens && crate::archive::magic([lead[0], lead[1], lead[2], lead[3]]) {
+                let mut zip =
+                    crate::archive::Zip::new(self.patterns.clone(), self.budget(), self.depth);
                 zip.feed(&lead);
                 self.zip = Some(Box::new(zip));
-            } else if !self.nested && compressed.is_some() {
+            } else if compressed.is_some() {
                 self.compressed = compressed;
                 self.inflate(&lead);
             } else {
@@ -581,10 +592,19 @@ impl Scanner {
         }
     }
 
-    /// Makes it the scanner of an archive's entry: an archive or compressed file there is not opened
-    /// (what an archive's contents cost stays within its own limits).
-    pub(crate) fn inside_archive(&mut self) {
-        self.nested = true;
+    /// Makes it the scanner of an entry of an archive `depth` deep: an archive or compressed
+    /// file there is opened only within the file's `budget` and [`crate::encoding::MAX_DEPTH`].
+    pub(crate) fn inside_archive(&mut self, budget: crate::encoding::Budget, depth: u8) {
+        self.budget = Some(budget);
+        self.depth = depth + 1;
+    }
+
+    /// What the file's layers may still read (the upload's own budget, made at its first
+    /// layer; an entry's, its archive's).
+    fn budget(&mut self) -> crate::encoding::Budget {
+        self.budget
+            .get_or_insert_with(crate::encoding::Budget::new)
+            .clone()
     }
 
     /// Makes it the scanner of a spreadsheet's worksheet or shared strings: a cell's or a
@@ -715,8 +735,8 @@ impl Scanner {
     /// Recognises the format from the head, then scans the head (or reads it as a tar
     /// archive's beginning).
     fn start(&mut self) {
-        if !self.nested && crate::tar::magic(&self.head) {
-            let mut tar = crate::tar::Tar::new(self.patterns.clone());
+        if self.depth < crate::encoding::MAX_DEPTH && crate::tar::magic(&self.head) {
+            let mut tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
             tar.feed(&std::mem::take(&mut self.head));
             self.tar = Some(Box::new(tar));
             self.formats = Some(Vec::new());

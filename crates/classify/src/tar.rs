@@ -2,10 +2,11 @@
 //! write them, read as they stream: each 512-byte header block says what follows it, each
 //! regular file's contents go to a scanner of their own, and what the files hold is summed
 //! ([`crate::archive::Entries`]). A tar archive is usually compressed (`.tar.gz`): the gzip
-//! layer inflates it before it is told here. A header whose checksum fails, more than
-//! [`MAX_ENTRIES`] entries, a pax header over [`MAX_EXTENDED`] bytes or an archive that breaks
-//! off make it `scanned_in_part`. An archive or gzip file inside an entry is not opened (it is
-//! `binary` there), as in a ZIP archive.
+//! or bzip2 layer inflates it before it is told here. A header whose checksum fails, the file's
+//! entries spent ([`crate::encoding::MAX_ENTRIES`] in all its layers), a pax header over
+//! [`MAX_EXTENDED`] bytes or an archive that breaks off make it `scanned_in_part`. An archive or
+//! compressed file inside an entry (`.csv.gz` files bundled) is opened in turn, as in a ZIP
+//! archive, within the file's budget.
 //!
 //! Pure: bytes in, what the files hold out; sizes from the headers are only counted down, never
 //! allocated.
@@ -13,7 +14,8 @@
 use std::sync::Arc;
 
 use crate::Format;
-use crate::archive::{Entries, MAX_ENTRIES};
+use crate::archive::Entries;
+use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
 
@@ -104,6 +106,12 @@ enum State {
 /// A tar archive being read, chunk by chunk.
 pub(crate) struct Tar {
     patterns: Option<Arc<Patterns>>,
+    /// What the file's layers may still read (the entries' count; their contents are the
+    /// archive's own bytes, read once, but an entry compressed or an archive is inflated
+    /// within it).
+    budget: Budget,
+    /// How deep in archives the archive is (its entries one deeper).
+    depth: u8,
     state: State,
     /// The bytes of a header block or of a pax header's records gathered so far.
     gathered: Vec<u8>,
@@ -112,22 +120,22 @@ pub(crate) struct Tar {
     entry: Option<Box<Scanner>>,
     entry_bytes: u64,
     found: Entries,
-    entries: u32,
     /// Some of it could not be read.
     cut: bool,
 }
 
 impl Tar {
-    pub(crate) fn new(patterns: Option<Arc<Patterns>>) -> Self {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>, budget: Budget, depth: u8) -> Self {
         Tar {
             patterns,
+            budget,
+            depth,
             state: State::Header,
             gathered: Vec::with_capacity(BLOCK),
             pax_size: None,
             entry: None,
             entry_bytes: 0,
             found: Entries::default(),
-            entries: 0,
             cut: false,
         }
     }
@@ -206,8 +214,7 @@ impl Tar {
             self.state = State::Done;
             return &[];
         }
-        self.entries += 1;
-        if !checksum_holds(&h) || self.entries > MAX_ENTRIES {
+        if !checksum_holds(&h) || !self.budget.entry() {
             return self.stop();
         }
         let pax_size = self.pax_size.take();
@@ -245,7 +252,7 @@ impl Tar {
     /// A file's contents begin (or, when empty, end at once).
     fn begin_entry(&mut self, size: u64, pad: u64) -> State {
         let mut s = Scanner::with_patterns(self.patterns.clone());
-        s.inside_archive();
+        s.inside_archive(self.budget.clone(), self.depth);
         self.entry = Some(Box::new(s));
         self.entry_bytes = 0;
         if size == 0 {
@@ -434,19 +441,22 @@ mod tests {
         // Pictures only: unknown.
         let tar = archive(&[entry("logo.png", &picture, b'0')]);
         assert_eq!(classify(&tar).formats, vec![Format::Binary, Format::Tar]);
-        // A gzip file inside is not opened.
+        // A gzip file inside is opened in turn (files compressed, then bundled).
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, CARDS).unwrap();
         let tar = archive(&[entry("c.csv.gz", &gz.finish().unwrap(), b'0')]);
         let found = classify(&tar);
-        assert!(found.counts.is_empty());
-        assert_eq!(found.formats, vec![Format::Binary, Format::Tar]);
+        assert_eq!(found.counts.get(Class::CardNumber), 2);
+        assert_eq!(
+            found.formats,
+            vec![Format::AccountTable, Format::Gzip, Format::Tar]
+        );
     }
 
     #[test]
     fn the_limits_hold() {
         let one = entry("e", b"x", b'0');
-        let many = archive(&vec![one; MAX_ENTRIES as usize + 1]);
+        let many = archive(&vec![one; crate::encoding::MAX_ENTRIES as usize + 1]);
         let found = classify(&many);
         assert!(found.formats.contains(&Format::ScannedInPart));
         // A pax header too large to keep: passed over, said.

@@ -428,7 +428,7 @@ else:
 /// cell once (a card number repeated in the shared strings too), whether the sheet
 /// holds the text or the shared strings do, and those a label in the cell before names; the
 /// nine-digit references under a heading or label that names nothing, and the near misses, do
-/// not.
+/// not. A ZIP archive of the three counts what they do together.
 #[test]
 fn workbooks_count_by_their_columns_headings() {
     let server = Server::start();
@@ -438,6 +438,7 @@ fn workbooks_count_by_their_columns_headings() {
     truth.add(Class::UsSsn, 18 + 1);
     truth.add(Class::AbaRouting, 18 + 1);
     truth.add(Class::UsBankAccount, 18 + 1);
+    let mut paths = Vec::new();
     for (writer, ext) in [
         ("openpyxl", "xlsx"),
         ("xlsxwriter", "xlsx"),
@@ -451,9 +452,38 @@ fn workbooks_count_by_their_columns_headings() {
             expected(&truth, &[ext, "zip"]),
             "{writer}: {v}"
         );
+        paths.push((path, format!("{writer}.{ext}")));
     }
     let table = server.ok(&["file", "show", "acme", "/xlsxwriter.xlsx"]);
     assert!(table.contains("us_ssn") && table.contains("19"), "{table}");
+
+    // The three in one ZIP archive, as a month's reports are sent: each workbook read as
+    // it is alone, their counts together.
+    let reports = alice.work().join("reports.zip");
+    let mut script = String::from(
+        "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n",
+    );
+    for (path, name) in &paths {
+        script += &format!("    z.write({:?}, {name:?})\n", path.display().to_string());
+    }
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .arg(&reports)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    alice.sftp_ok(&format!("put {} /reports.zip\n", reports.display()));
+    let mut three = classify::Counts::default();
+    for class in Class::ALL {
+        three.add(class, 3 * truth.get(class));
+    }
+    let v = shown(&server, "/reports.zip");
+    assert_eq!(
+        v["classification"],
+        expected(&three, &["zip", "xlsx", "ods"]),
+        "{v}"
+    );
 }
 
 /// US account numbers where files put them beside their routing numbers in shapes other than
