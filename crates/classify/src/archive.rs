@@ -151,6 +151,27 @@ impl Zip {
         found.finish(Format::Zip, self.cut)
     }
 
+    /// About how much memory it keeps between chunks: its buffers, its inflater, the entry
+    /// under way's scanner and the workbook's cells ([`crate::Scanner::held_bytes`]).
+    pub(crate) fn held_bytes(&self) -> usize {
+        use crate::encoding::{INFLATER_BYTES, held};
+        let inflater = match self.state {
+            State::Deflated { .. } => INFLATER_BYTES,
+            _ => 0,
+        };
+        let part = match &self.part {
+            Some(Reading::Worksheet(sheet)) => sheet.held_bytes(),
+            Some(Reading::SharedStrings(shared)) => shared.held_bytes(),
+            None => 0,
+        };
+        held(&self.out)
+            + held(&self.gathered)
+            + inflater
+            + part
+            + self.workbook.held_bytes()
+            + self.entry.as_ref().map_or(0, |s| s.held_bytes())
+    }
+
     /// Gathers `want` bytes into `gathered` from `data`: the rest of `data` once they are
     /// there, else `None` (all of `data` was taken).
     fn gather<'a>(&mut self, data: &'a [u8], want: usize) -> Option<&'a [u8]> {

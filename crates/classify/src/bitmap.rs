@@ -79,6 +79,13 @@ pub struct Bitmap {
     len: usize,
 }
 
+impl Bitmap {
+    /// The memory its buffer keeps.
+    pub fn held_bytes(&self) -> usize {
+        crate::encoding::held(&self.blocks)
+    }
+}
+
 /// Whether byte `b` is an event (see [`Block::event`]).
 fn is_event(b: u8) -> bool {
     matches!(b, b'\n' | b'@')

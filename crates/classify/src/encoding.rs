@@ -72,6 +72,10 @@ impl Budget {
 /// and few enough that one step inflates to a few MiB at most (a bomb holds no more memory).
 const INFLATE_STEP: usize = 4 << 10;
 
+/// Most bytes of a gzip step's output buffer kept between steps (a text's steps inflate to
+/// less).
+const KEPT_OUT: usize = 256 << 10;
+
 /// A gzip file (one member or several) being inflated, chunk by chunk.
 pub(crate) struct Gzip {
     inflater: flate2::write::MultiGzDecoder<Vec<u8>>,
@@ -140,6 +144,8 @@ impl Gzip {
         }
         contents(&out[..n]);
         out.clear();
+        // A step of a bomb inflates to some 4 MiB: not kept between steps.
+        out.shrink_to(KEPT_OUT);
     }
 }
 
@@ -213,6 +219,10 @@ impl Bzip2 {
         }
     }
 
+    /// What the decoder keeps: four bytes per byte of a block of the largest size (900 kB;
+    /// libbzip2's, unless in its small mode), and its tables.
+    const DECODER_BYTES: usize = 9 * 400_000 + (64 << 10);
+
     /// The end of the compressed file: what is left of the contents. A stream that ends
     /// before its end is cut.
     pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
@@ -264,6 +274,15 @@ impl Compressed {
         }
     }
 
+    /// The memory the layer keeps between chunks: its buffers and its decoder's state (a
+    /// bzip2 decoder's is 3.7 MB).
+    pub(crate) fn held_bytes(&self) -> usize {
+        match self {
+            Compressed::Gzip(g) => INFLATER_BYTES + held(&g.step) + g.inflater.get_ref().capacity(),
+            Compressed::Bzip2(b) => held(&b.out) + Bzip2::DECODER_BYTES,
+        }
+    }
+
     /// The format that names the layer.
     pub(crate) fn format(&self) -> crate::Format {
         match self {
@@ -272,6 +291,14 @@ impl Compressed {
         }
     }
 }
+
+/// The bytes a vector holds (its capacity, not its length: what it keeps allocated).
+pub(crate) fn held<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+/// What an inflater's state takes (miniz_oxide's tables and its 32 KiB window), rounded up.
+pub(crate) const INFLATER_BYTES: usize = 48 << 10;
 
 /// A stream's first `N` bytes, gathered across chunks until there are `N`: what they are (an
 /// archive's or gzip's magic number, a byte order mark) decides how the rest is read.

@@ -615,6 +615,30 @@ impl Scanner {
         self.workbook = true;
     }
 
+    /// About how much memory it keeps between chunks, its layers' (a compressed file's
+    /// decoder, an archive's entry and workbook) included: what a caller holding many scanners
+    /// at once (one per upload) weighs against its budget. A text's scanner keeps some 40 KiB;
+    /// a bzip2 file's, 3.7 MB; a workbook's, up to some 13 MiB of cells.
+    pub fn held_bytes(&self) -> usize {
+        use crate::encoding::held;
+        let a = &self.accounts;
+        std::mem::size_of::<Self>()
+            + held(&self.head)
+            + held(&self.carry)
+            + held(&self.narrowed)
+            + held(&self.header)
+            + held(&self.fixed)
+            + held(&self.columns)
+            + held(&self.custom)
+            + self.bitmap.held_bytes()
+            + held(&a.tail)
+            + held(&a.tagged_tail)
+            + a.tagged_cut.as_ref().map_or(0, held)
+            + self.zip.as_ref().map_or(0, |z| z.held_bytes())
+            + self.tar.as_ref().map_or(0, |t| t.held_bytes())
+            + self.compressed.as_ref().map_or(0, |c| c.held_bytes())
+    }
+
     /// Whether its result is settled whatever follows: the file's beginning says it is not
     /// text, so nothing more is scanned.
     pub fn settled(&self) -> bool {

@@ -31,6 +31,7 @@
 //! structure (the `archive` module hands each entry's contents over).
 
 use crate::account::{account_column, bank_column, heading_names};
+use crate::encoding::held;
 use crate::scan::{CARD, Class, Counts, MIN_COLUMN_ALL_VALID, MIN_COLUMN_CANDIDATES, ROUTING, SSN};
 use crate::validate;
 
@@ -377,6 +378,27 @@ pub(crate) struct Sheet {
 const MAX_REPEATED: usize = MAX_COLUMNS;
 
 impl Sheet {
+    /// The memory it keeps: its cells and rows kept for the end, its tables' before.
+    pub(crate) fn held_bytes(&self) -> usize {
+        held(&self.tokens.tag)
+            + held(&self.value)
+            + held(&self.row_headings)
+            + held(&self.candidates)
+            + self.candidates.iter().map(held).sum::<usize>()
+            + held(&self.columns)
+            + held(&self.shapes)
+            + held(&self.shared_cells)
+            + held(&self.shared_rows)
+            + held(&self.shared_rows_known)
+            + held(&self.labelled)
+            + held(&self.done)
+            + self
+                .done
+                .iter()
+                .map(SheetEvidence::held_bytes)
+                .sum::<usize>()
+    }
+
     /// A reader of an OpenDocument spreadsheet's tables (`content.xml`): rows are
     /// `table:table-row`, cells `table:table-cell` (their columns by order, one cell standing
     /// for several where it is repeated), a number's value in `office:value` and text in the
@@ -704,6 +726,19 @@ pub(crate) struct SheetEvidence {
     shared_rows_known: Vec<(u32, u64, u64)>,
 }
 
+impl SheetEvidence {
+    fn held_bytes(&self) -> usize {
+        held(&self.headings)
+            + self.headings.iter().map(held).sum::<usize>()
+            + held(&self.labelled)
+            + held(&self.columns)
+            + held(&self.shapes)
+            + held(&self.shared_cells)
+            + held(&self.shared_rows)
+            + held(&self.shared_rows_known)
+    }
+}
+
 /// The shared strings of a workbook, as they stream: the names of the first
 /// [`MAX_SHARED_NAMES`] (where headings are), and what the values of the first
 /// [`MAX_SHARED_VALUES`] may be ([`value_kind`]).
@@ -718,6 +753,10 @@ pub(crate) struct SharedStrings {
 }
 
 impl SharedStrings {
+    pub(crate) fn held_bytes(&self) -> usize {
+        held(&self.tokens.tag) + held(&self.names) + held(&self.values) + held(&self.text)
+    }
+
     pub(crate) fn feed(&mut self, data: &[u8]) {
         if self.values.len() >= MAX_SHARED_VALUES {
             return;
@@ -785,6 +824,18 @@ pub(crate) struct Workbook {
 }
 
 impl Workbook {
+    /// The memory it keeps: its sheets' evidence and its shared strings' names and values.
+    pub(crate) fn held_bytes(&self) -> usize {
+        held(&self.sheets)
+            + self
+                .sheets
+                .iter()
+                .map(SheetEvidence::held_bytes)
+                .sum::<usize>()
+            + held(&self.names)
+            + held(&self.values)
+    }
+
     /// How many of the next `n` bytes of a worksheet are read by their columns: what is left
     /// of [`MAX_SHEET_BYTES`] (beyond it the workbook is read in part).
     pub(crate) fn sheet_room(&mut self, n: usize) -> usize {

@@ -140,6 +140,12 @@ impl Tar {
         }
     }
 
+    /// About how much memory it keeps between chunks: a header or pax records gathered, the
+    /// entry under way's scanner ([`crate::Scanner::held_bytes`]).
+    pub(crate) fn held_bytes(&self) -> usize {
+        crate::encoding::held(&self.gathered) + self.entry.as_ref().map_or(0, |s| s.held_bytes())
+    }
+
     /// Reads the next bytes of the archive.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {

@@ -22,25 +22,34 @@ use super::{Files, FsError, FsResult, blocking};
 /// Bytes of out-of-order writes held back per upload, waiting for the gap before them to be
 /// written; beyond this the upload is classified by reading it back after its commit.
 pub const MAX_REORDER_BYTES: usize = 2 << 20;
-/// Bytes of out-of-order writes held back by all the uploads of this node together (the
-/// requests' own memory budget is given back once they are answered; these outlive that).
-pub const MAX_REORDER_NODE_BYTES: usize = 64 << 20;
+/// Bytes held for their scans by all the uploads of this node together: out-of-order writes
+/// held back, batches queued for scanning tasks, and the scanners' own state beyond
+/// [`SCANNER_BASE_BYTES`] each (the requests' own memory budget is given back once they are
+/// answered; these outlive that). Beyond it, an upload is read back after its commit instead.
+pub const MAX_SCAN_NODE_BYTES: usize = 128 << 20;
+/// A scanner's own state up to this is not charged to the node's budget: a text's scanner
+/// keeps some 40 KiB, a gzip file's or a ZIP archive's about 200 KiB. A bzip2 file's decoder
+/// (3.7 MB) and a large workbook's cells (up to some 13 MiB) are charged.
+pub const SCANNER_BASE_BYTES: usize = 256 << 10;
+/// Most state one upload's scanner may keep between writes; beyond it the upload is read back
+/// after its commit (on a scanning lane: the read-back's state lives only while it runs).
+pub const MAX_SCANNER_BYTES: usize = 16 << 20;
 /// Bytes read back per step.
 const READ_BACK_CHUNK: usize = 256 << 10;
 
-/// What the uploads of a node hold back for their scans, against [`MAX_REORDER_NODE_BYTES`].
-pub struct ReorderBudget {
+/// What the uploads of a node hold back for their scans, against [`MAX_SCAN_NODE_BYTES`].
+pub struct ScanBudget {
     held: AtomicUsize,
     limit: usize,
 }
 
-impl Default for ReorderBudget {
+impl Default for ScanBudget {
     fn default() -> Self {
-        Self::new(MAX_REORDER_NODE_BYTES)
+        Self::new(MAX_SCAN_NODE_BYTES)
     }
 }
 
-impl ReorderBudget {
+impl ScanBudget {
     pub fn new(limit: usize) -> Self {
         Self {
             held: AtomicUsize::new(0),
@@ -73,6 +82,51 @@ impl ReorderBudget {
 /// need too; bounding them keeps many large uploads at once from filling that pool or taking
 /// every core from the transfers.
 pub const SCAN_LANES_PER_CORE: usize = 2;
+
+/// A scanner's state charged to the node's budget: what its [`Scanner::held_bytes`] is beyond
+/// [`SCANNER_BASE_BYTES`], updated after it is fed and given back when it is dropped (so an
+/// upload that is stalled, given up or aborted holds it no longer than its scanner).
+struct StateCharge {
+    budget: Arc<ScanBudget>,
+    charged: usize,
+}
+
+impl StateCharge {
+    fn new(budget: &Arc<ScanBudget>) -> Self {
+        Self {
+            budget: budget.clone(),
+            charged: 0,
+        }
+    }
+
+    /// Charges a scanner that now holds `held` bytes: false (and nothing charged) when that is
+    /// beyond [`MAX_SCANNER_BYTES`] or the node's budget.
+    fn charge(&mut self, held: usize) -> bool {
+        let want = held.saturating_sub(SCANNER_BASE_BYTES);
+        if want <= self.charged {
+            self.budget.give(self.charged - want);
+            self.charged = want;
+            return true;
+        }
+        if want <= MAX_SCANNER_BYTES && self.budget.take(want - self.charged) {
+            self.charged = want;
+            return true;
+        }
+        self.release();
+        false
+    }
+
+    fn release(&mut self) {
+        self.budget.give(self.charged);
+        self.charged = 0;
+    }
+}
+
+impl Drop for StateCharge {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
 
 /// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): a batch of an upload's scan, or a
 /// read-back, waits for one and holds it while it scans (an idle upload holds none).
@@ -131,12 +185,12 @@ const SCAN_QUEUE: usize = MAX_QUEUED_BYTES / SCAN_BATCH_BYTES + 1;
 struct Batch {
     chunks: Vec<Bytes>,
     bytes: usize,
-    budget: Arc<ReorderBudget>,
+    budget: Arc<ScanBudget>,
     queued: Arc<AtomicUsize>,
 }
 
 impl Batch {
-    fn new(budget: &Arc<ReorderBudget>, queued: &Arc<AtomicUsize>) -> Self {
+    fn new(budget: &Arc<ScanBudget>, queued: &Arc<AtomicUsize>) -> Self {
         Self {
             chunks: Vec::new(),
             bytes: 0,
@@ -173,10 +227,13 @@ enum Scan {
 
 /// An upload's scanning task: each batch is scanned on the runtime's blocking pool, holding one
 /// of the node's scanning lanes only while it is scanned, until the queue is closed (the
-/// upload's commit). Returns the scanner, or `None` if the lanes were closed (they never are)
-/// or a batch's thread failed.
+/// upload's commit); the scanner's state stays charged to the node's budget (`charge`) while
+/// the task holds it. Returns the scanner, or `None` if the lanes were closed (they never are),
+/// a batch's thread failed, or the scanner's state outgrew its budget (the upload is then read
+/// back after its commit).
 async fn scan_batches(
     mut scanner: Box<Scanner>,
+    mut charge: StateCharge,
     mut batches: tokio::sync::mpsc::Receiver<Batch>,
     lanes: Arc<ScanLanes>,
 ) -> Option<Box<Scanner>> {
@@ -191,6 +248,9 @@ async fn scan_batches(
         })
         .await
         .ok()?;
+        if !charge.charge(scanner.held_bytes()) {
+            return None;
+        }
     }
     Some(scanner)
 }
@@ -203,7 +263,9 @@ pub struct Streamed {
     /// Writes that arrived ahead of `next`.
     ahead: BTreeMap<u64, Bytes>,
     ahead_bytes: usize,
-    budget: Arc<ReorderBudget>,
+    budget: Arc<ScanBudget>,
+    /// The inline scanner's state, charged to `budget`.
+    state: StateCharge,
     lanes: Arc<ScanLanes>,
 }
 
@@ -228,7 +290,7 @@ impl Streamed {
     pub fn new(
         from_empty: bool,
         patterns: Option<Arc<Patterns>>,
-        budget: Arc<ReorderBudget>,
+        budget: Arc<ScanBudget>,
         lanes: Arc<ScanLanes>,
     ) -> Self {
         Self {
@@ -240,6 +302,7 @@ impl Streamed {
             },
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
+            state: StateCharge::new(&budget),
             budget,
             lanes,
         }
@@ -314,7 +377,10 @@ impl Streamed {
             Scan::None => {}
             Scan::Inline(scanner) => {
                 scanner.feed(&chunk);
-                if self.next >= INLINE_SCAN_BYTES && !scanner.settled() {
+                if !self.state.charge(scanner.held_bytes()) {
+                    // Its state outgrew what an upload may hold: read back instead.
+                    self.give_up();
+                } else if self.next >= INLINE_SCAN_BYTES && !scanner.settled() {
                     self.move_to_worker();
                 }
             }
@@ -354,7 +420,8 @@ impl Streamed {
             return;
         };
         let (queue, batches) = tokio::sync::mpsc::channel(SCAN_QUEUE);
-        let done = runtime.spawn(scan_batches(scanner, batches, self.lanes.clone()));
+        let charge = std::mem::replace(&mut self.state, StateCharge::new(&self.budget));
+        let done = runtime.spawn(scan_batches(scanner, charge, batches, self.lanes.clone()));
         let queued = Arc::new(AtomicUsize::new(0));
         self.scan = Scan::Worker {
             pending: Batch::new(&self.budget, &queued),
@@ -385,6 +452,7 @@ impl Streamed {
             done.abort();
         }
         self.scan = Scan::None;
+        self.state.release();
         self.release();
     }
 
@@ -396,6 +464,7 @@ impl Streamed {
             None => self.next == size && self.ahead.is_empty(),
         };
         self.release();
+        self.state.release();
         match std::mem::replace(&mut self.scan, Scan::None) {
             Scan::Inline(scanner) if seen => Finish::Done(Some(scanner.finish())),
             // The last batch, then closing the queue lets the task scan what it holds and
@@ -600,7 +669,7 @@ mod tests {
         t
     }
 
-    fn streamed(budget: &Arc<ReorderBudget>) -> Streamed {
+    fn streamed(budget: &Arc<ScanBudget>) -> Streamed {
         Streamed::new(true, None, budget.clone(), Arc::new(ScanLanes::new(4)))
     }
 
@@ -618,7 +687,7 @@ mod tests {
 
     #[test]
     fn writes_out_of_order_are_held_back_within_the_budgets_and_given_back() {
-        let budget = Arc::new(ReorderBudget::default());
+        let budget = Arc::new(ScanBudget::default());
         let data = Bytes::from(text(1000));
         let (a, b) = (data.slice(..10_000), data.slice(10_000..));
         let mut s = streamed(&budget);
@@ -629,7 +698,7 @@ mod tests {
         assert_eq!(cards(&done(s.finish(data.len() as u64)).unwrap()), 1000);
 
         // The node's budget is shared: beyond it, the upload is read back after its commit.
-        let small = Arc::new(ReorderBudget::new(1000));
+        let small = Arc::new(ScanBudget::new(1000));
         let mut s = streamed(&small);
         s.wrote(10_000, &b);
         assert_eq!(small.held(), 0, "nothing held past the node's budget");
@@ -644,9 +713,54 @@ mod tests {
         assert_eq!(budget.held(), 0);
     }
 
+    /// A bzip2 file's scanner keeps its decoder (3.7 MB) between writes: charged to the node's
+    /// budget while the upload is open, given back when it commits or is dropped; where the
+    /// budget is spent, uploads are read back after their commit instead.
+    #[test]
+    fn scanners_state_is_charged_to_the_node_and_given_back() {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        std::io::Write::write_all(&mut e, &text(1000)).unwrap();
+        let data = Bytes::from(e.finish().unwrap());
+        let (a, b) = (data.slice(..50), data.slice(50..));
+        let budget = Arc::new(ScanBudget::default());
+        let mut s = streamed(&budget);
+        s.wrote(0, &a);
+        s.wrote(50, &b);
+        let held = budget.held();
+        assert!(held > 3_000_000 && held < 4_000_000, "{held}");
+        let found = done(s.finish(data.len() as u64)).unwrap();
+        assert_eq!(cards(&found), 1000);
+        assert_eq!(budget.held(), 0);
+
+        // Uploads at once, stalled after their first bytes: as many as the budget holds are
+        // scanned as they arrive; the rest give up (read back after their commit) and hold
+        // nothing. Dropped (disconnected), they give everything back.
+        let mut open: Vec<Streamed> = (0..60).map(|_| streamed(&budget)).collect();
+        for s in &mut open {
+            s.wrote(0, &a);
+            s.wrote(50, &data.slice(50..80));
+        }
+        let scanning = open
+            .iter()
+            .filter(|s| !matches!(s.scan, Scan::None))
+            .count();
+        assert_eq!(scanning, MAX_SCAN_NODE_BYTES / held, "{scanning}");
+        assert!(budget.held() <= MAX_SCAN_NODE_BYTES);
+        drop(open);
+        assert_eq!(budget.held(), 0);
+
+        // More than one upload's scanner may keep: read back.
+        let tight = Arc::new(ScanBudget::new(1 << 20));
+        let mut s = streamed(&tight);
+        s.wrote(0, &data);
+        assert!(matches!(s.scan, Scan::None));
+        assert_eq!(tight.held(), 0);
+        assert!(done(s.finish(data.len() as u64)).is_none());
+    }
+
     #[test]
     fn a_file_known_not_to_be_text_holds_nothing_back() {
-        let budget = Arc::new(ReorderBudget::default());
+        let budget = Arc::new(ScanBudget::default());
         let binary: Bytes = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let mut s = streamed(&budget);
         s.wrote(0, &binary.slice(..65_536));
@@ -684,7 +798,7 @@ mod tests {
     /// keep up within the node's budget, the upload is read back after its commit instead.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_upload_is_scanned_beside_its_transfer() {
-        let budget = Arc::new(ReorderBudget::default());
+        let budget = Arc::new(ScanBudget::default());
         let data = Bytes::from(text(200_000));
         assert!(data.len() as u64 > 2 * INLINE_SCAN_BYTES);
         let mut s = streamed(&budget);
@@ -703,7 +817,7 @@ mod tests {
         until("the stopped task's bytes given back", || budget.held() == 0).await;
 
         // Nothing may be queued beyond the node's budget: given up, read back later.
-        let tight = Arc::new(ReorderBudget::new(1000));
+        let tight = Arc::new(ScanBudget::new(1000));
         let mut s = streamed(&tight);
         feed(&mut s, &data);
         assert!(s.finish(data.len() as u64).result().await.is_none());
@@ -716,7 +830,7 @@ mod tests {
     /// commit, and what it had queued is given back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lane_is_held_only_while_a_batch_is_scanned() {
-        let budget = Arc::new(ReorderBudget::default());
+        let budget = Arc::new(ScanBudget::default());
         let lanes = Arc::new(ScanLanes::new(1));
         let data = Bytes::from(text(100_000));
         assert!(data.len() as u64 > INLINE_SCAN_BYTES);
@@ -759,7 +873,7 @@ mod tests {
 
     #[test]
     fn a_truncation_below_what_was_scanned_means_reading_back() {
-        let budget = Arc::new(ReorderBudget::default());
+        let budget = Arc::new(ScanBudget::default());
         let data = Bytes::from(text(100));
         let mut s = streamed(&budget);
         s.wrote(0, &data);

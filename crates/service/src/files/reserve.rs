@@ -27,7 +27,7 @@ struct TenantUse {
 #[derive(Default)]
 pub struct Reservations {
     tenants: Mutex<HashMap<i64, TenantUse>>,
-    reorder: Arc<super::classification::ReorderBudget>,
+    scan_budget: Arc<super::classification::ScanBudget>,
     lanes: Arc<super::classification::ScanLanes>,
 }
 
@@ -45,9 +45,10 @@ impl Reservations {
         self.lanes.clone()
     }
 
-    /// The budget of out-of-order writes held back by this node's uploads.
-    pub fn reorder(&self) -> Arc<super::classification::ReorderBudget> {
-        self.reorder.clone()
+    /// The budget of what this node's uploads hold for their scans (out-of-order writes,
+    /// queued batches, the scanners' own state).
+    pub fn scan_budget(&self) -> Arc<super::classification::ScanBudget> {
+        self.scan_budget.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, TenantUse>> {

@@ -248,7 +248,7 @@ impl Files {
             classification: Mutex::new(super::classification::Streamed::new(
                 size == 0,
                 patterns,
-                self.reservations.reorder(),
+                self.reservations.scan_budget(),
                 self.reservations.scan_lanes(),
             )),
         })
