@@ -225,17 +225,11 @@ fn main() {
     let tar = tar_of_many(tar, "card 4111 1111 1111 1111\n")
         .finish()
         .unwrap();
-    let t = Instant::now();
-    let mut s = Scanner::new();
-    for chunk in tar.chunks(64 << 10) {
-        s.feed(chunk);
-    }
-    let found = s.finish();
+    let (found, seconds) = timed_scan(&tar);
     println!(
-        "tar.gz of 65,536 one-line files: {:.1} MiB holding 32 MiB: {} card numbers in {:.2} s ({:?})",
+        "tar.gz of 65,536 one-line files: {:.1} MiB holding 32 MiB: {} card numbers in {seconds:.2} s ({:?})",
         tar.len() as f64 / (1 << 20) as f64,
         found.counts.get(classify::Class::CardNumber),
-        t.elapsed().as_secs_f64(),
         found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
     );
 }
@@ -290,20 +284,26 @@ fn bomb_cost(kind: &str, bomb: &[u8]) {
     bomb_cost_of(kind, bomb, 1);
 }
 
-/// The same for `bombs` bombs in one file.
-fn bomb_cost_of(kind: &str, bomb: &[u8], bombs: u64) {
+/// A file scanned in chunks of 64 KiB: what it holds, and the seconds it took.
+fn timed_scan(file: &[u8]) -> (classify::Classification, f64) {
     let t = Instant::now();
     let mut s = Scanner::new();
-    for chunk in bomb.chunks(64 << 10) {
+    for chunk in file.chunks(64 << 10) {
         s.feed(chunk);
     }
     let found = s.finish();
+    (found, t.elapsed().as_secs_f64())
+}
+
+/// The same for `bombs` bombs in one file.
+fn bomb_cost_of(kind: &str, bomb: &[u8], bombs: u64) {
+    let (found, seconds) = timed_scan(bomb);
     println!(
         "{kind} bomb: {:.1} MiB holding {} GiB: scanned {} GiB in {:.2} s ({:?})",
         bomb.len() as f64 / (1 << 20) as f64,
         (bombs * 2 * classify::encoding::MAX_INFLATED) >> 30,
         classify::encoding::MAX_INFLATED >> 30,
-        t.elapsed().as_secs_f64(),
+        seconds,
         found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
     );
 }

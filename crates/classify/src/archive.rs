@@ -112,9 +112,7 @@ impl Zip {
                 State::Done => return,
                 State::Header => self.header(data),
                 State::Stored { left } => {
-                    let n = (*left).min(data.len() as u64) as usize;
-                    *left -= n as u64;
-                    let last = *left == 0;
+                    let (n, last) = count_down(left, data);
                     self.contents(&data[..n]);
                     if last {
                         self.end_entry(None);
@@ -127,9 +125,8 @@ impl Zip {
                     self.descriptor(data, zip64)
                 }
                 State::Skip { left } => {
-                    let n = (*left).min(data.len() as u64) as usize;
-                    *left -= n as u64;
-                    if *left == 0 {
+                    let (n, last) = count_down(left, data);
+                    if last {
                         self.state = State::Header;
                     }
                     &data[n..]
@@ -371,6 +368,14 @@ impl Zip {
             self.found.add(s.finish(), bytes, rendering);
         }
     }
+}
+
+/// Counts down `left` bytes still to come of an entry or a part passed over by what `data`
+/// holds of them: how many it holds, and whether they were the last.
+pub(crate) fn count_down(left: &mut u64, data: &[u8]) -> (usize, bool) {
+    let n = (*left).min(data.len() as u64) as usize;
+    *left -= n as u64;
+    (n, *left == 0)
 }
 
 /// What an archive's entries hold, summed as they end (a ZIP archive's, a tar archive's).

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::Format;
-use crate::archive::Entries;
+use crate::archive::{Entries, count_down};
 use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
@@ -153,9 +153,8 @@ impl Tar {
                 State::Done => return,
                 State::Header => self.header(data),
                 State::Contents { left, pad } => {
-                    let n = (*left).min(data.len() as u64) as usize;
-                    *left -= n as u64;
-                    let (ended, pad) = (*left == 0, *pad);
+                    let pad = *pad;
+                    let (n, ended) = count_down(left, data);
                     if let Some(s) = self.entry.as_mut() {
                         s.feed(&data[..n]);
                     }
@@ -167,9 +166,8 @@ impl Tar {
                     &data[n..]
                 }
                 State::Extended { left, pad } => {
-                    let n = (*left).min(data.len() as u64) as usize;
-                    *left -= n as u64;
-                    let (ended, pad) = (*left == 0, *pad);
+                    let pad = *pad;
+                    let (n, ended) = count_down(left, data);
                     self.gathered.extend_from_slice(&data[..n]);
                     if ended {
                         self.pax_size = pax_size(&self.gathered);
@@ -179,9 +177,8 @@ impl Tar {
                     &data[n..]
                 }
                 State::Skip { left } => {
-                    let n = (*left).min(data.len() as u64) as usize;
-                    *left -= n as u64;
-                    if *left == 0 {
+                    let (n, ended) = count_down(left, data);
+                    if ended {
                         self.state = State::Header;
                     }
                     &data[n..]
