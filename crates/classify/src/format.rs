@@ -21,6 +21,9 @@ pub enum Format {
     AccountTable,
     /// Not text (compressed, encrypted, an image…): not scanned; its classes are unknown.
     Binary,
+    /// Encrypted, with the scheme named (`openpgp`, `cms`, `age`), beside `binary`: its
+    /// contents cannot be read without the key (told by the `encrypted` module).
+    Encrypted(String),
     /// gzip-compressed: the classes and formats beside it are its contents'.
     Gzip,
     /// bzip2-compressed: the classes and formats beside it are its contents'.
@@ -52,6 +55,7 @@ impl Format {
             Format::Bai2 => "bai2".into(),
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
+            Format::Encrypted(scheme) => format!("encrypted:{scheme}"),
             Format::Gzip => "gzip".into(),
             Format::Bzip2 => "bzip2".into(),
             Format::Zip => "zip".into(),
@@ -79,6 +83,8 @@ impl Format {
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
                     Some(Format::Iso20022(id.to_owned()))
+                } else if let Some(scheme) = s.strip_prefix("encrypted:") {
+                    Some(Format::Encrypted(scheme.to_owned()))
                 } else {
                     s.strip_prefix("swift_mt")?
                         .parse()
@@ -130,6 +136,17 @@ pub(crate) struct Layout {
 
 /// The formats `head` shows, and its layout as a table (each judged once).
 pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
+    // An encrypted file (or an OpenPGP message in armor: encoded, in text) is not read.
+    match crate::encrypted::sealed(head) {
+        Some(crate::encrypted::Sealed::Encrypted(scheme)) => {
+            let formats = vec![Format::Binary, Format::Encrypted(scheme.into())];
+            return (formats, Layout::default());
+        }
+        Some(crate::encrypted::Sealed::Encoded) => {
+            return (vec![Format::Binary], Layout::default());
+        }
+        None => {}
+    }
     if is_binary(head) {
         return (vec![Format::Binary], Layout::default());
     }
@@ -360,6 +377,7 @@ mod tests {
             Format::Bai2,
             Format::AccountTable,
             Format::Binary,
+            Format::Encrypted("openpgp".into()),
         ] {
             assert_eq!(Format::parse(&f.name()), Some(f));
         }

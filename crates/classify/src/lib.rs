@@ -10,6 +10,7 @@ mod archive;
 mod bitmap;
 pub mod corpus;
 pub mod encoding;
+mod encrypted;
 pub mod field_corpus;
 pub mod format;
 pub mod patterns;

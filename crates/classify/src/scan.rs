@@ -128,7 +128,8 @@ impl Counts {
 /// strings, each cell once); OpenDocument spreadsheets' tables likewise; 5 (2026-12-05): tar
 /// archives (`.tar`, `.tar.gz`: binary before) read file by file, bzip2-compressed files
 /// inflated, archives and compressed files inside archives opened (three layers, one budget
-/// per file); an archive's entry that is
+/// per file), encrypted files named (OpenPGP, CMS, age: an OpenPGP message in armor was
+/// scanned as text and found nothing); an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;

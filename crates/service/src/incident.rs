@@ -307,6 +307,22 @@ impl FileRead {
         self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
     }
 
+    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`), if they are:
+    /// their classes are unknown, and what was read exposes nothing without the key.
+    pub fn encryption(&self) -> Option<&str> {
+        self.formats
+            .iter()
+            .find_map(|f| f.strip_prefix("encrypted:"))
+    }
+
+    /// What a person is told of classes that are unknown: why.
+    pub fn unknown_because(&self) -> String {
+        match self.encryption() {
+            Some(scheme) => format!("unknown (encrypted: {scheme})"),
+            None => "unknown (not text)".into(),
+        }
+    }
+
     /// Whether its classes are those of a first part of its contents only.
     pub fn classes_in_part(&self) -> bool {
         self.formats
@@ -429,6 +445,9 @@ pub struct Totals {
     /// a first part only (compressed contents beyond what is scanned): for them the class sums
     /// are a lower bound.
     pub files_classes_unknown: usize,
+    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age): what they hold
+    /// is exposed only with their key.
+    pub files_encrypted: usize,
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
     pub classes: BTreeMap<String, u64>,
@@ -1306,6 +1325,7 @@ impl Report {
                 sum.files_partial += usize::from(f.read == "partial");
                 sum.files_classes_unknown +=
                     usize::from(f.classes_unknown() || f.classes_in_part());
+                sum.files_encrypted += usize::from(f.encryption().is_some());
                 sum.bytes_read += f.bytes_read;
                 for (class, n) in f.classes.iter().flatten() {
                     *sum.classes.entry(class.clone()).or_default() += n;
@@ -1325,6 +1345,7 @@ impl Report {
             all.files += sum.files;
             all.files_partial += sum.files_partial;
             all.files_classes_unknown += sum.files_classes_unknown;
+            all.files_encrypted += sum.files_encrypted;
             all.bytes_read += sum.bytes_read;
             for (class, n) in &sum.classes {
                 *all.classes.entry(class.clone()).or_default() += n;
@@ -1337,7 +1358,8 @@ impl Report {
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
     /// read, whole or partial, first and last access, classes (`class=count;…`, then
     /// `scanned_in_part` when they are a first part's; `none` when classification found none,
-    /// `unknown` when the contents are not text, `unclassified` when it never ran), how the
+    /// `unknown` when the contents are not text, `unknown;encrypted:openpgp` when they are
+    /// encrypted, `unclassified` when it never ran), how the
     /// reads were tied
     /// to the file, and the accounts and sessions that read it (`;` between them, in the order
     /// they first did); no cell a spreadsheet would run as a formula
@@ -1370,7 +1392,10 @@ impl Report {
                 let accounts = accounts.reading(f);
                 let classes = match &f.classes {
                     None => "unclassified".to_owned(),
-                    Some(_) if f.classes_unknown() => "unknown".to_owned(),
+                    Some(_) if f.classes_unknown() => match f.encryption() {
+                        Some(scheme) => format!("unknown;encrypted:{scheme}"),
+                        None => "unknown".to_owned(),
+                    },
                     Some(c) if c.is_empty() && !f.classes_in_part() => "none".to_owned(),
                     Some(c) => c
                         .iter()

@@ -18,10 +18,16 @@ use crate::cli::{
 use crate::printable::printable;
 
 /// `card_number 12, iban 3` (or `none found`; `unknown (not text)` for contents the scanner
-/// cannot read; `… (in the first part scanned)` for compressed contents scanned in part).
+/// cannot read, `unknown (encrypted: openpgp)` for encrypted ones; `… (in the first part scanned)` for compressed contents scanned in part).
 fn counts_text(c: &Classification) -> String {
     if c.formats.contains(&classify::Format::Binary) {
-        return "unknown (not text)".into();
+        return match c.formats.iter().find_map(|f| match f {
+            classify::Format::Encrypted(scheme) => Some(scheme),
+            _ => None,
+        }) {
+            Some(scheme) => format!("unknown (encrypted: {scheme})"),
+            None => "unknown (not text)".into(),
+        };
     }
     let items: Vec<String> = c
         .counts

@@ -54,6 +54,12 @@ impl Page<'_> {
                 t.files_classes_unknown
             ));
         }
+        if t.files_encrypted > 0 {
+            notes.push(format!(
+                "{} encrypted (OpenPGP, CMS or age): exposed only with their key",
+                t.files_encrypted
+            ));
+        }
         if notes.is_empty() {
             String::new()
         } else {
@@ -130,7 +136,7 @@ impl Page<'_> {
     fn classes_text(&self, f: &FileRead) -> String {
         match &f.classes {
             None if f.file_id.is_none() => "unknown (read before file ids)".into(),
-            Some(_) if f.classes_unknown() => "unknown (not text)".into(),
+            Some(_) if f.classes_unknown() => f.unknown_because(),
             classes if f.classes_in_part() => {
                 format!(
                     "{} (in the first part scanned)",

@@ -346,6 +346,129 @@ fn compressed_uploads_are_classified_as_their_contents() {
     assert!(!table.contains("unknown"), "{table}");
 }
 
+/// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
+/// OpenSSL) are neither scanned nor `none found`: `file show` says their classes are unknown
+/// and names the encryption, and the incident report of the account that read them counts them
+/// as encrypted (exposed only with their key), beside a plain extract whose classes count.
+#[test]
+fn encrypted_uploads_are_named_and_counted_apart() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = corpus::generate(13, 200_000);
+    let d = docs
+        .iter()
+        .find(|d| d.name.ends_with("customers.csv"))
+        .unwrap();
+    let work = alice.work();
+    let plain = work.join("customers.csv");
+    std::fs::write(&plain, &d.bytes).unwrap();
+    let home = work.join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    for (out, armor) in [("extract.csv.gpg", false), ("extract.csv.asc", true)] {
+        let mut gpg = std::process::Command::new("gpg");
+        gpg.env("GNUPGHOME", &home)
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "secret",
+            ])
+            .args(["--symmetric", "--output"])
+            .arg(work.join(out));
+        if armor {
+            gpg.arg("--armor");
+        }
+        let status = gpg.arg(&plain).status().unwrap();
+        assert!(status.success(), "gpg {out}");
+    }
+    let key = work.join("recipient.key");
+    let cert = work.join("recipient.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=recipient", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = std::process::Command::new("openssl")
+        .args(["cms", "-encrypt", "-outform", "DER", "-in"])
+        .arg(&plain)
+        .arg("-out")
+        .arg(work.join("extract.p7m"))
+        .arg(&cert)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let names = [
+        "extract.csv.gpg",
+        "extract.csv.asc",
+        "extract.p7m",
+        "customers.csv",
+    ];
+    let mut batch = String::new();
+    for name in names {
+        batch += &format!("put {} /{name}\n", work.join(name).display());
+    }
+    alice.sftp_ok(&batch);
+    for (name, scheme) in [
+        ("extract.csv.gpg", "openpgp"),
+        ("extract.csv.asc", "openpgp"),
+        ("extract.p7m", "cms"),
+    ] {
+        let v = shown(&server, &format!("/{name}"));
+        assert_eq!(
+            v["classification"],
+            serde_json::json!({
+                "classes": {},
+                "formats": ["binary", format!("encrypted:{scheme}")]
+            }),
+            "{name}: {v}"
+        );
+        let table = server.ok(&["file", "show", "acme", &format!("/{name}")]);
+        assert!(
+            table.contains(&format!("unknown (encrypted: {scheme})")),
+            "{table}"
+        );
+    }
+
+    // Alice reads them all: the report counts the three apart, the extract's classes count.
+    let mut gets = String::new();
+    for name in names {
+        gets += &format!(
+            "get /{name} {}\n",
+            work.join(format!("got-{name}")).display()
+        );
+    }
+    alice.sftp_ok(&gets);
+    let r: serde_json::Value =
+        serde_json::from_str(&server.ok(&["incident", "report", "--user", "alice"])).unwrap();
+    assert_eq!(r["totals"]["files"], 4, "{r:#}");
+    assert_eq!(r["totals"]["files_classes_unknown"], 3, "{r:#}");
+    assert_eq!(r["totals"]["files_encrypted"], 3, "{r:#}");
+    assert_eq!(
+        r["totals"]["classes"]["card_number"],
+        d.truth.get(Class::CardNumber),
+        "{r:#}"
+    );
+    let csv = server.ok(&["incident", "report", "--user", "alice", "--format", "csv"]);
+    assert_eq!(
+        csv.matches(",unknown;encrypted:openpgp,").count(),
+        2,
+        "{csv}"
+    );
+    assert_eq!(csv.matches(",unknown;encrypted:cms,").count(), 1, "{csv}");
+    let html = server.ok(&["incident", "report", "--user", "alice", "--format", "html"]);
+    assert!(html.contains("unknown (encrypted: openpgp)"), "{html}");
+    assert!(html.contains("3 encrypted (OpenPGP, CMS or age)"), "{html}");
+}
+
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
 /// `xlsxwriter`: in the shared strings after it, as Excel writes them; `odfpy`: an
 /// OpenDocument spreadsheet, as LibreOffice's) and returns its path.
