@@ -34,6 +34,8 @@ pub enum Format {
     /// A tar archive: the classes beside it are its files' together, the formats beside it
     /// theirs.
     Tar,
+    /// An Excel 97-2003 workbook (BIFF8 in a compound file), read by its columns.
+    Xls,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
@@ -60,6 +62,7 @@ impl Format {
             Format::Bzip2 => "bzip2".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
+            Format::Xls => "xls".into(),
             Format::Xlsx => "xlsx".into(),
             Format::Ods => "ods".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
@@ -77,6 +80,7 @@ impl Format {
             "bzip2" => Some(Format::Bzip2),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
+            "xls" => Some(Format::Xls),
             "xlsx" => Some(Format::Xlsx),
             "ods" => Some(Format::Ods),
             "scanned_in_part" => Some(Format::ScannedInPart),

@@ -8,6 +8,7 @@
 mod account;
 mod archive;
 mod bitmap;
+mod compound;
 pub mod corpus;
 pub mod encoding;
 mod encrypted;
@@ -18,6 +19,7 @@ pub mod scan;
 mod sheet;
 mod tar;
 pub mod validate;
+mod xls;
 
 pub use format::Format;
 pub use patterns::{PatternError, Patterns};

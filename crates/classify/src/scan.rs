@@ -128,8 +128,9 @@ impl Counts {
 /// strings, each cell once); OpenDocument spreadsheets' tables likewise; 5 (2026-12-05): tar
 /// archives (`.tar`, `.tar.gz`: binary before) read file by file, bzip2-compressed files
 /// inflated, archives and compressed files inside archives opened (three layers, one budget
-/// per file), encrypted files named (OpenPGP, CMS, age: an OpenPGP message in armor was
-/// scanned as text and found nothing); an archive's entry that is
+/// per file), encrypted files named (OpenPGP, CMS, age, Office: an OpenPGP message in armor
+/// was scanned as text and found nothing), Excel 97-2003 workbooks (`.xls`) read by their
+/// columns; an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;
@@ -355,6 +356,10 @@ pub struct Scanner {
     raw_lead: crate::encoding::Lead<10>,
     zip: Option<Box<crate::archive::Zip>>,
     compressed: Option<crate::encoding::Compressed>,
+    /// A compound file (an `.xls` workbook, an encrypted Office document): its first bytes,
+    /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
+    compound: Option<Vec<u8>>,
+    compound_cut: bool,
     /// The contents (inflated where they are compressed) are a tar archive, whose files are
     /// read by scanners of their own.
     tar: Option<Box<crate::tar::Tar>>,
@@ -449,6 +454,8 @@ impl Scanner {
             workbook: false,
             compressed: None,
             tar: None,
+            compound: None,
+            compound_cut: false,
             raw_fed: 0,
             verdict_at: None,
             lead: Default::default(),
@@ -521,12 +528,18 @@ impl Scanner {
             } else if compressed.is_some() {
                 self.compressed = compressed;
                 self.inflate(&lead);
+            } else if opens && crate::compound::magic(&lead) {
+                self.compound = Some(lead.to_vec());
             } else {
                 self.feed_contents(&lead);
             }
         }
         if let Some(zip) = self.zip.as_mut() {
             zip.feed(data);
+        } else if let Some(kept) = self.compound.as_mut() {
+            let room = crate::compound::MAX_COMPOUND - kept.len();
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            self.compound_cut |= data.len() > room;
         } else if self.compressed.is_some() {
             self.inflate(data);
         } else {
@@ -631,6 +644,7 @@ impl Scanner {
             + held(&self.fixed)
             + held(&self.columns)
             + held(&self.custom)
+            + self.compound.as_ref().map_or(0, held)
             + self.bitmap.held_bytes()
             + held(&a.tail)
             + held(&a.tagged_tail)
@@ -667,6 +681,13 @@ impl Scanner {
             return Classification {
                 rules: RULES,
                 ..zip.finish()
+            };
+        }
+        if let Some(kept) = self.compound.take() {
+            let found = crate::compound::classify(&kept, self.compound_cut, self.patterns.clone());
+            return Classification {
+                rules: RULES,
+                ..found
             };
         }
         // A file of fewer than ten bytes: they are its contents. A compressed file's last

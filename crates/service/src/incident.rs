@@ -307,7 +307,7 @@ impl FileRead {
         self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
     }
 
-    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`), if they are:
+    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`), if they are:
     /// their classes are unknown, and what was read exposes nothing without the key.
     pub fn encryption(&self) -> Option<&str> {
         self.formats

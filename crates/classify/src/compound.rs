@@ -1,0 +1,368 @@
+//! Compound files (Microsoft's Compound File Binary format, "OLE2"): the container of the
+//! older Office documents (`.xls`, `.doc`, Outlook's `.msg`) and of password-protected Office
+//! Open XML files. A compound file is a small file system whose streams are scattered over its
+//! sectors, so it cannot be read as it streams: its first [`MAX_COMPOUND`] bytes are kept and
+//! read when it ends. An Excel 97-2003 workbook's `Workbook` stream is read by
+//! [`crate::xls`]; an encrypted document (`EncryptionInfo` and `EncryptedPackage` streams, as a
+//! password-protected `.xlsx` or `.docx` is stored) is `encrypted:office`; other compound files
+//! are `binary`.
+//!
+//! Pure: the file's bytes in, a stream's bytes out; every sector number, chain and size from
+//! the file is checked against the bytes kept before it is used, and a chain is followed at
+//! most as many steps as there are sectors (a loop ends it).
+
+/// A compound file's signature.
+const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+use crate::Format;
+use crate::scan::Classification;
+
+/// Most bytes of a compound file kept to be read at its end (an `.xls` of Excel's 65,536 rows
+/// and a few columns is some 10 MB); of a larger one, what the kept part holds of it is read.
+pub const MAX_COMPOUND: usize = 32 << 20;
+/// Sector numbers that end a chain or are not one.
+const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
+/// A directory entry's size, and where its fields are.
+const ENTRY: usize = 128;
+/// The header's own list of the sectors that hold the allocation table.
+const HEADER_DIFAT: usize = 109;
+
+/// What a compound file's kept `bytes` hold (`cut`: more of it was not kept): an Excel
+/// 97-2003 workbook's classes; `encrypted:office` for a document protected by a password;
+/// else `binary`.
+pub(crate) fn classify(
+    bytes: &[u8],
+    cut: bool,
+    patterns: Option<std::sync::Arc<crate::Patterns>>,
+) -> Classification {
+    let not_read = |encrypted: bool| Classification {
+        formats: std::iter::once(Format::Binary)
+            .chain(encrypted.then(|| Format::Encrypted("office".into())))
+            .collect(),
+        ..Classification::default()
+    };
+    let Some(file) = Compound::open(bytes) else {
+        return not_read(false);
+    };
+    if file.has(b"EncryptedPackage") {
+        return not_read(true);
+    }
+    match file.stream(b"Workbook") {
+        Some((stream, whole)) => match crate::xls::read(&stream, whole && !cut, patterns) {
+            crate::xls::Read::Classified(found) => found,
+            crate::xls::Read::Encrypted => not_read(true),
+        },
+        None => not_read(false),
+    }
+}
+
+/// Whether a file's first bytes are a compound file's signature.
+pub(crate) fn magic(first: &[u8]) -> bool {
+    first.starts_with(&SIGNATURE)
+}
+
+/// A compound file's structure, read from its kept bytes.
+pub(crate) struct Compound<'a> {
+    bytes: &'a [u8],
+    sector_shift: u32,
+    /// The allocation table: each sector's next in its chain.
+    fat: Vec<u32>,
+    mini_fat: Vec<u32>,
+    /// The mini stream (small streams' sectors of 64 bytes), gathered from the root entry's
+    /// chain.
+    mini_stream: Vec<u8>,
+    mini_cutoff: u64,
+    /// The directory's entries: name (UTF-16 read as its low bytes), start sector and size of
+    /// each stream.
+    streams: Vec<(Vec<u8>, u32, u64)>,
+}
+
+impl<'a> Compound<'a> {
+    /// Reads the structure of the compound file in `bytes` (its beginning, at most
+    /// [`MAX_COMPOUND`]); `None` where its header is not one.
+    pub(crate) fn open(bytes: &'a [u8]) -> Option<Self> {
+        if bytes.len() < 512 || !magic(bytes) {
+            return None;
+        }
+        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4]));
+        let sector_shift = u32::from(u16_at(0x1E));
+        if sector_shift != 9 && sector_shift != 12 {
+            return None;
+        }
+        let mut c = Compound {
+            bytes,
+            sector_shift,
+            fat: Vec::new(),
+            mini_fat: Vec::new(),
+            mini_stream: Vec::new(),
+            mini_cutoff: u64::from(u32_at(0x38)),
+            streams: Vec::new(),
+        };
+        // The sectors of the allocation table: the header's 109, then the DIFAT's chain (no
+        // more than the file has sectors: the table then covers every one).
+        let fat_sectors = (u32_at(0x2C) as usize).min(c.sectors());
+        let mut fat_list: Vec<u32> = (0..HEADER_DIFAT)
+            .map(|i| u32_at(0x4C + 4 * i))
+            .take(fat_sectors)
+            .collect();
+        let mut difat = u32_at(0x44);
+        let per_sector = c.sector_size() / 4;
+        let mut steps = 0;
+        while fat_list.len() < fat_sectors && difat < END_OF_CHAIN && steps < c.sectors() {
+            let sector = c.sector(difat)?;
+            for i in 0..per_sector - 1 {
+                fat_list.push(u32::from_le_bytes(
+                    sector[4 * i..4 * i + 4].try_into().ok()?,
+                ));
+            }
+            difat = u32::from_le_bytes(sector[4 * (per_sector - 1)..].try_into().ok()?);
+            steps += 1;
+        }
+        fat_list.truncate(fat_sectors);
+        for s in fat_list {
+            // A sector of the table beyond what is kept: the table ends there.
+            let Some(sector) = c.sector(s) else { break };
+            c.fat.extend(
+                sector
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        // The mini allocation table, and the directory.
+        let mini_fat = c.chain(u32_at(0x3C), u64::MAX);
+        c.mini_fat = mini_fat
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let directory = c.chain(u32_at(0x30), u64::MAX);
+        for (i, e) in directory.chunks_exact(ENTRY).enumerate() {
+            let name_len = usize::from(u16::from_le_bytes([e[64], e[65]])).min(64);
+            let name: Vec<u8> = e[..name_len.saturating_sub(2)]
+                .chunks_exact(2)
+                .map(|u| if u[1] == 0 { u[0] } else { b'?' })
+                .collect();
+            let start = u32::from_le_bytes([e[116], e[117], e[118], e[119]]);
+            let size = u64::from_le_bytes(e[120..128].try_into().ok()?);
+            // Version 3 files keep only the low 32 bits of a size.
+            let size = if sector_shift == 9 {
+                size & 0xFFFF_FFFF
+            } else {
+                size
+            };
+            match e[66] {
+                5 if i == 0 => c.mini_stream = c.chain(start, size),
+                2 => c.streams.push((name, start, size)),
+                _ => {}
+            }
+        }
+        Some(c)
+    }
+
+    fn sector_size(&self) -> usize {
+        1 << self.sector_shift
+    }
+
+    /// How many sectors the kept bytes hold.
+    fn sectors(&self) -> usize {
+        (self.bytes.len() >> self.sector_shift).saturating_sub(1)
+    }
+
+    /// Sector `n`'s bytes, if they are kept.
+    fn sector(&self, n: u32) -> Option<&'a [u8]> {
+        let at = (usize::try_from(n).ok()? + 1).checked_mul(self.sector_size())?;
+        self.bytes.get(at..at.checked_add(self.sector_size())?)
+    }
+
+    /// The bytes of the chain that begins at `start`, at most `size` of them: as far as its
+    /// sectors are kept, each at most once (a chain that loops ends).
+    fn chain(&self, start: u32, size: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut next = start;
+        let mut seen = vec![false; self.sectors()];
+        while next < END_OF_CHAIN && (out.len() as u64) < size {
+            let Some(sector) = self.sector(next) else {
+                break;
+            };
+            match seen.get_mut(next as usize) {
+                Some(s) if !*s => *s = true,
+                _ => break,
+            }
+            out.extend_from_slice(sector);
+            next = self.fat.get(next as usize).copied().unwrap_or(END_OF_CHAIN);
+        }
+        out.truncate(usize::try_from(size).unwrap_or(usize::MAX).min(out.len()));
+        out
+    }
+
+    /// A small stream's bytes from the mini stream.
+    fn mini_chain(&self, start: u32, size: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut next = start;
+        let mut seen = vec![false; self.mini_stream.len() / 64];
+        while next < END_OF_CHAIN && (out.len() as u64) < size {
+            let at = next as usize * 64;
+            let Some(sector) = self.mini_stream.get(at..at + 64) else {
+                break;
+            };
+            match seen.get_mut(next as usize) {
+                Some(s) if !*s => *s = true,
+                _ => break,
+            }
+            out.extend_from_slice(sector);
+            next = self
+                .mini_fat
+                .get(next as usize)
+                .copied()
+                .unwrap_or(END_OF_CHAIN);
+        }
+        out.truncate(usize::try_from(size).unwrap_or(usize::MAX).min(out.len()));
+        out
+    }
+
+    /// Whether a stream of this name is in the file.
+    pub(crate) fn has(&self, name: &[u8]) -> bool {
+        self.streams.iter().any(|(n, ..)| n == name)
+    }
+
+    /// The bytes of the stream `name` (as far as they are kept), and whether it was whole.
+    pub(crate) fn stream(&self, name: &[u8]) -> Option<(Vec<u8>, bool)> {
+        let (_, start, size) = self.streams.iter().find(|(n, ..)| n == name)?;
+        let bytes = if *size < self.mini_cutoff {
+            self.mini_chain(*start, *size)
+        } else {
+            self.chain(*start, *size)
+        };
+        let whole = bytes.len() as u64 == *size;
+        Some((bytes, whole))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A compound file (version 3: sectors of 512 bytes) holding `streams`, each in sectors of
+    /// its own, those under 4,096 bytes in the mini stream: the layout Excel writes,
+    /// simplified.
+    pub(crate) fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut sectors: Vec<Vec<u8>> = Vec::new();
+        let mut fat: Vec<u32> = Vec::new();
+        let place = |data: &[u8], sectors: &mut Vec<Vec<u8>>, fat: &mut Vec<u32>| -> u32 {
+            let start = sectors.len() as u32;
+            let chunks: Vec<&[u8]> = data.chunks(512).collect();
+            for (i, c) in chunks.iter().enumerate() {
+                let mut s = c.to_vec();
+                s.resize(512, 0);
+                sectors.push(s);
+                fat.push(if i + 1 == chunks.len() {
+                    END_OF_CHAIN
+                } else {
+                    start + i as u32 + 1
+                });
+            }
+            if chunks.is_empty() {
+                return END_OF_CHAIN;
+            }
+            start
+        };
+        // Small streams in the mini stream.
+        let mut mini_stream = Vec::new();
+        let mut mini_fat: Vec<u32> = Vec::new();
+        let mut entries = Vec::new();
+        for (name, data) in streams {
+            if data.len() < 4096 {
+                let start = (mini_stream.len() / 64) as u32;
+                let n = data.len().div_ceil(64);
+                for i in 0..n {
+                    mini_fat.push(if i + 1 == n {
+                        END_OF_CHAIN
+                    } else {
+                        start + i as u32 + 1
+                    });
+                }
+                mini_stream.extend_from_slice(data);
+                mini_stream.resize(mini_stream.len().div_ceil(64) * 64, 0);
+                entries.push((name.to_string(), start, data.len()));
+            } else {
+                let start = place(data, &mut sectors, &mut fat);
+                entries.push((name.to_string(), start, data.len()));
+            }
+        }
+        let mini_start = place(&mini_stream, &mut sectors, &mut fat);
+        let mini_fat_bytes: Vec<u8> = mini_fat.iter().flat_map(|n| n.to_le_bytes()).collect();
+        let mini_fat_start = place(&mini_fat_bytes, &mut sectors, &mut fat);
+        let mut directory = Vec::new();
+        let mut entry = |name: &str, kind: u8, start: u32, size: usize| {
+            let mut e = vec![0u8; ENTRY];
+            let units: Vec<u8> = name
+                .encode_utf16()
+                .chain([0])
+                .flat_map(|u| u.to_le_bytes())
+                .collect();
+            e[..units.len()].copy_from_slice(&units);
+            e[64..66].copy_from_slice(&(units.len() as u16).to_le_bytes());
+            e[66] = kind;
+            e[116..120].copy_from_slice(&start.to_le_bytes());
+            e[120..128].copy_from_slice(&(size as u64).to_le_bytes());
+            directory.extend(e);
+        };
+        entry("Root Entry", 5, mini_start, mini_stream.len());
+        for (name, start, size) in &entries {
+            entry(name, 2, *start, *size);
+        }
+        let directory_start = place(&directory, &mut sectors, &mut fat);
+        // The allocation table itself, in the sectors after (marked as such: 0xFFFFFFFD).
+        let fat_sectors = (fat.len() + 1).div_ceil(127).max(1);
+        let first_fat = sectors.len() as u32;
+        fat.extend(std::iter::repeat_n(0xFFFF_FFFD, fat_sectors));
+        let mut table: Vec<u8> = fat.iter().flat_map(|n| n.to_le_bytes()).collect();
+        table.resize(fat_sectors * 512, 0xFF);
+        for c in table.chunks(512) {
+            sectors.push(c.to_vec());
+        }
+        let mut header = vec![0u8; 512];
+        header[..8].copy_from_slice(&SIGNATURE);
+        header[0x18..0x1A].copy_from_slice(&0x3Eu16.to_le_bytes());
+        header[0x1A..0x1C].copy_from_slice(&3u16.to_le_bytes());
+        header[0x1C..0x1E].copy_from_slice(&0xFFFEu16.to_le_bytes());
+        header[0x1E..0x20].copy_from_slice(&9u16.to_le_bytes());
+        header[0x20..0x22].copy_from_slice(&6u16.to_le_bytes());
+        header[0x2C..0x30].copy_from_slice(&(fat_sectors as u32).to_le_bytes());
+        header[0x30..0x34].copy_from_slice(&directory_start.to_le_bytes());
+        header[0x38..0x3C].copy_from_slice(&4096u32.to_le_bytes());
+        header[0x3C..0x40].copy_from_slice(&mini_fat_start.to_le_bytes());
+        header[0x40..0x44].copy_from_slice(&(mini_fat.len().div_ceil(128) as u32).to_le_bytes());
+        header[0x44..0x48].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
+        for i in 0..HEADER_DIFAT {
+            let s = if i < fat_sectors {
+                first_fat + i as u32
+            } else {
+                u32::MAX
+            };
+            header[0x4C + 4 * i..0x50 + 4 * i].copy_from_slice(&s.to_le_bytes());
+        }
+        [header, sectors.concat()].concat()
+    }
+
+    #[test]
+    fn streams_are_found_by_name_in_sectors_and_the_mini_stream() {
+        let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let small = b"a small stream".to_vec();
+        let file = compound(&[("Workbook", &big), ("Small", &small)]);
+        let c = Compound::open(&file).unwrap();
+        assert_eq!(c.stream(b"Workbook"), Some((big.clone(), true)));
+        assert_eq!(c.stream(b"Small"), Some((small.clone(), true)));
+        assert!(c.has(b"Small") && !c.has(b"Book"));
+        // Cut short (its directory and table are at the end, as Excel writes them: nothing of
+        // it can be read).
+        assert!(Compound::open(&file[..2048]).is_none_or(|c| c.stream(b"Workbook").is_none()));
+        // A chain that loops ends; a sector number past the end is not read.
+        let mut file = compound(&[("Workbook", &big)]);
+        let fat_at = 512 * (1 + u32::from_le_bytes(file[0x4C..0x50].try_into().unwrap()) as usize);
+        file[fat_at..fat_at + 4].copy_from_slice(&0u32.to_le_bytes());
+        let c = Compound::open(&file).unwrap();
+        let (bytes, whole) = c.stream(b"Workbook").unwrap();
+        assert!(!whole && bytes.len() <= file.len());
+        assert!(Compound::open(b"not a compound file").is_none());
+    }
+}
