@@ -52,8 +52,24 @@ fn records(stream: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+/// Where a stream's records end: at its end, or before a record that runs past it (what
+/// follows cannot be read).
+fn records_end(stream: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(head) = stream.get(at..at + 4) {
+        let next = at + 4 + usize::from(u16::from_le_bytes([head[2], head[3]]));
+        if next > stream.len() {
+            break;
+        }
+        at = next;
+    }
+    at
+}
+
 /// Reads a `Workbook` stream (`whole`: all of it was kept).
 pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) -> Read {
+    // (A stream's last sector may be padded past its last record: fewer than 4 bytes.)
+    let whole = whole && stream.len() - records_end(stream) < 4;
     let mut book = Book::new(patterns);
     let mut iter = records(stream).peekable();
     // The globals, up to their EOF: the shared strings.
