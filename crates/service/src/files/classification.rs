@@ -824,6 +824,44 @@ mod tests {
         assert_eq!(tight.held(), 0);
     }
 
+    /// A scanning task keeps its scanner's state charged while it holds it: a bzip2 upload past
+    /// its first MiB holds its decoder until the commit, or until it is dropped mid-way (a
+    /// disconnect), and gives it back either way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scanning_tasks_state_is_charged_until_it_ends() {
+        // Lines a compressor cannot shrink much: 2 MiB and more compressed.
+        let mut plain = b"name,card_number,reference\n".to_vec();
+        let mut x = 7u64;
+        for _ in 0..300_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            plain.extend(format!("Ann,4111111111111111,{:016x}\n", x).as_bytes());
+        }
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        std::io::Write::write_all(&mut e, &plain).unwrap();
+        let data = Bytes::from(e.finish().unwrap());
+        assert!(data.len() as u64 > 2 * INLINE_SCAN_BYTES, "{}", data.len());
+        let budget = Arc::new(ScanBudget::default());
+        let mut s = streamed(&budget);
+        let half = data.slice(..data.len() / 2);
+        feed(&mut s, &half);
+        assert!(matches!(s.scan, Scan::Worker { .. }));
+        until("the task's scanner charged", || budget.held() > 3_000_000).await;
+        s.wrote(half.len() as u64, &data.slice(half.len()..));
+        let found = s.finish(data.len() as u64).result().await.unwrap();
+        assert_eq!(cards(&found), 300_000);
+        assert_eq!(budget.held(), 0, "its state given back");
+
+        // Dropped mid-way, its task stalled waiting for more: all given back.
+        let mut s = streamed(&budget);
+        feed(&mut s, &half);
+        until("the task's scanner charged", || budget.held() > 3_000_000).await;
+        drop(s);
+        until("the dropped upload's state given back", || {
+            budget.held() == 0
+        })
+        .await;
+    }
+
     /// Scanning threads are bounded by the node's lanes, and a lane is held only while a batch
     /// is scanned: with one lane, an idle upload holds none and a second upload is scanned too;
     /// an upload whose batches find no lane before its queue fills is read back after its
