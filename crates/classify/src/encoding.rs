@@ -1,5 +1,6 @@
 //! Files the scanner reads through a layer: gzip- and bzip2-compressed files, inflated as they
-//! arrive (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), and UTF-16
+//! arrive (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), EBCDIC
+//! text translated to ASCII, and UTF-16
 //! text, as Windows tools and spreadsheets export "Unicode text", told by its byte order mark.
 //! Each UTF-16 code unit becomes one byte: itself when it is ASCII, else a byte that is no
 //! letter, digit or delimiter (as a UTF-8 sequence's bytes are to the scanner), so the
@@ -387,9 +388,230 @@ impl Utf16 {
     }
 }
 
+/// EBCDIC code page 037 (IBM mainframes' text, which their files keep when they are sent in
+/// binary) to ASCII: letters, digits, space, common punctuation and line ends as themselves
+/// (those are the same in code page 1047); every other byte one that is no letter, digit or
+/// delimiter, as a UTF-16 text's non-ASCII units become.
+#[rustfmt::skip]
+const EBCDIC_ASCII: [u8; 256] = [
+    OTHER, OTHER, OTHER, OTHER, OTHER, 0x09, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x0D, OTHER, OTHER,
+    OTHER, OTHER, OTHER, OTHER, OTHER, 0x0A, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    OTHER, OTHER, OTHER, OTHER, OTHER, 0x0A, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    0x20, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x2E, 0x3C, 0x28, 0x2B, 0x7C,
+    0x26, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x21, 0x24, 0x2A, 0x29, 0x3B, OTHER,
+    0x2D, 0x2F, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x2C, 0x25, 0x5F, 0x3E, 0x3F,
+    OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x60, 0x3A, 0x23, 0x40, 0x27, 0x3D, 0x22,
+    OTHER, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    OTHER, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x70, 0x71, 0x72, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    OTHER, 0x7E, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    0x5E, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER, 0x5B, 0x5D, OTHER, OTHER, OTHER, OTHER,
+    0x7B, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    0x7D, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F, 0x50, 0x51, 0x52, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    0x5C, OTHER, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
+];
+
+/// EBCDIC text (code page 037, as IBM mainframes write it), told from its first bytes and
+/// translated to ASCII before the scan, so that its numbers and words are read as any text's.
+/// A file of fixed-length records without line ends (a mainframe data set sent in binary) has
+/// its record length found from the head (the lag at which its bytes' kinds repeat) and a line
+/// end put after each record, so that each is a line as in a file sent as text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ebcdic {
+    /// Bytes per record where a line end is put after each; 0 where the text has its own.
+    record: usize,
+    /// Bytes of the record under way so far.
+    at: usize,
+}
+
+impl Ebcdic {
+    /// Whether `head`, a text's first bytes, is EBCDIC: nearly all of its bytes are EBCDIC's
+    /// text, letters and digits a third of it at least, and read as ASCII it is not text.
+    pub(crate) fn detect(head: &[u8]) -> Option<Self> {
+        if head.len() < 64 {
+            return None;
+        }
+        // Every file's head is asked: most are told at once by their first 64 bytes, of which
+        // EBCDIC's letters, digits and spaces (0x40, and 0x81 and above) are most.
+        let likely = head[..64].iter().filter(|&&b| b >= 0x80 || b == 0x40).count();
+        if likely < 32 {
+            return None;
+        }
+        let (mut text, mut words, mut ends, mut ascii) = (0, 0, 0, 0);
+        for &b in head {
+            let a = EBCDIC_ASCII[usize::from(b)];
+            text += usize::from(a != OTHER);
+            words += usize::from(a.is_ascii_alphanumeric());
+            ends += usize::from(a == b'\n' || a == b'\r');
+            ascii += usize::from(b.is_ascii_alphanumeric() || b == b' ');
+        }
+        let n = head.len();
+        if text * 100 < n * 95 || words * 3 < n || ascii * 10 > n * 3 {
+            return None;
+        }
+        let record = if ends == 0 { record_length(head) } else { 0 };
+        Some(Ebcdic { record, at: 0 })
+    }
+
+    /// Appends the ASCII of `data` (the bytes after the last chunk's) to `out`.
+    pub(crate) fn translate(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        out.reserve(data.len() + data.len() / self.record.max(1));
+        for &b in data {
+            out.push(EBCDIC_ASCII[usize::from(b)]);
+            if self.record > 0 {
+                self.at += 1;
+                if self.at == self.record {
+                    out.push(b'\n');
+                    self.at = 0;
+                }
+            }
+        }
+    }
+}
+
+/// The record length of fixed-length records in `head`: the shortest lag (of 20 to 2,048
+/// bytes) at which nine bytes in ten are of the same kind (digit, letter, space, other) as the
+/// byte that far before them, unless a longer lag does clearly better (and is not a multiple
+/// of the length padding says: [`padded_length`]); else the padding's; 0 where neither.
+fn record_length(head: &[u8]) -> usize {
+    let kinds: Vec<u8> = head
+        .iter()
+        .map(|&b| match EBCDIC_ASCII[usize::from(b)] {
+            b'0'..=b'9' => 0,
+            b' ' => 1,
+            a if a.is_ascii_alphabetic() => 2,
+            _ => 3,
+        })
+        .collect();
+    let n = kinds.len();
+    let (mut best, mut best_score) = (0, 0.0);
+    for lag in 20..=(n / 3).min(2048) {
+        // (Counted in bytes, 255 at most each: a vector of comparisons at a time.)
+        let same: usize = kinds[..n - lag]
+            .chunks(255)
+            .zip(kinds[lag..].chunks(255))
+            .map(|(a, b)| {
+                let same = a.iter().zip(b).fold(0u8, |c, (x, y)| c + u8::from(x == y));
+                usize::from(same)
+            })
+            .sum();
+        let score = same as f64 / (n - lag) as f64;
+        if score > best_score + 0.02 {
+            (best, best_score) = (lag, score);
+        }
+    }
+    // Records padded to one length end where their padding does; where their text repeats too,
+    // a multiple of that length repeats it better, and is not the length.
+    let padded = padded_length(&kinds);
+    match best_score >= 0.9 {
+        true if padded > 0 && best % padded == 0 => padded,
+        true => best,
+        false => padded,
+    }
+}
+
+/// The record length of records of varying text padded with spaces to one length (a
+/// delimited file written to fixed-length records): each record's padding ends where the next
+/// begins, so the most common distance between the ends of runs of two or more spaces is the
+/// length, where most of those ends are a whole number of records from the first; 0 where
+/// not.
+fn padded_length(kinds: &[u8]) -> usize {
+    let mut ends = Vec::new();
+    let mut spaces = 0;
+    for (i, &k) in kinds.iter().enumerate() {
+        if k == 1 {
+            spaces += 1;
+        } else {
+            if spaces >= 2 {
+                ends.push(i);
+            }
+            spaces = 0;
+        }
+    }
+    let mut gaps: Vec<usize> = ends.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    let Some(length) = gaps
+        .chunk_by(|a, b| a == b)
+        .max_by_key(|run| run.len())
+        .map(|run| run[0])
+        .filter(|&l| (20..=2048).contains(&l))
+    else {
+        return 0;
+    };
+    let first = ends[0];
+    let aligned = ends.iter().filter(|&&e| (e - first) % length == 0).count();
+    if ends.len() >= 4 && aligned * 10 >= ends.len() * 8 {
+        length
+    } else {
+        0
+    }
+}
+
+/// ASCII text as EBCDIC (code page 037; a line end as EBCDIC's NL): what a mainframe writes.
+#[cfg(test)]
+pub(crate) fn ebcdic(ascii: &[u8]) -> Vec<u8> {
+    let mut to = [0u8; 128];
+    for b in (0..=255u8).rev() {
+        let a = EBCDIC_ASCII[usize::from(b)];
+        if a != OTHER {
+            to[usize::from(a)] = b;
+        }
+    }
+    ascii.iter().map(|&a| to[usize::from(a & 0x7F)]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn translated(e: &mut Ebcdic, bytes: &[u8], cut: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(cut) {
+            e.translate(chunk, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn ebcdic_text_is_told_and_read_as_ascii_whatever_the_chunks() {
+        let text = b"NAME,CARD_NUMBER,SSN\nAnn Example,4111111111111111,123-45-6789\n".repeat(20);
+        let coded = ebcdic(&text);
+        let e = Ebcdic::detect(&coded).unwrap();
+        assert_eq!(e.record, 0, "it has line ends");
+        for cut in [1, 7, 4096] {
+            assert_eq!(translated(&mut e.clone(), &coded, cut), text, "{cut}");
+        }
+        // Fixed-length records without line ends, as a data set sent in binary: a line end
+        // after each record, wherever the chunks cut.
+        let record = b"0210000210000012345678JOHN Q CUSTOMER          00000125000 ";
+        let records = ebcdic(&record.repeat(70));
+        let e = Ebcdic::detect(&records).unwrap();
+        assert_eq!(e.record, record.len());
+        let want = [&record[..], b"\n"].concat().repeat(70);
+        for cut in [1, 59, 60, 61, 4096] {
+            assert_eq!(translated(&mut e.clone(), &records, cut), want, "{cut}");
+        }
+        // A delimited file's lines padded to one length: the same.
+        let mut lines = Vec::new();
+        for i in 0..60 {
+            let line = format!(
+                "Customer {},{}@bank.example,4111111111111111",
+                "x".repeat(i % 17),
+                i
+            );
+            lines.extend(format!("{line:<90}").bytes());
+        }
+        let e = Ebcdic::detect(&ebcdic(&lines)).unwrap();
+        assert_eq!(e.record, 90);
+        // Not EBCDIC: ASCII text, a binary file, a short head.
+        assert!(Ebcdic::detect(&text).is_none());
+        let noise: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        assert!(Ebcdic::detect(&noise).is_none());
+        assert!(Ebcdic::detect(&coded[..40]).is_none());
+    }
 
     fn narrowed(bom: [u8; 2], bytes: &[u8], cut: usize) -> Vec<u8> {
         let mut u = Utf16::from_bom(bom).unwrap();

@@ -26,6 +26,8 @@ pub enum Format {
     Encrypted(String),
     /// gzip-compressed: the classes and formats beside it are its contents'.
     Gzip,
+    /// EBCDIC text (a mainframe's), read as the ASCII it says.
+    Ebcdic,
     /// bzip2-compressed: the classes and formats beside it are its contents'.
     Bzip2,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
@@ -59,6 +61,7 @@ impl Format {
             Format::Binary => "binary".into(),
             Format::Encrypted(scheme) => format!("encrypted:{scheme}"),
             Format::Gzip => "gzip".into(),
+            Format::Ebcdic => "ebcdic".into(),
             Format::Bzip2 => "bzip2".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
@@ -77,6 +80,7 @@ impl Format {
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
+            "ebcdic" => Some(Format::Ebcdic),
             "bzip2" => Some(Format::Bzip2),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),

@@ -130,7 +130,7 @@ impl Counts {
 /// inflated, archives and compressed files inside archives opened (three layers, one budget
 /// per file), encrypted files named (OpenPGP, CMS, age, Office: an OpenPGP message in armor
 /// was scanned as text and found nothing), Excel 97-2003 workbooks (`.xls`) read by their
-/// columns; an archive's entry that is
+/// columns, EBCDIC text read as its ASCII; an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;
@@ -381,6 +381,10 @@ pub struct Scanner {
     lead: crate::encoding::Lead<2>,
     utf16: Option<crate::encoding::Utf16>,
     narrowed: Vec<u8>,
+    /// EBCDIC text, translated to ASCII before the scan (`translated`: the buffer for it),
+    /// told from the head.
+    ebcdic: Option<crate::encoding::Ebcdic>,
+    translated: Vec<u8>,
     /// The beginning of the file's text, until [`SNIFF_LEN`] bytes or the end.
     head: Vec<u8>,
     formats: Option<Vec<Format>>,
@@ -461,6 +465,8 @@ impl Scanner {
             lead: Default::default(),
             utf16: None,
             narrowed: Vec::new(),
+            ebcdic: None,
+            translated: Vec::new(),
             head: Vec::new(),
             formats: None,
             records: None,
@@ -600,6 +606,16 @@ impl Scanner {
             tar.feed(data);
             return;
         }
+        if let Some(ebcdic) = self.ebcdic.as_mut() {
+            let mut ascii = std::mem::take(&mut self.translated);
+            ascii.clear();
+            ebcdic.translate(data, &mut ascii);
+            for piece in ascii.chunks(MAX_PIECE) {
+                self.scan(piece, false);
+            }
+            self.translated = ascii;
+            return;
+        }
         // In pieces, so that the bitmaps of a text stay small whatever the caller hands over.
         for piece in data.chunks(MAX_PIECE) {
             self.scan(piece, false);
@@ -640,6 +656,7 @@ impl Scanner {
             + held(&self.head)
             + held(&self.carry)
             + held(&self.narrowed)
+            + held(&self.translated)
             + held(&self.header)
             + held(&self.fixed)
             + held(&self.columns)
@@ -788,7 +805,17 @@ impl Scanner {
             self.formats = Some(Vec::new());
             return;
         }
-        let (formats, layout) = sniff_layout(&self.head);
+        // EBCDIC text is read as the ASCII it says, its head too.
+        if let Some(mut ebcdic) = crate::encoding::Ebcdic::detect(&self.head) {
+            let mut ascii = Vec::with_capacity(self.head.len() + 64);
+            ebcdic.translate(&self.head, &mut ascii);
+            self.head = ascii;
+            self.ebcdic = Some(ebcdic);
+        }
+        let (mut formats, layout) = sniff_layout(&self.head);
+        if self.ebcdic.is_some() {
+            formats.push(Format::Ebcdic);
+        }
         self.table = layout.table;
         self.fixed = layout.fixed;
         self.quoted = self.table && memchr::memchr(b'"', &self.head).is_some();

@@ -812,6 +812,45 @@ fn gzip_files_count_their_contents_whatever_the_chunks() {
     assert_eq!(partial, cut);
 }
 
+/// A mainframe's EBCDIC text counts what the same text in ASCII does, in any chunks, with
+/// `ebcdic` beside its formats; sent without line ends (fixed-length records), the same.
+#[test]
+fn ebcdic_files_count_what_their_text_holds() {
+    let docs = corpus::generate(14, 200_000);
+    let ascii: Vec<_> = docs.iter().filter(|d| d.bytes.is_ascii()).take(9).collect();
+    assert!(ascii.len() >= 5, "{} ASCII documents", ascii.len());
+    for d in ascii {
+        let coded = crate::encoding::ebcdic(&d.bytes);
+        let mut want = classify(&d.bytes);
+        want.formats.push(crate::Format::Ebcdic);
+        assert_eq!(classify(&coded), want, "{}", d.name);
+        for size in [1, 1000, 65536] {
+            assert_eq!(
+                scan_in_chunks(&coded, &[size]),
+                d.truth,
+                "{} in {size}",
+                d.name
+            );
+        }
+    }
+    // A customer extract as fixed-length records of 80 bytes, no line ends.
+    let mut records = Vec::new();
+    let mut rng = Rng::new(9);
+    records.extend(format!("{:<80}", "CUSTOMER NAME        SSN        CARD NUMBER").bytes());
+    for i in 0..50 {
+        let line = format!(
+            "CUSTOMER {i:<11} {:<10} {}",
+            "123-45-6789",
+            corpus::card(&mut rng)
+        );
+        records.extend(format!("{line:<80}").bytes());
+    }
+    let found = classify(&crate::encoding::ebcdic(&records));
+    assert_eq!(found.counts.get(Class::UsSsn), 50, "{found:?}");
+    assert_eq!(found.counts.get(Class::CardNumber), 50, "{found:?}");
+    assert!(found.formats.contains(&crate::Format::Ebcdic));
+}
+
 /// A bzip2-compressed file counts what its contents hold, with their formats and `bzip2`, in
 /// any chunks; a text that begins with `BZh` is text.
 #[test]

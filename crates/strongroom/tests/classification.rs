@@ -346,6 +346,55 @@ fn compressed_uploads_are_classified_as_their_contents() {
     assert!(!table.contains("unknown"), "{table}");
 }
 
+/// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
+/// it), with line ends and as fixed-length records without them: `file show` gives the
+/// extract's counts, as for its ASCII, and says `ebcdic`.
+#[test]
+fn mainframe_ebcdic_extracts_count_as_their_text() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = corpus::generate(13, 200_000);
+    let d = docs
+        .iter()
+        .find(|d| d.name.ends_with("customers.csv"))
+        .unwrap();
+    let plain = alice.work().join("customers.csv");
+    std::fs::write(&plain, &d.bytes).unwrap();
+    let (lines, records) = (
+        alice.work().join("lines.ebc"),
+        alice.work().join("records.ebc"),
+    );
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys\n\
+             text = open(sys.argv[1], encoding='utf-8').read()\n\
+             open(sys.argv[2], 'wb').write(text.encode('cp037'))\n\
+             rows = text.splitlines()\n\
+             width = max(len(r) for r in rows) + 2\n\
+             open(sys.argv[3], 'wb').write(''.join(r.ljust(width) for r in rows).encode('cp037'))\n",
+        )
+        .arg(&plain)
+        .arg(&lines)
+        .arg(&records)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    alice.sftp_ok(&format!(
+        "put {} /lines.ebc\nput {} /records.ebc\n",
+        lines.display(),
+        records.display()
+    ));
+    for name in ["/lines.ebc", "/records.ebc"] {
+        let v = shown(&server, name);
+        assert_eq!(
+            v["classification"],
+            expected(&d.truth, &["account_table", "ebcdic"]),
+            "{name}: {v}"
+        );
+    }
+}
+
 /// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
 /// OpenSSL; a workbook protected by a password) are neither scanned nor `none found`: `file show` says their classes are unknown
 /// and names the encryption, and the incident report of the account that read them counts them
