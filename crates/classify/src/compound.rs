@@ -344,6 +344,31 @@ pub(crate) mod tests {
         [header, sectors.concat()].concat()
     }
 
+    proptest::proptest! {
+        /// Whatever streams a compound file holds, in sectors or in the mini stream, each is
+        /// read back as it was written.
+        #[test]
+        fn streams_read_back_as_written(
+            sizes in proptest::collection::vec(0usize..9000, 1..6),
+            seed in 0u8..255,
+        ) {
+            let streams: Vec<(String, Vec<u8>)> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let bytes = (0..n).map(|j| (j as u8).wrapping_mul(31).wrapping_add(seed ^ i as u8)).collect();
+                    (format!("Stream{i}"), bytes)
+                })
+                .collect();
+            let named: Vec<(&str, &[u8])> = streams.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+            let file = compound(&named);
+            let c = Compound::open(&file).unwrap();
+            for (name, bytes) in &streams {
+                proptest::prop_assert_eq!(c.stream(name.as_bytes()), Some((bytes.clone(), true)));
+            }
+        }
+    }
+
     #[test]
     fn streams_are_found_by_name_in_sectors_and_the_mini_stream() {
         let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();

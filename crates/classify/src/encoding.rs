@@ -434,7 +434,10 @@ impl Ebcdic {
         }
         // Every file's head is asked: most are told at once by their first 64 bytes, of which
         // EBCDIC's letters, digits and spaces (0x40, and 0x81 and above) are most.
-        let likely = head[..64].iter().filter(|&&b| b >= 0x80 || b == 0x40).count();
+        let likely = head[..64]
+            .iter()
+            .filter(|&&b| b >= 0x80 || b == 0x40)
+            .count();
         if likely < 32 {
             return None;
         }

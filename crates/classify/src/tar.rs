@@ -486,6 +486,65 @@ mod tests {
         assert_eq!(number(b"\0\0\0\0\0\0\0\0\0\0\0\0"), None);
     }
 
+    /// Texts a file of an archive holds.
+    const TEXTS: [&str; 6] = [
+        "card 4111 1111 1111 1111\n",
+        "SSN 123-45-6789\n",
+        "name,card_number\nA,4111111111111111\nB,5555555555554444\n",
+        "Wire to ABA 021000021 acct 12345678 today.\n",
+        "iban GB82WEST12345698765432 and 123456789\n",
+        "<Cdtr><Nm>ACME</Nm></Cdtr>\n",
+    ];
+
+    /// An entry of any kind: a file of texts, a folder, a link, a pax header of a path, a GNU
+    /// long name, a vendor's entry.
+    fn any_entry() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (proptest::collection::vec(0..TEXTS.len(), 0..6), "[a-z]{1,20}").prop_map(|(t, name)| {
+                let text: String = t.iter().map(|&i| TEXTS[i]).collect();
+                entry(&name, text.as_bytes(), b'0')
+            }),
+            1 => Just(entry("folder/", b"", b'5')),
+            1 => Just(entry("link", b"", b'2')),
+            1 => "[a-z/]{1,300}".prop_map(|path| {
+                let kv = format!("path={path}");
+                let mut n = kv.len() + 3;
+                while format!("{n} {kv}\n").len() != n {
+                    n += 1;
+                }
+                entry("././@PaxHeader", format!("{n} {kv}\n").as_bytes(), b'x')
+            }),
+            1 => Just(entry("././@LongLink", b"a/long/name\0", b'L')),
+            1 => Just(entry("vendor", TEXTS[0].as_bytes(), b'V')),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever its entries and however it is cut into chunks, an archive counts what it
+        /// counts read whole, and what its files count alone, together.
+        #[test]
+        fn chunks_change_nothing_and_files_count_as_alone(
+            entries in proptest::collection::vec(any_entry(), 0..8),
+            cut in 1usize..1100,
+        ) {
+            let tar = archive(&entries);
+            let whole = classify(&tar);
+            proptest::prop_assert_eq!(&in_chunks(&tar, cut), &whole);
+            let mut alone = crate::Counts::default();
+            for e in &entries {
+                let h = &e[..BLOCK];
+                if h[TYPE] == b'0' {
+                    let size = number(&h[SIZE]).unwrap() as usize;
+                    for (class, n) in classify(&e[BLOCK..BLOCK + size]).counts.present() {
+                        alone.add(class, n);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(whole.counts, alone);
+        }
+    }
+
     #[test]
     fn only_a_header_whose_checksum_holds_begins_one() {
         let h = header("a.csv", 10, b'0');

@@ -580,6 +580,75 @@ pub(crate) mod tests {
         assert!(matches!(read(&locked, true, None), Read::Encrypted));
     }
 
+    /// A shared strings table of `strings` over records cut where `cuts` say (each a place in
+    /// the table's bytes, moved to the next string's start or kept inside a string's
+    /// characters, where a CONTINUE record begins with the flag byte of the characters after
+    /// it, as Excel writes them).
+    fn sst_records(strings: &[String], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut records = vec![[5u32.to_le_bytes(), (strings.len() as u32).to_le_bytes()].concat()];
+        let mut cuts = cuts.iter().copied().peekable();
+        let mut written = 0;
+        for s in strings {
+            let units: Vec<u16> = s.encode_utf16().collect();
+            let wide = units.iter().any(|&u| u > 0xFF);
+            let last = records.last_mut().unwrap();
+            last.extend((units.len() as u16).to_le_bytes());
+            last.push(u8::from(wide));
+            written += 3;
+            for (i, &u) in units.iter().enumerate() {
+                if cuts.next_if(|&c| c <= written).is_some() {
+                    // A new record inside the characters: its flag byte says their form.
+                    let rest_wide = units[i..].iter().any(|&u| u > 0xFF);
+                    records.push(vec![u8::from(rest_wide)]);
+                    let last = records.last_mut().unwrap();
+                    push_unit(last, u, rest_wide);
+                    // (The rest of this string in the new form.)
+                    for &u in &units[i + 1..] {
+                        push_unit(records.last_mut().unwrap(), u, rest_wide);
+                    }
+                    written += units.len() - i;
+                    break;
+                }
+                push_unit(records.last_mut().unwrap(), u, wide);
+                written += 1;
+            }
+            // A cut between strings: the next record begins with the next string's header.
+            if cuts.next_if(|&c| c <= written).is_some() {
+                records.push(Vec::new());
+            }
+        }
+        records
+    }
+
+    fn push_unit(record: &mut Vec<u8>, u: u16, wide: bool) {
+        if wide {
+            record.extend(u.to_le_bytes());
+        } else {
+            record.push(u as u8);
+        }
+    }
+
+    proptest::proptest! {
+        /// However a shared strings table is cut into CONTINUE records (inside a string's
+        /// characters, whose form the new record says again, or between strings), its strings
+        /// are read as they were written.
+        #[test]
+        fn shared_strings_survive_any_cuts(
+            strings in proptest::collection::vec("[a-zA-Z0-9 éü王€]{0,40}", 0..30),
+            mut cuts in proptest::collection::vec(0usize..1500, 0..12),
+        ) {
+            cuts.sort_unstable();
+            let records = sst_records(&strings, &cuts);
+            let segments: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+            let mut reader = Segments { segments: &segments, segment: 0, at: 8 };
+            let mut read = Vec::new();
+            while let Some(s) = reader.rich_string() {
+                read.push(s);
+            }
+            proptest::prop_assert_eq!(read, strings);
+        }
+    }
+
     #[test]
     fn numbers_and_strings_are_read_as_excel_writes_them() {
         assert_eq!(rk_value((1234 << 2) | 2), 1234.0);
