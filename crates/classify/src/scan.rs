@@ -606,6 +606,12 @@ impl Scanner {
             tar.feed(data);
             return;
         }
+        if let Some(kept) = self.compound.as_mut() {
+            let room = crate::compound::MAX_COMPOUND - kept.len();
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            self.compound_cut |= data.len() > room;
+            return;
+        }
         if let Some(ebcdic) = self.ebcdic.as_mut() {
             let mut ascii = std::mem::take(&mut self.translated);
             ascii.clear();
@@ -700,13 +706,6 @@ impl Scanner {
                 ..zip.finish()
             };
         }
-        if let Some(kept) = self.compound.take() {
-            let found = crate::compound::classify(&kept, self.compound_cut, self.patterns.clone());
-            return Classification {
-                rules: RULES,
-                ..found
-            };
-        }
         // A file of fewer than ten bytes: they are its contents. A compressed file's last
         // contents.
         if !self.raw_lead.whole() {
@@ -730,8 +729,16 @@ impl Scanner {
         if self.formats.is_none() {
             self.start();
         }
-        if let Some(tar) = self.tar.take() {
-            let mut found = tar.finish();
+        // A container read whole at its end or as it came: what it holds, with the compressed
+        // layer it came through (a `.tar.gz`, an `.xls.gz`).
+        let contained = if let Some(tar) = self.tar.take() {
+            Some(tar.finish())
+        } else {
+            self.compound.take().map(|kept| {
+                crate::compound::classify(&kept, self.compound_cut, self.patterns.clone())
+            })
+        };
+        if let Some(mut found) = contained {
             let in_part = found.formats.last() == Some(&Format::ScannedInPart);
             if in_part {
                 found.formats.pop();
@@ -802,6 +809,14 @@ impl Scanner {
             let mut tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
             tar.feed(&std::mem::take(&mut self.head));
             self.tar = Some(Box::new(tar));
+            self.formats = Some(Vec::new());
+            return;
+        }
+        // A compound file inside a compressed layer (an `.xls.gz`): kept as one read whole is.
+        if self.depth < crate::encoding::MAX_DEPTH && crate::compound::magic(&self.head) {
+            let mut kept = std::mem::take(&mut self.head);
+            kept.truncate(crate::compound::MAX_COMPOUND);
+            self.compound = Some(kept);
             self.formats = Some(Vec::new());
             return;
         }

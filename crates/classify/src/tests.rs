@@ -851,6 +851,30 @@ fn ebcdic_files_count_what_their_text_holds() {
     assert!(found.formats.contains(&crate::Format::Ebcdic));
 }
 
+/// An Excel 97-2003 workbook compressed (`.xls.gz`) counts what it does as it is, `gzip` beside
+/// `xls`, in any chunks.
+#[test]
+fn a_compressed_workbook_counts_as_it_is() {
+    use std::io::Write;
+    let stream = crate::xls::tests::workbook_stream(30);
+    let xls = crate::compound::tests::compound(&[("Workbook", &stream)]);
+    let plain = classify(&xls);
+    assert_eq!(plain.counts.get(Class::UsSsn), 30, "{plain:?}");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&xls).unwrap();
+    let gz = e.finish().unwrap();
+    let mut want = plain.clone();
+    want.formats.push(crate::Format::Gzip);
+    assert_eq!(classify(&gz), want);
+    for size in [1, 4096, 10_000] {
+        assert_eq!(
+            scan_in_chunks(&gz, &[size]),
+            plain.counts,
+            "chunks of {size}"
+        );
+    }
+}
+
 /// A bzip2-compressed file counts what its contents hold, with their formats and `bzip2`, in
 /// any chunks; a text that begins with `BZh` is text.
 #[test]
