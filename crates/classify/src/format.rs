@@ -33,6 +33,9 @@ pub enum Format {
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
+    /// An e-mail message with parts (MIME): the classes beside it are its text's and its
+    /// parts' (attachments decoded) together.
+    Mime,
     /// A tar archive: the classes beside it are its files' together, the formats beside it
     /// theirs.
     Tar,
@@ -65,6 +68,7 @@ impl Format {
             Format::Bzip2 => "bzip2".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
+            Format::Mime => "mime".into(),
             Format::Xls => "xls".into(),
             Format::Xlsx => "xlsx".into(),
             Format::Ods => "ods".into(),
@@ -84,6 +88,7 @@ impl Format {
             "bzip2" => Some(Format::Bzip2),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
+            "mime" => Some(Format::Mime),
             "xls" => Some(Format::Xls),
             "xlsx" => Some(Format::Xlsx),
             "ods" => Some(Format::Ods),

@@ -14,6 +14,7 @@ pub mod encoding;
 mod encrypted;
 pub mod field_corpus;
 pub mod format;
+mod mime;
 pub mod patterns;
 pub mod scan;
 mod sheet;

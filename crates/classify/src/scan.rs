@@ -130,7 +130,8 @@ impl Counts {
 /// inflated, archives and compressed files inside archives opened (three layers, one budget
 /// per file), encrypted files named (OpenPGP, CMS, age, Office: an OpenPGP message in armor
 /// was scanned as text and found nothing), Excel 97-2003 workbooks (`.xls`) read by their
-/// columns, EBCDIC text read as its ASCII; an archive's entry that is
+/// columns, EBCDIC text read as its ASCII, e-mail messages' parts decoded and read as files;
+/// an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown).
 pub const RULES: u32 = 5;
@@ -360,6 +361,8 @@ pub struct Scanner {
     /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
     compound: Option<Vec<u8>>,
     compound_cut: bool,
+    /// An e-mail message with parts, each part's body (decoded) read by a scanner of its own.
+    mime: Option<Box<crate::mime::Mime>>,
     /// The contents (inflated where they are compressed) are a tar archive, whose files are
     /// read by scanners of their own.
     tar: Option<Box<crate::tar::Tar>>,
@@ -460,6 +463,7 @@ impl Scanner {
             tar: None,
             compound: None,
             compound_cut: false,
+            mime: None,
             raw_fed: 0,
             verdict_at: None,
             lead: Default::default(),
@@ -612,6 +616,10 @@ impl Scanner {
             self.compound_cut |= data.len() > room;
             return;
         }
+        if let Some(mime) = self.mime.as_mut() {
+            mime.feed(data);
+            return;
+        }
         if let Some(ebcdic) = self.ebcdic.as_mut() {
             let mut ascii = std::mem::take(&mut self.translated);
             ascii.clear();
@@ -674,6 +682,7 @@ impl Scanner {
             + a.tagged_cut.as_ref().map_or(0, held)
             + self.zip.as_ref().map_or(0, |z| z.held_bytes())
             + self.tar.as_ref().map_or(0, |t| t.held_bytes())
+            + self.mime.as_ref().map_or(0, |m| m.held_bytes())
             + self.compressed.as_ref().map_or(0, |c| c.held_bytes())
     }
 
@@ -733,6 +742,8 @@ impl Scanner {
         // layer it came through (a `.tar.gz`, an `.xls.gz`).
         let contained = if let Some(tar) = self.tar.take() {
             Some(tar.finish())
+        } else if let Some(mime) = self.mime.take() {
+            Some(mime.finish())
         } else {
             self.compound.take().map(|kept| {
                 crate::compound::classify(&kept, self.compound_cut, self.patterns.clone())
@@ -809,6 +820,17 @@ impl Scanner {
             let mut tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
             tar.feed(&std::mem::take(&mut self.head));
             self.tar = Some(Box::new(tar));
+            self.formats = Some(Vec::new());
+            return;
+        }
+        // An e-mail message with parts: its parts read as files.
+        if self.depth < crate::encoding::MAX_DEPTH
+            && let Some(boundary) = crate::mime::magic(&self.head)
+        {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let mut mime = crate::mime::Mime::new(boundary, patterns, budget, self.depth);
+            mime.feed(&std::mem::take(&mut self.head));
+            self.mime = Some(Box::new(mime));
             self.formats = Some(Vec::new());
             return;
         }

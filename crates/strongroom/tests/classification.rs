@@ -346,6 +346,49 @@ fn compressed_uploads_are_classified_as_their_contents() {
     assert!(!table.contains("unknown"), "{table}");
 }
 
+/// A mail saved as a file (Python's `email` package, as a client exports one): its extract
+/// attached in base64 counts what the extract does, with the addresses of its headers, and
+/// `mime` beside the formats; base64 scanned as text would find nothing.
+#[test]
+fn mail_attachments_count_as_files() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let docs = corpus::generate(13, 200_000);
+    let d = docs
+        .iter()
+        .find(|d| d.name.ends_with("customers.csv"))
+        .unwrap();
+    let plain = alice.work().join("customers.csv");
+    std::fs::write(&plain, &d.bytes).unwrap();
+    let mail = alice.work().join("extract.eml");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys\nfrom email.message import EmailMessage\n\
+             m = EmailMessage()\n\
+             m['From'] = 'ops@bank.example'\nm['To'] = 'partner@vendor.example'\n\
+             m['Subject'] = 'Monthly extract'\n\
+             m.set_content('The extract is attached.')\n\
+             m.add_attachment(open(sys.argv[1], 'rb').read(), maintype='text', subtype='csv', \
+             filename='customers.csv')\n\
+             open(sys.argv[2], 'wb').write(bytes(m))\n",
+        )
+        .arg(&plain)
+        .arg(&mail)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    alice.sftp_ok(&format!("put {} /extract.eml\n", mail.display()));
+    let mut truth = d.truth;
+    truth.add(Class::Email, 2);
+    let v = shown(&server, "/extract.eml");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "mime"]),
+        "{v}"
+    );
+}
+
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
 /// it), with line ends and as fixed-length records without them: `file show` gives the
 /// extract's counts, as for its ASCII, and says `ebcdic`.
