@@ -41,7 +41,11 @@ pub(crate) fn magic(head: &[u8]) -> Option<Vec<u8>> {
     // Every file's head is asked: most are told at once by their first line, which in a
     // message is a header (`Name:`, letters, digits and dashes before the colon).
     let name = head.iter().take(80).position(|&b| b == b':')?;
-    if name == 0 || !head[..name].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+    if name == 0
+        || !head[..name]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return None;
     }
     let end = memchr::memmem::find(head, b"\n\n")
@@ -462,6 +466,63 @@ mod tests {
             classify(b"From: a@b.example\r\nSubject: hi\r\n\r\ncard 4111 1111 1111 1111\r\n");
         assert_eq!(plain.counts.get(Class::CardNumber), 1);
         assert!(plain.formats.is_empty());
+    }
+
+    /// Texts a part holds.
+    const TEXTS: [&[u8]; 4] = [
+        b"card 4111 1111 1111 1111\n",
+        b"name,card_number\nA,4111111111111111\nB,5555555555554444\n",
+        b"SSN 123-45-6789, mail ann@bank.example\n",
+        b"nothing here\n",
+    ];
+
+    /// A part: its text, written plain, in base64 or quoted-printable.
+    fn any_part() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        use proptest::prelude::*;
+        (proptest::collection::vec(0..TEXTS.len(), 1..4), 0..3u8).prop_map(|(t, how)| {
+            let text: Vec<u8> = t.iter().flat_map(|&i| TEXTS[i].to_vec()).collect();
+            let (encoding, body) = match how {
+                0 => ("7bit", text.clone()),
+                1 => ("base64", base64_lines(&text).into_bytes()),
+                _ => (
+                    "quoted-printable",
+                    text.iter()
+                        .flat_map(|&b| if b == b'=' { b"=3D".to_vec() } else { vec![b] })
+                        .collect(),
+                ),
+            };
+            let mut part = format!(
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+            )
+            .into_bytes();
+            part.extend(body);
+            (text, part)
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever its parts and however it is cut into chunks, a message counts what it
+        /// counts read whole, and what its parts' texts count alone, together.
+        #[test]
+        fn chunks_change_nothing_and_parts_count_as_alone(
+            parts in proptest::collection::vec(any_part(), 1..6),
+            cut in 1usize..300,
+        ) {
+            let mut mail = b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n".to_vec();
+            let mut alone = crate::Counts::default();
+            for (text, part) in &parts {
+                mail.extend(b"--zz\r\n");
+                mail.extend(part);
+                mail.extend(b"\r\n");
+                for (class, n) in classify(text).counts.present() {
+                    alone.add(class, n);
+                }
+            }
+            mail.extend(b"--zz--\r\n");
+            let whole = classify(&mail);
+            proptest::prop_assert_eq!(&in_chunks(&mail, cut), &whole);
+            proptest::prop_assert_eq!(whole.counts, alone);
+        }
     }
 
     #[test]
