@@ -52,6 +52,29 @@ fn wait_classified(server: &Server, path: &str) -> serde_json::Value {
     }
 }
 
+/// The labelled corpus's customer extract written to `dir` as `customers.csv`: its truth and
+/// its path.
+fn customer_extract(dir: &std::path::Path) -> (classify::Counts, std::path::PathBuf) {
+    let d = corpus::generate(13, 200_000)
+        .into_iter()
+        .find(|d| d.name.ends_with("customers.csv"))
+        .unwrap();
+    let path = dir.join("customers.csv");
+    std::fs::write(&path, &d.bytes).unwrap();
+    (d.truth, path)
+}
+
+/// Runs Python's `script` with `args`; it must succeed.
+fn python(script: &str, args: &[&std::path::Path]) {
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+}
+
 #[test]
 fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run() {
     let server = Server::start();
@@ -353,18 +376,10 @@ fn compressed_uploads_are_classified_as_their_contents() {
 fn mail_attachments_count_as_files() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let docs = corpus::generate(13, 200_000);
-    let d = docs
-        .iter()
-        .find(|d| d.name.ends_with("customers.csv"))
-        .unwrap();
-    let plain = alice.work().join("customers.csv");
-    std::fs::write(&plain, &d.bytes).unwrap();
+    let (mut truth, plain) = customer_extract(&alice.work());
     let mail = alice.work().join("extract.eml");
-    let status = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys\nfrom email.message import EmailMessage\n\
+    python(
+        "import sys\nfrom email.message import EmailMessage\n\
              m = EmailMessage()\n\
              m['From'] = 'ops@bank.example'\nm['To'] = 'partner@vendor.example'\n\
              m['Subject'] = 'Monthly extract'\n\
@@ -372,14 +387,9 @@ fn mail_attachments_count_as_files() {
              m.add_attachment(open(sys.argv[1], 'rb').read(), maintype='text', subtype='csv', \
              filename='customers.csv')\n\
              open(sys.argv[2], 'wb').write(bytes(m))\n",
-        )
-        .arg(&plain)
-        .arg(&mail)
-        .status()
-        .unwrap();
-    assert!(status.success());
+        &[&plain, &mail],
+    );
     alice.sftp_ok(&format!("put {} /extract.eml\n", mail.display()));
-    let mut truth = d.truth;
     truth.add(Class::Email, 2);
     let v = shown(&server, "/extract.eml");
     assert_eq!(
@@ -396,33 +406,20 @@ fn mail_attachments_count_as_files() {
 fn mainframe_ebcdic_extracts_count_as_their_text() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let docs = corpus::generate(13, 200_000);
-    let d = docs
-        .iter()
-        .find(|d| d.name.ends_with("customers.csv"))
-        .unwrap();
-    let plain = alice.work().join("customers.csv");
-    std::fs::write(&plain, &d.bytes).unwrap();
+    let (truth, plain) = customer_extract(&alice.work());
     let (lines, records) = (
         alice.work().join("lines.ebc"),
         alice.work().join("records.ebc"),
     );
-    let status = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys\n\
-             text = open(sys.argv[1], encoding='utf-8').read()\n\
-             open(sys.argv[2], 'wb').write(text.encode('cp037'))\n\
-             rows = text.splitlines()\n\
-             width = max(len(r) for r in rows) + 2\n\
-             open(sys.argv[3], 'wb').write(''.join(r.ljust(width) for r in rows).encode('cp037'))\n",
-        )
-        .arg(&plain)
-        .arg(&lines)
-        .arg(&records)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    python(
+        "import sys\n\
+         text = open(sys.argv[1], encoding='utf-8').read()\n\
+         open(sys.argv[2], 'wb').write(text.encode('cp037'))\n\
+         rows = text.splitlines()\n\
+         width = max(len(r) for r in rows) + 2\n\
+         open(sys.argv[3], 'wb').write(''.join(r.ljust(width) for r in rows).encode('cp037'))\n",
+        &[&plain, &lines, &records],
+    );
     alice.sftp_ok(&format!(
         "put {} /lines.ebc\nput {} /records.ebc\n",
         lines.display(),
@@ -432,28 +429,23 @@ fn mainframe_ebcdic_extracts_count_as_their_text() {
         let v = shown(&server, name);
         assert_eq!(
             v["classification"],
-            expected(&d.truth, &["account_table", "ebcdic"]),
+            expected(&truth, &["account_table", "ebcdic"]),
             "{name}: {v}"
         );
     }
 }
 
 /// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
-/// OpenSSL; a workbook protected by a password) are neither scanned nor `none found`: `file show` says their classes are unknown
-/// and names the encryption, and the incident report of the account that read them counts them
-/// as encrypted (exposed only with their key), beside a plain extract whose classes count.
+/// OpenSSL; a workbook protected by a password) are neither scanned nor `none found`: `file
+/// show` says their classes are unknown and names the encryption, and the incident report of
+/// the account that read them counts them as encrypted (exposed only with their key), beside a
+/// plain extract whose classes count.
 #[test]
 fn encrypted_uploads_are_named_and_counted_apart() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let docs = corpus::generate(13, 200_000);
-    let d = docs
-        .iter()
-        .find(|d| d.name.ends_with("customers.csv"))
-        .unwrap();
     let work = alice.work();
-    let plain = work.join("customers.csv");
-    std::fs::write(&plain, &d.bytes).unwrap();
+    let (truth, plain) = customer_extract(&work);
     let home = work.join("gnupg");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
@@ -501,18 +493,12 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     // A workbook protected by a password, as Excel stores one (msoffcrypto-tool writes the
     // same: a compound file of EncryptionInfo and EncryptedPackage).
     let book = workbook(&work, "xlsxwriter");
-    let status = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys\nfrom msoffcrypto.format.ooxml import OOXMLFile\n\
-             with open(sys.argv[1], 'rb') as i, open(sys.argv[2], 'wb') as o:\n\
-             \x20   OOXMLFile(i).encrypt('secret', o)\n",
-        )
-        .arg(&book)
-        .arg(work.join("locked.xlsx"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    python(
+        "import sys\nfrom msoffcrypto.format.ooxml import OOXMLFile\n\
+         with open(sys.argv[1], 'rb') as i, open(sys.argv[2], 'wb') as o:\n\
+         \x20   OOXMLFile(i).encrypt('secret', o)\n",
+        &[&book, &work.join("locked.xlsx")],
+    );
     let names = [
         "extract.csv.gpg",
         "extract.csv.asc",
@@ -571,7 +557,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     assert_eq!(r["totals"]["files_encrypted"], 4, "{r:#}");
     assert_eq!(
         r["totals"]["classes"]["card_number"],
-        d.truth.get(Class::CardNumber),
+        truth.get(Class::CardNumber),
         "{r:#}"
     );
     let csv = server.ok(&["incident", "report", "--user", "alice", "--format", "csv"]);
