@@ -245,9 +245,6 @@ impl Book {
             self.xml
                 .push_str(&format!("<row r=\"{}\">", u32::from(row) + 1));
             self.row = Some(row);
-            if self.xml.len() >= FLUSH {
-                self.hand_over();
-            }
         }
         let at = format!("{}{}", column_name(col), u32::from(row) + 1);
         match value {
@@ -269,6 +266,11 @@ impl Book {
                 escape(text, &mut self.xml);
                 self.xml.push_str("</t></is></c>");
             }
+        }
+        // (Handed over as it grows, within a row too: the readers take any chunks, and a
+        // stream may give one row any number of cells.)
+        if self.xml.len() >= FLUSH {
+            self.hand_over();
         }
     }
 
