@@ -42,6 +42,48 @@ const MAX_PIECE: usize = 16 << 10;
 /// Bytes of a file's beginning used to recognise its format.
 pub const SNIFF_LEN: usize = 4096;
 
+/// A container of files that a file's contents (inflated where they are compressed) may be,
+/// told by their head: each reads the contents itself, and says at the end what its files hold.
+enum Container {
+    /// A tar archive, its files read by scanners of their own.
+    Tar(Box<crate::tar::Tar>),
+    /// An e-mail message with parts, each part's body (decoded) read by a scanner of its own.
+    Mail(Box<crate::mime::Mime>),
+    /// A compound file (an `.xls` workbook, an encrypted Office document): its first bytes,
+    /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
+    Compound { kept: Vec<u8>, cut: bool },
+}
+
+impl Container {
+    fn feed(&mut self, data: &[u8]) {
+        match self {
+            Container::Tar(tar) => tar.feed(data),
+            Container::Mail(mail) => mail.feed(data),
+            Container::Compound { kept, cut } => {
+                let room = crate::compound::MAX_COMPOUND - kept.len();
+                kept.extend_from_slice(&data[..data.len().min(room)]);
+                *cut |= data.len() > room;
+            }
+        }
+    }
+
+    fn finish(self, patterns: Option<std::sync::Arc<crate::Patterns>>) -> Classification {
+        match self {
+            Container::Tar(tar) => tar.finish(),
+            Container::Mail(mail) => mail.finish(),
+            Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
+        }
+    }
+
+    fn held_bytes(&self) -> usize {
+        match self {
+            Container::Tar(tar) => tar.held_bytes(),
+            Container::Mail(mail) => mail.held_bytes(),
+            Container::Compound { kept, .. } => crate::encoding::held(kept),
+        }
+    }
+}
+
 /// The data classes, in the order reports print them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
@@ -357,15 +399,9 @@ pub struct Scanner {
     raw_lead: crate::encoding::Lead<10>,
     zip: Option<Box<crate::archive::Zip>>,
     compressed: Option<crate::encoding::Compressed>,
-    /// A compound file (an `.xls` workbook, an encrypted Office document): its first bytes,
-    /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
-    compound: Option<Vec<u8>>,
-    compound_cut: bool,
-    /// An e-mail message with parts, each part's body (decoded) read by a scanner of its own.
-    mime: Option<Box<crate::mime::Mime>>,
-    /// The contents (inflated where they are compressed) are a tar archive, whose files are
-    /// read by scanners of their own.
-    tar: Option<Box<crate::tar::Tar>>,
+    /// The contents (inflated where they are compressed) are a container of files, which
+    /// reads them after the head itself ([`Container`]).
+    container: Option<Container>,
     /// How deep in archives the file is (0: an upload itself; an archive's entry one more than
     /// the archive): from [`crate::encoding::MAX_DEPTH`] on, an archive or compressed file is
     /// not opened.
@@ -460,10 +496,7 @@ impl Scanner {
             budget: None,
             workbook: false,
             compressed: None,
-            tar: None,
-            compound: None,
-            compound_cut: false,
-            mime: None,
+            container: None,
             raw_fed: 0,
             verdict_at: None,
             lead: Default::default(),
@@ -538,18 +571,12 @@ impl Scanner {
             } else if compressed.is_some() {
                 self.compressed = compressed;
                 self.inflate(&lead);
-            } else if opens && crate::compound::magic(&lead) {
-                self.compound = Some(lead.to_vec());
             } else {
                 self.feed_contents(&lead);
             }
         }
         if let Some(zip) = self.zip.as_mut() {
             zip.feed(data);
-        } else if let Some(kept) = self.compound.as_mut() {
-            let room = crate::compound::MAX_COMPOUND - kept.len();
-            kept.extend_from_slice(&data[..data.len().min(room)]);
-            self.compound_cut |= data.len() > room;
         } else if self.compressed.is_some() {
             self.inflate(data);
         } else {
@@ -606,18 +633,8 @@ impl Scanner {
             }
             self.start();
         }
-        if let Some(tar) = self.tar.as_mut() {
-            tar.feed(data);
-            return;
-        }
-        if let Some(kept) = self.compound.as_mut() {
-            let room = crate::compound::MAX_COMPOUND - kept.len();
-            kept.extend_from_slice(&data[..data.len().min(room)]);
-            self.compound_cut |= data.len() > room;
-            return;
-        }
-        if let Some(mime) = self.mime.as_mut() {
-            mime.feed(data);
+        if let Some(container) = self.container.as_mut() {
+            container.feed(data);
             return;
         }
         if let Some(ebcdic) = self.ebcdic.as_mut() {
@@ -641,6 +658,24 @@ impl Scanner {
     pub(crate) fn inside_archive(&mut self, budget: crate::encoding::Budget, depth: u8) {
         self.budget = Some(budget);
         self.depth = depth + 1;
+    }
+
+    /// The container the head begins, if any: a tar archive, an e-mail message with parts, a
+    /// compound file.
+    fn container_of_head(&mut self) -> Option<Container> {
+        if crate::tar::magic(&self.head) {
+            let tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
+            return Some(Container::Tar(Box::new(tar)));
+        }
+        if let Some(boundary) = crate::mime::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let mail = crate::mime::Mime::new(boundary, patterns, budget, self.depth);
+            return Some(Container::Mail(Box::new(mail)));
+        }
+        crate::compound::magic(&self.head).then(|| Container::Compound {
+            kept: Vec::with_capacity(SNIFF_LEN),
+            cut: false,
+        })
     }
 
     /// What the file's layers may still read (the upload's own budget, made at its first
@@ -675,14 +710,12 @@ impl Scanner {
             + held(&self.fixed)
             + held(&self.columns)
             + held(&self.custom)
-            + self.compound.as_ref().map_or(0, held)
             + self.bitmap.held_bytes()
             + held(&a.tail)
             + held(&a.tagged_tail)
             + a.tagged_cut.as_ref().map_or(0, held)
             + self.zip.as_ref().map_or(0, |z| z.held_bytes())
-            + self.tar.as_ref().map_or(0, |t| t.held_bytes())
-            + self.mime.as_ref().map_or(0, |m| m.held_bytes())
+            + self.container.as_ref().map_or(0, Container::held_bytes)
             + self.compressed.as_ref().map_or(0, |c| c.held_bytes())
     }
 
@@ -740,16 +773,8 @@ impl Scanner {
         }
         // A container read whole at its end or as it came: what it holds, with the compressed
         // layer it came through (a `.tar.gz`, an `.xls.gz`).
-        let contained = if let Some(tar) = self.tar.take() {
-            Some(tar.finish())
-        } else if let Some(mime) = self.mime.take() {
-            Some(mime.finish())
-        } else {
-            self.compound.take().map(|kept| {
-                crate::compound::classify(&kept, self.compound_cut, self.patterns.clone())
-            })
-        };
-        if let Some(mut found) = contained {
+        if let Some(container) = self.container.take() {
+            let mut found = container.finish(self.patterns.clone());
             let in_part = found.formats.last() == Some(&Format::ScannedInPart);
             if in_part {
                 found.formats.pop();
@@ -813,32 +838,14 @@ impl Scanner {
         }
     }
 
-    /// Recognises the format from the head, then scans the head (or reads it as a tar
-    /// archive's beginning).
+    /// Recognises the format from the head, then scans the head (or hands it to the container
+    /// the head begins).
     fn start(&mut self) {
-        if self.depth < crate::encoding::MAX_DEPTH && crate::tar::magic(&self.head) {
-            let mut tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
-            tar.feed(&std::mem::take(&mut self.head));
-            self.tar = Some(Box::new(tar));
-            self.formats = Some(Vec::new());
-            return;
-        }
-        // An e-mail message with parts: its parts read as files.
         if self.depth < crate::encoding::MAX_DEPTH
-            && let Some(boundary) = crate::mime::magic(&self.head)
+            && let Some(mut container) = self.container_of_head()
         {
-            let (patterns, budget) = (self.patterns.clone(), self.budget());
-            let mut mime = crate::mime::Mime::new(boundary, patterns, budget, self.depth);
-            mime.feed(&std::mem::take(&mut self.head));
-            self.mime = Some(Box::new(mime));
-            self.formats = Some(Vec::new());
-            return;
-        }
-        // A compound file inside a compressed layer (an `.xls.gz`): kept as one read whole is.
-        if self.depth < crate::encoding::MAX_DEPTH && crate::compound::magic(&self.head) {
-            let mut kept = std::mem::take(&mut self.head);
-            kept.truncate(crate::compound::MAX_COMPOUND);
-            self.compound = Some(kept);
+            container.feed(&std::mem::take(&mut self.head));
+            self.container = Some(container);
             self.formats = Some(Vec::new());
             return;
         }
