@@ -170,8 +170,9 @@ pub(crate) struct Mime {
     /// The line being gathered, and the part's headers.
     line: Vec<u8>,
     headers: Vec<u8>,
-    /// The message's own text (its headers, preambles): scanned as text.
+    /// The message's own text (its headers, preambles): scanned as text; its bytes so far.
     text: Box<Scanner>,
+    text_bytes: u64,
     part: Option<Part>,
     found: Entries,
     cut: bool,
@@ -196,6 +197,7 @@ impl Mime {
             line: Vec::new(),
             headers: Vec::new(),
             text: Box::new(text),
+            text_bytes: 0,
             part: None,
             found: Entries::default(),
             cut: false,
@@ -256,7 +258,10 @@ impl Mime {
             }
         }
         match self.state {
-            State::Outside => self.text.feed(line),
+            State::Outside => {
+                self.text.feed(line);
+                self.text_bytes += line.len() as u64;
+            }
             State::Headers => {
                 if bare.is_empty() && whole {
                     self.begin_part();
@@ -358,7 +363,7 @@ impl Mime {
         self.cut |= !self.boundaries.is_empty();
         self.end_part();
         let text = self.text.finish();
-        self.found.add(text, 1, false);
+        self.found.add(text, self.text_bytes, false);
         self.found.finish(Format::Mime, self.cut)
     }
 
