@@ -41,6 +41,8 @@ pub enum Format {
     Tar,
     /// An Excel 97-2003 workbook (BIFF8 in a compound file), read by its columns.
     Xls,
+    /// A PDF document: the classes beside it are those of the text its pages show.
+    Pdf,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
@@ -70,6 +72,7 @@ impl Format {
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
             Format::Xls => "xls".into(),
+            Format::Pdf => "pdf".into(),
             Format::Xlsx => "xlsx".into(),
             Format::Ods => "ods".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
@@ -90,6 +93,7 @@ impl Format {
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),
             "xls" => Some(Format::Xls),
+            "pdf" => Some(Format::Pdf),
             "xlsx" => Some(Format::Xlsx),
             "ods" => Some(Format::Ods),
             "scanned_in_part" => Some(Format::ScannedInPart),

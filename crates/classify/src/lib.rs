@@ -16,6 +16,7 @@ pub mod field_corpus;
 pub mod format;
 mod mime;
 pub mod patterns;
+mod pdf;
 pub mod scan;
 mod sheet;
 mod tar;

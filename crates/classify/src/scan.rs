@@ -52,6 +52,8 @@ enum Container {
     /// A compound file (an `.xls` workbook, an encrypted Office document): its first bytes,
     /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
     Compound { kept: Vec<u8>, cut: bool },
+    /// A PDF document: the text its pages show, read through its fonts' maps at the end.
+    Pdf(Box<crate::pdf::Pdf>),
 }
 
 impl Container {
@@ -59,6 +61,7 @@ impl Container {
         match self {
             Container::Tar(tar) => tar.feed(data),
             Container::Mail(mail) => mail.feed(data),
+            Container::Pdf(pdf) => pdf.feed(data),
             Container::Compound { kept, cut } => {
                 let room = crate::compound::MAX_COMPOUND - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -71,6 +74,7 @@ impl Container {
         match self {
             Container::Tar(tar) => tar.finish(),
             Container::Mail(mail) => mail.finish(),
+            Container::Pdf(pdf) => pdf.finish(),
             Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
         }
     }
@@ -79,6 +83,7 @@ impl Container {
         match self {
             Container::Tar(tar) => tar.held_bytes(),
             Container::Mail(mail) => mail.held_bytes(),
+            Container::Pdf(pdf) => pdf.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
         }
     }
@@ -175,8 +180,10 @@ impl Counts {
 /// columns, EBCDIC text read as its ASCII, e-mail messages' parts decoded and read as files;
 /// an archive's entry that is
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
-/// not `binary` (whose classes are unknown).
-pub const RULES: u32 = 5;
+/// not `binary` (whose classes are unknown); 6 (2026-12-05): PDF documents' text read (their
+/// pages' strings through their fonts' maps, a table's cells as columns, files attached to
+/// them; `binary` before), an encrypted one named (`encrypted:pdf`).
+pub const RULES: u32 = 6;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -671,6 +678,10 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let mail = crate::mime::Mime::new(boundary, patterns, budget, self.depth);
             return Some(Container::Mail(Box::new(mail)));
+        }
+        if crate::pdf::magic(&self.head) {
+            let pdf = crate::pdf::Pdf::new(self.patterns.clone(), self.budget(), self.depth);
+            return Some(Container::Pdf(Box::new(pdf)));
         }
         crate::compound::magic(&self.head).then(|| Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),

@@ -445,7 +445,7 @@ pub struct Totals {
     /// a first part only (compressed contents beyond what is scanned): for them the class sums
     /// are a lower bound.
     pub files_classes_unknown: usize,
-    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age): what they hold
+    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office or PDF password): what they hold
     /// is exposed only with their key.
     pub files_encrypted: usize,
     pub bytes_read: u64,

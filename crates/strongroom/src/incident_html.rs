@@ -56,8 +56,8 @@ impl Page<'_> {
         }
         if t.files_encrypted > 0 {
             notes.push(format!(
-                "{} encrypted (OpenPGP, CMS, age or an Office password): exposed only with \
-                 their key",
+                "{} encrypted (OpenPGP, CMS, age, or an Office or PDF password): exposed \
+                 only with their key",
                 t.files_encrypted
             ));
         }

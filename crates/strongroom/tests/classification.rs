@@ -399,6 +399,95 @@ fn mail_attachments_count_as_files() {
     );
 }
 
+/// PDF documents as banks produce them, from the labelled corpus's customer extract: the list
+/// printed to PDF by a browser (headless Chromium: a table whose cells are placed one by one,
+/// in embedded subset fonts whose codes are read through their maps to characters) and a
+/// report drawn by ReportLab (standard fonts, pages in ASCII85 and deflate). `file show` gives
+/// the extract's true counts for both, and says `pdf`; a PDF protected by a password is named
+/// encrypted, its classes unknown.
+#[test]
+fn pdf_documents_count_the_text_their_pages_show() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let (truth, plain) = customer_extract(&alice.work());
+    let work = alice.work();
+    let (page, printed, report, locked) = (
+        work.join("customers.html"),
+        work.join("printed.pdf"),
+        work.join("report.pdf"),
+        work.join("locked.pdf"),
+    );
+    python(
+        "import sys, csv, html\n\
+         from reportlab.pdfgen import canvas\n\
+         from reportlab.pdfbase.pdfmetrics import stringWidth\n\
+         rows = list(csv.reader(open(sys.argv[1], newline='')))\n\
+         cells = ''.join('<tr>' + ''.join('<td>%s</td>' % html.escape(c) for c in r) + '</tr>' \
+             for r in rows)\n\
+         open(sys.argv[2], 'w').write('<!doctype html><html><head><style>' \
+             '@page { size: A3 landscape } body { font: 8pt sans-serif } ' \
+             'td { white-space: nowrap; padding: 0 6px }</style></head><body>' \
+             '<h1>Customer list</h1><table>' + cells + '</table></body></html>')\n\
+         widths = [max(stringWidth(r[i], 'Helvetica', 7) for r in rows) + 12 \
+             for i in range(len(rows[0]))]\n\
+         for path, key in ((sys.argv[3], None), (sys.argv[4], 'secret')):\n\
+         \x20   c = canvas.Canvas(path, pagesize=(sum(widths) + 72, 842), encrypt=key)\n\
+         \x20   c.setFont('Helvetica-Bold', 12)\n\
+         \x20   c.drawString(36, 806, 'Customer list')\n\
+         \x20   y = 780\n\
+         \x20   for r in rows:\n\
+         \x20       c.setFont('Helvetica', 7)\n\
+         \x20       x = 36\n\
+         \x20       for w, cell in zip(widths, r):\n\
+         \x20           c.drawString(x, y, cell)\n\
+         \x20           x += w\n\
+         \x20       y -= 10\n\
+         \x20       if y < 36:\n\
+         \x20           c.showPage()\n\
+         \x20           y = 806\n\
+         \x20   c.save()\n",
+        &[&plain, &page, &report, &locked],
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", printed.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (Debian package chromium) is needed");
+    assert!(out.status.success() && printed.exists(), "{out:?}");
+    alice.sftp_ok(&format!(
+        "put {} /printed.pdf\nput {} /report.pdf\nput {} /locked.pdf\n",
+        printed.display(),
+        report.display(),
+        locked.display()
+    ));
+    assert!(truth.get(Class::CardNumber) > 0 && truth.get(Class::UsSsn) > 0);
+    for name in ["/printed.pdf", "/report.pdf"] {
+        let v = shown(&server, name);
+        assert_eq!(
+            v["classification"],
+            expected(&truth, &["pdf"]),
+            "{name}: {v}"
+        );
+    }
+    let v = shown(&server, "/locked.pdf");
+    assert_eq!(
+        v["classification"],
+        serde_json::json!({ "classes": {}, "formats": ["binary", "encrypted:pdf", "pdf"] }),
+        "{v}"
+    );
+    let table = server.ok(&["file", "show", "acme", "/locked.pdf"]);
+    assert!(table.contains("unknown (encrypted: pdf)"), "{table}");
+}
+
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
 /// it), with line ends and as fixed-length records without them: `file show` gives the
 /// extract's counts, as for its ASCII, and says `ebcdic`.
@@ -575,7 +664,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     let html = server.ok(&["incident", "report", "--user", "alice", "--format", "html"]);
     assert!(html.contains("unknown (encrypted: openpgp)"), "{html}");
     assert!(
-        html.contains("4 encrypted (OpenPGP, CMS, age or an Office password)"),
+        html.contains("4 encrypted (OpenPGP, CMS, age, or an Office or PDF password)"),
         "{html}"
     );
 }

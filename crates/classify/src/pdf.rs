@@ -1,0 +1,2136 @@
+//! PDF documents (statements, reports, letters printed to PDF): the text their pages show,
+//! read as they stream. Objects outside streams are read as they end (`endobj`); each stream is
+//! decoded (FlateDecode, ASCII85, ASCIIHex; pictures, font programs, metadata and cross-reference
+//! streams are passed over undecoded) and told by its dictionary and first bytes: a page's or a
+//! form's contents, whose text operators (`Tj`, `TJ`, `'`, `"`) give the strings shown and whose
+//! moves (`Td`, `TD`, `T*`, `Tm`) give the lines and the gaps between cells; a font's ToUnicode
+//! map (a CMap), which says what characters a font's codes are; an object stream (PDF 1.5),
+//! whose objects are read as the others are; a file attached to the document, classified as a
+//! file of its own. A page's fonts and their maps come anywhere in the file, often after the
+//! pages, so the strings shown are kept, in the codes of their fonts, until the end (at most
+//! [`MAX_SHOWN`] bytes), then read through the fonts' maps and scanned as text: a table's cells
+//! separated by tabs, its rows by line ends, as a delimited file's.
+//!
+//! What it says beside the classes: `pdf`; `encrypted:pdf` beside `binary` for a document
+//! encrypted with a password (its strings and streams are); `binary` for one whose pages show
+//! no text but pictures (a scan: its classes are unknown); `scanned_in_part` where text was
+//! cut or its codes had no map to characters, or a page-sized picture stands beside text.
+//!
+//! Pure: bytes in, what the text holds out. Every length and count from the file is bounded:
+//! an object's text to [`MAX_OBJECT`], a token to [`MAX_TOKEN`], a map to [`MAX_MAP_CODES`]
+//! codes, the decoded bytes to the file's budget. Never here: fonts' shapes, the page's layout
+//! beyond line and cell, the document's structure tree.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::Format;
+use crate::archive::Entries;
+use crate::encoding::Budget;
+use crate::patterns::Patterns;
+use crate::scan::{Classification, Scanner};
+
+/// Most bytes of an object's text kept (a dictionary; the text between two objects).
+pub const MAX_OBJECT: usize = 64 << 10;
+/// Most bytes of strings shown (in their fonts' codes) kept until the fonts are known.
+pub const MAX_SHOWN: usize = 16 << 20;
+/// Most bytes of a token in a page's contents (a string) before it is passed over.
+pub const MAX_TOKEN: usize = 64 << 10;
+/// Most codes a font's map to characters holds, and most maps kept.
+pub const MAX_MAP_CODES: usize = 65_536;
+const MAX_MAPS: usize = 256;
+/// Most decoded bytes of a map or an object stream kept to be read at its end.
+const MAX_KEPT_STREAM: usize = 4 << 20;
+/// Most small objects kept by number (a font resource dictionary a page names by reference).
+const MAX_KEPT_OBJECTS: usize = 4096;
+const MAX_KEPT_OBJECT: usize = 4 << 10;
+/// A picture of at least this many pixels is a page's size (a page scanned at some 120 dots
+/// per inch): what it shows is not read.
+pub const PAGE_PIXELS: u64 = 1_000_000;
+/// Decoded bytes produced per call of the inflater.
+const OUT_STEP: usize = 64 << 10;
+/// Operands of a page's contents kept (an operator takes at most six).
+const MAX_OPERANDS: usize = 16;
+/// Elements of a `TJ` array kept.
+const MAX_ARRAY: usize = 4096;
+
+/// Whether a file's head is a PDF document: its header among the first 1,024 bytes.
+pub(crate) fn magic(head: &[u8]) -> bool {
+    memchr::memmem::find(&head[..head.len().min(1024)], b"%PDF-").is_some()
+}
+
+/// The records of shown text kept until the end.
+const FONT: u8 = 1;
+const SHOW: u8 = 2;
+/// Where the text was placed: its place on the page and the font's size (three `f32`s).
+const AT: u8 = 3;
+/// A move along the line within a `TJ`, in the font's size (an `f32`).
+const GAP: u8 = 4;
+
+/// A PDF document being read, chunk by chunk.
+pub(crate) struct Pdf {
+    patterns: Option<Arc<Patterns>>,
+    budget: Budget,
+    depth: u8,
+    /// Bytes outside streams not yet read (from after the last object's end), and where the
+    /// search for the next keyword goes on.
+    outside: Vec<u8>,
+    searched: usize,
+    stream: Option<Stream>,
+    /// Strings shown, with the fonts they were shown in and the breaks between them.
+    shown: Vec<u8>,
+    fonts: Fonts,
+    /// Files attached to the document.
+    attached: Entries,
+    /// Pictures of a page's size, and of any size.
+    page_pictures: u32,
+    pictures: u32,
+    encrypted: bool,
+    cut: bool,
+}
+
+/// What the document says of its fonts: the names its pages give them, each font's map to
+/// characters, and the objects that may hold a page's names.
+#[derive(Default)]
+struct Fonts {
+    /// A resource name (`F1`) and the font object it names (the first such; most producers
+    /// give each font one name in the whole document).
+    names: HashMap<Vec<u8>, u32>,
+    /// Font objects: their ToUnicode map's object, whether their codes are two bytes.
+    fonts: HashMap<u32, Font>,
+    /// Decoded maps, by their object's number.
+    maps: HashMap<u32, CodeMap>,
+    /// Objects named as a page's font dictionary (`/Font 12 0 R`), and small objects' texts
+    /// kept by number to read them at the end.
+    font_dictionaries: Vec<u32>,
+    small: HashMap<u32, Vec<u8>>,
+}
+
+#[derive(Clone, Default)]
+struct Font {
+    to_unicode: Option<u32>,
+    two_bytes: bool,
+    /// Its codes' widths (a simple font's `/Widths`, a CID font's `/W`), or the objects that
+    /// hold them: an array's, a composite font's descendant's.
+    widths: Widths,
+    widths_object: Option<u32>,
+    descendant: Option<u32>,
+}
+
+/// A font's codes' widths, in thousandths of its size: runs of codes from a first, and the
+/// width of a code in none.
+#[derive(Clone, Default)]
+struct Widths {
+    runs: Vec<(u32, Vec<f32>)>,
+    default: Option<f32>,
+}
+
+/// Most widths kept per font.
+const MAX_WIDTHS: usize = 65_536;
+
+impl Widths {
+    /// A code's width in the font's size, if the font says.
+    fn of(&self, code: u32) -> Option<f32> {
+        self.runs
+            .iter()
+            .find_map(|(first, w)| {
+                code.checked_sub(*first)
+                    .and_then(|k| w.get(k as usize))
+                    .copied()
+            })
+            .or(self.default)
+            .map(|w| w / 1000.0)
+    }
+
+    fn known(&self) -> bool {
+        !self.runs.is_empty() || self.default.is_some()
+    }
+
+    /// A simple font's `/Widths` array (its text after the `[`), from code `first`.
+    fn simple(first: u32, array: &[u8]) -> Widths {
+        let widths: Vec<f32> = numbers_in(array).take(MAX_WIDTHS).collect();
+        Widths {
+            runs: vec![(first, widths)],
+            default: None,
+        }
+    }
+
+    /// A CID font's `/W` array (its text after the `[`): `c [w1 w2 …]` runs and `c1 c2 w`
+    /// ranges.
+    fn cid(array: &[u8], default: Option<f32>) -> Widths {
+        let mut w = Widths {
+            runs: Vec::new(),
+            default,
+        };
+        let mut kept = 0;
+        let mut loose: Vec<f32> = Vec::new();
+        let mut i = 0;
+        while i < array.len() && kept < MAX_WIDTHS {
+            match array[i] {
+                b'[' => {
+                    let close = memchr::memchr(b']', &array[i..]).map_or(array.len(), |c| i + c);
+                    if let Some(&first) = loose.last() {
+                        let widths: Vec<f32> = numbers_in(&array[i + 1..close])
+                            .take(MAX_WIDTHS - kept)
+                            .collect();
+                        kept += widths.len();
+                        w.runs.push((first as u32, widths));
+                    }
+                    loose.clear();
+                    i = close + 1;
+                }
+                // The end of the array.
+                b']' => break,
+                b if delimiter(b) => i += 1,
+                _ => {
+                    let len = array[i..]
+                        .iter()
+                        .position(|&b| delimiter(b))
+                        .unwrap_or(array.len() - i);
+                    if let Some(n) = numbers_in(&array[i..i + len]).next() {
+                        loose.push(n);
+                    }
+                    i += len;
+                    // `c1 c2 w`: the codes from c1 to c2 all of width w.
+                    if let [c1, c2, width] = loose[..] {
+                        let n = ((c2 - c1).max(0.0) as usize + 1).min(MAX_WIDTHS - kept);
+                        w.runs.push((c1 as u32, vec![width; n]));
+                        kept += n;
+                        loose.clear();
+                    }
+                }
+            }
+        }
+        w
+    }
+}
+
+/// The numbers in `text`, read as they stand (white space and delimiters between).
+fn numbers_in(text: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    text.split(|&b| delimiter(b))
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| std::str::from_utf8(t).ok()?.parse::<f32>().ok())
+        .filter(|n| n.is_finite())
+}
+
+/// A font's map from codes to characters (a ToUnicode CMap).
+#[derive(Default)]
+struct CodeMap {
+    /// Bytes per code (its code space's).
+    width: usize,
+    codes: HashMap<u32, Box<str>>,
+    /// Entries read, kept or not (a map repeating its ranges is read no further).
+    read: usize,
+}
+
+/// A stream being read: its object, the bytes of it left (where its length is direct), the
+/// bytes held back while `endstream` is searched for, how it is decoded and what for.
+struct Stream {
+    object: u32,
+    left: Option<u64>,
+    held: Vec<u8>,
+    decode: Option<Decode>,
+    purpose: Purpose,
+}
+
+/// A stream's filters, in order: an ASCII form, then deflate.
+struct Decode {
+    ascii: Option<Ascii>,
+    inflater: Option<Box<flate2::Decompress>>,
+    failed: bool,
+}
+
+enum Ascii {
+    /// ASCII85: the characters of a group short of five.
+    Base85(Vec<u8>),
+    /// ASCIIHex: a digit short of a byte.
+    Hex(Option<u8>),
+}
+
+/// What a stream is read for.
+enum Purpose {
+    /// Told by its first decoded bytes: a page's contents or a map to characters.
+    Undecided(Vec<u8>),
+    Contents(Box<Contents>),
+    Map(Vec<u8>),
+    /// An object stream: where its first object begins, its decoded bytes.
+    Objects(usize, Vec<u8>),
+    /// A file attached to the document: its scanner and its bytes so far.
+    Attached(Box<Scanner>, u64),
+}
+
+impl Pdf {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>, budget: Budget, depth: u8) -> Self {
+        Pdf {
+            patterns,
+            budget,
+            depth,
+            outside: Vec::new(),
+            searched: 0,
+            stream: None,
+            shown: Vec::new(),
+            fonts: Fonts::default(),
+            attached: Entries::default(),
+            page_pictures: 0,
+            pictures: 0,
+            encrypted: false,
+            cut: false,
+        }
+    }
+
+    /// Reads the next bytes of the document.
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        let mut after: Vec<u8>;
+        let mut data = data;
+        loop {
+            if self.stream.is_some() {
+                if data.is_empty() {
+                    return;
+                }
+                let used = self.stream_data(data);
+                data = &data[used..];
+                continue;
+            }
+            self.outside.extend_from_slice(data);
+            match self.read_outside(false) {
+                Some(start) => {
+                    after = self.outside.split_off(start);
+                    self.outside.clear();
+                    self.searched = 0;
+                    data = &after;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Reads the text outside streams up to the next stream: each object that ends is read
+    /// for what it says of fonts; where a stream begins, where its data starts in `outside`.
+    fn read_outside(&mut self, end: bool) -> Option<usize> {
+        loop {
+            let hay = &self.outside[self.searched..];
+            let next_end = memchr::memmem::find(hay, b"endobj");
+            let next_stream = memchr::memmem::find(hay, b"stream");
+            let at = match (next_end, next_stream) {
+                (None, None) => {
+                    self.searched = self.outside.len().saturating_sub(5);
+                    if self.outside.len() > MAX_OBJECT {
+                        // Not an object's text: what lies between objects (a table of
+                        // offsets, a trailer) is read for encryption, then let go.
+                        let cut = self.outside.len() - MAX_OBJECT / 2;
+                        self.encrypted |= names_encryption(&self.outside[..cut]);
+                        self.outside.drain(..cut);
+                        self.searched = self.searched.saturating_sub(cut);
+                    }
+                    return None;
+                }
+                (Some(e), Some(s)) => {
+                    if s < e {
+                        (s, true)
+                    } else {
+                        (e, false)
+                    }
+                }
+                (None, Some(s)) => (s, true),
+                (Some(e), None) => (e, false),
+            };
+            let (at, is_stream) = (self.searched + at.0, at.1);
+            if !is_stream {
+                let text = self.outside[..at].to_vec();
+                self.object(&text);
+                self.outside.drain(..at + 6);
+                self.searched = 0;
+                continue;
+            }
+            // `stream` after a dictionary's `>>` (not `endstream`, not a word in a string).
+            if !self.outside[..at].trim_ascii_end().ends_with(b">>") {
+                self.searched = at + 6;
+                continue;
+            }
+            // Its line end: `\r\n`, `\n` (or a lone `\r`, as some producers write).
+            let eol = match self.outside.get(at + 6..at + 8) {
+                Some([b'\r', b'\n', ..]) => 2,
+                Some([b'\n', ..]) | Some([b'\r', ..]) => 1,
+                Some(_) => 0,
+                None if end => 0,
+                None => {
+                    self.searched = at;
+                    return None;
+                }
+            };
+            let dictionary = self.outside[..at].to_vec();
+            self.begin_stream(&dictionary);
+            return Some(at + 6 + eol);
+        }
+    }
+
+    /// An object outside streams ended: the text from its header to `endobj` (and whatever
+    /// came before its header).
+    fn object(&mut self, text: &[u8]) {
+        self.encrypted |= names_encryption(text);
+        if let Some((number, body)) = object_header(text) {
+            self.fonts.learn(number, body);
+        }
+    }
+
+    /// A stream begins after `dictionary` (its object's text up to `stream`).
+    fn begin_stream(&mut self, dictionary: &[u8]) {
+        self.encrypted |= names_encryption(dictionary);
+        let (object, dict) = object_header(dictionary).unwrap_or((u32::MAX, dictionary));
+        // What the stream's dictionary says of fonts (a form's resources).
+        if object != u32::MAX {
+            self.fonts.learn(object, dict);
+        }
+        let left = direct_integer(dict, b"/Length");
+        let name = |key: &[u8]| name_value(dict, key);
+        let picture = name(b"/Subtype").is_some_and(|n| n == b"Image");
+        if picture {
+            self.pictures += 1;
+            let pixels = direct_integer(dict, b"/Width")
+                .unwrap_or(0)
+                .saturating_mul(direct_integer(dict, b"/Height").unwrap_or(0));
+            self.page_pictures += u32::from(pixels >= PAGE_PIXELS);
+        }
+        let skipped = picture
+            || matches!(
+                name(b"/Type").as_deref(),
+                Some(b"XRef" | b"Metadata" | b"XObjectImage")
+            )
+            || key_at(dict, b"/Length1").is_some()
+            || key_at(dict, b"/Length2").is_some()
+            || key_at(dict, b"/Length3").is_some()
+            || matches!(
+                name(b"/Subtype").as_deref(),
+                Some(b"Type1C" | b"CIDFontType0C" | b"OpenType" | b"XML")
+            );
+        let purpose = match name(b"/Type").as_deref() {
+            Some(b"ObjStm") => {
+                let first = direct_integer(dict, b"/First").unwrap_or(0);
+                Purpose::Objects(first.min(MAX_KEPT_STREAM as u64) as usize, Vec::new())
+            }
+            Some(b"EmbeddedFile") => {
+                if self.budget.entry() {
+                    let mut scanner = Scanner::with_patterns(self.patterns.clone());
+                    scanner.inside_archive(self.budget.clone(), self.depth);
+                    Purpose::Attached(Box::new(scanner), 0)
+                } else {
+                    self.cut = true;
+                    Purpose::Undecided(Vec::new())
+                }
+            }
+            _ => Purpose::Undecided(Vec::new()),
+        };
+        let decode = if skipped || self.encrypted {
+            None
+        } else {
+            Decode::of(dict)
+        };
+        self.stream = Some(Stream {
+            object,
+            left,
+            held: Vec::new(),
+            decode,
+            purpose,
+        });
+    }
+
+    /// Reads stream data from `data`: how many bytes of it were the stream's (the rest is
+    /// outside it). Where its length is not direct, `endstream` ends it.
+    fn stream_data(&mut self, data: &[u8]) -> usize {
+        let Some(stream) = self.stream.as_mut() else {
+            return 0;
+        };
+        match stream.left {
+            Some(left) => {
+                let n = left.min(data.len() as u64) as usize;
+                stream.left = Some(left - n as u64);
+                self.decode(&data[..n]);
+                if left == n as u64 {
+                    self.end_stream();
+                }
+                n
+            }
+            None => {
+                stream.held.extend_from_slice(data);
+                let held = std::mem::take(&mut stream.held);
+                match memchr::memmem::find(&held, b"endstream") {
+                    Some(at) => {
+                        self.decode(&held[..at]);
+                        self.end_stream();
+                        self.outside.extend_from_slice(&held[at..]);
+                    }
+                    None => {
+                        let keep = held.len().saturating_sub(8);
+                        self.decode(&held[..keep]);
+                        if let Some(stream) = self.stream.as_mut() {
+                            stream.held = held[keep..].to_vec();
+                        }
+                    }
+                }
+                data.len()
+            }
+        }
+    }
+
+    /// Decodes the stream's next raw bytes and hands them on to what it is read for, a step
+    /// of [`OUT_STEP`] decoded bytes at a time (a deflate bomb holds no more memory).
+    fn decode(&mut self, raw: &[u8]) {
+        let Some(mut decode) = self.stream.as_mut().and_then(|s| s.decode.take()) else {
+            return;
+        };
+        let ascii;
+        let raw = match decode.ascii.as_mut() {
+            Some(a) => {
+                ascii = a.decode(raw);
+                &ascii[..]
+            }
+            None => raw,
+        };
+        let mut go_on = true;
+        match decode.inflater.as_mut() {
+            None => go_on = self.decoded(raw),
+            Some(inflater) => {
+                let mut input = raw;
+                let mut out = Vec::with_capacity(OUT_STEP);
+                while go_on && !decode.failed && !input.is_empty() {
+                    out.clear();
+                    let before = inflater.total_in();
+                    let status =
+                        inflater.decompress_vec(input, &mut out, flate2::FlushDecompress::None);
+                    let used = (inflater.total_in() - before) as usize;
+                    input = &input[used.min(input.len())..];
+                    match status {
+                        // What follows the compressed data is not read.
+                        Ok(flate2::Status::StreamEnd) => decode.failed = true,
+                        Ok(_) if used == 0 && out.is_empty() => decode.failed = true,
+                        Ok(_) => {}
+                        Err(_) => decode.failed = true,
+                    }
+                    go_on = self.decoded(&out);
+                }
+            }
+        }
+        if go_on && let Some(stream) = self.stream.as_mut() {
+            stream.decode = Some(decode);
+        }
+    }
+
+    /// Decoded bytes of the stream, within the file's budget: what it is read for takes them.
+    /// Whether decoding goes on (not past the budget).
+    fn decoded(&mut self, bytes: &[u8]) -> bool {
+        if bytes.is_empty() {
+            return true;
+        }
+        let n = self.budget.bytes(bytes.len() as u64) as usize;
+        let whole = n == bytes.len();
+        self.cut |= !whole;
+        let bytes = &bytes[..n];
+        let Some(stream) = self.stream.as_mut() else {
+            return false;
+        };
+        if let Purpose::Undecided(head) = &mut stream.purpose {
+            head.extend_from_slice(bytes);
+            if head.len() < 512 {
+                return whole;
+            }
+            let head = std::mem::take(head);
+            stream.purpose = Purpose::told(&head);
+            self.purpose_takes(&head);
+            return whole;
+        }
+        self.purpose_takes(bytes);
+        whole
+    }
+
+    fn purpose_takes(&mut self, bytes: &[u8]) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        match &mut stream.purpose {
+            Purpose::Undecided(_) => {}
+            Purpose::Contents(contents) => contents.feed(bytes, false, &mut self.shown),
+            Purpose::Map(kept) | Purpose::Objects(_, kept) => {
+                let room = MAX_KEPT_STREAM.saturating_sub(kept.len());
+                kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+            Purpose::Attached(scanner, n) => {
+                scanner.feed(bytes);
+                *n += bytes.len() as u64;
+            }
+        }
+        if self.shown.len() > MAX_SHOWN {
+            self.shown.truncate(MAX_SHOWN);
+            self.cut = true;
+        }
+    }
+
+    /// The stream ended: what it was read for is finished.
+    fn end_stream(&mut self) {
+        // The last decoded bytes of a stream not yet told: told now.
+        if let Some(Stream {
+            purpose: Purpose::Undecided(head),
+            ..
+        }) = self.stream.as_mut()
+            && !head.is_empty()
+        {
+            let head = std::mem::take(head);
+            if let Some(stream) = self.stream.as_mut() {
+                stream.purpose = Purpose::told(&head);
+            }
+            self.purpose_takes(&head);
+        }
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        match stream.purpose {
+            Purpose::Undecided(_) => {}
+            Purpose::Contents(mut contents) => {
+                contents.feed(&[], true, &mut self.shown);
+                self.shown.push(b'\n');
+            }
+            Purpose::Map(kept) => {
+                if self.fonts.maps.len() < MAX_MAPS {
+                    self.fonts.maps.insert(stream.object, CodeMap::parse(&kept));
+                } else {
+                    self.cut = true;
+                }
+            }
+            Purpose::Objects(first, kept) => self.object_stream(first, &kept),
+            Purpose::Attached(scanner, n) => self.attached.add(scanner.finish(), n, false),
+        }
+    }
+
+    /// An object stream's objects: a header of pairs (number, offset from `first`), then the
+    /// objects, read as those outside streams are.
+    fn object_stream(&mut self, first: usize, kept: &[u8]) {
+        let Some(header) = kept.get(..first) else {
+            return;
+        };
+        let numbers: Vec<u64> = header
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .map_while(|w| std::str::from_utf8(w).ok()?.parse().ok())
+            .collect();
+        let pairs: Vec<(u64, u64)> = numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        for (i, &(number, offset)) in pairs.iter().enumerate() {
+            let from = first.saturating_add(offset as usize).min(kept.len());
+            let to = pairs
+                .get(i + 1)
+                .map_or(kept.len(), |p| first.saturating_add(p.1 as usize))
+                .clamp(from, kept.len());
+            if let Ok(number) = u32::try_from(number) {
+                self.fonts.learn(number, &kept[from..to]);
+            }
+        }
+    }
+
+    /// The end of the document: its shown text read through its fonts' maps and scanned.
+    pub(crate) fn finish(mut self) -> Classification {
+        if self.stream.is_some() {
+            // Broken off inside a stream: what came of it counts.
+            self.cut = true;
+            self.end_stream();
+        }
+        let _ = self.read_outside(true);
+        self.encrypted |= names_encryption(&self.outside);
+        if self.encrypted {
+            return Classification {
+                formats: vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf],
+                ..Classification::default()
+            };
+        }
+        self.fonts.resolve_dictionaries();
+        let mut text = Scanner::with_patterns(self.patterns.clone());
+        text.inside_archive(self.budget.clone(), crate::encoding::MAX_DEPTH);
+        let read = self.fonts.read_shown(&self.shown, &mut |t| text.feed(t));
+        if read.characters > 0 {
+            self.attached.add(text.finish(), read.characters, false);
+            // Codes that no map turns into characters, or a scanned page beside the text.
+            self.cut |= read.unmapped * 20 > read.characters + read.unmapped;
+            self.cut |= self.page_pictures > 0;
+        } else if self.pictures > 0 || read.unmapped > 0 {
+            // Pages of pictures (a scan) or of codes no map reads: what they show is unknown.
+            self.attached.add(
+                Classification {
+                    formats: vec![Format::Binary],
+                    ..Classification::default()
+                },
+                0,
+                false,
+            );
+        }
+        self.attached.finish(Format::Pdf, self.cut)
+    }
+
+    /// About how much memory it keeps between chunks.
+    pub(crate) fn held_bytes(&self) -> usize {
+        use crate::encoding::held;
+        let stream = self.stream.as_ref().map_or(0, |s| {
+            held(&s.held)
+                + s.decode.as_ref().map_or(0, |d| {
+                    d.inflater
+                        .as_ref()
+                        .map_or(0, |_| crate::encoding::INFLATER_BYTES)
+                })
+                + match &s.purpose {
+                    Purpose::Undecided(v) | Purpose::Map(v) | Purpose::Objects(_, v) => held(v),
+                    Purpose::Contents(c) => held(&c.pending),
+                    Purpose::Attached(scanner, _) => scanner.held_bytes(),
+                }
+        });
+        held(&self.outside) + held(&self.shown) + self.fonts.held_bytes() + stream
+    }
+}
+
+impl Purpose {
+    /// A stream's purpose told by its first decoded bytes: a map to characters (a CMap), else
+    /// a page's or a form's contents.
+    fn told(head: &[u8]) -> Purpose {
+        // (The same first bytes however the stream's data came.)
+        let head = &head[..head.len().min(512)];
+        if memchr::memmem::find(head, b"begincmap").is_some()
+            || memchr::memmem::find(head, b"beginbfchar").is_some()
+            || memchr::memmem::find(head, b"beginbfrange").is_some()
+        {
+            Purpose::Map(Vec::new())
+        } else {
+            Purpose::Contents(Box::default())
+        }
+    }
+}
+
+impl Decode {
+    /// How a stream whose dictionary is `dict` is decoded; `None` for filters not read here
+    /// (pictures' compressions, LZW) and predictors (pictures', cross-reference tables').
+    fn of(dict: &[u8]) -> Option<Decode> {
+        if direct_integer(dict, b"/Predictor").is_some_and(|p| p > 1) {
+            return None;
+        }
+        let filters: Vec<Vec<u8>> = match key_at(dict, b"/Filter") {
+            None => Vec::new(),
+            Some(at) => {
+                let rest = dict[at..].trim_ascii_start();
+                if let Some(array) = rest.strip_prefix(b"[") {
+                    let close = memchr::memchr(b']', array).unwrap_or(array.len());
+                    names_in(&array[..close])
+                } else {
+                    names_in(rest).into_iter().take(1).collect()
+                }
+            }
+        };
+        let mut decode = Decode {
+            ascii: None,
+            inflater: None,
+            failed: false,
+        };
+        for (i, filter) in filters.iter().enumerate() {
+            match filter.as_slice() {
+                b"FlateDecode" | b"Fl" if decode.inflater.is_none() => {
+                    decode.inflater = Some(Box::new(flate2::Decompress::new(true)));
+                }
+                b"ASCII85Decode" | b"A85" if i == 0 => {
+                    decode.ascii = Some(Ascii::Base85(Vec::new()));
+                }
+                b"ASCIIHexDecode" | b"AHx" if i == 0 => decode.ascii = Some(Ascii::Hex(None)),
+                _ => return None,
+            }
+        }
+        Some(decode)
+    }
+}
+
+impl Ascii {
+    /// The bytes `text` holds, after what was held over from the last call.
+    fn decode(&mut self, text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len());
+        match self {
+            Ascii::Hex(high) => {
+                for &c in text {
+                    if c == b'>' {
+                        break;
+                    }
+                    let Some(d) = (c as char).to_digit(16) else {
+                        continue;
+                    };
+                    match high.take() {
+                        Some(h) => out.push(h << 4 | d as u8),
+                        None => *high = Some(d as u8),
+                    }
+                }
+            }
+            Ascii::Base85(group) => {
+                for &c in text {
+                    match c {
+                        b'~' => break,
+                        b'z' if group.is_empty() => out.extend_from_slice(&[0; 4]),
+                        b'!'..=b'u' => {
+                            group.push(c - b'!');
+                            if group.len() == 5 {
+                                let v = group.iter().fold(0u64, |v, &d| v * 85 + u64::from(d));
+                                out.extend_from_slice(&(v as u32).to_be_bytes());
+                                group.clear();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A page's or a form's contents being read: the bytes short of a whole token, the operands
+/// before the next operator, where the text is placed.
+#[derive(Default)]
+struct Contents {
+    pending: Vec<u8>,
+    operands: Vec<Operand>,
+    /// An array being gathered (a `TJ`'s), if one is open.
+    array: Option<Vec<Operand>>,
+    /// Where the text is placed: the text matrix's scale and the start of its line (in the
+    /// page's units), whether it was placed since the last string shown; the font's name,
+    /// size and leading.
+    scale: (f64, f64),
+    line: (f64, f64),
+    moved: bool,
+    font: Vec<u8>,
+    size: f64,
+    leading: f64,
+    /// Inside an inline picture's data (`BI` … `ID` … `EI`).
+    picture: bool,
+}
+
+#[derive(Clone)]
+enum Operand {
+    Number(f64),
+    Name(Vec<u8>),
+    Text(Vec<u8>),
+    Array(Vec<Operand>),
+}
+
+/// Whether `b` ends a token.
+fn delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    ) || white(b)
+}
+
+fn white(b: u8) -> bool {
+    matches!(b, 0 | b'\t' | b'\n' | 0x0C | b'\r' | b' ')
+}
+
+impl Contents {
+    /// Reads the next decoded bytes (`end`: the last), recording what is shown in `shown`.
+    fn feed(&mut self, bytes: &[u8], end: bool, shown: &mut Vec<u8>) {
+        self.pending.extend_from_slice(bytes);
+        let pending = std::mem::take(&mut self.pending);
+        let used = self.lex(&pending, end, shown);
+        let rest = &pending[used..];
+        // A token longer than any kept (an unclosed string): passed over.
+        self.pending = if rest.len() > MAX_TOKEN {
+            Vec::new()
+        } else {
+            rest.to_vec()
+        };
+    }
+
+    /// Reads the whole tokens of `t`: how many bytes were read.
+    fn lex(&mut self, t: &[u8], end: bool, shown: &mut Vec<u8>) -> usize {
+        let mut i = 0;
+        loop {
+            if self.picture {
+                // An inline picture's data ends at `EI` between white space.
+                match memchr::memmem::find_iter(&t[i..], b"EI").find(|&at| {
+                    let at = i + at;
+                    at > 0
+                        && white(t[at - 1])
+                        && t.get(at + 2).is_none_or(|&b| white(b) || delimiter(b))
+                }) {
+                    Some(at) => {
+                        i += at + 2;
+                        self.picture = false;
+                    }
+                    None => {
+                        return if end {
+                            t.len()
+                        } else {
+                            t.len().saturating_sub(3)
+                        };
+                    }
+                }
+            }
+            while i < t.len() && white(t[i]) {
+                i += 1;
+            }
+            let Some(&c) = t.get(i) else {
+                return t.len();
+            };
+            let start = i;
+            let token_end = |from: usize| t[from..].iter().position(|&b| delimiter(b));
+            match c {
+                b'%' => match memchr::memchr2(b'\n', b'\r', &t[i..]) {
+                    Some(at) => i += at,
+                    None if end => return t.len(),
+                    None => return start,
+                },
+                b'(' => match literal_string(&t[i..]) {
+                    Some((s, used)) => {
+                        self.operand(Operand::Text(s));
+                        i += used;
+                    }
+                    None if end => return t.len(),
+                    None => return start,
+                },
+                b'<' if t.get(i + 1) == Some(&b'<') => i += 2,
+                b'>' => i += if t.get(i + 1) == Some(&b'>') { 2 } else { 1 },
+                b'<' => match memchr::memchr(b'>', &t[i..]) {
+                    Some(at) => {
+                        self.operand(Operand::Text(hex_string(&t[i + 1..i + at])));
+                        i += at + 1;
+                    }
+                    None if end => return t.len(),
+                    None => return start,
+                },
+                b'[' => {
+                    self.array = Some(Vec::new());
+                    i += 1;
+                }
+                b']' => {
+                    if let Some(array) = self.array.take() {
+                        self.operand(Operand::Array(array));
+                    }
+                    i += 1;
+                }
+                b'{' | b'}' | b')' => i += 1,
+                _ => {
+                    let from = i + usize::from(c == b'/');
+                    let Some(len) = token_end(from) else {
+                        if end {
+                            self.token(c, &t[start..], shown);
+                            return t.len();
+                        }
+                        return start;
+                    };
+                    i = from + len;
+                    self.token(c, &t[start..i], shown);
+                }
+            }
+        }
+    }
+
+    /// A name, a number or an operator.
+    fn token(&mut self, first: u8, token: &[u8], shown: &mut Vec<u8>) {
+        if first == b'/' {
+            self.operand(Operand::Name(token[1..].to_vec()));
+        } else if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
+            let n = std::str::from_utf8(token)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|n| n.is_finite())
+                .unwrap_or(0.0);
+            self.operand(Operand::Number(n));
+        } else {
+            self.operator(token, shown);
+            self.operands.clear();
+        }
+    }
+
+    fn operand(&mut self, operand: Operand) {
+        if let Some(array) = self.array.as_mut() {
+            if array.len() < MAX_ARRAY {
+                array.push(operand);
+            }
+            return;
+        }
+        if self.operands.len() == MAX_OPERANDS {
+            self.operands.remove(0);
+        }
+        self.operands.push(operand);
+    }
+
+    /// The last `N` operands' numbers (0 where not one, or missing).
+    fn numbers<const N: usize>(&self) -> [f64; N] {
+        let mut out = [0.0; N];
+        let take = self.operands.len().min(N);
+        let from = self.operands.len() - take;
+        for (k, o) in self.operands[from..].iter().enumerate() {
+            if let Operand::Number(n) = o {
+                out[N - take + k] = *n;
+            }
+        }
+        out
+    }
+
+    fn operator(&mut self, op: &[u8], shown: &mut Vec<u8>) {
+        match op {
+            b"BT" => self.place_line(1.0, 1.0, 0.0, 0.0),
+            b"Td" | b"TD" => {
+                let [tx, ty] = self.numbers::<2>();
+                if op == b"TD" {
+                    self.leading = -ty;
+                }
+                let (sx, sy) = self.scale;
+                self.place_line(sx, sy, self.line.0 + tx * sx, self.line.1 + ty * sy);
+            }
+            b"Tm" => {
+                let [a, _, _, d, e, f] = self.numbers::<6>();
+                self.place_line(a, d, e, f);
+            }
+            b"TL" => self.leading = self.numbers::<1>()[0],
+            b"T*" => self.next_line(),
+            b"Tf" => {
+                let name = self.operands.iter().rev().find_map(|o| match o {
+                    Operand::Name(n) => Some(n.clone()),
+                    _ => None,
+                });
+                self.size = self.numbers::<1>()[0];
+                self.moved = true;
+                if let Some(name) = name.filter(|n| *n != self.font && n.len() <= 255) {
+                    shown.push(FONT);
+                    shown.push(name.len() as u8);
+                    shown.extend_from_slice(&name);
+                    self.font = name;
+                }
+            }
+            b"Tj" | b"'" | b"\"" => {
+                if op != b"Tj" {
+                    self.next_line();
+                }
+                if let Some(Operand::Text(s)) = self.operands.last().cloned() {
+                    self.place(shown);
+                    show(&s, shown);
+                }
+            }
+            b"TJ" => {
+                if let Some(Operand::Array(parts)) = self.operands.last().cloned() {
+                    self.place(shown);
+                    for part in parts {
+                        match part {
+                            Operand::Text(s) => show(&s, shown),
+                            // A move along the line, in thousandths of the font's size: kerning
+                            // (small), a word's gap, a cell's.
+                            Operand::Number(n) if n.abs() >= 50.0 => {
+                                shown.push(GAP);
+                                shown.extend_from_slice(&(-n as f32 / 1000.0).to_le_bytes());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            b"BI" => self.picture = true,
+            _ => {}
+        }
+    }
+
+    /// Places the text at the start of a line (`x`, `y`, in the page's units) with the text
+    /// matrix's scale.
+    fn place_line(&mut self, sx: f64, sy: f64, x: f64, y: f64) {
+        self.scale = (sx, sy);
+        self.line = (x, y);
+        self.moved = true;
+    }
+
+    /// The next line (`T*`, `'`, `"`): down by the leading (a line's height where none is set).
+    fn next_line(&mut self) {
+        let leading = if self.leading == 0.0 {
+            self.size.max(1.0)
+        } else {
+            self.leading
+        };
+        let (sx, sy) = self.scale;
+        self.place_line(sx, sy, self.line.0, self.line.1 - leading * sy);
+    }
+
+    /// Before a string is shown where the text was placed since the last: where (the text's
+    /// place and the font's size in the page's units), for the reading to tell a line end or
+    /// the gap between two cells from a word going on.
+    fn place(&mut self, shown: &mut Vec<u8>) {
+        if !self.moved {
+            return;
+        }
+        self.moved = false;
+        let em = (self.size * self.scale.0).abs();
+        shown.push(AT);
+        for v in [self.line.0, self.line.1, em] {
+            shown.extend_from_slice(&(v as f32).to_le_bytes());
+        }
+    }
+}
+
+/// Records a string shown, in its font's codes.
+fn show(s: &[u8], shown: &mut Vec<u8>) {
+    for piece in s.chunks(u16::MAX as usize) {
+        shown.push(SHOW);
+        shown.extend_from_slice(&(piece.len() as u16).to_le_bytes());
+        shown.extend_from_slice(piece);
+    }
+}
+
+/// A literal string at the start of `t` (`(` … `)`, nested parentheses balanced, escapes
+/// read): its bytes and the bytes it took; `None` where it does not end in `t`.
+fn literal_string(t: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < t.len() {
+        let c = t[i];
+        match c {
+            b'(' => {
+                depth += 1;
+                if depth > 1 {
+                    out.push(c);
+                }
+            }
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((out, i + 1));
+                }
+                out.push(c);
+            }
+            b'\\' => {
+                i += 1;
+                let e = *t.get(i)?;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'0'..=b'7' => {
+                        let digits = t[i..]
+                            .iter()
+                            .take(3)
+                            .take_while(|d| (b'0'..=b'7').contains(d))
+                            .count();
+                        let v = t[i..i + digits]
+                            .iter()
+                            .fold(0u32, |v, &d| v * 8 + u32::from(d - b'0'));
+                        out.push(v as u8);
+                        i += digits - 1;
+                    }
+                    // A line end escaped: the string goes on on the next line.
+                    b'\r' => {
+                        if t.get(i + 1) == Some(&b'\n') {
+                            i += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    _ => out.push(e),
+                }
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The bytes of a hexadecimal string's digits (white space passed over; an odd last digit
+/// is followed by 0).
+fn hex_string(digits: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(digits.len() / 2);
+    let mut high = None;
+    for d in digits.iter().filter_map(|&c| (c as char).to_digit(16)) {
+        match high.take() {
+            Some(h) => out.push((h << 4 | d) as u8),
+            None => high = Some(d),
+        }
+    }
+    if let Some(h) = high {
+        out.push((h << 4) as u8);
+    }
+    out
+}
+
+/// The last object header (`12 0 obj`) in `text`: its number and the text after it.
+fn object_header(text: &[u8]) -> Option<(u32, &[u8])> {
+    let trailing_digits = |t: &[u8]| t.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    memchr::memmem::rfind_iter(text, b"obj").find_map(|at| {
+        // `obj` as a word after a number and a generation, each a token of its own.
+        if text.get(at + 3).is_some_and(|&b| !delimiter(b)) {
+            return None;
+        }
+        let before = text[..at].trim_ascii_end();
+        let generation = trailing_digits(before);
+        let rest = &before[..before.len() - generation];
+        if generation == 0 || !rest.last().is_some_and(|&b| white(b)) {
+            return None;
+        }
+        let rest = rest.trim_ascii_end();
+        let digits = trailing_digits(rest);
+        let start = rest.len() - digits;
+        if digits == 0 || digits > 9 || start > 0 && !delimiter(rest[start - 1]) {
+            return None;
+        }
+        let number = std::str::from_utf8(&rest[start..]).ok()?.parse().ok()?;
+        Some((number, &text[at + 3..]))
+    })
+}
+
+/// Where the value of `key` (a name with its slash) begins in a dictionary's text: after the
+/// key as a whole name (`/Length` not `/Length1`).
+fn key_at(dict: &[u8], key: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(dict, key)
+        .map(|at| at + key.len())
+        .find(|&end| dict.get(end).is_none_or(|&b| delimiter(b)))
+}
+
+/// The name that is `key`'s value, without its slash.
+fn name_value(dict: &[u8], key: &[u8]) -> Option<Vec<u8>> {
+    let rest = dict[key_at(dict, key)?..].trim_ascii_start();
+    let name = rest.strip_prefix(b"/")?;
+    let len = name
+        .iter()
+        .position(|&b| delimiter(b))
+        .unwrap_or(name.len());
+    Some(name[..len].to_vec())
+}
+
+/// The integer that is `key`'s value, where it is given directly (not a reference).
+fn direct_integer(dict: &[u8], key: &[u8]) -> Option<u64> {
+    let rest = dict[key_at(dict, key)?..].trim_ascii_start();
+    let (n, after) = leading_integer(rest)?;
+    // `12 0 R` is a reference to the value, not the value.
+    if let Some((_, after_generation)) = leading_integer(after.trim_ascii_start())
+        && after_generation.trim_ascii_start().starts_with(b"R")
+    {
+        return None;
+    }
+    Some(n)
+}
+
+/// The integer `text` begins with (at most 18 digits) and what follows it.
+fn leading_integer(text: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 18 {
+        return None;
+    }
+    let n = std::str::from_utf8(&text[..digits]).ok()?.parse().ok()?;
+    Some((n, &text[digits..]))
+}
+
+/// The object a reference at the start of `text` (`12 0 R`) names.
+fn reference(text: &[u8]) -> Option<u32> {
+    let (n, after) = leading_integer(text.trim_ascii_start())?;
+    let (_, after) = leading_integer(after.trim_ascii_start())?;
+    after
+        .trim_ascii_start()
+        .starts_with(b"R")
+        .then_some(u32::try_from(n).ok()?)
+}
+
+/// The names in `text` (without their slashes).
+fn names_in(text: &[u8]) -> Vec<Vec<u8>> {
+    text.split(|&b| b == b'/')
+        .skip(1)
+        .map(|n| {
+            let len = n.iter().position(|&b| delimiter(b)).unwrap_or(n.len());
+            n[..len].to_vec()
+        })
+        .collect()
+}
+
+/// Whether `text` names an encryption dictionary (`/Encrypt 5 0 R` or `/Encrypt <<`, in a
+/// trailer or a cross-reference stream's dictionary).
+fn names_encryption(text: &[u8]) -> bool {
+    key_at(text, b"/Encrypt").is_some_and(|at| {
+        let rest = text[at..].trim_ascii_start();
+        rest.starts_with(b"<<") || reference(rest).is_some()
+    })
+}
+
+impl Fonts {
+    /// What object `number` (its text after the header, `body`) says of fonts: a page's
+    /// font dictionary (`/Font << /F1 5 0 R >>`, or a reference to one), a font's map.
+    fn learn(&mut self, number: u32, body: &[u8]) {
+        let mut from = 0;
+        while let Some(at) = key_at(&body[from..], b"/Font") {
+            let at = from + at;
+            let rest = body[at..].trim_ascii_start();
+            if let Some(dict) = rest.strip_prefix(b"<<") {
+                self.names_in(dict);
+            } else if let Some(r) = reference(rest) {
+                self.font_dictionaries.push(r);
+            }
+            from = at;
+        }
+        let is_font = name_value(body, b"/Type").is_some_and(|t| t == b"Font")
+            || key_at(body, b"/BaseFont").is_some();
+        if is_font && self.fonts.len() < MAX_KEPT_OBJECTS {
+            let to_unicode = key_at(body, b"/ToUnicode").and_then(|at| reference(&body[at..]));
+            let two_bytes = memchr::memmem::find(body, b"/Type0").is_some()
+                || memchr::memmem::find(body, b"/Identity-").is_some();
+            let array_at = |key: &[u8]| {
+                let rest = body[key_at(body, key)?..].trim_ascii_start();
+                Some(match rest.strip_prefix(b"[") {
+                    Some(array) => Ok(array),
+                    None => Err(reference(rest)),
+                })
+            };
+            let mut widths = Widths::default();
+            let mut widths_object = None;
+            let default = direct_integer(body, b"/DW").map(|w| w as f32);
+            match (array_at(b"/Widths"), array_at(b"/W")) {
+                (Some(Ok(array)), _) => {
+                    let first = direct_integer(body, b"/FirstChar").unwrap_or(0);
+                    widths = Widths::simple(first.min(u64::from(u32::MAX)) as u32, array);
+                }
+                (_, Some(Ok(array))) => widths = Widths::cid(array, default),
+                (Some(Err(r)), _) | (_, Some(Err(r))) => widths_object = r,
+                (None, None) => widths.default = default,
+            }
+            let descendant = key_at(body, b"/DescendantFonts").and_then(|at| {
+                let rest = body[at..].trim_ascii_start();
+                reference(rest.strip_prefix(b"[").unwrap_or(rest))
+            });
+            self.fonts.insert(
+                number,
+                Font {
+                    to_unicode,
+                    two_bytes,
+                    widths,
+                    widths_object,
+                    descendant,
+                },
+            );
+        }
+        if body.len() <= MAX_KEPT_OBJECT && self.small.len() < MAX_KEPT_OBJECTS {
+            self.small.insert(number, body.to_vec());
+        }
+    }
+
+    /// The pairs of a font dictionary's text (from after its `<<`): names and the fonts they
+    /// name, up to its `>>`.
+    fn names_in(&mut self, dict: &[u8]) {
+        let end = memchr::memmem::find(dict, b">>").unwrap_or(dict.len());
+        let mut rest = &dict[..end];
+        while let Some(slash) = memchr::memchr(b'/', rest) {
+            let name = &rest[slash + 1..];
+            let len = name
+                .iter()
+                .position(|&b| delimiter(b))
+                .unwrap_or(name.len());
+            let after = &name[len..];
+            if let Some(font) = reference(after)
+                && self.names.len() < MAX_KEPT_OBJECTS
+            {
+                self.names.entry(name[..len].to_vec()).or_insert(font);
+            }
+            rest = after;
+        }
+    }
+
+    /// Reads the font dictionaries pages named by reference, now that every object is known.
+    fn resolve_dictionaries(&mut self) {
+        // Widths in an array of their own, or a composite font's descendant's.
+        let numbers: Vec<u32> = self.fonts.keys().copied().collect();
+        for number in &numbers {
+            let Some(font) = self.fonts.get(number).cloned() else {
+                continue;
+            };
+            if let Some(array) = font.widths_object.and_then(|r| self.small.get(&r)) {
+                let array = array.trim_ascii_start();
+                let array = array.strip_prefix(b"[").unwrap_or(array);
+                let widths = if font.two_bytes || memchr::memchr(b'[', array).is_some() {
+                    Widths::cid(array, None)
+                } else {
+                    Widths::simple(0, array)
+                };
+                if let Some(f) = self.fonts.get_mut(number) {
+                    f.widths = widths;
+                }
+            }
+        }
+        for number in &numbers {
+            let Some(d) = self.fonts.get(number).and_then(|f| f.descendant) else {
+                continue;
+            };
+            if let Some(widths) = self.fonts.get(&d).map(|f| f.widths.clone())
+                && let Some(f) = self.fonts.get_mut(number)
+            {
+                f.widths = widths;
+            }
+        }
+        let dictionaries = std::mem::take(&mut self.font_dictionaries);
+        for number in dictionaries {
+            if let Some(text) = self.small.get(&number).cloned() {
+                let body = text.trim_ascii_start();
+                if let Some(dict) = body.strip_prefix(b"<<") {
+                    self.names_in(dict);
+                }
+            }
+        }
+    }
+
+    /// Reads the shown text through the fonts' maps, handing it to `text` in pieces: a line
+    /// end where a string is placed on another line, a tab where it is placed well after the
+    /// end of the last (the next cell of a table's row), a space for a word's gap.
+    fn read_shown(&self, shown: &[u8], text: &mut impl FnMut(&[u8])) -> Read {
+        let mut read = Read::default();
+        let mut out = Vec::with_capacity(64 << 10);
+        let mut font: Option<&Font> = None;
+        let mut place = Place::default();
+        let f32_at = |at: usize| {
+            shown
+                .get(at..at + 4)
+                .map_or(0.0, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let mut i = 0;
+        while i < shown.len() {
+            match shown[i] {
+                FONT => {
+                    let len = usize::from(*shown.get(i + 1).unwrap_or(&0));
+                    let name = shown.get(i + 2..i + 2 + len).unwrap_or_default();
+                    font = self.names.get(name).and_then(|n| self.fonts.get(n));
+                    i += 2 + len;
+                }
+                SHOW => {
+                    let len = shown
+                        .get(i + 1..i + 3)
+                        .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+                    let codes = shown.get(i + 3..i + 3 + len).unwrap_or_default();
+                    let from = out.len();
+                    let map = font.and_then(|f| self.maps.get(&f.to_unicode?));
+                    let two_bytes = font.is_some_and(|f| f.two_bytes);
+                    let width = map.map_or(if two_bytes { 2 } else { 1 }, |m| m.width);
+                    match map {
+                        Some(map) => map.write(codes, &mut out, &mut read),
+                        // Codes of two bytes with no map: what they are is not known.
+                        None if two_bytes => read.unmapped += (codes.len() / 2) as u64,
+                        None => latin1(codes, &mut out, &mut read),
+                    }
+                    // The line's end moves by the codes' widths where the font gives them,
+                    // else by the characters' usual widths.
+                    match font.map(|f| &f.widths).filter(|w| w.known()) {
+                        Some(widths) => place.advance(
+                            codes
+                                .chunks(width)
+                                .map(|c| widths.of(code(c)).unwrap_or(0.5))
+                                .sum(),
+                        ),
+                        None => place.shown(&out[from..]),
+                    }
+                    i += 3 + len;
+                }
+                AT => {
+                    place.at(f32_at(i + 1), f32_at(i + 5), f32_at(i + 9), &mut out);
+                    i += 13;
+                }
+                GAP => {
+                    place.gap(f32_at(i + 1), &mut out);
+                    i += 5;
+                }
+                b => {
+                    out.push(b);
+                    place.line = None;
+                    i += 1;
+                }
+            }
+            if out.len() >= 64 << 10 {
+                text(&out);
+                out.clear();
+            }
+        }
+        text(&out);
+        read
+    }
+
+    fn held_bytes(&self) -> usize {
+        let maps: usize = self.maps.values().map(|m| m.codes.len() * 48).sum();
+        let small: usize = self.small.values().map(|v| v.capacity() + 48).sum();
+        maps + small + (self.names.len() + self.fonts.len()) * 48
+    }
+}
+
+/// Where the reading of shown text is on the page: the line's place (none at a page's
+/// start), where the last string shown ends along it and the font's size, in the page's units
+/// (the end reckoned from the characters' usual widths: the fonts' own are not read).
+#[derive(Default)]
+struct Place {
+    line: Option<f32>,
+    end: f32,
+    em: f32,
+}
+
+impl Place {
+    /// The text placed at `x`, `y` with a font of size `em`.
+    fn at(&mut self, x: f32, y: f32, em: f32, out: &mut Vec<u8>) {
+        let em = if em.is_finite() && em > 0.0 { em } else { 1.0 };
+        match self.line {
+            Some(line) if (line - y).abs() > 0.2 * em.max(self.em) => out.push(b'\n'),
+            // Placed apart from the last string's end: the next cell (a word going on in a
+            // string of its own is placed at the end of the last).
+            Some(_) => {
+                let ems = (x - self.end) / em;
+                if !(-0.6..=0.1).contains(&ems) {
+                    out.push(b'\t');
+                }
+            }
+            None => {}
+        }
+        self.line = Some(y);
+        self.end = x;
+        self.em = em;
+    }
+
+    /// A move along the line of `ems` of the font's size within a string's parts: the next
+    /// cell (more than a word's gap, or back along the line), a word's gap, or none (kerning).
+    fn gap(&mut self, ems: f32, out: &mut Vec<u8>) {
+        if ems.is_finite() {
+            if !(-0.6..=0.8).contains(&ems) {
+                out.push(b'\t');
+            } else if ems > 0.15 {
+                out.push(b' ');
+            }
+            self.end += ems * self.em;
+        }
+    }
+
+    /// Codes shown of `ems` of the font's size in all.
+    fn advance(&mut self, ems: f32) {
+        self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+    }
+
+    /// Characters shown (UTF-8): the line's end moves by their usual widths.
+    fn shown(&mut self, text: &[u8]) {
+        let ems: f32 = text
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .map(|&b| match b {
+                b'0'..=b'9' => 0.556,
+                b' ' | b'.' | b',' | b':' | b';' | b'i' | b'l' | b'j' => 0.278,
+                b'A'..=b'Z' => 0.667,
+                b'm' | b'w' => 0.833,
+                _ => 0.5,
+            })
+            .sum();
+        self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+    }
+}
+
+/// What reading the shown text came to: characters written, codes no map read.
+#[derive(Default)]
+struct Read {
+    characters: u64,
+    unmapped: u64,
+}
+
+/// Codes of a font with one-byte codes and no map, read as Latin-1 (the standard encodings
+/// agree with it on letters, digits and punctuation).
+fn latin1(codes: &[u8], out: &mut Vec<u8>, read: &mut Read) {
+    for &c in codes {
+        if c >= 0x20 || c == b'\t' {
+            let mut buf = [0; 4];
+            out.extend_from_slice(char::from(c).encode_utf8(&mut buf).as_bytes());
+            read.characters += 1;
+        }
+    }
+}
+
+impl CodeMap {
+    /// Reads a ToUnicode CMap: its code space's width and its `bfchar` and `bfrange` entries.
+    fn parse(text: &[u8]) -> CodeMap {
+        #[derive(PartialEq)]
+        enum Section {
+            None,
+            Space,
+            Chars,
+            Ranges,
+        }
+        let mut map = CodeMap::default();
+        let mut section = Section::None;
+        let mut strings: Vec<Vec<u8>> = Vec::new();
+        let mut array: Option<Vec<Vec<u8>>> = None;
+        let mut i = 0;
+        while i < text.len() {
+            let c = text[i];
+            if c == b'<' {
+                let Some(close) = memchr::memchr(b'>', &text[i..]) else {
+                    break;
+                };
+                let s = hex_string(&text[i + 1..i + close]);
+                i += close + 1;
+                match array.as_mut() {
+                    Some(a) => a.push(s),
+                    None => strings.push(s),
+                }
+            } else if c == b'[' {
+                array = Some(Vec::new());
+                i += 1;
+            } else if c == b']' {
+                if let (Some(a), [lo, hi]) = (array.take(), strings.as_slice())
+                    && section == Section::Ranges
+                {
+                    map.range_array(lo, hi, &a);
+                }
+                strings.clear();
+                i += 1;
+            } else if c.is_ascii_alphabetic() {
+                let len = text[i..]
+                    .iter()
+                    .position(|&b| delimiter(b))
+                    .unwrap_or(text.len() - i);
+                section = match &text[i..i + len] {
+                    b"begincodespacerange" => Section::Space,
+                    b"beginbfchar" => Section::Chars,
+                    b"beginbfrange" => Section::Ranges,
+                    w if w.starts_with(b"end") => Section::None,
+                    _ => section,
+                };
+                strings.clear();
+                i += len;
+            } else {
+                i += 1;
+            }
+            match (&section, strings.len()) {
+                (Section::Space, 2) => {
+                    if map.width == 0 {
+                        map.width = strings[0].len().clamp(1, 4);
+                    }
+                    strings.clear();
+                }
+                (Section::Chars, 2) => {
+                    map.insert(code(&strings[0]), &strings[1]);
+                    strings.clear();
+                }
+                (Section::Ranges, 3) => {
+                    let (lo, hi) = (code(&strings[0]), code(&strings[1]));
+                    let first = strings[2].clone();
+                    for (k, c) in (lo..=hi.min(lo.saturating_add(0xFFFF))).enumerate() {
+                        let mut dst = first.clone();
+                        add_to_last(&mut dst, k as u32);
+                        if !map.insert(c, &dst) {
+                            break;
+                        }
+                    }
+                    strings.clear();
+                }
+                (Section::None | Section::Space | Section::Chars | Section::Ranges, _) => {}
+            }
+        }
+        if map.width == 0 {
+            map.width = 1;
+        }
+        map
+    }
+
+    fn range_array(&mut self, lo: &[u8], hi: &[u8], dst: &[Vec<u8>]) {
+        for (c, d) in (code(lo)..=code(hi)).zip(dst) {
+            if !self.insert(c, d) {
+                break;
+            }
+        }
+    }
+
+    /// Maps code `c` to the characters of `utf16` (UTF-16, big-endian), while the map has room:
+    /// whether it had.
+    fn insert(&mut self, c: u32, utf16: &[u8]) -> bool {
+        self.read += 1;
+        if self.codes.len() >= MAX_MAP_CODES || self.read > 4 * MAX_MAP_CODES {
+            return false;
+        }
+        let units: Vec<u16> = utf16
+            .chunks_exact(2)
+            .map(|u| u16::from_be_bytes([u[0], u[1]]))
+            .collect();
+        let s: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        self.codes.insert(c, s.into_boxed_str());
+        true
+    }
+
+    /// Writes the characters of `codes` to `out`.
+    fn write(&self, codes: &[u8], out: &mut Vec<u8>, read: &mut Read) {
+        for c in codes.chunks(self.width) {
+            match self.codes.get(&code(c)) {
+                Some(s) => {
+                    out.extend_from_slice(s.as_bytes());
+                    read.characters += s.chars().count() as u64;
+                }
+                None => read.unmapped += 1,
+            }
+        }
+    }
+}
+
+/// A code's value from its bytes (big-endian, at most four).
+fn code(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .take(4)
+        .fold(0u32, |v, &b| (v << 8) | u32::from(b))
+}
+
+/// Adds `k` to the last UTF-16 unit of `dst` (a range's characters follow its first's).
+fn add_to_last(dst: &mut [u8], k: u32) {
+    if dst.len() >= 2 {
+        let n = dst.len();
+        let last = u32::from(u16::from_be_bytes([dst[n - 2], dst[n - 1]])).wrapping_add(k);
+        dst[n - 2..].copy_from_slice(&(last as u16).to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+    use crate::scan::{Class, classify};
+
+    /// An object: its dictionary (or other text) and its stream's data.
+    struct Object {
+        text: String,
+        stream: Option<Vec<u8>>,
+    }
+
+    fn object(text: &str) -> Object {
+        Object {
+            text: text.into(),
+            stream: None,
+        }
+    }
+
+    /// A stream with its dictionary's other entries (`/Length` is added).
+    fn stream(dict: &str, data: &[u8]) -> Object {
+        Object {
+            text: dict.into(),
+            stream: Some(data.to_vec()),
+        }
+    }
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    /// A document of `objects`, numbered from 1, and a trailer with `trailer`'s entries.
+    fn document(objects: &[Object], trailer: &str) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+        for (i, o) in objects.iter().enumerate() {
+            match &o.stream {
+                None => write!(out, "{} 0 obj\n{}\nendobj\n", i + 1, o.text).unwrap(),
+                Some(data) => {
+                    write!(
+                        out,
+                        "{} 0 obj\n<< {} /Length {} >>\nstream\r\n",
+                        i + 1,
+                        o.text,
+                        data.len()
+                    )
+                    .unwrap();
+                    out.extend_from_slice(data);
+                    out.extend_from_slice(b"\r\nendstream\nendobj\n");
+                }
+            }
+        }
+        write!(out, "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {} {trailer} >>\nstartxref\n0\n%%EOF\n", objects.len() + 1).unwrap();
+        out
+    }
+
+    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
+        let mut s = Scanner::new();
+        for chunk in bytes.chunks(size) {
+            s.feed(chunk);
+        }
+        s.finish()
+    }
+
+    const LINES: [&str; 4] = [
+        "Statement of account",
+        "IBAN GB82 WEST 1234 5698 7654 32",
+        "Card number 4111 1111 1111 1111",
+        "Customer e-mail jane.roe@example.com",
+    ];
+
+    /// The contents of a page showing `lines` in font `F1`, a line each, as `Tj` strings.
+    fn page_of_lines(lines: &[&str]) -> Vec<u8> {
+        let mut c = String::from("BT /F1 10 Tf 72 720 Td 14 TL\n");
+        for line in lines {
+            let escaped = line
+                .replace('\\', "\\\\")
+                .replace('(', "\\(")
+                .replace(')', "\\)");
+            c += &format!("({escaped}) Tj T*\n");
+        }
+        c += "ET\n";
+        c.into_bytes()
+    }
+
+    /// A page and its font (Helvetica, standard, no map).
+    fn simple_document(contents: Object) -> Vec<u8> {
+        document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+                ),
+                contents,
+                object(
+                    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+                ),
+            ],
+            "/Root 1 0 R",
+        )
+    }
+
+    #[test]
+    fn a_pages_text_counts_what_the_same_text_counts() {
+        let text = LINES.join("\n") + "\n";
+        let alone = classify(text.as_bytes());
+        assert_eq!(alone.counts.get(Class::Iban), 1);
+        assert_eq!(alone.counts.get(Class::CardNumber), 1);
+        let plain = simple_document(stream("", &page_of_lines(&LINES)));
+        let deflated = simple_document(stream(
+            "/Filter /FlateDecode",
+            &deflated(&page_of_lines(&LINES)),
+        ));
+        // ASCII85 then deflate, as ReportLab writes its pages.
+        let a85 = {
+            let z = deflated_bytes(&page_of_lines(&LINES));
+            simple_document(stream("/Filter [/ASCII85Decode /FlateDecode]", &base85(&z)))
+        };
+        let hex = simple_document(stream(
+            "/Filter /ASCIIHexDecode",
+            page_of_lines(&LINES)
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+                .as_bytes(),
+        ));
+        for doc in [plain, deflated, a85, hex] {
+            let found = classify(&doc);
+            assert_eq!(found.counts, alone.counts);
+            assert_eq!(found.formats, vec![Format::Pdf]);
+            for size in [1, 7, 100, 4096] {
+                assert_eq!(in_chunks(&doc, size), found);
+            }
+        }
+    }
+
+    fn deflated_bytes(data: &[u8]) -> Vec<u8> {
+        deflated(data)
+    }
+
+    /// ASCII85 as PDF writes it (groups of five, `z` for zeros, `~>` at the end).
+    fn base85(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in data.chunks(4) {
+            let mut group = [0u8; 4];
+            group[..chunk.len()].copy_from_slice(chunk);
+            let mut v = u32::from_be_bytes(group);
+            if chunk.len() == 4 && v == 0 {
+                out.push(b'z');
+                continue;
+            }
+            let mut digits = [0u8; 5];
+            for d in digits.iter_mut().rev() {
+                *d = (v % 85) as u8 + b'!';
+                v /= 85;
+            }
+            out.extend_from_slice(&digits[..chunk.len() + 1]);
+        }
+        out.extend_from_slice(b"~>");
+        out
+    }
+
+    /// A composite font's codes (two bytes, glyph numbers of a subset): 0x10.. for the
+    /// characters of `ALPHABET`, read back through a ToUnicode map of ranges and single codes.
+    const ALPHABET: &str = " 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-.@";
+
+    fn glyphs(s: &str) -> String {
+        s.chars()
+            .map(|c| format!("{:04X}", 0x10 + ALPHABET.find(c).unwrap()))
+            .collect()
+    }
+
+    fn to_unicode() -> Vec<u8> {
+        let mut m = String::from(
+            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+             1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+        );
+        // Digits as a range, letters as a range with an array, the rest one by one.
+        m += "2 beginbfrange\n<0011> <001A> <0030>\n<001B> <001D> [<0041> <0042> <0043>]\nendbfrange\n";
+        let singles: Vec<(usize, char)> = ALPHABET
+            .char_indices()
+            .filter(|(i, _)| !(1..=13).contains(i))
+            .collect();
+        m += &format!("{} beginbfchar\n", singles.len());
+        for (i, c) in singles {
+            m += &format!("<{:04X}> <{:04X}>\n", 0x10 + i, c as u32);
+        }
+        m += "endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
+        m.into_bytes()
+    }
+
+    /// A page whose table's cells are placed one by one (`Tm`), in a composite font with a
+    /// map, its fonts after the page (as browsers print them); 20 rows of customers.
+    fn printed_table(rows: usize) -> (Vec<u8>, String) {
+        let header = ["Name", "Card number", "SSN", "IBAN"];
+        let row = |i: usize| {
+            [
+                format!("Customer {i}"),
+                card(i),
+                format!("{:03}-{:02}-{:04}", 100 + i, 10 + i, 1000 + i),
+                "GB82WEST12345698765432".to_string(),
+            ]
+        };
+        let mut contents = String::from("BT\n");
+        let mut text = String::new();
+        for r in 0..=rows {
+            let cells: Vec<String> = if r == 0 {
+                header.iter().map(|s| s.to_string()).collect()
+            } else {
+                row(r).to_vec()
+            };
+            text += &cells.join("\t");
+            text += "\n";
+            for (c, cell) in cells.iter().enumerate() {
+                contents += &format!(
+                    "/F4 10 Tf\n1 0 0 -1 {} {} Tm\n<{}> Tj\n",
+                    20 + 160 * c,
+                    40 + 14 * r,
+                    glyphs(cell)
+                );
+            }
+        }
+        contents += "ET\n";
+        let doc = document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object("<< /Type /Page /Parent 2 0 R /Resources 5 0 R /Contents 4 0 R >>"),
+                stream("/Filter /FlateDecode", &deflated(contents.as_bytes())),
+                object("<< /Font 6 0 R >>"),
+                object("<< /F4 7 0 R >>"),
+                object(
+                    "<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Sans /Encoding /Identity-H /DescendantFonts [8 0 R] /ToUnicode 9 0 R >>",
+                ),
+                object(
+                    "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans /DW 600 /W [16 [278] 17 26 556] >>",
+                ),
+                stream("/Filter /FlateDecode", &deflated(&to_unicode())),
+            ],
+            "/Root 1 0 R",
+        );
+        (doc, text)
+    }
+
+    /// A valid Visa number of its own for each `i`.
+    fn card(i: usize) -> String {
+        let body = format!("4{:014}", 31_415_926 + i * 7919);
+        (0..10)
+            .map(|d| format!("{body}{d}"))
+            .find(|n| crate::validate::luhn(n.as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_composite_fonts_codes_are_read_through_its_map_and_cells_become_columns() {
+        let (doc, text) = printed_table(20);
+        let alone = classify(text.as_bytes());
+        assert_eq!(alone.counts.get(Class::CardNumber), 20);
+        assert_eq!(alone.counts.get(Class::UsSsn), 20);
+        assert_eq!(alone.counts.get(Class::Iban), 20);
+        let found = classify(&doc);
+        assert_eq!(found.counts, alone.counts);
+        // (A table whose header names accounts, as the text alone is.)
+        assert_eq!(found.formats, vec![Format::AccountTable, Format::Pdf]);
+        assert_eq!(alone.formats, vec![Format::AccountTable]);
+        for size in [1, 13, 512, 65536] {
+            assert_eq!(in_chunks(&doc, size), found);
+        }
+        // Without its map, the codes are not known: the document is not read.
+        let mut no_map = doc.clone();
+        let at = memchr::memmem::find(&no_map, b"/ToUnicode 9 0 R").unwrap();
+        no_map[at..at + 16].fill(b' ');
+        let found = classify(&no_map);
+        assert!(found.counts.is_empty());
+        assert_eq!(found.formats, vec![Format::Binary, Format::Pdf]);
+    }
+
+    #[test]
+    fn fonts_in_an_object_stream_and_lengths_by_reference() {
+        let contents = page_of_lines(&LINES);
+        // The font's object inside an object stream; the page's stream's length an object.
+        let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+        let objects = format!("5 0 {font}");
+        let first = "5 0 ".len();
+        let mut doc = document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+                ),
+                object("<< /Length 6 0 R >>"),
+            ],
+            "/Root 1 0 R",
+        );
+        // Object 4's stream written by hand (its length is object 6).
+        let at = memchr::memmem::find(&doc, b"4 0 obj").unwrap();
+        let end = at + memchr::memmem::find(&doc[at..], b"endobj").unwrap() + 6;
+        let mut page = b"4 0 obj\n<< /Length 6 0 R >>\nstream\n".to_vec();
+        page.extend_from_slice(&contents);
+        page.extend_from_slice(b"\nendstream\nendobj\n");
+        let stm = deflated(objects.as_bytes());
+        write!(
+            page,
+            "7 0 obj\n<< /Type /ObjStm /N 1 /First {first} /Filter /FlateDecode /Length {} >>\nstream\n",
+            stm.len()
+        )
+        .unwrap();
+        page.extend_from_slice(&stm);
+        write!(
+            page,
+            "\nendstream\nendobj\n6 0 obj\n{}\nendobj\n",
+            contents.len()
+        )
+        .unwrap();
+        doc.splice(at..end, page);
+        let found = classify(&doc);
+        assert_eq!(
+            found.counts,
+            classify((LINES.join("\n") + "\n").as_bytes()).counts
+        );
+        assert_eq!(in_chunks(&doc, 3), found);
+    }
+
+    #[test]
+    fn encrypted_scanned_and_attached() {
+        // Encrypted: its strings cannot be read.
+        let doc = simple_document(stream("", &page_of_lines(&LINES)));
+        let text =
+            String::from_utf8_lossy(&doc).replace("/Root 1 0 R", "/Root 1 0 R /Encrypt 9 0 R");
+        let found = classify(text.as_bytes());
+        assert!(found.counts.is_empty());
+        assert_eq!(
+            found.formats,
+            vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf]
+        );
+        // A scan: pictures, no text.
+        let picture = stream(
+            "/Type /XObject /Subtype /Image /Width 2480 /Height 3508 /Filter /DCTDecode",
+            &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+        );
+        let scan = simple_document(picture);
+        assert_eq!(classify(&scan).formats, vec![Format::Binary, Format::Pdf]);
+        // Text and a page-sized picture: the picture's contents are unknown.
+        let mut objects = vec![
+            object("<< /Type /Catalog /Pages 2 0 R >>"),
+            object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            object(
+                "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            ),
+            stream("", &page_of_lines(&LINES)),
+            object("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+            stream(
+                "/Subtype /Image /Width 2480 /Height 3508 /Filter /DCTDecode",
+                b"\xFF\xD8",
+            ),
+        ];
+        let found = classify(&document(&objects, ""));
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        assert_eq!(found.formats, vec![Format::Pdf, Format::ScannedInPart]);
+        // A logo is not a page.
+        objects[5] = stream(
+            "/Subtype /Image /Width 300 /Height 80 /Filter /DCTDecode",
+            b"\xFF\xD8",
+        );
+        assert_eq!(classify(&document(&objects, "")).formats, vec![Format::Pdf]);
+        // A file attached: an extract, counted as a file of its own.
+        let extract = "name,ssn,card\n".to_string()
+            + &(1..=20)
+                .map(|i| {
+                    format!(
+                        "Jane Roe,{:03}-{:02}-{:04},{}\n",
+                        100 + i,
+                        10 + i,
+                        1000 + i,
+                        card(i)
+                    )
+                })
+                .collect::<String>();
+        objects[5] = stream(
+            "/Type /EmbeddedFile /Filter /FlateDecode",
+            &deflated(extract.as_bytes()),
+        );
+        let found = classify(&document(&objects, ""));
+        let attached = classify(extract.as_bytes());
+        assert!(attached.counts.get(Class::UsSsn) > 0);
+        assert_eq!(
+            found.counts.get(Class::UsSsn),
+            attached.counts.get(Class::UsSsn)
+        );
+        assert_eq!(found.counts.get(Class::Iban), 1);
+    }
+
+    proptest::proptest! {
+        /// However a document is damaged and cut into chunks, it is read the same (and
+        /// nothing panics).
+        #[test]
+        fn damage_and_chunks(
+            flips in proptest::collection::vec((0usize..1 << 16, proptest::prelude::any::<u8>()), 0..6),
+            cut in 1usize..3000,
+        ) {
+            let (mut doc, _) = printed_table(3);
+            for (at, b) in flips {
+                let n = doc.len();
+                doc[at % n] = b;
+            }
+            proptest::prop_assert_eq!(in_chunks(&doc, cut), classify(&doc));
+        }
+    }
+
+    #[test]
+    fn the_limits_hold() {
+        // A deflate bomb in a page's contents: read to the file's budget, then cut.
+        let zeros = vec![b' '; 64 << 20];
+        let bomb = simple_document(stream("/Filter /FlateDecode", &deflated(&zeros)));
+        let mut s = Scanner::new();
+        s.inside_archive(Budget::with(1 << 20, 16), 0);
+        s.feed(&bomb);
+        assert!(s.held_bytes() < 4 << 20);
+        assert!(s.finish().formats.contains(&Format::ScannedInPart));
+        // A map of ranges repeated past its limit, strings never closed, a length past the end,
+        // a header of nothing: bounded, no panic.
+        let mut map = String::from("begincmap 1 begincodespacerange <00> <FF> endcodespacerange\n");
+        map += &"1 beginbfrange <0000> <FFFF> <0041> endbfrange\n".repeat(64);
+        let parsed = CodeMap::parse(map.as_bytes());
+        assert!(parsed.codes.len() <= MAX_MAP_CODES);
+        for junk in [
+            b"%PDF-1.4\n1 0 obj << /Length 999999999 >> stream\nBT (abc".as_slice(),
+            b"%PDF-1.4\n1 0 obj << >> stream\nBT ((((((((((( Tj",
+            b"%PDF-",
+            b"%PDF-1.4\n<< /Font << /F1 1 0 R >> >> stream\n<<<<>>>>[[[]]]",
+        ] {
+            let _ = classify(junk);
+            let _ = in_chunks(junk, 1);
+        }
+    }
+
+    #[test]
+    fn strings_and_headers_are_read_as_written() {
+        assert_eq!(
+            literal_string(b"(a\\(b\\) (nested) \\101\\n\\\nc) Tj").unwrap(),
+            (b"a(b) (nested) A\nc".to_vec(), 27)
+        );
+        assert_eq!(literal_string(b"(open"), None);
+        assert_eq!(hex_string(b"41 42 4"), b"AB@".to_vec());
+        assert_eq!(
+            object_header(b"junk\n12 0 obj\n<< >>").map(|o| o.0),
+            Some(12)
+        );
+        assert_eq!(object_header(b"endstream\n"), None);
+        assert_eq!(direct_integer(b"/Length 12 0 R", b"/Length"), None);
+        assert_eq!(direct_integer(b"/Length1 5 /Length 7", b"/Length"), Some(7));
+        assert!(names_encryption(b"trailer << /Encrypt 5 0 R >>"));
+        assert!(!names_encryption(b"<< /EncryptMetadata false >>"));
+    }
+}
