@@ -122,6 +122,23 @@ fn main() {
         "fixed-width table rows",
         fixed("4111111111111111  021000021     \n"),
     ));
+    // PDF: objects naming fonts one after another, words `stream` that begin none, a page's
+    // strings and moves (its stream's length past the end).
+    shapes.push((
+        "PDF objects of font names",
+        headed(
+            b"%PDF-1.7\n",
+            "1 0 obj\n<< /Font << /F1 2 0 R >> >>\nendobj\n",
+        ),
+    ));
+    shapes.push(("PDF words stream", headed(b"%PDF-1.7\n", "stream ")));
+    shapes.push((
+        "PDF page strings and moves",
+        headed(
+            b"%PDF-1.7\n1 0 obj\n<< /Length 999999999 >>\nstream\n",
+            "(4111 1111 1111 1111) Tj 1 0 0 1 72 700 Tm ",
+        ),
+    ));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())
@@ -219,6 +236,29 @@ fn main() {
     };
     let streams = (2 * classify::encoding::MAX_INFLATED).div_ceil(64 << 20) as usize;
     bomb_cost("bzip2", &stream.repeat(streams));
+    // A PDF whose pages' contents inflate to twice the contents read: 256 pages of 8 MiB of
+    // strings shown, each holding a card number (the strings are kept to 16 MiB, then the
+    // pages are inflated but not read).
+    let page = {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut e, &repeated("(card 4111 1111 1111 1111) Tj T*\n")).unwrap();
+        e.finish().unwrap()
+    };
+    let pages = (2 * classify::encoding::MAX_INFLATED).div_ceil(SIZE as u64) as usize;
+    let mut pdf = b"%PDF-1.7\n1 0 obj\n<< /Font << /F1 2 0 R >> >>\nendobj\n2 0 obj\n<< /Type /Font /BaseFont /Helvetica >>\nendobj\n".to_vec();
+    for n in 0..pages {
+        pdf.extend_from_slice(
+            format!(
+                "{} 0 obj\n<< /Filter /FlateDecode /Length {} >>\nstream\n",
+                n + 3,
+                page.len()
+            )
+            .as_bytes(),
+        );
+        pdf.extend_from_slice(&page);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+    bomb_cost("PDF", &pdf);
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

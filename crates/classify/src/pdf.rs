@@ -307,12 +307,23 @@ impl Pdf {
     /// Reads the text outside streams up to the next stream: each object that ends is read
     /// for what it says of fonts; where a stream begins, where its data starts in `outside`.
     fn read_outside(&mut self, end: bool) -> Option<usize> {
+        // Where the text not yet read begins (what is before it is let go of once, at the
+        // end), and where the next `endobj` is, kept while skipping words `stream` before it:
+        // `stream` is looked for only before it, so each byte is searched a bounded number of
+        // times.
+        let mut start = 0;
+        let mut end_at: Option<Option<usize>> = None;
         loop {
-            let hay = &self.outside[self.searched..];
-            let next_end = memchr::memmem::find(hay, b"endobj");
-            let next_stream = memchr::memmem::find(hay, b"stream");
-            let at = match (next_end, next_stream) {
+            let from = self.searched;
+            let next_end = *end_at.get_or_insert_with(|| {
+                memchr::memmem::find(&self.outside[from..], b"endobj").map(|e| from + e)
+            });
+            let limit = next_end.unwrap_or(self.outside.len());
+            let next_stream =
+                memchr::memmem::find(&self.outside[from..limit], b"stream").map(|s| from + s);
+            let (at, is_stream) = match (next_end, next_stream) {
                 (None, None) => {
+                    self.outside.drain(..start);
                     self.searched = self.outside.len().saturating_sub(5);
                     if self.outside.len() > MAX_OBJECT {
                         // Not an object's text: what lies between objects (a table of
@@ -324,26 +335,19 @@ impl Pdf {
                     }
                     return None;
                 }
-                (Some(e), Some(s)) => {
-                    if s < e {
-                        (s, true)
-                    } else {
-                        (e, false)
-                    }
-                }
-                (None, Some(s)) => (s, true),
+                (_, Some(s)) => (s, true),
                 (Some(e), None) => (e, false),
             };
-            let (at, is_stream) = (self.searched + at.0, at.1);
             if !is_stream {
-                let text = self.outside[..at].to_vec();
+                let text = self.outside[start..at].to_vec();
                 self.object(&text);
-                self.outside.drain(..at + 6);
-                self.searched = 0;
+                start = at + 6;
+                self.searched = start;
+                end_at = None;
                 continue;
             }
             // `stream` after a dictionary's `>>` (not `endstream`, not a word in a string).
-            if !self.outside[..at].trim_ascii_end().ends_with(b">>") {
+            if !self.outside[start..at].trim_ascii_end().ends_with(b">>") {
                 self.searched = at + 6;
                 continue;
             }
@@ -354,11 +358,12 @@ impl Pdf {
                 Some(_) => 0,
                 None if end => 0,
                 None => {
-                    self.searched = at;
+                    self.outside.drain(..start);
+                    self.searched = at - start;
                     return None;
                 }
             };
-            let dictionary = self.outside[..at].to_vec();
+            let dictionary = self.outside[start..at].to_vec();
             self.begin_stream(&dictionary);
             return Some(at + 6 + eol);
         }
@@ -492,7 +497,9 @@ impl Pdf {
             Some(inflater) => {
                 let mut input = raw;
                 let mut out = Vec::with_capacity(OUT_STEP);
-                while go_on && !decode.failed && !input.is_empty() {
+                // Until the input is taken and the inflater's output did not fill a step (a
+                // step that fills may leave output within the inflater, given without input).
+                while go_on && !decode.failed {
                     out.clear();
                     let before = inflater.total_in();
                     let status =
@@ -501,12 +508,16 @@ impl Pdf {
                     input = &input[used.min(input.len())..];
                     match status {
                         // What follows the compressed data is not read.
-                        Ok(flate2::Status::StreamEnd) => decode.failed = true,
-                        Ok(_) if used == 0 && out.is_empty() => decode.failed = true,
+                        Ok(flate2::Status::StreamEnd) | Err(_) => decode.failed = true,
                         Ok(_) => {}
-                        Err(_) => decode.failed = true,
                     }
+                    let produced = out.len();
                     go_on = self.decoded(&out);
+                    if (input.is_empty() && produced < out.capacity())
+                        || (used == 0 && produced == 0)
+                    {
+                        break;
+                    }
                 }
             }
         }
@@ -548,7 +559,11 @@ impl Pdf {
         };
         match &mut stream.purpose {
             Purpose::Undecided(_) => {}
-            Purpose::Contents(contents) => contents.feed(bytes, false, &mut self.shown),
+            // (Once as many strings are kept as may be, the rest of the pages are not read.)
+            Purpose::Contents(contents) if self.shown.len() < MAX_SHOWN => {
+                contents.feed(bytes, false, &mut self.shown)
+            }
+            Purpose::Contents(_) => {}
             Purpose::Map(kept) | Purpose::Objects(_, kept) => {
                 let room = MAX_KEPT_STREAM.saturating_sub(kept.len());
                 kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -797,6 +812,10 @@ struct Contents {
     font: Vec<u8>,
     size: f64,
     leading: f64,
+    /// How long the bytes not yet read must grow before they are read again.
+    wait_for: usize,
+    /// Where in the shown text the last string's record begins.
+    last_show: usize,
     /// Inside an inline picture's data (`BI` … `ID` … `EI`).
     picture: bool,
 }
@@ -825,6 +844,11 @@ impl Contents {
     /// Reads the next decoded bytes (`end`: the last), recording what is shown in `shown`.
     fn feed(&mut self, bytes: &[u8], end: bool, shown: &mut Vec<u8>) {
         self.pending.extend_from_slice(bytes);
+        // A token not whole is read again from its start: only once as many bytes again
+        // (or 4 KiB) have come, so that bytes fed one at a time cost no more than a chunk.
+        if !end && self.pending.len() < self.wait_for {
+            return;
+        }
         let pending = std::mem::take(&mut self.pending);
         let used = self.lex(&pending, end, shown);
         let rest = &pending[used..];
@@ -834,6 +858,7 @@ impl Contents {
         } else {
             rest.to_vec()
         };
+        self.wait_for = 2 * self.pending.len().max(4096);
     }
 
     /// Reads the whole tokens of `t`: how many bytes were read.
@@ -972,7 +997,14 @@ impl Contents {
                     self.leading = -ty;
                 }
                 let (sx, sy) = self.scale;
+                // A move along the line of at most a character's width from where the last
+                // string began is the next character of a word placed one by one (as browsers
+                // print small text): nothing to tell apart, so not recorded.
+                let moved = self.moved;
                 self.place_line(sx, sy, self.line.0 + tx * sx, self.line.1 + ty * sy);
+                if ty == 0.0 && tx >= 0.0 && tx * sx.abs() <= 1.1 * (self.size * sx).abs() {
+                    self.moved = moved;
+                }
             }
             b"Tm" => {
                 let [a, _, _, d, e, f] = self.numbers::<6>();
@@ -1000,7 +1032,7 @@ impl Contents {
                 }
                 if let Some(Operand::Text(s)) = self.operands.last().cloned() {
                     self.place(shown);
-                    show(&s, shown);
+                    self.show(&s, shown);
                 }
             }
             b"TJ" => {
@@ -1008,7 +1040,7 @@ impl Contents {
                     self.place(shown);
                     for part in parts {
                         match part {
-                            Operand::Text(s) => show(&s, shown),
+                            Operand::Text(s) => self.show(&s, shown),
                             // A move along the line, in thousandths of the font's size: kerning
                             // (small), a word's gap, a cell's.
                             Operand::Number(n) if n.abs() >= 50.0 => {
@@ -1022,6 +1054,29 @@ impl Contents {
             }
             b"BI" => self.picture = true,
             _ => {}
+        }
+    }
+
+    /// Records a string shown, in its font's codes: added to the last record where it is the
+    /// last thing recorded (a word placed character by character is one record).
+    fn show(&mut self, s: &[u8], shown: &mut Vec<u8>) {
+        for piece in s.chunks(u16::MAX as usize) {
+            let last = self.last_show;
+            let len = shown
+                .get(last + 1..last + 3)
+                .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+            if shown.get(last) == Some(&SHOW)
+                && shown.len() == last + 3 + len
+                && len + piece.len() <= usize::from(u16::MAX)
+            {
+                shown[last + 1..last + 3]
+                    .copy_from_slice(&((len + piece.len()) as u16).to_le_bytes());
+            } else {
+                self.last_show = shown.len();
+                shown.push(SHOW);
+                shown.extend_from_slice(&(piece.len() as u16).to_le_bytes());
+            }
+            shown.extend_from_slice(piece);
         }
     }
 
@@ -1057,15 +1112,6 @@ impl Contents {
         for v in [self.line.0, self.line.1, em] {
             shown.extend_from_slice(&(v as f32).to_le_bytes());
         }
-    }
-}
-
-/// Records a string shown, in its font's codes.
-fn show(s: &[u8], shown: &mut Vec<u8>) {
-    for piece in s.chunks(u16::MAX as usize) {
-        shown.push(SHOW);
-        shown.extend_from_slice(&(piece.len() as u16).to_le_bytes());
-        shown.extend_from_slice(piece);
     }
 }
 
@@ -1811,6 +1857,28 @@ mod tests {
             for size in [1, 7, 100, 4096] {
                 assert_eq!(in_chunks(&doc, size), found);
             }
+        }
+    }
+
+    /// A page whose contents inflate to many steps: its last lines are read too (the
+    /// inflater keeps output back when a step fills, given without more input).
+    #[test]
+    fn a_long_pages_end_is_read() {
+        let filler: Vec<String> = (0..5000)
+            .map(|i| format!("Balance brought forward {}.{:02}", i * 7919 % 100_000, i % 100))
+            .collect();
+        let lines: Vec<&str> = filler.iter().map(|l| l.as_str()).chain(LINES).collect();
+        let page = page_of_lines(&lines);
+        assert!(page.len() > 3 * OUT_STEP);
+        let doc = simple_document(stream("/Filter /FlateDecode", &deflated(&page)));
+        let found = classify(&doc);
+        assert_eq!(
+            found.counts,
+            classify((lines.join("\n") + "\n").as_bytes()).counts
+        );
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        for size in [999, 4096, 65536] {
+            assert_eq!(in_chunks(&doc, size), found);
         }
     }
 
