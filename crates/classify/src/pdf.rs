@@ -1865,7 +1865,13 @@ mod tests {
     #[test]
     fn a_long_pages_end_is_read() {
         let filler: Vec<String> = (0..5000)
-            .map(|i| format!("Balance brought forward {}.{:02}", i * 7919 % 100_000, i % 100))
+            .map(|i| {
+                format!(
+                    "Balance brought forward {}.{:02}",
+                    i * 7919 % 100_000,
+                    i % 100
+                )
+            })
             .collect();
         let lines: Vec<&str> = filler.iter().map(|l| l.as_str()).chain(LINES).collect();
         let page = page_of_lines(&lines);
