@@ -62,7 +62,8 @@ pub(crate) fn magic(head: &[u8]) -> bool {
 /// The records of shown text kept until the end.
 const FONT: u8 = 1;
 const SHOW: u8 = 2;
-/// Where the text was placed: its place on the page and the font's size (three `f32`s).
+/// Where the text was placed: its place on the page and the font's size (three `f32`s), and
+/// whether by a new text object or matrix (a byte).
 const AT: u8 = 3;
 /// A move along the line within a `TJ`, in the font's size (an `f32`).
 const GAP: u8 = 4;
@@ -816,6 +817,10 @@ struct Contents {
     wait_for: usize,
     /// Where in the shown text the last string's record begins.
     last_show: usize,
+    /// Whether the text was placed by a new text object or matrix since the last string.
+    absolute: bool,
+    /// The size of the font last recorded, in the page's units.
+    em: f32,
     /// Inside an inline picture's data (`BI` … `ID` … `EI`).
     picture: bool,
 }
@@ -990,7 +995,7 @@ impl Contents {
 
     fn operator(&mut self, op: &[u8], shown: &mut Vec<u8>) {
         match op {
-            b"BT" => self.place_line(1.0, 1.0, 0.0, 0.0),
+            b"BT" => self.place_line(1.0, 1.0, 0.0, 0.0, true),
             b"Td" | b"TD" => {
                 let [tx, ty] = self.numbers::<2>();
                 if op == b"TD" {
@@ -1001,14 +1006,14 @@ impl Contents {
                 // string began is the next character of a word placed one by one (as browsers
                 // print small text): nothing to tell apart, so not recorded.
                 let moved = self.moved;
-                self.place_line(sx, sy, self.line.0 + tx * sx, self.line.1 + ty * sy);
+                self.place_line(sx, sy, self.line.0 + tx * sx, self.line.1 + ty * sy, false);
                 if ty == 0.0 && tx >= 0.0 && tx * sx.abs() <= 1.1 * (self.size * sx).abs() {
                     self.moved = moved;
                 }
             }
             b"Tm" => {
                 let [a, _, _, d, e, f] = self.numbers::<6>();
-                self.place_line(a, d, e, f);
+                self.place_line(a, d, e, f, true);
             }
             b"TL" => self.leading = self.numbers::<1>()[0],
             b"T*" => self.next_line(),
@@ -1018,12 +1023,16 @@ impl Contents {
                     _ => None,
                 });
                 self.size = self.numbers::<1>()[0];
-                self.moved = true;
-                if let Some(name) = name.filter(|n| *n != self.font && n.len() <= 255) {
+                let em = (self.size * self.scale.0).abs() as f32;
+                if let Some(name) =
+                    name.filter(|n| (*n != self.font || em != self.em) && n.len() <= 255)
+                {
                     shown.push(FONT);
                     shown.push(name.len() as u8);
                     shown.extend_from_slice(&name);
+                    shown.extend_from_slice(&em.to_le_bytes());
                     self.font = name;
+                    self.em = em;
                 }
             }
             b"Tj" | b"'" | b"\"" => {
@@ -1081,10 +1090,17 @@ impl Contents {
     }
 
     /// Places the text at the start of a line (`x`, `y`, in the page's units) with the text
-    /// matrix's scale.
-    fn place_line(&mut self, sx: f64, sy: f64, x: f64, y: f64) {
+    /// matrix's scale; `absolute`: by a new text object or matrix (`BT`, `Tm`: a table's cell
+    /// is placed so), else relative to the last line (`Td`: a word, or a line, placed after
+    /// the last).
+    fn place_line(&mut self, sx: f64, sy: f64, x: f64, y: f64, absolute: bool) {
         self.scale = (sx, sy);
         self.line = (x, y);
+        self.absolute = if self.moved {
+            self.absolute || absolute
+        } else {
+            absolute
+        };
         self.moved = true;
     }
 
@@ -1096,7 +1112,7 @@ impl Contents {
             self.leading
         };
         let (sx, sy) = self.scale;
-        self.place_line(sx, sy, self.line.0, self.line.1 - leading * sy);
+        self.place_line(sx, sy, self.line.0, self.line.1 - leading * sy, false);
     }
 
     /// Before a string is shown where the text was placed since the last: where (the text's
@@ -1112,6 +1128,7 @@ impl Contents {
         for v in [self.line.0, self.line.1, em] {
             shown.extend_from_slice(&(v as f32).to_le_bytes());
         }
+        shown.push(u8::from(self.absolute));
     }
 }
 
@@ -1432,7 +1449,8 @@ impl Fonts {
                     let len = usize::from(*shown.get(i + 1).unwrap_or(&0));
                     let name = shown.get(i + 2..i + 2 + len).unwrap_or_default();
                     font = self.names.get(name).and_then(|n| self.fonts.get(n));
-                    i += 2 + len;
+                    place.sized(f32_at(i + 2 + len));
+                    i += 6 + len;
                 }
                 SHOW => {
                     let len = shown
@@ -1463,8 +1481,15 @@ impl Fonts {
                     i += 3 + len;
                 }
                 AT => {
-                    place.at(f32_at(i + 1), f32_at(i + 5), f32_at(i + 9), &mut out);
-                    i += 13;
+                    let absolute = shown.get(i + 13) == Some(&1);
+                    place.at(
+                        f32_at(i + 1),
+                        f32_at(i + 5),
+                        f32_at(i + 9),
+                        absolute,
+                        &mut out,
+                    );
+                    i += 14;
                 }
                 GAP => {
                     place.gap(f32_at(i + 1), &mut out);
@@ -1503,17 +1528,36 @@ struct Place {
 }
 
 impl Place {
-    /// The text placed at `x`, `y` with a font of size `em`.
-    fn at(&mut self, x: f32, y: f32, em: f32, out: &mut Vec<u8>) {
+    /// The font's size, where a font is named.
+    fn sized(&mut self, em: f32) {
+        if em.is_finite() && em > 0.0 {
+            self.em = em;
+        }
+    }
+
+    /// The text placed at `x`, `y` with a font of size `em` (`absolute`: by a new text object
+    /// or matrix).
+    fn at(&mut self, x: f32, y: f32, em: f32, absolute: bool, out: &mut Vec<u8>) {
         let em = if em.is_finite() && em > 0.0 { em } else { 1.0 };
         match self.line {
             Some(line) if (line - y).abs() > 0.2 * em.max(self.em) => out.push(b'\n'),
-            // Placed apart from the last string's end: the next cell (a word going on in a
-            // string of its own is placed at the end of the last).
             Some(_) => {
                 let ems = (x - self.end) / em;
-                if !(-0.6..=0.1).contains(&ems) {
-                    out.push(b'\t');
+                if absolute {
+                    // A string placed on its own apart from the last one's end: the next
+                    // cell (a word going on in a string of its own is placed at the end of
+                    // the last; a browser's cells are as close as their padding).
+                    if !(-0.6..=0.1).contains(&ems) {
+                        out.push(b'\t');
+                    }
+                } else {
+                    // Placed after the last: a word's gap, or more than two characters' gap
+                    // (the next column of a line laid out in columns).
+                    if !(-0.6..=2.0).contains(&ems) {
+                        out.push(b'\t');
+                    } else if ems > 0.15 {
+                        out.push(b' ');
+                    }
                 }
             }
             None => {}
@@ -1886,6 +1930,32 @@ mod tests {
         for size in [999, 4096, 65536] {
             assert_eq!(in_chunks(&doc, size), found);
         }
+    }
+
+    /// Words placed one by one after the last (`Td`), a printed card number group by group,
+    /// a font changed within a line: read as the line's words, not as cells.
+    #[test]
+    fn words_placed_one_by_one_stay_words() {
+        let contents = b"BT /F1 10 Tf 72 700 Td (Card) Tj 25 0 Td (number) Tj 40 0 Td (4111) Tj \
+            25 0 Td (1111) Tj 25 0 Td (1111) Tj 25 0 Td (1111) Tj ET\n\
+            BT /F1 10 Tf 72 680 Td (IBAN ) Tj /F2 10 Tf (GB82 WEST 1234 5698 7654 32) Tj ET\n";
+        let doc = document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> /Contents 4 0 R >>",
+                ),
+                stream("", contents),
+                object("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+                object("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"),
+            ],
+            "",
+        );
+        let text = "Card number 4111 1111 1111 1111\nIBAN GB82 WEST 1234 5698 7654 32\n";
+        let alone = classify(text.as_bytes());
+        assert_eq!(alone.counts.get(Class::CardNumber), 1);
+        assert_eq!(classify(&doc).counts, alone.counts);
     }
 
     fn deflated_bytes(data: &[u8]) -> Vec<u8> {
