@@ -116,6 +116,107 @@ struct Font {
     widths: Widths,
     widths_object: Option<u32>,
     descendant: Option<u32>,
+    /// A simple font's encoding's differences from its base (`/Differences`: codes given
+    /// glyph names, read as the characters they name), or the object that holds them.
+    differences: Option<Box<Differences>>,
+    encoding_object: Option<u32>,
+}
+
+/// The characters a simple font's codes are given by its encoding's differences (`'\0'`
+/// where none is given: the code is read as Latin-1).
+type Differences = [char; 256];
+
+/// A `/Differences` array's text (after its `[`): codes, each followed by the glyph names of
+/// it and the codes after it.
+fn differences(array: &[u8]) -> Box<Differences> {
+    let mut table = Box::new(['\0'; 256]);
+    let end = memchr::memchr(b']', array).unwrap_or(array.len());
+    let mut code = 0usize;
+    for token in array[..end]
+        .split(|&b| white(b) || b == b'/')
+        .filter(|t| !t.is_empty())
+    {
+        match std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+        {
+            Some(n) => code = n,
+            None => {
+                if let Some(slot) = table.get_mut(code) {
+                    // A name not known: a character no scan counts (not the code's Latin-1).
+                    *slot = glyph_char(token).unwrap_or('\u{FFFD}');
+                }
+                code += 1;
+            }
+        }
+    }
+    table
+}
+
+/// The character a glyph's name names (Adobe's names of letters, digits and ASCII's
+/// punctuation, `uniXXXX` and `uXXXX`).
+fn glyph_char(name: &[u8]) -> Option<char> {
+    if let [c] = name
+        && c.is_ascii_alphabetic()
+    {
+        return Some(char::from(*c));
+    }
+    const NAMES: [(&[u8], char); 43] = [
+        (b"zero", '0'),
+        (b"one", '1'),
+        (b"two", '2'),
+        (b"three", '3'),
+        (b"four", '4'),
+        (b"five", '5'),
+        (b"six", '6'),
+        (b"seven", '7'),
+        (b"eight", '8'),
+        (b"nine", '9'),
+        (b"space", ' '),
+        (b"period", '.'),
+        (b"comma", ','),
+        (b"hyphen", '-'),
+        (b"minus", '-'),
+        (b"at", '@'),
+        (b"colon", ':'),
+        (b"semicolon", ';'),
+        (b"slash", '/'),
+        (b"backslash", '\\'),
+        (b"parenleft", '('),
+        (b"parenright", ')'),
+        (b"underscore", '_'),
+        (b"plus", '+'),
+        (b"equal", '='),
+        (b"numbersign", '#'),
+        (b"dollar", '$'),
+        (b"percent", '%'),
+        (b"ampersand", '&'),
+        (b"asterisk", '*'),
+        (b"quotesingle", '\''),
+        (b"quotedbl", '"'),
+        (b"quoteright", '\''),
+        (b"question", '?'),
+        (b"exclam", '!'),
+        (b"bracketleft", '['),
+        (b"bracketright", ']'),
+        (b"braceleft", '{'),
+        (b"braceright", '}'),
+        (b"bar", '|'),
+        (b"less", '<'),
+        (b"greater", '>'),
+        (b"nbspace", ' '),
+    ];
+    if let Some(&(_, c)) = NAMES.iter().find(|(n, _)| *n == name) {
+        return Some(c);
+    }
+    // `uniXXXX` (its first four digits), `uXXXX` to `uXXXXXX`.
+    let hex = match name.strip_prefix(b"uni") {
+        Some(hex) => hex.get(..4)?,
+        None => name
+            .strip_prefix(b"u")
+            .filter(|h| (4..=6).contains(&h.len()))?,
+    };
+    char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)
 }
 
 /// A font's codes' widths, in thousandths of its size: runs of codes from a first, and the
@@ -1346,6 +1447,18 @@ impl Fonts {
                 (Some(Err(r)), _) | (_, Some(Err(r))) => widths_object = r,
                 (None, None) => widths.default = default,
             }
+            // A simple font's encoding: a dictionary with differences, or its object.
+            let (mut differences_here, mut encoding_object) = (None, None);
+            if let Some(at) = key_at(body, b"/Encoding") {
+                let rest = body[at..].trim_ascii_start();
+                if rest.starts_with(b"<<") {
+                    differences_here = key_at(rest, b"/Differences")
+                        .and_then(|d| rest[d..].trim_ascii_start().strip_prefix(b"["))
+                        .map(differences);
+                } else {
+                    encoding_object = reference(rest);
+                }
+            }
             let descendant = key_at(body, b"/DescendantFonts").and_then(|at| {
                 let rest = body[at..].trim_ascii_start();
                 reference(rest.strip_prefix(b"[").unwrap_or(rest))
@@ -1358,6 +1471,8 @@ impl Fonts {
                     widths,
                     widths_object,
                     descendant,
+                    differences: differences_here,
+                    encoding_object,
                 },
             );
         }
@@ -1406,6 +1521,21 @@ impl Fonts {
                 if let Some(f) = self.fonts.get_mut(number) {
                     f.widths = widths;
                 }
+            }
+        }
+        // Encodings in objects of their own.
+        for number in &numbers {
+            let Some(e) = self.fonts.get(number).and_then(|f| f.encoding_object) else {
+                continue;
+            };
+            let table = self.small.get(&e).and_then(|text| {
+                let at = key_at(text, b"/Differences")?;
+                Some(differences(
+                    text[at..].trim_ascii_start().strip_prefix(b"[")?,
+                ))
+            });
+            if let (Some(table), Some(f)) = (table, self.fonts.get_mut(number)) {
+                f.differences = Some(table);
             }
         }
         for number in &numbers {
@@ -1465,7 +1595,12 @@ impl Fonts {
                         Some(map) => map.write(codes, &mut out, &mut read),
                         // Codes of two bytes with no map: what they are is not known.
                         None if two_bytes => read.unmapped += (codes.len() / 2) as u64,
-                        None => latin1(codes, &mut out, &mut read),
+                        None => latin1(
+                            codes,
+                            font.and_then(|f| f.differences.as_deref()),
+                            &mut out,
+                            &mut read,
+                        ),
                     }
                     // The line's end moves by the codes' widths where the font gives them,
                     // else by the characters' usual widths.
@@ -1609,15 +1744,20 @@ struct Read {
     unmapped: u64,
 }
 
-/// Codes of a font with one-byte codes and no map, read as Latin-1 (the standard encodings
-/// agree with it on letters, digits and punctuation).
-fn latin1(codes: &[u8], out: &mut Vec<u8>, read: &mut Read) {
+/// Codes of a font with one-byte codes and no map: as its encoding's differences name them,
+/// else read as Latin-1 (the standard encodings agree with it on letters, digits and
+/// punctuation).
+fn latin1(codes: &[u8], differences: Option<&Differences>, out: &mut Vec<u8>, read: &mut Read) {
     for &c in codes {
-        if c >= 0x20 || c == b'\t' {
-            let mut buf = [0; 4];
-            out.extend_from_slice(char::from(c).encode_utf8(&mut buf).as_bytes());
-            read.characters += 1;
-        }
+        let given = differences.map_or('\0', |d| d[usize::from(c)]);
+        let ch = match given {
+            '\0' if c >= 0x20 || c == b'\t' => char::from(c),
+            '\0' => continue,
+            given => given,
+        };
+        let mut buf = [0; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        read.characters += 1;
     }
 }
 
@@ -1956,6 +2096,54 @@ mod tests {
         let alone = classify(text.as_bytes());
         assert_eq!(alone.counts.get(Class::CardNumber), 1);
         assert_eq!(classify(&doc).counts, alone.counts);
+    }
+
+    /// A subset font whose encoding gives its codes glyph names (`/Differences`, codes from 1
+    /// as some producers number a subset's glyphs), inline or in an object of its own.
+    #[test]
+    fn an_encodings_differences_name_the_codes() {
+        let glyphs = "/space /C /a /r /d /n /u /m /b /e /zero /one /two /three /four /five /six /seven /eight /nine";
+        let chars = " Cardnumbe0123456789";
+        let codes = |text: &str| -> String {
+            text.chars()
+                .map(|c| format!("{:02X}", 1 + chars.find(c).unwrap()))
+                .collect()
+        };
+        let contents = format!(
+            "BT /F1 10 Tf 72 700 Td <{}> Tj ET\n",
+            codes("Card number 4111 1111 1111 1111")
+        );
+        let text = "Card number 4111 1111 1111 1111\n";
+        let inline = format!(
+            "<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+Sans /Encoding << /Type /Encoding /Differences [1 {glyphs}] >> >>"
+        );
+        for (font, encoding) in [
+            (inline.as_str(), String::new()),
+            (
+                "<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+Sans /Encoding 6 0 R >>",
+                format!("<< /Type /Encoding /Differences [1 {glyphs}] >>"),
+            ),
+        ] {
+            let mut objects = vec![
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+                ),
+                stream("", contents.as_bytes()),
+                object(font),
+            ];
+            if !encoding.is_empty() {
+                objects.push(object(&encoding));
+            }
+            let found = classify(&document(&objects, ""));
+            assert_eq!(found.counts, classify(text.as_bytes()).counts);
+            assert_eq!(found.counts.get(Class::CardNumber), 1);
+        }
+        assert_eq!(glyph_char(b"uni0041"), Some('A'));
+        assert_eq!(glyph_char(b"u1F600"), Some('\u{1F600}'));
+        assert_eq!(glyph_char(b"uni"), None);
+        assert_eq!(glyph_char(b"Aacute"), None);
     }
 
     fn deflated_bytes(data: &[u8]) -> Vec<u8> {
