@@ -67,6 +67,9 @@ const SHOW: u8 = 2;
 const AT: u8 = 3;
 /// A move along the line within a `TJ`, in the font's size (an `f32`).
 const GAP: u8 = 4;
+/// A page's or a form's contents begin: their stream's object (a `u32`), whose resources name
+/// the fonts that follow.
+const STREAM: u8 = 5;
 
 /// A PDF document being read, chunk by chunk.
 pub(crate) struct Pdf {
@@ -105,6 +108,18 @@ struct Fonts {
     /// kept by number to read them at the end.
     font_dictionaries: Vec<u32>,
     small: HashMap<u32, Vec<u8>>,
+    /// A page's or a form's contents, by their stream's object, and their resources (their
+    /// text, or the object that holds it); read at the end into the names each stream's
+    /// fonts have (documents joined from others give `F1` to different fonts on different
+    /// pages).
+    resources: HashMap<u32, Resources>,
+    stream_names: HashMap<u32, HashMap<Vec<u8>, u32>>,
+}
+
+#[derive(Clone)]
+enum Resources {
+    Text(Vec<u8>),
+    Object(u32),
 }
 
 #[derive(Clone, Default)]
@@ -647,12 +662,25 @@ impl Pdf {
                 return whole;
             }
             let head = std::mem::take(head);
-            stream.purpose = Purpose::told(&head);
+            self.tell(&head);
             self.purpose_takes(&head);
             return whole;
         }
         self.purpose_takes(bytes);
         whole
+    }
+
+    /// Tells the stream's purpose by its first decoded bytes; a page's contents are recorded
+    /// as beginning.
+    fn tell(&mut self, head: &[u8]) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        stream.purpose = Purpose::told(head);
+        if matches!(stream.purpose, Purpose::Contents(_)) && self.shown.len() < MAX_SHOWN {
+            self.shown.push(STREAM);
+            self.shown.extend_from_slice(&stream.object.to_le_bytes());
+        }
     }
 
     fn purpose_takes(&mut self, bytes: &[u8]) {
@@ -691,9 +719,7 @@ impl Pdf {
             && !head.is_empty()
         {
             let head = std::mem::take(head);
-            if let Some(stream) = self.stream.as_mut() {
-                stream.purpose = Purpose::told(&head);
-            }
+            self.tell(&head);
             self.purpose_takes(&head);
         }
         let Some(stream) = self.stream.take() else {
@@ -1398,6 +1424,67 @@ fn names_in(text: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The dictionary `text` begins with (`<<` … `>>`, dictionaries inside it balanced), or all
+/// of `text` where it does not close.
+fn balanced(text: &[u8]) -> &[u8] {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i + 1 < text.len() {
+        match &text[i..i + 2] {
+            b"<<" => {
+                depth += 1;
+                i += 2;
+            }
+            b">>" => {
+                depth = depth.saturating_sub(1);
+                i += 2;
+                if depth == 0 {
+                    return &text[..i];
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    text
+}
+
+/// The objects the references in `text` (`6 0 R 7 0 R`) name.
+fn references_in(text: &[u8]) -> Vec<u32> {
+    let words: Vec<&[u8]> = text
+        .split(|&b| delimiter(b))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(3)
+        .filter(|w| w[2] == b"R")
+        .filter_map(|w| {
+            let number = std::str::from_utf8(w[0]).ok()?.parse().ok()?;
+            std::str::from_utf8(w[1]).ok()?.parse::<u32>().ok()?;
+            Some(number)
+        })
+        .collect()
+}
+
+/// The names and fonts of a font dictionary's text (from after its `<<`, up to its `>>`).
+fn font_names(dict: &[u8]) -> Vec<(Vec<u8>, u32)> {
+    let end = memchr::memmem::find(dict, b">>").unwrap_or(dict.len());
+    let mut rest = &dict[..end];
+    let mut found = Vec::new();
+    while let Some(slash) = memchr::memchr(b'/', rest) {
+        let name = &rest[slash + 1..];
+        let len = name
+            .iter()
+            .position(|&b| delimiter(b))
+            .unwrap_or(name.len());
+        let after = &name[len..];
+        if let Some(font) = reference(after) {
+            found.push((name[..len].to_vec(), font));
+        }
+        rest = after;
+    }
+    found
+}
+
 /// Whether `text` names an encryption dictionary (`/Encrypt 5 0 R` or `/Encrypt <<`, in a
 /// trailer or a cross-reference stream's dictionary).
 fn names_encryption(text: &[u8]) -> bool {
@@ -1476,34 +1563,87 @@ impl Fonts {
                 },
             );
         }
+        // A page (its contents' streams) or a form (itself): what its resources name.
+        if let Some(at) = key_at(body, b"/Resources")
+            && self.resources.len() < 4 * MAX_KEPT_OBJECTS
+        {
+            let rest = body[at..].trim_ascii_start();
+            let resources = if rest.starts_with(b"<<") {
+                Some(Resources::Text(balanced(rest)[..].to_vec()))
+            } else {
+                reference(rest).map(Resources::Object)
+            };
+            let contents = if name_value(body, b"/Subtype").is_some_and(|t| t == b"Form") {
+                vec![number]
+            } else {
+                key_at(body, b"/Contents").map_or(Vec::new(), |at| {
+                    let rest = body[at..].trim_ascii_start();
+                    match rest.strip_prefix(b"[") {
+                        Some(array) => references_in(
+                            &array[..memchr::memchr(b']', array).unwrap_or(array.len())],
+                        ),
+                        None => reference(rest).into_iter().collect(),
+                    }
+                })
+            };
+            if let Some(resources) = resources.filter(|r| match r {
+                Resources::Text(t) => t.len() <= MAX_KEPT_OBJECT,
+                Resources::Object(_) => true,
+            }) {
+                for c in contents.into_iter().take(1024) {
+                    self.resources.insert(c, resources.clone());
+                }
+            }
+        }
         if body.len() <= MAX_KEPT_OBJECT && self.small.len() < MAX_KEPT_OBJECTS {
             self.small.insert(number, body.to_vec());
         }
     }
 
-    /// The pairs of a font dictionary's text (from after its `<<`): names and the fonts they
-    /// name, up to its `>>`.
+    /// The pairs of a font dictionary's text (from after its `<<`), kept document-wide: a
+    /// name's first meaning.
     fn names_in(&mut self, dict: &[u8]) {
-        let end = memchr::memmem::find(dict, b">>").unwrap_or(dict.len());
-        let mut rest = &dict[..end];
-        while let Some(slash) = memchr::memchr(b'/', rest) {
-            let name = &rest[slash + 1..];
-            let len = name
-                .iter()
-                .position(|&b| delimiter(b))
-                .unwrap_or(name.len());
-            let after = &name[len..];
-            if let Some(font) = reference(after)
-                && self.names.len() < MAX_KEPT_OBJECTS
-            {
-                self.names.entry(name[..len].to_vec()).or_insert(font);
+        for (name, font) in font_names(dict) {
+            if self.names.len() < MAX_KEPT_OBJECTS {
+                self.names.entry(name).or_insert(font);
             }
-            rest = after;
         }
     }
 
-    /// Reads the font dictionaries pages named by reference, now that every object is known.
+    /// The font names of a page's or a form's resources (their text from its `<<`): its
+    /// `/Font` dictionary's, inline or an object of its own.
+    fn resource_names(&self, resources: &[u8]) -> Vec<(Vec<u8>, u32)> {
+        let Some(at) = key_at(resources, b"/Font") else {
+            return Vec::new();
+        };
+        let rest = resources[at..].trim_ascii_start();
+        if let Some(dict) = rest.strip_prefix(b"<<") {
+            return font_names(dict);
+        }
+        reference(rest)
+            .and_then(|r| self.small.get(&r))
+            .and_then(|text| text.trim_ascii_start().strip_prefix(b"<<").map(font_names))
+            .unwrap_or_default()
+    }
+
+    /// Reads the font dictionaries pages named by reference, and each page's and form's
+    /// names, now that every object is known.
     fn resolve_dictionaries(&mut self) {
+        let resources = std::mem::take(&mut self.resources);
+        for (contents, r) in resources {
+            let text = match &r {
+                Resources::Text(t) => Some(&t[..]),
+                Resources::Object(o) => self.small.get(o).map(|t| t.trim_ascii_start()),
+            };
+            let names: HashMap<Vec<u8>, u32> = text
+                .map(|t| self.resource_names(t))
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            if !names.is_empty() {
+                self.stream_names.insert(contents, names);
+            }
+        }
         // Widths in an array of their own, or a composite font's descendant's.
         let numbers: Vec<u32> = self.fonts.keys().copied().collect();
         for number in &numbers {
@@ -1566,6 +1706,8 @@ impl Fonts {
         let mut read = Read::default();
         let mut out = Vec::with_capacity(64 << 10);
         let mut font: Option<&Font> = None;
+        // The names the fonts of the contents being read have.
+        let mut names: Option<&HashMap<Vec<u8>, u32>> = None;
         let mut place = Place::default();
         let f32_at = |at: usize| {
             shown
@@ -1578,7 +1720,10 @@ impl Fonts {
                 FONT => {
                     let len = usize::from(*shown.get(i + 1).unwrap_or(&0));
                     let name = shown.get(i + 2..i + 2 + len).unwrap_or_default();
-                    font = self.names.get(name).and_then(|n| self.fonts.get(n));
+                    font = names
+                        .and_then(|n| n.get(name))
+                        .or_else(|| self.names.get(name))
+                        .and_then(|n| self.fonts.get(n));
                     place.sized(f32_at(i + 2 + len));
                     i += 6 + len;
                 }
@@ -1628,6 +1773,13 @@ impl Fonts {
                 }
                 GAP => {
                     place.gap(f32_at(i + 1), &mut out);
+                    i += 5;
+                }
+                STREAM => {
+                    let object = shown
+                        .get(i + 1..i + 5)
+                        .map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                    names = self.stream_names.get(&object);
                     i += 5;
                 }
                 b => {
@@ -2144,6 +2296,62 @@ mod tests {
         assert_eq!(glyph_char(b"u1F600"), Some('\u{1F600}'));
         assert_eq!(glyph_char(b"uni"), None);
         assert_eq!(glyph_char(b"Aacute"), None);
+    }
+
+    /// A document joined from two (as a statement run is bundled): each page names its own
+    /// composite font `F4`, with codes of its own; each page's codes are read through its own
+    /// font's map, one page's by its resources by reference, the other's inline.
+    #[test]
+    fn each_page_reads_its_own_fonts_names() {
+        // The second font's codes: the first's turned around (0x10 + n becomes 0x60 - n).
+        let second = |text: &str| -> String {
+            text.chars()
+                .map(|c| format!("{:04X}", 0x60 - ALPHABET.find(c).unwrap()))
+                .collect()
+        };
+        let mut map =
+            String::from("begincmap\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+        map += &format!("{} beginbfchar\n", ALPHABET.len());
+        for (i, c) in ALPHABET.char_indices() {
+            map += &format!("<{:04X}> <{:04X}>\n", 0x60 - i, c as u32);
+        }
+        map += "endbfchar\nendcmap\n";
+        let line = |codes: String| format!("BT /F4 10 Tf 72 700 Td <{codes}> Tj ET\n");
+        let iban = "IBAN GB82 WEST 1234 5698 7654 32";
+        let card = "card number 4111 1111 1111 1111";
+        let font = |descendant: u32, map: u32| {
+            format!(
+                "<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Sans /Encoding /Identity-H /DescendantFonts [{descendant} 0 R] /ToUnicode {map} 0 R >>"
+            )
+        };
+        let doc = document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>"),
+                object("<< /Type /Page /Parent 2 0 R /Resources 7 0 R /Contents [5 0 R] >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F4 10 0 R >> >> /Contents 6 0 R >>",
+                ),
+                stream("", line(glyphs(iban)).as_bytes()),
+                stream("", line(second(card)).as_bytes()),
+                object("<< /Font << /F4 8 0 R >> >>"),
+                object(&font(9, 12)),
+                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans >>"),
+                object(&font(11, 13)),
+                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /BAAAAA+Sans >>"),
+                stream("", &to_unicode()),
+                stream("", map.as_bytes()),
+            ],
+            "/Root 1 0 R",
+        );
+        let found = classify(&doc);
+        assert_eq!(
+            found.counts,
+            classify(format!("{iban}\n{card}\n").as_bytes()).counts
+        );
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        assert_eq!(found.counts.get(Class::CardNumber), 1);
+        assert_eq!(found.formats, vec![Format::Pdf]);
     }
 
     fn deflated_bytes(data: &[u8]) -> Vec<u8> {

@@ -307,7 +307,7 @@ impl FileRead {
         self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
     }
 
-    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`), if they are:
+    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`, `pdf`), if they are:
     /// their classes are unknown, and what was read exposes nothing without the key.
     pub fn encryption(&self) -> Option<&str> {
         self.formats
@@ -445,8 +445,8 @@ pub struct Totals {
     /// a first part only (compressed contents beyond what is scanned): for them the class sums
     /// are a lower bound.
     pub files_classes_unknown: usize,
-    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office or PDF password): what they hold
-    /// is exposed only with their key.
+    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office or PDF
+    /// password): what they hold is exposed only with their key.
     pub files_encrypted: usize,
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
