@@ -402,9 +402,11 @@ fn mail_attachments_count_as_files() {
 /// PDF documents as banks produce them, from the labelled corpus's customer extract: the list
 /// printed to PDF by a browser (headless Chromium: a table whose cells are placed one by one,
 /// in embedded subset fonts whose codes are read through their maps to characters) and a
-/// report drawn by ReportLab (standard fonts, pages in ASCII85 and deflate). `file show` gives
-/// the extract's true counts for both, and says `pdf`; a PDF protected by a password is named
-/// encrypted, its classes unknown.
+/// report drawn by ReportLab (standard fonts, pages in ASCII85 and deflate); the list joined
+/// after a printed cover letter whose fonts have the same names (qpdf, as a statement run is
+/// bundled) and rewritten with its objects in object streams (qpdf). `file show` gives the
+/// extract's true counts for each, and says `pdf`; a PDF protected by a password (ReportLab's
+/// RC4, qpdf's AES-256) is named encrypted, its classes unknown.
 #[test]
 fn pdf_documents_count_the_text_their_pages_show() {
     let server = Server::start();
@@ -448,8 +450,87 @@ fn pdf_documents_count_the_text_their_pages_show() {
          \x20   c.save()\n",
         &[&plain, &page, &report, &locked],
     );
+    // A cover letter printed too: its fonts are other subsets under the same names.
+    let (cover_page, cover) = (work.join("cover.html"), work.join("cover.pdf"));
+    std::fs::write(
+        &cover_page,
+        "<!doctype html><html><body><h1>Statement run</h1><p>Dear customer, <b>your \
+         statements</b> follow.</p></body></html>",
+    )
+    .unwrap();
+    print_to_pdf(&page, &printed);
+    print_to_pdf(&cover_page, &cover);
+    // qpdf: the cover and the list joined (as a statement run is bundled), the list with its
+    // objects in object streams, the report encrypted with AES-256 and no user password.
+    let (joined, compact, aes) = (
+        work.join("joined.pdf"),
+        work.join("compact.pdf"),
+        work.join("aes.pdf"),
+    );
+    for args in [
+        vec![
+            "--empty",
+            "--pages",
+            path(&cover),
+            path(&printed),
+            "--",
+            path(&joined),
+        ],
+        vec!["--object-streams=generate", path(&printed), path(&compact)],
+        vec![
+            "--encrypt",
+            "",
+            "owner",
+            "256",
+            "--",
+            path(&report),
+            path(&aes),
+        ],
+    ] {
+        let out = std::process::Command::new("qpdf")
+            .args(&args)
+            .output()
+            .expect("qpdf (Debian package qpdf) is needed");
+        assert!(out.status.success(), "qpdf {args:?}: {out:?}");
+    }
+    let mut puts = String::new();
+    for file in [&printed, &report, &locked, &joined, &compact, &aes] {
+        puts += &format!(
+            "put {} /{}\n",
+            file.display(),
+            file.file_name().unwrap().to_str().unwrap()
+        );
+    }
+    alice.sftp_ok(&puts);
+    assert!(truth.get(Class::CardNumber) > 0 && truth.get(Class::UsSsn) > 0);
+    for name in ["/printed.pdf", "/report.pdf", "/joined.pdf", "/compact.pdf"] {
+        let v = shown(&server, name);
+        assert_eq!(
+            v["classification"],
+            expected(&truth, &["pdf"]),
+            "{name}: {v}"
+        );
+    }
+    for name in ["/locked.pdf", "/aes.pdf"] {
+        let v = shown(&server, name);
+        assert_eq!(
+            v["classification"],
+            serde_json::json!({ "classes": {}, "formats": ["binary", "encrypted:pdf", "pdf"] }),
+            "{name}: {v}"
+        );
+        let table = server.ok(&["file", "show", "acme", name]);
+        assert!(table.contains("unknown (encrypted: pdf)"), "{table}");
+    }
+}
+
+fn path(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Prints `page` to the PDF `out` with headless Chromium (Debian's).
+fn print_to_pdf(page: &std::path::Path, out: &std::path::Path) {
     let profile = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("chromium")
+    let run = std::process::Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -458,34 +539,11 @@ fn pdf_documents_count_the_text_their_pages_show() {
             "--no-pdf-header-footer",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--print-to-pdf={}", printed.display()))
+        .arg(format!("--print-to-pdf={}", out.display()))
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("chromium (Debian package chromium) is needed");
-    assert!(out.status.success() && printed.exists(), "{out:?}");
-    alice.sftp_ok(&format!(
-        "put {} /printed.pdf\nput {} /report.pdf\nput {} /locked.pdf\n",
-        printed.display(),
-        report.display(),
-        locked.display()
-    ));
-    assert!(truth.get(Class::CardNumber) > 0 && truth.get(Class::UsSsn) > 0);
-    for name in ["/printed.pdf", "/report.pdf"] {
-        let v = shown(&server, name);
-        assert_eq!(
-            v["classification"],
-            expected(&truth, &["pdf"]),
-            "{name}: {v}"
-        );
-    }
-    let v = shown(&server, "/locked.pdf");
-    assert_eq!(
-        v["classification"],
-        serde_json::json!({ "classes": {}, "formats": ["binary", "encrypted:pdf", "pdf"] }),
-        "{v}"
-    );
-    let table = server.ok(&["file", "show", "acme", "/locked.pdf"]);
-    assert!(table.contains("unknown (encrypted: pdf)"), "{table}");
+    assert!(run.status.success() && out.exists(), "{run:?}");
 }
 
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
