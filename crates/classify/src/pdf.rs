@@ -1082,12 +1082,7 @@ impl Contents {
         if first == b'/' {
             self.operand(Operand::Name(token[1..].to_vec()));
         } else if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
-            let n = std::str::from_utf8(token)
-                .ok()
-                .and_then(|s| s.parse::<f64>().ok())
-                .filter(|n| n.is_finite())
-                .unwrap_or(0.0);
-            self.operand(Operand::Number(n));
+            self.operand(Operand::Number(number(token)));
         } else {
             self.operator(token, shown);
             self.operands.clear();
@@ -1166,13 +1161,13 @@ impl Contents {
                 if op != b"Tj" {
                     self.next_line();
                 }
-                if let Some(Operand::Text(s)) = self.operands.last().cloned() {
+                if let Some(Operand::Text(s)) = self.operands.pop() {
                     self.place(shown);
                     self.show(&s, shown);
                 }
             }
             b"TJ" => {
-                if let Some(Operand::Array(parts)) = self.operands.last().cloned() {
+                if let Some(Operand::Array(parts)) = self.operands.pop() {
                     self.place(shown);
                     for part in parts {
                         match part {
@@ -1257,6 +1252,30 @@ impl Contents {
         }
         shown.push(u8::from(self.absolute));
     }
+}
+
+/// A number of a page's contents (`12`, `-3.5`, `.25`; 0 where it is not one): the usual
+/// forms read directly, others by the standard library.
+fn number(token: &[u8]) -> f64 {
+    let (negative, digits) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, token),
+    };
+    let (whole, fraction) = match memchr::memchr(b'.', digits) {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &[][..]),
+    };
+    if whole.len() + fraction.len() <= 15 && whole.iter().chain(fraction).all(u8::is_ascii_digit) {
+        let value = |d: &[u8]| d.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        let n = value(whole) as f64 + value(fraction) as f64 / 10f64.powi(fraction.len() as i32);
+        return if negative { -n } else { n };
+    }
+    std::str::from_utf8(token)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|n| n.is_finite())
+        .unwrap_or(0.0)
 }
 
 /// A literal string at the start of `t` (`(` … `)`, nested parentheses balanced, escapes
@@ -2652,6 +2671,19 @@ mod tests {
         ] {
             let _ = classify(junk);
             let _ = in_chunks(junk, 1);
+        }
+    }
+
+    proptest::proptest! {
+        /// The contents' numbers read directly are the standard library's.
+        #[test]
+        fn numbers_are_read_as_the_standard_library_does(
+            whole in "[0-9]{0,8}", fraction in proptest::option::of("[0-9]{0,6}"), minus: bool,
+        ) {
+            let text = format!("{}{whole}{}", if minus { "-" } else { "" },
+                fraction.map(|f| format!(".{f}")).unwrap_or_default());
+            let want = text.parse::<f64>().unwrap_or(0.0);
+            proptest::prop_assert!((number(text.as_bytes()) - want).abs() <= want.abs() * 1e-12);
         }
     }
 
