@@ -90,6 +90,8 @@ pub(crate) struct Pdf {
     page_pictures: u32,
     pictures: u32,
     encrypted: bool,
+    /// The text around the trailer's `/Encrypt` (its `/ID` too).
+    trailer: Option<Vec<u8>>,
     cut: bool,
 }
 
@@ -391,6 +393,7 @@ impl Pdf {
             page_pictures: 0,
             pictures: 0,
             encrypted: false,
+            trailer: None,
             cut: false,
         }
     }
@@ -446,7 +449,8 @@ impl Pdf {
                         // Not an object's text: what lies between objects (a table of
                         // offsets, a trailer) is read for encryption, then let go.
                         let cut = self.outside.len() - MAX_OBJECT / 2;
-                        self.encrypted |= names_encryption(&self.outside[..cut]);
+                        let between = self.outside[..cut].to_vec();
+                        self.note_encryption(&between);
                         self.outside.drain(..cut);
                         self.searched = self.searched.saturating_sub(cut);
                     }
@@ -486,10 +490,45 @@ impl Pdf {
         }
     }
 
+    /// Notes whether `text` (a trailer, a cross-reference stream's dictionary) names an
+    /// encryption dictionary, and keeps it (its `/Encrypt` and `/ID`).
+    fn note_encryption(&mut self, text: &[u8]) {
+        if names_encryption(text) {
+            self.encrypted = true;
+            let at = key_at(text, b"/Encrypt").unwrap_or(0);
+            let from = at.saturating_sub(MAX_KEPT_OBJECT);
+            self.trailer = Some(text[from..(at + MAX_KEPT_OBJECT).min(text.len())].to_vec());
+        }
+    }
+
+    /// Whether the empty user password opens the document its trailer's `/Encrypt` names
+    /// (inline, or an object kept), with the trailer's first `/ID`.
+    fn opens_without_password(&self, trailer: &[u8]) -> bool {
+        let Some(at) = key_at(trailer, b"/Encrypt") else {
+            return false;
+        };
+        let rest = trailer[at..].trim_ascii_start();
+        let dict = if rest.starts_with(b"<<") {
+            Some(balanced(rest))
+        } else {
+            reference(rest).and_then(|r| self.fonts.small.get(&r).map(|d| d.trim_ascii_start()))
+        };
+        let id = key_at(trailer, b"/ID").and_then(|at| {
+            let rest = trailer[at..].trim_ascii_start().strip_prefix(b"[")?;
+            string_at(rest.trim_ascii_start())
+        });
+        match (dict.and_then(crate::pdf_security::Standard::read), id) {
+            (Some(standard), Some(id)) => standard.opens_without_password(&id),
+            // (Revisions 5 and 6 do not use the identifier.)
+            (Some(standard), None) => standard.opens_without_password(&[]),
+            _ => false,
+        }
+    }
+
     /// An object outside streams ended: the text from its header to `endobj` (and whatever
     /// came before its header).
     fn object(&mut self, text: &[u8]) {
-        self.encrypted |= names_encryption(text);
+        self.note_encryption(text);
         if let Some((number, body)) = object_header(text) {
             self.fonts.learn(number, body);
         }
@@ -497,7 +536,7 @@ impl Pdf {
 
     /// A stream begins after `dictionary` (its object's text up to `stream`).
     fn begin_stream(&mut self, dictionary: &[u8]) {
-        self.encrypted |= names_encryption(dictionary);
+        self.note_encryption(dictionary);
         let (object, dict) = object_header(dictionary).unwrap_or((u32::MAX, dictionary));
         // What the stream's dictionary says of fonts (a form's resources).
         if object != u32::MAX {
@@ -775,10 +814,23 @@ impl Pdf {
             self.end_stream();
         }
         let _ = self.read_outside(true);
-        self.encrypted |= names_encryption(&self.outside);
+        let outside = std::mem::take(&mut self.outside);
+        self.note_encryption(&outside);
         if self.encrypted {
+            // Encrypted: its strings and streams cannot be read here. Protected only where a
+            // password is needed to open it; an owner password alone restricts printing or
+            // copying, and anyone can open the document (its classes are unknown, and it is
+            // not counted as exposed only with a key).
+            let needs_password = !self
+                .trailer
+                .as_deref()
+                .is_some_and(|t| self.opens_without_password(t));
             return Classification {
-                formats: vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf],
+                formats: if needs_password {
+                    vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf]
+                } else {
+                    vec![Format::Binary, Format::Pdf]
+                },
                 ..Classification::default()
             };
         }
@@ -1280,7 +1332,7 @@ fn number(token: &[u8]) -> f64 {
 
 /// A literal string at the start of `t` (`(` … `)`, nested parentheses balanced, escapes
 /// read): its bytes and the bytes it took; `None` where it does not end in `t`.
-fn literal_string(t: &[u8]) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn literal_string(t: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut i = 0;
@@ -1382,14 +1434,14 @@ fn object_header(text: &[u8]) -> Option<(u32, &[u8])> {
 
 /// Where the value of `key` (a name with its slash) begins in a dictionary's text: after the
 /// key as a whole name (`/Length` not `/Length1`).
-fn key_at(dict: &[u8], key: &[u8]) -> Option<usize> {
+pub(crate) fn key_at(dict: &[u8], key: &[u8]) -> Option<usize> {
     memchr::memmem::find_iter(dict, key)
         .map(|at| at + key.len())
         .find(|&end| dict.get(end).is_none_or(|&b| delimiter(b)))
 }
 
 /// The name that is `key`'s value, without its slash.
-fn name_value(dict: &[u8], key: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn name_value(dict: &[u8], key: &[u8]) -> Option<Vec<u8>> {
     let rest = dict[key_at(dict, key)?..].trim_ascii_start();
     let name = rest.strip_prefix(b"/")?;
     let len = name
@@ -1397,6 +1449,23 @@ fn name_value(dict: &[u8], key: &[u8]) -> Option<Vec<u8>> {
         .position(|&b| delimiter(b))
         .unwrap_or(name.len());
     Some(name[..len].to_vec())
+}
+
+/// The string that is `key`'s value (literal or hexadecimal), its bytes.
+pub(crate) fn string_value(dict: &[u8], key: &[u8]) -> Option<Vec<u8>> {
+    string_at(dict[key_at(dict, key)?..].trim_ascii_start())
+}
+
+/// The string `text` begins with (literal or hexadecimal), its bytes.
+fn string_at(text: &[u8]) -> Option<Vec<u8>> {
+    match text.first()? {
+        b'(' => literal_string(text).map(|(s, _)| s),
+        b'<' if text.get(1) != Some(&b'<') => {
+            let close = memchr::memchr(b'>', text)?;
+            Some(hex_string(&text[1..close]))
+        }
+        _ => None,
+    }
 }
 
 /// The integer that is `key`'s value, where it is given directly (not a reference).

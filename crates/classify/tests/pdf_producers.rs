@@ -1,6 +1,7 @@
 //! PDF documents written by real producers that the test suite does not install (their files
 //! are kept beside this test, see `producers/README.md`): each counts exactly what the
-//! customer extract it was made from holds.
+//! customer extract it was made from holds; documents encrypted by qpdf in each revision of the
+//! standard security handler are told apart by whether a password opens them.
 
 fn classify_in_chunks(bytes: &[u8]) -> classify::Classification {
     let mut s = classify::Scanner::new();
@@ -23,5 +24,27 @@ fn producers_pdfs_count_what_their_rows_hold() {
         let found = classify_in_chunks(&std::fs::read(dir.join(name)).unwrap());
         assert_eq!(found.counts, truth, "{name}");
         assert_eq!(found.formats, vec![classify::Format::Pdf], "{name}");
+    }
+}
+
+/// qpdf 11's encryption of one small document in each revision (2: RC4 40-bit; 3: RC4
+/// 128-bit; 4: AES-128; 5 and 6: AES-256), with an owner password only (`-open`: anyone can
+/// open it, printing and copying aside) and with a user password too (`-user`).
+#[test]
+fn a_pdf_that_opens_without_a_password_is_not_counted_as_protected() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/encrypted");
+    for revision in 2..=6 {
+        for (kind, protected) in [("open", false), ("user", true)] {
+            let name = format!("r{revision}-{kind}.pdf");
+            let found = classify_in_chunks(&std::fs::read(dir.join(&name)).unwrap());
+            let formats: Vec<String> = found.formats.iter().map(|f| f.name()).collect();
+            let want: &[&str] = if protected {
+                &["binary", "encrypted:pdf", "pdf"]
+            } else {
+                &["binary", "pdf"]
+            };
+            assert_eq!(formats, want, "{name}");
+            assert!(found.counts.is_empty(), "{name}");
+        }
     }
 }

@@ -406,7 +406,8 @@ fn mail_attachments_count_as_files() {
 /// after a printed cover letter whose fonts have the same names (qpdf, as a statement run is
 /// bundled) and rewritten with its objects in object streams (qpdf). `file show` gives the
 /// extract's true counts for each, and says `pdf`; a PDF protected by a password (ReportLab's
-/// RC4, qpdf's AES-256) is named encrypted, its classes unknown.
+/// RC4, qpdf's AES-256) is named encrypted, its classes unknown; one encrypted with an owner
+/// password only (anyone can open it) is not named so, its classes unknown.
 #[test]
 fn pdf_documents_count_the_text_their_pages_show() {
     let server = Server::start();
@@ -461,11 +462,13 @@ fn pdf_documents_count_the_text_their_pages_show() {
     print_to_pdf(&page, &printed);
     print_to_pdf(&cover_page, &cover);
     // qpdf: the cover and the list joined (as a statement run is bundled), the list with its
-    // objects in object streams, the report encrypted with AES-256 and no user password.
-    let (joined, compact, aes) = (
+    // objects in object streams, the report encrypted with AES-256 with a user password and
+    // with an owner password only (printing and copying restricted: anyone can open it).
+    let (joined, compact, aes, open) = (
         work.join("joined.pdf"),
         work.join("compact.pdf"),
         work.join("aes.pdf"),
+        work.join("open.pdf"),
     );
     for args in [
         vec![
@@ -479,12 +482,22 @@ fn pdf_documents_count_the_text_their_pages_show() {
         vec!["--object-streams=generate", path(&printed), path(&compact)],
         vec![
             "--encrypt",
-            "",
+            "user",
             "owner",
             "256",
             "--",
             path(&report),
             path(&aes),
+        ],
+        vec![
+            "--encrypt",
+            "",
+            "owner",
+            "256",
+            "--print=none",
+            "--",
+            path(&report),
+            path(&open),
         ],
     ] {
         let out = std::process::Command::new("qpdf")
@@ -494,7 +507,7 @@ fn pdf_documents_count_the_text_their_pages_show() {
         assert!(out.status.success(), "qpdf {args:?}: {out:?}");
     }
     let mut puts = String::new();
-    for file in [&printed, &report, &locked, &joined, &compact, &aes] {
+    for file in [&printed, &report, &locked, &joined, &compact, &aes, &open] {
         puts += &format!(
             "put {} /{}\n",
             file.display(),
@@ -521,6 +534,15 @@ fn pdf_documents_count_the_text_their_pages_show() {
         let table = server.ok(&["file", "show", "acme", name]);
         assert!(table.contains("unknown (encrypted: pdf)"), "{table}");
     }
+    // Encrypted with no password to open it: not counted as protected; its classes unknown.
+    let v = shown(&server, "/open.pdf");
+    assert_eq!(
+        v["classification"],
+        serde_json::json!({ "classes": {}, "formats": ["binary", "pdf"] }),
+        "{v}"
+    );
+    let table = server.ok(&["file", "show", "acme", "/open.pdf"]);
+    assert!(table.contains("unknown (not text)"), "{table}");
 }
 
 fn path(p: &std::path::Path) -> &str {

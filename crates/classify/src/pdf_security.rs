@@ -1,0 +1,211 @@
+//! A PDF's standard security handler asked one question: does the empty user password open
+//! the document? A PDF protected only by an owner password (printing or copying restricted)
+//! is encrypted, but anyone can open it: what it holds is exposed to whoever takes it, and it
+//! must not be counted as exposed only with a key. The check is the one a reader makes
+//! (ISO 32000-2, 7.6.4: algorithms 2, 4 and 5 for revisions 2 to 4, with MD5 and RC4; 2.A
+//! and 2.B for revisions 5 and 6, with SHA-2 and AES), computed with the RustCrypto and `md5`
+//! crates.
+//!
+//! Pure: the encryption dictionary's text and the file's first identifier in, a verdict out.
+//! Never here: a password other than the empty one, decrypting the document's strings and
+//! streams (its classes stay unknown), keys of the product's own (those are the vault's).
+
+use aes::cipher::{BlockModeEncrypt, KeyIvInit};
+use rc4::{KeyInit, StreamCipher};
+use sha2::Digest;
+
+/// The padding a password is completed with (algorithm 2, step a).
+const PAD: [u8; 32] = [
+    0x28, 0xBF, 0x4E, 0x5E, 0x4E, 0x75, 0x8A, 0x41, 0x64, 0x00, 0x4E, 0x56, 0xFF, 0xFA, 0x01, 0x08,
+    0x2E, 0x2E, 0x00, 0xB6, 0xD0, 0x68, 0x3E, 0x80, 0x2F, 0x0C, 0xA9, 0xFE, 0x64, 0x53, 0x69, 0x7A,
+];
+
+/// What a standard security handler's dictionary says, read from its text.
+pub(crate) struct Standard {
+    revision: u32,
+    /// The key's length in bytes (revisions 2 to 4).
+    key_len: usize,
+    owner: Vec<u8>,
+    user: Vec<u8>,
+    permissions: i32,
+    encrypt_metadata: bool,
+}
+
+impl Standard {
+    /// The standard handler's entries, from the encryption dictionary's text (`None` for
+    /// another handler, such as public-key security, or entries missing).
+    pub(crate) fn read(dict: &[u8]) -> Option<Standard> {
+        use crate::pdf::{key_at, name_value, string_value};
+        // Its own entries, not its crypt filters' (`/CF << /StdCF << … /Length 16 >> >>`).
+        let dict = &top_level(dict);
+        if name_value(dict, b"/Filter")? != b"Standard" {
+            return None;
+        }
+        let integer = |key: &[u8]| -> Option<i64> {
+            let rest = dict[key_at(dict, key)?..].trim_ascii_start();
+            let (negative, digits) = match rest.strip_prefix(b"-") {
+                Some(d) => (true, d),
+                None => (false, rest),
+            };
+            let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+            let n: i64 = std::str::from_utf8(&digits[..len.min(12)])
+                .ok()?
+                .parse()
+                .ok()?;
+            Some(if negative { -n } else { n })
+        };
+        let revision = u32::try_from(integer(b"/R")?).ok()?;
+        let bits = integer(b"/Length").unwrap_or(40).clamp(40, 128);
+        let permissions = integer(b"/P")?;
+        // (`/P` is a 32-bit field; some writers give it unsigned.)
+        let permissions = i32::try_from(permissions).unwrap_or(permissions as u32 as i32);
+        let encrypt_metadata = key_at(dict, b"/EncryptMetadata")
+            .is_none_or(|at| !dict[at..].trim_ascii_start().starts_with(b"false"));
+        Some(Standard {
+            revision,
+            key_len: (bits / 8) as usize,
+            owner: string_value(dict, b"/O")?,
+            user: string_value(dict, b"/U")?,
+            permissions,
+            encrypt_metadata,
+        })
+    }
+
+    /// Whether the empty user password opens the document (`id`: the first element of the
+    /// trailer's `/ID`, used by revisions 2 to 4).
+    pub(crate) fn opens_without_password(&self, id: &[u8]) -> bool {
+        match self.revision {
+            2..=4 => self.legacy_user_check(id),
+            5 => {
+                self.user.len() >= 40
+                    && sha2::Sha256::digest(&self.user[32..40])[..] == self.user[..32]
+            }
+            6 => {
+                self.user.len() >= 40
+                    && hash_2b(&[], &self.user[32..40], &[])[..] == self.user[..32]
+            }
+            _ => false,
+        }
+    }
+
+    /// Algorithms 2, 4 and 5: the key from the empty password, then the user entry it gives.
+    fn legacy_user_check(&self, id: &[u8]) -> bool {
+        let n = if self.revision == 2 {
+            5
+        } else {
+            self.key_len.clamp(5, 16)
+        };
+        let mut md5 = md5::Context::new();
+        md5.consume(PAD);
+        md5.consume(&self.owner[..self.owner.len().min(32)]);
+        md5.consume(self.permissions.to_le_bytes());
+        md5.consume(id);
+        if self.revision >= 4 && !self.encrypt_metadata {
+            md5.consume([0xFF; 4]);
+        }
+        let mut hash: [u8; 16] = md5.finalize().into();
+        if self.revision >= 3 {
+            for _ in 0..50 {
+                hash = md5::compute(&hash[..n]).into();
+            }
+        }
+        let key = &hash[..n];
+        let rc4 = |key: &[u8], data: &mut [u8]| {
+            if let Ok(mut cipher) = rc4::Rc4::new_from_slice(key) {
+                cipher.apply_keystream(data);
+            }
+        };
+        if self.revision == 2 {
+            let mut u = PAD;
+            rc4(key, &mut u);
+            return self.user.len() >= 32 && u[..] == self.user[..32];
+        }
+        let mut md5 = md5::Context::new();
+        md5.consume(PAD);
+        md5.consume(id);
+        let mut x: [u8; 16] = md5.finalize().into();
+        rc4(key, &mut x);
+        for i in 1..=19u8 {
+            let key_i: Vec<u8> = key.iter().map(|b| b ^ i).collect();
+            rc4(&key_i, &mut x);
+        }
+        self.user.len() >= 16 && x[..] == self.user[..16]
+    }
+}
+
+/// A dictionary's text with the dictionaries inside it blanked out; its strings (`/O` and
+/// `/U` may hold any bytes, `<<` too) are passed over whole.
+fn top_level(dict: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(dict.len());
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < dict.len() {
+        let pair = dict.get(i..i + 2);
+        let string_len = match dict[i] {
+            b'(' => crate::pdf::literal_string(&dict[i..]).map(|(_, n)| n),
+            b'<' if pair != Some(b"<<") => memchr::memchr(b'>', &dict[i..]).map(|n| n + 1),
+            _ => None,
+        };
+        if let Some(n) = string_len {
+            let string = &dict[i..i + n];
+            if depth <= 1 {
+                out.extend_from_slice(string);
+            } else {
+                out.resize(out.len() + n, b' ');
+            }
+            i += n;
+        } else if pair == Some(b"<<") {
+            depth += 1;
+            out.extend_from_slice(if depth <= 1 { b"<<" } else { b"  " });
+            i += 2;
+        } else if pair == Some(b">>") {
+            out.extend_from_slice(if depth <= 1 { b">>" } else { b"  " });
+            depth = depth.saturating_sub(1);
+            i += 2;
+        } else {
+            out.push(if depth <= 1 { dict[i] } else { b' ' });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Algorithm 2.B (revision 6): the hash of `password` with `salt` and `user` (the user entry
+/// for an owner's password; empty for the user's).
+fn hash_2b(password: &[u8], salt: &[u8], user: &[u8]) -> Vec<u8> {
+    let mut k: Vec<u8> = sha2::Sha256::new()
+        .chain_update(password)
+        .chain_update(salt)
+        .chain_update(user)
+        .finalize()
+        .to_vec();
+    let mut round = 0u32;
+    loop {
+        let unit: Vec<u8> = [password, &k, user].concat();
+        let mut e = unit.repeat(64);
+        // (A SHA-2 hash is at least 32 bytes: the key and the IV are always there.)
+        let Ok(mut cbc) = cbc::Encryptor::<aes::Aes128>::new_from_slices(&k[..16], &k[16..32])
+        else {
+            return Vec::new();
+        };
+        for block in e.chunks_exact_mut(16) {
+            if let Ok(mut b) = aes::Block::try_from(&*block) {
+                cbc.encrypt_block(&mut b);
+                block.copy_from_slice(&b);
+            }
+        }
+        // The first 16 bytes as a number, modulo 3: the sum of the bytes, modulo 3.
+        let which = e[..16].iter().map(|&b| u32::from(b)).sum::<u32>() % 3;
+        k = match which {
+            0 => sha2::Sha256::digest(&e).to_vec(),
+            1 => sha2::Sha384::digest(&e).to_vec(),
+            _ => sha2::Sha512::digest(&e).to_vec(),
+        };
+        round += 1;
+        if round >= 64 && u32::from(*e.last().unwrap_or(&0)) <= round - 32 {
+            break;
+        }
+    }
+    k.truncate(32);
+    k
+}
