@@ -12,7 +12,9 @@
 //! separated by tabs, its rows by line ends, as a delimited file's.
 //!
 //! What it says beside the classes: `pdf`; `encrypted:pdf` beside `binary` for a document
-//! encrypted with a password (its strings and streams are); `binary` for one whose pages show
+//! that needs a password to open (one encrypted with an owner password only opens for anyone:
+//! its streams, kept as they came, are read again decrypted at the end, [`crate::pdf_security`]);
+//! `binary` for one whose pages show
 //! no text but pictures (a scan: its classes are unknown); `scanned_in_part` where text was
 //! cut or its codes had no map to characters, or a page-sized picture stands beside text.
 //!
@@ -92,6 +94,12 @@ pub(crate) struct Pdf {
     encrypted: bool,
     /// The text around the trailer's `/Encrypt` (its `/ID` too).
     trailer: Option<Vec<u8>>,
+    /// Streams kept as they came (they may be encrypted), their bytes in all, whether more
+    /// were not kept; whether they are being read again decrypted.
+    sealed: Vec<Sealed>,
+    sealed_bytes: usize,
+    sealed_cut: bool,
+    replaying: bool,
     cut: bool,
 }
 
@@ -350,13 +358,34 @@ struct Stream {
     held: Vec<u8>,
     decode: Option<Decode>,
     purpose: Purpose,
+    /// Its bytes as they came, kept while they may be encrypted (the document may say so
+    /// only at its end): until deflate has given 1 KiB of them, else whole; with its
+    /// dictionary's text and generation, to read it again decrypted.
+    raw: Option<Vec<u8>>,
+    dictionary: Vec<u8>,
+    generation: u16,
 }
+
+/// A stream kept as it came, to be read again decrypted at the document's end.
+struct Sealed {
+    object: u32,
+    generation: u16,
+    dictionary: Vec<u8>,
+    raw: Vec<u8>,
+}
+
+/// Most bytes of streams kept as they came, in all.
+const MAX_SEALED: usize = 16 << 20;
+/// Bytes a stream's deflate gives before it is known to have been read as it is.
+const PLAIN_PROOF: u64 = 1024;
 
 /// A stream's filters, in order: an ASCII form, then deflate.
 struct Decode {
     ascii: Option<Ascii>,
     inflater: Option<Box<flate2::Decompress>>,
     failed: bool,
+    /// Its deflate data was not valid (an encrypted stream's is not).
+    error: bool,
 }
 
 enum Ascii {
@@ -394,6 +423,10 @@ impl Pdf {
             pictures: 0,
             encrypted: false,
             trailer: None,
+            sealed: Vec::new(),
+            sealed_bytes: 0,
+            sealed_cut: false,
+            replaying: false,
             cut: false,
         }
     }
@@ -501,12 +534,10 @@ impl Pdf {
         }
     }
 
-    /// Whether the empty user password opens the document its trailer's `/Encrypt` names
-    /// (inline, or an object kept), with the trailer's first `/ID`.
-    fn opens_without_password(&self, trailer: &[u8]) -> bool {
-        let Some(at) = key_at(trailer, b"/Encrypt") else {
-            return false;
-        };
+    /// The document its trailer's `/Encrypt` names (inline, or an object kept) opened with the
+    /// empty user password and the trailer's first `/ID`, where that opens it.
+    fn opened(&self, trailer: &[u8]) -> Option<crate::pdf_security::Opened> {
+        let at = key_at(trailer, b"/Encrypt")?;
         let rest = trailer[at..].trim_ascii_start();
         let dict = if rest.starts_with(b"<<") {
             Some(balanced(rest))
@@ -517,12 +548,23 @@ impl Pdf {
             let rest = trailer[at..].trim_ascii_start().strip_prefix(b"[")?;
             string_at(rest.trim_ascii_start())
         });
-        match (dict.and_then(crate::pdf_security::Standard::read), id) {
-            (Some(standard), Some(id)) => standard.opens_without_password(&id),
-            // (Revisions 5 and 6 do not use the identifier.)
-            (Some(standard), None) => standard.opens_without_password(&[]),
-            _ => false,
+        // (Revisions 5 and 6 do not use the identifier.)
+        crate::pdf_security::Standard::read(dict?)?.open(&id.unwrap_or_default())
+    }
+
+    /// Reads again the streams kept as they came, decrypted, as they would have been read.
+    fn read_decrypted(&mut self, opened: &crate::pdf_security::Opened) {
+        self.replaying = true;
+        self.shown.clear();
+        for sealed in std::mem::take(&mut self.sealed) {
+            let Some(plain) = opened.decrypt(sealed.object, sealed.generation, &sealed.raw) else {
+                continue;
+            };
+            self.begin_stream(&sealed.dictionary);
+            self.decode(&plain);
+            self.end_stream();
         }
+        self.cut |= self.sealed_cut;
     }
 
     /// An object outside streams ended: the text from its header to `endobj` (and whatever
@@ -538,6 +580,7 @@ impl Pdf {
     fn begin_stream(&mut self, dictionary: &[u8]) {
         self.note_encryption(dictionary);
         let (object, dict) = object_header(dictionary).unwrap_or((u32::MAX, dictionary));
+        let generation = object_generation(&dictionary[..dictionary.len() - dict.len()]);
         // What the stream's dictionary says of fonts (a form's resources).
         if object != u32::MAX {
             self.fonts.learn(object, dict);
@@ -581,17 +624,26 @@ impl Pdf {
             }
             _ => Purpose::Undecided(Vec::new()),
         };
-        let decode = if skipped || self.encrypted {
+        let decode = if skipped || (self.encrypted && !self.replaying) {
             None
         } else {
             Decode::of(dict)
         };
+        // Kept as it came, to be read again decrypted, unless it is read so already.
+        let keep = !skipped && !self.replaying && self.sealed_bytes < MAX_SEALED;
         self.stream = Some(Stream {
             object,
             left,
             held: Vec::new(),
             decode,
             purpose,
+            raw: keep.then(Vec::new),
+            dictionary: if keep {
+                dictionary.to_vec()
+            } else {
+                Vec::new()
+            },
+            generation,
         });
     }
 
@@ -605,6 +657,7 @@ impl Pdf {
             Some(left) => {
                 let n = left.min(data.len() as u64) as usize;
                 stream.left = Some(left - n as u64);
+                self.keep_raw(&data[..n]);
                 self.decode(&data[..n]);
                 if left == n as u64 {
                     self.end_stream();
@@ -616,12 +669,14 @@ impl Pdf {
                 let held = std::mem::take(&mut stream.held);
                 match memchr::memmem::find(&held, b"endstream") {
                     Some(at) => {
+                        self.keep_raw(&held[..at]);
                         self.decode(&held[..at]);
                         self.end_stream();
                         self.outside.extend_from_slice(&held[at..]);
                     }
                     None => {
                         let keep = held.len().saturating_sub(8);
+                        self.keep_raw(&held[..keep]);
                         self.decode(&held[..keep]);
                         if let Some(stream) = self.stream.as_mut() {
                             stream.held = held[keep..].to_vec();
@@ -629,6 +684,22 @@ impl Pdf {
                     }
                 }
                 data.len()
+            }
+        }
+    }
+
+    /// Keeps the stream's next bytes as they came, while it may be encrypted and the kept
+    /// streams' bytes allow.
+    fn keep_raw(&mut self, raw: &[u8]) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        if let Some(kept) = stream.raw.as_mut() {
+            if self.sealed_bytes + kept.len() + raw.len() <= MAX_SEALED {
+                kept.extend_from_slice(raw);
+            } else {
+                stream.raw = None;
+                self.sealed_cut = true;
             }
         }
     }
@@ -664,8 +735,16 @@ impl Pdf {
                     input = &input[used.min(input.len())..];
                     match status {
                         // What follows the compressed data is not read.
-                        Ok(flate2::Status::StreamEnd) | Err(_) => decode.failed = true,
+                        Ok(flate2::Status::StreamEnd) => decode.failed = true,
+                        Err(_) => (decode.failed, decode.error) = (true, true),
                         Ok(_) => {}
+                    }
+                    // Deflate that gives this much is the stream as it is: not kept.
+                    if !decode.error
+                        && inflater.total_out() >= PLAIN_PROOF
+                        && let Some(stream) = self.stream.as_mut()
+                    {
+                        stream.raw = None;
                     }
                     let produced = out.len();
                     go_on = self.decoded(&out);
@@ -761,9 +840,25 @@ impl Pdf {
             self.tell(&head);
             self.purpose_takes(&head);
         }
-        let Some(stream) = self.stream.take() else {
+        let Some(mut stream) = self.stream.take() else {
             return;
         };
+        // Kept as it came where deflate did not read it (or none was tried): it may be
+        // encrypted, to be read again decrypted if the document opens without a password.
+        if let Some(raw) = stream.raw.take()
+            && stream
+                .decode
+                .as_ref()
+                .is_none_or(|d| d.error || d.inflater.is_none())
+        {
+            self.sealed_bytes += raw.len();
+            self.sealed.push(Sealed {
+                object: stream.object,
+                generation: stream.generation,
+                dictionary: std::mem::take(&mut stream.dictionary),
+                raw,
+            });
+        }
         match stream.purpose {
             Purpose::Undecided(_) => {}
             Purpose::Contents(mut contents) => {
@@ -817,22 +912,19 @@ impl Pdf {
         let outside = std::mem::take(&mut self.outside);
         self.note_encryption(&outside);
         if self.encrypted {
-            // Encrypted: its strings and streams cannot be read here. Protected only where a
-            // password is needed to open it; an owner password alone restricts printing or
-            // copying, and anyone can open the document (its classes are unknown, and it is
-            // not counted as exposed only with a key).
-            let needs_password = !self
-                .trailer
-                .as_deref()
-                .is_some_and(|t| self.opens_without_password(t));
-            return Classification {
-                formats: if needs_password {
-                    vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf]
-                } else {
-                    vec![Format::Binary, Format::Pdf]
-                },
-                ..Classification::default()
-            };
+            // Encrypted: protected where a password is needed to open it. An owner password
+            // alone restricts printing or copying, and anyone can open the document: it is
+            // not counted as exposed only with a key, and its streams are read decrypted.
+            // One that opens without a password is read as a reader opening it would.
+            match self.trailer.as_deref().and_then(|t| self.opened(t)) {
+                Some(opened) => self.read_decrypted(&opened),
+                None => {
+                    return Classification {
+                        formats: vec![Format::Binary, Format::Encrypted("pdf".into()), Format::Pdf],
+                        ..Classification::default()
+                    };
+                }
+            }
         }
         self.fonts.resolve_dictionaries();
         let mut text = Scanner::with_patterns(self.patterns.clone());
@@ -873,7 +965,16 @@ impl Pdf {
                     Purpose::Attached(scanner, _) => scanner.held_bytes(),
                 }
         });
-        held(&self.outside) + held(&self.shown) + self.fonts.held_bytes() + stream
+        let sealed: usize = self
+            .sealed
+            .iter()
+            .map(|s| held(&s.raw) + held(&s.dictionary))
+            .sum();
+        let raw = self
+            .stream
+            .as_ref()
+            .map_or(0, |s| s.raw.as_ref().map_or(0, held) + held(&s.dictionary));
+        held(&self.outside) + held(&self.shown) + self.fonts.held_bytes() + stream + sealed + raw
     }
 }
 
@@ -917,6 +1018,7 @@ impl Decode {
             ascii: None,
             inflater: None,
             failed: false,
+            error: false,
         };
         for (i, filter) in filters.iter().enumerate() {
             match filter.as_slice() {
@@ -1432,6 +1534,25 @@ fn object_header(text: &[u8]) -> Option<(u32, &[u8])> {
     })
 }
 
+/// The generation of the last object header in `text` (`12 3 obj`: 3), 0 where there is none.
+fn object_generation(text: &[u8]) -> u16 {
+    let Some(at) =
+        memchr::memmem::rfind(text, b" obj").or_else(|| memchr::memmem::rfind(text, b"obj"))
+    else {
+        return 0;
+    };
+    let before = text[..at].trim_ascii_end();
+    let digits = before
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    std::str::from_utf8(&before[before.len() - digits..])
+        .ok()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Where the value of `key` (a name with its slash) begins in a dictionary's text: after the
 /// key as a whole name (`/Length` not `/Length1`).
 pub(crate) fn key_at(dict: &[u8], key: &[u8]) -> Option<usize> {
@@ -1683,7 +1804,11 @@ impl Fonts {
                 }
             }
         }
-        if body.len() <= MAX_KEPT_OBJECT && self.small.len() < MAX_KEPT_OBJECTS {
+        // (An encryption dictionary is kept whatever the count: a document of many objects
+        // names it from its trailer, at the end.)
+        let encryption = name_value(body, b"/Filter").is_some_and(|f| f == b"Standard")
+            && self.small.len() < MAX_KEPT_OBJECTS + 16;
+        if body.len() <= MAX_KEPT_OBJECT && (self.small.len() < MAX_KEPT_OBJECTS || encryption) {
             self.small.insert(number, body.to_vec());
         }
     }
