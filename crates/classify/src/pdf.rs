@@ -374,6 +374,9 @@ struct Sealed {
     raw: Vec<u8>,
 }
 
+/// What checking a revision 6 password draws on the file's budget, in bytes of contents: about
+/// what scanning those bytes costs (at most 64 checks per file).
+const CHECK_COST: u64 = 16 << 20;
 /// Most bytes of streams kept as they came, in all.
 const MAX_SEALED: usize = 16 << 20;
 /// Bytes a stream's deflate gives before it is known to have been read as it is.
@@ -548,8 +551,14 @@ impl Pdf {
             let rest = trailer[at..].trim_ascii_start().strip_prefix(b"[")?;
             string_at(rest.trim_ascii_start())
         });
+        let standard = crate::pdf_security::Standard::read(dict?)?;
+        // A costly check draws on the file's budget (a ZIP archive of thousands of small
+        // encrypted PDFs costs no more than its budget's worth of them).
+        if standard.costly() && self.budget.bytes(CHECK_COST) < CHECK_COST {
+            return None;
+        }
         // (Revisions 5 and 6 do not use the identifier.)
-        crate::pdf_security::Standard::read(dict?)?.open(&id.unwrap_or_default())
+        standard.open(&id.unwrap_or_default())
     }
 
     /// Reads again the streams kept as they came, decrypted, as they would have been read.
@@ -2879,6 +2888,24 @@ mod tests {
             let want = text.parse::<f64>().unwrap_or(0.0);
             proptest::prop_assert!((number(text.as_bytes()) - want).abs() <= want.abs() * 1e-12);
         }
+    }
+
+    /// Revision 6's costly check of the empty password draws on the file's budget: past it,
+    /// the document is not opened (a ZIP of thousands of them costs its budget's worth).
+    #[test]
+    fn a_costly_password_check_draws_on_the_budget() {
+        let r6 = include_bytes!("../tests/producers/encrypted/r6-open.pdf");
+        let within = |budget: Budget| {
+            let mut s = Scanner::new();
+            s.inside_archive(budget, 0);
+            s.feed(r6);
+            s.finish()
+        };
+        let found = within(Budget::with(CHECK_COST + (1 << 20), 16));
+        assert_eq!(found.counts.get(Class::Iban), 3);
+        let found = within(Budget::with(CHECK_COST - 1, 16));
+        assert!(found.counts.is_empty());
+        assert!(found.formats.contains(&Format::Encrypted("pdf".into())));
     }
 
     #[test]

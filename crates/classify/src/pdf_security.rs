@@ -92,6 +92,12 @@ impl Standard {
         })
     }
 
+    /// Whether checking the password costs much (revision 6's hash: some 64 rounds of AES and
+    /// SHA-2 over 2 to 4 KiB, about a millisecond).
+    pub(crate) fn costly(&self) -> bool {
+        self.revision == 6
+    }
+
     /// The document opened with the empty user password: its key and how its streams are
     /// encrypted; `None` where that password does not open it (`id`: the first element of the
     /// trailer's `/ID`, used by revisions 2 to 4).
