@@ -20,7 +20,12 @@ fn producers_pdfs_count_what_their_rows_hold() {
         .truth;
     assert!(truth.get(classify::Class::CardNumber) > 0);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers");
-    for name in ["libreoffice-calc.pdf", "wkhtmltopdf.pdf"] {
+    for name in [
+        "libreoffice-calc.pdf",
+        "wkhtmltopdf.pdf",
+        "itext-2.1.7.pdf",
+        "itext-5.5-identity-h.pdf",
+    ] {
         let found = classify_in_chunks(&std::fs::read(dir.join(name)).unwrap());
         assert_eq!(found.counts, truth, "{name}");
         assert_eq!(found.formats, vec![classify::Format::Pdf], "{name}");
