@@ -565,6 +565,7 @@ impl Pdf {
     fn read_decrypted(&mut self, opened: &crate::pdf_security::Opened) {
         self.replaying = true;
         self.shown.clear();
+        self.attached = Entries::default();
         for sealed in std::mem::take(&mut self.sealed) {
             let Some(plain) = opened.decrypt(sealed.object, sealed.generation, &sealed.raw) else {
                 continue;
@@ -882,6 +883,18 @@ impl Pdf {
                 }
             }
             Purpose::Objects(first, kept) => self.object_stream(first, &kept),
+            // An attached file in a filter not read here, or whose data was not valid: what it
+            // holds is unknown (not an empty file's nothing).
+            Purpose::Attached(_, _) if stream.decode.as_ref().is_none_or(|d| d.error) => {
+                self.attached.add(
+                    Classification {
+                        formats: vec![Format::Binary],
+                        ..Classification::default()
+                    },
+                    0,
+                    false,
+                );
+            }
             Purpose::Attached(scanner, n) => self.attached.add(scanner.finish(), n, false),
         }
     }
@@ -2831,6 +2844,16 @@ mod tests {
             attached.counts.get(Class::UsSsn)
         );
         assert_eq!(found.counts.get(Class::Iban), 1);
+        assert_eq!(found.formats, vec![Format::AccountTable, Format::Pdf]);
+        // An attached file in a filter not read here: unknown, so the document is a lower
+        // bound.
+        objects[5] = stream(
+            "/Type /EmbeddedFile /Filter /LZWDecode",
+            b"\x80\x0b\x60\x50",
+        );
+        let found = classify(&document(&objects, ""));
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        assert_eq!(found.formats, vec![Format::Pdf, Format::ScannedInPart]);
     }
 
     proptest::proptest! {
