@@ -72,6 +72,8 @@ const GAP: u8 = 4;
 /// A page's or a form's contents begin: their stream's object (a `u32`), whose resources name
 /// the fonts that follow.
 const STREAM: u8 = 5;
+/// Text of the document's own (a form field's value), in UTF-8: its length (a `u16`), then it.
+const TEXT: u8 = 6;
 
 /// A PDF document being read, chunk by chunk.
 pub(crate) struct Pdf {
@@ -582,7 +584,36 @@ impl Pdf {
     fn object(&mut self, text: &[u8]) {
         self.note_encryption(text);
         if let Some((number, body)) = object_header(text) {
-            self.fonts.learn(number, body);
+            self.learn(number, body);
+        }
+    }
+
+    /// What object `number` (its text after the header) says: of fonts, and a form field's
+    /// value that no appearance shows.
+    fn learn(&mut self, number: u32, body: &[u8]) {
+        self.fonts.learn(number, body);
+        // A text field's value (`/FT /Tx … /V (…)`) with no appearance of its own (`/AP`, read
+        // as a form's contents) nor widgets (`/Kids`, whose appearances are): its text, after
+        // the field's name (`/TU`, else `/T`) as its label.
+        if name_value(body, b"/FT").is_some_and(|t| t == b"Tx")
+            && key_at(body, b"/AP").is_none()
+            && key_at(body, b"/Kids").is_none()
+            && let Some(value) = string_value(body, b"/V")
+        {
+            let label = string_value(body, b"/TU").or_else(|| string_value(body, b"/T"));
+            let line = format!(
+                "{}: {}",
+                text_string(&label.unwrap_or_default()),
+                text_string(&value)
+            );
+            let line = &line.as_bytes()[..line.len().min(u16::MAX as usize)];
+            if self.shown.len() + line.len() < MAX_SHOWN {
+                self.shown.push(TEXT);
+                self.shown
+                    .extend_from_slice(&(line.len() as u16).to_le_bytes());
+                self.shown.extend_from_slice(line);
+                self.shown.push(b'\n');
+            }
         }
     }
 
@@ -918,7 +949,7 @@ impl Pdf {
                 .map_or(kept.len(), |p| first.saturating_add(p.1 as usize))
                 .clamp(from, kept.len());
             if let Ok(number) = u32::try_from(number) {
-                self.fonts.learn(number, &kept[from..to]);
+                self.learn(number, &kept[from..to]);
             }
         }
     }
@@ -1696,6 +1727,23 @@ fn references_in(text: &[u8]) -> Vec<u32> {
         .collect()
 }
 
+/// A text string's characters (UTF-16 with its byte order mark, UTF-8 with its, else
+/// PDFDocEncoding, read as Latin-1: they agree on letters, digits and punctuation).
+fn text_string(bytes: &[u8]) -> String {
+    if let Some(utf16) = bytes.strip_prefix(b"\xFE\xFF") {
+        let units = utf16
+            .chunks_exact(2)
+            .map(|u| u16::from_be_bytes([u[0], u[1]]));
+        return char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+    }
+    if let Some(utf8) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(utf8).into_owned();
+    }
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
 /// The names and fonts of a font dictionary's text (from after its `<<`, up to its `>>`).
 fn font_names(dict: &[u8]) -> Vec<(Vec<u8>, u32)> {
     let end = memchr::memmem::find(dict, b">>").unwrap_or(dict.len());
@@ -2009,6 +2057,16 @@ impl Fonts {
                 GAP => {
                     place.gap(f32_at(i + 1), &mut out);
                     i += 5;
+                }
+                TEXT => {
+                    let len = shown
+                        .get(i + 1..i + 3)
+                        .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+                    let text = shown.get(i + 3..i + 3 + len).unwrap_or_default();
+                    out.extend_from_slice(text);
+                    read.characters += text.len() as u64;
+                    place.line = None;
+                    i += 3 + len;
                 }
                 STREAM => {
                     let object = shown
@@ -2911,6 +2969,45 @@ mod tests {
             let want = text.parse::<f64>().unwrap_or(0.0);
             proptest::prop_assert!((number(text.as_bytes()) - want).abs() <= want.abs() * 1e-12);
         }
+    }
+
+    /// A form's text fields whose values no appearance shows (`/NeedAppearances`): their
+    /// values read after their names; one with an appearance is read once, from it.
+    #[test]
+    fn form_fields_values_are_read_once() {
+        let field = |name: &str, value: &str, appearance: &str| {
+            object(&format!(
+                "<< /FT /Tx /T ({name}) /V ({value}) /Type /Annot /Subtype /Widget {appearance} >>"
+            ))
+        };
+        let doc = document(
+            &[
+                object(
+                    "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R 6 0 R 7 0 R] /NeedAppearances true >> >>",
+                ),
+                object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                object(
+                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 4 0 R >> >> /Annots [5 0 R 6 0 R 7 0 R] /Contents 8 0 R >>",
+                ),
+                object("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+                field("SSN", "219-09-9998", ""),
+                field("Card number", "4111 1111 1111 1111", ""),
+                field("IBAN", "GB82 WEST 1234 5698 7654 32", "/AP << /N 9 0 R >>"),
+                stream("", b"BT /F1 10 Tf 72 720 Td (Account opening form) Tj ET\n"),
+                stream(
+                    "/Type /XObject /Subtype /Form /BBox [0 0 300 20] /Resources << /Font << /F1 4 0 R >> >>",
+                    b"/Tx BMC BT /F1 10 Tf 2 5 Td (GB82 WEST 1234 5698 7654 32) Tj ET EMC\n",
+                ),
+            ],
+            "/Root 1 0 R",
+        );
+        let text = "SSN: 219-09-9998\nCard number: 4111 1111 1111 1111\nIBAN GB82 WEST 1234 5698 7654 32\n";
+        let alone = classify(text.as_bytes());
+        assert_eq!(alone.counts.get(Class::UsSsn), 1);
+        let found = classify(&doc);
+        assert_eq!(found.counts, alone.counts);
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        assert_eq!(text_string(b"\xFE\xFF\x00A\x00B"), "AB");
     }
 
     /// Revision 6's costly check of the empty password draws on the file's budget: past it,
