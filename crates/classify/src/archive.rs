@@ -488,6 +488,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::scan::in_chunks;
     use crate::scan::{Class, classify};
 
     /// A local header and its entry's bytes (deflated or stored; with a data descriptor after
@@ -529,14 +530,6 @@ mod tests {
         out.extend(END);
         out.extend([0u8; 18]);
         out
-    }
-
-    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
-        let mut s = Scanner::new();
-        for chunk in bytes.chunks(size) {
-            s.feed(chunk);
-        }
-        s.finish()
     }
 
     #[test]

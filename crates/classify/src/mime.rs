@@ -408,15 +408,8 @@ fn quoted_printable(line: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::in_chunks;
     use crate::scan::{Class, classify};
-
-    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
-        let mut s = Scanner::new();
-        for chunk in bytes.chunks(size) {
-            s.feed(chunk);
-        }
-        s.finish()
-    }
 
     fn base64_lines(bytes: &[u8]) -> String {
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);

@@ -2355,6 +2355,7 @@ mod tests {
     use std::io::Write as _;
 
     use super::*;
+    use crate::scan::in_chunks;
     use crate::scan::{Class, classify};
 
     /// An object: its dictionary (or other text) and its stream's data.
@@ -2406,14 +2407,6 @@ mod tests {
         }
         write!(out, "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {} {trailer} >>\nstartxref\n0\n%%EOF\n", objects.len() + 1).unwrap();
         out
-    }
-
-    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
-        let mut s = Scanner::new();
-        for chunk in bytes.chunks(size) {
-            s.feed(chunk);
-        }
-        s.finish()
     }
 
     const LINES: [&str; 4] = [

@@ -2409,6 +2409,16 @@ fn email_follows(seg: &[u8], end: usize) -> bool {
 }
 
 /// Classifies a whole buffer at once.
+/// `bytes` classified as fed in chunks of `size` (tests compare it with the whole).
+#[cfg(test)]
+pub(crate) fn in_chunks(bytes: &[u8], size: usize) -> Classification {
+    let mut s = Scanner::new();
+    for chunk in bytes.chunks(size) {
+        s.feed(chunk);
+    }
+    s.finish()
+}
+
 pub fn classify(data: &[u8]) -> Classification {
     let mut s = Scanner::new();
     s.feed(data);

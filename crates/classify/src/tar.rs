@@ -302,6 +302,7 @@ fn pax_size(mut records: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::in_chunks;
     use crate::scan::{Class, classify};
 
     /// A ustar header block for `name` of `size` bytes and type `kind`, its checksum set.
@@ -331,14 +332,6 @@ mod tests {
         let mut out = entries.concat();
         out.extend([0u8; 2 * BLOCK]);
         out
-    }
-
-    fn in_chunks(bytes: &[u8], size: usize) -> Classification {
-        let mut s = Scanner::new();
-        for chunk in bytes.chunks(size) {
-            s.feed(chunk);
-        }
-        s.finish()
     }
 
     const CARDS: &[u8] = b"name,card_number\nA,4111111111111111\nB,5555555555554444\n";
