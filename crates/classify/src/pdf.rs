@@ -322,7 +322,8 @@ impl Widths {
                     i += len;
                     // `c1 c2 w`: the codes from c1 to c2 all of width w.
                     if let [c1, c2, width] = loose[..] {
-                        let n = ((c2 - c1).max(0.0) as usize + 1).min(MAX_WIDTHS - kept);
+                        let n = ((c2 - c1).clamp(0.0, MAX_WIDTHS as f32) as usize + 1)
+                            .min(MAX_WIDTHS - kept);
                         w.runs.push((c1 as u32, vec![width; n]));
                         kept += n;
                         loose.clear();
@@ -3036,6 +3037,11 @@ mod tests {
         assert_eq!(object_header(b"endstream\n"), None);
         assert_eq!(direct_integer(b"/Length 12 0 R", b"/Length"), None);
         assert_eq!(direct_integer(b"/Length1 5 /Length 7", b"/Length"), Some(7));
+        // Widths' ranges of any numbers, bounded.
+        let w = Widths::cid(b"1 1e30 500 -5 3 [1 2] 7 2 9]", Some(600.0));
+        assert!(w.runs.iter().map(|r| r.1.len()).sum::<usize>() <= MAX_WIDTHS);
+        assert_eq!(w.of(1), Some(0.5));
+        assert_eq!(w.of(u32::MAX), Some(0.6));
         assert!(names_encryption(b"trailer << /Encrypt 5 0 R >>"));
         assert!(!names_encryption(b"<< /EncryptMetadata false >>"));
     }
