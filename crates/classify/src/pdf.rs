@@ -2360,6 +2360,7 @@ mod tests {
     use crate::scan::{Class, classify};
 
     /// An object: its dictionary (or other text) and its stream's data.
+    #[derive(Debug, Clone)]
     struct Object {
         text: String,
         stream: Option<Vec<u8>>,
@@ -2906,6 +2907,87 @@ mod tests {
         let found = classify(&document(&objects, ""));
         assert_eq!(found.counts.get(Class::Iban), 1);
         assert_eq!(found.formats, vec![Format::Pdf, Format::ScannedInPart]);
+    }
+
+    /// Any number as a PDF writes one, and some no PDF should.
+    fn any_number() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u32..70_000).prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("1e30".to_string()),
+            Just("-0.5".to_string()),
+            Just("99999999999999999999".to_string()),
+        ]
+    }
+
+    /// An object of any of the kinds the reader looks into, with any numbers in it.
+    fn any_object() -> impl proptest::strategy::Strategy<Value = Object> {
+        use proptest::prelude::*;
+        let n = any_number;
+        prop_oneof![
+            (n(), n(), n(), n(), n()).prop_map(|(a, b, c, d, e)| object(&format!(
+                "<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /W [{a} [{b} {c}] {d} {e} {a}] \
+                 /DW {b} /ToUnicode {c} 0 R /DescendantFonts [{d} 0 R] >>"
+            ))),
+            (n(), n(), "[a-z]{1,8}").prop_map(|(a, b, g)| object(&format!(
+                "<< /Type /Font /BaseFont /X /FirstChar {a} /Widths [{b} {a}] \
+                 /Encoding << /Differences [{a} /{g} /uni{b} /u{a}] >> >>"
+            ))),
+            (n(), n(), n()).prop_map(|(a, b, c)| stream(
+                "",
+                format!(
+                    "begincmap 1 begincodespacerange <{a}> <{b}> endcodespacerange \
+                     2 beginbfrange <{a}> <{b}> <{c}> <{c}> <{a}> [<{b}> <{c}>] endbfrange \
+                     1 beginbfchar <{c}> <{a}{b}> endbfchar endcmap"
+                )
+                .as_bytes()
+            )),
+            (n(), n(), n(), "[ -~]{0,20}").prop_map(|(a, b, c, t)| stream(
+                "/Filter /FlateDecode",
+                &deflated(
+                    format!(
+                        "BT /F{a} {b} Tf {a} {b} Td {c} TL T* ({t}) Tj [({t}) {a} <{b}>] TJ \
+                         {a} {b} {c} {a} {b} {c} Tm ({t}) ' {a} {b} ({t}) \" BI /W {a} ID {t} EI ET"
+                    )
+                    .as_bytes()
+                )
+            )),
+            (n(), n()).prop_map(|(a, b)| {
+                let objects = format!("{a} 0 << /Font << /F1 {b} 0 R >> >> {b} {a} << /FT /Tx /V (x) >>");
+                stream(
+                    &format!("/Type /ObjStm /N 2 /First {a} /Filter /FlateDecode"),
+                    &deflated(objects.as_bytes()),
+                )
+            }),
+            (n(), n(), any::<[u8; 48]>()).prop_map(|(a, b, u)| {
+                let hex: String = u.iter().map(|b| format!("{b:02X}")).collect();
+                object(&format!(
+                    "<< /Filter /Standard /V {a} /R {b} /Length {a} /O <{hex}> /U <{hex}> /UE <{hex}> /P {b} \
+                     /CF << /StdCF << /CFM /AESV2 >> >> /StmF /StdCF >>"
+                ))
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// Documents of any objects with any numbers (huge, negative, malformed), encrypted
+        /// or not, in any chunks: read the same, and nothing panics.
+        #[test]
+        fn any_objects_in_any_chunks(
+            objects in proptest::collection::vec(any_object(), 1..10),
+            encrypt in proptest::prelude::any::<bool>(),
+            cut in 1usize..2000,
+        ) {
+            let trailer = if encrypt {
+                format!("/Encrypt {} 0 R /ID [<00112233> <00112233>]", objects.len())
+            } else {
+                String::new()
+            };
+            let doc = document(&objects, &trailer);
+            proptest::prop_assert_eq!(in_chunks(&doc, cut), classify(&doc));
+        }
     }
 
     proptest::proptest! {
