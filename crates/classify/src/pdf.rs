@@ -126,6 +126,11 @@ struct Fonts {
     /// pages).
     resources: HashMap<u32, Resources>,
     stream_names: HashMap<u32, HashMap<Vec<u8>, u32>>,
+    /// Pages' contents whose page has no resources of its own, and its page tree node; the
+    /// tree's nodes' resources and parents.
+    inheriting: HashMap<u32, u32>,
+    tree_resources: HashMap<u32, Resources>,
+    tree_parents: HashMap<u32, u32>,
 }
 
 #[derive(Clone)]
@@ -1843,16 +1848,33 @@ impl Fonts {
                 },
             );
         }
-        // A page (its contents' streams) or a form (itself): what its resources name.
-        if let Some(at) = key_at(body, b"/Resources")
-            && self.resources.len() < 4 * MAX_KEPT_OBJECTS
+        // A page (its contents' streams) or a form (itself): what its resources name; a page
+        // without resources of its own inherits its page tree node's (`/Parent`).
+        let parent = key_at(body, b"/Parent").and_then(|at| reference(&body[at..]));
+        let node = name_value(body, b"/Type").is_some_and(|t| t == b"Pages");
+        if node
+            && let Some(parent) = parent
+            && self.tree_parents.len() < 4 * MAX_KEPT_OBJECTS
         {
+            self.tree_parents.insert(number, parent);
+        }
+        let resources = key_at(body, b"/Resources").and_then(|at| {
             let rest = body[at..].trim_ascii_start();
-            let resources = if rest.starts_with(b"<<") {
-                Some(Resources::Text(balanced(rest)[..].to_vec()))
+            if rest.starts_with(b"<<") {
+                Some(balanced(rest))
+                    .filter(|t| t.len() <= MAX_KEPT_OBJECT)
+                    .map(|t| Resources::Text(t.to_vec()))
             } else {
                 reference(rest).map(Resources::Object)
-            };
+            }
+        });
+        if node
+            && let Some(resources) = resources.clone()
+            && self.tree_resources.len() < 4 * MAX_KEPT_OBJECTS
+        {
+            self.tree_resources.insert(number, resources);
+        }
+        if !node && self.resources.len() < 4 * MAX_KEPT_OBJECTS {
             let contents = if name_value(body, b"/Subtype").is_some_and(|t| t == b"Form") {
                 vec![number]
             } else {
@@ -1866,12 +1888,15 @@ impl Fonts {
                     }
                 })
             };
-            if let Some(resources) = resources.filter(|r| match r {
-                Resources::Text(t) => t.len() <= MAX_KEPT_OBJECT,
-                Resources::Object(_) => true,
-            }) {
-                for c in contents.into_iter().take(1024) {
-                    self.resources.insert(c, resources.clone());
+            for c in contents.into_iter().take(1024) {
+                match (&resources, parent) {
+                    (Some(r), _) => {
+                        self.resources.insert(c, r.clone());
+                    }
+                    (None, Some(p)) => {
+                        self.inheriting.insert(c, p);
+                    }
+                    (None, None) => {}
                 }
             }
         }
@@ -1913,6 +1938,19 @@ impl Fonts {
     /// Reads the font dictionaries pages named by reference, and each page's and form's
     /// names, now that every object is known.
     fn resolve_dictionaries(&mut self) {
+        // Resources inherited from the page tree: the nearest node's that has them.
+        for (contents, mut node) in std::mem::take(&mut self.inheriting) {
+            for _ in 0..32 {
+                if let Some(r) = self.tree_resources.get(&node) {
+                    self.resources.entry(contents).or_insert_with(|| r.clone());
+                    break;
+                }
+                match self.tree_parents.get(&node) {
+                    Some(&up) => node = up,
+                    None => break,
+                }
+            }
+        }
         let resources = std::mem::take(&mut self.resources);
         for (contents, r) in resources {
             let text = match &r {
@@ -2640,6 +2678,33 @@ mod tests {
         assert_eq!(found.counts.get(Class::Iban), 1);
         assert_eq!(found.counts.get(Class::CardNumber), 1);
         assert_eq!(found.formats, vec![Format::Pdf]);
+        // The same pages with no resources of their own: each inherits its page tree node's.
+        let doc = document(
+            &[
+                object("<< /Type /Catalog /Pages 2 0 R >>"),
+                object("<< /Type /Pages /Kids [14 0 R 15 0 R] /Count 2 >>"),
+                object("<< /Type /Page /Parent 14 0 R /Contents 5 0 R >>"),
+                object("<< /Type /Page /Parent 15 0 R /Contents 6 0 R >>"),
+                stream("", line(glyphs(iban)).as_bytes()),
+                stream("", line(second(card)).as_bytes()),
+                object("<< >>"),
+                object(&font(9, 12)),
+                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans >>"),
+                object(&font(11, 13)),
+                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /BAAAAA+Sans >>"),
+                stream("", &to_unicode()),
+                stream("", map.as_bytes()),
+                object(
+                    "<< /Type /Pages /Parent 2 0 R /Kids [3 0 R] /Count 1 /Resources << /Font << /F4 8 0 R >> >> >>",
+                ),
+                object(
+                    "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 /Resources << /Font << /F4 10 0 R >> >> >>",
+                ),
+            ],
+            "/Root 1 0 R",
+        );
+        let inherited = classify(&doc);
+        assert_eq!(inherited.counts, found.counts);
     }
 
     fn deflated_bytes(data: &[u8]) -> Vec<u8> {
