@@ -17,7 +17,6 @@ pub mod format;
 mod mime;
 pub mod patterns;
 mod pdf;
-mod pdf_security;
 pub mod scan;
 mod sheet;
 mod tar;

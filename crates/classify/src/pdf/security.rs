@@ -15,6 +15,8 @@
 //! own (those are the vault's).
 
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+
+use super::syntax::literal_string;
 use rc4::{KeyInit, StreamCipher};
 use sha2::Digest;
 
@@ -44,7 +46,7 @@ impl Standard {
     /// The standard handler's entries, from the encryption dictionary's text (`None` for
     /// another handler, such as public-key security, or entries missing).
     pub(crate) fn read(dict: &[u8]) -> Option<Standard> {
-        use crate::pdf::{key_at, name_value, string_value};
+        use super::syntax::{key_at, name_value, string_value};
         // Its own entries, not its crypt filters' (`/CF << /StdCF << … /Length 16 >> >>`).
         let whole = dict;
         let dict = &top_level(dict);
@@ -274,7 +276,7 @@ fn top_level(dict: &[u8]) -> Vec<u8> {
     while i < dict.len() {
         let pair = dict.get(i..i + 2);
         let string_len = match dict[i] {
-            b'(' => crate::pdf::literal_string(&dict[i..]).map(|(_, n)| n),
+            b'(' => literal_string(&dict[i..]).map(|(_, n)| n),
             b'<' if pair != Some(b"<<") => memchr::memchr(b'>', &dict[i..]).map(|n| n + 1),
             _ => None,
         };

@@ -1,0 +1,880 @@
+//! What a PDF says of its fonts and how the strings its pages show are read: the names pages
+//! and forms give their fonts, each font's ToUnicode map (a CMap), its encoding's
+//! differences and its codes' widths; then the shown strings read through them, laid out in
+//! lines, cells and words by where they were placed.
+//!
+//! Pure: objects' texts and decoded maps in, text out; every table is bounded (codes per map,
+//! widths per font, objects kept). Never here: a font's shapes.
+
+use std::collections::HashMap;
+
+use super::syntax::*;
+use super::{AT, FONT, GAP, MAX_KEPT_OBJECT, MAX_KEPT_OBJECTS, MAX_MAP_CODES, SHOW, STREAM, TEXT};
+
+/// What the document says of its fonts: the names its pages give them, each font's map to
+/// characters, and the objects that may hold a page's names.
+#[derive(Default)]
+pub(super) struct Fonts {
+    /// A resource name (`F1`) and the font object it names (the first such; most producers
+    /// give each font one name in the whole document).
+    pub(super) names: HashMap<Vec<u8>, u32>,
+    /// Font objects: their ToUnicode map's object, whether their codes are two bytes.
+    pub(super) fonts: HashMap<u32, Font>,
+    /// Decoded maps, by their object's number.
+    pub(super) maps: HashMap<u32, CodeMap>,
+    /// Objects named as a page's font dictionary (`/Font 12 0 R`), and small objects' texts
+    /// kept by number to read them at the end.
+    pub(super) font_dictionaries: Vec<u32>,
+    pub(super) small: HashMap<u32, Vec<u8>>,
+    /// A page's or a form's contents, by their stream's object, and their resources (their
+    /// text, or the object that holds it); read at the end into the names each stream's
+    /// fonts have (documents joined from others give `F1` to different fonts on different
+    /// pages).
+    pub(super) resources: HashMap<u32, Resources>,
+    pub(super) stream_names: HashMap<u32, HashMap<Vec<u8>, u32>>,
+    /// Pages' contents whose page has no resources of its own, and its page tree node; the
+    /// tree's nodes' resources and parents.
+    pub(super) inheriting: HashMap<u32, u32>,
+    pub(super) tree_resources: HashMap<u32, Resources>,
+    pub(super) tree_parents: HashMap<u32, u32>,
+}
+
+#[derive(Clone)]
+pub(super) enum Resources {
+    Text(Vec<u8>),
+    Object(u32),
+}
+
+#[derive(Clone, Default)]
+pub(super) struct Font {
+    pub(super) to_unicode: Option<u32>,
+    pub(super) two_bytes: bool,
+    /// Its codes' widths (a simple font's `/Widths`, a CID font's `/W`), or the objects that
+    /// hold them: an array's, a composite font's descendant's.
+    pub(super) widths: Widths,
+    pub(super) widths_object: Option<u32>,
+    pub(super) descendant: Option<u32>,
+    /// A simple font's encoding's differences from its base (`/Differences`: codes given
+    /// glyph names, read as the characters they name), or the object that holds them.
+    pub(super) differences: Option<Box<Differences>>,
+    pub(super) encoding_object: Option<u32>,
+}
+
+/// The characters a simple font's codes are given by its encoding's differences (`'\0'`
+/// where none is given: the code is read as Latin-1).
+pub(super) type Differences = [char; 256];
+
+/// A `/Differences` array's text (after its `[`): codes, each followed by the glyph names of
+/// it and the codes after it.
+pub(super) fn differences(array: &[u8]) -> Box<Differences> {
+    let mut table = Box::new(['\0'; 256]);
+    let end = memchr::memchr(b']', array).unwrap_or(array.len());
+    let mut code = 0usize;
+    for token in array[..end]
+        .split(|&b| white(b) || b == b'/')
+        .filter(|t| !t.is_empty())
+    {
+        match std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+        {
+            Some(n) => code = n,
+            None => {
+                if let Some(slot) = table.get_mut(code) {
+                    // A name not known: a character no scan counts (not the code's Latin-1).
+                    *slot = glyph_char(token).unwrap_or('\u{FFFD}');
+                }
+                code += 1;
+            }
+        }
+    }
+    table
+}
+
+/// The character a glyph's name names (Adobe's names of letters, digits and ASCII's
+/// punctuation, `uniXXXX` and `uXXXX`).
+pub(super) fn glyph_char(name: &[u8]) -> Option<char> {
+    if let [c] = name
+        && c.is_ascii_alphabetic()
+    {
+        return Some(char::from(*c));
+    }
+    const NAMES: [(&[u8], char); 43] = [
+        (b"zero", '0'),
+        (b"one", '1'),
+        (b"two", '2'),
+        (b"three", '3'),
+        (b"four", '4'),
+        (b"five", '5'),
+        (b"six", '6'),
+        (b"seven", '7'),
+        (b"eight", '8'),
+        (b"nine", '9'),
+        (b"space", ' '),
+        (b"period", '.'),
+        (b"comma", ','),
+        (b"hyphen", '-'),
+        (b"minus", '-'),
+        (b"at", '@'),
+        (b"colon", ':'),
+        (b"semicolon", ';'),
+        (b"slash", '/'),
+        (b"backslash", '\\'),
+        (b"parenleft", '('),
+        (b"parenright", ')'),
+        (b"underscore", '_'),
+        (b"plus", '+'),
+        (b"equal", '='),
+        (b"numbersign", '#'),
+        (b"dollar", '$'),
+        (b"percent", '%'),
+        (b"ampersand", '&'),
+        (b"asterisk", '*'),
+        (b"quotesingle", '\''),
+        (b"quotedbl", '"'),
+        (b"quoteright", '\''),
+        (b"question", '?'),
+        (b"exclam", '!'),
+        (b"bracketleft", '['),
+        (b"bracketright", ']'),
+        (b"braceleft", '{'),
+        (b"braceright", '}'),
+        (b"bar", '|'),
+        (b"less", '<'),
+        (b"greater", '>'),
+        (b"nbspace", ' '),
+    ];
+    if let Some(&(_, c)) = NAMES.iter().find(|(n, _)| *n == name) {
+        return Some(c);
+    }
+    // `uniXXXX` (its first four digits), `uXXXX` to `uXXXXXX`.
+    let hex = match name.strip_prefix(b"uni") {
+        Some(hex) => hex.get(..4)?,
+        None => name
+            .strip_prefix(b"u")
+            .filter(|h| (4..=6).contains(&h.len()))?,
+    };
+    char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)
+}
+
+/// A font's codes' widths, in thousandths of its size: runs of codes from a first, and the
+/// width of a code in none.
+#[derive(Clone, Default)]
+pub(super) struct Widths {
+    pub(super) runs: Vec<(u32, Vec<f32>)>,
+    pub(super) default: Option<f32>,
+}
+
+/// Most widths kept per font.
+pub(super) const MAX_WIDTHS: usize = 65_536;
+
+impl Widths {
+    /// A code's width in the font's size, if the font says.
+    pub(super) fn of(&self, code: u32) -> Option<f32> {
+        self.runs
+            .iter()
+            .find_map(|(first, w)| {
+                code.checked_sub(*first)
+                    .and_then(|k| w.get(k as usize))
+                    .copied()
+            })
+            .or(self.default)
+            .map(|w| w / 1000.0)
+    }
+
+    pub(super) fn known(&self) -> bool {
+        !self.runs.is_empty() || self.default.is_some()
+    }
+
+    /// A simple font's `/Widths` array (its text after the `[`), from code `first`.
+    pub(super) fn simple(first: u32, array: &[u8]) -> Widths {
+        let widths: Vec<f32> = numbers_in(array).take(MAX_WIDTHS).collect();
+        Widths {
+            runs: vec![(first, widths)],
+            default: None,
+        }
+    }
+
+    /// A CID font's `/W` array (its text after the `[`): `c [w1 w2 …]` runs and `c1 c2 w`
+    /// ranges.
+    pub(super) fn cid(array: &[u8], default: Option<f32>) -> Widths {
+        let mut w = Widths {
+            runs: Vec::new(),
+            default,
+        };
+        let mut kept = 0;
+        let mut loose: Vec<f32> = Vec::new();
+        let mut i = 0;
+        while i < array.len() && kept < MAX_WIDTHS {
+            match array[i] {
+                b'[' => {
+                    let close = memchr::memchr(b']', &array[i..]).map_or(array.len(), |c| i + c);
+                    if let Some(&first) = loose.last() {
+                        let widths: Vec<f32> = numbers_in(&array[i + 1..close])
+                            .take(MAX_WIDTHS - kept)
+                            .collect();
+                        kept += widths.len();
+                        w.runs.push((first as u32, widths));
+                    }
+                    loose.clear();
+                    i = close + 1;
+                }
+                // The end of the array.
+                b']' => break,
+                b if delimiter(b) => i += 1,
+                _ => {
+                    let len = array[i..]
+                        .iter()
+                        .position(|&b| delimiter(b))
+                        .unwrap_or(array.len() - i);
+                    if let Some(n) = numbers_in(&array[i..i + len]).next() {
+                        loose.push(n);
+                    }
+                    i += len;
+                    // `c1 c2 w`: the codes from c1 to c2 all of width w.
+                    if let [c1, c2, width] = loose[..] {
+                        let n = ((c2 - c1).clamp(0.0, MAX_WIDTHS as f32) as usize + 1)
+                            .min(MAX_WIDTHS - kept);
+                        w.runs.push((c1 as u32, vec![width; n]));
+                        kept += n;
+                        loose.clear();
+                    }
+                }
+            }
+        }
+        w
+    }
+}
+
+/// The numbers in `text`, read as they stand (white space and delimiters between).
+pub(super) fn numbers_in(text: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    text.split(|&b| delimiter(b))
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| std::str::from_utf8(t).ok()?.parse::<f32>().ok())
+        .filter(|n| n.is_finite())
+}
+
+/// A font's map from codes to characters (a ToUnicode CMap).
+#[derive(Default)]
+pub(super) struct CodeMap {
+    /// Bytes per code (its code space's).
+    pub(super) width: usize,
+    pub(super) codes: HashMap<u32, Box<str>>,
+    /// Entries read, kept or not (a map repeating its ranges is read no further).
+    pub(super) read: usize,
+}
+
+impl Fonts {
+    /// What object `number` (its text after the header, `body`) says of fonts: a page's
+    /// font dictionary (`/Font << /F1 5 0 R >>`, or a reference to one), a font's map.
+    pub(super) fn learn(&mut self, number: u32, body: &[u8]) {
+        let mut from = 0;
+        while let Some(at) = key_at(&body[from..], b"/Font") {
+            let at = from + at;
+            let rest = body[at..].trim_ascii_start();
+            if let Some(dict) = rest.strip_prefix(b"<<") {
+                self.names_in(dict);
+            } else if let Some(r) = reference(rest) {
+                self.font_dictionaries.push(r);
+            }
+            from = at;
+        }
+        let is_font = name_value(body, b"/Type").is_some_and(|t| t == b"Font")
+            || key_at(body, b"/BaseFont").is_some();
+        if is_font && self.fonts.len() < MAX_KEPT_OBJECTS {
+            let to_unicode = key_at(body, b"/ToUnicode").and_then(|at| reference(&body[at..]));
+            let two_bytes = memchr::memmem::find(body, b"/Type0").is_some()
+                || memchr::memmem::find(body, b"/Identity-").is_some();
+            let array_at = |key: &[u8]| {
+                let rest = body[key_at(body, key)?..].trim_ascii_start();
+                Some(match rest.strip_prefix(b"[") {
+                    Some(array) => Ok(array),
+                    None => Err(reference(rest)),
+                })
+            };
+            let mut widths = Widths::default();
+            let mut widths_object = None;
+            let default = direct_integer(body, b"/DW").map(|w| w as f32);
+            match (array_at(b"/Widths"), array_at(b"/W")) {
+                (Some(Ok(array)), _) => {
+                    let first = direct_integer(body, b"/FirstChar").unwrap_or(0);
+                    widths = Widths::simple(first.min(u64::from(u32::MAX)) as u32, array);
+                }
+                (_, Some(Ok(array))) => widths = Widths::cid(array, default),
+                (Some(Err(r)), _) | (_, Some(Err(r))) => widths_object = r,
+                (None, None) => widths.default = default,
+            }
+            // A simple font's encoding: a dictionary with differences, or its object.
+            let (mut differences_here, mut encoding_object) = (None, None);
+            if let Some(at) = key_at(body, b"/Encoding") {
+                let rest = body[at..].trim_ascii_start();
+                if rest.starts_with(b"<<") {
+                    differences_here = key_at(rest, b"/Differences")
+                        .and_then(|d| rest[d..].trim_ascii_start().strip_prefix(b"["))
+                        .map(differences);
+                } else {
+                    encoding_object = reference(rest);
+                }
+            }
+            let descendant = key_at(body, b"/DescendantFonts").and_then(|at| {
+                let rest = body[at..].trim_ascii_start();
+                reference(rest.strip_prefix(b"[").unwrap_or(rest))
+            });
+            self.fonts.insert(
+                number,
+                Font {
+                    to_unicode,
+                    two_bytes,
+                    widths,
+                    widths_object,
+                    descendant,
+                    differences: differences_here,
+                    encoding_object,
+                },
+            );
+        }
+        // A page (its contents' streams) or a form (itself): what its resources name; a page
+        // without resources of its own inherits its page tree node's (`/Parent`).
+        let parent = key_at(body, b"/Parent").and_then(|at| reference(&body[at..]));
+        let node = name_value(body, b"/Type").is_some_and(|t| t == b"Pages");
+        if node
+            && let Some(parent) = parent
+            && self.tree_parents.len() < 4 * MAX_KEPT_OBJECTS
+        {
+            self.tree_parents.insert(number, parent);
+        }
+        let resources = key_at(body, b"/Resources").and_then(|at| {
+            let rest = body[at..].trim_ascii_start();
+            if rest.starts_with(b"<<") {
+                Some(balanced(rest))
+                    .filter(|t| t.len() <= MAX_KEPT_OBJECT)
+                    .map(|t| Resources::Text(t.to_vec()))
+            } else {
+                reference(rest).map(Resources::Object)
+            }
+        });
+        if node
+            && let Some(resources) = resources.clone()
+            && self.tree_resources.len() < 4 * MAX_KEPT_OBJECTS
+        {
+            self.tree_resources.insert(number, resources);
+        }
+        if !node && self.resources.len() < 4 * MAX_KEPT_OBJECTS {
+            let contents = if name_value(body, b"/Subtype").is_some_and(|t| t == b"Form") {
+                vec![number]
+            } else {
+                key_at(body, b"/Contents").map_or(Vec::new(), |at| {
+                    let rest = body[at..].trim_ascii_start();
+                    match rest.strip_prefix(b"[") {
+                        Some(array) => references_in(
+                            &array[..memchr::memchr(b']', array).unwrap_or(array.len())],
+                        ),
+                        None => reference(rest).into_iter().collect(),
+                    }
+                })
+            };
+            for c in contents.into_iter().take(1024) {
+                match (&resources, parent) {
+                    (Some(r), _) => {
+                        self.resources.insert(c, r.clone());
+                    }
+                    (None, Some(p)) => {
+                        self.inheriting.insert(c, p);
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        // (An encryption dictionary is kept whatever the count: a document of many objects
+        // names it from its trailer, at the end.)
+        let encryption = name_value(body, b"/Filter").is_some_and(|f| f == b"Standard")
+            && self.small.len() < MAX_KEPT_OBJECTS + 16;
+        if body.len() <= MAX_KEPT_OBJECT && (self.small.len() < MAX_KEPT_OBJECTS || encryption) {
+            self.small.insert(number, body.to_vec());
+        }
+    }
+
+    /// The pairs of a font dictionary's text (from after its `<<`), kept document-wide: a
+    /// name's first meaning.
+    pub(super) fn names_in(&mut self, dict: &[u8]) {
+        for (name, font) in font_names(dict) {
+            if self.names.len() < MAX_KEPT_OBJECTS {
+                self.names.entry(name).or_insert(font);
+            }
+        }
+    }
+
+    /// The font names of a page's or a form's resources (their text from its `<<`): its
+    /// `/Font` dictionary's, inline or an object of its own.
+    pub(super) fn resource_names(&self, resources: &[u8]) -> Vec<(Vec<u8>, u32)> {
+        let Some(at) = key_at(resources, b"/Font") else {
+            return Vec::new();
+        };
+        let rest = resources[at..].trim_ascii_start();
+        if let Some(dict) = rest.strip_prefix(b"<<") {
+            return font_names(dict);
+        }
+        reference(rest)
+            .and_then(|r| self.small.get(&r))
+            .and_then(|text| text.trim_ascii_start().strip_prefix(b"<<").map(font_names))
+            .unwrap_or_default()
+    }
+
+    /// Reads the font dictionaries pages named by reference, and each page's and form's
+    /// names, now that every object is known.
+    pub(super) fn resolve_dictionaries(&mut self) {
+        // Resources inherited from the page tree: the nearest node's that has them.
+        for (contents, mut node) in std::mem::take(&mut self.inheriting) {
+            for _ in 0..32 {
+                if let Some(r) = self.tree_resources.get(&node) {
+                    self.resources.entry(contents).or_insert_with(|| r.clone());
+                    break;
+                }
+                match self.tree_parents.get(&node) {
+                    Some(&up) => node = up,
+                    None => break,
+                }
+            }
+        }
+        let resources = std::mem::take(&mut self.resources);
+        for (contents, r) in resources {
+            let text = match &r {
+                Resources::Text(t) => Some(&t[..]),
+                Resources::Object(o) => self.small.get(o).map(|t| t.trim_ascii_start()),
+            };
+            let names: HashMap<Vec<u8>, u32> = text
+                .map(|t| self.resource_names(t))
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            if !names.is_empty() {
+                self.stream_names.insert(contents, names);
+            }
+        }
+        // Widths in an array of their own, or a composite font's descendant's.
+        let numbers: Vec<u32> = self.fonts.keys().copied().collect();
+        for number in &numbers {
+            let Some(font) = self.fonts.get(number).cloned() else {
+                continue;
+            };
+            if let Some(array) = font.widths_object.and_then(|r| self.small.get(&r)) {
+                let array = array.trim_ascii_start();
+                let array = array.strip_prefix(b"[").unwrap_or(array);
+                let widths = if font.two_bytes || memchr::memchr(b'[', array).is_some() {
+                    Widths::cid(array, None)
+                } else {
+                    Widths::simple(0, array)
+                };
+                if let Some(f) = self.fonts.get_mut(number) {
+                    f.widths = widths;
+                }
+            }
+        }
+        // Encodings in objects of their own.
+        for number in &numbers {
+            let Some(e) = self.fonts.get(number).and_then(|f| f.encoding_object) else {
+                continue;
+            };
+            let table = self.small.get(&e).and_then(|text| {
+                let at = key_at(text, b"/Differences")?;
+                Some(differences(
+                    text[at..].trim_ascii_start().strip_prefix(b"[")?,
+                ))
+            });
+            if let (Some(table), Some(f)) = (table, self.fonts.get_mut(number)) {
+                f.differences = Some(table);
+            }
+        }
+        for number in &numbers {
+            let Some(d) = self.fonts.get(number).and_then(|f| f.descendant) else {
+                continue;
+            };
+            if let Some(widths) = self.fonts.get(&d).map(|f| f.widths.clone())
+                && let Some(f) = self.fonts.get_mut(number)
+            {
+                f.widths = widths;
+            }
+        }
+        let dictionaries = std::mem::take(&mut self.font_dictionaries);
+        for number in dictionaries {
+            if let Some(text) = self.small.get(&number).cloned() {
+                let body = text.trim_ascii_start();
+                if let Some(dict) = body.strip_prefix(b"<<") {
+                    self.names_in(dict);
+                }
+            }
+        }
+    }
+
+    /// Reads the shown text through the fonts' maps, handing it to `text` in pieces: a line
+    /// end where a string is placed on another line, a tab where it is placed well after the
+    /// end of the last (the next cell of a table's row), a space for a word's gap.
+    pub(super) fn read_shown(&self, shown: &[u8], text: &mut impl FnMut(&[u8])) -> Read {
+        let mut read = Read::default();
+        let mut out = Vec::with_capacity(64 << 10);
+        let mut font: Option<&Font> = None;
+        // The names the fonts of the contents being read have.
+        let mut names: Option<&HashMap<Vec<u8>, u32>> = None;
+        let mut place = Place::default();
+        let f32_at = |at: usize| {
+            shown
+                .get(at..at + 4)
+                .map_or(0.0, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let mut i = 0;
+        while i < shown.len() {
+            match shown[i] {
+                FONT => {
+                    let len = usize::from(*shown.get(i + 1).unwrap_or(&0));
+                    let name = shown.get(i + 2..i + 2 + len).unwrap_or_default();
+                    font = names
+                        .and_then(|n| n.get(name))
+                        .or_else(|| self.names.get(name))
+                        .and_then(|n| self.fonts.get(n));
+                    place.sized(f32_at(i + 2 + len));
+                    i += 6 + len;
+                }
+                SHOW => {
+                    let len = shown
+                        .get(i + 1..i + 3)
+                        .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+                    let codes = shown.get(i + 3..i + 3 + len).unwrap_or_default();
+                    let from = out.len();
+                    let map = font.and_then(|f| self.maps.get(&f.to_unicode?));
+                    let two_bytes = font.is_some_and(|f| f.two_bytes);
+                    let width = map.map_or(if two_bytes { 2 } else { 1 }, |m| m.width);
+                    match map {
+                        Some(map) => map.write(codes, &mut out, &mut read),
+                        // Codes of two bytes with no map: what they are is not known.
+                        None if two_bytes => read.unmapped += (codes.len() / 2) as u64,
+                        None => latin1(
+                            codes,
+                            font.and_then(|f| f.differences.as_deref()),
+                            &mut out,
+                            &mut read,
+                        ),
+                    }
+                    // The line's end moves by the codes' widths where the font gives them,
+                    // else by the characters' usual widths.
+                    match font.map(|f| &f.widths).filter(|w| w.known()) {
+                        Some(widths) => place.advance(
+                            codes
+                                .chunks(width)
+                                .map(|c| widths.of(code(c)).unwrap_or(0.5))
+                                .sum(),
+                        ),
+                        None => place.shown(&out[from..]),
+                    }
+                    i += 3 + len;
+                }
+                AT => {
+                    let absolute = shown.get(i + 13) == Some(&1);
+                    place.at(
+                        f32_at(i + 1),
+                        f32_at(i + 5),
+                        f32_at(i + 9),
+                        absolute,
+                        &mut out,
+                    );
+                    i += 14;
+                }
+                GAP => {
+                    place.gap(f32_at(i + 1), &mut out);
+                    i += 5;
+                }
+                TEXT => {
+                    let len = shown
+                        .get(i + 1..i + 3)
+                        .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+                    let text = shown.get(i + 3..i + 3 + len).unwrap_or_default();
+                    out.extend_from_slice(text);
+                    read.characters += text.len() as u64;
+                    place.line = None;
+                    i += 3 + len;
+                }
+                STREAM => {
+                    let object = shown
+                        .get(i + 1..i + 5)
+                        .map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                    names = self.stream_names.get(&object);
+                    i += 5;
+                }
+                b => {
+                    out.push(b);
+                    place.line = None;
+                    i += 1;
+                }
+            }
+            if out.len() >= 64 << 10 {
+                text(&out);
+                out.clear();
+            }
+        }
+        text(&out);
+        read
+    }
+
+    pub(super) fn held_bytes(&self) -> usize {
+        let maps: usize = self.maps.values().map(|m| m.codes.len() * 48).sum();
+        let small: usize = self.small.values().map(|v| v.capacity() + 48).sum();
+        maps + small + (self.names.len() + self.fonts.len()) * 48
+    }
+}
+
+/// Where the reading of shown text is on the page: the line's place (none at a page's
+/// start), where the last string shown ends along it and the font's size, in the page's units
+/// (the end reckoned from the characters' usual widths: the fonts' own are not read).
+#[derive(Default)]
+pub(super) struct Place {
+    line: Option<f32>,
+    end: f32,
+    em: f32,
+}
+
+impl Place {
+    /// The font's size, where a font is named.
+    pub(super) fn sized(&mut self, em: f32) {
+        if em.is_finite() && em > 0.0 {
+            self.em = em;
+        }
+    }
+
+    /// The text placed at `x`, `y` with a font of size `em` (`absolute`: by a new text object
+    /// or matrix).
+    pub(super) fn at(&mut self, x: f32, y: f32, em: f32, absolute: bool, out: &mut Vec<u8>) {
+        let em = if em.is_finite() && em > 0.0 { em } else { 1.0 };
+        match self.line {
+            Some(line) if (line - y).abs() > 0.2 * em.max(self.em) => out.push(b'\n'),
+            Some(_) => {
+                let ems = (x - self.end) / em;
+                if absolute {
+                    // A string placed on its own apart from the last one's end: the next
+                    // cell (a word going on in a string of its own is placed at the end of
+                    // the last; a browser's cells are as close as their padding).
+                    if !(-0.6..=0.1).contains(&ems) {
+                        out.push(b'\t');
+                    }
+                } else {
+                    // Placed after the last: a word's gap, or more than two characters' gap
+                    // (the next column of a line laid out in columns).
+                    if !(-0.6..=2.0).contains(&ems) {
+                        out.push(b'\t');
+                    } else if ems > 0.15 {
+                        out.push(b' ');
+                    }
+                }
+            }
+            None => {}
+        }
+        self.line = Some(y);
+        self.end = x;
+        self.em = em;
+    }
+
+    /// A move along the line of `ems` of the font's size within a string's parts: the next
+    /// cell (more than a word's gap, or back along the line), a word's gap, or none (kerning).
+    pub(super) fn gap(&mut self, ems: f32, out: &mut Vec<u8>) {
+        if ems.is_finite() {
+            if !(-0.6..=0.8).contains(&ems) {
+                out.push(b'\t');
+            } else if ems > 0.15 {
+                out.push(b' ');
+            }
+            self.end += ems * self.em;
+        }
+    }
+
+    /// Codes shown of `ems` of the font's size in all.
+    pub(super) fn advance(&mut self, ems: f32) {
+        self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+    }
+
+    /// Characters shown (UTF-8): the line's end moves by their usual widths.
+    pub(super) fn shown(&mut self, text: &[u8]) {
+        let ems: f32 = text
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .map(|&b| match b {
+                b'0'..=b'9' => 0.556,
+                b' ' | b'.' | b',' | b':' | b';' | b'i' | b'l' | b'j' => 0.278,
+                b'A'..=b'Z' => 0.667,
+                b'm' | b'w' => 0.833,
+                _ => 0.5,
+            })
+            .sum();
+        self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+    }
+}
+
+/// What reading the shown text came to: characters written, codes no map read.
+#[derive(Default)]
+pub(super) struct Read {
+    pub(super) characters: u64,
+    pub(super) unmapped: u64,
+}
+
+/// Codes of a font with one-byte codes and no map: as its encoding's differences name them,
+/// else read as Latin-1 (the standard encodings agree with it on letters, digits and
+/// punctuation).
+pub(super) fn latin1(
+    codes: &[u8],
+    differences: Option<&Differences>,
+    out: &mut Vec<u8>,
+    read: &mut Read,
+) {
+    for &c in codes {
+        let given = differences.map_or('\0', |d| d[usize::from(c)]);
+        let ch = match given {
+            '\0' if c >= 0x20 || c == b'\t' => char::from(c),
+            '\0' => continue,
+            given => given,
+        };
+        let mut buf = [0; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        read.characters += 1;
+    }
+}
+
+impl CodeMap {
+    /// Reads a ToUnicode CMap: its code space's width and its `bfchar` and `bfrange` entries.
+    pub(super) fn parse(text: &[u8]) -> CodeMap {
+        #[derive(PartialEq)]
+        enum Section {
+            None,
+            Space,
+            Chars,
+            Ranges,
+        }
+        let mut map = CodeMap::default();
+        let mut section = Section::None;
+        let mut strings: Vec<Vec<u8>> = Vec::new();
+        let mut array: Option<Vec<Vec<u8>>> = None;
+        let mut i = 0;
+        while i < text.len() {
+            let c = text[i];
+            if c == b'<' {
+                let Some(close) = memchr::memchr(b'>', &text[i..]) else {
+                    break;
+                };
+                let s = hex_string(&text[i + 1..i + close]);
+                i += close + 1;
+                match array.as_mut() {
+                    Some(a) => a.push(s),
+                    None => strings.push(s),
+                }
+            } else if c == b'[' {
+                array = Some(Vec::new());
+                i += 1;
+            } else if c == b']' {
+                if let (Some(a), [lo, hi]) = (array.take(), strings.as_slice())
+                    && section == Section::Ranges
+                {
+                    map.range_array(lo, hi, &a);
+                }
+                strings.clear();
+                i += 1;
+            } else if c.is_ascii_alphabetic() {
+                let len = text[i..]
+                    .iter()
+                    .position(|&b| delimiter(b))
+                    .unwrap_or(text.len() - i);
+                section = match &text[i..i + len] {
+                    b"begincodespacerange" => Section::Space,
+                    b"beginbfchar" => Section::Chars,
+                    b"beginbfrange" => Section::Ranges,
+                    w if w.starts_with(b"end") => Section::None,
+                    _ => section,
+                };
+                strings.clear();
+                i += len;
+            } else {
+                i += 1;
+            }
+            match (&section, strings.len()) {
+                (Section::Space, 2) => {
+                    if map.width == 0 {
+                        map.width = strings[0].len().clamp(1, 4);
+                    }
+                    strings.clear();
+                }
+                (Section::Chars, 2) => {
+                    map.insert(code(&strings[0]), &strings[1]);
+                    strings.clear();
+                }
+                (Section::Ranges, 3) => {
+                    let (lo, hi) = (code(&strings[0]), code(&strings[1]));
+                    let first = strings[2].clone();
+                    for (k, c) in (lo..=hi.min(lo.saturating_add(0xFFFF))).enumerate() {
+                        let mut dst = first.clone();
+                        add_to_last(&mut dst, k as u32);
+                        if !map.insert(c, &dst) {
+                            break;
+                        }
+                    }
+                    strings.clear();
+                }
+                (Section::None | Section::Space | Section::Chars | Section::Ranges, _) => {}
+            }
+        }
+        if map.width == 0 {
+            map.width = 1;
+        }
+        map
+    }
+
+    pub(super) fn range_array(&mut self, lo: &[u8], hi: &[u8], dst: &[Vec<u8>]) {
+        for (c, d) in (code(lo)..=code(hi)).zip(dst) {
+            if !self.insert(c, d) {
+                break;
+            }
+        }
+    }
+
+    /// Maps code `c` to the characters of `utf16` (UTF-16, big-endian), while the map has room:
+    /// whether it had.
+    pub(super) fn insert(&mut self, c: u32, utf16: &[u8]) -> bool {
+        self.read += 1;
+        if self.codes.len() >= MAX_MAP_CODES || self.read > 4 * MAX_MAP_CODES {
+            return false;
+        }
+        let units: Vec<u16> = utf16
+            .chunks_exact(2)
+            .map(|u| u16::from_be_bytes([u[0], u[1]]))
+            .collect();
+        let s: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        self.codes.insert(c, s.into_boxed_str());
+        true
+    }
+
+    /// Writes the characters of `codes` to `out`.
+    pub(super) fn write(&self, codes: &[u8], out: &mut Vec<u8>, read: &mut Read) {
+        for c in codes.chunks(self.width) {
+            match self.codes.get(&code(c)) {
+                Some(s) => {
+                    out.extend_from_slice(s.as_bytes());
+                    read.characters += s.chars().count() as u64;
+                }
+                None => read.unmapped += 1,
+            }
+        }
+    }
+}
+
+/// A code's value from its bytes (big-endian, at most four).
+pub(super) fn code(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .take(4)
+        .fold(0u32, |v, &b| (v << 8) | u32::from(b))
+}
+
+/// Adds `k` to the last UTF-16 unit of `dst` (a range's characters follow its first's).
+pub(super) fn add_to_last(dst: &mut [u8], k: u32) {
+    if dst.len() >= 2 {
+        let n = dst.len();
+        let last = u32::from(u16::from_be_bytes([dst[n - 2], dst[n - 1]])).wrapping_add(k);
+        dst[n - 2..].copy_from_slice(&(last as u16).to_be_bytes());
+    }
+}
