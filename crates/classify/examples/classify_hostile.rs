@@ -236,6 +236,20 @@ fn main() {
     };
     let streams = (2 * classify::encoding::MAX_INFLATED).div_ceil(64 << 20) as usize;
     bomb_cost("bzip2", &stream.repeat(streams));
+    // A zstd bomb: blocks that each repeat one byte 128 KiB from four bytes, to twice the
+    // contents read (a window of 8 MiB, the most a frame may ask for).
+    let mut zstd = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
+    let blocks = (2 * classify::encoding::MAX_INFLATED) >> 17;
+    for i in 0..blocks {
+        let header = (128u32 << 10) << 3 | 1 << 1 | u32::from(i + 1 == blocks);
+        zstd.extend_from_slice(&[
+            header as u8,
+            (header >> 8) as u8,
+            (header >> 16) as u8,
+            b'7',
+        ]);
+    }
+    bomb_cost("zstd", &zstd);
     // A PDF whose pages' contents inflate to twice the contents read: 256 pages of 8 MiB of
     // strings shown, each holding a card number (the strings are kept to 16 MiB, then the
     // pages are inflated but not read).

@@ -234,10 +234,203 @@ impl Bzip2 {
     }
 }
 
-/// A compressed file's layer: gzip or bzip2.
+/// Most of a zstd frame's window accepted (what the decoder keeps of the contents before the
+/// next block): `zstd -19` uses 8 MiB; a frame that asks for more (`--long`, `--ultra`) is not
+/// read, and the file is read in part.
+pub const MAX_ZSTD_WINDOW: u64 = 8 << 20;
+/// The magic numbers of a zstd frame and (its low four bits aside) of a skippable frame.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+const ZSTD_SKIPPABLE: u32 = 0x184D_2A50;
+/// Decompressed bytes taken from the decoder at a time.
+const ZSTD_OUT: usize = 64 << 10;
+
+/// Where a zstd file is: before a frame's header, at a block, at a frame's checksum, or
+/// passing over a skippable frame's bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ZstdPart {
+    Frame,
+    Block,
+    Checksum,
+    Skip(u64),
+}
+
+/// A zstd file (frames one after another, skippable ones passed over) being decompressed,
+/// chunk by chunk, while the file's budget lasts. The decoder is handed one block at a time
+/// (its header read here), so that what one call decompresses is one block's (at most 128 KiB),
+/// whatever a hostile file's blocks (a run of a byte can fill 128 KiB from four bytes).
+pub(crate) struct Zstd {
+    decoder: Box<ruzstd::decoding::FrameDecoder>,
+    /// Compressed bytes not yet handed on (at most a block's and a chunk's).
+    input: Vec<u8>,
+    part: ZstdPart,
+    checksum: bool,
+    /// The frame's window (what the decoder keeps of its contents).
+    window: u64,
+    out: Vec<u8>,
+    budget: Budget,
+    /// The contents went past the budget, or are not a valid zstd stream from some point.
+    pub(crate) cut: bool,
+}
+
+impl Zstd {
+    /// Whether a file's first bytes are a zstd frame's magic number, or a skippable frame's
+    /// (as `pzstd` begins each frame).
+    pub(crate) fn magic(first: &[u8; 10]) -> bool {
+        let magic = u32::from_le_bytes([first[0], first[1], first[2], first[3]]);
+        first[..4] == ZSTD_MAGIC || magic & !0xF == ZSTD_SKIPPABLE
+    }
+
+    pub(crate) fn new(budget: Budget) -> Self {
+        Zstd {
+            decoder: Box::new(Self::decoder()),
+            input: Vec::new(),
+            part: ZstdPart::Frame,
+            checksum: false,
+            window: 0,
+            out: vec![0; ZSTD_OUT],
+            budget,
+            cut: false,
+        }
+    }
+
+    fn decoder() -> ruzstd::decoding::FrameDecoder {
+        let mut d = ruzstd::decoding::FrameDecoder::new();
+        d.set_max_window_size(MAX_ZSTD_WINDOW);
+        d
+    }
+
+    /// Decompresses `data` (the compressed bytes after the last chunk's), handing the contents
+    /// to `contents` [`ZSTD_OUT`] bytes at most at a time.
+    pub(crate) fn inflate(&mut self, data: &[u8], mut contents: impl FnMut(&[u8])) {
+        if self.cut {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        let mut at = 0;
+        while !self.cut {
+            let rest = &self.input[at..];
+            // How many bytes the next part takes (`None`: not there yet).
+            let take = match self.part {
+                ZstdPart::Skip(left) => {
+                    let n = left.min(rest.len() as u64);
+                    self.part = if n == left {
+                        ZstdPart::Frame
+                    } else {
+                        ZstdPart::Skip(left - n)
+                    };
+                    at += n as usize;
+                    if n == 0 {
+                        break;
+                    }
+                    continue;
+                }
+                ZstdPart::Frame => {
+                    let Some(magic) = rest.get(..4) else { break };
+                    let magic = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
+                    if magic & !0xF == ZSTD_SKIPPABLE {
+                        let Some(size) = rest.get(4..8) else { break };
+                        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
+                        self.part = ZstdPart::Skip(8 + u64::from(size));
+                        continue;
+                    }
+                    if magic != u32::from_le_bytes(ZSTD_MAGIC) {
+                        self.cut = true;
+                        break;
+                    }
+                    let Some(&descriptor) = rest.get(4) else {
+                        break;
+                    };
+                    let single = descriptor >> 5 & 1;
+                    let dictionary = [0, 1, 2, 4][usize::from(descriptor & 3)];
+                    let size = [usize::from(single), 2, 4, 8][usize::from(descriptor >> 6)];
+                    self.checksum = descriptor >> 2 & 1 == 1;
+                    // The window: its descriptor's (a power of two and eighths of it), or a
+                    // single segment's content size (the decoder refuses one too large).
+                    self.window = match rest.get(5) {
+                        Some(&w) if single == 0 => {
+                            let base = 1u64 << (10 + (w >> 3));
+                            base + base / 8 * u64::from(w & 7)
+                        }
+                        _ => MAX_ZSTD_WINDOW,
+                    };
+                    5 + usize::from(1 - single) + dictionary + size
+                }
+                ZstdPart::Block => {
+                    let Some(h) = rest.get(..3) else { break };
+                    let header = u32::from_le_bytes([h[0], h[1], h[2], 0]);
+                    let (kind, size) = (header >> 1 & 3, (header >> 3) as usize);
+                    if kind == 3 || size > 128 << 10 {
+                        self.cut = true;
+                        break;
+                    }
+                    3 + if kind == 1 { 1 } else { size }
+                }
+                ZstdPart::Checksum => 4,
+            };
+            if rest.len() < take {
+                break;
+            }
+            let part = &self.input[at..at + take];
+            let last = self.part == ZstdPart::Block && part[0] & 1 == 1;
+            if self.part == ZstdPart::Frame {
+                *self.decoder = Self::decoder();
+            }
+            match self.decoder.decode_from_to(part, &mut self.out) {
+                Ok((read, made)) if read == take => {
+                    if !self.hand_over(made, &mut contents) {
+                        break;
+                    }
+                }
+                _ => {
+                    self.cut = true;
+                    break;
+                }
+            }
+            // What the block decoded beyond one output step.
+            while self.decoder.can_collect() > 0 && !self.cut {
+                match self.decoder.decode_from_to(&[], &mut self.out) {
+                    Ok((_, made)) if made > 0 => {
+                        if !self.hand_over(made, &mut contents) {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            at += take;
+            self.part = match self.part {
+                ZstdPart::Frame => ZstdPart::Block,
+                ZstdPart::Block if last && self.checksum => ZstdPart::Checksum,
+                ZstdPart::Block if last => ZstdPart::Frame,
+                ZstdPart::Block => ZstdPart::Block,
+                ZstdPart::Checksum | ZstdPart::Skip(_) => ZstdPart::Frame,
+            };
+        }
+        self.input.drain(..at.min(self.input.len()));
+    }
+
+    /// Hands `made` decompressed bytes to `contents` within the budget: whether it lasts.
+    fn hand_over(&mut self, made: usize, contents: &mut impl FnMut(&[u8])) -> bool {
+        let n = self.budget.bytes(made as u64) as usize;
+        contents(&self.out[..n]);
+        self.cut |= n < made;
+        !self.cut
+    }
+
+    /// The end of the compressed file: a frame that breaks off, or bytes that begin none, cut.
+    pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
+        self.inflate(&[], contents);
+        if self.part != ZstdPart::Frame || !self.input.is_empty() {
+            self.cut = true;
+        }
+    }
+}
+
+/// A compressed file's layer: gzip, bzip2 or zstd.
 pub(crate) enum Compressed {
     Gzip(Box<Gzip>),
     Bzip2(Box<Bzip2>),
+    Zstd(Box<Zstd>),
 }
 
 impl Compressed {
@@ -248,6 +441,8 @@ impl Compressed {
             Some(Compressed::Gzip(Box::new(Gzip::new(budget()))))
         } else if Bzip2::magic(first) {
             Some(Compressed::Bzip2(Box::new(Bzip2::new(budget()))))
+        } else if Zstd::magic(first) {
+            Some(Compressed::Zstd(Box::new(Zstd::new(budget()))))
         } else {
             None
         }
@@ -257,6 +452,7 @@ impl Compressed {
         match self {
             Compressed::Gzip(g) => g.inflate(data, contents),
             Compressed::Bzip2(b) => b.inflate(data, contents),
+            Compressed::Zstd(z) => z.inflate(data, contents),
         }
     }
 
@@ -264,6 +460,7 @@ impl Compressed {
         match self {
             Compressed::Gzip(g) => g.finish(contents),
             Compressed::Bzip2(b) => b.finish(contents),
+            Compressed::Zstd(z) => z.finish(contents),
         }
     }
 
@@ -272,6 +469,7 @@ impl Compressed {
         match self {
             Compressed::Gzip(g) => g.cut,
             Compressed::Bzip2(b) => b.cut,
+            Compressed::Zstd(z) => z.cut,
         }
     }
 
@@ -281,6 +479,10 @@ impl Compressed {
         match self {
             Compressed::Gzip(g) => INFLATER_BYTES + held(&g.step) + g.inflater.get_ref().capacity(),
             Compressed::Bzip2(b) => held(&b.out) + Bzip2::DECODER_BYTES,
+            // (The decoder keeps up to a window of the contents, and a block's.)
+            Compressed::Zstd(z) => {
+                held(&z.input) + held(&z.out) + z.window.min(MAX_ZSTD_WINDOW) as usize + (256 << 10)
+            }
         }
     }
 
@@ -289,6 +491,7 @@ impl Compressed {
         match self {
             Compressed::Gzip(_) => crate::Format::Gzip,
             Compressed::Bzip2(_) => crate::Format::Bzip2,
+            Compressed::Zstd(_) => crate::Format::Zstd,
         }
     }
 }

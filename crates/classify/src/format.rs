@@ -30,6 +30,8 @@ pub enum Format {
     Ebcdic,
     /// bzip2-compressed: the classes and formats beside it are its contents'.
     Bzip2,
+    /// zstd-compressed: the classes and formats beside it are its contents'.
+    Zstd,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -68,6 +70,7 @@ impl Format {
             Format::Gzip => "gzip".into(),
             Format::Ebcdic => "ebcdic".into(),
             Format::Bzip2 => "bzip2".into(),
+            Format::Zstd => "zstd".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -89,6 +92,7 @@ impl Format {
             "gzip" => Some(Format::Gzip),
             "ebcdic" => Some(Format::Ebcdic),
             "bzip2" => Some(Format::Bzip2),
+            "zstd" => Some(Format::Zstd),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),

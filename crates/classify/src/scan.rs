@@ -182,7 +182,8 @@ impl Counts {
 /// not text (a picture, a PDF) makes it `scanned_in_part` beside the other entries' classes,
 /// not `binary` (whose classes are unknown); 6 (2026-12-05): PDF documents' text read (their
 /// pages' strings through their fonts' maps, a table's cells as columns, files attached to
-/// them; `binary` before), an encrypted one named (`encrypted:pdf`).
+/// them; `binary` before), an encrypted one named (`encrypted:pdf`) unless it opens without a
+/// password (then read decrypted); zstd-compressed files inflated (`binary` before).
 pub const RULES: u32 = 6;
 
 /// What a file holds: counts per class and the bank formats it is in.

@@ -875,6 +875,80 @@ fn a_compressed_workbook_counts_as_it_is() {
     }
 }
 
+/// A zstd-compressed file counts what its contents hold, with their formats and `zstd`, in any
+/// chunks, frames one after another and skippable frames too; a frame that breaks off, or asks
+/// for a window past the limit, leaves the file read in part.
+#[test]
+fn zstd_files_count_their_contents_whatever_the_chunks() {
+    let zstd = |bytes: &[u8]| {
+        ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+    };
+    for d in corpus::generate(12, 200_000).iter().take(7) {
+        let z = zstd(&d.bytes);
+        let mut want = classify(&d.bytes);
+        want.formats.push(crate::Format::Zstd);
+        assert_eq!(classify(&z), want, "{}", d.name);
+        for size in [1, 3, 4, 5, 4096, 65536] {
+            assert_eq!(scan_in_chunks(&z, &[size]), d.truth, "{} in {size}", d.name);
+        }
+    }
+    let text = b"card 4111 1111 1111 1111\n".repeat(50);
+    // Two frames, a skippable frame before and between them.
+    let skippable = [&[0x5Au8, 0x2A, 0x4D, 0x18, 3, 0, 0, 0][..], b"abc"].concat();
+    let joined = [&skippable[..], &zstd(&text), &skippable, &zstd(&text)].concat();
+    let found = classify(&joined);
+    assert_eq!(found.counts.get(Class::CardNumber), 100);
+    assert_eq!(found.formats, vec![crate::Format::Zstd]);
+    // Broken off inside a frame.
+    let z = zstd(&text);
+    let cut = classify(&z[..z.len() - 2]);
+    assert!(
+        cut.formats.contains(&crate::Format::ScannedInPart),
+        "{cut:?}"
+    );
+    // A frame asking for a 128 MiB window: not read.
+    let mut wide = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (27 - 10) << 3];
+    wide.extend_from_slice(&[0x10, 0x00, 0x00, b'a', b'b']); // a raw block of two bytes
+    wide.extend_from_slice(&[0x01, 0x00, 0x00]); // a last, empty raw block
+    let found = classify(&wide);
+    assert!(
+        found.formats.contains(&crate::Format::ScannedInPart),
+        "{found:?}"
+    );
+}
+
+/// A zstd bomb: blocks of one byte run 128 KiB each (four bytes each compressed), read to the
+/// file's budget a block at a time, the memory held a window's and a block's.
+#[test]
+fn a_zstd_bomb_is_read_to_the_budget_a_block_at_a_time() {
+    // A frame of an 8 MiB window, then run blocks of 128 KiB of `7`, then a last one.
+    let mut bomb = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
+    let run = |last: u32| {
+        let header = (128u32 << 10) << 3 | 1 << 1 | last;
+        [
+            header as u8,
+            (header >> 8) as u8,
+            (header >> 16) as u8,
+            b'7',
+        ]
+    };
+    for _ in 0..4096 {
+        bomb.extend_from_slice(&run(0));
+    }
+    bomb.extend_from_slice(&run(1));
+    let mut s = Scanner::new();
+    s.inside_archive(crate::encoding::Budget::with(64 << 20, 16), 0);
+    for chunk in bomb.chunks(4096) {
+        s.feed(chunk);
+        assert!(s.held_bytes() < 12 << 20, "{}", s.held_bytes());
+    }
+    let found = s.finish();
+    assert!(
+        found.formats.contains(&crate::Format::ScannedInPart),
+        "{found:?}"
+    );
+}
+
 /// A bzip2-compressed file counts what its contents hold, with their formats and `bzip2`, in
 /// any chunks; a text that begins with `BZh` is text.
 #[test]

@@ -214,7 +214,7 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
 /// in the middle says `scanned_in_part`. A ZIP archive of it and a note, and a `.tar.gz` of
-/// them, and a `.tar.bz2`: their counts together. A ZIP archive of it and a picture: its counts, read in part.
+/// them, a `.tar.bz2` and a `.tar.zst`: their counts together. A ZIP archive of it and a picture: its counts, read in part.
 #[test]
 fn compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
@@ -340,12 +340,32 @@ fn compressed_uploads_are_classified_as_their_contents() {
         .status()
         .unwrap();
     assert!(status.success());
+    // And as a zstd-compressed tar archive (GNU tar calling `zstd -19`, a window of 8 MiB).
+    let tzst = alice.work().join("batch.tar.zst");
+    let status = std::process::Command::new("tar")
+        .arg("-I")
+        .arg("zstd -19")
+        .arg("-cf")
+        .arg(&tzst)
+        .arg("-C")
+        .arg(&bundle)
+        .args(["extract", "note.txt"])
+        .status()
+        .expect("zstd (Debian package zstd) is needed");
+    assert!(status.success());
     alice.sftp_ok(&format!(
-        "put {} /batch.tar.gz\nput {} /batch.tar.bz2\nput {} /with-picture.zip\n",
+        "put {} /batch.tar.gz\nput {} /batch.tar.bz2\nput {} /with-picture.zip\nput {} /batch.tar.zst\n",
         tgz.display(),
         tbz.display(),
-        with_picture.display()
+        with_picture.display(),
+        tzst.display()
     ));
+    let v = shown(&server, "/batch.tar.zst");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "tar", "zstd"]),
+        "{v}"
+    );
     let v = shown(&server, "/batch.tar.gz");
     assert_eq!(
         v["classification"],
