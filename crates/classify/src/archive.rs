@@ -73,6 +73,9 @@ pub(crate) struct Zip {
     workbook: Workbook,
     /// Its first entry is an OpenDocument package's `mimetype`.
     open_document: bool,
+    /// The entry under way is a Word document's text part; some entry was.
+    document: bool,
+    word: bool,
     /// The entry under way is a workbook's picture of itself ([`rendering`]).
     rendering: bool,
     /// Its contents' bytes so far.
@@ -96,6 +99,8 @@ impl Zip {
             part: None,
             workbook: Workbook::default(),
             open_document: false,
+            document: false,
+            word: false,
             rendering: false,
             entry_bytes: 0,
             found: Entries::default(),
@@ -144,6 +149,9 @@ impl Zip {
         }
         let mut found = self.found;
         found.held.formats.append(&mut self.workbook.formats);
+        if self.word {
+            found.held.formats.push(Format::Docx);
+        }
         self.cut |= self.workbook.finish(&mut found.held.counts);
         found.finish(Format::Zip, self.cut)
     }
@@ -159,6 +167,8 @@ impl Zip {
         let part = match &self.part {
             Some(Reading::Worksheet(sheet)) => sheet.held_bytes(),
             Some(Reading::SharedStrings(shared)) => shared.held_bytes(),
+            // (Its tag and entity, a few bytes each.)
+            Some(Reading::Document(_)) => 128,
             None => 0,
         };
         held(&self.out)
@@ -210,6 +220,8 @@ impl Zip {
         let first = self.entries == 0;
         self.open_document |= first && name == b"mimetype";
         let part = Part::of(name).filter(|p| *p != Part::OpenDocument || self.open_document);
+        self.document = crate::wordml::is_text_part(name);
+        self.word |= self.document;
         self.rendering = rendering(name);
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
@@ -312,6 +324,9 @@ impl Zip {
             Part::SharedStrings => Reading::SharedStrings(Box::default()),
             Part::OpenDocument => Reading::Worksheet(Box::new(self.workbook.sheet(true))),
         });
+        if self.document {
+            self.part = Some(Reading::Document(Box::default()));
+        }
         self.entry = Some(Box::new(s));
         self.entry_bytes = 0;
     }
@@ -320,7 +335,17 @@ impl Zip {
     fn contents(&mut self, bytes: &[u8]) {
         let n = self.budget.bytes(bytes.len() as u64) as usize;
         if let Some(s) = self.entry.as_mut() {
-            s.feed(&bytes[..n]);
+            match self.part.as_mut() {
+                // A Word document's XML: its scanner reads the text it shows.
+                Some(Reading::Document(word)) => {
+                    let mut text = std::mem::take(&mut self.out);
+                    text.clear();
+                    word.convert(&bytes[..n], &mut text);
+                    s.feed(&text);
+                    self.out = text;
+                }
+                _ => s.feed(&bytes[..n]),
+            }
         }
         match self.part.as_mut() {
             Some(Reading::Worksheet(sheet)) => {
@@ -328,7 +353,7 @@ impl Zip {
                 sheet.feed(&bytes[..room]);
             }
             Some(Reading::SharedStrings(shared)) => shared.feed(&bytes[..n]),
-            None => {}
+            Some(Reading::Document(_)) | None => {}
         }
         self.entry_bytes += n as u64;
         if n < bytes.len() {
@@ -361,7 +386,7 @@ impl Zip {
         match self.part.take() {
             Some(Reading::Worksheet(sheet)) => self.workbook.add_sheet(*sheet),
             Some(Reading::SharedStrings(shared)) => self.workbook.add_shared_strings(*shared),
-            None => {}
+            Some(Reading::Document(_)) | None => {}
         }
         if let Some(s) = self.entry.take() {
             let (bytes, rendering) = (self.entry_bytes, self.rendering);
@@ -448,6 +473,8 @@ fn rendering(name: &[u8]) -> bool {
 enum Reading {
     Worksheet(Box<Sheet>),
     SharedStrings(Box<SharedStrings>),
+    /// A Word document's text part, read as its text ([`crate::wordml`]).
+    Document(Box<crate::wordml::WordText>),
 }
 
 /// A local header's compressed size (ZIP64's, from its extra field, where the header's says

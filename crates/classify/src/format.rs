@@ -45,6 +45,8 @@ pub enum Format {
     Xls,
     /// A PDF document: the classes beside it are those of the text its pages show.
     Pdf,
+    /// A ZIP archive that is a Word document (`.docx`): its text read as the document shows it.
+    Docx,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
@@ -77,6 +79,7 @@ impl Format {
             Format::Xls => "xls".into(),
             Format::Pdf => "pdf".into(),
             Format::Xlsx => "xlsx".into(),
+            Format::Docx => "docx".into(),
             Format::Ods => "ods".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
@@ -99,6 +102,7 @@ impl Format {
             "xls" => Some(Format::Xls),
             "pdf" => Some(Format::Pdf),
             "xlsx" => Some(Format::Xlsx),
+            "docx" => Some(Format::Docx),
             "ods" => Some(Format::Ods),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {

@@ -21,6 +21,7 @@ pub mod scan;
 mod sheet;
 mod tar;
 pub mod validate;
+mod wordml;
 mod xls;
 
 pub use format::Format;

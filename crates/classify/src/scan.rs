@@ -183,7 +183,9 @@ impl Counts {
 /// not `binary` (whose classes are unknown); 6 (2026-12-05): PDF documents' text read (their
 /// pages' strings through their fonts' maps, a table's cells as columns, files attached to
 /// them; `binary` before), an encrypted one named (`encrypted:pdf`) unless it opens without a
-/// password (then read decrypted); zstd-compressed files inflated (`binary` before).
+/// password (then read decrypted); zstd-compressed files inflated (`binary` before); Word
+/// documents' text read as the document shows it (paragraphs as lines, a table's cells as
+/// columns: its XML was one long line).
 pub const RULES: u32 = 6;
 
 /// What a file holds: counts per class and the bank formats it is in.

@@ -583,6 +583,68 @@ fn print_to_pdf(page: &std::path::Path, out: &std::path::Path) {
     assert!(run.status.success() && out.exists(), "{run:?}");
 }
 
+/// Word documents as a bank's staff write them (python-docx): the corpus's customer extract as
+/// a table under a heading, and a letter of wire instructions in labelled lines. `file show`
+/// gives the extract's truth, and the letter counts what its text counts (the account under its
+/// routing number's line: read as XML, the document's one long line, it was not), `docx`
+/// beside `zip`.
+#[test]
+fn word_documents_count_what_their_text_counts() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let (truth, plain) = customer_extract(&alice.work());
+    let (table, letter) = (
+        alice.work().join("customers.docx"),
+        alice.work().join("wire.docx"),
+    );
+    let lines = [
+        "Wire instructions",
+        "ABA routing number: 021000021",
+        "Account number: 12345678",
+        "Beneficiary SSN: 219-09-9998",
+    ];
+    python(
+        "import sys, csv, docx\n\
+         rows = list(csv.reader(open(sys.argv[1], newline='')))\n\
+         d = docx.Document()\n\
+         d.add_heading('Customer list', 1)\n\
+         t = d.add_table(rows=len(rows), cols=len(rows[0]))\n\
+         for i, r in enumerate(rows):\n\
+         \x20   for j, c in enumerate(r):\n\
+         \x20       t.cell(i, j).text = c\n\
+         d.save(sys.argv[2])\n\
+         d = docx.Document()\n\
+         for line in sys.argv[4].split('|'):\n\
+         \x20   d.add_paragraph(line)\n\
+         d.save(sys.argv[3])\n",
+        &[
+            &plain,
+            &table,
+            &letter,
+            std::path::Path::new(&lines.join("|")),
+        ],
+    );
+    alice.sftp_ok(&format!(
+        "put {} /customers.docx\nput {} /wire.docx\n",
+        table.display(),
+        letter.display()
+    ));
+    let v = shown(&server, "/customers.docx");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["docx", "zip"]),
+        "{v}"
+    );
+    let text = classify::classify((lines.join("\n") + "\n").as_bytes());
+    assert_eq!(text.counts.get(Class::UsBankAccount), 1);
+    let v = shown(&server, "/wire.docx");
+    assert_eq!(
+        v["classification"],
+        expected(&text.counts, &["docx", "zip"]),
+        "{v}"
+    );
+}
+
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
 /// it), with line ends and as fixed-length records without them: `file show` gives the
 /// extract's counts, as for its ASCII, and says `ebcdic`.
