@@ -1153,24 +1153,30 @@ mod tests {
                 "<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Sans /Encoding /Identity-H /DescendantFonts [{descendant} 0 R] /ToUnicode {map} 0 R >>"
             )
         };
+        // Objects 5 and 6: the pages' contents; 8 to 13: the two fonts and their maps.
+        let contents = [
+            stream("", line(glyphs(iban)).as_bytes()),
+            stream("", line(second(card)).as_bytes()),
+        ];
+        let fonts = [
+            object(&font(9, 12)),
+            object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans >>"),
+            object(&font(11, 13)),
+            object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /BAAAAA+Sans >>"),
+            stream("", &to_unicode()),
+            stream("", map.as_bytes()),
+        ];
+        let pages = [
+            object("<< /Type /Catalog /Pages 2 0 R >>"),
+            object("<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>"),
+            object("<< /Type /Page /Parent 2 0 R /Resources 7 0 R /Contents [5 0 R] >>"),
+            object(
+                "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F4 10 0 R >> >> /Contents 6 0 R >>",
+            ),
+        ];
+        let dictionary = [object("<< /Font << /F4 8 0 R >> >>")];
         let doc = document(
-            &[
-                object("<< /Type /Catalog /Pages 2 0 R >>"),
-                object("<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>"),
-                object("<< /Type /Page /Parent 2 0 R /Resources 7 0 R /Contents [5 0 R] >>"),
-                object(
-                    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F4 10 0 R >> >> /Contents 6 0 R >>",
-                ),
-                stream("", line(glyphs(iban)).as_bytes()),
-                stream("", line(second(card)).as_bytes()),
-                object("<< /Font << /F4 8 0 R >> >>"),
-                object(&font(9, 12)),
-                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans >>"),
-                object(&font(11, 13)),
-                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /BAAAAA+Sans >>"),
-                stream("", &to_unicode()),
-                stream("", map.as_bytes()),
-            ],
+            &[&pages[..], &contents, &dictionary, &fonts].concat(),
             "/Root 1 0 R",
         );
         let found = classify(&doc);
@@ -1182,28 +1188,22 @@ mod tests {
         assert_eq!(found.counts.get(Class::CardNumber), 1);
         assert_eq!(found.formats, vec![Format::Pdf]);
         // The same pages with no resources of their own: each inherits its page tree node's.
+        let pages = [
+            object("<< /Type /Catalog /Pages 2 0 R >>"),
+            object("<< /Type /Pages /Kids [14 0 R 15 0 R] /Count 2 >>"),
+            object("<< /Type /Page /Parent 14 0 R /Contents 5 0 R >>"),
+            object("<< /Type /Page /Parent 15 0 R /Contents 6 0 R >>"),
+        ];
+        let nodes = [
+            object(
+                "<< /Type /Pages /Parent 2 0 R /Kids [3 0 R] /Count 1 /Resources << /Font << /F4 8 0 R >> >> >>",
+            ),
+            object(
+                "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 /Resources << /Font << /F4 10 0 R >> >> >>",
+            ),
+        ];
         let doc = document(
-            &[
-                object("<< /Type /Catalog /Pages 2 0 R >>"),
-                object("<< /Type /Pages /Kids [14 0 R 15 0 R] /Count 2 >>"),
-                object("<< /Type /Page /Parent 14 0 R /Contents 5 0 R >>"),
-                object("<< /Type /Page /Parent 15 0 R /Contents 6 0 R >>"),
-                stream("", line(glyphs(iban)).as_bytes()),
-                stream("", line(second(card)).as_bytes()),
-                object("<< >>"),
-                object(&font(9, 12)),
-                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Sans >>"),
-                object(&font(11, 13)),
-                object("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /BAAAAA+Sans >>"),
-                stream("", &to_unicode()),
-                stream("", map.as_bytes()),
-                object(
-                    "<< /Type /Pages /Parent 2 0 R /Kids [3 0 R] /Count 1 /Resources << /Font << /F4 8 0 R >> >> >>",
-                ),
-                object(
-                    "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 /Resources << /Font << /F4 10 0 R >> >> >>",
-                ),
-            ],
+            &[&pages[..], &contents, &[object("<< >>")], &fonts, &nodes].concat(),
             "/Root 1 0 R",
         );
         let inherited = classify(&doc);
