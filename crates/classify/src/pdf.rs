@@ -433,6 +433,7 @@ impl Pdf {
         };
         // Kept as it came, to be read again decrypted, unless it is read so already.
         let keep = !skipped && !self.replaying && self.sealed_bytes < MAX_SEALED;
+        self.sealed_cut |= !skipped && !self.replaying && !keep;
         self.stream = Some(Stream {
             object,
             left,
@@ -653,7 +654,8 @@ impl Pdf {
                 .as_ref()
                 .is_none_or(|d| d.error || d.inflater.is_none())
         {
-            self.sealed_bytes += raw.len();
+            // (Its dictionary counts too: a file of streams with no data keeps no more.)
+            self.sealed_bytes += raw.len() + stream.dictionary.len();
             self.sealed.push(Sealed {
                 object: stream.object,
                 generation: stream.generation,

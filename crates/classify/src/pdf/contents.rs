@@ -17,6 +17,7 @@ pub(super) struct Contents {
     pub(super) operands: Vec<Operand>,
     /// An array being gathered (a `TJ`'s), if one is open.
     pub(super) array: Option<Vec<Operand>>,
+    pub(super) array_bytes: usize,
     /// Where the text is placed: the text matrix's scale and the start of its line (in the
     /// page's units), whether it was placed since the last string shown; the font's name,
     /// size and leading.
@@ -126,6 +127,7 @@ impl Contents {
                 },
                 b'[' => {
                     self.array = Some(Vec::new());
+                    self.array_bytes = 0;
                     i += 1;
                 }
                 b']' => {
@@ -165,7 +167,13 @@ impl Contents {
 
     pub(super) fn operand(&mut self, operand: Operand) {
         if let Some(array) = self.array.as_mut() {
-            if array.len() < MAX_ARRAY {
+            // (Its strings' bytes bounded too: an array of long strings is passed over.)
+            let len = match &operand {
+                Operand::Text(t) => t.len(),
+                _ => 8,
+            };
+            if array.len() < MAX_ARRAY && self.array_bytes + len <= 4 * MAX_TOKEN {
+                self.array_bytes += len;
                 array.push(operand);
             }
             return;

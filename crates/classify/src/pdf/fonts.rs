@@ -273,8 +273,10 @@ impl Fonts {
             let at = from + at;
             let rest = body[at..].trim_ascii_start();
             if let Some(dict) = rest.strip_prefix(b"<<") {
-                self.names_in(dict);
-            } else if let Some(r) = reference(rest) {
+                self.learn_names(dict);
+            } else if let Some(r) = reference(rest)
+                && self.font_dictionaries.len() < MAX_KEPT_OBJECTS
+            {
                 self.font_dictionaries.push(r);
             }
             from = at;
@@ -378,10 +380,11 @@ impl Fonts {
                     (Some(r), _) => {
                         self.resources.insert(c, r.clone());
                     }
-                    (None, Some(p)) => {
+                    (None, Some(p)) if self.inheriting.len() < 4 * MAX_KEPT_OBJECTS => {
                         self.inheriting.insert(c, p);
                     }
-                    (None, None) => {}
+                    // (No parent, or as many inheriting pages as are kept.)
+                    (None, _) => {}
                 }
             }
         }
@@ -396,7 +399,7 @@ impl Fonts {
 
     /// The pairs of a font dictionary's text (from after its `<<`), kept document-wide: a
     /// name's first meaning.
-    pub(super) fn names_in(&mut self, dict: &[u8]) {
+    pub(super) fn learn_names(&mut self, dict: &[u8]) {
         for (name, font) in font_names(dict) {
             if self.names.len() < MAX_KEPT_OBJECTS {
                 self.names.entry(name).or_insert(font);
@@ -500,7 +503,7 @@ impl Fonts {
             if let Some(text) = self.small.get(&number).cloned() {
                 let body = text.trim_ascii_start();
                 if let Some(dict) = body.strip_prefix(b"<<") {
-                    self.names_in(dict);
+                    self.learn_names(dict);
                 }
             }
         }
