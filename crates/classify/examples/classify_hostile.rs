@@ -250,6 +250,28 @@ fn main() {
         ]);
     }
     bomb_cost("zstd", &zstd);
+    // An xz bomb: streams of 64 MiB of card-length numbers by `xz -9` (XZ Utils; a dictionary
+    // of 64 MiB, the most a stream may declare) one after another, to twice the contents read.
+    let xz = {
+        use std::io::Write;
+        let mut child = std::process::Command::new("xz")
+            .args(["-9", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("xz (XZ Utils) is needed");
+        let mut stdin = child.stdin.take().unwrap();
+        let unit = repeated(unit);
+        let writer = std::thread::spawn(move || {
+            for _ in 0..8 {
+                stdin.write_all(&unit).unwrap();
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out.stdout
+    };
+    bomb_cost("xz", &xz.repeat(streams));
     // A PDF whose pages' contents inflate to twice the contents read: 256 pages of 8 MiB of
     // strings shown, each holding a card number (the strings are kept to 16 MiB, then the
     // pages are inflated but not read).

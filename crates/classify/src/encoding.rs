@@ -1,5 +1,5 @@
-//! Files the scanner reads through a layer: gzip- and bzip2-compressed files, inflated as they
-//! arrive (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), EBCDIC
+//! Files the scanner reads through a layer: gzip-, bzip2-, zstd- and xz-compressed files,
+//! inflated as they arrive (at most [`MAX_INFLATED`] bytes of contents: a compression bomb costs no more), EBCDIC
 //! text translated to ASCII, and UTF-16
 //! text, as Windows tools and spreadsheets export "Unicode text", told by its byte order mark.
 //! Each UTF-16 code unit becomes one byte: itself when it is ASCII, else a byte that is no
@@ -426,11 +426,185 @@ impl Zstd {
     }
 }
 
-/// A compressed file's layer: gzip, bzip2 or zstd.
+/// Most of an xz stream's dictionary accepted (what its decoder keeps of the contents):
+/// `xz -9`'s 64 MiB (the default, `-6`, uses 8 MiB). A stream that declares more is not read,
+/// and the file is read in part.
+pub const MAX_XZ_DICTIONARY: usize = 64 << 20;
+/// The magic number that begins an xz stream.
+const XZ_MAGIC: [u8; 6] = [0xFD, b'7', b'z', b'X', b'Z', 0];
+/// Decompressed bytes taken from the decoder at a time.
+const XZ_OUT: usize = 64 << 10;
+/// What an xz decoder's state takes beside its dictionary (its range decoder's probabilities
+/// and buffers), rounded up.
+const XZ_DECODER_BYTES: usize = 48 << 10;
+
+/// An xz file (streams one after another, the zero bytes of stream padding between them)
+/// being decompressed, chunk by chunk, while the file's budget lasts, with the pure-Rust
+/// `xz4rust` decoder. Each stream's decoder is made for the dictionary its first block
+/// declares (read here from the block's header): a later block that declares more is not read,
+/// so the memory the decoder keeps is the one the scanner reports.
+pub(crate) struct Xz {
+    decoder: Option<Box<xz4rust::XzDecoder<'static>>>,
+    /// Compressed bytes not yet handed to the decoder (a stream's headers, until its first
+    /// block's has come).
+    input: Vec<u8>,
+    /// The current stream's dictionary (0 between streams).
+    dictionary: usize,
+    out: Vec<u8>,
+    budget: Budget,
+    /// The contents went past the budget, or are not a valid xz stream from some point.
+    pub(crate) cut: bool,
+}
+
+/// The dictionary an xz stream's first block declares, from the stream's first bytes (its
+/// header, then the block's): `Some(0)` for a stream without blocks, `None` until the block's
+/// header has come, `Err` for bytes that begin no stream xz writes (the last filter not LZMA2).
+fn xz_dictionary(stream: &[u8]) -> Result<Option<usize>, ()> {
+    // The stream header (magic, flags, CRC32), then the block header: its size, its flags,
+    // the optional sizes, each filter's id and properties.
+    let Some(&size) = stream.get(12) else {
+        return Ok(None);
+    };
+    if size == 0 {
+        return Ok(Some(0));
+    }
+    let Some(header) = stream.get(12..12 + (usize::from(size) + 1) * 4) else {
+        return Ok(None);
+    };
+    // A variable-length integer at `at` (seven bits a byte, at most nine bytes), moving on.
+    fn vli(header: &[u8], at: &mut usize) -> Result<u64, ()> {
+        let mut value = 0u64;
+        for shift in (0..63).step_by(7) {
+            let b = *header.get(*at).ok_or(())?;
+            *at += 1;
+            value |= u64::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(())
+    }
+    let mut at = 2;
+    let flags = header[1];
+    if flags & 0x40 != 0 {
+        vli(header, &mut at)?;
+    }
+    if flags & 0x80 != 0 {
+        vli(header, &mut at)?;
+    }
+    let mut last = None;
+    for _ in 0..=(flags & 3) {
+        let id = vli(header, &mut at)?;
+        let len = usize::try_from(vli(header, &mut at)?).map_err(|_| ())?;
+        let from = at;
+        at = at.checked_add(len).ok_or(())?;
+        last = Some((id, header.get(from..at).ok_or(())?));
+    }
+    match last {
+        // LZMA2's one byte of properties: the dictionary, 2 or 3 times a power of two.
+        Some((0x21, &[bits])) if bits <= 40 => Ok(Some(if bits == 40 {
+            u32::MAX as usize
+        } else {
+            (2 | usize::from(bits & 1)) << (bits / 2 + 11)
+        })),
+        _ => Err(()),
+    }
+}
+
+impl Xz {
+    /// Whether a file's first bytes are an xz stream's magic number.
+    pub(crate) fn magic(first: &[u8; 10]) -> bool {
+        first[..6] == XZ_MAGIC
+    }
+
+    pub(crate) fn new(budget: Budget) -> Self {
+        Xz {
+            decoder: None,
+            input: Vec::new(),
+            dictionary: 0,
+            out: vec![0; XZ_OUT],
+            budget,
+            cut: false,
+        }
+    }
+
+    /// Decompresses `data` (the compressed bytes after the last chunk's), handing the contents
+    /// to `contents` [`XZ_OUT`] bytes at most at a time.
+    pub(crate) fn inflate(&mut self, data: &[u8], mut contents: impl FnMut(&[u8])) {
+        if self.cut {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        let mut at = 0;
+        while !self.cut && at < self.input.len() {
+            let Some(decoder) = self.decoder.as_mut() else {
+                // Between streams: stream padding, then the next stream's headers.
+                let rest = &self.input[at..];
+                let zeros = rest.iter().take_while(|b| **b == 0).count();
+                if zeros > 0 {
+                    at += zeros;
+                    continue;
+                }
+                match xz_dictionary(rest) {
+                    Ok(None) => break,
+                    Ok(Some(d)) if d <= MAX_XZ_DICTIONARY && rest.starts_with(&XZ_MAGIC) => {
+                        self.dictionary = d;
+                        let d = d.max(xz4rust::DICT_SIZE_MIN);
+                        self.decoder = Some(xz4rust::XzDecoder::in_heap_with_alloc_dict_size(
+                            xz4rust::DICT_SIZE_MIN,
+                            d,
+                        ));
+                    }
+                    _ => self.cut = true,
+                }
+                continue;
+            };
+            match decoder.decode(&self.input[at..], &mut self.out) {
+                Ok(xz4rust::XzNextBlockResult::NeedMoreData(read, made)) => {
+                    at += read;
+                    if !self.hand_over(made, &mut contents) || read == 0 && made == 0 {
+                        break;
+                    }
+                }
+                Ok(xz4rust::XzNextBlockResult::EndOfStream(read, made)) => {
+                    at += read;
+                    self.decoder = None;
+                    self.dictionary = 0;
+                    self.hand_over(made, &mut contents);
+                }
+                Err(xz4rust::XzError::NeedsLargerInputBuffer) => break,
+                Err(_) => self.cut = true,
+            }
+        }
+        self.input.drain(..at.min(self.input.len()));
+        if self.cut {
+            self.input = Vec::new();
+        }
+    }
+
+    /// Hands `made` decompressed bytes to `contents` within the budget: whether it lasts.
+    fn hand_over(&mut self, made: usize, contents: &mut impl FnMut(&[u8])) -> bool {
+        let n = self.budget.bytes(made as u64) as usize;
+        contents(&self.out[..n]);
+        self.cut |= n < made;
+        !self.cut
+    }
+
+    /// The end of the compressed file: a stream that breaks off, or bytes that begin none, cut.
+    pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
+        self.inflate(&[], contents);
+        if self.decoder.is_some() || !self.input.is_empty() {
+            self.cut = true;
+        }
+    }
+}
+
+/// A compressed file's layer: gzip, bzip2, zstd or xz.
 pub(crate) enum Compressed {
     Gzip(Box<Gzip>),
     Bzip2(Box<Bzip2>),
     Zstd(Box<Zstd>),
+    Xz(Box<Xz>),
 }
 
 impl Compressed {
@@ -443,6 +617,8 @@ impl Compressed {
             Some(Compressed::Bzip2(Box::new(Bzip2::new(budget()))))
         } else if Zstd::magic(first) {
             Some(Compressed::Zstd(Box::new(Zstd::new(budget()))))
+        } else if Xz::magic(first) {
+            Some(Compressed::Xz(Box::new(Xz::new(budget()))))
         } else {
             None
         }
@@ -453,6 +629,7 @@ impl Compressed {
             Compressed::Gzip(g) => g.inflate(data, contents),
             Compressed::Bzip2(b) => b.inflate(data, contents),
             Compressed::Zstd(z) => z.inflate(data, contents),
+            Compressed::Xz(x) => x.inflate(data, contents),
         }
     }
 
@@ -461,6 +638,7 @@ impl Compressed {
             Compressed::Gzip(g) => g.finish(contents),
             Compressed::Bzip2(b) => b.finish(contents),
             Compressed::Zstd(z) => z.finish(contents),
+            Compressed::Xz(x) => x.finish(contents),
         }
     }
 
@@ -470,11 +648,12 @@ impl Compressed {
             Compressed::Gzip(g) => g.cut,
             Compressed::Bzip2(b) => b.cut,
             Compressed::Zstd(z) => z.cut,
+            Compressed::Xz(x) => x.cut,
         }
     }
 
     /// The memory the layer keeps between chunks: its buffers and its decoder's state (a
-    /// bzip2 decoder's is 3.7 MB).
+    /// bzip2 decoder's is 3.7 MB, an xz decoder's its dictionary: 8 MiB for `xz -6`).
     pub(crate) fn held_bytes(&self) -> usize {
         match self {
             Compressed::Gzip(g) => INFLATER_BYTES + held(&g.step) + g.inflater.get_ref().capacity(),
@@ -483,6 +662,8 @@ impl Compressed {
             Compressed::Zstd(z) => {
                 held(&z.input) + held(&z.out) + z.window.min(MAX_ZSTD_WINDOW) as usize + (256 << 10)
             }
+            // (The decoder keeps its stream's dictionary: at most what it declared.)
+            Compressed::Xz(x) => held(&x.input) + held(&x.out) + x.dictionary + XZ_DECODER_BYTES,
         }
     }
 
@@ -492,6 +673,7 @@ impl Compressed {
             Compressed::Gzip(_) => crate::Format::Gzip,
             Compressed::Bzip2(_) => crate::Format::Bzip2,
             Compressed::Zstd(_) => crate::Format::Zstd,
+            Compressed::Xz(_) => crate::Format::Xz,
         }
     }
 }
@@ -958,5 +1140,97 @@ mod tests {
         }
         // Only a stream's beginning is one: a text beginning `BZh9` is text.
         assert!(!Bzip2::magic(b"BZh9 is no"));
+    }
+
+    fn unxz(x: &mut Xz, bytes: &[u8], cut: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(cut) {
+            x.inflate(chunk, |c| out.extend_from_slice(c));
+        }
+        x.finish(|c| out.extend_from_slice(c));
+        out
+    }
+
+    #[test]
+    fn xz_decompresses_whatever_the_chunks_and_stops_at_its_limit() {
+        use crate::tests::xz;
+        let a = b"card 4111111111111111\n".repeat(50_000);
+        let b = [
+            b"iban GB82WEST12345698765432\n".repeat(3000),
+            vec![b'0'; 300_000],
+        ]
+        .concat();
+        let whole = [a.clone(), b.clone()].concat();
+        // What XZ Utils writes: its presets (the dictionary 256 KiB to 64 MiB), each check,
+        // blocks of their own size (as `xz -T` writes them), and streams one after another with
+        // stream padding between them (as `cat a.xz b.xz` makes).
+        let padded = [xz(&a, &["-1"]), vec![0; 8], xz(&b, &["-6"]), vec![0; 4]].concat();
+        for bytes in [
+            xz(&whole, &["-0"]),
+            xz(&whole, &["-6"]),
+            xz(&whole, &["-9", "--check=sha256"]),
+            xz(&whole, &["--check=crc32", "--block-size=100000"]),
+            xz(&whole, &["--check=none"]),
+            padded,
+        ] {
+            assert!(Xz::magic(bytes[..10].try_into().unwrap()));
+            for cut in [1, 7, 4096, 4097, 1 << 20] {
+                let mut x = Xz::new(Budget::new());
+                assert_eq!(unxz(&mut x, &bytes, cut), whole, "{cut}");
+                assert!(!x.cut, "{cut}");
+            }
+        }
+        // A bomb: the contents stop at the limit, the same in any chunks, never more than an
+        // output buffer at a time.
+        let bomb = xz(&vec![b'7'; 64 << 20], &["-6"]);
+        assert!(bomb.len() < 20_000, "{}", bomb.len());
+        for cut in [3, 5000, 1 << 20] {
+            let mut x = Xz::new(Budget::with(100_000, 0));
+            let mut largest = 0;
+            let mut out = Vec::new();
+            for chunk in bomb.chunks(cut) {
+                x.inflate(chunk, |c| {
+                    largest = largest.max(c.len());
+                    out.extend_from_slice(c);
+                });
+            }
+            x.finish(|c| out.extend_from_slice(c));
+            assert_eq!(out, vec![b'7'; 100_000], "{cut}");
+            assert!(x.cut && largest <= XZ_OUT, "{cut}");
+        }
+        // The decoder keeps the dictionary its stream declared.
+        let six = xz(&a, &["-6"]);
+        let mut held = Compressed::Xz(Box::new(Xz::new(Budget::new())));
+        held.inflate(&six[..six.len() / 2], |_| {});
+        assert!(held.held_bytes() >= 8 << 20 && held.held_bytes() < 9 << 20);
+        // Broken off, not xz after its magic number, junk after a stream, a dictionary past
+        // the limit, a filter that is not LZMA2 (delta): cut, what came before kept.
+        let one = xz(&a, &["-6"]);
+        let trailed = [one.as_slice(), b"trailing"].concat();
+        for cut in [2, 4096] {
+            let mut x = Xz::new(Budget::new());
+            let head = unxz(&mut x, &one[..one.len() / 2], cut);
+            assert!(
+                x.cut && a.starts_with(&head) && head.len() < a.len(),
+                "{cut}"
+            );
+            let mut x = Xz::new(Budget::new());
+            let junk = b"\xFD7zXZ\0not a stream header at all";
+            assert!(unxz(&mut x, junk, cut).is_empty());
+            assert!(x.cut);
+            let mut x = Xz::new(Budget::new());
+            assert_eq!(unxz(&mut x, &trailed, cut), a);
+            assert!(x.cut);
+            for args in [&["--lzma2=dict=128MiB"][..], &["--delta=dist=2", "--lzma2"]] {
+                let mut x = Xz::new(Budget::new());
+                assert!(
+                    unxz(&mut x, &xz(&a[..5000], args), cut).is_empty(),
+                    "{args:?}"
+                );
+                assert!(x.cut, "{args:?}");
+            }
+        }
+        // Only a stream's beginning is one.
+        assert!(!Xz::magic(b"\xFD7zXY\0...."));
     }
 }

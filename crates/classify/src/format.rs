@@ -32,6 +32,8 @@ pub enum Format {
     Bzip2,
     /// zstd-compressed: the classes and formats beside it are its contents'.
     Zstd,
+    /// xz-compressed: the classes and formats beside it are its contents'.
+    Xz,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -73,6 +75,7 @@ impl Format {
             Format::Ebcdic => "ebcdic".into(),
             Format::Bzip2 => "bzip2".into(),
             Format::Zstd => "zstd".into(),
+            Format::Xz => "xz".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -96,6 +99,7 @@ impl Format {
             "ebcdic" => Some(Format::Ebcdic),
             "bzip2" => Some(Format::Bzip2),
             "zstd" => Some(Format::Zstd),
+            "xz" => Some(Format::Xz),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),

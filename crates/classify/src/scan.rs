@@ -185,8 +185,9 @@ impl Counts {
 /// them; `binary` before), an encrypted one named (`encrypted:pdf`) unless it opens without a
 /// password (then read decrypted); zstd-compressed files inflated (`binary` before); Word
 /// documents' text read as the document shows it (paragraphs as lines, a table's cells as
-/// columns: its XML was one long line).
-pub const RULES: u32 = 6;
+/// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
+/// (`binary` before).
+pub const RULES: u32 = 7;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

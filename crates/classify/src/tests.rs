@@ -875,6 +875,45 @@ fn a_compressed_workbook_counts_as_it_is() {
     }
 }
 
+/// `bytes` compressed by XZ Utils' `xz` with `args` (the `xz` every Debian system has).
+pub(crate) fn xz(bytes: &[u8], args: &[&str]) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("xz")
+        .args(["-c", "-q"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("xz (XZ Utils) is needed");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "xz {args:?}");
+    out.stdout
+}
+
+/// An xz-compressed file counts what its contents hold, with their formats and `xz`, in any
+/// chunks; a stream broken off leaves the file read in part.
+#[test]
+fn xz_files_count_their_contents_whatever_the_chunks() {
+    for d in corpus::generate(13, 200_000).iter().take(7) {
+        let x = xz(&d.bytes, &["-6"]);
+        let mut want = classify(&d.bytes);
+        want.formats.push(crate::Format::Xz);
+        assert_eq!(classify(&x), want, "{}", d.name);
+        for size in [1, 6, 10, 4096, 65536] {
+            assert_eq!(scan_in_chunks(&x, &[size]), d.truth, "{} in {size}", d.name);
+        }
+        let cut = classify(&x[..x.len() - 20]);
+        assert!(
+            cut.formats.contains(&crate::Format::ScannedInPart),
+            "{cut:?}"
+        );
+    }
+}
+
 /// A zstd-compressed file counts what its contents hold, with their formats and `zstd`, in any
 /// chunks, frames one after another and skippable frames too; a frame that breaks off, or asks
 /// for a window past the limit, leaves the file read in part.

@@ -214,7 +214,8 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
 /// in the middle says `scanned_in_part`. A ZIP archive of it and a note, and a `.tar.gz` of
-/// them, a `.tar.bz2` and a `.tar.zst`: their counts together. A ZIP archive of it and a picture: its counts, read in part.
+/// them, a `.tar.bz2`, a `.tar.zst` and a `.tar.xz`: their counts together (and the extract
+/// alone as a `.csv.xz`: its own). A ZIP archive of it and a picture: its counts, read in part.
 #[test]
 fn compressed_uploads_are_classified_as_their_contents() {
     let server = Server::start();
@@ -353,13 +354,49 @@ fn compressed_uploads_are_classified_as_their_contents() {
         .status()
         .expect("zstd (Debian package zstd) is needed");
     assert!(status.success());
+    // And as an xz-compressed tar archive (GNU tar calling `xz -9`: a dictionary of 64 MiB,
+    // more than an upload's scanner may hold while it streams, so read back after the commit)
+    // and the extract alone compressed by `xz` (its default, `-6`: 8 MiB, scanned as it comes).
+    let txz = alice.work().join("batch.tar.xz");
+    let status = std::process::Command::new("tar")
+        .arg("-I")
+        .arg("xz -9")
+        .arg("-cf")
+        .arg(&txz)
+        .arg("-C")
+        .arg(&bundle)
+        .args(["extract", "note.txt"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = std::process::Command::new("xz")
+        .arg("-k")
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let xz = alice.work().join(format!("{}.xz", d.name));
     alice.sftp_ok(&format!(
-        "put {} /batch.tar.gz\nput {} /batch.tar.bz2\nput {} /with-picture.zip\nput {} /batch.tar.zst\n",
+        "put {} /batch.tar.gz\nput {} /batch.tar.bz2\nput {} /with-picture.zip\nput {} /batch.tar.zst\nput {} /batch.tar.xz\nput {} /extract.csv.xz\n",
         tgz.display(),
         tbz.display(),
         with_picture.display(),
-        tzst.display()
+        tzst.display(),
+        txz.display(),
+        xz.display()
     ));
+    let v = shown(&server, "/extract.csv.xz");
+    assert_eq!(
+        v["classification"],
+        expected(&d.truth, &["account_table", "xz"]),
+        "{v}"
+    );
+    let v = wait_classified(&server, "/batch.tar.xz");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "tar", "xz"]),
+        "{v}"
+    );
     let v = shown(&server, "/batch.tar.zst");
     assert_eq!(
         v["classification"],
