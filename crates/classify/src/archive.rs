@@ -1,7 +1,9 @@
 //! ZIP archives read as they stream, entry by entry, from their local headers: each entry's
 //! contents (stored, or deflated) handed to a scanner of its own, and what the entries hold
 //! summed. What cannot be read that way makes the archive `scanned_in_part`
-//! ([`crate::Format::ScannedInPart`]): an encrypted entry, another compression method, a stored
+//! ([`crate::Format::ScannedInPart`]): an encrypted entry (also named: `encrypted:zip`, and an
+//! archive of encrypted entries alone is `binary`, its classes unknown), another compression
+//! method, a stored
 //! entry whose size only the descriptor after it says, the file's budget spent
 //! ([`crate::encoding::MAX_INFLATED`] bytes of contents, [`crate::encoding::MAX_ENTRIES`]
 //! entries, in all its layers), an archive that breaks off. The central directory at the end
@@ -51,8 +53,9 @@ enum State {
     },
     /// Gathering a data descriptor.
     Descriptor { zip64: bool },
-    /// An entry not read, its bytes still to pass.
-    Skip { left: u64 },
+    /// An entry not read, its bytes still to pass; a data descriptor follows them when
+    /// `descriptor` says (and whether its sizes are ZIP64's).
+    Skip { left: u64, descriptor: Option<bool> },
     /// The entries are over (or the rest cannot be read).
     Done,
 }
@@ -129,10 +132,13 @@ impl Zip {
                     let zip64 = *zip64;
                     self.descriptor(data, zip64)
                 }
-                State::Skip { left } => {
+                State::Skip { left, descriptor } => {
                     let (n, last) = count_down(left, data);
                     if last {
-                        self.state = State::Header;
+                        self.state = match *descriptor {
+                            Some(zip64) => State::Descriptor { zip64 },
+                            None => State::Header,
+                        };
                     }
                     &data[n..]
                 }
@@ -246,16 +252,41 @@ impl Zip {
                     descriptor: descriptor.then_some(zip64),
                 }
             }
-            // Encrypted, or compressed otherwise: passed over where its size is known.
-            (_, _, false) => {
+            // Encrypted (a password's, or WinZip's AES): its classes unknown, exposed only
+            // with the password; passed over where its size is known (Info-ZIP's `zip -P`
+            // writes it in the local header and in a descriptor after the entry).
+            (_, true, _) if size > 0 || !descriptor => {
+                self.found.encrypted("zip");
+                match (size, descriptor) {
+                    (0, _) => State::Header,
+                    (_, true) => State::Skip {
+                        left: size,
+                        descriptor: Some(zip64),
+                    },
+                    (_, false) => State::Skip {
+                        left: size,
+                        descriptor: None,
+                    },
+                }
+            }
+            // Compressed otherwise: likewise, the archive read in part.
+            (_, false, false) => {
                 self.cut = true;
                 if size == 0 {
                     State::Header
                 } else {
-                    State::Skip { left: size }
+                    State::Skip {
+                        left: size,
+                        descriptor: None,
+                    }
                 }
             }
-            _ => return self.stop(),
+            _ => {
+                if encrypted {
+                    self.found.encrypted("zip");
+                }
+                return self.stop();
+            }
         };
         rest
     }
@@ -422,6 +453,13 @@ impl Entries {
     pub(crate) fn add(&mut self, mut c: Classification, bytes: u64, rendering: bool) {
         if c.formats.contains(&Format::Binary) {
             self.not_text += u32::from(!rendering);
+            // An encrypted entry (an OpenPGP file in a tar archive): the archive holds
+            // encrypted contents, and says with what.
+            let encrypted = c
+                .formats
+                .into_iter()
+                .filter(|f| matches!(f, Format::Encrypted(_)));
+            self.held.formats.extend(encrypted);
             return;
         }
         // An empty entry (a folder's) says nothing about the archive's contents.
@@ -438,6 +476,13 @@ impl Entries {
         c.formats.retain(|f| *f != Format::ScannedInPart);
         self.in_part |= c.formats.len() < whole;
         self.held.formats.extend(c.formats);
+    }
+
+    /// An entry the archive itself encrypts (`scheme`: a ZIP archive's password): its classes
+    /// are unknown, and the archive names the scheme.
+    pub(crate) fn encrypted(&mut self, scheme: &str) {
+        self.not_text += 1;
+        self.held.formats.push(Format::Encrypted(scheme.into()));
     }
 
     /// What the archive holds: its entries' classes and formats, then the archive's own
@@ -656,11 +701,28 @@ mod tests {
     fn what_cannot_be_read_makes_it_scanned_in_part() {
         let notes = b"card 4111 1111 1111 1111\n".repeat(100);
         let plain = entry("a.txt", &notes, true, false, 0);
-        // Encrypted, with its size: passed over, the next entry read.
+        // Encrypted, with its size: passed over, the next entry read; the archive says it
+        // holds encrypted contents. Of encrypted entries alone, its classes are unknown.
         let secret = entry("secret.txt", &notes, false, false, 1);
-        let found = classify(&archive(&[secret, plain.clone()]));
+        let zip = Format::Encrypted("zip".into());
+        let found = classify(&archive(&[secret.clone(), plain.clone()]));
         assert_eq!(found.counts.get(Class::CardNumber), 100);
-        assert_eq!(found.formats, vec![Format::Zip, Format::ScannedInPart]);
+        assert_eq!(
+            found.formats,
+            vec![zip.clone(), Format::Zip, Format::ScannedInPart]
+        );
+        // As Info-ZIP's `zip -P` writes it: its sizes in the header and in a descriptor.
+        let mut info_zip = entry("secret.txt", &notes, false, false, 1 | 8);
+        info_zip.extend(DESCRIPTOR);
+        info_zip.extend([0u8; 4]);
+        info_zip.extend([(notes.len() as u32).to_le_bytes(); 2].concat());
+        let both = archive(&[info_zip, plain.clone()]);
+        for size in [1, 7, 4096] {
+            assert_eq!(in_chunks(&both, size), found, "chunks of {size}");
+        }
+        let found = classify(&archive(&[secret.clone(), secret]));
+        assert!(found.counts.is_empty());
+        assert_eq!(found.formats, vec![Format::Binary, zip, Format::Zip]);
         // Stored with its size only in the descriptor: the rest cannot be found.
         let stored = entry("b.txt", &notes, false, true, 0);
         let found = classify(&archive(&[plain.clone(), stored, plain.clone()]));

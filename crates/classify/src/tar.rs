@@ -437,6 +437,30 @@ mod tests {
         // Pictures only: unknown.
         let tar = archive(&[entry("logo.png", &picture, b'0')]);
         assert_eq!(classify(&tar).formats, vec![Format::Binary, Format::Tar]);
+        // A file encrypted with OpenPGP beside the extract: the archive names it (what it
+        // holds is exposed only with the key); alone, the archive's classes are unknown.
+        let mut gpg = vec![
+            0xC1, 0x4C, 0x03, 0x1A, 0x2B, 0x3C, 0x4D, 0x5E, 0x6F, 0x70, 0x81,
+        ];
+        gpg.extend((0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+        let openpgp = Format::Encrypted("openpgp".into());
+        let tar = archive(&[entry("a.csv", CARDS, b'0'), entry("b.csv.gpg", &gpg, b'0')]);
+        let found = classify(&tar);
+        assert_eq!(found.counts.get(Class::CardNumber), 2);
+        assert_eq!(
+            found.formats,
+            vec![
+                Format::AccountTable,
+                openpgp.clone(),
+                Format::Tar,
+                Format::ScannedInPart
+            ]
+        );
+        let tar = archive(&[entry("b.csv.gpg", &gpg, b'0')]);
+        assert_eq!(
+            classify(&tar).formats,
+            vec![Format::Binary, openpgp, Format::Tar]
+        );
         // A gzip file inside is opened in turn (files compressed, then bundled).
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, CARDS).unwrap();

@@ -307,8 +307,9 @@ impl FileRead {
         self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
     }
 
-    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`, `pdf`), if they are:
-    /// their classes are unknown, and what was read exposes nothing without the key.
+    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`, `pdf`,
+    /// `zip`), if they are, or some of them (an archive's entries): those classes are unknown,
+    /// and what was read of them exposes nothing without the key.
     pub fn encryption(&self) -> Option<&str> {
         self.formats
             .iter()
@@ -327,6 +328,15 @@ impl FileRead {
     pub fn classes_in_part(&self) -> bool {
         self.formats
             .contains(&classify::Format::ScannedInPart.name())
+    }
+
+    /// What a person is told of classes found in part: why the rest is unknown (compressed
+    /// contents beyond what is scanned; or, in an archive, entries encrypted).
+    pub fn in_part_because(&self) -> String {
+        match self.encryption() {
+            Some(scheme) => format!("in the part read; some contents encrypted: {scheme}"),
+            None => "in the first part scanned".into(),
+        }
     }
 }
 
@@ -445,8 +455,9 @@ pub struct Totals {
     /// a first part only (compressed contents beyond what is scanned): for them the class sums
     /// are a lower bound.
     pub files_classes_unknown: usize,
-    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office or PDF
-    /// password): what they hold is exposed only with their key.
+    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office, PDF or
+    /// ZIP password), or some of them (an archive's entries): what that holds is exposed only
+    /// with its key.
     pub files_encrypted: usize,
     pub bytes_read: u64,
     /// Per data class: the sum over the files read.
@@ -1357,7 +1368,8 @@ impl Report {
 
     /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
     /// read, whole or partial, first and last access, classes (`class=count;…`, then
-    /// `scanned_in_part` when they are a first part's; `none` when classification found none,
+    /// `scanned_in_part` when they are a part's, and `encrypted:zip` when the rest is encrypted
+    /// (an archive's entries); `none` when classification found none,
     /// `unknown` when the contents are not text, `unknown;encrypted:openpgp` when they are
     /// encrypted, `unclassified` when it never ran), how the
     /// reads were tied
@@ -1401,6 +1413,7 @@ impl Report {
                         .iter()
                         .map(|(k, v)| format!("{k}={v}"))
                         .chain(f.classes_in_part().then(|| "scanned_in_part".to_owned()))
+                        .chain(f.encryption().map(|scheme| format!("encrypted:{scheme}")))
                         .collect::<Vec<_>>()
                         .join(";"),
                 };

@@ -18,13 +18,16 @@ use crate::cli::{
 use crate::printable::printable;
 
 /// `card_number 12, iban 3` (or `none found`; `unknown (not text)` for contents the scanner
-/// cannot read, `unknown (encrypted: openpgp)` for encrypted ones; `… (in the first part scanned)` for compressed contents scanned in part).
+/// cannot read, `unknown (encrypted: openpgp)` for encrypted ones; `… (in the first part
+/// scanned)` for compressed contents scanned in part, `… (in the part read; some contents
+/// encrypted: zip)` for an archive with encrypted entries).
 fn counts_text(c: &Classification) -> String {
+    let encryption = c.formats.iter().find_map(|f| match f {
+        classify::Format::Encrypted(scheme) => Some(scheme),
+        _ => None,
+    });
     if c.formats.contains(&classify::Format::Binary) {
-        return match c.formats.iter().find_map(|f| match f {
-            classify::Format::Encrypted(scheme) => Some(scheme),
-            _ => None,
-        }) {
+        return match encryption {
             Some(scheme) => format!("unknown (encrypted: {scheme})"),
             None => "unknown (not text)".into(),
         };
@@ -40,7 +43,9 @@ fn counts_text(c: &Classification) -> String {
     } else {
         items.join(", ")
     };
-    if c.formats.contains(&classify::Format::ScannedInPart) {
+    if let Some(scheme) = encryption {
+        format!("{found} (in the part read; some contents encrypted: {scheme})")
+    } else if c.formats.contains(&classify::Format::ScannedInPart) {
         format!("{found} (in the first part scanned)")
     } else {
         found

@@ -56,8 +56,8 @@ impl Page<'_> {
         }
         if t.files_encrypted > 0 {
             notes.push(format!(
-                "{} encrypted (OpenPGP, CMS, age, or an Office or PDF password): exposed \
-                 only with their key",
+                "{} encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF \
+                 or ZIP password): what is encrypted is exposed only with its key",
                 t.files_encrypted
             ));
         }
@@ -140,8 +140,9 @@ impl Page<'_> {
             Some(_) if f.classes_unknown() => f.unknown_because(),
             classes if f.classes_in_part() => {
                 format!(
-                    "{} (in the first part scanned)",
-                    classes_text(classes.as_ref())
+                    "{} ({})",
+                    classes_text(classes.as_ref()),
+                    f.in_part_because()
                 )
             }
             classes => classes_text(classes.as_ref()),

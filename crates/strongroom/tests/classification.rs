@@ -719,10 +719,11 @@ fn mainframe_ebcdic_extracts_count_as_their_text() {
 }
 
 /// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
-/// OpenSSL; a workbook protected by a password) are neither scanned nor `none found`: `file
-/// show` says their classes are unknown and names the encryption, and the incident report of
-/// the account that read them counts them as encrypted (exposed only with their key), beside a
-/// plain extract whose classes count.
+/// OpenSSL; a workbook or a ZIP archive protected by a password) are neither scanned nor `none
+/// found`: `file show` says their classes are unknown and names the encryption, and the
+/// incident report of the account that read them counts them as encrypted (exposed only with
+/// their key), beside a plain extract whose classes count; a tar archive of the extract and its
+/// OpenPGP copy counts the extract and names the encryption of the rest.
 #[test]
 fn encrypted_uploads_are_named_and_counted_apart() {
     let server = Server::start();
@@ -782,12 +783,33 @@ fn encrypted_uploads_are_named_and_counted_apart() {
          \x20   OOXMLFile(i).encrypt('secret', o)\n",
         &[&book, &work.join("locked.xlsx")],
     );
+    // A ZIP archive of the extract locked by a password (Info-ZIP's `zip -P`), and a tar
+    // archive of the extract beside its OpenPGP copy (what was read counts, and the archive
+    // says what hid the rest).
+    let status = std::process::Command::new("zip")
+        .args(["-q", "-j", "-P", "secret"])
+        .arg(work.join("locked.zip"))
+        .arg(&plain)
+        .status()
+        .expect("zip (Debian package zip) is needed");
+    assert!(status.success());
+    let status = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(work.join("mixed.tar"))
+        .arg("-C")
+        .arg(&work)
+        .args(["customers.csv", "extract.csv.gpg"])
+        .status()
+        .unwrap();
+    assert!(status.success());
     let names = [
         "extract.csv.gpg",
         "extract.csv.asc",
         "extract.p7m",
         "locked.xlsx",
+        "locked.zip",
         "customers.csv",
+        "mixed.tar",
     ];
     let mut batch = String::new();
     for name in names {
@@ -799,14 +821,16 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         ("extract.csv.asc", "openpgp"),
         ("extract.p7m", "cms"),
         ("locked.xlsx", "office"),
+        ("locked.zip", "zip"),
     ] {
         let v = shown(&server, &format!("/{name}"));
+        let mut formats = vec!["binary".to_owned(), format!("encrypted:{scheme}")];
+        if scheme == "zip" {
+            formats.push("zip".into());
+        }
         assert_eq!(
             v["classification"],
-            serde_json::json!({
-                "classes": {},
-                "formats": ["binary", format!("encrypted:{scheme}")]
-            }),
+            serde_json::json!({ "classes": {}, "formats": formats }),
             "{name}: {v}"
         );
         let table = server.ok(&["file", "show", "acme", &format!("/{name}")]);
@@ -816,7 +840,28 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         );
     }
 
-    // Alice reads them all: the report counts the three apart, the extract's classes count.
+    let v = shown(&server, "/mixed.tar");
+    assert_eq!(
+        v["classification"],
+        expected(
+            &truth,
+            &[
+                "account_table",
+                "encrypted:openpgp",
+                "tar",
+                "scanned_in_part"
+            ]
+        ),
+        "{v}"
+    );
+    let table = server.ok(&["file", "show", "acme", "/mixed.tar"]);
+    assert!(
+        table.contains("(in the part read; some contents encrypted: openpgp)"),
+        "{table}"
+    );
+
+    // Alice reads them all: the report counts the encrypted ones apart, the extract's classes
+    // count (twice: alone and in the tar archive).
     let mut gets = String::new();
     for name in names {
         gets += &format!(
@@ -835,12 +880,12 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(r["totals"]["files"], 5, "{r:#}");
-    assert_eq!(r["totals"]["files_classes_unknown"], 4, "{r:#}");
-    assert_eq!(r["totals"]["files_encrypted"], 4, "{r:#}");
+    assert_eq!(r["totals"]["files"], 7, "{r:#}");
+    assert_eq!(r["totals"]["files_classes_unknown"], 6, "{r:#}");
+    assert_eq!(r["totals"]["files_encrypted"], 6, "{r:#}");
     assert_eq!(
         r["totals"]["classes"]["card_number"],
-        truth.get(Class::CardNumber),
+        2 * truth.get(Class::CardNumber),
         "{r:#}"
     );
     let csv = server.ok(&["incident", "report", "--user", "alice", "--format", "csv"]);
@@ -855,10 +900,23 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         1,
         "{csv}"
     );
+    assert_eq!(csv.matches(",unknown;encrypted:zip,").count(), 1, "{csv}");
+    assert_eq!(
+        csv.matches(";scanned_in_part;encrypted:openpgp,").count(),
+        1,
+        "{csv}"
+    );
     let html = server.ok(&["incident", "report", "--user", "alice", "--format", "html"]);
     assert!(html.contains("unknown (encrypted: openpgp)"), "{html}");
+    assert!(html.contains("unknown (encrypted: zip)"), "{html}");
     assert!(
-        html.contains("4 encrypted (OpenPGP, CMS, age, or an Office or PDF password)"),
+        html.contains("(in the part read; some contents encrypted: openpgp)"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "6 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF or ZIP password)"
+        ),
         "{html}"
     );
 }
