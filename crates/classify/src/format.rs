@@ -34,6 +34,9 @@ pub enum Format {
     Zstd,
     /// xz-compressed: the classes and formats beside it are its contents'.
     Xz,
+    /// A 7-Zip archive (beside `binary`: its contents are not read; `encrypted:7z` where they
+    /// are encrypted).
+    SevenZip,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -76,6 +79,7 @@ impl Format {
             Format::Bzip2 => "bzip2".into(),
             Format::Zstd => "zstd".into(),
             Format::Xz => "xz".into(),
+            Format::SevenZip => "7z".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -100,6 +104,7 @@ impl Format {
             "bzip2" => Some(Format::Bzip2),
             "zstd" => Some(Format::Zstd),
             "xz" => Some(Format::Xz),
+            "7z" => Some(Format::SevenZip),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),

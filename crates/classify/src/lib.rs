@@ -18,6 +18,7 @@ mod mime;
 pub mod patterns;
 mod pdf;
 pub mod scan;
+mod sevenzip;
 mod sheet;
 mod tar;
 pub mod validate;

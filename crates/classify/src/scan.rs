@@ -54,6 +54,8 @@ enum Container {
     Compound { kept: Vec<u8>, cut: bool },
     /// A PDF document: the text its pages show, read through its fonts' maps at the end.
     Pdf(Box<crate::pdf::Pdf>),
+    /// A 7-Zip archive: whether it is encrypted, from its header at the end.
+    SevenZip(Box<crate::sevenzip::SevenZip>),
 }
 
 impl Container {
@@ -62,6 +64,7 @@ impl Container {
             Container::Tar(tar) => tar.feed(data),
             Container::Mail(mail) => mail.feed(data),
             Container::Pdf(pdf) => pdf.feed(data),
+            Container::SevenZip(z) => z.feed(data),
             Container::Compound { kept, cut } => {
                 let room = crate::compound::MAX_COMPOUND - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -75,6 +78,7 @@ impl Container {
             Container::Tar(tar) => tar.finish(),
             Container::Mail(mail) => mail.finish(),
             Container::Pdf(pdf) => pdf.finish(),
+            Container::SevenZip(z) => z.finish(),
             Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
         }
     }
@@ -84,6 +88,7 @@ impl Container {
             Container::Tar(tar) => tar.held_bytes(),
             Container::Mail(mail) => mail.held_bytes(),
             Container::Pdf(pdf) => pdf.held_bytes(),
+            Container::SevenZip(z) => z.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
         }
     }
@@ -186,7 +191,8 @@ impl Counts {
 /// password (then read decrypted); zstd-compressed files inflated (`binary` before); Word
 /// documents' text read as the document shows it (paragraphs as lines, a table's cells as
 /// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
-/// (`binary` before); a ZIP archive's entries encrypted by its password, and an archive's
+/// (`binary` before); 7-Zip archives named (`7z`), and `encrypted:7z` for one with a
+/// password; a ZIP archive's entries encrypted by its password, and an archive's
 /// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
 /// encrypted entries alone was `none found`, read in part).
 pub const RULES: u32 = 7;
@@ -688,6 +694,11 @@ impl Scanner {
         if crate::pdf::magic(&self.head) {
             let pdf = crate::pdf::Pdf::new(self.patterns.clone(), self.budget(), self.depth);
             return Some(Container::Pdf(Box::new(pdf)));
+        }
+        if crate::sevenzip::magic(&self.head) {
+            return Some(Container::SevenZip(Box::new(
+                crate::sevenzip::SevenZip::new(),
+            )));
         }
         crate::compound::magic(&self.head).then(|| Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),

@@ -56,8 +56,8 @@ impl Page<'_> {
         }
         if t.files_encrypted > 0 {
             notes.push(format!(
-                "{} encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF \
-                 or ZIP password): what is encrypted is exposed only with its key",
+                "{} encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, \
+                 ZIP or 7-Zip password): what is encrypted is exposed only with its key",
                 t.files_encrypted
             ));
         }

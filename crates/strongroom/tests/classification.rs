@@ -719,7 +719,7 @@ fn mainframe_ebcdic_extracts_count_as_their_text() {
 }
 
 /// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
-/// OpenSSL; a workbook or a ZIP archive protected by a password) are neither scanned nor `none
+/// OpenSSL; a workbook, a ZIP or a 7-Zip archive protected by a password) are neither scanned nor `none
 /// found`: `file show` says their classes are unknown and names the encryption, and the
 /// incident report of the account that read them counts them as encrypted (exposed only with
 /// their key), beside a plain extract whose classes count; a tar archive of the extract and its
@@ -802,12 +802,29 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         .status()
         .unwrap();
     assert!(status.success());
+    // 7-Zip archives of the extract: with a password (AES; the header compressed, as 7-Zip
+    // writes it by default), and without.
+    for (out, password) in [("locked.7z", true), ("plain.7z", false)] {
+        let mut seven = std::process::Command::new("7zz");
+        seven.args(["a", "-bso0", "-bsp0"]);
+        if password {
+            seven.arg("-psecret");
+        }
+        let status = seven
+            .arg(work.join(out))
+            .arg(&plain)
+            .status()
+            .expect("7zz (Debian package 7zip) is needed");
+        assert!(status.success());
+    }
     let names = [
         "extract.csv.gpg",
         "extract.csv.asc",
         "extract.p7m",
         "locked.xlsx",
         "locked.zip",
+        "locked.7z",
+        "plain.7z",
         "customers.csv",
         "mixed.tar",
     ];
@@ -822,11 +839,12 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         ("extract.p7m", "cms"),
         ("locked.xlsx", "office"),
         ("locked.zip", "zip"),
+        ("locked.7z", "7z"),
     ] {
         let v = shown(&server, &format!("/{name}"));
         let mut formats = vec!["binary".to_owned(), format!("encrypted:{scheme}")];
-        if scheme == "zip" {
-            formats.push("zip".into());
+        if ["zip", "7z"].contains(&scheme) {
+            formats.push(scheme.into());
         }
         assert_eq!(
             v["classification"],
@@ -840,6 +858,12 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         );
     }
 
+    let v = shown(&server, "/plain.7z");
+    assert_eq!(
+        v["classification"],
+        serde_json::json!({ "classes": {}, "formats": ["binary", "7z"] }),
+        "{v}"
+    );
     let v = shown(&server, "/mixed.tar");
     assert_eq!(
         v["classification"],
@@ -880,9 +904,9 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(r["totals"]["files"], 7, "{r:#}");
-    assert_eq!(r["totals"]["files_classes_unknown"], 6, "{r:#}");
-    assert_eq!(r["totals"]["files_encrypted"], 6, "{r:#}");
+    assert_eq!(r["totals"]["files"], 9, "{r:#}");
+    assert_eq!(r["totals"]["files_classes_unknown"], 8, "{r:#}");
+    assert_eq!(r["totals"]["files_encrypted"], 7, "{r:#}");
     assert_eq!(
         r["totals"]["classes"]["card_number"],
         2 * truth.get(Class::CardNumber),
@@ -901,6 +925,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         "{csv}"
     );
     assert_eq!(csv.matches(",unknown;encrypted:zip,").count(), 1, "{csv}");
+    assert_eq!(csv.matches(",unknown;encrypted:7z,").count(), 1, "{csv}");
     assert_eq!(
         csv.matches(";scanned_in_part;encrypted:openpgp,").count(),
         1,
@@ -915,7 +940,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     );
     assert!(
         html.contains(
-            "6 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF or ZIP password)"
+            "7 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, ZIP or 7-Zip password)"
         ),
         "{html}"
     );
