@@ -727,6 +727,9 @@ impl<const N: usize> Lead<N> {
 /// What a code unit that is not ASCII becomes.
 const OTHER: u8 = 0x80;
 
+/// The first bytes of a file's contents that say whether it is UTF-16 ([`Utf16::detect`]).
+pub(crate) const UTF16_LEAD: usize = 16;
+
 /// A UTF-16 text being narrowed, chunk by chunk.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Utf16 {
@@ -736,18 +739,34 @@ pub(crate) struct Utf16 {
 }
 
 impl Utf16 {
-    /// The encoding a file's first two bytes say, as a byte order mark (`FF FE`: UTF-16
-    /// little-endian; `FE FF`: big-endian); `None` for any other.
-    pub(crate) fn from_bom(first: [u8; 2]) -> Option<Self> {
-        let big_endian = match first {
-            [0xFF, 0xFE] => false,
-            [0xFE, 0xFF] => true,
-            _ => return None,
-        };
-        Some(Utf16 {
+    /// The encoding a file's first bytes say (`lead`: [`UTF16_LEAD`] of them, or all of a
+    /// shorter file's), and how many of them are its byte order mark: `FF FE` little-endian,
+    /// `FE FF` big-endian; without a mark (as SQL Server's `bcp -w` and Java's `UTF-16LE`
+    /// write it), eight code units of ASCII text, each with its zero byte after it
+    /// (little-endian) or before it (big-endian): no text in another encoding holds a zero
+    /// byte, and binary files rarely begin with eight such pairs. `None` for any other.
+    pub(crate) fn detect(lead: &[u8]) -> Option<(Self, usize)> {
+        let utf16 = |big_endian| Utf16 {
             big_endian,
             cut: None,
-        })
+        };
+        match lead {
+            [0xFF, 0xFE, ..] => return Some((utf16(false), 2)),
+            [0xFE, 0xFF, ..] => return Some((utf16(true), 2)),
+            _ => {}
+        }
+        if lead.len() < UTF16_LEAD {
+            return None;
+        }
+        let text = |b: u8| matches!(b, b' '..=b'~' | b'\t' | b'\r' | b'\n');
+        let units = lead[..UTF16_LEAD].chunks_exact(2);
+        if units.clone().all(|u| text(u[0]) && u[1] == 0) {
+            Some((utf16(false), 0))
+        } else if units.into_iter().all(|u| u[0] == 0 && text(u[1])) {
+            Some((utf16(true), 0))
+        } else {
+            None
+        }
     }
 
     /// Appends the narrowed form of `data` (the bytes after the last chunk's) to `out`.
@@ -1002,7 +1021,8 @@ mod tests {
     }
 
     fn narrowed(bom: [u8; 2], bytes: &[u8], cut: usize) -> Vec<u8> {
-        let mut u = Utf16::from_bom(bom).unwrap();
+        let (mut u, mark) = Utf16::detect(&bom).unwrap();
+        assert_eq!(mark, 2);
         let mut out = Vec::new();
         for chunk in bytes.chunks(cut) {
             u.narrow(chunk, &mut out);
@@ -1023,8 +1043,20 @@ mod tests {
             assert_eq!(narrowed([0xFF, 0xFE], &le, cut), want, "{cut}");
             assert_eq!(narrowed([0xFE, 0xFF], &be, cut), want, "{cut}");
         }
-        assert!(Utf16::from_bom([0xEF, 0xBB]).is_none());
-        assert!(Utf16::from_bom(*b"ca").is_none());
+        assert!(Utf16::detect(&[0xEF, 0xBB]).is_none());
+        assert!(Utf16::detect(b"ca").is_none());
+        // Without a mark: eight code units of ASCII text, in either order; not fewer, nor
+        // ASCII, nor zeros, nor a code unit that is not ASCII text.
+        let (u, mark) = Utf16::detect(&le).unwrap();
+        assert!(!u.big_endian && mark == 0);
+        let (u, mark) = Utf16::detect(&be).unwrap();
+        assert!(u.big_endian && mark == 0);
+        assert!(Utf16::detect(&le[..14]).is_none());
+        assert!(Utf16::detect(text.as_bytes()).is_none());
+        assert!(Utf16::detect(&[0; 16]).is_none());
+        let mut control = le.clone();
+        control[6] = 0x01;
+        assert!(Utf16::detect(&control).is_none());
     }
 
     fn gzip(parts: &[&[u8]]) -> Vec<u8> {

@@ -122,7 +122,8 @@ fn terminal_log(rng: &mut Rng, n: usize) -> Document {
 }
 
 /// A spreadsheet's "Unicode text" export: tab-separated, CRLF, in UTF-16 little-endian with
-/// its byte order mark, customers' names in Latin, Greek and Japanese script beside their card
+/// its byte order mark (every other one without, as SQL Server's `bcp -w` writes it),
+/// customers' names in Latin, Greek and Japanese script beside their card
 /// numbers, IBANs and e-mail addresses.
 fn unicode_export(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
@@ -141,9 +142,16 @@ fn unicode_export(rng: &mut Rng, n: usize) -> Document {
         t.add(Class::Iban, 1);
         t.add(Class::Email, 1);
     }
+    // Every other one without a byte order mark, as SQL Server's `bcp -w` writes it.
+    let marked = n % 20 == 7;
     let bytes = utf16(&s, false);
-    let mut d = doc(n, "unicode-export.txt", s, t);
-    d.bytes = bytes;
+    let name = if marked {
+        "unicode-export.txt"
+    } else {
+        "bcp-export.txt"
+    };
+    let mut d = doc(n, name, s, t);
+    d.bytes = if marked { bytes } else { bytes[2..].to_vec() };
     d
 }
 /// A customer workbook as Excel writes one: a title block, a heading row, then customers with

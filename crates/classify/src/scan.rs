@@ -191,8 +191,8 @@ impl Counts {
 /// password (then read decrypted); zstd-compressed files inflated (`binary` before); Word
 /// documents' text read as the document shows it (paragraphs as lines, a table's cells as
 /// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
-/// (`binary` before); 7-Zip archives named (`7z`), and `encrypted:7z` for one with a
-/// password; a ZIP archive's entries encrypted by its password, and an archive's
+/// (`binary` before); UTF-16 text without a byte order mark read (`binary` before); 7-Zip
+/// archives named (`7z`), and `encrypted:7z` for one with a password; a ZIP archive's entries encrypted by its password, and an archive's
 /// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
 /// encrypted entries alone was `none found`, read in part).
 pub const RULES: u32 = 7;
@@ -436,7 +436,7 @@ pub struct Scanner {
     /// The contents' first two bytes (until there are two), and the encoding they say: UTF-16 by
     /// its byte order mark, narrowed to a byte per code unit before the scan (`narrowed`: the
     /// buffer for it), else the bytes as they are.
-    lead: crate::encoding::Lead<2>,
+    lead: crate::encoding::Lead<{ crate::encoding::UTF16_LEAD }>,
     utf16: Option<crate::encoding::Utf16>,
     narrowed: Vec<u8>,
     /// EBCDIC text, translated to ASCII before the scan (`translated`: the buffer for it),
@@ -616,18 +616,33 @@ impl Scanner {
 
     /// Takes the next bytes of the file's contents (inflated where it is compressed).
     fn feed_contents(&mut self, mut data: &[u8]) {
-        // The first two bytes say whether the text is UTF-16 (its byte order mark).
+        // The first bytes say whether the text is UTF-16 (its byte order mark, or code units
+        // of ASCII without one).
         if !self.lead.whole() {
             let (lead, rest) = self.lead.gather(data);
             let Some(lead) = lead else {
                 return;
             };
             data = rest;
-            self.utf16 = crate::encoding::Utf16::from_bom(lead);
-            if self.utf16.is_none() {
-                self.feed_text(&lead);
-            }
+            self.lead_text(&lead);
         }
+        self.contents_text(data);
+    }
+
+    /// The contents' first bytes (all of them, in a shorter file): whether they are UTF-16,
+    /// then their text.
+    fn lead_text(&mut self, lead: &[u8]) {
+        match crate::encoding::Utf16::detect(lead) {
+            Some((utf16, mark)) => {
+                self.utf16 = Some(utf16);
+                self.contents_text(&lead[mark..]);
+            }
+            None => self.feed_text(lead),
+        }
+    }
+
+    /// The text of contents after their first bytes (narrowed where they are UTF-16).
+    fn contents_text(&mut self, data: &[u8]) {
         match self.utf16.as_mut() {
             Some(utf16) => {
                 let mut narrowed = std::mem::take(&mut self.narrowed);
@@ -791,10 +806,10 @@ impl Scanner {
             }
             self.compressed = Some(compressed);
         }
-        // Contents of fewer than two bytes: they are its text.
+        // Contents shorter than what tells UTF-16: what they are, then their text.
         if !self.lead.whole() {
             let (bytes, n) = self.lead.short();
-            self.feed_text(&bytes[..n]);
+            self.lead_text(&bytes[..n]);
         }
         if self.formats.is_none() {
             self.start();

@@ -1102,7 +1102,8 @@ fn workbooks_count_by_their_columns_headings() {
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
-/// terminal log's magnetic stripe tracks, a spreadsheet's export in UTF-16, and an Excel-style
+/// terminal log's magnetic stripe tracks, a spreadsheet's export in UTF-16 (and a database's
+/// without a byte order mark, as `bcp -w` writes it), and an Excel-style
 /// customer workbook (title block, shared strings, a wire form sheet). Uploaded with
 /// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
@@ -1118,6 +1119,7 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "tickets.txt",
         "terminal.log",
         "unicode-export.txt",
+        "bcp-export.txt",
         "customers.xlsx",
     ] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
@@ -1135,7 +1137,7 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         let classes = &v["classification"]["classes"];
         let of_interest = if d.name.ends_with("terminal.log") {
             vec![Class::CardNumber]
-        } else if d.name.ends_with("unicode-export.txt") {
+        } else if d.name.ends_with("unicode-export.txt") || d.name.ends_with("bcp-export.txt") {
             vec![Class::CardNumber, Class::Iban, Class::Email]
         } else if d.name.ends_with("customers.xlsx") {
             vec![
