@@ -434,81 +434,19 @@ pub const MAX_XZ_DICTIONARY: usize = 64 << 20;
 const XZ_MAGIC: [u8; 6] = [0xFD, b'7', b'z', b'X', b'Z', 0];
 /// Decompressed bytes taken from the decoder at a time.
 const XZ_OUT: usize = 64 << 10;
-/// What an xz decoder's state takes beside its dictionary (its range decoder's probabilities
-/// and buffers), rounded up.
-const XZ_DECODER_BYTES: usize = 48 << 10;
 
 /// An xz file (streams one after another, the zero bytes of stream padding between them)
 /// being decompressed, chunk by chunk, while the file's budget lasts, with the pure-Rust
-/// `xz4rust` decoder. Each stream's decoder is made for the dictionary its first block
-/// declares (read here from the block's header): a later block that declares more is not read,
-/// so the memory the decoder keeps is the one the scanner reports.
+/// `lzma-rust2` stream decoder: a block whose dictionary is past [`MAX_XZ_DICTIONARY`] is not
+/// read (the decoder checks each block's header against that limit before it allocates).
 pub(crate) struct Xz {
-    decoder: Option<Box<xz4rust::XzDecoder<'static>>>,
-    /// Compressed bytes not yet handed to the decoder (a stream's headers, until its first
-    /// block's has come).
-    input: Vec<u8>,
-    /// The current stream's dictionary (0 between streams).
-    dictionary: usize,
+    decoder: Box<lzma_rust2::XzStream>,
     out: Vec<u8>,
     budget: Budget,
+    /// The last stream ended, and nothing followed it yet.
+    ended: bool,
     /// The contents went past the budget, or are not a valid xz stream from some point.
     pub(crate) cut: bool,
-}
-
-/// The dictionary an xz stream's first block declares, from the stream's first bytes (its
-/// header, then the block's): `Some(0)` for a stream without blocks, `None` until the block's
-/// header has come, `Err` for bytes that begin no stream xz writes (the last filter not LZMA2).
-fn xz_dictionary(stream: &[u8]) -> Result<Option<usize>, ()> {
-    // The stream header (magic, flags, CRC32), then the block header: its size, its flags,
-    // the optional sizes, each filter's id and properties.
-    let Some(&size) = stream.get(12) else {
-        return Ok(None);
-    };
-    if size == 0 {
-        return Ok(Some(0));
-    }
-    let Some(header) = stream.get(12..12 + (usize::from(size) + 1) * 4) else {
-        return Ok(None);
-    };
-    // A variable-length integer at `at` (seven bits a byte, at most nine bytes), moving on.
-    fn vli(header: &[u8], at: &mut usize) -> Result<u64, ()> {
-        let mut value = 0u64;
-        for shift in (0..63).step_by(7) {
-            let b = *header.get(*at).ok_or(())?;
-            *at += 1;
-            value |= u64::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(())
-    }
-    let mut at = 2;
-    let flags = header[1];
-    if flags & 0x40 != 0 {
-        vli(header, &mut at)?;
-    }
-    if flags & 0x80 != 0 {
-        vli(header, &mut at)?;
-    }
-    let mut last = None;
-    for _ in 0..=(flags & 3) {
-        let id = vli(header, &mut at)?;
-        let len = usize::try_from(vli(header, &mut at)?).map_err(|_| ())?;
-        let from = at;
-        at = at.checked_add(len).ok_or(())?;
-        last = Some((id, header.get(from..at).ok_or(())?));
-    }
-    match last {
-        // LZMA2's one byte of properties: the dictionary, 2 or 3 times a power of two.
-        Some((0x21, &[bits])) if bits <= 40 => Ok(Some(if bits == 40 {
-            u32::MAX as usize
-        } else {
-            (2 | usize::from(bits & 1)) << (bits / 2 + 11)
-        })),
-        _ => Err(()),
-    }
 }
 
 impl Xz {
@@ -518,84 +456,66 @@ impl Xz {
     }
 
     pub(crate) fn new(budget: Budget) -> Self {
+        let limit = lzma_rust2::lzma2_get_memory_usage(MAX_XZ_DICTIONARY as u32);
         Xz {
-            decoder: None,
-            input: Vec::new(),
-            dictionary: 0,
+            decoder: Box::new(lzma_rust2::XzStream::new_mem_limit(true, limit)),
             out: vec![0; XZ_OUT],
             budget,
+            ended: false,
             cut: false,
         }
     }
 
     /// Decompresses `data` (the compressed bytes after the last chunk's), handing the contents
     /// to `contents` [`XZ_OUT`] bytes at most at a time.
-    pub(crate) fn inflate(&mut self, data: &[u8], mut contents: impl FnMut(&[u8])) {
-        if self.cut {
-            return;
-        }
-        self.input.extend_from_slice(data);
-        let mut at = 0;
-        while !self.cut && at < self.input.len() {
-            let Some(decoder) = self.decoder.as_mut() else {
-                // Between streams: stream padding, then the next stream's headers.
-                let rest = &self.input[at..];
-                let zeros = rest.iter().take_while(|b| **b == 0).count();
-                if zeros > 0 {
-                    at += zeros;
-                    continue;
-                }
-                match xz_dictionary(rest) {
-                    Ok(None) => break,
-                    Ok(Some(d)) if d <= MAX_XZ_DICTIONARY && rest.starts_with(&XZ_MAGIC) => {
-                        self.dictionary = d;
-                        let d = d.max(xz4rust::DICT_SIZE_MIN);
-                        self.decoder = Some(xz4rust::XzDecoder::in_heap_with_alloc_dict_size(
-                            xz4rust::DICT_SIZE_MIN,
-                            d,
-                        ));
-                    }
-                    _ => self.cut = true,
-                }
-                continue;
-            };
-            match decoder.decode(&self.input[at..], &mut self.out) {
-                Ok(xz4rust::XzNextBlockResult::NeedMoreData(read, made)) => {
-                    at += read;
-                    if !self.hand_over(made, &mut contents) || read == 0 && made == 0 {
+    pub(crate) fn inflate(&mut self, data: &[u8], contents: impl FnMut(&[u8])) {
+        self.process(data, lzma_rust2::Action::Run, contents);
+    }
+
+    fn process(
+        &mut self,
+        mut data: &[u8],
+        action: lzma_rust2::Action,
+        mut contents: impl FnMut(&[u8]),
+    ) {
+        while !self.cut {
+            let before = self.decoder.total_out();
+            let result = self.decoder.process(data, &mut self.out, action);
+            // (What a call that fails made before it failed counts too.)
+            let made = (self.decoder.total_out() - before).min(self.out.len() as u64) as usize;
+            let n = self.budget.bytes(made as u64) as usize;
+            contents(&self.out[..n]);
+            self.cut |= n < made;
+            match result {
+                Ok(r) => {
+                    data = &data[r.bytes_consumed.min(data.len())..];
+                    self.ended = r.status == lzma_rust2::Status::StreamEnd;
+                    // The decoder asks for more input, or has nothing more to give.
+                    let full = made == self.out.len();
+                    if self.ended || !full && (data.is_empty() || r.bytes_consumed == 0) {
                         break;
                     }
                 }
-                Ok(xz4rust::XzNextBlockResult::EndOfStream(read, made)) => {
-                    at += read;
-                    self.decoder = None;
-                    self.dictionary = 0;
-                    self.hand_over(made, &mut contents);
-                }
-                Err(xz4rust::XzError::NeedsLargerInputBuffer) => break,
                 Err(_) => self.cut = true,
             }
         }
-        self.input.drain(..at.min(self.input.len()));
-        if self.cut {
-            self.input = Vec::new();
-        }
-    }
-
-    /// Hands `made` decompressed bytes to `contents` within the budget: whether it lasts.
-    fn hand_over(&mut self, made: usize, contents: &mut impl FnMut(&[u8])) -> bool {
-        let n = self.budget.bytes(made as u64) as usize;
-        contents(&self.out[..n]);
-        self.cut |= n < made;
-        !self.cut
     }
 
     /// The end of the compressed file: a stream that breaks off, or bytes that begin none, cut.
     pub(crate) fn finish(&mut self, contents: impl FnMut(&[u8])) {
-        self.inflate(&[], contents);
-        if self.decoder.is_some() || !self.input.is_empty() {
+        self.process(&[], lzma_rust2::Action::Finish, contents);
+        if !self.ended {
             self.cut = true;
         }
+    }
+
+    /// What the decoder keeps: the dictionary its block needs, and its buffers.
+    fn held_bytes(&self) -> usize {
+        held(&self.out)
+            + self
+                .decoder
+                .memory_usage()
+                .map_or(0, |kib| kib as usize * 1024)
     }
 }
 
@@ -662,8 +582,8 @@ impl Compressed {
             Compressed::Zstd(z) => {
                 held(&z.input) + held(&z.out) + z.window.min(MAX_ZSTD_WINDOW) as usize + (256 << 10)
             }
-            // (The decoder keeps its stream's dictionary: at most what it declared.)
-            Compressed::Xz(x) => held(&x.input) + held(&x.out) + x.dictionary + XZ_DECODER_BYTES,
+            // (The decoder keeps its block's dictionary: at most what it declared.)
+            Compressed::Xz(x) => x.held_bytes(),
         }
     }
 
@@ -1194,7 +1114,8 @@ mod tests {
         .concat();
         let whole = [a.clone(), b.clone()].concat();
         // What XZ Utils writes: its presets (the dictionary 256 KiB to 64 MiB), each check,
-        // blocks of their own size (as `xz -T` writes them), and streams one after another with
+        // blocks of their own size (as `xz -T` writes them), a delta filter, and streams one
+        // after another with
         // stream padding between them (as `cat a.xz b.xz` makes).
         let padded = [xz(&a, &["-1"]), vec![0; 8], xz(&b, &["-6"]), vec![0; 4]].concat();
         for bytes in [
@@ -1203,6 +1124,7 @@ mod tests {
             xz(&whole, &["-9", "--check=sha256"]),
             xz(&whole, &["--check=crc32", "--block-size=100000"]),
             xz(&whole, &["--check=none"]),
+            xz(&whole, &["--delta=dist=2", "--lzma2"]),
             padded,
         ] {
             assert!(Xz::magic(bytes[..10].try_into().unwrap()));
@@ -1236,7 +1158,8 @@ mod tests {
         held.inflate(&six[..six.len() / 2], |_| {});
         assert!(held.held_bytes() >= 8 << 20 && held.held_bytes() < 9 << 20);
         // Broken off, not xz after its magic number, junk after a stream, a dictionary past
-        // the limit, a filter that is not LZMA2 (delta): cut, what came before kept.
+        // the limit, two filters before LZMA2 (XZ Utils' one delta or executable filter is
+        // read): cut, what came before kept.
         let one = xz(&a, &["-6"]);
         let trailed = [one.as_slice(), b"trailing"].concat();
         for cut in [2, 4096] {
@@ -1251,9 +1174,13 @@ mod tests {
             assert!(unxz(&mut x, junk, cut).is_empty());
             assert!(x.cut);
             let mut x = Xz::new(Budget::new());
-            assert_eq!(unxz(&mut x, &trailed, cut), a);
+            let got = unxz(&mut x, &trailed, cut);
+            assert!(got == a, "{cut}: {} of {}", got.len(), a.len());
             assert!(x.cut);
-            for args in [&["--lzma2=dict=128MiB"][..], &["--delta=dist=2", "--lzma2"]] {
+            for args in [
+                &["--lzma2=dict=128MiB"][..],
+                &["--delta=dist=1", "--delta=dist=2", "--lzma2"],
+            ] {
                 let mut x = Xz::new(Budget::new());
                 assert!(
                     unxz(&mut x, &xz(&a[..5000], args), cut).is_empty(),

@@ -1,6 +1,6 @@
 //! 7-Zip archives (`.7z`): told by their signature, and whether their contents are encrypted
 //! (7-Zip's AES, `7z a -p`), read from the header at the archive's end, through the LZMA
-//! compression 7-Zip gives that header by default (an encrypted header, `-mhe=on`, says as
+//! compression 7-Zip gives that header by default (`lzma-rust2`'s decoder) (an encrypted header, `-mhe=on`, says as
 //! much by its own coders). Their contents are not read: a 7-Zip archive is `binary` beside
 //! `7z`, and `encrypted:7z` where a folder of it is encrypted, so that the incident report
 //! counts it among the files exposed only with their password.
@@ -393,21 +393,32 @@ fn folder<'a>(r: &mut Reader<'a>) -> Result<Folder<'a>, Unreadable> {
 }
 
 /// A header's packed bytes unpacked with LZMA (the coder's five bytes of properties: the
-/// literal and position bits, the dictionary), to `unpacked` bytes.
+/// literal and position bits, the dictionary), to `unpacked` bytes. The dictionary is made no
+/// larger than what it unpacks to (no match reaches further back).
 fn unlzma(properties: &[u8], packed: &[u8], unpacked: u64) -> Result<Vec<u8>, Unreadable> {
-    if properties.len() != 5 {
+    let [bits, d0, d1, d2, d3] = *properties else {
         return Err(Unreadable);
-    }
-    let mut input = std::io::Cursor::new([properties, packed].concat());
-    let mut out = Vec::new();
-    let options = lzma_rs::decompress::Options {
-        unpacked_size: lzma_rs::decompress::UnpackedSize::UseProvided(Some(unpacked)),
-        memlimit: Some(MAX_UNPACKED_HEADER as usize),
-        ..Default::default()
     };
-    lzma_rs::lzma_decompress_with_options(&mut input, &mut out, &options)
+    let dictionary = u32::from_le_bytes([d0, d1, d2, d3]).min(unpacked.max(4096) as u32);
+    let mut decoder = lzma_rust2::LzmaStream::new_with_props(unpacked, bits, dictionary, None)
         .map_err(|_| Unreadable)?;
-    if out.len() as u64 != unpacked {
+    let mut out = vec![0; unpacked as usize];
+    let mut made = 0;
+    let mut input = packed;
+    loop {
+        let r = decoder
+            .process(input, &mut out[made..], lzma_rust2::Action::Finish)
+            .map_err(|_| Unreadable)?;
+        input = &input[r.bytes_consumed.min(input.len())..];
+        made += r.bytes_produced;
+        if r.status == lzma_rust2::Status::StreamEnd || made == out.len() {
+            break;
+        }
+        if r.bytes_consumed == 0 && r.bytes_produced == 0 {
+            return Err(Unreadable);
+        }
+    }
+    if made != out.len() {
         return Err(Unreadable);
     }
     Ok(out)
