@@ -272,6 +272,30 @@ fn main() {
         out.stdout
     };
     bomb_cost("xz", &xz.repeat(streams));
+    // A 7-Zip bomb: 2 GiB of card-length numbers in one solid LZMA2 folder by 7-Zip (`7zz
+    // -mx1`, reading them from its input), kept whole (it is small) and read at its end.
+    let seven = {
+        let dir = std::env::temp_dir().join(format!("classify-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bomb.7z");
+        let mut child = std::process::Command::new("7zz")
+            .args(["a", "-bso0", "-bsp0", "-mx1", "-sicards.csv"])
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("7zz (Debian package 7zip) is needed");
+        let mut stdin = child.stdin.take().unwrap();
+        let unit = repeated(unit);
+        for _ in 0..(2 * classify::encoding::MAX_INFLATED).div_ceil(SIZE as u64) {
+            std::io::Write::write_all(&mut stdin, &unit).unwrap();
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        bytes
+    };
+    bomb_cost("7-Zip", &seven);
     // A PDF whose pages' contents inflate to twice the contents read: 256 pages of 8 MiB of
     // strings shown, each holding a card number (the strings are kept to 16 MiB, then the
     // pages are inflated but not read).

@@ -192,7 +192,8 @@ impl Counts {
 /// documents' text read as the document shows it (paragraphs as lines, a table's cells as
 /// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
 /// (`binary` before); UTF-16 text without a byte order mark read (`binary` before); 7-Zip
-/// archives named (`7z`), and `encrypted:7z` for one with a password; a ZIP archive's entries encrypted by its password, and an archive's
+/// archives read to 32 MiB (`binary` before), named (`7z`), and `encrypted:7z` for one with a
+/// password; a ZIP archive's entries encrypted by its password, and an archive's
 /// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
 /// encrypted entries alone was `none found`, read in part).
 pub const RULES: u32 = 7;
@@ -711,9 +712,9 @@ impl Scanner {
             return Some(Container::Pdf(Box::new(pdf)));
         }
         if crate::sevenzip::magic(&self.head) {
-            return Some(Container::SevenZip(Box::new(
-                crate::sevenzip::SevenZip::new(),
-            )));
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let archive = crate::sevenzip::SevenZip::new(patterns, budget, self.depth);
+            return Some(Container::SevenZip(Box::new(archive)));
         }
         crate::compound::magic(&self.head).then(|| Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),
