@@ -3,7 +3,8 @@
 //! Open XML files. A compound file is a small file system whose streams are scattered over its
 //! sectors, so it cannot be read as it streams: its first [`MAX_COMPOUND`] bytes are kept and
 //! read when it ends. An Excel 97-2003 workbook's `Workbook` stream is read by
-//! [`crate::xls`]; an encrypted document (`EncryptionInfo` and `EncryptedPackage` streams, as a
+//! [`crate::xls`], a Word 97-2003 document's `WordDocument` stream by [`crate::doc`] (its text
+//! scanned as a file's); an encrypted document (`EncryptionInfo` and `EncryptedPackage` streams, as a
 //! password-protected `.xlsx` or `.docx` is stored) is `encrypted:office`; other compound files
 //! are `binary`.
 //!
@@ -27,8 +28,8 @@ const ENTRY: usize = 128;
 const HEADER_DIFAT: usize = 109;
 
 /// What a compound file's kept `bytes` hold (`cut`: more of it was not kept): an Excel
-/// 97-2003 workbook's classes; `encrypted:office` for a document protected by a password;
-/// else `binary`.
+/// 97-2003 workbook's classes, a Word 97-2003 document's text's; `encrypted:office` for a
+/// document protected by a password; else `binary`.
 pub(crate) fn classify(
     bytes: &[u8],
     cut: bool,
@@ -46,12 +47,33 @@ pub(crate) fn classify(
     if file.has(b"EncryptedPackage") {
         return not_read(true);
     }
-    match file.stream(b"Workbook") {
-        Some((stream, whole)) => match crate::xls::read(&stream, whole && !cut, patterns) {
+    if let Some((stream, whole)) = file.stream(b"Workbook") {
+        return match crate::xls::read(&stream, whole && !cut, patterns) {
             crate::xls::Read::Classified(found) => found,
             crate::xls::Read::Encrypted => not_read(true),
-        },
-        None => not_read(false),
+        };
+    }
+    let Some((word, whole)) = file.stream(b"WordDocument") else {
+        return not_read(false);
+    };
+    let text = crate::doc::read(&word, |name| {
+        file.stream(name)
+            .filter(|(_, whole)| *whole)
+            .map(|(s, _)| s)
+    });
+    match text {
+        crate::doc::Read::Text(text) => {
+            let mut scanner = crate::Scanner::with_patterns(patterns);
+            scanner.feed(&text);
+            let mut found = scanner.finish();
+            found.formats.push(Format::Doc);
+            if !whole || cut {
+                found.formats.push(Format::ScannedInPart);
+            }
+            found
+        }
+        crate::doc::Read::Encrypted => not_read(true),
+        crate::doc::Read::Unreadable => not_read(false),
     }
 }
 

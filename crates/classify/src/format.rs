@@ -34,9 +34,11 @@ pub enum Format {
     Zstd,
     /// xz-compressed: the classes and formats beside it are its contents'.
     Xz,
-    /// A 7-Zip archive (beside `binary`: its contents are not read; `encrypted:7z` where they
-    /// are encrypted).
+    /// A 7-Zip archive: the classes beside it are its files' together (or, beside `binary`,
+    /// unknown; `encrypted:7z` where they are encrypted).
     SevenZip,
+    /// A Word 97-2003 document: the classes and formats beside it are its text's.
+    Doc,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -80,6 +82,7 @@ impl Format {
             Format::Zstd => "zstd".into(),
             Format::Xz => "xz".into(),
             Format::SevenZip => "7z".into(),
+            Format::Doc => "doc".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -105,6 +108,7 @@ impl Format {
             "zstd" => Some(Format::Zstd),
             "xz" => Some(Format::Xz),
             "7z" => Some(Format::SevenZip),
+            "doc" => Some(Format::Doc),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),

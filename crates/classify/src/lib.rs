@@ -10,6 +10,7 @@ mod archive;
 mod bitmap;
 mod compound;
 pub mod corpus;
+mod doc;
 pub mod encoding;
 mod encrypted;
 pub mod field_corpus;

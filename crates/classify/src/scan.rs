@@ -193,7 +193,7 @@ impl Counts {
 /// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
 /// (`binary` before); UTF-16 text without a byte order mark read (`binary` before); 7-Zip
 /// archives read to 32 MiB (`binary` before), named (`7z`), and `encrypted:7z` for one with a
-/// password; a ZIP archive's entries encrypted by its password, and an archive's
+/// password; Word 97-2003 documents' text read (`doc`; `binary` before); a ZIP archive's entries encrypted by its password, and an archive's
 /// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
 /// encrypted entries alone was `none found`, read in part).
 pub const RULES: u32 = 7;

@@ -624,7 +624,7 @@ fn print_to_pdf(page: &std::path::Path, out: &std::path::Path) {
 /// a table under a heading, and a letter of wire instructions in labelled lines. `file show`
 /// gives the extract's truth, and the letter counts what its text counts (the account under its
 /// routing number's line: read as XML, the document's one long line, it was not), `docx`
-/// beside `zip`.
+/// beside `zip`; the same documents as Word 97-2003 files (LibreOffice Writer's), `doc`.
 #[test]
 fn word_documents_count_what_their_text_counts() {
     let server = Server::start();
@@ -680,6 +680,19 @@ fn word_documents_count_what_their_text_counts() {
         expected(&text.counts, &["docx", "zip"]),
         "{v}"
     );
+    // The same two documents saved by LibreOffice Writer 7.4 as Word 97-2003 (`.doc`, kept
+    // beside the classifier's tests: the suite does not install Writer).
+    let producers =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../classify/tests/producers/word");
+    alice.sftp_ok(&format!(
+        "put {} /customers.doc\nput {} /wire.doc\n",
+        producers.join("customers.doc").display(),
+        producers.join("wire.doc").display()
+    ));
+    let v = shown(&server, "/customers.doc");
+    assert_eq!(v["classification"], expected(&truth, &["doc"]), "{v}");
+    let v = shown(&server, "/wire.doc");
+    assert_eq!(v["classification"], expected(&text.counts, &["doc"]), "{v}");
 }
 
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
