@@ -39,6 +39,9 @@ pub enum Format {
     SevenZip,
     /// A Word 97-2003 document: the classes and formats beside it are its text's.
     Doc,
+    /// A mailbox (mbox): the classes beside it are its messages' together, the formats beside
+    /// it theirs.
+    Mbox,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -83,6 +86,7 @@ impl Format {
             Format::Xz => "xz".into(),
             Format::SevenZip => "7z".into(),
             Format::Doc => "doc".into(),
+            Format::Mbox => "mbox".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -109,6 +113,7 @@ impl Format {
             "xz" => Some(Format::Xz),
             "7z" => Some(Format::SevenZip),
             "doc" => Some(Format::Doc),
+            "mbox" => Some(Format::Mbox),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),

@@ -15,6 +15,7 @@ pub mod encoding;
 mod encrypted;
 pub mod field_corpus;
 pub mod format;
+mod mbox;
 mod mime;
 pub mod patterns;
 mod pdf;

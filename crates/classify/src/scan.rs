@@ -54,8 +54,10 @@ enum Container {
     Compound { kept: Vec<u8>, cut: bool },
     /// A PDF document: the text its pages show, read through its fonts' maps at the end.
     Pdf(Box<crate::pdf::Pdf>),
-    /// A 7-Zip archive: whether it is encrypted, from its header at the end.
+    /// A 7-Zip archive: whether it is encrypted, from its header at the end; its files.
     SevenZip(Box<crate::sevenzip::SevenZip>),
+    /// A mailbox: its messages, each read by a scanner of its own.
+    Mbox(Box<crate::mbox::Mbox>),
 }
 
 impl Container {
@@ -65,6 +67,7 @@ impl Container {
             Container::Mail(mail) => mail.feed(data),
             Container::Pdf(pdf) => pdf.feed(data),
             Container::SevenZip(z) => z.feed(data),
+            Container::Mbox(m) => m.feed(data),
             Container::Compound { kept, cut } => {
                 let room = crate::compound::MAX_COMPOUND - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -79,6 +82,7 @@ impl Container {
             Container::Mail(mail) => mail.finish(),
             Container::Pdf(pdf) => pdf.finish(),
             Container::SevenZip(z) => z.finish(),
+            Container::Mbox(m) => m.finish(),
             Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
         }
     }
@@ -89,6 +93,7 @@ impl Container {
             Container::Mail(mail) => mail.held_bytes(),
             Container::Pdf(pdf) => pdf.held_bytes(),
             Container::SevenZip(z) => z.held_bytes(),
+            Container::Mbox(m) => m.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
         }
     }
@@ -193,7 +198,8 @@ impl Counts {
 /// columns: its XML was one long line); 7 (2026-12-05): xz-compressed files inflated
 /// (`binary` before); UTF-16 text without a byte order mark read (`binary` before); 7-Zip
 /// archives read to 32 MiB (`binary` before), named (`7z`), and `encrypted:7z` for one with a
-/// password; Word 97-2003 documents' text read (`doc`; `binary` before); a ZIP archive's entries encrypted by its password, and an archive's
+/// password; Word 97-2003 documents' text read (`doc`; `binary` before); mailboxes' messages
+/// read each as a file (`mbox`: their attachments were base64 text); a ZIP archive's entries encrypted by its password, and an archive's
 /// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
 /// encrypted entries alone was `none found`, read in part).
 pub const RULES: u32 = 7;
@@ -701,6 +707,10 @@ impl Scanner {
         if crate::tar::magic(&self.head) {
             let tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
             return Some(Container::Tar(Box::new(tar)));
+        }
+        if crate::mbox::magic(&self.head) {
+            let mbox = crate::mbox::Mbox::new(self.patterns.clone(), self.budget(), self.depth);
+            return Some(Container::Mbox(Box::new(mbox)));
         }
         if let Some(boundary) = crate::mime::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());

@@ -428,7 +428,8 @@ fn compressed_uploads_are_classified_as_their_contents() {
 
 /// A mail saved as a file (Python's `email` package, as a client exports one): its extract
 /// attached in base64 counts what the extract does, with the addresses of its headers, and
-/// `mime` beside the formats; base64 scanned as text would find nothing.
+/// `mime` beside the formats; base64 scanned as text would find nothing. In a mailbox (mbox)
+/// between two other messages: the same, and the others' addresses, `mbox` beside.
 #[test]
 fn mail_attachments_count_as_files() {
     let server = Server::start();
@@ -446,12 +447,43 @@ fn mail_attachments_count_as_files() {
              open(sys.argv[2], 'wb').write(bytes(m))\n",
         &[&plain, &mail],
     );
-    alice.sftp_ok(&format!("put {} /extract.eml\n", mail.display()));
+    // And the same message in a mailbox (Python's `mailbox`, the mbox format Thunderbird and
+    // archive exports use) after a note whose body has a line beginning `From ` (escaped) and
+    // before a reply: each message read as a file of its own.
+    let mailbox = alice.work().join("exported.mbox");
+    python(
+        "import sys, mailbox\nfrom email.message import EmailMessage\n\
+         box = mailbox.mbox(sys.argv[2])\n\
+         n = EmailMessage()\n\
+         n['From'] = 'ops@bank.example'\nn['Subject'] = 'Note'\n\
+         n.set_content('From the desk of operations: nothing to see.')\n\
+         box.add(n)\n\
+         box.add(open(sys.argv[1], 'rb').read())\n\
+         r = EmailMessage()\n\
+         r['From'] = 'partner@vendor.example'\nr['Subject'] = 'Re: Monthly extract'\n\
+         r.set_content('Received, thanks.')\n\
+         box.add(r)\n\
+         box.flush()\n",
+        &[&mail, &mailbox],
+    );
+    alice.sftp_ok(&format!(
+        "put {} /extract.eml\nput {} /exported.mbox\n",
+        mail.display(),
+        mailbox.display()
+    ));
     truth.add(Class::Email, 2);
     let v = shown(&server, "/extract.eml");
     assert_eq!(
         v["classification"],
         expected(&truth, &["account_table", "mime"]),
+        "{v}"
+    );
+    // (The note's and the reply's senders are addresses too.)
+    truth.add(Class::Email, 2);
+    let v = shown(&server, "/exported.mbox");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "mime", "mbox"]),
         "{v}"
     );
 }
