@@ -505,6 +505,10 @@ pub struct Scanner {
     domains: Domains,
     /// What US account numbers need carried from text to text.
     accounts: Accounts,
+    /// Work that may outgrow its input is left for [`Scanner::resume`] ([`Scanner::defer`]);
+    /// the bytes fed since such a layer was found, kept for it.
+    defer: bool,
+    pub(crate) deferred: Option<Vec<u8>>,
 }
 
 impl Default for Scanner {
@@ -558,6 +562,31 @@ impl Scanner {
             patterns: None,
             custom: Vec::new(),
             domains: Domains::default(),
+            defer: false,
+            deferred: None,
+        }
+    }
+
+    /// Makes it a scanner that does no work that may outgrow its input: once the file shows a
+    /// layer other than its text (compressed, an archive, a document or mailbox whose parts
+    /// are read apart), what follows is kept, not read, until [`Scanner::resume`]. A server
+    /// scanning an upload in the upload's own requests hands such a file to a thread of its
+    /// own ([`Scanner::wants_thread`]): a compression bomb of a few kilobytes would otherwise
+    /// hold the request for seconds.
+    pub fn defer(&mut self) {
+        self.defer = true;
+    }
+
+    /// Whether it keeps bytes for a thread of their own ([`Scanner::defer`]).
+    pub fn wants_thread(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Reads what was kept ([`Scanner::defer`]) and reads as it is fed from now on.
+    pub fn resume(&mut self) {
+        self.defer = false;
+        if let Some(kept) = self.deferred.take() {
+            self.feed_layers(&kept);
         }
     }
 
@@ -572,9 +601,20 @@ impl Scanner {
     }
 
     /// Takes the next bytes of the file.
-    pub fn feed(&mut self, mut data: &[u8]) {
+    pub fn feed(&mut self, data: &[u8]) {
         self.raw_fed += data.len() as u64;
         // Not text: nothing more is read (nor inflated).
+        if self.binary {
+            return;
+        }
+        match self.deferred.as_mut() {
+            Some(kept) => kept.extend_from_slice(data),
+            None => self.feed_layers(data),
+        }
+    }
+
+    /// Reads the next bytes of the file, through its layers.
+    fn feed_layers(&mut self, mut data: &[u8]) {
         if self.binary {
             return;
         }
@@ -600,6 +640,12 @@ impl Scanner {
             } else {
                 self.feed_contents(&lead);
             }
+        }
+        // A compressed file or an archive: what follows left for a thread of its own where
+        // the caller asked.
+        if self.defer && (self.zip.is_some() || self.compressed.is_some()) {
+            self.deferred = Some(data.to_vec());
+            return;
         }
         if let Some(zip) = self.zip.as_mut() {
             zip.feed(data);
@@ -673,6 +719,13 @@ impl Scanner {
                 return;
             }
             self.start();
+            // A container in the file's own bytes (not inflated, not narrowed): what follows
+            // left for a thread of its own where the caller asked.
+            let raw = self.zip.is_none() && self.compressed.is_none() && self.utf16.is_none();
+            if self.defer && raw && self.container.is_some() {
+                self.deferred = Some(data.to_vec());
+                return;
+            }
         }
         if let Some(container) = self.container.as_mut() {
             container.feed(data);
@@ -771,6 +824,7 @@ impl Scanner {
             + self.zip.as_ref().map_or(0, |z| z.held_bytes())
             + self.container.as_ref().map_or(0, Container::held_bytes)
             + self.compressed.as_ref().map_or(0, |c| c.held_bytes())
+            + self.deferred.as_ref().map_or(0, held)
     }
 
     /// Whether its result is settled whatever follows: the file's beginning says it is not
@@ -796,6 +850,7 @@ impl Scanner {
 
     /// The end of the file: what it holds.
     pub fn finish(mut self) -> Classification {
+        self.resume();
         if let Some(zip) = self.zip.take() {
             return Classification {
                 rules: RULES,

@@ -990,6 +990,64 @@ fn a_zstd_bomb_is_read_to_the_budget_a_block_at_a_time() {
     );
 }
 
+/// A scanner asked to defer ([`Scanner::defer`], as a server scanning an upload inside its
+/// requests asks) reads plain text as it comes, and keeps the bytes of a compressed file, an
+/// archive or a container unread until [`Scanner::resume`] (on a thread of their own): a
+/// bomb's first write costs the request nothing; then it counts what it would have counted.
+#[test]
+fn a_deferring_scanner_keeps_layers_for_a_thread_and_then_counts_the_same() {
+    let mut bomb = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
+    for i in 0..64u32 {
+        let header = (128u32 << 10) << 3 | 1 << 1 | u32::from(i == 63);
+        bomb.extend_from_slice(&[
+            header as u8,
+            (header >> 8) as u8,
+            (header >> 16) as u8,
+            b'7',
+        ]);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let docs = corpus::generate(14, 100_000);
+    std::io::Write::write_all(&mut gz, &docs[0].bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let pdf = std::fs::read(dir.join("producers/libreoffice-calc.pdf")).unwrap();
+    for (name, file, layered) in [
+        ("text", docs[0].bytes.clone(), false),
+        ("zstd bomb", bomb, true),
+        ("gzip", gz, true),
+        ("pdf", pdf, true),
+    ] {
+        for size in [1, 100, 4096, 65536] {
+            let mut s = Scanner::new();
+            s.defer();
+            let mut chunks = file.chunks(size);
+            // The first writes, as a request would feed them.
+            let mut fed = 0;
+            for chunk in chunks.by_ref().take((8192 / size).max(1)) {
+                s.feed(chunk);
+                fed += chunk.len();
+            }
+            assert_eq!(s.wants_thread(), layered, "{name} in {size}");
+            if layered {
+                // Kept, not read: all but the first bytes that told the layer (a compressed
+                // file's ten, a document's first 4 KiB).
+                let kept = s.deferred.as_ref().map_or(0, Vec::len);
+                assert!(
+                    kept + crate::scan::SNIFF_LEN >= fed,
+                    "{name} in {size}: {kept} of {fed}"
+                );
+            }
+            s.resume();
+            assert!(!s.wants_thread());
+            for chunk in chunks {
+                s.feed(chunk);
+            }
+            assert_eq!(s.finish(), classify(&file), "{name} in {size}");
+        }
+    }
+}
+
 /// A bzip2-compressed file counts what its contents hold, with their formats and `bzip2`, in
 /// any chunks; a text that begins with `BZh` is text.
 #[test]

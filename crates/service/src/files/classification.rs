@@ -221,26 +221,29 @@ enum Scan {
         queue: tokio::sync::mpsc::Sender<Batch>,
         /// Bytes gathered or queued and not yet scanned.
         queued: Arc<AtomicUsize>,
-        done: tokio::task::JoinHandle<Option<Box<Scanner>>>,
+        done: tokio::task::JoinHandle<Option<Classification>>,
     },
 }
 
 /// An upload's scanning task: each batch is scanned on the runtime's blocking pool, holding one
 /// of the node's scanning lanes only while it is scanned, until the queue is closed (the
 /// upload's commit); the scanner's state stays charged to the node's budget (`charge`) while
-/// the task holds it. Returns the scanner, or `None` if the lanes were closed (they never are),
-/// a batch's thread failed, or the scanner's state outgrew its budget (the upload is then read
-/// back after its commit).
+/// the task holds it. Returns what the scanner found, finished on a lane too, or `None` if the
+/// lanes were closed (they never are), a batch's thread failed, or the scanner's state outgrew
+/// its budget (the upload is then read back after its commit).
 async fn scan_batches(
     mut scanner: Box<Scanner>,
     mut charge: StateCharge,
     mut batches: tokio::sync::mpsc::Receiver<Batch>,
     lanes: Arc<ScanLanes>,
-) -> Option<Box<Scanner>> {
+) -> Option<Classification> {
     while let Some(batch) = batches.recv().await {
         let lane = lanes.take().await?;
         scanner = tokio::task::spawn_blocking(move || {
             let _lane = lane;
+            // What the upload's requests left for this thread first (a compressed file's
+            // bytes, an archive's: see `Scanner::defer`).
+            scanner.resume();
             for chunk in &batch.chunks {
                 scanner.feed(chunk);
             }
@@ -252,7 +255,15 @@ async fn scan_batches(
             return None;
         }
     }
-    Some(scanner)
+    // The end: what is left to read (a container read at its end, a 7-Zip archive's
+    // folders) is read here too, not in the commit's request.
+    let lane = lanes.take().await?;
+    tokio::task::spawn_blocking(move || {
+        let _lane = lane;
+        scanner.finish()
+    })
+    .await
+    .ok()
 }
 
 /// An upload's scan as its writes arrive.
@@ -272,14 +283,14 @@ pub struct Streamed {
 /// What an upload's scan found, once its task (if it has one) has caught up.
 pub enum Finish {
     Done(Option<Classification>),
-    Scanning(tokio::task::JoinHandle<Option<Box<Scanner>>>),
+    Scanning(tokio::task::JoinHandle<Option<Classification>>),
 }
 
 impl Finish {
     pub async fn result(self) -> Option<Classification> {
         match self {
             Finish::Done(c) => c,
-            Finish::Scanning(done) => done.await.ok().flatten().map(|s| s.finish()),
+            Finish::Scanning(done) => done.await.ok().flatten(),
         }
     }
 }
@@ -296,7 +307,11 @@ impl Streamed {
         Self {
             next: 0,
             scan: if from_empty {
-                Scan::Inline(Box::new(Scanner::with_patterns(patterns)))
+                // In the upload's own requests, no work that may outgrow the bytes written:
+                // a compressed file or an archive goes to a task of its own at once.
+                let mut scanner = Scanner::with_patterns(patterns);
+                scanner.defer();
+                Scan::Inline(Box::new(scanner))
             } else {
                 Scan::None
             },
@@ -377,11 +392,16 @@ impl Streamed {
             Scan::None => {}
             Scan::Inline(scanner) => {
                 scanner.feed(&chunk);
+                let layered = scanner.wants_thread();
                 if !self.state.charge(scanner.held_bytes()) {
                     // Its state outgrew what an upload may hold: read back instead.
                     self.give_up();
-                } else if self.next >= INLINE_SCAN_BYTES && !scanner.settled() {
+                } else if layered || self.next >= INLINE_SCAN_BYTES && !scanner.settled() {
                     self.move_to_worker();
+                    // (Without a runtime to give it a task, it reads on here.)
+                    if let Scan::Inline(scanner) = &mut self.scan {
+                        scanner.resume();
+                    }
                 }
             }
             Scan::Worker {
@@ -822,6 +842,45 @@ mod tests {
         feed(&mut s, &data);
         assert!(s.finish(data.len() as u64).result().await.is_none());
         assert_eq!(tight.held(), 0);
+    }
+
+    /// A compressed upload is not inflated in its own requests: its first write hands it to a
+    /// task of its own (a zstd bomb of 16 KiB holds 512 MiB of contents, this one of 1 KiB 32
+    /// MiB: inflated in a write's request it would hold that request, and a thread of the
+    /// runtime, for as long),
+    /// which counts what it holds; so is a plain text's scan, unchanged, inline.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_compressed_upload_leaves_its_requests_at_once() {
+        let mut bomb = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
+        let mut e = Vec::new();
+        for i in 0..256u32 {
+            let header = (128u32 << 10) << 3 | 1 << 1 | u32::from(i == 255);
+            e.extend_from_slice(&[
+                header as u8,
+                (header >> 8) as u8,
+                (header >> 16) as u8,
+                b'7',
+            ]);
+        }
+        bomb.extend(e);
+        let bomb = Bytes::from(bomb);
+        let budget = Arc::new(ScanBudget::default());
+        let mut s = streamed(&budget);
+        s.wrote(0, &bomb);
+        assert!(
+            matches!(s.scan, Scan::Worker { .. }),
+            "handed on at its first write"
+        );
+        let found = s.finish(bomb.len() as u64).result().await.unwrap();
+        assert_eq!(found.formats, vec![classify::Format::Zstd]);
+        assert_eq!(budget.held(), 0);
+
+        // A text stays in its requests (most uploads are small and need no task).
+        let data = Bytes::from(text(100));
+        let mut s = streamed(&budget);
+        s.wrote(0, &data);
+        assert!(matches!(s.scan, Scan::Inline(_)));
+        assert_eq!(cards(&done(s.finish(data.len() as u64)).unwrap()), 100);
     }
 
     /// A scanning task keeps its scanner's state charged while it holds it: a bzip2 upload past
