@@ -3,8 +3,8 @@
 //! byte changed (sequence, time, link, body or hash) never verifies.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use ledger::{Checkpoint, Head, Record, RecordView, Verifier, append};
+use libfuzzer_sys::fuzz_target;
 
 fn view(r: &Record) -> RecordView<'_> {
     RecordView {

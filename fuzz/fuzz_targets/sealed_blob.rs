@@ -22,7 +22,11 @@ struct Fixture {
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     let vault = Vault::new(Arc::new(LocalBlobStore::open(dir.path()).unwrap()));
-    let key = MasterKey::generate().new_tenant_key(1, 1).0.new_data_key().0;
+    let key = MasterKey::generate()
+        .new_tenant_key(1, 1)
+        .0
+        .new_data_key()
+        .0;
     let mut plain: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let (id, w) = vault.create(Some(&key)).unwrap();
     w.write_at(&plain[..70_000], 0).unwrap();
@@ -76,10 +80,12 @@ fuzz_target!(|data: &[u8]| {
                 *b = pair[4];
             }
         }
-        let Ok(r) = f
-            .vault
-            .open_inline(vault::BlobId::random(), stored, f.plain.len() as u64, sealing)
-        else {
+        let Ok(r) = f.vault.open_inline(
+            vault::BlobId::random(),
+            stored,
+            f.plain.len() as u64,
+            sealing,
+        ) else {
             return;
         };
         if let Ok(got) = read_all(r.as_ref(), f.plain.len()) {
