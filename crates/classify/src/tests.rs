@@ -958,25 +958,23 @@ fn zstd_files_count_their_contents_whatever_the_chunks() {
     );
 }
 
+/// A zstd frame of an 8 MiB window holding `blocks` blocks that each repeat `7` 128 KiB from
+/// four bytes (the last one marked last): a bomb of 128 KiB of contents per four bytes.
+fn zstd_runs(blocks: u32) -> Vec<u8> {
+    let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
+    for i in 0..blocks {
+        let header = (128u32 << 10) << 3 | 1 << 1 | u32::from(i + 1 == blocks);
+        let [a, b, c, _] = header.to_le_bytes();
+        frame.extend_from_slice(&[a, b, c, b'7']);
+    }
+    frame
+}
+
 /// A zstd bomb: blocks of one byte run 128 KiB each (four bytes each compressed), read to the
 /// file's budget a block at a time, the memory held a window's and a block's.
 #[test]
 fn a_zstd_bomb_is_read_to_the_budget_a_block_at_a_time() {
-    // A frame of an 8 MiB window, then run blocks of 128 KiB of `7`, then a last one.
-    let mut bomb = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
-    let run = |last: u32| {
-        let header = (128u32 << 10) << 3 | 1 << 1 | last;
-        [
-            header as u8,
-            (header >> 8) as u8,
-            (header >> 16) as u8,
-            b'7',
-        ]
-    };
-    for _ in 0..4096 {
-        bomb.extend_from_slice(&run(0));
-    }
-    bomb.extend_from_slice(&run(1));
+    let bomb = zstd_runs(4097);
     let mut s = Scanner::new();
     s.inside_archive(crate::encoding::Budget::with(64 << 20, 16), 0);
     for chunk in bomb.chunks(4096) {
@@ -996,16 +994,7 @@ fn a_zstd_bomb_is_read_to_the_budget_a_block_at_a_time() {
 /// bomb's first write costs the request nothing; then it counts what it would have counted.
 #[test]
 fn a_deferring_scanner_keeps_layers_for_a_thread_and_then_counts_the_same() {
-    let mut bomb = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, (23 - 10) << 3];
-    for i in 0..64u32 {
-        let header = (128u32 << 10) << 3 | 1 << 1 | u32::from(i == 63);
-        bomb.extend_from_slice(&[
-            header as u8,
-            (header >> 8) as u8,
-            (header >> 16) as u8,
-            b'7',
-        ]);
-    }
+    let bomb = zstd_runs(64);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let docs = corpus::generate(14, 100_000);
     std::io::Write::write_all(&mut gz, &docs[0].bytes).unwrap();

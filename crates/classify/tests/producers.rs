@@ -1,7 +1,10 @@
-//! PDF documents written by real producers that the test suite does not install (their files
-//! are kept beside this test, see `producers/README.md`): each counts exactly what the
-//! customer extract it was made from holds; documents encrypted by qpdf in each revision of the
-//! standard security handler are told apart by whether a password opens them.
+//! Documents written by real producers that the test suite does not install (their files are
+//! kept beside this test, see `producers/README.md`). PDF documents: each counts exactly what
+//! the customer extract it was made from holds; documents encrypted by qpdf in each revision of
+//! the standard security handler are told apart by whether a password opens them. Word
+//! 97-2003 documents by LibreOffice Writer 7.4: the same extract as a table under a heading
+//! counts exactly what it holds; a letter of wire instructions counts what its text counts, its
+//! account under its routing number's line too.
 
 fn classify_in_chunks(bytes: &[u8]) -> classify::Classification {
     let mut s = classify::Scanner::new();
@@ -11,13 +14,18 @@ fn classify_in_chunks(bytes: &[u8]) -> classify::Classification {
     s.finish()
 }
 
-#[test]
-fn producers_pdfs_count_what_their_rows_hold() {
-    let truth = classify::corpus::generate(13, 200_000)
+/// What the customer extract the documents were made from holds.
+fn extract_truth() -> classify::Counts {
+    classify::corpus::generate(13, 200_000)
         .into_iter()
         .find(|d| d.name.ends_with("customers.csv"))
         .unwrap()
-        .truth;
+        .truth
+}
+
+#[test]
+fn producers_pdfs_count_what_their_rows_hold() {
+    let truth = extract_truth();
     assert!(truth.get(classify::Class::CardNumber) > 0);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers");
     for name in [
@@ -54,4 +62,19 @@ fn a_pdf_that_opens_without_a_password_is_read_and_one_that_needs_one_is_protect
             }
         }
     }
+}
+
+#[test]
+fn word_97_documents_count_what_their_text_holds() {
+    let truth = extract_truth();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/word");
+    let found = classify_in_chunks(&std::fs::read(dir.join("customers.doc")).unwrap());
+    assert_eq!(found.counts, truth);
+    assert_eq!(found.formats, vec![classify::Format::Doc]);
+    let letter = "Wire instructions\nABA routing number: 021000021\nAccount number: 12345678\nBeneficiary SSN: 219-09-9998\n";
+    let want = classify::classify(letter.as_bytes());
+    assert_eq!(want.counts.get(classify::Class::UsBankAccount), 1);
+    let found = classify_in_chunks(&std::fs::read(dir.join("wire.doc")).unwrap());
+    assert_eq!(found.counts, want.counts);
+    assert_eq!(found.formats, vec![classify::Format::Doc]);
 }
