@@ -199,9 +199,10 @@ impl Counts {
 /// (`binary` before); UTF-16 text without a byte order mark read (`binary` before); 7-Zip
 /// archives read to 32 MiB (`binary` before), named (`7z`), and `encrypted:7z` for one with a
 /// password; Word 97-2003 documents' text read (`doc`; `binary` before); mailboxes' messages
-/// read each as a file (`mbox`: their attachments were base64 text); a ZIP archive's entries encrypted by its password, and an archive's
-/// entries that are encrypted files, named in its formats (`encrypted:zip`; a ZIP archive of
-/// encrypted entries alone was `none found`, read in part).
+/// read each as a file (`mbox`: their attachments were base64 text); a ZIP archive's entries
+/// encrypted by its password, and an archive's entries that are encrypted files, named in its
+/// formats (`encrypted:zip`; a ZIP archive of encrypted entries alone was `none found`, read
+/// in part).
 pub const RULES: u32 = 7;
 
 /// What a file holds: counts per class and the bank formats it is in.
