@@ -42,6 +42,9 @@ pub enum Format {
     /// A mailbox (mbox): the classes beside it are its messages' together, the formats beside
     /// it theirs.
     Mbox,
+    /// A RAR archive (beside `binary`: its contents are not read; `encrypted:rar` where they
+    /// are encrypted).
+    Rar,
     /// A ZIP archive: the classes beside it are its entries' together, the formats beside it
     /// theirs.
     Zip,
@@ -87,6 +90,7 @@ impl Format {
             Format::SevenZip => "7z".into(),
             Format::Doc => "doc".into(),
             Format::Mbox => "mbox".into(),
+            Format::Rar => "rar".into(),
             Format::Zip => "zip".into(),
             Format::Tar => "tar".into(),
             Format::Mime => "mime".into(),
@@ -114,6 +118,7 @@ impl Format {
             "7z" => Some(Format::SevenZip),
             "doc" => Some(Format::Doc),
             "mbox" => Some(Format::Mbox),
+            "rar" => Some(Format::Rar),
             "zip" => Some(Format::Zip),
             "tar" => Some(Format::Tar),
             "mime" => Some(Format::Mime),
@@ -179,6 +184,10 @@ pub(crate) struct Layout {
 
 /// The formats `head` shows, and its layout as a table (each judged once).
 pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
+    // A RAR archive: named, its contents not read (whether it is encrypted told).
+    if let Some(formats) = crate::rar::formats(head) {
+        return (formats, Layout::default());
+    }
     // An encrypted file (or an OpenPGP message in armor: encoded, in text) is not read.
     match crate::encrypted::sealed(head) {
         Some(crate::encrypted::Sealed::Encrypted(scheme)) => {

@@ -19,6 +19,7 @@ mod mbox;
 mod mime;
 pub mod patterns;
 mod pdf;
+mod rar;
 pub mod scan;
 mod sevenzip;
 mod sheet;

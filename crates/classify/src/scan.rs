@@ -202,7 +202,7 @@ impl Counts {
 /// read each as a file (`mbox`: their attachments were base64 text); a ZIP archive's entries
 /// encrypted by its password, and an archive's entries that are encrypted files, named in its
 /// formats (`encrypted:zip`; a ZIP archive of encrypted entries alone was `none found`, read
-/// in part).
+/// in part); RAR archives named (`rar`), `encrypted:rar` for one with a password.
 pub const RULES: u32 = 7;
 
 /// What a file holds: counts per class and the bank formats it is in.

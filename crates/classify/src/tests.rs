@@ -399,7 +399,7 @@ fn the_stored_form_reads_back() {
     assert_eq!(crate::Classification::decode("rules=x"), None);
     assert_eq!(crate::Classification::decode("gold=3"), None);
     assert_eq!(crate::Classification::decode("iban=x"), None);
-    assert_eq!(crate::Classification::decode("format=rar"), None);
+    assert_eq!(crate::Classification::decode("format=lha"), None);
 }
 
 #[test]

@@ -308,7 +308,7 @@ impl FileRead {
     }
 
     /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`, `pdf`,
-    /// `zip`, `7z`), if they are, or some of them (an archive's entries): those classes are unknown,
+    /// `zip`, `7z`, `rar`), if they are, or some of them (an archive's entries): those classes are unknown,
     /// and what was read of them exposes nothing without the key.
     pub fn encryption(&self) -> Option<&str> {
         self.formats
@@ -456,7 +456,7 @@ pub struct Totals {
     /// are a lower bound.
     pub files_classes_unknown: usize,
     /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office, PDF,
-    /// ZIP or 7-Zip password), or some of them (an archive's entries): what that holds is exposed only
+    /// ZIP, 7-Zip or RAR password), or some of them (an archive's entries): what that holds is exposed only
     /// with its key.
     pub files_encrypted: usize,
     pub bytes_read: u64,

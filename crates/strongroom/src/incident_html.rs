@@ -57,7 +57,7 @@ impl Page<'_> {
         if t.files_encrypted > 0 {
             notes.push(format!(
                 "{} encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, \
-                 ZIP or 7-Zip password): what is encrypted is exposed only with its key",
+                 ZIP, 7-Zip or RAR password): what is encrypted is exposed only with its key",
                 t.files_encrypted
             ));
         }

@@ -985,7 +985,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     );
     assert!(
         html.contains(
-            "7 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, ZIP or 7-Zip password)"
+            "7 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, ZIP, 7-Zip or RAR password)"
         ),
         "{html}"
     );
