@@ -764,7 +764,7 @@ fn mainframe_ebcdic_extracts_count_as_their_text() {
 }
 
 /// Files encrypted as banks send them (GnuPG, symmetric and in armor; S/MIME's CMS by
-/// OpenSSL; a workbook, a ZIP or a 7-Zip archive protected by a password) are neither scanned nor `none
+/// OpenSSL; a workbook, a ZIP, 7-Zip or RAR archive protected by a password) are neither scanned nor `none
 /// found`: `file show` says their classes are unknown and names the encryption, and the
 /// incident report of the account that read them counts them as encrypted (exposed only with
 /// their key), beside a plain extract whose classes count; a tar archive of the extract and its
@@ -862,6 +862,33 @@ fn encrypted_uploads_are_named_and_counted_apart() {
             .expect("7zz (Debian package 7zip) is needed");
         assert!(status.success());
     }
+    // A RAR 5 archive whose file is encrypted (`rar -p`), its headers as the format's
+    // specification lays them out (no RAR writer is free to install): a main header, the file's
+    // header with its encryption record and its data, the end.
+    python(
+        "import sys\n\
+         def v(n):\n\
+         \x20   out = bytearray()\n\
+         \x20   while True:\n\
+         \x20       b, n = n & 0x7F, n >> 7\n\
+         \x20       out.append(b | (0x80 if n else 0))\n\
+         \x20       if not n: return bytes(out)\n\
+         def header(kind, fields, extra=b'', data=b''):\n\
+         \x20   flags = (1 if extra else 0) | (2 if data else 0)\n\
+         \x20   sizes = (v(len(extra)) if extra else b'') + (v(len(data)) if data else b'')\n\
+         \x20   body = v(kind) + v(flags) + sizes + fields + extra\n\
+         \x20   return bytes(4) + v(len(body)) + body + data\n\
+         def record(kind, data):\n\
+         \x20   body = v(kind) + data\n\
+         \x20   return v(len(body)) + body\n\
+         name = b'customers.csv'\n\
+         fields = v(0) + v(1000) + v(0x20) + v(0x30) + v(0) + v(len(name)) + name\n\
+         extra = record(3, b'\\x02' + bytes(4)) + record(1, bytes(2) + b'\\x0f' + bytes(48))\n\
+         out = b'Rar!\\x1a\\x07\\x01\\x00' + header(1, b'\\x00')\n\
+         out += header(2, fields, extra, bytes(range(256)) * 4) + header(5, b'\\x00')\n\
+         open(sys.argv[1], 'wb').write(out)\n",
+        &[&work.join("locked.rar")],
+    );
     let names = [
         "extract.csv.gpg",
         "extract.csv.asc",
@@ -869,6 +896,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         "locked.xlsx",
         "locked.zip",
         "locked.7z",
+        "locked.rar",
         "plain.7z",
         "customers.csv",
         "mixed.tar",
@@ -885,10 +913,11 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         ("locked.xlsx", "office"),
         ("locked.zip", "zip"),
         ("locked.7z", "7z"),
+        ("locked.rar", "rar"),
     ] {
         let v = shown(&server, &format!("/{name}"));
         let mut formats = vec!["binary".to_owned(), format!("encrypted:{scheme}")];
-        if ["zip", "7z"].contains(&scheme) {
+        if ["zip", "7z", "rar"].contains(&scheme) {
             formats.push(scheme.into());
         }
         assert_eq!(
@@ -949,9 +978,9 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(r["totals"]["files"], 9, "{r:#}");
-    assert_eq!(r["totals"]["files_classes_unknown"], 7, "{r:#}");
-    assert_eq!(r["totals"]["files_encrypted"], 7, "{r:#}");
+    assert_eq!(r["totals"]["files"], 10, "{r:#}");
+    assert_eq!(r["totals"]["files_classes_unknown"], 8, "{r:#}");
+    assert_eq!(r["totals"]["files_encrypted"], 8, "{r:#}");
     assert_eq!(
         r["totals"]["classes"]["card_number"],
         3 * truth.get(Class::CardNumber),
@@ -971,6 +1000,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     );
     assert_eq!(csv.matches(",unknown;encrypted:zip,").count(), 1, "{csv}");
     assert_eq!(csv.matches(",unknown;encrypted:7z,").count(), 1, "{csv}");
+    assert_eq!(csv.matches(",unknown;encrypted:rar,").count(), 1, "{csv}");
     assert_eq!(
         csv.matches(";scanned_in_part;encrypted:openpgp,").count(),
         1,
@@ -985,7 +1015,7 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     );
     assert!(
         html.contains(
-            "7 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, ZIP, 7-Zip or RAR password)"
+            "8 encrypted, or holding encrypted files (OpenPGP, CMS, age, or an Office, PDF, ZIP, 7-Zip or RAR password)"
         ),
         "{html}"
     );
