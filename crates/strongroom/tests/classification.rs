@@ -17,6 +17,12 @@ fn shown(server: &Server, path: &str) -> serde_json::Value {
     serde_json::from_str(&server.ok(&["file", "show", "acme", path, "--format", "json"])).unwrap()
 }
 
+/// Asserts that `file show` gives `want` as the classification of `path`.
+fn assert_shows(server: &Server, path: &str, want: serde_json::Value) {
+    let v = shown(server, path);
+    assert_eq!(v["classification"], want, "{path}: {v}");
+}
+
 /// The JSON `file show` gives for what `truth` holds.
 fn expected(truth: &classify::Counts, formats: &[&str]) -> serde_json::Value {
     let classes: serde_json::Map<String, serde_json::Value> = Class::ALL
@@ -242,11 +248,10 @@ fn compressed_uploads_are_classified_as_their_contents() {
         gz.display(),
         cut.display()
     ));
-    let v = shown(&server, "/extract.csv.gz");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/extract.csv.gz",
         expected(&d.truth, &["account_table", "gzip"]),
-        "{v}"
     );
     let v = shown(&server, "/cut.csv.gz");
     let formats = v["classification"]["formats"].to_string();
@@ -385,11 +390,10 @@ fn compressed_uploads_are_classified_as_their_contents() {
         txz.display(),
         xz.display()
     ));
-    let v = shown(&server, "/extract.csv.xz");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/extract.csv.xz",
         expected(&d.truth, &["account_table", "xz"]),
-        "{v}"
     );
     let v = wait_classified(&server, "/batch.tar.xz");
     assert_eq!(
@@ -397,29 +401,25 @@ fn compressed_uploads_are_classified_as_their_contents() {
         expected(&truth, &["account_table", "tar", "xz"]),
         "{v}"
     );
-    let v = shown(&server, "/batch.tar.zst");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/batch.tar.zst",
         expected(&truth, &["account_table", "tar", "zstd"]),
-        "{v}"
     );
-    let v = shown(&server, "/batch.tar.gz");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/batch.tar.gz",
         expected(&truth, &["account_table", "tar", "gzip"]),
-        "{v}"
     );
-    let v = shown(&server, "/batch.tar.bz2");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/batch.tar.bz2",
         expected(&truth, &["account_table", "tar", "bzip2"]),
-        "{v}"
     );
-    let v = shown(&server, "/with-picture.zip");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/with-picture.zip",
         expected(&d.truth, &["account_table", "zip", "scanned_in_part"]),
-        "{v}"
     );
     let table = server.ok(&["file", "show", "acme", "/with-picture.zip"]);
     assert!(table.contains("(in the first part scanned)"), "{table}");
@@ -472,19 +472,17 @@ fn mail_attachments_count_as_files() {
         mailbox.display()
     ));
     truth.add(Class::Email, 2);
-    let v = shown(&server, "/extract.eml");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/extract.eml",
         expected(&truth, &["account_table", "mime"]),
-        "{v}"
     );
     // (The note's and the reply's senders are addresses too.)
     truth.add(Class::Email, 2);
-    let v = shown(&server, "/exported.mbox");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/exported.mbox",
         expected(&truth, &["account_table", "mime", "mbox"]),
-        "{v}"
     );
 }
 
@@ -698,19 +696,17 @@ fn word_documents_count_what_their_text_counts() {
         table.display(),
         letter.display()
     ));
-    let v = shown(&server, "/customers.docx");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/customers.docx",
         expected(&truth, &["docx", "zip"]),
-        "{v}"
     );
     let text = classify::classify((lines.join("\n") + "\n").as_bytes());
     assert_eq!(text.counts.get(Class::UsBankAccount), 1);
-    let v = shown(&server, "/wire.docx");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/wire.docx",
         expected(&text.counts, &["docx", "zip"]),
-        "{v}"
     );
     // The same two documents saved by LibreOffice Writer 7.4 as Word 97-2003 (`.doc`, kept
     // beside the classifier's tests: the suite does not install Writer).
@@ -932,25 +928,23 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         );
     }
 
-    let v = shown(&server, "/plain.7z");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/plain.7z",
         expected(&truth, &["account_table", "7z"]),
-        "{v}"
     );
-    let v = shown(&server, "/mixed.tar");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/mixed.tar",
         expected(
             &truth,
             &[
                 "account_table",
                 "encrypted:openpgp",
                 "tar",
-                "scanned_in_part"
-            ]
+                "scanned_in_part",
+            ],
         ),
-        "{v}"
     );
     let table = server.ok(&["file", "show", "acme", "/mixed.tar"]);
     assert!(
@@ -1166,11 +1160,10 @@ fn workbooks_count_by_their_columns_headings() {
     for class in Class::ALL {
         four.add(class, 4 * truth.get(class));
     }
-    let v = shown(&server, "/reports.zip");
-    assert_eq!(
-        v["classification"],
+    assert_shows(
+        &server,
+        "/reports.zip",
         expected(&four, &["zip", "xls", "xlsx", "ods"]),
-        "{v}"
     );
 }
 
