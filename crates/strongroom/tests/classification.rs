@@ -299,16 +299,22 @@ fn compressed_uploads_are_classified_as_their_contents() {
     std::fs::create_dir_all(bundle.join("extract")).unwrap();
     std::fs::copy(&plain, bundle.join("extract/customers.csv")).unwrap();
     std::fs::copy(&note, bundle.join("note.txt")).unwrap();
+    // GNU tar of the bundle, its output through `compressor`.
+    let tar_through = |compressor: &str, out: &std::path::Path| {
+        let status = std::process::Command::new("tar")
+            .arg("-I")
+            .arg(compressor)
+            .arg("-cf")
+            .arg(out)
+            .arg("-C")
+            .arg(&bundle)
+            .args(["extract", "note.txt"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tar through {compressor}");
+    };
     let tgz = alice.work().join("batch.tar.gz");
-    let status = std::process::Command::new("tar")
-        .arg("-czf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&bundle)
-        .args(["extract", "note.txt"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tar_through("gzip", &tgz);
     // And a ZIP archive of the extract beside a picture, whose classes are unknown: the
     // extract's count, and the archive says it was read in part.
     let picture = alice.work().join("logo.png");
@@ -348,32 +354,12 @@ fn compressed_uploads_are_classified_as_their_contents() {
     assert!(status.success());
     // And as a zstd-compressed tar archive (GNU tar calling `zstd -19`, a window of 8 MiB).
     let tzst = alice.work().join("batch.tar.zst");
-    let status = std::process::Command::new("tar")
-        .arg("-I")
-        .arg("zstd -19")
-        .arg("-cf")
-        .arg(&tzst)
-        .arg("-C")
-        .arg(&bundle)
-        .args(["extract", "note.txt"])
-        .status()
-        .expect("zstd (Debian package zstd) is needed");
-    assert!(status.success());
+    tar_through("zstd -19", &tzst);
     // And as an xz-compressed tar archive (GNU tar calling `xz -9`: a dictionary of 64 MiB,
     // more than an upload's scanner may hold while it streams, so read back after the commit)
     // and the extract alone compressed by `xz` (its default, `-6`: 8 MiB, scanned as it comes).
     let txz = alice.work().join("batch.tar.xz");
-    let status = std::process::Command::new("tar")
-        .arg("-I")
-        .arg("xz -9")
-        .arg("-cf")
-        .arg(&txz)
-        .arg("-C")
-        .arg(&bundle)
-        .args(["extract", "note.txt"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tar_through("xz -9", &txz);
     let status = std::process::Command::new("xz")
         .arg("-k")
         .arg(&plain)
