@@ -34,6 +34,8 @@ const DESCRIPTOR: [u8; 4] = *b"PK\x07\x08";
 const HEADER: usize = 30;
 /// Inflated bytes produced per call (the buffer an entry's contents pass through).
 const OUT: usize = 64 << 10;
+/// Most bytes of an OpenDocument package's `mimetype` kept (the longest type is 55).
+const MAX_MIMETYPE: usize = 80;
 
 /// Whether a file's first four bytes begin a ZIP archive (an empty one too).
 pub(crate) fn magic(first: [u8; 4]) -> bool {
@@ -74,11 +76,15 @@ pub(crate) struct Zip {
     /// A workbook's part the entry is, read by its columns too ([`crate::sheet`]).
     part: Option<Reading>,
     workbook: Workbook,
-    /// Its first entry is an OpenDocument package's `mimetype`.
-    open_document: bool,
-    /// The entry under way is a Word document's text part; some entry was.
-    document: bool,
+    /// Its first entry is an OpenDocument package's `mimetype`: its contents (the package's
+    /// type, to [`MAX_MIMETYPE`] bytes).
+    mimetype: Option<Vec<u8>>,
+    /// The entry under way is a document's text written as markup (a Word document's text
+    /// part, an OpenDocument text's `content.xml`), and in which; some entry was a Word
+    /// document's, an OpenDocument text's.
+    document: Option<crate::markup::Dialect>,
     word: bool,
+    odt: bool,
     /// The entry under way is a workbook's picture of itself ([`rendering`]).
     rendering: bool,
     /// Its contents' bytes so far.
@@ -101,9 +107,10 @@ impl Zip {
             entry: None,
             part: None,
             workbook: Workbook::default(),
-            open_document: false,
-            document: false,
+            mimetype: None,
+            document: None,
             word: false,
+            odt: false,
             rendering: false,
             entry_bytes: 0,
             found: Entries::default(),
@@ -157,6 +164,9 @@ impl Zip {
         found.held.formats.append(&mut self.workbook.formats);
         if self.word {
             found.held.formats.push(Format::Docx);
+        }
+        if self.odt {
+            found.held.formats.push(Format::Odt);
         }
         self.cut |= self.workbook.finish(&mut found.held.counts);
         found.finish(Format::Zip, self.cut)
@@ -224,10 +234,27 @@ impl Zip {
         // An OpenDocument package names its type in a first entry `mimetype`: its
         // `content.xml` is then its contents (another archive's is not read as tables).
         let first = self.entries == 0;
-        self.open_document |= first && name == b"mimetype";
-        let part = Part::of(name).filter(|p| *p != Part::OpenDocument || self.open_document);
-        self.document = crate::wordml::is_text_part(name);
-        self.word |= self.document;
+        if first && name == b"mimetype" {
+            self.mimetype = Some(Vec::new());
+        }
+        let mut part =
+            Part::of(name).filter(|p| *p != Part::OpenDocument || self.mimetype.is_some());
+        // An OpenDocument text's `content.xml` is its text, not tables.
+        let odt = part == Some(Part::OpenDocument)
+            && self
+                .mimetype
+                .as_deref()
+                .is_some_and(crate::markup::is_opendocument_text);
+        self.document = if odt {
+            part = None;
+            self.odt = true;
+            Some(crate::markup::Dialect::OpenDocument)
+        } else if crate::markup::is_word_text_part(name) {
+            self.word = true;
+            Some(crate::markup::Dialect::Word)
+        } else {
+            None
+        };
         self.rendering = rendering(name);
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
@@ -355,8 +382,11 @@ impl Zip {
             Part::SharedStrings => Reading::SharedStrings(Box::default()),
             Part::OpenDocument => Reading::Worksheet(Box::new(self.workbook.sheet(true))),
         });
-        if self.document {
-            self.part = Some(Reading::Document(Box::default()));
+        if let Some(dialect) = self.document {
+            s.reads_document();
+            self.part = Some(Reading::Document(Box::new(crate::markup::MarkupText::new(
+                dialect,
+            ))));
         }
         self.entry = Some(Box::new(s));
         self.entry_bytes = 0;
@@ -365,13 +395,19 @@ impl Zip {
     /// An entry's contents, while the file's budget lasts.
     fn contents(&mut self, bytes: &[u8]) {
         let n = self.budget.bytes(bytes.len() as u64) as usize;
+        if self.entries == 1
+            && let Some(mimetype) = self.mimetype.as_mut()
+        {
+            let room = MAX_MIMETYPE.saturating_sub(mimetype.len());
+            mimetype.extend_from_slice(&bytes[..n.min(room)]);
+        }
         if let Some(s) = self.entry.as_mut() {
             match self.part.as_mut() {
-                // A Word document's XML: its scanner reads the text it shows.
-                Some(Reading::Document(word)) => {
+                // A document's markup: its scanner reads the text it shows.
+                Some(Reading::Document(markup)) => {
                     let mut text = std::mem::take(&mut self.out);
                     text.clear();
-                    word.convert(&bytes[..n], &mut text);
+                    markup.convert(&bytes[..n], &mut text);
                     s.feed(&text);
                     self.out = text;
                 }
@@ -478,6 +514,11 @@ impl Entries {
         self.held.formats.extend(c.formats);
     }
 
+    /// What the entries hold so far (a workbook's columns are added to it at the end).
+    pub(crate) fn held_mut(&mut self) -> &mut Classification {
+        &mut self.held
+    }
+
     /// An entry the archive itself encrypts (`scheme`: a ZIP archive's password): its classes
     /// are unknown, and the archive names the scheme.
     pub(crate) fn encrypted(&mut self, scheme: &str) {
@@ -518,8 +559,8 @@ fn rendering(name: &[u8]) -> bool {
 enum Reading {
     Worksheet(Box<Sheet>),
     SharedStrings(Box<SharedStrings>),
-    /// A Word document's text part, read as its text ([`crate::wordml`]).
-    Document(Box<crate::wordml::WordText>),
+    /// A document's text written as markup, read as the text it shows ([`crate::markup`]).
+    Document(Box<crate::markup::MarkupText>),
 }
 
 /// A local header's compressed size (ZIP64's, from its extra field, where the header's says

@@ -64,6 +64,7 @@ pub(crate) fn classify(
     match text {
         crate::doc::Read::Text(text) => {
             let mut scanner = crate::Scanner::with_patterns(patterns);
+            scanner.reads_document();
             scanner.feed(&text);
             let mut found = scanner.finish();
             found.formats.push(Format::Doc);

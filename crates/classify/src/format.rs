@@ -63,8 +63,13 @@ pub enum Format {
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
-    /// their columns).
+    /// their columns), or a flat OpenDocument spreadsheet (`.fods`).
     Ods,
+    /// An OpenDocument text (`.odt`, a ZIP archive, or a flat `.fodt`): its text read as the
+    /// document shows it.
+    Odt,
+    /// An HTML page: its text read as the page shows it (tags, scripts and styles aside).
+    Html,
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
     /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
     /// unknown.
@@ -99,6 +104,8 @@ impl Format {
             Format::Xlsx => "xlsx".into(),
             Format::Docx => "docx".into(),
             Format::Ods => "ods".into(),
+            Format::Odt => "odt".into(),
+            Format::Html => "html".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
     }
@@ -127,6 +134,8 @@ impl Format {
             "xlsx" => Some(Format::Xlsx),
             "docx" => Some(Format::Docx),
             "ods" => Some(Format::Ods),
+            "odt" => Some(Format::Odt),
+            "html" => Some(Format::Html),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
@@ -178,6 +187,8 @@ pub fn sniff(head: &[u8]) -> Vec<Format> {
 pub(crate) struct Layout {
     /// A delimited table ([`delimited_table`]).
     pub table: bool,
+    /// Which of its lines is its header: the first, or one after a title's lines.
+    pub header_line: usize,
     /// A fixed-width table's columns ([`fixed_width_columns`]); empty for other files.
     pub fixed: Vec<(usize, u8)>,
 }
@@ -234,16 +245,28 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
         found.push(Format::Bai2);
     }
+    // A title above a table's header is looked for in text of no other format (not markup).
+    let titled = found.is_empty()
+        && !matches!(
+            head.iter().find(|c| !c.is_ascii_whitespace()),
+            Some(b'<' | b'{' | b'[')
+        );
+    let header_line = delimited_table(head, titled);
     let mut layout = Layout {
-        table: delimited_table(head),
+        table: header_line.is_some(),
+        header_line: header_line.unwrap_or(0),
         fixed: Vec::new(),
+    };
+    let header = match header_line {
+        Some(n) if n > 0 => head.split(|c| *c == b'\n').nth(n).unwrap_or_default(),
+        _ => first_line,
     };
     // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
     if found.is_empty() && !layout.table {
         layout.fixed = fixed_width_columns(head).unwrap_or_default();
     }
     let fixed_names_accounts = layout.fixed.iter().any(|c| c.1 & (ACCOUNT | CARD) != 0);
-    if found.is_empty() && (layout.table && names_accounts(first_line) || fixed_names_accounts) {
+    if found.is_empty() && (layout.table && names_accounts(header) || fixed_names_accounts) {
         found.push(Format::AccountTable);
     }
     (found, layout)
@@ -309,27 +332,63 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
     (columns.len() >= 2 && named && width == strip(second) && width > last_start).then_some(columns)
 }
 
-/// Whether the file whose beginning is `head` is a delimited table, its first line a header
-/// naming the columns: that line has field separators, and the next one (when the head holds
-/// it whole) has as many. A letter whose first sentence has a comma in it is not one, and its
-/// first line's words name no columns of the lines after.
-fn delimited_table(head: &[u8]) -> bool {
+/// Whether the file whose beginning is `head` is a delimited table, and which of its lines
+/// is the header naming the columns. The first line, where it has field separators and the
+/// next one (when the head holds it whole) has as many: a letter whose first sentence has a
+/// comma in it is not one, and its first line's words name no columns of the lines after.
+/// Else, where `titled` (text of no other format), a line after at most [`MAX_TITLE_LINES`]
+/// lines of a title (a report's name and date
+/// above its table; a document's heading above a table, read as text), where that line names
+/// a column and the two after it, whole in the head, have as many separators as it has.
+fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     let mut lines = head.split(|c| *c == b'\n');
     let header = lines.next().unwrap_or_default();
     let n = separators(header);
-    if n == 0 {
-        return false;
+    if n > 0 {
+        let rest = &head[(header.len() + 1).min(head.len())..];
+        let table = match rest.iter().position(|c| *c == b'\n') {
+            Some(end) => separators(&rest[..end]) == n,
+            // No whole second line in the head, and the file goes on: the header is all
+            // there is to judge by.
+            None if head.len() >= crate::scan::SNIFF_LEN => true,
+            // The file ended: a line of text with commas in it is no table; a header and one
+            // row without a line end after it is.
+            None => !rest.is_empty() && separators(rest) == n,
+        };
+        return table.then_some(0);
     }
-    let rest = &head[(header.len() + 1).min(head.len())..];
-    match rest.iter().position(|c| *c == b'\n') {
-        Some(end) => separators(&rest[..end]) == n,
-        // No whole second line in the head, and the file goes on: the header is all there is
-        // to judge by.
-        None if head.len() >= crate::scan::SNIFF_LEN => true,
-        // The file ended: a line of text with commas in it is no table; a header and one row
-        // without a line end after it is.
-        None => !rest.is_empty() && separators(rest) == n,
+    if !titled {
+        return None;
     }
+    // The first lines whole in the head (the last, unended, is not judged).
+    let mut lines: [&[u8]; MAX_TITLE_LINES + 3] = [&[]; MAX_TITLE_LINES + 3];
+    let mut whole = 0;
+    let mut rest = head;
+    while whole < lines.len()
+        && let Some(end) = memchr::memchr(b'\n', rest)
+    {
+        lines[whole] = &rest[..end];
+        rest = &rest[end + 1..];
+        whole += 1;
+    }
+    let lines = &lines[..whole];
+    (1..=MAX_TITLE_LINES).find(|&i| {
+        let Some(rows) = lines.get(i..i + 3) else {
+            return false;
+        };
+        let n = separators(rows[0]);
+        n > 0 && rows[1..].iter().all(|r| separators(r) == n) && names_a_column(rows[0])
+    })
+}
+
+/// Most lines of a title above a table's header ([`delimited_table`]).
+const MAX_TITLE_LINES: usize = 8;
+
+/// Whether a header line's words name any column a context reads (an account, a card, a
+/// routing number, an SSN, a BIC …).
+fn names_a_column(line: &[u8]) -> bool {
+    line.split(|c| !c.is_ascii_alphanumeric())
+        .any(|w| crate::scan::keyword(w) != 0)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

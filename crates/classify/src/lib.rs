@@ -15,6 +15,7 @@ pub mod encoding;
 mod encrypted;
 pub mod field_corpus;
 pub mod format;
+mod markup;
 mod mbox;
 mod mime;
 pub mod patterns;
@@ -25,7 +26,6 @@ mod sevenzip;
 mod sheet;
 mod tar;
 pub mod validate;
-mod wordml;
 mod xls;
 
 pub use format::Format;

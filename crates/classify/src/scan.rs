@@ -58,6 +58,11 @@ enum Container {
     SevenZip(Box<crate::sevenzip::SevenZip>),
     /// A mailbox: its messages, each read by a scanner of its own.
     Mbox(Box<crate::mbox::Mbox>),
+    /// A document written as markup (an HTML page, a flat OpenDocument text): the text it
+    /// shows, read by a scanner of its own.
+    Markup(Box<crate::markup::MarkupDocument>),
+    /// A flat OpenDocument spreadsheet: its tables read by their columns.
+    FlatSpreadsheet(Box<crate::sheet::FlatSpreadsheet>),
 }
 
 impl Container {
@@ -68,6 +73,8 @@ impl Container {
             Container::Pdf(pdf) => pdf.feed(data),
             Container::SevenZip(z) => z.feed(data),
             Container::Mbox(m) => m.feed(data),
+            Container::Markup(m) => m.feed(data),
+            Container::FlatSpreadsheet(f) => f.feed(data),
             Container::Compound { kept, cut } => {
                 let room = crate::compound::MAX_COMPOUND - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -83,6 +90,8 @@ impl Container {
             Container::Pdf(pdf) => pdf.finish(),
             Container::SevenZip(z) => z.finish(),
             Container::Mbox(m) => m.finish(),
+            Container::Markup(m) => m.finish(),
+            Container::FlatSpreadsheet(f) => f.finish(),
             Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
         }
     }
@@ -94,6 +103,8 @@ impl Container {
             Container::Pdf(pdf) => pdf.held_bytes(),
             Container::SevenZip(z) => z.held_bytes(),
             Container::Mbox(m) => m.held_bytes(),
+            Container::Markup(m) => m.held_bytes(),
+            Container::FlatSpreadsheet(f) => f.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
         }
     }
@@ -202,8 +213,14 @@ impl Counts {
 /// read each as a file (`mbox`: their attachments were base64 text); a ZIP archive's entries
 /// encrypted by its password, and an archive's entries that are encrypted files, named in its
 /// formats (`encrypted:zip`; a ZIP archive of encrypted entries alone was `none found`, read
-/// in part); RAR archives named (`rar`), `encrypted:rar` for one with a password.
-pub const RULES: u32 = 7;
+/// in part); RAR archives named (`rar`), `encrypted:rar` for one with a password; 8
+/// (2026-12-05): HTML pages read as the text they show (`html`: a table's cells as columns
+/// under its header, a letter's lines as lines; Calc's pages counted each number twice, its
+/// `sdval` attribute beside its cell's text), OpenDocument texts likewise (`odt`: read as
+/// tables before, named `ods`), flat OpenDocument files (`.fods` read by their columns,
+/// `.fodt` as text), and a delimited table's header found under a title of up to eight lines
+/// (a report's name above its table: its columns named nothing before).
+pub const RULES: u32 = 8;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -470,6 +487,14 @@ pub struct Scanner {
     field: usize,
     pending: u8,
     first_line: bool,
+    /// Lines still to come before a table's header, where a title's lines are above it.
+    lines_to_header: usize,
+    /// The text is a document's, as it shows it (a page's, a word processor's): a table in it
+    /// ends at the first line that is not a row.
+    document: bool,
+    /// Line ends are watched ([`Scanner::line_ended_in_table`]): a table's header is still to
+    /// come, or a document's table may end.
+    lines_watched: bool,
     /// A delimited table ([`crate::format::Layout`]): its first line's words name the
     /// columns of the lines after.
     table: bool,
@@ -545,6 +570,9 @@ impl Scanner {
             field: 0,
             pending: 0,
             first_line: true,
+            lines_to_header: 0,
+            document: false,
+            lines_watched: false,
             table: false,
             quoted: false,
             in_quotes: false,
@@ -755,7 +783,8 @@ impl Scanner {
         self.depth = depth + 1;
     }
 
-    /// The container the head begins, if any: a tar archive, an e-mail message with parts, a
+    /// The container the head begins, if any: a tar archive, a mailbox, an e-mail message with
+    /// parts, a PDF document, a 7-Zip archive, a flat OpenDocument file, an HTML page, a
     /// compound file.
     fn container_of_head(&mut self) -> Option<Container> {
         if crate::tar::magic(&self.head) {
@@ -780,6 +809,49 @@ impl Scanner {
             let archive = crate::sevenzip::SevenZip::new(patterns, budget, self.depth);
             return Some(Container::SevenZip(Box::new(archive)));
         }
+        // A workbook's part (a flat spreadsheet's own XML too) is read as markup by its
+        // sheet's reader, never as a document again; a document of markup begins with a tag.
+        let body = self
+            .head
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.head);
+        if self.workbook || body.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'<') {
+            return crate::compound::magic(&self.head).then(|| Container::Compound {
+                kept: Vec::with_capacity(SNIFF_LEN),
+                cut: false,
+            });
+        }
+        if let Some(flat) = crate::markup::flat_opendocument(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            return Some(match flat {
+                crate::markup::FlatOpenDocument::Text => {
+                    Container::Markup(Box::new(crate::markup::MarkupDocument::new(
+                        crate::markup::Dialect::OpenDocument,
+                        Format::Odt,
+                        patterns,
+                        budget,
+                        self.depth,
+                    )))
+                }
+                crate::markup::FlatOpenDocument::Spreadsheet => {
+                    Container::FlatSpreadsheet(Box::new(crate::sheet::FlatSpreadsheet::new(
+                        patterns, budget, self.depth,
+                    )))
+                }
+            });
+        }
+        if crate::markup::html_magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            return Some(Container::Markup(Box::new(
+                crate::markup::MarkupDocument::new(
+                    crate::markup::Dialect::Html,
+                    Format::Html,
+                    patterns,
+                    budget,
+                    self.depth,
+                ),
+            )));
+        }
         crate::compound::magic(&self.head).then(|| Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),
             cut: false,
@@ -800,6 +872,13 @@ impl Scanner {
     /// heading names and weigh its values per column.
     pub(crate) fn in_workbook(&mut self) {
         self.workbook = true;
+    }
+
+    /// Makes it the scanner of a document's text as the document shows it (a web page's, a
+    /// word processor's, a PDF's): a table in it ends at its first line that is no row (a
+    /// paragraph after it), whose labelled lines are then read as a letter's.
+    pub(crate) fn reads_document(&mut self) {
+        self.document = true;
     }
 
     /// About how much memory it keeps between chunks, its layers' (a compressed file's
@@ -971,6 +1050,9 @@ impl Scanner {
             formats.push(Format::Ebcdic);
         }
         self.table = layout.table;
+        self.lines_to_header = layout.header_line;
+        self.first_line = layout.header_line == 0;
+        self.lines_watched = self.lines_to_header > 0 || self.document && self.table;
         self.fixed = layout.fixed;
         self.quoted = self.table && memchr::memchr(b'"', &self.head).is_some();
         self.accounts.tagged = if formats.iter().any(|f| matches!(f, Format::Iso20022(_))) {
@@ -1133,10 +1215,14 @@ impl Scanner {
                         self.record_end(records, &t[line_from..i]);
                         line_from = i + 1;
                     }
+                    if self.lines_watched {
+                        self.line_ended_in_table(&m, i);
+                    } else {
+                        self.first_line = false;
+                    }
                     self.field = 0;
                     self.field_from = i + 1;
                     self.line_start = self.text_start + i as u64 + 1;
-                    self.first_line = false;
                     // In markup (ISO 20022 XML) line ends are layout: a keyword reaches past
                     // them to the next candidate or number (`<Cd>USABA</Cd>` two lines above
                     // its `<MmbId>`).
@@ -1221,6 +1307,29 @@ impl Scanner {
         self.pending = named;
         self.words_from = self.words_from.max(at);
         named | column
+    }
+
+    /// A line ended at `at` of a table whose header is still to come (after a title's lines),
+    /// or of a document's table: the header's line begins; or a line that is no row (a
+    /// paragraph after a document's table: no field separators) ends the table and its
+    /// header's reach.
+    fn line_ended_in_table(&mut self, m: &Bitmap, at: usize) {
+        if self.lines_to_header > 0 {
+            self.lines_to_header -= 1;
+            self.first_line = self.lines_to_header == 0;
+            self.lines_watched = self.lines_to_header > 0 || self.document && self.table;
+            return;
+        }
+        let header = std::mem::replace(&mut self.first_line, false);
+        if !self.document || header {
+            return;
+        }
+        self.field_at(m, at);
+        if self.field == 0 {
+            self.table = false;
+            self.header.clear();
+            self.lines_watched = false;
+        }
     }
 
     /// Whether the scan is in a delimited table's header, whose every word names its column as

@@ -806,6 +806,65 @@ impl SharedStrings {
     }
 }
 
+/// A flat OpenDocument spreadsheet (`.fods`: one XML document, not a package): its tables
+/// read by their columns as a package's `content.xml` is, beside a scanner of the whole.
+pub(crate) struct FlatSpreadsheet {
+    scanner: Box<crate::Scanner>,
+    sheet: Box<Sheet>,
+    workbook: Workbook,
+    bytes: u64,
+}
+
+impl FlatSpreadsheet {
+    pub(crate) fn new(
+        patterns: Option<std::sync::Arc<crate::Patterns>>,
+        budget: crate::encoding::Budget,
+        depth: u8,
+    ) -> Self {
+        let mut scanner = crate::Scanner::with_patterns(patterns);
+        scanner.inside_archive(budget, depth);
+        scanner.in_workbook();
+        let workbook = Workbook::default();
+        FlatSpreadsheet {
+            scanner: Box::new(scanner),
+            sheet: Box::new(workbook.sheet(true)),
+            workbook,
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        self.scanner.feed(data);
+        let room = self.workbook.sheet_room(data.len());
+        self.sheet.feed(&data[..room]);
+        self.bytes += data.len() as u64;
+    }
+
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.scanner.held_bytes() + self.sheet.held_bytes() + self.workbook.held_bytes()
+    }
+
+    /// What its tables and its text hold, `ods` beside.
+    pub(crate) fn finish(self) -> crate::Classification {
+        let FlatSpreadsheet {
+            scanner,
+            sheet,
+            mut workbook,
+            bytes,
+        } = self;
+        workbook.add_sheet(*sheet);
+        let mut found = crate::archive::Entries::default();
+        found.add(scanner.finish(), bytes, false);
+        let mut formats = std::mem::take(&mut workbook.formats);
+        let cut = {
+            let held = found.held_mut();
+            held.formats.append(&mut formats);
+            workbook.finish(&mut held.counts)
+        };
+        found.finish(crate::Format::Ods, cut)
+    }
+}
+
 /// A workbook's worksheets and shared strings, as its archive's entries end.
 #[derive(Default)]
 pub(crate) struct Workbook {

@@ -1385,3 +1385,61 @@ fn account_numbers_in_fixed_width_lines_whatever_the_chunks() {
         assert_eq!(whole.get(Class::UsBankAccount), 60 * accounts, "{header}");
     }
 }
+
+/// A report's table under its title's lines (its name, its date, a blank line): the header
+/// under them names the columns, as a first line's does. A letter's lines with commas in them
+/// are no table, whatever its first line.
+#[test]
+fn a_header_under_a_title_names_its_columns() {
+    let rows = "vendor_id,name,routing_number,account_number\n\
+                1,Ann,021000021,12345678\n\
+                2,Bob,011000015,87654321\n\
+                3,Cy,026009593,55501234\n";
+    for title in ["", "Vendor master report\nGenerated 2026-12-01\n\n"] {
+        let found = classify((title.to_owned() + rows).as_bytes());
+        assert_eq!(found.counts.get(Class::AbaRouting), 3, "{title:?}");
+        assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{title:?}");
+        assert_eq!(
+            found.formats,
+            vec![crate::Format::AccountTable],
+            "{title:?}"
+        );
+    }
+    // Nine lines of title are too many: the header is not looked for so far down.
+    let long = "Title\n".repeat(9) + rows;
+    assert_eq!(count(&long, Class::AbaRouting), 0);
+    // A letter: its second line names routing numbers, with commas, but the lines after it
+    // are not its rows.
+    let letter = "Account update\nRouting, as before, stays the same\nWe wrote, as promised, today\n021000021 is on file\n";
+    assert_eq!(count(letter, Class::AbaRouting), 0);
+    assert!(classify(letter.as_bytes()).formats.is_empty());
+}
+
+/// In a document's text (a web page's here) a table ends at the first paragraph after it: a
+/// letter's labelled lines below it pair the account under its routing number's line, and the
+/// table's header names no column of theirs.
+#[test]
+fn a_documents_table_ends_at_the_paragraph_after_it() {
+    let page = "<!DOCTYPE html><html><body><h1>Vendors</h1><table>\
+                <tr><th>name</th><th>routing_number</th><th>account_number</th></tr>\
+                <tr><td>Ann, Ltd</td><td>021000021</td><td>12345678</td></tr>\
+                <tr><td>Bob</td><td>011000015</td><td>87654321</td></tr></table>\
+                <p>Wire instructions</p><p>ABA routing number: 026009593</p>\
+                <p>Account number: 55501234</p><p>Reference 4111111111111111</p></body></html>";
+    let found = classify(page.as_bytes());
+    assert_eq!(found.counts.get(Class::AbaRouting), 3, "{found:?}");
+    assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{found:?}");
+    // The reference is no card: nothing names one (the table's header no longer reaches).
+    assert_eq!(found.counts.get(Class::CardNumber), 0, "{found:?}");
+    assert_eq!(
+        found.formats,
+        vec![crate::Format::AccountTable, crate::Format::Html]
+    );
+    for size in [1, 7, 64] {
+        assert_eq!(
+            crate::scan::in_chunks(page.as_bytes(), size),
+            found,
+            "chunks of {size}"
+        );
+    }
+}

@@ -4,7 +4,8 @@
 //! the standard security handler are told apart by whether a password opens them. Word
 //! 97-2003 documents by LibreOffice Writer 7.4: the same extract as a table under a heading
 //! counts exactly what it holds; a letter of wire instructions counts what its text counts, its
-//! account under its routing number's line too.
+//! account under its routing number's line too. LibreOffice 7.4's web pages, OpenDocument texts
+//! and flat OpenDocument files of the labelled corpus's documents count what those hold.
 
 fn classify_in_chunks(bytes: &[u8]) -> classify::Classification {
     let mut s = classify::Scanner::new();
@@ -16,9 +17,14 @@ fn classify_in_chunks(bytes: &[u8]) -> classify::Classification {
 
 /// What the customer extract the documents were made from holds.
 fn extract_truth() -> classify::Counts {
-    classify::corpus::generate(13, 200_000)
+    corpus_truth(200_000, "customers.csv")
+}
+
+/// What the first document named `name` of the labelled corpus (seed 13, `size` bytes) holds.
+fn corpus_truth(size: usize, name: &str) -> classify::Counts {
+    classify::corpus::generate(13, size)
         .into_iter()
-        .find(|d| d.name.ends_with("customers.csv"))
+        .find(|d| d.name.ends_with(name))
         .unwrap()
         .truth
 }
@@ -28,15 +34,18 @@ fn producers_pdfs_count_what_their_rows_hold() {
     let truth = extract_truth();
     assert!(truth.get(classify::Class::CardNumber) > 0);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers");
-    for name in [
-        "libreoffice-calc.pdf",
-        "wkhtmltopdf.pdf",
-        "itext-2.1.7.pdf",
-        "itext-5.5-identity-h.pdf",
+    use classify::Format::{AccountTable, Pdf};
+    // iText's tables read as lines of tab-separated cells under the document's title: a
+    // table whose header names its columns.
+    for (name, formats) in [
+        ("libreoffice-calc.pdf", vec![Pdf]),
+        ("wkhtmltopdf.pdf", vec![Pdf]),
+        ("itext-2.1.7.pdf", vec![AccountTable, Pdf]),
+        ("itext-5.5-identity-h.pdf", vec![AccountTable, Pdf]),
     ] {
         let found = classify_in_chunks(&std::fs::read(dir.join(name)).unwrap());
         assert_eq!(found.counts, truth, "{name}");
-        assert_eq!(found.formats, vec![classify::Format::Pdf], "{name}");
+        assert_eq!(found.formats, formats, "{name}");
     }
 }
 
@@ -70,11 +79,52 @@ fn word_97_documents_count_what_their_text_holds() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/word");
     let found = classify_in_chunks(&std::fs::read(dir.join("customers.doc")).unwrap());
     assert_eq!(found.counts, truth);
-    assert_eq!(found.formats, vec![classify::Format::Doc]);
+    // The table under its heading: its header names its columns.
+    assert_eq!(
+        found.formats,
+        vec![classify::Format::AccountTable, classify::Format::Doc]
+    );
     let letter = "Wire instructions\nABA routing number: 021000021\nAccount number: 12345678\nBeneficiary SSN: 219-09-9998\n";
     let want = classify::classify(letter.as_bytes());
     assert_eq!(want.counts.get(classify::Class::UsBankAccount), 1);
     let found = classify_in_chunks(&std::fs::read(dir.join("wire.doc")).unwrap());
     assert_eq!(found.counts, want.counts);
     assert_eq!(found.formats, vec![classify::Format::Doc]);
+}
+
+/// LibreOffice 7.4's saves of the labelled corpus's documents (`producers/README.md`): Calc's
+/// web pages of the customer extract (each number also in a `sdval` attribute: counted once),
+/// of a vendor master file and a payroll file (routing and account numbers, BICs and NINOs in
+/// columns their header names, under the page's title), Calc's flat OpenDocument spreadsheet of
+/// the vendor file (xz-compressed here); Writer's remittance letters (accounts in labelled lines
+/// above or below their routing numbers') as an OpenDocument text, a flat one (xz-compressed)
+/// and a web page. Each counts exactly what the document holds.
+#[test]
+fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
+    use classify::Format::{AccountTable, Html, Ods, Odt, Xz, Zip};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/libreoffice");
+    let vendors = corpus_truth(400_000, "vendors.csv");
+    let remittance = corpus_truth(400_000, "remittance.txt");
+    for (name, truth, formats) in [
+        (
+            "calc-customers.html",
+            extract_truth(),
+            vec![AccountTable, Html],
+        ),
+        ("calc-vendors.html", vendors, vec![AccountTable, Html]),
+        (
+            "calc-payroll.html",
+            corpus_truth(400_000, "payroll.csv"),
+            vec![AccountTable, Html],
+        ),
+        ("calc-vendors.fods.xz", vendors, vec![Ods, Xz]),
+        ("writer-remittance.odt", remittance, vec![Odt, Zip]),
+        ("writer-remittance.fodt.xz", remittance, vec![Odt, Xz]),
+        ("writer-remittance.html", remittance, vec![Html]),
+    ] {
+        assert!(!truth.is_empty(), "{name}");
+        let found = classify_in_chunks(&std::fs::read(dir.join(name)).unwrap());
+        assert_eq!(found.counts, truth, "{name}");
+        assert_eq!(found.formats, formats, "{name}");
+    }
 }

@@ -589,11 +589,12 @@ fn pdf_documents_count_the_text_their_pages_show() {
     }
     alice.sftp_ok(&puts);
     assert!(truth.get(Class::CardNumber) > 0 && truth.get(Class::UsSsn) > 0);
+    // Each a table under the page's heading: its header names its columns.
     for name in ["/printed.pdf", "/report.pdf", "/joined.pdf", "/compact.pdf"] {
         let v = shown(&server, name);
         assert_eq!(
             v["classification"],
-            expected(&truth, &["pdf"]),
+            expected(&truth, &["account_table", "pdf"]),
             "{name}: {v}"
         );
     }
@@ -610,7 +611,11 @@ fn pdf_documents_count_the_text_their_pages_show() {
     // Encrypted with no password to open it: read as anyone opening it would, not counted
     // as protected.
     let v = shown(&server, "/open.pdf");
-    assert_eq!(v["classification"], expected(&truth, &["pdf"]), "{v}");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "pdf"]),
+        "{v}"
+    );
 }
 
 fn path(p: &std::path::Path) -> &str {
@@ -682,10 +687,11 @@ fn word_documents_count_what_their_text_counts() {
         table.display(),
         letter.display()
     ));
+    // The table under its heading: its header row names its columns.
     assert_shows(
         &server,
         "/customers.docx",
-        expected(&truth, &["docx", "zip"]),
+        expected(&truth, &["account_table", "docx", "zip"]),
     );
     let text = classify::classify((lines.join("\n") + "\n").as_bytes());
     assert_eq!(text.counts.get(Class::UsBankAccount), 1);
@@ -704,9 +710,118 @@ fn word_documents_count_what_their_text_counts() {
         producers.join("wire.doc").display()
     ));
     let v = shown(&server, "/customers.doc");
-    assert_eq!(v["classification"], expected(&truth, &["doc"]), "{v}");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "doc"]),
+        "{v}"
+    );
     let v = shown(&server, "/wire.doc");
     assert_eq!(v["classification"], expected(&text.counts, &["doc"]), "{v}");
+}
+
+/// Documents as web pages and OpenDocument texts, as a bank's staff and report tools write
+/// them: the customer extract as an HTML table under a title (Python), and as an OpenDocument
+/// text's table under a heading with a letter of wire instructions beside it (odfpy); then
+/// LibreOffice 7.4's saves kept beside the classifier's tests (Calc's page of the extract, each
+/// number also in an attribute; Calc's page and flat spreadsheet of a vendor master file,
+/// routing and account numbers in the columns its header names; Writer's remittance letter as
+/// an OpenDocument text, a flat one and a page). `file show` gives each document's truth: an
+/// HTML page was read as its markup (a table's header named nothing, Calc's numbers counted
+/// twice), an OpenDocument text as a spreadsheet's tables (`ods`, its letter's lines one line).
+#[test]
+fn web_pages_and_opendocument_texts_count_what_they_show() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    let (truth, plain) = customer_extract(&work);
+    let (page, odt) = (work.join("customers.html"), work.join("letters.odt"));
+    let lines = [
+        "Wire instructions",
+        "ABA routing number: 021000021",
+        "Account number: 12345678",
+        "Beneficiary SSN: 219-09-9998",
+    ];
+    python(
+        "import sys, csv, html\n\
+         from odf.opendocument import OpenDocumentText\n\
+         from odf.text import H, P\n\
+         from odf.table import Table, TableRow, TableCell\n\
+         rows = list(csv.reader(open(sys.argv[1], newline='')))\n\
+         with open(sys.argv[2], 'w') as f:\n\
+         \x20   f.write('<!DOCTYPE html>\\n<html><head><title>Customers</title>'\n\
+         \x20           '<style>td { padding: 2px }</style></head><body>\\n<h1>Customer list</h1>\\n<table>\\n')\n\
+         \x20   for i, r in enumerate(rows):\n\
+         \x20       cell = 'th' if i == 0 else 'td'\n\
+         \x20       f.write('<tr>' + ''.join('<%s>%s</%s>' % (cell, html.escape(c), cell) for c in r) + '</tr>\\n')\n\
+         \x20   f.write('</table>\\n</body></html>\\n')\n\
+         d = OpenDocumentText()\n\
+         d.text.addElement(H(outlinelevel=1, text='Customer list'))\n\
+         t = Table(name='Customers')\n\
+         for r in rows:\n\
+         \x20   tr = TableRow()\n\
+         \x20   for c in r:\n\
+         \x20       tc = TableCell()\n\
+         \x20       tc.addElement(P(text=c))\n\
+         \x20       tr.addElement(tc)\n\
+         \x20   t.addElement(tr)\n\
+         d.text.addElement(t)\n\
+         for line in sys.argv[4].split('|'):\n\
+         \x20   d.text.addElement(P(text=line))\n\
+         d.save(sys.argv[3])\n",
+        &[&plain, &page, &odt, std::path::Path::new(&lines.join("|"))],
+    );
+    alice.sftp_ok(&format!(
+        "put {} /customers.html\nput {} /letters.odt\n",
+        page.display(),
+        odt.display()
+    ));
+    assert_shows(
+        &server,
+        "/customers.html",
+        expected(&truth, &["account_table", "html"]),
+    );
+    // The table and the letter after it: what both hold (the table ends at the letter's first
+    // paragraph, whose lines are read as a letter's).
+    let mut both = truth;
+    for (class, n) in classify::classify((lines.join("\n") + "\n").as_bytes())
+        .counts
+        .present()
+    {
+        both.add(class, n);
+    }
+    assert_eq!(both.get(Class::UsBankAccount), 1);
+    assert_shows(
+        &server,
+        "/letters.odt",
+        expected(&both, &["account_table", "odt", "zip"]),
+    );
+    let producers = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../classify/tests/producers/libreoffice");
+    let truth_of = |name: &str| {
+        corpus::generate(13, 400_000)
+            .into_iter()
+            .find(|d| d.name.ends_with(name))
+            .unwrap()
+            .truth
+    };
+    let (vendors, remittance) = (truth_of("vendors.csv"), truth_of("remittance.txt"));
+    let uploads = [
+        ("calc-customers.html", truth, vec!["account_table", "html"]),
+        ("calc-vendors.html", vendors, vec!["account_table", "html"]),
+        ("calc-vendors.fods.xz", vendors, vec!["ods", "xz"]),
+        ("writer-remittance.odt", remittance, vec!["odt", "zip"]),
+        ("writer-remittance.fodt.xz", remittance, vec!["odt", "xz"]),
+        ("writer-remittance.html", remittance, vec!["html"]),
+    ];
+    let puts: String = uploads
+        .iter()
+        .map(|(name, _, _)| format!("put {} /{name}\n", producers.join(name).display()))
+        .collect();
+    alice.sftp_ok(&puts);
+    for (name, want, formats) in uploads {
+        assert!(!want.is_empty(), "{name}");
+        assert_shows(&server, &format!("/{name}"), expected(&want, &formats));
+    }
 }
 
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
