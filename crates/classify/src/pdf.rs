@@ -745,7 +745,6 @@ impl Pdf {
         self.fonts.resolve_dictionaries();
         let mut text = Scanner::with_patterns(self.patterns.clone());
         text.inside_archive(self.budget.clone(), crate::encoding::MAX_DEPTH);
-        text.reads_document();
         let read = self.fonts.read_shown(&self.shown, &mut |t| text.feed(t));
         if read.characters > 0 {
             self.attached.add(text.finish(), read.characters, false);

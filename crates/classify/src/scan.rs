@@ -219,7 +219,8 @@ impl Counts {
 /// `sdval` attribute beside its cell's text), OpenDocument texts likewise (`odt`: read as
 /// tables before, named `ods`), flat OpenDocument files (`.fods` read by their columns,
 /// `.fodt` as text), and a delimited table's header found under a title of up to eight lines
-/// (a report's name above its table: its columns named nothing before).
+/// (a report's name above its table: its columns named nothing before); BICs in workbooks'
+/// columns whose headings name them, and beside labels naming them (none counted before).
 pub const RULES: u32 = 8;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -875,8 +876,9 @@ impl Scanner {
     }
 
     /// Makes it the scanner of a document's text as the document shows it (a web page's, a
-    /// word processor's, a PDF's): a table in it ends at its first line that is no row (a
-    /// paragraph after it), whose labelled lines are then read as a letter's.
+    /// word processor's): a table in it ends at its first line that is no row (a paragraph
+    /// after it), whose labelled lines are then read as a letter's. (Not a PDF's: its pages'
+    /// headers, footers and wrapped cells are lines inside its tables.)
     pub(crate) fn reads_document(&mut self) {
         self.document = true;
     }
@@ -1663,9 +1665,11 @@ impl Scanner {
             {
                 return Some(k);
             }
+            // (A workbook's cell of a BIC alone is its sheet's reading's, by its column.)
             if (word.len() == 8 || word.len() == 11)
                 && !email_follows(seg, end)
                 && validate::bic(word)
+                && !self.workbook_value(seg, at, word.len())
                 && self.context_at(seg, m, at, BIC) & BIC != 0
             {
                 self.counts.add(Class::SwiftBic, 1);

@@ -32,7 +32,9 @@
 
 use crate::account::{account_column, bank_column, heading_names};
 use crate::encoding::held;
-use crate::scan::{CARD, Class, Counts, MIN_COLUMN_ALL_VALID, MIN_COLUMN_CANDIDATES, ROUTING, SSN};
+use crate::scan::{
+    BIC, CARD, Class, Counts, MIN_COLUMN_ALL_VALID, MIN_COLUMN_CANDIDATES, ROUTING, SSN,
+};
 use crate::validate;
 
 /// Most bytes of a tag kept (its name and the attributes a cell has come first).
@@ -237,7 +239,7 @@ enum Heading {
 
 /// Per column of a worksheet, its bare numbers: of nine digits, those that pass the ABA
 /// checksum, the SSN rules, and both; of a card number's length, how many, and how many pass
-/// the issuer and Luhn checks.
+/// the issuer and Luhn checks; and its codes with a BIC's structure.
 #[derive(Debug, Clone, Copy, Default)]
 struct ColumnValues {
     aba: u64,
@@ -245,12 +247,13 @@ struct ColumnValues {
     both: u64,
     card_length: u64,
     card: u64,
+    bic: u64,
 }
 
 /// A value (what [`value_kind`] says it may be) in `column`: weighed with its column's, and
 /// the columns of its row that hold a routing number and an account number's digits.
 fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64) {
-    if kind & (VALUE_ABA | VALUE_SSN | VALUE_CARD_LENGTH) != 0 {
+    if kind & (VALUE_ABA | VALUE_SSN | VALUE_CARD_LENGTH | VALUE_BIC) != 0 {
         if columns.len() <= column {
             columns.resize(column + 1, ColumnValues::default());
         }
@@ -261,6 +264,7 @@ fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64)
         c.both += u64::from(aba && ssn);
         c.card_length += u64::from(kind & VALUE_CARD_LENGTH != 0);
         c.card += u64::from(kind & VALUE_CARD != 0);
+        c.bic += u64::from(kind & VALUE_BIC != 0);
     }
     let paired = column < PAIRED_COLUMNS;
     let bit = |v: u8| {
@@ -275,12 +279,13 @@ fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64)
 
 /// What a value says it may be: a bare nine-digit number passing the ABA checksum, one
 /// passing the SSN rules, the digits of an account number, a number of a card number's
-/// length, one passing the card checks.
+/// length, one passing the card checks; a code with a BIC's structure.
 const VALUE_ABA: u8 = 1;
 const VALUE_SSN: u8 = 2;
 const VALUE_ACCOUNT: u8 = 4;
 const VALUE_CARD_LENGTH: u8 = 8;
 const VALUE_CARD: u8 = 16;
+const VALUE_BIC: u8 = 32;
 
 /// What `digits` (a cell's whole value, digits only) may be; `number` when the cell is a
 /// number (which loses its leading zeros: `021000021` is kept as 21000021).
@@ -311,6 +316,15 @@ fn value_kind(digits: &[u8], number: bool) -> u8 {
         kind |= VALUE_SSN;
     }
     kind
+}
+
+/// What a cell's value (blanks around it off) may be, if it can be anything: its digits'
+/// kinds ([`value_kind`]; `number`: the cell is a number), or a BIC.
+fn cell_kind(value: &[u8], number: bool) -> Option<u8> {
+    match digits_of(value) {
+        Some(digits) => Some(value_kind(digits, number)),
+        None => validate::bic(value.trim_ascii()).then_some(VALUE_BIC),
+    }
 }
 
 /// A cell's value with blanks around it off, if it is digits only.
@@ -557,7 +571,7 @@ impl Sheet {
                 .and_then(|v| v.parse::<u32>().ok())
                 .map(Value::Shared)
         } else {
-            digits_of(value).map(|d| Value::Kind(value_kind(d, !self.text)))
+            cell_kind(value, !self.text).map(Value::Kind)
         };
         // A text cell names its column in the heading row, and may label the cell after it in
         // any row (`ABA` | `021000021`).
@@ -619,7 +633,7 @@ impl Sheet {
         let kept = match value {
             Value::Shared(_) => true,
             Value::Kind(kind) => {
-                kind & (VALUE_ABA | VALUE_SSN) != 0
+                kind & (VALUE_ABA | VALUE_SSN | VALUE_BIC) != 0
                 // An account number only in a form's first rows (a wire form is short; a
                 // table's rows would fill the limit with numbers a label names by chance).
                 || kind & VALUE_ACCOUNT != 0 && self.rows <= LABELLED_ACCOUNT_ROWS
@@ -800,8 +814,7 @@ impl SharedStrings {
             self.names.push(heading_names(text));
         }
         if self.values.len() < MAX_SHARED_VALUES {
-            self.values
-                .push(digits_of(text).map_or(0, |d| value_kind(d, false)));
+            self.values.push(cell_kind(text, false).unwrap_or(0));
         }
     }
 }
@@ -1024,7 +1037,8 @@ impl Workbook {
                 };
                 let heading = names.get(usize::from(item.column)).copied().unwrap_or(0);
                 let by_column = heading & ROUTING != 0 && kind & VALUE_ABA != 0
-                    || heading & SSN != 0 && kind & VALUE_SSN != 0;
+                    || heading & SSN != 0 && kind & VALUE_SSN != 0
+                    || heading & BIC != 0 && kind & VALUE_BIC != 0;
                 let label = name(&self.names, item.label);
                 if by_column {
                     continue;
@@ -1034,6 +1048,8 @@ impl Workbook {
                     routings.push(item.row);
                 } else if label & SSN != 0 && kind & VALUE_SSN != 0 {
                     counts.add(Class::UsSsn, 1);
+                } else if label & BIC != 0 && kind & VALUE_BIC != 0 {
+                    counts.add(Class::SwiftBic, 1);
                 } else if account_column(label)
                     && kind & VALUE_ACCOUNT != 0
                     && !account_column(heading)
@@ -1082,6 +1098,10 @@ impl Workbook {
                     }
                 } else if named & SSN != 0 {
                     counts.add(Class::UsSsn, n.ssn);
+                }
+                // A BIC where the heading names BICs (`BIC`, `SWIFT`), as in a delimited table.
+                if named & BIC != 0 {
+                    counts.add(Class::SwiftBic, n.bic);
                 }
             }
         }
@@ -1369,6 +1389,28 @@ mod tests {
         assert_eq!(c.get(Class::AbaRouting), 3);
         assert_eq!(c.get(Class::UsBankAccount), 2);
         assert_eq!(c.get(Class::UsSsn), 2);
+    }
+
+    /// A column headed `SWIFT BIC` counts its codes of a BIC's structure, shared or inline,
+    /// each cell once (one BIC in two rows is two); a column of codes of that shape under a
+    /// heading that names nothing counts none; a label names the BIC after it.
+    #[test]
+    fn bics_count_by_their_columns_heading_or_their_label() {
+        let xml = sheet_xml(&[
+            &[("s", "0"), ("s", "1"), ("s", "2")],
+            &[("s", "3"), ("s", "4"), ("s", "5")],
+            &[("s", "3"), ("s", "4"), ("i", "NWBKGB2LXXX")],
+            // No country `ZZ`: no BIC.
+            &[("s", "3"), ("i", "CHASZZ33"), ("s", "5")],
+            &[("i", "SWIFT"), ("i", "DEUTDEFF"), ("i", "x")],
+        ]);
+        let strings = ["Payee", "SWIFT BIC", "Region", "Ann", "CHASUS33", "EASTUSNY"];
+        let shared: String = strings
+            .iter()
+            .map(|t| format!("<si><t>{t}</t></si>"))
+            .collect();
+        let c = counted(&[&xml], Some(&format!("<sst>{shared}</sst>")));
+        assert_eq!(c.get(Class::SwiftBic), 3);
     }
 
     #[test]

@@ -1121,11 +1121,12 @@ fn encrypted_uploads_are_named_and_counted_apart() {
 /// OpenDocument spreadsheet, as LibreOffice's) and returns its path.
 /// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
 /// account number (text), a reference of nine digits that no heading names, a card number
-/// (text: six cards over and over, which a workbook's shared strings hold once each). Of its
-/// 24 rows, every fourth has an SSN of area 666, a routing number whose checksum fails and a
-/// card number whose Luhn digit does. A second
-/// sheet is a wire form of labels and values: one routing number, its account on the next row,
-/// one SSN.
+/// (text: six cards over and over, which a workbook's shared strings hold once each), a BIC
+/// (six over and over), a region code shaped as a BIC that no heading names. Of its 24 rows,
+/// every fourth has an SSN of area 666, a routing number whose checksum fails, a card number
+/// whose Luhn digit does and a BIC of no country. A second sheet is a wire form of labels and
+/// values: one routing number, its account on the next row, one SSN, one BIC (and a branch code
+/// its label does not name a BIC).
 fn workbook(dir: &std::path::Path, writer: &str) -> std::path::PathBuf {
     let path = dir.join(format!("customers-{writer}"));
     let script = r#"
@@ -1134,15 +1135,20 @@ writer, path = sys.argv[1], sys.argv[2]
 routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
 cards = ["4111111111111111", "5555555555554444", "378282246310005", "4012888888881881",
          "6011111111111117", "3530111333300000"]
-rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference", "Card"]]
+bics = ["CHASUS33", "DEUTDEFFXXX", "BNPAFRPP", "NWBKGB2L", "COBADEFF", "BARCGB22"]
+rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference", "Card",
+         "SWIFT BIC", "Region"]]
 for i in range(24):
     near = i % 4 == 3
     ssn = int(("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i))
     aba = "021000022" if near else routing[i % len(routing)]
     card = "4111111111111112" if near else cards[i % len(cards)]
-    rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025", card])
+    bic = "CHASZZ33" if near else bics[i % len(bics)]
+    rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025", card,
+                 bic, "EASTUSNY"])
 form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"],
-        ["Account Number", "000123456789"], ["Reference", "121000358"], ["SSN", 234567890]]
+        ["Account Number", "000123456789"], ["Reference", "121000358"], ["SSN", 234567890],
+        ["SWIFT", "CHASUS33"], ["Branch", "WESTUSCA"]]
 sheets = [("Customers", rows), ("Wire", form)]
 if writer == "openpyxl":
     import openpyxl
@@ -1203,7 +1209,7 @@ else:
 
 /// XLSX workbooks (ZIP archives of SpreadsheetML) and an OpenDocument spreadsheet uploaded
 /// with `sftp`: the SSNs, routing
-/// numbers, US bank accounts and card numbers of columns whose headings name them count, each
+/// numbers, US bank accounts, card numbers and BICs of columns whose headings name them count, each
 /// cell once (a card number repeated in the shared strings too), whether the sheet
 /// holds the text or the shared strings do, and those a label in the cell before names; the
 /// nine-digit references under a heading or label that names nothing, and the near misses, do
@@ -1218,6 +1224,7 @@ fn workbooks_count_by_their_columns_headings() {
     truth.add(Class::UsSsn, 18 + 1);
     truth.add(Class::AbaRouting, 18 + 1);
     truth.add(Class::UsBankAccount, 18 + 1);
+    truth.add(Class::SwiftBic, 18 + 1);
     let mut paths = Vec::new();
     for (writer, ext) in [
         ("openpyxl", "xlsx"),
