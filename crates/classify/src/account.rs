@@ -84,9 +84,32 @@ const fn filler_keys() -> [(u64, usize); FILLER.len()] {
 }
 static FILLER_KEYS: [(u64, usize); FILLER.len()] = filler_keys();
 
-/// The field separators of a delimited line (as the scanner's bitmaps have them).
-fn field_separator(c: u8) -> bool {
-    matches!(c, b',' | b';' | b'\t' | b'|')
+/// Which bytes end a field (as the scanner's bitmaps have them): any of `,` `;` tab `|` (in
+/// text, and in a comma-separated table), or a table's own delimiter alone (a tab-, pipe- or
+/// semicolon-separated table, whose fields may hold commas unquoted: `Doe, John`, `1234,56`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Delimiter(Option<u8>);
+
+impl Delimiter {
+    pub(crate) const ANY: Delimiter = Delimiter(None);
+
+    pub(crate) const fn only(d: u8) -> Delimiter {
+        Delimiter(Some(d))
+    }
+
+    /// The byte a table's fields end with, other than a comma (a comma-separated table's
+    /// fields end at any separator, as text's do).
+    pub(crate) fn other_than_comma(self) -> Option<u8> {
+        self.0.filter(|&d| d != b',')
+    }
+
+    /// Whether `c` ends a field.
+    pub(crate) fn ends_field(self, c: u8) -> bool {
+        match self.0 {
+            Some(d) => c == d,
+            None => matches!(c, b',' | b';' | b'\t' | b'|'),
+        }
+    }
 }
 
 /// Bytes that may stand between a routing number, its account number and the words that name
@@ -160,8 +183,9 @@ pub(crate) struct After {
     bare: bool,
     /// In markup or JSON: line ends are layout, and the reach is [`BESIDE_LAYOUT`].
     layout: bool,
-    /// The field the search is in, when the file's header names columns.
+    /// The field the search is in, when the file's header names columns, and what ends one.
     field: Option<usize>,
+    delimiter: Delimiter,
 }
 
 /// Where a search after a routing number stands.
@@ -187,7 +211,13 @@ impl After {
             bare: true,
             layout: false,
             field,
+            delimiter: Delimiter::ANY,
         }
+    }
+
+    /// The same search in a table whose fields end at `delimiter`.
+    pub(crate) fn delimited_by(self, delimiter: Delimiter) -> Self {
+        After { delimiter, ..self }
     }
 
     /// The same search in markup or JSON.
@@ -207,6 +237,7 @@ impl After {
             bare: false,
             layout: false,
             field: None,
+            delimiter: Delimiter::ANY,
         }
     }
 
@@ -271,7 +302,7 @@ impl After {
                 }
                 self.crossed += run - i;
                 i = run;
-            } else if field_separator(c) {
+            } else if self.delimiter.ends_field(c) {
                 self.field = self.field.map(|f| f + 1);
                 self.crossed += 1;
                 i += 1;
@@ -297,14 +328,14 @@ pub(crate) fn before(
     field: Option<usize>,
     header: &[u8],
     names: impl Fn(usize, usize) -> u8,
-    layout: bool,
+    shape: (bool, Delimiter),
 ) -> Option<usize> {
     let mut field = field;
     // Back to the account number: words naming the routing number or an account (a closing
     // tag) and filler.
     let mut i = line.len();
     let (from, to) = loop {
-        let (start, end) = run_before(line, i, whole, &mut field, layout)?;
+        let (start, end) = run_before(line, i, whole, &mut field, shape)?;
         let run = &line[start..end];
         if run.iter().all(u8::is_ascii_digit) {
             break (start, end);
@@ -327,7 +358,7 @@ pub(crate) fn before(
     // Before the account number: filler back to a word naming it.
     let mut i = from;
     loop {
-        let (start, end) = run_before(line, i, whole, &mut None, layout)?;
+        let (start, end) = run_before(line, i, whole, &mut None, shape)?;
         if names(start, end) & ACCOUNT != 0 {
             return Some(line.len() - to);
         }
@@ -347,14 +378,14 @@ fn run_before(
     mut i: usize,
     whole: bool,
     field: &mut Option<usize>,
-    layout: bool,
+    (layout, delimiter): (bool, Delimiter),
 ) -> Option<(usize, usize)> {
     loop {
         let c = *line.get(i.checked_sub(1)?)?;
         if c.is_ascii_alphanumeric() {
             break;
         }
-        if field_separator(c) {
+        if delimiter.ends_field(c) {
             *field = field.and_then(|f| f.checked_sub(1));
         } else if !between(c, layout) {
             return None;
@@ -585,7 +616,12 @@ fn account_value(field: &[u8]) -> Option<usize> {
 /// end a field. The nearest column before it that holds one with no bank's column between
 /// ([`bank_column`]), or `None` (also when the row's fields do not come to `field`). Returns
 /// where it ends in `row`.
-pub(crate) fn row_before(row: &[u8], quoted: bool, field: usize, header: &[u8]) -> Option<usize> {
+pub(crate) fn row_before(
+    row: &[u8],
+    (quoted, delimiter): (bool, Delimiter),
+    field: usize,
+    header: &[u8],
+) -> Option<usize> {
     let mut found = None;
     let mut k = 0;
     let mut start = 0;
@@ -593,7 +629,7 @@ pub(crate) fn row_before(row: &[u8], quoted: bool, field: usize, header: &[u8]) 
     for (i, &c) in row.iter().enumerate() {
         if quoted && c == b'"' {
             in_quotes = !in_quotes;
-        } else if field_separator(c) && !in_quotes {
+        } else if delimiter.ends_field(c) && !in_quotes {
             let h = header.get(k).copied().unwrap_or(0);
             if account_column(h) {
                 found = account_value(&row[start..i]).map(|e| start + e).or(found);
@@ -611,7 +647,13 @@ pub(crate) fn row_before(row: &[u8], quoted: bool, field: usize, header: &[u8]) 
 /// a routing number in field `field`, after it: `b` holds the bytes after the routing number
 /// (at most [`FAR`]); `end` when the file ended there. The nearest column after it that holds
 /// one with no bank's column between.
-pub(crate) fn row_after(b: &[u8], end: bool, quoted: bool, field: usize, header: &[u8]) -> Onward {
+pub(crate) fn row_after(
+    b: &[u8],
+    end: bool,
+    (quoted, delimiter): (bool, Delimiter),
+    field: usize,
+    header: &[u8],
+) -> Onward {
     if !header.iter().skip(field + 1).any(|&h| account_column(h)) {
         return Onward::Nothing;
     }
@@ -627,7 +669,7 @@ pub(crate) fn row_after(b: &[u8], end: bool, quoted: bool, field: usize, header:
                 in_quotes = !in_quotes;
                 false
             }
-            Some(c) if !in_quotes && (field_separator(c) || c == b'\n') => true,
+            Some(c) if !in_quotes && (delimiter.ends_field(c) || c == b'\n') => true,
             None if end => true,
             None if b.len() >= FAR => return Onward::Nothing,
             None => return Onward::More,
@@ -1005,7 +1047,14 @@ mod tests {
     #[test]
     fn before_a_routing_number() {
         let within = |line: &[u8], whole, field, header: &[u8]| {
-            before(line, whole, field, header, |s, e| names(&line[s..e]), false)
+            before(
+                line,
+                whole,
+                field,
+                header,
+                |s, e| names(&line[s..e]),
+                (false, Delimiter::ANY),
+            )
         };
         let b = |s: &str| within(s.as_bytes(), true, None, b"");
         // A line end between ends the search.
@@ -1149,7 +1198,9 @@ mod tests {
             ACCOUNT,
             ACCOUNT,
         ];
-        let before = |row: &str, quoted, field| row_before(row.as_bytes(), quoted, field, &header);
+        let before = |row: &str, quoted, field| {
+            row_before(row.as_bytes(), (quoted, Delimiter::ANY), field, &header)
+        };
         assert_eq!(before("V1,12345678,ACME,", false, 3), Some(11));
         assert_eq!(
             before("V1, \"12345678\" ,\"ACME, Inc.\",\"", true, 3),
@@ -1164,11 +1215,12 @@ mod tests {
             before("V1,12345678,ACME,021000021,BOFAUS3N,", false, 5),
             None
         );
-        let after = |b: &str, field| row_after(b.as_bytes(), false, true, field, &header);
+        let after =
+            |b: &str, field| row_after(b.as_bytes(), false, (true, Delimiter::ANY), field, &header);
         assert_eq!(after(",BOFAUS3N,X,checking,12345678\n", 3), Onward::Nothing);
         assert_eq!(after(",\"DE89\",checking,12345678\n", 4), Onward::Nothing);
         let header = [ROUTING, 0, ACCOUNT, ACCOUNT];
-        let after = |b: &str, end| row_after(b.as_bytes(), end, true, 0, &header);
+        let after = |b: &str, end| row_after(b.as_bytes(), end, (true, Delimiter::ANY), 0, &header);
         assert_eq!(
             after(
                 "\",\"First Bank, N.A.\",\"savings\",\"0012345678\"\r\n",
@@ -1189,7 +1241,7 @@ mod tests {
         );
         // No account column after the routing number's.
         assert_eq!(
-            row_after(b",1,2", false, false, 3, &header),
+            row_after(b",1,2", false, (false, Delimiter::ANY), 3, &header),
             Onward::Nothing
         );
     }
@@ -1215,7 +1267,8 @@ mod tests {
         ));
         let b = |s: &str, layout| {
             let line = s.as_bytes();
-            before(line, true, None, b"", |s, e| names(&line[s..e]), layout)
+            let shape = (layout, Delimiter::ANY);
+            before(line, true, None, b"", |s, e| names(&line[s..e]), shape)
         };
         let laid_out = "<AccountNumber>12345678</AccountNumber>\n  <RoutingNumber>";
         assert_eq!(b(laid_out, true), Some(34));

@@ -375,6 +375,23 @@ impl Bitmap {
         inside
     }
 
+    /// Keeps of the separators only the bytes `delimiter` (a tab- or pipe-separated table's:
+    /// a comma in its fields separates nothing).
+    pub fn only_separator(&mut self, text: &[u8], delimiter: u8) {
+        // A separator every few bytes at most: each looked at (cheaper than comparing every
+        // byte again).
+        for (k, bytes) in self.blocks.iter_mut().zip(text.chunks(64)) {
+            let mut bits = k.separator;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                if bytes.get(j) != Some(&delimiter) {
+                    k.separator &= !(1 << j);
+                }
+                bits &= bits - 1;
+            }
+        }
+    }
+
     /// How many bits of `field` are set in `from..to`.
     #[inline]
     pub fn count(&self, from: usize, to: usize, field: impl Fn(&Block) -> u64) -> usize {

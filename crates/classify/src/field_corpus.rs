@@ -4,7 +4,8 @@
 //! an export with quoted fields and carriage returns, a payroll system's payee export in XML,
 //! a card terminal's debug log with magnetic stripe data, a spreadsheet's "Unicode text"
 //! export (UTF-16 with names in other scripts), and an XLSX workbook laid out as Excel writes
-//! one (its text in the shared strings after the sheets). Its truth is what a person reading the
+//! one (its text in the shared strings after the sheets), a core system's extract delimited by
+//! pipes, tabs or semicolons with commas in its fields. Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
@@ -16,7 +17,7 @@ use crate::scan::{Class, Counts};
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 10 {
+    documents(target, |n| match n % 11 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
@@ -26,7 +27,8 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         6 => terminal_log(&mut rng, n),
         7 => unicode_export(&mut rng, n),
         8 => workbook(&mut rng, n),
-        _ => camt053(&mut rng, n),
+        9 => camt053(&mut rng, n),
+        _ => delimited_extract(&mut rng, n),
     })
 }
 
@@ -568,6 +570,54 @@ fn quoted_export(rng: &mut Rng, n: usize) -> Document {
         t.add(Class::AbaRouting, 1);
     }
     doc(n, "export.csv", s, t)
+}
+
+/// A core system's payee extract delimited by pipes, tabs or semicolons, under a title and its
+/// date, as mainframe and ERP jobs write them: names (`DOE, JOHN`) and addresses with commas in
+/// them unquoted, amounts with a decimal comma in the semicolon-separated ones, the payee's
+/// routing number and account number in the columns the header names, a check number of nine
+/// digits that nothing names.
+fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let d = ["|", "\t", ";"][rng.below(3) as usize];
+    let mut s = format!(
+        "PAYEE MASTER EXTRACT\nRUN DATE 2026-12-0{}\n\n",
+        1 + rng.below(5)
+    );
+    let header = [
+        "PAYEE NAME",
+        "ADDRESS",
+        "ROUTING NUMBER",
+        "ACCOUNT NUMBER",
+        "AMOUNT",
+        "CHECK NO",
+    ];
+    s.push_str(&header.join(d));
+    s.push('\n');
+    for _ in 0..150 {
+        let name =
+            ["DOE, JOHN", "ROSSI, SOFIA", "MILLER, ANN", "ACME, INC."][rng.below(4) as usize];
+        let street = format!("{} MAIN ST, SPRINGFIELD", 1 + rng.below(900));
+        let len = 6 + rng.below(10) as usize;
+        let amount = if d == ";" {
+            format!("{},{:02}", rng.below(50_000), rng.below(100))
+        } else {
+            format!("{}.{:02}", rng.below(50_000), rng.below(100))
+        };
+        let row = [
+            name.to_owned(),
+            street,
+            aba(rng),
+            rng.digits(len),
+            amount,
+            rng.digits(9),
+        ];
+        s.push_str(&row.join(d));
+        s.push('\n');
+        t.add(Class::AbaRouting, 1);
+        t.add(Class::UsBankAccount, 1);
+    }
+    doc(n, "extract.txt", s, t)
 }
 
 /// A short list a person pasted: a few card numbers under a header that does not name them.

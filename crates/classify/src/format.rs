@@ -6,6 +6,7 @@
 //! through, gzip and bzip2, ZIP and tar archives and the spreadsheets in ZIP archives, are named here too; they are told
 //! where they are read, not from the head.)
 
+use crate::account::Delimiter;
 use crate::scan::{ACCOUNT, CARD};
 
 /// A recognised format.
@@ -189,6 +190,8 @@ pub(crate) struct Layout {
     pub table: bool,
     /// Which of its lines is its header: the first, or one after a title's lines.
     pub header_line: usize,
+    /// The byte that ends its fields: the separator its header has most of.
+    pub delimiter: Delimiter,
     /// A fixed-width table's columns ([`fixed_width_columns`]); empty for other files.
     pub fixed: Vec<(usize, u8)>,
 }
@@ -255,12 +258,16 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     let mut layout = Layout {
         table: header_line.is_some(),
         header_line: header_line.unwrap_or(0),
+        delimiter: Delimiter::ANY,
         fixed: Vec::new(),
     };
     let header = match header_line {
         Some(n) if n > 0 => head.split(|c| *c == b'\n').nth(n).unwrap_or_default(),
         _ => first_line,
     };
+    if layout.table {
+        layout.delimiter = delimiter_of(header);
+    }
     // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
     if found.is_empty() && !layout.table {
         layout.fixed = fixed_width_columns(head).unwrap_or_default();
@@ -279,18 +286,55 @@ fn names_accounts(line: &[u8]) -> bool {
         .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
 }
 
-/// Field separators in `line` outside double quotes (a quoted field may hold them).
-fn separators(line: &[u8]) -> usize {
+/// Field separators in `line` outside double quotes (a quoted field may hold them): of
+/// `delimiter` alone, or of any of the four.
+fn separators_of(line: &[u8], delimiter: Delimiter) -> usize {
+    let counts = separator_counts(line);
+    match delimiter.other_than_comma() {
+        Some(d) => counts[SEPARATORS.iter().position(|&s| s == d).unwrap_or(0)],
+        None if delimiter == Delimiter::ANY => counts.iter().sum(),
+        None => counts[0],
+    }
+}
+
+/// The four field separators, a comma first.
+const SEPARATORS: [u8; 4] = [b',', b';', b'|', b'\t'];
+
+/// How many of each of [`SEPARATORS`] `line` has outside double quotes, in one pass.
+fn separator_counts(line: &[u8]) -> [usize; 4] {
     let mut quoted = false;
-    let mut n = 0;
+    let mut n = [0usize; 4];
     for &c in line {
         match c {
             b'"' => quoted = !quoted,
-            b',' | b';' | b'\t' | b'|' if !quoted => n += 1,
+            b',' if !quoted => n[0] += 1,
+            b';' if !quoted => n[1] += 1,
+            b'|' if !quoted => n[2] += 1,
+            b'\t' if !quoted => n[3] += 1,
             _ => {}
         }
     }
     n
+}
+
+/// Field separators of any kind in `line` outside double quotes.
+fn separators(line: &[u8]) -> usize {
+    separators_of(line, Delimiter::ANY)
+}
+
+/// A table's delimiter, from its header `line`: of the separators in it (outside quotes), the
+/// one it has most of; a tab, a pipe or a semicolon before a comma where as many (a comma in a
+/// tab- or pipe-separated table's fields, or a decimal comma in a semicolon-separated one's,
+/// separates nothing).
+pub(crate) fn delimiter_of(line: &[u8]) -> Delimiter {
+    let counts = separator_counts(line);
+    let mut best = 0;
+    for i in 1..SEPARATORS.len() {
+        if counts[i] > 0 && counts[i] >= counts[best] {
+            best = i;
+        }
+    }
+    Delimiter::only(SEPARATORS[best])
 }
 
 /// The columns of a fixed-width table whose first line is a header naming them (`ROUTING
@@ -343,17 +387,18 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
 fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     let mut lines = head.split(|c| *c == b'\n');
     let header = lines.next().unwrap_or_default();
-    let n = separators(header);
+    let delimiter = delimiter_of(header);
+    let n = separators_of(header, delimiter);
     if n > 0 {
         let rest = &head[(header.len() + 1).min(head.len())..];
         let table = match rest.iter().position(|c| *c == b'\n') {
-            Some(end) => separators(&rest[..end]) == n,
+            Some(end) => separators_of(&rest[..end], delimiter) == n,
             // No whole second line in the head, and the file goes on: the header is all
             // there is to judge by.
             None if head.len() >= crate::scan::SNIFF_LEN => true,
             // The file ended: a line of text with commas in it is no table; a header and one
             // row without a line end after it is.
-            None => !rest.is_empty() && separators(rest) == n,
+            None => !rest.is_empty() && separators_of(rest, delimiter) == n,
         };
         return table.then_some(0);
     }
@@ -376,8 +421,11 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
         let Some(rows) = lines.get(i..i + 3) else {
             return false;
         };
-        let n = separators(rows[0]);
-        n > 0 && rows[1..].iter().all(|r| separators(r) == n) && names_a_column(rows[0])
+        let delimiter = delimiter_of(rows[0]);
+        let n = separators_of(rows[0], delimiter);
+        n > 0
+            && rows[1..].iter().all(|r| separators_of(r, delimiter) == n)
+            && names_a_column(rows[0])
     })
 }
 

@@ -220,7 +220,9 @@ impl Counts {
 /// tables before, named `ods`), flat OpenDocument files (`.fods` read by their columns,
 /// `.fodt` as text), and a delimited table's header found under a title of up to eight lines
 /// (a report's name above its table: its columns named nothing before); BICs in workbooks'
-/// columns whose headings name them, and beside labels naming them (none counted before).
+/// columns whose headings name them, and beside labels naming them (none counted before); a
+/// tab-, pipe- or semicolon-separated table's fields ended by its own delimiter alone (an
+/// unquoted comma in a field made it no table).
 pub const RULES: u32 = 8;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -490,6 +492,9 @@ pub struct Scanner {
     first_line: bool,
     /// Lines still to come before a table's header, where a title's lines are above it.
     lines_to_header: usize,
+    /// What ends a field: a tab-, pipe- or semicolon-separated table's delimiter alone, else
+    /// any separator.
+    delimiter: account::Delimiter,
     /// The text is a document's, as it shows it (a page's, a word processor's): a table in it
     /// ends at the first line that is not a row.
     document: bool,
@@ -572,6 +577,7 @@ impl Scanner {
             pending: 0,
             first_line: true,
             lines_to_header: 0,
+            delimiter: account::Delimiter::ANY,
             document: false,
             lines_watched: false,
             table: false,
@@ -1052,6 +1058,10 @@ impl Scanner {
             formats.push(Format::Ebcdic);
         }
         self.table = layout.table;
+        self.delimiter = match layout.delimiter.other_than_comma() {
+            Some(d) => account::Delimiter::only(d),
+            None => account::Delimiter::ANY,
+        };
         self.lines_to_header = layout.header_line;
         self.first_line = layout.header_line == 0;
         self.lines_watched = self.lines_to_header > 0 || self.document && self.table;
@@ -1161,6 +1171,9 @@ impl Scanner {
         }
         let mut m = std::mem::take(&mut self.bitmap);
         m.build(t);
+        if let Some(d) = self.delimiter.other_than_comma() {
+            m.only_separator(t, d);
+        }
         if self.quoted {
             self.in_quotes = m.unquote_separators(t, self.in_quotes);
         }
@@ -1807,7 +1820,7 @@ impl Scanner {
                 return;
             }
             if before {
-                let search = account::After::new(Some(field));
+                let search = account::After::new(Some(field)).delimited_by(self.delimiter);
                 self.search_after(search, t, m, at + 9, |s, lines| {
                     match s.row_account_before(t, at, field) {
                         Some(row) => Beside {
@@ -1820,7 +1833,7 @@ impl Scanner {
                 return;
             }
         }
-        let mut search = account::After::new(field);
+        let mut search = account::After::new(field).delimited_by(self.delimiter);
         if self.layout {
             search = search.in_layout();
         }
@@ -1962,7 +1975,8 @@ impl Scanner {
             Search::Lines => account::below(read, end),
             // Else an account number named by a keyword after it, as in text.
             Search::Row { field } => {
-                match account::row_after(read, end, self.quoted, field, &self.header) {
+                let shape = (self.quoted, self.delimiter);
+                match account::row_after(read, end, shape, field, &self.header) {
                     account::Onward::Nothing => self.keyword_after(read, end, Some(field)),
                     found => found,
                 }
@@ -1982,7 +1996,13 @@ impl Scanner {
     fn keyword_after(&self, read: &[u8], end: bool, field: Option<usize>) -> account::Onward {
         let digits_end = |i: usize| i + read[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         let names = |s: usize, e: usize| account::names(&read[s..e]);
-        match account::After::new(field).go(read, 0, &self.header, names, digits_end) {
+        match account::After::new(field).delimited_by(self.delimiter).go(
+            read,
+            0,
+            &self.header,
+            names,
+            digits_end,
+        ) {
             account::Found::Account(e) => account::Onward::Account(e),
             account::Found::More(_) if !end && read.len() < account::FAR => account::Onward::More,
             _ => account::Onward::Nothing,
@@ -2006,7 +2026,7 @@ impl Scanner {
     /// column before the routing number at `at` (in field `field`) ends, if one holds one.
     fn row_account_before(&self, t: &[u8], at: usize, field: usize) -> Option<u64> {
         self.in_line_before(t, at, |row| {
-            account::row_before(row, self.quoted, field, &self.header)
+            account::row_before(row, (self.quoted, self.delimiter), field, &self.header)
         })
     }
 
@@ -2161,16 +2181,16 @@ impl Scanner {
             account::BESIDE
         };
         let from = at.saturating_sub(reach);
-        let layout = self.layout;
+        let shape = (self.layout, self.delimiter);
         let gap = if from > 0 || self.accounts.tail.is_empty() {
             let whole = from == 0 || t[from - 1] == b'\n';
             let names = |s, e| word_context(t, m, from + s, from + e);
-            account::before(&t[from..at], whole, field, &self.header, names, layout)?
+            account::before(&t[from..at], whole, field, &self.header, names, shape)?
         } else {
             let mut window = [0u8; account::BESIDE_LAYOUT];
             let (line, whole) = self.bytes_before(t, at, reach, &mut window);
             let names = |s, e| account::names(&line[s..e]);
-            account::before(line, whole, field, &self.header, names, layout)?
+            account::before(line, whole, field, &self.header, names, shape)?
         };
         Some(self.text_start + at as u64 - gap as u64)
     }

@@ -1404,7 +1404,14 @@ mod tests {
             &[("s", "3"), ("i", "CHASZZ33"), ("s", "5")],
             &[("i", "SWIFT"), ("i", "DEUTDEFF"), ("i", "x")],
         ]);
-        let strings = ["Payee", "SWIFT BIC", "Region", "Ann", "CHASUS33", "EASTUSNY"];
+        let strings = [
+            "Payee",
+            "SWIFT BIC",
+            "Region",
+            "Ann",
+            "CHASUS33",
+            "EASTUSNY",
+        ];
         let shared: String = strings
             .iter()
             .map(|t| format!("<si><t>{t}</t></si>"))

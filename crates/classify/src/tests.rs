@@ -1443,3 +1443,68 @@ fn a_documents_table_ends_at_the_paragraph_after_it() {
         );
     }
 }
+
+/// A tab-, pipe- or semicolon-separated table's fields end at its own delimiter only: a comma
+/// in a name, an address or a decimal amount (`1234,56`) separates nothing, and the columns
+/// after it stay those its header names (such a table was no table before).
+#[test]
+fn a_tables_own_delimiter_ends_its_fields() {
+    for d in ["\t", "|", ";"] {
+        let rows = [
+            [
+                "name",
+                "address",
+                "amount",
+                "routing_number",
+                "account_number",
+                "ssn",
+            ],
+            [
+                "Doe, John",
+                "1 Main St, Springfield",
+                "1234,56",
+                "021000021",
+                "12345678",
+                "234567890",
+            ],
+            [
+                "Bob",
+                "2 Elm St",
+                "99,10",
+                "011000015",
+                "87654321",
+                "345678901",
+            ],
+            [
+                "Roe, Cy",
+                "3 Oak Ave, Dover",
+                "5,00",
+                "026009593",
+                "55501234",
+                "456789012",
+            ],
+        ];
+        let text: String = rows.iter().map(|r| r.join(d) + "\n").collect();
+        let found = classify(text.as_bytes());
+        assert_eq!(found.counts.get(Class::AbaRouting), 3, "{d:?}");
+        assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{d:?}");
+        assert_eq!(found.counts.get(Class::UsSsn), 3, "{d:?}");
+        assert_eq!(found.formats, vec![crate::Format::AccountTable], "{d:?}");
+        for size in [1, 5, 64] {
+            assert_eq!(
+                crate::scan::in_chunks(text.as_bytes(), size),
+                found,
+                "{d:?} in {size}"
+            );
+        }
+    }
+    // A comma-separated table is as before: a semicolon in an unquoted field ends it.
+    assert_eq!(
+        crate::format::delimiter_of(b"a,b;c,d"),
+        crate::account::Delimiter::only(b',')
+    );
+    assert_eq!(
+        crate::format::delimiter_of(b"a\tb,c\td"),
+        crate::account::Delimiter::only(b'\t')
+    );
+}

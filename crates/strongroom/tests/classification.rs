@@ -1280,7 +1280,8 @@ fn workbooks_count_by_their_columns_headings() {
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
 /// terminal log's magnetic stripe tracks, a spreadsheet's export in UTF-16 (and a database's
 /// without a byte order mark, as `bcp -w` writes it), and an Excel-style
-/// customer workbook (title block, shared strings, a wire form sheet). Uploaded with
+/// customer workbook (title block, shared strings, a wire form sheet), a core system's payee
+/// extract delimited by pipes, tabs or semicolons with commas in its fields. Uploaded with
 /// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
 fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
@@ -1297,6 +1298,7 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "unicode-export.txt",
         "bcp-export.txt",
         "customers.xlsx",
+        "extract.txt",
     ] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
