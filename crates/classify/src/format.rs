@@ -71,6 +71,8 @@ pub enum Format {
     Odt,
     /// An HTML page: its text read as the page shows it (tags, scripts and styles aside).
     Html,
+    /// An RTF document: its text read as the document shows it (control words aside).
+    Rtf,
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
     /// bytes, or a stream that breaks off): its classes are those of that part, the rest's are
     /// unknown.
@@ -107,6 +109,7 @@ impl Format {
             Format::Ods => "ods".into(),
             Format::Odt => "odt".into(),
             Format::Html => "html".into(),
+            Format::Rtf => "rtf".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
     }
@@ -137,6 +140,7 @@ impl Format {
             "ods" => Some(Format::Ods),
             "odt" => Some(Format::Odt),
             "html" => Some(Format::Html),
+            "rtf" => Some(Format::Rtf),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {

@@ -21,6 +21,7 @@ mod mime;
 pub mod patterns;
 mod pdf;
 mod rar;
+mod rtf;
 pub mod scan;
 mod sevenzip;
 mod sheet;

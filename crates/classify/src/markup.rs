@@ -112,11 +112,17 @@ pub(crate) fn flat_opendocument(head: &[u8]) -> Option<FlatOpenDocument> {
     }
 }
 
-/// A file that is a document written as markup (an HTML page, a flat OpenDocument text): its
-/// text, as the document shows it, read by a scanner of its own, one layer deeper (the text's
-/// first bytes tell its layout: a table's heading, labelled lines).
+/// What reads a document's bytes as the text it shows.
+pub(crate) enum Reader {
+    Markup(MarkupText),
+    Rtf(crate::rtf::RtfText),
+}
+
+/// A file that is a document written as markup (an HTML page, a flat OpenDocument text, an RTF
+/// document): its text, as the document shows it, read by a scanner of its own, one layer
+/// deeper (the text's first bytes tell its layout: a table's heading, labelled lines).
 pub(crate) struct MarkupDocument {
-    text: MarkupText,
+    text: Reader,
     scanner: Box<Scanner>,
     format: Format,
     out: Vec<u8>,
@@ -124,7 +130,7 @@ pub(crate) struct MarkupDocument {
 
 impl MarkupDocument {
     pub(crate) fn new(
-        dialect: Dialect,
+        text: Reader,
         format: Format,
         patterns: Option<Arc<Patterns>>,
         budget: Budget,
@@ -134,7 +140,7 @@ impl MarkupDocument {
         scanner.inside_archive(budget, depth);
         scanner.reads_document();
         MarkupDocument {
-            text: MarkupText::new(dialect),
+            text,
             scanner: Box::new(scanner),
             format,
             out: Vec::new(),
@@ -145,7 +151,10 @@ impl MarkupDocument {
         // A piece at a time, so that the text handed over stays small whatever comes.
         for piece in data.chunks(64 << 10) {
             self.out.clear();
-            self.text.convert(piece, &mut self.out);
+            match &mut self.text {
+                Reader::Markup(m) => m.convert(piece, &mut self.out),
+                Reader::Rtf(r) => r.convert(piece, &mut self.out),
+            }
             self.scanner.feed(&self.out);
         }
     }

@@ -216,7 +216,8 @@ impl Counts {
 /// in part); RAR archives named (`rar`), `encrypted:rar` for one with a password; 8
 /// (2026-12-05): HTML pages read as the text they show (`html`: a table's cells as columns
 /// under its header, a letter's lines as lines; Calc's pages counted each number twice, its
-/// `sdval` attribute beside its cell's text), OpenDocument texts likewise (`odt`: read as
+/// `sdval` attribute beside its cell's text), RTF documents likewise (`rtf`: its control words
+/// stood between a letter's lines), OpenDocument texts likewise (`odt`: read as
 /// tables before, named `ods`), flat OpenDocument files (`.fods` read by their columns,
 /// `.fodt` as text), and a delimited table's header found under a title of up to eight lines
 /// (a report's name above its table: its columns named nothing before); BICs in workbooks'
@@ -791,8 +792,8 @@ impl Scanner {
     }
 
     /// The container the head begins, if any: a tar archive, a mailbox, an e-mail message with
-    /// parts, a PDF document, a 7-Zip archive, a flat OpenDocument file, an HTML page, a
-    /// compound file.
+    /// parts, a PDF document, a 7-Zip archive, an RTF document, a flat OpenDocument file, an
+    /// HTML page, a compound file.
     fn container_of_head(&mut self) -> Option<Container> {
         if crate::tar::magic(&self.head) {
             let tar = crate::tar::Tar::new(self.patterns.clone(), self.budget(), self.depth);
@@ -816,6 +817,18 @@ impl Scanner {
             let archive = crate::sevenzip::SevenZip::new(patterns, budget, self.depth);
             return Some(Container::SevenZip(Box::new(archive)));
         }
+        if !self.workbook && crate::rtf::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            return Some(Container::Markup(Box::new(
+                crate::markup::MarkupDocument::new(
+                    crate::markup::Reader::Rtf(crate::rtf::RtfText::default()),
+                    Format::Rtf,
+                    patterns,
+                    budget,
+                    self.depth,
+                ),
+            )));
+        }
         // A workbook's part (a flat spreadsheet's own XML too) is read as markup by its
         // sheet's reader, never as a document again; a document of markup begins with a tag.
         let body = self
@@ -833,7 +846,9 @@ impl Scanner {
             return Some(match flat {
                 crate::markup::FlatOpenDocument::Text => {
                     Container::Markup(Box::new(crate::markup::MarkupDocument::new(
-                        crate::markup::Dialect::OpenDocument,
+                        crate::markup::Reader::Markup(crate::markup::MarkupText::new(
+                            crate::markup::Dialect::OpenDocument,
+                        )),
                         Format::Odt,
                         patterns,
                         budget,
@@ -851,7 +866,9 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             return Some(Container::Markup(Box::new(
                 crate::markup::MarkupDocument::new(
-                    crate::markup::Dialect::Html,
+                    crate::markup::Reader::Markup(crate::markup::MarkupText::new(
+                        crate::markup::Dialect::Html,
+                    )),
                     Format::Html,
                     patterns,
                     budget,

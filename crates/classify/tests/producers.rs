@@ -97,11 +97,12 @@ fn word_97_documents_count_what_their_text_holds() {
 /// of a vendor master file and a payroll file (routing and account numbers, BICs and NINOs in
 /// columns their header names, under the page's title), Calc's flat OpenDocument spreadsheet of
 /// the vendor file (xz-compressed here); Writer's remittance letters (accounts in labelled lines
-/// above or below their routing numbers') as an OpenDocument text, a flat one (xz-compressed)
-/// and a web page. Each counts exactly what the document holds.
+/// above or below their routing numbers') as an OpenDocument text, a flat one (xz-compressed),
+/// a web page and an RTF document; Writer's RTF of the customer extract as a Word table under
+/// a heading (xz-compressed). Each counts exactly what the document holds.
 #[test]
 fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
-    use classify::Format::{AccountTable, Html, Ods, Odt, Xz, Zip};
+    use classify::Format::{AccountTable, Html, Ods, Odt, Rtf, Xz, Zip};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/libreoffice");
     let vendors = corpus_truth(400_000, "vendors.csv");
     let remittance = corpus_truth(400_000, "remittance.txt");
@@ -121,6 +122,12 @@ fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
         ("writer-remittance.odt", remittance, vec![Odt, Zip]),
         ("writer-remittance.fodt.xz", remittance, vec![Odt, Xz]),
         ("writer-remittance.html", remittance, vec![Html]),
+        ("writer-remittance.rtf", remittance, vec![Rtf]),
+        (
+            "writer-customers.rtf.xz",
+            extract_truth(),
+            vec![AccountTable, Rtf, Xz],
+        ),
     ] {
         assert!(!truth.is_empty(), "{name}");
         let found = classify_in_chunks(&std::fs::read(dir.join(name)).unwrap());

@@ -725,9 +725,11 @@ fn word_documents_count_what_their_text_counts() {
 /// LibreOffice 7.4's saves kept beside the classifier's tests (Calc's page of the extract, each
 /// number also in an attribute; Calc's page and flat spreadsheet of a vendor master file,
 /// routing and account numbers in the columns its header names; Writer's remittance letter as
-/// an OpenDocument text, a flat one and a page). `file show` gives each document's truth: an
-/// HTML page was read as its markup (a table's header named nothing, Calc's numbers counted
-/// twice), an OpenDocument text as a spreadsheet's tables (`ods`, its letter's lines one line).
+/// an OpenDocument text, a flat one, a page and an RTF document; Writer's RTF of the extract as
+/// a Word table). `file show` gives each document's truth: an HTML page was read as its markup
+/// (a table's header named nothing, Calc's numbers counted twice), an OpenDocument text as a
+/// spreadsheet's tables (`ods`, its letter's lines one line), an RTF document as text whose
+/// control words stood between a letter's lines.
 #[test]
 fn web_pages_and_opendocument_texts_count_what_they_show() {
     let server = Server::start();
@@ -812,6 +814,12 @@ fn web_pages_and_opendocument_texts_count_what_they_show() {
         ("writer-remittance.odt", remittance, vec!["odt", "zip"]),
         ("writer-remittance.fodt.xz", remittance, vec!["odt", "xz"]),
         ("writer-remittance.html", remittance, vec!["html"]),
+        ("writer-remittance.rtf", remittance, vec!["rtf"]),
+        (
+            "writer-customers.rtf.xz",
+            truth,
+            vec!["account_table", "rtf", "xz"],
+        ),
     ];
     let puts: String = uploads
         .iter()
