@@ -115,7 +115,7 @@ pub(crate) fn flat_opendocument(head: &[u8]) -> Option<FlatOpenDocument> {
 /// What reads a document's bytes as the text it shows.
 pub(crate) enum Reader {
     Markup(MarkupText),
-    Rtf(crate::rtf::RtfText),
+    Rtf(Box<crate::rtf::RtfText>),
 }
 
 /// A file that is a document written as markup (an HTML page, a flat OpenDocument text, an RTF

@@ -821,7 +821,7 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             return Some(Container::Markup(Box::new(
                 crate::markup::MarkupDocument::new(
-                    crate::markup::Reader::Rtf(crate::rtf::RtfText::default()),
+                    crate::markup::Reader::Rtf(Box::default()),
                     Format::Rtf,
                     patterns,
                     budget,
