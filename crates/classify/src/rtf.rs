@@ -296,14 +296,12 @@ impl RtfText {
             b"tab" => self.character(b'\t', out),
             b"intbl" => self.in_table = true,
             b"pard" => self.in_table = false,
-            b"cell" | b"nestcell" => {
-                if !self.hidden() {
-                    if !self.cell_open {
-                        out.push(b'"');
-                    }
-                    out.extend_from_slice(b"\"\t");
-                    self.cell_open = false;
+            b"cell" | b"nestcell" if !self.hidden() => {
+                if !self.cell_open {
+                    out.push(b'"');
                 }
+                out.extend_from_slice(b"\"\t");
+                self.cell_open = false;
             }
             b"row" | b"nestrow" => {
                 if !self.hidden() {
