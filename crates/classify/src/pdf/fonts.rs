@@ -647,6 +647,10 @@ impl Place {
     pub(super) fn at(&mut self, x: f32, y: f32, em: f32, absolute: bool, out: &mut Vec<u8>) {
         let em = if em.is_finite() && em > 0.0 { em } else { 1.0 };
         match self.line {
+            // A line further down than twice the larger font's size: a blank line
+            // between (an empty paragraph, which shows nothing: in wire instructions it keeps
+            // an account from the routing number above it).
+            Some(line) if line - y > 2.0 * em.max(self.em) => out.extend_from_slice(b"\n\n"),
             Some(line) if (line - y).abs() > 0.2 * em.max(self.em) => out.push(b'\n'),
             Some(_) => {
                 let ems = (x - self.end) / em;
@@ -879,5 +883,25 @@ pub(super) fn add_to_last(dst: &mut [u8], k: u32) {
         let n = dst.len();
         let last = u32::from(u16::from_be_bytes([dst[n - 2], dst[n - 1]])).wrapping_add(k);
         dst[n - 2..].copy_from_slice(&(last as u16).to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Place;
+
+    /// Lines a line's height apart (a font of 12, 14 apart) are one line end apart; a blank
+    /// line's worth further down (an empty paragraph) is a blank line; cells along a line are
+    /// tabs apart.
+    #[test]
+    fn a_blank_lines_gap_is_a_blank_line() {
+        let mut place = Place::default();
+        let mut out = Vec::new();
+        for (x, y) in [(72.0, 700.0), (72.0, 686.0), (72.0, 658.0), (300.0, 658.0)] {
+            place.at(x, y, 12.0, true, &mut out);
+            out.push(b'x');
+            place.advance(1.0);
+        }
+        assert_eq!(out, b"x\nx\n\nx\tx");
     }
 }
