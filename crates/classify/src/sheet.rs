@@ -764,11 +764,19 @@ pub(crate) struct SharedStrings {
     in_item: bool,
     in_text: bool,
     text: Vec<u8>,
+    /// The strings the sheets read before show in more than one cell (index, cells), by
+    /// index; and what those strings hold beyond their first cell ([`SharedStrings::item`]).
+    repeated: Vec<(u32, u32)>,
+    again: Counts,
 }
 
 impl SharedStrings {
     pub(crate) fn held_bytes(&self) -> usize {
-        held(&self.tokens.tag) + held(&self.names) + held(&self.values) + held(&self.text)
+        held(&self.tokens.tag)
+            + held(&self.names)
+            + held(&self.values)
+            + held(&self.text)
+            + held(&self.repeated)
     }
 
     pub(crate) fn feed(&mut self, data: &[u8]) {
@@ -808,13 +816,26 @@ impl SharedStrings {
         self.tokens = tokens;
     }
 
-    /// The next string's text.
+    /// The next string's text. The workbook's scanner counts what a string holds once, where
+    /// the strings are (an IBAN, an e-mail address, a card number printed in groups); a string
+    /// that more cells show counts again for each of them, as the same values typed in each
+    /// cell, or in a delimited file's rows, count (bare numbers are the columns' own, counted
+    /// per cell).
     fn item(&mut self, text: &[u8]) {
+        let index = self.values.len() as u32;
         if self.names.len() < MAX_SHARED_NAMES {
             self.names.push(heading_names(text));
         }
         if self.values.len() < MAX_SHARED_VALUES {
             self.values.push(cell_kind(text, false).unwrap_or(0));
+        }
+        if let Ok(k) = self.repeated.binary_search_by_key(&index, |r| r.0)
+            && digits_of(text).is_none()
+        {
+            let more = u64::from(self.repeated[k].1 - 1);
+            for (class, n) in crate::scan::classify(text).counts.present() {
+                self.again.add(class, n * more);
+            }
         }
     }
 }
@@ -891,6 +912,8 @@ pub(crate) struct Workbook {
     sheet_bytes: u64,
     names: Vec<u8>,
     values: Vec<u8>,
+    /// What the shared strings shown in more than one cell hold beyond their first cell.
+    again: Counts,
     /// Some sheets or rows were not weighed.
     pub(crate) cut: bool,
 }
@@ -951,17 +974,42 @@ impl Workbook {
         }
     }
 
+    /// A reader for its shared strings, which knows the strings its sheets read so far show
+    /// in more than one cell.
+    pub(crate) fn shared_strings(&self) -> SharedStrings {
+        let mut cells: Vec<u32> = self
+            .sheets
+            .iter()
+            .flat_map(|s| s.shared_cells.iter().map(|c| c >> 8))
+            .collect();
+        cells.sort_unstable();
+        let mut repeated = Vec::new();
+        for run in cells.chunk_by(|a, b| a == b) {
+            if run.len() > 1 {
+                repeated.push((run[0], run.len().min(u32::MAX as usize) as u32));
+            }
+        }
+        SharedStrings {
+            repeated,
+            ..SharedStrings::default()
+        }
+    }
+
     pub(crate) fn add_shared_strings(&mut self, shared: SharedStrings) {
         // (A workbook has one; a second would be another workbook's.)
         if self.names.is_empty() {
             self.names = shared.names;
             self.values = shared.values;
+            self.again = shared.again;
         }
     }
 
     /// What the worksheets' columns hold, by what their headings name; whether some of it
     /// was not weighed (a limit was reached).
     pub(crate) fn finish(mut self, counts: &mut Counts) -> bool {
+        for (class, n) in self.again.present() {
+            counts.add(class, n);
+        }
         let sheets = std::mem::take(&mut self.sheets);
         let name = |names: &[u8], h: Heading| match h {
             Heading::Names(n) => n,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::Format;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
-use crate::sheet::{SharedStrings, Workbook};
+use crate::sheet::Workbook;
 
 const BOF: u16 = 0x0809;
 const EOF: u16 = 0x000A;
@@ -72,7 +72,9 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
     let whole = whole && stream.len() - records_end(stream) < 4;
     let mut book = Book::new(patterns);
     let mut iter = records(stream).peekable();
-    // The globals, up to their EOF: the shared strings.
+    // The globals, up to their EOF: the shared strings (read after the sheets, as an XLSX
+    // workbook's follow its sheets: a string that cells show more than once is then known).
+    let mut shared = None;
     while let Some((kind, data)) = iter.next() {
         match kind {
             FILEPASS => return Read::Encrypted,
@@ -82,7 +84,7 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
                     segments.push(more);
                     iter.next();
                 }
-                book.shared_strings(&segments);
+                shared = Some(segments);
             }
             EOF => break,
             _ => {}
@@ -161,6 +163,9 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
     if in_sheet {
         book.end_sheet();
     }
+    if let Some(segments) = shared {
+        book.shared_strings(&segments);
+    }
     Read::Classified(book.finish(!whole))
 }
 
@@ -205,7 +210,7 @@ impl Book {
 
     /// The shared strings table, from its record and the `CONTINUE` records after it.
     fn shared_strings(&mut self, segments: &[&[u8]]) {
-        let mut shared = SharedStrings::default();
+        let mut shared = self.workbook.shared_strings();
         let mut reader = Segments {
             segments,
             segment: 0,

@@ -1130,7 +1130,8 @@ fn encrypted_uploads_are_named_and_counted_apart() {
 /// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
 /// account number (text), a reference of nine digits that no heading names, a card number
 /// (text: six cards over and over, which a workbook's shared strings hold once each), a BIC
-/// (six over and over), a region code shaped as a BIC that no heading names. Of its 24 rows,
+/// (six over and over), a region code shaped as a BIC that no heading names, an e-mail address
+/// (three over and over: shared strings hold each once, and each cell counts). Of its 24 rows,
 /// every fourth has an SSN of area 666, a routing number whose checksum fails, a card number
 /// whose Luhn digit does and a BIC of no country. A second sheet is a wire form of labels and
 /// values: one routing number, its account on the next row, one SSN, one BIC (and a branch code
@@ -1145,7 +1146,7 @@ cards = ["4111111111111111", "5555555555554444", "378282246310005", "40128888888
          "6011111111111117", "3530111333300000"]
 bics = ["CHASUS33", "DEUTDEFFXXX", "BNPAFRPP", "NWBKGB2L", "COBADEFF", "BARCGB22"]
 rows = [["Customer", "Name", "SSN", "Routing Number", "Account Number", "Reference", "Card",
-         "SWIFT BIC", "Region"]]
+         "SWIFT BIC", "Region", "Email"]]
 for i in range(24):
     near = i % 4 == 3
     ssn = int(("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i))
@@ -1153,7 +1154,7 @@ for i in range(24):
     card = "4111111111111112" if near else cards[i % len(cards)]
     bic = "CHASZZ33" if near else bics[i % len(bics)]
     rows.append([1000 + i, "Customer %d" % i, ssn, aba, "%010d" % (4000000 + i), "111000025", card,
-                 bic, "EASTUSNY"])
+                 bic, "EASTUSNY", ["ann@bank.example", "bob@bank.example", "cy@bank.example"][i % 3]])
 form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"],
         ["Account Number", "000123456789"], ["Reference", "121000358"], ["SSN", 234567890],
         ["SWIFT", "CHASUS33"], ["Branch", "WESTUSCA"]]
@@ -1233,6 +1234,7 @@ fn workbooks_count_by_their_columns_headings() {
     truth.add(Class::AbaRouting, 18 + 1);
     truth.add(Class::UsBankAccount, 18 + 1);
     truth.add(Class::SwiftBic, 18 + 1);
+    truth.add(Class::Email, 24);
     let mut paths = Vec::new();
     for (writer, ext) in [
         ("openpyxl", "xlsx"),
