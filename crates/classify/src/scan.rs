@@ -819,64 +819,40 @@ impl Scanner {
             let archive = crate::sevenzip::SevenZip::new(patterns, budget, self.depth);
             return Some(Container::SevenZip(Box::new(archive)));
         }
-        if !self.workbook && crate::rtf::magic(&self.head) {
-            let (patterns, budget) = (self.patterns.clone(), self.budget());
-            return Some(Container::Markup(Box::new(
-                crate::markup::MarkupDocument::new(
-                    crate::markup::Reader::Rtf(Box::default()),
-                    Format::Rtf,
-                    patterns,
-                    budget,
-                    self.depth,
-                ),
-            )));
-        }
         // A workbook's part (a flat spreadsheet's own XML too) is read as markup by its
-        // sheet's reader, never as a document again; a document of markup begins with a tag.
-        let body = self
-            .head
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&self.head);
-        if self.workbook || body.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'<') {
-            return crate::compound::magic(&self.head).then(|| Container::Compound {
-                kept: Vec::with_capacity(SNIFF_LEN),
-                cut: false,
-            });
-        }
-        if let Some(flat) = crate::markup::flat_opendocument(&self.head) {
-            let (patterns, budget) = (self.patterns.clone(), self.budget());
-            return Some(match flat {
-                crate::markup::FlatOpenDocument::Text => {
-                    Container::Markup(Box::new(crate::markup::MarkupDocument::new(
-                        crate::markup::Reader::Markup(crate::markup::MarkupText::new(
-                            crate::markup::Dialect::OpenDocument,
-                        )),
-                        Format::Odt,
-                        patterns,
-                        budget,
-                        self.depth,
-                    )))
+        // sheet's reader, never as a document again.
+        if !self.workbook {
+            use crate::markup::{Dialect, FlatOpenDocument, MarkupText, Reader};
+            let body = self
+                .head
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&self.head);
+            // A document of markup begins with a tag.
+            let tag = body.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'<');
+            let document = if crate::rtf::magic(&self.head) {
+                Some((Reader::Rtf(Box::default()), Format::Rtf))
+            } else if !tag {
+                None
+            } else if let Some(flat) = crate::markup::flat_opendocument(&self.head) {
+                if flat == FlatOpenDocument::Spreadsheet {
+                    let (patterns, budget) = (self.patterns.clone(), self.budget());
+                    let sheet = crate::sheet::FlatSpreadsheet::new(patterns, budget, self.depth);
+                    return Some(Container::FlatSpreadsheet(Box::new(sheet)));
                 }
-                crate::markup::FlatOpenDocument::Spreadsheet => {
-                    Container::FlatSpreadsheet(Box::new(crate::sheet::FlatSpreadsheet::new(
-                        patterns, budget, self.depth,
-                    )))
-                }
-            });
-        }
-        if crate::markup::html_magic(&self.head) {
-            let (patterns, budget) = (self.patterns.clone(), self.budget());
-            return Some(Container::Markup(Box::new(
-                crate::markup::MarkupDocument::new(
-                    crate::markup::Reader::Markup(crate::markup::MarkupText::new(
-                        crate::markup::Dialect::Html,
-                    )),
-                    Format::Html,
-                    patterns,
-                    budget,
-                    self.depth,
-                ),
-            )));
+                let text = MarkupText::new(Dialect::OpenDocument);
+                Some((Reader::Markup(text), Format::Odt))
+            } else if crate::markup::html_magic(&self.head) {
+                Some((Reader::Markup(MarkupText::new(Dialect::Html)), Format::Html))
+            } else {
+                None
+            };
+            if let Some((reader, format)) = document {
+                let (patterns, budget) = (self.patterns.clone(), self.budget());
+                let document = crate::markup::MarkupDocument::new(
+                    reader, format, patterns, budget, self.depth,
+                );
+                return Some(Container::Markup(Box::new(document)));
+            }
         }
         crate::compound::magic(&self.head).then(|| Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),

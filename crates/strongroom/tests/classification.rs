@@ -641,6 +641,14 @@ fn print_to_pdf(page: &std::path::Path, out: &std::path::Path) {
     assert!(run.status.success() && out.exists(), "{run:?}");
 }
 
+/// A letter of wire instructions in labelled lines, its account under its routing number's.
+const WIRE_LETTER: [&str; 4] = [
+    "Wire instructions",
+    "ABA routing number: 021000021",
+    "Account number: 12345678",
+    "Beneficiary SSN: 219-09-9998",
+];
+
 /// Word documents as a bank's staff write them (python-docx): the corpus's customer extract as
 /// a table under a heading, and a letter of wire instructions in labelled lines. `file show`
 /// gives the extract's truth, and the letter counts what its text counts (the account under its
@@ -655,12 +663,7 @@ fn word_documents_count_what_their_text_counts() {
         alice.work().join("customers.docx"),
         alice.work().join("wire.docx"),
     );
-    let lines = [
-        "Wire instructions",
-        "ABA routing number: 021000021",
-        "Account number: 12345678",
-        "Beneficiary SSN: 219-09-9998",
-    ];
+    let lines = WIRE_LETTER;
     python(
         "import sys, csv, docx\n\
          rows = list(csv.reader(open(sys.argv[1], newline='')))\n\
@@ -737,12 +740,7 @@ fn web_pages_and_opendocument_texts_count_what_they_show() {
     let work = alice.work();
     let (truth, plain) = customer_extract(&work);
     let (page, odt) = (work.join("customers.html"), work.join("letters.odt"));
-    let lines = [
-        "Wire instructions",
-        "ABA routing number: 021000021",
-        "Account number: 12345678",
-        "Beneficiary SSN: 219-09-9998",
-    ];
+    let lines = WIRE_LETTER;
     python(
         "import sys, csv, html\n\
          from odf.opendocument import OpenDocumentText\n\
