@@ -272,9 +272,21 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     if layout.table {
         layout.delimiter = delimiter_of(header);
     }
-    // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table.
+    // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table; a
+    // report's header may stand under its title's lines.
     if found.is_empty() && !layout.table {
-        layout.fixed = fixed_width_columns(head).unwrap_or_default();
+        let mut rest = head;
+        for line in 0..=if titled { MAX_TITLE_LINES } else { 0 } {
+            if let Some(columns) = fixed_width_columns(rest) {
+                layout.fixed = columns;
+                layout.header_line = line;
+                break;
+            }
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                break;
+            };
+            rest = &rest[end + 1..];
+        }
     }
     let fixed_names_accounts = layout.fixed.iter().any(|c| c.1 & (ACCOUNT | CARD) != 0);
     if found.is_empty() && (layout.table && names_accounts(header) || fixed_names_accounts) {
@@ -344,9 +356,10 @@ pub(crate) fn delimiter_of(line: &[u8]) -> Delimiter {
 /// The columns of a fixed-width table whose first line is a header naming them (`ROUTING
 /// NUMBER   ACCOUNT NUMBER   AMOUNT`): each column's first byte offset in a line and what its
 /// heading names (keyword bits), in order. A header has no field separators, two or more
-/// headings apart by two spaces or more, one at least naming something; the next two lines,
-/// whole in `head`, are records of one length, no shorter than where the last heading begins.
-/// `None` for anything else.
+/// headings apart by two spaces or more, one at least naming something; the next two lines
+/// (after a rule of dashes or equals signs under the headings, as reports print one), whole in
+/// `head`, are records of one length, no shorter than where the last heading begins. `None`
+/// for anything else.
 fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
     let mut lines = head.split(|c| *c == b'\n');
     let strip = |l: &[u8]| -> usize { l.strip_suffix(b"\r").unwrap_or(l).len() };
@@ -372,8 +385,17 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
         }
         columns.push((start, crate::account::heading_names(&header[start..i])));
     }
-    // Two whole records (a third line, or the head's end after the second's line end).
-    let (first, second, _) = (lines.next()?, lines.next()?, lines.next()?);
+    // Two whole records (a third line, or the head's end after the second's line end), after
+    // a rule.
+    let rule = |l: &[u8]| {
+        l.iter().any(|&c| matches!(c, b'-' | b'='))
+            && l.iter().all(|&c| matches!(c, b'-' | b'=' | b' ' | b'\r'))
+    };
+    let mut first = lines.next()?;
+    if rule(first) {
+        first = lines.next()?;
+    }
+    let (second, _) = (lines.next()?, lines.next()?);
     let width = strip(first);
     let last_start = columns.last()?.0;
     let named = columns.iter().any(|c| c.1 != 0);

@@ -220,7 +220,8 @@ impl Counts {
 /// stood between a letter's lines), OpenDocument texts likewise (`odt`: read as
 /// tables before, named `ods`), flat OpenDocument files (`.fods` read by their columns,
 /// `.fodt` as text), and a delimited table's header found under a title of up to eight lines
-/// (a report's name above its table: its columns named nothing before); BICs in workbooks'
+/// (a report's name above its table: its columns named nothing before), a fixed-width
+/// report's too (and a rule under its headings); BICs in workbooks'
 /// columns whose headings name them, and beside labels naming them (none counted before); a
 /// tab-, pipe- or semicolon-separated table's fields ended by its own delimiter alone (an
 /// unquoted comma in a field made it no table); a PDF's blank line (an empty paragraph) read

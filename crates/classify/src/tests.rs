@@ -1508,3 +1508,35 @@ fn a_tables_own_delimiter_ends_its_fields() {
         crate::account::Delimiter::only(b'\t')
     );
 }
+
+/// A fixed-width report as a core system prints one: its title and run date above the header,
+/// a rule of dashes under the headings; the header names the columns as a first line's does.
+#[test]
+fn a_fixed_width_reports_header_under_its_title_names_its_columns() {
+    let report = "FIRST EXAMPLE BANK                          PAGE    1\n\
+                  ACH RETURNS REPORT             RUN 2026-12-05\n\
+                  \n\
+                  ROUTING NUMBER  ACCOUNT NUMBER    AMOUNT\n\
+                  --------------  ----------------  ------\n\
+                  021000021       0012345678        100.00\n\
+                  011000015       98765432          250.00\n\
+                  026009593       55501234          999.99\n";
+    let found = classify(report.as_bytes());
+    assert_eq!(found.counts.get(Class::AbaRouting), 3, "{found:?}");
+    assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{found:?}");
+    assert_eq!(found.formats, vec![crate::Format::AccountTable]);
+    for size in [1, 7, 64] {
+        assert_eq!(
+            crate::scan::in_chunks(report.as_bytes(), size),
+            found,
+            "chunks of {size}"
+        );
+    }
+    // Without its header the numbers are bare: nothing names them.
+    let bare: String = report
+        .lines()
+        .skip(5)
+        .map(|l| l.to_owned() + "\n")
+        .collect();
+    assert_eq!(count(&bare, Class::AbaRouting), 0);
+}
