@@ -5,7 +5,7 @@
 //! a card terminal's debug log with magnetic stripe data, a spreadsheet's "Unicode text"
 //! export (UTF-16 with names in other scripts), and an XLSX workbook laid out as Excel writes
 //! one (its text in the shared strings after the sheets), a core system's extract delimited by
-//! pipes, tabs or semicolons with commas in its fields. Its truth is what a person reading the
+//! pipes, tabs or semicolons with commas in its fields, or in fixed-width columns. Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
@@ -572,14 +572,27 @@ fn quoted_export(rng: &mut Rng, n: usize) -> Document {
     doc(n, "export.csv", s, t)
 }
 
-/// A core system's payee extract delimited by pipes, tabs or semicolons, under a title and its
-/// date, as mainframe and ERP jobs write them: names (`DOE, JOHN`) and addresses with commas in
+/// A core system's payee extract delimited by pipes, tabs or semicolons, or in fixed-width
+/// columns under a rule, under a title and its date, as mainframe and ERP jobs write them: names (`DOE, JOHN`) and addresses with commas in
 /// them unquoted, amounts with a decimal comma in the semicolon-separated ones, the payee's
 /// routing number and account number in the columns the header names, a check number of nine
 /// digits that nothing names.
 fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
-    let d = ["|", "\t", ";"][rng.below(3) as usize];
+    // A delimiter, or none: fixed-width columns under a rule, as a print file has them.
+    let d = ["|", "\t", ";", ""][rng.below(4) as usize];
+    const WIDTHS: [usize; 6] = [16, 28, 16, 18, 10, 9];
+    let line = |fields: &[String]| -> String {
+        if d.is_empty() {
+            fields
+                .iter()
+                .zip(WIDTHS)
+                .map(|(f, w)| format!("{f:<w$}"))
+                .collect()
+        } else {
+            fields.join(d)
+        }
+    };
     let mut s = format!(
         "PAYEE MASTER EXTRACT\nRUN DATE 2026-12-0{}\n\n",
         1 + rng.below(5)
@@ -592,8 +605,13 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
         "AMOUNT",
         "CHECK NO",
     ];
-    s.push_str(&header.join(d));
+    s.push_str(&line(&header.map(str::to_owned)));
     s.push('\n');
+    if d.is_empty() {
+        let rule: Vec<String> = WIDTHS.iter().map(|w| "-".repeat(w - 2) + "  ").collect();
+        s.push_str(&rule.concat());
+        s.push('\n');
+    }
     for _ in 0..150 {
         let name =
             ["DOE, JOHN", "ROSSI, SOFIA", "MILLER, ANN", "ACME, INC."][rng.below(4) as usize];
@@ -612,7 +630,7 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
             amount,
             rng.digits(9),
         ];
-        s.push_str(&row.join(d));
+        s.push_str(&line(&row));
         s.push('\n');
         t.add(Class::AbaRouting, 1);
         t.add(Class::UsBankAccount, 1);
