@@ -225,7 +225,8 @@ impl Counts {
 /// columns whose headings name them, and beside labels naming them (none counted before); a
 /// tab-, pipe- or semicolon-separated table's fields ended by its own delimiter alone (an
 /// unquoted comma in a field made it no table); a PDF's blank line (an empty paragraph) read
-/// as one (a wire letter's account below a blank line was paired); a workbook's shared string
+/// as one (a wire letter's account below a blank line was paired), and a cell placed over
+/// the last one's clipped end as the next cell; a workbook's shared string
 /// (an IBAN, an e-mail address) counted in every cell that shows it (once before).
 pub const RULES: u32 = 8;
 

@@ -626,12 +626,16 @@ impl Fonts {
 
 /// Where the reading of shown text is on the page: the line's place (none at a page's
 /// start), where the last string shown ends along it and the font's size, in the page's units
-/// (the end reckoned from the characters' usual widths: the fonts' own are not read).
+/// (the end reckoned from the font's own widths where it has them, else from the characters'
+/// usual widths).
 #[derive(Default)]
 pub(super) struct Place {
     line: Option<f32>,
     end: f32,
     em: f32,
+    /// The end was reckoned from the font's own widths (else from the usual ones, which may
+    /// be some way off).
+    exact: bool,
 }
 
 impl Place {
@@ -657,8 +661,12 @@ impl Place {
                 if absolute {
                     // A string placed on its own apart from the last one's end: the next
                     // cell (a word going on in a string of its own is placed at the end of
-                    // the last; a browser's cells are as close as their padding).
-                    if !(-0.6..=0.1).contains(&ems) {
+                    // the last; a browser's cells are as close as their padding). Placed
+                    // before the end the font's own widths give, it is the next cell too:
+                    // the last one's text ran past its cell, which clips it (a spreadsheet
+                    // printed with a name wider than its column).
+                    let back = if self.exact { -0.1 } else { -0.6 };
+                    if !(back..=0.1).contains(&ems) {
                         out.push(b'\t');
                     }
                 } else {
@@ -694,6 +702,7 @@ impl Place {
     /// Codes shown of `ems` of the font's size in all.
     pub(super) fn advance(&mut self, ems: f32) {
         self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+        self.exact = true;
     }
 
     /// Characters shown (UTF-8): the line's end moves by their usual widths.
@@ -710,6 +719,7 @@ impl Place {
             })
             .sum();
         self.end += ems * if self.em > 0.0 { self.em } else { 1.0 };
+        self.exact = false;
     }
 }
 
@@ -903,5 +913,26 @@ mod tests {
             place.advance(1.0);
         }
         assert_eq!(out, b"x\nx\n\nx\tx");
+    }
+
+    /// A string placed by its own text object before the last one's end, as the font's own
+    /// widths give it, is the next cell (the last ran past its column, clipped: a printed
+    /// spreadsheet's long name); reckoned from the usual widths, which may be off, the same
+    /// overlap is taken for the estimate's error and the word goes on.
+    #[test]
+    fn a_cell_placed_over_the_last_ones_clipped_end_is_the_next_cell() {
+        let mut out = Vec::new();
+        let mut exact = Place::default();
+        exact.at(72.0, 700.0, 10.0, true, &mut out);
+        exact.advance(5.0);
+        exact.at(119.0, 700.0, 10.0, true, &mut out);
+        assert_eq!(out, b"\t");
+        out.clear();
+        let mut estimated = Place::default();
+        estimated.at(72.0, 700.0, 10.0, true, &mut out);
+        estimated.shown(b"Emma Johnso");
+        let end = estimated.end;
+        estimated.at(end - 3.0, 700.0, 10.0, true, &mut out);
+        assert!(out.is_empty());
     }
 }
