@@ -347,8 +347,9 @@ impl Bitmap {
 
     /// Clears the separator bits of `text` (whose bitmaps these are) inside double quotes, as a
     /// delimited table quotes a field that holds one (`"Doe, John"`; a quote doubled inside a
-    /// quoted field toggles twice and changes nothing). `inside` says whether `text` begins
-    /// inside quotes; returns whether it ends inside them.
+    /// quoted field toggles twice and changes nothing), and the stops at line ends there (a
+    /// field of two lines). `inside` says whether `text` begins inside quotes; returns whether
+    /// it ends inside them.
     pub fn unquote_separators(&mut self, text: &[u8], mut inside: bool) -> bool {
         for (k, bytes) in self.blocks.iter_mut().zip(text.chunks(64)) {
             // The block's quotes, one bit each (compared 64 at once where the block is whole: a
@@ -370,6 +371,19 @@ impl Bitmap {
             }
             let within = if inside { !parity } else { parity };
             k.separator &= !within;
+            // A line end inside a quoted field (an address typed on two lines) ends no line:
+            // the record goes on (an `@` there is still an e-mail address's).
+            let mut quoted_events = k.event & within;
+            while quoted_events != 0 {
+                let j = quoted_events.trailing_zeros() as usize;
+                if bytes.get(j) == Some(&b'\n') {
+                    let bit = !(1u64 << j);
+                    k.event &= bit;
+                    k.stop &= bit;
+                    k.lean &= bit;
+                }
+                quoted_events &= quoted_events - 1;
+            }
             inside ^= q.count_ones() % 2 == 1;
         }
         inside

@@ -411,13 +411,13 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
 /// above its table; a document's heading above a table, read as text), where that line names
 /// a column and the two after it, whole in the head, have as many separators as it has.
 fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
-    let mut lines = head.split(|c| *c == b'\n');
-    let header = lines.next().unwrap_or_default();
+    let header = &head[..record_end(head).unwrap_or(head.len())];
     let delimiter = delimiter_of(header);
     let n = separators_of(header, delimiter);
     if n > 0 {
         let rest = &head[(header.len() + 1).min(head.len())..];
-        let table = match rest.iter().position(|c| *c == b'\n') {
+        // (A quoted field may hold line ends: an address typed on two lines.)
+        let table = match record_end(rest) {
             Some(end) => separators_of(&rest[..end], delimiter) == n,
             // No whole second line in the head, and the file goes on: the header is all
             // there is to judge by.
@@ -453,6 +453,19 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
             && rows[1..].iter().all(|r| separators_of(r, delimiter) == n)
             && names_a_column(rows[0])
     })
+}
+
+/// Where the record that begins `text` ends: its first line end outside double quotes.
+fn record_end(text: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for (i, &c) in text.iter().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Most lines of a title above a table's header ([`delimited_table`]).

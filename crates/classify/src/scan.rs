@@ -224,7 +224,8 @@ impl Counts {
 /// report's too (and a rule under its headings); BICs in workbooks'
 /// columns whose headings name them, and beside labels naming them (none counted before); a
 /// tab-, pipe- or semicolon-separated table's fields ended by its own delimiter alone (an
-/// unquoted comma in a field made it no table); a PDF's blank line (an empty paragraph) read
+/// unquoted comma in a field made it no table), and a quoted field's line ends ending no
+/// record (a field of two lines made it no table); a PDF's blank line (an empty paragraph) read
 /// as one (a wire letter's account below a blank line was paired), and a cell placed over
 /// the last one's clipped end as the next cell; a workbook's shared string
 /// (an IBAN, an e-mail address) counted in every cell that shows it (once before).

@@ -1540,3 +1540,27 @@ fn a_fixed_width_reports_header_under_its_title_names_its_columns() {
         .collect();
     assert_eq!(count(&bare, Class::AbaRouting), 0);
 }
+
+/// A quoted field typed on two lines (an address, a note: as Excel and CRM exports write
+/// them) is one field of its record: the table is a table, and the columns after it stay in
+/// step with the header, in any chunks.
+#[test]
+fn a_quoted_field_on_two_lines_is_one_field() {
+    let text = "name,address,routing_number,account_number\n\
+                Ann,\"1 Main St\nSpringfield, IL\",021000021,12345678\n\
+                Bob,\"2 Elm St\r\nDover\",011000015,87654321\n\
+                Cy,3 Oak Ave,026009593,55501234\n\
+                Di,\"note: ann@bank.example\n\",021000021,23456789\n";
+    let found = classify(text.as_bytes());
+    assert_eq!(found.counts.get(Class::AbaRouting), 4, "{found:?}");
+    assert_eq!(found.counts.get(Class::UsBankAccount), 4, "{found:?}");
+    assert_eq!(found.counts.get(Class::Email), 1, "{found:?}");
+    assert_eq!(found.formats, vec![crate::Format::AccountTable]);
+    for size in [1, 3, 17, 64] {
+        assert_eq!(
+            crate::scan::in_chunks(text.as_bytes(), size),
+            found,
+            "chunks of {size}"
+        );
+    }
+}
