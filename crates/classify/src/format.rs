@@ -426,8 +426,11 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
             // row without a line end after it is.
             None => !rest.is_empty() && separators_of(rest, delimiter) == n,
         };
-        return table.then_some(0);
+        if table {
+            return Some(0);
+        }
     }
+    // (A title may have a comma in it: `Vendors, December 2026`; so may Excel's `sep=;`.)
     if !titled {
         return None;
     }

@@ -1564,3 +1564,22 @@ fn a_quoted_field_on_two_lines_is_one_field() {
         );
     }
 }
+
+/// A title with a comma in it (`Vendors, December 2026`), or Excel's `sep=;` line, above a
+/// table's header: the header under it names its columns.
+#[test]
+fn a_title_with_a_comma_above_a_header() {
+    for (title, d) in [("Vendors, December 5, 2026\n", ","), ("sep=;\n", ";")] {
+        let rows = ["vendor_id", "name", "routing_number", "account_number"].join(d)
+            + "\n"
+            + &["1", "Ann", "021000021", "12345678"].join(d)
+            + "\n"
+            + &["2", "Bob", "011000015", "87654321"].join(d)
+            + "\n"
+            + &["3", "Cy", "026009593", "55501234"].join(d)
+            + "\n";
+        let found = classify((title.to_owned() + &rows).as_bytes());
+        assert_eq!(found.counts.get(Class::AbaRouting), 3, "{title:?}");
+        assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{title:?}");
+    }
+}
