@@ -43,7 +43,8 @@ pub(crate) enum Dialect {
     Html,
 }
 
-/// Whether an archive's entry is a Word document's text: its body, headers, footers, notes.
+/// Whether an archive's entry is a Word document's text: its body, headers, footers, notes,
+/// comments.
 pub(crate) fn is_word_text_part(name: &[u8]) -> bool {
     let Some(file) = name.strip_prefix(b"word/") else {
         return false;
@@ -51,6 +52,7 @@ pub(crate) fn is_word_text_part(name: &[u8]) -> bool {
     file == b"document.xml"
         || file == b"footnotes.xml"
         || file == b"endnotes.xml"
+        || file == b"comments.xml"
         || ((file.starts_with(b"header") || file.starts_with(b"footer"))
             && file.ends_with(b".xml")
             && !file.contains(&b'/'))
@@ -380,8 +382,10 @@ impl MarkupText {
 
     fn word_tag(&mut self, name: &[u8], closing: bool, empty: bool, out: &mut Vec<u8>) {
         match (name, closing) {
-            (b"w:t", false) => self.text_depth = u32::from(!empty),
-            (b"w:t", true) => self.text_depth = 0,
+            // A run's text, and text deleted with changes tracked (still in the file: a
+            // reviewer's deletion of a customer's number keeps it there).
+            (b"w:t" | b"w:delText", false) => self.text_depth = u32::from(!empty),
+            (b"w:t" | b"w:delText", true) => self.text_depth = 0,
             (b"w:p", true) => self.line_end(out),
             (b"w:tc", false) if !empty => self.cell_begins(out),
             (b"w:tc", true) => self.cell_ends(out),
@@ -559,12 +563,14 @@ mod tests {
             r#"<w:p><w:r><w:t xml:space="preserve">Account </w:t></w:r><w:r><w:t>number:</w:t><w:tab/><w:t>12345678</w:t></w:r></w:p>"#,
             r#"<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Name</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>SSN</w:t></w:r></w:p></w:tc></w:tr>"#,
             r#"<w:tr><w:tc><w:p><w:r><w:t>Smith &amp; Co</w:t></w:r></w:p><w:p><w:r><w:t>Ltd</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>219&#45;09-9998</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"#,
-            r#"<w:p><w:r><w:t/><w:br/><w:t>end &nbsp; &#x41;</w:t></w:r></w:p></w:body></w:document>"#,
+            r#"<w:p><w:r><w:t/><w:br/><w:t>end &nbsp; &#x41;</w:t></w:r></w:p>"#,
+            r#"<w:p><w:del><w:r><w:delText>SSN 219-09-9998</w:delText></w:r></w:del><w:r><w:instrText>PAGE 4111</w:instrText></w:r></w:p></w:body></w:document>"#,
         );
-        let want = "ABA routing number: 021000021\nAccount number:\t12345678\n\"Name \"\t\"SSN \"\t\n\"Smith & Co Ltd \"\t\"219-09-9998 \"\t\n\nend   A\n";
+        let want = "ABA routing number: 021000021\nAccount number:\t12345678\n\"Name \"\t\"SSN \"\t\n\"Smith & Co Ltd \"\t\"219-09-9998 \"\t\n\nend   A\nSSN 219-09-9998\n";
         same_in_chunks(Dialect::Word, xml, want);
         assert!(is_word_text_part(b"word/document.xml"));
         assert!(is_word_text_part(b"word/header1.xml"));
+        assert!(is_word_text_part(b"word/comments.xml"));
         assert!(!is_word_text_part(b"word/styles.xml"));
         assert!(!is_word_text_part(b"word/header/x.xml"));
     }
