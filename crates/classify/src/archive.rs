@@ -80,10 +80,11 @@ pub(crate) struct Zip {
     /// type, to [`MAX_MIMETYPE`] bytes).
     mimetype: Option<Vec<u8>>,
     /// The entry under way is a document's text written as markup (a Word document's text
-    /// part, an OpenDocument text's `content.xml`), and in which; some entry was a Word
-    /// document's, an OpenDocument text's.
+    /// part, a presentation's slide, an OpenDocument text's `content.xml`), and in which; some
+    /// entry was a Word document's, a presentation's, an OpenDocument text's.
     document: Option<crate::markup::Dialect>,
     word: bool,
+    slides: bool,
     odt: bool,
     /// The entry under way is a workbook's picture of itself ([`rendering`]).
     rendering: bool,
@@ -110,6 +111,7 @@ impl Zip {
             mimetype: None,
             document: None,
             word: false,
+            slides: false,
             odt: false,
             rendering: false,
             entry_bytes: 0,
@@ -164,6 +166,9 @@ impl Zip {
         found.held.formats.append(&mut self.workbook.formats);
         if self.word {
             found.held.formats.push(Format::Docx);
+        }
+        if self.slides {
+            found.held.formats.push(Format::Pptx);
         }
         if self.odt {
             found.held.formats.push(Format::Odt);
@@ -252,6 +257,9 @@ impl Zip {
         } else if crate::markup::is_word_text_part(name) {
             self.word = true;
             Some(crate::markup::Dialect::Word)
+        } else if crate::markup::is_slide_part(name) {
+            self.slides = true;
+            Some(crate::markup::Dialect::Slides)
         } else {
             None
         };
@@ -550,9 +558,14 @@ impl Entries {
 
 /// Whether an entry is the picture an office document keeps of its own first page or sheet
 /// (OpenDocument's `Thumbnails/thumbnail.png`, OOXML's `docProps/thumbnail.*`): drawn from the
-/// contents read beside it. Other pictures (a workbook's `xl/media/`) may show anything.
+/// contents read beside it; or its printer's settings (OOXML's
+/// `xl/printerSettings/printerSettings1.bin`: a printer's name and paper, as Excel and
+/// PowerPoint keep them), which hold none. Other pictures (a workbook's `xl/media/`) may show
+/// anything.
 fn rendering(name: &[u8]) -> bool {
-    name.starts_with(b"Thumbnails/") || name.starts_with(b"docProps/thumbnail.")
+    name.starts_with(b"Thumbnails/")
+        || name.starts_with(b"docProps/thumbnail.")
+        || memchr::memmem::find(name, b"/printerSettings/").is_some()
 }
 
 /// A workbook's part being read beside the entry's scanner.
@@ -670,6 +683,36 @@ mod tests {
         for size in [1, 2, 3, 4, 5, 29, 30, 31, 97, 4095, 4096, 65536] {
             assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
         }
+    }
+
+    /// An office document's thumbnail and its printer's settings (binary) hold nothing its
+    /// text does not: the document is read whole; a picture of its own may show anything.
+    #[test]
+    fn a_thumbnail_and_printer_settings_leave_a_document_read_whole() {
+        let binary = [0u8, 1, 2, 0xFF, 0, 7, 0, 0x80].repeat(64);
+        let text = entry(
+            "xl/sharedStrings.xml",
+            b"<sst><si><t>DE89370400440532013000</t></si></sst>",
+            true,
+            false,
+            0,
+        );
+        let whole = archive(&[
+            text.clone(),
+            entry(
+                "xl/printerSettings/printerSettings1.bin",
+                &binary,
+                true,
+                false,
+                0,
+            ),
+            entry("docProps/thumbnail.jpeg", &binary, false, false, 0),
+        ]);
+        let found = classify(&whole);
+        assert_eq!(found.counts.get(Class::Iban), 1);
+        assert!(!found.formats.contains(&Format::ScannedInPart), "{found:?}");
+        let picture = archive(&[text, entry("xl/media/image1.png", &binary, false, false, 0)]);
+        assert!(classify(&picture).formats.contains(&Format::ScannedInPart));
     }
 
     /// A transactions sheet as Excel writes one: the same three IBANs and two e-mail

@@ -61,6 +61,9 @@ pub enum Format {
     Pdf,
     /// A ZIP archive that is a Word document (`.docx`): its text read as the document shows it.
     Docx,
+    /// A ZIP archive that is a PowerPoint presentation (`.pptx`): its slides' and notes' text
+    /// read as they show it.
+    Pptx,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
@@ -106,6 +109,7 @@ impl Format {
             Format::Pdf => "pdf".into(),
             Format::Xlsx => "xlsx".into(),
             Format::Docx => "docx".into(),
+            Format::Pptx => "pptx".into(),
             Format::Ods => "ods".into(),
             Format::Odt => "odt".into(),
             Format::Html => "html".into(),
@@ -137,6 +141,7 @@ impl Format {
             "pdf" => Some(Format::Pdf),
             "xlsx" => Some(Format::Xlsx),
             "docx" => Some(Format::Docx),
+            "pptx" => Some(Format::Pptx),
             "ods" => Some(Format::Ods),
             "odt" => Some(Format::Odt),
             "html" => Some(Format::Html),

@@ -1,5 +1,6 @@
 //! Documents written as markup, read as the text they show: Word documents' text parts
-//! (`.docx`: WordprocessingML in `word/document.xml`, its headers, footers and notes),
+//! (`.docx`: WordprocessingML in `word/document.xml`, its headers, footers, notes and
+//! comments), PowerPoint presentations' slides and notes (`.pptx`: DrawingML text),
 //! OpenDocument text (`.odt`'s `content.xml`, and a flat `.fodt` file), and HTML pages (a
 //! report or a table saved as a web page, an e-mail's HTML part). A paragraph's end is a
 //! line's, a table's cell ends with a tab and its row with a line end, a tab or a line break
@@ -37,6 +38,8 @@ const HTML_LEAD: usize = 1024;
 pub(crate) enum Dialect {
     /// WordprocessingML: text only inside `<w:t>`.
     Word,
+    /// PresentationML's slides and notes (DrawingML text): text only inside `<a:t>`.
+    Slides,
     /// OpenDocument text: text only inside paragraphs and headings.
     OpenDocument,
     /// HTML: text outside tags, but for scripts' and styles'.
@@ -56,6 +59,18 @@ pub(crate) fn is_word_text_part(name: &[u8]) -> bool {
         || ((file.starts_with(b"header") || file.starts_with(b"footer"))
             && file.ends_with(b".xml")
             && !file.contains(&b'/'))
+}
+
+/// Whether an archive's entry is a PowerPoint presentation's slide or its notes
+/// (`ppt/slides/slide1.xml`, `ppt/notesSlides/notesSlide1.xml`).
+pub(crate) fn is_slide_part(name: &[u8]) -> bool {
+    let part = |dir: &[u8], file: &[u8]| {
+        name.strip_prefix(dir)
+            .and_then(|n| n.strip_prefix(file))
+            .and_then(|n| n.strip_suffix(b".xml"))
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+    };
+    part(b"ppt/slides/", b"slide") || part(b"ppt/notesSlides/", b"notesSlide")
 }
 
 /// Whether `head` (a file's first bytes) is an HTML page: its first characters a tag, and an
@@ -262,7 +277,7 @@ impl MarkupText {
     /// Whether character data here is text the document shows.
     fn shows_text(&self) -> bool {
         match self.dialect {
-            Dialect::Word | Dialect::OpenDocument => self.text_depth > 0,
+            Dialect::Word | Dialect::Slides | Dialect::OpenDocument => self.text_depth > 0,
             Dialect::Html => !self.raw,
         }
     }
@@ -315,7 +330,9 @@ impl MarkupText {
                 b'\r' if self.pre > 0 => {}
                 // Outside Word's runs and HTML's `<pre>`, spaces, line ends and tabs in the
                 // markup are layout: one space between words, none at a line's start.
-                b' ' | b'\n' | b'\r' | b'\t' if self.dialect != Dialect::Word => {
+                b' ' | b'\n' | b'\r' | b'\t'
+                    if !matches!(self.dialect, Dialect::Word | Dialect::Slides) =>
+                {
                     if self.line_open && !matches!(self.last, b' ' | b'\t') {
                         self.put(b' ', out);
                     }
@@ -375,6 +392,7 @@ impl MarkupText {
         let empty = self.tag_last == b'/';
         match self.dialect {
             Dialect::Word => self.word_tag(name, closing, empty, out),
+            Dialect::Slides => self.slides_tag(name, closing, empty, out),
             Dialect::OpenDocument => self.opendocument_tag(name, closing, empty, tag, out),
             Dialect::Html => self.html_tag(name, closing, out),
         }
@@ -392,6 +410,23 @@ impl MarkupText {
             (b"w:tr", true) => self.put(b'\n', out),
             (b"w:tab", false) => self.put(b'\t', out),
             (b"w:br" | b"w:cr", false) => self.line_end(out),
+            _ => {}
+        }
+    }
+
+    fn slides_tag(&mut self, name: &[u8], closing: bool, empty: bool, out: &mut Vec<u8>) {
+        match (name, closing) {
+            (b"a:t", false) => self.text_depth = u32::from(!empty),
+            (b"a:t", true) => self.text_depth = 0,
+            (b"a:p", true) => self.line_end(out),
+            (b"a:tc", false) if !empty => self.cell_begins(out),
+            (b"a:tc", false) => {
+                self.cell_begins(out);
+                self.cell_ends(out);
+            }
+            (b"a:tc", true) => self.cell_ends(out),
+            (b"a:tr", true) => self.put(b'\n', out),
+            (b"a:br", false) => self.line_end(out),
             _ => {}
         }
     }
@@ -575,6 +610,30 @@ mod tests {
         assert!(!is_word_text_part(b"word/header/x.xml"));
     }
 
+    /// As PowerPoint and python-pptx write a slide: a title's shape, a table of two rows (a
+    /// comma in a cell, an empty cell), a line break in a text box, text in other elements
+    /// (a shape's name) showing nothing.
+    #[test]
+    fn slides_read_as_they_show() {
+        let xml = concat!(
+            r#"<p:sld><p:cSld><p:spTree><p:sp><p:nvSpPr><p:cNvPr id="2" name="Title 021000021"/></p:nvSpPr>"#,
+            r#"<p:txBody><a:bodyPr/><a:p><a:r><a:rPr lang="en-US"/><a:t>Customers</a:t></a:r></a:p></p:txBody></p:sp>"#,
+            r#"<p:graphicFrame><a:graphic><a:graphicData><a:tbl><a:tblGrid><a:gridCol w="100"/></a:tblGrid>"#,
+            r#"<a:tr h="370"><a:tc><a:txBody><a:p><a:r><a:t>name</a:t></a:r></a:p></a:txBody></a:tc>"#,
+            r#"<a:tc><a:txBody><a:p><a:r><a:t>routing_number</a:t></a:r></a:p></a:txBody></a:tc></a:tr>"#,
+            r#"<a:tr h="370"><a:tc><a:txBody><a:p><a:r><a:t>Doe, John</a:t></a:r></a:p></a:txBody></a:tc>"#,
+            r#"<a:tc><a:txBody><a:p><a:r><a:t>021000021</a:t></a:r></a:p></a:txBody></a:tc><a:tc/></a:tr></a:tbl>"#,
+            r#"</a:graphicData></a:graphic></p:graphicFrame><p:sp><p:txBody><a:p><a:r><a:t>ABA: 021000021</a:t></a:r>"#,
+            r#"<a:br/><a:r><a:t>Account: 12345678</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>"#,
+        );
+        let want = "Customers\n\"name \"\t\"routing_number \"\t\n\"Doe, John \"\t\"021000021 \"\t\"\"\t\nABA: 021000021\nAccount: 12345678\n";
+        same_in_chunks(Dialect::Slides, xml, want);
+        assert!(is_slide_part(b"ppt/slides/slide12.xml"));
+        assert!(is_slide_part(b"ppt/notesSlides/notesSlide1.xml"));
+        assert!(!is_slide_part(b"ppt/slides/_rels/slide1.xml.rels"));
+        assert!(!is_slide_part(b"ppt/slideLayouts/slideLayout1.xml"));
+    }
+
     /// As LibreOffice Writer writes `content.xml`: styles and declarations before the body
     /// (their numbers show nothing), paragraphs and headings, spans, runs of spaces, tabs,
     /// line breaks, a table with a repeated empty cell, an empty paragraph.
@@ -662,7 +721,7 @@ mod tests {
             bytes in proptest::collection::vec(proptest::sample::select(b"<>/!-\"'=&;#x41 \n\tpbrtdhw:text:s c=\"3\"script".to_vec()), 0..300),
             size in 1usize..17,
         ) {
-            for dialect in [Dialect::Word, Dialect::OpenDocument, Dialect::Html] {
+            for dialect in [Dialect::Word, Dialect::Slides, Dialect::OpenDocument, Dialect::Html] {
                 let whole = {
                     let mut m = MarkupText::new(dialect);
                     let mut out = Vec::new();

@@ -830,6 +830,54 @@ fn web_pages_and_opendocument_texts_count_what_they_show() {
     }
 }
 
+/// A presentation as a bank's staff make one (python-pptx): a slide titled over the customer
+/// extract as a table, and a slide of wire instructions in a text box whose notes repeat them.
+/// `file show` gives the extract's truth and the letter's counts twice (slide and notes),
+/// `pptx` beside `zip`: read as markup before, the table's header named nothing.
+#[test]
+fn presentations_count_what_their_slides_show() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let (truth, plain) = customer_extract(&alice.work());
+    let deck = alice.work().join("review.pptx");
+    python(
+        "import sys, csv\n\
+         from pptx import Presentation\n\
+         from pptx.util import Inches\n\
+         rows = list(csv.reader(open(sys.argv[1], newline='')))\n\
+         p = Presentation()\n\
+         s = p.slides.add_slide(p.slide_layouts[5])\n\
+         s.shapes.title.text = 'Customer list'\n\
+         t = s.shapes.add_table(len(rows), len(rows[0]), Inches(0.2), Inches(1.2), Inches(9.6), Inches(5)).table\n\
+         for i, r in enumerate(rows):\n\
+         \x20   for j, c in enumerate(r):\n\
+         \x20       t.cell(i, j).text = c\n\
+         s = p.slides.add_slide(p.slide_layouts[6])\n\
+         box = s.shapes.add_textbox(Inches(1), Inches(1), Inches(8), Inches(3)).text_frame\n\
+         lines = sys.argv[3].split('|')\n\
+         box.text = lines[0]\n\
+         for line in lines[1:]:\n\
+         \x20   box.add_paragraph().text = line\n\
+         s.notes_slide.notes_text_frame.text = '\\n'.join(lines)\n\
+         p.save(sys.argv[2])\n",
+        &[&plain, &deck, std::path::Path::new(&WIRE_LETTER.join("|"))],
+    );
+    alice.sftp_ok(&format!("put {} /review.pptx\n", deck.display()));
+    let mut all = truth;
+    let letter = classify::classify((WIRE_LETTER.join("\n") + "\n").as_bytes()).counts;
+    assert_eq!(letter.get(Class::UsBankAccount), 1);
+    for _ in 0..2 {
+        for (class, n) in letter.present() {
+            all.add(class, n);
+        }
+    }
+    assert_shows(
+        &server,
+        "/review.pptx",
+        expected(&all, &["account_table", "pptx", "zip"]),
+    );
+}
+
 /// A mainframe's customer extract in EBCDIC (code page 037, as a data set sent in binary keeps
 /// it), with line ends and as fixed-length records without them: `file show` gives the
 /// extract's counts, as for its ASCII, and says `ebcdic`.
