@@ -200,6 +200,9 @@ enum Lex {
     Comment {
         dashes: u8,
     },
+    /// In a script's or a style's text, after a `<`: whether its closing tag follows (nothing
+    /// else there is a tag: `for (i = 0; i < n; i++)`).
+    RawEnd,
 }
 
 /// A document's markup being read as text.
@@ -258,9 +261,14 @@ impl MarkupText {
                         _ => Lex::Comment { dashes: 0 },
                     };
                 }
+                Lex::RawEnd => self.raw_end_byte(b, out),
                 Lex::Text => {
                     if b == b'<' {
-                        self.lex = Lex::Tag { quote: None };
+                        self.lex = if self.raw {
+                            Lex::RawEnd
+                        } else {
+                            Lex::Tag { quote: None }
+                        };
                         self.tag.clear();
                         self.tag_len = 0;
                         self.tag_last = 0;
@@ -272,6 +280,40 @@ impl MarkupText {
                 }
             }
         }
+    }
+
+    /// A byte after a `<` in a script's or a style's text: `</script` or `</style` (any case)
+    /// and then a blank or `>` begin its closing tag, read as a tag; anything else is the
+    /// script's text.
+    fn raw_end_byte(&mut self, b: u8, out: &mut Vec<u8>) {
+        let name_done = !b.is_ascii_alphabetic() && self.tag.len() > 1;
+        if self.tag.is_empty() {
+            if b == b'/' {
+                self.tag.push(b);
+            } else {
+                self.lex = if b == b'<' { Lex::RawEnd } else { Lex::Text };
+            }
+            return;
+        }
+        if !name_done {
+            if b.is_ascii_alphabetic() && self.tag.len() < 8 {
+                self.tag.push(b.to_ascii_lowercase());
+            } else {
+                self.tag.clear();
+                self.lex = if b == b'<' { Lex::RawEnd } else { Lex::Text };
+            }
+            return;
+        }
+        let closes = matches!(&self.tag[..], b"/script" | b"/style");
+        if !closes || !(b.is_ascii_whitespace() || b == b'>' || b == b'/') {
+            self.tag.clear();
+            self.lex = if b == b'<' { Lex::RawEnd } else { Lex::Text };
+            return;
+        }
+        // The closing tag: read on as any tag (its `>` ends it).
+        self.tag_len = self.tag.len();
+        self.lex = Lex::Tag { quote: None };
+        self.tag_byte(b, None, out);
     }
 
     /// Whether character data here is text the document shows.
@@ -665,7 +707,8 @@ mod tests {
         let page = concat!(
             "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\"/>\n<title>List</title>\n",
             "<style type=\"text/css\">\n td { width: 4111111111111111px }\n</style>\n",
-            "<script>if (a<b && c>d) { x = \"</div>\"; }</script>\n</head>\n<body>\n",
+            "<script>if (a<b && c>d) { x = \"</div>\"; }</script>\n",
+            "<SCRIPT type=\"text/javascript\">for (i = 0; i<n; i++) { s = \"<b title='1'>\" + '</scripts>'; }</SCRIPT >\n</head>\n<body>\n",
             "<!-- <p>4111111111111111</p> -->\n<h1 class=\"x\">Customers</h1>\n",
             "<p>Routing number:\n021000021<br>Account number: 12345678</p>\n",
             "<table border=\"1\">\n<tr><th>name</th><th>card_number</th></tr>\n",
