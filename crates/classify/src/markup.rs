@@ -224,6 +224,8 @@ pub(crate) struct MarkupText {
     /// looked for); inside `<pre>`, whose line ends are kept.
     raw: bool,
     pre: u32,
+    /// Columns the open cell spans beyond its own (HTML's `colspan`, Word's `w:gridSpan`).
+    span: usize,
     /// The last byte put out was not a line end; the last byte put out.
     line_open: bool,
     last: u8,
@@ -242,6 +244,7 @@ impl MarkupText {
             cells: 0,
             raw: false,
             pre: 0,
+            span: 0,
             line_open: false,
             last: b'\n',
         }
@@ -401,13 +404,19 @@ impl MarkupText {
         }
     }
 
-    /// A table's cell ends: its quote, and a tab.
+    /// A table's cell ends: its quote, and a tab; then, where it spans columns, an empty cell
+    /// for each other one, so that the cells after it stay under their headings.
     fn cell_ends(&mut self, out: &mut Vec<u8>) {
         if self.cells == 1 {
             self.put(b'"', out);
         }
         self.cells = self.cells.saturating_sub(1);
         self.put(b'\t', out);
+        if self.cells == 0 {
+            for _ in 0..std::mem::take(&mut self.span) {
+                out.extend_from_slice(b"\"\"\t");
+            }
+        }
     }
 
     fn put(&mut self, c: u8, out: &mut Vec<u8>) {
@@ -433,14 +442,14 @@ impl MarkupText {
         let name = &tag[name_start..name_start + name_len];
         let empty = self.tag_last == b'/';
         match self.dialect {
-            Dialect::Word => self.word_tag(name, closing, empty, out),
+            Dialect::Word => self.word_tag(name, closing, empty, tag, out),
             Dialect::Slides => self.slides_tag(name, closing, empty, out),
             Dialect::OpenDocument => self.opendocument_tag(name, closing, empty, tag, out),
-            Dialect::Html => self.html_tag(name, closing, out),
+            Dialect::Html => self.html_tag(name, closing, tag, out),
         }
     }
 
-    fn word_tag(&mut self, name: &[u8], closing: bool, empty: bool, out: &mut Vec<u8>) {
+    fn word_tag(&mut self, name: &[u8], closing: bool, empty: bool, tag: &[u8], out: &mut Vec<u8>) {
         match (name, closing) {
             // A run's text, and text deleted with changes tracked (still in the file: a
             // reviewer's deletion of a customer's number keeps it there).
@@ -448,6 +457,9 @@ impl MarkupText {
             (b"w:t" | b"w:delText", true) => self.text_depth = 0,
             (b"w:p", true) => self.line_end(out),
             (b"w:tc", false) if !empty => self.cell_begins(out),
+            (b"w:gridSpan", false) if self.cells == 1 => {
+                self.span = attribute_number(tag, b"w:val").map_or(0, |n| n - 1);
+            }
             (b"w:tc", true) => self.cell_ends(out),
             (b"w:tr", true) => self.put(b'\n', out),
             (b"w:tab", false) => self.put(b'\t', out),
@@ -508,7 +520,7 @@ impl MarkupText {
         }
     }
 
-    fn html_tag(&mut self, name: &[u8], closing: bool, out: &mut Vec<u8>) {
+    fn html_tag(&mut self, name: &[u8], closing: bool, tag: &[u8], out: &mut Vec<u8>) {
         let mut lower = [0u8; 12];
         if name.is_empty() || name.len() > lower.len() {
             return;
@@ -533,6 +545,8 @@ impl MarkupText {
                 }
                 if !closing {
                     self.cell_begins(out);
+                    // A cell over several columns stands for them all (`colspan="2"`).
+                    self.span = attribute_number(tag, b"colspan").map_or(0, |n| n - 1);
                 }
             }
             b"tr" | b"table" | b"thead" | b"tbody" | b"tfoot" => {
@@ -581,6 +595,23 @@ fn repeat(tag: &[u8], attr: &[u8]) -> usize {
         .take(4)
         .fold(0usize, |n, c| n * 10 + usize::from(c - b'0'));
     n.clamp(1, MAX_REPEAT)
+}
+
+/// The number an attribute of a tag gives (`colspan="2"`, `colspan=2`, `w:val="3"`; the name
+/// in any case), from 1 to [`MAX_REPEAT`]; `None` without it (or beyond the tag's bytes kept).
+fn attribute_number(tag: &[u8], name: &[u8]) -> Option<usize> {
+    let at = tag
+        .windows(name.len())
+        .position(|w| w.eq_ignore_ascii_case(name))?;
+    let rest = tag[at + name.len()..].trim_ascii_start();
+    let rest = rest.strip_prefix(b"=")?.trim_ascii_start();
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or(rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).take(4);
+    let n = digits.fold(0usize, |n, c| n * 10 + usize::from(c - b'0'));
+    (n > 0).then_some(n.min(MAX_REPEAT))
 }
 
 /// The character an entity names (its name between `&` and `;`): the five of XML, HTML's
@@ -650,6 +681,19 @@ mod tests {
         assert!(is_word_text_part(b"word/comments.xml"));
         assert!(!is_word_text_part(b"word/styles.xml"));
         assert!(!is_word_text_part(b"word/header/x.xml"));
+    }
+
+    /// A cell over two columns (Word's `w:gridSpan`, HTML's `colspan`) is followed by an empty
+    /// cell for the other.
+    #[test]
+    fn a_cell_over_two_columns_stands_for_both() {
+        let word = concat!(
+            r#"<w:tbl><w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr><w:p><w:r><w:t>Bank</w:t></w:r></w:p></w:tc>"#,
+            r#"<w:tc><w:p><w:r><w:t>ABA</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"#,
+        );
+        same_in_chunks(Dialect::Word, word, "\"Bank \"\t\"\"\t\"ABA \"\t\n");
+        let page = "<table><tr><TD COLSPAN=3>Bank</td><td colspan='x'>ABA</td></tr></table>";
+        same_in_chunks(Dialect::Html, page, "\"Bank\"\t\"\"\t\"\"\t\"ABA\"\t\n");
     }
 
     /// As PowerPoint and python-pptx write a slide: a title's shape, a table of two rows (a

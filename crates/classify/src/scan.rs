@@ -230,7 +230,8 @@ impl Counts {
 /// the last one's clipped end as the next cell; a workbook's shared string
 /// (an IBAN, an e-mail address) counted in every cell that shows it (once before); a Word
 /// document's comments and its text deleted with changes tracked read; PowerPoint's slides
-/// and notes read as they show (`pptx`); an office file's printer settings read in part no more.
+/// and notes read as they show (`pptx`); an office file's printer settings read in part no more;
+/// a cell over several columns (HTML's `colspan`, Word's `w:gridSpan`) kept in step.
 pub const RULES: u32 = 8;
 
 /// What a file holds: counts per class and the bank formats it is in.

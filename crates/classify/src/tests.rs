@@ -1583,3 +1583,26 @@ fn a_title_with_a_comma_above_a_header() {
         assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{title:?}");
     }
 }
+
+/// A web page's or a Word table's heading cell over two columns (`colspan`, `w:gridSpan`)
+/// stands for both: the headings after it stay over their columns.
+#[test]
+fn a_heading_over_two_columns_keeps_the_next_over_theirs() {
+    let mut page = String::from(
+        "<!DOCTYPE html><html><body><table>\
+         <tr><th>Vendor</th><th colspan=\"2\">Bank</th><th>Routing number</th><th>Account number</th></tr>",
+    );
+    for (routing, account) in [
+        ("021000021", "12345678"),
+        ("011000015", "87654321"),
+        ("026009593", "55501234"),
+    ] {
+        page += &format!(
+            "<tr><td>Ann</td><td>First Example Bank</td><td>Main St</td><td>{routing}</td><td>{account}</td></tr>"
+        );
+    }
+    page += "</table></body></html>";
+    let found = classify(page.as_bytes());
+    assert_eq!(found.counts.get(Class::AbaRouting), 3, "{found:?}");
+    assert_eq!(found.counts.get(Class::UsBankAccount), 3, "{found:?}");
+}
