@@ -738,13 +738,18 @@ pub struct Collector {
     /// before file ids names neither the directory nor its path).
     last_listed: BTreeMap<String, DirKey>,
     /// Refused requests, per tenant, operation, path and why.
-    refused: BTreeMap<(String, String, String, String), (RefusedRequest, FirstSeen)>,
+    /// Refused requests by tenant, operation, path and reason.
+    refused: BTreeMap<(String, String, String, String), Refusals>,
 }
 
 /// Sessions by when each was first seen (a directory an account polls is listed by thousands
 /// of sessions: looked up, not searched).
 #[derive(Default)]
 struct FirstSeen(std::collections::HashMap<String, Time>);
+
+/// Requests of one kind refused: what the report lists, the sessions that made them, and the
+/// ledger sequence of the first (requests of one millisecond are listed in the ledger's order).
+type Refusals = (RefusedRequest, FirstSeen, u64);
 
 impl FirstSeen {
     fn saw(&mut self, session: String, time: Time) {
@@ -850,7 +855,7 @@ impl Collector {
         match outcome {
             Outcome::Ok => {}
             Outcome::Denied(why) => {
-                self.refused_request(tenant, session, e, why);
+                self.refused_request(tenant, session, (r.seq, e), why);
                 return;
             }
             Outcome::Failed { .. } => return,
@@ -964,7 +969,13 @@ impl Collector {
     }
 
     /// A request the permission check refused, counted with alike ones.
-    fn refused_request(&mut self, tenant: String, session: Option<String>, e: &Event, why: &str) {
+    fn refused_request(
+        &mut self,
+        tenant: String,
+        session: Option<String>,
+        (seq, e): (u64, &Event),
+        why: &str,
+    ) {
         let EventKind::File { op, path, file, .. } = &e.kind else {
             return;
         };
@@ -973,7 +984,7 @@ impl Collector {
             FileOp::Other { request } => request.clone(),
             op => op.name().to_owned(),
         };
-        let (r, sessions) = self
+        let (r, sessions, first_seq) = self
             .refused
             .entry((tenant, op.clone(), path.to_owned(), why.to_owned()))
             .or_insert_with(|| {
@@ -987,8 +998,9 @@ impl Collector {
                     first: time,
                     last: time,
                 };
-                (r, FirstSeen::default())
+                (r, FirstSeen::default(), seq)
             });
+        *first_seq = (*first_seq).min(seq);
         r.count += 1;
         r.file_id = r.file_id.or(file.map(|f| f.id));
         (r.first, r.last) = (r.first.min(time), r.last.max(time));
@@ -1252,14 +1264,16 @@ impl Collector {
             d.sessions = sessions.in_order();
             section(&mut tenants, &tenant).directories_listed.push(d);
         }
-        for ((tenant, ..), (mut r, sessions)) in self.refused {
+        // In the order they were first tried (the ledger's, within a millisecond).
+        let mut refused: Vec<_> = self.refused.into_iter().collect();
+        refused.sort_by_key(|(_, (r, _, seq))| (r.first, *seq));
+        for ((tenant, ..), (mut r, sessions, _)) in refused {
             r.sessions = sessions.in_order();
             section(&mut tenants, &tenant).refused.push(r);
         }
         for t in tenants.values_mut() {
-            // In the order they were first listed, and first tried.
+            // In the order they were first listed.
             t.directories_listed.sort_by_key(|d| d.first_access);
-            t.refused.sort_by_key(|r| r.first);
         }
         // Connections that never logged in are not sessions: listed apart.
         let mut sessions = Vec::new();
