@@ -105,7 +105,8 @@ const OPENDOCUMENT_TEXT: &[u8] = b"application/vnd.oasis.opendocument.text";
 const OPENDOCUMENT_SPREADSHEET: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
 
 /// Whether `mimetype` (an OpenDocument package's first entry) names a text document (not a
-/// template's or a master document's: `…text-template`, `…text-master` are read as markup).
+/// template's or a master document's: `…text-template`, `…text-master` are read, as other
+/// packages' `content.xml`, for their tables).
 pub(crate) fn is_opendocument_text(mimetype: &[u8]) -> bool {
     mimetype.trim_ascii() == OPENDOCUMENT_TEXT
 }

@@ -58,8 +58,8 @@ enum Container {
     SevenZip(Box<crate::sevenzip::SevenZip>),
     /// A mailbox: its messages, each read by a scanner of its own.
     Mbox(Box<crate::mbox::Mbox>),
-    /// A document written as markup (an HTML page, a flat OpenDocument text): the text it
-    /// shows, read by a scanner of its own.
+    /// A document written as markup (an HTML page, a flat OpenDocument text, an RTF document):
+    /// the text it shows, read by a scanner of its own.
     Markup(Box<crate::markup::MarkupDocument>),
     /// A flat OpenDocument spreadsheet: its tables read by their columns.
     FlatSpreadsheet(Box<crate::sheet::FlatSpreadsheet>),
