@@ -168,6 +168,23 @@ fn main() {
             "<AccountNumber>12345678</AccountNumber><RoutingNumber>021000021</RoutingNumber>\n",
         ),
     ));
+    // Documents read as the text they show: an HTML table whose every cell stands for 64
+    // columns (each an empty cell more), a quoted field on two lines in every row, RTF groups
+    // opened past the depth kept and closed again.
+    shapes.push((
+        "HTML cells over 64 columns",
+        headed(b"<!DOCTYPE html><table><tr>", "<td colspan=64>1</td>"),
+    ));
+    shapes.push((
+        "quoted fields on two lines",
+        headed(b"name,note,routing\n", "a,\"x\ny\",021000021\n"),
+    ));
+    let mut rtf = b"{\\rtf1 ".to_vec();
+    rtf.extend(repeated(
+        &("{".repeat(300) + "\\par 4111 " + &"}".repeat(300)),
+    ));
+    rtf.truncate(SIZE);
+    shapes.push(("RTF groups past the depth kept", rtf));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {
