@@ -231,7 +231,8 @@ impl Counts {
 /// (an IBAN, an e-mail address) counted in every cell that shows it (once before); a Word
 /// document's comments and its text deleted with changes tracked read; PowerPoint's slides
 /// and notes read as they show (`pptx`); an office file's printer settings read in part no more;
-/// a cell over several columns (HTML's `colspan`, Word's `w:gridSpan`) kept in step.
+/// a cell over several columns (HTML's `colspan`, Word's `w:gridSpan`) kept in step; a Word
+/// 97-2003 table's cells quoted (a comma in a cell shifted the columns after it).
 pub const RULES: u32 = 8;
 
 /// What a file holds: counts per class and the bank formats it is in.
