@@ -338,11 +338,6 @@ fn separator_counts(line: &[u8]) -> [usize; 4] {
     n
 }
 
-/// Field separators of any kind in `line` outside double quotes.
-fn separators(line: &[u8]) -> usize {
-    separators_of(line, Delimiter::ANY)
-}
-
 /// A table's delimiter, from its header `line`: of the separators in it (outside quotes), the
 /// one it has most of; a tab, a pipe or a semicolon before a comma where as many (a comma in a
 /// tab- or pipe-separated table's fields, or a decimal comma in a semicolon-separated one's,
@@ -371,7 +366,7 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
     let header = lines.next()?;
     let header = &header[..strip(header)];
     // Most first lines are not a header of this kind: told without more work.
-    if !header.windows(2).any(|w| w == b"  ") || separators(header) > 0 {
+    if !header.windows(2).any(|w| w == b"  ") || separators_of(header, Delimiter::ANY) > 0 {
         return None;
     }
     let mut columns: Vec<(usize, u8)> = Vec::new();

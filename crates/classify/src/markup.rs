@@ -508,12 +508,12 @@ impl MarkupText {
             (b"text:line-break", false) if self.text_depth > 0 => self.line_end(out),
             (b"text:tab", false) if self.text_depth > 0 => self.put(b'\t', out),
             (b"text:s", false) if self.text_depth > 0 => {
-                for _ in 0..repeat(tag, b"text:c=\"") {
+                for _ in 0..attribute_number(tag, b"text:c").unwrap_or(1) {
                     self.put(b' ', out);
                 }
             }
             (b"table:table-cell" | b"table:covered-table-cell", false) if empty => {
-                for _ in 0..repeat(tag, b"table:number-columns-repeated=\"") {
+                for _ in 0..attribute_number(tag, b"table:number-columns-repeated").unwrap_or(1) {
                     self.cell_begins(out);
                     self.cell_ends(out);
                 }
@@ -585,21 +585,6 @@ impl MarkupText {
             self.line_end(out);
         }
     }
-}
-
-/// How many times an element stands for its character (its attribute `attr`, `1` without
-/// it), at most [`MAX_REPEAT`].
-fn repeat(tag: &[u8], attr: &[u8]) -> usize {
-    let Some(at) = memchr::memmem::find(tag, attr) else {
-        return 1;
-    };
-    let digits = &tag[at + attr.len()..];
-    let n = digits
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .take(4)
-        .fold(0usize, |n, c| n * 10 + usize::from(c - b'0'));
-    n.clamp(1, MAX_REPEAT)
 }
 
 /// The number an attribute of a tag gives (`colspan="2"`, `colspan=2`, `w:val="3"`; the name
