@@ -240,6 +240,19 @@ fn main() {
             "<row><c t=\"inlineStr\"><is><t>ABA</t></is></c><c><v>021000021</v></c><c><v>12345678</v></c></row>",
         ),
     );
+    // An Excel binary workbook's worksheet, its records written out as SpreadsheetML as they
+    // are inflated: cells of a shared string in their shortest form (10 bytes each, some 30
+    // written), and text cells of a routing number.
+    let xlsb = "xl/worksheets/sheet1.bin";
+    bomb_cost(
+        "xlsb worksheet (shared-string cells)",
+        &zip_bomb(xlsb, "\x12\x08\0\0\0\0\0\0\0\0"),
+    );
+    let routing: String = "021000021".chars().flat_map(|c| [c, '\0']).collect();
+    bomb_cost(
+        "xlsb worksheet (routing numbers)",
+        &zip_bomb(xlsb, &format!("\x11\x1a\0\0\0\0\x09\0\0\0{routing}")),
+    );
     // A bzip2 bomb: streams of 64 MiB of card-length numbers one after another (as `cat` or
     // `pbzip2` join them), to twice the contents read.
     let unit = "4111111111111111,\n";

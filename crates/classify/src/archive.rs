@@ -21,6 +21,7 @@ use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
 use crate::sheet::{Part, SharedStrings, Sheet, Workbook};
+use crate::xlsb::Records;
 
 /// A local file header's signature: an archive begins with one.
 pub(crate) const LOCAL: [u8; 4] = *b"PK\x03\x04";
@@ -75,6 +76,10 @@ pub(crate) struct Zip {
     entry: Option<Box<Scanner>>,
     /// A workbook's part the entry is, read by its columns too ([`crate::sheet`]).
     part: Option<Reading>,
+    /// An `.xlsb` workbook's part the entry is: its records, written out as the SpreadsheetML
+    /// an XLSX workbook's part holds ([`crate::xlsb`]), into `written`.
+    records: Option<Box<Records>>,
+    written: Vec<u8>,
     workbook: Workbook,
     /// Its first entry is an OpenDocument package's `mimetype`: its contents (the package's
     /// type, to [`MAX_MIMETYPE`] bytes).
@@ -107,6 +112,8 @@ impl Zip {
             gathered: Vec::new(),
             entry: None,
             part: None,
+            records: None,
+            written: Vec::new(),
             workbook: Workbook::default(),
             mimetype: None,
             document: None,
@@ -193,6 +200,8 @@ impl Zip {
             None => 0,
         };
         held(&self.out)
+            + held(&self.written)
+            + self.records.as_ref().map_or(0, |r| r.held_bytes())
             + held(&self.gathered)
             + inflater
             + part
@@ -242,8 +251,13 @@ impl Zip {
         if first && name == b"mimetype" {
             self.mimetype = Some(Vec::new());
         }
-        let mut part =
-            Part::of(name).filter(|p| *p != Part::OpenDocument || self.mimetype.is_some());
+        let records = Records::of(name);
+        let mut part = Part::of(name)
+            .or_else(|| records.as_ref().and_then(Records::part))
+            .filter(|p| *p != Part::OpenDocument || self.mimetype.is_some());
+        if part == Some(Part::Worksheet) && records.is_some() {
+            self.workbook.binary();
+        }
         // An OpenDocument text's `content.xml` is its text, not tables.
         let odt = part == Some(Part::OpenDocument)
             && self
@@ -272,7 +286,7 @@ impl Zip {
         }
         self.state = match (method, encrypted, descriptor) {
             (0, false, false) => {
-                self.begin_entry(part);
+                self.begin_entry(part, records);
                 if size == 0 {
                     self.end_entry(None);
                     State::Header
@@ -281,7 +295,7 @@ impl Zip {
                 }
             }
             (8, false, _) => {
-                self.begin_entry(part);
+                self.begin_entry(part, records);
                 State::Deflated {
                     inflater: Box::new(flate2::Decompress::new(false)),
                     descriptor: descriptor.then_some(zip64),
@@ -379,7 +393,7 @@ impl Zip {
 
     /// An entry's contents begin: a scanner of its own (one layer deeper, within the budget),
     /// and a workbook's reader where the entry is a worksheet or its shared strings.
-    fn begin_entry(&mut self, part: Option<Part>) {
+    fn begin_entry(&mut self, part: Option<Part>, records: Option<Records>) {
         let mut s = Scanner::with_patterns(self.patterns.clone());
         s.inside_archive(self.budget.clone(), self.depth);
         if part.is_some() {
@@ -397,6 +411,7 @@ impl Zip {
             ))));
         }
         self.entry = Some(Box::new(s));
+        self.records = records.map(Box::new);
         self.entry_bytes = 0;
     }
 
@@ -409,30 +424,52 @@ impl Zip {
             let room = MAX_MIMETYPE.saturating_sub(mimetype.len());
             mimetype.extend_from_slice(&bytes[..n.min(room)]);
         }
+        let mut whole = n == bytes.len();
+        match self.records.as_mut() {
+            Some(records) => {
+                // What a part's records write out is what is read: the file's budget holds
+                // for it (a cell of ten bytes writes some forty).
+                let mut xml = std::mem::take(&mut self.written);
+                xml.clear();
+                records.convert(&bytes[..n], &mut xml);
+                let more = xml.len().saturating_sub(n);
+                let room = self.budget.bytes(more as u64) as usize;
+                whole &= room == more;
+                xml.truncate(n + room);
+                self.read(&xml);
+                self.written = xml;
+            }
+            None => self.read(&bytes[..n]),
+        }
+        self.entry_bytes += n as u64;
+        if !whole {
+            self.stop();
+        }
+    }
+
+    /// An entry's contents (an `.xlsb` part's as SpreadsheetML) read: by the entry's scanner,
+    /// as the text a document shows, or by a workbook's reader beside the scanner.
+    fn read(&mut self, bytes: &[u8]) {
         if let Some(s) = self.entry.as_mut() {
             match self.part.as_mut() {
                 // A document's markup: its scanner reads the text it shows.
                 Some(Reading::Document(markup)) => {
                     let mut text = std::mem::take(&mut self.out);
                     text.clear();
-                    markup.convert(&bytes[..n], &mut text);
+                    markup.convert(bytes, &mut text);
                     s.feed(&text);
                     self.out = text;
                 }
-                _ => s.feed(&bytes[..n]),
+                _ => s.feed(bytes),
             }
         }
         match self.part.as_mut() {
             Some(Reading::Worksheet(sheet)) => {
-                let room = self.workbook.sheet_room(n);
+                let room = self.workbook.sheet_room(bytes.len());
                 sheet.feed(&bytes[..room]);
             }
-            Some(Reading::SharedStrings(shared)) => shared.feed(&bytes[..n]),
+            Some(Reading::SharedStrings(shared)) => shared.feed(bytes),
             Some(Reading::Document(_)) | None => {}
-        }
-        self.entry_bytes += n as u64;
-        if n < bytes.len() {
-            self.stop();
         }
     }
 
@@ -458,6 +495,14 @@ impl Zip {
 
     /// What the entry under way holds, added to the archive's.
     fn add_entry(&mut self) {
+        if let Some(mut records) = self.records.take() {
+            let mut xml = std::mem::take(&mut self.written);
+            xml.clear();
+            records.finish(&mut xml);
+            self.read(&xml);
+            self.written = xml;
+            self.cut |= records.cut;
+        }
         match self.part.take() {
             Some(Reading::Worksheet(sheet)) => self.workbook.add_sheet(*sheet),
             Some(Reading::SharedStrings(shared)) => self.workbook.add_shared_strings(*shared),
@@ -895,6 +940,63 @@ mod tests {
     }
 
     /// An archive read within `budget`, in chunks of 1,000 bytes.
+    /// An Excel binary workbook: a sheet's cells (BIFF12 records) under headings in the
+    /// shared strings after it, read as the same XLSX workbook's; its structure parts leave it
+    /// read whole. What its records write out counts against the file's budget.
+    #[test]
+    fn an_xlsb_workbook_counts_as_its_xlsx_would() {
+        let rec = crate::xlsb::tests::record;
+        let wide = |t: &str| {
+            let units: Vec<u16> = t.encode_utf16().collect();
+            let mut out = (units.len() as u32).to_le_bytes().to_vec();
+            out.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+            out
+        };
+        let cell = |kind: u16, col: u32, value: &[u8]| {
+            rec(kind, &[&col.to_le_bytes()[..], &[0; 4], value].concat())
+        };
+        let mut sheet = Vec::new();
+        for r in 0..20u32 {
+            sheet.extend(rec(0, &[&r.to_le_bytes()[..], &[0; 13]].concat()));
+            if r == 0 {
+                sheet.extend(cell(7, 0, &0u32.to_le_bytes()));
+                sheet.extend(cell(7, 1, &1u32.to_le_bytes()));
+            } else {
+                sheet.extend(cell(6, 0, &wide("021000021")));
+                sheet.extend(cell(5, 1, &(1_000_000_000.0 + f64::from(r)).to_le_bytes()));
+            }
+        }
+        let mut shared = Vec::new();
+        for heading in ["Routing Number", "Account Number"] {
+            shared.extend(rec(19, &[&[0][..], &wide(heading)].concat()));
+        }
+        let book = archive(&[
+            entry("xl/workbook.bin", &rec(156, &[1; 40]), true, false, 0),
+            entry("xl/worksheets/sheet1.bin", &sheet, true, false, 0),
+            entry(
+                "xl/worksheets/binaryIndex1.bin",
+                &rec(42, &[9; 30]),
+                true,
+                false,
+                0,
+            ),
+            entry("xl/sharedStrings.bin", &shared, true, false, 0),
+        ]);
+        for chunk in [7, 1000] {
+            let mut zip = Zip::new(None, Budget::new(), 0);
+            for c in book.chunks(chunk) {
+                zip.feed(c);
+            }
+            let found = zip.finish();
+            assert_eq!(found.counts.get(Class::AbaRouting), 19, "{found:?}");
+            assert_eq!(found.counts.get(Class::UsBankAccount), 19, "{found:?}");
+            assert_eq!(found.formats, vec![Format::Xlsb, Format::Zip]);
+        }
+        // Its budget: the records' bytes, then what they write beyond them.
+        let found = within(&book, Budget::with(book.len() as u64 + 600, 100));
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+    }
+
     fn within(bytes: &[u8], budget: Budget) -> Classification {
         let mut zip = Zip::new(None, budget, 0);
         for chunk in bytes.chunks(1000) {

@@ -66,6 +66,9 @@ pub enum Format {
     Pptx,
     /// A ZIP archive that is an XLSX workbook (it has worksheets, read by their columns).
     Xlsx,
+    /// A ZIP archive that is an Excel binary workbook (`.xlsb`: its worksheets BIFF12 records,
+    /// read by their columns as an XLSX workbook's).
+    Xlsb,
     /// A ZIP archive that is an OpenDocument package with tables (a spreadsheet's, read by
     /// their columns), or a flat OpenDocument spreadsheet (`.fods`).
     Ods,
@@ -108,6 +111,7 @@ impl Format {
             Format::Xls => "xls".into(),
             Format::Pdf => "pdf".into(),
             Format::Xlsx => "xlsx".into(),
+            Format::Xlsb => "xlsb".into(),
             Format::Docx => "docx".into(),
             Format::Pptx => "pptx".into(),
             Format::Ods => "ods".into(),
@@ -140,6 +144,7 @@ impl Format {
             "xls" => Some(Format::Xls),
             "pdf" => Some(Format::Pdf),
             "xlsx" => Some(Format::Xlsx),
+            "xlsb" => Some(Format::Xlsb),
             "docx" => Some(Format::Docx),
             "pptx" => Some(Format::Pptx),
             "ods" => Some(Format::Ods),

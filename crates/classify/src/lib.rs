@@ -28,6 +28,7 @@ mod sheet;
 mod tar;
 pub mod validate;
 mod xls;
+mod xlsb;
 
 pub use format::Format;
 pub use patterns::{PatternError, Patterns};

@@ -232,8 +232,10 @@ impl Counts {
 /// document's comments and its text deleted with changes tracked read; PowerPoint's slides
 /// and notes read as they show (`pptx`); an office file's printer settings read in part no more;
 /// a cell over several columns (HTML's `colspan`, Word's `w:gridSpan`) kept in step; a Word
-/// 97-2003 table's cells quoted (a comma in a cell shifted the columns after it).
-pub const RULES: u32 = 8;
+/// 97-2003 table's cells quoted (a comma in a cell shifted the columns after it); 9
+/// (2026-12-05): Excel binary workbooks (`.xlsb`) read by their columns as XLSX workbooks are
+/// (`xlsb`; a ZIP archive read in part before).
+pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::Format;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
-use crate::sheet::Workbook;
+use crate::sheet::{CellValue, SheetWriter, Workbook, escape};
 
 const BOF: u16 = 0x0809;
 const EOF: u16 = 0x000A;
@@ -110,17 +110,17 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
             _ if !in_sheet => {}
             LABELSST => {
                 if let (Some((row, col)), Some(index)) = (cell(data), u32_at(data, 6)) {
-                    book.cell(row, col, Cell::Shared(index));
+                    book.cell(row, col, CellValue::Shared(index));
                 }
             }
             NUMBER => {
                 if let (Some((row, col)), Some(v)) = (cell(data), f64_at(data, 6)) {
-                    book.cell(row, col, Cell::Number(v));
+                    book.cell(row, col, CellValue::Number(v));
                 }
             }
             RK => {
                 if let (Some((row, col)), Some(rk)) = (cell(data), u32_at(data, 6)) {
-                    book.cell(row, col, Cell::Number(rk_value(rk)));
+                    book.cell(row, col, CellValue::Number(rk_value(rk)));
                 }
             }
             MULRK => {
@@ -131,14 +131,14 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
                     for (i, v) in values.chunks_exact(6).enumerate() {
                         let rk = u32::from_le_bytes([v[2], v[3], v[4], v[5]]);
                         let col = first.saturating_add(i as u16);
-                        book.cell(row, col, Cell::Number(rk_value(rk)));
+                        book.cell(row, col, CellValue::Number(rk_value(rk)));
                     }
                 }
             }
             LABEL => {
                 if let Some((row, col)) = cell(data) {
                     let text = data.get(6..).map(unicode_string).unwrap_or_default();
-                    book.cell(row, col, Cell::Text(&text));
+                    book.cell(row, col, CellValue::Text(&text));
                 }
             }
             FORMULA => {
@@ -147,14 +147,14 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
                     if result[6..8] == [0xFF, 0xFF] {
                         formula_text = (result[0] == 0).then_some((row, col));
                     } else if let Some(v) = f64_at(data, 6) {
-                        book.cell(row, col, Cell::Number(v));
+                        book.cell(row, col, CellValue::Number(v));
                     }
                 }
             }
             STRING => {
                 if let Some((row, col)) = formula_text.take() {
                     let text = unicode_string(data);
-                    book.cell(row, col, Cell::Text(&text));
+                    book.cell(row, col, CellValue::Text(&text));
                 }
             }
             _ => {}
@@ -169,13 +169,6 @@ pub(crate) fn read(stream: &[u8], whole: bool, patterns: Option<Arc<Patterns>>) 
     Read::Classified(book.finish(!whole))
 }
 
-/// A cell's value as the records give it.
-enum Cell<'a> {
-    Shared(u32),
-    Number(f64),
-    Text(&'a str),
-}
-
 /// A workbook being written out as SpreadsheetML to the readers of [`crate::sheet`].
 struct Book {
     workbook: Workbook,
@@ -183,9 +176,9 @@ struct Book {
     /// What the text holds beyond the columns (IBANs, e-mail addresses, printed card
     /// numbers), as in an XLSX workbook's parts.
     text: Scanner,
-    /// The SpreadsheetML not yet handed over, and the row it is in.
-    xml: String,
-    row: Option<u16>,
+    /// The SpreadsheetML not yet handed over, and its writer.
+    xml: Vec<u8>,
+    writer: SheetWriter,
     cut: bool,
 }
 
@@ -202,8 +195,8 @@ impl Book {
             workbook: Workbook::default(),
             sheet: None,
             text,
-            xml: String::new(),
-            row: None,
+            xml: Vec::new(),
+            writer: SheetWriter::default(),
             cut: false,
         }
     }
@@ -216,62 +209,35 @@ impl Book {
             segment: 0,
             at: 8, // the table's total and unique counts
         };
-        let mut xml = String::from("<sst>");
+        let mut xml = b"<sst>".to_vec();
         while let Some(text) = reader.rich_string() {
-            xml.push_str("<si><t>");
+            xml.extend_from_slice(b"<si><t>");
             escape(&text, &mut xml);
-            xml.push_str("</t></si>");
+            xml.extend_from_slice(b"</t></si>");
             if xml.len() >= FLUSH {
-                shared.feed(xml.as_bytes());
-                self.text.feed(xml.as_bytes());
+                shared.feed(&xml);
+                self.text.feed(&xml);
                 xml.clear();
             }
         }
-        xml.push_str("</sst>\n");
-        shared.feed(xml.as_bytes());
-        self.text.feed(xml.as_bytes());
+        xml.extend_from_slice(b"</sst>\n");
+        shared.feed(&xml);
+        self.text.feed(&xml);
         self.workbook.add_shared_strings(shared);
     }
 
     fn begin_sheet(&mut self) {
         self.end_sheet();
         self.sheet = Some(self.workbook.sheet(false));
-        self.xml.push_str("<worksheet><sheetData>");
+        self.xml.extend_from_slice(SheetWriter::BEGIN);
     }
 
-    fn cell(&mut self, row: u16, col: u16, value: Cell<'_>) {
+    fn cell(&mut self, row: u16, col: u16, value: CellValue<'_>) {
         if self.sheet.is_none() {
             return;
         }
-        if self.row != Some(row) {
-            if self.row.is_some() {
-                self.xml.push_str("</row>");
-            }
-            self.xml
-                .push_str(&format!("<row r=\"{}\">", u32::from(row) + 1));
-            self.row = Some(row);
-        }
-        let at = format!("{}{}", column_name(col), u32::from(row) + 1);
-        match value {
-            Cell::Shared(index) => {
-                self.xml
-                    .push_str(&format!("<c r=\"{at}\" t=\"s\"><v>{index}</v></c>"));
-            }
-            Cell::Number(v) => {
-                // Whole numbers as Excel writes them in XLSX; others have no digits that
-                // count.
-                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e17 {
-                    self.xml
-                        .push_str(&format!("<c r=\"{at}\"><v>{}</v></c>", v as i64));
-                }
-            }
-            Cell::Text(text) => {
-                self.xml
-                    .push_str(&format!("<c r=\"{at}\" t=\"inlineStr\"><is><t>"));
-                escape(text, &mut self.xml);
-                self.xml.push_str("</t></is></c>");
-            }
-        }
+        self.writer
+            .cell(row.into(), col.into(), value, &mut self.xml);
         // (Handed over as it grows, within a row too: the readers take any chunks, and a
         // stream may give one row any number of cells.)
         if self.xml.len() >= FLUSH {
@@ -282,8 +248,8 @@ impl Book {
     fn hand_over(&mut self) {
         if let Some(sheet) = self.sheet.as_mut() {
             let room = self.workbook.sheet_room(self.xml.len());
-            sheet.feed(&self.xml.as_bytes()[..room]);
-            self.text.feed(self.xml.as_bytes());
+            sheet.feed(&self.xml[..room]);
+            self.text.feed(&self.xml);
         }
         self.xml.clear();
     }
@@ -292,10 +258,7 @@ impl Book {
         if self.sheet.is_none() {
             return;
         }
-        if self.row.take().is_some() {
-            self.xml.push_str("</row>");
-        }
-        self.xml.push_str("</sheetData></worksheet>\n");
+        self.writer.end(&mut self.xml);
         self.hand_over();
         if let Some(sheet) = self.sheet.take() {
             self.workbook.add_sheet(sheet);
@@ -315,32 +278,6 @@ impl Book {
     }
 }
 
-/// A column's letters (`A`, …, `IV`: a BIFF8 sheet has 256 columns).
-fn column_name(col: u16) -> String {
-    let col = u32::from(col);
-    if col < 26 {
-        char::from(b'A' + col as u8).to_string()
-    } else {
-        let (a, b) = (col / 26 - 1, col % 26);
-        [b'A' + (a.min(25)) as u8, b'A' + b as u8]
-            .iter()
-            .map(|&c| char::from(c))
-            .collect()
-    }
-}
-
-/// Text for SpreadsheetML: `&`, `<` and `>` as entities.
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
-
 fn u16_at(data: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
 }
@@ -354,7 +291,7 @@ fn f64_at(data: &[u8], at: usize) -> Option<f64> {
 }
 
 /// An RK number: an integer or the high 30 bits of a double, divided by 100 when flagged.
-fn rk_value(rk: u32) -> f64 {
+pub(crate) fn rk_value(rk: u32) -> f64 {
     let v = if rk & 2 != 0 {
         f64::from((rk as i32) >> 2)
     } else {
@@ -665,10 +602,6 @@ pub(crate) mod tests {
             rk_value((bits >> 32) as u32 & !3),
             f64::from_bits(bits & 0xFFFF_FFFC_0000_0000)
         );
-        assert_eq!(column_name(0), "A");
-        assert_eq!(column_name(25), "Z");
-        assert_eq!(column_name(26), "AA");
-        assert_eq!(column_name(255), "IV");
         assert_eq!(unicode_string(&[3, 0, 1, b'a', 0, 0xE9, 0, b'z', 0]), "aéz");
         assert_eq!(unicode_string(&[9, 0, 0, b'a']), "");
         // Rich and phonetic data after a string's characters are passed over.

@@ -1171,8 +1171,9 @@ fn encrypted_uploads_are_named_and_counted_apart() {
 }
 
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
-/// `xlsxwriter`: in the shared strings after it, as Excel writes them; `odfpy`: an
-/// OpenDocument spreadsheet, as LibreOffice's) and returns its path.
+/// `xlsxwriter`: in the shared strings after it, as Excel writes them; `pyxlsbwriter`: an
+/// Excel binary workbook, its text in the shared strings; `odfpy`: an OpenDocument
+/// spreadsheet, as LibreOffice's) and returns its path.
 /// Its columns: customer, name, SSN (a number: its leading zero lost), routing number (text),
 /// account number (text), a reference of nine digits that no heading names, a card number
 /// (text: six cards over and over, which a workbook's shared strings hold once each), a BIC
@@ -1222,6 +1223,12 @@ elif writer == "xlwt":
             for j, v in enumerate(r):
                 ws.write(i, j, v)
     wb.save(path)
+elif writer == "pyxlsbwriter":
+    from pyxlsbwriter import XlsbWriter
+    with XlsbWriter(path) as wb:
+        for title, sheet in sheets:
+            wb.add_sheet(title)
+            wb.write_sheet(sheet)
 elif writer == "odfpy":
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.table import Table, TableRow, TableCell
@@ -1268,8 +1275,9 @@ else:
 /// cell once (a card number repeated in the shared strings too), whether the sheet
 /// holds the text or the shared strings do, and those a label in the cell before names; the
 /// nine-digit references under a heading or label that names nothing, and the near misses, do
-/// not. The same as an Excel 97-2003 workbook (`.xls`, written by `xlwt`) counts the same. A
-/// ZIP archive of the four counts what they do together.
+/// not. The same as an Excel 97-2003 workbook (`.xls`, written by `xlwt`) and as an Excel
+/// binary workbook (`.xlsb`, by `pyxlsbwriter`) counts the same. A ZIP archive of the five
+/// counts what they do together.
 #[test]
 fn workbooks_count_by_their_columns_headings() {
     let server = Server::start();
@@ -1285,6 +1293,7 @@ fn workbooks_count_by_their_columns_headings() {
     for (writer, ext) in [
         ("openpyxl", "xlsx"),
         ("xlsxwriter", "xlsx"),
+        ("pyxlsbwriter", "xlsb"),
         ("odfpy", "ods"),
         ("xlwt", "xls"),
     ] {
@@ -1303,7 +1312,7 @@ fn workbooks_count_by_their_columns_headings() {
     let table = server.ok(&["file", "show", "acme", "/xlsxwriter.xlsx"]);
     assert!(table.contains("us_ssn") && table.contains("19"), "{table}");
 
-    // The four in one ZIP archive, as a month's reports are sent: each workbook read as
+    // The five in one ZIP archive, as a month's reports are sent: each workbook read as
     // it is alone, their counts together.
     let reports = alice.work().join("reports.zip");
     let mut script = String::from(
@@ -1320,14 +1329,14 @@ fn workbooks_count_by_their_columns_headings() {
         .unwrap();
     assert!(status.success());
     alice.sftp_ok(&format!("put {} /reports.zip\n", reports.display()));
-    let mut four = classify::Counts::default();
+    let mut five = classify::Counts::default();
     for class in Class::ALL {
-        four.add(class, 4 * truth.get(class));
+        five.add(class, 5 * truth.get(class));
     }
     assert_shows(
         &server,
         "/reports.zip",
-        expected(&four, &["zip", "xls", "xlsx", "ods"]),
+        expected(&five, &["zip", "xls", "xlsx", "xlsb", "ods"]),
     );
 }
 
