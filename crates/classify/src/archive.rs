@@ -180,6 +180,9 @@ impl Zip {
         if self.odt {
             found.held.formats.push(Format::Odt);
         }
+        for (name, n) in self.workbook.custom_again() {
+            *found.held.custom.entry(name).or_default() += n;
+        }
         self.cut |= self.workbook.finish(&mut found.held.counts);
         found.finish(Format::Zip, self.cut)
     }
@@ -401,7 +404,9 @@ impl Zip {
         }
         self.part = part.map(|p| match p {
             Part::Worksheet => Reading::Worksheet(Box::new(self.workbook.sheet(false))),
-            Part::SharedStrings => Reading::SharedStrings(Box::new(self.workbook.shared_strings())),
+            Part::SharedStrings => Reading::SharedStrings(Box::new(
+                self.workbook.shared_strings(self.patterns.clone()),
+            )),
             Part::OpenDocument => Reading::Worksheet(Box::new(self.workbook.sheet(true))),
         });
         if let Some(dialect) = self.document {
@@ -793,6 +798,14 @@ mod tests {
         for size in [1, 7, 64, 4096] {
             assert_eq!(in_chunks(&zip, size), found, "chunks of {size}");
         }
+        // A tenant's pattern too: each cell that shows a matching string counts (the card
+        // number's string is shown once: once).
+        let patterns = Patterns::new([("bankmail", "@bank\\.example"), ("visa", "4111 1111")]);
+        let mut with = Zip::new(Some(Arc::new(patterns.unwrap())), Budget::new(), 0);
+        with.feed(&zip);
+        let found = with.finish();
+        assert_eq!(found.custom.get("bankmail"), Some(&13), "{found:?}");
+        assert_eq!(found.custom.get("visa"), Some(&1), "{found:?}");
     }
 
     #[test]

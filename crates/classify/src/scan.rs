@@ -234,7 +234,8 @@ impl Counts {
 /// a cell over several columns (HTML's `colspan`, Word's `w:gridSpan`) kept in step; a Word
 /// 97-2003 table's cells quoted (a comma in a cell shifted the columns after it); 9
 /// (2026-12-05): Excel binary workbooks (`.xlsb`) read by their columns as XLSX workbooks are
-/// (`xlsb`; a ZIP archive read in part before).
+/// (`xlsb`; a ZIP archive read in part before); a tenant's pattern matched in a workbook's
+/// shared string counted in each cell that shows it (once before).
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.

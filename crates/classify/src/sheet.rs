@@ -768,6 +768,9 @@ pub(crate) struct SharedStrings {
     /// index; and what those strings hold beyond their first cell ([`SharedStrings::item`]).
     repeated: Vec<(u32, u32)>,
     again: Counts,
+    /// The tenant's patterns, and their matches in those strings beyond their first cell.
+    patterns: Option<std::sync::Arc<crate::Patterns>>,
+    again_custom: Vec<u64>,
 }
 
 impl SharedStrings {
@@ -829,12 +832,21 @@ impl SharedStrings {
         if self.values.len() < MAX_SHARED_VALUES {
             self.values.push(cell_kind(text, false).unwrap_or(0));
         }
-        if let Ok(k) = self.repeated.binary_search_by_key(&index, |r| r.0)
-            && digits_of(text).is_none()
-        {
+        if let Ok(k) = self.repeated.binary_search_by_key(&index, |r| r.0) {
             let more = u64::from(self.repeated[k].1 - 1);
-            for (class, n) in crate::scan::classify(text).counts.present() {
-                self.again.add(class, n * more);
+            if digits_of(text).is_none() {
+                for (class, n) in crate::scan::classify(text).counts.present() {
+                    self.again.add(class, n * more);
+                }
+            }
+            // A tenant's pattern (a customer reference, digits alone or not) counts in every
+            // cell, as in a delimited file's rows.
+            if let Some(p) = &self.patterns {
+                let mut matched = vec![0; p.len()];
+                p.count(text, &mut matched);
+                for (again, n) in self.again_custom.iter_mut().zip(matched) {
+                    *again += n * more;
+                }
             }
         }
     }
@@ -912,8 +924,10 @@ pub(crate) struct Workbook {
     sheet_bytes: u64,
     names: Vec<u8>,
     values: Vec<u8>,
-    /// What the shared strings shown in more than one cell hold beyond their first cell.
+    /// What the shared strings shown in more than one cell hold beyond their first cell, and
+    /// what the tenant's patterns match in them (by pattern name).
     again: Counts,
+    again_custom: Vec<(String, u64)>,
     /// Some sheets or rows were not weighed.
     pub(crate) cut: bool,
     /// Its worksheets are binary ([`Workbook::binary`]).
@@ -986,7 +1000,10 @@ impl Workbook {
 
     /// A reader for its shared strings, which knows the strings its sheets read so far show
     /// in more than one cell.
-    pub(crate) fn shared_strings(&self) -> SharedStrings {
+    pub(crate) fn shared_strings(
+        &self,
+        patterns: Option<std::sync::Arc<crate::Patterns>>,
+    ) -> SharedStrings {
         let mut cells: Vec<u32> = self
             .sheets
             .iter()
@@ -1001,6 +1018,8 @@ impl Workbook {
         }
         SharedStrings {
             repeated,
+            again_custom: vec![0; patterns.as_ref().map_or(0, |p| p.len())],
+            patterns,
             ..SharedStrings::default()
         }
     }
@@ -1011,7 +1030,19 @@ impl Workbook {
             self.names = shared.names;
             self.values = shared.values;
             self.again = shared.again;
+            if let Some(p) = &shared.patterns {
+                self.again_custom = (0..p.len())
+                    .filter(|&i| shared.again_custom[i] > 0)
+                    .map(|i| (p.name(i).to_owned(), shared.again_custom[i]))
+                    .collect();
+            }
         }
+    }
+
+    /// What the tenant's patterns match in the shared strings shown in more than one cell,
+    /// beyond their first (by pattern name): added to the workbook's custom counts.
+    pub(crate) fn custom_again(&mut self) -> Vec<(String, u64)> {
+        std::mem::take(&mut self.again_custom)
     }
 
     /// What the worksheets' columns hold, by what their headings name; whether some of it

@@ -179,12 +179,14 @@ struct Book {
     /// The SpreadsheetML not yet handed over, and its writer.
     xml: Vec<u8>,
     writer: SheetWriter,
+    /// The tenant's patterns, counted in the shared strings' repeated cells too.
+    patterns: Option<Arc<Patterns>>,
     cut: bool,
 }
 
 impl Book {
     fn new(patterns: Option<Arc<Patterns>>) -> Self {
-        let mut text = Scanner::with_patterns(patterns);
+        let mut text = Scanner::with_patterns(patterns.clone());
         text.inside_archive(
             crate::encoding::Budget::with(0, 0),
             crate::encoding::MAX_DEPTH,
@@ -197,13 +199,14 @@ impl Book {
             text,
             xml: Vec::new(),
             writer: SheetWriter::default(),
+            patterns,
             cut: false,
         }
     }
 
     /// The shared strings table, from its record and the `CONTINUE` records after it.
     fn shared_strings(&mut self, segments: &[&[u8]]) {
-        let mut shared = self.workbook.shared_strings();
+        let mut shared = self.workbook.shared_strings(self.patterns.clone());
         let mut reader = Segments {
             segments,
             segment: 0,
@@ -268,6 +271,9 @@ impl Book {
     fn finish(mut self, cut: bool) -> Classification {
         self.end_sheet();
         let mut found = self.text.finish();
+        for (name, n) in self.workbook.custom_again() {
+            *found.custom.entry(name).or_default() += n;
+        }
         self.cut |= self.workbook.finish(&mut found.counts) || cut;
         found.formats.retain(|f| *f != Format::ScannedInPart);
         found.formats.push(Format::Xls);

@@ -1533,6 +1533,25 @@ fn a_tenant_pattern_is_counted_in_new_uploads_and_by_classify_run() {
     alice.sftp_ok("put refs.csv /after.csv\n");
     let v = shown(&server, "/after.csv");
     assert_eq!(v["classification"]["classes"]["custom.custref"], 2, "{v}");
+    // A workbook whose references are shared strings, as Excel keeps them (three references
+    // in nine rows): each cell counts, as each row of a delimited file does.
+    let book = alice.work().join("refs.xlsx");
+    python(
+        r#"
+import sys, xlsxwriter
+wb = xlsxwriter.Workbook(sys.argv[1])
+ws = wb.add_worksheet()
+ws.write_row(0, 0, ["Reference", "Amount"])
+for i in range(9):
+    ws.write_row(i + 1, 0, ["CUST-%08d" % (i % 3), 10 * i])
+ws.write_row(10, 0, ["CUST-1234", 5])
+wb.close()
+"#,
+        &[&book],
+    );
+    alice.sftp_ok(&format!("put {} /refs.xlsx\n", book.display()));
+    let v = shown(&server, "/refs.xlsx");
+    assert_eq!(v["classification"]["classes"]["custom.custref"], 9, "{v}");
     // Stored before: counted once classified again.
     assert!(shown(&server, "/before.csv")["classification"]["classes"]["custom.custref"].is_null());
     server.ok(&["classify", "run", "--tenant", "acme", "--again"]);
