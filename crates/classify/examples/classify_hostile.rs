@@ -169,11 +169,18 @@ fn main() {
         ),
     ));
     // Documents read as the text they show: an HTML table whose every cell stands for 64
-    // columns (each an empty cell more), a quoted field on two lines in every row, RTF groups
+    // columns (each an empty cell more) or whose every row is under a cell over 64 rows and
+    // columns, a quoted field on two lines in every row, RTF groups
     // opened past the depth kept and closed again.
     shapes.push((
         "HTML cells over 64 columns",
         headed(b"<!DOCTYPE html><table><tr>", "<td colspan=64>1</td>"),
+    ));
+    // Rows each under the last one's cell over 64 rows and columns (each row an empty cell
+    // for each column followed before its own).
+    shapes.push((
+        "HTML rows under cells over 64 rows",
+        headed(b"<!DOCTYPE html><table>", "<tr><td rowspan=64 colspan=64>1"),
     ));
     shapes.push((
         "quoted fields on two lines",

@@ -33,6 +33,9 @@ const MAX_REPEAT: usize = 64;
 /// Most columns beyond its own a cell stands for (`colspan`): a page of cells each over a
 /// hundred columns would otherwise make a hundred times its bytes of text.
 const MAX_SPAN: usize = 16;
+/// Columns of an HTML table whose cells over several rows (`rowspan`) are followed: the first
+/// 64 (a cell further right that spans rows leaves the cells under it a column early).
+const MAX_ROWSPAN_COLUMNS: usize = 64;
 /// How far into a file its HTML root is looked for.
 const HTML_LEAD: usize = 1024;
 
@@ -230,6 +233,12 @@ pub(crate) struct MarkupText {
     pre: u32,
     /// Columns the open cell spans beyond its own (HTML's `colspan`, Word's `w:gridSpan`).
     span: usize,
+    /// HTML: the table's row under way (from 1), the column of its next cell, and for each
+    /// of the first [`MAX_ROWSPAN_COLUMNS`] columns the last row a cell above covers with its
+    /// `rowspan` (a row's cells stand beside the columns such cells fill).
+    row: u32,
+    column: usize,
+    covered: Vec<u32>,
     /// The last byte put out was not a line end; the last byte put out.
     line_open: bool,
     last: u8,
@@ -249,6 +258,9 @@ impl MarkupText {
             raw: false,
             pre: 0,
             span: 0,
+            row: 0,
+            column: 0,
+            covered: Vec::new(),
             line_open: false,
             last: b'\n',
         }
@@ -430,6 +442,19 @@ impl MarkupText {
         self.last = c;
     }
 
+    /// HTML: before a cell, an empty cell (a tab) for each column that a cell of a row above
+    /// fills in this row (its `rowspan`).
+    fn covered_cells(&mut self, out: &mut Vec<u8>) {
+        while self
+            .covered
+            .get(self.column)
+            .is_some_and(|&last| last >= self.row)
+        {
+            self.put(b'\t', out);
+            self.column += 1;
+        }
+    }
+
     /// A paragraph's or a line break's end: a line end, a space inside a table's cell.
     fn line_end(&mut self, out: &mut Vec<u8>) {
         let c = if self.cells > 0 { b' ' } else { b'\n' };
@@ -549,15 +574,38 @@ impl MarkupText {
                     self.cell_ends(out);
                 }
                 if !closing {
+                    self.covered_cells(out);
                     self.cell_begins(out);
-                    // A cell over several columns stands for them all (`colspan="2"`).
+                    // A cell over several columns stands for them all (`colspan="2"`); one
+                    // over several rows (`rowspan="2"`) fills its columns in the rows below.
                     self.span = attribute_number(tag, b"colspan").map_or(0, |n| n - 1);
+                    let rows = attribute_number(tag, b"rowspan").map_or(0, |n| n - 1);
+                    let columns = self.column..self.column + 1 + self.span.min(MAX_SPAN);
+                    if rows > 0 {
+                        let last = self.row + rows as u32;
+                        for c in columns.clone().take_while(|&c| c < MAX_ROWSPAN_COLUMNS) {
+                            if self.covered.len() <= c {
+                                self.covered.resize(c + 1, 0);
+                            }
+                            self.covered[c] = last;
+                        }
+                    }
+                    self.column = columns.end;
                 }
             }
             b"tr" | b"table" | b"thead" | b"tbody" | b"tfoot" => {
                 if self.cells > 0 {
                     self.cells = 1;
                     self.cell_ends(out);
+                }
+                // A row begins at its first cell's column; a cell's rows end with its table
+                // or its group of rows.
+                if name == b"tr" && !closing {
+                    self.row += 1;
+                    self.column = 0;
+                } else if name != b"tr" {
+                    self.row = 0;
+                    self.covered.clear();
                 }
                 if closing && name == b"tr" || self.line_open {
                     self.put(b'\n', out);
@@ -684,6 +732,31 @@ mod tests {
         same_in_chunks(Dialect::Word, word, "\"Bank \"\t\t\"ABA \"\t\n");
         let page = "<table><tr><TD COLSPAN=3>Bank</td><td colspan='x'>ABA</td></tr></table>";
         same_in_chunks(Dialect::Html, page, "\"Bank\"\t\t\t\"ABA\"\t\n");
+    }
+
+    /// A cell over several rows (HTML's `rowspan`, as LibreOffice writes a merged cell, and
+    /// reports group an account's rows under its customer) fills its columns in the rows
+    /// below: their cells stay under their headings. Its reach ends with its table.
+    #[test]
+    fn a_cell_over_several_rows_fills_its_columns_below() {
+        let page = concat!(
+            "<table><tr><th>Customer</th><th>Routing</th><th>Account</th></tr>\n",
+            "<tr><td rowspan=\"3\">ACME</td><td>021000021</td><td>12345678</td></tr>\n",
+            "<tr><td>011000015</td><td ROWSPAN=2>87654321</td></tr>\n",
+            "<tr><td>026009593</td></tr>\n",
+            "<tr><td colspan=2 rowspan=2>Total</td><td>3</td></tr><tr><td>x</td></tr></table>\n",
+            "<table><tr><td>a</td><td>b</td></tr></table>",
+        );
+        let want = concat!(
+            "\"Customer\"\t\"Routing\"\t\"Account\"\t\n",
+            "\"ACME\"\t\"021000021\"\t\"12345678\"\t\n",
+            "\t\"011000015\"\t\"87654321\"\t\n",
+            "\t\"026009593\"\t\n",
+            "\"Total\"\t\t\"3\"\t\n",
+            "\t\t\"x\"\t\n",
+            "\"a\"\t\"b\"\t\n",
+        );
+        same_in_chunks(Dialect::Html, page, want);
     }
 
     /// As PowerPoint and python-pptx write a slide: a title's shape, a table of two rows (a

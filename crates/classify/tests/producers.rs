@@ -99,13 +99,24 @@ fn word_97_documents_count_what_their_text_holds() {
 /// the vendor file (xz-compressed here); Writer's remittance letters (accounts in labelled lines
 /// above or below their routing numbers') as an OpenDocument text, a flat one (xz-compressed),
 /// a web page and an RTF document; Writer's RTF of the customer extract as a Word table under
-/// a heading (xz-compressed). Each counts exactly what the document holds.
+/// a heading (xz-compressed); Calc's web page of a vendor sheet whose vendor's name and bank
+/// are cells merged over its two accounts' rows (`rowspan`). Each counts exactly what the
+/// document holds.
 #[test]
 fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
     use classify::Format::{AccountTable, Html, Ods, Odt, Rtf, Xz, Zip};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/libreoffice");
     let vendors = corpus_truth(400_000, "vendors.csv");
     let remittance = corpus_truth(400_000, "remittance.txt");
+    // Ten vendors of two accounts each, the vendor's name and bank in cells over both rows.
+    let mut merged = classify::Counts::default();
+    for class in [
+        classify::Class::AbaRouting,
+        classify::Class::UsBankAccount,
+        classify::Class::Email,
+    ] {
+        merged.add(class, 20);
+    }
     for (name, truth, formats) in [
         (
             "calc-customers.html",
@@ -119,6 +130,7 @@ fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
             vec![AccountTable, Html],
         ),
         ("calc-vendors.fods.xz", vendors, vec![Ods, Xz]),
+        ("calc-vendors-merged.html", merged, vec![AccountTable, Html]),
         ("writer-remittance.odt", remittance, vec![Odt, Zip]),
         ("writer-remittance.fodt.xz", remittance, vec![Odt, Xz]),
         ("writer-remittance.html", remittance, vec![Html]),
