@@ -247,6 +247,15 @@ fn main() {
             "<row><c t=\"inlineStr\"><is><t>ABA</t></is></c><c><v>021000021</v></c><c><v>12345678</v></c></row>",
         ),
     );
+    // Shared strings before any sheet (as Apache POI orders a package), each classified as it
+    // is read and what it holds kept for the sheets' cells.
+    bomb_cost(
+        "shared strings before the sheets",
+        &zip_bomb(
+            "xl/sharedStrings.xml",
+            "<si><t>ann@bank.example 123456</t></si>",
+        ),
+    );
     // An Excel binary workbook's worksheet, its records written out as SpreadsheetML as they
     // are inflated: cells of a shared string in their shortest form (10 bytes each, some 30
     // written), and text cells of a routing number.

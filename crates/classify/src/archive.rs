@@ -806,6 +806,25 @@ mod tests {
         let found = with.finish();
         assert_eq!(found.custom.get("bankmail"), Some(&13), "{found:?}");
         assert_eq!(found.custom.get("visa"), Some(&1), "{found:?}");
+
+        // The shared strings before the sheet, as Apache POI and NPOI write a package (its
+        // parts in their names' order): the same counts.
+        let first = archive(&[
+            entry("xl/sharedStrings.xml", shared.as_bytes(), true, true, 0),
+            entry("xl/worksheets/sheet1.xml", sheet.as_bytes(), true, false, 0),
+        ]);
+        let before = classify(&first);
+        assert_eq!(before.counts, found.counts, "{before:?}");
+        for size in [1, 7, 64, 4096] {
+            assert_eq!(in_chunks(&first, size), before, "chunks of {size}");
+        }
+        let patterns = Patterns::new([("bankmail", "@bank\\.example"), ("visa", "4111 1111")]);
+        let mut with = Zip::new(Some(Arc::new(patterns.unwrap())), Budget::new(), 0);
+        with.feed(&first);
+        assert_eq!(with.finish().custom, found.custom);
+        for class in Class::ALL {
+            assert_eq!(Class::ALL[class as usize], class);
+        }
     }
 
     #[test]

@@ -235,7 +235,9 @@ impl Counts {
 /// 97-2003 table's cells quoted (a comma in a cell shifted the columns after it); 9
 /// (2026-12-05): Excel binary workbooks (`.xlsb`) read by their columns as XLSX workbooks are
 /// (`xlsb`; a ZIP archive read in part before); a tenant's pattern matched in a workbook's
-/// shared string counted in each cell that shows it (once before); an HTML cell over several
+/// shared string counted in each cell that shows it (once before), and a workbook's shared
+/// strings so counted when they come before its sheets (Apache POI's, NPOI's order: once
+/// before); an HTML cell over several
 /// rows (`rowspan`) keeps the rows below in step (their cells stood a column early).
 pub const RULES: u32 = 9;
 

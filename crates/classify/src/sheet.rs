@@ -68,6 +68,11 @@ const MAX_SHEET_BYTES: u64 = 256 << 20;
 const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
 const MAX_SHEETS: usize = 256;
+/// What shared strings read before any sheet hold, kept to count again for each further cell
+/// that shows them (a string, a class or a pattern, a count: 12 bytes each).
+const MAX_KEPT: usize = 1 << 18;
+/// A kept entry's class byte with this bit is a tenant's pattern's index.
+const PATTERN: u8 = 0x80;
 
 /// Which part of a workbook an archive's entry is, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -771,6 +776,12 @@ pub(crate) struct SharedStrings {
     /// The tenant's patterns, and their matches in those strings beyond their first cell.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     again_custom: Vec<u64>,
+    /// No sheet was read before the strings (Apache POI and NPOI write a package's parts in
+    /// the order of their names, the shared strings first): what each string holds is kept,
+    /// to count again at the end for each further cell that shows it.
+    before_sheets: bool,
+    kept: Vec<(u32, u8, u32)>,
+    cut: bool,
 }
 
 impl SharedStrings {
@@ -780,6 +791,7 @@ impl SharedStrings {
             + held(&self.values)
             + held(&self.text)
             + held(&self.repeated)
+            + held(&self.kept)
     }
 
     pub(crate) fn feed(&mut self, data: &[u8]) {
@@ -847,6 +859,38 @@ impl SharedStrings {
                 for (again, n) in self.again_custom.iter_mut().zip(matched) {
                     *again += n * more;
                 }
+            }
+        }
+        if self.before_sheets {
+            self.keep(index, text);
+        }
+    }
+
+    /// A string read before any sheet: what it holds beyond what its columns count (as
+    /// [`SharedStrings::item`] counts it again), and what the tenant's patterns match in it,
+    /// kept to be counted again at the end ([`MAX_KEPT`] entries; beyond, the workbook is read
+    /// in part). Only a string that can hold such a class is classified (an `@`, or six
+    /// digits: an NINO's are the fewest).
+    fn keep(&mut self, index: u32, text: &[u8]) {
+        let mut found: Vec<(u8, u32)> = Vec::new();
+        let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
+        if digits_of(text).is_none() && (digits >= 6 || memchr::memchr(b'@', text).is_some()) {
+            for (class, n) in crate::scan::classify(text).counts.present() {
+                found.push((class as u8, n.min(u64::from(u32::MAX)) as u32));
+            }
+        }
+        if let Some(p) = &self.patterns {
+            let mut matched = vec![0; p.len()];
+            p.count(text, &mut matched);
+            for (i, n) in matched.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                found.push((PATTERN | i as u8, n.min(u64::from(u32::MAX)) as u32));
+            }
+        }
+        for (what, n) in found {
+            if self.kept.len() < MAX_KEPT {
+                self.kept.push((index, what, n));
+            } else {
+                self.cut = true;
             }
         }
     }
@@ -928,10 +972,16 @@ pub(crate) struct Workbook {
     /// what the tenant's patterns match in them (by pattern name).
     again: Counts,
     again_custom: Vec<(String, u64)>,
+    /// What shared strings read before its sheets hold, and its patterns' names for them
+    /// ([`SharedStrings::keep`]).
+    kept: Vec<(u32, u8, u32)>,
+    kept_patterns: Vec<String>,
     /// Some sheets or rows were not weighed.
     pub(crate) cut: bool,
     /// Its worksheets are binary ([`Workbook::binary`]).
     binary: bool,
+    /// Worksheets read so far.
+    sheets_read: usize,
 }
 
 impl Workbook {
@@ -945,6 +995,7 @@ impl Workbook {
                 .sum::<usize>()
             + held(&self.names)
             + held(&self.values)
+            + held(&self.kept)
     }
 
     /// How many of the next `n` bytes of a worksheet are read by their columns: what is left
@@ -975,6 +1026,7 @@ impl Workbook {
 
     /// A worksheet read (or an OpenDocument file's tables).
     pub(crate) fn add_sheet(&mut self, mut sheet: Sheet) {
+        self.sheets_read += 1;
         self.cut |= sheet.cut;
         let format = if sheet.open_document {
             crate::Format::Ods
@@ -1020,6 +1072,7 @@ impl Workbook {
             repeated,
             again_custom: vec![0; patterns.as_ref().map_or(0, |p| p.len())],
             patterns,
+            before_sheets: self.sheets_read == 0,
             ..SharedStrings::default()
         }
     }
@@ -1035,6 +1088,39 @@ impl Workbook {
                     .filter(|&i| shared.again_custom[i] > 0)
                     .map(|i| (p.name(i).to_owned(), shared.again_custom[i]))
                     .collect();
+                self.kept_patterns = (0..p.len()).map(|i| p.name(i).to_owned()).collect();
+            }
+            self.kept = shared.kept;
+            self.cut |= shared.cut;
+        }
+    }
+
+    /// What the shared strings kept before its sheets hold, counted again for each cell
+    /// beyond the first that shows them (once its sheets are all read).
+    fn count_kept(&mut self) {
+        if self.kept.is_empty() {
+            return;
+        }
+        let mut cells: Vec<u32> = self
+            .sheets
+            .iter()
+            .flat_map(|s| s.shared_cells.iter().map(|c| c >> 8))
+            .collect();
+        cells.sort_unstable();
+        for (index, what, n) in std::mem::take(&mut self.kept) {
+            let shown =
+                cells.partition_point(|&c| c <= index) - cells.partition_point(|&c| c < index);
+            let more = (shown as u64).saturating_sub(1) * u64::from(n);
+            if more == 0 {
+                continue;
+            }
+            if what & PATTERN == 0 {
+                self.again.add(crate::Class::ALL[usize::from(what)], more);
+            } else if let Some(name) = self.kept_patterns.get(usize::from(what & !PATTERN)) {
+                match self.again_custom.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, again)) => *again += more,
+                    None => self.again_custom.push((name.clone(), more)),
+                }
             }
         }
     }
@@ -1042,12 +1128,14 @@ impl Workbook {
     /// What the tenant's patterns match in the shared strings shown in more than one cell,
     /// beyond their first (by pattern name): added to the workbook's custom counts.
     pub(crate) fn custom_again(&mut self) -> Vec<(String, u64)> {
+        self.count_kept();
         std::mem::take(&mut self.again_custom)
     }
 
     /// What the worksheets' columns hold, by what their headings name; whether some of it
     /// was not weighed (a limit was reached).
     pub(crate) fn finish(mut self, counts: &mut Counts) -> bool {
+        self.count_kept();
         for (class, n) in self.again.present() {
             counts.add(class, n);
         }
