@@ -182,6 +182,14 @@ fn main() {
         "HTML rows under cells over 64 rows",
         headed(b"<!DOCTYPE html><table>", "<tr><td rowspan=64 colspan=64>1"),
     ));
+    // An X12 interchange's segments, each read beside the scan: payments' bank segments, and
+    // empty segments (a terminator every byte).
+    let isa = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *261205*1200*U*00401*000000101*0*P*>~";
+    shapes.push((
+        "X12 payment segments",
+        headed(isa, "BPR*C*1*C*ACH*CCP*01*021000021*DA*123456789~"),
+    ));
+    shapes.push(("X12 empty segments", headed(isa, "~")));
     shapes.push((
         "quoted fields on two lines",
         headed(b"name,note,routing\n", "a,\"x\ny\",021000021\n"),

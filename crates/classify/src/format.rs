@@ -18,6 +18,9 @@ pub enum Format {
     /// SWIFT MT with its message type, e.g. 103 or 940.
     SwiftMt(u16),
     Bai2,
+    /// An ASC X12 EDI interchange, with its first transaction set's identifier (820: a payment
+    /// order or remittance advice; 835: a health care claim payment), when its head shows one.
+    X12(Option<u16>),
     /// A delimited (CSV-like) file whose header names accounts.
     AccountTable,
     /// Not text (compressed, encrypted, an image…): not scanned; its classes are unknown.
@@ -93,6 +96,8 @@ impl Format {
             Format::Nacha => "nacha".into(),
             Format::SwiftMt(t) => format!("swift_mt{t}"),
             Format::Bai2 => "bai2".into(),
+            Format::X12(Some(t)) => format!("x12:{t}"),
+            Format::X12(None) => "x12".into(),
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
             Format::Encrypted(scheme) => format!("encrypted:{scheme}"),
@@ -127,6 +132,7 @@ impl Format {
         match s {
             "nacha" => Some(Format::Nacha),
             "bai2" => Some(Format::Bai2),
+            "x12" => Some(Format::X12(None)),
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
@@ -155,6 +161,8 @@ impl Format {
             _ => {
                 if let Some(id) = s.strip_prefix("iso20022:") {
                     Some(Format::Iso20022(id.to_owned()))
+                } else if let Some(t) = s.strip_prefix("x12:") {
+                    t.parse().ok().map(|t| Format::X12(Some(t)))
                 } else if let Some(scheme) = s.strip_prefix("encrypted:") {
                     Some(Format::Encrypted(scheme.to_owned()))
                 } else {
@@ -261,6 +269,9 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     }
     if first_line.starts_with(b"01,") && find(head, b"\n02,").is_some() {
         found.push(Format::Bai2);
+    }
+    if let Some(x12) = crate::x12::header(head) {
+        found.push(Format::X12(x12.transaction));
     }
     // A title above a table's header is looked for in text of no other format (not markup).
     let titled = found.is_empty()
@@ -581,6 +592,8 @@ mod tests {
             Format::Nacha,
             Format::SwiftMt(940),
             Format::Bai2,
+            Format::X12(Some(820)),
+            Format::X12(None),
             Format::AccountTable,
             Format::Binary,
             Format::Encrypted("openpgp".into()),

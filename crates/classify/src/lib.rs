@@ -27,6 +27,7 @@ mod sevenzip;
 mod sheet;
 mod tar;
 pub mod validate;
+mod x12;
 mod xls;
 mod xlsb;
 

@@ -238,7 +238,9 @@ impl Counts {
 /// shared string counted in each cell that shows it (once before), and a workbook's shared
 /// strings so counted when they come before its sheets (Apache POI's, NPOI's order: once
 /// before); an HTML cell over several
-/// rows (`rowspan`) keeps the rows below in step (their cells stood a column early).
+/// rows (`rowspan`) keeps the rows below in step (their cells stood a column early); X12 EDI
+/// interchanges (`x12:820`) read by their qualifiers: routing and account numbers in a
+/// payment's `BPR` segment, SSNs after `34` or as a `REF` of type `SY` (none counted before).
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -492,6 +494,8 @@ pub struct Scanner {
     formats: Option<Vec<Format>>,
     /// A format whose records are also read by position ([`Scanner::record_end`]).
     records: Option<Records>,
+    /// An X12 interchange, also read segment by segment ([`crate::x12`]).
+    x12: Option<Box<crate::x12::Interchange>>,
     /// BAI2: whether the current group's originator is a valid routing number (the bank the
     /// group's accounts are at).
     bai2_bank: bool,
@@ -585,6 +589,7 @@ impl Scanner {
             head: Vec::new(),
             formats: None,
             records: None,
+            x12: None,
             bai2_bank: false,
             binary: false,
             carry: Vec::new(),
@@ -913,6 +918,7 @@ impl Scanner {
             + held(&self.fixed)
             + held(&self.columns)
             + held(&self.custom)
+            + self.x12.as_ref().map_or(0, |x| x.held_bytes())
             + self.bitmap.held_bytes()
             + held(&a.tail)
             + held(&a.tagged_tail)
@@ -996,6 +1002,11 @@ impl Scanner {
             };
         }
         self.scan(&[], true);
+        if let Some(x12) = self.x12.take() {
+            for (class, n) in x12.finish().present() {
+                self.counts.add(class, n);
+            }
+        }
         // The file ended before the search after a routing number decided: so did its line.
         if let Some((_, beside)) = self.accounts.after.take() {
             self.line_ended(beside, &[], 0, true);
@@ -1090,6 +1101,10 @@ impl Scanner {
             None
         };
         self.binary = formats.contains(&Format::Binary);
+        if formats.iter().any(|f| matches!(f, Format::X12(_))) {
+            self.x12 =
+                crate::x12::header(&self.head).map(|h| Box::new(crate::x12::Interchange::new(h)));
+        }
         let body = self
             .head
             .strip_prefix(b"\xEF\xBB\xBF")
@@ -1109,6 +1124,9 @@ impl Scanner {
     fn scan(&mut self, data: &[u8], end: bool) {
         if self.binary {
             return;
+        }
+        if let Some(x12) = self.x12.as_mut() {
+            x12.feed(data);
         }
         let cut = if end {
             data.len()

@@ -1352,6 +1352,55 @@ fn workbooks_count_by_their_columns_headings() {
     );
 }
 
+/// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
+/// forty transaction sets, each a payment from the payer's account to a payee's (`BPR`: a
+/// routing number after the qualifier `01`, its account after `DA`) and the payee's name with
+/// its SSN (`N1`, qualifier `34`). Every fifth payee's routing number fails its checksum (it
+/// and its account count nothing), every fourth SSN is of area 666, and a member's identifier
+/// of nine digits (`MI`) is none. Uploaded with `sftp` with a line end after each segment and
+/// as one line with other separators, each counts what its qualifiers name.
+#[test]
+fn edi_interchanges_count_what_their_qualifiers_name() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    python(
+        r#"
+import sys
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+def interchange(e, t, nl):
+    segs = ["ISA*00*          *00*          *ZZ*ACMECORP       *ZZ*FIRSTBANK      *261205*1200*U*00401*000000101*0*P*>"]
+    segs.append("GS*RA*ACMECORP*FIRSTBANK*20261205*1200*101*X*004010")
+    for i in range(40):
+        payee = "021000022" if i % 5 == 4 else routing[i % 6]
+        ssn = ("666" if i % 4 == 3 else "%03d" % (100 + i)) + "%02d%04d" % (10 + i, 1000 + i)
+        segs += ["ST*820*%04d" % i,
+                 "BPR*C*%d.00*C*ACH*CCP*01*%s*DA*%09d*1234567890**01*%s*DA*%010d*20261207"
+                 % (100 + i, routing[(i + 1) % 6], 300000000 + i, payee, 7000000 + i),
+                 "TRN*1*PAY%05d" % i, "N1*PR*ACME CORPORATION", "N1*PE*PAYEE %d*34*%s" % (i, ssn),
+                 "NM1*QC*1*ROE*RICHARD****MI*456789012", "RMR*IV*INV-%d**%d.00" % (i, 100 + i),
+                 "SE*7*%04d" % i]
+    segs += ["GE*40*101", "IEA*1*000000101"]
+    text = (t + nl).join(segs) + t + nl
+    return text.replace("*", e)
+open(sys.argv[1], "w").write(interchange("*", "~", "\n"))
+open(sys.argv[2], "w").write(interchange("|", "'", ""))
+"#,
+        &[
+            &work.join("payments.820"),
+            &work.join("payments-one-line.edi"),
+        ],
+    );
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 40 + 32);
+    truth.add(Class::UsBankAccount, 40 + 32);
+    truth.add(Class::UsSsn, 30);
+    for name in ["payments.820", "payments-one-line.edi"] {
+        alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
+        assert_shows(&server, &format!("/{name}"), expected(&truth, &["x12:820"]));
+    }
+}
+
 /// US account numbers where files put them beside their routing numbers in shapes other than
 /// the bank formats (a payroll system's payees in XML laid out with indentation, a payments
 /// API's JSON log, tickets with deposit details typed as labelled lines), card numbers in a
