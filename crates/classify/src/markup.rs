@@ -582,7 +582,7 @@ impl MarkupText {
                     let rows = attribute_number(tag, b"rowspan").map_or(0, |n| n - 1);
                     let columns = self.column..self.column + 1 + self.span.min(MAX_SPAN);
                     if rows > 0 {
-                        let last = self.row + rows as u32;
+                        let last = self.row.saturating_add(rows as u32);
                         for c in columns.clone().take_while(|&c| c < MAX_ROWSPAN_COLUMNS) {
                             if self.covered.len() <= c {
                                 self.covered.resize(c + 1, 0);
@@ -601,7 +601,7 @@ impl MarkupText {
                 // A row begins at its first cell's column; a cell's rows end with its table
                 // or its group of rows.
                 if name == b"tr" && !closing {
-                    self.row += 1;
+                    self.row = self.row.saturating_add(1);
                     self.column = 0;
                 } else if name != b"tr" {
                     self.row = 0;
