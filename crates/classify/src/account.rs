@@ -186,6 +186,11 @@ pub(crate) struct After {
     /// The field the search is in, when the file's header names columns, and what ends one.
     field: Option<usize>,
     delimiter: Delimiter,
+    /// In prose: a line end that wraps a sentence is crossed ([`After::in_prose`]); one was
+    /// (the next line must go on with the sentence); the last byte crossed ended one.
+    prose: bool,
+    wrapped: bool,
+    sentence_end: bool,
 }
 
 /// Where a search after a routing number stands.
@@ -212,12 +217,25 @@ impl After {
             layout: false,
             field,
             delimiter: Delimiter::ANY,
+            prose: false,
+            wrapped: false,
+            sentence_end: false,
         }
     }
 
     /// The same search in a table whose fields end at `delimiter`.
     pub(crate) fn delimited_by(self, delimiter: Delimiter) -> Self {
         After { delimiter, ..self }
+    }
+
+    /// The same search in prose: a line end that wraps a sentence (the line did not end with
+    /// a full stop, the next begins with a small letter or a digit) is crossed, as a space is
+    /// (`… 021000021 and our account number is` / `12345678.`).
+    pub(crate) fn in_prose(self) -> Self {
+        After {
+            prose: true,
+            ..self
+        }
     }
 
     /// The same search in markup or JSON.
@@ -238,6 +256,9 @@ impl After {
             layout: false,
             field: None,
             delimiter: Delimiter::ANY,
+            prose: false,
+            wrapped: false,
+            sentence_end: false,
         }
     }
 
@@ -258,6 +279,13 @@ impl After {
                 return Found::Nothing;
             }
             let c = t[i];
+            // After a wrap, the next line goes on with the sentence, or the search ends.
+            if self.wrapped && !matches!(c, b' ' | b'\t' | b'\r') {
+                if !(c.is_ascii_lowercase() || c.is_ascii_digit()) {
+                    return Found::Nothing;
+                }
+                self.wrapped = false;
+            }
             if self.bare && !self.layout && matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                 if c == b'\n' {
                     return Found::LineEnd(i + 1);
@@ -301,12 +329,20 @@ impl After {
                     return Found::Nothing;
                 }
                 self.crossed += run - i;
+                self.sentence_end = false;
                 i = run;
             } else if self.delimiter.ends_field(c) {
                 self.field = self.field.map(|f| f + 1);
                 self.crossed += 1;
                 i += 1;
             } else if between(c, self.layout) {
+                if c != b' ' {
+                    self.sentence_end = matches!(c, b'.' | b'!' | b'?');
+                }
+                self.crossed += 1;
+                i += 1;
+            } else if self.prose && matches!(c, b'\r' | b'\n') && !self.sentence_end {
+                self.wrapped |= c == b'\n';
                 self.crossed += 1;
                 i += 1;
             } else {

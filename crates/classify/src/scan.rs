@@ -12,7 +12,8 @@
 //! - a form that random data or other identifiers also take (a bare run of 13-19 digits, a bare
 //!   9-digit number, an 8-letter word) counts only in a context that names the class: a keyword
 //!   earlier on the same line (`card`, `routing`, `ssn`, `bic`, an XML tag such as `<BICFI>`, a
-//!   SWIFT MT field such as `:57A:`) or the column's header in a delimited file. Grouped forms
+//!   SWIFT MT field such as `:57A:`; in prose, the last two words of a line that a sentence
+//!   wraps from) or the column's header in a delimited file. Grouped forms
 //!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone;
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
@@ -240,7 +241,9 @@ impl Counts {
 /// before); an HTML cell over several
 /// rows (`rowspan`) keeps the rows below in step (their cells stood a column early); X12 EDI
 /// interchanges (`x12:820`) read by their qualifiers: routing and account numbers in a
-/// payment's `BPR` segment, SSNs after `34` or as a `REF` of type `SY` (none counted before).
+/// payment's `BPR` segment, SSNs after `34` or as a `REF` of type `SY` (none counted before);
+/// in prose, a line that wraps a sentence read as one with the next (an account on the line
+/// after its routing number's, a keyword at a line's end naming the next line's number).
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -509,6 +512,9 @@ pub struct Scanner {
     /// (the header of a delimited file).
     field: usize,
     pending: u8,
+    /// The last text ended with a line end that may be a sentence's wrap, told by the next
+    /// text's first byte ([`Scanner::runs_on`]).
+    run_on: bool,
     first_line: bool,
     /// Lines still to come before a table's header, where a title's lines are above it.
     lines_to_header: usize,
@@ -596,6 +602,7 @@ impl Scanner {
             counts: Counts::default(),
             field: 0,
             pending: 0,
+            run_on: false,
             first_line: true,
             lines_to_header: 0,
             delimiter: account::Delimiter::ANY,
@@ -1212,6 +1219,11 @@ impl Scanner {
         let mut i = 0;
         let mut line_from = 0;
         self.words_from = 0;
+        // A line end that ended the last text: a wrap when this text goes on with the
+        // sentence, else the line's end.
+        if std::mem::take(&mut self.run_on) && !continues_sentence(t) {
+            self.pending = 0;
+        }
         self.field_from = 0;
         loop {
             // On a delimited file's first line every word may name its column.
@@ -1266,10 +1278,18 @@ impl Scanner {
                     self.line_start = self.text_start + i as u64 + 1;
                     // In markup (ISO 20022 XML) line ends are layout: a keyword reaches past
                     // them to the next candidate or number (`<Cd>USABA</Cd>` two lines above
-                    // its `<MmbId>`).
+                    // its `<MmbId>`); in prose, so is a line end that wraps a sentence.
                     if self.accounts.tagged != Some(account::Tagged::Iso20022) {
-                        self.pending = 0;
+                        // What the wrapped line's last two words name reaches the next
+                        // line's first candidates (`ABA routing number` / `021000021`); the
+                        // rest of the line's words, no further than their own line.
+                        let wrap = self.runs_on(t, i);
+                        self.pending = match wrap {
+                            Some(false) => 0,
+                            _ => self.tail_names(t, &m, i),
+                        };
                         self.words_from = i + 1;
+                        self.run_on = wrap.is_none();
                     }
                 }
                 i += 1;
@@ -1371,6 +1391,56 @@ impl Scanner {
             self.header.clear();
             self.lines_watched = false;
         }
+    }
+
+    /// Whether the text is prose (a letter's, an e-mail's, a document's): not a table, a
+    /// format's records, markup or JSON.
+    fn prose(&self) -> bool {
+        !self.table
+            && self.header.is_empty()
+            && self.fixed.is_empty()
+            && self.records.is_none()
+            && self.accounts.tagged.is_none()
+            && !self.layout
+    }
+
+    /// Whether the line end at `t[at]` wraps a sentence (an e-mail or a letter written at 72
+    /// columns, a PDF's line): in prose, a line that does not end with a full stop and is
+    /// followed by one that begins with a small letter or a digit (`routing number` /
+    /// `021000021 for credit to account` / `number 12345678`); `None` where the next line is
+    /// in the next text.
+    fn runs_on(&self, t: &[u8], at: usize) -> Option<bool> {
+        if !self.prose() {
+            return Some(false);
+        }
+        let last = t[..at]
+            .iter()
+            .rev()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r'));
+        if matches!(last, None | Some(b'\n' | b'.' | b'!' | b'?')) {
+            return Some(false);
+        }
+        let rest = &t[at + 1..];
+        if rest.iter().all(|b| matches!(b, b' ' | b'\t')) {
+            return None;
+        }
+        Some(continues_sentence(rest))
+    }
+
+    /// What the last two words before `at` name (back to the last candidate or number).
+    fn tail_names(&self, t: &[u8], m: &Bitmap, at: usize) -> u8 {
+        let mut named = 0;
+        let mut to = at;
+        for _ in 0..2 {
+            match m.step_back(self.words_from, to) {
+                Some(StepBack::Word(s, e)) => {
+                    named |= word_context(t, m, s, e);
+                    to = s;
+                }
+                _ => break,
+            }
+        }
+        named
     }
 
     /// Whether the scan is in a delimited table's header, whose every word names its column as
@@ -1862,6 +1932,8 @@ impl Scanner {
         let mut search = account::After::new(field).delimited_by(self.delimiter);
         if self.layout {
             search = search.in_layout();
+        } else if self.prose() {
+            search = search.in_prose();
         }
         self.search_after(search, t, m, at + 9, |s, lines| {
             s.beside(t, m, at, field, lines)
@@ -2602,6 +2674,14 @@ impl Default for Domains {
             next: 0,
         }
     }
+}
+
+/// Whether a line (`line`, from its start) goes on with a sentence wrapped from the line
+/// before: its first byte other than a blank is a small letter or a digit.
+fn continues_sentence(line: &[u8]) -> bool {
+    line.iter()
+        .find(|b| !matches!(b, b' ' | b'\t'))
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Whether `a` and `b` (of one length) hold the same bytes: their first and last eight bytes

@@ -1246,6 +1246,74 @@ fn swift_mt940_account_identification() {
     assert_eq!(count(":25:021000021/0012345678\n", Class::AbaRouting), 0);
 }
 
+/// A sentence wrapped over lines (an e-mail or a letter written at 72 columns, a PDF's lines
+/// at its page's width) is read as one: the account after a routing number on the next line,
+/// and what the line's last two words name reaching the next line's first number. A line that
+/// ends a sentence, or a next line that begins with a capital, ends it; so does a table's row.
+#[test]
+fn a_sentence_wrapped_over_lines_is_read_as_one() {
+    let both = |text: &str| {
+        let c = classify(text.as_bytes()).counts;
+        for size in [1, 2, 5, 17, 64] {
+            assert_eq!(
+                crate::scan::in_chunks(text.as_bytes(), size).counts,
+                c,
+                "chunks of {size}: {text}"
+            );
+        }
+        (c.get(Class::AbaRouting), c.get(Class::UsBankAccount))
+    };
+    let remit = "Please send the payment by wire to our bank. Routing number 021000021, account";
+    assert_eq!(
+        both(&format!("{remit}\nnumber 12345678. Thank you.\n")),
+        (1, 1)
+    );
+    assert_eq!(
+        both(&format!("{remit} number\n  12345678. Thank you.\n")),
+        (1, 1)
+    );
+    assert_eq!(
+        both(&format!("{remit} number:\r\n12345678. Thank you.\n")),
+        (1, 1)
+    );
+    // A sentence's end, a blank line or a capital after the line end: no account.
+    assert_eq!(
+        both(&format!("{remit} number.\n12345678 Thank you.\n")),
+        (1, 0)
+    );
+    assert_eq!(
+        both(&format!("{remit} number\n\n12345678 Thank you.\n")),
+        (1, 0)
+    );
+    assert_eq!(
+        both(&format!("{remit} number\nNo 12345678 Thank you.\n")),
+        (1, 0)
+    );
+    // A keyword at the line's end names the number that begins the next.
+    assert_eq!(
+        both("Please wire the funds to ABA routing number\n021000021 today.\n"),
+        (1, 0)
+    );
+    assert_eq!(
+        both("Please wire the funds to ABA routing\nnumber 021000021 today.\n"),
+        (1, 0)
+    );
+    // Not one further back than the line's last two words, nor over a capital.
+    assert_eq!(
+        both("Routing details are in the letter below\nref 021000021 sent\n"),
+        (0, 0)
+    );
+    assert_eq!(
+        both("Please wire the funds to ABA routing number\nRef 021000021 today.\n"),
+        (0, 0)
+    );
+    // A table's rows are not a sentence.
+    assert_eq!(
+        both("name,routing\nacme,021000021\nwidget,12345678\n"),
+        (1, 0)
+    );
+}
+
 /// The first line names columns only in a table: in a letter whose first line mentions cards or
 /// routing (with a comma or not), a bare number on a later line is not named by it.
 #[test]

@@ -98,13 +98,13 @@ fn word_97_documents_count_what_their_text_holds() {
 /// columns their header names, under the page's title), Calc's flat OpenDocument spreadsheet of
 /// the vendor file (xz-compressed here); Writer's remittance letters (accounts in labelled lines
 /// above or below their routing numbers') as an OpenDocument text, a flat one (xz-compressed),
-/// a web page and an RTF document; Writer's RTF of the customer extract as a Word table under
+/// a web page, an RTF document and a PDF (its lines wrapped at the page's width); Writer's RTF of the customer extract as a Word table under
 /// a heading (xz-compressed); Calc's web page of a vendor sheet whose vendor's name and bank
 /// are cells merged over its two accounts' rows (`rowspan`). Each counts exactly what the
 /// document holds.
 #[test]
 fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
-    use classify::Format::{AccountTable, Html, Ods, Odt, Rtf, Xz, Zip};
+    use classify::Format::{AccountTable, Html, Ods, Odt, Pdf, Rtf, Xz, Zip};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/producers/libreoffice");
     let vendors = corpus_truth(400_000, "vendors.csv");
     let remittance = corpus_truth(400_000, "remittance.txt");
@@ -135,6 +135,7 @@ fn libreoffice_pages_and_opendocument_files_count_what_their_documents_hold() {
         ("writer-remittance.fodt.xz", remittance, vec![Odt, Xz]),
         ("writer-remittance.html", remittance, vec![Html]),
         ("writer-remittance.rtf", remittance, vec![Rtf]),
+        ("writer-remittance.pdf", remittance, vec![Pdf]),
         (
             "writer-customers.rtf.xz",
             extract_truth(),

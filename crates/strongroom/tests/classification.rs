@@ -472,6 +472,47 @@ fn mail_attachments_count_as_files() {
     );
 }
 
+/// Wire instructions in an e-mail written as prose and wrapped at 72 columns (Python's
+/// `textwrap`, as mail clients wrap plain text): twelve paragraphs, each a routing number and
+/// its account, the line breaks falling inside the sentence at different words (between
+/// `routing` and `number`, between the number and `account`). Uploaded with `sftp`, each
+/// counts: a sentence wrapped over lines is read as one (before rules 9, 9 routing numbers
+/// and 3 accounts of 12).
+#[test]
+fn wrapped_mail_counts_its_sentences() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mail = alice.work().join("remit.eml");
+    python(
+        r#"
+import sys, textwrap
+from email.message import EmailMessage
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+paras = []
+for i in range(12):
+    pad = "as agreed in our call " * (i % 4)
+    paras.append(textwrap.fill(
+        "For invoice %d, %splease remit the amount due by wire to our operating account held "
+        "at First Example Bank, ABA routing number %s, account number %d. Thank you for your "
+        "business." % (1000 + i, pad, routing[i % 6], 4000000 + 37 * i), width=72))
+m = EmailMessage()
+m["From"] = "ap@vendor.example"
+m["To"] = "payments@acme.example"
+m["Subject"] = "Remittance details"
+m.set_content("Dear partner,\n\n" + "\n\n".join(paras) + "\n\nAccounts payable\n")
+open(sys.argv[1], "wb").write(bytes(m))
+"#,
+        &[&mail],
+    );
+    alice.sftp_ok(&format!("put {} /remit.eml\n", mail.display()));
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 12);
+    truth.add(Class::UsBankAccount, 12);
+    truth.add(Class::Email, 2);
+    // (A message of one part is read as its text.)
+    assert_shows(&server, "/remit.eml", expected(&truth, &[]));
+}
+
 /// PDF documents as banks produce them, from the labelled corpus's customer extract: the list
 /// printed to PDF by a browser (headless Chromium: a table whose cells are placed one by one,
 /// in embedded subset fonts whose codes are read through their maps to characters) and a
