@@ -457,6 +457,10 @@ enum Line {
     Routing,
     /// Nothing but blanks: the block ends.
     Blank,
+    /// A number of an account's form alone, ending at this offset of the line: a value whose
+    /// label may be the line above, alone ([`label_alone`]: `Account number` / `12345678`, as
+    /// a form's fields are printed).
+    Value(usize),
     /// Anything else (`Account name: ACME Corp`, `Bank: …`).
     Other,
 }
@@ -505,6 +509,13 @@ fn line(line: &[u8]) -> Line {
     let Some(digit) = line[start..end].iter().position(u8::is_ascii_digit) else {
         return Line::Other;
     };
+    if digit == 0 {
+        return if validate::us_account(&line[start..end]) {
+            Line::Value(end)
+        } else {
+            Line::Other
+        };
+    }
     let Some(named) = label(&line[start..start + digit]) else {
         return Line::Other;
     };
@@ -515,6 +526,19 @@ fn line(line: &[u8]) -> Line {
     } else {
         Line::Other
     }
+}
+
+/// What a line that is a label alone names (`Account number`, `ABA routing number:`; not
+/// `Account name: ACME Corp`, a label and its value): its value is the next line.
+fn label_alone(line: &[u8]) -> Option<u8> {
+    let end = line.iter().rposition(|c| !blank(c)).map_or(0, |p| p + 1);
+    let start = line[..end].iter().position(|c| !blank(c)).unwrap_or(end);
+    let text = &line[start..end];
+    let text = text.strip_suffix(b":").unwrap_or(text);
+    if text.is_empty() || memchr::memchr(b':', text).is_some() {
+        return None;
+    }
+    label(text)
 }
 
 /// Whether a routing number whose line holds nothing else but blanks after it is a labelled
@@ -529,27 +553,55 @@ pub(crate) fn labelled_above(window: &[u8], whole: bool) -> (bool, Option<usize>
         None if whole => 0,
         None => return (false, None),
     };
-    let labelled = window[line_start..]
-        .iter()
-        .position(|c| !blank(c))
-        .and_then(|p| label(&window[line_start + p..]))
-        .is_some_and(|named| named & ROUTING != 0);
+    // The start of the line above the one that ends at `end` (its line end), if the window
+    // holds it whole.
+    let line_above = |end: usize| -> Option<usize> {
+        let last = end.checked_sub(1)?;
+        match window[..last].iter().rposition(|&b| b == b'\n') {
+            Some(p) => Some(p + 1),
+            None if whole => Some(0),
+            None => None,
+        }
+    };
+    let mut end = line_start;
+    let labelled = match window[line_start..].iter().position(|c| !blank(c)) {
+        Some(p) => label(&window[line_start + p..]).is_some_and(|named| named & ROUTING != 0),
+        // The number begins its line: its label may be the line above, alone.
+        None => match line_above(line_start) {
+            Some(start) => match label_alone(&window[start..line_start - 1]) {
+                Some(named) if named & ROUTING != 0 => {
+                    end = start;
+                    true
+                }
+                _ => false,
+            },
+            None => false,
+        },
+    };
     if !labelled {
         return (false, None);
     }
     // The lines above, nearest first: those the window holds whole.
-    let mut end = line_start;
     for _ in 0..LINES_APART {
-        let Some(last) = end.checked_sub(1) else {
+        let Some(start) = line_above(end) else {
             break;
         };
-        let start = match window[..last].iter().rposition(|&b| b == b'\n') {
-            Some(p) => p + 1,
-            None if whole => 0,
-            None => break,
-        };
-        match line(&window[start..last]) {
+        match line(&window[start..end - 1]) {
             Line::Account(e) => return (true, Some(window.len() - (start + e))),
+            // A value whose label alone is the line above it: an account's, or another
+            // routing number's (another pair).
+            Line::Value(e) => {
+                let named = line_above(start)
+                    .and_then(|above| label_alone(&window[above..start - 1]))
+                    .unwrap_or(0);
+                if named & ROUTING != 0 {
+                    break;
+                }
+                if named & ACCOUNT != 0 {
+                    return (true, Some(window.len() - (start + e)));
+                }
+                end = start;
+            }
             Line::Routing | Line::Blank => break,
             Line::Other => end = start,
         }
@@ -576,6 +628,8 @@ pub(crate) enum Onward {
 /// search is always decided before the scanner meets the next routing number.
 pub(crate) fn below(b: &[u8], complete: bool) -> Onward {
     let mut start = 0;
+    // Where the line before begins: a value's label alone may be it.
+    let mut before: Option<usize> = None;
     for _ in 0..LINES_APART {
         let (end, next) = match b[start..].iter().position(|&c| c == b'\n') {
             Some(n) => (start + n, start + n + 1),
@@ -597,10 +651,27 @@ pub(crate) fn below(b: &[u8], complete: bool) -> Onward {
         };
         match line(&b[start..end]) {
             Line::Account(e) => return Onward::Account(start + e),
+            // A value whose label alone is the line before: an account's, or another routing
+            // number's (another pair begins).
+            Line::Value(e) => {
+                let named = before
+                    .and_then(|from| label_alone(&b[from..start - 1]))
+                    .unwrap_or(0);
+                if named & ROUTING != 0 {
+                    return Onward::Nothing;
+                }
+                if named & ACCOUNT != 0 {
+                    return Onward::Account(start + e);
+                }
+            }
             Line::Routing | Line::Blank => return Onward::Nothing,
-            Line::Other if next >= b.len() && complete => return Onward::Nothing,
-            Line::Other => start = next,
+            Line::Other => {}
         }
+        if next >= b.len() && complete {
+            return Onward::Nothing;
+        }
+        before = Some(start);
+        start = next;
     }
     Onward::Nothing
 }
@@ -1127,6 +1198,16 @@ mod tests {
         assert_eq!(l(" \t\r"), Line::Blank);
         assert_eq!(l(""), Line::Blank);
         assert_eq!(l("Account name: ACME Corp"), Line::Other);
+        // A label alone, and a value alone: a form's field printed over two lines.
+        assert_eq!(l("Account number"), Line::Other);
+        assert_eq!(label_alone(b"Account number"), Some(ACCOUNT));
+        assert_eq!(label_alone(b" ABA routing number:\r"), Some(ROUTING));
+        assert_eq!(label_alone(b"Beneficiary"), Some(0));
+        assert_eq!(label_alone(b"Account name: ACME Corp"), None);
+        assert_eq!(label_alone(b" \r"), None);
+        assert_eq!(l("  0012345678 "), Line::Value(12));
+        assert_eq!(l("123"), Line::Other, "too short");
+        assert_eq!(l("12345678 USD"), Line::Other);
         assert_eq!(l("Account number: 1234 5678"), Line::Other, "grouped");
         assert_eq!(l("Account number: 123"), Line::Other, "too short");
         assert_eq!(l("Account number: 12345678.50"), Line::Other);

@@ -243,7 +243,9 @@ impl Counts {
 /// interchanges (`x12:820`) read by their qualifiers: routing and account numbers in a
 /// payment's `BPR` segment, SSNs after `34` or as a `REF` of type `SY` (none counted before);
 /// in prose, a line that wraps a sentence read as one with the next (an account on the line
-/// after its routing number's, a keyword at a line's end naming the next line's number).
+/// after its routing number's, a keyword at a line's end naming the next line's number); a
+/// form's label alone above its value paired as a labelled line (`Routing number` /
+/// `021000021` / `Account number` / `12345678`).
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.

@@ -1314,6 +1314,41 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
     );
 }
 
+/// A form's fields printed with each label alone above its value (a PDF form's text, an
+/// e-mail): the routing number's label names it, and the account's value pairs with it above
+/// or below as a labelled line's does; a value under another label does not.
+#[test]
+fn a_forms_labels_above_their_values_pair_as_labelled_lines() {
+    let both = |text: &str| {
+        let c = classify(text.as_bytes()).counts;
+        for size in [1, 3, 16, 64] {
+            let chunked = crate::scan::in_chunks(text.as_bytes(), size).counts;
+            assert_eq!(chunked, c, "chunks of {size}: {text}");
+        }
+        (c.get(Class::AbaRouting), c.get(Class::UsBankAccount))
+    };
+    let below = "Wire instructions\nBank: First Example Bank\nRouting number\n021000021\n";
+    assert_eq!(both(&format!("{below}Account number\n12345678\n")), (1, 1));
+    assert_eq!(
+        both(&format!(
+            "{below}Account name: ACME Corp\nAccount number:\n12345678\n"
+        )),
+        (1, 1)
+    );
+    assert_eq!(both(&format!("{below}Invoice number\n12345678\n")), (1, 0));
+    assert_eq!(
+        both("Account number:\n  12345678\nABA routing number:\n021000021\nBeneficiary: ACME\n"),
+        (1, 1)
+    );
+    // Another routing number's label ends the block.
+    assert_eq!(
+        both(&format!(
+            "{below}Routing number\n011000015\nAccount number\n12345678\n"
+        )),
+        (2, 1)
+    );
+}
+
 /// The first line names columns only in a table: in a letter whose first line mentions cards or
 /// routing (with a comma or not), a bare number on a later line is not named by it.
 #[test]
