@@ -245,7 +245,7 @@ impl Counts {
 /// in prose, a line that wraps a sentence read as one with the next (an account on the line
 /// after its routing number's, a keyword at a line's end naming the next line's number); a
 /// form's label alone above its value paired as a labelled line (`Routing number` /
-/// `021000021` / `Account number` / `12345678`).
+/// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters.
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.

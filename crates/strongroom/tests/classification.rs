@@ -513,6 +513,55 @@ open(sys.argv[1], "wb").write(bytes(m))
     assert_shows(&server, "/remit.eml", expected(&truth, &[]));
 }
 
+/// A wire request form as a bank's web front end prints one (headless Chromium, which sets
+/// `Beneficiary` with its `fi` ligature): each field's label alone above its value (six
+/// beneficiaries' routing and account numbers), then a note whose sentence wraps at the
+/// paragraph's width between `routing` and `number`. Uploaded with `sftp`, the page and its
+/// PDF count alike: a label alone names the value below it, a ligature reads as its letters,
+/// a wrapped sentence is one (before rules 9 the PDF counted its 7 routing numbers and none
+/// of their accounts).
+#[test]
+fn a_printed_wire_form_counts_its_fields() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    let (page, pdf) = (
+        work.join("wire-request.html"),
+        work.join("wire-request.pdf"),
+    );
+    python(
+        r#"
+import sys
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+fields = ""
+for i in range(6):
+    fields += ("<section><div class=l>Beneficiary</div><div>Vendor %d LLC</div>"
+               "<div class=l>Beneficiary bank ABA routing number</div><div>%s</div>"
+               "<div class=l>Beneficiary account number</div><div>%d</div></section>"
+               % (i, routing[i], 5000000 + 91 * i))
+note = ("<p style='width: 26em'>Please send the payment by wire to our bank. Our bank details "
+        "for all invoices of this quarter: routing number 011000015, account number 99887766, "
+        "First Example Bank.</p>")
+open(sys.argv[1], "w").write(
+    "<!doctype html><html><head><style>body { font: 11pt sans-serif } "
+    ".l { font-weight: bold; margin-top: 6px } section { margin-bottom: 14px }</style></head>"
+    "<body><h1>Outgoing wire request</h1>" + fields + note + "</body></html>")
+"#,
+        &[&page],
+    );
+    print_to_pdf(&page, &pdf);
+    alice.sftp_ok(&format!(
+        "put {} /wire-request.html\nput {} /wire-request.pdf\n",
+        page.display(),
+        pdf.display()
+    ));
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 7);
+    truth.add(Class::UsBankAccount, 7);
+    assert_shows(&server, "/wire-request.html", expected(&truth, &["html"]));
+    assert_shows(&server, "/wire-request.pdf", expected(&truth, &["pdf"]));
+}
+
 /// PDF documents as banks produce them, from the labelled corpus's customer extract: the list
 /// printed to PDF by a browser (headless Chromium: a table whose cells are placed one by one,
 /// in embedded subset fonts whose codes are read through their maps to characters) and a

@@ -746,9 +746,25 @@ pub(super) fn latin1(
             '\0' => continue,
             given => given,
         };
-        let mut buf = [0; 4];
-        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        let mut s = String::new();
+        push_unligated(ch, &mut s);
+        out.extend_from_slice(s.as_bytes());
         read.characters += 1;
+    }
+}
+
+/// Pushes `ch`, a ligature as its letters: a font's glyph for `fi` or `ffl` (as Chromium,
+/// LaTeX and Word set `Beneficiary`, `Confirmation`) maps to the Unicode ligature, which no
+/// keyword or label would match.
+fn push_unligated(ch: char, out: &mut String) {
+    match ch {
+        '\u{FB00}' => out.push_str("ff"),
+        '\u{FB01}' => out.push_str("fi"),
+        '\u{FB02}' => out.push_str("fl"),
+        '\u{FB03}' => out.push_str("ffi"),
+        '\u{FB04}' => out.push_str("ffl"),
+        '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
+        ch => out.push(ch),
     }
 }
 
@@ -858,9 +874,10 @@ impl CodeMap {
             .chunks_exact(2)
             .map(|u| u16::from_be_bytes([u[0], u[1]]))
             .collect();
-        let s: String = char::decode_utf16(units)
-            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect();
+        let mut s = String::new();
+        for ch in char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)) {
+            push_unligated(ch, &mut s);
+        }
         self.codes.insert(c, s.into_boxed_str());
         true
     }
@@ -898,7 +915,25 @@ pub(super) fn add_to_last(dst: &mut [u8], k: u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::Place;
+    use super::{CodeMap, Place, Read, latin1};
+
+    /// A font's ligature glyphs (`fi`, `ffl`), mapped to the Unicode ligatures as Chromium and
+    /// LaTeX map them, read as their letters: `Beneficiary` is a word a label may hold.
+    #[test]
+    fn ligatures_read_as_their_letters() {
+        let map = CodeMap::parse(
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n\
+              3 beginbfchar <01> <0042> <02> <FB01> <03> <FB04> endbfchar",
+        );
+        let (mut out, mut read) = (Vec::new(), Read::default());
+        map.write(&[1, 2, 3], &mut out, &mut read);
+        assert_eq!(out, b"Bfiffl");
+        let mut differences = ['\0'; 256];
+        differences[0x80] = '\u{FB02}';
+        out.clear();
+        latin1(b"a\x80y", Some(&differences), &mut out, &mut read);
+        assert_eq!(out, b"afly");
+    }
 
     /// Lines a line's height apart (a font of 12, 14 apart) are one line end apart; a blank
     /// line's worth further down (an empty paragraph) is a blank line; cells along a line are
