@@ -279,7 +279,13 @@ impl After {
                 return Found::Nothing;
             }
             let c = t[i];
-            // After a wrap, the next line goes on with the sentence, or the search ends.
+            // After a wrap, the next line goes on with the sentence (after a reply's quote
+            // marks), or the search ends.
+            if self.wrapped && c == b'>' {
+                self.crossed += 1;
+                i += 1;
+                continue;
+            }
             if self.wrapped && !matches!(c, b' ' | b'\t' | b'\r') {
                 if !(c.is_ascii_lowercase() || c.is_ascii_digit()) {
                     return Found::Nothing;

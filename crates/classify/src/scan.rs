@@ -1423,7 +1423,7 @@ impl Scanner {
             return Some(false);
         }
         let rest = &t[at + 1..];
-        if rest.iter().all(|b| matches!(b, b' ' | b'\t')) {
+        if rest.iter().all(quote_or_blank) {
             return None;
         }
         Some(continues_sentence(rest))
@@ -2679,11 +2679,17 @@ impl Default for Domains {
 }
 
 /// Whether a line (`line`, from its start) goes on with a sentence wrapped from the line
-/// before: its first byte other than a blank is a small letter or a digit.
+/// before: its first byte other than a blank or a reply's quote marks (`> `) is a small letter
+/// or a digit.
 fn continues_sentence(line: &[u8]) -> bool {
     line.iter()
-        .find(|b| !matches!(b, b' ' | b'\t'))
+        .find(|b| !quote_or_blank(b))
         .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A blank, or the quote mark an e-mail reply puts before each line it quotes.
+fn quote_or_blank(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'>')
 }
 
 /// Whether `a` and `b` (of one length) hold the same bytes: their first and last eight bytes

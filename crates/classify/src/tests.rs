@@ -1289,6 +1289,13 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
         both(&format!("{remit} number\nNo 12345678 Thank you.\n")),
         (1, 0)
     );
+    // A reply's quoted lines (`> `) wrap as the lines they quote.
+    let quoted = format!("> {remit}\n> number 12345678. Thank you.\n");
+    assert_eq!(both(&quoted), (1, 1));
+    assert_eq!(
+        both(">> Please wire to ABA routing number\n>> 021000021 today.\n"),
+        (1, 0)
+    );
     // A keyword at the line's end names the number that begins the next.
     assert_eq!(
         both("Please wire the funds to ABA routing number\n021000021 today.\n"),
