@@ -430,7 +430,13 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     let header = &head[..record_end(head).unwrap_or(head.len())];
     let delimiter = delimiter_of(header);
     let n = separators_of(header, delimiter);
-    if n > 0 {
+    // A line whose separators all end it names one column at most (a letter's `Dear Mr.
+    // Smith,`): no header, whatever the next line holds.
+    let named = header
+        .iter()
+        .rposition(|c| !SEPARATORS.contains(c) && !c.is_ascii_whitespace())
+        .map_or(&header[..0], |p| &header[..=p]);
+    if n > 0 && separators_of(named, delimiter) > 0 {
         let rest = &head[(header.len() + 1).min(head.len())..];
         // (A quoted field may hold line ends: an address typed on two lines.)
         let table = match record_end(rest) {

@@ -1314,6 +1314,10 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
         both("Please wire the funds to ABA routing number\nRef 021000021 today.\n"),
         (0, 0)
     );
+    // A letter's salutation ends its first line with a comma: no table's header, though the
+    // next line has one comma too.
+    let letter = "Dear Mr. Smith,\r\nPlease wire the funds to ABA routing number 021000021, account\r\nnumber 12345678 at First Example Bank.\r\n";
+    assert_eq!(both(letter), (1, 1));
     // A table's rows are not a sentence.
     assert_eq!(
         both("name,routing\nacme,021000021\nwidget,12345678\n"),
