@@ -38,7 +38,17 @@ pub(crate) const BESIDE_LAYOUT: usize = 96;
 
 /// Words that may stand between an account number, its name and its routing number without
 /// breaking their tie (`bank account number`, `checking acct no.`).
-const FILLER: [&[u8]; 13] = [
+const FILLER: [&[u8]; 21] = [
+    // The glue of a sentence between the two (`021000021 for credit to our account number
+    // 12345678`, `account 12345678 at routing 021000021`).
+    b"at",
+    b"to",
+    b"for",
+    b"the",
+    b"our",
+    b"your",
+    b"credit",
+    b"of",
     b"number",
     b"no",
     b"nr",

@@ -1314,6 +1314,14 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
         both("Please wire the funds to ABA routing number\nRef 021000021 today.\n"),
         (0, 0)
     );
+    // A sentence's glue between the two numbers.
+    let glue = "Please wire the funds to ABA routing number 021000021 for credit to our\naccount number 12345678.\n";
+    assert_eq!(both(glue), (1, 1));
+    assert_eq!(
+        both("The payment goes to account 12345678 at routing 021000021.\n"),
+        (1, 1)
+    );
+    assert_eq!(both("ABA 021000021 for invoice 12345678 account\n"), (1, 0));
     // A letter's salutation ends its first line with a comma: no table's header, though the
     // next line has one comma too.
     let letter = "Dear Mr. Smith,\r\nPlease wire the funds to ABA routing number 021000021, account\r\nnumber 12345678 at First Example Bank.\r\n";
