@@ -2,7 +2,9 @@
 //! client holds them), read as they stream, line by line: the message's headers and text are
 //! scanned as text, and each part's body, decoded (base64, quoted-printable), is classified as
 //! a file of its own (an attached extract, workbook or archive counts what it holds; base64
-//! scanned as text finds nothing). What the parts hold is summed ([`crate::archive::Entries`]);
+//! scanned as text finds nothing). What the parts hold is summed ([`crate::archive::Entries`]),
+//! except a `multipart/alternative`'s: its alternatives are the same message written twice
+//! (text and HTML, as every HTML e-mail is sent), and only the one that finds the most counts;
 //! nested multiparts are followed to [`MAX_NESTING`] boundaries, and the parts' decoded bytes
 //! draw on the file's budget. A message that breaks off inside a part is `scanned_in_part`.
 //!
@@ -37,7 +39,7 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 /// The boundary of a message whose head (its first bytes) is a MIME message with parts: a
 /// `MIME-Version` header and a `multipart` content type that names one, among the headers
 /// before the first blank line.
-pub(crate) fn magic(head: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn magic(head: &[u8]) -> Option<Multipart> {
     // Every file's head is asked: most are told at once by their first line, which in a
     // message is a header (`Name:`, letters, digits and dashes before the colon).
     let name = head.iter().take(80).position(|&b| b == b':')?;
@@ -60,7 +62,18 @@ pub(crate) fn magic(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (kind, boundary) = content_type(&unfold(headers));
-    (kind == Kind::Multipart).then_some(boundary?)
+    (kind != Kind::Other).then_some(Multipart {
+        boundary: boundary?,
+        alternative: kind == Kind::Alternative,
+    })
+}
+
+/// A message with parts, as its head says: its boundary, and whether its parts are
+/// alternatives (`multipart/alternative`: a text and an HTML message, nothing attached).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Multipart {
+    pub(crate) boundary: Vec<u8>,
+    pub(crate) alternative: bool,
 }
 
 /// Header lines joined where they continue on the next (folded).
@@ -86,6 +99,8 @@ fn unfold(headers: &[u8]) -> Vec<u8> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// `multipart/alternative`: the same content in several forms.
+    Alternative,
     Multipart,
     Other,
 }
@@ -96,7 +111,12 @@ fn content_type(headers: &[u8]) -> (Kind, Option<Vec<u8>>) {
         return (Kind::Other, None);
     };
     let lower = value.to_ascii_lowercase();
-    let kind = if lower.trim_ascii_start().starts_with(b"multipart/") {
+    let kind = if lower
+        .trim_ascii_start()
+        .starts_with(b"multipart/alternative")
+    {
+        Kind::Alternative
+    } else if lower.trim_ascii_start().starts_with(b"multipart/") {
         Kind::Multipart
     } else {
         Kind::Other
@@ -158,6 +178,74 @@ struct Part {
     bytes: u64,
 }
 
+/// A `multipart/alternative` being read: the level of its boundary, the parts of the
+/// alternative under way, the alternative that found the most so far (what it found in all,
+/// its parts), and what the others could not read.
+struct Alternatives {
+    level: usize,
+    current: Vec<(Classification, u64)>,
+    best: Option<(u64, Vec<(Classification, u64)>)>,
+    unread: Vec<Classification>,
+}
+
+impl Alternatives {
+    fn new(level: usize) -> Self {
+        Alternatives {
+            level,
+            current: Vec::new(),
+            best: None,
+            unread: Vec::new(),
+        }
+    }
+
+    /// The alternative under way ended: kept if it found more than the best before it (the
+    /// first of those that found as much); of the other, only what it could not read is
+    /// kept (a picture, a part read in part: the message's classes stay a lower bound).
+    fn alternative_ended(&mut self) {
+        let parts = std::mem::take(&mut self.current);
+        if parts.is_empty() {
+            return;
+        }
+        let found: u64 = parts
+            .iter()
+            .map(|(c, _)| {
+                c.counts.present().map(|(_, n)| n).sum::<u64>() + c.custom.values().sum::<u64>()
+            })
+            .sum();
+        let dropped = if self.best.as_ref().is_none_or(|(most, _)| found > *most) {
+            self.best.replace((found, parts)).map(|b| b.1)
+        } else {
+            Some(parts)
+        };
+        for (c, _) in dropped.into_iter().flatten() {
+            let unread: Vec<Format> = c
+                .formats
+                .into_iter()
+                .filter(|f| {
+                    matches!(
+                        f,
+                        Format::Binary | Format::Encrypted(_) | Format::ScannedInPart
+                    )
+                })
+                .collect();
+            if !unread.is_empty() {
+                self.unread.push(Classification {
+                    formats: unread,
+                    ..Classification::default()
+                });
+            }
+        }
+    }
+
+    /// The alternatives ended: the parts that count, with what the others could not read.
+    fn parts(mut self) -> Vec<(Classification, u64)> {
+        self.alternative_ended();
+        let mut parts = self.best.map(|b| b.1).unwrap_or_default();
+        parts.extend(self.unread.into_iter().map(|c| (c, 0)));
+        parts
+    }
+}
+
 /// A MIME message being read, chunk by chunk.
 pub(crate) struct Mime {
     patterns: Option<Arc<Patterns>>,
@@ -174,17 +262,20 @@ pub(crate) struct Mime {
     text: Box<Scanner>,
     text_bytes: u64,
     part: Option<Part>,
+    /// The alternatives the reader is in, innermost last.
+    alternatives: Vec<Alternatives>,
     found: Entries,
     cut: bool,
 }
 
 impl Mime {
     pub(crate) fn new(
-        boundary: Vec<u8>,
+        multipart: Multipart,
         patterns: Option<Arc<Patterns>>,
         budget: Budget,
         depth: u8,
     ) -> Self {
+        let boundary = multipart.boundary;
         // (The message's own text holds its headers: read as text, not as a message again.)
         let mut text = Scanner::with_patterns(patterns.clone());
         text.inside_archive(budget.clone(), crate::encoding::MAX_DEPTH);
@@ -199,8 +290,33 @@ impl Mime {
             text: Box::new(text),
             text_bytes: 0,
             part: None,
+            alternatives: if multipart.alternative {
+                vec![Alternatives::new(0)]
+            } else {
+                Vec::new()
+            },
             found: Entries::default(),
             cut: false,
+        }
+    }
+
+    /// What a part held: added to the message's, or to the alternative under way.
+    fn add_part(&mut self, found: Classification, bytes: u64) {
+        match self.alternatives.last_mut() {
+            Some(alternatives) => alternatives.current.push((found, bytes)),
+            None => self.found.add(found, bytes, false),
+        }
+    }
+
+    /// The multiparts from `level` inward ended: an alternative's best counts (in the
+    /// alternative around it, or the message).
+    fn multiparts_ended(&mut self, level: usize) {
+        while self.alternatives.last().is_some_and(|a| a.level >= level) {
+            if let Some(alternatives) = self.alternatives.pop() {
+                for (found, bytes) in alternatives.parts() {
+                    self.add_part(found, bytes);
+                }
+            }
         }
     }
 
@@ -246,8 +362,14 @@ impl Mime {
             let rest = &bare[self.boundaries[at].len()..];
             if rest.is_empty() || rest == b"--" {
                 self.end_part();
+                // Multiparts inside this one that did not close, close with it.
+                self.multiparts_ended(at + 1);
                 self.boundaries.truncate(at + 1);
+                if let Some(a) = self.alternatives.last_mut().filter(|a| a.level == at) {
+                    a.alternative_ended();
+                }
                 if rest == b"--" {
+                    self.multiparts_ended(at);
                     self.boundaries.pop();
                     self.state = State::Outside;
                 } else {
@@ -279,10 +401,14 @@ impl Mime {
     fn begin_part(&mut self) {
         let headers = unfold(&self.headers);
         let (kind, boundary) = content_type(&headers);
-        if kind == Kind::Multipart
+        if kind != Kind::Other
             && let Some(boundary) = boundary
         {
             if self.boundaries.len() < MAX_NESTING {
+                if kind == Kind::Alternative {
+                    self.alternatives
+                        .push(Alternatives::new(self.boundaries.len()));
+                }
                 self.boundaries.push([b"--".as_slice(), &boundary].concat());
             } else {
                 self.cut = true;
@@ -348,7 +474,8 @@ impl Mime {
                     part.bytes += n as u64;
                 }
             }
-            self.found.add(part.scanner.finish(), part.bytes, false);
+            let found = part.scanner.finish();
+            self.add_part(found, part.bytes);
         }
     }
 
@@ -362,6 +489,7 @@ impl Mime {
         // unknown.
         self.cut |= !self.boundaries.is_empty();
         self.end_part();
+        self.multiparts_ended(0);
         let text = self.text.finish();
         self.found.add(text, self.text_bytes, false);
         self.found.finish(Format::Mime, self.cut)
@@ -466,6 +594,47 @@ mod tests {
         assert!(plain.formats.is_empty());
     }
 
+    /// A message's text written twice, as every HTML e-mail is sent (`multipart/alternative`:
+    /// text, then HTML with its pictures in a `multipart/related`): what it holds counts once,
+    /// the alternative that finds the most (the HTML's table here); an attachment beside them
+    /// counts; a picture of the HTML's, not read, leaves the message read in part.
+    #[test]
+    fn alternatives_count_once() {
+        let text = "Card 4111 1111 1111 1111, SSN 123-45-6789.\r\n";
+        let html = "<p>Card 4111 1111 1111 1111, SSN 123-45-6789.</p>\r\n";
+        let alone = format!(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n\
+             --alt\r\nContent-Type: text/plain\r\n\r\n{text}\
+             --alt\r\nContent-Type: text/html\r\n\r\n{html}--alt--\r\n"
+        );
+        let found = classify(alone.as_bytes());
+        assert_eq!(found.counts.get(Class::CardNumber), 1, "{found:?}");
+        assert_eq!(found.counts.get(Class::UsSsn), 1, "{found:?}");
+        for size in [1, 3, 50] {
+            assert_eq!(in_chunks(alone.as_bytes(), size), found, "chunks of {size}");
+        }
+        let table = "<table><tr><th>SSN</th></tr><tr><td>123456789</td></tr></table>\r\n";
+        let mail = format!(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=mix\r\n\r\n\
+             --mix\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n\
+             --alt\r\nContent-Type: text/plain\r\n\r\n{text}\
+             --alt\r\nContent-Type: multipart/related; boundary=rel\r\n\r\n\
+             --rel\r\nContent-Type: text/html\r\n\r\n{html}{table}\
+             --rel\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+             iVBORw0KGgoAAAANSUhEUgAAAAEAAAABAQAAAAA3bvkkAAAACklEQVR4AWNgAAAAAgABc3UBGAAAAABJRU5ErkJggg==\r\n\
+             --rel--\r\n--alt--\r\n\
+             --mix\r\nContent-Type: text/csv\r\n\r\nname,card_number\r\nA,5555555555554444\r\n\
+             --mix--\r\n"
+        );
+        let found = classify(mail.as_bytes());
+        assert_eq!(found.counts.get(Class::CardNumber), 2, "{found:?}");
+        assert_eq!(found.counts.get(Class::UsSsn), 2, "{found:?}");
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+        for size in [1, 7, 64] {
+            assert_eq!(in_chunks(mail.as_bytes(), size), found, "chunks of {size}");
+        }
+    }
+
     /// Texts a part holds.
     const TEXTS: [&[u8]; 4] = [
         b"card 4111 1111 1111 1111\n",
@@ -526,11 +695,12 @@ mod tests {
     #[test]
     fn headers_and_encodings_are_read_as_mail_writes_them() {
         assert_eq!(
-            magic(b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=abc\n\nx"),
+            magic(b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=abc\n\nx")
+                .map(|m| m.boundary),
             Some(b"abc".to_vec())
         );
         assert_eq!(
-            magic(b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: Multipart/Related;\r\n\tboundary=\"a b\"; type=x\r\n\r\n"),
+            magic(b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: Multipart/Related;\r\n\tboundary=\"a b\"; type=x\r\n\r\n").map(|m| m.boundary),
             Some(b"a b".to_vec())
         );
         assert_eq!(
@@ -552,7 +722,11 @@ mod tests {
             many.extend(b"--b\nContent-Type: text/plain\n\ncard 4111 1111 1111 1111\n");
         }
         many.extend(b"--b--\n");
-        let mut mime = Mime::new(b"b".to_vec(), None, Budget::with(u64::MAX, 2), 0);
+        let multipart = Multipart {
+            boundary: b"b".to_vec(),
+            alternative: false,
+        };
+        let mut mime = Mime::new(multipart, None, Budget::with(u64::MAX, 2), 0);
         mime.feed(&many);
         let found = mime.finish();
         assert_eq!(found.counts.get(Class::CardNumber), 2);

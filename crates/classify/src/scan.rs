@@ -245,7 +245,8 @@ impl Counts {
 /// in prose, a line that wraps a sentence read as one with the next (an account on the line
 /// after its routing number's, a keyword at a line's end naming the next line's number); a
 /// form's label alone above its value paired as a labelled line (`Routing number` /
-/// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters.
+/// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters;
+/// an e-mail's alternatives (its text and its HTML) counted once, not summed.
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -832,9 +833,9 @@ impl Scanner {
             let mbox = crate::mbox::Mbox::new(self.patterns.clone(), self.budget(), self.depth);
             return Some(Container::Mbox(Box::new(mbox)));
         }
-        if let Some(boundary) = crate::mime::magic(&self.head) {
+        if let Some(multipart) = crate::mime::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
-            let mail = crate::mime::Mime::new(boundary, patterns, budget, self.depth);
+            let mail = crate::mime::Mime::new(multipart, patterns, budget, self.depth);
             return Some(Container::Mail(Box::new(mail)));
         }
         if crate::pdf::magic(&self.head) {

@@ -477,7 +477,8 @@ fn mail_attachments_count_as_files() {
 /// its account, the line breaks falling inside the sentence at different words (between
 /// `routing` and `number`, between the number and `account`). Uploaded with `sftp`, each
 /// counts: a sentence wrapped over lines is read as one (before rules 9, 9 routing numbers
-/// and 3 accounts of 12).
+/// and 3 accounts of 12), and the message's HTML alternative, the same text, counts nothing
+/// twice (before rules 9 a message's text and HTML alternatives were summed).
 #[test]
 fn wrapped_mail_counts_its_sentences() {
     let server = Server::start();
@@ -500,6 +501,9 @@ m["From"] = "ap@vendor.example"
 m["To"] = "payments@acme.example"
 m["Subject"] = "Remittance details"
 m.set_content("Dear partner,\n\n" + "\n\n".join(paras) + "\n\nAccounts payable\n")
+m.add_alternative("<html><body><p>Dear partner,</p>"
+                  + "".join("<p>%s</p>" % p.replace("\n", " ") for p in paras)
+                  + "<p>Accounts payable</p></body></html>", subtype="html")
 open(sys.argv[1], "wb").write(bytes(m))
 "#,
         &[&mail],
@@ -509,8 +513,8 @@ open(sys.argv[1], "wb").write(bytes(m))
     truth.add(Class::AbaRouting, 12);
     truth.add(Class::UsBankAccount, 12);
     truth.add(Class::Email, 2);
-    // (A message of one part is read as its text.)
-    assert_shows(&server, "/remit.eml", expected(&truth, &[]));
+    // The same text as HTML beside it (as mail clients send it): counted once.
+    assert_shows(&server, "/remit.eml", expected(&truth, &["mime"]));
 }
 
 /// A wire request form as a bank's web front end prints one (headless Chromium, which sets
