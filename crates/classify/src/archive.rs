@@ -20,7 +20,7 @@ use crate::Format;
 use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
-use crate::sheet::{Part, SharedStrings, Sheet, Workbook};
+use crate::sheet::{PIVOT_HEAD, Part, PivotCaches, PivotPart, SharedStrings, Sheet, Workbook};
 use crate::xlsb::Records;
 
 /// A local file header's signature: an archive begins with one.
@@ -80,6 +80,11 @@ pub(crate) struct Zip {
     /// an XLSX workbook's part holds ([`crate::xlsb`]), into `written`.
     records: Option<Box<Records>>,
     written: Vec<u8>,
+    /// The entry under way is a part of a workbook's pivot cache, its definition's beginning
+    /// so far; the caches' parts read ([`PivotCaches`]).
+    pivot: Option<(u32, PivotPart)>,
+    pivot_head: Vec<u8>,
+    pivots: PivotCaches,
     workbook: Workbook,
     /// Its first entry is an OpenDocument package's `mimetype`: its contents (the package's
     /// type, to [`MAX_MIMETYPE`] bytes).
@@ -114,6 +119,9 @@ impl Zip {
             part: None,
             records: None,
             written: Vec::new(),
+            pivot: None,
+            pivot_head: Vec::new(),
+            pivots: PivotCaches::default(),
             workbook: Workbook::default(),
             mimetype: None,
             document: None,
@@ -169,6 +177,9 @@ impl Zip {
             self.cut = true;
             self.end_entry(None);
         }
+        for (cache, bytes) in std::mem::take(&mut self.pivots).finish() {
+            self.found.add(cache, bytes, false);
+        }
         let mut found = self.found;
         found.held.formats.append(&mut self.workbook.formats);
         if self.word {
@@ -205,6 +216,8 @@ impl Zip {
         held(&self.out)
             + held(&self.written)
             + self.records.as_ref().map_or(0, |r| r.held_bytes())
+            + held(&self.pivot_head)
+            + self.pivots.held_bytes()
             + held(&self.gathered)
             + inflater
             + part
@@ -281,6 +294,8 @@ impl Zip {
             None
         };
         self.rendering = rendering(name);
+        self.pivot = crate::sheet::pivot_part(name);
+        self.pivot_head.clear();
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
         self.entries += 1;
@@ -429,6 +444,10 @@ impl Zip {
             let room = MAX_MIMETYPE.saturating_sub(mimetype.len());
             mimetype.extend_from_slice(&bytes[..n.min(room)]);
         }
+        if let Some((_, PivotPart::Definition)) = self.pivot {
+            let room = PIVOT_HEAD.saturating_sub(self.pivot_head.len());
+            self.pivot_head.extend_from_slice(&bytes[..n.min(room)]);
+        }
         let mut whole = n == bytes.len();
         match self.records.as_mut() {
             Some(records) => {
@@ -515,7 +534,19 @@ impl Zip {
         }
         if let Some(s) = self.entry.take() {
             let (bytes, rendering) = (self.entry_bytes, self.rendering);
-            self.found.add(s.finish(), bytes, rendering);
+            let found = s.finish();
+            // A pivot cache's part is judged with its cache at the end.
+            let kept = match self.pivot.take() {
+                Some((n, part)) => {
+                    let own = (part == PivotPart::Definition)
+                        .then(|| crate::sheet::from_own_sheet(&self.pivot_head));
+                    self.pivots.add(n, found, bytes, own)
+                }
+                None => Some((found, bytes)),
+            };
+            if let Some((found, bytes)) = kept {
+                self.found.add(found, bytes, rendering);
+            }
         }
     }
 }
@@ -1027,6 +1058,63 @@ mod tests {
         // Its budget: the records' bytes, then what they write beyond them.
         let found = within(&book, Budget::with(book.len() as u64 + 600, 100));
         assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+    }
+
+    /// A pivot table's cache holds a copy of the rows it summarises: read before or after its
+    /// definition (Excel writes either), a cache of a worksheet of the workbook counts nothing
+    /// the sheet does not; one of a connection's query (the only copy here) counts.
+    #[test]
+    fn a_pivot_cache_of_a_sheet_counts_nothing_twice() {
+        let mut rows = String::new();
+        let mut records = String::from("<pivotCacheRecords count=\"10\">");
+        for i in 0..10 {
+            rows += &format!(
+                r#"<row r="{}"><c t="inlineStr"><is><t>ann{i}@bank.example</t></is></c></row>"#,
+                i + 2
+            );
+            records += &format!(r#"<r><s v="ann{i}@bank.example"/><n v="{i}"/></r>"#);
+        }
+        records += "</pivotCacheRecords>";
+        let sheet = format!(
+            r#"<worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>Email</t></is></c></row>{rows}</sheetData></worksheet>"#
+        );
+        let definition = |source: &str| {
+            format!(
+                r#"<?xml version="1.0"?><pivotCacheDefinition r:id="rId1" recordCount="10"><cacheSource type="{source}"><worksheetSource ref="A1:A11" sheet="Data"/></cacheSource><cacheFields count="1"><cacheField name="Email"><sharedItems/></cacheField></cacheFields></pivotCacheDefinition>"#
+            )
+        };
+        for (source, emails) in [("worksheet", 10), ("external", 20)] {
+            let book = archive(&[
+                entry("xl/worksheets/sheet1.xml", sheet.as_bytes(), true, false, 0),
+                entry(
+                    "xl/pivotCache/pivotCacheRecords1.xml",
+                    records.as_bytes(),
+                    true,
+                    false,
+                    0,
+                ),
+                entry(
+                    "xl/pivotCache/pivotCacheDefinition1.xml",
+                    definition(source).as_bytes(),
+                    true,
+                    false,
+                    0,
+                ),
+            ]);
+            let found = classify(&book);
+            assert_eq!(
+                found.counts.get(Class::Email),
+                emails,
+                "{source}: {found:?}"
+            );
+            assert_eq!(found.formats, vec![Format::Xlsx, Format::Zip], "{source}");
+            for size in [7, 100] {
+                assert_eq!(in_chunks(&book, size), found, "chunks of {size}");
+            }
+        }
+        assert!(!crate::sheet::from_own_sheet(
+            br#"<cacheSource type="worksheet"><worksheetSource ref="A1:B2" sheet="D" r:id="rId2"/>"#
+        ));
     }
 
     fn within(bytes: &[u8], budget: Budget) -> Classification {

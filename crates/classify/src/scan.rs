@@ -246,7 +246,8 @@ impl Counts {
 /// after its routing number's, a keyword at a line's end naming the next line's number); a
 /// form's label alone above its value paired as a labelled line (`Routing number` /
 /// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters;
-/// an e-mail's alternatives (its text and its HTML) counted once, not summed.
+/// an e-mail's alternatives (its text and its HTML) counted once, not summed; a workbook's
+/// pivot cache of its own sheet counted nothing again.
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
