@@ -849,10 +849,43 @@ mod tests {
         for size in [1, 7, 64, 4096] {
             assert_eq!(in_chunks(&first, size), before, "chunks of {size}");
         }
-        let patterns = Patterns::new([("bankmail", "@bank\\.example"), ("visa", "4111 1111")]);
-        let mut with = Zip::new(Some(Arc::new(patterns.unwrap())), Budget::new(), 0);
+        let patterns =
+            Patterns::new([("bankmail", "@bank\\.example"), ("visa", "4111 1111")]).unwrap();
+        let mut with = Zip::new(Some(Arc::new(patterns.clone())), Budget::new(), 0);
         with.feed(&first);
         assert_eq!(with.finish().custom, found.custom);
+        // Some rows' sheet before them and the others' after, as Excel orders some packages.
+        let (top, bottom) = rows.split_at(rows.find(r#"<row r="7">"#).unwrap());
+        let half = |rows: &str| format!("<worksheet><sheetData>{rows}</sheetData></worksheet>");
+        let split = archive(&[
+            entry(
+                "xl/worksheets/sheet1.xml",
+                half(top).as_bytes(),
+                true,
+                false,
+                0,
+            ),
+            entry("xl/sharedStrings.xml", shared.as_bytes(), true, true, 0),
+            entry(
+                "xl/worksheets/sheet2.xml",
+                half(bottom).as_bytes(),
+                true,
+                false,
+                0,
+            ),
+        ]);
+        let mut with = Zip::new(Some(Arc::new(patterns.clone())), Budget::new(), 0);
+        with.feed(&split);
+        let between = with.finish();
+        assert_eq!(between.counts, found.counts, "{between:?}");
+        assert_eq!(between.custom, found.custom);
+        for size in [1, 7, 64] {
+            assert_eq!(
+                in_chunks(&split, size).counts,
+                found.counts,
+                "chunks of {size}"
+            );
+        }
         for class in Class::ALL {
             assert_eq!(Class::ALL[class as usize], class);
         }

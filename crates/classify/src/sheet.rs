@@ -69,9 +69,10 @@ const MAX_SHEET_BYTES: u64 = 256 << 20;
 const MAX_LABELLED: usize = 1 << 16;
 /// Worksheets weighed per workbook (those with evidence in them).
 const MAX_SHEETS: usize = 256;
-/// What shared strings read before any sheet hold, kept to count again for each further cell
-/// that shows them (a string, a class or a pattern, a count: 12 bytes each).
-const MAX_KEPT: usize = 1 << 18;
+/// Bytes of shared strings' text kept to count again for the cells of sheets read after
+/// them (the strings that can hold a class beyond their columns' numbers: e-mail addresses,
+/// IBANs, numbers printed in groups; all, where the tenant has patterns).
+const MAX_KEPT: usize = 8 << 20;
 /// A kept entry's class byte with this bit is a tenant's pattern's index.
 const PATTERN: u8 = 0x80;
 
@@ -777,12 +778,60 @@ pub(crate) struct SharedStrings {
     /// The tenant's patterns, and their matches in those strings beyond their first cell.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     again_custom: Vec<u64>,
-    /// No sheet was read before the strings (Apache POI and NPOI write a package's parts in
-    /// the order of their names, the shared strings first): what each string holds is kept,
-    /// to count again at the end for each further cell that shows it.
-    before_sheets: bool,
-    kept: Vec<(u32, u8, u32)>,
-    cut: bool,
+    /// The sheets read before the strings (of the workbook's sheets with evidence); what
+    /// each string holds, kept to count again at the end for each cell of a sheet read after
+    /// them (Apache POI and NPOI write a package's parts in their names' order, the shared
+    /// strings first; Excel writes some sheets before them and some after), and whether more
+    /// than [`MAX_KEPT`] entries were.
+    sheets_before: usize,
+    kept: KeptStrings,
+}
+
+/// Shared strings' text kept for the end: each string's index, where its text begins in
+/// `text` and its length; whether some were not kept ([`MAX_KEPT`]).
+#[derive(Default)]
+struct KeptStrings {
+    strings: Vec<(u32, u32, u32)>,
+    text: Vec<u8>,
+    full: bool,
+}
+
+impl KeptStrings {
+    fn keep(&mut self, index: u32, text: &[u8]) {
+        if self.text.len() + text.len() > MAX_KEPT {
+            self.full = true;
+            return;
+        }
+        self.strings
+            .push((index, self.text.len() as u32, text.len() as u32));
+        self.text.extend_from_slice(text);
+    }
+
+    fn held_bytes(&self) -> usize {
+        held(&self.strings) + held(&self.text)
+    }
+}
+
+/// What a shared string holds beyond what its columns count (bare numbers are theirs), by
+/// class, and what the tenant's patterns match in it (a customer reference, digits alone or
+/// not): what counts again for each further cell that shows it, as the same values typed in
+/// each row of a delimited file do. A class is named by its place in [`crate::Class::ALL`], a
+/// pattern by its index with [`PATTERN`].
+fn holds(text: &[u8], patterns: Option<&crate::Patterns>) -> Vec<(u8, u64)> {
+    let mut found = Vec::new();
+    if digits_of(text).is_none() {
+        for (class, n) in crate::scan::classify(text).counts.present() {
+            found.push((class as u8, n));
+        }
+    }
+    if let Some(p) = patterns {
+        let mut matched = vec![0; p.len()];
+        p.count(text, &mut matched);
+        for (i, n) in matched.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            found.push((PATTERN | i as u8, n));
+        }
+    }
+    found
 }
 
 impl SharedStrings {
@@ -792,7 +841,7 @@ impl SharedStrings {
             + held(&self.values)
             + held(&self.text)
             + held(&self.repeated)
-            + held(&self.kept)
+            + self.kept.held_bytes()
     }
 
     pub(crate) fn feed(&mut self, data: &[u8]) {
@@ -845,54 +894,31 @@ impl SharedStrings {
         if self.values.len() < MAX_SHARED_VALUES {
             self.values.push(cell_kind(text, false).unwrap_or(0));
         }
-        if let Ok(k) = self.repeated.binary_search_by_key(&index, |r| r.0) {
-            let more = u64::from(self.repeated[k].1 - 1);
-            if digits_of(text).is_none() {
-                for (class, n) in crate::scan::classify(text).counts.present() {
-                    self.again.add(class, n * more);
-                }
-            }
-            // A tenant's pattern (a customer reference, digits alone or not) counts in every
-            // cell, as in a delimited file's rows.
-            if let Some(p) = &self.patterns {
-                let mut matched = vec![0; p.len()];
-                p.count(text, &mut matched);
-                for (again, n) in self.again_custom.iter_mut().zip(matched) {
+        let more = self
+            .repeated
+            .binary_search_by_key(&index, |r| r.0)
+            .ok()
+            .map(|k| u64::from(self.repeated[k].1 - 1));
+        if let Some(more) = more {
+            for (what, n) in holds(text, self.patterns.as_deref()) {
+                if what & PATTERN == 0 {
+                    self.again
+                        .add(crate::Class::ALL[usize::from(what)], n * more);
+                } else if let Some(again) = self.again_custom.get_mut(usize::from(what & !PATTERN))
+                {
                     *again += n * more;
                 }
             }
         }
-        if self.before_sheets {
-            self.keep(index, text);
-        }
-    }
-
-    /// A string read before any sheet: what it holds beyond what its columns count (as
-    /// [`SharedStrings::item`] counts it again), and what the tenant's patterns match in it,
-    /// kept to be counted again at the end ([`MAX_KEPT`] entries; beyond, the workbook is read
-    /// in part). Only a string that can hold such a class is classified (an `@`, or six
-    /// digits: an NINO's are the fewest).
-    fn keep(&mut self, index: u32, text: &[u8]) {
-        let mut found: Vec<(u8, u32)> = Vec::new();
-        let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
-        if digits_of(text).is_none() && (digits >= 6 || memchr::memchr(b'@', text).is_some()) {
-            for (class, n) in crate::scan::classify(text).counts.present() {
-                found.push((class as u8, n.min(u64::from(u32::MAX)) as u32));
-            }
-        }
-        if let Some(p) = &self.patterns {
-            let mut matched = vec![0; p.len()];
-            p.count(text, &mut matched);
-            for (i, n) in matched.into_iter().enumerate().filter(|(_, n)| *n > 0) {
-                found.push((PATTERN | i as u8, n.min(u64::from(u32::MAX)) as u32));
-            }
-        }
-        for (what, n) in found {
-            if self.kept.len() < MAX_KEPT {
-                self.kept.push((index, what, n));
-            } else {
-                self.cut = true;
-            }
+        // Kept for the cells of sheets read after the strings, counted at the end: a string
+        // that can hold a class beyond its column's numbers (an `@`, six digits: an NINO's are
+        // the fewest), any where the tenant has patterns.
+        let candidate = || {
+            text.iter().filter(|b| b.is_ascii_digit()).count() >= 6
+                || memchr::memchr(b'@', text).is_some()
+        };
+        if self.patterns.is_some() || candidate() {
+            self.kept.keep(index, text);
         }
     }
 }
@@ -973,16 +999,16 @@ pub(crate) struct Workbook {
     /// what the tenant's patterns match in them (by pattern name).
     again: Counts,
     again_custom: Vec<(String, u64)>,
-    /// What shared strings read before its sheets hold, and its patterns' names for them
-    /// ([`SharedStrings::keep`]).
-    kept: Vec<(u32, u8, u32)>,
+    /// What its shared strings hold ([`SharedStrings::holds`]), the sheets read before them
+    /// (the rest were read after), whether some were not kept; its patterns' names.
+    kept: KeptStrings,
+    kept_from: usize,
     kept_patterns: Vec<String>,
+    patterns: Option<std::sync::Arc<crate::Patterns>>,
     /// Some sheets or rows were not weighed.
     pub(crate) cut: bool,
     /// Its worksheets are binary ([`Workbook::binary`]).
     binary: bool,
-    /// Worksheets read so far.
-    sheets_read: usize,
 }
 
 impl Workbook {
@@ -996,7 +1022,7 @@ impl Workbook {
                 .sum::<usize>()
             + held(&self.names)
             + held(&self.values)
-            + held(&self.kept)
+            + self.kept.held_bytes()
     }
 
     /// How many of the next `n` bytes of a worksheet are read by their columns: what is left
@@ -1027,7 +1053,6 @@ impl Workbook {
 
     /// A worksheet read (or an OpenDocument file's tables).
     pub(crate) fn add_sheet(&mut self, mut sheet: Sheet) {
-        self.sheets_read += 1;
         self.cut |= sheet.cut;
         let format = if sheet.open_document {
             crate::Format::Ods
@@ -1073,7 +1098,7 @@ impl Workbook {
             repeated,
             again_custom: vec![0; patterns.as_ref().map_or(0, |p| p.len())],
             patterns,
-            before_sheets: self.sheets_read == 0,
+            sheets_before: self.sheets.len(),
             ..SharedStrings::default()
         }
     }
@@ -1092,36 +1117,60 @@ impl Workbook {
                 self.kept_patterns = (0..p.len()).map(|i| p.name(i).to_owned()).collect();
             }
             self.kept = shared.kept;
-            self.cut |= shared.cut;
+            self.kept_from = shared.sheets_before;
+            self.patterns = shared.patterns.clone();
         }
     }
 
-    /// What the shared strings kept before its sheets hold, counted again for each cell
-    /// beyond the first that shows them (once its sheets are all read).
+    /// What the shared strings hold, counted again for each cell of a sheet read after them
+    /// that shows them (beyond the first, where no sheet before did: the strings' own scan
+    /// counted that one), once its sheets are all read.
     fn count_kept(&mut self) {
-        if self.kept.is_empty() {
+        let from = self.kept_from.min(self.sheets.len());
+        let cells_of = |sheets: &[SheetEvidence]| {
+            let mut cells: Vec<u32> = sheets
+                .iter()
+                .flat_map(|s| s.shared_cells.iter().map(|c| c >> 8))
+                .collect();
+            cells.sort_unstable();
+            cells
+        };
+        let after = cells_of(&self.sheets[from..]);
+        let kept = std::mem::take(&mut self.kept);
+        // More strings than were kept, shown after them: their further cells are unknown.
+        self.cut |= kept.full && !after.is_empty();
+        if after.is_empty() {
             return;
         }
-        let mut cells: Vec<u32> = self
-            .sheets
-            .iter()
-            .flat_map(|s| s.shared_cells.iter().map(|c| c >> 8))
-            .collect();
-        cells.sort_unstable();
-        for (index, what, n) in std::mem::take(&mut self.kept) {
-            let shown =
-                cells.partition_point(|&c| c <= index) - cells.partition_point(|&c| c < index);
-            let more = (shown as u64).saturating_sub(1) * u64::from(n);
+        let before = cells_of(&self.sheets[..from]);
+        let shown = |cells: &[u32], index: u32| {
+            cells.partition_point(|&c| c <= index) - cells.partition_point(|&c| c < index)
+        };
+        for &(index, at, len) in &kept.strings {
+            let later = shown(&after, index) as u64;
+            let more = if shown(&before, index) == 0 {
+                later.saturating_sub(1)
+            } else {
+                later
+            };
             if more == 0 {
                 continue;
             }
-            if what & PATTERN == 0 {
-                self.again.add(crate::Class::ALL[usize::from(what)], more);
-            } else if let Some(name) = self.kept_patterns.get(usize::from(what & !PATTERN)) {
-                match self.again_custom.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, again)) => *again += more,
-                    None => self.again_custom.push((name.clone(), more)),
-                }
+            let text = &kept.text[at as usize..(at + len) as usize];
+            for (what, n) in holds(text, self.patterns.as_deref()) {
+                self.count_again(what, n * more);
+            }
+        }
+    }
+
+    /// `n` more of a class or a pattern (`what`, as [`holds`] names them).
+    fn count_again(&mut self, what: u8, more: u64) {
+        if what & PATTERN == 0 {
+            self.again.add(crate::Class::ALL[usize::from(what)], more);
+        } else if let Some(name) = self.kept_patterns.get(usize::from(what & !PATTERN)) {
+            match self.again_custom.iter_mut().find(|(n, _)| n == name) {
+                Some((_, again)) => *again += more,
+                None => self.again_custom.push((name.clone(), more)),
             }
         }
     }
