@@ -1246,23 +1246,23 @@ fn swift_mt940_account_identification() {
     assert_eq!(count(":25:021000021/0012345678\n", Class::AbaRouting), 0);
 }
 
+/// The routing numbers and accounts `text` holds, the same in any chunks.
+fn routing_and_accounts(text: &str) -> (u64, u64) {
+    let c = classify(text.as_bytes()).counts;
+    for size in [1, 2, 5, 17, 64] {
+        let chunked = crate::scan::in_chunks(text.as_bytes(), size).counts;
+        assert_eq!(chunked, c, "chunks of {size}: {text}");
+    }
+    (c.get(Class::AbaRouting), c.get(Class::UsBankAccount))
+}
+
 /// A sentence wrapped over lines (an e-mail or a letter written at 72 columns, a PDF's lines
 /// at its page's width) is read as one: the account after a routing number on the next line,
 /// and what the line's last two words name reaching the next line's first number. A line that
 /// ends a sentence, or a next line that begins with a capital, ends it; so does a table's row.
 #[test]
 fn a_sentence_wrapped_over_lines_is_read_as_one() {
-    let both = |text: &str| {
-        let c = classify(text.as_bytes()).counts;
-        for size in [1, 2, 5, 17, 64] {
-            assert_eq!(
-                crate::scan::in_chunks(text.as_bytes(), size).counts,
-                c,
-                "chunks of {size}: {text}"
-            );
-        }
-        (c.get(Class::AbaRouting), c.get(Class::UsBankAccount))
-    };
+    let both = routing_and_accounts;
     let remit = "Please send the payment by wire to our bank. Routing number 021000021, account";
     assert_eq!(
         both(&format!("{remit}\nnumber 12345678. Thank you.\n")),
@@ -1338,14 +1338,7 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
 /// or below as a labelled line's does; a value under another label does not.
 #[test]
 fn a_forms_labels_above_their_values_pair_as_labelled_lines() {
-    let both = |text: &str| {
-        let c = classify(text.as_bytes()).counts;
-        for size in [1, 3, 16, 64] {
-            let chunked = crate::scan::in_chunks(text.as_bytes(), size).counts;
-            assert_eq!(chunked, c, "chunks of {size}: {text}");
-        }
-        (c.get(Class::AbaRouting), c.get(Class::UsBankAccount))
-    };
+    let both = routing_and_accounts;
     let below = "Wire instructions\nBank: First Example Bank\nRouting number\n021000021\n";
     assert_eq!(both(&format!("{below}Account number\n12345678\n")), (1, 1));
     assert_eq!(
