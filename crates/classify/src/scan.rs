@@ -1398,12 +1398,13 @@ impl Scanner {
     }
 
     /// Whether the text is prose (a letter's, an e-mail's, a document's): not a table, a
-    /// format's records, markup or JSON.
+    /// format's records or segments, markup or JSON.
     fn prose(&self) -> bool {
         !self.table
             && self.header.is_empty()
             && self.fixed.is_empty()
             && self.records.is_none()
+            && self.x12.is_none()
             && self.accounts.tagged.is_none()
             && !self.layout
     }
