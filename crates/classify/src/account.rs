@@ -481,8 +481,9 @@ enum Line {
     Other,
 }
 
-/// Whether `label` is a label: words of letters and punctuation only, at least one letter, at
-/// most [`LABEL`] bytes. What its words name.
+/// Whether `label` is a label: words of letters (a letter beyond ASCII too: `Número de
+/// cuenta`, `N° de compte`) and punctuation only, at least one letter, at most [`LABEL`] bytes.
+/// What its words name.
 fn label(label: &[u8]) -> Option<u8> {
     if label.len() > LABEL {
         return None;
@@ -492,7 +493,7 @@ fn label(label: &[u8]) -> Option<u8> {
     let mut word: Option<usize> = None;
     let mut letters = false;
     for (i, &c) in label.iter().enumerate() {
-        if c.is_ascii_alphabetic() {
+        if c.is_ascii_alphabetic() || c >= 0x80 {
             letters = true;
             word.get_or_insert(i);
         } else if punctuation(c) || c == b'\t' {
@@ -1214,6 +1215,8 @@ mod tests {
         assert_eq!(l(" \t\r"), Line::Blank);
         assert_eq!(l(""), Line::Blank);
         assert_eq!(l("Account name: ACME Corp"), Line::Other);
+        assert_eq!(l("Número de cuenta: 12345678"), Line::Account(27));
+        assert_eq!(l("N° de compte : 12345678"), Line::Account(24));
         // A label alone, and a value alone: a form's field printed over two lines.
         assert_eq!(l("Account number"), Line::Other);
         assert_eq!(label_alone(b"Account number"), Some(ACCOUNT));
