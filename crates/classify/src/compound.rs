@@ -5,8 +5,9 @@
 //! read when it ends. An Excel 97-2003 workbook's `Workbook` stream is read by
 //! [`crate::xls`], a Word 97-2003 document's `WordDocument` stream by [`crate::doc`] (its text
 //! scanned as a file's); an encrypted document (`EncryptionInfo` and `EncryptedPackage` streams, as a
-//! password-protected `.xlsx` or `.docx` is stored) is `encrypted:office`; other compound files
-//! are `binary`.
+//! password-protected `.xlsx` or `.docx` is stored) is `encrypted:office`; an Outlook message
+//! (`.msg`, its properties in streams of storages) is read by [`crate::msg`]; other compound
+//! files are `binary`.
 //!
 //! Pure: the file's bytes in, a stream's bytes out; every sector number, chain and size from
 //! the file is checked against the bytes kept before it is used, and a chain is followed at
@@ -24,6 +25,11 @@ pub const MAX_COMPOUND: usize = 32 << 20;
 const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
 /// A directory entry's size, and where its fields are.
 const ENTRY: usize = 128;
+/// A directory entry's link that names no entry.
+const NO_ENTRY: u32 = 0xFFFF_FFFF;
+/// A directory entry's types: a storage (a folder of entries), a stream.
+const STORAGE: u8 = 1;
+const STREAM: u8 = 2;
 /// The header's own list of the sectors that hold the allocation table.
 const HEADER_DIFAT: usize = 109;
 
@@ -34,6 +40,7 @@ pub(crate) fn classify(
     bytes: &[u8],
     cut: bool,
     patterns: Option<std::sync::Arc<crate::Patterns>>,
+    layers: (crate::encoding::Budget, u8),
 ) -> Classification {
     let not_read = |encrypted: bool| Classification {
         formats: std::iter::once(Format::Binary)
@@ -46,6 +53,9 @@ pub(crate) fn classify(
     };
     if file.has(b"EncryptedPackage") {
         return not_read(true);
+    }
+    if crate::msg::is_message(&file) {
+        return crate::msg::read(&file, cut, patterns, layers);
     }
     if let Some((stream, whole)) = file.stream(b"Workbook") {
         return match crate::xls::read(&stream, whole && !cut, patterns) {
@@ -94,9 +104,20 @@ pub(crate) struct Compound<'a> {
     /// chain.
     mini_stream: Vec<u8>,
     mini_cutoff: u64,
-    /// The directory's entries: name (UTF-16 read as its low bytes), start sector and size of
-    /// each stream.
-    streams: Vec<(Vec<u8>, u32, u64)>,
+    /// The directory's entries, in its order (the root storage first).
+    entries: Vec<Entry>,
+}
+
+/// A directory entry: its name (UTF-16 read as its low bytes), type, its siblings and first
+/// child in the tree of its storage's entries, and a stream's start sector and size.
+struct Entry {
+    name: Vec<u8>,
+    kind: u8,
+    left: u32,
+    right: u32,
+    child: u32,
+    start: u32,
+    size: u64,
 }
 
 impl<'a> Compound<'a> {
@@ -119,7 +140,7 @@ impl<'a> Compound<'a> {
             mini_fat: Vec::new(),
             mini_stream: Vec::new(),
             mini_cutoff: u64::from(u32_at(0x38)),
-            streams: Vec::new(),
+            entries: Vec::new(),
         };
         // The sectors of the allocation table: the header's 109, then the DIFAT's chain (no
         // more than the file has sectors: the table then covers every one).
@@ -172,11 +193,19 @@ impl<'a> Compound<'a> {
             } else {
                 size
             };
-            match e[66] {
-                5 if i == 0 => c.mini_stream = c.chain(start, size),
-                2 => c.streams.push((name, start, size)),
-                _ => {}
+            if e[66] == 5 && i == 0 {
+                c.mini_stream = c.chain(start, size);
             }
+            let link = |at: usize| u32::from_le_bytes([e[at], e[at + 1], e[at + 2], e[at + 3]]);
+            c.entries.push(Entry {
+                name,
+                kind: e[66],
+                left: link(68),
+                right: link(72),
+                child: link(76),
+                start,
+                size,
+            });
         }
         Some(c)
     }
@@ -244,19 +273,68 @@ impl<'a> Compound<'a> {
 
     /// Whether a stream of this name is in the file.
     pub(crate) fn has(&self, name: &[u8]) -> bool {
-        self.streams.iter().any(|(n, ..)| n == name)
+        self.entries
+            .iter()
+            .any(|e| e.kind == STREAM && e.name == name)
     }
 
-    /// The bytes of the stream `name` (as far as they are kept), and whether it was whole.
+    /// The bytes of the (first) stream named `name` (as far as they are kept), and whether it
+    /// was whole.
     pub(crate) fn stream(&self, name: &[u8]) -> Option<(Vec<u8>, bool)> {
-        let (_, start, size) = self.streams.iter().find(|(n, ..)| n == name)?;
-        let bytes = if *size < self.mini_cutoff {
-            self.mini_chain(*start, *size)
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.kind == STREAM && e.name == name)?;
+        self.read(i)
+    }
+
+    /// The bytes of the stream that is entry `i` (as far as they are kept), and whether it was
+    /// whole.
+    pub(crate) fn read(&self, i: usize) -> Option<(Vec<u8>, bool)> {
+        let e = self.entries.get(i).filter(|e| e.kind == STREAM)?;
+        let bytes = if e.size < self.mini_cutoff {
+            self.mini_chain(e.start, e.size)
         } else {
-            self.chain(*start, *size)
+            self.chain(e.start, e.size)
         };
-        let whole = bytes.len() as u64 == *size;
+        let whole = bytes.len() as u64 == e.size;
         Some((bytes, whole))
+    }
+
+    /// The entries of the storage that is entry `i` (the root is entry 0), in the tree's order:
+    /// each at most once (a tree that loops is read as far as it does not), at most as many
+    /// as the directory has.
+    pub(crate) fn children(&self, i: usize) -> Vec<usize> {
+        let mut found = Vec::new();
+        let Some(storage) = self.entries.get(i) else {
+            return found;
+        };
+        let mut seen = vec![false; self.entries.len()];
+        seen[i] = true;
+        let mut stack = vec![storage.child];
+        while let Some(link) = stack.pop() {
+            let Some(e) = usize::try_from(link)
+                .ok()
+                .filter(|&n| link != NO_ENTRY && n < self.entries.len() && !seen[n])
+            else {
+                continue;
+            };
+            seen[e] = true;
+            found.push(e);
+            stack.push(self.entries[e].right);
+            stack.push(self.entries[e].left);
+        }
+        found
+    }
+
+    /// Entry `i`'s name.
+    pub(crate) fn name(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| &e.name)
+    }
+
+    /// Whether entry `i` is a storage.
+    pub(crate) fn is_storage(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|e| e.kind == STORAGE)
     }
 }
 
@@ -266,7 +344,8 @@ pub(crate) mod tests {
 
     /// A compound file (version 3: sectors of 512 bytes) holding `streams`, each in sectors of
     /// its own, those under 4,096 bytes in the mini stream: the layout Excel writes,
-    /// simplified.
+    /// simplified. A stream's name may be a path (`storage/stream`): its storages are made,
+    /// each storage's entries linked as a chain of right siblings.
     pub(crate) fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
         let mut sectors: Vec<Vec<u8>> = Vec::new();
         let mut fat: Vec<u32> = Vec::new();
@@ -314,8 +393,48 @@ pub(crate) mod tests {
         let mini_start = place(&mini_stream, &mut sectors, &mut fat);
         let mini_fat_bytes: Vec<u8> = mini_fat.iter().flat_map(|n| n.to_le_bytes()).collect();
         let mini_fat_start = place(&mini_fat_bytes, &mut sectors, &mut fat);
+        // The tree: the root, the storages the paths name, the streams.
+        let mut nodes: Vec<(String, u8, u32, usize, Vec<usize>)> = vec![(
+            "Root Entry".into(),
+            5,
+            mini_start,
+            mini_stream.len(),
+            Vec::new(),
+        )];
+        for (path, start, size) in &entries {
+            let parts: Vec<&str> = path.split('/').collect();
+            let mut parent = 0;
+            for (k, part) in parts.iter().enumerate() {
+                let stream = k + 1 == parts.len();
+                let existing = nodes[parent]
+                    .4
+                    .iter()
+                    .copied()
+                    .find(|&c| !stream && nodes[c].0 == *part && nodes[c].1 == STORAGE);
+                parent = match existing {
+                    Some(c) => c,
+                    None => {
+                        let node = if stream {
+                            (part.to_string(), STREAM, *start, *size, Vec::new())
+                        } else {
+                            (part.to_string(), STORAGE, END_OF_CHAIN, 0, Vec::new())
+                        };
+                        nodes.push(node);
+                        let id = nodes.len() - 1;
+                        nodes[parent].4.push(id);
+                        id
+                    }
+                };
+            }
+        }
+        let mut right = vec![NO_ENTRY; nodes.len()];
+        for node in &nodes {
+            for pair in node.4.windows(2) {
+                right[pair[0]] = pair[1] as u32;
+            }
+        }
         let mut directory = Vec::new();
-        let mut entry = |name: &str, kind: u8, start: u32, size: usize| {
+        for (i, (name, kind, start, size, children)) in nodes.iter().enumerate() {
             let mut e = vec![0u8; ENTRY];
             let units: Vec<u8> = name
                 .encode_utf16()
@@ -324,14 +443,14 @@ pub(crate) mod tests {
                 .collect();
             e[..units.len()].copy_from_slice(&units);
             e[64..66].copy_from_slice(&(units.len() as u16).to_le_bytes());
-            e[66] = kind;
+            e[66] = *kind;
+            let child = children.first().map_or(NO_ENTRY, |&c| c as u32);
+            e[68..72].copy_from_slice(&NO_ENTRY.to_le_bytes());
+            e[72..76].copy_from_slice(&right[i].to_le_bytes());
+            e[76..80].copy_from_slice(&child.to_le_bytes());
             e[116..120].copy_from_slice(&start.to_le_bytes());
-            e[120..128].copy_from_slice(&(size as u64).to_le_bytes());
+            e[120..128].copy_from_slice(&(*size as u64).to_le_bytes());
             directory.extend(e);
-        };
-        entry("Root Entry", 5, mini_start, mini_stream.len());
-        for (name, start, size) in &entries {
-            entry(name, 2, *start, *size);
         }
         let directory_start = place(&directory, &mut sectors, &mut fat);
         // The allocation table itself, in the sectors after (marked as such: 0xFFFFFFFD).

@@ -62,6 +62,9 @@ pub enum Format {
     Xls,
     /// A PDF document: the classes beside it are those of the text its pages show.
     Pdf,
+    /// An Outlook message (`.msg`): its text, addresses and attachments read, their classes
+    /// beside it.
+    Msg,
     /// A ZIP archive that is a Word document (`.docx`): its text read as the document shows it.
     Docx,
     /// A ZIP archive that is a PowerPoint presentation (`.pptx`): its slides' and notes' text
@@ -118,6 +121,7 @@ impl Format {
             Format::Xlsx => "xlsx".into(),
             Format::Xlsb => "xlsb".into(),
             Format::Docx => "docx".into(),
+            Format::Msg => "msg".into(),
             Format::Pptx => "pptx".into(),
             Format::Ods => "ods".into(),
             Format::Odt => "odt".into(),
@@ -152,6 +156,7 @@ impl Format {
             "xlsx" => Some(Format::Xlsx),
             "xlsb" => Some(Format::Xlsb),
             "docx" => Some(Format::Docx),
+            "msg" => Some(Format::Msg),
             "pptx" => Some(Format::Pptx),
             "ods" => Some(Format::Ods),
             "odt" => Some(Format::Odt),
@@ -430,11 +435,12 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     let header = &head[..record_end(head).unwrap_or(head.len())];
     let delimiter = delimiter_of(header);
     let n = separators_of(header, delimiter);
-    // A line whose separators all end it names one column at most (a letter's `Dear Mr.
-    // Smith,`): no header, whatever the next line holds.
+    // A line whose separators are commas that all end it names one column at most (a
+    // letter's `Dear Mr. Smith,`): no header, whatever the next line holds. (A document's
+    // table of one column ends each cell with a tab: `"SSN"\t`.)
     let named = header
         .iter()
-        .rposition(|c| !SEPARATORS.contains(c) && !c.is_ascii_whitespace())
+        .rposition(|c| *c != b',' && !c.is_ascii_whitespace())
         .map_or(&header[..0], |p| &header[..=p]);
     if n > 0 && separators_of(named, delimiter) > 0 {
         let rest = &head[(header.len() + 1).min(head.len())..];

@@ -18,6 +18,7 @@ pub mod format;
 mod markup;
 mod mbox;
 mod mime;
+mod msg;
 pub mod patterns;
 mod pdf;
 mod rar;

@@ -50,9 +50,16 @@ enum Container {
     Tar(Box<crate::tar::Tar>),
     /// An e-mail message with parts, each part's body (decoded) read by a scanner of its own.
     Mail(Box<crate::mime::Mime>),
-    /// A compound file (an `.xls` workbook, an encrypted Office document): its first bytes,
-    /// kept to be read at the end ([`crate::compound`]), and whether more were not kept.
-    Compound { kept: Vec<u8>, cut: bool },
+    /// A compound file (an `.xls` workbook, an encrypted Office document, an Outlook
+    /// message): its first bytes, kept to be read at the end ([`crate::compound`]), whether
+    /// more were not kept, and what the file's layers may still read (a message's
+    /// attachments draw on it).
+    Compound {
+        kept: Vec<u8>,
+        cut: bool,
+        budget: crate::encoding::Budget,
+        depth: u8,
+    },
     /// A PDF document: the text its pages show, read through its fonts' maps at the end.
     Pdf(Box<crate::pdf::Pdf>),
     /// A 7-Zip archive: whether it is encrypted, from its header at the end; its files.
@@ -76,7 +83,7 @@ impl Container {
             Container::Mbox(m) => m.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
-            Container::Compound { kept, cut } => {
+            Container::Compound { kept, cut, .. } => {
                 let room = crate::compound::MAX_COMPOUND - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
                 *cut |= data.len() > room;
@@ -93,7 +100,12 @@ impl Container {
             Container::Mbox(m) => m.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
-            Container::Compound { kept, cut } => crate::compound::classify(&kept, cut, patterns),
+            Container::Compound {
+                kept,
+                cut,
+                budget,
+                depth,
+            } => crate::compound::classify(&kept, cut, patterns, (budget, depth)),
         }
     }
 
@@ -247,7 +259,8 @@ impl Counts {
 /// form's label alone above its value paired as a labelled line (`Routing number` /
 /// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters;
 /// an e-mail's alternatives (its text and its HTML) counted once, not summed; a workbook's
-/// pivot cache of its own sheet counted nothing again.
+/// pivot cache of its own sheet counted nothing again; Outlook messages (`.msg`) read: their
+/// text, addresses and attachments (`binary` before).
 pub const RULES: u32 = 9;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -883,9 +896,14 @@ impl Scanner {
                 return Some(Container::Markup(Box::new(document)));
             }
         }
-        crate::compound::magic(&self.head).then(|| Container::Compound {
+        if !crate::compound::magic(&self.head) {
+            return None;
+        }
+        Some(Container::Compound {
             kept: Vec::with_capacity(SNIFF_LEN),
             cut: false,
+            budget: self.budget(),
+            depth: self.depth,
         })
     }
 
