@@ -104,8 +104,11 @@ pub(crate) struct Compound<'a> {
     /// chain.
     mini_stream: Vec<u8>,
     mini_cutoff: u64,
-    /// The directory's entries, in its order (the root storage first).
+    /// The directory's entries, in its order (the root storage first), and those a walk of a
+    /// storage's tree has reached ([`Compound::children`]: each entry is reached once in all,
+    /// so walking every storage of a directory of 262,144 entries costs one pass).
     entries: Vec<Entry>,
+    reached: std::cell::RefCell<Vec<bool>>,
 }
 
 /// A directory entry: its name (UTF-16 read as its low bytes), type, its siblings and first
@@ -141,6 +144,7 @@ impl<'a> Compound<'a> {
             mini_stream: Vec::new(),
             mini_cutoff: u64::from(u32_at(0x38)),
             entries: Vec::new(),
+            reached: std::cell::RefCell::new(Vec::new()),
         };
         // The sectors of the allocation table: the header's 109, then the DIFAT's chain (no
         // more than the file has sectors: the table then covers every one).
@@ -207,6 +211,7 @@ impl<'a> Compound<'a> {
                 size,
             });
         }
+        c.reached = std::cell::RefCell::new(vec![false; c.entries.len()]);
         Some(c)
     }
 
@@ -301,30 +306,41 @@ impl<'a> Compound<'a> {
         Some((bytes, whole))
     }
 
-    /// The entries of the storage that is entry `i` (the root is entry 0), in the tree's order:
-    /// each at most once (a tree that loops is read as far as it does not), at most as many
-    /// as the directory has.
+    /// The entries of the storage that is entry `i` (the root is entry 0), in the tree's order.
+    /// Each entry is given once in all the walks of a file (a tree that loops, or an entry
+    /// two storages link to, is read as far as it was not reached before): a storage is walked
+    /// once.
     pub(crate) fn children(&self, i: usize) -> Vec<usize> {
         let mut found = Vec::new();
         let Some(storage) = self.entries.get(i) else {
             return found;
         };
-        let mut seen = vec![false; self.entries.len()];
-        seen[i] = true;
+        let mut reached = self.reached.borrow_mut();
+        reached[i] = true;
         let mut stack = vec![storage.child];
         while let Some(link) = stack.pop() {
             let Some(e) = usize::try_from(link)
                 .ok()
-                .filter(|&n| link != NO_ENTRY && n < self.entries.len() && !seen[n])
+                .filter(|&n| link != NO_ENTRY && n < self.entries.len() && !reached[n])
             else {
                 continue;
             };
-            seen[e] = true;
+            reached[e] = true;
             found.push(e);
             stack.push(self.entries[e].right);
             stack.push(self.entries[e].left);
         }
         found
+    }
+
+    /// Forgets the entries the walks reached: a reading of the storages begins.
+    pub(crate) fn walks_begin(&self) {
+        self.reached.borrow_mut().fill(false);
+    }
+
+    /// Whether an entry's name passes `test`.
+    pub(crate) fn any_name(&self, test: impl Fn(&[u8]) -> bool) -> bool {
+        self.entries.iter().any(|e| test(&e.name))
     }
 
     /// Entry `i`'s name.
@@ -509,6 +525,29 @@ pub(crate) mod tests {
                 proptest::prop_assert_eq!(c.stream(name.as_bytes()), Some((bytes.clone(), true)));
             }
         }
+    }
+
+    /// A storage's entries are its tree's; each entry is given once in a reading's walks.
+    #[test]
+    fn storages_are_walked_once() {
+        let bytes = compound(&[("a/x", b"1"), ("a/y", b"22"), ("b/z", b"333"), ("w", b"4")]);
+        let file = Compound::open(&bytes).unwrap();
+        let names = |ids: Vec<usize>| -> Vec<Vec<u8>> {
+            ids.into_iter().map(|i| file.name(i).to_vec()).collect()
+        };
+        let top = file.children(0);
+        assert_eq!(
+            names(top.clone()),
+            [b"a".to_vec(), b"b".to_vec(), b"w".to_vec()]
+        );
+        assert!(file.is_storage(top[0]) && !file.is_storage(top[2]));
+        let a = file.children(top[0]);
+        assert_eq!(names(a.clone()), [b"x".to_vec(), b"y".to_vec()]);
+        assert_eq!(file.read(a[1]), Some((b"22".to_vec(), true)));
+        assert!(file.children(top[0]).is_empty(), "reached once");
+        file.walks_begin();
+        assert_eq!(file.children(top[1]).len(), 1);
+        assert_eq!(file.stream(b"z"), Some((b"333".to_vec(), true)));
     }
 
     #[test]

@@ -41,12 +41,9 @@ const STRING8: u16 = 0x001E;
 const BINARY: u16 = 0x0102;
 const OBJECT: u16 = 0x000D;
 
-/// Whether a compound file is an Outlook message: its root holds property streams.
+/// Whether a compound file is an Outlook message: it holds property streams.
 pub(crate) fn is_message(file: &Compound) -> bool {
-    file.children(0).into_iter().any(|i| {
-        let name = file.name(i);
-        name.starts_with(PROPERTY) || name == b"__properties_version1.0"
-    })
+    file.any_name(|name| name.starts_with(PROPERTY) || name == b"__properties_version1.0")
 }
 
 /// What the message in `file` holds (`cut`: the file was not kept whole; `layers`: what the
@@ -58,6 +55,7 @@ pub(crate) fn read(
     layers: (Budget, u8),
 ) -> Classification {
     let (budget, depth) = layers;
+    file.walks_begin();
     let mut reader = Reader {
         file,
         patterns,
