@@ -440,7 +440,7 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     // table of one column ends each cell with a tab: `"SSN"\t`.)
     let named = header
         .iter()
-        .rposition(|c| *c != b',' && !c.is_ascii_whitespace())
+        .rposition(|c| !matches!(c, b',' | b' ' | b'\r'))
         .map_or(&header[..0], |p| &header[..=p]);
     if n > 0 && separators_of(named, delimiter) > 0 {
         let rest = &head[(header.len() + 1).min(head.len())..];

@@ -1326,6 +1326,10 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
     // next line has one comma too.
     let letter = "Dear Mr. Smith,\r\nPlease wire the funds to ABA routing number 021000021, account\r\nnumber 12345678 at First Example Bank.\r\n";
     assert_eq!(both(letter), (1, 1));
+    // A document's table of one column (its cells end with tabs) is a table under its heading.
+    let page =
+        "<html><body><table><tr><th>SSN</th></tr><tr><td>123456789</td></tr></table></body></html>";
+    assert_eq!(classify(page.as_bytes()).counts.get(Class::UsSsn), 1);
     // A table's rows are not a sentence.
     assert_eq!(
         both("name,routing\nacme,021000021\nwidget,12345678\n"),
