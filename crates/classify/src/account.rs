@@ -248,6 +248,15 @@ impl After {
         }
     }
 
+    /// The same search after a routing number whose label names an account too: the account
+    /// number may follow with no keyword of its own.
+    pub(crate) fn named_before(self) -> Self {
+        After {
+            named: true,
+            ..self
+        }
+    }
+
     /// The same search in markup or JSON.
     pub(crate) fn in_layout(self) -> Self {
         After {

@@ -1632,7 +1632,7 @@ impl Scanner {
                 let context = self.context_at(seg, m, at, ROUTING);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
-                    self.account_beside(seg, m, at);
+                    self.account_beside(seg, m, at, context);
                 } else if context & SSN != 0
                     && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
                 {
@@ -1912,7 +1912,7 @@ impl Scanner {
     /// there decides as it would have in one text.
     #[cold]
     #[inline(never)]
-    fn account_beside(&mut self, t: &[u8], m: &Bitmap, at: usize) {
+    fn account_beside(&mut self, t: &[u8], m: &Bitmap, at: usize, context: u8) {
         if let Some(end) = self.fixed_account_after(t, m, at) {
             self.count_account(self.text_start + end as u64);
             return;
@@ -1957,6 +1957,12 @@ impl Scanner {
             search = search.in_layout();
         } else if self.prose() {
             search = search.in_prose();
+        }
+        // A label that names the account as well as the routing number, nearer the number
+        // than the routing keyword (`Routing and account: 021000021 / 12345678`), names what
+        // follows it.
+        if context & ACCOUNT != 0 {
+            search = search.named_before();
         }
         self.search_after(search, t, m, at + 9, |s, lines| {
             s.beside(t, m, at, field, lines)

@@ -1322,6 +1322,13 @@ fn a_sentence_wrapped_over_lines_is_read_as_one() {
         (1, 1)
     );
     assert_eq!(both("ABA 021000021 for invoice 12345678 account\n"), (1, 0));
+    // One label naming both, the numbers after it in its order.
+    assert_eq!(both("Routing and account: 021000021 / 12345678\n"), (1, 1));
+    assert_eq!(both("ABA routing 021000021 / 12345678\n"), (1, 0));
+    assert_eq!(
+        both("Routing and account: 021000021 / ref 12345678\n"),
+        (1, 0)
+    );
     // A letter's salutation ends its first line with a comma: no table's header, though the
     // next line has one comma too.
     let letter = "Dear Mr. Smith,\r\nPlease wire the funds to ABA routing number 021000021, account\r\nnumber 12345678 at First Example Bank.\r\n";
