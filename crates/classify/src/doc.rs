@@ -10,6 +10,8 @@
 //! checked against the streams before it is used, and the text is no longer than the document's
 //! stream.
 
+use crate::little_endian::{u16_at, u32_at};
+
 /// A Word document's identifier, the first two bytes of its `WordDocument` stream.
 const IDENT: u16 = 0xA5EC;
 /// The header's flags: the document is encrypted (or obfuscated), and which table stream it
@@ -30,14 +32,6 @@ pub(crate) enum Read {
     Encrypted,
     /// Not a Word document, or damaged where its text is.
     Unreadable,
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// Reads the text of the document whose `WordDocument` stream is `word`; `table` gives the

@@ -218,21 +218,9 @@ impl Alternatives {
             Some(parts)
         };
         for (c, _) in dropped.into_iter().flatten() {
-            let unread: Vec<Format> = c
-                .formats
-                .into_iter()
-                .filter(|f| {
-                    matches!(
-                        f,
-                        Format::Binary | Format::Encrypted(_) | Format::ScannedInPart
-                    )
-                })
-                .collect();
-            if !unread.is_empty() {
-                self.unread.push(Classification {
-                    formats: unread,
-                    ..Classification::default()
-                });
+            let unread = c.unread_only();
+            if !unread.formats.is_empty() {
+                self.unread.push(unread);
             }
         }
     }

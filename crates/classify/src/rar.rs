@@ -8,6 +8,7 @@
 //! Pure: the file's first bytes in, its formats out; every size read is checked against them.
 
 use crate::Format;
+use crate::little_endian::{u16_at, u32_at};
 
 /// The signatures of RAR 1.5-4 and of RAR 5 archives.
 const RAR4: &[u8] = b"Rar!\x1A\x07\x00";
@@ -45,14 +46,6 @@ pub(crate) fn formats(head: &[u8]) -> Option<Vec<Format>> {
     }
     formats.push(Format::Rar);
     Some(formats)
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// RAR 1.5-4: its blocks in order until the first file's header (`None`: not within `blocks`).

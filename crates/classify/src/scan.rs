@@ -2802,6 +2802,26 @@ pub fn classify(data: &[u8]) -> Classification {
 pub const MAX_ENCODED: usize = 4096;
 
 impl Classification {
+    /// What of it says something could not be read (`binary`, an encryption, read in part),
+    /// without its classes: what stands for a copy of contents counted elsewhere (an e-mail's
+    /// other alternative, a workbook's pivot cache of its own sheet), whose unread parts
+    /// still leave the whole a lower bound.
+    pub(crate) fn unread_only(self) -> Classification {
+        Classification {
+            formats: self
+                .formats
+                .into_iter()
+                .filter(|f| {
+                    matches!(
+                        f,
+                        Format::Binary | Format::Encrypted(_) | Format::ScannedInPart
+                    )
+                })
+                .collect(),
+            ..Classification::default()
+        }
+    }
+
     /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order,
     /// and the rules' version when not 1 (for example
     /// `card_number=12;iban=3;format=iso20022:pain.001.001.09;rules=3`).

@@ -1457,25 +1457,7 @@ impl PivotCaches {
                     counted.push((found, bytes));
                     continue;
                 }
-                let unread: Vec<crate::Format> = found
-                    .formats
-                    .into_iter()
-                    .filter(|f| {
-                        matches!(
-                            f,
-                            crate::Format::Binary
-                                | crate::Format::Encrypted(_)
-                                | crate::Format::ScannedInPart
-                        )
-                    })
-                    .collect();
-                counted.push((
-                    Classification {
-                        formats: unread,
-                        ..Classification::default()
-                    },
-                    0,
-                ));
+                counted.push((found.unread_only(), 0));
             }
         }
         counted

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use crate::Format;
+use crate::little_endian::{f64_at, u16_at, u32_at};
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
 use crate::sheet::{CellValue, SheetWriter, Workbook, escape};
@@ -282,18 +283,6 @@ impl Book {
         }
         found
     }
-}
-
-fn u16_at(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn f64_at(data: &[u8], at: usize) -> Option<f64> {
-    Some(f64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
 /// An RK number: an integer or the high 30 bits of a double, divided by 100 when flagged.

@@ -19,6 +19,7 @@
 //! ([`Records::cut`]). Never here: the archive's structure (the `archive` module hands each
 //! entry's contents over).
 
+use crate::little_endian::{f64_at, u32_at};
 use crate::sheet::{CellValue, Part, SheetWriter, escape};
 
 /// Most bytes of a record kept to be read (a cell's or a shared string's longest text, 32,767
@@ -322,14 +323,6 @@ fn wide_string(data: &[u8]) -> Option<String> {
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect(),
     )
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn f64_at(data: &[u8], at: usize) -> Option<f64> {
-    Some(f64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
 #[cfg(test)]
