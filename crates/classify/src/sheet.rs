@@ -1126,6 +1126,10 @@ impl Workbook {
     /// that shows them (beyond the first, where no sheet before did: the strings' own scan
     /// counted that one), once its sheets are all read.
     fn count_kept(&mut self) {
+        let kept = std::mem::take(&mut self.kept);
+        if kept.strings.is_empty() && !kept.full {
+            return;
+        }
         let from = self.kept_from.min(self.sheets.len());
         let cells_of = |sheets: &[SheetEvidence]| {
             let mut cells: Vec<u32> = sheets
@@ -1136,7 +1140,6 @@ impl Workbook {
             cells
         };
         let after = cells_of(&self.sheets[from..]);
-        let kept = std::mem::take(&mut self.kept);
         // More strings than were kept, shown after them: their further cells are unknown.
         self.cut |= kept.full && !after.is_empty();
         if after.is_empty() {
