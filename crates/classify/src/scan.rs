@@ -1243,7 +1243,7 @@ impl Scanner {
         self.words_from = 0;
         // A line end that ended the last text: a wrap when this text goes on with the
         // sentence, else the line's end.
-        if std::mem::take(&mut self.run_on) && !continues_sentence(t) {
+        if std::mem::take(&mut self.run_on) && continues_sentence(t) != Some(true) {
             self.pending = 0;
         }
         self.field_from = 0;
@@ -1443,11 +1443,7 @@ impl Scanner {
         if matches!(last, None | Some(b'\n' | b'.' | b'!' | b'?')) {
             return Some(false);
         }
-        let rest = &t[at + 1..];
-        if rest.iter().all(quote_or_blank) {
-            return None;
-        }
-        Some(continues_sentence(rest))
+        continues_sentence(&t[at + 1..])
     }
 
     /// What the last two words before `at` name (back to the last candidate or number).
@@ -2707,16 +2703,11 @@ impl Default for Domains {
 
 /// Whether a line (`line`, from its start) goes on with a sentence wrapped from the line
 /// before: its first byte other than a blank or a reply's quote marks (`> `) is a small letter
-/// or a digit.
-fn continues_sentence(line: &[u8]) -> bool {
+/// or a digit; `None` where it holds nothing else (it goes on in the next text).
+fn continues_sentence(line: &[u8]) -> Option<bool> {
     line.iter()
-        .find(|b| !quote_or_blank(b))
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-}
-
-/// A blank, or the quote mark an e-mail reply puts before each line it quotes.
-fn quote_or_blank(b: &u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'>')
+        .find(|b| !matches!(b, b' ' | b'\t' | b'>'))
+        .map(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Whether `a` and `b` (of one length) hold the same bytes: their first and last eight bytes

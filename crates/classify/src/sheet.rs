@@ -774,10 +774,9 @@ pub(crate) struct SharedStrings {
     /// The strings the sheets read before show in more than one cell (index, cells), by
     /// index; and what those strings hold beyond their first cell ([`SharedStrings::item`]).
     repeated: Vec<(u32, u32)>,
-    again: Counts,
-    /// The tenant's patterns, and their matches in those strings beyond their first cell.
+    again: Again,
+    /// The tenant's patterns.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
-    again_custom: Vec<u64>,
     /// The sheets read before the strings (of the workbook's sheets with evidence); what
     /// each string holds, kept to count again at the end for each cell of a sheet read after
     /// them (Apache POI and NPOI write a package's parts in their names' order, the shared
@@ -809,6 +808,25 @@ impl KeptStrings {
 
     fn held_bytes(&self) -> usize {
         held(&self.strings) + held(&self.text)
+    }
+}
+
+/// What shared strings hold beyond their first cell: by class, and by the tenant's pattern
+/// (its index).
+#[derive(Default)]
+struct Again {
+    counts: Counts,
+    custom: Vec<u64>,
+}
+
+impl Again {
+    /// `n` more of a class or a pattern (`what`, as [`holds`] names them).
+    fn add(&mut self, what: u8, n: u64) {
+        if what & PATTERN == 0 {
+            self.counts.add(crate::Class::ALL[usize::from(what)], n);
+        } else if let Some(again) = self.custom.get_mut(usize::from(what & !PATTERN)) {
+            *again += n;
+        }
     }
 }
 
@@ -901,13 +919,7 @@ impl SharedStrings {
             .map(|k| u64::from(self.repeated[k].1 - 1));
         if let Some(more) = more {
             for (what, n) in holds(text, self.patterns.as_deref()) {
-                if what & PATTERN == 0 {
-                    self.again
-                        .add(crate::Class::ALL[usize::from(what)], n * more);
-                } else if let Some(again) = self.again_custom.get_mut(usize::from(what & !PATTERN))
-                {
-                    *again += n * more;
-                }
+                self.again.add(what, n * more);
             }
         }
         // Kept for the cells of sheets read after the strings, counted at the end: a string
@@ -995,15 +1007,12 @@ pub(crate) struct Workbook {
     sheet_bytes: u64,
     names: Vec<u8>,
     values: Vec<u8>,
-    /// What the shared strings shown in more than one cell hold beyond their first cell, and
-    /// what the tenant's patterns match in them (by pattern name).
-    again: Counts,
-    again_custom: Vec<(String, u64)>,
-    /// What its shared strings hold ([`SharedStrings::holds`]), the sheets read before them
-    /// (the rest were read after), whether some were not kept; its patterns' names.
+    /// What the shared strings shown in more than one cell hold beyond their first cell.
+    again: Again,
+    /// The text of its shared strings kept ([`KeptStrings`]), the sheets read before them
+    /// (the rest were read after); the tenant's patterns.
     kept: KeptStrings,
     kept_from: usize,
-    kept_patterns: Vec<String>,
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     /// Some sheets or rows were not weighed.
     pub(crate) cut: bool,
@@ -1096,7 +1105,10 @@ impl Workbook {
         }
         SharedStrings {
             repeated,
-            again_custom: vec![0; patterns.as_ref().map_or(0, |p| p.len())],
+            again: Again {
+                custom: vec![0; patterns.as_ref().map_or(0, |p| p.len())],
+                ..Again::default()
+            },
             patterns,
             sheets_before: self.sheets.len(),
             ..SharedStrings::default()
@@ -1109,16 +1121,9 @@ impl Workbook {
             self.names = shared.names;
             self.values = shared.values;
             self.again = shared.again;
-            if let Some(p) = &shared.patterns {
-                self.again_custom = (0..p.len())
-                    .filter(|&i| shared.again_custom[i] > 0)
-                    .map(|i| (p.name(i).to_owned(), shared.again_custom[i]))
-                    .collect();
-                self.kept_patterns = (0..p.len()).map(|i| p.name(i).to_owned()).collect();
-            }
             self.kept = shared.kept;
             self.kept_from = shared.sheets_before;
-            self.patterns = shared.patterns.clone();
+            self.patterns = shared.patterns;
         }
     }
 
@@ -1161,19 +1166,7 @@ impl Workbook {
             }
             let text = &kept.text[at as usize..(at + len) as usize];
             for (what, n) in holds(text, self.patterns.as_deref()) {
-                self.count_again(what, n * more);
-            }
-        }
-    }
-
-    /// `n` more of a class or a pattern (`what`, as [`holds`] names them).
-    fn count_again(&mut self, what: u8, more: u64) {
-        if what & PATTERN == 0 {
-            self.again.add(crate::Class::ALL[usize::from(what)], more);
-        } else if let Some(name) = self.kept_patterns.get(usize::from(what & !PATTERN)) {
-            match self.again_custom.iter_mut().find(|(n, _)| n == name) {
-                Some((_, again)) => *again += more,
-                None => self.again_custom.push((name.clone(), more)),
+                self.again.add(what, n * more);
             }
         }
     }
@@ -1182,14 +1175,22 @@ impl Workbook {
     /// beyond their first (by pattern name): added to the workbook's custom counts.
     pub(crate) fn custom_again(&mut self) -> Vec<(String, u64)> {
         self.count_kept();
-        std::mem::take(&mut self.again_custom)
+        let Some(p) = &self.patterns else {
+            return Vec::new();
+        };
+        std::mem::take(&mut self.again.custom)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(i, n)| (p.name(i).to_owned(), n))
+            .collect()
     }
 
     /// What the worksheets' columns hold, by what their headings name; whether some of it
     /// was not weighed (a limit was reached).
     pub(crate) fn finish(mut self, counts: &mut Counts) -> bool {
         self.count_kept();
-        for (class, n) in self.again.present() {
+        for (class, n) in self.again.counts.present() {
             counts.add(class, n);
         }
         let sheets = std::mem::take(&mut self.sheets);
