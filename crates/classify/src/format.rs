@@ -43,6 +43,9 @@ pub enum Format {
     SevenZip,
     /// A Word 97-2003 document: the classes and formats beside it are its text's.
     Doc,
+    /// An Apache Parquet file: the classes beside it are its rows' (beside `binary`: its
+    /// footer could not be read, or is encrypted).
+    Parquet,
     /// A mailbox (mbox): the classes beside it are its messages' together, the formats beside
     /// it theirs.
     Mbox,
@@ -111,6 +114,7 @@ impl Format {
             Format::Xz => "xz".into(),
             Format::SevenZip => "7z".into(),
             Format::Doc => "doc".into(),
+            Format::Parquet => "parquet".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
             Format::Zip => "zip".into(),
@@ -146,6 +150,7 @@ impl Format {
             "xz" => Some(Format::Xz),
             "7z" => Some(Format::SevenZip),
             "doc" => Some(Format::Doc),
+            "parquet" => Some(Format::Parquet),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),
             "zip" => Some(Format::Zip),

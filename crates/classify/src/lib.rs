@@ -20,6 +20,7 @@ mod markup;
 mod mbox;
 mod mime;
 mod msg;
+mod parquet;
 pub mod patterns;
 mod pdf;
 mod rar;

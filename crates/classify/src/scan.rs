@@ -66,6 +66,8 @@ enum Container {
     SevenZip(Box<crate::sevenzip::SevenZip>),
     /// A mailbox: its messages, each read by a scanner of its own.
     Mbox(Box<crate::mbox::Mbox>),
+    /// A Parquet file: kept, and its rows read at the end from its footer.
+    Parquet(Box<crate::parquet::Parquet>),
     /// A document written as markup (an HTML page, a flat OpenDocument text, an RTF document):
     /// the text it shows, read by a scanner of its own.
     Markup(Box<crate::markup::MarkupDocument>),
@@ -81,6 +83,7 @@ impl Container {
             Container::Pdf(pdf) => pdf.feed(data),
             Container::SevenZip(z) => z.feed(data),
             Container::Mbox(m) => m.feed(data),
+            Container::Parquet(p) => p.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
             Container::Compound { kept, cut, .. } => {
@@ -98,6 +101,7 @@ impl Container {
             Container::Pdf(pdf) => pdf.finish(),
             Container::SevenZip(z) => z.finish(),
             Container::Mbox(m) => m.finish(),
+            Container::Parquet(p) => p.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
             Container::Compound {
@@ -116,6 +120,7 @@ impl Container {
             Container::Pdf(pdf) => pdf.held_bytes(),
             Container::SevenZip(z) => z.held_bytes(),
             Container::Mbox(m) => m.held_bytes(),
+            Container::Parquet(p) => p.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
@@ -855,6 +860,11 @@ impl Scanner {
         if crate::pdf::magic(&self.head) {
             let pdf = crate::pdf::Pdf::new(self.patterns.clone(), self.budget(), self.depth);
             return Some(Container::Pdf(Box::new(pdf)));
+        }
+        if crate::parquet::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
+            return Some(Container::Parquet(Box::new(parquet)));
         }
         if crate::sevenzip::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
