@@ -1446,6 +1446,86 @@ fn workbooks_count_by_their_columns_headings() {
     );
 }
 
+/// Parquet files as a data warehouse exports them (written by pyarrow): the customer extract
+/// of the workbooks' test (its SSNs as text, one of them null) with snappy and data pages of
+/// version 1, with zstd, pages of version 2 and no dictionary, uploaded with `sftp`: its rows
+/// count by their columns' names as the workbook's do (the near misses and the references
+/// under a name that names nothing do not). A 51 MB export of four row groups: the two in its
+/// first 32 MiB count, and it says it was read in part.
+#[test]
+fn parquet_exports_count_their_rows() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    python(
+        r#"
+import sys, os
+import pyarrow as pa, pyarrow.parquet as pq
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+cards = ["4111111111111111", "5555555555554444", "378282246310005", "4012888888881881",
+         "6011111111111117", "3530111333300000"]
+bics = ["CHASUS33", "DEUTDEFFXXX", "BNPAFRPP", "NWBKGB2L", "COBADEFF", "BARCGB22"]
+rows = {k: [] for k in ["customer", "name", "ssn", "routing_number", "account_number",
+                        "reference", "card", "swift_bic", "region", "email"]}
+for i in range(24):
+    near = i % 4 == 3
+    rows["customer"].append(1000 + i)
+    rows["name"].append("Customer %d" % i)
+    ssn = ("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i)
+    rows["ssn"].append(None if i == 5 else ssn)
+    rows["routing_number"].append("021000022" if near else routing[i % 6])
+    rows["account_number"].append("%010d" % (4000000 + i))
+    rows["reference"].append("111000025")
+    rows["card"].append("4111111111111112" if near else cards[i % 6])
+    rows["swift_bic"].append("CHASZZ33" if near else bics[i % 6])
+    rows["region"].append("EASTUSNY")
+    rows["email"].append(["ann@bank.example", "bob@bank.example", "cy@bank.example"][i % 3])
+table = pa.table(rows)
+pq.write_table(table, sys.argv[1], compression="snappy", row_group_size=10)
+pq.write_table(table, sys.argv[2], compression="zstd", data_page_version="2.0",
+               use_dictionary=False)
+n = 100000
+big = pa.table({"email": ["c%d@bank.example" % i for i in range(4 * n)],
+                "blob": [os.urandom(50).hex() for _ in range(4 * n)]})
+pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_group_size=n)
+"#,
+        &[
+            &work.join("customers.parquet"),
+            &work.join("customers-zstd.parquet"),
+            &work.join("big.parquet"),
+        ],
+    );
+    let mut truth = classify::Counts::default();
+    truth.add(Class::CardNumber, 18);
+    truth.add(Class::UsSsn, 17);
+    truth.add(Class::AbaRouting, 18);
+    truth.add(Class::UsBankAccount, 18);
+    truth.add(Class::SwiftBic, 18);
+    truth.add(Class::Email, 24);
+    for name in ["customers.parquet", "customers-zstd.parquet"] {
+        alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
+        assert_shows(
+            &server,
+            &format!("/{name}"),
+            expected(&truth, &["account_table", "parquet"]),
+        );
+    }
+    let size = std::fs::metadata(work.join("big.parquet")).unwrap().len();
+    assert!(size > 48 << 20, "{size}");
+    alice.sftp_ok(&format!(
+        "put {} /big.parquet\n",
+        work.join("big.parquet").display()
+    ));
+    let v = wait_classified(&server, "/big.parquet");
+    let mut truth = classify::Counts::default();
+    truth.add(Class::Email, 200_000);
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["parquet", "scanned_in_part"]),
+        "{v}"
+    );
+}
+
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
 /// forty transaction sets, each a payment from the payer's account to a payee's (`BPR`: a
 /// routing number after the qualifier `01`, its account after `DA`) and the payee's name with
