@@ -373,6 +373,24 @@ fn main() {
         pdf.extend_from_slice(b"\nendstream\nendobj\n");
     }
     bomb_cost("PDF", &pdf);
+    // Parquet files whose one dictionary value is repeated by one run of 2^31 - 1 indices
+    // (seven bytes): a value of 64 KiB of card numbers (the rows' text reaches the file's
+    // budget), and an empty one (rows of nothing, each charged at least 16 bytes).
+    for (kind, value) in [
+        (
+            "64 KiB value",
+            &repeated("card 4111 1111 1111 1111 ")[..64 << 10],
+        ),
+        ("empty value", &b""[..]),
+    ] {
+        let bomb = parquet_bomb(value);
+        let (found, seconds) = timed_scan(&bomb);
+        println!(
+            "Parquet bomb ({kind}): {} bytes holding 2^31 - 1 rows: read to its budget in {seconds:.2} s ({:?})",
+            bomb.len(),
+            found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        );
+    }
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -386,6 +404,148 @@ fn main() {
         found.counts.get(classify::Class::CardNumber),
         found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
     );
+}
+
+/// Thrift's compact protocol, as far as a Parquet file's footer and page headers need it: a
+/// structure's fields in order (id, type, value), lists of structures.
+enum Thrift {
+    I32(i32),
+    I64(i64),
+    Bytes(Vec<u8>),
+    Struct(Vec<(i16, Thrift)>),
+    List(u8, Vec<Thrift>),
+}
+
+impl Thrift {
+    fn kind(&self) -> u8 {
+        match self {
+            Thrift::I32(_) => 5,
+            Thrift::I64(_) => 6,
+            Thrift::Bytes(_) => 8,
+            Thrift::List(..) => 9,
+            Thrift::Struct(_) => 12,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        let varint = |out: &mut Vec<u8>, mut v: u64| {
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        };
+        match self {
+            Thrift::I32(v) => varint(out, ((*v << 1) ^ (*v >> 31)) as u32 as u64),
+            Thrift::I64(v) => varint(out, ((*v << 1) ^ (*v >> 63)) as u64),
+            Thrift::Bytes(b) => {
+                varint(out, b.len() as u64);
+                out.extend_from_slice(b);
+            }
+            Thrift::List(kind, items) => {
+                out.push(((items.len() as u8) << 4) | kind);
+                items.iter().for_each(|i| i.write(out));
+            }
+            Thrift::Struct(fields) => {
+                let mut last = 0;
+                for (id, v) in fields {
+                    out.push((((id - last) as u8) << 4) | v.kind());
+                    v.write(out);
+                    last = *id;
+                }
+                out.push(0);
+            }
+        }
+    }
+}
+
+/// A Parquet file of one required byte-array column `card`, its dictionary the one `value`,
+/// and one data page: one run of 2^31 - 1 indices of it (a row group of as many rows).
+fn parquet_bomb(value: &[u8]) -> Vec<u8> {
+    use Thrift::*;
+    let rows = i32::MAX;
+    let page = |kind: i32, size: usize, header: (i16, Thrift)| {
+        let mut out = Vec::new();
+        let sizes = vec![
+            (1, I32(kind)),
+            (2, I32(size as i32)),
+            (3, I32(size as i32)),
+            header,
+        ];
+        Struct(sizes).write(&mut out);
+        out
+    };
+    let mut dictionary = (value.len() as u32).to_le_bytes().to_vec();
+    dictionary.extend_from_slice(value);
+    // Bit width 1, then a repeated run (its count shifted left by one) of the index 0.
+    let mut indices = vec![1u8];
+    let mut run = (rows as u64) << 1;
+    while run >= 0x80 {
+        indices.push(run as u8 | 0x80);
+        run >>= 7;
+    }
+    indices.extend([run as u8, 0]);
+    let mut file = b"PAR1".to_vec();
+    let dictionary_at = file.len() as i64;
+    file.extend(page(
+        2,
+        dictionary.len(),
+        (7, Struct(vec![(1, I32(1)), (2, I32(0))])),
+    ));
+    file.extend(&dictionary);
+    let data_at = file.len() as i64;
+    let header = (
+        5,
+        Struct(vec![(1, I32(rows)), (2, I32(8)), (3, I32(3)), (4, I32(3))]),
+    );
+    file.extend(page(0, indices.len(), header));
+    file.extend(&indices);
+    let chunk_size = file.len() as i64 - dictionary_at;
+    let meta = Struct(vec![
+        (1, I32(6)),
+        (2, List(5, vec![I32(0), I32(8)])),
+        (3, List(8, vec![Bytes(b"card".to_vec())])),
+        (4, I32(0)),
+        (5, I64(rows as i64)),
+        (6, I64(chunk_size)),
+        (7, I64(chunk_size)),
+        (9, I64(data_at)),
+        (11, I64(dictionary_at)),
+    ]);
+    let footer = Struct(vec![
+        (1, I32(1)),
+        (
+            2,
+            List(
+                12,
+                vec![
+                    Struct(vec![(4, Bytes(b"schema".to_vec())), (5, I32(1))]),
+                    Struct(vec![(1, I32(6)), (3, I32(0)), (4, Bytes(b"card".to_vec()))]),
+                ],
+            ),
+        ),
+        (3, I64(rows as i64)),
+        (
+            4,
+            List(
+                12,
+                vec![Struct(vec![
+                    (
+                        1,
+                        List(12, vec![Struct(vec![(2, I64(dictionary_at)), (3, meta)])]),
+                    ),
+                    (2, I64(chunk_size)),
+                    (3, I64(rows as i64)),
+                ])],
+            ),
+        ),
+    ]);
+    let mut footer_bytes = Vec::new();
+    footer.write(&mut footer_bytes);
+    file.extend(&footer_bytes);
+    file.extend((footer_bytes.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    file
 }
 
 /// A tar archive of 65,536 files (the most an archive's are read) holding `line` each, written to

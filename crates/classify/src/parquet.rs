@@ -44,6 +44,8 @@ pub const MAX_COLUMNS: usize = 1024;
 pub const MAX_NESTING: u8 = 32;
 /// Rows' text handed to the scanner at a time.
 const TEXT: usize = 64 << 10;
+/// What a row costs of the file's budget at least (its text's bytes where they are more).
+const ROW_COST: u64 = 16;
 
 /// Whether a file's first bytes are a Parquet file's magic.
 pub(crate) fn magic(head: &[u8]) -> bool {
@@ -125,16 +127,20 @@ impl Parquet {
         let mut rows = Rows {
             scanner,
             text: Vec::with_capacity(TEXT + 1024),
+            rows: 0,
             budget: self.budget,
             spent: false,
         };
         let read = read_rows(&meta, &self.kept, &mut rows);
-        let mut found = rows.finish();
+        let (mut found, spent) = rows.finish();
+        // Read in part (the rows' scanner's say, or the file's) is said last.
+        let rows_in_part = found.formats.contains(&Format::ScannedInPart);
+        found.formats.retain(|f| *f != Format::ScannedInPart);
         if read.encrypted {
             found.formats.push(Format::Encrypted("parquet".into()));
         }
         found.formats.push(Format::Parquet);
-        if read.in_part || rows_cut(&meta, &self.kept, self.cut) {
+        if rows_in_part || spent || read.in_part || rows_cut(&meta, &self.kept, self.cut) {
             found.formats.push(Format::ScannedInPart);
         }
         found
@@ -177,28 +183,36 @@ fn footer(end: &[u8]) -> Option<&[u8]> {
 struct Rows {
     scanner: Scanner,
     text: Vec<u8>,
+    /// Rows written to `text`.
+    rows: u64,
     budget: Budget,
     /// The budget ran out: nothing more is written.
     spent: bool,
 }
 
 impl Rows {
+    /// Hands the text written to the scanner, drawn on the budget: its bytes, and at least
+    /// [`ROW_COST`] a row (a run of a million rows of nothing takes a few bytes to write).
     fn hand_over(&mut self) {
-        let n = self.budget.bytes(self.text.len() as u64) as usize;
+        let cost = (self.text.len() as u64).max(self.rows * ROW_COST);
+        let allowed = self.budget.bytes(cost);
+        let n = if allowed == cost {
+            self.text.len()
+        } else {
+            (allowed as usize).min(self.text.len())
+        };
         self.scanner.feed(&self.text[..n]);
-        self.spent |= n < self.text.len();
+        self.spent |= allowed < cost;
         self.text.clear();
+        self.rows = 0;
     }
 
-    fn finish(mut self) -> Classification {
+    /// What the rows hold, and whether the budget ran out before they were all written.
+    fn finish(mut self) -> (Classification, bool) {
         if !self.spent {
             self.hand_over();
         }
-        let mut found = self.scanner.finish();
-        if self.spent && !found.formats.contains(&Format::ScannedInPart) {
-            found.formats.push(Format::ScannedInPart);
-        }
-        found
+        (self.scanner.finish(), self.spent)
     }
 }
 
@@ -265,10 +279,11 @@ fn read_rows(meta: &FileMeta, file: &[u8], rows: &mut Rows) -> Read {
                 any |= column.next_into(&mut rows.text);
             }
             rows.text.push(b'\n');
+            rows.rows += 1;
             if !any {
                 break;
             }
-            if rows.text.len() >= TEXT {
+            if rows.text.len() >= TEXT || rows.rows >= (TEXT as u64) / ROW_COST {
                 rows.hand_over();
                 if rows.spent {
                     break;

@@ -265,8 +265,9 @@ impl Counts {
 /// `021000021` / `Account number` / `12345678`); a PDF font's ligatures read as their letters;
 /// an e-mail's alternatives (its text and its HTML) counted once, not summed; a workbook's
 /// pivot cache of its own sheet counted nothing again; Outlook messages (`.msg`) read: their
-/// text, addresses and attachments (`binary` before).
-pub const RULES: u32 = 9;
+/// text, addresses and attachments (`binary` before); 10 (2026-12-05): Parquet files read
+/// (`parquet`: their rows by their columns' names; `binary` before).
+pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
