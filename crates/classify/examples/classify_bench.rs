@@ -8,6 +8,7 @@
 //! (an extension) or `KIND=vendors.csv` (a document's name) times those documents alone.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::time::Instant;
 
 use classify::Scanner;
@@ -63,7 +64,10 @@ fn main() {
         e.0 += d.bytes.len();
         e.1 += secs;
     }
-    println!(
+    // Written, not printed: a reader that stops early (`| head`) ends the output, not in a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "classify: {:.1} MiB in {} documents, each at its best of {rounds}: {:.3} s, {:.0} MB/s on one core ({found} items found)",
         total as f64 / (1 << 20) as f64,
         docs.len(),
@@ -71,7 +75,8 @@ fn main() {
         total as f64 / best / 1e6,
     );
     for (kind, (bytes, secs)) in kinds {
-        println!(
+        let _ = writeln!(
+            out,
             "  {kind:>4}: {:5.1} MiB, {:5.0} MB/s",
             bytes as f64 / (1 << 20) as f64,
             bytes as f64 / secs / 1e6
