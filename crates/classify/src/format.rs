@@ -43,6 +43,9 @@ pub enum Format {
     SevenZip,
     /// A Word 97-2003 document: the classes and formats beside it are its text's.
     Doc,
+    /// A SQL dump: the classes beside it are its tables' rows' and its other statements'
+    /// together, the formats beside it its tables'.
+    Sql,
     /// An Apache Parquet file: the classes beside it are its rows' (beside `binary`: its
     /// footer could not be read, or is encrypted).
     Parquet,
@@ -115,6 +118,7 @@ impl Format {
             Format::SevenZip => "7z".into(),
             Format::Doc => "doc".into(),
             Format::Parquet => "parquet".into(),
+            Format::Sql => "sql".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
             Format::Zip => "zip".into(),
@@ -151,6 +155,7 @@ impl Format {
             "7z" => Some(Format::SevenZip),
             "doc" => Some(Format::Doc),
             "parquet" => Some(Format::Parquet),
+            "sql" => Some(Format::Sql),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),
             "zip" => Some(Format::Zip),

@@ -28,6 +28,7 @@ mod rtf;
 pub mod scan;
 mod sevenzip;
 mod sheet;
+mod sql;
 mod tar;
 pub mod validate;
 mod x12;

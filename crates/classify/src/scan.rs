@@ -68,6 +68,9 @@ enum Container {
     Mbox(Box<crate::mbox::Mbox>),
     /// A Parquet file: kept, and its rows read at the end from its footer.
     Parquet(Box<crate::parquet::Parquet>),
+    /// A SQL dump: its tables' rows read by scanners of their own, its other statements by
+    /// one of their own.
+    Sql(Box<crate::sql::SqlDump>),
     /// A document written as markup (an HTML page, a flat OpenDocument text, an RTF document):
     /// the text it shows, read by a scanner of its own.
     Markup(Box<crate::markup::MarkupDocument>),
@@ -84,6 +87,7 @@ impl Container {
             Container::SevenZip(z) => z.feed(data),
             Container::Mbox(m) => m.feed(data),
             Container::Parquet(p) => p.feed(data),
+            Container::Sql(d) => d.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
             Container::Compound { kept, cut, .. } => {
@@ -102,6 +106,7 @@ impl Container {
             Container::SevenZip(z) => z.finish(),
             Container::Mbox(m) => m.finish(),
             Container::Parquet(p) => p.finish(),
+            Container::Sql(d) => d.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
             Container::Compound {
@@ -121,6 +126,7 @@ impl Container {
             Container::SevenZip(z) => z.held_bytes(),
             Container::Mbox(m) => m.held_bytes(),
             Container::Parquet(p) => p.held_bytes(),
+            Container::Sql(d) => d.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
@@ -866,6 +872,11 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
             return Some(Container::Parquet(Box::new(parquet)));
+        }
+        if crate::sql::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let dump = crate::sql::SqlDump::new(&self.head, patterns, budget, self.depth);
+            return Some(Container::Sql(Box::new(dump)));
         }
         if crate::sevenzip::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
