@@ -361,6 +361,26 @@ impl SqlDump {
                         i -= 1;
                         continue;
                     }
+                    if let (Some(q), false, false) = (t.quote, t.escaped, t.closing)
+                        && b != q
+                        && !(self.backslashes && b == b'\\')
+                    {
+                        // A string's run to its quote or escape, at once.
+                        let rest = &data[i - 1..];
+                        let n = if self.backslashes {
+                            memchr::memchr2(q, b'\\', rest)
+                        } else {
+                            memchr::memchr(q, rest)
+                        }
+                        .unwrap_or(rest.len());
+                        let from = self.rows_out.len();
+                        self.rows_out.extend_from_slice(&rest[..n]);
+                        for c in &mut self.rows_out[from..] {
+                            *c = cell_byte(*c);
+                        }
+                        i += n - 1;
+                        continue;
+                    }
                     if let Some(next) = values_byte(t, b, self.backslashes, &mut self.rows_out) {
                         self.state = next;
                         if let State::Other(_) = self.state {

@@ -1526,6 +1526,79 @@ pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_g
     );
 }
 
+/// Database dumps as DBAs move them: SQLite's `.dump` (by the `sqlite3` shell: an `INSERT` per
+/// row, no column list: the columns from its `CREATE TABLE`), and PostgreSQL's `pg_dump` (its
+/// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`), uploaded
+/// with `sftp`: each table's rows count by their columns' names (before, a dump counted only
+/// its e-mail addresses: none of its SSNs, routing numbers and accounts); the near misses, a
+/// null SSN and the payments' references under a name that names nothing do not.
+#[test]
+fn database_dumps_count_their_tables_rows() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../classify/tests/sql");
+    python(
+        r#"
+import sys, sqlite3, gzip, shutil
+db = sqlite3.connect(sys.argv[1])
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+cards = ["4111111111111111", "5555555555554444", "378282246310005", "4012888888881881",
+         "6011111111111117", "3530111333300000"]
+db.execute('CREATE TABLE customers (id integer PRIMARY KEY, name text, "SSN" char(9), routing_number char(9), account_number text, card text, email text, note text)')
+db.execute("CREATE TABLE payments (id integer, amount numeric(12,2), reference text, memo text)")
+for i in range(24):
+    near = i % 4 == 3
+    ssn = None if i == 5 else ("666" if near else "%03d" % (12 + i)) + "%02d%04d" % (10 + i, 1000 + i)
+    db.execute("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (1000 + i, "Customer %d" % i, ssn, "021000022" if near else routing[i % 6],
+                "%010d" % (4000000 + i), "4111111111111112" if near else cards[i % 6],
+                "c%d@bank.example" % i, "O'Brien,\tline\nnext"))
+for i in range(10):
+    db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)", (i, 100 + i, "111000025", "invoice %d" % i))
+db.commit()
+with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
+    shutil.copyfileobj(f, g)
+"#,
+        &[
+            &work.join("bank.db"),
+            &fixtures.join("pg_dump-copy.sql"),
+            &work.join("pg_dump.sql.gz"),
+        ],
+    );
+    let dump = std::process::Command::new("sqlite3")
+        .arg(work.join("bank.db"))
+        .arg(".dump")
+        .output()
+        .expect("sqlite3 (Debian package sqlite3) is needed");
+    assert!(dump.status.success());
+    assert!(
+        String::from_utf8_lossy(&dump.stdout).contains("INSERT INTO customers VALUES(1000,"),
+        "{}",
+        String::from_utf8_lossy(&dump.stdout)
+    );
+    std::fs::write(work.join("sqlite.sql"), &dump.stdout).unwrap();
+    std::fs::copy(
+        fixtures.join("pg_dump-column-inserts.sql"),
+        work.join("pg_dump-column-inserts.sql"),
+    )
+    .unwrap();
+    let mut truth = classify::Counts::default();
+    truth.add(Class::CardNumber, 18);
+    truth.add(Class::AbaRouting, 18);
+    truth.add(Class::UsBankAccount, 18);
+    truth.add(Class::UsSsn, 17);
+    truth.add(Class::Email, 24);
+    for (name, formats) in [
+        ("sqlite.sql", &["account_table", "sql"][..]),
+        ("pg_dump.sql.gz", &["account_table", "sql", "gzip"][..]),
+        ("pg_dump-column-inserts.sql", &["account_table", "sql"][..]),
+    ] {
+        alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
+        assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
+    }
+}
+
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
 /// forty transaction sets, each a payment from the payer's account to a payee's (`BPR`: a
 /// routing number after the qualifier `01`, its account after `DA`) and the payee's name with
