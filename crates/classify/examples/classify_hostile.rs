@@ -200,6 +200,42 @@ fn main() {
     ));
     rtf.truncate(SIZE);
     shapes.push(("RTF groups past the depth kept", rtf));
+    // SQL dumps: tuples of nothing, parentheses that never close, a table switched at every
+    // statement (a scanner per switch while the budget's entries last), a table's definition
+    // that never ends (its head kept to 64 KiB, then text), doubled quotes, `GO` lines.
+    shapes.push((
+        "SQL tuples of empty strings",
+        headed(
+            b"CREATE TABLE t (a text, b text);\n",
+            "INSERT INTO t VALUES ('',''),('','');\n",
+        ),
+    ));
+    shapes.push((
+        "SQL parentheses",
+        headed(
+            b"CREATE TABLE t (a int);\nINSERT INTO t VALUES (",
+            "(((((((((",
+        ),
+    ));
+    shapes.push((
+        "SQL tables switched",
+        headed(
+            b"CREATE TABLE a (ssn char(9));\n",
+            "INSERT INTO a VALUES ('123456789');INSERT INTO b VALUES (1);\n",
+        ),
+    ));
+    shapes.push((
+        "SQL definition without end",
+        headed(b"-- dump\nCREATE TABLE t (", "a int, "),
+    ));
+    shapes.push((
+        "SQL doubled quotes",
+        headed(b"CREATE TABLE t (a int);\nINSERT INTO t VALUES ('", "''"),
+    ));
+    shapes.push((
+        "SQL GO lines",
+        headed(b"CREATE TABLE t (a int)\nGO\n", "GO\n"),
+    ));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {
