@@ -272,7 +272,9 @@ impl Counts {
 /// an e-mail's alternatives (its text and its HTML) counted once, not summed; a workbook's
 /// pivot cache of its own sheet counted nothing again; Outlook messages (`.msg`) read: their
 /// text, addresses and attachments (`binary` before); 10 (2026-12-05): Parquet files read
-/// (`parquet`: their rows by their columns' names; `binary` before).
+/// (`parquet`: their rows by their columns' names; `binary` before); SQL dumps' tables read
+/// by their columns' names (`sql`: as text before, their rows' SSNs, routing numbers and
+/// accounts named by no word beside them).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
