@@ -60,9 +60,9 @@ pub(crate) fn magic(head: &[u8]) -> bool {
         }
         let word = first_word(line);
         if first.is_none() {
-            const OPENINGS: [&[u8]; 13] = [
+            const OPENINGS: [&[u8]; 14] = [
                 b"insert", b"copy", b"create", b"set", b"drop", b"begin", b"pragma", b"lock",
-                b"use", b"alter", b"start", b"replace", b"select",
+                b"use", b"alter", b"start", b"replace", b"select", b"rem",
             ];
             if !OPENINGS.iter().any(|o| word.eq_ignore_ascii_case(o)) {
                 return false;
@@ -434,6 +434,14 @@ impl SqlDump {
         }
         if b == b';' {
             self.statement_end();
+            return;
+        }
+        // SQL*Plus's remarks (`REM INSERTING into ...`, as Oracle's SQL Developer exports
+        // begin) are comments.
+        if b.is_ascii_whitespace() && self.head[..self.head.len() - 1].eq_ignore_ascii_case(b"rem")
+        {
+            self.text_out.extend_from_slice(&self.head);
+            self.state = State::LineComment;
             return;
         }
         // SQL Server's scripts end statements with a line `GO` instead.
@@ -979,6 +987,27 @@ mod tests {
             [(Class::UsSsn, 2), (Class::Email, 2)],
             "{found:?}"
         );
+    }
+
+    /// Oracle's SQL Developer export: remarks, `SET DEFINE OFF`, `Insert into` with the
+    /// schema's name and quoted numbers, dates by `to_date`.
+    #[test]
+    fn oracle_exports_count() {
+        let oracle = "REM INSERTING into BANK.PAYEES\nSET DEFINE OFF;\n\
+            Insert into BANK.PAYEES (ID,OPENED,SSN,ROUTING_NUMBER,ACCOUNT_NUMBER) values ('1',to_date('05-DEC-26','DD-MON-RR'),'123456789','021000021','12345678');\n\
+            Insert into BANK.PAYEES (ID,OPENED,SSN,ROUTING_NUMBER,ACCOUNT_NUMBER) values ('2',to_date('05-DEC-26','DD-MON-RR'),'234567890','011000015','87654321');\n";
+        assert!(magic(oracle.as_bytes()));
+        let found = classify(oracle.as_bytes());
+        assert_eq!(
+            counts(&found),
+            [
+                (Class::AbaRouting, 2),
+                (Class::UsBankAccount, 2),
+                (Class::UsSsn, 2)
+            ],
+            "{found:?}"
+        );
+        assert_eq!(names(&found), ["account_table", "sql"]);
     }
 
     /// Text that is no dump is not one: prose whose first word is a statement's, a query.
