@@ -175,26 +175,32 @@ struct Table {
     bytes: u64,
 }
 
-/// A SQL dump being read, chunk by chunk.
-pub(crate) struct SqlDump {
+/// The tables a dump's rows are read into: a scanner per table (each an entry of the file's
+/// budget), and one for the rest of the dump, as text; their classes summed as they end.
+pub(crate) struct Tables {
     patterns: Option<Arc<Patterns>>,
     budget: Budget,
     depth: u8,
+    /// What is not a table's rows, and its scanner.
+    text: Box<Scanner>,
+    pub(crate) text_out: Vec<u8>,
+    text_bytes: u64,
+    table: Option<Table>,
+    pub(crate) rows_out: Vec<u8>,
+    found: Entries,
+    /// Some rows were read as text (the budget's entries ran out), a header was not
+    /// written, or some of the dump was not read.
+    pub(crate) cut: bool,
+}
+
+/// A SQL dump being read, chunk by chunk.
+pub(crate) struct SqlDump {
     /// Strings take backslash escapes (MySQL's, MariaDB's dumps).
     backslashes: bool,
     state: State,
     head: Vec<u8>,
     columns: HashMap<Vec<u8>, Vec<Vec<u8>>>,
-    /// What is not a table's rows, and its scanner.
-    text: Box<Scanner>,
-    text_out: Vec<u8>,
-    text_bytes: u64,
-    table: Option<Table>,
-    rows_out: Vec<u8>,
-    found: Entries,
-    /// Some rows were read as text (the budget's entries ran out), or a header was not
-    /// written.
-    cut: bool,
+    tables: Tables,
 }
 
 impl SqlDump {
@@ -207,24 +213,12 @@ impl SqlDump {
         let mysql = head.starts_with(b"-- MySQL dump")
             || head.starts_with(b"-- MariaDB dump")
             || memchr::memchr(b'`', head).is_some();
-        let mut text = Box::new(Scanner::with_patterns(patterns.clone()));
-        text.inside_archive(budget.clone(), depth);
-        text.reads_document();
         SqlDump {
-            patterns,
-            budget,
-            depth,
             backslashes: mysql,
             state: State::Between,
             head: Vec::new(),
             columns: HashMap::new(),
-            text,
-            text_out: Vec::with_capacity(OUT),
-            text_bytes: 0,
-            table: None,
-            rows_out: Vec::with_capacity(OUT),
-            found: Entries::default(),
-            cut: false,
+            tables: Tables::new(patterns, budget, depth),
         }
     }
 
@@ -235,12 +229,7 @@ impl SqlDump {
             .iter()
             .map(|(k, v)| held(k) + v.iter().map(held).sum::<usize>())
             .sum();
-        self.text.held_bytes()
-            + self.table.as_ref().map_or(0, |t| t.scanner.held_bytes())
-            + held(&self.head)
-            + held(&self.text_out)
-            + held(&self.rows_out)
-            + columns
+        self.tables.held_bytes() + held(&self.head) + columns
     }
 
     pub(crate) fn feed(&mut self, data: &[u8]) {
@@ -263,12 +252,12 @@ impl SqlDump {
                     // To the line's end, its line end included, at once.
                     match memchr::memchr(b'\n', &data[i - 1..]) {
                         Some(n) => {
-                            self.text_out.extend_from_slice(&data[i - 1..i + n]);
+                            self.tables.text_out.extend_from_slice(&data[i - 1..i + n]);
                             i += n;
                             self.state = State::Between;
                         }
                         None => {
-                            self.text_out.extend_from_slice(&data[i - 1..]);
+                            self.tables.text_out.extend_from_slice(&data[i - 1..]);
                             i = data.len();
                         }
                     }
@@ -276,9 +265,9 @@ impl SqlDump {
                 State::BlockComment { star } => {
                     let ended = *star && b == b'/';
                     *star = b == b'*';
-                    self.text_out.push(b);
+                    self.tables.text_out.push(b);
                     if ended {
-                        self.text_out.push(b'\n');
+                        self.tables.text_out.push(b'\n');
                         self.state = State::Between;
                     }
                 }
@@ -296,9 +285,9 @@ impl SqlDump {
                 }
                 State::Other(q) => {
                     let outside = q.step(b, self.backslashes);
-                    self.text_out.push(b);
+                    self.tables.text_out.push(b);
                     if outside && b == b';' {
-                        self.text_out.push(b'\n');
+                        self.tables.text_out.push(b'\n');
                         self.state = State::Between;
                     }
                 }
@@ -335,22 +324,22 @@ impl SqlDump {
                         _ => b"",
                     };
                     *held = 0;
-                    self.rows_out.extend_from_slice(held_bytes);
+                    self.tables.rows_out.extend_from_slice(held_bytes);
                     // The rest of the line, its line end included, at once.
                     match memchr::memchr(b'\n', &data[i - 1..]) {
                         Some(n) => {
-                            self.rows_out.extend_from_slice(&data[i - 1..i + n]);
+                            self.tables.rows_out.extend_from_slice(&data[i - 1..i + n]);
                             i += n;
                             *at_start = true;
                         }
                         None => {
-                            self.rows_out.extend_from_slice(&data[i - 1..]);
+                            self.tables.rows_out.extend_from_slice(&data[i - 1..]);
                             i = data.len();
                             *at_start = false;
                         }
                     }
-                    if self.rows_out.len() >= OUT {
-                        self.hand_rows();
+                    if self.tables.rows_out.len() >= OUT {
+                        self.tables.hand_rows();
                     }
                 }
                 State::Values(t) => {
@@ -373,31 +362,33 @@ impl SqlDump {
                             memchr::memchr(q, rest)
                         }
                         .unwrap_or(rest.len());
-                        let from = self.rows_out.len();
-                        self.rows_out.extend_from_slice(&rest[..n]);
-                        for c in &mut self.rows_out[from..] {
+                        let from = self.tables.rows_out.len();
+                        self.tables.rows_out.extend_from_slice(&rest[..n]);
+                        for c in &mut self.tables.rows_out[from..] {
                             *c = cell_byte(*c);
                         }
                         i += n - 1;
                         continue;
                     }
-                    if let Some(next) = values_byte(t, b, self.backslashes, &mut self.rows_out) {
+                    if let Some(next) =
+                        values_byte(t, b, self.backslashes, &mut self.tables.rows_out)
+                    {
                         self.state = next;
                         if let State::Other(_) = self.state {
-                            self.text_out.push(b);
+                            self.tables.text_out.push(b);
                         }
-                    } else if !t.inside && self.rows_out.len() >= OUT {
-                        self.hand_rows();
+                    } else if !t.inside && self.tables.rows_out.len() >= OUT {
+                        self.tables.hand_rows();
                     }
                 }
             }
-            if self.text_out.len() >= OUT {
-                self.hand_text();
+            if self.tables.text_out.len() >= OUT {
+                self.tables.hand_text();
             }
         }
-        if self.rows_out.len() >= 16 * OUT {
+        if self.tables.rows_out.len() >= 16 * OUT {
             // A row longer than the scanner's text at once (a blob): handed on as it is.
-            self.hand_rows();
+            self.tables.hand_rows();
             if let State::Values(t) = &mut self.state {
                 t.cell = 0;
             }
@@ -411,7 +402,7 @@ impl SqlDump {
             _ => None,
         };
         if let Some(state) = comment {
-            self.text_out.extend_from_slice(&self.head);
+            self.tables.text_out.extend_from_slice(&self.head);
             self.state = state;
         }
     }
@@ -421,12 +412,12 @@ impl SqlDump {
     fn head_byte(&mut self, b: u8) {
         match self.head.as_slice() {
             b"--" => {
-                self.text_out.extend_from_slice(b"--");
+                self.tables.text_out.extend_from_slice(b"--");
                 self.state = State::LineComment;
                 return;
             }
             b"/*" => {
-                self.text_out.extend_from_slice(b"/*");
+                self.tables.text_out.extend_from_slice(b"/*");
                 self.state = State::BlockComment { star: false };
                 return;
             }
@@ -440,7 +431,7 @@ impl SqlDump {
         // begin) are comments.
         if b.is_ascii_whitespace() && self.head[..self.head.len() - 1].eq_ignore_ascii_case(b"rem")
         {
-            self.text_out.extend_from_slice(&self.head);
+            self.tables.text_out.extend_from_slice(&self.head);
             self.state = State::LineComment;
             return;
         }
@@ -476,10 +467,10 @@ impl SqlDump {
             return;
         };
         let columns = columns.or_else(|| self.columns.get(&name).cloned());
-        self.begin_table(name, columns.as_deref());
+        self.tables.begin(name, columns.as_deref());
         let mut t = Tuple::default();
         if b == b'(' {
-            values_byte(&mut t, b, self.backslashes, &mut self.rows_out);
+            values_byte(&mut t, b, self.backslashes, &mut self.tables.rows_out);
         }
         self.state = State::Values(t);
     }
@@ -500,7 +491,7 @@ impl SqlDump {
             && let Some((name, columns)) = copy_head(&head)
         {
             let columns = columns.or_else(|| self.columns.get(&name).cloned());
-            self.begin_table(name, columns.as_deref());
+            self.tables.begin(name, columns.as_deref());
             self.state = State::Copy {
                 skip_line: true,
                 at_start: false,
@@ -509,22 +500,67 @@ impl SqlDump {
             self.head = head;
             return;
         }
-        self.text_out.extend_from_slice(&head);
-        self.text_out.push(b'\n');
+        self.tables.text_out.extend_from_slice(&head);
+        self.tables.text_out.push(b'\n');
         self.state = State::Between;
         self.head = head;
     }
 
     /// A head too long to tell: written as text, the statement read on as text.
     fn read_as_text(&mut self, q: Quoting) {
-        self.text_out.extend_from_slice(&self.head);
+        self.tables.text_out.extend_from_slice(&self.head);
         self.head.clear();
         self.state = State::Other(q);
     }
 
+    pub(crate) fn finish(mut self) -> Classification {
+        // A statement cut off by the file's end: what it holds is text.
+        match std::mem::replace(&mut self.state, State::Between) {
+            State::Head(_) => {
+                let head = std::mem::take(&mut self.head);
+                self.tables.text_out.extend_from_slice(&head);
+            }
+            State::Copy { held, .. } if held > 0 => {
+                self.tables
+                    .rows_out
+                    .extend_from_slice(&b"\\."[..held as usize]);
+            }
+            _ => {}
+        }
+        self.tables.finish(Format::Sql)
+    }
+}
+
+impl Tables {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>, budget: Budget, depth: u8) -> Self {
+        let mut text = Box::new(Scanner::with_patterns(patterns.clone()));
+        text.inside_archive(budget.clone(), depth);
+        text.reads_document();
+        Tables {
+            patterns,
+            budget,
+            depth,
+            text,
+            text_out: Vec::with_capacity(OUT),
+            text_bytes: 0,
+            table: None,
+            rows_out: Vec::with_capacity(OUT),
+            found: Entries::default(),
+            cut: false,
+        }
+    }
+
+    pub(crate) fn held_bytes(&self) -> usize {
+        use crate::encoding::held;
+        self.text.held_bytes()
+            + self.table.as_ref().map_or(0, |t| t.scanner.held_bytes())
+            + held(&self.text_out)
+            + held(&self.rows_out)
+    }
+
     /// Rows of table `name` begin: its scanner (a new one unless the last rows were its),
     /// with a header of `columns` where they are known.
-    fn begin_table(&mut self, name: Vec<u8>, columns: Option<&[Vec<u8>]>) {
+    pub(crate) fn begin(&mut self, name: Vec<u8>, columns: Option<&[Vec<u8>]>) {
         if self.table.as_ref().is_some_and(|t| t.name == name) {
             return;
         }
@@ -559,7 +595,7 @@ impl SqlDump {
     }
 
     /// The rows written so far, to their table's scanner (or the text's, where none).
-    fn hand_rows(&mut self) {
+    pub(crate) fn hand_rows(&mut self) {
         if self.rows_out.is_empty() {
             return;
         }
@@ -577,36 +613,25 @@ impl SqlDump {
         self.rows_out.clear();
     }
 
-    fn hand_text(&mut self) {
+    pub(crate) fn hand_text(&mut self) {
         self.text.feed(&self.text_out);
         self.text_bytes += self.text_out.len() as u64;
         self.text_out.clear();
     }
 
-    fn end_table(&mut self) {
+    pub(crate) fn end_table(&mut self) {
         self.hand_rows();
         if let Some(t) = self.table.take() {
             self.found.add(t.scanner.finish(), t.bytes, false);
         }
     }
 
-    pub(crate) fn finish(mut self) -> Classification {
-        // A statement cut off by the file's end: what it holds is text.
-        match std::mem::replace(&mut self.state, State::Between) {
-            State::Head(_) => {
-                let head = std::mem::take(&mut self.head);
-                self.text_out.extend_from_slice(&head);
-            }
-            State::Copy { held, .. } if held > 0 => {
-                self.rows_out.extend_from_slice(&b"\\."[..held as usize]);
-            }
-            _ => {}
-        }
+    /// What the tables and the text hold, named with `format`.
+    pub(crate) fn finish(mut self, format: Format) -> Classification {
         self.end_table();
         self.hand_text();
-        let text = std::mem::replace(&mut self.text, Box::new(Scanner::new()));
-        self.found.add(text.finish(), self.text_bytes, false);
-        self.found.finish(Format::Sql, self.cut)
+        self.found.add(self.text.finish(), self.text_bytes, false);
+        self.found.finish(format, self.cut)
     }
 }
 
