@@ -46,6 +46,9 @@ pub enum Format {
     /// A SQL dump: the classes beside it are its tables' rows' and its other statements'
     /// together, the formats beside it its tables'.
     Sql,
+    /// A PostgreSQL custom-format archive (`pg_dump -Fc`): the classes beside it are its
+    /// tables' rows' together (beside `binary`: its table of contents could not be read).
+    PgDump,
     /// An Apache Parquet file: the classes beside it are its rows' (beside `binary`: its
     /// footer could not be read, or is encrypted).
     Parquet,
@@ -119,6 +122,7 @@ impl Format {
             Format::Doc => "doc".into(),
             Format::Parquet => "parquet".into(),
             Format::Sql => "sql".into(),
+            Format::PgDump => "pg_dump".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
             Format::Zip => "zip".into(),
@@ -156,6 +160,7 @@ impl Format {
             "doc" => Some(Format::Doc),
             "parquet" => Some(Format::Parquet),
             "sql" => Some(Format::Sql),
+            "pg_dump" => Some(Format::PgDump),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),
             "zip" => Some(Format::Zip),

@@ -23,6 +23,7 @@ mod msg;
 mod parquet;
 pub mod patterns;
 mod pdf;
+mod pg_archive;
 mod rar;
 mod rtf;
 pub mod scan;

@@ -71,6 +71,8 @@ enum Container {
     /// A SQL dump: its tables' rows read by scanners of their own, its other statements by
     /// one of their own.
     Sql(Box<crate::sql::SqlDump>),
+    /// A PostgreSQL custom-format archive: its tables' rows read by scanners of their own.
+    PgArchive(Box<crate::pg_archive::PgArchive>),
     /// A document written as markup (an HTML page, a flat OpenDocument text, an RTF document):
     /// the text it shows, read by a scanner of its own.
     Markup(Box<crate::markup::MarkupDocument>),
@@ -88,6 +90,7 @@ impl Container {
             Container::Mbox(m) => m.feed(data),
             Container::Parquet(p) => p.feed(data),
             Container::Sql(d) => d.feed(data),
+            Container::PgArchive(a) => a.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
             Container::Compound { kept, cut, .. } => {
@@ -107,6 +110,7 @@ impl Container {
             Container::Mbox(m) => m.finish(),
             Container::Parquet(p) => p.finish(),
             Container::Sql(d) => d.finish(),
+            Container::PgArchive(a) => a.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
             Container::Compound {
@@ -127,6 +131,7 @@ impl Container {
             Container::Mbox(m) => m.held_bytes(),
             Container::Parquet(p) => p.held_bytes(),
             Container::Sql(d) => d.held_bytes(),
+            Container::PgArchive(a) => a.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
             Container::Compound { kept, .. } => crate::encoding::held(kept),
@@ -874,6 +879,11 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
             return Some(Container::Parquet(Box::new(parquet)));
+        }
+        if crate::pg_archive::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let archive = crate::pg_archive::PgArchive::new(patterns, budget, self.depth);
+            return Some(Container::PgArchive(Box::new(archive)));
         }
         if crate::sql::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());

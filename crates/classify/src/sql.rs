@@ -845,7 +845,7 @@ fn column_names(group: &[u8], definitions: bool) -> Vec<Vec<u8>> {
 
 /// The table a statement's rows are of (its name, unquoted, in small letters) and its
 /// columns' names where the statement lists them.
-type RowsOf = (Vec<u8>, Option<Vec<Vec<u8>>>);
+pub(crate) type RowsOf = (Vec<u8>, Option<Vec<Vec<u8>>>);
 
 /// An `INSERT`'s head up to `VALUES`: its table's name, and its column list if it has one.
 fn insert_head(head: &[u8]) -> Option<RowsOf> {
@@ -884,7 +884,7 @@ fn insert_head(head: &[u8]) -> Option<RowsOf> {
 }
 
 /// A `COPY name [(columns)] FROM stdin` head.
-fn copy_head(head: &[u8]) -> Option<RowsOf> {
+pub(crate) fn copy_head(head: &[u8]) -> Option<RowsOf> {
     let tokens = tokens(head);
     let mut it = tokens.iter();
     it.next();

@@ -1528,7 +1528,9 @@ pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_g
 
 /// Database dumps as DBAs move them: SQLite's `.dump` (by the `sqlite3` shell: an `INSERT` per
 /// row, no column list: the columns from its `CREATE TABLE`), and PostgreSQL's `pg_dump` (its
-/// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`), uploaded
+/// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`; its custom
+/// format, `-Fc`, the form backups take: a table of contents, then each table's rows
+/// zlib-compressed), uploaded
 /// with `sftp`: each table's rows count by their columns' names (before, a dump counted only
 /// its e-mail addresses: none of its SSNs, routing numbers and accounts); the near misses, a
 /// null SSN and the payments' references under a name that names nothing do not.
@@ -1578,11 +1580,9 @@ with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
         String::from_utf8_lossy(&dump.stdout)
     );
     std::fs::write(work.join("sqlite.sql"), &dump.stdout).unwrap();
-    std::fs::copy(
-        fixtures.join("pg_dump-column-inserts.sql"),
-        work.join("pg_dump-column-inserts.sql"),
-    )
-    .unwrap();
+    for name in ["pg_dump-column-inserts.sql", "pg_dump-custom.dump"] {
+        std::fs::copy(fixtures.join(name), work.join(name)).unwrap();
+    }
     let mut truth = classify::Counts::default();
     truth.add(Class::CardNumber, 18);
     truth.add(Class::AbaRouting, 18);
@@ -1593,6 +1593,7 @@ with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
         ("sqlite.sql", &["account_table", "sql"][..]),
         ("pg_dump.sql.gz", &["account_table", "sql", "gzip"][..]),
         ("pg_dump-column-inserts.sql", &["account_table", "sql"][..]),
+        ("pg_dump-custom.dump", &["account_table", "pg_dump"][..]),
     ] {
         alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));

@@ -1,0 +1,509 @@
+//! PostgreSQL's custom-format archives (`pg_dump -Fc`, `.dump`: the form `pg_restore` reads,
+//! and most PostgreSQL backups): a header, a table of contents naming each table's data with
+//! its `COPY` statement (its columns), then each table's rows as `COPY` text in a block,
+//! compressed with zlib by default. Read as it streams (`PgArchive`): the header and table of
+//! contents kept until they are whole ([`MAX_TOC`]), then block by block, each table's rows
+//! inflated and written under a header of its columns' names to a scanner of the table's own
+//! ([`crate::sql::Tables`]), as a plain dump's `COPY` blocks are. Named `pg_dump` with its
+//! tables' formats. Large objects' blocks, and blocks compressed otherwise than by zlib
+//! (PostgreSQL 16's LZ4 and zstd), are not read: `scanned_in_part`.
+//!
+//! Pure: bytes in, classes out. Every number from the archive is bounded before it is used:
+//! an integer's size, the table of contents' entries and strings (by the bytes kept), a
+//! block's length; what the blocks inflate to draws on the file's budget.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::Format;
+use crate::encoding::Budget;
+use crate::patterns::Patterns;
+use crate::scan::Classification;
+use crate::sql::Tables;
+
+/// Most bytes of the header and table of contents kept to be read (a database of some ten
+/// thousand tables).
+pub const MAX_TOC: usize = 16 << 20;
+/// The archive versions read (`K_VERS_1_10`, PostgreSQL 8.4, to `K_VERS_1_16`, 17).
+const OLDEST: (u8, u8) = (1, 10);
+const NEWEST: (u8, u8) = (1, 16);
+/// The custom format's number in the header, and its blocks' types.
+const CUSTOM: u8 = 1;
+const BLOCK_DATA: u8 = 1;
+/// Inflated bytes taken at a time.
+const OUT: usize = 64 << 10;
+
+/// Whether a file's first bytes are a custom-format archive's header.
+pub(crate) fn magic(head: &[u8]) -> bool {
+    head.starts_with(b"PGDMP") && head.len() > 10 && head[5] == 1
+}
+
+/// What the header says of the blocks after the table of contents.
+#[derive(Debug)]
+struct Archive {
+    int_size: usize,
+    /// zlib-compressed blocks (`None`: stored; another algorithm: not read).
+    zlib: Option<bool>,
+    /// Each table's data entry: its dump id, its table's name and columns.
+    data: HashMap<i64, crate::sql::RowsOf>,
+}
+
+/// Where the reading of blocks is.
+enum Block {
+    /// A block's type byte.
+    Kind,
+    /// Its dump id.
+    Id,
+    /// A chunk's length (0 ends the block).
+    Length,
+    /// A chunk's bytes still to come.
+    Chunk(usize),
+    /// The rest is not read.
+    Done,
+}
+
+/// A custom-format archive being read, chunk by chunk.
+pub(crate) struct PgArchive {
+    tables: Tables,
+    budget: Budget,
+    /// The header and table of contents until they are read, then bytes short of a field.
+    kept: Vec<u8>,
+    /// Kept bytes at which to try reading the table of contents again (twice as many each
+    /// time: the whole is read a bounded number of times).
+    try_at: usize,
+    archive: Option<Archive>,
+    block: Block,
+    /// The block being read is a table's rows (not large objects, not an unknown entry).
+    rows: bool,
+    inflater: Option<Box<flate2::Decompress>>,
+    out: Vec<u8>,
+    /// Something was not read.
+    cut: bool,
+}
+
+impl PgArchive {
+    pub(crate) fn new(patterns: Option<Arc<Patterns>>, budget: Budget, depth: u8) -> Self {
+        PgArchive {
+            tables: Tables::new(patterns, budget.clone(), depth),
+            budget,
+            kept: Vec::new(),
+            try_at: 4096,
+            archive: None,
+            block: Block::Kind,
+            rows: false,
+            inflater: None,
+            out: Vec::new(),
+            cut: false,
+        }
+    }
+
+    pub(crate) fn held_bytes(&self) -> usize {
+        use crate::encoding::held;
+        self.tables.held_bytes() + held(&self.kept) + held(&self.out)
+    }
+
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        if self.archive.is_some() {
+            self.blocks(data);
+            return;
+        }
+        if matches!(self.block, Block::Done) {
+            return;
+        }
+        let room = MAX_TOC - self.kept.len();
+        let (now, later) = data.split_at(data.len().min(room));
+        self.kept.extend_from_slice(now);
+        if self.kept.len() >= self.try_at || !later.is_empty() {
+            self.try_at = self.kept.len().saturating_mul(2);
+            self.read_toc(!later.is_empty());
+            self.blocks(later);
+        }
+    }
+
+    /// Reads the header and table of contents from the kept bytes if they are whole there
+    /// (`last`: no more will be kept), then the blocks after them.
+    fn read_toc(&mut self, last: bool) {
+        match read_head(&self.kept) {
+            Ok((archive, used)) => {
+                self.archive = Some(archive);
+                let rest = self.kept.split_off(used);
+                self.kept = Vec::new();
+                self.blocks(&rest);
+            }
+            Err(Short) if !last => {}
+            Err(_) => {
+                self.cut = true;
+                self.block = Block::Done;
+                self.kept = Vec::new();
+            }
+        }
+    }
+
+    /// Reads blocks from `data` (after the bytes kept short of a field).
+    fn blocks(&mut self, mut data: &[u8]) {
+        let Some(archive) = self.archive.as_ref() else {
+            return;
+        };
+        let int = archive.int_size + 1;
+        while !data.is_empty() {
+            if let Block::Chunk(left) = self.block {
+                let n = left.min(data.len());
+                self.chunk(&data[..n]);
+                data = &data[n..];
+                self.block = if n == left {
+                    Block::Length
+                } else {
+                    Block::Chunk(left - n)
+                };
+                continue;
+            }
+            if matches!(self.block, Block::Done) {
+                return;
+            }
+            // A field: a byte, or an integer of the archive's size with its sign.
+            let need = if matches!(self.block, Block::Kind) {
+                1
+            } else {
+                int
+            };
+            let take = (need - self.kept.len()).min(data.len());
+            self.kept.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.kept.len() < need {
+                return;
+            }
+            let field = std::mem::take(&mut self.kept);
+            self.field(&field);
+        }
+    }
+
+    /// A block's field, read whole.
+    fn field(&mut self, field: &[u8]) {
+        let Some(archive) = self.archive.as_ref() else {
+            return;
+        };
+        match self.block {
+            Block::Kind => {
+                if field[0] == BLOCK_DATA {
+                    self.block = Block::Id;
+                } else {
+                    // Large objects (or a block of a kind to come): not read.
+                    self.cut = true;
+                    self.block = Block::Done;
+                }
+            }
+            Block::Id => {
+                let id = integer(field);
+                match archive.data.get(&id) {
+                    Some((name, columns)) if archive.zlib.is_some() => {
+                        self.tables.begin(name.clone(), columns.as_deref());
+                        self.rows = true;
+                    }
+                    _ => {
+                        // No table's rows (or compressed by what is not read here): its
+                        // chunks are passed over.
+                        self.cut |= archive.zlib.is_none() || !archive.data.contains_key(&id);
+                        self.rows = false;
+                    }
+                }
+                if archive.zlib == Some(true) {
+                    self.inflater = Some(Box::new(flate2::Decompress::new(true)));
+                }
+                self.block = Block::Length;
+            }
+            Block::Length => {
+                let n = integer(field);
+                self.block = match usize::try_from(n) {
+                    Ok(0) => {
+                        self.tables.hand_rows();
+                        Block::Kind
+                    }
+                    Ok(n) => Block::Chunk(n),
+                    Err(_) => {
+                        self.cut = true;
+                        Block::Done
+                    }
+                };
+            }
+            Block::Chunk(_) | Block::Done => {}
+        }
+    }
+
+    /// A chunk's bytes: the table's rows, inflated where they are compressed.
+    fn chunk(&mut self, mut data: &[u8]) {
+        if !self.rows {
+            return;
+        }
+        let Some(inflater) = self.inflater.as_mut() else {
+            let n = self.budget.bytes(data.len() as u64) as usize;
+            self.tables.rows_out.extend_from_slice(&data[..n]);
+            self.cut |= n < data.len();
+            self.rows &= n == data.len();
+            if self.tables.rows_out.len() >= OUT {
+                self.tables.hand_rows();
+            }
+            return;
+        };
+        self.out.resize(OUT, 0);
+        loop {
+            let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+            let status = inflater.decompress(data, &mut self.out, flate2::FlushDecompress::None);
+            let used = (inflater.total_in() - before_in) as usize;
+            let made = (inflater.total_out() - before_out) as usize;
+            data = &data[used..];
+            let n = self.budget.bytes(made as u64) as usize;
+            self.tables.rows_out.extend_from_slice(&self.out[..n]);
+            if self.tables.rows_out.len() >= OUT {
+                self.tables.hand_rows();
+            }
+            let stop = match status {
+                _ if n < made => true,
+                Err(_) => true,
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) if used == 0 && made == 0 => break,
+                Ok(_) => false,
+            };
+            if stop {
+                // Damaged, or past the budget: the table's rest is not read.
+                self.cut = true;
+                self.rows = false;
+                break;
+            }
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Classification {
+        if self.archive.is_none() && !matches!(self.block, Block::Done) {
+            self.read_toc(true);
+        }
+        if self.archive.is_none() {
+            // A table of contents never read whole: nothing of the archive is known.
+            return Classification {
+                formats: vec![Format::Binary, Format::PgDump],
+                ..Classification::default()
+            };
+        }
+        self.tables.cut |= self.cut || !matches!(self.block, Block::Kind);
+        self.tables.finish(Format::PgDump)
+    }
+}
+
+/// An integer as the archive writes it: a sign byte, then its magnitude's bytes, least
+/// significant first.
+fn integer(field: &[u8]) -> i64 {
+    let mut v: i64 = 0;
+    for (i, &b) in field[1..].iter().enumerate().take(8) {
+        v |= i64::from(b) << (8 * i);
+    }
+    if field[0] != 0 { v.wrapping_neg() } else { v }
+}
+
+/// Why the header and table of contents could not be read: not all there yet, or not an
+/// archive read here.
+#[derive(Debug)]
+enum Unread {
+    Short,
+    Bad,
+}
+use Unread::{Bad, Short};
+
+/// A cursor over the kept bytes.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    int_size: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Unread> {
+        let end = self.at.checked_add(n).ok_or(Bad)?;
+        let v = self.bytes.get(self.at..end).ok_or(Short)?;
+        self.at = end;
+        Ok(v)
+    }
+
+    fn byte(&mut self) -> Result<u8, Unread> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn int(&mut self) -> Result<i64, Unread> {
+        let n = self.int_size + 1;
+        Ok(integer(self.take(n)?))
+    }
+
+    /// A string (`None`: the archive's null string).
+    fn string(&mut self) -> Result<Option<&'a [u8]>, Unread> {
+        let len = self.int()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        let len = usize::try_from(len).map_err(|_| Bad)?;
+        if len > MAX_TOC {
+            return Err(Bad);
+        }
+        self.take(len).map(Some)
+    }
+}
+
+/// Reads the header and the table of contents from `bytes`: what they say, and how many bytes
+/// they take.
+fn read_head(bytes: &[u8]) -> Result<(Archive, usize), Unread> {
+    let mut c = Cursor {
+        bytes,
+        at: 0,
+        int_size: 4,
+    };
+    if c.take(5)? != b"PGDMP" {
+        return Err(Bad);
+    }
+    let (major, minor) = (c.byte()?, c.byte()?);
+    if (major, minor) < OLDEST || (major, minor) > NEWEST {
+        return Err(Bad);
+    }
+    let version = (major, minor);
+    c.byte()?; // revision
+    c.int_size = usize::from(c.byte()?);
+    if !(1..=8).contains(&c.int_size) {
+        return Err(Bad);
+    }
+    let offset_size = usize::from(c.byte()?);
+    if !(1..=8).contains(&offset_size) || c.byte()? != CUSTOM {
+        return Err(Bad);
+    }
+    let zlib = if version >= (1, 15) {
+        match c.byte()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    } else {
+        Some(c.int()? != 0)
+    };
+    for _ in 0..7 {
+        c.int()?; // when it was made
+    }
+    for _ in 0..3 {
+        c.string()?; // the database's name, the server's version, pg_dump's
+    }
+    let count = c.int()?;
+    if count < 0 || count as u64 > (bytes.len() as u64) {
+        return Err(Bad);
+    }
+    let mut data = HashMap::new();
+    for _ in 0..count {
+        let id = c.int()?;
+        c.int()?; // had a dumper
+        c.string()?; // table oid
+        c.string()?; // oid
+        c.string()?; // tag
+        let desc = c.string()?;
+        if version >= (1, 11) {
+            c.int()?; // section
+        }
+        c.string()?; // definition
+        c.string()?; // drop statement
+        let copy = c.string()?;
+        c.string()?; // namespace
+        c.string()?; // tablespace
+        if version >= (1, 14) {
+            c.string()?; // table access method
+        }
+        if version >= (1, 16) {
+            c.int()?; // relkind
+        }
+        c.string()?; // owner
+        c.string()?; // with oids
+        // Dependencies, to a null string.
+        while c.string()?.is_some() {}
+        // Where the entry's data is (the custom format's own field).
+        c.byte()?;
+        c.take(offset_size)?;
+        if desc == Some(&b"TABLE DATA"[..])
+            && let Some(copy) = copy
+            && let Some(rows_of) = crate::sql::copy_head(copy)
+        {
+            data.insert(id, rows_of);
+        }
+    }
+    let archive = Archive {
+        int_size: c.int_size,
+        zlib,
+        data,
+    };
+    Ok((archive, c.at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Class;
+    use crate::scan::{classify, in_chunks};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
+        std::fs::read(dir.join(name)).unwrap()
+    }
+
+    const ARCHIVES: [&str; 2] = ["pg_dump-custom.dump", "pg_dump-custom-z0.dump"];
+
+    /// `pg_dump -Fc` of the test database (`tests/sql/README.md`), compressed (zlib, the
+    /// default) and not (`-Z0`): each table's rows count by their columns' names, as the
+    /// plain dump's do, in any chunks.
+    #[test]
+    fn custom_archives_count_their_tables_rows() {
+        for name in ARCHIVES {
+            let bytes = fixture(name);
+            assert!(magic(&bytes), "{name}");
+            for size in [1, 5, 100, 4096, bytes.len()] {
+                let found = in_chunks(&bytes, size);
+                let counts: Vec<_> = found.counts.present().collect();
+                assert_eq!(
+                    counts,
+                    [
+                        (Class::CardNumber, 18),
+                        (Class::AbaRouting, 18),
+                        (Class::UsBankAccount, 18),
+                        (Class::UsSsn, 17),
+                        (Class::Email, 24),
+                    ],
+                    "{name} in chunks of {size}"
+                );
+                let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
+                assert_eq!(names, ["account_table", "pg_dump"], "{name}");
+            }
+        }
+    }
+
+    /// Cut short: what its whole blocks hold, read in part; cut in its table of contents:
+    /// `binary`.
+    #[test]
+    fn a_cut_archive_says_so() {
+        let bytes = fixture(ARCHIVES[1]);
+        let found = classify(&bytes[..bytes.len() - 100]);
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+        let found = classify(&bytes[..600]);
+        let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["binary", "pg_dump"]);
+    }
+
+    proptest::proptest! {
+        /// Archives with any bytes changed, cut anywhere, in any chunks: a verdict, never a
+        /// panic; the same whatever the chunks.
+        #[test]
+        fn any_damage_gives_a_verdict(
+            which in 0usize..ARCHIVES.len(),
+            changes in proptest::collection::vec((0usize..6000, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..6000,
+            size in 1usize..64,
+        ) {
+            let mut bytes = fixture(ARCHIVES[which]);
+            for (at, b) in changes {
+                let n = bytes.len();
+                bytes[at % n] = b;
+            }
+            bytes.truncate(bytes.len() - cut % bytes.len());
+            let found = classify(&bytes);
+            proptest::prop_assert_eq!(in_chunks(&bytes, size), found);
+        }
+    }
+}
