@@ -279,7 +279,8 @@ impl Counts {
 /// text, addresses and attachments (`binary` before); 10 (2026-12-05): Parquet files read
 /// (`parquet`: their rows by their columns' names; `binary` before); SQL dumps' tables read
 /// by their columns' names (`sql`: as text before, their rows' SSNs, routing numbers and
-/// accounts named by no word beside them).
+/// accounts named by no word beside them); PostgreSQL's custom-format archives read
+/// (`pg_dump`: `binary` before).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
