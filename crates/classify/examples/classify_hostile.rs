@@ -427,6 +427,9 @@ fn main() {
             found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
         );
     }
+    // A PostgreSQL custom-format archive (`pg_dump -Fc`) whose one table's block inflates to
+    // twice the contents read.
+    bomb_cost("pg_dump -Fc", &pg_archive_bomb(unit));
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -582,6 +585,63 @@ fn parquet_bomb(value: &[u8]) -> Vec<u8> {
     file.extend((footer_bytes.len() as u32).to_le_bytes());
     file.extend(b"PAR1");
     file
+}
+
+/// A custom-format archive as `pg_dump -Fc` (archive version 1.14) writes one: its header, a
+/// table of contents of one table's data, and that data's block of `unit` repeated to twice
+/// the contents a file's are read to, zlib-compressed, in chunks of 4 KiB.
+fn pg_archive_bomb(unit: &str) -> Vec<u8> {
+    let int = |out: &mut Vec<u8>, v: i32| {
+        out.push(u8::from(v < 0));
+        out.extend(v.unsigned_abs().to_le_bytes());
+    };
+    let string = |out: &mut Vec<u8>, v: Option<&str>| match v {
+        Some(v) => {
+            int(out, v.len() as i32);
+            out.extend(v.as_bytes());
+        }
+        None => int(out, -1),
+    };
+    let mut a = b"PGDMP\x01\x0e\x00\x04\x08\x01".to_vec();
+    int(&mut a, -1); // zlib, its default level
+    for field in [0, 0, 12, 5, 11, 126, 0] {
+        int(&mut a, field);
+    }
+    for s in ["bank", "15.18", "15.18"] {
+        string(&mut a, Some(s));
+    }
+    int(&mut a, 1);
+    int(&mut a, 1); // the entry's dump id
+    int(&mut a, 1);
+    for s in ["0", "0", "cards", "TABLE DATA"] {
+        string(&mut a, Some(s));
+    }
+    int(&mut a, 2);
+    for s in [
+        "",
+        "",
+        "COPY public.cards (card) FROM stdin;\n",
+        "public",
+        "",
+        "",
+        "postgres",
+        "false",
+    ] {
+        string(&mut a, Some(s));
+    }
+    string(&mut a, None);
+    a.push(2);
+    a.extend([0u8; 8]);
+    a.push(1); // a data block
+    int(&mut a, 1);
+    let zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let body = bomb_body(zlib, unit).finish().unwrap();
+    for chunk in body.chunks(4096) {
+        int(&mut a, chunk.len() as i32);
+        a.extend(chunk);
+    }
+    int(&mut a, 0);
+    a
 }
 
 /// A tar archive of 65,536 files (the most an archive's are read) holding `line` each, written to

@@ -27,15 +27,18 @@ pub const MAX_TOC: usize = 16 << 20;
 /// The archive versions read (`K_VERS_1_10`, PostgreSQL 8.4, to `K_VERS_1_16`, 17).
 const OLDEST: (u8, u8) = (1, 10);
 const NEWEST: (u8, u8) = (1, 16);
-/// The custom format's number in the header, and its blocks' types.
+/// The formats' numbers in the header (custom: one file; tar and directory: a table of
+/// contents, `toc.dat`, beside a file per table), and the custom format's blocks' types.
 const CUSTOM: u8 = 1;
+const TAR: u8 = 3;
+const DIRECTORY: u8 = 5;
 const BLOCK_DATA: u8 = 1;
 /// Inflated bytes taken at a time.
 const OUT: usize = 64 << 10;
 
 /// Whether a file's first bytes are a custom-format archive's header.
 pub(crate) fn magic(head: &[u8]) -> bool {
-    head.starts_with(b"PGDMP") && head.len() > 10 && head[5] == 1
+    head.starts_with(b"PGDMP") && head.len() > 10 && head[5] == 1 && head[10] == CUSTOM
 }
 
 /// What the header says of the blocks after the table of contents.
@@ -46,6 +49,15 @@ struct Archive {
     zlib: Option<bool>,
     /// Each table's data entry: its dump id, its table's name and columns.
     data: HashMap<i64, crate::sql::RowsOf>,
+    /// The same by the file that holds its rows (the tar and directory formats).
+    files: HashMap<Vec<u8>, crate::sql::RowsOf>,
+}
+
+/// A tar-format archive's table of contents (its `toc.dat`, the first file `pg_dump -Ft`
+/// writes): each table's name and columns by the file that holds its rows (`3350.dat`), for
+/// the tar reader to give that file a header ([`crate::tar`]). Empty where it cannot be read.
+pub(crate) fn table_files(toc: &[u8]) -> HashMap<Vec<u8>, crate::sql::RowsOf> {
+    read_head(toc).map(|(a, _)| a.files).unwrap_or_default()
 }
 
 /// Where the reading of blocks is.
@@ -367,7 +379,8 @@ fn read_head(bytes: &[u8]) -> Result<(Archive, usize), Unread> {
         return Err(Bad);
     }
     let offset_size = usize::from(c.byte()?);
-    if !(1..=8).contains(&offset_size) || c.byte()? != CUSTOM {
+    let format = c.byte()?;
+    if !(1..=8).contains(&offset_size) || ![CUSTOM, TAR, DIRECTORY].contains(&format) {
         return Err(Bad);
     }
     let zlib = if version >= (1, 15) {
@@ -389,7 +402,7 @@ fn read_head(bytes: &[u8]) -> Result<(Archive, usize), Unread> {
     if count < 0 || count as u64 > (bytes.len() as u64) {
         return Err(Bad);
     }
-    let mut data = HashMap::new();
+    let (mut data, mut files) = (HashMap::new(), HashMap::new());
     for _ in 0..count {
         let id = c.int()?;
         c.int()?; // had a dumper
@@ -415,20 +428,30 @@ fn read_head(bytes: &[u8]) -> Result<(Archive, usize), Unread> {
         c.string()?; // with oids
         // Dependencies, to a null string.
         while c.string()?.is_some() {}
-        // Where the entry's data is (the custom format's own field).
-        c.byte()?;
-        c.take(offset_size)?;
+        // Where the entry's data is: the custom format's offset, the others' file.
+        let file = if format == CUSTOM {
+            c.byte()?;
+            c.take(offset_size)?;
+            None
+        } else {
+            c.string()?
+        };
         if desc == Some(&b"TABLE DATA"[..])
             && let Some(copy) = copy
             && let Some(rows_of) = crate::sql::copy_head(copy)
         {
+            if let Some(file) = file.filter(|f| !f.is_empty()) {
+                files.insert(file.to_vec(), rows_of.clone());
+            }
             data.insert(id, rows_of);
         }
     }
+    // Only the custom format's blocks follow in the same file.
     let archive = Archive {
         int_size: c.int_size,
-        zlib,
+        zlib: zlib.filter(|_| format == CUSTOM),
         data,
+        files,
     };
     Ok((archive, c.at))
 }
@@ -472,6 +495,39 @@ mod tests {
                 assert_eq!(names, ["account_table", "pg_dump"], "{name}");
             }
         }
+    }
+
+    /// `pg_dump -Ft`: a tar archive of the table of contents (`toc.dat`), a file of each
+    /// table's rows (`3344.dat`: `COPY` text, no header) and a script to restore them: each
+    /// table's file is read under its columns' names from the table of contents.
+    #[test]
+    fn a_tar_format_archive_reads_each_tables_file_under_its_columns() {
+        let bytes = fixture("pg_dump-tar.tar");
+        for size in [1, 512, 4096, bytes.len()] {
+            let found = in_chunks(&bytes, size);
+            let counts: Vec<_> = found.counts.present().collect();
+            assert_eq!(
+                counts,
+                [
+                    (Class::CardNumber, 18),
+                    (Class::AbaRouting, 18),
+                    (Class::UsBankAccount, 18),
+                    (Class::UsSsn, 17),
+                    (Class::Email, 24),
+                ],
+                "in chunks of {size}"
+            );
+            let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
+            assert_eq!(names, ["account_table", "sql", "tar"]);
+        }
+        // A file named so that is no table of contents is read as any other.
+        let other = crate::tar::tests::archive(&[crate::tar::tests::entry(
+            "toc.dat",
+            b"card 4111 1111 1111 1111\n",
+            b'0',
+        )]);
+        let found = classify(&other);
+        assert_eq!(found.counts.get(Class::CardNumber), 1, "{found:?}");
     }
 
     /// Cut short: what its whole blocks hold, read in part; cut in its table of contents:

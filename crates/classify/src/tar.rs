@@ -11,6 +11,7 @@
 //! Pure: bytes in, what the files hold out; sizes from the headers are only counted down, never
 //! allocated.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::Format;
@@ -28,6 +29,7 @@ const MAX_EXTENDED: u64 = 64 << 10;
 const SIZE: std::ops::Range<usize> = 124..136;
 const CHECKSUM: std::ops::Range<usize> = 148..156;
 const TYPE: usize = 156;
+const NAME: std::ops::Range<usize> = 0..100;
 const MAGIC: std::ops::Range<usize> = 257..262;
 /// An old GNU sparse header's flag: extension blocks follow the header.
 const SPARSE_EXTENDED: usize = 482;
@@ -119,6 +121,11 @@ pub(crate) struct Tar {
     pax_size: Option<u64>,
     entry: Option<Box<Scanner>>,
     entry_bytes: u64,
+    /// A `pg_dump -Ft` archive's table of contents (`toc.dat`) being kept, then the tables
+    /// it names by the files that hold their rows: each such file's rows are read under a
+    /// header of its table's columns.
+    toc: Option<Vec<u8>>,
+    table_files: HashMap<Vec<u8>, crate::sql::RowsOf>,
     found: Entries,
     /// Some of it could not be read.
     cut: bool,
@@ -135,6 +142,8 @@ impl Tar {
             pax_size: None,
             entry: None,
             entry_bytes: 0,
+            toc: None,
+            table_files: HashMap::new(),
             found: Entries::default(),
             cut: false,
         }
@@ -155,7 +164,10 @@ impl Tar {
                 State::Contents { left, pad } => {
                     let pad = *pad;
                     let (n, ended) = count_down(left, data);
-                    if let Some(s) = self.entry.as_mut() {
+                    if let Some(toc) = self.toc.as_mut() {
+                        let room = crate::pg_archive::MAX_TOC.saturating_sub(toc.len());
+                        toc.extend_from_slice(&data[..n.min(room)]);
+                    } else if let Some(s) = self.entry.as_mut() {
                         s.feed(&data[..n]);
                     }
                     self.entry_bytes += n as u64;
@@ -228,8 +240,8 @@ impl Tar {
         self.state = match h[TYPE] {
             // A regular file (`7`: contiguous; `S`: GNU sparse, its stored bytes the file's
             // own in order, unless extension blocks of its map follow the header).
-            b'0' | 0 | b'7' => self.begin_entry(size, pad),
-            b'S' if h[SPARSE_EXTENDED] == 0 => self.begin_entry(size, pad),
+            b'0' | 0 | b'7' => self.begin_entry(&h[NAME], size, pad),
+            b'S' if h[SPARSE_EXTENDED] == 0 => self.begin_entry(&h[NAME], size, pad),
             b'S' => return self.stop(),
             b'x' if size <= MAX_EXTENDED => State::Extended { left: size, pad },
             b'x' => {
@@ -252,10 +264,23 @@ impl Tar {
         rest
     }
 
-    /// A file's contents begin (or, when empty, end at once).
-    fn begin_entry(&mut self, size: u64, pad: u64) -> State {
+    /// A file's contents begin (or, when empty, end at once): `name`, its header's field.
+    fn begin_entry(&mut self, name: &[u8], size: u64, pad: u64) -> State {
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
         let mut s = Scanner::with_patterns(self.patterns.clone());
         s.inside_archive(self.budget.clone(), self.depth);
+        if name == b"toc.dat" && self.table_files.is_empty() && size > 0 {
+            // Perhaps a `pg_dump -Ft` archive's table of contents: kept, not scanned (it is
+            // the schema, in binary).
+            self.toc = Some(Vec::new());
+        } else if let Some((_, Some(columns))) = self.table_files.get(name) {
+            // A table's rows (`COPY` text) under its columns' names.
+            let header = columns.join(&b'\t');
+            if self.budget.bytes(header.len() as u64 + 1) == header.len() as u64 + 1 {
+                s.feed(&header);
+                s.feed(b"\n");
+            }
+        }
         self.entry = Some(Box::new(s));
         self.entry_bytes = 0;
         if size == 0 {
@@ -268,6 +293,18 @@ impl Tar {
 
     /// What the entry under way holds, added to the archive's.
     fn end_entry(&mut self) {
+        if let Some(toc) = self.toc.take() {
+            self.table_files = crate::pg_archive::table_files(&toc);
+            if let Some(mut s) = self.entry.take().filter(|_| self.table_files.is_empty()) {
+                // No archive's table of contents: a file like any other (what it held past
+                // the bytes kept is not read).
+                s.feed(&toc);
+                self.cut |= self.entry_bytes > toc.len() as u64;
+                self.found.add(s.finish(), self.entry_bytes, false);
+            }
+            self.entry = None;
+            return;
+        }
         if let Some(s) = self.entry.take() {
             self.found.add(s.finish(), self.entry_bytes, false);
         }
@@ -300,7 +337,7 @@ fn pax_size(mut records: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::scan::in_chunks;
     use crate::scan::{Class, classify};
@@ -321,14 +358,14 @@ mod tests {
     }
 
     /// An entry: its header, its contents padded to whole blocks.
-    fn entry(name: &str, data: &[u8], kind: u8) -> Vec<u8> {
+    pub(crate) fn entry(name: &str, data: &[u8], kind: u8) -> Vec<u8> {
         let mut out = header(name, data.len() as u64, kind);
         out.extend(data);
         out.resize(out.len() + padding(data.len() as u64) as usize, 0);
         out
     }
 
-    fn archive(entries: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn archive(entries: &[Vec<u8>]) -> Vec<u8> {
         let mut out = entries.concat();
         out.extend([0u8; 2 * BLOCK]);
         out
