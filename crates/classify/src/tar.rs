@@ -152,7 +152,9 @@ impl Tar {
     /// About how much memory it keeps between chunks: a header or pax records gathered, the
     /// entry under way's scanner ([`crate::Scanner::held_bytes`]).
     pub(crate) fn held_bytes(&self) -> usize {
-        crate::encoding::held(&self.gathered) + self.entry.as_ref().map_or(0, |s| s.held_bytes())
+        crate::encoding::held(&self.gathered)
+            + self.entry.as_ref().map_or(0, |s| s.held_bytes())
+            + self.toc.as_ref().map_or(0, crate::encoding::held)
     }
 
     /// Reads the next bytes of the archive.
