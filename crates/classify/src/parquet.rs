@@ -1745,14 +1745,7 @@ mod tests {
                 5 => "nested-polars.parquet",
                 _ => "nested-duckdb.parquet",
             };
-            let mut bytes = fixture(name);
-            for (at, b) in changes {
-                let n = bytes.len();
-                bytes[at % n] = b;
-            }
-            if cut % 3 == 0 {
-                bytes.truncate(bytes.len() - cut % bytes.len());
-            }
+            let bytes = crate::tests::damaged(fixture(name), &changes, (cut % 3 == 0).then_some(cut));
             let found = classify(&bytes);
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found.clone());
             if magic(&bytes) {

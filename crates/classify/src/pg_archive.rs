@@ -461,11 +461,7 @@ mod tests {
     use super::*;
     use crate::Class;
     use crate::scan::{classify, in_chunks};
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
-        std::fs::read(dir.join(name)).unwrap()
-    }
+    use crate::sql::tests::{CUSTOMERS, counts, fixture, names};
 
     const ARCHIVES: [&str; 2] = ["pg_dump-custom.dump", "pg_dump-custom-z0.dump"];
 
@@ -479,20 +475,8 @@ mod tests {
             assert!(magic(&bytes), "{name}");
             for size in [1, 5, 100, 4096, bytes.len()] {
                 let found = in_chunks(&bytes, size);
-                let counts: Vec<_> = found.counts.present().collect();
-                assert_eq!(
-                    counts,
-                    [
-                        (Class::CardNumber, 18),
-                        (Class::AbaRouting, 18),
-                        (Class::UsBankAccount, 18),
-                        (Class::UsSsn, 17),
-                        (Class::Email, 24),
-                    ],
-                    "{name} in chunks of {size}"
-                );
-                let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
-                assert_eq!(names, ["account_table", "pg_dump"], "{name}");
+                assert_eq!(counts(&found), CUSTOMERS, "{name} in chunks of {size}");
+                assert_eq!(names(&found), ["account_table", "pg_dump"], "{name}");
             }
         }
     }
@@ -505,20 +489,8 @@ mod tests {
         let bytes = fixture("pg_dump-tar.tar");
         for size in [1, 512, 4096, bytes.len()] {
             let found = in_chunks(&bytes, size);
-            let counts: Vec<_> = found.counts.present().collect();
-            assert_eq!(
-                counts,
-                [
-                    (Class::CardNumber, 18),
-                    (Class::AbaRouting, 18),
-                    (Class::UsBankAccount, 18),
-                    (Class::UsSsn, 17),
-                    (Class::Email, 24),
-                ],
-                "in chunks of {size}"
-            );
-            let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
-            assert_eq!(names, ["account_table", "sql", "tar"]);
+            assert_eq!(counts(&found), CUSTOMERS, "in chunks of {size}");
+            assert_eq!(names(&found), ["account_table", "sql", "tar"]);
         }
         // A file named so that is no table of contents is read as any other.
         let other = crate::tar::tests::archive(&[crate::tar::tests::entry(
@@ -537,9 +509,7 @@ mod tests {
         let bytes = fixture(ARCHIVES[1]);
         let found = classify(&bytes[..bytes.len() - 100]);
         assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
-        let found = classify(&bytes[..600]);
-        let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["binary", "pg_dump"]);
+        assert_eq!(names(&classify(&bytes[..600])), ["binary", "pg_dump"]);
     }
 
     proptest::proptest! {
@@ -552,12 +522,7 @@ mod tests {
             cut in 0usize..6000,
             size in 1usize..64,
         ) {
-            let mut bytes = fixture(ARCHIVES[which]);
-            for (at, b) in changes {
-                let n = bytes.len();
-                bytes[at % n] = b;
-            }
-            bytes.truncate(bytes.len() - cut % bytes.len());
+            let bytes = crate::tests::damaged(fixture(ARCHIVES[which]), &changes, Some(cut));
             let found = classify(&bytes);
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found);
         }

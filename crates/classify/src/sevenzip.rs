@@ -885,12 +885,7 @@ mod tests {
             cut in 0usize..2000,
             size in 1usize..64,
         ) {
-            let mut bytes = fixture(ARCHIVES[which]);
-            for (at, b) in changes {
-                let n = bytes.len();
-                bytes[at % n] = b;
-            }
-            bytes.truncate(bytes.len() - cut % bytes.len());
+            let bytes = crate::tests::damaged(fixture(ARCHIVES[which]), &changes, Some(cut));
             let found = classify(&bytes);
             proptest::prop_assert_eq!(crate::scan::in_chunks(&bytes, size), found.clone());
             if magic(&bytes) {

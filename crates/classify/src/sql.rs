@@ -920,12 +920,12 @@ fn create_table(head: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Class;
     use crate::scan::{classify, in_chunks};
 
-    fn fixture(name: &str) -> Vec<u8> {
+    pub(crate) fn fixture(name: &str) -> Vec<u8> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
         std::fs::read(dir.join(name)).unwrap()
     }
@@ -937,20 +937,28 @@ mod tests {
         "load.sql",
     ];
 
-    fn names(found: &Classification) -> Vec<String> {
+    pub(crate) fn names(found: &Classification) -> Vec<String> {
         found.formats.iter().map(|f| f.name()).collect()
     }
 
-    fn counts(found: &Classification) -> Vec<(Class, u64)> {
+    pub(crate) fn counts(found: &Classification) -> Vec<(Class, u64)> {
         found.counts.present().collect()
     }
 
-    const CUSTOMERS: [(Class, u64); 5] = [
+    /// What the test database's dumps hold (`tests/sql/README.md`).
+    pub(crate) const CUSTOMERS: [(Class, u64); 5] = [
         (Class::CardNumber, 18),
         (Class::AbaRouting, 18),
         (Class::UsBankAccount, 18),
         (Class::UsSsn, 17),
         (Class::Email, 24),
+    ];
+
+    /// What the hand-written dumps of two payees (a third a near miss) hold.
+    const PAYEES: [(Class, u64); 3] = [
+        (Class::AbaRouting, 2),
+        (Class::UsBankAccount, 2),
+        (Class::UsSsn, 2),
     ];
 
     /// PostgreSQL's `pg_dump` of two tables (`tests/sql/README.md`) in its three plain forms
@@ -991,15 +999,7 @@ mod tests {
             ON DUPLICATE KEY UPDATE name=VALUES(name);\n\
             UNLOCK TABLES;\n";
         let found = classify(mysql.as_bytes());
-        assert_eq!(
-            counts(&found),
-            [
-                (Class::AbaRouting, 2),
-                (Class::UsBankAccount, 2),
-                (Class::UsSsn, 2)
-            ],
-            "{found:?}"
-        );
+        assert_eq!(counts(&found), PAYEES, "{found:?}");
         assert_eq!(names(&found), ["account_table", "sql"]);
         let server = "SET IDENTITY_INSERT [dbo].[Customers] ON\nGO\n\
             CREATE TABLE [dbo].[Customers]([Id] [int] NOT NULL, [SSN] [char](9) NULL, [Email] [nvarchar](255) NULL,\n \
@@ -1023,15 +1023,7 @@ mod tests {
             Insert into BANK.PAYEES (ID,OPENED,SSN,ROUTING_NUMBER,ACCOUNT_NUMBER) values ('2',to_date('05-DEC-26','DD-MON-RR'),'234567890','011000015','87654321');\n";
         assert!(magic(oracle.as_bytes()));
         let found = classify(oracle.as_bytes());
-        assert_eq!(
-            counts(&found),
-            [
-                (Class::AbaRouting, 2),
-                (Class::UsBankAccount, 2),
-                (Class::UsSsn, 2)
-            ],
-            "{found:?}"
-        );
+        assert_eq!(counts(&found), PAYEES, "{found:?}");
         assert_eq!(names(&found), ["account_table", "sql"]);
     }
 
@@ -1076,12 +1068,7 @@ mod tests {
             cut in 0usize..6000,
             size in 1usize..64,
         ) {
-            let mut bytes = fixture(DUMPS[which]);
-            for (at, b) in changes {
-                let n = bytes.len();
-                bytes[at % n] = b;
-            }
-            bytes.truncate(bytes.len() - cut % bytes.len());
+            let bytes = crate::tests::damaged(fixture(DUMPS[which]), &changes, Some(cut));
             let found = classify(&bytes);
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found);
         }

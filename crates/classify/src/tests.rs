@@ -878,6 +878,20 @@ fn a_compressed_workbook_counts_as_it_is() {
 }
 
 /// `bytes` compressed by XZ Utils' `xz` with `args` (the `xz` every Debian system has).
+/// `bytes` with `changes` made (each at its place modulo the length) and, where `cut` is
+/// given, that many bytes (modulo the length) cut from its end: a fixture damaged for a
+/// property test.
+pub(crate) fn damaged(mut bytes: Vec<u8>, changes: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
+    for &(at, b) in changes {
+        let n = bytes.len();
+        bytes[at % n] = b;
+    }
+    if let Some(cut) = cut {
+        bytes.truncate(bytes.len() - cut % bytes.len());
+    }
+    bytes
+}
+
 pub(crate) fn xz(bytes: &[u8], args: &[&str]) -> Vec<u8> {
     use std::process::{Command, Stdio};
     let mut child = Command::new("xz")
