@@ -49,6 +49,9 @@ pub enum Format {
     /// A PostgreSQL custom-format archive (`pg_dump -Fc`): the classes beside it are its
     /// tables' rows' together (beside `binary`: its table of contents could not be read).
     PgDump,
+    /// An Apache Avro object container file: the classes beside it are its records' (beside
+    /// `binary`: its header could not be read).
+    Avro,
     /// An Apache Parquet file: the classes beside it are its rows' (beside `binary`: its
     /// footer could not be read, or is encrypted).
     Parquet,
@@ -121,6 +124,7 @@ impl Format {
             Format::SevenZip => "7z".into(),
             Format::Doc => "doc".into(),
             Format::Parquet => "parquet".into(),
+            Format::Avro => "avro".into(),
             Format::Sql => "sql".into(),
             Format::PgDump => "pg_dump".into(),
             Format::Mbox => "mbox".into(),
@@ -159,6 +163,7 @@ impl Format {
             "7z" => Some(Format::SevenZip),
             "doc" => Some(Format::Doc),
             "parquet" => Some(Format::Parquet),
+            "avro" => Some(Format::Avro),
             "sql" => Some(Format::Sql),
             "pg_dump" => Some(Format::PgDump),
             "mbox" => Some(Format::Mbox),

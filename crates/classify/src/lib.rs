@@ -7,6 +7,7 @@
 
 mod account;
 mod archive;
+mod avro;
 mod bitmap;
 mod compound;
 pub mod corpus;

@@ -1310,7 +1310,7 @@ impl Delta {
 }
 
 /// Writes `n` with `scale` digits after a decimal point.
-fn push_decimal(out: &mut Vec<u8>, n: i128, scale: u32) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: i128, scale: u32) {
     if scale == 0 {
         let _ = write!(out, "{n}");
         return;

@@ -66,6 +66,8 @@ enum Container {
     SevenZip(Box<crate::sevenzip::SevenZip>),
     /// A mailbox: its messages, each read by a scanner of its own.
     Mbox(Box<crate::mbox::Mbox>),
+    /// An Avro object container file: its records read block by block.
+    Avro(Box<crate::avro::Avro>),
     /// A Parquet file: kept, and its rows read at the end from its footer.
     Parquet(Box<crate::parquet::Parquet>),
     /// A SQL dump: its tables' rows read by scanners of their own, its other statements by
@@ -89,6 +91,7 @@ impl Container {
             Container::SevenZip(z) => z.feed(data),
             Container::Mbox(m) => m.feed(data),
             Container::Parquet(p) => p.feed(data),
+            Container::Avro(a) => a.feed(data),
             Container::Sql(d) => d.feed(data),
             Container::PgArchive(a) => a.feed(data),
             Container::Markup(m) => m.feed(data),
@@ -109,6 +112,7 @@ impl Container {
             Container::SevenZip(z) => z.finish(),
             Container::Mbox(m) => m.finish(),
             Container::Parquet(p) => p.finish(),
+            Container::Avro(a) => a.finish(),
             Container::Sql(d) => d.finish(),
             Container::PgArchive(a) => a.finish(),
             Container::Markup(m) => m.finish(),
@@ -130,6 +134,7 @@ impl Container {
             Container::SevenZip(z) => z.held_bytes(),
             Container::Mbox(m) => m.held_bytes(),
             Container::Parquet(p) => p.held_bytes(),
+            Container::Avro(a) => a.held_bytes(),
             Container::Sql(d) => d.held_bytes(),
             Container::PgArchive(a) => a.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
@@ -875,6 +880,11 @@ impl Scanner {
         if crate::pdf::magic(&self.head) {
             let pdf = crate::pdf::Pdf::new(self.patterns.clone(), self.budget(), self.depth);
             return Some(Container::Pdf(Box::new(pdf)));
+        }
+        if crate::avro::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let avro = crate::avro::Avro::new(patterns, budget, self.depth);
+            return Some(Container::Avro(Box::new(avro)));
         }
         if crate::parquet::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
