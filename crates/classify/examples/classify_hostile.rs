@@ -236,6 +236,15 @@ fn main() {
         "SQL GO lines",
         headed(b"CREATE TABLE t (a int)\nGO\n", "GO\n"),
     ));
+    // Avro: blocks of one record, an array of 2^40 nulls (no bytes each: decoding is bounded
+    // by the block's bytes).
+    let mut avro = avro_header(r#"{"type":"array","items":"null"}"#, "null");
+    while avro.len() < SIZE {
+        avro.extend([2, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0]);
+        avro.extend([0u8; 16]);
+    }
+    avro.truncate(SIZE);
+    shapes.push(("Avro arrays of nulls", avro));
 
     let mut slowest = f64::MAX;
     for (name, data) in &shapes {
@@ -430,6 +439,31 @@ fn main() {
     // A PostgreSQL custom-format archive (`pg_dump -Fc`) whose one table's block inflates to
     // twice the contents read.
     bomb_cost("pg_dump -Fc", &pg_archive_bomb(unit));
+    // An Avro file of deflated blocks, each inflating to 128 MiB of string records (each
+    // block's first 64 MiB read), to twice the contents read.
+    let records = {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let unit = repeated("$4111111111111111,\n");
+        for _ in 0..(128 << 20) / SIZE {
+            std::io::Write::write_all(&mut e, &unit).unwrap();
+        }
+        e.finish().unwrap()
+    };
+    let mut avro = avro_header(r#""string""#, "deflate");
+    for _ in 0..(2 * classify::encoding::MAX_INFLATED) >> 27 {
+        let count = ((128u64 << 20) / 19) << 1;
+        for v in [count, (records.len() as u64) << 1] {
+            let mut v = v;
+            while v >= 0x80 {
+                avro.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            avro.push(v as u8);
+        }
+        avro.extend(&records);
+        avro.extend([0u8; 16]);
+    }
+    bomb_cost("Avro", &avro);
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -585,6 +619,20 @@ fn parquet_bomb(value: &[u8]) -> Vec<u8> {
     file.extend((footer_bytes.len() as u32).to_le_bytes());
     file.extend(b"PAR1");
     file
+}
+
+/// An Avro object container file's header: `schema` (JSON), `codec`, a sync marker of zeros.
+fn avro_header(schema: &str, codec: &str) -> Vec<u8> {
+    let mut h = b"Obj\x01\x04".to_vec();
+    for (k, v) in [("avro.schema", schema), ("avro.codec", codec)] {
+        h.push((k.len() * 2) as u8);
+        h.extend(k.as_bytes());
+        h.push((v.len() * 2) as u8);
+        h.extend(v.as_bytes());
+    }
+    h.push(0);
+    h.extend([0u8; 16]);
+    h
 }
 
 /// A custom-format archive as `pg_dump -Fc` (archive version 1.14) writes one: its header, a

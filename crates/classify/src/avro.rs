@@ -36,6 +36,9 @@ pub const MAX_BLOCK: usize = 64 << 20;
 pub const MAX_NESTING: usize = 32;
 /// Columns a record's fields make at most.
 pub const MAX_COLUMNS: usize = 1024;
+/// Most bytes of a block's records inflated and read (writers' blocks hold 16 KiB to a few
+/// MiB; a larger one's first records are read).
+pub const MAX_RECORDS: usize = 64 << 20;
 /// Rows' text handed on at a time.
 const OUT: usize = 64 << 10;
 
@@ -191,14 +194,16 @@ impl Avro {
         if r.take(16) != Some(&file.sync[..]) {
             return self.stop();
         }
-        let Some(records) = inflate(file.codec, body, &self.budget) else {
+        let Some((records, past)) = inflate(file.codec, body, &self.budget) else {
             // A codec not read here, or damage: the next blocks may still be read.
             self.cut = true;
             return;
         };
+        // A block of more records than are read at once: those in its first bytes.
+        self.cut |= past;
         let mut r = Reader::new(&records);
         // What decoding may take: a step per byte, and some for values of no bytes.
-        r.steps = 16 * records.len() as u64 + 1024;
+        r.steps = 16 * records.len() as u64 + 64;
         let mut cells = vec![Vec::new(); file.columns];
         for _ in 0..count {
             cells.iter_mut().for_each(Vec::clear);
@@ -249,12 +254,16 @@ impl Avro {
     }
 }
 
-/// A block's bytes inflated by `codec` (drawn on the budget), if it is read here.
-fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<Vec<u8>> {
-    match codec {
-        Codec::Null => Some(body.to_vec()),
+/// A block's bytes inflated by `codec`, to [`MAX_RECORDS`] bytes (drawn on the budget), and
+/// whether they went past them; `None` where the block is not read here.
+fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<(Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    let past = match codec {
+        Codec::Null => {
+            out.extend_from_slice(&body[..body.len().min(MAX_RECORDS)]);
+            body.len() > MAX_RECORDS
+        }
         Codec::Deflate => {
-            let mut out = Vec::new();
             let mut inflater = flate2::Decompress::new(false);
             let mut chunk = vec![0u8; OUT];
             let mut input = body;
@@ -266,13 +275,11 @@ fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<Vec<u8>> {
                 let used = (inflater.total_in() - before_in) as usize;
                 let made = (inflater.total_out() - before_out) as usize;
                 input = &input[used..];
-                if budget.bytes(made as u64) < made as u64 {
-                    return None;
-                }
                 out.extend_from_slice(&chunk[..made]);
                 match status {
-                    flate2::Status::StreamEnd => return Some(out),
-                    _ if used == 0 && made == 0 => return Some(out),
+                    _ if out.len() > MAX_RECORDS => break true,
+                    flate2::Status::StreamEnd => break false,
+                    _ if used == 0 && made == 0 => break false,
                     _ => {}
                 }
             }
@@ -280,20 +287,27 @@ fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<Vec<u8>> {
         Codec::Snappy => {
             // The block's snappy bytes, then their CRC-32.
             let body = body.get(..body.len().checked_sub(4)?)?;
-            let len = snap::raw::decompress_len(body).ok()?;
-            if len > MAX_BLOCK * 4 || budget.bytes(len as u64) < len as u64 {
+            if snap::raw::decompress_len(body).ok()? > MAX_RECORDS {
                 return None;
             }
-            snap::raw::Decoder::new().decompress_vec(body).ok()
+            out = snap::raw::Decoder::new().decompress_vec(body).ok()?;
+            false
         }
         Codec::Zstandard => {
-            let mut out = Vec::new();
-            let mut zstd = crate::encoding::Zstd::new(budget.clone());
+            let mut zstd = crate::encoding::Zstd::new(Budget::with(MAX_RECORDS as u64 + 1, 1));
             zstd.inflate(body, |b| out.extend_from_slice(b));
-            (!zstd.cut).then_some(out)
+            if zstd.cut && out.len() <= MAX_RECORDS {
+                return None;
+            }
+            out.len() > MAX_RECORDS
         }
-        Codec::Other => None,
+        Codec::Other => return None,
+    };
+    out.truncate(MAX_RECORDS);
+    if budget.bytes(out.len() as u64) < out.len() as u64 {
+        return None;
     }
+    Some((out, past))
 }
 
 /// The columns a schema's record makes: its fields' paths, a nested record's fields in its

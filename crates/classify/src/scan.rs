@@ -285,7 +285,8 @@ impl Counts {
 /// (`parquet`: their rows by their columns' names; `binary` before); SQL dumps' tables read
 /// by their columns' names (`sql`: as text before, their rows' SSNs, routing numbers and
 /// accounts named by no word beside them); PostgreSQL's custom-format archives read
-/// (`pg_dump`: `binary` before).
+/// (`pg_dump`: `binary` before), and `pg_dump -Ft`'s tables' files under their columns'
+/// names; Avro files read (`avro`: `binary` before).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.

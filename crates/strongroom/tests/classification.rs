@@ -1526,6 +1526,54 @@ pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_g
     );
 }
 
+/// Avro files as BigQuery exports a table and Kafka Connect's sinks write them (by fastavro,
+/// deflate-compressed in blocks of about 2 KB): the customer records' fields name their values
+/// (a nested record's by its path, `holder.ssn`), uploaded with `sftp`.
+#[test]
+fn avro_exports_count_their_records() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    python(
+        r#"
+import sys
+from fastavro import writer, parse_schema
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+schema = parse_schema({"type": "record", "name": "Payee", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "routing_number", "type": "string"},
+    {"name": "account_number", "type": "string"},
+    {"name": "reference", "type": "string"},
+    {"name": "holder", "type": ["null", {"type": "record", "name": "Holder", "fields": [
+        {"name": "name", "type": "string"}, {"name": "ssn", "type": ["null", "string"]}]}]},
+    {"name": "emails", "type": {"type": "array", "items": "string"}}]})
+records = [{"id": i, "routing_number": "021000022" if i % 5 == 4 else routing[i % 6],
+            "account_number": "%010d" % (7000000 + i), "reference": "111000025",
+            "holder": None if i == 3 else {"name": "Holder %d" % i,
+                                           "ssn": ("666" if i % 4 == 1 else "%03d" % (100 + i)) + "%02d%04d" % (10 + i, 1000 + i)},
+            "emails": ["p%d@bank.example" % i, "q%d@bank.example" % i]} for i in range(40)]
+with open(sys.argv[1], "wb") as out:
+    writer(out, schema, records, codec="deflate", sync_interval=2000)
+"#,
+        &[&work.join("payees.avro")],
+    );
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 32);
+    truth.add(Class::UsBankAccount, 32);
+    // Forty holders but one, a quarter of them near misses (area 666).
+    truth.add(Class::UsSsn, 39 - 10);
+    truth.add(Class::Email, 80);
+    alice.sftp_ok(&format!(
+        "put {} /payees.avro\n",
+        work.join("payees.avro").display()
+    ));
+    assert_shows(
+        &server,
+        "/payees.avro",
+        expected(&truth, &["account_table", "avro"]),
+    );
+}
+
 /// Database dumps as DBAs move them: SQLite's `.dump` (by the `sqlite3` shell: an `INSERT` per
 /// row, no column list: the columns from its `CREATE TABLE`), and PostgreSQL's `pg_dump` (its
 /// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`; its custom
