@@ -91,6 +91,8 @@ pub(crate) struct Avro {
     /// The header until it is read, then the bytes of blocks not yet whole.
     kept: Vec<u8>,
     file: Option<File>,
+    /// A row's cells, kept between blocks.
+    cells: Vec<Vec<u8>>,
     /// Nothing more is read.
     done: bool,
     cut: bool,
@@ -111,6 +113,7 @@ impl Avro {
             budget,
             kept: Vec::new(),
             file: None,
+            cells: Vec::new(),
             done: false,
             cut: false,
         }
@@ -202,9 +205,11 @@ impl Avro {
         // A block of more records than are read at once: those in its first bytes.
         self.cut |= past;
         let mut r = Reader::new(&records);
-        // What decoding may take: a step per byte, and some for values of no bytes.
-        r.steps = 16 * records.len() as u64 + 64;
-        let mut cells = vec![Vec::new(); file.columns];
+        // What decoding may take: eight steps per byte (values of no bytes: nulls, empty
+        // records), and a few more.
+        r.steps = 8 * records.len() as u64 + 32;
+        let mut cells = std::mem::take(&mut self.cells);
+        cells.resize(file.columns, Vec::new());
         for _ in 0..count {
             cells.iter_mut().for_each(Vec::clear);
             // A record's fields have their columns; any other value is the one column.
@@ -221,10 +226,13 @@ impl Avro {
             }
             self.tables.rows_out.push(b'\n');
             if self.tables.rows_out.len() >= OUT && !self.hand_rows() {
-                return;
+                break;
             }
         }
-        self.hand_rows();
+        self.cells = cells;
+        if !self.done {
+            self.hand_rows();
+        }
     }
 
     /// The rows written, to their scanner within the budget: whether it lasted.
@@ -256,12 +264,20 @@ impl Avro {
 
 /// A block's bytes inflated by `codec`, to [`MAX_RECORDS`] bytes (drawn on the budget), and
 /// whether they went past them; `None` where the block is not read here.
-fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<(Vec<u8>, bool)> {
+fn inflate<'a>(
+    codec: Codec,
+    body: &'a [u8],
+    budget: &Budget,
+) -> Option<(std::borrow::Cow<'a, [u8]>, bool)> {
     let mut out = Vec::new();
     let past = match codec {
         Codec::Null => {
-            out.extend_from_slice(&body[..body.len().min(MAX_RECORDS)]);
-            body.len() > MAX_RECORDS
+            // Stored: read where it is.
+            let n = body.len().min(MAX_RECORDS);
+            if budget.bytes(n as u64) < n as u64 {
+                return None;
+            }
+            return Some((body[..n].into(), body.len() > MAX_RECORDS));
         }
         Codec::Deflate => {
             let mut inflater = flate2::Decompress::new(false);
@@ -307,7 +323,7 @@ fn inflate(codec: Codec, body: &[u8], budget: &Budget) -> Option<(Vec<u8>, bool)
     if budget.bytes(out.len() as u64) < out.len() as u64 {
         return None;
     }
-    Some((out, past))
+    Some((out.into(), past))
 }
 
 /// The columns a schema's record makes: its fields' paths, a nested record's fields in its
