@@ -286,7 +286,7 @@ fn inflate<'a>(
             loop {
                 let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
                 let status = inflater
-                    .decompress(input, &mut chunk, flate2::FlushDecompress::Finish)
+                    .decompress(input, &mut chunk, flate2::FlushDecompress::None)
                     .ok()?;
                 let used = (inflater.total_in() - before_in) as usize;
                 let made = (inflater.total_out() - before_out) as usize;
@@ -835,6 +835,44 @@ mod tests {
             ]
         );
         assert_eq!(file.columns, columns.len());
+    }
+
+    /// A deflated block of more records than the inflater's output at once (64 KiB), and of
+    /// more than are read at once: its first records count, and it says so.
+    #[test]
+    fn a_large_block_is_read_to_its_bound() {
+        use std::io::Write as _;
+        let record = b"$4111111111111111,\n";
+        let mut raw = Vec::new();
+        while raw.len() < MAX_RECORDS + (1 << 20) {
+            raw.extend_from_slice(record);
+        }
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&raw).unwrap();
+        let body = e.finish().unwrap();
+        let mut file =
+            b"Obj\x01\x04\x16avro.schema\x10\"string\"\x14avro.codec\x0edeflate\x00".to_vec();
+        file.extend([0u8; 16]);
+        for v in [
+            ((raw.len() / record.len()) as u64) << 1,
+            (body.len() as u64) << 1,
+        ] {
+            let mut v = v;
+            while v >= 0x80 {
+                file.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            file.push(v as u8);
+        }
+        file.extend(&body);
+        file.extend([0u8; 16]);
+        let found = classify(&file);
+        assert_eq!(
+            found.counts.get(Class::CardNumber),
+            (MAX_RECORDS / record.len()) as u64,
+            "{found:?}"
+        );
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
     }
 
     /// A file of values that are no records (strings): each a row of one column.
