@@ -46,6 +46,9 @@ pub enum Format {
     /// A SQL dump: the classes beside it are its tables' rows' and its other statements'
     /// together, the formats beside it its tables'.
     Sql,
+    /// A SQLite database file: the classes beside it are its tables' rows' together (beside
+    /// `binary`: it could not be read).
+    Sqlite,
     /// A PostgreSQL custom-format archive (`pg_dump -Fc`): the classes beside it are its
     /// tables' rows' together (beside `binary`: its table of contents could not be read).
     PgDump,
@@ -126,6 +129,7 @@ impl Format {
             Format::Parquet => "parquet".into(),
             Format::Avro => "avro".into(),
             Format::Sql => "sql".into(),
+            Format::Sqlite => "sqlite".into(),
             Format::PgDump => "pg_dump".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
@@ -165,6 +169,7 @@ impl Format {
             "parquet" => Some(Format::Parquet),
             "avro" => Some(Format::Avro),
             "sql" => Some(Format::Sql),
+            "sqlite" => Some(Format::Sqlite),
             "pg_dump" => Some(Format::PgDump),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),

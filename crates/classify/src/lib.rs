@@ -31,6 +31,7 @@ pub mod scan;
 mod sevenzip;
 mod sheet;
 mod sql;
+mod sqlite;
 mod tar;
 pub mod validate;
 mod x12;

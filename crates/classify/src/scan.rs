@@ -73,6 +73,8 @@ enum Container {
     /// A SQL dump: its tables' rows read by scanners of their own, its other statements by
     /// one of their own.
     Sql(Box<crate::sql::SqlDump>),
+    /// A SQLite database: kept, its tables' rows read at the end.
+    Sqlite(Box<crate::sqlite::Sqlite>),
     /// A PostgreSQL custom-format archive: its tables' rows read by scanners of their own.
     PgArchive(Box<crate::pg_archive::PgArchive>),
     /// A document written as markup (an HTML page, a flat OpenDocument text, an RTF document):
@@ -93,6 +95,7 @@ impl Container {
             Container::Parquet(p) => p.feed(data),
             Container::Avro(a) => a.feed(data),
             Container::Sql(d) => d.feed(data),
+            Container::Sqlite(d) => d.feed(data),
             Container::PgArchive(a) => a.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
@@ -114,6 +117,7 @@ impl Container {
             Container::Parquet(p) => p.finish(),
             Container::Avro(a) => a.finish(),
             Container::Sql(d) => d.finish(),
+            Container::Sqlite(d) => d.finish(),
             Container::PgArchive(a) => a.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
@@ -136,6 +140,7 @@ impl Container {
             Container::Parquet(p) => p.held_bytes(),
             Container::Avro(a) => a.held_bytes(),
             Container::Sql(d) => d.held_bytes(),
+            Container::Sqlite(d) => d.held_bytes(),
             Container::PgArchive(a) => a.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
@@ -286,7 +291,8 @@ impl Counts {
 /// by their columns' names (`sql`: as text before, their rows' SSNs, routing numbers and
 /// accounts named by no word beside them); PostgreSQL's custom-format archives read
 /// (`pg_dump`: `binary` before), and `pg_dump -Ft`'s tables' files under their columns'
-/// names; Avro files read (`avro`: `binary` before).
+/// names; Avro files read (`avro`: `binary` before); SQLite databases read (`sqlite`:
+/// `binary` before).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -891,6 +897,11 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
             return Some(Container::Parquet(Box::new(parquet)));
+        }
+        if crate::sqlite::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let db = crate::sqlite::Sqlite::new(patterns, budget, self.depth);
+            return Some(Container::Sqlite(Box::new(db)));
         }
         if crate::pg_archive::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());

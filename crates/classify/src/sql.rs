@@ -806,6 +806,14 @@ fn unquoted(word: &[u8]) -> Vec<u8> {
 /// A group's items (split at its top-level commas), each's first word unquoted: the names of
 /// a column list (`(id, "SSN", [routing_number])`).
 fn column_names(group: &[u8], definitions: bool) -> Vec<Vec<u8>> {
+    column_items(group, definitions)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The same, each name with its item's text (a column's definition).
+fn column_items(group: &[u8], definitions: bool) -> Vec<(Vec<u8>, &[u8])> {
     const CONSTRAINTS: [&[u8]; 11] = [
         b"constraint",
         b"primary",
@@ -837,7 +845,7 @@ fn column_names(group: &[u8], definitions: bool) -> Vec<Vec<u8>> {
             continue;
         }
         if names.len() < MAX_COLUMNS {
-            names.push(name);
+            names.push((name, item));
         }
     }
     names
@@ -900,6 +908,41 @@ pub(crate) fn copy_head(head: &[u8]) -> Option<RowsOf> {
 
 /// A `CREATE TABLE` statement: its table's name and its columns' names, in order.
 fn create_table(head: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let table = table_definition(head)?;
+    let names = table.names();
+    Some((table.name, names))
+}
+
+/// A `CREATE TABLE` statement read: its table's name, and each column's name with its
+/// definition's text.
+pub(crate) struct TableDefinition<'a> {
+    pub(crate) name: Vec<u8>,
+    columns: Vec<(Vec<u8>, &'a [u8])>,
+}
+
+impl TableDefinition<'_> {
+    pub(crate) fn names(&self) -> Vec<Vec<u8>> {
+        self.columns.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// The column declared `INTEGER PRIMARY KEY`: in SQLite, the alias of the row's id (which
+    /// its records store as null).
+    pub(crate) fn rowid_alias(&self) -> Option<usize> {
+        self.columns.iter().position(|(_, item)| {
+            let words: Vec<Vec<u8>> = item
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_ascii_lowercase())
+                .collect();
+            words
+                .windows(3)
+                .any(|w| w == [&b"integer"[..], b"primary", b"key"])
+        })
+    }
+}
+
+/// Reads a `CREATE TABLE` statement.
+pub(crate) fn table_definition(head: &[u8]) -> Option<TableDefinition<'_>> {
     let tokens = tokens(head);
     let at = tokens
         .iter()
@@ -912,7 +955,12 @@ fn create_table(head: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
                     .iter()
                     .any(|k| w.eq_ignore_ascii_case(k)) => {}
             Token::Word(w) if name.is_none() => name = Some(unquoted(w)),
-            Token::Group(g) => return Some((name?, column_names(g, true))),
+            Token::Group(g) => {
+                return Some(TableDefinition {
+                    name: name?,
+                    columns: column_items(g, true),
+                });
+            }
             _ => return None,
         }
     }

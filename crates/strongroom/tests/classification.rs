@@ -1574,8 +1574,9 @@ with open(sys.argv[1], "wb") as out:
     );
 }
 
-/// Database dumps as DBAs move them: SQLite's `.dump` (by the `sqlite3` shell: an `INSERT` per
-/// row, no column list: the columns from its `CREATE TABLE`), and PostgreSQL's `pg_dump` (its
+/// Database dumps as DBAs move them, and a database itself: SQLite's `.dump` (by the `sqlite3`
+/// shell: an `INSERT` per row, no column list: the columns from its `CREATE TABLE`) and the
+/// database file it dumps (written by Python's sqlite3), and PostgreSQL's `pg_dump` (its
 /// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`; its custom
 /// format, `-Fc`, the form backups take: a table of contents, then each table's rows
 /// zlib-compressed), uploaded
@@ -1642,6 +1643,7 @@ with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
         ("pg_dump.sql.gz", &["account_table", "sql", "gzip"][..]),
         ("pg_dump-column-inserts.sql", &["account_table", "sql"][..]),
         ("pg_dump-custom.dump", &["account_table", "pg_dump"][..]),
+        ("bank.db", &["account_table", "sqlite"][..]),
     ] {
         alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
