@@ -44,7 +44,7 @@ pq.write_table(delta, "customers-delta.parquet", use_dictionary=False, data_page
                                 "swift_bic": "DELTA_LENGTH_BYTE_ARRAY",
                                 "account_number": "DELTA_BINARY_PACKED",
                                 "customer": "DELTA_BINARY_PACKED"})
-# LZ4 (not read here).
+# LZ4.
 pq.write_table(table, "customers-lz4.parquet", compression="lz4")
 # A struct (read) and a list (not), by polars and DuckDB.
 import polars as pl, duckdb
