@@ -98,6 +98,8 @@ pub enum Format {
     Odt,
     /// An HTML page: its text read as the page shows it (tags, scripts and styles aside).
     Html,
+    /// Excel 2003's XML Spreadsheet: the classes and formats beside it are its cells' text's.
+    ExcelXml,
     /// An RTF document: its text read as the document shows it (control words aside).
     Rtf,
     /// Compressed contents scanned only in part (beyond [`crate::encoding::MAX_INFLATED`]
@@ -146,6 +148,7 @@ impl Format {
             Format::Ods => "ods".into(),
             Format::Odt => "odt".into(),
             Format::Html => "html".into(),
+            Format::ExcelXml => "excel_xml".into(),
             Format::Rtf => "rtf".into(),
             Format::ScannedInPart => "scanned_in_part".into(),
         }
@@ -186,6 +189,7 @@ impl Format {
             "ods" => Some(Format::Ods),
             "odt" => Some(Format::Odt),
             "html" => Some(Format::Html),
+            "excel_xml" => Some(Format::ExcelXml),
             "rtf" => Some(Format::Rtf),
             "scanned_in_part" => Some(Format::ScannedInPart),
             _ => {

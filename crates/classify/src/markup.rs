@@ -50,6 +50,17 @@ pub(crate) enum Dialect {
     OpenDocument,
     /// HTML: text outside tags, but for scripts' and styles'.
     Html,
+    /// Excel 2003's XML Spreadsheet (SpreadsheetML 2003, what reporting tools' "export to
+    /// Excel" often writes): text only inside a cell's `<Data>`, its rows and cells a table's.
+    Spreadsheet2003,
+}
+
+/// Whether a file's first bytes are Excel 2003's XML Spreadsheet: its processing instruction
+/// (`<?mso-application progid="Excel.Sheet"?>`) or its namespace on its first tags.
+pub(crate) fn spreadsheet_2003_magic(head: &[u8]) -> bool {
+    let lead = &head[..head.len().min(HTML_LEAD)];
+    memchr::memmem::find(lead, b"progid=\"Excel.Sheet\"").is_some()
+        || memchr::memmem::find(lead, b"urn:schemas-microsoft-com:office:spreadsheet").is_some()
 }
 
 /// Whether an archive's entry is a Word document's text: its body, headers, footers, notes,
@@ -338,7 +349,9 @@ impl MarkupText {
     /// Whether character data here is text the document shows.
     fn shows_text(&self) -> bool {
         match self.dialect {
-            Dialect::Word | Dialect::Slides | Dialect::OpenDocument => self.text_depth > 0,
+            Dialect::Word | Dialect::Slides | Dialect::OpenDocument | Dialect::Spreadsheet2003 => {
+                self.text_depth > 0
+            }
             Dialect::Html => !self.raw,
         }
     }
@@ -476,6 +489,46 @@ impl MarkupText {
             Dialect::Slides => self.slides_tag(name, closing, empty, out),
             Dialect::OpenDocument => self.opendocument_tag(name, closing, empty, tag, out),
             Dialect::Html => self.html_tag(name, closing, tag, out),
+            Dialect::Spreadsheet2003 => self.spreadsheet_2003_tag(name, closing, empty, tag, out),
+        }
+    }
+
+    fn spreadsheet_2003_tag(
+        &mut self,
+        name: &[u8],
+        closing: bool,
+        empty: bool,
+        tag: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let name = name.strip_prefix(b"ss:").unwrap_or(name);
+        match (name, closing) {
+            (b"Data", false) => self.text_depth = u32::from(!empty),
+            (b"Data", true) => self.text_depth = 0,
+            (b"Row", false) => self.column = 0,
+            (b"Row", true) => self.put(b'\n', out),
+            (b"Cell", false) => {
+                // A cell after empty ones says where it stands (`ss:Index`, from 1); one over
+                // several columns how many more it takes (`ss:MergeAcross`).
+                if let Some(index) = attribute_number(tag, b"ss:Index") {
+                    while self.column + 1 < index {
+                        self.put(b'\t', out);
+                        self.column += 1;
+                    }
+                }
+                self.span = attribute_number(tag, b"ss:MergeAcross").unwrap_or(0);
+                self.column += 1 + self.span;
+                self.cell_begins(out);
+                if empty {
+                    self.cell_ends(out);
+                }
+            }
+            (b"Cell", true) => self.cell_ends(out),
+            // A cell's comment apart from its value.
+            (b"Comment", false) if self.cells > 0 => self.put(b' ', out),
+            // Each sheet's table apart from the next.
+            (b"Table", true) => self.line_end(out),
+            _ => {}
         }
     }
 
@@ -701,6 +754,76 @@ mod tests {
         }
     }
 
+    /// Excel 2003's XML Spreadsheet as Excel writes one: a title merged over the columns, a
+    /// row index past a blank row, a cell after an empty one by its index, rich text in a
+    /// cell's data, a comment; a second sheet's table apart.
+    #[test]
+    fn excel_2003_rows_and_cells_read_as_a_table() {
+        let xml = concat!(
+            r#"<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>"#,
+            r#"<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">"#,
+            r#"<Styles><Style ss:ID="s21"><Font ss:Bold="1"/></Style></Styles>"#,
+            r#"<Worksheet ss:Name="Payees"><Table ss:ExpandedColumnCount="4" x:FullRows="1">"#,
+            r#"<Row><Cell ss:MergeAcross="2" ss:StyleID="s21"><Data ss:Type="String">Payees</Data></Cell><Cell><Data ss:Type="String">Q4</Data></Cell></Row>"#,
+            r#"<Row ss:Index="3"><Cell><Data ss:Type="String">Vendor</Data></Cell><Cell><Data ss:Type="String">Routing Number</Data></Cell><Cell><Data ss:Type="String">Account</Data></Cell><Cell><Data ss:Type="String">SSN</Data></Cell></Row>"#,
+            r#"<Row><Cell><ss:Data ss:Type="String" xmlns="http://www.w3.org/TR/REC-html40"><B>Acme</B> &amp; Co</ss:Data></Cell><Cell ss:Index="3"><Data ss:Type="Number">12345678</Data><Comment><ss:Data>checked</ss:Data></Comment></Cell><Cell><Data ss:Type="String">219099998</Data></Cell></Row>"#,
+            r#"</Table></Worksheet><Worksheet ss:Name="Notes"><Table><Row><Cell/><Cell><Data ss:Type="String">x</Data></Cell></Row></Table></Worksheet></Workbook>"#,
+        );
+        assert!(spreadsheet_2003_magic(xml.as_bytes()));
+        let want = concat!(
+            "\"Payees\"\t\t\t\"Q4\"\t\n",
+            "\"Vendor\"\t\"Routing Number\"\t\"Account\"\t\"SSN\"\t\n",
+            "\"Acme & Co\"\t\t\"12345678 checked\"\t\"219099998\"\t\n",
+            "\n\"\"\t\"x\"\t\n\n",
+        );
+        same_in_chunks(Dialect::Spreadsheet2003, xml, want);
+    }
+
+    /// An Excel 2003 XML export of payees counts as the same rows in a workbook do: the
+    /// routing numbers, their accounts and the SSNs under headings that name them, each
+    /// payee's e-mail address.
+    #[test]
+    fn an_excel_2003_export_counts_by_its_headings() {
+        let routing = [
+            "021000021",
+            "011000015",
+            "026009593",
+            "121000358",
+            "061000104",
+        ];
+        let mut xml = String::from(concat!(
+            r#"<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>"#,
+            r#"<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Payees"><Table>"#,
+            r#"<Row><Cell><Data ss:Type="String">ID</Data></Cell><Cell><Data ss:Type="String">SSN</Data></Cell><Cell><Data ss:Type="String">Routing Number</Data></Cell><Cell><Data ss:Type="String">Account Number</Data></Cell><Cell><Data ss:Type="String">Email</Data></Cell></Row>"#,
+        ));
+        for i in 0..12 {
+            xml += &format!(
+                r#"<Row><Cell><Data ss:Type="Number">{i}</Data></Cell><Cell><Data ss:Type="String">{:03}{:02}{:04}</Data></Cell><Cell><Data ss:Type="String">{}</Data></Cell><Cell><Data ss:Type="String">{:010}</Data></Cell><Cell><Data ss:Type="String">c{i}@bank.example</Data></Cell></Row>"#,
+                100 + i,
+                10 + i,
+                1000 + i,
+                routing[i % 5],
+                4000000 + i
+            );
+        }
+        xml += "</Table></Worksheet></Workbook>";
+        let found = crate::scan::classify(xml.as_bytes());
+        let counts: Vec<_> = found.counts.present().collect();
+        use crate::Class;
+        assert_eq!(
+            counts,
+            [
+                (Class::AbaRouting, 12),
+                (Class::UsBankAccount, 12),
+                (Class::UsSsn, 12),
+                (Class::Email, 12)
+            ],
+            "{found:?}"
+        );
+        let names: Vec<_> = found.formats.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["account_table", "excel_xml"]);
+    }
+
     #[test]
     fn word_paragraphs_cells_and_entities_read_as_the_document_shows_them() {
         let xml = concat!(
@@ -871,7 +994,13 @@ mod tests {
             bytes in proptest::collection::vec(proptest::sample::select(b"<>/!-\"'=&;#x41 \n\tpbrtdhw:text:s c=\"3\"script".to_vec()), 0..300),
             size in 1usize..17,
         ) {
-            for dialect in [Dialect::Word, Dialect::Slides, Dialect::OpenDocument, Dialect::Html] {
+            for dialect in [
+                Dialect::Word,
+                Dialect::Slides,
+                Dialect::OpenDocument,
+                Dialect::Html,
+                Dialect::Spreadsheet2003,
+            ] {
                 let whole = {
                     let mut m = MarkupText::new(dialect);
                     let mut out = Vec::new();

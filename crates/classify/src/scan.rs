@@ -292,7 +292,8 @@ impl Counts {
 /// accounts named by no word beside them); PostgreSQL's custom-format archives read
 /// (`pg_dump`: `binary` before), and `pg_dump -Ft`'s tables' files under their columns'
 /// names; Avro files read (`avro`: `binary` before); SQLite databases read (`sqlite`:
-/// `binary` before).
+/// `binary` before); Excel 2003 XML Spreadsheets read as tables (`excel_xml`: XML text
+/// before, their headings naming nothing).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -940,6 +941,9 @@ impl Scanner {
                 }
                 let text = MarkupText::new(Dialect::OpenDocument);
                 Some((Reader::Markup(text), Format::Odt))
+            } else if crate::markup::spreadsheet_2003_magic(&self.head) {
+                let text = MarkupText::new(Dialect::Spreadsheet2003);
+                Some((Reader::Markup(text), Format::ExcelXml))
             } else if crate::markup::html_magic(&self.head) {
                 Some((Reader::Markup(MarkupText::new(Dialect::Html)), Format::Html))
             } else {
