@@ -46,6 +46,9 @@ pub enum Format {
     /// A SQL dump: the classes beside it are its tables' rows' and its other statements'
     /// together, the formats beside it its tables'.
     Sql,
+    /// A dBase table (`.dbf`): the classes beside it are its records' (beside `binary`: its
+    /// header could not be read).
+    Dbf,
     /// A SQLite database file: the classes beside it are its tables' rows' together (beside
     /// `binary`: it could not be read).
     Sqlite,
@@ -132,6 +135,7 @@ impl Format {
             Format::Avro => "avro".into(),
             Format::Sql => "sql".into(),
             Format::Sqlite => "sqlite".into(),
+            Format::Dbf => "dbf".into(),
             Format::PgDump => "pg_dump".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
@@ -173,6 +177,7 @@ impl Format {
             "avro" => Some(Format::Avro),
             "sql" => Some(Format::Sql),
             "sqlite" => Some(Format::Sqlite),
+            "dbf" => Some(Format::Dbf),
             "pg_dump" => Some(Format::PgDump),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),

@@ -11,6 +11,7 @@ mod avro;
 mod bitmap;
 mod compound;
 pub mod corpus;
+mod dbf;
 mod doc;
 pub mod encoding;
 mod encrypted;

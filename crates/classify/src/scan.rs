@@ -73,6 +73,8 @@ enum Container {
     /// A SQL dump: its tables' rows read by scanners of their own, its other statements by
     /// one of their own.
     Sql(Box<crate::sql::SqlDump>),
+    /// A dBase table: its records read one by one.
+    Dbf(Box<crate::dbf::Dbf>),
     /// A SQLite database: kept, its tables' rows read at the end.
     Sqlite(Box<crate::sqlite::Sqlite>),
     /// A PostgreSQL custom-format archive: its tables' rows read by scanners of their own.
@@ -96,6 +98,7 @@ impl Container {
             Container::Avro(a) => a.feed(data),
             Container::Sql(d) => d.feed(data),
             Container::Sqlite(d) => d.feed(data),
+            Container::Dbf(d) => d.feed(data),
             Container::PgArchive(a) => a.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
@@ -118,6 +121,7 @@ impl Container {
             Container::Avro(a) => a.finish(),
             Container::Sql(d) => d.finish(),
             Container::Sqlite(d) => d.finish(),
+            Container::Dbf(d) => d.finish(),
             Container::PgArchive(a) => a.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
@@ -141,6 +145,7 @@ impl Container {
             Container::Avro(a) => a.held_bytes(),
             Container::Sql(d) => d.held_bytes(),
             Container::Sqlite(d) => d.held_bytes(),
+            Container::Dbf(d) => d.held_bytes(),
             Container::PgArchive(a) => a.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
@@ -293,7 +298,7 @@ impl Counts {
 /// (`pg_dump`: `binary` before), and `pg_dump -Ft`'s tables' files under their columns'
 /// names; Avro files read (`avro`: `binary` before); SQLite databases read (`sqlite`:
 /// `binary` before); Excel 2003 XML Spreadsheets read as tables (`excel_xml`: XML text
-/// before, their headings naming nothing).
+/// before, their headings naming nothing); dBase tables read (`dbf`: `binary` before).
 pub const RULES: u32 = 10;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -898,6 +903,11 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
             return Some(Container::Parquet(Box::new(parquet)));
+        }
+        if crate::dbf::magic(&self.head) {
+            let (patterns, budget) = (self.patterns.clone(), self.budget());
+            let table = crate::dbf::Dbf::new(patterns, budget, self.depth);
+            return Some(Container::Dbf(Box::new(table)));
         }
         if crate::sqlite::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());

@@ -1576,7 +1576,8 @@ with open(sys.argv[1], "wb") as out:
 
 /// Database dumps as DBAs move them, and a database itself: SQLite's `.dump` (by the `sqlite3`
 /// shell: an `INSERT` per row, no column list: the columns from its `CREATE TABLE`) and the
-/// database file it dumps (written by Python's sqlite3), and PostgreSQL's `pg_dump` (its
+/// database file it dumps (written by Python's sqlite3), the same rows as a dBase table (by the
+/// `dbf` package, Visual FoxPro's form), and PostgreSQL's `pg_dump` (its
 /// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`; its custom
 /// format, `-Fc`, the form backups take: a table of contents, then each table's rows
 /// zlib-compressed), uploaded
@@ -1610,11 +1611,19 @@ for i in range(10):
 db.commit()
 with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
     shutil.copyfileobj(f, g)
+# The customers as a dBase table (Visual FoxPro's), as older core systems export them.
+import dbf
+t = dbf.Table(sys.argv[4], "customer I; name C(20); ssn C(9); routing_no C(9); account_no C(10); card C(16); email C(24)", dbf_type="vfp")
+t.open(mode=dbf.READ_WRITE)
+for row in db.execute("SELECT id, name, coalesce(SSN, ''), routing_number, account_number, card, email FROM customers"):
+    t.append(row)
+t.close()
 "#,
         &[
             &work.join("bank.db"),
             &fixtures.join("pg_dump-copy.sql"),
             &work.join("pg_dump.sql.gz"),
+            &work.join("customers.dbf"),
         ],
     );
     let dump = std::process::Command::new("sqlite3")
@@ -1644,6 +1653,7 @@ with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
         ("pg_dump-column-inserts.sql", &["account_table", "sql"][..]),
         ("pg_dump-custom.dump", &["account_table", "pg_dump"][..]),
         ("bank.db", &["account_table", "sqlite"][..]),
+        ("customers.dbf", &["account_table", "dbf"][..]),
     ] {
         alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
