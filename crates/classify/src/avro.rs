@@ -389,7 +389,7 @@ fn value(
         Type::Long => {
             let v = r.long()?;
             if let Some(c) = cell(cells) {
-                push_decimal(&mut cells[c], i128::from(v), 0);
+                crate::cell::decimal(&mut cells[c], i128::from(v), 0);
             }
         }
         Type::Float | Type::Double => {
@@ -399,12 +399,7 @@ fn value(
                 f64::from_le_bytes(r.take(8)?.try_into().ok()?)
             };
             if let Some(c) = cell(cells) {
-                use std::io::Write as _;
-                if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 {
-                    let _ = write!(cells[c], "{}", f as i64);
-                } else {
-                    let _ = write!(cells[c], "{f}");
-                }
+                crate::cell::float(&mut cells[c], f);
             }
         }
         Type::Bytes { decimal } | Type::Fixed { decimal, .. } => {
@@ -415,24 +410,15 @@ fn value(
                     r.take(n)?
                 }
             };
-            if let (Some(scale), Some(c)) = (decimal, cell(cells))
-                && v.len() <= 16
-            {
-                let fill = if v.first().is_some_and(|b| b & 0x80 != 0) {
-                    0xFF
-                } else {
-                    0
-                };
-                let mut b = [fill; 16];
-                b[16 - v.len()..].copy_from_slice(v);
-                push_decimal(&mut cells[c], i128::from_be_bytes(b), *scale);
+            if let (Some(scale), Some(c)) = (decimal, cell(cells)) {
+                crate::cell::big_endian_decimal(&mut cells[c], v, *scale);
             }
         }
         Type::String => {
             let n = usize::try_from(r.long()?).ok()?;
             let v = r.take(n)?;
             if let Some(c) = cell(cells) {
-                push_text(&mut cells[c], v);
+                crate::cell::text(&mut cells[c], v);
             }
         }
         Type::Enum(symbols) => {
@@ -457,7 +443,7 @@ fn value(
                     let k = usize::try_from(r.long()?).ok()?;
                     let key = r.take(k)?;
                     if let Some(c) = cell(cells) {
-                        push_text(&mut cells[c], key);
+                        crate::cell::text(&mut cells[c], key);
                     }
                 }
                 value(item, r, cells, column, depth + 1)?;
@@ -497,19 +483,6 @@ fn width_of(t: &Type) -> usize {
         Some(Type::Record(fields, _)) => fields.iter().map(|(_, f)| width_of(f)).sum(),
         _ => 1,
     }
-}
-
-/// A value's text as a cell's: the table's separators and other control bytes as spaces.
-fn push_text(out: &mut Vec<u8>, v: &[u8]) {
-    out.extend(
-        v.iter()
-            .map(|&b| if b < 0x20 || b == 0x7F { b' ' } else { b }),
-    );
-}
-
-/// Writes `n` with `scale` digits after a decimal point.
-fn push_decimal(out: &mut Vec<u8>, n: i128, scale: u32) {
-    crate::parquet::push_decimal(out, n, scale);
 }
 
 /// Why the header could not be read: not all there yet, or not a file read here.

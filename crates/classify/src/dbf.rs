@@ -12,7 +12,6 @@
 //! anything is kept ([`MAX_HEADER`], [`MAX_FIELDS`]); a record is kept to its length; the
 //! rows' text draws on the file's budget.
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use crate::Format;
@@ -229,29 +228,18 @@ impl Dbf {
             let v = &bytes[at..at + f.width];
             at += f.width;
             match f.kind {
-                b'C' | b'N' | b'F' | b'D' | b'L' | b'V' => out.extend(
-                    v.trim_ascii()
-                        .iter()
-                        .map(|&b| if b < 0x20 || b == 0x7F { b' ' } else { b }),
-                ),
+                b'C' | b'N' | b'F' | b'D' | b'L' | b'V' => crate::cell::text(out, v.trim_ascii()),
                 b'I' | b'+' if f.width == 4 => {
-                    let _ = write!(
-                        out,
-                        "{}",
-                        i32::from_le_bytes(v.try_into().unwrap_or([0; 4]))
-                    );
+                    let n = i32::from_le_bytes(v.try_into().unwrap_or([0; 4]));
+                    crate::cell::decimal(out, i128::from(n), 0);
                 }
+                // Currency: ten-thousandths.
                 b'Y' if f.width == 8 => {
                     let n = i64::from_le_bytes(v.try_into().unwrap_or([0; 8]));
-                    let _ = write!(out, "{}.{:04}", n / 10_000, (n % 10_000).abs());
+                    crate::cell::decimal(out, i128::from(n), 4);
                 }
                 b'B' | b'O' if f.width == 8 => {
-                    let x = f64::from_le_bytes(v.try_into().unwrap_or([0; 8]));
-                    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e18 {
-                        let _ = write!(out, "{}", x as i64);
-                    } else if x.is_finite() {
-                        let _ = write!(out, "{x}");
-                    }
+                    crate::cell::float(out, f64::from_le_bytes(v.try_into().unwrap_or([0; 8])));
                 }
                 _ => {}
             }

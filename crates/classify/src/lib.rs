@@ -9,6 +9,7 @@ mod account;
 mod archive;
 mod avro;
 mod bitmap;
+mod cell;
 mod compound;
 pub mod corpus;
 mod dbf;

@@ -23,7 +23,6 @@
 //! ([`MAX_COLUMNS`]), Thrift's nesting ([`MAX_NESTING`]) and a list's length (by the bytes
 //! left); what the pages inflate to and the rows written out draw on the file's budget.
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use crate::Format;
@@ -246,7 +245,7 @@ fn read_rows(meta: &FileMeta, file: &[u8], rows: &mut Rows) -> Read {
         if n > 0 {
             rows.text.push(b'\t');
         }
-        push_cell(&mut rows.text, leaves[i].name.as_bytes());
+        crate::cell::text(&mut rows.text, leaves[i].name.as_bytes());
     }
     rows.text.push(b'\n');
     for group in &meta.row_groups {
@@ -295,17 +294,6 @@ fn read_rows(meta: &FileMeta, file: &[u8], rows: &mut Rows) -> Read {
         read.in_part |= columns.iter().any(|c| c.unread);
     }
     read
-}
-
-/// A value's bytes as a cell: the table's separators (tabs, line ends) written as spaces.
-fn push_cell(out: &mut Vec<u8>, value: &[u8]) {
-    let from = out.len();
-    out.extend_from_slice(value);
-    for b in &mut out[from..] {
-        if matches!(*b, b'\t' | b'\n' | b'\r') {
-            *b = b' ';
-        }
-    }
 }
 
 // The footer's metadata.
@@ -761,7 +749,7 @@ impl Values {
                 let Kind::Int { scale, .. } = kind else {
                     return None;
                 };
-                push_decimal(out, i128::from(ints.next(data)?), scale);
+                crate::cell::decimal(out, i128::from(ints.next(data)?), scale);
                 Some(())
             }
             Values::DeltaLengths { lengths, at } => {
@@ -1162,7 +1150,7 @@ fn plain_value(data: &[u8], at: &mut usize, kind: Kind, out: &mut Vec<u8>) -> Op
             } else {
                 i128::from(i64::from_le_bytes(v.try_into().ok()?))
             };
-            push_decimal(out, n, scale);
+            crate::cell::decimal(out, n, scale);
         }
         Kind::Float { width } => {
             let v = take(at, width as usize)?;
@@ -1171,12 +1159,7 @@ fn plain_value(data: &[u8], at: &mut usize, kind: Kind, out: &mut Vec<u8>) -> Op
             } else {
                 f64::from_le_bytes(v.try_into().ok()?)
             };
-            // A whole number as one (a card number kept as a double is its digits).
-            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 {
-                let _ = write!(out, "{}", f as i64);
-            } else {
-                let _ = write!(out, "{f}");
-            }
+            crate::cell::float(out, f);
         }
         Kind::Decimal { fixed, .. } => {
             let len = match fixed {
@@ -1192,21 +1175,10 @@ fn plain_value(data: &[u8], at: &mut usize, kind: Kind, out: &mut Vec<u8>) -> Op
 /// Writes a byte array's value as text: its bytes, or the decimal they hold (big-endian
 /// two's complement; one of more than 16 bytes is not written).
 fn push_bytes(out: &mut Vec<u8>, v: &[u8], kind: Kind) {
-    let Kind::Decimal { scale, .. } = kind else {
-        push_cell(out, v);
-        return;
-    };
-    if v.len() > 16 {
-        return;
+    match kind {
+        Kind::Decimal { scale, .. } => crate::cell::big_endian_decimal(out, v, scale),
+        _ => crate::cell::text(out, v),
     }
-    let fill = if v.first().is_some_and(|b| b & 0x80 != 0) {
-        0xFF
-    } else {
-        0
-    };
-    let mut b = [fill; 16];
-    b[16 - v.len()..].copy_from_slice(v);
-    push_decimal(out, i128::from_be_bytes(b), scale);
 }
 
 /// `width` bits (at most 64) at bit `bit` of `data`, least significant first.
@@ -1341,29 +1313,6 @@ impl Delta {
             .wrapping_add(self.min_delta)
             .wrapping_add(v as i64);
         Some(self.last)
-    }
-}
-
-/// Writes `n` with `scale` digits after a decimal point.
-pub(crate) fn push_decimal(out: &mut Vec<u8>, n: i128, scale: u32) {
-    if scale == 0 {
-        let _ = write!(out, "{n}");
-        return;
-    }
-    let digits = n.unsigned_abs().to_string();
-    let scale = scale as usize;
-    if n < 0 {
-        out.push(b'-');
-    }
-    if digits.len() <= scale {
-        out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
-        out.extend_from_slice(digits.as_bytes());
-    } else {
-        let (whole, fraction) = digits.split_at(digits.len() - scale);
-        out.extend_from_slice(whole.as_bytes());
-        out.push(b'.');
-        out.extend_from_slice(fraction.as_bytes());
     }
 }
 
@@ -1729,28 +1678,6 @@ mod tests {
         let found = s.finish();
         assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
         assert!(found.counts.get(Class::Email) < 24, "{found:?}");
-    }
-
-    #[test]
-    fn decimals_are_written_with_their_scale() {
-        let text = |n: i128, scale: u32| {
-            let mut out = Vec::new();
-            push_decimal(&mut out, n, scale);
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(text(123456, 2), "1234.56");
-        assert_eq!(text(-5, 3), "-0.005");
-        assert_eq!(text(4000000, 0), "4000000");
-        let mut out = Vec::new();
-        push_bytes(
-            &mut out,
-            &[0xFF, 0x85],
-            Kind::Decimal {
-                fixed: None,
-                scale: 1,
-            },
-        );
-        assert_eq!(out, b"-12.3");
     }
 
     /// The hybrid runs: a repeated run, then a bit-packed one of width 3 (values 0 to 7).

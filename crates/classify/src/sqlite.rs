@@ -313,22 +313,9 @@ impl Rows<'_, '_> {
                     values.get(n).unwrap_or(&Value::Null)
                 };
                 match value {
-                    Value::Int(v) => {
-                        use std::io::Write as _;
-                        let _ = write!(tables.rows_out, "{v}");
-                    }
-                    Value::Real(f) => {
-                        use std::io::Write as _;
-                        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 {
-                            let _ = write!(tables.rows_out, "{}", *f as i64);
-                        } else {
-                            let _ = write!(tables.rows_out, "{f}");
-                        }
-                    }
-                    Value::Text(t) => tables.rows_out.extend(
-                        t.iter()
-                            .map(|&b| if b < 0x20 || b == 0x7F { b' ' } else { b }),
-                    ),
+                    Value::Int(v) => crate::cell::decimal(&mut tables.rows_out, i128::from(*v), 0),
+                    Value::Real(f) => crate::cell::float(&mut tables.rows_out, *f),
+                    Value::Text(t) => crate::cell::text(&mut tables.rows_out, t),
                     Value::Null | Value::Blob => {}
                 }
             }
