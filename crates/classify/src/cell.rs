@@ -11,10 +11,12 @@ use std::io::Write as _;
 
 /// Text: its bytes, control bytes (tabs and line ends among them) as spaces.
 pub(crate) fn text(out: &mut Vec<u8>, v: &[u8]) {
-    out.extend(
-        v.iter()
-            .map(|&b| if b < 0x20 || b == 0x7F { b' ' } else { b }),
-    );
+    out.extend(v.iter().map(|&b| text_byte(b)));
+}
+
+/// A text's byte as a cell's: a control byte as a space.
+pub(crate) fn text_byte(b: u8) -> u8 {
+    if b < 0x20 || b == 0x7F { b' ' } else { b }
 }
 
 /// A whole number with `scale` digits after a decimal point (0: an integer).

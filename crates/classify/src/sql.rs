@@ -365,7 +365,7 @@ impl SqlDump {
                         let from = self.tables.rows_out.len();
                         self.tables.rows_out.extend_from_slice(&rest[..n]);
                         for c in &mut self.tables.rows_out[from..] {
-                            *c = cell_byte(*c);
+                            *c = crate::cell::text_byte(*c);
                         }
                         i += n - 1;
                         continue;
@@ -682,7 +682,7 @@ fn values_byte(t: &mut Tuple, b: u8, backslashes: bool, out: &mut Vec<u8>) -> Op
         } else if b == q {
             t.closing = true;
         } else {
-            out.push(cell_byte(b));
+            out.push(crate::cell::text_byte(b));
         }
         return None;
     }
@@ -714,15 +714,9 @@ fn values_byte(t: &mut Tuple, b: u8, backslashes: bool, out: &mut Vec<u8>) -> Op
             t.cell = out.len();
         }
         _ if b.is_ascii_whitespace() && out.len() == t.cell => {}
-        _ => out.push(cell_byte(b)),
+        _ => out.push(crate::cell::text_byte(b)),
     }
     None
-}
-
-/// A value's byte as a cell's: the table's separators (tabs, line ends) and other control
-/// bytes (a blob's, which would make the rows look binary) as spaces.
-fn cell_byte(b: u8) -> u8 {
-    if b < 0x20 || b == 0x7F { b' ' } else { b }
 }
 
 fn is_identifier(b: u8) -> bool {
