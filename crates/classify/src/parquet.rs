@@ -106,45 +106,123 @@ impl Parquet {
 
     pub(crate) fn finish(self) -> Classification {
         let end = if self.cut { &self.tail } else { &self.kept };
-        let unread = |encrypted: bool| Classification {
-            formats: [Format::Binary]
-                .into_iter()
-                .chain(encrypted.then(|| Format::Encrypted("parquet".into())))
-                .chain([Format::Parquet])
-                .collect(),
-            ..Classification::default()
-        };
         if self.kept.starts_with(MAGIC_ENCRYPTED) {
             return unread(true);
         }
-        let Some(footer) = footer(end) else {
+        let Some(meta) = footer(end).and_then(FileMeta::read) else {
             return unread(false);
         };
-        let Some(meta) = FileMeta::read(footer) else {
-            return unread(false);
-        };
-        let mut scanner = Scanner::with_patterns(self.patterns);
-        scanner.inside_archive(self.budget.clone(), self.depth);
-        let mut rows = Rows {
-            scanner,
-            text: Vec::with_capacity(TEXT + 1024),
-            rows: 0,
-            budget: self.budget,
-            spent: false,
-        };
-        let read = read_rows(&meta, &self.kept, &mut rows);
-        let (mut found, spent) = rows.finish();
-        // Read in part (the rows' scanner's say, or the file's) is said last.
-        let rows_in_part = found.formats.contains(&Format::ScannedInPart);
-        found.formats.retain(|f| *f != Format::ScannedInPart);
-        if read.encrypted {
-            found.formats.push(Format::Encrypted("parquet".into()));
+        let cut = rows_cut(&meta, &self.kept, self.cut);
+        let source = Source::Kept(&self.kept);
+        classify_rows(&meta, source, self.patterns, self.budget, self.depth, cut)
+    }
+}
+
+/// A Parquet file stored whole (an upload read back after its commit), read where its
+/// footer says its row groups are: every row group read, whatever the file's size, a page at
+/// a time. `read_at` fills a buffer from a place in the file and says how many bytes it gave.
+pub(crate) fn classify_stored(
+    size: u64,
+    read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
+    patterns: Option<Arc<Patterns>>,
+) -> Classification {
+    let file = Stored { size, read_at };
+    let tail = (MAX_FOOTER as u64 + 8).min(size);
+    let Some(end) = file.read(size - tail, tail as usize) else {
+        return unread(false);
+    };
+    if file.read(0, 4).as_deref() == Some(&MAGIC_ENCRYPTED[..]) {
+        return unread(true);
+    }
+    let Some(meta) = footer(&end).and_then(FileMeta::read) else {
+        return unread(false);
+    };
+    let budget = Budget::new();
+    classify_rows(&meta, Source::Stored(&file), patterns, budget, 0, false)
+}
+
+/// What a file whose footer could not be read (or is encrypted) is: `binary, parquet`.
+fn unread(encrypted: bool) -> Classification {
+    Classification {
+        formats: [Format::Binary]
+            .into_iter()
+            .chain(encrypted.then(|| Format::Encrypted("parquet".into())))
+            .chain([Format::Parquet])
+            .collect(),
+        ..Classification::default()
+    }
+}
+
+/// The rows of the row groups `meta` names, read from `source`, classified (`cut`: some of
+/// the file was not kept).
+fn classify_rows(
+    meta: &FileMeta,
+    source: Source,
+    patterns: Option<Arc<Patterns>>,
+    budget: Budget,
+    depth: u8,
+    cut: bool,
+) -> Classification {
+    let mut scanner = Scanner::with_patterns(patterns);
+    scanner.inside_archive(budget.clone(), depth);
+    let mut rows = Rows {
+        scanner,
+        text: Vec::with_capacity(TEXT + 1024),
+        rows: 0,
+        budget,
+        spent: false,
+    };
+    let read = read_rows(meta, source, &mut rows);
+    let (mut found, spent) = rows.finish();
+    // Read in part (the rows' scanner's say, or the file's) is said last.
+    let rows_in_part = found.formats.contains(&Format::ScannedInPart);
+    found.formats.retain(|f| *f != Format::ScannedInPart);
+    if read.encrypted {
+        found.formats.push(Format::Encrypted("parquet".into()));
+    }
+    found.formats.push(Format::Parquet);
+    if rows_in_part || spent || read.in_part || cut {
+        found.formats.push(Format::ScannedInPart);
+    }
+    found
+}
+
+/// Where a file's pages are read from: the bytes kept as it streamed, or the stored file.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Kept(&'a [u8]),
+    Stored(&'a Stored<'a>),
+}
+
+impl Source<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Kept(b) => b.len() as u64,
+            Source::Stored(f) => f.size,
         }
-        found.formats.push(Format::Parquet);
-        if rows_in_part || spent || read.in_part || rows_cut(&meta, &self.kept, self.cut) {
-            found.formats.push(Format::ScannedInPart);
+    }
+}
+
+/// A stored file read at places.
+struct Stored<'a> {
+    size: u64,
+    read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
+}
+
+impl Stored<'_> {
+    /// `n` bytes from `at` (fewer at the file's end), read whole.
+    fn read(&self, at: u64, n: usize) -> Option<Vec<u8>> {
+        let n = n.min(usize::try_from(self.size.checked_sub(at)?).unwrap_or(usize::MAX));
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            let k = (self.read_at)(at + got as u64, &mut buf[got..])?;
+            if k == 0 {
+                return None;
+            }
+            got += k;
         }
-        found
+        Some(buf)
     }
 }
 
@@ -226,7 +304,7 @@ struct Read {
 
 /// Writes the rows of every row group within `file` (the kept bytes) to `rows`: a header of
 /// the readable columns' names, then one line per row.
-fn read_rows(meta: &FileMeta, file: &[u8], rows: &mut Rows) -> Read {
+fn read_rows(meta: &FileMeta, file: Source, rows: &mut Rows) -> Read {
     let mut read = Read::default();
     let leaves = meta.leaves();
     read.in_part |= leaves.len() > MAX_COLUMNS || meta.leaves_in_part;
@@ -257,7 +335,7 @@ fn read_rows(meta: &FileMeta, file: &[u8], rows: &mut Rows) -> Read {
             read.in_part = true;
             continue;
         }
-        if group.columns.iter().any(|c| c.end() > file.len() as u64) {
+        if group.columns.iter().any(|c| c.end() > file.len()) {
             // A larger file's later row groups (or a chunk that says it lies beyond the file).
             read.in_part = true;
             continue;
@@ -806,7 +884,10 @@ struct Page {
 
 /// A column chunk being read value by value.
 struct Column<'a> {
-    pages: &'a [u8],
+    /// Where its pages are, and where the next one begins (from the chunk's start).
+    source: Source<'a>,
+    start: u64,
+    len: usize,
     at: usize,
     codec: i32,
     kind: Kind,
@@ -822,8 +903,8 @@ struct Column<'a> {
 }
 
 impl<'a> Column<'a> {
-    fn new(chunk: &Chunk, leaf: &Leaf, file: &'a [u8], budget: Budget) -> Column<'a> {
-        let (start, end) = (chunk.start() as usize, chunk.end() as usize);
+    fn new(chunk: &Chunk, leaf: &Leaf, file: Source<'a>, budget: Budget) -> Column<'a> {
+        let (start, end) = (chunk.start(), chunk.end());
         let readable = !chunk.encrypted
             && matches!(
                 chunk.codec,
@@ -832,7 +913,9 @@ impl<'a> Column<'a> {
             && start <= end
             && end <= file.len();
         Column {
-            pages: if readable { &file[start..end] } else { &[] },
+            source: file,
+            start,
+            len: if readable { (end - start) as usize } else { 0 },
             at: 0,
             codec: chunk.codec,
             kind: leaf.kind.unwrap_or(Kind::Bytes),
@@ -928,16 +1011,11 @@ impl<'a> Column<'a> {
     /// one is (`false`: the chunk ended; `None`: a page could not be read).
     fn next_page(&mut self) -> Option<bool> {
         loop {
-            let rest = self.pages.get(self.at..)?;
-            if rest.is_empty() {
+            if self.at >= self.len {
                 return Some(false);
             }
-            let mut r = Thrift::new(rest);
-            let h = PageHeader::read(&mut r)?;
-            let body_at = r.at;
-            let size = usize::try_from(h.compressed).ok()?;
-            let body = rest.get(body_at..body_at.checked_add(size)?)?;
-            self.at += body_at + size;
+            let (h, body) = self.raw_page()?;
+            let body = &body[..];
             let uncompressed = usize::try_from(h.uncompressed).ok()?;
             if uncompressed > MAX_PAGE {
                 return None;
@@ -1000,6 +1078,55 @@ impl<'a> Column<'a> {
                 _ => {}
             }
         }
+    }
+
+    /// The next page's header and its body (compressed), from the bytes kept or the stored
+    /// file (its header read in a first piece, then a larger one if it is longer: statistics
+    /// of long values).
+    fn raw_page(&mut self) -> Option<(PageHeader, std::borrow::Cow<'a, [u8]>)> {
+        let left = self.len - self.at;
+        let (h, body_at, size) = match self.source {
+            Source::Kept(file) => {
+                let from = usize::try_from(self.start).ok()? + self.at;
+                let rest = file.get(from..from + left)?;
+                let mut r = Thrift::new(rest);
+                let h = PageHeader::read(&mut r)?;
+                let size = usize::try_from(h.compressed).ok()?;
+                let body = rest.get(r.at..r.at.checked_add(size)?)?;
+                self.at += r.at + size;
+                return Some((h, body.into()));
+            }
+            Source::Stored(file) => {
+                let at = self.start + self.at as u64;
+                let mut header = None;
+                for piece in [16 << 10, 1 << 20] {
+                    let bytes = file.read(at, piece.min(left))?;
+                    let mut r = Thrift::new(&bytes);
+                    if let Some(h) = PageHeader::read(&mut r) {
+                        header = Some((h, r.at));
+                        break;
+                    }
+                    if bytes.len() == left {
+                        break;
+                    }
+                }
+                let (h, body_at) = header?;
+                let size = usize::try_from(h.compressed).ok()?;
+                (h, body_at, size)
+            }
+        };
+        let Source::Stored(file) = self.source else {
+            return None;
+        };
+        if size > 2 * MAX_PAGE || body_at.checked_add(size)? > left {
+            return None;
+        }
+        let body = file.read(self.start + (self.at + body_at) as u64, size)?;
+        if body.len() < size {
+            return None;
+        }
+        self.at += body_at + size;
+        Some((h, body.into()))
     }
 
     fn data_page(
@@ -1603,6 +1730,43 @@ mod tests {
                 assert_eq!(names(&found), ["account_table", "parquet"], "{name}");
             }
         }
+    }
+
+    /// Read back from storage at the places its footer names, a file counts what it does as
+    /// it streams; one whose footer is cut, `binary, parquet`.
+    #[test]
+    fn a_stored_file_read_at_places_counts_the_same() {
+        for name in CUSTOMERS
+            .iter()
+            .chain(&["nested-polars.parquet", "nested-duckdb.parquet"])
+        {
+            let bytes = fixture(name);
+            let read_at = |at: u64, buf: &mut [u8]| {
+                let at = usize::try_from(at).ok()?;
+                let n = buf.len().min(bytes.len().checked_sub(at)?);
+                buf[..n].copy_from_slice(&bytes[at..at + n]);
+                Some(n)
+            };
+            let stored = crate::classify_stored(
+                &bytes[..4096.min(bytes.len())],
+                bytes.len() as u64,
+                &read_at,
+                None,
+            )
+            .unwrap();
+            assert_eq!(stored, classify(&bytes), "{name}");
+        }
+        let bytes = fixture(CUSTOMERS[0]);
+        let cut = &bytes[..bytes.len() - 20];
+        let read_at = |at: u64, buf: &mut [u8]| {
+            let at = usize::try_from(at).ok()?;
+            let n = buf.len().min(cut.len().checked_sub(at)?);
+            buf[..n].copy_from_slice(&cut[at..at + n]);
+            Some(n)
+        };
+        let found = crate::classify_stored(cut, cut.len() as u64, &read_at, None).unwrap();
+        assert_eq!(names(&found), ["binary", "parquet"]);
+        assert!(crate::classify_stored(b"name,ssn\n", 9, &read_at, None).is_none());
     }
 
     /// A struct's fields are columns named by their path (`holder.ssn`), a list's values

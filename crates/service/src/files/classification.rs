@@ -641,6 +641,16 @@ impl Files {
         let lane = self.reservations.scan_lanes().take().await;
         let found = blocking(move || {
             let _lane = lane;
+            // A format read from its end (a Parquet file's footer names its row groups) is
+            // read at the places it names: all of it, whatever its size.
+            let mut head = vec![0u8; classify::scan::SNIFF_LEN];
+            let n = blob.read_at(&mut head, 0)?;
+            let read_at = |at: u64, buf: &mut [u8]| blob.read_at(buf, at).ok();
+            if let Some(found) =
+                classify::classify_stored(&head[..n], size, &read_at, patterns.clone())
+            {
+                return Ok(found);
+            }
             let mut scanner = Scanner::with_patterns(patterns);
             let mut buf = vec![0u8; READ_BACK_CHUNK];
             let mut at = 0u64;
