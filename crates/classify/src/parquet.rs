@@ -1874,6 +1874,15 @@ mod tests {
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found.clone());
             if magic(&bytes) {
                 proptest::prop_assert!(found.formats.contains(&Format::Parquet), "{:?}", found);
+                // Read back at places: a verdict too.
+                let read_at = |at: u64, buf: &mut [u8]| {
+                    let at = usize::try_from(at).ok()?;
+                    let n = buf.len().min(bytes.len().checked_sub(at)?);
+                    buf[..n].copy_from_slice(&bytes[at..at + n]);
+                    Some(n)
+                };
+                let stored = crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None);
+                proptest::prop_assert!(stored.is_some_and(|s| s.formats.contains(&Format::Parquet)));
             }
         }
 
