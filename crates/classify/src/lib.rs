@@ -44,9 +44,10 @@ pub use format::Format;
 pub use patterns::{PatternError, Patterns};
 pub use scan::{Class, Classification, Counts, RULES, Scanner, classify};
 
-/// A stored file read at places, for the formats read from their end (a Parquet file: its
-/// footer names where its row groups are, so all of them are read whatever the file's size,
-/// where a stream keeps its first 32 MiB): what it holds, from `head` (its first bytes), its
+/// A stored file read at places, for the formats read from their end or by their pages (a
+/// Parquet file: its footer names where its row groups are; a SQLite database: its pages'
+/// trees), so all of it is read whatever its size, where a stream keeps its first 32 MiB:
+/// what it holds, from `head` (its first bytes), its
 /// `size` and `read_at` (fills a buffer from a place in the file, says how many bytes it
 /// gave; `None` for an error). `None` for any other file: it is read as it streams, by a
 /// [`Scanner`].
@@ -56,7 +57,15 @@ pub fn classify_stored(
     read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
     patterns: Option<std::sync::Arc<Patterns>>,
 ) -> Option<Classification> {
-    parquet::magic(head).then(|| parquet::classify_stored(size, read_at, patterns))
+    let mut found = if parquet::magic(head) {
+        parquet::classify_stored(size, read_at, patterns)
+    } else if sqlite::magic(head) {
+        sqlite::classify_stored(size, read_at, patterns)
+    } else {
+        return None;
+    };
+    found.rules = RULES;
+    Some(found)
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@
 //!
 //! Pure: bytes in, classes out. Every page number is checked against the file, each page is
 //! visited once (a cycle ends the walk), trees are walked [`MAX_DEPTH`] deep, a payload's
-//! overflow chain to its size; the rows' text draws on the file's budget. A larger file is
-//! `binary, sqlite` (its pages are not read), as is one whose header or schema is damaged;
+//! overflow chain to its size; the rows' text draws on the file's budget. A larger file, as
+//! it streams, is `binary, sqlite` (its pages are not kept); read back after its commit
+//! ([`classify_stored`]), its pages are read where they are, whatever its size. One whose
+//! header or schema is damaged is `binary, sqlite`;
 //! what of it could not be read leaves it `scanned_in_part` (its free pages, where deleted
 //! rows may linger, are not read).
 
@@ -30,6 +32,9 @@ const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 pub const MAX_READ: usize = 32 << 20;
 /// B-trees walked at most this deep (a tree of 4 KiB pages is 4 deep at 100 GB).
 pub const MAX_DEPTH: usize = 32;
+/// Pages of a stored database read at most (64 GiB of 4 KiB pages; what a walk has reached
+/// is a bit each).
+pub const MAX_STORED_PAGES: usize = 16 << 20;
 /// Rows' text handed on at a time.
 const OUT: usize = 64 << 10;
 /// Page types: a table b-tree's interior and leaf pages.
@@ -72,84 +77,171 @@ impl Sqlite {
     }
 
     pub(crate) fn finish(self) -> Classification {
-        let unread = || Classification {
-            formats: vec![Format::Binary, Format::Sqlite],
-            ..Classification::default()
-        };
         if self.cut {
             return unread();
         }
-        let Some(db) = Database::open(&self.kept) else {
-            return unread();
-        };
-        let Some(schema) = db.schema() else {
-            return unread();
-        };
-        let mut tables = Tables::new(self.patterns, self.budget.clone(), self.depth);
-        let mut reader = Rows {
-            db: &db,
-            visited: vec![false; db.pages + 1],
-            in_part: false,
-            budget: self.budget,
-            spent: false,
-        };
-        for (name, root, columns, alias) in schema {
-            if reader.spent {
-                break;
-            }
-            tables.begin(name, Some(&columns));
-            reader.table(root, alias, columns.len(), &mut tables);
+        let source = Source::Kept(&self.kept);
+        match Database::open(source, self.kept.len() as u64) {
+            Some(db) => read(&db, self.patterns, self.budget, self.depth),
+            None => unread(),
         }
-        tables.cut |= reader.in_part || reader.spent;
-        tables.finish(Format::Sqlite)
+    }
+}
+
+/// A database stored whole (an upload read back after its commit), its pages read where
+/// they are: all of it, whatever its size (to [`MAX_STORED_PAGES`] pages).
+pub(crate) fn classify_stored(
+    size: u64,
+    read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
+    patterns: Option<Arc<Patterns>>,
+) -> Classification {
+    match Database::open(Source::Stored(read_at), size) {
+        Some(db) => read(&db, patterns, Budget::new(), 0),
+        None => unread(),
+    }
+}
+
+/// What a database that could not be read is: `binary, sqlite`.
+fn unread() -> Classification {
+    Classification {
+        formats: vec![Format::Binary, Format::Sqlite],
+        ..Classification::default()
+    }
+}
+
+/// Every table the schema names, read into rows.
+fn read(
+    db: &Database,
+    patterns: Option<Arc<Patterns>>,
+    budget: Budget,
+    depth: u8,
+) -> Classification {
+    let Some(schema) = db.schema() else {
+        return unread();
+    };
+    let mut tables = Tables::new(patterns, budget.clone(), depth);
+    let mut reader = Rows {
+        db,
+        visited: Visited::new(db.pages),
+        in_part: false,
+        budget,
+        spent: false,
+    };
+    for (name, root, columns, alias) in schema {
+        if reader.spent {
+            break;
+        }
+        tables.begin(name, Some(&columns));
+        reader.table(root, alias, columns.len(), &mut tables);
+    }
+    tables.cut |= reader.in_part || reader.spent || db.pages_beyond;
+    tables.finish(Format::Sqlite)
+}
+
+/// Where a database's pages are read from: the bytes kept as it streamed, or the stored
+/// file at places.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Kept(&'a [u8]),
+    Stored(&'a dyn Fn(u64, &mut [u8]) -> Option<usize>),
+}
+
+/// The pages a walk has reached (each is read once).
+struct Visited(Vec<u64>);
+
+impl Visited {
+    fn new(pages: usize) -> Self {
+        Visited(vec![0; pages / 64 + 1])
+    }
+
+    /// Marks page `n`: whether it was reached before (or is beyond the database).
+    fn seen(&mut self, n: u32) -> bool {
+        let n = n as usize;
+        let Some(word) = self.0.get_mut(n / 64) else {
+            return true;
+        };
+        let before = *word >> (n % 64) & 1 == 1;
+        *word |= 1 << (n % 64);
+        before
     }
 }
 
 /// A database's pages.
 struct Database<'a> {
-    bytes: &'a [u8],
+    source: Source<'a>,
     page_size: usize,
     /// Bytes at each page's end reserved (for extensions), not the b-tree's.
     usable: usize,
     pages: usize,
+    /// More pages than are read ([`MAX_STORED_PAGES`]).
+    pages_beyond: bool,
     utf16: Option<bool>,
 }
 
 impl<'a> Database<'a> {
-    fn open(bytes: &'a [u8]) -> Option<Database<'a>> {
-        if bytes.len() < 100 || !magic(bytes) {
+    fn open(source: Source<'a>, size: u64) -> Option<Database<'a>> {
+        let mut header = [0u8; 100];
+        match source {
+            Source::Kept(bytes) => header.copy_from_slice(bytes.get(..100)?),
+            Source::Stored(read_at) => {
+                if read_at(0, &mut header)? < 100 {
+                    return None;
+                }
+            }
+        }
+        if !magic(&header) {
             return None;
         }
-        let size = u16::from_be_bytes([bytes[16], bytes[17]]);
-        let page_size = if size == 1 { 65536 } else { usize::from(size) };
+        let page_size = u16::from_be_bytes([header[16], header[17]]);
+        let page_size = if page_size == 1 {
+            65536
+        } else {
+            usize::from(page_size)
+        };
         if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
             return None;
         }
-        let reserved = usize::from(bytes[20]);
+        let reserved = usize::from(header[20]);
         let usable = page_size.checked_sub(reserved).filter(|&u| u >= 480)?;
-        let utf16 = match u32::from_be_bytes(bytes[56..60].try_into().ok()?) {
+        let utf16 = match u32::from_be_bytes(header[56..60].try_into().ok()?) {
             0 | 1 => None,
             2 => Some(false),
             3 => Some(true),
             _ => return None,
         };
+        let pages = usize::try_from(size / page_size as u64).unwrap_or(usize::MAX);
         Some(Database {
-            bytes,
+            source,
             page_size,
             usable,
-            pages: bytes.len() / page_size,
+            pages: pages.min(MAX_STORED_PAGES),
+            pages_beyond: pages > MAX_STORED_PAGES,
             utf16,
         })
     }
 
     /// Page `n` (from 1), its usable bytes.
-    fn page(&self, n: u32) -> Option<&'a [u8]> {
+    fn page(&self, n: u32) -> Option<std::borrow::Cow<'a, [u8]>> {
         let n = usize::try_from(n).ok()?;
         if n == 0 || n > self.pages {
             return None;
         }
         let at = (n - 1) * self.page_size;
-        self.bytes.get(at..at + self.usable)
+        match self.source {
+            Source::Kept(bytes) => bytes.get(at..at + self.usable).map(Into::into),
+            Source::Stored(read_at) => {
+                let mut page = vec![0u8; self.usable];
+                let mut got = 0;
+                while got < page.len() {
+                    let k = read_at((at + got) as u64, &mut page[got..])?;
+                    if k == 0 {
+                        return None;
+                    }
+                    got += k;
+                }
+                Some(page.into())
+            }
+        }
     }
 
     /// The tables the schema names: each's name, root page, columns and the column that is
@@ -158,7 +250,7 @@ impl<'a> Database<'a> {
         let mut rows = Vec::new();
         let mut walk = Rows {
             db: self,
-            visited: vec![false; self.pages + 1],
+            visited: Visited::new(self.pages),
             in_part: false,
             budget: Budget::with(u64::MAX, 1),
             spent: false,
@@ -281,7 +373,7 @@ fn varint(b: &[u8], at: usize) -> Option<(u64, usize)> {
 /// Walks tables' b-trees, each page once.
 struct Rows<'d, 'a> {
     db: &'d Database<'a>,
-    visited: Vec<bool>,
+    visited: Visited,
     /// Some page could not be read.
     in_part: bool,
     budget: Budget,
@@ -337,10 +429,9 @@ impl Rows<'_, '_> {
     /// Walks the b-tree from page `n`, handing each leaf cell's rowid and record (its
     /// payload, overflow pages followed) to `row`: `None` where a page could not be read.
     fn walk(&mut self, n: u32, depth: usize, row: &mut dyn FnMut(i64, &[u8])) -> Option<()> {
-        if depth > MAX_DEPTH || *self.visited.get(n as usize)? {
+        if depth > MAX_DEPTH || self.visited.seen(n) {
             return None;
         }
-        self.visited[n as usize] = true;
         let page = self.db.page(n)?;
         // Page 1 begins with the database's header.
         let at = if n == 1 { 100 } else { 0 };
@@ -362,7 +453,7 @@ impl Rows<'_, '_> {
             TABLE_LEAF => {
                 for p in pointers.chunks_exact(2) {
                     let cell = usize::from(u16::from_be_bytes([p[0], p[1]]));
-                    match self.cell(page, cell) {
+                    match self.cell(&page, cell) {
                         Some((rowid, record)) => row(rowid, &record),
                         None => whole = None,
                     }
@@ -396,10 +487,9 @@ impl Rows<'_, '_> {
             let mut next =
                 u32::from_be_bytes(page.get(at + local..at + local + 4)?.try_into().ok()?);
             while record.len() < size {
-                if *self.visited.get(next as usize)? {
+                if self.visited.seen(next) {
                     return None;
                 }
-                self.visited[next as usize] = true;
                 let over = self.db.page(next)?;
                 let take = (size - record.len()).min(usable - 4);
                 record.extend_from_slice(over.get(4..4 + take)?);
@@ -442,6 +532,23 @@ mod tests {
                 );
                 assert_eq!(names(&found), ["account_table", "sqlite"], "{name}");
             }
+        }
+    }
+
+    /// Read back from storage page by page, a database counts what it does as it streams.
+    #[test]
+    fn a_stored_database_read_at_places_counts_the_same() {
+        for name in DATABASES {
+            let bytes = fixture(name);
+            let read_at = |at: u64, buf: &mut [u8]| {
+                let at = usize::try_from(at).ok()?;
+                let n = buf.len().min(bytes.len().checked_sub(at)?);
+                buf[..n].copy_from_slice(&bytes[at..at + n]);
+                Some(n)
+            };
+            let stored =
+                crate::classify_stored(&bytes[..4096], bytes.len() as u64, &read_at, None).unwrap();
+            assert_eq!(stored, classify(&bytes), "{name}");
         }
     }
 

@@ -1608,6 +1608,12 @@ for i in range(24):
 for i in range(10):
     db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)", (i, 100 + i, "111000025", "invoice %d" % i))
 db.commit()
+# A database larger than an upload's scanner keeps: 300,000 contacts.
+big = sqlite3.connect(sys.argv[5])
+big.execute("CREATE TABLE contacts (id integer PRIMARY KEY, email text, note text)")
+big.executemany("INSERT INTO contacts VALUES (?, ?, ?)",
+                (("%d" % i, "c%d@bank.example" % i, "x" * 100) for i in range(300000)))
+big.commit()
 with open(sys.argv[2], "rb") as f, gzip.open(sys.argv[3], "wb") as g:
     shutil.copyfileobj(f, g)
 # The customers as a dBase table (Visual FoxPro's), as older core systems export them.
@@ -1623,6 +1629,7 @@ t.close()
             &fixtures.join("pg_dump-copy.sql"),
             &work.join("pg_dump.sql.gz"),
             &work.join("customers.dbf"),
+            &work.join("big.db"),
         ],
     );
     let dump = std::process::Command::new("sqlite3")
@@ -1657,6 +1664,14 @@ t.close()
         alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
     }
+    // Larger than a stream keeps: read back after its commit, page by page, all of it.
+    let size = std::fs::metadata(work.join("big.db")).unwrap().len();
+    assert!(size > 32 << 20, "{size}");
+    alice.sftp_ok(&format!("put {} /big.db\n", work.join("big.db").display()));
+    let v = wait_classified(&server, "/big.db");
+    let mut truth = classify::Counts::default();
+    truth.add(Class::Email, 300_000);
+    assert_eq!(v["classification"], expected(&truth, &["sqlite"]), "{v}");
 }
 
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
