@@ -578,6 +578,17 @@ mod tests {
             let bytes = crate::tests::damaged(fixture(DATABASES[which]), &changes, Some(cut));
             let found = classify(&bytes);
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found);
+            // Read back at places: a verdict too.
+            let read_at = |at: u64, buf: &mut [u8]| {
+                let at = usize::try_from(at).ok()?;
+                let n = buf.len().min(bytes.len().checked_sub(at)?);
+                buf[..n].copy_from_slice(&bytes[at..at + n]);
+                Some(n)
+            };
+            if magic(&bytes) {
+                let stored = crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None);
+                proptest::prop_assert!(stored.is_some_and(|s| s.formats.contains(&Format::Sqlite)));
+            }
         }
     }
 }
