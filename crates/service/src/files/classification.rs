@@ -645,11 +645,22 @@ impl Files {
             // read at the places it names: all of it, whatever its size.
             let mut head = vec![0u8; classify::scan::SNIFF_LEN];
             let n = blob.read_at(&mut head, 0)?;
-            let read_at = |at: u64, buf: &mut [u8]| blob.read_at(buf, at).ok();
+            // A read that fails fails the classification (it is not the file's damage).
+            let failed = std::cell::Cell::new(None);
+            let read_at = |at: u64, buf: &mut [u8]| match blob.read_at(buf, at) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    failed.set(Some(e));
+                    None
+                }
+            };
             if let Some(found) =
                 classify::classify_stored(&head[..n], size, &read_at, patterns.clone())
             {
-                return Ok(found);
+                return match failed.take() {
+                    Some(e) => Err(e),
+                    None => Ok(found),
+                };
             }
             let mut scanner = Scanner::with_patterns(patterns);
             let mut buf = vec![0u8; READ_BACK_CHUNK];
