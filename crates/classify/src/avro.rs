@@ -736,8 +736,7 @@ mod tests {
     use crate::scan::{classify, in_chunks};
 
     fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/avro");
-        std::fs::read(dir.join(name)).unwrap()
+        crate::tests::fixture_in("avro", name)
     }
 
     const FILES: [&str; 4] = [

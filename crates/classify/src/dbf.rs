@@ -283,8 +283,7 @@ mod tests {
     use crate::sql::tests::{CUSTOMERS, counts, names};
 
     fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbf");
-        std::fs::read(dir.join(name)).unwrap()
+        crate::tests::fixture_in("dbf", name)
     }
 
     const TABLES: [&str; 2] = ["customers-db3.dbf", "customers-vfp.dbf"];

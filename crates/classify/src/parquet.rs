@@ -1685,8 +1685,7 @@ mod tests {
     use crate::scan::{classify, in_chunks};
 
     fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parquet");
-        std::fs::read(dir.join(name)).unwrap()
+        crate::tests::fixture_in("parquet", name)
     }
 
     const CUSTOMERS: [&str; 6] = [
@@ -1741,12 +1740,7 @@ mod tests {
             .chain(&["nested-polars.parquet", "nested-duckdb.parquet"])
         {
             let bytes = fixture(name);
-            let read_at = |at: u64, buf: &mut [u8]| {
-                let at = usize::try_from(at).ok()?;
-                let n = buf.len().min(bytes.len().checked_sub(at)?);
-                buf[..n].copy_from_slice(&bytes[at..at + n]);
-                Some(n)
-            };
+            let read_at = crate::tests::read_at(&bytes);
             let stored = crate::classify_stored(
                 &bytes[..4096.min(bytes.len())],
                 bytes.len() as u64,
@@ -1758,12 +1752,7 @@ mod tests {
         }
         let bytes = fixture(CUSTOMERS[0]);
         let cut = &bytes[..bytes.len() - 20];
-        let read_at = |at: u64, buf: &mut [u8]| {
-            let at = usize::try_from(at).ok()?;
-            let n = buf.len().min(cut.len().checked_sub(at)?);
-            buf[..n].copy_from_slice(&cut[at..at + n]);
-            Some(n)
-        };
+        let read_at = crate::tests::read_at(cut);
         let found = crate::classify_stored(cut, cut.len() as u64, &read_at, None).unwrap();
         assert_eq!(names(&found), ["binary", "parquet"]);
         assert!(crate::classify_stored(b"name,ssn\n", 9, &read_at, None).is_none());
@@ -1875,12 +1864,7 @@ mod tests {
             if magic(&bytes) {
                 proptest::prop_assert!(found.formats.contains(&Format::Parquet), "{:?}", found);
                 // Read back at places: a verdict too.
-                let read_at = |at: u64, buf: &mut [u8]| {
-                    let at = usize::try_from(at).ok()?;
-                    let n = buf.len().min(bytes.len().checked_sub(at)?);
-                    buf[..n].copy_from_slice(&bytes[at..at + n]);
-                    Some(n)
-                };
+                let read_at = crate::tests::read_at(&bytes);
                 let stored = crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None);
                 proptest::prop_assert!(stored.is_some_and(|s| s.formats.contains(&Format::Parquet)));
             }

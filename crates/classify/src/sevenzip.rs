@@ -792,8 +792,7 @@ mod tests {
     use crate::scan::classify;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sevenzip");
-        std::fs::read(dir.join(name)).unwrap()
+        crate::tests::fixture_in("sevenzip", name)
     }
 
     const ARCHIVES: [&str; 8] = [

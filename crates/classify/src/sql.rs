@@ -968,8 +968,7 @@ pub(crate) mod tests {
     use crate::scan::{classify, in_chunks};
 
     pub(crate) fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
-        std::fs::read(dir.join(name)).unwrap()
+        crate::tests::fixture_in("sql", name)
     }
 
     const DUMPS: [&str; 4] = [

@@ -540,12 +540,7 @@ mod tests {
     fn a_stored_database_read_at_places_counts_the_same() {
         for name in DATABASES {
             let bytes = fixture(name);
-            let read_at = |at: u64, buf: &mut [u8]| {
-                let at = usize::try_from(at).ok()?;
-                let n = buf.len().min(bytes.len().checked_sub(at)?);
-                buf[..n].copy_from_slice(&bytes[at..at + n]);
-                Some(n)
-            };
+            let read_at = crate::tests::read_at(&bytes);
             let stored =
                 crate::classify_stored(&bytes[..4096], bytes.len() as u64, &read_at, None).unwrap();
             assert_eq!(stored, classify(&bytes), "{name}");
@@ -579,12 +574,7 @@ mod tests {
             let found = classify(&bytes);
             proptest::prop_assert_eq!(in_chunks(&bytes, size), found);
             // Read back at places: a verdict too.
-            let read_at = |at: u64, buf: &mut [u8]| {
-                let at = usize::try_from(at).ok()?;
-                let n = buf.len().min(bytes.len().checked_sub(at)?);
-                buf[..n].copy_from_slice(&bytes[at..at + n]);
-                Some(n)
-            };
+            let read_at = crate::tests::read_at(&bytes);
             if magic(&bytes) {
                 let stored = crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None);
                 proptest::prop_assert!(stored.is_some_and(|s| s.formats.contains(&Format::Sqlite)));

@@ -878,6 +878,24 @@ fn a_compressed_workbook_counts_as_it_is() {
 }
 
 /// `bytes` compressed by XZ Utils' `xz` with `args` (the `xz` every Debian system has).
+/// A fixture's bytes: `tests/{dir}/{name}` in the crate.
+pub(crate) fn fixture_in(dir: &str, name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// Reads `bytes` at places, as a stored file is read back ([`crate::classify_stored`]).
+pub(crate) fn read_at(bytes: &[u8]) -> impl Fn(u64, &mut [u8]) -> Option<usize> + '_ {
+    move |at, buf| {
+        let at = usize::try_from(at).ok()?;
+        let n = buf.len().min(bytes.len().checked_sub(at)?);
+        buf[..n].copy_from_slice(&bytes[at..at + n]);
+        Some(n)
+    }
+}
+
 /// `bytes` with `changes` made (each at its place modulo the length) and, where `cut` is
 /// given, that many bytes (modulo the length) cut from its end: a fixture damaged for a
 /// property test.
