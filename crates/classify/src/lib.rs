@@ -46,7 +46,8 @@ pub use scan::{Class, Classification, Counts, RULES, Scanner, classify};
 
 /// A stored file read at places, for the formats read from their end or by their pages (a
 /// Parquet file: its footer names where its row groups are; a SQLite database: its pages'
-/// trees), so all of it is read whatever its size, where a stream keeps its first 32 MiB:
+/// trees; a 7-Zip archive: its header, at its end, where its folders are), so all of it is
+/// read whatever its size, where a stream keeps its first 32 MiB:
 /// what it holds, from `head` (its first bytes), its
 /// `size` and `read_at` (fills a buffer from a place in the file, says how many bytes it
 /// gave; `None` for an error). `None` for any other file: it is read as it streams, by a
@@ -61,6 +62,8 @@ pub fn classify_stored(
         parquet::classify_stored(size, read_at, patterns)
     } else if sqlite::magic(head) {
         sqlite::classify_stored(size, read_at, patterns)
+    } else if sevenzip::magic(head) {
+        sevenzip::classify_stored(size, read_at, patterns)
     } else {
         return None;
     };

@@ -7,7 +7,10 @@
 //! (within the file's budget) and cut into its files, each classified by a scanner of its own
 //! and their classes summed ([`crate::archive::Entries`]); a folder packed otherwise (BCJ2,
 //! PPMd, BZip2) leaves the archive read in part. A larger archive is `binary, 7z`: its contents
-//! are not read.
+//! are not read as it streams.
+//!
+//! Stored whole and read back (`classify_stored`), an archive of any size is read at the
+//! places its header names, each folder's packed stream [`PIECE`] bytes at a time.
 //!
 //! Pure: bytes in, what the files hold out. Beyond [`MAX_READ`], only the signature header
 //! and the bytes about the header are kept as the archive streams ([`MAX_HEADER`] each side of
@@ -152,18 +155,21 @@ impl SevenZip {
 
     /// What the archive holds: its files' classes and formats with `7z`; `binary, 7z` where
     /// they cannot be read, with `encrypted:7z` where they are encrypted.
+    /// An archive whose contents are unknown: `binary`, `encrypted:7z` where it says so, `7z`.
+    fn unknown(encrypted: bool) -> Classification {
+        let mut formats = vec![Format::Binary];
+        if encrypted {
+            formats.push(Format::Encrypted("7z".into()));
+        }
+        formats.push(Format::SevenZip);
+        Classification {
+            formats,
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn finish(self) -> Classification {
-        let unknown = |encrypted: bool| {
-            let mut formats = vec![Format::Binary];
-            if encrypted {
-                formats.push(Format::Encrypted("7z".into()));
-            }
-            formats.push(Format::SevenZip);
-            Classification {
-                formats,
-                ..Default::default()
-            }
-        };
+        let unknown = Self::unknown;
         let Some(listing) = self.listing() else {
             return unknown(false);
         };
@@ -171,7 +177,11 @@ impl SevenZip {
             return unknown(true);
         }
         match &self.whole {
-            Some(whole) => self.read(whole, &listing),
+            Some(whole) => read_folders(
+                &listing,
+                Source::Kept(whole),
+                (self.patterns.clone(), self.budget.clone(), self.depth),
+            ),
             None => unknown(false),
         }
     }
@@ -199,61 +209,117 @@ impl SevenZip {
         let header = kept.get(at, size)?;
         read_header(header, &kept, 0).ok()
     }
+}
 
-    /// The files of an archive kept whole: each folder unpacked and cut into its files.
-    fn read(&self, whole: &[u8], listing: &Listing) -> Classification {
-        let mut files = Files {
-            patterns: self.patterns.clone(),
-            budget: self.budget.clone(),
-            depth: self.depth,
-            found: Entries::default(),
-            entry: None,
-            cut: false,
-            spent: false,
-        };
-        let mut packed_at = (START as u64).checked_add(listing.pack_at);
-        let mut pack_sizes = listing.pack_sizes.iter();
-        for (folder, sizes) in listing.folders.iter().zip(&listing.files) {
-            // The file's budget spent (its contents or its archives' entries, of which each
-            // folder is one): nothing more is unpacked.
-            if files.spent || !files.budget.entry() {
-                files.cut = true;
-                break;
+/// Where an archive's packed streams are read from: the archive kept whole, or the stored
+/// file at places.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Kept(&'a [u8]),
+    Stored {
+        read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
+        size: u64,
+    },
+}
+
+/// An archive stored whole (an upload read back after its commit), read at the places its
+/// header names: its signature header, its header (and what an encoded header's packed
+/// stream needs, before it), then each folder's packed stream a piece at a time, whatever the
+/// archive's size.
+pub(crate) fn classify_stored(
+    size: u64,
+    read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
+    patterns: Option<Arc<Patterns>>,
+) -> Classification {
+    let read = |at: u64, n: u64| -> Option<Vec<u8>> {
+        let n = usize::try_from(n.min(size.checked_sub(at)?)).ok()?;
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            let k = read_at(at + got as u64, &mut buf[got..])?;
+            if k == 0 {
+                return None;
             }
-            // Where its packed streams are: the next ones.
-            let mut packs = Vec::new();
-            for _ in 0..folder.packed {
-                let (Some(at), Some(&size)) = (packed_at, pack_sizes.next()) else {
-                    files.cut = true;
-                    break;
-                };
-                packs.push((at, size));
-                packed_at = at.checked_add(size);
-            }
-            if files.cut {
-                break;
-            }
-            let kept = Kept {
-                from: 0,
-                bytes: whole,
-            };
-            let readable = match (folder.coders.as_slice(), packs.as_slice()) {
-                ([(id, properties)], [(at, size)]) => kept
-                    .get(*at, *size)
-                    .map(|p| ((id.as_slice(), properties.as_slice()), p)),
-                _ => None,
-            };
-            let Some(((id, properties), packed)) = readable else {
-                files.cut = true;
-                continue;
-            };
-            // (A folder of no files holds nothing to read.)
-            if !sizes.is_empty() {
-                files.folder(id, properties, packed, folder.unpacked, sizes);
-            }
+            got += k;
         }
-        files.found.finish(Format::SevenZip, files.cut)
+        Some(buf)
+    };
+    let mut archive = SevenZip::new(patterns.clone(), Budget::new(), 0);
+    let listing = read(0, START as u64).and_then(|start| {
+        archive.start = start;
+        let (at, header) = archive.header_at()?;
+        if at.checked_add(header)? != size {
+            return None;
+        }
+        let from = at.saturating_sub(MAX_HEADER).max(START as u64);
+        let kept = read(from, at + header - from)?;
+        let bytes = Kept { from, bytes: &kept };
+        read_header(bytes.get(at, header)?, &bytes, 0).ok()
+    });
+    let Some(listing) = listing else {
+        return archive.finish();
+    };
+    if listing.encrypted {
+        // What the archive says of itself as it streams: encrypted, its contents unknown.
+        return SevenZip::unknown(true);
     }
+    let source = Source::Stored { read_at, size };
+    read_folders(&listing, source, (patterns, Budget::new(), 0))
+}
+
+/// The files of an archive: each folder unpacked and cut into its files.
+fn read_folders(
+    listing: &Listing,
+    source: Source,
+    (patterns, budget, depth): (Option<Arc<Patterns>>, Budget, u8),
+) -> Classification {
+    let mut files = Files {
+        patterns,
+        budget,
+        depth,
+        found: Entries::default(),
+        entry: None,
+        cut: false,
+        spent: false,
+    };
+    let mut packed_at = (START as u64).checked_add(listing.pack_at);
+    let mut pack_sizes = listing.pack_sizes.iter();
+    for (folder, sizes) in listing.folders.iter().zip(&listing.files) {
+        // The file's budget spent (its contents or its archives' entries, of which each
+        // folder is one): nothing more is unpacked.
+        if files.spent || !files.budget.entry() {
+            files.cut = true;
+            break;
+        }
+        // Where its packed streams are: the next ones.
+        let mut packs = Vec::new();
+        for _ in 0..folder.packed {
+            let (Some(at), Some(&size)) = (packed_at, pack_sizes.next()) else {
+                files.cut = true;
+                break;
+            };
+            packs.push((at, size));
+            packed_at = at.checked_add(size);
+        }
+        if files.cut {
+            break;
+        }
+        let readable = match (folder.coders.as_slice(), packs.as_slice()) {
+            ([(id, properties)], [(at, size)]) => {
+                Packed::of(source, *at, *size).map(|p| ((id.as_slice(), properties.as_slice()), p))
+            }
+            _ => None,
+        };
+        let Some(((id, properties), mut packed)) = readable else {
+            files.cut = true;
+            continue;
+        };
+        // (A folder of no files holds nothing to read.)
+        if !sizes.is_empty() {
+            files.folder(id, properties, &mut packed, folder.unpacked, sizes);
+        }
+    }
+    files.found.finish(Format::SevenZip, files.cut)
 }
 
 /// What a 7-Zip header says of its contents: whether a folder is encrypted, where the packed
@@ -288,7 +354,7 @@ impl Files {
         &mut self,
         id: &[u8],
         properties: &[u8],
-        packed: &[u8],
+        packed: &mut Packed,
         unpacked: u64,
         sizes: &[u64],
     ) {
@@ -353,7 +419,7 @@ impl Files {
 fn unpack(
     id: &[u8],
     properties: &[u8],
-    packed: &[u8],
+    packed: &mut Packed,
     unpacked: u64,
     mut sink: impl FnMut(&[u8]) -> bool,
 ) -> bool {
@@ -364,10 +430,22 @@ fn unpack(
     };
     let mut decoder = match (id, properties) {
         (COPY, _) => {
-            let Some(bytes) = packed.get(..usize::try_from(unpacked).unwrap_or(usize::MAX)) else {
-                return false;
-            };
-            return bytes.chunks(OUT).all(&mut sink);
+            let mut left = unpacked;
+            while left > 0 {
+                let Some((input, last)) = packed.input() else {
+                    return false;
+                };
+                let n = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
+                if !input[..n].chunks(OUT).all(&mut sink) {
+                    return false;
+                }
+                packed.take(n);
+                left -= n as u64;
+                if left > 0 && (last || n == 0) {
+                    return false;
+                }
+            }
+            return true;
         }
         (LZMA, &[bits, d0, d1, d2, d3]) => {
             let Some(d) = dictionary(u64::from(u32::from_le_bytes([d0, d1, d2, d3]))) else {
@@ -392,11 +470,13 @@ fn unpack(
         _ => return false,
     };
     let mut out = vec![0u8; OUT];
-    let mut input = packed;
     let mut made_all = 0u64;
     loop {
+        let Some((input, last)) = packed.input() else {
+            return false;
+        };
         let before = decoder.total_out();
-        let result = decoder.process(input, &mut out);
+        let result = decoder.process(input, &mut out, last);
         let made = (decoder.total_out() - before).min(OUT as u64) as usize;
         let made = made.min((unpacked - made_all) as usize);
         if !sink(&out[..made]) {
@@ -405,7 +485,7 @@ fn unpack(
         made_all += made as u64;
         match result {
             Ok(r) => {
-                input = &input[r.bytes_consumed.min(input.len())..];
+                packed.take(r.bytes_consumed);
                 if r.status == lzma_rust2::Status::StreamEnd || made_all == unpacked {
                     break;
                 }
@@ -433,15 +513,101 @@ impl Unpacker {
         }
     }
 
+    /// Unpacks from `input` (`last`: no more packed bytes follow it).
     fn process(
         &mut self,
         input: &[u8],
         out: &mut [u8],
+        last: bool,
     ) -> std::io::Result<lzma_rust2::StreamResult> {
-        let finish = lzma_rust2::Action::Finish;
+        let finish = if last {
+            lzma_rust2::Action::Finish
+        } else {
+            lzma_rust2::Action::Run
+        };
         match self {
             Unpacker::Lzma(s) => s.process(input, out, finish),
             Unpacker::Lzma2(s) => s.process(input, out, finish),
+        }
+    }
+}
+
+/// Packed bytes read from the stored file at a time.
+pub const PIECE: usize = 1 << 20;
+
+/// A folder's packed stream: in the archive kept whole, or read from the stored file a piece
+/// at a time.
+enum Packed<'a> {
+    Kept(&'a [u8]),
+    Stored {
+        read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
+        /// Where the bytes not yet read begin, and how many are left.
+        at: u64,
+        left: u64,
+        piece: Vec<u8>,
+        taken: usize,
+    },
+}
+
+impl<'a> Packed<'a> {
+    /// The `size` bytes at `at` of the archive, if it holds them.
+    fn of(source: Source<'a>, at: u64, size: u64) -> Option<Packed<'a>> {
+        match source {
+            Source::Kept(whole) => {
+                let a = usize::try_from(at).ok()?;
+                let b = a.checked_add(usize::try_from(size).ok()?)?;
+                whole.get(a..b).map(Packed::Kept)
+            }
+            Source::Stored {
+                read_at,
+                size: file,
+            } => (at.checked_add(size)? <= file).then(|| Packed::Stored {
+                read_at,
+                at,
+                left: size,
+                piece: Vec::new(),
+                taken: 0,
+            }),
+        }
+    }
+
+    /// The packed bytes not yet taken (a piece read from the stored file when those run
+    /// out), and whether no more follow them; `None` where the file cannot be read.
+    fn input(&mut self) -> Option<(&[u8], bool)> {
+        match self {
+            Packed::Kept(bytes) => Some((bytes, true)),
+            Packed::Stored {
+                read_at,
+                at,
+                left,
+                piece,
+                taken,
+            } => {
+                if *taken == piece.len() && *left > 0 {
+                    let n = usize::try_from(*left).unwrap_or(usize::MAX).min(PIECE);
+                    piece.resize(n, 0);
+                    let mut got = 0;
+                    while got < n {
+                        let k = read_at(*at + got as u64, &mut piece[got..])?;
+                        if k == 0 {
+                            return None;
+                        }
+                        got += k;
+                    }
+                    *at += n as u64;
+                    *left -= n as u64;
+                    *taken = 0;
+                }
+                Some((&piece[*taken..], *left == 0))
+            }
+        }
+    }
+
+    /// Takes `n` of the bytes [`Packed::input`] gave.
+    fn take(&mut self, n: usize) {
+        match self {
+            Packed::Kept(bytes) => *bytes = &bytes[n.min(bytes.len())..],
+            Packed::Stored { piece, taken, .. } => *taken = (*taken + n).min(piece.len()),
         }
     }
 }
@@ -624,10 +790,16 @@ fn read_header(header: &[u8], kept: &Kept, depth: u8) -> Result<Listing, Unreada
             let at = (START as u64).checked_add(s.pack_at).ok_or(Unreadable)?;
             let packed = kept.get(at, *packed).ok_or(Unreadable)?;
             let mut inner = Vec::with_capacity(unpacked as usize);
-            let whole = unpack(id, properties, packed, unpacked, |bytes| {
-                inner.extend_from_slice(bytes);
-                true
-            });
+            let whole = unpack(
+                id,
+                properties,
+                &mut Packed::Kept(packed),
+                unpacked,
+                |bytes| {
+                    inner.extend_from_slice(bytes);
+                    true
+                },
+            );
             if !whole {
                 return Err(Unreadable);
             }
@@ -889,7 +1061,26 @@ mod tests {
             proptest::prop_assert_eq!(crate::scan::in_chunks(&bytes, size), found.clone());
             if magic(&bytes) {
                 proptest::prop_assert!(found.formats.contains(&Format::SevenZip), "{:?}", found);
+                // Read back at places: a verdict too, and the same one.
+                let read_at = crate::tests::read_at(&bytes);
+                let stored = crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None);
+                proptest::prop_assert_eq!(stored.map(|mut s| { s.rules = found.rules; s }), Some(found));
             }
+        }
+    }
+
+    /// Read back from storage at the places its header names, an archive counts what it does
+    /// as it streams (packed streams read a piece at a time: pieces of 1 MiB, here whole).
+    #[test]
+    fn a_stored_archive_read_at_places_counts_the_same() {
+        for name in ARCHIVES {
+            let bytes = fixture(name);
+            let read_at = crate::tests::read_at(&bytes);
+            let mut stored =
+                crate::classify_stored(&bytes, bytes.len() as u64, &read_at, None).unwrap();
+            let streamed = classify(&bytes);
+            stored.rules = streamed.rules;
+            assert_eq!(stored, streamed, "{name}");
         }
     }
 }

@@ -1525,6 +1525,45 @@ pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_g
     assert_eq!(v["classification"], expected(&truth, &["parquet"]), "{v}");
 }
 
+/// A 7-Zip archive larger than a stream keeps (a month's extract and 80 MB of logs, by
+/// `7zz`), uploaded with `sftp`: read back after its commit at the places its header names,
+/// its folder's packed stream a piece at a time, its files count (as it streamed, such an
+/// archive was `binary, 7z`: only its first 32 MiB and the bytes about its header were kept).
+#[test]
+fn a_large_7zip_archive_counts_its_files() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    let (truth, extract) = customer_extract(&work);
+    python(
+        r#"
+import sys, os
+with open(sys.argv[1], "w") as f:
+    for i in range(1000000):
+        f.write("%s event %d\n" % (os.urandom(32).hex(), i))
+"#,
+        &[&work.join("events.log")],
+    );
+    let archive = work.join("month.7z");
+    let status = std::process::Command::new("7zz")
+        .args(["a", "-bso0", "-bsp0", "-mx1"])
+        .arg(&archive)
+        .arg(&extract)
+        .arg(work.join("events.log"))
+        .status()
+        .expect("7zz (Debian package 7zip) is needed");
+    assert!(status.success());
+    let size = std::fs::metadata(&archive).unwrap().len();
+    assert!(size > 32 << 20, "{size}");
+    alice.sftp_ok(&format!("put {} /month.7z\n", archive.display()));
+    let v = wait_classified(&server, "/month.7z");
+    assert_eq!(
+        v["classification"],
+        expected(&truth, &["account_table", "7z"]),
+        "{v}"
+    );
+}
+
 /// Avro files as BigQuery exports a table and Kafka Connect's sinks write them (by fastavro,
 /// deflate-compressed in blocks of about 2 KB): the customer records' fields name their values
 /// (a nested record's by its path, `holder.ssn`), uploaded with `sftp`.
