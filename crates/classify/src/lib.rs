@@ -34,6 +34,7 @@ mod sevenzip;
 mod sheet;
 mod sql;
 mod sqlite;
+mod stored;
 mod tar;
 pub mod validate;
 mod x12;

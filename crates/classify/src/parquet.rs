@@ -29,6 +29,7 @@ use crate::Format;
 use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
+use crate::stored::Stored;
 
 /// The magic a Parquet file begins and ends with; `PARE` ends one whose footer is encrypted.
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -126,7 +127,7 @@ pub(crate) fn classify_stored(
     read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
     patterns: Option<Arc<Patterns>>,
 ) -> Classification {
-    let file = Stored { size, read_at };
+    let file = Stored::new(size, read_at);
     let tail = (MAX_FOOTER as u64 + 8).min(size);
     let Some(end) = file.read(size - tail, tail as usize) else {
         return unread(false);
@@ -200,29 +201,6 @@ impl Source<'_> {
             Source::Kept(b) => b.len() as u64,
             Source::Stored(f) => f.size,
         }
-    }
-}
-
-/// A stored file read at places.
-struct Stored<'a> {
-    size: u64,
-    read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
-}
-
-impl Stored<'_> {
-    /// `n` bytes from `at` (fewer at the file's end), read whole.
-    fn read(&self, at: u64, n: usize) -> Option<Vec<u8>> {
-        let n = n.min(usize::try_from(self.size.checked_sub(at)?).unwrap_or(usize::MAX));
-        let mut buf = vec![0u8; n];
-        let mut got = 0;
-        while got < n {
-            let k = (self.read_at)(at + got as u64, &mut buf[got..])?;
-            if k == 0 {
-                return None;
-            }
-            got += k;
-        }
-        Some(buf)
     }
 }
 

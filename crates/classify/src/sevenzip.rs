@@ -25,6 +25,7 @@ use crate::archive::Entries;
 use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
+use crate::stored::Stored;
 
 /// The signature every 7-Zip archive begins with.
 const SIGNATURE: [u8; 6] = [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C];
@@ -216,10 +217,7 @@ impl SevenZip {
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Kept(&'a [u8]),
-    Stored {
-        read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
-        size: u64,
-    },
+    Stored(Stored<'a>),
 }
 
 /// An archive stored whole (an upload read back after its commit), read at the places its
@@ -231,19 +229,8 @@ pub(crate) fn classify_stored(
     read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
     patterns: Option<Arc<Patterns>>,
 ) -> Classification {
-    let read = |at: u64, n: u64| -> Option<Vec<u8>> {
-        let n = usize::try_from(n.min(size.checked_sub(at)?)).ok()?;
-        let mut buf = vec![0u8; n];
-        let mut got = 0;
-        while got < n {
-            let k = read_at(at + got as u64, &mut buf[got..])?;
-            if k == 0 {
-                return None;
-            }
-            got += k;
-        }
-        Some(buf)
-    };
+    let file = Stored::new(size, read_at);
+    let read = |at: u64, n: u64| file.read(at, usize::try_from(n).ok()?);
     let mut archive = SevenZip::new(patterns.clone(), Budget::new(), 0);
     let listing = read(0, START as u64).and_then(|start| {
         archive.start = start;
@@ -263,7 +250,7 @@ pub(crate) fn classify_stored(
         // What the archive says of itself as it streams: encrypted, its contents unknown.
         return SevenZip::unknown(true);
     }
-    let source = Source::Stored { read_at, size };
+    let source = Source::Stored(file);
     read_folders(&listing, source, (patterns, Budget::new(), 0))
 }
 
@@ -540,7 +527,7 @@ pub const PIECE: usize = 1 << 20;
 enum Packed<'a> {
     Kept(&'a [u8]),
     Stored {
-        read_at: &'a dyn Fn(u64, &mut [u8]) -> Option<usize>,
+        file: Stored<'a>,
         /// Where the bytes not yet read begin, and how many are left.
         at: u64,
         left: u64,
@@ -558,11 +545,8 @@ impl<'a> Packed<'a> {
                 let b = a.checked_add(usize::try_from(size).ok()?)?;
                 whole.get(a..b).map(Packed::Kept)
             }
-            Source::Stored {
-                read_at,
-                size: file,
-            } => (at.checked_add(size)? <= file).then(|| Packed::Stored {
-                read_at,
+            Source::Stored(file) => (at.checked_add(size)? <= file.size).then(|| Packed::Stored {
+                file,
                 at,
                 left: size,
                 piece: Vec::new(),
@@ -577,7 +561,7 @@ impl<'a> Packed<'a> {
         match self {
             Packed::Kept(bytes) => Some((bytes, true)),
             Packed::Stored {
-                read_at,
+                file,
                 at,
                 left,
                 piece,
@@ -586,14 +570,7 @@ impl<'a> Packed<'a> {
                 if *taken == piece.len() && *left > 0 {
                     let n = usize::try_from(*left).unwrap_or(usize::MAX).min(PIECE);
                     piece.resize(n, 0);
-                    let mut got = 0;
-                    while got < n {
-                        let k = read_at(*at + got as u64, &mut piece[got..])?;
-                        if k == 0 {
-                            return None;
-                        }
-                        got += k;
-                    }
+                    file.fill(*at, piece)?;
                     *at += n as u64;
                     *left -= n as u64;
                     *taken = 0;

@@ -25,6 +25,7 @@ use crate::encoding::Budget;
 use crate::patterns::Patterns;
 use crate::scan::Classification;
 use crate::sql::Tables;
+use crate::stored::Stored;
 
 /// The header every SQLite 3 database begins with.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -95,7 +96,7 @@ pub(crate) fn classify_stored(
     read_at: &dyn Fn(u64, &mut [u8]) -> Option<usize>,
     patterns: Option<Arc<Patterns>>,
 ) -> Classification {
-    match Database::open(Source::Stored(read_at), size) {
+    match Database::open(Source::Stored(Stored::new(size, read_at)), size) {
         Some(db) => read(&db, patterns, Budget::new(), 0),
         None => unread(),
     }
@@ -143,7 +144,7 @@ fn read(
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Kept(&'a [u8]),
-    Stored(&'a dyn Fn(u64, &mut [u8]) -> Option<usize>),
+    Stored(Stored<'a>),
 }
 
 /// The pages a walk has reached (each is read once).
@@ -183,11 +184,7 @@ impl<'a> Database<'a> {
         let mut header = [0u8; 100];
         match source {
             Source::Kept(bytes) => header.copy_from_slice(bytes.get(..100)?),
-            Source::Stored(read_at) => {
-                if read_at(0, &mut header)? < 100 {
-                    return None;
-                }
-            }
+            Source::Stored(file) => file.fill(0, &mut header)?,
         }
         if !magic(&header) {
             return None;
@@ -229,16 +226,9 @@ impl<'a> Database<'a> {
         let at = (n - 1) * self.page_size;
         match self.source {
             Source::Kept(bytes) => bytes.get(at..at + self.usable).map(Into::into),
-            Source::Stored(read_at) => {
+            Source::Stored(file) => {
                 let mut page = vec![0u8; self.usable];
-                let mut got = 0;
-                while got < page.len() {
-                    let k = read_at((at + got) as u64, &mut page[got..])?;
-                    if k == 0 {
-                        return None;
-                    }
-                    got += k;
-                }
+                file.fill(at as u64, &mut page)?;
                 Some(page.into())
             }
         }

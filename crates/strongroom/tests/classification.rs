@@ -58,6 +58,24 @@ fn wait_classified(server: &Server, path: &str) -> serde_json::Value {
     }
 }
 
+/// Uploads `local` (larger than `min` bytes: more than an upload's scanner keeps) with `sftp`
+/// under its name, and asserts that once it is read back after its commit `file show` gives
+/// `want`.
+fn read_back_shows(
+    alice: &support::Client,
+    server: &Server,
+    local: &std::path::Path,
+    min: u64,
+    want: serde_json::Value,
+) {
+    let size = std::fs::metadata(local).unwrap().len();
+    assert!(size > min, "{size}");
+    let name = local.file_name().unwrap().to_str().unwrap();
+    alice.sftp_ok(&format!("put {} /{name}\n", local.display()));
+    let v = wait_classified(server, &format!("/{name}"));
+    assert_eq!(v["classification"], want, "{v}");
+}
+
 /// The labelled corpus's customer extract written to `dir` as `customers.csv`: its truth and
 /// its path.
 fn customer_extract(dir: &std::path::Path) -> (classify::Counts, std::path::PathBuf) {
@@ -1511,18 +1529,18 @@ pq.write_table(big, sys.argv[3], compression="none", use_dictionary=False, row_g
             expected(&truth, &["account_table", "parquet"]),
         );
     }
-    let size = std::fs::metadata(work.join("big.parquet")).unwrap().len();
-    assert!(size > 48 << 20, "{size}");
-    alice.sftp_ok(&format!(
-        "put {} /big.parquet\n",
-        work.join("big.parquet").display()
-    ));
     // Larger than a stream's scanner keeps: read back after its commit, at the places its
     // footer names, all four row groups.
-    let v = wait_classified(&server, "/big.parquet");
     let mut truth = classify::Counts::default();
     truth.add(Class::Email, 400_000);
-    assert_eq!(v["classification"], expected(&truth, &["parquet"]), "{v}");
+    let big = work.join("big.parquet");
+    read_back_shows(
+        &alice,
+        &server,
+        &big,
+        48 << 20,
+        expected(&truth, &["parquet"]),
+    );
 }
 
 /// A 7-Zip archive larger than a stream keeps (a month's extract and 80 MB of logs, by
@@ -1553,15 +1571,8 @@ with open(sys.argv[1], "w") as f:
         .status()
         .expect("7zz (Debian package 7zip) is needed");
     assert!(status.success());
-    let size = std::fs::metadata(&archive).unwrap().len();
-    assert!(size > 32 << 20, "{size}");
-    alice.sftp_ok(&format!("put {} /month.7z\n", archive.display()));
-    let v = wait_classified(&server, "/month.7z");
-    assert_eq!(
-        v["classification"],
-        expected(&truth, &["account_table", "7z"]),
-        "{v}"
-    );
+    let want = expected(&truth, &["account_table", "7z"]);
+    read_back_shows(&alice, &server, &archive, 32 << 20, want);
 }
 
 /// Avro files as BigQuery exports a table and Kafka Connect's sinks write them (by fastavro,
@@ -1704,13 +1715,16 @@ t.close()
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
     }
     // Larger than a stream keeps: read back after its commit, page by page, all of it.
-    let size = std::fs::metadata(work.join("big.db")).unwrap().len();
-    assert!(size > 32 << 20, "{size}");
-    alice.sftp_ok(&format!("put {} /big.db\n", work.join("big.db").display()));
-    let v = wait_classified(&server, "/big.db");
     let mut truth = classify::Counts::default();
     truth.add(Class::Email, 300_000);
-    assert_eq!(v["classification"], expected(&truth, &["sqlite"]), "{v}");
+    let big = work.join("big.db");
+    read_back_shows(
+        &alice,
+        &server,
+        &big,
+        32 << 20,
+        expected(&truth, &["sqlite"]),
+    );
 }
 
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
