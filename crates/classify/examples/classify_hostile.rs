@@ -122,6 +122,19 @@ fn main() {
         "fixed-width table rows",
         fixed("4111111111111111  021000021     \n"),
     ));
+    // A table without a header: nine-digit numbers in every field of 100 (each weighed in its
+    // column: past the 64 weighed, a search that finds none), and routing numbers each followed
+    // by a field that runs on to the account search's limit.
+    let row = "021000021,".repeat(100) + "\n";
+    shapes.push((
+        "headerless table, nine digits in 100 columns",
+        repeated(&row),
+    ));
+    let row = "021000021,".to_owned() + &"x".repeat(300) + "\n";
+    shapes.push((
+        "headerless table, long fields after routing numbers",
+        repeated(&row),
+    ));
     // PDF: objects naming fonts one after another, words `stream` that begin none, a page's
     // strings and moves (its stream's length past the end).
     shapes.push((

@@ -743,6 +743,34 @@ fn account_value(field: &[u8]) -> Option<usize> {
     validate::us_account(&field[s..e]).then_some(e)
 }
 
+/// In a delimited table without a header (its first line a record), whether the field right
+/// after a routing number holds an account number ([`account_value`]): `after` holds the bytes
+/// after the routing number (at most [`FAR`]), `end` when the file ends there; `quoted` when the
+/// table quotes fields (the routing number's closing quote is passed over). `None` when the
+/// field goes on past `after` (its next bytes are in the next text); a field longer than
+/// [`FAR`] holds none.
+pub(crate) fn account_next(
+    after: &[u8],
+    end: bool,
+    (quoted, delimiter): (bool, Delimiter),
+) -> Option<bool> {
+    let i = usize::from(quoted && after.first() == Some(&b'"'));
+    let Some(&c) = after.get(i) else {
+        return end.then_some(false);
+    };
+    if !delimiter.ends_field(c) {
+        return Some(false);
+    }
+    let field = &after[i + 1..];
+    let ends = |c: u8| delimiter.ends_field(c) || c == b'\n' || c == b'\r';
+    match field.iter().position(|&c| ends(c)) {
+        Some(n) => Some(account_value(&field[..n]).is_some()),
+        None if after.len() >= FAR => Some(false),
+        None if end => Some(account_value(field).is_some()),
+        None => None,
+    }
+}
+
 /// In a delimited table whose header names account columns, the account number in the row of
 /// a routing number in field `field`, before it: `row` holds the row's bytes before the
 /// routing number, from the row's start; `quoted` when separators inside double quotes do not

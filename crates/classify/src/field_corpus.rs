@@ -5,7 +5,8 @@
 //! a card terminal's debug log with magnetic stripe data, a spreadsheet's "Unicode text"
 //! export (UTF-16 with names in other scripts), and an XLSX workbook laid out as Excel writes
 //! one (its text in the shared strings after the sheets), a core system's extract delimited by
-//! pipes, tabs or semicolons with commas in its fields, or in fixed-width columns. Its truth is what a person reading the
+//! pipes, tabs or semicolons with commas in its fields, or in fixed-width columns, a database
+//! table written out without a header. Its truth is what a person reading the
 //! document would count, not what the scanner's rules reach, so it measures the misses and false
 //! alarms the first corpus cannot show. Deterministic for a seed; no I/O.
 
@@ -17,7 +18,7 @@ use crate::scan::{Class, Counts};
 /// About `target` bytes of field-shaped documents.
 pub fn generate(seed: u64, target: usize) -> Vec<Document> {
     let mut rng = Rng::new(seed ^ 0x5eed_f1e1d);
-    documents(target, |n| match n % 11 {
+    documents(target, |n| match n % 12 {
         0 => api_log(&mut rng, n),
         1 => settlement(&mut rng, n),
         2 => tickets(&mut rng, n),
@@ -28,6 +29,7 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
         7 => unicode_export(&mut rng, n),
         8 => workbook(&mut rng, n),
         9 => camt053(&mut rng, n),
+        10 => headerless_export(&mut rng, n),
         _ => delimited_extract(&mut rng, n),
     })
 }
@@ -636,6 +638,44 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
         t.add(Class::UsBankAccount, 1);
     }
     doc(n, "extract.txt", s, t)
+}
+
+/// A database's table written out without a header, as `COPY payees TO` (tab-separated),
+/// `bcp` (commas) or a CRM export with every field quoted and CRLF line ends write one: an id,
+/// the payee's name, the routing number and the account number after it, the account's type,
+/// an amount; one routing number in 40 a near miss (a typing error), which counts nothing,
+/// nor does its account.
+fn headerless_export(rng: &mut Rng, n: usize) -> Document {
+    let mut t = Counts::default();
+    let form = rng.below(3);
+    let mut s = String::new();
+    for i in 0..(40 + rng.below(80)) {
+        let near = rng.below(40) == 0;
+        let routing = if near {
+            spoil_last(&aba(rng))
+        } else {
+            aba(rng)
+        };
+        let len = 6 + rng.below(10) as usize;
+        let fields = [
+            format!("{}", 1000 + i),
+            ["Doe, John", "Rossi, Sofia", "Acme Inc."][rng.below(3) as usize].to_owned(),
+            routing,
+            rng.digits(len),
+            ["checking", "savings"][rng.below(2) as usize].to_owned(),
+            format!("{}.{:02}", rng.below(50_000), rng.below(100)),
+        ];
+        s.push_str(&match form {
+            0 => fields.join("\t") + "\n",
+            1 => fields.map(|f| f.replace(", ", " ")).join(",") + "\n",
+            _ => fields.map(|f| format!("\"{f}\"")).join(",") + "\r\n",
+        });
+        if !near {
+            t.add(Class::AbaRouting, 1);
+            t.add(Class::UsBankAccount, 1);
+        }
+    }
+    doc(n, "export.tsv", s, t)
 }
 
 /// A short list a person pasted: a few card numbers under a header that does not name them.

@@ -298,8 +298,11 @@ impl Counts {
 /// (`pg_dump`: `binary` before), and `pg_dump -Ft`'s tables' files under their columns'
 /// names; Avro files read (`avro`: `binary` before); SQLite databases read (`sqlite`:
 /// `binary` before); Excel 2003 XML Spreadsheets read as tables (`excel_xml`: XML text
-/// before, their headings naming nothing); dBase tables read (`dbf`: `binary` before).
-pub const RULES: u32 = 10;
+/// before, their headings naming nothing); dBase tables read (`dbf`: `binary` before); 11
+/// (2026-12-05): a delimited table without a header weighs its bare nine-digit numbers per
+/// column, its routing numbers and the accounts after them counted by that evidence (none
+/// before).
+pub const RULES: u32 = 11;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -611,6 +614,16 @@ pub struct Scanner {
     line_start: u64,
     /// Per column: bare card-length numbers seen, and how many validate.
     columns: Vec<((u16, u16), u64, u64)>,
+    /// A delimited table without a header: its first line held a nine-digit number, a record's
+    /// value, not a heading. Its bare nine-digit numbers are weighed per column
+    /// ([`Scanner::routing_evidence`]).
+    headerless: bool,
+    routing_columns: Vec<RoutingColumn>,
+    /// A routing number's column and the bytes after it, where its row goes on in the next
+    /// text (at most [`account::FAR`]).
+    routing_pending: Option<(usize, Vec<u8>)>,
+    /// The text being scanned is the file's last.
+    ending: bool,
     /// The tenant's own patterns, and their counts so far.
     patterns: Option<std::sync::Arc<crate::Patterns>>,
     custom: Vec<u64>,
@@ -678,6 +691,10 @@ impl Scanner {
             text_start: 0,
             line_start: 0,
             columns: Vec::new(),
+            headerless: false,
+            routing_columns: Vec::new(),
+            routing_pending: None,
+            ending: false,
             patterns: None,
             custom: Vec::new(),
             domains: Domains::default(),
@@ -1124,9 +1141,17 @@ impl Scanner {
             self.accounts.tagged_found.min(routings),
         );
         for &(_, candidates, valid) in &self.columns {
-            let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
-            if all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95 {
+            if evident(candidates, valid) {
                 self.counts.add(Class::CardNumber, valid);
+            }
+        }
+        // A headerless table's columns of routing numbers, and their rows' accounts.
+        for c in &self.routing_columns {
+            if routing_evident(c.seen, c.valid) {
+                self.counts.add(Class::AbaRouting, c.valid);
+                if c.accounts * 100 >= c.valid * 95 {
+                    self.counts.add(Class::UsBankAccount, c.accounts);
+                }
             }
         }
         let custom = match &self.patterns {
@@ -1238,6 +1263,7 @@ impl Scanner {
             self.carry.extend_from_slice(rest);
             return;
         }
+        self.ending = end;
         if self.carry.is_empty() {
             self.text(complete);
         } else {
@@ -1248,7 +1274,9 @@ impl Scanner {
                 .map_or(complete.len(), |i| i + 1);
             let mut joined = std::mem::take(&mut self.carry);
             joined.extend_from_slice(&complete[..first_end]);
+            self.ending = false;
             self.text(&joined);
+            self.ending = end;
             self.text(&complete[first_end..]);
             joined.clear();
             self.carry = joined;
@@ -1308,6 +1336,9 @@ impl Scanner {
         }
         if let Some(tagged) = self.accounts.tagged {
             self.tagged_accounts_in(tagged, t);
+        }
+        if self.routing_pending.is_some() {
+            self.routing_goes_on(t);
         }
         let mut i = 0;
         let mut line_from = 0;
@@ -1704,6 +1735,12 @@ impl Scanner {
                     && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
                 {
                     self.counts.add(Class::UsSsn, 1);
+                } else if context == 0 && self.table {
+                    // A table whose first line holds such a number has no header.
+                    self.headerless |= self.first_line;
+                    if self.headerless {
+                        self.routing_evidence(seg, m, at, number);
+                    }
                 }
             }
             13..=19 => {
@@ -1778,6 +1815,64 @@ impl Scanner {
         let c = &mut self.columns[slot];
         c.1 += 1;
         c.2 += u64::from(valid);
+    }
+
+    /// A bare nine-digit number at `at` in a delimited table without a header, nothing naming
+    /// it: weighed with the others in its field as card numbers are. A column of routing
+    /// numbers passes the ABA checksum throughout; random numbers and ids do about one time in
+    /// 27 (a Federal Reserve prefix, then the check digit): [`Scanner::finish`] counts a
+    /// column's valid numbers when nearly all are, and the account numbers in the field right
+    /// after them when nearly every such row has one there (a field before may be a record's
+    /// id: `1001,021000021,ACME` is no account).
+    fn routing_evidence(&mut self, t: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
+        self.field_at(m, at);
+        let field = self.field.min(usize::from(u16::MAX)) as u16;
+        let valid = validate::aba_routing(number);
+        let slot = match self.routing_columns.iter().position(|c| c.field == field) {
+            Some(i) => i,
+            None if self.routing_columns.len() < MAX_COLUMN_EVIDENCE => {
+                self.routing_columns.push(RoutingColumn {
+                    field,
+                    ..Default::default()
+                });
+                self.routing_columns.len() - 1
+            }
+            None => return,
+        };
+        let c = &mut self.routing_columns[slot];
+        c.seen += 1;
+        c.valid += u64::from(valid);
+        if valid {
+            let end = at + number.len();
+            let rest = &t[end..(end + account::FAR).min(t.len())];
+            let text_ends = end + account::FAR > t.len();
+            let form = (self.quoted, self.delimiter);
+            match account::account_next(rest, self.ending && text_ends, form) {
+                Some(account) => self.routing_columns[slot].accounts += u64::from(account),
+                // The row goes on in the next text: judged there.
+                None => self.routing_pending = Some((slot, rest.to_vec())),
+            }
+        }
+    }
+
+    /// How a delimited table's fields are written: quoted or not, and what ends one.
+    fn table_form(&self) -> (bool, account::Delimiter) {
+        (self.quoted, self.delimiter)
+    }
+
+    /// The field after a headerless table's routing number, cut by the end of the last text:
+    /// read on into `t` ([`Scanner::routing_evidence`]).
+    fn routing_goes_on(&mut self, t: &[u8]) {
+        let Some((slot, mut read)) = self.routing_pending.take() else {
+            return;
+        };
+        let more = t.len().min(account::FAR - read.len());
+        read.extend_from_slice(&t[..more]);
+        let end = self.ending && more == t.len();
+        match account::account_next(&read, end, self.table_form()) {
+            Some(account) => self.routing_columns[slot].accounts += u64::from(account),
+            None => self.routing_pending = Some((slot, read)),
+        }
     }
 
     /// A run of letters and digits at `at..end` that starts with a letter: an IBAN (also
@@ -2633,6 +2728,35 @@ enum Search {
     Fixed { offset: usize },
     /// The rest of its row in a delimited table (the routing number in this field).
     Row { field: usize },
+}
+
+/// A headerless table's column of bare nine-digit numbers ([`Scanner::routing_evidence`]):
+/// its field, the numbers seen, those that are valid routing numbers, and of those the rows
+/// with an account number in the field after.
+#[derive(Debug, Clone, Copy, Default)]
+struct RoutingColumn {
+    field: u16,
+    seen: u64,
+    valid: u64,
+    accounts: u64,
+}
+
+/// Whether a column's bare numbers count by their evidence: all of at least
+/// [`MIN_COLUMN_ALL_VALID`] valid, or 95% of at least [`MIN_COLUMN_CANDIDATES`].
+pub(crate) fn evident(candidates: u64, valid: u64) -> bool {
+    let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
+    all || candidates >= MIN_COLUMN_CANDIDATES && valid * 100 >= candidates * 95
+}
+
+/// Whether a headerless table's column of bare nine-digit numbers holds routing numbers: all
+/// of at least [`MIN_COLUMN_ALL_VALID`] valid, or three in four of at least
+/// [`MIN_COLUMN_CANDIDATES`]. Random numbers pass the checksum and a Federal Reserve prefix one
+/// time in 27 (twelve of sixteen: about one in 10^14); a column of routing numbers with a typing
+/// error in one row in twenty still counts (at 95%, as card columns need, a few such rows in a
+/// short file left all its routing numbers uncounted).
+fn routing_evident(candidates: u64, valid: u64) -> bool {
+    let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
+    all || candidates >= MIN_COLUMN_CANDIDATES && valid * 4 >= candidates * 3
 }
 
 /// `a` then `b`, written into `buf` (which holds both).

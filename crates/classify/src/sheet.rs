@@ -32,10 +32,7 @@
 
 use crate::account::{account_column, bank_column, heading_names};
 use crate::encoding::held;
-use crate::scan::{
-    BIC, CARD, Class, Classification, Counts, MIN_COLUMN_ALL_VALID, MIN_COLUMN_CANDIDATES, ROUTING,
-    SSN,
-};
+use crate::scan::{BIC, CARD, Class, Classification, Counts, ROUTING, SSN};
 use crate::validate;
 
 /// Most bytes of a tag kept (its name and the attributes a cell has come first).
@@ -1314,10 +1311,7 @@ impl Workbook {
                 let named = names[column];
                 // Card numbers as a delimited table's: each valid one where the heading names
                 // cards, else all where the column's numbers validate throughout.
-                let all = n.card_length >= MIN_COLUMN_ALL_VALID && n.card == n.card_length;
-                let most =
-                    n.card_length >= MIN_COLUMN_CANDIDATES && n.card * 100 >= n.card_length * 95;
-                if named & CARD != 0 || all || most {
+                if named & CARD != 0 || crate::scan::evident(n.card_length, n.card) {
                     counts.add(Class::CardNumber, n.card);
                 }
                 // As a number in a delimited table's column: a routing number where the

@@ -634,6 +634,83 @@ fn account_numbers_in_table_rows_whatever_the_chunks() {
     }
 }
 
+/// A delimited table without a header (a database's `COPY … TO`, `bcp`, a CRM export with
+/// every field quoted): nothing names its nine-digit numbers, so each column is weighed by its
+/// checksums. A column of routing numbers counts (a typing error in a row or two too), and the
+/// account numbers in the field after them; the same in any chunks. A column of random
+/// numbers, one with fewer than four rows, a table whose header names nothing (`reference`),
+/// and an id in the field before count nothing.
+#[test]
+fn a_headerless_tables_routing_column_counts_by_its_checksums() {
+    let routings = [
+        "021000021",
+        "011000015",
+        "026009593",
+        "121000248",
+        "322271627",
+    ];
+    let account = |i: usize| 10_000_000 + 7919 * i as u64;
+    let rows = |n: usize, row: &dyn Fn(usize, &str, u64) -> String| -> String {
+        (0..n)
+            .map(|i| row(i, routings[i % 5], account(i)))
+            .collect()
+    };
+    type Row = fn(usize, &str, u64) -> String;
+    let tables: [(&str, Row); 3] = [
+        ("copy", |i, r, a| {
+            format!("{}\tRoe, Ann {i}\t{r}\t{a}\tchecking\t125.00\n", 1000 + i)
+        }),
+        ("bcp", |i, r, a| format!("{}|{r}|{a}|ACME {i}\n", 1000 + i)),
+        ("quoted", |i, r, a| {
+            format!(
+                "\"{}\",\"Doe, John\",\"{r}\",\"{a}\",\"savings\"\r\n",
+                1000 + i
+            )
+        }),
+    ];
+    for (name, row) in tables {
+        let text = rows(40, &row);
+        let whole = whole_in_any_chunks(text.as_bytes(), name);
+        assert_eq!(whole.get(Class::AbaRouting), 40, "{name}");
+        assert_eq!(whole.get(Class::UsBankAccount), 40, "{name}");
+        // Four rows are enough; three are not.
+        let four = classify(rows(4, &row).as_bytes()).counts;
+        assert_eq!(four.get(Class::AbaRouting), 4, "{name}");
+        assert_eq!(four.get(Class::UsBankAccount), 4, "{name}");
+        assert!(
+            classify(rows(3, &row).as_bytes()).counts.is_empty(),
+            "{name}"
+        );
+    }
+    // Two typing errors in twenty rows: the eighteen valid count, with their accounts.
+    let mut text = rows(20, &tables[0].1);
+    text = text.replacen("021000021", "021000022", 2);
+    let found = classify(text.as_bytes()).counts;
+    assert_eq!(found.get(Class::AbaRouting), 18);
+    assert_eq!(found.get(Class::UsBankAccount), 18);
+    // The last row's account at the file's end, no line end after it.
+    let text = rows(8, &|i, r, a| format!("{}|{r}|{a}\n", 1000 + i));
+    let found = whole_in_any_chunks(text.trim_end().as_bytes(), "no last line end");
+    assert_eq!(found.get(Class::UsBankAccount), 8);
+    // The id before the routing number is no account; an amount after it neither.
+    let text = rows(20, &|i, r, _| {
+        format!("{},{r},ACME {i},1250.00\n", 100_000 + i)
+    });
+    let found = classify(text.as_bytes()).counts;
+    assert_eq!(found.get(Class::AbaRouting), 20);
+    assert_eq!(found.get(Class::UsBankAccount), 0);
+    // Random nine-digit numbers: about one in 27 passes.
+    let mut rng = crate::corpus::Rng::new(5);
+    let text: String = (0..200)
+        .map(|i| format!("{i},{},{}\n", rng.digits(9), rng.digits(10)))
+        .collect();
+    assert!(classify(text.as_bytes()).counts.is_empty());
+    // A header that names nothing: its numbers are references, not weighed.
+    let text =
+        String::from("id,reference,amount\n") + &rows(40, &|i, r, a| format!("{i},{r},{a}\n"));
+    assert!(classify(text.as_bytes()).counts.is_empty());
+}
+
 /// Markup, JSON and query strings: an account number named by its element, key or parameter
 /// next to its routing number, across tags and (in markup and JSON) the layout's line ends;
 /// the same in any chunks.

@@ -1632,7 +1632,9 @@ with open(sys.argv[1], "wb") as out:
 /// zlib-compressed), uploaded
 /// with `sftp`: each table's rows count by their columns' names (before, a dump counted only
 /// its e-mail addresses: none of its SSNs, routing numbers and accounts); the near misses, a
-/// null SSN and the payments' references under a name that names nothing do not.
+/// null SSN and the payments' references under a name that names nothing do not. A query's
+/// rows written out by `sqlite3` without a header (comma- and tab-separated) count their
+/// routing numbers by the column's checksums, with the accounts after them.
 #[test]
 fn database_dumps_count_their_tables_rows() {
     let server = Server::start();
@@ -1713,6 +1715,33 @@ t.close()
     ] {
         alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
         assert_shows(&server, &format!("/{name}"), expected(&truth, formats));
+    }
+    // The customers written out without a header, as `sqlite3 -csv` and its list mode with
+    // tabs write a query's rows (a database's extract, as `COPY … TO` without `HEADER`):
+    // nothing names a column, each is weighed by its checksums.
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 18);
+    truth.add(Class::UsBankAccount, 18);
+    truth.add(Class::Email, 18);
+    let query = "SELECT id, name, routing_number, account_number, email FROM customers \
+                 WHERE id % 4 != 3";
+    for (name, mode) in [
+        ("extract.csv", &["-csv"][..]),
+        ("extract.tsv", &["-separator", "\t"]),
+    ] {
+        let out = std::process::Command::new("sqlite3")
+            .args(mode)
+            .arg(work.join("bank.db"))
+            .arg(query)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("1000"), "no header: {text}");
+        assert_eq!(text.lines().count(), 18, "{text}");
+        std::fs::write(work.join(name), &out.stdout).unwrap();
+        alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
+        assert_shows(&server, &format!("/{name}"), expected(&truth, &[]));
     }
     // Larger than a stream keeps: read back after its commit, page by page, all of it.
     let mut truth = classify::Counts::default();
@@ -1800,6 +1829,7 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "bcp-export.txt",
         "customers.xlsx",
         "extract.txt",
+        "export.tsv",
     ] {
         let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
         std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
