@@ -743,30 +743,60 @@ fn account_value(field: &[u8]) -> Option<usize> {
     validate::us_account(&field[s..e]).then_some(e)
 }
 
-/// In a delimited table without a header (its first line a record), whether the field right
-/// after a routing number holds an account number ([`account_value`]): `after` holds the bytes
-/// after the routing number (at most [`FAR`]), `end` when the file ends there; `quoted` when the
-/// table quotes fields (the routing number's closing quote is passed over). `None` when the
-/// field goes on past `after` (its next bytes are in the next text); a field longer than
-/// [`FAR`] holds none.
-pub(crate) fn account_next(
-    after: &[u8],
-    end: bool,
-    (quoted, delimiter): (bool, Delimiter),
-) -> Option<bool> {
-    let i = usize::from(quoted && after.first() == Some(&b'"'));
-    let Some(&c) = after.get(i) else {
-        return end.then_some(false);
+/// Where the account number beside a routing number that its column's evidence counts is
+/// looked for: a delimited table's next field (`quoted` when the table quotes fields, the
+/// routing number's closing quote passed over), or, in lines of fixed-width columns, the next
+/// run of digits across blanks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NextField {
+    Delimited(bool, Delimiter),
+    Blanks,
+}
+
+/// In a table without a header (a delimited one whose first line is a record, or lines of
+/// fixed-width columns), whether the field right after a routing number holds an account
+/// number: `after` holds the bytes after the routing number (at most [`FAR`]), `end` when the
+/// file ends there. `None` when the field goes on past `after` (its next bytes are in the next
+/// text); a field longer than [`FAR`] holds none.
+pub(crate) fn account_next(after: &[u8], end: bool, next: NextField) -> Option<bool> {
+    // Where `after` ends before the field does: judged with the next text's bytes.
+    let undecided = if !end && after.len() < FAR {
+        None
+    } else {
+        Some(false)
     };
-    if !delimiter.ends_field(c) {
-        return Some(false);
-    }
-    let field = &after[i + 1..];
-    let ends = |c: u8| delimiter.ends_field(c) || c == b'\n' || c == b'\r';
+    let (field, ends): (&[u8], &dyn Fn(u8) -> bool) = match next {
+        NextField::Delimited(quoted, delimiter) => {
+            let i = usize::from(quoted && after.first() == Some(&b'"'));
+            let Some(&c) = after.get(i) else {
+                return undecided;
+            };
+            if !delimiter.ends_field(c) {
+                return Some(false);
+            }
+            (&after[i + 1..], &move |c| {
+                delimiter.ends_field(c) || c == b'\n' || c == b'\r'
+            })
+        }
+        NextField::Blanks => {
+            let blanks = after.iter().take_while(|&&c| c == b' ').count();
+            if blanks == after.len() {
+                return undecided;
+            }
+            if blanks == 0 {
+                return Some(false);
+            }
+            (&after[blanks..], &|c| matches!(c, b' ' | b'\r' | b'\n'))
+        }
+    };
+    let value = |f: &[u8]| match next {
+        NextField::Delimited(..) => account_value(f).is_some(),
+        NextField::Blanks => validate::us_account(f),
+    };
     match field.iter().position(|&c| ends(c)) {
-        Some(n) => Some(account_value(&field[..n]).is_some()),
+        Some(n) => Some(value(&field[..n])),
         None if after.len() >= FAR => Some(false),
-        None if end => Some(account_value(field).is_some()),
+        None if end => Some(value(field)),
         None => None,
     }
 }

@@ -641,13 +641,13 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
 }
 
 /// A database's table written out without a header, as `COPY payees TO` (tab-separated),
-/// `bcp` (commas) or a CRM export with every field quoted and CRLF line ends write one: an id,
-/// the payee's name, the routing number and the account number after it, the account's type,
-/// an amount; one routing number in 40 a near miss (a typing error), which counts nothing,
-/// nor does its account.
+/// `bcp` (commas), a CRM export with every field quoted and CRLF line ends, or a core system's
+/// extract in fixed-width columns write one: an id, the payee's name, the routing number and
+/// the account number after it, the account's type, an amount; one routing number in 40 a near
+/// miss (a typing error), which counts nothing, nor does its account.
 fn headerless_export(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
-    let form = rng.below(3);
+    let form = rng.below(4);
     let mut s = String::new();
     for i in 0..(40 + rng.below(80)) {
         let near = rng.below(40) == 0;
@@ -668,7 +668,11 @@ fn headerless_export(rng: &mut Rng, n: usize) -> Document {
         s.push_str(&match form {
             0 => fields.join("\t") + "\n",
             1 => fields.map(|f| f.replace(", ", " ")).join(",") + "\n",
-            _ => fields.map(|f| format!("\"{f}\"")).join(",") + "\r\n",
+            2 => fields.map(|f| format!("\"{f}\"")).join(",") + "\r\n",
+            _ => {
+                let [id, name, routing, account, kind, amount] = &fields;
+                format!("{id:<8}{name:<16}{routing:<10}{account:<18}{kind:<9}{amount:>10}\n")
+            }
         });
         if !near {
             t.add(Class::AbaRouting, 1);

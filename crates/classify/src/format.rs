@@ -411,7 +411,8 @@ pub(crate) fn delimiter_of(line: &[u8]) -> Delimiter {
 /// The columns of a fixed-width table whose first line is a header naming them (`ROUTING
 /// NUMBER   ACCOUNT NUMBER   AMOUNT`): each column's first byte offset in a line and what its
 /// heading names (keyword bits), in order. A header has no field separators, two or more
-/// headings apart by two spaces or more, one at least naming something; the next two lines
+/// headings apart by two spaces or more, one at least naming something, no number of six
+/// digits or more; the next two lines
 /// (after a rule of dashes or equals signs under the headings, as reports print one), whole in
 /// `head`, are records of one length, no shorter than where the last heading begins. `None`
 /// for anything else.
@@ -422,6 +423,14 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
     let header = &header[..strip(header)];
     // Most first lines are not a header of this kind: told without more work.
     if !header.windows(2).any(|w| w == b"  ") || separators_of(header, Delimiter::ANY) > 0 {
+        return None;
+    }
+    // A line holding a number of six digits or more is a record (a headerless extract's:
+    // `1001    DOE JOHN    021000021 12345678    checking`), whatever its words name.
+    if header
+        .split(|c| !c.is_ascii_digit())
+        .any(|run| run.len() >= 6)
+    {
         return None;
     }
     let mut columns: Vec<(usize, u8)> = Vec::new();
@@ -476,7 +485,7 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
         .iter()
         .rposition(|c| !matches!(c, b',' | b' ' | b'\r'))
         .map_or(&header[..0], |p| &header[..=p]);
-    if n > 0 && separators_of(named, delimiter) > 0 {
+    if n > 0 && separators_of(named, delimiter) > 0 && !fixed_records(head) {
         let rest = &head[(header.len() + 1).min(head.len())..];
         // (A quoted field may hold line ends: an address typed on two lines.)
         let table = match record_end(rest) {
@@ -518,6 +527,25 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
             && rows[1..].iter().all(|r| separators_of(r, delimiter) == n)
             && names_a_column(rows[0])
     })
+}
+
+/// Whether `head` begins with records of fixed-width columns and no header: its first three
+/// lines (whole in it) of one length, the first holding columns apart by two blanks or more
+/// and a number of six digits or more (a record's value, not a heading). A comma in such a
+/// record (`1001    DOE, JOHN    021000021 12345678`) is a name's, not a field's end.
+fn fixed_records(head: &[u8]) -> bool {
+    let mut lines = head.split(|&c| c == b'\n');
+    let mut line = || lines.next().map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let (Some(first), Some(second), Some(third), Some(_)) = (line(), line(), line(), line()) else {
+        return false;
+    };
+    first.len() >= 20
+        && first.len() == second.len()
+        && first.len() == third.len()
+        && first.windows(2).any(|w| w == b"  ")
+        && first
+            .split(|c| !c.is_ascii_digit())
+            .any(|run| run.len() >= 6)
 }
 
 /// Where the record that begins `text` ends: its first line end outside double quotes.
@@ -610,6 +638,19 @@ mod tests {
             fixed_width_columns(fixed),
             Some(vec![(0, crate::scan::ROUTING), (16, ACCOUNT), (34, 0)])
         );
+        // Fixed-width records without a header, a name's comma in each: no delimited table,
+        // nor a fixed-width header (its first line holds a record's numbers); a padded table
+        // whose first line is a header is still one.
+        let records = b"1000    DOE, JOHN       021000021 12345678    checking\n\
+                        1001    ROSSI, SOFIA    011000015 98765432    savings \n\
+                        1002    ROE, ANN        026009593 55512345    checking\n";
+        assert!(fixed_records(records));
+        assert!(!sniff_layout(records).1.table);
+        assert!(sniff_layout(records).1.fixed.is_empty());
+        let padded = b"NAME            ,ROUTING  ,ACCOUNT \n\
+                       DOE JOHN        ,021000021,12345678\n\
+                       ROE ANN         ,026009593,55512345\n";
+        assert!(sniff_layout(padded).1.table);
         // Records of different lengths, or one heading: not a fixed-width table.
         assert_eq!(
             fixed_width_columns(b"ACCOUNT NUMBER  NAME\n12345678  A\n1234  BB\n\n"),

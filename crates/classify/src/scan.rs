@@ -299,8 +299,10 @@ impl Counts {
 /// names; Avro files read (`avro`: `binary` before); SQLite databases read (`sqlite`:
 /// `binary` before); Excel 2003 XML Spreadsheets read as tables (`excel_xml`: XML text
 /// before, their headings naming nothing); dBase tables read (`dbf`: `binary` before); 11
-/// (2026-12-05): a delimited table without a header weighs its bare nine-digit numbers per
-/// column, its routing numbers and the accounts after them counted by that evidence (none
+/// (2026-12-05): a delimited table without a header, and text's lines by their places (a
+/// fixed-width extract), weigh their bare nine-digit numbers per column, the routing numbers
+/// and the accounts after them counted by that evidence (none before); a nine- or 13-19-digit
+/// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
 /// before).
 pub const RULES: u32 = 11;
 
@@ -621,7 +623,7 @@ pub struct Scanner {
     routing_columns: Vec<RoutingColumn>,
     /// A routing number's column and the bytes after it, where its row goes on in the next
     /// text (at most [`account::FAR`]).
-    routing_pending: Option<(usize, Vec<u8>)>,
+    routing_pending: Option<(usize, account::NextField, Vec<u8>)>,
     /// The text being scanned is the file's last.
     ending: bool,
     /// The tenant's own patterns, and their counts so far.
@@ -1669,6 +1671,14 @@ impl Scanner {
             self.single_number(seg, m, at, &seg[at..first_end]);
             return (first_end, false);
         }
+        // A first group of a candidate's length begins no printed form: a number of its own,
+        // and the groups after it theirs (a routing number and its account one blank apart in
+        // a fixed-width record, `021000021 12345678`; a card number and its code,
+        // `4111111111111111 123`).
+        if !glued && matches!(first_end - at, 9 | 13..=19) {
+            self.single_number(seg, m, at, &seg[at..first_end]);
+            return (first_end, false);
+        }
         // Groups joined by single separators of one kind (spaces or dashes), at most five.
         let mut groups = [0u8; 5];
         let mut starts = [0usize; 5];
@@ -1741,6 +1751,10 @@ impl Scanner {
                     if self.headerless {
                         self.routing_evidence(seg, m, at, number);
                     }
+                } else if context == 0 && self.prose() {
+                    // Text that is no table, format or markup: its lines' columns are their
+                    // places in the line (a core system's fixed-width extract).
+                    self.routing_evidence(seg, m, at, number);
                 }
             }
             13..=19 => {
@@ -1817,22 +1831,32 @@ impl Scanner {
         c.2 += u64::from(valid);
     }
 
-    /// A bare nine-digit number at `at` in a delimited table without a header, nothing naming
-    /// it: weighed with the others in its field as card numbers are. A column of routing
-    /// numbers passes the ABA checksum throughout; random numbers and ids do about one time in
-    /// 27 (a Federal Reserve prefix, then the check digit): [`Scanner::finish`] counts a
-    /// column's valid numbers when nearly all are, and the account numbers in the field right
-    /// after them when nearly every such row has one there (a field before may be a record's
-    /// id: `1001,021000021,ACME` is no account).
+    /// A bare nine-digit number at `at`, nothing naming it, in a table without a header: a
+    /// delimited one whose first line is a record, or text's lines (a core system's
+    /// fixed-width extract). Weighed with the others in its column (its field, or its place in
+    /// the line) as card numbers are: a column of routing numbers passes the ABA checksum
+    /// throughout; random numbers and ids one time in 27 (a Federal Reserve prefix, then the
+    /// check digit). [`Scanner::finish`] counts a column's valid numbers when nearly all are,
+    /// and the account numbers right after them (the next field, or the next number across
+    /// blanks) when nearly every such row has one there (not before: a record's id stands
+    /// there, `1001,021000021,ACME`).
     fn routing_evidence(&mut self, t: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
-        self.field_at(m, at);
-        let field = self.field.min(usize::from(u16::MAX)) as u16;
+        let (column, next) = if self.table {
+            self.field_at(m, at);
+            let field = self.field.min(usize::from(u16::MAX - 1)) as u16 + 1;
+            let form = account::NextField::Delimited(self.quoted, self.delimiter);
+            ((field, 0), form)
+        } else {
+            let offset = (self.text_start + at as u64).saturating_sub(self.line_start);
+            let offset = offset.min(u64::from(u16::MAX)) as u16;
+            ((0, offset), account::NextField::Blanks)
+        };
         let valid = validate::aba_routing(number);
-        let slot = match self.routing_columns.iter().position(|c| c.field == field) {
+        let slot = match self.routing_columns.iter().position(|c| c.column == column) {
             Some(i) => i,
             None if self.routing_columns.len() < MAX_COLUMN_EVIDENCE => {
                 self.routing_columns.push(RoutingColumn {
-                    field,
+                    column,
                     ..Default::default()
                 });
                 self.routing_columns.len() - 1
@@ -1846,32 +1870,26 @@ impl Scanner {
             let end = at + number.len();
             let rest = &t[end..(end + account::FAR).min(t.len())];
             let text_ends = end + account::FAR > t.len();
-            let form = (self.quoted, self.delimiter);
-            match account::account_next(rest, self.ending && text_ends, form) {
+            match account::account_next(rest, self.ending && text_ends, next) {
                 Some(account) => self.routing_columns[slot].accounts += u64::from(account),
                 // The row goes on in the next text: judged there.
-                None => self.routing_pending = Some((slot, rest.to_vec())),
+                None => self.routing_pending = Some((slot, next, rest.to_vec())),
             }
         }
     }
 
-    /// How a delimited table's fields are written: quoted or not, and what ends one.
-    fn table_form(&self) -> (bool, account::Delimiter) {
-        (self.quoted, self.delimiter)
-    }
-
-    /// The field after a headerless table's routing number, cut by the end of the last text:
+    /// The field after a routing number its column weighs, cut by the end of the last text:
     /// read on into `t` ([`Scanner::routing_evidence`]).
     fn routing_goes_on(&mut self, t: &[u8]) {
-        let Some((slot, mut read)) = self.routing_pending.take() else {
+        let Some((slot, next, mut read)) = self.routing_pending.take() else {
             return;
         };
         let more = t.len().min(account::FAR - read.len());
         read.extend_from_slice(&t[..more]);
         let end = self.ending && more == t.len();
-        match account::account_next(&read, end, self.table_form()) {
+        match account::account_next(&read, end, next) {
             Some(account) => self.routing_columns[slot].accounts += u64::from(account),
-            None => self.routing_pending = Some((slot, read)),
+            None => self.routing_pending = Some((slot, next, read)),
         }
     }
 
@@ -2731,11 +2749,12 @@ enum Search {
 }
 
 /// A headerless table's column of bare nine-digit numbers ([`Scanner::routing_evidence`]):
-/// its field, the numbers seen, those that are valid routing numbers, and of those the rows
-/// with an account number in the field after.
+/// its column (a delimited table's field from 1, or 0 and the place in the line), the numbers
+/// seen, those that are valid routing numbers, and of those the rows with an account number
+/// right after.
 #[derive(Debug, Clone, Copy, Default)]
 struct RoutingColumn {
-    field: u16,
+    column: (u16, u16),
     seen: u64,
     valid: u64,
     accounts: u64,

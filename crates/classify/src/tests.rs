@@ -711,6 +711,74 @@ fn a_headerless_tables_routing_column_counts_by_its_checksums() {
     assert!(classify(text.as_bytes()).counts.is_empty());
 }
 
+/// A core system's extract in fixed-width columns without a header (names with commas in
+/// them, fields a blank apart): each place in the line is a column weighed by its checksums,
+/// the account the number across blanks after the routing number; the same in any chunks. A
+/// log whose lines hold random nine-digit numbers at one place counts nothing.
+#[test]
+fn a_headerless_fixed_width_extracts_routing_column_counts_by_its_checksums() {
+    let routings = [
+        "021000021",
+        "011000015",
+        "026009593",
+        "121000248",
+        "322271627",
+    ];
+    let names = ["DOE, JOHN", "ACME INC.", "ROSSI, SOFIA"];
+    let mut text = String::new();
+    for i in 0..30 {
+        let account = 10_000 + 7919 * i as u64 * i as u64;
+        text.push_str(&format!(
+            "{:<8}{:<16}{:<10}{account:<18}{:>10}\n",
+            1000 + i,
+            names[i % 3],
+            routings[i % 5],
+            format!("{}.{:02}", 100 + i, i)
+        ));
+    }
+    let found = classify(text.as_bytes());
+    assert!(found.formats.is_empty(), "{:?}", found.formats);
+    assert_eq!(found.counts.get(Class::AbaRouting), 30);
+    assert_eq!(found.counts.get(Class::UsBankAccount), 30);
+    whole_in_any_chunks(text.as_bytes(), "fixed-width extract");
+    // Random nine-digit numbers at one place in a log's lines.
+    let mut rng = crate::corpus::Rng::new(9);
+    let log: String = (0..300)
+        .map(|i| {
+            format!(
+                "2026-12-05 10:{:02}:00 trace {} ok\n",
+                i % 60,
+                rng.digits(9)
+            )
+        })
+        .collect();
+    assert!(classify(log.as_bytes()).counts.is_empty());
+}
+
+/// A number of a candidate's length a blank or a dash before other digits is read on its own
+/// (no printed form begins so): a routing number its words name (`021000021 12345678`), a card
+/// number and its code.
+#[test]
+fn a_candidate_before_other_digits_is_read_on_its_own() {
+    assert_eq!(
+        count(
+            "wire to ABA routing 021000021 12345678\n",
+            Class::AbaRouting
+        ),
+        1
+    );
+    assert_eq!(count("ABA 021000021-0012\n", Class::AbaRouting), 1);
+    assert_eq!(
+        count("card 4111111111111111 123 exp 12/27\n", Class::CardNumber),
+        1
+    );
+    // Printed forms are read as before: a card in groups, an SSN.
+    assert_eq!(count("card 4111 1111 1111 1111\n", Class::CardNumber), 1);
+    assert_eq!(count("SSN 234-56-7890 on file\n", Class::UsSsn), 1);
+    // Nothing names it: nothing counts.
+    assert_eq!(count("order 021000021 12345678\n", Class::AbaRouting), 0);
+}
+
 /// Markup, JSON and query strings: an account number named by its element, key or parameter
 /// next to its routing number, across tags and (in markup and JSON) the layout's line ends;
 /// the same in any chunks.
