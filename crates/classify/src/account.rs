@@ -491,8 +491,9 @@ enum Line {
 }
 
 /// Whether `label` is a label: words of letters (a letter beyond ASCII too: `Número de
-/// cuenta`, `N° de compte`) and punctuation only, at least one letter, at most [`LABEL`] bytes.
-/// What its words name.
+/// cuenta`, `N° de compte`) and punctuation only, at least one letter, at most [`LABEL`] bytes;
+/// a configuration key's digits too, before any blank (`vendor.1.routing = `,
+/// `payee[2].account:`). What its words name (a key's digits part its words).
 fn label(label: &[u8]) -> Option<u8> {
     if label.len() > LABEL {
         return None;
@@ -501,11 +502,14 @@ fn label(label: &[u8]) -> Option<u8> {
     let mut named = 0;
     let mut word: Option<usize> = None;
     let mut letters = false;
+    let mut blanks = false;
     for (i, &c) in label.iter().enumerate() {
         if c.is_ascii_alphabetic() || c >= 0x80 {
             letters = true;
             word.get_or_insert(i);
-        } else if punctuation(c) || c == b'\t' {
+        } else if punctuation(c) || blank(&c) || c.is_ascii_digit() && !blanks {
+            // (A digit after a blank: a sentence's number, not a key's.)
+            blanks |= blank(&c);
             if let Some(s) = word.take() {
                 named |= names(&label[s..i]);
             }
@@ -517,6 +521,16 @@ fn label(label: &[u8]) -> Option<u8> {
         named |= names(&label[s..]);
     }
     letters.then_some(named)
+}
+
+/// The label of a configuration key's line (`vendor.1.account=12345678`, whose label
+/// [`line`] would end at its first digit): what it names and where its value begins, after the
+/// first `=` or `:`.
+fn key_label(line: &[u8]) -> Option<(u8, usize)> {
+    let k = line.iter().position(|&c| c == b'=' || c == b':')?;
+    let named = label(&line[..=k])?;
+    let value = line[k + 1..].iter().position(|c| !blank(c))?;
+    Some((named, k + 1 + value))
 }
 
 /// Blanks: spaces, tabs and the carriage return of a CRLF line end.
@@ -542,12 +556,16 @@ fn line(line: &[u8]) -> Line {
             Line::Other
         };
     }
-    let Some(named) = label(&line[start..start + digit]) else {
-        return Line::Other;
+    let (named, value) = match label(&line[start..start + digit]) {
+        Some(named) if named != 0 => (named, start + digit),
+        _ => match key_label(&line[start..end]) {
+            Some((named, value)) => (named, start + value),
+            None => return Line::Other,
+        },
     };
     if named & ROUTING != 0 {
         Line::Routing
-    } else if named & ACCOUNT != 0 && validate::us_account(&line[start + digit..end]) {
+    } else if named & ACCOUNT != 0 && validate::us_account(&line[value..end]) {
         Line::Account(end)
     } else {
         Line::Other

@@ -303,7 +303,8 @@ impl Counts {
 /// fixed-width extract), weigh their bare nine-digit numbers per column, the routing numbers
 /// and the accounts after them counted by that evidence (none before); a nine- or 13-19-digit
 /// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
-/// before).
+/// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
+/// names an account.
 pub const RULES: u32 = 11;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -329,7 +330,7 @@ pub(crate) const ACCOUNT: u8 = 16;
 pub(crate) const IBAN: u8 = 32;
 
 /// The keywords, with the context each gives (letters and digits only, in small letters).
-const KEYWORDS: [(&[u8], u8); 46] = [
+const KEYWORDS: [(&[u8], u8); 47] = [
     (b"cc", CARD),
     (b"pan", CARD),
     (b"ccn", CARD),
@@ -351,6 +352,8 @@ const KEYWORDS: [(&[u8], u8); 46] = [
     (b"usaba", ROUTING),
     (b"odfi", ROUTING),
     (b"acct", ACCOUNT),
+    // A demand deposit account: US banks' and treasury systems' name for a checking account.
+    (b"dda", ACCOUNT),
     (b"iban", ACCOUNT | IBAN),
     (b"cards", CARD),
     (b"karte", CARD),

@@ -586,6 +586,34 @@ fn account_numbers_in_labelled_lines_whatever_the_chunks() {
     assert_eq!(end.get(Class::UsBankAccount), 1);
 }
 
+/// Configuration files' keys label their values as a form's labels do, whatever digits the
+/// key holds (`vendor.1.routing=`, `payee[2].account:`); `DDA` (a demand deposit account)
+/// names an account. The same in any chunks.
+#[test]
+fn configuration_keys_and_dda_name_their_values() {
+    let blocks = [
+        "vendor.1.name=ACME\nvendor.1.routing=021000021\nvendor.1.account=12345678\n",
+        "payee[2].account: 87654321\npayee[2].routing: 011000015\n",
+        "payee_3_routing = 026009593\npayee_3_account = 55512345\n",
+        "RTN 021000021 DDA 12345678\n",
+        "Vendor,RTN,DDA\nACME,021000021,12345678\n",
+    ];
+    for block in blocks {
+        let found = classify(block.as_bytes()).counts;
+        assert_eq!(found.get(Class::AbaRouting), 1, "{block}");
+        assert_eq!(found.get(Class::UsBankAccount), 1, "{block}");
+    }
+    let all = blocks[..4].join("\n");
+    let found = whole_in_any_chunks(all.as_bytes(), "keys");
+    assert_eq!(found.get(Class::UsBankAccount), 4);
+    // A sentence's number before the label is no key's: the line is no labelled line.
+    let text = "ABA: 021000021\nRef 12 account: 12345678\n";
+    assert_eq!(
+        classify(text.as_bytes()).counts.get(Class::UsBankAccount),
+        0
+    );
+}
+
 /// A delimited table whose header names account columns: each routing number pairs with the
 /// account number in its row, whatever columns stand between (quoted fields with separators in
 /// them too), unless another bank's column stands between; the same in any chunks.
