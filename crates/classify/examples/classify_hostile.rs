@@ -135,6 +135,22 @@ fn main() {
         "headerless table, long fields after routing numbers",
         repeated(&row),
     ));
+    // An X9 image cash letter's records (a file header, then records of two bytes each, or
+    // check detail records back to back, each counted).
+    let x9 = |unit: &[u8]| {
+        let mut v = vec![0, 0, 0, 80];
+        v.extend_from_slice(format!("{:<80}", "0103T061000146026073150").as_bytes());
+        v.extend(unit.iter().cycle().take(SIZE - v.len()));
+        v
+    };
+    shapes.push(("X9 records of two bytes", x9(b"\0\0\0\x0225")));
+    let check = format!(
+        "{:<80}",
+        "25                021000021    1211-1234-56789/0000012500"
+    );
+    let mut framed = 80u32.to_be_bytes().to_vec();
+    framed.extend_from_slice(check.as_bytes());
+    shapes.push(("X9 check detail records", x9(&framed)));
     // PDF: objects naming fonts one after another, words `stream` that begin none, a page's
     // strings and moves (its stream's length past the end).
     shapes.push((

@@ -736,6 +736,11 @@ const EBCDIC_ASCII: [u8; 256] = [
     0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, OTHER, OTHER, OTHER, OTHER, OTHER, OTHER,
 ];
 
+/// A byte of EBCDIC (code page 037) as ASCII ([`EBCDIC_ASCII`]).
+pub(crate) fn ascii_of_ebcdic(b: u8) -> u8 {
+    EBCDIC_ASCII[usize::from(b)]
+}
+
 /// EBCDIC text (code page 037, as IBM mainframes write it), told from its first bytes and
 /// translated to ASCII before the scan, so that its numbers and words are read as any text's.
 /// A file of fixed-length records without line ends (a mainframe data set sent in binary) has

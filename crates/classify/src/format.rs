@@ -49,6 +49,9 @@ pub enum Format {
     /// A dBase table (`.dbf`): the classes beside it are its records' (beside `binary`: its
     /// header could not be read).
     Dbf,
+    /// An X9 image cash letter (ANSI X9.37, X9.100-187: checks exchanged between banks): the
+    /// classes beside it are its items' routing and account numbers.
+    X937,
     /// A SQLite database file: the classes beside it are its tables' rows' together (beside
     /// `binary`: it could not be read).
     Sqlite,
@@ -136,6 +139,7 @@ impl Format {
             Format::Sql => "sql".into(),
             Format::Sqlite => "sqlite".into(),
             Format::Dbf => "dbf".into(),
+            Format::X937 => "x9_37".into(),
             Format::PgDump => "pg_dump".into(),
             Format::Mbox => "mbox".into(),
             Format::Rar => "rar".into(),
@@ -178,6 +182,7 @@ impl Format {
             "sql" => Some(Format::Sql),
             "sqlite" => Some(Format::Sqlite),
             "dbf" => Some(Format::Dbf),
+            "x9_37" => Some(Format::X937),
             "pg_dump" => Some(Format::PgDump),
             "mbox" => Some(Format::Mbox),
             "rar" => Some(Format::Rar),

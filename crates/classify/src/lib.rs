@@ -38,6 +38,7 @@ mod stored;
 mod tar;
 pub mod validate;
 mod x12;
+mod x9;
 mod xls;
 mod xlsb;
 

@@ -75,6 +75,8 @@ enum Container {
     Sql(Box<crate::sql::SqlDump>),
     /// A dBase table: its records read one by one.
     Dbf(Box<crate::dbf::Dbf>),
+    /// An X9 image cash letter: its records read one by one, counted by their fields.
+    X937(Box<crate::x9::ImageCashLetter>),
     /// A SQLite database: kept, its tables' rows read at the end.
     Sqlite(Box<crate::sqlite::Sqlite>),
     /// A PostgreSQL custom-format archive: its tables' rows read by scanners of their own.
@@ -99,6 +101,7 @@ impl Container {
             Container::Sql(d) => d.feed(data),
             Container::Sqlite(d) => d.feed(data),
             Container::Dbf(d) => d.feed(data),
+            Container::X937(x) => x.feed(data),
             Container::PgArchive(a) => a.feed(data),
             Container::Markup(m) => m.feed(data),
             Container::FlatSpreadsheet(f) => f.feed(data),
@@ -122,6 +125,7 @@ impl Container {
             Container::Sql(d) => d.finish(),
             Container::Sqlite(d) => d.finish(),
             Container::Dbf(d) => d.finish(),
+            Container::X937(x) => x.finish(),
             Container::PgArchive(a) => a.finish(),
             Container::Markup(m) => m.finish(),
             Container::FlatSpreadsheet(f) => f.finish(),
@@ -146,6 +150,7 @@ impl Container {
             Container::Sql(d) => d.held_bytes(),
             Container::Sqlite(d) => d.held_bytes(),
             Container::Dbf(d) => d.held_bytes(),
+            Container::X937(x) => x.held_bytes(),
             Container::PgArchive(a) => a.held_bytes(),
             Container::Markup(m) => m.held_bytes(),
             Container::FlatSpreadsheet(f) => f.held_bytes(),
@@ -304,7 +309,7 @@ impl Counts {
 /// and the accounts after them counted by that evidence (none before); a nine- or 13-19-digit
 /// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
 /// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
-/// names an account.
+/// names an account; X9 image cash letters read (`x9_37`: `binary` before).
 pub const RULES: u32 = 11;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -925,6 +930,10 @@ impl Scanner {
             let (patterns, budget) = (self.patterns.clone(), self.budget());
             let parquet = crate::parquet::Parquet::new(patterns, budget, self.depth);
             return Some(Container::Parquet(Box::new(parquet)));
+        }
+        if crate::x9::magic(&self.head) {
+            let letter = crate::x9::ImageCashLetter::new(&self.head);
+            return Some(Container::X937(Box::new(letter)));
         }
         if crate::dbf::magic(&self.head) {
             let (patterns, budget) = (self.patterns.clone(), self.budget());

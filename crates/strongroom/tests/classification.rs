@@ -1756,6 +1756,60 @@ t.close()
     );
 }
 
+/// An X9 image cash letter as a bank's capture system sends the Federal Reserve one (written
+/// by Python's `cp037` codec: EBCDIC, each record after its four-byte length, each check's
+/// images after its detail; and the same records in ASCII, one per line, without images):
+/// forty checks, each a payor bank's routing number and the writer's account in its on-us
+/// field, its addendum the bank of first deposit and the depositor's account. Every fifth
+/// payor routing number fails its checksum (it and its account count nothing); the images'
+/// bytes, which hold numbers, are not read. Before, the file was `binary`.
+#[test]
+fn image_cash_letters_count_their_checks() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    python(
+        r#"
+import sys, struct
+def rec(s, n=80):
+    return s.ljust(n).encode("ascii")
+records = [rec("0103T0610001460260731502026120509 11NBANK OF DEPOSIT   FED"),
+           rec("100106100014602607315020261205202612050911IG74753"),
+           rec("2001061000146026073150202612052026120574753")]
+routing = ["021000021", "011000015", "026009593", "121000248", "322271627"]
+images = []
+for i in range(40):
+    r = "021000022" if i % 5 == 4 else routing[i % 5]
+    on_us = "%d-%06d/%04d" % (1211 + i, 100 + i, 1000 + i)
+    records.append(rec("25" + " " * 15 + " " + r + on_us.rjust(20) + "%010d" % (12500 + i) + ("%d" % i).rjust(15) + "G01Y"))
+    records.append(rec("261026073150202612051" + ("%d" % i).rjust(14) + ("%010d" % (4000000 + i)).ljust(18) + "00029TEST PAYEE     Y20"))
+    images.append(len(records))
+    records.append(rec("50102026120500000000000000000"))
+    records.append(rec("52026073150202612050000000000000001", 117) + b"II*\x00" + b"021000021 12345678 " * 200)
+records += [rec("70000100000000000000000000000040"), rec("9000000100000040"), rec("9900000001000000010000004000")]
+with open(sys.argv[1], "wb") as f:
+    for r in records:
+        if r[:2] in (b"52",):
+            body = r[:117].decode("ascii").encode("cp037") + r[117:]
+        else:
+            body = r.decode("ascii").encode("cp037")
+        f.write(struct.pack(">I", len(body)) + body)
+with open(sys.argv[2], "wb") as f:
+    for r in records:
+        if r[:2] not in (b"50", b"52"):
+            f.write(r + b"\r\n")
+"#,
+        &[&work.join("deposit.x937"), &work.join("deposit.icl")],
+    );
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 32 + 40);
+    truth.add(Class::UsBankAccount, 32 + 40);
+    for name in ["deposit.x937", "deposit.icl"] {
+        alice.sftp_ok(&format!("put {} /{name}\n", work.join(name).display()));
+        assert_shows(&server, &format!("/{name}"), expected(&truth, &["x9_37"]));
+    }
+}
+
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
 /// forty transaction sets, each a payment from the payer's account to a payee's (`BPR`: a
 /// routing number after the qualifier `01`, its account after `DA`) and the payee's name with
