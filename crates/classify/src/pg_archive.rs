@@ -502,6 +502,71 @@ mod tests {
         assert_eq!(found.counts.get(Class::CardNumber), 1, "{found:?}");
     }
 
+    /// `pg_dump -Fd`'s directory tarred (`tests/sql/pg_dump-dir.tar`: `tar --sort=name`, so
+    /// the tables' gzip-compressed files come before `toc.dat`): the files are kept until the
+    /// table of contents names their columns, then read under them, as the tar format's are.
+    /// Without a table of contents (or with the files' budget spent) they are read as the rows
+    /// they are: a headerless table's evidence only (no SSN without its name, the payments'
+    /// references counted as the routing numbers their checksums say).
+    #[test]
+    fn a_directory_format_archive_tarred_reads_its_tables_under_their_columns() {
+        let bytes = fixture("pg_dump-dir.tar");
+        for size in [1, 512, 4096, bytes.len()] {
+            let found = in_chunks(&bytes, size);
+            assert_eq!(counts(&found), CUSTOMERS, "in chunks of {size}");
+            assert_eq!(names(&found), ["account_table", "gzip", "tar"]);
+        }
+        // The same entries with the table of contents first: read as they come.
+        let entries = tar_entries(&bytes);
+        let toc = entries
+            .iter()
+            .position(|e| e.0.ends_with("toc.dat"))
+            .unwrap();
+        let mut first: Vec<Vec<u8>> = vec![entry_of(&entries[toc])];
+        first.extend(
+            entries
+                .iter()
+                .filter(|e| !e.0.ends_with("toc.dat"))
+                .map(entry_of),
+        );
+        let found = classify(&crate::tar::tests::archive(&first));
+        assert_eq!(counts(&found), CUSTOMERS);
+        // Without it: unnamed rows.
+        let rows: Vec<Vec<u8>> = entries
+            .iter()
+            .filter(|e| !e.0.ends_with("toc.dat"))
+            .map(entry_of)
+            .collect();
+        let found = classify(&crate::tar::tests::archive(&rows));
+        assert_eq!(found.counts.get(Class::UsSsn), 0);
+        assert_eq!(found.counts.get(Class::AbaRouting), 18 + 10);
+        assert_eq!(found.counts.get(Class::Email), 24);
+    }
+
+    /// A ustar archive's regular entries: names and contents.
+    fn tar_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 512 <= bytes.len() && bytes[at] != 0 {
+            let h = &bytes[at..at + 512];
+            let name = String::from_utf8_lossy(&h[..100])
+                .trim_end_matches('\0')
+                .to_owned();
+            let size_field = String::from_utf8_lossy(&h[124..135]).into_owned();
+            let size = usize::from_str_radix(size_field.trim_matches(|c| c == '\0' || c == ' '), 8)
+                .unwrap();
+            if h[156] == b'0' {
+                out.push((name, bytes[at + 512..at + 512 + size].to_vec()));
+            }
+            at += 512 + size.div_ceil(512) * 512;
+        }
+        out
+    }
+
+    fn entry_of(e: &(String, Vec<u8>)) -> Vec<u8> {
+        crate::tar::tests::entry(&e.0, &e.1, b'0')
+    }
+
     /// Cut short: what its whole blocks hold, read in part; cut in its table of contents:
     /// `binary`.
     #[test]

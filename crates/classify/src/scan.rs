@@ -309,7 +309,8 @@ impl Counts {
 /// and the accounts after them counted by that evidence (none before); a nine- or 13-19-digit
 /// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
 /// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
-/// names an account; X9 image cash letters read (`x9_37`: `binary` before).
+/// names an account; X9 image cash letters read (`x9_37`: `binary` before); a tarred
+/// `pg_dump -Fd` directory's tables read under their columns' names.
 pub const RULES: u32 = 11;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -562,6 +563,9 @@ pub struct Scanner {
     translated: Vec<u8>,
     /// The beginning of the file's text, until [`SNIFF_LEN`] bytes or the end.
     head: Vec<u8>,
+    /// Text read before the file's contents, once they begin (inflated where they are
+    /// compressed): a table's header its file lacks ([`Scanner::contents_begin_with`]).
+    contents_header: Option<Vec<u8>>,
     formats: Option<Vec<Format>>,
     /// A format whose records are also read by position ([`Scanner::record_end`]).
     records: Option<Records>,
@@ -671,6 +675,7 @@ impl Scanner {
             ebcdic: None,
             translated: Vec::new(),
             head: Vec::new(),
+            contents_header: None,
             formats: None,
             records: None,
             x12: None,
@@ -813,8 +818,18 @@ impl Scanner {
         }
     }
 
+    /// Makes `header` the first line of the file's text, read before its contents (inflated
+    /// where the file is compressed): the columns' names of a table whose file holds only its
+    /// rows (a `pg_dump` archive's table files, named in its table of contents).
+    pub(crate) fn contents_begin_with(&mut self, header: Vec<u8>) {
+        self.contents_header = Some(header);
+    }
+
     /// Takes the next bytes of the file's contents (inflated where it is compressed).
     fn feed_contents(&mut self, mut data: &[u8]) {
+        if let Some(header) = self.contents_header.take() {
+            self.feed_text(&header);
+        }
         // The first bytes say whether the text is UTF-16 (its byte order mark, or code units
         // of ASCII without one).
         if !self.lead.whole() {

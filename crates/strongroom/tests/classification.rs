@@ -1629,7 +1629,8 @@ with open(sys.argv[1], "wb") as out:
 /// `dbf` package, Visual FoxPro's form), and PostgreSQL's `pg_dump` (its
 /// plain form of `COPY` blocks, gzip-compressed as it travels; `--column-inserts`; its custom
 /// format, `-Fc`, the form backups take: a table of contents, then each table's rows
-/// zlib-compressed), uploaded
+/// zlib-compressed; its directory format, `-Fd`, tarred, the tables' files before the table of
+/// contents), uploaded
 /// with `sftp`: each table's rows count by their columns' names (before, a dump counted only
 /// its e-mail addresses: none of its SSNs, routing numbers and accounts); the near misses, a
 /// null SSN and the payments' references under a name that names nothing do not. A query's
@@ -1696,7 +1697,11 @@ t.close()
         String::from_utf8_lossy(&dump.stdout)
     );
     std::fs::write(work.join("sqlite.sql"), &dump.stdout).unwrap();
-    for name in ["pg_dump-column-inserts.sql", "pg_dump-custom.dump"] {
+    for name in [
+        "pg_dump-column-inserts.sql",
+        "pg_dump-custom.dump",
+        "pg_dump-dir.tar",
+    ] {
         std::fs::copy(fixtures.join(name), work.join(name)).unwrap();
     }
     let mut truth = classify::Counts::default();
@@ -1710,6 +1715,7 @@ t.close()
         ("pg_dump.sql.gz", &["account_table", "sql", "gzip"][..]),
         ("pg_dump-column-inserts.sql", &["account_table", "sql"][..]),
         ("pg_dump-custom.dump", &["account_table", "pg_dump"][..]),
+        ("pg_dump-dir.tar", &["account_table", "gzip", "tar"][..]),
         ("bank.db", &["account_table", "sqlite"][..]),
         ("customers.dbf", &["account_table", "dbf"][..]),
     ] {
