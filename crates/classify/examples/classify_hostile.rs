@@ -151,6 +151,11 @@ fn main() {
     let mut framed = 80u32.to_be_bytes().to_vec();
     framed.extend_from_slice(check.as_bytes());
     shapes.push(("X9 check detail records", x9(&framed)));
+    // Fedwire messages: braces alone, tags cut short, read fields back to back.
+    let fedwire = |unit: &str| headed(b"{1510}1000{1520}20261205X\n", unit);
+    shapes.push(("Fedwire braces", fedwire("{")));
+    shapes.push(("Fedwire tags cut short", fedwire("{42")));
+    shapes.push(("Fedwire party fields", fedwire("{4200}D12345678*")));
     // PDF: objects naming fonts one after another, words `stream` that begin none, a page's
     // strings and moves (its stream's length past the end).
     shapes.push((

@@ -21,6 +21,8 @@ pub enum Format {
     /// An ASC X12 EDI interchange, with its first transaction set's identifier (820: a payment
     /// order or remittance advice; 835: a health care claim payment), when its head shows one.
     X12(Option<u16>),
+    /// Fedwire Funds Service messages in FAIM's tagged format.
+    Fedwire,
     /// A delimited (CSV-like) file whose header names accounts.
     AccountTable,
     /// Not text (compressed, encrypted, an image…): not scanned; its classes are unknown.
@@ -124,6 +126,7 @@ impl Format {
             Format::Bai2 => "bai2".into(),
             Format::X12(Some(t)) => format!("x12:{t}"),
             Format::X12(None) => "x12".into(),
+            Format::Fedwire => "fedwire".into(),
             Format::AccountTable => "account_table".into(),
             Format::Binary => "binary".into(),
             Format::Encrypted(scheme) => format!("encrypted:{scheme}"),
@@ -168,6 +171,7 @@ impl Format {
             "nacha" => Some(Format::Nacha),
             "bai2" => Some(Format::Bai2),
             "x12" => Some(Format::X12(None)),
+            "fedwire" => Some(Format::Fedwire),
             "account_table" => Some(Format::AccountTable),
             "binary" => Some(Format::Binary),
             "gzip" => Some(Format::Gzip),
@@ -316,6 +320,9 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     }
     if let Some(x12) = crate::x12::header(head) {
         found.push(Format::X12(x12.transaction));
+    }
+    if crate::fedwire::magic(head) {
+        found.push(Format::Fedwire);
     }
     // A title above a table's header is looked for in text of no other format (not markup).
     let titled = found.is_empty()

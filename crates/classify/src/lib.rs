@@ -16,6 +16,7 @@ mod dbf;
 mod doc;
 pub mod encoding;
 mod encrypted;
+mod fedwire;
 pub mod field_corpus;
 pub mod format;
 mod little_endian;

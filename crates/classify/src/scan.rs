@@ -310,7 +310,8 @@ impl Counts {
 /// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
 /// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
 /// names an account; X9 image cash letters read (`x9_37`: `binary` before); a tarred
-/// `pg_dump -Fd` directory's tables read under their columns' names.
+/// `pg_dump -Fd` directory's tables read under their columns' names; Fedwire messages read
+/// by their tags (`fedwire`: nothing counted before).
 pub const RULES: u32 = 11;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -571,6 +572,8 @@ pub struct Scanner {
     records: Option<Records>,
     /// An X12 interchange, also read segment by segment ([`crate::x12`]).
     x12: Option<Box<crate::x12::Interchange>>,
+    /// Fedwire messages, also read tag by tag ([`crate::fedwire`]).
+    fedwire: Option<Box<crate::fedwire::Messages>>,
     /// BAI2: whether the current group's originator is a valid routing number (the bank the
     /// group's accounts are at).
     bai2_bank: bool,
@@ -679,6 +682,7 @@ impl Scanner {
             formats: None,
             records: None,
             x12: None,
+            fedwire: None,
             bai2_bank: false,
             binary: false,
             carry: Vec::new(),
@@ -1065,6 +1069,7 @@ impl Scanner {
             + held(&self.columns)
             + held(&self.custom)
             + self.x12.as_ref().map_or(0, |x| x.held_bytes())
+            + self.fedwire.as_ref().map_or(0, |f| f.held_bytes())
             + self.bitmap.held_bytes()
             + held(&a.tail)
             + held(&a.tagged_tail)
@@ -1148,6 +1153,11 @@ impl Scanner {
             };
         }
         self.scan(&[], true);
+        if let Some(fedwire) = self.fedwire.take() {
+            for (class, n) in fedwire.finish().present() {
+                self.counts.add(class, n);
+            }
+        }
         if let Some(x12) = self.x12.take() {
             for (class, n) in x12.finish().present() {
                 self.counts.add(class, n);
@@ -1259,11 +1269,16 @@ impl Scanner {
             self.x12 =
                 crate::x12::header(&self.head).map(|h| Box::new(crate::x12::Interchange::new(h)));
         }
+        if formats.contains(&Format::Fedwire) {
+            self.fedwire = Some(Box::default());
+        }
         let body = self
             .head
             .strip_prefix(b"\xEF\xBB\xBF")
             .unwrap_or(&self.head);
+        // (Fedwire's tags are in braces too, but no JSON's.)
         self.layout = self.accounts.tagged.is_none()
+            && self.fedwire.is_none()
             && matches!(
                 body.iter().find(|c| !c.is_ascii_whitespace()),
                 Some(b'<' | b'{' | b'[')
@@ -1281,6 +1296,9 @@ impl Scanner {
         }
         if let Some(x12) = self.x12.as_mut() {
             x12.feed(data);
+        }
+        if let Some(fedwire) = self.fedwire.as_mut() {
+            fedwire.feed(data);
         }
         let cut = if end {
             data.len()
@@ -1554,6 +1572,7 @@ impl Scanner {
             && self.fixed.is_empty()
             && self.records.is_none()
             && self.x12.is_none()
+            && self.fedwire.is_none()
             && self.accounts.tagged.is_none()
             && !self.layout
     }

@@ -1816,6 +1816,46 @@ with open(sys.argv[2], "wb") as f:
     }
 }
 
+/// A day's Fedwire customer transfers as a bank's wire room archives them (FAIM's tagged
+/// format, a message per line, written by Python): each names the sender's and receiver's
+/// routing numbers, the beneficiary's bank by its routing number (`F`), the beneficiary's and
+/// the originator's accounts (`D`) and the originator's bank by its BIC (`B`). Every fourth
+/// receiver's routing number fails its checksum. Before, the file counted nothing: no word
+/// names a number there.
+#[test]
+fn fedwire_messages_count_their_parties() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let work = alice.work();
+    python(
+        r#"
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(30):
+        receiver = "021000022" if i % 4 == 3 else "021000021"
+        f.write("{1500}30MSG%05dP {1510}1000{1520}20261205QMGFT015%06d{2000}000001234567"
+                "{3100}121000248WELLS SF*{3400}%sJPMCHASE NYC*{3600}CTR*"
+                "{4100}F026009593*CITIBANK NA*{4200}D%d*JOHN DOE*123 MAIN ST*"
+                "{5000}D1211-%06d*ACME CORP*{5100}BCHASUS33*JPMORGAN*{6000}INVOICE %d*\n"
+                % (i, i, receiver, 40000000 + i, i, i))
+"#,
+        &[&work.join("wires-20261205.txt")],
+    );
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 30 * 3 - 7);
+    truth.add(Class::UsBankAccount, 60);
+    truth.add(Class::SwiftBic, 30);
+    alice.sftp_ok(&format!(
+        "put {} /wires-20261205.txt\n",
+        work.join("wires-20261205.txt").display()
+    ));
+    assert_shows(
+        &server,
+        "/wires-20261205.txt",
+        expected(&truth, &["fedwire"]),
+    );
+}
+
 /// X12 EDI interchanges as a corporate's ERP sends its bank a batch of payment orders (820):
 /// forty transaction sets, each a payment from the payer's account to a payee's (`BPR`: a
 /// routing number after the qualifier `01`, its account after `DA`) and the payee's name with
