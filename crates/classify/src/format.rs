@@ -542,9 +542,10 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
 }
 
 /// Whether `head` begins with records of fixed-width columns and no header: its first three
-/// lines (whole in it) of one length, the first holding columns apart by two blanks or more
-/// and a number of six digits or more (a record's value, not a heading). A comma in such a
-/// record (`1001    DOE, JOHN    021000021 12345678`) is a name's, not a field's end.
+/// lines (whole in it) of one length, the first holding columns apart by two blanks or more,
+/// a number of six digits or more (a record's value, not a heading) and a blank after each of
+/// its commas. Such a comma (`1001    DOE, JOHN    021000021 12345678`) is a name's, not a
+/// field's end; a table padded to fixed widths (`DOE JOHN  ,021000021,12345678`) is still one.
 fn fixed_records(head: &[u8]) -> bool {
     let mut lines = head.split(|&c| c == b'\n');
     let mut line = || lines.next().map(|l| l.strip_suffix(b"\r").unwrap_or(l));
@@ -558,6 +559,10 @@ fn fixed_records(head: &[u8]) -> bool {
         && first
             .split(|c| !c.is_ascii_digit())
             .any(|run| run.len() >= 6)
+        && first
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c != b',' || first.get(i + 1) == Some(&b' '))
 }
 
 /// Where the record that begins `text` ends: its first line end outside double quotes.
@@ -659,6 +664,11 @@ mod tests {
         assert!(fixed_records(records));
         assert!(!sniff_layout(records).1.table);
         assert!(sniff_layout(records).1.fixed.is_empty());
+        let headerless = b"DOE JOHN        ,021000021,12345678\n\
+                           ROE ANN         ,026009593,55512345\n\
+                           ROSSI SOFIA     ,011000015,98765432\n";
+        assert!(!fixed_records(headerless));
+        assert!(sniff_layout(headerless).1.table);
         let padded = b"NAME            ,ROUTING  ,ACCOUNT \n\
                        DOE JOHN        ,021000021,12345678\n\
                        ROE ANN         ,026009593,55512345\n";
