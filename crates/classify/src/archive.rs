@@ -100,6 +100,9 @@ pub(crate) struct Zip {
     rendering: bool,
     /// Its contents' bytes so far.
     entry_bytes: u64,
+    /// A `pg_dump -Fd` directory zipped: its table of contents and the tables it names by
+    /// their files ([`crate::pg_archive::DumpFiles`]).
+    dump: crate::pg_archive::DumpFiles,
     found: Entries,
     entries: u32,
     out: Vec<u8>,
@@ -130,6 +133,7 @@ impl Zip {
             odt: false,
             rendering: false,
             entry_bytes: 0,
+            dump: Default::default(),
             found: Entries::default(),
             entries: 0,
             out: Vec::new(),
@@ -180,6 +184,10 @@ impl Zip {
         for (cache, bytes) in std::mem::take(&mut self.pivots).finish() {
             self.found.add(cache, bytes, false);
         }
+        // Table files no table of contents named: read as the rows they are, unnamed.
+        let at = (&self.patterns, &self.budget, self.depth);
+        self.dump.read_held(true, at, &mut self.found);
+        self.cut |= self.dump.cut;
         let mut found = self.found;
         found.held.formats.append(&mut self.workbook.formats);
         if self.word {
@@ -223,6 +231,7 @@ impl Zip {
             + part
             + self.workbook.held_bytes()
             + self.entry.as_ref().map_or(0, |s| s.held_bytes())
+            + self.dump.held_bytes()
     }
 
     /// Gathers `want` bytes into `gathered` from `data`: the rest of `data` once they are
@@ -298,13 +307,17 @@ impl Zip {
         self.pivot_head.clear();
         let encrypted = flags & 1 != 0;
         let descriptor = flags & 8 != 0;
+        // Its contents' size, where the header gives it (a `pg_dump` table file may be kept
+        // to be read later only then).
+        let plain = u32::from_le_bytes([h[22], h[23], h[24], h[25]]);
+        let plain = (!descriptor && plain != u32::MAX).then_some(u64::from(plain));
         self.entries += 1;
         if !self.budget.entry() {
             return self.stop();
         }
         self.state = match (method, encrypted, descriptor) {
             (0, false, false) => {
-                self.begin_entry(part, records);
+                self.begin_entry(part, records, (name, plain));
                 if size == 0 {
                     self.end_entry(None);
                     State::Header
@@ -313,7 +326,7 @@ impl Zip {
                 }
             }
             (8, false, _) => {
-                self.begin_entry(part, records);
+                self.begin_entry(part, records, (name, plain));
                 State::Deflated {
                     inflater: Box::new(flate2::Decompress::new(false)),
                     descriptor: descriptor.then_some(zip64),
@@ -411,9 +424,16 @@ impl Zip {
 
     /// An entry's contents begin: a scanner of its own (one layer deeper, within the budget),
     /// and a workbook's reader where the entry is a worksheet or its shared strings.
-    fn begin_entry(&mut self, part: Option<Part>, records: Option<Records>) {
-        let mut s = Scanner::with_patterns(self.patterns.clone());
-        s.inside_archive(self.budget.clone(), self.depth);
+    fn begin_entry(
+        &mut self,
+        part: Option<Part>,
+        records: Option<Records>,
+        (name, size): (&[u8], Option<u64>),
+    ) {
+        // A `pg_dump -Fd` directory's table of contents, or a table's file before it: kept.
+        self.dump.begin(name, size);
+        let at = (&self.patterns, &self.budget, self.depth);
+        let mut s = self.dump.scanner(name, at);
         if part.is_some() {
             s.in_workbook();
         }
@@ -474,6 +494,10 @@ impl Zip {
     /// An entry's contents (an `.xlsb` part's as SpreadsheetML) read: by the entry's scanner,
     /// as the text a document shows, or by a workbook's reader beside the scanner.
     fn read(&mut self, bytes: &[u8]) {
+        if self.dump.keeping() {
+            self.dump.keep(bytes);
+            return;
+        }
         if let Some(s) = self.entry.as_mut() {
             match self.part.as_mut() {
                 // A document's markup: its scanner reads the text it shows.
@@ -519,6 +543,14 @@ impl Zip {
 
     /// What the entry under way holds, added to the archive's.
     fn add_entry(&mut self) {
+        if self.dump.keeping() {
+            let entry = self.entry.take();
+            let at = (&self.patterns, &self.budget, self.depth);
+            self.cut |= self
+                .dump
+                .entry_ended(entry, self.entry_bytes, at, &mut self.found);
+            return;
+        }
         if let Some(mut records) = self.records.take() {
             let mut xml = std::mem::take(&mut self.written);
             xml.clear();
@@ -691,7 +723,7 @@ fn compressed_size(h: &[u8], name_len: usize) -> (u64, bool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
 
     use super::*;
@@ -700,7 +732,13 @@ mod tests {
 
     /// A local header and its entry's bytes (deflated or stored; with a data descriptor after
     /// them, and its signature, when `descriptor`); `flags` more flag bits (1: encrypted).
-    fn entry(name: &str, data: &[u8], deflate: bool, descriptor: bool, flags: u16) -> Vec<u8> {
+    pub(crate) fn entry(
+        name: &str,
+        data: &[u8],
+        deflate: bool,
+        descriptor: bool,
+        flags: u16,
+    ) -> Vec<u8> {
         let body = if deflate {
             let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(data).unwrap();
@@ -729,7 +767,7 @@ mod tests {
         out
     }
 
-    fn archive(entries: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn archive(entries: &[Vec<u8>]) -> Vec<u8> {
         let mut out = entries.concat();
         // The central directory (not read: its first signature ends the entries).
         out.extend(CENTRAL);

@@ -60,6 +60,195 @@ pub(crate) fn table_files(toc: &[u8]) -> HashMap<Vec<u8>, crate::sql::RowsOf> {
     read_head(toc).map(|(a, _)| a.files).unwrap_or_default()
 }
 
+/// Most bytes of table files kept until a table of contents comes ([`DumpFiles`]); a file past
+/// them is read as it comes, its rows unnamed.
+pub(crate) const MAX_HELD: usize = 16 << 20;
+
+/// Whether an entry's name's last part is a `pg_dump` table file's: digits, then `.dat` (the
+/// tar format's) or `.dat.gz` (the directory format's, compressed).
+pub(crate) fn table_file(base: &[u8]) -> bool {
+    let stem = base
+        .strip_suffix(b".dat.gz")
+        .or_else(|| base.strip_suffix(b".dat"));
+    stem.is_some_and(|d| !d.is_empty() && d.iter().all(u8::is_ascii_digit))
+}
+
+/// An entry's name's last part (a `-Fd` directory's files under the directory's name).
+pub(crate) fn base(name: &[u8]) -> &[u8] {
+    name.rsplit(|&b| b == b'/').next().unwrap_or(name)
+}
+
+/// Where an archive's entries are read: the tenant's patterns, the file's budget, the
+/// entries' depth.
+pub(crate) type EntryContext<'a> = (&'a Option<Arc<Patterns>>, &'a Budget, u8);
+
+/// What an archive's entry is to a `pg_dump` archive spread over entries ([`DumpFiles`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DumpEntry {
+    /// Its table of contents (perhaps: a file named `toc.dat`), kept, not scanned.
+    Toc,
+    /// A table's file before any table of contents: kept until one names its columns.
+    Held,
+    /// Another entry (a table's file read under its columns' names where they are known).
+    Read,
+}
+
+/// A `pg_dump` archive spread over an archive's entries (the tar format, `-Ft`; the directory
+/// format, `-Fd`, tarred or zipped): its table of contents (`toc.dat`) kept while it comes,
+/// then the tables it names by their files (`3344.dat`, `3344.dat.gz`), each read under a
+/// header of its columns' names. A directory's entries come in any order: table files met
+/// before the table of contents are kept (to [`MAX_HELD`] bytes in all) and read once it has
+/// named their columns, or as the rows they are at the archive's end.
+#[derive(Default)]
+pub(crate) struct DumpFiles {
+    toc: Option<Vec<u8>>,
+    files: HashMap<Vec<u8>, crate::sql::RowsOf>,
+    held: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The sizes of the files held (as their entries' headers gave them), and whether one
+    /// held more than its header said (what went past [`MAX_HELD`] in all is not kept).
+    held_size: u64,
+    pub(crate) cut: bool,
+    /// The entry under way is kept here.
+    keeping: Option<DumpEntry>,
+}
+
+impl DumpFiles {
+    /// An entry named `name` of `size` bytes (`None`: not known before its end) begins: what it
+    /// is to the dump.
+    pub(crate) fn begin(&mut self, name: &[u8], size: Option<u64>) -> DumpEntry {
+        let base = base(name);
+        let entry = if base == b"toc.dat" && self.files.is_empty() && size != Some(0) {
+            self.toc = Some(Vec::new());
+            DumpEntry::Toc
+        } else if let Some(size) = size.filter(|&size| {
+            self.files.is_empty()
+                && table_file(base)
+                && self.held_size.saturating_add(size) <= MAX_HELD as u64
+        }) {
+            self.held.push((base.to_vec(), Vec::new()));
+            self.held_size += size;
+            DumpEntry::Held
+        } else {
+            DumpEntry::Read
+        };
+        self.keeping = (entry != DumpEntry::Read).then_some(entry);
+        entry
+    }
+
+    /// Whether the entry under way is kept here ([`DumpFiles::keep`]) rather than scanned.
+    pub(crate) fn keeping(&self) -> bool {
+        self.keeping.is_some()
+    }
+
+    /// The next bytes of the entry under way, kept (a table of contents to [`MAX_TOC`], a
+    /// held file to the size its header gave).
+    pub(crate) fn keep(&mut self, data: &[u8]) {
+        match self.keeping {
+            Some(DumpEntry::Toc) => {
+                if let Some(toc) = self.toc.as_mut() {
+                    let room = MAX_TOC.saturating_sub(toc.len());
+                    toc.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Some(DumpEntry::Held) => {
+                let kept: usize = self.held.iter().map(|h| h.1.len()).sum();
+                let room = MAX_HELD.saturating_sub(kept);
+                self.cut |= data.len() > room;
+                if let Some(h) = self.held.last_mut() {
+                    h.1.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The entry kept here ended. A table of contents read names the tables' files; a file
+    /// named `toc.dat` that is none comes back, to be read as any other.
+    fn end(&mut self) -> Option<Vec<u8>> {
+        if self.keeping.take() != Some(DumpEntry::Toc) {
+            return None;
+        }
+        let toc = self.toc.take()?;
+        self.files = table_files(&toc);
+        self.files.is_empty().then_some(toc)
+    }
+
+    /// The entry kept here ended (`entry`: its scanner; `bytes` of it read): a file named
+    /// `toc.dat` that is no table of contents is read as any other (what it held past the
+    /// bytes kept is not: then `true`, the archive read in part); the table files held are
+    /// read if a table of contents now names their tables.
+    pub(crate) fn entry_ended(
+        &mut self,
+        entry: Option<Box<crate::Scanner>>,
+        bytes: u64,
+        at: EntryContext<'_>,
+        found: &mut crate::archive::Entries,
+    ) -> bool {
+        let mut cut = false;
+        if let (Some(toc), Some(mut s)) = (self.end(), entry) {
+            s.feed(&toc);
+            cut = bytes > toc.len() as u64;
+            found.add(s.finish(), bytes, false);
+        }
+        self.read_held(false, at, found);
+        cut
+    }
+
+    /// The table files held, read once a table of contents named their tables (or,
+    /// `whatever`, at the archive's end: as the rows they are).
+    pub(crate) fn read_held(
+        &mut self,
+        whatever: bool,
+        at: EntryContext<'_>,
+        found: &mut crate::archive::Entries,
+    ) {
+        if self.files.is_empty() && !whatever {
+            return;
+        }
+        self.held_size = 0;
+        for (name, bytes) in std::mem::take(&mut self.held) {
+            let mut s = self.scanner(&name, at);
+            s.feed(&bytes);
+            found.add(s.finish(), bytes.len() as u64, false);
+        }
+    }
+
+    /// A scanner of an archive's entry named `name` (`depth` deep, within the file's
+    /// `budget`): a table's file that the table of contents names reads its rows (`COPY`
+    /// text) under its columns' names.
+    pub(crate) fn scanner(&self, name: &[u8], at: EntryContext<'_>) -> crate::Scanner {
+        let (patterns, budget, depth) = at;
+        let mut s = crate::Scanner::with_patterns(patterns.clone());
+        s.inside_archive(budget.clone(), depth);
+        if let Some(header) = self.header(name)
+            && budget.bytes(header.len() as u64) == header.len() as u64
+        {
+            s.contents_begin_with(header);
+        }
+        s
+    }
+
+    /// The header of the table whose rows a file named `name` holds, where the table of
+    /// contents names its columns (`3344.dat.gz` as its `3344.dat`).
+    fn header(&self, name: &[u8]) -> Option<Vec<u8>> {
+        let base = base(name);
+        let key = base.strip_suffix(b".gz").unwrap_or(base);
+        let (_, columns) = self.files.get(key)?;
+        let mut header = columns.as_ref()?.join(&b'\t');
+        header.push(b'\n');
+        Some(header)
+    }
+
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.toc.as_ref().map_or(0, crate::encoding::held)
+            + self
+                .held
+                .iter()
+                .map(|h| crate::encoding::held(&h.1))
+                .sum::<usize>()
+    }
+}
+
 /// Where the reading of blocks is.
 enum Block {
     /// A block's type byte.
@@ -540,6 +729,31 @@ mod tests {
         let found = classify(&crate::tar::tests::archive(&rows));
         assert_eq!(found.counts.get(Class::UsSsn), 0);
         assert_eq!(found.counts.get(Class::AbaRouting), 18 + 10);
+        assert_eq!(found.counts.get(Class::Email), 24);
+    }
+
+    /// The same directory zipped (deflated, its entries in the tar's order: the tables' files
+    /// before `toc.dat`): read under their columns' names. Entries whose sizes the local
+    /// header does not give (a data descriptor after them) are read as they come: unnamed.
+    #[test]
+    fn a_directory_format_archive_zipped_reads_its_tables_under_their_columns() {
+        use crate::archive::tests::{archive, entry};
+        let entries = tar_entries(&fixture("pg_dump-dir.tar"));
+        let zip = |descriptor: bool| {
+            let zipped: Vec<Vec<u8>> = entries
+                .iter()
+                .map(|(name, data)| entry(name, data, true, descriptor, 0))
+                .collect();
+            archive(&zipped)
+        };
+        let bytes = zip(false);
+        for size in [1, 97, 4096, bytes.len()] {
+            let found = in_chunks(&bytes, size);
+            assert_eq!(counts(&found), CUSTOMERS, "in chunks of {size}");
+            assert_eq!(names(&found), ["account_table", "gzip", "zip"]);
+        }
+        let found = classify(&zip(true));
+        assert_eq!(found.counts.get(Class::UsSsn), 0);
         assert_eq!(found.counts.get(Class::Email), 24);
     }
 

@@ -309,8 +309,8 @@ impl Counts {
 /// and the accounts after them counted by that evidence (none before); a nine- or 13-19-digit
 /// number a blank or dash before other digits read on its own (`021000021 12345678`: nothing
 /// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
-/// names an account; X9 image cash letters read (`x9_37`: `binary` before); a tarred
-/// `pg_dump -Fd` directory's tables read under their columns' names; Fedwire messages read
+/// names an account; X9 image cash letters read (`x9_37`: `binary` before); a tarred or
+/// zipped `pg_dump -Fd` directory's tables read under their columns' names; Fedwire messages read
 /// by their tags (`fedwire`: nothing counted before).
 pub const RULES: u32 = 11;
 

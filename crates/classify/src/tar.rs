@@ -11,13 +11,13 @@
 //! Pure: bytes in, what the files hold out; sizes from the headers are only counted down, never
 //! allocated.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::Format;
 use crate::archive::{Entries, count_down};
 use crate::encoding::Budget;
 use crate::patterns::Patterns;
+use crate::pg_archive::DumpFiles;
 use crate::scan::{Classification, Scanner};
 
 /// A tar archive's unit: every header, and every entry's contents padded to a whole number.
@@ -121,17 +121,10 @@ pub(crate) struct Tar {
     pax_size: Option<u64>,
     entry: Option<Box<Scanner>>,
     entry_bytes: u64,
-    /// A `pg_dump -Ft` archive's table of contents (`toc.dat`) being kept, then the tables
-    /// it names by the files that hold their rows: each such file's rows are read under a
-    /// header of its table's columns.
-    toc: Option<Vec<u8>>,
-    table_files: HashMap<Vec<u8>, crate::sql::RowsOf>,
-    /// Table files met before the table of contents (a `pg_dump -Fd` directory tarred, whose
-    /// entries come in any order): each one's name, bytes and size, kept (to [`MAX_HELD`] in
-    /// all) until the table of contents names their columns or the archive ends; `holding`
-    /// while the entry under way is kept here rather than scanned.
-    held: Vec<(Vec<u8>, Vec<u8>, u64)>,
-    holding: bool,
+    /// A `pg_dump -Ft` archive, or a `-Fd` directory tarred: its table of contents and the
+    /// tables it names by the files that hold their rows, each such file's rows read under a
+    /// header of its table's columns ([`crate::pg_archive::DumpFiles`]).
+    dump: DumpFiles,
     found: Entries,
     /// Some of it could not be read.
     cut: bool,
@@ -148,10 +141,7 @@ impl Tar {
             pax_size: None,
             entry: None,
             entry_bytes: 0,
-            toc: None,
-            table_files: HashMap::new(),
-            held: Vec::new(),
-            holding: false,
+            dump: DumpFiles::default(),
             found: Entries::default(),
             cut: false,
         }
@@ -162,12 +152,7 @@ impl Tar {
     pub(crate) fn held_bytes(&self) -> usize {
         crate::encoding::held(&self.gathered)
             + self.entry.as_ref().map_or(0, |s| s.held_bytes())
-            + self.toc.as_ref().map_or(0, crate::encoding::held)
-            + self
-                .held
-                .iter()
-                .map(|h| crate::encoding::held(&h.1))
-                .sum::<usize>()
+            + self.dump.held_bytes()
     }
 
     /// Reads the next bytes of the archive.
@@ -179,11 +164,8 @@ impl Tar {
                 State::Contents { left, pad } => {
                     let pad = *pad;
                     let (n, ended) = count_down(left, data);
-                    if let Some(toc) = self.toc.as_mut() {
-                        let room = crate::pg_archive::MAX_TOC.saturating_sub(toc.len());
-                        toc.extend_from_slice(&data[..n.min(room)]);
-                    } else if self.holding {
-                        self.hold(&data[..n]);
+                    if self.dump.keeping() {
+                        self.dump.keep(&data[..n]);
                     } else if let Some(s) = self.entry.as_mut() {
                         s.feed(&data[..n]);
                     }
@@ -230,8 +212,9 @@ impl Tar {
             }
         }
         // Table files no table of contents named: read as the rows they are, unnamed.
-        self.read_held();
-        self.found.finish(Format::Tar, self.cut)
+        let at = (&self.patterns, &self.budget, self.depth);
+        self.dump.read_held(true, at, &mut self.found);
+        self.found.finish(Format::Tar, self.cut || self.dump.cut)
     }
 
     fn header<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
@@ -286,21 +269,10 @@ impl Tar {
     /// A file's contents begin (or, when empty, end at once): `name`, its header's field.
     fn begin_entry(&mut self, name: &[u8], size: u64, pad: u64) -> State {
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        // (A `pg_dump -Fd` directory tarred: its files under the directory's name.)
-        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
-        if base == b"toc.dat" && self.table_files.is_empty() && size > 0 {
-            // Perhaps a `pg_dump -Ft` or `-Fd` archive's table of contents: kept, not scanned
-            // (it is the schema, in binary).
-            self.toc = Some(Vec::new());
-        } else if self.table_files.is_empty()
-            && table_file(base)
-            && self.held_bytes_in_all().saturating_add(size) <= MAX_HELD as u64
-        {
-            // A table's file before any table of contents: kept until one names its columns.
-            self.held.push((base.to_vec(), Vec::new(), size));
-            self.holding = true;
-        }
-        self.entry = Some(Box::new(self.table_scanner(base)));
+        // A `pg_dump` archive's table of contents, or a table's file before it: kept, not
+        // scanned (the table of contents is the schema, in binary).
+        self.dump.begin(name, Some(size));
+        self.entry = Some(Box::new(self.table_scanner(name)));
         self.entry_bytes = 0;
         if size == 0 {
             self.end_entry();
@@ -310,65 +282,20 @@ impl Tar {
         }
     }
 
-    /// A scanner for an entry named `base` (its name's last part): a table's file that the
-    /// table of contents names (`3344.dat`, or `3344.dat.gz` in a `-Fd` directory) reads its
-    /// rows (`COPY` text) under its columns' names.
-    fn table_scanner(&self, base: &[u8]) -> Scanner {
-        let mut s = Scanner::with_patterns(self.patterns.clone());
-        s.inside_archive(self.budget.clone(), self.depth);
-        let key = base.strip_suffix(b".gz").unwrap_or(base);
-        if let Some((_, Some(columns))) = self.table_files.get(key) {
-            let mut header = columns.join(&b'\t');
-            header.push(b'\n');
-            if self.budget.bytes(header.len() as u64) == header.len() as u64 {
-                s.contents_begin_with(header);
-            }
-        }
-        s
-    }
-
-    /// The sizes of the table files kept.
-    fn held_bytes_in_all(&self) -> u64 {
-        self.held.iter().map(|h| h.2).sum()
-    }
-
-    /// The next bytes of a table's file kept until a table of contents comes.
-    fn hold(&mut self, data: &[u8]) {
-        if let Some(h) = self.held.last_mut() {
-            h.1.extend_from_slice(data);
-        }
-    }
-
-    /// The table files kept, read now: under their columns' names where a table of contents
-    /// named them, else as the rows they are.
-    fn read_held(&mut self) {
-        for (base, bytes, size) in std::mem::take(&mut self.held) {
-            let mut s = self.table_scanner(&base);
-            s.feed(&bytes);
-            self.cut |= (bytes.len() as u64) < size;
-            self.found.add(s.finish(), size, false);
-        }
+    /// A scanner for an entry named `name` ([`DumpFiles::scanner`]).
+    fn table_scanner(&self, name: &[u8]) -> Scanner {
+        self.dump
+            .scanner(name, (&self.patterns, &self.budget, self.depth))
     }
 
     /// What the entry under way holds, added to the archive's.
     fn end_entry(&mut self) {
-        if let Some(toc) = self.toc.take() {
-            self.table_files = crate::pg_archive::table_files(&toc);
-            if let Some(mut s) = self.entry.take().filter(|_| self.table_files.is_empty()) {
-                // No archive's table of contents: a file like any other (what it held past
-                // the bytes kept is not read).
-                s.feed(&toc);
-                self.cut |= self.entry_bytes > toc.len() as u64;
-                self.found.add(s.finish(), self.entry_bytes, false);
-            }
-            self.entry = None;
-            // The table files before it, now under their columns' names.
-            self.read_held();
-            return;
-        }
-        if std::mem::take(&mut self.holding) {
-            // Kept, not scanned: read with the others when their names are known.
-            self.entry = None;
+        if self.dump.keeping() {
+            let entry = self.entry.take();
+            let at = (&self.patterns, &self.budget, self.depth);
+            self.cut |= self
+                .dump
+                .entry_ended(entry, self.entry_bytes, at, &mut self.found);
             return;
         }
         if let Some(s) = self.entry.take() {
@@ -383,19 +310,6 @@ impl Tar {
         self.end_entry();
         &[]
     }
-}
-
-/// Most bytes of table files kept until a table of contents comes ([`Tar`]'s `held`); a file
-/// past them is read as it comes, its rows unnamed.
-const MAX_HELD: usize = 16 << 20;
-
-/// Whether an entry's name's last part is a `pg_dump` table file's: digits, then `.dat` (the
-/// tar format's) or `.dat.gz` (the directory format's, compressed).
-fn table_file(base: &[u8]) -> bool {
-    let stem = base
-        .strip_suffix(b".dat.gz")
-        .or_else(|| base.strip_suffix(b".dat"));
-    stem.is_some_and(|d| !d.is_empty() && d.iter().all(u8::is_ascii_digit))
 }
 
 /// The `size` a pax extended header's records give (`"%d size=%d\n"`), if any; records are
@@ -453,12 +367,17 @@ pub(crate) mod tests {
     const CARDS: &[u8] = b"name,card_number\nA,4111111111111111\nB,5555555555554444\n";
     const NOTES: &[u8] = b"Wire to ABA 021000021 acct 12345678 today.\nSSN 123-45-6789\n";
 
-    /// Table files before any table of contents are kept to [`MAX_HELD`] bytes in all; one
+    /// Table files before any table of contents are kept to [`crate::pg_archive::MAX_HELD`] bytes in all; one
     /// past that is read as it comes (its rows unnamed), so what is held stays bounded.
     #[test]
     fn table_files_kept_for_a_table_of_contents_are_bounded() {
         let row = b"1\tA\t021000021\t12345678\n";
-        let big: Vec<u8> = row.iter().copied().cycle().take(MAX_HELD + 1).collect();
+        let big: Vec<u8> = row
+            .iter()
+            .copied()
+            .cycle()
+            .take(crate::pg_archive::MAX_HELD + 1)
+            .collect();
         let small: Vec<u8> = row.iter().copied().cycle().take(row.len() * 8).collect();
         let tar = archive(&[
             entry("d/3344.dat", &small, b'0'),
@@ -470,10 +389,17 @@ pub(crate) mod tests {
             assert!(t.held_bytes() < 1 << 20, "{}", t.held_bytes());
         }
         let found = t.finish();
-        let rows = (8 + (MAX_HELD + 1) / row.len()) as u64;
+        let rows = (8 + (crate::pg_archive::MAX_HELD + 1) / row.len()) as u64;
         assert_eq!(found.counts.get(Class::AbaRouting), rows);
-        assert!(table_file(b"3344.dat.gz") && table_file(b"12.dat"));
-        assert!(!table_file(b"toc.dat") && !table_file(b".dat") && !table_file(b"a1.dat"));
+        assert!(
+            crate::pg_archive::table_file(b"3344.dat.gz")
+                && crate::pg_archive::table_file(b"12.dat")
+        );
+        assert!(
+            !crate::pg_archive::table_file(b"toc.dat")
+                && !crate::pg_archive::table_file(b".dat")
+                && !crate::pg_archive::table_file(b"a1.dat")
+        );
     }
 
     #[test]
