@@ -10,7 +10,9 @@
 //! - the parties (`{4000}` intermediary, `{4100}` beneficiary's institution, `{4200}`
 //!   beneficiary, `{4400}` account debited in a drawdown, `{5000}` originator, `{5100}`
 //!   originator's institution, `{5200}` instructing institution): code `F` a routing number,
-//!   `D` a demand deposit account number, `B` a BIC.
+//!   `D` a demand deposit account number, `B` a BIC;
+//! - the originator in option F (`{5010}`): an account after a slash, a social security
+//!   number after `SOSE/`.
 //!
 //! Routing numbers count where the checksum holds, BICs where their structure does; account
 //! numbers of a US account's form count as accounts at the message's banks, at most one per
@@ -74,7 +76,7 @@ impl Default for Messages {
 fn read(tag: u16) -> bool {
     matches!(
         tag,
-        3100 | 3400 | 4000 | 4100 | 4200 | 4400 | 5000 | 5100 | 5200
+        3100 | 3400 | 4000 | 4100 | 4200 | 4400 | 5000 | 5010 | 5100 | 5200
     )
 }
 
@@ -138,6 +140,9 @@ impl Messages {
             if f.get(..9).is_some_and(validate::aba_routing) {
                 self.routings += 1;
             }
+        } else if tag == 5010 {
+            let id = &f[..f.iter().position(|&c| c == b'*').unwrap_or(f.len())];
+            self.party_identifier(id.trim_ascii());
         } else if let Some((&code, rest)) = f.split_first() {
             let id = &rest[..rest.iter().position(|&c| c == b'*').unwrap_or(rest.len())];
             let id = id.trim_ascii();
@@ -150,6 +155,41 @@ impl Messages {
         }
         self.field = f;
         self.field.clear();
+    }
+
+    /// The originator's party identifier in option F (`{5010}`, as SWIFT's field 50F): an
+    /// account after a slash (`/12345678`), or a code, a slash, perhaps a country and a slash,
+    /// and the identifier (`SOSE/US/123456789`: a social security number). An SSN printed
+    /// `123-45-6789` is counted by the text's scan, as anywhere: not again here.
+    fn party_identifier(&mut self, id: &[u8]) {
+        if let Some(number) = id.strip_prefix(b"/") {
+            self.accounts += u64::from(account(number));
+            return;
+        }
+        let Some(rest) = id.strip_prefix(b"SOSE/") else {
+            return;
+        };
+        let ssn = match rest {
+            [a, b, b'/', number @ ..] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                number
+            }
+            _ => rest,
+        };
+        let groups: Vec<usize> = ssn
+            .split(|&c| c == b'-' || c == b' ')
+            .map(<[u8]>::len)
+            .collect();
+        let digits: Vec<u8> = ssn.iter().copied().filter(u8::is_ascii_digit).collect();
+        let other = ssn
+            .iter()
+            .any(|&c| !(c.is_ascii_digit() || c == b'-' || c == b' '));
+        if !other
+            && groups != [3, 2, 4]
+            && digits.len() == 9
+            && validate::us_ssn(&digits[..3], &digits[3..5], &digits[5..])
+        {
+            self.counts.add(Class::UsSsn, 1);
+        }
     }
 
     /// A message's end: its routing numbers, and its accounts as far as they name banks.
@@ -254,6 +294,19 @@ mod tests {
         assert!(found.counts.is_empty(), "{found:?}");
         let text = "{1510}1000{1520}20261205X{3400}021000021X*{4200}D12345678*\
                     {5000}D87654321*{4000}2123456789*{5200}F{99}021000021*\n";
+        // The originator in option F: an account after a slash; an SSN after `SOSE/`, with a
+        // country or not, once (a dashed one is the text's).
+        let option_f = |id: &str| {
+            let text =
+                format!("{{1510}}1000{{1520}}2026X{{3400}}021000021X*{{5010}}{id}*1/NAME*\n");
+            classify(text.as_bytes()).counts
+        };
+        assert_eq!(option_f("/12345678").get(Class::UsBankAccount), 1);
+        assert_eq!(option_f("SOSE/US/234567890").get(Class::UsSsn), 1);
+        assert_eq!(option_f("SOSE/234567890").get(Class::UsSsn), 1);
+        assert_eq!(option_f("SOSE/US/234-56-7890").get(Class::UsSsn), 1);
+        assert_eq!(option_f("SOSE/666000000").get(Class::UsSsn), 0);
+        assert_eq!(option_f("TXID/234567890").get(Class::UsSsn), 0);
         let found = classify(text.as_bytes());
         assert_eq!(found.counts.get(Class::AbaRouting), 1);
         assert_eq!(found.counts.get(Class::UsBankAccount), 1);
