@@ -742,7 +742,8 @@ fn a_headerless_tables_routing_column_counts_by_its_checksums() {
 /// A core system's extract in fixed-width columns without a header (names with commas in
 /// them, fields a blank apart): each place in the line is a column weighed by its checksums,
 /// the account the number across blanks after the routing number; the same in any chunks. A
-/// log whose lines hold random nine-digit numbers at one place counts nothing.
+/// log whose lines hold random nine-digit numbers at one place counts nothing. The same
+/// extract in EBCDIC, as a mainframe sends it, counts the same.
 #[test]
 fn a_headerless_fixed_width_extracts_routing_column_counts_by_its_checksums() {
     let routings = [
@@ -769,6 +770,11 @@ fn a_headerless_fixed_width_extracts_routing_column_counts_by_its_checksums() {
     assert_eq!(found.counts.get(Class::AbaRouting), 30);
     assert_eq!(found.counts.get(Class::UsBankAccount), 30);
     whole_in_any_chunks(text.as_bytes(), "fixed-width extract");
+    // The same records as a mainframe sends them: EBCDIC, each record ending in NL.
+    let ebcdic = classify(&crate::encoding::ebcdic(text.as_bytes()));
+    assert_eq!(ebcdic.formats, vec![crate::Format::Ebcdic]);
+    assert_eq!(ebcdic.counts.get(Class::AbaRouting), 30);
+    assert_eq!(ebcdic.counts.get(Class::UsBankAccount), 30);
     // Random nine-digit numbers at one place in a log's lines.
     let mut rng = crate::corpus::Rng::new(9);
     let log: String = (0..300)
