@@ -148,7 +148,7 @@ impl Messages {
             let id = id.trim_ascii();
             match code {
                 b'F' if validate::aba_routing(id) => self.routings += 1,
-                b'D' if account(id) => self.accounts += 1,
+                b'D' if validate::us_account_printed(id) => self.accounts += 1,
                 b'B' if validate::bic(id) => self.counts.add(Class::SwiftBic, 1),
                 _ => {}
             }
@@ -163,7 +163,7 @@ impl Messages {
     /// `123-45-6789` is counted by the text's scan, as anywhere: not again here.
     fn party_identifier(&mut self, id: &[u8]) {
         if let Some(number) = id.strip_prefix(b"/") {
-            self.accounts += u64::from(account(number));
+            self.accounts += u64::from(validate::us_account_printed(number));
             return;
         }
         let Some(rest) = id.strip_prefix(b"SOSE/") else {
@@ -212,26 +212,6 @@ impl Messages {
     pub(crate) fn held_bytes(&self) -> usize {
         self.field.capacity()
     }
-}
-
-/// Whether a party's identifier is a US account number (dashes and blanks between its
-/// digits taken out).
-fn account(id: &[u8]) -> bool {
-    // (One digit more than an account has: none is.)
-    let mut digits = [0u8; 18];
-    let mut n = 0;
-    for &c in id {
-        match c {
-            b'0'..=b'9' if n < digits.len() => {
-                digits[n] = c;
-                n += 1;
-            }
-            b'0'..=b'9' => return false,
-            b'-' | b' ' => {}
-            _ => return false,
-        }
-    }
-    validate::us_account(&digits[..n])
 }
 
 #[cfg(test)]

@@ -104,9 +104,11 @@ pub(crate) struct DumpFiles {
     toc: Option<Vec<u8>>,
     files: HashMap<Vec<u8>, crate::sql::RowsOf>,
     held: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The sizes of the files held (as their entries' headers gave them), and whether one
-    /// held more than its header said (what went past [`MAX_HELD`] in all is not kept).
+    /// The sizes of the files held (as their entries' headers gave them), the bytes kept of
+    /// them, and whether one held more than its header said (what went past [`MAX_HELD`] in
+    /// all is not kept).
     held_size: u64,
+    held_kept: usize,
     pub(crate) cut: bool,
     /// The entry under way is kept here.
     keeping: Option<DumpEntry>,
@@ -151,11 +153,12 @@ impl DumpFiles {
                 }
             }
             Some(DumpEntry::Held) => {
-                let kept: usize = self.held.iter().map(|h| h.1.len()).sum();
-                let room = MAX_HELD.saturating_sub(kept);
+                let room = MAX_HELD.saturating_sub(self.held_kept);
+                let n = data.len().min(room);
                 self.cut |= data.len() > room;
                 if let Some(h) = self.held.last_mut() {
-                    h.1.extend_from_slice(&data[..data.len().min(room)]);
+                    h.1.extend_from_slice(&data[..n]);
+                    self.held_kept += n;
                 }
             }
             _ => {}
@@ -206,6 +209,7 @@ impl DumpFiles {
             return;
         }
         self.held_size = 0;
+        self.held_kept = 0;
         for (name, bytes) in std::mem::take(&mut self.held) {
             let mut s = self.scanner(&name, at);
             s.feed(&bytes);

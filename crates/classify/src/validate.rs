@@ -356,6 +356,23 @@ pub fn us_account(d: &[u8]) -> bool {
         && d.iter().all(u8::is_ascii_digit)
 }
 
+/// A US account number as forms print it: 4 to 17 digits, not all zeros, dashes and blanks
+/// between them taken out (`1211-1234-56789`: an X9 on-us field's, a Fedwire party's).
+pub fn us_account_printed(s: &[u8]) -> bool {
+    let (mut digits, mut nonzero) = (0usize, false);
+    for &c in s {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                nonzero |= c != b'0';
+            }
+            b'-' | b' ' => {}
+            _ => return false,
+        }
+    }
+    US_ACCOUNT_DIGITS.contains(&digits) && nonzero
+}
+
 /// A NACHA entry's DFI account number field (17 bytes, left-justified, blank-filled): an
 /// account number of digits, single dashes allowed between them (as some banks print it), then
 /// blanks. Digits then blanks, as most are, are judged 16 bytes at a time; others byte by byte.

@@ -240,19 +240,7 @@ fn account_number(field: &[u8], on_us: bool) -> bool {
     } else {
         field
     };
-    let mut digits = [0u8; 20];
-    let mut n = 0;
-    for &b in field {
-        match b {
-            b'0'..=b'9' if n < digits.len() => {
-                digits[n] = b;
-                n += 1;
-            }
-            b' ' | b'-' => {}
-            _ => return false,
-        }
-    }
-    validate::us_account(&digits[..n])
+    validate::us_account_printed(field)
 }
 
 #[cfg(test)]
