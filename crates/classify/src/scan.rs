@@ -311,8 +311,10 @@ impl Counts {
 /// before); a configuration key's line a labelled line (`vendor.1.account=12345678`); `DDA`
 /// names an account; X9 image cash letters read (`x9_37`: `binary` before); a tarred or
 /// zipped `pg_dump -Fd` directory's tables read under their columns' names; Fedwire messages read
-/// by their tags (`fedwire`: nothing counted before).
-pub const RULES: u32 = 11;
+/// by their tags (`fedwire`: nothing counted before); 12 (2026-12-05): a worksheet without a
+/// heading row (its first row holds a record's nine-digit number) weighs its columns' bare
+/// nine-digit numbers as a headerless delimited table does (none counted before).
+pub const RULES: u32 = 12;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -2819,7 +2821,7 @@ pub(crate) fn evident(candidates: u64, valid: u64) -> bool {
 /// time in 27 (twelve of sixteen: about one in 10^14); a column of routing numbers with a typing
 /// error in one row in twenty still counts (at 95%, as card columns need, a few such rows in a
 /// short file left all its routing numbers uncounted).
-fn routing_evident(candidates: u64, valid: u64) -> bool {
+pub(crate) fn routing_evident(candidates: u64, valid: u64) -> bool {
     let all = candidates >= MIN_COLUMN_ALL_VALID && valid == candidates;
     all || candidates >= MIN_COLUMN_CANDIDATES && valid * 4 >= candidates * 3
 }

@@ -241,11 +241,12 @@ enum Heading {
     Shared(u32),
 }
 
-/// Per column of a worksheet, its bare numbers: of nine digits, those that pass the ABA
-/// checksum, the SSN rules, and both; of a card number's length, how many, and how many pass
-/// the issuer and Luhn checks; and its codes with a BIC's structure.
+/// Per column of a worksheet, its bare numbers: of nine digits, how many, and those that pass
+/// the ABA checksum, the SSN rules, and both; of a card number's length, how many, and how many
+/// pass the issuer and Luhn checks; and its codes with a BIC's structure.
 #[derive(Debug, Clone, Copy, Default)]
 struct ColumnValues {
+    nine: u64,
     aba: u64,
     ssn: u64,
     both: u64,
@@ -257,12 +258,13 @@ struct ColumnValues {
 /// A value (what [`value_kind`] says it may be) in `column`: weighed with its column's, and
 /// the columns of its row that hold a routing number and an account number's digits.
 fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64) {
-    if kind & (VALUE_ABA | VALUE_SSN | VALUE_CARD_LENGTH | VALUE_BIC) != 0 {
+    if kind & (VALUE_NINE | VALUE_CARD_LENGTH | VALUE_BIC) != 0 {
         if columns.len() <= column {
             columns.resize(column + 1, ColumnValues::default());
         }
         let c = &mut columns[column];
         let (aba, ssn) = (kind & VALUE_ABA != 0, kind & VALUE_SSN != 0);
+        c.nine += u64::from(kind & VALUE_NINE != 0);
         c.aba += u64::from(aba);
         c.ssn += u64::from(ssn);
         c.both += u64::from(aba && ssn);
@@ -283,13 +285,18 @@ fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64)
 
 /// What a value says it may be: a bare nine-digit number passing the ABA checksum, one
 /// passing the SSN rules, the digits of an account number, a number of a card number's
-/// length, one passing the card checks; a code with a BIC's structure.
+/// length, one passing the card checks; a code with a BIC's structure; a number of nine digits
+/// (a number cell's of seven or eight: its leading zeros lost), whatever its checksum; one that
+/// is a record's, not a heading's, in a sheet's first row (nine digits as written, or a number
+/// cell's fewer that pass the ABA checksum).
 const VALUE_ABA: u8 = 1;
 const VALUE_SSN: u8 = 2;
 const VALUE_ACCOUNT: u8 = 4;
 const VALUE_CARD_LENGTH: u8 = 8;
 const VALUE_CARD: u8 = 16;
 const VALUE_BIC: u8 = 32;
+const VALUE_NINE: u8 = 64;
+const VALUE_RECORD: u8 = 128;
 
 /// What `digits` (a cell's whole value, digits only) may be; `number` when the cell is a
 /// number (which loses its leading zeros: `021000021` is kept as 21000021).
@@ -313,8 +320,12 @@ fn value_kind(digits: &[u8], number: bool) -> u8 {
         }
         _ => return kind,
     };
+    kind |= VALUE_NINE;
     if validate::aba_routing(nine) {
-        kind |= VALUE_ABA;
+        kind |= VALUE_ABA | VALUE_RECORD;
+    }
+    if digits.len() == 9 {
+        kind |= VALUE_RECORD;
     }
     if validate::us_ssn(&nine[..3], &nine[3..5], &nine[5..]) {
         kind |= VALUE_SSN;
@@ -378,6 +389,13 @@ pub(crate) struct Sheet {
     /// text cell that may name them ([`Labelled`]).
     label: Option<(usize, Heading)>,
     labelled: Vec<Labelled>,
+    /// The sheet's first row with cells: being read, read; whether it holds a record's
+    /// nine-digit number ([`VALUE_RECORD`]: the sheet has no heading row, its columns of
+    /// routing numbers are weighed by their checksums) or shared cells (`shared_cells` up to
+    /// `first_shared`), judged at the end.
+    first_row: FirstRow,
+    first_record: bool,
+    first_shared: u32,
     /// Some rows' shapes or cells were not kept.
     pub(crate) cut: bool,
     /// OpenDocument's tables rather than a worksheet's SpreadsheetML; the tables it read
@@ -394,6 +412,15 @@ pub(crate) struct Sheet {
 
 /// Most columns one OpenDocument cell stands for (`table:number-columns-repeated`).
 const MAX_REPEATED: usize = MAX_COLUMNS;
+
+/// Where a sheet's reading stands to its first row with cells.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum FirstRow {
+    #[default]
+    Ahead,
+    Reading,
+    Read,
+}
 
 impl Sheet {
     /// The memory it keeps: its cells and rows kept for the end, its tables' before.
@@ -577,6 +604,12 @@ impl Sheet {
         } else {
             cell_kind(value, !self.text).map(Value::Kind)
         };
+        if self.first_row != FirstRow::Read {
+            self.first_row = FirstRow::Reading;
+            if let Some(Value::Kind(kind)) = judged {
+                self.first_record |= kind & VALUE_RECORD != 0 && !self.value_cut;
+            }
+        }
         // A text cell names its column in the heading row, and may label the cell after it in
         // any row (`ABA` | `021000021`).
         let label_before = self.label.take().filter(|l| l.0 + 1 == column).map(|l| l.1);
@@ -675,6 +708,10 @@ impl Sheet {
     fn end_row(&mut self) {
         self.end_cell();
         self.label = None;
+        if self.first_row == FirstRow::Reading {
+            self.first_row = FirstRow::Read;
+            self.first_shared = self.shared_cells.len() as u32;
+        }
         let headings = std::mem::take(&mut self.row_headings);
         if self.strings >= 2 && self.heading_rows() {
             self.candidates.push(headings);
@@ -711,6 +748,8 @@ impl Sheet {
         }
         Some(SheetEvidence {
             headings,
+            first_record: self.first_record,
+            first_shared: self.first_shared,
             labelled: self.labelled,
             columns: self.columns,
             shapes: self.shapes,
@@ -736,6 +775,8 @@ fn column_of(r: &[u8]) -> Option<usize> {
 /// What a worksheet leaves for the end of its workbook.
 pub(crate) struct SheetEvidence {
     headings: Vec<Vec<(usize, Heading)>>,
+    first_record: bool,
+    first_shared: u32,
     labelled: Vec<Labelled>,
     columns: Vec<ColumnValues>,
     shapes: Vec<(u64, u64, u64)>,
@@ -1226,8 +1267,12 @@ impl Workbook {
                     }
                 }
             };
+            // Per column, rows whose routing number has an account number's digits right after
+            // it (a sheet without a heading row pairs them so).
+            let mut next = [0u64; PAIRED_COLUMNS];
             for &(routing, accounts, rows) in &sheet.shapes {
                 pair(counts, routing, accounts, rows);
+                next_accounts(&mut next, routing, accounts, rows);
             }
             // The rows with shared strings, their values now known.
             let mut from = 0;
@@ -1251,7 +1296,29 @@ impl Workbook {
                     accounts |= a;
                 }
                 pair(counts, routing, accounts, 1);
+                next_accounts(&mut next, routing, accounts, 1);
             }
+            // A sheet whose first row holds a record's nine-digit number has no heading row (a
+            // query's output saved as a workbook): its columns of bare nine-digit numbers are
+            // weighed by their checksums, as a delimited table's without a header.
+            let first_shared = sheet
+                .shared_cells
+                .get(..sheet.first_shared as usize)
+                .unwrap_or_default();
+            let first_record = sheet.first_record
+                || first_shared.iter().any(|&cell| {
+                    let kind = self.values.get((cell >> 8) as usize).copied();
+                    kind.unwrap_or(0) & VALUE_RECORD != 0
+                });
+            let headerless = first_record && names.iter().all(|n| n & ROUTING == 0);
+            let unnamed_routing = |column: usize| {
+                headerless
+                    && names.get(column).is_some_and(|n| n & SSN == 0)
+                    && sheet
+                        .columns
+                        .get(column)
+                        .is_some_and(|n| crate::scan::routing_evident(n.nine, n.aba))
+            };
             // Values a text cell before them names, which their column's heading does not; a
             // routing number so named pairs with an account number so named on its row or up
             // to four rows above (first) or below, no other such routing number between, as a
@@ -1266,7 +1333,8 @@ impl Workbook {
                 let heading = names.get(usize::from(item.column)).copied().unwrap_or(0);
                 let by_column = heading & ROUTING != 0 && kind & VALUE_ABA != 0
                     || heading & SSN != 0 && kind & VALUE_SSN != 0
-                    || heading & BIC != 0 && kind & VALUE_BIC != 0;
+                    || heading & BIC != 0 && kind & VALUE_BIC != 0
+                    || unnamed_routing(usize::from(item.column)) && kind & VALUE_ABA != 0;
                 let label = name(&self.names, item.label);
                 if by_column {
                     continue;
@@ -1323,6 +1391,14 @@ impl Workbook {
                     }
                 } else if named & SSN != 0 {
                     counts.add(Class::UsSsn, n.ssn);
+                } else if unnamed_routing(column) {
+                    // The account number in the next column, where nearly every such row has
+                    // one (not the column before: a record's id stands there).
+                    counts.add(Class::AbaRouting, n.aba);
+                    let accounts = next.get(column).copied().unwrap_or(0);
+                    if accounts * 100 >= n.aba * 95 {
+                        counts.add(Class::UsBankAccount, accounts);
+                    }
                 }
                 // A BIC where the heading names BICs (`BIC`, `SWIFT`), as in a delimited table.
                 if named & BIC != 0 {
@@ -1331,6 +1407,17 @@ impl Workbook {
             }
         }
         self.cut
+    }
+}
+
+/// Rows whose routing numbers' columns are `routing` and whose account numbers' digits are in
+/// `accounts`, `rows` of them: counted in `next` by the routing number's column where the
+/// account number's digits are in the column right after it.
+fn next_accounts(next: &mut [u64; PAIRED_COLUMNS], routing: u64, accounts: u64, rows: u64) {
+    let mut both = routing & accounts >> 1;
+    while both != 0 {
+        next[both.trailing_zeros() as usize] += rows;
+        both &= both - 1;
     }
 }
 
@@ -1878,6 +1965,103 @@ mod tests {
         assert_eq!((c.get(Class::AbaRouting), c.get(Class::UsSsn)), (1, 1));
     }
 
+    /// A sheet without a heading row (a query's output saved as a workbook): a column of
+    /// routing numbers counts by its checksums as a headerless delimited table's does, typed
+    /// as numbers (their leading zeros lost), as text or as shared strings, with the account
+    /// numbers of the column after it. Three rows are too few; an id before the routing number
+    /// is no account; random nine-digit numbers, and a column under a heading that names
+    /// nothing, count nothing.
+    #[test]
+    fn a_sheet_without_headings_counts_its_routing_column_by_its_checksums() {
+        let routings = [
+            "021000021",
+            "011000015",
+            "026009593",
+            "121000248",
+            "322271627",
+        ];
+        let accounts: Vec<String> = (0..40)
+            .map(|i| (10_000_000 + 7919 * i).to_string())
+            .collect();
+        let ids: Vec<String> = (0..40).map(|i| (1000 + i).to_string()).collect();
+        // As numbers (`21000021`), as inline text, as shared strings (index = i % 5).
+        let as_number: Vec<String> = routings
+            .iter()
+            .map(|r| r.trim_start_matches('0').to_owned())
+            .collect();
+        let shared = format!(
+            "<sst>{}</sst>",
+            routings
+                .iter()
+                .map(|r| format!("<si><t>{r}</t></si>"))
+                .collect::<String>()
+        );
+        let index: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        for (form, kind, values) in [
+            ("number", "n", &as_number),
+            ("text", "i", &routings.map(str::to_owned).to_vec()),
+            ("shared", "s", &index),
+        ] {
+            let sheet = |n: usize, before: bool| {
+                let rows: Vec<Vec<(&str, &str)>> = (0..n)
+                    .map(|i| {
+                        let r = (kind, values[i % 5].as_str());
+                        let (id, name, a) = (
+                            ("n", ids[i].as_str()),
+                            ("i", "Doe, John"),
+                            ("n", accounts[i].as_str()),
+                        );
+                        if before {
+                            vec![a, r, name]
+                        } else {
+                            vec![id, name, r, a]
+                        }
+                    })
+                    .collect();
+                let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+                counted(&[&sheet_xml(&rows)], Some(&shared))
+            };
+            let c = sheet(40, false);
+            assert_eq!(c.get(Class::AbaRouting), 40, "{form}");
+            assert_eq!(c.get(Class::UsBankAccount), 40, "{form}");
+            let c = sheet(4, false);
+            assert_eq!(
+                (c.get(Class::AbaRouting), c.get(Class::UsBankAccount)),
+                (4, 4),
+                "{form}"
+            );
+            assert!(sheet(3, false).is_empty(), "{form}");
+            // The number before the routing number is no account of it.
+            let c = sheet(40, true);
+            assert_eq!(
+                (c.get(Class::AbaRouting), c.get(Class::UsBankAccount)),
+                (40, 0),
+                "{form}"
+            );
+        }
+        // Random nine-digit numbers: about one in 27 passes.
+        let mut rng = crate::corpus::Rng::new(7);
+        let random: Vec<String> = (0..200).map(|_| rng.digits(9)).collect();
+        let rows: Vec<Vec<(&str, &str)>> = random
+            .iter()
+            .zip(&accounts)
+            .map(|(r, a)| vec![("i", r.as_str()), ("n", a.as_str())])
+            .collect();
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+        assert!(counted(&[&sheet_xml(&rows)], None).is_empty());
+        // A heading row that names nothing: its numbers are references, not weighed.
+        let mut rows = vec![vec![("i", "Id"), ("i", "Reference"), ("i", "Amount")]];
+        rows.extend((0..40).map(|i| {
+            vec![
+                ("n", ids[i].as_str()),
+                ("i", routings[i % 5]),
+                ("n", accounts[i].as_str()),
+            ]
+        }));
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+        assert!(counted(&[&sheet_xml(&rows)], None).is_empty());
+    }
+
     #[test]
     fn card_numbers_count_by_their_columns_as_a_tables_do() {
         let valid = [
@@ -1987,11 +2171,13 @@ mod tests {
 
     #[test]
     fn the_limits_are_the_workbooks() {
-        // Two sheets of 40,000 labelled routing numbers each: the workbook keeps 65,536 in
-        // all, counts those, and says it read the rest in part.
+        // Two sheets of 40,000 labelled routing numbers each, under headings that name
+        // nothing: the workbook keeps 65,536 in all, counts those, and says it read the rest
+        // in part. (Without the heading row the column's checksums would count them all.)
+        let heading = r#"<row><c t="inlineStr"><is><t>Label</t></is></c><c t="inlineStr"><is><t>Value</t></is></c></row>"#;
         let row = r#"<row><c t="inlineStr"><is><t>ABA</t></is></c><c><v>21000021</v></c></row>"#;
         let xml = format!(
-            "<worksheet><sheetData>{}</sheetData></worksheet>",
+            "<worksheet><sheetData>{heading}{}</sheetData></worksheet>",
             row.repeat(40_000)
         );
         let mut book = Workbook::default();

@@ -1464,6 +1464,90 @@ fn workbooks_count_by_their_columns_headings() {
     );
 }
 
+/// Workbooks without a heading row, as a query's output is saved to Excel (a customer id, a
+/// name, the routing number as text, the account number as a number, an amount), written by
+/// openpyxl (text in the sheet), XlsxWriter (text in the shared strings) and odfpy
+/// (OpenDocument), uploaded with `sftp`: the routing numbers count by their column's
+/// checksums, as a headerless CSV's do, with the accounts in the column after them. Every
+/// tenth routing number fails its checksum (27 of 30 count). A sheet of the same rows under
+/// headings that name nothing (`Reference`) counts nothing. Before rules 12 the headerless
+/// workbooks counted nothing either.
+#[test]
+fn workbooks_without_headings_count_their_routing_columns() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let script = r#"
+import sys
+writer, path, headings = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+routing = ["021000021", "011000015", "026009593", "121000358", "061000104", "071000013"]
+rows = [["Id", "Customer", "Reference", "Amount", "Date"]] if headings else []
+for i in range(30):
+    aba = "021000022" if i % 10 == 9 else routing[i % len(routing)]
+    rows.append([1000 + i, "Customer %d" % i, aba, 4000000 + 7919 * i, "2026-12-05"])
+if writer == "openpyxl":
+    import openpyxl
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(path)
+elif writer == "odfpy":
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableRow, TableCell
+    from odf.text import P
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Export")
+    for r in rows:
+        tr = TableRow()
+        for v in r:
+            if isinstance(v, int):
+                cell = TableCell(valuetype="float", value=v)
+            else:
+                cell = TableCell(valuetype="string")
+            cell.addElement(P(text=str(v)))
+            tr.addElement(cell)
+        table.addElement(tr)
+    doc.spreadsheet.addElement(table)
+    doc.save(path)
+else:
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("Export")
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            (ws.write_number if isinstance(v, int) else ws.write_string)(i, j, v)
+    wb.close()
+"#;
+    let mut truth = classify::Counts::default();
+    truth.add(Class::AbaRouting, 27);
+    truth.add(Class::UsBankAccount, 27);
+    for (writer, ext) in [
+        ("openpyxl", "xlsx"),
+        ("xlsxwriter", "xlsx"),
+        ("odfpy", "ods"),
+    ] {
+        for headings in [false, true] {
+            let name = format!("export-{writer}-{}.{ext}", u8::from(headings));
+            let path = alice.work().join(&name);
+            let status = std::process::Command::new("python3")
+                .arg("-c")
+                .arg(script)
+                .arg(writer)
+                .arg(&path)
+                .arg(if headings { "1" } else { "0" })
+                .status()
+                .unwrap();
+            assert!(status.success(), "{writer}");
+            alice.sftp_ok(&format!("put {} /{name}\n", path.display()));
+            let want = if headings {
+                classify::Counts::default()
+            } else {
+                truth
+            };
+            assert_shows(&server, &format!("/{name}"), expected(&want, &[ext, "zip"]));
+        }
+    }
+}
+
 /// Parquet files as a data warehouse exports them (written by pyarrow): the customer extract
 /// of the workbooks' test (its SSNs as text, one of them null) with snappy and data pages of
 /// version 1, with zstd, pages of version 2 and no dictionary, uploaded with `sftp`: its rows
