@@ -524,7 +524,7 @@ fn label(label: &[u8]) -> Option<u8> {
 }
 
 /// The label of a configuration key's line (`vendor.1.account=12345678`, whose label
-/// [`line`] would end at its first digit): what it names and where its value begins, after the
+/// [`line()`] would end at its first digit): what it names and where its value begins, after the
 /// first `=` or `:`.
 fn key_label(line: &[u8]) -> Option<(u8, usize)> {
     let k = line.iter().position(|&c| c == b'=' || c == b':')?;

@@ -2,7 +2,7 @@
 //! blocks at once, one block per 64-bit lane: eight with AVX-512F, four with AVX2, each used
 //! where the CPU has it (detected at run time by [`super::Bitmap::build`]).
 //!
-//! The derivation is written once ([`derivation!`]) over each width's primitives (and, or,
+//! The derivation is written once (`derivation!`) over each width's primitives (and, or,
 //! shifts, moving lanes, gathering a field of several blocks, the carry of a number's end from
 //! lane to lane), and gives the bits of [`super::derive_scalar`], which property tests compare.
 //! Never here: the byte classes themselves, or what a bit means to the scanner.
