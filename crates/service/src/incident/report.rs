@@ -1,0 +1,441 @@
+//! The incident report as it is handed to a printer: its sessions, per tenant the files read,
+//! the changes, listings and refusals, the totals and the evidence; the totals summed and the
+//! CSV's rows. Never here: gathering them from the ledger ([`super::Collector`]) or printing.
+
+use std::collections::BTreeMap;
+
+use events::Time;
+use serde::Serialize;
+
+/// One session of the selection.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub account: Option<String>,
+    pub tenant: Option<String>,
+    pub source: Option<String>,
+    pub client: Option<String>,
+    pub methods: Option<String>,
+    pub credential: Option<String>,
+    pub opened: Option<Time>,
+    /// When its end was recorded (`None`: no end in the range: still open, or the server
+    /// stopped without recording it).
+    pub closed: Option<Time>,
+    /// Why it ended, when something ended it: `contained by alert ID (rule)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
+}
+
+/// A connection that was refused at authentication (every attempt it made), as reports list it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailedLogin {
+    pub session: String,
+    pub account: Option<String>,
+    pub source: Option<String>,
+    pub client: Option<String>,
+    /// The methods tried (`password`, `publickey`, …), each once.
+    pub methods: Vec<String>,
+    pub attempts: u32,
+    pub first: Time,
+    pub last: Time,
+}
+
+/// A file the selection read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileRead {
+    /// `None` for a file read before file ids (schema 1) that no later record or current path
+    /// ties to an id (see `identified_by`).
+    pub file_id: Option<i64>,
+    /// How the reads were tied to this file: `file_id` (the records name it); `path` (records
+    /// from before file ids, followed through the tenant's uploads, renames and removals:
+    /// [`crate::path_history`]); `path_uncertain` (likewise, but the records leave open whether
+    /// the file read is the one now at `path_now` or was deleted).
+    pub identified_by: &'static str,
+    /// The path when it was first read.
+    pub path_then: String,
+    /// Its path now; `None` when the file no longer exists.
+    pub path_now: Option<String>,
+    pub deleted: bool,
+    /// Its size when it was read (`None` for reads recorded before file ids: those records
+    /// do not say).
+    pub size: Option<u64>,
+    pub bytes_read: u64,
+    /// `whole` when a read reached its end, else `partial`.
+    pub read: &'static str,
+    pub first_access: Option<Time>,
+    pub last_access: Option<Time>,
+    /// Data classes and their counts of the contents that were read, even when the file was
+    /// replaced or deleted since (`None`: those contents were never classified; see `classify
+    /// run`).
+    pub classes: Option<BTreeMap<String, u64>>,
+    /// The contents' formats (docs/CLASSIFICATION.md): `binary` says their classes are
+    /// unknown, `scanned_in_part` that they are those of a first part.
+    pub formats: Vec<String>,
+    /// The file's contents were replaced after the read (its classes are still those read).
+    pub replaced_since: bool,
+    /// The sessions that read it, in the order they first did.
+    pub sessions: Vec<String>,
+    /// Each session's reads of it: bytes, first and last access.
+    pub by_session: Vec<SessionRead>,
+}
+
+impl FileRead {
+    /// Whether what its contents hold is unknown: never classified, or not text (compressed
+    /// in a form the scanner does not read, encrypted, an image).
+    pub fn classes_unknown(&self) -> bool {
+        self.classes.is_none() || self.formats.contains(&classify::Format::Binary.name())
+    }
+
+    /// The scheme its contents are encrypted with (`openpgp`, `cms`, `age`, `office`, `pdf`,
+    /// `zip`, `7z`, `rar`), if they are, or some of them (an archive's entries): those classes are unknown,
+    /// and what was read of them exposes nothing without the key.
+    pub fn encryption(&self) -> Option<&str> {
+        self.formats
+            .iter()
+            .find_map(|f| f.strip_prefix("encrypted:"))
+    }
+
+    /// What a person is told of classes that are unknown: why.
+    pub fn unknown_because(&self) -> String {
+        match self.encryption() {
+            Some(scheme) => format!("unknown (encrypted: {scheme})"),
+            None => "unknown (not text)".into(),
+        }
+    }
+
+    /// Whether its classes are those of a first part of its contents only.
+    pub fn classes_in_part(&self) -> bool {
+        self.formats
+            .contains(&classify::Format::ScannedInPart.name())
+    }
+
+    /// What a person is told of classes found in part: why the rest is unknown (compressed
+    /// contents beyond what is scanned; or, in an archive, entries encrypted).
+    pub fn in_part_because(&self) -> String {
+        match self.encryption() {
+            Some(scheme) => format!("in the part read; some contents encrypted: {scheme}"),
+            None => "in the first part scanned".into(),
+        }
+    }
+}
+
+/// One session's reads of one file, in the report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionRead {
+    pub session: String,
+    pub bytes_read: u64,
+    pub first_access: Time,
+    pub last_access: Time,
+}
+
+/// A change the selection made (tampering).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    pub time: Time,
+    pub seq: u64,
+    /// `upload`, `rename`, `remove`, `setstat`, `mkdir`, `rmdir`.
+    pub op: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    pub session: Option<String>,
+    /// What the change replaced, when it replaced a file: an upload over a file's contents (the
+    /// same file id), or a rename over a file at `to` (that file, now gone). Only in records
+    /// written since December 2026.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Replaced>,
+    /// For an upload: the data classes and their counts of the contents it made (from the
+    /// file's class history when they were replaced or deleted since; absent when they were
+    /// never classified). A payment file the selection put there shows what it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<BTreeMap<String, u64>>,
+    /// The file's size the record gave (after an upload: the contents it made), to find those
+    /// contents' classes.
+    #[serde(skip)]
+    pub size_after: Option<u64>,
+}
+
+/// The contents a change replaced (an overwritten payment file is the tampering that matters
+/// most): the file, the size of those contents, and what they held.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Replaced {
+    pub file_id: i64,
+    pub size: u64,
+    /// Data classes and their counts of the contents replaced (`None`: never classified).
+    pub classes: Option<BTreeMap<String, u64>>,
+}
+
+/// A directory the selection listed: the names of its entries were sent (a file's name can
+/// carry an account number or a customer's name).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DirectoryListed {
+    /// `None` for listings recorded before file ids.
+    pub dir_id: Option<i64>,
+    /// Its path when first listed (empty for listings recorded before December 2026, whose
+    /// pages name the directory by id only: its path now says where it is).
+    pub path_then: String,
+    /// Its path now; `None` when it no longer exists.
+    pub path_now: Option<String>,
+    pub deleted: bool,
+    /// Names sent: the entries of every page of every listing (a directory listed twice
+    /// counts twice).
+    pub names_sent: u64,
+    /// The sessions that listed it, in the order they first did.
+    pub sessions: Vec<String>,
+    pub first_access: Option<Time>,
+    pub last_access: Option<Time>,
+}
+
+/// Requests of the selection that the permission check refused, alike ones together: what it
+/// tried and was not allowed (an upload-only account probing for files to download, a
+/// read-only one trying to remove). Requests that were allowed and failed (a `stat` of a file
+/// not there yet, as clients make before an upload) are not listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RefusedRequest {
+    /// The operation (`open_read`, `remove`, `opendir`, …; an unsupported request by its
+    /// protocol name).
+    pub op: String,
+    /// The path it named (empty for a request on an open handle).
+    pub path: String,
+    /// The file it named, where the path resolved to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Why it was refused.
+    pub why: String,
+    pub count: u64,
+    pub sessions: Vec<String>,
+    pub first: Time,
+    pub last: Time,
+}
+
+/// What the selection did in one tenant.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantSection {
+    pub tenant: String,
+    pub files_read: Vec<FileRead>,
+    pub changes: Vec<Change>,
+    pub directories_listed: Vec<DirectoryListed>,
+    pub refused: Vec<RefusedRequest>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub tenants: usize,
+    pub files: usize,
+    /// Of `files`, those read only in part: their classes count in full (classification is
+    /// per file), so for them the class sums are an upper bound.
+    pub files_partial: usize,
+    /// Of `files`, those whose classes are unknown (not text, never classified) or known for
+    /// a first part only (compressed contents beyond what is scanned): for them the class sums
+    /// are a lower bound.
+    pub files_classes_unknown: usize,
+    /// Of those, the files whose contents are encrypted (OpenPGP, CMS, age, an Office, PDF,
+    /// ZIP, 7-Zip or RAR password), or some of them (an archive's entries): what that holds is exposed only
+    /// with its key.
+    pub files_encrypted: usize,
+    pub bytes_read: u64,
+    /// Per data class: the sum over the files read.
+    pub classes: BTreeMap<String, u64>,
+    /// Changes the selection made (uploads, renames, removals, …), and of them those that
+    /// replaced a file (an upload over it, a rename over it): what a summary must not leave
+    /// out when nothing was read.
+    pub changes: usize,
+    pub changes_replacing: usize,
+    /// Directories listed, and the names their listings sent.
+    pub directories_listed: usize,
+    pub names_sent: u64,
+    /// Requests the permission check refused.
+    pub refused: u64,
+}
+
+/// The ledger range the report rests on, and what lets a third party check it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    pub records: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    /// The first signed checkpoint at or after `last_seq`: the chain up to it covers the
+    /// range (`None`: none signed yet since the range's end).
+    pub checkpoint: Option<CheckpointRef>,
+    /// With `--verify`: the verification of the chain from the signed checkpoint before
+    /// `first_seq` to the one after `last_seq` (`verified: records …` or where it broke);
+    /// without, [`super::NOT_VERIFIED`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+}
+
+/// A signed checkpoint, as `audit checkpoint` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointRef {
+    pub seq: u64,
+    pub time: Time,
+    /// The chain hash at `seq` (hex).
+    pub hash: String,
+    /// Ed25519 over the checkpoint (hex); the ledger's public key checks it.
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub selection: String,
+    pub sessions: Vec<SessionRow>,
+    /// Connections of the selection that never logged in (refused at authentication): not
+    /// sessions, and they read nothing, but an investigator wants to see them.
+    pub failed_logins: Vec<FailedLogin>,
+    pub tenants: Vec<TenantSection>,
+    pub totals: Totals,
+    pub evidence: Evidence,
+}
+
+/// The account of each session of a report, to say who read a file.
+pub struct SessionAccounts<'a>(std::collections::HashMap<&'a str, &'a str>);
+
+impl<'a> SessionAccounts<'a> {
+    /// The accounts that read `f`, each once, in the order they first did.
+    pub fn reading(&self, f: &FileRead) -> Vec<&'a str> {
+        let mut accounts: Vec<&'a str> = Vec::new();
+        for a in f.sessions.iter().filter_map(|s| self.0.get(s.as_str())) {
+            if !accounts.contains(a) {
+                accounts.push(a);
+            }
+        }
+        accounts
+    }
+}
+
+impl Report {
+    /// Each session's account (looked up once per file, not searched).
+    pub fn session_accounts(&self) -> SessionAccounts<'_> {
+        SessionAccounts(
+            self.sessions
+                .iter()
+                .filter_map(|s| Some((s.id.as_str(), s.account.as_deref()?)))
+                .collect(),
+        )
+    }
+
+    /// Sums per tenant and overall, once paths and classes are filled in.
+    pub fn total(&mut self) {
+        let mut all = Totals::default();
+        for t in &mut self.tenants {
+            let mut sum = Totals {
+                tenants: 1,
+                ..Default::default()
+            };
+            for f in &t.files_read {
+                sum.files += 1;
+                sum.files_partial += usize::from(f.read == "partial");
+                sum.files_classes_unknown +=
+                    usize::from(f.classes_unknown() || f.classes_in_part());
+                sum.files_encrypted += usize::from(f.encryption().is_some());
+                sum.bytes_read += f.bytes_read;
+                for (class, n) in f.classes.iter().flatten() {
+                    *sum.classes.entry(class.clone()).or_default() += n;
+                }
+            }
+            sum.changes = t.changes.len();
+            sum.changes_replacing = t.changes.iter().filter(|c| c.replaced.is_some()).count();
+            sum.directories_listed = t.directories_listed.len();
+            sum.names_sent = t.directories_listed.iter().map(|d| d.names_sent).sum();
+            sum.refused = t.refused.iter().map(|r| r.count).sum();
+            all.directories_listed += sum.directories_listed;
+            all.names_sent += sum.names_sent;
+            all.refused += sum.refused;
+            all.tenants += usize::from(!t.files_read.is_empty());
+            all.changes += sum.changes;
+            all.changes_replacing += sum.changes_replacing;
+            all.files += sum.files;
+            all.files_partial += sum.files_partial;
+            all.files_classes_unknown += sum.files_classes_unknown;
+            all.files_encrypted += sum.files_encrypted;
+            all.bytes_read += sum.bytes_read;
+            for (class, n) in &sum.classes {
+                *all.classes.entry(class.clone()).or_default() += n;
+            }
+            t.totals = sum;
+        }
+        self.totals = all;
+    }
+
+    /// One CSV row per file read: tenant, file id, path then, path now, deleted, size, bytes
+    /// read, whole or partial, first and last access, classes (`class=count;…`, then
+    /// `scanned_in_part` when they are a part's, and `encrypted:zip` when the rest is encrypted
+    /// (an archive's entries); `none` when classification found none,
+    /// `unknown` when the contents are not text, `unknown;encrypted:openpgp` when they are
+    /// encrypted, `unclassified` when it never ran), how the
+    /// reads were tied
+    /// to the file, and the accounts and sessions that read it (`;` between them, in the order
+    /// they first did); no cell a spreadsheet would run as a formula
+    /// ([`events::csv::spreadsheet_safe`]).
+    pub fn csv_rows(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![
+            [
+                "tenant",
+                "file_id",
+                "path_then",
+                "path_now",
+                "deleted",
+                "size",
+                "bytes_read",
+                "read",
+                "first_access",
+                "last_access",
+                "classes",
+                "identified_by",
+                "accounts",
+                "sessions",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        // Which account each session was: a row says who read the file.
+        let accounts = self.session_accounts();
+        for t in &self.tenants {
+            for f in &t.files_read {
+                let accounts = accounts.reading(f);
+                let classes = match &f.classes {
+                    None => "unclassified".to_owned(),
+                    Some(_) if f.classes_unknown() => match f.encryption() {
+                        Some(scheme) => format!("unknown;encrypted:{scheme}"),
+                        None => "unknown".to_owned(),
+                    },
+                    Some(c) if c.is_empty() && !f.classes_in_part() => "none".to_owned(),
+                    Some(c) => c
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .chain(f.classes_in_part().then(|| "scanned_in_part".to_owned()))
+                        .chain(f.encryption().map(|scheme| format!("encrypted:{scheme}")))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                };
+                rows.push(
+                    vec![
+                        t.tenant.clone(),
+                        f.file_id.map_or_else(String::new, |id| id.to_string()),
+                        f.path_then.clone(),
+                        f.path_now.clone().unwrap_or_default(),
+                        f.deleted.to_string(),
+                        f.size.map_or_else(String::new, |n| n.to_string()),
+                        f.bytes_read.to_string(),
+                        f.read.to_owned(),
+                        f.first_access.map(|t| t.to_string()).unwrap_or_default(),
+                        f.last_access.map(|t| t.to_string()).unwrap_or_default(),
+                        classes,
+                        f.identified_by.to_owned(),
+                        accounts.join(";"),
+                        f.sessions.join(";"),
+                    ]
+                    .into_iter()
+                    .map(events::csv::spreadsheet_safe)
+                    .collect(),
+                );
+            }
+        }
+        rows
+    }
+}
