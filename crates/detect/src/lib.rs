@@ -109,6 +109,8 @@ struct Day {
     peak_hour_bytes: u64,
     peak_minute_files: u64,
     peak_hour_files: u64,
+    /// The most files removed within 10 minutes that count for `mass_removal`.
+    peak_removals: u64,
 }
 
 struct AccountState {
@@ -118,6 +120,8 @@ struct AccountState {
     day: Window,
     listings: Window,
     reads: Window,
+    /// Files removed that the account had neither read nor uploaded that day.
+    removals: Window,
     today: Day,
     history: VecDeque<Day>,
     first_day: Option<i64>,
@@ -127,6 +131,8 @@ struct AccountState {
     reads_ever: bool,
     writes_ever: bool,
     files_today: HashSet<i64>,
+    /// Files the account uploaded (or overwrote) today: removing them is tidying its own.
+    written_today: HashSet<i64>,
     evidence: VecDeque<u64>,
     sessions: Vec<String>,
     last_alert: HashMap<&'static str, i64>,
@@ -147,8 +153,10 @@ impl AccountState {
             day: Window::new(DAY_MS, 24),
             listings: Window::new(10 * MINUTE_MS, 10),
             reads: Window::new(10 * MINUTE_MS, 10),
+            removals: Window::new(10 * MINUTE_MS, 10),
             today: Day::default(),
-            history: VecDeque::with_capacity(HISTORY_DAYS),
+            // Grown as days pass: an idle account holds none.
+            history: VecDeque::new(),
             first_day: None,
             networks: VecDeque::new(),
             clients: VecDeque::new(),
@@ -156,6 +164,7 @@ impl AccountState {
             reads_ever: false,
             writes_ever: false,
             files_today: HashSet::new(),
+            written_today: HashSet::new(),
             evidence: VecDeque::new(),
             sessions: Vec::new(),
             last_alert: HashMap::new(),
@@ -200,6 +209,7 @@ impl AccountState {
             ..Day::default()
         };
         self.files_today.clear();
+        self.written_today.clear();
     }
 
     fn history_days(&self, now: i64) -> u64 {
@@ -645,6 +655,16 @@ impl Detector {
                 let a = self.account(&account, e.tenant.as_deref());
                 a.roll(now);
                 a.writes_ever = true;
+                if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file)
+                    && a.written_today.len() < MAX_DISTINCT_FILES
+                {
+                    a.written_today.insert(id);
+                }
+            }
+            FileOp::Remove => {
+                if let Some(id) = file {
+                    alerts.extend(self.removal(seq, e, &account, id, now));
+                }
             }
             FileOp::Readdir { .. } => {
                 let t = self
@@ -894,6 +914,61 @@ impl Detector {
         });
         self.mark_first_reads(session, first_reads);
         alerts
+    }
+
+    /// A file removed by `account`: one that it had neither read nor uploaded that day (a
+    /// partner collecting its files removes each after downloading it; a script tidies what it
+    /// uploaded) counts towards `mass_removal`.
+    fn removal(
+        &mut self,
+        seq: Option<u64>,
+        e: &Event,
+        account: &str,
+        id: i64,
+        now: i64,
+    ) -> Vec<Alert> {
+        let new_network = e
+            .session
+            .as_deref()
+            .and_then(|s| self.sessions.get(s))
+            .is_some_and(|s| s.new_network);
+        let t = self
+            .config
+            .thresholds_for(e.tenant.as_deref(), Some(account));
+        let a = self.account(account, e.tenant.as_deref());
+        a.roll(now);
+        if a.files_today.contains(&id) || a.written_today.contains(&id) {
+            return Vec::new();
+        }
+        a.add_evidence(seq);
+        a.removals.add(now, 0, 1);
+        let (_, removed) = a.removals.sum(now);
+        a.today.peak_removals = a.today.peak_removals.max(removed);
+        let limit = t
+            .removal_files
+            .max(t.history_multiplier * a.peak(|d| d.peak_removals));
+        if removed <= limit || a.contained || !a.cooled(rules::MASS_REMOVAL.id, now) {
+            return Vec::new();
+        }
+        let severity = if new_network {
+            Severity::Critical
+        } else {
+            rules::MASS_REMOVAL.severity
+        };
+        vec![Alert {
+            time: e.time,
+            severity,
+            rule: rules::MASS_REMOVAL,
+            account: Some(account.to_owned()),
+            tenant: e.tenant.clone(),
+            source: e.source.map(|s| s.ip()),
+            sessions: a.sessions.clone(),
+            summary: format!(
+                "{account} removed {removed} files in 10 minutes that it had neither downloaded \
+                 nor uploaded today, above {limit} (its history and the floor)"
+            ),
+            evidence: a.evidence.iter().copied().collect(),
+        }]
     }
 
     /// A session whose account began reading in it stays unproven.

@@ -59,6 +59,14 @@ pub const LOW_AND_SLOW: Rule = Rule {
              slowly they were read",
 };
 
+pub const MASS_REMOVAL: Rule = Rule {
+    id: "mass_removal",
+    severity: Severity::High,
+    techniques: &["T1485"],
+    checks: "many of the tenant's files removed by one account within 10 minutes (files it had \
+             neither downloaded nor uploaded that day), far above its own history",
+};
+
 pub const CANARY: Rule = Rule {
     id: "canary",
     severity: Severity::Critical,
@@ -81,6 +89,7 @@ pub const ALL: &[Rule] = &[
     SWEEP,
     NOVELTY,
     LOW_AND_SLOW,
+    MASS_REMOVAL,
     CANARY,
     AUTH_ATTACK,
 ];
@@ -121,6 +130,10 @@ pub struct Thresholds {
     /// day, and above the floor.
     pub slow_multiplier: u64,
     pub slow_day_bytes: u64,
+    /// `mass_removal`: files removed within 10 minutes that the account had neither read nor
+    /// uploaded that day, above this and above `history_multiplier` times its largest 10
+    /// minutes of such removals.
+    pub removal_files: u64,
     /// Days of history before an account's own baseline is trusted (until then its sessions
     /// are unproven).
     pub min_history_days: u64,
@@ -146,6 +159,7 @@ impl Default for Thresholds {
             sweep_reads: 50,
             slow_multiplier: 4,
             slow_day_bytes: 64 * MIB,
+            removal_files: 100,
             min_history_days: 7,
         }
     }

@@ -492,3 +492,113 @@ fn a_simulated_month_is_quiet_and_the_low_and_slow_attacker_is_not() {
     );
     assert!(history.len() > 40_000, "{} records", history.len());
 }
+
+/// Files removed that the account had neither downloaded nor uploaded that day: above the floor
+/// (100 within 10 minutes) the rule is high, once; a partner collecting its files (each read,
+/// then removed) and a script tidying what it uploaded raise nothing however many; removals
+/// spread over more than 10 minutes neither.
+#[test]
+fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
+    let mut sim = Sim::new();
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    for i in 0..150 {
+        let t = T0 + 10 + i * 100;
+        sim.get(t, "partner", "p", "10.0.0.2", 5000 + i, 1000);
+        sim.file(t + 50, "partner", "p", "10.0.0.2", FileOp::Remove, 5000 + i);
+    }
+    sim.login(T0, "uploader", "u", "10.0.0.3");
+    for i in 0..300 {
+        let t = T0 + 10 + i * 10;
+        sim.put(t, "uploader", "u", "10.0.0.3", 9000 + i, 1000);
+        sim.file(t + 5, "uploader", "u", "10.0.0.3", FileOp::Remove, 9000 + i);
+    }
+    sim.login(T0, "slow", "w", "10.0.0.4");
+    for i in 0..300 {
+        sim.file(
+            T0 + i * 20_000,
+            "slow",
+            "w",
+            "10.0.0.4",
+            FileOp::Remove,
+            20_000 + i,
+        );
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    for i in 0..100 {
+        sim.file(
+            T0 + 10 + i,
+            "mallory",
+            "m",
+            "10.0.0.1",
+            FileOp::Remove,
+            1000 + i,
+        );
+    }
+    assert!(sim.alerts.is_empty());
+    for i in 100..300 {
+        sim.file(
+            T0 + 10 + i,
+            "mallory",
+            "m",
+            "10.0.0.1",
+            FileOp::Remove,
+            1000 + i,
+        );
+    }
+    assert_eq!(sim.rules(), [("mass_removal", Severity::High)]);
+    assert_eq!(
+        sim.alerts[0].summary,
+        "mallory removed 101 files in 10 minutes that it had neither downloaded nor uploaded \
+         today, above 100 (its history and the floor)"
+    );
+}
+
+/// An account that removes files it did not collect as its work (a clean-up job) has its own
+/// history: four times its largest 10 minutes is its limit, above the floor; and the same
+/// burst from a network it never used is critical.
+#[test]
+fn mass_removal_is_judged_against_the_accounts_history() {
+    let mut sim = Sim::new();
+    for day in 0..3 {
+        let t = T0 + day * DAY_MS + 8 * HOUR_MS;
+        let s = format!("h{day}");
+        sim.login(t, "cleaner", &s, "10.0.0.1");
+        for i in 0..90 {
+            let id = day * 1000 + i;
+            sim.file(t + 10 + i, "cleaner", &s, "10.0.0.1", FileOp::Remove, id);
+        }
+        sim.logout(t + 10_000, "cleaner", &s, "10.0.0.1");
+    }
+    // 4 × 90 = 360: 300 is within its history (which then holds 300).
+    let t = T0 + 3 * DAY_MS + 8 * HOUR_MS;
+    sim.login(t, "cleaner", "d3", "10.0.0.1");
+    for i in 0..300 {
+        sim.file(
+            t + 10 + i,
+            "cleaner",
+            "d3",
+            "10.0.0.1",
+            FileOp::Remove,
+            50_000 + i,
+        );
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    let t = T0 + 4 * DAY_MS + 8 * HOUR_MS;
+    sim.login(t, "cleaner", "d4", "10.9.0.9");
+    let novelty = sim.alerts.len();
+    // 4 × 300 = 1,200: 1,300 is not.
+    for i in 0..1300 {
+        sim.file(
+            t + 10 + i,
+            "cleaner",
+            "d4",
+            "10.9.0.9",
+            FileOp::Remove,
+            60_000 + i,
+        );
+    }
+    let removal: Vec<_> = sim.rules().into_iter().skip(novelty).collect();
+    assert_eq!(removal, [("mass_removal", Severity::Critical)]);
+    assert!(sim.alerts.last().unwrap().summary.contains("above 1200"));
+}

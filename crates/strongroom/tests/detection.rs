@@ -375,6 +375,74 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
     );
 }
 
+/// A stolen credential removing a tenant's files that it never downloaded (destruction, not
+/// collection) is high, with the default thresholds: past 100 removals within 10 minutes its
+/// sessions are closed and the account locked, and the rest of the files stay. A partner
+/// collecting its files (each downloaded, then removed) and an uploader removing what it
+/// uploaded raise nothing, however many.
+#[test]
+fn removing_a_tenants_files_is_contained_and_collecting_them_is_not() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    let partner = server.account("acme", "partner", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    for dir in ["statements", "payments"] {
+        std::fs::create_dir_all(bank.work().join(dir)).unwrap();
+        for i in 0..130 {
+            let name = format!("{dir}/{dir}-{i:03}.csv");
+            std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
+        }
+    }
+    bank.sftp_ok("mkdir /out\nput -r statements /out/statements\nput -r payments /out/payments\nmkdir /tmp\nput -r statements /tmp/statements\n");
+    // The bank tidies what it uploaded; the partner collects the payments.
+    bank.sftp_ok("rm /tmp/statements/*\n");
+    partner.sftp_ok("get /out/payments/* .\nrm /out/payments/*\n");
+    assert_eq!(
+        std::fs::read_dir(partner.work())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "csv"))
+            .count(),
+        130
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+
+    // Mallory removes the statements, which she never downloaded.
+    let out = mallory.sftp("-rm /out/statements/*\n");
+    let a = wait_for_alert(&server, "mallory");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("mass_removal")),
+        "{a}"
+    );
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("mallory removed 101 files in 10 minutes"),
+        "{a}"
+    );
+    assert!(
+        server
+            .ok(&["user", "show", "mallory"])
+            .contains("locked (alert"),
+        "{out:?}"
+    );
+    // Her session was closed mid-way: what she had not reached is still there.
+    let left = bank.sftp_ok("ls -1 /out/statements\n");
+    let left = left.lines().filter(|l| l.ends_with(".csv")).count();
+    assert!((1..=29).contains(&left), "{left} left");
+    println!(
+        "mass removal: {} of 130 removed before containment",
+        130 - left
+    );
+}
+
 /// A canary touched by a request the account may not make is touched all the same: an
 /// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
 /// write over it. Both refused, both critical; a refused request on another file is nothing.
