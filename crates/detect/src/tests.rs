@@ -111,6 +111,20 @@ impl Sim {
         );
     }
 
+    /// `account` removing files `ids`, one a millisecond from `t`.
+    fn remove(
+        &mut self,
+        t: i64,
+        account: &str,
+        session: &str,
+        ip: &str,
+        ids: std::ops::Range<i64>,
+    ) {
+        for (n, id) in ids.enumerate() {
+            self.file(t + n as i64, account, session, ip, FileOp::Remove, id);
+        }
+    }
+
     fn rules(&self) -> Vec<(&'static str, Severity)> {
         self.alerts
             .iter()
@@ -525,27 +539,9 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     }
     assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
     sim.login(T0, "mallory", "m", "10.0.0.1");
-    for i in 0..100 {
-        sim.file(
-            T0 + 10 + i,
-            "mallory",
-            "m",
-            "10.0.0.1",
-            FileOp::Remove,
-            1000 + i,
-        );
-    }
+    sim.remove(T0 + 10, "mallory", "m", "10.0.0.1", 1000..1100);
     assert!(sim.alerts.is_empty());
-    for i in 100..300 {
-        sim.file(
-            T0 + 10 + i,
-            "mallory",
-            "m",
-            "10.0.0.1",
-            FileOp::Remove,
-            1000 + i,
-        );
-    }
+    sim.remove(T0 + 110, "mallory", "m", "10.0.0.1", 1100..1300);
     assert_eq!(sim.rules(), [("mass_removal", Severity::High)]);
     assert_eq!(
         sim.alerts[0].summary,
@@ -564,40 +560,25 @@ fn mass_removal_is_judged_against_the_accounts_history() {
         let t = T0 + day * DAY_MS + 8 * HOUR_MS;
         let s = format!("h{day}");
         sim.login(t, "cleaner", &s, "10.0.0.1");
-        for i in 0..90 {
-            let id = day * 1000 + i;
-            sim.file(t + 10 + i, "cleaner", &s, "10.0.0.1", FileOp::Remove, id);
-        }
+        sim.remove(
+            t + 10,
+            "cleaner",
+            &s,
+            "10.0.0.1",
+            day * 1000..day * 1000 + 90,
+        );
         sim.logout(t + 10_000, "cleaner", &s, "10.0.0.1");
     }
     // 4 × 90 = 360: 300 is within its history (which then holds 300).
     let t = T0 + 3 * DAY_MS + 8 * HOUR_MS;
     sim.login(t, "cleaner", "d3", "10.0.0.1");
-    for i in 0..300 {
-        sim.file(
-            t + 10 + i,
-            "cleaner",
-            "d3",
-            "10.0.0.1",
-            FileOp::Remove,
-            50_000 + i,
-        );
-    }
+    sim.remove(t + 10, "cleaner", "d3", "10.0.0.1", 50_000..50_000 + 300);
     assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
     let t = T0 + 4 * DAY_MS + 8 * HOUR_MS;
     sim.login(t, "cleaner", "d4", "10.9.0.9");
     let novelty = sim.alerts.len();
     // 4 × 300 = 1,200: 1,300 is not.
-    for i in 0..1300 {
-        sim.file(
-            t + 10 + i,
-            "cleaner",
-            "d4",
-            "10.9.0.9",
-            FileOp::Remove,
-            60_000 + i,
-        );
-    }
+    sim.remove(t + 10, "cleaner", "d4", "10.9.0.9", 60_000..60_000 + 1300);
     let removal: Vec<_> = sim.rules().into_iter().skip(novelty).collect();
     assert_eq!(removal, [("mass_removal", Severity::Critical)]);
     assert!(sim.alerts.last().unwrap().summary.contains("above 1200"));

@@ -1282,6 +1282,75 @@ fn encrypted_uploads_are_named_and_counted_apart() {
     );
 }
 
+/// Python that writes `sheets` (a list of (title, rows)) to `path` with `writer`: `openpyxl`
+/// (text inline in the sheet), `xlsxwriter` (in the shared strings after it, as Excel writes
+/// them), `sorted` (XlsxWriter's workbook with its parts in their names' order, the shared
+/// strings first, as Apache POI and NPOI write them), `pyxlsbwriter` (an Excel binary workbook),
+/// `odfpy` (an OpenDocument spreadsheet, as LibreOffice's), `xlwt` (Excel 97-2003). Numbers
+/// are written as numbers, the rest as text.
+const SHEET_WRITERS: &str = r#"
+def write(writer, path, sheets):
+    if writer == "openpyxl":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        for n, (title, sheet) in enumerate(sheets):
+            ws = wb.active if n == 0 else wb.create_sheet(title)
+            for r in sheet:
+                ws.append(r)
+        wb.save(path)
+    elif writer == "xlwt":
+        import xlwt
+        wb = xlwt.Workbook()
+        for title, sheet in sheets:
+            ws = wb.add_sheet(title)
+            for i, r in enumerate(sheet):
+                for j, v in enumerate(r):
+                    ws.write(i, j, v)
+        wb.save(path)
+    elif writer == "pyxlsbwriter":
+        from pyxlsbwriter import XlsbWriter
+        with XlsbWriter(path) as wb:
+            for title, sheet in sheets:
+                wb.add_sheet(title)
+                wb.write_sheet(sheet)
+    elif writer == "odfpy":
+        from odf.opendocument import OpenDocumentSpreadsheet
+        from odf.table import Table, TableRow, TableCell
+        from odf.text import P
+        doc = OpenDocumentSpreadsheet()
+        for title, sheet in sheets:
+            table = Table(name=title)
+            for r in sheet:
+                tr = TableRow()
+                for v in r:
+                    if isinstance(v, int):
+                        cell = TableCell(valuetype="float", value=v)
+                    else:
+                        cell = TableCell(valuetype="string")
+                    cell.addElement(P(text=str(v)))
+                    tr.addElement(cell)
+                table.addElement(tr)
+            doc.spreadsheet.addElement(table)
+        doc.save(path)
+    else:
+        import xlsxwriter, zipfile
+        target = path + ".src" if writer == "sorted" else path
+        wb = xlsxwriter.Workbook(target)
+        for title, sheet in sheets:
+            ws = wb.add_worksheet(title)
+            for i, r in enumerate(sheet):
+                for j, v in enumerate(r):
+                    (ws.write_number if isinstance(v, int) else ws.write_string)(i, j, v)
+        wb.close()
+        if writer == "sorted":
+            # Its parts in their names' order, as Apache POI and NPOI write a package: the
+            # shared strings before the sheets.
+            src = zipfile.ZipFile(target)
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+                for name in sorted(src.namelist()):
+                    z.writestr(name, src.read(name))
+"#;
+
 /// Writes a customer workbook with Python's `writer` (`openpyxl`: text inline in the sheet;
 /// `xlsxwriter`: in the shared strings after it, as Excel writes them; `sorted`: XlsxWriter's
 /// workbook with its parts in their names' order, the shared strings first, as Apache POI and
@@ -1320,69 +1389,11 @@ form = [["Beneficiary", "ACME Corp"], ["ABA Routing", "026009593"],
         ["Account Number", "000123456789"], ["Reference", "121000358"], ["SSN", 234567890],
         ["SWIFT", "CHASUS33"], ["Branch", "WESTUSCA"]]
 sheets = [("Customers", rows), ("Wire", form)]
-if writer == "openpyxl":
-    import openpyxl
-    wb = openpyxl.Workbook()
-    for n, (title, sheet) in enumerate(sheets):
-        ws = wb.active if n == 0 else wb.create_sheet(title)
-        for r in sheet:
-            ws.append(r)
-    wb.save(path)
-elif writer == "xlwt":
-    import xlwt
-    wb = xlwt.Workbook()
-    for title, sheet in sheets:
-        ws = wb.add_sheet(title)
-        for i, r in enumerate(sheet):
-            for j, v in enumerate(r):
-                ws.write(i, j, v)
-    wb.save(path)
-elif writer == "pyxlsbwriter":
-    from pyxlsbwriter import XlsbWriter
-    with XlsbWriter(path) as wb:
-        for title, sheet in sheets:
-            wb.add_sheet(title)
-            wb.write_sheet(sheet)
-elif writer == "odfpy":
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableRow, TableCell
-    from odf.text import P
-    doc = OpenDocumentSpreadsheet()
-    for title, sheet in sheets:
-        table = Table(name=title)
-        for r in sheet:
-            tr = TableRow()
-            for v in r:
-                if isinstance(v, int):
-                    cell = TableCell(valuetype="float", value=v)
-                else:
-                    cell = TableCell(valuetype="string")
-                cell.addElement(P(text=str(v)))
-                tr.addElement(cell)
-            table.addElement(tr)
-        doc.spreadsheet.addElement(table)
-    doc.save(path)
-else:
-    import xlsxwriter, zipfile
-    target = path + ".src" if writer == "sorted" else path
-    wb = xlsxwriter.Workbook(target)
-    for title, sheet in sheets:
-        ws = wb.add_worksheet(title)
-        for i, r in enumerate(sheet):
-            for j, v in enumerate(r):
-                (ws.write_number if isinstance(v, int) else ws.write_string)(i, j, v)
-    wb.close()
-    if writer == "sorted":
-        # Its parts in their names' order, as Apache POI and NPOI write a package: the
-        # shared strings before the sheets.
-        src = zipfile.ZipFile(target)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in sorted(src.namelist()):
-                z.writestr(name, src.read(name))
+write(writer, path, sheets)
 "#;
     let status = std::process::Command::new("python3")
         .arg("-c")
-        .arg(script)
+        .arg(format!("{SHEET_WRITERS}{script}"))
         .arg(writer)
         .arg(&path)
         .status()
@@ -1484,38 +1495,7 @@ rows = [["Id", "Customer", "Reference", "Amount", "Date"]] if headings else []
 for i in range(30):
     aba = "021000022" if i % 10 == 9 else routing[i % len(routing)]
     rows.append([1000 + i, "Customer %d" % i, aba, 4000000 + 7919 * i, "2026-12-05"])
-if writer == "openpyxl":
-    import openpyxl
-    wb = openpyxl.Workbook()
-    for r in rows:
-        wb.active.append(r)
-    wb.save(path)
-elif writer == "odfpy":
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableRow, TableCell
-    from odf.text import P
-    doc = OpenDocumentSpreadsheet()
-    table = Table(name="Export")
-    for r in rows:
-        tr = TableRow()
-        for v in r:
-            if isinstance(v, int):
-                cell = TableCell(valuetype="float", value=v)
-            else:
-                cell = TableCell(valuetype="string")
-            cell.addElement(P(text=str(v)))
-            tr.addElement(cell)
-        table.addElement(tr)
-    doc.spreadsheet.addElement(table)
-    doc.save(path)
-else:
-    import xlsxwriter
-    wb = xlsxwriter.Workbook(path)
-    ws = wb.add_worksheet("Export")
-    for i, r in enumerate(rows):
-        for j, v in enumerate(r):
-            (ws.write_number if isinstance(v, int) else ws.write_string)(i, j, v)
-    wb.close()
+write(writer, path, [("Export", rows)])
 "#;
     let mut truth = classify::Counts::default();
     truth.add(Class::AbaRouting, 27);
@@ -1530,7 +1510,7 @@ else:
             let path = alice.work().join(&name);
             let status = std::process::Command::new("python3")
                 .arg("-c")
-                .arg(script)
+                .arg(format!("{SHEET_WRITERS}{script}"))
                 .arg(writer)
                 .arg(&path)
                 .arg(if headings { "1" } else { "0" })
