@@ -38,6 +38,12 @@ impl Page<'_> {
         crate::units::counted(*n, what)
     }
 
+    /// ` in 3 files`: how many of the files read hold `class`.
+    fn holding(&self, t: &Totals, class: &str) -> String {
+        let n = t.files_holding.get(class).copied().unwrap_or(0);
+        format!(" in {}", crate::units::counted(n, "file"))
+    }
+
     /// ` (3 of them read in part: …; 2 with classes unknown or found in part …)`, or nothing.
     fn in_part(&self, t: &Totals) -> String {
         let mut notes = Vec::new();

@@ -220,6 +220,14 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         r["totals"]["classes"]["iban"].as_u64(),
         Some(customers.truth.get(Class::Iban))
     );
+    // One file of the five holds them (the binary files hold none): the tenant's totals and
+    // the report's say so.
+    assert_eq!(
+        r["totals"]["files_holding"],
+        serde_json::json!({"card_number": 1, "email": 1, "iban": 1, "us_ssn": 1}),
+        "{r:#}"
+    );
+    assert_eq!(t["totals"]["files_holding"], r["totals"]["files_holding"]);
     assert_eq!(r["totals"]["files"], 5);
     assert_eq!(
         (&r["totals"]["changes"], &r["totals"]["changes_replacing"]),
@@ -577,6 +585,9 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     let dom = chromium(&page, &["--dump-dom"]);
     assert!(dom.contains("<table id=\"sessions\">"), "{dom}");
+    // The summary's class totals say in how many files each was found.
+    let ibans = format!("{} iban in 1 file", customers.truth.get(Class::Iban));
+    assert!(dom.contains(&ibans), "{ibans} in {dom}");
     assert!(dom.contains("<table id=\"failed-logins\">"), "{dom}");
     assert_eq!(dom.matches("<rect class=\"read\"").count(), 5, "{dom}");
     assert_eq!(

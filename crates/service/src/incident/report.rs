@@ -239,8 +239,10 @@ pub struct Totals {
     /// with its key.
     pub files_encrypted: usize,
     pub bytes_read: u64,
-    /// Per data class: the sum over the files read.
+    /// Per data class: the sum over the files read, and how many of them hold it (a class's
+    /// count is of occurrences: the files holding it say how widely it was spread).
     pub classes: BTreeMap<String, u64>,
+    pub files_holding: BTreeMap<String, usize>,
     /// Changes the selection made (uploads, renames, removals, …), and of them those that
     /// replaced a file (an upload over it, a rename over it): what a summary must not leave
     /// out when nothing was read.
@@ -336,6 +338,9 @@ impl Report {
                 sum.bytes_read += f.bytes_read;
                 for (class, n) in f.classes.iter().flatten() {
                     *sum.classes.entry(class.clone()).or_default() += n;
+                    if *n > 0 {
+                        *sum.files_holding.entry(class.clone()).or_default() += 1;
+                    }
                 }
             }
             sum.changes = t.changes.len();
@@ -356,6 +361,9 @@ impl Report {
             all.bytes_read += sum.bytes_read;
             for (class, n) in &sum.classes {
                 *all.classes.entry(class.clone()).or_default() += n;
+            }
+            for (class, n) in &sum.files_holding {
+                *all.files_holding.entry(class.clone()).or_default() += n;
             }
             t.totals = sum;
         }
