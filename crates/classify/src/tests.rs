@@ -614,6 +614,26 @@ fn configuration_keys_and_dda_name_their_values() {
     );
 }
 
+/// Legacy systems' names for an SSN column (`SOC_SEC_NO`, `SocSecNum`, `SOCSECNO`, `SSNO`, the
+/// military's `SSAN`) name its undashed numbers as `SSN` does; a column of the same numbers
+/// under a name of something else counts none.
+#[test]
+fn legacy_names_of_ssn_columns_name_their_numbers() {
+    let rows = "1,DOE JOHN,078051121\n2,ROE ANN,234567890\n3,POE ED,345678901\n";
+    for name in [
+        "SOC_SEC_NO",
+        "SocSecNum",
+        "SOCSECNO",
+        "SSNO",
+        "ssan",
+        "Soc Sec",
+    ] {
+        let text = format!("id,name,{name}\n{rows}");
+        assert_eq!(count(&text, Class::UsSsn), 3, "{name}");
+    }
+    assert_eq!(count(&format!("id,name,ORDER_NO\n{rows}"), Class::UsSsn), 0);
+}
+
 /// A delimited table whose header names account columns: each routing number pairs with the
 /// account number in its row, whatever columns stand between (quoted fields with separators in
 /// them too), unless another bank's column stands between; the same in any chunks.

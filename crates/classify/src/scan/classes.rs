@@ -158,7 +158,8 @@ impl Counts {
 /// zipped `pg_dump -Fd` directory's tables read under their columns' names; Fedwire messages read
 /// by their tags (`fedwire`: nothing counted before); 12 (2026-12-05): a worksheet without a
 /// heading row (its first row holds a record's nine-digit number) weighs its columns' bare
-/// nine-digit numbers as a headerless delimited table does (none counted before).
+/// nine-digit numbers as a headerless delimited table does (none counted before); legacy names
+/// of SSN columns (`SOC_SEC_NO`, `SocSecNum`, `SSNO`, `SSAN`) name their numbers.
 pub const RULES: u32 = 12;
 
 /// What a file holds: counts per class and the bank formats it is in.

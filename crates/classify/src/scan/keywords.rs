@@ -17,7 +17,7 @@ pub(crate) const ACCOUNT: u8 = 16;
 pub(crate) const IBAN: u8 = 32;
 
 /// The keywords, with the context each gives (letters and digits only, in small letters).
-const KEYWORDS: [(&[u8], u8); 47] = [
+const KEYWORDS: [(&[u8], u8); 53] = [
     (b"cc", CARD),
     (b"pan", CARD),
     (b"ccn", CARD),
@@ -67,6 +67,14 @@ const KEYWORDS: [(&[u8], u8); 47] = [
     (b"routingnumber", ROUTING),
     (b"accountnumber", ACCOUNT),
     (b"socialsecurity", SSN),
+    // Legacy systems' column names: `SOC_SEC_NO`, `SocSecNum`, `SOCSECNO`; `SSNO`; the
+    // military's social security account number, `SSAN`.
+    (b"soc", SSN),
+    (b"ssan", SSN),
+    (b"ssno", SSN),
+    (b"socsec", SSN),
+    (b"socsecno", SSN),
+    (b"socsecnum", SSN),
 ];
 /// The longest keyword.
 const MAX_KEYWORD: usize = longest_keyword();
@@ -110,7 +118,7 @@ const fn folded(word: u64, len: usize) -> u64 {
 /// keyword a slot of its own ([`keyword_table`]).
 const fn slot_of(k: WordKey) -> usize {
     let mixed = k.head ^ k.tail.rotate_left(29) ^ k.len as u64;
-    (mixed.wrapping_mul(0xE9A4_93E0_566E_A369) >> (64 - 7)) as usize
+    (mixed.wrapping_mul(0x919E_0D04_1B3C_F9D1) >> (64 - 7)) as usize
 }
 
 const fn key_of_keyword(word: &[u8]) -> WordKey {
