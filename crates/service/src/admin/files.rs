@@ -1,0 +1,220 @@
+//! Stored files as administrators see them: listings and a file's facts with their data
+//! classes, a tenant's own classification patterns, and `classify run` over files stored
+//! before (or under earlier rules). Never here: the classifier's rules (`classify`).
+
+use super::{Admin, AdminError, AdminResult};
+
+impl Admin {
+    /// The entries of a directory as administrators see them: files with their classes, in
+    /// order of their names (the catalog keeps them in the order of their names' MACs).
+    pub async fn file_list(&self, tenant: &str, dir: &str) -> AdminResult<Vec<ListedEntry>> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let fail = |e| AdminError::Files {
+            what: format!("{tenant}:{dir}"),
+            source: e,
+        };
+        let listing = files.open_dir(&Self::jail_any(dir)?).await.map_err(fail)?;
+        let mut out = Vec::new();
+        loop {
+            let page = files.read_dir(&listing, 500).await.map_err(fail)?;
+            if page.is_empty() {
+                break;
+            }
+            for (name, node) in page {
+                let is_dir = node.kind == catalog::NodeKind::Dir;
+                let classification = if is_dir {
+                    None
+                } else {
+                    files.classes_of(&node).await.map_err(fail)?
+                };
+                out.push(ListedEntry {
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                    id: node.id,
+                    is_dir,
+                    size: node.size,
+                    canary: !is_dir && self.catalog.is_canary(node.id).await?,
+                    classification,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Adds a classification pattern to `tenant` (checked first: a clear error and nothing
+    /// stored for a bad name or expression). New sessions count it in their uploads;
+    /// `classify run --again` applies it to stored files.
+    pub async fn add_classify_pattern(
+        &self,
+        tenant: &str,
+        name: &str,
+        pattern: &str,
+    ) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        classify::patterns::compile(name, pattern)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        if self.catalog.classify_patterns(t.id).await?.len() >= classify::patterns::MAX_PATTERNS {
+            return Err(AdminError::Invalid(
+                classify::PatternError::TooMany.to_string(),
+            ));
+        }
+        self.catalog
+            .add_classify_pattern(t.id, name, pattern, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// A tenant's classification patterns (name, expression).
+    pub async fn classify_patterns(&self, tenant: &str) -> AdminResult<Vec<(String, String)>> {
+        let t = self.catalog.tenant(tenant).await?;
+        Ok(self.catalog.classify_patterns(t.id).await?)
+    }
+
+    /// Removes a tenant's classification pattern.
+    pub async fn remove_classify_pattern(&self, tenant: &str, name: &str) -> AdminResult<()> {
+        let t = self.catalog.tenant(tenant).await?;
+        if !self.catalog.remove_classify_pattern(t.id, name).await? {
+            return Err(AdminError::Invalid(format!(
+                "tenant {tenant} has no pattern named {name}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A stored file as administrators see it, with what classification found in it.
+    pub async fn file_show(&self, tenant: &str, path: &str) -> AdminResult<FileReport> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let jail = Self::jail(path)?;
+        let fail = |e| AdminError::Files {
+            what: format!("{tenant}:{path}"),
+            source: e,
+        };
+        let node = files.resolve(&jail).await.map_err(fail)?;
+        if node.kind != catalog::NodeKind::File {
+            return Err(fail(crate::files::FsError::IsADirectory));
+        }
+        let classification = files.classes_of(&node).await.map_err(fail)?;
+        Ok(FileReport {
+            tenant: t.name,
+            path: path.to_owned(),
+            id: node.id,
+            size: node.size,
+            mtime: node.mtime,
+            created_at: node.created_at,
+            canary: self.catalog.is_canary(node.id).await?,
+            classification,
+        })
+    }
+
+    /// Classifies the stored files of `tenant` (every tenant when `None`) that have no
+    /// classification yet or one found under earlier rules ([`classify::RULES`]: a file may
+    /// hold classes they did not know), every file when `again`, reading each back; `progress`
+    /// is told of each file done (for a progress bar). Canaries are left alone (their contents
+    /// are decoys).
+    pub async fn classify_run(
+        &self,
+        tenant: Option<&str>,
+        again: bool,
+        mut progress: impl FnMut(&ClassifiedFile, usize, usize),
+    ) -> AdminResult<Vec<ClassifiedFile>> {
+        let tenants = match tenant {
+            Some(t) => vec![self.catalog.tenant(t).await?],
+            None => self.catalog.list_tenants().await?,
+        };
+        let mut todo = Vec::new();
+        for t in tenants {
+            let files = self.files_of(t.id)?;
+            for n in self.catalog.tenant_nodes(t.id).await? {
+                if n.kind != catalog::NodeKind::File || self.catalog.is_canary(n.id).await? {
+                    continue;
+                }
+                // A stored classification that does not open is classified again too.
+                let stale = again
+                    || match files.classes_of(&n).await {
+                        Ok(Some(c)) => c.rules < classify::RULES,
+                        Ok(None) | Err(_) => true,
+                    };
+                if stale {
+                    todo.push((t.name.clone(), t.id, n));
+                }
+            }
+        }
+        let total = todo.len();
+        let mut done = Vec::with_capacity(total);
+        for (i, (tenant, tenant_id, node)) in todo.into_iter().enumerate() {
+            let files = self.files_of(tenant_id)?;
+            let path = files.path_of(&node).await.map_err(|e| AdminError::Files {
+                what: format!("file {}", node.id),
+                source: e,
+            })?;
+            let jail = Self::jail(&path)?;
+            let found = files
+                .classify_stored(&jail)
+                .await
+                .map_err(|e| AdminError::Files {
+                    what: format!("{tenant}:{path}"),
+                    source: e,
+                })?;
+            let file = ClassifiedFile {
+                tenant,
+                path,
+                id: node.id,
+                size: node.size,
+                classification: found,
+            };
+            progress(&file, i + 1, total);
+            done.push(file);
+        }
+        Ok(done)
+    }
+}
+
+/// A stored file as `file show` prints it.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub tenant: String,
+    pub path: String,
+    pub id: i64,
+    pub size: u64,
+    pub mtime: i64,
+    pub created_at: i64,
+    pub canary: bool,
+    /// `None`: not classified yet (`classify run`).
+    pub classification: Option<classify::Classification>,
+}
+
+/// A file `classify run` classified.
+#[derive(Debug, Clone)]
+pub struct ClassifiedFile {
+    pub tenant: String,
+    pub path: String,
+    pub id: i64,
+    pub size: u64,
+    pub classification: classify::Classification,
+}
+
+/// An entry of `file list`.
+#[derive(Debug, Clone)]
+pub struct ListedEntry {
+    pub name: String,
+    pub id: i64,
+    pub is_dir: bool,
+    pub size: u64,
+    pub canary: bool,
+    /// `None` for a directory or a file not classified yet.
+    pub classification: Option<classify::Classification>,
+}
+
+/// A classification's counts as reports list them: each class present, then the tenant's own
+/// patterns as `custom.NAME`.
+pub(super) fn class_counts(
+    c: &classify::Classification,
+) -> std::collections::BTreeMap<String, u64> {
+    c.counts
+        .present()
+        .map(|(class, n)| (class.as_str().to_owned(), n))
+        .chain(c.custom.iter().map(|(k, n)| (format!("custom.{k}"), *n)))
+        .collect()
+}

@@ -1,0 +1,505 @@
+//! The incident report's and `incident file`'s administration: the ledger's records of a
+//! selection read through its indexes into the collector ([`crate::incident`]), joined with
+//! what the catalog knows of each file now (its path, its classes). Never here: printing.
+
+use catalog::{LedgerFilter, LedgerStore, Tenant};
+use events::Exported;
+use vault::LedgerBodyKey;
+
+use super::{
+    Admin, AdminError, AdminResult, class_counts, ledger_public_key, open_ledger, records_of,
+};
+use crate::files::FsError;
+use crate::incident::{FileAsked, FileReadersOf};
+use crate::ledger_read::{self, LedgerReadError};
+use crate::path_history::PathHistory;
+
+impl Admin {
+    /// The incident report of a selection: its sessions, every file it read (with its path
+    /// then and now, bytes read, whole or partial, its data classes) and every change it made,
+    /// per tenant, from the ledger's records within `[since, until)` (seconds).
+    ///
+    /// With `verify`, the part of the chain that holds the report's records is verified too,
+    /// between the signed checkpoints around it (`audit verify` checks the whole chain), and
+    /// the outcome goes into the evidence.
+    pub async fn incident_report(
+        &self,
+        selection: &crate::incident::Selection,
+        since: Option<i64>,
+        until: Option<i64>,
+        verify: bool,
+    ) -> AdminResult<crate::incident::Report> {
+        use crate::incident::{Collector, Criterion};
+        use std::collections::BTreeSet;
+        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let range = LedgerFilter {
+            since,
+            until,
+            ..Default::default()
+        };
+        if selection.is_empty() {
+            return Err(AdminError::Invalid(
+                "give --user, --ip, --session, --key or --alert".into(),
+            ));
+        }
+        let mut collector = if selection.credentials.is_empty() {
+            Collector::default()
+        } else {
+            Collector::opened_with(&selection.credentials)
+        };
+        // Each kind of the selection as the records show it, with the ledger's indexed filters
+        // that read its records (one per session, account and address).
+        let read_through = |c: Criterion| -> AdminResult<(Criterion, Vec<LedgerFilter>)> {
+            let mut filters: Vec<LedgerFilter> = c
+                .sessions
+                .iter()
+                .map(|s| LedgerFilter {
+                    session: Some(s.clone()),
+                    ..range.clone()
+                })
+                .chain(c.accounts.iter().map(|a| LedgerFilter {
+                    account: Some(a.clone()),
+                    ..range.clone()
+                }))
+                .collect();
+            let mut addresses = Vec::new();
+            for net in &c.networks {
+                addresses.extend(
+                    ledger_read::address_filters(&store, net, &range)
+                        .map_err(|e| refused_network(e, ", or select by --user or --key"))?,
+                );
+            }
+            // Overlapping networks: each address read once.
+            addresses.sort_by(|a, b| a.source.cmp(&b.source));
+            addresses.dedup_by(|a, b| a.source == b.source);
+            filters.extend(addresses);
+            Ok((c, filters))
+        };
+        let mut kinds: Vec<(Criterion, Vec<LedgerFilter>)> = Vec::new();
+        if !selection.accounts.is_empty() {
+            kinds.push(read_through(Criterion {
+                accounts: selection.accounts.iter().cloned().collect(),
+                ..Default::default()
+            })?);
+        }
+        if !selection.sessions.is_empty() {
+            kinds.push(read_through(Criterion {
+                sessions: selection.sessions.iter().cloned().collect(),
+                ..Default::default()
+            })?);
+        }
+        if !selection.credentials.is_empty() {
+            // Which sessions the credentials opened before the range's end: one opened before
+            // its start may still have read within it (a session open overnight).
+            let opened_by_end = LedgerFilter {
+                since: None,
+                ..range.clone()
+            };
+            let mut sessions = BTreeSet::new();
+            let mut opened_before = Vec::new();
+            for k in &selection.credentials {
+                for (s, at) in
+                    crate::incident::sessions_opened_with(&store, &key, &opened_by_end, k)?
+                {
+                    if since.is_some_and(|since| at.as_secs() < since) {
+                        opened_before.push(s.clone());
+                    }
+                    sessions.insert(s);
+                }
+            }
+            collector = collector.admitting(opened_before);
+            kinds.push(read_through(Criterion {
+                sessions,
+                ..Default::default()
+            })?);
+        }
+        if !selection.alerts.is_empty() {
+            let mut named = Criterion::default();
+            for id in &selection.alerts {
+                let stored = self.catalog.alert(id).await?;
+                let alert: crate::detection::AlertRecord = serde_json::from_str(&stored.body)
+                    .map_err(|e| AdminError::Invalid(format!("alert {id} does not read: {e}")))?;
+                // The alert's own record names no session: say here which ones it closed.
+                if alert.actions.iter().any(|a| a == "close_sessions") {
+                    for s in &alert.sessions {
+                        collector.contained(s, format!("contained by alert {id} ({})", alert.rule));
+                    }
+                }
+                // Its sessions; else its account's; else its source's (a spray of logins).
+                match (alert.sessions.is_empty(), alert.account, alert.source) {
+                    (false, ..) => named.sessions.extend(alert.sessions),
+                    (true, Some(account), _) => {
+                        named.accounts.insert(account);
+                    }
+                    (true, None, Some(source)) => named
+                        .networks
+                        .push(crate::gate::network::canonical(source).into()),
+                    (true, None, None) => {
+                        return Err(AdminError::Invalid(format!(
+                            "alert {id} names no session, account or address to report on"
+                        )));
+                    }
+                }
+            }
+            kinds.push(read_through(named)?);
+        }
+        // Networks are read through only when nothing else selects: with another criterion
+        // they are matched on the records it reads, so that a network too wide to read address
+        // by address (`--user ops --ip 2001:db8::/32`) can still narrow it.
+        let mut matched = Vec::new();
+        if !selection.networks.is_empty() {
+            let networks = Criterion {
+                networks: selection.networks.clone(),
+                ..Default::default()
+            };
+            if kinds.is_empty() {
+                kinds.push(read_through(networks)?);
+            } else {
+                matched.push(networks);
+            }
+        }
+        // The ledger reads the records of the kind with the fewest filters; every record read
+        // must match the other kinds too.
+        let driving = kinds
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, filters))| filters.len())
+            .map_or(0, |(i, _)| i);
+        let filters = kinds.swap_remove(driving).1;
+        collector = collector
+            .matching(kinds.into_iter().map(|(c, _)| c).chain(matched).collect())
+            .excluding(selection.except_networks.clone());
+        collector.read(&store, &key, &filters)?;
+        // Sessions opened before the range's start: their opening (when, how, with what
+        // credential) from their first record, for their rows (through the session index).
+        if since.is_some() {
+            for s in collector.openings_missing() {
+                if let Some(opening) = ledger_read::opening_of(&store, &key, &s)? {
+                    collector.opening(&opening);
+                }
+            }
+        }
+        // Reads recorded before file ids: which files they were, from each tenant's path replay.
+        let before_ids = collector.reads_before_ids();
+        let mut replays = std::collections::BTreeMap::new();
+        for (tenant, seqs) in &before_ids {
+            // A tenant shredded since (its files gone with its key): its reads stay by path.
+            let Ok(t) = self.catalog.tenant(tenant).await else {
+                continue;
+            };
+            let (history, lineages) = self.replay_paths(&store, &key, &t, seqs)?;
+            replays.insert(tenant.clone(), (history, lineages));
+        }
+        collector.tie_reads_before_ids(
+            |tenant, seq| replays.get(tenant)?.1.get(&seq).copied(),
+            |tenant, l| replays.get(tenant).map(|r| r.0.fate(l)).unwrap_or_default(),
+        );
+        let selection = selection.to_string();
+        let mut report = collector.finish(selection);
+        let end = report.evidence.last_seq.unwrap_or(0);
+        report.evidence.checkpoint = store
+            .checkpoints()?
+            .into_iter()
+            .filter(|c| c.seq >= end)
+            .min_by_key(|c| c.seq)
+            .map(|c| crate::incident::CheckpointRef {
+                seq: c.seq,
+                time: events::Time::from_secs(c.time),
+                hash: hex::encode(c.hash),
+                signature: hex::encode(&c.signature),
+            });
+        if verify {
+            // The part of the chain holding the records read, on the store already open.
+            let outcome = match (report.evidence.first_seq, report.evidence.last_seq) {
+                (Some(first), Some(last)) => {
+                    Some(store.verify_range(&ledger_public_key(&self.data_dir)?, first, last)?)
+                }
+                _ => None,
+            };
+            report.evidence.chain = Some(crate::incident::chain_outcome(outcome));
+        } else {
+            // Said, so that nobody takes an unverified range for a verified one.
+            report.evidence.chain = Some(crate::incident::NOT_VERIFIED.to_owned());
+        }
+        for section in &mut report.tenants {
+            let files = match self.catalog.tenant(&section.tenant).await {
+                Ok(t) => Some(self.files_of(t.id)?),
+                // A tenant shredded since: its files are gone with its key.
+                Err(_) => None,
+            };
+            for f in &mut section.files_read {
+                // Read before file ids, its id never recorded: the file now at the path its
+                // replay left it at, if any.
+                if f.file_id.is_none()
+                    && let (Some(files), Some(now)) = (&files, &f.path_now)
+                {
+                    match files.resolve(&Self::jail(now)?).await {
+                        Ok(node) => f.file_id = Some(node.id),
+                        Err(_) => {
+                            f.path_now = None;
+                            f.deleted = true;
+                        }
+                    }
+                }
+                // Read before file ids and not followed (no replay): by its path only.
+                let Some(file_id) = f.file_id else {
+                    continue;
+                };
+                let node = self.catalog.node(file_id).await?;
+                f.deleted = node.is_none();
+                let Some(files) = &files else {
+                    f.deleted = true;
+                    continue;
+                };
+                if let Some(node) = &node {
+                    f.path_now = files.path_of(node).await.ok();
+                    f.replaced_since = f
+                        .last_access
+                        .is_some_and(|t| node.created_at * 1000 > t.as_millis());
+                }
+                // The classes of the contents the selection read, even if replaced or deleted.
+                let read_ms = f.last_access.map_or(i64::MAX, |t| t.as_millis());
+                let then = files
+                    .classes_then(file_id, node.as_ref(), f.size, read_ms)
+                    .await;
+                if let Ok(Some(c)) = then {
+                    f.classes = Some(class_counts(&c));
+                    f.formats = c.formats.iter().map(|f| f.name()).collect();
+                }
+            }
+            // Where the directories listed are now (a listing recorded before file ids: by the
+            // path it had, if a directory is still there).
+            for d in &mut section.directories_listed {
+                let node = match (&files, d.dir_id) {
+                    (None, _) => None,
+                    (Some(_), Some(id)) => self.catalog.node(id).await?,
+                    (Some(files), None) => files.resolve(&Self::jail(&d.path_then)?).await.ok(),
+                };
+                d.path_now = match (&files, &node) {
+                    (Some(files), Some(node)) => files.path_of(node).await.ok(),
+                    _ => None,
+                };
+                d.deleted = d.path_now.is_none();
+            }
+            // What the contents a change replaced held (an overwritten payment file): from the
+            // file's class history, the contents of that size committed before the change.
+            let Some(files) = &files else {
+                continue;
+            };
+            for c in &mut section.changes {
+                // What an upload put there: the contents of the size it made, committed with it
+                // (in the second of its record, or before), now or in the file's class history.
+                if c.op == "upload"
+                    && let Some(id) = c.file_id
+                {
+                    let node = self.catalog.node(id).await?;
+                    let made = files
+                        .classes_then(id, node.as_ref(), c.size_after, c.time.as_millis() + 999)
+                        .await;
+                    if let Ok(Some(found)) = made {
+                        c.classes = Some(class_counts(&found));
+                    }
+                }
+                let Some(r) = &mut c.replaced else {
+                    continue;
+                };
+                let then = files
+                    .classes_then(r.file_id, None, Some(r.size), c.time.as_millis())
+                    .await;
+                if let Ok(Some(found)) = then {
+                    r.classes = Some(class_counts(&found));
+                }
+            }
+        }
+        report.total();
+        Ok(report)
+    }
+
+    /// Every session that read a file of `tenant` ([`FileAsked`]), with bytes and times,
+    /// within `[since, until)` (seconds): the records that name its id (so through renames),
+    /// and those from before file ids (schema 1) at the paths its history puts it, replayed
+    /// from the tenant's records ([`crate::path_history`]): one pass over the tenant's records
+    /// since its creation (the time range selects the reads, not the replay). A path where no
+    /// file is now (deleted since, by a person, retention or an attacker) asks about the files
+    /// the records show there before: a first pass finds their ids; so does
+    /// [`FileAsked::EveryAt`], for the file there now and every one before it.
+    pub async fn file_readers(
+        &self,
+        tenant: &str,
+        asked: &FileAsked,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> AdminResult<Vec<FileReadersOf>> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let filter = records_of(&t);
+        // The records found by an index alone (ids and tags are never shared between tenants,
+        // but a tenant removed and added again under its name is another tenant) kept to this
+        // tenant's.
+        let this_tenant = |r: &Exported| {
+            r.event.tenant.as_deref() == Some(t.name.as_str())
+                && r.event.time.as_secs() >= t.created_at
+        };
+        // The files the tenant's records show at `path`, in the order they first appear there:
+        // the records that name it (as their path, or as a rename's `to`), through the tag
+        // indexes; else one pass over all of its records.
+        let files_once_at = |path: &str| -> AdminResult<Vec<i64>> {
+            let shown = Self::jail(path)?.display();
+            let by_tags = ledger_read::naming_path(&key, &t.name, &shown);
+            // Through the tags where every record of the tenant carries them (ledger
+            // migration 0006).
+            let filters = if ledger_read::none_before(&store, &filter, store.path_tag_from()?)? {
+                &by_tags[..]
+            } else {
+                std::slice::from_ref(&filter)
+            };
+            let mut ids = Vec::new();
+            ledger_read::for_each_of(&store, &key, filters, |r| {
+                if this_tenant(&r)
+                    && let Some(id) = crate::incident::file_at(&r, &shown)
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+                Ok::<(), AdminError>(())
+            })?;
+            Ok(ids)
+        };
+        let nowhere = |path: &str| AdminError::Files {
+            what: format!("{tenant}:{path}, now or in the ledger"),
+            source: FsError::NotFound,
+        };
+        let ids: Vec<i64> = match asked {
+            FileAsked::Id(id) => vec![*id],
+            FileAsked::Path(path) => match files.resolve(&Self::jail(path)?).await {
+                Ok(node) => vec![node.id],
+                Err(FsError::NotFound) => {
+                    let ids = files_once_at(path)?;
+                    if ids.is_empty() {
+                        return Err(nowhere(path));
+                    }
+                    ids
+                }
+                Err(e) => {
+                    return Err(AdminError::Files {
+                        what: format!("{tenant}:{path}"),
+                        source: e,
+                    });
+                }
+            },
+            FileAsked::EveryAt(path) => {
+                let mut ids = files_once_at(path)?;
+                match files.resolve(&Self::jail(path)?).await {
+                    // The one there now, whatever the records show (a file placed there before
+                    // file ids were recorded), last.
+                    Ok(node) => {
+                        ids.retain(|id| *id != node.id);
+                        ids.push(node.id);
+                    }
+                    Err(FsError::NotFound) => {}
+                    Err(e) => {
+                        return Err(AdminError::Files {
+                            what: format!("{tenant}:{path}"),
+                            source: e,
+                        });
+                    }
+                }
+                if ids.is_empty() {
+                    return Err(nowhere(path));
+                }
+                ids
+            }
+        };
+        let mut history = PathHistory::default();
+        let mut readers: Vec<crate::incident::FileReaders> = ids
+            .iter()
+            .map(|id| crate::incident::FileReaders::new(*id, since, until))
+            .collect();
+        // Which of the ids the tenant's records name (an id asked for must be the tenant's).
+        let mut named = vec![false; ids.len()];
+        // Records since ledger migration 0005 carry their file's id in an indexed field. A
+        // tenant with no records before that has every read tied to its file by id: only each
+        // file's own records are read. Otherwise its whole history is replayed (reads recorded
+        // before file ids are tied through its paths, which only a replay follows).
+        if ledger_read::none_before(&store, &filter, store.file_id_from()?)? {
+            for (file, named) in readers.iter_mut().zip(&mut named) {
+                // By id alone (ids are never given twice), then kept to this tenant's records.
+                let of_file = LedgerFilter {
+                    file_id: Some(file.file_id()),
+                    ..Default::default()
+                };
+                ledger_read::for_each(&store, &key, &of_file, |r| {
+                    if this_tenant(&r) {
+                        file.add(&r, None);
+                        *named |= crate::incident::names_file(&r, file.file_id());
+                    }
+                    Ok::<(), AdminError>(())
+                })?;
+            }
+        } else {
+            ledger_read::for_each(&store, &key, &filter, |r| {
+                let lineage = history.add(&r);
+                for (file, named) in readers.iter_mut().zip(&mut named) {
+                    file.add(&r, lineage);
+                    *named |= crate::incident::names_file(&r, file.file_id());
+                }
+                Ok::<(), AdminError>(())
+            })?;
+        }
+        let mut out = Vec::new();
+        for ((id, file), named) in ids.into_iter().zip(readers).zip(named) {
+            let node = self.catalog.node(id).await?.filter(|n| n.tenant_id == t.id);
+            if node.is_none() && !named {
+                return Err(AdminError::Files {
+                    what: format!("{tenant}: file {id}, now or in the ledger"),
+                    source: FsError::NotFound,
+                });
+            }
+            let path_now = match node {
+                Some(node) => files.path_of(&node).await.ok(),
+                None => None,
+            };
+            // Reads before file ids are tied through the path the file is at now.
+            let lineage = history.file(id, path_now.as_deref().unwrap_or(""));
+            out.push(FileReadersOf {
+                file_id: id,
+                path_now,
+                readers: file.finish(lineage.as_ref()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
+    /// lineage of each read of `seqs` (reads recorded before file ids).
+    fn replay_paths(
+        &self,
+        store: &LedgerStore,
+        key: &LedgerBodyKey,
+        t: &Tenant,
+        seqs: &std::collections::BTreeSet<u64>,
+    ) -> AdminResult<(PathHistory, std::collections::HashMap<u64, usize>)> {
+        let filter = records_of(t);
+        let mut history = PathHistory::default();
+        let mut lineages = std::collections::HashMap::new();
+        ledger_read::for_each(store, key, &filter, |r| {
+            if let Some(l) = history.add(&r)
+                && seqs.contains(&r.seq)
+            {
+                lineages.insert(r.seq, l);
+            }
+            Ok::<(), AdminError>(())
+        })?;
+        Ok((history, lineages))
+    }
+}
+
+/// A network selection refused as too wide is the caller's error (said with `hint`); a failure
+/// to read the ledger is not.
+pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
+    match e {
+        LedgerReadError::TooWide(why) => AdminError::Invalid(format!("{why}{hint}")),
+        other => other.into(),
+    }
+}
