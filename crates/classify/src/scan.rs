@@ -17,6 +17,11 @@
 //!   (`4111 1111 1111 1111`, `123-45-6789`) and self-checking ones (IBANs, NINOs) count alone;
 //! - bare card-length numbers that nothing names are weighed per column (field, or offset in a
 //!   fixed-width line) and count at the end when their column validates throughout.
+//!
+//! Here: the scanner, its text loop, the contexts and the end of a file. Its parts: `layers`
+//! (containers and encodings before the text), `numbers`, `words` (IBANs, BICs, NINOs),
+//! `email`, `keywords`, `pairing` (the account beside a routing number), `records` (NACHA and
+//! BAI2 by position), `classes` (the result and its stored form).
 
 mod classes;
 mod email;
