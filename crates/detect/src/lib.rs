@@ -33,6 +33,10 @@ pub const MAX_EVIDENCE: usize = 64;
 pub const HISTORY_DAYS: usize = 30;
 /// Distinct files counted per account per day (beyond, only the count of opens grows).
 pub const MAX_DISTINCT_FILES: usize = 100_000;
+/// Files remembered per account as downloaded or uploaded within [`HISTORY_DAYS`] (for
+/// `mass_removal`: removing them is collecting or tidying); beyond, new ones are not
+/// remembered, and their removal counts.
+pub const MAX_KNOWN_FILES: usize = 100_000;
 /// The same rule is not raised again for the same account within this time.
 pub const COOLDOWN_MS: i64 = 3_600_000;
 
@@ -120,7 +124,8 @@ struct AccountState {
     day: Window,
     listings: Window,
     reads: Window,
-    /// Files removed that the account had neither read nor uploaded that day.
+    /// Files removed that the account had neither downloaded nor uploaded within
+    /// [`HISTORY_DAYS`].
     removals: Window,
     today: Day,
     history: VecDeque<Day>,
@@ -131,8 +136,9 @@ struct AccountState {
     reads_ever: bool,
     writes_ever: bool,
     files_today: HashSet<i64>,
-    /// Files the account uploaded (or overwrote) today: removing them is tidying its own.
-    written_today: HashSet<i64>,
+    /// Files the account downloaded or uploaded within [`HISTORY_DAYS`] (id → the day it last
+    /// did): removing them is collecting or tidying its own, not destroying others'.
+    known: HashMap<i64, i64>,
     evidence: VecDeque<u64>,
     sessions: Vec<String>,
     last_alert: HashMap<&'static str, i64>,
@@ -164,7 +170,7 @@ impl AccountState {
             reads_ever: false,
             writes_ever: false,
             files_today: HashSet::new(),
-            written_today: HashSet::new(),
+            known: HashMap::new(),
             evidence: VecDeque::new(),
             sessions: Vec::new(),
             last_alert: HashMap::new(),
@@ -209,7 +215,15 @@ impl AccountState {
             ..Day::default()
         };
         self.files_today.clear();
-        self.written_today.clear();
+        let oldest = index - HISTORY_DAYS as i64;
+        self.known.retain(|_, day| *day > oldest);
+    }
+
+    /// Remembers that the account downloaded or uploaded file `id` today.
+    fn know(&mut self, id: i64) {
+        if self.known.len() < MAX_KNOWN_FILES || self.known.contains_key(&id) {
+            self.known.insert(id, self.today.index);
+        }
     }
 
     fn history_days(&self, now: i64) -> u64 {
@@ -655,10 +669,8 @@ impl Detector {
                 let a = self.account(&account, e.tenant.as_deref());
                 a.roll(now);
                 a.writes_ever = true;
-                if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file)
-                    && a.written_today.len() < MAX_DISTINCT_FILES
-                {
-                    a.written_today.insert(id);
+                if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file) {
+                    a.know(id);
                 }
             }
             FileOp::Remove => {
@@ -756,10 +768,11 @@ impl Detector {
         a.day.add(now, bytes, files);
         a.today.read_bytes += bytes;
         a.today.read_files += files;
-        if let Some(id) = file
-            && a.files_today.len() < MAX_DISTINCT_FILES
-        {
-            a.files_today.insert(id);
+        if let Some(id) = file {
+            if a.files_today.len() < MAX_DISTINCT_FILES {
+                a.files_today.insert(id);
+            }
+            a.know(id);
         }
         let (mb, mf) = a.minute.sum(now);
         let (hb, hf) = a.hour.sum(now);
@@ -916,9 +929,10 @@ impl Detector {
         alerts
     }
 
-    /// A file removed by `account`: one that it had neither read nor uploaded that day (a
-    /// partner collecting its files removes each after downloading it; a script tidies what it
-    /// uploaded) counts towards `mass_removal`.
+    /// A file removed by `account`: one that it had neither downloaded nor uploaded within
+    /// [`HISTORY_DAYS`] (a partner collecting its files removes each after downloading it, that
+    /// day or the next; a bank clears what it published the day before) counts towards
+    /// `mass_removal`.
     fn removal(
         &mut self,
         seq: Option<u64>,
@@ -937,7 +951,7 @@ impl Detector {
             .thresholds_for(e.tenant.as_deref(), Some(account));
         let a = self.account(account, e.tenant.as_deref());
         a.roll(now);
-        if a.files_today.contains(&id) || a.written_today.contains(&id) {
+        if a.known.contains_key(&id) {
             return Vec::new();
         }
         a.add_evidence(seq);
@@ -965,7 +979,7 @@ impl Detector {
             sessions: a.sessions.clone(),
             summary: format!(
                 "{account} removed {removed} files in 10 minutes that it had neither downloaded \
-                 nor uploaded today, above {limit} (its history and the floor)"
+                 nor uploaded in 30 days, above {limit} (its history and the floor)"
             ),
             evidence: a.evidence.iter().copied().collect(),
         }]

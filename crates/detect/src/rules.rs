@@ -64,7 +64,7 @@ pub const MASS_REMOVAL: Rule = Rule {
     severity: Severity::High,
     techniques: &["T1485"],
     checks: "many of the tenant's files removed by one account within 10 minutes (files it had \
-             neither downloaded nor uploaded that day), far above its own history",
+             neither downloaded nor uploaded in 30 days), far above its own history",
 };
 
 pub const CANARY: Rule = Rule {
@@ -130,8 +130,8 @@ pub struct Thresholds {
     /// day, and above the floor.
     pub slow_multiplier: u64,
     pub slow_day_bytes: u64,
-    /// `mass_removal`: files removed within 10 minutes that the account had neither read nor
-    /// uploaded that day, above this and above `history_multiplier` times its largest 10
+    /// `mass_removal`: files removed within 10 minutes that the account had neither downloaded
+    /// nor uploaded in 30 days, above this and above `history_multiplier` times its largest 10
     /// minutes of such removals.
     pub removal_files: u64,
     /// Days of history before an account's own baseline is trusted (until then its sessions

@@ -546,8 +546,51 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     assert_eq!(
         sim.alerts[0].summary,
         "mallory removed 101 files in 10 minutes that it had neither downloaded nor uploaded \
-         today, above 100 (its history and the floor)"
+         in 30 days, above 100 (its history and the floor)"
     );
+}
+
+/// Files downloaded or uploaded on one day and removed on the next (a partner collecting in the
+/// evening and clearing in the morning; a bank clearing what it published the day before) are
+/// collected or its own: nothing. Thirty days later they are not known any more.
+#[test]
+fn removing_what_was_collected_or_uploaded_days_before_is_nothing() {
+    let mut sim = Sim::new();
+    let evening = T0 + 20 * HOUR_MS;
+    sim.login(evening, "partner", "p", "10.0.0.2");
+    sim.login(evening, "bank", "b", "10.0.0.3");
+    for i in 0..150 {
+        sim.get(
+            evening + i * 100,
+            "partner",
+            "p",
+            "10.0.0.2",
+            5000 + i,
+            1000,
+        );
+        sim.put(evening + i * 100, "bank", "b", "10.0.0.3", 9000 + i, 1000);
+    }
+    let morning = T0 + DAY_MS + 8 * HOUR_MS;
+    sim.login(morning, "partner", "p2", "10.0.0.2");
+    sim.login(morning, "bank", "b2", "10.0.0.3");
+    sim.remove(morning, "partner", "p2", "10.0.0.2", 5000..5150);
+    sim.remove(morning, "bank", "b2", "10.0.0.3", 9000..9150);
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    // The bank uploads again and, 31 days later, removes them all: no longer known.
+    for i in 0..150 {
+        sim.put(
+            morning + HOUR_MS + i * 100,
+            "bank",
+            "b2",
+            "10.0.0.3",
+            20_000 + i,
+            1000,
+        );
+    }
+    let later = morning + 31 * DAY_MS;
+    sim.login(later, "bank", "b3", "10.0.0.3");
+    sim.remove(later, "bank", "b3", "10.0.0.3", 20_000..20_150);
+    assert_eq!(sim.rules(), [("mass_removal", Severity::High)]);
 }
 
 /// An account that removes files it did not collect as its work (a clean-up job) has its own
