@@ -34,8 +34,8 @@ pub const HISTORY_DAYS: usize = 30;
 /// Distinct files counted per account per day (beyond, only the count of opens grows).
 pub const MAX_DISTINCT_FILES: usize = 100_000;
 /// Files remembered per account as downloaded or uploaded within [`HISTORY_DAYS`] (for
-/// `mass_removal`: removing them is collecting or tidying); beyond, new ones are not
-/// remembered, and their removal counts.
+/// `mass_removal`: removing them is collecting or tidying); beyond, the oldest day's are
+/// forgotten first (a day of more than this is remembered in part).
 pub const MAX_KNOWN_FILES: usize = 100_000;
 /// The same rule is not raised again for the same account within this time.
 pub const COOLDOWN_MS: i64 = 3_600_000;
@@ -219,11 +219,18 @@ impl AccountState {
         self.known.retain(|_, day| *day > oldest);
     }
 
-    /// Remembers that the account downloaded or uploaded file `id` today.
+    /// Remembers that the account downloaded or uploaded file `id` today; when
+    /// [`MAX_KNOWN_FILES`] are, the oldest day's are forgotten first.
     fn know(&mut self, id: i64) {
-        if self.known.len() < MAX_KNOWN_FILES || self.known.contains_key(&id) {
-            self.known.insert(id, self.today.index);
+        let today = self.today.index;
+        if self.known.len() >= MAX_KNOWN_FILES && !self.known.contains_key(&id) {
+            let oldest = self.known.values().copied().min().unwrap_or(today);
+            if oldest == today {
+                return;
+            }
+            self.known.retain(|_, day| *day > oldest);
         }
+        self.known.insert(id, today);
     }
 
     fn history_days(&self, now: i64) -> u64 {

@@ -626,3 +626,22 @@ fn mass_removal_is_judged_against_the_accounts_history() {
     assert_eq!(removal, [("mass_removal", Severity::Critical)]);
     assert!(sim.alerts.last().unwrap().summary.contains("above 1200"));
 }
+
+/// The files an account is known to have collected or uploaded are bounded: when full, the
+/// oldest day's are forgotten first; a single day of more than the bound is remembered in part.
+#[test]
+fn known_files_forget_the_oldest_day_first() {
+    let mut a = AccountState::new(Some("acme".into()));
+    a.roll(T0);
+    for id in 0..MAX_KNOWN_FILES as i64 + 10 {
+        a.know(id);
+    }
+    assert_eq!(a.known.len(), MAX_KNOWN_FILES);
+    a.roll(T0 + DAY_MS);
+    a.know(-1);
+    assert_eq!(a.known.len(), 1);
+    assert!(a.known.contains_key(&-1) && !a.known.contains_key(&0));
+    // Thirty days on, what was known is forgotten.
+    a.roll(T0 + 31 * DAY_MS);
+    assert!(a.known.is_empty());
+}
