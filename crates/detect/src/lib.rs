@@ -34,8 +34,9 @@ pub const HISTORY_DAYS: usize = 30;
 /// Distinct files counted per account per day (beyond, only the count of opens grows).
 pub const MAX_DISTINCT_FILES: usize = 100_000;
 /// Files remembered per account as downloaded or uploaded within [`HISTORY_DAYS`] (for
-/// `mass_removal`: removing them is collecting or tidying); beyond, the oldest day's are
-/// forgotten first (a day of more than this is remembered in part).
+/// `mass_change`: removing them is collecting or tidying, replacing what it uploaded is
+/// sending again); beyond, the oldest day's are forgotten first (a day of more than this is
+/// remembered in part).
 pub const MAX_KNOWN_FILES: usize = 100_000;
 /// The same rule is not raised again for the same account within this time.
 pub const COOLDOWN_MS: i64 = 3_600_000;
@@ -113,8 +114,15 @@ struct Day {
     peak_hour_bytes: u64,
     peak_minute_files: u64,
     peak_hour_files: u64,
-    /// The most files removed within 10 minutes that count for `mass_removal`.
-    peak_removals: u64,
+    /// The most files removed or replaced within 10 minutes that count for `mass_change`.
+    peak_changes: u64,
+}
+
+/// How a file of others was changed ([`Detector::change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Removed,
+    Replaced,
 }
 
 struct AccountState {
@@ -124,9 +132,8 @@ struct AccountState {
     day: Window,
     listings: Window,
     reads: Window,
-    /// Files removed that the account had neither downloaded nor uploaded within
-    /// [`HISTORY_DAYS`].
-    removals: Window,
+    /// Files of others removed or replaced by the account ([`AccountState::known`]).
+    changes: Window,
     today: Day,
     history: VecDeque<Day>,
     first_day: Option<i64>,
@@ -137,8 +144,9 @@ struct AccountState {
     writes_ever: bool,
     files_today: HashSet<i64>,
     /// Files the account downloaded or uploaded within [`HISTORY_DAYS`] (id → the day it last
-    /// did): removing them is collecting or tidying its own, not destroying others'.
-    known: HashMap<i64, i64>,
+    /// did, and whether it ever uploaded it): removing them is collecting or tidying its own,
+    /// and replacing one it uploaded is sending it again, not destroying others'.
+    known: HashMap<i64, (i64, bool)>,
     evidence: VecDeque<u64>,
     sessions: Vec<String>,
     last_alert: HashMap<&'static str, i64>,
@@ -159,7 +167,7 @@ impl AccountState {
             day: Window::new(DAY_MS, 24),
             listings: Window::new(10 * MINUTE_MS, 10),
             reads: Window::new(10 * MINUTE_MS, 10),
-            removals: Window::new(10 * MINUTE_MS, 10),
+            changes: Window::new(10 * MINUTE_MS, 10),
             today: Day::default(),
             // Grown as days pass: an idle account holds none.
             history: VecDeque::new(),
@@ -216,21 +224,23 @@ impl AccountState {
         };
         self.files_today.clear();
         let oldest = index - HISTORY_DAYS as i64;
-        self.known.retain(|_, day| *day > oldest);
+        self.known.retain(|_, k| k.0 > oldest);
     }
 
-    /// Remembers that the account downloaded or uploaded file `id` today; when
+    /// Remembers that the account downloaded (or, `uploaded`, uploaded) file `id` today; when
     /// [`MAX_KNOWN_FILES`] are, the oldest day's are forgotten first.
-    fn know(&mut self, id: i64) {
+    fn know(&mut self, id: i64, uploaded: bool) {
         let today = self.today.index;
-        if self.known.len() >= MAX_KNOWN_FILES && !self.known.contains_key(&id) {
-            let oldest = self.known.values().copied().min().unwrap_or(today);
+        let before = self.known.get(&id).copied();
+        if before.is_none() && self.known.len() >= MAX_KNOWN_FILES {
+            let oldest = self.known.values().map(|k| k.0).min().unwrap_or(today);
             if oldest == today {
                 return;
             }
-            self.known.retain(|_, day| *day > oldest);
+            self.known.retain(|_, k| k.0 > oldest);
         }
-        self.known.insert(id, today);
+        let uploaded = uploaded || before.is_some_and(|k| k.1);
+        self.known.insert(id, (today, uploaded));
     }
 
     fn history_days(&self, now: i64) -> u64 {
@@ -676,13 +686,25 @@ impl Detector {
                 let a = self.account(&account, e.tenant.as_deref());
                 a.roll(now);
                 a.writes_ever = true;
-                if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file) {
-                    a.know(id);
+                // What the upload replaced is judged before the upload is its own.
+                if let FileOp::CloseWrite {
+                    replaced: Some(r), ..
+                } = op
+                {
+                    alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
                 }
+                if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file) {
+                    self.account(&account, e.tenant.as_deref()).know(id, true);
+                }
+            }
+            FileOp::Rename {
+                replaced: Some(r), ..
+            } => {
+                alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
             }
             FileOp::Remove => {
                 if let Some(id) = file {
-                    alerts.extend(self.removal(seq, e, &account, id, now));
+                    alerts.extend(self.change(seq, e, &account, id, Change::Removed, now));
                 }
             }
             FileOp::Readdir { .. } => {
@@ -779,7 +801,7 @@ impl Detector {
             if a.files_today.len() < MAX_DISTINCT_FILES {
                 a.files_today.insert(id);
             }
-            a.know(id);
+            a.know(id, false);
         }
         let (mb, mf) = a.minute.sum(now);
         let (hb, hf) = a.hour.sum(now);
@@ -936,16 +958,19 @@ impl Detector {
         alerts
     }
 
-    /// A file removed by `account`: one that it had neither downloaded nor uploaded within
-    /// [`HISTORY_DAYS`] (a partner collecting its files removes each after downloading it, that
-    /// day or the next; a bank clears what it published the day before) counts towards
-    /// `mass_removal`.
-    fn removal(
+    /// A file of others removed or replaced by `account` counts towards `mass_change`: removed,
+    /// one that it had neither downloaded nor uploaded within [`HISTORY_DAYS`] (a partner
+    /// collecting its files removes each after downloading it, that day or the next; a bank
+    /// clears what it published the day before); replaced (an upload over it, a rename over
+    /// it), one that it had not uploaded (a partner sends the same names every day; ransomware
+    /// downloads a file and writes it back encrypted).
+    fn change(
         &mut self,
         seq: Option<u64>,
         e: &Event,
         account: &str,
         id: i64,
+        change: Change,
         now: i64,
     ) -> Vec<Alert> {
         let new_network = e
@@ -958,35 +983,39 @@ impl Detector {
             .thresholds_for(e.tenant.as_deref(), Some(account));
         let a = self.account(account, e.tenant.as_deref());
         a.roll(now);
-        if a.known.contains_key(&id) {
+        let own = match change {
+            Change::Removed => a.known.contains_key(&id),
+            Change::Replaced => a.known.get(&id).is_some_and(|k| k.1),
+        };
+        if own {
             return Vec::new();
         }
         a.add_evidence(seq);
-        a.removals.add(now, 0, 1);
-        let (_, removed) = a.removals.sum(now);
-        a.today.peak_removals = a.today.peak_removals.max(removed);
+        a.changes.add(now, 0, 1);
+        let (_, changed) = a.changes.sum(now);
+        a.today.peak_changes = a.today.peak_changes.max(changed);
         let limit = t
-            .removal_files
-            .max(t.history_multiplier * a.peak(|d| d.peak_removals));
-        if removed <= limit || a.contained || !a.cooled(rules::MASS_REMOVAL.id, now) {
+            .change_files
+            .max(t.history_multiplier * a.peak(|d| d.peak_changes));
+        if changed <= limit || a.contained || !a.cooled(rules::MASS_CHANGE.id, now) {
             return Vec::new();
         }
         let severity = if new_network {
             Severity::Critical
         } else {
-            rules::MASS_REMOVAL.severity
+            rules::MASS_CHANGE.severity
         };
         vec![Alert {
             time: e.time,
             severity,
-            rule: rules::MASS_REMOVAL,
+            rule: rules::MASS_CHANGE,
             account: Some(account.to_owned()),
             tenant: e.tenant.clone(),
             source: e.source.map(|s| s.ip()),
             sessions: a.sessions.clone(),
             summary: format!(
-                "{account} removed {removed} files in 10 minutes that it had neither downloaded \
-                 nor uploaded in 30 days, above {limit} (its history and the floor)"
+                "{account} removed or replaced {changed} files of others in 10 minutes, above \
+                 {limit} (its history and the floor)"
             ),
             evidence: a.evidence.iter().copied().collect(),
         }]

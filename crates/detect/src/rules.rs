@@ -59,12 +59,13 @@ pub const LOW_AND_SLOW: Rule = Rule {
              slowly they were read",
 };
 
-pub const MASS_REMOVAL: Rule = Rule {
-    id: "mass_removal",
+pub const MASS_CHANGE: Rule = Rule {
+    id: "mass_change",
     severity: Severity::High,
-    techniques: &["T1485"],
-    checks: "many of the tenant's files removed by one account within 10 minutes (files it had \
-             neither downloaded nor uploaded in 30 days), far above its own history",
+    techniques: &["T1485", "T1486"],
+    checks: "many of the tenant's files removed or replaced by one account within 10 minutes \
+             (files of others: removed, ones it had neither downloaded nor uploaded in 30 days; \
+             replaced, ones it had not uploaded), far above its own history",
 };
 
 pub const CANARY: Rule = Rule {
@@ -89,7 +90,7 @@ pub const ALL: &[Rule] = &[
     SWEEP,
     NOVELTY,
     LOW_AND_SLOW,
-    MASS_REMOVAL,
+    MASS_CHANGE,
     CANARY,
     AUTH_ATTACK,
 ];
@@ -130,10 +131,9 @@ pub struct Thresholds {
     /// day, and above the floor.
     pub slow_multiplier: u64,
     pub slow_day_bytes: u64,
-    /// `mass_removal`: files removed within 10 minutes that the account had neither downloaded
-    /// nor uploaded in 30 days, above this and above `history_multiplier` times its largest 10
-    /// minutes of such removals.
-    pub removal_files: u64,
+    /// `mass_change`: files of others removed or replaced within 10 minutes, above this and
+    /// above `history_multiplier` times the account's largest 10 minutes of such changes.
+    pub change_files: u64,
     /// Days of history before an account's own baseline is trusted (until then its sessions
     /// are unproven).
     pub min_history_days: u64,
@@ -159,7 +159,7 @@ impl Default for Thresholds {
             sweep_reads: 50,
             slow_multiplier: 4,
             slow_day_bytes: 64 * MIB,
-            removal_files: 100,
+            change_files: 100,
             min_history_days: 7,
         }
     }

@@ -542,11 +542,11 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     sim.remove(T0 + 10, "mallory", "m", "10.0.0.1", 1000..1100);
     assert!(sim.alerts.is_empty());
     sim.remove(T0 + 110, "mallory", "m", "10.0.0.1", 1100..1300);
-    assert_eq!(sim.rules(), [("mass_removal", Severity::High)]);
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
     assert_eq!(
         sim.alerts[0].summary,
-        "mallory removed 101 files in 10 minutes that it had neither downloaded nor uploaded \
-         in 30 days, above 100 (its history and the floor)"
+        "mallory removed or replaced 101 files of others in 10 minutes, above 100 (its history \
+         and the floor)"
     );
 }
 
@@ -590,14 +590,14 @@ fn removing_what_was_collected_or_uploaded_days_before_is_nothing() {
     let later = morning + 31 * DAY_MS;
     sim.login(later, "bank", "b3", "10.0.0.3");
     sim.remove(later, "bank", "b3", "10.0.0.3", 20_000..20_150);
-    assert_eq!(sim.rules(), [("mass_removal", Severity::High)]);
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
 }
 
 /// An account that removes files it did not collect as its work (a clean-up job) has its own
 /// history: four times its largest 10 minutes is its limit, above the floor; and the same
 /// burst from a network it never used is critical.
 #[test]
-fn mass_removal_is_judged_against_the_accounts_history() {
+fn mass_change_is_judged_against_the_accounts_history() {
     let mut sim = Sim::new();
     for day in 0..3 {
         let t = T0 + day * DAY_MS + 8 * HOUR_MS;
@@ -623,8 +623,8 @@ fn mass_removal_is_judged_against_the_accounts_history() {
     // 4 × 300 = 1,200: 1,300 is not.
     sim.remove(t + 10, "cleaner", "d4", "10.9.0.9", 60_000..60_000 + 1300);
     let removal: Vec<_> = sim.rules().into_iter().skip(novelty).collect();
-    assert_eq!(removal, [("mass_removal", Severity::Critical)]);
-    assert!(sim.alerts.last().unwrap().summary.contains("above 1200"));
+    assert_eq!(removal, [("mass_change", Severity::Critical)]);
+    assert!(sim.alerts.last().unwrap().summary.contains("above 1200 "));
 }
 
 /// The files an account is known to have collected or uploaded are bounded: when full, the
@@ -634,14 +634,60 @@ fn known_files_forget_the_oldest_day_first() {
     let mut a = AccountState::new(Some("acme".into()));
     a.roll(T0);
     for id in 0..MAX_KNOWN_FILES as i64 + 10 {
-        a.know(id);
+        a.know(id, false);
     }
     assert_eq!(a.known.len(), MAX_KNOWN_FILES);
     a.roll(T0 + DAY_MS);
-    a.know(-1);
+    a.know(-1, true);
     assert_eq!(a.known.len(), 1);
     assert!(a.known.contains_key(&-1) && !a.known.contains_key(&0));
     // Thirty days on, what was known is forgotten.
     a.roll(T0 + 31 * DAY_MS);
     assert!(a.known.is_empty());
+}
+
+/// Files replaced (an upload over them, a rename over them) count as removed ones do, unless
+/// the account uploaded them: ransomware downloads each file and writes it back encrypted
+/// (high past 100 within 10 minutes); a partner sending the same names again, the next day too,
+/// replaces its own.
+#[test]
+fn replacing_files_of_others_is_high_and_sending_ones_own_again_is_nothing() {
+    let mut sim = Sim::new();
+    let upload_over = |id| FileOp::CloseWrite {
+        bytes: 10,
+        replaced: Some(FileRef { id, size: 10 }),
+    };
+    let rename_over = |id| FileOp::Rename {
+        to: Some(format!("/f{id}")),
+        replaced: Some(FileRef { id, size: 10 }),
+    };
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    for i in 0..150 {
+        sim.put(T0 + i * 100, "partner", "p", "10.0.0.2", 5000 + i, 10);
+    }
+    let next_day = T0 + DAY_MS;
+    sim.login(next_day, "partner", "p2", "10.0.0.2");
+    for i in 0..150 {
+        // The same names again: over its own uploads, or a temporary file renamed over them.
+        let op = if i % 2 == 0 {
+            upload_over(5000 + i)
+        } else {
+            rename_over(5000 + i)
+        };
+        sim.file(next_day + i * 10, "partner", "p2", "10.0.0.2", op, 5000 + i);
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    sim.login(next_day, "mallory", "m", "10.0.0.1");
+    for i in 0..120 {
+        sim.get(next_day + i * 20, "mallory", "m", "10.0.0.1", 9000 + i, 10);
+        sim.file(
+            next_day + i * 20 + 15,
+            "mallory",
+            "m",
+            "10.0.0.1",
+            upload_over(9000 + i),
+            9000 + i,
+        );
+    }
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
 }

@@ -375,40 +375,48 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
     );
 }
 
-/// A stolen credential removing a tenant's files that it never downloaded (destruction, not
-/// collection) is high, with the default thresholds: past 100 removals within 10 minutes its
-/// sessions are closed and the account locked, and the rest of the files stay. A partner
-/// collecting its files (each downloaded, then removed) and an uploader removing what it
-/// uploaded raise nothing, however many.
+/// Stolen credentials destroying a tenant's files, with the default thresholds: one removing
+/// files it never downloaded, another writing over files it did not upload (as ransomware
+/// writes back what it read, encrypted). Past 100 such changes within 10 minutes each is high:
+/// its sessions are closed and the account locked, and the rest of the files stay as they
+/// were. A partner collecting its files (each downloaded, then removed), a bank removing what
+/// it uploaded and sending its reports again over their own names raise nothing.
 #[test]
-fn removing_a_tenants_files_is_contained_and_collecting_them_is_not() {
+fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let server = Server::start_with_config(CONFIG);
     let bank = server.account("acme", "bank", "full");
     let partner = server.account("acme", "partner", "full");
     let mallory = server.account("acme", "mallory", "full");
-    for dir in ["statements", "payments"] {
-        std::fs::create_dir_all(bank.work().join(dir)).unwrap();
+    let eve = server.account("acme", "eve", "full");
+    let files_in = |c: &Client, dir: &str, text: &str| {
+        std::fs::create_dir_all(c.work().join(dir)).unwrap();
         for i in 0..130 {
             let name = format!("{dir}/{dir}-{i:03}.csv");
-            std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
+            std::fs::write(c.work().join(&name), format!("{name} {text}\n")).unwrap();
         }
+    };
+    for dir in ["statements", "payments", "reports"] {
+        files_in(&bank, dir, "bank");
     }
-    bank.sftp_ok("mkdir /out\nput -r statements /out/statements\nput -r payments /out/payments\nmkdir /tmp\nput -r statements /tmp/statements\n");
-    // The bank tidies what it uploaded; the partner collects the payments.
-    bank.sftp_ok("rm /tmp/statements/*\n");
+    files_in(&eve, "reports", "encrypted");
+    bank.sftp_ok("mkdir /out\nput -r statements /out/statements\nput -r payments /out/payments\nput -r reports /out/reports\nmkdir /tmp\nput -r statements /tmp/statements\n");
+    // The bank tidies what it uploaded and sends its reports again; the partner collects the
+    // payments.
+    bank.sftp_ok("rm /tmp/statements/*\nput reports/* /out/reports/\n");
     partner.sftp_ok("get /out/payments/* .\nrm /out/payments/*\n");
-    assert_eq!(
-        std::fs::read_dir(partner.work())
+    let csv_files = |c: &Client| {
+        std::fs::read_dir(c.work())
             .unwrap()
-            .filter(|e| e
-                .as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "csv"))
-            .count(),
-        130
-    );
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "csv")
+            })
+            .count()
+    };
+    assert_eq!(csv_files(&partner), 130);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
@@ -417,14 +425,14 @@ fn removing_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let a = wait_for_alert(&server, "mallory");
     assert_eq!(
         (a["severity"].as_str(), a["rule"].as_str()),
-        (Some("high"), Some("mass_removal")),
+        (Some("high"), Some("mass_change")),
         "{a}"
     );
     assert!(
         a["summary"]
             .as_str()
             .unwrap()
-            .starts_with("mallory removed 101 files in 10 minutes"),
+            .starts_with("mallory removed or replaced 101 files of others in 10 minutes"),
         "{a}"
     );
     assert!(
@@ -438,8 +446,42 @@ fn removing_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let left = left.lines().filter(|l| l.ends_with(".csv")).count();
     assert!((1..=29).contains(&left), "{left} left");
     println!(
-        "mass removal: {} of 130 removed before containment",
+        "mass change: {} of 130 removed before containment",
         130 - left
+    );
+
+    // Eve writes over the bank's reports.
+    let out = eve.sftp("-put reports/* /out/reports/\n");
+    let a = wait_for_alert(&server, "eve");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("mass_change")),
+        "{a}"
+    );
+    assert!(
+        server
+            .ok(&["user", "show", "eve"])
+            .contains("locked (alert"),
+        "{out:?}"
+    );
+    let back = bank.work().join("back");
+    std::fs::create_dir_all(&back).unwrap();
+    bank.sftp_ok(&format!("get /out/reports/* {}/\n", back.display()));
+    let still_the_banks = std::fs::read_dir(&back)
+        .unwrap()
+        .filter(|e| {
+            std::fs::read_to_string(e.as_ref().unwrap().path())
+                .unwrap()
+                .ends_with("bank\n")
+        })
+        .count();
+    assert!(
+        (1..=29).contains(&still_the_banks),
+        "{still_the_banks} of the bank's left"
+    );
+    println!(
+        "mass change: {} of 130 overwritten before containment",
+        130 - still_the_banks
     );
 }
 

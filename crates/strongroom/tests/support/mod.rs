@@ -36,7 +36,7 @@ impl Server {
     ///
     /// Unless `config` has a `[detect]` section of its own, detection runs with the volume
     /// thresholds lifted (as for a bulk-transfer account: the cautious budget, bulk_read's
-    /// floors, breadth, sweeps, low and slow, mass removal): every test account is brand new and many move
+    /// floors, breadth, sweeps, low and slow, mass change): every test account is brand new and many move
     /// GiBs or read back every file at once, which detection would otherwise contain, as it
     /// should (tests/detection.rs tests exactly that, with the defaults).
     pub fn start_prepared(config: &str, prepare: impl FnOnce(&Path)) -> Server {
@@ -47,7 +47,7 @@ impl Server {
             config.to_owned()
         } else {
             format!(
-                "{config}\n[detect.thresholds]\ncautious_bytes = 1099511627776\ncautious_files = 100000000\nminute_bytes = 1099511627776\nhour_bytes = 1099511627776\nday_bytes = 1099511627776\nminute_files = 100000000\nhour_files = 100000000\nday_files = 100000000\nbreadth_min_files = 100000000\nbreadth_min_bytes = 1099511627776\nsweep_listings = 100000000\nslow_day_bytes = 1099511627776\nremoval_files = 100000000\n"
+                "{config}\n[detect.thresholds]\ncautious_bytes = 1099511627776\ncautious_files = 100000000\nminute_bytes = 1099511627776\nhour_bytes = 1099511627776\nday_bytes = 1099511627776\nminute_files = 100000000\nhour_files = 100000000\nday_files = 100000000\nbreadth_min_files = 100000000\nbreadth_min_bytes = 1099511627776\nsweep_listings = 100000000\nslow_day_bytes = 1099511627776\nchange_files = 100000000\n"
             )
         };
         std::fs::write(dir.path().join("data/strongroom.toml"), config).unwrap();
