@@ -6,6 +6,7 @@
 //! one thread; then opens one session for each of 100,000 new accounts and reports the growth
 //! of the process's resident memory per account.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use detect::simulate::{Attack, Plan, records};
@@ -43,7 +44,10 @@ fn main() {
         alerts += d.observe(Some(r.seq), &r.event, Mode::Replay).len();
     }
     let secs = t.elapsed().as_secs_f64();
-    println!(
+    // Written, not printed: a reader that stops early (`| head`) ends the output, not in a panic.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
         "replay: {} records ({days} days, {accounts} accounts) in {secs:.3} s: {:.2} million records/s on one thread; {alerts} alerts",
         history.len(),
         history.len() as f64 / secs / 1e6
@@ -80,7 +84,8 @@ fn main() {
         idle.observe(None, &e, Mode::Live);
     }
     let grown = rss_bytes().saturating_sub(before);
-    println!(
+    let _ = writeln!(
+        out,
         "idle accounts: {n} held, resident memory grew {:.1} MiB: {:.0} bytes per idle account",
         grown as f64 / (1 << 20) as f64,
         grown as f64 / n as f64
