@@ -420,26 +420,27 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
+    // Each attacker's alert: high, mass_change, the account locked.
+    let contained = |account: &str, out: &(i32, String, String)| {
+        let a = wait_for_alert(&server, account);
+        assert_eq!(
+            (a["severity"].as_str(), a["rule"].as_str()),
+            (Some("high"), Some("mass_change")),
+            "{a}"
+        );
+        let shown = server.ok(&["user", "show", account]);
+        assert!(shown.contains("locked (alert"), "{shown} {out:?}");
+        a
+    };
     // Mallory removes the statements, which she never downloaded.
     let out = mallory.sftp("-rm /out/statements/*\n");
-    let a = wait_for_alert(&server, "mallory");
-    assert_eq!(
-        (a["severity"].as_str(), a["rule"].as_str()),
-        (Some("high"), Some("mass_change")),
-        "{a}"
-    );
+    let a = contained("mallory", &out);
     assert!(
         a["summary"]
             .as_str()
             .unwrap()
             .starts_with("mallory removed or replaced 101 files of others in 10 minutes"),
         "{a}"
-    );
-    assert!(
-        server
-            .ok(&["user", "show", "mallory"])
-            .contains("locked (alert"),
-        "{out:?}"
     );
     // Her session was closed mid-way: what she had not reached is still there.
     let left = bank.sftp_ok("ls -1 /out/statements\n");
@@ -452,18 +453,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
 
     // Eve writes over the bank's reports.
     let out = eve.sftp("-put reports/* /out/reports/\n");
-    let a = wait_for_alert(&server, "eve");
-    assert_eq!(
-        (a["severity"].as_str(), a["rule"].as_str()),
-        (Some("high"), Some("mass_change")),
-        "{a}"
-    );
-    assert!(
-        server
-            .ok(&["user", "show", "eve"])
-            .contains("locked (alert"),
-        "{out:?}"
-    );
+    contained("eve", &out);
     let back = bank.work().join("back");
     std::fs::create_dir_all(&back).unwrap();
     bank.sftp_ok(&format!("get /out/reports/* {}/\n", back.display()));
