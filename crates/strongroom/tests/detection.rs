@@ -453,7 +453,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
 
     // Eve writes over the bank's reports.
     let out = eve.sftp("-put reports/* /out/reports/\n");
-    contained("eve", &out);
+    let a = contained("eve", &out);
     let back = bank.work().join("back");
     std::fs::create_dir_all(&back).unwrap();
     bank.sftp_ok(&format!("get /out/reports/* {}/\n", back.display()));
@@ -472,6 +472,20 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     println!(
         "mass change: {} of 130 overwritten before containment",
         130 - still_the_banks
+    );
+    // The alert's incident report lists what she replaced: every report the bank lost, each
+    // change naming the file it replaced.
+    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "incident",
+        "report",
+        "--alert",
+        a["id"].as_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(
+        report["totals"]["changes_replacing"].as_u64(),
+        Some(130 - still_the_banks as u64),
+        "{report:#}"
     );
 }
 
