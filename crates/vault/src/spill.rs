@@ -1,5 +1,5 @@
 //! A new blob that stays in memory while it is small and moves to the store once it grows past
-//! [`INLINE_MAX`](crate::INLINE_MAX) raw bytes. A small upload is committed inside its catalog
+//! [`INLINE_MAX`] raw bytes. A small upload is committed inside its catalog
 //! row ([`BlobWriter::take_inline`]) and never becomes a file; a large one becomes a file
 //! after its first 64 KiB, as if it had been one from the start (same id, same bytes).
 
