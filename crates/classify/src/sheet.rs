@@ -401,13 +401,16 @@ pub(crate) struct Sheet {
     /// text cell that may name them ([`Labelled`]).
     label: Option<(usize, Heading)>,
     labelled: Vec<Labelled>,
-    /// The sheet's first row with cells: being read, read; whether it holds a record's
-    /// nine-digit number ([`VALUE_RECORD`]: the sheet has no heading row, its columns of
-    /// routing numbers are weighed by their checksums) or shared cells (`shared_cells` up to
-    /// `first_shared`), judged at the end.
-    first_row: FirstRow,
-    first_record: bool,
-    first_shared: u32,
+    /// The row being read: its cells, whether one holds a record's nine-digit number
+    /// ([`VALUE_RECORD`]), and where its shared cells begin in `shared_cells`; and the sheet's
+    /// first [`LEADING_ROWS`] rows with cells, each as ([`LeadingRow`]): the first of them with
+    /// two or more cells or a record's number (a title's row of one cell above it passed over)
+    /// tells a sheet without a heading row, whose columns of routing numbers are weighed by
+    /// their checksums, once its shared strings are known.
+    row_cells: u32,
+    row_record: bool,
+    row_shared_from: u32,
+    leading: Vec<LeadingRow>,
     /// Some rows' shapes or cells were not kept.
     pub(crate) cut: bool,
     /// OpenDocument's tables rather than a worksheet's SpreadsheetML; the tables it read
@@ -425,13 +428,17 @@ pub(crate) struct Sheet {
 /// Most columns one OpenDocument cell stands for (`table:number-columns-repeated`).
 const MAX_REPEATED: usize = MAX_COLUMNS;
 
-/// Where a sheet's reading stands to its first row with cells.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum FirstRow {
-    #[default]
-    Ahead,
-    Reading,
-    Read,
+/// Rows with cells at a sheet's top kept to tell whether it has a heading row (a report's
+/// title rows of one cell above its records).
+const LEADING_ROWS: usize = 8;
+
+/// One of a sheet's first rows with cells: how many, whether one holds a record's nine-digit
+/// number inline, and the range of its shared cells in `shared_cells`.
+#[derive(Debug, Clone, Copy)]
+struct LeadingRow {
+    cells: u32,
+    record: bool,
+    shared: (u32, u32),
 }
 
 impl Sheet {
@@ -444,6 +451,7 @@ impl Sheet {
             + self.candidates.iter().map(held).sum::<usize>()
             + held(&self.columns)
             + held(&self.shapes)
+            + held(&self.leading)
             + held(&self.shared_cells)
             + held(&self.shared_rows)
             + held(&self.shared_rows_known)
@@ -616,11 +624,9 @@ impl Sheet {
         } else {
             cell_kind(value, !self.text).map(Value::Kind)
         };
-        if self.first_row != FirstRow::Read {
-            self.first_row = FirstRow::Reading;
-            if let Some(Value::Kind(kind)) = judged {
-                self.first_record |= kind & VALUE_RECORD != 0 && !self.value_cut;
-            }
+        self.row_cells += 1;
+        if let Some(Value::Kind(kind)) = judged {
+            self.row_record |= kind & VALUE_RECORD != 0 && !self.value_cut;
         }
         // A text cell names its column in the heading row, and may label the cell after it in
         // any row (`ABA` | `021000021`).
@@ -720,10 +726,15 @@ impl Sheet {
     fn end_row(&mut self) {
         self.end_cell();
         self.label = None;
-        if self.first_row == FirstRow::Reading {
-            self.first_row = FirstRow::Read;
-            self.first_shared = self.shared_cells.len() as u32;
+        let shared_end = self.shared_cells.len() as u32;
+        if self.row_cells > 0 && self.leading.len() < LEADING_ROWS {
+            self.leading.push(LeadingRow {
+                cells: self.row_cells,
+                record: self.row_record,
+                shared: (self.row_shared_from, shared_end),
+            });
         }
+        (self.row_cells, self.row_record, self.row_shared_from) = (0, false, shared_end);
         let headings = std::mem::take(&mut self.row_headings);
         if self.strings >= 2 && self.heading_rows() {
             self.candidates.push(headings);
@@ -760,8 +771,7 @@ impl Sheet {
         }
         Some(SheetEvidence {
             headings,
-            first_record: self.first_record,
-            first_shared: self.first_shared,
+            leading: self.leading,
             labelled: self.labelled,
             columns: self.columns,
             shapes: self.shapes,
@@ -787,8 +797,7 @@ fn column_of(r: &[u8]) -> Option<usize> {
 /// What a worksheet leaves for the end of its workbook.
 pub(crate) struct SheetEvidence {
     headings: Vec<Vec<(usize, Heading)>>,
-    first_record: bool,
-    first_shared: u32,
+    leading: Vec<LeadingRow>,
     labelled: Vec<Labelled>,
     columns: Vec<ColumnValues>,
     shapes: Vec<(u64, u64, u64)>,
@@ -804,6 +813,7 @@ impl SheetEvidence {
             + held(&self.labelled)
             + held(&self.columns)
             + held(&self.shapes)
+            + held(&self.leading)
             + held(&self.shared_cells)
             + held(&self.shared_rows)
             + held(&self.shared_rows_known)
@@ -1219,8 +1229,49 @@ mod tests {
             .collect();
         let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
         assert!(counted(&[&sheet_xml(&rows)], None).is_empty());
-        // A heading row that names nothing: its numbers are references, not weighed.
+        // Under a report's title rows of one cell (inline or a shared string), the same.
+        let title = [("s", "5")];
+        let rows: Vec<Vec<(&str, &str)>> = [vec![("i", "Payees, December 2026")], title.to_vec()]
+            .into_iter()
+            .chain((0..20).map(|i| {
+                vec![
+                    ("n", ids[i].as_str()),
+                    ("s", index[i % 5].as_str()),
+                    ("n", accounts[i].as_str()),
+                ]
+            }))
+            .collect();
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+        let titled = format!(
+            "{}<si><t>Generated 2026-12-05</t></si></sst>",
+            shared.trim_end_matches("</sst>")
+        );
+        let c = counted(&[&sheet_xml(&rows)], Some(&titled));
+        assert_eq!(
+            (c.get(Class::AbaRouting), c.get(Class::UsBankAccount)),
+            (20, 20)
+        );
+        // A list of routing numbers alone, one a row (one cell, a record's number): counted.
+        let list: Vec<[(&str, &str); 1]> = (0..8).map(|i| [("s", index[i % 5].as_str())]).collect();
+        let list: Vec<&[(&str, &str)]> = list.iter().map(|r| r.as_slice()).collect();
+        assert_eq!(
+            counted(&[&sheet_xml(&list)], Some(&shared)).get(Class::AbaRouting),
+            8
+        );
+        // A heading row that names nothing: its numbers are references, not weighed (under a
+        // title too).
         let mut rows = vec![vec![("i", "Id"), ("i", "Reference"), ("i", "Amount")]];
+        let mut under_title = vec![vec![("i", "Payments")]];
+        under_title.extend(rows.iter().cloned());
+        under_title.extend((0..40).map(|i| {
+            vec![
+                ("n", ids[i].as_str()),
+                ("i", routings[i % 5]),
+                ("n", accounts[i].as_str()),
+            ]
+        }));
+        let under_title: Vec<&[(&str, &str)]> = under_title.iter().map(|r| r.as_slice()).collect();
+        assert!(counted(&[&sheet_xml(&under_title)], None).is_empty());
         rows.extend((0..40).map(|i| {
             vec![
                 ("n", ids[i].as_str()),

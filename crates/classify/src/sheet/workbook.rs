@@ -519,15 +519,21 @@ impl Workbook {
             // A sheet whose first row holds a record's nine-digit number has no heading row (a
             // query's output saved as a workbook): its columns of bare nine-digit numbers are
             // weighed by their checksums, as a delimited table's without a header.
-            let first_shared = sheet
-                .shared_cells
-                .get(..sheet.first_shared as usize)
-                .unwrap_or_default();
-            let first_record = sheet.first_record
-                || first_shared.iter().any(|&cell| {
+            // (The first of its top rows with two or more cells or a record's number: a
+            // report's title rows of one cell above it are passed over.)
+            let shared_record = |(from, to): (u32, u32)| {
+                let cells = sheet.shared_cells.get(from as usize..to as usize);
+                cells.unwrap_or_default().iter().any(|&cell| {
                     let kind = self.values.get((cell >> 8) as usize).copied();
                     kind.unwrap_or(0) & VALUE_RECORD != 0
-                });
+                })
+            };
+            let first_record = sheet
+                .leading
+                .iter()
+                .map(|row| (row.cells, row.record || shared_record(row.shared)))
+                .find(|&(cells, record)| cells >= 2 || record)
+                .is_some_and(|(_, record)| record);
             let headerless = first_record && names.iter().all(|n| n & ROUTING == 0);
             let unnamed_routing = |column: usize| {
                 headerless
