@@ -291,8 +291,23 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 .open(&path)?;
             f.write_all(&text)?;
             f.sync_all()?;
+            // What the files read held: each class, and in how many of them.
+            let classes: Vec<String> = report
+                .totals
+                .classes
+                .iter()
+                .map(|(class, n)| {
+                    let files = report.totals.files_holding.get(class).copied().unwrap_or(0);
+                    format!("{n} {class} in {}", crate::units::counted(files, "file"))
+                })
+                .collect();
+            let classes = if classes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", classes.join(", "))
+            };
             eprintln!(
-                "incident report written to {} ({}, {} read, {}; {}{})",
+                "incident report written to {} ({}, {} read, {}{classes}; {}{})",
                 path.display(),
                 crate::units::counted(report.totals.tenants, "tenant"),
                 crate::units::counted(report.totals.files, "file"),

@@ -574,6 +574,23 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         "strongroom: acme:/data/never.bin, now or in the ledger: no such file or directory\n"
     );
 
+    // --out's line says what the files read held, and in how many files.
+    let json = server.data_dir().join("..").join("incident.json");
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--user",
+        "mallory",
+        "--out",
+        json.to_str().unwrap(),
+    ]);
+    let line = String::from_utf8_lossy(&out.stderr);
+    let ibans = format!(" {} iban in 1 file,", customers.truth.get(Class::Iban));
+    assert!(
+        out.status.success() && line.contains(&ibans),
+        "{ibans} in {line}"
+    );
+
     // HTML: one self-contained page that a real browser renders with its tables and timeline.
     let page = html_report(&server, "mallory", "incident.html");
     use std::os::unix::fs::PermissionsExt;
