@@ -296,10 +296,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 .totals
                 .classes
                 .iter()
-                .map(|(class, n)| {
-                    let files = report.totals.files_holding.get(class).copied().unwrap_or(0);
-                    format!("{n} {class} in {}", crate::units::counted(files, "file"))
-                })
+                .map(|(class, n)| crate::units::class_spread(&report.totals, class, *n))
                 .collect();
             let classes = if classes.is_empty() {
                 String::new()

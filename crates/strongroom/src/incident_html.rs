@@ -38,10 +38,9 @@ impl Page<'_> {
         crate::units::counted(*n, what)
     }
 
-    /// ` in 3 files`: how many of the files read hold `class`.
-    fn holding(&self, t: &Totals, class: &str) -> String {
-        let n = t.files_holding.get(class).copied().unwrap_or(0);
-        format!(" in {}", crate::units::counted(n, "file"))
+    /// `52310 iban in 38 files` ([`crate::units::class_spread`]).
+    fn class_spread(&self, t: &Totals, class: &str, n: &u64) -> String {
+        crate::units::class_spread(t, class, *n)
     }
 
     /// ` (3 of them read in part: …; 2 with classes unknown or found in part …)`, or nothing.

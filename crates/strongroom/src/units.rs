@@ -108,6 +108,13 @@ pub fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
+/// `52310 iban in 38 files`: a data class's sum over the files read, and how many of them
+/// hold it (the report's totals, `files_holding`).
+pub fn class_spread(totals: &service::incident::Totals, class: &str, n: u64) -> String {
+    let files = totals.files_holding.get(class).copied().unwrap_or(0);
+    format!("{n} {class} in {}", counted(files, "file"))
+}
+
 /// `no changes`, `3 changes, 1 of them replacing a file`: what a selection changed, which a
 /// summary says even when it read nothing (tampering is the other half of an incident).
 pub fn changes_made(changes: usize, replacing: usize) -> String {
