@@ -104,6 +104,8 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The local copy is not needed again: 2 GiB less on the disk while the rest runs.
+    std::fs::remove_dir_all(robot.work().join("tree")).unwrap();
     // A partner's own file, which it downloads while the attack runs (four times 5 MiB: within
     // what a new account may read in an hour).
     std::fs::write(
