@@ -42,10 +42,12 @@ fn bytes_under(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Writes a tree of `total` bytes in files of mixed sizes (1 KiB to 96 MiB).
-fn tree(dir: &Path, total: u64) -> u64 {
-    std::fs::create_dir_all(dir.join("statements")).unwrap();
-    std::fs::create_dir_all(dir.join("payments")).unwrap();
+/// Uploads, as `c` from `from`, a tree of `total` bytes under `/data` in files of mixed sizes
+/// (1 KiB to 96 MiB), written locally a batch at a time and removed once uploaded: the disk holds
+/// the stored tree and at most one batch of it (CI's machine may have little to spare).
+fn upload_tree(c: &Client, from: &str, total: u64) -> u64 {
+    const BATCH: u64 = 256 * MIB;
+    let dir = c.work().join("tree");
     let sizes = [
         96 * MIB,
         1024,
@@ -56,15 +58,35 @@ fn tree(dir: &Path, total: u64) -> u64 {
         5 * 1024,
         20 * MIB,
     ];
+    let mut script = String::from("mkdir /data\nmkdir /data/statements\nmkdir /data/payments\n");
+    let mut batch = 0;
     let mut written = 0;
     let mut i = 0;
     while written < total {
+        if batch == 0 {
+            std::fs::create_dir_all(dir.join("statements")).unwrap();
+            std::fs::create_dir_all(dir.join("payments")).unwrap();
+        }
         let size = sizes[i % sizes.len()].min(total - written).max(1);
         let sub = if i % 2 == 0 { "statements" } else { "payments" };
         let data = support::pseudo_random(i as u64 + 1, size as usize);
-        std::fs::write(dir.join(sub).join(format!("f{i:03}.dat")), data).unwrap();
+        let name = format!("{sub}/f{i:03}.dat");
+        std::fs::write(dir.join(&name), data).unwrap();
+        script.push_str(&format!("put tree/{name} /data/{name}\n"));
         written += size;
+        batch += size;
         i += 1;
+        if batch >= BATCH || written >= total {
+            let out = sftp_from(c, from, &script);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+            script.clear();
+            batch = 0;
+        }
     }
     written
 }
@@ -97,15 +119,7 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     let robot = server.account("acme", "robot", "full");
     let partner = server.account("acme", "partner", "full");
     // The tenant: about 2 GiB, uploaded by the automation account from its usual address.
-    let total = tree(&robot.work().join("tree"), 2048 * MIB);
-    let out = sftp_from(&robot, "127.0.0.2", "put -r tree /data\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The local copy is not needed again: 2 GiB less on the disk while the rest runs.
-    std::fs::remove_dir_all(robot.work().join("tree")).unwrap();
+    let total = upload_tree(&robot, "127.0.0.2", 2048 * MIB);
     // A partner's own file, which it downloads while the attack runs (four times 5 MiB: within
     // what a new account may read in an hour).
     std::fs::write(
