@@ -180,11 +180,11 @@ pub(crate) fn names(word: &[u8]) -> u8 {
 }
 
 /// What a heading names: each of its words (runs of letters and digits) as [`names`] reads
-/// them (`Routing Number`, `Acct #`, `SSN`).
+/// them (`Routing Number`, `Acct #`, `SSN`), and its abbreviations (`A/C No`).
 pub(crate) fn heading_names(heading: &[u8]) -> u8 {
     heading
         .split(|c| !c.is_ascii_alphanumeric())
-        .fold(0, |n, w| n | names(w))
+        .fold(crate::scan::abbreviations(heading), |n, w| n | names(w))
 }
 
 /// Whether a word of letters and digits is a [`FILLER`] word, in any case.
@@ -357,6 +357,18 @@ impl After {
                     .iter()
                     .position(|b| !b.is_ascii_alphanumeric())
                     .map_or(t.len(), |n| i + n);
+                // `A/C` names the account (its letters are words of one letter).
+                if run == i + 1
+                    && t.get(run) == Some(&b'/')
+                    && crate::scan::account_abbreviation(t, run + 1, run + 2)
+                    && t.get(run + 2).is_none_or(|c| !c.is_ascii_alphanumeric())
+                {
+                    self.named = true;
+                    self.crossed += 3;
+                    self.sentence_end = false;
+                    i = run + 2;
+                    continue;
+                }
                 // Words naming the routing number may stand between too (a closing tag).
                 let named = names(i, run);
                 if named & ACCOUNT != 0 {

@@ -577,8 +577,8 @@ fn quoted_export(rng: &mut Rng, n: usize) -> Document {
 /// A core system's payee extract delimited by pipes, tabs or semicolons, or in fixed-width
 /// columns under a rule, under a title and its date, as mainframe and ERP jobs write them: names (`DOE, JOHN`) and addresses with commas in
 /// them unquoted, amounts with a decimal comma in the semicolon-separated ones, the payee's
-/// routing number and account number in the columns the header names, a check number of nine
-/// digits that nothing names.
+/// routing number and account number in the columns the header names (`ACCOUNT NUMBER`, or
+/// `A/C NO` in every other one), a check number of nine digits that nothing names.
 fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     // A delimiter, or none: fixed-width columns under a rule, as a print file has them.
@@ -599,11 +599,17 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
         "PAYEE MASTER EXTRACT\nRUN DATE 2026-12-0{}\n\n",
         1 + rng.below(5)
     );
+    // Every other one heads its accounts with banks' abbreviation.
+    let account_heading = if (n / 12) % 2 == 1 {
+        "A/C NO"
+    } else {
+        "ACCOUNT NUMBER"
+    };
     let header = [
         "PAYEE NAME",
         "ADDRESS",
         "ROUTING NUMBER",
-        "ACCOUNT NUMBER",
+        account_heading,
         "AMOUNT",
         "CHECK NO",
     ];
@@ -644,11 +650,17 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
 /// `bcp` (commas), a CRM export with every field quoted and CRLF line ends, or a core system's
 /// extract in fixed-width columns write one: an id, the payee's name, the routing number and
 /// the account number after it, the account's type, an amount; one routing number in 40 a near
-/// miss (a typing error), which counts nothing, nor does its account.
+/// miss (a typing error), which counts nothing, nor does its account; every other delimited one
+/// under a report's title.
 fn headerless_export(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let form = rng.below(4);
+    // Every other delimited one under a report's title and a blank line.
     let mut s = String::new();
+    if form < 3 && (n / 12) % 2 == 1 {
+        let end = if form == 2 { "\r\n" } else { "\n" };
+        s = format!("Payee payments, run {}{end}{end}", 1000 + n);
+    }
     for i in 0..(40 + rng.below(80)) {
         let near = rng.below(40) == 0;
         let routing = if near {

@@ -370,8 +370,10 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
 /// Whether a delimited header line names an account, card or IBAN column.
 fn names_accounts(line: &[u8]) -> bool {
     // Keywords are looked up without regard to case.
-    line.split(|c| !c.is_ascii_alphanumeric())
-        .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
+    crate::scan::abbreviations(line) != 0
+        || line
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|w| crate::scan::keyword(w) & (ACCOUNT | CARD) != 0)
 }
 
 /// Field separators in `line` outside double quotes (a quoted field may hold them): of
@@ -485,7 +487,8 @@ fn fixed_width_columns(head: &[u8]) -> Option<Vec<(usize, u8)>> {
 /// Else, where `titled` (text of no other format), a line after at most [`MAX_TITLE_LINES`]
 /// lines of a title (a report's name and date
 /// above its table; a document's heading above a table, read as text), where that line names
-/// a column and the two after it, whole in the head, have as many separators as it has.
+/// a column, or is a record's (a table without a header under its title), and the two after
+/// it, whole in the head, have as many separators as it has.
 fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
     let header = &head[..record_end(head).unwrap_or(head.len())];
     let delimiter = delimiter_of(header);
@@ -537,7 +540,21 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
         let n = separators_of(rows[0], delimiter);
         n > 0
             && rows[1..].iter().all(|r| separators_of(r, delimiter) == n)
-            && names_a_column(rows[0])
+            && (names_a_column(rows[0]) || holds_a_record_number(rows[0], delimiter))
+    })
+}
+
+/// Whether a line of a delimited table is a record's, not a header's: one of its fields is a
+/// bare nine-digit number (blanks and quotes aside), as a headerless extract's routing
+/// numbers are. Under a report's title, such a line begins a table without a header.
+fn holds_a_record_number(line: &[u8], delimiter: Delimiter) -> bool {
+    line.split(|&c| delimiter.ends_field(c)).any(|field| {
+        let field = field.trim_ascii();
+        let field = field
+            .strip_prefix(b"\"")
+            .and_then(|f| f.strip_suffix(b"\""))
+            .unwrap_or(field);
+        field.len() == 9 && field.iter().all(u8::is_ascii_digit)
     })
 }
 
@@ -584,8 +601,10 @@ const MAX_TITLE_LINES: usize = 8;
 /// Whether a header line's words name any column a context reads (an account, a card, a
 /// routing number, an SSN, a BIC …).
 fn names_a_column(line: &[u8]) -> bool {
-    line.split(|c| !c.is_ascii_alphanumeric())
-        .any(|w| crate::scan::keyword(w) != 0)
+    crate::scan::abbreviations(line) != 0
+        || line
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|w| crate::scan::keyword(w) != 0)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

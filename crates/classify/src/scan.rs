@@ -33,7 +33,9 @@ mod records;
 mod words;
 
 pub use classes::{Class, Classification, Counts, MAX_ENCODED, RULES};
-pub(crate) use keywords::{ACCOUNT, BIC, CARD, IBAN, ROUTING, SSN, keyword};
+pub(crate) use keywords::{
+    ACCOUNT, BIC, CARD, IBAN, ROUTING, SSN, abbreviations, account_abbreviation, keyword,
+};
 pub(crate) use numbers::{evident, routing_evident};
 
 use crate::account;

@@ -1038,6 +1038,19 @@ mod tests {
         assert_eq!(c.get(Class::UsBankAccount), 2);
     }
 
+    /// A heading `A/C No` names its column's accounts (banks' abbreviation of an account).
+    #[test]
+    fn an_a_c_heading_names_accounts() {
+        let xml = sheet_xml(&[
+            &[("i", "ABA"), ("i", "A/C No"), ("i", "Name")],
+            &[("i", "021000021"), ("n", "4121234567"), ("i", "Ann")],
+            &[("i", "011000015"), ("n", "55512345"), ("i", "Bob")],
+        ]);
+        let c = counted(&[&xml], None);
+        assert_eq!(c.get(Class::AbaRouting), 2);
+        assert_eq!(c.get(Class::UsBankAccount), 2);
+    }
+
     #[test]
     fn headings_in_shared_strings_are_resolved_at_the_end() {
         let xml = sheet_xml(&[

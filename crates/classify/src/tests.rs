@@ -759,6 +759,91 @@ fn a_headerless_tables_routing_column_counts_by_its_checksums() {
     assert!(classify(text.as_bytes()).counts.is_empty());
 }
 
+/// A headerless table under a report's title (`Vendor payments 2026-12-05`, a blank line): its
+/// first row holds a record's nine-digit number, so it is weighed as the table without its
+/// title is, in any chunks; random numbers under the title, and three rows, still count
+/// nothing; nine lines of title are too many.
+#[test]
+fn a_headerless_table_under_a_title_is_weighed_as_without_it() {
+    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let rows = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{},{},ACME {i},125.00\n",
+                    routings[i % 4],
+                    10_000_000 + 7919 * i
+                )
+            })
+            .collect()
+    };
+    for title in [
+        "Vendor payments export 2026-12-05\n",
+        "Vendor payments, December 2026\n\n",
+        "\"Vendor payments\"\r\nGenerated 2026-12-05 06:00\r\n",
+    ] {
+        let text = title.to_owned() + &rows(20);
+        let found = whole_in_any_chunks(text.as_bytes(), title);
+        assert_eq!(found.get(Class::AbaRouting), 20, "{title:?}");
+        assert_eq!(found.get(Class::UsBankAccount), 20, "{title:?}");
+        let three = title.to_owned() + &rows(3);
+        assert_eq!(count(&three, Class::UsBankAccount), 0, "{title:?}");
+    }
+    let mut rng = crate::corpus::Rng::new(7);
+    let random: String = (0..200)
+        .map(|i| format!("{},{},{i}\n", rng.digits(9), rng.digits(10)))
+        .collect();
+    let text = "Batch report 2026-12-05\n".to_owned() + &random;
+    assert!(classify(text.as_bytes()).counts.is_empty());
+    let long = "Title\n".repeat(9) + &rows(20);
+    assert_eq!(count(&long, Class::UsBankAccount), 0);
+}
+
+/// `A/C`, banks' abbreviation of an account, names one: a table's `A/C No` column beside its
+/// routing numbers (its header split at the slash into words of one letter), and in prose the
+/// number it labels after a routing number. `A/CX` or `AC/C` name nothing.
+#[test]
+fn a_c_names_an_account() {
+    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    for header in [
+        "Routing,A/C No,Name\n",
+        "ABA;a/c number;Name\n",
+        "routing|A/C#|name\n",
+    ] {
+        let sep = if header.contains(';') {
+            ";"
+        } else if header.contains('|') {
+            "|"
+        } else {
+            ","
+        };
+        let text: String = header.to_owned()
+            + &(0..20)
+                .map(|i| {
+                    format!(
+                        "{}{sep}{}{sep}Ann {i}\n",
+                        routings[i % 4],
+                        10_000_000 + 7919 * i
+                    )
+                })
+                .collect::<String>();
+        let found = whole_in_any_chunks(text.as_bytes(), header);
+        assert_eq!(found.get(Class::AbaRouting), 20, "{header}");
+        assert_eq!(found.get(Class::UsBankAccount), 20, "{header}");
+    }
+    for (line, accounts) in [
+        ("Pay to ABA routing 021000021 A/C 987654321\n", 1),
+        ("ABA 021000021, a/c no. 987654321\n", 1),
+        ("ABA 021000021 A/CX 987654321\n", 0),
+        ("ABA 021000021 AC/C 987654321\n", 0),
+        ("ABA 021000021 A/\n", 0),
+    ] {
+        let found = whole_in_any_chunks(line.as_bytes(), line);
+        assert_eq!(found.get(Class::AbaRouting), 1, "{line}");
+        assert_eq!(found.get(Class::UsBankAccount), accounts, "{line}");
+    }
+}
+
 /// A core system's extract in fixed-width columns without a header (names with commas in
 /// them, fields a blank apart): each place in the line is a column weighed by its checksums,
 /// the account the number across blanks after the routing number; the same in any chunks. A

@@ -1975,15 +1975,16 @@ open(sys.argv[2], "w").write(interchange("|", "'", ""))
 /// terminal log's magnetic stripe tracks, a spreadsheet's export in UTF-16 (and a database's
 /// without a byte order mark, as `bcp -w` writes it), and an Excel-style
 /// customer workbook (title block, shared strings, a wire form sheet), a core system's payee
-/// extract delimited by pipes, tabs or semicolons with commas in its fields. Uploaded with
+/// extract delimited by pipes, tabs or semicolons with commas in its fields (its accounts'
+/// column headed `A/C NO` in one), a headerless one under a report's title. Uploaded with
 /// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
 fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let docs = classify::field_corpus::generate(7, 400_000);
+    let docs = classify::field_corpus::generate(7, 1_000_000);
     let mut batch = String::new();
-    let mut picked = Vec::new();
+    let mut picked: Vec<&classify::corpus::Document> = Vec::new();
     for kind in [
         "payees.xml",
         "api-log.jsonl",
@@ -1995,15 +1996,33 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "extract.txt",
         "export.tsv",
     ] {
-        let d = docs.iter().find(|d| d.name.ends_with(kind)).unwrap();
-        std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
-        batch.push_str(&format!(
-            "put {} /{}\n",
-            alice.work().join(&d.name).display(),
-            d.name
-        ));
-        picked.push(d);
+        // The extracts' first two: the second headerless one under a report's title, the
+        // second headed extract's account column `A/C NO`.
+        let take = if kind == "export.tsv" || kind == "extract.txt" {
+            2
+        } else {
+            1
+        };
+        for d in docs.iter().filter(|d| d.name.ends_with(kind)).take(take) {
+            std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
+            batch.push_str(&format!(
+                "put {} /{}\n",
+                alice.work().join(&d.name).display(),
+                d.name
+            ));
+            picked.push(d);
+        }
     }
+    let shape = |prefix: &[u8], needle: &[u8]| {
+        picked.iter().any(|d| {
+            d.bytes.starts_with(prefix) && d.bytes.windows(needle.len()).any(|w| w == needle)
+        })
+    };
+    assert!(
+        shape(b"Payee payments, run", b"\n\n1000,"),
+        "no headerless table under a title"
+    );
+    assert!(shape(b"PAYEE MASTER", b"A/C NO"), "no A/C NO column");
     alice.sftp_ok(&batch);
     for d in picked {
         let v = shown(&server, &format!("/{}", d.name));

@@ -159,8 +159,11 @@ impl Counts {
 /// by their tags (`fedwire`: nothing counted before); 12 (2026-12-05): a worksheet without a
 /// heading row (its first row holds a record's nine-digit number) weighs its columns' bare
 /// nine-digit numbers as a headerless delimited table does (none counted before); legacy names
-/// of SSN columns (`SOC_SEC_NO`, `SocSecNum`, `SSNO`, `SSAN`) name their numbers.
-pub const RULES: u32 = 12;
+/// of SSN columns (`SOC_SEC_NO`, `SocSecNum`, `SSNO`, `SSAN`) name their numbers; 13
+/// (2026-12-05): a headerless delimited table under a report's title is weighed as one without
+/// it (its routing numbers counted by other means before, its accounts not); `A/C` names an
+/// account (`A/C No` columns, `ABA 021000021 A/C 12345678`; nothing before).
+pub const RULES: u32 = 13;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -199,6 +199,30 @@ pub(crate) fn keyword_at(t: &[u8], from: usize, to: usize) -> u8 {
     if k == key { context } else { 0 }
 }
 
+/// Whether the one-letter word `t[from..to]` is the `c` of `A/C`, banks' abbreviation of an
+/// account (`A/C No`, `a/c number`, `credit A/C 12345678`): a slash and an `a` of its own right
+/// before it. (Its letters are words of one letter, which are never keywords.)
+#[inline]
+pub(crate) fn account_abbreviation(t: &[u8], from: usize, to: usize) -> bool {
+    to == from + 1
+        && from >= 2
+        && to <= t.len()
+        && t[from] | 0x20 == b'c'
+        && t[from - 1] == b'/'
+        && t[from - 2] | 0x20 == b'a'
+        && (from == 2 || !t[from - 3].is_ascii_alphanumeric())
+}
+
+/// What a line's abbreviations name ([`account_abbreviation`]): for headings read as a whole,
+/// whose words are split at the slash.
+pub(crate) fn abbreviations(line: &[u8]) -> u8 {
+    let named = memchr::memchr_iter(b'/', line).any(|p| {
+        account_abbreviation(line, p + 1, p + 2)
+            && line.get(p + 2).is_none_or(|c| !c.is_ascii_alphanumeric())
+    });
+    if named { ACCOUNT } else { 0 }
+}
+
 /// The context a word of letters and digits gives.
 pub(crate) fn keyword(word: &[u8]) -> u8 {
     keyword_at(word, 0, word.len())
@@ -212,7 +236,10 @@ pub(super) fn word_context(t: &[u8], m: &Bitmap, from: usize, to: usize) -> u8 {
     #[cfg(test)]
     crate::tests::WORD_LOOKUPS.with(|n| n.set(n.get() + 1));
     let len = to - from;
-    if len == 0 || len > 24 {
+    if len == 1 && account_abbreviation(t, from, to) {
+        return ACCOUNT;
+    }
+    if !(2..=24).contains(&len) {
         return 0;
     }
     let mut mask = keyword_at(t, from, to);
@@ -268,6 +295,34 @@ mod tests {
                 if !is_keyword {
                     assert_eq!(keyword(shorter.as_bytes()), 0, "{shorter}");
                 }
+            }
+        }
+        for (line, named) in [
+            ("A/C No", ACCOUNT),
+            ("a/c number", ACCOUNT),
+            ("Beneficiary A/C", ACCOUNT),
+            ("A/C#", ACCOUNT),
+            ("(a/c)", ACCOUNT),
+            ("A/CD", 0),
+            ("AA/C", 0),
+            ("B/C", 0),
+            ("A-C", 0),
+            ("/C", 0),
+            ("A/", 0),
+            ("a/", 0),
+            ("/", 0),
+            ("x/", 0),
+        ] {
+            assert_eq!(abbreviations(line.as_bytes()), named, "{line}");
+            let at = line.find("/C").or(line.find("/c"));
+            if let Some(p) = at
+                .filter(|p| line.len() == p + 2 || !line.as_bytes()[p + 2].is_ascii_alphanumeric())
+            {
+                assert_eq!(
+                    account_abbreviation(line.as_bytes(), p + 1, p + 2),
+                    named != 0,
+                    "{line}"
+                );
             }
         }
         for word in [
