@@ -19,7 +19,7 @@ mod window;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use events::{Event, EventKind, FileOp, Outcome, Severity, Time};
+use events::{Event, EventKind, FileOp, FileRef, Outcome, Severity, Time};
 use rules::{Rule, Thresholds};
 use window::Window;
 
@@ -38,6 +38,12 @@ pub const MAX_DISTINCT_FILES: usize = 100_000;
 /// sending again); beyond, the oldest day's are forgotten first (a day of more than this is
 /// remembered in part).
 pub const MAX_KNOWN_FILES: usize = 100_000;
+/// Uploads of new files, and removals of files it had downloaded, remembered per account for
+/// 10 minutes to be paired as files rewritten under new names (`mass_change`); beyond, the
+/// oldest are forgotten first.
+pub const MAX_RECENT_NAMES: usize = 4096;
+/// The names an upload may have been derived from: its name cut at its first this many dots.
+const MAX_DERIVED: usize = 4;
 /// The same rule is not raised again for the same account within this time.
 pub const COOLDOWN_MS: i64 = 3_600_000;
 
@@ -123,6 +129,137 @@ struct Day {
 enum Change {
     Removed,
     Replaced,
+    /// Downloaded, then written back under a new name (its name with an extension added, at
+    /// least as large) and removed, in either order, within 10 minutes: as ransomware does
+    /// that renames what it encrypts.
+    Rewritten,
+}
+
+/// An upload of a new file within the last 10 minutes: the names it may have been derived
+/// from, hashed ([`derived_names`]), and its size.
+#[derive(Debug, Clone, Copy)]
+struct NewName {
+    time: i64,
+    size: u64,
+    derived: [u64; MAX_DERIVED],
+    len: u8,
+}
+
+/// A removal, within the last 10 minutes, of a file the account had downloaded: its name,
+/// hashed, and its size.
+#[derive(Debug, Clone, Copy)]
+struct RemovedDownload {
+    time: i64,
+    size: u64,
+    name: u64,
+}
+
+/// An account's uploads of new files and removals of files it had downloaded within the last
+/// 10 minutes, not yet paired as files rewritten under new names (at most
+/// [`MAX_RECENT_NAMES`] each).
+#[derive(Debug, Default)]
+struct RecentNames {
+    new_names: VecDeque<NewName>,
+    removed_downloads: VecDeque<RemovedDownload>,
+}
+
+impl RecentNames {
+    /// Forgets the uploads and removals older than 10 minutes that were not paired.
+    fn forget_old_names(&mut self, now: i64) {
+        let since = now - 10 * MINUTE_MS;
+        while self.new_names.front().is_some_and(|n| n.time < since) {
+            self.new_names.pop_front();
+        }
+        while self
+            .removed_downloads
+            .front()
+            .is_some_and(|r| r.time < since)
+        {
+            self.removed_downloads.pop_front();
+        }
+    }
+
+    /// A file it had downloaded, at `path` of `size` bytes, removed: whether an upload within
+    /// 10 minutes, at least as large, was named after it (and so is its rewriting, taken);
+    /// else the removal is remembered for an upload to come.
+    fn removed_download(&mut self, now: i64, path: &str, size: u64) -> bool {
+        self.forget_old_names(now);
+        let name = name_hash(path.as_bytes());
+        let found = self
+            .new_names
+            .iter()
+            .position(|n| n.size >= size && n.derived[..usize::from(n.len)].contains(&name));
+        if let Some(i) = found {
+            self.new_names.remove(i);
+            return true;
+        }
+        if self.removed_downloads.len() == MAX_RECENT_NAMES {
+            self.removed_downloads.pop_front();
+        }
+        self.removed_downloads.push_back(RemovedDownload {
+            time: now,
+            size,
+            name,
+        });
+        false
+    }
+
+    /// A new file uploaded at `path`, `size` bytes: whether a file it had downloaded and
+    /// removed within 10 minutes, no larger, is what it was named after (and so this is its
+    /// rewriting, taken); else the upload is remembered for a removal to come.
+    fn uploaded_new(&mut self, now: i64, path: &str, size: u64) -> bool {
+        self.forget_old_names(now);
+        let (derived, len) = derived_names(path);
+        if len == 0 {
+            return false;
+        }
+        let derived_from = &derived[..usize::from(len)];
+        let found = self
+            .removed_downloads
+            .iter()
+            .position(|r| r.size <= size && derived_from.contains(&r.name));
+        if let Some(i) = found {
+            self.removed_downloads.remove(i);
+            return true;
+        }
+        if self.new_names.len() == MAX_RECENT_NAMES {
+            self.new_names.pop_front();
+        }
+        self.new_names.push_back(NewName {
+            time: now,
+            size,
+            derived,
+            len,
+        });
+        false
+    }
+}
+
+/// A path's hash (FNV-1a): the names paired for `mass_change` are compared by it.
+fn name_hash(path: &[u8]) -> u64 {
+    path.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The names an upload at `path` may have been derived from, hashed: its last component cut
+/// at each of its first [`MAX_DERIVED`] dots (`/r/report.csv.locked`: `/r/report`,
+/// `/r/report.csv`), a dot that begins it aside.
+fn derived_names(path: &str) -> ([u64; MAX_DERIVED], u8) {
+    let bytes = path.as_bytes();
+    let base = path.rfind('/').map_or(0, |p| p + 1);
+    let mut out = [0; MAX_DERIVED];
+    let mut len = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(base + 1) {
+        if b == b'.' {
+            out[len] = name_hash(&bytes[..i]);
+            len += 1;
+            if len == MAX_DERIVED {
+                break;
+            }
+        }
+    }
+    (out, len as u8)
 }
 
 struct AccountState {
@@ -147,6 +284,9 @@ struct AccountState {
     /// did, and whether it ever uploaded it): removing them is collecting or tidying its own,
     /// and replacing one it uploaded is sending it again, not destroying others'.
     known: HashMap<i64, (i64, bool)>,
+    /// Uploads of new files and removals of files it had downloaded, not yet paired as files
+    /// rewritten under new names (made at the first; an idle account holds none).
+    recent: Option<Box<RecentNames>>,
     evidence: VecDeque<u64>,
     sessions: Vec<String>,
     last_alert: HashMap<&'static str, i64>,
@@ -179,6 +319,7 @@ impl AccountState {
             writes_ever: false,
             files_today: HashSet::new(),
             known: HashMap::new(),
+            recent: None,
             evidence: VecDeque::new(),
             sessions: Vec::new(),
             last_alert: HashMap::new(),
@@ -423,7 +564,7 @@ impl Detector {
                 path,
                 file,
                 outcome,
-            } => self.file(seq, e, op, path, file.map(|f| f.id), outcome, mode, now),
+            } => self.file(seq, e, op, path, file.as_ref(), outcome, mode, now),
             EventKind::Ban {
                 address, reason, ..
             } => self.auth_attack(e, format!("the defender banned {address}: {reason}")),
@@ -575,12 +716,13 @@ impl Detector {
         e: &Event,
         op: &FileOp,
         path: &str,
-        file: Option<i64>,
+        file_ref: Option<&FileRef>,
         outcome: &Outcome,
         mode: Mode,
         now: i64,
     ) -> Vec<Alert> {
         let mut alerts = Vec::new();
+        let file = file_ref.map(|f| f.id);
         let Some(account) = e.account.clone() else {
             return alerts;
         };
@@ -696,6 +838,19 @@ impl Detector {
                 if let (FileOp::CloseWrite { .. }, Some(id)) = (op, file) {
                     self.account(&account, e.tenant.as_deref()).know(id, true);
                 }
+                // A new file named after one it downloaded and removed: that file rewritten.
+                if let FileOp::CloseWrite {
+                    bytes,
+                    replaced: None,
+                } = op
+                    && self
+                        .account(&account, e.tenant.as_deref())
+                        .recent
+                        .get_or_insert_default()
+                        .uploaded_new(now, path, *bytes)
+                {
+                    alerts.extend(self.change(seq, e, &account, 0, Change::Rewritten, now));
+                }
             }
             FileOp::Rename {
                 replaced: Some(r), ..
@@ -703,8 +858,22 @@ impl Detector {
                 alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
             }
             FileOp::Remove => {
-                if let Some(id) = file {
-                    alerts.extend(self.change(seq, e, &account, id, Change::Removed, now));
+                if let Some(f) = file_ref {
+                    // A file it only downloaded: collected, unless an upload named after it
+                    // was its rewriting.
+                    let a = self.account(&account, e.tenant.as_deref());
+                    a.roll(now);
+                    let downloaded_only = a.known.get(&f.id).is_some_and(|k| !k.1);
+                    let change = if downloaded_only
+                        && a.recent
+                            .get_or_insert_default()
+                            .removed_download(now, path, f.size)
+                    {
+                        Change::Rewritten
+                    } else {
+                        Change::Removed
+                    };
+                    alerts.extend(self.change(seq, e, &account, f.id, change, now));
                 }
             }
             FileOp::Readdir { .. } => {
@@ -963,7 +1132,9 @@ impl Detector {
     /// collecting its files removes each after downloading it, that day or the next; a bank
     /// clears what it published the day before); replaced (an upload over it, a rename over
     /// it), one that it had not uploaded (a partner sends the same names every day; ransomware
-    /// downloads a file and writes it back encrypted).
+    /// downloads a file and writes it back encrypted); rewritten (downloaded, then removed and
+    /// uploaded again under its name with an extension added, within 10 minutes: ransomware
+    /// that renames what it encrypts), always.
     fn change(
         &mut self,
         seq: Option<u64>,
@@ -986,6 +1157,7 @@ impl Detector {
         let own = match change {
             Change::Removed => a.known.contains_key(&id),
             Change::Replaced => a.known.get(&id).is_some_and(|k| k.1),
+            Change::Rewritten => false,
         };
         if own {
             return Vec::new();

@@ -79,6 +79,67 @@ impl Sim {
         );
     }
 
+    /// An operation on file `id` at `path`, of `size` bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn file_at(
+        &mut self,
+        t: i64,
+        who: (&str, &str, &str),
+        op: FileOp,
+        id: i64,
+        path: &str,
+        size: u64,
+    ) {
+        let (account, session, ip) = who;
+        self.event(
+            t,
+            account,
+            session,
+            ip,
+            EventKind::File {
+                op,
+                path: path.into(),
+                file: Some(FileRef { id, size }),
+                outcome: Outcome::Ok,
+            },
+        );
+    }
+
+    /// A file read whole, a new one uploaded at `new` (`new_size` bytes) and the first removed
+    /// (after the upload, or `remove_first`), as `who`, from `t`.
+    #[allow(clippy::too_many_arguments)]
+    fn rewrite(
+        &mut self,
+        t: i64,
+        who: (&str, &str, &str),
+        id: i64,
+        path: &str,
+        size: u64,
+        new: &str,
+        new_size: u64,
+        remove_first: bool,
+    ) {
+        self.file_at(t, who, FileOp::OpenRead, id, path, size);
+        let close = FileOp::CloseRead {
+            bytes: size,
+            whole_file: true,
+            ranges: None,
+        };
+        self.file_at(t + 1, who, close, id, path, size);
+        let (upload_at, remove_at) = if remove_first {
+            (t + 3, t + 2)
+        } else {
+            (t + 2, t + 3)
+        };
+        self.file_at(upload_at, who, FileOp::OpenWrite, id + 1_000_000, new, 0);
+        let close = FileOp::CloseWrite {
+            bytes: new_size,
+            replaced: None,
+        };
+        self.file_at(upload_at, who, close, id + 1_000_000, new, new_size);
+        self.file_at(remove_at, who, FileOp::Remove, id, path, size);
+    }
+
     /// One download of `bytes` (open, close) at `t`.
     fn get(&mut self, t: i64, account: &str, session: &str, ip: &str, id: i64, bytes: u64) {
         self.file(t, account, session, ip, FileOp::OpenRead, id);
@@ -690,4 +751,111 @@ fn replacing_files_of_others_is_high_and_sending_ones_own_again_is_nothing() {
         );
     }
     assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+}
+
+/// Ransomware that renames what it encrypts: each file downloaded, written back under its name
+/// with an extension added (at least as large) and removed, in either order, is a file of
+/// others rewritten: the 101st within 10 minutes is `mass_change`. A partner answering each
+/// file it collects with a smaller acknowledgement named after it, one sending replies under
+/// names of their own, and uploads named after removals more than 10 minutes before count
+/// nothing.
+#[test]
+fn files_rewritten_under_new_names_are_mass_change() {
+    let mut sim = Sim::new();
+    let partner = ("partner", "p", "10.0.0.2");
+    let replier = ("replier", "r", "10.0.0.3");
+    let slow = ("slow", "s", "10.0.0.4");
+    for (a, s, ip) in [partner, replier, slow] {
+        sim.login(T0, a, s, ip);
+    }
+    for i in 0..150 {
+        let t = T0 + 10 + i * 100;
+        let path = format!("/in/pay{i}.csv");
+        sim.rewrite(
+            t,
+            partner,
+            1000 + i,
+            &path,
+            5000,
+            &format!("{path}.ack"),
+            64,
+            i % 2 == 0,
+        );
+        let reply = format!("/out/reply{i}.csv");
+        sim.rewrite(
+            t,
+            replier,
+            2000 + i,
+            &format!("/r/pay{i}.csv"),
+            5000,
+            &reply,
+            5000,
+            false,
+        );
+    }
+    // Removed, and written back under a new name 11 minutes later.
+    for i in 0..150 {
+        let path = format!("/s/pay{i}.csv");
+        let who = slow;
+        sim.file_at(T0 + i, who, FileOp::OpenRead, 3000 + i, &path, 5000);
+        sim.file_at(T0 + i, who, FileOp::Remove, 3000 + i, &path, 5000);
+    }
+    for i in 0..150 {
+        let close = FileOp::CloseWrite {
+            bytes: 5100,
+            replaced: None,
+        };
+        let new = format!("/s/pay{i}.csv.locked");
+        sim.file_at(T0 + 11 * MINUTE_MS + i, slow, close, 4000 + i, &new, 5100);
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+
+    let mallory = ("mallory", "m", "10.0.0.1");
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    for i in 0..100 {
+        let path = format!("/reports/r{i}.pdf");
+        let new = format!("{path}.{i:08x}.lockbit");
+        sim.rewrite(
+            T0 + 10 + i * 50,
+            mallory,
+            5000 + i,
+            &path,
+            9000,
+            &new,
+            9040,
+            i % 2 == 1,
+        );
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    sim.rewrite(
+        T0 + 6000,
+        mallory,
+        5100,
+        "/reports/last",
+        9000,
+        "/reports/last.enc",
+        9000,
+        false,
+    );
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+    assert_eq!(
+        sim.alerts[0].summary,
+        "mallory removed or replaced 101 files of others in 10 minutes, above 100 (its history \
+         and the floor)"
+    );
+}
+
+/// The names an upload may have been derived from: cut at each dot of its last component (a
+/// leading dot aside, at most four), never in a directory's name.
+#[test]
+fn names_an_upload_may_be_derived_from() {
+    let names = |p: &str| {
+        let (d, n) = derived_names(p);
+        d[..usize::from(n)].to_vec()
+    };
+    let h = |p: &str| name_hash(p.as_bytes());
+    assert_eq!(names("/r/a.csv.locked"), [h("/r/a"), h("/r/a.csv")]);
+    assert_eq!(names("/v1.2/report"), Vec::<u64>::new());
+    assert_eq!(names("/r/.hidden.enc"), [h("/r/.hidden")]);
+    assert_eq!(names("a.b.c.d.e.f").len(), MAX_DERIVED);
 }

@@ -393,9 +393,11 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
 
 /// Stolen credentials destroying a tenant's files, with the default thresholds: one removing
 /// files it never downloaded, another writing over files it did not upload (as ransomware
-/// writes back what it read, encrypted). Past 100 such changes within 10 minutes each is high:
-/// its sessions are closed and the account locked, and the rest of the files stay as they
-/// were. A partner collecting its files (each downloaded, then removed), a bank removing what
+/// writes back what it read, encrypted), a third writing each file it downloads back under a
+/// new name (`.locked` added) and removing it (as ransomware that renames does). Past 100 such
+/// changes within 10 minutes each is high: its sessions are closed and the account locked, and
+/// the rest of the files stay as they were. A partner collecting its files (each downloaded,
+/// answered with a small acknowledgement named after it, then removed), a bank removing what
 /// it uploaded and sending its reports again over their own names raise nothing.
 #[test]
 fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
@@ -404,6 +406,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let partner = server.account("acme", "partner", "full");
     let mallory = server.account("acme", "mallory", "full");
     let eve = server.account("acme", "eve", "full");
+    let trudy = server.account("acme", "trudy", "full");
     let files_in = |c: &Client, dir: &str, text: &str| {
         std::fs::create_dir_all(c.work().join(dir)).unwrap();
         for i in 0..130 {
@@ -411,15 +414,21 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
             std::fs::write(c.work().join(&name), format!("{name} {text}\n")).unwrap();
         }
     };
-    for dir in ["statements", "payments", "reports"] {
+    for dir in ["statements", "payments", "reports", "ledgers"] {
         files_in(&bank, dir, "bank");
     }
     files_in(&eve, "reports", "encrypted");
-    bank.sftp_ok("mkdir /out\nput -r statements /out/statements\nput -r payments /out/payments\nput -r reports /out/reports\nmkdir /tmp\nput -r statements /tmp/statements\n");
+    bank.sftp_ok("mkdir /out\nput -r statements /out/statements\nput -r payments /out/payments\nput -r reports /out/reports\nput -r ledgers /out/ledgers\nmkdir /tmp\nput -r statements /tmp/statements\n");
     // The bank tidies what it uploaded and sends its reports again; the partner collects the
-    // payments.
+    // payments, answering each with an acknowledgement named after it.
     bank.sftp_ok("rm /tmp/statements/*\nput reports/* /out/reports/\n");
-    partner.sftp_ok("get /out/payments/* .\nrm /out/payments/*\n");
+    std::fs::write(partner.work().join("ack.txt"), "ACK\n").unwrap();
+    let acks: String = (0..130)
+        .map(|i| format!("put ack.txt /out/payments/payments-{i:03}.csv.ack\n"))
+        .collect();
+    partner.sftp_ok(&format!(
+        "get /out/payments/* .\n{acks}rm /out/payments/*.csv\n"
+    ));
     let csv_files = |c: &Client| {
         std::fs::read_dir(c.work())
             .unwrap()
@@ -433,6 +442,13 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
             .count()
     };
     assert_eq!(csv_files(&partner), 130);
+    assert_eq!(
+        bank.sftp_ok("ls -1 /out/payments\n")
+            .lines()
+            .filter(|l| l.ends_with(".csv.ack"))
+            .count(),
+        130
+    );
     std::thread::sleep(Duration::from_millis(1500));
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
@@ -502,6 +518,33 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
         report["totals"]["changes_replacing"].as_u64(),
         Some(130 - still_the_banks as u64),
         "{report:#}"
+    );
+
+    // Trudy downloads each ledger, uploads it back encrypted under a new name and removes it.
+    let mut script = String::new();
+    for i in 0..130 {
+        let name = format!("ledgers-{i:03}.csv");
+        let encrypted = format!("/out/ledgers/{name} bank\n{}\n", "x".repeat(40));
+        std::fs::write(trudy.work().join(format!("{name}.locked")), encrypted).unwrap();
+        script.push_str(&format!(
+            "get /out/ledgers/{name} plain.csv\nput {name}.locked /out/ledgers/{name}.locked\nrm /out/ledgers/{name}\n"
+        ));
+    }
+    let out = trudy.sftp(&script);
+    let a = contained("trudy", &out);
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("trudy removed or replaced 101 files of others in 10 minutes"),
+        "{a}"
+    );
+    let listed = bank.sftp_ok("ls -1 /out/ledgers\n");
+    let left = listed.lines().filter(|l| l.ends_with(".csv")).count();
+    assert!((1..=29).contains(&left), "{left} left");
+    println!(
+        "mass change: {} of 130 rewritten under new names before containment",
+        130 - left
     );
 }
 
