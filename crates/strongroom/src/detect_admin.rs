@@ -379,6 +379,10 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
 }
 
 /// Runs the rules over a history and prints the alerts as JSON lines (nothing is acted on).
+/// Longest line of a replayed history: a ledger record is a few KiB at most (a path, a
+/// download's ranges), so a longer line is no record and is not read whole.
+const MAX_REPLAY_LINE: u64 = 1 << 20;
+
 fn replay(
     data_dir: &Path,
     rules: &detect::Config,
@@ -434,13 +438,30 @@ fn replay(
                     .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
             ))
         };
-        for (n, line) in input.lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
+        let mut input = input;
+        let mut line = Vec::new();
+        let mut n = 0u64;
+        loop {
+            line.clear();
+            // A line is read no further than a record can reach.
+            if std::io::Read::take(&mut input, MAX_REPLAY_LINE + 1).read_until(b'\n', &mut line)?
+                == 0
+            {
+                break;
+            }
+            n += 1;
+            if line.len() as u64 > MAX_REPLAY_LINE {
+                return Err(UsageError(format!(
+                    "line {n}: longer than {} KiB: not a ledger record",
+                    MAX_REPLAY_LINE >> 10
+                ))
+                .into());
+            }
+            if line.trim_ascii().is_empty() {
                 continue;
             }
-            let r: Exported = serde_json::from_str(&line)
-                .map_err(|e| UsageError(format!("line {}: not a ledger record: {e}", n + 1)))?;
+            let r: Exported = serde_json::from_slice(&line)
+                .map_err(|e| UsageError(format!("line {n}: not a ledger record: {e}")))?;
             each(r, &mut out)?;
         }
     }

@@ -688,6 +688,28 @@ fn rules_overrides_and_replay_of_a_simulated_month() {
     // The server's own history, hunted with today's rules.
     let hunted = server.ok(&["detect", "replay", "--ledger"]);
     assert!(hunted.lines().all(|l| l.starts_with('{')));
+    // A history that is not one: a line no record reaches is refused without reading it whole,
+    // a line of JSON that is no record by its number.
+    let long = dir.path().join("long.jsonl");
+    std::fs::write(
+        &long,
+        "{\"a\":\"".to_owned() + &"x".repeat(3 << 20) + "\"}\n",
+    )
+    .unwrap();
+    let out = server.admin(&["detect", "replay", long.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "strongroom: line 1: longer than 1024 KiB: not a ledger record"
+    );
+    let odd = dir.path().join("odd.jsonl");
+    std::fs::write(&odd, "\n{\"x\":1}\n").unwrap();
+    let out = server.admin(&["detect", "replay", odd.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("strongroom: line 2: not a ledger record"),
+        "{out:?}"
+    );
 }
 
 /// Lines a child prints, as they come.
