@@ -3,6 +3,9 @@ use events::FileRef;
 
 const MIB: u64 = 1 << 20;
 const T0: i64 = 1_800_000_000_000;
+/// The summary of `mass_change` raised by mallory's 101st change under the defaults.
+const MALLORYS_101_CHANGES: &str = "mallory removed or replaced 101 files of others in 10 \
+                                    minutes, above 100 (its history and the floor)";
 
 struct Sim {
     d: Detector,
@@ -604,11 +607,7 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     assert!(sim.alerts.is_empty());
     sim.remove(T0 + 110, "mallory", "m", "10.0.0.1", 1100..1300);
     assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
-    assert_eq!(
-        sim.alerts[0].summary,
-        "mallory removed or replaced 101 files of others in 10 minutes, above 100 (its history \
-         and the floor)"
-    );
+    assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
 /// Files downloaded or uploaded on one day and removed on the next (a partner collecting in the
@@ -838,11 +837,7 @@ fn files_rewritten_under_new_names_are_mass_change() {
         false,
     );
     assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
-    assert_eq!(
-        sim.alerts[0].summary,
-        "mallory removed or replaced 101 files of others in 10 minutes, above 100 (its history \
-         and the floor)"
-    );
+    assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
 /// The names an upload may have been derived from: cut at each dot of its last component (a
