@@ -619,6 +619,23 @@ impl Bitmap {
         self.next_clear(i, |k| k.digit)
     }
 
+    /// Makes the scanner stop outside a header at every number of exactly `len` digits that is
+    /// a word of its own too (where a table's routing numbers lost their leading zero, at
+    /// their eight digits): a pass over the text's numbers, for the files that need it.
+    pub fn stop_at_numbers_of(&mut self, len: usize) {
+        for q in 0..self.blocks.len() {
+            let k = self.blocks[q];
+            let mut starts = k.stop & k.digit & !k.lean;
+            while starts != 0 {
+                let at = q * 64 + starts.trailing_zeros() as usize;
+                if self.digits_end(at) == at + len && self.alnum_end(at) == at + len {
+                    self.blocks[q].lean |= starts & starts.wrapping_neg();
+                }
+                starts &= starts - 1;
+            }
+        }
+    }
+
     /// Where the run of letters and digits from `i` ends.
     #[inline]
     pub fn alnum_end(&self, i: usize) -> usize {

@@ -550,20 +550,29 @@ fn tickets(rng: &mut Rng, n: usize) -> Document {
     doc(n, "tickets.txt", s, t)
 }
 
-/// A spreadsheet export: every field quoted, CRLF line ends, camelCase headers.
+/// A spreadsheet export: every field quoted, CRLF line ends, camelCase headers; in every other
+/// one the routing numbers of the first nine districts lost their leading zero.
 fn quoted_export(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut s = String::from(
         "\"AccountId\",\"HolderName\",\"CardNumber\",\"Iban\",\"RoutingNumber\",\"Opened\"\r\n",
     );
+    // Every other one passed through a spreadsheet, which read the routing numbers as
+    // numbers: those of the first nine districts lost their leading zero.
+    let zeros_dropped = (n / 12) % 2 == 1;
     for _ in 0..200 {
+        let routing = aba(rng);
+        let routing = match routing.strip_prefix('0') {
+            Some(rest) if zeros_dropped => rest.to_owned(),
+            _ => routing,
+        };
         s.push_str(&format!(
             "\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"2026-{:02}-{:02}\"\r\n",
             rng.digits(12),
             ["Anna Schmidt", "John Miller", "Sofia Rossi"][rng.below(3) as usize],
             card(rng),
             iban(rng),
-            aba(rng),
+            routing,
             1 + rng.below(12),
             1 + rng.below(28),
         ));

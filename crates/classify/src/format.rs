@@ -7,7 +7,7 @@
 //! where they are read, not from the head.)
 
 use crate::account::Delimiter;
-use crate::scan::{ACCOUNT, CARD};
+use crate::scan::{ACCOUNT, CARD, ROUTING};
 
 /// A recognised format.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -264,6 +264,9 @@ pub(crate) struct Layout {
     pub delimiter: Delimiter,
     /// A fixed-width table's columns ([`fixed_width_columns`]); empty for other files.
     pub fixed: Vec<(usize, u8)>,
+    /// A delimited table whose routing numbers lost their leading zero
+    /// ([`routing_zeros_dropped`]).
+    pub zeros_dropped: bool,
 }
 
 /// The formats `head` shows, and its layout as a table (each judged once).
@@ -336,6 +339,7 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
         header_line: header_line.unwrap_or(0),
         delimiter: Delimiter::ANY,
         fixed: Vec::new(),
+        zeros_dropped: false,
     };
     let header = match header_line {
         Some(n) if n > 0 => head.split(|c| *c == b'\n').nth(n).unwrap_or_default(),
@@ -343,6 +347,8 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     };
     if layout.table {
         layout.delimiter = delimiter_of(header);
+        layout.zeros_dropped =
+            routing_zeros_dropped(head, layout.header_line, header, layout.delimiter);
     }
     // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table; a
     // report's header may stand under its title's lines.
@@ -365,6 +371,70 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
         found.push(Format::AccountTable);
     }
     (found, layout)
+}
+
+/// Whether a delimited table's first rows in the head (up to [`ROWS_FOR_ZEROS`] whole lines
+/// after its header, line `header_line`) hold, in a column its header names as routing numbers, a number of eight
+/// digits that is a valid routing number once a zero is put back before it: a table saved by a
+/// spreadsheet, which read `021000021` as a number and wrote `21000021` (every routing number of
+/// the first nine Federal Reserve districts begins with a zero).
+fn routing_zeros_dropped(
+    head: &[u8],
+    header_line: usize,
+    header: &[u8],
+    delimiter: Delimiter,
+) -> bool {
+    let mut routing = 0u64;
+    for (i, heading) in header
+        .split(|&c| delimiter.ends_field(c))
+        .take(64)
+        .enumerate()
+    {
+        if crate::account::heading_names(heading) & ROUTING != 0 {
+            routing |= 1 << i;
+        }
+    }
+    if routing == 0 {
+        return false;
+    }
+    // Half of all routing numbers begin with a zero: the first rows tell. Only the fields up
+    // to the last routing column are looked at.
+    let columns = 64 - routing.leading_zeros() as usize;
+    let whole = memchr::memrchr(b'\n', head).map_or(&head[..0], |p| &head[..p]);
+    memchr::memchr_iter(b'\n', whole)
+        .chain([whole.len()])
+        .scan(0, |from, end| {
+            let row = &whole[*from..end];
+            *from = end + 1;
+            Some(row)
+        })
+        .skip(header_line + 1)
+        .take(ROWS_FOR_ZEROS)
+        .any(|row| {
+            row.split(|&c| delimiter.ends_field(c))
+                .take(columns)
+                .enumerate()
+                .any(|(i, field)| routing >> i & 1 == 1 && zero_dropped(field))
+        })
+}
+
+/// Rows after a table's header looked at for routing numbers that lost their zero
+/// ([`routing_zeros_dropped`]).
+const ROWS_FOR_ZEROS: usize = 16;
+
+/// Whether a field (blanks and quotes aside) is a routing number without its leading zero.
+fn zero_dropped(field: &[u8]) -> bool {
+    let field = field.trim_ascii();
+    let field = field
+        .strip_prefix(b"\"")
+        .and_then(|f| f.strip_suffix(b"\""))
+        .unwrap_or(field);
+    let Ok(digits) = <[u8; 8]>::try_from(field) else {
+        return false;
+    };
+    let mut padded = [b'0'; 9];
+    padded[1..].copy_from_slice(&digits);
+    digits.iter().all(u8::is_ascii_digit) && crate::validate::aba_routing(&padded)
 }
 
 /// Whether a delimited header line names an account, card or IBAN column.

@@ -183,6 +183,10 @@ pub struct Scanner {
     line_start: u64,
     /// Per column: bare card-length numbers seen, and how many validate.
     columns: Vec<((u16, u16), u64, u64)>,
+    /// A delimited table whose routing numbers lost their leading zero (saved by a
+    /// spreadsheet): it stops at its numbers of eight digits too, read in its routing columns
+    /// ([`Scanner::routing_without_its_zero`]).
+    zeros_dropped: bool,
     /// A delimited table without a header: its first line held a nine-digit number, a record's
     /// value, not a heading. Its bare nine-digit numbers are weighed per column
     /// ([`Scanner::routing_evidence`]).
@@ -263,6 +267,7 @@ impl Scanner {
             line_start: 0,
             columns: Vec::new(),
             headerless: false,
+            zeros_dropped: false,
             routing_columns: Vec::new(),
             routing_pending: None,
             ending: false,
@@ -517,6 +522,7 @@ impl Scanner {
         self.first_line = layout.header_line == 0;
         self.lines_watched = self.lines_to_header > 0 || self.document && self.table;
         self.fixed = layout.fixed;
+        self.zeros_dropped = layout.zeros_dropped;
         self.quoted = self.table && memchr::memchr(b'"', &self.head).is_some();
         self.accounts.tagged = if formats.iter().any(|f| matches!(f, Format::Iso20022(_))) {
             Some(account::Tagged::Iso20022)
@@ -645,6 +651,9 @@ impl Scanner {
         }
         if self.quoted {
             self.in_quotes = m.unquote_separators(t, self.in_quotes);
+        }
+        if self.zeros_dropped {
+            m.stop_at_numbers_of(8);
         }
         if self.accounts.after.is_some() || self.accounts.onward.is_some() {
             self.account_search_goes_on(t, &m);

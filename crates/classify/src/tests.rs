@@ -799,6 +799,49 @@ fn a_headerless_table_under_a_title_is_weighed_as_without_it() {
     assert_eq!(count(&long, Class::UsBankAccount), 0);
 }
 
+/// A table saved by a spreadsheet, which read its routing numbers as numbers: those of the
+/// first nine Federal Reserve districts lost their leading zero (`21000021`). In a column its
+/// heading names routing numbers, an eight-digit number that is valid with the zero back counts,
+/// with its account, in any chunks; one that is not valid, one in another column and one glued
+/// to a decimal point do not, nor does a file whose head shows no such number.
+#[test]
+fn routing_numbers_that_lost_their_leading_zero_count_in_their_column() {
+    let routings = ["21000021", "11000015", "121000248", "26009593", "322271627"];
+    let rows: String = (0..40)
+        .map(|i| {
+            format!(
+                "Payee {i},{},{}\r\n",
+                routings[i % 5],
+                10_000_000 + 7919 * i
+            )
+        })
+        .collect();
+    let text = "Name,Routing Number,Account Number\r\n".to_owned() + &rows;
+    let found = whole_in_any_chunks(text.as_bytes(), "zeros dropped");
+    assert_eq!(found.get(Class::AbaRouting), 40);
+    assert_eq!(found.get(Class::UsBankAccount), 40);
+    // Quoted, semicolons, the account before the routing number.
+    let text = "\"Account\";\"ABA\";\"Name\"\n\"12345678\";\"21000021\";\"Ann\"\n\"87654321\";\"11000015\";\"Bob\"\n";
+    let found = whole_in_any_chunks(text.as_bytes(), "quoted");
+    assert_eq!(found.get(Class::AbaRouting), 2);
+    assert_eq!(found.get(Class::UsBankAccount), 2);
+    // Not valid with the zero back (a typing error); in the account column; a decimal.
+    let text = "Name,Routing Number,Account Number,Amount\n\
+                Ann,21000021,11000015,1.00\n\
+                Bob,21000022,55512345,2.00\n\
+                Cy,2100002.1,55512345,26009593.00\n";
+    let found = classify(text.as_bytes()).counts;
+    assert_eq!(found.get(Class::AbaRouting), 1);
+    assert_eq!(found.get(Class::UsBankAccount), 1);
+    // No such number in the head: eight-digit numbers further on are not looked at.
+    let full: String = (0..200)
+        .map(|i| format!("Payee {i},121000248,{}\n", 10_000_000 + i))
+        .collect();
+    let text =
+        "Name,Routing Number,Account Number\n".to_owned() + &full + "Late,21000021,12345678\n";
+    assert_eq!(count(&text, Class::AbaRouting), 200);
+}
+
 /// `A/C`, banks' abbreviation of an account, names one: a table's `A/C No` column beside its
 /// routing numbers (its header split at the slash into words of one letter), and in prose the
 /// number it labels after a routing number. `A/CX` or `AC/C` name nothing.

@@ -1976,7 +1976,8 @@ open(sys.argv[2], "w").write(interchange("|", "'", ""))
 /// without a byte order mark, as `bcp -w` writes it), and an Excel-style
 /// customer workbook (title block, shared strings, a wire form sheet), a core system's payee
 /// extract delimited by pipes, tabs or semicolons with commas in its fields (its accounts'
-/// column headed `A/C NO` in one), a headerless one under a report's title. Uploaded with
+/// column headed `A/C NO` in one), a headerless one under a report's title, a quoted export whose
+/// routing numbers lost their leading zero to a spreadsheet. Uploaded with
 /// `sftp`, `file show` gives the counts a person reading them would give.
 #[test]
 fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
@@ -1995,13 +1996,15 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         "customers.xlsx",
         "extract.txt",
         "export.tsv",
+        "export.csv",
     ] {
-        // The extracts' first two: the second headerless one under a report's title, the
-        // second headed extract's account column `A/C NO`.
-        let take = if kind == "export.tsv" || kind == "extract.txt" {
-            2
-        } else {
-            1
+        // The extracts' first few: a headerless one under a report's title among the first
+        // four, the second headed extract's account column `A/C NO`, the second quoted
+        // export's routing numbers without their leading zero.
+        let take = match kind {
+            "export.tsv" => 4,
+            "extract.txt" | "export.csv" => 2,
+            _ => 1,
         };
         for d in docs.iter().filter(|d| d.name.ends_with(kind)).take(take) {
             std::fs::write(alice.work().join(&d.name), &d.bytes).unwrap();
@@ -2019,10 +2022,20 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
         })
     };
     assert!(
-        shape(b"Payee payments, run", b"\n\n1000,"),
+        shape(b"Payee payments, run", b"\"1000\""),
         "no headerless table under a title"
     );
     assert!(shape(b"PAYEE MASTER", b"A/C NO"), "no A/C NO column");
+    let zero_dropped = |d: &&classify::corpus::Document| {
+        d.name.ends_with("export.csv")
+            && d.bytes
+                .split(|&c| c == b',')
+                .any(|f| f.len() == 10 && f[0] == b'"' && f[9] == b'"')
+    };
+    assert!(
+        picked.iter().any(zero_dropped),
+        "no routing number without its zero"
+    );
     alice.sftp_ok(&batch);
     for d in picked {
         let v = shown(&server, &format!("/{}", d.name));
@@ -2031,6 +2044,8 @@ fn field_shaped_files_are_counted_as_a_person_reading_them_would() {
             vec![Class::CardNumber]
         } else if d.name.ends_with("unicode-export.txt") || d.name.ends_with("bcp-export.txt") {
             vec![Class::CardNumber, Class::Iban, Class::Email]
+        } else if d.name.ends_with("export.csv") {
+            vec![Class::CardNumber, Class::Iban, Class::AbaRouting]
         } else if d.name.ends_with("customers.xlsx") {
             vec![
                 Class::CardNumber,

@@ -98,7 +98,7 @@ impl Scanner {
                 let context = self.context_at(seg, m, at, ROUTING);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
                     self.counts.add(Class::AbaRouting, 1);
-                    self.account_beside(seg, m, at, context);
+                    self.account_beside(seg, m, at, at + 9, context);
                 } else if context & SSN != 0
                     && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
                 {
@@ -115,6 +115,7 @@ impl Scanner {
                     self.routing_evidence(seg, m, at, number);
                 }
             }
+            8 if self.zeros_dropped => self.routing_without_its_zero(seg, m, at, number),
             13..=19 => {
                 // A card's magnetic stripe, track 2 (`;4111111111111111=2712…?`): the start
                 // sentinel, the card number, the separator. The stripe is the card.
@@ -135,6 +136,33 @@ impl Scanner {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// An eight-digit number at `at` in a table whose routing numbers lost their leading zero:
+    /// a routing number, with the account beside it, where its column's heading names routing
+    /// numbers, the field holds nothing else (blanks and quotes aside) and the zero put back
+    /// makes it valid.
+    fn routing_without_its_zero(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
+        if self.first_line || self.header.is_empty() {
+            return;
+        }
+        let delimiter = self.delimiter;
+        let bounds = |c: Option<u8>| {
+            c.is_none_or(|c| matches!(c, b'"' | b' ' | b'\r' | b'\n') || delimiter.ends_field(c))
+        };
+        if !bounds(self.byte_before(seg, at)) || !bounds(seg.get(at + 8).copied()) {
+            return;
+        }
+        self.field_at(m, at);
+        if self.column() & ROUTING == 0 {
+            return;
+        }
+        let mut padded = [b'0'; 9];
+        padded[1..].copy_from_slice(number);
+        if validate::aba_routing(&padded) {
+            self.counts.add(Class::AbaRouting, 1);
+            self.account_beside(seg, m, at, at + 8, ROUTING);
         }
     }
 

@@ -12,12 +12,19 @@ use crate::scan::Class;
 use crate::validate;
 
 impl Scanner {
-    /// The account number beside the routing number that counted at `at` ([`account`]):
-    /// after it, else before it. The search after it may go on in the next text; what it finds
+    /// The account number beside the routing number that counted at `at`, ending at `end`
+    /// ([`account`]): after it, else before it. The search after it may go on in the next text; what it finds
     /// there decides as it would have in one text.
     #[cold]
     #[inline(never)]
-    pub(super) fn account_beside(&mut self, t: &[u8], m: &Bitmap, at: usize, context: u8) {
+    pub(super) fn account_beside(
+        &mut self,
+        t: &[u8],
+        m: &Bitmap,
+        at: usize,
+        end: usize,
+        context: u8,
+    ) {
         if let Some(end) = self.fixed_account_after(t, m, at) {
             self.count_account(self.text_start + end as u64);
             return;
@@ -40,12 +47,12 @@ impl Scanner {
         if let Some(field) = field.filter(|_| self.table) {
             let (after, before) = account::pairable(&self.header, field);
             if after {
-                self.row_account(t, m, at, field, before);
+                self.row_account(t, m, at, end, field, before);
                 return;
             }
             if before {
                 let search = account::After::new(Some(field)).delimited_by(self.delimiter);
-                self.search_after(search, t, m, at + 9, |s, lines| {
+                self.search_after(search, t, m, end, |s, lines| {
                     match s.row_account_before(t, at, field) {
                         Some(row) => Beside {
                             line: Some(row),
@@ -69,7 +76,7 @@ impl Scanner {
         if context & ACCOUNT != 0 {
             search = search.named_before();
         }
-        self.search_after(search, t, m, at + 9, |s, lines| {
+        self.search_after(search, t, m, end, |s, lines| {
             s.beside(t, m, at, field, lines)
         });
     }
@@ -287,15 +294,23 @@ impl Scanner {
     /// after it that holds one, else one named after it as in text, else the nearest account
     /// column before it (where `columns_before` says the header names one that may pair),
     /// else one named before it (within [`account::FAR`] bytes either side for the columns).
-    fn row_account(&mut self, t: &[u8], m: &Bitmap, at: usize, field: usize, columns_before: bool) {
+    fn row_account(
+        &mut self,
+        t: &[u8],
+        m: &Bitmap,
+        at: usize,
+        end: usize,
+        field: usize,
+        columns_before: bool,
+    ) {
         let before = |s: &Self| {
             columns_before
                 .then(|| s.row_account_before(t, at, field))
                 .flatten()
                 .or_else(|| s.account_before(t, m, at, Some(field)))
         };
-        let start = self.text_start + at as u64 + 9;
-        self.start_onward(Search::Row { field }, start, &t[at + 9..], false, before);
+        let start = self.text_start + end as u64;
+        self.start_onward(Search::Row { field }, start, &t[end..], false, before);
     }
 
     /// A SWIFT MT statement's account identification (MT940, MT942, MT950 `:25:`) written as
