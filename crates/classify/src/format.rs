@@ -7,7 +7,7 @@
 //! where they are read, not from the head.)
 
 use crate::account::Delimiter;
-use crate::scan::{ACCOUNT, CARD, ROUTING};
+use crate::scan::{ACCOUNT, CARD, ROUTING, SSN};
 
 /// A recognised format.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -264,8 +264,8 @@ pub(crate) struct Layout {
     pub delimiter: Delimiter,
     /// A fixed-width table's columns ([`fixed_width_columns`]); empty for other files.
     pub fixed: Vec<(usize, u8)>,
-    /// A delimited table whose routing numbers lost their leading zero
-    /// ([`routing_zeros_dropped`]).
+    /// A delimited table whose routing numbers or SSNs lost their leading zero
+    /// ([`zeros_dropped`]).
     pub zeros_dropped: bool,
 }
 
@@ -347,8 +347,7 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
     };
     if layout.table {
         layout.delimiter = delimiter_of(header);
-        layout.zeros_dropped =
-            routing_zeros_dropped(head, layout.header_line, header, layout.delimiter);
+        layout.zeros_dropped = zeros_dropped(head, layout.header_line, header, layout.delimiter);
     }
     // A file of another format (NACHA, SWIFT MT, XML, BAI2) is no fixed-width table; a
     // report's header may stand under its title's lines.
@@ -374,32 +373,29 @@ pub(crate) fn sniff_layout(head: &[u8]) -> (Vec<Format>, Layout) {
 }
 
 /// Whether a delimited table's first rows in the head (up to [`ROWS_FOR_ZEROS`] whole lines
-/// after its header, line `header_line`) hold, in a column its header names as routing numbers, a number of eight
-/// digits that is a valid routing number once a zero is put back before it: a table saved by a
-/// spreadsheet, which read `021000021` as a number and wrote `21000021` (every routing number of
-/// the first nine Federal Reserve districts begins with a zero).
-fn routing_zeros_dropped(
-    head: &[u8],
-    header_line: usize,
-    header: &[u8],
-    delimiter: Delimiter,
-) -> bool {
-    let mut routing = 0u64;
+/// after its header, line `header_line`) hold, in a column its header names as routing numbers
+/// or SSNs, a number of eight digits that is a valid one once a zero is put back before it: a
+/// table saved by a spreadsheet, which read `021000021` as a number and wrote `21000021` (every
+/// routing number of the first nine Federal Reserve districts begins with a zero, and the SSNs
+/// of areas 001 to 099).
+fn zeros_dropped(head: &[u8], header_line: usize, header: &[u8], delimiter: Delimiter) -> bool {
+    // The columns' names, one bit per column, for routing numbers and for SSNs.
+    let (mut routing, mut ssn) = (0u64, 0u64);
     for (i, heading) in header
         .split(|&c| delimiter.ends_field(c))
         .take(64)
         .enumerate()
     {
-        if crate::account::heading_names(heading) & ROUTING != 0 {
-            routing |= 1 << i;
-        }
+        let names = crate::account::heading_names(heading);
+        routing |= u64::from(names & ROUTING != 0) << i;
+        ssn |= u64::from(names & SSN != 0) << i;
     }
-    if routing == 0 {
+    if routing | ssn == 0 {
         return false;
     }
     // Half of all routing numbers begin with a zero: the first rows tell. Only the fields up
-    // to the last routing column are looked at.
-    let columns = 64 - routing.leading_zeros() as usize;
+    // to the last such column are looked at.
+    let columns = 64 - (routing | ssn).leading_zeros() as usize;
     let whole = memchr::memrchr(b'\n', head).map_or(&head[..0], |p| &head[..p]);
     memchr::memchr_iter(b'\n', whole)
         .chain([whole.len()])
@@ -414,16 +410,26 @@ fn routing_zeros_dropped(
             row.split(|&c| delimiter.ends_field(c))
                 .take(columns)
                 .enumerate()
-                .any(|(i, field)| routing >> i & 1 == 1 && zero_dropped(field))
+                .any(|(i, field)| {
+                    let names = if routing >> i & 1 == 1 {
+                        ROUTING
+                    } else if ssn >> i & 1 == 1 {
+                        SSN
+                    } else {
+                        return false;
+                    };
+                    zero_dropped(field, names)
+                })
         })
 }
 
 /// Rows after a table's header looked at for routing numbers that lost their zero
-/// ([`routing_zeros_dropped`]).
+/// ([`zeros_dropped`]).
 const ROWS_FOR_ZEROS: usize = 16;
 
-/// Whether a field (blanks and quotes aside) is a routing number without its leading zero.
-fn zero_dropped(field: &[u8]) -> bool {
+/// Whether a field (blanks and quotes aside) is a routing number (`names` [`ROUTING`]) or an
+/// SSN without its leading zero.
+fn zero_dropped(field: &[u8], names: u8) -> bool {
     let field = field.trim_ascii();
     let field = field
         .strip_prefix(b"\"")
@@ -434,7 +440,12 @@ fn zero_dropped(field: &[u8]) -> bool {
     };
     let mut padded = [b'0'; 9];
     padded[1..].copy_from_slice(&digits);
-    digits.iter().all(u8::is_ascii_digit) && crate::validate::aba_routing(&padded)
+    digits.iter().all(u8::is_ascii_digit)
+        && if names == ROUTING {
+            crate::validate::aba_routing(&padded)
+        } else {
+            crate::validate::us_ssn(&padded[..3], &padded[3..5], &padded[5..])
+        }
 }
 
 /// Whether a delimited header line names an account, card or IBAN column.

@@ -183,9 +183,9 @@ pub struct Scanner {
     line_start: u64,
     /// Per column: bare card-length numbers seen, and how many validate.
     columns: Vec<((u16, u16), u64, u64)>,
-    /// A delimited table whose routing numbers lost their leading zero (saved by a
-    /// spreadsheet): it stops at its numbers of eight digits too, read in its routing columns
-    /// ([`Scanner::routing_without_its_zero`]).
+    /// A delimited table whose routing numbers or SSNs lost their leading zero (saved by a
+    /// spreadsheet): it stops at its numbers of eight digits too, read in those columns
+    /// ([`Scanner::number_without_its_zero`]).
     zeros_dropped: bool,
     /// A delimited table without a header: its first line held a nine-digit number, a record's
     /// value, not a heading. Its bare nine-digit numbers are weighed per column

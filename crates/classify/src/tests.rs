@@ -800,9 +800,9 @@ fn a_headerless_table_under_a_title_is_weighed_as_without_it() {
 }
 
 /// A table saved by a spreadsheet, which read its routing numbers as numbers: those of the
-/// first nine Federal Reserve districts lost their leading zero (`21000021`). In a column its
-/// heading names routing numbers, an eight-digit number that is valid with the zero back counts,
-/// with its account, in any chunks; one that is not valid, one in another column and one glued
+/// first nine Federal Reserve districts lost their leading zero (`21000021`), as SSNs of areas
+/// 001 to 099 do. In a column its heading names routing numbers (or SSNs), an eight-digit number
+/// that is valid with the zero back counts, a routing number with its account, in any chunks; one that is not valid, one in another column and one glued
 /// to a decimal point do not, nor does a file whose head shows no such number.
 #[test]
 fn routing_numbers_that_lost_their_leading_zero_count_in_their_column() {
@@ -833,6 +833,16 @@ fn routing_numbers_that_lost_their_leading_zero_count_in_their_column() {
     let found = classify(text.as_bytes()).counts;
     assert_eq!(found.get(Class::AbaRouting), 1);
     assert_eq!(found.get(Class::UsBankAccount), 1);
+    // SSNs of areas 001 to 099 lose their zero too (`012345678` written `12345678`); an
+    // eight-digit number of area 000 once padded, or group 00, is none.
+    let text = "Employee,SSN,Salary\n\
+                Ann,12345678,50000\n\
+                Bob,234567890,60000\n\
+                Cy,\"98765432\",70000\n\
+                Di,00012345,1\n\
+                Ed,10005678,2\n";
+    let found = whole_in_any_chunks(text.as_bytes(), "ssn zeros");
+    assert_eq!(found.get(Class::UsSsn), 3);
     // No such number in the head: eight-digit numbers further on are not looked at.
     let full: String = (0..200)
         .map(|i| format!("Payee {i},121000248,{}\n", 10_000_000 + i))

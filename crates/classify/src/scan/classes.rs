@@ -163,8 +163,8 @@ impl Counts {
 /// (2026-12-05): a headerless delimited table under a report's title is weighed as one without
 /// it (its routing numbers counted by other means before, its accounts not); `A/C` names an
 /// account (`A/C No` columns, `ABA 021000021 A/C 12345678`; nothing before); a table's routing
-/// numbers that lost their leading zero to a spreadsheet (`21000021` in a routing column)
-/// count (nothing before).
+/// numbers and SSNs that lost their leading zero to a spreadsheet (`21000021` in a routing
+/// column, `12345678` in an SSN column) count (nothing before).
 pub const RULES: u32 = 13;
 
 /// What a file holds: counts per class and the bank formats it is in.

@@ -115,7 +115,7 @@ impl Scanner {
                     self.routing_evidence(seg, m, at, number);
                 }
             }
-            8 if self.zeros_dropped => self.routing_without_its_zero(seg, m, at, number),
+            8 if self.zeros_dropped => self.number_without_its_zero(seg, m, at, number),
             13..=19 => {
                 // A card's magnetic stripe, track 2 (`;4111111111111111=2712…?`): the start
                 // sentinel, the card number, the separator. The stripe is the card.
@@ -139,11 +139,11 @@ impl Scanner {
         }
     }
 
-    /// An eight-digit number at `at` in a table whose routing numbers lost their leading zero:
-    /// a routing number, with the account beside it, where its column's heading names routing
-    /// numbers, the field holds nothing else (blanks and quotes aside) and the zero put back
-    /// makes it valid.
-    fn routing_without_its_zero(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
+    /// An eight-digit number at `at` in a table whose numbers lost their leading zero: a
+    /// routing number, with the account beside it, or an SSN, where its column's heading names
+    /// one, the field holds nothing else (blanks and quotes aside) and the zero put back makes
+    /// it valid.
+    fn number_without_its_zero(&mut self, seg: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         if self.first_line || self.header.is_empty() {
             return;
         }
@@ -155,14 +155,14 @@ impl Scanner {
             return;
         }
         self.field_at(m, at);
-        if self.column() & ROUTING == 0 {
-            return;
-        }
+        let column = self.column();
         let mut padded = [b'0'; 9];
         padded[1..].copy_from_slice(number);
-        if validate::aba_routing(&padded) {
+        if column & ROUTING != 0 && validate::aba_routing(&padded) {
             self.counts.add(Class::AbaRouting, 1);
             self.account_beside(seg, m, at, at + 8, ROUTING);
+        } else if column & SSN != 0 && validate::us_ssn(&padded[..3], &padded[3..5], &padded[5..]) {
+            self.counts.add(Class::UsSsn, 1);
         }
     }
 
