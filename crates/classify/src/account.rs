@@ -32,8 +32,8 @@ mod tagged;
 
 pub(crate) use labelled::{Onward, below, labelled_above};
 pub(crate) use rows::{
-    NextField, account_column, account_next, bank_column, fixed_after, fixed_before, pairable,
-    row_after, row_before,
+    NextField, account_before, account_column, account_next, bank_column, fixed_after,
+    fixed_before, pairable, row_after, row_before,
 };
 pub(crate) use tagged::{AfterTag, TAGGED_ACCOUNT, Tagged};
 

@@ -660,12 +660,14 @@ fn delimited_extract(rng: &mut Rng, n: usize) -> Document {
 /// extract in fixed-width columns write one: an id, the payee's name, the routing number and
 /// the account number after it, the account's type, an amount; one routing number in 40 a near
 /// miss (a typing error), which counts nothing, nor does its account; every other delimited one
-/// under a report's title.
+/// under a report's title, and in some the account number before the routing number.
 fn headerless_export(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let form = rng.below(4);
     // Every other delimited one under a report's title and a blank line.
     let mut s = String::new();
+    // In some delimited ones the account stands before the routing number.
+    let account_first = form < 3 && (n / 24) % 2 == 1;
     if form < 3 && (n / 12) % 2 == 1 {
         let end = if form == 2 { "\r\n" } else { "\n" };
         s = format!("Payee payments, run {}{end}{end}", 1000 + n);
@@ -678,7 +680,7 @@ fn headerless_export(rng: &mut Rng, n: usize) -> Document {
             aba(rng)
         };
         let len = 6 + rng.below(10) as usize;
-        let fields = [
+        let mut fields = [
             format!("{}", 1000 + i),
             ["Doe, John", "Rossi, Sofia", "Acme Inc."][rng.below(3) as usize].to_owned(),
             routing,
@@ -686,6 +688,9 @@ fn headerless_export(rng: &mut Rng, n: usize) -> Document {
             ["checking", "savings"][rng.below(2) as usize].to_owned(),
             format!("{}.{:02}", rng.below(50_000), rng.below(100)),
         ];
+        if account_first {
+            fields.swap(2, 3);
+        }
         s.push_str(&match form {
             0 => fields.join("\t") + "\n",
             1 => fields.map(|f| f.replace(", ", " ")).join(",") + "\n",

@@ -461,9 +461,7 @@ impl Scanner {
         for c in &self.routing_columns {
             if routing_evident(c.seen, c.valid) {
                 self.counts.add(Class::AbaRouting, c.valid);
-                if c.accounts * 100 >= c.valid * 95 {
-                    self.counts.add(Class::UsBankAccount, c.accounts);
-                }
+                self.counts.add(Class::UsBankAccount, c.accounts());
             }
         }
         let custom = match &self.patterns {

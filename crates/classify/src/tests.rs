@@ -897,6 +897,63 @@ fn a_c_names_an_account() {
     }
 }
 
+/// A headerless table whose account stands before its routing number (`name,account,routing`):
+/// the field right before counts when nearly every row has an account there, in any chunks,
+/// quoted too; not the row's first field (a record's id), not a column whose values repeat or
+/// count up (a branch code, a second id), and not where the field after holds the accounts.
+#[test]
+fn a_headerless_tables_account_before_its_routing_number() {
+    let routings = [
+        "021000021",
+        "011000015",
+        "026009593",
+        "121000248",
+        "322271627",
+    ];
+    let account = |i: usize| 10_000_000 + 7919 * i as u64;
+    type Row = fn(usize, &str, u64) -> String;
+    let counted: [(&str, Row); 3] = [
+        ("name first", |i, r, a| {
+            format!("Ann {i},{a},{r},checking\n")
+        }),
+        ("id and name first", |i, r, a| {
+            format!("{},Ann {i},{a},{r}\n", 1000 + i)
+        }),
+        ("quoted", |i, r, a| {
+            format!("\"{}\",\"Roe, Ann\",\"{a}\",\"{r}\"\r\n", 1000 + i)
+        }),
+    ];
+    for (name, row) in counted {
+        let text: String = (0..30)
+            .map(|i| row(i, routings[i % 5], account(i)))
+            .collect();
+        let found = whole_in_any_chunks(text.as_bytes(), name);
+        assert_eq!(found.get(Class::AbaRouting), 30, "{name}");
+        assert_eq!(found.get(Class::UsBankAccount), 30, "{name}");
+    }
+    let not: [(&str, Row); 4] = [
+        ("an id first", |i, r, _| {
+            format!("{},{r},ACME\n", 100_000 + i)
+        }),
+        ("a second id", |i, r, _| {
+            format!("Ann,{},{r},ACME\n", 5000 + i)
+        }),
+        ("a branch code", |_, r, _| format!("Ann,20451,{r},ACME\n")),
+        ("both sides", |i, r, a| {
+            format!("Ann,{a},{r},{}\n", a + i as u64)
+        }),
+    ];
+    for (name, row) in not {
+        let text: String = (0..30)
+            .map(|i| row(i, routings[i % 5], account(i)))
+            .collect();
+        let found = classify(text.as_bytes()).counts;
+        assert_eq!(found.get(Class::AbaRouting), 30, "{name}");
+        let accounts = if name == "both sides" { 30 } else { 0 };
+        assert_eq!(found.get(Class::UsBankAccount), accounts, "{name}");
+    }
+}
+
 /// A core system's extract in fixed-width columns without a header (names with commas in
 /// them, fields a blank apart): each place in the line is a column weighed by its checksums,
 /// the account the number across blanks after the routing number; the same in any chunks. A

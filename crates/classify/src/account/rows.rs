@@ -1,6 +1,6 @@
 //! Tables: a routing number's account in its row, the nearest account column after it or
 //! before it in a delimited or fixed-width table whose header names one (no bank's column
-//! between), and in a headerless table the field right after it. Never here: the header's
+//! between), and in a headerless table the field right after it, or right before it. Never here: the header's
 //! reading (`crate::format`, the scanner).
 
 use super::{Delimiter, FAR};
@@ -58,6 +58,40 @@ fn account_value(field: &[u8]) -> Option<usize> {
 pub(crate) enum NextField {
     Delimited(bool, Delimiter),
     Blanks,
+}
+
+/// In a delimited table without a header, the account number in the field right before a
+/// routing number, where that field is not the row's first (a record's id stands there:
+/// `1001,021000021,ACME`): `before` holds the bytes before the routing number (at most
+/// [`FAR`]; a field that reaches their start is not judged), `quoted` when the table quotes
+/// its fields. The account's value, for its column's evidence that its values are not a
+/// counter's or a constant's.
+pub(crate) fn account_before(before: &[u8], quoted: bool, delimiter: Delimiter) -> Option<u64> {
+    let w = if quoted {
+        before.strip_suffix(b"\"").unwrap_or(before)
+    } else {
+        before
+    };
+    let (&separator, w) = w.split_last()?;
+    if !delimiter.ends_field(separator) {
+        return None;
+    }
+    let start = w
+        .iter()
+        .rposition(|&c| delimiter.ends_field(c) || c == b'\n')?;
+    if w[start] == b'\n' {
+        return None;
+    }
+    let field = &w[start + 1..];
+    let end = account_value(field)?;
+    Some(
+        field[..end]
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .fold(0u64, |v, &c| {
+                v.wrapping_mul(10).wrapping_add(u64::from(c - b'0'))
+            }),
+    )
 }
 
 /// In a table without a header (a delimited one whose first line is a record, or lines of

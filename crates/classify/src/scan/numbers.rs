@@ -224,8 +224,9 @@ impl Scanner {
     /// throughout; random numbers and ids one time in 27 (a Federal Reserve prefix, then the
     /// check digit). [`Scanner::finish`] counts a column's valid numbers when nearly all are,
     /// and the account numbers right after them (the next field, or the next number across
-    /// blanks) when nearly every such row has one there (not before: a record's id stands
-    /// there, `1001,021000021,ACME`).
+    /// blanks) when nearly every such row has one there, else in a delimited table those right
+    /// before them ([`RoutingColumn::accounts`]; never the row's first field: a record's id
+    /// stands there, `1001,021000021,ACME`).
     fn routing_evidence(&mut self, t: &[u8], m: &Bitmap, at: usize, number: &[u8]) {
         let (column, next) = if self.table {
             self.field_at(m, at);
@@ -252,6 +253,16 @@ impl Scanner {
         let c = &mut self.routing_columns[slot];
         c.seen += 1;
         c.valid += u64::from(valid);
+        if let (true, account::NextField::Delimited(quoted, delimiter)) = (valid, next) {
+            let mut buf = [0u8; account::FAR];
+            let (before, _) = self.bytes_before(t, at, account::FAR, &mut buf);
+            if let Some(value) = account::account_before(before, quoted, delimiter) {
+                let c = &mut self.routing_columns[slot];
+                c.accounts_before += 1;
+                let last = std::mem::replace(&mut c.last_before, value);
+                c.counted_up += u64::from(value == last || value == last.wrapping_add(1));
+            }
+        }
         if valid {
             let end = at + number.len();
             let rest = &t[end..(end + account::FAR).min(t.len())];
@@ -283,13 +294,35 @@ impl Scanner {
 /// A headerless table's column of bare nine-digit numbers ([`Scanner::routing_evidence`]):
 /// its column (a delimited table's field from 1, or 0 and the place in the line), the numbers
 /// seen, those that are valid routing numbers, and of those the rows with an account number
-/// right after.
+/// right after; in a delimited table, the rows with one right before (not in the row's first
+/// field), the last of those, and how many were the one before it again or one more (a
+/// constant's or a counter's values, not accounts).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct RoutingColumn {
     column: (u16, u16),
     pub(super) seen: u64,
     pub(super) valid: u64,
     pub(super) accounts: u64,
+    pub(super) accounts_before: u64,
+    last_before: u64,
+    pub(super) counted_up: u64,
+}
+
+impl RoutingColumn {
+    /// The accounts its routing numbers pair with: the fields right after them where nearly
+    /// every row (95%) has one; else the fields right before them where nearly every row has
+    /// one and at most one in ten is the one before it again or one more.
+    pub(super) fn accounts(&self) -> u64 {
+        if self.accounts * 100 >= self.valid * 95 {
+            self.accounts
+        } else if self.accounts_before * 100 >= self.valid * 95
+            && self.counted_up * 10 <= self.accounts_before
+        {
+            self.accounts_before
+        } else {
+            0
+        }
+    }
 }
 
 /// Whether a column's bare numbers count by their evidence: all of at least

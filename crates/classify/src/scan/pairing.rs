@@ -386,7 +386,7 @@ impl Scanner {
     /// The `n` bytes of the file before `t[at]` (fewer at its start): a slice of `t`, or,
     /// where they begin in the texts before, those texts' last bytes and this one's written
     /// into `buf` (which holds `n`). And whether they begin at a line's start.
-    fn bytes_before<'a>(
+    pub(super) fn bytes_before<'a>(
         &self,
         t: &'a [u8],
         at: usize,
