@@ -35,11 +35,15 @@ pub fn generate(seed: u64, target: usize) -> Vec<Document> {
 }
 
 /// A payroll system's payees exported as XML, laid out with indentation: each payee's bank
-/// account as elements named for what they hold, the routing number first or the account
-/// number first; some payees paid by check, with a phone number and a postal code.
+/// account as elements named for what they hold (in every other one `<Routing>` and `<Number>`
+/// inside `<BankAccount>`), the routing number first or the account number first; some payees
+/// paid by check, with a phone number and a postal code.
 fn payees_xml(rng: &mut Rng, n: usize) -> Document {
     let mut t = Counts::default();
     let mut s = String::from("<?xml version=\"1.0\"?>\n<Payees>\n");
+    // In every other one the bank account's elements have generic names (`<Routing>`,
+    // `<Number>`): the account is named by the element around them.
+    let generic = (n / 12) % 2 == 1;
     for i in 0..120 {
         s.push_str(&format!(
             "  <Payee id=\"{}\">\n    <Name>Employee {i}</Name>\n",
@@ -50,7 +54,11 @@ fn payees_xml(rng: &mut Rng, n: usize) -> Document {
         match i % 3 {
             0 | 1 => {
                 let routing = aba(rng);
-                s.push_str(&if i % 3 == 0 {
+                s.push_str(&if i % 3 == 0 && generic {
+                    format!(
+                        "    <BankAccount>\n      <Routing>{routing}</Routing>\n      <Number>{account}</Number>\n      <Type>checking</Type>\n    </BankAccount>\n"
+                    )
+                } else if i % 3 == 0 {
                     format!(
                         "    <BankAccount>\n      <RoutingNumber>{routing}</RoutingNumber>\n      <AccountNumber>{account}</AccountNumber>\n      <Type>checking</Type>\n    </BankAccount>\n"
                     )

@@ -954,6 +954,42 @@ fn a_headerless_tables_account_before_its_routing_number() {
     }
 }
 
+/// In markup and JSON, a record named for an account (`bankAccount`, `<Account …>`,
+/// `<BankAccount>`) names the number after its routing number's however generic its own name
+/// (`number`, `nr`); a record named for nothing else (`bank`), a name that is no filler
+/// between (`reference`, `balance`), and an account word in the record before do not.
+#[test]
+fn a_record_named_for_an_account_names_its_number() {
+    for (text, accounts) in [
+        (
+            r#"[{"bankAccount":{"routing":"021000021","number":"12345678"}}]"#,
+            1,
+        ),
+        ("<Account routing=\"021000021\" number=\"12345678\"/>", 1),
+        (
+            "<BankAccount>\n  <Routing>021000021</Routing>\n  <Nr>12345678</Nr>\n</BankAccount>",
+            1,
+        ),
+        (
+            r#"[{"bank":{"routing":"021000021","number":"12345678"}}]"#,
+            0,
+        ),
+        (
+            r#"[{"bankAccount":{"routing":"021000021","reference":"12345678"}}]"#,
+            0,
+        ),
+        ("<Account routing=\"021000021\" balance=\"12345678\"/>", 0),
+        (
+            "<P><Name>Account holder</Name><Routing>021000021</Routing><Number>12345678</Number></P>",
+            0,
+        ),
+    ] {
+        let found = whole_in_any_chunks(text.as_bytes(), text);
+        assert_eq!(found.get(Class::AbaRouting), 1, "{text}");
+        assert_eq!(found.get(Class::UsBankAccount), accounts, "{text}");
+    }
+}
+
 /// A core system's extract in fixed-width columns without a header (names with commas in
 /// them, fields a blank apart): each place in the line is a column weighed by its checksums,
 /// the account the number across blanks after the routing number; the same in any chunks. A

@@ -165,7 +165,9 @@ impl Counts {
 /// account (`A/C No` columns, `ABA 021000021 A/C 12345678`; nothing before); a table's routing
 /// numbers and SSNs that lost their leading zero to a spreadsheet (`21000021` in a routing
 /// column, `12345678` in an SSN column) count (nothing before); a headerless delimited table's
-/// account number in the field right before its routing number counts (nothing before).
+/// account number in the field right before its routing number counts (nothing before); in
+/// markup and JSON a record named for an account names the number after its routing number's
+/// (`"bankAccount":{"routing":…,"number":…}`; nothing before).
 pub const RULES: u32 = 13;
 
 /// What a file holds: counts per class and the bank formats it is in.

@@ -67,6 +67,11 @@ impl Scanner {
         let mut search = account::After::new(field).delimited_by(self.delimiter);
         if self.layout {
             search = search.in_layout();
+            // A record named for an account (`"bankAccount":{"routing":…,"number":…}`,
+            // `<Account routing=… number=…/>`): the number after the routing number's is its.
+            if self.record_names_account(t, at) {
+                search = search.named_before();
+            }
         } else if self.prose() {
             search = search.in_prose();
         }
@@ -79,6 +84,22 @@ impl Scanner {
         self.search_after(search, t, m, end, |s, lines| {
             s.beside(t, m, at, field, lines)
         });
+    }
+
+    /// In markup or JSON, whether the record the routing number at `at` stands in is named for
+    /// an account: a name (a key, an element's or an attribute's) that names one, between the
+    /// end of the record before (`}`, a closing tag, `/>`) and the number, within
+    /// [`account::FAR`] bytes.
+    fn record_names_account(&self, t: &[u8], at: usize) -> bool {
+        let mut buf = [0u8; account::FAR];
+        let (window, _) = self.bytes_before(t, at, account::FAR, &mut buf);
+        let record = window
+            .windows(2)
+            .rposition(|w| w[0] == b'}' || w == b"</" || w == b"/>")
+            .map_or(window, |p| &window[p + 1..]);
+        record
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|word| account::names(word) & ACCOUNT != 0)
     }
 
     /// What stands before the routing number that counted at `at` (in field `field` where a
