@@ -891,9 +891,7 @@ fn a_c_names_an_account() {
         ("ABA 021000021 AC/C 987654321\n", 0),
         ("ABA 021000021 A/\n", 0),
     ] {
-        let found = whole_in_any_chunks(line.as_bytes(), line);
-        assert_eq!(found.get(Class::AbaRouting), 1, "{line}");
-        assert_eq!(found.get(Class::UsBankAccount), accounts, "{line}");
+        one_routing_number_and(line, accounts);
     }
 }
 
@@ -984,10 +982,15 @@ fn a_record_named_for_an_account_names_its_number() {
             0,
         ),
     ] {
-        let found = whole_in_any_chunks(text.as_bytes(), text);
-        assert_eq!(found.get(Class::AbaRouting), 1, "{text}");
-        assert_eq!(found.get(Class::UsBankAccount), accounts, "{text}");
+        one_routing_number_and(text, accounts);
     }
+}
+
+/// `text` holds one routing number and `accounts` account numbers beside it, in any chunks.
+fn one_routing_number_and(text: &str, accounts: u64) {
+    let found = whole_in_any_chunks(text.as_bytes(), text);
+    assert_eq!(found.get(Class::AbaRouting), 1, "{text}");
+    assert_eq!(found.get(Class::UsBankAccount), accounts, "{text}");
 }
 
 /// A core system's extract in fixed-width columns without a header (names with commas in

@@ -68,18 +68,8 @@ impl Sim {
     }
 
     fn file(&mut self, t: i64, account: &str, session: &str, ip: &str, op: FileOp, id: i64) {
-        self.event(
-            t,
-            account,
-            session,
-            ip,
-            EventKind::File {
-                op,
-                path: format!("/f{id}"),
-                file: Some(FileRef { id, size: 0 }),
-                outcome: Outcome::Ok,
-            },
-        );
+        let path = format!("/f{id}");
+        self.file_at(t, (account, session, ip), op, id, &path, 0);
     }
 
     /// An operation on file `id` at `path`, of `size` bytes.
