@@ -397,13 +397,8 @@ fn zeros_dropped(head: &[u8], header_line: usize, header: &[u8], delimiter: Deli
     // to the last such column are looked at.
     let columns = 64 - (routing | ssn).leading_zeros() as usize;
     let whole = memchr::memrchr(b'\n', head).map_or(&head[..0], |p| &head[..p]);
-    memchr::memchr_iter(b'\n', whole)
-        .chain([whole.len()])
-        .scan(0, |from, end| {
-            let row = &whole[*from..end];
-            *from = end + 1;
-            Some(row)
-        })
+    whole
+        .split(|&c| c == b'\n')
         .skip(header_line + 1)
         .take(ROWS_FOR_ZEROS)
         .any(|row| {
@@ -430,22 +425,23 @@ const ROWS_FOR_ZEROS: usize = 16;
 /// Whether a field (blanks and quotes aside) is a routing number (`names` [`ROUTING`]) or an
 /// SSN without its leading zero.
 fn zero_dropped(field: &[u8], names: u8) -> bool {
+    use crate::validate::{aba_routing, us_ssn, zero_back};
+    zero_back(field_value(field)).is_some_and(|p| {
+        if names == ROUTING {
+            aba_routing(&p)
+        } else {
+            us_ssn(&p[..3], &p[3..5], &p[5..])
+        }
+    })
+}
+
+/// A delimited field's value: blanks around it and the double quotes around that taken off.
+fn field_value(field: &[u8]) -> &[u8] {
     let field = field.trim_ascii();
-    let field = field
+    field
         .strip_prefix(b"\"")
         .and_then(|f| f.strip_suffix(b"\""))
-        .unwrap_or(field);
-    let Ok(digits) = <[u8; 8]>::try_from(field) else {
-        return false;
-    };
-    let mut padded = [b'0'; 9];
-    padded[1..].copy_from_slice(&digits);
-    digits.iter().all(u8::is_ascii_digit)
-        && if names == ROUTING {
-            crate::validate::aba_routing(&padded)
-        } else {
-            crate::validate::us_ssn(&padded[..3], &padded[3..5], &padded[5..])
-        }
+        .unwrap_or(field)
 }
 
 /// Whether a delimited header line names an account, card or IBAN column.
@@ -630,12 +626,8 @@ fn delimited_table(head: &[u8], titled: bool) -> Option<usize> {
 /// numbers are. Under a report's title, such a line begins a table without a header.
 fn holds_a_record_number(line: &[u8], delimiter: Delimiter) -> bool {
     line.split(|&c| delimiter.ends_field(c)).any(|field| {
-        let field = field.trim_ascii();
-        let field = field
-            .strip_prefix(b"\"")
-            .and_then(|f| f.strip_suffix(b"\""))
-            .unwrap_or(field);
-        field.len() == 9 && field.iter().all(u8::is_ascii_digit)
+        let value = field_value(field);
+        value.len() == 9 && value.iter().all(u8::is_ascii_digit)
     })
 }
 

@@ -1166,13 +1166,7 @@ mod tests {
     /// nothing, count nothing.
     #[test]
     fn a_sheet_without_headings_counts_its_routing_column_by_its_checksums() {
-        let routings = [
-            "021000021",
-            "011000015",
-            "026009593",
-            "121000248",
-            "322271627",
-        ];
+        let routings = crate::tests::ROUTINGS;
         let accounts: Vec<String> = (0..40)
             .map(|i| (10_000_000 + 7919 * i).to_string())
             .collect();

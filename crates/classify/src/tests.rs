@@ -277,6 +277,15 @@ fn email_addresses_follow_the_dot_atom_and_label_rules() {
     }
 }
 
+/// Valid routing numbers of five Federal Reserve districts, for the tables the tests write.
+pub(crate) const ROUTINGS: [&str; 5] = [
+    "021000021",
+    "011000015",
+    "026009593",
+    "121000248",
+    "322271627",
+];
+
 /// Pieces of the texts where account numbers stand beside routing numbers.
 const ACCOUNT_PIECES: [&str; 32] = [
     "ABA: ",
@@ -639,7 +648,7 @@ fn legacy_names_of_ssn_columns_name_their_numbers() {
 /// them too), unless another bank's column stands between; the same in any chunks.
 #[test]
 fn account_numbers_in_table_rows_whatever_the_chunks() {
-    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let routings = &ROUTINGS[..4];
     // A table's header, its row from the row's index, routing and account numbers, and the
     // accounts each row holds.
     type Row = fn(usize, &str, u64) -> String;
@@ -690,13 +699,7 @@ fn account_numbers_in_table_rows_whatever_the_chunks() {
 /// and an id in the field before count nothing.
 #[test]
 fn a_headerless_tables_routing_column_counts_by_its_checksums() {
-    let routings = [
-        "021000021",
-        "011000015",
-        "026009593",
-        "121000248",
-        "322271627",
-    ];
+    let routings = ROUTINGS;
     let account = |i: usize| 10_000_000 + 7919 * i as u64;
     let rows = |n: usize, row: &dyn Fn(usize, &str, u64) -> String| -> String {
         (0..n)
@@ -765,7 +768,7 @@ fn a_headerless_tables_routing_column_counts_by_its_checksums() {
 /// nothing; nine lines of title are too many.
 #[test]
 fn a_headerless_table_under_a_title_is_weighed_as_without_it() {
-    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let routings = &ROUTINGS[..4];
     let rows = |n: usize| -> String {
         (0..n)
             .map(|i| {
@@ -857,7 +860,7 @@ fn routing_numbers_that_lost_their_leading_zero_count_in_their_column() {
 /// number it labels after a routing number. `A/CX` or `AC/C` name nothing.
 #[test]
 fn a_c_names_an_account() {
-    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let routings = &ROUTINGS[..4];
     for header in [
         "Routing,A/C No,Name\n",
         "ABA;a/c number;Name\n",
@@ -901,13 +904,7 @@ fn a_c_names_an_account() {
 /// count up (a branch code, a second id), and not where the field after holds the accounts.
 #[test]
 fn a_headerless_tables_account_before_its_routing_number() {
-    let routings = [
-        "021000021",
-        "011000015",
-        "026009593",
-        "121000248",
-        "322271627",
-    ];
+    let routings = ROUTINGS;
     let account = |i: usize| 10_000_000 + 7919 * i as u64;
     type Row = fn(usize, &str, u64) -> String;
     let counted: [(&str, Row); 3] = [
@@ -1000,13 +997,7 @@ fn one_routing_number_and(text: &str, accounts: u64) {
 /// extract in EBCDIC, as a mainframe sends it, counts the same.
 #[test]
 fn a_headerless_fixed_width_extracts_routing_column_counts_by_its_checksums() {
-    let routings = [
-        "021000021",
-        "011000015",
-        "026009593",
-        "121000248",
-        "322271627",
-    ];
+    let routings = ROUTINGS;
     let names = ["DOE, JOHN", "ACME INC.", "ROSSI, SOFIA"];
     let mut text = String::new();
     for i in 0..30 {
@@ -1072,7 +1063,7 @@ fn a_candidate_before_other_digits_is_read_on_its_own() {
 /// the same in any chunks.
 #[test]
 fn account_numbers_in_markup_json_and_query_strings_whatever_the_chunks() {
-    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let routings = &ROUTINGS[..4];
     let mut xml = String::from("<?xml version=\"1.0\"?>\n<Payees>\n");
     let mut json = String::from("[\n");
     let mut log = String::new();
@@ -1924,7 +1915,7 @@ fn a_fixed_width_header_names_its_columns() {
 /// any chunks.
 #[test]
 fn account_numbers_in_fixed_width_lines_whatever_the_chunks() {
-    let routings = ["021000021", "011000015", "026009593", "121000248"];
+    let routings = &ROUTINGS[..4];
     for (header, widths, routing_first, accounts) in [
         (
             "ROUTING NUMBER  BANK NAME             ACCOUNT NUMBER    AMOUNT\r\n",

@@ -327,6 +327,15 @@ fn eight_digits(bytes: &[u8; 8]) -> Option<u64> {
     Some((x * 10_000 + (x >> 32)) & 0xffff_ffff)
 }
 
+/// Eight digits with the leading zero a spreadsheet dropped put back (`21000021` read as a
+/// number: `021000021`), for the validators of nine-digit numbers; `None` for anything else.
+pub fn zero_back(digits: &[u8]) -> Option<[u8; 9]> {
+    let digits = <[u8; 8]>::try_from(digits).ok()?;
+    let mut padded = [b'0'; 9];
+    padded[1..].copy_from_slice(&digits);
+    digits.iter().all(u8::is_ascii_digit).then_some(padded)
+}
+
 /// A US ABA routing number: nine digits, a Federal Reserve prefix (00-12, 21-32, 61-72, 80),
 /// and the weighted checksum 3-7-1 divisible by 10.
 pub fn aba_routing(d: &[u8]) -> bool {

@@ -378,11 +378,11 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the rules over a history and prints the alerts as JSON lines (nothing is acted on).
 /// Longest line of a replayed history: a ledger record is a few KiB at most (a path, a
 /// download's ranges), so a longer line is no record and is not read whole.
 const MAX_REPLAY_LINE: u64 = 1 << 20;
 
+/// Runs the rules over a history and prints the alerts as JSON lines (nothing is acted on).
 fn replay(
     data_dir: &Path,
     rules: &detect::Config,
@@ -430,7 +430,7 @@ fn replay(
         )?;
     } else {
         let path = file.unwrap_or_else(|| "-".into());
-        let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
             Box::new(std::io::BufReader::new(
@@ -438,7 +438,6 @@ fn replay(
                     .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
             ))
         };
-        let mut input = input;
         let mut line = Vec::new();
         let mut n = 0u64;
         loop {

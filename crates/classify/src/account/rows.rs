@@ -1,7 +1,7 @@
 //! Tables: a routing number's account in its row, the nearest account column after it or
 //! before it in a delimited or fixed-width table whose header names one (no bank's column
-//! between), and in a headerless table the field right after it, or right before it. Never here: the header's
-//! reading (`crate::format`, the scanner).
+//! between), and in a headerless table the field right after it, or right before it. Never
+//! here: the header's reading (`crate::format`, the scanner).
 
 use super::{Delimiter, FAR};
 use crate::scan::{ACCOUNT, BIC, CARD, IBAN, ROUTING};
@@ -88,9 +88,8 @@ pub(crate) fn account_before(before: &[u8], quoted: bool, delimiter: Delimiter) 
         field[..end]
             .iter()
             .filter(|c| c.is_ascii_digit())
-            .fold(0u64, |v, &c| {
-                v.wrapping_mul(10).wrapping_add(u64::from(c - b'0'))
-            }),
+            // At most 17 digits: no overflow.
+            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')),
     )
 }
 

@@ -156,8 +156,9 @@ impl Scanner {
         }
         self.field_at(m, at);
         let column = self.column();
-        let mut padded = [b'0'; 9];
-        padded[1..].copy_from_slice(number);
+        let Some(padded) = validate::zero_back(number) else {
+            return;
+        };
         if column & ROUTING != 0 && validate::aba_routing(&padded) {
             self.counts.add(Class::AbaRouting, 1);
             self.account_beside(seg, m, at, at + 8, ROUTING);

@@ -13,8 +13,8 @@ use crate::validate;
 
 impl Scanner {
     /// The account number beside the routing number that counted at `at`, ending at `end`
-    /// ([`account`]): after it, else before it. The search after it may go on in the next text; what it finds
-    /// there decides as it would have in one text.
+    /// ([`account`]): after it, else before it. The search after it may go on in the next
+    /// text; what it finds there decides as it would have in one text.
     #[cold]
     #[inline(never)]
     pub(super) fn account_beside(
