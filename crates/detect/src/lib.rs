@@ -292,6 +292,9 @@ struct AccountState {
     last_alert: HashMap<&'static str, i64>,
     /// Contained: nothing more is raised for it until released (an administrator unlocks).
     contained: bool,
+    /// Its last counted change left it past half its `mass_change` limit
+    /// ([`Detector::changes_near_limit`]).
+    changes_near_limit: bool,
     /// When the account was created (ms), when known (live: from the catalog).
     created: Option<i64>,
     /// When the detector first saw it (ms).
@@ -324,6 +327,7 @@ impl AccountState {
             sessions: Vec::new(),
             last_alert: HashMap::new(),
             contained: false,
+            changes_near_limit: false,
             created: None,
             first_seen: None,
         }
@@ -535,6 +539,17 @@ impl Detector {
         if let Some(a) = self.accounts.get_mut(account) {
             a.contained = true;
         }
+    }
+
+    /// Whether `account`'s files of others removed or replaced within 10 minutes were past half
+    /// its `mass_change` limit at its last such change: the server then has each further
+    /// change wait until it has been observed, so that the one crossing the limit is answered
+    /// after containment began. Known only from that change on (an account whose changes stop
+    /// stays so until its next one).
+    pub fn changes_near_limit(&self, account: &str) -> bool {
+        self.accounts
+            .get(account)
+            .is_some_and(|a| a.changes_near_limit && !a.contained)
     }
 
     /// Forgets every live session (a restart ended them all).
@@ -1169,6 +1184,7 @@ impl Detector {
         let limit = t
             .change_files
             .max(t.history_multiplier * a.peak(|d| d.peak_changes));
+        a.changes_near_limit = changed.saturating_mul(2) > limit;
         if changed <= limit || a.contained || !a.cooled(rules::MASS_CHANGE.id, now) {
             return Vec::new();
         }

@@ -600,6 +600,37 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
+/// An account's changes of others' files are watched (each to wait, in the server, until it
+/// is observed) once they pass half the `mass_change` limit within 10 minutes, and only then:
+/// not for removals of what it collected, not once its window has emptied.
+#[test]
+fn changes_near_the_limit_are_watched() {
+    let mut sim = Sim::new();
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    for i in 0..80 {
+        sim.get(T0 + 10 + i, "partner", "p", "10.0.0.2", 5000 + i, 1000);
+        sim.file(
+            T0 + 20 + i,
+            "partner",
+            "p",
+            "10.0.0.2",
+            FileOp::Remove,
+            5000 + i,
+        );
+    }
+    assert!(!sim.d.changes_near_limit("partner"));
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    assert!(!sim.d.changes_near_limit("mallory"));
+    sim.remove(T0 + 10, "mallory", "m", "10.0.0.1", 1000..1050);
+    assert!(!sim.d.changes_near_limit("mallory"));
+    sim.remove(T0 + 100, "mallory", "m", "10.0.0.1", 1050..1051);
+    assert!(sim.d.changes_near_limit("mallory"));
+    // Eleven minutes later the window holds one change: no longer near.
+    sim.remove(T0 + 11 * 60_000, "mallory", "m", "10.0.0.1", 2000..2001);
+    assert!(!sim.d.changes_near_limit("mallory"));
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+}
+
 /// Files downloaded or uploaded on one day and removed on the next (a partner collecting in the
 /// evening and clearing in the morning; a bank clearing what it published the day before) are
 /// collected or its own: nothing. Thirty days later they are not known any more.

@@ -137,7 +137,7 @@ pub struct Server {
     /// allows (see [`descriptor_ceiling`]).
     max_connections: usize,
     /// What the detector raises, until `serve` starts containment on it.
-    raised: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<detect::Alert>>>,
+    raised: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<detection::Raised>>>,
     _lock: File,
 }
 
@@ -233,8 +233,18 @@ impl Server {
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
         // The detector learns the recent history before the first new record reaches it.
+        let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
+        let registry = sessions::Registry::default();
         let (detection, raised) = if config.detect.enabled {
-            let (d, rx) = detection::Detection::new(config.detect.rules.clone());
+            let (d, rx) = detection::Detection::new(
+                config.detect.rules.clone(),
+                detection::FirstResponse {
+                    registry: registry.clone(),
+                    policy: config.detect.containment.clone(),
+                    clock: clock.clone(),
+                    entropy: entropy.clone(),
+                },
+            );
             let since = events::Time::from_millis(
                 clock.now().as_millis() - config.detect.rebuild_days * 86_400_000,
             );
@@ -252,7 +262,6 @@ impl Server {
             tracing::warn!("detect.enabled is off: no detection, no containment");
             (None, None)
         };
-        let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let node = service::node_id(&config.data_dir, clock.as_ref(), entropy.as_ref()).map_err(
             |source| ServerError::DataDir {
                 path: config.data_dir.join("node-id").display().to_string(),
@@ -295,7 +304,7 @@ impl Server {
                 vault: Vault::new(blobs),
                 keyring,
                 gate,
-                registry: sessions::Registry::default(),
+                registry,
                 ledger,
                 clock,
                 entropy,
@@ -339,7 +348,6 @@ impl Server {
                     detection: d.clone(),
                     policy: s.config.detect.containment.clone(),
                     clock: s.clock.clone(),
-                    entropy: s.entropy.clone(),
                     deliveries: s.deliveries.clone(),
                 };
                 Some(tokio::spawn(c.run(rx)))

@@ -48,6 +48,8 @@ enum Item {
     /// Already durable in the catalog's outbox.
     Outboxed(Event, Box<OutboxRecord>),
     Checkpoint(oneshot::Sender<()>),
+    /// Answered once everything queued before it is written and observed.
+    Observed(oneshot::Sender<bool>),
 }
 
 pub struct Ledger {
@@ -246,6 +248,18 @@ impl Ledger {
             Ok(true) => Ok(()),
             _ => Err(LedgerDown),
         }
+    }
+
+    /// Waits until everything queued before is written and the observer (the detector) has
+    /// seen it: a change whose record went through the catalog's outbox is otherwise observed
+    /// some milliseconds after its reply. `false` if the write failed.
+    pub async fn observed(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Item::Observed(tx)).is_err() {
+            return false;
+        }
+        self.writer.unpark();
+        rx.await.unwrap_or(false)
     }
 
     /// Writes everything queued and a signed checkpoint.
@@ -479,6 +493,10 @@ impl Writer {
             }
             Item::Checkpoint(ack) => {
                 batch.checkpoint_waiters.push(ack);
+                return;
+            }
+            Item::Observed(ack) => {
+                batch.waiters.push(ack);
                 return;
             }
         };

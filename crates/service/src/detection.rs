@@ -1,9 +1,16 @@
 //! Detection in the running server: the pure detector (crate `detect`) fed with every record
 //! the ledger commits (with its sequence number) and with the live byte counts of sessions as
 //! they read, so that a large file is seen while it is read; and containment of what it
-//! raises, within a second of the observation that crossed the threshold: the account's
-//! sessions closed, the account locked, the address banned (per severity, configurable), every
-//! alert and action stored and recorded in the ledger.
+//! raises: the account's sessions closed at once, on the thread that made the observation
+//! (before the request that crossed the threshold is answered, so that a client waiting for
+//! each reply gets no further), then within a second the account locked, the address banned
+//! (per severity, configurable), every alert and action stored and recorded in the ledger.
+//!
+//! The ledger observes a change some milliseconds after it is answered (its record goes
+//! through the catalog's outbox and the writer's group commit): while an account's changes
+//! come close to the `mass_change` threshold, each waits for the detector to have seen it
+//! before its reply ([`Detection::watches_changes`]), so that the change that crosses the
+//! threshold is the last one made.
 //!
 //! At start the detector's state is rebuilt from the ledger's recent history
 //! ([`Detection::rebuild`]) so that a restart forgets nothing.
@@ -47,10 +54,28 @@ pub struct AlertRecord {
     pub actions: Vec<String>,
 }
 
+/// An alert as the detector raised it, with the id it was given and the sessions closed at
+/// once; containment does the rest.
+pub struct Raised {
+    pub id: String,
+    pub alert: Alert,
+    pub closed: Vec<String>,
+}
+
+/// What is done the moment an alert is raised: its id given, and the account's sessions
+/// closed when its severity's containment closes them.
+pub struct FirstResponse {
+    pub registry: Registry,
+    pub policy: detect::rules::Containment,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
 /// The detector, shared by the ledger writer (records) and the SFTP sessions (byte counts).
 pub struct Detection {
     detector: Mutex<Detector>,
-    raised: mpsc::UnboundedSender<Alert>,
+    first: FirstResponse,
+    raised: mpsc::UnboundedSender<Raised>,
     /// Held by a refresh from its catalog reads to its update ([`refresh`]): the one that
     /// updates last read last (a canary added while a periodic refresh was reading would
     /// otherwise be dropped again by that refresh's older reads).
@@ -74,12 +99,17 @@ impl RecordObserver for Detection {
 }
 
 impl Detection {
-    /// A detector with `config`; containment takes what it raises from the receiver.
-    pub fn new(config: detect::Config) -> (Arc<Self>, mpsc::UnboundedReceiver<Alert>) {
+    /// A detector with `config`, answering alerts with `first`; containment takes what it
+    /// raises from the receiver.
+    pub fn new(
+        config: detect::Config,
+        first: FirstResponse,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Raised>) {
         let (raised, rx) = mpsc::unbounded_channel();
         (
             Arc::new(Self {
                 detector: Mutex::new(Detector::new(config)),
+                first,
                 raised,
                 refreshing: tokio::sync::Mutex::new(()),
             }),
@@ -88,9 +118,32 @@ impl Detection {
     }
 
     fn raise(&self, alerts: Vec<Alert>) {
-        for a in alerts {
-            let _ = self.raised.send(a);
+        for alert in alerts {
+            let first = &self.first;
+            let id = crate::sessions::new_session_id(
+                first.clock.now().as_millis() as u64,
+                first.entropy.array(),
+            );
+            let closes = first
+                .policy
+                .for_severity(alert.severity)
+                .contains(&Action::CloseSessions);
+            let closed = match &alert.account {
+                Some(account) if closes => first
+                    .registry
+                    .kill(&account_sessions(account), &contained_by(&id, &alert)),
+                _ => Vec::new(),
+            };
+            let _ = self.raised.send(Raised { id, alert, closed });
         }
+    }
+
+    /// Whether `account`'s changes are close enough to the `mass_change` threshold that each
+    /// should wait, before its reply, until the detector has seen it.
+    pub fn watches_changes(&self, account: &str) -> bool {
+        self.detector
+            .lock()
+            .is_ok_and(|d| d.changes_near_limit(account))
     }
 
     /// A live session's read counter (a monotonic total), reported as it grows.
@@ -144,27 +197,23 @@ pub struct Containment {
     pub detection: Arc<Detection>,
     pub policy: detect::rules::Containment,
     pub clock: Arc<dyn Clock>,
-    pub entropy: Arc<dyn Entropy>,
     /// Webhook and e-mail (never waited for).
     pub deliveries: Arc<crate::alert_delivery::Deliveries>,
 }
 
 impl Containment {
     /// Acts on every alert raised until the detector is dropped.
-    pub async fn run(self, mut raised: mpsc::UnboundedReceiver<Alert>) {
-        while let Some(alert) = raised.recv().await {
-            self.act(alert).await;
+    pub async fn run(self, mut raised: mpsc::UnboundedReceiver<Raised>) {
+        while let Some(r) = raised.recv().await {
+            self.act(r).await;
         }
     }
 
-    async fn act(&self, alert: Alert) {
-        let id = crate::sessions::new_session_id(
-            self.clock.now().as_millis() as u64,
-            self.entropy.array(),
-        );
+    async fn act(&self, raised: Raised) {
+        let Raised { id, alert, closed } = raised;
         let mut taken = Vec::new();
         for action in self.policy.for_severity(alert.severity) {
-            if self.apply(*action, &alert, &id).await {
+            if self.apply(*action, &alert, &id, &closed).await {
                 taken.push(action.as_str().to_owned());
             }
         }
@@ -187,19 +236,17 @@ impl Containment {
         self.deliveries.deliver(&record);
     }
 
-    /// Applies one action; whether it did something.
-    async fn apply(&self, action: Action, alert: &Alert, id: &str) -> bool {
+    /// Applies one action; whether it did something. `closed`: the sessions the first
+    /// response closed.
+    async fn apply(&self, action: Action, alert: &Alert, id: &str, closed: &[String]) -> bool {
         let account = alert.account.as_deref();
         match (action, account) {
             (Action::CloseSessions, Some(account)) => {
-                let killed = self.registry.kill(
-                    &Selection {
-                        account: Some(account.to_owned()),
-                        ..Default::default()
-                    },
-                    &contained_by(id, alert),
-                );
-                !killed.is_empty() || !alert.sessions.is_empty()
+                // Again: a session that logged in since.
+                let killed = self
+                    .registry
+                    .kill(&account_sessions(account), &contained_by(id, alert));
+                !closed.is_empty() || !killed.is_empty() || !alert.sessions.is_empty()
             }
             (Action::LockAccount, Some(account)) => {
                 let why = format!("alert {id}: {}", alert.rule.id);
@@ -385,6 +432,14 @@ pub fn config_with_overrides(
     config
 }
 
+/// Every live session of `account`.
+fn account_sessions(account: &str) -> Selection {
+    Selection {
+        account: Some(account.to_owned()),
+        ..Default::default()
+    }
+}
+
 /// How a session closed by `alert`'s containment says it ended (the incident report prints it).
 fn contained_by(id: &str, alert: &Alert) -> String {
     format!("contained by alert {id} ({})", alert.rule.id)
@@ -416,7 +471,15 @@ mod tests {
             catalog.add_canary(tenant.id, id, 7).await.unwrap();
             ids.push(id);
         }
-        let (detection, _raised) = Detection::new(detect::Config::default());
+        let (detection, _raised) = Detection::new(
+            detect::Config::default(),
+            FirstResponse {
+                registry: Registry::default(),
+                policy: detect::rules::Containment::default(),
+                clock: Arc::new(crate::clock::SystemClock),
+                entropy: Arc::new(crate::clock::SystemEntropy),
+            },
+        );
         let base = detect::Config::default();
         let known = |d: &Detection| {
             let mut v: Vec<i64> = d

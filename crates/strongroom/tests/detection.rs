@@ -395,10 +395,11 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
 /// files it never downloaded, another writing over files it did not upload (as ransomware
 /// writes back what it read, encrypted), a third writing each file it downloads back under a
 /// new name (`.locked` added) and removing it (as ransomware that renames does). Past 100 such
-/// changes within 10 minutes each is high: its sessions are closed and the account locked, and
-/// the rest of the files stay as they were. A partner collecting its files (each downloaded,
-/// answered with a small acknowledgement named after it, then removed), a bank removing what
-/// it uploaded and sending its reports again over their own names raise nothing.
+/// changes within 10 minutes each is high: its sessions are closed at the change that crossed
+/// the threshold and the account locked, and the rest of the files stay as they were. A
+/// partner collecting its files (each downloaded, answered with a small acknowledgement named
+/// after it, then removed), a bank removing what it uploaded and sending its reports again
+/// over their own names raise nothing.
 #[test]
 fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let server = Server::start_with_config(CONFIG);
@@ -474,14 +475,11 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
             .starts_with("mallory removed or replaced 101 files of others in 10 minutes"),
         "{a}"
     );
-    // Her session was closed mid-way: what she had not reached is still there.
+    // Her session was closed at the removal that crossed the threshold (each removal past
+    // half of it waited for the detector): the other 29 are still there.
     let left = bank.sftp_ok("ls -1 /out/statements\n");
     let left = left.lines().filter(|l| l.ends_with(".csv")).count();
-    assert!((1..=29).contains(&left), "{left} left");
-    println!(
-        "mass change: {} of 130 removed before containment",
-        130 - left
-    );
+    assert_eq!(left, 29, "{out:?}");
 
     // Eve writes over the bank's reports.
     let out = eve.sftp("-put reports/* /out/reports/\n");
@@ -497,14 +495,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
                 .ends_with("bank\n")
         })
         .count();
-    assert!(
-        (1..=29).contains(&still_the_banks),
-        "{still_the_banks} of the bank's left"
-    );
-    println!(
-        "mass change: {} of 130 overwritten before containment",
-        130 - still_the_banks
-    );
+    assert_eq!(still_the_banks, 29, "{out:?}");
     // The alert's incident report lists what she replaced: every report the bank lost, each
     // change naming the file it replaced.
     let report: serde_json::Value = serde_json::from_str(&server.ok(&[
@@ -541,11 +532,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     );
     let listed = bank.sftp_ok("ls -1 /out/ledgers\n");
     let left = listed.lines().filter(|l| l.ends_with(".csv")).count();
-    assert!((1..=29).contains(&left), "{left} left");
-    println!(
-        "mass change: {} of 130 rewritten under new names before containment",
-        130 - left
-    );
+    assert_eq!(left, 29, "{out:?}");
 }
 
 /// A canary touched by a request the account may not make is touched all the same: an

@@ -61,8 +61,17 @@ pub async fn handle(
     };
     let served = result.as_ref().ok();
     let recorded = match (audited, in_catalog) {
-        // Succeeded: the catalog committed the record with the change.
-        (Some(_), Some(p)) if served.is_some() && p.committed() => Ok(()),
+        // Succeeded: the catalog committed the record with the change. An account whose
+        // changes near the mass-change threshold waits for the detector to see this one (it
+        // may be the one that crosses it: containment then begins before the reply).
+        (Some(_), Some(p)) if served.is_some() && p.committed() => {
+            if let Some(d) = &ctx.detection
+                && d.watches_changes(&ctx.principal.account)
+            {
+                ctx.ledger.observed().await;
+            }
+            Ok(())
+        }
         (Some(a), _) => audit::record(ctx, &a, handle.as_deref(), outcome, served).await,
         (None, _) => Ok(()),
     };

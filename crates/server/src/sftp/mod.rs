@@ -211,6 +211,20 @@ pub fn start(ctx: Arc<SessionContext>, handle: Handle, channel: ChannelId) -> In
     }
 }
 
+/// Ends a handle its session left open: an upload dropped uncommitted (its open recorded as
+/// having changed nothing), a download's bytes so far recorded.
+async fn abandon(ctx: &SessionContext, h: &OpenHandle) {
+    match h {
+        OpenHandle::Write(up) => {
+            audit::opened_never_committed(ctx, up);
+            tracing::info!(account = %ctx.principal.account, "discarding upload that was never closed");
+            ctx.files.discard(up).await;
+        }
+        read @ OpenHandle::Read(_) => audit::read_cut_short(ctx, read),
+        OpenHandle::Dir(_) => {}
+    }
+}
+
 /// Where replies go.
 #[derive(Clone)]
 struct Outbound {
@@ -311,15 +325,7 @@ impl Driver {
             .map(|mut t| t.drain())
             .unwrap_or_default();
         for h in leftovers {
-            match h.as_ref() {
-                OpenHandle::Write(up) => {
-                    audit::opened_never_committed(&self.ctx, up);
-                    tracing::info!(%account, "discarding upload that was never closed");
-                    self.ctx.files.discard(up).await;
-                }
-                read @ OpenHandle::Read(_) => audit::read_cut_short(&self.ctx, read),
-                OpenHandle::Dir(_) => {}
-            }
+            abandon(&self.ctx, &h).await;
         }
         {
             use events::EventSink;
@@ -424,6 +430,14 @@ impl Driver {
                 0 => None,
                 n => ctx.budgets.take(&ctx.budgets.replies, n).await,
             };
+            // A session the server closed (containment, `session kill`) does nothing more,
+            // whatever it had queued: an upload it was closing is dropped uncommitted.
+            if ctx.live.ended_by().is_some() {
+                if let (RequestOp::Close { .. }, Some(h)) = (&op, handle) {
+                    abandon(&ctx, &h).await;
+                }
+                return;
+            }
             let reply = handlers::handle(&ctx, id, op, handle).await;
             out.send(reply).await;
             drop(room);
