@@ -724,6 +724,56 @@ impl Detector {
         }
     }
 
+    /// The canary `e` touches, if it touches one: opened for reading, renamed or removed, by
+    /// anyone, whatever came of it; or replaced: overwritten by an upload (as ransomware
+    /// rewrites files in place), or removed by a rename over it (the record names the canary
+    /// as what it replaced); or an attempt to write over it that was refused (one that is not
+    /// is seen at its commit).
+    fn canary_touched(&self, e: &Event) -> Option<i64> {
+        let EventKind::File {
+            op, file, outcome, ..
+        } = &e.kind
+        else {
+            return None;
+        };
+        let canaries = &self.tenants.get(e.tenant.as_deref()?)?.canaries;
+        if canaries.is_empty() {
+            return None;
+        }
+        let file = file.as_ref().map(|f| f.id);
+        let touched = match op {
+            FileOp::OpenRead | FileOp::Rename { replaced: None, .. } | FileOp::Remove => file,
+            FileOp::OpenWrite if !outcome.is_ok() => file,
+            // The canary renamed, or another file renamed over it.
+            FileOp::Rename {
+                replaced: Some(r), ..
+            } => file.filter(|id| canaries.contains(id)).or(Some(r.id)),
+            FileOp::CloseWrite { replaced, .. } => replaced.map(|r| r.id),
+            _ => None,
+        }?;
+        canaries.contains(&touched).then_some(touched)
+    }
+
+    /// Whether the server should have `e` observed before it answers the request `e` records
+    /// (it otherwise reaches the detector some milliseconds after the reply): `e` touches a
+    /// canary (containment then begins before the client learns anything of it), or it is a
+    /// change by an account whose changes are near the `mass_change` limit
+    /// ([`Detector::changes_near_limit`]).
+    pub fn observe_before_reply(&self, e: &Event) -> bool {
+        let EventKind::File { op, .. } = &e.kind else {
+            return false;
+        };
+        let change = matches!(
+            op,
+            FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
+        );
+        change
+            && e.account
+                .as_deref()
+                .is_some_and(|a| self.changes_near_limit(a))
+            || self.canary_touched(e).is_some()
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn file(
         &mut self,
@@ -741,34 +791,7 @@ impl Detector {
         let Some(account) = e.account.clone() else {
             return alerts;
         };
-        // Canaries: opened for reading, renamed or removed, by anyone, whatever came of it;
-        // or replaced: overwritten by an upload (as ransomware rewrites files in place), or
-        // removed by a rename over it (the record names the canary as what it replaced); or an
-        // attempt to write over it that was refused (one that is not is seen at its commit).
-        let touched = match op {
-            FileOp::OpenRead | FileOp::Rename { replaced: None, .. } | FileOp::Remove => file,
-            FileOp::OpenWrite if !outcome.is_ok() => file,
-            FileOp::Rename {
-                replaced: Some(r), ..
-            } => {
-                let is_canary = |id: i64| {
-                    e.tenant
-                        .as_deref()
-                        .and_then(|t| self.tenants.get(t))
-                        .is_some_and(|t| t.canaries.contains(&id))
-                };
-                // The canary renamed, or another file renamed over it.
-                file.filter(|id| is_canary(*id)).or(Some(r.id))
-            }
-            FileOp::CloseWrite { replaced, .. } => replaced.map(|r| r.id),
-            _ => None,
-        };
-        if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), touched)
-            && self
-                .tenants
-                .get(tenant)
-                .is_some_and(|t| t.canaries.contains(&id))
-        {
+        if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), self.canary_touched(e)) {
             let a = self.account(&account, Some(tenant));
             a.add_evidence(seq);
             alerts.push(Alert {

@@ -7,6 +7,18 @@ const T0: i64 = 1_800_000_000_000;
 const MALLORYS_101_CHANGES: &str = "mallory removed or replaced 101 files of others in 10 \
                                     minutes, above 100 (its history and the floor)";
 
+/// An event of tenant `acme` at `t`, as `who` (account, session, address).
+fn event_of(t: i64, who: (&str, &str, &str), kind: EventKind) -> Event {
+    let (account, session, ip) = who;
+    let mut e = Event::new(Time::from_millis(t), kind);
+    e.account = Some(account.into());
+    e.tenant = Some("acme".into());
+    e.session = Some(session.into());
+    e.source = Some(format!("{ip}:40000").parse().unwrap());
+    e.client_version = Some("SSH-2.0-OpenSSH_9.2".into());
+    e
+}
+
 struct Sim {
     d: Detector,
     seq: u64,
@@ -25,12 +37,7 @@ impl Sim {
     }
 
     fn event(&mut self, t: i64, account: &str, session: &str, ip: &str, kind: EventKind) {
-        let mut e = Event::new(Time::from_millis(t), kind);
-        e.account = Some(account.into());
-        e.tenant = Some("acme".into());
-        e.session = Some(session.into());
-        e.source = Some(format!("{ip}:40000").parse().unwrap());
-        e.client_version = Some("SSH-2.0-OpenSSH_9.2".into());
+        let e = event_of(t, (account, session, ip), kind);
         self.seq += 1;
         let seq = self.seq;
         self.alerts
@@ -602,10 +609,65 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
 
 /// An account's changes of others' files are watched (each to wait, in the server, until it
 /// is observed) once they pass half the `mass_change` limit within 10 minutes, and only then:
-/// not for removals of what it collected, not once its window has emptied.
+/// not for removals of what it collected, not once its window has emptied; and so is a
+/// request touching a canary, by anyone, and no other.
 #[test]
-fn changes_near_the_limit_are_watched() {
+fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     let mut sim = Sim::new();
+    sim.d.set_canaries("acme", [77]);
+    let request = |op: FileOp, id: i64, outcome: Outcome| {
+        let kind = EventKind::File {
+            op,
+            path: "/f".into(),
+            file: Some(FileRef { id, size: 10 }),
+            outcome,
+        };
+        event_of(T0, ("bob", "b", "10.0.0.9"), kind)
+    };
+    let replaced = |id| Some(FileRef { id, size: 10 });
+    for (op, id, outcome, before) in [
+        (FileOp::OpenRead, 77, Outcome::Ok, true),
+        (FileOp::OpenRead, 78, Outcome::Ok, false),
+        (FileOp::Stat, 77, Outcome::Ok, false),
+        (FileOp::Remove, 77, Outcome::Ok, true),
+        (FileOp::OpenWrite, 77, Outcome::Ok, false),
+        (
+            FileOp::OpenWrite,
+            77,
+            Outcome::Denied("read-only".into()),
+            true,
+        ),
+        (
+            FileOp::CloseWrite {
+                bytes: 1,
+                replaced: replaced(77),
+            },
+            90,
+            Outcome::Ok,
+            true,
+        ),
+        (
+            FileOp::Rename {
+                to: Some("/g".into()),
+                replaced: replaced(77),
+            },
+            91,
+            Outcome::Ok,
+            true,
+        ),
+        (
+            FileOp::Rename {
+                to: Some("/g".into()),
+                replaced: replaced(79),
+            },
+            92,
+            Outcome::Ok,
+            false,
+        ),
+    ] {
+        let e = request(op.clone(), id, outcome);
+        assert_eq!(sim.d.observe_before_reply(&e), before, "{op:?} of {id}");
+    }
     sim.login(T0, "partner", "p", "10.0.0.2");
     for i in 0..80 {
         sim.get(T0 + 10 + i, "partner", "p", "10.0.0.2", 5000 + i, 1000);
@@ -625,6 +687,18 @@ fn changes_near_the_limit_are_watched() {
     assert!(!sim.d.changes_near_limit("mallory"));
     sim.remove(T0 + 100, "mallory", "m", "10.0.0.1", 1050..1051);
     assert!(sim.d.changes_near_limit("mallory"));
+    let who = ("mallory", "m", "10.0.0.1");
+    let change = |op| {
+        let kind = EventKind::File {
+            op,
+            path: "/x".into(),
+            file: Some(FileRef { id: 3000, size: 1 }),
+            outcome: Outcome::Ok,
+        };
+        sim.d.observe_before_reply(&event_of(T0 + 200, who, kind))
+    };
+    assert!(change(FileOp::Remove));
+    assert!(!change(FileOp::OpenRead));
     // Eleven minutes later the window holds one change: no longer near.
     sim.remove(T0 + 11 * 60_000, "mallory", "m", "10.0.0.1", 2000..2001);
     assert!(!sim.d.changes_near_limit("mallory"));

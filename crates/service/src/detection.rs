@@ -6,11 +6,12 @@
 //! each reply gets no further), then within a second the account locked, the address banned
 //! (per severity, configurable), every alert and action stored and recorded in the ledger.
 //!
-//! The ledger observes a change some milliseconds after it is answered (its record goes
-//! through the catalog's outbox and the writer's group commit): while an account's changes
-//! come close to the `mass_change` threshold, each waits for the detector to have seen it
-//! before its reply ([`Detection::watches_changes`]), so that the change that crosses the
-//! threshold is the last one made.
+//! The ledger observes a request some milliseconds after it is answered (its record goes
+//! through the catalog's outbox or is group-committed): a request that touches a canary, and
+//! while an account's changes come close to the `mass_change` threshold each of its changes,
+//! wait for the detector to have seen them before their reply
+//! ([`Detection::observe_before_reply`]), so that the client learns nothing of a canary it
+//! touched and the change that crosses the threshold is the last one made.
 //!
 //! At start the detector's state is rebuilt from the ledger's recent history
 //! ([`Detection::rebuild`]) so that a restart forgets nothing.
@@ -138,12 +139,13 @@ impl Detection {
         }
     }
 
-    /// Whether `account`'s changes are close enough to the `mass_change` threshold that each
-    /// should wait, before its reply, until the detector has seen it.
-    pub fn watches_changes(&self, account: &str) -> bool {
+    /// Whether the request `e` records should wait, before its reply, until the detector has
+    /// seen `e` ([`Ledger::observed`]): it touches a canary, or it is a change by an account
+    /// near the `mass_change` threshold (see [`Detector::observe_before_reply`]).
+    pub fn observe_before_reply(&self, e: &Event) -> bool {
         self.detector
             .lock()
-            .is_ok_and(|d| d.changes_near_limit(account))
+            .is_ok_and(|d| d.observe_before_reply(e))
     }
 
     /// A live session's read counter (a monotonic total), reported as it grows.

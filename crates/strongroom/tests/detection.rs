@@ -267,6 +267,15 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     server.assert_ledger_verifies();
 }
 
+/// OPEN of `path` for reading.
+fn open_for_reading(path: &str) -> RequestOp {
+    RequestOp::Open {
+        path: path.as_bytes().to_vec().into(),
+        flags: OpenFlags(OpenFlags::READ),
+        attrs: Default::default(),
+    }
+}
+
 /// A copy of a client (same key and port, a working directory of its own) for a thread.
 fn partner_clone(c: &Client) -> Client {
     let copy = Client::new(c.port, &c.user);
@@ -298,20 +307,19 @@ fn a_canary_opened_by_anyone_is_contained_within_a_second() {
     std::thread::sleep(Duration::from_millis(2500));
     assert!(alerts(&server).is_empty());
 
-    // Opening it: critical, containment within a second.
+    // Opening it: critical; the session is closed before the open is answered (no handle,
+    // nothing of the decoy read), the account locked.
     let mut raw = Raw::connect(&alice);
     let t = Instant::now();
-    let _h = raw.open(1, "/reports/customers-2026.csv", OpenFlags::READ);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let closed = loop {
-        match raw.try_call(2, RequestOp::Realpath { path: "/".into() }) {
-            None => break t.elapsed(),
-            Some(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Some(_) => panic!("the session is still served"),
-        }
-    };
+    let opened = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
+    let closed = t.elapsed();
+    assert!(opened.is_none(), "the open was answered");
+    assert!(
+        raw.try_call(2, RequestOp::Realpath { path: "/".into() })
+            .is_none()
+    );
     println!(
-        "canary: session closed {} ms after the open",
+        "canary: session closed {} ms after the open, unanswered",
         closed.as_millis()
     );
     assert!(closed < Duration::from_secs(1), "{closed:?}");
@@ -371,13 +379,18 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
             .ok(&["user", "show", "alice"])
             .contains("locked (alert")
     );
-    // Bob renames his file over the other (POSIX rename, as OpenSSH's sftp does).
+    // Bob renames his file over the other (POSIX rename, as OpenSSH's sftp does): his
+    // session is closed before the rename is answered.
     let out = sftp_from(
         &bob,
         "127.0.0.3",
         "rename /reports/z.csv /reports/customers-2027.csv\n",
     );
-    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("closed by remote host"),
+        "{out:?}"
+    );
     let b = wait_for_alert(&server, "bob");
     assert_eq!(
         b["summary"],
@@ -776,7 +789,7 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
     alice.sftp_ok("mkdir /reports\n");
     server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
     let mut raw = Raw::connect(&alice);
-    let _h = raw.open(1, "/reports/customers-2026.csv", OpenFlags::READ);
+    let _ = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
     let alert = wait_for_alert(&server, "alice");
     let id = alert["id"].as_str().unwrap();
 

@@ -306,16 +306,19 @@ impl Pending {
         })
     }
 
-    /// After the change committed: hands its record to the ledger writer. `false` if no
-    /// record was made (the change did not reach its transaction).
-    pub fn committed(&self) -> bool {
-        match self.made.lock().ok().and_then(|mut m| m.take()) {
-            Some((e, r)) => {
-                self.ledger.outboxed(e, r);
-                true
-            }
-            None => false,
+    /// After the change committed: hands its record to the ledger writer, and waits until
+    /// the detector has seen it when it must before the reply ([`seen_before_reply`]). `false`
+    /// if no record was made (the change did not reach its transaction).
+    pub async fn committed(&self, ctx: &SessionContext) -> bool {
+        let Some((e, r)) = self.made.lock().ok().and_then(|mut m| m.take()) else {
+            return false;
+        };
+        let wait = must_be_seen(ctx, &e);
+        self.ledger.outboxed(e, r);
+        if wait {
+            self.ledger.observed().await;
         }
+        true
     }
 
     /// The change did not commit: records the event without it (not durable: it changed
@@ -325,8 +328,8 @@ impl Pending {
     }
 
     /// Settles the record of a change that committed (`ok`) or not.
-    pub fn settle(self, ok: bool) {
-        if !(ok && self.committed()) {
+    pub async fn settle(self, ctx: &SessionContext, ok: bool) {
+        if !(ok && self.committed(ctx).await) {
             self.never_committed();
         }
     }
@@ -375,9 +378,22 @@ pub async fn record(
     if a.durable && ok {
         ctx.ledger.record(e).await
     } else {
+        let wait = must_be_seen(ctx, &e);
         ctx.ledger.emit(e);
+        if wait {
+            ctx.ledger.observed().await;
+        }
         Ok(())
     }
+}
+
+/// Whether the request `e` records must wait, before its reply, until the detector has seen
+/// it (a canary touched; a change by an account near the mass-change threshold): its reply
+/// then goes out after containment began, or not at all.
+fn must_be_seen(ctx: &SessionContext, e: &Event) -> bool {
+    ctx.detection
+        .as_ref()
+        .is_some_and(|d| d.observe_before_reply(e))
 }
 
 /// The open-for-write record an upload kept, for its commit to carry (it names the file the

@@ -53,27 +53,22 @@ pub async fn handle(
     if let Some(p) = opened {
         // Committed with the upload, or (the upload never became visible) recorded as an open
         // that changed nothing.
-        p.settle(result.is_ok());
+        p.settle(ctx, result.is_ok()).await;
     }
     let outcome = match &result {
         Ok(_) => Outcome::Ok,
         Err(e) => audit::failed(e),
     };
     let served = result.as_ref().ok();
-    let recorded = match (audited, in_catalog) {
-        // Succeeded: the catalog committed the record with the change. An account whose
-        // changes near the mass-change threshold waits for the detector to see this one (it
-        // may be the one that crosses it: containment then begins before the reply).
-        (Some(_), Some(p)) if served.is_some() && p.committed() => {
-            if let Some(d) = &ctx.detection
-                && d.watches_changes(&ctx.principal.account)
-            {
-                ctx.ledger.observed().await;
-            }
-            Ok(())
-        }
-        (Some(a), _) => audit::record(ctx, &a, handle.as_deref(), outcome, served).await,
-        (None, _) => Ok(()),
+    // Succeeded: the catalog committed the record with the change.
+    let committed = match (&in_catalog, served) {
+        (Some(p), Some(_)) => p.committed(ctx).await,
+        _ => false,
+    };
+    let recorded = match audited {
+        Some(_) if committed => Ok(()),
+        Some(a) => audit::record(ctx, &a, handle.as_deref(), outcome, served).await,
+        None => Ok(()),
     };
     let reply = match result {
         Ok(s) if recorded.is_err() => {
