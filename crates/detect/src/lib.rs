@@ -292,9 +292,14 @@ struct AccountState {
     last_alert: HashMap<&'static str, i64>,
     /// Contained: nothing more is raised for it until released (an administrator unlocks).
     contained: bool,
-    /// Its last counted change left it past half its `mass_change` limit
-    /// ([`Detector::changes_near_limit`]).
-    changes_near_limit: bool,
+    /// Files of others it removed or replaced within 10 minutes, and its `mass_change` limit,
+    /// at its last such change observed (0 and 0 before one).
+    changes_counted: u32,
+    change_limit: u32,
+    /// Its changes announced before their replies ([`Detector::observe_before_reply`]) and not
+    /// observed yet, and when the first of them was announced.
+    unobserved: u32,
+    unobserved_since: i64,
     /// When the account was created (ms), when known (live: from the catalog).
     created: Option<i64>,
     /// When the detector first saw it (ms).
@@ -327,7 +332,10 @@ impl AccountState {
             sessions: Vec::new(),
             last_alert: HashMap::new(),
             contained: false,
-            changes_near_limit: false,
+            changes_counted: 0,
+            change_limit: 0,
+            unobserved: 0,
+            unobserved_since: 0,
             created: None,
             first_seen: None,
         }
@@ -541,17 +549,6 @@ impl Detector {
         }
     }
 
-    /// Whether `account`'s files of others removed or replaced within 10 minutes were past half
-    /// its `mass_change` limit at its last such change: the server then has each further
-    /// change wait until it has been observed, so that the one crossing the limit is answered
-    /// after containment began. Known only from that change on (an account whose changes stop
-    /// stays so until its next one).
-    pub fn changes_near_limit(&self, account: &str) -> bool {
-        self.accounts
-            .get(account)
-            .is_some_and(|a| a.changes_near_limit && !a.contained)
-    }
-
     /// Forgets every live session (a restart ended them all).
     pub fn end_sessions(&mut self) {
         self.sessions.clear();
@@ -757,21 +754,42 @@ impl Detector {
     /// Whether the server should have `e` observed before it answers the request `e` records
     /// (it otherwise reaches the detector some milliseconds after the reply): `e` touches a
     /// canary (containment then begins before the client learns anything of it), or it is a
-    /// change by an account whose changes are near the `mass_change` limit
-    /// ([`Detector::changes_near_limit`]).
-    pub fn observe_before_reply(&self, e: &Event) -> bool {
+    /// change by an account whose changes of others' files within 10 minutes, with those
+    /// announced here and not observed yet (however far the observations lag), pass half its
+    /// `mass_change` limit (so that the change crossing the limit is answered after
+    /// containment began). Called once per request the server records, before its record is
+    /// queued: every change announced is counted until its record is observed (or for a
+    /// minute, should its record never come).
+    pub fn observe_before_reply(&mut self, e: &Event) -> bool {
         let EventKind::File { op, .. } = &e.kind else {
             return false;
         };
-        let change = matches!(
-            op,
-            FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
-        );
-        change
-            && e.account
-                .as_deref()
-                .is_some_and(|a| self.changes_near_limit(a))
-            || self.canary_touched(e).is_some()
+        let mut near = false;
+        if is_change(op)
+            && let Some(account) = e.account.as_deref()
+            && let Some(a) = self.accounts.get_mut(account)
+        {
+            let now = e.time.as_millis();
+            if a.unobserved > 0 && now - a.unobserved_since > UNOBSERVED_FOR_MS {
+                a.unobserved = 0;
+            }
+            if a.unobserved == 0 {
+                a.unobserved_since = now;
+            }
+            a.unobserved = a.unobserved.saturating_add(1);
+            let limit = match a.change_limit {
+                0 => {
+                    let t = self
+                        .config
+                        .thresholds_for(e.tenant.as_deref(), Some(account));
+                    t.change_files
+                }
+                l => u64::from(l),
+            };
+            let changes = u64::from(a.changes_counted) + u64::from(a.unobserved);
+            near = !a.contained && changes * 2 > limit;
+        }
+        near || self.canary_touched(e).is_some()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -791,6 +809,13 @@ impl Detector {
         let Some(account) = e.account.clone() else {
             return alerts;
         };
+        // A change announced before its reply is observed now.
+        if mode == Mode::Live
+            && is_change(op)
+            && let Some(a) = self.accounts.get_mut(&account)
+        {
+            a.unobserved = a.unobserved.saturating_sub(1);
+        }
         if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), self.canary_touched(e)) {
             let a = self.account(&account, Some(tenant));
             a.add_evidence(seq);
@@ -1207,7 +1232,8 @@ impl Detector {
         let limit = t
             .change_files
             .max(t.history_multiplier * a.peak(|d| d.peak_changes));
-        a.changes_near_limit = changed.saturating_mul(2) > limit;
+        a.changes_counted = u32::try_from(changed).unwrap_or(u32::MAX);
+        a.change_limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
         if changed <= limit || a.contained || !a.cooled(rules::MASS_CHANGE.id, now) {
             return Vec::new();
         }
@@ -1252,6 +1278,19 @@ impl Detector {
             evidence: Vec::new(),
         }]
     }
+}
+
+/// How long a change announced before its reply ([`Detector::observe_before_reply`]) is
+/// counted while its record has not been observed: one that never comes (its ledger write
+/// failed) is forgotten after this.
+const UNOBSERVED_FOR_MS: i64 = 60_000;
+
+/// Whether `op` changes a file (what `mass_change` may count).
+fn is_change(op: &FileOp) -> bool {
+    matches!(
+        op,
+        FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
+    )
 }
 
 #[cfg(test)]

@@ -668,40 +668,66 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         let e = request(op.clone(), id, outcome);
         assert_eq!(sim.d.observe_before_reply(&e), before, "{op:?} of {id}");
     }
+    // As the server does: each change announced before its reply, observed some time later.
+    let removal = |t: i64, who, id: i64| {
+        let kind = EventKind::File {
+            op: FileOp::Remove,
+            path: format!("/f{id}"),
+            file: Some(FileRef { id, size: 1 }),
+            outcome: Outcome::Ok,
+        };
+        event_of(t, who, kind)
+    };
+    let partner = ("partner", "p", "10.0.0.2");
     sim.login(T0, "partner", "p", "10.0.0.2");
     for i in 0..80 {
         sim.get(T0 + 10 + i, "partner", "p", "10.0.0.2", 5000 + i, 1000);
-        sim.file(
-            T0 + 20 + i,
-            "partner",
-            "p",
-            "10.0.0.2",
-            FileOp::Remove,
-            5000 + i,
-        );
+        let e = removal(T0 + 20 + i, partner, 5000 + i);
+        assert!(!sim.d.observe_before_reply(&e), "{i}");
+        sim.d.observe(None, &e, Mode::Live);
     }
-    assert!(!sim.d.changes_near_limit("partner"));
+    // Mallory's 51st change announced is near, however few were observed by then.
+    let mallory = ("mallory", "m", "10.0.0.1");
     sim.login(T0, "mallory", "m", "10.0.0.1");
-    assert!(!sim.d.changes_near_limit("mallory"));
-    sim.remove(T0 + 10, "mallory", "m", "10.0.0.1", 1000..1050);
-    assert!(!sim.d.changes_near_limit("mallory"));
-    sim.remove(T0 + 100, "mallory", "m", "10.0.0.1", 1050..1051);
-    assert!(sim.d.changes_near_limit("mallory"));
-    let who = ("mallory", "m", "10.0.0.1");
-    let change = |op| {
-        let kind = EventKind::File {
-            op,
+    let mut announced = Vec::new();
+    for id in 1000..1051 {
+        let e = removal(T0 + 10, mallory, id);
+        assert_eq!(sim.d.observe_before_reply(&e), id == 1050, "{id}");
+        announced.push(e);
+    }
+    for e in &announced {
+        assert!(sim.d.observe(None, e, Mode::Live).is_empty());
+    }
+    let e = removal(T0 + 20, mallory, 1051);
+    assert!(sim.d.observe_before_reply(&e));
+    sim.d.observe(None, &e, Mode::Live);
+    // A request that changes nothing is not held back.
+    let open = event_of(
+        T0 + 30,
+        mallory,
+        EventKind::File {
+            op: FileOp::OpenRead,
             path: "/x".into(),
             file: Some(FileRef { id: 3000, size: 1 }),
             outcome: Outcome::Ok,
-        };
-        sim.d.observe_before_reply(&event_of(T0 + 200, who, kind))
-    };
-    assert!(change(FileOp::Remove));
-    assert!(!change(FileOp::OpenRead));
-    // Eleven minutes later the window holds one change: no longer near.
-    sim.remove(T0 + 11 * 60_000, "mallory", "m", "10.0.0.1", 2000..2001);
-    assert!(!sim.d.changes_near_limit("mallory"));
+        },
+    );
+    assert!(!sim.d.observe_before_reply(&open));
+    // Eleven minutes later the window holds one change: once it is observed, no longer near.
+    let t = T0 + 11 * 60_000;
+    let e = removal(t, mallory, 2000);
+    sim.d.observe_before_reply(&e);
+    sim.d.observe(None, &e, Mode::Live);
+    assert!(!sim.d.observe_before_reply(&removal(t + 1, mallory, 2001)));
+    // Announced changes whose records never came are forgotten after a minute.
+    for id in 2002..2100 {
+        sim.d.observe_before_reply(&removal(t + 2, mallory, id));
+    }
+    assert!(sim.d.observe_before_reply(&removal(t + 3, mallory, 2100)));
+    assert!(
+        !sim.d
+            .observe_before_reply(&removal(t + 70_000, mallory, 2101))
+    );
     assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
 }
 

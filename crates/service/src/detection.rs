@@ -145,7 +145,7 @@ impl Detection {
     pub fn observe_before_reply(&self, e: &Event) -> bool {
         self.detector
             .lock()
-            .is_ok_and(|d| d.observe_before_reply(e))
+            .is_ok_and(|mut d| d.observe_before_reply(e))
     }
 
     /// A live session's read counter (a monotonic total), reported as it grows.
