@@ -758,25 +758,31 @@ impl Detector {
     /// announced here and not observed yet (however far the observations lag), pass half its
     /// `mass_change` limit (so that the change crossing the limit is answered after
     /// containment began). Called once per request the server records, before its record is
-    /// queued: every change announced is counted until its record is observed (or for a
-    /// minute, should its record never come).
+    /// queued: every change of a file that was there is counted until its record is observed
+    /// (or for a minute, should its record never come). An upload or a rename that makes a new
+    /// file is not counted so, but waits as well when the account is near the limit (it may
+    /// complete a file rewritten under a new name).
     pub fn observe_before_reply(&mut self, e: &Event) -> bool {
         let EventKind::File { op, .. } = &e.kind else {
             return false;
         };
         let mut near = false;
-        if is_change(op)
-            && let Some(account) = e.account.as_deref()
+        if matches!(
+            op,
+            FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
+        ) && let Some(account) = e.account.as_deref()
             && let Some(a) = self.accounts.get_mut(account)
         {
             let now = e.time.as_millis();
             if a.unobserved > 0 && now - a.unobserved_since > UNOBSERVED_FOR_MS {
                 a.unobserved = 0;
             }
-            if a.unobserved == 0 {
-                a.unobserved_since = now;
+            if is_change(op) {
+                if a.unobserved == 0 {
+                    a.unobserved_since = now;
+                }
+                a.unobserved = a.unobserved.saturating_add(1);
             }
-            a.unobserved = a.unobserved.saturating_add(1);
             let limit = match a.change_limit {
                 0 => {
                     let t = self
@@ -1285,11 +1291,20 @@ impl Detector {
 /// failed) is forgotten after this.
 const UNOBSERVED_FOR_MS: i64 = 60_000;
 
-/// Whether `op` changes a file (what `mass_change` may count).
+/// Whether `op` changes a file that was there (what `mass_change` may count): a removal, an
+/// upload or a rename over a file (not one that makes a new file).
 fn is_change(op: &FileOp) -> bool {
     matches!(
         op,
-        FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
+        FileOp::Remove
+            | FileOp::Rename {
+                replaced: Some(_),
+                ..
+            }
+            | FileOp::CloseWrite {
+                replaced: Some(_),
+                ..
+            }
     )
 }
 

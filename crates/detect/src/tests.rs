@@ -686,6 +686,21 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         assert!(!sim.d.observe_before_reply(&e), "{i}");
         sim.d.observe(None, &e, Mode::Live);
     }
+    // Uploads of new files, however many are not observed yet, are not counted.
+    let bank = ("bank", "k", "10.0.0.5");
+    sim.login(T0, "bank", "k", "10.0.0.5");
+    for id in 8000..8200 {
+        let upload = EventKind::File {
+            op: FileOp::CloseWrite {
+                bytes: 1,
+                replaced: None,
+            },
+            path: format!("/n{id}"),
+            file: Some(FileRef { id, size: 1 }),
+            outcome: Outcome::Ok,
+        };
+        assert!(!sim.d.observe_before_reply(&event_of(T0 + 50, bank, upload)));
+    }
     // Mallory's 51st change announced is near, however few were observed by then.
     let mallory = ("mallory", "m", "10.0.0.1");
     sim.login(T0, "mallory", "m", "10.0.0.1");
