@@ -771,8 +771,15 @@ impl Detector {
             op,
             FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
         ) && let Some(account) = e.account.as_deref()
-            && let Some(a) = self.accounts.get_mut(account)
         {
+            // (Made here when the session's opening is not observed yet either.)
+            if !self.accounts.contains_key(account) {
+                let new = AccountState::new(e.tenant.clone());
+                self.accounts.insert(account.to_owned(), new);
+            }
+            let Some(a) = self.accounts.get_mut(account) else {
+                return false;
+            };
             let now = e.time.as_millis();
             if a.unobserved > 0 && now - a.unobserved_since > UNOBSERVED_FOR_MS {
                 a.unobserved = 0;

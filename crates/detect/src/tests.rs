@@ -716,6 +716,12 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     let e = removal(T0 + 20, mallory, 1051);
     assert!(sim.d.observe_before_reply(&e));
     sim.d.observe(None, &e, Mode::Live);
+    // So is an account whose session's opening has not been observed yet either.
+    let oscar = ("oscar", "o", "10.0.0.7");
+    for id in 4000..4051 {
+        let e = removal(T0 + 40, oscar, id);
+        assert_eq!(sim.d.observe_before_reply(&e), id == 4050, "{id}");
+    }
     // A request that changes nothing is not held back.
     let open = event_of(
         T0 + 30,

@@ -548,6 +548,41 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     assert_eq!(left, 29, "{out:?}");
 }
 
+/// A client that does not wait for replies (130 removals sent at once) is stopped at the same
+/// change: the removals it had queued behind the one that crossed the threshold are dropped
+/// with its session, unanswered.
+#[test]
+fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    std::fs::create_dir_all(bank.work().join("statements")).unwrap();
+    for i in 0..130 {
+        let name = format!("statements/s-{i:03}.csv");
+        std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
+    }
+    bank.sftp_ok("put -r statements /statements\n");
+    let mut raw = Raw::connect(&mallory);
+    for i in 0..130u32 {
+        let path = format!("/statements/s-{i:03}.csv");
+        raw.send(
+            10 + i,
+            RequestOp::Remove {
+                path: path.into_bytes().into(),
+            },
+        );
+    }
+    let mut answered = 0;
+    while raw.recv().is_some() {
+        answered += 1;
+    }
+    let a = wait_for_alert(&server, "mallory");
+    assert_eq!(a["rule"], "mass_change", "{a}");
+    let left = bank.sftp_ok("ls -1 /statements\n");
+    let left = left.lines().filter(|l| l.ends_with(".csv")).count();
+    assert_eq!((left, answered), (29, 100));
+}
+
 /// A canary touched by a request the account may not make is touched all the same: an
 /// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
 /// write over it. Both refused, both critical; a refused request on another file is nothing.
