@@ -296,10 +296,15 @@ struct AccountState {
     /// at its last such change observed (0 and 0 before one).
     changes_counted: u32,
     change_limit: u32,
-    /// Its changes announced before their replies ([`Detector::observe_before_reply`]) and not
-    /// observed yet, and when the first of them was announced.
-    unobserved: u32,
-    unobserved_since: i64,
+    /// Its changes of files that were there announced before their replies and not observed
+    /// yet.
+    changes_unobserved: Unobserved,
+    /// Files it opened for reading within the hour, and its cautious limit of files, at its
+    /// last read observed while unproven (the limit 0 when proven); its opens for reading
+    /// announced and not observed yet.
+    reads_counted: u32,
+    read_limit: u32,
+    reads_unobserved: Unobserved,
     /// When the account was created (ms), when known (live: from the catalog).
     created: Option<i64>,
     /// When the detector first saw it (ms).
@@ -334,8 +339,10 @@ impl AccountState {
             contained: false,
             changes_counted: 0,
             change_limit: 0,
-            unobserved: 0,
-            unobserved_since: 0,
+            changes_unobserved: Unobserved::default(),
+            reads_counted: 0,
+            read_limit: 0,
+            reads_unobserved: Unobserved::default(),
             created: None,
             first_seen: None,
         }
@@ -752,25 +759,32 @@ impl Detector {
     }
 
     /// Whether the server should have `e` observed before it answers the request `e` records
-    /// (it otherwise reaches the detector some milliseconds after the reply): `e` touches a
-    /// canary (containment then begins before the client learns anything of it), or it is a
-    /// change by an account whose changes of others' files within 10 minutes, with those
-    /// announced here and not observed yet (however far the observations lag), pass half its
-    /// `mass_change` limit (so that the change crossing the limit is answered after
-    /// containment began). Called once per request the server records, before its record is
-    /// queued: every change of a file that was there is counted until its record is observed
-    /// (or for a minute, should its record never come). An upload or a rename that makes a new
-    /// file is not counted so, but waits as well when the account is near the limit (it may
-    /// complete a file rewritten under a new name).
+    /// (it otherwise reaches the detector some milliseconds after the reply), so that the
+    /// request crossing a threshold is answered after containment began, or not at all:
+    /// - `e` touches a canary;
+    /// - it is a change by an account whose changes of others' files within 10 minutes pass
+    ///   half its `mass_change` limit; an upload or a rename that makes a new file waits as
+    ///   well then (it may complete a file rewritten under a new name);
+    /// - it opens a file for reading, by an account whose last read observed was unproven
+    ///   (a new network, a young account) and whose files opened within the hour pass half
+    ///   its cautious limit of files.
+    ///
+    /// Called once per request the server records, before its record is queued: changes of
+    /// files that were there and opens for reading are counted until their records are
+    /// observed (or for a minute, should a record never come), so that the counts hold however
+    /// far the observations lag.
     pub fn observe_before_reply(&mut self, e: &Event) -> bool {
         let EventKind::File { op, .. } = &e.kind else {
             return false;
         };
-        let mut near = false;
-        if matches!(
+        let writes = matches!(
             op,
             FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
-        ) && let Some(account) = e.account.as_deref()
+        );
+        let reads = matches!(op, FileOp::OpenRead);
+        let mut near = false;
+        if (writes || reads)
+            && let Some(account) = e.account.as_deref()
         {
             // (Made here when the session's opening is not observed yet either.)
             if !self.accounts.contains_key(account) {
@@ -781,26 +795,29 @@ impl Detector {
                 return false;
             };
             let now = e.time.as_millis();
-            if a.unobserved > 0 && now - a.unobserved_since > UNOBSERVED_FOR_MS {
-                a.unobserved = 0;
+            if reads {
+                let unobserved = a.reads_unobserved.announce(now);
+                let opened = u64::from(a.reads_counted) + u64::from(unobserved);
+                near = a.read_limit > 0 && opened * 2 > u64::from(a.read_limit);
+            } else {
+                let unobserved = if is_change(op) {
+                    a.changes_unobserved.announce(now)
+                } else {
+                    a.changes_unobserved.count(now)
+                };
+                let limit = match a.change_limit {
+                    0 => {
+                        let t = self
+                            .config
+                            .thresholds_for(e.tenant.as_deref(), Some(account));
+                        t.change_files
+                    }
+                    l => u64::from(l),
+                };
+                let changes = u64::from(a.changes_counted) + u64::from(unobserved);
+                near = changes * 2 > limit;
             }
-            if is_change(op) {
-                if a.unobserved == 0 {
-                    a.unobserved_since = now;
-                }
-                a.unobserved = a.unobserved.saturating_add(1);
-            }
-            let limit = match a.change_limit {
-                0 => {
-                    let t = self
-                        .config
-                        .thresholds_for(e.tenant.as_deref(), Some(account));
-                    t.change_files
-                }
-                l => u64::from(l),
-            };
-            let changes = u64::from(a.changes_counted) + u64::from(a.unobserved);
-            near = !a.contained && changes * 2 > limit;
+            near &= !a.contained;
         }
         near || self.canary_touched(e).is_some()
     }
@@ -822,12 +839,15 @@ impl Detector {
         let Some(account) = e.account.clone() else {
             return alerts;
         };
-        // A change announced before its reply is observed now.
+        // A request announced before its reply is observed now.
         if mode == Mode::Live
-            && is_change(op)
             && let Some(a) = self.accounts.get_mut(&account)
         {
-            a.unobserved = a.unobserved.saturating_sub(1);
+            if is_change(op) {
+                a.changes_unobserved.observed();
+            } else if matches!(op, FileOp::OpenRead) {
+                a.reads_unobserved.observed();
+            }
         }
         if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), self.canary_touched(e)) {
             let a = self.account(&account, Some(tenant));
@@ -1060,6 +1080,12 @@ impl Detector {
         }
         let young = a.young(now, t.min_history_days, established_before);
         let unproven = unproven || first_reads || young;
+        a.reads_counted = u32::try_from(hf).unwrap_or(u32::MAX);
+        a.read_limit = if unproven {
+            u32::try_from(t.cautious_files).unwrap_or(u32::MAX).max(1)
+        } else {
+            0
+        };
         let escalate = |s: Severity| if new_network { Severity::Critical } else { s };
         let mut found: Option<(Rule, Severity, String)> = None;
         if unproven {
@@ -1293,10 +1319,43 @@ impl Detector {
     }
 }
 
-/// How long a change announced before its reply ([`Detector::observe_before_reply`]) is
+/// How long a request announced before its reply ([`Detector::observe_before_reply`]) is
 /// counted while its record has not been observed: one that never comes (its ledger write
 /// failed) is forgotten after this.
 const UNOBSERVED_FOR_MS: i64 = 60_000;
+
+/// Requests of one kind announced before their replies ([`Detector::observe_before_reply`])
+/// whose records are not observed yet: how many, and when the first of them was announced.
+#[derive(Debug, Default, Clone, Copy)]
+struct Unobserved {
+    count: u32,
+    since: i64,
+}
+
+impl Unobserved {
+    /// One more announced at `now`; how many are unobserved now.
+    fn announce(&mut self, now: i64) -> u32 {
+        if self.count(now) == 0 {
+            self.since = now;
+        }
+        self.count = self.count.saturating_add(1);
+        self.count
+    }
+
+    /// How many are unobserved at `now` (none once the first is older than
+    /// [`UNOBSERVED_FOR_MS`]: their records are not coming).
+    fn count(&mut self, now: i64) -> u32 {
+        if self.count > 0 && now - self.since > UNOBSERVED_FOR_MS {
+            self.count = 0;
+        }
+        self.count
+    }
+
+    /// One of them observed.
+    fn observed(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+}
 
 /// Whether `op` changes a file that was there (what `mass_change` may count): a removal, an
 /// upload or a rename over a file (not one that makes a new file).

@@ -752,6 +752,47 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
 }
 
+/// An unproven account's opens for reading are observed before their replies once its files
+/// opened within the hour, with those announced and not observed yet, pass half its cautious
+/// limit (200): from the 101st on, however far the observations lag. Not before its first read
+/// is observed (its session's standing is not known yet), nor once it is contained.
+#[test]
+fn opens_near_the_cautious_limit_are_observed_before_the_reply() {
+    let mut sim = Sim::new();
+    let eve = ("eve", "e", "10.0.0.6");
+    let open = |t: i64, id: i64| {
+        let kind = EventKind::File {
+            op: FileOp::OpenRead,
+            path: format!("/f{id}"),
+            file: Some(FileRef { id, size: 4096 }),
+            outcome: Outcome::Ok,
+        };
+        event_of(t, eve, kind)
+    };
+    sim.login(T0, "eve", "e", "10.0.0.6");
+    for id in 0..300 {
+        assert!(!sim.d.observe_before_reply(&open(T0 + 10, id)));
+    }
+    // A new account (unproven) that read one file: its 100th open since is near.
+    let mut sim = Sim::new();
+    sim.login(T0, "eve", "e", "10.0.0.6");
+    sim.d.observe(None, &open(T0 + 10, 1), Mode::Live);
+    for id in 2..=101 {
+        let near = sim.d.observe_before_reply(&open(T0 + 20, id));
+        assert_eq!(near, id == 101, "{id}");
+    }
+    for id in 2..=101 {
+        assert!(
+            sim.d
+                .observe(None, &open(T0 + 30, id), Mode::Live)
+                .is_empty()
+        );
+    }
+    assert!(sim.d.observe_before_reply(&open(T0 + 40, 102)));
+    sim.d.contained("eve");
+    assert!(!sim.d.observe_before_reply(&open(T0 + 50, 103)));
+}
+
 /// Files downloaded or uploaded on one day and removed on the next (a partner collecting in the
 /// evening and clearing in the morning; a bank clearing what it published the day before) are
 /// collected or its own: nothing. Thirty days later they are not known any more.

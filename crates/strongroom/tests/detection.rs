@@ -583,6 +583,35 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     assert_eq!((left, answered), (29, 100));
 }
 
+/// A new account (unproven) collecting many small files is stopped at its cautious limit of
+/// files (200 within an hour): the open of the 201st is not answered, so exactly 200 files
+/// leave, whatever the ledger's lag.
+#[test]
+fn a_new_account_pulling_small_files_gets_exactly_its_cautious_limit() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    std::fs::create_dir_all(bank.work().join("statements")).unwrap();
+    for i in 0..300 {
+        let name = format!("statements/s-{i:03}.csv");
+        std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
+    }
+    bank.sftp_ok("put -r statements /statements\n");
+    let thief = server.account("acme", "thief", "full");
+    let out = thief.sftp("get -r /statements loot\n");
+    assert_ne!(out.0, 0, "{out:?}");
+    let a = wait_for_alert(&server, "thief");
+    assert_eq!(a["rule"], "bulk_read", "{a}");
+    let summary = a["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("in 201 files") && summary.contains("200 files an hour"),
+        "{summary}"
+    );
+    let taken = std::fs::read_dir(thief.work().join("loot"))
+        .unwrap()
+        .count();
+    assert_eq!(taken, 200, "{out:?}");
+}
+
 /// A canary touched by a request the account may not make is touched all the same: an
 /// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
 /// write over it. Both refused, both critical; a refused request on another file is nothing.
