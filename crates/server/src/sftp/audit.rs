@@ -361,6 +361,9 @@ pub async fn record(
 ) -> Result<(), LedgerDown> {
     let ok = outcome.is_ok();
     let e = event(ctx, a, h, outcome, served);
+    // (A durable record is observed before its reply in any case; it is announced all the
+    // same, as every record the detector counts once it is observed.)
+    let wait = must_be_seen(ctx, &e);
     if matches!(a.op, FileOp::OpenWrite) && ok {
         // Kept with the upload: its commit carries it (`take_opened`), or its end emits it.
         match served.and_then(|s| s.opened.as_ref()) {
@@ -378,7 +381,6 @@ pub async fn record(
     if a.durable && ok {
         ctx.ledger.record(e).await
     } else {
-        let wait = must_be_seen(ctx, &e);
         ctx.ledger.emit(e);
         if wait {
             ctx.ledger.observed().await;
@@ -388,8 +390,9 @@ pub async fn record(
 }
 
 /// Whether the request `e` records must wait, before its reply, until the detector has seen
-/// it (a canary touched; a change by an account near the mass-change threshold): its reply
-/// then goes out after containment began, or not at all.
+/// it (a canary touched; a change or an open near a threshold): its reply then goes out after
+/// containment began, or not at all. Called once for every record of a request, before it is
+/// queued (the detector counts what it has not observed yet).
 fn must_be_seen(ctx: &SessionContext, e: &Event) -> bool {
     ctx.detection
         .as_ref()
@@ -485,5 +488,7 @@ pub async fn record_denial(ctx: &SessionContext, op: &RequestOp, why: &str) {
         file,
         outcome: Outcome::Denied(why.to_owned()),
     };
+    // Announced as every request the detector counts (its refusal was answered already).
+    must_be_seen(ctx, &e);
     ctx.ledger.emit(e);
 }
