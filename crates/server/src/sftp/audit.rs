@@ -307,7 +307,7 @@ impl Pending {
     }
 
     /// After the change committed: hands its record to the ledger writer, and waits until
-    /// the detector has seen it when it must before the reply ([`seen_before_reply`]). `false`
+    /// the detector has seen it when it must before the reply ([`must_be_seen`]). `false`
     /// if no record was made (the change did not reach its transaction).
     pub async fn committed(&self, ctx: &SessionContext) -> bool {
         let Some((e, r)) = self.made.lock().ok().and_then(|mut m| m.take()) else {
