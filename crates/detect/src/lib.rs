@@ -292,18 +292,15 @@ struct AccountState {
     last_alert: HashMap<&'static str, i64>,
     /// Contained: nothing more is raised for it until released (an administrator unlocks).
     contained: bool,
-    /// Files of others it removed or replaced within 10 minutes, and its `mass_change` limit,
-    /// at its last such change observed (0 and 0 before one).
-    changes_counted: u32,
-    change_limit: u32,
-    /// Its changes of files that were there announced before their replies and not observed
-    /// yet.
+    /// Changes of others' files left before `mass_change`'s limit, as of its last such change
+    /// observed; its changes of files that were there announced before their replies and not
+    /// observed yet ([`Detector::observe_before_reply`]).
+    change_room: Option<u32>,
     changes_unobserved: Unobserved,
-    /// Files it opened for reading within the hour, and its cautious limit of files, at its
-    /// last read observed while unproven (the limit 0 when proven); its opens for reading
-    /// announced and not observed yet.
-    reads_counted: u32,
-    read_limit: u32,
+    /// Files left to open for reading before the nearest limit on files (the cautious limit
+    /// while unproven, else `bulk_read`'s per minute, hour and day, and `breadth`'s), as of its
+    /// last read observed; its opens for reading announced and not observed yet.
+    read_room: Option<u32>,
     reads_unobserved: Unobserved,
     /// When the account was created (ms), when known (live: from the catalog).
     created: Option<i64>,
@@ -337,11 +334,9 @@ impl AccountState {
             sessions: Vec::new(),
             last_alert: HashMap::new(),
             contained: false,
-            changes_counted: 0,
-            change_limit: 0,
+            change_room: None,
             changes_unobserved: Unobserved::default(),
-            reads_counted: 0,
-            read_limit: 0,
+            read_room: None,
             reads_unobserved: Unobserved::default(),
             created: None,
             first_seen: None,
@@ -760,19 +755,22 @@ impl Detector {
 
     /// Whether the server should have `e` observed before it answers the request `e` records
     /// (it otherwise reaches the detector some milliseconds after the reply), so that the
-    /// request crossing a threshold is answered after containment began, or not at all:
+    /// request that crosses a limit is answered after containment began, or not at all:
     /// - `e` touches a canary;
-    /// - it is a change by an account whose changes of others' files within 10 minutes pass
-    ///   half its `mass_change` limit; an upload or a rename that makes a new file waits as
-    ///   well then (it may complete a file rewritten under a new name);
-    /// - it opens a file for reading, by an account whose last read observed was unproven
-    ///   (a new network, a young account) and whose files opened within the hour pass half
-    ///   its cautious limit of files.
+    /// - it changes a file that was there, or uploads or renames one, and the account's
+    ///   changes announced and not observed yet reach past what was left before the
+    ///   `mass_change` limit at its last change observed (an upload of a new file may
+    ///   complete a file rewritten under a new name);
+    /// - it opens a file for reading, and the account's opens announced and not observed yet
+    ///   reach past the files it had left before the nearest limit on files at its last read
+    ///   observed (before one, the cautious limit).
     ///
-    /// Called once per request the server records, before its record is queued: changes of
-    /// files that were there and opens for reading are counted until their records are
-    /// observed (or for a minute, should a record never come), so that the counts hold however
-    /// far the observations lag.
+    /// Called once for every record of a request, before it is queued: what is announced is
+    /// counted until its record is observed (or for a minute, should a record never come), so
+    /// that however far the observations lag, the request that may cross a limit waits, and
+    /// in an account far from every limit none does. (Announced changes include the account's
+    /// own files, which `mass_change` does not count: an account may wait before the limit,
+    /// never after it.)
     pub fn observe_before_reply(&mut self, e: &Event) -> bool {
         let EventKind::File { op, .. } = &e.kind else {
             return false;
@@ -786,38 +784,37 @@ impl Detector {
         if (writes || reads)
             && let Some(account) = e.account.as_deref()
         {
+            let (config, accounts) = (&self.config, &mut self.accounts);
+            // Before the account's first read or change is observed: the whole limit.
+            let limit = |pick: fn(&rules::Thresholds) -> u64| {
+                pick(&config.thresholds_for(e.tenant.as_deref(), Some(account)))
+            };
             // (Made here when the session's opening is not observed yet either.)
-            if !self.accounts.contains_key(account) {
+            if !accounts.contains_key(account) {
                 let new = AccountState::new(e.tenant.clone());
-                self.accounts.insert(account.to_owned(), new);
+                accounts.insert(account.to_owned(), new);
             }
-            let Some(a) = self.accounts.get_mut(account) else {
+            let Some(a) = accounts.get_mut(account) else {
                 return false;
             };
             let now = e.time.as_millis();
-            if reads {
-                let unobserved = a.reads_unobserved.announce(now);
-                let opened = u64::from(a.reads_counted) + u64::from(unobserved);
-                near = a.read_limit > 0 && opened * 2 > u64::from(a.read_limit);
+            let (unobserved, room) = if reads {
+                let room = a
+                    .read_room
+                    .map_or_else(|| limit(|t| t.cautious_files), u64::from);
+                (a.reads_unobserved.announce(now), room)
             } else {
                 let unobserved = if is_change(op) {
                     a.changes_unobserved.announce(now)
                 } else {
                     a.changes_unobserved.count(now)
                 };
-                let limit = match a.change_limit {
-                    0 => {
-                        let t = self
-                            .config
-                            .thresholds_for(e.tenant.as_deref(), Some(account));
-                        t.change_files
-                    }
-                    l => u64::from(l),
-                };
-                let changes = u64::from(a.changes_counted) + u64::from(unobserved);
-                near = changes * 2 > limit;
-            }
-            near &= !a.contained;
+                let room = a
+                    .change_room
+                    .map_or_else(|| limit(|t| t.change_files), u64::from);
+                (unobserved, room)
+            };
+            near = !a.contained && u64::from(unobserved) > room;
         }
         near || self.canary_touched(e).is_some()
     }
@@ -1080,15 +1077,12 @@ impl Detector {
         }
         let young = a.young(now, t.min_history_days, established_before);
         let unproven = unproven || first_reads || young;
-        a.reads_counted = u32::try_from(hf).unwrap_or(u32::MAX);
-        a.read_limit = if unproven {
-            u32::try_from(t.cautious_files).unwrap_or(u32::MAX).max(1)
-        } else {
-            0
-        };
         let escalate = |s: Severity| if new_network { Severity::Critical } else { s };
         let mut found: Option<(Rule, Severity, String)> = None;
+        // Files left to open before the nearest limit on files.
+        let mut files_room;
         if unproven {
+            files_room = t.cautious_files.saturating_sub(hf);
             let budget = t
                 .cautious_bytes
                 .max(tenant_bytes.saturating_mul(t.cautious_tenant_permille) / 1000);
@@ -1143,6 +1137,11 @@ impl Detector {
                 ),
                 (df, t.day_files.max(m * a.peak(|d| d.read_files)), "day"),
             ];
+            files_room = file_limits
+                .iter()
+                .map(|(v, l, _)| l.saturating_sub(*v))
+                .min()
+                .unwrap_or(u64::MAX);
             if let Some((v, limit, span)) = limits.iter().find(|(v, l, _)| v > l) {
                 found = Some((
                     rules::BULK_READ,
@@ -1175,6 +1174,13 @@ impl Detector {
                 }
             }
         }
+        if tenant_files > 0 {
+            let distinct = a.files_today.len() as u64;
+            let file_share = tenant_files.saturating_mul(t.breadth_percent) / 100;
+            let breadth = t.breadth_min_files.max(file_share);
+            files_room = files_room.min(breadth.saturating_sub(distinct));
+        }
+        a.read_room = Some(u32::try_from(files_room).unwrap_or(u32::MAX));
         if found.is_none() && (tenant_files > 0 || tenant_bytes > 0) {
             let distinct = a.files_today.len() as u64;
             let file_share = tenant_files.saturating_mul(t.breadth_percent) / 100;
@@ -1271,8 +1277,7 @@ impl Detector {
         let limit = t
             .change_files
             .max(t.history_multiplier * a.peak(|d| d.peak_changes));
-        a.changes_counted = u32::try_from(changed).unwrap_or(u32::MAX);
-        a.change_limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
+        a.change_room = Some(u32::try_from(limit.saturating_sub(changed)).unwrap_or(u32::MAX));
         if changed <= limit || a.contained || !a.cooled(rules::MASS_CHANGE.id, now) {
             return Vec::new();
         }

@@ -701,26 +701,31 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         };
         assert!(!sim.d.observe_before_reply(&event_of(T0 + 50, bank, upload)));
     }
-    // Mallory's 51st change announced is near, however few were observed by then.
+    // Mallory's 101st change announced may cross the limit (100), however few were observed
+    // by then; the 100 before it do not wait.
     let mallory = ("mallory", "m", "10.0.0.1");
     sim.login(T0, "mallory", "m", "10.0.0.1");
     let mut announced = Vec::new();
-    for id in 1000..1051 {
+    for id in 1000..1101 {
         let e = removal(T0 + 10, mallory, id);
-        assert_eq!(sim.d.observe_before_reply(&e), id == 1050, "{id}");
+        assert_eq!(sim.d.observe_before_reply(&e), id == 1100, "{id}");
         announced.push(e);
     }
-    for e in &announced {
+    // The first 100 observed: no room left, so the next waits (the 101st's record is still
+    // to come).
+    for e in &announced[..100] {
         assert!(sim.d.observe(None, e, Mode::Live).is_empty());
     }
-    let e = removal(T0 + 20, mallory, 1051);
-    assert!(sim.d.observe_before_reply(&e));
-    sim.d.observe(None, &e, Mode::Live);
+    assert!(sim.d.observe_before_reply(&removal(T0 + 20, mallory, 1101)));
+    for id in [1100, 1101] {
+        sim.d
+            .observe(None, &removal(T0 + 20, mallory, id), Mode::Live);
+    }
     // So is an account whose session's opening has not been observed yet either.
     let oscar = ("oscar", "o", "10.0.0.7");
-    for id in 4000..4051 {
+    for id in 4000..4101 {
         let e = removal(T0 + 40, oscar, id);
-        assert_eq!(sim.d.observe_before_reply(&e), id == 4050, "{id}");
+        assert_eq!(sim.d.observe_before_reply(&e), id == 4100, "{id}");
     }
     // A request that changes nothing is not held back.
     let open = event_of(
@@ -734,7 +739,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         },
     );
     assert!(!sim.d.observe_before_reply(&open));
-    // Eleven minutes later the window holds one change: once it is observed, no longer near.
+    // Eleven minutes later the window holds one change: once it is observed, 99 are left.
     let t = T0 + 11 * 60_000;
     let e = removal(t, mallory, 2000);
     sim.d.observe_before_reply(&e);
@@ -742,7 +747,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     assert!(!sim.d.observe_before_reply(&removal(t + 1, mallory, 2001)));
     // Announced changes whose records never came are forgotten after a minute.
     for id in 2002..2100 {
-        sim.d.observe_before_reply(&removal(t + 2, mallory, id));
+        assert!(!sim.d.observe_before_reply(&removal(t + 2, mallory, id)));
     }
     assert!(sim.d.observe_before_reply(&removal(t + 3, mallory, 2100)));
     assert!(
@@ -752,13 +757,12 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
 }
 
-/// An unproven account's opens for reading are observed before their replies once its files
-/// opened within the hour, with those announced and not observed yet, pass half its cautious
-/// limit (200): from the 101st on, however far the observations lag. Not before its first read
-/// is observed (its session's standing is not known yet), nor once it is contained.
+/// An account's opens for reading wait for the detector only where they may cross a limit on
+/// files: an unproven account's 201st open within the hour (its cautious limit is 200),
+/// however far the observations lag, assumed unproven until its first read is observed; the
+/// opens before it do not wait, nor any once it is contained.
 #[test]
-fn opens_near_the_cautious_limit_are_observed_before_the_reply() {
-    let mut sim = Sim::new();
+fn opens_that_may_cross_the_cautious_limit_are_observed_before_the_reply() {
     let eve = ("eve", "e", "10.0.0.6");
     let open = |t: i64, id: i64| {
         let kind = EventKind::File {
@@ -769,28 +773,31 @@ fn opens_near_the_cautious_limit_are_observed_before_the_reply() {
         };
         event_of(t, eve, kind)
     };
-    sim.login(T0, "eve", "e", "10.0.0.6");
-    for id in 0..300 {
-        assert!(!sim.d.observe_before_reply(&open(T0 + 10, id)));
-    }
-    // A new account (unproven) that read one file: its 100th open since is near.
     let mut sim = Sim::new();
     sim.login(T0, "eve", "e", "10.0.0.6");
-    sim.d.observe(None, &open(T0 + 10, 1), Mode::Live);
-    for id in 2..=101 {
-        let near = sim.d.observe_before_reply(&open(T0 + 20, id));
-        assert_eq!(near, id == 101, "{id}");
+    for id in 0..300 {
+        let near = sim.d.observe_before_reply(&open(T0 + 10, id));
+        assert_eq!(near, id >= 200, "{id}");
     }
-    for id in 2..=101 {
+    // A new account (unproven) that read one file: its 201st is the one that waits.
+    let mut sim = Sim::new();
+    sim.login(T0, "eve", "e", "10.0.0.6");
+    sim.d.observe_before_reply(&open(T0 + 10, 1));
+    sim.d.observe(None, &open(T0 + 10, 1), Mode::Live);
+    for id in 2..=201 {
+        let near = sim.d.observe_before_reply(&open(T0 + 20, id));
+        assert_eq!(near, id == 201, "{id}");
+    }
+    for id in 2..=200 {
         assert!(
             sim.d
                 .observe(None, &open(T0 + 30, id), Mode::Live)
                 .is_empty()
         );
     }
-    assert!(sim.d.observe_before_reply(&open(T0 + 40, 102)));
+    assert!(sim.d.observe_before_reply(&open(T0 + 40, 202)));
     sim.d.contained("eve");
-    assert!(!sim.d.observe_before_reply(&open(T0 + 50, 103)));
+    assert!(!sim.d.observe_before_reply(&open(T0 + 50, 203)));
 }
 
 /// Files downloaded or uploaded on one day and removed on the next (a partner collecting in the

@@ -8,10 +8,9 @@
 //!
 //! The ledger observes a request some milliseconds after it is answered (its record goes
 //! through the catalog's outbox or is group-committed): a request that touches a canary, and
-//! while an account's changes come close to the `mass_change` threshold each of its changes,
-//! wait for the detector to have seen them before their reply
-//! ([`Detection::observe_before_reply`]), so that the client learns nothing of a canary it
-//! touched and the change that crosses the threshold is the last one made.
+//! a change or an open for reading that may cross a limit, wait for the detector to have seen
+//! them before their reply ([`Detection::observe_before_reply`]), so that the client learns
+//! nothing of a canary it touched and the request that crosses a limit is the last one done.
 //!
 //! At start the detector's state is rebuilt from the ledger's recent history
 //! ([`Detection::rebuild`]) so that a restart forgets nothing.
@@ -140,8 +139,8 @@ impl Detection {
     }
 
     /// Whether the request `e` records should wait, before its reply, until the detector has
-    /// seen `e` ([`Ledger::observed`]): it touches a canary, or it is a change by an account
-    /// near the `mass_change` threshold (see [`Detector::observe_before_reply`]).
+    /// seen `e` ([`Ledger::observed`]): it touches a canary, or it may cross a limit (see
+    /// [`Detector::observe_before_reply`]).
     pub fn observe_before_reply(&self, e: &Event) -> bool {
         self.detector
             .lock()
