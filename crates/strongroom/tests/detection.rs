@@ -387,8 +387,7 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
         "rename /reports/z.csv /reports/customers-2027.csv\n",
     );
     assert!(
-        !out.status.success()
-            && String::from_utf8_lossy(&out.stderr).contains("closed by remote host"),
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("closed"),
         "{out:?}"
     );
     let b = wait_for_alert(&server, "bob");
@@ -580,7 +579,9 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     assert_eq!(a["rule"], "mass_change", "{a}");
     let left = bank.sftp_ok("ls -1 /statements\n");
     let left = left.lines().filter(|l| l.ends_with(".csv")).count();
-    assert_eq!((left, answered), (29, 100));
+    // (Replies the connection had not written yet when it was cut are lost with it.)
+    assert_eq!(left, 29, "{answered} answered");
+    assert!(answered <= 100, "{answered} answered");
 }
 
 /// A new account (unproven) collecting many small files is stopped at its cautious limit of
