@@ -582,6 +582,29 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     // (Replies the connection had not written yet when it was cut are lost with it.)
     assert_eq!(left, 29, "{answered} answered");
     assert!(answered <= 100, "{answered} answered");
+    // The alert's incident report: the 101 removals done, and the 29 queued behind them
+    // listed as refused, with why.
+    let id = a["id"].as_str().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&server.ok(&["incident", "report", "--alert", id])).unwrap();
+    assert_eq!(
+        report["totals"]["changes"].as_u64(),
+        Some(101),
+        "{report:#}"
+    );
+    let refused = report["tenants"][0]["refused"].as_array().unwrap();
+    let why = format!(
+        "not done: the server had closed the session, contained by alert {id} (mass_change)"
+    );
+    let paths: Vec<&str> = refused
+        .iter()
+        .filter(|r| r["op"] == "remove" && r["why"] == why.as_str())
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (101..130)
+        .map(|i| format!("/statements/s-{i:03}.csv"))
+        .collect();
+    assert_eq!(paths, expected, "{refused:#?}");
 }
 
 /// A new account (unproven) collecting many small files is stopped at its cautious limit of

@@ -431,10 +431,17 @@ impl Driver {
                 n => ctx.budgets.take(&ctx.budgets.replies, n).await,
             };
             // A session the server closed (containment, `session kill`) does nothing more,
-            // whatever it had queued: an upload it was closing is dropped uncommitted.
-            if ctx.live.ended_by().is_some() {
-                if let (RequestOp::Close { .. }, Some(h)) = (&op, handle) {
-                    abandon(&ctx, &h).await;
+            // whatever it had queued: an upload it was closing is dropped uncommitted; what it
+            // asked for by name is recorded as refused, with why (an incident report lists
+            // what it tried).
+            if let Some(why) = ctx.live.ended_by() {
+                match handle {
+                    Some(h) if matches!(op, RequestOp::Close { .. }) => abandon(&ctx, &h).await,
+                    None if audit::of(&op, None).is_some() => {
+                        let why = format!("not done: the server had closed the session, {why}");
+                        handlers::record_denial(&ctx, &op, &why).await;
+                    }
+                    _ => {}
                 }
                 return;
             }
