@@ -19,6 +19,17 @@ fn event_of(t: i64, who: (&str, &str, &str), kind: EventKind) -> Event {
     e
 }
 
+/// A request on file `id` (at `/f{id}`, 10 bytes) by `who` at `t`, with `outcome`.
+fn file_event(t: i64, who: (&str, &str, &str), op: FileOp, id: i64, outcome: Outcome) -> Event {
+    let kind = EventKind::File {
+        op,
+        path: format!("/f{id}"),
+        file: Some(FileRef { id, size: 10 }),
+        outcome,
+    };
+    event_of(t, who, kind)
+}
+
 struct Sim {
     d: Detector,
     seq: u64,
@@ -607,23 +618,16 @@ fn removing_many_files_not_collected_is_high_and_collecting_is_nothing() {
     assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
-/// An account's changes of others' files are watched (each to wait, in the server, until it
-/// is observed) once they pass half the `mass_change` limit within 10 minutes, and only then:
-/// not for removals of what it collected, not once its window has emptied; and so is a
-/// request touching a canary, by anyone, and no other.
+/// A change waits (in the server, until it is observed) where it may cross the `mass_change`
+/// limit, counting the changes announced and not observed yet: the 101st, however few were
+/// observed by then; not removals of what the account collected, not uploads of new files,
+/// not once the window has emptied; and so does a request touching a canary, by anyone, and
+/// no other.
 #[test]
 fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     let mut sim = Sim::new();
     sim.d.set_canaries("acme", [77]);
-    let request = |op: FileOp, id: i64, outcome: Outcome| {
-        let kind = EventKind::File {
-            op,
-            path: "/f".into(),
-            file: Some(FileRef { id, size: 10 }),
-            outcome,
-        };
-        event_of(T0, ("bob", "b", "10.0.0.9"), kind)
-    };
+    let request = |op, id, outcome| file_event(T0, ("bob", "b", "10.0.0.9"), op, id, outcome);
     let replaced = |id| Some(FileRef { id, size: 10 });
     for (op, id, outcome, before) in [
         (FileOp::OpenRead, 77, Outcome::Ok, true),
@@ -669,15 +673,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         assert_eq!(sim.d.observe_before_reply(&e), before, "{op:?} of {id}");
     }
     // As the server does: each change announced before its reply, observed some time later.
-    let removal = |t: i64, who, id: i64| {
-        let kind = EventKind::File {
-            op: FileOp::Remove,
-            path: format!("/f{id}"),
-            file: Some(FileRef { id, size: 1 }),
-            outcome: Outcome::Ok,
-        };
-        event_of(t, who, kind)
-    };
+    let removal = |t, who, id| file_event(t, who, FileOp::Remove, id, Outcome::Ok);
     let partner = ("partner", "p", "10.0.0.2");
     sim.login(T0, "partner", "p", "10.0.0.2");
     for i in 0..80 {
@@ -690,16 +686,12 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
     let bank = ("bank", "k", "10.0.0.5");
     sim.login(T0, "bank", "k", "10.0.0.5");
     for id in 8000..8200 {
-        let upload = EventKind::File {
-            op: FileOp::CloseWrite {
-                bytes: 1,
-                replaced: None,
-            },
-            path: format!("/n{id}"),
-            file: Some(FileRef { id, size: 1 }),
-            outcome: Outcome::Ok,
+        let new_file = FileOp::CloseWrite {
+            bytes: 1,
+            replaced: None,
         };
-        assert!(!sim.d.observe_before_reply(&event_of(T0 + 50, bank, upload)));
+        let upload = file_event(T0 + 50, bank, new_file, id, Outcome::Ok);
+        assert!(!sim.d.observe_before_reply(&upload));
     }
     // Mallory's 101st change announced may cross the limit (100), however few were observed
     // by then; the 100 before it do not wait.
@@ -728,16 +720,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
         assert_eq!(sim.d.observe_before_reply(&e), id == 4100, "{id}");
     }
     // A request that changes nothing is not held back.
-    let open = event_of(
-        T0 + 30,
-        mallory,
-        EventKind::File {
-            op: FileOp::OpenRead,
-            path: "/x".into(),
-            file: Some(FileRef { id: 3000, size: 1 }),
-            outcome: Outcome::Ok,
-        },
-    );
+    let open = file_event(T0 + 30, mallory, FileOp::OpenRead, 3000, Outcome::Ok);
     assert!(!sim.d.observe_before_reply(&open));
     // Eleven minutes later the window holds one change: once it is observed, 99 are left.
     let t = T0 + 11 * 60_000;
@@ -764,15 +747,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
 #[test]
 fn opens_that_may_cross_the_cautious_limit_are_observed_before_the_reply() {
     let eve = ("eve", "e", "10.0.0.6");
-    let open = |t: i64, id: i64| {
-        let kind = EventKind::File {
-            op: FileOp::OpenRead,
-            path: format!("/f{id}"),
-            file: Some(FileRef { id, size: 4096 }),
-            outcome: Outcome::Ok,
-        };
-        event_of(t, eve, kind)
-    };
+    let open = |t, id| file_event(t, eve, FileOp::OpenRead, id, Outcome::Ok);
     let mut sim = Sim::new();
     sim.login(T0, "eve", "e", "10.0.0.6");
     for id in 0..300 {

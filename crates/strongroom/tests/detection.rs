@@ -547,6 +547,16 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     assert_eq!(left, 29, "{out:?}");
 }
 
+/// Uploads, as `c`, `n` small statements as `/statements/s-NNN.csv`.
+fn upload_statements(c: &Client, n: usize) {
+    std::fs::create_dir_all(c.work().join("statements")).unwrap();
+    for i in 0..n {
+        let name = format!("statements/s-{i:03}.csv");
+        std::fs::write(c.work().join(&name), format!("{name}\n")).unwrap();
+    }
+    c.sftp_ok("put -r statements /statements\n");
+}
+
 /// A client that does not wait for replies (130 removals sent at once) is stopped at the same
 /// change: the removals it had queued behind the one that crossed the threshold are dropped
 /// with its session, unanswered.
@@ -555,12 +565,7 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     let server = Server::start_with_config(CONFIG);
     let bank = server.account("acme", "bank", "full");
     let mallory = server.account("acme", "mallory", "full");
-    std::fs::create_dir_all(bank.work().join("statements")).unwrap();
-    for i in 0..130 {
-        let name = format!("statements/s-{i:03}.csv");
-        std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
-    }
-    bank.sftp_ok("put -r statements /statements\n");
+    upload_statements(&bank, 130);
     let mut raw = Raw::connect(&mallory);
     for i in 0..130u32 {
         let path = format!("/statements/s-{i:03}.csv");
@@ -614,12 +619,7 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
 fn a_new_account_pulling_small_files_gets_exactly_its_cautious_limit() {
     let server = Server::start_with_config(CONFIG);
     let bank = server.account("acme", "bank", "full");
-    std::fs::create_dir_all(bank.work().join("statements")).unwrap();
-    for i in 0..300 {
-        let name = format!("statements/s-{i:03}.csv");
-        std::fs::write(bank.work().join(&name), format!("{name}\n")).unwrap();
-    }
-    bank.sftp_ok("put -r statements /statements\n");
+    upload_statements(&bank, 300);
     let thief = server.account("acme", "thief", "full");
     let out = thief.sftp("get -r /statements loot\n");
     assert_ne!(out.0, 0, "{out:?}");
