@@ -841,9 +841,9 @@ impl Detector {
             && let Some(a) = self.accounts.get_mut(&account)
         {
             if is_change(op) {
-                a.changes_unobserved.observed();
+                a.changes_unobserved.observed(now);
             } else if matches!(op, FileOp::OpenRead) {
-                a.reads_unobserved.observed();
+                a.reads_unobserved.observed(now);
             }
         }
         if let (Some(tenant), Some(id)) = (e.tenant.as_deref(), self.canary_touched(e)) {
@@ -1324,13 +1324,14 @@ impl Detector {
     }
 }
 
-/// How long a request announced before its reply ([`Detector::observe_before_reply`]) is
-/// counted while its record has not been observed: one that never comes (its ledger write
-/// failed) is forgotten after this.
+/// How long requests announced before their replies ([`Detector::observe_before_reply`]) are
+/// counted while none of them is observed: records that never come (their ledger write
+/// failed) are forgotten after this.
 const UNOBSERVED_FOR_MS: i64 = 60_000;
 
 /// Requests of one kind announced before their replies ([`Detector::observe_before_reply`])
-/// whose records are not observed yet: how many, and when the first of them was announced.
+/// whose records are not observed yet: how many, and since when none was observed (or the
+/// first was announced, when none was pending).
 #[derive(Debug, Default, Clone, Copy)]
 struct Unobserved {
     count: u32,
@@ -1347,8 +1348,8 @@ impl Unobserved {
         self.count
     }
 
-    /// How many are unobserved at `now` (none once the first is older than
-    /// [`UNOBSERVED_FOR_MS`]: their records are not coming).
+    /// How many are unobserved at `now` (none once none was observed for
+    /// [`UNOBSERVED_FOR_MS`] while some were pending: their records are not coming).
     fn count(&mut self, now: i64) -> u32 {
         if self.count > 0 && now - self.since > UNOBSERVED_FOR_MS {
             self.count = 0;
@@ -1356,9 +1357,10 @@ impl Unobserved {
         self.count
     }
 
-    /// One of them observed.
-    fn observed(&mut self) {
+    /// One of them observed at `now`.
+    fn observed(&mut self, now: i64) {
         self.count = self.count.saturating_sub(1);
+        self.since = now;
     }
 }
 

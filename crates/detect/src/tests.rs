@@ -1019,3 +1019,21 @@ fn names_an_upload_may_be_derived_from() {
     assert_eq!(names("/r/.hidden.enc"), [h("/r/.hidden")]);
     assert_eq!(names("a.b.c.d.e.f").len(), MAX_DERIVED);
 }
+
+/// Requests announced and not observed yet: counted while observations keep coming however
+/// long the stream lasts (two behind for two minutes), forgotten only when none came for a
+/// minute while some were pending.
+#[test]
+fn unobserved_requests_are_forgotten_only_when_observations_stop() {
+    let mut u = Unobserved::default();
+    for s in 0..120 {
+        let now = T0 + s * 1000;
+        assert_eq!(u.announce(now), if s < 2 { s as u32 + 1 } else { 3 });
+        if s >= 2 {
+            u.observed(now);
+        }
+    }
+    assert_eq!(u.count(T0 + 120_000), 2);
+    assert_eq!(u.count(T0 + 119_000 + 60_000), 2);
+    assert_eq!(u.count(T0 + 119_000 + 60_001), 0);
+}
