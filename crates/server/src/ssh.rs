@@ -147,13 +147,21 @@ impl Connection {
             .gate
             .defender
             .record_success(self.peer.ip(), &p.account);
-        self.account_slot = Some(slot);
         self.live.logged_in(service::sessions::Login {
             account: p.account.clone(),
             tenant: p.tenant.clone(),
             credential: credential(detail),
             methods: method.to_owned(),
         });
+        // Containment closes an account's sessions again once its lock is committed: a login
+        // checked before the lock and counted among the sessions after that sees the lock
+        // here (counted first, then asked).
+        if self.shared.gate.locked(&p.account).await {
+            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: the account was locked meanwhile");
+            self.sever.sever();
+            return Self::reject();
+        }
+        self.account_slot = Some(slot);
         self.principal = Some(p);
         self.pending = None;
         self.authenticated.store(true, Ordering::SeqCst);

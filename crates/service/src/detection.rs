@@ -213,10 +213,23 @@ impl Containment {
     async fn act(&self, raised: Raised) {
         let Raised { id, alert, closed } = raised;
         let mut taken = Vec::new();
-        for action in self.policy.for_severity(alert.severity) {
+        // Sessions are closed last, after the lock and the ban are committed: one that logged
+        // in meanwhile is closed then, and a later login sees the lock (the first response
+        // closed the sessions there were at once).
+        let actions = self.policy.for_severity(alert.severity);
+        let closing_last = actions
+            .iter()
+            .filter(|a| **a != Action::CloseSessions)
+            .chain(actions.iter().filter(|a| **a == Action::CloseSessions));
+        let mut done = Vec::new();
+        for action in closing_last {
             if self.apply(*action, &alert, &id, &closed).await {
-                taken.push(action.as_str().to_owned());
+                done.push(*action);
             }
+        }
+        // Said in the policy's order.
+        for action in actions.iter().filter(|a| done.contains(a)) {
+            taken.push(action.as_str().to_owned());
         }
         if !taken.is_empty()
             && let Some(account) = &alert.account

@@ -176,6 +176,12 @@ impl Gate {
         }
     }
 
+    /// Whether `user`'s account is locked now (or cannot be read): asked again once a login
+    /// is admitted, as containment may have locked the account while it was checked.
+    pub async fn locked(&self, user: &str) -> bool {
+        !matches!(self.account(user).await, Ok(Some(a)) if !a.locked)
+    }
+
     async fn account(&self, user: &str) -> Result<Option<Account>, Refusal> {
         self.catalog.find_account(user).await.map_err(unavailable)
     }
