@@ -775,6 +775,9 @@ impl Detector {
         let EventKind::File { op, .. } = &e.kind else {
             return false;
         };
+        if !may_wait(op) {
+            return false;
+        }
         let writes = matches!(
             op,
             FileOp::Remove | FileOp::Rename { .. } | FileOp::CloseWrite { .. }
@@ -1362,6 +1365,21 @@ impl Unobserved {
         self.count = self.count.saturating_sub(1);
         self.since = now;
     }
+}
+
+/// Whether a request recorded as `op` may have to be observed before its reply
+/// ([`Detector::observe_before_reply`]): a change, an open (a canary's, or one near a limit on
+/// files); never a listing, a stat, a read or a write on an open handle. Told without the
+/// detector's state, so that the server looks no further for most requests.
+pub fn may_wait(op: &FileOp) -> bool {
+    matches!(
+        op,
+        FileOp::OpenRead
+            | FileOp::OpenWrite
+            | FileOp::Remove
+            | FileOp::Rename { .. }
+            | FileOp::CloseWrite { .. }
+    )
 }
 
 /// Whether `op` changes a file that was there (what `mass_change` may count): a removal, an

@@ -142,6 +142,10 @@ impl Detection {
     /// seen `e` ([`Ledger::observed`]): it touches a canary, or it may cross a limit (see
     /// [`Detector::observe_before_reply`]).
     pub fn observe_before_reply(&self, e: &Event) -> bool {
+        // Most requests (stats, listings, reads on open handles) never wait: no lock for them.
+        if !matches!(&e.kind, EventKind::File { op, .. } if detect::may_wait(op)) {
+            return false;
+        }
         self.detector
             .lock()
             .is_ok_and(|mut d| d.observe_before_reply(e))

@@ -487,11 +487,9 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
             .starts_with("mallory removed or replaced 101 files of others in 10 minutes"),
         "{a}"
     );
-    // Her session was closed at the removal that crossed the threshold (each removal past
-    // half of it waited for the detector): the other 29 are still there.
-    let left = bank.sftp_ok("ls -1 /out/statements\n");
-    let left = left.lines().filter(|l| l.ends_with(".csv")).count();
-    assert_eq!(left, 29, "{out:?}");
+    // Her session was closed at the removal that crossed the threshold (it waited for the
+    // detector): the other 29 are still there.
+    assert_eq!(csv_files_listed(&bank, "/out/statements"), 29, "{out:?}");
 
     // Eve writes over the bank's reports.
     let out = eve.sftp("-put reports/* /out/reports/\n");
@@ -542,9 +540,13 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
             .starts_with("trudy removed or replaced 101 files of others in 10 minutes"),
         "{a}"
     );
-    let listed = bank.sftp_ok("ls -1 /out/ledgers\n");
-    let left = listed.lines().filter(|l| l.ends_with(".csv")).count();
-    assert_eq!(left, 29, "{out:?}");
+    assert_eq!(csv_files_listed(&bank, "/out/ledgers"), 29, "{out:?}");
+}
+
+/// The `.csv` files `c` lists in `dir`.
+fn csv_files_listed(c: &Client, dir: &str) -> usize {
+    let listed = c.sftp_ok(&format!("ls -1 {dir}\n"));
+    listed.lines().filter(|l| l.ends_with(".csv")).count()
 }
 
 /// Uploads, as `c`, `n` small statements as `/statements/s-NNN.csv`.
@@ -582,8 +584,7 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     }
     let a = wait_for_alert(&server, "mallory");
     assert_eq!(a["rule"], "mass_change", "{a}");
-    let left = bank.sftp_ok("ls -1 /statements\n");
-    let left = left.lines().filter(|l| l.ends_with(".csv")).count();
+    let left = csv_files_listed(&bank, "/statements");
     // (Replies the connection had not written yet when it was cut are lost with it.)
     assert_eq!(left, 29, "{answered} answered");
     assert!(answered <= 100, "{answered} answered");
