@@ -120,7 +120,8 @@ struct Day {
     peak_hour_bytes: u64,
     peak_minute_files: u64,
     peak_hour_files: u64,
-    /// The most files removed or replaced within 10 minutes that count for `mass_change`.
+    /// The most files removed, moved or replaced within 10 minutes that count for
+    /// `mass_change`.
     peak_changes: u64,
 }
 
@@ -129,6 +130,9 @@ struct Day {
 enum Change {
     Removed,
     Replaced,
+    /// Renamed to a name where nothing was (or its directory renamed): gone from where its
+    /// partners look for it, as a removal is.
+    Moved,
     /// Downloaded, then written back under a new name (its name with an extension added, at
     /// least as large) and removed, in either order, within 10 minutes: as ransomware does
     /// that renames what it encrypts.
@@ -269,7 +273,7 @@ struct AccountState {
     day: Window,
     listings: Window,
     reads: Window,
-    /// Files of others removed or replaced by the account ([`AccountState::known`]).
+    /// Files of others removed, moved or replaced by the account ([`AccountState::known`]).
     changes: Window,
     today: Day,
     history: VecDeque<Day>,
@@ -953,6 +957,13 @@ impl Detector {
             } => {
                 alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
             }
+            // Moved away from its name: judged as its removal would be (a partner moving what
+            // it collected to `done/`, an account renaming its own upload, count nothing).
+            FileOp::Rename { replaced: None, .. } => {
+                if let Some(f) = file_ref {
+                    alerts.extend(self.change(seq, e, &account, f.id, Change::Moved, now));
+                }
+            }
             FileOp::Remove => {
                 if let Some(f) = file_ref {
                     // A file it only downloaded: collected, unless an upload named after it
@@ -1238,10 +1249,12 @@ impl Detector {
         alerts
     }
 
-    /// A file of others removed or replaced by `account` counts towards `mass_change`: removed,
-    /// one that it had neither downloaded nor uploaded within [`HISTORY_DAYS`] (a partner
-    /// collecting its files removes each after downloading it, that day or the next; a bank
-    /// clears what it published the day before); replaced (an upload over it, a rename over
+    /// A file of others removed, moved or replaced by `account` counts towards `mass_change`:
+    /// removed or moved (renamed to a new name, or its directory renamed), one that it had
+    /// neither downloaded nor uploaded within [`HISTORY_DAYS`] (a partner collecting its files
+    /// removes each after downloading it, or moves it to `done/`, that day or the next; a bank
+    /// clears what it published the day before; an account renames its own upload when it is
+    /// complete); replaced (an upload over it, a rename over
     /// it), one that it had not uploaded (a partner sends the same names every day; ransomware
     /// downloads a file and writes it back encrypted); rewritten (downloaded, then removed and
     /// uploaded again under its name with an extension added, within 10 minutes: ransomware
@@ -1266,7 +1279,7 @@ impl Detector {
         let a = self.account(account, e.tenant.as_deref());
         a.roll(now);
         let own = match change {
-            Change::Removed => a.known.contains_key(&id),
+            Change::Removed | Change::Moved => a.known.contains_key(&id),
             Change::Replaced => a.known.get(&id).is_some_and(|k| k.1),
             Change::Rewritten => false,
         };
@@ -1298,7 +1311,7 @@ impl Detector {
             source: e.source.map(|s| s.ip()),
             sessions: a.sessions.clone(),
             summary: format!(
-                "{account} removed or replaced {changed} files of others in 10 minutes, above \
+                "{account} removed, replaced or moved {changed} files of others in 10 minutes, above \
                  {limit} (its history and the floor)"
             ),
             evidence: a.evidence.iter().copied().collect(),
@@ -1382,16 +1395,14 @@ pub fn may_wait(op: &FileOp) -> bool {
     )
 }
 
-/// Whether `op` changes a file that was there (what `mass_change` may count): a removal, an
-/// upload or a rename over a file (not one that makes a new file).
+/// Whether `op` changes a file that was there (what `mass_change` may count): a removal, a
+/// rename (away from its name, or over a file), an upload over a file (not one that makes a
+/// new file).
 fn is_change(op: &FileOp) -> bool {
     matches!(
         op,
         FileOp::Remove
-            | FileOp::Rename {
-                replaced: Some(_),
-                ..
-            }
+            | FileOp::Rename { .. }
             | FileOp::CloseWrite {
                 replaced: Some(_),
                 ..

@@ -63,9 +63,10 @@ pub const MASS_CHANGE: Rule = Rule {
     id: "mass_change",
     severity: Severity::High,
     techniques: &["T1485", "T1486"],
-    checks: "many of the tenant's files removed or replaced by one account within 10 minutes \
-             (files of others: removed, ones it had neither downloaded nor uploaded in 30 days; \
-             replaced, ones it had not uploaded), far above its own history",
+    checks: "many of the tenant's files removed, moved or replaced by one account within 10 \
+             minutes (files of others: removed or renamed away, ones it had neither downloaded \
+             nor uploaded in 30 days; replaced, ones it had not uploaded), far above its own \
+             history",
 };
 
 pub const CANARY: Rule = Rule {
@@ -131,7 +132,7 @@ pub struct Thresholds {
     /// day, and above the floor.
     pub slow_multiplier: u64,
     pub slow_day_bytes: u64,
-    /// `mass_change`: files of others removed or replaced within 10 minutes, above this and
+    /// `mass_change`: files of others removed, moved or replaced within 10 minutes, above this and
     /// above `history_multiplier` times the account's largest 10 minutes of such changes.
     pub change_files: u64,
     /// Days of history before an account's own baseline is trusted (until then its sessions

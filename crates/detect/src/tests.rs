@@ -4,8 +4,8 @@ use events::FileRef;
 const MIB: u64 = 1 << 20;
 const T0: i64 = 1_800_000_000_000;
 /// The summary of `mass_change` raised by mallory's 101st change under the defaults.
-const MALLORYS_101_CHANGES: &str = "mallory removed or replaced 101 files of others in 10 \
-                                    minutes, above 100 (its history and the floor)";
+const MALLORYS_101_CHANGES: &str = "mallory removed, replaced or moved 101 files of others in \
+                                    10 minutes, above 100 (its history and the floor)";
 
 /// An event of tenant `acme` at `t`, as `who` (account, session, address).
 fn event_of(t: i64, who: (&str, &str, &str), kind: EventKind) -> Event {
@@ -915,6 +915,55 @@ fn replacing_files_of_others_is_high_and_sending_ones_own_again_is_nothing() {
         );
     }
     assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+}
+
+/// Files of others renamed away (to a name where nothing was, or their directory renamed) count
+/// as removed ones do: gone from where their partners look for them (high past 100 within 10
+/// minutes). A partner moving what it collected to `done/`, and an account renaming its own
+/// uploads once complete, count nothing.
+#[test]
+fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
+    let mut sim = Sim::new();
+    let moved = |id| FileOp::Rename {
+        to: Some(format!("/done/f{id}")),
+        replaced: None,
+    };
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    sim.login(T0, "bank", "k", "10.0.0.5");
+    for i in 0..150 {
+        sim.get(T0 + i * 10, "partner", "p", "10.0.0.2", 5000 + i, 10);
+        sim.file(
+            T0 + i * 10 + 15,
+            "partner",
+            "p",
+            "10.0.0.2",
+            moved(5000 + i),
+            5000 + i,
+        );
+        sim.put(T0 + i * 10, "bank", "k", "10.0.0.5", 7000 + i, 10);
+        sim.file(
+            T0 + i * 10 + 15,
+            "bank",
+            "k",
+            "10.0.0.5",
+            moved(7000 + i),
+            7000 + i,
+        );
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    for i in 0..120 {
+        sim.file(
+            T0 + i * 10,
+            "mallory",
+            "m",
+            "10.0.0.1",
+            moved(9000 + i),
+            9000 + i,
+        );
+    }
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+    assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
 /// Ransomware that renames what it encrypts: each file downloaded, written back under its name

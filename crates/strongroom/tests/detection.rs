@@ -484,7 +484,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
         a["summary"]
             .as_str()
             .unwrap()
-            .starts_with("mallory removed or replaced 101 files of others in 10 minutes"),
+            .starts_with("mallory removed, replaced or moved 101 files of others in 10 minutes"),
         "{a}"
     );
     // Her session was closed at the removal that crossed the threshold (it waited for the
@@ -537,10 +537,84 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
         a["summary"]
             .as_str()
             .unwrap()
-            .starts_with("trudy removed or replaced 101 files of others in 10 minutes"),
+            .starts_with("trudy removed, replaced or moved 101 files of others in 10 minutes"),
         "{a}"
     );
     assert_eq!(csv_files_listed(&bank, "/out/ledgers"), 29, "{out:?}");
+}
+
+/// Files renamed away from where their partners look for them count as removed ones do: a
+/// stolen credential hiding the bank's 130 statements under new names is stopped at the 101st
+/// rename, before its reply; the bank renaming its own uploads once complete (`.part` to
+/// `.csv`) and a partner moving the 130 payments it collected to `done/` raise nothing.
+#[test]
+fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_not() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    let partner = server.account("acme", "partner", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    upload_statements(&bank, 130);
+    std::fs::create_dir_all(bank.work().join("payments")).unwrap();
+    let mut uploads = String::from("mkdir /payments\n");
+    let mut collect = String::from("get /payments/* .\nmkdir /payments/done\n");
+    for i in 0..130 {
+        let name = format!("p-{i:03}.csv");
+        std::fs::write(
+            bank.work().join("payments").join(&name),
+            format!("{name}\n"),
+        )
+        .unwrap();
+        uploads.push_str(&format!(
+            "put payments/{name} /payments/{name}.part\nrename /payments/{name}.part /payments/{name}\n"
+        ));
+        collect.push_str(&format!("rename /payments/{name} /payments/done/{name}\n"));
+    }
+    bank.sftp_ok(&uploads);
+    partner.sftp_ok(&collect);
+    assert_eq!(csv_files_listed(&bank, "/payments/done"), 130);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+
+    let hide: String = (0..130)
+        .map(|i| format!("rename /statements/s-{i:03}.csv /statements/.s-{i:03}\n"))
+        .collect();
+    let out = mallory.sftp(&hide);
+    let a = wait_for_alert(&server, "mallory");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("mass_change")),
+        "{a}"
+    );
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("mallory removed, replaced or moved 101 files of others in 10 minutes"),
+        "{a}"
+    );
+    let shown = server.ok(&["user", "show", "mallory"]);
+    assert!(shown.contains("locked (alert"), "{shown} {out:?}");
+    // The rename that crossed the limit waited for the detector: 29 statements still stand
+    // under their names, and the alert's incident report lists the 101 renames.
+    assert_eq!(csv_files_listed(&bank, "/statements"), 29, "{out:?}");
+    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "incident",
+        "report",
+        "--alert",
+        a["id"].as_str().unwrap(),
+    ]))
+    .unwrap();
+    let renamed: Vec<&str> = report["tenants"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["op"] == "rename")
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..101)
+        .map(|i| format!("/statements/s-{i:03}.csv"))
+        .collect();
+    assert_eq!(renamed, expected, "{report:#}");
 }
 
 /// The `.csv` files `c` lists in `dir`.
