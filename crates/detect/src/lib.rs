@@ -39,8 +39,9 @@ pub const MAX_DISTINCT_FILES: usize = 100_000;
 /// remembered in part).
 pub const MAX_KNOWN_FILES: usize = 100_000;
 /// Uploads of new files, and removals of files it had downloaded, remembered per account for
-/// 10 minutes to be paired as files rewritten under new names (`mass_change`); beyond, the
-/// oldest are forgotten first.
+/// 10 minutes to be paired as files rewritten under new names (`mass_change`), and files of
+/// others it moved, to be taken back when it collects them; beyond, the oldest are forgotten
+/// first.
 pub const MAX_RECENT_NAMES: usize = 4096;
 /// The names an upload may have been derived from: its name cut at its first this many dots.
 const MAX_DERIVED: usize = 4;
@@ -131,7 +132,8 @@ enum Change {
     Removed,
     Replaced,
     /// Renamed to a name where nothing was (or its directory renamed): gone from where its
-    /// partners look for it, as a removal is.
+    /// partners look for it, as a removal is; taken back when the account opens it for reading
+    /// within the 10 minutes (it claimed the file, then collected it).
     Moved,
     /// Downloaded, then written back under a new name (its name with an extension added, at
     /// least as large) and removed, in either order, within 10 minutes: as ransomware does
@@ -159,12 +161,15 @@ struct RemovedDownload {
 }
 
 /// An account's uploads of new files and removals of files it had downloaded within the last
-/// 10 minutes, not yet paired as files rewritten under new names (at most
+/// 10 minutes, not yet paired as files rewritten under new names; and the files of others it
+/// moved within them, counted as changes, that it has not opened for reading since (at most
 /// [`MAX_RECENT_NAMES`] each).
 #[derive(Debug, Default)]
 struct RecentNames {
     new_names: VecDeque<NewName>,
     removed_downloads: VecDeque<RemovedDownload>,
+    /// (when, file id).
+    moved: VecDeque<(i64, i64)>,
 }
 
 impl RecentNames {
@@ -181,6 +186,26 @@ impl RecentNames {
         {
             self.removed_downloads.pop_front();
         }
+        while self.moved.front().is_some_and(|m| m.0 < since) {
+            self.moved.pop_front();
+        }
+    }
+
+    /// A file of others moved at `now`, counted as a change: remembered until it is collected.
+    fn moved(&mut self, now: i64, id: i64) {
+        self.forget_old_names(now);
+        if self.moved.len() == MAX_RECENT_NAMES {
+            self.moved.pop_front();
+        }
+        self.moved.push_back((now, id));
+    }
+
+    /// File `id` opened for reading at `now`: when it moved the file within 10 minutes, when
+    /// it did (that change is taken back: the file was claimed, then collected), forgotten.
+    fn collected(&mut self, now: i64, id: i64) -> Option<i64> {
+        self.forget_old_names(now);
+        let i = self.moved.iter().rposition(|m| m.1 == id)?;
+        self.moved.remove(i).map(|m| m.0)
     }
 
     /// A file it had downloaded, at `path` of `size` bytes, removed: whether an upload within
@@ -898,6 +923,14 @@ impl Detector {
                 let a = self.account(&account, e.tenant.as_deref());
                 a.add_evidence(seq);
                 a.reads.add(now, 0, 1);
+                // A file it moved and now collects was claimed (a collector that renames each
+                // file before downloading it, as Apache Camel's `preMove` does), not hidden.
+                if let (Some(id), Some(recent)) = (file, a.recent.as_mut())
+                    && let Some(when) = recent.collected(now, id)
+                {
+                    a.changes.take_back(when, 1);
+                    a.change_room = a.change_room.map(|r| r.saturating_add(1));
+                }
                 alerts.extend(self.read(&account, session, 0, 1, file, now));
             }
             FileOp::ProgressRead { bytes } | FileOp::CloseRead { bytes, .. }
@@ -958,7 +991,8 @@ impl Detector {
                 alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
             }
             // Moved away from its name: judged as its removal would be (a partner moving what
-            // it collected to `done/`, an account renaming its own upload, count nothing).
+            // it collected to `done/`, an account renaming its own upload, count nothing), and
+            // taken back when the account collects it next.
             FileOp::Rename { replaced: None, .. } => {
                 if let Some(f) = file_ref {
                     alerts.extend(self.change(seq, e, &account, f.id, Change::Moved, now));
@@ -1288,6 +1322,9 @@ impl Detector {
         }
         a.add_evidence(seq);
         a.changes.add(now, 0, 1);
+        if change == Change::Moved {
+            a.recent.get_or_insert_default().moved(now, id);
+        }
         let (_, changed) = a.changes.sum(now);
         a.today.peak_changes = a.today.peak_changes.max(changed);
         let limit = t

@@ -34,6 +34,20 @@ impl Window {
         slot.2 = slot.2.saturating_add(files);
     }
 
+    /// Takes back `files` counted at `at_ms`, when that count is still in the window's ring
+    /// (a count that left the window has nothing to take back).
+    pub fn take_back(&mut self, at_ms: i64, files: u64) {
+        let index = at_ms.div_euclid(self.bucket_ms);
+        let n = self.slots.len() as i64;
+        if n == 0 {
+            return;
+        }
+        let slot = &mut self.slots[index.rem_euclid(n) as usize];
+        if slot.0 == index {
+            slot.2 = slot.2.saturating_sub(files);
+        }
+    }
+
     /// (bytes, files) within the window ending at `now_ms`.
     pub fn sum(&self, now_ms: i64) -> (u64, u64) {
         let index = now_ms.div_euclid(self.bucket_ms);
@@ -61,5 +75,11 @@ mod tests {
         // A bucket reused after a full turn starts from zero.
         w.add(120_000, 5, 1);
         assert_eq!(w.sum(120_000), (5, 1));
+        // A count taken back leaves its bucket; one that left the window changes nothing in it.
+        w.add(125_000, 0, 2);
+        w.take_back(125_000, 1);
+        assert_eq!(w.sum(125_000), (5, 2));
+        w.take_back(30_000, 1);
+        assert_eq!(w.sum(125_000), (5, 2));
     }
 }

@@ -546,32 +546,40 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
 /// Files renamed away from where their partners look for them count as removed ones do: a
 /// stolen credential hiding the bank's 130 statements under new names is stopped at the 101st
 /// rename, before its reply; the bank renaming its own uploads once complete (`.part` to
-/// `.csv`) and a partner moving the 130 payments it collected to `done/` raise nothing.
+/// `.csv`), a partner moving the 130 payments it collected to `done/` and one claiming each of
+/// 130 invoices by renaming it before downloading it (Apache Camel's `preMove`) raise nothing.
 #[test]
 fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_not() {
     let server = Server::start_with_config(CONFIG);
     let bank = server.account("acme", "bank", "full");
     let partner = server.account("acme", "partner", "full");
+    let claimer = server.account("acme", "claimer", "full");
     let mallory = server.account("acme", "mallory", "full");
     upload_statements(&bank, 130);
     std::fs::create_dir_all(bank.work().join("payments")).unwrap();
-    let mut uploads = String::from("mkdir /payments\n");
+    let mut uploads = String::from("mkdir /payments\nmkdir /invoices\nmkdir /invoices/work\n");
     let mut collect = String::from("get /payments/* .\nmkdir /payments/done\n");
+    let mut claim = String::new();
     for i in 0..130 {
         let name = format!("p-{i:03}.csv");
-        std::fs::write(
-            bank.work().join("payments").join(&name),
-            format!("{name}\n"),
-        )
-        .unwrap();
+        let local = bank.work().join("payments").join(&name);
+        std::fs::write(local, format!("{name}\n")).unwrap();
         uploads.push_str(&format!(
-            "put payments/{name} /payments/{name}.part\nrename /payments/{name}.part /payments/{name}\n"
+            "put payments/{name} /payments/{name}.part\n\
+             rename /payments/{name}.part /payments/{name}\n\
+             put payments/{name} /invoices/i-{i:03}.csv\n"
         ));
         collect.push_str(&format!("rename /payments/{name} /payments/done/{name}\n"));
+        claim.push_str(&format!(
+            "rename /invoices/i-{i:03}.csv /invoices/work/i-{i:03}.csv\n\
+             get /invoices/work/i-{i:03}.csv .\n"
+        ));
     }
     bank.sftp_ok(&uploads);
     partner.sftp_ok(&collect);
+    claimer.sftp_ok(&claim);
     assert_eq!(csv_files_listed(&bank, "/payments/done"), 130);
+    assert_eq!(csv_files_listed(&bank, "/invoices/work"), 130);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
