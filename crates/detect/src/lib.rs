@@ -191,13 +191,19 @@ impl RecentNames {
         }
     }
 
-    /// A file of others moved at `now`, counted as a change: remembered until it is collected.
-    fn moved(&mut self, now: i64, id: i64) {
+    /// A file of others moved at `now`: whether it was moved before within 10 minutes (and so
+    /// counted then: a file moved on, or back, is hidden once); else it is remembered until it
+    /// is collected.
+    fn moved(&mut self, now: i64, id: i64) -> bool {
         self.forget_old_names(now);
+        if self.moved.iter().any(|m| m.1 == id) {
+            return true;
+        }
         if self.moved.len() == MAX_RECENT_NAMES {
             self.moved.pop_front();
         }
         self.moved.push_back((now, id));
+        false
     }
 
     /// File `id` opened for reading at `now`: when it moved the file within 10 minutes, when
@@ -1317,14 +1323,13 @@ impl Detector {
             Change::Replaced => a.known.get(&id).is_some_and(|k| k.1),
             Change::Rewritten => false,
         };
-        if own {
+        // A file moved again (on, or back: Apache Camel's `readLock=rename` renames each file
+        // and back before it downloads it) was counted at its first move.
+        if own || change == Change::Moved && a.recent.get_or_insert_default().moved(now, id) {
             return Vec::new();
         }
         a.add_evidence(seq);
         a.changes.add(now, 0, 1);
-        if change == Change::Moved {
-            a.recent.get_or_insert_default().moved(now, id);
-        }
         let (_, changed) = a.changes.sum(now);
         a.today.peak_changes = a.today.peak_changes.max(changed);
         let limit = t

@@ -920,8 +920,8 @@ fn replacing_files_of_others_is_high_and_sending_ones_own_again_is_nothing() {
 /// Files of others renamed away (to a name where nothing was, or their directory renamed) count
 /// as removed ones do: gone from where their partners look for them (high past 100 within 10
 /// minutes). A partner moving what it collected to `done/`, one claiming each file by renaming
-/// it before downloading it (Apache Camel's `preMove`), and an account renaming its own uploads
-/// once complete, count nothing.
+/// it before downloading it (Apache Camel's `preMove`, or its `readLock=rename`: renamed and
+/// back), and an account renaming its own uploads once complete, count nothing.
 #[test]
 fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
     let mut sim = Sim::new();
@@ -932,6 +932,11 @@ fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
     sim.login(T0, "partner", "p", "10.0.0.2");
     sim.login(T0, "bank", "k", "10.0.0.5");
     sim.login(T0, "camel", "c", "10.0.0.6");
+    let moved_back = |id| FileOp::Rename {
+        to: Some(format!("/f{id}")),
+        replaced: None,
+    };
+    sim.login(T0, "locker", "l", "10.0.0.7");
     for i in 0..150 {
         sim.file(
             T0 + i * 10,
@@ -942,6 +947,11 @@ fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
             3000 + i,
         );
         sim.get(T0 + i * 10 + 2, "camel", "c", "10.0.0.6", 3000 + i, 10);
+        // Camel's `readLock=rename`: each file renamed and back before it is downloaded.
+        let locker = |sim: &mut Sim, t, op, id| sim.file(t, "locker", "l", "10.0.0.7", op, id);
+        locker(&mut sim, T0 + i * 10, moved(4000 + i), 4000 + i);
+        locker(&mut sim, T0 + i * 10 + 1, moved_back(4000 + i), 4000 + i);
+        sim.get(T0 + i * 10 + 2, "locker", "l", "10.0.0.7", 4000 + i, 10);
         sim.get(T0 + i * 10, "partner", "p", "10.0.0.2", 5000 + i, 10);
         sim.file(
             T0 + i * 10 + 15,

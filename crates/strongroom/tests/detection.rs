@@ -547,7 +547,8 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
 /// stolen credential hiding the bank's 130 statements under new names is stopped at the 101st
 /// rename, before its reply; the bank renaming its own uploads once complete (`.part` to
 /// `.csv`), a partner moving the 130 payments it collected to `done/` and one claiming each of
-/// 130 invoices by renaming it before downloading it (Apache Camel's `preMove`) raise nothing.
+/// 130 invoices by renaming it before downloading it (Apache Camel's `readLock=rename` and
+/// `preMove`) raise nothing.
 #[test]
 fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_not() {
     let server = Server::start_with_config(CONFIG);
@@ -570,8 +571,13 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
              put payments/{name} /invoices/i-{i:03}.csv\n"
         ));
         collect.push_str(&format!("rename /payments/{name} /payments/done/{name}\n"));
+        // As Apache Camel does with `readLock=rename` and `preMove`: the file renamed and
+        // back (its lock), moved to `work/`, downloaded.
+        let invoice = format!("/invoices/i-{i:03}.csv");
         claim.push_str(&format!(
-            "rename /invoices/i-{i:03}.csv /invoices/work/i-{i:03}.csv\n\
+            "rename {invoice} {invoice}.camelExclusiveReadLock\n\
+             rename {invoice}.camelExclusiveReadLock {invoice}\n\
+             rename {invoice} /invoices/work/i-{i:03}.csv\n\
              get /invoices/work/i-{i:03}.csv .\n"
         ));
     }
