@@ -701,6 +701,51 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     assert_eq!(paths, expected, "{refused:#?}");
 }
 
+/// Logins of the account made while its removals cross the limit, in parallel with them, do not
+/// outlive its containment: every session that was admitted is closed, and none is left listed.
+/// (A login checked just before the lock was committed is closed by the check it makes once it
+/// is counted among the sessions, or by the containment's second close after the lock.)
+#[test]
+fn logins_racing_containment_do_not_outlive_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    upload_statements(&bank, 130);
+    let contained = AtomicBool::new(false);
+    let held: Vec<Raw> = std::thread::scope(|s| {
+        let logins: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut held = Vec::new();
+                    while !contained.load(Ordering::SeqCst) && held.len() < 40 {
+                        held.extend(Raw::try_connect(&mallory));
+                    }
+                    held
+                })
+            })
+            .collect();
+        let out = mallory.sftp("-rm /statements/*\n");
+        let a = wait_for_alert(&server, "mallory");
+        assert_eq!(a["rule"], "mass_change", "{a} {out:?}");
+        contained.store(true, Ordering::SeqCst);
+        logins.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(!held.is_empty(), "no login was admitted before the alert");
+    std::thread::sleep(Duration::from_secs(1));
+    let stat = || RequestOp::Stat {
+        path: b"/".to_vec().into(),
+    };
+    let outlived = held
+        .into_iter()
+        .filter_map(|mut r| r.try_call(1, stat()))
+        .count();
+    assert_eq!(outlived, 0, "sessions still answering after containment");
+    let listed = server.ok(&["session", "list", "--user", "mallory", "--format", "jsonl"]);
+    assert_eq!(listed.trim(), "", "{listed}");
+    assert_eq!(csv_files_listed(&bank, "/statements"), 29);
+}
+
 /// A new account (unproven) collecting many small files is stopped at its cautious limit of
 /// files (200 within an hour): the open of the 201st is not answered, so exactly 200 files
 /// leave, whatever the ledger's lag.
