@@ -32,8 +32,8 @@ pub use ledger_store::{
     LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, Verified,
 };
 pub use namespace::{
-    ClassVersion, Node, NodeKind, NodeRef, NodeSeal, RecordOf, ReplacedNode, StoredName, Upload,
-    ready,
+    ClassVersion, MAX_MOVED_COUNTED, MAX_MOVED_IDS, MovedNodes, Node, NodeKind, NodeRef, NodeSeal,
+    RecordOf, ReplacedNode, StoredName, Upload, ready,
 };
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::Expired;

@@ -186,7 +186,7 @@ fn size_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<u64> {
 }
 
 /// The node a change touched, as its audit record names it: stable id, and size then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRef {
     pub id: i64,
     pub size: u64,
@@ -194,7 +194,26 @@ pub struct NodeRef {
     /// the contents replaced), or a rename over a file or an empty directory (that node, now
     /// gone). `None` for every other change.
     pub replaced: Option<ReplacedNode>,
+    /// A directory's rename: the files under it, which moved with it.
+    pub moved: Option<MovedNodes>,
 }
+
+/// The files under a renamed directory, at any depth: how many (at most
+/// [`MAX_MOVED_COUNTED`]), and the ids of the first [`MAX_MOVED_IDS`] by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedNodes {
+    pub count: u64,
+    pub ids: Vec<i64>,
+}
+
+/// Most files under a renamed directory whose ids its record names ([`MovedNodes`]): enough for
+/// the detector to tell whose files they are (`mass_change` counts others' past 100), at some
+/// 4 KiB of record.
+pub const MAX_MOVED_IDS: usize = 500;
+
+/// Most files under a renamed directory its record counts ([`MovedNodes`]): the count stops
+/// there, so that renaming a huge tree holds the write transaction no longer than that.
+pub const MAX_MOVED_COUNTED: u64 = 1_000_000;
 
 impl NodeRef {
     /// Node `id` of `size` bytes, touched by a change that replaced nothing.
@@ -203,6 +222,7 @@ impl NodeRef {
             id,
             size,
             replaced: None,
+            moved: None,
         }
     }
 }
@@ -231,6 +251,32 @@ fn insert_record(
     node: NodeRef,
 ) -> Result<()> {
     record.map_or(Ok(()), |r| outbox::insert(tx, &r(node)))
+}
+
+/// The files under directory `dir`, at any depth ([`MovedNodes`]: bounded).
+fn files_under(tx: &rusqlite::Transaction<'_>, dir: i64) -> Result<MovedNodes> {
+    const TREE: &str = "WITH RECURSIVE tree(id) AS (
+                            SELECT ?1
+                            UNION ALL
+                            SELECT n.id FROM nodes n JOIN tree t ON n.parent_id = t.id
+                             WHERE n.kind = 'dir')";
+    let ids = tx
+        .prepare_cached(&format!(
+            "{TREE} SELECT id FROM nodes WHERE parent_id IN tree AND kind = 'file'
+                      ORDER BY id LIMIT ?2"
+        ))?
+        .query_map((dir, MAX_MOVED_IDS as i64), |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let count = if ids.len() < MAX_MOVED_IDS {
+        ids.len() as u64
+    } else {
+        tx.prepare_cached(&format!(
+            "{TREE} SELECT count(*) FROM (SELECT 1 FROM nodes
+                      WHERE parent_id IN tree AND kind = 'file' LIMIT ?2)"
+        ))?
+        .query_row((dir, MAX_MOVED_COUNTED as i64), |r| r.get::<_, i64>(0))? as u64
+    };
+    Ok(MovedNodes { count, ids })
 }
 
 /// A file upload ready to be made visible.
@@ -553,6 +599,11 @@ impl Catalog {
                     .execute(rusqlite::params![new_parent, mac, sealed, id])?;
                 }
             }
+            // A directory moves the files under it: its record says which.
+            let moved = match (&record, moving.as_str()) {
+                (Some(_), "dir") => Some(files_under(tx, id)?),
+                _ => None,
+            };
             insert_record(
                 tx,
                 record.as_ref(),
@@ -560,6 +611,7 @@ impl Catalog {
                     id,
                     size: size as u64,
                     replaced: replaced_node,
+                    moved,
                 },
             )?;
             Ok(replaced)
@@ -596,8 +648,9 @@ impl Catalog {
                 id,
                 size: owned.size,
                 replaced: replaced.map(|size| ReplacedNode { id, size }),
+                moved: None,
             };
-            insert_record(tx, owned.opened.as_ref(), node)?;
+            insert_record(tx, owned.opened.as_ref(), node.clone())?;
             insert_record(tx, owned.record.as_ref(), node)?;
             Ok(old)
         })

@@ -390,6 +390,89 @@ async fn records_name_the_node_they_touched() {
     );
 }
 
+/// A directory's rename names the files under it, at any depth, in its record: how many, and
+/// the first ids (bounded); a file's rename names none.
+#[tokio::test]
+async fn a_directorys_rename_names_the_files_that_moved_with_it() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let mkdir = |n: &'static [u8], parent: i64| {
+        let cat = cat.clone();
+        async move {
+            cat.mkdir(t.id, parent, name(n), 0o40755, 1, 1, None)
+                .await
+                .unwrap()
+        }
+    };
+    let out = mkdir(b"out", root.id).await;
+    let deeper = mkdir(b"deeper", mkdir(b"sub", out).await).await;
+    let big = mkdir(b"big", root.id).await;
+    let mut ids = Vec::new();
+    for (parent, n) in [
+        (out, &b"a"[..]),
+        (deeper, b"b"),
+        (deeper, b"c"),
+        (root.id, b"d"),
+    ] {
+        cat.commit_upload(upload(t.id, parent, n)).await.unwrap();
+        ids.push(cat.lookup(parent, n).await.unwrap().unwrap().id);
+    }
+    for i in 0..MAX_MOVED_IDS + 20 {
+        let n = format!("f{i}").into_bytes();
+        let named = StoredName {
+            mac: &n,
+            sealed: &n,
+        };
+        let u = Upload {
+            name: named,
+            ..upload(t.id, big, b"")
+        };
+        cat.commit_upload(u).await.unwrap();
+    }
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = || -> RecordOf {
+        let seen = seen.clone();
+        std::sync::Arc::new(move |n: NodeRef| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(n.moved.clone());
+            outbox_record(seen.len() as i64, b"moved")
+        })
+    };
+    cat.rename(
+        t.id,
+        out,
+        root.id,
+        name(b"hidden"),
+        false,
+        1,
+        Some(record()),
+    )
+    .await
+    .unwrap();
+    cat.rename(t.id, ids[3], out, name(b"d"), false, 1, Some(record()))
+        .await
+        .unwrap();
+    cat.rename(t.id, big, out, name(b"big"), false, 1, Some(record()))
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen[0],
+        Some(MovedNodes {
+            count: 3,
+            ids: ids[..3].to_vec()
+        })
+    );
+    assert_eq!(seen[1], None);
+    let many = seen[2].as_ref().unwrap();
+    assert_eq!(
+        (many.count, many.ids.len()),
+        (MAX_MOVED_IDS as u64 + 20, MAX_MOVED_IDS)
+    );
+    assert!(many.ids.windows(2).all(|w| w[0] < w[1]));
+}
+
 #[tokio::test]
 async fn replacing_rename_follows_posix() {
     let (_d, cat) = catalog().await;

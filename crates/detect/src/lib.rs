@@ -453,7 +453,10 @@ impl AccountState {
     }
 
     fn add_evidence(&mut self, seq: Option<u64>) {
-        if let Some(s) = seq {
+        // (A directory's rename is one record for every file it moved.)
+        if let Some(s) = seq
+            && self.evidence.back() != Some(&s)
+        {
             if self.evidence.len() == MAX_EVIDENCE {
                 self.evidence.pop_front();
             }
@@ -776,12 +779,23 @@ impl Detector {
         }
         let file = file.as_ref().map(|f| f.id);
         let touched = match op {
-            FileOp::OpenRead | FileOp::Rename { replaced: None, .. } | FileOp::Remove => file,
+            FileOp::OpenRead | FileOp::Remove => file,
             FileOp::OpenWrite if !outcome.is_ok() => file,
-            // The canary renamed, or another file renamed over it.
+            // The canary renamed, another file renamed over it, or its directory renamed (it
+            // moved with it).
             FileOp::Rename {
-                replaced: Some(r), ..
-            } => file.filter(|id| canaries.contains(id)).or(Some(r.id)),
+                replaced, moved, ..
+            } => file
+                .filter(|id| canaries.contains(id))
+                .or_else(|| {
+                    moved
+                        .as_ref()?
+                        .ids
+                        .iter()
+                        .copied()
+                        .find(|id| canaries.contains(id))
+                })
+                .or(replaced.map(|r| r.id)),
             FileOp::CloseWrite { replaced, .. } => replaced.map(|r| r.id),
             _ => None,
         }?;
@@ -899,9 +913,18 @@ impl Detector {
                     FileOp::Rename {
                         to: Some(to),
                         replaced: Some(r),
+                        ..
                     } if r.id == id => format!(
                         "{account} replaced canary file {to} by renaming {path} over it in tenant \
                          {tenant}"
+                    ),
+                    FileOp::Rename {
+                        to: Some(to),
+                        moved: Some(m),
+                        ..
+                    } if m.ids.contains(&id) => format!(
+                        "{account} moved canary file {id} (by its id) with its directory, \
+                         renaming {path} to {to} in tenant {tenant}"
                     ),
                     FileOp::CloseWrite { .. } => {
                         format!("{account} overwrote canary file {path} in tenant {tenant}")
@@ -992,16 +1015,22 @@ impl Detector {
                 }
             }
             FileOp::Rename {
-                replaced: Some(r), ..
+                replaced, moved, ..
             } => {
-                alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
-            }
-            // Moved away from its name: judged as its removal would be (a partner moving what
-            // it collected to `done/`, an account renaming its own upload, count nothing), and
-            // taken back when the account collects it next.
-            FileOp::Rename { replaced: None, .. } => {
-                if let Some(f) = file_ref {
-                    alerts.extend(self.change(seq, e, &account, f.id, Change::Moved, now));
+                if let Some(r) = replaced {
+                    alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
+                }
+                // Moved away from its name: judged as its removal would be (a partner moving
+                // what it collected to `done/`, an account renaming its own upload, count
+                // nothing), and taken back when the account collects it next. A directory
+                // moves the files under it (as many as its record names), each judged so.
+                let moved: &[i64] = match (moved, file_ref) {
+                    (Some(m), _) => &m.ids,
+                    (None, Some(f)) if replaced.is_none() => std::slice::from_ref(&f.id),
+                    _ => &[],
+                };
+                for &id in moved {
+                    alerts.extend(self.change(seq, e, &account, id, Change::Moved, now));
                 }
             }
             FileOp::Remove => {

@@ -73,7 +73,7 @@ pub const CANARY: Rule = Rule {
     id: "canary",
     severity: Severity::Critical,
     techniques: &["T1005", "T1083"],
-    checks: "a canary file opened for reading, renamed or removed",
+    checks: "a canary file opened for reading, renamed (or moved with its directory) or removed",
 };
 
 pub const AUTH_ATTACK: Rule = Rule {

@@ -353,6 +353,7 @@ fn a_canary_is_critical_and_listing_it_is_nothing() {
         FileOp::Rename {
             to: None,
             replaced: None,
+            moved: None,
         },
         77,
     );
@@ -405,6 +406,7 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
     let over = FileOp::Rename {
         to: Some("/f77".into()),
         replaced: canary,
+        moved: None,
     };
     sim.file(T0 + 4, "mallory", "s", "10.0.0.1", over, 5);
     assert_eq!(
@@ -654,6 +656,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
             FileOp::Rename {
                 to: Some("/g".into()),
                 replaced: replaced(77),
+                moved: None,
             },
             91,
             Outcome::Ok,
@@ -663,6 +666,7 @@ fn changes_near_the_limit_and_canaries_touched_are_observed_before_the_reply() {
             FileOp::Rename {
                 to: Some("/g".into()),
                 replaced: replaced(79),
+                moved: None,
             },
             92,
             Outcome::Ok,
@@ -885,6 +889,7 @@ fn replacing_files_of_others_is_high_and_sending_ones_own_again_is_nothing() {
     let rename_over = |id| FileOp::Rename {
         to: Some(format!("/f{id}")),
         replaced: Some(FileRef { id, size: 10 }),
+        moved: None,
     };
     sim.login(T0, "partner", "p", "10.0.0.2");
     for i in 0..150 {
@@ -928,6 +933,7 @@ fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
     let moved = |id| FileOp::Rename {
         to: Some(format!("/done/f{id}")),
         replaced: None,
+        moved: None,
     };
     sim.login(T0, "partner", "p", "10.0.0.2");
     sim.login(T0, "bank", "k", "10.0.0.5");
@@ -935,6 +941,7 @@ fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
     let moved_back = |id| FileOp::Rename {
         to: Some(format!("/f{id}")),
         replaced: None,
+        moved: None,
     };
     sim.login(T0, "locker", "l", "10.0.0.7");
     for i in 0..150 {
@@ -985,6 +992,74 @@ fn moving_files_of_others_away_is_mass_change_and_moving_ones_own_is_not() {
     }
     assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
     assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
+}
+
+/// A directory renamed moves the files under it: each that its record names is judged as a
+/// file moved (the bank renaming its own batch's directory, or a partner the directory it
+/// collected, counts nothing; a stolen credential renaming a directory of 150 files it never
+/// touched is `mass_change` at once), and a canary among them is touched.
+#[test]
+fn a_directory_renamed_moves_the_files_under_it() {
+    let mut sim = Sim::new();
+    let dir_moved = |ids: std::ops::Range<i64>| FileOp::Rename {
+        to: Some("/elsewhere".into()),
+        replaced: None,
+        moved: Some(events::MovedFiles {
+            count: ids.end as u64 - ids.start as u64,
+            ids: ids.collect(),
+        }),
+    };
+    sim.login(T0, "bank", "k", "10.0.0.5");
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    for i in 0..150 {
+        sim.put(T0 + i, "bank", "k", "10.0.0.5", 7000 + i, 10);
+        sim.get(T0 + i, "partner", "p", "10.0.0.2", 5000 + i, 10);
+    }
+    sim.file(T0 + 500, "bank", "k", "10.0.0.5", dir_moved(7000..7150), 1);
+    sim.file(
+        T0 + 500,
+        "partner",
+        "p",
+        "10.0.0.2",
+        dir_moved(5000..5150),
+        2,
+    );
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    sim.file(
+        T0 + 600,
+        "mallory",
+        "m",
+        "10.0.0.1",
+        dir_moved(9000..9150),
+        3,
+    );
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+    assert!(
+        sim.alerts[0]
+            .summary
+            .starts_with("mallory removed, replaced or moved 101 files"),
+        "{}",
+        sim.alerts[0].summary
+    );
+    // Its evidence names the rename's record once.
+    assert_eq!(
+        sim.alerts[0]
+            .evidence
+            .iter()
+            .filter(|&&s| s == sim.seq)
+            .count(),
+        1
+    );
+    sim.d.set_canaries("acme", [8005]);
+    sim.login(T0, "oscar", "o", "10.0.0.3");
+    sim.file(T0 + 700, "oscar", "o", "10.0.0.3", dir_moved(8000..8010), 4);
+    assert_eq!(sim.rules()[1], ("canary", Severity::Critical));
+    assert!(
+        sim.alerts[1].summary.contains("moved canary file 8005"),
+        "{}",
+        sim.alerts[1].summary
+    );
 }
 
 /// Ransomware that renames what it encrypts: each file downloaded, written back under its name

@@ -40,6 +40,7 @@ pub const COLUMNS: &[&str] = &[
     "replaced_size",
     "ranges",
     "handle",
+    "moved_files",
 ];
 
 /// The `replaced_id` and `replaced_size` columns of a change that replaced a file.
@@ -158,9 +159,16 @@ pub fn row(r: &Exported) -> Vec<String> {
                     "entries",
                     entries.map(|n| n.to_string()).unwrap_or_default(),
                 ),
-                FileOp::Rename { to, replaced } => {
+                FileOp::Rename {
+                    to,
+                    replaced,
+                    moved,
+                } => {
                     set("to", text(to));
                     set_replaced(&mut set, replaced);
+                    if let Some(m) = moved {
+                        set("moved_files", m.count.to_string());
+                    }
                 }
                 FileOp::Other { request } => set("command", request.clone()),
                 _ => {}

@@ -165,6 +165,10 @@ pub enum FileOp {
         /// directory): its id and size, now gone. Recorded since December 2026.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replaced: Option<FileRef>,
+        /// When a directory was renamed: the files under it, which moved with it. Recorded
+        /// since December 2026.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moved: Option<MovedFiles>,
     },
     Remove,
     Mkdir,
@@ -201,6 +205,15 @@ impl FileOp {
             FileOp::Other { .. } => "other",
         }
     }
+}
+
+/// The files a directory's rename moved with it (those under it, at any depth): how many, and
+/// the ids of the first of them by id (the catalog bounds both: `catalog::MAX_MOVED_IDS` ids,
+/// a count of at most `catalog::MAX_MOVED_COUNTED`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedFiles {
+    pub count: u64,
+    pub ids: Vec<i64>,
 }
 
 /// A file by its stable id, with its size at the moment of the event.

@@ -108,10 +108,12 @@ fn every_kind() -> Vec<Event> {
         FileOp::Rename {
             to: Some("/done/pay.xml".into()),
             replaced: None,
+            moved: None,
         },
         FileOp::Rename {
             to: Some("/done/pay.xml".into()),
             replaced: Some(FileRef { id: 9, size: 40 }),
+            moved: None,
         },
         FileOp::Remove,
         FileOp::Mkdir,
@@ -245,6 +247,7 @@ fn schema_1_records_read_into_the_current_types() {
             op: FileOp::Rename {
                 to: Some("/b".into()),
                 replaced: None,
+                moved: None,
             },
             path: "/a".into(),
             file: None,

@@ -526,12 +526,17 @@ impl Collector {
         }
         let (what, to, bytes, replaced) = match op {
             FileOp::CloseWrite { bytes, replaced } => ("upload", None, Some(*bytes), *replaced),
-            FileOp::Rename { to, replaced } => ("rename", to.clone(), None, *replaced),
+            FileOp::Rename { to, replaced, .. } => ("rename", to.clone(), None, *replaced),
             FileOp::Remove => ("remove", None, None, None),
             FileOp::Setstat => ("setstat", None, None, None),
             FileOp::Mkdir => ("mkdir", None, None, None),
             FileOp::Rmdir => ("rmdir", None, None, None),
             _ => return,
+        };
+        // A directory renamed: the files that moved with it.
+        let files_moved = match op {
+            FileOp::Rename { moved: Some(m), .. } => Some(m.count),
+            _ => None,
         };
         self.changes.entry(tenant).or_default().push(Change {
             time: e.time,
@@ -549,6 +554,7 @@ impl Collector {
                 classes: None,
             }),
             classes: None,
+            files_moved,
             size_after: file.as_ref().map(|f| f.size),
         });
     }
@@ -1212,6 +1218,7 @@ mod tests {
             FileOp::Rename {
                 to: Some("/g".into()),
                 replaced: None,
+                moved: None,
             },
             7,
         ));

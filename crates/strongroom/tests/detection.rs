@@ -631,6 +631,74 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
     assert_eq!(renamed, expected, "{report:#}");
 }
 
+/// A directory renamed moves the files under it, and is judged by them: the bank publishing a
+/// batch by renaming its directory once complete, and a partner renaming the directory it
+/// collected, raise nothing; a stolen credential hiding the bank's statements by renaming
+/// their directory (one request, 130 files) is `mass_change` at once and its incident report
+/// says how many files moved; renaming the directory a canary is in touches the canary.
+#[test]
+fn a_directory_renamed_away_is_judged_by_the_files_it_moves() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    let partner = server.account("acme", "partner", "full");
+    let oscar = server.account("acme", "oscar", "full");
+    let trudy = server.account("acme", "trudy", "full");
+    upload_statements(&bank, 130);
+    bank.sftp_ok("mkdir /batch.tmp\nput statements/* /batch.tmp/\nrename /batch.tmp /batch\n");
+    partner.sftp_ok("get /batch/* .\nrename /batch /batch.done\n");
+    assert_eq!(csv_files_listed(&bank, "/batch.done"), 130);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+
+    let out = oscar.sftp("rename /statements /.old\n");
+    let a = wait_for_alert(&server, "oscar");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("mass_change")),
+        "{a} {out:?}"
+    );
+    let shown = server.ok(&["user", "show", "oscar"]);
+    assert!(shown.contains("locked (alert"), "{shown}");
+    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
+        "incident",
+        "report",
+        "--alert",
+        a["id"].as_str().unwrap(),
+    ]))
+    .unwrap();
+    let renames: Vec<_> = report["tenants"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["op"] == "rename")
+        .map(|c| {
+            (
+                c["path"].as_str(),
+                c["to"].as_str(),
+                c["files_moved"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(renames, [(Some("/statements"), Some("/.old"), Some(130))]);
+
+    trudy.sftp_ok("mkdir /reports\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    trudy.sftp("rename /reports /r2\n");
+    let a = wait_for_alert(&server, "trudy");
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("critical"), Some("canary")),
+        "{a}"
+    );
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .contains("with its directory, renaming /reports to /r2"),
+        "{a}"
+    );
+}
+
 /// The `.csv` files `c` lists in `dir`.
 fn csv_files_listed(c: &Client, dir: &str) -> usize {
     let listed = c.sftp_ok(&format!("ls -1 {dir}\n"));

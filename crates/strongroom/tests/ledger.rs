@@ -147,6 +147,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
             FileOp::Rename {
                 to: Some("/out/s.bin".into()),
                 replaced: None,
+                moved: None,
             },
             "/statement.bin",
         ),
@@ -237,6 +238,7 @@ fn sessions_leave_their_records_and_exports_filter_exactly() {
     let rename = FileOp::Rename {
         to: Some("/elsewhere".into()),
         replaced: None,
+        moved: None,
     };
     assert!(
         bobs.iter().any(|r| no_such_file(r, &rename, "/nope")),

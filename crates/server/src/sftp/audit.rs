@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use catalog::{NodeRef, OutboxRecord, RecordOf};
-use events::{Event, EventKind, EventSink, FileOp, FileRef, Outcome};
+use events::{Event, EventKind, EventSink, FileOp, FileRef, MovedFiles, Outcome};
 use sftp_proto::{Extended, RequestOp};
 
 use super::{OpenHandle, Served, SessionContext};
@@ -143,6 +143,7 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
             FileOp::Rename {
                 to: Some(shown(to)),
                 replaced: None,
+                moved: None,
             },
             shown(from),
             true,
@@ -185,6 +186,7 @@ fn attempted(op: &RequestOp) -> (FileOp, Option<&bytes::Bytes>) {
             FileOp::Rename {
                 to: Some(shown(to)),
                 replaced: None,
+                moved: None,
             },
             Some(from),
         ),
@@ -290,11 +292,18 @@ impl Pending {
                     id: node.id,
                     size: size.unwrap_or(node.size),
                 });
-                // What the change replaced, known only in its transaction.
+                // What the change replaced, and a directory's files it moved, known only in
+                // its transaction.
                 if let FileOp::CloseWrite { replaced, .. } | FileOp::Rename { replaced, .. } = op {
                     *replaced = node.replaced.map(|r| FileRef {
                         id: r.id,
                         size: r.size,
+                    });
+                }
+                if let FileOp::Rename { moved, .. } = op {
+                    *moved = node.moved.clone().map(|m| MovedFiles {
+                        count: m.count,
+                        ids: m.ids,
                     });
                 }
             }

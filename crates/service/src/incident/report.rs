@@ -153,6 +153,9 @@ pub struct Change {
     /// never classified). A payment file the selection put there shows what it holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classes: Option<BTreeMap<String, u64>>,
+    /// For a directory's rename: how many files moved with it (records since December 2026).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_moved: Option<u64>,
     /// The file's size the record gave (after an upload: the contents it made), to find those
     /// contents' classes.
     #[serde(skip)]
