@@ -19,6 +19,13 @@ fn name(s: &'static [u8]) -> StoredName<'static> {
     StoredName { mac: s, sealed: s }
 }
 
+/// Makes directory `n` in `parent` of tenant `tenant`, unrecorded: its id.
+async fn mkdir_in(cat: &Catalog, tenant: i64, parent: i64, n: &'static [u8]) -> i64 {
+    cat.mkdir(tenant, parent, name(n), 0o40755, 1, 1, None)
+        .await
+        .unwrap()
+}
+
 /// An upload of an empty file `n` into directory `parent_id`, kept inline, at key version 1;
 /// tests change what they need with struct update syntax.
 fn upload(tenant_id: i64, parent_id: i64, n: &'static [u8]) -> Upload<'static> {
@@ -397,14 +404,7 @@ async fn a_directorys_rename_names_the_files_that_moved_with_it() {
     let (_d, cat) = catalog().await;
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
-    let mkdir = |n: &'static [u8], parent: i64| {
-        let cat = cat.clone();
-        async move {
-            cat.mkdir(t.id, parent, name(n), 0o40755, 1, 1, None)
-                .await
-                .unwrap()
-        }
-    };
+    let mkdir = |n: &'static [u8], parent: i64| mkdir_in(&cat, t.id, parent, n);
     let out = mkdir(b"out", root.id).await;
     let deeper = mkdir(b"deeper", mkdir(b"sub", out).await).await;
     let big = mkdir(b"big", root.id).await;
@@ -478,14 +478,7 @@ async fn replacing_rename_follows_posix() {
     let (_d, cat) = catalog().await;
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
-    let mkdir = |n: &'static [u8], parent: i64| {
-        let cat = cat.clone();
-        async move {
-            cat.mkdir(t.id, parent, name(n), 0o40755, 1, 1, None)
-                .await
-                .unwrap()
-        }
-    };
+    let mkdir = |n: &'static [u8], parent: i64| mkdir_in(&cat, t.id, parent, n);
     let victim_dir = mkdir(b"victimdir", root.id).await;
     let full = mkdir(b"full", root.id).await;
     let empty = mkdir(b"empty", root.id).await;

@@ -113,6 +113,36 @@ fn wait_for_alert(server: &Server, account: &str) -> serde_json::Value {
     }
 }
 
+/// `account`'s alert, once raised: high, `mass_change`, the account locked by it (`out`: what
+/// its client said, for the failure's message).
+fn contained(server: &Server, account: &str, out: &(i32, String, String)) -> serde_json::Value {
+    let a = wait_for_alert(server, account);
+    assert_eq!(
+        (a["severity"].as_str(), a["rule"].as_str()),
+        (Some("high"), Some("mass_change")),
+        "{a} {out:?}"
+    );
+    let shown = server.ok(&["user", "show", account]);
+    assert!(shown.contains("locked (alert"), "{shown} {out:?}");
+    a
+}
+
+/// The incident report of alert `a`, as JSON.
+fn report_of(server: &Server, a: &serde_json::Value) -> serde_json::Value {
+    let id = a["id"].as_str().unwrap();
+    serde_json::from_str(&server.ok(&["incident", "report", "--alert", id])).unwrap()
+}
+
+/// The first tenant's changes of kind `op` in `report`.
+fn changes_of<'a>(report: &'a serde_json::Value, op: &str) -> Vec<&'a serde_json::Value> {
+    report["tenants"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["op"] == op)
+        .collect()
+}
+
 #[test]
 fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched() {
     let server = Server::start_with_config(CONFIG);
@@ -466,20 +496,9 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
     // Each attacker's alert: high, mass_change, the account locked.
-    let contained = |account: &str, out: &(i32, String, String)| {
-        let a = wait_for_alert(&server, account);
-        assert_eq!(
-            (a["severity"].as_str(), a["rule"].as_str()),
-            (Some("high"), Some("mass_change")),
-            "{a}"
-        );
-        let shown = server.ok(&["user", "show", account]);
-        assert!(shown.contains("locked (alert"), "{shown} {out:?}");
-        a
-    };
     // Mallory removes the statements, which she never downloaded.
     let out = mallory.sftp("-rm /out/statements/*\n");
-    let a = contained("mallory", &out);
+    let a = contained(&server, "mallory", &out);
     assert!(
         a["summary"]
             .as_str()
@@ -493,7 +512,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
 
     // Eve writes over the bank's reports.
     let out = eve.sftp("-put reports/* /out/reports/\n");
-    let a = contained("eve", &out);
+    let a = contained(&server, "eve", &out);
     let back = bank.work().join("back");
     std::fs::create_dir_all(&back).unwrap();
     bank.sftp_ok(&format!("get /out/reports/* {}/\n", back.display()));
@@ -508,13 +527,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     assert_eq!(still_the_banks, 29, "{out:?}");
     // The alert's incident report lists what she replaced: every report the bank lost, each
     // change naming the file it replaced.
-    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
-        "incident",
-        "report",
-        "--alert",
-        a["id"].as_str().unwrap(),
-    ]))
-    .unwrap();
+    let report = report_of(&server, &a);
     assert_eq!(
         report["totals"]["changes_replacing"].as_u64(),
         Some(130 - still_the_banks as u64),
@@ -532,7 +545,7 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
         ));
     }
     let out = trudy.sftp(&script);
-    let a = contained("trudy", &out);
+    let a = contained(&server, "trudy", &out);
     assert!(
         a["summary"]
             .as_str()
@@ -593,12 +606,7 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
         .map(|i| format!("rename /statements/s-{i:03}.csv /statements/.s-{i:03}\n"))
         .collect();
     let out = mallory.sftp(&hide);
-    let a = wait_for_alert(&server, "mallory");
-    assert_eq!(
-        (a["severity"].as_str(), a["rule"].as_str()),
-        (Some("high"), Some("mass_change")),
-        "{a}"
-    );
+    let a = contained(&server, "mallory", &out);
     assert!(
         a["summary"]
             .as_str()
@@ -606,23 +614,12 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
             .starts_with("mallory removed, replaced or moved 101 files of others in 10 minutes"),
         "{a}"
     );
-    let shown = server.ok(&["user", "show", "mallory"]);
-    assert!(shown.contains("locked (alert"), "{shown} {out:?}");
     // The rename that crossed the limit waited for the detector: 29 statements still stand
     // under their names, and the alert's incident report lists the 101 renames.
     assert_eq!(csv_files_listed(&bank, "/statements"), 29, "{out:?}");
-    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
-        "incident",
-        "report",
-        "--alert",
-        a["id"].as_str().unwrap(),
-    ]))
-    .unwrap();
-    let renamed: Vec<&str> = report["tenants"][0]["changes"]
-        .as_array()
-        .unwrap()
+    let report = report_of(&server, &a);
+    let renamed: Vec<&str> = changes_of(&report, "rename")
         .iter()
-        .filter(|c| c["op"] == "rename")
         .map(|c| c["path"].as_str().unwrap())
         .collect();
     let expected: Vec<String> = (0..101)
@@ -651,26 +648,10 @@ fn a_directory_renamed_away_is_judged_by_the_files_it_moves() {
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
 
     let out = oscar.sftp("rename /statements /.old\n");
-    let a = wait_for_alert(&server, "oscar");
-    assert_eq!(
-        (a["severity"].as_str(), a["rule"].as_str()),
-        (Some("high"), Some("mass_change")),
-        "{a} {out:?}"
-    );
-    let shown = server.ok(&["user", "show", "oscar"]);
-    assert!(shown.contains("locked (alert"), "{shown}");
-    let report: serde_json::Value = serde_json::from_str(&server.ok(&[
-        "incident",
-        "report",
-        "--alert",
-        a["id"].as_str().unwrap(),
-    ]))
-    .unwrap();
-    let renames: Vec<_> = report["tenants"][0]["changes"]
-        .as_array()
-        .unwrap()
+    let a = contained(&server, "oscar", &out);
+    let report = report_of(&server, &a);
+    let renames: Vec<_> = changes_of(&report, "rename")
         .iter()
-        .filter(|c| c["op"] == "rename")
         .map(|c| {
             (
                 c["path"].as_str(),
@@ -747,8 +728,7 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
     // The alert's incident report: the 101 removals done, and the 29 queued behind them
     // listed as refused, with why.
     let id = a["id"].as_str().unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(&server.ok(&["incident", "report", "--alert", id])).unwrap();
+    let report = report_of(&server, &a);
     assert_eq!(
         report["totals"]["changes"].as_u64(),
         Some(101),
