@@ -1015,10 +1015,25 @@ impl Detector {
                 }
             }
             FileOp::Rename {
-                replaced, moved, ..
+                to,
+                replaced,
+                moved,
             } => {
                 if let Some(r) = replaced {
                     alerts.extend(self.change(seq, e, &account, r.id, Change::Replaced, now));
+                }
+                // An upload of its own given a new name: a new file under that name, as an
+                // upload straight to it would be (ransomware writing `x.tmp`, then naming it
+                // `ledger.csv.locked`, rewrites `ledger.csv`).
+                if let (Some(f), Some(to), None) = (file_ref, to, moved) {
+                    let a = self.account(&account, e.tenant.as_deref());
+                    if a.known.get(&f.id).is_some_and(|k| k.1)
+                        && a.recent
+                            .get_or_insert_default()
+                            .uploaded_new(now, to, f.size)
+                    {
+                        alerts.extend(self.change(seq, e, &account, 0, Change::Rewritten, now));
+                    }
                 }
                 // Moved away from its name: judged as its removal would be (a partner moving
                 // what it collected to `done/`, an account renaming its own upload, count

@@ -1150,6 +1150,64 @@ fn files_rewritten_under_new_names_are_mass_change() {
     assert_eq!(sim.alerts[0].summary, MALLORYS_101_CHANGES);
 }
 
+/// An upload written under a name of its own and then renamed is judged by its new name:
+/// ransomware writing each file it downloaded to a temporary name, then naming it after the
+/// original with its extension (`ledger.csv.locked`) and removing the original, rewrites files
+/// of others (the 101st is `mass_change`); a partner uploading its acknowledgement as `.part`
+/// and naming it `pay.csv.ack` once complete (smaller than what it collected) does not.
+#[test]
+fn uploads_renamed_to_names_after_files_removed_are_rewritten() {
+    let mut sim = Sim::new();
+    let partner = ("partner", "p", "10.0.0.2");
+    let eve = ("eve", "e", "10.0.0.1");
+    sim.login(T0, "partner", "p", "10.0.0.2");
+    sim.login(T0, "eve", "e", "10.0.0.1");
+    // Downloads `old`, writes `tmp`, renames it `new`, removes `old`.
+    fn write_then_rename(
+        sim: &mut Sim,
+        t: i64,
+        who: (&str, &str, &str),
+        (old, size): (&str, u64),
+        (id, tmp, new, new_size): (i64, &str, String, u64),
+    ) {
+        sim.file_at(t, who, FileOp::OpenRead, id - 1000, old, size);
+        let read = FileOp::CloseRead {
+            bytes: size,
+            whole_file: true,
+            ranges: None,
+        };
+        sim.file_at(t + 1, who, read, id - 1000, old, size);
+        sim.file_at(t + 2, who, FileOp::OpenWrite, id, tmp, 0);
+        let close = FileOp::CloseWrite {
+            bytes: new_size,
+            replaced: None,
+        };
+        sim.file_at(t + 2, who, close, id, tmp, new_size);
+        let rename = FileOp::Rename {
+            to: Some(new),
+            replaced: None,
+            moved: None,
+        };
+        sim.file_at(t + 3, who, rename, id, tmp, new_size);
+        sim.file_at(t + 4, who, FileOp::Remove, id - 1000, old, size);
+    }
+    for i in 0..150 {
+        let old = format!("/out/pay{i}.csv");
+        let tmp = format!("/out/pay{i}.csv.ack.part");
+        let new = (5000 + i, tmp.as_str(), format!("{old}.ack"), 64);
+        write_then_rename(&mut sim, T0 + i * 10, partner, (&old, 5000), new);
+    }
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    for i in 0..101 {
+        let old = format!("/l/ledger{i}.csv");
+        let tmp = format!("/tmp/t{i}");
+        let new = (8000 + i, tmp.as_str(), format!("{old}.locked"), 5100);
+        write_then_rename(&mut sim, T0 + i * 10, eve, (&old, 5000), new);
+        assert_eq!(sim.alerts.is_empty(), i < 100, "{i}: {:?}", sim.rules());
+    }
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+}
+
 /// The names an upload may have been derived from: cut at each dot of its last component (a
 /// leading dot aside, at most four), never in a directory's name.
 #[test]

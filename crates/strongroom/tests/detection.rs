@@ -441,7 +441,8 @@ fn a_canary_overwritten_or_renamed_over_is_critical() {
 /// the threshold and the account locked, and the rest of the files stay as they were. A
 /// partner collecting its files (each downloaded, answered with a small acknowledgement named
 /// after it, then removed), a bank removing what it uploaded and sending its reports again
-/// over their own names raise nothing.
+/// over their own names raise nothing. Ransomware writing each file back under a temporary
+/// name and renaming it after the original counts as writing it there at once.
 #[test]
 fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
     let server = Server::start_with_config(CONFIG);
@@ -534,14 +535,23 @@ fn destroying_a_tenants_files_is_contained_and_collecting_them_is_not() {
         "{report:#}"
     );
 
-    // Trudy downloads each ledger, uploads it back encrypted under a new name and removes it.
+    // Trudy downloads each ledger, uploads it back encrypted under a new name (every other
+    // one written to a temporary name first, then renamed) and removes it.
     let mut script = String::new();
     for i in 0..130 {
         let name = format!("ledgers-{i:03}.csv");
         let encrypted = format!("/out/ledgers/{name} bank\n{}\n", "x".repeat(40));
         std::fs::write(trudy.work().join(format!("{name}.locked")), encrypted).unwrap();
+        let upload = if i % 2 == 0 {
+            format!("put {name}.locked /out/ledgers/{name}.locked\n")
+        } else {
+            format!(
+                "put {name}.locked /out/ledgers/.t{i}\n\
+                 rename /out/ledgers/.t{i} /out/ledgers/{name}.locked\n"
+            )
+        };
         script.push_str(&format!(
-            "get /out/ledgers/{name} plain.csv\nput {name}.locked /out/ledgers/{name}.locked\nrm /out/ledgers/{name}\n"
+            "get /out/ledgers/{name} plain.csv\n{upload}rm /out/ledgers/{name}\n"
         ));
     }
     let out = trudy.sftp(&script);
