@@ -206,8 +206,9 @@ impl RecentNames {
         false
     }
 
-    /// File `id` opened for reading at `now`: when it moved the file within 10 minutes, when
-    /// it did (that change is taken back: the file was claimed, then collected), forgotten.
+    /// File `id` opened for reading at `now`: if the account moved it within the last 10
+    /// minutes, when (that change is to be taken back: the file was claimed, then collected);
+    /// the move is forgotten.
     fn collected(&mut self, now: i64, id: i64) -> Option<i64> {
         self.forget_old_names(now);
         let i = self.moved.iter().rposition(|m| m.1 == id)?;
@@ -1397,8 +1398,8 @@ impl Detector {
             source: e.source.map(|s| s.ip()),
             sessions: a.sessions.clone(),
             summary: format!(
-                "{account} removed, replaced or moved {changed} files of others in 10 minutes, above \
-                 {limit} (its history and the floor)"
+                "{account} removed, replaced or moved {changed} files of others in 10 minutes, \
+                 above {limit} (its history and the floor)"
             ),
             evidence: a.evidence.iter().copied().collect(),
         }]
