@@ -18,6 +18,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0009_file_history.sql"),
     include_str!("../migrations/sqlite/0010_outbox_file_id.sql"),
     include_str!("../migrations/sqlite/0011_outbox_path_tags.sql"),
+    include_str!("../migrations/sqlite/0012_subdirectories.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -198,8 +198,9 @@ pub struct NodeRef {
     pub moved: Option<MovedNodes>,
 }
 
-/// The files under a renamed directory, at any depth: how many (at most
-/// [`MAX_MOVED_COUNTED`]), and the ids of the first [`MAX_MOVED_IDS`] by id.
+/// The files under a renamed directory, at any depth: how many (counted among at most
+/// [`MAX_MOVED_COUNTED`] entries), and the ids of [`MAX_MOVED_IDS`] of them (the first in the
+/// catalog's order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedNodes {
     pub count: u64,
@@ -211,8 +212,9 @@ pub struct MovedNodes {
 /// 4 KiB of record.
 pub const MAX_MOVED_IDS: usize = 500;
 
-/// Most files under a renamed directory its record counts ([`MovedNodes`]): the count stops
-/// there, so that renaming a huge tree holds the write transaction no longer than that.
+/// Most entries (files and directories) under a renamed directory that its record's count
+/// reads ([`MovedNodes`]), and most directories its walk reads: a larger tree's count is a
+/// lower bound.
 pub const MAX_MOVED_COUNTED: u64 = 1_000_000;
 
 impl NodeRef {
@@ -253,28 +255,39 @@ fn insert_record(
     record.map_or(Ok(()), |r| outbox::insert(tx, &r(node)))
 }
 
-/// The files under directory `dir`, at any depth ([`MovedNodes`]: bounded).
+/// The files under directory `dir`, at any depth ([`MovedNodes`]: bounded). The walk reads its
+/// directories through their own index (migration 0012), the ids of the first files in index
+/// order, and counts the entries under it from the index of names alone; each bounded, so
+/// that the rename of a tree of a million files holds its transaction for milliseconds.
 fn files_under(tx: &rusqlite::Transaction<'_>, dir: i64) -> Result<MovedNodes> {
     const TREE: &str = "WITH RECURSIVE tree(id) AS (
                             SELECT ?1
                             UNION ALL
                             SELECT n.id FROM nodes n JOIN tree t ON n.parent_id = t.id
-                             WHERE n.kind = 'dir')";
+                             WHERE n.kind = 'dir'
+                            LIMIT ?2)";
     let ids = tx
         .prepare_cached(&format!(
-            "{TREE} SELECT id FROM nodes WHERE parent_id IN tree AND kind = 'file'
-                      ORDER BY id LIMIT ?2"
+            "{TREE} SELECT id FROM nodes WHERE parent_id IN tree AND kind = 'file' LIMIT ?3"
         ))?
-        .query_map((dir, MAX_MOVED_IDS as i64), |r| r.get(0))?
+        .query_map((dir, MAX_MOVED_COUNTED as i64, MAX_MOVED_IDS as i64), |r| {
+            r.get(0)
+        })?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
     let count = if ids.len() < MAX_MOVED_IDS {
         ids.len() as u64
     } else {
-        tx.prepare_cached(&format!(
-            "{TREE} SELECT count(*) FROM (SELECT 1 FROM nodes
-                      WHERE parent_id IN tree AND kind = 'file' LIMIT ?2)"
-        ))?
-        .query_row((dir, MAX_MOVED_COUNTED as i64), |r| r.get::<_, i64>(0))? as u64
+        // Entries under it, less its subdirectories (every directory of the tree but itself).
+        let (entries, dirs): (i64, i64) = tx
+            .prepare_cached(&format!(
+                "{TREE} SELECT (SELECT count(*) FROM (SELECT 1 FROM nodes
+                                 WHERE parent_id IN tree LIMIT ?2)),
+                               (SELECT count(*) FROM tree)"
+            ))?
+            .query_row((dir, MAX_MOVED_COUNTED as i64), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        (entries - (dirs - 1)).max(ids.len() as i64) as u64
     };
     Ok(MovedNodes { count, ids })
 }

@@ -208,8 +208,8 @@ impl FileOp {
 }
 
 /// The files a directory's rename moved with it (those under it, at any depth): how many, and
-/// the ids of the first of them by id (the catalog bounds both: `catalog::MAX_MOVED_IDS` ids,
-/// a count of at most `catalog::MAX_MOVED_COUNTED`).
+/// the ids of some of them (the catalog bounds both: `catalog::MAX_MOVED_IDS` ids, the count
+/// read from at most `catalog::MAX_MOVED_COUNTED` entries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovedFiles {
     pub count: u64,
