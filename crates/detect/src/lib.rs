@@ -135,6 +135,9 @@ enum Change {
     /// partners look for it, as a removal is; taken back when the account opens it for reading
     /// within the 10 minutes (it claimed the file, then collected it).
     Moved,
+    /// This many files moved with a directory whose record does not name them (it names 500):
+    /// as many as were others' among those it names, in proportion.
+    MovedUnnamed(u64),
     /// Downloaded, then written back under a new name (its name with an extension added, at
     /// least as large) and removed, in either order, within 10 minutes: as ransomware does
     /// that renames what it encrypts.
@@ -1039,14 +1042,28 @@ impl Detector {
                 // Moved away from its name: judged as its removal would be (a partner moving
                 // what it collected to `done/`, an account renaming its own upload, count
                 // nothing), and taken back when the account collects it next. A directory
-                // moves the files under it (as many as its record names), each judged so.
-                let moved: &[i64] = match (moved, file_ref) {
+                // moves the files under it, each its record names judged so, and those it does
+                // not name (past 500) counted as others' in the proportion of those it names.
+                let named: &[i64] = match (moved, file_ref) {
                     (Some(m), _) => &m.ids,
                     (None, Some(f)) if replaced.is_none() => std::slice::from_ref(&f.id),
                     _ => &[],
                 };
-                for &id in moved {
+                for &id in named {
                     alerts.extend(self.change(seq, e, &account, id, Change::Moved, now));
+                }
+                if let Some(m) = moved
+                    && let Some(unnamed) = m.count.checked_sub(m.ids.len() as u64)
+                    && unnamed > 0
+                    && !m.ids.is_empty()
+                {
+                    let a = self.account(&account, e.tenant.as_deref());
+                    let others = m.ids.iter().filter(|id| !a.known.contains_key(id)).count();
+                    let counted = unnamed * others as u64 / m.ids.len() as u64;
+                    if counted > 0 {
+                        let change = Change::MovedUnnamed(counted);
+                        alerts.extend(self.change(seq, e, &account, 0, change, now));
+                    }
                 }
             }
             FileOp::Remove => {
@@ -1366,7 +1383,7 @@ impl Detector {
         let own = match change {
             Change::Removed | Change::Moved => a.known.contains_key(&id),
             Change::Replaced => a.known.get(&id).is_some_and(|k| k.1),
-            Change::Rewritten => false,
+            Change::Rewritten | Change::MovedUnnamed(_) => false,
         };
         // A file moved again (on, or back: Apache Camel's `readLock=rename` renames each file
         // and back before it downloads it) was counted at its first move.
@@ -1374,7 +1391,11 @@ impl Detector {
             return Vec::new();
         }
         a.add_evidence(seq);
-        a.changes.add(now, 0, 1);
+        let files = match change {
+            Change::MovedUnnamed(n) => n,
+            _ => 1,
+        };
+        a.changes.add(now, 0, files);
         let (_, changed) = a.changes.sum(now);
         a.today.peak_changes = a.today.peak_changes.max(changed);
         let limit = t

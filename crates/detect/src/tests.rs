@@ -1062,6 +1062,37 @@ fn a_directory_renamed_moves_the_files_under_it() {
     );
 }
 
+/// A directory of more files than its rename's record names (500) is judged by those it names:
+/// the others' among them stand for as many in proportion among the rest. An account renaming
+/// a directory of 1,000 files, 800 its own uploads, moves 200 of others': 100 of them named
+/// (not past the limit alone), 100 more in proportion.
+#[test]
+fn a_large_directory_renamed_counts_the_files_it_does_not_name_in_proportion() {
+    let mut sim = Sim::new();
+    sim.login(T0, "ian", "i", "10.0.0.8");
+    for i in 0..800 {
+        sim.put(T0 + i, "ian", "i", "10.0.0.8", 20_000 + i, 10);
+    }
+    let named: Vec<i64> = (20_000..20_400).chain(30_000..30_100).collect();
+    let rename = FileOp::Rename {
+        to: Some("/elsewhere".into()),
+        replaced: None,
+        moved: Some(events::MovedFiles {
+            count: 1000,
+            ids: named,
+        }),
+    };
+    sim.file(T0 + 1000, "ian", "i", "10.0.0.8", rename, 1);
+    assert_eq!(sim.rules(), [("mass_change", Severity::High)]);
+    assert!(
+        sim.alerts[0]
+            .summary
+            .starts_with("ian removed, replaced or moved 200 files"),
+        "{}",
+        sim.alerts[0].summary
+    );
+}
+
 /// Ransomware that renames what it encrypts: each file downloaded, written back under its name
 /// with an extension added (at least as large) and removed, in either order, is a file of
 /// others rewritten: the 101st within 10 minutes is `mass_change`. A partner answering each
