@@ -259,7 +259,7 @@ fn insert_record(
 /// directories through their own index (migration 0012), the ids of the first files in index
 /// order, and counts the entries under it from the index of names alone; each bounded, so
 /// that the rename of a tree of a million files holds its transaction for milliseconds.
-fn files_under(tx: &rusqlite::Transaction<'_>, dir: i64) -> Result<MovedNodes> {
+fn files_under(tx: &rusqlite::Connection, dir: i64) -> Result<MovedNodes> {
     const TREE: &str = "WITH RECURSIVE tree(id) AS (
                             SELECT ?1
                             UNION ALL
@@ -410,6 +410,12 @@ impl Catalog {
                 (parent, mac),
             )?
             .pop())
+    }
+
+    /// The files under directory `dir`, at any depth, as they are now ([`MovedNodes`]): what
+    /// renaming it would move.
+    pub async fn files_under_dir(&self, dir: i64) -> Result<MovedNodes> {
+        self.direct.with(|c| files_under(c, dir))
     }
 
     /// Up to `limit` children of `dir`, in lookup-form order, after the cursor `after`.

@@ -873,6 +873,54 @@ impl Detector {
             near = !a.contained && u64::from(unobserved) > room;
         }
         near || self.canary_touched(e).is_some()
+            || matches!(&e.kind, EventKind::File { op, outcome, .. } if refused_move(op, outcome))
+    }
+
+    /// For the rename of a directory (`e`, its record as it would be, naming the files it
+    /// would move), before it is done: how many files of others it would move, when that would
+    /// take the account past the `mass_change` limit (the server then refuses it, and its
+    /// refusal's record, observed before the reply, contains the account). The same count as
+    /// the rename's observation would make: the files it names that the account neither
+    /// downloaded nor uploaded within 30 days, nor moved within the last 10 minutes, and those
+    /// it does not name in proportion.
+    pub fn would_hide(&mut self, e: &Event) -> Option<u64> {
+        let EventKind::File {
+            op: FileOp::Rename { moved: Some(m), .. },
+            ..
+        } = &e.kind
+        else {
+            return None;
+        };
+        let account = e.account.as_deref()?;
+        let now = e.time.as_millis();
+        let t = self
+            .config
+            .thresholds_for(e.tenant.as_deref(), Some(account));
+        let (counted, changed, limit) = match self.accounts.get_mut(account) {
+            Some(a) => {
+                if a.contained {
+                    return None;
+                }
+                a.roll(now);
+                let recent = a.recent.as_deref_mut().map(|r| {
+                    r.forget_old_names(now);
+                    &r.moved
+                });
+                let others = m.ids.iter().filter(|id| !a.known.contains_key(id));
+                let in_sample = others.clone().count() as u64;
+                let not_moved = others
+                    .filter(|id| !recent.is_some_and(|r| r.iter().any(|x| x.1 == **id)))
+                    .count() as u64;
+                let proportion = unnamed_others(m, in_sample);
+                let changed = a.changes.sum(now).1 + u64::from(a.changes_unobserved.count(now));
+                let limit = t
+                    .change_files
+                    .max(t.history_multiplier * a.peak(|d| d.peak_changes));
+                (not_moved + proportion, changed, limit)
+            }
+            None => (m.count, 0, t.change_files),
+        };
+        (counted > 0 && changed + counted > limit).then_some(counted)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -942,7 +990,10 @@ impl Detector {
             });
             return alerts;
         }
-        if !outcome.is_ok() {
+        // A directory's rename refused before it was done, as it would have hidden files of
+        // others past the limit ([`Detector::would_hide`]; the only refused rename whose record
+        // names the files it would move), is judged as if done: an attempt counts as much.
+        if !outcome.is_ok() && !refused_move(op, outcome) {
             return alerts;
         }
         let session = e.session.as_deref();
@@ -1052,14 +1103,10 @@ impl Detector {
                 for &id in named {
                     alerts.extend(self.change(seq, e, &account, id, Change::Moved, now));
                 }
-                if let Some(m) = moved
-                    && let Some(unnamed) = m.count.checked_sub(m.ids.len() as u64)
-                    && unnamed > 0
-                    && !m.ids.is_empty()
-                {
+                if let Some(m) = moved {
                     let a = self.account(&account, e.tenant.as_deref());
                     let others = m.ids.iter().filter(|id| !a.known.contains_key(id)).count();
-                    let counted = unnamed * others as u64 / m.ids.len() as u64;
+                    let counted = unnamed_others(m, others as u64);
                     if counted > 0 {
                         let change = Change::MovedUnnamed(counted);
                         alerts.extend(self.change(seq, e, &account, 0, change, now));
@@ -1446,6 +1493,22 @@ impl Detector {
             evidence: Vec::new(),
         }]
     }
+}
+
+/// Of the files a directory's rename moved that its record does not name, how many count as
+/// others': in the proportion of `others_named` among those it names.
+fn unnamed_others(m: &events::MovedFiles, others_named: u64) -> u64 {
+    let named = m.ids.len() as u64;
+    (m.count.saturating_sub(named) * others_named)
+        .checked_div(named)
+        .unwrap_or(0)
+}
+
+/// Whether `op`, which ended with `outcome`, is a directory's rename refused before it was
+/// done because it would hide files of others ([`Detector::would_hide`]): the only refused
+/// rename whose record names the files it would move.
+fn refused_move(op: &FileOp, outcome: &Outcome) -> bool {
+    !outcome.is_ok() && matches!(op, FileOp::Rename { moved: Some(_), .. })
 }
 
 /// How long requests announced before their replies ([`Detector::observe_before_reply`]) are

@@ -1062,6 +1062,66 @@ fn a_directory_renamed_moves_the_files_under_it() {
     );
 }
 
+/// Before a directory's rename is done, the detector tells whether it would take the account
+/// past the `mass_change` limit (the server then refuses it): not for the bank's own batch, nor
+/// for a directory of 60 files of others; for 150 of others, after 60 already moved, or for 60
+/// of others in an account that moved 50 others' files within the 10 minutes. Its refusal's
+/// record, observed, is judged as if the rename was done: contained.
+#[test]
+fn a_directory_rename_that_would_hide_files_is_told_before_it_is_done() {
+    let mut sim = Sim::new();
+    let dir = |ids: std::ops::Range<i64>, outcome| {
+        let moved = events::MovedFiles {
+            count: ids.end as u64 - ids.start as u64,
+            ids: ids.collect(),
+        };
+        let op = FileOp::Rename {
+            to: Some("/elsewhere".into()),
+            replaced: None,
+            moved: Some(moved),
+        };
+        let kind = EventKind::File {
+            op,
+            path: "/out".into(),
+            file: None,
+            outcome,
+        };
+        event_of(T0 + 500, ("mallory", "m", "10.0.0.1"), kind)
+    };
+    sim.login(T0, "bank", "k", "10.0.0.5");
+    for i in 0..150 {
+        sim.put(T0 + i, "bank", "k", "10.0.0.5", 7000 + i, 10);
+    }
+    let mut own = dir(7000..7150, Outcome::Ok);
+    own.account = Some("bank".into());
+    assert_eq!(sim.d.would_hide(&own), None);
+    sim.login(T0, "mallory", "m", "10.0.0.1");
+    assert_eq!(sim.d.would_hide(&dir(9000..9060, Outcome::Ok)), None);
+    assert_eq!(sim.d.would_hide(&dir(9000..9150, Outcome::Ok)), Some(150));
+    let moves = |sim: &mut Sim, ids: std::ops::Range<i64>| {
+        for id in ids {
+            let op = FileOp::Rename {
+                to: Some(format!("/hidden/{id}")),
+                replaced: None,
+                moved: None,
+            };
+            sim.file(T0 + 100, "mallory", "m", "10.0.0.1", op, id);
+        }
+    };
+    moves(&mut sim, 8000..8050);
+    assert!(sim.alerts.is_empty(), "{:?}", sim.rules());
+    // Past the limit with those 50; the files it moved already are not counted twice.
+    assert_eq!(sim.d.would_hide(&dir(9000..9060, Outcome::Ok)), Some(60));
+    assert_eq!(sim.d.would_hide(&dir(8000..8050, Outcome::Ok)), None);
+    // The refusal's record: observed before its reply, and judged as if done.
+    let refused = dir(9000..9060, Outcome::Denied("would move 60 files".into()));
+    assert!(sim.d.observe_before_reply(&refused));
+    sim.seq += 1;
+    let alerts = sim.d.observe(Some(sim.seq), &refused, Mode::Replay);
+    let rules: Vec<_> = alerts.iter().map(|a| (a.rule.id, a.severity)).collect();
+    assert_eq!(rules, [("mass_change", Severity::High)]);
+}
+
 /// A directory of more files than its rename's record names (500) is judged by those it names:
 /// the others' among them stand for as many in proportion among the rest. An account renaming
 /// a directory of 1,000 files, 800 its own uploads, moves 200 of others': 100 of them named

@@ -151,6 +151,13 @@ impl Detection {
             .is_ok_and(|mut d| d.observe_before_reply(e))
     }
 
+    /// For a directory's rename about to be done (`e`, its record naming the files it would
+    /// move): how many files of others it would move, when that would take its account past
+    /// the `mass_change` limit (see [`Detector::would_hide`]): the rename is then refused.
+    pub fn would_hide(&self, e: &Event) -> Option<u64> {
+        self.detector.lock().ok()?.would_hide(e)
+    }
+
     /// A live session's read counter (a monotonic total), reported as it grows.
     pub fn session_bytes(&self, session: &str, total_read: u64, now: Time) {
         let alerts = match self.detector.lock() {

@@ -135,12 +135,9 @@ fn report_of(server: &Server, a: &serde_json::Value) -> serde_json::Value {
 
 /// The first tenant's changes of kind `op` in `report`.
 fn changes_of<'a>(report: &'a serde_json::Value, op: &str) -> Vec<&'a serde_json::Value> {
-    report["tenants"][0]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["op"] == op)
-        .collect()
+    let changes = report["tenants"][0]["changes"].as_array();
+    let changes = changes.unwrap_or_else(|| panic!("no changes listed: {report:#}"));
+    changes.iter().filter(|c| c["op"] == op).collect()
 }
 
 #[test]
@@ -640,9 +637,10 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
 
 /// A directory renamed moves the files under it, and is judged by them: the bank publishing a
 /// batch by renaming its directory once complete, and a partner renaming the directory it
-/// collected, raise nothing; a stolen credential hiding the bank's statements by renaming
-/// their directory (one request, 130 files) is `mass_change` at once and its incident report
-/// says how many files moved; renaming the directory a canary is in touches the canary.
+/// collected, raise nothing (the bank's report says how many files its rename moved); a stolen
+/// credential hiding the bank's statements by renaming their directory (one request, 130
+/// files of others) is refused before it is done and contained, the statements where they
+/// were; renaming the directory a canary is in touches the canary.
 #[test]
 fn a_directory_renamed_away_is_judged_by_the_files_it_moves() {
     let server = Server::start_with_config(CONFIG);
@@ -656,21 +654,27 @@ fn a_directory_renamed_away_is_judged_by_the_files_it_moves() {
     assert_eq!(csv_files_listed(&bank, "/batch.done"), 130);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(alerts(&server).is_empty(), "{:?}", alerts(&server));
+    let report: serde_json::Value =
+        serde_json::from_str(&server.ok(&["incident", "report", "--user", "bank"])).unwrap();
+    let renames: Vec<_> = changes_of(&report, "rename")
+        .iter()
+        .map(|c| (c["path"].as_str(), c["files_moved"].as_u64()))
+        .collect();
+    assert_eq!(renames, [(Some("/batch.tmp"), Some(130))], "{report:#}");
 
     let out = oscar.sftp("rename /statements /.old\n");
     let a = contained(&server, "oscar", &out);
+    assert_eq!(csv_files_listed(&bank, "/statements"), 130, "{out:?}");
     let report = report_of(&server, &a);
-    let renames: Vec<_> = changes_of(&report, "rename")
+    assert!(changes_of(&report, "rename").is_empty(), "{report:#}");
+    let refused: Vec<_> = report["tenants"][0]["refused"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["path"].as_str(),
-                c["to"].as_str(),
-                c["files_moved"].as_u64(),
-            )
-        })
+        .map(|r| (r["op"].as_str(), r["path"].as_str(), r["why"].as_str()))
         .collect();
-    assert_eq!(renames, [(Some("/statements"), Some("/.old"), Some(130))]);
+    let why = "permission denied: renaming this directory would move 130 files of others at once";
+    assert_eq!(refused, [(Some("rename"), Some("/statements"), Some(why))]);
 
     trudy.sftp_ok("mkdir /reports\n");
     server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);

@@ -35,6 +35,14 @@ pub struct Audited {
 }
 
 impl Audited {
+    /// A directory's rename, its record naming the files it moves (or would have moved).
+    pub fn moving(mut self, files: MovedFiles) -> Self {
+        if let FileOp::Rename { moved, .. } = &mut self.op {
+            *moved = Some(files);
+        }
+        self
+    }
+
     /// Whether the request, when it succeeds, has committed a catalog transaction that can
     /// carry its record (the catalog's ledger outbox): every durable file operation except an
     /// open for write (which changes nothing yet) and a setstat on an upload's handle (which
@@ -201,8 +209,36 @@ fn attempted(op: &RequestOp) -> (FileOp, Option<&bytes::Bytes>) {
     }
 }
 
-/// The outcome of a request that failed with `e` (the message is what the client was told).
-pub fn failed(e: &FsError) -> Outcome {
+/// The record a directory's rename from `from` to `to` would make, moving `moved` (for the
+/// detector to judge before it is done).
+pub fn rename_of_directory(
+    ctx: &SessionContext,
+    from: &bytes::Bytes,
+    to: &bytes::Bytes,
+    moved: MovedFiles,
+) -> Event {
+    let mut e = ctx.event.clone();
+    e.time = ctx.clock.now();
+    e.kind = EventKind::File {
+        op: FileOp::Rename {
+            to: Some(shown(to)),
+            replaced: None,
+            moved: Some(moved),
+        },
+        path: shown(from),
+        file: None,
+        outcome: Outcome::Ok,
+    };
+    e
+}
+
+/// The outcome of a request that failed with `e` (the message is what the client was told):
+/// denied when the server refused it as a threat (a directory's rename that would hide files
+/// of others), else failed.
+pub fn outcome_of(e: &FsError) -> Outcome {
+    if let FsError::WouldHide { .. } = e {
+        return Outcome::Denied(e.to_string());
+    }
     Outcome::Failed {
         code: e.code(),
         message: super::status::status_of(e).1,

@@ -57,7 +57,12 @@ pub async fn handle(
     }
     let outcome = match &result {
         Ok(_) => Outcome::Ok,
-        Err(e) => audit::failed(e),
+        Err(e) => audit::outcome_of(e),
+    };
+    // A directory's rename refused as it would hide files: its record names them.
+    let audited = match (&result, audited) {
+        (Err(FsError::WouldHide { moved, .. }), Some(a)) => Some(a.moving(moved.clone())),
+        (_, a) => a,
     };
     let served = result.as_ref().ok();
     // Succeeded: the catalog committed the record with the change.
@@ -471,8 +476,20 @@ async fn rename(
     replace: bool,
     record: Option<RecordOf>,
 ) -> Result<Served, FsError> {
-    let from = JailPath::parse(from)?;
-    let to = JailPath::parse(to)?;
+    let (raw_from, raw_to) = (from, to);
+    let from = JailPath::parse(raw_from)?;
+    let to = JailPath::parse(raw_to)?;
+    // A directory moves every file under it in one request: when that would take the account
+    // past the `mass_change` limit, it is refused before it is done (its refusal's record names
+    // the files, and the detector, observing it before the reply, contains the account).
+    if let Some(d) = &ctx.detection
+        && let Some(moved) = ctx.files.files_under_dir(&from).await?
+    {
+        let e = audit::rename_of_directory(ctx, raw_from, raw_to, moved.clone());
+        if let Some(files) = d.would_hide(&e) {
+            return Err(FsError::WouldHide { files, moved });
+        }
+    }
     ctx.files.rename(&from, &to, replace, record).await?;
     Ok(Served::new(ok(id)))
 }

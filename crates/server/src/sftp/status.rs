@@ -36,7 +36,7 @@ pub fn status_of(e: &FsError) -> (StatusCode, String) {
     }
     let code = match e {
         FsError::NotFound => StatusCode::NO_SUCH_FILE,
-        FsError::PermissionDenied(_) => StatusCode::PERMISSION_DENIED,
+        FsError::PermissionDenied(_) | FsError::WouldHide { .. } => StatusCode::PERMISSION_DENIED,
         FsError::Unsupported(_) => StatusCode::OP_UNSUPPORTED,
         FsError::AlreadyExists
         | FsError::NotEmpty

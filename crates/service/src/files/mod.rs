@@ -123,6 +123,15 @@ pub enum FsError {
     InvalidHandle(&'static str),
     #[error("too many open handles; close some first")]
     TooManyHandles,
+    /// A directory's rename refused before it was done: it would have moved past the
+    /// `mass_change` limit files of others (the files named, for its record).
+    #[error(
+        "permission denied: renaming this directory would move {files} files of others at once"
+    )]
+    WouldHide {
+        files: u64,
+        moved: events::MovedFiles,
+    },
 }
 
 impl From<CatalogError> for FsError {
@@ -157,7 +166,7 @@ impl FsError {
             FsError::IsADirectory => C::IsADirectory,
             FsError::InvalidPath(_) | FsError::NotASymlink => C::InvalidPath,
             FsError::Unsupported(_) => C::Unsupported,
-            FsError::PermissionDenied(_) => C::PermissionDenied,
+            FsError::PermissionDenied(_) | FsError::WouldHide { .. } => C::PermissionDenied,
             FsError::QuotaExceeded => C::QuotaExceeded,
             FsError::NoSpace => C::NoSpace,
             FsError::OutOfRange(_) => C::OutOfRange,
@@ -681,6 +690,20 @@ impl Files {
             ));
         }
         Ok(self.catalog.rmdir(node.id, record.clone()).await?)
+    }
+
+    /// The files under `path` when it is a directory (other than the root), at any depth: what
+    /// renaming it would move. `None` for a file.
+    pub async fn files_under_dir(&self, path: &JailPath) -> FsResult<Option<events::MovedFiles>> {
+        let node = self.resolve(path).await?;
+        if node.kind != NodeKind::Dir || node.parent_id.is_none() {
+            return Ok(None);
+        }
+        let m = self.catalog.files_under_dir(node.id).await?;
+        Ok(Some(events::MovedFiles {
+            count: m.count,
+            ids: m.ids,
+        }))
     }
 
     /// Renames `from` to `to`; `replace` gives POSIX semantics (an existing file is replaced).
