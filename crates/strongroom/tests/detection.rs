@@ -629,10 +629,7 @@ fn hiding_a_tenants_files_by_renaming_them_is_contained_and_moving_ones_own_is_n
         .iter()
         .map(|c| c["path"].as_str().unwrap())
         .collect();
-    let expected: Vec<String> = (0..101)
-        .map(|i| format!("/statements/s-{i:03}.csv"))
-        .collect();
-    assert_eq!(renamed, expected, "{report:#}");
+    assert_eq!(renamed, statement_paths(0..101), "{report:#}");
 }
 
 /// A directory renamed moves the files under it, and is judged by them: the bank publishing a
@@ -700,6 +697,11 @@ fn csv_files_listed(c: &Client, dir: &str) -> usize {
     listed.lines().filter(|l| l.ends_with(".csv")).count()
 }
 
+/// The paths of statements `range` as [`upload_statements`] names them.
+fn statement_paths(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("/statements/s-{i:03}.csv")).collect()
+}
+
 /// Uploads, as `c`, `n` small statements as `/statements/s-NNN.csv`.
 fn upload_statements(c: &Client, n: usize) {
     std::fs::create_dir_all(c.work().join("statements")).unwrap();
@@ -757,10 +759,7 @@ fn removals_sent_all_at_once_stop_at_the_change_that_crosses() {
         .filter(|r| r["op"] == "remove" && r["why"] == why.as_str())
         .map(|r| r["path"].as_str().unwrap())
         .collect();
-    let expected: Vec<String> = (101..130)
-        .map(|i| format!("/statements/s-{i:03}.csv"))
-        .collect();
-    assert_eq!(paths, expected, "{refused:#?}");
+    assert_eq!(paths, statement_paths(101..130), "{refused:#?}");
 }
 
 /// Logins of the account made while its removals cross the limit, in parallel with them, do not
