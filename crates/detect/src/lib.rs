@@ -199,7 +199,7 @@ impl RecentNames {
     /// is collected.
     fn moved(&mut self, now: i64, id: i64) -> bool {
         self.forget_old_names(now);
-        if self.moved.iter().any(|m| m.1 == id) {
+        if self.was_moved(id) {
             return true;
         }
         if self.moved.len() == MAX_RECENT_NAMES {
@@ -207,6 +207,12 @@ impl RecentNames {
         }
         self.moved.push_back((now, id));
         false
+    }
+
+    /// Whether file `id` is among those moved within the last 10 minutes (as of the last
+    /// [`RecentNames::forget_old_names`]).
+    fn was_moved(&self, id: i64) -> bool {
+        self.moved.iter().any(|m| m.1 == id)
     }
 
     /// File `id` opened for reading at `now`: if the account moved it within the last 10
@@ -444,6 +450,13 @@ impl AccountState {
 
     fn peak<F: Fn(&Day) -> u64>(&self, f: F) -> u64 {
         self.history.iter().map(f).max().unwrap_or(0)
+    }
+
+    /// The `mass_change` limit: the floor, or its history's largest 10 minutes of changes
+    /// times the multiplier, whichever is higher.
+    fn change_limit(&self, t: &rules::Thresholds) -> u64 {
+        t.change_files
+            .max(t.history_multiplier * self.peak(|d| d.peak_changes))
     }
 
     fn cooled(&mut self, rule: &'static str, now: i64) -> bool {
@@ -904,19 +917,16 @@ impl Detector {
                 a.roll(now);
                 let recent = a.recent.as_deref_mut().map(|r| {
                     r.forget_old_names(now);
-                    &r.moved
+                    &*r
                 });
                 let others = m.ids.iter().filter(|id| !a.known.contains_key(id));
                 let in_sample = others.clone().count() as u64;
                 let not_moved = others
-                    .filter(|id| !recent.is_some_and(|r| r.iter().any(|x| x.1 == **id)))
+                    .filter(|id| !recent.is_some_and(|r| r.was_moved(**id)))
                     .count() as u64;
                 let proportion = unnamed_others(m, in_sample);
                 let changed = a.changes.sum(now).1 + u64::from(a.changes_unobserved.count(now));
-                let limit = t
-                    .change_files
-                    .max(t.history_multiplier * a.peak(|d| d.peak_changes));
-                (not_moved + proportion, changed, limit)
+                (not_moved + proportion, changed, a.change_limit(&t))
             }
             None => (m.count, 0, t.change_files),
         };
@@ -1445,9 +1455,7 @@ impl Detector {
         a.changes.add(now, 0, files);
         let (_, changed) = a.changes.sum(now);
         a.today.peak_changes = a.today.peak_changes.max(changed);
-        let limit = t
-            .change_files
-            .max(t.history_multiplier * a.peak(|d| d.peak_changes));
+        let limit = a.change_limit(&t);
         a.change_room = Some(u32::try_from(limit.saturating_sub(changed)).unwrap_or(u32::MAX));
         if changed <= limit || a.contained || !a.cooled(rules::MASS_CHANGE.id, now) {
             return Vec::new();
