@@ -141,17 +141,22 @@ struct Logins {
 /// the whole file covered), joined across handles and sessions (halves read by two handles are
 /// the whole; one half read twice is not); where records do not say (older ones, a handle cut
 /// short with only its progress recorded), as many bytes sent as the file held when read,
-/// so that an exposure is not understated. `partial` otherwise.
+/// so that an exposure is not understated. `unfinished` when it is neither and a download of
+/// it is still open where the records end: one in progress, or one the server's stop cut off
+/// before its close was recorded (a crash; a session's end records its downloads' closes), so
+/// that the bytes recorded so far are a lower bound, not the extent. `partial` otherwise.
 fn read_extent<'a>(
     transfers: impl IntoIterator<Item = &'a Transfer>,
     size: Option<u64>,
 ) -> &'static str {
     let mut covered = Coverage::default();
     let mut unranged = 0u64;
+    let mut unfinished = false;
     for t in transfers {
         if t.whole {
             return "whole";
         }
+        unfinished |= t.still_open();
         for &(start, end) in t.covered.ranges() {
             covered.add(start, end - start);
         }
@@ -164,7 +169,11 @@ fn read_extent<'a>(
             covered.total().saturating_add(unranged) >= size
         }
     });
-    if whole { "whole" } else { "partial" }
+    match (whole, unfinished) {
+        (true, _) => "whole",
+        (false, true) => "unfinished",
+        (false, false) => "partial",
+    }
 }
 
 /// One session's read transfers of one file: its handles, closed and open.
@@ -241,6 +250,11 @@ impl Transfer {
             }
             _ => {}
         }
+    }
+
+    /// Whether a download is open where the records end (no close recorded for it).
+    fn still_open(&self) -> bool {
+        self.open || !self.numbered.is_empty()
     }
 
     /// The latest progress of the open downloads.
@@ -1118,6 +1132,13 @@ mod tests {
             }
             c.finish("x".into()).tenants[0].files_read[0].bytes_read
         };
+        let extent_of = |records: &[Exported]| {
+            let mut c = Collector::default();
+            for r in records {
+                c.add(r);
+            }
+            c.finish("x".into()).tenants[0].files_read[0].read
+        };
         let mut records = vec![
             numbered(1, FileOp::OpenRead, 1),
             numbered(2, FileOp::ProgressRead { bytes: 100 }, 1),
@@ -1125,10 +1146,13 @@ mod tests {
             numbered(4, close(200), 1),
             numbered(5, FileOp::ProgressRead { bytes: 50 }, 2),
         ];
-        // The second cut short (the server stopped before its close): its last progress.
+        // The second cut short (the server stopped before its close): its last progress, and
+        // the file's extent unfinished (its bytes a lower bound).
         assert_eq!(bytes_of(&records), 250);
+        assert_eq!(extent_of(&records), "unfinished");
         records.push(numbered(6, close(300), 2));
         assert_eq!(bytes_of(&records), 500);
+        assert_eq!(extent_of(&records), "partial");
         // The same records without numbers, as before December 2026: the first's progress is
         // counted again (the records could not tell the downloads apart).
         for r in &mut records {
@@ -1250,7 +1274,9 @@ mod tests {
     #[test]
     fn transfers_cut_short_count_their_last_progress_and_denials_count_nothing() {
         let mut c = Collector::default();
-        // Read whole in one session; in another, cut short after 300 bytes (killed).
+        // Read whole in one session; in another, cut short after 300 bytes with no close
+        // recorded (a crash, or a kill before sessions' ends recorded their downloads' closes):
+        // unfinished, its bytes a lower bound.
         c.add(&file(1, 10, "s1", FileOp::OpenRead, 7));
         c.add(&file(
             2,
@@ -1312,7 +1338,7 @@ mod tests {
             got,
             vec![
                 (Some(7), 1000, "whole"),
-                (Some(8), 300, "partial"),
+                (Some(8), 300, "unfinished"),
                 (Some(9), 250, "partial"),
                 (Some(11), 1000, "whole")
             ]
@@ -1384,7 +1410,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Some(7), "/f7", Some(1000), 0, "partial"),
+                (Some(7), "/f7", Some(1000), 0, "unfinished"),
                 (None, "/old.csv", None, 4096, "whole"),
                 (None, "/part.csv", None, 10, "partial"),
             ]

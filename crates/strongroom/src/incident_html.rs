@@ -52,6 +52,13 @@ impl Page<'_> {
                 t.files_partial
             ));
         }
+        if t.files_unfinished > 0 {
+            notes.push(format!(
+                "{} unfinished: a download still open where the records end (in progress, or \
+                 cut off by the server's stop), its bytes those recorded so far",
+                t.files_unfinished
+            ));
+        }
         if t.files_classes_unknown > 0 {
             notes.push(format!(
                 "{} with classes unknown or found in part (not text, or scanned in part): the \

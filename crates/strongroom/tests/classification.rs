@@ -1229,12 +1229,13 @@ fn encrypted_uploads_are_named_and_counted_apart() {
         );
     }
     alice.sftp_ok(&gets);
-    // (The reads reach the ledger within moments of the session's end.)
+    // (The reads' closes reach the ledger within moments of the session's end.)
     let deadline = Instant::now() + Duration::from_secs(10);
     let r = loop {
         let r: serde_json::Value =
             serde_json::from_str(&server.ok(&["incident", "report", "--user", "alice"])).unwrap();
-        if r["totals"]["files"] == names.len() || Instant::now() > deadline {
+        let closed = r["totals"]["files_unfinished"] == 0;
+        if (r["totals"]["files"] == names.len() && closed) || Instant::now() > deadline {
             break r;
         }
         std::thread::sleep(Duration::from_millis(100));

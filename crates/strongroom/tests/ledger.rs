@@ -461,6 +461,76 @@ get statement.bin third
     );
 }
 
+/// An open for read grants access to the file's contents: its record is durable before the
+/// handle is given, so a server killed right after a READ's reply (the bytes gone, no close,
+/// no progress record yet) still has the open in its ledger, and the incident report lists the
+/// file as read by that session.
+#[test]
+fn an_open_for_read_is_durable_before_its_handle_is_given() {
+    use sftp_proto::{OpenFlags, RequestOp};
+    use support::raw::Raw;
+    const FILES: usize = 5;
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let uploader = server.account("acme", "loader", "full");
+    let mut batch = String::new();
+    for i in 0..FILES {
+        std::fs::write(
+            uploader.work().join(format!("s{i}")),
+            pseudo_random(i as u64, 20_000),
+        )
+        .unwrap();
+        batch.push_str(&format!("put s{i} statement{i}.csv\n"));
+    }
+    uploader.sftp_ok(&batch);
+    for i in 0..FILES {
+        let mut raw = Raw::connect(&alice);
+        let h = raw.open(1, &format!("/statement{i}.csv"), OpenFlags::READ);
+        let r = raw.call(
+            2,
+            RequestOp::Read {
+                handle: h,
+                offset: 0,
+                len: 4096,
+            },
+        );
+        assert_eq!(&r.body[4..], &pseudo_random(i as u64, 20_000)[..4096]);
+        // The first 4 KiB left; the server dies before anything else is said.
+        server.crash();
+        drop(raw);
+        server.start_again();
+    }
+    let data = server.data_dir();
+    let all = export(&data, &["--user", "alice"]);
+    for i in 0..FILES {
+        let path = format!("/statement{i}.csv");
+        assert_eq!(count_ok(&all, &FileOp::OpenRead, &path), 1, "{path}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&server.ok(&["incident", "report", "--user", "alice"])).unwrap();
+    // Each listed as read, its extent unfinished (no close or progress was recorded: the
+    // bytes recorded, none, are not what left), and counted so in the totals.
+    let read: Vec<(&str, &str)> = report["tenants"][0]["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path_then"].as_str().unwrap(),
+                f["read"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let paths: Vec<String> = (0..FILES).map(|i| format!("/statement{i}.csv")).collect();
+    let want: Vec<(&str, &str)> = paths.iter().map(|p| (p.as_str(), "unfinished")).collect();
+    assert_eq!(read, want, "{report:#}");
+    assert_eq!(report["totals"]["files_unfinished"], FILES);
+    assert_eq!(report["totals"]["files_partial"], 0);
+    assert_eq!(report["sessions"].as_array().unwrap().len(), FILES);
+    server.stop();
+    server.assert_ledger_verifies();
+}
+
 /// "Read whole" means every byte was sent, not as many bytes as the file holds: a download
 /// that read its first half twice is recorded as partial, with the part it covered, and does
 /// not start the file's after-download retention (which would delete a file nobody had). The

@@ -1,5 +1,5 @@
-//! What the ledger records of SFTP requests: one record per state-changing operation (durable
-//! before its reply), per open and close (with bytes and whether a download read the whole
+//! What the ledger records of SFTP requests: one record per state-changing operation and per
+//! open for read (durable before its reply: it grants access), per open and close (with bytes and whether a download read the whole
 //! file), per stat and readdir, per denial; and progress of transfers at bounded intervals
 //! (every [`PROGRESS_SECS`] or [`PROGRESS_BYTES`] per handle), never one record per READ.
 //!
@@ -113,13 +113,18 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
         // Durable with the upload's commit, not before the OPEN's reply: an open for write
         // changes nothing and grants nothing until its close commits the upload (see `record`).
         O::Open { path, flags, .. } if flags.write() => a(FileOp::OpenWrite, shown(path), true),
-        O::Open { path, .. } => a(FileOp::OpenRead, shown(path), false),
+        // Durable before the OPEN's reply: it grants access to the file's contents, and every
+        // byte a READ sends goes through the handle it answers with, so no file's contents
+        // can leave without a durable record that it was opened (a crash a moment later loses
+        // at most the bytes counted since the last progress record, never the file).
+        O::Open { path, .. } => a(FileOp::OpenRead, shown(path), true),
         O::Close { .. } => match h {
             // Not durable before its reply: a download's close neither changes state nor grants
             // access (the bytes left with the READ replies, whose records are progress at
-            // bounded intervals, and the open for read is not awaited either); it is recorded
-            // like them, group-committed within LINGER. Unless it completes the file's first
-            // download: then it commits with that change (`in_catalog`).
+            // bounded intervals; the open for read that granted them was durable before its
+            // handle was given); it is recorded like them, group-committed within LINGER.
+            // Unless it completes the file's first download: then it commits with that change
+            // (`in_catalog`).
             Some(OpenHandle::Read(_)) => a(
                 FileOp::CloseRead {
                     bytes: 0,

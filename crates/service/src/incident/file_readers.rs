@@ -71,6 +71,7 @@ pub struct Reader {
     pub account: Option<String>,
     pub source: Option<String>,
     pub bytes_read: u64,
+    /// `whole`, `unfinished` or `partial`, as the report's files say (`FileRead::read`).
     pub read: &'static str,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
@@ -190,8 +191,9 @@ impl FileReaders {
                 std::collections::btree_map::Entry::Occupied(mut o) => {
                     let (row, least) = o.get_mut();
                     row.bytes_read += r.bytes_read;
-                    if r.read == "whole" {
-                        row.read = "whole";
+                    // Whole over unfinished over partial, as `read_extent` ranks them.
+                    if r.read == "whole" || (r.read == "unfinished" && row.read == "partial") {
+                        row.read = r.read;
                     }
                     row.first_access = row.first_access.min(r.first_access).or(r.first_access);
                     row.last_access = row.last_access.max(r.last_access);

@@ -60,7 +60,8 @@ pub struct FileRead {
     /// do not say).
     pub size: Option<u64>,
     pub bytes_read: u64,
-    /// `whole` when a read reached its end, else `partial`.
+    /// `whole` when the reads covered the file; `unfinished` when not and a download of it is
+    /// still open where the records end (its bytes a lower bound); else `partial`.
     pub read: &'static str,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
@@ -233,6 +234,10 @@ pub struct Totals {
     /// Of `files`, those read only in part: their classes count in full (classification is
     /// per file), so for them the class sums are an upper bound.
     pub files_partial: usize,
+    /// Of `files`, those with a download still open where the records end and not read whole
+    /// (`read: unfinished`: in progress, or cut off by the server's stop before its close was
+    /// recorded): their bytes read are a lower bound.
+    pub files_unfinished: usize,
     /// Of `files`, those whose classes are unknown (not text, never classified) or known for
     /// a first part only (compressed contents beyond what is scanned): for them the class sums
     /// are a lower bound.
@@ -328,13 +333,16 @@ impl Report {
     pub fn total(&mut self) {
         let mut all = Totals::default();
         for t in &mut self.tenants {
+            // A tenant counts where its files were read (not where the selection only
+            // changed, listed or was refused): the same in its section as in the whole.
             let mut sum = Totals {
-                tenants: 1,
+                tenants: usize::from(!t.files_read.is_empty()),
                 ..Default::default()
             };
             for f in &t.files_read {
                 sum.files += 1;
                 sum.files_partial += usize::from(f.read == "partial");
+                sum.files_unfinished += usize::from(f.read == "unfinished");
                 sum.files_classes_unknown +=
                     usize::from(f.classes_unknown() || f.classes_in_part());
                 sum.files_encrypted += usize::from(f.encryption().is_some());
@@ -354,11 +362,12 @@ impl Report {
             all.directories_listed += sum.directories_listed;
             all.names_sent += sum.names_sent;
             all.refused += sum.refused;
-            all.tenants += usize::from(!t.files_read.is_empty());
+            all.tenants += sum.tenants;
             all.changes += sum.changes;
             all.changes_replacing += sum.changes_replacing;
             all.files += sum.files;
             all.files_partial += sum.files_partial;
+            all.files_unfinished += sum.files_unfinished;
             all.files_classes_unknown += sum.files_classes_unknown;
             all.files_encrypted += sum.files_encrypted;
             all.bytes_read += sum.bytes_read;
