@@ -11,7 +11,12 @@
 //! writer settles: deletes from the outbox what the ledger now holds, and folds the ledger's
 //! unindexed tail into its indexed table (`LedgerStore::fold`), after answering whoever waits.
 //! Checkpoints are signed with the vault's ledger key every [`CHECKPOINT_SECS`] and at
-//! shutdown. No event is ever dropped here.
+//! shutdown. No event is ever dropped here: a batch that fails to commit (a disk error, the
+//! ledger file locked past the busy timeout) fails the operations that waited for it (they are
+//! not carried out, so their records are not kept), and carries the records nobody waited for
+//! (stats, listings, refused logins, progress, closes of downloads, denials) into the next
+//! commit, retried every [`RETRY_EVERY`] until one succeeds (up to [`MAX_CARRIED`]; beyond
+//! that, an outage's oldest are given up, and the log says how many).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -41,6 +46,11 @@ const SETTLE_EVERY: Duration = Duration::from_secs(1);
 /// How long events nobody waits for may be held to share a commit (a durable record, or a
 /// full batch, commits them at once).
 pub const LINGER: Duration = Duration::from_millis(20);
+/// How often records carried from a failed commit are tried again when nothing else comes.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Most records nobody waited for kept through a ledger outage (some 50 MiB of sealed
+/// records); the oldest beyond it are given up.
+const MAX_CARRIED: usize = 100_000;
 
 enum Item {
     Event(Event),
@@ -170,6 +180,7 @@ impl Ledger {
             unsettled: true,
             clock: clock.clone(),
             observer: observer.clone(),
+            carried: Batch::default(),
         };
         writer.recover();
         // Nothing is queued yet: no item can repeat what was just recovered.
@@ -303,6 +314,8 @@ struct Writer {
     unsettled: bool,
     clock: Arc<dyn Clock>,
     observer: ObserverSlot,
+    /// Records nobody waited for whose commit failed: the next batch starts with them.
+    carried: Batch,
 }
 
 /// What the writer knows of the catalog's outbox.
@@ -317,6 +330,14 @@ struct OutboxState {
     appended: Vec<i64>,
 }
 
+/// The items of `v` whose flag in `keep` is set, in order.
+fn flagged<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
+    v.into_iter()
+        .zip(keep)
+        .filter_map(|(x, &k)| k.then_some(x))
+        .collect()
+}
+
 /// One group commit being gathered.
 #[derive(Default)]
 struct Batch {
@@ -329,6 +350,9 @@ struct Batch {
     outboxed: Vec<i64>,
     /// The events, in order, for the observer (when there is one).
     events: Vec<Event>,
+    /// Per entry of `stored`: whether nobody waits for it (an event queued, or carried from a
+    /// failed commit), so that a failed commit carries it on.
+    unawaited: Vec<bool>,
 }
 
 impl Batch {
@@ -348,9 +372,17 @@ impl Writer {
             if self.unsettled {
                 wait = wait.min(SETTLE_EVERY.saturating_sub(self.settled_at.elapsed()));
             }
+            if !self.carried.stored.is_empty() {
+                wait = wait.min(RETRY_EVERY);
+            }
             let first = match rx.recv_timeout(wait) {
                 Ok(item) => item,
                 Err(RecvTimeoutError::Timeout) => {
+                    if !self.carried.stored.is_empty() {
+                        let mut batch = std::mem::take(&mut self.carried);
+                        since_checkpoint += batch.stored.len();
+                        self.commit(&mut batch);
+                    }
                     if self.unsettled && self.settled_at.elapsed() >= SETTLE_EVERY {
                         self.settle();
                     }
@@ -366,7 +398,8 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let mut batch = Batch::default();
+            // What a failed commit left first, in the order it was queued.
+            let mut batch = std::mem::take(&mut self.carried);
             self.add(&mut batch, first);
             // Gather more: everything queued meanwhile; while nobody waits, keep gathering
             // until LINGER has passed. Lingering parks the thread instead of blocking on the
@@ -473,6 +506,7 @@ impl Writer {
     }
 
     fn add(&mut self, batch: &mut Batch, item: Item) {
+        let unawaited = matches!(item, Item::Event(_));
         let (e, stored) = match item {
             Item::Event(e) => {
                 let s = stored(&e, &self.body_key);
@@ -509,6 +543,46 @@ impl Writer {
             batch.events.push(e);
         }
         batch.stored.push(stored);
+        batch.unawaited.push(unawaited);
+    }
+
+    /// Keeps what nobody waited for of a batch that failed to commit, for the next commit (an
+    /// outbox record is retried from the outbox; one somebody waited for was refused with its
+    /// operation). At most [`MAX_CARRIED`]: beyond, the oldest are given up.
+    fn carry(&mut self, batch: &mut Batch) {
+        let keep = std::mem::take(&mut batch.unawaited);
+        // The forwarder's and the observer's lists run beside `stored` when they are kept.
+        let beside = |len: usize| len == keep.len();
+        let plain = std::mem::take(&mut batch.plain);
+        let events = std::mem::take(&mut batch.events);
+        self.carried = Batch {
+            stored: flagged(std::mem::take(&mut batch.stored), &keep),
+            plain: if beside(plain.len()) {
+                flagged(plain, &keep)
+            } else {
+                Vec::new()
+            },
+            events: if beside(events.len()) {
+                flagged(events, &keep)
+            } else {
+                Vec::new()
+            },
+            ..Batch::default()
+        };
+        self.carried.unawaited = vec![true; self.carried.stored.len()];
+        let over = self.carried.stored.len().saturating_sub(MAX_CARRIED);
+        if over > 0 {
+            self.carried.stored.drain(..over);
+            self.carried.unawaited.drain(..over);
+            let plain = self.carried.plain.len().saturating_sub(MAX_CARRIED);
+            self.carried.plain.drain(..plain);
+            let events = self.carried.events.len().saturating_sub(MAX_CARRIED);
+            self.carried.events.drain(..events);
+            tracing::error!(
+                lost = over,
+                "audit ledger down for long: the oldest records nobody waited for were given up"
+            );
+        }
     }
 
     /// Stores the batch (see [`Writer::append`]); then, if an earlier failure left outboxed
@@ -552,12 +626,12 @@ impl Writer {
                 true
             }
             Err(e) => {
-                batch.events.clear();
-                tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed");
+                tracing::error!(error = %e, records = batch.stored.len(), "audit ledger write failed; the records nobody waited for are kept for the next commit");
                 // Outboxed records stay in the outbox; the next commits retry them from there.
                 if !batch.outboxed.is_empty() {
                     self.outbox_state.behind = true;
                 }
+                self.carry(batch);
                 false
             }
         }
@@ -621,6 +695,7 @@ mod tests {
             unsettled: false,
             clock: Arc::new(crate::clock::SystemClock),
             observer: Default::default(),
+            carried: Batch::default(),
         };
         (catalog, tenant.id, root, writer)
     }
@@ -688,6 +763,48 @@ mod tests {
                 path[..path.find('"').unwrap()].to_owned()
             })
             .collect()
+    }
+
+    /// A batch whose commit failed: what nobody waited for is carried, in order, into the next
+    /// commit; what somebody waited for is not (its operation was refused), nor an outbox
+    /// record (retried from the outbox).
+    #[tokio::test]
+    async fn a_failed_commit_carries_what_nobody_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, t, root, mut w) = setup(dir.path()).await;
+        let queued = |name: &str| {
+            let mut e = Event::new(
+                events::Time::from_secs(7),
+                events::EventKind::File {
+                    op: events::FileOp::Stat,
+                    path: name.to_owned(),
+                    file: None,
+                    outcome: events::Outcome::Ok,
+                },
+            );
+            e.tenant = Some("acme".into());
+            e
+        };
+        let mut batch = Batch::default();
+        w.add(&mut batch, Item::Event(queued("q1")));
+        let (ack, mut refused) = oneshot::channel();
+        w.add(&mut batch, Item::Durable(queued("waited"), ack));
+        let outboxed = mkdir(&c, &w, t, root, b"dir").await;
+        w.add(&mut batch, outboxed);
+        w.add(&mut batch, Item::Event(queued("q2")));
+        // As `append` does when the store fails.
+        w.outbox_state.behind = true;
+        w.carry(&mut batch);
+        for w in batch.waiters.drain(..) {
+            let _ = w.send(false);
+        }
+        assert_eq!(refused.try_recv(), Ok(false));
+        let mut next = std::mem::take(&mut w.carried);
+        w.add(&mut next, Item::Event(queued("q3")));
+        assert!(w.commit(&mut next));
+        assert_eq!(ledger_paths(&w), ["q1", "q2", "q3", "dir"]);
+        assert!(w.carried.stored.is_empty());
+        assert!(w.store.verify(&w.signer.public_key()).unwrap().is_ok());
     }
 
     #[tokio::test]

@@ -673,6 +673,54 @@ impl Drop for WriteLock {
     }
 }
 
+/// A ledger commit that fails (its file locked past the busy timeout) fails what waited for
+/// it, and keeps what nobody waited for: a stranger's logins refused during the outage reach
+/// the ledger once it is back.
+#[test]
+fn records_nobody_waited_for_outlive_a_failed_commit() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("ls\n");
+    let data = server.data_dir();
+    let refused = || {
+        export(&data, &["--user", "alice"])
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.event.kind,
+                    EventKind::Auth {
+                        result: events::AuthResult::Refused,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(refused(), 0);
+    let lock = WriteLock::take(&data.join("ledger.db"));
+    // A key nobody registered, for alice: refused (its records are queued, not awaited).
+    let stranger = support::Client::new(server.port, "alice");
+    let (code, _, _) = stranger.sftp("ls\n");
+    assert_ne!(code, 0);
+    // The writer waits for the lock (10 s, its busy timeout), then its commit fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.log().contains("audit ledger write failed") {
+        assert!(std::time::Instant::now() < deadline, "no commit failed");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(lock);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while refused() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused login's records were lost with the failed commit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    alice.sftp_ok("ls\n");
+    server.assert_ledger_verifies();
+}
+
 #[test]
 fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     use std::io::Write;
