@@ -81,6 +81,7 @@ pub enum AlertCommand {
         /// low, medium, high or critical (and everything above it).
         #[arg(long)]
         severity: Option<String>,
+        /// Only the alerts about this account.
         #[arg(long)]
         user: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -88,13 +89,16 @@ pub enum AlertCommand {
     },
     /// One alert in full.
     Show {
+        /// The alert's id, as `alert list` shows it.
         id: String,
         #[arg(long, value_enum, default_value = "table")]
         format: ShowFormat,
     },
     /// Acknowledge an alert (with a note, recorded).
     Ack {
+        /// The alert's id, as `alert list` shows it.
         id: String,
+        /// What was found and done (recorded in the audit ledger with the acknowledgement).
         #[arg(long)]
         note: String,
     },
@@ -110,18 +114,33 @@ pub enum ShowFormat {
 pub enum CanaryCommand {
     /// Place a decoy file in a tenant: a plausible customer extract, listed like any other
     /// file, never expired, not counted against quotas.
-    Add { tenant: String, path: String },
+    Add {
+        /// The tenant (client institution), by name.
+        tenant: String,
+        /// Where the decoy goes, e.g. /exports/customers_full.csv.
+        path: String,
+    },
     /// Every canary (of one tenant).
-    List { tenant: Option<String> },
+    List {
+        /// Only this tenant's.
+        tenant: Option<String>,
+    },
     /// Remove a canary (the file with it).
-    Remove { tenant: String, path: String },
+    Remove {
+        /// The tenant (client institution), by name.
+        tenant: String,
+        /// The canary's path.
+        path: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum FileCommand {
     /// A directory's entries with each file's size and data classes.
     List {
+        /// The tenant (client institution), by name.
         tenant: String,
+        /// The directory, from the tenant's root.
         #[arg(default_value = "/")]
         dir: String,
         #[arg(long, value_enum, default_value = "table")]
@@ -129,7 +148,9 @@ pub enum FileCommand {
     },
     /// A file's id, size, times and data classes.
     Show {
+        /// The tenant (client institution), by name.
         tenant: String,
+        /// The file's path, from the tenant's root.
         path: String,
         #[arg(long, value_enum, default_value = "table")]
         format: ShowFormat,
@@ -142,6 +163,7 @@ pub enum ClassifyCommand {
     /// classification existed, or whose upload could not be scanned as it arrived) or were
     /// classified under earlier rules (a server upgrade that finds more: run it after one).
     Run {
+        /// Only this tenant's files (default: every tenant's).
         #[arg(long)]
         tenant: Option<String>,
         /// Classify every file again, classified or not.
@@ -160,14 +182,26 @@ pub enum ClassifyCommand {
 pub enum PatternCommand {
     /// Add a pattern: a name (a-z, 0-9, _ and -) and a regular expression.
     Add {
+        /// The tenant (client institution), by name.
         tenant: String,
+        /// The pattern's name, as reports show its counts.
         name: String,
+        /// The regular expression (Rust `regex` syntax: no look-around or backreferences, so
+        /// that matching stays linear), e.g. `CUST-[0-9]{8}`.
         regex: String,
     },
     /// A tenant's patterns.
-    List { tenant: String },
+    List {
+        /// The tenant (client institution), by name.
+        tenant: String,
+    },
     /// Remove a pattern.
-    Remove { tenant: String, name: String },
+    Remove {
+        /// The tenant (client institution), by name.
+        tenant: String,
+        /// The pattern's name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,17 +254,22 @@ pub enum IncidentCommand {
     /// times: the file at PATH now (where none is, the files the ledger shows there before), or
     /// the file with an id the incident report listed (--id), deleted or not.
     File {
+        /// The tenant (client institution), by name.
         tenant: String,
+        /// The file's path now (or, where none is, the files the ledger shows there before).
         #[arg(required_unless_present = "id", conflicts_with = "id")]
         path: Option<String>,
+        /// The file's id, as the incident report lists it (deleted files too).
         #[arg(long)]
         id: Option<i64>,
         /// Every file that has been at PATH, not only the one there now: those removed or
         /// renamed away since (a path a daily upload replaces), each with its readers.
         #[arg(long)]
         every_file: bool,
+        /// RFC 3339 time (inclusive).
         #[arg(long)]
         since: Option<String>,
+        /// RFC 3339 time (exclusive).
         #[arg(long)]
         until: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -250,30 +289,39 @@ pub enum ReportFormat {
 pub enum DetectCommand {
     /// The rules and the thresholds in force (for one account: with its overrides).
     Rules {
+        /// With this account's overrides (and its tenant's).
         #[arg(long)]
         user: Option<String>,
+        /// With this tenant's overrides.
         #[arg(long)]
         tenant: Option<String>,
     },
     /// Override thresholds for a tenant or an account (`--set name=value`, repeatable;
     /// `--clear` removes the override).
     Override {
+        /// Override for every account of this tenant.
         #[arg(long, conflicts_with = "user", required_unless_present = "user")]
         tenant: Option<String>,
+        /// Override for this account alone.
         #[arg(long)]
         user: Option<String>,
+        /// A threshold and its value, as `detect rules` names them (e.g. hour_files=20000).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
+        /// Remove the override: the defaults (or the tenant's) apply again.
         #[arg(long)]
         clear: bool,
     },
     /// Write synthetic traffic (ledger records in the export schema) for testing the rules over
     /// simulated weeks: batch uploads, partners collecting, people, onboarding, month ends.
     Simulate {
+        /// Days of traffic.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Accounts simulated.
         #[arg(long, default_value_t = 200)]
         accounts: usize,
+        /// Seed of the pseudo-random traffic (the same seed writes the same records).
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Mix in an attack: `low-and-slow` (on day 20, or the last day of shorter runs).
@@ -305,8 +353,10 @@ pub enum SessionCommand {
     /// Every live session: id, account, tenant, source, client, credential, start, bytes read
     /// and written so far, files open.
     List {
+        /// Only this account's sessions.
         #[arg(long)]
         user: Option<String>,
+        /// Only this tenant's sessions.
         #[arg(long)]
         tenant: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -315,7 +365,9 @@ pub enum SessionCommand {
     /// Close sessions at once, mid-transfer included (an upload in progress is discarded):
     /// one by its id, or every session of an account or a source address.
     Kill {
+        /// The session's id, as `session list` shows it.
         id: Option<String>,
+        /// Every session of this account.
         #[arg(long)]
         user: Option<String>,
         /// A source address or network.
@@ -351,13 +403,16 @@ pub enum AuditCommand {
         /// RFC 3339 time (exclusive).
         #[arg(long)]
         until: Option<String>,
+        /// Records of this account.
         #[arg(long)]
         user: Option<String>,
+        /// Records of this tenant.
         #[arg(long)]
         tenant: Option<String>,
         /// Source address, or a network (203.0.113.0/24, 2001:db8:1:2::/64).
         #[arg(long, value_parser = address_or_network)]
         ip: Option<IpNet>,
+        /// Records of this session (its id, as reports and `session list` show it).
         #[arg(long)]
         session: Option<String>,
         /// Records of one kind only (session, file, auth, alert, admin, ...).
@@ -377,6 +432,7 @@ pub enum BanCommand {
     /// Ban an address or a network (203.0.113.0/24) now (new connections refused within 2
     /// seconds) and close its live sessions at once.
     Add {
+        /// An address (203.0.113.7) or a network (203.0.113.0/24).
         #[arg(value_parser = address_or_network)]
         address: IpNet,
         /// How long (e.g. 1h, 7d); default 1 day.
@@ -388,6 +444,7 @@ pub enum BanCommand {
     },
     /// Lift the ban of an address or network (takes effect within seconds).
     Remove {
+        /// The address or network, as `ban list` shows it.
         #[arg(value_parser = address_or_network)]
         address: IpNet,
     },
@@ -396,20 +453,36 @@ pub enum BanCommand {
 #[derive(Subcommand)]
 pub enum CaCommand {
     /// Trust an OpenSSH CA public key for the tenant's user certificates.
-    Add { tenant: String, file: PathBuf },
+    Add {
+        /// The tenant (client institution), by name.
+        tenant: String,
+        /// The CA's public key file (e.g. ca.pub).
+        file: PathBuf,
+    },
     /// List the tenant's trusted CAs and revocations.
-    List { tenant: String },
+    List {
+        /// The tenant (client institution), by name.
+        tenant: String,
+    },
     /// Stop trusting a CA (by its SHA256 fingerprint).
-    Remove { tenant: String, fingerprint: String },
+    Remove {
+        /// The tenant (client institution), by name.
+        tenant: String,
+        /// The CA key's fingerprint (SHA256:…, as `tenant ca list` shows it).
+        fingerprint: String,
+    },
     /// Revoke certificates by key id (-I of ssh-keygen) or by the certified key's fingerprint.
     Revoke {
+        /// The tenant (client institution), by name.
         tenant: String,
+        /// The certificates' key id (`ssh-keygen -I`).
         #[arg(
             long,
             conflicts_with = "fingerprint",
             required_unless_present = "fingerprint"
         )]
         key_id: Option<String>,
+        /// The certified key's fingerprint (SHA256:…).
         #[arg(long)]
         fingerprint: Option<String>,
     },
@@ -444,13 +517,20 @@ pub struct ServeArgs {
 #[derive(Subcommand)]
 pub enum TenantCommand {
     /// Create a tenant (with its own key; files expire after 30 days unless set otherwise).
-    Add { name: String },
+    Add {
+        /// The tenant's name: 1-64 of a-z, 0-9, '.', '_' and '-'.
+        name: String,
+    },
     /// List tenants.
     List,
     /// Show a tenant's settings, usage and key version.
-    Show { name: String },
+    Show {
+        /// The tenant's name.
+        name: String,
+    },
     /// Change retention or quotas, for the tenant or (with --folder) for a folder and below.
     Set {
+        /// The tenant's name.
         name: String,
         /// A folder of the tenant (retention only), e.g. /inbox.
         #[arg(long)]
@@ -469,12 +549,16 @@ pub enum TenantCommand {
         quota_files: Option<String>,
     },
     /// Replace the tenant key (names and file keys re-wrapped; contents not rewritten).
-    RotateKey { name: String },
+    RotateKey {
+        /// The tenant's name.
+        name: String,
+    },
     /// Certificate authorities the tenant trusts, and revocations.
     #[command(subcommand)]
     Ca(CaCommand),
     /// Login policy of the whole tenant: second-factor minimum and allowed networks.
     Policy {
+        /// The tenant's name.
         name: String,
         /// Every non-automation account must use a second factor: yes or no.
         #[arg(long)]
@@ -485,6 +569,7 @@ pub enum TenantCommand {
     },
     /// Delete a tenant: its key, accounts, catalog rows and blobs (crypto-shredding).
     Remove {
+        /// The tenant's name.
         name: String,
         /// Required: confirms that the tenant's files are destroyed.
         #[arg(long)]
@@ -503,7 +588,10 @@ pub enum AccessArg {
 pub enum UserCommand {
     /// Create an account in a tenant.
     Add {
+        /// The account's name, its SSH login name (unique across tenants): 1-64 of a-z, 0-9,
+        /// '.', '_' and '-'.
         name: String,
+        /// The tenant it belongs to.
         #[arg(long)]
         tenant: String,
         /// OpenSSH public key file (e.g. id_ed25519.pub).
@@ -518,13 +606,18 @@ pub enum UserCommand {
     },
     /// List accounts.
     List {
+        /// Only this tenant's accounts.
         #[arg(long)]
         tenant: Option<String>,
     },
     /// Show one account and its keys.
-    Show { name: String },
+    Show {
+        /// The account's name (its SSH login name).
+        name: String,
+    },
     /// Refuse all logins of an account until unlocked, and close its live sessions at once.
     Lock {
+        /// The account's name (its SSH login name).
         name: String,
         /// Why (recorded in the audit ledger with the command).
         #[arg(long)]
@@ -533,27 +626,37 @@ pub enum UserCommand {
     /// Allow the account's logins again (an administrator's decision after an alert: the
     /// reason is required and recorded).
     Unlock {
+        /// The account's name (its SSH login name).
         name: String,
+        /// Why it is safe again (recorded in the audit ledger with the command).
         #[arg(long)]
         reason: String,
     },
     /// Cap the account's combined read and write rate (e.g. 1M = 1 MiB/s), on its live
     /// sessions at once and on new ones; `off` lifts it.
     Throttle {
+        /// The account's name (its SSH login name).
         name: String,
         /// Bytes per second with an optional K, M or G suffix, or `off`.
         rate: String,
     },
     /// Delete an account and its keys (the tenant's files stay).
-    Remove { name: String },
+    Remove {
+        /// The account's name (its SSH login name).
+        name: String,
+    },
     /// Manage an account's public keys.
     #[command(subcommand)]
     Key(KeyCommand),
     /// Enrol TOTP (prints the otpauth URI, secret, QR code and recovery codes once) and
     /// require it from then on.
-    Mfa { name: String },
+    Mfa {
+        /// The account's name (its SSH login name).
+        name: String,
+    },
     /// Change an account's login policy.
     Set {
+        /// The account's name (its SSH login name).
         name: String,
         /// First factors allowed, comma-separated: publickey, certificate, password.
         #[arg(long)]
@@ -574,14 +677,24 @@ pub enum UserCommand {
 pub enum KeyCommand {
     /// Add an OpenSSH public key file to an account.
     Add {
+        /// The account's name (its SSH login name).
         name: String,
+        /// The OpenSSH public key file (e.g. id_ed25519.pub).
         file: PathBuf,
         /// The key stops working at this date (YYYY-MM-DD or RFC 3339).
         #[arg(long)]
         expires: Option<String>,
     },
     /// List an account's keys.
-    List { name: String },
+    List {
+        /// The account's name (its SSH login name).
+        name: String,
+    },
     /// Remove a key by its SHA256 fingerprint (as `user key list` shows it).
-    Remove { name: String, fingerprint: String },
+    Remove {
+        /// The account's name (its SSH login name).
+        name: String,
+        /// The key's fingerprint (SHA256:…).
+        fingerprint: String,
+    },
 }
