@@ -61,6 +61,8 @@ pub enum ServerError {
     Listen(#[source] std::io::Error),
     #[error("cannot start the audit ledger writer: {0}")]
     LedgerWriter(#[source] std::io::Error),
+    #[error("the audit ledger could not record the server's start")]
+    LedgerDown(#[from] service::audit::LedgerDown),
     #[error(transparent)]
     Control(#[from] control::ControlError),
     #[error(transparent)]
@@ -268,6 +270,14 @@ impl Server {
                 source,
             },
         )?;
+        // How the run before ended: its clean stop recorded, or not (a crash, kill -9).
+        let previous = service::server_runs::previous_run(&store, &body_key).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not read the previous run's records");
+            service::server_runs::Previous::None
+        });
+        if let service::server_runs::Previous::Cut { started } = previous {
+            tracing::warn!(%started, "the previous run recorded no stop (a crash, kill -9 or power loss)");
+        }
         let ledger = audit::Ledger::start(audit::LedgerParts {
             store,
             outbox: catalog.outbox(),
@@ -282,6 +292,10 @@ impl Server {
         if let Some(d) = &detection {
             ledger.set_observer(d.clone());
         }
+        let by = service::admin::operator();
+        ledger
+            .record(service::server_runs::started(clock.now(), previous, &by))
+            .await?;
         let gate = Arc::new(gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
@@ -389,6 +403,12 @@ impl Server {
         }
         // Let SFTP drivers finish discarding uploads that were never closed.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        // The clean stop, after every session's end: a start with none before it was cut off.
+        let stopped =
+            service::server_runs::stopped(self.shared.clock.now(), &service::admin::operator());
+        if self.shared.ledger.record(stopped).await.is_err() {
+            tracing::error!("the audit ledger could not record the server's stop");
+        }
         self.shared.ledger.checkpoint().await;
         self.shared.catalog.close().await;
         Ok(())

@@ -386,6 +386,17 @@ impl Admin {
     }
 }
 
+/// Who runs this process: the operating-system user (the one behind `sudo`, if any), as admin
+/// records and the server's own (`serve`) name it.
+pub fn operator() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            format!("uid {}", unsafe { libc::getuid() })
+        })
+}
+
 /// Opens (creating if needed) the data directory with owner-only permissions. An existing
 /// directory is narrowed to 0700 too: it holds keys and the catalog.
 pub fn ensure_data_dir(path: &Path) -> AdminResult<()> {

@@ -374,9 +374,13 @@ pub struct Collector {
     /// Per session, the directory it last opened for listing (a page of a listing recorded
     /// before file ids names neither the directory nor its path).
     last_listed: BTreeMap<String, DirKey>,
-    /// Refused requests, per tenant, operation, path and why.
     /// Refused requests by tenant, operation, path and reason.
     refused: BTreeMap<(String, String, String, String), Refusals>,
+    /// Per session, the server (node) that served it.
+    nodes: std::collections::HashMap<String, String>,
+    /// The servers' starts (`crate::server_runs`): a session with no end recorded that one of
+    /// them follows was cut off by its server's stop.
+    starts: Vec<(Option<String>, Time)>,
 }
 
 /// Sessions by when each was first seen (a directory an account polls is listed by thousands
@@ -779,6 +783,11 @@ impl Collector {
     }
 
     fn session(&mut self, id: &str, e: &Event) {
+        if let Some(node) = &e.node
+            && !self.nodes.contains_key(id)
+        {
+            self.nodes.insert(id.to_owned(), node.clone());
+        }
         let row = self
             .sessions
             .entry(id.to_owned())
@@ -816,6 +825,27 @@ impl Collector {
                 }
             }
         }
+        // The login's success (durable before the session is accepted) opens it until the
+        // session's own record (queued, a moment later) says more: a crash between the two
+        // leaves the session its opening all the same.
+        if let EventKind::Auth {
+            result: events::AuthResult::Success,
+            method,
+            credential,
+            ..
+        } = &e.kind
+            && row.opened.is_none()
+        {
+            row.opened = Some(e.time);
+            row.methods = Some(method.clone());
+            row.credential.clone_from(credential);
+        }
+    }
+
+    /// The servers' starts, each with the node that started ([`crate::server_runs::starts`]):
+    /// a session with no end recorded that a start of its server follows was cut off there.
+    pub fn server_starts(&mut self, starts: Vec<(Option<String>, Time)>) {
+        self.starts = starts;
     }
 
     /// Sessions of the report whose opening record was not among the records read (opened
@@ -865,6 +895,25 @@ impl Collector {
             // For ledgers from before sessions recorded why they were closed.
             if let Some(row) = self.sessions.get_mut(&id).filter(|r| r.ended_by.is_none()) {
                 row.ended_by = Some(why);
+            }
+        }
+        // No end recorded, and its server started again since: cut off by a stop that
+        // recorded nothing (a crash, kill -9, power loss), not still open.
+        for (id, row) in &mut self.sessions {
+            let (None, None, Some(opened)) = (row.closed, &row.ended_by, row.opened) else {
+                continue;
+            };
+            let node = self.nodes.get(id);
+            let same_server =
+                |n: &Option<String>| n.is_none() || node.is_none() || n.as_ref() == node;
+            if let Some((_, at)) = self
+                .starts
+                .iter()
+                .find(|(n, at)| *at > opened && same_server(n))
+            {
+                row.ended_by = Some(format!(
+                    "cut off: its server stopped without recording its end (started again {at})"
+                ));
             }
         }
         let mut tenants: BTreeMap<String, TenantSection> = BTreeMap::new();

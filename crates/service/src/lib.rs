@@ -33,6 +33,7 @@ pub mod keys;
 pub mod ledger_read;
 pub mod path_history;
 pub mod retention;
+pub mod server_runs;
 pub mod sessions;
 pub mod throttle;
 

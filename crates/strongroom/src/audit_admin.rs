@@ -102,9 +102,7 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
 
 /// Who runs this command: the operating-system user (the one behind `sudo`, if any).
 pub fn operator() -> String {
-    std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| format!("uid {}", unsafe_uid()))
+    service::admin::operator()
 }
 
 /// Adds an admin command's record to the ledger (durable before the command reports success),
@@ -119,9 +117,4 @@ pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Re
         outcome,
     )?;
     Ok(())
-}
-
-fn unsafe_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
 }

@@ -60,6 +60,9 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Listened for before anything is announced: a SIGTERM from then on is a clean stop (one
+    // before the handlers exist would end the process with no stop recorded).
+    let shutdown = shutdown_signal();
     let config = load(data_dir, &args)?;
     let listen = config.sftp_listen;
     let server = Server::prepare(config).await?;
@@ -71,22 +74,26 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         println!("host key {alg} {fp}");
     }
     println!("listening for SFTP on {}", listener.local_addr()?);
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shutdown).await?;
     println!("strongroom: stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or SIGINT, listened for from this call on (not from the future's first poll).
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
     }
 }

@@ -526,8 +526,43 @@ fn an_open_for_read_is_durable_before_its_handle_is_given() {
     assert_eq!(read, want, "{report:#}");
     assert_eq!(report["totals"]["files_unfinished"], FILES);
     assert_eq!(report["totals"]["files_partial"], 0);
-    assert_eq!(report["sessions"].as_array().unwrap().len(), FILES);
+    // Each session: opened (by its login's record, durable before it was accepted), no end
+    // recorded, and cut off by its server's stop (the server started again after it).
+    let sessions = report["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), FILES);
+    for s in sessions {
+        assert!(s["opened"].is_string() && s["closed"].is_null(), "{s:#}");
+        assert_eq!(s["methods"], "publickey", "{s:#}");
+        let why = s["ended_by"].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("cut off: its server stopped without recording its end"),
+            "{s:#}"
+        );
+    }
+    // The server's runs: each start after a kill says the run before it recorded no stop; a
+    // clean stop is recorded, and the start after it says nothing of the kind.
     server.stop();
+    server.start_again();
+    server.stop();
+    let runs: Vec<String> = export(&data, &["--kind", "admin"])
+        .into_iter()
+        .filter_map(|r| match r.event.kind {
+            EventKind::Admin {
+                command, outcome, ..
+            } if command == "serve" => Some(outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 1 + FILES + 3, "{runs:#?}");
+    assert_eq!(runs[0], "started");
+    for i in 0..FILES {
+        assert!(runs[1 + i].contains("recorded no stop"), "{runs:#?}");
+    }
+    assert_eq!(
+        runs[FILES + 1..],
+        ["stopped", "started", "stopped"],
+        "{runs:#?}"
+    );
     server.assert_ledger_verifies();
 }
 

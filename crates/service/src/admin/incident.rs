@@ -170,6 +170,8 @@ impl Admin {
             .matching(kinds.into_iter().map(|(c, _)| c).chain(matched).collect())
             .excluding(selection.except_networks.clone());
         collector.read(&store, &key, &filters)?;
+        // The servers' starts: sessions with no end recorded that one follows were cut off.
+        collector.server_starts(crate::server_runs::starts(&store, &key)?);
         // Sessions opened before the range's start: their opening (when, how, with what
         // credential) from their first record, for their rows (through the session index).
         if since.is_some() {
