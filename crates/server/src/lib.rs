@@ -271,10 +271,11 @@ impl Server {
             },
         )?;
         // How the run before ended: its clean stop recorded, or not (a crash, kill -9).
-        let previous = service::server_runs::previous_run(&store, &body_key).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "could not read the previous run's records");
-            service::server_runs::Previous::None
-        });
+        let previous =
+            service::server_runs::previous_run(&store, &body_key, &node).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "could not read the previous run's records");
+                service::server_runs::Previous::None
+            });
         if let service::server_runs::Previous::Cut { started } = previous {
             tracing::warn!(%started, "the previous run recorded no stop (a crash, kill -9 or power loss)");
         }

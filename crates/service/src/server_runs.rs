@@ -31,31 +31,23 @@ pub enum Previous {
     Cut { started: Time },
 }
 
-/// How the last run recorded in `store` ended (its `serve` records).
+/// How the last run of server `node` recorded in `store` ended (its `serve` records; other
+/// servers of the same ledger have runs of their own).
 pub fn previous_run(
     store: &LedgerStore,
     body_key: &LedgerBodyKey,
+    node: &str,
 ) -> Result<Previous, LedgerReadError> {
-    let filter = LedgerFilter {
-        kind: Some("admin".into()),
-        ..LedgerFilter::default()
-    };
     let mut previous = Previous::None;
-    ledger_read::for_each(store, body_key, &filter, |r| {
-        if let EventKind::Admin {
-            command, outcome, ..
-        } = &r.event.kind
-            && command == COMMAND
-        {
-            previous = if outcome == STOPPED {
-                Previous::Stopped
-            } else {
-                Previous::Cut {
-                    started: r.event.time,
-                }
-            };
+    for_each_run_record(store, body_key, |of, time, outcome| {
+        if of.is_some_and(|of| of != node) {
+            return;
         }
-        Ok::<(), LedgerReadError>(())
+        previous = if outcome == STOPPED {
+            Previous::Stopped
+        } else {
+            Previous::Cut { started: time }
+        };
     })?;
     Ok(previous)
 }
@@ -94,23 +86,36 @@ pub fn starts(
     store: &LedgerStore,
     body_key: &LedgerBodyKey,
 ) -> Result<Vec<(Option<String>, Time)>, LedgerReadError> {
+    let mut starts = Vec::new();
+    for_each_run_record(store, body_key, |node, time, outcome| {
+        if outcome.starts_with(STARTED) {
+            starts.push((node.map(str::to_owned), time));
+        }
+    })?;
+    Ok(starts)
+}
+
+/// Calls `each` with every `serve` record of `store` (its node, time and outcome), in order:
+/// through the ledger's index of kinds, the admin records alone.
+fn for_each_run_record(
+    store: &LedgerStore,
+    body_key: &LedgerBodyKey,
+    mut each: impl FnMut(Option<&str>, Time, &str),
+) -> Result<(), LedgerReadError> {
     let filter = LedgerFilter {
         kind: Some("admin".into()),
         ..LedgerFilter::default()
     };
-    let mut starts = Vec::new();
     ledger_read::for_each(store, body_key, &filter, |r| {
         if let EventKind::Admin {
             command, outcome, ..
         } = &r.event.kind
             && command == COMMAND
-            && outcome.starts_with(STARTED)
         {
-            starts.push((r.event.node.clone(), r.event.time));
+            each(r.event.node.as_deref(), r.event.time, outcome);
         }
         Ok::<(), LedgerReadError>(())
-    })?;
-    Ok(starts)
+    })
 }
 
 #[cfg(test)]

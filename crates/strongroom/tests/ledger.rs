@@ -66,6 +66,16 @@ fn verify(data: &Path) -> Output {
     admin_in(data, &["audit", "verify"], None)
 }
 
+/// Waits until `ready` holds, checking every `every_ms`; fails saying `what` did not happen
+/// within `secs`.
+fn wait_until(what: &str, secs: u64, every_ms: u64, ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(every_ms));
+    }
+}
+
 #[test]
 fn sessions_leave_their_records_and_exports_filter_exactly() {
     let mut server = Server::start();
@@ -738,20 +748,16 @@ fn records_nobody_waited_for_outlive_a_failed_commit() {
     let (code, _, _) = stranger.sftp("ls\n");
     assert_ne!(code, 0);
     // The writer waits for the lock (10 s, its busy timeout), then its commit fails.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !server.log().contains("audit ledger write failed") {
-        assert!(std::time::Instant::now() < deadline, "no commit failed");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until("no commit failed", 30, 200, || {
+        server.log().contains("audit ledger write failed")
+    });
     drop(lock);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while refused() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the refused login's records were lost with the failed commit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_until(
+        "the refused login's records were lost with the failed commit",
+        10,
+        100,
+        || refused() > 0,
+    );
     alice.sftp_ok("ls\n");
     server.assert_ledger_verifies();
 }
@@ -777,14 +783,7 @@ fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     };
     // A second session, logged in (its login's record is durable) and waiting for commands.
     let mut sftp = alice.sftp_command("alice").spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while sessions() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the session did not open"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("the session did not open", 20, 50, || sessions() >= 2);
     // The ledger file stalls: nothing can be appended to it.
     let lock = WriteLock::take(&data.join("ledger.db"));
     let started = std::time::Instant::now();
@@ -828,14 +827,9 @@ fn a_change_commits_with_its_record_and_a_crash_cannot_separate_them() {
     server.restart_after_crash();
     assert_eq!((count("close_write"), count("remove")), (1, 1));
     assert_eq!(outbox(), "");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while forwarded_removals() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the recovered record was not forwarded"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("the recovered record was not forwarded", 10, 50, || {
+        forwarded_removals() > 0
+    });
     assert_eq!(forwarded_removals(), 1);
     let out = verify(&data);
     assert!(
