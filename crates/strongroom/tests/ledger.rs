@@ -718,6 +718,56 @@ impl Drop for WriteLock {
     }
 }
 
+/// A page of a listing sends file names (customers' names can be in them): its record is
+/// durable before the page is sent, so a server killed right after it still shows the listing,
+/// and the incident report the directory listed and the names sent.
+#[test]
+fn a_listing_is_durable_before_its_names_are_sent() {
+    use sftp_proto::RequestOp;
+    use support::raw::Raw;
+    const ROUNDS: usize = 3;
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let uploader = server.account("acme", "loader", "full");
+    std::fs::write(uploader.work().join("s"), b"statement").unwrap();
+    uploader.sftp_ok(
+        "mkdir /statements\nput s /statements/j_smith.pdf\nput s /statements/a_jones.pdf\n",
+    );
+    for _ in 0..ROUNDS {
+        let mut raw = Raw::connect(&alice);
+        let h = raw
+            .call(
+                1,
+                RequestOp::Opendir {
+                    path: bytes::Bytes::from_static(b"/statements"),
+                },
+            )
+            .handle();
+        let page = raw.call(2, RequestOp::Readdir { handle: h });
+        assert_eq!(page.kind, sftp_proto::message::kind::NAME);
+        // The names left; the server dies before anything else is said.
+        server.crash();
+        drop(raw);
+        server.start_again();
+    }
+    let data = server.data_dir();
+    let listings: Vec<Option<u64>> = export(&data, &["--user", "alice"])
+        .iter()
+        .filter_map(|r| match file(r) {
+            Some((FileOp::Readdir { entries }, "/statements", Outcome::Ok)) => Some(*entries),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(listings, vec![Some(2); ROUNDS]);
+    let report: serde_json::Value =
+        serde_json::from_str(&server.ok(&["incident", "report", "--user", "alice"])).unwrap();
+    let listed = &report["tenants"][0]["directories_listed"][0];
+    assert_eq!(listed["path_then"], "/statements", "{report:#}");
+    assert_eq!(listed["names_sent"], 2 * ROUNDS, "{report:#}");
+    server.stop();
+    server.assert_ledger_verifies();
+}
+
 /// A ledger commit that fails (its file locked past the busy timeout) fails what waited for
 /// it, and keeps what nobody waited for: a stranger's logins refused during the outage reach
 /// the ledger once it is back.

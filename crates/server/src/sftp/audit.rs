@@ -1,5 +1,6 @@
-//! What the ledger records of SFTP requests: one record per state-changing operation and per
-//! open for read (durable before its reply: it grants access), per open and close (with bytes and whether a download read the whole
+//! What the ledger records of SFTP requests: one record per state-changing operation, per open
+//! for read and per page of a listing (durable before its reply: they grant access to contents
+//! or names), per open and close (with bytes and whether a download read the whole
 //! file), per stat and readdir, per denial; and progress of transfers at bounded intervals
 //! (every [`PROGRESS_SECS`] or [`PROGRESS_BYTES`] per handle), never one record per READ.
 //!
@@ -161,7 +162,9 @@ pub fn of(op: &RequestOp, h: Option<&OpenHandle>) -> Option<Audited> {
             shown(from),
             true,
         ),
-        O::Readdir { .. } => a(FileOp::Readdir { entries: None }, handle_path(h), false),
+        // Durable before its reply when it sends names (`record`): a listing sends the names
+        // and sizes of files, which can be customers' data themselves (`statement_j_smith.pdf`).
+        O::Readdir { .. } => a(FileOp::Readdir { entries: None }, handle_path(h), true),
         _ => None,
     }
 }
@@ -428,7 +431,15 @@ pub async fn record(
         }
         return Ok(());
     }
-    if a.durable && ok {
+    // The end of a listing sends no name: nothing to wait for.
+    let sends_nothing = matches!(
+        &e.kind,
+        EventKind::File {
+            op: FileOp::Readdir { entries: Some(0) },
+            ..
+        }
+    );
+    if a.durable && ok && !sends_nothing {
         ctx.ledger.record(e).await
     } else {
         ctx.ledger.emit(e);
