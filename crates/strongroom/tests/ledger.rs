@@ -66,6 +66,24 @@ fn verify(data: &Path) -> Output {
     admin_in(data, &["audit", "verify"], None)
 }
 
+/// `rounds` times: `client` connects, `act` (given the round) makes requests over it, and the
+/// server is killed (-9) the moment `act` returns, before anything else is said, then started
+/// again.
+fn kill_after_each(
+    server: &mut Server,
+    client: &support::Client,
+    rounds: usize,
+    act: impl Fn(usize, &mut support::raw::Raw),
+) {
+    for round in 0..rounds {
+        let mut raw = support::raw::Raw::connect(client);
+        act(round, &mut raw);
+        server.crash();
+        drop(raw);
+        server.start_again();
+    }
+}
+
 /// Waits until `ready` holds, checking every `every_ms`; fails saying `what` did not happen
 /// within `secs`.
 fn wait_until(what: &str, secs: u64, every_ms: u64, ready: impl Fn() -> bool) {
@@ -478,7 +496,6 @@ get statement.bin third
 #[test]
 fn an_open_for_read_is_durable_before_its_handle_is_given() {
     use sftp_proto::{OpenFlags, RequestOp};
-    use support::raw::Raw;
     const FILES: usize = 5;
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
@@ -493,8 +510,8 @@ fn an_open_for_read_is_durable_before_its_handle_is_given() {
         batch.push_str(&format!("put s{i} statement{i}.csv\n"));
     }
     uploader.sftp_ok(&batch);
-    for i in 0..FILES {
-        let mut raw = Raw::connect(&alice);
+    // Each time the first 4 KiB of a file leave, and the server dies.
+    kill_after_each(&mut server, &alice, FILES, |i, raw| {
         let h = raw.open(1, &format!("/statement{i}.csv"), OpenFlags::READ);
         let r = raw.call(
             2,
@@ -505,11 +522,7 @@ fn an_open_for_read_is_durable_before_its_handle_is_given() {
             },
         );
         assert_eq!(&r.body[4..], &pseudo_random(i as u64, 20_000)[..4096]);
-        // The first 4 KiB left; the server dies before anything else is said.
-        server.crash();
-        drop(raw);
-        server.start_again();
-    }
+    });
     let data = server.data_dir();
     let all = export(&data, &["--user", "alice"]);
     for i in 0..FILES {
@@ -724,7 +737,6 @@ impl Drop for WriteLock {
 #[test]
 fn a_listing_is_durable_before_its_names_are_sent() {
     use sftp_proto::RequestOp;
-    use support::raw::Raw;
     const ROUNDS: usize = 3;
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
@@ -733,8 +745,8 @@ fn a_listing_is_durable_before_its_names_are_sent() {
     uploader.sftp_ok(
         "mkdir /statements\nput s /statements/j_smith.pdf\nput s /statements/a_jones.pdf\n",
     );
-    for _ in 0..ROUNDS {
-        let mut raw = Raw::connect(&alice);
+    // Each time a page of names leaves, and the server dies.
+    kill_after_each(&mut server, &alice, ROUNDS, |_, raw| {
         let h = raw
             .call(
                 1,
@@ -745,11 +757,7 @@ fn a_listing_is_durable_before_its_names_are_sent() {
             .handle();
         let page = raw.call(2, RequestOp::Readdir { handle: h });
         assert_eq!(page.kind, sftp_proto::message::kind::NAME);
-        // The names left; the server dies before anything else is said.
-        server.crash();
-        drop(raw);
-        server.start_again();
-    }
+    });
     let data = server.data_dir();
     let listings: Vec<Option<u64>> = export(&data, &["--user", "alice"])
         .iter()
