@@ -9,7 +9,7 @@ use events::Time;
 use std::collections::BTreeMap;
 
 use service::incident::{
-    Change, DirectoryListed, FileRead, Report, SessionAccounts, TenantSection, Totals,
+    Change, DirectoryListed, FileRead, Report, SessionAccounts, SessionRow, TenantSection, Totals,
 };
 
 use crate::printable::printable;
@@ -121,6 +121,16 @@ impl Page<'_> {
 
     fn opt_time(&self, t: &Option<Time>) -> String {
         t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+    }
+
+    /// How a session ended: what ended it (containment, an administrator, its server's stop),
+    /// else by its client, else that no end is recorded.
+    fn ended(&self, s: &SessionRow) -> String {
+        match (&s.ended_by, s.closed) {
+            (Some(why), _) => self.shown(why),
+            (None, Some(_)) => "by the client, or its connection dropped".into(),
+            (None, None) => "no end recorded: still open".into(),
+        }
     }
 
     /// A file's size when it was read, or `-` where the records do not say (reads recorded

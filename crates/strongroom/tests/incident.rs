@@ -605,6 +605,13 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     let dom = chromium(&page, &["--dump-dom"]);
     assert!(dom.contains("<table id=\"sessions\">"), "{dom}");
+    // How each session ended: both by the client.
+    assert_eq!(
+        dom.matches("<td>by the client, or its connection dropped</td>")
+            .count(),
+        2,
+        "{dom}"
+    );
     // The summary's class totals say in how many files each was found.
     let ibans = format!("{} iban in 1 file", customers.truth.get(Class::Iban));
     assert!(dom.contains(&ibans), "{ibans} in {dom}");
