@@ -129,7 +129,10 @@ impl Page<'_> {
         match (&s.ended_by, s.closed) {
             (Some(why), _) => self.shown(why),
             (None, Some(_)) => "by the client, or its connection dropped".into(),
-            (None, None) => "no end recorded: still open".into(),
+            (None, None) => {
+                "no end recorded: still open, unless its server stopped and has not started since"
+                    .into()
+            }
         }
     }
 
