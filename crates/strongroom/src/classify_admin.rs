@@ -420,6 +420,24 @@ fn readers_table(
         "{} read it",
         crate::units::counted(readers.len(), "session")
     )?;
+    // An account that read it over several sessions (a download split over connections reads
+    // a part in each): what its sessions read between them.
+    let mut accounts: std::collections::BTreeMap<&str, (usize, u64, &str)> = Default::default();
+    for r in readers {
+        let a = accounts
+            .entry(r.account.as_deref().unwrap_or("-"))
+            .or_insert((0, 0, r.account_read));
+        a.0 += 1;
+        a.1 = a.1.saturating_add(r.bytes_read);
+    }
+    for (account, (sessions, bytes, read)) in accounts {
+        if sessions > 1 {
+            writeln!(
+                out,
+                "{account}: {sessions} sessions, {bytes} bytes, {read} between them"
+            )?;
+        }
+    }
     let uncertain = readers
         .iter()
         .filter(|r| r.identified_by == "path_uncertain")

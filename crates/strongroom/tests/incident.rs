@@ -1344,6 +1344,147 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
     );
 }
 
+/// A download split over connections (`lftp`'s `pget -n 4` reads a part of the file in each):
+/// `incident file` lists each session's part as partial and says the account read the whole
+/// between them, as the report does; parts read by two accounts are not joined.
+#[test]
+fn a_file_read_in_parts_over_several_sessions_is_read_whole_by_its_account() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    let bob = server.account("acme", "bob", "read-only");
+    let big = support::pseudo_random(11, 4 << 20);
+    std::fs::write(loader.work().join("big.bin"), &big).unwrap();
+    std::fs::write(loader.work().join("halves.bin"), &big[..256 * KIB]).unwrap();
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "put big.bin /big.bin\nput halves.bin /halves.bin\n",
+    );
+
+    // lftp, as a person would fetch a large file faster.
+    let ssh = format!(
+        "ssh -a -x {}",
+        support::ssh_options_for(&mallory.key()).join(" ")
+    );
+    let got = mallory.work().join("got.bin");
+    let out = Command::new("lftp")
+        .args([
+            "-u",
+            "mallory,",
+            "-e",
+            &format!(
+                "set sftp:connect-program \"{ssh}\"; set net:max-retries 1; \
+                 pget -n 4 /big.bin -o {}; bye",
+                got.display()
+            ),
+        ])
+        .arg(format!("sftp://127.0.0.1:{}", server.port))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&got).unwrap() == big, "lftp's copy differs");
+
+    // One half each in two sessions of mallory; the first half again by bob.
+    let half = |c: &Client, offset: u64| {
+        let mut raw = Raw::connect(c);
+        let h = raw.open(1, "/halves.bin", OpenFlags::READ);
+        for (i, at) in (offset..offset + 128 * KIB as u64)
+            .step_by(32 * KIB)
+            .enumerate()
+        {
+            raw.call(
+                10 + i as u32,
+                RequestOp::Read {
+                    handle: h.clone(),
+                    offset: at,
+                    len: 32 * KIB as u32,
+                },
+            );
+        }
+        raw.call(2, RequestOp::Close { handle: h });
+    };
+    half(&mallory, 0);
+    half(&mallory, 128 * KIB as u64);
+    half(&bob, 0);
+
+    let rows = |path: &str| -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let rows: Vec<serde_json::Value> = server
+                .ok(&["incident", "file", "acme", path, "--format", "jsonl"])
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if rows.iter().all(|r| r["read"] != "unfinished")
+                || std::time::Instant::now() > deadline
+            {
+                return rows;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let split = rows("/big.bin");
+    assert!(split.len() >= 2, "lftp used one connection: {split:#?}");
+    for r in &split {
+        assert_eq!(r["account"], "mallory");
+        assert_eq!(r["read"], "partial", "{r}");
+        assert_eq!(r["account_read"], "whole", "{r}");
+    }
+    let table = server.ok(&["incident", "file", "acme", "/big.bin"]);
+    assert!(
+        table.ends_with(&format!(
+            "\nmallory: {n} sessions, {} bytes, whole between them\n",
+            split
+                .iter()
+                .map(|r| r["bytes_read"].as_u64().unwrap())
+                .sum::<u64>(),
+            n = split.len()
+        )),
+        "{table}"
+    );
+    let halves = rows("/halves.bin");
+    let mut seen: Vec<(String, String, String)> = halves
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap().to_owned(),
+                r["read"].as_str().unwrap().to_owned(),
+                r["account_read"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let row = |a: &str, read: &str, together: &str| (a.into(), read.into(), together.into());
+    assert_eq!(
+        seen,
+        vec![
+            row("bob", "partial", "partial"),
+            row("mallory", "partial", "whole"),
+            row("mallory", "partial", "whole"),
+        ]
+    );
+    let table = server.ok(&["incident", "file", "acme", "/halves.bin"]);
+    assert!(
+        table.ends_with(&format!(
+            "3 sessions read it\nmallory: 2 sessions, {} bytes, whole between them\n",
+            256 * KIB
+        )),
+        "{table}"
+    );
+    // The report on the account says the same of both files.
+    let r = report_when(&server, &["--user", "mallory"], |r| {
+        r["totals"]["files"] == 2
+    });
+    for f in r["tenants"][0]["files_read"].as_array().unwrap() {
+        assert_eq!(f["read"], "whole", "{f:#}");
+    }
+}
+
 /// A session open across the start of a time range (opened overnight, reading in the
 /// morning): a report on its key from that start lists its reads, as one on its account does,
 /// and its row says when and with what it opened.

@@ -73,6 +73,10 @@ pub struct Reader {
     pub bytes_read: u64,
     /// `whole`, `unfinished` or `partial`, as the report's files say (`FileRead::read`).
     pub read: &'static str,
+    /// The same over every session of this account that read the file: `whole` where its
+    /// sessions read the file between them (a download split over connections, as `lftp`'s
+    /// `pget -n 4` does, reads a part in each and the whole in all), as the report joins them.
+    pub account_read: &'static str,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
     /// How the reads were tied to the file: `file_id` (the records name it), `path` (records
@@ -167,6 +171,8 @@ impl FileReaders {
     /// ([`crate::path_history::PathHistory::file`]).
     pub fn finish(self, lineage: Option<&FileLineage>) -> Vec<Reader> {
         let mut sessions: BTreeMap<String, (Reader, Tie)> = BTreeMap::new();
+        // Per account, its sessions' transfers of the file and its size when first read.
+        let mut accounts: BTreeMap<Option<String>, (Vec<Transfer>, Option<u64>)> = BTreeMap::new();
         for ((of, session), row) in self.readers {
             let ReaderRow {
                 reader: mut r,
@@ -182,6 +188,9 @@ impl FileReaders {
             };
             r.bytes_read = t.bytes();
             r.read = read_extent([&t], size);
+            let account = accounts.entry(r.account.clone()).or_default();
+            account.1 = account.1.or(size);
+            account.0.push(t);
             match sessions.entry(session) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert((r, tie));
@@ -201,10 +210,15 @@ impl FileReaders {
                 }
             }
         }
+        let account_read: BTreeMap<Option<String>, &'static str> = accounts
+            .into_iter()
+            .map(|(account, (transfers, size))| (account, read_extent(&transfers, size)))
+            .collect();
         sessions
             .into_values()
             .map(|(mut r, tie)| {
                 r.identified_by = tie.name();
+                r.account_read = account_read.get(&r.account).copied().unwrap_or(r.read);
                 r
             })
             .collect()
