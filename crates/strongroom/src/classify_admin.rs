@@ -222,6 +222,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             key,
             alert,
             except_ip,
+            tenant,
             since,
             until,
             format,
@@ -235,6 +236,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 credentials: key,
                 alerts: alert,
                 except_networks: except_ip,
+                tenants: tenant,
             };
             (selection, since, until, format, out, verify)
         }

@@ -234,6 +234,11 @@ pub enum IncidentCommand {
         /// account owner's office: `--user ops --except-ip 198.51.100.0/24`).
         #[arg(long, value_parser = address_or_network)]
         except_ip: Vec<IpNet>,
+        /// Only what the selection did in this tenant (client institution): its part of the
+        /// report, to give to it without other tenants' files, accounts or totals
+        /// (`--ip 203.0.113.7 --tenant acme`).
+        #[arg(long)]
+        tenant: Vec<String>,
         /// RFC 3339 time (inclusive).
         #[arg(long)]
         since: Option<String>,

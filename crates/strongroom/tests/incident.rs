@@ -766,6 +766,98 @@ fn paths_read(r: &serde_json::Value) -> Vec<String> {
 /// well, which would overstate what was taken. Criteria combine: of one kind, any of their
 /// values; of different kinds, all of them (the account and the attacker's address, the key and
 /// the address, two sessions, two networks); and an address can be left out (the owner's).
+/// One attacker from one address, with stolen accounts of two tenants: each tenant's part of
+/// the report (`--tenant`, to give to that client institution) holds its own sessions, files,
+/// refused logins and totals, and not a name of the other tenant's, in JSON, CSV and HTML.
+#[test]
+fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let ops = server.account("acme", "ops", "read-only");
+    let gloader = server.account("globex", "gloader", "full");
+    let gops = server.account("globex", "gops", "read-only");
+    let extract = support::customer_extracts(5, 0).next().unwrap();
+    std::fs::write(loader.work().join("a.csv"), &extract.bytes).unwrap();
+    std::fs::write(gloader.work().join("g.csv"), &extract.bytes).unwrap();
+    sftp_from(&loader, "127.0.0.9", "put a.csv /acme_customers.csv\n");
+    sftp_from(&gloader, "127.0.0.9", "put g.csv /globex_customers.csv\n");
+    sftp_from(&ops, "127.0.0.7", "get /acme_customers.csv\n");
+    sftp_from(&gops, "127.0.0.7", "get /globex_customers.csv\n");
+    // From there too, each account tried with the other's key: refused.
+    for (key, name) in [(ops.key(), "gops"), (gops.key(), "ops")] {
+        let out = Command::new("ssh")
+            .args(support::ssh_options_for(&key))
+            .args([
+                "-o",
+                "BindAddress=127.0.0.7",
+                "-p",
+                &server.port.to_string(),
+            ])
+            .arg(format!("{name}@127.0.0.1"))
+            .arg("true")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+    }
+    let whole = report_when(&server, &["--ip", "127.0.0.7"], |r| {
+        r["totals"]["files"] == 2 && r["failed_logins"].as_array().unwrap().len() == 2
+    });
+    assert_eq!(whole["totals"]["tenants"], 2, "{whole:#}");
+
+    let part = report(&server, &["--ip", "127.0.0.7", "--tenant", "acme"]);
+    assert_eq!(part["selection"], "address 127.0.0.7 and tenant acme");
+    let tenants: Vec<&str> = part["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(tenants, ["acme"]);
+    assert_eq!(paths_read(&part), ["/acme_customers.csv"]);
+    let accounts = |key: &str| -> Vec<String> {
+        part[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["account"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(accounts("sessions"), ["ops"]);
+    assert_eq!(accounts("failed_logins"), ["ops"]);
+    assert_eq!(part["totals"]["tenants"], 1);
+    assert_eq!(part["totals"]["files"], 1);
+    assert_eq!(part["totals"]["bytes_read"], extract.bytes.len() as u64);
+    assert_eq!(
+        part["totals"]["classes"]["card_number"],
+        extract.truth.get(Class::CardNumber)
+    );
+    for format in ["json", "csv", "html"] {
+        let out = server.ok(&[
+            "incident",
+            "report",
+            "--ip",
+            "127.0.0.7",
+            "--tenant",
+            "acme",
+            "--format",
+            format,
+        ]);
+        assert!(out.contains("acme_customers.csv"), "{format}: {out}");
+        for other in ["globex", "gops", "gloader"] {
+            assert!(!out.contains(other), "{format} names {other}: {out}");
+        }
+    }
+    // The other tenant's part, and a tenant that does not exist.
+    let other = report(&server, &["--ip", "127.0.0.7", "--tenant", "globex"]);
+    assert_eq!(paths_read(&other), ["/globex_customers.csv"]);
+    let out = server.admin(&["incident", "report", "--ip", "127.0.0.7", "--tenant", "acm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tenant 'acm' not found"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     let server = Server::start();

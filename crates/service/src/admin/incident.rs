@@ -158,6 +158,24 @@ impl Admin {
                 matched.push(networks);
             }
         }
+        // A tenant's part of the report (to give to that client institution): matched on the
+        // records the other criteria read. A refused login names no tenant, only the account
+        // tried: the tenant's accounts now tell whose it was.
+        if !selection.tenants.is_empty() {
+            let mut tenants = Criterion::default();
+            for name in &selection.tenants {
+                let t = self.catalog.tenant(name).await?;
+                tenants.tenant_accounts.extend(
+                    self.catalog
+                        .list_accounts(Some(&t.name))
+                        .await?
+                        .into_iter()
+                        .map(|a| a.name),
+                );
+                tenants.tenants.insert(t.name);
+            }
+            matched.push(tenants);
+        }
         // The ledger reads the records of the kind with the fewest filters; every record read
         // must match the other kinds too.
         let driving = kinds

@@ -22,6 +22,10 @@ pub struct Selection {
     /// Sources left out whatever else selects them (an account's owner's office network, to
     /// see what the account did from anywhere else).
     pub except_networks: Vec<crate::gate::network::IpNet>,
+    /// Only what was done in these tenants (client institutions): the part of a report that
+    /// can be given to one of them, without another's files, accounts or totals. Narrows the
+    /// other criteria; not a selection on its own.
+    pub tenants: Vec<String>,
 }
 
 impl Selection {
@@ -50,6 +54,7 @@ impl std::fmt::Display for Selection {
             any_of(&self.except_networks, |n| {
                 format!("not {}", network_named(n))
             }),
+            any_of(&self.tenants, |t| format!("tenant {t}")),
         ];
         let given: Vec<String> = kinds.into_iter().flatten().collect();
         if given.len() > 1 {
@@ -81,12 +86,16 @@ fn network_named(n: &crate::gate::network::IpNet) -> String {
 }
 
 /// One kind of a selection's criteria, as the records show it: a record matches when its
-/// session, its account or its source is one of these (any of them).
+/// session, its account, its source or its tenant is one of these (any of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Criterion {
     pub sessions: std::collections::BTreeSet<String>,
     pub accounts: std::collections::BTreeSet<String>,
     pub networks: Vec<crate::gate::network::IpNet>,
+    /// Records of these tenants; and records that name no tenant (a refused login: the gate
+    /// says no tenant before a login succeeds) whose account is one of `tenant_accounts`.
+    pub tenants: std::collections::BTreeSet<String>,
+    pub tenant_accounts: std::collections::BTreeSet<String>,
 }
 
 impl Criterion {
@@ -99,6 +108,13 @@ impl Criterion {
                 .as_ref()
                 .is_some_and(|a| self.accounts.contains(a))
             || from_any(e, &self.networks)
+            || match &e.tenant {
+                Some(t) => self.tenants.contains(t),
+                None => e
+                    .account
+                    .as_ref()
+                    .is_some_and(|a| self.tenant_accounts.contains(a)),
+            }
     }
 }
 
