@@ -38,6 +38,15 @@ pub enum Request {
     Released { account: String },
     /// Canaries or detection overrides changed in the catalog: take them up now.
     DetectionChanged,
+    /// Bans or allowed networks changed in the catalog (`ban add`, `ban remove`): reload them
+    /// now, so that new connections are judged by them at once, not at the next periodic
+    /// reload; then close the sessions `close` names (a ban's address), `why` recorded with
+    /// each. Reloaded first: a connection that the close misses (not yet counted among the
+    /// live ones) logs in after the reload, and a login is asked about bans again once counted.
+    GateChanged {
+        close: Option<Selection>,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -129,6 +138,17 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
             if !killed.is_empty() {
                 tracing::info!(?selection, ?killed, "sessions closed by an administrator");
             }
+            Reply::Killed(killed)
+        }
+        Ok(Request::GateChanged { close, why }) => {
+            shared.gate.refresh().await;
+            let killed = close.map_or_else(Vec::new, |selection| {
+                let killed = registry.kill(&selection, &why);
+                if !killed.is_empty() {
+                    tracing::info!(?selection, ?killed, "sessions closed by an administrator");
+                }
+                killed
+            });
             Reply::Killed(killed)
         }
         Ok(Request::Throttle {

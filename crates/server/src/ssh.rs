@@ -161,6 +161,18 @@ impl Connection {
             self.sever.sever();
             return Self::reject();
         }
+        // Likewise a ban of its address (`ban add` reloads the bans, then closes the address's
+        // sessions: a connection it did not see yet is asked here, after the reload).
+        if self
+            .shared
+            .gate
+            .defender
+            .is_banned(self.peer.ip(), self.now())
+        {
+            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: the address was banned meanwhile");
+            self.sever.sever();
+            return Self::reject();
+        }
         self.account_slot = Some(slot);
         self.principal = Some(p);
         self.pending = None;

@@ -149,7 +149,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             name,
             require_mfa,
             networks,
-        } => crate::gate_admin::tenant_policy(cat, &name, require_mfa, networks).await?,
+        } => crate::gate_admin::tenant_policy(data_dir, cat, &name, require_mfa, networks).await?,
         TenantCommand::RotateKey { name } => {
             let (version, nodes) = admin.rotate_tenant_key(&name).await?;
             println!(

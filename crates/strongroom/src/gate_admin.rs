@@ -111,6 +111,7 @@ pub async fn user_set(
 }
 
 pub async fn tenant_policy(
+    data_dir: &Path,
     cat: &Catalog,
     name: &str,
     require_mfa: Option<String>,
@@ -124,7 +125,14 @@ pub async fn tenant_policy(
         .as_deref()
         .map(|v| networks(v, "--networks"))
         .transpose()?;
+    let networks_changed = nets.is_some();
     cat.set_tenant_gate(name, mfa, nets).await?;
+    if networks_changed {
+        // The running server judges new connections by them at once (a login is checked
+        // against the tenant's networks as stored; the accept, against every tenant's, as
+        // last reloaded).
+        crate::session_admin::gate_changed(data_dir, None, String::new()).await?;
+    }
     let (mfa, nets) = cat.tenant_gate(name).await?;
     println!(
         "tenant {name}: second factor {}; networks {}",
@@ -232,13 +240,15 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 "address banned by an administrator ({})",
                 crate::audit_admin::operator()
             );
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed = crate::session_admin::gate_changed(data_dir, Some(selection), why).await?;
             let address = service::gate::network::written(address);
             println!("{address} banned for {secs} s; {closed}");
         }
         BanCommand::Remove { address } => {
             let address = service::gate::network::written(address);
             cat.remove_ban(&address).await?;
+            // The running server takes it up at once (it would at its next reload).
+            crate::session_admin::gate_changed(data_dir, None, String::new()).await?;
             println!("ban of {address} lifted");
         }
     }

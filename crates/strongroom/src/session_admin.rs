@@ -66,7 +66,22 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
 /// Closes the sessions `selection` names, recording `why` with each; returns what happened,
 /// for people.
 pub async fn close(data_dir: &Path, selection: Selection, why: String) -> anyhow::Result<String> {
-    match ask(data_dir, &Request::Kill { selection, why }).await? {
+    closed(ask(data_dir, &Request::Kill { selection, why }).await?)
+}
+
+/// Tells the running server that bans or allowed networks changed (it reloads them at once),
+/// then closes the sessions `close` names, recording `why`; returns what happened, for people.
+pub async fn gate_changed(
+    data_dir: &Path,
+    close: Option<Selection>,
+    why: String,
+) -> anyhow::Result<String> {
+    closed(ask(data_dir, &Request::GateChanged { close, why }).await?)
+}
+
+/// A kill's reply, for people.
+fn closed(reply: Option<Reply>) -> anyhow::Result<String> {
+    match reply {
         None => Ok("no server is running: no live session was affected".into()),
         Some(Reply::Killed(ids)) if ids.is_empty() => Ok("no live session matched".into()),
         Some(Reply::Killed(ids)) => Ok(format!(
