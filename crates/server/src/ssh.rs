@@ -44,6 +44,32 @@ pub struct Connection {
     budgets: sftp::Budgets,
     /// What the connection is doing, for `session list` (and its handle count).
     live: Arc<service::sessions::LiveSession>,
+    /// Whether an SFTP session was started on it (each records its own end).
+    sftp_started: bool,
+}
+
+impl Drop for Connection {
+    /// A login that started no SFTP session (a shell or command refused, port forwarding
+    /// asked for) has its end recorded here, so that every login in the ledger has an end: the
+    /// incident report would otherwise list it as still open.
+    fn drop(&mut self) {
+        if self.sftp_started {
+            return;
+        }
+        if let Some(p) = &self.principal {
+            let closed = self.event(
+                &p.account,
+                Some(&p.tenant),
+                EventKind::Session {
+                    opened: false,
+                    methods: None,
+                    credential: None,
+                    ended_by: self.live.ended_by().map(str::to_owned),
+                },
+            );
+            events::EventSink::emit(self.shared.ledger.as_ref(), closed);
+        }
+    }
 }
 
 impl Connection {
@@ -65,6 +91,7 @@ impl Connection {
             authenticated,
             principal: None,
             pending: None,
+            sftp_started: false,
             account_slot: None,
             channels: HashMap::new(),
             client_id,
@@ -391,6 +418,7 @@ impl russh::server::Handler for Connection {
                     detection: self.shared.detection.clone(),
                 });
                 *slot = Some(sftp::start(ctx, session.handle(), channel));
+                self.sftp_started = true;
                 tracing::debug!(peer = %self.peer, account = %p.account, "sftp session started");
                 session.channel_success(channel)
             }

@@ -130,10 +130,15 @@ pub fn opened_with(e: &Event, credential: &str) -> bool {
 struct Logins {
     /// A success, a session opened, or a file operation (which needs a login).
     logged_in: bool,
+    /// Authentication steps that did not log in: refused, or a first factor accepted whose
+    /// second factor never came.
     refused: u32,
     methods: Vec<String>,
-    /// The first and last refusal.
+    /// The first and last of those steps.
     span: Option<(Time, Time)>,
+    /// When the connection was accepted, where its record was read (a connection that closed
+    /// before trying anything has no other).
+    connected: Option<Time>,
 }
 
 /// `whole` when a handle's reads covered the file, or when the reads together did: the parts
@@ -761,7 +766,7 @@ impl Collector {
         let l = self.logins.entry(id.to_owned()).or_default();
         match &e.kind {
             EventKind::Auth {
-                result: events::AuthResult::Refused,
+                result: events::AuthResult::Refused | events::AuthResult::Partial,
                 method,
                 ..
             } => {
@@ -778,6 +783,9 @@ impl Collector {
             }
             | EventKind::Session { .. }
             | EventKind::File { .. } => l.logged_in = true,
+            EventKind::Connection { .. } => {
+                l.connected.get_or_insert(e.time);
+            }
             _ => {}
         }
     }
@@ -967,27 +975,34 @@ impl Collector {
             // In the order they were first listed.
             t.directories_listed.sort_by_key(|d| d.first_access);
         }
-        // Connections that never logged in are not sessions: listed apart.
+        // Connections that never logged in are not sessions: listed apart, those that closed
+        // before trying anything too (a port scan, a client's spare connection), with no
+        // attempt.
         let mut sessions = Vec::new();
         let mut failed_logins = Vec::new();
         for (id, row) in self.sessions {
-            match self.logins.get(&id) {
-                Some(Logins {
-                    logged_in: false,
-                    refused,
-                    methods,
-                    span: Some((first, last)),
-                }) => failed_logins.push(FailedLogin {
+            let failed = self.logins.get(&id).filter(|l| !l.logged_in).and_then(|l| {
+                let (first, last) = match (l.span, l.connected) {
+                    (Some((first, last)), connected) => {
+                        (connected.map_or(first, |c| c.min(first)), last)
+                    }
+                    (None, Some(connected)) => (connected, connected),
+                    (None, None) => return None,
+                };
+                Some((l, first, last))
+            });
+            match failed {
+                Some((l, first, last)) => failed_logins.push(FailedLogin {
                     session: id,
                     account: row.account,
                     source: row.source,
                     client: row.client,
-                    methods: methods.clone(),
-                    attempts: *refused,
-                    first: *first,
-                    last: *last,
+                    methods: l.methods.clone(),
+                    attempts: l.refused,
+                    first,
+                    last,
                 }),
-                _ => sessions.push(row),
+                None => sessions.push(row),
             }
         }
         failed_logins.sort_by_key(|f| f.first);
@@ -1595,6 +1610,40 @@ mod tests {
             ("guess", 2, vec!["password".to_owned()])
         );
         assert_eq!((f.first.as_millis(), f.last.as_millis()), (1, 2));
+
+        // A connection that closed before trying anything (its acceptance its only record), and
+        // one whose password was right but whose second factor never came: no sessions.
+        let mut c = Collector::default();
+        let mut accepted = Event::new(
+            Time::from_millis(10),
+            EventKind::Connection {
+                accepted: true,
+                reason: None,
+            },
+        );
+        accepted.session = Some("scan".into());
+        accepted.source = Some("127.0.0.7:4000".parse().unwrap());
+        c.add(&Exported {
+            seq: 10,
+            hash: String::new(),
+            event: accepted,
+        });
+        c.add(&auth(11, "half", events::AuthResult::Partial));
+        let r = c.finish("address 127.0.0.7".into());
+        assert!(r.sessions.is_empty(), "{:?}", r.sessions);
+        let failed: Vec<_> = r
+            .failed_logins
+            .iter()
+            .map(|f| {
+                (
+                    f.session.as_str(),
+                    f.attempts,
+                    f.methods.len(),
+                    f.first.as_millis(),
+                )
+            })
+            .collect();
+        assert_eq!(failed, [("scan", 0, 0, 10), ("half", 1, 1, 11)]);
     }
 
     /// Session ids of schema 1 began again with each server run: two sessions with one id are

@@ -26,7 +26,9 @@ pub struct SessionRow {
     pub ended_by: Option<String>,
 }
 
-/// A connection that was refused at authentication (every attempt it made), as reports list it.
+/// A connection that never logged in, as reports list it: refused at authentication (every
+/// attempt it made; a first factor accepted whose second never came is one), or closed before
+/// trying anything (no attempt, no method).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FailedLogin {
     pub session: String,
@@ -294,7 +296,8 @@ pub struct CheckpointRef {
 pub struct Report {
     pub selection: String,
     pub sessions: Vec<SessionRow>,
-    /// Connections of the selection that never logged in (refused at authentication): not
+    /// Connections of the selection that never logged in (refused at authentication, or
+    /// closed before trying): not
     /// sessions, and they read nothing, but an investigator wants to see them.
     pub failed_logins: Vec<FailedLogin>,
     pub tenants: Vec<TenantSection>,
