@@ -858,6 +858,55 @@ fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
     );
 }
 
+/// From one address: a login that asked for a command (refused) and opened no SFTP session,
+/// and a connection closed before it tried anything. The first is a session with its end
+/// recorded (not one still open), the second a failed login with no attempt (not a session).
+#[test]
+fn a_login_without_sftp_ends_and_a_connection_that_tried_nothing_is_no_session() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let out = Command::new("ssh")
+        .args(alice.ssh_options())
+        .args([
+            "-o",
+            "BindAddress=127.0.0.8",
+            "-p",
+            &server.port.to_string(),
+        ])
+        .arg("alice@127.0.0.1")
+        .arg("cat /etc/passwd")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a command ran");
+    // Connected, then closed before a byte (a port scan; lftp's spare connection).
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import socket\ns = socket.socket()\ns.bind(('127.0.0.8', 0))\n\
+             s.connect(('127.0.0.1', {}))\ns.close()\n",
+            server.port
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = report_when(&server, &["--ip", "127.0.0.8"], |r| {
+        r["sessions"].as_array().unwrap().len() == 1
+            && r["sessions"][0]["closed"].is_string()
+            && r["failed_logins"].as_array().unwrap().len() == 1
+    });
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{r:#}");
+    assert_eq!(sessions[0]["account"], "alice");
+    assert!(sessions[0]["closed"].is_string(), "no end recorded: {r:#}");
+    assert!(sessions[0]["ended_by"].is_null(), "{r:#}");
+    let failed = r["failed_logins"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{r:#}");
+    assert_eq!(failed[0]["attempts"], 0);
+    assert!(failed[0]["account"].is_null());
+    assert_eq!(failed[0]["methods"], serde_json::json!([]));
+    assert_eq!(r["totals"]["files"], 0);
+}
+
 #[test]
 fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     let server = Server::start();
@@ -1454,7 +1503,10 @@ fn a_file_read_in_parts_over_several_sessions_is_read_whole_by_its_account() {
         "put big.bin /big.bin\nput halves.bin /halves.bin\n",
     );
 
-    // lftp, as a person would fetch a large file faster.
+    // lftp, as a person would fetch a large file faster. The account throttled (its sessions
+    // share the rate) so that the download lasts the moment lftp takes to open its other
+    // connections: on an idle loopback it may finish on the first.
+    server.ok(&["user", "throttle", "mallory", "2M"]);
     let ssh = format!(
         "ssh -a -x {}",
         support::ssh_options_for(&mallory.key()).join(" ")
