@@ -30,8 +30,10 @@ pub struct Connection {
     peer: SocketAddr,
     authenticated: Arc<AtomicBool>,
     principal: Option<Principal>,
-    /// A first factor accepted, the second still to come (with the first factor's method).
-    pending: Option<(Principal, Method)>,
+    /// A first factor accepted, the second still to come (with the first factor's method and
+    /// credential: the key's fingerprint or the certificate's key id, which the login's
+    /// records carry once the second factor is given).
+    pending: Option<(Principal, Method, String)>,
     account_slot: Option<AccountSlot>,
     channels: HashMap<ChannelId, Option<Inbound>>,
     /// The client's SSH identification line, once read.
@@ -243,7 +245,7 @@ impl Connection {
                     credential: credential(detail),
                 };
                 self.auth_event(&p.account, Some(&p.tenant), kind);
-                self.pending = Some((p, method));
+                self.pending = Some((p, method, detail.to_owned()));
                 Self::ask_second_factor()
             }
             Err(why) => self.refuse(user, method.as_str(), detail, why).await,
@@ -319,7 +321,8 @@ impl russh::server::Handler for Connection {
         _submethods: &str,
         response: Option<Response<'a>>,
     ) -> Result<Auth, Self::Error> {
-        let Some((p, first)) = self.pending.clone().filter(|(p, _)| p.account == user) else {
+        let Some((p, first, credential)) = self.pending.clone().filter(|(p, ..)| p.account == user)
+        else {
             // Keyboard-interactive is only ever a second factor.
             return Ok(Self::reject());
         };
@@ -341,9 +344,9 @@ impl russh::server::Handler for Connection {
             .second_factor(&p, &answer, self.now())
             .await
         {
-            Ok(()) => Ok(self.admit(p, &method, "").await),
+            Ok(()) => Ok(self.admit(p, &method, &credential).await),
             Err(why) => {
-                self.refuse(user, &method, "", why).await;
+                self.refuse(user, &method, &credential, why).await;
                 Ok(Self::reject())
             }
         }

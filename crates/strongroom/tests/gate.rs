@@ -111,6 +111,37 @@ fn totp_is_required_after_the_key_and_each_code_works_once() {
         .unwrap();
     assert!(ev.contains(r#""client_version":"SSH-2.0-OpenSSH_"#), "{ev}");
     assert!(ev.contains(r#""source":"127.0.0.1:"#), "{ev}");
+    // The key that opened those sessions is named on their records with its second factor,
+    // so that the incident report on a stolen key finds them (it found none: the login's
+    // records carried no credential once a second factor was given).
+    let listed = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(alice.public_key())
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8(listed.stdout).unwrap();
+    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let report = loop {
+        let r: serde_json::Value =
+            serde_json::from_str(&server.ok(&["incident", "report", "--key", fingerprint]))
+                .unwrap();
+        if r["sessions"].as_array().unwrap().len() >= 4 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sessions = report["sessions"].as_array().unwrap();
+    // The key alone before enrolment, then key and code, key and a recovery code, twice.
+    assert_eq!(sessions.len(), 4, "{report:#}");
+    let with_code: Vec<&serde_json::Value> = sessions
+        .iter()
+        .filter(|s| s["methods"] == "publickey+totp")
+        .collect();
+    assert_eq!(with_code.len(), 3, "{report:#}");
+    for s in with_code {
+        assert_eq!(s["credential"], fingerprint, "{s}");
+    }
 }
 
 fn keygen(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
