@@ -190,8 +190,19 @@ impl Connection {
             self.sever.sever();
             return Self::reject();
         }
-        // Likewise a ban of its address (`ban add` reloads the bans, then closes the address's
+        // Likewise its key removed or its certificate revoked (either closes the sessions
+        // it opened), and a ban of its address (`ban add` reloads the bans, then closes the address's
         // sessions: a connection it did not see yet is asked here, after the reload).
+        if self
+            .shared
+            .gate
+            .credential_withdrawn(&p, method, credential(detail).as_deref())
+            .await
+        {
+            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: its credential was withdrawn meanwhile");
+            self.sever.sever();
+            return Self::reject();
+        }
         if self
             .shared
             .gate
@@ -292,10 +303,7 @@ impl russh::server::Handler for Connection {
         user: &str,
         certificate: &Certificate,
     ) -> Result<Auth, Self::Error> {
-        let detail = format!(
-            "key id {:?}",
-            certificate.key_id().chars().take(80).collect::<String>()
-        );
+        let detail = service::gate::certificate::credential_of(certificate.key_id());
         let outcome = self
             .shared
             .gate

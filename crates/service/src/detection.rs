@@ -306,6 +306,9 @@ impl Containment {
                     tracing::error!(address = %ip, error = %e, "containment: could not ban");
                     return false;
                 }
+                // The gate first (new connections refused; a login on its way in is asked
+                // about bans again once counted), then the address's sessions closed.
+                self.gate.refresh().await;
                 self.registry.kill(
                     &Selection {
                         address: Some(ipnet::IpNet::from(ip)),
@@ -313,7 +316,6 @@ impl Containment {
                     },
                     &contained_by(id, alert),
                 );
-                self.gate.refresh().await;
                 true
             }
             _ => false,

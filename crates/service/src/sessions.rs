@@ -246,6 +246,13 @@ pub struct Selection {
     pub account: Option<String>,
     /// A source address or network ([`crate::gate::network::one`]: canonical).
     pub address: Option<ipnet::IpNet>,
+    /// The credential the session logged in with: a key's fingerprint (a key removed) or a
+    /// certificate's key id (certificates revoked).
+    #[serde(default)]
+    pub credential: Option<String>,
+    /// The tenant it logged in to (with `credential`: a key id is the tenant's CA's).
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 impl Selection {
@@ -259,7 +266,21 @@ impl Selection {
                 .as_deref()
                 .is_none_or(|a| login.is_some_and(|l| l.account == a))
             && self.address.is_none_or(|a| a.contains(&live.source.ip()))
-            && (self.session.is_some() || self.account.is_some() || self.address.is_some())
+            && self.credential.as_deref().is_none_or(|c| {
+                login.is_some_and(|l| {
+                    l.credential.as_ref().is_some_and(|had| {
+                        crate::gate::certificate::credentials_named(c).contains(had)
+                    })
+                })
+            })
+            && self
+                .tenant
+                .as_deref()
+                .is_none_or(|t| login.is_some_and(|l| l.tenant == t))
+            && (self.session.is_some()
+                || self.account.is_some()
+                || self.address.is_some()
+                || self.credential.is_some())
     }
 }
 

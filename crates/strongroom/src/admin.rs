@@ -144,7 +144,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        TenantCommand::Ca(c) => crate::gate_admin::tenant_ca(cat, c).await?,
+        TenantCommand::Ca(c) => crate::gate_admin::tenant_ca(data_dir, cat, c).await?,
         TenantCommand::Policy {
             name,
             require_mfa,
@@ -377,7 +377,17 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Remove { name } => {
             cat.remove_account(&name).await?;
-            println!("account {name} removed");
+            // An account that no longer exists has no business reading on.
+            let selection = service::sessions::Selection {
+                account: Some(name.clone()),
+                ..Default::default()
+            };
+            let why = format!(
+                "account removed by an administrator ({})",
+                crate::audit_admin::operator()
+            );
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            println!("account {name} removed; {closed}");
         }
         UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&admin, &name).await?,
         UserCommand::Set {
@@ -419,7 +429,18 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Key(KeyCommand::Remove { name, fingerprint }) => {
             cat.remove_key(&name, &fingerprint).await?;
-            println!("key {fingerprint} removed from {name}");
+            // A key removed is usually a key stolen: the sessions it opened end with it.
+            let selection = service::sessions::Selection {
+                account: Some(name.clone()),
+                credential: Some(fingerprint.clone()),
+                ..Default::default()
+            };
+            let why = format!(
+                "key removed by an administrator ({})",
+                crate::audit_admin::operator()
+            );
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            println!("key {fingerprint} removed from {name}; {closed}");
         }
     }
     admin.close().await;

@@ -368,7 +368,7 @@ pub enum SessionCommand {
         format: ListFormat,
     },
     /// Close sessions at once, mid-transfer included (an upload in progress is discarded):
-    /// one by its id, or every session of an account or a source address.
+    /// one by its id, or every session of an account, a source address or a credential.
     Kill {
         /// The session's id, as `session list` shows it.
         id: Option<String>,
@@ -378,6 +378,10 @@ pub enum SessionCommand {
         /// A source address or network.
         #[arg(long, value_parser = address_or_network)]
         ip: Option<IpNet>,
+        /// Every session a key (its `SHA256:` fingerprint) or a certificate (its key id)
+        /// opened, as `session list` shows it.
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 

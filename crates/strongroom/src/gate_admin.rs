@@ -146,7 +146,7 @@ pub async fn tenant_policy(
     Ok(())
 }
 
-pub async fn tenant_ca(cat: &Catalog, cmd: CaCommand) -> anyhow::Result<()> {
+pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow::Result<()> {
     match cmd {
         CaCommand::Add { tenant, file } => {
             let text = std::fs::read_to_string(&file)
@@ -193,7 +193,25 @@ pub async fn tenant_ca(cat: &Catalog, cmd: CaCommand) -> anyhow::Result<()> {
                 }
             };
             cat.revoke_certificate(&tenant, kind, &value, now()).await?;
-            println!("tenant {tenant}: certificates with {kind} {value} revoked");
+            // The sessions such a certificate opened end with it (they are known by the key
+            // id: a revocation by the certified key's fingerprint applies to new logins).
+            let closed = if kind == "key-id" {
+                let selection = service::sessions::Selection {
+                    tenant: Some(tenant.clone()),
+                    credential: Some(value.clone()),
+                    ..Default::default()
+                };
+                let why = format!(
+                    "certificate revoked by an administrator ({})",
+                    crate::audit_admin::operator()
+                );
+                crate::session_admin::close(data_dir, selection, why).await?
+            } else {
+                "its live sessions go on (they are known by key id: revoke by --key-id, or \
+                 session kill)"
+                    .to_owned()
+            };
+            println!("tenant {tenant}: certificates with {kind} {value} revoked; {closed}");
         }
     }
     Ok(())

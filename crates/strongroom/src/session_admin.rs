@@ -41,10 +41,12 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
             }
             Ok(())
         }
-        SessionCommand::Kill { id, user, ip } => {
-            if id.is_none() && user.is_none() && ip.is_none() {
+        SessionCommand::Kill { id, user, ip, key } => {
+            if id.is_none() && user.is_none() && ip.is_none() && key.is_none() {
                 return Err(UsageError(
-                    "session kill needs a session id, --user NAME or --ip ADDRESS".into(),
+                    "session kill needs a session id, --user NAME, --ip ADDRESS or --key \
+                     SHA256:..."
+                        .into(),
                 )
                 .into());
             }
@@ -52,6 +54,8 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
                 session: id,
                 account: user,
                 address: ip,
+                credential: key,
+                tenant: None,
             };
             let why = format!(
                 "killed by an administrator ({})",

@@ -234,8 +234,54 @@ fn certificates_from_a_trusted_ca_are_checked_in_full() {
         sign(signer, &k, id, principal, validity, options);
         assert_ne!(login(&k), Some(0), "{id} certificate accepted");
     }
-    // Revocation by key id.
-    server.ok(&["tenant", "ca", "revoke", "acme", "--key-id", "alice-laptop"]);
+    // Revocation by key id: new logins refused, and the session the certificate has open
+    // closed at once.
+    let mut open = Command::new("sftp")
+        .args(support::ssh_options_for(&laptop))
+        .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .ok(&["session", "list", "--format", "jsonl"])
+        .contains("alice-laptop")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the certificate's session never came"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = server.ok(&["tenant", "ca", "revoke", "acme", "--key-id", "alice-laptop"]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    assert!(
+        !server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .contains("alice-laptop"),
+        "the revoked certificate's session goes on"
+    );
+    let _ = open.kill();
+    let _ = open.wait();
+    // The incident report on the certificate, by its key id as a person gives it: its
+    // sessions (the 13 logins above, and the one just closed).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let report = loop {
+        let r: serde_json::Value =
+            serde_json::from_str(&server.ok(&["incident", "report", "--key", "alice-laptop"]))
+                .unwrap();
+        if r["sessions"].as_array().unwrap().len() >= 14 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        report["sessions"].as_array().unwrap().len(),
+        14,
+        "{report:#}"
+    );
     assert_ne!(login(&laptop), Some(0), "revoked certificate accepted");
     let listed = server.ok(&["tenant", "ca", "list", "acme"]);
     assert!(listed.contains("revoked\tkey-id\talice-laptop"), "{listed}");

@@ -357,3 +357,107 @@ fn a_ban_holds_against_a_client_that_reconnects_at_once() {
     // Others go on.
     alice.sftp_ok("ls /\n");
 }
+
+/// A credential withdrawn ends the sessions it opened, and only those: a key removed (a stolen
+/// key, usually) closes its sessions, not the account's others; `session kill --key` closes a
+/// key's; an account removed, all of its.
+#[test]
+fn withdrawing_a_credential_closes_the_sessions_it_opened() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("acme", "bob", "full");
+    // A second key of alice's (her laptop's), registered beside the first.
+    let laptop = alice.dir.path().join("laptop");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&laptop)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let laptop_pub = format!("{}.pub", laptop.display());
+    server.ok(&["user", "key", "add", "alice", &laptop_pub]);
+    let fingerprint = |public: &std::path::Path| -> String {
+        let out = std::process::Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(public)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let first = fingerprint(&alice.public_key());
+    let second = fingerprint(std::path::Path::new(&laptop_pub));
+    let mut with_first = Raw::connect(&alice);
+    let mut with_second = std::process::Command::new("sftp")
+        .args(support::ssh_options_for(&laptop))
+        .args(["-P", &server.port.to_string(), "-b", "-", "alice@127.0.0.1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut bobs = Raw::connect(&bob);
+    let live_with = |key: &str| {
+        server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .lines()
+            .filter(|l| l.contains(key))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live_with(&second) == 0 {
+        assert!(Instant::now() < deadline, "the laptop's session never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let out = server.ok(&["user", "key", "remove", "alice", &first]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    assert!(closed_within(&mut with_first) < Duration::from_secs(1));
+    assert_eq!(
+        live_with(&second),
+        1,
+        "the other key's session was closed too"
+    );
+    // Gone for new logins too; the other key still logs in.
+    let (code, _, _) = alice.sftp("ls /\n");
+    assert_ne!(code, 0, "a removed key logged in");
+
+    let out = server.ok(&["session", "kill", "--key", &second]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    // (sftp itself, blocked reading its batch, notices only at its next command.)
+    assert_eq!(live_with(&second), 0, "session kill --key left it open");
+    let _ = with_second.kill();
+    let _ = with_second.wait();
+
+    let out = server.ok(&["user", "remove", "bob"]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    assert!(closed_within(&mut bobs) < Duration::from_secs(1));
+    // Why each ended, in the ledger (a session's close is recorded as its driver ends).
+    let whys = [
+        "key removed by an administrator",
+        "killed by an administrator",
+        "account removed by an administrator",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ended: Vec<String> = server
+            .ok(&["audit", "export", "--kind", "session"])
+            .lines()
+            .filter_map(|l| {
+                let r: serde_json::Value = serde_json::from_str(l).unwrap();
+                r["event"]["ended_by"]
+                    .as_str()
+                    .map(|e| e.split(" (").next().unwrap().to_owned())
+            })
+            .collect();
+        if whys.iter().all(|w| ended.iter().any(|e| e == w)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ended:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -45,7 +45,12 @@ impl Admin {
         let mut collector = if selection.credentials.is_empty() {
             Collector::default()
         } else {
-            Collector::opened_with(&selection.credentials)
+            let named: Vec<String> = selection
+                .credentials
+                .iter()
+                .flat_map(|k| crate::gate::certificate::credentials_named(k))
+                .collect();
+            Collector::opened_with(&named)
         };
         // Each kind of the selection as the records show it, with the ledger's indexed filters
         // that read its records (one per session, account and address).
@@ -97,7 +102,13 @@ impl Admin {
             };
             let mut sessions = BTreeSet::new();
             let mut opened_before = Vec::new();
-            for k in &selection.credentials {
+            // A certificate's key id as a person gives it, or as the records write it.
+            let named: BTreeSet<String> = selection
+                .credentials
+                .iter()
+                .flat_map(|k| crate::gate::certificate::credentials_named(k))
+                .collect();
+            for k in &named {
                 for (s, at) in
                     crate::incident::sessions_opened_with(&store, &key, &opened_by_end, k)?
                 {

@@ -11,6 +11,22 @@ use ssh_key::certificate::CertType;
 
 use super::network;
 
+/// How a certificate login's credential is written in its records and live session: its key
+/// id, quoted (`key id "alice-laptop"`), at most 80 characters of it.
+pub fn credential_of(key_id: &str) -> String {
+    format!("key id {:?}", key_id.chars().take(80).collect::<String>())
+}
+
+/// The credentials a person's `--key` names: a key's `SHA256:` fingerprint as it is, anything
+/// else as a certificate's key id, in the form records carry ([`credential_of`]) and as given.
+pub fn credentials_named(given: &str) -> Vec<String> {
+    if given.starts_with("SHA256:") || given.starts_with("key id \"") {
+        vec![given.to_owned()]
+    } else {
+        vec![credential_of(given), given.to_owned()]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertRefusal {
     UntrustedCa,

@@ -182,6 +182,32 @@ impl Gate {
         !matches!(self.account(user).await, Ok(Some(a)) if !a.locked)
     }
 
+    /// Whether the credential of `p`'s login (by `method`: its first factor's) was withdrawn
+    /// while the login was checked: a key removed. Asked again
+    /// once a login is admitted, as [`Gate::locked`] is (the withdrawal closes the sessions
+    /// counted by then). A catalog that cannot say refuses, as a lock that cannot be read does.
+    pub async fn credential_withdrawn(
+        &self,
+        p: &Principal,
+        method: &str,
+        credential: Option<&str>,
+    ) -> bool {
+        let Some(credential) = credential else {
+            return false;
+        };
+        let gone = match method.split('+').next() {
+            Some("publickey") => self
+                .catalog
+                .find_key(p.account_id, credential)
+                .await
+                .map(|k| k.is_none()),
+            // (A certificate's revocation closes its sessions; the key id is not asked again
+            // here: the credential holds it quoted.)
+            _ => return false,
+        };
+        gone.unwrap_or(true)
+    }
+
     async fn account(&self, user: &str) -> Result<Option<Account>, Refusal> {
         self.catalog.find_account(user).await.map_err(unavailable)
     }
