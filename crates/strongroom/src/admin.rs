@@ -341,10 +341,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 account: Some(name.clone()),
                 ..Default::default()
             };
-            let why = format!(
-                "account locked by an administrator ({})",
-                crate::audit_admin::operator()
-            );
+            let why = crate::session_admin::by_administrator("account locked");
             let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("account {name} locked; {closed}");
         }
@@ -382,10 +379,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 account: Some(name.clone()),
                 ..Default::default()
             };
-            let why = format!(
-                "account removed by an administrator ({})",
-                crate::audit_admin::operator()
-            );
+            let why = crate::session_admin::by_administrator("account removed");
             let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("account {name} removed; {closed}");
         }
@@ -435,10 +429,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 credential: Some(fingerprint.clone()),
                 ..Default::default()
             };
-            let why = format!(
-                "key removed by an administrator ({})",
-                crate::audit_admin::operator()
-            );
+            let why = crate::session_admin::by_administrator("key removed");
             let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("key {fingerprint} removed from {name}; {closed}");
         }

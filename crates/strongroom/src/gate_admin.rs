@@ -201,10 +201,7 @@ pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow
                     credential: Some(value.clone()),
                     ..Default::default()
                 };
-                let why = format!(
-                    "certificate revoked by an administrator ({})",
-                    crate::audit_admin::operator()
-                );
+                let why = crate::session_admin::by_administrator("certificate revoked");
                 crate::session_admin::close(data_dir, selection, why).await?
             } else {
                 "its live sessions go on (they are known by key id: revoke by --key-id, or \
@@ -254,10 +251,7 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 address: Some(address),
                 ..Default::default()
             };
-            let why = format!(
-                "address banned by an administrator ({})",
-                crate::audit_admin::operator()
-            );
+            let why = crate::session_admin::by_administrator("address banned");
             let closed = crate::session_admin::gate_changed(data_dir, Some(selection), why).await?;
             let address = service::gate::network::written(address);
             println!("{address} banned for {secs} s; {closed}");

@@ -57,10 +57,7 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
                 credential: key,
                 tenant: None,
             };
-            let why = format!(
-                "killed by an administrator ({})",
-                crate::audit_admin::operator()
-            );
+            let why = by_administrator("killed");
             println!("{}", close(data_dir, selection, why).await?);
             Ok(())
         }
@@ -71,6 +68,15 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
 /// for people.
 pub async fn close(data_dir: &Path, selection: Selection, why: String) -> anyhow::Result<String> {
     closed(ask(data_dir, &Request::Kill { selection, why }).await?)
+}
+
+/// Why an administrator's command closed sessions, as their records say it: `what` (`key
+/// removed`) by the administrator who ran it.
+pub fn by_administrator(what: &str) -> String {
+    format!(
+        "{what} by an administrator ({})",
+        crate::audit_admin::operator()
+    )
 }
 
 /// Tells the running server that bans or allowed networks changed (it reloads them at once),

@@ -114,13 +114,8 @@ fn totp_is_required_after_the_key_and_each_code_works_once() {
     // The key that opened those sessions is named on their records with its second factor,
     // so that the incident report on a stolen key finds them (it found none: the login's
     // records carried no credential once a second factor was given).
-    let listed = Command::new("ssh-keygen")
-        .arg("-lf")
-        .arg(alice.public_key())
-        .output()
-        .unwrap();
-    let fingerprint = String::from_utf8(listed.stdout).unwrap();
-    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap();
+    let fingerprint = support::fingerprint(&alice.public_key());
+    let fingerprint = fingerprint.as_str();
     let deadline = Instant::now() + Duration::from_secs(10);
     let report = loop {
         let r: serde_json::Value =

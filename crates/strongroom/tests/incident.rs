@@ -736,17 +736,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
 
 /// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.
 fn fingerprint(c: &Client) -> String {
-    let out = Command::new("ssh-keygen")
-        .args(["-l", "-E", "sha256", "-f"])
-        .arg(c.public_key())
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_owned()
+    support::fingerprint(&c.public_key())
 }
 
 /// The files a report lists as read (their paths then), in order.

@@ -376,21 +376,8 @@ fn withdrawing_a_credential_closes_the_sessions_it_opened() {
     assert!(made.success());
     let laptop_pub = format!("{}.pub", laptop.display());
     server.ok(&["user", "key", "add", "alice", &laptop_pub]);
-    let fingerprint = |public: &std::path::Path| -> String {
-        let out = std::process::Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(public)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .to_owned()
-    };
-    let first = fingerprint(&alice.public_key());
-    let second = fingerprint(std::path::Path::new(&laptop_pub));
+    let first = support::fingerprint(&alice.public_key());
+    let second = support::fingerprint(std::path::Path::new(&laptop_pub));
     let mut with_first = Raw::connect(&alice);
     let mut with_second = std::process::Command::new("sftp")
         .args(support::ssh_options_for(&laptop))

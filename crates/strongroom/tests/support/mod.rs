@@ -423,6 +423,22 @@ pub fn client_options() -> Vec<String> {
     .collect()
 }
 
+/// The SHA256 fingerprint of a public key file, as `ssh-keygen -l` prints it.
+pub fn fingerprint(public_key: &Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(public_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned()
+}
+
 /// [`client_options`] with `key` as the only identity.
 pub fn ssh_options_for(key: &Path) -> Vec<String> {
     let mut options = vec!["-i".to_owned(), key.to_str().unwrap().to_owned()];
