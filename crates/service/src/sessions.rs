@@ -250,7 +250,8 @@ pub struct Selection {
     /// certificate's key id (certificates revoked).
     #[serde(default)]
     pub credential: Option<String>,
-    /// The tenant it logged in to (with `credential`: a key id is the tenant's CA's).
+    /// The tenant it logged in to (a tenant removed; with `credential`: a key id is the
+    /// tenant's CA's).
     #[serde(default)]
     pub tenant: Option<String>,
 }
@@ -280,7 +281,8 @@ impl Selection {
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
-                || self.credential.is_some())
+                || self.credential.is_some()
+                || self.tenant.is_some())
     }
 }
 

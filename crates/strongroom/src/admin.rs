@@ -164,7 +164,14 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 .into());
             }
             let deleted = admin.shred_tenant(&name).await?;
-            println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted");
+            // Its accounts are gone with it: so are their sessions.
+            let selection = service::sessions::Selection {
+                tenant: Some(name.clone()),
+                ..Default::default()
+            };
+            let why = crate::session_admin::by_administrator("tenant removed");
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted; {closed}");
         }
     }
     admin.close().await;

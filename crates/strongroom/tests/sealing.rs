@@ -257,8 +257,21 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
         "removal without --shred must be refused"
     );
     assert_eq!(server.blob_files().len(), 3);
+    // A session of the tenant's, and one of another tenant's, open as it is removed.
+    let mut alices = Raw::connect(&alice);
+    let mut bobs = Raw::connect(&bob);
     let out = server.ok(&["tenant", "remove", "acme", "--shred"]);
     assert!(out.contains("2 blobs deleted"), "{out}");
+    assert!(out.contains("; 1 live session(s) closed"), "{out}");
+    let realpath = RequestOp::Realpath { path: "/".into() };
+    assert!(
+        alices.try_call(9, realpath.clone()).is_none(),
+        "the removed tenant's session goes on"
+    );
+    assert!(
+        bobs.try_call(9, realpath).is_some(),
+        "another tenant's session was closed"
+    );
     assert_eq!(server.blob_files().len(), 1);
     assert_ne!(
         alice.sftp("ls\n").0,
