@@ -254,6 +254,10 @@ pub struct Selection {
     /// tenant's CA's).
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Sessions from none of these networks (an account's or a tenant's allowed networks
+    /// narrowed: the sessions now outside them).
+    #[serde(default)]
+    pub outside: Option<Vec<ipnet::IpNet>>,
 }
 
 impl Selection {
@@ -278,6 +282,10 @@ impl Selection {
                 .tenant
                 .as_deref()
                 .is_none_or(|t| login.is_some_and(|l| l.tenant == t))
+            && self.outside.as_ref().is_none_or(|nets| {
+                let ip = crate::gate::network::canonical(live.source.ip());
+                !nets.iter().any(|n| n.contains(&ip))
+            })
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()

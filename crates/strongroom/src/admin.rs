@@ -398,8 +398,16 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             networks,
             password_expires,
         } => {
-            crate::gate_admin::user_set(cat, &name, methods, automation, networks, password_expires)
-                .await?
+            crate::gate_admin::user_set(
+                data_dir,
+                cat,
+                &name,
+                methods,
+                automation,
+                networks,
+                password_expires,
+            )
+            .await?
         }
         UserCommand::Key(KeyCommand::Add {
             name,

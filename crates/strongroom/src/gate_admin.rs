@@ -64,6 +64,7 @@ pub async fn user_mfa(admin: &service::admin::Admin, name: &str) -> anyhow::Resu
 }
 
 pub async fn user_set(
+    data_dir: &Path,
     cat: &Catalog,
     name: &str,
     methods: Option<String>,
@@ -105,8 +106,25 @@ pub async fn user_set(
             .map(|v| date(v, "--password-expires"))
             .transpose()?,
     };
+    let narrowed = settings.allowed_networks.clone().flatten();
     cat.update_account(name, &settings).await?;
-    println!("account {name} updated");
+    let closed = match narrowed {
+        // Its sessions from outside the networks it may now come from end.
+        Some(list) => {
+            let selection = service::sessions::Selection {
+                account: Some(name.to_owned()),
+                outside: Some(network::parse(&list).map_err(UsageError)?),
+                ..Default::default()
+            };
+            let why = crate::session_admin::by_administrator("networks changed");
+            format!(
+                "; outside them: {}",
+                crate::session_admin::close(data_dir, selection, why).await?
+            )
+        }
+        None => String::new(),
+    };
+    println!("account {name} updated{closed}");
     Ok(())
 }
 
@@ -125,13 +143,26 @@ pub async fn tenant_policy(
         .as_deref()
         .map(|v| networks(v, "--networks"))
         .transpose()?;
-    let networks_changed = nets.is_some();
+    let changed = nets.clone();
     cat.set_tenant_gate(name, mfa, nets).await?;
-    if networks_changed {
-        // The running server judges new connections by them at once (a login is checked
-        // against the tenant's networks as stored; the accept, against every tenant's, as
-        // last reloaded).
-        crate::session_admin::gate_changed(data_dir, None, String::new()).await?;
+    // The running server judges new connections by them at once (a login is checked against
+    // the tenant's networks as stored; the accept, against every tenant's, as last reloaded),
+    // and the tenant's sessions from outside narrowed networks end.
+    let mut closed = String::new();
+    if let Some(nets) = changed {
+        let close = match nets {
+            Some(list) => Some(service::sessions::Selection {
+                tenant: Some(name.to_owned()),
+                outside: Some(network::parse(&list).map_err(UsageError)?),
+                ..Default::default()
+            }),
+            None => None,
+        };
+        let why = crate::session_admin::by_administrator("networks changed");
+        let reply = crate::session_admin::gate_changed(data_dir, close.clone(), why).await?;
+        if close.is_some() {
+            closed = format!("; outside them: {reply}");
+        }
     }
     let (mfa, nets) = cat.tenant_gate(name).await?;
     println!(
@@ -143,6 +174,9 @@ pub async fn tenant_policy(
         },
         nets.as_deref().unwrap_or("any")
     );
+    if !closed.is_empty() {
+        println!("{}", closed.trim_start_matches("; "));
+    }
     Ok(())
 }
 

@@ -55,7 +55,7 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
                 account: user,
                 address: ip,
                 credential: key,
-                tenant: None,
+                ..Default::default()
             };
             let why = by_administrator("killed");
             println!("{}", close(data_dir, selection, why).await?);

@@ -448,3 +448,56 @@ fn withdrawing_a_credential_closes_the_sessions_it_opened() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Networks narrowed (an account's, a tenant's) end the sessions now outside them, and only
+/// those.
+#[test]
+fn narrowed_networks_close_the_sessions_outside_them() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let port = server.port.to_string();
+    // An sftp session from `from`, kept open (its batch on a stdin held open).
+    let held_from = |from: &str| {
+        std::process::Command::new("sftp")
+            .args(support::ssh_options_for(&alice.key()))
+            .args(["-o", &format!("BindAddress={from}"), "-P", &port, "-b", "-"])
+            .arg("alice@127.0.0.1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let live_from = |from: &str| {
+        server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .lines()
+            .filter(|l| l.contains(&format!("\"{from}:")))
+            .count()
+    };
+    let mut held = vec![held_from("127.0.0.5"), held_from("127.0.0.6")];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live_from("127.0.0.5") + live_from("127.0.0.6") < 2 {
+        assert!(Instant::now() < deadline, "the sessions never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = server.ok(&["user", "set", "alice", "--networks", "127.0.0.5/32"]);
+    assert!(
+        out.contains("outside them: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!((live_from("127.0.0.5"), live_from("127.0.0.6")), (1, 0));
+    let out = server.ok(&["tenant", "policy", "acme", "--networks", "127.0.0.7/32"]);
+    assert!(
+        out.contains("outside them: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!(live_from("127.0.0.5"), 0);
+    // Widened to any: nothing to close, and said so.
+    let out = server.ok(&["tenant", "policy", "acme", "--networks", "any"]);
+    assert!(!out.contains("outside them"), "{out}");
+    for child in &mut held {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
