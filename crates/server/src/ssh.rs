@@ -190,9 +190,9 @@ impl Connection {
             self.sever.sever();
             return Self::reject();
         }
-        // Likewise its key removed or its certificate revoked (either closes the sessions
-        // it opened), and a ban of its address (`ban add` reloads the bans, then closes the address's
-        // sessions: a connection it did not see yet is asked here, after the reload).
+        // Likewise its key removed (which closes the sessions the key opened), and a ban of
+        // its address (`ban add` reloads the bans, then closes the address's sessions: a
+        // connection it did not see yet is asked here, after the reload).
         if self
             .shared
             .gate

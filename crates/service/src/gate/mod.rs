@@ -183,9 +183,9 @@ impl Gate {
     }
 
     /// Whether the credential of `p`'s login (by `method`: its first factor's) was withdrawn
-    /// while the login was checked: a key removed. Asked again
-    /// once a login is admitted, as [`Gate::locked`] is (the withdrawal closes the sessions
-    /// counted by then). A catalog that cannot say refuses, as a lock that cannot be read does.
+    /// while the login was checked: a key removed. Asked again once a login is admitted, as
+    /// [`Gate::locked`] is (the removal closes the sessions counted by then). A catalog that
+    /// cannot say refuses, as a lock that cannot be read does.
     pub async fn credential_withdrawn(
         &self,
         p: &Principal,
