@@ -77,9 +77,11 @@ pub fn chain_outcome(outcome: Option<Result<catalog::RangeVerified, ledger::Brea
     }
 }
 
-/// The sessions `credential` opened within `range`, with when each opened: through the
-/// ledger's credential index, and for records written before it existed (ledger migration
-/// 0004), by reading the session records before that point.
+/// The sessions `credential` opened within `range`, and the connections it was tried on and
+/// did not log in (refused, or stopped at the second factor: a stolen key without its TOTP),
+/// with when each opened or was tried: through the ledger's credential index, and for records
+/// written before it existed (ledger migration 0004), by reading the session records before
+/// that point.
 pub fn sessions_opened_with(
     store: &catalog::LedgerStore,
     body_key: &vault::LedgerBodyKey,
@@ -102,10 +104,10 @@ pub fn sessions_opened_with(
     });
     for filter in std::iter::once(indexed).chain(older) {
         crate::ledger_read::for_each(store, body_key, &filter, |r| {
-            if opened_with(&r.event, credential)
+            if (opened_with(&r.event, credential) || tried_with(&r.event, credential))
                 && let Some(s) = &r.event.session
             {
-                sessions.insert(s.clone(), r.event.time);
+                sessions.entry(s.clone()).or_insert(r.event.time);
             }
             Ok::<(), crate::ledger_read::LedgerReadError>(())
         })?;
@@ -123,6 +125,19 @@ pub fn opened_with(e: &Event, credential: &str) -> bool {
         } => c == credential,
         _ => false,
     }
+}
+
+/// Whether `e` shows `credential` tried on its connection without logging in: refused, or a
+/// first factor whose second is still to come.
+pub fn tried_with(e: &Event, credential: &str) -> bool {
+    matches!(
+        &e.kind,
+        EventKind::Auth {
+            result: events::AuthResult::Refused | events::AuthResult::Partial,
+            credential: Some(c),
+            ..
+        } if c == credential
+    )
 }
 
 /// What a connection's authentication records showed (to tell sessions from failed logins).
@@ -370,7 +385,8 @@ pub struct Collector {
     /// Sources whose records are left out whatever matches them.
     except_networks: Vec<crate::gate::network::IpNet>,
     /// For a credential's report: the credentials, and per session (as shown) whether its
-    /// opening record shows it opened with one of them.
+    /// opening record shows it opened with one of them (or, until it opens, whether one of
+    /// them was tried on it).
     opened_with: Option<(Vec<String>, std::collections::HashMap<String, bool>)>,
     /// Per session: whether it logged in, and its refused attempts.
     logins: BTreeMap<String, Logins>,
@@ -462,6 +478,10 @@ impl Collector {
             let Some(key) = &session else { return };
             if let EventKind::Session { opened: true, .. } = e.kind {
                 admitted.insert(key.clone(), credentials.iter().any(|c| opened_with(e, c)));
+            } else if credentials.iter().any(|c| tried_with(e, c)) {
+                // Tried on this connection: its attempts are the selection's, unless another
+                // credential then opened it (dropped at the end).
+                admitted.entry(key.clone()).or_insert(true);
             }
             if admitted.get(key) != Some(&true) {
                 return;
@@ -897,6 +917,12 @@ impl Collector {
     /// The files read, per tenant, and the sessions; current paths and classes are filled in
     /// by the caller ([`crate::admin::Admin::incident_report`]).
     pub fn finish(mut self, selection: String) -> Report {
+        // A credential's report: a connection it was tried on that another credential then
+        // opened (a client offering its keys in turn) is that credential's session, not this.
+        if let Some((_, admitted)) = &self.opened_with {
+            self.sessions
+                .retain(|id, _| admitted.get(id).copied().unwrap_or(true));
+        }
         // Reads before file ids that no replay tied: by their path.
         self.tie_reads_before_ids(|_, _| None, |_, _| Fate::default());
         for (id, why) in std::mem::take(&mut self.contained) {
@@ -1644,6 +1670,66 @@ mod tests {
             })
             .collect();
         assert_eq!(failed, [("scan", 0, 0, 10), ("half", 1, 1, 11)]);
+    }
+
+    /// A credential's report: a connection the key was tried on and that stopped at the second
+    /// factor is a failed login of the selection; one where the client then logged in with
+    /// another key is that key's session, not the selection's.
+    #[test]
+    fn a_credential_tried_without_logging_in_is_a_failed_login_of_its_report() {
+        let record = |seq: u64, session: &str, kind: EventKind| {
+            let mut e = Event::new(Time::from_millis(seq as i64), kind);
+            e.session = Some(session.into());
+            e.account = Some("alice".into());
+            e.tenant = Some("acme".into());
+            Exported {
+                seq,
+                hash: String::new(),
+                event: e,
+            }
+        };
+        let auth = |result, credential: &str| EventKind::Auth {
+            method: "publickey".into(),
+            factor: events::Factor::First,
+            result,
+            reason: None,
+            credential: Some(credential.into()),
+        };
+        let stolen = "SHA256:stolen";
+        let mut c = Collector::opened_with(&[stolen.to_owned()]);
+        // Stopped at the second factor.
+        c.add(&record(
+            1,
+            "half",
+            auth(events::AuthResult::Partial, stolen),
+        ));
+        // Offered first (removed since: refused), then the owner's other key logged in.
+        c.add(&record(
+            2,
+            "owner",
+            auth(events::AuthResult::Refused, stolen),
+        ));
+        c.add(&record(
+            3,
+            "owner",
+            auth(events::AuthResult::Success, "SHA256:other"),
+        ));
+        c.add(&record(
+            4,
+            "owner",
+            EventKind::Session {
+                opened: true,
+                methods: Some("publickey".into()),
+                credential: Some("SHA256:other".into()),
+                ended_by: None,
+            },
+        ));
+        c.add(&file(5, 5, "owner", FileOp::OpenRead, 7));
+        let r = c.finish(format!("credential {stolen}"));
+        assert!(r.sessions.is_empty(), "{:?}", r.sessions);
+        assert!(r.tenants.is_empty(), "the owner's read is listed");
+        let failed: Vec<&str> = r.failed_logins.iter().map(|f| f.session.as_str()).collect();
+        assert_eq!(failed, ["half"]);
     }
 
     /// Session ids of schema 1 began again with each server run: two sessions with one id are

@@ -121,7 +121,10 @@ fn totp_is_required_after_the_key_and_each_code_works_once() {
         let r: serde_json::Value =
             serde_json::from_str(&server.ok(&["incident", "report", "--key", fingerprint]))
                 .unwrap();
-        if r["sessions"].as_array().unwrap().len() >= 4 || Instant::now() > deadline {
+        if (r["sessions"].as_array().unwrap().len() >= 4
+            && r["failed_logins"].as_array().unwrap().len() >= 4)
+            || Instant::now() > deadline
+        {
             break r;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -136,6 +139,14 @@ fn totp_is_required_after_the_key_and_each_code_works_once() {
     assert_eq!(with_code.len(), 3, "{report:#}");
     for s in with_code {
         assert_eq!(s["credential"], fingerprint, "{s}");
+    }
+    // And the connections it was tried on that stopped at the second factor (the key alone, a
+    // wrong code, a code and a recovery code used twice): a stolen key without its TOTP shows.
+    let failed = report["failed_logins"].as_array().unwrap();
+    assert_eq!(failed.len(), 4, "{report:#}");
+    for f in failed {
+        assert_eq!(f["account"], "alice", "{f}");
+        assert!(f["attempts"].as_u64().unwrap() >= 1, "{f}");
     }
 }
 
