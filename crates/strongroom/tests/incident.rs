@@ -895,6 +895,17 @@ fn a_login_without_sftp_ends_and_a_connection_that_tried_nothing_is_no_session()
     assert!(failed[0]["account"].is_null());
     assert_eq!(failed[0]["methods"], serde_json::json!([]));
     assert_eq!(r["totals"]["files"], 0);
+    // The page says no file was read, not a timeline from 1970 with nothing on it.
+    let page = server.ok(&[
+        "incident",
+        "report",
+        "--ip",
+        "127.0.0.8",
+        "--format",
+        "html",
+    ]);
+    assert!(page.contains(r#"<p id="no-reads">The selection read no file.</p>"#));
+    assert!(!page.contains("<svg") && !page.contains("1970-"), "{page}");
 }
 
 #[test]
