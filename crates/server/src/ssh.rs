@@ -48,6 +48,9 @@ pub struct Connection {
     live: Arc<service::sessions::LiveSession>,
     /// Whether an SFTP session was started on it (each records its own end).
     sftp_started: bool,
+    /// The last certificate offered: its key id and the certified key's fingerprint (asked
+    /// again once a login with it is counted: revoked meanwhile?).
+    certificate: Option<(String, String)>,
 }
 
 impl Drop for Connection {
@@ -94,6 +97,7 @@ impl Connection {
             principal: None,
             pending: None,
             sftp_started: false,
+            certificate: None,
             account_slot: None,
             channels: HashMap::new(),
             client_id,
@@ -190,13 +194,18 @@ impl Connection {
             self.sever.sever();
             return Self::reject();
         }
-        // Likewise its key removed (which closes the sessions the key opened), and a ban of
+        // Likewise its key removed or its certificate revoked (either closes the sessions it
+        // opened), and a ban of
         // its address (`ban add` reloads the bans, then closes the address's sessions: a
         // connection it did not see yet is asked here, after the reload).
+        let certificate = method
+            .starts_with("certificate")
+            .then(|| self.certificate.clone())
+            .flatten();
         if self
             .shared
             .gate
-            .credential_withdrawn(&p, method, credential(detail).as_deref())
+            .credential_withdrawn(&p, method, credential(detail).as_deref(), certificate)
             .await
         {
             tracing::warn!(peer = %self.peer, account = %p.account, "login refused: its credential was withdrawn meanwhile");
@@ -304,6 +313,13 @@ impl russh::server::Handler for Connection {
         certificate: &Certificate,
     ) -> Result<Auth, Self::Error> {
         let detail = service::gate::certificate::credential_of(certificate.key_id());
+        self.certificate = Some((
+            certificate.key_id().to_owned(),
+            certificate
+                .public_key()
+                .fingerprint(HashAlg::Sha256)
+                .to_string(),
+        ));
         let outcome = self
             .shared
             .gate

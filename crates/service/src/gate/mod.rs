@@ -183,26 +183,28 @@ impl Gate {
     }
 
     /// Whether the credential of `p`'s login (by `method`: its first factor's) was withdrawn
-    /// while the login was checked: a key removed. Asked again once a login is admitted, as
-    /// [`Gate::locked`] is (the removal closes the sessions counted by then). A catalog that
-    /// cannot say refuses, as a lock that cannot be read does.
+    /// while the login was checked: a key removed, or a certificate (`certificate`: its key
+    /// id and the certified key's fingerprint) revoked. Asked again once a login is admitted,
+    /// as [`Gate::locked`] is (the withdrawal closes the sessions counted by then). A catalog
+    /// that cannot say refuses, as a lock that cannot be read does.
     pub async fn credential_withdrawn(
         &self,
         p: &Principal,
         method: &str,
         credential: Option<&str>,
+        certificate: Option<(String, String)>,
     ) -> bool {
-        let Some(credential) = credential else {
-            return false;
-        };
-        let gone = match method.split('+').next() {
-            Some("publickey") => self
+        let gone = match (method.split('+').next(), credential, certificate) {
+            (Some("publickey"), Some(fingerprint), _) => self
                 .catalog
-                .find_key(p.account_id, credential)
+                .find_key(p.account_id, fingerprint)
                 .await
                 .map(|k| k.is_none()),
-            // (A certificate's revocation closes its sessions; the key id is not asked again
-            // here: the credential holds it quoted.)
+            (Some("certificate"), _, Some((key_id, fingerprint))) => {
+                self.catalog
+                    .is_revoked(p.tenant_id, &key_id, &fingerprint)
+                    .await
+            }
             _ => return false,
         };
         gone.unwrap_or(true)
