@@ -180,11 +180,16 @@ impl Connection {
             .gate
             .defender
             .record_success(self.peer.ip(), &p.account);
+        let certificate = method
+            .starts_with("certificate")
+            .then(|| self.certificate.clone())
+            .flatten();
         self.live.logged_in(service::sessions::Login {
             account: p.account.clone(),
             tenant: p.tenant.clone(),
             credential: credential(detail),
             methods: method.to_owned(),
+            certified_key: certificate.as_ref().map(|c| c.1.clone()),
         });
         // Containment closes an account's sessions again once its lock is committed: a login
         // checked before the lock and counted among the sessions after that sees the lock
@@ -198,10 +203,6 @@ impl Connection {
         // opened), and a ban of
         // its address (`ban add` reloads the bans, then closes the address's sessions: a
         // connection it did not see yet is asked here, after the reload).
-        let certificate = method
-            .starts_with("certificate")
-            .then(|| self.certificate.clone())
-            .flatten();
         if self
             .shared
             .gate

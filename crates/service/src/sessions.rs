@@ -48,6 +48,8 @@ pub struct Login {
     /// Key fingerprint or certificate key id, and the methods (e.g. `publickey+totp`).
     pub credential: Option<String>,
     pub methods: String,
+    /// For a certificate login, the certified key's fingerprint (a revocation may name it).
+    pub certified_key: Option<String>,
 }
 
 /// A session id unique across restarts and nodes: a UUID version 7 (48 bits of Unix
@@ -275,7 +277,7 @@ impl Selection {
                 login.is_some_and(|l| {
                     l.credential.as_ref().is_some_and(|had| {
                         crate::gate::certificate::credentials_named(c).contains(had)
-                    })
+                    }) || l.certified_key.as_deref() == Some(c)
                 })
             })
             && self

@@ -227,21 +227,15 @@ pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow
                 }
             };
             cat.revoke_certificate(&tenant, kind, &value, now()).await?;
-            // The sessions such a certificate opened end with it (they are known by the key
-            // id: a revocation by the certified key's fingerprint applies to new logins).
-            let closed = if kind == "key-id" {
-                let selection = service::sessions::Selection {
-                    tenant: Some(tenant.clone()),
-                    credential: Some(value.clone()),
-                    ..Default::default()
-                };
-                let why = crate::session_admin::by_administrator("certificate revoked");
-                crate::session_admin::close(data_dir, selection, why).await?
-            } else {
-                "its live sessions go on (they are known by key id: revoke by --key-id, or \
-                 session kill)"
-                    .to_owned()
+            // The sessions such a certificate opened end with it (a live session knows its
+            // certificate's key id and the certified key).
+            let selection = service::sessions::Selection {
+                tenant: Some(tenant.clone()),
+                credential: Some(value.clone()),
+                ..Default::default()
             };
+            let why = crate::session_admin::by_administrator("certificate revoked");
+            let closed = crate::session_admin::close(data_dir, selection, why).await?;
             println!("tenant {tenant}: certificates with {kind} {value} revoked; {closed}");
         }
     }

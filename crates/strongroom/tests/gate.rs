@@ -241,34 +241,60 @@ fn certificates_from_a_trusted_ca_are_checked_in_full() {
         assert_ne!(login(&k), Some(0), "{id} certificate accepted");
     }
     // Revocation by key id: new logins refused, and the session the certificate has open
-    // closed at once.
-    let mut open = Command::new("sftp")
-        .args(support::ssh_options_for(&laptop))
-        .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server
-        .ok(&["session", "list", "--format", "jsonl"])
-        .contains("alice-laptop")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the certificate's session never came"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // closed at once. A session held open with a certified key, until it shows in the list.
+    let held = |key: &std::path::Path, key_id: &str| {
+        let child = Command::new("sftp")
+            .args(support::ssh_options_for(key))
+            .args(["-P", &alice.port.to_string(), "-b", "-", "alice@127.0.0.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .contains(key_id)
+        {
+            assert!(Instant::now() < deadline, "{key_id}'s session never came");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    };
+    let live = |key_id: &str| {
+        server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .contains(key_id)
+    };
+    let mut open = held(&laptop, "alice-laptop");
     let out = server.ok(&["tenant", "ca", "revoke", "acme", "--key-id", "alice-laptop"]);
     assert!(out.contains("1 live session(s) closed"), "{out}");
     assert!(
-        !server
-            .ok(&["session", "list", "--format", "jsonl"])
-            .contains("alice-laptop"),
+        !live("alice-laptop"),
         "the revoked certificate's session goes on"
     );
+    let _ = open.kill();
+    let _ = open.wait();
+    // By the certified key's fingerprint: the same.
+    let tablet = keygen(dir, "tablet");
+    sign(&ca, &tablet, "alice-tablet", "alice", "-5m:+1h", &[]);
+    let mut open = held(&tablet, "alice-tablet");
+    let certified =
+        support::fingerprint(std::path::Path::new(&format!("{}.pub", tablet.display())));
+    let out = server.ok(&[
+        "tenant",
+        "ca",
+        "revoke",
+        "acme",
+        "--fingerprint",
+        &certified,
+    ]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    assert!(
+        !live("alice-tablet"),
+        "the revoked certificate's session goes on"
+    );
+    assert_ne!(login(&tablet), Some(0), "revoked certificate accepted");
     let _ = open.kill();
     let _ = open.wait();
     // The incident report on the certificate, by its key id as a person gives it: its
