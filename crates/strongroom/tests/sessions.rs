@@ -468,11 +468,12 @@ fn narrowed_networks_close_the_sessions_outside_them() {
             .spawn()
             .unwrap()
     };
+    // Sessions from `from` logged in (a connection is listed from its accept on).
     let live_from = |from: &str| {
         server
             .ok(&["session", "list", "--format", "jsonl"])
             .lines()
-            .filter(|l| l.contains(&format!("\"{from}:")))
+            .filter(|l| l.contains(&format!("\"{from}:")) && l.contains("\"account\":\"alice\""))
             .count()
     };
     let mut held = vec![held_from("127.0.0.5"), held_from("127.0.0.6")];
