@@ -173,6 +173,20 @@ fn main() {
             "(4111 1111 1111 1111) Tj 1 0 0 1 72 700 Tm ",
         ),
     ));
+    // Maps to characters (ToUnicode CMaps) of one range over every two-byte code, each code
+    // to a long string (a fuzzer's 3 KB file of such maps took a quarter of a second): read to
+    // the document's bound on their entries.
+    let long = "0041".repeat(500);
+    let map = format!(
+        "stream\nbegincmap 1 beginbfrange <0000> <FFFF> <{long}> endbfrange\nendstream\nendobj\n"
+    );
+    shapes.push((
+        "PDF maps of long ranges",
+        headed(
+            b"%PDF-1.7\n",
+            &format!("1 0 obj\n<< /Length {} >>\n{map}", map.len()),
+        ),
+    ));
     // A header naming 20,000 columns, then numbers in them.
     let mut wide: Vec<u8> = (0..20_000)
         .flat_map(|i| format!("card{i},").into_bytes())

@@ -49,6 +49,12 @@ pub const MAX_TOKEN: usize = 64 << 10;
 /// Most codes a font's map to characters holds, and most maps kept.
 pub const MAX_MAP_CODES: usize = 65_536;
 const MAX_MAPS: usize = 256;
+/// Most entries of maps to characters read in one document, all its maps together: a real
+/// document's fonts map a few hundred codes each (a CJK font some tens of thousands); 256
+/// maps of 65,536 ranges each would cost seconds to read for a few kilobytes of file.
+pub const MAX_DOCUMENT_MAP_ENTRIES: usize = 2 * MAX_MAP_CODES;
+/// Most bytes of a code's characters in a map (UTF-16: 16 units; a ligature is 3).
+pub const MAX_MAP_DESTINATION: usize = 32;
 /// Most decoded bytes of a map or an object stream kept to be read at its end.
 const MAX_KEPT_STREAM: usize = 4 << 20;
 /// Most small objects kept by number (a font resource dictionary a page names by reference).
@@ -670,8 +676,11 @@ impl Pdf {
                 self.shown.push(b'\n');
             }
             Purpose::Map(kept) => {
-                if self.fonts.maps.len() < MAX_MAPS {
-                    self.fonts.maps.insert(stream.object, CodeMap::parse(&kept));
+                if self.fonts.maps.len() < MAX_MAPS && self.fonts.map_entries_left > 0 {
+                    let map = CodeMap::parse_within(&kept, self.fonts.map_entries_left);
+                    self.fonts.map_entries_left =
+                        self.fonts.map_entries_left.saturating_sub(map.read);
+                    self.fonts.maps.insert(stream.object, map);
                 } else {
                     self.cut = true;
                 }
@@ -1593,6 +1602,33 @@ mod tests {
         map += &"1 beginbfrange <0000> <FFFF> <0041> endbfrange\n".repeat(64);
         let parsed = CodeMap::parse(map.as_bytes());
         assert!(parsed.codes.len() <= MAX_MAP_CODES);
+        // Ranges of long destinations in many maps (a fuzzer's 3 KB file took a quarter of a
+        // second): each code's characters cut to their bound, and the document's maps read
+        // so many entries in all.
+        let long = "0041".repeat(500);
+        let map = format!(
+            "begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+             1 beginbfrange <0000> <FFFF> <{long}> endbfrange\n"
+        );
+        let parsed = CodeMap::parse_within(map.as_bytes(), 1000);
+        assert_eq!((parsed.read, parsed.codes.len()), (1000, 1000));
+        assert!(
+            parsed
+                .codes
+                .values()
+                .all(|c| c.chars().count() <= MAX_MAP_DESTINATION / 2)
+        );
+        let maps: Vec<Object> = (0..8).map(|_| stream("", map.as_bytes())).collect();
+        let mut pdf = Pdf::new(None, Budget::with(64 << 20, 16), 0);
+        pdf.feed(&document(&maps, ""));
+        let read: usize = pdf.fonts.maps.values().map(|m| m.read).sum();
+        assert_eq!(
+            read,
+            MAX_DOCUMENT_MAP_ENTRIES,
+            "{} maps",
+            pdf.fonts.maps.len()
+        );
+        assert!(pdf.cut, "maps left unread are not said");
         for junk in [
             b"%PDF-1.4\n1 0 obj << /Length 999999999 >> stream\nBT (abc".as_slice(),
             b"%PDF-1.4\n1 0 obj << >> stream\nBT ((((((((((( Tj",

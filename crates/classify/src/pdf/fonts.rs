@@ -9,11 +9,13 @@
 use std::collections::HashMap;
 
 use super::syntax::*;
-use super::{AT, FONT, GAP, MAX_KEPT_OBJECT, MAX_KEPT_OBJECTS, MAX_MAP_CODES, SHOW, STREAM, TEXT};
+use super::{
+    AT, FONT, GAP, MAX_DOCUMENT_MAP_ENTRIES, MAX_KEPT_OBJECT, MAX_KEPT_OBJECTS, MAX_MAP_CODES,
+    MAX_MAP_DESTINATION, SHOW, STREAM, TEXT,
+};
 
 /// What the document says of its fonts: the names its pages give them, each font's map to
 /// characters, and the objects that may hold a page's names.
-#[derive(Default)]
 pub(super) struct Fonts {
     /// A resource name (`F1`) and the font object it names (the first such; most producers
     /// give each font one name in the whole document).
@@ -37,6 +39,26 @@ pub(super) struct Fonts {
     pub(super) inheriting: HashMap<u32, u32>,
     pub(super) tree_resources: HashMap<u32, Resources>,
     pub(super) tree_parents: HashMap<u32, u32>,
+    /// Entries the document's maps may still read ([`MAX_DOCUMENT_MAP_ENTRIES`] in all).
+    pub(super) map_entries_left: usize,
+}
+
+impl Default for Fonts {
+    fn default() -> Self {
+        Self {
+            names: HashMap::new(),
+            fonts: HashMap::new(),
+            maps: HashMap::new(),
+            font_dictionaries: Vec::new(),
+            small: HashMap::new(),
+            resources: HashMap::new(),
+            stream_names: HashMap::new(),
+            inheriting: HashMap::new(),
+            tree_resources: HashMap::new(),
+            tree_parents: HashMap::new(),
+            map_entries_left: MAX_DOCUMENT_MAP_ENTRIES,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -262,6 +284,8 @@ pub(super) struct CodeMap {
     pub(super) codes: HashMap<u32, Box<str>>,
     /// Entries read, kept or not (a map repeating its ranges is read no further).
     pub(super) read: usize,
+    /// Most entries it reads.
+    limit: usize,
 }
 
 impl Fonts {
@@ -770,7 +794,14 @@ fn push_unligated(ch: char, out: &mut String) {
 
 impl CodeMap {
     /// Reads a ToUnicode CMap: its code space's width and its `bfchar` and `bfrange` entries.
+    #[cfg(test)]
     pub(super) fn parse(text: &[u8]) -> CodeMap {
+        Self::parse_within(text, 4 * MAX_MAP_CODES)
+    }
+
+    /// [`CodeMap::parse`], reading at most `limit` entries (what the document's maps may still
+    /// read) and [`MAX_MAP_DESTINATION`] bytes of each entry's characters.
+    pub(super) fn parse_within(text: &[u8], limit: usize) -> CodeMap {
         #[derive(PartialEq)]
         enum Section {
             None,
@@ -778,7 +809,10 @@ impl CodeMap {
             Chars,
             Ranges,
         }
-        let mut map = CodeMap::default();
+        let mut map = CodeMap {
+            limit: limit.min(4 * MAX_MAP_CODES),
+            ..CodeMap::default()
+        };
         let mut section = Section::None;
         let mut strings: Vec<Vec<u8>> = Vec::new();
         let mut array: Option<Vec<Vec<u8>>> = None;
@@ -836,7 +870,8 @@ impl CodeMap {
                 }
                 (Section::Ranges, 3) => {
                     let (lo, hi) = (code(&strings[0]), code(&strings[1]));
-                    let first = strings[2].clone();
+                    let mut first = strings[2].clone();
+                    first.truncate(MAX_MAP_DESTINATION);
                     for (k, c) in (lo..=hi.min(lo.saturating_add(0xFFFF))).enumerate() {
                         let mut dst = first.clone();
                         add_to_last(&mut dst, k as u32);
@@ -866,15 +901,16 @@ impl CodeMap {
     /// Maps code `c` to the characters of `utf16` (UTF-16, big-endian), while the map has room:
     /// whether it had.
     pub(super) fn insert(&mut self, c: u32, utf16: &[u8]) -> bool {
-        self.read += 1;
-        if self.codes.len() >= MAX_MAP_CODES || self.read > 4 * MAX_MAP_CODES {
+        if self.codes.len() >= MAX_MAP_CODES || self.read >= self.limit {
             return false;
         }
-        let units: Vec<u16> = utf16
+        self.read += 1;
+        let utf16 = &utf16[..utf16.len().min(MAX_MAP_DESTINATION)];
+        let units = utf16
             .chunks_exact(2)
-            .map(|u| u16::from_be_bytes([u[0], u[1]]))
-            .collect();
-        let mut s = String::new();
+            .map(|u| u16::from_be_bytes([u[0], u[1]]));
+        // (Room for what most entries hold: one character of up to three bytes, or a ligature.)
+        let mut s = String::with_capacity(utf16.len().max(2) * 3 / 2);
         for ch in char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)) {
             push_unligated(ch, &mut s);
         }
