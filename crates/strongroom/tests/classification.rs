@@ -47,7 +47,9 @@ fn formats_of(name: &str) -> Vec<&'static str> {
 }
 
 fn wait_classified(server: &Server, path: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // (A 40 MB archive read back after its commit takes seconds of a debug build's time, more
+    // on a machine busy with other builds: the wait ends as soon as it is classified.)
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let v = shown(server, path);
         if v["classified"] == true {
