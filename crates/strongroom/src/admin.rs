@@ -169,8 +169,8 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 tenant: Some(name.clone()),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("tenant removed");
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
             println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted; {closed}");
         }
     }
@@ -348,8 +348,8 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 account: Some(name.clone()),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("account locked");
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "account locked").await?;
             println!("account {name} locked; {closed}");
         }
         UserCommand::Throttle { name, rate } => {
@@ -386,8 +386,8 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 account: Some(name.clone()),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("account removed");
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "account removed").await?;
             println!("account {name} removed; {closed}");
         }
         UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&admin, &name).await?,
@@ -444,8 +444,8 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 credential: Some(fingerprint.clone()),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("key removed");
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "key removed").await?;
             println!("key {fingerprint} removed from {name}; {closed}");
         }
     }

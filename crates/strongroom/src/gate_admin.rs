@@ -116,10 +116,9 @@ pub async fn user_set(
                 outside: Some(network::parse(&list).map_err(UsageError)?),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("networks changed");
             format!(
                 "; outside them: {}",
-                crate::session_admin::close(data_dir, selection, why).await?
+                crate::session_admin::close_for(data_dir, selection, "networks changed").await?
             )
         }
         None => String::new(),
@@ -234,8 +233,8 @@ pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow
                 credential: Some(value.clone()),
                 ..Default::default()
             };
-            let why = crate::session_admin::by_administrator("certificate revoked");
-            let closed = crate::session_admin::close(data_dir, selection, why).await?;
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "certificate revoked").await?;
             println!("tenant {tenant}: certificates with {kind} {value} revoked; {closed}");
         }
     }

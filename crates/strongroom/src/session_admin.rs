@@ -70,6 +70,17 @@ pub async fn close(data_dir: &Path, selection: Selection, why: String) -> anyhow
     closed(ask(data_dir, &Request::Kill { selection, why }).await?)
 }
 
+/// Closes the sessions `selection` names for an administrator's command that did `what`
+/// (`key removed`), recording it with each ([`by_administrator`]); returns what happened, for
+/// people.
+pub async fn close_for(
+    data_dir: &Path,
+    selection: Selection,
+    what: &str,
+) -> anyhow::Result<String> {
+    close(data_dir, selection, by_administrator(what)).await
+}
+
 /// Why an administrator's command closed sessions, as their records say it: `what` (`key
 /// removed`) by the administrator who ran it.
 pub fn by_administrator(what: &str) -> String {
