@@ -191,35 +191,32 @@ impl Connection {
             methods: method.to_owned(),
             certified_key: certificate.as_ref().map(|c| c.1.clone()),
         });
-        // Containment closes an account's sessions again once its lock is committed: a login
-        // checked before the lock and counted among the sessions after that sees the lock
-        // here (counted first, then asked).
-        if self.shared.gate.locked(&p.account).await {
-            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: the account was locked meanwhile");
-            self.sever.sever();
-            return Self::reject();
-        }
-        // Likewise its key removed or its certificate revoked (either closes the sessions it
-        // opened), and a ban of
-        // its address (`ban add` reloads the bans, then closes the address's sessions: a
-        // connection it did not see yet is asked here, after the reload).
-        if self
+        // What closes sessions may have happened while this login was checked: containment
+        // closes an account's sessions again once its lock is committed, a key removed or a
+        // certificate revoked closes those it opened, `ban add` reloads the bans and then
+        // closes the address's sessions. A login checked before and counted among the
+        // sessions after sees it here (counted first, then asked).
+        let meanwhile = if self.shared.gate.locked(&p.account).await {
+            Some("the account was locked")
+        } else if self
             .shared
             .gate
             .credential_withdrawn(&p, method, credential(detail).as_deref(), certificate)
             .await
         {
-            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: its credential was withdrawn meanwhile");
-            self.sever.sever();
-            return Self::reject();
-        }
-        if self
+            Some("its credential was withdrawn")
+        } else if self
             .shared
             .gate
             .defender
             .is_banned(self.peer.ip(), self.now())
         {
-            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: the address was banned meanwhile");
+            Some("the address was banned")
+        } else {
+            None
+        };
+        if let Some(what) = meanwhile {
+            tracing::warn!(peer = %self.peer, account = %p.account, "login refused: {what} meanwhile");
             self.sever.sever();
             return Self::reject();
         }
