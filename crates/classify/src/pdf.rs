@@ -676,10 +676,10 @@ impl Pdf {
                 self.shown.push(b'\n');
             }
             Purpose::Map(kept) => {
-                if self.fonts.maps.len() < MAX_MAPS && self.fonts.map_entries_left > 0 {
-                    let map = CodeMap::parse_within(&kept, self.fonts.map_entries_left);
-                    self.fonts.map_entries_left =
-                        self.fonts.map_entries_left.saturating_sub(map.read);
+                let left = MAX_DOCUMENT_MAP_ENTRIES.saturating_sub(self.fonts.map_entries_read);
+                if self.fonts.maps.len() < MAX_MAPS && left > 0 {
+                    let map = CodeMap::parse_within(&kept, left);
+                    self.fonts.map_entries_read += map.read;
                     self.fonts.maps.insert(stream.object, map);
                 } else {
                     self.cut = true;

@@ -10,12 +10,13 @@ use std::collections::HashMap;
 
 use super::syntax::*;
 use super::{
-    AT, FONT, GAP, MAX_DOCUMENT_MAP_ENTRIES, MAX_KEPT_OBJECT, MAX_KEPT_OBJECTS, MAX_MAP_CODES,
-    MAX_MAP_DESTINATION, SHOW, STREAM, TEXT,
+    AT, FONT, GAP, MAX_KEPT_OBJECT, MAX_KEPT_OBJECTS, MAX_MAP_CODES, MAX_MAP_DESTINATION, SHOW,
+    STREAM, TEXT,
 };
 
 /// What the document says of its fonts: the names its pages give them, each font's map to
 /// characters, and the objects that may hold a page's names.
+#[derive(Default)]
 pub(super) struct Fonts {
     /// A resource name (`F1`) and the font object it names (the first such; most producers
     /// give each font one name in the whole document).
@@ -39,26 +40,8 @@ pub(super) struct Fonts {
     pub(super) inheriting: HashMap<u32, u32>,
     pub(super) tree_resources: HashMap<u32, Resources>,
     pub(super) tree_parents: HashMap<u32, u32>,
-    /// Entries the document's maps may still read ([`MAX_DOCUMENT_MAP_ENTRIES`] in all).
-    pub(super) map_entries_left: usize,
-}
-
-impl Default for Fonts {
-    fn default() -> Self {
-        Self {
-            names: HashMap::new(),
-            fonts: HashMap::new(),
-            maps: HashMap::new(),
-            font_dictionaries: Vec::new(),
-            small: HashMap::new(),
-            resources: HashMap::new(),
-            stream_names: HashMap::new(),
-            inheriting: HashMap::new(),
-            tree_resources: HashMap::new(),
-            tree_parents: HashMap::new(),
-            map_entries_left: MAX_DOCUMENT_MAP_ENTRIES,
-        }
-    }
+    /// Entries the document's maps have read ([`super::MAX_DOCUMENT_MAP_ENTRIES`] at most).
+    pub(super) map_entries_read: usize,
 }
 
 #[derive(Clone)]
