@@ -1048,6 +1048,15 @@ mod tests {
     use super::*;
     use events::FileRef;
 
+    /// `e` as the ledger gives it back, at sequence number `seq`.
+    fn exported(seq: u64, event: Event) -> Exported {
+        Exported {
+            seq,
+            hash: String::new(),
+            event,
+        }
+    }
+
     fn file(seq: u64, ms: i64, session: &str, op: FileOp, id: i64) -> Exported {
         let mut e = Event::new(
             Time::from_millis(ms),
@@ -1061,11 +1070,7 @@ mod tests {
         e.session = Some(session.into());
         e.tenant = Some("acme".into());
         e.account = Some("mallory".into());
-        Exported {
-            seq,
-            hash: String::new(),
-            event: e,
-        }
+        exported(seq, e)
     }
 
     /// Every record must match every criterion: an account's records from another address
@@ -1614,11 +1619,7 @@ mod tests {
             );
             e.session = Some(session.into());
             e.account = Some("mallory".into());
-            Exported {
-                seq,
-                hash: String::new(),
-                event: e,
-            }
+            exported(seq, e)
         };
         let mut c = Collector::default();
         c.add(&auth(1, "guess", events::AuthResult::Refused));
@@ -1649,11 +1650,7 @@ mod tests {
         );
         accepted.session = Some("scan".into());
         accepted.source = Some("127.0.0.7:4000".parse().unwrap());
-        c.add(&Exported {
-            seq: 10,
-            hash: String::new(),
-            event: accepted,
-        });
+        c.add(&exported(10, accepted));
         c.add(&auth(11, "half", events::AuthResult::Partial));
         let r = c.finish("address 127.0.0.7".into());
         assert!(r.sessions.is_empty(), "{:?}", r.sessions);
@@ -1682,11 +1679,7 @@ mod tests {
             e.session = Some(session.into());
             e.account = Some("alice".into());
             e.tenant = Some("acme".into());
-            Exported {
-                seq,
-                hash: String::new(),
-                event: e,
-            }
+            exported(seq, e)
         };
         let auth = |result, credential: &str| EventKind::Auth {
             method: "publickey".into(),
