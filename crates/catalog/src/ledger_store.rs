@@ -232,6 +232,13 @@ fn row_view<'r>(row: &'r Row<'_>) -> Option<RowView<'r>> {
     })
 }
 
+/// The sealed event inside a record's body as the chain holds it (after its indexed fields),
+/// or `None` if the body does not read as a record's: what a record key opens
+/// (`vault::open_disclosed`), for whoever checks an evidence file without the ledger.
+pub fn sealed_event_of(body: &[u8]) -> Option<&[u8]> {
+    decode_body(body).map(|(_, at)| &body[at..])
+}
+
 fn lossy(v: Option<&[u8]>) -> Option<String> {
     v.map(|b| String::from_utf8_lossy(b).into_owned())
 }
@@ -472,6 +479,46 @@ impl LedgerStore {
             start_checkpoint: start.map(|c| c.seq),
             end_checkpoint: end_checkpoint.map(|c| c.seq),
         }))
+    }
+
+    /// The stored records with seq in `after+1..=to`, as the chain holds them (their bodies
+    /// sealed), in storage order, one snapshot: the part of the chain an evidence file carries.
+    /// A row whose columns do not read as a record is an error (tampering; `audit verify`
+    /// names it).
+    pub fn chain_part(
+        &self,
+        after: u64,
+        to: u64,
+        mut each: impl FnMut(ledger::Record),
+    ) -> Result<()> {
+        let mut conn = self.lock();
+        let conn = conn.transaction()?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let to = i64::try_from(to).unwrap_or(i64::MAX);
+        for table in ["records", "recent"] {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+            ))?;
+            let mut rows = stmt.query((after, to))?;
+            while let Some(row) = rows.next()? {
+                let Some(view) = row_view(row) else {
+                    let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
+                    return Err(CatalogError::Invalid {
+                        what: "ledger record",
+                        why: format!("record {seq} does not read as a record (tampering?)"),
+                    });
+                };
+                let r = view.record;
+                each(ledger::Record {
+                    seq: r.seq,
+                    time: r.time,
+                    prev_hash: *r.prev_hash,
+                    body: r.body.to_vec(),
+                    hash: *r.hash,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Up to `limit` records matching `f` with seq > `after`, in order. A record whose indexed

@@ -59,6 +59,12 @@ pub enum AdminError {
         #[source]
         source: FsError,
     },
+    #[error("writing {what}: {source}")]
+    Write {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// The request itself is wrong (the front end reports it as a usage error).
     #[error("{0}")]
     Invalid(String),

@@ -9,6 +9,7 @@
 //! criterion; the collector checks the others on each record, [`Criterion::matches`]),
 //! printing.
 
+pub mod evidence_file;
 mod file_readers;
 mod report;
 mod selection;
@@ -402,6 +403,10 @@ pub struct Collector {
     /// The servers' starts (`crate::server_runs`): a session with no end recorded that one of
     /// them follows was cut off by its server's stop.
     starts: Vec<(Option<String>, Time)>,
+    /// The records the report rests on (the selection's, and the openings of its sessions
+    /// opened before them), with their session as shown: an evidence file hands over their
+    /// keys ([`Report::rests_on`]).
+    rests_on: Vec<(u64, Option<String>)>,
 }
 
 /// Sessions by when each was first seen (a directory an account polls is listed by thousands
@@ -488,6 +493,7 @@ impl Collector {
             }
         }
         self.evidence.records += 1;
+        self.rests_on.push((r.seq, session.clone()));
         self.evidence.first_seq = Some(self.evidence.first_seq.map_or(r.seq, |s| s.min(r.seq)));
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
         if let Some(id) = &session {
@@ -911,6 +917,7 @@ impl Collector {
             row.opened = Some(r.event.time);
             row.methods.clone_from(methods);
             row.credential.clone_from(credential);
+            self.rests_on.push((r.seq, r.event.session.clone()));
         }
     }
 
@@ -922,7 +929,15 @@ impl Collector {
         if let Some((_, admitted)) = &self.opened_with {
             self.sessions
                 .retain(|id, _| admitted.get(id).copied().unwrap_or(true));
+            self.rests_on.retain(|(_, session)| {
+                session
+                    .as_ref()
+                    .is_none_or(|id| admitted.get(id).copied().unwrap_or(true))
+            });
         }
+        let mut rests_on: Vec<u64> = self.rests_on.iter().map(|(seq, _)| *seq).collect();
+        rests_on.sort_unstable();
+        rests_on.dedup();
         // Reads before file ids that no replay tied: by their path.
         self.tie_reads_before_ids(|_, _| None, |_, _| Fate::default());
         for (id, why) in std::mem::take(&mut self.contained) {
@@ -1039,6 +1054,7 @@ impl Collector {
             tenants: tenants.into_values().collect(),
             totals: Totals::default(),
             evidence: self.evidence,
+            rests_on,
         }
     }
 }

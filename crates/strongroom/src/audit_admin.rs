@@ -29,7 +29,11 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
             let public_key = service::admin::ledger_public_key(data_dir)?;
             match store.checkpoints()?.last() {
-                None => println!("no checkpoint yet"),
+                // The key already: it is what an evidence file is checked with, kept apart.
+                None => {
+                    println!("no checkpoint yet");
+                    println!("public key: {} (Ed25519)", hex::encode(&public_key));
+                }
                 Some(c) => {
                     println!("seq:        {}", c.seq);
                     println!("hash:       {}", hex::encode(c.hash));

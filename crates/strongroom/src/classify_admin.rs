@@ -194,7 +194,8 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
 
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
     use service::incident::Selection;
-    let (selection, since, until, format, out, verify) = match cmd {
+    let (selection, since, until, format, out, verify, evidence) = match cmd {
+        IncidentCommand::Check { file, public_key } => return check_evidence(&file, &public_key),
         IncidentCommand::File {
             tenant,
             path,
@@ -228,6 +229,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             format,
             out,
             verify,
+            evidence,
         } => {
             let selection = Selection {
                 accounts: user,
@@ -238,7 +240,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 except_networks: except_ip,
                 tenants: tenant,
             };
-            (selection, since, until, format, out, verify)
+            (selection, since, until, format, out, verify, evidence)
         }
     };
     let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
@@ -247,6 +249,33 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         .incident_report(&selection, since, until, verify)
         .await
         .map_err(crate::admin::usage_or)?;
+    if let Some(path) = &evidence {
+        let written = private_file(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                let n = admin
+                    .incident_evidence(&report, &mut w)
+                    .map_err(crate::admin::usage_or)?;
+                w.into_inner()?.sync_all()?;
+                Ok(n)
+            });
+        let (records, intervals) = match written {
+            Ok(n) => n,
+            Err(e) => {
+                // No half-written evidence left to be taken for a whole one.
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+        };
+        eprintln!(
+            "evidence written to {} ({} in {} between signed checkpoints; {} of the report's with their keys)",
+            path.display(),
+            crate::units::counted(records as usize, "ledger record"),
+            crate::units::counted(intervals as usize, "interval"),
+            report.rests_on.len()
+        );
+    }
     admin.close().await;
     if report.evidence.records == 0 {
         // An empty report must not read as "nothing was taken" when the selection was mistyped.
@@ -284,13 +313,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
     }
     match out {
         Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&path)?;
+            let mut f = private_file(&path)?;
             f.write_all(&text)?;
             f.sync_all()?;
             // What the files read held: each class, and in how many of them.
@@ -321,6 +344,125 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         }
         None => std::io::stdout().lock().write_all(&text)?,
     }
+    Ok(())
+}
+
+/// A file for a report or its evidence, created or emptied, readable by its owner only.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// `incident check`: reads the evidence file line by line (each line bounded before it is
+/// held), checks it ([`service::incident::evidence_file::Checker`]) and says what it proves.
+fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
+    use service::incident::evidence_file::{Checker, MAX_HEADER_LINE, MAX_RECORD_LINE};
+    use std::io::{BufRead, Read};
+    let key = hex::decode(public_key.trim())
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| {
+            UsageError(
+                "--public-key: 64 hex digits (an Ed25519 key, as audit head prints it)".into(),
+            )
+        })?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| anyhow::anyhow!("evidence file {}: {e}", file.display()))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut buf = Vec::new();
+    // One line, at most `max` bytes of it; `None` at the end.
+    let mut next = |max: usize, n: u64| -> anyhow::Result<Option<String>> {
+        buf.clear();
+        let read = (&mut reader)
+            .take(max as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        } else if buf.len() > max {
+            anyhow::bail!("evidence file line {n}: longer than {max} bytes");
+        }
+        Ok(Some(String::from_utf8(std::mem::take(&mut buf)).map_err(
+            |_| anyhow::anyhow!("evidence file line {n}: not UTF-8"),
+        )?))
+    };
+    let header = next(MAX_HEADER_LINE, 1)?
+        .ok_or_else(|| anyhow::anyhow!("evidence file {} is empty", file.display()))?;
+    let mut checker = Checker::new(&header, &key)?;
+    let mut n = 1u64;
+    while let Some(line) = next(MAX_RECORD_LINE, n + 1)? {
+        n += 1;
+        checker.line(&line)?;
+    }
+    let c = checker.finish();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "evidence of: {}", c.selection)?;
+    match c.span {
+        Some((first, last)) if c.broken.is_empty() => writeln!(
+            out,
+            "chain: {} in {} verified (records {first}-{last}), each interval between checkpoints the key signed",
+            crate::units::counted(c.records as usize, "record"),
+            crate::units::counted(c.intervals as usize, "interval"),
+        )?,
+        _ if c.broken.is_empty() => writeln!(out, "chain: no record in the file")?,
+        _ => {
+            for b in &c.broken {
+                writeln!(out, "BROKEN: {b}")?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "records of the report: {} opened with their keys{}",
+        c.disclosed,
+        if c.undisclosable > 0 {
+            format!(
+                ", {} sealed before records had keys of their own (not opened: the report cannot be checked against them)",
+                c.undisclosable
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(
+        out,
+        "report: {}, {}, {} read, {}, {} {} listed, {}",
+        crate::units::counted(c.sessions, "session"),
+        crate::units::counted(c.failed_logins, "failed login"),
+        crate::units::counted(c.files_read, "file"),
+        crate::units::counted(c.changes, "change"),
+        c.directories_listed,
+        if c.directories_listed == 1 {
+            "directory"
+        } else {
+            "directories"
+        },
+        crate::units::counted(c.refused, "refused request"),
+    )?;
+    for claim in &c.not_in_records {
+        writeln!(out, "NOT IN THE RECORDS: {claim}")?;
+    }
+    for shown in &c.not_in_report {
+        writeln!(out, "NOT IN THE REPORT: {shown}")?;
+    }
+    writeln!(
+        out,
+        "not checked (the catalog's, not the ledger's): current paths, deletions, data classes and formats, how sessions ended; nor that no record was left out of the file"
+    )?;
+    if !c.holds() {
+        anyhow::bail!("the evidence does not hold");
+    }
+    writeln!(
+        out,
+        "holds: every session, failed login, read, change, listing and refusal of the report follows from records the signed chain holds"
+    )?;
     Ok(())
 }
 

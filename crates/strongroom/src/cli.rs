@@ -254,6 +254,22 @@ pub enum IncidentCommand {
         /// checkpoints around them, and say so in the evidence (`audit verify`: the whole chain).
         #[arg(long)]
         verify: bool,
+        /// Also write an evidence file here (owner-only): the report with the part of the
+        /// ledger it rests on and its records' keys, which `incident check` verifies without
+        /// this server. It holds the indexed fields (accounts, addresses) of whoever else was
+        /// active in those minutes: give it to whom you would show the ledger.
+        #[arg(long)]
+        evidence: Option<std::path::PathBuf>,
+    },
+    /// Check an evidence file (`incident report --evidence`) without the server or its data:
+    /// its records against the ledger's signed checkpoints, and the report against its records.
+    /// Exit 0 when it holds, 1 naming what does not.
+    Check {
+        /// The evidence file.
+        file: std::path::PathBuf,
+        /// The ledger's public key (hex), as `audit head` printed it and you kept it apart.
+        #[arg(long)]
+        public_key: String,
     },
     /// Every account and session that read a file (followed through renames), with bytes and
     /// times: the file at PATH now (where none is, the files the ledger shows there before), or

@@ -130,6 +130,7 @@ fn admin_record(command: &cli::Command) -> Option<String> {
             | C::Session(cli::SessionCommand::List { .. })
             | C::Alert(cli::AlertCommand::List { .. } | cli::AlertCommand::Show { .. })
             | C::Canary(cli::CanaryCommand::List { .. })
+            | C::Incident(cli::IncidentCommand::Check { .. })
             | C::Detect(
                 cli::DetectCommand::Rules { .. }
                     | cli::DetectCommand::Replay { .. }

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
 use classify::{Class, corpus};
@@ -732,6 +733,277 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         csv.lines().skip(1).all(|l| l.contains(",file_id,mallory,")),
         "{csv}"
     );
+
+    // The evidence file proves each report to whoever holds only the ledger's public key: its
+    // whole and partial reads, the session cut short, the refused login, the changes. The
+    // server's stop signs a checkpoint after the last record.
+    let public_key = public_key_of(&server);
+    let mut server = server;
+    server.stop();
+    for selection in [
+        &["--user", "mallory"][..],
+        &["--ip", "127.0.0.7"],
+        &["--key", &fingerprint],
+    ] {
+        let (report, evidence) = evidence_of(&server, selection);
+        let out = check(&evidence, &public_key);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{selection:?}: {said}{report:#}");
+        assert!(said.contains("\nholds: "), "{said}");
+        assert!(!said.contains("NOT IN"), "{said}");
+        let files = report["totals"]["files"].as_u64().unwrap();
+        assert!(said.contains(&format!(" {files} files read")), "{said}");
+    }
+}
+
+/// The ledger's public key as `audit head` prints it (kept apart from the host, in practice).
+fn public_key_of(server: &Server) -> String {
+    let head = server.ok(&["audit", "head"]);
+    head.lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{head}"))
+        .to_owned()
+}
+
+/// The report on `selection` (JSON) and its evidence file.
+fn evidence_of(server: &Server, selection: &[&str]) -> (serde_json::Value, std::path::PathBuf) {
+    let dir = server.data_dir().parent().unwrap().join("evidence");
+    std::fs::create_dir_all(&dir).unwrap();
+    let evidence = dir.join(format!(
+        "{}.jsonl",
+        selection.join("_").replace(['/', ':'], "-")
+    ));
+    let mut args = vec!["incident", "report"];
+    args.extend_from_slice(selection);
+    args.extend_from_slice(&["--evidence", evidence.to_str().unwrap()]);
+    let out = server.admin(&args);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("evidence written to "), "{said}");
+    (serde_json::from_slice(&out.stdout).unwrap(), evidence)
+}
+
+/// `strongroom incident check` as a third party runs it: no data directory (a directory of
+/// its own, empty), the evidence file and the public key.
+fn check(evidence: &std::path::Path, public_key: &str) -> Output {
+    let elsewhere = tempfile::tempdir().unwrap();
+    Command::new(support::BIN)
+        .current_dir(elsewhere.path())
+        .args(["incident", "check"])
+        .arg(evidence)
+        .args(["--public-key", public_key])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The evidence file's lines as JSON, to change one as a forger would.
+fn lines_of(evidence: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(evidence)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn forged(evidence: &std::path::Path, lines: &[serde_json::Value]) -> std::path::PathBuf {
+    let path = evidence.with_extension("forged.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// An evidence file (`incident report --evidence`) shows a third party, who holds only the
+/// ledger's public key and not the server, that the report's reads and changes are in the
+/// signed chain; and any change to it shows: a claim the records do not make, a read left
+/// out, a record's body or place changed, a key that is not its record's, a checkpoint's
+/// signature, another ledger's key. It opens the report's records and no other: a file only
+/// another account read is not named in it.
+#[test]
+fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
+    let mut server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let bob = server.account("acme", "bob", "read-only");
+    let mut batch = String::from("mkdir /in\n");
+    for i in 1..=4 {
+        let name = format!("f{i}.bin");
+        std::fs::write(
+            loader.work().join(&name),
+            support::pseudo_random(i, 20 * KIB),
+        )
+        .unwrap();
+        batch.push_str(&format!("put {name} /in/{name}\n"));
+    }
+    std::fs::write(loader.work().join("bobs-own-payroll.csv"), "a,b\n1,2\n").unwrap();
+    batch.push_str("put bobs-own-payroll.csv /in/bobs-own-payroll.csv\n");
+    sftp_from(&loader, "127.0.0.9", &batch);
+    sftp_from(
+        &mallory,
+        "127.0.0.7",
+        "ls /in\nget /in/f1.bin\nget /in/f2.bin\nrename /in/f3.bin /in/f3-moved.bin\n",
+    );
+    sftp_from(
+        &bob,
+        "127.0.0.5",
+        "get /in/bobs-own-payroll.csv\nget /in/f1.bin\n",
+    );
+    let public_key = public_key_of(&server);
+    // While the server runs, its last records may not be under a signed checkpoint yet; its
+    // stop signs one.
+    server.stop();
+
+    let (report, evidence) = evidence_of(&server, &["--user", "mallory"]);
+    assert_eq!(
+        std::fs::metadata(&evidence).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "report: 1 session, 0 failed logins, 2 files read, 1 change, 1 directory listed"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("\nholds: "), "{said}");
+    // The file holds the records between the checkpoints around mallory's, bob's among them
+    // (the chain needs them), but opens only mallory's: nothing of what bob alone read.
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    assert!(!text.contains("bobs-own-payroll"));
+    assert!(!text.contains(&hex::encode("bobs-own-payroll")));
+    let lines = lines_of(&evidence);
+    let records: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("record")).collect();
+    let rests = records.iter().filter(|r| r["rests"] == true).count();
+    assert!(
+        rests >= 5 && rests < records.len(),
+        "{rests} of {}",
+        records.len()
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| (r["rests"] == true) == r["key"].is_string())
+    );
+
+    let refused = |lines: &[serde_json::Value], expect: &[&str]| {
+        let out = check(&forged(&evidence, lines), &public_key);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("the evidence does not hold"),
+            "{said}"
+        );
+        for e in expect {
+            assert!(said.contains(e), "{e}: {said}");
+        }
+    };
+    let f1 = |l: &mut serde_json::Value| -> usize {
+        let files = l["report"]["tenants"][0]["files_read"].as_array().unwrap();
+        files
+            .iter()
+            .position(|f| f["path_then"] == "/in/f1.bin")
+            .unwrap()
+    };
+    // A read claimed larger than the records show.
+    let mut l = lines.clone();
+    let i = f1(&mut l[0]);
+    let bytes = l[0]["report"]["tenants"][0]["files_read"][i]["bytes_read"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(bytes, 20 * KIB as u64);
+    l[0]["report"]["tenants"][0]["files_read"][i]["bytes_read"] = (bytes + 1).into();
+    refused(
+        &l,
+        &[
+            "NOT IN THE RECORDS: acme: read file ",
+            &format!("(/in/f1.bin): {} bytes", bytes + 1),
+            "NOT IN THE REPORT: acme: read file ",
+        ],
+    );
+    // A read left out of the report.
+    let mut l = lines.clone();
+    let i = f1(&mut l[0]);
+    l[0]["report"]["tenants"][0]["files_read"]
+        .as_array_mut()
+        .unwrap()
+        .remove(i);
+    refused(&l, &["NOT IN THE REPORT: acme: read file ", "(/in/f1.bin)"]);
+    // The rename left out.
+    let mut l = lines.clone();
+    l[0]["report"]["tenants"][0]["changes"] = serde_json::json!([]);
+    refused(
+        &l,
+        &["NOT IN THE REPORT: acme: rename /in/f3.bin -> /in/f3-moved.bin"],
+    );
+    // A record of the report changed.
+    let at = |rests: bool| {
+        lines
+            .iter()
+            .position(|l| {
+                l.get("record")
+                    .is_some_and(|r| (r["rests"] == true) == rests)
+            })
+            .unwrap()
+    };
+    let mut l = lines.clone();
+    let i = at(true);
+    let mut body = hex::decode(l[i]["record"]["body"].as_str().unwrap()).unwrap();
+    *body.last_mut().unwrap() ^= 1;
+    l[i]["record"]["body"] = hex::encode(body).into();
+    let seq = l[i]["record"]["seq"].as_u64().unwrap();
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: record {seq}: its contents do not match its hash (modified)"
+        )],
+    );
+    // A record of another taken out of the chain.
+    let mut l = lines.clone();
+    let i = at(false);
+    let seq = l[i]["record"]["seq"].as_u64().unwrap();
+    l.remove(i);
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: record {} follows record {}",
+            seq + 1,
+            seq - 1
+        )],
+    );
+    // Another record's key given for one of the report's.
+    let mut l = lines.clone();
+    let keyed: Vec<usize> = (0..l.len())
+        .filter(|&i| l[i].get("record").is_some_and(|r| r["key"].is_string()))
+        .collect();
+    let other = l[keyed[1]]["record"]["key"].clone();
+    l[keyed[0]]["record"]["key"] = other;
+    let seq = l[keyed[0]]["record"]["seq"].as_u64().unwrap();
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: record {seq}: the key is not the one the body was sealed under"
+        )],
+    );
+    // A checkpoint's signature.
+    let mut l = lines.clone();
+    let i = l.iter().position(|l| l.get("interval").is_some()).unwrap();
+    let mut signature = hex::decode(l[i]["interval"]["to"]["signature"].as_str().unwrap()).unwrap();
+    signature[0] ^= 1;
+    l[i]["interval"]["to"]["signature"] = hex::encode(signature).into();
+    refused(&l, &["BROKEN: checkpoint at record ", ": bad signature"]);
+    // Another ledger's key: refused before anything is read.
+    let other_key = hex::encode([7u8; 32]);
+    let out = check(&evidence, &other_key);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not the one given"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["sessions"].as_array().unwrap().len(), 1);
 }
 
 /// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.

@@ -297,6 +297,9 @@ const LEDGER_BODY_AAD: &[u8] = b"strongroom ledger body v1";
 pub struct LedgerBodyKey {
     key: Secret,
     path_tag: hmac::Key,
+    /// Derives each record's own key from the salt its sealed body carries
+    /// ([`LedgerBodyKey::seal`]).
+    record_keys: hmac::Key,
 }
 
 impl fmt::Debug for LedgerBodyKey {
@@ -311,14 +314,52 @@ pub const PATH_TAG_LEN: usize = 16;
 impl LedgerBodyKey {
     fn new(key: Secret) -> Self {
         let tag_key = hkdf_derive(&key, b"strongroom ledger key derivation v1", b"path tag");
+        let record_key = hkdf_derive(&key, b"strongroom ledger key derivation v1", b"record key");
         Self {
             path_tag: hmac::Key::new(hmac::HMAC_SHA256, tag_key.bytes()),
+            record_keys: hmac::Key::new(hmac::HMAC_SHA256, record_key.bytes()),
             key,
         }
     }
 
+    /// A record's body sealed under a key of its own: [`RECORD_SEAL`] ‖ salt (16 random bytes)
+    /// ‖ the key's commitment (SHA-256, [`RecordKey::commitment`]) ‖ ciphertext ‖ tag
+    /// (AES-256-GCM, the record key's one message). The record key is HMAC-SHA256 of the salt
+    /// under a key derived from this one: it can be handed over for one record
+    /// ([`LedgerBodyKey::record_key`]) without opening any other, and the commitment, hashed
+    /// into the chain with the rest, binds the body to that one key.
     pub fn seal(&self, body: &[u8]) -> Vec<u8> {
-        seal(&self.key, LEDGER_BODY_AAD, body)
+        let salt: [u8; RECORD_SALT_LEN] = rand::random();
+        let key = self.derive_record_key(&salt);
+        let mut out = Vec::with_capacity(RECORD_HEADER_LEN + body.len() + GCM_TAG_LEN);
+        out.extend_from_slice(RECORD_SEAL);
+        out.extend_from_slice(&salt);
+        out.extend_from_slice(&key.commitment());
+        out.extend_from_slice(body);
+        let tag = gcm(&key.0)
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([0; NONCE_LEN]),
+                Aad::from(LEDGER_RECORD_AAD),
+                &mut out[RECORD_HEADER_LEN..],
+            )
+            .unwrap_or_else(|_| unreachable!("AES-GCM sealing of a bounded buffer cannot fail"));
+        out.extend_from_slice(tag.as_ref());
+        out
+    }
+
+    fn derive_record_key(&self, salt: &[u8]) -> RecordKey {
+        let tag = hmac::sign(&self.record_keys, salt);
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        k.copy_from_slice(&tag.as_ref()[..KEY_LEN]);
+        RecordKey(Secret(k))
+    }
+
+    /// The key of one record's body, to hand over with the record so that whoever holds it can
+    /// open that body and no other ([`open_disclosed`]). `None` for a body sealed before
+    /// records had keys of their own (2026-12-06), under the ledger's one key.
+    pub fn record_key(&self, sealed: &[u8]) -> Option<RecordKey> {
+        let salt = record_salt(sealed)?;
+        Some(self.derive_record_key(salt))
     }
 
     /// The lookup form of a path in a tenant, as the ledger indexes it: HMAC-SHA256 under a key
@@ -333,11 +374,108 @@ impl LedgerBodyKey {
         hex::encode(&ctx.sign().as_ref()[..PATH_TAG_LEN])
     }
 
+    /// A body sealed by [`LedgerBodyKey::seal`], or under the ledger's one key before records
+    /// had keys of their own (a body of that form that happens to begin as the new one does
+    /// is still opened).
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if let Some(key) = self.record_key(sealed)
+            && let Some(plain) = key.open(sealed)
+        {
+            return Ok(plain.to_vec());
+        }
         open(&self.key, LEDGER_BODY_AAD, sealed)
             .map(|p| p.to_vec())
             .ok_or(KeyError::Unwrap)
     }
+}
+
+/// How a ledger record's body sealed under its own key begins ([`LedgerBodyKey::seal`]).
+pub const RECORD_SEAL: &[u8; 4] = b"LR2\0";
+const RECORD_SALT_LEN: usize = 16;
+/// Bytes of a record key's commitment.
+pub const COMMITMENT_LEN: usize = 32;
+const RECORD_HEADER_LEN: usize = RECORD_SEAL.len() + RECORD_SALT_LEN + COMMITMENT_LEN;
+const LEDGER_RECORD_AAD: &[u8] = b"strongroom ledger record body v2";
+const COMMITMENT_DOMAIN: &[u8] = b"strongroom ledger record key commitment v2";
+
+fn record_salt(sealed: &[u8]) -> Option<&[u8]> {
+    (sealed.len() >= RECORD_HEADER_LEN + GCM_TAG_LEN && sealed.starts_with(RECORD_SEAL))
+        .then(|| &sealed[RECORD_SEAL.len()..RECORD_SEAL.len() + RECORD_SALT_LEN])
+}
+
+/// The key of one ledger record's body: it opens that body and no other.
+pub struct RecordKey(Secret);
+
+impl fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordKey(<secret>)")
+    }
+}
+
+impl RecordKey {
+    /// The key as handed over (hex), beside its record.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0.bytes())
+    }
+
+    pub fn from_hex(hex_key: &str) -> Option<Self> {
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        hex::decode_to_slice(hex_key, &mut k[..]).ok()?;
+        Some(Self(Secret(k)))
+    }
+
+    /// SHA-256 over a domain and the key: what a sealed body carries of its key.
+    fn commitment(&self) -> [u8; COMMITMENT_LEN] {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(COMMITMENT_DOMAIN);
+        ctx.update(self.0.bytes());
+        let mut out = [0u8; COMMITMENT_LEN];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
+    fn open(&self, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        record_salt(sealed)?;
+        let mut buf = Zeroizing::new(sealed[RECORD_HEADER_LEN..].to_vec());
+        let n = gcm(&self.0)
+            .open_in_place(
+                Nonce::assume_unique_for_key([0; NONCE_LEN]),
+                Aad::from(LEDGER_RECORD_AAD),
+                &mut buf[..],
+            )
+            .ok()?
+            .len();
+        buf.truncate(n);
+        Some(buf)
+    }
+}
+
+/// Why a handed-over record key did not open its record's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DisclosedError {
+    #[error("the body is not sealed under a key of its own (sealed before 2026-12-06)")]
+    NotPerRecord,
+    #[error("the key is not the one the body was sealed under (its commitment differs)")]
+    NotCommitted,
+    #[error("the body does not open with its key (modified)")]
+    Damaged,
+}
+
+/// Opens a ledger record's body with the key handed over beside it
+/// ([`LedgerBodyKey::record_key`]), after checking that the body committed to that key when it
+/// was sealed: no master key, no ledger key; what a third party checking evidence runs.
+pub fn open_disclosed(key: &RecordKey, sealed: &[u8]) -> Result<Vec<u8>, DisclosedError> {
+    let salt_end = RECORD_SEAL.len() + RECORD_SALT_LEN;
+    if record_salt(sealed).is_none() {
+        return Err(DisclosedError::NotPerRecord);
+    }
+    let committed = &sealed[salt_end..salt_end + COMMITMENT_LEN];
+    if constant_time::verify_slices_are_equal(committed, &key.commitment()).is_err() {
+        return Err(DisclosedError::NotCommitted);
+    }
+    key.open(sealed)
+        .map(|p| p.to_vec())
+        .ok_or(DisclosedError::Damaged)
 }
 
 /// The master keys in use: the current one, and during a rotation also the one being
@@ -551,6 +689,48 @@ impl DataKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_key_opens_its_record_and_no_other() {
+        let master = MasterKey::generate();
+        let (ledger, _) = master.new_ledger_body_key();
+        let a = ledger.seal(b"{\"kind\":\"session\"}");
+        let b = ledger.seal(b"{\"kind\":\"file\"}");
+        assert!(a.starts_with(RECORD_SEAL));
+        assert_eq!(ledger.open(&a).unwrap(), b"{\"kind\":\"session\"}");
+        let key_a = ledger.record_key(&a).unwrap();
+        assert_eq!(
+            open_disclosed(&RecordKey::from_hex(&key_a.to_hex()).unwrap(), &a).unwrap(),
+            b"{\"kind\":\"session\"}"
+        );
+        // Another record's key: not the one this body committed to.
+        assert_eq!(
+            open_disclosed(&key_a, &b),
+            Err(DisclosedError::NotCommitted)
+        );
+        // A body changed after sealing.
+        let mut changed = a.clone();
+        *changed.last_mut().unwrap() ^= 1;
+        assert_eq!(
+            open_disclosed(&key_a, &changed),
+            Err(DisclosedError::Damaged)
+        );
+        assert!(ledger.open(&changed).is_err());
+        // Another ledger's key for the same salt opens nothing.
+        let (other, _) = master.new_ledger_body_key();
+        assert!(other.open(&a).is_err());
+        assert_eq!(
+            open_disclosed(&other.record_key(&a).unwrap(), &a),
+            Err(DisclosedError::NotCommitted)
+        );
+        // A body sealed under the ledger's one key, before records had keys of their own.
+        let old = seal(&ledger.key, LEDGER_BODY_AAD, b"older");
+        assert_eq!(ledger.open(&old).unwrap(), b"older");
+        assert_eq!(
+            open_disclosed(&key_a, &old),
+            Err(DisclosedError::NotPerRecord)
+        );
+    }
 
     #[test]
     fn hierarchy_round_trips_and_binds_context() {

@@ -26,7 +26,10 @@ pub mod webhook;
 use std::fmt;
 use std::sync::Arc;
 
-pub use keys::{DataKey, KeyError, Keyring, LedgerBodyKey, MasterKey, TenantKey};
+pub use keys::{
+    DataKey, DisclosedError, KeyError, Keyring, LedgerBodyKey, MasterKey, RecordKey, TenantKey,
+    open_disclosed,
+};
 pub use ledger_key::LedgerKey;
 pub use local::LocalBlobStore;
 pub use seal::SealError;

@@ -303,6 +303,10 @@ pub struct Report {
     pub tenants: Vec<TenantSection>,
     pub totals: Totals,
     pub evidence: Evidence,
+    /// The sequence numbers of the records the report rests on, in order: what an evidence
+    /// file discloses (`crate::incident::evidence_file`). Not part of the report's own forms.
+    #[serde(skip)]
+    pub rests_on: Vec<u64>,
 }
 
 /// The account of each session of a report, to say who read a file.

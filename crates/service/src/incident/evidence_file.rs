@@ -1,0 +1,747 @@
+//! The evidence file: an incident report with the part of the ledger it rests on, in a form
+//! that a third party can check without the server, its data directory or any key but the
+//! ledger's public one, and the pure check of it ([`Checker`]).
+//!
+//! What it holds (JSON lines): a header (the report and the ledger's public key); then, for
+//! each signed-checkpoint interval that holds a record the report rests on, the interval's two
+//! checkpoints (signed) and every record between them as the chain holds it (sealed), the
+//! report's own records with their record keys (`vault::LedgerBodyKey::record_key`: each opens
+//! its record's body and no other). What the check proves: every record in the file is in the
+//! chain the checkpoints' signatures vouch for, and the report's sessions, failed logins, reads
+//! and changes follow from the records it discloses (the same [`super::Collector`] run over
+//! them). What it cannot prove: that no record was left out (a record of the selection outside
+//! the file's intervals is not there to miss), and what comes from the catalog (current paths,
+//! deletions, data classes, how a session ended when an alert or a crash ended it).
+//!
+//! Never here: reading the ledger or files (the admin core writes the file, the binary reads
+//! it line by line with a bound on each line), printing.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use ledger::{Checkpoint, Hash, Record};
+
+use super::Report;
+
+/// What the header's `evidence` says: the form of the file.
+pub const FORM: &str = "strongroom incident evidence 1";
+/// Longest line of records or checkpoints accepted (a record's body is at most
+/// [`ledger::MAX_BODY_LEN`] bytes, written in hex).
+pub const MAX_RECORD_LINE: usize = 4 * ledger::MAX_BODY_LEN;
+/// Longest header accepted: the report (about 1 KiB per file read).
+pub const MAX_HEADER_LINE: usize = 256 << 20;
+/// Differences listed before the rest are counted only.
+const MAX_DIFFERENCES: usize = 50;
+
+/// The first line.
+#[derive(Serialize)]
+pub struct Header<'a> {
+    pub evidence: &'static str,
+    /// The ledger's Ed25519 public key (hex), as `audit head` prints it.
+    pub public_key: String,
+    pub report: &'a Report,
+}
+
+/// A checkpoint as the file carries it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointLine {
+    pub seq: u64,
+    pub time: i64,
+    pub hash: String,
+    pub signature: String,
+}
+
+impl From<&Checkpoint> for CheckpointLine {
+    fn from(c: &Checkpoint) -> Self {
+        Self {
+            seq: c.seq,
+            time: c.time,
+            hash: hex::encode(c.hash),
+            signature: hex::encode(&c.signature),
+        }
+    }
+}
+
+/// A record as the chain holds it; `key` for those the report rests on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLine {
+    pub seq: u64,
+    pub time: i64,
+    pub prev: String,
+    pub body: String,
+    pub hash: String,
+    /// One of the report's records: its key (hex), or none when it was sealed before records
+    /// had keys of their own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rests: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl RecordLine {
+    pub fn of(r: &Record, rests: bool, key: Option<String>) -> Self {
+        Self {
+            seq: r.seq,
+            time: r.time,
+            prev: hex::encode(r.prev_hash),
+            body: hex::encode(&r.body),
+            hash: hex::encode(r.hash),
+            rests,
+            key,
+        }
+    }
+}
+
+/// Every line after the header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Line {
+    /// An interval of the chain: after `from` (none: the chain's start) up to `to`; its
+    /// records follow.
+    Interval {
+        from: Option<CheckpointLine>,
+        to: CheckpointLine,
+    },
+    Record(RecordLine),
+}
+
+/// The intervals between signed checkpoints that hold `seqs` (sorted): each as (the checkpoint
+/// before it, if any; the checkpoint that ends it). `Err(seq)`: the first record no checkpoint
+/// has been signed at or after yet.
+pub fn intervals<'c>(
+    checkpoints: &'c [Checkpoint],
+    seqs: &[u64],
+) -> Result<Vec<(Option<&'c Checkpoint>, &'c Checkpoint)>, u64> {
+    let mut out: Vec<(Option<&Checkpoint>, &Checkpoint)> = Vec::new();
+    for &seq in seqs {
+        let at = checkpoints.partition_point(|c| c.seq < seq);
+        let Some(end) = checkpoints.get(at) else {
+            return Err(seq);
+        };
+        if out.last().is_none_or(|(_, last)| last.seq != end.seq) {
+            out.push((at.checked_sub(1).map(|i| &checkpoints[i]), end));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("line {line}: {why}")]
+    Malformed { line: u64, why: String },
+    #[error("the file is not an incident evidence file ({0})")]
+    NotEvidence(String),
+    #[error(
+        "the file's ledger key {found} is not the one given ({given}): the evidence is not of that ledger"
+    )]
+    OtherKey { found: String, given: String },
+}
+
+/// The report's claims the records decide, as the check reads them from the header (any other
+/// field of the report is not read).
+#[derive(Deserialize)]
+struct Claimed {
+    selection: String,
+    #[serde(default)]
+    sessions: Vec<ClaimedSession>,
+    #[serde(default)]
+    failed_logins: Vec<ClaimedLogin>,
+    #[serde(default)]
+    tenants: Vec<ClaimedTenant>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedSession {
+    id: String,
+    account: Option<String>,
+    source: Option<String>,
+    opened: Option<String>,
+    closed: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedLogin {
+    session: String,
+    account: Option<String>,
+    source: Option<String>,
+    attempts: u32,
+}
+
+#[derive(Deserialize)]
+struct ClaimedTenant {
+    tenant: String,
+    #[serde(default)]
+    files_read: Vec<ClaimedRead>,
+    #[serde(default)]
+    changes: Vec<ClaimedChange>,
+    #[serde(default)]
+    directories_listed: Vec<ClaimedListing>,
+    #[serde(default)]
+    refused: Vec<ClaimedRefusal>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedListing {
+    dir_id: Option<i64>,
+    path_then: String,
+    names_sent: u64,
+    #[serde(default)]
+    sessions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedRefusal {
+    op: String,
+    path: String,
+    why: String,
+    count: u64,
+    #[serde(default)]
+    sessions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedRead {
+    file_id: Option<i64>,
+    path_then: String,
+    bytes_read: u64,
+    first_access: Option<String>,
+    last_access: Option<String>,
+    #[serde(default)]
+    by_session: Vec<ClaimedSessionRead>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedSessionRead {
+    session: String,
+    bytes_read: u64,
+}
+
+#[derive(Deserialize)]
+struct ClaimedChange {
+    seq: u64,
+    op: String,
+    path: String,
+    to: Option<String>,
+    file_id: Option<i64>,
+    bytes: Option<u64>,
+    session: Option<String>,
+}
+
+fn or_dash(v: &Option<impl std::fmt::Display>) -> String {
+    v.as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+impl Claimed {
+    /// Each claim as one line of text, to compare as sets.
+    fn facts(&self) -> BTreeSet<String> {
+        let mut facts = BTreeSet::new();
+        for s in &self.sessions {
+            facts.insert(format!(
+                "session {}: account {}, from {}, opened {}, closed {}",
+                s.id,
+                or_dash(&s.account),
+                or_dash(&s.source),
+                or_dash(&s.opened),
+                or_dash(&s.closed)
+            ));
+        }
+        for f in &self.failed_logins {
+            facts.insert(format!(
+                "failed login {}: account {}, from {}, {} attempts",
+                f.session,
+                or_dash(&f.account),
+                or_dash(&f.source),
+                f.attempts
+            ));
+        }
+        for t in &self.tenants {
+            for r in &t.files_read {
+                let by: Vec<String> = r
+                    .by_session
+                    .iter()
+                    .map(|s| format!("{} {}", s.session, s.bytes_read))
+                    .collect();
+                facts.insert(format!(
+                    "{}: read file {} ({}): {} bytes, {} to {}; by session {}",
+                    t.tenant,
+                    or_dash(&r.file_id),
+                    r.path_then,
+                    r.bytes_read,
+                    or_dash(&r.first_access),
+                    or_dash(&r.last_access),
+                    by.join(", ")
+                ));
+            }
+            for d in &t.directories_listed {
+                facts.insert(format!(
+                    "{}: listed directory {} ({}): {} names sent, sessions {}",
+                    t.tenant,
+                    or_dash(&d.dir_id),
+                    d.path_then,
+                    d.names_sent,
+                    d.sessions.join(", ")
+                ));
+            }
+            for r in &t.refused {
+                facts.insert(format!(
+                    "{}: refused {} {} ({}) {} times, sessions {}",
+                    t.tenant,
+                    r.op,
+                    r.path,
+                    r.why,
+                    r.count,
+                    r.sessions.join(", ")
+                ));
+            }
+            for c in &t.changes {
+                facts.insert(format!(
+                    "{}: {} {}{} (file {}), {} bytes, session {}, record {}",
+                    t.tenant,
+                    c.op,
+                    c.path,
+                    c.to.as_ref()
+                        .map(|to| format!(" -> {to}"))
+                        .unwrap_or_default(),
+                    or_dash(&c.file_id),
+                    or_dash(&c.bytes),
+                    or_dash(&c.session),
+                    c.seq
+                ));
+            }
+        }
+        facts
+    }
+
+    fn counts(&self) -> [usize; 6] {
+        let sum = |n: fn(&ClaimedTenant) -> usize| self.tenants.iter().map(n).sum();
+        [
+            self.sessions.len(),
+            self.failed_logins.len(),
+            sum(|t| t.files_read.len()),
+            sum(|t| t.changes.len()),
+            sum(|t| t.directories_listed.len()),
+            sum(|t| t.refused.len()),
+        ]
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub selection: String,
+    /// Records in the file, and the intervals they came in.
+    pub records: u64,
+    pub intervals: u64,
+    /// The first and last record of the chain verified, and the checkpoints at its ends.
+    pub span: Option<(u64, u64)>,
+    /// Records the report rests on that were opened with their keys; those that could not be
+    /// (sealed before records had keys of their own).
+    pub disclosed: u64,
+    pub undisclosable: u64,
+    /// The report's sessions, failed logins, files read and changes.
+    pub sessions: usize,
+    pub failed_logins: usize,
+    pub files_read: usize,
+    pub changes: usize,
+    /// Its directories listed and requests refused.
+    pub directories_listed: usize,
+    pub refused: usize,
+    /// Where the chain or a record failed: the evidence does not hold.
+    pub broken: Vec<String>,
+    /// Claims of the report the records do not show, and what they show that it does not say
+    /// (at most [`MAX_DIFFERENCES`] each, then a count).
+    pub not_in_records: Vec<String>,
+    pub not_in_report: Vec<String>,
+}
+
+impl Checked {
+    /// Whether the evidence holds: the chain verified, every record of the report opened, and
+    /// the report says what they show.
+    pub fn holds(&self) -> bool {
+        self.broken.is_empty()
+            && self.not_in_records.is_empty()
+            && self.not_in_report.is_empty()
+            && self.undisclosable == 0
+    }
+}
+
+/// Checks an evidence file line by line: [`Checker::new`] with its first line and the ledger's
+/// public key as the third party holds it (from `audit head`, kept off the host), then
+/// [`Checker::line`] for each further line, then [`Checker::finish`].
+pub struct Checker {
+    public_key: Vec<u8>,
+    claimed: Claimed,
+    /// The interval being read: its checkpoints and records so far.
+    interval: Option<(Option<Checkpoint>, Checkpoint, Vec<Record>)>,
+    /// The last record verified (intervals come in order and do not overlap).
+    last_verified: u64,
+    disclosed: Vec<events::Exported>,
+    checked: Checked,
+    line: u64,
+}
+
+fn hash_of_hex(s: &str) -> Option<Hash> {
+    let mut h = [0u8; ledger::HASH_LEN];
+    hex::decode_to_slice(s, &mut h).ok()?;
+    Some(h)
+}
+
+fn checkpoint_of(c: &CheckpointLine) -> Option<Checkpoint> {
+    Some(Checkpoint {
+        seq: c.seq,
+        time: c.time,
+        hash: hash_of_hex(&c.hash)?,
+        signature: hex::decode(&c.signature).ok()?,
+    })
+}
+
+impl Checker {
+    pub fn new(header: &str, public_key: &[u8]) -> Result<Self, EvidenceError> {
+        #[derive(Deserialize)]
+        struct HeaderIn {
+            evidence: String,
+            public_key: String,
+            report: Claimed,
+        }
+        let h: HeaderIn = serde_json::from_str(header)
+            .map_err(|e| EvidenceError::NotEvidence(format!("its first line: {e}")))?;
+        if h.evidence != FORM {
+            return Err(EvidenceError::NotEvidence(format!(
+                "it says {:?}, this build reads {FORM:?}",
+                h.evidence
+            )));
+        }
+        let given = hex::encode(public_key);
+        if !h.public_key.eq_ignore_ascii_case(&given) {
+            return Err(EvidenceError::OtherKey {
+                found: h.public_key,
+                given,
+            });
+        }
+        let [
+            sessions,
+            failed_logins,
+            files_read,
+            changes,
+            directories_listed,
+            refused,
+        ] = h.report.counts();
+        let checked = Checked {
+            selection: h.report.selection.clone(),
+            sessions,
+            failed_logins,
+            files_read,
+            changes,
+            directories_listed,
+            refused,
+            ..Checked::default()
+        };
+        Ok(Self {
+            public_key: public_key.to_vec(),
+            claimed: h.report,
+            interval: None,
+            last_verified: 0,
+            disclosed: Vec::new(),
+            checked,
+            line: 1,
+        })
+    }
+
+    /// One line after the header.
+    pub fn line(&mut self, text: &str) -> Result<(), EvidenceError> {
+        self.line += 1;
+        let at = self.line;
+        let malformed = move |why: String| EvidenceError::Malformed { line: at, why };
+        let line: Line = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+        match line {
+            Line::Interval { from, to } => {
+                self.end_interval();
+                let from = match from {
+                    Some(c) => Some(
+                        checkpoint_of(&c)
+                            .ok_or_else(|| malformed("a checkpoint's hash or signature".into()))?,
+                    ),
+                    None => None,
+                };
+                let to = checkpoint_of(&to)
+                    .ok_or_else(|| malformed("a checkpoint's hash or signature".into()))?;
+                self.interval = Some((from, to, Vec::new()));
+            }
+            Line::Record(r) => {
+                let record = Record {
+                    seq: r.seq,
+                    time: r.time,
+                    prev_hash: hash_of_hex(&r.prev)
+                        .ok_or_else(|| malformed("a record's previous hash".into()))?,
+                    body: hex::decode(&r.body).map_err(|_| malformed("a record's body".into()))?,
+                    hash: hash_of_hex(&r.hash)
+                        .ok_or_else(|| malformed("a record's hash".into()))?,
+                };
+                if record.body.len() > ledger::MAX_BODY_LEN {
+                    return Err(malformed("a record's body is too long".into()));
+                }
+                if r.rests {
+                    self.disclose(&record, r.key.as_deref());
+                }
+                let Some((.., records)) = &mut self.interval else {
+                    return Err(malformed("a record before any interval".into()));
+                };
+                records.push(record);
+                self.checked.records += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens one of the report's records with its key (its place in the chain is verified
+    /// with its interval).
+    fn disclose(&mut self, r: &Record, key: Option<&str>) {
+        let Some(key) = key else {
+            self.checked.undisclosable += 1;
+            return;
+        };
+        let opened = vault::RecordKey::from_hex(key)
+            .ok_or_else(|| "its key is not 64 hex digits".to_owned())
+            .and_then(|key| {
+                let sealed = catalog::sealed_event_of(&r.body)
+                    .ok_or_else(|| "its body does not read as a record's".to_owned())?;
+                vault::open_disclosed(&key, sealed).map_err(|e| e.to_string())
+            })
+            .and_then(|json| events::Event::from_stored(&json).map_err(|e| e.to_string()));
+        match opened {
+            Ok(event) => {
+                self.checked.disclosed += 1;
+                self.disclosed.push(events::Exported {
+                    seq: r.seq,
+                    hash: hex::encode(r.hash),
+                    event,
+                });
+            }
+            Err(why) => self.checked.broken.push(format!("record {}: {why}", r.seq)),
+        }
+    }
+
+    /// Verifies the interval read: its records chain from its first checkpoint (or the
+    /// chain's start) to its last, whose signatures the public key checks.
+    fn end_interval(&mut self) {
+        let Some((from, to, records)) = self.interval.take() else {
+            return;
+        };
+        self.checked.intervals += 1;
+        let start = from.as_ref().map_or(0, |c| c.seq);
+        if start < self.last_verified {
+            self.checked.broken.push(format!(
+                "the interval after record {start} overlaps the one before it"
+            ));
+            return;
+        }
+        if to.seq <= start {
+            self.checked.broken.push(format!(
+                "the interval after record {start} ends at record {} before it begins",
+                to.seq
+            ));
+            return;
+        }
+        if let Some(r) = records.iter().find(|r| r.seq > to.seq) {
+            self.checked.broken.push(format!(
+                "record {}: after the checkpoint that ends its interval ({})",
+                r.seq, to.seq
+            ));
+            return;
+        }
+        let ends = [to.clone()];
+        let outcome =
+            ledger::Verifier::after(from.as_ref(), &ends, &self.public_key).and_then(|mut v| {
+                for r in &records {
+                    v.push(r.view())?;
+                }
+                v.finish_at(to.seq)
+            });
+        match outcome {
+            Ok(_) => {
+                self.last_verified = to.seq;
+                let first = start + 1;
+                self.checked.span = Some(match self.checked.span {
+                    None => (first, to.seq),
+                    Some((a, _)) => (a, to.seq),
+                });
+            }
+            Err(b) => self.checked.broken.push(b.to_string()),
+        }
+    }
+
+    /// Ends the check: the report's claims against what the records it discloses show.
+    pub fn finish(mut self) -> Checked {
+        self.end_interval();
+        let mut collector = super::Collector::default();
+        self.disclosed.sort_by_key(|r| r.seq);
+        for r in &self.disclosed {
+            collector.add(r);
+        }
+        let shown = collector.finish(String::new());
+        let shown: Claimed = serde_json::to_string(&shown)
+            .ok()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(Claimed {
+                selection: String::new(),
+                sessions: Vec::new(),
+                failed_logins: Vec::new(),
+                tenants: Vec::new(),
+            });
+        let (claimed, shown) = (self.claimed.facts(), shown.facts());
+        let listed = |from: &BTreeSet<String>, not_in: &BTreeSet<String>| {
+            let mut out: Vec<String> = from.difference(not_in).cloned().collect();
+            if out.len() > MAX_DIFFERENCES {
+                let more = out.len() - MAX_DIFFERENCES;
+                out.truncate(MAX_DIFFERENCES);
+                out.push(format!("and {more} more"));
+            }
+            out
+        };
+        self.checked.not_in_records = listed(&claimed, &shown);
+        self.checked.not_in_report = listed(&shown, &claimed);
+        self.checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn checkpoint(seq: u64) -> Checkpoint {
+        Checkpoint {
+            seq,
+            hash: [seq as u8; ledger::HASH_LEN],
+            time: seq as i64,
+            signature: vec![0; 64],
+        }
+    }
+
+    #[test]
+    fn the_intervals_are_those_between_the_checkpoints_around_each_record() {
+        let c = [checkpoint(10), checkpoint(20), checkpoint(30)];
+        let seqs = |spans: Vec<(Option<&Checkpoint>, &Checkpoint)>| -> Vec<(u64, u64)> {
+            spans
+                .iter()
+                .map(|(from, to)| (from.map_or(0, |c| c.seq), to.seq))
+                .collect()
+        };
+        assert_eq!(seqs(intervals(&c, &[3, 5, 10]).unwrap()), [(0, 10)]);
+        assert_eq!(
+            seqs(intervals(&c, &[3, 11, 20, 25]).unwrap()),
+            [(0, 10), (10, 20), (20, 30)]
+        );
+        assert_eq!(seqs(intervals(&c, &[21]).unwrap()), [(20, 30)]);
+        assert_eq!(seqs(intervals(&c, &[]).unwrap()), []);
+        // No checkpoint signed at or after record 31 yet.
+        assert_eq!(intervals(&c, &[5, 31, 32]).map(|_| ()), Err(31));
+    }
+
+    const KEY: [u8; 32] = [7; 32];
+
+    fn header() -> String {
+        format!(
+            r#"{{"evidence":"{FORM}","public_key":"{}","report":{{"selection":"account mallory","sessions":[{{"id":"s1","account":"mallory","source":"127.0.0.7:5000","opened":"2026-12-06T10:00:00.000Z","closed":null}}]}}}}"#,
+            hex::encode(KEY)
+        )
+    }
+
+    #[test]
+    fn a_header_of_another_form_or_ledger_is_refused() {
+        assert!(Checker::new(&header(), &KEY).is_ok());
+        assert!(matches!(
+            Checker::new(&header(), &[8; 32]),
+            Err(EvidenceError::OtherKey { .. })
+        ));
+        let other = header().replace(FORM, "strongroom incident evidence 9");
+        assert!(matches!(
+            Checker::new(&other, &KEY),
+            Err(EvidenceError::NotEvidence(_))
+        ));
+        assert!(matches!(
+            Checker::new("{", &KEY),
+            Err(EvidenceError::NotEvidence(_))
+        ));
+    }
+
+    #[test]
+    fn a_report_with_no_records_behind_it_does_not_hold() {
+        let c = Checker::new(&header(), &KEY).unwrap().finish();
+        assert!(!c.holds());
+        assert_eq!(
+            c.not_in_records,
+            [
+                "session s1: account mallory, from 127.0.0.7:5000, opened 2026-12-06T10:00:00.000Z, closed -"
+            ]
+        );
+    }
+
+    /// Mostly `len` bytes (a hash, a key: as they must be), sometimes any length.
+    fn hex_of(len: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => proptest::collection::vec(any::<u8>(), len),
+            1 => proptest::collection::vec(any::<u8>(), 0..=len + 1),
+        ]
+        .prop_map(hex::encode)
+    }
+
+    fn checkpoint_line() -> impl Strategy<Value = CheckpointLine> {
+        (0u64..12, any::<i64>(), hex_of(32), hex_of(64)).prop_map(|(seq, time, hash, signature)| {
+            CheckpointLine {
+                seq,
+                time,
+                hash,
+                signature,
+            }
+        })
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            (proptest::option::of(checkpoint_line()), checkpoint_line())
+                .prop_map(|(from, to)| Line::Interval { from, to }),
+            (
+                0u64..12,
+                any::<i64>(),
+                hex_of(32),
+                hex_of(200),
+                hex_of(32),
+                any::<bool>(),
+                proptest::option::of(hex_of(32)),
+            )
+                .prop_map(|(seq, time, prev, body, hash, rests, key)| {
+                    Line::Record(RecordLine {
+                        seq,
+                        time,
+                        prev,
+                        body,
+                        hash,
+                        rests,
+                        key,
+                    })
+                }),
+        ]
+    }
+
+    proptest! {
+        /// Whatever a forger writes, the check ends with an answer (never a panic) and a file
+        /// whose signatures are not the key's never holds.
+        #[test]
+        fn any_lines_end_in_an_answer(lines in proptest::collection::vec(line(), 0..24),
+                                      noise in proptest::collection::vec(any::<String>(), 0..4)) {
+            let mut c = Checker::new(&header(), &KEY).unwrap();
+            for l in &lines {
+                let _ = c.line(&serde_json::to_string(l).unwrap());
+            }
+            for n in &noise {
+                prop_assert!(c.line(n).is_err() || serde_json::from_str::<Line>(n).is_ok());
+            }
+            prop_assert!(!c.finish().holds());
+        }
+    }
+}
