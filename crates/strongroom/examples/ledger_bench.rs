@@ -5,7 +5,7 @@
 //! N / 50 records replayed, as for a tenant with records from before file ids, and through the
 //! file id index), a report on a /20 (its addresses found in the source index), the verification of the part of the chain holding
 //! the one-day window's records (what `incident report --verify` adds), and a full `verify`
-//! of chain and checkpoints.
+//! of chain and checkpoints; and the evidence file of the one-account report, written and checked.
 //! Prints numbers; asserts nothing. Run:
 //! `cargo run --release -p strongroom --example ledger_bench -- [N]`.
 
@@ -165,6 +165,41 @@ fn main() -> anyhow::Result<()> {
         report.tenants.len(),
         t.elapsed().as_secs_f64()
     );
+
+    // Its evidence file (`incident report --evidence`), written and checked as a third party
+    // checks it, line by line. The bench signs a checkpoint per million records (the server
+    // every 30 seconds): every interval holds a record of the account, so the file holds the
+    // whole chain, the worst case; the rates say what a file of any size takes.
+    let evidence = dir.path().join("evidence.jsonl");
+    let t = Instant::now();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&evidence)?);
+    let (in_file, intervals) =
+        service::admin::write_evidence(&store, &body_key, &signer.public_key(), &report, &mut out)?;
+    drop(out);
+    let written = t.elapsed();
+    let size = std::fs::metadata(&evidence)?.len();
+    let t = Instant::now();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&evidence)?));
+    let header = lines.next().transpose()?.unwrap_or_default();
+    let mut checker =
+        service::incident::evidence_file::Checker::new(&header, &signer.public_key())?;
+    for line in lines {
+        checker.line(&line?)?;
+    }
+    let checked = checker.finish();
+    println!(
+        "evidence of that report: {in_file} records in {intervals} intervals, {} of them the report's, {:.0} MB ({:.0} bytes a record); written in {:.1} s ({:.0} records/s), checked in {:.1} s ({:.0} records/s), holds: {}",
+        report.rests_on.len(),
+        size as f64 / 1e6,
+        size as f64 / in_file.max(1) as f64,
+        written.as_secs_f64(),
+        in_file as f64 / written.as_secs_f64(),
+        t.elapsed().as_secs_f64(),
+        in_file as f64 / t.elapsed().as_secs_f64(),
+        checked.holds()
+    );
+    std::fs::remove_file(&evidence)?;
 
     // By credential: the sessions its key opened (from the session records), then theirs.
     let t = Instant::now();

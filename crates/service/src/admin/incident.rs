@@ -504,68 +504,21 @@ impl Admin {
 
     /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
     /// lineage of each read of `seqs` (reads recorded before file ids).
-    /// Writes the evidence file of `report` ([`crate::incident::evidence_file`]) to `out`: the
-    /// report and the ledger's public key; then each interval between signed checkpoints that
-    /// holds one of its records, every record of it as the chain holds it, the report's own
-    /// with their record keys. Refused while a record of the report is not yet under a signed
-    /// checkpoint (the server signs one every 30 seconds and at its stop). Returns the records
-    /// and intervals written.
+    /// Writes the evidence file of `report` ([`write_evidence`]) to `out` from this data
+    /// directory's ledger; returns the records and intervals written.
     pub fn incident_evidence(
         &self,
         report: &crate::incident::Report,
         out: &mut dyn std::io::Write,
     ) -> AdminResult<(u64, u64)> {
-        use crate::incident::evidence_file::{FORM, Header, Line, RecordLine, intervals};
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
-        let checkpoints = store.checkpoints()?;
-        let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
-            AdminError::Invalid(format!(
-                "record {seq} of the report is not yet under a signed checkpoint (the server signs \
-                 one every 30 seconds and when it stops): run the report again in 30 seconds"
-            ))
-        })?;
-        let written = |source| AdminError::Write {
-            what: "the evidence file",
-            source,
-        };
-        let mut line = |json: String| -> AdminResult<()> {
-            out.write_all(json.as_bytes()).map_err(written)?;
-            out.write_all(b"\n").map_err(written)
-        };
-        line(json_line(&Header {
-            evidence: FORM,
-            public_key: hex::encode(ledger_public_key(&self.data_dir)?),
+        write_evidence(
+            &store,
+            &key,
+            &ledger_public_key(&self.data_dir)?,
             report,
-        }))?;
-        let mut records = 0u64;
-        for (from, to) in &spans {
-            line(json_line(&Line::Interval {
-                from: from.map(Into::into),
-                to: (*to).into(),
-            }))?;
-            let mut failed = None;
-            store.chain_part(from.map_or(0, |c| c.seq), to.seq, |r| {
-                if failed.is_some() {
-                    return;
-                }
-                let rests = report.rests_on.binary_search(&r.seq).is_ok();
-                let record_key = rests
-                    .then(|| catalog::sealed_event_of(&r.body).and_then(|s| key.record_key(s)))
-                    .flatten()
-                    .map(|k| k.to_hex());
-                records += 1;
-                if let Err(e) = line(json_line(&Line::Record(RecordLine::of(
-                    &r, rests, record_key,
-                )))) {
-                    failed = Some(e);
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-        }
-        out.flush().map_err(written)?;
-        Ok((records, spans.len() as u64))
+            out,
+        )
     }
 
     fn replay_paths(
@@ -597,6 +550,71 @@ pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
         LedgerReadError::TooWide(why) => AdminError::Invalid(format!("{why}{hint}")),
         other => other.into(),
     }
+}
+
+/// Writes the evidence file of `report` ([`crate::incident::evidence_file`]) to `out`: the
+/// report and the ledger's public key; then each interval between signed checkpoints that holds
+/// one of its records, every record of it as the chain holds it, the report's own with their
+/// record keys. Refused while a record of the report is not yet under a signed checkpoint (the
+/// server signs one every 30 seconds and at its stop). Returns the records and intervals
+/// written.
+pub fn write_evidence(
+    store: &LedgerStore,
+    key: &LedgerBodyKey,
+    public_key: &[u8],
+    report: &crate::incident::Report,
+    out: &mut dyn std::io::Write,
+) -> AdminResult<(u64, u64)> {
+    use crate::incident::evidence_file::{FORM, Header, Line, RecordLine, intervals};
+    let checkpoints = store.checkpoints()?;
+    let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
+        AdminError::Invalid(format!(
+            "record {seq} of the report is not yet under a signed checkpoint (the server signs \
+             one every 30 seconds and when it stops): run the report again in 30 seconds"
+        ))
+    })?;
+    let written = |source| AdminError::Write {
+        what: "the evidence file",
+        source,
+    };
+    let mut line = |json: String| -> AdminResult<()> {
+        out.write_all(json.as_bytes()).map_err(written)?;
+        out.write_all(b"\n").map_err(written)
+    };
+    line(json_line(&Header {
+        evidence: FORM,
+        public_key: hex::encode(public_key),
+        report,
+    }))?;
+    let mut records = 0u64;
+    for (from, to) in &spans {
+        line(json_line(&Line::Interval {
+            from: from.map(Into::into),
+            to: (*to).into(),
+        }))?;
+        let mut failed = None;
+        store.chain_part(from.map_or(0, |c| c.seq), to.seq, |r| {
+            if failed.is_some() {
+                return;
+            }
+            let rests = report.rests_on.binary_search(&r.seq).is_ok();
+            let record_key = rests
+                .then(|| catalog::sealed_event_of(&r.body).and_then(|s| key.record_key(s)))
+                .flatten()
+                .map(|k| k.to_hex());
+            records += 1;
+            if let Err(e) = line(json_line(&Line::Record(RecordLine::of(
+                &r, rests, record_key,
+            )))) {
+                failed = Some(e);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    out.flush().map_err(written)?;
+    Ok((records, spans.len() as u64))
 }
 
 /// One line of the evidence file (its forms always serialise).
