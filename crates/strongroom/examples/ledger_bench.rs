@@ -173,8 +173,11 @@ fn main() -> anyhow::Result<()> {
     let evidence = dir.path().join("evidence.jsonl");
     let t = Instant::now();
     let mut out = std::io::BufWriter::new(std::fs::File::create(&evidence)?);
-    let (in_file, intervals) =
-        service::admin::write_evidence(&store, &body_key, &signer.public_key(), &report, &mut out)?;
+    let service::admin::EvidenceWritten {
+        records: in_file,
+        intervals,
+        ..
+    } = service::admin::write_evidence(&store, &body_key, &signer.public_key(), &report, &mut out)?;
     drop(out);
     let written = t.elapsed();
     let size = std::fs::metadata(&evidence)?.len();

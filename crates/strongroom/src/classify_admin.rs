@@ -260,8 +260,8 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 w.into_inner()?.sync_all()?;
                 Ok(n)
             });
-        let (records, intervals) = match written {
-            Ok(n) => n,
+        let w = match written {
+            Ok(w) => w,
             Err(e) => {
                 // No half-written evidence left to be taken for a whole one.
                 let _ = std::fs::remove_file(path);
@@ -271,10 +271,16 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         eprintln!(
             "evidence written to {} ({} in {} between signed checkpoints; {} of the report's with their keys)",
             path.display(),
-            crate::units::counted(records as usize, "ledger record"),
-            crate::units::counted(intervals as usize, "interval"),
-            report.rests_on.len()
+            crate::units::counted(w.records as usize, "ledger record"),
+            crate::units::counted(w.intervals as usize, "interval"),
+            w.keyed
         );
+        if w.unkeyed > 0 {
+            eprintln!(
+                "strongroom: warning: {} of the report's records were sealed before records had keys of their own (2026-12-06): the file cannot show them, and a check of it will not hold (narrow the report with --since)",
+                w.unkeyed
+            );
+        }
     }
     admin.close().await;
     if report.evidence.records == 0 {

@@ -505,12 +505,12 @@ impl Admin {
     /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
     /// lineage of each read of `seqs` (reads recorded before file ids).
     /// Writes the evidence file of `report` ([`write_evidence`]) to `out` from this data
-    /// directory's ledger; returns the records and intervals written.
+    /// directory's ledger.
     pub fn incident_evidence(
         &self,
         report: &crate::incident::Report,
         out: &mut dyn std::io::Write,
-    ) -> AdminResult<(u64, u64)> {
+    ) -> AdminResult<EvidenceWritten> {
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         write_evidence(
             &store,
@@ -556,15 +556,14 @@ pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
 /// report and the ledger's public key; then each interval between signed checkpoints that holds
 /// one of its records, every record of it as the chain holds it, the report's own with their
 /// record keys. Refused while a record of the report is not yet under a signed checkpoint (the
-/// server signs one every 30 seconds and at its stop). Returns the records and intervals
-/// written.
+/// server signs one every 30 seconds and at its stop).
 pub fn write_evidence(
     store: &LedgerStore,
     key: &LedgerBodyKey,
     public_key: &[u8],
     report: &crate::incident::Report,
     out: &mut dyn std::io::Write,
-) -> AdminResult<(u64, u64)> {
+) -> AdminResult<EvidenceWritten> {
     use crate::incident::evidence_file::{FORM, Header, Line, RecordLine, intervals};
     let checkpoints = store.checkpoints()?;
     let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
@@ -587,6 +586,7 @@ pub fn write_evidence(
         report,
     }))?;
     let mut records = 0u64;
+    let mut keyed = 0u64;
     for (from, to) in &spans {
         line(json_line(&Line::Interval {
             from: from.map(Into::into),
@@ -603,6 +603,7 @@ pub fn write_evidence(
                 .flatten()
                 .map(|k| k.to_hex());
             records += 1;
+            keyed += u64::from(record_key.is_some());
             if let Err(e) = line(json_line(&Line::Record(RecordLine::of(
                 &r, rests, record_key,
             )))) {
@@ -614,7 +615,24 @@ pub fn write_evidence(
         }
     }
     out.flush().map_err(written)?;
-    Ok((records, spans.len() as u64))
+    Ok(EvidenceWritten {
+        records,
+        intervals: spans.len() as u64,
+        keyed,
+        unkeyed: report.rests_on.len() as u64 - keyed,
+    })
+}
+
+/// What an evidence file holds.
+#[derive(Debug, Clone, Copy)]
+pub struct EvidenceWritten {
+    /// Records, and the intervals between signed checkpoints they came in.
+    pub records: u64,
+    pub intervals: u64,
+    /// The report's records with their keys, and those without (sealed before records had keys
+    /// of their own: a check of the file will not hold).
+    pub keyed: u64,
+    pub unkeyed: u64,
 }
 
 /// One line of the evidence file (its forms always serialise).
