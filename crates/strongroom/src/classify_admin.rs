@@ -452,6 +452,24 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
         },
         crate::units::counted(c.refused, "refused request"),
     )?;
+    if !c.accounts.is_empty() {
+        let accounts: Vec<String> = c
+            .accounts
+            .iter()
+            .map(|(a, n)| format!("{a} ({})", crate::units::counted(*n, "session")))
+            .collect();
+        let sources: Vec<&str> = c.sources.iter().map(String::as_str).collect();
+        writeln!(
+            out,
+            "sessions of: {}; from {}",
+            accounts.join(", "),
+            if sources.is_empty() {
+                "-".to_owned()
+            } else {
+                sources.join(", ")
+            }
+        )?;
+    }
     for claim in &c.not_in_records {
         writeln!(out, "NOT IN THE RECORDS: {claim}")?;
     }

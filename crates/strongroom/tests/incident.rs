@@ -869,6 +869,11 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         "{said}"
     );
     assert!(said.contains("\nholds: "), "{said}");
+    // Whose sessions, and from where, as the records show them (not as the selection says).
+    assert!(
+        said.contains("\nsessions of: mallory (1 session); from 127.0.0.7\n"),
+        "{said}"
+    );
     // The file holds the records between the checkpoints around mallory's, bob's among them
     // (the chain needs them), but opens only mallory's: nothing of what bob alone read.
     let text = std::fs::read_to_string(&evidence).unwrap();

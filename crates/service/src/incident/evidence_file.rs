@@ -350,6 +350,10 @@ pub struct Checked {
     /// Its directories listed and requests refused.
     pub directories_listed: usize,
     pub refused: usize,
+    /// The accounts of the sessions the records show (with how many), and their source
+    /// addresses: whose activity the report is, whatever its selection says.
+    pub accounts: std::collections::BTreeMap<String, usize>,
+    pub sources: BTreeSet<String>,
     /// Where the chain or a record failed: the evidence does not hold.
     pub broken: Vec<String>,
     /// Claims of the report the records do not show, and what they show that it does not say
@@ -592,6 +596,20 @@ impl Checker {
                 failed_logins: Vec::new(),
                 tenants: Vec::new(),
             });
+        // Whose and from where, as the records show: what the selection's name cannot prove.
+        for session in &shown.sessions {
+            *self
+                .checked
+                .accounts
+                .entry(session.account.clone().unwrap_or_else(|| "-".into()))
+                .or_default() += 1;
+            if let Some(source) = &session.source {
+                let address = source
+                    .parse::<std::net::SocketAddr>()
+                    .map_or_else(|_| source.clone(), |a| a.ip().to_string());
+                self.checked.sources.insert(address);
+            }
+        }
         let (claimed, shown) = (self.claimed.facts(), shown.facts());
         let listed = |from: &BTreeSet<String>, not_in: &BTreeSet<String>| {
             let mut out: Vec<String> = from.difference(not_in).cloned().collect();
