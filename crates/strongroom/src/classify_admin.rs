@@ -401,15 +401,19 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
     };
     let header = next(MAX_HEADER_LINE, 1)?
         .ok_or_else(|| anyhow::anyhow!("evidence file {} is empty", file.display()))?;
-    let mut checker = Checker::new(&header, &key)?;
+    // The file is anyone's: what its errors quote of it is shown escaped.
+    let quoted = |e: service::incident::evidence_file::EvidenceError| {
+        anyhow::anyhow!("{}", printable(&e.to_string()))
+    };
+    let mut checker = Checker::new(&header, &key).map_err(quoted)?;
     let mut n = 1u64;
     while let Some(line) = next(MAX_RECORD_LINE, n + 1)? {
         n += 1;
-        checker.line(&line)?;
+        checker.line(&line).map_err(quoted)?;
     }
     let c = checker.finish();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "evidence of: {}", c.selection)?;
+    writeln!(out, "evidence of: {}", printable(&c.selection))?;
     match c.span {
         Some((first, last)) if c.broken.is_empty() => writeln!(
             out,
@@ -420,7 +424,7 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
         _ if c.broken.is_empty() => writeln!(out, "chain: no record in the file")?,
         _ => {
             for b in &c.broken {
-                writeln!(out, "BROKEN: {b}")?;
+                writeln!(out, "BROKEN: {}", printable(b))?;
             }
         }
     }
@@ -456,9 +460,19 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
         let accounts: Vec<String> = c
             .accounts
             .iter()
-            .map(|(a, n)| format!("{a} ({})", crate::units::counted(*n, "session")))
+            .map(|(a, n)| {
+                format!(
+                    "{} ({})",
+                    printable(a),
+                    crate::units::counted(*n, "session")
+                )
+            })
             .collect();
-        let sources: Vec<&str> = c.sources.iter().map(String::as_str).collect();
+        let sources: Vec<String> = c
+            .sources
+            .iter()
+            .map(|s| printable(s).into_owned())
+            .collect();
         writeln!(
             out,
             "sessions of: {}; from {}",
@@ -471,10 +485,10 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
         )?;
     }
     for claim in &c.not_in_records {
-        writeln!(out, "NOT IN THE RECORDS: {claim}")?;
+        writeln!(out, "NOT IN THE RECORDS: {}", printable(claim))?;
     }
     for shown in &c.not_in_report {
-        writeln!(out, "NOT IN THE REPORT: {shown}")?;
+        writeln!(out, "NOT IN THE REPORT: {}", printable(shown))?;
     }
     writeln!(
         out,

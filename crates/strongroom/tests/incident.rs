@@ -928,6 +928,20 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
             "NOT IN THE REPORT: acme: read file ",
         ],
     );
+    // A claim written to act on the reader's terminal is shown escaped, not acted on.
+    let mut l = lines.clone();
+    let i = f1(&mut l[0]);
+    l[0]["report"]["tenants"][0]["files_read"][i]["path_then"] =
+        "/in/f1.bin\u{1b}]0;all clear\u{7}\u{1b}[2J".into();
+    let out = check(&forged(&evidence, &l), &public_key);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!out.stdout.contains(&0x1b), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("(/in/f1.bin\\u{1b}]0;all clear\\u{7}\\u{1b}[2J)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // A read left out of the report.
     let mut l = lines.clone();
     let i = f1(&mut l[0]);

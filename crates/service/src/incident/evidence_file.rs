@@ -421,10 +421,14 @@ impl Checker {
         }
         let given = hex::encode(public_key);
         if !h.public_key.eq_ignore_ascii_case(&given) {
-            return Err(EvidenceError::OtherKey {
-                found: h.public_key,
-                given,
-            });
+            let found = if h.public_key.len() == given.len()
+                && h.public_key.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                h.public_key
+            } else {
+                "(not a key)".to_owned()
+            };
+            return Err(EvidenceError::OtherKey { found, given });
         }
         let [
             sessions,
