@@ -41,6 +41,10 @@ fuzz_target!(|data: &[u8]| {
             hash: [c.len() as u8; 32],
             time: 0,
             signature: c.to_vec(),
+            interval: (c.len() > 40).then(|| ledger::Interval {
+                after: u64::from(c[1]),
+                root: [c[2]; 32],
+            }),
         })
         .collect();
     let mut v = Verifier::new(&checkpoints, &[7u8; 32]);

@@ -410,11 +410,60 @@ impl LedgerStore {
     }
 
     pub fn add_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        self.lock().execute(
-            "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)",
-            (c.seq as i64, &c.hash[..], c.time, &c.signature),
-        )?;
-        Ok(())
+        insert_checkpoint(&self.lock(), c)
+    }
+
+    /// Signs a checkpoint of the chain's head at `time` and stores it, in one transaction (no
+    /// record can be appended between what it reads and what it signs): the head, and its
+    /// interval, the records since the last checkpoint and the Merkle root of their hashes.
+    /// `None` when no record has been appended since the last checkpoint.
+    pub fn sign_checkpoint(
+        &self,
+        time: i64,
+        signer: &dyn ledger::CheckpointSigner,
+    ) -> Result<Option<Checkpoint>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let head = head_of(&tx)?;
+        let after: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM checkpoints", [], |r| {
+                r.get(0)
+            })?;
+        let after = after.max(0) as u64;
+        if head.seq <= after {
+            return Ok(None);
+        }
+        let mut root = ledger::merkle::RootBuilder::default();
+        for_each_hash(&tx, after, head.seq, |h| root.push(&h))?;
+        let (Some(r), true) = (root.root(), root.leaves() == head.seq - after) else {
+            return Err(CatalogError::Invalid {
+                what: "ledger",
+                why: format!(
+                    "records {}-{} are not all there (tampering?): run audit verify",
+                    after + 1,
+                    head.seq
+                ),
+            });
+        };
+        let c = ledger::checkpoint(
+            &head,
+            time,
+            Some(ledger::Interval { after, root: r }),
+            signer,
+        );
+        insert_checkpoint(&tx, &c)?;
+        tx.commit()?;
+        Ok(Some(c))
+    }
+
+    /// The hashes of the records with seq in `after+1..=to`, in order: the leaves of an
+    /// interval's tree, to prove records of it (`ledger::merkle::proofs`).
+    pub fn record_hashes(&self, after: u64, to: u64) -> Result<Vec<Hash>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut out = Vec::new();
+        for_each_hash(&tx, after, to, |h| out.push(h))?;
+        Ok(out)
     }
 
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
@@ -732,24 +781,67 @@ fn head_of(conn: &Connection) -> Result<Head> {
     })
 }
 
+fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature, after_seq, root) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            c.seq as i64,
+            &c.hash[..],
+            c.time,
+            &c.signature,
+            c.interval.map(|i| i.after as i64),
+            c.interval.map(|i| i.root.to_vec()),
+        ),
+    )?;
+    Ok(())
+}
+
+/// Calls `each` with the hash of every record with seq in `after+1..=to`, in storage order.
+fn for_each_hash(conn: &Connection, after: u64, to: u64, mut each: impl FnMut(Hash)) -> Result<()> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let to = i64::try_from(to).unwrap_or(i64::MAX);
+    for table in ["records", "recent"] {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT hash FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+        ))?;
+        let mut rows = stmt.query((after, to))?;
+        while let Some(row) = rows.next()? {
+            each(hash_from(row.get(0)?)?);
+        }
+    }
+    Ok(())
+}
+
 fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
-    let mut stmt =
-        conn.prepare("SELECT seq, hash, time, signature FROM checkpoints ORDER BY seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT seq, hash, time, signature, after_seq, root FROM checkpoints ORDER BY seq",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, Vec<u8>>(1)?,
             r.get::<_, i64>(2)?,
             r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, Option<Vec<u8>>>(5)?,
         ))
     })?;
     rows.map(|row| {
-        let (seq, hash, time, signature) = row?;
+        let (seq, hash, time, signature, after, root) = row?;
+        let interval = match (after, root) {
+            (Some(after), Some(root)) => Some(ledger::Interval {
+                after: after.max(0) as u64,
+                root: hash_from(root)?,
+            }),
+            _ => None,
+        };
         Ok(Checkpoint {
             seq: seq as u64,
             hash: hash_from(hash)?,
             time,
             signature,
+            interval,
         })
     })
     .collect()
@@ -1272,7 +1364,7 @@ mod tests {
             let head = store.append(&records).unwrap();
             if batch < 2 {
                 store
-                    .add_checkpoint(&ledger::checkpoint(&head, batch, &signer))
+                    .add_checkpoint(&ledger::checkpoint(&head, batch, None, &signer))
                     .unwrap();
             }
             if batch == 0 {

@@ -29,6 +29,7 @@ pub const LEDGER: &[&str] = &[
     include_str!("../migrations/ledger/0004_credential.sql"),
     include_str!("../migrations/ledger/0005_file_id.sql"),
     include_str!("../migrations/ledger/0006_path_tags.sql"),
+    include_str!("../migrations/ledger/0007_checkpoint_intervals.sql"),
 ];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {

@@ -14,6 +14,8 @@
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 
+pub mod merkle;
+
 /// Length of a record hash.
 pub const HASH_LEN: usize = 32;
 /// The hash a first record links to.
@@ -23,6 +25,8 @@ pub const MAX_BODY_LEN: usize = 64 * 1024;
 
 const DOMAIN: &[u8] = b"strongroom ledger record v1";
 const CHECKPOINT_DOMAIN: &[u8] = b"strongroom ledger checkpoint v1";
+/// Checkpoints that also sign their interval's Merkle root ([`Interval`]).
+const CHECKPOINT_DOMAIN_V2: &[u8] = b"strongroom ledger checkpoint v2";
 
 pub type Hash = [u8; HASH_LEN];
 
@@ -127,6 +131,18 @@ pub struct Checkpoint {
     pub time: i64,
     /// Ed25519 signature over the checkpoint's canonical bytes.
     pub signature: Vec<u8>,
+    /// The records since the checkpoint before it and their Merkle root, signed with the rest
+    /// (checkpoints since 2026-12-06; `None` before).
+    pub interval: Option<Interval>,
+}
+
+/// The records a checkpoint is the first after: those after `after` (the checkpoint before it,
+/// 0 for the chain's start) up to its own, and the root of their hashes' tree
+/// ([`merkle`]): one record is shown to be in the chain by its inclusion proof under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub after: u64,
+    pub root: Hash,
 }
 
 /// Signs checkpoints (implemented by the vault, which holds the ledger key).
@@ -135,20 +151,39 @@ pub trait CheckpointSigner {
     fn public_key(&self) -> Vec<u8>;
 }
 
-fn checkpoint_message(seq: u64, hash: &Hash, time: i64) -> Vec<u8> {
-    let mut m = CHECKPOINT_DOMAIN.to_vec();
+fn checkpoint_message(seq: u64, hash: &Hash, time: i64, interval: Option<&Interval>) -> Vec<u8> {
+    let mut m = match interval {
+        None => CHECKPOINT_DOMAIN.to_vec(),
+        Some(_) => CHECKPOINT_DOMAIN_V2.to_vec(),
+    };
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(hash);
     m.extend_from_slice(&time.to_be_bytes());
+    if let Some(i) = interval {
+        m.extend_from_slice(&i.after.to_be_bytes());
+        m.extend_from_slice(&i.root);
+    }
     m
 }
 
-pub fn checkpoint(head: &Head, time: i64, signer: &dyn CheckpointSigner) -> Checkpoint {
+/// A checkpoint of `head` signed at `time`; with `interval`, its records' root signed too.
+pub fn checkpoint(
+    head: &Head,
+    time: i64,
+    interval: Option<Interval>,
+    signer: &dyn CheckpointSigner,
+) -> Checkpoint {
     Checkpoint {
         seq: head.seq,
         hash: head.hash,
         time,
-        signature: signer.sign(&checkpoint_message(head.seq, &head.hash, time)),
+        signature: signer.sign(&checkpoint_message(
+            head.seq,
+            &head.hash,
+            time,
+            interval.as_ref(),
+        )),
+        interval,
     }
 }
 
@@ -157,10 +192,27 @@ impl Checkpoint {
     pub fn verify_signature(&self, public_key: &[u8]) -> bool {
         UnparsedPublicKey::new(&signature::ED25519, public_key)
             .verify(
-                &checkpoint_message(self.seq, &self.hash, self.time),
+                &checkpoint_message(self.seq, &self.hash, self.time, self.interval.as_ref()),
                 &self.signature,
             )
             .is_ok()
+    }
+
+    /// Whether `proof` shows a record with hash `record_hash` and sequence number `seq` among
+    /// the records this checkpoint's interval signs (check the signature apart).
+    pub fn includes(&self, seq: u64, record_hash: &Hash, proof: &[Hash]) -> bool {
+        let Some(i) = &self.interval else {
+            return false;
+        };
+        seq > i.after
+            && seq <= self.seq
+            && merkle::verify(
+                record_hash,
+                seq - i.after - 1,
+                self.seq - i.after,
+                proof,
+                &i.root,
+            )
     }
 }
 
@@ -183,6 +235,10 @@ pub enum Break {
     #[error("checkpoint at record {seq}: the chain has a different record there (rewritten)")]
     CheckpointMismatch { seq: u64 },
     #[error(
+        "checkpoint at record {seq}: the records since the checkpoint before it are not those it signed (rewritten)"
+    )]
+    IntervalMismatch { seq: u64 },
+    #[error(
         "the ledger ends at record {last} but a checkpoint vouches for record {checkpoint}: the tail was truncated"
     )]
     Truncated { last: u64, checkpoint: u64 },
@@ -197,7 +253,7 @@ impl Break {
             Break::Modified { seq } | Break::Link { seq } | Break::CheckpointSignature { seq } => {
                 *seq
             }
-            Break::CheckpointMismatch { seq } => *seq,
+            Break::CheckpointMismatch { seq } | Break::IntervalMismatch { seq } => *seq,
             Break::Sequence { expected_after, .. } => expected_after + 1,
             Break::Truncated { last, .. } => last + 1,
             Break::Missing { from, .. } => *from,
@@ -212,6 +268,10 @@ pub struct Verifier<'a> {
     checkpoints: &'a [Checkpoint],
     next_checkpoint: usize,
     public_key: &'a [u8],
+    /// The records since the last checkpoint passed (or the start): their tree's root, for
+    /// the next checkpoint's interval.
+    interval_after: u64,
+    interval: merkle::RootBuilder,
 }
 
 impl<'a> Verifier<'a> {
@@ -221,6 +281,8 @@ impl<'a> Verifier<'a> {
             checkpoints,
             next_checkpoint: 0,
             public_key,
+            interval_after: 0,
+            interval: merkle::RootBuilder::default(),
         }
     }
 
@@ -246,6 +308,8 @@ impl<'a> Verifier<'a> {
             checkpoints,
             next_checkpoint: 0,
             public_key,
+            interval_after: head.seq,
+            interval: merkle::RootBuilder::default(),
         })
     }
 
@@ -279,6 +343,7 @@ impl<'a> Verifier<'a> {
             seq: r.seq,
             hash: *r.hash,
         };
+        self.interval.push(r.hash);
         while let Some(c) = self.checkpoints.get(self.next_checkpoint) {
             if c.seq > r.seq {
                 break;
@@ -288,6 +353,15 @@ impl<'a> Verifier<'a> {
             }
             if c.seq == r.seq && c.hash != *r.hash {
                 return Err(Break::CheckpointMismatch { seq: c.seq });
+            }
+            if c.seq == r.seq {
+                if let Some(i) = &c.interval
+                    && (i.after != self.interval_after || self.interval.root() != Some(i.root))
+                {
+                    return Err(Break::IntervalMismatch { seq: c.seq });
+                }
+                self.interval_after = c.seq;
+                self.interval = merkle::RootBuilder::default();
             }
             self.next_checkpoint += 1;
         }

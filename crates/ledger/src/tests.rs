@@ -25,6 +25,7 @@ fn ledger(n: u64, every: u64, s: &TestSigner) -> (Vec<Record>, Vec<Checkpoint>) 
     let mut head = Head::EMPTY;
     let mut records = Vec::new();
     let mut checkpoints = Vec::new();
+    let mut after = 0;
     for i in 1..=n {
         let r = append(
             &head,
@@ -35,10 +36,95 @@ fn ledger(n: u64, every: u64, s: &TestSigner) -> (Vec<Record>, Vec<Checkpoint>) 
         head = r.head();
         records.push(r);
         if i % every == 0 {
-            checkpoints.push(checkpoint(&head, 2000 + i as i64, s));
+            checkpoints.push(checkpoint(
+                &head,
+                2000 + i as i64,
+                Some(interval_of(&records, after)),
+                s,
+            ));
+            after = i;
         }
     }
     (records, checkpoints)
+}
+
+/// The interval of the records after `after` up to the last of `records`.
+fn interval_of(records: &[Record], after: u64) -> Interval {
+    let hashes: Vec<Hash> = records[after as usize..].iter().map(|r| r.hash).collect();
+    Interval {
+        after,
+        root: merkle::root(&hashes).unwrap(),
+    }
+}
+
+#[test]
+fn a_checkpoint_signs_its_intervals_records_and_proves_each_alone() {
+    let s = signer();
+    let (records, cps) = ledger(40, 10, &s);
+    let pk = s.public_key();
+    assert!(verify(&records, &cps, &pk).is_ok());
+    // Each record of the second interval (11-20) by its proof alone.
+    let c = &cps[1];
+    assert!(c.verify_signature(&pk));
+    let hashes: Vec<Hash> = records[10..20].iter().map(|r| r.hash).collect();
+    let proofs = merkle::proofs(&hashes, &(0..10).collect::<Vec<_>>());
+    for (r, p) in records[10..20].iter().zip(&proofs) {
+        assert!(c.includes(r.seq, &r.hash, p));
+        assert!(!cps[0].includes(r.seq, &r.hash, p), "another interval");
+        assert!(!c.includes(r.seq + 1, &r.hash, p), "another place");
+    }
+    assert!(!c.includes(records[0].seq, &records[0].hash, &proofs[0]));
+    // A checkpoint whose interval is not the chain's: its signature holds, the chain does not.
+    let mut forged = cps.clone();
+    let mut other: Vec<Hash> = hashes.clone();
+    other.swap(2, 3);
+    forged[1] = checkpoint(
+        &records[19].head(),
+        forged[1].time,
+        Some(Interval {
+            after: 10,
+            root: merkle::root(&other).unwrap(),
+        }),
+        &s,
+    );
+    assert_eq!(
+        verify(&records, &forged, &pk),
+        Err(Break::IntervalMismatch { seq: 20 })
+    );
+    // One that says it starts elsewhere.
+    forged[1] = checkpoint(
+        &records[19].head(),
+        forged[1].time,
+        Some(interval_of(&records[..20], 5)),
+        &s,
+    );
+    assert_eq!(
+        verify(&records, &forged, &pk),
+        Err(Break::IntervalMismatch { seq: 20 })
+    );
+    // The interval is signed: changed after signing, the signature fails.
+    let mut changed = cps.clone();
+    changed[1].interval = Some(Interval {
+        after: 10,
+        root: [0; HASH_LEN],
+    });
+    assert!(!changed[1].verify_signature(&pk));
+    // Checkpoints from before intervals (none signed) still verify as they did.
+    let old: Vec<Checkpoint> = cps
+        .iter()
+        .map(|c| {
+            checkpoint(
+                &Head {
+                    seq: c.seq,
+                    hash: c.hash,
+                },
+                c.time,
+                None,
+                &s,
+            )
+        })
+        .collect();
+    assert!(verify(&records, &old, &pk).is_ok());
 }
 
 fn verify(records: &[Record], checkpoints: &[Checkpoint], pk: &[u8]) -> Result<Head, Break> {

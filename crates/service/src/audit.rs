@@ -659,15 +659,8 @@ impl Writer {
     fn sign_checkpoint(&mut self) {
         self.settle();
         let now = self.clock.unix_secs();
-        match self.store.head() {
-            Ok(head) if head.seq > 0 => {
-                let c = ledger::checkpoint(&head, now, &self.signer);
-                if let Err(e) = self.store.add_checkpoint(&c) {
-                    tracing::error!(error = %e, "could not store a ledger checkpoint");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "could not read the ledger head"),
+        if let Err(e) = self.store.sign_checkpoint(now, &self.signer) {
+            tracing::error!(error = %e, "could not sign a ledger checkpoint");
         }
     }
 }

@@ -254,10 +254,10 @@ pub enum IncidentCommand {
         /// checkpoints around them, and say so in the evidence (`audit verify`: the whole chain).
         #[arg(long)]
         verify: bool,
-        /// Also write an evidence file here (owner-only): the report with the part of the
-        /// ledger it rests on and its records' keys, which `incident check` verifies without
-        /// this server. It holds the indexed fields (accounts, addresses) of whoever else was
-        /// active in those minutes: give it to whom you would show the ledger.
+        /// Also write an evidence file here (owner-only): the report with the ledger records it
+        /// rests on, their keys and their proofs under the signed checkpoints, which `incident
+        /// check` verifies without this server. It holds nothing of other records (for records
+        /// under checkpoints signed before 2026-12-06: their intervals' indexed fields).
         #[arg(long)]
         evidence: Option<std::path::PathBuf>,
     },

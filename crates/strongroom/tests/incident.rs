@@ -874,24 +874,26 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         said.contains("\nsessions of: mallory (1 session); from 127.0.0.7\n"),
         "{said}"
     );
-    // The file holds the records between the checkpoints around mallory's, bob's among them
-    // (the chain needs them), but opens only mallory's: nothing of what bob alone read.
+    // The file holds mallory's records alone, each with its key and its proof under the
+    // checkpoint that signs its interval: not a record of bob's, not even its indexed fields
+    // (which a record's hashed body holds in clear).
     let text = std::fs::read_to_string(&evidence).unwrap();
     assert!(!text.contains("bobs-own-payroll"));
     assert!(!text.contains(&hex::encode("bobs-own-payroll")));
     let lines = lines_of(&evidence);
-    let records: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("record")).collect();
-    let rests = records.iter().filter(|r| r["rests"] == true).count();
     assert!(
-        rests >= 5 && rests < records.len(),
-        "{rests} of {}",
-        records.len()
-    );
-    assert!(
-        records
+        lines
             .iter()
-            .all(|r| (r["rests"] == true) == r["key"].is_string())
+            .all(|l| l.get("record").is_none() && l.get("interval").is_none())
     );
+    let proven: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("proven")).collect();
+    assert!(proven.len() >= 5, "{}", proven.len());
+    for p in &proven {
+        assert!(p["key"].is_string() && !p["proof"].as_array().unwrap().is_empty());
+        let body = hex::decode(p["body"].as_str().unwrap()).unwrap();
+        assert!(body.windows(7).any(|w| w == b"mallory"));
+        assert!(!body.windows(3).any(|w| w == b"bob"));
+    }
 
     let refused = |lines: &[serde_json::Value], expect: &[&str]| {
         let out = check(&forged(&evidence, lines), &public_key);
@@ -957,61 +959,84 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         &l,
         &["NOT IN THE REPORT: acme: rename /in/f3.bin -> /in/f3-moved.bin"],
     );
+    let at: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].get("proven").is_some())
+        .collect();
+    let seq_at = |l: &[serde_json::Value], i: usize| l[i]["proven"]["seq"].as_u64().unwrap();
     // A record of the report changed.
-    let at = |rests: bool| {
-        lines
-            .iter()
-            .position(|l| {
-                l.get("record")
-                    .is_some_and(|r| (r["rests"] == true) == rests)
-            })
-            .unwrap()
-    };
     let mut l = lines.clone();
-    let i = at(true);
-    let mut body = hex::decode(l[i]["record"]["body"].as_str().unwrap()).unwrap();
+    let mut body = hex::decode(l[at[0]]["proven"]["body"].as_str().unwrap()).unwrap();
     *body.last_mut().unwrap() ^= 1;
-    l[i]["record"]["body"] = hex::encode(body).into();
-    let seq = l[i]["record"]["seq"].as_u64().unwrap();
+    l[at[0]]["proven"]["body"] = hex::encode(body).into();
     refused(
         &l,
         &[&format!(
-            "BROKEN: record {seq}: its contents do not match its hash (modified)"
+            "BROKEN: record {}: its contents do not match its hash (modified)",
+            seq_at(&l, at[0])
         )],
     );
-    // A record of another taken out of the chain.
+    // A record made up whole (its hash its own), or moved to another place: not under the
+    // signed root.
     let mut l = lines.clone();
-    let i = at(false);
-    let seq = l[i]["record"]["seq"].as_u64().unwrap();
-    l.remove(i);
+    let body = hex::decode(l[at[1]]["proven"]["body"].as_str().unwrap()).unwrap();
+    let prev = hex::decode(l[at[1]]["proven"]["prev"].as_str().unwrap()).unwrap();
+    let seq = seq_at(&l, at[1]);
+    let made = ledger::append(
+        &ledger::Head {
+            seq: seq - 1,
+            hash: prev.try_into().unwrap(),
+        },
+        l[at[1]]["proven"]["time"].as_i64().unwrap() + 3600,
+        body,
+    )
+    .unwrap();
+    l[at[1]]["proven"]["time"] = made.time.into();
+    l[at[1]]["proven"]["hash"] = hex::encode(made.hash).into();
     refused(
         &l,
         &[&format!(
-            "BROKEN: record {} follows record {}",
-            seq + 1,
-            seq - 1
+            "BROKEN: record {seq}: not among the records checkpoint "
         )],
     );
+    // A proof of another place.
+    let mut l = lines.clone();
+    let other = l[at[2]]["proven"]["proof"].clone();
+    l[at[1]]["proven"]["proof"] = other;
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: record {}: not among the records checkpoint ",
+            seq_at(&l, at[1])
+        )],
+    );
+    // Records of the report taken out (the second half): what rested on them is not shown.
+    let mut l = lines.clone();
+    l.truncate(at[at.len() / 2]);
+    refused(&l, &["NOT IN THE RECORDS: "]);
     // Another record's key given for one of the report's.
     let mut l = lines.clone();
-    let keyed: Vec<usize> = (0..l.len())
-        .filter(|&i| l[i].get("record").is_some_and(|r| r["key"].is_string()))
-        .collect();
-    let other = l[keyed[1]]["record"]["key"].clone();
-    l[keyed[0]]["record"]["key"] = other;
-    let seq = l[keyed[0]]["record"]["seq"].as_u64().unwrap();
+    let other = l[at[1]]["proven"]["key"].clone();
+    l[at[0]]["proven"]["key"] = other;
     refused(
         &l,
         &[&format!(
-            "BROKEN: record {seq}: the key is not the one the body was sealed under"
+            "BROKEN: record {}: the key is not the one the body was sealed under",
+            seq_at(&l, at[0])
         )],
     );
-    // A checkpoint's signature.
+    // A checkpoint's signature, and its interval.
+    let checkpoint = l
+        .iter()
+        .position(|l| l.get("checkpoint").is_some())
+        .unwrap();
     let mut l = lines.clone();
-    let i = l.iter().position(|l| l.get("interval").is_some()).unwrap();
-    let mut signature = hex::decode(l[i]["interval"]["to"]["signature"].as_str().unwrap()).unwrap();
+    let mut signature =
+        hex::decode(l[checkpoint]["checkpoint"]["signature"].as_str().unwrap()).unwrap();
     signature[0] ^= 1;
-    l[i]["interval"]["to"]["signature"] = hex::encode(signature).into();
+    l[checkpoint]["checkpoint"]["signature"] = hex::encode(signature).into();
+    refused(&l, &["BROKEN: checkpoint at record ", ": bad signature"]);
+    let mut l = lines.clone();
+    l[checkpoint]["checkpoint"]["root"] = hex::encode([0u8; 32]).into();
     refused(&l, &["BROKEN: checkpoint at record ", ": bad signature"]);
     // Another ledger's key: refused before anything is read.
     let other_key = hex::encode([7u8; 32]);
@@ -1023,6 +1048,8 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(report["sessions"].as_array().unwrap().len(), 1);
+    // The ledger verifies with the checkpoints' intervals.
+    server.assert_ledger_verifies();
 }
 
 /// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.

@@ -564,7 +564,7 @@ pub fn write_evidence(
     report: &crate::incident::Report,
     out: &mut dyn std::io::Write,
 ) -> AdminResult<EvidenceWritten> {
-    use crate::incident::evidence_file::{FORM, Header, Line, RecordLine, intervals};
+    use crate::incident::evidence_file::{FORM, Header, Line, ProvenLine, RecordLine, intervals};
     let checkpoints = store.checkpoints()?;
     let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
         AdminError::Invalid(format!(
@@ -587,21 +587,68 @@ pub fn write_evidence(
     }))?;
     let mut records = 0u64;
     let mut keyed = 0u64;
+    let key_of = |r: &ledger::Record| {
+        catalog::sealed_event_of(&r.body)
+            .and_then(|s| key.record_key(s))
+            .map(|k| k.to_hex())
+    };
     for (from, to) in &spans {
+        let after = from.map_or(0, |c| c.seq);
+        let ours: Vec<u64> = report
+            .rests_on
+            .iter()
+            .copied()
+            .filter(|&s| s > after && s <= to.seq)
+            .collect();
+        if to.interval.is_some_and(|i| i.after == after) {
+            // The checkpoint signs its interval's root: the report's records alone, each with
+            // its inclusion proof.
+            line(json_line(&Line::Checkpoint((*to).into())))?;
+            let leaves = store.record_hashes(after, to.seq)?;
+            let at: Vec<usize> = ours.iter().map(|s| (s - after - 1) as usize).collect();
+            if at.last().is_some_and(|&i| i >= leaves.len()) {
+                return Err(AdminError::Invalid(format!(
+                    "records {}-{} are not all there: run audit verify",
+                    after + 1,
+                    to.seq
+                )));
+            }
+            for (seq, proof) in ours.iter().zip(ledger::merkle::proofs(&leaves, &at)) {
+                let mut record = None;
+                store.chain_part(seq - 1, *seq, |r| record = Some(r))?;
+                let Some(r) = record else {
+                    return Err(AdminError::Invalid(format!(
+                        "record {seq} is not there: run audit verify"
+                    )));
+                };
+                let record_key = key_of(&r);
+                records += 1;
+                keyed += u64::from(record_key.is_some());
+                let r = RecordLine::of(&r, true, record_key);
+                line(json_line(&Line::Proven(ProvenLine {
+                    seq: r.seq,
+                    time: r.time,
+                    prev: r.prev,
+                    body: r.body,
+                    hash: r.hash,
+                    key: r.key,
+                    proof: proof.iter().map(hex::encode).collect(),
+                })))?;
+            }
+            continue;
+        }
+        // Signed before checkpoints signed their intervals: every record of the interval.
         line(json_line(&Line::Interval {
             from: from.map(Into::into),
             to: (*to).into(),
         }))?;
         let mut failed = None;
-        store.chain_part(from.map_or(0, |c| c.seq), to.seq, |r| {
+        store.chain_part(after, to.seq, |r| {
             if failed.is_some() {
                 return;
             }
-            let rests = report.rests_on.binary_search(&r.seq).is_ok();
-            let record_key = rests
-                .then(|| catalog::sealed_event_of(&r.body).and_then(|s| key.record_key(s)))
-                .flatten()
-                .map(|k| k.to_hex());
+            let rests = ours.binary_search(&r.seq).is_ok();
+            let record_key = rests.then(|| key_of(&r)).flatten();
             records += 1;
             keyed += u64::from(record_key.is_some());
             if let Err(e) = line(json_line(&Line::Record(RecordLine::of(

@@ -51,6 +51,12 @@ pub struct CheckpointLine {
     pub time: i64,
     pub hash: String,
     pub signature: String,
+    /// The interval it signs (checkpoints since 2026-12-06): the checkpoint it follows and the
+    /// Merkle root of the records between (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 impl From<&Checkpoint> for CheckpointLine {
@@ -60,6 +66,8 @@ impl From<&Checkpoint> for CheckpointLine {
             time: c.time,
             hash: hex::encode(c.hash),
             signature: hex::encode(&c.signature),
+            after: c.interval.map(|i| i.after),
+            root: c.interval.map(|i| hex::encode(i.root)),
         }
     }
 }
@@ -95,12 +103,32 @@ impl RecordLine {
     }
 }
 
+/// One of the report's records with its inclusion proof under a checkpoint's interval.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenLine {
+    pub seq: u64,
+    pub time: i64,
+    pub prev: String,
+    pub body: String,
+    pub hash: String,
+    /// Its key (hex); none when it was sealed before records had keys of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The siblings from its leaf up (hex), `ledger::merkle`.
+    pub proof: Vec<String>,
+}
+
 /// Every line after the header.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Line {
-    /// An interval of the chain: after `from` (none: the chain's start) up to `to`; its
-    /// records follow.
+    /// A checkpoint that signs its interval's root; the report's records in that interval
+    /// follow, each with its proof, and no other record.
+    Checkpoint(CheckpointLine),
+    Proven(ProvenLine),
+    /// An interval of the chain whose checkpoint signs no root (signed before 2026-12-06):
+    /// after `from` (none: the chain's start) up to `to`; every record of it follows.
     Interval {
         from: Option<CheckpointLine>,
         to: CheckpointLine,
@@ -383,6 +411,10 @@ pub struct Checker {
     interval: Option<(Option<Checkpoint>, Checkpoint, Vec<Record>)>,
     /// The last record verified (intervals come in order and do not overlap).
     last_verified: u64,
+    /// The checkpoint whose interval the report's records that follow are proven under, and
+    /// the last of them (in order, each once).
+    proving: Option<Checkpoint>,
+    last_proven: u64,
     disclosed: Vec<events::Exported>,
     checked: Checked,
     line: u64,
@@ -395,12 +427,39 @@ fn hash_of_hex(s: &str) -> Option<Hash> {
 }
 
 fn checkpoint_of(c: &CheckpointLine) -> Option<Checkpoint> {
+    let interval = match (c.after, &c.root) {
+        (Some(after), Some(root)) => Some(ledger::Interval {
+            after,
+            root: hash_of_hex(root)?,
+        }),
+        (None, None) => None,
+        _ => return None,
+    };
     Some(Checkpoint {
         seq: c.seq,
         time: c.time,
         hash: hash_of_hex(&c.hash)?,
         signature: hex::decode(&c.signature).ok()?,
+        interval,
     })
+}
+
+fn record_of(r: &RecordLine) -> Result<Record, String> {
+    record_from(r.seq, r.time, &r.prev, &r.body, &r.hash)
+}
+
+fn record_from(seq: u64, time: i64, prev: &str, body: &str, hash: &str) -> Result<Record, String> {
+    let record = Record {
+        seq,
+        time,
+        prev_hash: hash_of_hex(prev).ok_or("a record's previous hash")?,
+        body: hex::decode(body).map_err(|_| "a record's body")?,
+        hash: hash_of_hex(hash).ok_or("a record's hash")?,
+    };
+    if record.body.len() > ledger::MAX_BODY_LEN {
+        return Err("a record's body is too long".into());
+    }
+    Ok(record)
 }
 
 impl Checker {
@@ -453,6 +512,8 @@ impl Checker {
             claimed: h.report,
             interval: None,
             last_verified: 0,
+            proving: None,
+            last_proven: 0,
             disclosed: Vec::new(),
             checked,
             line: 1,
@@ -466,8 +527,29 @@ impl Checker {
         let malformed = move |why: String| EvidenceError::Malformed { line: at, why };
         let line: Line = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
         match line {
+            Line::Checkpoint(c) => {
+                self.end_interval();
+                let c = checkpoint_of(&c).ok_or_else(|| {
+                    malformed("a checkpoint's hash, signature or interval".into())
+                })?;
+                self.prove_under(c);
+            }
+            Line::Proven(p) => {
+                let record =
+                    record_from(p.seq, p.time, &p.prev, &p.body, &p.hash).map_err(malformed)?;
+                if p.proof.len() > ledger::merkle::MAX_PROOF {
+                    return Err(malformed("a proof longer than any tree's".into()));
+                }
+                let mut proof = Vec::with_capacity(p.proof.len());
+                for h in &p.proof {
+                    proof.push(hash_of_hex(h).ok_or_else(|| malformed("a proof's hash".into()))?);
+                }
+                self.proven(&record, p.key.as_deref(), &proof)
+                    .map_err(malformed)?;
+            }
             Line::Interval { from, to } => {
                 self.end_interval();
+                self.proving = None;
                 let from = match from {
                     Some(c) => Some(
                         checkpoint_of(&c)
@@ -480,18 +562,7 @@ impl Checker {
                 self.interval = Some((from, to, Vec::new()));
             }
             Line::Record(r) => {
-                let record = Record {
-                    seq: r.seq,
-                    time: r.time,
-                    prev_hash: hash_of_hex(&r.prev)
-                        .ok_or_else(|| malformed("a record's previous hash".into()))?,
-                    body: hex::decode(&r.body).map_err(|_| malformed("a record's body".into()))?,
-                    hash: hash_of_hex(&r.hash)
-                        .ok_or_else(|| malformed("a record's hash".into()))?,
-                };
-                if record.body.len() > ledger::MAX_BODY_LEN {
-                    return Err(malformed("a record's body is too long".into()));
-                }
+                let record = record_of(&r).map_err(malformed)?;
                 if r.rests {
                     self.disclose(&record, r.key.as_deref());
                 }
@@ -502,6 +573,84 @@ impl Checker {
                 self.checked.records += 1;
             }
         }
+        Ok(())
+    }
+
+    /// A checkpoint the report's records that follow are proven under: its signature and
+    /// interval checked here, once; it must come after every record already shown.
+    fn prove_under(&mut self, c: Checkpoint) {
+        self.checked.intervals += 1;
+        let shown = self.last_verified.max(self.last_proven);
+        let after = c.interval.map(|i| i.after);
+        let fine = match after {
+            None => Err("it signs no interval".to_owned()),
+            Some(after) if after >= c.seq => Err("its interval ends before it begins".to_owned()),
+            Some(after) if after < shown => Err(format!(
+                "its interval begins before records already shown ({shown})"
+            )),
+            Some(_) if !c.verify_signature(&self.public_key) => Err("bad signature".to_owned()),
+            Some(_) => Ok(()),
+        };
+        match fine {
+            Ok(()) => {
+                let first = after.unwrap_or(0) + 1;
+                self.checked.span = Some(match self.checked.span {
+                    None => (first, c.seq),
+                    Some((a, _)) => (a, c.seq),
+                });
+                self.proving = Some(c);
+            }
+            Err(why) => {
+                self.checked
+                    .broken
+                    .push(format!("checkpoint at record {}: {why}", c.seq));
+                self.proving = None;
+            }
+        }
+    }
+
+    /// One of the report's records with its proof under the checkpoint being proven under.
+    fn proven(&mut self, r: &Record, key: Option<&str>, proof: &[Hash]) -> Result<(), String> {
+        if r.seq <= self.last_proven {
+            return Err(format!(
+                "record {} after record {}: out of order or twice",
+                r.seq, self.last_proven
+            ));
+        }
+        self.last_proven = r.seq;
+        self.checked.records += 1;
+        let Some(c) = &self.proving else {
+            // Its checkpoint was refused (said there) or never given.
+            self.checked.broken.push(format!(
+                "record {}: under no checkpoint that verified",
+                r.seq
+            ));
+            return Ok(());
+        };
+        // Its hash from its own bytes (the chain's formula), then its place under the root.
+        let ours = r.seq.checked_sub(1).and_then(|before| {
+            ledger::append(
+                &ledger::Head {
+                    seq: before,
+                    hash: r.prev_hash,
+                },
+                r.time,
+                r.body.clone(),
+            )
+            .ok()
+        });
+        if ours.is_none_or(|o| o.hash != r.hash) {
+            self.checked.broken.push(format!(
+                "record {}: its contents do not match its hash (modified)",
+                r.seq
+            ));
+        } else if !c.includes(r.seq, &r.hash, proof) {
+            self.checked.broken.push(format!(
+                "record {}: not among the records checkpoint {} signed",
+                r.seq, c.seq
+            ));
+        }
+        self.disclose(r, key);
         Ok(())
     }
 
@@ -541,7 +690,7 @@ impl Checker {
         };
         self.checked.intervals += 1;
         let start = from.as_ref().map_or(0, |c| c.seq);
-        if start < self.last_verified {
+        if start < self.last_verified.max(self.last_proven) {
             self.checked.broken.push(format!(
                 "the interval after record {start} overlaps the one before it"
             ));
@@ -641,6 +790,7 @@ mod tests {
             hash: [seq as u8; ledger::HASH_LEN],
             time: seq as i64,
             signature: vec![0; 64],
+            interval: None,
         }
     }
 
@@ -713,18 +863,50 @@ mod tests {
     }
 
     fn checkpoint_line() -> impl Strategy<Value = CheckpointLine> {
-        (0u64..12, any::<i64>(), hex_of(32), hex_of(64)).prop_map(|(seq, time, hash, signature)| {
-            CheckpointLine {
+        (
+            0u64..12,
+            any::<i64>(),
+            hex_of(32),
+            hex_of(64),
+            proptest::option::of((0u64..12, hex_of(32))),
+        )
+            .prop_map(|(seq, time, hash, signature, interval)| CheckpointLine {
                 seq,
                 time,
                 hash,
                 signature,
-            }
-        })
+                after: interval.as_ref().map(|i| i.0),
+                root: interval.map(|i| i.1),
+            })
+    }
+
+    fn proven_line() -> impl Strategy<Value = Line> {
+        (
+            0u64..12,
+            any::<i64>(),
+            hex_of(32),
+            hex_of(200),
+            hex_of(32),
+            proptest::option::of(hex_of(32)),
+            proptest::collection::vec(hex_of(32), 0..6),
+        )
+            .prop_map(|(seq, time, prev, body, hash, key, proof)| {
+                Line::Proven(ProvenLine {
+                    seq,
+                    time,
+                    prev,
+                    body,
+                    hash,
+                    key,
+                    proof,
+                })
+            })
     }
 
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![
+            checkpoint_line().prop_map(Line::Checkpoint),
+            proven_line(),
             (proptest::option::of(checkpoint_line()), checkpoint_line())
                 .prop_map(|(from, to)| Line::Interval { from, to }),
             (
