@@ -417,11 +417,11 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
     match c.span {
         Some((first, last)) if c.broken.is_empty() => writeln!(
             out,
-            "chain: {} in {} verified (records {first}-{last}), each interval between checkpoints the key signed",
+            "ledger: {}, each shown in the chain the key signed ({} between checkpoints, records {first}-{last})",
             crate::units::counted(c.records as usize, "record"),
             crate::units::counted(c.intervals as usize, "interval"),
         )?,
-        _ if c.broken.is_empty() => writeln!(out, "chain: no record in the file")?,
+        _ if c.broken.is_empty() => writeln!(out, "ledger: no record in the file")?,
         _ => {
             for b in &c.broken {
                 writeln!(out, "BROKEN: {}", printable(b))?;

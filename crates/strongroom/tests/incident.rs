@@ -888,6 +888,13 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     );
     let proven: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("proven")).collect();
     assert!(proven.len() >= 5, "{}", proven.len());
+    assert!(
+        said.contains(&format!(
+            "\nledger: {} records, each shown in the chain the key signed (1 interval between checkpoints, records 1-",
+            proven.len()
+        )),
+        "{said}"
+    );
     for p in &proven {
         assert!(p["key"].is_string() && !p["proof"].as_array().unwrap().is_empty());
         let body = hex::decode(p["body"].as_str().unwrap()).unwrap();
