@@ -543,31 +543,24 @@ impl LedgerStore {
         let mut conn = self.lock();
         let conn = conn.transaction()?;
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let to = i64::try_from(to).unwrap_or(i64::MAX);
-        for table in ["records", "recent"] {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
-            ))?;
-            let mut rows = stmt.query((after, to))?;
-            while let Some(row) = rows.next()? {
-                let Some(view) = row_view(row) else {
-                    let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
-                    return Err(CatalogError::Invalid {
-                        what: "ledger record",
-                        why: format!("record {seq} does not read as a record (tampering?)"),
-                    });
-                };
-                let r = view.record;
-                each(ledger::Record {
-                    seq: r.seq,
-                    time: r.time,
-                    prev_hash: *r.prev_hash,
-                    body: r.body.to_vec(),
-                    hash: *r.hash,
+        for_each_row_between(&conn, RECORD_COLUMNS, after, to, |row| {
+            let Some(view) = row_view(row) else {
+                let seq = row.get_ref(0)?.as_i64().unwrap_or(0);
+                return Err(CatalogError::Invalid {
+                    what: "ledger record",
+                    why: format!("record {seq} does not read as a record (tampering?)"),
                 });
-            }
-        }
-        Ok(())
+            };
+            let r = view.record;
+            each(ledger::Record {
+                seq: r.seq,
+                time: r.time,
+                prev_hash: *r.prev_hash,
+                body: r.body.to_vec(),
+                hash: *r.hash,
+            });
+            Ok(true)
+        })
     }
 
     /// Up to `limit` records matching `f` with seq > `after`, in order. A record whose indexed
@@ -602,31 +595,53 @@ fn push_records(
     to: u64,
 ) -> Result<std::result::Result<u64, Break>> {
     let after = after.map_or(i64::MIN, |a| a as i64);
-    let to = i64::try_from(to).unwrap_or(i64::MAX);
     let mut fed = 0u64;
+    let mut broke = None;
+    for_each_row_between(conn, RECORD_COLUMNS, after, to, |row| {
+        let Some(view) = row_view(row) else {
+            let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
+            broke = Some(Break::Modified { seq });
+            return Ok(false);
+        };
+        // The chain first (a record out of place is named as such), then its columns.
+        if let Err(b) = v.push(view.record) {
+            broke = Some(b);
+            return Ok(false);
+        }
+        if view.event_at.is_none() {
+            broke = Some(Break::Modified {
+                seq: view.record.seq,
+            });
+            return Ok(false);
+        }
+        fed += 1;
+        Ok(true)
+    })?;
+    Ok(broke.map_or(Ok(fed), Err))
+}
+
+/// Calls `each` with every stored row (its `columns`) whose seq, the row id, is in
+/// `after+1..=to`: `records`, then `recent`, in storage order, until `each` says to stop.
+fn for_each_row_between(
+    conn: &Connection,
+    columns: &str,
+    after: i64,
+    to: u64,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let to = i64::try_from(to).unwrap_or(i64::MAX);
     for table in ["records", "recent"] {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {RECORD_COLUMNS} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {columns} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
         ))?;
         let mut rows = stmt.query((after, to))?;
         while let Some(row) = rows.next()? {
-            let Some(view) = row_view(row) else {
-                let seq = row.get_ref(0)?.as_i64().unwrap_or(0).max(0) as u64;
-                return Ok(Err(Break::Modified { seq }));
-            };
-            // The chain first (a record out of place is named as such), then its columns.
-            if let Err(b) = v.push(view.record) {
-                return Ok(Err(b));
+            if !each(row)? {
+                return Ok(());
             }
-            if view.event_at.is_none() {
-                return Ok(Err(Break::Modified {
-                    seq: view.record.seq,
-                }));
-            }
-            fed += 1;
         }
     }
-    Ok(Ok(fed))
+    Ok(())
 }
 
 /// [`LedgerStore::export`] from one of the two tables.
@@ -800,17 +815,10 @@ fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
 /// Calls `each` with the hash of every record with seq in `after+1..=to`, in storage order.
 fn for_each_hash(conn: &Connection, after: u64, to: u64, mut each: impl FnMut(Hash)) -> Result<()> {
     let after = i64::try_from(after).unwrap_or(i64::MAX);
-    let to = i64::try_from(to).unwrap_or(i64::MAX);
-    for table in ["records", "recent"] {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT hash FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
-        ))?;
-        let mut rows = stmt.query((after, to))?;
-        while let Some(row) = rows.next()? {
-            each(hash_from(row.get(0)?)?);
-        }
-    }
-    Ok(())
+    for_each_row_between(conn, "hash", after, to, |row| {
+        each(hash_from(row.get(0)?)?);
+        Ok(true)
+    })
 }
 
 fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
