@@ -3,15 +3,19 @@
 //! ledger's public one, and the pure check of it ([`Checker`]).
 //!
 //! What it holds (JSON lines): a header (the report and the ledger's public key); then, for
-//! each signed-checkpoint interval that holds a record the report rests on, the interval's two
-//! checkpoints (signed) and every record between them as the chain holds it (sealed), the
-//! report's own records with their record keys (`vault::LedgerBodyKey::record_key`: each opens
-//! its record's body and no other). What the check proves: every record in the file is in the
-//! chain the checkpoints' signatures vouch for, and the report's sessions, failed logins, reads
-//! and changes follow from the records it discloses (the same [`super::Collector`] run over
-//! them). What it cannot prove: that no record was left out (a record of the selection outside
-//! the file's intervals is not there to miss), and what comes from the catalog (current paths,
-//! deletions, data classes, how a session ended when an alert or a crash ended it).
+//! each signed checkpoint whose interval holds a record the report rests on, the checkpoint
+//! (its interval's Merkle root signed with it) and the report's records of that interval as the
+//! chain holds them, each with its inclusion proof (`ledger::merkle`) and its record key
+//! (`vault::LedgerBodyKey::record_key`: it opens its record's body and no other). Nothing of any
+//! other record. Under a checkpoint signed before checkpoints signed their intervals, the older
+//! form: the interval's two checkpoints and every record between them (sealed, their indexed
+//! fields in clear), the report's own marked and keyed. What the check proves: every record in
+//! the file is in the chain the checkpoints' signatures vouch for, at its place, and the
+//! report's sessions, failed logins, reads, changes, listings and refusals follow from the
+//! records it discloses (the same [`super::Collector`] run over them). What it cannot prove:
+//! that no record was left out (a record of the selection not in the file is not there to
+//! miss), and what comes from the catalog (current paths, deletions, data classes, how a
+//! session ended when an alert or a crash ended it).
 //!
 //! Never here: reading the ledger or files (the admin core writes the file, the binary reads
 //! it line by line with a bound on each line), printing.
