@@ -1171,6 +1171,43 @@ fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
         String::from_utf8_lossy(&out.stderr).contains("tenant 'acm' not found"),
         "{out:?}"
     );
+
+    // The tenant's part with its evidence file, to give to that client institution: it holds
+    // that tenant's records alone (not a name of the other's, in clear or in a record's
+    // indexed fields), and it holds.
+    let public_key = public_key_of(&server);
+    let mut server = server;
+    server.stop();
+    let (_, evidence) = evidence_of(&server, &["--ip", "127.0.0.7", "--tenant", "acme"]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("\nsessions of: ops (1 session); from 127.0.0.7\n"),
+        "{said}"
+    );
+    assert!(
+        said.contains("report: 1 session, 1 failed login, 1 file read"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    let mut bodies = Vec::new();
+    for l in lines_of(&evidence).iter().skip(1) {
+        assert!(l.get("record").is_none(), "{l}");
+        if let Some(p) = l.get("proven") {
+            bodies.push(hex::decode(p["body"].as_str().unwrap()).unwrap());
+        }
+    }
+    assert!(!bodies.is_empty());
+    for other in ["globex", "gops", "gloader"] {
+        assert!(!text.contains(other), "the file names {other}");
+        assert!(
+            !bodies
+                .iter()
+                .any(|b| b.windows(other.len()).any(|w| w == other.as_bytes())),
+            "a record names {other}"
+        );
+    }
 }
 
 /// From one address: a login that asked for a command (refused) and opened no SFTP session,
