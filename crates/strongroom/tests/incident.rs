@@ -1059,6 +1059,113 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     server.assert_ledger_verifies();
 }
 
+/// A ledger upgraded from before checkpoints signed their intervals: a report's records under
+/// such a checkpoint come with every record of their interval (the chain needs them; the
+/// others sealed, their indexed fields in clear, as INCIDENT.md says), and the file holds.
+#[test]
+fn an_evidence_file_under_older_checkpoints_carries_their_intervals_and_holds() {
+    struct Signer(vault::LedgerKey);
+    impl ledger::CheckpointSigner for Signer {
+        fn sign(&self, m: &[u8]) -> Vec<u8> {
+            self.0.sign(m)
+        }
+        fn public_key(&self) -> Vec<u8> {
+            self.0.public_key()
+        }
+    }
+    let mut server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let bob = server.account("acme", "bob", "read-only");
+    std::fs::write(
+        loader.work().join("f1.bin"),
+        support::pseudo_random(1, 9 * KIB),
+    )
+    .unwrap();
+    std::fs::write(
+        loader.work().join("f2.bin"),
+        support::pseudo_random(2, 7 * KIB),
+    )
+    .unwrap();
+    sftp_from(
+        &loader,
+        "127.0.0.9",
+        "put f1.bin /f1.bin\nput f2.bin /f2.bin\n",
+    );
+    sftp_from(&mallory, "127.0.0.7", "get /f1.bin\n");
+    sftp_from(&bob, "127.0.0.5", "get /f2.bin\n");
+    let public_key = public_key_of(&server);
+    server.stop();
+    // Its checkpoints as a server from before intervals signed them: the same heads, no root.
+    let data_dir = server.data_dir();
+    let store = catalog::LedgerStore::open(&data_dir.join("ledger.db")).unwrap();
+    let signer =
+        Signer(vault::LedgerKey::load_or_create(&data_dir.join("ledger.key"), false).unwrap());
+    let signed = store.checkpoints().unwrap();
+    assert!(signed.iter().all(|c| c.interval.is_some()));
+    support::sqlite(&data_dir.join("ledger.db"), "DELETE FROM checkpoints");
+    for c in &signed {
+        let head = ledger::Head {
+            seq: c.seq,
+            hash: c.hash,
+        };
+        store
+            .add_checkpoint(&ledger::checkpoint(&head, c.time, None, &signer))
+            .unwrap();
+    }
+    drop(store);
+    server.assert_ledger_verifies();
+
+    let (report, evidence) = evidence_of(&server, &["--user", "mallory"]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("report: 1 session, 0 failed logins, 1 file read"),
+        "{said}"
+    );
+    assert_eq!(report["totals"]["bytes_read"], 9 * KIB as u64);
+    let lines = lines_of(&evidence);
+    assert!(lines.iter().all(|l| l.get("proven").is_none()));
+    let records: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("record")).collect();
+    let (ours, others): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        records.iter().copied().partition(|r| r["rests"] == true);
+    assert!(!ours.is_empty() && !others.is_empty());
+    assert!(ours.iter().all(|r| r["key"].is_string()));
+    assert!(others.iter().all(|r| r["key"].is_null()));
+    // Bob's records are there, sealed: his name in their indexed fields, not his file's.
+    let body = |r: &serde_json::Value| hex::decode(r["body"].as_str().unwrap()).unwrap();
+    assert!(
+        others
+            .iter()
+            .any(|r| body(r).windows(3).any(|w| w == b"bob"))
+    );
+    assert!(
+        !std::fs::read_to_string(&evidence)
+            .unwrap()
+            .contains("f2.bin")
+    );
+    // A record of bob's taken out of the interval breaks the chain.
+    let i = lines
+        .iter()
+        .position(|l| l.get("record").is_some_and(|r| r["rests"] != true))
+        .unwrap();
+    let seq = lines[i]["record"]["seq"].as_u64().unwrap();
+    let mut l = lines.clone();
+    l.remove(i);
+    let out = check(&forged(&evidence, &l), &public_key);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "BROKEN: record {} follows record {}",
+            seq + 1,
+            seq - 1
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.
 fn fingerprint(c: &Client) -> String {
     support::fingerprint(&c.public_key())
