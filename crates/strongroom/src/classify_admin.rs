@@ -195,7 +195,11 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
     use service::incident::Selection;
     let (selection, since, until, format, out, verify, evidence) = match cmd {
-        IncidentCommand::Check { file, public_key } => return check_evidence(&file, &public_key),
+        IncidentCommand::Check {
+            file,
+            public_key,
+            format,
+        } => return check_evidence(&file, &public_key, format),
         IncidentCommand::File {
             tenant,
             path,
@@ -366,7 +370,7 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// `incident check`: reads the evidence file line by line (each line bounded before it is
 /// held), checks it ([`service::incident::evidence_file::Checker`]) and says what it proves.
-fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
+fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::Result<()> {
     use service::incident::evidence_file::{Checker, MAX_HEADER_LINE, MAX_RECORD_LINE};
     use std::io::{BufRead, Read};
     let key = hex::decode(public_key.trim())
@@ -413,6 +417,17 @@ fn check_evidence(file: &Path, public_key: &str) -> anyhow::Result<()> {
     }
     let c = checker.finish();
     let mut out = std::io::stdout().lock();
+    if matches!(format, ShowFormat::Json) {
+        // Exact values, escaped by JSON's rules (what the file claims included).
+        let mut v = serde_json::to_value(&c)?;
+        v["holds"] = c.holds().into();
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+        if !c.holds() {
+            anyhow::bail!("the evidence does not hold");
+        }
+        return Ok(());
+    }
     writeln!(out, "evidence of: {}", printable(&c.selection))?;
     match c.span {
         Some((first, last)) if c.broken.is_empty() => writeln!(

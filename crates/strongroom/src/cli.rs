@@ -270,6 +270,9 @@ pub enum IncidentCommand {
         /// The ledger's public key (hex), as `audit head` printed it and you kept it apart.
         #[arg(long)]
         public_key: String,
+        /// `json`: one object (holds, the counts, what broke, what differs), for a script.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ShowFormat,
     },
     /// Every account and session that read a file (followed through renames), with bytes and
     /// times: the file at PATH now (where none is, the files the ledger shows there before), or

@@ -1016,6 +1016,37 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
             seq_at(&l, at[1])
         )],
     );
+    // For a script: one JSON object, the same verdict.
+    let mut l = lines.clone();
+    l.truncate(at[at.len() / 2]);
+    let forged_file = forged(&evidence, &l);
+    let json = |path: &std::path::Path| {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let out = Command::new(support::BIN)
+            .current_dir(elsewhere.path())
+            .args([
+                "incident",
+                "check",
+                "--format",
+                "json",
+                "--public-key",
+                &public_key,
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    let (code, v) = json(&evidence);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["holds"], true, "{v}");
+    assert_eq!(v["files_read"], 2, "{v}");
+    assert_eq!(v["records"], proven.len(), "{v}");
+    let (code, v) = json(&forged_file);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["holds"], false, "{v}");
+    assert!(!v["not_in_records"].as_array().unwrap().is_empty(), "{v}");
     // Records of the report taken out (the second half): what rested on them is not shown.
     let mut l = lines.clone();
     l.truncate(at[at.len() / 2]);

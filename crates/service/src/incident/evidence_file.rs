@@ -361,8 +361,8 @@ impl Claimed {
     }
 }
 
-/// What a check found.
-#[derive(Debug, Default)]
+/// What a check found (`incident check --format json` prints it as it is).
+#[derive(Debug, Default, Serialize)]
 pub struct Checked {
     pub selection: String,
     /// Records in the file, and the intervals they came in.
