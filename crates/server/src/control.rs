@@ -47,6 +47,10 @@ pub enum Request {
         close: Option<Selection>,
         why: String,
     },
+    /// Commit what is queued for the ledger and sign a checkpoint now (`incident report
+    /// --evidence`: the report's last records are under a signed checkpoint at once, not at
+    /// the next one, up to 30 seconds later).
+    Checkpoint,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -60,6 +64,8 @@ pub enum Reply {
     Released,
     /// Whether a detector runs (and has taken the change up).
     DetectionRefreshed(bool),
+    /// The ledger's queue is committed and a checkpoint signed.
+    Checkpointed,
     Refused(String),
 }
 
@@ -164,6 +170,10 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
                 d.with(|d| d.release(&account));
             }
             Reply::Released
+        }
+        Ok(Request::Checkpoint) => {
+            shared.ledger.checkpoint().await;
+            Reply::Checkpointed
         }
         Ok(Request::DetectionChanged) => match &shared.detection {
             Some(d) => {

@@ -254,6 +254,9 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         .await
         .map_err(crate::admin::usage_or)?;
     if let Some(path) = &evidence {
+        // A running server signs a checkpoint now over the records the report read, so that
+        // its last ones are under one (else the next, up to 30 seconds away).
+        crate::session_admin::checkpoint_now(data_dir).await?;
         let written = private_file(path)
             .map_err(anyhow::Error::from)
             .and_then(|f| {

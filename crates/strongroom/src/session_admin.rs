@@ -160,6 +160,15 @@ pub async fn detection_changed(data_dir: &Path) -> anyhow::Result<String> {
     }
 }
 
+/// Asks the server running on `data_dir`, if one runs, to commit what it has queued for the
+/// ledger and sign a checkpoint now; whether one did.
+pub async fn checkpoint_now(data_dir: &Path) -> anyhow::Result<bool> {
+    Ok(matches!(
+        ask(data_dir, &Request::Checkpoint).await?,
+        Some(Reply::Checkpointed)
+    ))
+}
+
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let reply = control::call(data_dir, request)
         .await

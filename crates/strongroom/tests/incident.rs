@@ -850,8 +850,18 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         "get /in/bobs-own-payroll.csv\nget /in/f1.bin\n",
     );
     let public_key = public_key_of(&server);
-    // While the server runs, its last records may not be under a signed checkpoint yet; its
-    // stop signs one.
+    // While the server runs: it is asked to sign a checkpoint over the report's last records
+    // at once (its own come every 30 seconds).
+    let (_, running) = evidence_of(
+        &server,
+        &["--user", "mallory", "--since", "2026-01-01T00:00:00Z"],
+    );
+    let out = check(&running, &public_key);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     server.stop();
 
     let (report, evidence) = evidence_of(&server, &["--user", "mallory"]);

@@ -568,8 +568,9 @@ pub fn write_evidence(
     let checkpoints = store.checkpoints()?;
     let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
         AdminError::Invalid(format!(
-            "record {seq} of the report is not yet under a signed checkpoint (the server signs \
-             one every 30 seconds and when it stops): run the report again in 30 seconds"
+            "record {seq} of the report is under no signed checkpoint yet: the server signs one \
+             every 30 seconds, at its stop, and at once for a report run while it runs (not \
+             running after a crash? start it, then run the report again)"
         ))
     })?;
     let written = |source| AdminError::Write {
