@@ -261,6 +261,27 @@ impl Break {
     }
 }
 
+/// The chain's head once `r` follows `head`: `r` has the next sequence number, links to
+/// `head`'s hash, and its own hash is its bytes'. Else where it breaks.
+pub fn link(head: &Head, r: RecordView<'_>) -> Result<Head, Break> {
+    if r.seq != head.seq.wrapping_add(1) {
+        return Err(Break::Sequence {
+            expected_after: head.seq,
+            found: r.seq,
+        });
+    }
+    if *r.prev_hash != head.hash {
+        return Err(Break::Link { seq: r.seq });
+    }
+    if hash_of(r.prev_hash, r.seq, r.time, r.body) != *r.hash {
+        return Err(Break::Modified { seq: r.seq });
+    }
+    Ok(Head {
+        seq: r.seq,
+        hash: *r.hash,
+    })
+}
+
 /// Checks records fed in storage order, one at a time, against each other and the
 /// checkpoints (sorted by seq). Streaming: memory does not grow with the ledger.
 pub struct Verifier<'a> {
@@ -327,22 +348,7 @@ impl<'a> Verifier<'a> {
     }
 
     pub fn push(&mut self, r: RecordView<'_>) -> Result<(), Break> {
-        if r.seq != self.head.seq + 1 {
-            return Err(Break::Sequence {
-                expected_after: self.head.seq,
-                found: r.seq,
-            });
-        }
-        if *r.prev_hash != self.head.hash {
-            return Err(Break::Link { seq: r.seq });
-        }
-        if hash_of(r.prev_hash, r.seq, r.time, r.body) != *r.hash {
-            return Err(Break::Modified { seq: r.seq });
-        }
-        self.head = Head {
-            seq: r.seq,
-            hash: *r.hash,
-        };
+        self.head = link(&self.head, r)?;
         self.interval.push(r.hash);
         while let Some(c) = self.checkpoints.get(self.next_checkpoint) {
             if c.seq > r.seq {

@@ -444,6 +444,9 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
             for b in &c.broken {
                 writeln!(out, "BROKEN: {}", printable(b))?;
             }
+            if c.broken_more > 0 {
+                writeln!(out, "BROKEN: and {} more", c.broken_more)?;
+            }
         }
     }
     writeln!(

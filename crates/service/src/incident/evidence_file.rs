@@ -388,6 +388,8 @@ pub struct Checked {
     pub sources: BTreeSet<String>,
     /// Where the chain or a record failed: the evidence does not hold.
     pub broken: Vec<String>,
+    /// Further places it broke, counted only.
+    pub broken_more: u64,
     /// Claims of the report the records do not show, and what they show that it does not say
     /// (at most [`MAX_DIFFERENCES`] each, then a count).
     pub not_in_records: Vec<String>,
@@ -395,6 +397,16 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Says where the evidence broke: the first [`MAX_DIFFERENCES`] places, then a count (a
+    /// forged file of many lines cannot grow the answer without bound).
+    fn broke(&mut self, why: String) {
+        if self.broken.len() < MAX_DIFFERENCES {
+            self.broken.push(why);
+        } else {
+            self.broken_more += 1;
+        }
+    }
+
     /// Whether the evidence holds: the chain verified, every record of the report opened, and
     /// the report says what they show.
     pub fn holds(&self) -> bool {
@@ -412,7 +424,7 @@ pub struct Checker {
     public_key: Vec<u8>,
     claimed: Claimed,
     /// The interval being read: its checkpoints and records so far.
-    interval: Option<(Option<Checkpoint>, Checkpoint, Vec<Record>)>,
+    interval: Option<OpenInterval>,
     /// The last record verified (intervals come in order and do not overlap).
     last_verified: u64,
     /// The checkpoint whose interval the report's records that follow are proven under, and
@@ -422,6 +434,17 @@ pub struct Checker {
     disclosed: Vec<events::Exported>,
     checked: Checked,
     line: u64,
+}
+
+/// An interval of the older form being read, checked record by record as its lines come
+/// (memory does not grow with it): the checkpoint that must end it, the chain's head so far
+/// and the root of the records so far; `broken` once it broke (said once, then its records are
+/// only counted).
+struct OpenInterval {
+    to: Checkpoint,
+    head: ledger::Head,
+    root: ledger::merkle::RootBuilder,
+    broken: bool,
 }
 
 fn hash_of_hex(s: &str) -> Option<Hash> {
@@ -563,18 +586,36 @@ impl Checker {
                 };
                 let to = checkpoint_of(&to)
                     .ok_or_else(|| malformed("a checkpoint's hash or signature".into()))?;
-                self.interval = Some((from, to, Vec::new()));
+                self.open_interval(from, to);
             }
             Line::Record(r) => {
                 let record = record_of(&r).map_err(malformed)?;
                 if r.rests {
                     self.disclose(&record, r.key.as_deref());
                 }
-                let Some((.., records)) = &mut self.interval else {
+                let Some(open) = &mut self.interval else {
                     return Err(malformed("a record before any interval".into()));
                 };
-                records.push(record);
                 self.checked.records += 1;
+                if !open.broken {
+                    match ledger::link(&open.head, record.view()) {
+                        Ok(head) if head.seq <= open.to.seq => {
+                            open.head = head;
+                            open.root.push(&head.hash);
+                        }
+                        Ok(head) => {
+                            open.broken = true;
+                            self.checked.broke(format!(
+                                "record {}: after the checkpoint that ends its interval ({})",
+                                head.seq, open.to.seq
+                            ));
+                        }
+                        Err(b) => {
+                            open.broken = true;
+                            self.checked.broke(b.to_string());
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -606,8 +647,7 @@ impl Checker {
             }
             Err(why) => {
                 self.checked
-                    .broken
-                    .push(format!("checkpoint at record {}: {why}", c.seq));
+                    .broke(format!("checkpoint at record {}: {why}", c.seq));
                 self.proving = None;
             }
         }
@@ -625,7 +665,7 @@ impl Checker {
         self.checked.records += 1;
         let Some(c) = &self.proving else {
             // Its checkpoint was refused (said there) or never given.
-            self.checked.broken.push(format!(
+            self.checked.broke(format!(
                 "record {}: under no checkpoint that verified",
                 r.seq
             ));
@@ -644,12 +684,12 @@ impl Checker {
             .ok()
         });
         if ours.is_none_or(|o| o.hash != r.hash) {
-            self.checked.broken.push(format!(
+            self.checked.broke(format!(
                 "record {}: its contents do not match its hash (modified)",
                 r.seq
             ));
         } else if !c.includes(r.seq, &r.hash, proof) {
-            self.checked.broken.push(format!(
+            self.checked.broke(format!(
                 "record {}: not among the records checkpoint {} signed",
                 r.seq, c.seq
             ));
@@ -682,56 +722,85 @@ impl Checker {
                     event,
                 });
             }
-            Err(why) => self.checked.broken.push(format!("record {}: {why}", r.seq)),
+            Err(why) => self.checked.broke(format!("record {}: {why}", r.seq)),
         }
     }
 
     /// Verifies the interval read: its records chain from its first checkpoint (or the
     /// chain's start) to its last, whose signatures the public key checks.
-    fn end_interval(&mut self) {
-        let Some((from, to, records)) = self.interval.take() else {
-            return;
-        };
+    fn open_interval(&mut self, from: Option<Checkpoint>, to: Checkpoint) {
         self.checked.intervals += 1;
         let start = from.as_ref().map_or(0, |c| c.seq);
-        if start < self.last_verified.max(self.last_proven) {
-            self.checked.broken.push(format!(
+        let shown = self.last_verified.max(self.last_proven);
+        let refused = if start < shown {
+            Some(format!(
                 "the interval after record {start} overlaps the one before it"
-            ));
-            return;
-        }
-        if to.seq <= start {
-            self.checked.broken.push(format!(
+            ))
+        } else if to.seq <= start {
+            Some(format!(
                 "the interval after record {start} ends at record {} before it begins",
                 to.seq
-            ));
+            ))
+        } else if from
+            .as_ref()
+            .is_some_and(|c| !c.verify_signature(&self.public_key))
+        {
+            Some(format!("checkpoint at record {start}: bad signature"))
+        } else if !to.verify_signature(&self.public_key) {
+            Some(format!("checkpoint at record {}: bad signature", to.seq))
+        } else {
+            None
+        };
+        let broken = refused.is_some();
+        if let Some(why) = refused {
+            self.checked.broke(why);
+        }
+        self.interval = Some(OpenInterval {
+            head: from.map_or(ledger::Head::EMPTY, |c| ledger::Head {
+                seq: c.seq,
+                hash: c.hash,
+            }),
+            to,
+            root: ledger::merkle::RootBuilder::default(),
+            broken,
+        });
+    }
+
+    /// Ends the interval being read: its records must have reached the checkpoint that ends
+    /// it (and, if that one signs its interval, make its root).
+    fn end_interval(&mut self) {
+        let Some(open) = self.interval.take() else {
+            return;
+        };
+        if open.broken {
             return;
         }
-        if let Some(r) = records.iter().find(|r| r.seq > to.seq) {
-            self.checked.broken.push(format!(
-                "record {}: after the checkpoint that ends its interval ({})",
-                r.seq, to.seq
-            ));
-            return;
-        }
-        let ends = [to.clone()];
-        let outcome =
-            ledger::Verifier::after(from.as_ref(), &ends, &self.public_key).and_then(|mut v| {
-                for r in &records {
-                    v.push(r.view())?;
-                }
-                v.finish_at(to.seq)
-            });
+        let (to, head) = (&open.to, open.head);
+        let after = head.seq - open.root.leaves();
+        let outcome = if head.seq < to.seq {
+            Err(ledger::Break::Missing {
+                from: head.seq + 1,
+                to: to.seq,
+            })
+        } else if head.hash != to.hash {
+            Err(ledger::Break::CheckpointMismatch { seq: to.seq })
+        } else if to
+            .interval
+            .is_some_and(|i| i.after != after || open.root.root() != Some(i.root))
+        {
+            Err(ledger::Break::IntervalMismatch { seq: to.seq })
+        } else {
+            Ok(())
+        };
         match outcome {
-            Ok(_) => {
+            Ok(()) => {
                 self.last_verified = to.seq;
-                let first = start + 1;
                 self.checked.span = Some(match self.checked.span {
-                    None => (first, to.seq),
+                    None => (after + 1, to.seq),
                     Some((a, _)) => (a, to.seq),
                 });
             }
-            Err(b) => self.checked.broken.push(b.to_string()),
+            Err(b) => self.checked.broke(b.to_string()),
         }
     }
 
