@@ -502,8 +502,6 @@ impl Admin {
         Ok(out)
     }
 
-    /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
-    /// lineage of each read of `seqs` (reads recorded before file ids).
     /// Writes the evidence file of `report` ([`write_evidence`]) to `out` from this data
     /// directory's ledger.
     pub fn incident_evidence(
@@ -521,6 +519,8 @@ impl Admin {
         )
     }
 
+    /// Replays the records of tenant `t` ([`records_of`]) through a [`PathHistory`]; with the
+    /// lineage of each read of `seqs` (reads recorded before file ids).
     fn replay_paths(
         &self,
         store: &LedgerStore,
@@ -553,10 +553,11 @@ pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
 }
 
 /// Writes the evidence file of `report` ([`crate::incident::evidence_file`]) to `out`: the
-/// report and the ledger's public key; then each interval between signed checkpoints that holds
-/// one of its records, every record of it as the chain holds it, the report's own with their
-/// record keys. Refused while a record of the report is not yet under a signed checkpoint (the
-/// server signs one every 30 seconds and at its stop).
+/// report and the ledger's public key; then for each signed checkpoint whose interval holds one
+/// of its records, the checkpoint and those records, each with its inclusion proof and record
+/// key (under a checkpoint signed before checkpoints signed their intervals: every record of
+/// the interval, the report's own keyed). Refused while a record of the report is not yet under
+/// a signed checkpoint.
 pub fn write_evidence(
     store: &LedgerStore,
     key: &LedgerBodyKey,
@@ -667,7 +668,7 @@ pub fn write_evidence(
         records,
         intervals: spans.len() as u64,
         keyed,
-        unkeyed: report.rests_on.len() as u64 - keyed,
+        unkeyed: (report.rests_on.len() as u64).saturating_sub(keyed),
     })
 }
 
