@@ -1086,6 +1086,35 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     let mut l = lines.clone();
     l[checkpoint]["checkpoint"]["root"] = hex::encode([0u8; 32]).into();
     refused(&l, &["BROKEN: checkpoint at record ", ": bad signature"]);
+    // A line past its bound is refused as such, not read whole; a file that is not one, too.
+    let mut long = std::fs::read_to_string(&evidence)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    long.push('\n');
+    long.push_str(&"x".repeat(300 << 10));
+    let too_long = evidence.with_extension("long.jsonl");
+    std::fs::write(&too_long, long).unwrap();
+    let out = check(&too_long, &public_key);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2: longer than 262144 bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let not_evidence = evidence.with_extension("not.jsonl");
+    std::fs::write(
+        &not_evidence,
+        r#"{"evidence":"\u001b[2Jsomething else","public_key":"","report":{"selection":""}}"#,
+    )
+    .unwrap();
+    let out = check(&not_evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("not an incident evidence file"), "{said}");
+    assert!(!out.stderr.contains(&0x1b), "{said}");
     // Another ledger's key: refused before anything is read.
     let other_key = hex::encode([7u8; 32]);
     let out = check(&evidence, &other_key);
