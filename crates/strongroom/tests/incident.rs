@@ -2114,9 +2114,13 @@ fn a_file_read_in_parts_over_several_sessions_is_read_whole_by_its_account() {
     };
     let split = rows("/big.bin");
     assert!(split.len() >= 2, "lftp used one connection: {split:#?}");
+    // lftp's connections read parts; now and then its first reads on to the end before the
+    // others have taken theirs (whole, beside their parts). The account read it whole either
+    // way; the halves below are read in parts by construction.
+    assert!(split.iter().any(|r| r["read"] == "partial"), "{split:#?}");
     for r in &split {
         assert_eq!(r["account"], "mallory");
-        assert_eq!(r["read"], "partial", "{r}");
+        assert!(r["read"] == "partial" || r["read"] == "whole", "{r}");
         assert_eq!(r["account_read"], "whole", "{r}");
     }
     let table = server.ok(&["incident", "file", "acme", "/big.bin"]);
