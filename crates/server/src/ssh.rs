@@ -235,7 +235,9 @@ impl Connection {
             reason: Some(why.to_string()),
             credential: credential(detail),
         };
-        self.auth_event(user, None, kind);
+        // The account's tenant when it exists (recorded only: the client is told nothing).
+        let tenant = self.shared.gate.tenant_of(user).await;
+        self.auth_event(user, tenant.as_deref(), kind);
         self.pending = None;
         self.shared
             .gate

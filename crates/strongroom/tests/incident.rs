@@ -1349,6 +1349,30 @@ fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
         "{out:?}"
     );
 
+    // The account's name given to the other tenant since (ops removed, an ops made in globex):
+    // the refused login stays acme's, as its record names acme, and is not globex's.
+    let again = Client::new(server.port, "ops");
+    server.ok(&["user", "remove", "ops"]);
+    server.ok(&[
+        "user",
+        "add",
+        "ops",
+        "--tenant",
+        "globex",
+        "--key",
+        again.public_key().to_str().unwrap(),
+    ]);
+    let failed = |tenant: &str| -> Vec<String> {
+        report(&server, &["--ip", "127.0.0.7", "--tenant", tenant])["failed_logins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["account"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(failed("acme"), ["ops"]);
+    assert_eq!(failed("globex"), ["gops"]);
+
     // The tenant's part with its evidence file, to give to that client institution: it holds
     // that tenant's records alone (not a name of the other's, in clear or in a record's
     // indexed fields), and it holds.

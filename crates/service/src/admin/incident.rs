@@ -170,8 +170,9 @@ impl Admin {
             }
         }
         // A tenant's part of the report (to give to that client institution): matched on the
-        // records the other criteria read. A refused login names no tenant, only the account
-        // tried: the tenant's accounts now tell whose it was.
+        // records the other criteria read. A refused login names its account's tenant when the
+        // account exists; one that names none (an unknown name, or recorded before refusals
+        // named it) is the tenant's when the account tried is one of its accounts now.
         if !selection.tenants.is_empty() {
             let mut tenants = Criterion::default();
             for name in &selection.tenants {

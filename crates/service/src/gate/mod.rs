@@ -214,6 +214,13 @@ impl Gate {
         self.catalog.find_account(user).await.map_err(unavailable)
     }
 
+    /// The tenant of account `user`, if it exists: what a refused login's record names, so
+    /// that a tenant's part of a report holds its accounts' refused logins even after the name
+    /// has gone to another tenant. Only recorded, never told to the client (no enumeration).
+    pub async fn tenant_of(&self, user: &str) -> Option<String> {
+        self.account(user).await.ok().flatten().map(|a| a.tenant)
+    }
+
     /// Public key login: the key must be registered for the account and not expired.
     pub async fn login_key(
         &self,

@@ -92,8 +92,9 @@ pub struct Criterion {
     pub sessions: std::collections::BTreeSet<String>,
     pub accounts: std::collections::BTreeSet<String>,
     pub networks: Vec<crate::gate::network::IpNet>,
-    /// Records of these tenants; and records that name no tenant (a refused login: the gate
-    /// says no tenant before a login succeeds) whose account is one of `tenant_accounts`.
+    /// Records of these tenants; and records that name no tenant (a refused login for a name
+    /// no account has, or recorded before refusals named the account's tenant) whose account
+    /// is one of `tenant_accounts`.
     pub tenants: std::collections::BTreeSet<String>,
     pub tenant_accounts: std::collections::BTreeSet<String>,
 }
