@@ -65,15 +65,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     // The tenant's files: six of 100 KiB and a customer extract.
     let customers = support::customer_extracts(4, 50_000).next().unwrap();
     let mut batch = String::from("mkdir /data\n");
-    for i in 1..=6 {
-        let name = format!("f{i}.bin");
-        std::fs::write(
-            loader.work().join(&name),
-            support::pseudo_random(i, 100 * KIB),
-        )
-        .unwrap();
-        batch.push_str(&format!("put {name} /data/{name}\n"));
-    }
+    batch.push_str(&random_files(&loader, "/data", 6, 100 * KIB));
     std::fs::write(loader.work().join("customers.csv"), &customers.bytes).unwrap();
     batch.push_str("put customers.csv /data/customers.csv\n");
     sftp_from(&loader, "127.0.0.9", &batch);
@@ -827,15 +819,7 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     let mallory = server.account("acme", "mallory", "full");
     let bob = server.account("acme", "bob", "read-only");
     let mut batch = String::from("mkdir /in\n");
-    for i in 1..=4 {
-        let name = format!("f{i}.bin");
-        std::fs::write(
-            loader.work().join(&name),
-            support::pseudo_random(i, 20 * KIB),
-        )
-        .unwrap();
-        batch.push_str(&format!("put {name} /in/{name}\n"));
-    }
+    batch.push_str(&random_files(&loader, "/in", 4, 20 * KIB));
     std::fs::write(loader.work().join("bobs-own-payroll.csv"), "a,b\n1,2\n").unwrap();
     batch.push_str("put bobs-own-payroll.csv /in/bobs-own-payroll.csv\n");
     sftp_from(&loader, "127.0.0.9", &batch);
@@ -1236,6 +1220,18 @@ fn an_evidence_file_under_older_checkpoints_carries_their_intervals_and_holds() 
     );
 }
 
+/// Writes `n` files of `size` pseudo-random bytes (`f1.bin` …, file i from seed i) in `c`'s
+/// work directory; returns the batch lines that put them into `dir`.
+fn random_files(c: &Client, dir: &str, n: u64, size: usize) -> String {
+    let mut batch = String::new();
+    for i in 1..=n {
+        let name = format!("f{i}.bin");
+        std::fs::write(c.work().join(&name), support::pseudo_random(i, size)).unwrap();
+        batch.push_str(&format!("put {name} {dir}/{name}\n"));
+    }
+    batch
+}
+
 /// The SHA256 fingerprint of a client's key, as `ssh-keygen -l` prints it.
 fn fingerprint(c: &Client) -> String {
     support::fingerprint(&c.public_key())
@@ -1478,15 +1474,7 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     let ops = server.account("acme", "ops", "read-only");
     let eve = server.account("acme", "eve", "read-only");
     let mut batch = String::from("mkdir /d\n");
-    for i in 1..=4 {
-        let name = format!("f{i}.bin");
-        std::fs::write(
-            loader.work().join(&name),
-            support::pseudo_random(i, 20 * KIB),
-        )
-        .unwrap();
-        batch.push_str(&format!("put {name} /d/{name}\n"));
-    }
+    batch.push_str(&random_files(&loader, "/d", 4, 20 * KIB));
     sftp_from(&loader, "127.0.0.9", &batch);
     // The owner of `ops` at the office reads f1 and f2; the attacker, with the same key from
     // 127.0.0.7, reads f2 and f3; and, from there too, f4 with another stolen account.
@@ -1865,11 +1853,7 @@ fn the_report_lists_directories_listed_and_requests_refused() {
     let mallory = server.account("acme", "mallory", "read-only");
     let drop = server.account("acme", "drop", "upload-only");
     let mut batch = String::from("mkdir /d\nmkdir /d/sub\n");
-    for i in 1..=3 {
-        let name = format!("f{i}.bin");
-        std::fs::write(loader.work().join(&name), support::pseudo_random(i, 1000)).unwrap();
-        batch.push_str(&format!("put {name} /d/{name}\n"));
-    }
+    batch.push_str(&random_files(&loader, "/d", 3, 1000));
     sftp_from(&loader, "127.0.0.9", &batch);
     std::fs::write(mallory.work().join("x.bin"), b"x").unwrap();
     // Mallory lists /d twice, reads f1, tries twice to remove f2 and once to upload; a get of a
