@@ -239,6 +239,19 @@ pub fn sealed_event_of(body: &[u8]) -> Option<&[u8]> {
     decode_body(body).map(|(_, at)| &body[at..])
 }
 
+/// Whose a record is as its body's indexed fields say (its account and tenant), or `None` if the
+/// body does not read as a record's: for whoever checks an evidence file's account index.
+pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>)> {
+    fn text(f: Option<&[u8]>) -> Option<Option<&str>> {
+        match f {
+            None => Some(None),
+            Some(b) => std::str::from_utf8(b).ok().map(Some),
+        }
+    }
+    let (fields, _) = decode_body(body)?;
+    Some((text(fields[1])?, text(fields[2])?))
+}
+
 fn lossy(v: Option<&[u8]>) -> Option<String> {
     v.map(|b| String::from_utf8_lossy(b).into_owned())
 }
@@ -434,7 +447,13 @@ impl LedgerStore {
             return Ok(None);
         }
         let mut root = ledger::merkle::RootBuilder::default();
-        for_each_hash(&tx, after, head.seq, |h| root.push(&h))?;
+        let mut accounts = ledger::account_index::IndexBuilder::default();
+        for_each_owned(&tx, after, head.seq, |seq, h, owner| {
+            root.push(&h);
+            if let Some(account) = owner.account {
+                accounts.push(seq, &h, account, owner.tenant);
+            }
+        })?;
         let (Some(r), true) = (root.root(), root.leaves() == head.seq - after) else {
             return Err(CatalogError::Invalid {
                 what: "ledger",
@@ -448,12 +467,36 @@ impl LedgerStore {
         let c = ledger::checkpoint(
             &head,
             time,
-            Some(ledger::Interval { after, root: r }),
+            Some(ledger::Interval {
+                after,
+                root: r,
+                accounts: Some(accounts.root()),
+            }),
             signer,
         );
         insert_checkpoint(&tx, &c)?;
         tx.commit()?;
         Ok(Some(c))
+    }
+
+    /// The account index of the records with seq in `after+1..=to` (`ledger::account_index`),
+    /// keeping the sequence numbers of the records of `keep`'s keys: to prove which records an
+    /// account has in a checkpoint's interval.
+    pub fn account_index(
+        &self,
+        after: u64,
+        to: u64,
+        keep: impl IntoIterator<Item = Hash>,
+    ) -> Result<ledger::account_index::IndexBuilder> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut index = ledger::account_index::IndexBuilder::keeping(keep);
+        for_each_owned(&tx, after, to, |seq, h, owner| {
+            if let Some(account) = owner.account {
+                index.push(seq, &h, account, owner.tenant);
+            }
+        })?;
+        Ok(index)
     }
 
     /// The hashes of the records with seq in `after+1..=to`, in order: the leaves of an
@@ -603,8 +646,16 @@ fn push_records(
             broke = Some(Break::Modified { seq });
             return Ok(false);
         };
-        // The chain first (a record out of place is named as such), then its columns.
-        if let Err(b) = v.push(view.record) {
+        // The chain first (a record out of place is named as such), then its columns (the
+        // account index is checked against them, and they against the body, below).
+        fn text(c: Option<&[u8]>) -> Option<&str> {
+            c.and_then(|b| std::str::from_utf8(b).ok())
+        }
+        let owner = ledger::Owner {
+            account: text(view.columns[1]),
+            tenant: text(view.columns[2]),
+        };
+        if let Err(b) = v.push_owned(view.record, owner) {
             broke = Some(b);
             return Ok(false);
         }
@@ -798,8 +849,8 @@ fn head_of(conn: &Connection) -> Result<Head> {
 
 fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
     conn.execute(
-        "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature, after_seq, root) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO checkpoints (seq, hash, time, signature, after_seq, root, \
+         accounts) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             c.seq as i64,
             &c.hash[..],
@@ -807,9 +858,32 @@ fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
             &c.signature,
             c.interval.map(|i| i.after as i64),
             c.interval.map(|i| i.root.to_vec()),
+            c.interval.and_then(|i| i.accounts).map(|a| a.to_vec()),
         ),
     )?;
     Ok(())
+}
+
+/// Calls `each` with the seq, hash and owner (its indexed account and tenant) of every record
+/// with seq in `after+1..=to`, in storage order.
+fn for_each_owned(
+    conn: &Connection,
+    after: u64,
+    to: u64,
+    mut each: impl FnMut(u64, Hash, ledger::Owner<'_>),
+) -> Result<()> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    for_each_row_between(conn, "seq, hash, account, tenant", after, to, |row| {
+        let seq = row.get::<_, i64>(0)?.max(0) as u64;
+        let account = row.get_ref(2)?.as_str_or_null().ok().flatten();
+        let tenant = row.get_ref(3)?.as_str_or_null().ok().flatten();
+        each(
+            seq,
+            hash_from(row.get(1)?)?,
+            ledger::Owner { account, tenant },
+        );
+        Ok(true)
+    })
 }
 
 /// Calls `each` with the hash of every record with seq in `after+1..=to`, in storage order.
@@ -823,7 +897,8 @@ fn for_each_hash(conn: &Connection, after: u64, to: u64, mut each: impl FnMut(Ha
 
 fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
     let mut stmt = conn.prepare(
-        "SELECT seq, hash, time, signature, after_seq, root FROM checkpoints ORDER BY seq",
+        "SELECT seq, hash, time, signature, after_seq, root, accounts FROM checkpoints \
+         ORDER BY seq",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -833,14 +908,16 @@ fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
             r.get::<_, Vec<u8>>(3)?,
             r.get::<_, Option<i64>>(4)?,
             r.get::<_, Option<Vec<u8>>>(5)?,
+            r.get::<_, Option<Vec<u8>>>(6)?,
         ))
     })?;
     rows.map(|row| {
-        let (seq, hash, time, signature, after, root) = row?;
+        let (seq, hash, time, signature, after, root, accounts) = row?;
         let interval = match (after, root) {
             (Some(after), Some(root)) => Some(ledger::Interval {
                 after: after.max(0) as u64,
                 root: hash_from(root)?,
+                accounts: accounts.map(hash_from).transpose()?,
             }),
             _ => None,
         };

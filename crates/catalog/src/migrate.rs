@@ -30,6 +30,7 @@ pub const LEDGER: &[&str] = &[
     include_str!("../migrations/ledger/0005_file_id.sql"),
     include_str!("../migrations/ledger/0006_path_tags.sql"),
     include_str!("../migrations/ledger/0007_checkpoint_intervals.sql"),
+    include_str!("../migrations/ledger/0008_account_index.sql"),
 ];
 
 pub async fn run(pool: &SqlitePool, migrations: &[&'static str]) -> Result<()> {

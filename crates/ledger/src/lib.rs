@@ -14,6 +14,7 @@
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 
+pub mod account_index;
 pub mod merkle;
 
 /// Length of a record hash.
@@ -27,6 +28,8 @@ const DOMAIN: &[u8] = b"strongroom ledger record v1";
 const CHECKPOINT_DOMAIN: &[u8] = b"strongroom ledger checkpoint v1";
 /// Checkpoints that also sign their interval's Merkle root ([`Interval`]).
 const CHECKPOINT_DOMAIN_V2: &[u8] = b"strongroom ledger checkpoint v2";
+/// Checkpoints that sign their interval's account index too ([`Interval::accounts`]).
+const CHECKPOINT_DOMAIN_V3: &[u8] = b"strongroom ledger checkpoint v3";
 
 pub type Hash = [u8; HASH_LEN];
 
@@ -143,6 +146,16 @@ pub struct Checkpoint {
 pub struct Interval {
     pub after: u64,
     pub root: Hash,
+    /// The root of the interval's account index ([`account_index`]): which records each
+    /// account has in it (checkpoints since 2026-12-06's second form; `None` before).
+    pub accounts: Option<Hash>,
+}
+
+/// Whose a record is, as its indexed fields say: its account and tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub account: Option<&'a str>,
+    pub tenant: Option<&'a str>,
 }
 
 /// Signs checkpoints (implemented by the vault, which holds the ledger key).
@@ -154,7 +167,10 @@ pub trait CheckpointSigner {
 fn checkpoint_message(seq: u64, hash: &Hash, time: i64, interval: Option<&Interval>) -> Vec<u8> {
     let mut m = match interval {
         None => CHECKPOINT_DOMAIN.to_vec(),
-        Some(_) => CHECKPOINT_DOMAIN_V2.to_vec(),
+        Some(Interval { accounts: None, .. }) => CHECKPOINT_DOMAIN_V2.to_vec(),
+        Some(Interval {
+            accounts: Some(_), ..
+        }) => CHECKPOINT_DOMAIN_V3.to_vec(),
     };
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(hash);
@@ -162,6 +178,9 @@ fn checkpoint_message(seq: u64, hash: &Hash, time: i64, interval: Option<&Interv
     if let Some(i) = interval {
         m.extend_from_slice(&i.after.to_be_bytes());
         m.extend_from_slice(&i.root);
+        if let Some(accounts) = &i.accounts {
+            m.extend_from_slice(accounts);
+        }
     }
     m
 }
@@ -239,6 +258,10 @@ pub enum Break {
     )]
     IntervalMismatch { seq: u64 },
     #[error(
+        "checkpoint at record {seq}: the accounts of the records since the checkpoint before it are not those it signed (rewritten)"
+    )]
+    AccountsMismatch { seq: u64 },
+    #[error(
         "the ledger ends at record {last} but a checkpoint vouches for record {checkpoint}: the tail was truncated"
     )]
     Truncated { last: u64, checkpoint: u64 },
@@ -253,7 +276,9 @@ impl Break {
             Break::Modified { seq } | Break::Link { seq } | Break::CheckpointSignature { seq } => {
                 *seq
             }
-            Break::CheckpointMismatch { seq } | Break::IntervalMismatch { seq } => *seq,
+            Break::CheckpointMismatch { seq }
+            | Break::IntervalMismatch { seq }
+            | Break::AccountsMismatch { seq } => *seq,
             Break::Sequence { expected_after, .. } => expected_after + 1,
             Break::Truncated { last, .. } => last + 1,
             Break::Missing { from, .. } => *from,
@@ -293,6 +318,8 @@ pub struct Verifier<'a> {
     /// the next checkpoint's interval.
     interval_after: u64,
     interval: merkle::RootBuilder,
+    /// Their account index, for the next checkpoint's [`Interval::accounts`].
+    accounts: account_index::IndexBuilder,
 }
 
 impl<'a> Verifier<'a> {
@@ -304,6 +331,7 @@ impl<'a> Verifier<'a> {
             public_key,
             interval_after: 0,
             interval: merkle::RootBuilder::default(),
+            accounts: account_index::IndexBuilder::default(),
         }
     }
 
@@ -331,6 +359,7 @@ impl<'a> Verifier<'a> {
             public_key,
             interval_after: head.seq,
             interval: merkle::RootBuilder::default(),
+            accounts: account_index::IndexBuilder::default(),
         })
     }
 
@@ -347,9 +376,19 @@ impl<'a> Verifier<'a> {
         Ok(head)
     }
 
+    /// The next record, whose owner is not known (a checkpoint that signs an account index
+    /// will not match unless the records name no account).
     pub fn push(&mut self, r: RecordView<'_>) -> Result<(), Break> {
+        self.push_owned(r, Owner::default())
+    }
+
+    /// The next record and whose it is (its indexed account and tenant).
+    pub fn push_owned(&mut self, r: RecordView<'_>, owner: Owner<'_>) -> Result<(), Break> {
         self.head = link(&self.head, r)?;
         self.interval.push(r.hash);
+        if let Some(account) = owner.account {
+            self.accounts.push(r.seq, r.hash, account, owner.tenant);
+        }
         while let Some(c) = self.checkpoints.get(self.next_checkpoint) {
             if c.seq > r.seq {
                 break;
@@ -366,8 +405,14 @@ impl<'a> Verifier<'a> {
                 {
                     return Err(Break::IntervalMismatch { seq: c.seq });
                 }
+                if let Some(accounts) = c.interval.and_then(|i| i.accounts)
+                    && self.accounts.root() != accounts
+                {
+                    return Err(Break::AccountsMismatch { seq: c.seq });
+                }
                 self.interval_after = c.seq;
                 self.interval = merkle::RootBuilder::default();
+                self.accounts = account_index::IndexBuilder::default();
             }
             self.next_checkpoint += 1;
         }

@@ -54,6 +54,7 @@ fn interval_of(records: &[Record], after: u64) -> Interval {
     Interval {
         after,
         root: merkle::root(&hashes).unwrap(),
+        accounts: None,
     }
 }
 
@@ -84,6 +85,7 @@ fn a_checkpoint_signs_its_intervals_records_and_proves_each_alone() {
         Some(Interval {
             after: 10,
             root: merkle::root(&other).unwrap(),
+            accounts: None,
         }),
         &s,
     );
@@ -107,6 +109,7 @@ fn a_checkpoint_signs_its_intervals_records_and_proves_each_alone() {
     changed[1].interval = Some(Interval {
         after: 10,
         root: [0; HASH_LEN],
+        accounts: None,
     });
     assert!(!changed[1].verify_signature(&pk));
     // Checkpoints from before intervals (none signed) still verify as they did.
@@ -125,6 +128,93 @@ fn a_checkpoint_signs_its_intervals_records_and_proves_each_alone() {
         })
         .collect();
     assert!(verify(&records, &old, &pk).is_ok());
+}
+
+/// Record `seq`'s owner in [`a_checkpoint_signs_which_records_each_account_has`]: accounts a,
+/// b and c in turn, every fourth record no one's; tenants t1 and t2.
+fn owner_of(seq: u64) -> Owner<'static> {
+    Owner {
+        account: (!seq.is_multiple_of(4)).then(|| ["a", "b", "c"][seq as usize % 3]),
+        tenant: Some(["t1", "t2"][seq as usize % 2]),
+    }
+}
+
+#[test]
+fn a_checkpoint_signs_which_records_each_account_has() {
+    let s = signer();
+    let pk = s.public_key();
+    let (records, _) = ledger(30, 30, &s);
+    // Checkpoints at 10, 20 and 30, each signing its interval's account index.
+    let mut cps = Vec::new();
+    let mut index = account_index::IndexBuilder::default();
+    for r in &records {
+        let o = owner_of(r.seq);
+        if let Some(a) = o.account {
+            index.push(r.seq, &r.hash, a, o.tenant);
+        }
+        if r.seq.is_multiple_of(10) {
+            let mut i = interval_of(&records[..r.seq as usize], r.seq - 10);
+            i.accounts = Some(index.root());
+            cps.push(checkpoint(&r.head(), 5000, Some(i), &s));
+            index = account_index::IndexBuilder::default();
+        }
+    }
+    let verify_owned = |cps: &[Checkpoint], owner: &dyn Fn(u64) -> Owner<'static>| {
+        let mut v = Verifier::new(cps, &pk);
+        for r in &records {
+            v.push_owned(r.view(), owner(r.seq))?;
+        }
+        v.finish()
+    };
+    assert!(verify_owned(&cps, &owner_of).is_ok());
+    // A record given to another account, or to none: the index is not the one signed.
+    let moved = |seq: u64| match seq {
+        14 => Owner {
+            account: Some("a"),
+            ..owner_of(seq)
+        },
+        _ => owner_of(seq),
+    };
+    assert_eq!(
+        verify_owned(&cps, &moved),
+        Err(Break::AccountsMismatch { seq: 20 })
+    );
+    let tenant_changed = |seq: u64| match seq {
+        25 => Owner {
+            tenant: Some("t9"),
+            ..owner_of(seq)
+        },
+        _ => owner_of(seq),
+    };
+    assert_eq!(
+        verify_owned(&cps, &tenant_changed),
+        Err(Break::AccountsMismatch { seq: 30 })
+    );
+    // The index is signed: changed after signing, the signature fails.
+    let mut changed = cps.clone();
+    changed[0].interval.as_mut().unwrap().accounts = Some([1; HASH_LEN]);
+    assert!(!changed[0].verify_signature(&pk));
+    // And it is what a proof of account b's records in the second interval goes up to.
+    let mut b = account_index::Records::default();
+    for r in &records[10..20] {
+        if owner_of(r.seq).account == Some("b") {
+            b.push(r.seq, &r.hash);
+        }
+    }
+    let mut index = account_index::IndexBuilder::default();
+    for r in &records[10..20] {
+        let o = owner_of(r.seq);
+        if let Some(a) = o.account {
+            index.push(r.seq, &r.hash, a, o.tenant);
+        }
+    }
+    let key = account_index::account_key("b");
+    assert!(account_index::verify(
+        &cps[1].interval.unwrap().accounts.unwrap(),
+        &key,
+        &b,
+        &index.prove(&key)
+    ));
 }
 
 fn verify(records: &[Record], checkpoints: &[Checkpoint], pk: &[u8]) -> Result<Head, Break> {

@@ -1055,6 +1055,7 @@ impl Collector {
             totals: Totals::default(),
             evidence: self.evidence,
             rests_on,
+            scope: None,
         }
     }
 }

@@ -282,6 +282,23 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             crate::units::counted(w.intervals as usize, "interval"),
             w.keyed
         );
+        match (w.complete, &report.scope) {
+            (Some((from, to)), Some(scope)) => eprintln!(
+                "it shows every record of {} from {} to the checkpoint of {} ({} outside the report's window shown sealed)",
+                complete_scope(scope),
+                from.map_or_else(
+                    || "the chain's start".to_owned(),
+                    |t| format!("the checkpoint of {}", Time::from_secs(t))
+                ),
+                Time::from_secs(to),
+                w.withheld
+            ),
+            (None, Some(scope)) => eprintln!(
+                "strongroom: warning: no checkpoint with an account index (signed since this version) covers the report's window: the file cannot show that it holds every record of {}",
+                complete_scope(scope)
+            ),
+            _ => {}
+        }
         if w.unkeyed > 0 {
             eprintln!(
                 "strongroom: warning: {} of the report's records were sealed before records had keys of their own (2026-12-06): the file cannot show them, and a check of it will not hold (narrow the report with --since)",
@@ -505,6 +522,38 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
             }
         )?;
     }
+    let complete = c.complete.as_ref().filter(|k| k.proven);
+    if let Some(k) = &c.complete {
+        let at = |cp: Option<(u64, i64)>| match cp {
+            None => "the chain's start".to_owned(),
+            Some((seq, time)) => format!(
+                "the checkpoint at record {seq} ({})",
+                events::Time::from_secs(time)
+            ),
+        };
+        let whose = complete_scope(&k.scope);
+        if k.proven {
+            writeln!(
+                out,
+                "complete: every record of {whose} from {} to {} is in the file ({}, each interval's by its signed account index)",
+                at(k.after),
+                at(k.to),
+                crate::units::counted(k.records as usize, "record"),
+            )?;
+            if !k.spans_window {
+                writeln!(
+                    out,
+                    "the report's window ({}) reaches beyond those checkpoints: there the file cannot show that nothing was left out",
+                    window_of(&k.scope)
+                )?;
+            }
+        } else {
+            writeln!(
+                out,
+                "NOT SHOWN COMPLETE: the file claims every record of {whose}, and its account indexes do not prove it (BROKEN above)"
+            )?;
+        }
+    }
     for claim in &c.not_in_records {
         writeln!(out, "NOT IN THE RECORDS: {}", printable(claim))?;
     }
@@ -513,16 +562,69 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
     }
     writeln!(
         out,
-        "not checked (the catalog's, not the ledger's): current paths, deletions, data classes and formats, how sessions ended; nor that no record was left out of the file"
+        "not checked (the catalog's, not the ledger's): current paths, deletions, data classes and formats, how sessions ended{}",
+        if complete.is_some() {
+            ""
+        } else {
+            "; nor that no record was left out of the file"
+        }
     )?;
     if !c.holds() {
         anyhow::bail!("the evidence does not hold");
     }
     writeln!(
         out,
-        "holds: every session, failed login, read, change, listing and refusal of the report follows from records the signed chain holds"
+        "holds: every session, failed login, read, change, listing and refusal of the report follows from records the signed chain holds{}",
+        match complete {
+            Some(k) => format!(
+                ", and none of {}'s records in those intervals is left out",
+                complete_scope(&k.scope)
+            ),
+            None => String::new(),
+        }
     )?;
     Ok(())
+}
+
+/// `account mallory`, `accounts a, b in tenant acme`: whose records an evidence file shows all
+/// of (escaped: the file is anyone's).
+fn complete_scope(s: &service::incident::evidence_file::Scope) -> String {
+    let accounts: Vec<String> = s
+        .accounts
+        .iter()
+        .map(|a| printable(a).into_owned())
+        .collect();
+    let mut out = format!(
+        "{} {}",
+        if accounts.len() == 1 {
+            "account"
+        } else {
+            "accounts"
+        },
+        accounts.join(", ")
+    );
+    if !s.tenants.is_empty() {
+        let tenants: Vec<String> = s
+            .tenants
+            .iter()
+            .map(|t| printable(t).into_owned())
+            .collect();
+        out.push_str(&format!(" in tenant {}", tenants.join(" or ")));
+    }
+    out
+}
+
+/// `since 2026-12-06T10:00:00Z, until 2026-12-06T12:00:00Z`, `until the report was made`.
+fn window_of(s: &service::incident::evidence_file::Scope) -> String {
+    let since = s.since.map_or_else(
+        || "from the start".to_owned(),
+        |t| format!("since {}", events::Time::from_secs(t)),
+    );
+    let until = s.until.map_or_else(
+        || "until the report was made".to_owned(),
+        |t| format!("until {}", events::Time::from_secs(t)),
+    );
+    format!("{since}, {until}")
 }
 
 async fn readers(

@@ -884,11 +884,33 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     assert!(proven.len() >= 5, "{}", proven.len());
     assert!(
         said.contains(&format!(
-            "\nledger: {} records, each shown in the chain the key signed (1 interval between checkpoints, records 1-",
+            "\nledger: {} records, each shown in the chain the key signed (",
             proven.len()
         )),
         "{said}"
     );
+    // And that they are all of mallory's: each interval's account index, signed with its
+    // checkpoint, lists them.
+    assert!(
+        said.contains(&format!(
+            "\ncomplete: every record of account mallory from the chain's start to the checkpoint at record {}",
+            lines
+                .iter()
+                .filter_map(|l| l["checkpoint"]["seq"].as_u64())
+                .max()
+                .unwrap()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(" is in the file ({} records, ", proven.len())),
+        "{said}"
+    );
+    assert!(
+        said.contains(", and none of account mallory's records in those intervals is left out\n"),
+        "{said}"
+    );
+    assert!(lines[0]["complete"]["scope"]["accounts"] == serde_json::json!(["mallory"]));
     for p in &proven {
         assert!(p["key"].is_string() && !p["proof"].as_array().unwrap().is_empty());
         let body = hex::decode(p["body"].as_str().unwrap()).unwrap();
@@ -964,6 +986,69 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         .filter(|&i| lines[i].get("proven").is_some())
         .collect();
     let seq_at = |l: &[serde_json::Value], i: usize| l[i]["proven"]["seq"].as_u64().unwrap();
+    // The rename left out of the report and its record out of the file, and out of the list of
+    // mallory's records: the signed account index still has it.
+    let rename_seq = lines[0]["report"]["tenants"][0]["changes"][0]["seq"].clone();
+    let rename = lines
+        .iter()
+        .position(|l| l["proven"]["seq"] == rename_seq)
+        .expect("the rename's record");
+    let mut l = lines.clone();
+    l[0]["report"]["tenants"][0]["changes"] = serde_json::json!([]);
+    l.remove(rename);
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: checkpoint at record {}: record {rename_seq}, listed as account mallory's, is not in the file under it",
+            l.iter()
+                .skip(rename)
+                .find_map(|l| l["index"]["checkpoint"].as_u64())
+                .unwrap()
+        )],
+    );
+    for i in l.iter_mut().filter(|l| l.get("index").is_some()) {
+        i["index"]["records"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| *s != rename_seq);
+    }
+    refused(
+        &l,
+        &[
+            "account mallory's records listed are not those its signed account index holds (some left out or added)",
+            "NOT SHOWN COMPLETE: the file claims every record of account mallory",
+        ],
+    );
+    // The index lines taken out: the claim is not proven.
+    let mut l = lines.clone();
+    l.retain(|l| l.get("index").is_none());
+    refused(
+        &l,
+        &["no proof, or more than one, of account mallory's records"],
+    );
+    // A record of the window withheld (its key kept back): refused as such.
+    let mut l = lines.clone();
+    l[rename]["proven"]["key"] = serde_json::Value::Null;
+    l[rename]["proven"]["withheld"] = true.into();
+    refused(
+        &l,
+        &[&format!(
+            "BROKEN: record {rename_seq}: withheld (not opened) though it is within the report's window"
+        )],
+    );
+    // Both the claim and its index lines taken out, with the rename: the report holds, but the
+    // check no longer says it is complete, and says that it cannot tell.
+    let mut l = lines.clone();
+    l[0].as_object_mut().unwrap().remove("complete");
+    l.retain(|l| l.get("index").is_none());
+    let out = check(&forged(&evidence, &l), &public_key);
+    let stripped = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stripped}");
+    assert!(!stripped.contains("complete: "), "{stripped}");
+    assert!(
+        stripped.contains("; nor that no record was left out of the file\n"),
+        "{stripped}"
+    );
     // A record of the report changed.
     let mut l = lines.clone();
     let mut body = hex::decode(l[at[0]]["proven"]["body"].as_str().unwrap()).unwrap();

@@ -173,6 +173,8 @@ impl Admin {
         // records the other criteria read. A refused login names its account's tenant when the
         // account exists; one that names none (an unknown name, or recorded before refusals
         // named it) is the tenant's when the account tried is one of its accounts now.
+        let mut tenant_names = Vec::new();
+        let mut tenant_accounts = BTreeSet::new();
         if !selection.tenants.is_empty() {
             let mut tenants = Criterion::default();
             for name in &selection.tenants {
@@ -184,8 +186,10 @@ impl Admin {
                         .into_iter()
                         .map(|a| a.name),
                 );
+                tenant_names.push(t.name.clone());
                 tenants.tenants.insert(t.name);
             }
+            tenant_accounts.clone_from(&tenants.tenant_accounts);
             matched.push(tenants);
         }
         // The ledger reads the records of the kind with the fewest filters; every record read
@@ -226,8 +230,29 @@ impl Admin {
             |tenant, seq| replays.get(tenant)?.1.get(&seq).copied(),
             |tenant, l| replays.get(tenant).map(|r| r.0.fate(l)).unwrap_or_default(),
         );
+        // A selection of accounts alone (in tenants or not): its evidence can show that it holds
+        // every record of those accounts, through the checkpoints' account index.
+        let scope = (selection.networks.is_empty()
+            && selection.sessions.is_empty()
+            && selection.credentials.is_empty()
+            && selection.alerts.is_empty()
+            && selection.except_networks.is_empty()
+            && !selection.accounts.is_empty())
+        .then(|| crate::incident::evidence_file::Scope {
+            accounts: selection.accounts.clone(),
+            tenants: tenant_names.clone(),
+            no_tenant: selection
+                .accounts
+                .iter()
+                .filter(|a| tenant_accounts.contains(*a))
+                .cloned()
+                .collect(),
+            since,
+            until,
+        });
         let selection = selection.to_string();
         let mut report = collector.finish(selection);
+        report.scope = scope;
         let end = report.evidence.last_seq.unwrap_or(0);
         report.evidence.checkpoint = store
             .checkpoints()?
@@ -557,8 +582,10 @@ pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
 /// report and the ledger's public key; then for each signed checkpoint whose interval holds one
 /// of its records, the checkpoint and those records, each with its inclusion proof and record
 /// key (under a checkpoint signed before checkpoints signed their intervals: every record of
-/// the interval, the report's own keyed). Refused while a record of the report is not yet under
-/// a signed checkpoint.
+/// the interval, the report's own keyed). For a report on accounts alone (its scope), also every
+/// record of those accounts under each checkpoint whose account index covers the report's
+/// window, and the proof of each account's records there: the file then shows that it holds
+/// all of them. Refused while a record of the report is not yet under a signed checkpoint.
 pub fn write_evidence(
     store: &LedgerStore,
     key: &LedgerBodyKey,
@@ -566,15 +593,32 @@ pub fn write_evidence(
     report: &crate::incident::Report,
     out: &mut dyn std::io::Write,
 ) -> AdminResult<EvidenceWritten> {
-    use crate::incident::evidence_file::{FORM, Header, Line, ProvenLine, RecordLine, intervals};
+    use crate::incident::evidence_file::{
+        Complete, FORM, Header, IndexLine, Line, ProvenLine, RecordLine, covered,
+    };
     let checkpoints = store.checkpoints()?;
-    let spans = intervals(&checkpoints, &report.rests_on).map_err(|seq| {
-        AdminError::Invalid(format!(
-            "record {seq} of the report is under no signed checkpoint yet: the server signs one \
-             every 30 seconds, at its stop, and at once for a report run while it runs (not \
-             running after a crash? start it, then run the report again)"
-        ))
-    })?;
+    // The checkpoints whose intervals hold the report's records.
+    let mut ends = std::collections::BTreeSet::new();
+    for &seq in &report.rests_on {
+        let at = checkpoints.partition_point(|c| c.seq < seq);
+        if at == checkpoints.len() {
+            return Err(AdminError::Invalid(format!(
+                "record {seq} of the report is under no signed checkpoint yet: the server signs \
+                 one every 30 seconds, at its stop, and at once for a report run while it runs \
+                 (not running after a crash? start it, then run the report again)"
+            )));
+        }
+        ends.insert(at);
+    }
+    // Those whose account index covers the scope's window (`None`: no scope, or no checkpoint
+    // with an index at its end).
+    let scope = report.scope.as_ref();
+    let last_end = ends.last().copied();
+    let complete = scope.and_then(|s| covered(&checkpoints, s, last_end));
+    let keys = scope.map(|s| s.keys()).unwrap_or_default();
+    if let Some(range) = &complete {
+        ends.extend(range.clone());
+    }
     let written = |source| AdminError::Write {
         what: "the evidence file",
         source,
@@ -587,15 +631,30 @@ pub fn write_evidence(
         evidence: FORM,
         public_key: hex::encode(public_key),
         report,
+        complete: match (&complete, scope) {
+            (Some(range), Some(scope)) => Some(Complete {
+                scope: scope.clone(),
+                after: range
+                    .start()
+                    .checked_sub(1)
+                    .map(|i| (&checkpoints[i]).into()),
+            }),
+            _ => None,
+        },
     }))?;
     let mut records = 0u64;
     let mut keyed = 0u64;
+    let mut withheld = 0u64;
+    let mut unkeyed = 0u64;
     let key_of = |r: &ledger::Record| {
         catalog::sealed_event_of(&r.body)
             .and_then(|s| key.record_key(s))
             .map(|k| k.to_hex())
     };
-    for (from, to) in &spans {
+    let missing = |what: String| AdminError::Invalid(format!("{what}: run audit verify"));
+    for &at in &ends {
+        let to = &checkpoints[at];
+        let from = at.checked_sub(1).map(|i| &checkpoints[i]);
         let after = from.map_or(0, |c| c.seq);
         let ours: Vec<u64> = report
             .rests_on
@@ -605,27 +664,44 @@ pub fn write_evidence(
             .collect();
         if to.interval.is_some_and(|i| i.after == after) {
             // The checkpoint signs its interval's root: the report's records alone, each with
-            // its inclusion proof.
-            line(json_line(&Line::Checkpoint((*to).into())))?;
+            // its inclusion proof; under the scope's index, every record of its accounts too.
+            line(json_line(&Line::Checkpoint(to.into())))?;
+            let index = match &complete {
+                Some(range) if range.contains(&at) => {
+                    Some(store.account_index(after, to.seq, keys.iter().map(|k| k.key))?)
+                }
+                _ => None,
+            };
+            let mut shown = ours.clone();
+            if let Some(index) = &index {
+                for k in &keys {
+                    shown.extend_from_slice(index.kept(&k.key).unwrap_or_default());
+                }
+                shown.sort_unstable();
+                shown.dedup();
+            }
             let leaves = store.record_hashes(after, to.seq)?;
-            let at: Vec<usize> = ours.iter().map(|s| (s - after - 1) as usize).collect();
-            if at.last().is_some_and(|&i| i >= leaves.len()) {
-                return Err(AdminError::Invalid(format!(
-                    "records {}-{} are not all there: run audit verify",
+            let places: Vec<usize> = shown.iter().map(|s| (s - after - 1) as usize).collect();
+            if places.last().is_some_and(|&i| i >= leaves.len()) {
+                return Err(missing(format!(
+                    "records {}-{} are not all there",
                     after + 1,
                     to.seq
                 )));
             }
-            for (seq, proof) in ours.iter().zip(ledger::merkle::proofs(&leaves, &at)) {
+            for (seq, proof) in shown.iter().zip(ledger::merkle::proofs(&leaves, &places)) {
                 let mut record = None;
                 store.chain_part(seq - 1, *seq, |r| record = Some(r))?;
                 let Some(r) = record else {
-                    return Err(AdminError::Invalid(format!(
-                        "record {seq} is not there: run audit verify"
-                    )));
+                    return Err(missing(format!("record {seq} is not there")));
                 };
-                let record_key = key_of(&r);
+                // A scope's record outside the report's window that the report does not rest
+                // on: shown sealed, for the index only.
+                let held =
+                    ours.binary_search(seq).is_err() && scope.is_some_and(|s| !s.in_window(r.time));
+                let record_key = if held { None } else { key_of(&r) };
                 records += 1;
+                withheld += u64::from(held);
                 keyed += u64::from(record_key.is_some());
                 let r = RecordLine::of(&r, true, record_key);
                 line(json_line(&Line::Proven(ProvenLine {
@@ -636,14 +712,24 @@ pub fn write_evidence(
                     hash: r.hash,
                     key: r.key,
                     proof: proof.iter().map(hex::encode).collect(),
+                    withheld: held,
                 })))?;
+            }
+            if let Some(index) = &index {
+                for k in &keys {
+                    let seqs = index.kept(&k.key).unwrap_or_default().to_vec();
+                    let proof = index.prove(&k.key);
+                    line(json_line(&Line::Index(IndexLine::of(
+                        to.seq, k, seqs, &proof,
+                    ))))?;
+                }
             }
             continue;
         }
         // Signed before checkpoints signed their intervals: every record of the interval.
         line(json_line(&Line::Interval {
             from: from.map(Into::into),
-            to: (*to).into(),
+            to: to.into(),
         }))?;
         let mut failed = None;
         store.chain_part(after, to.seq, |r| {
@@ -652,6 +738,7 @@ pub fn write_evidence(
             }
             let rests = ours.binary_search(&r.seq).is_ok();
             let record_key = rests.then(|| key_of(&r)).flatten();
+            unkeyed += u64::from(rests && record_key.is_none());
             records += 1;
             keyed += u64::from(record_key.is_some());
             if let Err(e) = line(json_line(&Line::Record(RecordLine::of(
@@ -667,9 +754,14 @@ pub fn write_evidence(
     out.flush().map_err(written)?;
     Ok(EvidenceWritten {
         records,
-        intervals: spans.len() as u64,
+        intervals: ends.len() as u64,
         keyed,
-        unkeyed: (report.rests_on.len() as u64).saturating_sub(keyed),
+        unkeyed,
+        withheld,
+        complete: complete.map(|range| {
+            let first = range.start().checked_sub(1).map(|i| &checkpoints[i]);
+            (first.map(|c| c.time), checkpoints[*range.end()].time)
+        }),
     })
 }
 
@@ -683,6 +775,11 @@ pub struct EvidenceWritten {
     /// of their own: a check of the file will not hold).
     pub keyed: u64,
     pub unkeyed: u64,
+    /// Records of the scope's accounts outside the report's window, shown sealed.
+    pub withheld: u64,
+    /// With a scope: the times of the checkpoints between which the file shows every record of
+    /// its accounts (none at the start: the chain's start).
+    pub complete: Option<(Option<i64>, i64)>,
 }
 
 /// One line of the evidence file (its forms always serialise).

@@ -28,8 +28,10 @@ use ledger::{Checkpoint, Hash, Record};
 
 use super::Report;
 
-/// What the header's `evidence` says: the form of the file.
-pub const FORM: &str = "strongroom incident evidence 1";
+/// What the header's `evidence` says: the form of the file (account indexes since form 2).
+pub const FORM: &str = "strongroom incident evidence 2";
+/// The forms this build reads.
+const FORMS_READ: [&str; 2] = ["strongroom incident evidence 1", FORM];
 /// Longest line of records or checkpoints accepted (a record's body is at most
 /// [`ledger::MAX_BODY_LEN`] bytes, written in hex).
 pub const MAX_RECORD_LINE: usize = 4 * ledger::MAX_BODY_LEN;
@@ -37,6 +39,9 @@ pub const MAX_RECORD_LINE: usize = 4 * ledger::MAX_BODY_LEN;
 pub const MAX_HEADER_LINE: usize = 256 << 20;
 /// Differences listed before the rest are counted only.
 const MAX_DIFFERENCES: usize = 50;
+/// Most records an index line lists (an interval of a busy account; a record line is at most
+/// [`MAX_RECORD_LINE`] bytes, and a listed number up to 21 of them).
+const MAX_INDEXED: usize = MAX_RECORD_LINE / 2;
 
 /// The first line.
 #[derive(Serialize)]
@@ -45,6 +50,149 @@ pub struct Header<'a> {
     /// The ledger's Ed25519 public key (hex), as `audit head` prints it.
     pub public_key: String,
     pub report: &'a Report,
+    /// Which accounts the file shows every record of, and from which checkpoint on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete: Option<Complete>,
+}
+
+/// The header's claim that the file holds every record of some accounts: in each interval
+/// after the checkpoint `after` (none: the chain's start) up to the file's last checkpoint,
+/// [`Line::Index`] lines prove which records they have.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Complete {
+    pub scope: Scope,
+    pub after: Option<CheckpointLine>,
+}
+
+/// Whose records an evidence file shows complete: those of `accounts` (in `tenants` when some
+/// are given: a client institution's part of a report, with the records of the `no_tenant`
+/// accounts that name no tenant, as the report counts them), and the report's window of record
+/// times, within which each of them is opened (outside it they are shown sealed, to complete the
+/// index only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    pub accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_tenant: Vec<String>,
+    /// Unix seconds: `[since, until)`.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// One part of a scope: an account, in a tenant or in none (`tenant`: `None` for the account
+/// whatever its tenant, `Some(None)` for its records that name no tenant), and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeKey {
+    pub account: String,
+    pub tenant: Option<Option<String>>,
+    pub key: Hash,
+}
+
+impl Scope {
+    pub fn keys(&self) -> Vec<ScopeKey> {
+        use ledger::account_index::{account_key, tenant_account_key};
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            if self.tenants.is_empty() {
+                out.push(ScopeKey {
+                    account: a.clone(),
+                    tenant: None,
+                    key: account_key(a),
+                });
+                continue;
+            }
+            for t in &self.tenants {
+                out.push(ScopeKey {
+                    account: a.clone(),
+                    tenant: Some(Some(t.clone())),
+                    key: tenant_account_key(Some(t), a),
+                });
+            }
+            if self.no_tenant.contains(a) {
+                out.push(ScopeKey {
+                    account: a.clone(),
+                    tenant: Some(None),
+                    key: tenant_account_key(None, a),
+                });
+            }
+        }
+        out
+    }
+
+    /// Whether a record of this time is within the report's window.
+    pub fn in_window(&self, time: i64) -> bool {
+        self.since.is_none_or(|s| time >= s) && self.until.is_none_or(|u| time < u)
+    }
+}
+
+/// The proof of one scope key's records in one checkpoint's interval
+/// (`ledger::account_index`): its records (each in the file, under the same checkpoint) and
+/// the path from the checkpoint's signed account root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexLine {
+    pub checkpoint: u64,
+    pub account: String,
+    /// The key's tenant ([`ScopeKey::tenant`]): none for the account's own key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_tenant: bool,
+    pub records: Vec<u64>,
+    /// From the root's children down (hex).
+    pub siblings: Vec<String>,
+    pub end: IndexEnd,
+}
+
+/// Where a key's path ends (`ledger::account_index::End`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum IndexEnd {
+    Leaf,
+    Empty,
+    Other { key: String, digest: String },
+}
+
+impl IndexLine {
+    /// The line of `k`'s records `records` under checkpoint `checkpoint`, proven by `proof`.
+    pub fn of(
+        checkpoint: u64,
+        k: &ScopeKey,
+        records: Vec<u64>,
+        proof: &ledger::account_index::Proof,
+    ) -> Self {
+        use ledger::account_index::End;
+        Self {
+            checkpoint,
+            account: k.account.clone(),
+            tenant: k.tenant.clone().flatten(),
+            no_tenant: k.tenant == Some(None),
+            records,
+            siblings: proof.siblings.iter().map(hex::encode).collect(),
+            end: match &proof.end {
+                End::Leaf => IndexEnd::Leaf,
+                End::Empty => IndexEnd::Empty,
+                End::Other { key, digest } => IndexEnd::Other {
+                    key: hex::encode(key),
+                    digest: hex::encode(digest),
+                },
+            },
+        }
+    }
+
+    /// The key it names.
+    fn key(&self) -> Hash {
+        use ledger::account_index::{account_key, tenant_account_key};
+        match (&self.tenant, self.no_tenant) {
+            (None, false) => account_key(&self.account),
+            (None, true) => tenant_account_key(None, &self.account),
+            (Some(t), _) => tenant_account_key(Some(t), &self.account),
+        }
+    }
 }
 
 /// A checkpoint as the file carries it.
@@ -61,6 +209,9 @@ pub struct CheckpointLine {
     pub after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// The root of its interval's account index (hex; checkpoints since its second form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<String>,
 }
 
 impl From<&Checkpoint> for CheckpointLine {
@@ -72,6 +223,7 @@ impl From<&Checkpoint> for CheckpointLine {
             signature: hex::encode(&c.signature),
             after: c.interval.map(|i| i.after),
             root: c.interval.map(|i| hex::encode(i.root)),
+            accounts: c.interval.and_then(|i| i.accounts).map(hex::encode),
         }
     }
 }
@@ -116,11 +268,16 @@ pub struct ProvenLine {
     pub prev: String,
     pub body: String,
     pub hash: String,
-    /// Its key (hex); none when it was sealed before records had keys of their own.
+    /// Its key (hex); none when it was sealed before records had keys of their own, or is
+    /// `withheld`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The siblings from its leaf up (hex), `ledger::merkle`.
     pub proof: Vec<String>,
+    /// A record of a scope's account outside the report's window: here (sealed, without its
+    /// key) only so that the account's index can be checked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 /// Every line after the header.
@@ -131,6 +288,8 @@ pub enum Line {
     /// follow, each with its proof, and no other record.
     Checkpoint(CheckpointLine),
     Proven(ProvenLine),
+    /// Which records one of the scope's accounts has under the checkpoint before it.
+    Index(IndexLine),
     /// An interval of the chain whose checkpoint signs no root (signed before 2026-12-06):
     /// after `from` (none: the chain's start) up to `to`; every record of it follows.
     Interval {
@@ -158,6 +317,42 @@ pub fn intervals<'c>(
         }
     }
     Ok(out)
+}
+
+/// The checkpoints (their places in `checkpoints`, sorted by seq) whose account indexes cover
+/// `scope`'s window: from the one after the last checkpoint signed before `since` (the chain's
+/// first without `since`) to the first signed at or after `until` (the last without `until`),
+/// and at least to `last_end`; those up to the last that signs no account index, or whose
+/// interval does not follow the checkpoint before it, left out (signed before the index).
+/// `None`: no checkpoint covers any of it.
+pub fn covered(
+    checkpoints: &[Checkpoint],
+    scope: &Scope,
+    last_end: Option<usize>,
+) -> Option<std::ops::RangeInclusive<usize>> {
+    let first = scope.since.map_or(0, |since| {
+        checkpoints
+            .iter()
+            .rposition(|c| c.time < since)
+            .map_or(0, |i| i + 1)
+    });
+    let end = checkpoints.len().checked_sub(1)?;
+    let last = scope
+        .until
+        .and_then(|until| checkpoints.iter().position(|c| c.time >= until))
+        .unwrap_or(end)
+        .max(last_end.unwrap_or(0));
+    let mut start = first;
+    for i in first..=last.min(end) {
+        let before = i.checked_sub(1).map_or(0, |b| checkpoints[b].seq);
+        let indexed = checkpoints[i]
+            .interval
+            .is_some_and(|iv| iv.after == before && iv.accounts.is_some());
+        if !indexed {
+            start = i + 1;
+        }
+    }
+    (start <= last.min(end)).then_some(start..=last.min(end))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -394,6 +589,28 @@ pub struct Checked {
     /// (at most [`MAX_DIFFERENCES`] each, then a count).
     pub not_in_records: Vec<String>,
     pub not_in_report: Vec<String>,
+    /// With a claim that the file holds every record of some accounts: what the account
+    /// indexes proved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete: Option<CompleteChecked>,
+}
+
+/// What a file's account indexes proved: every record of the scope's accounts under the
+/// checkpoints from `after` (none: the chain's start) to `to` is in the file, and opened when it
+/// is within the report's window.
+#[derive(Debug, Default, Serialize)]
+pub struct CompleteChecked {
+    pub scope: Scope,
+    /// The checkpoints (sequence number and time) the proven records run between.
+    pub after: Option<(u64, i64)>,
+    pub to: Option<(u64, i64)>,
+    /// The scope's records the indexes listed.
+    pub records: u64,
+    /// Whether every index proved (else `broken` says where it did not).
+    pub proven: bool,
+    /// Whether those checkpoints span the report's window (by their times, which follow the
+    /// records' as the server signs them).
+    pub spans_window: bool,
 }
 
 impl Checked {
@@ -434,6 +651,22 @@ pub struct Checker {
     disclosed: Vec<events::Exported>,
     checked: Checked,
     line: u64,
+    /// The claim that the file holds every record of some accounts, being checked.
+    complete: Option<Completeness>,
+}
+
+/// The account indexes being checked: the scope's keys, the checkpoint the next indexed
+/// interval must follow, and the records and index lines of the interval being read.
+struct Completeness {
+    scope: Scope,
+    keys: Vec<ScopeKey>,
+    /// The checkpoint the claim starts after (its sequence number; the chain's start: 0).
+    from: u64,
+    next_after: u64,
+    /// The records proven under the checkpoint being read: their hashes, times and owners.
+    group: std::collections::BTreeMap<u64, (Hash, i64, Option<String>, Option<String>)>,
+    lines: Vec<IndexLine>,
+    result: CompleteChecked,
 }
 
 /// An interval of the older form being read, checked record by record as its lines come
@@ -447,6 +680,33 @@ struct OpenInterval {
     broken: bool,
 }
 
+/// `account mallory`, `account mallory in tenant acme`, `account mallory in no tenant`.
+fn printable_key(k: &ScopeKey) -> String {
+    match &k.tenant {
+        None => format!("account {}", k.account),
+        Some(Some(t)) => format!("account {} in tenant {t}", k.account),
+        Some(None) => format!("account {} in no tenant", k.account),
+    }
+}
+
+/// The account-index proof an index line carries (`None`: a hash that is not one).
+fn proof_of(line: &IndexLine) -> Option<ledger::account_index::Proof> {
+    use ledger::account_index::{End, Proof};
+    let mut siblings = Vec::with_capacity(line.siblings.len());
+    for h in &line.siblings {
+        siblings.push(hash_of_hex(h)?);
+    }
+    let end = match &line.end {
+        IndexEnd::Leaf => End::Leaf,
+        IndexEnd::Empty => End::Empty,
+        IndexEnd::Other { key, digest } => End::Other {
+            key: hash_of_hex(key)?,
+            digest: hash_of_hex(digest)?,
+        },
+    };
+    Some(Proof { siblings, end })
+}
+
 fn hash_of_hex(s: &str) -> Option<Hash> {
     let mut h = [0u8; ledger::HASH_LEN];
     hex::decode_to_slice(s, &mut h).ok()?;
@@ -458,8 +718,12 @@ fn checkpoint_of(c: &CheckpointLine) -> Option<Checkpoint> {
         (Some(after), Some(root)) => Some(ledger::Interval {
             after,
             root: hash_of_hex(root)?,
+            accounts: match &c.accounts {
+                Some(a) => Some(hash_of_hex(a)?),
+                None => None,
+            },
         }),
-        (None, None) => None,
+        (None, None) if c.accounts.is_none() => None,
         _ => return None,
     };
     Some(Checkpoint {
@@ -496,10 +760,12 @@ impl Checker {
             evidence: String,
             public_key: String,
             report: Claimed,
+            #[serde(default)]
+            complete: Option<Complete>,
         }
         let h: HeaderIn = serde_json::from_str(header)
             .map_err(|e| EvidenceError::NotEvidence(format!("its first line: {e}")))?;
-        if h.evidence != FORM {
+        if !FORMS_READ.contains(&h.evidence.as_str()) {
             // Quoted in part: the file is anyone's.
             let said: String = h.evidence.chars().take(64).collect();
             return Err(EvidenceError::NotEvidence(format!(
@@ -535,7 +801,52 @@ impl Checker {
             refused,
             ..Checked::default()
         };
+        let complete = match h.complete {
+            None => None,
+            Some(c) => {
+                let after = match &c.after {
+                    None => None,
+                    Some(line) => {
+                        let cp = checkpoint_of(line).ok_or_else(|| {
+                            EvidenceError::NotEvidence(
+                                "its first line: a checkpoint's hash or signature".into(),
+                            )
+                        })?;
+                        Some(cp)
+                    }
+                };
+                let mut result = CompleteChecked {
+                    scope: c.scope.clone(),
+                    after: after.as_ref().map(|a| (a.seq, a.time)),
+                    proven: true,
+                    ..CompleteChecked::default()
+                };
+                if after
+                    .as_ref()
+                    .is_some_and(|a| !a.verify_signature(public_key))
+                {
+                    result.proven = false;
+                }
+                let from = after.as_ref().map_or(0, |a| a.seq);
+                Some(Completeness {
+                    keys: c.scope.keys(),
+                    scope: c.scope,
+                    from,
+                    next_after: from,
+                    group: Default::default(),
+                    lines: Vec::new(),
+                    result,
+                })
+            }
+        };
+        let mut checked = checked;
+        if complete.as_ref().is_some_and(|c| !c.result.proven) {
+            checked.broke(
+                "the checkpoint the file's account indexes start after: bad signature".into(),
+            );
+        }
         Ok(Self {
+            complete,
             public_key: public_key.to_vec(),
             claimed: h.report,
             interval: None,
@@ -557,6 +868,7 @@ impl Checker {
         match line {
             Line::Checkpoint(c) => {
                 self.end_interval();
+                self.end_indexed();
                 let c = checkpoint_of(&c).ok_or_else(|| {
                     malformed("a checkpoint's hash, signature or interval".into())
                 })?;
@@ -572,11 +884,25 @@ impl Checker {
                 for h in &p.proof {
                     proof.push(hash_of_hex(h).ok_or_else(|| malformed("a proof's hash".into()))?);
                 }
-                self.proven(&record, p.key.as_deref(), &proof)
+                self.proven(&record, p.key.as_deref(), &proof, p.withheld)
                     .map_err(malformed)?;
+            }
+            Line::Index(i) => {
+                if i.siblings.len() > ledger::account_index::MAX_PATH
+                    || i.records.len() > MAX_INDEXED
+                {
+                    return Err(malformed("an index line longer than any index's".into()));
+                }
+                match &mut self.complete {
+                    Some(c) => c.lines.push(i),
+                    None => self
+                        .checked
+                        .broke("an account index in a file that claims none".into()),
+                }
             }
             Line::Interval { from, to } => {
                 self.end_interval();
+                self.end_indexed();
                 self.proving = None;
                 let from = match from {
                     Some(c) => Some(
@@ -655,7 +981,13 @@ impl Checker {
     }
 
     /// One of the report's records with its proof under the checkpoint being proven under.
-    fn proven(&mut self, r: &Record, key: Option<&str>, proof: &[Hash]) -> Result<(), String> {
+    fn proven(
+        &mut self,
+        r: &Record,
+        key: Option<&str>,
+        proof: &[Hash],
+        withheld: bool,
+    ) -> Result<(), String> {
         if r.seq <= self.last_proven {
             return Err(format!(
                 "record {} after record {}: out of order or twice",
@@ -694,9 +1026,138 @@ impl Checker {
                 "record {}: not among the records checkpoint {} signed",
                 r.seq, c.seq
             ));
+        } else if let Some(complete) = &mut self.complete {
+            // In the chain: one the account indexes may list.
+            let (account, tenant) = catalog::owner_of(&r.body).unwrap_or_default();
+            complete.group.insert(
+                r.seq,
+                (
+                    r.hash,
+                    r.time,
+                    account.map(str::to_owned),
+                    tenant.map(str::to_owned),
+                ),
+            );
         }
-        self.disclose(r, key);
+        if !withheld {
+            self.disclose(r, key);
+        } else if self
+            .complete
+            .as_ref()
+            .is_none_or(|c| c.scope.in_window(r.time))
+        {
+            self.checked.broke(format!(
+                "record {}: withheld (not opened) though it is within the report's window",
+                r.seq
+            ));
+        }
         Ok(())
+    }
+
+    /// Ends the interval whose records were proven under [`Checker::proving`]: if the file
+    /// claims its accounts complete from before it, each of their keys must have an index line
+    /// that lists exactly the key's records (each proven in the file, each the account's by its
+    /// indexed fields) and proves them under the checkpoint's signed account index.
+    fn end_indexed(&mut self) {
+        let (Some(c), Some(complete)) = (&self.proving, &mut self.complete) else {
+            if let Some(complete) = &mut self.complete {
+                complete.lines.clear();
+                complete.group.clear();
+            }
+            return;
+        };
+        let group = std::mem::take(&mut complete.group);
+        let lines = std::mem::take(&mut complete.lines);
+        if c.seq <= complete.from {
+            if !lines.is_empty() {
+                self.checked.broke(format!(
+                    "checkpoint at record {}: account indexes before the one the file says they start after",
+                    c.seq
+                ));
+            }
+            return;
+        }
+        let mut broke = Vec::new();
+        let interval = c.interval.unwrap_or(ledger::Interval {
+            after: 0,
+            root: [0; ledger::HASH_LEN],
+            accounts: None,
+        });
+        let accounts_root = match interval.accounts {
+            None => {
+                broke.push("it signs no account index".to_owned());
+                None
+            }
+            Some(_) if interval.after != complete.next_after => {
+                broke.push(format!(
+                    "its interval follows record {}, not the checkpoint before it ({}): intervals left out",
+                    interval.after, complete.next_after
+                ));
+                None
+            }
+            Some(root) => Some(root),
+        };
+        let mut listed = 0u64;
+        for line in &lines {
+            if line.checkpoint != c.seq {
+                broke.push(format!(
+                    "an index line of checkpoint {} under checkpoint {}",
+                    line.checkpoint, c.seq
+                ));
+            }
+        }
+        for k in &complete.keys {
+            let named = printable_key(k);
+            let mut of_key = lines.iter().filter(|l| l.key() == k.key);
+            let (Some(line), None) = (of_key.next(), of_key.next()) else {
+                broke.push(format!("no proof, or more than one, of {named}'s records"));
+                continue;
+            };
+            let mut records = ledger::account_index::Records::default();
+            let mut last = 0u64;
+            let mut fine = true;
+            for &seq in &line.records {
+                let Some((hash, _, account, tenant)) = group.get(&seq).filter(|_| seq > last)
+                else {
+                    broke.push(format!(
+                        "record {seq}, listed as {named}'s, is not in the file under it (or is listed twice)"
+                    ));
+                    fine = false;
+                    break;
+                };
+                last = seq;
+                let owns = account.as_deref() == Some(k.account.as_str())
+                    && k.tenant.as_ref().is_none_or(|t| t == tenant);
+                if !owns {
+                    broke.push(format!("record {seq} is not {named}'s"));
+                    fine = false;
+                    break;
+                }
+                records.push(seq, hash);
+            }
+            let Some(root) = accounts_root.filter(|_| fine) else {
+                continue;
+            };
+            let proof = proof_of(line);
+            if proof.is_none_or(|p| !ledger::account_index::verify(&root, &k.key, &records, &p)) {
+                broke.push(format!(
+                    "{named}'s records listed are not those its signed account index holds (some left out or added)"
+                ));
+                continue;
+            }
+            listed += records.count;
+        }
+        complete.result.records += listed;
+        if broke.is_empty() {
+            complete.next_after = c.seq;
+            complete.result.to = Some((c.seq, c.time));
+        } else {
+            complete.result.proven = false;
+            for why in broke {
+                self.checked
+                    .broke(format!("checkpoint at record {}: {why}", c.seq));
+            }
+        }
     }
 
     /// Opens one of the report's records with its key (its place in the chain is verified
@@ -731,6 +1192,15 @@ impl Checker {
     /// chain's start) to its last, whose signatures the public key checks.
     fn open_interval(&mut self, from: Option<Checkpoint>, to: Checkpoint) {
         self.checked.intervals += 1;
+        if let Some(complete) = &mut self.complete
+            && to.seq > complete.from
+        {
+            complete.result.proven = false;
+            self.checked.broke(format!(
+                "checkpoint at record {}: an interval without an account index where the file says its accounts' records are all shown",
+                to.seq
+            ));
+        }
         let start = from.as_ref().map_or(0, |c| c.seq);
         let shown = self.last_verified.max(self.last_proven);
         let refused = if start < shown {
@@ -808,6 +1278,31 @@ impl Checker {
     /// Ends the check: the report's claims against what the records it discloses show.
     pub fn finish(mut self) -> Checked {
         self.end_interval();
+        self.end_indexed();
+        if let Some(mut complete) = self.complete.take() {
+            let r = &mut complete.result;
+            if r.to.is_none() {
+                r.proven = false;
+                self.checked.broke(
+                    "the file claims its accounts' records complete but proves no interval of them"
+                        .into(),
+                );
+            }
+            let starts = match (r.scope.since, r.after) {
+                (_, None) => true,
+                (Some(since), Some((_, time))) => time < since,
+                (None, Some(_)) => false,
+            };
+            let ends = match (r.scope.until, r.to) {
+                (_, None) => false,
+                (Some(until), Some((_, time))) => time >= until,
+                // The report's window runs to its making: the file's last checkpoint, signed for
+                // it, ends it.
+                (None, Some(_)) => true,
+            };
+            r.spans_window = starts && ends;
+            self.checked.complete = Some(complete.result);
+        }
         let mut collector = super::Collector::default();
         self.disclosed.sort_by_key(|r| r.seq);
         for r in &self.disclosed {
@@ -942,7 +1437,7 @@ mod tests {
             any::<i64>(),
             hex_of(32),
             hex_of(64),
-            proptest::option::of((0u64..12, hex_of(32))),
+            proptest::option::of((0u64..12, hex_of(32), proptest::option::of(hex_of(32)))),
         )
             .prop_map(|(seq, time, hash, signature, interval)| CheckpointLine {
                 seq,
@@ -950,7 +1445,8 @@ mod tests {
                 hash,
                 signature,
                 after: interval.as_ref().map(|i| i.0),
-                root: interval.map(|i| i.1),
+                root: interval.as_ref().map(|i| i.1.clone()),
+                accounts: interval.and_then(|i| i.2),
             })
     }
 
@@ -963,8 +1459,9 @@ mod tests {
             hex_of(32),
             proptest::option::of(hex_of(32)),
             proptest::collection::vec(hex_of(32), 0..6),
+            any::<bool>(),
         )
-            .prop_map(|(seq, time, prev, body, hash, key, proof)| {
+            .prop_map(|(seq, time, prev, body, hash, key, proof, withheld)| {
                 Line::Proven(ProvenLine {
                     seq,
                     time,
@@ -973,14 +1470,45 @@ mod tests {
                     hash,
                     key,
                     proof,
+                    withheld,
                 })
             })
+    }
+
+    fn index_line() -> impl Strategy<Value = Line> {
+        (
+            0u64..12,
+            prop_oneof![Just("mallory".to_owned()), Just("bob".to_owned())],
+            proptest::option::of(Just("acme".to_owned())),
+            any::<bool>(),
+            proptest::collection::vec(0u64..12, 0..5),
+            proptest::collection::vec(hex_of(32), 0..6),
+            prop_oneof![
+                Just(IndexEnd::Leaf),
+                Just(IndexEnd::Empty),
+                (hex_of(32), hex_of(32)).prop_map(|(key, digest)| IndexEnd::Other { key, digest }),
+            ],
+        )
+            .prop_map(
+                |(checkpoint, account, tenant, no_tenant, records, siblings, end)| {
+                    Line::Index(IndexLine {
+                        checkpoint,
+                        account,
+                        tenant,
+                        no_tenant,
+                        records,
+                        siblings,
+                        end,
+                    })
+                },
+            )
     }
 
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![
             checkpoint_line().prop_map(Line::Checkpoint),
             proven_line(),
+            index_line(),
             (proptest::option::of(checkpoint_line()), checkpoint_line())
                 .prop_map(|(from, to)| Line::Interval { from, to }),
             (
@@ -1011,8 +1539,35 @@ mod tests {
         /// whose signatures are not the key's never holds.
         #[test]
         fn any_lines_end_in_an_answer(lines in proptest::collection::vec(line(), 0..24),
-                                      noise in proptest::collection::vec(any::<String>(), 0..4)) {
-            let mut c = Checker::new(&header(), &KEY).unwrap();
+                                      noise in proptest::collection::vec(any::<String>(), 0..4),
+                                      complete in proptest::option::of(proptest::option::of(checkpoint_line()))) {
+            let header = match complete {
+                None => header(),
+                // A claim that mallory's records are all there (after a checkpoint or from the
+                // chain's start).
+                Some(after) => header().replacen(
+                    r#""report":"#,
+                    &format!(
+                        r#""complete":{},"report":"#,
+                        serde_json::to_string(&Complete {
+                            scope: Scope {
+                                accounts: vec!["mallory".into()],
+                                since: Some(5),
+                                ..Scope::default()
+                            },
+                            after,
+                        })
+                        .unwrap()
+                    ),
+                    1,
+                ),
+            };
+            let mut c = match Checker::new(&header, &KEY) {
+                Ok(c) => c,
+                // A checkpoint of the claim's that does not read.
+                Err(EvidenceError::NotEvidence(_)) => return Ok(()),
+                Err(e) => panic!("{e}"),
+            };
             for l in &lines {
                 let _ = c.line(&serde_json::to_string(l).unwrap());
             }

@@ -307,6 +307,11 @@ pub struct Report {
     /// file discloses (`crate::incident::evidence_file`). Not part of the report's own forms.
     #[serde(skip)]
     pub rests_on: Vec<u64>,
+    /// The accounts whose every record within the report's window the evidence file can show
+    /// (a selection by accounts alone, or by accounts in tenants): what an evidence file proves
+    /// complete (`crate::incident::evidence_file::Scope`). Not part of the report's own forms.
+    #[serde(skip)]
+    pub scope: Option<super::evidence_file::Scope>,
 }
 
 /// The account of each session of a report, to say who read a file.
