@@ -8,8 +8,8 @@
 //! The shape: a sparse Merkle tree over 256-bit keys ([`account_key`], [`tenant_account_key`]:
 //! SHA-256 of the name, so that a checker can compute the key of the account it is shown),
 //! each subtree of one leaf collapsed into that leaf, an empty subtree all zeros. A leaf is
-//! SHA-256(0x00 ‖ key ‖ digest), its digest SHA-256(count ‖ chain) where the chain runs over
-//! the (sequence number, record hash) of its records in order; a node is SHA-256(0x01 ‖ left ‖
+//! SHA-256(0x00 ‖ key ‖ digest), its digest the SHA-256 of the (sequence number, record hash)
+//! of its records in order and their count ([`Records`]); a node is SHA-256(0x01 ‖ left ‖
 //! right), the left child holding the keys whose next bit is 0. A proof walks from the root to
 //! where the key's path ends: its own leaf (the records are there, and only those), an empty
 //! subtree, or another key's leaf (the account has none in the interval: that leaf's key is
@@ -31,6 +31,7 @@ pub const MAX_PATH: usize = 256;
 
 const ACCOUNT_DOMAIN: &[u8] = b"strongroom ledger account v1\0";
 const TENANT_ACCOUNT_DOMAIN: &[u8] = b"strongroom ledger tenant account v1\0";
+const RECORDS_DOMAIN: &[u8] = b"strongroom ledger account records v1\0";
 
 fn sha256(parts: &[&[u8]]) -> Hash {
     let mut ctx = digest::Context::new(&digest::SHA256);
@@ -62,23 +63,51 @@ pub fn tenant_account_key(tenant: Option<&str>, account: &str) -> Hash {
     }
 }
 
-/// One key's records in an interval, as they are added: how many, and the chain over them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// One key's records in an interval, as they are added: how many, and the digest of their
+/// (sequence number, record hash) pairs in order, streamed (a record adds 40 bytes to one
+/// SHA-256, not a hash of its own).
+#[derive(Clone)]
 pub struct Records {
     pub count: u64,
-    pub chain: Hash,
+    records: digest::Context,
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        let mut records = digest::Context::new(&digest::SHA256);
+        records.update(RECORDS_DOMAIN);
+        Self { count: 0, records }
+    }
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Records({}, {:02x?})", self.count, &self.digest()[..4])
+    }
+}
+
+impl PartialEq for Records {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.digest() == other.digest()
+    }
 }
 
 impl Records {
     /// Adds the next record (in sequence order).
     pub fn push(&mut self, seq: u64, record_hash: &Hash) {
         self.count += 1;
-        self.chain = sha256(&[&self.chain, &seq.to_be_bytes(), record_hash]);
+        self.records.update(&seq.to_be_bytes());
+        self.records.update(record_hash);
     }
 
-    /// What the leaf commits to.
+    /// What the leaf commits to: SHA-256 of the domain, each record's sequence number and hash,
+    /// and their count.
     pub fn digest(&self) -> Hash {
-        sha256(&[&self.count.to_be_bytes(), &self.chain])
+        let mut ctx = self.records.clone();
+        ctx.update(&self.count.to_be_bytes());
+        let mut out = [0u8; HASH_LEN];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
     }
 }
 
@@ -95,17 +124,18 @@ fn bit(key: &Hash, i: usize) -> bool {
     key[i / 8] & (0x80 >> (i % 8)) != 0
 }
 
-/// An account's key, and its keys in the tenants (or none) its records named.
-type AccountKeys = (Hash, Vec<(Option<String>, Hash)>);
+/// An account's leaf, and its leaves in the tenants (or none) its records named (places in
+/// [`IndexBuilder::leaves`]).
+type AccountLeaves = (usize, Vec<(Option<String>, usize)>);
 
 /// The index of an interval being built: records are added as they come, each under its
 /// account's key and its tenant and account's key.
 #[derive(Debug, Clone, Default)]
 pub struct IndexBuilder {
-    leaves: BTreeMap<Hash, Records>,
-    /// The keys of the names seen (an account's, then its tenants'), so that a busy account's
-    /// keys are hashed once per interval.
-    named: std::collections::HashMap<String, AccountKeys>,
+    leaves: Vec<(Hash, Records)>,
+    /// Where each account's leaves are, so that a busy account's keys are hashed once per
+    /// interval and found by one lookup.
+    named: std::collections::HashMap<String, AccountLeaves>,
     /// The sequence numbers of the records of these keys (to write a proof's records).
     kept: BTreeMap<Hash, Vec<u64>>,
 }
@@ -125,47 +155,68 @@ impl IndexBuilder {
         self.kept.get(key).map(Vec::as_slice)
     }
 
+    fn leaf_of(&mut self, key: Hash) -> usize {
+        self.leaves.push((key, Records::default()));
+        self.leaves.len() - 1
+    }
+
     /// Adds record `seq` of `account` (in `tenant`, or in none). Records that name no account
     /// are in no leaf.
     pub fn push(&mut self, seq: u64, record_hash: &Hash, account: &str, tenant: Option<&str>) {
         if !self.named.contains_key(account) {
-            let keys = (account_key(account), Vec::new());
-            self.named.insert(account.to_owned(), keys);
+            let at = self.leaf_of(account_key(account));
+            self.named.insert(account.to_owned(), (at, Vec::new()));
         }
-        let Some((a, tenants)) = self.named.get_mut(account) else {
+        let Some((a, tenants)) = self.named.get(account) else {
             return;
         };
+        let a = *a;
         let t = match tenants.iter().find(|(name, _)| name.as_deref() == tenant) {
-            Some((_, key)) => *key,
+            Some((_, at)) => *at,
             None => {
-                let key = tenant_account_key(tenant, account);
-                tenants.push((tenant.map(str::to_owned), key));
-                key
+                let at = self.leaf_of(tenant_account_key(tenant, account));
+                if let Some((_, tenants)) = self.named.get_mut(account) {
+                    tenants.push((tenant.map(str::to_owned), at));
+                }
+                at
             }
         };
-        for key in [*a, t] {
-            self.leaves.entry(key).or_default().push(seq, record_hash);
-            if let Some(seqs) = self.kept.get_mut(&key) {
+        for at in [a, t] {
+            let (key, records) = &mut self.leaves[at];
+            records.push(seq, record_hash);
+            if !self.kept.is_empty()
+                && let Some(seqs) = self.kept.get_mut(key)
+            {
                 seqs.push(seq);
             }
         }
     }
 
+    /// Every key's (key, digest), sorted by key.
+    fn sorted(&self) -> Vec<(Hash, Hash)> {
+        let mut leaves: Vec<(Hash, Hash)> =
+            self.leaves.iter().map(|(k, r)| (*k, r.digest())).collect();
+        leaves.sort_unstable_by_key(|a| a.0);
+        leaves
+    }
+
     /// The root of the keys added so far.
     pub fn root(&self) -> Hash {
-        let leaves: Vec<(Hash, Hash)> = self.leaves.iter().map(|(k, r)| (*k, r.digest())).collect();
-        subtree(&leaves, 0, &mut |_, _| {})
+        subtree(&self.sorted(), 0, &mut |_, _| {})
     }
 
     /// The proof of `key`'s leaf or of its absence.
     pub fn prove(&self, key: &Hash) -> Proof {
-        let leaves: Vec<(Hash, Hash)> = self.leaves.iter().map(|(k, r)| (*k, r.digest())).collect();
-        prove(&leaves, key)
+        prove(&self.sorted(), key)
     }
 
     /// The records of `key` (none: a default).
     pub fn records(&self, key: &Hash) -> Records {
-        self.leaves.get(key).copied().unwrap_or_default()
+        self.leaves
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -193,7 +244,7 @@ fn subtree(
 /// Where a key's path ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
-    /// The key's own leaf: its records' count and chain are what the checker recomputes.
+    /// The key's own leaf: its records' count and digest are what the checker recomputes.
     Leaf,
     /// An empty subtree: no record of the key.
     Empty,
@@ -409,11 +460,11 @@ mod tests {
             let leaves: Vec<(Hash, Hash)> = truth.iter().map(|(k, r)| (*k, r.digest())).collect();
             prop_assert_eq!(root, defined(&leaves, 0));
             let key = account_key(&names[asked]);
-            let ours = truth.get(&key).copied().unwrap_or_default();
+            let ours = truth.get(&key).cloned().unwrap_or_default();
             let p = b.prove(&key);
             prop_assert!(verify(&root, &key, &ours, &p));
-            // A count of one more or one less, with any chain: refused.
-            let mut more = ours;
+            // One record more: refused.
+            let mut more = ours.clone();
             more.push(999, &[0xee; HASH_LEN]);
             prop_assert!(!verify(&root, &key, &more, &p));
             // Every other key's proof does not show this key.
@@ -432,7 +483,10 @@ mod tests {
                 Some((key, digest)) => End::Other { key, digest },
                 None => End::Empty,
             };
-            let records = Records { count, chain: [3; HASH_LEN] };
+            let mut records = Records::default();
+            for seq in 0..count {
+                records.push(seq, &[3; HASH_LEN]);
+            }
             let _ = verify(&[1; HASH_LEN], &[2; HASH_LEN], &records, &Proof { siblings, end });
         }
     }
