@@ -535,10 +535,11 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
         if k.proven {
             writeln!(
                 out,
-                "complete: every record of {whose} from {} to {} is in the file ({}, each interval's by its signed account index)",
+                "complete: every record of {whose} from {} to {} is in the file ({}, each interval's by its signed account index); opened: those within the report's window ({})",
                 at(k.after),
                 at(k.to),
                 crate::units::counted(k.records as usize, "record"),
+                window_of(&k.scope),
             )?;
             if !k.spans_window {
                 writeln!(

@@ -1490,6 +1490,134 @@ fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
             "a record names {other}"
         );
     }
+
+    // By account in the tenant: the file shows every record of ops in acme (its account index
+    // per interval), its refused login among them, and still names nothing of globex's (the
+    // index's proofs are hashes; the name ops is globex's now).
+    let (_, evidence) = evidence_of(&server, &["--user", "ops", "--tenant", "acme"]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("\ncomplete: every record of account ops in tenant acme from the chain's start to the checkpoint at record "),
+        "{said}"
+    );
+    assert!(
+        said.contains("report: 1 session, 1 failed login, 1 file read"),
+        "{said}"
+    );
+    let lines = lines_of(&evidence);
+    assert_eq!(
+        lines[0]["complete"]["scope"]["tenants"],
+        serde_json::json!(["acme"])
+    );
+    assert!(lines.iter().any(|l| l["index"]["tenant"] == "acme"));
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    for other in ["globex", "gops", "gloader"] {
+        assert!(!text.contains(other), "the file names {other}");
+        assert!(
+            !text.contains(&hex::encode(other)),
+            "a record names {other}"
+        );
+    }
+}
+
+/// A report from a time: its evidence shows every record of the account in the intervals
+/// around that time, those before it sealed (not opened: the report is not about them), and
+/// the check holds and says the window; a record of the window passed off as before it is
+/// refused.
+#[test]
+fn an_evidence_file_from_a_time_shows_the_accounts_earlier_records_sealed() {
+    let mut server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let mut batch = String::from("mkdir /in\n");
+    batch.push_str(&random_files(&loader, "/in", 2, 4 * KIB));
+    sftp_from(&loader, "127.0.0.9", &batch);
+    sftp_from(&mallory, "127.0.0.7", "get /in/f1.bin\n");
+    // The window starts a whole second after the first session's records.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let since = now + 2;
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        < since
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    sftp_from(&mallory, "127.0.0.8", "get /in/f2.bin\n");
+    let public_key = public_key_of(&server);
+    server.stop();
+    let since_text = events::Time::from_secs(since as i64).to_string();
+    let (report, evidence) = evidence_of(&server, &["--user", "mallory", "--since", &since_text]);
+    assert_eq!(paths_read(&report), ["/in/f2.bin"], "{report:#}");
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("\ncomplete: every record of account mallory from "),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "opened: those within the report's window (since {since_text}, until the report was made)"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("\nsessions of: mallory (1 session); from 127.0.0.8\n"),
+        "{said}"
+    );
+    // The first session's records, if under a checkpoint that also holds the window's (the
+    // server signs one every 30 seconds: they may be under an earlier one, and then not here
+    // at all), are there sealed: their bodies without keys.
+    let lines = lines_of(&evidence);
+    let held: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| l.get("proven"))
+        .filter(|p| p["withheld"] == true)
+        .collect();
+    for p in &held {
+        assert!(p.get("key").is_none(), "{p}");
+        assert!(p["time"].as_u64().unwrap() < since, "{p}");
+    }
+    // A record of the window passed off as before it: its key kept back, the report's read of
+    // f2 taken out. Refused: the record's time is the window's.
+    let mut l = lines.clone();
+    let read = l
+        .iter()
+        .position(|l| {
+            l.get("proven").is_some_and(|p| {
+                p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
+            })
+        })
+        .unwrap();
+    l[read]["proven"]["withheld"] = true.into();
+    l[read]["proven"].as_object_mut().unwrap().remove("key");
+    let out = check(&forged(&evidence, &l), &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("withheld (not opened) though it is within the report's window"),
+        "{said}"
+    );
+    // The window moved later in the claim, to pass the whole session off as before it: the
+    // check says the window the claim gives, which is not the report's own.
+    let mut l = lines.clone();
+    l[0]["complete"]["scope"]["since"] = (since + 3600).into();
+    let out = check(&forged(&evidence, &l), &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "(since {}, until the report was made)",
+            events::Time::from_secs(since as i64 + 3600)
+        )),
+        "{said}"
+    );
 }
 
 /// From one address: a login that asked for a command (refused) and opened no SFTP session,
