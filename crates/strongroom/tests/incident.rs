@@ -1264,7 +1264,15 @@ fn an_evidence_file_under_older_checkpoints_carries_their_intervals_and_holds() 
         "{said}"
     );
     assert_eq!(report["totals"]["bytes_read"], 9 * KIB as u64);
+    // No account index under such checkpoints: the file does not claim to be complete, and the
+    // check says what it cannot tell.
+    assert!(!said.contains("complete: "), "{said}");
+    assert!(
+        said.contains("; nor that no record was left out of the file\n"),
+        "{said}"
+    );
     let lines = lines_of(&evidence);
+    assert!(lines[0].get("complete").is_none());
     assert!(lines.iter().all(|l| l.get("proven").is_none()));
     let records: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("record")).collect();
     let (ours, others): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
