@@ -102,7 +102,8 @@ pub struct LedgerParts {
 #[error("the audit ledger is unavailable")]
 pub struct LedgerDown;
 
-struct Signer(Arc<LedgerKey>);
+/// The ledger key as the chain's checkpoint signer.
+pub(crate) struct Signer(pub(crate) Arc<LedgerKey>);
 
 impl CheckpointSigner for Signer {
     fn sign(&self, message: &[u8]) -> Vec<u8> {

@@ -1056,6 +1056,7 @@ impl Collector {
             evidence: self.evidence,
             rests_on,
             scope: None,
+            after_checkpoint: 0,
         }
     }
 }

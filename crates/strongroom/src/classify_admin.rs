@@ -248,15 +248,30 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         }
     };
     let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
+    // For an evidence file, a running server signs a checkpoint first, and the report reads
+    // the ledger up to it: every record it rests on is then under one, and the file's account
+    // indexes end where the report does.
+    let running = match &evidence {
+        Some(_) => crate::session_admin::checkpoint_now(data_dir).await?,
+        None => false,
+    };
     let admin = crate::admin::open(data_dir).await?;
+    if evidence.is_some() && !running {
+        // No server to ask: the records since its last checkpoint (this tool's own records of
+        // commands run since, or those of a server that crashed) are signed here.
+        admin.sign_checkpoint().map_err(crate::admin::usage_or)?;
+    }
     let report = admin
-        .incident_report(&selection, since, until, verify)
+        .incident_report(&selection, since, until, verify, evidence.is_some())
         .await
         .map_err(crate::admin::usage_or)?;
+    if evidence.is_some() && report.after_checkpoint > 0 {
+        eprintln!(
+            "strongroom: {} appended since the checkpoint the report was read up to (this moment's) are not in it: run it again to include them",
+            crate::units::counted(report.after_checkpoint as usize, "record")
+        );
+    }
     if let Some(path) = &evidence {
-        // A running server signs a checkpoint now over the records the report read, so that
-        // its last ones are under one (else the next, up to 30 seconds away).
-        crate::session_admin::checkpoint_now(data_dir).await?;
         let written = private_file(path)
             .map_err(anyhow::Error::from)
             .and_then(|f| {

@@ -4,7 +4,7 @@
 
 use catalog::{LedgerFilter, LedgerStore, Tenant};
 use events::Exported;
-use vault::LedgerBodyKey;
+use vault::{LedgerBodyKey, LedgerKey};
 
 use super::{
     Admin, AdminError, AdminResult, class_counts, ledger_public_key, open_ledger, records_of,
@@ -22,19 +22,33 @@ impl Admin {
     /// With `verify`, the part of the chain that holds the report's records is verified too,
     /// between the signed checkpoints around it (`audit verify` checks the whole chain), and
     /// the outcome goes into the evidence.
+    ///
+    /// With `to_checkpoint` (for an evidence file), only the records up to the latest signed
+    /// checkpoint are read, so that every record the report rests on is under one and the
+    /// file's account indexes end where the report does; those appended after it are counted
+    /// ([`crate::incident::Report::after_checkpoint`]).
     pub async fn incident_report(
         &self,
         selection: &crate::incident::Selection,
         since: Option<i64>,
         until: Option<i64>,
         verify: bool,
+        to_checkpoint: bool,
     ) -> AdminResult<crate::incident::Report> {
         use crate::incident::{Collector, Criterion};
         use std::collections::BTreeSet;
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        // The last record to read, and how many the ledger holds after it.
+        let (through, after_checkpoint) = if to_checkpoint {
+            let last = store.checkpoints()?.last().map_or(0, |c| c.seq);
+            (Some(last), store.head()?.seq.saturating_sub(last))
+        } else {
+            (None, 0)
+        };
         let range = LedgerFilter {
             since,
             until,
+            before_seq: through.map(|s| s + 1),
             ..Default::default()
         };
         if selection.is_empty() {
@@ -249,10 +263,12 @@ impl Admin {
                 .collect(),
             since,
             until,
+            through,
         });
         let selection = selection.to_string();
         let mut report = collector.finish(selection);
         report.scope = scope;
+        report.after_checkpoint = after_checkpoint;
         let end = report.evidence.last_seq.unwrap_or(0);
         report.evidence.checkpoint = store
             .checkpoints()?
@@ -526,6 +542,17 @@ impl Admin {
             });
         }
         Ok(out)
+    }
+
+    /// Signs a checkpoint over the ledger's records since the last one, as the server does
+    /// (every 30 seconds, at its stop): for an evidence file while the server is not running
+    /// (records appended after its last checkpoint: this tool's own, or a crash's). Returns
+    /// the checkpoint's sequence number (`None`: nothing since the last one).
+    pub fn sign_checkpoint(&self) -> AdminResult<Option<u64>> {
+        let (store, _) = open_ledger(&self.data_dir, &self.master)?;
+        let key = LedgerKey::load_or_create(&self.data_dir.join("ledger.key"), false)?;
+        let signer = crate::audit::Signer(std::sync::Arc::new(key));
+        Ok(store.sign_checkpoint(self.now(), &signer)?.map(|c| c.seq))
     }
 
     /// Writes the evidence file of `report` ([`write_evidence`]) to `out` from this data

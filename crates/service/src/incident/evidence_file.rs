@@ -81,6 +81,10 @@ pub struct Scope {
     /// Unix seconds: `[since, until)`.
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// The last record the report read (the checkpoint it was read up to): the account indexes
+    /// end at the checkpoint there, not after records the report has not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<u64>,
 }
 
 /// One part of a scope: an account, in a tenant or in none (`tenant`: `None` for the account
@@ -336,7 +340,10 @@ pub fn covered(
             .rposition(|c| c.time < since)
             .map_or(0, |i| i + 1)
     });
-    let end = checkpoints.len().checked_sub(1)?;
+    let end = match scope.through {
+        Some(through) => checkpoints.iter().position(|c| c.seq >= through)?,
+        None => checkpoints.len().checked_sub(1)?,
+    };
     let last = scope
         .until
         .and_then(|until| checkpoints.iter().position(|c| c.time >= until))

@@ -312,6 +312,10 @@ pub struct Report {
     /// complete (`crate::incident::evidence_file::Scope`). Not part of the report's own forms.
     #[serde(skip)]
     pub scope: Option<super::evidence_file::Scope>,
+    /// Records the ledger holds after the checkpoint the report was read up to (for an evidence
+    /// file): not read. Not part of the report's own forms.
+    #[serde(skip)]
+    pub after_checkpoint: u64,
 }
 
 /// The account of each session of a report, to say who read a file.
