@@ -44,12 +44,20 @@ fuzz_target!(|data: &[u8]| {
             interval: (c.len() > 40).then(|| ledger::Interval {
                 after: u64::from(c[1]),
                 root: [c[2]; 32],
+                accounts: (c.len() > 44).then(|| [c[3]; 32]),
             }),
         })
         .collect();
+    // Each record's owner from its body's first bytes (an account of one letter, a tenant of
+    // one letter or none), as storage's indexed columns would give them.
+    let names = ["a", "b", "c", "d"];
     let mut v = Verifier::new(&checkpoints, &[7u8; 32]);
     for r in &records {
-        if v.push(view(r)).is_err() {
+        let owner = ledger::Owner {
+            account: r.body.first().map(|b| names[usize::from(*b) % 4]),
+            tenant: r.body.get(1).map(|b| names[usize::from(*b) % 4]),
+        };
+        if v.push_owned(view(r), owner).is_err() {
             break;
         }
     }
