@@ -556,6 +556,13 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
                 crate::units::counted(k.records as usize, "record"),
                 window_of(&k.scope),
             )?;
+            if let (None, Some((_, time))) = (k.scope.until, k.to) {
+                writeln!(
+                    out,
+                    "the report was read up to that checkpoint: what came after {} is not in it",
+                    events::Time::from_secs(time)
+                )?;
+            }
             if !k.spans_window {
                 writeln!(
                     out,

@@ -1019,6 +1019,26 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
             "NOT SHOWN COMPLETE: the file claims every record of account mallory",
         ],
     );
+    // The last checkpoint taken out with all its lines (the file cut short, and what came last
+    // with it): the claim no longer reaches the last record the report read.
+    let mut l = lines.clone();
+    let last = l
+        .iter()
+        .rposition(|l| l.get("checkpoint").is_some())
+        .unwrap();
+    l.truncate(last);
+    let out = check(&forged(&evidence, &l), &public_key);
+    let cut = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{cut}");
+    assert!(
+        cut.contains("the account indexes end at record ")
+            || cut.contains("proves no interval of them"),
+        "{cut}"
+    );
+    assert!(
+        said.contains("\nthe report was read up to that checkpoint: what came after "),
+        "{said}"
+    );
     // The index lines taken out: the claim is not proven.
     let mut l = lines.clone();
     l.retain(|l| l.get("index").is_none());

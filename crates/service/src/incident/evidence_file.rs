@@ -1294,6 +1294,13 @@ impl Checker {
                     "the file claims its accounts' records complete but proves no interval of them"
                         .into(),
                 );
+            } else if let (Some(through), Some((to, _))) = (r.scope.through, r.to)
+                && to < through
+            {
+                r.proven = false;
+                self.checked.broke(format!(
+                    "the account indexes end at record {to}, before record {through}, the last the report read (checkpoints left out at the end)"
+                ));
             }
             let starts = match (r.scope.since, r.after) {
                 (_, None) => true,
