@@ -621,22 +621,17 @@ pub fn write_evidence(
     out: &mut dyn std::io::Write,
 ) -> AdminResult<EvidenceWritten> {
     use crate::incident::evidence_file::{
-        Complete, FORM, Header, IndexLine, Line, ProvenLine, RecordLine, covered,
+        Complete, FORM, Header, IndexLine, Line, ProvenLine, RecordLine, checkpoints_holding,
+        covered,
     };
     let checkpoints = store.checkpoints()?;
     // The checkpoints whose intervals hold the report's records.
-    let mut ends = std::collections::BTreeSet::new();
-    for &seq in &report.rests_on {
-        let at = checkpoints.partition_point(|c| c.seq < seq);
-        if at == checkpoints.len() {
-            return Err(AdminError::Invalid(format!(
-                "record {seq} of the report is under no signed checkpoint yet: the server signs \
-                 one every 30 seconds, at its stop, and at once for a report run while it runs \
-                 (not running after a crash? start it, then run the report again)"
-            )));
-        }
-        ends.insert(at);
-    }
+    let mut ends = checkpoints_holding(&checkpoints, &report.rests_on).map_err(|seq| {
+        AdminError::Invalid(format!(
+            "record {seq} of the report is under no signed checkpoint yet: the server signs one \
+             every 30 seconds, at its stop, and at once for a report made with --evidence"
+        ))
+    })?;
     // Those whose account index covers the scope's window (`None`: no scope, or no checkpoint
     // with an index at its end).
     let scope = report.scope.as_ref();

@@ -303,22 +303,20 @@ pub enum Line {
     Record(RecordLine),
 }
 
-/// The intervals between signed checkpoints that hold `seqs` (sorted): each as (the checkpoint
-/// before it, if any; the checkpoint that ends it). `Err(seq)`: the first record no checkpoint
-/// has been signed at or after yet.
-pub fn intervals<'c>(
-    checkpoints: &'c [Checkpoint],
+/// The checkpoints whose intervals hold `seqs` (their places in `checkpoints`, sorted by
+/// seq): for each record, the first checkpoint at or after it. `Err(seq)`: the first record no
+/// checkpoint has been signed at or after yet.
+pub fn checkpoints_holding(
+    checkpoints: &[Checkpoint],
     seqs: &[u64],
-) -> Result<Vec<(Option<&'c Checkpoint>, &'c Checkpoint)>, u64> {
-    let mut out: Vec<(Option<&Checkpoint>, &Checkpoint)> = Vec::new();
+) -> Result<BTreeSet<usize>, u64> {
+    let mut out = BTreeSet::new();
     for &seq in seqs {
         let at = checkpoints.partition_point(|c| c.seq < seq);
-        let Some(end) = checkpoints.get(at) else {
+        if at == checkpoints.len() {
             return Err(seq);
-        };
-        if out.last().is_none_or(|(_, last)| last.seq != end.seq) {
-            out.push((at.checked_sub(1).map(|i| &checkpoints[i]), end));
         }
+        out.insert(at);
     }
     Ok(out)
 }
@@ -1380,21 +1378,65 @@ mod tests {
     #[test]
     fn the_intervals_are_those_between_the_checkpoints_around_each_record() {
         let c = [checkpoint(10), checkpoint(20), checkpoint(30)];
-        let seqs = |spans: Vec<(Option<&Checkpoint>, &Checkpoint)>| -> Vec<(u64, u64)> {
-            spans
-                .iter()
-                .map(|(from, to)| (from.map_or(0, |c| c.seq), to.seq))
-                .collect()
-        };
-        assert_eq!(seqs(intervals(&c, &[3, 5, 10]).unwrap()), [(0, 10)]);
-        assert_eq!(
-            seqs(intervals(&c, &[3, 11, 20, 25]).unwrap()),
-            [(0, 10), (10, 20), (20, 30)]
-        );
-        assert_eq!(seqs(intervals(&c, &[21]).unwrap()), [(20, 30)]);
-        assert_eq!(seqs(intervals(&c, &[]).unwrap()), []);
+        let at =
+            |seqs: &[u64]| checkpoints_holding(&c, seqs).map(|s| s.into_iter().collect::<Vec<_>>());
+        assert_eq!(at(&[3, 5, 10]), Ok(vec![0]));
+        assert_eq!(at(&[3, 11, 20, 25]), Ok(vec![0, 1, 2]));
+        assert_eq!(at(&[21]), Ok(vec![2]));
+        assert_eq!(at(&[]), Ok(vec![]));
         // No checkpoint signed at or after record 31 yet.
-        assert_eq!(intervals(&c, &[5, 31, 32]).map(|_| ()), Err(31));
+        assert_eq!(at(&[5, 31, 32]), Err(31));
+    }
+
+    /// Checkpoints at 10, 20, … each `time` = its seq, those from `indexed_from` on signing an
+    /// account index.
+    fn indexed(n: u64, indexed_from: u64) -> Vec<Checkpoint> {
+        (1..=n)
+            .map(|i| Checkpoint {
+                interval: Some(ledger::Interval {
+                    after: (i - 1) * 10,
+                    root: [0; ledger::HASH_LEN],
+                    accounts: (i * 10 >= indexed_from).then_some([0; ledger::HASH_LEN]),
+                }),
+                ..checkpoint(i * 10)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_account_indexes_cover_the_window_from_the_checkpoint_before_it() {
+        let scope = |since, until, through| Scope {
+            accounts: vec!["mallory".into()],
+            since,
+            until,
+            through,
+            ..Scope::default()
+        };
+        let c = indexed(5, 0);
+        // No window: every checkpoint; to the one the report was read up to.
+        assert_eq!(covered(&c, &scope(None, None, None), None), Some(0..=4));
+        assert_eq!(covered(&c, &scope(None, None, Some(30)), None), Some(0..=2));
+        // From the interval after the last checkpoint signed before `since`, to the first
+        // signed at or after `until`, and on to the report's last record's.
+        assert_eq!(
+            covered(&c, &scope(Some(25), Some(31), None), None),
+            Some(2..=3)
+        );
+        assert_eq!(
+            covered(&c, &scope(Some(25), Some(31), None), Some(4)),
+            Some(2..=4)
+        );
+        assert_eq!(covered(&c, &scope(Some(60), None, None), None), None);
+        // Checkpoints without an index (signed before it) are not covered, nor anything
+        // before them.
+        let c = indexed(5, 30);
+        assert_eq!(covered(&c, &scope(None, None, None), None), Some(2..=4));
+        assert_eq!(covered(&c, &scope(Some(35), None, None), None), Some(3..=4));
+        let mut c = indexed(5, 0);
+        c[3].interval = None;
+        assert_eq!(covered(&c, &scope(None, None, None), None), Some(4..=4));
+        assert_eq!(covered(&c, &scope(None, Some(35), None), None), None);
+        assert_eq!(covered(&[], &scope(None, None, None), None), None);
     }
 
     const KEY: [u8; 32] = [7; 32];
