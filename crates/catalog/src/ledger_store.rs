@@ -451,7 +451,7 @@ impl LedgerStore {
         for_each_owned(&tx, after, head.seq, |seq, h, owner| {
             root.push(&h);
             if let Some(account) = owner.account {
-                accounts.push(seq, &h, account, owner.tenant);
+                accounts.push(seq, account, owner.tenant);
             }
         })?;
         let (Some(r), true) = (root.root(), root.leaves() == head.seq - after) else {
@@ -491,9 +491,9 @@ impl LedgerStore {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut index = ledger::account_index::IndexBuilder::keeping(keep);
-        for_each_owned(&tx, after, to, |seq, h, owner| {
+        for_each_owned(&tx, after, to, |seq, _, owner| {
             if let Some(account) = owner.account {
-                index.push(seq, &h, account, owner.tenant);
+                index.push(seq, account, owner.tenant);
             }
         })?;
         Ok(index)

@@ -17,9 +17,7 @@ fn main() {
         let mut index = IndexBuilder::default();
         for seq in 1..=n {
             let a = (seq % 1000) as usize;
-            let mut hash = [0u8; 32];
-            hash[..8].copy_from_slice(&seq.to_be_bytes());
-            index.push(seq, &hash, &accounts[a], Some(&tenants[a % 50]));
+            index.push(seq, &accounts[a], Some(&tenants[a % 50]));
         }
         let pushed = t.elapsed().as_secs_f64();
         let t = Instant::now();

@@ -8,15 +8,16 @@
 //! The shape: a sparse Merkle tree over 256-bit keys ([`account_key`], [`tenant_account_key`]:
 //! SHA-256 of the name, so that a checker can compute the key of the account it is shown),
 //! each subtree of one leaf collapsed into that leaf, an empty subtree all zeros. A leaf is
-//! SHA-256(0x00 ‖ key ‖ digest), its digest the SHA-256 of the (sequence number, record hash)
-//! of its records in order and their count ([`Records`]); a node is SHA-256(0x01 ‖ left ‖
+//! SHA-256(0x00 ‖ key ‖ digest), its digest the SHA-256 of its records' sequence numbers in
+//! order and their count ([`Records`]: the numbers only, since the interval's Merkle root
+//! already binds each number to its record's hash); a node is SHA-256(0x01 ‖ left ‖
 //! right), the left child holding the keys whose next bit is 0. A proof walks from the root to
 //! where the key's path ends: its own leaf (the records are there, and only those), an empty
 //! subtree, or another key's leaf (the account has none in the interval: that leaf's key is
 //! shown, its digest only as a hash). Other accounts' names, counts and records are never in a
 //! proof.
 //!
-//! Pure: names and hashes in, hashes out.
+//! Pure: names and numbers in, hashes out.
 
 use std::collections::BTreeMap;
 
@@ -63,9 +64,8 @@ pub fn tenant_account_key(tenant: Option<&str>, account: &str) -> Hash {
     }
 }
 
-/// One key's records in an interval, as they are added: how many, and the digest of their
-/// (sequence number, record hash) pairs in order, streamed (a record adds 40 bytes to one
-/// SHA-256, not a hash of its own).
+/// One key's records in an interval: how many, and the digest of their sequence numbers in
+/// order, streamed (a record adds 8 bytes to one SHA-256, not a hash of its own).
 #[derive(Clone)]
 pub struct Records {
     pub count: u64,
@@ -93,15 +93,23 @@ impl PartialEq for Records {
 }
 
 impl Records {
-    /// Adds the next record (in sequence order).
-    pub fn push(&mut self, seq: u64, record_hash: &Hash) {
-        self.count += 1;
-        self.records.update(&seq.to_be_bytes());
-        self.records.update(record_hash);
+    /// The records of these sequence numbers (in order).
+    pub fn of(seqs: &[u64]) -> Self {
+        let mut r = Self::default();
+        for seq in seqs {
+            r.push(*seq);
+        }
+        r
     }
 
-    /// What the leaf commits to: SHA-256 of the domain, each record's sequence number and hash,
-    /// and their count.
+    /// Adds the next record (in sequence order).
+    pub fn push(&mut self, seq: u64) {
+        self.count += 1;
+        self.records.update(&seq.to_be_bytes());
+    }
+
+    /// What the leaf commits to: SHA-256 of the domain, each record's sequence number, and their
+    /// count.
     pub fn digest(&self) -> Hash {
         let mut ctx = self.records.clone();
         ctx.update(&self.count.to_be_bytes());
@@ -132,6 +140,7 @@ type AccountLeaves = (usize, Vec<(Option<String>, usize)>);
 /// account's key and its tenant and account's key.
 #[derive(Debug, Clone, Default)]
 pub struct IndexBuilder {
+    /// Each key and its records so far (streamed: memory does not grow with the interval).
     leaves: Vec<(Hash, Records)>,
     /// Where each account's leaves are, so that a busy account's keys are hashed once per
     /// interval and found by one lookup.
@@ -160,9 +169,9 @@ impl IndexBuilder {
         self.leaves.len() - 1
     }
 
-    /// Adds record `seq` of `account` (in `tenant`, or in none). Records that name no account
-    /// are in no leaf.
-    pub fn push(&mut self, seq: u64, record_hash: &Hash, account: &str, tenant: Option<&str>) {
+    /// Adds record `seq` of `account` (in `tenant`, or in none), records in sequence order.
+    /// Records that name no account are in no leaf.
+    pub fn push(&mut self, seq: u64, account: &str, tenant: Option<&str>) {
         if !self.named.contains_key(account) {
             let at = self.leaf_of(account_key(account));
             self.named.insert(account.to_owned(), (at, Vec::new()));
@@ -183,7 +192,7 @@ impl IndexBuilder {
         };
         for at in [a, t] {
             let (key, records) = &mut self.leaves[at];
-            records.push(seq, record_hash);
+            records.push(seq);
             if !self.kept.is_empty()
                 && let Some(seqs) = self.kept.get_mut(key)
             {
@@ -342,7 +351,7 @@ mod tests {
     fn index(records: &[(u64, &str, Option<&str>)]) -> IndexBuilder {
         let mut b = IndexBuilder::default();
         for (seq, account, tenant) in records {
-            b.push(*seq, &[*seq as u8; HASH_LEN], account, *tenant);
+            b.push(*seq, account, *tenant);
         }
         b
     }
@@ -357,26 +366,19 @@ mod tests {
             (5, "mallory", Some("acme")),
         ]);
         let root = b.root();
-        let mut mallory = Records::default();
-        for seq in [1u64, 3, 5] {
-            mallory.push(seq, &[seq as u8; HASH_LEN]);
-        }
+        let mallory = Records::of(&[1, 3, 5]);
         let key = account_key("mallory");
         let p = b.prove(&key);
         assert_eq!(p.end, End::Leaf);
         assert!(verify(&root, &key, &mallory, &p));
         assert_eq!(b.records(&key), mallory);
         // One record left out, one added, or none: not shown.
-        let mut fewer = Records::default();
-        fewer.push(1, &[1; HASH_LEN]);
-        fewer.push(5, &[5; HASH_LEN]);
+        let fewer = Records::of(&[1, 5]);
         assert!(!verify(&root, &key, &fewer, &p));
         assert!(!verify(&root, &key, &Records::default(), &p));
         // The tenant's part: mallory's records in acme only.
         let acme = tenant_account_key(Some("acme"), "mallory");
-        let mut in_acme = Records::default();
-        in_acme.push(1, &[1; HASH_LEN]);
-        in_acme.push(5, &[5; HASH_LEN]);
+        let in_acme = Records::of(&[1, 5]);
         assert!(verify(&root, &acme, &in_acme, &b.prove(&acme)));
         // An account with no record: its absence, and nothing can show records of it.
         let dave = account_key("dave");
@@ -401,8 +403,7 @@ mod tests {
         let k = account_key("x");
         assert!(verify(&EMPTY, &k, &Records::default(), &b.prove(&k)));
         let b = index(&[(7, "x", None)]);
-        let mut r = Records::default();
-        r.push(7, &[7; HASH_LEN]);
+        let r = Records::of(&[7]);
         let p = b.prove(&k);
         assert!(verify(&b.root(), &k, &r, &p));
         assert!(verify(
@@ -451,10 +452,9 @@ mod tests {
             let mut truth: BTreeMap<Hash, Records> = BTreeMap::new();
             for (seq, (a, t)) in records.iter().enumerate() {
                 let seq = seq as u64 + 1;
-                let h = [seq as u8; HASH_LEN];
-                b.push(seq, &h, &names[*a], t.map(|t| tenants[t]));
-                truth.entry(account_key(&names[*a])).or_default().push(seq, &h);
-                truth.entry(tenant_account_key(t.map(|t| tenants[t]), &names[*a])).or_default().push(seq, &h);
+                b.push(seq, &names[*a], t.map(|t| tenants[t]));
+                truth.entry(account_key(&names[*a])).or_default().push(seq);
+                truth.entry(tenant_account_key(t.map(|t| tenants[t]), &names[*a])).or_default().push(seq);
             }
             let root = b.root();
             let leaves: Vec<(Hash, Hash)> = truth.iter().map(|(k, r)| (*k, r.digest())).collect();
@@ -465,7 +465,7 @@ mod tests {
             prop_assert!(verify(&root, &key, &ours, &p));
             // One record more: refused.
             let mut more = ours.clone();
-            more.push(999, &[0xee; HASH_LEN]);
+            more.push(999);
             prop_assert!(!verify(&root, &key, &more, &p));
             // Every other key's proof does not show this key.
             for (other, r) in &truth {
@@ -485,7 +485,7 @@ mod tests {
             };
             let mut records = Records::default();
             for seq in 0..count {
-                records.push(seq, &[3; HASH_LEN]);
+                records.push(seq);
             }
             let _ = verify(&[1; HASH_LEN], &[2; HASH_LEN], &records, &Proof { siblings, end });
         }

@@ -387,7 +387,7 @@ impl<'a> Verifier<'a> {
         self.head = link(&self.head, r)?;
         self.interval.push(r.hash);
         if let Some(account) = owner.account {
-            self.accounts.push(r.seq, r.hash, account, owner.tenant);
+            self.accounts.push(r.seq, account, owner.tenant);
         }
         while let Some(c) = self.checkpoints.get(self.next_checkpoint) {
             if c.seq > r.seq {

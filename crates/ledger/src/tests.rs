@@ -150,7 +150,7 @@ fn a_checkpoint_signs_which_records_each_account_has() {
     for r in &records {
         let o = owner_of(r.seq);
         if let Some(a) = o.account {
-            index.push(r.seq, &r.hash, a, o.tenant);
+            index.push(r.seq, a, o.tenant);
         }
         if r.seq.is_multiple_of(10) {
             let mut i = interval_of(&records[..r.seq as usize], r.seq - 10);
@@ -198,14 +198,14 @@ fn a_checkpoint_signs_which_records_each_account_has() {
     let mut b = account_index::Records::default();
     for r in &records[10..20] {
         if owner_of(r.seq).account == Some("b") {
-            b.push(r.seq, &r.hash);
+            b.push(r.seq);
         }
     }
     let mut index = account_index::IndexBuilder::default();
     for r in &records[10..20] {
         let o = owner_of(r.seq);
         if let Some(a) = o.account {
-            index.push(r.seq, &r.hash, a, o.tenant);
+            index.push(r.seq, a, o.tenant);
         }
     }
     let key = account_index::account_key("b");

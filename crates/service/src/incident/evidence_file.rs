@@ -668,8 +668,9 @@ struct Completeness {
     /// The checkpoint the claim starts after (its sequence number; the chain's start: 0).
     from: u64,
     next_after: u64,
-    /// The records proven under the checkpoint being read: their hashes, times and owners.
-    group: std::collections::BTreeMap<u64, (Hash, i64, Option<String>, Option<String>)>,
+    /// The records proven under the checkpoint being read (in the chain, at their places):
+    /// whose they are, as their indexed fields say (account, tenant).
+    group: std::collections::BTreeMap<u64, (Option<String>, Option<String>)>,
     lines: Vec<IndexLine>,
     result: CompleteChecked,
 }
@@ -1036,12 +1037,7 @@ impl Checker {
             let (account, tenant) = catalog::owner_of(&r.body).unwrap_or_default();
             complete.group.insert(
                 r.seq,
-                (
-                    r.hash,
-                    r.time,
-                    account.map(str::to_owned),
-                    tenant.map(str::to_owned),
-                ),
+                (account.map(str::to_owned), tenant.map(str::to_owned)),
             );
         }
         if !withheld {
@@ -1122,8 +1118,7 @@ impl Checker {
             let mut last = 0u64;
             let mut fine = true;
             for &seq in &line.records {
-                let Some((hash, _, account, tenant)) = group.get(&seq).filter(|_| seq > last)
-                else {
+                let Some((account, tenant)) = group.get(&seq).filter(|_| seq > last) else {
                     broke.push(format!(
                         "record {seq}, listed as {named}'s, is not in the file under it (or is listed twice)"
                     ));
@@ -1138,7 +1133,7 @@ impl Checker {
                     fine = false;
                     break;
                 }
-                records.push(seq, hash);
+                records.push(seq);
             }
             let Some(root) = accounts_root.filter(|_| fine) else {
                 continue;
