@@ -1142,6 +1142,14 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
     assert_eq!(v["holds"], true, "{v}");
     assert_eq!(v["files_read"], 2, "{v}");
     assert_eq!(v["records"], proven.len(), "{v}");
+    assert_eq!(v["complete"]["proven"], true, "{v}");
+    assert_eq!(v["complete"]["spans_window"], true, "{v}");
+    assert_eq!(v["complete"]["records"], proven.len(), "{v}");
+    assert_eq!(
+        v["complete"]["scope"]["accounts"],
+        serde_json::json!(["mallory"]),
+        "{v}"
+    );
     let (code, v) = json(&forged_file);
     assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["holds"], false, "{v}");
