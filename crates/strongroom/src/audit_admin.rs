@@ -43,6 +43,15 @@ pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                             UNIX_EPOCH + std::time::Duration::from_secs(c.time.max(0) as u64)
                         )
                     );
+                    // What the signature covers beside the head (checkpoint message v2 and
+                    // v3): without them it cannot be checked.
+                    if let Some(i) = &c.interval {
+                        println!("after:      {}", i.after);
+                        println!("root:       {}", hex::encode(i.root));
+                        if let Some(accounts) = &i.accounts {
+                            println!("accounts:   {}", hex::encode(accounts));
+                        }
+                    }
                     println!("signature:  {}", hex::encode(&c.signature));
                     println!("public key: {} (Ed25519)", hex::encode(&public_key));
                 }

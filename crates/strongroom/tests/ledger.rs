@@ -355,6 +355,36 @@ fn every_kind_of_tampering_is_caught_by_verify() {
         .parse()
         .unwrap();
     assert!(n > 20, "{head}");
+    // What it prints is what the signature covers: someone off the host checks it with the
+    // public key alone.
+    let field = |name: &str| -> String {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} {head}"))
+            .trim()
+            .to_owned()
+    };
+    let hash32 = |name: &str| -> [u8; 32] { hex::decode(field(name)).unwrap().try_into().unwrap() };
+    let printed = ledger::Checkpoint {
+        seq: n,
+        hash: hash32("hash:"),
+        time: humantime::parse_rfc3339(&field("time:"))
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+        signature: hex::decode(field("signature:")).unwrap(),
+        interval: Some(ledger::Interval {
+            after: field("after:").parse().unwrap(),
+            root: hash32("root:"),
+            accounts: Some(hash32("accounts:")),
+        }),
+    };
+    let public_key = hex::decode(field("public key:").split_whitespace().next().unwrap()).unwrap();
+    assert!(printed.verify_signature(&public_key), "{head}");
+    let mut changed = printed.clone();
+    changed.interval.as_mut().unwrap().accounts = Some([0; 32]);
+    assert!(!changed.verify_signature(&public_key));
 
     let cases: [(&str, String, &str); 6] = [
         ("modified", "UPDATE records SET time = time + 1 WHERE seq = 10;".into(), "record 10"),
