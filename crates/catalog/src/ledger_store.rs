@@ -239,9 +239,10 @@ pub fn sealed_event_of(body: &[u8]) -> Option<&[u8]> {
     decode_body(body).map(|(_, at)| &body[at..])
 }
 
-/// Whose a record is as its body's indexed fields say (its account and tenant), or `None` if the
-/// body does not read as a record's: for whoever checks an evidence file's account index.
-pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>)> {
+/// Whose a record is as its body's indexed fields say (its account, tenant and source
+/// address), or `None` if the body does not read as a record's: for whoever checks an evidence
+/// file's account index.
+pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>, Option<&str>)> {
     fn text(f: Option<&[u8]>) -> Option<Option<&str>> {
         match f {
             None => Some(None),
@@ -249,7 +250,7 @@ pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>)> {
         }
     }
     let (fields, _) = decode_body(body)?;
-    Some((text(fields[1])?, text(fields[2])?))
+    Some((text(fields[1])?, text(fields[2])?, text(fields[3])?))
 }
 
 fn lossy(v: Option<&[u8]>) -> Option<String> {

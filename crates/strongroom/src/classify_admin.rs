@@ -647,7 +647,20 @@ fn window_of(s: &service::incident::evidence_file::Scope) -> String {
         || "until the report was made".to_owned(),
         |t| format!("until {}", events::Time::from_secs(t)),
     );
-    format!("{since}, {until}")
+    let mut window = format!("{since}, {until}");
+    let nets = |n: &[String]| -> String {
+        n.iter()
+            .map(|n| printable(n).into_owned())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    if !s.networks.is_empty() {
+        window.push_str(&format!(", from {}", nets(&s.networks)));
+    }
+    if !s.except_networks.is_empty() {
+        window.push_str(&format!(", not from {}", nets(&s.except_networks)));
+    }
+    window
 }
 
 async fn readers(

@@ -1774,6 +1774,77 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     assert_eq!(elsewhere["tenants"], attacker["tenants"]);
     assert_eq!(elsewhere["sessions"], attacker["sessions"]);
 
+    // Their evidence: every record of ops is in the file (the account index), those of the
+    // owner's session sealed, not opened; the check applies the same narrowing and holds, and
+    // the attacker's records cannot be passed off as the owner's.
+    let public_key = public_key_of(&server);
+    for (selection, narrowed) in [
+        (
+            &["--user", "ops", "--ip", "127.0.0.7"][..],
+            "from 127.0.0.7",
+        ),
+        (
+            &["--user", "ops", "--except-ip", "127.0.0.5"][..],
+            "not from 127.0.0.5",
+        ),
+    ] {
+        let (_, evidence) = evidence_of(&server, selection);
+        let out = check(&evidence, &public_key);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{selection:?}: {said}");
+        assert!(
+            said.contains("\ncomplete: every record of account ops from "),
+            "{said}"
+        );
+        assert!(
+            said.contains(&format!("until the report was made, {narrowed})")),
+            "{said}"
+        );
+        assert!(
+            said.contains("\nsessions of: ops (1 session); from 127.0.0.7\n"),
+            "{said}"
+        );
+        let lines = lines_of(&evidence);
+        let proven: Vec<&serde_json::Value> =
+            lines.iter().filter_map(|l| l.get("proven")).collect();
+        let source_of = |p: &serde_json::Value| {
+            let body = hex::decode(p["body"].as_str().unwrap()).unwrap();
+            if body.windows(9).any(|w| w == b"127.0.0.5") {
+                "owner"
+            } else if body.windows(9).any(|w| w == b"127.0.0.7") {
+                "attacker"
+            } else {
+                "neither"
+            }
+        };
+        // The owner's session is there, sealed; the attacker's opened.
+        assert!(proven.iter().any(|p| source_of(p) == "owner"));
+        for p in &proven {
+            match source_of(p) {
+                "owner" => assert!(p["withheld"] == true && p.get("key").is_none(), "{p}"),
+                "attacker" => assert!(p["key"].is_string(), "{p}"),
+                _ => {}
+            }
+        }
+        // An attacker's record passed off as sealed: refused.
+        let mut l = lines.clone();
+        let at = l
+            .iter()
+            .position(|l| l.get("proven").is_some_and(|p| source_of(p) == "attacker"))
+            .unwrap();
+        l[at]["proven"]["withheld"] = true.into();
+        l[at]["proven"].as_object_mut().unwrap().remove("key");
+        let out = check(&forged(&evidence, &l), &public_key);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(
+            said.contains(
+                "withheld (not opened) though it is within the report's window and networks"
+            ),
+            "{said}"
+        );
+    }
+
     // The stolen key: its own report has both sessions; with the address, the attacker's.
     let key = fingerprint(&ops);
     assert_eq!(

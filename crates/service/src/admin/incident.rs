@@ -244,13 +244,16 @@ impl Admin {
             |tenant, seq| replays.get(tenant)?.1.get(&seq).copied(),
             |tenant, l| replays.get(tenant).map(|r| r.0.fate(l)).unwrap_or_default(),
         );
-        // A selection of accounts alone (in tenants or not): its evidence can show that it holds
-        // every record of those accounts, through the checkpoints' account index.
-        let scope = (selection.networks.is_empty()
-            && selection.sessions.is_empty()
+        // A selection of accounts (in tenants or not, from networks or not): its evidence can show
+        // that it holds every record of those accounts, through the checkpoints' account index.
+        let written = |nets: &[crate::gate::network::IpNet]| -> Vec<String> {
+            nets.iter()
+                .map(|n| crate::gate::network::written(*n))
+                .collect()
+        };
+        let scope = (selection.sessions.is_empty()
             && selection.credentials.is_empty()
             && selection.alerts.is_empty()
-            && selection.except_networks.is_empty()
             && !selection.accounts.is_empty())
         .then(|| crate::incident::evidence_file::Scope {
             accounts: selection.accounts.clone(),
@@ -261,6 +264,8 @@ impl Admin {
                 .filter(|a| tenant_accounts.contains(*a))
                 .cloned()
                 .collect(),
+            networks: written(&selection.networks),
+            except_networks: written(&selection.except_networks),
             since,
             until,
             through,
@@ -638,6 +643,11 @@ pub fn write_evidence(
     let last_end = ends.last().copied();
     let complete = scope.and_then(|s| covered(&checkpoints, s, last_end));
     let keys = scope.map(|s| s.keys()).unwrap_or_default();
+    let narrowing = scope
+        .map(|s| s.narrowing())
+        .transpose()
+        .map_err(AdminError::Invalid)?
+        .unwrap_or_default();
     if let Some(range) = &complete {
         ends.extend(range.clone());
     }
@@ -717,10 +727,13 @@ pub fn write_evidence(
                 let Some(r) = record else {
                     return Err(missing(format!("record {seq} is not there")));
                 };
-                // A scope's record outside the report's window that the report does not rest
-                // on: shown sealed, for the index only.
-                let held =
-                    ours.binary_search(seq).is_err() && scope.is_some_and(|s| !s.in_window(r.time));
+                // A scope's record outside the report's window or networks that the report does
+                // not rest on: shown sealed, for the index only.
+                let held = ours.binary_search(seq).is_err()
+                    && scope.is_some_and(|s| {
+                        !s.in_window(r.time)
+                            || !narrowing.admits(catalog::owner_of(&r.body).and_then(|o| o.2))
+                    });
                 let record_key = if held { None } else { key_of(&r) };
                 records += 1;
                 withheld += u64::from(held);

@@ -78,6 +78,13 @@ pub struct Scope {
     pub tenants: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_tenant: Vec<String>,
+    /// The report's narrowing of the accounts' records by where they came from (`--ip`,
+    /// `--except-ip`: addresses or networks as `gate::network::written` writes them): records
+    /// from elsewhere are not the report's, and are shown sealed like those outside the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except_networks: Vec<String>,
     /// Unix seconds: `[since, until)`.
     pub since: Option<i64>,
     pub until: Option<i64>,
@@ -130,6 +137,38 @@ impl Scope {
     /// Whether a record of this time is within the report's window.
     pub fn in_window(&self, time: i64) -> bool {
         self.since.is_none_or(|s| time >= s) && self.until.is_none_or(|u| time < u)
+    }
+
+    /// Its narrowing by source, read (`Err`: a network that does not read as one).
+    pub fn narrowing(&self) -> Result<Narrowing, String> {
+        let read = |nets: &[String]| -> Result<Vec<IpNet>, String> {
+            nets.iter().map(|n| crate::gate::network::one(n)).collect()
+        };
+        Ok(Narrowing {
+            networks: read(&self.networks)?,
+            except_networks: read(&self.except_networks)?,
+        })
+    }
+}
+
+type IpNet = crate::gate::network::IpNet;
+
+/// Where a scope's records must come from to be the report's (`--ip`, `--except-ip`).
+#[derive(Debug, Clone, Default)]
+pub struct Narrowing {
+    pub networks: Vec<IpNet>,
+    pub except_networks: Vec<IpNet>,
+}
+
+impl Narrowing {
+    /// Whether a record from `source` (its indexed field: an address, none for records that
+    /// name none) is the report's.
+    pub fn admits(&self, source: Option<&str>) -> bool {
+        let ip = source
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+            .map(crate::gate::network::canonical);
+        let within = |nets: &[IpNet]| ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)));
+        (self.networks.is_empty() || within(&self.networks)) && !within(&self.except_networks)
     }
 }
 
@@ -664,6 +703,7 @@ pub struct Checker {
 /// interval must follow, and the records and index lines of the interval being read.
 struct Completeness {
     scope: Scope,
+    narrowing: Narrowing,
     keys: Vec<ScopeKey>,
     /// The checkpoint the claim starts after (its sequence number; the chain's start: 0).
     from: u64,
@@ -834,7 +874,12 @@ impl Checker {
                     result.proven = false;
                 }
                 let from = after.as_ref().map_or(0, |a| a.seq);
+                let narrowing = c
+                    .scope
+                    .narrowing()
+                    .map_err(|why| EvidenceError::NotEvidence(format!("its first line: {why}")))?;
                 Some(Completeness {
+                    narrowing,
                     keys: c.scope.keys(),
                     scope: c.scope,
                     from,
@@ -1034,21 +1079,24 @@ impl Checker {
             ));
         } else if let Some(complete) = &mut self.complete {
             // In the chain: one the account indexes may list.
-            let (account, tenant) = catalog::owner_of(&r.body).unwrap_or_default();
+            let (account, tenant, _) = catalog::owner_of(&r.body).unwrap_or_default();
             complete.group.insert(
                 r.seq,
                 (account.map(str::to_owned), tenant.map(str::to_owned)),
             );
         }
+        // Withheld only if it is not the report's: outside its window, or from elsewhere than
+        // its networks (its source as its indexed fields say).
+        let theirs = |c: &Completeness| {
+            c.scope.in_window(r.time)
+                && c.narrowing
+                    .admits(catalog::owner_of(&r.body).and_then(|o| o.2))
+        };
         if !withheld {
             self.disclose(r, key);
-        } else if self
-            .complete
-            .as_ref()
-            .is_none_or(|c| c.scope.in_window(r.time))
-        {
+        } else if self.complete.as_ref().is_none_or(theirs) {
             self.checked.broke(format!(
-                "record {}: withheld (not opened) though it is within the report's window",
+                "record {}: withheld (not opened) though it is within the report's window and networks",
                 r.seq
             ));
         }
@@ -1279,6 +1327,12 @@ impl Checker {
     pub fn finish(mut self) -> Checked {
         self.end_interval();
         self.end_indexed();
+        // The report's narrowing by networks, applied as the report applied it.
+        let narrowing = self
+            .complete
+            .as_ref()
+            .map(|c| c.narrowing.clone())
+            .unwrap_or_default();
         if let Some(mut complete) = self.complete.take() {
             let r = &mut complete.result;
             if r.to.is_none() {
@@ -1310,7 +1364,16 @@ impl Checker {
             r.spans_window = starts && ends;
             self.checked.complete = Some(complete.result);
         }
-        let mut collector = super::Collector::default();
+        let mut collector = super::Collector::default()
+            .matching(if narrowing.networks.is_empty() {
+                Vec::new()
+            } else {
+                vec![super::Criterion {
+                    networks: narrowing.networks,
+                    ..Default::default()
+                }]
+            })
+            .excluding(narrowing.except_networks);
         self.disclosed.sort_by_key(|r| r.seq);
         for r in &self.disclosed {
             collector.add(r);
@@ -1432,6 +1495,30 @@ mod tests {
         assert_eq!(covered(&c, &scope(None, None, None), None), Some(4..=4));
         assert_eq!(covered(&c, &scope(None, Some(35), None), None), None);
         assert_eq!(covered(&[], &scope(None, None, None), None), None);
+    }
+
+    #[test]
+    fn a_narrowing_admits_the_records_from_its_networks_and_not_from_its_exceptions() {
+        let scope = |networks: &[&str], except: &[&str]| Scope {
+            accounts: vec!["ops".into()],
+            networks: networks.iter().map(|n| n.to_string()).collect(),
+            except_networks: except.iter().map(|n| n.to_string()).collect(),
+            ..Scope::default()
+        };
+        let n = scope(&[], &[]).narrowing().unwrap();
+        assert!(n.admits(Some("10.0.0.1")) && n.admits(None));
+        let n = scope(&["203.0.113.0/24", "2001:db8::7"], &["203.0.113.9"])
+            .narrowing()
+            .unwrap();
+        assert!(n.admits(Some("203.0.113.7")));
+        assert!(n.admits(Some("2001:db8::7")));
+        assert!(!n.admits(Some("203.0.113.9")), "an exception");
+        assert!(!n.admits(Some("198.51.100.1")));
+        assert!(!n.admits(None), "a record from nowhere is from no network");
+        assert!(!n.admits(Some("not an address")));
+        // An IPv4-mapped address is its IPv4 one.
+        assert!(n.admits(Some("::ffff:203.0.113.7")));
+        assert!(scope(&["not a network"], &[]).narrowing().is_err());
     }
 
     const KEY: [u8; 32] = [7; 32];
