@@ -752,11 +752,8 @@ pub fn write_evidence(
             }
             if let Some(index) = &index {
                 for k in &keys {
-                    let seqs = index.kept(&k.key).unwrap_or_default().to_vec();
                     let proof = index.prove(&k.key);
-                    line(json_line(&Line::Index(IndexLine::of(
-                        to.seq, k, seqs, &proof,
-                    ))))?;
+                    line(json_line(&Line::Index(IndexLine::of(to.seq, k, &proof))))?;
                 }
             }
             continue;
