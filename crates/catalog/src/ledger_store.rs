@@ -439,11 +439,7 @@ impl LedgerStore {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let head = head_of(&tx)?;
-        let after: i64 =
-            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM checkpoints", [], |r| {
-                r.get(0)
-            })?;
-        let after = after.max(0) as u64;
+        let after = last_checkpoint_of(&tx)?;
         if head.seq <= after {
             return Ok(None);
         }
@@ -508,6 +504,12 @@ impl LedgerStore {
         let mut out = Vec::new();
         for_each_hash(&tx, after, to, |h| out.push(h))?;
         Ok(out)
+    }
+
+    /// The sequence number the last signed checkpoint vouches for (0: none yet), without
+    /// reading every checkpoint.
+    pub fn last_checkpoint(&self) -> Result<u64> {
+        last_checkpoint_of(&self.lock())
     }
 
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
@@ -846,6 +848,14 @@ fn head_of(conn: &Connection) -> Result<Head> {
         },
         None => Head::EMPTY,
     })
+}
+
+/// The sequence number the last signed checkpoint vouches for (0: none yet).
+fn last_checkpoint_of(conn: &Connection) -> Result<u64> {
+    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM checkpoints", [], |r| {
+        r.get(0)
+    })?;
+    Ok(seq.max(0) as u64)
 }
 
 fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {

@@ -94,7 +94,8 @@ impl PartialEq for Records {
 
 impl Records {
     /// The records of these sequence numbers (in order).
-    pub fn of(seqs: &[u64]) -> Self {
+    #[cfg(test)]
+    fn of(seqs: &[u64]) -> Self {
         let mut r = Self::default();
         for seq in seqs {
             r.push(*seq);
@@ -220,7 +221,8 @@ impl IndexBuilder {
     }
 
     /// The records of `key` (none: a default).
-    pub fn records(&self, key: &Hash) -> Records {
+    #[cfg(test)]
+    fn records(&self, key: &Hash) -> Records {
         self.leaves
             .iter()
             .find(|(k, _)| k == key)

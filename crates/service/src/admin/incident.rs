@@ -40,7 +40,7 @@ impl Admin {
         let (store, key) = open_ledger(&self.data_dir, &self.master)?;
         // The last record to read, and how many the ledger holds after it.
         let (through, after_checkpoint) = if to_checkpoint {
-            let last = store.checkpoints()?.last().map_or(0, |c| c.seq);
+            let last = store.last_checkpoint()?;
             (Some(last), store.head()?.seq.saturating_sub(last))
         } else {
             (None, 0)

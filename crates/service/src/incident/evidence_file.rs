@@ -934,7 +934,10 @@ impl Checker {
                     return Err(malformed("an index line longer than any index's".into()));
                 }
                 match &mut self.complete {
-                    Some(c) => c.lines.push(i),
+                    // One per scope key under a checkpoint: more are refused there (kept to
+                    // one over, so that a forged file cannot grow them without bound).
+                    Some(c) if c.lines.len() <= c.keys.len() => c.lines.push(i),
+                    Some(_) => {}
                     None => self
                         .checked
                         .broke("an account index in a file that claims none".into()),
@@ -1056,31 +1059,34 @@ impl Checker {
             )
             .ok()
         });
-        if ours.is_none_or(|o| o.hash != r.hash) {
+        let in_chain = if ours.is_none_or(|o| o.hash != r.hash) {
             self.checked.broke(format!(
                 "record {}: its contents do not match its hash (modified)",
                 r.seq
             ));
+            false
         } else if !c.includes(r.seq, &r.hash, proof) {
             self.checked.broke(format!(
                 "record {}: not among the records checkpoint {} signed",
                 r.seq, c.seq
             ));
-        } else if let Some(complete) = &mut self.complete {
+            false
+        } else {
+            true
+        };
+        // Whose it is, as its indexed fields say (read once: for the account indexes, and for
+        // whether it may be withheld).
+        let (account, tenant, source) = catalog::owner_of(&r.body).unwrap_or_default();
+        if in_chain && let Some(complete) = &mut self.complete {
             // In the chain: one the account indexes may list.
-            let (account, tenant, _) = catalog::owner_of(&r.body).unwrap_or_default();
             complete.group.insert(
                 r.seq,
                 (account.map(str::to_owned), tenant.map(str::to_owned)),
             );
         }
         // Withheld only if it is not the report's: outside its window, or from elsewhere than
-        // its networks (its source as its indexed fields say).
-        let theirs = |c: &Completeness| {
-            c.scope.in_window(r.time)
-                && c.narrowing
-                    .admits(catalog::owner_of(&r.body).and_then(|o| o.2))
-        };
+        // its networks.
+        let theirs = |c: &Completeness| c.scope.in_window(r.time) && c.narrowing.admits(source);
         if !withheld {
             self.disclose(r, key);
         } else if self.complete.as_ref().is_none_or(theirs) {
@@ -1136,6 +1142,9 @@ impl Checker {
             Some(root) => Some(root),
         };
         let mut listed = 0u64;
+        if lines.len() > complete.keys.len() {
+            broke.push("more index lines than the file's scope has accounts".to_owned());
+        }
         for line in &lines {
             if line.checkpoint != c.seq {
                 broke.push(format!(
