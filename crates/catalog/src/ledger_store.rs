@@ -239,10 +239,19 @@ pub fn sealed_event_of(body: &[u8]) -> Option<&[u8]> {
     decode_body(body).map(|(_, at)| &body[at..])
 }
 
-/// Whose a record is as its body's indexed fields say (its account, tenant and source
-/// address), or `None` if the body does not read as a record's: for whoever checks an evidence
-/// file's account index.
-pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>, Option<&str>)> {
+/// Whose a record is as its body's indexed fields say: for whoever checks an evidence file's
+/// account index and what it withholds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordOwner<'a> {
+    pub account: Option<&'a str>,
+    pub tenant: Option<&'a str>,
+    /// The source address.
+    pub source: Option<&'a str>,
+    pub session: Option<&'a str>,
+}
+
+/// A record's [`RecordOwner`] from its body, or `None` if the body does not read as a record's.
+pub fn owner_of(body: &[u8]) -> Option<RecordOwner<'_>> {
     fn text(f: Option<&[u8]>) -> Option<Option<&str>> {
         match f {
             None => Some(None),
@@ -250,7 +259,12 @@ pub fn owner_of(body: &[u8]) -> Option<(Option<&str>, Option<&str>, Option<&str>
         }
     }
     let (fields, _) = decode_body(body)?;
-    Some((text(fields[1])?, text(fields[2])?, text(fields[3])?))
+    Some(RecordOwner {
+        account: text(fields[1])?,
+        tenant: text(fields[2])?,
+        source: text(fields[3])?,
+        session: text(fields[4])?,
+    })
 }
 
 fn lossy(v: Option<&[u8]>) -> Option<String> {

@@ -29,8 +29,8 @@ pub use accounts::{Access, Account, AccountKey, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_store::{
-    LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, Verified, owner_of,
-    sealed_event_of,
+    LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, RecordOwner, Verified,
+    owner_of, sealed_event_of,
 };
 pub use namespace::{
     ClassVersion, MAX_MOVED_COUNTED, MAX_MOVED_IDS, MovedNodes, Node, NodeKind, NodeRef, NodeSeal,

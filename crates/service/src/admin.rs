@@ -12,7 +12,7 @@ mod files;
 mod incident;
 
 pub use files::{ClassifiedFile, FileReport, ListedEntry};
-pub use incident::{EvidenceWritten, write_evidence};
+pub use incident::{EvidenceWritten, MAX_FOUND_ACCOUNTS, write_evidence};
 
 use files::class_counts;
 use incident::refused_network;

@@ -407,6 +407,8 @@ pub struct Collector {
     /// opened before them), with their session as shown: an evidence file hands over their
     /// keys ([`Report::rests_on`]).
     rests_on: Vec<(u64, Option<String>)>,
+    /// The accounts those records name ([`Report::accounts`]).
+    accounts: std::collections::BTreeSet<String>,
 }
 
 /// Sessions by when each was first seen (a directory an account polls is listed by thousands
@@ -494,6 +496,11 @@ impl Collector {
         }
         self.evidence.records += 1;
         self.rests_on.push((r.seq, session.clone()));
+        if let Some(a) = &e.account
+            && !self.accounts.contains(a)
+        {
+            self.accounts.insert(a.clone());
+        }
         self.evidence.first_seq = Some(self.evidence.first_seq.map_or(r.seq, |s| s.min(r.seq)));
         self.evidence.last_seq = Some(self.evidence.last_seq.map_or(r.seq, |s| s.max(r.seq)));
         if let Some(id) = &session {
@@ -1055,6 +1062,7 @@ impl Collector {
             totals: Totals::default(),
             evidence: self.evidence,
             rests_on,
+            accounts: self.accounts.into_iter().collect(),
             scope: None,
             after_checkpoint: 0,
         }

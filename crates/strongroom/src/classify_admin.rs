@@ -312,7 +312,17 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 "strongroom: warning: no checkpoint with an account index (signed since this version) covers the report's window: the file cannot show that it holds every record of {}",
                 complete_scope(scope)
             ),
+            (_, None) if report.accounts.len() > service::admin::MAX_FOUND_ACCOUNTS => eprintln!(
+                "strongroom: warning: the report's records name {} accounts, more than the {} an evidence file shows complete for a selection without --user: the file cannot show that it holds every record (select by --user)",
+                report.accounts.len(),
+                service::admin::MAX_FOUND_ACCOUNTS
+            ),
             _ => {}
+        }
+        if let (Some(_), Some(scope)) = (w.complete, &report.scope) {
+            for note in complete_notes(scope) {
+                eprintln!("{note}");
+            }
         }
         if w.unkeyed > 0 {
             eprintln!(
@@ -556,6 +566,9 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
                 crate::units::counted(k.records as usize, "record"),
                 window_of(&k.scope),
             )?;
+            for note in complete_notes(&k.scope) {
+                writeln!(out, "{note}")?;
+            }
             if let (None, Some((_, time))) = (k.scope.until, k.to) {
                 writeln!(
                     out,
@@ -660,7 +673,38 @@ fn window_of(s: &service::incident::evidence_file::Scope) -> String {
     if !s.except_networks.is_empty() {
         window.push_str(&format!(", not from {}", nets(&s.except_networks)));
     }
+    if !s.sessions.is_empty() {
+        window.push_str(&format!(", of session {}", nets(&s.sessions)));
+    }
     window
+}
+
+/// What else a third party must know of an evidence file's completeness: how the report's
+/// credentials were applied, and that accounts the report found are not the selection's.
+fn complete_notes(s: &service::incident::evidence_file::Scope) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !s.credentials.is_empty() {
+        let credentials: Vec<String> = s
+            .credentials
+            .iter()
+            .map(|c| printable(c).into_owned())
+            .collect();
+        notes.push(format!(
+            "of those, the report's are the sessions opened (or only tried) with {}: which ones is read from each session's opening, which the file holds",
+            credentials.join(" or ")
+        ));
+    }
+    if s.found_accounts {
+        notes.push(format!(
+            "{} the report's records name: the file cannot show that the selection touched no other account",
+            if s.accounts.len() == 1 {
+                "that is the account"
+            } else {
+                "those are the accounts"
+            },
+        ));
+    }
+    notes
 }
 
 async fn readers(

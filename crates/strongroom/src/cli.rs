@@ -256,8 +256,11 @@ pub enum IncidentCommand {
         verify: bool,
         /// Also write an evidence file here (owner-only): the report with the ledger records it
         /// rests on, their keys and their proofs under the signed checkpoints, which `incident
-        /// check` verifies without this server. It holds nothing of other records (for records
-        /// under checkpoints signed before 2026-12-06: their intervals' indexed fields).
+        /// check` verifies without this server, and every record of the report's accounts
+        /// within its window (the selection's, or those it found), sealed where not the
+        /// report's, to show none was left out. It holds nothing of other accounts' records
+        /// (for records under checkpoints signed before 2026-12-06: their intervals' indexed
+        /// fields).
         #[arg(long)]
         evidence: Option<std::path::PathBuf>,
     },

@@ -1646,6 +1646,188 @@ fn an_evidence_file_from_a_time_shows_the_accounts_earlier_records_sealed() {
     );
 }
 
+/// Reads `path` whole (it is at most 32 KiB) in an open session, with request ids from `id`.
+fn read_in(raw: &mut Raw, id: u32, path: &str) {
+    let h = raw.open(id, path, OpenFlags::READ);
+    raw.call(
+        id + 1,
+        RequestOp::Read {
+            handle: h.clone(),
+            offset: 0,
+            len: 32 * KIB as u32,
+        },
+    );
+    raw.call(id + 2, RequestOp::Close { handle: h });
+}
+
+/// The path of the proven line (of `lines`) of the record whose indexed fields name
+/// `credential` (an opening, or a try at logging in), before `since`.
+fn opening_with(lines: &[serde_json::Value], credential: &str, since: u64) -> usize {
+    let named = hex::encode(credential);
+    lines
+        .iter()
+        .position(|l| {
+            l.get("proven").is_some_and(|p| {
+                p["time"].as_u64().unwrap() < since && p["body"].as_str().unwrap().contains(&named)
+            })
+        })
+        .unwrap_or_else(|| panic!("no record of {credential} before {since}"))
+}
+
+/// A stolen second key of an account used beside its owner, each from a session opened before
+/// the report's window: the report on the key (or on the attacker's session) carries evidence
+/// that nothing of the account within the window was left out. For the key, every record of
+/// the account in the window is opened, and each session's opening (from before the window
+/// too), so that the check tells which sessions the key opened as the report did; for the
+/// session, the account's other records are there sealed. A session's opening taken out, or a
+/// record of the session passed off as another's, and the check says so.
+#[test]
+fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
+    let server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let ops = server.account("acme", "ops", "read-only");
+    let stolen = Client::new(server.port, "ops");
+    server.ok(&[
+        "user",
+        "key",
+        "add",
+        "ops",
+        stolen.public_key().to_str().unwrap(),
+    ]);
+    let mut batch = String::from("mkdir /d\n");
+    batch.push_str(&random_files(&loader, "/d", 4, 20 * KIB));
+    sftp_from(&loader, "127.0.0.9", &batch);
+    // Both sessions open, then a checkpoint (a report with --evidence has the server sign
+    // one), then the window starts.
+    let mut owner = Raw::connect(&ops);
+    let mut attacker = Raw::connect(&stolen);
+    let _ = evidence_of(&server, &["--user", "ops"]);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let since = now() + 2;
+    while now() < since {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let since_text = events::Time::from_secs(since as i64).to_string();
+    read_in(&mut owner, 1, "/d/f1.bin");
+    read_in(&mut attacker, 1, "/d/f2.bin");
+    read_in(&mut attacker, 4, "/d/f3.bin");
+    drop(owner);
+    drop(attacker);
+    sftp_from(&stolen, "127.0.0.7", "get /d/f4.bin\n");
+    let key = fingerprint(&stolen);
+    let by_key = report_when(&server, &["--key", &key, "--since", &since_text], |r| {
+        paths_read(r).len() == 3
+    });
+    assert_eq!(
+        paths_read(&by_key),
+        ["/d/f2.bin", "/d/f3.bin", "/d/f4.bin"],
+        "{by_key:#}"
+    );
+    let public_key = public_key_of(&server);
+
+    let (_, evidence) = evidence_of(&server, &["--key", &key, "--since", &since_text]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    for expected in [
+        "\ncomplete: every record of account ops from the checkpoint at record ".to_owned(),
+        format!("opened: those within the report's window (since {since_text}, until the report was made)"),
+        format!("\nof those, the report's are the sessions opened (or only tried) with {key}: "),
+        "\nthat is the account the report's records name: the file cannot show that the selection touched no other account\n".to_owned(),
+        "\nsessions of: ops (2 sessions); from ".to_owned(),
+        " 3 files read".to_owned(),
+        "none of account ops's records in those intervals is left out".to_owned(),
+    ] {
+        assert!(said.contains(&expected), "{expected:?} in {said}");
+    }
+    let lines = lines_of(&evidence);
+    // Nothing of the window sealed: the owner's read is opened, and its session's opening
+    // from before the window is there to show the other key opened it.
+    assert!(
+        lines
+            .iter()
+            .filter_map(|l| l.get("proven"))
+            .all(|p| p.get("withheld").is_none() || p["time"].as_u64().unwrap() < since),
+        "{lines:#?}"
+    );
+    let owners_key = fingerprint(&ops);
+    for credential in [&owners_key, &key] {
+        let mut l = lines.clone();
+        l.remove(opening_with(&lines, credential, since));
+        let out = check(&forged(&evidence, &l), &public_key);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{credential}: {said}");
+        assert!(
+            said.contains("its records are in the file without its opening"),
+            "{credential}: {said}"
+        );
+        assert!(said.contains("NOT SHOWN COMPLETE"), "{said}");
+    }
+
+    // The attacker's first session alone: the account's other records are there sealed.
+    let first = by_key["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["opened"].as_str().unwrap() < since_text.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (by_session, evidence) =
+        evidence_of(&server, &["--session", &first, "--since", &since_text]);
+    assert_eq!(paths_read(&by_session), ["/d/f2.bin", "/d/f3.bin"]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "opened: those within the report's window (since {since_text}, until the report was made, of session {first})"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("\nsessions of: ops (1 session); from "),
+        "{said}"
+    );
+    let lines = lines_of(&evidence);
+    let in_window_sealed = lines
+        .iter()
+        .filter_map(|l| l.get("proven"))
+        .filter(|p| p["withheld"] == true && p["time"].as_u64().unwrap() >= since)
+        .count();
+    assert!(
+        in_window_sealed >= 4,
+        "the owner's read and the second session's: {lines:#?}"
+    );
+    // A record of the session passed off as another's: refused.
+    let mut l = lines.clone();
+    let read = l
+        .iter()
+        .position(|l| {
+            l.get("proven").is_some_and(|p| {
+                p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
+            })
+        })
+        .unwrap();
+    l[read]["proven"]["withheld"] = true.into();
+    l[read]["proven"].as_object_mut().unwrap().remove("key");
+    let out = check(&forged(&evidence, &l), &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "withheld (not opened) though it is within the report's window, networks and sessions"
+        ),
+        "{said}"
+    );
+}
+
 /// From one address: a login that asked for a command (refused) and opened no SFTP session,
 /// and a connection closed before it tried anything. The first is a session with its end
 /// recorded (not one still open), the second a failed login with no attempt (not a session).
@@ -1829,7 +2011,7 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
         assert_eq!(out.status.code(), Some(1), "{said}");
         assert!(
             said.contains(
-                "withheld (not opened) though it is within the report's window and networks"
+                "withheld (not opened) though it is within the report's window, networks and sessions"
             ),
             "{said}"
         );
@@ -1884,6 +2066,20 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
             .unwrap()
             .to_owned()
     };
+    // The address alone: the accounts its records name are shown complete (the owner's
+    // session sealed), and the check says they are those the report found.
+    let (_, evidence) = evidence_of(&server, &["--ip", "127.0.0.7"]);
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    for expected in [
+        "\ncomplete: every record of accounts eve, ops from the chain's start to ",
+        "until the report was made, from 127.0.0.7)\n",
+        "\nthose are the accounts the report's records name: the file cannot show that the selection touched no other account\n",
+        "\nsessions of: eve (1 session), ops (1 session); from 127.0.0.7\n",
+    ] {
+        assert!(said.contains(expected), "{expected:?} in {said}");
+    }
     let two_sessions = report(
         &server,
         &[

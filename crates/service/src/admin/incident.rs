@@ -138,6 +138,8 @@ impl Admin {
                 ..Default::default()
             })?);
         }
+        // The sessions an alert names.
+        let mut alert_sessions = Vec::new();
         if !selection.alerts.is_empty() {
             let mut named = Criterion::default();
             for id in &selection.alerts {
@@ -152,7 +154,10 @@ impl Admin {
                 }
                 // Its sessions; else its account's; else its source's (a spray of logins).
                 match (alert.sessions.is_empty(), alert.account, alert.source) {
-                    (false, ..) => named.sessions.extend(alert.sessions),
+                    (false, ..) => {
+                        alert_sessions.extend(alert.sessions.iter().cloned());
+                        named.sessions.extend(alert.sessions);
+                    }
                     (true, Some(account), _) => {
                         named.accounts.insert(account);
                     }
@@ -244,35 +249,15 @@ impl Admin {
             |tenant, seq| replays.get(tenant)?.1.get(&seq).copied(),
             |tenant, l| replays.get(tenant).map(|r| r.0.fate(l)).unwrap_or_default(),
         );
-        // A selection of accounts (in tenants or not, from networks or not): its evidence can show
-        // that it holds every record of those accounts, through the checkpoints' account index.
-        let written = |nets: &[crate::gate::network::IpNet]| -> Vec<String> {
-            nets.iter()
-                .map(|n| crate::gate::network::written(*n))
-                .collect()
-        };
-        let scope = (selection.sessions.is_empty()
-            && selection.credentials.is_empty()
-            && selection.alerts.is_empty()
-            && !selection.accounts.is_empty())
-        .then(|| crate::incident::evidence_file::Scope {
-            accounts: selection.accounts.clone(),
-            tenants: tenant_names.clone(),
-            no_tenant: selection
-                .accounts
-                .iter()
-                .filter(|a| tenant_accounts.contains(*a))
-                .cloned()
-                .collect(),
-            networks: written(&selection.networks),
-            except_networks: written(&selection.except_networks),
-            since,
-            until,
-            through,
-        });
-        let selection = selection.to_string();
-        let mut report = collector.finish(selection);
-        report.scope = scope;
+        let selection_named = selection.to_string();
+        let mut report = collector.finish(selection_named);
+        report.scope = evidence_scope(
+            selection,
+            &alert_sessions,
+            &report.accounts,
+            (&tenant_names, &tenant_accounts),
+            (since, until, through),
+        );
         report.after_checkpoint = after_checkpoint;
         let end = report.evidence.last_seq.unwrap_or(0);
         report.evidence.checkpoint = store
@@ -601,6 +586,68 @@ impl Admin {
     }
 }
 
+/// The most accounts a selection without accounts may name for its evidence file to show their
+/// records complete: the file holds an index line per account per checkpoint (one every 30
+/// seconds), so a spray of logins at ten thousand names would make it gigabytes a day.
+pub const MAX_FOUND_ACCOUNTS: usize = 64;
+
+/// Whose records a report's evidence file can show complete: the selection's accounts (in its
+/// tenants, from its networks, in its sessions, opened with its credentials), or, for a
+/// selection without accounts (addresses, sessions, credentials, alerts), the accounts its
+/// records name, at most [`MAX_FOUND_ACCOUNTS`] of them (`None`: more, or none).
+fn evidence_scope(
+    selection: &crate::incident::Selection,
+    alert_sessions: &[String],
+    found: &[String],
+    (tenants, tenant_accounts): (&[String], &std::collections::BTreeSet<String>),
+    (since, until, through): (Option<i64>, Option<i64>, Option<u64>),
+) -> Option<crate::incident::evidence_file::Scope> {
+    let written = |nets: &[crate::gate::network::IpNet]| -> Vec<String> {
+        nets.iter()
+            .map(|n| crate::gate::network::written(*n))
+            .collect()
+    };
+    let found_accounts = selection.accounts.is_empty();
+    let accounts = if found_accounts {
+        found.to_vec()
+    } else {
+        selection.accounts.clone()
+    };
+    if accounts.is_empty() || (found_accounts && accounts.len() > MAX_FOUND_ACCOUNTS) {
+        return None;
+    }
+    let mut sessions: Vec<String> = selection
+        .sessions
+        .iter()
+        .chain(alert_sessions)
+        .cloned()
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    let credentials: std::collections::BTreeSet<String> = selection
+        .credentials
+        .iter()
+        .flat_map(|k| crate::gate::certificate::credentials_named(k))
+        .collect();
+    Some(crate::incident::evidence_file::Scope {
+        no_tenant: accounts
+            .iter()
+            .filter(|a| tenant_accounts.contains(*a))
+            .cloned()
+            .collect(),
+        accounts,
+        tenants: tenants.to_vec(),
+        networks: written(&selection.networks),
+        except_networks: written(&selection.except_networks),
+        sessions,
+        credentials: credentials.into_iter().collect(),
+        found_accounts,
+        since,
+        until,
+        through,
+    })
+}
+
 /// A network selection refused as too wide is the caller's error (said with `hint`); a failure
 /// to read the ledger is not.
 pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
@@ -614,10 +661,11 @@ pub(super) fn refused_network(e: LedgerReadError, hint: &str) -> AdminError {
 /// report and the ledger's public key; then for each signed checkpoint whose interval holds one
 /// of its records, the checkpoint and those records, each with its inclusion proof and record
 /// key (under a checkpoint signed before checkpoints signed their intervals: every record of
-/// the interval, the report's own keyed). For a report on accounts alone (its scope), also every
-/// record of those accounts under each checkpoint whose account index covers the report's
-/// window, and the proof of each account's records there: the file then shows that it holds
-/// all of them. Refused while a record of the report is not yet under a signed checkpoint.
+/// the interval, the report's own keyed). With a scope (`Report::scope`), also every record of
+/// its accounts under each checkpoint whose account index covers the report's window (sealed
+/// where not the report's; for credentials, with the openings of their sessions), and the
+/// proof of each account's records there: the file then shows that it holds all of them.
+/// Refused while a record of the report is not yet under a signed checkpoint.
 pub fn write_evidence(
     store: &LedgerStore,
     key: &LedgerBodyKey,
@@ -630,18 +678,30 @@ pub fn write_evidence(
         covered,
     };
     let checkpoints = store.checkpoints()?;
+    let holding = |seqs: &[u64]| {
+        checkpoints_holding(&checkpoints, seqs).map_err(|seq| {
+            AdminError::Invalid(format!(
+                "record {seq} of the report is under no signed checkpoint yet: the server signs \
+                 one every 30 seconds, at its stop, and at once for a report made with --evidence"
+            ))
+        })
+    };
     // The checkpoints whose intervals hold the report's records.
-    let mut ends = checkpoints_holding(&checkpoints, &report.rests_on).map_err(|seq| {
-        AdminError::Invalid(format!(
-            "record {seq} of the report is under no signed checkpoint yet: the server signs one \
-             every 30 seconds, at its stop, and at once for a report made with --evidence"
-        ))
-    })?;
+    let mut ends = holding(&report.rests_on)?;
     // Those whose account index covers the scope's window (`None`: no scope, or no checkpoint
     // with an index at its end).
     let scope = report.scope.as_ref();
     let last_end = ends.last().copied();
     let complete = scope.and_then(|s| covered(&checkpoints, s, last_end));
+    // A selection of credentials: the openings of the scope's sessions within the window too
+    // (those opened before it as well), which show the check whose credential each was.
+    let mut opened = report.rests_on.clone();
+    if let Some(s) = scope.filter(|s| complete.is_some() && !s.credentials.is_empty()) {
+        opened.extend(openings_in_window(store, key, s)?);
+        opened.sort_unstable();
+        opened.dedup();
+        ends = holding(&opened)?;
+    }
     let keys = scope.map(|s| s.keys()).unwrap_or_default();
     let narrowing = scope
         .map(|s| s.narrowing())
@@ -688,8 +748,7 @@ pub fn write_evidence(
         let to = &checkpoints[at];
         let from = at.checked_sub(1).map(|i| &checkpoints[i]);
         let after = from.map_or(0, |c| c.seq);
-        let ours: Vec<u64> = report
-            .rests_on
+        let ours: Vec<u64> = opened
             .iter()
             .copied()
             .filter(|&s| s > after && s <= to.seq)
@@ -732,7 +791,7 @@ pub fn write_evidence(
                 let held = ours.binary_search(seq).is_err()
                     && scope.is_some_and(|s| {
                         !s.in_window(r.time)
-                            || !narrowing.admits(catalog::owner_of(&r.body).and_then(|o| o.2))
+                            || !narrowing.admits(&catalog::owner_of(&r.body).unwrap_or_default())
                     });
                 let record_key = if held { None } else { key_of(&r) };
                 records += 1;
@@ -795,6 +854,43 @@ pub fn write_evidence(
             (first.map(|c| c.time), checkpoints[*range.end()].time)
         }),
     })
+}
+
+/// The openings of the sessions whose records of `scope`'s accounts within its window follow
+/// their logins (file operations, ends): a credential's evidence file opens them, so that the
+/// check can tell which of the sessions the credential opened.
+fn openings_in_window(
+    store: &LedgerStore,
+    key: &LedgerBodyKey,
+    scope: &crate::incident::evidence_file::Scope,
+) -> AdminResult<Vec<u64>> {
+    let mut sessions = std::collections::BTreeSet::new();
+    for account in &scope.accounts {
+        let filter = LedgerFilter {
+            account: Some(account.clone()),
+            since: scope.since,
+            until: scope.until,
+            before_seq: scope.through.map(|s| s + 1),
+            ..Default::default()
+        };
+        ledger_read::for_each(store, key, &filter, |r| {
+            let after_login = matches!(
+                r.event.kind,
+                events::EventKind::File { .. } | events::EventKind::Session { opened: false, .. }
+            );
+            if let (true, Some(s)) = (after_login, r.event.session) {
+                sessions.insert(s);
+            }
+            Ok::<(), AdminError>(())
+        })?;
+    }
+    let mut seqs = Vec::new();
+    for s in &sessions {
+        if let Some(opening) = ledger_read::opening_of(store, key, s)? {
+            seqs.push(opening.seq);
+        }
+    }
+    Ok(seqs)
 }
 
 /// What an evidence file holds.

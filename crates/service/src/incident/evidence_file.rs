@@ -12,10 +12,14 @@
 //! fields in clear), the report's own marked and keyed. What the check proves: every record in
 //! the file is in the chain the checkpoints' signatures vouch for, at its place, and the
 //! report's sessions, failed logins, reads, changes, listings and refusals follow from the
-//! records it discloses (the same [`super::Collector`] run over them). What it cannot prove:
-//! that no record was left out (a record of the selection not in the file is not there to
-//! miss), and what comes from the catalog (current paths, deletions, data classes, how a
-//! session ended when an alert or a crash ended it).
+//! records it discloses (the same [`super::Collector`] run over them). With a `complete` claim
+//! ([`Scope`]), also that every record of the scope's accounts under the checkpoints it spans
+//! is in the file (the checkpoints' signed account indexes), opened where the report's
+//! narrowing (window, networks, sessions) takes it, so that none of theirs was left out. What
+//! it cannot prove: that a selection without accounts touched no account other than those it
+//! found (no signed index by address, session or key), and what comes from the catalog
+//! (current paths, deletions, data classes, how a session ended when an alert or a crash ended
+//! it).
 //!
 //! Never here: reading the ledger or files (the admin core writes the file, the binary reads
 //! it line by line with a bound on each line), printing.
@@ -82,6 +86,20 @@ pub struct Scope {
     pub networks: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub except_networks: Vec<String>,
+    /// The report's sessions (`--session`, an alert's): the accounts' records of other sessions
+    /// are not the report's, and are shown sealed like those outside the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<String>,
+    /// The report's credentials (`--key`, as the records name them): the accounts' records
+    /// within the window are all opened, each session's with its opening, so that the check can
+    /// tell which sessions the credentials opened, as the report did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<String>,
+    /// Whether `accounts` are those the report found its sessions on (a selection of sessions,
+    /// credentials or alerts), not the selection's own: the file then cannot show that none of
+    /// them touched another account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found_accounts: bool,
     /// Unix seconds: `[since, until)`.
     pub since: Option<i64>,
     pub until: Option<i64>,
@@ -144,28 +162,35 @@ impl Scope {
         Ok(Narrowing {
             networks: read(&self.networks)?,
             except_networks: read(&self.except_networks)?,
+            sessions: self.sessions.iter().cloned().collect(),
         })
     }
 }
 
 type IpNet = crate::gate::network::IpNet;
 
-/// Where a scope's records must come from to be the report's (`--ip`, `--except-ip`).
+/// Where a scope's records must come from to be the report's (`--ip`, `--except-ip`), and of
+/// which sessions (`--session`).
 #[derive(Debug, Clone, Default)]
 pub struct Narrowing {
     pub networks: Vec<IpNet>,
     pub except_networks: Vec<IpNet>,
+    pub sessions: BTreeSet<String>,
 }
 
 impl Narrowing {
-    /// Whether a record from `source` (its indexed field: an address, none for records that
-    /// name none) is the report's.
-    pub fn admits(&self, source: Option<&str>) -> bool {
-        let ip = source
+    /// Whether a record of `owner` (its indexed fields: an address, none for records that name
+    /// none; its session) is the report's.
+    pub fn admits(&self, owner: &catalog::RecordOwner<'_>) -> bool {
+        let ip = owner
+            .source
             .and_then(|s| s.parse::<std::net::IpAddr>().ok())
             .map(crate::gate::network::canonical);
         let within = |nets: &[IpNet]| ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)));
-        (self.networks.is_empty() || within(&self.networks)) && !within(&self.except_networks)
+        (self.networks.is_empty() || within(&self.networks))
+            && !within(&self.except_networks)
+            && (self.sessions.is_empty()
+                || owner.session.is_some_and(|s| self.sessions.contains(s)))
     }
 }
 
@@ -744,6 +769,32 @@ fn proof_of(line: &IndexLine) -> Option<ledger::account_index::Proof> {
     Some(Proof { siblings, end })
 }
 
+/// The first session (of `disclosed`, in order) with a record of what it did after its login (a
+/// file operation, its end) before any opening of it: a session a credential's report could
+/// have left out without the file showing it. Tries at logging in need none (a failed login
+/// has no opening).
+fn without_opening(disclosed: &[events::Exported]) -> Option<&str> {
+    use events::EventKind;
+    let mut opened = std::collections::HashSet::new();
+    for r in disclosed {
+        let Some(session) = r.event.session.as_deref() else {
+            continue;
+        };
+        match &r.event.kind {
+            EventKind::Session { opened: true, .. } => {
+                opened.insert(session);
+            }
+            EventKind::Session { opened: false, .. } | EventKind::File { .. }
+                if !opened.contains(session) =>
+            {
+                return Some(session);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn hash_of_hex(s: &str) -> Option<Hash> {
     let mut h = [0u8; ledger::HASH_LEN];
     hex::decode_to_slice(s, &mut h).ok()?;
@@ -1076,22 +1127,25 @@ impl Checker {
         };
         // Whose it is, as its indexed fields say (read once: for the account indexes, and for
         // whether it may be withheld).
-        let (account, tenant, source) = catalog::owner_of(&r.body).unwrap_or_default();
+        let owner = catalog::owner_of(&r.body).unwrap_or_default();
         if in_chain && let Some(complete) = &mut self.complete {
             // In the chain: one the account indexes may list.
             complete.group.insert(
                 r.seq,
-                (account.map(str::to_owned), tenant.map(str::to_owned)),
+                (
+                    owner.account.map(str::to_owned),
+                    owner.tenant.map(str::to_owned),
+                ),
             );
         }
-        // Withheld only if it is not the report's: outside its window, or from elsewhere than
-        // its networks.
-        let theirs = |c: &Completeness| c.scope.in_window(r.time) && c.narrowing.admits(source);
+        // Withheld only if it is not the report's: outside its window, from elsewhere than its
+        // networks, or of another session than its sessions.
+        let theirs = |c: &Completeness| c.scope.in_window(r.time) && c.narrowing.admits(&owner);
         if !withheld {
             self.disclose(r, key);
         } else if self.complete.as_ref().is_none_or(theirs) {
             self.checked.broke(format!(
-                "record {}: withheld (not opened) though it is within the report's window and networks",
+                "record {}: withheld (not opened) though it is within the report's window, networks and sessions",
                 r.seq
             ));
         }
@@ -1316,13 +1370,30 @@ impl Checker {
     pub fn finish(mut self) -> Checked {
         self.end_interval();
         self.end_indexed();
-        // The report's narrowing by networks, applied as the report applied it.
+        // The report's narrowing by networks and sessions, and its credentials, applied as the
+        // report applied them.
         let narrowing = self
             .complete
             .as_ref()
             .map(|c| c.narrowing.clone())
             .unwrap_or_default();
+        let credentials = self
+            .complete
+            .as_ref()
+            .map(|c| c.scope.credentials.clone())
+            .unwrap_or_default();
+        self.disclosed.sort_by_key(|r| r.seq);
         if let Some(mut complete) = self.complete.take() {
+            // Which sessions a credential opened is read from their openings: a session whose
+            // records are here without its opening could be one of them left out.
+            if !credentials.is_empty()
+                && let Some(session) = without_opening(&self.disclosed)
+            {
+                complete.result.proven = false;
+                self.checked.broke(format!(
+                    "session {session}: its records are in the file without its opening (whether the report's credential opened it cannot be told)"
+                ));
+            }
             let r = &mut complete.result;
             if r.to.is_none() {
                 r.proven = false;
@@ -1353,17 +1424,27 @@ impl Checker {
             r.spans_window = starts && ends;
             self.checked.complete = Some(complete.result);
         }
-        let mut collector = super::Collector::default()
-            .matching(if narrowing.networks.is_empty() {
-                Vec::new()
-            } else {
-                vec![super::Criterion {
-                    networks: narrowing.networks,
-                    ..Default::default()
-                }]
-            })
+        let mut criteria = Vec::new();
+        if !narrowing.networks.is_empty() {
+            criteria.push(super::Criterion {
+                networks: narrowing.networks,
+                ..Default::default()
+            });
+        }
+        if !narrowing.sessions.is_empty() {
+            criteria.push(super::Criterion {
+                sessions: narrowing.sessions,
+                ..Default::default()
+            });
+        }
+        let collector = if credentials.is_empty() {
+            super::Collector::default()
+        } else {
+            super::Collector::opened_with(&credentials)
+        };
+        let mut collector = collector
+            .matching(criteria)
             .excluding(narrowing.except_networks);
-        self.disclosed.sort_by_key(|r| r.seq);
         for r in &self.disclosed {
             collector.add(r);
         }
@@ -1494,20 +1575,126 @@ mod tests {
             except_networks: except.iter().map(|n| n.to_string()).collect(),
             ..Scope::default()
         };
+        let from = |source| catalog::RecordOwner {
+            source,
+            ..Default::default()
+        };
         let n = scope(&[], &[]).narrowing().unwrap();
-        assert!(n.admits(Some("10.0.0.1")) && n.admits(None));
+        assert!(n.admits(&from(Some("10.0.0.1"))) && n.admits(&from(None)));
         let n = scope(&["203.0.113.0/24", "2001:db8::7"], &["203.0.113.9"])
             .narrowing()
             .unwrap();
-        assert!(n.admits(Some("203.0.113.7")));
-        assert!(n.admits(Some("2001:db8::7")));
-        assert!(!n.admits(Some("203.0.113.9")), "an exception");
-        assert!(!n.admits(Some("198.51.100.1")));
-        assert!(!n.admits(None), "a record from nowhere is from no network");
-        assert!(!n.admits(Some("not an address")));
+        assert!(n.admits(&from(Some("203.0.113.7"))));
+        assert!(n.admits(&from(Some("2001:db8::7"))));
+        assert!(!n.admits(&from(Some("203.0.113.9"))), "an exception");
+        assert!(!n.admits(&from(Some("198.51.100.1"))));
+        assert!(
+            !n.admits(&from(None)),
+            "a record from nowhere is from no network"
+        );
+        assert!(!n.admits(&from(Some("not an address"))));
         // An IPv4-mapped address is its IPv4 one.
-        assert!(n.admits(Some("::ffff:203.0.113.7")));
+        assert!(n.admits(&from(Some("::ffff:203.0.113.7"))));
         assert!(scope(&["not a network"], &[]).narrowing().is_err());
+    }
+
+    #[test]
+    fn a_narrowing_by_sessions_admits_their_records_alone() {
+        let n = Scope {
+            accounts: vec!["ops".into()],
+            sessions: vec!["s1".into(), "s2".into()],
+            ..Scope::default()
+        }
+        .narrowing()
+        .unwrap();
+        let of = |session| catalog::RecordOwner {
+            session,
+            source: Some("10.0.0.1"),
+            ..Default::default()
+        };
+        assert!(n.admits(&of(Some("s1"))) && n.admits(&of(Some("s2"))));
+        assert!(!n.admits(&of(Some("s3"))));
+        assert!(
+            !n.admits(&of(None)),
+            "a record of no session is not a session's"
+        );
+    }
+
+    #[test]
+    fn a_sessions_records_after_its_login_need_its_opening_before_them() {
+        use events::{AuthResult, Event, EventKind, Exported, Factor, FileOp, Outcome, Time};
+        let of = |seq: u64, session: &str, kind: EventKind| {
+            let mut event = Event::new(Time::from_secs(100), kind);
+            event.session = Some(session.into());
+            Exported {
+                seq,
+                hash: String::new(),
+                event,
+            }
+        };
+        let opening = |seq, session| {
+            of(
+                seq,
+                session,
+                EventKind::Session {
+                    opened: true,
+                    methods: Some("publickey".into()),
+                    credential: Some("SHA256:k".into()),
+                    ended_by: None,
+                },
+            )
+        };
+        let end = |seq, session| {
+            of(
+                seq,
+                session,
+                EventKind::Session {
+                    opened: false,
+                    methods: None,
+                    credential: None,
+                    ended_by: None,
+                },
+            )
+        };
+        let try_ = |seq, session| {
+            of(
+                seq,
+                session,
+                EventKind::Auth {
+                    method: "publickey".into(),
+                    factor: Factor::First,
+                    result: AuthResult::Refused,
+                    reason: None,
+                    credential: Some("SHA256:k".into()),
+                },
+            )
+        };
+        let listed = |seq, session| {
+            of(
+                seq,
+                session,
+                EventKind::File {
+                    op: FileOp::Opendir,
+                    path: "/".into(),
+                    file: None,
+                    outcome: Outcome::Ok,
+                },
+            )
+        };
+        // A failed login has no opening and needs none; a session's tries come before it.
+        assert_eq!(without_opening(&[try_(1, "a"), try_(2, "a")]), None);
+        assert_eq!(
+            without_opening(&[try_(1, "a"), opening(2, "a"), listed(3, "a"), end(4, "a")]),
+            None
+        );
+        // Its opening left out: its listing, or its end alone, shows it.
+        assert_eq!(without_opening(&[listed(3, "a"), end(4, "a")]), Some("a"));
+        assert_eq!(without_opening(&[opening(1, "a"), end(2, "b")]), Some("b"));
+        // An opening after the records it should come before does not make up for it.
+        assert_eq!(
+            without_opening(&[listed(1, "a"), opening(2, "a")]),
+            Some("a")
+        );
     }
 
     const KEY: [u8; 32] = [7; 32];

@@ -307,9 +307,13 @@ pub struct Report {
     /// file discloses (`crate::incident::evidence_file`). Not part of the report's own forms.
     #[serde(skip)]
     pub rests_on: Vec<u64>,
-    /// The accounts whose every record within the report's window the evidence file can show
-    /// (a selection by accounts alone, or by accounts in tenants): what an evidence file proves
-    /// complete (`crate::incident::evidence_file::Scope`). Not part of the report's own forms.
+    /// The accounts those records name (sorted): whose records an evidence file of a selection
+    /// without accounts shows complete. Not part of the report's own forms.
+    #[serde(skip)]
+    pub accounts: Vec<String>,
+    /// The accounts whose every record within the report's window the evidence file can show,
+    /// and how the report narrowed them: what an evidence file proves complete
+    /// (`crate::incident::evidence_file::Scope`). Not part of the report's own forms.
     #[serde(skip)]
     pub scope: Option<super::evidence_file::Scope>,
     /// Records the ledger holds after the checkpoint the report was read up to (for an evidence
