@@ -1746,28 +1746,55 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
         assert!(said.contains(&expected), "{expected:?} in {said}");
     }
     let lines = lines_of(&evidence);
-    // Nothing of the window sealed: the owner's read is opened, and its session's opening
-    // from before the window is there to show the other key opened it.
-    assert!(
-        lines
-            .iter()
-            .filter_map(|l| l.get("proven"))
-            .all(|p| p.get("withheld").is_none() || p["time"].as_u64().unwrap() < since),
-        "{lines:#?}"
-    );
+    // The owner's session's opening, from before the window, is opened, to show that the
+    // other key opened it; its read and its end in the window are sealed.
     let owners_key = fingerprint(&ops);
-    for credential in [&owners_key, &key] {
+    let owners_opening = opening_with(&lines, &owners_key, since);
+    assert!(lines[owners_opening]["proven"]["key"].is_string());
+    let sealed_in_window = lines
+        .iter()
+        .filter_map(|l| l.get("proven"))
+        .filter(|p| p["withheld"] == true && p["time"].as_u64().unwrap() >= since)
+        .count();
+    assert!(
+        sealed_in_window >= 3,
+        "the owner's read and end: {lines:#?}"
+    );
+    // Either opening taken out: the owner's records can no longer be sealed, the attacker's
+    // are no longer shown to be the key's.
+    for (credential, broken) in [
+        (
+            &owners_key,
+            "withheld (not opened) though it is within the report's window, networks and sessions, and of no session the file shows opened with another credential",
+        ),
+        (&key, "its records are in the file without its opening"),
+    ] {
         let mut l = lines.clone();
         l.remove(opening_with(&lines, credential, since));
         let out = check(&forged(&evidence, &l), &public_key);
         let said = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{credential}: {said}");
-        assert!(
-            said.contains("its records are in the file without its opening"),
-            "{credential}: {said}"
-        );
+        assert!(said.contains(broken), "{credential}: {said}");
         assert!(said.contains("NOT SHOWN COMPLETE"), "{said}");
     }
+    // A record of the key's sessions in the window passed off as sealed: refused.
+    let mut l = lines.clone();
+    let read = l
+        .iter()
+        .position(|l| {
+            l.get("proven").is_some_and(|p| {
+                p["time"].as_u64().unwrap() >= since
+                    && p.get("withheld").is_none()
+                    && !p["body"].as_str().unwrap().contains(&hex::encode(&key))
+            })
+        })
+        .unwrap();
+    l[read]["proven"]["withheld"] = true.into();
+    l[read]["proven"].as_object_mut().unwrap().remove("key");
+    let out = check(&forged(&evidence, &l), &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("withheld (not opened)"), "{said}");
 
     // The attacker's first session alone: the account's other records are there sealed.
     let first = by_key["sessions"]

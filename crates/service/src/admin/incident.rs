@@ -694,14 +694,23 @@ pub fn write_evidence(
     let last_end = ends.last().copied();
     let complete = scope.and_then(|s| covered(&checkpoints, s, last_end));
     // A selection of credentials: the openings of the scope's sessions within the window too
-    // (those opened before it as well), which show the check whose credential each was.
+    // (those opened before it as well), which show the check whose credential each was; the
+    // records after an opening with another credential are sealed.
     let mut opened = report.rests_on.clone();
+    let mut openings = std::collections::BTreeMap::new();
     if let Some(s) = scope.filter(|s| complete.is_some() && !s.credentials.is_empty()) {
-        opened.extend(openings_in_window(store, key, s)?);
+        openings = openings_in_window(store, key, s)?;
+        opened.extend(openings.values().map(|(seq, _)| *seq));
         opened.sort_unstable();
         opened.dedup();
         ends = holding(&opened)?;
     }
+    // Whether a record of `session` at `seq` is after its opening with another credential.
+    let other_credentials = |session: Option<&str>, seq: u64| {
+        session
+            .and_then(|s| openings.get(s))
+            .is_some_and(|&(at, theirs)| at < seq && !theirs)
+    };
     let keys = scope.map(|s| s.keys()).unwrap_or_default();
     let narrowing = scope
         .map(|s| s.narrowing())
@@ -788,10 +797,12 @@ pub fn write_evidence(
                 };
                 // A scope's record outside the report's window or networks that the report does
                 // not rest on: shown sealed, for the index only.
+                let owner = catalog::owner_of(&r.body).unwrap_or_default();
                 let held = ours.binary_search(seq).is_err()
                     && scope.is_some_and(|s| {
                         !s.in_window(r.time)
-                            || !narrowing.admits(&catalog::owner_of(&r.body).unwrap_or_default())
+                            || !narrowing.admits(&owner)
+                            || other_credentials(owner.session, r.seq)
                     });
                 let record_key = if held { None } else { key_of(&r) };
                 records += 1;
@@ -856,15 +867,24 @@ pub fn write_evidence(
     })
 }
 
-/// The openings of the sessions whose records of `scope`'s accounts within its window follow
-/// their logins (file operations, ends): a credential's evidence file opens them, so that the
-/// check can tell which of the sessions the credential opened.
+/// The openings of the sessions of `scope`'s accounts' records within its window (from before
+/// the window for a session open across its start): per session, its opening's sequence number
+/// and whether one of the scope's credentials opened it. A credential's evidence file opens
+/// them, so that the check can tell which of the sessions the credentials opened, and seals
+/// the records of the others after their openings.
 fn openings_in_window(
     store: &LedgerStore,
     key: &LedgerBodyKey,
     scope: &crate::incident::evidence_file::Scope,
-) -> AdminResult<Vec<u64>> {
-    let mut sessions = std::collections::BTreeSet::new();
+) -> AdminResult<std::collections::BTreeMap<String, (u64, bool)>> {
+    let theirs = |e: &events::Event| {
+        scope
+            .credentials
+            .iter()
+            .any(|c| crate::incident::opened_with(e, c))
+    };
+    let mut openings = std::collections::BTreeMap::new();
+    let mut after_login = std::collections::BTreeSet::new();
     for account in &scope.accounts {
         let filter = LedgerFilter {
             account: Some(account.clone()),
@@ -874,23 +894,30 @@ fn openings_in_window(
             ..Default::default()
         };
         ledger_read::for_each(store, key, &filter, |r| {
-            let after_login = matches!(
-                r.event.kind,
-                events::EventKind::File { .. } | events::EventKind::Session { opened: false, .. }
-            );
-            if let (true, Some(s)) = (after_login, r.event.session) {
-                sessions.insert(s);
+            let Some(s) = &r.event.session else {
+                return Ok::<(), AdminError>(());
+            };
+            match r.event.kind {
+                events::EventKind::Session { opened: true, .. } => {
+                    openings.insert(s.clone(), (r.seq, theirs(&r.event)));
+                }
+                events::EventKind::File { .. } | events::EventKind::Session { .. } => {
+                    after_login.insert(s.clone());
+                }
+                _ => {}
             }
-            Ok::<(), AdminError>(())
+            Ok(())
         })?;
     }
-    let mut seqs = Vec::new();
-    for s in &sessions {
-        if let Some(opening) = ledger_read::opening_of(store, key, s)? {
-            seqs.push(opening.seq);
+    for s in after_login {
+        if openings.contains_key(&s) {
+            continue;
+        }
+        if let Some(opening) = ledger_read::opening_of(store, key, &s)? {
+            openings.insert(s, (opening.seq, theirs(&opening.event)));
         }
     }
-    Ok(seqs)
+    Ok(openings)
 }
 
 /// What an evidence file holds.

@@ -729,6 +729,10 @@ struct Completeness {
     group: std::collections::BTreeMap<u64, (Option<String>, Option<String>)>,
     lines: Vec<IndexLine>,
     result: CompleteChecked,
+    /// For a scope with credentials: the sessions whose openings the file has opened so far,
+    /// and whether one of the credentials opened each (a session's records after an opening
+    /// with another may be sealed).
+    opened_with: std::collections::HashMap<String, bool>,
 }
 
 /// An interval of the older form being read, checked record by record as its lines come
@@ -929,6 +933,7 @@ impl Checker {
                     group: Default::default(),
                     lines: Vec::new(),
                     result,
+                    opened_with: Default::default(),
                 })
             }
         };
@@ -1139,14 +1144,44 @@ impl Checker {
             );
         }
         // Withheld only if it is not the report's: outside its window, from elsewhere than its
-        // networks, or of another session than its sessions.
-        let theirs = |c: &Completeness| c.scope.in_window(r.time) && c.narrowing.admits(&owner);
+        // networks, of another session than its sessions, or, for credentials, of a session
+        // the file shows opened with another credential before it.
+        let theirs = |c: &Completeness| {
+            c.scope.in_window(r.time)
+                && c.narrowing.admits(&owner)
+                && owner
+                    .session
+                    .is_none_or(|s| c.opened_with.get(s).copied() != Some(false))
+        };
         if !withheld {
             self.disclose(r, key);
+            if let (Some(c), Some(opened)) = (&mut self.complete, self.disclosed.last())
+                && opened.seq == r.seq
+                && !c.scope.credentials.is_empty()
+                && let (events::EventKind::Session { opened: true, .. }, Some(s)) =
+                    (&opened.event.kind, &opened.event.session)
+            {
+                let theirs = c
+                    .scope
+                    .credentials
+                    .iter()
+                    .any(|k| super::opened_with(&opened.event, k));
+                c.opened_with.insert(s.clone(), theirs);
+            }
         } else if self.complete.as_ref().is_none_or(theirs) {
+            // The report's record, not opened: the claim is not shown either.
+            let credentials = self.complete.as_mut().is_some_and(|c| {
+                c.result.proven = false;
+                !c.scope.credentials.is_empty()
+            });
             self.checked.broke(format!(
-                "record {}: withheld (not opened) though it is within the report's window, networks and sessions",
-                r.seq
+                "record {}: withheld (not opened) though it is within the report's window, networks and sessions{}",
+                r.seq,
+                if credentials {
+                    ", and of no session the file shows opened with another credential"
+                } else {
+                    ""
+                }
             ));
         }
         Ok(())
