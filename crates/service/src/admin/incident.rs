@@ -941,3 +941,63 @@ pub struct EvidenceWritten {
 fn json_line<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Selection;
+
+    fn scope_of(selection: &Selection, found: &[&str]) -> Option<Scope> {
+        let found: Vec<String> = found.iter().map(|a| a.to_string()).collect();
+        evidence_scope(
+            selection,
+            &[],
+            &found,
+            (&[], &Default::default()),
+            (Some(10), None, Some(99)),
+        )
+    }
+
+    type Scope = crate::incident::evidence_file::Scope;
+
+    #[test]
+    fn a_selection_without_accounts_is_shown_complete_for_the_accounts_it_found() {
+        let by_key = Selection {
+            credentials: vec!["SHA256:k".into()],
+            ..Default::default()
+        };
+        let s = scope_of(&by_key, &["eve", "ops"]).unwrap();
+        assert_eq!(s.accounts, ["eve", "ops"]);
+        assert!(s.found_accounts);
+        assert_eq!(s.credentials, ["SHA256:k"]);
+        assert_eq!((s.since, s.through), (Some(10), Some(99)));
+        // Nothing found, or more accounts than a file can carry an index of each: no claim.
+        assert_eq!(scope_of(&by_key, &[]), None);
+        let many: Vec<String> = (0..=MAX_FOUND_ACCOUNTS).map(|i| format!("a{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(scope_of(&by_key, &many), None);
+        // The selection's own accounts, however many, and not those found.
+        let by_user = Selection {
+            accounts: vec!["ops".into()],
+            sessions: vec!["s1".into()],
+            ..Default::default()
+        };
+        let s = scope_of(&by_user, &many).unwrap();
+        assert_eq!(s.accounts, ["ops"]);
+        assert!(!s.found_accounts);
+        assert_eq!(s.sessions, ["s1"]);
+        // An alert's sessions narrow it as --session does.
+        let s = evidence_scope(
+            &Selection {
+                alerts: vec!["A1".into()],
+                ..Default::default()
+            },
+            &["s2".into(), "s1".into(), "s2".into()],
+            &["ops".into()],
+            (&[], &Default::default()),
+            (None, None, None),
+        )
+        .unwrap();
+        assert_eq!(s.sessions, ["s1", "s2"]);
+    }
+}
