@@ -806,6 +806,27 @@ fn forged(evidence: &std::path::Path, lines: &[serde_json::Value]) -> std::path:
     path
 }
 
+/// The first proven record of `lines` that `which` picks passed off as sealed (its key kept
+/// back), checked: the check must refuse it; what it said.
+fn passed_off_as_sealed(
+    evidence: &std::path::Path,
+    lines: &[serde_json::Value],
+    public_key: &str,
+    which: impl Fn(&serde_json::Value) -> bool,
+) -> String {
+    let mut l = lines.to_vec();
+    let at = l
+        .iter()
+        .position(|l| l.get("proven").is_some_and(&which))
+        .expect("a record to pass off");
+    l[at]["proven"]["withheld"] = true.into();
+    l[at]["proven"].as_object_mut().unwrap().remove("key");
+    let out = check(&forged(evidence, &l), public_key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    said
+}
+
 /// An evidence file (`incident report --evidence`) shows a third party, who holds only the
 /// ledger's public key and not the server, that the report's reads and changes are in the
 /// signed chain; and any change to it shows: a claim the records do not make, a read left
@@ -1613,20 +1634,9 @@ fn an_evidence_file_from_a_time_shows_the_accounts_earlier_records_sealed() {
     }
     // A record of the window passed off as before it: its key kept back, the report's read of
     // f2 taken out. Refused: the record's time is the window's.
-    let mut l = lines.clone();
-    let read = l
-        .iter()
-        .position(|l| {
-            l.get("proven").is_some_and(|p| {
-                p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
-            })
-        })
-        .unwrap();
-    l[read]["proven"]["withheld"] = true.into();
-    l[read]["proven"].as_object_mut().unwrap().remove("key");
-    let out = check(&forged(&evidence, &l), &public_key);
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{said}");
+    let said = passed_off_as_sealed(&evidence, &lines, &public_key, |p| {
+        p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
+    });
     assert!(
         said.contains("withheld (not opened) though it is within the report's window"),
         "{said}"
@@ -1778,22 +1788,11 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
         assert!(said.contains("NOT SHOWN COMPLETE"), "{said}");
     }
     // A record of the key's sessions in the window passed off as sealed: refused.
-    let mut l = lines.clone();
-    let read = l
-        .iter()
-        .position(|l| {
-            l.get("proven").is_some_and(|p| {
-                p["time"].as_u64().unwrap() >= since
-                    && p.get("withheld").is_none()
-                    && !p["body"].as_str().unwrap().contains(&hex::encode(&key))
-            })
-        })
-        .unwrap();
-    l[read]["proven"]["withheld"] = true.into();
-    l[read]["proven"].as_object_mut().unwrap().remove("key");
-    let out = check(&forged(&evidence, &l), &public_key);
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{said}");
+    let said = passed_off_as_sealed(&evidence, &lines, &public_key, |p| {
+        p["time"].as_u64().unwrap() >= since
+            && p.get("withheld").is_none()
+            && !p["body"].as_str().unwrap().contains(&hex::encode(&key))
+    });
     assert!(said.contains("withheld (not opened)"), "{said}");
 
     // The attacker's first session alone: the account's other records are there sealed.
@@ -1833,20 +1832,9 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
         "the owner's read and the second session's: {lines:#?}"
     );
     // A record of the session passed off as another's: refused.
-    let mut l = lines.clone();
-    let read = l
-        .iter()
-        .position(|l| {
-            l.get("proven").is_some_and(|p| {
-                p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
-            })
-        })
-        .unwrap();
-    l[read]["proven"]["withheld"] = true.into();
-    l[read]["proven"].as_object_mut().unwrap().remove("key");
-    let out = check(&forged(&evidence, &l), &public_key);
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{said}");
+    let said = passed_off_as_sealed(&evidence, &lines, &public_key, |p| {
+        p["time"].as_u64().unwrap() >= since && p.get("withheld").is_none()
+    });
     assert!(
         said.contains(
             "withheld (not opened) though it is within the report's window, networks and sessions"
@@ -2026,16 +2014,9 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
             }
         }
         // An attacker's record passed off as sealed: refused.
-        let mut l = lines.clone();
-        let at = l
-            .iter()
-            .position(|l| l.get("proven").is_some_and(|p| source_of(p) == "attacker"))
-            .unwrap();
-        l[at]["proven"]["withheld"] = true.into();
-        l[at]["proven"].as_object_mut().unwrap().remove("key");
-        let out = check(&forged(&evidence, &l), &public_key);
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{said}");
+        let said = passed_off_as_sealed(&evidence, &lines, &public_key, |p| {
+            source_of(p) == "attacker"
+        });
         assert!(
             said.contains(
                 "withheld (not opened) though it is within the report's window, networks and sessions"
