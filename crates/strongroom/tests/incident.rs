@@ -1843,6 +1843,72 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
     );
 }
 
+/// A spray of logins from one address at more names than an evidence file indexes for a
+/// selection without accounts: the report's evidence still proves what it holds, claims no
+/// completeness, and the command says why and what to select by instead.
+#[test]
+fn a_spray_at_more_names_than_an_evidence_file_indexes_is_not_claimed_complete() {
+    let mut server = Server::start();
+    let public_key = public_key_of(&server);
+    server.stop();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let names = service::admin::MAX_FOUND_ACCOUNTS + 1;
+    let spray: Vec<events::Event> = (0..names)
+        .map(|i| {
+            let mut e = events::Event::new(
+                events::Time::from_millis(now),
+                events::EventKind::Auth {
+                    method: "password".into(),
+                    factor: events::Factor::First,
+                    result: events::AuthResult::Refused,
+                    reason: None,
+                    credential: None,
+                },
+            );
+            e.session = Some(format!("spray-{i}"));
+            e.source = Some("10.8.0.1:40000".parse().unwrap());
+            e.account = Some(format!("name{i}"));
+            e
+        })
+        .collect();
+    append_as_written(&server.data_dir(), &spray);
+    let evidence = server.data_dir().parent().unwrap().join("spray.jsonl");
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--ip",
+        "10.8.0.1",
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the report's records name {names} accounts, more than the 64 an evidence file shows complete for a selection without --user"
+        )),
+        "{said}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed_logins"].as_array().unwrap().len(), names);
+    assert!(lines_of(&evidence)[0].get("complete").is_none());
+    let out = check(&evidence, &public_key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("\ncomplete: "), "{said}");
+    assert!(
+        said.contains("; nor that no record was left out of the file"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("report: 0 sessions, {names} failed logins")),
+        "{said}"
+    );
+}
+
 /// From one address: a login that asked for a command (refused) and opened no SFTP session,
 /// and a connection closed before it tried anything. The first is a session with its end
 /// recorded (not one still open), the second a failed login with no attempt (not a session).
