@@ -299,7 +299,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         );
         match (w.complete, &report.scope) {
             (Some((from, to)), Some(scope)) => eprintln!(
-                "it shows every record of {} from {} to the checkpoint of {} ({} of them outside the report's window or networks, shown sealed)",
+                "it shows every record of {} from {} to the checkpoint of {} ({} of them not the report's: outside its window, networks or sessions, shown sealed)",
                 complete_scope(scope),
                 from.map_or_else(
                     || "the chain's start".to_owned(),

@@ -795,8 +795,9 @@ pub fn write_evidence(
                 let Some(r) = record else {
                     return Err(missing(format!("record {seq} is not there")));
                 };
-                // A scope's record outside the report's window or networks that the report does
-                // not rest on: shown sealed, for the index only.
+                // A scope's record that the report does not rest on, outside its window,
+                // networks or sessions (or, for credentials, after its session's opening with
+                // another): shown sealed, for the index only.
                 let owner = catalog::owner_of(&r.body).unwrap_or_default();
                 let held = ours.binary_search(seq).is_err()
                     && scope.is_some_and(|s| {
