@@ -232,6 +232,45 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     assert!(ended.starts_with("contained by alert "), "{report:#}");
     let read = report["totals"]["bytes_read"].as_u64().unwrap();
     assert!(read > 0 && read <= 96 * MIB, "{read}");
+    // Its evidence for a third party: the contained session's records, and every other record
+    // of robot's in the same intervals sealed, so that none of the session's was left out.
+    let evidence = server
+        .data_dir()
+        .parent()
+        .unwrap()
+        .join("alert.evidence.jsonl");
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--alert",
+        a["id"].as_str().unwrap(),
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let head = server.ok(&["audit", "head"]);
+    let public_key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let out = Command::new(support::BIN)
+        .args(["incident", "check"])
+        .arg(&evidence)
+        .args(["--public-key", public_key])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    let session = report["sessions"][0]["id"].as_str().unwrap();
+    for expected in [
+        "\ncomplete: every record of account robot from ".to_owned(),
+        format!(", of session {session})\n"),
+        "\nthat is the account the report's records name: ".to_owned(),
+    ] {
+        assert!(said.contains(&expected), "{expected:?} in {said}");
+    }
     // Locked: even from its usual address, robot is refused now.
     let out = sftp_from(&robot, "127.0.0.2", "ls\n");
     assert!(!out.status.success());
