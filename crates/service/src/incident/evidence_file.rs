@@ -90,9 +90,11 @@ pub struct Scope {
     /// are not the report's, and are shown sealed like those outside the window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
-    /// The report's credentials (`--key`, as the records name them): the accounts' records
-    /// within the window are all opened, each session's with its opening, so that the check can
-    /// tell which sessions the credentials opened, as the report did.
+    /// The report's credentials (`--key`, as the records name them): every opening of the
+    /// accounts' sessions within the window is opened (from before the window for a session
+    /// open across its start), so that the check can tell which sessions the credentials
+    /// opened, as the report did; the records of a session another credential opened are shown
+    /// sealed after its opening, the rest opened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<String>,
     /// Whether `accounts` are those the report found its sessions on (a selection of sessions,
@@ -1155,18 +1157,24 @@ impl Checker {
         };
         if !withheld {
             self.disclose(r, key);
-            if let (Some(c), Some(opened)) = (&mut self.complete, self.disclosed.last())
+            // An opening, for credentials: whose session it opened, by its indexed session (the
+            // field a sealed record of the session is judged by), which its event must name.
+            if let (Some(c), Some(opened), Some(s)) =
+                (&mut self.complete, self.disclosed.last(), owner.session)
                 && opened.seq == r.seq
                 && !c.scope.credentials.is_empty()
-                && let (events::EventKind::Session { opened: true, .. }, Some(s)) =
-                    (&opened.event.kind, &opened.event.session)
+                && matches!(
+                    opened.event.kind,
+                    events::EventKind::Session { opened: true, .. }
+                )
+                && opened.event.session.as_deref() == Some(s)
             {
                 let theirs = c
                     .scope
                     .credentials
                     .iter()
                     .any(|k| super::opened_with(&opened.event, k));
-                c.opened_with.insert(s.clone(), theirs);
+                c.opened_with.insert(s.to_owned(), theirs);
             }
         } else if self.complete.as_ref().is_none_or(theirs) {
             // The report's record, not opened: the claim is not shown either.
