@@ -260,6 +260,13 @@ pub struct Selection {
     /// narrowed: the sessions now outside them).
     #[serde(default)]
     pub outside: Option<Vec<ipnet::IpNet>>,
+    /// Sessions whose first factor is none of these methods (`publickey`, `certificate`,
+    /// `password`: an account's methods narrowed, or made an automation account's).
+    #[serde(default)]
+    pub methods_outside: Option<Vec<String>>,
+    /// Sessions that logged in with one factor (a second factor now required).
+    #[serde(default)]
+    pub single_factor: bool,
 }
 
 impl Selection {
@@ -288,12 +295,21 @@ impl Selection {
                 let ip = crate::gate::network::canonical(live.source.ip());
                 !nets.iter().any(|n| n.contains(&ip))
             })
+            && self.methods_outside.as_ref().is_none_or(|allowed| {
+                login.is_some_and(|l| !allowed.iter().any(|m| m == first_factor(&l.methods)))
+            })
+            && (!self.single_factor || login.is_some_and(|l| !l.methods.contains('+')))
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
                 || self.credential.is_some()
                 || self.tenant.is_some())
     }
+}
+
+/// The first factor a login's methods name (`publickey` of `publickey+totp`).
+fn first_factor(methods: &str) -> &str {
+    methods.split('+').next().unwrap_or(methods)
 }
 
 #[derive(Clone, Default)]
@@ -677,6 +693,57 @@ mod tests {
             live("[::ffff:127.0.0.9]:5000").snapshot().source,
             "127.0.0.9:5000".parse().unwrap()
         );
+    }
+
+    /// A policy tightened names the sessions it would refuse now: by their first factor, or by
+    /// their having logged in with one factor.
+    #[test]
+    fn a_tightened_policy_names_the_sessions_it_would_refuse_now() {
+        let live = |account: &str, methods: &str| {
+            let l = LiveSession::new(
+                1,
+                "s".into(),
+                "127.0.0.1:1".parse().unwrap(),
+                0,
+                Arc::default(),
+            );
+            l.logged_in(Login {
+                account: account.into(),
+                tenant: "acme".into(),
+                credential: None,
+                methods: methods.into(),
+                certified_key: None,
+            });
+            l
+        };
+        let methods = Selection {
+            account: Some("alice".into()),
+            methods_outside: Some(vec!["publickey".into(), "certificate".into()]),
+            ..Default::default()
+        };
+        assert!(methods.matches(&live("alice", "password")));
+        assert!(methods.matches(&live("alice", "password+totp")));
+        assert!(!methods.matches(&live("alice", "publickey+totp")));
+        assert!(!methods.matches(&live("alice", "certificate")));
+        assert!(!methods.matches(&live("bob", "password")));
+        let second = Selection {
+            tenant: Some("acme".into()),
+            single_factor: true,
+            ..Default::default()
+        };
+        assert!(second.matches(&live("alice", "publickey")));
+        assert!(second.matches(&live("alice", "password")));
+        assert!(!second.matches(&live("alice", "publickey+totp")));
+        // A connection not logged in is no account's session.
+        let unauthenticated = LiveSession::new(
+            1,
+            "s".into(),
+            "127.0.0.1:1".parse().unwrap(),
+            0,
+            Arc::default(),
+        );
+        assert!(!second.matches(&unauthenticated));
+        assert!(!methods.matches(&unauthenticated));
     }
 
     #[tokio::test]

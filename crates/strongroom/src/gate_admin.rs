@@ -1,5 +1,6 @@
-//! Admin commands of the gate: second-factor enrolment, account and tenant login policy,
-//! certificate authorities and revocations, and the defender's bans.
+//! Admin commands of the gate: second-factor enrolment, account and tenant login policy (a
+//! policy tightened ends the live sessions it would now refuse), certificate authorities and
+//! revocations, and the defender's bans.
 
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -108,7 +109,7 @@ pub async fn user_set(
     };
     let narrowed = settings.allowed_networks.clone().flatten();
     cat.update_account(name, &settings).await?;
-    let closed = match narrowed {
+    let mut closed = match narrowed {
         // Its sessions from outside the networks it may now come from end.
         Some(list) => {
             let selection = service::sessions::Selection {
@@ -123,8 +124,49 @@ pub async fn user_set(
         }
         None => String::new(),
     };
+    closed.push_str(&close_refused_now(data_dir, &cat.account(name).await?).await?);
     println!("account {name} updated{closed}");
     Ok(())
+}
+
+/// Ends the account's live sessions that its login policy would refuse now (a method no longer
+/// allowed, a password on an automation account, one factor where a second is required: the
+/// session logged in before the change); says what it did, or nothing when none was.
+async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Result<String> {
+    let allowed: Vec<String> = a
+        .methods
+        .iter()
+        .filter(|m| !(a.automation && m.as_str() == "password"))
+        .cloned()
+        .collect();
+    let needs_second = a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation);
+    let mut said = String::new();
+    let ask = |selection: service::sessions::Selection| {
+        crate::session_admin::close_for(data_dir, selection, "login policy changed")
+    };
+    let methods = ask(service::sessions::Selection {
+        account: Some(a.name.clone()),
+        methods_outside: Some(allowed),
+        ..Default::default()
+    })
+    .await?;
+    if methods.contains("closed") {
+        said.push_str(&format!("; by a method no longer allowed: {methods}"));
+    }
+    if needs_second {
+        let single = ask(service::sessions::Selection {
+            account: Some(a.name.clone()),
+            single_factor: true,
+            ..Default::default()
+        })
+        .await?;
+        if single.contains("closed") {
+            said.push_str(&format!(
+                "; with one factor where two are required: {single}"
+            ));
+        }
+    }
+    Ok(said)
 }
 
 pub async fn tenant_policy(
@@ -144,6 +186,51 @@ pub async fn tenant_policy(
         .transpose()?;
     let changed = nets.clone();
     cat.set_tenant_gate(name, mfa, nets).await?;
+    // A second factor required now: the tenant's sessions that logged in with one end (but
+    // automation accounts', which the minimum does not bind).
+    // (Each such session closed by its id: a list of the tenant's automation accounts could
+    // outgrow a control request.)
+    let mut closed_single = String::new();
+    if mfa == Some(true)
+        && let Some(live) = crate::session_admin::live(data_dir).await?
+    {
+        let exempt: std::collections::BTreeSet<String> = cat
+            .list_accounts(Some(name))
+            .await?
+            .into_iter()
+            .filter(|a| a.automation)
+            .map(|a| a.name)
+            .collect();
+        let mut ids = Vec::new();
+        for s in live {
+            let one_factor = s.methods.as_deref().is_some_and(|m| !m.contains('+'));
+            let bound = s.account.as_ref().is_some_and(|a| !exempt.contains(a));
+            if s.tenant.as_deref() != Some(name) || !one_factor || !bound {
+                continue;
+            }
+            let reply = crate::session_admin::close_for(
+                data_dir,
+                service::sessions::Selection {
+                    session: Some(s.id.clone()),
+                    tenant: Some(name.to_owned()),
+                    single_factor: true,
+                    ..Default::default()
+                },
+                "second factor required",
+            )
+            .await?;
+            if reply.contains("closed") {
+                ids.push(s.id);
+            }
+        }
+        if !ids.is_empty() {
+            closed_single = format!(
+                "; with one factor: {} live session(s) closed: {}",
+                ids.len(),
+                ids.join(", ")
+            );
+        }
+    }
     // The running server judges new connections by them at once (a login is checked against
     // the tenant's networks as stored; the accept, against every tenant's, as last reloaded),
     // and the tenant's sessions from outside narrowed networks end.
@@ -173,6 +260,7 @@ pub async fn tenant_policy(
         },
         nets.as_deref().unwrap_or("any")
     );
+    closed.push_str(&closed_single);
     if !closed.is_empty() {
         println!("{}", closed.trim_start_matches("; "));
     }

@@ -19,12 +19,9 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
             tenant,
             format,
         } => {
-            let Some(reply) = ask(data_dir, &Request::List).await? else {
+            let Some(all) = live(data_dir).await? else {
                 eprintln!("strongroom: no server is running on {}", data_dir.display());
                 return Ok(());
-            };
-            let Reply::Sessions(all) = reply else {
-                anyhow::bail!("unexpected reply from the server: {reply:?}");
             };
             let shown: Vec<SessionSnapshot> = all
                 .into_iter()
@@ -61,6 +58,15 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
             println!("{}", close(data_dir, selection, why).await?);
             Ok(())
         }
+    }
+}
+
+/// The running server's live sessions (`None`: no server runs on `data_dir`).
+pub async fn live(data_dir: &Path) -> anyhow::Result<Option<Vec<SessionSnapshot>>> {
+    match ask(data_dir, &Request::List).await? {
+        None => Ok(None),
+        Some(Reply::Sessions(all)) => Ok(Some(all)),
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
     }
 }
 

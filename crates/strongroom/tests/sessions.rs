@@ -502,3 +502,128 @@ fn narrowed_networks_close_the_sessions_outside_them() {
         let _ = child.wait();
     }
 }
+
+/// A login policy tightened ends the live sessions it would now refuse, and only those: a
+/// password session when the account's methods narrow to keys, a one-factor session when its
+/// tenant comes to require a second factor (not an automation account's, which the minimum
+/// does not bind).
+#[test]
+fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
+    let server = Server::start();
+    server.ok(&["tenant", "add", "acme"]);
+    let alice = support::Client::new(server.port, "alice");
+    let out = support::admin_in(
+        &server.data_dir(),
+        &[
+            "user",
+            "add",
+            "alice",
+            "--tenant",
+            "acme",
+            "--key",
+            alice.public_key().to_str().unwrap(),
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let robot = server.account("acme", "robot", "read-only");
+    server.ok(&["user", "set", "robot", "--automation", "yes"]);
+    let port = server.port.to_string();
+    // An sftp session kept open (its batch on a stdin held open), by key or by password.
+    let held = |c: &support::Client, user: &str, password: bool| {
+        let mut cmd = std::process::Command::new("sftp");
+        if password {
+            use std::os::unix::fs::PermissionsExt;
+            let askpass = c.work().join("askpass.sh");
+            std::fs::write(&askpass, "#!/bin/sh\necho 'correct horse battery staple'\n").unwrap();
+            std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+            cmd.args([
+                "-o",
+                "BatchMode=no",
+                "-o",
+                "PreferredAuthentications=password",
+            ])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0");
+        } else {
+            cmd.args(support::ssh_options_for(&c.key()));
+        }
+        cmd.args(["-P", &port, "-b", "-"])
+            .arg(format!("{user}@127.0.0.1"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Live sessions of `account` that logged in with `methods`.
+    let live = |account: &str, methods: &str| {
+        server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("\"account\":\"{account}\""))
+                    && l.contains(&format!("\"methods\":\"{methods}\""))
+            })
+            .count()
+    };
+    let mut sessions = vec![
+        held(&alice, "alice", false),
+        held(&alice, "alice", true),
+        held(&robot, "robot", false),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live("alice", "publickey") + live("alice", "password") + live("robot", "publickey") < 3 {
+        assert!(Instant::now() < deadline, "the sessions never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Keys only for alice: her password session ends, her key session stays.
+    let out = server.ok(&["user", "set", "alice", "--methods", "publickey"]);
+    assert!(
+        out.contains("by a method no longer allowed: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!(
+        (live("alice", "password"), live("alice", "publickey")),
+        (0, 1)
+    );
+    // A change that tightens nothing closes nothing.
+    let out = server.ok(&["user", "set", "alice", "--methods", "publickey,certificate"]);
+    assert!(!out.contains("closed"), "{out}");
+    // A second factor required by the tenant: alice's one-factor session ends, robot's stays.
+    let out = server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
+    assert!(
+        out.contains("with one factor: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!(
+        (live("alice", "publickey"), live("robot", "publickey")),
+        (0, 1)
+    );
+    // Why each ended, in the ledger (a session's end reaches it within moments).
+    let whys = [
+        "login policy changed by an administrator",
+        "second factor required by an administrator",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ends = server.ok(&["audit", "export", "--user", "alice"]);
+        if whys.iter().all(|why| ends.contains(why)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{whys:?} in {ends}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for child in &mut sessions {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
