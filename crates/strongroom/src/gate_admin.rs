@@ -130,13 +130,15 @@ pub async fn user_set(
 }
 
 /// Ends the account's live sessions that its login policy would refuse now (a method no longer
-/// allowed, a password on an automation account, one factor where a second is required: the
-/// session logged in before the change); says what it did, or nothing when none was.
+/// allowed, a password on an automation account or past its expiry, one factor where a second
+/// is required: the session logged in before the change); says what it did, or nothing when
+/// none was.
 async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Result<String> {
+    let password_refused = a.automation || a.password_expires_at.is_some_and(|t| t <= now());
     let allowed: Vec<String> = a
         .methods
         .iter()
-        .filter(|m| !(a.automation && m.as_str() == "password"))
+        .filter(|m| !(password_refused && m.as_str() == "password"))
         .cloned()
         .collect();
     let needs_second = a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation);

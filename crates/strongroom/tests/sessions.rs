@@ -598,6 +598,26 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     // A change that tightens nothing closes nothing.
     let out = server.ok(&["user", "set", "alice", "--methods", "publickey,certificate"]);
     assert!(!out.contains("closed"), "{out}");
+    // A password that expired ends the sessions it opened.
+    let out = server.ok(&["user", "set", "alice", "--methods", "publickey,password"]);
+    assert!(!out.contains("closed"), "{out}");
+    let mut by_password = held(&alice, "alice", true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live("alice", "password") < 1 {
+        assert!(Instant::now() < deadline, "the password session never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = server.ok(&["user", "set", "alice", "--password-expires", "2020-01-01"]);
+    assert!(
+        out.contains("by a method no longer allowed: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!(
+        (live("alice", "password"), live("alice", "publickey")),
+        (0, 1)
+    );
+    let _ = by_password.kill();
+    let _ = by_password.wait();
     // A second factor required by the tenant: alice's one-factor session ends, robot's stays.
     let out = server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
     assert!(
