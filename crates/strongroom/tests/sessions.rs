@@ -575,49 +575,50 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
             })
             .count()
     };
+    // Waits until there are `n` sessions of the (account, methods) given.
+    let until = |n: usize, of: &[(&str, &str)]| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while of.iter().map(|(a, m)| live(a, m)).sum::<usize>() < n {
+            assert!(Instant::now() < deadline, "the sessions never came: {of:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // `user set alice ARGS` ends her password session, and only that.
+    let ends_the_password_session = |args: &[&str]| {
+        let out = server.ok(&[&["user", "set", "alice"][..], args].concat());
+        assert!(
+            out.contains("by a method no longer allowed: 1 live session(s) closed"),
+            "{out}"
+        );
+        assert_eq!(
+            (live("alice", "password"), live("alice", "publickey")),
+            (0, 1)
+        );
+    };
     let mut sessions = vec![
         held(&alice, "alice", false),
         held(&alice, "alice", true),
         held(&robot, "robot", false),
     ];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while live("alice", "publickey") + live("alice", "password") + live("robot", "publickey") < 3 {
-        assert!(Instant::now() < deadline, "the sessions never came");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until(
+        3,
+        &[
+            ("alice", "publickey"),
+            ("alice", "password"),
+            ("robot", "publickey"),
+        ],
+    );
     // Keys only for alice: her password session ends, her key session stays.
-    let out = server.ok(&["user", "set", "alice", "--methods", "publickey"]);
-    assert!(
-        out.contains("by a method no longer allowed: 1 live session(s) closed"),
-        "{out}"
-    );
-    assert_eq!(
-        (live("alice", "password"), live("alice", "publickey")),
-        (0, 1)
-    );
+    ends_the_password_session(&["--methods", "publickey"]);
     // A change that tightens nothing closes nothing.
     let out = server.ok(&["user", "set", "alice", "--methods", "publickey,certificate"]);
     assert!(!out.contains("closed"), "{out}");
     // A password that expired ends the sessions it opened.
     let out = server.ok(&["user", "set", "alice", "--methods", "publickey,password"]);
     assert!(!out.contains("closed"), "{out}");
-    let mut by_password = held(&alice, "alice", true);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while live("alice", "password") < 1 {
-        assert!(Instant::now() < deadline, "the password session never came");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = server.ok(&["user", "set", "alice", "--password-expires", "2020-01-01"]);
-    assert!(
-        out.contains("by a method no longer allowed: 1 live session(s) closed"),
-        "{out}"
-    );
-    assert_eq!(
-        (live("alice", "password"), live("alice", "publickey")),
-        (0, 1)
-    );
-    let _ = by_password.kill();
-    let _ = by_password.wait();
+    sessions.push(held(&alice, "alice", true));
+    until(1, &[("alice", "password")]);
+    ends_the_password_session(&["--password-expires", "2020-01-01"]);
     // A second factor required by the tenant: alice's one-factor session ends, robot's stays.
     let out = server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
     assert!(
