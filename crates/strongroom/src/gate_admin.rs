@@ -144,7 +144,7 @@ async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Res
     let needs_second = a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation);
     let mut said = String::new();
     let ask = |selection: service::sessions::Selection| {
-        crate::session_admin::close_for(data_dir, selection, "login policy changed")
+        crate::session_admin::close_ids_for(data_dir, selection, "login policy changed")
     };
     let methods = ask(service::sessions::Selection {
         account: Some(a.name.clone()),
@@ -152,8 +152,11 @@ async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Res
         ..Default::default()
     })
     .await?;
-    if methods.contains("closed") {
-        said.push_str(&format!("; by a method no longer allowed: {methods}"));
+    if !methods.is_empty() {
+        said.push_str(&format!(
+            "; by a method no longer allowed: {}",
+            crate::session_admin::closed_ids(&methods)
+        ));
     }
     if needs_second {
         let single = ask(service::sessions::Selection {
@@ -162,9 +165,10 @@ async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Res
             ..Default::default()
         })
         .await?;
-        if single.contains("closed") {
+        if !single.is_empty() {
             said.push_str(&format!(
-                "; with one factor where two are required: {single}"
+                "; with one factor where two are required: {}",
+                crate::session_admin::closed_ids(&single)
             ));
         }
     }
@@ -210,26 +214,24 @@ pub async fn tenant_policy(
             if s.tenant.as_deref() != Some(name) || !one_factor || !bound {
                 continue;
             }
-            let reply = crate::session_admin::close_for(
-                data_dir,
-                service::sessions::Selection {
-                    session: Some(s.id.clone()),
-                    tenant: Some(name.to_owned()),
-                    single_factor: true,
-                    ..Default::default()
-                },
-                "second factor required",
-            )
-            .await?;
-            if reply.contains("closed") {
-                ids.push(s.id);
-            }
+            ids.extend(
+                crate::session_admin::close_ids_for(
+                    data_dir,
+                    service::sessions::Selection {
+                        session: Some(s.id),
+                        tenant: Some(name.to_owned()),
+                        single_factor: true,
+                        ..Default::default()
+                    },
+                    "second factor required",
+                )
+                .await?,
+            );
         }
         if !ids.is_empty() {
             closed_single = format!(
-                "; with one factor: {} live session(s) closed: {}",
-                ids.len(),
-                ids.join(", ")
+                "; with one factor: {}",
+                crate::session_admin::closed_ids(&ids)
             );
         }
     }

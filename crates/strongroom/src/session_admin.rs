@@ -87,6 +87,25 @@ pub async fn close_for(
     close(data_dir, selection, by_administrator(what)).await
 }
 
+/// Like [`close_for`], the ids of the sessions it closed (none when no server runs).
+pub async fn close_ids_for(
+    data_dir: &Path,
+    selection: Selection,
+    what: &str,
+) -> anyhow::Result<Vec<String>> {
+    let why = by_administrator(what);
+    match ask(data_dir, &Request::Kill { selection, why }).await? {
+        None => Ok(Vec::new()),
+        Some(Reply::Killed(ids)) => Ok(ids),
+        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    }
+}
+
+/// `2 live session(s) closed: a, b`, for people.
+pub fn closed_ids(ids: &[String]) -> String {
+    format!("{} live session(s) closed: {}", ids.len(), ids.join(", "))
+}
+
 /// Why an administrator's command closed sessions, as their records say it: `what` (`key
 /// removed`) by the administrator who ran it.
 pub fn by_administrator(what: &str) -> String {
@@ -111,11 +130,7 @@ fn closed(reply: Option<Reply>) -> anyhow::Result<String> {
     match reply {
         None => Ok("no server is running: no live session was affected".into()),
         Some(Reply::Killed(ids)) if ids.is_empty() => Ok("no live session matched".into()),
-        Some(Reply::Killed(ids)) => Ok(format!(
-            "{} live session(s) closed: {}",
-            ids.len(),
-            ids.join(", ")
-        )),
+        Some(Reply::Killed(ids)) => Ok(closed_ids(&ids)),
         Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
     }
 }
