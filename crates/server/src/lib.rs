@@ -349,6 +349,7 @@ impl Server {
         tokio::pin!(shutdown);
         let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
+        let idle = tokio::spawn(end_idle_forever(self.shared.clone()));
         let raised = self.raised.lock().ok().and_then(|mut r| r.take());
         let containment = match (&self.shared.detection, raised) {
             (Some(d), Some(rx)) => {
@@ -388,6 +389,7 @@ impl Server {
         drop(listener);
         sweeper.abort();
         gate_refresh.abort();
+        idle.abort();
         if let Some(c) = containment {
             c.abort();
         }
@@ -603,6 +605,41 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
         if let Some(d) = &shared.detection {
             detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
         }
+    }
+}
+
+/// Closes the sessions whose clients sent no request for the configured idle time, looking a
+/// few times per period (at least every second, at most every 30 seconds), until aborted.
+async fn end_idle_forever(shared: Arc<Shared>) {
+    let idle = shared.config.limits.idle_timeout;
+    let mut tick =
+        tokio::time::interval((idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)));
+    let why = idle_reason(idle);
+    loop {
+        tick.tick().await;
+        let before =
+            shared.clock.now().as_millis() - i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+        let selection = sessions::Selection {
+            idle_before: Some(before),
+            ..Default::default()
+        };
+        let closed = shared.registry.kill(&selection, &why);
+        if !closed.is_empty() {
+            tracing::info!(?closed, "idle sessions closed");
+        }
+    }
+}
+
+/// `idle for 15 minutes`, `idle for 90 seconds`: why an idle session ended, as its record says.
+fn idle_reason(idle: Duration) -> String {
+    let secs = idle.as_secs();
+    match secs {
+        s if s % 60 == 0 && s >= 60 => format!(
+            "idle for {} minute{}",
+            s / 60,
+            if s == 60 { "" } else { "s" }
+        ),
+        s => format!("idle for {s} second{}", if s == 1 { "" } else { "s" }),
     }
 }
 

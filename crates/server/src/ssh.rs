@@ -191,6 +191,8 @@ impl Connection {
             methods: method.to_owned(),
             certified_key: certificate.as_ref().map(|c| c.1.clone()),
         });
+        // Its idle time counts from its login.
+        self.live.active(self.shared.clock.now());
         // What closes sessions may have happened while this login was checked: containment
         // closes an account's sessions again once its lock is committed, a key removed or a
         // certificate revoked closes those it opened, `ban add` reloads the bans and then

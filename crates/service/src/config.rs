@@ -26,6 +26,9 @@ pub struct Limits {
     pub buffer_bytes: usize,
     /// Connections that have not authenticated by then are closed.
     pub preauth_timeout: Duration,
+    /// Logged-in sessions whose client sends no SFTP request for this long are closed (PCI DSS
+    /// asks for 15 minutes; a transfer in progress sends requests all along).
+    pub idle_timeout: Duration,
     /// Authentication attempts per connection.
     pub max_auth_attempts: usize,
     /// Every rejected authentication takes this long, whatever the reason (no timing oracle).
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_unauthenticated: 256,
             buffer_bytes: 1 << 30,
             preauth_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(15 * 60),
             max_auth_attempts: 6,
             auth_rejection_time: Duration::from_millis(500),
             classify_threads: crate::files::classification::ScanLanes::default_count(),

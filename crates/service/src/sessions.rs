@@ -88,6 +88,9 @@ pub struct LiveSession {
     login: OnceLock<Login>,
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
+    /// When the client last sent an SFTP request (Unix milliseconds; its start before any):
+    /// a session idle longer than the server's limit is closed ([`Selection::idle_before`]).
+    last_active: std::sync::atomic::AtomicI64,
     /// Handles open on all the connection's SFTP channels (the per-connection handle limit).
     pub handles_open: std::sync::atomic::AtomicUsize,
     /// Files open now, by a key unique within the connection.
@@ -141,6 +144,7 @@ impl LiveSession {
             login: OnceLock::new(),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
+            last_active: std::sync::atomic::AtomicI64::new(started.saturating_mul(1000)),
             handles_open: Default::default(),
             open_files: Mutex::new(HashMap::new()),
             next_table: AtomicU64::new(1),
@@ -174,6 +178,12 @@ impl LiveSession {
 
     pub fn logged_in(&self, login: Login) {
         let _ = self.login.set(login);
+    }
+
+    /// The client sent a request at `at`: the session is not idle.
+    pub fn active(&self, at: events::Time) {
+        self.last_active
+            .fetch_max(at.as_millis(), std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn login(&self) -> Option<&Login> {
@@ -267,6 +277,10 @@ pub struct Selection {
     /// Sessions that logged in with one factor (a second factor now required).
     #[serde(default)]
     pub single_factor: bool,
+    /// Logged-in sessions whose client has sent nothing since (Unix milliseconds): idle past
+    /// the server's limit.
+    #[serde(default)]
+    pub idle_before: Option<i64>,
 }
 
 impl Selection {
@@ -299,11 +313,16 @@ impl Selection {
                 login.is_some_and(|l| !allowed.iter().any(|m| m == first_factor(&l.methods)))
             })
             && (!self.single_factor || login.is_some_and(|l| !l.methods.contains('+')))
+            && self.idle_before.is_none_or(|before| {
+                login.is_some()
+                    && live.last_active.load(std::sync::atomic::Ordering::Relaxed) < before
+            })
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
                 || self.credential.is_some()
-                || self.tenant.is_some())
+                || self.tenant.is_some()
+                || self.idle_before.is_some())
     }
 }
 
@@ -744,6 +763,43 @@ mod tests {
         );
         assert!(!second.matches(&unauthenticated));
         assert!(!methods.matches(&unauthenticated));
+    }
+
+    /// A session is idle past a time when it logged in and its client has sent nothing since;
+    /// a request makes it active again, and a connection not logged in is never idle (the
+    /// pre-authentication timeout closes it).
+    #[test]
+    fn a_session_is_idle_from_its_last_request() {
+        let live = LiveSession::new(
+            1,
+            "s".into(),
+            "127.0.0.1:1".parse().unwrap(),
+            100,
+            Arc::default(),
+        );
+        let idle_before = |ms| Selection {
+            idle_before: Some(ms),
+            ..Default::default()
+        };
+        assert!(
+            !idle_before(200_000).matches(&live),
+            "not logged in: not idle"
+        );
+        live.logged_in(Login {
+            account: "alice".into(),
+            tenant: "acme".into(),
+            credential: None,
+            methods: "publickey".into(),
+            certified_key: None,
+        });
+        assert!(idle_before(100_001).matches(&live));
+        assert!(!idle_before(100_000).matches(&live));
+        live.active(events::Time::from_millis(150_000));
+        assert!(!idle_before(150_000).matches(&live));
+        assert!(idle_before(150_001).matches(&live));
+        // A request's time reaching it late does not make it older.
+        live.active(events::Time::from_millis(120_000));
+        assert!(!idle_before(150_000).matches(&live));
     }
 
     #[tokio::test]

@@ -302,6 +302,7 @@ struct RawLimits {
     max_unauthenticated: Option<usize>,
     buffer_mib: Option<usize>,
     preauth_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
     max_auth_attempts: Option<usize>,
     auth_rejection_ms: Option<u64>,
     classify_threads: Option<usize>,
@@ -365,6 +366,9 @@ fn validate(
         },
         preauth_timeout: l.preauth_timeout_secs.map_or(Ok(d.preauth_timeout), |s| {
             positive("limits.preauth_timeout_secs", Some(s), 0).map(Duration::from_secs)
+        })?,
+        idle_timeout: l.idle_timeout_secs.map_or(Ok(d.idle_timeout), |s| {
+            positive("limits.idle_timeout_secs", Some(s), 0).map(Duration::from_secs)
         })?,
         max_auth_attempts: positive(
             "limits.max_auth_attempts",

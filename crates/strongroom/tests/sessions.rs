@@ -648,3 +648,51 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
         let _ = child.wait();
     }
 }
+
+/// A logged-in session whose client sends no request for the configured idle time is closed,
+/// its end recorded as such; a session that keeps sending requests stays.
+#[test]
+fn an_idle_session_is_closed_and_a_busy_one_stays() {
+    let server = Server::start_with_config("[limits]\nidle_timeout_secs = 2\n");
+    let alice = server.account("acme", "alice", "full");
+    let mut idle = Raw::connect(&alice);
+    let mut busy = Raw::connect(&alice);
+    let realpath = || RequestOp::Realpath { path: "/".into() };
+    // Four seconds of a request every 300 ms on one, nothing on the other.
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut id = 1;
+    while Instant::now() < until {
+        busy.call(id, realpath());
+        id += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        idle.try_call(1, realpath()).is_none(),
+        "the idle session is still served"
+    );
+    busy.call(id, realpath());
+    // Its end says why, in the ledger.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ends = server.ok(&["audit", "export", "--kind", "session"]);
+        if ends.contains("\"ended_by\":\"idle for 2 seconds\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ends}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A limit of 0 is refused, by name.
+    let config = server.data_dir().parent().unwrap().join("zero.toml");
+    std::fs::write(&config, "[limits]\nidle_timeout_secs = 0\n").unwrap();
+    let out = std::process::Command::new(support::BIN)
+        .args(["--data-dir", "/nonexistent-strongroom", "serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("limits.idle_timeout_secs must be greater than 0"),
+        "{said}"
+    );
+}

@@ -304,6 +304,7 @@ impl Driver {
         while let Some(item) = rx.recv().await {
             match item {
                 Ok((frame, held)) => {
+                    self.ctx.live.active(self.ctx.clock.now());
                     if let Err(reason) = self.dispatch(frame, held).await {
                         tracing::warn!(%account, reason, "closing SFTP channel");
                         break;
