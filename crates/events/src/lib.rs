@@ -67,8 +67,9 @@ pub enum EventKind {
         credential: Option<String>,
         /// On a close the server forced: why (`killed by an administrator`, `account locked by
         /// an administrator`, `address banned by an administrator`, `contained by alert ID
-        /// (RULE)`, `login policy changed by an administrator`, `idle for 15 minutes`). Absent
-        /// when the client ended the session or the connection dropped.
+        /// (RULE)`, `login policy changed by an administrator`, `idle for 15 minutes`, `its
+        /// credential expired`). Absent when the client ended the session or the connection
+        /// dropped.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ended_by: Option<String>,
     },

@@ -349,7 +349,7 @@ impl Server {
         tokio::pin!(shutdown);
         let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
-        let idle = tokio::spawn(end_idle_forever(self.shared.clone()));
+        let overdue = tokio::spawn(end_overdue_forever(self.shared.clone()));
         let raised = self.raised.lock().ok().and_then(|mut r| r.take());
         let containment = match (&self.shared.detection, raised) {
             (Some(d), Some(rx)) => {
@@ -389,7 +389,7 @@ impl Server {
         drop(listener);
         sweeper.abort();
         gate_refresh.abort();
-        idle.abort();
+        overdue.abort();
         if let Some(c) = containment {
             c.abort();
         }
@@ -608,24 +608,39 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
     }
 }
 
-/// Closes the sessions whose clients sent no request for the configured idle time, looking a
-/// few times per period (at least every second, at most every 30 seconds), until aborted.
-async fn end_idle_forever(shared: Arc<Shared>) {
+/// Closes the sessions whose clients sent no request for the configured idle time, and those
+/// whose first factor stopped being valid (a key's or a password's expiry, a certificate's
+/// end), looking a few times per idle period (at least every second, at most every 30 seconds),
+/// until aborted.
+async fn end_overdue_forever(shared: Arc<Shared>) {
     let idle = shared.config.limits.idle_timeout;
     let mut tick =
         tokio::time::interval((idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)));
-    let why = idle_reason(idle);
+    let idle_why = idle_reason(idle);
     loop {
         tick.tick().await;
-        let before =
-            shared.clock.now().as_millis() - i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-        let selection = sessions::Selection {
-            idle_before: Some(before),
-            ..Default::default()
-        };
-        let closed = shared.registry.kill(&selection, &why);
-        if !closed.is_empty() {
-            tracing::info!(?closed, "idle sessions closed");
+        let now = shared.clock.now();
+        let idle_before = now.as_millis() - i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+        for (selection, why) in [
+            (
+                sessions::Selection {
+                    idle_before: Some(idle_before),
+                    ..Default::default()
+                },
+                idle_why.as_str(),
+            ),
+            (
+                sessions::Selection {
+                    expired_by: Some(now.as_secs()),
+                    ..Default::default()
+                },
+                "its credential expired",
+            ),
+        ] {
+            let closed = shared.registry.kill(&selection, why);
+            if !closed.is_empty() {
+                tracing::info!(?closed, why, "sessions closed");
+            }
         }
     }
 }

@@ -190,6 +190,7 @@ impl Connection {
             credential: credential(detail),
             methods: method.to_owned(),
             certified_key: certificate.as_ref().map(|c| c.1.clone()),
+            expires_at: p.credential_expires,
         });
         // Its idle time counts from its login.
         self.live.active(self.shared.clock.now());

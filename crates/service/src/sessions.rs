@@ -50,6 +50,8 @@ pub struct Login {
     pub methods: String,
     /// For a certificate login, the certified key's fingerprint (a revocation may name it).
     pub certified_key: Option<String>,
+    /// When the first factor it logged in with stops being valid (Unix seconds).
+    pub expires_at: Option<i64>,
 }
 
 /// A session id unique across restarts and nodes: a UUID version 7 (48 bits of Unix
@@ -281,6 +283,10 @@ pub struct Selection {
     /// the server's limit.
     #[serde(default)]
     pub idle_before: Option<i64>,
+    /// Logged-in sessions whose first factor stopped being valid by then (Unix seconds): a
+    /// key's or a password's expiry, a certificate's end.
+    #[serde(default)]
+    pub expired_by: Option<i64>,
 }
 
 impl Selection {
@@ -313,6 +319,9 @@ impl Selection {
                 login.is_some_and(|l| !allowed.iter().any(|m| m == first_factor(&l.methods)))
             })
             && (!self.single_factor || login.is_some_and(|l| !l.methods.contains('+')))
+            && self
+                .expired_by
+                .is_none_or(|by| login.is_some_and(|l| l.expires_at.is_some_and(|at| at <= by)))
             && self.idle_before.is_none_or(|before| {
                 login.is_some()
                     && live.last_active.load(std::sync::atomic::Ordering::Relaxed) < before
@@ -322,7 +331,8 @@ impl Selection {
                 || self.address.is_some()
                 || self.credential.is_some()
                 || self.tenant.is_some()
-                || self.idle_before.is_some())
+                || self.idle_before.is_some()
+                || self.expired_by.is_some())
     }
 }
 
@@ -732,6 +742,7 @@ mod tests {
                 credential: None,
                 methods: methods.into(),
                 certified_key: None,
+                expires_at: None,
             });
             l
         };
@@ -767,7 +778,7 @@ mod tests {
 
     /// A session is idle past a time when it logged in and its client has sent nothing since;
     /// a request makes it active again, and a connection not logged in is never idle (the
-    /// pre-authentication timeout closes it).
+    /// pre-authentication timeout closes it). It is expired once its credential's end has come.
     #[test]
     fn a_session_is_idle_from_its_last_request() {
         let live = LiveSession::new(
@@ -791,6 +802,7 @@ mod tests {
             credential: None,
             methods: "publickey".into(),
             certified_key: None,
+            expires_at: Some(200),
         });
         assert!(idle_before(100_001).matches(&live));
         assert!(!idle_before(100_000).matches(&live));
@@ -800,6 +812,13 @@ mod tests {
         // A request's time reaching it late does not make it older.
         live.active(events::Time::from_millis(120_000));
         assert!(!idle_before(150_000).matches(&live));
+        // Its credential valid until second 200: expired by then, not before.
+        let expired_by = |secs| Selection {
+            expired_by: Some(secs),
+            ..Default::default()
+        };
+        assert!(!expired_by(199).matches(&live));
+        assert!(expired_by(200).matches(&live));
     }
 
     #[tokio::test]

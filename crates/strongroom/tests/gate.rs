@@ -485,3 +485,79 @@ fn allow_lists_tenant_minimums_and_expiry_are_enforced() {
     let bad = server.admin(&["tenant", "policy", "acme", "--networks", "10.0.0.0/33"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A session opened with a certificate ends when the certificate does, however busy; its end
+/// is recorded as such.
+#[test]
+fn a_session_ends_when_its_certificate_does() {
+    let server = Server::start_with_config("[limits]\nidle_timeout_secs = 4\n");
+    server.ok(&["tenant", "add", "acme"]);
+    // alice's account has a password only: the certificate is what lets the key in.
+    let out = support::admin_in(
+        &server.data_dir(),
+        &[
+            "user",
+            "add",
+            "alice",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    server.ok(&["user", "set", "alice", "--methods", "certificate,password"]);
+    let certified = support::Client::new(server.port, "alice");
+    let ca = keygen(certified.dir.path(), "ca");
+    server.ok(&[
+        "tenant",
+        "ca",
+        "add",
+        "acme",
+        &format!("{}.pub", ca.display()),
+    ]);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let ends = now() + 4;
+    let end_text = events::Time::from_secs(ends as i64)
+        .to_string()
+        .replace(['-', ':', 'T'], "");
+    // `20261206171516.000Z` -> `20261206171516Z` (ssh-keygen's UTC form).
+    let end_text = format!("{}Z", &end_text[..14]);
+    sign(
+        &ca,
+        &certified.key(),
+        "alice-laptop",
+        "alice",
+        &format!("-5m:{end_text}"),
+        &[],
+    );
+    let mut raw = support::raw::Raw::connect(&certified);
+    let realpath = || sftp_proto::RequestOp::Realpath { path: "/".into() };
+    let mut id = 1;
+    let ended = loop {
+        if raw.try_call(id, realpath()).is_none() {
+            break now();
+        }
+        assert!(now() < ends + 5, "the session outlived its certificate");
+        id += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        ended >= ends,
+        "ended at {ended}, before the certificate's end {ends}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let records = server.ok(&["audit", "export", "--kind", "session"]);
+        if records.contains("\"ended_by\":\"its credential expired\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{records}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

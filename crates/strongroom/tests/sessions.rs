@@ -696,3 +696,62 @@ fn an_idle_session_is_closed_and_a_busy_one_stays() {
         "{said}"
     );
 }
+
+/// A session whose key reaches its `--expires` time ends then, busy or not, its end recorded as
+/// such; a session of the account's other key stays.
+#[test]
+fn a_session_ends_when_its_key_expires() {
+    let server = Server::start_with_config("[limits]\nidle_timeout_secs = 4\n");
+    let alice = server.account("acme", "alice", "full");
+    let expiring = support::Client::new(server.port, "alice");
+    let ends = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    let ends_text = events::Time::from_secs(ends as i64).to_string();
+    server.ok(&[
+        "user",
+        "key",
+        "add",
+        "alice",
+        expiring.public_key().to_str().unwrap(),
+        "--expires",
+        &ends_text,
+    ]);
+    let mut doomed = Raw::connect(&expiring);
+    let mut kept = Raw::connect(&alice);
+    let realpath = || RequestOp::Realpath { path: "/".into() };
+    // Both busy past the key's end (and the sweep after it): one request every 300 ms each.
+    let mut id = 1;
+    let mut ended_at = None;
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        < ends + 3
+    {
+        if ended_at.is_none() && doomed.try_call(id, realpath()).is_none() {
+            ended_at = Some(std::time::SystemTime::now());
+        }
+        kept.call(id, realpath());
+        id += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let ended_at = ended_at.expect("the session outlived its key");
+    let at = ended_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(at >= ends, "ended at {at}, before the key's end {ends}");
+    kept.call(id, realpath());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let records = server.ok(&["audit", "export", "--kind", "session"]);
+        if records.contains("\"ended_by\":\"its credential expired\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{records}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

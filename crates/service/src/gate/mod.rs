@@ -36,6 +36,9 @@ pub struct Principal {
     pub access: Access,
     /// Combined read and write rate limit at login (bytes per second; `None`: none).
     pub throttle: Option<u64>,
+    /// When the first factor it logged in with stops being valid (Unix seconds: a key's
+    /// `--expires`, a certificate's end, a password's expiry): its live session ends then.
+    pub credential_expires: Option<i64>,
 }
 
 /// A first factor.
@@ -63,6 +66,22 @@ pub enum Step {
     Done(Principal),
     /// The first factor is good; a second factor is required for this principal.
     SecondFactor(Principal),
+}
+
+impl Step {
+    /// The same step, its principal's first factor valid until `at` (Unix seconds).
+    fn expiring(self, at: Option<i64>) -> Self {
+        match self {
+            Step::Done(p) => Step::Done(Principal {
+                credential_expires: at,
+                ..p
+            }),
+            Step::SecondFactor(p) => Step::SecondFactor(Principal {
+                credential_expires: at,
+                ..p
+            }),
+        }
+    }
 }
 
 /// Why a login was refused. Logged on the server, never told to the client.
@@ -241,7 +260,10 @@ impl Gate {
         if key.expires_at.is_some_and(|t| t <= now) {
             return Err(Refusal::Expired("key"));
         }
-        let step = self.policy(&account, Method::PublicKey, peer, now).await?;
+        let step = self
+            .policy(&account, Method::PublicKey, peer, now)
+            .await?
+            .expiring(key.expires_at);
         let _ = self
             .catalog
             .record_key_use(account.id, &fingerprint, now, &peer.to_string())
@@ -275,7 +297,12 @@ impl Gate {
             .map_err(unavailable)?;
         certificate::check(cert, user, trusted, revoked, peer, now)
             .map_err(Refusal::Certificate)?;
-        self.policy(&account, Method::Certificate, peer, now).await
+        // A certificate valid "forever" (OpenSSH's largest time) has no end.
+        let ends = i64::try_from(cert.valid_before()).ok();
+        Ok(self
+            .policy(&account, Method::Certificate, peer, now)
+            .await?
+            .expiring(ends))
     }
 
     pub async fn login_password(
@@ -307,7 +334,10 @@ impl Gate {
         if account.password_expires_at.is_some_and(|t| t <= now) {
             return Err(Refusal::Expired("password"));
         }
-        let step = self.policy(&account, Method::Password, peer, now).await?;
+        let step = self
+            .policy(&account, Method::Password, peer, now)
+            .await?
+            .expiring(account.password_expires_at);
         let _ = self
             .catalog
             .record_password_use(account.id, now, &peer.to_string())
@@ -500,6 +530,7 @@ fn principal(a: &Account) -> Principal {
         tenant: a.tenant.clone(),
         access: a.access,
         throttle: a.throttle_bytes_per_sec.map(|t| t.max(1) as u64),
+        credential_expires: None,
     }
 }
 
