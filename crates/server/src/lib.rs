@@ -609,9 +609,8 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
 }
 
 /// Closes the sessions whose clients sent no request for the configured idle time, and those
-/// whose first factor stopped being valid (a key's or a password's expiry, a certificate's
-/// end), looking a few times per idle period (at least every second, at most every 30 seconds),
-/// until aborted.
+/// whose first factor stopped being valid (a key's or a password's expiry), looking a few times
+/// per idle period (at least every second, at most every 30 seconds), until aborted.
 async fn end_overdue_forever(shared: Arc<Shared>) {
     let idle = shared.config.limits.idle_timeout;
     let mut tick =

@@ -284,7 +284,7 @@ pub struct Selection {
     #[serde(default)]
     pub idle_before: Option<i64>,
     /// Logged-in sessions whose first factor stopped being valid by then (Unix seconds): a
-    /// key's or a password's expiry, a certificate's end.
+    /// key's or a password's expiry.
     #[serde(default)]
     pub expired_by: Option<i64>,
 }

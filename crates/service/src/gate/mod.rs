@@ -37,7 +37,8 @@ pub struct Principal {
     /// Combined read and write rate limit at login (bytes per second; `None`: none).
     pub throttle: Option<u64>,
     /// When the first factor it logged in with stops being valid (Unix seconds: a key's
-    /// `--expires`, a certificate's end, a password's expiry): its live session ends then.
+    /// `--expires`, a password's expiry; not a certificate's end, which bounds when it may log
+    /// in, as OpenSSH takes it): its live session ends then.
     pub credential_expires: Option<i64>,
 }
 
@@ -297,12 +298,10 @@ impl Gate {
             .map_err(unavailable)?;
         certificate::check(cert, user, trusted, revoked, peer, now)
             .map_err(Refusal::Certificate)?;
-        // A certificate valid "forever" (OpenSSH's largest time) has no end.
-        let ends = i64::try_from(cert.valid_before()).ok();
-        Ok(self
-            .policy(&account, Method::Certificate, peer, now)
-            .await?
-            .expiring(ends))
+        // Its validity is a window to log in within, as OpenSSH takes it, not the session's
+        // lifetime: a certificate an issuer signs for minutes would otherwise cut every longer
+        // transfer (a revocation closes its sessions at once).
+        self.policy(&account, Method::Certificate, peer, now).await
     }
 
     pub async fn login_password(
