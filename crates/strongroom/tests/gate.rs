@@ -492,21 +492,8 @@ fn allow_lists_tenant_minimums_and_expiry_are_enforced() {
 #[test]
 fn a_certificates_end_bounds_its_logins_not_its_sessions() {
     let server = Server::start_with_config("[limits]\nidle_timeout_secs = 4\n");
-    server.ok(&["tenant", "add", "acme"]);
     // alice's account has a password only: the certificate is what lets the key in.
-    let out = support::admin_in(
-        &server.data_dir(),
-        &[
-            "user",
-            "add",
-            "alice",
-            "--tenant",
-            "acme",
-            "--password-stdin",
-        ],
-        Some("correct horse battery staple\n"),
-    );
-    assert!(out.status.success(), "{out:?}");
+    server.account_with_password("acme", "alice", "correct horse battery staple", None);
     server.ok(&["user", "set", "alice", "--methods", "certificate,password"]);
     let certified = support::Client::new(server.port, "alice");
     let ca = keygen(certified.dir.path(), "ca");

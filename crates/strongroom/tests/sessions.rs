@@ -510,23 +510,13 @@ fn narrowed_networks_close_the_sessions_outside_them() {
 #[test]
 fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     let server = Server::start();
-    server.ok(&["tenant", "add", "acme"]);
     let alice = support::Client::new(server.port, "alice");
-    let out = support::admin_in(
-        &server.data_dir(),
-        &[
-            "user",
-            "add",
-            "alice",
-            "--tenant",
-            "acme",
-            "--key",
-            alice.public_key().to_str().unwrap(),
-            "--password-stdin",
-        ],
-        Some("correct horse battery staple\n"),
+    server.account_with_password(
+        "acme",
+        "alice",
+        "correct horse battery staple",
+        Some(&alice.public_key()),
     );
-    assert!(out.status.success(), "{out:?}");
     let robot = server.account("acme", "robot", "read-only");
     server.ok(&["user", "set", "robot", "--automation", "yes"]);
     let port = server.port.to_string();

@@ -196,6 +196,25 @@ impl Server {
         client
     }
 
+    /// Creates account `name` in `tenant` (made if missing) with `password` and, if given, the
+    /// public key `key`; it must succeed.
+    pub fn account_with_password(
+        &self,
+        tenant: &str,
+        name: &str,
+        password: &str,
+        key: Option<&Path>,
+    ) {
+        let _ = self.admin(&["tenant", "add", tenant]);
+        let mut args = vec!["user", "add", name, "--tenant", tenant, "--password-stdin"];
+        let key = key.map(|k| k.to_string_lossy().into_owned());
+        if let Some(k) = &key {
+            args.extend(["--key", k.as_str()]);
+        }
+        let out = admin_in(&self.data_dir(), &args, Some(&format!("{password}\n")));
+        assert!(out.status.success(), "{out:?}");
+    }
+
     /// Every file under the blob directory.
     pub fn blob_files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
