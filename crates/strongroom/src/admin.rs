@@ -390,7 +390,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 crate::session_admin::close_for(data_dir, selection, "account removed").await?;
             println!("account {name} removed; {closed}");
         }
-        UserCommand::Mfa { name } => crate::gate_admin::user_mfa(&admin, &name).await?,
+        UserCommand::Mfa { name } => crate::gate_admin::user_mfa(data_dir, &admin, &name).await?,
         UserCommand::Set {
             name,
             methods,

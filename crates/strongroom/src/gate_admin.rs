@@ -46,11 +46,23 @@ fn networks(v: &str, flag: &str) -> Result<Option<String>, UsageError> {
         .map_err(|e| UsageError(format!("{flag}: {e}")))
 }
 
-pub async fn user_mfa(admin: &service::admin::Admin, name: &str) -> anyhow::Result<()> {
+pub async fn user_mfa(
+    data_dir: &Path,
+    admin: &service::admin::Admin,
+    name: &str,
+) -> anyhow::Result<()> {
     let a = admin.catalog().account(name).await?;
     let e = admin.enrol_totp(name).await?;
     let uri = totp::otpauth_uri(&e.secret, &a.name, &a.tenant);
+    // Its sessions that logged in without a code end, as a policy tightened ends them.
+    let closed = close_refused_now(data_dir, &admin.catalog().account(name).await?).await?;
     println!("TOTP enrolled for {name}: from the next login, a verification code is required.");
+    if !closed.one_factor.is_empty() {
+        println!(
+            "its sessions that logged in without one: {}",
+            crate::session_admin::closed_ids(&closed.one_factor)
+        );
+    }
     println!("Shown once; add it to an authenticator app now.\n");
     println!("otpauth URI: {uri}");
     println!("secret:      {}", totp::secret_base32(&e.secret));
@@ -124,16 +136,45 @@ pub async fn user_set(
         }
         None => String::new(),
     };
-    closed.push_str(&close_refused_now(data_dir, &cat.account(name).await?).await?);
+    closed.push_str(
+        &close_refused_now(data_dir, &cat.account(name).await?)
+            .await?
+            .said(),
+    );
     println!("account {name} updated{closed}");
     Ok(())
 }
 
+/// The account's live sessions a policy tightened closed: by a first factor no longer allowed,
+/// and with one factor where a second is now required (their ids).
+struct ClosedNow {
+    by_method: Vec<String>,
+    one_factor: Vec<String>,
+}
+
+impl ClosedNow {
+    /// `; by a method no longer allowed: 1 live session(s) closed: …`, or nothing.
+    fn said(&self) -> String {
+        let mut said = String::new();
+        for (why, ids) in [
+            ("by a method no longer allowed", &self.by_method),
+            ("with one factor where two are required", &self.one_factor),
+        ] {
+            if !ids.is_empty() {
+                said.push_str(&format!(
+                    "; {why}: {}",
+                    crate::session_admin::closed_ids(ids)
+                ));
+            }
+        }
+        said
+    }
+}
+
 /// Ends the account's live sessions that its login policy would refuse now (a method no longer
 /// allowed, a password on an automation account or past its expiry, one factor where a second
-/// is required: the session logged in before the change); says what it did, or nothing when
-/// none was.
-async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Result<String> {
+/// is required: the session logged in before the change).
+async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Result<ClosedNow> {
     let password_refused = a.automation || a.password_expires_at.is_some_and(|t| t <= now());
     let allowed: Vec<String> = a
         .methods
@@ -142,37 +183,29 @@ async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Res
         .cloned()
         .collect();
     let needs_second = a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation);
-    let mut said = String::new();
     let ask = |selection: service::sessions::Selection| {
         crate::session_admin::close_ids_for(data_dir, selection, "login policy changed")
     };
-    let methods = ask(service::sessions::Selection {
+    let by_method = ask(service::sessions::Selection {
         account: Some(a.name.clone()),
         methods_outside: Some(allowed),
         ..Default::default()
     })
     .await?;
-    if !methods.is_empty() {
-        said.push_str(&format!(
-            "; by a method no longer allowed: {}",
-            crate::session_admin::closed_ids(&methods)
-        ));
-    }
-    if needs_second {
-        let single = ask(service::sessions::Selection {
+    let one_factor = if needs_second {
+        ask(service::sessions::Selection {
             account: Some(a.name.clone()),
             single_factor: true,
             ..Default::default()
         })
-        .await?;
-        if !single.is_empty() {
-            said.push_str(&format!(
-                "; with one factor where two are required: {}",
-                crate::session_admin::closed_ids(&single)
-            ));
-        }
-    }
-    Ok(said)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(ClosedNow {
+        by_method,
+        one_factor,
+    })
 }
 
 pub async fn tenant_policy(

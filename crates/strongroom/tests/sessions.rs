@@ -504,9 +504,9 @@ fn narrowed_networks_close_the_sessions_outside_them() {
 }
 
 /// A login policy tightened ends the live sessions it would now refuse, and only those: a
-/// password session when the account's methods narrow to keys, a one-factor session when its
-/// tenant comes to require a second factor (not an automation account's, which the minimum
-/// does not bind).
+/// password session when the account's methods narrow to keys or its password expires, a
+/// one-factor session when its account enrols a second factor or its tenant comes to require
+/// one (not an automation account's, which the minimum does not bind).
 #[test]
 fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     let server = Server::start();
@@ -609,6 +609,16 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     sessions.push(held(&alice, "alice", true));
     until(1, &[("alice", "password")]);
     ends_the_password_session(&["--password-expires", "2020-01-01"]);
+    // A second factor enrolled for an account: its session that logged in without one ends.
+    let carol = server.account("acme", "carol", "full");
+    sessions.push(held(&carol, "carol", false));
+    until(1, &[("carol", "publickey")]);
+    let out = server.ok(&["user", "mfa", "carol"]);
+    assert!(
+        out.contains("its sessions that logged in without one: 1 live session(s) closed"),
+        "{out}"
+    );
+    assert_eq!(live("carol", "publickey"), 0);
     // A second factor required by the tenant: alice's one-factor session ends, robot's stays.
     let out = server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
     assert!(
