@@ -229,6 +229,7 @@ impl LiveSession {
             credential: login.and_then(|l| l.credential.clone()),
             methods: login.map(|l| l.methods.clone()),
             started: self.started,
+            last_active: self.last_active.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
             open_files: files,
@@ -248,6 +249,10 @@ pub struct SessionSnapshot {
     pub methods: Option<String>,
     /// Unix seconds.
     pub started: i64,
+    /// When its client last sent a request, or logged in (Unix milliseconds): how long it has
+    /// been idle.
+    #[serde(default)]
+    pub last_active: i64,
     pub bytes_read: u64,
     pub bytes_written: u64,
     pub open_files: Vec<String>,

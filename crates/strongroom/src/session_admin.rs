@@ -215,6 +215,7 @@ fn json_line(s: &SessionSnapshot) -> String {
         "credential": s.credential,
         "methods": s.methods,
         "started": rfc3339(s.started),
+        "last_active": events::Time::from_millis(s.last_active).to_string(),
         "bytes_read": s.bytes_read,
         "bytes_written": s.bytes_written,
         "open_files": s.open_files,
@@ -222,9 +223,22 @@ fn json_line(s: &SessionSnapshot) -> String {
     .to_string()
 }
 
+/// `0s`, `42s`, `14m`, `3h`: how long a session has sent nothing, for people.
+fn idle_for(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
 fn print_table(sessions: &[SessionSnapshot]) {
     let dash = || "-".to_owned();
-    let rows: Vec<[String; 9]> = sessions
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let rows: Vec<[String; 10]> = sessions
         .iter()
         .map(|s| {
             [
@@ -233,6 +247,7 @@ fn print_table(sessions: &[SessionSnapshot]) {
                 s.tenant.clone().unwrap_or_else(dash),
                 s.source.to_string(),
                 rfc3339(s.started),
+                idle_for(now_ms.saturating_sub(s.last_active)),
                 s.bytes_read.to_string(),
                 s.bytes_written.to_string(),
                 s.credential
@@ -252,6 +267,7 @@ fn print_table(sessions: &[SessionSnapshot]) {
         "TENANT",
         "SOURCE",
         "STARTED",
+        "IDLE",
         "READ",
         "WRITTEN",
         "CREDENTIAL",

@@ -72,8 +72,19 @@ fn list_kill_and_lock_reach_live_sessions_at_once() {
     let bob_line = lines.iter().find(|l| l.contains("\"bob\"")).unwrap();
     assert!(bob_line.contains("\"bytes_read\":50000"), "{bob_line}");
     assert!(bob_line.contains("/report.csv"), "{bob_line}");
+    // When each last sent a request (or logged in), and so how long it has been idle: moments.
+    for line in [alice_line, bob_line] {
+        assert!(line.contains("\"last_active\":\"20"), "{line}");
+    }
     let table = server.ok(&["session", "list", "--user", "bob"]);
     assert!(table.starts_with("ID"), "{table}");
+    let (head, row) = (table.lines().next().unwrap(), table.lines().nth(1).unwrap());
+    let idle_at = head.find(" IDLE ").expect("an IDLE column") + 1;
+    let idle = row[idle_at..].split_whitespace().next().unwrap();
+    assert!(
+        idle.ends_with('s') && idle[..idle.len() - 1].parse::<u64>().unwrap() < 60,
+        "{table}"
+    );
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(!table.contains("alice"), "{table}");
 
