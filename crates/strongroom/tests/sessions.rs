@@ -514,6 +514,27 @@ fn narrowed_networks_close_the_sessions_outside_them() {
     }
 }
 
+/// Waits (10 s at most) until the ledger holds a session end recorded with each of `whys`
+/// (of `user`'s sessions, if given).
+fn wait_for_ends(server: &Server, user: Option<&str>, whys: &[&str]) {
+    let mut export = vec!["audit", "export", "--kind", "session"];
+    if let Some(u) = user {
+        export.extend(["--user", u]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ends = server.ok(&export);
+        if whys
+            .iter()
+            .all(|why| ends.contains(&format!("\"ended_by\":\"{why}")))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{whys:?} in {ends}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A login policy tightened ends the live sessions it would now refuse, and only those: a
 /// password session when the account's methods narrow to keys or its password expires, a
 /// one-factor session when its account enrols a second factor or its tenant comes to require
@@ -641,19 +662,14 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
         (0, 1)
     );
     // Why each ended, in the ledger (a session's end reaches it within moments).
-    let whys = [
-        "login policy changed by an administrator",
-        "second factor required by an administrator",
-    ];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ends = server.ok(&["audit", "export", "--user", "alice"]);
-        if whys.iter().all(|why| ends.contains(why)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{whys:?} in {ends}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_ends(
+        &server,
+        Some("alice"),
+        &[
+            "login policy changed by an administrator",
+            "second factor required by an administrator",
+        ],
+    );
     for child in &mut sessions {
         let _ = child.kill();
         let _ = child.wait();
@@ -683,15 +699,7 @@ fn an_idle_session_is_closed_and_a_busy_one_stays() {
     );
     busy.call(id, realpath());
     // Its end says why, in the ledger.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ends = server.ok(&["audit", "export", "--kind", "session"]);
-        if ends.contains("\"ended_by\":\"idle for 2 seconds\"") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{ends}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_ends(&server, None, &["idle for 2 seconds"]);
     // A limit of 0 is refused, by name.
     let config = server.data_dir().parent().unwrap().join("zero.toml");
     std::fs::write(&config, "[limits]\nidle_timeout_secs = 0\n").unwrap();
@@ -756,13 +764,5 @@ fn a_session_ends_when_its_key_expires() {
         .as_secs();
     assert!(at >= ends, "ended at {at}, before the key's end {ends}");
     kept.call(id, realpath());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let records = server.ok(&["audit", "export", "--kind", "session"]);
-        if records.contains("\"ended_by\":\"its credential expired\"") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{records}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_ends(&server, None, &["its credential expired"]);
 }
