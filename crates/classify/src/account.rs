@@ -487,6 +487,8 @@ fn run_before(
 /// another column: back over a labelled line's label and the lines above it and on over the
 /// lines below it; a delimited table's row before and after it.
 pub(crate) const FAR: usize = 256;
+/// Most digits of an account number sketched (US account numbers run to 17).
+pub(crate) const MAX_ACCOUNT_DIGITS: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -547,7 +549,7 @@ mod tests {
 
     #[test]
     fn accounts_in_iso20022() {
-        let found = |s: &str| matches!(iso20022_number(s.as_bytes(), 0), AfterTag::Account);
+        let found = |s: &str| matches!(iso20022_number(s.as_bytes(), 0), AfterTag::Account(_));
         assert!(found("<Id>0012345678</Id>"));
         assert!(found("\n      <Id>12345678</Id>\n"));
         assert!(!found("<Id>ACCT-1</Id>"));
@@ -585,8 +587,8 @@ mod tests {
         assert!(!before("ref:59"), "not at a line's start");
         assert!(!before("\n:5"));
         let number = |s: &str| swift_number(s.as_bytes(), 0);
-        assert!(matches!(number("0012345678\r\nACME"), AfterTag::Account));
-        assert!(matches!(number("12345678\n"), AfterTag::Account));
+        assert!(matches!(number("0012345678\r\nACME"), AfterTag::Account(_)));
+        assert!(matches!(number("12345678\n"), AfterTag::Account(_)));
         assert!(matches!(number("DE89370400440532013000\n"), AfterTag::Not));
         assert!(matches!(number("123\n"), AfterTag::Not));
         assert!(matches!(number("12345678 X\n"), AfterTag::Not));

@@ -626,6 +626,7 @@ impl Entries {
         for (class, n) in c.counts.present() {
             self.held.counts.add(class, n);
         }
+        self.held.distinct.merge(&c.distinct);
         for (name, n) in c.custom {
             *self.held.custom.entry(name).or_default() += n;
         }

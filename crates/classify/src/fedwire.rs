@@ -20,6 +20,7 @@
 //!
 //! Pure: bytes in, counts out; a field's elements are kept to [`KEPT`] bytes.
 
+use crate::Distinct;
 use crate::scan::{Class, Counts};
 use crate::validate;
 
@@ -57,7 +58,10 @@ pub(crate) struct Messages {
     /// The message being read: routing numbers and accounts found so far.
     routings: u64,
     accounts: u64,
+    /// Their values sketched, until the message's end counts them.
+    message: Distinct,
     counts: Counts,
+    distinct: Distinct,
 }
 
 impl Default for Messages {
@@ -67,7 +71,9 @@ impl Default for Messages {
             field: Vec::with_capacity(KEPT),
             routings: 0,
             accounts: 0,
+            message: Distinct::default(),
             counts: Counts::default(),
+            distinct: Distinct::default(),
         }
     }
 }
@@ -137,8 +143,9 @@ impl Messages {
         let f = std::mem::take(&mut self.field);
         if matches!(tag, 3100 | 3400) {
             // The institution's routing number, then its short name.
-            if f.get(..9).is_some_and(validate::aba_routing) {
+            if let Some(routing) = f.get(..9).filter(|r| validate::aba_routing(r)) {
                 self.routings += 1;
+                self.message.insert(Class::AbaRouting, routing);
             }
         } else if tag == 5010 {
             let id = &f[..f.iter().position(|&c| c == b'*').unwrap_or(f.len())];
@@ -147,9 +154,15 @@ impl Messages {
             let id = &rest[..rest.iter().position(|&c| c == b'*').unwrap_or(rest.len())];
             let id = id.trim_ascii();
             match code {
-                b'F' if validate::aba_routing(id) => self.routings += 1,
-                b'D' if validate::us_account_printed(id) => self.accounts += 1,
-                b'B' if validate::bic(id) => self.counts.add(Class::SwiftBic, 1),
+                b'F' if validate::aba_routing(id) => {
+                    self.routings += 1;
+                    self.message.insert(Class::AbaRouting, id);
+                }
+                b'D' if validate::us_account_printed(id) => self.account(id),
+                b'B' if validate::bic(id) => {
+                    self.counts.add(Class::SwiftBic, 1);
+                    self.distinct.insert(Class::SwiftBic, id);
+                }
                 _ => {}
             }
         }
@@ -163,7 +176,9 @@ impl Messages {
     /// `123-45-6789` is counted by the text's scan, as anywhere: not again here.
     fn party_identifier(&mut self, id: &[u8]) {
         if let Some(number) = id.strip_prefix(b"/") {
-            self.accounts += u64::from(validate::us_account_printed(number));
+            if validate::us_account_printed(number) {
+                self.account(number);
+            }
             return;
         }
         let Some(rest) = id.strip_prefix(b"SOSE/") else {
@@ -189,24 +204,48 @@ impl Messages {
             && validate::us_ssn(&digits[..3], &digits[3..5], &digits[5..])
         {
             self.counts.add(Class::UsSsn, 1);
+            self.distinct.insert(Class::UsSsn, &digits);
         }
+    }
+
+    /// An account number (printed: its digits are its value).
+    fn account(&mut self, printed: &[u8]) {
+        self.accounts += 1;
+        let mut digits = [0u8; crate::account::MAX_ACCOUNT_DIGITS];
+        let mut n = 0;
+        for &d in printed
+            .iter()
+            .filter(|d| d.is_ascii_digit())
+            .take(digits.len())
+        {
+            digits[n] = d;
+            n += 1;
+        }
+        self.message.insert(Class::UsBankAccount, &digits[..n]);
     }
 
     /// A message's end: its routing numbers, and its accounts as far as they name banks.
     fn message_end(&mut self) {
         self.counts.add(Class::AbaRouting, self.routings);
-        self.counts
-            .add(Class::UsBankAccount, self.accounts.min(self.routings));
+        let accounts = self.accounts.min(self.routings);
+        self.counts.add(Class::UsBankAccount, accounts);
+        let message = std::mem::take(&mut self.message);
+        self.distinct
+            .merge_as(&message, Class::AbaRouting, self.routings);
+        if accounts > 0 {
+            self.distinct
+                .merge_as(&message, Class::UsBankAccount, accounts);
+        }
         self.routings = 0;
         self.accounts = 0;
     }
 
-    pub(crate) fn finish(mut self) -> Counts {
+    pub(crate) fn finish(mut self) -> (Counts, Distinct) {
         if let At::Field(tag) = self.at {
             self.field_end(tag);
         }
         self.message_end();
-        self.counts
+        (self.counts, self.distinct)
     }
 
     pub(crate) fn held_bytes(&self) -> usize {

@@ -13,6 +13,7 @@ mod cell;
 mod compound;
 pub mod corpus;
 mod dbf;
+pub mod distinct;
 mod doc;
 pub mod encoding;
 mod encrypted;
@@ -43,6 +44,7 @@ mod x9;
 mod xls;
 mod xlsb;
 
+pub use distinct::Distinct;
 pub use format::Format;
 pub use patterns::{PatternError, Patterns};
 pub use scan::{Class, Classification, Counts, RULES, Scanner, classify};

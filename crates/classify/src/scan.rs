@@ -134,6 +134,8 @@ pub struct Scanner {
     /// A partial segment from the end of the previous chunk.
     carry: Vec<u8>,
     counts: Counts,
+    /// The values counted, as sketches of how many differ ([`Scanner::found`]).
+    distinct: crate::Distinct,
     /// Line state: the field index; the context named since the last candidate on the line
     /// (a keyword applies to the next number or code only); whether this is the first line
     /// (the header of a delimited file).
@@ -181,8 +183,8 @@ pub struct Scanner {
     /// Offsets in the file: of the text being scanned, and of the current line's start.
     text_start: u64,
     line_start: u64,
-    /// Per column: bare card-length numbers seen, and how many validate.
-    columns: Vec<((u16, u16), u64, u64)>,
+    /// Per column: bare card-length numbers seen, how many validate, and those, sketched.
+    columns: Vec<((u16, u16), u64, u64, crate::Distinct)>,
     /// A delimited table whose routing numbers or SSNs lost their leading zero (saved by a
     /// spreadsheet): it stops at its numbers of eight digits too, read in those columns
     /// ([`Scanner::number_without_its_zero`]).
@@ -243,6 +245,7 @@ impl Scanner {
             binary: false,
             carry: Vec::new(),
             counts: Counts::default(),
+            distinct: crate::Distinct::default(),
             field: 0,
             pending: 0,
             run_on: false,
@@ -340,6 +343,8 @@ impl Scanner {
             + held(&self.header)
             + held(&self.fixed)
             + held(&self.columns)
+            + self.columns.iter().map(|c| c.3.held_bytes()).sum::<usize>()
+            + self.distinct.held_bytes()
             + held(&self.custom)
             + self.x12.as_ref().map_or(0, |x| x.held_bytes())
             + self.fedwire.as_ref().map_or(0, |f| f.held_bytes())
@@ -426,15 +431,15 @@ impl Scanner {
             };
         }
         self.scan(&[], true);
-        if let Some(fedwire) = self.fedwire.take() {
-            for (class, n) in fedwire.finish().present() {
+        let formats_read = [
+            self.fedwire.take().map(|f| f.finish()),
+            self.x12.take().map(|x| x.finish()),
+        ];
+        for (counts, distinct) in formats_read.into_iter().flatten() {
+            for (class, n) in counts.present() {
                 self.counts.add(class, n);
             }
-        }
-        if let Some(x12) = self.x12.take() {
-            for (class, n) in x12.finish().present() {
-                self.counts.add(class, n);
-            }
+            self.distinct.merge(&distinct);
         }
         // The file ended before the search after a routing number decided: so did its line.
         if let Some((_, beside)) = self.accounts.after.take() {
@@ -448,20 +453,30 @@ impl Scanner {
         // number (each account is held at a bank; a message that also pays through other
         // clearing systems has accounts there too).
         let routings = self.counts.get(Class::AbaRouting);
-        self.counts.add(
-            Class::UsBankAccount,
-            self.accounts.tagged_found.min(routings),
-        );
-        for &(_, candidates, valid) in &self.columns {
-            if evident(candidates, valid) {
-                self.counts.add(Class::CardNumber, valid);
+        let tagged = self.accounts.tagged_found.min(routings);
+        self.counts.add(Class::UsBankAccount, tagged);
+        // (Their values sketched: where fewer count than were found, as that many.)
+        if tagged > 0 {
+            let found = &self.accounts.tagged_values;
+            self.distinct.merge_as(found, Class::UsBankAccount, tagged);
+        }
+        for (_, candidates, valid, values) in &self.columns {
+            if evident(*candidates, *valid) {
+                self.counts.add(Class::CardNumber, *valid);
+                self.distinct.merge(values);
             }
         }
         // A headerless table's columns of routing numbers, and their rows' accounts.
         for c in &self.routing_columns {
             if routing_evident(c.seen, c.valid) {
                 self.counts.add(Class::AbaRouting, c.valid);
-                self.counts.add(Class::UsBankAccount, c.accounts());
+                self.distinct.merge(&c.values);
+                let accounts = c.accounts();
+                self.counts.add(Class::UsBankAccount, accounts);
+                if accounts > 0 {
+                    self.distinct
+                        .merge_as(c.account_values(), Class::UsBankAccount, accounts);
+                }
             }
         }
         let custom = match &self.patterns {
@@ -483,6 +498,7 @@ impl Scanner {
         }
         Classification {
             counts: self.counts,
+            distinct: self.distinct,
             formats,
             custom,
             rules: RULES,
@@ -955,6 +971,14 @@ impl Scanner {
         let n = part.len().min(RECORD - self.record_len);
         self.record[self.record_len..self.record_len + n].copy_from_slice(&part[..n]);
         self.record_len += n;
+    }
+
+    /// One occurrence of class `c` whose value is `value` in its class's canonical form (a card
+    /// number's digits alone, an IBAN's electronic form, an address in small letters): counted,
+    /// and added to the class's sketch of how many values differ.
+    pub(crate) fn found(&mut self, c: Class, value: &[u8]) {
+        self.counts.add(c, 1);
+        self.distinct.insert(c, value);
     }
 
     /// A keyword (its context bits `kw`) at `at`: it applies to the line's next candidate, and

@@ -77,6 +77,7 @@ pub(crate) struct Interchange {
     /// The segment under way (its first [`MAX_SEGMENT`] bytes).
     segment: Vec<u8>,
     counts: Counts,
+    distinct: crate::Distinct,
 }
 
 impl Interchange {
@@ -86,6 +87,7 @@ impl Interchange {
             terminator: header.terminator,
             segment: Vec::new(),
             counts: Counts::default(),
+            distinct: crate::Distinct::default(),
         }
     }
 
@@ -114,10 +116,10 @@ impl Interchange {
     }
 
     /// What its segments held (a segment the file ends in, without its terminator, too).
-    pub(crate) fn finish(mut self) -> Counts {
+    pub(crate) fn finish(mut self) -> (Counts, crate::Distinct) {
         let segment = std::mem::take(&mut self.segment);
         self.segment_ended(&segment);
-        self.counts
+        (self.counts, self.distinct)
     }
 
     fn keep(&mut self, data: &[u8]) {
@@ -161,8 +163,10 @@ impl Interchange {
             return;
         }
         self.counts.add(Class::AbaRouting, 1);
+        self.distinct.insert(Class::AbaRouting, routing);
         if !kind.is_empty() && validate::us_account(account) {
             self.counts.add(Class::UsBankAccount, 1);
+            self.distinct.insert(Class::UsBankAccount, account);
         }
     }
 
@@ -171,6 +175,7 @@ impl Interchange {
     fn ssn(&mut self, id: &[u8]) {
         if id.len() == 9 && validate::us_ssn(&id[..3], &id[3..5], &id[5..]) {
             self.counts.add(Class::UsSsn, 1);
+            self.distinct.insert(Class::UsSsn, id);
         }
     }
 }
@@ -213,7 +218,7 @@ pub(crate) mod tests {
         for c in text.chunks(chunk) {
             x.feed(c);
         }
-        x.finish()
+        x.finish().0
     }
 
     #[test]

@@ -92,6 +92,7 @@ pub(crate) struct ImageCashLetter {
     length_read: usize,
     left: Option<u64>,
     counts: Counts,
+    distinct: crate::Distinct,
     /// A record's length said it was empty or shorter than its type: nothing after it is read.
     damaged: bool,
 }
@@ -108,6 +109,7 @@ impl ImageCashLetter {
             length_read: 0,
             left: None,
             counts: Counts::default(),
+            distinct: crate::Distinct::default(),
             damaged: false,
         }
     }
@@ -202,10 +204,13 @@ impl ImageCashLetter {
             return;
         }
         self.counts.add(Class::AbaRouting, 1);
+        self.distinct.insert(Class::AbaRouting, routing);
         // (A line's trailing blanks may have been cut: the field as far as the record goes.)
         let field = &r[account.start.min(r.len())..account.end.min(r.len())];
         if account_number(field, on_us) {
             self.counts.add(Class::UsBankAccount, 1);
+            let digits: Vec<u8> = field.iter().copied().filter(u8::is_ascii_digit).collect();
+            self.distinct.insert(Class::UsBankAccount, &digits);
         }
     }
 
@@ -220,6 +225,7 @@ impl ImageCashLetter {
         }
         Classification {
             counts: self.counts,
+            distinct: self.distinct,
             formats,
             ..Classification::default()
         }

@@ -95,15 +95,19 @@ pub(crate) fn account_before(before: &[u8], quoted: bool, delimiter: Delimiter) 
 
 /// In a table without a header (a delimited one whose first line is a record, or lines of
 /// fixed-width columns), whether the field right after a routing number holds an account
-/// number: `after` holds the bytes after the routing number (at most [`FAR`]), `end` when the
-/// file ends there. `None` when the field goes on past `after` (its next bytes are in the next
-/// text); a field longer than [`FAR`] holds none.
-pub(crate) fn account_next(after: &[u8], end: bool, next: NextField) -> Option<bool> {
+/// number, and where in `after` that field is: `after` holds the bytes after the routing
+/// number (at most [`FAR`]), `end` when the file ends there. `None` when the field goes on
+/// past `after` (its next bytes are in the next text); a field longer than [`FAR`] holds none.
+pub(crate) fn account_next(
+    after: &[u8],
+    end: bool,
+    next: NextField,
+) -> Option<Option<std::ops::Range<usize>>> {
     // Where `after` ends before the field does: judged with the next text's bytes.
     let undecided = if !end && after.len() < FAR {
         None
     } else {
-        Some(false)
+        Some(None)
     };
     let (field, ends): (&[u8], &dyn Fn(u8) -> bool) = match next {
         NextField::Delimited(quoted, delimiter) => {
@@ -112,7 +116,7 @@ pub(crate) fn account_next(after: &[u8], end: bool, next: NextField) -> Option<b
                 return undecided;
             };
             if !delimiter.ends_field(c) {
-                return Some(false);
+                return Some(None);
             }
             (&after[i + 1..], &move |c| {
                 delimiter.ends_field(c) || c == b'\n' || c == b'\r'
@@ -124,7 +128,7 @@ pub(crate) fn account_next(after: &[u8], end: bool, next: NextField) -> Option<b
                 return undecided;
             }
             if blanks == 0 {
-                return Some(false);
+                return Some(None);
             }
             (&after[blanks..], &|c| matches!(c, b' ' | b'\r' | b'\n'))
         }
@@ -133,10 +137,12 @@ pub(crate) fn account_next(after: &[u8], end: bool, next: NextField) -> Option<b
         NextField::Delimited(..) => account_value(f).is_some(),
         NextField::Blanks => validate::us_account(f),
     };
+    let start = after.len() - field.len();
+    let judged = |n: usize| value(&field[..n]).then_some(start..start + n);
     match field.iter().position(|&c| ends(c)) {
-        Some(n) => Some(value(&field[..n])),
-        None if after.len() >= FAR => Some(false),
-        None if end => Some(value(field)),
+        Some(n) => Some(judged(n)),
+        None if after.len() >= FAR => Some(None),
+        None if end => Some(judged(field.len())),
         None => None,
     }
 }

@@ -86,7 +86,9 @@ pub(super) fn swift_number(b: &[u8], from: usize) -> AfterTag {
         .count();
     match rest.get(n) {
         None if n <= *validate::US_ACCOUNT_DIGITS.end() => AfterTag::More,
-        Some(b'\n' | b'\r') if validate::us_account(&rest[..n]) => AfterTag::Account,
+        Some(b'\n' | b'\r') if validate::us_account(&rest[..n]) => {
+            AfterTag::Account(from..from + n)
+        }
         _ => AfterTag::Not,
     }
 }
@@ -95,8 +97,8 @@ pub(super) fn swift_number(b: &[u8], from: usize) -> AfterTag {
 /// its `<Othr>`: `<Id>`, then 4 to 17 digits, then `</Id>` (IBANs, `<Id><IBAN>`, are their own
 /// class; an identification with letters is not a US account number).
 pub(crate) enum AfterTag {
-    /// An account number of the form.
-    Account,
+    /// An account number of the form, where its digits are in the bytes.
+    Account(std::ops::Range<usize>),
     /// Not one.
     Not,
     /// The bytes ended first.
@@ -144,7 +146,7 @@ pub(super) fn iso20022_number(b: &[u8], from: usize) -> AfterTag {
     }
     match begins(b, end, b"</Id>") {
         None => AfterTag::More,
-        Some(true) if validate::us_account(&b[start..end]) => AfterTag::Account,
+        Some(true) if validate::us_account(&b[start..end]) => AfterTag::Account(start..end),
         Some(_) => AfterTag::Not,
     }
 }

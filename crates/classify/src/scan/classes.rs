@@ -167,13 +167,17 @@ impl Counts {
 /// column, `12345678` in an SSN column) count (nothing before); a headerless delimited table's
 /// account number in the field right before its routing number counts (nothing before); in
 /// markup and JSON a record named for an account names the number after its routing number's
-/// (`"bankAccount":{"routing":…,"number":…}`; nothing before).
-pub const RULES: u32 = 13;
+/// (`"bankAccount":{"routing":…,"number":…}`; nothing before); 14 (2026-12-06): no class
+/// counted differently, but each class's values sketched ([`crate::distinct`]): how many
+/// differ, which a report sums over files (none before: `classify run` adds them).
+pub const RULES: u32 = 14;
 
 /// What a file holds: counts per class and the bank formats it is in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Classification {
     pub counts: Counts,
+    /// How many different values of each class, as sketches ([`crate::distinct`]).
+    pub distinct: crate::Distinct,
     pub formats: Vec<Format>,
     /// Matches of the tenant's own patterns, by pattern name (only those that matched).
     pub custom: std::collections::BTreeMap<String, u64>,
@@ -181,8 +185,9 @@ pub struct Classification {
     pub rules: u32,
 }
 
-/// Longest stored form accepted back ([`Classification::decode`]).
-pub const MAX_ENCODED: usize = 4096;
+/// Longest stored form accepted back ([`Classification::decode`]): the classes' sketches
+/// (each at most [`crate::distinct::MAX_STORED_SKETCH`]) and 4 KiB for the rest.
+pub const MAX_ENCODED: usize = 4096 + Class::ALL.len() * (crate::distinct::MAX_STORED_SKETCH + 48);
 
 impl Classification {
     /// What of it says something could not be read (`binary`, an encryption, read in part),
@@ -206,14 +211,22 @@ impl Classification {
     }
 
     /// The stored form: `class=count` and `format=name` items joined by `;`, in a fixed order,
-    /// and the rules' version when not 1 (for example
-    /// `card_number=12;iban=3;format=iso20022:pain.001.001.09;rules=3`).
+    /// each class's sketch of its values with how many occurrences it was made of
+    /// (`distinct.class=occurrences.sketch`), and the rules' version when not 1 (for example
+    /// `card_number=12;distinct.card_number=12.s…;iban=3;format=iso20022:pain.001.001.09;rules=3`).
     pub fn encode(&self) -> String {
-        let mut items: Vec<String> = self
-            .counts
-            .present()
-            .map(|(c, n)| format!("{}={n}", c.as_str()))
-            .collect();
+        let mut items: Vec<String> = Vec::new();
+        for (c, n) in self.counts.present() {
+            items.push(format!("{}={n}", c.as_str()));
+            if let Some(sketch) = self.distinct.sketch(c) {
+                items.push(format!(
+                    "distinct.{}={}.{}",
+                    c.as_str(),
+                    self.distinct.sketched(c),
+                    sketch.encode()
+                ));
+            }
+        }
         items.extend(self.formats.iter().map(|f| format!("format={}", f.name())));
         items.extend(self.custom.iter().map(|(k, n)| format!("custom.{k}={n}")));
         if self.rules != 1 {
@@ -238,6 +251,11 @@ impl Classification {
                 c.rules = v.parse().ok()?;
             } else if k == "format" {
                 c.formats.push(Format::parse(v)?);
+            } else if let Some(class) = k.strip_prefix("distinct.") {
+                let class = Class::parse(class)?;
+                let (sketched, sketch) = v.split_once('.')?;
+                let sketch = crate::distinct::Sketch::decode(sketch)?;
+                c.distinct.restore(class, sketch, sketched.parse().ok()?);
             } else if let Some(name) = k.strip_prefix("custom.") {
                 if !crate::patterns::valid_name(name) {
                     return None;

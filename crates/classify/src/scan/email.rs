@@ -40,19 +40,27 @@ impl Scanner {
         // again), from what the last judgements read.
         let limit = (at + 254).min(seg.len());
         let rest = &seg[at + 1..limit];
-        let valid = match self.domains.judged(rest) {
-            Some(valid) => valid,
+        // (`end`: where the bytes the judgement read end; the domain is before them.)
+        let (valid, end) = match self.domains.judged(rest) {
+            Some((valid, len)) => (valid, at + len),
             None => {
                 let (valid, read) = domain(seg, m, at + 1, limit);
                 // A judgement that read to the limit depended on where the text ends: not kept.
                 if read < limit {
                     self.domains.keep(&seg[at + 1..=read], valid);
                 }
-                valid
+                (valid, read)
             }
         };
         if valid {
+            // The address in small letters (a domain's case never matters; a local part's
+            // almost never does), without the dots that trail it.
+            let mut address = &seg[start..end];
+            while let [before @ .., b'.'] = address {
+                address = before;
+            }
             self.counts.add(Class::Email, 1);
+            self.distinct.insert_address(address);
         }
     }
 }
@@ -129,12 +137,13 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 const DOMAIN_KEPT: usize = 48;
 
 impl Domains {
-    /// The judgement of the domain at the start of `rest`, if one kept read the same bytes.
-    fn judged(&self, rest: &[u8]) -> Option<bool> {
+    /// The judgement of the domain at the start of `rest`, if one kept read the same bytes,
+    /// and how many it read.
+    fn judged(&self, rest: &[u8]) -> Option<(bool, usize)> {
         self.kept.iter().find_map(|(bytes, len, valid)| {
             let len = usize::from(*len);
             let text = rest.get(..len)?;
-            (len > 0 && same_bytes(text, &bytes[..len])).then_some(*valid)
+            (len > 0 && same_bytes(text, &bytes[..len])).then_some((*valid, len))
         })
     }
 

@@ -70,14 +70,18 @@ impl Scanner {
                 let [area, group, serial] =
                     [(0, 3), (1, 2), (2, 4)].map(|(g, n)| &seg[starts[g]..starts[g] + n]);
                 if validate::us_ssn(area, group, serial) {
-                    self.counts.add(Class::UsSsn, 1);
+                    let mut digits = [0u8; 9];
+                    digits[..3].copy_from_slice(area);
+                    digits[3..5].copy_from_slice(group);
+                    digits[5..].copy_from_slice(serial);
+                    self.found(Class::UsSsn, &digits);
                 }
             }
             // A card number printed in groups (13 to 19 digits) counts without a context.
             [4, 6, 5] | [4, 6, 4] | [4, 4, 4, 4] | [4, 4, 4, 4, 1..=3] | [4, 4, 4, 1..=4] => {
                 let number = gather(seg, &starts[..ngroups], g, &mut gathered);
                 if validate::card_number_of_digits(number) {
-                    self.counts.add(Class::CardNumber, 1);
+                    self.found(Class::CardNumber, number);
                 }
             }
             _ => {}
@@ -97,12 +101,12 @@ impl Scanner {
                 }
                 let context = self.context_at(seg, m, at, ROUTING);
                 if context & ROUTING != 0 && validate::aba_routing(number) {
-                    self.counts.add(Class::AbaRouting, 1);
+                    self.found(Class::AbaRouting, number);
                     self.account_beside(seg, m, at, at + 9, context);
                 } else if context & SSN != 0
                     && validate::us_ssn(&number[..3], &number[3..5], &number[5..])
                 {
-                    self.counts.add(Class::UsSsn, 1);
+                    self.found(Class::UsSsn, number);
                 } else if context == 0 && self.table {
                     // A table whose first line holds such a number has no header.
                     self.headerless |= self.first_line;
@@ -123,13 +127,13 @@ impl Scanner {
                     && self.byte_before(seg, at) == Some(b';')
                 {
                     if validate::card_number_of_digits(number) {
-                        self.counts.add(Class::CardNumber, 1);
+                        self.found(Class::CardNumber, number);
                     }
                     return;
                 }
                 if self.context_at(seg, m, at, CARD) & CARD != 0 {
                     if validate::card_number_of_digits(number) {
-                        self.counts.add(Class::CardNumber, 1);
+                        self.found(Class::CardNumber, number);
                     }
                 } else {
                     self.column_candidate(seg, m, at, number);
@@ -160,10 +164,10 @@ impl Scanner {
             return;
         };
         if column & ROUTING != 0 && validate::aba_routing(&padded) {
-            self.counts.add(Class::AbaRouting, 1);
+            self.found(Class::AbaRouting, &padded);
             self.account_beside(seg, m, at, at + 8, ROUTING);
         } else if column & SSN != 0 && validate::us_ssn(&padded[..3], &padded[3..5], &padded[5..]) {
-            self.counts.add(Class::UsSsn, 1);
+            self.found(Class::UsSsn, &padded);
         }
     }
 
@@ -208,7 +212,7 @@ impl Scanner {
         let slot = match self.columns.iter().rposition(|c| c.0 == key) {
             Some(i) => i,
             None if self.columns.len() < MAX_COLUMN_EVIDENCE => {
-                self.columns.push((key, 0, 0));
+                self.columns.push((key, 0, 0, Default::default()));
                 self.columns.len() - 1
             }
             None => return,
@@ -216,6 +220,9 @@ impl Scanner {
         let c = &mut self.columns[slot];
         c.1 += 1;
         c.2 += u64::from(valid);
+        if valid {
+            c.3.insert(Class::CardNumber, number);
+        }
     }
 
     /// A bare nine-digit number at `at`, nothing naming it, in a table without a header: a
@@ -254,12 +261,18 @@ impl Scanner {
         let c = &mut self.routing_columns[slot];
         c.seen += 1;
         c.valid += u64::from(valid);
+        if valid {
+            c.values.insert(Class::AbaRouting, number);
+        }
         if let (true, account::NextField::Delimited(quoted, delimiter)) = (valid, next) {
             let mut buf = [0u8; account::FAR];
             let (before, _) = self.bytes_before(t, at, account::FAR, &mut buf);
             if let Some(value) = account::account_before(before, quoted, delimiter) {
                 let c = &mut self.routing_columns[slot];
                 c.accounts_before += 1;
+                let digits = decimal_digits(value);
+                c.values_before
+                    .insert(Class::UsBankAccount, digits.as_slice());
                 let last = std::mem::replace(&mut c.last_before, value);
                 c.counted_up += u64::from(value == last || value == last.wrapping_add(1));
             }
@@ -269,7 +282,7 @@ impl Scanner {
             let rest = &t[end..(end + account::FAR).min(t.len())];
             let text_ends = end + account::FAR > t.len();
             match account::account_next(rest, self.ending && text_ends, next) {
-                Some(account) => self.routing_columns[slot].accounts += u64::from(account),
+                Some(account) => self.routing_columns[slot].account_after(rest, account),
                 // The row goes on in the next text: judged there.
                 None => self.routing_pending = Some((slot, next, rest.to_vec())),
             }
@@ -286,7 +299,7 @@ impl Scanner {
         read.extend_from_slice(&t[..more]);
         let end = self.ending && more == t.len();
         match account::account_next(&read, end, next) {
-            Some(account) => self.routing_columns[slot].accounts += u64::from(account),
+            Some(account) => self.routing_columns[slot].account_after(&read, account),
             None => self.routing_pending = Some((slot, next, read)),
         }
     }
@@ -298,9 +311,14 @@ impl Scanner {
 /// right after; in a delimited table, the rows with one right before (not in the row's first
 /// field), the last of those, and how many were the one before it again or one more (a
 /// constant's or a counter's values, not accounts).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct RoutingColumn {
     column: (u16, u16),
+    /// Its valid routing numbers, sketched: counted with them when the column is; and the
+    /// accounts after them and before them ([`RoutingColumn::accounts`]).
+    pub(super) values: crate::Distinct,
+    pub(super) values_after: crate::Distinct,
+    pub(super) values_before: crate::Distinct,
     pub(super) seen: u64,
     pub(super) valid: u64,
     pub(super) accounts: u64,
@@ -310,6 +328,33 @@ pub(super) struct RoutingColumn {
 }
 
 impl RoutingColumn {
+    /// The field after one of its routing numbers (`in_field`: where in `after` it holds an
+    /// account number, if it does).
+    fn account_after(&mut self, after: &[u8], in_field: Option<std::ops::Range<usize>>) {
+        let Some(range) = in_field else {
+            return;
+        };
+        self.accounts += 1;
+        let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
+        let mut n = 0;
+        for &d in after[range].iter().filter(|d| d.is_ascii_digit()) {
+            if n < digits.len() {
+                digits[n] = d;
+                n += 1;
+            }
+        }
+        self.values_after.insert(Class::UsBankAccount, &digits[..n]);
+    }
+
+    /// The sketch of the accounts [`RoutingColumn::accounts`] counts.
+    pub(super) fn account_values(&self) -> &crate::Distinct {
+        if self.accounts * 100 >= self.valid * 95 {
+            &self.values_after
+        } else {
+            &self.values_before
+        }
+    }
+
     /// The accounts its routing numbers pair with: the fields right after them where nearly
     /// every row (95%) has one; else the fields right before them where nearly every row has
     /// one and at most one in ten is the one before it again or one more.
@@ -322,6 +367,33 @@ impl RoutingColumn {
             self.accounts_before
         } else {
             0
+        }
+    }
+}
+
+/// The decimal digits of `value`, as a number's field holds them (without leading zeros).
+struct Digits {
+    bytes: [u8; 20],
+    from: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[self.from..]
+    }
+}
+
+fn decimal_digits(mut value: u64) -> Digits {
+    let mut d = Digits {
+        bytes: [b'0'; 20],
+        from: 20,
+    };
+    loop {
+        d.from -= 1;
+        d.bytes[d.from] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return d;
         }
     }
 }

@@ -26,7 +26,7 @@ impl Scanner {
         context: u8,
     ) {
         if let Some(end) = self.fixed_account_after(t, m, at) {
-            self.count_account(self.text_start + end as u64);
+            self.count_account(self.text_start + end as u64, t, self.text_start);
             return;
         }
         // A fixed-width table pairs its account columns with the routing number by its line.
@@ -145,10 +145,12 @@ impl Scanner {
         let names = |s, e| word_context(t, m, s, e);
         let digits_end = |i| m.digits_end(i);
         match search.go(t, from, &self.header, names, digits_end) {
-            account::Found::Account(end) => self.count_account(self.text_start + end as u64),
+            account::Found::Account(end) => {
+                self.count_account(self.text_start + end as u64, t, self.text_start)
+            }
             account::Found::Nothing => {
                 if let Some(end) = before(self, false).line {
-                    self.count_account(end);
+                    self.count_account(end, t, self.text_start);
                 }
             }
             account::Found::LineEnd(next) => {
@@ -168,36 +170,37 @@ impl Scanner {
     /// (`end`: the file ended with the line).
     pub(super) fn line_ended(&mut self, beside: Beside, t: &[u8], next: usize, end: bool) {
         if let Some(end) = beside.line {
-            self.count_account(end);
+            self.count_account(end, t, self.text_start);
         } else if beside.labelled {
             match beside.above.filter(|&end| end > self.accounts.end) {
-                Some(end) => self.count_account(end),
+                Some(end) => self.count_account(end, t, self.text_start),
                 None => {
-                    let start = self.text_start + next as u64;
-                    self.start_onward(Search::Lines, start, &t[next..], end, |_| None);
+                    self.start_onward(Search::Lines, t, next, end, |_| None);
                 }
             }
         }
     }
 
-    /// Starts a search that reads on past a routing number, over `after` (the bytes after it
-    /// in this text, from `start` in the file; `end` when the file ends there): an account
-    /// number it finds counts; else the one `before` gives (where an account number before the
-    /// routing number ends), asked only then, or when the search must go on in the next text.
+    /// Starts a search that reads on past a routing number, over the bytes after it in this
+    /// text (`t[from..]`; `end` when the file ends there): an account number it finds counts;
+    /// else the one `before` gives (where an account number before the routing number ends),
+    /// asked only then, or when the search must go on in the next text.
     fn start_onward(
         &mut self,
         search: Search,
-        start: u64,
-        after: &[u8],
+        t: &[u8],
+        from: usize,
         end: bool,
         before: impl FnOnce(&Self) -> Option<u64>,
     ) {
+        let start = self.text_start + from as u64;
+        let after = &t[from..];
         let read = &after[..after.len().min(account::FAR)];
         match self.onward_found(search, read, end) {
-            account::Onward::Account(e) => self.count_account(start + e as u64),
+            account::Onward::Account(e) => self.count_account(start + e as u64, t, self.text_start),
             account::Onward::Nothing => {
                 if let Some(e) = before(self) {
-                    self.count_account(e);
+                    self.count_account(e, t, self.text_start);
                 }
             }
             account::Onward::More => {
@@ -218,10 +221,12 @@ impl Scanner {
         let room = account::FAR - onward.bytes.len();
         onward.bytes.extend_from_slice(&t[..t.len().min(room)]);
         match self.onward_found(onward.search, &onward.bytes, end) {
-            account::Onward::Account(e) => self.count_account(onward.start + e as u64),
+            account::Onward::Account(e) => {
+                self.count_account(onward.start + e as u64, &onward.bytes, onward.start)
+            }
             account::Onward::Nothing => {
                 if let Some(e) = onward.before {
-                    self.count_account(e);
+                    self.count_account(e, t, self.text_start);
                 }
             }
             account::Onward::More => self.accounts.onward = Some(onward),
@@ -274,12 +279,11 @@ impl Scanner {
     /// that holds one, else one named after it as in text, else in the nearest account column
     /// before it, else one named before it (within [`account::FAR`] bytes either side).
     fn fixed_account(&mut self, t: &[u8], m: &Bitmap, at: usize, offset: usize) {
-        let start = self.text_start + at as u64 + 9;
         let before = |s: &Self| {
             s.in_line_before(t, at, |line| account::fixed_before(line, &s.fixed))
                 .or_else(|| s.account_before(t, m, at, None))
         };
-        self.start_onward(Search::Fixed { offset }, start, &t[at + 9..], false, before);
+        self.start_onward(Search::Fixed { offset }, t, at + 9, false, before);
     }
 
     /// In a delimited table, where in the file the account number in the nearest account
@@ -330,8 +334,7 @@ impl Scanner {
                 .flatten()
                 .or_else(|| s.account_before(t, m, at, Some(field)))
         };
-        let start = self.text_start + end as u64;
-        self.start_onward(Search::Row { field }, start, &t[end..], false, before);
+        self.start_onward(Search::Row { field }, t, end, false, before);
     }
 
     /// A SWIFT MT statement's account identification (MT940, MT942, MT950 `:25:`) written as
@@ -352,7 +355,7 @@ impl Scanner {
         {
             return false;
         }
-        self.counts.add(Class::AbaRouting, 1);
+        self.found(Class::AbaRouting, number);
         self.search_after(account::After::named(), t, m, at + 9, |_, _| {
             Beside::default()
         });
@@ -492,7 +495,7 @@ impl Scanner {
             let room = account::TAGGED_ACCOUNT.saturating_sub(cut.len());
             cut.extend_from_slice(&t[..t.len().min(room)]);
             match tagged.number(&cut, 0) {
-                account::AfterTag::Account => self.accounts.tagged_found += 1,
+                account::AfterTag::Account(number) => self.accounts.tagged_account(&cut[number]),
                 // All of this text was taken and more may follow.
                 account::AfterTag::More if t.len() < room => self.accounts.tagged_cut = Some(cut),
                 _ => {}
@@ -542,7 +545,7 @@ impl Scanner {
             return;
         }
         match tagged.number(t, from) {
-            account::AfterTag::Account => self.accounts.tagged_found += 1,
+            account::AfterTag::Account(number) => self.accounts.tagged_account(&t[number]),
             account::AfterTag::More if t.len() - from < account::TAGGED_ACCOUNT => {
                 self.accounts.tagged_cut = Some(t[from..].to_vec());
             }
@@ -550,11 +553,67 @@ impl Scanner {
         }
     }
 
-    /// An account number ending at `end` in the file: counted unless it was already.
-    fn count_account(&mut self, end: u64) {
-        if end > self.accounts.end {
-            self.counts.add(Class::UsBankAccount, 1);
-            self.accounts.end = end;
+    /// An account number ending at `end` in the file: counted unless it was already, and its
+    /// digits sketched (read back from `end` in `t`, the file's bytes from `t_start`, or the
+    /// bytes kept before the text being scanned).
+    fn count_account(&mut self, end: u64, t: &[u8], t_start: u64) {
+        if end <= self.accounts.end {
+            return;
+        }
+        self.accounts.end = end;
+        self.counts.add(Class::UsBankAccount, 1);
+        // Most end in `t`, after something else that is in it.
+        let within = end
+            .checked_sub(t_start)
+            .and_then(|e| usize::try_from(e).ok())
+            .filter(|&e| e <= t.len());
+        if let Some(e) = within {
+            let from = e.saturating_sub(account::MAX_ACCOUNT_DIGITS * 2);
+            let run = &t[from..e];
+            if let Some(p) = run
+                .iter()
+                .rposition(|c| !(c.is_ascii_digit() || *c == b'-'))
+            {
+                let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
+                let mut n = 0;
+                for &d in run[p + 1..].iter().filter(|d| d.is_ascii_digit()) {
+                    if n < digits.len() {
+                        digits[n] = d;
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    self.distinct.insert(Class::UsBankAccount, &digits[..n]);
+                }
+                return;
+            }
+        }
+        let tail = &self.accounts.tail;
+        let byte_at = |p: u64| match p.checked_sub(t_start) {
+            Some(i) => t.get(usize::try_from(i).ok()?).copied(),
+            None => {
+                let back = usize::try_from(self.text_start.checked_sub(p)?).ok()?;
+                tail.len().checked_sub(back).map(|i| tail[i])
+            }
+        };
+        // Its digits, backwards (dashes between groups left out).
+        let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
+        let mut n = 0;
+        let mut p = end;
+        while p > 0 && n < digits.len() {
+            p -= 1;
+            match byte_at(p) {
+                Some(d) if d.is_ascii_digit() => {
+                    digits[digits.len() - 1 - n] = d;
+                    n += 1;
+                }
+                Some(b'-') if n > 0 => {}
+                _ => break,
+            }
+        }
+        if n > 0 {
+            let value = &digits[digits.len() - n..];
+            self.distinct.insert(Class::UsBankAccount, value);
         }
     }
 
@@ -574,6 +633,14 @@ impl Scanner {
         }
         a.tail.drain(..drop);
         a.tail.extend_from_slice(&t[t.len() - keep..]);
+    }
+}
+
+impl Accounts {
+    /// An account number of a tagged format (its digits).
+    fn tagged_account(&mut self, number: &[u8]) {
+        self.tagged_found += 1;
+        self.tagged_values.insert(Class::UsBankAccount, number);
     }
 }
 
@@ -598,6 +665,8 @@ pub(super) struct Accounts {
     /// bytes.
     pub(super) tagged: Option<account::Tagged>,
     pub(super) tagged_found: u64,
+    /// Those accounts, sketched: counted with them when they are ([`Scanner::finish`]).
+    pub(super) tagged_values: crate::Distinct,
     pub(super) tagged_cut: Option<Vec<u8>>,
     pub(super) tagged_tail: Vec<u8>,
 }

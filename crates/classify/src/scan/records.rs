@@ -29,10 +29,10 @@ impl Scanner {
     /// (positions 13-29, left-justified, blank-filled).
     fn nacha_record(&mut self, r: &[u8]) {
         if r.len() >= 12 && r[0] == b'6' && validate::aba_routing(&r[3..12]) {
-            self.counts.add(Class::AbaRouting, 1);
+            self.found(Class::AbaRouting, &r[3..12]);
             let field = &r[12..r.len().min(29)];
             if validate::us_account_field(field) {
-                self.counts.add(Class::UsBankAccount, 1);
+                self.found(Class::UsBankAccount, field.trim_ascii());
             }
         }
     }
@@ -49,16 +49,16 @@ impl Scanner {
         }
         match &r[..2] {
             b"01" if validate::aba_routing(bai2_field(r, 1)) => {
-                self.counts.add(Class::AbaRouting, 1);
+                self.found(Class::AbaRouting, bai2_field(r, 1));
             }
             b"02" => {
                 self.bai2_bank = validate::aba_routing(bai2_field(r, 2));
                 if self.bai2_bank {
-                    self.counts.add(Class::AbaRouting, 1);
+                    self.found(Class::AbaRouting, bai2_field(r, 2));
                 }
             }
             b"03" if self.bai2_bank && validate::us_account(bai2_field(r, 1)) => {
-                self.counts.add(Class::UsBankAccount, 1);
+                self.found(Class::UsBankAccount, bai2_field(r, 1));
             }
             b"98" => self.bai2_bank = false,
             _ => {}

@@ -27,7 +27,7 @@ impl Scanner {
                 validate::iban_length(&[word[0].to_ascii_uppercase(), word[1].to_ascii_uppercase()])
         {
             if upper2 && word.len() == want && validate::iban(word) {
-                self.counts.add(Class::Iban, 1);
+                self.found(Class::Iban, word);
                 return Some(end);
             }
             // Printed form: groups of four (the last shorter) joined by single spaces; people
@@ -47,7 +47,7 @@ impl Scanner {
             && word[1..].iter().all(u8::is_ascii_digit)
         {
             if validate::card_number_of_digits(&word[1..]) {
-                self.counts.add(Class::CardNumber, 1);
+                self.found(Class::CardNumber, &word[1..]);
                 return Some(end);
             }
             return None;
@@ -70,7 +70,7 @@ impl Scanner {
             capitals.copy_from_slice(word);
             capitals.make_ascii_uppercase();
             if validate::uk_nino(&capitals) {
-                self.counts.add(Class::UkNino, 1);
+                self.found(Class::UkNino, &capitals);
                 return Some(end);
             }
         }
@@ -80,12 +80,12 @@ impl Scanner {
             && word.starts_with(b"FW")
             && validate::aba_routing(&word[2..])
         {
-            self.counts.add(Class::AbaRouting, 1);
+            self.found(Class::AbaRouting, &word[2..]);
             return Some(end);
         }
         if upper2 {
             if word.len() == 9 && validate::uk_nino(word) {
-                self.counts.add(Class::UkNino, 1);
+                self.found(Class::UkNino, word);
                 return Some(end);
             }
             if word.len() == 2
@@ -100,7 +100,7 @@ impl Scanner {
                 && !self.workbook_value(seg, at, word.len())
                 && self.context_at(seg, m, at, BIC) & BIC != 0
             {
-                self.counts.add(Class::SwiftBic, 1);
+                self.found(Class::SwiftBic, word);
                 return Some(end);
             }
         }
@@ -132,7 +132,7 @@ impl Scanner {
         }
         let ends_clean = i >= seg.len() || !seg[i].is_ascii_alphanumeric();
         if ends_clean && validate::iban(&buf[..len]) {
-            self.counts.add(Class::Iban, 1);
+            self.found(Class::Iban, &buf[..len]);
             Some(i)
         } else {
             None
@@ -148,7 +148,7 @@ impl Scanner {
         }
         let compact = [s[0], s[1], s[3], s[4], s[6], s[7], s[9], s[10], s[12]];
         if validate::uk_nino(&compact) {
-            self.counts.add(Class::UkNino, 1);
+            self.found(Class::UkNino, &compact);
             Some(at + 13)
         } else {
             None
