@@ -14,7 +14,7 @@ mod incident;
 pub use files::{ClassifiedFile, FileReport, ListedEntry};
 pub use incident::{EvidenceWritten, MAX_FOUND_ACCOUNTS, write_evidence};
 
-use files::class_counts;
+use files::{class_counts, distinct_counts};
 use incident::refused_network;
 
 use std::path::{Path, PathBuf};

@@ -63,8 +63,13 @@ fn classes_json(c: &Classification) -> serde_json::Value {
                 .map(|(k, n)| (format!("custom.{k}"), (*n).into())),
         )
         .collect();
+    let distinct: serde_json::Map<String, serde_json::Value> = c
+        .distinct_counts()
+        .map(|(class, n)| (class.as_str().to_owned(), n.into()))
+        .collect();
     serde_json::json!({
         "classes": counts,
+        "distinct": distinct,
         "formats": c.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
     })
 }
@@ -122,6 +127,13 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
                 None => println!("classes:   not classified yet (strongroom classify run)"),
                 Some(c) => {
                     println!("classes:   {}", counts_text(c));
+                    let distinct: Vec<String> = c
+                        .distinct_counts()
+                        .map(|(class, n)| format!("{} about {n}", class.as_str()))
+                        .collect();
+                    if !distinct.is_empty() {
+                        println!("distinct:  {}", distinct.join(", "));
+                    }
                     let formats: Vec<String> = c.formats.iter().map(|f| f.name()).collect();
                     if !formats.is_empty() {
                         println!("formats:   {}", formats.join(", "));

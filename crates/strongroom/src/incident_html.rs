@@ -170,7 +170,22 @@ impl Page<'_> {
                     f.in_part_because()
                 )
             }
-            classes => classes_text(classes.as_ref()),
+            classes => {
+                let distinct: Vec<String> = f
+                    .distinct
+                    .iter()
+                    .map(|(k, n)| format!("{k} about {n}"))
+                    .collect();
+                if distinct.is_empty() {
+                    classes_text(classes.as_ref())
+                } else {
+                    format!(
+                        "{} (distinct: {})",
+                        classes_text(classes.as_ref()),
+                        distinct.join(", ")
+                    )
+                }
+            }
         }
     }
 

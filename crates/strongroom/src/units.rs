@@ -108,11 +108,22 @@ pub fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// `52310 iban in 38 files`: a data class's sum over the files read, and how many of them
-/// hold it (the report's totals, `files_holding`).
+/// `52310 iban (about 48900 distinct) in 38 files`: a data class's sum over the files read,
+/// how many different values they are (estimated from the files' sketches; with the
+/// occurrences no sketch holds, which may add at most that many) and how many files hold it
+/// (the report's totals, `distinct` and `files_holding`).
 pub fn class_spread(totals: &service::incident::Totals, class: &str, n: u64) -> String {
     let files = totals.files_holding.get(class).copied().unwrap_or(0);
-    format!("{n} {class} in {}", counted(files, "file"))
+    let distinct = match totals.distinct.get(class) {
+        None => String::new(),
+        Some(d) if d.not_sketched == n => " (distinct values not known)".to_owned(),
+        Some(d) if d.not_sketched > 0 => format!(
+            " (about {} distinct, and {} not told apart)",
+            d.about, d.not_sketched
+        ),
+        Some(d) => format!(" (about {} distinct)", d.about),
+    };
+    format!("{n} {class}{distinct} in {}", counted(files, "file"))
 }
 
 /// `no changes`, `3 changes, 1 of them replacing a file`: what a selection changed, which a

@@ -190,6 +190,16 @@ pub struct Classification {
 pub const MAX_ENCODED: usize = 4096 + Class::ALL.len() * (crate::distinct::MAX_STORED_SKETCH + 48);
 
 impl Classification {
+    /// How many different values of each class present it holds, estimated
+    /// ([`crate::distinct`]), for the classes whose every occurrence was sketched (a workbook's
+    /// columns are counted whole; a classification stored before rules 14 has no sketches).
+    pub fn distinct_counts(&self) -> impl Iterator<Item = (Class, u64)> + '_ {
+        self.counts
+            .present()
+            .filter(|&(class, n)| self.distinct.sketched(class) == n)
+            .map(|(class, _)| (class, self.distinct.estimate(class)))
+    }
+
     /// What of it says something could not be read (`binary`, an encryption, read in part),
     /// without its classes: what stands for a copy of contents counted elsewhere (an e-mail's
     /// other alternative, a workbook's pivot cache of its own sheet), whose unread parts

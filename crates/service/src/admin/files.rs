@@ -209,6 +209,16 @@ pub struct ListedEntry {
 
 /// A classification's counts as reports list them: each class present, then the tenant's own
 /// patterns as `custom.NAME`.
+/// How many different values of each class `c` holds, estimated, for the classes whose every
+/// occurrence was sketched.
+pub(super) fn distinct_counts(
+    c: &classify::Classification,
+) -> std::collections::BTreeMap<String, u64> {
+    c.distinct_counts()
+        .map(|(class, n)| (class.as_str().to_owned(), n))
+        .collect()
+}
+
 pub(super) fn class_counts(
     c: &classify::Classification,
 ) -> std::collections::BTreeMap<String, u64> {

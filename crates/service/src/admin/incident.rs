@@ -7,7 +7,8 @@ use events::Exported;
 use vault::{LedgerBodyKey, LedgerKey};
 
 use super::{
-    Admin, AdminError, AdminResult, class_counts, ledger_public_key, open_ledger, records_of,
+    Admin, AdminError, AdminResult, class_counts, distinct_counts, ledger_public_key, open_ledger,
+    records_of,
 };
 use crate::files::FsError;
 use crate::incident::{FileAsked, FileReadersOf};
@@ -327,7 +328,9 @@ impl Admin {
                     .await;
                 if let Ok(Some(c)) = then {
                     f.classes = Some(class_counts(&c));
+                    f.distinct = distinct_counts(&c);
                     f.formats = c.formats.iter().map(|f| f.name()).collect();
+                    f.sketches = Some(c.distinct);
                 }
             }
             // Where the directories listed are now (a listing recorded before file ids: by the
