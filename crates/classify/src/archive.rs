@@ -202,7 +202,8 @@ impl Zip {
         for (name, n) in self.workbook.custom_again() {
             *found.held.custom.entry(name).or_default() += n;
         }
-        self.cut |= self.workbook.finish(&mut found.held.counts);
+        let held = &mut found.held;
+        self.cut |= self.workbook.finish(&mut held.counts, &mut held.distinct);
         found.finish(Format::Zip, self.cut)
     }
 

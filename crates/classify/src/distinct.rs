@@ -32,7 +32,7 @@ pub const MAX_STORED_SKETCH: usize = 1 + DENSE_BYTES.div_ceil(3) * 4;
 /// evenly enough that their leading zeros count. Not a secret's hash: it keeps no value from
 /// a reader of the sealed sketch because the sketch keeps a few of its bits only.
 pub fn fingerprint(class: Class, value: &[u8]) -> u64 {
-    fingerprint_folded(class, value, 0)
+    of_class(unclassed(value, 0), class)
 }
 
 /// Bits set in every byte of an e-mail address read in small letters: `A`-`Z` become
@@ -44,12 +44,25 @@ pub const SMALL_LETTERS: u64 = 0x2020_2020_2020_2020;
 /// [`SMALL_LETTERS`]), without copying it.
 #[inline]
 pub fn fingerprint_folded(class: Class, value: &[u8], fold: u64) -> u64 {
-    // Each eight bytes folded in by a multiplication and a shift, the last eight overlapping
-    // the ones before where the length is no multiple of eight (a shorter value in two
-    // overlapping halves); the length and class first, so that `12` and `120` differ; then
-    // the public MurmurHash3 `fmix64` finaliser, so that every bit of the value moves every
-    // bit of the fingerprint.
-    let mut h = 0x9e37_79b9_7f4a_7c15 ^ ((value.len() as u64) << 8 | class as u64);
+    of_class(unclassed(value, fold), class)
+}
+
+/// The fingerprint of a value of class `class` from its [`unclassed`] part: the class mixed
+/// in, then the public MurmurHash3 `fmix64` finaliser, so that every bit of the value moves
+/// every bit of the fingerprint. (A value that may be of several classes, a workbook's cell of
+/// nine digits, is read once.)
+#[inline]
+pub(crate) fn of_class(unclassed: u64, class: Class) -> u64 {
+    finalise(unclassed ^ (class as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// A value's fingerprint before its class: each eight bytes folded in by a multiplication and a
+/// shift, the last eight overlapping the ones before where the length is no multiple of eight
+/// (a shorter value in two overlapping halves), the length first (so that `12` and `120`
+/// differ); `fold`'s bits set in every byte.
+#[inline]
+pub(crate) fn unclassed(value: &[u8], fold: u64) -> u64 {
+    let mut h = 0xc2b2_ae3d_27d4_eb4f ^ (value.len() as u64) << 8;
     let n = value.len();
     if n >= 8 {
         let mut rest = value;
@@ -75,7 +88,7 @@ pub fn fingerprint_folded(class: Class, value: &[u8], fold: u64) -> u64 {
             u64::from(value[0]) << 16 | u64::from(value[n / 2]) << 8 | u64::from(value[n - 1]);
         h = mix(h, word | fold);
     }
-    finalise(h)
+    h
 }
 
 /// The eight bytes of `value` from `at` (which has them), as a little-endian word.
@@ -269,9 +282,9 @@ fn tau(mut x: f64) -> f64 {
 }
 
 /// The sketches of a file's classes, and how many of each class's occurrences are in its
-/// sketch: a count made without the values (a workbook's column counted whole, a classification
-/// stored before sketches) leaves those occurrences out, and a report says so. Nothing is
-/// allocated until a value is added.
+/// sketch: a count made without the values (a classification stored before sketches; a
+/// message's accounts beyond what its routing numbers pair) leaves those occurrences out, and a
+/// report says so. Nothing is allocated until a value is added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Distinct(Option<Box<PerClass>>);
 
@@ -320,6 +333,16 @@ impl Distinct {
                 none => *none = Some(theirs.clone()),
             }
             all.sketched[i] = all.sketched[i].saturating_add(occurrences);
+        }
+    }
+
+    /// `n` more occurrences of class `c` whose values are already in its sketch (a workbook's
+    /// shared string that more cells show); none where the class has no sketch.
+    pub(crate) fn add_repeats(&mut self, c: Class, n: u64) {
+        if let Some(all) = &mut self.0
+            && all.sketches[c as usize].is_some()
+        {
+            all.sketched[c as usize] = all.sketched[c as usize].saturating_add(n);
         }
     }
 
@@ -415,7 +438,7 @@ mod tests {
         // Stored sketches depend on it: a change here is a change of every stored sketch.
         assert_eq!(
             fingerprint(Class::CardNumber, b"4111111111111111"),
-            0x5da1_590f_1368_3f7f
+            0xf95a_ef09_a904_90d3
         );
         assert_ne!(
             fingerprint(Class::CardNumber, b"12"),

@@ -231,6 +231,9 @@ struct Labelled {
     column: u16,
     row: u32,
     value: Value,
+    /// Its value's fingerprints ([`value_print`]), for a value of its own (a shared string's
+    /// are the strings').
+    prints: (u64, u64),
 }
 
 /// Rows apart that a labelled account number and a labelled routing number pair across (a
@@ -267,9 +270,96 @@ struct ColumnValues {
     bic: u64,
 }
 
-/// A value (what [`value_kind`] says it may be) in `column`: weighed with its column's, and
-/// the columns of its row that hold a routing number and an account number's digits.
-fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64) {
+/// Sketches a workbook's sheets keep, in all, between them (each some 1 KiB: 2 MiB); past them
+/// the values of further columns are counted, not sketched (the report says how many).
+pub(crate) const MAX_SKETCHES: usize = 2048;
+
+/// A sheet's values sketched by column ([`crate::distinct`]): per column, its valid values
+/// by what they may be (routing numbers, SSNs, card numbers, BICs), counted with them when the
+/// column is; and, in the first [`PAIRED_COLUMNS`] columns, the account numbers' digits, counted
+/// when a routing number pairs with them. At most `room` more sketches are made.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnSketches {
+    values: Vec<crate::Distinct>,
+    accounts: Vec<crate::Distinct>,
+    room: usize,
+}
+
+impl ColumnSketches {
+    fn new(room: usize) -> Self {
+        ColumnSketches {
+            room,
+            ..Default::default()
+        }
+    }
+
+    /// The value whose fingerprint before its class is `print`, of `class`, in the sketches of
+    /// `column` (of its account numbers, or of its other values), unless a new sketch would go
+    /// past the room.
+    pub(crate) fn add(&mut self, accounts: bool, column: usize, class: crate::Class, print: u64) {
+        let of = if accounts {
+            &mut self.accounts
+        } else {
+            &mut self.values
+        };
+        if of.get(column).and_then(|d| d.sketch(class)).is_none() {
+            if self.room == 0 {
+                return;
+            }
+            self.room -= 1;
+        }
+        if of.len() <= column {
+            of.resize(column + 1, crate::Distinct::default());
+        }
+        of[column].insert_fingerprint(class, crate::distinct::of_class(print, class));
+    }
+
+    /// Those of column `column` (of its account numbers, or of its other values).
+    pub(crate) fn of(&self, accounts: bool, column: usize) -> Option<&crate::Distinct> {
+        if accounts {
+            self.accounts.get(column)
+        } else {
+            self.values.get(column)
+        }
+    }
+
+    /// How many sketches it holds.
+    pub(crate) fn count(&self) -> usize {
+        self.values
+            .iter()
+            .chain(&self.accounts)
+            .map(|d| {
+                crate::Class::ALL
+                    .iter()
+                    .filter(|c| d.sketch(**c).is_some())
+                    .count()
+            })
+            .sum()
+    }
+
+    fn held_bytes(&self) -> usize {
+        held(&self.values)
+            + held(&self.accounts)
+            + self
+                .values
+                .iter()
+                .chain(&self.accounts)
+                .map(crate::Distinct::held_bytes)
+                .sum::<usize>()
+    }
+}
+
+/// A value (what [`value_kind`] says it may be; `print`: its [`value_print`]) in `column`:
+/// weighed with its column's, and the columns of its row that hold a routing number and an
+/// account number's digits (an account number is sketched by the caller, once its row shows a
+/// routing number it may pair with).
+fn weigh(
+    columns: &mut Vec<ColumnValues>,
+    sketches: &mut ColumnSketches,
+    column: usize,
+    kind: u8,
+    print: u64,
+) -> (u64, u64) {
     if kind & (VALUE_NINE | VALUE_CARD_LENGTH | VALUE_BIC) != 0 {
         if columns.len() <= column {
             columns.resize(column + 1, ColumnValues::default());
@@ -283,6 +373,16 @@ fn weigh(columns: &mut Vec<ColumnValues>, column: usize, kind: u8) -> (u64, u64)
         c.card_length += u64::from(kind & VALUE_CARD_LENGTH != 0);
         c.card += u64::from(kind & VALUE_CARD != 0);
         c.bic += u64::from(kind & VALUE_BIC != 0);
+        for (bit, class) in [
+            (VALUE_ABA, crate::Class::AbaRouting),
+            (VALUE_SSN, crate::Class::UsSsn),
+            (VALUE_CARD, crate::Class::CardNumber),
+            (VALUE_BIC, crate::Class::SwiftBic),
+        ] {
+            if kind & bit != 0 {
+                sketches.add(false, column, class, print);
+            }
+        }
     }
     let paired = column < PAIRED_COLUMNS;
     let bit = |v: u8| {
@@ -354,6 +454,31 @@ fn cell_kind(value: &[u8], number: bool) -> Option<u8> {
     }
 }
 
+/// The fingerprints, before their class ([`crate::distinct::unclassed`]), of a cell's value
+/// that [`cell_kind`] found may count (`kind`): as a routing number, an SSN, a card number or a
+/// BIC (its nine digits with a number cell's lost leading zeros put back, its digits, the
+/// code), and as an account number (its digits as they are); 0 for what it may not be.
+fn value_print(value: &[u8], number: bool, kind: u8) -> (u64, u64) {
+    let digits = digits_of(value);
+    let account = match digits {
+        Some(d) if kind & VALUE_ACCOUNT != 0 => crate::distinct::unclassed(d, 0),
+        _ => 0,
+    };
+    if kind & (VALUE_ABA | VALUE_SSN | VALUE_CARD | VALUE_BIC) == 0 {
+        return (0, account);
+    }
+    let print = match digits {
+        Some(digits) if number && matches!(digits.len(), 7 | 8) => {
+            let mut nine = [b'0'; 9];
+            nine[9 - digits.len()..].copy_from_slice(digits);
+            crate::distinct::unclassed(&nine, 0)
+        }
+        Some(digits) => crate::distinct::unclassed(digits, 0),
+        None => crate::distinct::unclassed(value.trim_ascii(), 0),
+    };
+    (print, account)
+}
+
 /// A cell's value with blanks around it off, if it is digits only.
 fn digits_of(value: &[u8]) -> Option<&[u8]> {
     let v = value.trim_ascii();
@@ -386,6 +511,10 @@ pub(crate) struct Sheet {
     candidates: Vec<Vec<(usize, Heading)>>,
     rows: usize,
     columns: Vec<ColumnValues>,
+    sketches: ColumnSketches,
+    /// The row's account numbers' columns and fingerprints, sketched when the row holds a
+    /// routing number (or shared strings, which may be one).
+    row_accounts: Vec<(u8, u64)>,
     /// Rows with a valid routing number: which columns held one and which an account number,
     /// and how many rows had that shape (a sheet's rows have few shapes).
     shapes: Vec<(u64, u64, u64)>,
@@ -450,6 +579,8 @@ impl Sheet {
             + held(&self.candidates)
             + self.candidates.iter().map(held).sum::<usize>()
             + held(&self.columns)
+            + self.sketches.held_bytes()
+            + held(&self.row_accounts)
             + held(&self.shapes)
             + held(&self.leading)
             + held(&self.shared_cells)
@@ -563,6 +694,8 @@ impl Sheet {
                 let done = std::mem::take(&mut self.done);
                 let table = std::mem::replace(self, Sheet::open_document());
                 self.cut = table.cut;
+                // (What room the tables before left, less what this one keeps.)
+                self.sketches = ColumnSketches::new(table.sketches.room);
                 self.done = done;
                 self.cells_before = table.cells_before + table.shared_cells.len();
                 self.labelled_before = table.labelled_before + table.labelled.len();
@@ -647,7 +780,11 @@ impl Sheet {
         if let Some(label) = label_before.filter(names_something)
             && let Some(judged) = judged.filter(|_| !self.value_cut)
         {
-            self.beside(label, column, judged);
+            let prints = match judged {
+                Value::Kind(kind) => value_print(value, !self.text, kind),
+                Value::Shared(_) => (0, 0),
+            };
+            self.beside(label, column, judged, prints);
         }
         // (Rows before the heading row are weighed too: a list of card numbers has none.)
         if self.heading_rows()
@@ -673,7 +810,12 @@ impl Sheet {
             }
             Some(Value::Shared(_)) => self.cut = true,
             Some(Value::Kind(kind)) => {
-                let (routing, account) = weigh(&mut self.columns, column, kind);
+                let print = value_print(value, !self.text, kind);
+                let (routing, account) =
+                    weigh(&mut self.columns, &mut self.sketches, column, kind, print.0);
+                if account != 0 {
+                    self.row_accounts.push((column as u8, print.1));
+                }
                 self.routing_bits |= routing;
                 self.account_bits |= account;
             }
@@ -684,7 +826,7 @@ impl Sheet {
     /// A cell after a text cell that may name it (`label`): where its value may be a routing
     /// number, an SSN or an account number, kept to be judged at the end (when the label's text
     /// and a shared value are known), unless its column's heading counts it.
-    fn beside(&mut self, label: Heading, column: usize, value: Value) {
+    fn beside(&mut self, label: Heading, column: usize, value: Value, prints: (u64, u64)) {
         let kept = match value {
             Value::Shared(_) => true,
             Value::Kind(kind) => {
@@ -703,6 +845,7 @@ impl Sheet {
                 column: column.min(usize::from(u16::MAX)) as u16,
                 row: self.rows.min(u32::MAX as usize) as u32,
                 value,
+                prints,
             });
         } else if let (Heading::Names(names), Value::Kind(kind)) = (label, value)
             && (names & ROUTING != 0 && kind & VALUE_ABA != 0
@@ -755,6 +898,13 @@ impl Sheet {
                 None => self.cut = true,
             }
         }
+        if self.routing_bits != 0 || self.row_shared {
+            for &(column, print) in &self.row_accounts {
+                let class = crate::Class::UsBankAccount;
+                self.sketches.add(true, usize::from(column), class, print);
+            }
+        }
+        self.row_accounts.clear();
         self.strings = 0;
         self.row_shared = false;
         self.routing_bits = 0;
@@ -774,6 +924,7 @@ impl Sheet {
             leading: self.leading,
             labelled: self.labelled,
             columns: self.columns,
+            sketches: self.sketches,
             shapes: self.shapes,
             shared_cells: self.shared_cells,
             shared_rows: self.shared_rows,
@@ -800,6 +951,7 @@ pub(crate) struct SheetEvidence {
     leading: Vec<LeadingRow>,
     labelled: Vec<Labelled>,
     columns: Vec<ColumnValues>,
+    sketches: ColumnSketches,
     shapes: Vec<(u64, u64, u64)>,
     shared_cells: Vec<u32>,
     shared_rows: Vec<u32>,
@@ -812,6 +964,7 @@ impl SheetEvidence {
             + self.headings.iter().map(held).sum::<usize>()
             + held(&self.labelled)
             + held(&self.columns)
+            + self.sketches.held_bytes()
             + held(&self.shapes)
             + held(&self.leading)
             + held(&self.shared_cells)
@@ -937,7 +1090,7 @@ mod tests {
             book.add_sheet(sheet);
         }
         let mut c = Counts::default();
-        let part = book.finish(&mut c);
+        let part = book.finish(&mut c, &mut crate::Distinct::default());
         (c, part)
     }
 
@@ -1398,6 +1551,45 @@ mod tests {
     }
 
     #[test]
+    fn sketches_are_bounded_per_workbook_and_what_is_past_them_is_counted() {
+        // Twelve sheets of 256 columns, each column under a heading naming cards and holding
+        // one valid card number: 3,072 columns, past the sketches a workbook keeps.
+        let headings: String = (0..256)
+            .map(|_| r#"<c t="inlineStr"><is><t>Card number</t></is></c>"#)
+            .collect();
+        let cards: String = (0..256u64)
+            .map(|i| {
+                let body = format!("411111111111{i:03}");
+                let check = (0..10)
+                    .map(|d| format!("{body}{d}"))
+                    .find(|n| crate::validate::card_number_of_digits(n.as_bytes()))
+                    .unwrap();
+                format!("<c><v>{check}</v></c>")
+            })
+            .collect();
+        let xml = format!(
+            "<worksheet><sheetData><row>{headings}</row><row>{cards}</row></sheetData></worksheet>"
+        );
+        let mut book = Workbook::default();
+        for _ in 0..12 {
+            let mut sheet = book.sheet(false);
+            sheet.feed(xml.as_bytes());
+            book.add_sheet(sheet);
+        }
+        assert!(
+            book.held_bytes() < (MAX_SKETCHES + 512) * 1100,
+            "{}",
+            book.held_bytes()
+        );
+        let (mut c, mut d) = (Counts::default(), crate::Distinct::default());
+        book.finish(&mut c, &mut d);
+        assert_eq!(c.get(Class::CardNumber), 12 * 256);
+        assert_eq!(d.sketched(Class::CardNumber), MAX_SKETCHES as u64);
+        // The same 256 numbers in every sheet: 256 different values.
+        assert!(d.estimate(Class::CardNumber).abs_diff(256) <= 8, "{d:?}");
+    }
+
+    #[test]
     fn the_limits_are_the_workbooks() {
         // Two sheets of 40,000 labelled routing numbers each, under headings that name
         // nothing: the workbook keeps 65,536 in all, counts those, and says it read the rest
@@ -1415,7 +1607,7 @@ mod tests {
             book.add_sheet(sheet);
         }
         let mut c = Counts::default();
-        assert!(book.finish(&mut c));
+        assert!(book.finish(&mut c, &mut crate::Distinct::default()));
         assert_eq!(c.get(Class::AbaRouting), MAX_LABELLED as u64);
     }
 

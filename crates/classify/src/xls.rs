@@ -275,7 +275,7 @@ impl Book {
         for (name, n) in self.workbook.custom_again() {
             *found.custom.entry(name).or_default() += n;
         }
-        self.cut |= self.workbook.finish(&mut found.counts) || cut;
+        self.cut |= self.workbook.finish(&mut found.counts, &mut found.distinct) || cut;
         found.formats.retain(|f| *f != Format::ScannedInPart);
         found.formats.push(Format::Xls);
         if self.cut {

@@ -169,7 +169,8 @@ impl Counts {
 /// markup and JSON a record named for an account names the number after its routing number's
 /// (`"bankAccount":{"routing":…,"number":…}`; nothing before); 14 (2026-12-06): no class
 /// counted differently, but each class's values sketched ([`crate::distinct`]): how many
-/// differ, which a report sums over files (none before: `classify run` adds them).
+/// differ, which a report sums over files, a workbook's columns' too (none before: `classify
+/// run` adds them).
 pub const RULES: u32 = 14;
 
 /// What a file holds: counts per class and the bank formats it is in.
@@ -191,8 +192,8 @@ pub const MAX_ENCODED: usize = 4096 + Class::ALL.len() * (crate::distinct::MAX_S
 
 impl Classification {
     /// How many different values of each class present it holds, estimated
-    /// ([`crate::distinct`]), for the classes whose every occurrence was sketched (a workbook's
-    /// columns are counted whole; a classification stored before rules 14 has no sketches).
+    /// ([`crate::distinct`]), for the classes whose every occurrence was sketched (a
+    /// classification stored before rules 14 has no sketches).
     pub fn distinct_counts(&self) -> impl Iterator<Item = (Class, u64)> + '_ {
         self.counts
             .present()

@@ -7,10 +7,10 @@
 //! flat OpenDocument spreadsheet read as one. Never here: reading a sheet's cells.
 
 use super::{
-    Heading, LABELLED_ROWS_APART, MAX_COLUMNS, MAX_HEADING, MAX_KEPT, MAX_SHARED_NAMES,
-    MAX_SHARED_VALUES, MAX_SHEET_BYTES, MAX_SHEETS, PAIRED_COLUMNS, PATTERN, Sheet, SheetEvidence,
-    Tag, Token, Tokens, VALUE_ABA, VALUE_ACCOUNT, VALUE_BIC, VALUE_RECORD, VALUE_SSN, Value,
-    cell_kind, digits_of, weigh,
+    ColumnSketches, Heading, LABELLED_ROWS_APART, MAX_COLUMNS, MAX_HEADING, MAX_KEPT,
+    MAX_SHARED_NAMES, MAX_SHARED_VALUES, MAX_SHEET_BYTES, MAX_SHEETS, MAX_SKETCHES, PAIRED_COLUMNS,
+    PATTERN, Sheet, SheetEvidence, Tag, Token, Tokens, VALUE_ABA, VALUE_ACCOUNT, VALUE_BIC,
+    VALUE_RECORD, VALUE_SSN, Value, cell_kind, digits_of, value_print, weigh,
 };
 use crate::account::{account_column, bank_column, heading_names};
 use crate::encoding::held;
@@ -24,6 +24,9 @@ pub(crate) struct SharedStrings {
     tokens: Tokens,
     names: Vec<u8>,
     values: Vec<u8>,
+    /// Each value's fingerprint ([`super::value_print`]; a string's digits are the same as an
+    /// account number's).
+    prints: Vec<u64>,
     in_item: bool,
     in_text: bool,
     text: Vec<u8>,
@@ -166,7 +169,10 @@ impl SharedStrings {
             self.names.push(heading_names(text));
         }
         if self.values.len() < MAX_SHARED_VALUES {
-            self.values.push(cell_kind(text, false).unwrap_or(0));
+            let kind = cell_kind(text, false).unwrap_or(0);
+            self.values.push(kind);
+            let (print, account) = value_print(text, false, kind);
+            self.prints.push(if print != 0 { print } else { account });
         }
         let more = self
             .repeated
@@ -244,7 +250,7 @@ impl FlatSpreadsheet {
         let cut = {
             let held = found.held_mut();
             held.formats.append(&mut formats);
-            workbook.finish(&mut held.counts)
+            workbook.finish(&mut held.counts, &mut held.distinct)
         };
         found.finish(crate::Format::Ods, cut)
     }
@@ -261,8 +267,11 @@ pub(crate) struct Workbook {
     labelled: usize,
     /// Bytes of worksheets read so far ([`MAX_SHEET_BYTES`]).
     sheet_bytes: u64,
+    /// Sketches its sheets keep ([`MAX_SKETCHES`]).
+    sketches: usize,
     names: Vec<u8>,
     values: Vec<u8>,
+    prints: Vec<u64>,
     /// What the shared strings shown in more than one cell hold beyond their first cell.
     again: Again,
     /// The text of its shared strings kept ([`KeptStrings`]), the sheets read before them
@@ -312,6 +321,7 @@ impl Workbook {
             open_document,
             cells_before: self.cells,
             labelled_before: self.labelled,
+            sketches: ColumnSketches::new(MAX_SKETCHES.saturating_sub(self.sketches)),
             ..Sheet::default()
         }
     }
@@ -333,6 +343,7 @@ impl Workbook {
         for evidence in tables.into_iter().chain(sheet.finish()) {
             self.cells += evidence.shared_cells.len();
             self.labelled += evidence.labelled.len();
+            self.sketches += evidence.sketches.count();
             if self.sheets.len() < MAX_SHEETS {
                 self.sheets.push(evidence);
             } else {
@@ -376,6 +387,7 @@ impl Workbook {
         if self.names.is_empty() {
             self.names = shared.names;
             self.values = shared.values;
+            self.prints = shared.prints;
             self.again = shared.again;
             self.kept = shared.kept;
             self.kept_from = shared.sheets_before;
@@ -444,10 +456,12 @@ impl Workbook {
 
     /// What the worksheets' columns hold, by what their headings name; whether some of it
     /// was not weighed (a limit was reached).
-    pub(crate) fn finish(mut self, counts: &mut Counts) -> bool {
+    pub(crate) fn finish(mut self, counts: &mut Counts, distinct: &mut crate::Distinct) -> bool {
         self.count_kept();
         for (class, n) in self.again.counts.present() {
             counts.add(class, n);
+            // (The string's values are in the sketch of the strings' scan.)
+            distinct.add_repeats(class, n);
         }
         let sheets = std::mem::take(&mut self.sheets);
         let name = |names: &[u8], h: Heading| match h {
@@ -474,7 +488,13 @@ impl Workbook {
             }
             // Rows whose routing numbers' columns `routing` hold account numbers' digits in
             // `accounts`, `rows` of them: each named routing number's account, once.
-            let pair = |counts: &mut Counts, routing: u64, mut accounts: u64, rows: u64| {
+            // (`paired`: per column, the accounts counted there, sketched by its values.)
+            let mut paired = [0u64; PAIRED_COLUMNS];
+            let pair = |counts: &mut Counts,
+                        paired: &mut [u64; PAIRED_COLUMNS],
+                        routing: u64,
+                        mut accounts: u64,
+                        rows: u64| {
                 for c in (0..PAIRED_COLUMNS).filter(|&c| routing >> c & 1 == 1) {
                     if names[c] & ROUTING == 0 {
                         continue;
@@ -482,6 +502,7 @@ impl Workbook {
                     if let Some(a) = row_account(&names, accounts, c) {
                         accounts &= !(1u64 << a);
                         counts.add(Class::UsBankAccount, rows);
+                        paired[a] += rows;
                     }
                 }
             };
@@ -489,11 +510,12 @@ impl Workbook {
             // it (a sheet without a heading row pairs them so).
             let mut next = [0u64; PAIRED_COLUMNS];
             for &(routing, accounts, rows) in &sheet.shapes {
-                pair(counts, routing, accounts, rows);
+                pair(counts, &mut paired, routing, accounts, rows);
                 next_accounts(&mut next, routing, accounts, rows);
             }
             // The rows with shared strings, their values now known.
             let mut from = 0;
+            let mut row_accounts: Vec<(usize, u64)> = Vec::new();
             let mut known = sheet.shared_rows_known.iter().peekable();
             for (row, &end) in sheet.shared_rows.iter().enumerate() {
                 let (mut routing, mut accounts) = match known.next_if(|k| k.0 as usize == row) {
@@ -508,13 +530,32 @@ impl Workbook {
                 for &cell in cells {
                     // (No shared strings at all, or fewer than the index: nothing it may be.)
                     let kind = self.values.get((cell >> 8) as usize).copied().unwrap_or(0);
+                    let print = self.prints.get((cell >> 8) as usize).copied().unwrap_or(0);
                     let column = (cell & 0xff) as usize;
-                    let (r, a) = weigh(&mut sheet.columns, column, kind);
+                    let (r, a) =
+                        weigh(&mut sheet.columns, &mut sheet.sketches, column, kind, print);
+                    if a != 0 {
+                        row_accounts.push((column, print));
+                    }
                     routing |= r;
                     accounts |= a;
                 }
-                pair(counts, routing, accounts, 1);
+                // (Its account numbers sketched where a routing number may pair with them.)
+                if routing != 0 {
+                    for &(column, print) in &row_accounts {
+                        sheet
+                            .sketches
+                            .add(true, column, Class::UsBankAccount, print);
+                    }
+                }
+                row_accounts.clear();
+                pair(counts, &mut paired, routing, accounts, 1);
                 next_accounts(&mut next, routing, accounts, 1);
+            }
+            for (column, &rows) in paired.iter().enumerate().filter(|(_, r)| **r > 0) {
+                if let Some(accounts) = sheet.sketches.of(true, column) {
+                    distinct.merge_as(accounts, Class::UsBankAccount, rows);
+                }
             }
             // A sheet whose first row holds a record's nine-digit number has no heading row (a
             // query's output saved as a workbook): its columns of bare nine-digit numbers are
@@ -548,11 +589,20 @@ impl Workbook {
             // to four rows above (first) or below, no other such routing number between, as a
             // wire form's lines do.
             let mut routings: Vec<u32> = Vec::new();
-            let mut accounts: Vec<(u32, bool)> = Vec::new();
+            let mut accounts: Vec<(u32, bool, u64)> = Vec::new();
             for item in &sheet.labelled {
-                let kind = match item.value {
-                    Value::Kind(k) => k,
-                    Value::Shared(i) => self.values.get(i as usize).copied().unwrap_or(0),
+                let (kind, (print, account)) = match item.value {
+                    Value::Kind(k) => (k, item.prints),
+                    Value::Shared(i) => {
+                        let print = self.prints.get(i as usize).copied().unwrap_or(0);
+                        let kind = self.values.get(i as usize).copied().unwrap_or(0);
+                        (kind, (print, print))
+                    }
+                };
+                let mut found = |class: Class| {
+                    counts.add(class, 1);
+                    let f = crate::distinct::of_class(print, class);
+                    distinct.insert_fingerprint(class, f);
                 };
                 let heading = names.get(usize::from(item.column)).copied().unwrap_or(0);
                 let by_column = heading & ROUTING != 0 && kind & VALUE_ABA != 0
@@ -564,17 +614,17 @@ impl Workbook {
                     continue;
                 }
                 if label & ROUTING != 0 && kind & VALUE_ABA != 0 {
-                    counts.add(Class::AbaRouting, 1);
+                    found(Class::AbaRouting);
                     routings.push(item.row);
                 } else if label & SSN != 0 && kind & VALUE_SSN != 0 {
-                    counts.add(Class::UsSsn, 1);
+                    found(Class::UsSsn);
                 } else if label & BIC != 0 && kind & VALUE_BIC != 0 {
-                    counts.add(Class::SwiftBic, 1);
+                    found(Class::SwiftBic);
                 } else if account_column(label)
                     && kind & VALUE_ACCOUNT != 0
                     && !account_column(heading)
                 {
-                    accounts.push((item.row, false));
+                    accounts.push((item.row, false, account));
                 }
             }
             for (i, &row) in routings.iter().enumerate() {
@@ -588,45 +638,65 @@ impl Workbook {
                 // The nearest unpaired one above (or on its row), else below.
                 let above = accounts
                     .iter()
-                    .rposition(|&(a, used)| !used && a <= row && near(a));
+                    .rposition(|&(a, used, _)| !used && a <= row && near(a));
                 let below = || {
                     accounts
                         .iter()
-                        .position(|&(a, used)| !used && a > row && near(a))
+                        .position(|&(a, used, _)| !used && a > row && near(a))
                 };
                 if let Some(k) = above.or_else(below) {
                     accounts[k].1 = true;
                     counts.add(Class::UsBankAccount, 1);
+                    let f = crate::distinct::of_class(accounts[k].2, Class::UsBankAccount);
+                    distinct.insert_fingerprint(Class::UsBankAccount, f);
                 }
             }
             for (column, n) in sheet.columns.iter().enumerate() {
                 let named = names[column];
                 // Card numbers as a delimited table's: each valid one where the heading names
                 // cards, else all where the column's numbers validate throughout.
+                // (Each class counted with the sketch of the values its count holds.)
+                let count = |counts: &mut Counts,
+                             distinct: &mut crate::Distinct,
+                             class: Class,
+                             occurrences: u64| {
+                    counts.add(class, occurrences);
+                    if let (true, Some(values)) =
+                        (occurrences > 0, sheet.sketches.of(false, column))
+                    {
+                        distinct.merge_as(values, class, occurrences);
+                    }
+                };
                 if named & CARD != 0 || crate::scan::evident(n.card_length, n.card) {
-                    counts.add(Class::CardNumber, n.card);
+                    count(counts, distinct, Class::CardNumber, n.card);
                 }
                 // As a number in a delimited table's column: a routing number where the
                 // heading names one and the checksum holds, else an SSN where it names one.
                 if named & ROUTING != 0 {
-                    counts.add(Class::AbaRouting, n.aba);
+                    count(counts, distinct, Class::AbaRouting, n.aba);
                     if named & SSN != 0 {
-                        counts.add(Class::UsSsn, n.ssn - n.both);
+                        // (Its sketch holds the values that are both as well.)
+                        count(counts, distinct, Class::UsSsn, n.ssn - n.both);
                     }
                 } else if named & SSN != 0 {
-                    counts.add(Class::UsSsn, n.ssn);
+                    count(counts, distinct, Class::UsSsn, n.ssn);
                 } else if unnamed_routing(column) {
                     // The account number in the next column, where nearly every such row has
                     // one (not the column before: a record's id stands there).
-                    counts.add(Class::AbaRouting, n.aba);
+                    count(counts, distinct, Class::AbaRouting, n.aba);
                     let accounts = next.get(column).copied().unwrap_or(0);
                     if accounts * 100 >= n.aba * 95 {
                         counts.add(Class::UsBankAccount, accounts);
+                        if let (true, Some(after)) =
+                            (accounts > 0, sheet.sketches.of(true, column + 1))
+                        {
+                            distinct.merge_as(after, Class::UsBankAccount, accounts);
+                        }
                     }
                 }
                 // A BIC where the heading names BICs (`BIC`, `SWIFT`), as in a delimited table.
                 if named & BIC != 0 {
-                    counts.add(Class::SwiftBic, n.bic);
+                    count(counts, distinct, Class::SwiftBic, n.bic);
                 }
             }
         }

@@ -73,7 +73,7 @@ pub struct FileRead {
     pub classes: Option<BTreeMap<String, u64>>,
     /// Per data class, how many different values those contents hold, estimated from their
     /// sketch (about 3%; docs/CLASSIFICATION.md): a class whose occurrences were not all
-    /// sketched (a workbook's columns, contents classified before rules 14) is not listed.
+    /// sketched (contents classified before rules 14) is not listed.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub distinct: BTreeMap<String, u64>,
     /// The sketches themselves, summed into the totals (not part of the report's forms).
@@ -281,9 +281,8 @@ pub struct Totals {
 
 /// How many different values of a class the files read hold: `about` estimated from the merged
 /// sketches of their values (about 3% standard error; a handful counted nearly exactly), and
-/// `not_sketched` occurrences whose values are in no sketch (a workbook's columns counted whole,
-/// contents classified before rules 14: `classify run` sketches those), which may add at most
-/// that many.
+/// `not_sketched` occurrences whose values are in no sketch (contents classified before rules
+/// 14: `classify run` sketches those), which may add at most that many.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DistinctValues {
     pub about: u64,
