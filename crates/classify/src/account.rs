@@ -487,8 +487,6 @@ fn run_before(
 /// another column: back over a labelled line's label and the lines above it and on over the
 /// lines below it; a delimited table's row before and after it.
 pub(crate) const FAR: usize = 256;
-/// Most digits of an account number sketched (US account numbers run to 17).
-pub(crate) const MAX_ACCOUNT_DIGITS: usize = 32;
 
 #[cfg(test)]
 mod tests {

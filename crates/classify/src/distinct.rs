@@ -15,6 +15,9 @@
 use crate::scan::Class;
 use base64::Engine as _;
 
+/// Most digits of a value written with separators that are sketched (a US account number has
+/// at most 17).
+pub(crate) const MAX_DIGITS: usize = 32;
 /// Bits of a fingerprint that choose its register.
 const PRECISION: u32 = 10;
 /// Registers per sketch.
@@ -298,6 +301,22 @@ impl Distinct {
     /// One occurrence of `value` (its canonical form) of class `c`.
     pub fn insert(&mut self, c: Class, value: &[u8]) {
         self.insert_fingerprint(c, fingerprint(c, value));
+    }
+
+    /// One value of class `c` written with separators between its digits (`021-000-021`, a
+    /// record's field with blanks): its digits alone, the first [`MAX_DIGITS`] of them.
+    pub(crate) fn insert_digits(&mut self, c: Class, printed: &[u8]) {
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut n = 0;
+        for &d in printed
+            .iter()
+            .filter(|d| d.is_ascii_digit())
+            .take(MAX_DIGITS)
+        {
+            digits[n] = d;
+            n += 1;
+        }
+        self.insert(c, &digits[..n]);
     }
 
     /// One e-mail address, as it is written: counted in small letters.

@@ -204,24 +204,14 @@ impl Messages {
             && validate::us_ssn(&digits[..3], &digits[3..5], &digits[5..])
         {
             self.counts.add(Class::UsSsn, 1);
-            self.distinct.insert(Class::UsSsn, &digits);
+            self.distinct.insert_digits(Class::UsSsn, ssn);
         }
     }
 
     /// An account number (printed: its digits are its value).
     fn account(&mut self, printed: &[u8]) {
         self.accounts += 1;
-        let mut digits = [0u8; crate::account::MAX_ACCOUNT_DIGITS];
-        let mut n = 0;
-        for &d in printed
-            .iter()
-            .filter(|d| d.is_ascii_digit())
-            .take(digits.len())
-        {
-            digits[n] = d;
-            n += 1;
-        }
-        self.message.insert(Class::UsBankAccount, &digits[..n]);
+        self.message.insert_digits(Class::UsBankAccount, printed);
     }
 
     /// A message's end: its routing numbers, and its accounts as far as they name banks.

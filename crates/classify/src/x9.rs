@@ -209,8 +209,7 @@ impl ImageCashLetter {
         let field = &r[account.start.min(r.len())..account.end.min(r.len())];
         if account_number(field, on_us) {
             self.counts.add(Class::UsBankAccount, 1);
-            let digits: Vec<u8> = field.iter().copied().filter(u8::is_ascii_digit).collect();
-            self.distinct.insert(Class::UsBankAccount, &digits);
+            self.distinct.insert_digits(Class::UsBankAccount, field);
         }
     }
 

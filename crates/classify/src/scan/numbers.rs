@@ -335,15 +335,8 @@ impl RoutingColumn {
             return;
         };
         self.accounts += 1;
-        let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
-        let mut n = 0;
-        for &d in after[range].iter().filter(|d| d.is_ascii_digit()) {
-            if n < digits.len() {
-                digits[n] = d;
-                n += 1;
-            }
-        }
-        self.values_after.insert(Class::UsBankAccount, &digits[..n]);
+        self.values_after
+            .insert_digits(Class::UsBankAccount, &after[range]);
     }
 
     /// The sketch of the accounts [`RoutingColumn::accounts`] counts.

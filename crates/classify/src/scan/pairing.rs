@@ -568,22 +568,15 @@ impl Scanner {
             .and_then(|e| usize::try_from(e).ok())
             .filter(|&e| e <= t.len());
         if let Some(e) = within {
-            let from = e.saturating_sub(account::MAX_ACCOUNT_DIGITS * 2);
+            let from = e.saturating_sub(crate::distinct::MAX_DIGITS * 2);
             let run = &t[from..e];
             if let Some(p) = run
                 .iter()
                 .rposition(|c| !(c.is_ascii_digit() || *c == b'-'))
             {
-                let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
-                let mut n = 0;
-                for &d in run[p + 1..].iter().filter(|d| d.is_ascii_digit()) {
-                    if n < digits.len() {
-                        digits[n] = d;
-                        n += 1;
-                    }
-                }
-                if n > 0 {
-                    self.distinct.insert(Class::UsBankAccount, &digits[..n]);
+                if p + 1 < run.len() {
+                    self.distinct
+                        .insert_digits(Class::UsBankAccount, &run[p + 1..]);
                 }
                 return;
             }
@@ -597,7 +590,7 @@ impl Scanner {
             }
         };
         // Its digits, backwards (dashes between groups left out).
-        let mut digits = [0u8; account::MAX_ACCOUNT_DIGITS];
+        let mut digits = [0u8; crate::distinct::MAX_DIGITS];
         let mut n = 0;
         let mut p = end;
         while p > 0 && n < digits.len() {

@@ -32,7 +32,8 @@ impl Scanner {
             self.found(Class::AbaRouting, &r[3..12]);
             let field = &r[12..r.len().min(29)];
             if validate::us_account_field(field) {
-                self.found(Class::UsBankAccount, field.trim_ascii());
+                self.counts.add(Class::UsBankAccount, 1);
+                self.distinct.insert_digits(Class::UsBankAccount, field);
             }
         }
     }
