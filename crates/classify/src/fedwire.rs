@@ -239,7 +239,7 @@ impl Messages {
     }
 
     pub(crate) fn held_bytes(&self) -> usize {
-        self.field.capacity()
+        self.field.capacity() + self.message.held_bytes() + self.distinct.held_bytes()
     }
 }
 

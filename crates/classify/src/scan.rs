@@ -344,6 +344,13 @@ impl Scanner {
             + held(&self.fixed)
             + held(&self.columns)
             + self.columns.iter().map(|c| c.3.held_bytes()).sum::<usize>()
+            + held(&self.routing_columns)
+            + self
+                .routing_columns
+                .iter()
+                .map(RoutingColumn::held_bytes)
+                .sum::<usize>()
+            + a.tagged_values.held_bytes()
             + self.distinct.held_bytes()
             + held(&self.custom)
             + self.x12.as_ref().map_or(0, |x| x.held_bytes())

@@ -92,7 +92,7 @@ impl Interchange {
     }
 
     pub(crate) fn held_bytes(&self) -> usize {
-        crate::encoding::held(&self.segment)
+        crate::encoding::held(&self.segment) + self.distinct.held_bytes()
     }
 
     /// The interchange's next bytes.

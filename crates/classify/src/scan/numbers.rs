@@ -339,6 +339,11 @@ impl RoutingColumn {
             .insert_digits(Class::UsBankAccount, &after[range]);
     }
 
+    /// Bytes its sketches take.
+    pub(super) fn held_bytes(&self) -> usize {
+        self.values.held_bytes() + self.values_after.held_bytes() + self.values_before.held_bytes()
+    }
+
     /// The sketch of the accounts [`RoutingColumn::accounts`] counts.
     pub(super) fn account_values(&self) -> &crate::Distinct {
         if self.accounts * 100 >= self.valid * 95 {

@@ -116,6 +116,7 @@ impl SharedStrings {
         held(&self.tokens.tag)
             + held(&self.names)
             + held(&self.values)
+            + held(&self.prints)
             + held(&self.text)
             + held(&self.repeated)
             + self.kept.held_bytes()
@@ -294,9 +295,16 @@ impl Workbook {
                 .iter()
                 .map(SheetEvidence::held_bytes)
                 .sum::<usize>()
+            + self.sketches_held()
             + held(&self.names)
             + held(&self.values)
+            + held(&self.prints)
             + self.kept.held_bytes()
+    }
+
+    /// The bytes of the sketches its sheets keep (within [`MAX_SKETCHES`]).
+    pub(crate) fn sketches_held(&self) -> usize {
+        self.sheets.iter().map(SheetEvidence::sketches_held).sum()
     }
 
     /// How many of the next `n` bytes of a worksheet are read by their columns: what is left
