@@ -276,6 +276,8 @@ impl Classification {
                 c.counts.add(Class::parse(k)?, v.parse().ok()?);
             }
         }
-        Some(c)
+        // A sketch is written only beside its class's count.
+        let counted = |class: Class| c.distinct.sketch(class).is_none() || c.counts.get(class) > 0;
+        Class::ALL.into_iter().all(counted).then_some(c)
     }
 }
