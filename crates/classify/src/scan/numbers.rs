@@ -70,11 +70,8 @@ impl Scanner {
                 let [area, group, serial] =
                     [(0, 3), (1, 2), (2, 4)].map(|(g, n)| &seg[starts[g]..starts[g] + n]);
                 if validate::us_ssn(area, group, serial) {
-                    let mut digits = [0u8; 9];
-                    digits[..3].copy_from_slice(area);
-                    digits[3..5].copy_from_slice(group);
-                    digits[5..].copy_from_slice(serial);
-                    self.found(Class::UsSsn, &digits);
+                    self.counts.add(Class::UsSsn, 1);
+                    self.distinct.insert_digits(Class::UsSsn, &seg[at..i]);
                 }
             }
             // A card number printed in groups (13 to 19 digits) counts without a context.
