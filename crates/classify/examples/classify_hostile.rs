@@ -515,7 +515,7 @@ fn main() {
     // A tar archive of as many files as are read, each a line holding a card number (each
     // file a scanner of its own), gzip-compressed as it travels.
     let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let tar = tar_of_many(tar, "card 4111 1111 1111 1111\n")
+    let tar = tar_of_many(tar, ".csv", "card 4111 1111 1111 1111\n")
         .finish()
         .unwrap();
     let (found, seconds) = timed_scan(&tar);
@@ -525,6 +525,74 @@ fn main() {
         found.counts.get(classify::Class::CardNumber),
         found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
     );
+    // The same, each file a PDF of long maps to characters (a document reads 131,072 of their
+    // entries, some 30 ms): its maps draw on the file's budget, so the archive costs its
+    // budget's worth of them, not 65,536 documents' bounds (half an hour of a core before).
+    let long = "0041".repeat(500);
+    let map = format!(
+        "stream\nbegincmap 1 beginbfrange <0000> <FFFF> <{long}> endbfrange\nendstream\nendobj\n"
+    );
+    let pdf = format!(
+        "%PDF-1.7\n{}",
+        format!("1 0 obj\n<< /Length {} >>\n{map}", map.len()).repeat(2)
+    );
+    let tar = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let tar = tar_of_many(tar, ".pdf", &pdf).finish().unwrap();
+    let (found, seconds) = timed_scan(&tar);
+    println!(
+        "tar.gz of 65,536 PDFs of long maps: {:.1} MiB: {seconds:.2} s ({:?})",
+        tar.len() as f64 / (1 << 20) as f64,
+        found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    );
+    stream_starts();
+}
+
+/// Files of a million streams of a line each (a decoder built for each): each start draws on
+/// the file's budget, so each file costs its budget's worth of starts (about a second), not a
+/// million starts' (minutes before).
+fn stream_starts() {
+    use std::io::Write as _;
+    let line = b"card 4111 1111 1111 1111\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(line).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    bz.write_all(line).unwrap();
+    let mut deflated = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    deflated
+        .write_all(&[&[(line.len() * 2) as u8][..], line].concat())
+        .unwrap();
+    let deflated = deflated.finish().unwrap();
+    let mut avro = avro_header(r#""string""#, "deflate");
+    let mut block = vec![2, (deflated.len() * 2) as u8];
+    block.extend(&deflated);
+    block.extend([0u8; 16]);
+    avro.extend(block.repeat(1 << 20));
+    let mut pdf_stream = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    pdf_stream
+        .write_all(b"BT (4111 1111 1111 1111) Tj ET")
+        .unwrap();
+    let pdf_stream = pdf_stream.finish().unwrap();
+    let mut object = format!(
+        "1 0 obj\n<< /Filter /FlateDecode /Length {} >>\nstream\n",
+        pdf_stream.len()
+    )
+    .into_bytes();
+    object.extend(&pdf_stream);
+    object.extend(b"\nendstream\nendobj\n");
+    let pdf = [&b"%PDF-1.7\n"[..], &object.repeat(1 << 20)].concat();
+    for (kind, file) in [
+        ("gzip members", gz.finish().unwrap().repeat(1 << 20)),
+        ("bzip2 streams", bz.finish().unwrap().repeat(1 << 20)),
+        ("Avro deflated blocks", avro),
+        ("PDF deflated streams", pdf),
+    ] {
+        let (found, seconds) = timed_scan(&file);
+        println!(
+            "a million {kind} of a line each: {:.1} MiB: {seconds:.2} s ({:?})",
+            file.len() as f64 / (1 << 20) as f64,
+            found.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        );
+    }
 }
 
 /// Thrift's compact protocol, as far as a Parquet file's footer and page headers need it: a
@@ -740,12 +808,13 @@ fn pg_archive_bomb(unit: &str) -> Vec<u8> {
     a
 }
 
-/// A tar archive of 65,536 files (the most an archive's are read) holding `line` each, written to
-/// `out` (GNU tar's headers: ustar, octal sizes, the checksum set).
-fn tar_of_many<W: std::io::Write>(mut out: W, line: &str) -> W {
+/// A tar archive of 65,536 files (the most an archive's are read) holding `line` each, named
+/// `f0`, `f1`... before `suffix`, written to `out` (GNU tar's headers: ustar, octal sizes, the
+/// checksum set).
+fn tar_of_many<W: std::io::Write>(mut out: W, suffix: &str, line: &str) -> W {
     for i in 0..65_536u32 {
         let mut h = [0u8; 512];
-        let name = format!("f{i}.csv");
+        let name = format!("f{i}{suffix}");
         h[..name.len()].copy_from_slice(name.as_bytes());
         h[100..107].copy_from_slice(b"0000644");
         h[124..135].copy_from_slice(format!("{:011o}", line.len()).as_bytes());

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use crate::Format;
-use crate::encoding::Budget;
+use crate::encoding::{Budget, Prepaid, STREAM_COST};
 use crate::patterns::Patterns;
 use crate::scan::Classification;
 use crate::sql::Tables;
@@ -197,7 +197,14 @@ impl Avro {
         if r.take(16) != Some(&file.sync[..]) {
             return self.stop();
         }
-        let Some((records, past)) = inflate(file.codec, body, &self.budget) else {
+        // A compressed block draws at least what building its decoder costs, before it is
+        // decoded: past the budget, nothing more is read (a file of a million blocks of a
+        // record each would otherwise cost a core minutes).
+        let mut prepaid = Prepaid::default();
+        if file.codec != Codec::Null && !self.budget.start(&mut prepaid, STREAM_COST) {
+            return self.stop();
+        }
+        let Some((records, past)) = inflate(file.codec, body, &self.budget, &mut prepaid) else {
             // A codec not read here, or damage: the next blocks may still be read.
             self.cut = true;
             return;
@@ -262,19 +269,21 @@ impl Avro {
     }
 }
 
-/// A block's bytes inflated by `codec`, to [`MAX_RECORDS`] bytes (drawn on the budget), and
+/// A block's bytes inflated by `codec`, to [`MAX_RECORDS`] bytes (drawn on the budget, from
+/// what the block's start paid first), and
 /// whether they went past them; `None` where the block is not read here.
 fn inflate<'a>(
     codec: Codec,
     body: &'a [u8],
     budget: &Budget,
+    prepaid: &mut Prepaid,
 ) -> Option<(std::borrow::Cow<'a, [u8]>, bool)> {
     let mut out = Vec::new();
     let past = match codec {
         Codec::Null => {
             // Stored: read where it is.
             let n = body.len().min(MAX_RECORDS);
-            if budget.bytes(n as u64) < n as u64 {
+            if budget.contents(prepaid, n as u64) < n as u64 {
                 return None;
             }
             return Some((body[..n].into(), body.len() > MAX_RECORDS));
@@ -320,7 +329,7 @@ fn inflate<'a>(
         Codec::Other => return None,
     };
     out.truncate(MAX_RECORDS);
-    if budget.bytes(out.len() as u64) < out.len() as u64 {
+    if budget.contents(prepaid, out.len() as u64) < out.len() as u64 {
         return None;
     }
     Some((out.into(), past))
@@ -845,6 +854,41 @@ mod tests {
             "{found:?}"
         );
         assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+    }
+
+    /// A file of deflated blocks of a value each: each block draws what building its decoder
+    /// costs (its value's bytes paid by it), so a budget of ten such starts reads ten values
+    /// and stops, said; without it every value is read.
+    #[test]
+    fn each_compressed_block_draws_on_the_budget() {
+        use std::io::Write as _;
+        let value = b"card 4111 1111 1111 1111";
+        let mut record = vec![(value.len() * 2) as u8];
+        record.extend(value);
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&record).unwrap();
+        let body = e.finish().unwrap();
+        let mut file =
+            b"Obj\x01\x04\x16avro.schema\x10\"string\"\x14avro.codec\x0edeflate\x00".to_vec();
+        file.extend([0u8; 16]);
+        for _ in 0..100 {
+            file.extend([2, (body.len() * 2) as u8]);
+            file.extend(&body);
+            file.extend([0u8; 16]);
+        }
+        let within = |budget: Budget| {
+            let mut s = crate::Scanner::new();
+            s.inside_archive(budget, 0);
+            s.feed(&file);
+            s.finish()
+        };
+        // (Each value's row also draws its few bytes.)
+        let found = within(Budget::with(10 * STREAM_COST + 1000, 16));
+        assert_eq!(found.counts.get(Class::CardNumber), 10, "{found:?}");
+        assert!(found.formats.contains(&Format::ScannedInPart), "{found:?}");
+        let all = within(Budget::new());
+        assert_eq!(all.counts.get(Class::CardNumber), 100, "{all:?}");
+        assert!(!all.formats.contains(&Format::ScannedInPart), "{all:?}");
     }
 
     /// A file of values that are no records (strings): each a row of one column.

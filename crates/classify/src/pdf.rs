@@ -36,7 +36,7 @@ use syntax::*;
 
 use crate::Format;
 use crate::archive::Entries;
-use crate::encoding::Budget;
+use crate::encoding::{Budget, Prepaid, STREAM_COST};
 use crate::patterns::Patterns;
 use crate::scan::{Classification, Scanner};
 
@@ -65,6 +65,17 @@ const MAX_KEPT_OBJECT: usize = 4 << 10;
 pub const PAGE_PIXELS: u64 = 1_000_000;
 /// Decoded bytes produced per call of the inflater.
 const OUT_STEP: usize = 64 << 10;
+/// Bytes of a chunk read at a time: what follows a stream's start is copied out of the text
+/// gathered between streams, and what follows its end back, so a chunk of many small streams
+/// would be copied twice per stream (a 64 KiB chunk of 700 deflated streams of a line each,
+/// some 90 MB); in pieces, a piece's.
+const FEED_PIECE: usize = 4 << 10;
+/// The searches between objects, built once (building one costs more than searching the
+/// few bytes between two small objects).
+static ENDOBJ_WORD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"endobj"));
+static STREAM_WORD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"stream"));
 /// Operands of a page's contents kept (an operator takes at most six).
 const MAX_OPERANDS: usize = 16;
 /// Elements of a `TJ` array kept.
@@ -93,6 +104,8 @@ const TEXT: u8 = 6;
 pub(crate) struct Pdf {
     patterns: Option<Arc<Patterns>>,
     budget: Budget,
+    /// What the deflated stream being read paid of its contents at its start.
+    prepaid: Prepaid,
     depth: u8,
     /// Bytes outside streams not yet read (from after the last object's end), and where the
     /// search for the next keyword goes on.
@@ -146,6 +159,13 @@ struct Sealed {
 /// What checking a revision 6 password draws on the file's budget, in bytes of contents: about
 /// what scanning those bytes costs (at most 64 checks per file).
 const CHECK_COST: u64 = 16 << 20;
+/// What reading one entry of a map to characters draws on the file's budget, in bytes of
+/// contents: a few times what it costs against scanning bytes (an entry of a long range is a
+/// hash map's insert of its characters, some 200 ns; a byte scanned, some 3 ns). A document
+/// reads at most [`MAX_DOCUMENT_MAP_ENTRIES`], some 30 ms; without this a `.tar.gz` of 65,536
+/// copies of a 3 KB PDF of such maps would cost half an hour of a core, with it no more than its
+/// budget's worth of them (about a second).
+const MAP_ENTRY_COST: u64 = 256;
 /// Most bytes of streams kept as they came, in all.
 const MAX_SEALED: usize = 16 << 20;
 /// Bytes a stream's deflate gives before it is known to have been read as it is.
@@ -154,6 +174,8 @@ const PLAIN_PROOF: u64 = 1024;
 /// A stream's filters, in order: an ASCII form, then deflate.
 struct Decode {
     ascii: Option<Ascii>,
+    /// Its filters end in deflate: its inflater is built once its start is paid.
+    deflate: bool,
     inflater: Option<Box<flate2::Decompress>>,
     failed: bool,
     /// Its deflate data was not valid (an encrypted stream's is not).
@@ -184,6 +206,7 @@ impl Pdf {
         Pdf {
             patterns,
             budget,
+            prepaid: Prepaid::default(),
             depth,
             outside: Vec::new(),
             searched: 0,
@@ -203,8 +226,16 @@ impl Pdf {
         }
     }
 
-    /// Reads the next bytes of the document.
+    /// Reads the next bytes of the document, [`FEED_PIECE`] at a time.
     pub(crate) fn feed(&mut self, data: &[u8]) {
+        for piece in data.chunks(FEED_PIECE) {
+            self.feed_piece(piece);
+        }
+    }
+
+    /// Reads the next bytes of the document: the text between streams is gathered in
+    /// `outside` and read there; where a stream begins, what follows its start is handed to it.
+    fn feed_piece(&mut self, data: &[u8]) {
         let mut after: Vec<u8>;
         let mut data = data;
         loop {
@@ -240,12 +271,12 @@ impl Pdf {
         let mut end_at: Option<Option<usize>> = None;
         loop {
             let from = self.searched;
-            let next_end = *end_at.get_or_insert_with(|| {
-                memchr::memmem::find(&self.outside[from..], b"endobj").map(|e| from + e)
-            });
+            let next_end = *end_at
+                .get_or_insert_with(|| ENDOBJ_WORD.find(&self.outside[from..]).map(|e| from + e));
             let limit = next_end.unwrap_or(self.outside.len());
-            let next_stream =
-                memchr::memmem::find(&self.outside[from..limit], b"stream").map(|s| from + s);
+            let next_stream = STREAM_WORD
+                .find(&self.outside[from..limit])
+                .map(|s| from + s);
             let (at, is_stream) = match (next_end, next_stream) {
                 (None, None) => {
                     self.outside.drain(..start);
@@ -432,11 +463,23 @@ impl Pdf {
             }
             _ => Purpose::Undecided(Vec::new()),
         };
-        let decode = if skipped || (self.encrypted && !self.replaying) {
+        let mut decode = if skipped || (self.encrypted && !self.replaying) {
             None
         } else {
             Decode::of(dict)
         };
+        // A deflated stream draws at least what building its inflater costs, before it is
+        // built (a file of a million small ones would otherwise cost a core minutes): past the
+        // budget, it is not inflated.
+        self.prepaid = Prepaid::default();
+        if let Some(d) = decode.as_mut().filter(|d| d.deflate) {
+            if self.budget.start(&mut self.prepaid, STREAM_COST) {
+                d.inflater = Some(Box::new(flate2::Decompress::new(true)));
+            } else {
+                d.failed = true;
+                self.cut = true;
+            }
+        }
         // Kept as it came, to be read again decrypted, unless it is read so already.
         let keep = !skipped && !self.replaying && self.sealed_bytes < MAX_SEALED;
         self.sealed_cut |= !skipped && !self.replaying && !keep;
@@ -576,7 +619,7 @@ impl Pdf {
         if bytes.is_empty() {
             return true;
         }
-        let n = self.budget.bytes(bytes.len() as u64) as usize;
+        let n = self.budget.contents(&mut self.prepaid, bytes.len() as u64) as usize;
         let whole = n == bytes.len();
         self.cut |= !whole;
         let bytes = &bytes[..n];
@@ -676,10 +719,17 @@ impl Pdf {
                 self.shown.push(b'\n');
             }
             Purpose::Map(kept) => {
-                let left = MAX_DOCUMENT_MAP_ENTRIES.saturating_sub(self.fonts.map_entries_read);
+                // Entries this document's maps may still read, and the file's budget pays for.
+                let left = MAX_DOCUMENT_MAP_ENTRIES
+                    .saturating_sub(self.fonts.map_entries_read)
+                    .min(
+                        usize::try_from(self.budget.left() / MAP_ENTRY_COST).unwrap_or(usize::MAX),
+                    );
                 if self.fonts.maps.len() < MAX_MAPS && left > 0 {
                     let map = CodeMap::parse_within(&kept, left);
+                    self.budget.bytes(map.read as u64 * MAP_ENTRY_COST);
                     self.fonts.map_entries_read += map.read;
+                    self.cut |= map.limited;
                     self.fonts.maps.insert(stream.object, map);
                 } else {
                     self.cut = true;
@@ -841,15 +891,14 @@ impl Decode {
         };
         let mut decode = Decode {
             ascii: None,
+            deflate: false,
             inflater: None,
             failed: false,
             error: false,
         };
         for (i, filter) in filters.iter().enumerate() {
             match filter.as_slice() {
-                b"FlateDecode" | b"Fl" if decode.inflater.is_none() => {
-                    decode.inflater = Some(Box::new(flate2::Decompress::new(true)));
-                }
+                b"FlateDecode" | b"Fl" if !decode.deflate => decode.deflate = true,
                 b"ASCII85Decode" | b"A85" if i == 0 => {
                     decode.ascii = Some(Ascii::Base85(Vec::new()));
                 }
@@ -1708,6 +1757,68 @@ mod tests {
         let found = within(Budget::with(CHECK_COST - 1, 16));
         assert!(found.counts.is_empty());
         assert!(found.formats.contains(&Format::Encrypted("pdf".into())));
+    }
+
+    /// Each deflated stream draws what building its inflater costs before it is built: a
+    /// budget of ten such starts inflates ten of a document's fifty small streams and says
+    /// the rest were not read; without it all are read (their contents a few kilobytes).
+    #[test]
+    fn each_deflated_stream_draws_on_the_budget() {
+        let streams: Vec<Object> = (0..50)
+            .map(|_| {
+                stream(
+                    "/Filter /FlateDecode",
+                    &deflated(b"BT (4111 1111 1111 1111) Tj ET"),
+                )
+            })
+            .collect();
+        let doc = document(&streams, "");
+        let budget = Budget::with(10 * STREAM_COST, 16);
+        let mut pdf = Pdf::new(None, budget.clone(), 0);
+        pdf.feed(&doc);
+        assert!(pdf.cut, "streams left unread are not said");
+        assert!(budget.left() < STREAM_COST, "{} left", budget.left());
+        let budget = Budget::with(64 << 20, 16);
+        let mut pdf = Pdf::new(None, budget.clone(), 0);
+        pdf.feed(&doc);
+        assert!(!pdf.cut);
+        assert!(budget.left() > (64 << 20) - 51 * STREAM_COST);
+    }
+
+    /// Maps to characters draw on the file's budget as their entries are read: past it no
+    /// more are read, and the document says it was read in part (a `.tar.gz` of thousands of
+    /// small PDFs of long maps costs its budget's worth of them, not thousands of documents'
+    /// bounds).
+    #[test]
+    fn maps_draw_on_the_budget() {
+        let long = "0041".repeat(500);
+        let map = format!(
+            "begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+             1 beginbfrange <0000> <FFFF> <{long}> endbfrange\n"
+        );
+        let doc = document(&[stream("", map.as_bytes())], "");
+        let paid = 1000 * MAP_ENTRY_COST;
+        let budget = Budget::with(paid, 16);
+        let mut pdf = Pdf::new(None, budget.clone(), 0);
+        pdf.feed(&doc);
+        let read: usize = pdf.fonts.maps.values().map(|m| m.read).sum();
+        // (The map's stream drew its bytes first.)
+        assert!((900..1000).contains(&read), "{read} entries read");
+        assert!(budget.left() < MAP_ENTRY_COST, "{} left", budget.left());
+        assert!(pdf.cut, "entries left unread are not said");
+        // Another document in the same file reads none.
+        let mut next = Pdf::new(None, budget, 0);
+        next.feed(&doc);
+        assert_eq!(next.fonts.maps.values().map(|m| m.read).sum::<usize>(), 0);
+        assert!(next.cut);
+        // With room, the same map is read to the document's bound and not said to be cut.
+        let mut whole = Pdf::new(None, Budget::with(64 << 20, 16), 0);
+        whole.feed(&doc);
+        assert_eq!(
+            whole.fonts.maps.values().map(|m| m.read).sum::<usize>(),
+            MAX_MAP_CODES
+        );
+        assert!(!whole.cut);
     }
 
     #[test]

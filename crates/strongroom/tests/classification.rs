@@ -260,6 +260,49 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     server.assert_ledger_verifies();
 }
 
+/// A gzip file of 200,000 members of a line each (a card number): each member's start draws
+/// 8 KiB on the file's budget of 1 GiB, so 131,072 of them are read and the file says it was
+/// read in part; before, every member was inflated (a core's minutes for a few hundred MB of
+/// such members), its lines all counted. A gzip file of a few large members (`cat a.gz b.gz`)
+/// reads whole.
+#[test]
+fn a_file_of_many_tiny_streams_is_read_to_its_budget() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let line = alice.work().join("line.txt");
+    std::fs::write(&line, "card 4111 1111 1111 1111\n").unwrap();
+    let member = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(&line)
+        .output()
+        .unwrap();
+    assert!(member.status.success());
+    let many = alice.work().join("many.txt.gz");
+    std::fs::write(&many, member.stdout.repeat(200_000)).unwrap();
+    let few = alice.work().join("few.txt.gz");
+    std::fs::write(&few, member.stdout.repeat(3)).unwrap();
+    alice.sftp_ok(&format!(
+        "put {} /many.txt.gz\nput {} /few.txt.gz\n",
+        many.display(),
+        few.display()
+    ));
+    let v = shown(&server, "/many.txt.gz");
+    assert_eq!(
+        v["classification"]["classes"]["card_number"], 131_072,
+        "{v}"
+    );
+    let formats = v["classification"]["formats"].to_string();
+    assert!(formats.contains("\"scanned_in_part\""), "{v}");
+    let v = shown(&server, "/few.txt.gz");
+    assert_eq!(v["classification"]["classes"]["card_number"], 3, "{v}");
+    assert!(
+        !v["classification"]["formats"]
+            .to_string()
+            .contains("scanned_in_part"),
+        "{v}"
+    );
+}
+
 /// A customer extract compressed with `gzip` (as files often travel) is classified as its
 /// contents: `file show` gives the extract's counts and formats and says `gzip`; one broken off
 /// in the middle says `scanned_in_part`. A ZIP archive of it and a note, and a `.tar.gz` of

@@ -269,6 +269,8 @@ pub(super) struct CodeMap {
     pub(super) read: usize,
     /// Most entries it reads.
     limit: usize,
+    /// It had entries past its limit, not read.
+    pub(super) limited: bool,
 }
 
 impl Fonts {
@@ -884,7 +886,11 @@ impl CodeMap {
     /// Maps code `c` to the characters of `utf16` (UTF-16, big-endian), while the map has room:
     /// whether it had.
     pub(super) fn insert(&mut self, c: u32, utf16: &[u8]) -> bool {
-        if self.codes.len() >= MAX_MAP_CODES || self.read >= self.limit {
+        if self.codes.len() >= MAX_MAP_CODES {
+            return false;
+        }
+        if self.read >= self.limit {
+            self.limited = true;
             return false;
         }
         self.read += 1;

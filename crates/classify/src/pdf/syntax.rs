@@ -165,7 +165,11 @@ pub(super) fn object_generation(text: &[u8]) -> u16 {
 /// Where the value of `key` (a name with its slash) begins in a dictionary's text: after the
 /// key as a whole name (`/Length` not `/Length1`).
 pub(crate) fn key_at(dict: &[u8], key: &[u8]) -> Option<usize> {
-    memchr::memmem::find_iter(dict, key)
+    // (By its first byte, a key's slash: building a substring search for each key looked up
+    // cost more than reading a small dictionary, a file of many small objects most of all.)
+    let first = *key.first()?;
+    memchr::memchr_iter(first, dict)
+        .filter(|&at| dict[at..].starts_with(key))
         .map(|at| at + key.len())
         .find(|&end| dict.get(end).is_none_or(|&b| delimiter(b)))
 }
