@@ -93,8 +93,8 @@ impl Budget {
 }
 
 /// What starting a stream draws on the file's budget at least ([`Budget::start`]; its first
-/// contents use it): a gzip member, an xz stream, a zstd frame, an Avro block or a Parquet page
-/// compressed, a PDF's deflated stream. A few times what building its decoder costs against
+/// contents use it): a gzip member, an xz stream, a zstd frame, an Avro block, a Parquet page or
+/// a `pg_dump -Fc` data block compressed, a PDF's deflated stream. A few times what building its decoder costs against
 /// scanning bytes (an inflater some 8 µs, a zstd or xz decoder 1 to 3 µs; a byte scanned some
 /// 3 ns). A file of a million streams of a few bytes each would otherwise cost a core minutes
 /// while their contents draw a few bytes each (a gzip file of 22-byte members some 7 minutes

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::Format;
-use crate::encoding::Budget;
+use crate::encoding::{Budget, Prepaid, STREAM_COST};
 use crate::patterns::Patterns;
 use crate::scan::Classification;
 use crate::sql::Tables;
@@ -281,6 +281,8 @@ pub(crate) struct PgArchive {
     /// The block being read is a table's rows (not large objects, not an unknown entry).
     rows: bool,
     inflater: Option<Box<flate2::Decompress>>,
+    /// What the block's compressed stream paid of its rows at its start.
+    prepaid: Prepaid,
     out: Vec<u8>,
     /// Something was not read.
     cut: bool,
@@ -297,6 +299,7 @@ impl PgArchive {
             block: Block::Kind,
             rows: false,
             inflater: None,
+            prepaid: Prepaid::default(),
             out: Vec::new(),
             cut: false,
         }
@@ -411,8 +414,17 @@ impl PgArchive {
                         self.rows = false;
                     }
                 }
+                // A compressed block's stream draws at least what building its inflater costs
+                // (a file of a million blocks of a row each would otherwise cost a core
+                // minutes): past the budget, its rows are not read.
                 if archive.zlib == Some(true) {
-                    self.inflater = Some(Box::new(flate2::Decompress::new(true)));
+                    if self.budget.start(&mut self.prepaid, STREAM_COST) {
+                        self.inflater = Some(Box::new(flate2::Decompress::new(true)));
+                    } else {
+                        self.inflater = None;
+                        self.cut |= self.rows;
+                        self.rows = false;
+                    }
                 }
                 self.block = Block::Length;
             }
@@ -456,7 +468,7 @@ impl PgArchive {
             let used = (inflater.total_in() - before_in) as usize;
             let made = (inflater.total_out() - before_out) as usize;
             data = &data[used..];
-            let n = self.budget.bytes(made as u64) as usize;
+            let n = self.budget.contents(&mut self.prepaid, made as u64) as usize;
             self.tables.rows_out.extend_from_slice(&self.out[..n]);
             if self.tables.rows_out.len() >= OUT {
                 self.tables.hand_rows();
@@ -672,6 +684,37 @@ mod tests {
                 assert_eq!(names(&found), ["account_table", "pg_dump"], "{name}");
             }
         }
+    }
+
+    /// Each table's compressed rows draw at least what building their inflater costs on the
+    /// file's budget (a file of a million blocks of a row each would otherwise cost a core
+    /// minutes): the compressed archive draws a start for each of its tables' data blocks,
+    /// more than the uncompressed one (`-Z0`) draws for the same rows; a budget short of the
+    /// last start does not read that block, and says so.
+    #[test]
+    fn compressed_blocks_draw_their_starts_on_the_budget() {
+        let drawn = |name: &str, budget: Budget| {
+            let left = budget.clone();
+            let mut s = crate::Scanner::new();
+            s.inside_archive(budget, 0);
+            s.feed(&fixture(name));
+            (s.finish(), left.left())
+        };
+        let (plain, left) = drawn(ARCHIVES[1], Budget::new());
+        let plain_drawn = crate::encoding::MAX_INFLATED - left;
+        let (found, left) = drawn(ARCHIVES[0], Budget::new());
+        let drawn_whole = crate::encoding::MAX_INFLATED - left;
+        assert_eq!(counts(&found), counts(&plain));
+        // (Two tables' rows, of a few kilobytes each: their starts pay for them.)
+        assert!(
+            drawn_whole >= 2 * STREAM_COST && drawn_whole > plain_drawn + STREAM_COST,
+            "{drawn_whole} {plain_drawn}"
+        );
+        let (short, _) = drawn(ARCHIVES[0], Budget::with(drawn_whole - STREAM_COST, 16));
+        assert!(
+            short.formats.contains(&crate::Format::ScannedInPart),
+            "{short:?}"
+        );
     }
 
     /// `pg_dump -Ft`: a tar archive of the table of contents (`toc.dat`), a file of each
