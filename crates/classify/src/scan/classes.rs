@@ -191,6 +191,15 @@ pub struct Classification {
 pub const MAX_ENCODED: usize = 4096 + Class::ALL.len() * (crate::distinct::MAX_STORED_SKETCH + 48);
 
 impl Classification {
+    /// The same, said to be read in part (`scanned_in_part` last, once): a scan stopped
+    /// before the file's end by its caller.
+    pub fn read_in_part(mut self) -> Classification {
+        if self.formats.last() != Some(&Format::ScannedInPart) {
+            self.formats.push(Format::ScannedInPart);
+        }
+        self
+    }
+
     /// How many different values of each class present it holds, estimated
     /// ([`crate::distinct`]), for the classes whose every occurrence was sketched (a
     /// classification stored before rules 14 has no sketches).

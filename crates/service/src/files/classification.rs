@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use catalog::Node;
@@ -128,9 +129,24 @@ impl Drop for StateCharge {
     }
 }
 
+/// How long one file's scan may take on the lanes, in all: this, and as long as reading what
+/// it was fed at [`MIN_SCAN_RATE`] takes. Every shape measured is read faster (the slowest at
+/// some 30 to 60 MB/s of one core, any bomb within the file's budget of contents and work in
+/// some 10 s: `classify_hostile`); past it the scan stops and the file is classified by what
+/// was read, `scanned_in_part`, so that a shape not yet known to be slow holds a lane for a
+/// bounded time (a 100 MB file some 40 s), not for as long as it would take.
+pub const SCAN_TIME_BASE: Duration = Duration::from_secs(30);
+/// Bytes per second of what a scan is fed that its allowance grows by ([`SCAN_TIME_BASE`]).
+pub const MIN_SCAN_RATE: u64 = 8_000_000;
+
 /// The node's scanning lanes ([`SCAN_LANES_PER_CORE`]): a batch of an upload's scan, or a
-/// read-back, waits for one and holds it while it scans (an idle upload holds none).
-pub struct ScanLanes(Arc<tokio::sync::Semaphore>);
+/// read-back, waits for one and holds it while it scans (an idle upload holds none); and how
+/// long a file's scan may hold them in all.
+pub struct ScanLanes {
+    lanes: Arc<tokio::sync::Semaphore>,
+    time_base: Duration,
+    min_rate: u64,
+}
 
 impl Default for ScanLanes {
     fn default() -> Self {
@@ -146,24 +162,40 @@ impl ScanLanes {
     }
 
     pub fn new(lanes: usize) -> Self {
-        Self(Arc::new(tokio::sync::Semaphore::new(lanes.max(1))))
+        Self {
+            lanes: Arc::new(tokio::sync::Semaphore::new(lanes.max(1))),
+            time_base: SCAN_TIME_BASE,
+            min_rate: MIN_SCAN_RATE,
+        }
+    }
+
+    /// With another allowance of scanning time (the tests' tiny one).
+    #[cfg(test)]
+    fn with_allowance(mut self, time_base: Duration, min_rate: u64) -> Self {
+        (self.time_base, self.min_rate) = (time_base, min_rate.max(1));
+        self
+    }
+
+    /// Whether a file's scan that has taken `spent` on the lanes, fed `fed` bytes, may go on.
+    fn allows(&self, spent: Duration, fed: u64) -> bool {
+        spent <= self.time_base + Duration::from_secs_f64(fed as f64 / self.min_rate as f64)
     }
 
     /// A lane now, if one is free (the tests hold one to see what waits for it).
     #[cfg(test)]
     fn try_take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.0.clone().try_acquire_owned().ok()
+        self.lanes.clone().try_acquire_owned().ok()
     }
 
     /// A lane, once one is free (`None` only if the lanes were closed, which they never are).
     async fn take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.0.clone().acquire_owned().await.ok()
+        self.lanes.clone().acquire_owned().await.ok()
     }
 
     /// Lanes free now (the tests watch them).
     #[cfg(test)]
     fn free(&self) -> usize {
-        self.0.available_permits()
+        self.lanes.available_permits()
     }
 }
 
@@ -230,27 +262,46 @@ enum Scan {
 /// upload's commit); the scanner's state stays charged to the node's budget (`charge`) while
 /// the task holds it. Returns what the scanner found, finished on a lane too, or `None` if the
 /// lanes were closed (they never are), a batch's thread failed, or the scanner's state outgrew
-/// its budget (the upload is then read back after its commit).
+/// its budget (the upload is then read back after its commit). A scan past its time
+/// ([`SCAN_TIME_BASE`]) is fed no more: what it read, `scanned_in_part`.
 async fn scan_batches(
     mut scanner: Box<Scanner>,
     mut charge: StateCharge,
     mut batches: tokio::sync::mpsc::Receiver<Batch>,
     lanes: Arc<ScanLanes>,
 ) -> Option<Classification> {
+    let (mut spent, mut fed, mut stopped) = (Duration::ZERO, 0u64, false);
     while let Some(batch) = batches.recv().await {
+        if stopped {
+            // (Its bytes are given back as it is dropped.)
+            continue;
+        }
         let lane = lanes.take().await?;
-        scanner = tokio::task::spawn_blocking(move || {
+        let clock = lanes.clone();
+        (scanner, spent, fed, stopped) = tokio::task::spawn_blocking(move || {
             let _lane = lane;
+            let began = Instant::now();
             // What the upload's requests left for this thread first (a compressed file's
             // bytes, an archive's: see `Scanner::defer`).
             scanner.resume();
             for chunk in &batch.chunks {
                 scanner.feed(chunk);
+                fed += chunk.len() as u64;
+                if !clock.allows(spent + began.elapsed(), fed) {
+                    return (scanner, spent + began.elapsed(), fed, true);
+                }
             }
-            scanner
+            (scanner, spent + began.elapsed(), fed, false)
         })
         .await
         .ok()?;
+        if stopped {
+            tracing::warn!(
+                seconds = spent.as_secs_f64(),
+                bytes = fed,
+                "an upload's scan took longer than its allowance: classified by what was read"
+            );
+        }
         if !charge.charge(scanner.held_bytes()) {
             return None;
         }
@@ -258,12 +309,13 @@ async fn scan_batches(
     // The end: what is left to read (a container read at its end, a 7-Zip archive's
     // folders) is read here too, not in the commit's request.
     let lane = lanes.take().await?;
-    tokio::task::spawn_blocking(move || {
+    let found = tokio::task::spawn_blocking(move || {
         let _lane = lane;
         scanner.finish()
     })
     .await
-    .ok()
+    .ok()?;
+    Some(if stopped { found.read_in_part() } else { found })
 }
 
 /// An upload's scan as its writes arrive.
@@ -638,7 +690,8 @@ impl Files {
         let file = self.open_read(path).await?;
         let (blob, size) = (file.blob.clone(), file.node.size);
         let patterns = self.patterns().await;
-        let lane = self.reservations.scan_lanes().take().await;
+        let clock = self.reservations.scan_lanes();
+        let lane = clock.take().await;
         let found = blocking(move || {
             let _lane = lane;
             // A format read from its end (a Parquet file's footer names its row groups) is
@@ -665,6 +718,7 @@ impl Files {
             let mut scanner = Scanner::with_patterns(patterns);
             let mut buf = vec![0u8; READ_BACK_CHUNK];
             let mut at = 0u64;
+            let began = Instant::now();
             while at < size {
                 let n = blob.read_at(&mut buf, at)?;
                 if n == 0 {
@@ -672,6 +726,15 @@ impl Files {
                 }
                 scanner.feed(&buf[..n]);
                 at += n as u64;
+                // Past its allowance of time: what was read, said to be read in part.
+                if at < size && !clock.allows(began.elapsed(), at) {
+                    tracing::warn!(
+                        seconds = began.elapsed().as_secs_f64(),
+                        bytes = at,
+                        "a file's scan took longer than its allowance: classified by what was read"
+                    );
+                    return Ok(scanner.finish().read_in_part());
+                }
             }
             Ok::<_, vault::BlobError>(scanner.finish())
         })
@@ -863,6 +926,30 @@ mod tests {
         feed(&mut s, &data);
         assert!(s.finish(data.len() as u64).result().await.is_none());
         assert_eq!(tight.held(), 0);
+    }
+
+    /// A scan past its allowance of time is fed no more: the file is classified by what was
+    /// read, `scanned_in_part`, and what was queued is given back; within it (the default),
+    /// the same upload is read whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scan_past_its_time_stops_and_says_so() {
+        let budget = Arc::new(ScanBudget::default());
+        let data = Bytes::from(text(200_000));
+        let scan = |lanes: ScanLanes| {
+            let mut s = Streamed::new(true, None, budget.clone(), Arc::new(lanes));
+            feed(&mut s, &data);
+            assert!(matches!(s.scan, Scan::Worker { .. }));
+            s.finish(data.len() as u64)
+        };
+        // No time at all beyond what the first write's batch takes.
+        let hurried = ScanLanes::new(4).with_allowance(Duration::ZERO, u64::MAX);
+        let found = scan(hurried).result().await.unwrap();
+        assert!(cards(&found) > 0 && cards(&found) < 200_000, "{found:?}");
+        assert_eq!(found.formats.last(), Some(&classify::Format::ScannedInPart));
+        until("the stopped scan's bytes given back", || budget.held() == 0).await;
+        let found = scan(ScanLanes::new(4)).result().await.unwrap();
+        assert_eq!(cards(&found), 200_000);
+        assert!(!found.formats.contains(&classify::Format::ScannedInPart));
     }
 
     /// A compressed upload is not inflated in its own requests: its first write hands it to a
