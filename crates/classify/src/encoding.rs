@@ -97,7 +97,7 @@ impl Budget {
 /// a `pg_dump -Fc` data block compressed, a PDF's deflated stream. A few times what building its decoder costs against
 /// scanning bytes (an inflater some 8 µs, a zstd or xz decoder 1 to 3 µs; a byte scanned some
 /// 3 ns). A file of a million streams of a few bytes each would otherwise cost a core minutes
-/// while their contents draw a few bytes each (a gzip file of 22-byte members some 7 minutes
+/// while their contents draw a few bytes each (a gzip file of 22-byte members some 6 minutes
 /// per GB, a PDF of deflated streams two); with it, no more than the budget's worth, about a
 /// second. Streams of more than this cost their contents, as before.
 pub const STREAM_COST: u64 = 8 << 10;
