@@ -49,9 +49,9 @@ pub const MAX_TOKEN: usize = 64 << 10;
 /// Most codes a font's map to characters holds, and most maps kept.
 pub const MAX_MAP_CODES: usize = 65_536;
 const MAX_MAPS: usize = 256;
-/// Most entries of maps to characters read in one document, all its maps together: a real
-/// document's fonts map a few hundred codes each (a CJK font some tens of thousands); 256
-/// maps of 65,536 ranges each would cost seconds to read for a few kilobytes of file.
+/// Most entries of maps to characters read in one document, all its maps together (a range of
+/// codes is one entry): a real document's fonts map a few hundred codes each (a CJK font some
+/// tens of thousands).
 pub const MAX_DOCUMENT_MAP_ENTRIES: usize = 2 * MAX_MAP_CODES;
 /// Most bytes of a code's characters in a map (UTF-16: 16 units; a ligature is 3).
 pub const MAX_MAP_DESTINATION: usize = 32;
@@ -160,11 +160,10 @@ struct Sealed {
 /// what scanning those bytes costs (at most 64 checks per file).
 const CHECK_COST: u64 = 16 << 20;
 /// What reading one entry of a map to characters draws on the file's budget, in bytes of
-/// contents: a few times what it costs against scanning bytes (an entry of a long range is a
-/// hash map's insert of its characters, some 200 ns; a byte scanned, some 3 ns). A document
-/// reads at most [`MAX_DOCUMENT_MAP_ENTRIES`], some 30 ms; without this a `.tar.gz` of 65,536
-/// copies of a 3 KB PDF of such maps would cost half an hour of a core, with it no more than its
-/// budget's worth of them (about a second).
+/// contents: a few times what it costs against scanning bytes (a code's entry is a hash map's
+/// insert of its characters, some 200 ns; a byte scanned, some 3 ns). A document reads at most
+/// [`MAX_DOCUMENT_MAP_ENTRIES`], some 30 ms; an archive of documents of many entries costs its
+/// budget's worth of them.
 const MAP_ENTRY_COST: u64 = 256;
 /// Most bytes of streams kept as they came, in all.
 const MAX_SEALED: usize = 16 << 20;
@@ -1651,23 +1650,28 @@ mod tests {
         map += &"1 beginbfrange <0000> <FFFF> <0041> endbfrange\n".repeat(64);
         let parsed = CodeMap::parse(map.as_bytes());
         assert!(parsed.codes.len() <= MAX_MAP_CODES);
-        // Ranges of long destinations in many maps (a fuzzer's 3 KB file took a quarter of a
-        // second): each code's characters cut to their bound, and the document's maps read
-        // so many entries in all.
+        // A range over every code, of a long destination (a fuzzer's 3 KB file of such maps
+        // took a quarter of a second when ranges were written out a code at a time): one
+        // entry, each code's characters cut to their bound.
         let long = "0041".repeat(500);
         let map = format!(
             "begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
              1 beginbfrange <0000> <FFFF> <{long}> endbfrange\n"
         );
         let parsed = CodeMap::parse_within(map.as_bytes(), 1000);
-        assert_eq!((parsed.read, parsed.codes.len()), (1000, 1000));
-        assert!(
-            parsed
-                .codes
-                .values()
-                .all(|c| c.chars().count() <= MAX_MAP_DESTINATION / 2)
+        assert_eq!((parsed.read, parsed.codes.len()), (1, 0));
+        let (mut out, mut read) = (Vec::new(), fonts::Read::default());
+        parsed.write(&[0x12, 0x34, 0xFF, 0xFF], &mut out, &mut read);
+        assert_eq!(read.characters, MAX_MAP_DESTINATION as u64);
+        // Entries one by one in many maps: the document's maps read so many in all.
+        let chars: String = (0..MAX_MAP_CODES)
+            .map(|c| format!("<{c:04X}> <0041>\n"))
+            .collect();
+        let map = format!(
+            "begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+             1 beginbfchar {chars} endbfchar\n"
         );
-        let maps: Vec<Object> = (0..8).map(|_| stream("", map.as_bytes())).collect();
+        let maps: Vec<Object> = (0..3).map(|_| stream("", map.as_bytes())).collect();
         let mut pdf = Pdf::new(None, Budget::with(64 << 20, 16), 0);
         pdf.feed(&document(&maps, ""));
         let read: usize = pdf.fonts.maps.values().map(|m| m.read).sum();
@@ -1791,19 +1795,19 @@ mod tests {
     /// bounds).
     #[test]
     fn maps_draw_on_the_budget() {
-        let long = "0041".repeat(500);
+        let chars: String = (0..5000).map(|c| format!("<{c:04X}> <0041>\n")).collect();
         let map = format!(
             "begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
-             1 beginbfrange <0000> <FFFF> <{long}> endbfrange\n"
+             1 beginbfchar {chars} endbfchar\n"
         );
         let doc = document(&[stream("", map.as_bytes())], "");
-        let paid = 1000 * MAP_ENTRY_COST;
+        let paid = 1000 * MAP_ENTRY_COST + map.len() as u64;
         let budget = Budget::with(paid, 16);
         let mut pdf = Pdf::new(None, budget.clone(), 0);
         pdf.feed(&doc);
         let read: usize = pdf.fonts.maps.values().map(|m| m.read).sum();
         // (The map's stream drew its bytes first.)
-        assert!((900..1000).contains(&read), "{read} entries read");
+        assert!((900..=1000).contains(&read), "{read} entries read");
         assert!(budget.left() < MAP_ENTRY_COST, "{} left", budget.left());
         assert!(pdf.cut, "entries left unread are not said");
         // Another document in the same file reads none.
@@ -1811,12 +1815,12 @@ mod tests {
         next.feed(&doc);
         assert_eq!(next.fonts.maps.values().map(|m| m.read).sum::<usize>(), 0);
         assert!(next.cut);
-        // With room, the same map is read to the document's bound and not said to be cut.
+        // With room, the same map is read whole and not said to be cut.
         let mut whole = Pdf::new(None, Budget::with(64 << 20, 16), 0);
         whole.feed(&doc);
         assert_eq!(
             whole.fonts.maps.values().map(|m| m.read).sum::<usize>(),
-            MAX_MAP_CODES
+            5000
         );
         assert!(!whole.cut);
     }

@@ -6,7 +6,7 @@
 //! Pure: objects' texts and decoded maps in, text out; every table is bounded (codes per map,
 //! widths per font, objects kept). Never here: a font's shapes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::syntax::*;
 use super::{
@@ -259,18 +259,40 @@ pub(super) fn numbers_in(text: &[u8]) -> impl Iterator<Item = f32> + '_ {
         .filter(|n| n.is_finite())
 }
 
-/// A font's map from codes to characters (a ToUnicode CMap).
+/// A font's map from codes to characters (a ToUnicode CMap). A range of codes mapped to a
+/// first destination that counts up (`bfrange`'s `<lo> <hi> <dst>`) is kept as the range, not
+/// a code at a time: a range over every two-byte code is one entry (each was a hash map's
+/// insert, 131,072 of them some 25 ms, from a few bytes of map). Where entries map a code
+/// twice, the later one holds, as it did when ranges were written out.
 #[derive(Default)]
 pub(super) struct CodeMap {
     /// Bytes per code (its code space's).
     pub(super) width: usize,
-    pub(super) codes: HashMap<u32, Box<str>>,
+    /// Codes mapped one by one (`bfchar`, a range's array of destinations): the entry's place
+    /// among the map's entries, and its characters.
+    pub(super) codes: HashMap<u32, (u32, Box<str>)>,
+    /// The ranges, as read.
+    spans: Vec<Span>,
+    /// The ranges' codes, each to the latest range that maps it: a first code, its last code
+    /// and its range (disjoint pieces; made once the map is read, [`CodeMap::cover`]).
+    pieces: BTreeMap<u32, (u32, u32)>,
     /// Entries read, kept or not (a map repeating its ranges is read no further).
     pub(super) read: usize,
     /// Most entries it reads.
     limit: usize,
     /// It had entries past its limit, not read.
     pub(super) limited: bool,
+}
+
+/// A range of codes whose characters are its first code's with the last UTF-16 unit counted
+/// up (a `bfrange` entry).
+struct Span {
+    lo: u32,
+    hi: u32,
+    /// The first code's characters, UTF-16 big-endian, cut to [`MAX_MAP_DESTINATION`].
+    first: Vec<u8>,
+    /// Its place among the map's entries.
+    place: u32,
 }
 
 impl Fonts {
@@ -627,7 +649,7 @@ impl Fonts {
     }
 
     pub(super) fn held_bytes(&self) -> usize {
-        let maps: usize = self.maps.values().map(|m| m.codes.len() * 48).sum();
+        let maps: usize = self.maps.values().map(|m| m.entries_kept() * 48).sum();
         let small: usize = self.small.values().map(|v| v.capacity() + 48).sum();
         maps + small + (self.names.len() + self.fonts.len()) * 48
     }
@@ -855,15 +877,7 @@ impl CodeMap {
                 }
                 (Section::Ranges, 3) => {
                     let (lo, hi) = (code(&strings[0]), code(&strings[1]));
-                    let mut first = strings[2].clone();
-                    first.truncate(MAX_MAP_DESTINATION);
-                    for (k, c) in (lo..=hi.min(lo.saturating_add(0xFFFF))).enumerate() {
-                        let mut dst = first.clone();
-                        add_to_last(&mut dst, k as u32);
-                        if !map.insert(c, &dst) {
-                            break;
-                        }
-                    }
+                    map.range(lo, hi, &strings[2]);
                     strings.clear();
                 }
                 (Section::None | Section::Space | Section::Chars | Section::Ranges, _) => {}
@@ -872,7 +886,68 @@ impl CodeMap {
         if map.width == 0 {
             map.width = 1;
         }
+        map.cover();
         map
+    }
+
+    /// Maps codes `lo` to `hi` (at most 65,536 of them) to `first`'s characters counted up,
+    /// while the map has room: whether it had.
+    fn range(&mut self, lo: u32, hi: u32, first: &[u8]) -> bool {
+        if lo > hi || self.spans.len() >= MAX_MAP_CODES {
+            return false;
+        }
+        if self.read >= self.limit {
+            self.limited = true;
+            return false;
+        }
+        self.read += 1;
+        self.spans.push(Span {
+            lo,
+            hi: hi.min(lo.saturating_add(0xFFFF)),
+            first: first[..first.len().min(MAX_MAP_DESTINATION)].to_vec(),
+            place: self.read as u32,
+        });
+        true
+    }
+
+    /// The ranges' codes as disjoint pieces, each to the latest range that maps it: the
+    /// ranges latest first, each taking what no later one took. What is taken is kept merged
+    /// beside the pieces, so each range passes over the stretches taken before it once.
+    fn cover(&mut self) {
+        let mut latest_first: Vec<usize> = (0..self.spans.len()).collect();
+        latest_first.sort_by_key(|&i| std::cmp::Reverse(self.spans[i].place));
+        // Stretches taken, merged: first code → last code.
+        let mut taken: BTreeMap<u32, u32> = BTreeMap::new();
+        for i in latest_first {
+            let (lo, hi) = (self.spans[i].lo, self.spans[i].hi);
+            // The taken stretches that touch lo..=hi, in order (one may begin before lo).
+            let before = taken
+                .range(..lo)
+                .next_back()
+                .filter(|&(_, &end)| end >= lo)
+                .map(|(&start, &end)| (start, end));
+            let within: Vec<(u32, u32)> = before
+                .into_iter()
+                .chain(taken.range(lo..=hi).map(|(&start, &end)| (start, end)))
+                .collect();
+            let mut next = u64::from(lo);
+            for &(start, end) in &within {
+                if u64::from(start) > next {
+                    self.pieces.insert(next as u32, (start - 1, i as u32));
+                }
+                next = next.max(u64::from(end) + 1);
+            }
+            if next <= u64::from(hi) {
+                self.pieces.insert(next as u32, (hi, i as u32));
+            }
+            // lo..=hi and what it touched are one stretch now.
+            let (mut start, mut end) = (lo, hi);
+            for (s, e) in within {
+                taken.remove(&s);
+                (start, end) = (start.min(s), end.max(e));
+            }
+            taken.insert(start, end);
+        }
     }
 
     pub(super) fn range_array(&mut self, lo: &[u8], hi: &[u8], dst: &[Vec<u8>]) {
@@ -894,30 +969,51 @@ impl CodeMap {
             return false;
         }
         self.read += 1;
-        let utf16 = &utf16[..utf16.len().min(MAX_MAP_DESTINATION)];
-        let units = utf16
-            .chunks_exact(2)
-            .map(|u| u16::from_be_bytes([u[0], u[1]]));
         // (Room for what most entries hold: one character of up to three bytes, or a ligature.)
-        let mut s = String::with_capacity(utf16.len().max(2) * 3 / 2);
-        for ch in char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)) {
-            push_unligated(ch, &mut s);
-        }
-        self.codes.insert(c, s.into_boxed_str());
+        let mut s = String::with_capacity(utf16.len().clamp(2, MAX_MAP_DESTINATION) * 3 / 2);
+        characters(utf16, &mut s);
+        self.codes.insert(c, (self.read as u32, s.into_boxed_str()));
         true
     }
 
     /// Writes the characters of `codes` to `out`.
     pub(super) fn write(&self, codes: &[u8], out: &mut Vec<u8>, read: &mut Read) {
+        let mut counted = String::new();
+        let mut dst = Vec::new();
         for c in codes.chunks(self.width) {
-            match self.codes.get(&code(c)) {
-                Some(s) => {
-                    out.extend_from_slice(s.as_bytes());
-                    read.characters += s.chars().count() as u64;
+            let c = code(c);
+            let one = self.codes.get(&c);
+            // The range that maps it, unless an entry of its own came later.
+            let span = self
+                .pieces
+                .range(..=c)
+                .next_back()
+                .filter(|&(_, &(last, _))| last >= c)
+                .map(|(_, &(_, i))| &self.spans[i as usize])
+                .filter(|span| one.is_none_or(|(place, _)| span.place > *place));
+            let s = match (span, one) {
+                (Some(span), _) => {
+                    dst.clear();
+                    dst.extend_from_slice(&span.first);
+                    add_to_last(&mut dst, c - span.lo);
+                    counted.clear();
+                    characters(&dst, &mut counted);
+                    counted.as_str()
                 }
-                None => read.unmapped += 1,
-            }
+                (None, Some((_, s))) => s,
+                (None, None) => {
+                    read.unmapped += 1;
+                    continue;
+                }
+            };
+            out.extend_from_slice(s.as_bytes());
+            read.characters += s.chars().count() as u64;
         }
+    }
+
+    /// The codes it maps one by one, and its ranges (what it keeps, [`Fonts::held_bytes`]).
+    pub(super) fn entries_kept(&self) -> usize {
+        self.codes.len() + self.spans.len() + self.pieces.len()
     }
 }
 
@@ -927,6 +1023,18 @@ pub(super) fn code(bytes: &[u8]) -> u32 {
         .iter()
         .take(4)
         .fold(0u32, |v, &b| (v << 8) | u32::from(b))
+}
+
+/// The characters of `utf16` (UTF-16, big-endian; at most [`MAX_MAP_DESTINATION`] bytes of it),
+/// ligatures as their letters, pushed to `out`.
+fn characters(utf16: &[u8], out: &mut String) {
+    let utf16 = &utf16[..utf16.len().min(MAX_MAP_DESTINATION)];
+    let units = utf16
+        .chunks_exact(2)
+        .map(|u| u16::from_be_bytes([u[0], u[1]]));
+    for ch in char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)) {
+        push_unligated(ch, out);
+    }
 }
 
 /// Adds `k` to the last UTF-16 unit of `dst` (a range's characters follow its first's).
@@ -958,6 +1066,39 @@ mod tests {
         out.clear();
         latin1(b"a\x80y", Some(&differences), &mut out, &mut read);
         assert_eq!(out, b"afly");
+    }
+
+    /// Entries that map a code twice: the later holds, a range's or one of its own, as when
+    /// ranges were written out code by code; a range is one entry however many codes it
+    /// spans.
+    #[test]
+    fn a_later_entry_holds_over_an_earlier_one() {
+        let map = CodeMap::parse(
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n\
+              1 beginbfchar <05> <0058> endbfchar\n\
+              1 beginbfrange <01> <0A> <0041> endbfrange\n\
+              1 beginbfchar <07> <0059> endbfchar\n\
+              1 beginbfrange <09> <0C> <0061> endbfrange\n\
+              1 beginbfrange <00> <FF> <0030> endbfrange\n\
+              1 beginbfchar <00> <005A> endbfchar\n",
+        );
+        assert_eq!(map.read, 6);
+        let (mut out, mut read) = (Vec::new(), Read::default());
+        map.write(&[0, 1, 5, 7, 8, 9, 0x0B, 0x0C, 0x0D], &mut out, &mut read);
+        // The last range maps every code: what it counts up to (`0` and on) holds where no
+        // later entry of its own does (code 0).
+        assert_eq!(out, "Z1578\u{39}\u{3B}\u{3C}\u{3D}".as_bytes());
+        let earlier = CodeMap::parse(
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n\
+              1 beginbfchar <05> <0058> endbfchar\n\
+              1 beginbfrange <01> <0A> <0041> endbfrange\n\
+              1 beginbfchar <07> <0059> endbfchar\n\
+              1 beginbfrange <09> <0C> <0061> endbfrange\n",
+        );
+        let (mut out, mut read) = (Vec::new(), Read::default());
+        earlier.write(&[1, 5, 7, 8, 9, 0x0B, 0x0C, 0x0D], &mut out, &mut read);
+        assert_eq!(out, b"AEYHacd");
+        assert_eq!((read.characters, read.unmapped), (7, 1));
     }
 
     /// Lines a line's height apart (a font of 12, 14 apart) are one line end apart; a blank
