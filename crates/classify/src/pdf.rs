@@ -571,6 +571,8 @@ impl Pdf {
         };
         let mut go_on = true;
         match decode.inflater.as_mut() {
+            // Deflated, its start not paid: nothing of it is read.
+            None if decode.deflate => {}
             None => go_on = self.decoded(raw),
             Some(inflater) => {
                 let mut input = raw;
