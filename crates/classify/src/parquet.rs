@@ -1179,6 +1179,8 @@ impl<'a> Column<'a> {
                 }
                 snap::raw::Decoder::new().decompress_vec(body).ok()?
             }
+            // (The page's own budget: its size, and its decoder's start, which the file's
+            // budget was drawn for above.)
             GZIP => {
                 let mut out = Vec::with_capacity(len);
                 let mut gzip =

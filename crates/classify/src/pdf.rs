@@ -1680,6 +1680,7 @@ mod tests {
         assert_eq!((parsed.read, parsed.codes.len()), (1, 0));
         let (mut out, mut read) = (Vec::new(), fonts::Read::default());
         parsed.write(&[0x12, 0x34, 0xFF, 0xFF], &mut out, &mut read);
+        // (Two codes, each cut to 16 characters.)
         assert_eq!(read.characters, MAX_MAP_DESTINATION as u64);
         // Entries one by one in many maps: the document's maps read so many in all.
         let chars: String = (0..MAX_MAP_CODES)
