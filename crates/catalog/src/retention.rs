@@ -13,6 +13,46 @@ pub struct Expired {
     pub created_at: i64,
 }
 
+/// The query of files expired at `?1`, at most `?2`: each file's nearest folder rule above it
+/// (a walk up that stops at the first), else its tenant's. The two arguments narrow the files
+/// walked from and judged (`""` for all of them; `" AND id = ?3"`, `" AND f.id = ?3"` for one).
+macro_rules! expired_sql {
+    ($walked:literal, $judged:literal) => {
+        concat!(
+            "WITH RECURSIVE up(file_id, node_id) AS (
+                 SELECT id, parent_id FROM nodes WHERE kind = 'file'",
+            $walked,
+            "
+                 UNION ALL
+                 SELECT up.file_id, n.parent_id FROM up JOIN nodes n ON n.id = up.node_id
+                  WHERE n.parent_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM folder_retention r WHERE r.dir_id = up.node_id)
+             ),
+             folder_rule(file_id, days, hours) AS (
+                 SELECT up.file_id, r.after_upload_days, r.after_download_hours
+                   FROM up JOIN folder_retention r ON r.dir_id = up.node_id
+             ),
+             effective(file_id, days, hours) AS (
+                 SELECT f.id,
+                        CASE WHEN fr.file_id IS NULL THEN t.retention_days ELSE fr.days END,
+                        CASE WHEN fr.file_id IS NULL THEN t.retention_after_download_hours ELSE fr.hours END
+                   FROM nodes f JOIN tenants t ON t.id = f.tenant_id
+                   LEFT JOIN folder_rule fr ON fr.file_id = f.id
+                  WHERE f.kind = 'file'",
+            $judged,
+            "
+             )
+             SELECT f.id, t.name, f.blob_id, f.size, f.created_at
+               FROM effective e JOIN nodes f ON f.id = e.file_id JOIN tenants t ON t.id = f.tenant_id
+              WHERE ((e.days IS NOT NULL AND f.created_at + 86400 * e.days <= ?1)
+                 OR (e.hours IS NOT NULL AND f.first_download_at IS NOT NULL
+                     AND f.first_download_at + 3600 * e.hours <= ?1))
+                AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = f.id)
+              ORDER BY f.id LIMIT ?2"
+        )
+    };
+}
+
 impl Catalog {
     /// Sets (or with both `None`, removes) the retention rule of directory `dir_id`.
     pub async fn set_folder_retention(
@@ -44,47 +84,35 @@ impl Catalog {
 
     /// Up to `limit` files expired at `now` (Unix seconds).
     pub async fn expired_files(&self, now: i64, limit: u32) -> Result<Vec<Expired>> {
-        let rows: Vec<(i64, String, Option<String>, i64, i64)> = sqlx::query_as(
-            "WITH RECURSIVE up(file_id, node_id) AS (
-                 SELECT id, parent_id FROM nodes WHERE kind = 'file'
-                 UNION ALL
-                 SELECT up.file_id, n.parent_id FROM up JOIN nodes n ON n.id = up.node_id
-                  WHERE n.parent_id IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM folder_retention r WHERE r.dir_id = up.node_id)
-             ),
-             folder_rule(file_id, days, hours) AS (
-                 SELECT up.file_id, r.after_upload_days, r.after_download_hours
-                   FROM up JOIN folder_retention r ON r.dir_id = up.node_id
-             ),
-             effective(file_id, days, hours) AS (
-                 SELECT f.id,
-                        CASE WHEN fr.file_id IS NULL THEN t.retention_days ELSE fr.days END,
-                        CASE WHEN fr.file_id IS NULL THEN t.retention_after_download_hours ELSE fr.hours END
-                   FROM nodes f JOIN tenants t ON t.id = f.tenant_id
-                   LEFT JOIN folder_rule fr ON fr.file_id = f.id
-                  WHERE f.kind = 'file'
-             )
-             SELECT f.id, t.name, f.blob_id, f.size, f.created_at
-               FROM effective e JOIN nodes f ON f.id = e.file_id JOIN tenants t ON t.id = f.tenant_id
-              WHERE ((e.days IS NOT NULL AND f.created_at + 86400 * e.days <= ?1)
-                 OR (e.hours IS NOT NULL AND f.first_download_at IS NOT NULL
-                     AND f.first_download_at + 3600 * e.hours <= ?1))
-                AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = f.id)
-              ORDER BY f.id LIMIT ?2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(node_id, tenant, blob_id, size, created_at)| Expired {
-                node_id,
-                tenant,
-                blob_id,
-                size: size as u64,
-                created_at,
-            })
-            .collect())
+        let rows = sqlx::query_as(expired_sql!("", ""))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(expired).collect())
+    }
+
+    /// File `id`, if it has expired at `now` (judged by the rule the sweeper applies, only for
+    /// this file: a walk up from it, not over the tenant).
+    pub async fn expired_file(&self, id: i64, now: i64) -> Result<Option<Expired>> {
+        let row = sqlx::query_as(expired_sql!(" AND id = ?3", " AND f.id = ?3"))
+            .bind(now)
+            .bind(1)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(expired))
+    }
+}
+
+type ExpiredRow = (i64, String, Option<String>, i64, i64);
+
+fn expired((node_id, tenant, blob_id, size, created_at): ExpiredRow) -> Expired {
+    Expired {
+        node_id,
+        tenant,
+        blob_id,
+        size: size as u64,
+        created_at,
     }
 }

@@ -175,8 +175,19 @@ async fn namespace_quota_retention_and_shredding() {
     cat.close_download(f.id, Some(1000), None).await.unwrap();
     cat.close_download(f.id, Some(5000), None).await.unwrap();
     assert!(cat.expired_files(1000 + 7199, 10).await.unwrap().is_empty());
+    assert_eq!(cat.expired_file(f.id, 1000 + 7199).await.unwrap(), None);
     let exp = cat.expired_files(1000 + 7200, 10).await.unwrap();
     assert_eq!((exp[0].node_id, exp[0].tenant.as_str()), (f.id, "acme"));
+    // One file judged alone, by the same rule: the folder's, not the tenant's.
+    assert_eq!(
+        cat.expired_file(f.id, 1000 + 7200).await.unwrap().as_ref(),
+        Some(&exp[0])
+    );
+    assert_eq!(cat.expired_file(d, 1000 + 7200).await.unwrap(), None);
+    assert_eq!(
+        cat.expired_file(f.id + 1000, 1000 + 7200).await.unwrap(),
+        None
+    );
 
     assert!(matches!(
         cat.rmdir(d, None).await,

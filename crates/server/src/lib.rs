@@ -97,6 +97,8 @@ pub struct Shared {
     pub detection: Option<Arc<detection::Detection>>,
     /// Alert delivery by webhook and e-mail (`[alerts]`).
     pub deliveries: Arc<service::alert_delivery::Deliveries>,
+    /// Files downloads found expired between sweeps, for the sweeper to delete at once.
+    pub found_expired: retention::FoundExpired,
 }
 
 /// An SSH connection's goodbye: a disconnect message before the socket closes.
@@ -127,6 +129,7 @@ impl Shared {
             self.reservations.clone(),
             self.free_space.clone(),
         )
+        .with_sweeper(self.found_expired.clone())
     }
 }
 
@@ -140,6 +143,8 @@ pub struct Server {
     max_connections: usize,
     /// What the detector raises, until `serve` starts containment on it.
     raised: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<detection::Raised>>>,
+    /// What downloads find expired, until `serve` starts the sweeper on it.
+    found_expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
     _lock: File,
 }
 
@@ -312,6 +317,7 @@ impl Server {
         let reservations = Arc::new(files::reserve::Reservations::new(
             config.limits.classify_threads,
         ));
+        let (found_expired, found) = retention::FoundExpired::channel();
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
@@ -330,11 +336,13 @@ impl Server {
                 buffers,
                 detection,
                 deliveries,
+                found_expired,
             }),
             ssh,
             host_keys,
             max_connections,
             raised: std::sync::Mutex::new(raised),
+            found_expired: std::sync::Mutex::new(Some(found)),
             _lock: lock,
         })
     }
@@ -347,7 +355,8 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         tokio::pin!(shutdown);
-        let sweeper = tokio::spawn(sweep_forever(self.shared.clone()));
+        let found = self.found_expired.lock().ok().and_then(|mut r| r.take());
+        let sweeper = tokio::spawn(sweep_forever(self.shared.clone(), found));
         let gate_refresh = tokio::spawn(refresh_gate_forever(self.shared.clone()));
         let overdue = tokio::spawn(end_overdue_forever(self.shared.clone()));
         let raised = self.raised.lock().ok().and_then(|mut r| r.take());
@@ -569,13 +578,24 @@ fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::ser
     }
 }
 
-/// Runs the retention sweep at the configured interval until aborted.
-async fn sweep_forever(shared: Arc<Shared>) {
+/// Runs the retention sweep at the configured interval until aborted, and deletes each file a
+/// download found expired in between as it is found.
+async fn sweep_forever(shared: Arc<Shared>, found: Option<tokio::sync::mpsc::Receiver<i64>>) {
     let mut tick = tokio::time::interval(shared.config.retention_sweep);
+    let mut found = found;
     loop {
-        tick.tick().await;
+        let one = tokio::select! {
+            _ = tick.tick() => None,
+            Some(id) = async { found.as_mut()?.recv().await } => Some(id),
+        };
         let at = shared.clock.now();
-        match retention::sweep(&shared.catalog, &shared.vault, at.as_secs()).await {
+        let deleted = match one {
+            None => retention::sweep(&shared.catalog, &shared.vault, at.as_secs()).await,
+            Some(id) => retention::sweep_file(&shared.catalog, &shared.vault, id, at.as_secs())
+                .await
+                .map(|f| f.into_iter().collect()),
+        };
+        match deleted {
             Ok(deleted) => {
                 for f in deleted {
                     let mut e = events::Event::new(

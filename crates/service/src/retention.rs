@@ -1,11 +1,34 @@
 //! The retention sweeper: deletes expired files (catalog row, then blob) and logs each deletion.
-//! The same sweep runs in the server every `retention_sweep` and from `strongroom retention run`.
+//! The same sweep runs in the server every `retention_sweep` and from `strongroom retention run`;
+//! between sweeps, a file a download finds expired ([`crate::files::Files::open_download`]) is
+//! handed to the server's sweeper through [`FoundExpired`] and deleted at once.
 
 use catalog::Catalog;
 use vault::{BlobId, Vault};
 
 /// Files deleted per catalog query.
 const SWEEP_BATCH: u32 = 500;
+
+/// Files found expired between sweeps waiting for the sweeper; beyond them a file waits for
+/// the next sweep (it is refused to downloads either way).
+const FOUND_EXPIRED_QUEUE: usize = 1024;
+
+/// Where files found expired between sweeps go: the server's sweeper, which deletes each.
+#[derive(Clone, Debug)]
+pub struct FoundExpired(tokio::sync::mpsc::Sender<i64>);
+
+impl FoundExpired {
+    /// The sender, and the receiver the sweeper reads file ids from.
+    pub fn channel() -> (Self, tokio::sync::mpsc::Receiver<i64>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(FOUND_EXPIRED_QUEUE);
+        (Self(tx), rx)
+    }
+
+    /// Hands file `id` to the sweeper, if its queue has room (never waits).
+    pub fn found(&self, id: i64) {
+        let _ = self.0.try_send(id);
+    }
+}
 
 /// Deletes every file expired at `now`; returns what was deleted (for the ledger).
 pub async fn sweep(
@@ -21,31 +44,56 @@ pub async fn sweep(
         }
         let mut progressed = false;
         for f in batch {
-            match catalog.remove_file(f.node_id, None).await {
-                Ok(blob) => {
-                    progressed = true;
-                    if let Some(id) = blob.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
-                        let v = vault.clone();
-                        let removed = tokio::task::spawn_blocking(move || v.remove(id)).await;
-                        if !matches!(removed, Ok(Ok(()))) {
-                            tracing::warn!(blob = %id, "retention: could not remove blob (swept at next start)");
-                        }
-                    }
-                    tracing::info!(
-                        tenant = %f.tenant,
-                        file = f.node_id,
-                        size = f.size,
-                        uploaded = f.created_at,
-                        "retention: expired file deleted"
-                    );
-                    deleted.push(f);
-                }
-                Err(catalog::CatalogError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+            if delete(catalog, vault, &f).await? {
+                progressed = true;
+                deleted.push(f);
             }
         }
         if !progressed {
             return Ok(deleted);
         }
+    }
+}
+
+/// Deletes file `id` if it has expired at `now` (judged again: a rule may have changed, or the
+/// file been replaced, since it was found); returns it if it was deleted.
+pub async fn sweep_file(
+    catalog: &Catalog,
+    vault: &Vault,
+    id: i64,
+    now: i64,
+) -> Result<Option<catalog::Expired>, catalog::CatalogError> {
+    match catalog.expired_file(id, now).await? {
+        Some(f) if delete(catalog, vault, &f).await? => Ok(Some(f)),
+        _ => Ok(None),
+    }
+}
+
+/// Deletes an expired file's row, then its blob; false if it was gone already.
+async fn delete(
+    catalog: &Catalog,
+    vault: &Vault,
+    f: &catalog::Expired,
+) -> Result<bool, catalog::CatalogError> {
+    match catalog.remove_file(f.node_id, None).await {
+        Ok(blob) => {
+            if let Some(id) = blob.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
+                let v = vault.clone();
+                let removed = tokio::task::spawn_blocking(move || v.remove(id)).await;
+                if !matches!(removed, Ok(Ok(()))) {
+                    tracing::warn!(blob = %id, "retention: could not remove blob (swept at next start)");
+                }
+            }
+            tracing::info!(
+                tenant = %f.tenant,
+                file = f.node_id,
+                size = f.size,
+                uploaded = f.created_at,
+                "retention: expired file deleted"
+            );
+            Ok(true)
+        }
+        Err(catalog::CatalogError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }

@@ -106,9 +106,13 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|v| units::whole(v, units::DAY, "--retention"))
                 .transpose()?;
+            // `0h`: a file goes with its first complete download.
             let hours = retention_after_download
                 .as_deref()
-                .map(|v| units::whole(v, units::HOUR, "--retention-after-download"))
+                .map(|v| match v {
+                    "0" | "0h" => Ok(Some(0)),
+                    v => units::whole(v, units::HOUR, "--retention-after-download"),
+                })
                 .transpose()?;
             if let Some(folder) = folder {
                 if quota_bytes.is_some() || quota_files.is_some() {

@@ -569,7 +569,8 @@ pub enum TenantCommand {
         /// Files expire this long after upload: e.g. 30d, 12h, or off.
         #[arg(long)]
         retention: Option<String>,
-        /// Files expire this long after their first complete download: e.g. 24h, or off.
+        /// Files expire this long after their first complete download: e.g. 24h, 0h (a file
+        /// goes with its first complete download), or off.
         #[arg(long)]
         retention_after_download: Option<String>,
         /// Storage quota in bytes: e.g. 10G, 500M, or off.

@@ -365,6 +365,89 @@ fn retention_deletes_expired_files_with_an_injected_clock() {
     );
 }
 
+/// Waits (at most 20 s) until `done` holds.
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: not after 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An expired file is gone for downloads at once, not at the next sweep (every 5 minutes): a
+/// download refuses it and hands it to the sweeper, which deletes it and records it; and with
+/// `--retention-after-download 0h` a file goes with its first complete download.
+#[test]
+fn an_expired_file_is_never_served_before_its_sweep() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let data = pseudo_random(16, 100_000);
+    std::fs::write(alice.work().join("f"), &data).unwrap();
+    server.ok(&["tenant", "set", "acme", "--retention", "off"]);
+    alice.sftp_ok("put f early.txt\nput f kept.txt\nget early.txt early.copy\n");
+    assert_eq!(
+        std::fs::read(alice.work().join("early.copy")).unwrap(),
+        data
+    );
+    assert_eq!(server.blob_files().len(), 2);
+
+    // The rule changes after the download: the file has expired, and no sweep has run.
+    let out = server.ok(&["tenant", "set", "acme", "--retention-after-download", "0h"]);
+    assert!(out.contains("0h"), "{out}");
+    let show = server.ok(&["tenant", "show", "acme"]);
+    assert!(show.contains("retention after download: 0 hours"), "{show}");
+    let listing = alice.sftp_ok("ls -1\n");
+    assert!(
+        listing.lines().any(|l| l.trim() == "early.txt"),
+        "{listing}"
+    );
+    let (code, _, err) = alice.sftp("get early.txt again.copy\n");
+    assert_eq!(code, 1, "an expired file was served: {err}");
+    assert!(
+        err.contains("No such file") || err.contains("not found"),
+        "{err}"
+    );
+    assert!(!alice.work().join("again.copy").exists());
+    // The refusal handed it to the sweeper: deleted, blob and all, and recorded.
+    until("the expired file deleted", || {
+        !alice
+            .sftp_ok("ls -1\n")
+            .lines()
+            .any(|l| l.trim() == "early.txt")
+    });
+    until("its blob removed", || server.blob_files().len() == 1);
+    until("its record", || {
+        let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
+        export.lines().count() == 1
+    });
+
+    // `0h`: the first complete download is the last; a file not yet downloaded stays.
+    alice.sftp_ok("put f once.txt\nget once.txt once.copy\n");
+    assert_eq!(std::fs::read(alice.work().join("once.copy")).unwrap(), data);
+    until("the downloaded file deleted", || {
+        let listing = alice.sftp_ok("ls -1\n");
+        !listing.lines().any(|l| l.trim() == "once.txt")
+    });
+    let (code, _, err) = alice.sftp("get once.txt twice.copy\n");
+    assert_eq!(code, 1, "{err}");
+    until("its record too", || {
+        let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
+        export.lines().count() == 2
+    });
+    let listing = alice.sftp_ok("ls -1\n");
+    assert!(listing.lines().any(|l| l.trim() == "kept.txt"), "{listing}");
+
+    let bad = server.admin(&["tenant", "set", "acme", "--retention", "0d"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "no file may expire at its upload"
+    );
+}
+
 #[test]
 fn uploads_beyond_the_quota_fail_and_leave_nothing_behind() {
     let server = Server::start();

@@ -254,7 +254,10 @@ async fn open(
         let how = domain::write_mode(flags);
         OpenHandle::Write(ctx.files.open_write(path, how, attrs.permissions).await?)
     } else {
-        let f = ctx.files.open_read(&path).await?;
+        let f = ctx
+            .files
+            .open_download(&path, ctx.clock.now().as_secs())
+            .await?;
         // Parts of the file this connection reads through several handles join up.
         let shared = ctx.live.download_coverage(&f.node);
         OpenHandle::Read(f.joined(shared))

@@ -233,6 +233,8 @@ pub struct Files {
     /// The tenant's own classification patterns, read at this session's first need of them
     /// (a pattern added later applies to later sessions).
     patterns: Arc<tokio::sync::OnceCell<Option<Arc<classify::Patterns>>>>,
+    /// Where a file a download finds expired goes to be deleted (the server's sweeper).
+    found_expired: Option<crate::retention::FoundExpired>,
 }
 
 /// A file open for reading: the committed blob at the time of opening.
@@ -339,7 +341,14 @@ impl Files {
             key_cache: Arc::new(Mutex::new(None)),
             root_id: Arc::new(std::sync::OnceLock::new()),
             patterns: Default::default(),
+            found_expired: None,
         }
+    }
+
+    /// Hands the files downloads find expired to `sweeper` ([`Files::open_download`]).
+    pub fn with_sweeper(mut self, sweeper: crate::retention::FoundExpired) -> Self {
+        self.found_expired = Some(sweeper);
+        self
     }
 
     /// The tenant key in force now, read from the catalog (and its byte quota).
@@ -488,13 +497,34 @@ impl Files {
         Ok(Some(tk.unwrap_data_key(&s.key_id, &s.wrapped_key)?))
     }
 
+    /// Opens a file for a client's download (Unix seconds `now`): a file whose retention ran
+    /// out at or before `now` is not there, though the sweeper has not deleted it yet (a
+    /// download that made it expire, after-download retention of `0h`, is the last one); it is
+    /// handed to the sweeper to delete now.
+    pub async fn open_download(&self, path: &JailPath, now: i64) -> FsResult<ReadFile> {
+        let tk = self.tenant_key().await?;
+        let node = self.walk(&tk, &path.0).await?;
+        if node.kind == NodeKind::File && self.catalog.expired_file(node.id, now).await?.is_some() {
+            if let Some(sweeper) = &self.found_expired {
+                sweeper.found(node.id);
+            }
+            return Err(FsError::NotFound);
+        }
+        self.open_node(path, &tk, node).await
+    }
+
+    /// Opens a file for reading, whatever its retention (the server's own reading back).
     pub async fn open_read(&self, path: &JailPath) -> FsResult<ReadFile> {
         let tk = self.tenant_key().await?;
         let node = self.walk(&tk, &path.0).await?;
+        self.open_node(path, &tk, node).await
+    }
+
+    async fn open_node(&self, path: &JailPath, tk: &TenantKey, node: Node) -> FsResult<ReadFile> {
         if node.kind == NodeKind::Dir {
             return Err(FsError::IsADirectory);
         }
-        let key = self.data_key(&tk, &node).await?;
+        let key = self.data_key(tk, &node).await?;
         let root = node
             .seal
             .as_ref()
@@ -537,7 +567,8 @@ impl Files {
 
     /// Called when a read handle closes: the file's first complete download starts its
     /// after-download retention, committed with `record` (the close's audit record); otherwise
-    /// nothing is written.
+    /// nothing is written. A file whose rule is to go with its first download (`0h`) is then
+    /// handed to the sweeper, which judges it and deletes it if it has expired.
     pub async fn finish_read(
         &self,
         f: &ReadFile,
@@ -548,6 +579,9 @@ impl Files {
         self.catalog
             .close_download(f.node.id, first_complete.then_some(now), record.clone())
             .await?;
+        if first_complete && let Some(sweeper) = &self.found_expired {
+            sweeper.found(f.node.id);
+        }
         Ok(())
     }
 
