@@ -397,3 +397,92 @@ fn handles_are_unguessable() {
     let r = raw.call(11, RequestOp::Fstat { handle: first });
     assert_eq!(r.kind, kind::ATTRS);
 }
+
+/// A stored file's contents leave only through a handle opened for reading: the one whose open
+/// is recorded as a read, durable before its reply, whose bytes count against the file (and
+/// its canaries and retention are judged). A handle opened for writing is not read from (as
+/// OpenSSH's `sftp-server` refuses, its file open write-only); one opened for reading and
+/// writing over a stored file without truncating it holds that file's contents, so reads
+/// through it are refused too, while one that began empty reads back what was written.
+#[test]
+fn a_stored_file_is_never_read_through_a_handle_for_writing() {
+    let (server, alice) = setup();
+    let read = |raw: &mut Raw, id, h: &Bytes| {
+        raw.call(
+            id,
+            RequestOp::Read {
+                handle: h.clone(),
+                offset: 0,
+                len: 1000,
+            },
+        )
+    };
+    let mut raw = Raw::connect(&alice);
+    let refused = [
+        (
+            OpenFlags::WRITE,
+            "permission denied: handle not open for reading",
+        ),
+        (
+            OpenFlags::READ | OpenFlags::WRITE,
+            "permission denied: this handle writes over a stored file; open the file for reading to read it",
+        ),
+        (
+            OpenFlags::READ | OpenFlags::WRITE | OpenFlags::APPEND,
+            "permission denied: this handle writes over a stored file; open the file for reading to read it",
+        ),
+        (
+            OpenFlags::READ | OpenFlags::WRITE | OpenFlags::CREAT,
+            "permission denied: this handle writes over a stored file; open the file for reading to read it",
+        ),
+    ];
+    for (i, (flags, message)) in refused.into_iter().enumerate() {
+        let id = 10 * i as u32;
+        let h = raw.open(id + 1, "/d/f", flags);
+        let r = read(&mut raw, id + 2, &h);
+        assert_eq!(
+            r.status(),
+            (StatusCode::PERMISSION_DENIED, message.to_owned()),
+            "flags {flags:#x}"
+        );
+        let r = raw.call(id + 3, RequestOp::Close { handle: h });
+        assert_eq!(r.status().0, StatusCode::OK);
+    }
+    // What a handle that began empty holds is the client's own: read back.
+    for (i, flags) in [
+        OpenFlags::READ | OpenFlags::WRITE | OpenFlags::CREAT,
+        OpenFlags::READ | OpenFlags::WRITE | OpenFlags::TRUNC,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = 100 + 10 * i as u32;
+        let h = raw.open(id + 1, &format!("/d/new{i}"), flags | OpenFlags::CREAT);
+        assert_eq!(
+            raw.write(id + 2, &h, 0, b"written here").status().0,
+            StatusCode::OK
+        );
+        let r = read(&mut raw, id + 3, &h);
+        assert_eq!((r.kind, &r.body[4..]), (kind::DATA, &b"written here"[..]));
+        let r = raw.call(id + 4, RequestOp::Close { handle: h });
+        assert_eq!(r.status().0, StatusCode::OK);
+    }
+    // Through a handle for reading, as ever; the stored file is unchanged.
+    let h = raw.open(201, "/d/f", OpenFlags::READ);
+    let r = read(&mut raw, 202, &h);
+    assert_eq!((r.kind, &r.body[4..]), (kind::DATA, &[3u8; 1000][..]));
+    drop(raw);
+    alice.sftp_ok("get /d/f back\n");
+    assert_eq!(
+        std::fs::read(alice.work().join("back")).unwrap(),
+        vec![3u8; 100_000]
+    );
+    // The refused reads sent nothing: the only reads the ledger holds of the file are the
+    // handle for reading's and the `get`'s.
+    let export = server.ok(&["audit", "export", "--user", "alice"]);
+    let opened_for_reading = export
+        .lines()
+        .filter(|l| l.contains(r#""op":"open_read""#) && l.contains("/d/f"))
+        .count();
+    assert_eq!(opened_for_reading, 2, "{export}");
+}

@@ -89,6 +89,7 @@ pub fn write_mode(flags: OpenFlags) -> WriteMode {
         truncate: flags.has(OpenFlags::TRUNC),
         exclusive: flags.has(OpenFlags::EXCL),
         append: flags.has(OpenFlags::APPEND),
+        read: flags.read(),
     }
 }
 

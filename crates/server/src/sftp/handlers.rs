@@ -307,7 +307,10 @@ async fn unregister(ctx: &SessionContext, h: &Arc<OpenHandle>) {
 async fn read(id: u32, h: &OpenHandle, offset: u64, len: u32) -> Result<Served, FsError> {
     let (blob, path) = match h {
         OpenHandle::Read(f) => (f.blob.clone(), &f.path),
-        OpenHandle::Write(up) => (up.blob.clone() as Arc<dyn vault::BlobReader>, &up.path),
+        OpenHandle::Write(up) => {
+            up.check_read()?;
+            (up.blob.clone() as Arc<dyn vault::BlobReader>, &up.path)
+        }
         OpenHandle::Dir(_) => return Err(wrong_handle()),
     };
     let eof = || Served::new(status::reply(id, StatusCode::EOF, "end of file"));

@@ -51,6 +51,9 @@ pub struct WriteMode {
     pub exclusive: bool,
     /// Every write goes to the end of the file.
     pub append: bool,
+    /// The handle may be read from too (what the client wrote through it, never contents
+    /// stored before: see [`Upload::check_read`]).
+    pub read: bool,
 }
 
 /// Space on the storage behind the namespace (what `df` shows).

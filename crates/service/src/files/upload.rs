@@ -49,6 +49,8 @@ pub struct Upload {
     pub state: Mutex<UploadState>,
     /// The file's size when it was opened (0 for a new or truncated file).
     size_at_open: u64,
+    /// Opened for reading too ([`Upload::check_read`]).
+    read: bool,
     /// Bytes received through WRITE.
     pub bytes_written: std::sync::atomic::AtomicU64,
     /// When and at how many bytes progress was last recorded.
@@ -71,6 +73,25 @@ impl Upload {
     /// The file's size when it was opened (0 for a new or truncated file).
     pub fn size_at_open(&self) -> u64 {
         self.size_at_open
+    }
+
+    /// Whether a READ may be served through this handle: only one opened for reading too, and
+    /// only while it holds nothing but what the client wrote through it (it began empty: a
+    /// new file, or one truncated). A stored file's contents are read through a handle opened
+    /// for reading alone, the one whose open is recorded as a read before its reply, whose
+    /// bytes are counted against the file and whose file's retention and canaries are
+    /// judged; through a handle writing over it (open for reading and writing, without
+    /// truncating) they would leave recorded as an upload that need never be committed.
+    pub fn check_read(&self) -> FsResult<()> {
+        if !self.read {
+            Err(FsError::PermissionDenied("handle not open for reading"))
+        } else if self.size_at_open > 0 {
+            Err(FsError::PermissionDenied(
+                "this handle writes over a stored file; open the file for reading to read it",
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// `data` was written at `offset` (after the write succeeded): classification scans it.
@@ -129,6 +150,7 @@ impl Files {
             truncate: true,
             exclusive: true,
             append: false,
+            read: false,
         };
         let up = self.open_write(path.clone(), how, None).await?;
         let end = data.len() as u64;
@@ -242,6 +264,7 @@ impl Files {
                 mtime: None,
             }),
             size_at_open: size,
+            read: how.read,
             bytes_written: std::sync::atomic::AtomicU64::new(0),
             progress: Mutex::new((0, 0)),
             opened: Mutex::new(None),
