@@ -580,9 +580,8 @@ fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::ser
 
 /// Runs the retention sweep at the configured interval until aborted, and deletes each file a
 /// download found expired in between as it is found.
-async fn sweep_forever(shared: Arc<Shared>, found: Option<tokio::sync::mpsc::Receiver<i64>>) {
+async fn sweep_forever(shared: Arc<Shared>, mut found: Option<tokio::sync::mpsc::Receiver<i64>>) {
     let mut tick = tokio::time::interval(shared.config.retention_sweep);
-    let mut found = found;
     loop {
         let one = tokio::select! {
             _ = tick.tick() => None,

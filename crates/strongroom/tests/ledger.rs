@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use events::{EventKind, Exported, FileOp, Outcome};
-use support::{Server, admin_in, pseudo_random, sqlite};
+use support::{Server, admin_in, pseudo_random, sqlite, wait_until};
 
 fn export_lines(data: &Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["audit", "export"];
@@ -81,16 +81,6 @@ fn kill_after_each(
         server.crash();
         drop(raw);
         server.start_again();
-    }
-}
-
-/// Waits until `ready` holds, checking every `every_ms`; fails saying `what` did not happen
-/// within `secs`.
-fn wait_until(what: &str, secs: u64, every_ms: u64, ready: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !ready() {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        std::thread::sleep(std::time::Duration::from_millis(every_ms));
     }
 }
 

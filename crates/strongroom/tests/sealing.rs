@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sftp_proto::{OpenFlags, RequestOp, StatusCode};
 use support::raw::Raw;
-use support::{Server, pseudo_random, sqlite};
+use support::{Server, pseudo_random, sqlite, wait_until};
 
 /// Every file under `dir`, recursively.
 fn all_files(dir: &Path) -> Vec<PathBuf> {
@@ -365,18 +365,6 @@ fn retention_deletes_expired_files_with_an_injected_clock() {
     );
 }
 
-/// Waits (at most 20 s) until `done` holds.
-fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what}: not after 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// An expired file is gone for downloads at once, not at the next sweep (every 5 minutes): a
 /// download refuses it and hands it to the sweeper, which deletes it and records it; and with
 /// `--retention-after-download 0h` a file goes with its first complete download.
@@ -412,14 +400,16 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     );
     assert!(!alice.work().join("again.copy").exists());
     // The refusal handed it to the sweeper: deleted, blob and all, and recorded.
-    until("the expired file deleted", || {
+    wait_until("the expired file deleted", 20, 100, || {
         !alice
             .sftp_ok("ls -1\n")
             .lines()
             .any(|l| l.trim() == "early.txt")
     });
-    until("its blob removed", || server.blob_files().len() == 1);
-    until("its record", || {
+    wait_until("its blob removed", 20, 100, || {
+        server.blob_files().len() == 1
+    });
+    wait_until("its record", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
         export.lines().count() == 1
     });
@@ -427,13 +417,13 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     // `0h`: the first complete download is the last; a file not yet downloaded stays.
     alice.sftp_ok("put f once.txt\nget once.txt once.copy\n");
     assert_eq!(std::fs::read(alice.work().join("once.copy")).unwrap(), data);
-    until("the downloaded file deleted", || {
+    wait_until("the downloaded file deleted", 20, 100, || {
         let listing = alice.sftp_ok("ls -1\n");
         !listing.lines().any(|l| l.trim() == "once.txt")
     });
     let (code, _, err) = alice.sftp("get once.txt twice.copy\n");
     assert_eq!(code, 1, "{err}");
-    until("its record too", || {
+    wait_until("its record too", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
         export.lines().count() == 2
     });

@@ -543,6 +543,16 @@ pub fn customer_extracts(
         })
 }
 
+/// Waits until `ready` holds, checking every `every_ms`; fails saying `what` did not happen
+/// within `secs`.
+pub fn wait_until(what: &str, secs: u64, every_ms: u64, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(every_ms));
+    }
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
