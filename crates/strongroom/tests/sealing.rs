@@ -375,23 +375,27 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     let data = pseudo_random(16, 100_000);
     std::fs::write(alice.work().join("f"), &data).unwrap();
     server.ok(&["tenant", "set", "acme", "--retention", "off"]);
-    alice.sftp_ok("put f early.txt\nput f kept.txt\nget early.txt early.copy\n");
+    alice.sftp_ok(
+        "put f early.txt\nput f resumed.txt\nput f kept.txt\n\
+         get early.txt early.copy\nget resumed.txt resumed.copy\n",
+    );
     assert_eq!(
         std::fs::read(alice.work().join("early.copy")).unwrap(),
         data
     );
-    assert_eq!(server.blob_files().len(), 2);
+    assert_eq!(server.blob_files().len(), 3);
 
-    // The rule changes after the download: the file has expired, and no sweep has run.
+    // The rule changes after the downloads: both files have expired, and no sweep has run.
     let out = server.ok(&["tenant", "set", "acme", "--retention-after-download", "0h"]);
     assert!(out.contains("0h"), "{out}");
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(show.contains("retention after download: 0 hours"), "{show}");
-    let listing = alice.sftp_ok("ls -1\n");
-    assert!(
-        listing.lines().any(|l| l.trim() == "early.txt"),
-        "{listing}"
-    );
+    let names = || -> Vec<String> {
+        let listing = alice.sftp_ok("ls -1\n");
+        listing.lines().map(|l| l.trim().to_owned()).collect()
+    };
+    assert!(names().contains(&"early.txt".to_owned()));
+    assert!(names().contains(&"resumed.txt".to_owned()));
     let (code, _, err) = alice.sftp("get early.txt again.copy\n");
     assert_eq!(code, 1, "an expired file was served: {err}");
     assert!(
@@ -399,36 +403,45 @@ fn an_expired_file_is_never_served_before_its_sweep() {
         "{err}"
     );
     assert!(!alice.work().join("again.copy").exists());
-    // The refusal handed it to the sweeper: deleted, blob and all, and recorded.
-    wait_until("the expired file deleted", 20, 100, || {
-        !alice
-            .sftp_ok("ls -1\n")
-            .lines()
-            .any(|l| l.trim() == "early.txt")
+    // Nor are its contents carried into a new version (a resumed upload, an append), whose
+    // upload time would start its retention again.
+    let mut raw = Raw::connect(&alice);
+    let r = raw.call(
+        1,
+        RequestOp::Open {
+            path: "/resumed.txt".into(),
+            flags: OpenFlags(OpenFlags::WRITE | OpenFlags::APPEND),
+            attrs: Default::default(),
+        },
+    );
+    assert_eq!(r.status().0, StatusCode::NO_SUCH_FILE);
+    drop(raw);
+    // The refusals handed them to the sweeper: deleted, blobs and all, and recorded.
+    wait_until("the expired files deleted", 20, 100, || {
+        let names = names();
+        !names.contains(&"early.txt".to_owned()) && !names.contains(&"resumed.txt".to_owned())
     });
-    wait_until("its blob removed", 20, 100, || {
+    wait_until("their blobs removed", 20, 100, || {
         server.blob_files().len() == 1
     });
-    wait_until("its record", 20, 100, || {
+    wait_until("their records", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
-        export.lines().count() == 1
+        export.lines().count() == 2
     });
 
     // `0h`: the first complete download is the last; a file not yet downloaded stays.
     alice.sftp_ok("put f once.txt\nget once.txt once.copy\n");
     assert_eq!(std::fs::read(alice.work().join("once.copy")).unwrap(), data);
     wait_until("the downloaded file deleted", 20, 100, || {
-        let listing = alice.sftp_ok("ls -1\n");
-        !listing.lines().any(|l| l.trim() == "once.txt")
+        !names().contains(&"once.txt".to_owned())
     });
     let (code, _, err) = alice.sftp("get once.txt twice.copy\n");
     assert_eq!(code, 1, "{err}");
     wait_until("its record too", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
-        export.lines().count() == 2
+        export.lines().count() == 3
     });
-    let listing = alice.sftp_ok("ls -1\n");
-    assert!(listing.lines().any(|l| l.trim() == "kept.txt"), "{listing}");
+    assert!(names().contains(&"kept.txt".to_owned()));
 
     let bad = server.admin(&["tenant", "set", "acme", "--retention", "0d"]);
     assert_eq!(

@@ -252,7 +252,12 @@ async fn open(
     let path = JailPath::parse(raw)?;
     let handle = if domain::opens_for_writing(flags) {
         let how = domain::write_mode(flags);
-        OpenHandle::Write(ctx.files.open_write(path, how, attrs.permissions).await?)
+        let now = ctx.clock.now().as_secs();
+        OpenHandle::Write(
+            ctx.files
+                .open_write(path, how, attrs.permissions, now)
+                .await?,
+        )
     } else {
         let f = ctx
             .files

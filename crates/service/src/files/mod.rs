@@ -507,13 +507,22 @@ impl Files {
     pub async fn open_download(&self, path: &JailPath, now: i64) -> FsResult<ReadFile> {
         let tk = self.tenant_key().await?;
         let node = self.walk(&tk, &path.0).await?;
-        if node.kind == NodeKind::File && self.catalog.expired_file(node.id, now).await?.is_some() {
-            if let Some(sweeper) = &self.found_expired {
-                sweeper.found(node.id);
-            }
+        if self.expired(&node, now).await? {
             return Err(FsError::NotFound);
         }
         self.open_node(path, &tk, node).await
+    }
+
+    /// Whether file `node`'s retention ran out at or before `now` (Unix seconds); if it did,
+    /// it is handed to the sweeper to delete now.
+    pub(crate) async fn expired(&self, node: &Node, now: i64) -> FsResult<bool> {
+        if node.kind != NodeKind::File || self.catalog.expired_file(node.id, now).await?.is_none() {
+            return Ok(false);
+        }
+        if let Some(sweeper) = &self.found_expired {
+            sweeper.found(node.id);
+        }
+        Ok(true)
     }
 
     /// Opens a file for reading, whatever its retention (the server's own reading back).

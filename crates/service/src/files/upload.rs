@@ -152,7 +152,7 @@ impl Files {
             append: false,
             read: false,
         };
-        let up = self.open_write(path.clone(), how, None).await?;
+        let up = self.open_write(path.clone(), how, None, now).await?;
         let end = data.len() as u64;
         if let Err(e) = up.admit(0, end) {
             self.discard(&up).await;
@@ -171,17 +171,28 @@ impl Files {
     }
 
     /// Opens `path` for writing into a new blob: empty when truncating or creating, otherwise a
-    /// copy of the committed contents under the same data key.
+    /// copy of the committed contents under the same data key. A file whose retention ran out
+    /// at or before `now` (Unix seconds) is not there to write on (its contents are not carried
+    /// into a new version, whose upload time would start its retention again): an open that
+    /// would keep them finds no such file, and the sweeper deletes it.
     pub async fn open_write(
         &self,
         path: JailPath,
         how: WriteMode,
         permissions: Option<u32>,
+        now: i64,
     ) -> FsResult<Upload> {
         let (tk, quota) = self.fresh_state().await?;
         let (parent, name) = self.parent_of(&tk, &path).await?;
         let existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
         let exclusive = how.exclusive && how.create;
+        if let Some(n) = &existing
+            && !how.truncate
+            && !exclusive
+            && self.expired(n, now).await?
+        {
+            return Err(FsError::NotFound);
+        }
         let keep = match &existing {
             Some(n) if n.kind == NodeKind::Dir => return Err(FsError::IsADirectory),
             Some(_) if exclusive => return Err(FsError::AlreadyExists),
