@@ -754,7 +754,7 @@ fn export_from(
         sql.push_str(" AND time < ?");
         values.push(Value::Integer(t));
     }
-    sql.push_str(" ORDER BY seq LIMIT ?");
+    sql.push_str(" ORDER BY seq LIMIT +?");
     values.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(values))?;

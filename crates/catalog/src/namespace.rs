@@ -265,10 +265,10 @@ fn files_under(tx: &rusqlite::Connection, dir: i64) -> Result<MovedNodes> {
                             UNION ALL
                             SELECT n.id FROM nodes n JOIN tree t ON n.parent_id = t.id
                              WHERE n.kind = 'dir'
-                            LIMIT ?2)";
+                            LIMIT +?2)";
     let ids = tx
         .prepare_cached(&format!(
-            "{TREE} SELECT id FROM nodes WHERE parent_id IN tree AND kind = 'file' LIMIT ?3"
+            "{TREE} SELECT id FROM nodes WHERE parent_id IN tree AND kind = 'file' LIMIT +?3"
         ))?
         .query_map((dir, MAX_MOVED_COUNTED as i64, MAX_MOVED_IDS as i64), |r| {
             r.get(0)
@@ -281,7 +281,7 @@ fn files_under(tx: &rusqlite::Connection, dir: i64) -> Result<MovedNodes> {
         let (entries, dirs): (i64, i64) = tx
             .prepare_cached(&format!(
                 "{TREE} SELECT (SELECT count(*) FROM (SELECT 1 FROM nodes
-                                 WHERE parent_id IN tree LIMIT ?2)),
+                                 WHERE parent_id IN tree LIMIT +?2)),
                                (SELECT count(*) FROM tree)"
             ))?
             .query_row((dir, MAX_MOVED_COUNTED as i64), |r| {
@@ -422,7 +422,7 @@ impl Catalog {
     pub async fn list_dir(&self, dir: i64, after: Option<&[u8]>, limit: u32) -> Result<Vec<Node>> {
         self.nodes_where(
             select_nodes!(
-                "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT ?3"
+                "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT +?3"
             ),
             (dir, after, limit),
         )

@@ -1,7 +1,7 @@
 //! Retention: which files have expired at a given time. A folder rule applies to everything
 //! below the folder and replaces the tenant's rule there; the nearest folder rule wins.
 
-use crate::{Catalog, Result};
+use crate::{Catalog, CatalogError, Result};
 
 /// A file whose retention has run out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,9 +13,30 @@ pub struct Expired {
     pub created_at: i64,
 }
 
+/// The shortest retention after upload, in days: nothing expires within a day of its upload
+/// unless it was downloaded (so a download of a file younger than that need not ask).
+pub const MIN_RETENTION_DAYS: i64 = 1;
+
+/// Checks a retention rule's values: days after upload at least [`MIN_RETENTION_DAYS`], hours
+/// after download not negative (`0`: a file goes with its first complete download).
+pub(crate) fn check_rule(days: Option<i64>, hours: Option<i64>) -> Result<()> {
+    let invalid = |why: &str| CatalogError::Invalid {
+        what: "retention",
+        why: why.to_owned(),
+    };
+    if days.is_some_and(|d| d < MIN_RETENTION_DAYS) {
+        return Err(invalid("days after upload must be at least 1"));
+    }
+    if hours.is_some_and(|h| h < 0) {
+        return Err(invalid("hours after download must not be negative"));
+    }
+    Ok(())
+}
+
 /// The query of files expired at `?1`, at most `?2`: each file's nearest folder rule above it
 /// (a walk up that stops at the first), else its tenant's. The two arguments narrow the files
 /// walked from and judged (`""` for all of them; `" AND id = ?3"`, `" AND f.id = ?3"` for one).
+/// (`LIMIT +?2`, not `LIMIT ?2`: the crate's documentation says why.)
 macro_rules! expired_sql {
     ($walked:literal, $judged:literal) => {
         concat!(
@@ -48,7 +69,7 @@ macro_rules! expired_sql {
                  OR (e.hours IS NOT NULL AND f.first_download_at IS NOT NULL
                      AND f.first_download_at + 3600 * e.hours <= ?1))
                 AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = f.id)
-              ORDER BY f.id LIMIT ?2"
+              ORDER BY f.id LIMIT +?2"
         )
     };
 }
@@ -61,6 +82,7 @@ impl Catalog {
         after_upload_days: Option<i64>,
         after_download_hours: Option<i64>,
     ) -> Result<()> {
+        check_rule(after_upload_days, after_download_hours)?;
         if after_upload_days.is_none() && after_download_hours.is_none() {
             sqlx::query("DELETE FROM folder_retention WHERE dir_id = ?")
                 .bind(dir_id)

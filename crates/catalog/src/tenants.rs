@@ -130,6 +130,10 @@ impl Catalog {
     pub async fn update_tenant(&self, name: &str, s: &TenantSettings) -> Result<Tenant> {
         let t = self.tenant(name).await?;
         let pick = |change: Option<Option<i64>>, current: Option<i64>| change.unwrap_or(current);
+        crate::retention::check_rule(
+            s.retention_days.flatten(),
+            s.retention_after_download_hours.flatten(),
+        )?;
         sqlx::query(
             "UPDATE tenants SET retention_days = ?, retention_after_download_hours = ?,
                     quota_bytes = ?, quota_files = ? WHERE id = ?",

@@ -165,6 +165,24 @@ async fn namespace_quota_retention_and_shredding() {
         cat.expired_files(100 + 30 * day, 10).await.unwrap().len(),
         1
     );
+    // No rule may expire a file within a day of its upload (downloads rely on it).
+    for (days, hours) in [(Some(0), None), (Some(-1), Some(2)), (None, Some(-1))] {
+        assert!(matches!(
+            cat.set_folder_retention(d, days, hours).await,
+            Err(CatalogError::Invalid { .. })
+        ));
+    }
+    assert!(matches!(
+        cat.update_tenant(
+            "acme",
+            &TenantSettings {
+                retention_days: Some(Some(0)),
+                ..Default::default()
+            },
+        )
+        .await,
+        Err(CatalogError::Invalid { .. })
+    ));
     cat.set_folder_retention(d, None, Some(2)).await.unwrap();
     assert!(
         cat.expired_files(100 + 300 * day, 10)

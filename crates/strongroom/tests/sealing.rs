@@ -432,11 +432,12 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     // `0h`: the first complete download is the last; a file not yet downloaded stays.
     alice.sftp_ok("put f once.txt\nget once.txt once.copy\n");
     assert_eq!(std::fs::read(alice.work().join("once.copy")).unwrap(), data);
+    let (code, _, err) = alice.sftp("get once.txt twice.copy\n");
+    assert_eq!(code, 1, "a file was downloaded twice under 0h: {err}");
+    assert!(!alice.work().join("twice.copy").exists());
     wait_until("the downloaded file deleted", 20, 100, || {
         !names().contains(&"once.txt".to_owned())
     });
-    let (code, _, err) = alice.sftp("get once.txt twice.copy\n");
-    assert_eq!(code, 1, "{err}");
     wait_until("its record too", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
         export.lines().count() == 3

@@ -516,7 +516,14 @@ impl Files {
     /// Whether file `node`'s retention ran out at or before `now` (Unix seconds); if it did,
     /// it is handed to the sweeper to delete now.
     pub(crate) async fn expired(&self, node: &Node, now: i64) -> FsResult<bool> {
-        if node.kind != NodeKind::File || self.catalog.expired_file(node.id, now).await?.is_none() {
+        // A file never downloaded and younger than the shortest rule after upload has not
+        // expired (most downloads: no query).
+        let too_young = node.first_download_at.is_none()
+            && now < node.created_at + catalog::MIN_RETENTION_DAYS * 86_400;
+        if node.kind != NodeKind::File
+            || too_young
+            || self.catalog.expired_file(node.id, now).await?.is_none()
+        {
             return Ok(false);
         }
         if let Some(sweeper) = &self.found_expired {
@@ -579,8 +586,7 @@ impl Files {
 
     /// Called when a read handle closes: the file's first complete download starts its
     /// after-download retention, committed with `record` (the close's audit record); otherwise
-    /// nothing is written. A file whose rule is to go with its first download (`0h`) is then
-    /// handed to the sweeper, which judges it and deletes it if it has expired.
+    /// nothing is written.
     pub async fn finish_read(
         &self,
         f: &ReadFile,
@@ -591,9 +597,6 @@ impl Files {
         self.catalog
             .close_download(f.node.id, first_complete.then_some(now), record.clone())
             .await?;
-        if first_complete && let Some(sweeper) = &self.found_expired {
-            sweeper.found(f.node.id);
-        }
         Ok(())
     }
 
