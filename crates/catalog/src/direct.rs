@@ -7,7 +7,8 @@
 //! A point read is a few microseconds from SQLite's page cache; through sqlx it is a round trip
 //! to a worker thread (two thread wake-ups), which cost more than the read itself on every
 //! path component of every request; an upload's commit was five such round trips. Admin
-//! commands, gate state and retention stay on sqlx. WAL mode lets readers run while a writer commits; each statement sees
+//! commands, gate state and the retention sweep stay on sqlx (a download's question
+//! whether its one file has expired is asked here). WAL mode lets readers run while a writer commits; each statement sees
 //! the last committed state. Writers (sqlx's and this one) take the write lock at BEGIN
 //! IMMEDIATE or wait for it (busy timeout).
 

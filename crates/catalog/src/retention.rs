@@ -115,15 +115,20 @@ impl Catalog {
     }
 
     /// File `id`, if it has expired at `now` (judged by the rule the sweeper applies, only for
-    /// this file: a walk up from it, not over the tenant).
+    /// this file: a walk up from it, not over the tenant). Asked by downloads, so read on the
+    /// caller's thread (`direct`: some 10 µs where a round trip through sqlx's worker was 40
+    /// more).
     pub async fn expired_file(&self, id: i64, now: i64) -> Result<Option<Expired>> {
-        let row = sqlx::query_as(expired_sql!(" AND id = ?3", " AND f.id = ?3"))
-            .bind(now)
-            .bind(1)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(expired))
+        use rusqlite::OptionalExtension as _;
+        self.direct.with(|c| {
+            let mut stmt = c.prepare_cached(expired_sql!(" AND id = ?3", " AND f.id = ?3"))?;
+            let row = stmt
+                .query_row((now, 1, id), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            Ok(row.map(expired))
+        })
     }
 }
 
