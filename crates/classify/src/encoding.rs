@@ -92,7 +92,7 @@ impl Budget {
     }
 }
 
-/// What starting a stream draws on the file's budget at least ([`Budget::start`]; its first
+/// What starting a stream draws on the file's budget at least (`Budget::start`; its first
 /// contents use it): a gzip member, an xz stream, a zstd frame, an Avro block, a Parquet page or
 /// a `pg_dump -Fc` data block compressed, a PDF's deflated stream. A few times what building its decoder costs against
 /// scanning bytes (an inflater some 8 µs, a zstd or xz decoder 1 to 3 µs; a byte scanned some

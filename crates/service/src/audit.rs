@@ -15,7 +15,7 @@
 //! ledger file locked past the busy timeout) fails the operations that waited for it (they are
 //! not carried out, so their records are not kept), and carries the records nobody waited for
 //! (stats, listings, refused logins, progress, closes of downloads, denials) into the next
-//! commit, retried every [`RETRY_EVERY`] until one succeeds (up to [`MAX_CARRIED`]; beyond
+//! commit, retried every `RETRY_EVERY` until one succeeds (up to `MAX_CARRIED`; beyond
 //! that, an outage's oldest are given up, and the log says how many).
 
 use std::sync::Arc;

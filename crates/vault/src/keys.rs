@@ -323,7 +323,7 @@ impl LedgerBodyKey {
     }
 
     /// A record's body sealed under a key of its own: [`RECORD_SEAL`] ‖ salt (16 random bytes)
-    /// ‖ the key's commitment (SHA-256, [`RecordKey::commitment`]) ‖ ciphertext ‖ tag
+    /// ‖ the key's commitment (SHA-256, `RecordKey::commitment`) ‖ ciphertext ‖ tag
     /// (AES-256-GCM, the record key's one message). The record key is HMAC-SHA256 of the salt
     /// under a key derived from this one: it can be handed over for one record
     /// ([`LedgerBodyKey::record_key`]) without opening any other, and the commitment, hashed

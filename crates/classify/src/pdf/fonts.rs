@@ -806,7 +806,7 @@ impl CodeMap {
         Self::parse_within(text, 4 * MAX_MAP_CODES)
     }
 
-    /// [`CodeMap::parse`], reading at most `limit` entries (what the document's maps may still
+    /// `CodeMap::parse`, reading at most `limit` entries (what the document's maps may still
     /// read) and [`MAX_MAP_DESTINATION`] bytes of each entry's characters.
     pub(super) fn parse_within(text: &[u8], limit: usize) -> CodeMap {
         #[derive(PartialEq)]

@@ -648,7 +648,7 @@ pub struct Checked {
     /// Further places it broke, counted only.
     pub broken_more: u64,
     /// Claims of the report the records do not show, and what they show that it does not say
-    /// (at most [`MAX_DIFFERENCES`] each, then a count).
+    /// (at most `MAX_DIFFERENCES` each, then a count).
     pub not_in_records: Vec<String>,
     pub not_in_report: Vec<String>,
     /// With a claim that the file holds every record of some accounts: what the account

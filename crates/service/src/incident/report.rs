@@ -262,7 +262,7 @@ pub struct Totals {
     pub classes: BTreeMap<String, u64>,
     pub files_holding: BTreeMap<String, usize>,
     /// Per data class: how many different values the files read hold (a customer in thirty
-    /// extracts is one), from their sketches merged; see [`DistinctValues`].
+    /// extracts is one), from their sketches merged; see `DistinctValues`.
     pub distinct: BTreeMap<String, DistinctValues>,
     /// The merged sketches (not part of the report's forms).
     #[serde(skip)]
