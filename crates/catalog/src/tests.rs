@@ -653,3 +653,43 @@ async fn a_deleted_files_id_is_never_given_again() {
         .unwrap();
     assert!(d > next.id);
 }
+
+/// Every limit in the catalog's SQL is written `LIMIT +?N` (the crate's documentation says
+/// why: a bare parameter makes SQLite prepare the statement again at every run).
+#[test]
+fn no_limit_is_a_bare_parameter() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(files.len() > 5, "{files:?}");
+    // Spelt apart so that this test does not find itself.
+    let bare = ["LIMIT", "OFFSET"].map(|k| format!("{k} ?"));
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for b in &bare {
+                assert!(
+                    !line.contains(b.as_str()),
+                    "{}:{}: {b} (write LIMIT +?N)",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}
