@@ -818,22 +818,33 @@ mod tests {
         assert_eq!(file.columns, columns.len());
     }
 
+    /// `raw` deflated, as an Avro block's body of the `deflate` codec.
+    fn deflated(raw: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(raw).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// The header of an Avro file of strings in deflated blocks, its sync marker sixteen zeros.
+    fn deflated_strings_header() -> Vec<u8> {
+        let mut file =
+            b"Obj\x01\x04\x16avro.schema\x10\"string\"\x14avro.codec\x0edeflate\x00".to_vec();
+        file.extend([0u8; 16]);
+        file
+    }
+
     /// A deflated block of more records than the inflater's output at once (64 KiB), and of
     /// more than are read at once: its first records count, and it says so.
     #[test]
     fn a_large_block_is_read_to_its_bound() {
-        use std::io::Write as _;
         let record = b"$4111111111111111,\n";
         let mut raw = Vec::new();
         while raw.len() < MAX_RECORDS + (1 << 20) {
             raw.extend_from_slice(record);
         }
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(&raw).unwrap();
-        let body = e.finish().unwrap();
-        let mut file =
-            b"Obj\x01\x04\x16avro.schema\x10\"string\"\x14avro.codec\x0edeflate\x00".to_vec();
-        file.extend([0u8; 16]);
+        let body = deflated(&raw);
+        let mut file = deflated_strings_header();
         for v in [
             ((raw.len() / record.len()) as u64) << 1,
             (body.len() as u64) << 1,
@@ -861,16 +872,11 @@ mod tests {
     /// and stops, said; without it every value is read.
     #[test]
     fn each_compressed_block_draws_on_the_budget() {
-        use std::io::Write as _;
         let value = b"card 4111 1111 1111 1111";
         let mut record = vec![(value.len() * 2) as u8];
         record.extend(value);
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(&record).unwrap();
-        let body = e.finish().unwrap();
-        let mut file =
-            b"Obj\x01\x04\x16avro.schema\x10\"string\"\x14avro.codec\x0edeflate\x00".to_vec();
-        file.extend([0u8; 16]);
+        let body = deflated(&record);
+        let mut file = deflated_strings_header();
         for _ in 0..100 {
             file.extend([2, (body.len() * 2) as u8]);
             file.extend(&body);
