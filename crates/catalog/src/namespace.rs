@@ -119,7 +119,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 impl Catalog {
     /// Runs `f` as one immediate transaction on the direct writer, on a blocking thread (one
     /// hop for the whole transaction; see `direct`).
-    async fn write<T: Send + 'static>(
+    pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {

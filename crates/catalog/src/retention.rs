@@ -119,17 +119,37 @@ impl Catalog {
     /// caller's thread (`direct`: some 10 µs where a round trip through sqlx's worker was 40
     /// more).
     pub async fn expired_file(&self, id: i64, now: i64) -> Result<Option<Expired>> {
-        use rusqlite::OptionalExtension as _;
-        self.direct.with(|c| {
-            let mut stmt = c.prepare_cached(expired_sql!(" AND id = ?3", " AND f.id = ?3"))?;
-            let row = stmt
-                .query_row((now, 1, id), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()?;
-            Ok(row.map(expired))
-        })
+        self.direct.with(|c| one_expired(c, id, now))
     }
+
+    /// Deletes file `id` if it has expired at `now`, judged again in the deleting transaction,
+    /// and returns it (its blob is the caller's to remove). Judged and deleted at once, since
+    /// what a sweep found expired may since have been replaced by an upload that keeps its id
+    /// (a new blob, a new upload time) or had its rule lengthened: deleting by id alone would
+    /// lose that upload, acknowledged as durable.
+    pub async fn remove_expired_file(&self, id: i64, now: i64) -> Result<Option<Expired>> {
+        self.write(move |tx| {
+            let found = one_expired(tx, id, now)?;
+            if found.is_some() {
+                tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
+                    .execute([id])?;
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
+/// File `id`, if it has expired at `now` (the sweep's query narrowed to it).
+fn one_expired(c: &rusqlite::Connection, id: i64, now: i64) -> Result<Option<Expired>> {
+    use rusqlite::OptionalExtension as _;
+    let row = c
+        .prepare_cached(expired_sql!(" AND id = ?3", " AND f.id = ?3"))?
+        .query_row((now, 1, id), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    Ok(row.map(expired))
 }
 
 type ExpiredRow = (i64, String, Option<String>, i64, i64);

@@ -231,6 +231,54 @@ async fn namespace_quota_retention_and_shredding() {
     assert!(cat.tenant("acme").await.is_err());
 }
 
+#[tokio::test]
+async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let day = 86_400;
+    let up = |blob: &'static str, now| Upload {
+        blob_id: Some(blob),
+        size: 3,
+        now,
+        ..upload(t.id, root.id, b"statement.csv")
+    };
+    cat.commit_upload(up("b1", 100)).await.unwrap();
+    let expiry = 100 + DEFAULT_RETENTION_DAYS * day;
+    let found = cat.expired_files(expiry, 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    // The next day's file replaces it (same id) between the sweep's look and its delete.
+    assert_eq!(
+        cat.commit_upload(up("b2", expiry)).await.unwrap(),
+        Some("b1".into())
+    );
+    assert_eq!(
+        cat.remove_expired_file(found[0].node_id, expiry)
+            .await
+            .unwrap(),
+        None
+    );
+    let kept = cat.node(found[0].node_id).await.unwrap().unwrap();
+    assert_eq!(kept.blob_id.as_deref(), Some("b2"));
+    // Expired in its turn, it goes, and the blob handed back is its own.
+    let gone = cat
+        .remove_expired_file(kept.id, expiry + DEFAULT_RETENTION_DAYS * day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (gone.node_id, gone.blob_id.as_deref()),
+        (kept.id, Some("b2"))
+    );
+    assert!(cat.node(kept.id).await.unwrap().is_none());
+    assert_eq!(
+        cat.remove_expired_file(kept.id, expiry + 90 * day)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 fn outbox_record(id: i64, sealed: &[u8]) -> OutboxRecord {
     OutboxRecord {
         id,

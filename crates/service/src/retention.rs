@@ -43,8 +43,8 @@ pub async fn sweep(
             return Ok(deleted);
         }
         let mut progressed = false;
-        for f in batch {
-            if delete(catalog, vault, &f).await? {
+        for found in batch {
+            if let Some(f) = sweep_file(catalog, vault, found.node_id, now).await? {
                 progressed = true;
                 deleted.push(f);
             }
@@ -55,29 +55,19 @@ pub async fn sweep(
     }
 }
 
-/// Deletes file `id` if it has expired at `now` (judged again: a rule may have changed, or the
-/// file been replaced, since it was found); returns it if it was deleted.
+/// Deletes file `id`'s row if it has expired at `now`, then its blob; returns it if it was
+/// deleted. The catalog judges it again as it deletes it: since it was found, an upload may
+/// have replaced it (same id, new contents) or its rule changed, or it may be gone.
 pub async fn sweep_file(
     catalog: &Catalog,
     vault: &Vault,
     id: i64,
     now: i64,
 ) -> Result<Option<catalog::Expired>, catalog::CatalogError> {
-    match catalog.expired_file(id, now).await? {
-        Some(f) if delete(catalog, vault, &f).await? => Ok(Some(f)),
-        _ => Ok(None),
-    }
-}
-
-/// Deletes an expired file's row, then its blob; false if it was gone already.
-async fn delete(
-    catalog: &Catalog,
-    vault: &Vault,
-    f: &catalog::Expired,
-) -> Result<bool, catalog::CatalogError> {
-    match catalog.remove_file(f.node_id, None).await {
-        Ok(blob) => {
-            if let Some(id) = blob.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
+    match catalog.remove_expired_file(id, now).await? {
+        None => Ok(None),
+        Some(f) => {
+            if let Some(id) = f.blob_id.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
                 let v = vault.clone();
                 let removed = tokio::task::spawn_blocking(move || v.remove(id)).await;
                 if !matches!(removed, Ok(Ok(()))) {
@@ -91,9 +81,7 @@ async fn delete(
                 uploaded = f.created_at,
                 "retention: expired file deleted"
             );
-            Ok(true)
+            Ok(Some(f))
         }
-        Err(catalog::CatalogError::NotFound { .. }) => Ok(false),
-        Err(e) => Err(e),
     }
 }
