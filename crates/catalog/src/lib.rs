@@ -41,7 +41,7 @@ pub use namespace::{
     RecordOf, ReplacedNode, StoredName, Upload, ready,
 };
 pub use outbox::{Outbox, OutboxRecord};
-pub use retention::{Expired, MIN_RETENTION_DAYS};
+pub use retention::{Expired, MIN_RETENTION_DAYS, RecordOfExpired};
 pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
 
 /// Longest tenant or account name.

@@ -1,7 +1,9 @@
 //! Retention: which files have expired at a given time. A folder rule applies to everything
 //! below the folder and replaces the tenant's rule there; the nearest folder rule wins.
 
-use crate::{Catalog, CatalogError, Result};
+use std::sync::Arc;
+
+use crate::{Catalog, CatalogError, OutboxRecord, Result};
 
 /// A file whose retention has run out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +14,10 @@ pub struct Expired {
     pub size: u64,
     pub created_at: i64,
 }
+
+/// A retention deletion's audit record, made inside the deleting transaction from the file it
+/// judged expired there, and committed with the deletion (the ledger outbox).
+pub type RecordOfExpired = Arc<dyn Fn(&Expired) -> OutboxRecord + Send + Sync>;
 
 /// The shortest retention after upload, in days: nothing expires within a day of its upload
 /// unless it was downloaded (so a download of a file younger than that need not ask).
@@ -123,18 +129,26 @@ impl Catalog {
     }
 
     /// Deletes file `id` if it has expired at `now`, judged again in the deleting transaction,
-    /// and returns it (its blob is the caller's to remove). Judged and deleted at once, since
-    /// what a sweep found expired may since have been replaced by an upload that keeps its id
-    /// (a new blob, a new upload time) or had its rule lengthened: deleting by id alone would
-    /// lose that upload, acknowledged as durable.
-    pub async fn remove_expired_file(&self, id: i64, now: i64) -> Result<Option<Expired>> {
+    /// and returns it (its blob is the caller's to remove), committing `record`'s record of it
+    /// with the deletion. Judged and deleted at once, since what a sweep found expired may since
+    /// have been replaced by an upload that keeps its id (a new blob, a new upload time) or had
+    /// its rule lengthened: deleting by id alone would lose that upload, acknowledged as durable.
+    pub async fn remove_expired_file(
+        &self,
+        id: i64,
+        now: i64,
+        record: Option<RecordOfExpired>,
+    ) -> Result<Option<Expired>> {
         self.write(move |tx| {
-            let found = one_expired(tx, id, now)?;
-            if found.is_some() {
-                tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
-                    .execute([id])?;
+            let Some(found) = one_expired(tx, id, now)? else {
+                return Ok(None);
+            };
+            tx.prepare_cached("DELETE FROM nodes WHERE id = ?")?
+                .execute([id])?;
+            if let Some(record) = record {
+                crate::outbox::insert(tx, &record(&found))?;
             }
-            Ok(found)
+            Ok(Some(found))
         })
         .await
     }

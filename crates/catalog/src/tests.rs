@@ -252,17 +252,26 @@ async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
         cat.commit_upload(up("b2", expiry)).await.unwrap(),
         Some("b1".into())
     );
+    // Each deletion's record is made from the file judged in its transaction.
+    let record: RecordOfExpired = std::sync::Arc::new(|f: &Expired| {
+        outbox_record(
+            f.node_id,
+            format!("{} {:?}", f.tenant, f.blob_id).as_bytes(),
+        )
+    });
     assert_eq!(
-        cat.remove_expired_file(found[0].node_id, expiry)
+        cat.remove_expired_file(found[0].node_id, expiry, Some(record.clone()))
             .await
             .unwrap(),
         None
     );
     let kept = cat.node(found[0].node_id).await.unwrap().unwrap();
     assert_eq!(kept.blob_id.as_deref(), Some("b2"));
+    assert!(cat.outbox().pending().unwrap().is_empty());
     // Expired in its turn, it goes, and the blob handed back is its own.
+    let later = expiry + DEFAULT_RETENTION_DAYS * day;
     let gone = cat
-        .remove_expired_file(kept.id, expiry + DEFAULT_RETENTION_DAYS * day)
+        .remove_expired_file(kept.id, later, Some(record.clone()))
         .await
         .unwrap()
         .unwrap();
@@ -271,12 +280,16 @@ async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
         (kept.id, Some("b2"))
     );
     assert!(cat.node(kept.id).await.unwrap().is_none());
+    let committed = cat.outbox().pending().unwrap();
+    assert_eq!(committed.len(), 1);
+    assert_eq!(committed[0].sealed_event, b"acme Some(\"b2\")");
     assert_eq!(
-        cat.remove_expired_file(kept.id, expiry + 90 * day)
+        cat.remove_expired_file(kept.id, later, Some(record))
             .await
             .unwrap(),
         None
     );
+    assert_eq!(cat.outbox().pending().unwrap().len(), 1);
 }
 
 fn outbox_record(id: i64, sealed: &[u8]) -> OutboxRecord {

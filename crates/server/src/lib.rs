@@ -587,28 +587,19 @@ async fn sweep_forever(shared: Arc<Shared>, mut found: Option<tokio::sync::mpsc:
             _ = tick.tick() => None,
             Some(id) = async { found.as_mut()?.recv().await } => Some(id),
         };
-        let at = shared.clock.now();
-        let deleted = match one {
-            None => retention::sweep(&shared.catalog, &shared.vault, at.as_secs()).await,
-            Some(id) => retention::sweep_file(&shared.catalog, &shared.vault, id, at.as_secs())
+        let now = shared.clock.now().as_secs();
+        let recorded = retention::Recorded::new(shared.ledger.clone(), now);
+        let (catalog, vault) = (&shared.catalog, &shared.vault);
+        let swept = match one {
+            None => retention::sweep(catalog, vault, now, Some(&recorded))
                 .await
-                .map(|f| f.into_iter().collect()),
+                .map(drop),
+            Some(id) => retention::sweep_file(catalog, vault, id, now, Some(&recorded))
+                .await
+                .map(drop),
         };
-        match deleted {
-            Ok(deleted) => {
-                for f in deleted {
-                    let mut e = events::Event::new(
-                        at,
-                        events::EventKind::RetentionDelete {
-                            file_id: f.node_id,
-                            size: f.size,
-                        },
-                    );
-                    e.tenant = Some(f.tenant);
-                    events::EventSink::emit(shared.ledger.as_ref(), e);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+        if let Err(e) = swept {
+            tracing::error!(error = %e, "retention sweep failed");
         }
     }
 }

@@ -202,20 +202,13 @@ impl Admin {
 
     /// Deletes every file expired at `at` (Unix seconds), each deletion a ledger record.
     pub async fn run_retention(&self, at: i64) -> AdminResult<Vec<catalog::Expired>> {
-        let deleted = crate::retention::sweep(&self.catalog, &self.vault()?, at).await?;
+        let deleted = crate::retention::sweep(&self.catalog, &self.vault()?, at, None).await?;
         let (ledger, body_key) = self.ledger()?;
         let node = self.node()?;
         let records: Vec<_> = deleted
             .iter()
             .map(|f| {
-                let mut e = Event::new(
-                    events::Time::from_secs(at),
-                    EventKind::RetentionDelete {
-                        file_id: f.node_id,
-                        size: f.size,
-                    },
-                );
-                e.tenant = Some(f.tenant.clone());
+                let mut e = crate::retention::deletion_event(f, at);
                 e.node = Some(node.clone());
                 crate::audit::stored(&e, &body_key)
             })

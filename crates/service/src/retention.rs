@@ -1,10 +1,17 @@
-//! The retention sweeper: deletes expired files (catalog row, then blob) and logs each deletion.
+//! The retention sweeper: deletes expired files (catalog row, then blob) and logs each deletion;
+//! in the server each deletion's ledger record is committed with it ([`Recorded`]).
 //! The same sweep runs in the server every `retention_sweep` and from `strongroom retention run`;
 //! between sweeps, a file a download finds expired ([`crate::files::Files::open_download`]) is
 //! handed to the server's sweeper through [`FoundExpired`] and deleted at once.
 
-use catalog::Catalog;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use catalog::{Catalog, Expired, OutboxRecord, RecordOfExpired};
+use events::{Event, EventKind};
 use vault::{BlobId, Vault};
+
+use crate::audit::Ledger;
 
 /// Files deleted per catalog query.
 const SWEEP_BATCH: u32 = 500;
@@ -30,12 +37,67 @@ impl FoundExpired {
     }
 }
 
-/// Deletes every file expired at `now`; returns what was deleted (for the ledger).
+/// A deletion's `retention_delete` event, at `now` (Unix seconds).
+pub fn deletion_event(f: &Expired, now: i64) -> Event {
+    let mut e = Event::new(
+        events::Time::from_secs(now),
+        EventKind::RetentionDelete {
+            file_id: f.node_id,
+            size: f.size,
+        },
+    );
+    e.tenant = Some(f.tenant.clone());
+    e
+}
+
+/// Records a sweep's deletions in the server's ledger, each committed with its deletion (the
+/// catalog's outbox): a crash after a deletion cannot lose its record.
+pub struct Recorded {
+    ledger: Arc<Ledger>,
+    now: i64,
+    made: Arc<Mutex<HashMap<i64, (Event, OutboxRecord)>>>,
+}
+
+impl Recorded {
+    /// Records deletions judged at `now` in `ledger`.
+    pub fn new(ledger: Arc<Ledger>, now: i64) -> Self {
+        Self {
+            ledger,
+            now,
+            made: Arc::default(),
+        }
+    }
+
+    /// The record maker the catalog calls in each deleting transaction.
+    fn record_of(&self) -> RecordOfExpired {
+        let (ledger, now, made) = (self.ledger.clone(), self.now, self.made.clone());
+        Arc::new(move |f: &Expired| {
+            let e = deletion_event(f, now);
+            let r = ledger.outbox_record(&e);
+            if let Ok(mut m) = made.lock() {
+                m.insert(f.node_id, (e, r.clone()));
+            }
+            r
+        })
+    }
+
+    /// File `f`'s deletion committed: hands its record to the ledger writer.
+    fn committed(&self, f: &Expired) {
+        let made = self.made.lock().ok().and_then(|mut m| m.remove(&f.node_id));
+        if let Some((e, r)) = made {
+            self.ledger.outboxed(e, r);
+        }
+    }
+}
+
+/// Deletes every file expired at `now`; returns what was deleted. With `recorded`, each
+/// deletion's record is committed with it; without, the caller records them.
 pub async fn sweep(
     catalog: &Catalog,
     vault: &Vault,
     now: i64,
-) -> Result<Vec<catalog::Expired>, catalog::CatalogError> {
+    recorded: Option<&Recorded>,
+) -> Result<Vec<Expired>, catalog::CatalogError> {
     let mut deleted = Vec::new();
     loop {
         let batch = catalog.expired_files(now, SWEEP_BATCH).await?;
@@ -44,7 +106,7 @@ pub async fn sweep(
         }
         let mut progressed = false;
         for found in batch {
-            if let Some(f) = sweep_file(catalog, vault, found.node_id, now).await? {
+            if let Some(f) = sweep_file(catalog, vault, found.node_id, now, recorded).await? {
                 progressed = true;
                 deleted.push(f);
             }
@@ -57,16 +119,22 @@ pub async fn sweep(
 
 /// Deletes file `id`'s row if it has expired at `now`, then its blob; returns it if it was
 /// deleted. The catalog judges it again as it deletes it: since it was found, an upload may
-/// have replaced it (same id, new contents) or its rule changed, or it may be gone.
+/// have replaced it (same id, new contents) or its rule changed, or it may be gone. With
+/// `recorded`, its record is committed with the deletion.
 pub async fn sweep_file(
     catalog: &Catalog,
     vault: &Vault,
     id: i64,
     now: i64,
-) -> Result<Option<catalog::Expired>, catalog::CatalogError> {
-    match catalog.remove_expired_file(id, now).await? {
+    recorded: Option<&Recorded>,
+) -> Result<Option<Expired>, catalog::CatalogError> {
+    let record = recorded.map(Recorded::record_of);
+    match catalog.remove_expired_file(id, now, record).await? {
         None => Ok(None),
         Some(f) => {
+            if let Some(r) = recorded {
+                r.committed(&f);
+            }
             if let Some(id) = f.blob_id.as_deref().and_then(|h| BlobId::from_hex(h).ok()) {
                 let v = vault.clone();
                 let removed = tokio::task::spawn_blocking(move || v.remove(id)).await;
