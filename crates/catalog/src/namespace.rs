@@ -729,28 +729,40 @@ impl Catalog {
 
     /// A download's close: records the file's first complete download if `complete_at` is
     /// given (that starts its after-download retention; later ones change nothing), and the
-    /// close's audit record if given (see `outbox`). Writes nothing if neither is.
+    /// close's audit record if given (see `outbox`), naming the size read. Writes nothing if
+    /// neither is. `read` is the file as the download opened it: an upload that replaced its
+    /// contents since (the same id; a new blob, size or upload time) was not downloaded, and
+    /// its retention after download does not start (else a file never delivered could go).
     pub async fn close_download(
         &self,
-        id: i64,
+        read: &Node,
         complete_at: Option<i64>,
         record: Option<RecordOf>,
     ) -> Result<()> {
         if complete_at.is_none() && record.is_none() {
             return Ok(());
         }
+        let (id, size, blob_id, created_at) =
+            (read.id, read.size, read.blob_id.clone(), read.created_at);
+        let content_root = read.seal.as_ref().map(|s| s.content_root.clone());
         self.write(move |tx| {
             if let Some(now) = complete_at {
                 tx.prepare_cached(
-                    "UPDATE nodes SET first_download_at = ? WHERE id = ? AND first_download_at IS NULL",
+                    "UPDATE nodes SET first_download_at = ?1
+                      WHERE id = ?2 AND first_download_at IS NULL
+                        AND size = ?3 AND blob_id IS ?4 AND content_root IS ?5
+                        AND created_at = ?6",
                 )?
-                .execute([now, id])?;
+                .execute(rusqlite::params![
+                    now,
+                    id,
+                    size as i64,
+                    blob_id,
+                    content_root,
+                    created_at
+                ])?;
             }
-            insert_record(
-                tx,
-                record.as_ref(),
-                NodeRef::touched(id, size_of(tx, id)?),
-            )
+            insert_record(tx, record.as_ref(), NodeRef::touched(id, size))
         })
         .await
     }

@@ -190,8 +190,15 @@ async fn namespace_quota_retention_and_shredding() {
             .unwrap()
             .is_empty()
     );
-    cat.close_download(f.id, Some(1000), None).await.unwrap();
-    cat.close_download(f.id, Some(5000), None).await.unwrap();
+    // A download of contents replaced since it opened does not start the new ones' clock.
+    cat.close_download(&f, Some(500), None).await.unwrap();
+    let f = cat.node(f.id).await.unwrap().unwrap();
+    assert_eq!(
+        (f.blob_id.as_deref(), f.first_download_at),
+        (Some("b3"), None)
+    );
+    cat.close_download(&f, Some(1000), None).await.unwrap();
+    cat.close_download(&f, Some(5000), None).await.unwrap();
     assert!(cat.expired_files(1000 + 7199, 10).await.unwrap().is_empty());
     assert_eq!(cat.expired_file(f.id, 1000 + 7199).await.unwrap(), None);
     let exp = cat.expired_files(1000 + 7200, 10).await.unwrap();
@@ -339,7 +346,7 @@ async fn audit_records_ride_the_changes_they_record() {
             .is_err()
     );
     let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
-    cat.close_download(f.id, None, Some(ready(closed.clone())))
+    cat.close_download(&f, None, Some(ready(closed.clone())))
         .await
         .unwrap();
     cat.remove_file(f.id, Some(ready(removed.clone())))

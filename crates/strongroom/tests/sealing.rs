@@ -452,6 +452,70 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     );
 }
 
+/// A download that ends after its file was replaced downloaded the old contents, not the new:
+/// their retention after download has not started (under `0h` the new file, never delivered,
+/// would otherwise go at its first open), and the close's record names the size it read.
+#[test]
+fn a_download_of_replaced_contents_leaves_the_new_contents_undownloaded() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    server.ok(&[
+        "tenant",
+        "set",
+        "acme",
+        "--retention",
+        "off",
+        "--retention-after-download",
+        "0h",
+    ]);
+    let (old, new) = (pseudo_random(17, 100_000), pseudo_random(18, 90_000));
+    std::fs::write(alice.work().join("old"), &old).unwrap();
+    std::fs::write(alice.work().join("new"), &new).unwrap();
+    alice.sftp_ok("put old daily.csv\n");
+
+    // A partner reads the whole file; before it closes, the next day's replaces it.
+    let mut raw = Raw::connect(&alice);
+    let h = raw.open(1, "/daily.csv", OpenFlags::READ);
+    let mut read = Vec::new();
+    for id in 2.. {
+        let r = raw.call(
+            id,
+            RequestOp::Read {
+                handle: h.clone(),
+                offset: read.len() as u64,
+                len: 32_768,
+            },
+        );
+        if r.kind != sftp_proto::message::kind::DATA {
+            assert_eq!(r.status().0, StatusCode::EOF);
+            break;
+        }
+        read.extend_from_slice(&r.body[4..]);
+    }
+    assert_eq!(read, old);
+    alice.sftp_ok("put new daily.csv\n");
+    let r = raw.call(1000, RequestOp::Close { handle: h });
+    assert_eq!(r.status().0, StatusCode::OK);
+    drop(raw);
+
+    // The new contents were never downloaded: served once, then gone (0h).
+    alice.sftp_ok("get daily.csv got\n");
+    assert_eq!(std::fs::read(alice.work().join("got")).unwrap(), new);
+    let (code, _, err) = alice.sftp("get daily.csv again\n");
+    assert_eq!(
+        code, 1,
+        "a file downloaded whole was served again under 0h: {err}"
+    );
+    let export = server.ok(&["audit", "export", "--kind", "file", "--user", "alice"]);
+    let closes: Vec<&str> = export
+        .lines()
+        .filter(|l| l.contains(r#""op":"close_read""#))
+        .collect();
+    assert_eq!(closes.len(), 2, "{export}");
+    assert!(closes[0].contains(r#""size":100000"#), "{}", closes[0]);
+    assert!(closes[1].contains(r#""size":90000"#), "{}", closes[1]);
+}
+
 #[test]
 fn uploads_beyond_the_quota_fail_and_leave_nothing_behind() {
     let server = Server::start();

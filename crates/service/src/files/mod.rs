@@ -595,7 +595,7 @@ impl Files {
     ) -> FsResult<()> {
         let first_complete = f.completes_first_download();
         self.catalog
-            .close_download(f.node.id, first_complete.then_some(now), record.clone())
+            .close_download(&f.node, first_complete.then_some(now), record.clone())
             .await?;
         Ok(())
     }
