@@ -170,30 +170,64 @@ fn read_extent<'a>(
     transfers: impl IntoIterator<Item = &'a Transfer>,
     size: Option<u64>,
 ) -> &'static str {
-    let mut covered = Coverage::default();
-    let mut unranged = 0u64;
-    let mut unfinished = false;
+    joined(transfers).extent(size)
+}
+
+/// The byte ranges of a file that a `partial` read covered (`[start, end)`, in order), when
+/// the records name every part exactly: every handle closed with its parts recorded, and
+/// joined without passing [`crate::files::coverage::MAX_COVERAGE_RANGES`]. `None` otherwise
+/// (and for a read that is not `partial`).
+fn parts_read<'a>(
+    transfers: impl IntoIterator<Item = &'a Transfer>,
+    size: Option<u64>,
+) -> Option<Vec<(u64, u64)>> {
+    let j = joined(transfers);
+    (j.extent(size) == "partial" && j.unranged == 0 && j.covered.exact())
+        .then(|| j.covered.ranges().to_vec())
+}
+
+/// What several transfers of one file read between them.
+#[derive(Default)]
+struct Joined {
+    /// A handle's reads covered the whole file.
+    whole: bool,
+    /// The parts their records name, joined.
+    covered: Coverage,
+    /// Bytes read whose records do not say which parts.
+    unranged: u64,
+    /// A download is open where the records end.
+    unfinished: bool,
+}
+
+fn joined<'a>(transfers: impl IntoIterator<Item = &'a Transfer>) -> Joined {
+    let mut j = Joined::default();
     for t in transfers {
-        if t.whole {
-            return "whole";
-        }
-        unfinished |= t.still_open();
+        j.whole |= t.whole;
+        j.unfinished |= t.still_open();
         for &(start, end) in t.covered.ranges() {
-            covered.add(start, end - start);
+            j.covered.add(start, end - start);
         }
-        unranged = unranged.saturating_add(t.unranged_bytes());
+        j.unranged = j.unranged.saturating_add(t.unranged_bytes());
     }
-    let whole = size.is_some_and(|size| {
-        if unranged == 0 {
-            covered.covers(size)
-        } else {
-            covered.total().saturating_add(unranged) >= size
+    j
+}
+
+impl Joined {
+    /// `whole`, `unfinished` or `partial` ([`read_extent`]).
+    fn extent(&self, size: Option<u64>) -> &'static str {
+        let whole = self.whole
+            || size.is_some_and(|size| {
+                if self.unranged == 0 {
+                    self.covered.covers(size)
+                } else {
+                    self.covered.total().saturating_add(self.unranged) >= size
+                }
+            });
+        match (whole, self.unfinished) {
+            (true, _) => "whole",
+            (false, true) => "unfinished",
+            (false, false) => "partial",
         }
-    });
-    match (whole, unfinished) {
-        (true, _) => "whole",
-        (false, true) => "unfinished",
-        (false, false) => "partial",
     }
 }
 
@@ -997,6 +1031,7 @@ impl Collector {
                 .collect();
             f.read.bytes_read = f.read.by_session.iter().map(|s| s.bytes_read).sum();
             f.read.read = read_extent(f.transfers.values().map(|(t, ..)| t), f.read.size);
+            f.read.parts_read = parts_read(f.transfers.values().map(|(t, ..)| t), f.read.size);
             // Its sessions, in the order they first read it.
             let mut order: Vec<&SessionRead> = f.read.by_session.iter().collect();
             order.sort_by_key(|s| s.first_access);
@@ -1580,20 +1615,35 @@ mod tests {
     fn parts_read_are_joined_where_records_name_them() {
         // Each handle of a case: (bytes sent, the parts it covered, if its record says).
         type Handle = (u64, Option<Vec<(u64, u64)>>);
-        let cases: [(&[Handle], &str); 5] = [
+        // With what the report then says was read, and which parts when it knows them.
+        let cases: [(&[Handle], &str, Option<Vec<(u64, u64)>>); 6] = [
             (
                 &[(500, Some(vec![(0, 500)])), (500, Some(vec![(500, 1000)]))],
                 "whole",
+                None,
             ),
             (
                 &[(500, Some(vec![(0, 500)])), (500, Some(vec![(0, 500)]))],
                 "partial",
+                Some(vec![(0, 500)]),
             ),
-            (&[(1000, Some(vec![(0, 500)]))], "partial"),
-            (&[(500, Some(vec![(0, 500)])), (500, None)], "whole"),
-            (&[(300, Some(vec![(0, 300)])), (500, None)], "partial"),
+            (
+                &[(1000, Some(vec![(0, 500)]))],
+                "partial",
+                Some(vec![(0, 500)]),
+            ),
+            (
+                &[
+                    (200, Some(vec![(100, 200), (900, 1000)])),
+                    (150, Some(vec![(150, 300)])),
+                ],
+                "partial",
+                Some(vec![(100, 300), (900, 1000)]),
+            ),
+            (&[(500, Some(vec![(0, 500)])), (500, None)], "whole", None),
+            (&[(300, Some(vec![(0, 300)])), (500, None)], "partial", None),
         ];
-        for (handles, want) in cases {
+        for (handles, want, parts) in cases {
             let close = |bytes: u64, ranges: &Option<Vec<(u64, u64)>>| FileOp::CloseRead {
                 bytes,
                 whole_file: false,
@@ -1625,6 +1675,7 @@ mod tests {
             assert_eq!(rows[0].read, want, "{handles:?}");
             let r = c.finish("account mallory".into());
             assert_eq!(r.tenants[0].files_read[0].read, want, "{handles:?}");
+            assert_eq!(r.tenants[0].files_read[0].parts_read, parts, "{handles:?}");
         }
     }
 

@@ -142,14 +142,34 @@ impl Page<'_> {
         f.size.map_or_else(|| "-".into(), |n| n.to_string())
     }
 
-    /// A file's id, or what stands for it when the read was recorded before file ids; marked
-    /// when the tie of the reads to the file rests on its path history (`path`) or is left
-    /// open by it (`path, uncertain`).
     /// The accounts that read a file, in the order they first did (`ops, eve`).
     fn read_by(&self, f: &FileRead) -> String {
         self.shown(&self.accounts.reading(f).join(", "))
     }
 
+    /// How much of a file was read: `whole`, `unfinished`, or `partial`, with the parts read
+    /// where the records name them (`partial: bytes 1000-2999, 8192-9999`: first to last,
+    /// the first [`PARTS_SHOWN`], then how many more).
+    fn read_text(&self, f: &FileRead) -> String {
+        match &f.parts_read {
+            Some(parts) if !parts.is_empty() => {
+                let mut shown: Vec<String> = parts
+                    .iter()
+                    .take(PARTS_SHOWN)
+                    .map(|(start, end)| format!("{start}-{}", end - 1))
+                    .collect();
+                if parts.len() > PARTS_SHOWN {
+                    shown.push(format!("and {} more", parts.len() - PARTS_SHOWN));
+                }
+                format!("{}: bytes {}", f.read, shown.join(", "))
+            }
+            _ => f.read.to_owned(),
+        }
+    }
+
+    /// A file's id, or what stands for it when the read was recorded before file ids; marked
+    /// when the tie of the reads to the file rests on its path history (`path`) or is left
+    /// open by it (`path, uncertain`).
     fn file_id_text(&self, f: &FileRead) -> String {
         let id = f.file_id.map_or_else(|| "-".into(), |id| id.to_string());
         match f.identified_by {
@@ -227,6 +247,9 @@ fn not_shown(rows: usize, shown: usize, one: &str, many: &str) -> String {
 }
 
 /// Data classes and their counts as the page shows them.
+/// Parts of a partial read a file's row names (the JSON and CSV forms name them all).
+const PARTS_SHOWN: usize = 4;
+
 fn classes_text(classes: Option<&BTreeMap<String, u64>>) -> String {
     match classes {
         None => "not classified".into(),

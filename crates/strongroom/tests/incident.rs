@@ -727,7 +727,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",classes,identified_by,accounts,sessions,distinct"),
+            .ends_with(",classes,identified_by,accounts,sessions,distinct,parts_read"),
         "{csv}"
     );
     assert!(
@@ -2691,6 +2691,32 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
     let f = &r["tenants"][0]["files_read"][0];
     assert_eq!(f["bytes_read"], 96 * KIB as u64, "{f:#}");
     assert_eq!(f["read"], "partial");
+    // Which parts: both downloads closed with their parts recorded, joined; in each form.
+    let (kib32, kib128, kib192) = (32 * KIB as u64, 128 * KIB as u64, 192 * KIB as u64);
+    assert_eq!(
+        f["parts_read"],
+        serde_json::json!([[0, kib32], [kib128, kib192]]),
+        "{f:#}"
+    );
+    let csv = server.ok(&["incident", "report", "--user", "mallory", "--format", "csv"]);
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",distinct,parts_read"), "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!(",0-{kib32};{kib128}-{kib192}")),
+        "{csv}"
+    );
+    let html = server.ok(&[
+        "incident", "report", "--user", "mallory", "--format", "html",
+    ]);
+    let cell = format!(
+        "<td class=\"k\">partial: bytes 0-{}, {kib128}-{}</td>",
+        kib32 - 1,
+        kib192 - 1
+    );
+    assert!(html.contains(&cell), "{cell} in {html}");
     // The records: two opens with two numbers, each close with its own.
     let export = server.ok(&["audit", "export", "--user", "mallory", "--kind", "file"]);
     let downloads: Vec<(String, u64)> = export

@@ -65,6 +65,11 @@ pub struct FileRead {
     /// `whole` when the reads covered the file; `unfinished` when not and a download of it is
     /// still open where the records end (its bytes a lower bound); else `partial`.
     pub read: &'static str,
+    /// For a `partial` read whose parts the records name exactly (every download closed, since
+    /// December 2026): the byte ranges read, `[start, end)` (end exclusive), in order, joined
+    /// across handles and sessions, at most 256; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts_read: Option<Vec<(u64, u64)>>,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
     /// Data classes and their counts of the contents that were read, even when the file was
@@ -472,7 +477,8 @@ impl Report {
     /// reads were tied
     /// to the file, the accounts and sessions that read it (`;` between them, in the order
     /// they first did), and how many different values of each class it holds (`class=n;…`,
-    /// estimated, as `distinct` in JSON); no cell a spreadsheet would run as a formula
+    /// estimated, as `distinct` in JSON), and a partial read's parts where the records name
+    /// them (`start-end;…`, end exclusive, as `parts_read` in JSON); no cell a spreadsheet would run as a formula
     /// ([`events::csv::spreadsheet_safe`]).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
@@ -492,6 +498,7 @@ impl Report {
                 "accounts",
                 "sessions",
                 "distinct",
+                "parts_read",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -535,6 +542,12 @@ impl Report {
                         f.distinct
                             .iter()
                             .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(";"),
+                        f.parts_read
+                            .iter()
+                            .flatten()
+                            .map(|(start, end)| format!("{start}-{end}"))
                             .collect::<Vec<_>>()
                             .join(";"),
                     ]
