@@ -1614,9 +1614,10 @@ mod tests {
     #[test]
     fn parts_read_are_joined_where_records_name_them() {
         // Each handle of a case: (bytes sent, the parts it covered, if its record says).
-        type Handle = (u64, Option<Vec<(u64, u64)>>);
+        type Parts = Option<Vec<(u64, u64)>>;
+        type Handle = (u64, Parts);
         // With what the report then says was read, and which parts when it knows them.
-        let cases: [(&[Handle], &str, Option<Vec<(u64, u64)>>); 6] = [
+        let cases: [(&[Handle], &str, Parts); 6] = [
             (
                 &[(500, Some(vec![(0, 500)])), (500, Some(vec![(500, 1000)]))],
                 "whole",
@@ -1673,6 +1674,7 @@ mod tests {
             let rows = readers.finish(None);
             assert_eq!(rows.len(), 1);
             assert_eq!(rows[0].read, want, "{handles:?}");
+            assert_eq!(rows[0].parts_read, parts, "{handles:?}");
             let r = c.finish("account mallory".into());
             assert_eq!(r.tenants[0].files_read[0].read, want, "{handles:?}");
             assert_eq!(r.tenants[0].files_read[0].parts_read, parts, "{handles:?}");

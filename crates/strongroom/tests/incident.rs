@@ -2897,6 +2897,29 @@ fn a_file_read_in_parts_over_several_sessions_is_read_whole_by_its_account() {
             row("mallory", "partial", "whole"),
         ]
     );
+    // Each session's part, as its records name it.
+    let half_kib = 128 * KIB as u64;
+    let mut parts: Vec<(String, serde_json::Value)> = halves
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap().to_owned(),
+                r["parts_read"].clone(),
+            )
+        })
+        .collect();
+    parts.sort_by_key(|(a, p)| (a.clone(), p.to_string()));
+    let first = serde_json::json!([[0, half_kib]]);
+    let second = serde_json::json!([[half_kib, 2 * half_kib]]);
+    assert_eq!(
+        parts,
+        vec![
+            ("bob".to_owned(), first.clone()),
+            ("mallory".to_owned(), first),
+            ("mallory".to_owned(), second),
+        ],
+        "{halves:#?}"
+    );
     let table = server.ok(&["incident", "file", "acme", "/halves.bin"]);
     assert!(
         table.ends_with(&format!(

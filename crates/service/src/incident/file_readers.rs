@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use events::{EventKind, Exported, FileOp, Outcome, Time};
 use serde::Serialize;
 
-use super::{SessionKeys, Transfer, read_extent};
+use super::{SessionKeys, Transfer, parts_read, read_extent};
 use crate::path_history::{FileLineage, Tie};
 
 /// Which file `incident file` asks about.
@@ -77,6 +77,10 @@ pub struct Reader {
     /// sessions read the file between them (a download split over connections, as `lftp`'s
     /// `pget -n 4` does, reads a part in each and the whole in all), as the report joins them.
     pub account_read: &'static str,
+    /// For a `partial` read, the parts this session read where its records name them all, as
+    /// the report's files say (`FileRead::parts_read`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts_read: Option<Vec<(u64, u64)>>,
     pub first_access: Option<Time>,
     pub last_access: Option<Time>,
     /// How the reads were tied to the file: `file_id` (the records name it), `path` (records
@@ -188,6 +192,7 @@ impl FileReaders {
             };
             r.bytes_read = t.bytes();
             r.read = read_extent([&t], size);
+            r.parts_read = parts_read([&t], size);
             let account = accounts.entry(r.account.clone()).or_default();
             account.1 = account.1.or(size);
             account.0.push(t);
@@ -200,6 +205,7 @@ impl FileReaders {
                 std::collections::btree_map::Entry::Occupied(mut o) => {
                     let (row, least) = o.get_mut();
                     row.bytes_read += r.bytes_read;
+                    row.parts_read = None;
                     // Whole over unfinished over partial, as `read_extent` ranks them.
                     if r.read == "whole" || (r.read == "unfinished" && row.read == "partial") {
                         row.read = r.read;
