@@ -587,8 +587,9 @@ async fn sweep_forever(shared: Arc<Shared>, mut found: Option<tokio::sync::mpsc:
             _ = tick.tick() => None,
             Some(id) = async { found.as_mut()?.recv().await } => Some(id),
         };
-        let now = shared.clock.now().as_secs();
-        let recorded = retention::Recorded::new(shared.ledger.clone(), now);
+        let at = shared.clock.now();
+        let now = at.as_secs();
+        let recorded = retention::Recorded::new(shared.ledger.clone(), at);
         let (catalog, vault) = (&shared.catalog, &shared.vault);
         let swept = match one {
             None => retention::sweep(catalog, vault, now, Some(&recorded))

@@ -208,7 +208,7 @@ impl Admin {
         let records: Vec<_> = deleted
             .iter()
             .map(|f| {
-                let mut e = crate::retention::deletion_event(f, at);
+                let mut e = crate::retention::deletion_event(f, events::Time::from_secs(at));
                 e.node = Some(node.clone());
                 crate::audit::stored(&e, &body_key)
             })

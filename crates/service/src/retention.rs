@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use catalog::{Catalog, Expired, OutboxRecord, RecordOfExpired};
-use events::{Event, EventKind};
+use events::{Event, EventKind, Time};
 use vault::{BlobId, Vault};
 
 use crate::audit::Ledger;
@@ -37,10 +37,10 @@ impl FoundExpired {
     }
 }
 
-/// A deletion's `retention_delete` event, at `now` (Unix seconds).
-pub fn deletion_event(f: &Expired, now: i64) -> Event {
+/// A deletion's `retention_delete` event, at `at`.
+pub fn deletion_event(f: &Expired, at: Time) -> Event {
     let mut e = Event::new(
-        events::Time::from_secs(now),
+        at,
         EventKind::RetentionDelete {
             file_id: f.node_id,
             size: f.size,
@@ -54,25 +54,25 @@ pub fn deletion_event(f: &Expired, now: i64) -> Event {
 /// catalog's outbox): a crash after a deletion cannot lose its record.
 pub struct Recorded {
     ledger: Arc<Ledger>,
-    now: i64,
+    at: Time,
     made: Arc<Mutex<HashMap<i64, (Event, OutboxRecord)>>>,
 }
 
 impl Recorded {
-    /// Records deletions judged at `now` in `ledger`.
-    pub fn new(ledger: Arc<Ledger>, now: i64) -> Self {
+    /// Records deletions in `ledger` as made at `at`.
+    pub fn new(ledger: Arc<Ledger>, at: Time) -> Self {
         Self {
             ledger,
-            now,
+            at,
             made: Arc::default(),
         }
     }
 
     /// The record maker the catalog calls in each deleting transaction.
     fn record_of(&self) -> RecordOfExpired {
-        let (ledger, now, made) = (self.ledger.clone(), self.now, self.made.clone());
+        let (ledger, at, made) = (self.ledger.clone(), self.at, self.made.clone());
         Arc::new(move |f: &Expired| {
-            let e = deletion_event(f, now);
+            let e = deletion_event(f, at);
             let r = ledger.outbox_record(&e);
             if let Ok(mut m) = made.lock() {
                 m.insert(f.node_id, (e, r.clone()));
