@@ -121,6 +121,9 @@ struct DownloadOf {
     created_at: i64,
     size: u64,
     blob_id: Option<String>,
+    /// A sealed file's contents root: tells apart contents kept in the catalog row (no blob)
+    /// of one size uploaded within one second.
+    content_root: Option<Vec<u8>>,
 }
 
 impl LiveSession {
@@ -163,6 +166,7 @@ impl LiveSession {
             created_at: node.created_at,
             size: node.size,
             blob_id: node.blob_id.clone(),
+            content_root: node.seal.as_ref().map(|s| s.content_root.clone()),
         };
         let Ok(mut downloads) = self.downloads.lock() else {
             return SharedCoverage::default();
@@ -658,6 +662,26 @@ mod tests {
         // Replaced contents: nothing covered yet.
         let replaced = live.download_coverage(&node(7, 2));
         assert!(!replaced.lock().unwrap().surely_covers(1));
+        // Sealed contents kept in the row, replaced within the second by as many bytes: told
+        // apart by their contents root.
+        let inline = |root: u8| catalog::Node {
+            blob_id: None,
+            inline: true,
+            seal: Some(catalog::NodeSeal {
+                key_id: vec![1],
+                wrapped_key: vec![2],
+                key_version: 1,
+                content_root: vec![root; 32],
+            }),
+            ..node(8, 1)
+        };
+        live.download_coverage(&inline(1))
+            .lock()
+            .unwrap()
+            .add(0, 50);
+        let next = live.download_coverage(&inline(2));
+        next.lock().unwrap().add(50, 50);
+        assert!(!next.lock().unwrap().surely_covers(100));
         // Past the bound, the oldest is forgotten (a join is only missed, never made up).
         for id in 100..100 + MAX_SESSION_DOWNLOADS as i64 {
             live.download_coverage(&node(id, 1));
