@@ -128,6 +128,27 @@ impl Catalog {
         self.direct.with(|c| one_expired(c, id, now))
     }
 
+    /// Of files `ids`, those expired at `now` (the sweeper's rule, walked up from them alone:
+    /// a listing's page asks once for the files on it). Read on the caller's thread.
+    pub async fn expired_among(&self, ids: &[i64], now: i64) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A JSON array of integers, bound as one parameter (numbers only: nothing to escape).
+        let list = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        self.direct.with(|c| {
+            let mut stmt = c.prepare_cached(expired_sql!(
+                " AND id IN (SELECT value FROM json_each(?3))",
+                " AND f.id IN (SELECT value FROM json_each(?3))"
+            ))?;
+            let rows = stmt.query_map((now, ids.len() as i64, &list), |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+    }
+
     /// Deletes file `id` if it has expired at `now`, judged again in the deleting transaction,
     /// and returns it (its blob is the caller's to remove), committing `record`'s record of it
     /// with the deletion. Judged and deleted at once, since what a sweep found expired may since

@@ -209,6 +209,24 @@ async fn namespace_quota_retention_and_shredding() {
         Some(&exp[0])
     );
     assert_eq!(cat.expired_file(d, 1000 + 7200).await.unwrap(), None);
+    // A page of a listing asks about its files at once: a directory and a missing id are none.
+    let page = [d, f.id, f.id + 1000];
+    assert_eq!(
+        cat.expired_among(&page, 1000 + 7200).await.unwrap(),
+        vec![f.id]
+    );
+    assert!(
+        cat.expired_among(&page, 1000 + 7199)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        cat.expired_among(&[], 1000 + 7200)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         cat.expired_file(f.id + 1000, 1000 + 7200).await.unwrap(),
         None

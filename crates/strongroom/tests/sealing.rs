@@ -375,17 +375,19 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     let data = pseudo_random(16, 100_000);
     std::fs::write(alice.work().join("f"), &data).unwrap();
     server.ok(&["tenant", "set", "acme", "--retention", "off"]);
-    alice.sftp_ok(
-        "put f early.txt\nput f resumed.txt\nput f kept.txt\n\
-         get early.txt early.copy\nget resumed.txt resumed.copy\n",
-    );
+    let expiring = ["early.txt", "resumed.txt", "stated.txt", "listed.txt"];
+    let mut batch = String::from("put f kept.txt\n");
+    for name in expiring {
+        batch += &format!("put f {name}\nget {name} {name}.copy\n");
+    }
+    alice.sftp_ok(&batch);
     assert_eq!(
-        std::fs::read(alice.work().join("early.copy")).unwrap(),
+        std::fs::read(alice.work().join("early.txt.copy")).unwrap(),
         data
     );
-    assert_eq!(server.blob_files().len(), 3);
+    assert_eq!(server.blob_files().len(), 5);
 
-    // The rule changes after the downloads: both files have expired, and no sweep has run.
+    // The rule changes after the downloads: four files have expired, and no sweep has run.
     let out = server.ok(&["tenant", "set", "acme", "--retention-after-download", "0h"]);
     assert!(out.contains("0h"), "{out}");
     let show = server.ok(&["tenant", "show", "acme"]);
@@ -394,8 +396,47 @@ fn an_expired_file_is_never_served_before_its_sweep() {
         let listing = alice.sftp_ok("ls -1\n");
         listing.lines().map(|l| l.trim().to_owned()).collect()
     };
-    assert!(names().contains(&"early.txt".to_owned()));
-    assert!(names().contains(&"resumed.txt".to_owned()));
+    let deleted = |files: usize, records: usize| {
+        wait_until("the expired files' blobs removed", 20, 100, || {
+            server.blob_files().len() == 5 - files
+        });
+        wait_until("their records", 20, 100, || {
+            let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
+            export.lines().count() == records
+        });
+    };
+    // Not downloaded; nor are its contents carried into a new version (a resumed upload, an
+    // append), whose upload time would start its retention again; nor is it there to STAT.
+    let mut raw = Raw::connect(&alice);
+    let open = |path: &str, flags: u32| RequestOp::Open {
+        path: path.to_owned().into(),
+        flags: OpenFlags(flags),
+        attrs: Default::default(),
+    };
+    let refused = [
+        open("/early.txt", OpenFlags::READ),
+        open("/resumed.txt", OpenFlags::WRITE | OpenFlags::APPEND),
+        RequestOp::Stat {
+            path: "/stated.txt".into(),
+        },
+    ];
+    for (i, op) in refused.into_iter().enumerate() {
+        let r = raw.call(1 + i as u32, op);
+        assert_eq!(r.status().0, StatusCode::NO_SUCH_FILE, "request {i}");
+    }
+    drop(raw);
+    // The refusals handed them to the sweeper: deleted, blobs and all, and recorded.
+    deleted(3, 3);
+    // A listing leaves the last one out, and hands it to the sweeper too.
+    let listed = names();
+    assert!(
+        listed.contains(&"kept.txt".to_owned())
+            && !listed
+                .iter()
+                .any(|n| n.ends_with(".txt") && n != "kept.txt"),
+        "{listed:?}"
+    );
+    deleted(4, 4);
     let (code, _, err) = alice.sftp("get early.txt again.copy\n");
     assert_eq!(code, 1, "an expired file was served: {err}");
     assert!(
@@ -403,31 +444,6 @@ fn an_expired_file_is_never_served_before_its_sweep() {
         "{err}"
     );
     assert!(!alice.work().join("again.copy").exists());
-    // Nor are its contents carried into a new version (a resumed upload, an append), whose
-    // upload time would start its retention again.
-    let mut raw = Raw::connect(&alice);
-    let r = raw.call(
-        1,
-        RequestOp::Open {
-            path: "/resumed.txt".into(),
-            flags: OpenFlags(OpenFlags::WRITE | OpenFlags::APPEND),
-            attrs: Default::default(),
-        },
-    );
-    assert_eq!(r.status().0, StatusCode::NO_SUCH_FILE);
-    drop(raw);
-    // The refusals handed them to the sweeper: deleted, blobs and all, and recorded.
-    wait_until("the expired files deleted", 20, 100, || {
-        let names = names();
-        !names.contains(&"early.txt".to_owned()) && !names.contains(&"resumed.txt".to_owned())
-    });
-    wait_until("their blobs removed", 20, 100, || {
-        server.blob_files().len() == 1
-    });
-    wait_until("their records", 20, 100, || {
-        let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
-        export.lines().count() == 2
-    });
 
     // `0h`: the first complete download is the last; a file not yet downloaded stays.
     alice.sftp_ok("put f once.txt\nget once.txt once.copy\n");
@@ -440,7 +456,7 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     });
     wait_until("its record too", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
-        export.lines().count() == 3
+        export.lines().count() == 5
     });
     assert!(names().contains(&"kept.txt".to_owned()));
 

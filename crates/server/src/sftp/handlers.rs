@@ -145,7 +145,7 @@ async fn serve(
         (RequestOp::Fstat { .. }, Some(h)) => fstat(id, &h),
         (RequestOp::Fsetstat { attrs, .. }, Some(h)) => fsetstat(ctx, id, &h, &attrs, record).await,
         (RequestOp::Stat { path } | RequestOp::Lstat { path }, _) => {
-            let node = ctx.files.resolve(&jail(&path)?).await?;
+            let node = ctx.files.stat(&jail(&path)?, now).await?;
             let reply = Response::Attrs {
                 id,
                 attrs: attrs_of(&node),
@@ -391,9 +391,10 @@ async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Served
     let OpenHandle::Dir(listing) = h else {
         return Err(wrong_handle());
     };
+    let now = ctx.clock.unix_secs();
     let page = ctx
         .files
-        .read_dir(listing, MAX_READDIR_ENTRIES as u32)
+        .read_dir_at(listing, MAX_READDIR_ENTRIES as u32, now)
         .await?;
     if page.is_empty() {
         return Ok(Served {
@@ -401,7 +402,6 @@ async fn readdir(ctx: &SessionContext, id: u32, h: &OpenHandle) -> Result<Served
             ..Served::new(status::reply(id, StatusCode::EOF, "end of directory"))
         });
     }
-    let now = ctx.clock.unix_secs();
     let owner = ctx.principal.tenant.as_str();
     let count = page.len() as u64;
     let entries = page
@@ -501,7 +501,8 @@ async fn rename(
             return Err(FsError::WouldHide { files, moved });
         }
     }
-    ctx.files.rename(&from, &to, replace, record).await?;
+    let now = ctx.clock.unix_secs();
+    ctx.files.rename(&from, &to, replace, now, record).await?;
     Ok(Served::new(ok(id)))
 }
 

@@ -516,20 +516,29 @@ impl Files {
     /// Whether file `node`'s retention ran out at or before `now` (Unix seconds); if it did,
     /// it is handed to the sweeper to delete now.
     pub(crate) async fn expired(&self, node: &Node, now: i64) -> FsResult<bool> {
-        // A file never downloaded and younger than the shortest rule after upload has not
-        // expired (most downloads: no query).
-        let too_young = node.first_download_at.is_none()
-            && now < node.created_at + catalog::MIN_RETENTION_DAYS * 86_400;
-        if node.kind != NodeKind::File
-            || too_young
-            || self.catalog.expired_file(node.id, now).await?.is_none()
+        if !may_have_expired(node, now) || self.catalog.expired_file(node.id, now).await?.is_none()
         {
             return Ok(false);
         }
-        if let Some(sweeper) = &self.found_expired {
-            sweeper.found(node.id);
-        }
+        self.found_expired(node.id);
         Ok(true)
+    }
+
+    /// Hands file `id`, found expired, to the sweeper to delete now.
+    fn found_expired(&self, id: i64) {
+        if let Some(sweeper) = &self.found_expired {
+            sweeper.found(id);
+        }
+    }
+
+    /// A file or directory as a client sees it at `now` (Unix seconds): a file whose retention
+    /// ran out is not there (and is handed to the sweeper), as for a download.
+    pub async fn stat(&self, path: &JailPath, now: i64) -> FsResult<Node> {
+        let node = self.resolve(path).await?;
+        if self.expired(&node, now).await? {
+            return Err(FsError::NotFound);
+        }
+        Ok(node)
     }
 
     /// Opens a file for reading, whatever its retention (the server's own reading back).
@@ -647,7 +656,39 @@ impl Files {
         })
     }
 
-    /// The next page of a listing, names decrypted; empty when done.
+    /// The next page of a listing as a client sees it at `now` (Unix seconds): files whose
+    /// retention ran out are left out (and handed to the sweeper), as downloads refuse them;
+    /// empty when done. One query per page at most, for the files on it that may have expired.
+    pub async fn read_dir_at(
+        &self,
+        l: &Listing,
+        max: u32,
+        now: i64,
+    ) -> FsResult<Vec<(Bytes, Node)>> {
+        loop {
+            let mut page = self.read_dir(l, max).await?;
+            let asked: Vec<i64> = page
+                .iter()
+                .filter(|(_, n)| may_have_expired(n, now))
+                .map(|(_, n)| n.id)
+                .collect();
+            let expired = self.catalog.expired_among(&asked, now).await?;
+            if expired.is_empty() {
+                return Ok(page);
+            }
+            for &id in &expired {
+                self.found_expired(id);
+            }
+            page.retain(|(_, n)| !expired.contains(&n.id));
+            // A page of expired files only is not the listing's end.
+            if !page.is_empty() {
+                return Ok(page);
+            }
+        }
+    }
+
+    /// The next page of a listing, names decrypted, every entry stored (administrators'
+    /// listings; clients' go through [`Files::read_dir_at`]); empty when done.
     pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Node)>> {
         let mut tk = self.tenant_key().await?;
         let after = l.after.lock().map(|a| a.clone()).unwrap_or(None);
@@ -762,12 +803,18 @@ impl Files {
         from: &JailPath,
         to: &JailPath,
         replace: bool,
+        now: i64,
         record: Option<RecordOf>,
     ) -> FsResult<()> {
         let record = &record;
         let old = self
             .with_current_key(|tk| async move {
                 let node = self.walk(&tk, &from.0).await?;
+                // An expired file is not there: moved under a longer rule, it would escape
+                // its retention.
+                if self.expired(&node, now).await? {
+                    return Err(FsError::NotFound);
+                }
                 if node.parent_id.is_none() {
                     return Err(FsError::PermissionDenied(
                         "the root directory cannot be renamed",
@@ -885,6 +932,15 @@ fn stored_blob(hex: Option<String>) -> Option<BlobId> {
 }
 
 /// Runs blob I/O on the blocking pool.
+/// Whether `node` is a file that may have expired at `now` (Unix seconds): not one never
+/// downloaded and younger than the shortest rule after upload (most files a transfer
+/// touches, which then cost no query).
+fn may_have_expired(node: &Node, now: i64) -> bool {
+    let too_young = node.first_download_at.is_none()
+        && now < node.created_at + catalog::MIN_RETENTION_DAYS * 86_400;
+    node.kind == NodeKind::File && !too_young
+}
+
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
