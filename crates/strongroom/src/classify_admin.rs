@@ -74,6 +74,9 @@ fn classes_json(c: &Classification) -> serde_json::Value {
     })
 }
 
+/// What `file show` and `file list` say of a file whose retention ran out.
+const EXPIRED: &str = "expired: clients no longer see it; the sweeper deletes it";
+
 pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
     let (tenant, path, format) = match cmd {
         FileCommand::Show {
@@ -103,6 +106,7 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
                 "modified": Time::from_secs(f.mtime).to_string(),
                 "stored": Time::from_secs(f.created_at).to_string(),
                 "canary": f.canary,
+                "expired": f.expired,
                 "classified": f.classification.is_some(),
             });
             if let Some(c) = &f.classification {
@@ -122,6 +126,9 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
             println!("stored:    {}", Time::from_secs(f.created_at));
             if f.canary {
                 println!("canary:    yes (a decoy: opening it is critical)");
+            }
+            if f.expired {
+                println!("retention: {EXPIRED}");
             }
             match &f.classification {
                 None => println!("classes:   not classified yet (strongroom classify run)"),
@@ -867,7 +874,8 @@ async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> a
             ListFormat::Jsonl => {
                 let mut v = serde_json::json!({
                     "name": e.name, "id": e.id, "dir": e.is_dir, "size": e.size,
-                    "canary": e.canary, "classified": e.classification.is_some(),
+                    "canary": e.canary, "expired": e.expired,
+                    "classified": e.classification.is_some(),
                 });
                 if let (Some(c), Some(obj)) = (&e.classification, v.as_object_mut())
                     && let serde_json::Value::Object(m) = classes_json(c)
@@ -878,12 +886,17 @@ async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> a
             }
             ListFormat::Table => writeln!(
                 out,
-                "{}{}\t{}\t{}{}",
+                "{}{}\t{}\t{}{}{}",
                 printable(&e.name),
                 if e.is_dir { "/" } else { "" },
                 e.size,
                 classes,
-                if e.canary { "\t(canary)" } else { "" }
+                if e.canary { "\t(canary)" } else { "" },
+                if e.expired {
+                    format!("\t({EXPIRED})")
+                } else {
+                    String::new()
+                }
             )?,
         }
     }

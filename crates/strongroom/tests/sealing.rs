@@ -405,6 +405,20 @@ fn an_expired_file_is_never_served_before_its_sweep() {
             export.lines().count() == records
         });
     };
+    // Administrators still see them, marked, until the sweeper deletes them.
+    let list = server.ok(&["file", "list", "acme", "/"]);
+    let marked = |name: &str| {
+        list.lines().any(|l| {
+            l.starts_with(&format!("{name}\t"))
+                && l.ends_with("\t(expired: clients no longer see it; the sweeper deletes it)")
+        })
+    };
+    assert!(expiring.iter().all(|n| marked(n)), "{list}");
+    assert!(!marked("kept.txt"), "{list}");
+    let show = server.ok(&["file", "show", "acme", "/early.txt", "--format", "json"]);
+    assert!(show.contains(r#""expired": true"#), "{show}");
+    let show = server.ok(&["file", "show", "acme", "/kept.txt"]);
+    assert!(!show.contains("expired"), "{show}");
     // Not downloaded; nor are its contents carried into a new version (a resumed upload, an
     // append), whose upload time would start its retention again; nor is it there to STAT.
     let mut raw = Raw::connect(&alice);

@@ -21,6 +21,12 @@ impl Admin {
             if page.is_empty() {
                 break;
             }
+            let ids: Vec<i64> = page
+                .iter()
+                .filter(|(_, n)| n.kind == catalog::NodeKind::File)
+                .map(|(_, n)| n.id)
+                .collect();
+            let expired = self.catalog.expired_among(&ids, self.now()).await?;
             for (name, node) in page {
                 let is_dir = node.kind == catalog::NodeKind::Dir;
                 let classification = if is_dir {
@@ -34,6 +40,7 @@ impl Admin {
                     is_dir,
                     size: node.size,
                     canary: !is_dir && self.catalog.is_canary(node.id).await?,
+                    expired: expired.contains(&node.id),
                     classification,
                 });
             }
@@ -104,6 +111,11 @@ impl Admin {
             mtime: node.mtime,
             created_at: node.created_at,
             canary: self.catalog.is_canary(node.id).await?,
+            expired: self
+                .catalog
+                .expired_file(node.id, self.now())
+                .await?
+                .is_some(),
             classification,
         })
     }
@@ -181,6 +193,8 @@ pub struct FileReport {
     pub mtime: i64,
     pub created_at: i64,
     pub canary: bool,
+    /// Its retention ran out: clients no longer see it, and the sweeper deletes it.
+    pub expired: bool,
     /// `None`: not classified yet (`classify run`).
     pub classification: Option<classify::Classification>,
 }
@@ -203,6 +217,8 @@ pub struct ListedEntry {
     pub is_dir: bool,
     pub size: u64,
     pub canary: bool,
+    /// Its retention ran out: clients no longer see it, and the sweeper deletes it.
+    pub expired: bool,
     /// `None` for a directory or a file not classified yet.
     pub classification: Option<classify::Classification>,
 }
