@@ -375,7 +375,13 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     let data = pseudo_random(16, 100_000);
     std::fs::write(alice.work().join("f"), &data).unwrap();
     server.ok(&["tenant", "set", "acme", "--retention", "off"]);
-    let expiring = ["early.txt", "resumed.txt", "stated.txt", "listed.txt"];
+    let expiring = [
+        "early.txt",
+        "resumed.txt",
+        "stated.txt",
+        "attrs.txt",
+        "listed.txt",
+    ];
     let mut batch = String::from("put f kept.txt\n");
     for name in expiring {
         batch += &format!("put f {name}\nget {name} {name}.copy\n");
@@ -385,9 +391,9 @@ fn an_expired_file_is_never_served_before_its_sweep() {
         std::fs::read(alice.work().join("early.txt.copy")).unwrap(),
         data
     );
-    assert_eq!(server.blob_files().len(), 5);
+    assert_eq!(server.blob_files().len(), 6);
 
-    // The rule changes after the downloads: four files have expired, and no sweep has run.
+    // The rule changes after the downloads: five files have expired, and no sweep has run.
     let out = server.ok(&["tenant", "set", "acme", "--retention-after-download", "0h"]);
     assert!(out.contains("0h"), "{out}");
     let show = server.ok(&["tenant", "show", "acme"]);
@@ -398,7 +404,7 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     };
     let deleted = |files: usize, records: usize| {
         wait_until("the expired files' blobs removed", 20, 100, || {
-            server.blob_files().len() == 5 - files
+            server.blob_files().len() == 6 - files
         });
         wait_until("their records", 20, 100, || {
             let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
@@ -420,7 +426,8 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     let show = server.ok(&["file", "show", "acme", "/kept.txt"]);
     assert!(!show.contains("expired"), "{show}");
     // Not downloaded; nor are its contents carried into a new version (a resumed upload, an
-    // append), whose upload time would start its retention again; nor is it there to STAT.
+    // append), whose upload time would start its retention again; nor is it there to STAT or
+    // SETSTAT.
     let mut raw = Raw::connect(&alice);
     let open = |path: &str, flags: u32| RequestOp::Open {
         path: path.to_owned().into(),
@@ -433,6 +440,10 @@ fn an_expired_file_is_never_served_before_its_sweep() {
         RequestOp::Stat {
             path: "/stated.txt".into(),
         },
+        RequestOp::Setstat {
+            path: "/attrs.txt".into(),
+            attrs: Default::default(),
+        },
     ];
     for (i, op) in refused.into_iter().enumerate() {
         let r = raw.call(1 + i as u32, op);
@@ -440,7 +451,7 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     }
     drop(raw);
     // The refusals handed them to the sweeper: deleted, blobs and all, and recorded.
-    deleted(3, 3);
+    deleted(4, 4);
     // A listing leaves the last one out, and hands it to the sweeper too.
     let listed = names();
     assert!(
@@ -450,7 +461,7 @@ fn an_expired_file_is_never_served_before_its_sweep() {
                 .any(|n| n.ends_with(".txt") && n != "kept.txt"),
         "{listed:?}"
     );
-    deleted(4, 4);
+    deleted(5, 5);
     let (code, _, err) = alice.sftp("get early.txt again.copy\n");
     assert_eq!(code, 1, "an expired file was served: {err}");
     assert!(
@@ -470,7 +481,7 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     });
     wait_until("its record too", 20, 100, || {
         let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
-        export.lines().count() == 5
+        export.lines().count() == 6
     });
     assert!(names().contains(&"kept.txt".to_owned()));
 

@@ -162,7 +162,7 @@ async fn serve(
         (RequestOp::Setstat { path: p, attrs }, _)
         | (RequestOp::Extended(Extended::Lsetstat { path: p, attrs }), _) => {
             ctx.files
-                .set_attrs(&jail(&p)?, &domain::attr_change(&attrs), record)
+                .set_attrs(&jail(&p)?, &domain::attr_change(&attrs), now, record)
                 .await?;
             Ok(Served::new(ok(id)))
         }

@@ -841,14 +841,16 @@ impl Files {
     }
 
     /// Applies permissions and times; a size change by path is refused (open and truncate).
-    /// `record` (the change's audit record) is committed with it.
+    /// `record` (the change's audit record) is committed with it. A file whose retention ran
+    /// out at `now` is not there ([`Files::stat`]).
     pub async fn set_attrs(
         &self,
         path: &JailPath,
         change: &AttrChange,
+        now: i64,
         record: Option<RecordOf>,
     ) -> FsResult<()> {
-        let node = self.resolve(path).await?;
+        let node = self.stat(path, now).await?;
         self.set_node_attrs(&node, change, record).await
     }
 
