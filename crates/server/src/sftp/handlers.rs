@@ -194,7 +194,7 @@ async fn serve(
             }
         }
         (RequestOp::Readlink { path: p }, _) => {
-            ctx.files.resolve(&jail(&p)?).await?;
+            ctx.files.stat(&jail(&p)?, now).await?;
             Err(FsError::NotASymlink)
         }
         (RequestOp::Symlink { .. }, _) => {
