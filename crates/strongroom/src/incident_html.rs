@@ -148,7 +148,7 @@ impl Page<'_> {
     }
 
     /// How much of a file was read: `whole`, `unfinished`, or `partial`, with the parts read
-    /// where the records name them (`partial: bytes 1000-2999, 8192-9999`: first to last,
+    /// where the records name them (`partial: bytes 1000 to 2999, 8192 to 9999`: first to last,
     /// the first [`PARTS_SHOWN`], then how many more).
     fn read_text(&self, f: &FileRead) -> String {
         match &f.parts_read {
@@ -156,7 +156,7 @@ impl Page<'_> {
                 let mut shown: Vec<String> = parts
                     .iter()
                     .take(PARTS_SHOWN)
-                    .map(|(start, end)| format!("{start}-{}", end - 1))
+                    .map(|(start, end)| format!("{start} to {}", end - 1))
                     .collect();
                 if parts.len() > PARTS_SHOWN {
                     shown.push(format!("and {} more", parts.len() - PARTS_SHOWN));

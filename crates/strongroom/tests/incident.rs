@@ -2716,7 +2716,7 @@ fn downloads_open_at_once_in_a_session_are_told_apart() {
         "incident", "report", "--user", "mallory", "--format", "html",
     ]);
     let cell = format!(
-        "<td class=\"k\">partial: bytes 0-{}, {kib128}-{}</td>",
+        "<td class=\"k\">partial: bytes 0 to {}, {kib128} to {}</td>",
         kib32 - 1,
         kib192 - 1
     );
