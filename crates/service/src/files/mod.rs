@@ -933,7 +933,6 @@ fn stored_blob(hex: Option<String>) -> Option<BlobId> {
     hex.and_then(|h| BlobId::from_hex(&h).ok())
 }
 
-/// Runs blob I/O on the blocking pool.
 /// Whether `node` is a file that may have expired at `now` (Unix seconds): not one never
 /// downloaded and younger than the shortest rule after upload (most files a transfer
 /// touches, which then cost no query).
@@ -943,6 +942,7 @@ fn may_have_expired(node: &Node, now: i64) -> bool {
     node.kind == NodeKind::File && !too_young
 }
 
+/// Runs blob I/O on the blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
