@@ -182,8 +182,7 @@ fn parts_read<'a>(
     size: Option<u64>,
 ) -> Option<Vec<(u64, u64)>> {
     let j = joined(transfers);
-    (j.extent(size) == "partial" && j.unranged == 0 && j.covered.exact())
-        .then(|| j.covered.ranges().to_vec())
+    (j.extent(size) == "partial" && j.unranged == 0 && j.exact).then(|| j.covered.ranges().to_vec())
 }
 
 /// What several transfers of one file read between them.
@@ -197,11 +196,18 @@ struct Joined {
     unranged: u64,
     /// A download is open where the records end.
     unfinished: bool,
+    /// `covered` is exactly what was read: no transfer's parts, nor their join, passed
+    /// [`crate::files::coverage::MAX_COVERAGE_RANGES`] (then two were joined over a gap).
+    exact: bool,
 }
 
 fn joined<'a>(transfers: impl IntoIterator<Item = &'a Transfer>) -> Joined {
-    let mut j = Joined::default();
+    let mut j = Joined {
+        exact: true,
+        ..Joined::default()
+    };
     for t in transfers {
+        j.exact &= t.covered.exact();
         j.whole |= t.whole;
         j.unfinished |= t.still_open();
         for &(start, end) in t.covered.ranges() {
@@ -209,6 +215,7 @@ fn joined<'a>(transfers: impl IntoIterator<Item = &'a Transfer>) -> Joined {
         }
         j.unranged = j.unranged.saturating_add(t.unranged_bytes());
     }
+    j.exact &= j.covered.exact();
     j
 }
 
@@ -1616,8 +1623,12 @@ mod tests {
         // Each handle of a case: (bytes sent, the parts it covered, if its record says).
         type Parts = Option<Vec<(u64, u64)>>;
         type Handle = (u64, Parts);
+        // One handle's parts past what a coverage keeps: joined over gaps, no longer exact.
+        let scattered: Vec<Handle> =
+            vec![(300, Some((0..300).map(|i| (3 * i, 3 * i + 1)).collect()))];
         // With what the report then says was read, and which parts when it knows them.
-        let cases: [(&[Handle], &str, Parts); 6] = [
+        let cases: [(&[Handle], &str, Parts); 7] = [
+            (&scattered, "partial", None),
             (
                 &[(500, Some(vec![(0, 500)])), (500, Some(vec![(500, 1000)]))],
                 "whole",
