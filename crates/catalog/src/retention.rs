@@ -149,6 +149,21 @@ impl Catalog {
         })
     }
 
+    /// Up to `limit` files at any depth under directory `dir` that have expired at `now` (a
+    /// directory moved under a longer rule would carry them out of their retention).
+    pub async fn expired_under(&self, dir: i64, now: i64, limit: u32) -> Result<Vec<i64>> {
+        self.direct.with(|c| {
+            let mut stmt = c.prepare_cached(expired_sql!(
+                " AND id IN (WITH RECURSIVE below(id) AS (
+                     SELECT ?3 UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent_id = b.id
+                   ) SELECT id FROM below)",
+                " AND f.id IN (SELECT file_id FROM up)"
+            ))?;
+            let rows = stmt.query_map((now, limit, dir), |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+    }
+
     /// Deletes file `id` if it has expired at `now`, judged again in the deleting transaction,
     /// and returns it (its blob is the caller's to remove), committing `record`'s record of it
     /// with the deletion. Judged and deleted at once, since what a sweep found expired may since

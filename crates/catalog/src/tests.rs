@@ -227,6 +227,17 @@ async fn namespace_quota_retention_and_shredding() {
             .unwrap()
             .is_empty()
     );
+    // Under a directory, at any depth.
+    for dir in [d, root.id] {
+        let under = cat.expired_under(dir, 1000 + 7200, 10).await.unwrap();
+        assert_eq!(under, vec![f.id]);
+        assert!(
+            cat.expired_under(dir, 1000 + 7199, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
     assert_eq!(
         cat.expired_file(f.id + 1000, 1000 + 7200).await.unwrap(),
         None

@@ -645,3 +645,59 @@ fn small_files_live_sealed_in_their_catalog_row() {
     assert_eq!(code, 1, "a tampered inline file was served");
     assert!(std::fs::read(w.join("back")).unwrap_or_default().is_empty());
 }
+
+/// A directory moved under a folder whose rule is longer does not carry expired files out of
+/// their retention: the rename is refused, and the files handed to the sweeper, until they are
+/// deleted; then it goes ahead with the files that had not expired.
+#[test]
+fn a_directory_does_not_carry_expired_files_out_of_their_retention() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    server.ok(&["tenant", "set", "acme", "--retention", "off"]);
+    alice.sftp_ok("mkdir outbox\nmkdir outbox/batch\nmkdir archive\n");
+    server.ok(&[
+        "tenant",
+        "set",
+        "acme",
+        "--folder",
+        "/outbox",
+        "--retention-after-download",
+        "0h",
+    ]);
+    std::fs::write(alice.work().join("f"), pseudo_random(19, 50_000)).unwrap();
+    // Delivered under `0h`, paid.csv has expired; unpaid.csv, never downloaded, has not.
+    alice.sftp_ok(
+        "put f outbox/batch/paid.csv\nput f outbox/batch/unpaid.csv\n\
+         get outbox/batch/paid.csv paid.copy\n",
+    );
+    let mut raw = Raw::connect(&alice);
+    let r = raw.call(
+        1,
+        RequestOp::Rename {
+            from: "/outbox/batch".into(),
+            to: "/archive/batch".into(),
+        },
+    );
+    assert_eq!(
+        r.status(),
+        (
+            StatusCode::PERMISSION_DENIED,
+            "permission denied: files under this directory have expired and are being deleted; \
+             try again in a moment"
+                .to_owned()
+        )
+    );
+    drop(raw);
+    wait_until("the expired file deleted", 20, 100, || {
+        let export = server.ok(&["audit", "export", "--kind", "retention_delete"]);
+        export.lines().count() == 1
+    });
+    alice.sftp_ok("rename outbox/batch archive/batch\n");
+    let listing = alice.sftp_ok("ls -1 archive/batch\n");
+    let names: Vec<&str> = listing
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with(".csv"))
+        .collect();
+    assert_eq!(names, vec!["archive/batch/unpaid.csv"], "{listing}");
+}

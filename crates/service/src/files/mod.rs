@@ -811,9 +811,24 @@ impl Files {
             .with_current_key(|tk| async move {
                 let node = self.walk(&tk, &from.0).await?;
                 // An expired file is not there: moved under a longer rule, it would escape
-                // its retention.
+                // its retention. Nor does a directory carry expired files away: they go first.
                 if self.expired(&node, now).await? {
                     return Err(FsError::NotFound);
+                }
+                if node.kind == NodeKind::Dir {
+                    let expired = self
+                        .catalog
+                        .expired_under(node.id, now, EXPIRED_UNDER_ASKED)
+                        .await?;
+                    if !expired.is_empty() {
+                        for id in expired {
+                            self.found_expired(id);
+                        }
+                        return Err(FsError::PermissionDenied(
+                            "files under this directory have expired and are being deleted; \
+                             try again in a moment",
+                        ));
+                    }
                 }
                 if node.parent_id.is_none() {
                     return Err(FsError::PermissionDenied(
@@ -932,6 +947,10 @@ impl NameForCatalog {
 fn stored_blob(hex: Option<String>) -> Option<BlobId> {
     hex.and_then(|h| BlobId::from_hex(&h).ok())
 }
+
+/// Expired files under a directory being renamed handed to the sweeper at a time (as many as
+/// its queue holds; a retry finds the rest).
+const EXPIRED_UNDER_ASKED: u32 = 1024;
 
 /// Whether `node` is a file that may have expired at `now` (Unix seconds): not one never
 /// downloaded and younger than the shortest rule after upload (most files a transfer
