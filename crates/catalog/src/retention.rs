@@ -150,11 +150,15 @@ impl Catalog {
     }
 
     /// Up to `limit` files at any depth under directory `dir` that have expired at `now` (a
-    /// directory moved under a longer rule would carry them out of their retention).
+    /// directory moved under a longer rule would carry them out of their retention). Files
+    /// never downloaded and younger than [`MIN_RETENTION_DAYS`] (86,400 seconds a day) are not
+    /// judged: they cannot have expired.
     pub async fn expired_under(&self, dir: i64, now: i64, limit: u32) -> Result<Vec<i64>> {
+        const _: () = assert!(MIN_RETENTION_DAYS == 1, "the query's 86400 is a day");
         self.direct.with(|c| {
             let mut stmt = c.prepare_cached(expired_sql!(
-                " AND id IN (WITH RECURSIVE below(id) AS (
+                " AND (first_download_at IS NOT NULL OR created_at + 86400 <= ?1)
+                  AND id IN (WITH RECURSIVE below(id) AS (
                      SELECT ?3 UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent_id = b.id
                    ) SELECT id FROM below)",
                 " AND f.id IN (SELECT file_id FROM up)"
