@@ -815,6 +815,11 @@ impl Files {
                 if self.expired(&node, now).await? {
                     return Err(FsError::NotFound);
                 }
+                if node.parent_id.is_none() {
+                    return Err(FsError::PermissionDenied(
+                        "the root directory cannot be renamed",
+                    ));
+                }
                 if node.kind == NodeKind::Dir {
                     let expired = self
                         .catalog
@@ -829,11 +834,6 @@ impl Files {
                              try again in a moment",
                         ));
                     }
-                }
-                if node.parent_id.is_none() {
-                    return Err(FsError::PermissionDenied(
-                        "the root directory cannot be renamed",
-                    ));
                 }
                 let (parent, name) = self.parent_of(&tk, to).await?;
                 let name = NameForCatalog::new(&tk, name);
