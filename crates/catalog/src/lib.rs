@@ -42,7 +42,9 @@ pub use namespace::{
 };
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::{Expired, MIN_RETENTION_DAYS, RecordOfExpired};
-pub use tenants::{DEFAULT_RETENTION_DAYS, Rekeyed, Tenant, TenantKeyRow, TenantSettings};
+pub use tenants::{
+    DEFAULT_RETENTION_DAYS, Rekeyed, Resealed, Tenant, TenantKeyRow, TenantSettings,
+};
 
 /// Longest tenant or account name.
 pub const MAX_NAME_LEN: usize = 64;

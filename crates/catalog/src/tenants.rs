@@ -48,7 +48,20 @@ pub struct Rekeyed {
     pub wrapped_key: Option<Vec<u8>>,
     /// The file's classification sealed under the new key (`None`: it has none).
     pub classes: Option<Vec<u8>>,
+    /// The row as it was read for re-keying (name MAC, wrapped data key, classes): the
+    /// rotation stores nothing if it has changed since (an upload, a rename in between).
+    pub was: RekeyedFrom,
 }
+
+/// A node's name MAC, wrapped data key and sealed classes as a rotation read them.
+pub type RekeyedFrom = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// A node's id and what a rotation re-keys of it, as stored.
+type StoredRekeyable = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// What a key rotation re-seals besides nodes: a row's id, its new sealed value and the value
+/// it was re-sealed from (class history rows, accounts' TOTP secrets).
+pub type Resealed = (i64, Vec<u8>, Vec<u8>);
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, created_at, retention_days, retention_after_download_hours,
@@ -254,12 +267,50 @@ impl Catalog {
         old_version: i64,
         new: &TenantKeyRow,
         nodes: &[Rekeyed],
-        history: &[(i64, Vec<u8>)],
-        totp_secrets: &[(i64, Vec<u8>)],
+        history: &[Resealed],
+        totp_secrets: &[Resealed],
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         crate::namespace::check_key_version(&mut tx, new.tenant_id, old_version).await?;
+        // What was re-keyed must be what is stored: a change committed between the caller's
+        // reading and this transaction (an upload, a new file, a rename: sealed under the old
+        // key) would otherwise be overwritten or left under a key that is gone. The caller
+        // reads again and retries ([`CatalogError::KeyRotated`]).
+        let stored: Vec<StoredRekeyable> = sqlx::query_as(
+            "SELECT id, name_mac, wrapped_key, classes FROM nodes
+              WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
+        )
+        .bind(new.tenant_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let read = nodes
+            .iter()
+            .map(|n| (n.node_id, n.was.0.clone(), n.was.1.clone(), n.was.2.clone()));
+        if !stored.iter().cloned().eq(read) {
+            return Err(CatalogError::KeyRotated);
+        }
+        let history_stored: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT id, classes FROM class_history WHERE tenant_id = ? ORDER BY id")
+                .bind(new.tenant_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let totp_stored: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, totp_secret FROM accounts
+              WHERE tenant_id = ? AND totp_secret IS NOT NULL ORDER BY id",
+        )
+        .bind(new.tenant_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let was = |rows: &[Resealed]| {
+            let mut was: Vec<(i64, Vec<u8>)> =
+                rows.iter().map(|(id, _, was)| (*id, was.clone())).collect();
+            was.sort();
+            was
+        };
+        if history_stored != was(history) || totp_stored != was(totp_secrets) {
+            return Err(CatalogError::KeyRotated);
+        }
         sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
             .bind(new.tenant_id)
             .execute(&mut *tx)
@@ -283,7 +334,7 @@ impl Catalog {
             .await?;
         }
         // Earlier contents' classes (by history row id), sealed under the new key.
-        for (id, sealed) in history {
+        for (id, sealed, _) in history {
             sqlx::query("UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?")
                 .bind(sealed)
                 .bind(id)
@@ -291,7 +342,7 @@ impl Catalog {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (account_id, sealed) in totp_secrets {
+        for (account_id, sealed, _) in totp_secrets {
             sqlx::query("UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?")
                 .bind(sealed)
                 .bind(account_id)

@@ -267,6 +267,55 @@ async fn namespace_quota_retention_and_shredding() {
     assert!(cat.tenant("acme").await.is_err());
 }
 
+/// A key rotation stores what it re-keyed only if the rows are still as it read them: a file
+/// uploaded in between (sealed under the old key) would be left under a key that is gone.
+#[tokio::test]
+async fn a_rotation_overtaken_by_a_change_stores_nothing() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    cat.commit_upload(upload(t.id, root.id, b"a"))
+        .await
+        .unwrap();
+    let rekey = |nodes: Vec<Node>| -> Vec<Rekeyed> {
+        nodes
+            .into_iter()
+            .map(|n| Rekeyed {
+                node_id: n.id,
+                name_mac: [b"new:".as_slice(), &n.name_mac].concat(),
+                sealed_name: n.sealed_name.clone(),
+                wrapped_key: None,
+                classes: None,
+                was: (n.name_mac, n.seal.map(|s| s.wrapped_key), n.classes),
+            })
+            .collect()
+    };
+    let new = TenantKeyRow {
+        version: 2,
+        ..key(t.id)
+    };
+    let read = rekey(cat.tenant_nodes(t.id).await.unwrap());
+    // Another file arrives between the reading and the rotation's transaction.
+    cat.commit_upload(upload(t.id, root.id, b"b"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        cat.rotate_tenant_key(1, &new, &read, &[], &[], 9).await,
+        Err(CatalogError::KeyRotated)
+    ));
+    assert_eq!(cat.tenant_key(t.id).await.unwrap().unwrap().version, 1);
+    assert!(cat.lookup(root.id, b"a").await.unwrap().is_some());
+    // Read again, it goes through, both files re-keyed.
+    let read = rekey(cat.tenant_nodes(t.id).await.unwrap());
+    cat.rotate_tenant_key(1, &new, &read, &[], &[], 9)
+        .await
+        .unwrap();
+    assert_eq!(cat.tenant_key(t.id).await.unwrap().unwrap().version, 2);
+    for n in [b"new:a".as_slice(), b"new:b"] {
+        assert!(cat.lookup(root.id, n).await.unwrap().is_some());
+    }
+}
+
 #[tokio::test]
 async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
     let (_d, cat) = catalog().await;

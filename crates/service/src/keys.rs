@@ -124,9 +124,34 @@ pub fn new_tenant_key(keyring: &Keyring, tenant_id: i64, version: i64) -> Tenant
     }
 }
 
+/// Attempts of a tenant key rotation whose reading a concurrent change overtook (an upload,
+/// a rename: each attempt reads the tenant's rows again).
+const ROTATION_ATTEMPTS: u32 = 5;
+
 /// Replaces a tenant's key: every name and data key is re-derived and re-wrapped under the new
-/// key in one transaction; file contents are not rewritten. Returns (new version, nodes).
+/// key in one transaction; file contents are not rewritten. Returns (new version, nodes). The
+/// rows are re-keyed as read, then stored only if they are still as read (the catalog checks
+/// in its transaction); a change in between makes it read and re-key again.
 pub async fn rotate_tenant_key(
+    catalog: &Catalog,
+    keyring: &Keyring,
+    tenant: &str,
+    now: i64,
+) -> Result<(i64, usize), KeyLifecycleError> {
+    let mut attempt = 1;
+    loop {
+        match rotate_tenant_key_once(catalog, keyring, tenant, now).await {
+            Err(KeyLifecycleError::Catalog(catalog::CatalogError::KeyRotated))
+                if attempt < ROTATION_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn rotate_tenant_key_once(
     catalog: &Catalog,
     keyring: &Keyring,
     tenant: &str,
@@ -160,18 +185,27 @@ pub async fn rotate_tenant_key(
             name_mac: mac,
             wrapped_key,
             classes,
+            was: (
+                n.name_mac.clone(),
+                n.seal.as_ref().map(|s| s.wrapped_key.clone()),
+                n.classes.clone(),
+            ),
         });
     }
     let mut history = Vec::new();
     for v in catalog.tenant_class_history(t.id).await? {
         let content = v.content_root.as_deref().unwrap_or_default();
         let classes = old.open_classes(content, &v.classes)?;
-        history.push((v.id, new.seal_classes(content, &classes)));
+        history.push((v.id, new.seal_classes(content, &classes), v.classes.clone()));
     }
     let mut totp = Vec::new();
     for (account_id, sealed) in catalog.tenant_totp_secrets(t.id).await? {
         let secret = old.open_account_secret(account_id, &sealed)?;
-        totp.push((account_id, new.seal_account_secret(account_id, &secret)));
+        totp.push((
+            account_id,
+            new.seal_account_secret(account_id, &secret),
+            sealed.clone(),
+        ));
     }
     let new_row = TenantKeyRow {
         tenant_id: t.id,
