@@ -252,7 +252,7 @@ async fn open(
     let path = JailPath::parse(raw)?;
     let handle = if domain::opens_for_writing(flags) {
         let how = domain::write_mode(flags);
-        let now = ctx.clock.now().as_secs();
+        let now = ctx.clock.unix_secs();
         OpenHandle::Write(
             ctx.files
                 .open_write(path, how, attrs.permissions, now)
