@@ -423,14 +423,30 @@ impl LedgerStore {
             .optional()?)
     }
 
-    /// Stores the wrapped body key (replacing it: master rotation).
-    pub fn set_body_key(&self, master_key_id: &[u8], wrapped: &[u8]) -> Result<()> {
-        self.lock().execute(
+    /// Stores the wrapped body key if there is none yet, and returns the one stored: another
+    /// process's (a server starting beside a master key rotation) if it stored one first.
+    pub fn add_body_key(&self, master_key_id: &[u8], wrapped: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let db = self.lock();
+        db.execute(
             "INSERT INTO body_key (id, master_key_id, wrapped) VALUES (1, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET master_key_id = excluded.master_key_id, wrapped = excluded.wrapped",
+             ON CONFLICT (id) DO NOTHING",
             (master_key_id, wrapped),
         )?;
-        Ok(())
+        Ok(db.query_row(
+            "SELECT master_key_id, wrapped FROM body_key WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Replaces the body key wrapped under master key `from` with its re-wrap under `to`
+    /// (master rotation); false, changing nothing, if it is no longer wrapped under `from`.
+    pub fn rewrap_body_key(&self, from: &[u8], to: &[u8], wrapped: &[u8]) -> Result<bool> {
+        let changed = self.lock().execute(
+            "UPDATE body_key SET master_key_id = ?, wrapped = ? WHERE id = 1 AND master_key_id = ?",
+            (to, wrapped, from),
+        )?;
+        Ok(changed == 1)
     }
 
     pub fn head(&self) -> Result<Head> {

@@ -74,6 +74,13 @@ pub enum CatalogError {
     },
     #[error("the tenant key was rotated during the operation; retry")]
     KeyRotated,
+    /// A tenant key wrapped under a master key other than the one the catalog records (a
+    /// master key rotation committed since the keyring was loaded).
+    #[error("the master key was rotated during the operation; retry")]
+    MasterKeyRotated,
+    /// A master key rotation found a tenant key it had not read (made since its reading).
+    #[error("a tenant key was made during the master key's rotation; retry")]
+    TenantKeyMade,
     #[error("quota exceeded")]
     QuotaExceeded,
     #[error("catalog schema version {found} is newer than this build understands ({known})")]

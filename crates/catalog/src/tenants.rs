@@ -355,9 +355,32 @@ impl Catalog {
         Ok(())
     }
 
-    /// Stores tenant keys re-wrapped under a new master key (same versions), in one transaction.
-    pub async fn rewrap_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
+    /// The master key the catalog's tenant keys are wrapped under (`None` before the first).
+    pub async fn master_key_id(&self) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT master_key_id FROM master_key WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Stores tenant keys re-wrapped under the master key `master_key_id` (same versions) and
+    /// records it as the master key of every tenant key, in one transaction. A tenant key not
+    /// among `rows` left under another master key (made since the caller read them: it would
+    /// be lost with that key) stores nothing: [`CatalogError::TenantKeyMade`], to read again.
+    pub async fn rewrap_tenant_keys(
+        &self,
+        master_key_id: &[u8],
+        rows: &[TenantKeyRow],
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO master_key (id, master_key_id) VALUES (1, ?)
+             ON CONFLICT (id) DO UPDATE SET master_key_id = excluded.master_key_id",
+        )
+        .bind(master_key_id)
+        .execute(&mut *tx)
+        .await?;
         for r in rows {
             sqlx::query(
                 "UPDATE tenant_keys SET master_key_id = ?, wrapped = ? WHERE tenant_id = ? AND version = ?",
@@ -369,17 +392,41 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         }
+        let under_another: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id != ?")
+                .bind(master_key_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if under_another > 0 {
+            return Err(CatalogError::TenantKeyMade);
+        }
         tx.commit().await?;
         self.truncate_wal().await?;
         Ok(())
     }
 }
 
+/// Inserts a tenant key, refused unless it is wrapped under the master key the catalog
+/// records ([`CatalogError::MasterKeyRotated`]); the first tenant key records its own.
 async fn insert_key(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     k: &TenantKeyRow,
     now: i64,
 ) -> Result<()> {
+    let recorded: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT master_key_id FROM master_key WHERE id = 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    match recorded {
+        Some(id) if id != k.master_key_id => return Err(CatalogError::MasterKeyRotated),
+        Some(_) => {}
+        None => {
+            sqlx::query("INSERT INTO master_key (id, master_key_id) VALUES (1, ?)")
+                .bind(&k.master_key_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     sqlx::query(
         "INSERT INTO tenant_keys (tenant_id, version, master_key_id, wrapped, created_at)
          VALUES (?, ?, ?, ?, ?)",

@@ -267,6 +267,74 @@ async fn namespace_quota_retention_and_shredding() {
     assert!(cat.tenant("acme").await.is_err());
 }
 
+/// A master key rotation stores its re-wraps only if no tenant key was made under the old master
+/// key since its reading (that key would be lost with the old master key); once it commits, a
+/// tenant key made under the old master key is refused.
+#[tokio::test]
+async fn a_master_rotation_overtaken_by_a_new_tenant_key_stores_nothing() {
+    let (_d, cat) = catalog().await;
+    let (old, new) = (vec![1u8; 8], vec![3u8; 8]);
+    let acme = cat.add_tenant("acme", 1, key).await.unwrap();
+    assert_eq!(cat.master_key_id().await.unwrap(), Some(old.clone()));
+    let rewrap = |rows: Vec<TenantKeyRow>| -> Vec<TenantKeyRow> {
+        rows.into_iter()
+            .map(|r| TenantKeyRow {
+                master_key_id: new.clone(),
+                wrapped: vec![4; 60],
+                ..r
+            })
+            .collect()
+    };
+    let read = rewrap(cat.all_tenant_keys().await.unwrap());
+    // Another administrator adds a tenant between the reading and the rotation's transaction.
+    let globex = cat.add_tenant("globex", 2, key).await.unwrap();
+    assert!(matches!(
+        cat.rewrap_tenant_keys(&new, &read).await,
+        Err(CatalogError::TenantKeyMade)
+    ));
+    assert_eq!(cat.master_key_id().await.unwrap(), Some(old.clone()));
+    for t in [acme.id, globex.id] {
+        assert_eq!(cat.tenant_key(t).await.unwrap().unwrap().master_key_id, old);
+    }
+    // Read again, it goes through: both keys under the new master key, which is recorded.
+    let read = rewrap(cat.all_tenant_keys().await.unwrap());
+    assert_eq!(read.len(), 2);
+    cat.rewrap_tenant_keys(&new, &read).await.unwrap();
+    assert_eq!(cat.master_key_id().await.unwrap(), Some(new.clone()));
+    for t in [acme.id, globex.id] {
+        assert_eq!(cat.tenant_key(t).await.unwrap().unwrap().master_key_id, new);
+    }
+    // A keyring loaded before the rotation makes keys under the old master key: refused, and
+    // nothing of the tenant or the new key version is stored.
+    assert!(matches!(
+        cat.add_tenant("initech", 3, key).await,
+        Err(CatalogError::MasterKeyRotated)
+    ));
+    assert!(cat.tenant("initech").await.is_err());
+    let v2 = TenantKeyRow {
+        version: 2,
+        ..key(acme.id)
+    };
+    assert!(matches!(
+        cat.rotate_tenant_key(1, &v2, &[], &[], &[], 4).await,
+        Err(CatalogError::MasterKeyRotated)
+    ));
+    assert_eq!(cat.tenant_key(acme.id).await.unwrap().unwrap().version, 1);
+    // Under the recorded master key, both go through.
+    let under_new = |t| TenantKeyRow {
+        master_key_id: new.clone(),
+        ..key(t)
+    };
+    cat.add_tenant("initech", 5, under_new).await.unwrap();
+    let v2 = TenantKeyRow {
+        version: 2,
+        ..under_new(acme.id)
+    };
+    cat.rotate_tenant_key(1, &v2, &[], &[], &[], 6)
+        .await
+        .unwrap();
+}
+
 /// A key rotation stores what it re-keyed only if the rows are still as it read them: a file
 /// uploaded in between (sealed under the old key) would be left under a key that is gone.
 #[tokio::test]

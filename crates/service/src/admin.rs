@@ -110,10 +110,6 @@ impl Admin {
         self.catalog.close().await;
     }
 
-    fn keyring(&self, create: bool) -> AdminResult<vault::Keyring> {
-        Ok(crate::keys::load_keyring(&self.master, create)?)
-    }
-
     fn vault(&self) -> AdminResult<Vault> {
         let store = LocalBlobStore::open(&self.data_dir.join("blobs"))?;
         Ok(Vault::new(Arc::new(store)))
@@ -121,13 +117,7 @@ impl Admin {
 
     /// A tenant, with its first tenant key (the master key is made if there is none yet).
     pub async fn add_tenant(&self, name: &str) -> AdminResult<Tenant> {
-        let keys = self.keyring(true)?;
-        Ok(self
-            .catalog
-            .add_tenant(name, self.now(), |id| {
-                crate::keys::new_tenant_key(&keys, id, 1)
-            })
-            .await?)
+        Ok(crate::keys::add_tenant(&self.catalog, &self.master, name, self.now()).await?)
     }
 
     /// Retention of one folder of a tenant (`None`: as the tenant's), in days after upload and
@@ -176,8 +166,7 @@ impl Admin {
     /// A new version of the tenant's key; every name and file key re-wrapped under it.
     /// Returns the version and the number of nodes re-wrapped.
     pub async fn rotate_tenant_key(&self, tenant: &str) -> AdminResult<(i64, usize)> {
-        let keys = self.keyring(false)?;
-        Ok(crate::keys::rotate_tenant_key(&self.catalog, &keys, tenant, self.now()).await?)
+        Ok(crate::keys::rotate_tenant_key(&self.catalog, &self.master, tenant, self.now()).await?)
     }
 
     /// A new master key; every tenant key and the ledger body key re-wrapped under it.

@@ -26,6 +26,37 @@ pub enum KeyLifecycleError {
     },
     #[error("tenant '{0}' has no tenant key")]
     NoTenantKey(String),
+    #[error(
+        "the catalog's tenant keys are wrapped under master key {0}, which is neither the master \
+         key nor a pending one"
+    )]
+    MasterNotHeld(String),
+    #[error("the ledger's body key changed during the master key's rotation; run it again")]
+    BodyKeyChanged,
+}
+
+/// Attempts of an operation on keys whose reading a concurrent one overtook (an upload or a
+/// rename during a tenant key's rotation, a master key rotation during a tenant key's making,
+/// a tenant key made during a master key rotation): each attempt reads again.
+const KEY_ATTEMPTS: u32 = 5;
+
+/// Runs `op` again while a concurrent change overtook its reading, up to [`KEY_ATTEMPTS`].
+async fn with_attempts<T, Op, F>(mut op: Op) -> Result<T, KeyLifecycleError>
+where
+    Op: FnMut() -> F,
+    F: std::future::Future<Output = Result<T, KeyLifecycleError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(KeyLifecycleError::Catalog(
+                catalog::CatalogError::KeyRotated
+                | catalog::CatalogError::MasterKeyRotated
+                | catalog::CatalogError::TenantKeyMade,
+            )) if attempt < KEY_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 fn pending_path(path: &Path) -> PathBuf {
@@ -101,20 +132,57 @@ pub fn ledger_body_key(
     store: &catalog::LedgerStore,
     keyring: &Keyring,
 ) -> Result<vault::LedgerBodyKey, KeyLifecycleError> {
-    match store.body_key()? {
-        Some((id, wrapped)) => Ok(keyring.by_id(&id)?.unwrap_ledger_body_key(&wrapped)?),
+    let (id, wrapped) = match store.body_key()? {
+        Some(stored) => stored,
         None => {
             let master = keyring.current();
-            let (key, wrapped) = master.new_ledger_body_key();
-            store.set_body_key(&master.id, &wrapped)?;
-            Ok(key)
+            let (_, wrapped) = master.new_ledger_body_key();
+            // Another process may have stored one first: the stored one is the key.
+            store.add_body_key(&master.id, &wrapped)?
         }
-    }
+    };
+    Ok(keyring.by_id(&id)?.unwrap_ledger_body_key(&wrapped)?)
 }
 
-/// A new tenant key row for tenant `tenant_id`, wrapped by the current master key.
-pub fn new_tenant_key(keyring: &Keyring, tenant_id: i64, version: i64) -> TenantKeyRow {
-    let master = keyring.current();
+/// The keyring, loaded afresh from `source`, and the master key new tenant keys are wrapped
+/// under: the one the catalog records (after a master key rotation committed and before its
+/// key file replaced the old one, the keyring's pending key), or before the first tenant key
+/// the current one. The catalog refuses a tenant key under any other.
+async fn keyring_for_new_keys(
+    catalog: &Catalog,
+    source: &MasterKeySource,
+    create: bool,
+) -> Result<(Keyring, MasterKey), KeyLifecycleError> {
+    let keyring = load_keyring(source, create)?;
+    let master = match catalog.master_key_id().await? {
+        None => keyring.current().clone(),
+        Some(id) => keyring
+            .by_id(&id)
+            .map_err(|_| KeyLifecycleError::MasterNotHeld(hex::encode(&id)))?
+            .clone(),
+    };
+    Ok((keyring, master))
+}
+
+/// Adds a tenant with its first tenant key, wrapped under the catalog's master key (the master
+/// key file is made if there is none yet).
+pub async fn add_tenant(
+    catalog: &Catalog,
+    source: &MasterKeySource,
+    name: &str,
+    now: i64,
+) -> Result<catalog::Tenant, KeyLifecycleError> {
+    with_attempts(|| async {
+        let (_, master) = keyring_for_new_keys(catalog, source, true).await?;
+        Ok(catalog
+            .add_tenant(name, now, |id| new_tenant_key(&master, id, 1))
+            .await?)
+    })
+    .await
+}
+
+/// A new tenant key row for tenant `tenant_id`, wrapped by `master`.
+fn new_tenant_key(master: &MasterKey, tenant_id: i64, version: i64) -> TenantKeyRow {
     let (_, wrapped) = master.new_tenant_key(tenant_id, version);
     TenantKeyRow {
         tenant_id,
@@ -124,39 +192,26 @@ pub fn new_tenant_key(keyring: &Keyring, tenant_id: i64, version: i64) -> Tenant
     }
 }
 
-/// Attempts of a tenant key rotation whose reading a concurrent change overtook (an upload,
-/// a rename: each attempt reads the tenant's rows again).
-const ROTATION_ATTEMPTS: u32 = 5;
-
 /// Replaces a tenant's key: every name and data key is re-derived and re-wrapped under the new
 /// key in one transaction; file contents are not rewritten. Returns (new version, nodes). The
 /// rows are re-keyed as read, then stored only if they are still as read (the catalog checks
 /// in its transaction); a change in between makes it read and re-key again.
 pub async fn rotate_tenant_key(
     catalog: &Catalog,
-    keyring: &Keyring,
+    source: &MasterKeySource,
     tenant: &str,
     now: i64,
 ) -> Result<(i64, usize), KeyLifecycleError> {
-    let mut attempt = 1;
-    loop {
-        match rotate_tenant_key_once(catalog, keyring, tenant, now).await {
-            Err(KeyLifecycleError::Catalog(catalog::CatalogError::KeyRotated))
-                if attempt < ROTATION_ATTEMPTS =>
-            {
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    with_attempts(|| rotate_tenant_key_once(catalog, source, tenant, now)).await
 }
 
 async fn rotate_tenant_key_once(
     catalog: &Catalog,
-    keyring: &Keyring,
+    source: &MasterKeySource,
     tenant: &str,
     now: i64,
 ) -> Result<(i64, usize), KeyLifecycleError> {
+    let (keyring, master) = keyring_for_new_keys(catalog, source, false).await?;
     let t = catalog.tenant(tenant).await?;
     let row = catalog
         .tenant_key(t.id)
@@ -164,7 +219,6 @@ async fn rotate_tenant_key_once(
         .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
     let old = keyring.tenant_key(t.id, row.version, &row.master_key_id, &row.wrapped)?;
     let version = row.version + 1;
-    let master = keyring.current();
     let (new, wrapped) = master.new_tenant_key(t.id, version);
     let mut rekeyed = Vec::new();
     for n in catalog.tenant_nodes(t.id).await? {
@@ -220,8 +274,11 @@ async fn rotate_tenant_key_once(
 }
 
 /// Replaces the master key in `path`: the new key is written to `<path>.new`, every tenant key
-/// is re-wrapped under it in one transaction, then the new file replaces the old one. A rotation
-/// cut short is finished by running it again. Returns the number of tenant keys re-wrapped.
+/// is re-wrapped under it in one transaction (which also records it as the catalog's master
+/// key: from then on a tenant key made under the old one is refused, and a tenant key made
+/// between the reading and that transaction makes it read again), then the ledger's body key,
+/// then the new file replaces the old one. A rotation cut short is finished by running it
+/// again. Returns the number of tenant keys re-wrapped.
 pub async fn rotate_master(
     catalog: &Catalog,
     ledger: &catalog::LedgerStore,
@@ -240,6 +297,22 @@ pub async fn rotate_master(
             k
         }
     };
+    let rewrapped = with_attempts(|| rewrap_tenant_keys(catalog, &keyring, &new)).await?;
+    rewrap_body_key(ledger, &keyring, &new)?;
+    std::fs::rename(&pending, path).map_err(|source| KeyLifecycleError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(rewrapped)
+}
+
+/// Re-wraps every tenant key not yet under `new` and stores them in one transaction, with
+/// `new` recorded as the catalog's master key. Returns how many it re-wrapped.
+async fn rewrap_tenant_keys(
+    catalog: &Catalog,
+    keyring: &Keyring,
+    new: &MasterKey,
+) -> Result<usize, KeyLifecycleError> {
     let mut rows = Vec::new();
     for r in catalog.all_tenant_keys().await? {
         if r.master_key_id == new.id {
@@ -247,21 +320,92 @@ pub async fn rotate_master(
         }
         let old = keyring.by_id(&r.master_key_id)?;
         rows.push(TenantKeyRow {
-            wrapped: old.rewrap_tenant_key(&new, r.tenant_id, r.version, &r.wrapped)?,
+            wrapped: old.rewrap_tenant_key(new, r.tenant_id, r.version, &r.wrapped)?,
             master_key_id: new.id.to_vec(),
             ..r
         });
     }
-    catalog.rewrap_tenant_keys(&rows).await?;
-    if let Some((id, wrapped)) = ledger.body_key()?
-        && id != new.id
-    {
-        let rewrapped = keyring.by_id(&id)?.rewrap_ledger_body_key(&new, &wrapped)?;
-        ledger.set_body_key(&new.id, &rewrapped)?;
-    }
-    std::fs::rename(&pending, path).map_err(|source| KeyLifecycleError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    catalog.rewrap_tenant_keys(&new.id, &rows).await?;
     Ok(rows.len())
+}
+
+/// Re-wraps the ledger's body key under `new`; made under `new` if the ledger has none yet (so
+/// that a server starting beside the rotation cannot store one under the old master key after
+/// this step: the first stored is kept).
+fn rewrap_body_key(
+    ledger: &catalog::LedgerStore,
+    keyring: &Keyring,
+    new: &MasterKey,
+) -> Result<(), KeyLifecycleError> {
+    let (id, wrapped) = match ledger.body_key()? {
+        Some(stored) => stored,
+        None => ledger.add_body_key(&new.id, &new.new_ledger_body_key().1)?,
+    };
+    if id == new.id {
+        return Ok(());
+    }
+    let rewrapped = keyring.by_id(&id)?.rewrap_ledger_body_key(new, &wrapped)?;
+    if ledger.rewrap_body_key(&id, &new.id, &rewrapped)? {
+        Ok(())
+    } else {
+        Err(KeyLifecycleError::BodyKeyChanged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Between a master key rotation's commit and the replacement of its key file (a rotation
+    /// cut short, or another administrator's command meanwhile), a tenant key is made under the
+    /// new master key, which the catalog records, not under the old one the rotation deletes.
+    #[tokio::test]
+    async fn tenant_keys_made_during_a_master_rotation_are_wrapped_under_the_new_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let source = MasterKeySource::File(path.clone());
+        let catalog = Catalog::open(&dir.path().join("catalog.db")).await.unwrap();
+        let ledger = catalog::LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+        let acme = add_tenant(&catalog, &source, "acme", 1).await.unwrap();
+        let old = load_keyring(&source, false).unwrap().current().clone();
+
+        // A rotation that committed its catalog transaction and stopped there.
+        let keyring = load_keyring(&source, false).unwrap();
+        let new = MasterKey::generate();
+        new.write_new(&pending_path(&path)).unwrap();
+        assert_eq!(
+            rewrap_tenant_keys(&catalog, &keyring, &new).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            catalog.master_key_id().await.unwrap(),
+            Some(new.id.to_vec())
+        );
+
+        let globex = add_tenant(&catalog, &source, "globex", 2).await.unwrap();
+        rotate_tenant_key(&catalog, &source, "acme", 3)
+            .await
+            .unwrap();
+        for t in [acme.id, globex.id] {
+            let row = catalog.tenant_key(t).await.unwrap().unwrap();
+            assert_eq!(row.master_key_id, new.id, "tenant {t}");
+        }
+        // Run again, the rotation finishes: nothing left to re-wrap, the ledger's body key made
+        // under the new master key, the file replaced; every tenant key opens with it alone.
+        assert_eq!(rotate_master(&catalog, &ledger, &source).await.unwrap(), 0);
+        let keyring = load_keyring(&source, false).unwrap();
+        assert_eq!(keyring.current().id, new.id);
+        assert!(keyring.pending().is_none());
+        for r in catalog.all_tenant_keys().await.unwrap() {
+            keyring
+                .tenant_key(r.tenant_id, r.version, &r.master_key_id, &r.wrapped)
+                .unwrap();
+        }
+        assert_eq!(ledger.body_key().unwrap().unwrap().0, new.id);
+        ledger_body_key(&ledger, &keyring).unwrap();
+        assert!(matches!(
+            ledger_body_key(&ledger, &Keyring::new(old, None)),
+            Err(KeyLifecycleError::Key(KeyError::WrongMasterKey))
+        ));
+    }
 }

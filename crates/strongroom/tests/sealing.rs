@@ -235,6 +235,18 @@ fn files_stay_readable_across_tenant_and_master_key_rotation() {
     assert_eq!(out.status.code(), Some(1), "the old master key still works");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("master key"), "{err}");
+    // Nor is a tenant key made under it (it would be under another master key than the rest).
+    let out = server.admin(&["tenant", "add", "initech"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tenant keys are wrapped under master key")
+            && err.contains("which is neither the master key nor a pending one"),
+        "{err}"
+    );
+    let out = server.admin(&["tenant", "list"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !list.contains("initech"), "{list}");
 }
 
 #[test]
