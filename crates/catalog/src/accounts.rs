@@ -242,14 +242,23 @@ impl Catalog {
         Ok(())
     }
 
+    /// Deletes an account, with its keys, codes and detection overrides (an account made later
+    /// under the same name starts from the tenant's thresholds, not from relaxed ones it never
+    /// had).
     pub async fn remove_account(&self, name: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM accounts WHERE name = ?")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(account_not_found(name));
         }
+        sqlx::query("DELETE FROM detection_overrides WHERE scope = 'account' AND name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -232,7 +232,9 @@ impl Catalog {
         Ok(row.is_some())
     }
 
-    /// Sets (or with `None` removes) the threshold overrides of a tenant or an account.
+    /// Sets (or with `None` removes) the threshold overrides of a tenant or an account, which
+    /// must exist (checked in the same statement: one removed meanwhile is not found). They go
+    /// with it when it is removed.
     pub async fn set_detection_override(
         &self,
         scope: &str,
@@ -241,15 +243,33 @@ impl Catalog {
     ) -> Result<()> {
         match thresholds {
             Some(json) => {
-                sqlx::query(
-                    "INSERT INTO detection_overrides (scope, name, thresholds) VALUES (?, ?, ?)
-                     ON CONFLICT (scope, name) DO UPDATE SET thresholds = excluded.thresholds",
-                )
-                .bind(scope)
-                .bind(name)
-                .bind(json)
-                .execute(&self.pool)
-                .await?;
+                let (exists, what) = match scope {
+                    "tenant" => ("SELECT 1 FROM tenants WHERE name = ?2", "tenant"),
+                    "account" => ("SELECT 1 FROM accounts WHERE name = ?2", "account"),
+                    _ => {
+                        return Err(CatalogError::Invalid {
+                            what: "override scope",
+                            why: format!("'{scope}' is neither tenant nor account"),
+                        });
+                    }
+                };
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO detection_overrides (scope, name, thresholds)
+                     SELECT ?1, ?2, ?3 WHERE EXISTS ({exists})
+                     ON CONFLICT (scope, name) DO UPDATE SET thresholds = excluded.thresholds"
+                ));
+                let done = sqlx::query(sql)
+                    .bind(scope)
+                    .bind(name)
+                    .bind(json)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(CatalogError::NotFound {
+                        what,
+                        name: name.to_owned(),
+                    });
+                }
             }
             None => {
                 sqlx::query("DELETE FROM detection_overrides WHERE scope = ? AND name = ?")

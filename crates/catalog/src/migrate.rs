@@ -20,6 +20,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0011_outbox_path_tags.sql"),
     include_str!("../migrations/sqlite/0012_subdirectories.sql"),
     include_str!("../migrations/sqlite/0013_master_key.sql"),
+    include_str!("../migrations/sqlite/0014_orphan_overrides.sql"),
 ];
 
 /// The ledger database's migrations.

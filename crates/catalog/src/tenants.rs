@@ -164,8 +164,9 @@ impl Catalog {
         self.tenant(name).await
     }
 
-    /// Deletes a tenant with its key, accounts and namespace. Returns the blob ids to delete.
-    /// Freed database pages are zeroed (secure_delete) and the WAL is truncated.
+    /// Deletes a tenant with its key, accounts, namespace and the detection overrides of it and
+    /// its accounts. Returns the blob ids to delete. Freed database pages are zeroed
+    /// (secure_delete) and the WAL is truncated.
     pub async fn remove_tenant(&self, name: &str) -> Result<Vec<String>> {
         let t = self.tenant(name).await?;
         let mut tx = self.begin_write().await?;
@@ -178,6 +179,15 @@ impl Catalog {
             .bind(t.id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM detection_overrides
+              WHERE (scope = 'tenant' AND name = ?)
+                 OR (scope = 'account' AND name IN (SELECT name FROM accounts WHERE tenant_id = ?))",
+        )
+        .bind(&t.name)
+        .bind(t.id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM tenants WHERE id = ?")
             .bind(t.id)
             .execute(&mut *tx)

@@ -907,3 +907,55 @@ fn no_limit_is_a_bare_parameter() {
         }
     }
 }
+
+/// Detection overrides go with their tenant or account: one made later under the same name
+/// starts from the thresholds in force, not from relaxed ones set for another.
+#[tokio::test]
+async fn detection_overrides_go_with_their_tenant_or_account() {
+    let (_d, cat) = catalog().await;
+    cat.add_tenant("acme", 1, key).await.unwrap();
+    cat.add_tenant("globex", 1, key).await.unwrap();
+    for (t, a) in [("acme", "alice"), ("globex", "bob"), ("globex", "carol")] {
+        cat.add_account(t, a, Access::ReadOnly, None, None, 2)
+            .await
+            .unwrap();
+    }
+    let set = |scope: &'static str, name: &'static str| {
+        cat.set_detection_override(scope, name, Some(r#"{"relaxed":true}"#))
+    };
+    for (scope, name) in [
+        ("account", "alice"),
+        ("account", "bob"),
+        ("account", "carol"),
+        ("tenant", "acme"),
+        ("tenant", "globex"),
+    ] {
+        set(scope, name).await.unwrap();
+    }
+    // Set again: replaced, not added.
+    set("account", "alice").await.unwrap();
+    assert_eq!(cat.detection_overrides().await.unwrap().len(), 5);
+    // None for what does not exist.
+    for (scope, name) in [("account", "mallory"), ("tenant", "initech")] {
+        assert!(matches!(
+            set(scope, name).await,
+            Err(CatalogError::NotFound { name: n, .. }) if n == name
+        ));
+    }
+    cat.remove_account("alice").await.unwrap();
+    cat.remove_tenant("globex").await.unwrap();
+    let left: Vec<(String, String)> = cat
+        .detection_overrides()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n, _)| (s, n))
+        .collect();
+    assert_eq!(left, [("tenant".to_owned(), "acme".to_owned())]);
+    // Made again under the same names, they have none.
+    cat.add_tenant("globex", 3, key).await.unwrap();
+    cat.add_account("acme", "alice", Access::ReadOnly, None, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(cat.detection_overrides().await.unwrap().len(), 1);
+}

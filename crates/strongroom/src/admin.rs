@@ -175,6 +175,8 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             };
             let closed =
                 crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
+            // Its detection overrides and its accounts' went with it: the server forgets them.
+            crate::session_admin::detection_changed(data_dir).await?;
             println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted; {closed}");
         }
     }
@@ -392,6 +394,9 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             };
             let closed =
                 crate::session_admin::close_for(data_dir, selection, "account removed").await?;
+            // Its detection overrides went with it: the server forgets them (an account made
+            // under the same name later starts from the thresholds in force).
+            crate::session_admin::detection_changed(data_dir).await?;
             println!("account {name} removed; {closed}");
         }
         UserCommand::Mfa { name } => crate::gate_admin::user_mfa(data_dir, &admin, &name).await?,

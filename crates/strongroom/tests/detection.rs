@@ -880,6 +880,44 @@ fn a_new_account_pulling_small_files_gets_exactly_its_cautious_limit() {
     assert_eq!(taken, 200, "{out:?}");
 }
 
+/// Thresholds lifted for a bulk-sync account go with it: a partner's account made later under
+/// the same name (here in another tenant) pulling a tenant's files is contained at the cautious
+/// limit, as any new account. (Before, the override outlived the account, in the catalog and in
+/// the running server, and the new account took all 210 files.)
+#[test]
+fn a_removed_accounts_lifted_thresholds_do_not_pass_to_its_name() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    upload_statements(&bank, 210);
+    server.account("acme", "sync", "full");
+    let lifted = [
+        "cautious_bytes=1T",
+        "cautious_files=100000000",
+        "minute_files=100000000",
+        "hour_files=100000000",
+        "day_files=100000000",
+        "breadth_min_files=100000000",
+        "sweep_listings=100000000",
+    ];
+    let mut args = vec!["detect", "override", "--user", "sync"];
+    args.extend(lifted.iter().flat_map(|t| ["--set", t]));
+    server.ok(&args);
+    let mine = server.ok(&["detect", "rules", "--user", "sync"]);
+    assert!(mine.contains("100000000"), "{mine}");
+    server.ok(&["user", "remove", "sync"]);
+
+    // Made again under the same name, it has the cautious limit of 200 files an hour.
+    let sync = server.account("acme", "sync", "full");
+    let mine = server.ok(&["detect", "rules", "--user", "sync"]);
+    assert!(!mine.contains("100000000"), "{mine}");
+    let out = sync.sftp("get -r /statements loot\n");
+    assert_ne!(out.0, 0, "{out:?}");
+    let a = wait_for_alert(&server, "sync");
+    assert_eq!(a["rule"], "bulk_read", "{a}");
+    let taken = std::fs::read_dir(sync.work().join("loot")).unwrap().count();
+    assert_eq!(taken, 200, "{out:?}");
+}
+
 /// A canary touched by a request the account may not make is touched all the same: an
 /// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
 /// write over it. Both refused, both critical; a refused request on another file is nothing.
