@@ -2,7 +2,7 @@
 //! authorities and revocations, network allow-lists, bans, and when and from where each
 //! credential was last used. The gate decides; this module only stores.
 
-use crate::{Catalog, CatalogError, Result, exists_or};
+use crate::{Account, Catalog, CatalogError, Result, exists_or};
 
 /// Changes to an account's login settings: `None` keeps a value.
 #[derive(Debug, Clone, Default)]
@@ -54,19 +54,34 @@ impl Catalog {
         Ok(())
     }
 
-    /// Enrols TOTP: stores the sealed secret and replaces the recovery codes (hashes).
+    /// Enrols TOTP: stores the secret, sealed under the account's tenant key at `key_version`
+    /// (refused with `KeyRotated` if the key was rotated since: the secret would be under a
+    /// key that is gone, and the account locked out), and replaces the recovery codes (hashes).
     pub async fn set_totp(
         &self,
-        account_id: i64,
+        account: &Account,
+        key_version: i64,
         sealed_secret: &[u8],
         recovery_hashes: &[Vec<u8>],
     ) -> Result<()> {
+        let account_id = account.id;
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?")
-            .bind(sealed_secret)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::namespace::check_key_version(&mut tx, account.tenant_id, key_version).await?;
+        let done = sqlx::query(
+            "UPDATE accounts SET totp_secret = ?, totp_last_step = NULL
+              WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(sealed_secret)
+        .bind(account_id)
+        .bind(account.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::NotFound {
+                what: "account",
+                name: account.name.clone(),
+            });
+        }
         sqlx::query("DELETE FROM recovery_codes WHERE account_id = ?")
             .bind(account_id)
             .execute(&mut *tx)

@@ -676,24 +676,35 @@ impl Catalog {
         .await
     }
 
-    /// Stores a file's sealed classification, if its contents are still those it was made
-    /// from (`content_root`, `None` for unsealed contents, and `size`): a file replaced in the
-    /// meantime is left for its own upload's classification. Whether it was stored.
+    /// Stores a file's classification, sealed under tenant `tenant_id`'s key at `key_version`
+    /// (refused with `KeyRotated` if the key was rotated since: it would be stored under a key
+    /// that is gone), if its contents are still those it was made from (`content_root`, `None`
+    /// for unsealed contents, and `size`): a file replaced in the meantime is left for its own
+    /// upload's classification. Whether it was stored.
     pub async fn set_classes(
         &self,
+        tenant_id: i64,
         id: i64,
+        key_version: i64,
         content_root: Option<Vec<u8>>,
         size: u64,
         sealed: Vec<u8>,
     ) -> Result<bool> {
         self.write(move |tx| {
+            key_version_is(tx, tenant_id, key_version)?;
             let n = tx
                 .prepare_cached(
                     "UPDATE nodes SET classes = ?1
-                      WHERE id = ?2 AND kind = 'file' AND size = ?3
+                      WHERE id = ?2 AND tenant_id = ?5 AND kind = 'file' AND size = ?3
                         AND content_root IS ?4",
                 )?
-                .execute(rusqlite::params![sealed, id, size as i64, content_root])?;
+                .execute(rusqlite::params![
+                    sealed,
+                    id,
+                    size as i64,
+                    content_root,
+                    tenant_id
+                ])?;
             Ok(n == 1)
         })
         .await

@@ -959,3 +959,71 @@ async fn detection_overrides_go_with_their_tenant_or_account() {
         .unwrap();
     assert_eq!(cat.detection_overrides().await.unwrap().len(), 1);
 }
+
+/// A file's classes and a TOTP secret are sealed under the tenant key read before their
+/// transaction: once a rotation has replaced that key they are refused (they would be stored
+/// under a key that is gone: the classes unreadable, the account locked out of its second
+/// factor), and nothing is stored; under the new key they go through.
+#[tokio::test]
+async fn classes_and_totp_secrets_sealed_under_a_rotated_key_are_refused() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    cat.commit_upload(upload(t.id, root.id, b"a"))
+        .await
+        .unwrap();
+    let alice = cat
+        .add_account("acme", "alice", Access::ReadOnly, None, None, 2)
+        .await
+        .unwrap();
+    let a = cat.lookup(root.id, b"a").await.unwrap().unwrap();
+    let read: Vec<Rekeyed> = cat
+        .tenant_nodes(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| Rekeyed {
+            node_id: n.id,
+            name_mac: n.name_mac.clone(),
+            sealed_name: n.sealed_name.clone(),
+            wrapped_key: None,
+            classes: None,
+            was: (n.name_mac, n.seal.map(|s| s.wrapped_key), n.classes),
+        })
+        .collect();
+    let v2 = TenantKeyRow {
+        version: 2,
+        ..key(t.id)
+    };
+    cat.rotate_tenant_key(1, &v2, &read, &[], &[], 3)
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        cat.set_classes(t.id, a.id, 1, None, 0, vec![9; 40]).await,
+        Err(CatalogError::KeyRotated)
+    ));
+    assert_eq!(cat.node(a.id).await.unwrap().unwrap().classes, None);
+    assert!(matches!(
+        cat.set_totp(&alice, 1, &[7; 40], &[vec![1; 32]]).await,
+        Err(CatalogError::KeyRotated)
+    ));
+    assert!(cat.tenant_totp_secrets(t.id).await.unwrap().is_empty());
+
+    assert!(
+        cat.set_classes(t.id, a.id, 2, None, 0, vec![9; 40])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cat.node(a.id).await.unwrap().unwrap().classes,
+        Some(vec![9; 40])
+    );
+    cat.set_totp(&alice, 2, &[7; 40], &[vec![1; 32]])
+        .await
+        .unwrap();
+    assert_eq!(
+        cat.tenant_totp_secrets(t.id).await.unwrap(),
+        [(alice.id, vec![7; 40])]
+    );
+}

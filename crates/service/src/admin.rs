@@ -579,7 +579,8 @@ mod tests {
                 root.as_deref().unwrap_or_default(),
                 &stored,
             );
-            let set = admin.catalog.set_classes(node.id, root, node.size, sealed);
+            let set = (admin.catalog)
+                .set_classes(tenant.id, node.id, tk.version, root, node.size, sealed);
             assert!(set.await.unwrap());
         }
         let done = admin.classify_run(None, false, |_, _, _| {}).await.unwrap();

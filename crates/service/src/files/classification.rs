@@ -740,13 +740,18 @@ impl Files {
         })
         .await
         .map_err(|e| FsError::from(e).at(path))?;
-        let tk = self.tenant_key().await?;
         let root = file.node.seal.as_ref().map(|s| s.content_root.clone());
-        let sealed = seal(&tk, root.as_deref().unwrap_or_default(), &found);
-        self.catalog
-            .set_classes(file.node.id, root, size, sealed)
-            .await?;
-        Ok(found)
+        let (found, root) = (&found, &root);
+        self.with_current_key(|tk| async move {
+            let sealed = seal(&tk, root.as_deref().unwrap_or_default(), found);
+            let (id, version) = (file.node.id, tk.version);
+            self.catalog
+                .set_classes(self.tenant_id, id, version, root.clone(), size, sealed)
+                .await?;
+            Ok(())
+        })
+        .await?;
+        Ok(found.clone())
     }
 
     /// After a commit whose writes could not be scanned as they came: reads the file back in

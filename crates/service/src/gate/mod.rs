@@ -502,19 +502,26 @@ pub async fn enrol_totp(
     account: &str,
 ) -> Result<Enrolment, crate::keys::KeyLifecycleError> {
     let a = catalog.account(account).await?;
-    let row = catalog
-        .tenant_key(a.tenant_id)
-        .await?
-        .ok_or_else(|| crate::keys::KeyLifecycleError::NoTenantKey(a.tenant.clone()))?;
-    let tk = keyring.tenant_key(&row)?;
     let (secret, recovery_codes) = totp::new_enrolment();
     let hashes: Vec<Vec<u8>> = recovery_codes
         .iter()
         .map(|c| totp::recovery_hash(c))
         .collect();
-    catalog
-        .set_totp(a.id, &tk.seal_account_secret(a.id, &secret[..]), &hashes)
-        .await?;
+    // Sealed under the tenant key read; stored only if it is still the tenant's key (a
+    // rotation committed in between: sealed again under the new one).
+    let mut attempts = 0;
+    loop {
+        let row = catalog
+            .tenant_key(a.tenant_id)
+            .await?
+            .ok_or_else(|| crate::keys::KeyLifecycleError::NoTenantKey(a.tenant.clone()))?;
+        let tk = keyring.tenant_key(&row)?;
+        let sealed = tk.seal_account_secret(a.id, &secret[..]);
+        match catalog.set_totp(&a, tk.version, &sealed, &hashes).await {
+            Err(catalog::CatalogError::KeyRotated) if attempts < 4 => attempts += 1,
+            done => break done?,
+        }
+    }
     Ok(Enrolment {
         secret: zeroize::Zeroizing::new(secret.to_vec()),
         recovery_codes,
