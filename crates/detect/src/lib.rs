@@ -567,9 +567,31 @@ impl Detector {
         self.established_before = Some(t.as_millis());
     }
 
-    /// When `account` (of `tenant`) was created.
+    /// When `account` (of `tenant`) was created. What is kept under its name for another
+    /// account (one created at another time or in another tenant, or seen before this one was
+    /// created: a removed account of the same name, live or in the history read at start) is
+    /// dropped: its windows, networks, alerts and containment are not this account's, and a
+    /// containment kept would silence the new account's alerts and holds.
     pub fn set_account_created(&mut self, account: &str, tenant: &str, created: Time) {
-        self.account(account, Some(tenant)).created = Some(created.as_millis());
+        let created = created.as_millis();
+        if let Some(a) = self.accounts.get(account)
+            && (a.created.is_some_and(|c| c != created)
+                || a.first_seen.is_some_and(|f| f < created)
+                || a.tenant.as_deref().is_some_and(|t| t != tenant))
+        {
+            self.accounts.remove(account);
+        }
+        self.account(account, Some(tenant)).created = Some(created);
+    }
+
+    /// Forgets the accounts not among `existing` (the catalog's accounts as listed at
+    /// `listed_at`) that it saw before then: removed, their state goes. (One seen only since
+    /// was made after the listing.)
+    pub fn forget_removed_accounts(&mut self, existing: &HashSet<&str>, listed_at: Time) {
+        let listed_at = listed_at.as_millis();
+        self.accounts.retain(|name, a| {
+            existing.contains(name.as_str()) || a.first_seen.is_some_and(|f| f >= listed_at)
+        });
     }
 
     /// The tenant's stored bytes and files (for `breadth` and the cautious budget).

@@ -502,6 +502,76 @@ fn contained_accounts_stay_quiet_until_released() {
     assert_eq!(sim.alerts.len(), 2, "released: raised again");
 }
 
+/// An account made under the name of a removed one does not inherit its state: contained, the
+/// old one raised nothing more and held nothing; the new one is watched afresh, whether the
+/// old one's state was forgotten at its removal or is found under the name with another
+/// creation time, or (read from the history at start) from before the new one's creation.
+#[test]
+fn an_account_made_under_a_removed_ones_name_is_watched_afresh() {
+    let contained = |created: Option<i64>| {
+        let mut sim = Sim::new();
+        if let Some(c) = created {
+            sim.d
+                .set_account_created("eve", "acme", Time::from_millis(c));
+        }
+        sim.login(T0, "eve", "s1", "198.51.100.7");
+        for i in 0..40 {
+            sim.get(T0 + i, "eve", "s1", "198.51.100.7", i, MIB);
+        }
+        assert_eq!(sim.alerts.len(), 1);
+        sim.d.contained("eve");
+        sim.get(T0 + 100, "eve", "s1", "198.51.100.7", 999, MIB);
+        assert_eq!(sim.alerts.len(), 1, "contained: quiet");
+        sim
+    };
+    let again = |mut sim: Sim| {
+        let later = T0 + HOUR_MS;
+        sim.login(later, "eve", "s2", "203.0.113.9");
+        for i in 0..40 {
+            sim.get(later + i, "eve", "s2", "203.0.113.9", 2000 + i, MIB);
+        }
+        assert_eq!(sim.alerts.len(), 2, "the new eve is watched");
+        assert!(
+            sim.alerts[1].summary.contains("a new account"),
+            "{:?}",
+            sim.alerts[1]
+        );
+    };
+    // Removed (the catalog no longer lists it), then made again.
+    let mut sim = contained(None);
+    sim.d
+        .forget_removed_accounts(&HashSet::new(), Time::from_millis(T0 + 500));
+    sim.d
+        .set_account_created("eve", "acme", Time::from_millis(T0 + 1000));
+    again(sim);
+    // Removed and made again between two refreshes: another creation time.
+    let mut sim = contained(Some(T0 - 1000));
+    sim.d
+        .set_account_created("eve", "acme", Time::from_millis(T0 + 1000));
+    again(sim);
+    // Its history read at start, the new account's creation learnt after.
+    let mut sim = contained(None);
+    sim.d
+        .set_account_created("eve", "acme", Time::from_millis(T0 + 1000));
+    again(sim);
+    // The same account told again is kept as it is (still contained).
+    let mut sim = contained(Some(T0 - 1000));
+    sim.d
+        .set_account_created("eve", "acme", Time::from_millis(T0 - 1000));
+    sim.d
+        .forget_removed_accounts(&HashSet::from(["eve"]), Time::from_millis(T0 + 500));
+    // Nor is an account seen only after the listing (made since) forgotten.
+    sim.login(T0 + 600, "mallory", "m", "10.0.0.9");
+    sim.d
+        .forget_removed_accounts(&HashSet::from(["eve"]), Time::from_millis(T0 + 500));
+    assert!(sim.d.accounts.contains_key("mallory"));
+    sim.d
+        .forget_removed_accounts(&HashSet::from(["eve"]), Time::from_millis(T0 + 700));
+    assert!(!sim.d.accounts.contains_key("mallory"));
+    sim.get(T0 + HOUR_MS, "eve", "s1", "198.51.100.7", 3000, MIB);
+    assert_eq!(sim.alerts.len(), 1, "still contained");
+}
+
 #[test]
 fn overrides_apply_to_their_account_only() {
     let mut config = Config::default();

@@ -393,7 +393,9 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
         return;
     };
     let canaries = catalog.canaries(None).await.unwrap_or_default();
-    let accounts = catalog.list_accounts(None).await.unwrap_or_default();
+    // Read, or nothing is forgotten (an empty list would forget every account's state).
+    let listed_at = detection.first.clock.now();
+    let accounts = catalog.list_accounts(None).await.ok();
     let overrides = catalog.detection_overrides().await.unwrap_or_default();
     let mut sizes = Vec::with_capacity(tenants.len());
     for t in &tenants {
@@ -418,7 +420,7 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
     tracing::trace!(
         tenants = sizes.len(),
         canaries = canaries.len(),
-        accounts = accounts.len(),
+        accounts = accounts.as_ref().map_or(0, Vec::len),
         "detector refreshed"
     );
     detection.with(|d| {
@@ -433,8 +435,12 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
                     .chain(gone.iter().filter(|(t, _)| t == name).map(|(_, id)| *id)),
             );
         }
-        for a in &accounts {
-            d.set_account_created(&a.name, &a.tenant, Time::from_secs(a.created_at));
+        if let Some(accounts) = &accounts {
+            let existing = accounts.iter().map(|a| a.name.as_str()).collect();
+            d.forget_removed_accounts(&existing, listed_at);
+            for a in accounts {
+                d.set_account_created(&a.name, &a.tenant, Time::from_secs(a.created_at));
+            }
         }
         d.set_config(config);
     });

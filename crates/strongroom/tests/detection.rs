@@ -918,6 +918,45 @@ fn a_removed_accounts_lifted_thresholds_do_not_pass_to_its_name() {
     assert_eq!(taken, 200, "{out:?}");
 }
 
+/// An account contained and removed leaves nothing to an account made later under its name:
+/// the detector raised nothing more for the contained one and held none of its reads, and the
+/// new one (before: not watched at all, it took all 300 files) is contained at its cautious
+/// limit as any new account.
+#[test]
+fn an_account_made_under_a_contained_ones_name_is_watched_afresh() {
+    let server = Server::start_with_config(CONFIG);
+    let bank = server.account("acme", "bank", "full");
+    upload_statements(&bank, 300);
+    let thief = server.account("acme", "thief", "full");
+    let out = thief.sftp("get -r /statements loot\n");
+    assert_ne!(out.0, 0, "{out:?}");
+    let first = wait_for_alert(&server, "thief");
+    server.ok(&["user", "remove", "thief"]);
+
+    let partner = server.account("acme", "thief", "full");
+    let out = partner.sftp("get -r /statements loot\n");
+    assert_ne!(out.0, 0, "{out:?}");
+    let taken = std::fs::read_dir(partner.work().join("loot"))
+        .unwrap()
+        .count();
+    assert_eq!(taken, 200, "{out:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let second = loop {
+        let raised: Vec<_> = alerts(&server)
+            .into_iter()
+            .filter(|a| a["account"] == "thief" && a["id"] != first["id"])
+            .collect();
+        if let Some(a) = raised.into_iter().next() {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no alert for the new account");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(second["rule"], "bulk_read", "{second}");
+    let shown = server.ok(&["user", "show", "thief"]);
+    assert!(shown.contains("locked (alert"), "{shown}");
+}
+
 /// A canary touched by a request the account may not make is touched all the same: an
 /// upload-only account (a partner's drop box) trying to download it, a read-only one trying to
 /// write over it. Both refused, both critical; a refused request on another file is nothing.
