@@ -119,8 +119,14 @@ impl Page<'_> {
         crate::units::bytes_for_people(*n)
     }
 
+    /// A time as the page shows it: RFC 3339 with a space for its `T`, so that a narrow
+    /// column breaks it between the date and the time, never inside either.
+    fn time(&self, t: &Time) -> String {
+        t.to_string().replacen('T', " ", 1)
+    }
+
     fn opt_time(&self, t: &Option<Time>) -> String {
-        t.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+        t.as_ref().map_or_else(|| "-".into(), |t| self.time(t))
     }
 
     /// How a session ended: what ended it (containment, an administrator, its server's stop),
