@@ -219,8 +219,12 @@ impl Server {
                 "the open-file limit allows fewer connections than configured; raise it (e.g. LimitNOFILE)"
             );
         }
-        let keyring = Arc::new(keys::KeyringHandle::load(config.master_key.clone(), true)?);
         let catalog = Catalog::open(&config.catalog_path()).await?;
+        let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?;
+        // The master key file is made only for a data directory that has none in use.
+        let in_use = keys::master_in_use(&catalog, &store).await?;
+        let keyring = keys::load_keyring_for(&config.master_key, in_use)?;
+        let keyring = Arc::new(keys::KeyringHandle::new(config.master_key.clone(), keyring));
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
         sweep_orphans(&catalog, blobs.as_ref()).await?;
         if !config.seal_contents {
@@ -235,7 +239,6 @@ impl Server {
             &config.data_dir.join("ledger.key"),
             true,
         )?);
-        let store = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?;
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);

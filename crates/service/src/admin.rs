@@ -117,7 +117,9 @@ impl Admin {
 
     /// A tenant, with its first tenant key (the master key is made if there is none yet).
     pub async fn add_tenant(&self, name: &str) -> AdminResult<Tenant> {
-        Ok(crate::keys::add_tenant(&self.catalog, &self.master, name, self.now()).await?)
+        let ledger = LedgerStore::open(&self.data_dir.join("ledger.db"))?;
+        let now = self.now();
+        Ok(crate::keys::add_tenant(&self.catalog, &ledger, &self.master, name, now).await?)
     }
 
     /// Retention of one folder of a tenant (`None`: as the tenant's), in days after upload and
@@ -408,7 +410,9 @@ pub fn open_ledger(
     master: &MasterKeySource,
 ) -> AdminResult<(LedgerStore, LedgerBodyKey)> {
     let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
-    let keyring = crate::keys::load_keyring(master, true)?;
+    // A new master key only for a ledger that has no body key (one wrapped under it is in use).
+    let in_use = store.body_key()?.map(|(id, _)| id);
+    let keyring = crate::keys::load_keyring_for(master, in_use)?;
     let key = crate::keys::ledger_body_key(&store, &keyring)?;
     Ok((store, key))
 }

@@ -33,6 +33,12 @@ pub enum KeyLifecycleError {
     MasterNotHeld(String),
     #[error("the ledger's body key changed during the master key's rotation; run it again")]
     BodyKeyChanged,
+    #[error(
+        "master key file {path} is missing, and this data directory's keys are wrapped under \
+         master key {id}: restore that file (or point the configuration at it); a new master \
+         key is made only for a data directory that has none in use"
+    )]
+    MasterMissing { path: String, id: String },
 }
 
 /// Attempts of an operation on keys whose reading a concurrent one overtook (an upload or a
@@ -75,10 +81,15 @@ pub struct KeyringHandle {
 impl KeyringHandle {
     pub fn load(source: MasterKeySource, create: bool) -> Result<Self, KeyError> {
         let keyring = load_keyring(&source, create)?;
-        Ok(Self {
+        Ok(Self::new(source, keyring))
+    }
+
+    /// A handle on `keyring`, loaded from `source` (reloaded from there when needed).
+    pub fn new(source: MasterKeySource, keyring: Keyring) -> Self {
+        Self {
             source,
             current: std::sync::RwLock::new(std::sync::Arc::new(keyring)),
-        })
+        }
     }
 
     pub fn get(&self) -> std::sync::Arc<Keyring> {
@@ -106,6 +117,42 @@ impl KeyringHandle {
             other => other,
         }
     }
+}
+
+/// Loads the keyring of a data directory: the master key file is made only while nothing is
+/// wrapped under a master key yet (`in_use`: the master key the catalog records, else the
+/// one that wraps the ledger's body key). Once one is in use, a missing file is an error that
+/// names it, never a new key written where the old one was expected.
+pub fn load_keyring_for(
+    source: &MasterKeySource,
+    in_use: Option<Vec<u8>>,
+) -> Result<Keyring, KeyLifecycleError> {
+    match load_keyring(source, in_use.is_none()) {
+        Err(KeyError::MasterFile { path, source })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            match in_use {
+                Some(id) => Err(KeyLifecycleError::MasterMissing {
+                    path,
+                    id: hex::encode(id),
+                }),
+                None => Err(KeyError::MasterFile { path, source }.into()),
+            }
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The master key in use in a data directory: the one the catalog records, else the one that
+/// wraps the ledger's body key; `None` for a new data directory.
+pub async fn master_in_use(
+    catalog: &Catalog,
+    ledger: &catalog::LedgerStore,
+) -> Result<Option<Vec<u8>>, KeyLifecycleError> {
+    Ok(match catalog.master_key_id().await? {
+        Some(id) => Some(id),
+        None => ledger.body_key()?.map(|(id, _)| id),
+    })
 }
 
 /// Loads the master keyring, creating the key file on first use when `create`.
@@ -151,9 +198,9 @@ pub fn ledger_body_key(
 async fn keyring_for_new_keys(
     catalog: &Catalog,
     source: &MasterKeySource,
-    create: bool,
+    in_use: Option<Vec<u8>>,
 ) -> Result<(Keyring, MasterKey), KeyLifecycleError> {
-    let keyring = load_keyring(source, create)?;
+    let keyring = load_keyring_for(source, in_use)?;
     let master = match catalog.master_key_id().await? {
         None => keyring.current().clone(),
         Some(id) => keyring
@@ -165,15 +212,17 @@ async fn keyring_for_new_keys(
 }
 
 /// Adds a tenant with its first tenant key, wrapped under the catalog's master key (the master
-/// key file is made if there is none yet).
+/// key file is made if there is none yet and the data directory has none in use).
 pub async fn add_tenant(
     catalog: &Catalog,
+    ledger: &catalog::LedgerStore,
     source: &MasterKeySource,
     name: &str,
     now: i64,
 ) -> Result<catalog::Tenant, KeyLifecycleError> {
     with_attempts(|| async {
-        let (_, master) = keyring_for_new_keys(catalog, source, true).await?;
+        let in_use = master_in_use(catalog, ledger).await?;
+        let (_, master) = keyring_for_new_keys(catalog, source, in_use).await?;
         Ok(catalog
             .add_tenant(name, now, |id| new_tenant_key(&master, id, 1))
             .await?)
@@ -211,7 +260,8 @@ async fn rotate_tenant_key_once(
     tenant: &str,
     now: i64,
 ) -> Result<(i64, usize), KeyLifecycleError> {
-    let (keyring, master) = keyring_for_new_keys(catalog, source, false).await?;
+    let in_use = catalog.master_key_id().await?;
+    let (keyring, master) = keyring_for_new_keys(catalog, source, in_use).await?;
     let t = catalog.tenant(tenant).await?;
     let row = catalog
         .tenant_key(t.id)
@@ -366,7 +416,9 @@ mod tests {
         let source = MasterKeySource::File(path.clone());
         let catalog = Catalog::open(&dir.path().join("catalog.db")).await.unwrap();
         let ledger = catalog::LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
-        let acme = add_tenant(&catalog, &source, "acme", 1).await.unwrap();
+        let acme = add_tenant(&catalog, &ledger, &source, "acme", 1)
+            .await
+            .unwrap();
         let old = load_keyring(&source, false).unwrap().current().clone();
 
         // A rotation that committed its catalog transaction and stopped there.
@@ -382,7 +434,9 @@ mod tests {
             Some(new.id.to_vec())
         );
 
-        let globex = add_tenant(&catalog, &source, "globex", 2).await.unwrap();
+        let globex = add_tenant(&catalog, &ledger, &source, "globex", 2)
+            .await
+            .unwrap();
         rotate_tenant_key(&catalog, &source, "acme", 3)
             .await
             .unwrap();

@@ -249,6 +249,56 @@ fn files_stay_readable_across_tenant_and_master_key_rotation() {
     assert!(out.status.success() && !list.contains("initech"), "{list}");
 }
 
+/// A master key file gone missing (a key volume not mounted, a path mistyped) is named, not
+/// replaced: neither the server nor an administrator's command makes a new key where the one
+/// in use was expected (the server used to, then failed on it; a tenant added then was
+/// wrapped under the new key). Restored, everything opens again.
+#[test]
+fn a_missing_master_key_file_is_named_not_replaced() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let data = pseudo_random(14, 100_000);
+    std::fs::write(alice.work().join("f"), &data).unwrap();
+    alice.sftp_ok("put f kept\n");
+    server.stop();
+    let master = server.data_dir().join("master.key");
+    let aside = server.data_dir().join("..").join("master.key.aside");
+    std::fs::rename(&master, &aside).unwrap();
+    let id = std::fs::read_to_string(&aside).unwrap();
+    let id = id.split_whitespace().nth(1).unwrap().to_owned();
+
+    let out = std::process::Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is missing, and this data directory's keys are wrapped under master key")
+            && err.contains(&id),
+        "{err}"
+    );
+    assert!(!master.exists(), "a new master key was made");
+    let out = server.admin(&["tenant", "add", "globex"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&id), "{err}");
+    let out = server.admin(&["file", "show", "acme", "/kept"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!master.exists(), "a new master key was made");
+    // The chain is verified without any key.
+    server.ok(&["audit", "verify"]);
+    let tenants = server.ok(&["tenant", "list"]);
+    assert!(!tenants.contains("globex"), "{tenants}");
+
+    std::fs::rename(&aside, &master).unwrap();
+    server.restart();
+    alice.sftp_ok("get kept back\n");
+    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+}
+
 #[test]
 fn shredding_a_tenant_destroys_its_key_and_files() {
     let server = Server::start();

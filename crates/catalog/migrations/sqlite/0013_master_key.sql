@@ -6,3 +6,6 @@ CREATE TABLE master_key (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     master_key_id BLOB NOT NULL
 );
+-- A catalog that has tenant keys already records the master key of its newest.
+INSERT INTO master_key (id, master_key_id)
+SELECT 1, master_key_id FROM tenant_keys ORDER BY created_at DESC, tenant_id DESC LIMIT 1;
