@@ -199,8 +199,8 @@ impl Connection {
         // certificate revoked closes those it opened, `ban add` reloads the bans and then
         // closes the address's sessions. A login checked before and counted among the
         // sessions after sees it here (counted first, then asked).
-        let meanwhile = if self.shared.gate.locked(&p.account).await {
-            Some("the account was locked")
+        let meanwhile = if self.shared.gate.locked(&p).await {
+            Some("the account was locked or removed")
         } else if self
             .shared
             .gate

@@ -196,10 +196,11 @@ impl Gate {
         }
     }
 
-    /// Whether `user`'s account is locked now (or cannot be read): asked again once a login
-    /// is admitted, as containment may have locked the account while it was checked.
-    pub async fn locked(&self, user: &str) -> bool {
-        !matches!(self.account(user).await, Ok(Some(a)) if !a.locked)
+    /// Whether `p`'s account is locked now, or gone (removed, or removed and another made
+    /// under its name), or cannot be read: asked again once a login is admitted, as
+    /// containment or an administrator may have acted on the account while it was checked.
+    pub async fn locked(&self, p: &Principal) -> bool {
+        !matches!(self.account(&p.account).await, Ok(Some(a)) if !a.locked && a.id == p.account_id)
     }
 
     /// Whether the credential of `p`'s login (by `method`: its first factor's) was withdrawn
