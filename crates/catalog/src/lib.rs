@@ -43,7 +43,8 @@ pub use namespace::{
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::{Expired, MIN_RETENTION_DAYS, RecordOfExpired};
 pub use tenants::{
-    DEFAULT_RETENTION_DAYS, Rekeyed, Resealed, Tenant, TenantKeyRow, TenantSettings,
+    DEFAULT_RETENTION_DAYS, Rekey, RekeyError, RekeyableNode, RekeyableValue, Rekeyed, RekeyedRows,
+    Tenant, TenantKeyRow, TenantSettings,
 };
 
 /// Longest tenant or account name.
@@ -74,6 +75,9 @@ pub enum CatalogError {
     },
     #[error("the tenant key was rotated during the operation; retry")]
     KeyRotated,
+    /// Re-keying a row of a tenant key rotation failed (the caller's error).
+    #[error("re-keying for the tenant key rotation: {0}")]
+    Rekey(#[source] RekeyError),
     /// A tenant key wrapped under a master key other than the one the catalog records (a
     /// master key rotation committed since the keyring was loaded).
     #[error("the master key was rotated during the operation; retry")]

@@ -39,29 +39,126 @@ pub struct TenantSettings {
     pub quota_files: Option<Option<i64>>,
 }
 
-/// A node re-keyed by a tenant key rotation: new name forms and re-wrapped data key.
-#[derive(Debug, Clone)]
+/// A node as a tenant key rotation re-keys it: its name forms, data key and sealed classes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RekeyableNode {
+    pub id: i64,
+    pub name_mac: Vec<u8>,
+    pub sealed_name: Vec<u8>,
+    /// The data key's id and wrapped form (`None`: contents not sealed, or a directory).
+    pub key_id: Option<Vec<u8>>,
+    pub wrapped_key: Option<Vec<u8>>,
+    pub content_root: Option<Vec<u8>>,
+    pub classes: Option<Vec<u8>>,
+}
+
+/// A node re-keyed: its new name forms, re-wrapped data key and re-sealed classes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rekeyed {
-    pub node_id: i64,
     pub name_mac: Vec<u8>,
     pub sealed_name: Vec<u8>,
     pub wrapped_key: Option<Vec<u8>>,
-    /// The file's classification sealed under the new key (`None`: it has none).
     pub classes: Option<Vec<u8>>,
-    /// The row as it was read for re-keying (name MAC, wrapped data key, classes): the
-    /// rotation stores nothing if it has changed since (an upload, a rename in between).
-    pub was: RekeyedFrom,
 }
 
-/// A node's name MAC, wrapped data key and sealed classes as a rotation read them.
-pub type RekeyedFrom = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+/// A value sealed under the tenant key besides nodes, as a rotation re-seals it: a class
+/// history row (by its id, with its contents' root) or an account's TOTP secret (by the
+/// account's id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RekeyableValue {
+    pub id: i64,
+    pub content_root: Option<Vec<u8>>,
+    pub sealed: Vec<u8>,
+}
 
-/// A node's id and what a rotation re-keys of it, as stored.
-type StoredRekeyable = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+/// An error of re-keying a row (the vault's, carried through the catalog).
+pub type RekeyError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What a key rotation re-seals besides nodes: a row's id, its new sealed value and the value
-/// it was re-sealed from (class history rows, accounts' TOTP secrets).
-pub type Resealed = (i64, Vec<u8>, Vec<u8>);
+/// Re-keys a tenant's rows from its old key to its new one: the caller's (who holds the keys;
+/// the catalog never does). A rotation calls it for every row before its transaction, and
+/// inside it for the rows changed since.
+pub trait Rekey: Send {
+    fn node(&mut self, n: &RekeyableNode) -> std::result::Result<Rekeyed, RekeyError>;
+    fn class_history(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>;
+    fn totp_secret(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>;
+}
+
+/// A tenant's rows as read for a rotation, each with its re-keyed form.
+#[derive(Debug, Default)]
+pub struct RekeyedRows {
+    nodes: std::collections::HashMap<i64, (RekeyableNode, Rekeyed)>,
+    history: std::collections::HashMap<i64, (RekeyableValue, Vec<u8>)>,
+    totp: std::collections::HashMap<i64, (RekeyableValue, Vec<u8>)>,
+}
+
+impl RekeyedRows {
+    /// Nodes re-keyed.
+    pub fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+/// The rows of a tenant a rotation re-keys, as `conn` reads them.
+async fn rekeyable(
+    conn: &mut sqlx::SqliteConnection,
+    tenant_id: i64,
+) -> Result<(Vec<RekeyableNode>, Vec<RekeyableValue>, Vec<RekeyableValue>)> {
+    type NodeRow = (
+        i64,
+        Vec<u8>,
+        Vec<u8>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+    );
+    let nodes: Vec<NodeRow> = sqlx::query_as(
+        "SELECT id, name_mac, sealed_name, key_id, wrapped_key, content_root, classes
+           FROM nodes WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let nodes = nodes
+        .into_iter()
+        .map(
+            |(id, name_mac, sealed_name, key_id, wrapped_key, content_root, classes)| {
+                RekeyableNode {
+                    id,
+                    name_mac,
+                    sealed_name,
+                    key_id,
+                    wrapped_key,
+                    content_root,
+                    classes,
+                }
+            },
+        )
+        .collect();
+    let values = |rows: Vec<(i64, Option<Vec<u8>>, Vec<u8>)>| -> Vec<RekeyableValue> {
+        rows.into_iter()
+            .map(|(id, content_root, sealed)| RekeyableValue {
+                id,
+                content_root,
+                sealed,
+            })
+            .collect()
+    };
+    let history = sqlx::query_as(
+        "SELECT id, content_root, classes FROM class_history WHERE tenant_id = ? ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let totp = sqlx::query_as(
+        "SELECT id, NULL, totp_secret FROM accounts
+          WHERE tenant_id = ? AND totp_secret IS NOT NULL ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((nodes, values(history), values(totp)))
+}
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, created_at, retention_days, retention_after_download_hours,
@@ -270,99 +367,105 @@ impl Catalog {
             .collect())
     }
 
-    /// Replaces a tenant key (at `old_version`) with `new`, with every node and every earlier
-    /// contents' classes re-keyed, in one transaction. The old tenant key is gone when this commits.
+    /// Every row of a tenant a key rotation re-keys, read now and re-keyed by `rekey` (outside
+    /// any transaction: the cryptography does not hold the writer).
+    pub async fn rekey_tenant_rows(
+        &self,
+        tenant_id: i64,
+        rekey: &mut dyn Rekey,
+    ) -> Result<RekeyedRows> {
+        let mut conn = self.pool.acquire().await?;
+        let (nodes, history, totp) = rekeyable(&mut conn, tenant_id).await?;
+        drop(conn);
+        let mut rows = RekeyedRows::default();
+        for n in nodes {
+            let r = rekey.node(&n).map_err(CatalogError::Rekey)?;
+            rows.nodes.insert(n.id, (n, r));
+        }
+        for v in history {
+            let r = rekey.class_history(&v).map_err(CatalogError::Rekey)?;
+            rows.history.insert(v.id, (v, r));
+        }
+        for v in totp {
+            let r = rekey.totp_secret(&v).map_err(CatalogError::Rekey)?;
+            rows.totp.insert(v.id, (v, r));
+        }
+        Ok(rows)
+    }
+
+    /// Replaces a tenant key (at `old_version`) with `new`, with every node, earlier contents'
+    /// classes and TOTP secret of the tenant re-keyed, in one transaction: the old tenant key
+    /// is gone when this commits. `rows` were re-keyed as read before; a row changed since (an
+    /// upload, a new file, a rename, sealed under the old key, which would otherwise be
+    /// overwritten or left under a key that is gone) is re-keyed by `rekey` inside the
+    /// transaction, so that a rotation beside a busy server re-keys what changed meanwhile
+    /// rather than failing. Returns the number of nodes re-keyed.
     pub async fn rotate_tenant_key(
         &self,
         old_version: i64,
         new: &TenantKeyRow,
-        nodes: &[Rekeyed],
-        history: &[Resealed],
-        totp_secrets: &[Resealed],
+        mut rows: RekeyedRows,
+        rekey: &mut dyn Rekey,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let mut tx = self.begin_write().await?;
         crate::namespace::check_key_version(&mut tx, new.tenant_id, old_version).await?;
-        // What was re-keyed must be what is stored: a change committed between the caller's
-        // reading and this transaction (an upload, a new file, a rename: sealed under the old
-        // key) would otherwise be overwritten or left under a key that is gone. The caller
-        // reads again and retries ([`CatalogError::KeyRotated`]).
-        let stored: Vec<StoredRekeyable> = sqlx::query_as(
-            "SELECT id, name_mac, wrapped_key, classes FROM nodes
-              WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
-        )
-        .bind(new.tenant_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let read = nodes
-            .iter()
-            .map(|n| (n.node_id, n.was.0.clone(), n.was.1.clone(), n.was.2.clone()));
-        if !stored.iter().cloned().eq(read) {
-            return Err(CatalogError::KeyRotated);
-        }
-        let history_stored: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT id, classes FROM class_history WHERE tenant_id = ? ORDER BY id")
-                .bind(new.tenant_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let totp_stored: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, totp_secret FROM accounts
-              WHERE tenant_id = ? AND totp_secret IS NOT NULL ORDER BY id",
-        )
-        .bind(new.tenant_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let was = |rows: &[Resealed]| {
-            let mut was: Vec<(i64, Vec<u8>)> =
-                rows.iter().map(|(id, _, was)| (*id, was.clone())).collect();
-            was.sort();
-            was
-        };
-        if history_stored != was(history) || totp_stored != was(totp_secrets) {
-            return Err(CatalogError::KeyRotated);
-        }
+        let (nodes, history, totp) = rekeyable(&mut tx, new.tenant_id).await?;
+        let count = nodes.len();
         sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
             .bind(new.tenant_id)
             .execute(&mut *tx)
             .await?;
         insert_key(&mut tx, new, now).await?;
         for n in nodes {
+            let r = match rows.nodes.remove(&n.id) {
+                Some((read, r)) if read == n => r,
+                _ => rekey.node(&n).map_err(CatalogError::Rekey)?,
+            };
             sqlx::query(
                 "UPDATE nodes SET name_mac = ?, sealed_name = ?, classes = ?,
                         wrapped_key = COALESCE(?, wrapped_key),
                         key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
                   WHERE id = ? AND tenant_id = ?",
             )
-            .bind(&n.name_mac)
-            .bind(&n.sealed_name)
-            .bind(&n.classes)
-            .bind(&n.wrapped_key)
+            .bind(&r.name_mac)
+            .bind(&r.sealed_name)
+            .bind(&r.classes)
+            .bind(&r.wrapped_key)
             .bind(new.version)
-            .bind(n.node_id)
+            .bind(n.id)
             .bind(new.tenant_id)
             .execute(&mut *tx)
             .await?;
         }
         // Earlier contents' classes (by history row id), sealed under the new key.
-        for (id, sealed, _) in history {
+        for v in history {
+            let sealed = match rows.history.remove(&v.id) {
+                Some((read, r)) if read == v => r,
+                _ => rekey.class_history(&v).map_err(CatalogError::Rekey)?,
+            };
             sqlx::query("UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?")
                 .bind(sealed)
-                .bind(id)
+                .bind(v.id)
                 .bind(new.tenant_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        for (account_id, sealed, _) in totp_secrets {
+        for v in totp {
+            let sealed = match rows.totp.remove(&v.id) {
+                Some((read, r)) if read == v => r,
+                _ => rekey.totp_secret(&v).map_err(CatalogError::Rekey)?,
+            };
             sqlx::query("UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?")
                 .bind(sealed)
-                .bind(account_id)
+                .bind(v.id)
                 .bind(new.tenant_id)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
         self.truncate_wal().await?;
-        Ok(())
+        Ok(count)
     }
 
     /// The master key the catalog's tenant keys are wrapped under (`None` before the first).

@@ -19,6 +19,47 @@ fn name(s: &'static [u8]) -> StoredName<'static> {
     StoredName { mac: s, sealed: s }
 }
 
+/// Re-keys as a test does: every new name MAC and sealed value is the old one prefixed with
+/// `new:`; counts its calls.
+#[derive(Default)]
+struct Prefixing {
+    calls: usize,
+}
+
+fn prefixed(v: &[u8]) -> Vec<u8> {
+    [b"new:".as_slice(), v].concat()
+}
+
+impl Rekey for Prefixing {
+    fn node(&mut self, n: &RekeyableNode) -> std::result::Result<Rekeyed, RekeyError> {
+        self.calls += 1;
+        Ok(Rekeyed {
+            name_mac: prefixed(&n.name_mac),
+            sealed_name: n.sealed_name.clone(),
+            wrapped_key: n.wrapped_key.clone(),
+            classes: n.classes.as_deref().map(prefixed),
+        })
+    }
+
+    fn class_history(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError> {
+        self.calls += 1;
+        Ok(prefixed(&v.sealed))
+    }
+
+    fn totp_secret(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError> {
+        self.calls += 1;
+        Ok(prefixed(&v.sealed))
+    }
+}
+
+/// Rotates tenant `tenant_id`'s key from `from` to `to` as the service does: its rows re-keyed
+/// as read, then the transaction.
+async fn rotate(cat: &Catalog, tenant_id: i64, from: i64, to: &TenantKeyRow) -> Result<usize> {
+    let mut rekey = Prefixing::default();
+    let rows = cat.rekey_tenant_rows(tenant_id, &mut rekey).await?;
+    cat.rotate_tenant_key(from, to, rows, &mut rekey, 9).await
+}
+
 /// Makes directory `n` in `parent` of tenant `tenant`, unrecorded: its id.
 async fn mkdir_in(cat: &Catalog, tenant: i64, parent: i64, n: &'static [u8]) -> i64 {
     cat.mkdir(tenant, parent, name(n), 0o40755, 1, 1, None)
@@ -316,7 +357,7 @@ async fn a_master_rotation_overtaken_by_a_new_tenant_key_stores_nothing() {
         ..key(acme.id)
     };
     assert!(matches!(
-        cat.rotate_tenant_key(1, &v2, &[], &[], &[], 4).await,
+        rotate(&cat, acme.id, 1, &v2).await,
         Err(CatalogError::MasterKeyRotated)
     ));
     assert_eq!(cat.tenant_key(acme.id).await.unwrap().unwrap().version, 1);
@@ -330,58 +371,59 @@ async fn a_master_rotation_overtaken_by_a_new_tenant_key_stores_nothing() {
         version: 2,
         ..under_new(acme.id)
     };
-    cat.rotate_tenant_key(1, &v2, &[], &[], &[], 6)
-        .await
-        .unwrap();
+    rotate(&cat, acme.id, 1, &v2).await.unwrap();
 }
 
-/// A key rotation stores what it re-keyed only if the rows are still as it read them: a file
-/// uploaded in between (sealed under the old key) would be left under a key that is gone.
+/// A key rotation re-keys inside its transaction what changed since it read the rows: a file
+/// uploaded and one renamed in between (sealed under the old key), a TOTP secret enrolled,
+/// would otherwise be overwritten with what was read or left under a key that is gone. What
+/// did not change is not re-keyed again.
 #[tokio::test]
-async fn a_rotation_overtaken_by_a_change_stores_nothing() {
+async fn a_rotation_overtaken_by_changes_rekeys_them_in_its_transaction() {
     let (_d, cat) = catalog().await;
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
-    cat.commit_upload(upload(t.id, root.id, b"a"))
+    for n in [b"a".as_slice(), b"c"] {
+        let mut u = upload(t.id, root.id, b"-");
+        u.name = StoredName { mac: n, sealed: n };
+        cat.commit_upload(u).await.unwrap();
+    }
+    let alice = cat
+        .add_account("acme", "alice", Access::ReadOnly, None, None, 2)
         .await
         .unwrap();
-    let rekey = |nodes: Vec<Node>| -> Vec<Rekeyed> {
-        nodes
-            .into_iter()
-            .map(|n| Rekeyed {
-                node_id: n.id,
-                name_mac: [b"new:".as_slice(), &n.name_mac].concat(),
-                sealed_name: n.sealed_name.clone(),
-                wrapped_key: None,
-                classes: None,
-                was: (n.name_mac, n.seal.map(|s| s.wrapped_key), n.classes),
-            })
-            .collect()
-    };
     let new = TenantKeyRow {
         version: 2,
         ..key(t.id)
     };
-    let read = rekey(cat.tenant_nodes(t.id).await.unwrap());
-    // Another file arrives between the reading and the rotation's transaction.
+    let mut rekey = Prefixing::default();
+    let rows = cat.rekey_tenant_rows(t.id, &mut rekey).await.unwrap();
+    assert_eq!((rows.nodes(), rekey.calls), (2, 2));
+    // Between the reading and the rotation's transaction: a file arrives, one is renamed, a
+    // TOTP secret is enrolled.
     cat.commit_upload(upload(t.id, root.id, b"b"))
         .await
         .unwrap();
-    assert!(matches!(
-        cat.rotate_tenant_key(1, &new, &read, &[], &[], 9).await,
-        Err(CatalogError::KeyRotated)
-    ));
-    assert_eq!(cat.tenant_key(t.id).await.unwrap().unwrap().version, 1);
-    assert!(cat.lookup(root.id, b"a").await.unwrap().is_some());
-    // Read again, it goes through, both files re-keyed.
-    let read = rekey(cat.tenant_nodes(t.id).await.unwrap());
-    cat.rotate_tenant_key(1, &new, &read, &[], &[], 9)
+    let c = cat.lookup(root.id, b"c").await.unwrap().unwrap();
+    cat.rename(t.id, c.id, root.id, name(b"c2"), false, 1, None)
         .await
         .unwrap();
+    cat.set_totp(&alice, 1, b"secret", &[]).await.unwrap();
+    let nodes = cat
+        .rotate_tenant_key(1, &new, rows, &mut rekey, 9)
+        .await
+        .unwrap();
+    assert_eq!(nodes, 3);
+    // The new file, the renamed one and the secret re-keyed in the transaction; `a` not again.
+    assert_eq!(rekey.calls, 2 + 3);
     assert_eq!(cat.tenant_key(t.id).await.unwrap().unwrap().version, 2);
-    for n in [b"new:a".as_slice(), b"new:b"] {
-        assert!(cat.lookup(root.id, n).await.unwrap().is_some());
+    for n in [b"new:a".as_slice(), b"new:b", b"new:c2"] {
+        assert!(cat.lookup(root.id, n).await.unwrap().is_some(), "{n:?}");
     }
+    assert_eq!(
+        cat.tenant_totp_secrets(t.id).await.unwrap(),
+        [(alice.id, b"new:secret".to_vec())]
+    );
 }
 
 #[tokio::test]
@@ -977,27 +1019,11 @@ async fn classes_and_totp_secrets_sealed_under_a_rotated_key_are_refused() {
         .await
         .unwrap();
     let a = cat.lookup(root.id, b"a").await.unwrap().unwrap();
-    let read: Vec<Rekeyed> = cat
-        .tenant_nodes(t.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| Rekeyed {
-            node_id: n.id,
-            name_mac: n.name_mac.clone(),
-            sealed_name: n.sealed_name.clone(),
-            wrapped_key: None,
-            classes: None,
-            was: (n.name_mac, n.seal.map(|s| s.wrapped_key), n.classes),
-        })
-        .collect();
     let v2 = TenantKeyRow {
         version: 2,
         ..key(t.id)
     };
-    cat.rotate_tenant_key(1, &v2, &read, &[], &[], 3)
-        .await
-        .unwrap();
+    rotate(&cat, t.id, 1, &v2).await.unwrap();
 
     assert!(matches!(
         cat.set_classes(t.id, a.id, 1, None, 0, vec![9; 40]).await,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use catalog::{Catalog, Rekeyed, TenantKeyRow};
+use catalog::{Catalog, TenantKeyRow};
 use vault::{KeyError, Keyring, MasterKey};
 
 use crate::config::MasterKeySource;
@@ -243,8 +243,9 @@ fn new_tenant_key(master: &MasterKey, tenant_id: i64, version: i64) -> TenantKey
 
 /// Replaces a tenant's key: every name and data key is re-derived and re-wrapped under the new
 /// key in one transaction; file contents are not rewritten. Returns (new version, nodes). The
-/// rows are re-keyed as read, then stored only if they are still as read (the catalog checks
-/// in its transaction); a change in between makes it read and re-key again.
+/// rows are re-keyed as read, outside the transaction; the rows changed since (uploads,
+/// renames of a server serving meanwhile) are re-keyed inside it. Another rotation or a master
+/// key rotation committed in between makes it start again.
 pub async fn rotate_tenant_key(
     catalog: &Catalog,
     source: &MasterKeySource,
@@ -270,57 +271,70 @@ async fn rotate_tenant_key_once(
     let old = keyring.tenant_key(t.id, row.version, &row.master_key_id, &row.wrapped)?;
     let version = row.version + 1;
     let (new, wrapped) = master.new_tenant_key(t.id, version);
-    let mut rekeyed = Vec::new();
-    for n in catalog.tenant_nodes(t.id).await? {
-        let name = old.open_name(&n.sealed_name, &n.name_mac)?;
-        let mac = new.name_mac(&name);
-        let wrapped_key = match &n.seal {
-            Some(s) => Some(new.wrap_data_key(&old.unwrap_data_key(&s.key_id, &s.wrapped_key)?)),
-            None => None,
-        };
-        let content = n.seal.as_ref().map_or(&[][..], |s| &s.content_root[..]);
-        let classes = match &n.classes {
-            Some(sealed) => Some(new.seal_classes(content, &old.open_classes(content, sealed)?)),
-            None => None,
-        };
-        rekeyed.push(Rekeyed {
-            node_id: n.id,
-            sealed_name: new.seal_name(&name, &mac),
-            name_mac: mac,
-            wrapped_key,
-            classes,
-            was: (
-                n.name_mac.clone(),
-                n.seal.as_ref().map(|s| s.wrapped_key.clone()),
-                n.classes.clone(),
-            ),
-        });
-    }
-    let mut history = Vec::new();
-    for v in catalog.tenant_class_history(t.id).await? {
-        let content = v.content_root.as_deref().unwrap_or_default();
-        let classes = old.open_classes(content, &v.classes)?;
-        history.push((v.id, new.seal_classes(content, &classes), v.classes.clone()));
-    }
-    let mut totp = Vec::new();
-    for (account_id, sealed) in catalog.tenant_totp_secrets(t.id).await? {
-        let secret = old.open_account_secret(account_id, &sealed)?;
-        totp.push((
-            account_id,
-            new.seal_account_secret(account_id, &secret),
-            sealed.clone(),
-        ));
-    }
+    let mut rekey = Rekeying { old, new };
+    let rows = catalog.rekey_tenant_rows(t.id, &mut rekey).await?;
     let new_row = TenantKeyRow {
         tenant_id: t.id,
         version,
         master_key_id: master.id.to_vec(),
         wrapped,
     };
-    catalog
-        .rotate_tenant_key(row.version, &new_row, &rekeyed, &history, &totp, now)
+    let nodes = catalog
+        .rotate_tenant_key(row.version, &new_row, rows, &mut rekey, now)
         .await?;
-    Ok((version, rekeyed.len()))
+    Ok((version, nodes))
+}
+
+/// Re-keys a tenant's rows from its old key to its new one (names, data keys, classes, TOTP
+/// secrets), for the catalog's rotation.
+struct Rekeying {
+    old: vault::TenantKey,
+    new: vault::TenantKey,
+}
+
+impl catalog::Rekey for Rekeying {
+    fn node(
+        &mut self,
+        n: &catalog::RekeyableNode,
+    ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
+        let (old, new) = (&self.old, &self.new);
+        let name = old.open_name(&n.sealed_name, &n.name_mac)?;
+        let mac = new.name_mac(&name);
+        let wrapped_key = match (&n.key_id, &n.wrapped_key) {
+            (Some(id), Some(w)) => Some(new.wrap_data_key(&old.unwrap_data_key(id, w)?)),
+            _ => None,
+        };
+        // Classes are bound to the contents' root when the contents are sealed (see
+        // `files::classification::seal`), else to nothing.
+        let content = match (&wrapped_key, &n.content_root) {
+            (Some(_), Some(root)) => &root[..],
+            _ => &[][..],
+        };
+        let classes = match &n.classes {
+            Some(sealed) => Some(new.seal_classes(content, &old.open_classes(content, sealed)?)),
+            None => None,
+        };
+        Ok(catalog::Rekeyed {
+            sealed_name: new.seal_name(&name, &mac),
+            name_mac: mac,
+            wrapped_key,
+            classes,
+        })
+    }
+
+    fn class_history(
+        &mut self,
+        v: &catalog::RekeyableValue,
+    ) -> Result<Vec<u8>, catalog::RekeyError> {
+        let content = v.content_root.as_deref().unwrap_or_default();
+        let classes = self.old.open_classes(content, &v.sealed)?;
+        Ok(self.new.seal_classes(content, &classes))
+    }
+
+    fn totp_secret(&mut self, v: &catalog::RekeyableValue) -> Result<Vec<u8>, catalog::RekeyError> {
+        let secret = self.old.open_account_secret(v.id, &v.sealed)?;
+        Ok(self.new.seal_account_secret(v.id, &secret))
+    }
 }
 
 /// Replaces the master key in `path`: the new key is written to `<path>.new`, every tenant key
