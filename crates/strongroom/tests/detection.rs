@@ -113,6 +113,35 @@ fn wait_for_alert(server: &Server, account: &str) -> serde_json::Value {
     }
 }
 
+/// `c` (account `account`) pulling every statement (`get -r /statements loot`) is stopped at
+/// its cautious limit: exactly 200 files taken. Returns its `bulk_read` alert (not `earlier`).
+fn pull_stopped_at_the_cautious_limit(
+    server: &Server,
+    c: &Client,
+    account: &str,
+    earlier: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let out = c.sftp("get -r /statements loot\n");
+    assert_ne!(out.0, 0, "{out:?}");
+    let taken = std::fs::read_dir(c.work().join("loot")).unwrap().count();
+    assert_eq!(taken, 200, "{out:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let a = loop {
+        let raised = alerts(server).into_iter().find(|a| {
+            a["account"] == account
+                && (a["severity"] == "high" || a["severity"] == "critical")
+                && earlier.is_none_or(|e| a["id"] != e["id"])
+        });
+        if let Some(a) = raised {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no alert for {account}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(a["rule"], "bulk_read", "{a}");
+    a
+}
+
 /// `account`'s alert, once raised: high, `mass_change`, the account locked by it (`out`: what
 /// its client said, for the failure's message).
 fn contained(server: &Server, account: &str, out: &(i32, String, String)) -> serde_json::Value {
@@ -865,23 +894,16 @@ fn a_new_account_pulling_small_files_gets_exactly_its_cautious_limit() {
     let bank = server.account("acme", "bank", "full");
     upload_statements(&bank, 300);
     let thief = server.account("acme", "thief", "full");
-    let out = thief.sftp("get -r /statements loot\n");
-    assert_ne!(out.0, 0, "{out:?}");
-    let a = wait_for_alert(&server, "thief");
-    assert_eq!(a["rule"], "bulk_read", "{a}");
+    let a = pull_stopped_at_the_cautious_limit(&server, &thief, "thief", None);
     let summary = a["summary"].as_str().unwrap();
     assert!(
         summary.contains("in 201 files") && summary.contains("200 files an hour"),
         "{summary}"
     );
-    let taken = std::fs::read_dir(thief.work().join("loot"))
-        .unwrap()
-        .count();
-    assert_eq!(taken, 200, "{out:?}");
 }
 
 /// Thresholds lifted for a bulk-sync account go with it: a partner's account made later under
-/// the same name (here in another tenant) pulling a tenant's files is contained at the cautious
+/// the same name pulling the tenant's files is contained at the cautious
 /// limit, as any new account. (Before, the override outlived the account, in the catalog and in
 /// the running server, and the new account took all 210 files.)
 #[test]
@@ -910,12 +932,7 @@ fn a_removed_accounts_lifted_thresholds_do_not_pass_to_its_name() {
     let sync = server.account("acme", "sync", "full");
     let mine = server.ok(&["detect", "rules", "--user", "sync"]);
     assert!(!mine.contains("100000000"), "{mine}");
-    let out = sync.sftp("get -r /statements loot\n");
-    assert_ne!(out.0, 0, "{out:?}");
-    let a = wait_for_alert(&server, "sync");
-    assert_eq!(a["rule"], "bulk_read", "{a}");
-    let taken = std::fs::read_dir(sync.work().join("loot")).unwrap().count();
-    assert_eq!(taken, 200, "{out:?}");
+    pull_stopped_at_the_cautious_limit(&server, &sync, "sync", None);
 }
 
 /// An account contained and removed leaves nothing to an account made later under its name:
@@ -928,31 +945,11 @@ fn an_account_made_under_a_contained_ones_name_is_watched_afresh() {
     let bank = server.account("acme", "bank", "full");
     upload_statements(&bank, 300);
     let thief = server.account("acme", "thief", "full");
-    let out = thief.sftp("get -r /statements loot\n");
-    assert_ne!(out.0, 0, "{out:?}");
-    let first = wait_for_alert(&server, "thief");
+    let first = pull_stopped_at_the_cautious_limit(&server, &thief, "thief", None);
     server.ok(&["user", "remove", "thief"]);
 
     let partner = server.account("acme", "thief", "full");
-    let out = partner.sftp("get -r /statements loot\n");
-    assert_ne!(out.0, 0, "{out:?}");
-    let taken = std::fs::read_dir(partner.work().join("loot"))
-        .unwrap()
-        .count();
-    assert_eq!(taken, 200, "{out:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let second = loop {
-        let raised: Vec<_> = alerts(&server)
-            .into_iter()
-            .filter(|a| a["account"] == "thief" && a["id"] != first["id"])
-            .collect();
-        if let Some(a) = raised.into_iter().next() {
-            break a;
-        }
-        assert!(Instant::now() < deadline, "no alert for the new account");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(second["rule"], "bulk_read", "{second}");
+    pull_stopped_at_the_cautious_limit(&server, &partner, "thief", Some(&first));
     let shown = server.ok(&["user", "show", "thief"]);
     assert!(shown.contains("locked (alert"), "{shown}");
 }
