@@ -193,14 +193,7 @@ fn kill_9_during_uploads_keeps_the_previous_version_and_leaves_no_orphan() {
 #[test]
 fn one_server_per_data_directory() {
     let server = Server::start();
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["serve", "--sftp-listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = server.serve_refused();
     assert!(err.contains("already running"), "{err}");
 }
 

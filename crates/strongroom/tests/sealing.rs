@@ -226,14 +226,7 @@ fn files_stay_readable_across_tenant_and_master_key_rotation() {
     // The old master key no longer opens anything: the server refuses to start with it.
     server.stop();
     std::fs::write(&master, &before).unwrap();
-    let out = std::process::Command::new(support::BIN)
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["serve", "--sftp-listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "the old master key still works");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = server.serve_refused();
     assert!(err.contains("master key"), "{err}");
     // Nor is a tenant key made under it (it would be under another master key than the rest).
     let out = server.admin(&["tenant", "add", "initech"]);
@@ -358,14 +351,7 @@ fn a_missing_master_key_file_is_named_not_replaced() {
     let id = std::fs::read_to_string(&aside).unwrap();
     let id = id.split_whitespace().nth(1).unwrap().to_owned();
 
-    let out = std::process::Command::new(support::BIN)
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["serve", "--sftp-listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = server.serve_refused();
     assert!(
         err.contains("is missing, and this data directory's keys are wrapped under master key")
             && err.contains(&id),

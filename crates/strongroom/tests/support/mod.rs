@@ -152,6 +152,21 @@ impl Server {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// Starts a second server on this one's data directory (this one stopped, or not), which
+    /// must refuse to start (exit 1); returns what it said.
+    pub fn serve_refused(&self) -> String {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["serve", "--sftp-listen", "127.0.0.1:0"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        err
+    }
+
     /// Runs `strongroom --data-dir <dir> ARGS...`.
     pub fn admin(&self, args: &[&str]) -> Output {
         admin_in(&self.data_dir(), args, None)
