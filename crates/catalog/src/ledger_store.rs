@@ -546,6 +546,11 @@ impl LedgerStore {
         checkpoints_of(&self.lock())
     }
 
+    /// The last signed checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        Ok(checkpoints_in(&self.lock(), "ORDER BY seq DESC LIMIT 1")?.pop())
+    }
+
     /// Checks the whole chain, every record's indexed fields against its body, and every
     /// checkpoint (signed by `public_key`). Streams the records in storage order (by row id,
     /// which is the sequence number as stored, so that a record renumbered or swapped shows),
@@ -937,10 +942,14 @@ fn for_each_hash(conn: &Connection, after: u64, to: u64, mut each: impl FnMut(Ha
 }
 
 fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, hash, time, signature, after_seq, root, accounts FROM checkpoints \
-         ORDER BY seq",
-    )?;
+    checkpoints_in(conn, "ORDER BY seq")
+}
+
+/// The checkpoints `order` (an ORDER BY clause, a constant) selects.
+fn checkpoints_in(conn: &Connection, order: &'static str) -> Result<Vec<Checkpoint>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT seq, hash, time, signature, after_seq, root, accounts FROM checkpoints {order}"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,

@@ -43,6 +43,15 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "ledger signing key {path} {why}; the ledger holds checkpoints signed by its key (the \
+         last at record {seq}): restore that file (a new key would leave them unverifiable)"
+    )]
+    LedgerKeyNeeded {
+        path: String,
+        seq: u64,
+        why: &'static str,
+    },
     #[error("another strongroom server is already running on data directory {0}")]
     Locked(String),
     #[error(transparent)]
@@ -235,10 +244,7 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
-        let ledger_key = Arc::new(vault::LedgerKey::load_or_create(
-            &config.data_dir.join("ledger.key"),
-            true,
-        )?);
+        let ledger_key = Arc::new(ledger_signing_key(&config.data_dir, &store)?);
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
@@ -692,6 +698,41 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File, ServerError> {
 }
 
 /// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
+/// The ledger's checkpoint signing key: made only for a ledger with no signed checkpoint. A
+/// ledger that has some needs the key that signed them: a missing file, or another key, is an
+/// error (a new key would leave every earlier checkpoint unverifiable, and `audit verify`
+/// would report the ledger broken).
+fn ledger_signing_key(
+    data_dir: &std::path::Path,
+    store: &catalog::LedgerStore,
+) -> Result<vault::LedgerKey, ServerError> {
+    let path = data_dir.join("ledger.key");
+    let latest = store.latest_checkpoint()?;
+    let missing = |seq: u64| ServerError::LedgerKeyNeeded {
+        path: path.display().to_string(),
+        seq,
+        why: "is missing",
+    };
+    let key = match vault::LedgerKey::load_or_create(&path, latest.is_none()) {
+        Err(vault::KeyError::MasterFile { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Err(missing(latest.map_or(0, |c| c.seq)));
+        }
+        other => other?,
+    };
+    if let Some(c) = latest
+        && !c.verify_signature(&key.public_key())
+    {
+        return Err(ServerError::LedgerKeyNeeded {
+            path: path.display().to_string(),
+            seq: c.seq,
+            why: "is not the key that signed the ledger's checkpoints",
+        });
+    }
+    Ok(key)
+}
+
 async fn sweep_orphans(catalog: &Catalog, blobs: &dyn BlobStore) -> Result<(), ServerError> {
     let referenced: HashSet<String> = catalog.referenced_blobs().await?.into_iter().collect();
     let mut removed = 0;

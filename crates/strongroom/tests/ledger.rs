@@ -1065,3 +1065,37 @@ fn session_ids_are_unique_across_a_restart_and_records_name_the_node() {
         "records not stamped with {node}"
     );
 }
+
+/// The ledger's signing key gone missing (a restore that left it out) or replaced by another is
+/// named, not replaced: the server refuses to start rather than sign with a new key, which
+/// left every earlier checkpoint unverifiable (`audit verify`: "bad signature", as if the
+/// ledger had been tampered with). Restored, it starts and the ledger verifies.
+#[test]
+fn a_missing_or_other_ledger_signing_key_is_named_not_replaced() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir in\n");
+    server.stop();
+    let key = server.data_dir().join("ledger.key");
+    let aside = server.data_dir().join("..").join("ledger.key.aside");
+    std::fs::rename(&key, &aside).unwrap();
+    let err = server.serve_refused();
+    assert!(
+        err.contains("ledger signing key") && err.contains("is missing"),
+        "{err}"
+    );
+    assert!(!key.exists(), "a new ledger signing key was made");
+
+    let other = Server::start();
+    std::fs::copy(other.data_dir().join("ledger.key"), &key).unwrap();
+    let err = server.serve_refused();
+    assert!(
+        err.contains("is not the key that signed the ledger's checkpoints"),
+        "{err}"
+    );
+
+    std::fs::rename(&aside, &key).unwrap();
+    server.restart();
+    alice.sftp_ok("mkdir out\n");
+    server.assert_ledger_verifies();
+}
