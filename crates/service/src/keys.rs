@@ -27,8 +27,8 @@ pub enum KeyLifecycleError {
     #[error("tenant '{0}' has no tenant key")]
     NoTenantKey(String),
     #[error(
-        "the catalog's tenant keys are wrapped under master key {0}, which is neither the master \
-         key nor a pending one"
+        "this data directory's keys are wrapped under master key {0}, which is neither the \
+         configured master key nor a pending one (a wrong or old key file?)"
     )]
     MasterNotHeld(String),
     #[error("the ledger's body key changed during the master key's rotation; run it again")]
@@ -127,19 +127,25 @@ pub fn load_keyring_for(
     source: &MasterKeySource,
     in_use: Option<Vec<u8>>,
 ) -> Result<Keyring, KeyLifecycleError> {
-    match load_keyring(source, in_use.is_none()) {
+    let keyring = match load_keyring(source, in_use.is_none()) {
         Err(KeyError::MasterFile { path, source })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            match in_use {
-                Some(id) => Err(KeyLifecycleError::MasterMissing {
+            return Err(match in_use {
+                Some(id) => KeyLifecycleError::MasterMissing {
                     path,
                     id: hex::encode(id),
-                }),
-                None => Err(KeyError::MasterFile { path, source }.into()),
-            }
+                },
+                None => KeyError::MasterFile { path, source }.into(),
+            });
         }
-        other => Ok(other?),
+        other => other?,
+    };
+    match in_use {
+        Some(id) if keyring.by_id(&id).is_err() => {
+            Err(KeyLifecycleError::MasterNotHeld(hex::encode(id)))
+        }
+        _ => Ok(keyring),
     }
 }
 
