@@ -47,7 +47,7 @@ pub enum KeyLifecycleError {
 const KEY_ATTEMPTS: u32 = 5;
 
 /// Runs `op` again while a concurrent change overtook its reading, up to [`KEY_ATTEMPTS`].
-async fn with_attempts<T, Op, F>(mut op: Op) -> Result<T, KeyLifecycleError>
+pub(crate) async fn with_attempts<T, Op, F>(mut op: Op) -> Result<T, KeyLifecycleError>
 where
     Op: FnMut() -> F,
     F: std::future::Future<Output = Result<T, KeyLifecycleError>>,

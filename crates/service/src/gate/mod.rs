@@ -510,19 +510,16 @@ pub async fn enrol_totp(
         .collect();
     // Sealed under the tenant key read; stored only if it is still the tenant's key (a
     // rotation committed in between: sealed again under the new one).
-    let mut attempts = 0;
-    loop {
+    crate::keys::with_attempts(|| async {
         let row = catalog
             .tenant_key(a.tenant_id)
             .await?
             .ok_or_else(|| crate::keys::KeyLifecycleError::NoTenantKey(a.tenant.clone()))?;
         let tk = keyring.tenant_key(&row)?;
         let sealed = tk.seal_account_secret(a.id, &secret[..]);
-        match catalog.set_totp(&a, tk.version, &sealed, &hashes).await {
-            Err(catalog::CatalogError::KeyRotated) if attempts < 4 => attempts += 1,
-            done => break done?,
-        }
-    }
+        Ok(catalog.set_totp(&a, tk.version, &sealed, &hashes).await?)
+    })
+    .await?;
     Ok(Enrolment {
         secret: zeroize::Zeroizing::new(secret.to_vec()),
         recovery_codes,
