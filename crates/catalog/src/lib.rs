@@ -14,6 +14,7 @@ mod accounts;
 mod detection;
 mod direct;
 mod gate_state;
+mod ledger_identity;
 mod ledger_store;
 mod migrate;
 mod namespace;

@@ -21,6 +21,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0012_subdirectories.sql"),
     include_str!("../migrations/sqlite/0013_master_key.sql"),
     include_str!("../migrations/sqlite/0014_orphan_overrides.sql"),
+    include_str!("../migrations/sqlite/0015_ledger_identity.sql"),
 ];
 
 /// The ledger database's migrations.

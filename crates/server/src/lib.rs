@@ -52,6 +52,13 @@ pub enum ServerError {
         seq: u64,
         why: &'static str,
     },
+    #[error(
+        "the ledger {path} holds no signed checkpoint, but this data directory's ledger is \
+         signed by the key {key}: it was removed or replaced by an empty one. Restore it (and \
+         ledger.key); if it is lost for good, `strongroom audit new-ledger --reason TEXT` \
+         begins a new one, on the record"
+    )]
+    LedgerGone { path: String, key: String },
     #[error("another strongroom server is already running on data directory {0}")]
     Locked(String),
     #[error(transparent)]
@@ -244,7 +251,13 @@ impl Server {
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));
-        let ledger_key = Arc::new(ledger_signing_key(&config.data_dir, &store)?);
+        let identity = catalog.ledger_identity().await?;
+        let ledger_key = Arc::new(ledger_signing_key(
+            &config.data_dir,
+            &store,
+            identity.as_deref(),
+        )?);
+        let ledger_public_key = ledger_key.public_key();
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
@@ -311,6 +324,15 @@ impl Server {
         ledger
             .record(service::server_runs::started(clock.now(), previous, &by))
             .await?;
+        if identity.is_none() {
+            // From now on this ledger is the data directory's: one removed or replaced by an
+            // empty one is refused at the next start ([`ledger_signing_key`]). A checkpoint
+            // first, so that the ledger it names holds one.
+            ledger.checkpoint().await;
+            catalog
+                .set_ledger_identity(&ledger_public_key, clock.now().as_secs())
+                .await?;
+        }
         let gate = Arc::new(gate::Gate::new(
             catalog.clone(),
             keyring.clone(),
@@ -698,22 +720,35 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File, ServerError> {
 }
 
 /// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
-/// The ledger's checkpoint signing key: made only for a ledger with no signed checkpoint. A
-/// ledger that has some needs the key that signed them: a missing file, or another key, is an
-/// error (a new key would leave every earlier checkpoint unverifiable, and `audit verify`
-/// would report the ledger broken).
+/// The ledger's checkpoint signing key: made only for a ledger with no signed checkpoint in a
+/// data directory whose catalog names no ledger yet (`identity`: the public key the catalog
+/// recorded). A ledger that has checkpoints needs the key that signed them: a missing file,
+/// or another key, is an error (a new key would leave every earlier checkpoint unverifiable,
+/// and `audit verify` would report the ledger broken). And a catalog that names a ledger
+/// needs it: a ledger without checkpoints then was removed or replaced by an empty one (with
+/// its key, the history would otherwise be begun afresh, "intact", without a trace).
 fn ledger_signing_key(
     data_dir: &std::path::Path,
     store: &catalog::LedgerStore,
+    identity: Option<&[u8]>,
 ) -> Result<vault::LedgerKey, ServerError> {
     let path = data_dir.join("ledger.key");
     let latest = store.latest_checkpoint()?;
+    if let Some(public_key) = identity
+        && latest.is_none()
+    {
+        return Err(ServerError::LedgerGone {
+            path: data_dir.join("ledger.db").display().to_string(),
+            key: hex::encode(public_key),
+        });
+    }
     let missing = |seq: u64| ServerError::LedgerKeyNeeded {
         path: path.display().to_string(),
         seq,
         why: "is missing",
     };
-    let key = match vault::LedgerKey::load_or_create(&path, latest.is_none()) {
+    let key = match vault::LedgerKey::load_or_create(&path, latest.is_none() && identity.is_none())
+    {
         Err(vault::KeyError::MasterFile { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
@@ -721,6 +756,13 @@ fn ledger_signing_key(
         }
         other => other?,
     };
+    if identity.is_some_and(|i| i != key.public_key()) {
+        return Err(ServerError::LedgerKeyNeeded {
+            path: path.display().to_string(),
+            seq: latest.map_or(0, |c| c.seq),
+            why: "is not the key of this data directory's ledger",
+        });
+    }
     if let Some(c) = latest
         && !c.verify_signature(&key.public_key())
     {

@@ -171,6 +171,27 @@ impl Admin {
         Ok(crate::keys::rotate_tenant_key(&self.catalog, &self.master, tenant, self.now()).await?)
     }
 
+    /// Begins a new ledger where the data directory's was lost for good: the catalog forgets
+    /// which ledger it named, so that the server's next start signs a new one (the command's
+    /// own record, with `reason`, is its first). Refused while the ledger holds a signed
+    /// checkpoint (it is not lost: nothing is changed). Whether the catalog named one.
+    pub async fn new_ledger(&self, reason: &str) -> AdminResult<bool> {
+        if reason.trim().is_empty() {
+            return Err(AdminError::Invalid(
+                "--reason must say why the ledger is lost".into(),
+            ));
+        }
+        let store = LedgerStore::open(&self.data_dir.join("ledger.db"))?;
+        if let Some(c) = store.latest_checkpoint()? {
+            return Err(AdminError::Invalid(format!(
+                "the ledger holds signed checkpoints (the last at record {}): it is not lost; \
+                 nothing changed",
+                c.seq
+            )));
+        }
+        Ok(self.catalog.forget_ledger_identity().await?)
+    }
+
     /// A new master key; every tenant key and the ledger body key re-wrapped under it.
     /// Returns the number of tenant keys re-wrapped.
     pub async fn rotate_master_key(&self) -> AdminResult<usize> {

@@ -12,9 +12,27 @@ use catalog::{LedgerFilter, LedgerStore};
 use crate::cli::{AuditCommand, ExportFormat};
 use crate::settings::master_key_source;
 
-/// Runs an audit command (synchronously: the ledger is read on this thread).
-pub fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
+/// `audit new-ledger`: the catalog forgets the lost ledger; the server's next start begins a
+/// new one (this command's record is its first).
+async fn new_ledger(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    let forgotten = admin.new_ledger(reason).await;
+    admin.close().await;
+    if forgotten? {
+        println!(
+            "the lost ledger is forgotten: the server's next start begins a new one (this \
+             command is its first record)"
+        );
+    } else {
+        println!("this data directory named no ledger yet: the server's next start begins one");
+    }
+    Ok(())
+}
+
+/// Runs an audit command (the ledger is read on this thread, synchronously).
+pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
+        AuditCommand::NewLedger { reason } => new_ledger(data_dir, &reason).await?,
         AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
             Ok(v) => println!(
                 "ledger intact: {} records, head {} {}, {} signed checkpoints",

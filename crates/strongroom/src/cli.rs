@@ -424,6 +424,13 @@ pub enum AuditCommand {
     Verify,
     /// Print the latest signed checkpoint (to anchor it outside this host).
     Head,
+    /// Begin a new ledger after the data directory's was lost for good (the server refuses to
+    /// start without it); refused while the ledger holds a signed checkpoint.
+    NewLedger {
+        /// Why (recorded as the new ledger's first record).
+        #[arg(long)]
+        reason: String,
+    },
     /// Export records, oldest first.
     Export {
         #[arg(long, value_enum, default_value = "jsonl")]

@@ -123,7 +123,11 @@ fn admin_record(command: &cli::Command) -> Option<String> {
     let reads = matches!(
         command,
         C::Serve(_)
-            | C::Audit(_)
+            | C::Audit(
+                cli::AuditCommand::Verify
+                    | cli::AuditCommand::Head
+                    | cli::AuditCommand::Export { .. }
+            )
             | C::Tenant(T::List | T::Show { .. } | T::Ca(cli::CaCommand::List { .. }))
             | C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. }))
             | C::Ban(cli::BanCommand::List)
@@ -168,7 +172,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                     admin::master_rotate(&args.data_dir).await
                 }
                 cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
-                cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a),
+                cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a).await,
                 cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
                 cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
                 cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,

@@ -1090,7 +1090,7 @@ fn a_missing_or_other_ledger_signing_key_is_named_not_replaced() {
     std::fs::copy(other.data_dir().join("ledger.key"), &key).unwrap();
     let err = server.serve_refused();
     assert!(
-        err.contains("is not the key that signed the ledger's checkpoints"),
+        err.contains("is not the key of this data directory's ledger"),
         "{err}"
     );
 
@@ -1098,4 +1098,65 @@ fn a_missing_or_other_ledger_signing_key_is_named_not_replaced() {
     server.restart();
     alice.sftp_ok("mkdir out\n");
     server.assert_ledger_verifies();
+}
+
+/// A ledger removed with its key (or replaced by an empty one) is not begun afresh in silence:
+/// the server refuses to start, naming the ledger key the data directory's ledger is signed by
+/// (before, it started a new ledger that `audit verify` called intact). An administrator who
+/// lost it for good says so with `audit new-ledger --reason`, which is then the new ledger's
+/// record; refused while a ledger holds checkpoints.
+#[test]
+fn a_ledger_removed_with_its_key_is_refused_until_a_new_one_is_begun_on_the_record() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir in\n");
+    let refused = server.admin(&["audit", "new-ledger", "--reason", "just because"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("it is not lost; nothing changed"), "{err}");
+    server.stop();
+    let data = server.data_dir();
+    let head = server.ok(&["audit", "head"]);
+    let public_key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    for f in ["ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.key"] {
+        let _ = std::fs::remove_file(data.join(f));
+    }
+    let err = server.serve_refused();
+    assert!(
+        err.contains("holds no signed checkpoint") && err.contains(&public_key),
+        "{err}"
+    );
+    assert!(
+        !data.join("ledger.key").exists(),
+        "a new ledger key was made"
+    );
+
+    let empty = server.admin(&["audit", "new-ledger", "--reason", " "]);
+    assert!(!empty.status.success());
+    let out = server.ok(&["audit", "new-ledger", "--reason", "disk lost: INC-4711"]);
+    assert!(out.contains("begins a new one"), "{out}");
+    server.restart();
+    alice.sftp_ok("mkdir out\n");
+    server.assert_ledger_verifies();
+    // The new ledger opens with the attempts, the refused one included, then the server's start.
+    let shown: Vec<String> = export(&data, &[])
+        .iter()
+        .take(3)
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    assert!(
+        shown[0].contains("audit new-ledger --reason  ") && shown[0].contains("failed"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].contains("audit new-ledger --reason disk lost: INC-4711")
+            && shown[1].contains(r#""outcome":"ok""#),
+        "{shown:#?}"
+    );
+    assert!(shown[2].contains(r#""command":"serve""#), "{shown:#?}");
 }
