@@ -719,7 +719,6 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File, ServerError> {
     Ok(file)
 }
 
-/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
 /// The ledger's checkpoint signing key: made only for a ledger with no signed checkpoint in a
 /// data directory whose catalog names no ledger yet (`identity`: the public key the catalog
 /// recorded). A ledger that has checkpoints needs the key that signed them: a missing file,
@@ -742,17 +741,16 @@ fn ledger_signing_key(
             key: hex::encode(public_key),
         });
     }
-    let missing = |seq: u64| ServerError::LedgerKeyNeeded {
-        path: path.display().to_string(),
-        seq,
-        why: "is missing",
-    };
     let key = match vault::LedgerKey::load_or_create(&path, latest.is_none() && identity.is_none())
     {
         Err(vault::KeyError::MasterFile { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            return Err(missing(latest.map_or(0, |c| c.seq)));
+            return Err(ServerError::LedgerKeyNeeded {
+                path: path.display().to_string(),
+                seq: latest.map_or(0, |c| c.seq),
+                why: "is missing",
+            });
         }
         other => other?,
     };
@@ -775,6 +773,7 @@ fn ledger_signing_key(
     Ok(key)
 }
 
+/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
 async fn sweep_orphans(catalog: &Catalog, blobs: &dyn BlobStore) -> Result<(), ServerError> {
     let referenced: HashSet<String> = catalog.referenced_blobs().await?.into_iter().collect();
     let mut removed = 0;
