@@ -135,8 +135,10 @@ impl Catalog {
         Ok(n)
     }
 
-    /// (account id, sealed TOTP secret) of the tenant's enrolled accounts (for key rotation).
-    pub async fn tenant_totp_secrets(&self, tenant_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    /// (account id, sealed TOTP secret) of the tenant's enrolled accounts (what tests look at;
+    /// a key rotation reads them with the rest of what it re-keys).
+    #[cfg(test)]
+    pub(crate) async fn tenant_totp_secrets(&self, tenant_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
         Ok(sqlx::query_as(
             "SELECT id, totp_secret FROM accounts WHERE tenant_id = ? AND totp_secret IS NOT NULL",
         )

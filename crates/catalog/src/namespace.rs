@@ -365,8 +365,10 @@ impl Catalog {
         )
     }
 
-    /// Every earlier contents' classes of a tenant (re-sealed when its key is rotated).
-    pub async fn tenant_class_history(&self, tenant_id: i64) -> Result<Vec<ClassVersion>> {
+    /// Every earlier contents' classes of a tenant (what tests look at; a key rotation reads
+    /// them with the rest of what it re-keys).
+    #[cfg(test)]
+    pub(crate) async fn tenant_class_history(&self, tenant_id: i64) -> Result<Vec<ClassVersion>> {
         self.class_versions(
             "SELECT id, file_id, created_at, size, content_root, classes FROM class_history
               WHERE tenant_id = ? ORDER BY id",
