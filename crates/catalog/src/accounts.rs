@@ -38,6 +38,13 @@ impl Access {
     }
 }
 
+/// What containment does to an account ([`Catalog::contain_account`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Containment<'a> {
+    Lock { reason: &'a str },
+    Throttle { bytes_per_sec: i64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: i64,
@@ -227,6 +234,31 @@ impl Catalog {
             return Err(account_not_found(name));
         }
         Ok(())
+    }
+
+    /// Containment's lock or throttle of account `name` for what it did at `at` (Unix seconds):
+    /// only if that account existed then (one removed and made again under the name since is
+    /// another account). Whether it was applied.
+    pub async fn contain_account(
+        &self,
+        name: &str,
+        at: i64,
+        containment: Containment<'_>,
+    ) -> Result<bool> {
+        let query = match containment {
+            Containment::Lock { reason } => sqlx::query(
+                "UPDATE accounts SET locked = 1, lock_reason = ?
+                      WHERE name = ? AND created_at <= ?",
+            )
+            .bind(reason),
+            Containment::Throttle { bytes_per_sec } => sqlx::query(
+                "UPDATE accounts SET throttle_bytes_per_sec = ?
+                  WHERE name = ? AND created_at <= ?",
+            )
+            .bind(bytes_per_sec),
+        };
+        let done = query.bind(name).bind(at).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Sets (or with `None` lifts) an account's combined read and write rate limit.

@@ -1053,3 +1053,28 @@ async fn classes_and_totp_secrets_sealed_under_a_rotated_key_are_refused() {
         [(alice.id, vec![7; 40])]
     );
 }
+
+/// Containment acts on the account that existed when the alert was raised: an account removed
+/// and made again under the name since is another one, left alone.
+#[tokio::test]
+async fn containment_leaves_an_account_made_since_the_alert_alone() {
+    let (_d, cat) = catalog().await;
+    cat.add_tenant("acme", 1, key).await.unwrap();
+    cat.add_account("acme", "sync", Access::Full, None, None, 100)
+        .await
+        .unwrap();
+    let lock = Containment::Lock { reason: "alert a" };
+    let throttle = Containment::Throttle { bytes_per_sec: 1 };
+    // Raised at 90, before this account was made.
+    assert!(!cat.contain_account("sync", 90, lock).await.unwrap());
+    assert!(!cat.contain_account("sync", 90, throttle).await.unwrap());
+    let a = cat.account("sync").await.unwrap();
+    assert!(!a.locked && a.throttle_bytes_per_sec.is_none());
+    // Raised at 100 or later: this account.
+    assert!(cat.contain_account("sync", 100, lock).await.unwrap());
+    assert!(cat.contain_account("sync", 150, throttle).await.unwrap());
+    let a = cat.account("sync").await.unwrap();
+    assert!(a.locked && a.throttle_bytes_per_sec == Some(1));
+    assert_eq!(a.lock_reason.as_deref(), Some("alert a"));
+    assert!(!cat.contain_account("nobody", 150, lock).await.unwrap());
+}

@@ -263,6 +263,33 @@ impl Containment {
 
     /// Applies one action; whether it did something. `closed`: the sessions the first
     /// response closed.
+    /// Locks or throttles `account` for `alert`, only if it is the account that existed at the
+    /// alert's time (one removed and made again under the name since is left alone): whether
+    /// it was stored, `None` if it could not be (logged).
+    async fn contain(
+        &self,
+        account: &str,
+        alert: &Alert,
+        containment: catalog::Containment<'_>,
+    ) -> Option<bool> {
+        let at = alert.time.as_secs();
+        match self.catalog.contain_account(account, at, containment).await {
+            Ok(true) => Some(true),
+            Ok(false) => {
+                tracing::warn!(
+                    %account,
+                    "containment: the account was removed, or made again under its name, since \
+                     the alert; left alone"
+                );
+                Some(false)
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "containment: could not store its action");
+                None
+            }
+        }
+    }
+
     async fn apply(&self, action: Action, alert: &Alert, id: &str, closed: &[String]) -> bool {
         let account = alert.account.as_deref();
         match (action, account) {
@@ -275,19 +302,21 @@ impl Containment {
             }
             (Action::LockAccount, Some(account)) => {
                 let why = format!("alert {id}: {}", alert.rule.id);
-                match self.catalog.set_locked(account, true, Some(&why)).await {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::error!(%account, error = %e, "containment: could not lock");
-                        false
-                    }
-                }
+                let lock = catalog::Containment::Lock { reason: &why };
+                self.contain(account, alert, lock).await == Some(true)
             }
             (Action::Throttle, Some(account)) => {
                 let rate = CONTAINMENT_THROTTLE as i64;
-                let stored = self.catalog.set_throttle(account, Some(rate)).await.is_ok();
-                self.throttles.set(account, Some(CONTAINMENT_THROTTLE));
-                stored
+                let throttle = catalog::Containment::Throttle {
+                    bytes_per_sec: rate,
+                };
+                let stored = self.contain(account, alert, throttle).await;
+                // Live sessions too, even if it could not be stored (not if the account is
+                // another one now).
+                if stored != Some(false) {
+                    self.throttles.set(account, Some(CONTAINMENT_THROTTLE));
+                }
+                stored == Some(true)
             }
             (Action::BanAddress, _) => {
                 let Some(ip) = alert.source else {
