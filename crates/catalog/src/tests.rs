@@ -1078,3 +1078,48 @@ async fn containment_leaves_an_account_made_since_the_alert_alone() {
     assert_eq!(a.lock_reason.as_deref(), Some("alert a"));
     assert!(!cat.contain_account("nobody", 150, lock).await.unwrap());
 }
+
+/// A catalog of schema 12 (before this session's migrations) with tenants, accounts and
+/// overrides, opened by this build: the master key its tenant keys are wrapped under is
+/// recorded (the newest key's: a catalog mid-rotation holds two), the overrides of removed
+/// accounts and tenants are gone and the others kept, and no ledger is named yet.
+#[tokio::test]
+async fn a_catalog_of_schema_12_upgrades() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let pool = crate::open_pool(&path, 1).await.unwrap();
+    crate::migrate::run(&pool, &crate::migrate::CATALOG[..12])
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 1), (2, 'globex', 2)",
+        "INSERT INTO tenant_keys (tenant_id, version, master_key_id, wrapped, created_at)
+         VALUES (1, 1, x'01', x'00', 10), (2, 3, x'02', x'00', 20)",
+        "INSERT INTO accounts (id, tenant_id, name, access, created_at)
+         VALUES (1, 1, 'alice', 'full', 5)",
+        "INSERT INTO detection_overrides (scope, name, thresholds) VALUES
+         ('account', 'alice', '{}'), ('account', 'ghost', '{}'),
+         ('tenant', 'acme', '{}'), ('tenant', 'gone', '{}')",
+    ] {
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let cat = Catalog::open(&path).await.unwrap();
+    assert_eq!(cat.master_key_id().await.unwrap(), Some(vec![2]));
+    let kept: Vec<(String, String)> = cat
+        .detection_overrides()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n, _)| (s, n))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("account".to_owned(), "alice".to_owned()),
+            ("tenant".to_owned(), "acme".to_owned())
+        ]
+    );
+    assert_eq!(cat.ledger_identity().await.unwrap(), None);
+}
