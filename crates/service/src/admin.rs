@@ -484,6 +484,35 @@ pub fn verify_ledger(data_dir: &Path) -> AdminResult<Result<catalog::Verified, l
     Ok(store.verify(&ledger_public_key(data_dir)?)?)
 }
 
+/// Why the ledger of `data_dir` is not the one its catalog names (by its signing key's public
+/// half, recorded at the server's first start), if it is not: a ledger replaced with its key,
+/// or removed and begun afresh, would otherwise verify as intact. `None` when it is, or when
+/// there is no catalog (a ledger copied elsewhere to be verified) or it names none yet.
+pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<String>> {
+    let catalog_path = data_dir.join("catalog.db");
+    if !catalog_path.exists() {
+        return Ok(None);
+    }
+    let catalog = Catalog::open(&catalog_path).await?;
+    let named = catalog.ledger_identity().await?;
+    catalog.close().await;
+    let Some(named) = named else {
+        return Ok(None);
+    };
+    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+    let why = if store.latest_checkpoint()?.is_none() {
+        "it holds no signed checkpoint: removed or replaced by an empty one"
+    } else if ledger_public_key(data_dir)? != named {
+        "its key (ledger.key) is another: replaced with its key"
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "this is not the data directory's ledger, which is signed by the key {}: {why}",
+        hex::encode(named)
+    )))
+}
+
 /// The public half of the key that signs the ledger's checkpoints.
 pub fn ledger_public_key(data_dir: &Path) -> AdminResult<Vec<u8>> {
     Ok(LedgerKey::load_or_create(&data_dir.join("ledger.key"), false)?.public_key())

@@ -34,6 +34,9 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::NewLedger { reason } => new_ledger(data_dir, &reason).await?,
         AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
+            Ok(_) if let Some(why) = service::admin::ledger_not_the_named_one(data_dir).await? => {
+                anyhow::bail!("ledger broken: {why}")
+            }
             Ok(v) => println!(
                 "ledger intact: {} records, head {} {}, {} signed checkpoints",
                 v.records,

@@ -1160,3 +1160,49 @@ fn a_ledger_removed_with_its_key_is_refused_until_a_new_one_is_begun_on_the_reco
     );
     assert!(shown[2].contains(r#""command":"serve""#), "{shown:#?}");
 }
+
+/// A ledger replaced with its key by another, valid one (another server's) is caught by
+/// `audit verify` as well as at start: the catalog names its ledger by its key (before, verify
+/// called the other ledger intact).
+#[test]
+fn a_ledger_replaced_with_its_key_is_not_this_data_directorys() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir in\n");
+    let mut other = Server::start();
+    other.account("acme", "mallory", "full");
+    server.stop();
+    other.stop();
+    let (data, kept) = (server.data_dir(), server.data_dir().join("..").join("kept"));
+    std::fs::create_dir(&kept).unwrap();
+    let files = ["ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.key"];
+    for f in files {
+        if data.join(f).exists() {
+            std::fs::rename(data.join(f), kept.join(f)).unwrap();
+        }
+        if other.data_dir().join(f).exists() {
+            std::fs::copy(other.data_dir().join(f), data.join(f)).unwrap();
+        }
+    }
+    let out = server.admin(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this is not the data directory's ledger") && err.contains("replaced"),
+        "{err}"
+    );
+    let err = server.serve_refused();
+    assert!(
+        err.contains("is not the key of this data directory's ledger"),
+        "{err}"
+    );
+
+    for f in files {
+        let _ = std::fs::remove_file(data.join(f));
+        if kept.join(f).exists() {
+            std::fs::rename(kept.join(f), data.join(f)).unwrap();
+        }
+    }
+    server.restart();
+    server.assert_ledger_verifies();
+}
