@@ -327,11 +327,17 @@ impl Server {
         if identity.is_none() {
             // From now on this ledger is the data directory's: one removed or replaced by an
             // empty one is refused at the next start ([`ledger_signing_key`]). A checkpoint
-            // first, so that the ledger it names holds one.
+            // first, so that the ledger it names holds one (if it could not be signed, the
+            // ledger is named at a later start).
             ledger.checkpoint().await;
-            catalog
-                .set_ledger_identity(&ledger_public_key, clock.now().as_secs())
-                .await?;
+            let signed = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?
+                .latest_checkpoint()?
+                .is_some();
+            if signed {
+                catalog
+                    .set_ledger_identity(&ledger_public_key, clock.now().as_secs())
+                    .await?;
+            }
         }
         let gate = Arc::new(gate::Gate::new(
             catalog.clone(),
