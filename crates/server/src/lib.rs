@@ -59,6 +59,11 @@ pub enum ServerError {
          begins a new one, on the record"
     )]
     LedgerGone { path: String, key: String },
+    #[error(
+        "the blob store {path} holds none of the {referenced} blobs the catalog refers to: is \
+         its volume mounted, its path right? (the server would fail every download)"
+    )]
+    BlobsAbsent { path: String, referenced: usize },
     #[error("another strongroom server is already running on data directory {0}")]
     Locked(String),
     #[error(transparent)]
@@ -242,7 +247,7 @@ impl Server {
         let keyring = keys::load_keyring_for(&config.master_key, in_use)?;
         let keyring = Arc::new(keys::KeyringHandle::new(config.master_key.clone(), keyring));
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
-        sweep_orphans(&catalog, blobs.as_ref()).await?;
+        sweep_orphans(&catalog, blobs.as_ref(), &config.blob_dir()).await?;
         if !config.seal_contents {
             tracing::warn!(
                 "storage.seal_contents is off: new file contents are stored UNENCRYPTED"
@@ -779,11 +784,35 @@ fn ledger_signing_key(
     Ok(key)
 }
 
-/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9.
-async fn sweep_orphans(catalog: &Catalog, blobs: &dyn BlobStore) -> Result<(), ServerError> {
+/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9. A blob store
+/// that holds none of the blobs the catalog refers to (a volume not mounted, a path mistyped)
+/// is refused: serving would fail every download and put uploads where they do not belong.
+/// Some missing (lost files) is logged.
+async fn sweep_orphans(
+    catalog: &Catalog,
+    blobs: &dyn BlobStore,
+    dir: &std::path::Path,
+) -> Result<(), ServerError> {
     let referenced: HashSet<String> = catalog.referenced_blobs().await?.into_iter().collect();
+    let stored = blobs.list()?;
+    let present = stored
+        .iter()
+        .filter(|id| referenced.contains(&id.to_hex()))
+        .count();
+    if present == 0 && !referenced.is_empty() {
+        return Err(ServerError::BlobsAbsent {
+            path: dir.display().to_string(),
+            referenced: referenced.len(),
+        });
+    }
+    if present < referenced.len() {
+        tracing::error!(
+            missing = referenced.len() - present,
+            "blobs the catalog refers to are missing from the blob store: those files cannot be read"
+        );
+    }
     let mut removed = 0;
-    for id in blobs.list()? {
+    for id in stored {
         if !referenced.contains(&id.to_hex()) {
             blobs.remove(id)?;
             removed += 1;

@@ -379,6 +379,46 @@ fn a_missing_master_key_file_is_named_not_replaced() {
     assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
 }
 
+/// A blob store that holds none of the catalog's blobs (its volume not mounted, or another
+/// data directory's) is refused at start, and nothing in it is removed: before, the server
+/// started, failed every download, and swept another store's blobs away as orphans.
+#[test]
+fn a_blob_store_without_the_catalogs_blobs_is_refused() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let data = pseudo_random(16, 100_000);
+    std::fs::write(alice.work().join("f"), &data).unwrap();
+    alice.sftp_ok("put f kept\n");
+    let mut other = Server::start();
+    let bob = other.account("globex", "bob", "full");
+    std::fs::write(bob.work().join("g"), pseudo_random(17, 100_000)).unwrap();
+    bob.sftp_ok("put g theirs\n");
+    server.stop();
+    other.stop();
+    let blobs = server.data_dir().join("blobs");
+    let aside = server.data_dir().join("..").join("blobs.aside");
+    std::fs::rename(&blobs, &aside).unwrap();
+    // Not mounted: an empty directory.
+    std::fs::create_dir(&blobs).unwrap();
+    let err = server.serve_refused();
+    assert!(
+        err.contains("holds none of the 1 blobs the catalog refers to"),
+        "{err}"
+    );
+    // Another data directory's store: refused, and its blob left where it is.
+    std::fs::remove_dir(&blobs).unwrap();
+    std::os::unix::fs::symlink(other.data_dir().join("blobs"), &blobs).unwrap();
+    let err = server.serve_refused();
+    assert!(err.contains("holds none of the 1 blobs"), "{err}");
+    assert_eq!(other.blob_files().len(), 1);
+
+    std::fs::remove_file(&blobs).unwrap();
+    std::fs::rename(&aside, &blobs).unwrap();
+    server.restart();
+    alice.sftp_ok("get kept back\n");
+    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+}
+
 #[test]
 fn shredding_a_tenant_destroys_its_key_and_files() {
     let server = Server::start();
