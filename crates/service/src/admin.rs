@@ -173,7 +173,7 @@ impl Admin {
 
     /// Begins a new ledger where the data directory's was lost for good: the catalog forgets
     /// which ledger it named, so that the server's next start signs a new one (the command's
-    /// own record, with `reason`, is its first). Refused while the ledger holds a signed
+    /// own record, with `reason`, is among its first). Refused while the ledger holds a signed
     /// checkpoint (it is not lost: nothing is changed). Whether the catalog named one.
     pub async fn new_ledger(&self, reason: &str) -> AdminResult<bool> {
         if reason.trim().is_empty() {

@@ -13,7 +13,7 @@ use crate::cli::{AuditCommand, ExportFormat};
 use crate::settings::master_key_source;
 
 /// `audit new-ledger`: the catalog forgets the lost ledger; the server's next start begins a
-/// new one (this command's record is its first).
+/// new one (this command's record, with its reason, among its first).
 async fn new_ledger(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
     let admin = crate::admin::open(data_dir).await?;
     let forgotten = admin.new_ledger(reason).await;
@@ -21,7 +21,7 @@ async fn new_ledger(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
     if forgotten? {
         println!(
             "the lost ledger is forgotten: the server's next start begins a new one (this \
-             command is its first record)"
+             command, with its reason, is recorded in it)"
         );
     } else {
         println!("this data directory named no ledger yet: the server's next start begins one");
