@@ -950,6 +950,16 @@ fn no_limit_is_a_bare_parameter() {
     }
 }
 
+/// (scope, name) of every detection override.
+async fn overridden(cat: &Catalog) -> Vec<(String, String)> {
+    cat.detection_overrides()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n, _)| (s, n))
+        .collect()
+}
+
 /// Detection overrides go with their tenant or account: one made later under the same name
 /// starts from the thresholds in force, not from relaxed ones set for another.
 #[tokio::test]
@@ -986,13 +996,7 @@ async fn detection_overrides_go_with_their_tenant_or_account() {
     }
     cat.remove_account("alice").await.unwrap();
     cat.remove_tenant("globex").await.unwrap();
-    let left: Vec<(String, String)> = cat
-        .detection_overrides()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(s, n, _)| (s, n))
-        .collect();
+    let left = overridden(&cat).await;
     assert_eq!(left, [("tenant".to_owned(), "acme".to_owned())]);
     // Made again under the same names, they have none.
     cat.add_tenant("globex", 3, key).await.unwrap();
@@ -1107,13 +1111,7 @@ async fn a_catalog_of_schema_12_upgrades() {
 
     let cat = Catalog::open(&path).await.unwrap();
     assert_eq!(cat.master_key_id().await.unwrap(), Some(vec![2]));
-    let kept: Vec<(String, String)> = cat
-        .detection_overrides()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(s, n, _)| (s, n))
-        .collect();
+    let kept = overridden(&cat).await;
     assert_eq!(
         kept,
         [

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sftp_proto::{OpenFlags, RequestOp, StatusCode};
 use support::raw::Raw;
-use support::{Server, pseudo_random, sqlite, wait_until};
+use support::{Client, Server, pseudo_random, sqlite, wait_until};
 
 /// Every file under `dir`, recursively.
 fn all_files(dir: &Path) -> Vec<PathBuf> {
@@ -245,6 +245,21 @@ fn files_stay_readable_across_tenant_and_master_key_rotation() {
     assert!(out.status.success() && !list.contains("initech"), "{list}");
 }
 
+/// Uploads 100,000 pseudo-random bytes (from `seed`: larger than a file kept inline, so one
+/// blob file) as `/kept`; returns them.
+fn put_kept(c: &Client, seed: u64) -> Vec<u8> {
+    let data = pseudo_random(seed, 100_000);
+    std::fs::write(c.work().join("f"), &data).unwrap();
+    c.sftp_ok("put f kept\n");
+    data
+}
+
+/// `/kept` reads back as `data`.
+fn assert_kept(c: &Client, data: &[u8]) {
+    c.sftp_ok("get kept back\n");
+    assert_eq!(std::fs::read(c.work().join("back")).unwrap(), data);
+}
+
 /// A tenant key rotated while a partner uploads goes through (the files committed meanwhile are
 /// re-keyed in the rotation's transaction; before, with 2,000 files to re-key, every attempt
 /// was overtaken and the rotation failed after five), and every file, stored before, uploaded
@@ -311,9 +326,7 @@ fn a_tenant_key_rotates_while_files_are_uploaded() {
 fn master_rotations_beside_tenant_keys_being_made_lose_none() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let data = pseudo_random(15, 100_000);
-    std::fs::write(alice.work().join("f"), &data).unwrap();
-    alice.sftp_ok("put f kept\n");
+    let data = put_kept(&alice, 15);
     std::thread::scope(|s| {
         s.spawn(|| {
             for _ in 0..6 {
@@ -332,8 +345,7 @@ fn master_rotations_beside_tenant_keys_being_made_lose_none() {
         server.ok(&["tenant", "rotate-key", &format!("t{i}")]);
     }
     server.ok(&["master", "rotate"]);
-    alice.sftp_ok("get kept back\n");
-    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+    assert_kept(&alice, &data);
 }
 
 /// A master key file gone missing (a key volume not mounted, a path mistyped) is named, not
@@ -344,9 +356,7 @@ fn master_rotations_beside_tenant_keys_being_made_lose_none() {
 fn a_missing_master_key_file_is_named_not_replaced() {
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let data = pseudo_random(14, 100_000);
-    std::fs::write(alice.work().join("f"), &data).unwrap();
-    alice.sftp_ok("put f kept\n");
+    let data = put_kept(&alice, 14);
     server.stop();
     let master = server.data_dir().join("master.key");
     let aside = server.data_dir().join("..").join("master.key.aside");
@@ -375,8 +385,7 @@ fn a_missing_master_key_file_is_named_not_replaced() {
 
     std::fs::rename(&aside, &master).unwrap();
     server.restart();
-    alice.sftp_ok("get kept back\n");
-    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+    assert_kept(&alice, &data);
 }
 
 /// A blob store that holds none of the catalog's blobs (its volume not mounted, or another
@@ -386,9 +395,7 @@ fn a_missing_master_key_file_is_named_not_replaced() {
 fn a_blob_store_without_the_catalogs_blobs_is_refused() {
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let data = pseudo_random(16, 100_000);
-    std::fs::write(alice.work().join("f"), &data).unwrap();
-    alice.sftp_ok("put f kept\n");
+    let data = put_kept(&alice, 16);
     let mut other = Server::start();
     let bob = other.account("globex", "bob", "full");
     std::fs::write(bob.work().join("g"), pseudo_random(17, 100_000)).unwrap();
@@ -415,8 +422,7 @@ fn a_blob_store_without_the_catalogs_blobs_is_refused() {
     std::fs::remove_file(&blobs).unwrap();
     std::fs::rename(&aside, &blobs).unwrap();
     server.restart();
-    alice.sftp_ok("get kept back\n");
-    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+    assert_kept(&alice, &data);
 }
 
 #[test]
