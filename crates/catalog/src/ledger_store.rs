@@ -548,7 +548,13 @@ impl LedgerStore {
 
     /// The last signed checkpoint, if any.
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
-        Ok(checkpoints_in(&self.lock(), "ORDER BY seq DESC LIMIT 1")?.pop())
+        Ok(checkpoints_in(&self.lock(), "ORDER BY seq DESC LIMIT 1", [])?.pop())
+    }
+
+    /// The signed checkpoint at record `seq`, if there is one.
+    pub fn checkpoint_at(&self, seq: u64) -> Result<Option<Checkpoint>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        Ok(checkpoints_in(&self.lock(), "WHERE seq = ?", [seq])?.pop())
     }
 
     /// Checks the whole chain, every record's indexed fields against its body, and every
@@ -942,15 +948,20 @@ fn for_each_hash(conn: &Connection, after: u64, to: u64, mut each: impl FnMut(Ha
 }
 
 fn checkpoints_of(conn: &Connection) -> Result<Vec<Checkpoint>> {
-    checkpoints_in(conn, "ORDER BY seq")
+    checkpoints_in(conn, "ORDER BY seq", [])
 }
 
-/// The checkpoints `order` (an ORDER BY clause, a constant) selects.
-fn checkpoints_in(conn: &Connection, order: &'static str) -> Result<Vec<Checkpoint>> {
+/// The checkpoints `clause` (a WHERE or ORDER BY clause, a constant; its values bound from
+/// `params`) selects.
+fn checkpoints_in(
+    conn: &Connection,
+    clause: &'static str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Checkpoint>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT seq, hash, time, signature, after_seq, root, accounts FROM checkpoints {order}"
+        "SELECT seq, hash, time, signature, after_seq, root, accounts FROM checkpoints {clause}"
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, Vec<u8>>(1)?,

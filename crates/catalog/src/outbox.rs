@@ -55,6 +55,13 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// The catalog's connections (the writer's records of the ledger, `ledger_identity`).
+    pub(crate) fn direct(&self) -> &Direct {
+        &self.direct
+    }
+}
+
+impl Outbox {
     pub(crate) fn new(direct: Arc<Direct>) -> Self {
         Self { direct }
     }

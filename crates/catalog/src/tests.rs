@@ -1121,3 +1121,96 @@ async fn a_catalog_of_schema_12_upgrades() {
     );
     assert_eq!(cat.ledger_identity().await.unwrap(), None);
 }
+
+/// Signs with zeros: the checkpoints here are compared, never verified.
+struct Unsigned;
+
+impl ledger::CheckpointSigner for Unsigned {
+    fn sign(&self, _: &[u8]) -> Vec<u8> {
+        vec![0; 64]
+    }
+    fn public_key(&self) -> Vec<u8> {
+        vec![7; 32]
+    }
+}
+
+/// A ledger at `path` of `bodies` (one record each), checkpointed after each; its checkpoints.
+fn checkpointed_ledger(
+    path: &std::path::Path,
+    bodies: &[u8],
+) -> (LedgerStore, Vec<ledger::Checkpoint>) {
+    let store = LedgerStore::open(path).unwrap();
+    let signed = bodies
+        .iter()
+        .enumerate()
+        .map(|(t, b)| {
+            let head = store
+                .append(&[(t as i64, LedgerMeta::default(), vec![*b; 8])])
+                .unwrap();
+            let c = ledger::checkpoint(&head, t as i64 + 100, None, &Unsigned);
+            store.add_checkpoint(&c).unwrap();
+            c
+        })
+        .collect();
+    (store, signed)
+}
+
+/// The catalog remembers the last checkpoint its ledger was seen holding (never lowered, and
+/// only for a named ledger), and tells a ledger that lacks it (an older copy) or holds another
+/// in its place (rewritten); an administrator's acceptance records the ledger's own instead.
+#[tokio::test]
+async fn a_ledger_behind_the_checkpoint_recorded_for_it_is_told() {
+    let (dir, cat) = catalog().await;
+    let (full, c) = checkpointed_ledger(&dir.path().join("full.db"), &[1, 2, 3]);
+    let (older, _) = checkpointed_ledger(&dir.path().join("older.db"), &[1]);
+    let (rewritten, _) = checkpointed_ledger(&dir.path().join("rewritten.db"), &[1, 9, 3]);
+    let seen = |i: usize| Some(SeenCheckpoint::from(&c[i]));
+
+    // Nothing recorded before the ledger is named.
+    cat.ledger_checkpointed(&c[0]).await.unwrap();
+    assert_eq!(cat.ledger_identity().await.unwrap(), None);
+    cat.set_ledger_identity(&[7; 32], 1).await.unwrap();
+    let named = cat.ledger_identity().await.unwrap().unwrap();
+    assert_eq!(
+        (named.public_key.as_slice(), named.checkpoint),
+        (&[7u8; 32][..], None)
+    );
+    assert_eq!(named.behind(&older).unwrap(), None);
+
+    cat.ledger_checkpointed(&c[1]).await.unwrap();
+    cat.ledger_checkpointed(&c[0]).await.unwrap();
+    let named = cat.ledger_identity().await.unwrap().unwrap();
+    assert_eq!(
+        named.checkpoint,
+        seen(1),
+        "a later checkpoint is never lowered"
+    );
+    assert_eq!(named.behind(&full).unwrap(), None);
+    assert_eq!(
+        named.behind(&older).unwrap(),
+        Some(Behind::Missing(SeenCheckpoint::from(&c[1])))
+    );
+    assert_eq!(
+        named.behind(&rewritten).unwrap(),
+        Some(Behind::Differs(SeenCheckpoint::from(&c[1])))
+    );
+
+    // The writer's thread records through the outbox's connection.
+    let outbox = cat.outbox();
+    let last = c[2].clone();
+    tokio::task::spawn_blocking(move || outbox.ledger_checkpointed(&last))
+        .await
+        .unwrap()
+        .unwrap();
+    let named = cat.ledger_identity().await.unwrap().unwrap();
+    assert_eq!(named.checkpoint.map(|c| c.seq), Some(3));
+
+    let (_, c_older) = checkpointed_ledger(&dir.path().join("older2.db"), &[1]);
+    assert!(cat.accept_ledger_as_it_is(Some(&c_older[0])).await.unwrap());
+    let named = cat.ledger_identity().await.unwrap().unwrap();
+    assert_eq!(named.checkpoint, Some(SeenCheckpoint::from(&c_older[0])));
+    assert_eq!(named.behind(&older).unwrap(), None);
+
+    assert!(cat.forget_ledger_identity().await.unwrap());
+    assert!(!cat.accept_ledger_as_it_is(None).await.unwrap());
+}

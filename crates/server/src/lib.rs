@@ -60,6 +60,12 @@ pub enum ServerError {
     )]
     LedgerGone { path: String, key: String },
     #[error(
+        "{path}: {why}. Restore the ledger this data directory had; if an older copy was put \
+         back on purpose (a backup restored), `strongroom audit accept-rollback --reason TEXT` \
+         accepts it, on the record"
+    )]
+    LedgerBehind { path: String, why: String },
+    #[error(
         "the blob store {path} holds none of the {referenced} blobs the catalog refers to: is \
          its volume mounted, its path right? (the server would fail every download)"
     )]
@@ -260,8 +266,16 @@ impl Server {
         let ledger_key = Arc::new(ledger_signing_key(
             &config.data_dir,
             &store,
-            identity.as_deref(),
+            identity.as_ref().map(|n| n.public_key.as_slice()),
         )?);
+        if let Some(named) = &identity
+            && let Some(why) = service::admin::ledger_behind(&store, named)?
+        {
+            return Err(ServerError::LedgerBehind {
+                path: config.data_dir.join("ledger.db").display().to_string(),
+                why,
+            });
+        }
         let ledger_public_key = ledger_key.public_key();
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
@@ -336,12 +350,12 @@ impl Server {
             // ledger is named at a later start).
             ledger.checkpoint().await;
             let signed = catalog::LedgerStore::open(&config.data_dir.join("ledger.db"))?
-                .latest_checkpoint()?
-                .is_some();
-            if signed {
+                .latest_checkpoint()?;
+            if let Some(c) = signed {
                 catalog
                     .set_ledger_identity(&ledger_public_key, clock.now().as_secs())
                     .await?;
+                catalog.ledger_checkpointed(&c).await?;
             }
         }
         let gate = Arc::new(gate::Gate::new(

@@ -192,6 +192,43 @@ impl Admin {
         Ok(self.catalog.forget_ledger_identity().await?)
     }
 
+    /// Accepts the ledger as it is where it fell short of the catalog's record of it (restored
+    /// from a backup older than the catalog, on purpose): the catalog records its last
+    /// checkpoint instead, and the server starts on it again (the command's own record, with
+    /// `reason`, is appended to it). Refused, changing nothing, where the ledger is not behind,
+    /// holds no checkpoint (`new_ledger`) or is signed by another key. Returns the checkpoint
+    /// the catalog had recorded and the ledger's last.
+    pub async fn accept_rollback(&self, reason: &str) -> AdminResult<(u64, u64)> {
+        if reason.trim().is_empty() {
+            return Err(AdminError::Invalid(
+                "--reason must say why the ledger is behind (a backup restored: which, by whom)"
+                    .into(),
+            ));
+        }
+        let refused = |why: String| Err(AdminError::Invalid(format!("{why}; nothing changed")));
+        let Some(named) = self.catalog.ledger_identity().await? else {
+            return refused("this data directory names no ledger yet".into());
+        };
+        let store = LedgerStore::open(&self.data_dir.join("ledger.db"))?;
+        let Some(latest) = store.latest_checkpoint()? else {
+            return refused(
+                "the ledger holds no signed checkpoint: if it is lost, `audit new-ledger`".into(),
+            );
+        };
+        if ledger_public_key(&self.data_dir)? != named.public_key {
+            return refused("the ledger's key (ledger.key) is not this data directory's".into());
+        }
+        let recorded = named.checkpoint.map_or(0, |c| c.seq);
+        if named.behind(&store)?.is_none() {
+            return refused(format!(
+                "the ledger holds the checkpoint this data directory's catalog recorded (at \
+                 record {recorded}): it is not behind"
+            ));
+        }
+        self.catalog.accept_ledger_as_it_is(Some(&latest)).await?;
+        Ok((recorded, latest.seq))
+    }
+
     /// A new master key; every tenant key and the ledger body key re-wrapped under it.
     /// Returns the number of tenant keys re-wrapped.
     pub async fn rotate_master_key(&self) -> AdminResult<usize> {
@@ -502,15 +539,42 @@ pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<Str
     let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
     let why = if store.latest_checkpoint()?.is_none() {
         "it holds no signed checkpoint: removed or replaced by an empty one"
-    } else if ledger_public_key(data_dir)? != named {
+    } else if ledger_public_key(data_dir)? != named.public_key {
         "its key (ledger.key) is another: replaced with its key"
+    } else if let Some(why) = ledger_behind(&store, &named)? {
+        return Ok(Some(why));
     } else {
         return Ok(None);
     };
     Ok(Some(format!(
         "this is not the data directory's ledger, which is signed by the key {}: {why}",
-        hex::encode(named)
+        hex::encode(named.public_key)
     )))
+}
+
+/// Why the ledger in `store` falls short of the catalog's record of it (the last checkpoint
+/// the server saw it hold), in words; `None` if it does not. Such a ledger verifies under its
+/// key, but records are gone from it.
+pub fn ledger_behind(
+    store: &LedgerStore,
+    named: &catalog::NamedLedger,
+) -> catalog::Result<Option<String>> {
+    let signed = |c: &catalog::SeenCheckpoint| events::Time::from_secs(c.time);
+    Ok(named.behind(store)?.map(|behind| match behind {
+        catalog::Behind::Missing(c) => format!(
+            "the ledger lacks its checkpoint at record {} (signed {}), which this data \
+             directory's catalog recorded it holding: it was rolled back to an older copy of \
+             itself or cut short, and the records after it are gone",
+            c.seq,
+            signed(&c)
+        ),
+        catalog::Behind::Differs(c) => format!(
+            "the ledger's checkpoint at record {} is not the one this data directory's catalog \
+             recorded it holding (signed {}): it was rewritten",
+            c.seq,
+            signed(&c)
+        ),
+    }))
 }
 
 /// The public half of the key that signs the ledger's checkpoints.

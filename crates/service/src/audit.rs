@@ -11,7 +11,8 @@
 //! writer settles: deletes from the outbox what the ledger now holds, and folds the ledger's
 //! unindexed tail into its indexed table (`LedgerStore::fold`), after answering whoever waits.
 //! Checkpoints are signed with the vault's ledger key every [`CHECKPOINT_SECS`] and at
-//! shutdown. No event is ever dropped here: a batch that fails to commit (a disk error, the
+//! shutdown, and each is recorded in the catalog (a ledger rolled back behind it is refused at
+//! the next start). No event is ever dropped here: a batch that fails to commit (a disk error, the
 //! ledger file locked past the busy timeout) fails the operations that waited for it (they are
 //! not carried out, so their records are not kept), and carries the records nobody waited for
 //! (stats, listings, refused logins, progress, closes of downloads, denials) into the next
@@ -660,8 +661,16 @@ impl Writer {
     fn sign_checkpoint(&mut self) {
         self.settle();
         let now = self.clock.unix_secs();
-        if let Err(e) = self.store.sign_checkpoint(now, &self.signer) {
-            tracing::error!(error = %e, "could not sign a ledger checkpoint");
+        match self.store.sign_checkpoint(now, &self.signer) {
+            Err(e) => tracing::error!(error = %e, "could not sign a ledger checkpoint"),
+            // The catalog remembers it: a ledger found without it at a later start was rolled
+            // back. Not remembered (a crash first, the catalog busy), an older one is compared.
+            Ok(Some(c)) => {
+                if let Err(e) = self.outbox.ledger_checkpointed(&c) {
+                    tracing::warn!(error = %e, "could not record the ledger's checkpoint in the catalog");
+                }
+            }
+            Ok(None) => {}
         }
     }
 }

@@ -29,10 +29,25 @@ async fn new_ledger(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `audit accept-rollback`: the catalog accepts the ledger as it is, behind its record.
+async fn accept_rollback(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
+    let admin = crate::admin::open(data_dir).await?;
+    let accepted = admin.accept_rollback(reason).await;
+    admin.close().await;
+    let (recorded, latest) = accepted?;
+    println!(
+        "accepted: the ledger's last checkpoint is at record {latest}; the catalog had recorded \
+         one at record {recorded} (the records between are not in this ledger). The server \
+         starts on it again; this command is recorded in it"
+    );
+    Ok(())
+}
+
 /// Runs an audit command (the ledger is read on this thread, synchronously).
 pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::NewLedger { reason } => new_ledger(data_dir, &reason).await?,
+        AuditCommand::AcceptRollback { reason } => accept_rollback(data_dir, &reason).await?,
         AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
             Ok(_) if let Some(why) = service::admin::ledger_not_the_named_one(data_dir).await? => {
                 anyhow::bail!("ledger broken: {why}")

@@ -431,6 +431,14 @@ pub enum AuditCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Accept the ledger as it is where it is behind the catalog's record of it (an older copy
+    /// restored on purpose; the server refuses to start on it otherwise); refused where it is
+    /// not behind.
+    AcceptRollback {
+        /// Why (recorded in the ledger with the command).
+        #[arg(long)]
+        reason: String,
+    },
     /// Export records, oldest first.
     Export {
         #[arg(long, value_enum, default_value = "jsonl")]

@@ -1206,3 +1206,89 @@ fn a_ledger_replaced_with_its_key_is_not_this_data_directorys() {
     server.restart();
     server.assert_ledger_verifies();
 }
+
+/// The ledger files of a data directory (those there are).
+const LEDGER_FILES: [&str; 3] = ["ledger.db", "ledger.db-wal", "ledger.db-shm"];
+
+/// A ledger rolled back to an older copy of itself (a backup of `ledger.db` alone put back)
+/// verifies under its key, yet the records after the copy are gone: `audit verify` and the
+/// server's start say so, naming the checkpoint the catalog recorded it holding (before, both
+/// called it intact and the server served on it). A copy restored on purpose is accepted with
+/// `audit accept-rollback --reason`, which is then on the record; refused where the ledger is
+/// not behind.
+#[test]
+fn a_ledger_rolled_back_to_an_older_copy_is_refused_until_accepted_on_the_record() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir in\n");
+    let refused = server.admin(&["audit", "accept-rollback", "--reason", "just because"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("it is not behind; nothing changed"), "{err}");
+    server.stop();
+    let data = server.data_dir();
+    let backup = data.join("..").join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for f in LEDGER_FILES {
+        if data.join(f).exists() {
+            std::fs::copy(data.join(f), backup.join(f)).unwrap();
+        }
+    }
+    server.start_again();
+    alice.sftp_ok("mkdir out\n");
+    server.stop();
+    for f in LEDGER_FILES {
+        let _ = std::fs::remove_file(data.join(f));
+        if backup.join(f).exists() {
+            std::fs::copy(backup.join(f), data.join(f)).unwrap();
+        }
+    }
+
+    let out = server.admin(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lacks its checkpoint at record") && err.contains("rolled back"),
+        "{err}"
+    );
+    let err = server.serve_refused();
+    assert!(
+        err.contains("lacks its checkpoint at record") && err.contains("audit accept-rollback"),
+        "{err}"
+    );
+    let empty = server.admin(&["audit", "accept-rollback", "--reason", ""]);
+    assert!(!empty.status.success());
+    let out = server.ok(&[
+        "audit",
+        "accept-rollback",
+        "--reason",
+        "restored from the 06:00 backup: INC-4712",
+    ]);
+    assert!(out.contains("accepted"), "{out}");
+    server.start_again();
+    alice.sftp_ok("mkdir again\n");
+    server.assert_ledger_verifies();
+    // Its stop settles what the catalog's outbox holds into the ledger.
+    server.stop();
+
+    let records = export(&data, &[]);
+    let mkdir_of = |p: &str| records.iter().any(|r| file(r).is_some_and(|f| f.1 == p));
+    assert!(mkdir_of("/in") && mkdir_of("/again") && !mkdir_of("/out"));
+    let accepted: Vec<String> = records
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .filter(|r| r.contains("audit accept-rollback --reason"))
+        .collect();
+    // The refusal before the copy was taken, the empty reason's, the acceptance.
+    assert_eq!(accepted.len(), 3, "{accepted:#?}");
+    assert!(
+        accepted[0].contains("just because") && accepted[0].contains("not behind"),
+        "{accepted:#?}"
+    );
+    assert!(accepted[1].contains("failed"), "{accepted:#?}");
+    assert!(
+        accepted[2].contains("restored from the 06:00 backup: INC-4712")
+            && accepted[2].contains(r#""outcome":"ok""#),
+        "{accepted:#?}"
+    );
+}
