@@ -11,6 +11,7 @@
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
+mod blob_store_owner;
 mod detection;
 mod direct;
 mod gate_state;

@@ -23,6 +23,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0014_orphan_overrides.sql"),
     include_str!("../migrations/sqlite/0015_ledger_identity.sql"),
     include_str!("../migrations/sqlite/0016_ledger_position.sql"),
+    include_str!("../migrations/sqlite/0017_blob_store_owner.sql"),
 ];
 
 /// The ledger database's migrations.

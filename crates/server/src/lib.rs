@@ -70,6 +70,22 @@ pub enum ServerError {
          its volume mounted, its path right? (the server would fail every download)"
     )]
     BlobsAbsent { path: String, referenced: usize },
+    #[error(
+        "the blob store {path} is another data directory's (it is marked {mark}; this data \
+         directory's is {ours}): is the right volume mounted? Nothing in it was removed"
+    )]
+    BlobsOfAnother {
+        path: String,
+        mark: String,
+        ours: String,
+    },
+    #[error(
+        "the blob store {path} holds {stored} blobs, none of which this data directory's \
+         catalog refers to, and no mark of whose store it is: another data directory's? \
+         Nothing in it was removed. If they are this data directory's own leftovers (uploads \
+         cut off by a crash before its first start with this version), move them out of it"
+    )]
+    BlobsUnmarked { path: String, stored: usize },
     #[error("another strongroom server is already running on data directory {0}")]
     Locked(String),
     #[error(transparent)]
@@ -253,7 +269,14 @@ impl Server {
         let keyring = keys::load_keyring_for(&config.master_key, in_use)?;
         let keyring = Arc::new(keys::KeyringHandle::new(config.master_key.clone(), keyring));
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(&config.blob_dir())?);
-        sweep_orphans(&catalog, blobs.as_ref(), &config.blob_dir()).await?;
+        let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
+        sweep_orphans(
+            &catalog,
+            blobs.as_ref(),
+            &config.blob_dir(),
+            clock.now().as_secs(),
+        )
+        .await?;
         if !config.seal_contents {
             tracing::warn!(
                 "storage.seal_contents is off: new file contents are stored UNENCRYPTED"
@@ -279,7 +302,6 @@ impl Server {
         let ledger_public_key = ledger_key.public_key();
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
         let forwarder = forward::Forwarder::start(&config.forward);
-        let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
         // The detector learns the recent history before the first new record reaches it.
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let registry = sessions::Registry::default();
@@ -798,14 +820,53 @@ fn ledger_signing_key(
     Ok(key)
 }
 
-/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9. A blob store
-/// that holds none of the blobs the catalog refers to (a volume not mounted, a path mistyped)
-/// is refused: serving would fail every download and put uploads where they do not belong.
-/// Some missing (lost files) is logged.
+/// The marks of whose a blob store is: the catalog's record, and the store's own.
+struct Marks {
+    catalog: Option<String>,
+    store: Option<String>,
+}
+
+/// Whose a blob store is ([`store_owner`]).
+#[derive(Debug, PartialEq, Eq)]
+enum StoreOwner {
+    /// This data directory's: swept of orphans, and marked where a mark is missing.
+    Ours,
+    /// Marked as another data directory's.
+    Another,
+    /// Holds blobs, none of which the catalog refers to, and no mark to tell whose they are.
+    Unmarked,
+    /// Holds none of the blobs the catalog refers to.
+    Absent,
+}
+
+/// Whose a blob store is, from the marks, how many of the catalog's `referenced` blobs are
+/// `present` in it, and how many it holds (`stored`). A store that holds some of the catalog's
+/// blobs is this data directory's (a mark missing on either side is written: a store from
+/// before marks, a catalog restored from before them); so is an empty one (a new data
+/// directory). Blobs but none of the catalog's are another's, unless both marks say otherwise.
+fn store_owner(marks: &Marks, present: usize, referenced: usize, stored: usize) -> StoreOwner {
+    match (&marks.catalog, &marks.store) {
+        (Some(c), Some(s)) if c != s => StoreOwner::Another,
+        _ if present == 0 && referenced > 0 => StoreOwner::Absent,
+        (Some(_), Some(_)) => StoreOwner::Ours,
+        _ if present > 0 => StoreOwner::Ours,
+        (None, Some(_)) => StoreOwner::Another,
+        (_, None) if stored == 0 => StoreOwner::Ours,
+        (_, None) => StoreOwner::Unmarked,
+    }
+}
+
+/// Removes blobs that no file refers to: uploads cut off by a crash or kill -9, from this data
+/// directory's blob store only ([`store_owner`]: one marked as another's, or one that holds
+/// blobs but none of the catalog's and no mark, is refused, nothing in it removed). A blob
+/// store that holds none of the blobs the catalog refers to (a volume not mounted, a path
+/// mistyped) is refused too: serving would fail every download and put uploads where they do
+/// not belong. Some missing (lost files) is logged.
 async fn sweep_orphans(
     catalog: &Catalog,
     blobs: &dyn BlobStore,
     dir: &std::path::Path,
+    now: i64,
 ) -> Result<(), ServerError> {
     let referenced: HashSet<String> = catalog.referenced_blobs().await?.into_iter().collect();
     let stored = blobs.list()?;
@@ -813,11 +874,47 @@ async fn sweep_orphans(
         .iter()
         .filter(|id| referenced.contains(&id.to_hex()))
         .count();
-    if present == 0 && !referenced.is_empty() {
-        return Err(ServerError::BlobsAbsent {
-            path: dir.display().to_string(),
-            referenced: referenced.len(),
-        });
+    let path = || dir.display().to_string();
+    let marks = Marks {
+        catalog: catalog.blob_store_owner().await?,
+        store: blobs.owner()?,
+    };
+    match store_owner(&marks, present, referenced.len(), stored.len()) {
+        StoreOwner::Absent => {
+            return Err(ServerError::BlobsAbsent {
+                path: path(),
+                referenced: referenced.len(),
+            });
+        }
+        StoreOwner::Another => {
+            return Err(ServerError::BlobsOfAnother {
+                path: path(),
+                mark: marks.store.unwrap_or_default(),
+                ours: marks.catalog.unwrap_or_else(|| "none yet".into()),
+            });
+        }
+        StoreOwner::Unmarked => {
+            return Err(ServerError::BlobsUnmarked {
+                path: path(),
+                stored: stored.len(),
+            });
+        }
+        StoreOwner::Ours => {
+            // The catalog's mark first: a crash before the store's leaves a store that the
+            // next start marks (it is empty, or holds the catalog's blobs).
+            let mark = match (&marks.catalog, &marks.store) {
+                (Some(c), _) => c.clone(),
+                (None, known) => {
+                    let new = known
+                        .clone()
+                        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
+                    catalog.set_blob_store_owner(&new, now).await?
+                }
+            };
+            if marks.store.is_none() {
+                blobs.mark_owner(&mark)?;
+            }
+        }
     }
     if present < referenced.len() {
         tracing::error!(
@@ -836,4 +933,40 @@ async fn sweep_orphans(
         tracing::info!(removed, "removed blobs of uploads that never completed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(catalog: Option<&str>, store: Option<&str>) -> Marks {
+        Marks {
+            catalog: catalog.map(str::to_owned),
+            store: store.map(str::to_owned),
+        }
+    }
+
+    /// Whose a store is, case by case (present, referenced, stored).
+    #[test]
+    fn a_store_is_this_data_directorys_by_its_mark_or_by_holding_its_blobs() {
+        use StoreOwner::*;
+        let (a, b) = (Some("a"), Some("b"));
+        // Marked alike: ours (swept), unless the catalog's blobs are all missing.
+        assert_eq!(store_owner(&marks(a, a), 3, 3, 5), Ours);
+        assert_eq!(store_owner(&marks(a, a), 0, 0, 5), Ours);
+        assert_eq!(store_owner(&marks(a, a), 0, 3, 5), Absent);
+        // Marked otherwise: another's, whatever it holds.
+        assert_eq!(store_owner(&marks(a, b), 3, 3, 5), Another);
+        assert_eq!(store_owner(&marks(a, b), 0, 0, 0), Another);
+        assert_eq!(store_owner(&marks(None, b), 0, 0, 1), Another);
+        assert_eq!(store_owner(&marks(None, b), 0, 0, 0), Another);
+        // A mark missing: ours if it holds the catalog's blobs, or nothing.
+        for m in [marks(None, None), marks(a, None)] {
+            assert_eq!(store_owner(&m, 1, 3, 5), Ours);
+            assert_eq!(store_owner(&m, 0, 0, 0), Ours);
+            assert_eq!(store_owner(&m, 0, 3, 0), Absent);
+            assert_eq!(store_owner(&m, 0, 0, 2), Unmarked);
+        }
+        assert_eq!(store_owner(&marks(None, b), 1, 3, 5), Ours);
+    }
 }

@@ -388,20 +388,31 @@ fn a_missing_master_key_file_is_named_not_replaced() {
     assert_kept(&alice, &data);
 }
 
-/// A blob store that holds none of the catalog's blobs (its volume not mounted, or another
-/// data directory's) is refused at start, and nothing in it is removed: before, the server
-/// started, failed every download, and swept another store's blobs away as orphans.
+/// A blob store that holds none of the catalog's blobs (its volume not mounted) is refused at
+/// start, and so is another data directory's (a store is marked with its data directory's
+/// mark, which the catalog keeps too), also for a data directory whose files are all small
+/// (kept in its catalog: no blob of its own to miss) and for a store without a mark that holds
+/// blobs none of which are the catalog's. Nothing in it is removed: before, the server started,
+/// failed every download, and swept another store's blobs away as orphans.
 #[test]
-fn a_blob_store_without_the_catalogs_blobs_is_refused() {
+fn a_blob_store_without_the_catalogs_blobs_or_of_another_data_directory_is_refused() {
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let data = put_kept(&alice, 16);
+    let data = pseudo_random(16, 100_000);
+    std::fs::write(alice.work().join("f"), &data).unwrap();
+    alice.sftp_ok("put f kept\n");
     let mut other = Server::start();
     let bob = other.account("globex", "bob", "full");
     std::fs::write(bob.work().join("g"), pseudo_random(17, 100_000)).unwrap();
     bob.sftp_ok("put g theirs\n");
+    let mut small = Server::start();
+    let carol = small.account("initech", "carol", "full");
+    std::fs::write(carol.work().join("s"), b"a small file").unwrap();
+    carol.sftp_ok("put s small\n");
     server.stop();
     other.stop();
+    small.stop();
+    assert!(small.blob_files().is_empty());
     let blobs = server.data_dir().join("blobs");
     let aside = server.data_dir().join("..").join("blobs.aside");
     std::fs::rename(&blobs, &aside).unwrap();
@@ -412,17 +423,47 @@ fn a_blob_store_without_the_catalogs_blobs_is_refused() {
         err.contains("holds none of the 1 blobs the catalog refers to"),
         "{err}"
     );
-    // Another data directory's store: refused, and its blob left where it is.
+    // Another data directory's store, by its mark: refused, and its blob left where it is;
+    // also where the catalog refers to no blob.
+    let theirs = other.data_dir().join("blobs");
     std::fs::remove_dir(&blobs).unwrap();
-    std::os::unix::fs::symlink(other.data_dir().join("blobs"), &blobs).unwrap();
+    std::os::unix::fs::symlink(&theirs, &blobs).unwrap();
     let err = server.serve_refused();
-    assert!(err.contains("holds none of the 1 blobs"), "{err}");
+    assert!(err.contains("is another data directory's"), "{err}");
+    let small_blobs = small.data_dir().join("blobs");
+    std::fs::rename(&small_blobs, small.data_dir().join("blobs.aside")).unwrap();
+    std::os::unix::fs::symlink(&theirs, &small_blobs).unwrap();
+    let err = small.serve_refused();
+    assert!(err.contains("is another data directory's"), "{err}");
+    // Without its mark (a store from before marks), its blobs are none of the catalog's.
+    std::fs::rename(theirs.join("owner"), other.data_dir().join("owner.aside")).unwrap();
+    let err = small.serve_refused();
+    assert!(
+        err.contains("holds 1 blobs, none of which this data directory's catalog refers to"),
+        "{err}"
+    );
     assert_eq!(other.blob_files().len(), 1);
 
-    std::fs::remove_file(&blobs).unwrap();
-    std::fs::rename(&aside, &blobs).unwrap();
-    server.restart();
-    assert_kept(&alice, &data);
+    std::fs::rename(other.data_dir().join("owner.aside"), theirs.join("owner")).unwrap();
+    for (data_dir, kept) in [
+        (server.data_dir(), &aside),
+        (small.data_dir(), &small.data_dir().join("blobs.aside")),
+    ] {
+        std::fs::remove_file(data_dir.join("blobs")).unwrap();
+        std::fs::rename(kept, data_dir.join("blobs")).unwrap();
+    }
+    server.start_again();
+    alice.sftp_ok("get kept back\n");
+    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), data);
+    small.start_again();
+    carol.sftp_ok("get small back\n");
+    assert_eq!(
+        std::fs::read(carol.work().join("back")).unwrap(),
+        b"a small file"
+    );
+    other.start_again();
+    bob.sftp_ok("get theirs back\n");
+    assert_eq!(other.blob_files().len(), 1);
 }
 
 #[test]

@@ -160,6 +160,11 @@ pub trait BlobStore: Send + Sync + 'static {
     }
     /// Every blob id present (for sweeping orphans left by a crash).
     fn list(&self) -> Result<Vec<BlobId>, BlobError>;
+    /// The mark of the data directory the store belongs to, if it has one (the server compares
+    /// it with its catalog's before sweeping: another's store is never swept).
+    fn owner(&self) -> Result<Option<String>, BlobError>;
+    /// Marks the store as `owner`'s, durably.
+    fn mark_owner(&self, owner: &str) -> Result<(), BlobError>;
 }
 
 /// How a file's contents are sealed: its data key and, once committed, its root.

@@ -1,4 +1,5 @@
-//! Blobs as files under `<data-dir>/blobs/<2 hex>/<30 hex>`, created 0600 in 0700 directories.
+//! Blobs as files under `<data-dir>/blobs/<2 hex>/<30 hex>`, created 0600 in 0700 directories;
+//! beside them, `owner`: the mark of the data directory the store belongs to.
 //! A new blob is durable after its first `sync`: its data, and its name in its directory (and
 //! that directory's name, the first time the directory is made).
 
@@ -89,6 +90,11 @@ impl Drop for LocalBlobStore {
         }
     }
 }
+
+/// The file in the store's root that holds its owner's mark ([`BlobStore::owner`]).
+const OWNER_FILE: &str = "owner";
+/// Most bytes of it read (a mark is some 32).
+const MAX_OWNER_LEN: u64 = 256;
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -278,6 +284,45 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    fn owner(&self) -> Result<Option<String>, BlobError> {
+        use std::io::Read as _;
+        let store_err = |source| BlobError::Store {
+            path: self.root.display().to_string(),
+            source,
+        };
+        let file = match File::open(self.root.join(OWNER_FILE)) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            other => other.map_err(store_err)?,
+        };
+        let mut mark = String::new();
+        file.take(MAX_OWNER_LEN)
+            .read_to_string(&mut mark)
+            .map_err(store_err)?;
+        let mark = mark.trim();
+        Ok((!mark.is_empty()).then(|| mark.to_owned()))
+    }
+
+    fn mark_owner(&self, owner: &str) -> Result<(), BlobError> {
+        let store_err = |source| BlobError::Store {
+            path: self.root.display().to_string(),
+            source,
+        };
+        let (path, staged) = (self.root.join(OWNER_FILE), self.root.join("owner.new"));
+        let write = || {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&staged)?;
+            std::io::Write::write_all(&mut file, format!("{owner}\n").as_bytes())?;
+            file.sync_all()?;
+            fs::rename(&staged, &path)?;
+            sync_dir(&self.root)
+        };
+        write().map_err(store_err)
+    }
+
     fn list(&self) -> Result<Vec<BlobId>, BlobError> {
         let store_err = |source| BlobError::Store {
             path: self.root.display().to_string(),
@@ -372,6 +417,25 @@ mod tests {
         drop(store);
         let store = LocalBlobStore::open(dir.path()).unwrap();
         assert_eq!(store.list().unwrap(), []);
+    }
+
+    /// The owner's mark: none at first, then the one written (0600), never taken for a blob.
+    #[test]
+    fn the_owners_mark_is_kept_beside_the_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        assert_eq!(store.owner().unwrap(), None);
+        store.mark_owner("0a1b").unwrap();
+        assert_eq!(store.owner().unwrap().as_deref(), Some("0a1b"));
+        let mode = fs::metadata(dir.path().join(OWNER_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        store.mark_owner("2c3d").unwrap();
+        assert_eq!(store.owner().unwrap().as_deref(), Some("2c3d"));
+        assert!(store.list().unwrap().is_empty());
+        assert!(!dir.path().join("owner.new").exists());
     }
 
     #[test]
