@@ -326,11 +326,10 @@ pub(crate) async fn check_key_version(
     tenant_id: i64,
     version: i64,
 ) -> Result<()> {
-    let current: Option<(i64,)> =
-        sqlx::query_as("SELECT version FROM tenant_keys WHERE tenant_id = ?")
-            .bind(tenant_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let current: Option<(i64,)> = sqlx::query_as(crate::tenants::CURRENT_KEY_VERSION)
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     match current {
         Some((v,)) if v == version => Ok(()),
         _ => Err(CatalogError::KeyRotated),

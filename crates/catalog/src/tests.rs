@@ -57,7 +57,7 @@ impl Rekey for Prefixing {
 async fn rotate(cat: &Catalog, tenant_id: i64, from: i64, to: &TenantKeyRow) -> Result<usize> {
     let mut rekey = Prefixing::default();
     let rows = cat.rekey_tenant_rows(tenant_id, &mut rekey).await?;
-    cat.rotate_tenant_key(from, to, rows, &mut rekey, 9).await
+    Ok(cat.rotate_tenant_key(from, to, rows, rekey, 9).await?.0)
 }
 
 /// Makes directory `n` in `parent` of tenant `tenant`, unrecorded: its id.
@@ -409,8 +409,8 @@ async fn a_rotation_overtaken_by_changes_rekeys_them_in_its_transaction() {
         .await
         .unwrap();
     cat.set_totp(&alice, 1, b"secret", &[]).await.unwrap();
-    let nodes = cat
-        .rotate_tenant_key(1, &new, rows, &mut rekey, 9)
+    let (nodes, rekey) = cat
+        .rotate_tenant_key(1, &new, rows, rekey, 9)
         .await
         .unwrap();
     assert_eq!(nodes, 3);

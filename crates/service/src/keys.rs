@@ -285,8 +285,8 @@ async fn rotate_tenant_key_once(
         master_key_id: master.id.to_vec(),
         wrapped,
     };
-    let nodes = catalog
-        .rotate_tenant_key(row.version, &new_row, rows, &mut rekey, now)
+    let (nodes, _) = catalog
+        .rotate_tenant_key(row.version, &new_row, rows, rekey, now)
         .await?;
     Ok((version, nodes))
 }
