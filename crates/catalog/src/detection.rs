@@ -232,6 +232,25 @@ impl Catalog {
         Ok(row.is_some())
     }
 
+    /// Which of `ids` are canaries (one query for a listing's page, on the caller's thread).
+    pub fn canaries_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        // A JSON array of integers, bound as one parameter (numbers only: nothing to escape).
+        let list = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        self.direct.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT node_id FROM canaries WHERE node_id IN (SELECT value FROM json_each(?))",
+            )?;
+            let rows = stmt.query_map([&list], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Sets (or with `None` removes) the threshold overrides of a tenant or an account, which
     /// must exist (checked in the same statement: one removed meanwhile is not found). They go
     /// with it when it is removed.

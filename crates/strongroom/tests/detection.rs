@@ -395,6 +395,11 @@ fn a_canary_opened_by_anyone_is_contained_within_a_second() {
     server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
     let list = server.ok(&["canary", "list"]);
     assert!(list.contains("/reports/customers-2026.csv"), "{list}");
+    // Administrators see it as one; classification leaves its decoy contents alone.
+    let listed = server.ok(&["file", "list", "acme", "/reports", "--format", "jsonl"]);
+    assert!(listed.contains(r#""canary":true"#), "{listed}");
+    let classified = server.ok(&["classify", "run", "--tenant", "acme", "--again"]);
+    assert!(classified.contains("0 files classified"), "{classified}");
     // Not counted against the quota; listed and stat-ed like any file, which does nothing.
     assert_eq!(usage(&server), before);
     let ls = alice.sftp_ok("ls -l /reports\n");

@@ -27,6 +27,7 @@ impl Admin {
                 .map(|(_, n)| n.id)
                 .collect();
             let expired = self.catalog.expired_among(&ids, self.now()).await?;
+            let canaries = self.catalog.canaries_among(&ids)?;
             for (name, node) in page {
                 let is_dir = node.kind == catalog::NodeKind::Dir;
                 let classification = if is_dir {
@@ -39,7 +40,7 @@ impl Admin {
                     id: node.id,
                     is_dir,
                     size: node.size,
-                    canary: !is_dir && self.catalog.is_canary(node.id).await?,
+                    canary: canaries.contains(&node.id),
                     expired: expired.contains(&node.id),
                     classification,
                 });
@@ -138,8 +139,14 @@ impl Admin {
         let mut todo = Vec::new();
         for t in tenants {
             let files = self.files_of(t.id)?;
+            let canaries: std::collections::HashSet<i64> = (self.catalog)
+                .canaries(Some(&t.name))
+                .await?
+                .into_iter()
+                .map(|c| c.node_id)
+                .collect();
             for n in self.catalog.tenant_nodes(t.id).await? {
-                if n.kind != catalog::NodeKind::File || self.catalog.is_canary(n.id).await? {
+                if n.kind != catalog::NodeKind::File || canaries.contains(&n.id) {
                     continue;
                 }
                 // A stored classification that does not open is classified again too.
