@@ -1,6 +1,8 @@
 //! Tenants: client institutions, each with its own namespace root, tenant key, retention
 //! policy and quotas. Removing a tenant deletes its key, rows and (through the caller) blobs.
 
+use std::hash::BuildHasher as _;
+
 use rusqlite::OptionalExtension;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -40,7 +42,7 @@ pub struct TenantSettings {
 }
 
 /// A node as a tenant key rotation re-keys it: its name forms, data key and sealed classes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RekeyableNode {
     pub id: i64,
     pub name_mac: Vec<u8>,
@@ -64,7 +66,7 @@ pub struct Rekeyed {
 /// A value sealed under the tenant key besides nodes, as a rotation re-seals it: a class
 /// history row (by its id, with its contents' root) or an account's TOTP secret (by the
 /// account's id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RekeyableValue {
     pub id: i64,
     pub content_root: Option<Vec<u8>>,
@@ -83,12 +85,16 @@ pub trait Rekey: Send {
     fn totp_secret(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>;
 }
 
-/// A tenant's rows as read for a rotation, each with its re-keyed form.
+/// A tenant's rows as read for a rotation, each by its fingerprint as read (a row that no
+/// longer has it changed since) with its re-keyed form: not the row itself, which would double
+/// what a rotation holds.
 #[derive(Debug, Default)]
 pub struct RekeyedRows {
-    nodes: std::collections::HashMap<i64, (RekeyableNode, Rekeyed)>,
-    history: std::collections::HashMap<i64, (RekeyableValue, Vec<u8>)>,
-    totp: std::collections::HashMap<i64, (RekeyableValue, Vec<u8>)>,
+    /// Keyed at random for each rotation.
+    fingerprints: std::hash::RandomState,
+    nodes: std::collections::HashMap<i64, (u64, Rekeyed)>,
+    history: std::collections::HashMap<i64, (u64, Vec<u8>)>,
+    totp: std::collections::HashMap<i64, (u64, Vec<u8>)>,
 }
 
 impl RekeyedRows {
@@ -98,48 +104,70 @@ impl RekeyedRows {
     }
 }
 
-/// The rows of a tenant a rotation re-keys, as `conn` reads them.
-fn rekeyable(
+/// Rows of one kind a rotation reads at a time, by id (inside its transaction too: what it
+/// holds there is a page, not the tenant).
+/// (Small in tests, so that their rotations turn pages.)
+const REKEY_PAGE: i64 = if cfg!(test) { 16 } else { 2048 };
+
+/// The tenant's nodes (but its root), its class history rows and its accounts' TOTP secrets,
+/// after an id (`?2`), a page (`?3`) at a time.
+const NODES_AFTER: &str =
+    "SELECT id, name_mac, sealed_name, key_id, wrapped_key, content_root, classes
+       FROM nodes WHERE tenant_id = ?1 AND parent_id IS NOT NULL AND id > ?2 ORDER BY id LIMIT +?3";
+const HISTORY_AFTER: &str = "SELECT id, content_root, classes FROM class_history
+      WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT +?3";
+const TOTP_AFTER: &str = "SELECT id, NULL, totp_secret FROM accounts
+      WHERE tenant_id = ?1 AND totp_secret IS NOT NULL AND id > ?2 ORDER BY id LIMIT +?3";
+
+fn node_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RekeyableNode> {
+    Ok(RekeyableNode {
+        id: r.get(0)?,
+        name_mac: r.get(1)?,
+        sealed_name: r.get(2)?,
+        key_id: r.get(3)?,
+        wrapped_key: r.get(4)?,
+        content_root: r.get(5)?,
+        classes: r.get(6)?,
+    })
+}
+
+fn value_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RekeyableValue> {
+    Ok(RekeyableValue {
+        id: r.get(0)?,
+        content_root: r.get(1)?,
+        sealed: r.get(2)?,
+    })
+}
+
+/// Calls `each` with every row of tenant `tenant_id` that `sql` (one of the `…_AFTER`
+/// queries) selects, a page at a time; each page is read whole before `each` sees it (it may
+/// change the rows it has been given).
+fn each_rekeyable<T>(
     conn: &rusqlite::Connection,
+    sql: &str,
     tenant_id: i64,
-) -> Result<(Vec<RekeyableNode>, Vec<RekeyableValue>, Vec<RekeyableValue>)> {
-    let nodes = conn
-        .prepare_cached(
-            "SELECT id, name_mac, sealed_name, key_id, wrapped_key, content_root, classes
-               FROM nodes WHERE tenant_id = ? AND parent_id IS NOT NULL ORDER BY id",
-        )?
-        .query_map([tenant_id], |r| {
-            Ok(RekeyableNode {
-                id: r.get(0)?,
-                name_mac: r.get(1)?,
-                sealed_name: r.get(2)?,
-                key_id: r.get(3)?,
-                wrapped_key: r.get(4)?,
-                content_root: r.get(5)?,
-                classes: r.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let values = |sql: &str| -> Result<Vec<RekeyableValue>> {
-        Ok(conn
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    id_of: fn(&T) -> i64,
+    mut each: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let mut after = i64::MIN;
+    loop {
+        let page: Vec<T> = conn
             .prepare_cached(sql)?
-            .query_map([tenant_id], |r| {
-                Ok(RekeyableValue {
-                    id: r.get(0)?,
-                    content_root: r.get(1)?,
-                    sealed: r.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
-    };
-    let history = values(
-        "SELECT id, content_root, classes FROM class_history WHERE tenant_id = ? ORDER BY id",
-    )?;
-    let totp = values(
-        "SELECT id, NULL, totp_secret FROM accounts
-          WHERE tenant_id = ? AND totp_secret IS NOT NULL ORDER BY id",
-    )?;
-    Ok((nodes, history, totp))
+            .query_map(rusqlite::params![tenant_id, after, REKEY_PAGE], read)?
+            .collect::<rusqlite::Result<_>>()?;
+        let full = page.len() as i64 == REKEY_PAGE;
+        match page.last() {
+            Some(last) => after = id_of(last),
+            None => return Ok(()),
+        }
+        for row in page {
+            each(row)?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
 }
 
 const TENANT_COLUMNS: &str =
@@ -356,20 +384,46 @@ impl Catalog {
         tenant_id: i64,
         rekey: &mut dyn Rekey,
     ) -> Result<RekeyedRows> {
-        let (nodes, history, totp) = self.direct.with(|c| rekeyable(c, tenant_id))?;
         let mut rows = RekeyedRows::default();
-        for n in nodes {
-            let r = rekey.node(&n).map_err(CatalogError::Rekey)?;
-            rows.nodes.insert(n.id, (n, r));
-        }
-        for v in history {
-            let r = rekey.class_history(&v).map_err(CatalogError::Rekey)?;
-            rows.history.insert(v.id, (v, r));
-        }
-        for v in totp {
-            let r = rekey.totp_secret(&v).map_err(CatalogError::Rekey)?;
-            rows.totp.insert(v.id, (v, r));
-        }
+        self.direct.with(|c| {
+            let seen = rows.fingerprints.clone();
+            each_rekeyable(
+                c,
+                NODES_AFTER,
+                tenant_id,
+                node_of,
+                |n| n.id,
+                |n| {
+                    let r = rekey.node(&n).map_err(CatalogError::Rekey)?;
+                    rows.nodes.insert(n.id, (seen.hash_one(&n), r));
+                    Ok(())
+                },
+            )?;
+            each_rekeyable(
+                c,
+                HISTORY_AFTER,
+                tenant_id,
+                value_of,
+                |v| v.id,
+                |v| {
+                    let r = rekey.class_history(&v).map_err(CatalogError::Rekey)?;
+                    rows.history.insert(v.id, (seen.hash_one(&v), r));
+                    Ok(())
+                },
+            )?;
+            each_rekeyable(
+                c,
+                TOTP_AFTER,
+                tenant_id,
+                value_of,
+                |v| v.id,
+                |v| {
+                    let r = rekey.totp_secret(&v).map_err(CatalogError::Rekey)?;
+                    rows.totp.insert(v.id, (seen.hash_one(&v), r));
+                    Ok(())
+                },
+            )
+        })?;
         Ok(rows)
     }
 
@@ -402,53 +456,87 @@ impl Catalog {
                 if current != Some(old_version) {
                     return Err(CatalogError::KeyRotated);
                 }
-                let (nodes, history, totp) = rekeyable(tx, new.tenant_id)?;
-                let count = nodes.len();
                 tx.prepare_cached("DELETE FROM tenant_keys WHERE tenant_id = ?")?
                     .execute([new.tenant_id])?;
                 insert_key_in(tx, &new, now)?;
-                let mut update = tx.prepare_cached(
-                    "UPDATE nodes SET name_mac = ?, sealed_name = ?, classes = ?,
-                            wrapped_key = COALESCE(?, wrapped_key),
-                            key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
-                      WHERE id = ? AND tenant_id = ?",
+                // Each row as re-keyed before, unless it changed since (then re-keyed here).
+                let seen = rows.fingerprints.clone();
+                let mut count = 0;
+                each_rekeyable(
+                    tx,
+                    NODES_AFTER,
+                    new.tenant_id,
+                    node_of,
+                    |n| n.id,
+                    |n| {
+                        let r = match rows.nodes.remove(&n.id) {
+                            Some((read, r)) if read == seen.hash_one(&n) => r,
+                            _ => rekey.node(&n).map_err(CatalogError::Rekey)?,
+                        };
+                        tx.prepare_cached(
+                            "UPDATE nodes SET name_mac = ?, sealed_name = ?, classes = ?,
+                                wrapped_key = COALESCE(?, wrapped_key),
+                                key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
+                          WHERE id = ? AND tenant_id = ?",
+                        )?
+                        .execute(rusqlite::params![
+                            r.name_mac,
+                            r.sealed_name,
+                            r.classes,
+                            r.wrapped_key,
+                            new.version,
+                            n.id,
+                            new.tenant_id
+                        ])?;
+                        count += 1;
+                        Ok(())
+                    },
                 )?;
-                for n in nodes {
-                    let r = match rows.nodes.remove(&n.id) {
-                        Some((read, r)) if read == n => r,
-                        _ => rekey.node(&n).map_err(CatalogError::Rekey)?,
-                    };
-                    update.execute(rusqlite::params![
-                        r.name_mac,
-                        r.sealed_name,
-                        r.classes,
-                        r.wrapped_key,
-                        new.version,
-                        n.id,
-                        new.tenant_id
-                    ])?;
-                }
                 // Earlier contents' classes (by history row id), sealed under the new key.
-                let mut update = tx.prepare_cached(
-                    "UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?",
+                each_rekeyable(
+                    tx,
+                    HISTORY_AFTER,
+                    new.tenant_id,
+                    value_of,
+                    |v| v.id,
+                    |v| {
+                        let sealed = match rows.history.remove(&v.id) {
+                            Some((read, r)) if read == seen.hash_one(&v) => r,
+                            _ => rekey.class_history(&v).map_err(CatalogError::Rekey)?,
+                        };
+                        tx.prepare_cached(
+                            "UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?",
+                        )?
+                        .execute(rusqlite::params![
+                            sealed,
+                            v.id,
+                            new.tenant_id
+                        ])?;
+                        Ok(())
+                    },
                 )?;
-                for v in history {
-                    let sealed = match rows.history.remove(&v.id) {
-                        Some((read, r)) if read == v => r,
-                        _ => rekey.class_history(&v).map_err(CatalogError::Rekey)?,
-                    };
-                    update.execute(rusqlite::params![sealed, v.id, new.tenant_id])?;
-                }
-                let mut update = tx.prepare_cached(
-                    "UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?",
+                each_rekeyable(
+                    tx,
+                    TOTP_AFTER,
+                    new.tenant_id,
+                    value_of,
+                    |v| v.id,
+                    |v| {
+                        let sealed = match rows.totp.remove(&v.id) {
+                            Some((read, r)) if read == seen.hash_one(&v) => r,
+                            _ => rekey.totp_secret(&v).map_err(CatalogError::Rekey)?,
+                        };
+                        tx.prepare_cached(
+                            "UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?",
+                        )?
+                        .execute(rusqlite::params![
+                            sealed,
+                            v.id,
+                            new.tenant_id
+                        ])?;
+                        Ok(())
+                    },
                 )?;
-                for v in totp {
-                    let sealed = match rows.totp.remove(&v.id) {
-                        Some((read, r)) if read == v => r,
-                        _ => rekey.totp_secret(&v).map_err(CatalogError::Rekey)?,
-                    };
-                    update.execute(rusqlite::params![sealed, v.id, new.tenant_id])?;
-                }
                 Ok((count, rekey))
             })
             .await?;

@@ -426,6 +426,54 @@ async fn a_rotation_overtaken_by_changes_rekeys_them_in_its_transaction() {
     );
 }
 
+/// A rotation reads a tenant's rows a page at a time (16 in tests), before and inside its
+/// transaction: every row of several pages is re-keyed once, those changed in between (on
+/// the second page and past the last) again inside it.
+#[tokio::test]
+async fn a_rotation_rekeys_every_page_of_rows() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let names: Vec<&'static [u8]> = (0..40)
+        .map(|i| &*Box::leak(format!("d{i:02}").into_bytes().into_boxed_slice()))
+        .collect();
+    for n in &names {
+        mkdir_in(&cat, t.id, root.id, n).await;
+    }
+    let mut rekey = Prefixing::default();
+    let rows = cat.rekey_tenant_rows(t.id, &mut rekey).await.unwrap();
+    assert_eq!((rows.nodes(), rekey.calls), (40, 40));
+    let d20 = cat.lookup(root.id, b"d20").await.unwrap().unwrap();
+    cat.rename(t.id, d20.id, root.id, name(b"d20b"), false, 1, None)
+        .await
+        .unwrap();
+    mkdir_in(&cat, t.id, root.id, b"late").await;
+    let new = TenantKeyRow {
+        version: 2,
+        ..key(t.id)
+    };
+    let (nodes, rekey) = cat
+        .rotate_tenant_key(1, &new, rows, rekey, 9)
+        .await
+        .unwrap();
+    assert_eq!((nodes, rekey.calls), (41, 42));
+    let mut found = 0;
+    for n in names
+        .iter()
+        .filter(|n| **n != b"d20")
+        .copied()
+        .chain([&b"d20b"[..], b"late"])
+    {
+        let renamed = prefixed(n);
+        assert!(
+            cat.lookup(root.id, &renamed).await.unwrap().is_some(),
+            "{n:?}"
+        );
+        found += 1;
+    }
+    assert_eq!(found, 41);
+}
+
 #[tokio::test]
 async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
     let (_d, cat) = catalog().await;
