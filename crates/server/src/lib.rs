@@ -187,7 +187,7 @@ pub struct Server {
     /// What the detector raises, until `serve` starts containment on it.
     raised: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<detection::Raised>>>,
     /// What downloads find expired, until `serve` starts the sweeper on it.
-    found_expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
+    found_expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<retention::Found>>>,
     _lock: File,
 }
 
@@ -658,12 +658,15 @@ fn ssh_config(limits: &Limits, keys: Vec<russh::keys::PrivateKey>) -> russh::ser
 
 /// Runs the retention sweep at the configured interval until aborted, and deletes each file a
 /// download found expired in between as it is found.
-async fn sweep_forever(shared: Arc<Shared>, mut found: Option<tokio::sync::mpsc::Receiver<i64>>) {
+async fn sweep_forever(
+    shared: Arc<Shared>,
+    mut found: Option<tokio::sync::mpsc::Receiver<retention::Found>>,
+) {
     let mut tick = tokio::time::interval(shared.config.retention_sweep);
     loop {
-        let one = tokio::select! {
-            _ = tick.tick() => None,
-            Some(id) = async { found.as_mut()?.recv().await } => Some(id),
+        let (one, done) = tokio::select! {
+            _ = tick.tick() => (None, None),
+            Some(f) = async { found.as_mut()?.recv().await } => (Some(f.id), f.done),
         };
         let at = shared.clock.now();
         let now = at.as_secs();
@@ -679,6 +682,9 @@ async fn sweep_forever(shared: Arc<Shared>, mut found: Option<tokio::sync::mpsc:
         };
         if let Err(e) = swept {
             tracing::error!(error = %e, "retention sweep failed");
+        }
+        if let Some(done) = done {
+            let _ = done.send(());
         }
     }
 }

@@ -20,20 +20,48 @@ const SWEEP_BATCH: u32 = 500;
 /// the next sweep (it is refused to downloads either way).
 const FOUND_EXPIRED_QUEUE: usize = 1024;
 
+/// How long an exclusive create waits for the sweeper to delete the expired file in its way.
+const SWEPT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A file found expired, handed to the sweeper; `done` is told once it has been dealt with
+/// (deleted, or found not to be expired any more) when someone waits for it.
+#[derive(Debug)]
+pub struct Found {
+    pub id: i64,
+    pub done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
 /// Where files found expired between sweeps go: the server's sweeper, which deletes each.
 #[derive(Clone, Debug)]
-pub struct FoundExpired(tokio::sync::mpsc::Sender<i64>);
+pub struct FoundExpired(tokio::sync::mpsc::Sender<Found>);
 
 impl FoundExpired {
-    /// The sender, and the receiver the sweeper reads file ids from.
-    pub fn channel() -> (Self, tokio::sync::mpsc::Receiver<i64>) {
+    /// The sender, and the receiver the sweeper reads found files from.
+    pub fn channel() -> (Self, tokio::sync::mpsc::Receiver<Found>) {
         let (tx, rx) = tokio::sync::mpsc::channel(FOUND_EXPIRED_QUEUE);
         (Self(tx), rx)
     }
 
     /// Hands file `id` to the sweeper, if its queue has room (never waits).
     pub fn found(&self, id: i64) {
-        let _ = self.0.try_send(id);
+        let _ = self.0.try_send(Found { id, done: None });
+    }
+
+    /// Hands file `id` to the sweeper and waits until it has been dealt with (at most
+    /// [`SWEPT_WITHIN`]); whether it was.
+    pub async fn swept(&self, id: i64) -> bool {
+        let (done, dealt) = tokio::sync::oneshot::channel();
+        let waited = tokio::time::timeout(SWEPT_WITHIN, async {
+            self.0
+                .send(Found {
+                    id,
+                    done: Some(done),
+                })
+                .await
+                .is_ok()
+                && dealt.await.is_ok()
+        });
+        waited.await.unwrap_or(false)
     }
 }
 

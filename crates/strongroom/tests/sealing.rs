@@ -722,6 +722,44 @@ fn an_expired_file_is_never_served_before_its_sweep() {
     );
 }
 
+/// A drop box's upload (every open exclusive) under the name of a file whose retention ran
+/// out but that no sweep has deleted yet is a new file: the expired one, which its client
+/// cannot see, is deleted first, on the record (before, the upload was refused: "already
+/// exists", until the next sweep, up to 5 minutes later).
+#[test]
+fn a_drop_box_upload_over_an_expired_file_makes_a_new_file() {
+    let server = Server::start();
+    let bank = server.account("acme", "bank", "full");
+    let partner = server.account("acme", "partner", "upload-only");
+    server.ok(&["tenant", "set", "acme", "--retention", "off"]);
+    let (old, new) = (pseudo_random(16, 100_000), pseudo_random(17, 90_000));
+    std::fs::write(partner.work().join("old"), &old).unwrap();
+    std::fs::write(partner.work().join("new"), &new).unwrap();
+    partner.sftp_ok("put old payments.csv\n");
+    bank.sftp_ok("get payments.csv first.copy\n");
+    assert_eq!(std::fs::read(bank.work().join("first.copy")).unwrap(), old);
+    // Expired by the rule changed after its download; no sweep has run.
+    server.ok(&["tenant", "set", "acme", "--retention-after-download", "0h"]);
+    let id_of = || {
+        let show = server.ok(&["file", "show", "acme", "/payments.csv", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&show).unwrap();
+        v["id"].as_i64().unwrap()
+    };
+    let first = id_of();
+
+    partner.sftp_ok("put new payments.csv\n");
+    let second = id_of();
+    assert_ne!(first, second, "the new upload took the expired file's id");
+    bank.sftp_ok("get payments.csv second.copy\n");
+    assert_eq!(std::fs::read(bank.work().join("second.copy")).unwrap(), new);
+    let deletions = server.ok(&["audit", "export", "--kind", "retention_delete"]);
+    assert_eq!(deletions.lines().count(), 1, "{deletions}");
+    assert!(
+        deletions.contains(&format!(r#""file_id":{first}"#)),
+        "{deletions}"
+    );
+}
+
 /// A download that ends after its file was replaced downloaded the old contents, not the new:
 /// their retention after download has not started (under `0h` the new file, never delivered,
 /// would otherwise go at its first open), and the close's record names the size it read.

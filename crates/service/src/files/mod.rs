@@ -531,6 +531,15 @@ impl Files {
         }
     }
 
+    /// Has file `id`, found expired, deleted by the sweeper now, waiting for it (a few
+    /// seconds at most); whether it was dealt with (false without a sweeper).
+    pub(crate) async fn swept(&self, id: i64) -> bool {
+        match &self.found_expired {
+            Some(sweeper) => sweeper.swept(id).await,
+            None => false,
+        }
+    }
+
     /// A file or directory as a client sees it at `now` (Unix seconds): a file whose retention
     /// ran out is not there (and is handed to the sweeper), as for a download.
     pub async fn stat(&self, path: &JailPath, now: i64) -> FsResult<Node> {

@@ -174,7 +174,8 @@ impl Files {
     /// copy of the committed contents under the same data key. A file whose retention ran out
     /// at or before `now` (Unix seconds) is not there to write on (its contents are not carried
     /// into a new version, whose upload time would start its retention again): an open that
-    /// would keep them finds no such file, and the sweeper deletes it.
+    /// would keep them finds no such file, and the sweeper deletes it; an exclusive create
+    /// waits for the sweeper to delete it first, and makes a new file.
     pub async fn open_write(
         &self,
         path: JailPath,
@@ -184,8 +185,19 @@ impl Files {
     ) -> FsResult<Upload> {
         let (tk, quota) = self.fresh_state().await?;
         let (parent, name) = self.parent_of(&tk, &path).await?;
-        let existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
+        let mut existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
         let exclusive = how.exclusive && how.create;
+        // An exclusive create (a drop box's every upload) over a file whose retention ran out
+        // but that no sweep has deleted yet: the file is not there for the client (nor in its
+        // listings), so it is deleted now, on the record, and the upload is a new file.
+        if exclusive
+            && let Some(n) = &existing
+            && n.kind == NodeKind::File
+            && self.expired(n, now).await?
+            && self.swept(n.id).await
+        {
+            existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
+        }
         if let Some(n) = &existing
             && !how.truncate
             && !exclusive
