@@ -48,7 +48,7 @@ impl FoundExpired {
     }
 
     /// Hands file `id` to the sweeper and waits until it has been dealt with (at most
-    /// [`SWEPT_WITHIN`]); whether it was.
+    /// 5 s); whether it was.
     pub async fn swept(&self, id: i64) -> bool {
         let (done, dealt) = tokio::sync::oneshot::channel();
         let waited = tokio::time::timeout(SWEPT_WITHIN, async {
