@@ -896,7 +896,7 @@ async fn sweep_orphans(
             return Err(ServerError::BlobsOfAnother {
                 path: path(),
                 mark: marks.store.unwrap_or_default(),
-                ours: marks.catalog.unwrap_or_else(|| "none yet".into()),
+                ours: marks.catalog.unwrap_or_else(|| "not marked yet".into()),
             });
         }
         StoreOwner::Unmarked => {

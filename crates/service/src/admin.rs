@@ -542,7 +542,10 @@ pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<Str
     } else if ledger_public_key(data_dir)? != named.public_key {
         "its key (ledger.key) is another: replaced with its key"
     } else if let Some(why) = ledger_behind(&store, &named)? {
-        return Ok(Some(why));
+        return Ok(Some(format!(
+            "{why} (a copy put back on purpose is accepted, on the record, with `strongroom \
+             audit accept-rollback --reason TEXT`)"
+        )));
     } else {
         return Ok(None);
     };
