@@ -389,6 +389,25 @@ impl Catalog {
             .collect())
     }
 
+    /// What tells whether the bans changed since they were read: how many there are and the
+    /// latest made or renewed (a ban added or renewed changes one, a removal the other).
+    pub async fn bans_version(&self) -> Result<(i64, i64)> {
+        Ok(
+            sqlx::query_as("SELECT count(*), COALESCE(max(created_at), 0) FROM bans")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Deletes the bans that ended before `before` (Unix seconds); how many.
+    pub async fn forget_bans_ended_before(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM bans WHERE until < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn remove_ban(&self, address: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM bans WHERE address = ?")
             .bind(address)

@@ -171,7 +171,18 @@ impl Gate {
 
     /// Reloads bans and the networks any tenant can be reached from.
     pub async fn refresh(&self) {
-        self.defender.refresh(&self.catalog).await;
+        self.refresh_bans(defender::Reload::Always).await;
+    }
+
+    /// [`Gate::refresh`], the bans read again only if they changed (the periodic reload: an
+    /// administrator's changes and containment's bans reload at once).
+    pub async fn refresh_if_changed(&self) {
+        self.refresh_bans(defender::Reload::IfChanged).await;
+    }
+
+    async fn refresh_bans(&self, reload: defender::Reload) {
+        let now = self.clock.unix_secs();
+        self.defender.refresh(&self.catalog, now, reload).await;
         match self.catalog.reachable_networks().await {
             Ok(nets) => {
                 let parsed = nets.map(|l| network::parse(&l.join(",")).unwrap_or_default());
