@@ -372,39 +372,38 @@ impl Catalog {
 
     /// Every ban row (expired ones too: their level drives the next escalation).
     pub async fn bans(&self) -> Result<Vec<Ban>> {
-        let rows: Vec<(String, i64, i64, String, i64)> = sqlx::query_as(
+        let rows: Vec<BanRow> = sqlx::query_as(
             "SELECT address, level, until, reason, created_at FROM bans ORDER BY until DESC",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(address, level, until, reason, created_at)| Ban {
-                address,
-                level,
-                until,
-                reason,
-                created_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(ban_of).collect())
     }
 
-    /// What tells whether the bans changed since they were read: how many there are and the
-    /// latest made or renewed (a ban added or renewed changes one, a removal the other).
-    pub async fn bans_version(&self) -> Result<(i64, i64)> {
-        Ok(
-            sqlx::query_as("SELECT count(*), COALESCE(max(created_at), 0) FROM bans")
-                .fetch_one(&self.pool)
-                .await?,
+    /// The bans made or renewed at or after `since` (Unix seconds).
+    pub async fn bans_made_since(&self, since: i64) -> Result<Vec<Ban>> {
+        let rows: Vec<BanRow> = sqlx::query_as(
+            "SELECT address, level, until, reason, created_at FROM bans WHERE created_at >= ?",
         )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ban_of).collect())
     }
 
-    /// Deletes the bans that ended before `before` (Unix seconds); how many.
-    pub async fn forget_bans_ended_before(&self, before: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM bans WHERE until < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
+    /// Deletes the bans that ended before `before` (Unix seconds), and of those that ended
+    /// before `now` all but the `keep` that ended last; how many.
+    pub async fn forget_bans(&self, before: i64, now: i64, keep: u32) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM bans WHERE until < ?1
+                 OR (until < ?2 AND until < (SELECT COALESCE(min(until), ?2) FROM
+                       (SELECT until FROM bans WHERE until < ?2 ORDER BY until DESC LIMIT +?3)))",
+        )
+        .bind(before)
+        .bind(now)
+        .bind(keep)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -420,5 +419,18 @@ impl Catalog {
             });
         }
         Ok(())
+    }
+}
+
+/// A ban as selected: address, level, until, reason, created_at.
+type BanRow = (String, i64, i64, String, i64);
+
+fn ban_of((address, level, until, reason, created_at): BanRow) -> Ban {
+    Ban {
+        address,
+        level,
+        until,
+        reason,
+        created_at,
     }
 }

@@ -24,6 +24,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0015_ledger_identity.sql"),
     include_str!("../migrations/sqlite/0016_ledger_position.sql"),
     include_str!("../migrations/sqlite/0017_blob_store_owner.sql"),
+    include_str!("../migrations/sqlite/0018_ban_indexes.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -696,7 +696,7 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(GATE_REFRESH);
     loop {
         tick.tick().await;
-        shared.gate.refresh_if_changed().await;
+        shared.gate.refresh_new().await;
         if let Some(d) = &shared.detection {
             detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
         }

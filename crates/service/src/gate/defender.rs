@@ -65,9 +65,11 @@ struct State {
     bans: HashMap<IpAddr, (i64, i64)>,
     /// Networks an administrator banned, with their ends.
     banned_networks: Vec<(IpNet, i64)>,
-    /// The catalog's bans as last read (`Catalog::bans_version`), and when those past
-    /// [`FORGET_BANS_AFTER_SECS`] were last deleted.
-    loaded: Option<(i64, i64)>,
+    /// When every ban was last read, the latest made among those read (what the next reading
+    /// starts from), and when those past [`FORGET_BANS_AFTER_SECS`] or [`MAX_ENDED_BANS`] were
+    /// last deleted.
+    loaded_at: Option<i64>,
+    made_since: i64,
     forgotten_at: i64,
 }
 
@@ -85,15 +87,20 @@ const MAX_RECORDS: usize = 256;
 /// 300,000 (a year of an internet-facing port's background of brute force, or a day of an
 /// attacker rotating IPv6 addresses) kept an idle server's core 85% busy and 200 MB resident.
 pub const FORGET_BANS_AFTER_SECS: i64 = 7 * 86_400;
-/// How often the bans past it are deleted (seconds).
+/// Most ended bans remembered (those that ended last): an attacker rotating addresses cannot
+/// grow them past it within the week (as OpenSSH bounds the sources its penalties track).
+pub const MAX_ENDED_BANS: u32 = 100_000;
+/// How often the bans past either bound are deleted (seconds).
 const FORGET_EVERY_SECS: i64 = 60;
+/// How often every ban is read again though none was said to change (seconds): one removed
+/// by a command that could not tell the server. Between, only those made since are read.
+const RELOAD_EVERY_SECS: i64 = 600;
 
-/// Whether [`Defender::refresh`] reads the bans again whatever they are, or only if they
-/// changed since it last read them.
+/// Whether [`Defender::refresh`] reads every ban again, or those made since it last read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reload {
     Always,
-    IfChanged,
+    Since,
 }
 
 impl Defender {
@@ -211,41 +218,68 @@ impl Defender {
         st.banned_networks = networks;
     }
 
-    /// Re-reads the bans from the catalog (with [`Reload::IfChanged`], only if they changed
-    /// since last read), after deleting, once a minute, those that ended over
-    /// [`FORGET_BANS_AFTER_SECS`] before `now`.
+    /// Re-reads the bans from the catalog: every one with [`Reload::Always`] (and every
+    /// 10 minutes, or after old ones were deleted), else those made or renewed
+    /// since the last reading; first, once a minute, deletes those that ended over
+    /// [`FORGET_BANS_AFTER_SECS`] before `now` or beyond the [`MAX_ENDED_BANS`] that ended last.
     pub async fn refresh(&self, catalog: &Catalog, now: i64, reload: Reload) {
-        let forget = {
+        let (forget, mut whole, since) = {
             let mut st = self.lock();
-            let due = now - st.forgotten_at >= FORGET_EVERY_SECS;
-            if due {
+            let forget = now - st.forgotten_at >= FORGET_EVERY_SECS;
+            if forget {
                 st.forgotten_at = now;
             }
-            due
+            let stale = st.loaded_at.is_none_or(|t| now - t >= RELOAD_EVERY_SECS);
+            (forget, reload == Reload::Always || stale, st.made_since)
         };
         if forget {
-            match catalog
-                .forget_bans_ended_before(now - FORGET_BANS_AFTER_SECS)
-                .await
-            {
+            let before = now - FORGET_BANS_AFTER_SECS;
+            match catalog.forget_bans(before, now, MAX_ENDED_BANS).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(forgotten = n, "bans that ended over a week ago forgotten"),
+                Ok(n) => {
+                    tracing::info!(
+                        forgotten = n,
+                        "bans ended over a week ago, or beyond the most kept, forgotten"
+                    );
+                    whole = true;
+                }
                 Err(e) => tracing::warn!(error = %e, "could not forget old bans"),
             }
         }
-        let version = match catalog.bans_version().await {
-            Ok(v) => v,
+        let read = if whole {
+            catalog.bans().await
+        } else {
+            catalog.bans_made_since(since).await
+        };
+        let bans = match read {
+            Ok(bans) => bans,
             Err(e) => return tracing::warn!(error = %e, "could not refresh bans"),
         };
-        if reload == Reload::IfChanged && self.lock().loaded == Some(version) {
-            return;
+        let latest = bans.iter().map(|b| b.created_at).max();
+        if whole {
+            self.load(&bans);
+        } else {
+            self.merge(&bans);
         }
-        match catalog.bans().await {
-            Ok(bans) => {
-                self.load(&bans);
-                self.lock().loaded = Some(version);
+        let mut st = self.lock();
+        if whole {
+            st.loaded_at = Some(now);
+            st.made_since = latest.unwrap_or(0);
+        } else if let Some(latest) = latest {
+            st.made_since = st.made_since.max(latest);
+        }
+    }
+
+    /// Takes up bans made or renewed since the last reading, keeping the rest.
+    fn merge(&self, bans: &[Ban]) {
+        let mut st = self.lock();
+        for b in bans {
+            if let Ok(ip) = b.address.parse::<IpAddr>() {
+                st.bans.insert(canonical(ip), (b.until, b.level));
+            } else if let Ok(net) = super::network::one(&b.address) {
+                st.banned_networks.retain(|(n, _)| *n != net);
+                st.banned_networks.push((net, b.until));
             }
-            Err(e) => tracing::warn!(error = %e, "could not refresh bans"),
         }
     }
 }
@@ -281,7 +315,7 @@ mod tests {
             catalog.upsert_ban(&b).await.unwrap();
         }
         let d = Defender::new(DefenderConfig::default());
-        d.refresh(&catalog, now, Reload::IfChanged).await;
+        d.refresh(&catalog, now, Reload::Since).await;
         let kept: Vec<String> = catalog
             .bans()
             .await
@@ -311,8 +345,27 @@ mod tests {
             .upsert_ban(&ban("10.0.0.4", 1, now + 600))
             .await
             .unwrap();
-        d.refresh(&catalog, now + 2, Reload::IfChanged).await;
+        d.refresh(&catalog, now + 2, Reload::Since).await;
         assert!(d.is_banned(ip("10.0.0.4"), now + 2));
+
+        // Of the ended bans, only the most recent are kept beyond the bound.
+        for (i, a) in ["10.0.1.1", "10.0.1.2", "10.0.1.3"].into_iter().enumerate() {
+            catalog
+                .upsert_ban(&ban(a, 1, now - 100 + i as i64))
+                .await
+                .unwrap();
+        }
+        let before = now - FORGET_BANS_AFTER_SECS;
+        assert_eq!(catalog.forget_bans(before, now, 2).await.unwrap(), 2);
+        let mut kept: Vec<String> = catalog
+            .bans()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.address)
+            .collect();
+        kept.sort();
+        assert_eq!(kept, ["10.0.0.3", "10.0.0.4", "10.0.1.2", "10.0.1.3"]);
     }
 
     #[test]

@@ -174,10 +174,10 @@ impl Gate {
         self.refresh_bans(defender::Reload::Always).await;
     }
 
-    /// [`Gate::refresh`], the bans read again only if they changed (the periodic reload: an
-    /// administrator's changes and containment's bans reload at once).
-    pub async fn refresh_if_changed(&self) {
-        self.refresh_bans(defender::Reload::IfChanged).await;
+    /// [`Gate::refresh`], of the bans only those made since the last reading (the periodic
+    /// reload: an administrator's changes and containment's bans reload every ban at once).
+    pub async fn refresh_new(&self) {
+        self.refresh_bans(defender::Reload::Since).await;
     }
 
     async fn refresh_bans(&self, reload: defender::Reload) {
