@@ -537,3 +537,43 @@ fn a_certificates_end_bounds_its_logins_not_its_sessions() {
     let (code, _, _) = certified.sftp("pwd\n");
     assert_ne!(code, 0, "a login with the certificate after its end");
 }
+
+/// Bans are forgotten a week after their end, not kept (and read every few seconds) forever;
+/// one that ended within the week is kept for escalation; a ban another process writes into
+/// the catalog while the server runs is enforced within seconds (read among those made since).
+#[test]
+fn bans_ended_over_a_week_ago_are_forgotten_and_new_ones_enforced() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    server.stop();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let db = server.data_dir().join("catalog.db");
+    let ban = |address: &str, until: i64| {
+        format!(
+            "INSERT INTO bans VALUES ('{address}', 1, {until}, 'too many failed logins', {});",
+            (until - 900).min(now)
+        )
+    };
+    support::sqlite(
+        &db,
+        &[
+            ban("198.51.100.1", now - 8 * 86_400),
+            ban("198.51.100.2", now - 3600),
+        ]
+        .concat(),
+    );
+    server.start_again();
+    let kept = support::sqlite_query(&db, "SELECT address FROM bans ORDER BY address");
+    assert_eq!(kept, "198.51.100.2\n");
+    assert_eq!(ssh_from(&alice, "127.0.0.5", "alice").0, Some(0));
+    support::sqlite(&db, &ban("127.0.0.5", now + 3600 + 900));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ssh_from(&alice, "127.0.0.5", "alice").0 == Some(0) {
+        assert!(Instant::now() < deadline, "the ban was not taken up");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    alice.sftp_ok("pwd\n");
+}

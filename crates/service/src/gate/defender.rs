@@ -255,7 +255,8 @@ impl Defender {
             Ok(bans) => bans,
             Err(e) => return tracing::warn!(error = %e, "could not refresh bans"),
         };
-        let latest = bans.iter().map(|b| b.created_at).max();
+        // Not past now: a ban dated ahead (another clock) must not hide those made until then.
+        let latest = bans.iter().map(|b| b.created_at.min(now)).max();
         if whole {
             self.load(&bans);
         } else {
