@@ -55,14 +55,25 @@ where
     let mut attempt = 1;
     loop {
         match op().await {
-            Err(KeyLifecycleError::Catalog(
-                catalog::CatalogError::KeyRotated
-                | catalog::CatalogError::MasterKeyRotated
-                | catalog::CatalogError::TenantKeyMade,
-            )) if attempt < KEY_ATTEMPTS => attempt += 1,
+            Err(e) if attempt < KEY_ATTEMPTS && overtaken(&e) => attempt += 1,
             other => return other,
         }
     }
+}
+
+/// Whether `e` says that a concurrent change overtook the operation's reading. A master key
+/// the key files do not hold is one too: a master key rotation that finished (its commit and
+/// its rename) between the reading of the catalog's master key and of the files (seen once in
+/// the E2E of rotations beside tenant additions); a wrong key file fails every attempt alike.
+fn overtaken(e: &KeyLifecycleError) -> bool {
+    matches!(
+        e,
+        KeyLifecycleError::Catalog(
+            catalog::CatalogError::KeyRotated
+                | catalog::CatalogError::MasterKeyRotated
+                | catalog::CatalogError::TenantKeyMade,
+        ) | KeyLifecycleError::MasterNotHeld(_)
+    )
 }
 
 fn pending_path(path: &Path) -> PathBuf {
