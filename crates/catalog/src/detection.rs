@@ -237,11 +237,7 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        // A JSON array of integers, bound as one parameter (numbers only: nothing to escape).
-        let list = format!(
-            "[{}]",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
+        let list = crate::json_ids(ids);
         self.direct.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT node_id FROM canaries WHERE node_id IN (SELECT value FROM json_each(?))",

@@ -177,6 +177,15 @@ impl Catalog {
     }
 }
 
+/// `ids` as a JSON array, bound as one parameter and read back with `json_each` (numbers
+/// only: nothing to escape).
+pub(crate) fn json_ids(ids: &[i64]) -> String {
+    format!(
+        "[{}]",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    )
+}
+
 /// An SQLite pool on `path` (created 0600 if missing): WAL, synchronous=FULL, foreign keys,
 /// secure_delete.
 pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePool> {

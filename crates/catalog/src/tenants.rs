@@ -93,8 +93,8 @@ pub struct RekeyedRows {
     /// Keyed at random for each rotation.
     fingerprints: std::hash::RandomState,
     nodes: std::collections::HashMap<i64, (u64, Rekeyed)>,
-    history: std::collections::HashMap<i64, (u64, Vec<u8>)>,
-    totp: std::collections::HashMap<i64, (u64, Vec<u8>)>,
+    history: RekeyedValues,
+    totp: RekeyedValues,
 }
 
 impl RekeyedRows {
@@ -169,6 +169,65 @@ fn each_rekeyable<T>(
         }
     }
 }
+
+/// Values re-keyed as read, by id: their fingerprint as read and their new sealed form.
+type RekeyedValues = std::collections::HashMap<i64, (u64, Vec<u8>)>;
+
+/// Re-keys with `rekey_one` every value `sql` selects of the tenant, into `into`.
+fn rekey_values(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    tenant_id: i64,
+    seen: &std::hash::RandomState,
+    into: &mut RekeyedValues,
+    mut rekey_one: impl FnMut(&RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>,
+) -> Result<()> {
+    each_rekeyable(
+        conn,
+        sql,
+        tenant_id,
+        value_of,
+        |v| v.id,
+        |v| {
+            let r = rekey_one(&v).map_err(CatalogError::Rekey)?;
+            into.insert(v.id, (seen.hash_one(&v), r));
+            Ok(())
+        },
+    )
+}
+
+/// Stores every value `sql` selects of the tenant through `store` (its new sealed form, its
+/// id, the tenant): as re-keyed in `read` where it is as read then, else re-keyed now.
+fn store_values(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    store: &str,
+    tenant_id: i64,
+    seen: &std::hash::RandomState,
+    read: &mut RekeyedValues,
+    mut rekey_one: impl FnMut(&RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>,
+) -> Result<()> {
+    each_rekeyable(
+        tx,
+        sql,
+        tenant_id,
+        value_of,
+        |v| v.id,
+        |v| {
+            let sealed = match read.remove(&v.id) {
+                Some((was, r)) if was == seen.hash_one(&v) => r,
+                _ => rekey_one(&v).map_err(CatalogError::Rekey)?,
+            };
+            tx.prepare_cached(store)?
+                .execute(rusqlite::params![sealed, v.id, tenant_id])?;
+            Ok(())
+        },
+    )
+}
+
+/// How a rotation stores a re-keyed class history row and TOTP secret.
+const STORE_HISTORY: &str = "UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?";
+const STORE_TOTP: &str = "UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?";
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, created_at, retention_days, retention_after_download_hours,
@@ -399,30 +458,13 @@ impl Catalog {
                     Ok(())
                 },
             )?;
-            each_rekeyable(
-                c,
-                HISTORY_AFTER,
-                tenant_id,
-                value_of,
-                |v| v.id,
-                |v| {
-                    let r = rekey.class_history(&v).map_err(CatalogError::Rekey)?;
-                    rows.history.insert(v.id, (seen.hash_one(&v), r));
-                    Ok(())
-                },
-            )?;
-            each_rekeyable(
-                c,
-                TOTP_AFTER,
-                tenant_id,
-                value_of,
-                |v| v.id,
-                |v| {
-                    let r = rekey.totp_secret(&v).map_err(CatalogError::Rekey)?;
-                    rows.totp.insert(v.id, (seen.hash_one(&v), r));
-                    Ok(())
-                },
-            )
+            let history = &mut rows.history;
+            rekey_values(c, HISTORY_AFTER, tenant_id, &seen, history, |v| {
+                rekey.class_history(v)
+            })?;
+            rekey_values(c, TOTP_AFTER, tenant_id, &seen, &mut rows.totp, |v| {
+                rekey.totp_secret(v)
+            })
         })?;
         Ok(rows)
     }
@@ -493,49 +535,24 @@ impl Catalog {
                     },
                 )?;
                 // Earlier contents' classes (by history row id), sealed under the new key.
-                each_rekeyable(
+                let (history, totp) = (&mut rows.history, &mut rows.totp);
+                store_values(
                     tx,
                     HISTORY_AFTER,
+                    STORE_HISTORY,
                     new.tenant_id,
-                    value_of,
-                    |v| v.id,
-                    |v| {
-                        let sealed = match rows.history.remove(&v.id) {
-                            Some((read, r)) if read == seen.hash_one(&v) => r,
-                            _ => rekey.class_history(&v).map_err(CatalogError::Rekey)?,
-                        };
-                        tx.prepare_cached(
-                            "UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?",
-                        )?
-                        .execute(rusqlite::params![
-                            sealed,
-                            v.id,
-                            new.tenant_id
-                        ])?;
-                        Ok(())
-                    },
+                    &seen,
+                    history,
+                    |v| rekey.class_history(v),
                 )?;
-                each_rekeyable(
+                store_values(
                     tx,
                     TOTP_AFTER,
+                    STORE_TOTP,
                     new.tenant_id,
-                    value_of,
-                    |v| v.id,
-                    |v| {
-                        let sealed = match rows.totp.remove(&v.id) {
-                            Some((read, r)) if read == seen.hash_one(&v) => r,
-                            _ => rekey.totp_secret(&v).map_err(CatalogError::Rekey)?,
-                        };
-                        tx.prepare_cached(
-                            "UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?",
-                        )?
-                        .execute(rusqlite::params![
-                            sealed,
-                            v.id,
-                            new.tenant_id
-                        ])?;
-                        Ok(())
-                    },
+                    &seen,
+                    totp,
+                    |v| rekey.totp_secret(v),
                 )?;
                 Ok((count, rekey))
             })

@@ -317,14 +317,18 @@ mod tests {
         }
         let d = Defender::new(DefenderConfig::default());
         d.refresh(&catalog, now, Reload::Since).await;
-        let kept: Vec<String> = catalog
-            .bans()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| b.address)
-            .collect();
-        assert_eq!(kept, ["10.0.0.3", "10.0.0.2"]);
+        let kept = async || -> Vec<String> {
+            let mut a: Vec<String> = catalog
+                .bans()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|b| b.address)
+                .collect();
+            a.sort();
+            a
+        };
+        assert_eq!(kept().await, ["10.0.0.2", "10.0.0.3"]);
         assert!(d.is_banned(ip("10.0.0.3"), now) && !d.is_banned(ip("10.0.0.2"), now));
         let banned_again = |address: &str| {
             for _ in 0..9 {
@@ -358,15 +362,10 @@ mod tests {
         }
         let before = now - FORGET_BANS_AFTER_SECS;
         assert_eq!(catalog.forget_bans(before, now, 2).await.unwrap(), 2);
-        let mut kept: Vec<String> = catalog
-            .bans()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| b.address)
-            .collect();
-        kept.sort();
-        assert_eq!(kept, ["10.0.0.3", "10.0.0.4", "10.0.1.2", "10.0.1.3"]);
+        assert_eq!(
+            kept().await,
+            ["10.0.0.3", "10.0.0.4", "10.0.1.2", "10.0.1.3"]
+        );
     }
 
     #[test]
