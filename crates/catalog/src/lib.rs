@@ -31,7 +31,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accounts::{Access, Account, AccountKey, Containment, NewKey};
+pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use ledger_identity::{Behind, NamedLedger, SeenCheckpoint};

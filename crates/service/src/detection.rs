@@ -424,7 +424,7 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
     let canaries = catalog.canaries(None).await.unwrap_or_default();
     // Read, or nothing is forgotten (an empty list would forget every account's state).
     let listed_at = detection.first.clock.now();
-    let accounts = catalog.list_accounts(None).await.ok();
+    let accounts = catalog.accounts_created().ok();
     let overrides = catalog.detection_overrides().await.unwrap_or_default();
     let mut sizes = Vec::with_capacity(tenants.len());
     for t in &tenants {
