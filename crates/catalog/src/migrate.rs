@@ -25,6 +25,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0016_ledger_position.sql"),
     include_str!("../migrations/sqlite/0017_blob_store_owner.sql"),
     include_str!("../migrations/sqlite/0018_ban_indexes.sql"),
+    include_str!("../migrations/sqlite/0019_tenant_sizes.sql"),
 ];
 
 /// The ledger database's migrations.

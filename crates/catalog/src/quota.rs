@@ -31,9 +31,13 @@ pub(crate) fn check(
 fn usage_in(conn: &Connection, tenant_id: i64) -> Result<(u64, u64)> {
     let (bytes, files): (i64, i64) = conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes n
-              WHERE tenant_id = ? AND kind = 'file'
-                AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = n.id)",
+            // Every file (from the index by tenant, kind and size alone), less the canaries.
+            "WITH files AS (SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS count
+                              FROM nodes WHERE tenant_id = ?1 AND kind = 'file'),
+                  decoys AS (SELECT COALESCE(SUM(n.size), 0) AS bytes, COUNT(*) AS count
+                               FROM canaries c JOIN nodes n ON n.id = c.node_id
+                              WHERE n.tenant_id = ?1 AND n.kind = 'file')
+             SELECT files.bytes - decoys.bytes, files.count - decoys.count FROM files, decoys",
         )?
         .query_row([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((bytes as u64, files as u64))
