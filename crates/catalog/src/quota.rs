@@ -31,12 +31,14 @@ pub(crate) fn check(
 fn usage_in(conn: &Connection, tenant_id: i64) -> Result<(u64, u64)> {
     let (bytes, files): (i64, i64) = conn
         .prepare_cached(
-            // Every file (from the index by tenant, kind and size alone), less the canaries.
-            "WITH files AS (SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS count
-                              FROM nodes WHERE tenant_id = ?1 AND kind = 'file'),
+            // Every file (kept by triggers: migration 0020), less the canaries (the few
+            // canaries read first, CROSS JOIN: joined the other way, SQLite walked the
+            // tenant's every file looking each up among them, 41 ms for 520,000 files).
+            "WITH files AS (SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(files), 0) AS count
+                              FROM tenant_usage WHERE tenant_id = ?1),
                   decoys AS (SELECT COALESCE(SUM(n.size), 0) AS bytes, COUNT(*) AS count
-                               FROM canaries c JOIN nodes n ON n.id = c.node_id
-                              WHERE n.tenant_id = ?1 AND n.kind = 'file')
+                               FROM canaries c CROSS JOIN nodes n ON n.id = c.node_id
+                              WHERE c.tenant_id = ?1 AND n.kind = 'file')
              SELECT files.bytes - decoys.bytes, files.count - decoys.count FROM files, decoys",
         )?
         .query_row([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -60,6 +60,21 @@ async fn rotate(cat: &Catalog, tenant_id: i64, from: i64, to: &TenantKeyRow) -> 
     Ok(cat.rotate_tenant_key(from, to, rows, rekey, 9).await?.0)
 }
 
+/// A tenant's usage counted from its files, less its canaries: what the triggers of migration
+/// 0020 keep in `tenant_usage`, which `usage` reads.
+async fn recounted(cat: &Catalog, tenant_id: i64) -> (u64, u64) {
+    let (bytes, files): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM nodes n
+          WHERE tenant_id = ? AND kind = 'file'
+            AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.node_id = n.id)",
+    )
+    .bind(tenant_id)
+    .fetch_one(&cat.pool)
+    .await
+    .unwrap();
+    (bytes as u64, files as u64)
+}
+
 /// Makes directory `n` in `parent` of tenant `tenant`, unrecorded: its id.
 async fn mkdir_in(cat: &Catalog, tenant: i64, parent: i64, n: &'static [u8]) -> i64 {
     cat.mkdir(tenant, parent, name(n), 0o40755, 1, 1, None)
@@ -297,6 +312,7 @@ async fn namespace_quota_retention_and_shredding() {
         .unwrap();
     assert_eq!(cat.list_dir(root.id, None, 10).await.unwrap().len(), 2);
     assert_eq!(cat.usage(t.id).await.unwrap(), (10, 1));
+    assert_eq!(cat.usage(t.id).await.unwrap(), recounted(&cat, t.id).await);
 
     // Shredding removes the key and every row, and hands back the blobs.
     assert_eq!(
@@ -306,6 +322,11 @@ async fn namespace_quota_retention_and_shredding() {
     assert!(cat.tenant_key(t.id).await.unwrap().is_none());
     assert!(cat.node(f.id).await.unwrap().is_none());
     assert!(cat.tenant("acme").await.is_err());
+    let usage_rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tenant_usage")
+        .fetch_one(&cat.pool)
+        .await
+        .unwrap();
+    assert_eq!(usage_rows, (0,), "its usage goes with it");
 }
 
 /// A master key rotation stores its re-wraps only if no tenant key was made under the old master
@@ -523,6 +544,7 @@ async fn a_file_replaced_after_it_was_found_expired_is_not_removed() {
         (kept.id, Some("b2"))
     );
     assert!(cat.node(kept.id).await.unwrap().is_none());
+    assert_eq!(cat.usage(t.id).await.unwrap(), recounted(&cat, t.id).await);
     let committed = cat.outbox().pending().unwrap();
     assert_eq!(committed.len(), 1);
     assert_eq!(committed[0].sealed_event, b"acme Some(\"b2\")");
@@ -850,6 +872,7 @@ async fn replacing_rename_follows_posix() {
         (report.id, NodeKind::File, 7)
     );
     assert_eq!(cat.usage(t.id).await.unwrap(), (14, 2));
+    assert_eq!(cat.usage(t.id).await.unwrap(), recounted(&cat, t.id).await);
     // A file over a directory: EISDIR.
     assert!(matches!(
         cat.rename(t.id, report.id, root.id, name(b"empty"), true, 1, None)
@@ -880,6 +903,7 @@ async fn replacing_rename_follows_posix() {
         Some("b1".to_string())
     );
     assert_eq!(cat.usage(t.id).await.unwrap(), (7, 1));
+    assert_eq!(cat.usage(t.id).await.unwrap(), recounted(&cat, t.id).await);
 }
 
 #[tokio::test]
