@@ -204,15 +204,8 @@ impl Defender {
 
     /// Replaces the in-memory bans with the catalog's (so `ban remove` takes effect).
     pub fn load(&self, bans: &[Ban]) {
-        let mut map = HashMap::new();
-        let mut networks = Vec::new();
-        for b in bans {
-            if let Ok(ip) = b.address.parse::<IpAddr>() {
-                map.insert(canonical(ip), (b.until, b.level));
-            } else if let Ok(net) = super::network::one(&b.address) {
-                networks.push((net, b.until));
-            }
-        }
+        let (mut map, mut networks) = (HashMap::new(), Vec::new());
+        take_up(bans, &mut map, &mut networks);
         let mut st = self.lock();
         st.bans = map;
         st.banned_networks = networks;
@@ -273,14 +266,20 @@ impl Defender {
 
     /// Takes up bans made or renewed since the last reading, keeping the rest.
     fn merge(&self, bans: &[Ban]) {
-        let mut st = self.lock();
-        for b in bans {
-            if let Ok(ip) = b.address.parse::<IpAddr>() {
-                st.bans.insert(canonical(ip), (b.until, b.level));
-            } else if let Ok(net) = super::network::one(&b.address) {
-                st.banned_networks.retain(|(n, _)| *n != net);
-                st.banned_networks.push((net, b.until));
-            }
+        let st = &mut *self.lock();
+        take_up(bans, &mut st.bans, &mut st.banned_networks);
+    }
+}
+
+/// Adds `bans` to an address's bans and the networks banned (a ban of one already there
+/// replaces it).
+fn take_up(bans: &[Ban], map: &mut HashMap<IpAddr, (i64, i64)>, networks: &mut Vec<(IpNet, i64)>) {
+    for b in bans {
+        if let Ok(ip) = b.address.parse::<IpAddr>() {
+            map.insert(canonical(ip), (b.until, b.level));
+        } else if let Ok(net) = super::network::one(&b.address) {
+            networks.retain(|(n, _)| *n != net);
+            networks.push((net, b.until));
         }
     }
 }
