@@ -22,6 +22,7 @@ mod namespace;
 mod outbox;
 mod quota;
 mod retention;
+mod tenant_removal;
 mod tenants;
 
 use std::path::Path;
@@ -45,6 +46,7 @@ pub use namespace::{
 };
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::{Expired, MIN_RETENTION_DAYS, RecordOfExpired};
+pub use tenant_removal::{RemovalStep, TenantRemoval};
 pub use tenants::{
     DEFAULT_RETENTION_DAYS, Rekey, RekeyError, RekeyableNode, RekeyableValue, Rekeyed, RekeyedRows,
     Tenant, TenantKeyRow, TenantSettings,
@@ -88,6 +90,10 @@ pub enum CatalogError {
     /// A master key rotation found a tenant key it had not read (made since its reading).
     #[error("a tenant key was made during the master key's rotation; retry")]
     TenantKeyMade,
+    /// A tenant whose removal began and did not finish (interrupted): nothing but its removal
+    /// goes on with it.
+    #[error("tenant '{name}' is being removed: remove it again to finish")]
+    BeingRemoved { name: String },
     #[error("quota exceeded")]
     QuotaExceeded,
     #[error("catalog schema version {found} is newer than this build understands ({known})")]

@@ -27,6 +27,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0018_ban_indexes.sql"),
     include_str!("../migrations/sqlite/0019_tenant_sizes.sql"),
     include_str!("../migrations/sqlite/0020_tenant_usage.sql"),
+    include_str!("../migrations/sqlite/0021_tenant_removal.sql"),
 ];
 
 /// The ledger database's migrations.

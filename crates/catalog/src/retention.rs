@@ -65,7 +65,7 @@ macro_rules! expired_sql {
                         CASE WHEN fr.file_id IS NULL THEN t.retention_after_download_hours ELSE fr.hours END
                    FROM nodes f JOIN tenants t ON t.id = f.tenant_id
                    LEFT JOIN folder_rule fr ON fr.file_id = f.id
-                  WHERE f.kind = 'file'",
+                  WHERE f.kind = 'file' AND t.removing_since IS NULL",
             $judged,
             "
              )

@@ -1,5 +1,5 @@
 //! Tenants: client institutions, each with its own namespace root, tenant key, retention
-//! policy and quotas. Removing a tenant deletes its key, rows and (through the caller) blobs.
+//! policy and quotas. Removing one is `tenant_removal`'s.
 
 use std::hash::BuildHasher as _;
 
@@ -231,7 +231,7 @@ const STORE_TOTP: &str = "UPDATE accounts SET totp_secret = ? WHERE id = ? AND t
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, created_at, retention_days, retention_after_download_hours,
-        quota_bytes, quota_files FROM tenants";
+        quota_bytes, quota_files, removing_since FROM tenants";
 
 fn tenant_from_row(r: &SqliteRow) -> Result<Tenant> {
     Ok(Tenant {
@@ -259,6 +259,16 @@ impl Catalog {
     ) -> Result<Tenant> {
         validate_name("tenant name", name)?;
         let mut tx = self.begin_write().await?;
+        let removing: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT removing_since FROM tenants WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((Some(_),)) = removing {
+            return Err(CatalogError::BeingRemoved {
+                name: name.to_owned(),
+            });
+        }
         let id =
             sqlx::query("INSERT INTO tenants (name, created_at, retention_days) VALUES (?, ?, ?)")
                 .bind(name)
@@ -288,7 +298,10 @@ impl Catalog {
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        let sql = sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} ORDER BY name"));
+        // Not those being removed ([`Catalog::tenants_being_removed`]).
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{TENANT_COLUMNS} WHERE removing_since IS NULL ORDER BY name"
+        ));
         let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         rows.iter().map(tenant_from_row).collect()
     }
@@ -303,6 +316,11 @@ impl Catalog {
                 what: "tenant",
                 name: name.to_owned(),
             })?;
+        if r.try_get::<Option<i64>, _>("removing_since")?.is_some() {
+            return Err(CatalogError::BeingRemoved {
+                name: name.to_owned(),
+            });
+        }
         tenant_from_row(&r)
     }
 
@@ -328,39 +346,6 @@ impl Catalog {
         .execute(&self.pool)
         .await?;
         self.tenant(name).await
-    }
-
-    /// Deletes a tenant with its key, accounts, namespace and the detection overrides of it and
-    /// its accounts. Returns the blob ids to delete. Freed database pages are zeroed
-    /// (secure_delete) and the WAL is truncated.
-    pub async fn remove_tenant(&self, name: &str) -> Result<Vec<String>> {
-        let t = self.tenant(name).await?;
-        let mut tx = self.begin_write().await?;
-        let blobs: Vec<(String,)> =
-            sqlx::query_as("SELECT blob_id FROM nodes WHERE tenant_id = ? AND blob_id IS NOT NULL")
-                .bind(t.id)
-                .fetch_all(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM detection_overrides
-              WHERE (scope = 'tenant' AND name = ?)
-                 OR (scope = 'account' AND name IN (SELECT name FROM accounts WHERE tenant_id = ?))",
-        )
-        .bind(&t.name)
-        .bind(t.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM tenants WHERE id = ?")
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.truncate_wal().await?;
-        Ok(blobs.into_iter().map(|b| b.0).collect())
     }
 
     /// The tenant key and byte quota in one query (what an upload needs at open).
@@ -395,7 +380,7 @@ impl Catalog {
 
     /// Folds the WAL into the database and empties it, so that rows just deleted or replaced
     /// (a shredded tenant, old wrapped keys) do not linger in the log file.
-    async fn truncate_wal(&self) -> Result<()> {
+    pub(crate) async fn truncate_wal(&self) -> Result<()> {
         sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await?;

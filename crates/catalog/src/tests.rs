@@ -75,6 +75,19 @@ async fn recounted(cat: &Catalog, tenant_id: i64) -> (u64, u64) {
     (bytes as u64, files as u64)
 }
 
+/// Removes tenant `name` to its end as `tenant remove --shred` does: the blob ids handed back.
+async fn removed(cat: &Catalog, name: &str) -> Vec<String> {
+    let mut removal = cat.begin_tenant_removal(name, 9).await.unwrap();
+    let mut blobs = Vec::new();
+    loop {
+        let step = cat.remove_tenant_step(&mut removal).await.unwrap();
+        blobs.extend(step.blobs);
+        if step.done {
+            return blobs;
+        }
+    }
+}
+
 /// Makes directory `n` in `parent` of tenant `tenant`, unrecorded: its id.
 async fn mkdir_in(cat: &Catalog, tenant: i64, parent: i64, n: &'static [u8]) -> i64 {
     cat.mkdir(tenant, parent, name(n), 0o40755, 1, 1, None)
@@ -315,10 +328,7 @@ async fn namespace_quota_retention_and_shredding() {
     assert_eq!(cat.usage(t.id).await.unwrap(), recounted(&cat, t.id).await);
 
     // Shredding removes the key and every row, and hands back the blobs.
-    assert_eq!(
-        cat.remove_tenant("acme").await.unwrap(),
-        vec!["b3".to_string()]
-    );
+    assert_eq!(removed(&cat, "acme").await, vec!["b3".to_string()]);
     assert!(cat.tenant_key(t.id).await.unwrap().is_none());
     assert!(cat.node(f.id).await.unwrap().is_none());
     assert!(cat.tenant("acme").await.is_err());
@@ -955,7 +965,7 @@ async fn earlier_contents_keep_their_classes_until_the_tenant_goes() {
     cat.commit_upload(up(b"g", "b4", 1, 400, b"third"))
         .await
         .unwrap();
-    cat.remove_tenant("acme").await.unwrap();
+    removed(&cat, "acme").await;
     assert!(cat.tenant_class_history(t.id).await.unwrap().is_empty());
 }
 
@@ -1067,7 +1077,7 @@ async fn detection_overrides_go_with_their_tenant_or_account() {
         ));
     }
     cat.remove_account("alice").await.unwrap();
-    cat.remove_tenant("globex").await.unwrap();
+    removed(&cat, "globex").await;
     let left = overridden(&cat).await;
     assert_eq!(left, [("tenant".to_owned(), "acme".to_owned())]);
     // Made again under the same names, they have none.
@@ -1285,4 +1295,174 @@ async fn a_ledger_behind_the_checkpoint_recorded_for_it_is_told() {
 
     assert!(cat.forget_ledger_identity().await.unwrap());
     assert!(!cat.accept_ledger_as_it_is(None).await.unwrap());
+}
+
+/// A name of its own for the `i`th of many files.
+fn nth_name(i: usize) -> &'static [u8] {
+    Box::leak(format!("f{i}").into_bytes().into_boxed_slice())
+}
+
+#[tokio::test]
+async fn a_tenant_is_removed_in_steps_that_an_interruption_does_not_undo() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let other = cat.add_tenant("globex", 1, key).await.unwrap();
+    cat.add_account("acme", "alice", Access::Full, None, None, 1)
+        .await
+        .unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let sub = mkdir_in(&cat, t.id, root.id, b"sub").await;
+    let deeper = mkdir_in(&cat, t.id, sub, b"deeper").await;
+    // 40 files (steps take 16 in tests) in three directories, half of them blobs and
+    // classified; one replaced, so that the tenant has class history too.
+    let mut blobs = Vec::new();
+    for i in 0..40 {
+        let parent = [root.id, sub, deeper][i % 3];
+        let blob: Option<&'static str> = (i % 2 == 0).then(|| &*format!("b{i}").leak());
+        blobs.extend(blob.map(str::to_owned));
+        cat.commit_upload(Upload {
+            blob_id: blob,
+            size: 10,
+            classes: Some(b"c".to_vec()),
+            ..upload(t.id, parent, nth_name(i))
+        })
+        .await
+        .unwrap();
+    }
+    // (Its blob handed back to the upload's caller, inline now.)
+    cat.commit_upload(Upload {
+        size: 3,
+        classes: Some(b"again".to_vec()),
+        ..upload(t.id, root.id, nth_name(0))
+    })
+    .await
+    .unwrap();
+    blobs.retain(|b| b != "b0");
+    cat.commit_upload(upload(
+        other.id,
+        cat.root(other.id).await.unwrap().id,
+        b"kept",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(cat.tenant_class_history(t.id).await.unwrap().len(), 1);
+
+    // The first transaction: its key and account gone, the tenant marked.
+    let mut removal = cat.begin_tenant_removal("acme", 50).await.unwrap();
+    assert_eq!((removal.since, removal.files), (50, 40));
+    assert!(cat.tenant_key(t.id).await.unwrap().is_none());
+    assert!(matches!(
+        cat.account("alice").await,
+        Err(CatalogError::NotFound { .. })
+    ));
+    assert!(matches!(
+        cat.tenant("acme").await,
+        Err(CatalogError::BeingRemoved { name }) if name == "acme"
+    ));
+    let listed: Vec<String> = cat
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(listed, ["globex"]);
+    assert_eq!(
+        cat.tenants_being_removed().await.unwrap(),
+        [("acme".to_owned(), 50)]
+    );
+    assert!(matches!(
+        cat.add_tenant("acme", 60, key).await,
+        Err(CatalogError::BeingRemoved { .. })
+    ));
+    assert!(matches!(
+        cat.add_account("acme", "bob", Access::Full, None, None, 60)
+            .await,
+        Err(CatalogError::BeingRemoved { .. })
+    ));
+    // Its files are not retention's (its rule would have them all expired; the other
+    // tenant's one is).
+    let expired = cat.expired_files(1 << 40, 100).await.unwrap();
+    assert_eq!(
+        expired
+            .iter()
+            .map(|f| f.tenant.as_str())
+            .collect::<Vec<_>>(),
+        ["globex"]
+    );
+
+    // One step: 16 files, their blobs handed back, no class history made of them.
+    let step = cat.remove_tenant_step(&mut removal).await.unwrap();
+    assert_eq!((step.files, step.done), (16, false));
+    let mut handed = step.blobs;
+    assert_eq!(cat.tenant_class_history(t.id).await.unwrap().len(), 1);
+    assert_eq!(cat.usage(t.id).await.unwrap().1, 24);
+
+    // Interrupted here; begun again later, it goes on from where it was.
+    let mut again = cat.begin_tenant_removal("acme", 90).await.unwrap();
+    assert_eq!((again.since, again.files), (50, 24));
+    // An upload whose key was read before the removal began does not commit, nor is a
+    // directory made (the key its names were sealed under is gone).
+    assert!(matches!(
+        cat.commit_upload(Upload {
+            blob_id: Some("late"),
+            ..upload(t.id, deeper, b"late")
+        })
+        .await,
+        Err(CatalogError::KeyRotated)
+    ));
+    assert!(matches!(
+        cat.mkdir(t.id, deeper, name(b"late"), 0o40755, 1, 1, None)
+            .await,
+        Err(CatalogError::KeyRotated)
+    ));
+    let mut steps = Vec::new();
+    loop {
+        let step = cat.remove_tenant_step(&mut again).await.unwrap();
+        handed.extend(step.blobs.iter().cloned());
+        steps.push((step.files, step.other_rows, step.done));
+        if step.done {
+            break;
+        }
+    }
+    // 24 files in two steps, the history row, the three directories (the deepest first, a
+    // level a step), the tenant.
+    assert_eq!(
+        steps,
+        [
+            (16, 0, false),
+            (8, 0, false),
+            (0, 1, false),
+            (0, 1, false),
+            (0, 1, false),
+            (0, 1, false),
+            (0, 0, true)
+        ]
+    );
+    handed.sort();
+    blobs.sort();
+    assert_eq!(handed, blobs, "every blob handed back once");
+    for table in ["nodes", "class_history", "tenant_usage", "accounts"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ?");
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(t.id)
+            .fetch_one(&cat.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    assert!(cat.tenants_being_removed().await.unwrap().is_empty());
+    assert!(matches!(
+        cat.tenant("acme").await,
+        Err(CatalogError::NotFound { .. })
+    ));
+    // A step of a removal finished meanwhile (by another command) is done at once.
+    assert!(cat.remove_tenant_step(&mut removal).await.unwrap().done);
+    // The other tenant is untouched, and the name can be given again.
+    assert_eq!(cat.usage(other.id).await.unwrap(), (0, 1));
+    cat.add_tenant("acme", 100, key).await.unwrap();
+    assert!(matches!(
+        cat.remove_tenant_step(&mut removal).await,
+        Ok(RemovalStep { done: true, .. })
+    ));
 }

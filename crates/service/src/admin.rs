@@ -236,17 +236,36 @@ impl Admin {
         Ok(crate::keys::rotate_master(&self.catalog, &ledger, &self.master).await?)
     }
 
-    /// Crypto-shreds a tenant: its key destroyed, its rows removed, its blobs deleted.
-    /// Returns the number of blobs deleted.
-    pub async fn shred_tenant(&self, tenant: &str) -> AdminResult<usize> {
-        let blobs = self.catalog.remove_tenant(tenant).await?;
+    /// Crypto-shreds a tenant: its key destroyed with its accounts first (one short
+    /// transaction), then its rows removed a batch a transaction (other tenants' uploads commit
+    /// between them), each batch's blobs deleted once it commits. `progress(files removed,
+    /// files)` after each batch. A removal interrupted before is gone on with. Returns the
+    /// files and the blobs deleted.
+    pub async fn shred_tenant(
+        &self,
+        tenant: &str,
+        mut progress: impl FnMut(u64, u64),
+    ) -> AdminResult<(u64, usize)> {
         let v = self.vault()?;
-        for b in &blobs {
-            if let Ok(id) = BlobId::from_hex(b) {
-                v.remove(id)?;
+        let mut removal = self
+            .catalog
+            .begin_tenant_removal(tenant, self.now())
+            .await?;
+        let (mut files, mut blobs) = (0u64, 0usize);
+        loop {
+            let step = self.catalog.remove_tenant_step(&mut removal).await?;
+            for b in &step.blobs {
+                if let Ok(id) = BlobId::from_hex(b) {
+                    v.remove(id)?;
+                }
             }
+            files += step.files as u64;
+            blobs += step.blobs.len();
+            if step.done {
+                return Ok((files, blobs));
+            }
+            progress(files, removal.files.max(files));
         }
-        Ok(blobs.len())
     }
 
     /// Deletes every file expired at `at` (Unix seconds), each deletion a ledger record.

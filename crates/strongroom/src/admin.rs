@@ -3,7 +3,7 @@
 //! runs and take effect at the next login (locks, bans and throttles also reach live sessions
 //! through the control socket).
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal as _, Write as _};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -69,6 +69,13 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                     show_opt(t.retention_after_download_hours, "h"),
                     show_opt(t.quota_bytes, ""),
                     show_opt(t.quota_files, "")
+                );
+            }
+            // A removal interrupted: its key and accounts are gone, some of its files not yet.
+            for (name, since) in cat.tenants_being_removed().await? {
+                println!(
+                    "{name}\tbeing removed since {} (run `strongroom tenant remove {name} --shred` to finish)",
+                    rfc3339(since)
                 );
             }
         }
@@ -167,7 +174,19 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let deleted = admin.shred_tenant(&name).await?;
+            // Progress on a terminal only; piped output stays clean.
+            let tty = std::io::stderr().is_terminal();
+            let (files, blobs) = admin
+                .shred_tenant(&name, |done, total| {
+                    if tty {
+                        eprint!("\rremoved {done}/{total} files");
+                        let _ = std::io::stderr().flush();
+                    }
+                })
+                .await?;
+            if tty && files > 0 {
+                eprintln!();
+            }
             // Its accounts are gone with it: so are their sessions.
             let selection = service::sessions::Selection {
                 tenant: Some(name.clone()),
@@ -177,7 +196,11 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
             // Its detection overrides and its accounts' went with it: the server forgets them.
             crate::session_admin::detection_changed(data_dir).await?;
-            println!("tenant {name} shredded: key destroyed, {deleted} blobs deleted; {closed}");
+            println!(
+                "tenant {name} shredded: key destroyed, {} and {} deleted; {closed}",
+                crate::units::counted(files as usize, "file"),
+                crate::units::counted(blobs, "blob")
+            );
         }
     }
     admin.close().await;

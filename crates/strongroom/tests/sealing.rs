@@ -512,6 +512,110 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
     assert_eq!(std::fs::read(bob.work().join("back")).unwrap(), kept);
 }
 
+#[test]
+fn an_interrupted_tenant_removal_holds_nothing_up_and_is_finished_by_removing_again() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("globex", "bob", "full");
+    let data = pseudo_random(15, 100_000);
+    std::fs::write(alice.work().join("f"), &data).unwrap();
+    std::fs::write(bob.work().join("f"), &data).unwrap();
+    alice.sftp_ok("put f a1\nmkdir d\nput f d/a2\n");
+    bob.sftp_ok("put f b1\n");
+    // 20,000 small files more, as many uploads would leave them (rows cloned from an
+    // upload's): ten steps of the removal.
+    let db = server.data_dir().join("catalog.db");
+    std::fs::write(alice.work().join("small"), b"small").unwrap();
+    alice.sftp_ok("put small s\n");
+    support::sqlite(
+        &db,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+         INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
+                            atime, key_id, wrapped_key, key_version, content_root, created_at,
+                            contents, classes)
+         SELECT s.tenant_id, s.parent_id, randomblob(32), s.sealed_name, s.kind, s.size, s.mode,
+                s.mtime, s.atime, s.key_id, s.wrapped_key, s.key_version, s.content_root,
+                s.created_at, s.contents, s.classes
+           FROM n, nodes s
+          WHERE s.id = (SELECT MAX(id) FROM nodes WHERE kind = 'file' AND blob_id IS NULL);",
+    );
+    let files_of_acme = || {
+        support::sqlite_query(
+            &db,
+            "SELECT COUNT(*) FROM nodes n JOIN tenants t ON t.id = n.tenant_id
+              WHERE t.name = 'acme' AND n.kind = 'file'",
+        )
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+    };
+    assert_eq!(files_of_acme(), 20_003);
+
+    // Interrupted (killed) once its first transaction committed.
+    let mut removal = std::process::Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["tenant", "remove", "acme", "--shred"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the removal to begin", 20, 5, || {
+        support::sqlite_query(
+            &db,
+            "SELECT COUNT(*) FROM tenants WHERE removing_since IS NOT NULL",
+        )
+        .trim()
+            == "1"
+    });
+    removal.kill().unwrap();
+    removal.wait().unwrap();
+    let left = files_of_acme();
+    assert!(
+        left > 0,
+        "the removal had finished: nothing was interrupted"
+    );
+
+    // Nothing of the tenant can be used meanwhile; the other tenant is served.
+    assert_ne!(alice.sftp("ls\n").0, 0, "the tenant's account logs in");
+    let list = server.ok(&["tenant", "list"]);
+    assert!(
+        list.contains("acme\tbeing removed since ")
+            && list.contains("run `strongroom tenant remove acme --shred` to finish"),
+        "{list}"
+    );
+    for args in [["tenant", "show", "acme"], ["tenant", "add", "acme"]] {
+        let out = server.admin(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && err.contains("tenant 'acme' is being removed: remove it again to finish"),
+            "{args:?}: {err}"
+        );
+    }
+    bob.sftp_ok("put f b2\n");
+
+    // Removed again: finished.
+    let out = server.ok(&["tenant", "remove", "acme", "--shred"]);
+    assert!(
+        out.starts_with("tenant acme shredded: key destroyed, ")
+            && out.contains(&format!("{left} files and ")),
+        "{out}"
+    );
+    assert_eq!(files_of_acme(), 0);
+    assert_eq!(
+        server.blob_files().len(),
+        2,
+        "bob's two blobs alone are left"
+    );
+    let list = server.ok(&["tenant", "list"]);
+    assert!(!list.contains("acme"), "{list}");
+    bob.sftp_ok("get b1 back\n");
+    assert_eq!(std::fs::read(bob.work().join("back")).unwrap(), data);
+    server.ok(&["tenant", "add", "acme"]);
+}
+
 fn at(days: f64) -> String {
     let t = SystemTime::now() + Duration::from_secs_f64(days * 86_400.0);
     humantime_rfc3339(t)
