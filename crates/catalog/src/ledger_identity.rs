@@ -1,11 +1,11 @@
 //! Which ledger the catalog's changes are recorded in: the public half of the key that signs
 //! its checkpoints, remembered so that a ledger removed or replaced by an empty one (with its
 //! key) is noticed at the next start rather than silently begun afresh; and the last signed
-//! checkpoint the server saw it hold, so that a ledger rolled back to an older copy of itself
-//! (or rewritten) is noticed too. Stores and compares only; the server decides what a mismatch
-//! means.
+//! checkpoint the server saw it hold and the head its writer last settled, so that a ledger
+//! rolled back to an older copy of itself (or rewritten) is noticed too. Stores and compares
+//! only; the server decides what a mismatch means.
 
-use ledger::{Checkpoint, Hash};
+use ledger::{Checkpoint, Hash, Head};
 
 use crate::outbox::Outbox;
 use crate::{Catalog, LedgerStore, Result};
@@ -18,14 +18,18 @@ pub struct NamedLedger {
     /// The last signed checkpoint the server recorded the ledger holding (none before its
     /// first after this was recorded).
     pub checkpoint: Option<SeenCheckpoint>,
+    /// The ledger's head as its writer last settled it: its last record (none before the
+    /// first settle after this was recorded, or after a rollback was accepted).
+    pub head: Option<SeenCheckpoint>,
 }
 
-/// A signed checkpoint as the catalog remembers it.
+/// A place in the ledger as the catalog remembers it: a signed checkpoint, or the head its
+/// writer settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeenCheckpoint {
     pub seq: u64,
     pub hash: Hash,
-    /// When it was signed (Unix seconds).
+    /// When it was signed, or settled (Unix seconds).
     pub time: i64,
 }
 
@@ -46,18 +50,31 @@ pub enum Behind {
     Missing(SeenCheckpoint),
     /// The ledger holds another checkpoint at its place: rewritten from before it.
     Differs(SeenCheckpoint),
+    /// The ledger lacks the record its writer last settled at (after its last checkpoint):
+    /// rolled back or cut short.
+    HeadMissing(SeenCheckpoint),
+    /// The ledger holds another record at the place of the one its writer last settled at.
+    HeadDiffers(SeenCheckpoint),
 }
 
 impl NamedLedger {
-    /// Whether `store` falls short of the last checkpoint recorded for it (a ledger further
-    /// on is as it should be: the record is written after the ledger's own commit).
+    /// Whether `store` falls short of the last checkpoint or head recorded for it (a ledger
+    /// further on is as it should be: both are recorded after the ledger's own commit).
     pub fn behind(&self, store: &LedgerStore) -> Result<Option<Behind>> {
-        let Some(seen) = self.checkpoint else {
+        if let Some(seen) = self.checkpoint {
+            match store.checkpoint_at(seen.seq)? {
+                None => return Ok(Some(Behind::Missing(seen))),
+                Some(c) if c.hash != seen.hash => return Ok(Some(Behind::Differs(seen))),
+                Some(_) => {}
+            }
+        }
+        let Some(head) = self.head else {
             return Ok(None);
         };
-        Ok(match store.checkpoint_at(seen.seq)? {
-            None => Some(Behind::Missing(seen)),
-            Some(c) if c.hash != seen.hash => Some(Behind::Differs(seen)),
+        let at = store.record_hashes(head.seq.saturating_sub(1), head.seq)?;
+        Ok(match at.first() {
+            None => Some(Behind::HeadMissing(head)),
+            Some(h) if *h != head.hash => Some(Behind::HeadDiffers(head)),
             Some(_) => None,
         })
     }
@@ -69,32 +86,54 @@ const RECORD_SEEN: &str = "UPDATE ledger_identity
         SET checkpoint_seq = ?1, checkpoint_hash = ?2, checkpoint_time = ?3
       WHERE id = 1 AND (checkpoint_seq IS NULL OR checkpoint_seq < ?1)";
 
+/// Raises the recorded head to (seq, hash, time) (never lowers it: an admin command's records
+/// may have moved the ledger on meanwhile, and the writer's own head is still in it).
+const RECORD_HEAD: &str = "UPDATE ledger_identity SET head_seq = ?1, head_hash = ?2, head_time = ?3
+      WHERE id = 1 AND (head_seq IS NULL OR head_seq < ?1)";
+
 fn seq_of(c: &Checkpoint) -> i64 {
     i64::try_from(c.seq).unwrap_or(i64::MAX)
+}
+
+/// A place read back from its three columns (all set, or none).
+fn seen(seq: Option<i64>, hash: Option<Vec<u8>>, time: Option<i64>) -> Option<SeenCheckpoint> {
+    match (seq, hash.map(<Hash>::try_from), time) {
+        (Some(seq), Some(Ok(hash)), Some(time)) => Some(SeenCheckpoint {
+            seq: seq.max(0) as u64,
+            hash,
+            time,
+        }),
+        _ => None,
+    }
 }
 
 impl Catalog {
     /// The ledger the catalog names, once the server has recorded it.
     pub async fn ledger_identity(&self) -> Result<Option<NamedLedger>> {
-        /// The public key, and the checkpoint's seq, hash and time.
-        type Row = (Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<i64>);
+        /// The public key, the checkpoint's seq, hash and time, and the head's.
+        type Row = (
+            Vec<u8>,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<i64>,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<i64>,
+        );
         let row: Option<Row> = sqlx::query_as(
-            "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time
+            "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time,
+                    head_seq, head_hash, head_time
                FROM ledger_identity WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(public_key, seq, hash, time)| NamedLedger {
-            public_key,
-            checkpoint: match (seq, hash.map(<Hash>::try_from), time) {
-                (Some(seq), Some(Ok(hash)), Some(time)) => Some(SeenCheckpoint {
-                    seq: seq.max(0) as u64,
-                    hash,
-                    time,
-                }),
-                _ => None,
+        Ok(row.map(
+            |(public_key, seq, hash, time, head_seq, head_hash, head_time)| NamedLedger {
+                public_key,
+                checkpoint: seen(seq, hash, time),
+                head: seen(head_seq, head_hash, head_time),
             },
-        }))
+        ))
     }
 
     /// Records the ledger's public key (at `now`); one already recorded is kept.
@@ -124,11 +163,13 @@ impl Catalog {
 
     /// Accepts the named ledger as it is now, its last checkpoint `latest` (an
     /// administrator's decision after it was rolled back, on the record): the checkpoint
-    /// recorded is replaced, later or not. Whether a ledger is named.
+    /// recorded is replaced, later or not, and the head forgotten (the writer's next settle
+    /// records it again). Whether a ledger is named.
     pub async fn accept_ledger_as_it_is(&self, latest: Option<&Checkpoint>) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE ledger_identity
-                SET checkpoint_seq = ?, checkpoint_hash = ?, checkpoint_time = ?
+                SET checkpoint_seq = ?, checkpoint_hash = ?, checkpoint_time = ?,
+                    head_seq = NULL, head_hash = NULL, head_time = NULL
               WHERE id = 1",
         )
         .bind(latest.map(seq_of))
@@ -150,6 +191,32 @@ impl Catalog {
 }
 
 impl Outbox {
+    /// Deletes the records with these ids from the outbox (once the ledger holds them
+    /// durably) and records the ledger's head as appended (`head`, settled at `now`), in one
+    /// transaction on the catalog's writer connection (queued behind the requests' commits
+    /// rather than contending with them for SQLite's lock). A delete that never happens (a
+    /// crash first) only means the record is offered to the ledger again at the next start,
+    /// which finds it there already.
+    pub fn settled(&self, ids: &[i64], head: Option<&Head>, now: i64) -> Result<()> {
+        if ids.is_empty() && head.is_none() {
+            return Ok(());
+        }
+        self.direct().write(|tx| {
+            let mut delete = tx.prepare_cached("DELETE FROM ledger_outbox WHERE id = ?")?;
+            for id in ids {
+                delete.execute([id])?;
+            }
+            if let Some(h) = head {
+                tx.prepare_cached(RECORD_HEAD)?.execute(rusqlite::params![
+                    i64::try_from(h.seq).unwrap_or(i64::MAX),
+                    &h.hash[..],
+                    now
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
     /// [`Catalog::ledger_checkpointed`] for the ledger writer's thread (blocking), on the
     /// catalog's writer connection.
     pub fn ledger_checkpointed(&self, c: &Checkpoint) -> Result<()> {

@@ -97,22 +97,4 @@ impl Outbox {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
-
-    /// Deletes the records with these ids (once the ledger holds them durably), in one
-    /// transaction on the catalog's writer connection (queued behind the requests' commits
-    /// rather than contending with them for SQLite's lock). A delete that never happens (a
-    /// crash first) only means the record is offered to the ledger again at the next start,
-    /// which finds it there already.
-    pub fn delete(&self, ids: &[i64]) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        self.direct.write(|tx| {
-            let mut delete = tx.prepare_cached("DELETE FROM ledger_outbox WHERE id = ?")?;
-            for id in ids {
-                delete.execute([id])?;
-            }
-            Ok(())
-        })
-    }
 }

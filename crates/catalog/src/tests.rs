@@ -648,7 +648,7 @@ async fn audit_records_ride_the_changes_they_record() {
     assert_eq!(stored, [&b"put"[..], b"removed", b"closed"]);
     assert_eq!(ledger.verify(b"").unwrap().unwrap().records, 3);
 
-    outbox.delete(&[removed.id, put.id]).unwrap();
+    outbox.settled(&[removed.id, put.id], None, 0).unwrap();
     assert_eq!(outbox.pending().unwrap(), vec![closed.clone()]);
 
     // Directories, renames and attributes likewise; a refused one leaves no record.
@@ -1287,10 +1287,47 @@ async fn a_ledger_behind_the_checkpoint_recorded_for_it_is_told() {
     let named = cat.ledger_identity().await.unwrap().unwrap();
     assert_eq!(named.checkpoint.map(|c| c.seq), Some(3));
 
+    // Records after the last checkpoint: the head the writer settled, recorded as the outbox
+    // is cleared (never lowered either), tells a copy without the record, or with another.
+    let fourth = |store: &LedgerStore, body: u8| {
+        store
+            .append(&[(4, LedgerMeta::default(), vec![body; 8])])
+            .unwrap()
+    };
+    let head = fourth(&full, 4);
+    let (three, _) = checkpointed_ledger(&dir.path().join("three.db"), &[1, 2, 3]);
+    let (another_fourth, _) = checkpointed_ledger(&dir.path().join("another.db"), &[1, 2, 3]);
+    fourth(&another_fourth, 5);
+    let outbox = cat.outbox();
+    let lower = ledger::Head {
+        seq: 2,
+        hash: head.hash,
+    };
+    tokio::task::spawn_blocking(move || {
+        outbox.settled(&[], Some(&head), 50)?;
+        outbox.settled(&[], Some(&lower), 60)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let named = cat.ledger_identity().await.unwrap().unwrap();
+    let settled = named.head.unwrap();
+    assert_eq!((settled.seq, settled.time), (4, 50));
+    assert_eq!(named.behind(&full).unwrap(), None);
+    assert_eq!(
+        named.behind(&three).unwrap(),
+        Some(Behind::HeadMissing(settled))
+    );
+    assert_eq!(
+        named.behind(&another_fourth).unwrap(),
+        Some(Behind::HeadDiffers(settled))
+    );
+
     let (_, c_older) = checkpointed_ledger(&dir.path().join("older2.db"), &[1]);
     assert!(cat.accept_ledger_as_it_is(Some(&c_older[0])).await.unwrap());
     let named = cat.ledger_identity().await.unwrap().unwrap();
     assert_eq!(named.checkpoint, Some(SeenCheckpoint::from(&c_older[0])));
+    assert_eq!(named.head, None, "recorded again at the next settle");
     assert_eq!(named.behind(&older).unwrap(), None);
 
     assert!(cat.forget_ledger_identity().await.unwrap());

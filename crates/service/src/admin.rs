@@ -196,8 +196,8 @@ impl Admin {
     /// from a backup older than the catalog, on purpose): the catalog records its last
     /// checkpoint instead, and the server starts on it again (the command's own record, with
     /// `reason`, is appended to it). Refused, changing nothing, where the ledger is not behind,
-    /// holds no checkpoint (`new_ledger`) or is signed by another key. Returns the checkpoint
-    /// the catalog had recorded and the ledger's last.
+    /// holds no checkpoint (`new_ledger`) or is signed by another key. Returns the last record
+    /// the catalog had recorded the ledger holding and the ledger's last record.
     pub async fn accept_rollback(&self, reason: &str) -> AdminResult<(u64, u64)> {
         if reason.trim().is_empty() {
             return Err(AdminError::Invalid(
@@ -218,15 +218,15 @@ impl Admin {
         if ledger_public_key(&self.data_dir)? != named.public_key {
             return refused("the ledger's key (ledger.key) is not this data directory's".into());
         }
-        let recorded = named.checkpoint.map_or(0, |c| c.seq);
+        let recorded = named.head.or(named.checkpoint).map_or(0, |c| c.seq);
         if named.behind(&store)?.is_none() {
             return refused(format!(
-                "the ledger holds the checkpoint this data directory's catalog recorded (at \
+                "the ledger holds the records this data directory's catalog recorded (to \
                  record {recorded}): it is not behind"
             ));
         }
         self.catalog.accept_ledger_as_it_is(Some(&latest)).await?;
-        Ok((recorded, latest.seq))
+        Ok((recorded, store.head()?.seq))
     }
 
     /// A new master key; every tenant key and the ledger body key re-wrapped under it.
@@ -575,7 +575,7 @@ pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<Str
 }
 
 /// Why the ledger in `store` falls short of the catalog's record of it (the last checkpoint
-/// the server saw it hold), in words; `None` if it does not. Such a ledger verifies under its
+/// the server saw it hold, the head its writer last settled), in words; `None` if it does not. Such a ledger verifies under its
 /// key, but records are gone from it.
 pub fn ledger_behind(
     store: &LedgerStore,
@@ -593,6 +593,19 @@ pub fn ledger_behind(
         catalog::Behind::Differs(c) => format!(
             "the ledger's checkpoint at record {} is not the one this data directory's catalog \
              recorded it holding (signed {}): it was rewritten",
+            c.seq,
+            signed(&c)
+        ),
+        catalog::Behind::HeadMissing(c) => format!(
+            "the ledger lacks record {}, which this data directory's catalog recorded it \
+             holding (stored by {}): it was rolled back to an older copy of itself or cut \
+             short, and the records from it on are gone",
+            c.seq,
+            signed(&c)
+        ),
+        catalog::Behind::HeadDiffers(c) => format!(
+            "the ledger's record {} is not the one this data directory's catalog recorded it \
+             holding (stored by {}): it was rewritten",
             c.seq,
             signed(&c)
         ),

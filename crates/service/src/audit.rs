@@ -180,6 +180,7 @@ impl Ledger {
             forwarder,
             settled_at: Instant::now(),
             unsettled: true,
+            appended_head: None,
             clock: clock.clone(),
             observer: observer.clone(),
             carried: Batch::default(),
@@ -314,6 +315,9 @@ struct Writer {
     /// When the writer last settled, and whether it has appended since.
     settled_at: Instant,
     unsettled: bool,
+    /// The ledger's head after the writer's last append, until the settle that records it in
+    /// the catalog.
+    appended_head: Option<ledger::Head>,
     clock: Arc<dyn Clock>,
     observer: ObserverSlot,
     /// Records nobody waited for whose commit failed: the next batch starts with them.
@@ -459,7 +463,7 @@ impl Writer {
             }
             let appended = self.store.append_missing(&pending)?;
             let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
-            self.outbox.delete(&ids)?;
+            self.outbox.settled(&ids, None, 0)?;
             Ok((pending, appended))
         });
         match recovered {
@@ -605,6 +609,7 @@ impl Writer {
         match self.store.append(&batch.stored) {
             Ok(head) => {
                 self.unsettled = true;
+                self.appended_head = Some(head);
                 self.outbox_state.appended.append(&mut batch.outboxed);
                 // (A batch gathered while the observer was being set is not observed.)
                 if let Some(o) = self.observer.get()
@@ -639,13 +644,17 @@ impl Writer {
         }
     }
 
-    /// Deletes from the outbox what the ledger now holds, and folds the ledger's tail into its
-    /// indexed table.
+    /// Deletes from the outbox what the ledger now holds and records the ledger's head in the
+    /// catalog (a later start whose ledger lacks it was rolled back), and folds the ledger's
+    /// tail into its indexed table.
     fn settle(&mut self) {
         let state = &mut self.outbox_state;
-        if !state.appended.is_empty() {
-            if let Err(e) = self.outbox.delete(&state.appended) {
-                // They will be offered again at the next start, and found in the ledger.
+        let head = self.appended_head.take();
+        if !state.appended.is_empty() || head.is_some() {
+            let now = self.clock.unix_secs();
+            if let Err(e) = self.outbox.settled(&state.appended, head.as_ref(), now) {
+                // They will be offered again at the next start, and found in the ledger; the
+                // head recorded before is still in it.
                 tracing::warn!(error = %e, "could not clear appended records from the outbox");
             }
             state.appended.clear();
@@ -696,6 +705,7 @@ mod tests {
             forwarder: Forwarder::start(&crate::forward::ForwardConfig::default()),
             settled_at: Instant::now(),
             unsettled: false,
+            appended_head: None,
             clock: Arc::new(crate::clock::SystemClock),
             observer: Default::default(),
             carried: Batch::default(),

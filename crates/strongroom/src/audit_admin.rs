@@ -36,8 +36,8 @@ async fn accept_rollback(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
     admin.close().await;
     let (recorded, latest) = accepted?;
     println!(
-        "accepted: the ledger's last checkpoint is at record {latest}; the catalog had recorded \
-         one at record {recorded} (the records between are not in this ledger). The server \
+        "accepted: the ledger ends at record {latest}; the catalog had recorded it holding \
+         records to {recorded} (the records it lacks are not in this ledger). The server \
          starts on it again; this command is recorded in it"
     );
     Ok(())

@@ -1207,6 +1207,69 @@ fn a_ledger_replaced_with_its_key_is_not_this_data_directorys() {
     server.assert_ledger_verifies();
 }
 
+/// Records after the last signed checkpoint are covered too: a server killed (so no checkpoint
+/// at its stop), its ledger put back to a copy taken after its last checkpoint, lacks the
+/// records since; the catalog recorded the head the writer settled (once a second), so the
+/// start and `audit verify` say so (before, both called it intact: the checkpoint it recorded
+/// was in the copy).
+#[test]
+fn a_ledger_rolled_back_past_its_last_checkpoint_is_refused() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir in\n");
+    // Its stop signs a checkpoint; the copy holds it.
+    server.stop();
+    let data = server.data_dir();
+    let backup = data.join("..").join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for f in LEDGER_FILES {
+        if data.join(f).exists() {
+            std::fs::copy(data.join(f), backup.join(f)).unwrap();
+        }
+    }
+    let last_of = |db: &Path, sql: &str| -> u64 {
+        support::sqlite_query(db, sql).trim().parse().unwrap_or(0)
+    };
+    let copied = last_of(
+        &backup.join("ledger.db"),
+        "SELECT MAX(seq) FROM (SELECT seq FROM records UNION ALL SELECT seq FROM recent)",
+    );
+    server.start_again();
+    alice.sftp_ok("mkdir out\n");
+    let catalog = data.join("catalog.db");
+    wait_until("the writer to settle past the copy", 20, 50, || {
+        last_of(&catalog, "SELECT head_seq FROM ledger_identity") > copied
+    });
+    server.crash();
+    for f in LEDGER_FILES {
+        let _ = std::fs::remove_file(data.join(f));
+        if backup.join(f).exists() {
+            std::fs::copy(backup.join(f), data.join(f)).unwrap();
+        }
+    }
+
+    let out = server.admin(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the ledger lacks record ") && err.contains("rolled back"),
+        "{err}"
+    );
+    let err = server.serve_refused();
+    assert!(
+        err.contains("the ledger lacks record ") && err.contains("audit accept-rollback"),
+        "{err}"
+    );
+    let out = server.ok(&["audit", "accept-rollback", "--reason", "INC-4713"]);
+    assert!(
+        out.contains(&format!("accepted: the ledger ends at record {copied}; ")),
+        "{out}"
+    );
+    server.start_again();
+    alice.sftp_ok("mkdir again\n");
+    server.assert_ledger_verifies();
+}
+
 /// The ledger files of a data directory (those there are).
 const LEDGER_FILES: [&str; 3] = ["ledger.db", "ledger.db-wal", "ledger.db-shm"];
 
