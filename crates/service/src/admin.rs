@@ -575,8 +575,8 @@ pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<Str
 }
 
 /// Why the ledger in `store` falls short of the catalog's record of it (the last checkpoint
-/// the server saw it hold, the head its writer last settled), in words; `None` if it does not. Such a ledger verifies under its
-/// key, but records are gone from it.
+/// the server saw it hold, the head its writer last settled), in words; `None` if it does not.
+/// Such a ledger verifies under its key, but records are gone from it.
 pub fn ledger_behind(
     store: &LedgerStore,
     named: &catalog::NamedLedger,
