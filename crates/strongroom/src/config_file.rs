@@ -271,6 +271,7 @@ struct RawDefender {
     stuffing_addresses: Option<usize>,
     ban_secs: Option<Vec<i64>>,
     attack_secs: Option<i64>,
+    ipv6_prefix: Option<u8>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -406,6 +407,16 @@ fn validate(
         Some(list) => list,
         None => dd.ban_secs,
     };
+    let ipv6_prefix = match rd.ipv6_prefix {
+        Some(p) if !(32..=128).contains(&p) => {
+            return Err(ConfigError(format!(
+                "config: defender.ipv6_prefix must be 32 to 128 (got {p}): the bits of an IPv6 \
+                 address that are one source (64: its network; 128: each address)"
+            )));
+        }
+        Some(p) => p,
+        None => dd.ipv6_prefix,
+    };
     let defender = service::gate::defender::DefenderConfig {
         window_secs: positive("defender.window_secs", rd.window_secs, dd.window_secs)?,
         max_failures_per_address: positive(
@@ -425,6 +436,7 @@ fn validate(
         )?,
         ban_secs,
         attack_secs: positive("defender.attack_secs", rd.attack_secs, dd.attack_secs)?,
+        ipv6_prefix,
     };
     let rf = raw.forward;
     let forward = service::forward::ForwardConfig {
@@ -496,5 +508,27 @@ mod tests {
         assert!(e.0.contains("bredth_percent"), "{e}");
         let e = detect_of("[detect.tenant.acme]\nbreadth_percent = \"lots\"\n").unwrap_err();
         assert!(e.0.contains("detect.tenant.acme"), "{e}");
+    }
+
+    #[test]
+    fn an_ipv6_source_is_a_64_unless_configured_within_bounds() {
+        let prefix = |text: &str| {
+            parse(
+                text,
+                Path::new("/nonexistent"),
+                None,
+                MasterKeySource::Inline(String::new()),
+            )
+            .map(|c| c.defender.ipv6_prefix)
+        };
+        assert_eq!(prefix("").unwrap(), 64);
+        assert_eq!(prefix("[defender]\nipv6_prefix = 128\n").unwrap(), 128);
+        for bad in [0, 31, 129] {
+            let e = prefix(&format!("[defender]\nipv6_prefix = {bad}\n")).unwrap_err();
+            assert!(
+                e.0.contains("defender.ipv6_prefix must be 32 to 128"),
+                "{e}"
+            );
+        }
     }
 }

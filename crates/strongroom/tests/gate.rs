@@ -388,6 +388,77 @@ fn repeated_failures_ban_the_address_while_others_keep_working() {
     );
 }
 
+/// An IPv6 source is its /64 (`[defender] ipv6_prefix`): failures from `[::1]` earn a ban
+/// stored as `::/64`, refused at accept for the account's real key too, lifted by removing
+/// that network's ban. (Other addresses of one /64 are the defender's unit test: loopback has
+/// only `::1`.)
+#[test]
+fn an_ipv6_source_is_banned_by_its_network() {
+    use std::io::BufRead as _;
+    let mut server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 50\n[defender]\nmax_failures_per_address = 3\nban_secs = [60]\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    server.stop();
+    // The same data directory, served on the IPv6 loopback.
+    let mut child = Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["serve", "--sftp-listen", "[::1]:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = said
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("listening for SFTP on ")
+                .map(|a| a.rsplit(':').next().unwrap().parse().unwrap())
+        })
+        .expect("the server did not start on [::1]");
+    // Read on to its end, so that the server never writes to a closed pipe.
+    std::thread::spawn(move || said.for_each(drop));
+    let over_ipv6 = |c: &Client| {
+        let out = Command::new("sftp")
+            .args(c.ssh_options())
+            .args(["-P", &port.to_string(), "-b", "-"])
+            .arg("alice@[::1]")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mallory = Client::new(port, "alice");
+    for _ in 0..3 {
+        let (code, err) = over_ipv6(&mallory);
+        assert!(
+            code != Some(0) && err.contains("Permission denied"),
+            "{err}"
+        );
+    }
+    let bans = server.ok(&["ban", "list"]);
+    assert!(bans.contains("::/64\tlevel 1"), "{bans}");
+    let (code, err) = over_ipv6(&alice);
+    assert!(
+        code != Some(0) && !err.contains("Permission denied"),
+        "a banned source reached authentication: {err}"
+    );
+    server.ok(&["ban", "remove", "::/64"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while over_ipv6(&alice).0 != Some(0) {
+        assert!(Instant::now() < deadline, "the ban was not lifted");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[test]
 fn spraying_is_banned_and_stuffing_soft_locks_the_account() {
     let server = Server::start_with_config(

@@ -1,8 +1,11 @@
-//! The defender: scores failed logins per source address and per account, bans addresses with
-//! escalating durations, and recognises spraying (one address, many accounts) and stuffing (one
-//! account, many addresses). Bans live in the catalog so that `strongroom ban list/remove` see
-//! and change them; the server keeps an in-memory copy, refreshed every few seconds, so that a
-//! banned address is refused at accept, before any key exchange.
+//! The defender: scores failed logins per source and per account, bans sources with
+//! escalating durations, and recognises spraying (one source, many accounts) and stuffing (one
+//! account, many sources). A source is an IPv4 address, or an IPv6 address's network of
+//! [`DefenderConfig::ipv6_prefix`] bits (a /64 by default: what one host or site is given, as
+//! it is given one IPv4 address; scored per /128, an attacker rotating addresses within it had
+//! fresh attempts and earned a ban per address). Bans live in the catalog so that `strongroom
+//! ban list/remove` see and change them; the server keeps an in-memory copy, refreshed every
+//! few seconds, so that a banned source is refused at accept, before any key exchange.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -29,6 +32,8 @@ pub struct DefenderConfig {
     pub ban_secs: Vec<i64>,
     /// How long an account under stuffing requires its second factor (or is soft-locked).
     pub attack_secs: i64,
+    /// The bits of an IPv6 address that make its source (64: its network; 128: each address).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for DefenderConfig {
@@ -40,6 +45,7 @@ impl Default for DefenderConfig {
             stuffing_addresses: 5,
             ban_secs: vec![15 * 60, 60 * 60, 24 * 60 * 60],
             attack_secs: 30 * 60,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -57,13 +63,15 @@ pub enum Verdict {
     },
 }
 
+/// Per source (an address, or the first address of an IPv6 source's network).
 #[derive(Default)]
 struct State {
     by_address: HashMap<IpAddr, VecDeque<(i64, String)>>,
     by_account: HashMap<String, VecDeque<(i64, IpAddr)>>,
-    /// address → (until, level), expired ones kept for escalation.
+    /// source → (until, level), expired ones kept for escalation.
     bans: HashMap<IpAddr, (i64, i64)>,
-    /// Networks an administrator banned, with their ends.
+    /// Other networks (and IPv6 addresses narrower than a source) an administrator banned,
+    /// with their ends.
     banned_networks: Vec<(IpNet, i64)>,
     /// When every ban was last read, the latest made among those read (what the next reading
     /// starts from), and when those past [`FORGET_BANS_AFTER_SECS`] or [`MAX_ENDED_BANS`] were
@@ -115,19 +123,45 @@ impl Defender {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The source `ip` counts for: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or the
+    /// first address of its IPv6 network.
+    fn source(&self, ip: IpAddr) -> IpAddr {
+        match canonical(ip) {
+            IpAddr::V6(v6) if self.config.ipv6_prefix < 128 => {
+                let bits =
+                    u128::from(v6) & (u128::MAX << (128 - u32::from(self.config.ipv6_prefix)));
+                IpAddr::V6(bits.into())
+            }
+            other => other,
+        }
+    }
+
+    /// The source `ip` counts for as its ban names it: the address, or the IPv6 network
+    /// (`2001:db8:1:2::/64`).
+    pub fn source_of(&self, ip: IpAddr) -> String {
+        match self.source(ip) {
+            IpAddr::V6(v6) if self.config.ipv6_prefix < 128 => {
+                format!("{v6}/{}", self.config.ipv6_prefix)
+            }
+            other => other.to_string(),
+        }
+    }
+
     pub fn is_banned(&self, ip: IpAddr, now: i64) -> bool {
         let ip = canonical(ip);
         let st = self.lock();
-        st.bans.get(&ip).is_some_and(|(until, _)| *until > now)
+        st.bans
+            .get(&self.source(ip))
+            .is_some_and(|(until, _)| *until > now)
             || st
                 .banned_networks
                 .iter()
                 .any(|(net, until)| *until > now && net.contains(&ip))
     }
 
-    /// Counts a failed login of `account` from `ip` and decides.
+    /// Counts a failed login of `account` from `ip` (its source) and decides.
     pub fn record_failure(&self, ip: IpAddr, account: &str, now: i64) -> Vec<Verdict> {
-        let ip = canonical(ip);
+        let ip = self.source(ip);
         let cutoff = now - self.config.window_secs;
         let mut st = self.lock();
         let mut verdicts = Vec::new();
@@ -192,7 +226,7 @@ impl Defender {
     /// A successful login forgives that account's failures from that address (a client that
     /// offers a plain key before its certificate fails once on every login).
     pub fn record_success(&self, ip: IpAddr, account: &str) {
-        let ip = canonical(ip);
+        let ip = self.source(ip);
         let mut st = self.lock();
         if let Some(q) = st.by_address.get_mut(&ip) {
             q.retain(|(_, a)| a != account);
@@ -205,7 +239,7 @@ impl Defender {
     /// Replaces the in-memory bans with the catalog's (so `ban remove` takes effect).
     pub fn load(&self, bans: &[Ban]) {
         let (mut map, mut networks) = (HashMap::new(), Vec::new());
-        take_up(bans, &mut map, &mut networks);
+        take_up(bans, self.config.ipv6_prefix, &mut map, &mut networks);
         let mut st = self.lock();
         st.bans = map;
         st.banned_networks = networks;
@@ -267,20 +301,42 @@ impl Defender {
     /// Takes up bans made or renewed since the last reading, keeping the rest.
     fn merge(&self, bans: &[Ban]) {
         let st = &mut *self.lock();
-        take_up(bans, &mut st.bans, &mut st.banned_networks);
+        take_up(
+            bans,
+            self.config.ipv6_prefix,
+            &mut st.bans,
+            &mut st.banned_networks,
+        );
     }
 }
 
-/// Adds `bans` to an address's bans and the networks banned (a ban of one already there
-/// replaces it).
-fn take_up(bans: &[Ban], map: &mut HashMap<IpAddr, (i64, i64)>, networks: &mut Vec<(IpNet, i64)>) {
+/// Adds `bans` to the sources' bans (an IPv4 address; an IPv6 network of `ipv6_prefix` bits,
+/// or an address where that is 128) and to the other networks banned (an IPv6 address or
+/// network narrower or wider than a source); a ban of one already there replaces it.
+fn take_up(
+    bans: &[Ban],
+    ipv6_prefix: u8,
+    map: &mut HashMap<IpAddr, (i64, i64)>,
+    networks: &mut Vec<(IpNet, i64)>,
+) {
     for b in bans {
-        if let Ok(ip) = b.address.parse::<IpAddr>() {
-            map.insert(canonical(ip), (b.until, b.level));
-        } else if let Ok(net) = super::network::one(&b.address) {
-            networks.retain(|(n, _)| *n != net);
-            networks.push((net, b.until));
-        }
+        let net = match b.address.parse::<IpAddr>().map(canonical) {
+            Ok(IpAddr::V6(v6)) if ipv6_prefix < 128 => IpNet::from(IpAddr::V6(v6)),
+            Ok(ip) => {
+                map.insert(ip, (b.until, b.level));
+                continue;
+            }
+            Err(_) => match super::network::one(&b.address) {
+                Ok(IpNet::V6(v6)) if v6.prefix_len() == ipv6_prefix => {
+                    map.insert(IpAddr::V6(v6.network()), (b.until, b.level));
+                    continue;
+                }
+                Ok(net) => net,
+                Err(_) => continue,
+            },
+        };
+        networks.retain(|(n, _)| *n != net);
+        networks.push((net, b.until));
     }
 }
 
@@ -414,6 +470,62 @@ mod tests {
         // A reload without it (ban remove) lifts it.
         d.load(&[]);
         assert!(!d.is_banned(ip("203.0.113.200"), 1999));
+    }
+
+    /// An IPv6 source is its /64: addresses rotated within it share one score and one ban
+    /// (before, each of 2^64 addresses had ten attempts of its own); another /64 is apart. Its
+    /// ban is stored under the network, read back with its level (escalation), and an
+    /// administrator's ban of one IPv6 address refuses that address alone.
+    #[test]
+    fn ipv6_addresses_are_scored_and_banned_by_their_network() {
+        let d = Defender::new(DefenderConfig::default());
+        let now = 1000;
+        for i in 1..10 {
+            let v = d.record_failure(ip(&format!("2001:db8:1:2::{i:x}")), "alice", now);
+            assert_eq!(v, vec![], "attempt {i}");
+        }
+        let v = d.record_failure(ip("2001:db8:1:2:aaaa::1"), "alice", now);
+        assert!(matches!(v[0], Verdict::Banned { level: 1, .. }), "{v:?}");
+        assert_eq!(d.source_of(ip("2001:db8:1:2::77")), "2001:db8:1:2::/64");
+        assert!(d.is_banned(ip("2001:db8:1:2:ffff::9"), now + 1));
+        assert!(!d.is_banned(ip("2001:db8:1:3::1"), now + 1));
+        assert_eq!(d.source_of(ip("::ffff:192.0.2.1")), "192.0.2.1");
+
+        let ban = |address: &str, level, until| Ban {
+            address: address.into(),
+            level,
+            until,
+            reason: "too many failed logins".into(),
+            created_at: 0,
+        };
+        let reloaded = Defender::new(DefenderConfig::default());
+        reloaded.load(&[
+            ban("2001:db8:1:2::/64", 2, now + 60),
+            ban("2001:db8:9::5", 1, now + 60),
+        ]);
+        assert!(reloaded.is_banned(ip("2001:db8:1:2::1234"), now + 1));
+        assert!(reloaded.is_banned(ip("2001:db8:9::5"), now + 1));
+        assert!(!reloaded.is_banned(ip("2001:db8:9::6"), now + 1));
+        // Banned again after its end: the next level.
+        for i in 0..9 {
+            reloaded.record_failure(ip(&format!("2001:db8:1:2::{i}")), "bob", now + 100);
+        }
+        let v = reloaded.record_failure(ip("2001:db8:1:2::1"), "bob", now + 100);
+        assert!(matches!(v[0], Verdict::Banned { level: 3, .. }), "{v:?}");
+
+        // Per address where so configured (128), as before.
+        let each = Defender::new(DefenderConfig {
+            ipv6_prefix: 128,
+            ..DefenderConfig::default()
+        });
+        for i in 1..=20 {
+            let v = each.record_failure(ip(&format!("2001:db8:1:2::{i:x}")), "carol", now);
+            assert!(
+                !v.iter().any(|v| matches!(v, Verdict::Banned { .. })),
+                "attempt {i}: {v:?}"
+            );
+        }
+        assert_eq!(each.source_of(ip("2001:db8:1:2::77")), "2001:db8:1:2::77");
     }
 
     #[test]

@@ -459,19 +459,21 @@ impl Gate {
                     until,
                     reason,
                 } => {
-                    tracing::warn!(address = %peer, level, until, reason, "address banned");
+                    // An IPv6 address's whole network (a /64 by default) is banned.
+                    let source = self.defender.source_of(peer);
+                    tracing::warn!(address = %peer, %source, level, until, reason, "source banned");
                     self.emit(
                         None,
                         Some(peer),
                         events::EventKind::Ban {
-                            address: network::canonical(peer).to_string(),
+                            address: source.clone(),
                             level,
                             until: events::Time::from_secs(until),
                             reason: reason.to_owned(),
                         },
                     );
                     let ban = catalog::Ban {
-                        address: network::canonical(peer).to_string(),
+                        address: source,
                         level,
                         until,
                         reason: reason.to_owned(),
