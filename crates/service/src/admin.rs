@@ -236,24 +236,29 @@ impl Admin {
         Ok(crate::keys::rotate_master(&self.catalog, &ledger, &self.master).await?)
     }
 
-    /// Crypto-shreds a tenant: its key destroyed with its accounts first (one short
-    /// transaction), then its rows removed a batch a transaction (other tenants' uploads commit
-    /// between them), each batch's blobs deleted once it commits. `progress(files removed,
-    /// files)` after each batch. A removal interrupted before is gone on with. Returns the
-    /// files and the blobs deleted.
-    pub async fn shred_tenant(
+    /// Begins crypto-shredding a tenant (or goes on with a removal interrupted before): its
+    /// key destroyed with its accounts, in one short transaction. The caller closes its live
+    /// sessions then (the server still holds its key for them), and calls [`Admin::shred_rows`].
+    pub async fn begin_shred(&self, tenant: &str) -> AdminResult<catalog::TenantRemoval> {
+        Ok(self
+            .catalog
+            .begin_tenant_removal(tenant, self.now())
+            .await?)
+    }
+
+    /// Goes on with a tenant's removal begun by [`Admin::begin_shred`] to its end: its rows
+    /// removed a batch a transaction (other tenants' uploads commit between them), each batch's
+    /// blobs deleted once it commits; `progress(files removed, files)` after each batch.
+    /// Returns the files and the blobs deleted.
+    pub async fn shred_rows(
         &self,
-        tenant: &str,
+        removal: &mut catalog::TenantRemoval,
         mut progress: impl FnMut(u64, u64),
     ) -> AdminResult<(u64, usize)> {
         let v = self.vault()?;
-        let mut removal = self
-            .catalog
-            .begin_tenant_removal(tenant, self.now())
-            .await?;
         let (mut files, mut blobs) = (0u64, 0usize);
         loop {
-            let step = self.catalog.remove_tenant_step(&mut removal).await?;
+            let step = self.catalog.remove_tenant_step(removal).await?;
             for b in &step.blobs {
                 if let Ok(id) = BlobId::from_hex(b) {
                     v.remove(id)?;

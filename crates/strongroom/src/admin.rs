@@ -174,10 +174,21 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 ))
                 .into());
             }
+            let mut removal = admin.begin_shred(&name).await?;
+            // Its key and accounts are gone: so are their sessions, before its rows go (the
+            // server holds its key for them until they end).
+            let selection = service::sessions::Selection {
+                tenant: Some(name.clone()),
+                ..Default::default()
+            };
+            let closed =
+                crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
+            // Its detection overrides and its accounts' went with it: the server forgets them.
+            crate::session_admin::detection_changed(data_dir).await?;
             // Progress on a terminal only; piped output stays clean.
             let tty = std::io::stderr().is_terminal();
             let (files, blobs) = admin
-                .shred_tenant(&name, |done, total| {
+                .shred_rows(&mut removal, |done, total| {
                     if tty {
                         eprint!("\rremoved {done}/{total} files");
                         let _ = std::io::stderr().flush();
@@ -187,15 +198,6 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             if tty && files > 0 {
                 eprintln!();
             }
-            // Its accounts are gone with it: so are their sessions.
-            let selection = service::sessions::Selection {
-                tenant: Some(name.clone()),
-                ..Default::default()
-            };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
-            // Its detection overrides and its accounts' went with it: the server forgets them.
-            crate::session_admin::detection_changed(data_dir).await?;
             println!(
                 "tenant {name} shredded: key destroyed, {} and {} deleted; {closed}",
                 crate::units::counted(files as usize, "file"),
