@@ -1221,12 +1221,7 @@ fn a_ledger_rolled_back_past_its_last_checkpoint_is_refused() {
     server.stop();
     let data = server.data_dir();
     let backup = data.join("..").join("backup");
-    std::fs::create_dir(&backup).unwrap();
-    for f in LEDGER_FILES {
-        if data.join(f).exists() {
-            std::fs::copy(data.join(f), backup.join(f)).unwrap();
-        }
-    }
+    copy_ledger(&data, &backup);
     let last_of = |db: &Path, sql: &str| -> u64 {
         support::sqlite_query(db, sql).trim().parse().unwrap_or(0)
     };
@@ -1241,25 +1236,8 @@ fn a_ledger_rolled_back_past_its_last_checkpoint_is_refused() {
         last_of(&catalog, "SELECT head_seq FROM ledger_identity") > copied
     });
     server.crash();
-    for f in LEDGER_FILES {
-        let _ = std::fs::remove_file(data.join(f));
-        if backup.join(f).exists() {
-            std::fs::copy(backup.join(f), data.join(f)).unwrap();
-        }
-    }
-
-    let out = server.admin(&["audit", "verify"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("the ledger lacks record ") && err.contains("rolled back"),
-        "{err}"
-    );
-    let err = server.serve_refused();
-    assert!(
-        err.contains("the ledger lacks record ") && err.contains("audit accept-rollback"),
-        "{err}"
-    );
+    copy_ledger(&backup, &data);
+    refused_as_behind(&server, "the ledger lacks record ");
     let out = server.ok(&["audit", "accept-rollback", "--reason", "INC-4713"]);
     assert!(
         out.contains(&format!("accepted: the ledger ends at record {copied}; ")),
@@ -1272,6 +1250,32 @@ fn a_ledger_rolled_back_past_its_last_checkpoint_is_refused() {
 
 /// The ledger files of a data directory (those there are).
 const LEDGER_FILES: [&str; 3] = ["ledger.db", "ledger.db-wal", "ledger.db-shm"];
+
+/// Puts the ledger files of directory `from` in directory `to` (made if missing) in place of
+/// those there.
+fn copy_ledger(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in LEDGER_FILES {
+        let _ = std::fs::remove_file(to.join(f));
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+}
+
+/// Asserts that `audit verify` fails and the server refuses to start, both saying `why` of a
+/// ledger rolled back (and the start how to accept it).
+fn refused_as_behind(server: &Server, why: &str) {
+    let out = server.admin(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(why) && err.contains("rolled back"), "{err}");
+    let err = server.serve_refused();
+    assert!(
+        err.contains(why) && err.contains("audit accept-rollback"),
+        "{err}"
+    );
+}
 
 /// A ledger rolled back to an older copy of itself (a backup of `ledger.db` alone put back)
 /// verifies under its key, yet the records after the copy are gone: `audit verify` and the
@@ -1291,34 +1295,12 @@ fn a_ledger_rolled_back_to_an_older_copy_is_refused_until_accepted_on_the_record
     server.stop();
     let data = server.data_dir();
     let backup = data.join("..").join("backup");
-    std::fs::create_dir(&backup).unwrap();
-    for f in LEDGER_FILES {
-        if data.join(f).exists() {
-            std::fs::copy(data.join(f), backup.join(f)).unwrap();
-        }
-    }
+    copy_ledger(&data, &backup);
     server.start_again();
     alice.sftp_ok("mkdir out\n");
     server.stop();
-    for f in LEDGER_FILES {
-        let _ = std::fs::remove_file(data.join(f));
-        if backup.join(f).exists() {
-            std::fs::copy(backup.join(f), data.join(f)).unwrap();
-        }
-    }
-
-    let out = server.admin(&["audit", "verify"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("lacks its checkpoint at record") && err.contains("rolled back"),
-        "{err}"
-    );
-    let err = server.serve_refused();
-    assert!(
-        err.contains("lacks its checkpoint at record") && err.contains("audit accept-rollback"),
-        "{err}"
-    );
+    copy_ledger(&backup, &data);
+    refused_as_behind(&server, "lacks its checkpoint at record");
     let empty = server.admin(&["audit", "accept-rollback", "--reason", ""]);
     assert!(!empty.status.success());
     let out = server.ok(&[
