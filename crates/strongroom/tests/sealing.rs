@@ -466,6 +466,41 @@ fn a_blob_store_without_the_catalogs_blobs_or_of_another_data_directory_is_refus
     assert_eq!(other.blob_files().len(), 1);
 }
 
+/// A name altered in the catalog (a byte of its seal changed) does not open: its directory's
+/// listing is refused, the log names the row by its id (and holds no name), and the other
+/// files are still served by name.
+#[test]
+fn a_name_altered_in_the_catalog_is_refused_and_its_row_named() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), b"kept").unwrap();
+    alice.sftp_ok("put f quarterly-report.csv\nput f other.csv\n");
+    let db = server.data_dir().join("catalog.db");
+    let id = support::sqlite_query(
+        &db,
+        "SELECT MIN(id) FROM nodes WHERE kind = 'file' AND parent_id IS NOT NULL",
+    );
+    let id = id.trim();
+    support::sqlite(
+        &db,
+        &format!("UPDATE nodes SET sealed_name = randomblob(length(sealed_name)) WHERE id = {id}"),
+    );
+    let (_, out, err) = alice.sftp("ls\n");
+    assert!(
+        err.contains("Couldn't read directory: Failure") && !out.contains("other.csv"),
+        "a listing with an altered name served: {out} {err}"
+    );
+    let log = server.log();
+    let said = log
+        .lines()
+        .find(|l| l.contains("does not open under its tenant's key"))
+        .unwrap_or_else(|| panic!("the damaged row was not named: {log}"));
+    assert!(said.contains(&format!("node_id={id}")), "{said}");
+    assert!(!log.contains("quarterly-report"), "a name in the log");
+    alice.sftp_ok("get other.csv back\n");
+    assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), b"kept");
+}
+
 #[test]
 fn shredding_a_tenant_destroys_its_key_and_files() {
     let server = Server::start();

@@ -451,14 +451,7 @@ impl Files {
                     .collect();
                 return Ok(format!("/{}", parts.join("/")));
             };
-            let name = match tk.open_name(&cursor.sealed_name, &cursor.name_mac) {
-                Ok(n) => n,
-                Err(_) => {
-                    tk = self.fresh_state().await?.0;
-                    tk.open_name(&cursor.sealed_name, &cursor.name_mac)?
-                }
-            };
-            names.push(name);
+            names.push(self.open_name_of(&mut tk, &cursor).await?);
             cursor = self.catalog.node(parent).await?.ok_or(FsError::NotFound)?;
         }
         Err(FsError::InvalidPath("path too deep"))
@@ -712,17 +705,30 @@ impl Files {
         }
         let mut out = Vec::with_capacity(nodes.len());
         for n in nodes {
-            let name = match tk.open_name(&n.sealed_name, &n.name_mac) {
-                Ok(name) => name,
-                // Sealed under a newer tenant key than the one cached: refresh once.
-                Err(_) => {
-                    tk = self.fresh_state().await?.0;
-                    tk.open_name(&n.sealed_name, &n.name_mac)?
-                }
-            };
+            let name = self.open_name_of(&mut tk, &n).await?;
             out.push((Bytes::from(name), n));
         }
         Ok(out)
+    }
+
+    /// The name of node `n`, opened under tenant key `tk`, or, where it was sealed under a
+    /// newer key than the one cached, under the key read again (kept in `tk`). A name that
+    /// opens under neither was damaged or altered in the catalog: the log says which row (by
+    /// its id; never the bytes), and the request is refused.
+    async fn open_name_of(&self, tk: &mut Arc<TenantKey>, n: &Node) -> FsResult<Vec<u8>> {
+        if let Ok(name) = tk.open_name(&n.sealed_name, &n.name_mac) {
+            return Ok(name);
+        }
+        *tk = self.fresh_state().await?.0;
+        tk.open_name(&n.sealed_name, &n.name_mac).map_err(|e| {
+            tracing::error!(
+                tenant_id = self.tenant_id,
+                node_id = n.id,
+                "a name in the catalog does not open under its tenant's key: its row was \
+                 damaged or altered"
+            );
+            e.into()
+        })
     }
 
     /// Runs a namespace change that stores names made with the tenant key; if the key is
