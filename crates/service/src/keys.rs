@@ -309,8 +309,43 @@ struct Rekeying {
     new: vault::TenantKey,
 }
 
+/// A row that did not re-key, named by what it is and its id (a damaged or altered one is then
+/// found by the administrator; its bytes are never said).
+fn of_row(what: &str, id: i64) -> impl FnOnce(catalog::RekeyError) -> catalog::RekeyError + '_ {
+    move |e| format!("{what} {id}: {e}").into()
+}
+
 impl catalog::Rekey for Rekeying {
     fn node(
+        &mut self,
+        n: &catalog::RekeyableNode,
+    ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
+        self.rekeyed_node(n).map_err(of_row("catalog node", n.id))
+    }
+
+    fn class_history(
+        &mut self,
+        v: &catalog::RekeyableValue,
+    ) -> Result<Vec<u8>, catalog::RekeyError> {
+        let content = v.content_root.as_deref().unwrap_or_default();
+        let classes = self
+            .old
+            .open_classes(content, &v.sealed)
+            .map_err(|e| of_row("class history row", v.id)(e.into()))?;
+        Ok(self.new.seal_classes(content, &classes))
+    }
+
+    fn totp_secret(&mut self, v: &catalog::RekeyableValue) -> Result<Vec<u8>, catalog::RekeyError> {
+        let secret = self
+            .old
+            .open_account_secret(v.id, &v.sealed)
+            .map_err(|e| of_row("the TOTP secret of account", v.id)(e.into()))?;
+        Ok(self.new.seal_account_secret(v.id, &secret))
+    }
+}
+
+impl Rekeying {
+    fn rekeyed_node(
         &mut self,
         n: &catalog::RekeyableNode,
     ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
@@ -337,20 +372,6 @@ impl catalog::Rekey for Rekeying {
             wrapped_key,
             classes,
         })
-    }
-
-    fn class_history(
-        &mut self,
-        v: &catalog::RekeyableValue,
-    ) -> Result<Vec<u8>, catalog::RekeyError> {
-        let content = v.content_root.as_deref().unwrap_or_default();
-        let classes = self.old.open_classes(content, &v.sealed)?;
-        Ok(self.new.seal_classes(content, &classes))
-    }
-
-    fn totp_secret(&mut self, v: &catalog::RekeyableValue) -> Result<Vec<u8>, catalog::RekeyError> {
-        let secret = self.old.open_account_secret(v.id, &v.sealed)?;
-        Ok(self.new.seal_account_secret(v.id, &secret))
     }
 }
 

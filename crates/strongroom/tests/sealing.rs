@@ -499,6 +499,15 @@ fn a_name_altered_in_the_catalog_is_refused_and_its_row_named() {
     assert!(!log.contains("quarterly-report"), "a name in the log");
     alice.sftp_ok("get other.csv back\n");
     assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), b"kept");
+    // A rotation of the tenant's key stops at the row, naming it, and changes nothing.
+    let out = server.admin(&["tenant", "rotate-key", "acme"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains(&format!("catalog node {id}: ")),
+        "{err}"
+    );
+    alice.sftp_ok("get other.csv again\n");
+    assert_eq!(std::fs::read(alice.work().join("again")).unwrap(), b"kept");
 }
 
 #[test]
