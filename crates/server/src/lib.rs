@@ -282,6 +282,15 @@ impl Server {
                 "storage.seal_contents is off: new file contents are stored UNENCRYPTED"
             );
         }
+        // A removal interrupted: its key and accounts are gone, some of its rows and blobs not.
+        for (tenant, since) in catalog.tenants_being_removed().await? {
+            tracing::warn!(
+                tenant,
+                since = %events::Time::from_secs(since),
+                "a tenant's removal was interrupted: `strongroom tenant remove {tenant} --shred` \
+                 finishes it"
+            );
+        }
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));

@@ -558,7 +558,7 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
 
 #[test]
 fn an_interrupted_tenant_removal_holds_nothing_up_and_is_finished_by_removing_again() {
-    let server = Server::start();
+    let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let bob = server.account("globex", "bob", "full");
     let data = pseudo_random(15, 100_000);
@@ -619,6 +619,16 @@ fn an_interrupted_tenant_removal_holds_nothing_up_and_is_finished_by_removing_ag
     assert!(
         left > 0,
         "the removal had finished: nothing was interrupted"
+    );
+    // A start says so.
+    server.restart();
+    assert!(
+        server.log().contains(
+            "a tenant's removal was interrupted: `strongroom tenant remove acme --shred` \
+             finishes it"
+        ),
+        "{}",
+        server.log()
     );
 
     // Nothing of the tenant can be used meanwhile; the other tenant is served.
