@@ -6,9 +6,10 @@
 //! only; the server decides what a mismatch means.
 
 use ledger::{Checkpoint, Hash, Head};
+use rusqlite::OptionalExtension as _;
 
 use crate::outbox::Outbox;
-use crate::{Catalog, LedgerStore, Result};
+use crate::{Catalog, CatalogError, LedgerStore, Result};
 
 /// The ledger the catalog names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,4 +230,66 @@ impl Outbox {
             Ok(())
         })
     }
+}
+
+/// Records that `store` holds `head` (appended at `now`) in the catalog at `path`, if there is
+/// one and it names a ledger that `store` is not behind (raised, never lowered; a ledger behind
+/// its record keeps the record that says so): what an administrator's command appends to the
+/// ledger itself (its own record, retention's deletions), for a process that has no catalog
+/// open. Without it, a copy of the ledger from before the command, put back, lost the
+/// command's record unnoticed. Whether it was recorded.
+pub fn record_ledger_head(
+    path: &std::path::Path,
+    store: &LedgerStore,
+    head: &Head,
+    now: i64,
+) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let open_err = |source: rusqlite::Error| CatalogError::Open {
+        path: path.display().to_string(),
+        source: source.into(),
+    };
+    let mut conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let named = tx
+        .query_row(
+            "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time,
+                    head_seq, head_hash, head_time
+               FROM ledger_identity WHERE id = 1",
+            [],
+            |r| {
+                Ok(NamedLedger {
+                    public_key: r.get(0)?,
+                    checkpoint: seen(r.get(1)?, r.get(2)?, r.get(3)?),
+                    head: seen(r.get(4)?, r.get(5)?, r.get(6)?),
+                })
+            },
+        )
+        .optional()?;
+    let Some(named) = named else {
+        return Ok(false);
+    };
+    if named.behind(store)?.is_some() {
+        return Ok(false);
+    }
+    tx.execute(
+        RECORD_HEAD,
+        rusqlite::params![
+            i64::try_from(head.seq).unwrap_or(i64::MAX),
+            &head.hash[..],
+            now
+        ],
+    )?;
+    tx.commit()?;
+    Ok(true)
 }

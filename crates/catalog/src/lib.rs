@@ -35,7 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
-pub use ledger_identity::{Behind, NamedLedger, SeenCheckpoint};
+pub use ledger_identity::{Behind, NamedLedger, SeenCheckpoint, record_ledger_head};
 pub use ledger_store::{
     LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, RecordOwner, Verified,
     owner_of, sealed_event_of,

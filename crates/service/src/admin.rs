@@ -287,8 +287,14 @@ impl Admin {
             })
             .collect();
         if !records.is_empty() {
-            ledger.append(&records)?;
+            let head = ledger.append(&records)?;
             ledger.fold()?;
+            catalog::record_ledger_head(
+                &self.data_dir.join("catalog.db"),
+                &ledger,
+                &head,
+                self.now(),
+            )?;
         }
         Ok(deleted)
     }
@@ -534,8 +540,16 @@ pub fn record_admin(
         },
     );
     event.node = Some(node);
-    store.append(&[crate::audit::stored(&event, &body_key)])?;
+    let head = store.append(&[crate::audit::stored(&event, &body_key)])?;
     store.fold()?;
+    // The catalog records it as it does the server's: a copy of the ledger from before this
+    // command, put back, is refused at the next start.
+    catalog::record_ledger_head(
+        &data_dir.join("catalog.db"),
+        &store,
+        &head,
+        event.time.as_secs(),
+    )?;
     Ok(())
 }
 
