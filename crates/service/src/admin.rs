@@ -167,8 +167,19 @@ impl Admin {
 
     /// A new version of the tenant's key; every name and file key re-wrapped under it.
     /// Returns the version and the number of nodes re-wrapped.
-    pub async fn rotate_tenant_key(&self, tenant: &str) -> AdminResult<(i64, usize)> {
-        Ok(crate::keys::rotate_tenant_key(&self.catalog, &self.master, tenant, self.now()).await?)
+    pub async fn rotate_tenant_key(
+        &self,
+        tenant: &str,
+        progress: crate::keys::RekeyProgress,
+    ) -> AdminResult<(i64, usize)> {
+        Ok(crate::keys::rotate_tenant_key(
+            &self.catalog,
+            &self.master,
+            tenant,
+            self.now(),
+            progress,
+        )
+        .await?)
     }
 
     /// Begins a new ledger where the data directory's was lost for good: the catalog forgets

@@ -262,21 +262,30 @@ fn new_tenant_key(master: &MasterKey, tenant_id: i64, version: i64) -> TenantKey
 /// key in one transaction; file contents are not rewritten. Returns (new version, nodes). The
 /// rows are re-keyed as read, outside the transaction; the rows changed since (uploads,
 /// renames of a server serving meanwhile) are re-keyed inside it. Another rotation or a master
-/// key rotation committed in between makes it start again.
+/// key rotation committed in between makes it start again. `progress(rows)` every
+/// [`PROGRESS_EVERY`] rows re-keyed (a tenant of a million files takes some seconds).
 pub async fn rotate_tenant_key(
     catalog: &Catalog,
     source: &MasterKeySource,
     tenant: &str,
     now: i64,
+    progress: RekeyProgress,
 ) -> Result<(i64, usize), KeyLifecycleError> {
-    with_attempts(|| rotate_tenant_key_once(catalog, source, tenant, now)).await
+    with_attempts(|| rotate_tenant_key_once(catalog, source, tenant, now, progress.clone())).await
 }
+
+/// Told the rows re-keyed so far, by a tenant key rotation.
+pub type RekeyProgress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
+
+/// How many rows a rotation re-keys between two calls of its progress (every row in tests).
+pub const PROGRESS_EVERY: usize = if cfg!(test) { 1 } else { 4096 };
 
 async fn rotate_tenant_key_once(
     catalog: &Catalog,
     source: &MasterKeySource,
     tenant: &str,
     now: i64,
+    progress: RekeyProgress,
 ) -> Result<(i64, usize), KeyLifecycleError> {
     let in_use = catalog.master_key_id().await?;
     let (keyring, master) = keyring_for_new_keys(catalog, source, in_use).await?;
@@ -288,7 +297,12 @@ async fn rotate_tenant_key_once(
     let old = keyring.tenant_key(t.id, row.version, &row.master_key_id, &row.wrapped)?;
     let version = row.version + 1;
     let (new, wrapped) = master.new_tenant_key(t.id, version);
-    let mut rekey = Rekeying { old, new };
+    let mut rekey = Rekeying {
+        old,
+        new,
+        rows: 0,
+        progress,
+    };
     let rows = catalog.rekey_tenant_rows(t.id, &mut rekey).await?;
     let new_row = TenantKeyRow {
         tenant_id: t.id,
@@ -307,6 +321,9 @@ async fn rotate_tenant_key_once(
 struct Rekeying {
     old: vault::TenantKey,
     new: vault::TenantKey,
+    /// Nodes re-keyed so far, told to `progress` every [`PROGRESS_EVERY`].
+    rows: usize,
+    progress: RekeyProgress,
 }
 
 /// A row that did not re-key, named by what it is and its id (a damaged or altered one is then
@@ -320,6 +337,10 @@ impl catalog::Rekey for Rekeying {
         &mut self,
         n: &catalog::RekeyableNode,
     ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
+        self.rows += 1;
+        if self.rows.is_multiple_of(PROGRESS_EVERY) {
+            (self.progress)(self.rows);
+        }
         self.rekeyed_node(n).map_err(of_row("catalog node", n.id))
     }
 
@@ -489,9 +510,35 @@ mod tests {
         let globex = add_tenant(&catalog, &ledger, &source, "globex", 2)
             .await
             .unwrap();
-        rotate_tenant_key(&catalog, &source, "acme", 3)
+        // Its progress told as it re-keys (two directories: a call each, as in tests it is
+        // told every row).
+        let row = catalog.tenant_key(acme.id).await.unwrap().unwrap();
+        let tk = load_keyring(&source, false)
+            .unwrap()
+            .tenant_key(acme.id, row.version, &row.master_key_id, &row.wrapped)
+            .unwrap();
+        let root = catalog.root(acme.id).await.unwrap().id;
+        for n in [&b"in"[..], b"out"] {
+            let mac = tk.name_mac(n);
+            let sealed = tk.seal_name(n, &mac);
+            let name = catalog::StoredName {
+                mac: &mac,
+                sealed: &sealed,
+            };
+            catalog
+                .mkdir(acme.id, root, name, 0o40755, row.version, 2, None)
+                .await
+                .unwrap();
+        }
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let progress = told.clone();
+        let progress: RekeyProgress = std::sync::Arc::new(move |rows| {
+            progress.lock().unwrap().push(rows);
+        });
+        rotate_tenant_key(&catalog, &source, "acme", 3, progress)
             .await
             .unwrap();
+        assert_eq!(*told.lock().unwrap(), [1, 2]);
         for t in [acme.id, globex.id] {
             let row = catalog.tenant_key(t).await.unwrap().unwrap();
             assert_eq!(row.master_key_id, new.id, "tenant {t}");

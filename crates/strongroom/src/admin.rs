@@ -162,7 +162,22 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             networks,
         } => crate::gate_admin::tenant_policy(data_dir, cat, &name, require_mfa, networks).await?,
         TenantCommand::RotateKey { name } => {
-            let (version, nodes) = admin.rotate_tenant_key(&name).await?;
+            // Progress on a terminal only; piped output stays clean.
+            let tty = std::io::stderr().is_terminal();
+            let (version, nodes) = admin
+                .rotate_tenant_key(
+                    &name,
+                    std::sync::Arc::new(move |rows| {
+                        if tty {
+                            eprint!("\rre-keyed {rows} names and file keys");
+                            let _ = std::io::stderr().flush();
+                        }
+                    }),
+                )
+                .await?;
+            if tty && nodes >= service::keys::PROGRESS_EVERY {
+                eprintln!();
+            }
             println!(
                 "tenant {name}: key rotated to version {version} ({nodes} names and file keys re-wrapped)"
             );
