@@ -1,8 +1,9 @@
 //! Which ledger the catalog's changes are recorded in: the public half of the key that signs
 //! its checkpoints, remembered so that a ledger removed or replaced by an empty one (with its
 //! key) is noticed at the next start rather than silently begun afresh; and the last signed
-//! checkpoint the server saw it hold and the head its writer last settled, so that a ledger
-//! rolled back to an older copy of itself (or rewritten) is noticed too. Stores and compares
+//! checkpoint the server saw it hold and the last head its writer settled or an administrator's
+//! command appended, so that a ledger rolled back to an older copy of itself (or rewritten) is
+//! noticed too. Stores and compares
 //! only; the server decides what a mismatch means.
 
 use ledger::{Checkpoint, Hash, Head};
@@ -19,8 +20,9 @@ pub struct NamedLedger {
     /// The last signed checkpoint the server recorded the ledger holding (none before its
     /// first after this was recorded).
     pub checkpoint: Option<SeenCheckpoint>,
-    /// The ledger's head as its writer last settled it: its last record (none before the
-    /// first settle after this was recorded, or after a rollback was accepted).
+    /// The ledger's head as its writer last settled it or an administrator's command appended
+    /// to it: its last record (none before the first after this was recorded, or after a
+    /// rollback was accepted).
     pub head: Option<SeenCheckpoint>,
 }
 
@@ -96,6 +98,10 @@ fn seq_of(c: &Checkpoint) -> i64 {
     i64::try_from(c.seq).unwrap_or(i64::MAX)
 }
 
+/// The ledger named: its public key, its checkpoint's seq, hash and time, and its head's.
+const SELECT_NAMED: &str = "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time,
+        head_seq, head_hash, head_time FROM ledger_identity WHERE id = 1";
+
 /// A place read back from its three columns (all set, or none).
 fn seen(seq: Option<i64>, hash: Option<Vec<u8>>, time: Option<i64>) -> Option<SeenCheckpoint> {
     match (seq, hash.map(<Hash>::try_from), time) {
@@ -121,13 +127,9 @@ impl Catalog {
             Option<Vec<u8>>,
             Option<i64>,
         );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time,
-                    head_seq, head_hash, head_time
-               FROM ledger_identity WHERE id = 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<Row> = sqlx::query_as(SELECT_NAMED)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(
             |(public_key, seq, hash, time, head_seq, head_hash, head_time)| NamedLedger {
                 public_key,
@@ -262,19 +264,13 @@ pub fn record_ledger_head(
         .map_err(open_err)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let named = tx
-        .query_row(
-            "SELECT public_key, checkpoint_seq, checkpoint_hash, checkpoint_time,
-                    head_seq, head_hash, head_time
-               FROM ledger_identity WHERE id = 1",
-            [],
-            |r| {
-                Ok(NamedLedger {
-                    public_key: r.get(0)?,
-                    checkpoint: seen(r.get(1)?, r.get(2)?, r.get(3)?),
-                    head: seen(r.get(4)?, r.get(5)?, r.get(6)?),
-                })
-            },
-        )
+        .query_row(SELECT_NAMED, [], |r| {
+            Ok(NamedLedger {
+                public_key: r.get(0)?,
+                checkpoint: seen(r.get(1)?, r.get(2)?, r.get(3)?),
+                head: seen(r.get(4)?, r.get(5)?, r.get(6)?),
+            })
+        })
         .optional()?;
     let Some(named) = named else {
         return Ok(false);
