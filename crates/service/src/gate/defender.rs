@@ -128,8 +128,8 @@ impl Defender {
     fn source(&self, ip: IpAddr) -> IpAddr {
         match canonical(ip) {
             IpAddr::V6(v6) if self.config.ipv6_prefix < 128 => {
-                let bits =
-                    u128::from(v6) & (u128::MAX << (128 - u32::from(self.config.ipv6_prefix)));
+                let host_bits = 128 - u32::from(self.config.ipv6_prefix);
+                let bits = u128::from(v6) & u128::MAX.checked_shl(host_bits).unwrap_or(0);
                 IpAddr::V6(bits.into())
             }
             other => other,
