@@ -99,18 +99,28 @@ impl Catalog {
         Ok(())
     }
 
-    /// Alerts `f` selects, oldest first.
-    pub async fn alerts(&self, f: &AlertFilter) -> Result<Vec<StoredAlert>> {
+    /// Up to `limit` of the alerts `f` selects, oldest first (by time, then id), after `after`
+    /// (the last of the page before; `None` for the first page).
+    pub async fn alerts(
+        &self,
+        f: &AlertFilter,
+        after: Option<&StoredAlert>,
+        limit: u32,
+    ) -> Result<Vec<StoredAlert>> {
         let severities = f.severities.join(",");
         let rows: Vec<AlertRow> = sqlx::query_as(select_alerts!(
             "WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 = '' OR instr(',' || ?2 || ',', ',' || severity || ',') > 0)
                AND (?3 IS NULL OR account = ?3)
-             ORDER BY time_ms, id"
+               AND (?4 IS NULL OR time_ms > ?4 OR (time_ms = ?4 AND id > ?5))
+             ORDER BY time_ms, id LIMIT +?6"
         ))
         .bind(f.since_ms)
         .bind(severities)
         .bind(&f.account)
+        .bind(after.map(|a| a.time_ms))
+        .bind(after.map(|a| a.id.as_str()))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(alert_of).collect())

@@ -14,6 +14,9 @@ use service::detection::AlertRecord;
 use crate::UsageError;
 use crate::cli::{AlertCommand, CanaryCommand, DetectCommand, ListFormat, ShowFormat};
 use crate::printable::printable;
+
+/// Alerts `alert list` reads at a time.
+const ALERT_PAGE: u32 = 1000;
 use crate::settings;
 
 /// `--since`: RFC 3339 / a date, or a duration back from now (`24h`, `7d`).
@@ -62,23 +65,23 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                 severities,
                 account: user,
             };
-            let alerts = cat.alerts(&filter).await?;
             let out = std::io::stdout();
             let mut out = out.lock();
-            match format {
-                ListFormat::Jsonl => {
-                    for a in &alerts {
-                        writeln!(out, "{}", a.body)?;
-                    }
-                }
-                ListFormat::Table => {
-                    writeln!(
-                        out,
-                        "{:<36}  {:<24}  {:<8}  {:<14}  {:<12}  {:<5}  summary",
-                        "id", "time", "severity", "rule", "account", "acked"
-                    )?;
-                    for a in &alerts {
-                        writeln!(
+            if matches!(format, ListFormat::Table) {
+                writeln!(
+                    out,
+                    "{:<36}  {:<24}  {:<8}  {:<14}  {:<12}  {:<5}  summary",
+                    "id", "time", "severity", "rule", "account", "acked"
+                )?;
+            }
+            // A page at a time, written as it is read: years of alerts are never held at once.
+            let mut after = None;
+            loop {
+                let alerts = cat.alerts(&filter, after.as_ref(), ALERT_PAGE).await?;
+                for a in &alerts {
+                    match format {
+                        ListFormat::Jsonl => writeln!(out, "{}", a.body)?,
+                        ListFormat::Table => writeln!(
                             out,
                             "{:<36}  {:<24}  {:<8}  {:<14}  {:<12}  {:<5}  {}",
                             a.id,
@@ -92,9 +95,13 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                                     .map(|r| r.summary)
                                     .unwrap_or_default()
                             )
-                        )?;
+                        )?,
                     }
                 }
+                if alerts.len() < ALERT_PAGE as usize {
+                    break;
+                }
+                after = alerts.into_iter().next_back();
             }
         }
         AlertCommand::Show { id, format } => {
