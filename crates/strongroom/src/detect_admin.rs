@@ -14,10 +14,10 @@ use service::detection::AlertRecord;
 use crate::UsageError;
 use crate::cli::{AlertCommand, CanaryCommand, DetectCommand, ListFormat, ShowFormat};
 use crate::printable::printable;
+use crate::settings;
 
 /// Alerts `alert list` reads at a time.
 const ALERT_PAGE: u32 = 1000;
-use crate::settings;
 
 /// `--since`: RFC 3339 / a date, or a duration back from now (`24h`, `7d`).
 fn since_ms(v: &str, now: i64) -> Result<i64, UsageError> {
