@@ -15,6 +15,7 @@ mod blob_store_owner;
 mod detection;
 mod direct;
 mod gate_state;
+mod key_rotation;
 mod ledger_identity;
 mod ledger_store;
 mod migrate;
@@ -35,6 +36,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
+pub use key_rotation::{
+    KeyRotation, Rekey, RekeyError, RekeyStep, RekeyableNode, RekeyableValue, Rekeyed,
+};
 pub use ledger_identity::{Behind, NamedLedger, SeenCheckpoint, record_ledger_head};
 pub use ledger_store::{
     LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, RecordOwner, Verified,
@@ -47,10 +51,7 @@ pub use namespace::{
 pub use outbox::{Outbox, OutboxRecord};
 pub use retention::{Expired, MIN_RETENTION_DAYS, RecordOfExpired};
 pub use tenant_removal::{RemovalStep, TenantRemoval};
-pub use tenants::{
-    DEFAULT_RETENTION_DAYS, Rekey, RekeyError, RekeyableNode, RekeyableValue, Rekeyed, RekeyedRows,
-    Tenant, TenantKeyRow, TenantSettings,
-};
+pub use tenants::{DEFAULT_RETENTION_DAYS, Tenant, TenantKeyRow, TenantSettings, TenantState};
 
 /// Longest tenant or account name.
 pub const MAX_NAME_LEN: usize = 64;
@@ -80,6 +81,10 @@ pub enum CatalogError {
     },
     #[error("the tenant key was rotated during the operation; retry")]
     KeyRotated,
+    /// A rotation of the tenant key began and did not finish (interrupted): it is to be
+    /// finished before another begins.
+    #[error("a rotation of the tenant key is under way: run it again to finish it")]
+    RotationUnderWay,
     /// Re-keying a row of a tenant key rotation failed (the caller's error).
     #[error("re-keying for the tenant key rotation: {0}")]
     Rekey(#[source] RekeyError),

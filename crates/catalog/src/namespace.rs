@@ -58,6 +58,10 @@ pub struct Node {
 pub struct StoredName<'a> {
     pub mac: &'a [u8],
     pub sealed: &'a [u8],
+    /// While a rotation of the tenant key goes on, the name's lookup form under the key it
+    /// replaces: a row the rotation has not reached yet holds the name so, and is the name
+    /// (an existing file or directory) as much as one under the new key.
+    pub retiring_mac: Option<&'a [u8]>,
 }
 
 /// `SELECT` of the columns [`node_from_row`] reads, in its order, from `nodes` `WHERE $filter`:
@@ -173,6 +177,22 @@ fn key_version_is(tx: &rusqlite::Transaction<'_>, tenant_id: i64, version: i64) 
         Some(v) if v == version => Ok(()),
         _ => Err(CatalogError::KeyRotated),
     }
+}
+
+/// A child as a namespace change inside a transaction weighs it: its id, kind, blob and size.
+type Child = (i64, String, Option<String>, i64);
+
+/// The child of `parent` whose name has lookup form `mac`, inside a transaction.
+fn named(tx: &rusqlite::Transaction<'_>, parent: i64, mac: &[u8]) -> Result<Option<Child>> {
+    use rusqlite::OptionalExtension;
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
+        )?
+        .query_row((parent, mac), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
 }
 
 /// A node's size, inside a transaction (0 if it is gone).
@@ -405,10 +425,16 @@ impl Catalog {
 
     /// The child of directory `parent` whose name has lookup form `mac`, if any.
     pub async fn lookup(&self, parent: i64, mac: &[u8]) -> Result<Option<Node>> {
+        self.lookup_forms(parent, &[mac.to_vec()]).await
+    }
+
+    /// The child of directory `parent` whose name has one of the lookup forms `macs` (a name's
+    /// under the tenant key and, while a rotation goes on, under the key it replaces), if any.
+    pub async fn lookup_forms(&self, parent: i64, macs: &[Vec<u8>]) -> Result<Option<Node>> {
         Ok(self
             .nodes_where(
-                select_nodes!("parent_id = ? AND name_mac = ?"),
-                (parent, mac),
+                select_nodes!("parent_id = ?1 AND name_mac IN (?2, ?3) LIMIT 1"),
+                (parent, macs.first(), macs.get(1)),
             )?
             .pop())
     }
@@ -419,13 +445,13 @@ impl Catalog {
         self.direct.with(|c| files_under(c, dir))
     }
 
-    /// Up to `limit` children of `dir`, in lookup-form order, after the cursor `after`.
-    pub async fn list_dir(&self, dir: i64, after: Option<&[u8]>, limit: u32) -> Result<Vec<Node>> {
+    /// Up to `limit` children of `dir`, in id order, after the child `after` (by id: a key
+    /// rotation changes the names' lookup forms, never the ids, so a listing beside one neither
+    /// skips nor repeats a name).
+    pub async fn list_dir(&self, dir: i64, after: Option<i64>, limit: u32) -> Result<Vec<Node>> {
         self.nodes_where(
-            select_nodes!(
-                "parent_id = ?1 AND (?2 IS NULL OR name_mac > ?2) ORDER BY name_mac LIMIT +?3"
-            ),
-            (dir, after, limit),
+            select_nodes!("parent_id = ?1 AND id > ?2 ORDER BY id LIMIT +?3"),
+            (dir, after.unwrap_or(i64::MIN), limit),
         )
     }
 
@@ -450,8 +476,14 @@ impl Catalog {
         record: Option<RecordOf>,
     ) -> Result<i64> {
         let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
+        let retiring_mac = name.retiring_mac.map(<[u8]>::to_vec);
         self.write(move |tx| {
             key_version_is(tx, tenant_id, key_version)?;
+            if let Some(m) = &retiring_mac
+                && named(tx, parent, m)?.is_some()
+            {
+                return Err(exists());
+            }
             tx.prepare_cached(
                 "INSERT INTO nodes (id, tenant_id, parent_id, name_mac, sealed_name, kind, size,
                                     mode, mtime, atime, created_at)
@@ -543,6 +575,7 @@ impl Catalog {
         record: Option<RecordOf>,
     ) -> Result<Option<String>> {
         let (mac, sealed) = (name.mac.to_vec(), name.sealed.to_vec());
+        let retiring_mac = name.retiring_mac.map(<[u8]>::to_vec);
         self.write(move |tx| {
             use rusqlite::OptionalExtension;
             key_version_is(tx, tenant_id, key_version)?;
@@ -570,14 +603,13 @@ impl Catalog {
                     name: id.to_string(),
                 });
             };
-            let target: Option<(i64, String, Option<String>, i64)> = tx
-                .prepare_cached(
-                    "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
-                )?
-                .query_row((new_parent, &mac), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?;
+            let target = match named(tx, new_parent, &mac)? {
+                None => match &retiring_mac {
+                    Some(m) => named(tx, new_parent, m)?,
+                    None => None,
+                },
+                found => found,
+            };
             let mut replaced = None;
             let mut replaced_node = None;
             match target {
@@ -648,6 +680,7 @@ impl Catalog {
             tenant_id: u.tenant_id,
             parent_id: u.parent_id,
             mac: u.name.mac.to_vec(),
+            retiring_mac: u.name.retiring_mac.map(<[u8]>::to_vec),
             sealed: u.name.sealed.to_vec(),
             blob_id: u.blob_id.map(str::to_owned),
             size: u.size,
@@ -795,6 +828,7 @@ struct CommitUpload {
     parent_id: i64,
     mac: Vec<u8>,
     sealed: Vec<u8>,
+    retiring_mac: Option<Vec<u8>>,
     blob_id: Option<String>,
     size: u64,
     mode: u32,
@@ -843,14 +877,13 @@ fn commit_upload_in(
         Some((v, qb, qf)) if v == u.key_version => (qb, qf),
         _ => return Err(CatalogError::KeyRotated),
     };
-    let existing: Option<(i64, String, Option<String>, i64)> = tx
-        .prepare_cached(
-            "SELECT id, kind, blob_id, size FROM nodes WHERE parent_id = ? AND name_mac = ?",
-        )?
-        .query_row((u.parent_id, &u.mac), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
+    let existing = match named(tx, u.parent_id, &u.mac)? {
+        None => match &u.retiring_mac {
+            Some(m) => named(tx, u.parent_id, m)?,
+            None => None,
+        },
+        found => found,
+    };
     let (old_bytes, old_files) = match &existing {
         Some((_, kind, _, _)) if kind == "dir" => return Err(CatalogError::IsADirectory),
         Some(_) if u.exclusive => return Err(exists()),

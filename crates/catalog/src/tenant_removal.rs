@@ -72,6 +72,9 @@ impl Catalog {
                     })?;
                 tx.prepare_cached("DELETE FROM tenant_keys WHERE tenant_id = ?")?
                     .execute([id])?;
+                // And the key a rotation under way is replacing.
+                tx.prepare_cached("DELETE FROM retiring_tenant_keys WHERE tenant_id = ?")?
+                    .execute([id])?;
                 // The overrides first: those of its accounts are found by their names.
                 tx.prepare_cached(
                     "DELETE FROM detection_overrides

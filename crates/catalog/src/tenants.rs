@@ -1,7 +1,5 @@
 //! Tenants: client institutions, each with its own namespace root, tenant key, retention
-//! policy and quotas. Removing one is `tenant_removal`'s.
-
-use std::hash::BuildHasher as _;
+//! policy and quotas. Removing one is `tenant_removal`'s; rotating its key, `key_rotation`'s.
 
 use rusqlite::OptionalExtension;
 use sqlx::Row;
@@ -32,6 +30,15 @@ pub struct TenantKeyRow {
     pub wrapped: Vec<u8>,
 }
 
+/// What serving a tenant's files needs of it: its key in force, the key that one replaces while
+/// a rotation goes on (`crate::key_rotation`), and its byte quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantState {
+    pub key: TenantKeyRow,
+    pub retiring: Option<TenantKeyRow>,
+    pub quota_bytes: Option<i64>,
+}
+
 /// Changes to a tenant's settings: `None` keeps a value, `Some(None)` turns it off.
 #[derive(Debug, Clone, Default)]
 pub struct TenantSettings {
@@ -40,194 +47,6 @@ pub struct TenantSettings {
     pub quota_bytes: Option<Option<i64>>,
     pub quota_files: Option<Option<i64>>,
 }
-
-/// A node as a tenant key rotation re-keys it: its name forms, data key and sealed classes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RekeyableNode {
-    pub id: i64,
-    pub name_mac: Vec<u8>,
-    pub sealed_name: Vec<u8>,
-    /// The data key's id and wrapped form (`None`: contents not sealed, or a directory).
-    pub key_id: Option<Vec<u8>>,
-    pub wrapped_key: Option<Vec<u8>>,
-    pub content_root: Option<Vec<u8>>,
-    pub classes: Option<Vec<u8>>,
-}
-
-/// A node re-keyed: its new name forms, re-wrapped data key and re-sealed classes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rekeyed {
-    pub name_mac: Vec<u8>,
-    pub sealed_name: Vec<u8>,
-    pub wrapped_key: Option<Vec<u8>>,
-    pub classes: Option<Vec<u8>>,
-}
-
-/// A value sealed under the tenant key besides nodes, as a rotation re-seals it: a class
-/// history row (by its id, with its contents' root) or an account's TOTP secret (by the
-/// account's id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RekeyableValue {
-    pub id: i64,
-    pub content_root: Option<Vec<u8>>,
-    pub sealed: Vec<u8>,
-}
-
-/// An error of re-keying a row (the vault's, carried through the catalog).
-pub type RekeyError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Re-keys a tenant's rows from its old key to its new one: the caller's (who holds the keys;
-/// the catalog never does). A rotation calls it for every row before its transaction, and
-/// inside it for the rows changed since.
-pub trait Rekey: Send {
-    fn node(&mut self, n: &RekeyableNode) -> std::result::Result<Rekeyed, RekeyError>;
-    fn class_history(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>;
-    fn totp_secret(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>;
-}
-
-/// A tenant's rows as read for a rotation, each by its fingerprint as read (a row that no
-/// longer has it changed since) with its re-keyed form: not the row itself, which would double
-/// what a rotation holds.
-#[derive(Debug, Default)]
-pub struct RekeyedRows {
-    /// Keyed at random for each rotation.
-    fingerprints: std::hash::RandomState,
-    nodes: std::collections::HashMap<i64, (u64, Rekeyed)>,
-    history: RekeyedValues,
-    totp: RekeyedValues,
-}
-
-impl RekeyedRows {
-    /// Nodes re-keyed.
-    pub fn nodes(&self) -> usize {
-        self.nodes.len()
-    }
-}
-
-/// Rows of one kind a rotation reads at a time, by id (inside its transaction too: what it
-/// holds there is a page, not the tenant).
-/// (Small in tests, so that their rotations turn pages.)
-const REKEY_PAGE: i64 = if cfg!(test) { 16 } else { 2048 };
-
-/// The tenant's nodes (but its root), its class history rows and its accounts' TOTP secrets,
-/// after an id (`?2`), a page (`?3`) at a time.
-const NODES_AFTER: &str =
-    "SELECT id, name_mac, sealed_name, key_id, wrapped_key, content_root, classes
-       FROM nodes WHERE tenant_id = ?1 AND parent_id IS NOT NULL AND id > ?2 ORDER BY id LIMIT +?3";
-const HISTORY_AFTER: &str = "SELECT id, content_root, classes FROM class_history
-      WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT +?3";
-const TOTP_AFTER: &str = "SELECT id, NULL, totp_secret FROM accounts
-      WHERE tenant_id = ?1 AND totp_secret IS NOT NULL AND id > ?2 ORDER BY id LIMIT +?3";
-
-fn node_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RekeyableNode> {
-    Ok(RekeyableNode {
-        id: r.get(0)?,
-        name_mac: r.get(1)?,
-        sealed_name: r.get(2)?,
-        key_id: r.get(3)?,
-        wrapped_key: r.get(4)?,
-        content_root: r.get(5)?,
-        classes: r.get(6)?,
-    })
-}
-
-fn value_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RekeyableValue> {
-    Ok(RekeyableValue {
-        id: r.get(0)?,
-        content_root: r.get(1)?,
-        sealed: r.get(2)?,
-    })
-}
-
-/// Calls `each` with every row of tenant `tenant_id` that `sql` (one of the `…_AFTER`
-/// queries) selects, a page at a time; each page is read whole before `each` sees it (it may
-/// change the rows it has been given).
-fn each_rekeyable<T>(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    tenant_id: i64,
-    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    id_of: fn(&T) -> i64,
-    mut each: impl FnMut(T) -> Result<()>,
-) -> Result<()> {
-    let mut after = i64::MIN;
-    loop {
-        let page: Vec<T> = conn
-            .prepare_cached(sql)?
-            .query_map(rusqlite::params![tenant_id, after, REKEY_PAGE], read)?
-            .collect::<rusqlite::Result<_>>()?;
-        let full = page.len() as i64 == REKEY_PAGE;
-        match page.last() {
-            Some(last) => after = id_of(last),
-            None => return Ok(()),
-        }
-        for row in page {
-            each(row)?;
-        }
-        if !full {
-            return Ok(());
-        }
-    }
-}
-
-/// Values re-keyed as read, by id: their fingerprint as read and their new sealed form.
-type RekeyedValues = std::collections::HashMap<i64, (u64, Vec<u8>)>;
-
-/// Re-keys with `rekey_one` every value `sql` selects of the tenant, into `into`.
-fn rekey_values(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    tenant_id: i64,
-    seen: &std::hash::RandomState,
-    into: &mut RekeyedValues,
-    mut rekey_one: impl FnMut(&RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>,
-) -> Result<()> {
-    each_rekeyable(
-        conn,
-        sql,
-        tenant_id,
-        value_of,
-        |v| v.id,
-        |v| {
-            let r = rekey_one(&v).map_err(CatalogError::Rekey)?;
-            into.insert(v.id, (seen.hash_one(&v), r));
-            Ok(())
-        },
-    )
-}
-
-/// Stores every value `sql` selects of the tenant through `store` (its new sealed form, its
-/// id, the tenant): as re-keyed in `read` where it is as read then, else re-keyed now.
-fn store_values(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    store: &str,
-    tenant_id: i64,
-    seen: &std::hash::RandomState,
-    read: &mut RekeyedValues,
-    mut rekey_one: impl FnMut(&RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError>,
-) -> Result<()> {
-    each_rekeyable(
-        tx,
-        sql,
-        tenant_id,
-        value_of,
-        |v| v.id,
-        |v| {
-            let sealed = match read.remove(&v.id) {
-                Some((was, r)) if was == seen.hash_one(&v) => r,
-                _ => rekey_one(&v).map_err(CatalogError::Rekey)?,
-            };
-            tx.prepare_cached(store)?
-                .execute(rusqlite::params![sealed, v.id, tenant_id])?;
-            Ok(())
-        },
-    )
-}
-
-/// How a rotation stores a re-keyed class history row and TOTP secret.
-const STORE_HISTORY: &str = "UPDATE class_history SET classes = ? WHERE id = ? AND tenant_id = ?";
-const STORE_TOTP: &str = "UPDATE accounts SET totp_secret = ? WHERE id = ? AND tenant_id = ?";
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, created_at, retention_days, retention_after_download_hours,
@@ -349,33 +168,39 @@ impl Catalog {
     }
 
     /// The tenant key and byte quota in one query (what an upload needs at open).
-    pub async fn tenant_state(
-        &self,
-        tenant_id: i64,
-    ) -> Result<Option<(TenantKeyRow, Option<i64>)>> {
-        type Row = (i64, Vec<u8>, Vec<u8>, Option<i64>);
+    pub async fn tenant_state(&self, tenant_id: i64) -> Result<Option<TenantState>> {
         // Read at every upload's OPEN: on the caller's thread (see `direct`).
-        let row: Option<Row> = self.direct.with(|c| {
+        self.direct.with(|c| {
             Ok(c.prepare_cached(
-                "SELECT k.version, k.master_key_id, k.wrapped, t.quota_bytes
-                   FROM tenant_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = ?",
+                "SELECT k.version, k.master_key_id, k.wrapped, t.quota_bytes,
+                        r.version, r.master_key_id, r.wrapped
+                   FROM tenant_keys k JOIN tenants t ON t.id = k.tenant_id
+                   LEFT JOIN retiring_tenant_keys r ON r.tenant_id = k.tenant_id
+                  WHERE k.tenant_id = ?",
             )?
             .query_row([tenant_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                let retiring = match r.get::<_, Option<i64>>(4)? {
+                    Some(version) => Some(TenantKeyRow {
+                        tenant_id,
+                        version,
+                        master_key_id: r.get(5)?,
+                        wrapped: r.get(6)?,
+                    }),
+                    None => None,
+                };
+                Ok(TenantState {
+                    key: TenantKeyRow {
+                        tenant_id,
+                        version: r.get(0)?,
+                        master_key_id: r.get(1)?,
+                        wrapped: r.get(2)?,
+                    },
+                    retiring,
+                    quota_bytes: r.get(3)?,
+                })
             })
             .optional()?)
-        })?;
-        Ok(row.map(|(version, master_key_id, wrapped, quota)| {
-            (
-                TenantKeyRow {
-                    tenant_id,
-                    version,
-                    master_key_id,
-                    wrapped,
-                },
-                quota,
-            )
-        }))
+        })
     }
 
     /// Folds the WAL into the database and empties it, so that rows just deleted or replaced
@@ -402,9 +227,13 @@ impl Catalog {
         }))
     }
 
+    /// Every tenant key: those in force, and those being replaced by rotations under way.
     pub async fn all_tenant_keys(&self) -> Result<Vec<TenantKeyRow>> {
         let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT tenant_id, version, master_key_id, wrapped FROM tenant_keys ORDER BY tenant_id",
+            "SELECT tenant_id, version, master_key_id, wrapped FROM tenant_keys
+             UNION ALL
+             SELECT tenant_id, version, master_key_id, wrapped FROM retiring_tenant_keys
+             ORDER BY tenant_id, version",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -419,131 +248,6 @@ impl Catalog {
                 },
             )
             .collect())
-    }
-
-    /// Every row of a tenant a key rotation re-keys, read now and re-keyed by `rekey` (outside
-    /// any transaction: the cryptography does not hold the writer).
-    pub async fn rekey_tenant_rows(
-        &self,
-        tenant_id: i64,
-        rekey: &mut dyn Rekey,
-    ) -> Result<RekeyedRows> {
-        let mut rows = RekeyedRows::default();
-        self.direct.with(|c| {
-            let seen = rows.fingerprints.clone();
-            each_rekeyable(
-                c,
-                NODES_AFTER,
-                tenant_id,
-                node_of,
-                |n| n.id,
-                |n| {
-                    let r = rekey.node(&n).map_err(CatalogError::Rekey)?;
-                    rows.nodes.insert(n.id, (seen.hash_one(&n), r));
-                    Ok(())
-                },
-            )?;
-            let history = &mut rows.history;
-            rekey_values(c, HISTORY_AFTER, tenant_id, &seen, history, |v| {
-                rekey.class_history(v)
-            })?;
-            rekey_values(c, TOTP_AFTER, tenant_id, &seen, &mut rows.totp, |v| {
-                rekey.totp_secret(v)
-            })
-        })?;
-        Ok(rows)
-    }
-
-    /// Replaces a tenant key (at `old_version`) with `new`, with every node, earlier contents'
-    /// classes and TOTP secret of the tenant re-keyed, in one transaction: the old tenant key
-    /// is gone when this commits. `rows` were re-keyed as read before; a row changed since (an
-    /// upload, a new file, a rename, sealed under the old key, which would otherwise be
-    /// overwritten or left under a key that is gone) is re-keyed by `rekey` inside the
-    /// transaction, so that a rotation beside a busy server re-keys what changed meanwhile
-    /// rather than failing. The transaction holds the catalog's writer (every upload's commit
-    /// waits for it): it runs on the direct writer, each row one prepared statement, some 9 µs
-    /// a row as measured (a sqlx statement each held it 120 µs a row: a tenant of 100,000
-    /// files past the server's 10 s wait for the writer). Returns the number of nodes
-    /// re-keyed, and `rekey`.
-    pub async fn rotate_tenant_key<R: Rekey + 'static>(
-        &self,
-        old_version: i64,
-        new: &TenantKeyRow,
-        mut rows: RekeyedRows,
-        mut rekey: R,
-        now: i64,
-    ) -> Result<(usize, R)> {
-        let new = new.clone();
-        let count = self
-            .write(move |tx| {
-                let current: Option<i64> = tx
-                    .prepare_cached(CURRENT_KEY_VERSION)?
-                    .query_row([new.tenant_id], |r| r.get(0))
-                    .optional()?;
-                if current != Some(old_version) {
-                    return Err(CatalogError::KeyRotated);
-                }
-                tx.prepare_cached("DELETE FROM tenant_keys WHERE tenant_id = ?")?
-                    .execute([new.tenant_id])?;
-                insert_key_in(tx, &new, now)?;
-                // Each row as re-keyed before, unless it changed since (then re-keyed here).
-                let seen = rows.fingerprints.clone();
-                let mut count = 0;
-                each_rekeyable(
-                    tx,
-                    NODES_AFTER,
-                    new.tenant_id,
-                    node_of,
-                    |n| n.id,
-                    |n| {
-                        let r = match rows.nodes.remove(&n.id) {
-                            Some((read, r)) if read == seen.hash_one(&n) => r,
-                            _ => rekey.node(&n).map_err(CatalogError::Rekey)?,
-                        };
-                        tx.prepare_cached(
-                            "UPDATE nodes SET name_mac = ?, sealed_name = ?, classes = ?,
-                                wrapped_key = COALESCE(?, wrapped_key),
-                                key_version = CASE WHEN key_version IS NULL THEN NULL ELSE ? END
-                          WHERE id = ? AND tenant_id = ?",
-                        )?
-                        .execute(rusqlite::params![
-                            r.name_mac,
-                            r.sealed_name,
-                            r.classes,
-                            r.wrapped_key,
-                            new.version,
-                            n.id,
-                            new.tenant_id
-                        ])?;
-                        count += 1;
-                        Ok(())
-                    },
-                )?;
-                // Earlier contents' classes (by history row id), sealed under the new key.
-                let (history, totp) = (&mut rows.history, &mut rows.totp);
-                store_values(
-                    tx,
-                    HISTORY_AFTER,
-                    STORE_HISTORY,
-                    new.tenant_id,
-                    &seen,
-                    history,
-                    |v| rekey.class_history(v),
-                )?;
-                store_values(
-                    tx,
-                    TOTP_AFTER,
-                    STORE_TOTP,
-                    new.tenant_id,
-                    &seen,
-                    totp,
-                    |v| rekey.totp_secret(v),
-                )?;
-                Ok((count, rekey))
-            })
-            .await?;
-        self.truncate_wal().await?;
-        Ok(count)
     }
 
     /// The master key the catalog's tenant keys are wrapped under (`None` before the first).
@@ -572,22 +276,29 @@ impl Catalog {
         .bind(master_key_id)
         .execute(&mut *tx)
         .await?;
-        for r in rows {
-            sqlx::query(
-                "UPDATE tenant_keys SET master_key_id = ?, wrapped = ? WHERE tenant_id = ? AND version = ?",
-            )
-            .bind(&r.master_key_id)
-            .bind(&r.wrapped)
-            .bind(r.tenant_id)
-            .bind(r.version)
-            .execute(&mut *tx)
-            .await?;
+        // A key being replaced by a rotation under way is re-wrapped as one in force.
+        for sql in [
+            "UPDATE tenant_keys SET master_key_id = ?, wrapped = ? WHERE tenant_id = ? AND version = ?",
+            "UPDATE retiring_tenant_keys SET master_key_id = ?, wrapped = ?
+              WHERE tenant_id = ? AND version = ?",
+        ] {
+            for r in rows {
+                sqlx::query(sql)
+                    .bind(&r.master_key_id)
+                    .bind(&r.wrapped)
+                    .bind(r.tenant_id)
+                    .bind(r.version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
-        let under_another: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id != ?")
-                .bind(master_key_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let under_another: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM tenant_keys WHERE master_key_id != ?1)
+                  + (SELECT COUNT(*) FROM retiring_tenant_keys WHERE master_key_id != ?1)",
+        )
+        .bind(master_key_id)
+        .fetch_one(&mut *tx)
+        .await?;
         if under_another > 0 {
             return Err(CatalogError::TenantKeyMade);
         }
@@ -639,7 +350,11 @@ async fn insert_key(
 }
 
 /// [`insert_key`] in a transaction of the direct writer.
-fn insert_key_in(tx: &rusqlite::Transaction<'_>, k: &TenantKeyRow, now: i64) -> Result<()> {
+pub(crate) fn insert_key_in(
+    tx: &rusqlite::Transaction<'_>,
+    k: &TenantKeyRow,
+    now: i64,
+) -> Result<()> {
     let recorded: Option<Vec<u8>> = tx
         .prepare_cached(MASTER_KEY_ID)?
         .query_row([], |r| r.get(0))

@@ -16,7 +16,11 @@ fn key(tenant_id: i64) -> TenantKeyRow {
 }
 
 fn name(s: &'static [u8]) -> StoredName<'static> {
-    StoredName { mac: s, sealed: s }
+    StoredName {
+        mac: s,
+        sealed: s,
+        retiring_mac: None,
+    }
 }
 
 /// Re-keys as a test does: every new name MAC and sealed value is the old one prefixed with
@@ -31,19 +35,25 @@ fn prefixed(v: &[u8]) -> Vec<u8> {
 }
 
 impl Rekey for Prefixing {
-    fn node(&mut self, n: &RekeyableNode) -> std::result::Result<Rekeyed, RekeyError> {
+    fn node(&mut self, n: &RekeyableNode) -> std::result::Result<Option<Rekeyed>, RekeyError> {
         self.calls += 1;
-        Ok(Rekeyed {
+        if n.name_mac.starts_with(b"new:") {
+            return Ok(None);
+        }
+        Ok(Some(Rekeyed {
             name_mac: prefixed(&n.name_mac),
             sealed_name: n.sealed_name.clone(),
             wrapped_key: n.wrapped_key.clone(),
             classes: n.classes.as_deref().map(prefixed),
-        })
+        }))
     }
 
-    fn class_history(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError> {
+    fn class_history(
+        &mut self,
+        v: &RekeyableValue,
+    ) -> std::result::Result<Option<Vec<u8>>, RekeyError> {
         self.calls += 1;
-        Ok(prefixed(&v.sealed))
+        Ok((!v.sealed.starts_with(b"new:")).then(|| prefixed(&v.sealed)))
     }
 
     fn totp_secret(&mut self, v: &RekeyableValue) -> std::result::Result<Vec<u8>, RekeyError> {
@@ -52,12 +62,22 @@ impl Rekey for Prefixing {
     }
 }
 
-/// Rotates tenant `tenant_id`'s key from `from` to `to` as the service does: its rows re-keyed
-/// as read, then the transaction.
+/// Rotates tenant `tenant_id`'s key from `from` to `to` as the service does: begun, then
+/// stepped to its end. Returns the nodes re-keyed.
 async fn rotate(cat: &Catalog, tenant_id: i64, from: i64, to: &TenantKeyRow) -> Result<usize> {
-    let mut rekey = Prefixing::default();
-    let rows = cat.rekey_tenant_rows(tenant_id, &mut rekey).await?;
-    Ok(cat.rotate_tenant_key(from, to, rows, rekey, 9).await?.0)
+    assert_eq!(to.tenant_id, tenant_id);
+    let (mut rotation, mut rekey) = cat
+        .begin_key_rotation(from, to, Prefixing::default(), 9)
+        .await?;
+    let mut nodes = 0;
+    loop {
+        let (step, r) = cat.rekey_step(&mut rotation, rekey).await?;
+        rekey = r;
+        nodes += step.nodes;
+        if step.done {
+            return Ok(nodes);
+        }
+    }
 }
 
 /// A tenant's usage counted from its files, less its canaries: what the triggers of migration
@@ -405,63 +425,13 @@ async fn a_master_rotation_overtaken_by_a_new_tenant_key_stores_nothing() {
     rotate(&cat, acme.id, 1, &v2).await.unwrap();
 }
 
-/// A key rotation re-keys inside its transaction what changed since it read the rows: a file
-/// uploaded and one renamed in between (sealed under the old key), a TOTP secret enrolled,
-/// would otherwise be overwritten with what was read or left under a key that is gone. What
-/// did not change is not re-keyed again.
+/// A key rotation goes in steps (16 rows in tests), the new key in force from its beginning:
+/// what is written meanwhile is under the new key (its names checked against the old forms
+/// too), rows changed between a step's reading and its transaction are re-keyed again inside
+/// it, every row ends under the new key exactly once, class history rows after the nodes, TOTP
+/// secrets at the beginning; the old key goes with the last step.
 #[tokio::test]
-async fn a_rotation_overtaken_by_changes_rekeys_them_in_its_transaction() {
-    let (_d, cat) = catalog().await;
-    let t = cat.add_tenant("acme", 1, key).await.unwrap();
-    let root = cat.root(t.id).await.unwrap();
-    for n in [b"a".as_slice(), b"c"] {
-        let mut u = upload(t.id, root.id, b"-");
-        u.name = StoredName { mac: n, sealed: n };
-        cat.commit_upload(u).await.unwrap();
-    }
-    let alice = cat
-        .add_account("acme", "alice", Access::ReadOnly, None, None, 2)
-        .await
-        .unwrap();
-    let new = TenantKeyRow {
-        version: 2,
-        ..key(t.id)
-    };
-    let mut rekey = Prefixing::default();
-    let rows = cat.rekey_tenant_rows(t.id, &mut rekey).await.unwrap();
-    assert_eq!((rows.nodes(), rekey.calls), (2, 2));
-    // Between the reading and the rotation's transaction: a file arrives, one is renamed, a
-    // TOTP secret is enrolled.
-    cat.commit_upload(upload(t.id, root.id, b"b"))
-        .await
-        .unwrap();
-    let c = cat.lookup(root.id, b"c").await.unwrap().unwrap();
-    cat.rename(t.id, c.id, root.id, name(b"c2"), false, 1, None)
-        .await
-        .unwrap();
-    cat.set_totp(&alice, 1, b"secret", &[]).await.unwrap();
-    let (nodes, rekey) = cat
-        .rotate_tenant_key(1, &new, rows, rekey, 9)
-        .await
-        .unwrap();
-    assert_eq!(nodes, 3);
-    // The new file, the renamed one and the secret re-keyed in the transaction; `a` not again.
-    assert_eq!(rekey.calls, 2 + 3);
-    assert_eq!(cat.tenant_key(t.id).await.unwrap().unwrap().version, 2);
-    for n in [b"new:a".as_slice(), b"new:b", b"new:c2"] {
-        assert!(cat.lookup(root.id, n).await.unwrap().is_some(), "{n:?}");
-    }
-    assert_eq!(
-        cat.tenant_totp_secrets(t.id).await.unwrap(),
-        [(alice.id, b"new:secret".to_vec())]
-    );
-}
-
-/// A rotation reads a tenant's rows a page at a time (16 in tests), before and inside its
-/// transaction: every row of several pages is re-keyed once, those changed in between (on
-/// the second page and past the last) again inside it.
-#[tokio::test]
-async fn a_rotation_rekeys_every_page_of_rows() {
+async fn a_rotation_rekeys_every_row_in_steps_beside_changes() {
     let (_d, cat) = catalog().await;
     let t = cat.add_tenant("acme", 1, key).await.unwrap();
     let root = cat.root(t.id).await.unwrap();
@@ -471,38 +441,224 @@ async fn a_rotation_rekeys_every_page_of_rows() {
     for n in &names {
         mkdir_in(&cat, t.id, root.id, n).await;
     }
-    let mut rekey = Prefixing::default();
-    let rows = cat.rekey_tenant_rows(t.id, &mut rekey).await.unwrap();
-    assert_eq!((rows.nodes(), rekey.calls), (40, 40));
-    let d20 = cat.lookup(root.id, b"d20").await.unwrap().unwrap();
-    cat.rename(t.id, d20.id, root.id, name(b"d20b"), false, 1, None)
+    // A file whose contents were replaced: a class history row (under the old key).
+    for classes in [b"c1", b"c2"] {
+        let u = Upload {
+            classes: Some(classes.to_vec()),
+            contents: Some(classes.to_vec()),
+            ..upload(t.id, root.id, b"f")
+        };
+        cat.commit_upload(u).await.unwrap();
+    }
+    let alice = cat
+        .add_account("acme", "alice", Access::ReadOnly, None, None, 2)
         .await
         .unwrap();
-    mkdir_in(&cat, t.id, root.id, b"late").await;
-    let new = TenantKeyRow {
+    cat.set_totp(&alice, 1, b"secret", &[]).await.unwrap();
+    let v2 = TenantKeyRow {
         version: 2,
         ..key(t.id)
     };
-    let (nodes, rekey) = cat
-        .rotate_tenant_key(1, &new, rows, rekey, 9)
+    let (mut rotation, rekey) = cat
+        .begin_key_rotation(1, &v2, Prefixing::default(), 9)
         .await
         .unwrap();
-    assert_eq!((nodes, rekey.calls), (41, 42));
-    let mut found = 0;
+    assert_eq!((rotation.from_version, rotation.to_version), (1, 2));
+    assert_eq!(
+        cat.tenant_totp_secrets(t.id).await.unwrap(),
+        [(alice.id, b"new:secret".to_vec())]
+    );
+    // Another rotation cannot begin; writes under the old key are refused.
+    assert!(matches!(
+        cat.begin_key_rotation(
+            2,
+            &TenantKeyRow {
+                version: 3,
+                ..key(t.id)
+            },
+            Prefixing::default(),
+            9
+        )
+        .await,
+        Err(CatalogError::RotationUnderWay)
+    ));
+    assert!(matches!(
+        cat.mkdir(t.id, root.id, name(b"x"), 0o40755, 1, 1, None)
+            .await,
+        Err(CatalogError::KeyRotated)
+    ));
+    let (first, rekey) = cat.rekey_step(&mut rotation, rekey).await.unwrap();
+    assert_eq!((first.nodes, first.done), (16, false));
+    // Between steps: a name not re-keyed yet is taken under either form, and found by either.
+    let under_new =
+        |n: &'static [u8]| -> &'static [u8] { Box::leak(prefixed(n).into_boxed_slice()) };
+    let taken = StoredName {
+        mac: under_new(b"d30"),
+        sealed: b"d30",
+        retiring_mac: Some(b"d30"),
+    };
+    assert!(matches!(
+        cat.mkdir(t.id, root.id, taken, 0o40755, 2, 1, None).await,
+        Err(CatalogError::AlreadyExists { .. })
+    ));
+    let d30 = cat
+        .lookup_forms(root.id, &[prefixed(b"d30"), b"d30".to_vec()])
+        .await
+        .unwrap()
+        .unwrap();
+    // One renamed, under the new key; a new one made; one re-keyed already renamed again.
+    let d31 = cat.lookup(root.id, b"d31").await.unwrap().unwrap();
+    let renamed = StoredName {
+        mac: under_new(b"d31b"),
+        sealed: b"d31b",
+        retiring_mac: Some(b"d31b"),
+    };
+    cat.rename(t.id, d31.id, root.id, renamed, false, 2, None)
+        .await
+        .unwrap();
+    let late = StoredName {
+        mac: under_new(b"late"),
+        sealed: b"late",
+        retiring_mac: Some(b"late"),
+    };
+    cat.mkdir(t.id, root.id, late, 0o40755, 2, 1, None)
+        .await
+        .unwrap();
+    // An upload over `d30`'s name replaces nothing: a directory.
+    let over = Upload {
+        name: StoredName {
+            mac: under_new(b"d30"),
+            sealed: b"d30",
+            retiring_mac: Some(b"d30"),
+        },
+        key_version: 2,
+        ..upload(t.id, root.id, b"")
+    };
+    assert!(matches!(
+        cat.commit_upload(over).await,
+        Err(CatalogError::IsADirectory)
+    ));
+    let mut rekey = rekey;
+    let mut nodes = first.nodes;
+    let mut history = 0;
+    loop {
+        let (step, r) = cat.rekey_step(&mut rotation, rekey).await.unwrap();
+        rekey = r;
+        nodes += step.nodes;
+        history += step.history;
+        if step.done {
+            break;
+        }
+    }
+    // 40 directories and the file, less the one renamed under the new key; one history row.
+    assert_eq!((nodes, history), (40, 1));
+    assert!(cat.key_rotation(t.id).await.unwrap().is_none());
+    let (current, retiring) = cat.tenant_keys(t.id).await.unwrap().unwrap();
+    assert_eq!((current.version, retiring), (2, None));
     for n in names
         .iter()
-        .filter(|n| **n != b"d20")
+        .filter(|n| **n != b"d31")
         .copied()
-        .chain([&b"d20b"[..], b"late"])
+        .chain([&b"d31b"[..], b"late", b"f"])
     {
-        let renamed = prefixed(n);
-        assert!(
-            cat.lookup(root.id, &renamed).await.unwrap().is_some(),
-            "{n:?}"
-        );
-        found += 1;
+        let node = cat.lookup(root.id, &prefixed(n)).await.unwrap();
+        assert!(node.is_some(), "{n:?}");
     }
-    assert_eq!(found, 41);
+    assert_eq!(
+        cat.lookup(root.id, &prefixed(b"d30"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        d30.id
+    );
+    // Nothing was re-keyed twice, nothing left under the old key.
+    let macs: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT name_mac FROM nodes WHERE tenant_id = ? AND parent_id IS NOT NULL",
+    )
+    .bind(t.id)
+    .fetch_all(&cat.pool)
+    .await
+    .unwrap();
+    assert_eq!(macs.len(), 42);
+    assert!(
+        macs.iter()
+            .all(|m| m.starts_with(b"new:") && !m.starts_with(b"new:new:"))
+    );
+    let history: Vec<Vec<u8>> = cat
+        .tenant_class_history(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.classes)
+        .collect();
+    assert_eq!(history, [b"new:c1".to_vec()]);
+    let f = cat.lookup(root.id, &prefixed(b"f")).await.unwrap().unwrap();
+    assert_eq!(f.classes, Some(b"new:c2".to_vec()));
+}
+
+/// A rotation interrupted goes on where it stopped (a step another process took meanwhile
+/// stores nothing twice); the key it replaces is re-wrapped by a master key rotation like the
+/// key in force; a tenant's removal deletes both and ends the rotation.
+#[tokio::test]
+async fn an_interrupted_rotation_goes_on_and_its_old_key_is_kept_wrapped_until_it_ends() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    for i in 0..40 {
+        let n: &'static [u8] = Box::leak(format!("d{i:02}").into_bytes().into_boxed_slice());
+        mkdir_in(&cat, t.id, root.id, n).await;
+    }
+    let v2 = TenantKeyRow {
+        version: 2,
+        ..key(t.id)
+    };
+    let (mut stale, rekey) = cat
+        .begin_key_rotation(1, &v2, Prefixing::default(), 9)
+        .await
+        .unwrap();
+    // Another process (the command run again) takes the first step.
+    let mut again = cat.key_rotation(t.id).await.unwrap().unwrap();
+    let (step, _) = cat
+        .rekey_step(&mut again, Prefixing::default())
+        .await
+        .unwrap();
+    assert_eq!(step.nodes, 16);
+    let (step, rekey) = cat.rekey_step(&mut stale, rekey).await.unwrap();
+    assert_eq!(step, RekeyStep::default(), "overtaken: stores nothing");
+    let (step, _) = cat.rekey_step(&mut stale, rekey).await.unwrap();
+    assert_eq!(step.nodes, 16, "goes on after the other's step");
+    // Both keys are re-wrapped by a master key rotation; one left under the old master refuses.
+    let keys = cat.all_tenant_keys().await.unwrap();
+    assert_eq!(keys.iter().map(|k| k.version).collect::<Vec<_>>(), [1, 2]);
+    let rewrapped: Vec<TenantKeyRow> = keys
+        .iter()
+        .map(|k| TenantKeyRow {
+            master_key_id: vec![3; 8],
+            wrapped: vec![4; 60],
+            ..k.clone()
+        })
+        .collect();
+    assert!(matches!(
+        cat.rewrap_tenant_keys(&[3; 8], &rewrapped[1..]).await,
+        Err(CatalogError::TenantKeyMade)
+    ));
+    cat.rewrap_tenant_keys(&[3; 8], &rewrapped).await.unwrap();
+    let (current, retiring) = cat.tenant_keys(t.id).await.unwrap().unwrap();
+    assert_eq!(current.master_key_id, [3; 8]);
+    assert_eq!(retiring.unwrap().master_key_id, [3; 8]);
+    // The tenant's removal deletes the old key with the new; the rotation ends there.
+    cat.begin_tenant_removal("acme", 20).await.unwrap();
+    assert!(cat.tenant_keys(t.id).await.unwrap().is_none());
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retiring_tenant_keys")
+        .fetch_one(&cat.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(matches!(
+        cat.rekey_step(&mut again, Prefixing::default()).await,
+        Err(CatalogError::KeyRotated)
+    ));
 }
 
 #[tokio::test]
@@ -789,6 +945,7 @@ async fn a_directorys_rename_names_the_files_that_moved_with_it() {
         let named = StoredName {
             mac: &n,
             sealed: &n,
+            retiring_mac: None,
         };
         let u = Upload {
             name: named,

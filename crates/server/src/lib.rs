@@ -291,6 +291,16 @@ impl Server {
                  finishes it"
             );
         }
+        // A key rotation interrupted: served under both keys until it is finished.
+        for (tenant, r) in catalog.key_rotations().await? {
+            tracing::warn!(
+                tenant,
+                since = %events::Time::from_secs(r.since),
+                from_version = r.from_version,
+                "a tenant key rotation was interrupted; its old key stays until \
+                 `strongroom tenant rotate-key {tenant}` finishes it"
+            );
+        }
         let keys = host_keys::load_or_generate(&config.host_key_dir())?;
         let host_keys = keys.iter().map(host_keys::describe).collect();
         let ssh = Arc::new(ssh_config(&config.limits, keys));

@@ -165,13 +165,13 @@ impl Admin {
             .await?)
     }
 
-    /// A new version of the tenant's key; every name and file key re-wrapped under it.
-    /// Returns the version and the number of nodes re-wrapped.
+    /// A new version of the tenant's key; every name and file key re-wrapped under it, in
+    /// steps (or the rotation begun before and interrupted, finished).
     pub async fn rotate_tenant_key(
         &self,
         tenant: &str,
         progress: crate::keys::RekeyProgress,
-    ) -> AdminResult<(i64, usize)> {
+    ) -> AdminResult<crate::keys::Rotated> {
         Ok(crate::keys::rotate_tenant_key(
             &self.catalog,
             &self.master,

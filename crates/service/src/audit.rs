@@ -750,6 +750,7 @@ mod tests {
         let name = StoredName {
             mac: name,
             sealed: name,
+            retiring_mac: None,
         };
         c.mkdir(
             tenant,

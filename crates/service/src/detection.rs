@@ -525,6 +525,7 @@ mod tests {
             let name = StoredName {
                 mac: name,
                 sealed: name,
+                retiring_mac: None,
             };
             let id = catalog
                 .mkdir(tenant.id, root, name, 0o755, 1, 7, None)

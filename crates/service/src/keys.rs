@@ -258,72 +258,113 @@ fn new_tenant_key(master: &MasterKey, tenant_id: i64, version: i64) -> TenantKey
     }
 }
 
-/// Replaces a tenant's key: every name and data key is re-derived and re-wrapped under the new
-/// key in one transaction; file contents are not rewritten. Returns (new version, nodes). The
-/// rows are re-keyed as read, outside the transaction; the rows changed since (uploads,
-/// renames of a server serving meanwhile) are re-keyed inside it. Another rotation or a master
-/// key rotation committed in between makes it start again. `progress(rows)` every
-/// [`PROGRESS_EVERY`] rows re-keyed (a tenant of a million files takes some seconds).
+/// Replaces a tenant's key: every name, data key, class history row and TOTP secret is re-keyed
+/// under the new key, in steps (the catalog's `key_rotation`) that leave the catalog's writer to
+/// other tenants' uploads between them; file contents are not rewritten. The new key is in
+/// force from the first step on (a server serving meanwhile reads under both); the old key is
+/// deleted with the last. A rotation begun and interrupted is finished, not begun again
+/// ([`Rotated::resumed`]). Another rotation or a master key rotation committed while it begins
+/// makes it begin again. `progress(rows)` after each step with the names and file keys re-keyed
+/// so far (a tenant of a million files takes a few minutes).
 pub async fn rotate_tenant_key(
     catalog: &Catalog,
     source: &MasterKeySource,
     tenant: &str,
     now: i64,
     progress: RekeyProgress,
-) -> Result<(i64, usize), KeyLifecycleError> {
-    with_attempts(|| rotate_tenant_key_once(catalog, source, tenant, now, progress.clone())).await
+) -> Result<Rotated, KeyLifecycleError> {
+    let t = catalog.tenant(tenant).await?;
+    let (mut rotation, mut rekey, resumed) = match catalog.key_rotation(t.id).await? {
+        Some(rotation) => {
+            let (current, retiring) = catalog
+                .tenant_keys(t.id)
+                .await?
+                .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
+            let retiring =
+                retiring.ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
+            let keyring = load_keyring_for(source, catalog.master_key_id().await?)?;
+            let key = |r: &TenantKeyRow| {
+                keyring.tenant_key(r.tenant_id, r.version, &r.master_key_id, &r.wrapped)
+            };
+            let rekey = Rekeying {
+                old: key(&retiring)?,
+                new: key(&current)?,
+            };
+            (rotation, rekey, true)
+        }
+        None => {
+            let (rotation, rekey) =
+                with_attempts(|| begin_tenant_key_rotation(catalog, source, t.id, now)).await?;
+            (rotation, rekey, false)
+        }
+    };
+    let mut nodes = 0;
+    loop {
+        let (step, r) = catalog.rekey_step(&mut rotation, rekey).await?;
+        rekey = r;
+        nodes += step.nodes;
+        if step.nodes > 0 {
+            progress(nodes);
+        }
+        if step.done {
+            break;
+        }
+    }
+    Ok(Rotated {
+        version: rotation.to_version,
+        nodes,
+        resumed,
+    })
 }
 
-/// Told the rows re-keyed so far, by a tenant key rotation.
+/// What a tenant key rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    /// The version of the key now in force.
+    pub version: i64,
+    /// Names and file keys re-keyed (by this run, where it finished an interrupted one).
+    pub nodes: usize,
+    /// It finished a rotation begun before and interrupted.
+    pub resumed: bool,
+}
+
+/// Told the names and file keys re-keyed so far, by a tenant key rotation.
 pub type RekeyProgress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
 
-/// How many rows a rotation re-keys between two calls of its progress (every row in tests).
-pub const PROGRESS_EVERY: usize = if cfg!(test) { 1 } else { 4096 };
-
-async fn rotate_tenant_key_once(
+/// Makes tenant `tenant_id`'s next key and puts it in force, the old one kept as retiring.
+async fn begin_tenant_key_rotation(
     catalog: &Catalog,
     source: &MasterKeySource,
-    tenant: &str,
+    tenant_id: i64,
     now: i64,
-    progress: RekeyProgress,
-) -> Result<(i64, usize), KeyLifecycleError> {
+) -> Result<(catalog::KeyRotation, Rekeying), KeyLifecycleError> {
     let in_use = catalog.master_key_id().await?;
     let (keyring, master) = keyring_for_new_keys(catalog, source, in_use).await?;
-    let t = catalog.tenant(tenant).await?;
     let row = catalog
-        .tenant_key(t.id)
+        .tenant_key(tenant_id)
         .await?
-        .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
-    let old = keyring.tenant_key(t.id, row.version, &row.master_key_id, &row.wrapped)?;
+        .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant_id.to_string()))?;
+    let old = keyring.tenant_key(tenant_id, row.version, &row.master_key_id, &row.wrapped)?;
     let version = row.version + 1;
-    let (new, wrapped) = master.new_tenant_key(t.id, version);
-    let mut rekey = Rekeying {
-        old,
-        new,
-        rows: 0,
-        progress,
-    };
-    let rows = catalog.rekey_tenant_rows(t.id, &mut rekey).await?;
+    let (new, wrapped) = master.new_tenant_key(tenant_id, version);
     let new_row = TenantKeyRow {
-        tenant_id: t.id,
+        tenant_id,
         version,
         master_key_id: master.id.to_vec(),
         wrapped,
     };
-    let (nodes, _) = catalog
-        .rotate_tenant_key(row.version, &new_row, rows, rekey, now)
-        .await?;
-    Ok((version, nodes))
+    let rekey = Rekeying { old, new };
+    Ok(catalog
+        .begin_key_rotation(row.version, &new_row, rekey, now)
+        .await?)
 }
 
 /// Re-keys a tenant's rows from its old key to its new one (names, data keys, classes, TOTP
-/// secrets), for the catalog's rotation.
+/// secrets), for the catalog's rotation steps: each value under the old key is re-sealed under
+/// the new one; one under the new key already (written since the rotation began) is kept.
 struct Rekeying {
     old: vault::TenantKey,
     new: vault::TenantKey,
-    /// Nodes re-keyed so far, told to `progress` every [`PROGRESS_EVERY`].
-    rows: usize,
-    progress: RekeyProgress,
 }
 
 /// A row that did not re-key, named by what it is and its id (a damaged or altered one is then
@@ -336,24 +377,22 @@ impl catalog::Rekey for Rekeying {
     fn node(
         &mut self,
         n: &catalog::RekeyableNode,
-    ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
-        self.rows += 1;
-        if self.rows.is_multiple_of(PROGRESS_EVERY) {
-            (self.progress)(self.rows);
-        }
+    ) -> Result<Option<catalog::Rekeyed>, catalog::RekeyError> {
         self.rekeyed_node(n).map_err(of_row("catalog node", n.id))
     }
 
     fn class_history(
         &mut self,
         v: &catalog::RekeyableValue,
-    ) -> Result<Vec<u8>, catalog::RekeyError> {
+    ) -> Result<Option<Vec<u8>>, catalog::RekeyError> {
         let content = v.content_root.as_deref().unwrap_or_default();
-        let classes = self
-            .old
-            .open_classes(content, &v.sealed)
-            .map_err(|e| of_row("class history row", v.id)(e.into()))?;
-        Ok(self.new.seal_classes(content, &classes))
+        match self.old.open_classes(content, &v.sealed) {
+            Ok(classes) => Ok(Some(self.new.seal_classes(content, &classes))),
+            Err(e) => match self.new.open_classes(content, &v.sealed) {
+                Ok(_) => Ok(None),
+                Err(_) => Err(of_row("class history row", v.id)(e.into())),
+            },
+        }
     }
 
     fn totp_secret(&mut self, v: &catalog::RekeyableValue) -> Result<Vec<u8>, catalog::RekeyError> {
@@ -366,33 +405,58 @@ impl catalog::Rekey for Rekeying {
 }
 
 impl Rekeying {
+    /// The node's name, data key and classes under the new key, each re-keyed where it is
+    /// under the old one; `None` when all are under the new one already.
     fn rekeyed_node(
         &mut self,
         n: &catalog::RekeyableNode,
-    ) -> Result<catalog::Rekeyed, catalog::RekeyError> {
+    ) -> Result<Option<catalog::Rekeyed>, catalog::RekeyError> {
         let (old, new) = (&self.old, &self.new);
-        let name = old.open_name(&n.sealed_name, &n.name_mac)?;
-        let mac = new.name_mac(&name);
-        let wrapped_key = match (&n.key_id, &n.wrapped_key) {
-            (Some(id), Some(w)) => Some(new.wrap_data_key(&old.unwrap_data_key(id, w)?)),
+        let mut changed = false;
+        let (name_mac, sealed_name) = match old.open_name(&n.sealed_name, &n.name_mac) {
+            Ok(name) => {
+                changed = true;
+                let mac = new.name_mac(&name);
+                let sealed = new.seal_name(&name, &mac);
+                (mac, sealed)
+            }
+            Err(e) => {
+                new.open_name(&n.sealed_name, &n.name_mac).map_err(|_| e)?;
+                (n.name_mac.clone(), n.sealed_name.clone())
+            }
+        };
+        let wrapped_key = match (&n.key_id, &n.wrapped_key, n.key_version) {
+            (Some(id), Some(w), Some(v)) if v == old.version => {
+                changed = true;
+                Some(new.wrap_data_key(&old.unwrap_data_key(id, w)?))
+            }
             _ => None,
         };
         // Classes are bound to the contents' root when the contents are sealed (see
         // `files::classification::seal`), else to nothing.
-        let content = match (&wrapped_key, &n.content_root) {
+        let content = match (&n.key_id, &n.content_root) {
             (Some(_), Some(root)) => &root[..],
             _ => &[][..],
         };
         let classes = match &n.classes {
-            Some(sealed) => Some(new.seal_classes(content, &old.open_classes(content, sealed)?)),
+            Some(sealed) => match old.open_classes(content, sealed) {
+                Ok(classes) => {
+                    changed = true;
+                    Some(new.seal_classes(content, &classes))
+                }
+                Err(e) => {
+                    new.open_classes(content, sealed).map_err(|_| e)?;
+                    Some(sealed.clone())
+                }
+            },
             None => None,
         };
-        Ok(catalog::Rekeyed {
-            sealed_name: new.seal_name(&name, &mac),
-            name_mac: mac,
+        Ok(changed.then_some(catalog::Rekeyed {
+            name_mac,
+            sealed_name,
             wrapped_key,
             classes,
-        })
+        }))
     }
 }
 
@@ -510,8 +574,7 @@ mod tests {
         let globex = add_tenant(&catalog, &ledger, &source, "globex", 2)
             .await
             .unwrap();
-        // Its progress told as it re-keys (two directories: a call each, as in tests it is
-        // told every row).
+        // Its progress told after each step (two directories: one step).
         let row = catalog.tenant_key(acme.id).await.unwrap().unwrap();
         let tk = load_keyring(&source, false)
             .unwrap()
@@ -524,6 +587,7 @@ mod tests {
             let name = catalog::StoredName {
                 mac: &mac,
                 sealed: &sealed,
+                retiring_mac: None,
             };
             catalog
                 .mkdir(acme.id, root, name, 0o40755, row.version, 2, None)
@@ -538,7 +602,7 @@ mod tests {
         rotate_tenant_key(&catalog, &source, "acme", 3, progress)
             .await
             .unwrap();
-        assert_eq!(*told.lock().unwrap(), [1, 2]);
+        assert_eq!(*told.lock().unwrap(), [2]);
         for t in [acme.id, globex.id] {
             let row = catalog.tenant_key(t).await.unwrap().unwrap();
             assert_eq!(row.master_key_id, new.id, "tenant {t}");

@@ -100,6 +100,14 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 "tenant key version:      {}",
                 key.map_or("none".into(), |k| k.version.to_string())
             );
+            if let Some(r) = cat.key_rotation(t.id).await? {
+                println!(
+                    "key rotation:            from version {} under way since {} (run `strongroom tenant rotate-key {}` to finish)",
+                    r.from_version,
+                    rfc3339(r.since),
+                    t.name
+                );
+            }
         }
         TenantCommand::Set {
             name,
@@ -164,23 +172,37 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
         TenantCommand::RotateKey { name } => {
             // Progress on a terminal only; piped output stays clean.
             let tty = std::io::stderr().is_terminal();
-            let (version, nodes) = admin
+            let told = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let telling = told.clone();
+            let rotated = admin
                 .rotate_tenant_key(
                     &name,
                     std::sync::Arc::new(move |rows| {
                         if tty {
                             eprint!("\rre-keyed {rows} names and file keys");
                             let _ = std::io::stderr().flush();
+                            telling.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
                     }),
                 )
                 .await?;
-            if tty && nodes >= service::keys::PROGRESS_EVERY {
+            if told.load(std::sync::atomic::Ordering::Relaxed) {
                 eprintln!();
             }
-            println!(
-                "tenant {name}: key rotated to version {version} ({nodes} names and file keys re-wrapped)"
-            );
+            let service::keys::Rotated {
+                version,
+                nodes,
+                resumed,
+            } = rotated;
+            if resumed {
+                println!(
+                    "tenant {name}: the interrupted key rotation finished: version {version} ({nodes} more names and file keys re-wrapped)"
+                );
+            } else {
+                println!(
+                    "tenant {name}: key rotated to version {version} ({nodes} names and file keys re-wrapped)"
+                );
+            }
         }
         TenantCommand::Remove { name, shred } => {
             if !shred {

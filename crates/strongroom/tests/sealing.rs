@@ -556,6 +556,149 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
     assert_eq!(std::fs::read(bob.work().join("back")).unwrap(), kept);
 }
 
+/// A tenant key rotation goes in steps; interrupted (killed) between two, the tenant is served
+/// under both keys: names re-keyed and not are listed, looked up, read, renamed, replaced and
+/// refused as taken; a start and `tenant show` say it is under way; run again, it finishes, and
+/// nothing is left under the old key.
+#[test]
+fn an_interrupted_key_rotation_serves_under_both_keys_and_is_finished_by_running_it_again() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("globex", "bob", "full");
+    let data = pseudo_random(16, 100_000);
+    std::fs::write(alice.work().join("a"), &data).unwrap();
+    std::fs::write(bob.work().join("b"), &data).unwrap();
+    let src = alice.work().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..1000 {
+        std::fs::write(src.join(format!("s{i}")), format!("small {i}")).unwrap();
+    }
+    let dirs: String = (0..10).map(|i| format!("mkdir p{i}\n")).collect();
+    alice.sftp_ok(&format!("put a a\nput -r src\n{dirs}"));
+    bob.sftp_ok("put b b\n");
+    // The thousand files cloned into each of ten directories (same names, so same seals):
+    // 11,000 rows more, six steps of a rotation.
+    let db = server.data_dir().join("catalog.db");
+    sqlite(
+        &db,
+        "INSERT INTO nodes (tenant_id, parent_id, name_mac, sealed_name, kind, size, mode, mtime,
+                            atime, key_id, wrapped_key, key_version, content_root, created_at,
+                            contents, classes)
+         SELECT s.tenant_id, p.id, s.name_mac, s.sealed_name, s.kind, s.size, s.mode, s.mtime,
+                s.atime, s.key_id, s.wrapped_key, s.key_version, s.content_root, s.created_at,
+                s.contents, s.classes
+           FROM nodes s JOIN nodes src ON src.id = s.parent_id
+           JOIN nodes p ON p.parent_id = src.parent_id AND p.kind = 'dir' AND p.id != src.id
+          WHERE s.kind = 'file' AND p.tenant_id = s.tenant_id
+            AND src.id = (SELECT MIN(parent_id) FROM nodes WHERE kind = 'file' AND blob_id IS NULL);",
+    );
+    let count = |sql: &str| {
+        support::sqlite_query(&db, sql)
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM nodes n JOIN tenants t ON t.id = n.tenant_id WHERE t.name = 'acme' AND n.kind = 'file'"
+        ),
+        11_001
+    );
+
+    // Interrupted (killed) once its first step committed.
+    let mut rotation = std::process::Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["tenant", "rotate-key", "acme"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the rotation's first step", 20, 2, || {
+        count("SELECT COALESCE(MAX(nodes_done_to), 0) FROM retiring_tenant_keys") > 0
+    });
+    rotation.kill().unwrap();
+    rotation.wait().unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM retiring_tenant_keys"),
+        1,
+        "the rotation had finished: nothing was interrupted"
+    );
+    server.restart();
+    assert!(
+        server.log().contains(
+            "a tenant key rotation was interrupted; its old key stays until \
+             `strongroom tenant rotate-key acme` finishes it"
+        ),
+        "{}",
+        server.log()
+    );
+    let show = server.ok(&["tenant", "show", "acme"]);
+    assert!(
+        show.contains("tenant key version:      2")
+            && show.contains("key rotation:            from version 1 under way since ")
+            && show.contains("(run `strongroom tenant rotate-key acme` to finish)"),
+        "{show}"
+    );
+
+    // Served under both keys: `src` was re-keyed by the first step, `p9` not.
+    let listed = |dir: &str| {
+        let out = alice.sftp_ok(&format!("ls -1 {dir}\n"));
+        out.lines()
+            .filter(|l| l.starts_with(&format!("{dir}/s")))
+            .count()
+    };
+    for dir in ["src", "p0", "p9"] {
+        assert_eq!(listed(dir), 1000, "{dir}");
+    }
+    alice.sftp_ok(
+        "get a a.back\nget p9/s500 s500\nget src/s7 s7\nrename p9/s1 p9/s1b\nput a p9/s2\n\
+         put a new1\n",
+    );
+    assert_eq!(std::fs::read(alice.work().join("a.back")).unwrap(), data);
+    assert_eq!(
+        std::fs::read(alice.work().join("s500")).unwrap(),
+        b"small 500"
+    );
+    assert_eq!(std::fs::read(alice.work().join("s7")).unwrap(), b"small 7");
+    let (code, _, err) = alice.sftp("mkdir p9/s3\n");
+    assert_ne!(code, 0, "a name not re-keyed yet was made twice: {err}");
+    // A rename over a name not re-keyed yet replaces it (OpenSSH's posix-rename), not a
+    // second entry of the name.
+    alice.sftp_ok("rename p9/s4 p9/s5\nget p9/s5 s5\n");
+    assert_eq!(std::fs::read(alice.work().join("s5")).unwrap(), b"small 4");
+    assert_eq!(listed("p9"), 999);
+
+    // Run again: finished.
+    let out = server.ok(&["tenant", "rotate-key", "acme"]);
+    assert!(
+        out.starts_with("tenant acme: the interrupted key rotation finished: version 2 ("),
+        "{out}"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM retiring_tenant_keys"), 0);
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM nodes n JOIN tenants t ON t.id = n.tenant_id
+              WHERE t.name = 'acme' AND n.key_version = 1"
+        ),
+        0
+    );
+    server.restart();
+    for (dir, n) in [("src", 1000), ("p0", 1000), ("p9", 999)] {
+        assert_eq!(listed(dir), n, "{dir}");
+    }
+    alice.sftp_ok("get p9/s2 s2\nget p9/s1b s1b\nget new1 new1\nget p5/s9 s9\n");
+    assert_eq!(std::fs::read(alice.work().join("s2")).unwrap(), data);
+    assert_eq!(std::fs::read(alice.work().join("new1")).unwrap(), data);
+    assert_eq!(std::fs::read(alice.work().join("s1b")).unwrap(), b"small 1");
+    assert_eq!(std::fs::read(alice.work().join("s9")).unwrap(), b"small 9");
+    bob.sftp_ok("get b b.back\n");
+    assert_eq!(std::fs::read(bob.work().join("b.back")).unwrap(), data);
+    let show = server.ok(&["tenant", "show", "acme"]);
+    assert!(!show.contains("key rotation:"), "{show}");
+}
+
 #[test]
 fn an_interrupted_tenant_removal_holds_nothing_up_and_is_finished_by_removing_again() {
     let mut server = Server::start();

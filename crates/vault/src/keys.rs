@@ -521,13 +521,17 @@ impl Keyring {
     }
 }
 
-/// A tenant's key and the keys derived from it.
+/// A tenant's key and the keys derived from it; while a rotation re-keys the tenant's rows in
+/// steps, also the key it replaces (`retiring`), which the rows not yet re-keyed are under:
+/// names are looked up under both ([`TenantKey::lookup_macs`]) and opened under either; new
+/// names and values are made under this one only.
 pub struct TenantKey {
     pub tenant_id: i64,
     pub version: i64,
     wrap: Secret,
     name_mac: hmac::Key,
     name_seal: Secret,
+    retiring: Option<Box<TenantKey>>,
 }
 
 impl fmt::Debug for TenantKey {
@@ -571,7 +575,36 @@ impl TenantKey {
             wrap: derive(&root, b"data key wrap"),
             name_mac: hmac::Key::new(hmac::HMAC_SHA256, mac.bytes()),
             name_seal: derive(&root, b"name seal"),
+            retiring: None,
         }
+    }
+
+    /// This key with the one it replaces, while a rotation goes on (see [`TenantKey`]).
+    pub fn with_retiring(mut self, mut retiring: TenantKey) -> Self {
+        retiring.retiring = None;
+        self.retiring = Some(Box::new(retiring));
+        self
+    }
+
+    /// The version of the key being replaced, while a rotation goes on.
+    pub fn retiring_version(&self) -> Option<i64> {
+        self.retiring.as_ref().map(|k| k.version)
+    }
+
+    /// The key of `version`: this one or the one it replaces.
+    pub fn at_version(&self, version: i64) -> Option<&TenantKey> {
+        std::iter::once(self)
+            .chain(self.retiring.as_deref())
+            .find(|k| k.version == version)
+    }
+
+    /// The lookup forms a stored name may have: under this key, and under the key it replaces
+    /// while a rotation goes on (rows it has not reached yet).
+    pub fn lookup_macs(&self, name: &[u8]) -> Vec<Vec<u8>> {
+        std::iter::once(self)
+            .chain(self.retiring.as_deref())
+            .map(|k| k.name_mac(name))
+            .collect()
     }
 
     fn data_aad(&self, key_id: &[u8; KEY_ID_LEN]) -> Vec<u8> {
@@ -637,7 +670,15 @@ impl TenantKey {
         seal(&self.name_seal, mac, name)
     }
 
+    /// Opens a stored name, under this key or, while a rotation goes on, the one it replaces.
     pub fn open_name(&self, sealed: &[u8], mac: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match (self.open_own_name(sealed, mac), &self.retiring) {
+            (Err(_), Some(old)) => old.open_own_name(sealed, mac),
+            (opened, _) => opened,
+        }
+    }
+
+    fn open_own_name(&self, sealed: &[u8], mac: &[u8]) -> Result<Vec<u8>, KeyError> {
         let name = open(&self.name_seal, mac, sealed).ok_or(KeyError::Name)?;
         if constant_time::verify_slices_are_equal(&self.name_mac(&name), mac).is_err() {
             return Err(KeyError::Name);
@@ -660,8 +701,11 @@ impl TenantKey {
         seal(&self.name_seal, &Self::classes_aad(content), classes)
     }
 
+    /// Opens sealed classes, under this key or, while a rotation goes on, the one it replaces.
     pub fn open_classes(&self, content: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
-        open(&self.name_seal, &Self::classes_aad(content), sealed)
+        std::iter::once(self)
+            .chain(self.retiring.as_deref())
+            .find_map(|k| open(&k.name_seal, &Self::classes_aad(content), sealed))
             .map(|c| c.to_vec())
             .ok_or(KeyError::Name)
     }
@@ -768,6 +812,49 @@ mod tests {
         assert!(tk.open_name(&sealed, &tk.name_mac(b"other")).is_err());
         let (tk2, _) = master.new_tenant_key(7, 2);
         assert_ne!(tk2.name_mac(b"payroll.csv"), mac);
+    }
+
+    /// While a rotation goes on, names and classes sealed under either key open, both lookup
+    /// forms are offered (the new key's first), and new ones are made under the new key only.
+    #[test]
+    fn a_key_with_the_one_it_replaces_opens_what_either_sealed() {
+        let master = MasterKey::generate();
+        let (old, _) = master.new_tenant_key(7, 1);
+        let (new, _) = master.new_tenant_key(7, 2);
+        let old_mac = old.name_mac(b"a.csv");
+        let old_sealed = old.seal_name(b"a.csv", &old_mac);
+        let old_classes = old.seal_classes(b"root", b"classes");
+        let (old_data, old_wrapped) = old.new_data_key();
+        // Another key of the same version is not the one replaced.
+        let wrong = master.new_tenant_key(7, 2).0;
+        let wrong = wrong.with_retiring(master.new_tenant_key(7, 1).0);
+        assert!(wrong.open_name(&old_sealed, &old_mac).is_err());
+        let both = new.with_retiring(old);
+        assert_eq!(both.open_name(&old_sealed, &old_mac).unwrap(), b"a.csv");
+        let mac = both.name_mac(b"b.csv");
+        let sealed = both.seal_name(b"b.csv", &mac);
+        assert_eq!(both.open_name(&sealed, &mac).unwrap(), b"b.csv");
+        assert_eq!(both.at_version(2).map(|k| k.version), Some(2));
+        let forms = both.lookup_macs(b"a.csv");
+        assert_eq!(forms.len(), 2);
+        assert_eq!(forms[1], old_mac);
+        assert_eq!(forms[0], both.name_mac(b"a.csv"));
+        assert_eq!(
+            both.open_classes(b"root", &old_classes).unwrap(),
+            b"classes"
+        );
+        assert!(both.open_classes(b"other", &old_classes).is_err());
+        assert_eq!(both.retiring_version(), Some(1));
+        let by_old = both.at_version(1).unwrap();
+        assert_eq!(
+            by_old
+                .unwrap_data_key(&old_data.id, &old_wrapped)
+                .unwrap()
+                .id,
+            old_data.id
+        );
+        assert!(both.unwrap_data_key(&old_data.id, &old_wrapped).is_err());
+        assert!(both.at_version(3).is_none());
     }
 
     #[test]

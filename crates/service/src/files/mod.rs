@@ -313,7 +313,8 @@ pub struct Listing {
     dir_id: i64,
     /// The path it was opened at (what its pages' records name).
     pub path: JailPath,
-    after: Mutex<Option<Vec<u8>>>,
+    /// The id of the last child listed (a rotation of the tenant key changes no id).
+    after: Mutex<Option<i64>>,
 }
 
 impl Listing {
@@ -354,23 +355,30 @@ impl Files {
         self
     }
 
-    /// The tenant key in force now, read from the catalog (and its byte quota).
+    /// The tenant key in force now, read from the catalog, with the key it replaces while a
+    /// rotation goes on (and the tenant's byte quota).
     async fn fresh_state(&self) -> FsResult<(Arc<TenantKey>, Option<i64>)> {
-        let (row, quota) =
-            self.catalog
-                .tenant_state(self.tenant_id)
-                .await?
-                .ok_or(FsError::Catalog(CatalogError::NotFound {
-                    what: "tenant key",
-                    name: self.tenant_id.to_string(),
-                }))?;
+        let state = self
+            .catalog
+            .tenant_state(self.tenant_id)
+            .await?
+            .ok_or(FsError::Catalog(CatalogError::NotFound {
+                what: "tenant key",
+                name: self.tenant_id.to_string(),
+            }))?;
+        let (quota, retiring) = (state.quota_bytes, state.retiring.as_ref());
         let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.as_ref()
-            && k.version == row.version
+            && k.version == state.key.version
+            && k.retiring_version() == retiring.map(|r| r.version)
         {
             return Ok((k.clone(), quota));
         }
-        let key = Arc::new(self.keyring.tenant_key(&row)?);
+        let mut key = self.keyring.tenant_key(&state.key)?;
+        if let Some(r) = retiring {
+            key = key.with_retiring(self.keyring.tenant_key(r)?);
+        }
+        let key = Arc::new(key);
         *cache = Some(key.clone());
         Ok((key, quota))
     }
@@ -405,7 +413,7 @@ impl Files {
         for c in dirs {
             let node = self
                 .catalog
-                .lookup(dir, &tk.name_mac(c))
+                .lookup_forms(dir, &tk.lookup_macs(c))
                 .await?
                 .ok_or(FsError::NotFound)?;
             if node.kind != NodeKind::Dir {
@@ -414,7 +422,7 @@ impl Files {
             dir = node.id;
         }
         self.catalog
-            .lookup(dir, &tk.name_mac(last))
+            .lookup_forms(dir, &tk.lookup_macs(last))
             .await?
             .ok_or(FsError::NotFound)
     }
@@ -478,17 +486,18 @@ impl Files {
         Ok((parent, name))
     }
 
-    /// The data key of a sealed node (under the current tenant key if `tk` is older).
+    /// The data key of a sealed node (under the tenant key read again if `tk` is older).
     async fn data_key(&self, tk: &TenantKey, node: &Node) -> FsResult<Option<DataKey>> {
         let Some(s) = &node.seal else {
             return Ok(None);
         };
         let fresh;
-        let tk = if s.key_version == tk.version {
-            tk
-        } else {
-            fresh = self.fresh_state().await?.0;
-            &fresh
+        let tk = match tk.at_version(s.key_version) {
+            Some(k) => k,
+            None => {
+                fresh = self.fresh_state().await?.0;
+                fresh.at_version(s.key_version).unwrap_or(&fresh)
+            }
         };
         Ok(Some(tk.unwrap_data_key(&s.key_id, &s.wrapped_key)?))
     }
@@ -693,15 +702,12 @@ impl Files {
     /// listings; clients' go through [`Files::read_dir_at`]); empty when done.
     pub async fn read_dir(&self, l: &Listing, max: u32) -> FsResult<Vec<(Bytes, Node)>> {
         let mut tk = self.tenant_key().await?;
-        let after = l.after.lock().map(|a| a.clone()).unwrap_or(None);
-        let nodes = self
-            .catalog
-            .list_dir(l.dir_id, after.as_deref(), max)
-            .await?;
+        let after = l.after.lock().map(|a| *a).unwrap_or(None);
+        let nodes = self.catalog.list_dir(l.dir_id, after, max).await?;
         if let Some(last) = nodes.last()
             && let Ok(mut a) = l.after.lock()
         {
-            *a = Some(last.name_mac.clone());
+            *a = Some(last.id);
         }
         let mut out = Vec::with_capacity(nodes.len());
         for n in nodes {
@@ -937,23 +943,31 @@ fn blob_id_of(node: &Node) -> FsResult<BlobId> {
 }
 
 /// A name in the forms the catalog stores under a tenant key: its lookup MAC and its sealed
-/// bytes.
+/// bytes; and, while a rotation goes on, its lookup MAC under the key being replaced (a row not
+/// re-keyed yet may hold the name so).
 struct NameForCatalog {
     mac: Vec<u8>,
     sealed: Vec<u8>,
+    retiring_mac: Option<Vec<u8>>,
 }
 
 impl NameForCatalog {
     fn new(tk: &TenantKey, name: &[u8]) -> Self {
-        let mac = tk.name_mac(name);
+        let mut macs = tk.lookup_macs(name).into_iter();
+        let mac = macs.next().unwrap_or_else(|| tk.name_mac(name));
         let sealed = tk.seal_name(name, &mac);
-        Self { mac, sealed }
+        Self {
+            mac,
+            sealed,
+            retiring_mac: macs.next(),
+        }
     }
 
     fn stored(&self) -> StoredName<'_> {
         StoredName {
             mac: &self.mac,
             sealed: &self.sealed,
+            retiring_mac: self.retiring_mac.as_deref(),
         }
     }
 }

@@ -185,7 +185,10 @@ impl Files {
     ) -> FsResult<Upload> {
         let (tk, quota) = self.fresh_state().await?;
         let (parent, name) = self.parent_of(&tk, &path).await?;
-        let mut existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
+        let mut existing = self
+            .catalog
+            .lookup_forms(parent.id, &tk.lookup_macs(name))
+            .await?;
         let exclusive = how.exclusive && how.create;
         // An exclusive create (a drop box's every upload) over a file whose retention ran out
         // but that no sweep has deleted yet: the file is not there for the client (nor in its
@@ -196,7 +199,10 @@ impl Files {
             && self.expired(n, now).await?
             && self.swept(n.id).await
         {
-            existing = self.catalog.lookup(parent.id, &tk.name_mac(name)).await?;
+            existing = self
+                .catalog
+                .lookup_forms(parent.id, &tk.lookup_macs(name))
+                .await?;
         }
         if let Some(n) = &existing
             && !how.truncate
