@@ -789,4 +789,56 @@ mod tests {
         let again = admin.classify_run(None, true, |_, _, _| {}).await.unwrap();
         assert_eq!(again.len(), 2);
     }
+
+    /// A session that read the tenant key before a rotation (its key cached) goes on after it:
+    /// names looked up and listed, classes opened, under the key read again.
+    #[tokio::test]
+    async fn a_key_cached_before_a_rotation_is_read_again_for_what_it_does_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let master = MasterKeySource::File(dir.path().join("master.key"));
+        let admin = Admin::open(&data, master).await.unwrap();
+        let tenant = admin.add_tenant("acme").await.unwrap();
+        let files = admin.files_of(tenant.id).unwrap();
+        let jail = Admin::jail("/pay.txt").unwrap();
+        let text = b"Pay to routing number 021000021 account 0012345678.\n".to_vec();
+        files.put_new(&jail, text, 0).await.unwrap();
+        let mut waited = 0;
+        while files
+            .classes_of(&files.resolve(&jail).await.unwrap())
+            .await
+            .unwrap()
+            .is_none()
+        {
+            waited += 1;
+            assert!(waited < 1000, "not classified within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(files.tenant_key().await.unwrap().version, 1);
+        let id = files.resolve(&jail).await.unwrap().id;
+        let rotated = admin
+            .rotate_tenant_key("acme", std::sync::Arc::new(|_| {}))
+            .await
+            .unwrap();
+        assert_eq!(
+            (rotated.version, rotated.nodes, rotated.resumed),
+            (2, 1, false)
+        );
+        assert_eq!(files.tenant_key().await.unwrap().version, 1, "still cached");
+        // The file as a handle reads it again, by id (its classes under the new key).
+        let node = admin.catalog.node(id).await.unwrap().unwrap();
+        let classes = files.classes_of(&node).await.unwrap().unwrap();
+        assert_eq!(classes.counts.get(Class::AbaRouting), 1);
+        assert_eq!(files.resolve(&jail).await.unwrap().id, id);
+        let root = crate::files::path::JailPath::parse(&bytes::Bytes::from_static(b"/")).unwrap();
+        let listing = files.open_dir(&root).await.unwrap();
+        let names: Vec<_> = files
+            .read_dir(&listing, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, [bytes::Bytes::from_static(b"pay.txt")]);
+    }
 }

@@ -614,9 +614,13 @@ impl Files {
         self.open_classes(root, sealed).await.map(Some)
     }
 
+    /// Opens sealed classes under the tenant key, or, where they were sealed under a newer key
+    /// than the one cached (a rotation begun since), under the key read again.
     async fn open_classes(&self, root: &[u8], sealed: &[u8]) -> FsResult<Classification> {
-        let tk = self.tenant_key().await?;
-        let plain = tk.open_classes(root, sealed)?;
+        let plain = match self.tenant_key().await?.open_classes(root, sealed) {
+            Ok(plain) => plain,
+            Err(_) => self.fresh_state().await?.0.open_classes(root, sealed)?,
+        };
         // Sealed, so only this code wrote it; a stored form that does not read is damage.
         let damaged = || FsError::Key(vault::KeyError::Name);
         let text = String::from_utf8(plain).map_err(|_| damaged())?;
