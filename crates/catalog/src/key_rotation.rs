@@ -189,31 +189,6 @@ fn page<T>(
 }
 
 impl Catalog {
-    /// Tenant `tenant_id`'s key in force and, while a rotation goes on, the key it replaces.
-    pub async fn tenant_keys(
-        &self,
-        tenant_id: i64,
-    ) -> Result<Option<(TenantKeyRow, Option<TenantKeyRow>)>> {
-        let Some(current) = self.tenant_key(tenant_id).await? else {
-            return Ok(None);
-        };
-        let retiring = self.direct.with(|c| {
-            Ok(c.prepare_cached(
-                "SELECT version, master_key_id, wrapped FROM retiring_tenant_keys WHERE tenant_id = ?",
-            )?
-            .query_row([tenant_id], |r| {
-                Ok(TenantKeyRow {
-                    tenant_id,
-                    version: r.get(0)?,
-                    master_key_id: r.get(1)?,
-                    wrapped: r.get(2)?,
-                })
-            })
-            .optional()?)
-        })?;
-        Ok(Some((current, retiring)))
-    }
-
     /// The rotation of tenant `tenant_id`'s key under way, if one is.
     pub async fn key_rotation(&self, tenant_id: i64) -> Result<Option<KeyRotation>> {
         self.direct.with(|c| {
@@ -229,26 +204,12 @@ impl Catalog {
     pub async fn key_rotations(&self) -> Result<Vec<(String, KeyRotation)>> {
         self.direct.with(|c| {
             let sql = format!(
-                "SELECT t.name, x.* FROM ({ROTATION_OF}) x JOIN tenants t ON t.id = x.tenant_id
+                "SELECT x.*, t.name FROM ({ROTATION_OF}) x JOIN tenants t ON t.id = x.tenant_id
                   ORDER BY t.name"
             );
             let rows = c
                 .prepare(&sql)?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        KeyRotation {
-                            tenant_id: r.get(1)?,
-                            from_version: r.get(2)?,
-                            to_version: r.get(3)?,
-                            since: r.get(4)?,
-                            until_node: r.get(5)?,
-                            nodes_done_to: r.get(6)?,
-                            history_done_to: r.get(7)?,
-                            stepped: false,
-                        },
-                    ))
-                })?
+                .query_map([], |r| Ok((r.get::<_, String>(7)?, rotation_of(r)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })

@@ -553,8 +553,8 @@ async fn a_rotation_rekeys_every_row_in_steps_beside_changes() {
     // 40 directories and the file, less the one renamed under the new key; one history row.
     assert_eq!((nodes, history), (40, 1));
     assert!(cat.key_rotation(t.id).await.unwrap().is_none());
-    let (current, retiring) = cat.tenant_keys(t.id).await.unwrap().unwrap();
-    assert_eq!((current.version, retiring), (2, None));
+    let state = cat.tenant_state(t.id).await.unwrap().unwrap();
+    assert_eq!((state.key.version, state.retiring), (2, None));
     for n in names
         .iter()
         .filter(|n| **n != b"d31")
@@ -644,12 +644,12 @@ async fn an_interrupted_rotation_goes_on_and_its_old_key_is_kept_wrapped_until_i
         Err(CatalogError::TenantKeyMade)
     ));
     cat.rewrap_tenant_keys(&[3; 8], &rewrapped).await.unwrap();
-    let (current, retiring) = cat.tenant_keys(t.id).await.unwrap().unwrap();
-    assert_eq!(current.master_key_id, [3; 8]);
-    assert_eq!(retiring.unwrap().master_key_id, [3; 8]);
+    let state = cat.tenant_state(t.id).await.unwrap().unwrap();
+    assert_eq!(state.key.master_key_id, [3; 8]);
+    assert_eq!(state.retiring.unwrap().master_key_id, [3; 8]);
     // The tenant's removal deletes the old key with the new; the rotation ends there.
     cat.begin_tenant_removal("acme", 20).await.unwrap();
-    assert!(cat.tenant_keys(t.id).await.unwrap().is_none());
+    assert!(cat.tenant_state(t.id).await.unwrap().is_none());
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retiring_tenant_keys")
         .fetch_one(&cat.pool)
         .await

@@ -723,34 +723,44 @@ mod tests {
     use super::*;
     use classify::{Class, Classification};
 
+    /// An administration of a fresh data directory under `dir` with tenant `acme`, and acme's
+    /// files.
+    async fn acme(dir: &std::path::Path) -> (Admin, crate::files::Files, i64) {
+        let master = MasterKeySource::File(dir.join("master.key"));
+        let admin = Admin::open(&dir.join("data"), master).await.unwrap();
+        let tenant = admin.add_tenant("acme").await.unwrap();
+        let files = admin.files_of(tenant.id).unwrap();
+        (admin, files, tenant.id)
+    }
+
+    /// The file at `jail` once its upload is classified (after its commit, in the background).
+    async fn classified(files: &crate::files::Files, jail: &JailPath) -> catalog::Node {
+        for _ in 0..1000 {
+            let node = files.resolve(jail).await.unwrap();
+            if files.classes_of(&node).await.unwrap().is_some() {
+                return node;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{jail:?} not classified within 10 s");
+    }
+
+    const TEXT: &[u8] = b"Pay to routing number 021000021 account 0012345678.\n";
+
     /// `classify run` classifies again a file whose stored classification was found under
     /// earlier rules (a server upgrade whose classifier finds more), and leaves alone one found
     /// under these rules; `--again` takes both.
     #[tokio::test]
     async fn classify_run_takes_files_classified_under_earlier_rules() {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let master = MasterKeySource::File(dir.path().join("master.key"));
-        let admin = Admin::open(&data, master).await.unwrap();
-        let tenant = admin.add_tenant("acme").await.unwrap();
-        let files = admin.files_of(tenant.id).unwrap();
-        let text = b"Pay to routing number 021000021 account 0012345678.\n".to_vec();
+        let (admin, files, tenant_id) = acme(dir.path()).await;
         let tk = files.tenant_key().await.unwrap();
         for (path, rules) in [("/old.txt", 1), ("/new.txt", classify::RULES)] {
             let jail = Admin::jail(path).unwrap();
-            files.put_new(&jail, text.clone(), 0).await.unwrap();
-            // Its upload is classified after its commit, in the background: then it is
-            // stored as an earlier classifier stored it (the routing number, no account).
-            let mut waited = 0;
-            let node = loop {
-                let node = files.resolve(&jail).await.unwrap();
-                if files.classes_of(&node).await.unwrap().is_some() {
-                    break node;
-                }
-                waited += 1;
-                assert!(waited < 1000, "{path} not classified within 10 s");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            };
+            files.put_new(&jail, TEXT.to_vec(), 0).await.unwrap();
+            // Once classified, it is stored as an earlier classifier stored it (the routing
+            // number, no account).
+            let node = classified(&files, &jail).await;
             let mut stored = Classification {
                 rules,
                 ..Classification::default()
@@ -763,7 +773,7 @@ mod tests {
                 &stored,
             );
             let set = (admin.catalog)
-                .set_classes(tenant.id, node.id, tk.version, root, node.size, sealed);
+                .set_classes(tenant_id, node.id, tk.version, root, node.size, sealed);
             assert!(set.await.unwrap());
         }
         let done = admin.classify_run(None, false, |_, _, _| {}).await.unwrap();
@@ -795,27 +805,11 @@ mod tests {
     #[tokio::test]
     async fn a_key_cached_before_a_rotation_is_read_again_for_what_it_does_not_open() {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let master = MasterKeySource::File(dir.path().join("master.key"));
-        let admin = Admin::open(&data, master).await.unwrap();
-        let tenant = admin.add_tenant("acme").await.unwrap();
-        let files = admin.files_of(tenant.id).unwrap();
+        let (admin, files, _) = acme(dir.path()).await;
         let jail = Admin::jail("/pay.txt").unwrap();
-        let text = b"Pay to routing number 021000021 account 0012345678.\n".to_vec();
-        files.put_new(&jail, text, 0).await.unwrap();
-        let mut waited = 0;
-        while files
-            .classes_of(&files.resolve(&jail).await.unwrap())
-            .await
-            .unwrap()
-            .is_none()
-        {
-            waited += 1;
-            assert!(waited < 1000, "not classified within 10 s");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        files.put_new(&jail, TEXT.to_vec(), 0).await.unwrap();
+        let id = classified(&files, &jail).await.id;
         assert_eq!(files.tenant_key().await.unwrap().version, 1);
-        let id = files.resolve(&jail).await.unwrap().id;
         let rotated = admin
             .rotate_tenant_key("acme", std::sync::Arc::new(|_| {}))
             .await

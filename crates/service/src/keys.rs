@@ -276,12 +276,9 @@ pub async fn rotate_tenant_key(
     let t = catalog.tenant(tenant).await?;
     let (mut rotation, mut rekey, resumed) = match catalog.key_rotation(t.id).await? {
         Some(rotation) => {
-            let (current, retiring) = catalog
-                .tenant_keys(t.id)
-                .await?
-                .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
-            let retiring =
-                retiring.ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.to_owned()))?;
+            let no_key = || KeyLifecycleError::NoTenantKey(tenant.to_owned());
+            let state = catalog.tenant_state(t.id).await?.ok_or_else(no_key)?;
+            let (current, retiring) = (state.key, state.retiring.ok_or_else(no_key)?);
             let keyring = load_keyring_for(source, catalog.master_key_id().await?)?;
             let key = |r: &TenantKeyRow| {
                 keyring.tenant_key(r.tenant_id, r.version, &r.master_key_id, &r.wrapped)
