@@ -114,29 +114,53 @@ fn seen(seq: Option<i64>, hash: Option<Vec<u8>>, time: Option<i64>) -> Option<Se
     }
 }
 
+/// The public key, the checkpoint's seq, hash and time, and the head's ([`SELECT_NAMED`]).
+type NamedRow = (
+    Vec<u8>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
+fn named_of(row: NamedRow) -> NamedLedger {
+    let (public_key, seq, hash, time, head_seq, head_hash, head_time) = row;
+    NamedLedger {
+        public_key,
+        checkpoint: seen(seq, hash, time),
+        head: seen(head_seq, head_hash, head_time),
+    }
+}
+
+/// The ledger the catalog at `path` names, read without changing the catalog (`audit verify`:
+/// see [`crate::migrate::open_read_only`]).
+pub fn named_ledger_read_only(path: &std::path::Path) -> Result<Option<NamedLedger>> {
+    let conn = crate::migrate::open_read_only(path, "the catalog", crate::migrate::CATALOG)?;
+    let row: Option<NamedRow> = conn
+        .query_row(SELECT_NAMED, [], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .optional()?;
+    Ok(row.map(named_of))
+}
+
 impl Catalog {
     /// The ledger the catalog names, once the server has recorded it.
     pub async fn ledger_identity(&self) -> Result<Option<NamedLedger>> {
-        /// The public key, the checkpoint's seq, hash and time, and the head's.
-        type Row = (
-            Vec<u8>,
-            Option<i64>,
-            Option<Vec<u8>>,
-            Option<i64>,
-            Option<i64>,
-            Option<Vec<u8>>,
-            Option<i64>,
-        );
-        let row: Option<Row> = sqlx::query_as(SELECT_NAMED)
+        let row: Option<NamedRow> = sqlx::query_as(SELECT_NAMED)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(
-            |(public_key, seq, hash, time, head_seq, head_hash, head_time)| NamedLedger {
-                public_key,
-                checkpoint: seen(seq, hash, time),
-                head: seen(head_seq, head_hash, head_time),
-            },
-        ))
+        Ok(row.map(named_of))
     }
 
     /// Records the ledger's public key (at `now`); one already recorded is kept.

@@ -39,7 +39,9 @@ pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use key_rotation::{
     KeyRotation, Rekey, RekeyError, RekeyStep, RekeyableNode, RekeyableValue, Rekeyed,
 };
-pub use ledger_identity::{Behind, NamedLedger, SeenCheckpoint, record_ledger_head};
+pub use ledger_identity::{
+    Behind, NamedLedger, SeenCheckpoint, named_ledger_read_only, record_ledger_head,
+};
 pub use ledger_store::{
     LedgerEntry, LedgerFilter, LedgerMeta, LedgerStore, RangeVerified, RecordOwner, Verified,
     owner_of, sealed_event_of,
@@ -103,6 +105,18 @@ pub enum CatalogError {
     QuotaExceeded,
     #[error("catalog schema version {found} is newer than this build understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A database opened to be read only (`audit verify`) at an older schema than this build's:
+    /// such a command does not upgrade it.
+    #[error(
+        "{what} is at schema version {found} and this build's is {known}: a command that only \
+         reads does not upgrade it (upgrade it, or a copy of it, by starting the server or \
+         running a command that changes something; or read it with the build that wrote it)"
+    )]
+    SchemaBehind {
+        what: &'static str,
+        found: i64,
+        known: i64,
+    },
     #[error("database: {0}")]
     Backend(#[source] BackendError),
 }

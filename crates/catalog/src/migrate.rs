@@ -86,6 +86,47 @@ pub fn run_ledger(conn: &mut rusqlite::Connection, migrations: &[&'static str]) 
     Ok(())
 }
 
+/// Opens the database at `path` (`what` it is, for messages) to read it only: not created if
+/// missing, never migrated, nothing of its file changed (a read-write connection's last close
+/// folds the WAL into the file). One at another schema than `migrations` make is refused: a
+/// newer one as everywhere, an older one with [`CatalogError::SchemaBehind`] (a command that
+/// only reads does not upgrade it).
+pub fn open_read_only(
+    path: &std::path::Path,
+    what: &'static str,
+    migrations: &[&'static str],
+) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    if !path.exists() {
+        return Err(CatalogError::NotFound {
+            what,
+            name: path.display().to_string(),
+        });
+    }
+    let open_err = |source: rusqlite::Error| CatalogError::Open {
+        path: path.display().to_string(),
+        source: source.into(),
+    };
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(open_err)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    refuse_newer(version, migrations)?;
+    let known = migrations.len() as i64;
+    if version < known {
+        return Err(CatalogError::SchemaBehind {
+            what,
+            found: version,
+            known,
+        });
+    }
+    Ok(conn)
+}
+
 /// A database migrated by a newer build is left alone.
 fn refuse_newer(version: i64, migrations: &[&str]) -> Result<()> {
     let known = migrations.len() as i64;

@@ -564,28 +564,28 @@ pub fn record_admin(
     Ok(())
 }
 
-/// Whether the ledger's chain and checkpoints verify (with the ledger key's public half).
+/// Whether the ledger's chain and checkpoints verify (with the ledger key's public half). The
+/// ledger is read only: not created, migrated or changed (a copy kept as evidence keeps its
+/// bytes), and one at an older schema than this build's is refused, not upgraded.
 pub fn verify_ledger(data_dir: &Path) -> AdminResult<Result<catalog::Verified, ledger::Break>> {
-    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+    let store = LedgerStore::open_read_only(&data_dir.join("ledger.db"))?;
     Ok(store.verify(&ledger_public_key(data_dir)?)?)
 }
 
 /// Why the ledger of `data_dir` is not the one its catalog names (by its signing key's public
 /// half, recorded at the server's first start), if it is not: a ledger replaced with its key,
 /// or removed and begun afresh, would otherwise verify as intact. `None` when it is, or when
-/// there is no catalog (a ledger copied elsewhere to be verified) or it names none yet.
-pub async fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<String>> {
+/// there is no catalog (a ledger copied elsewhere to be verified) or it names none yet. Both
+/// are read only, as by [`verify_ledger`].
+pub fn ledger_not_the_named_one(data_dir: &Path) -> AdminResult<Option<String>> {
     let catalog_path = data_dir.join("catalog.db");
     if !catalog_path.exists() {
         return Ok(None);
     }
-    let catalog = Catalog::open(&catalog_path).await?;
-    let named = catalog.ledger_identity().await?;
-    catalog.close().await;
-    let Some(named) = named else {
+    let Some(named) = catalog::named_ledger_read_only(&catalog_path)? else {
         return Ok(None);
     };
-    let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+    let store = LedgerStore::open_read_only(&data_dir.join("ledger.db"))?;
     let why = if store.latest_checkpoint()?.is_none() {
         "it holds no signed checkpoint: removed or replaced by an empty one"
     } else if ledger_public_key(data_dir)? != named.public_key {

@@ -49,7 +49,7 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::NewLedger { reason } => new_ledger(data_dir, &reason).await?,
         AuditCommand::AcceptRollback { reason } => accept_rollback(data_dir, &reason).await?,
         AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
-            Ok(_) if let Some(why) = service::admin::ledger_not_the_named_one(data_dir).await? => {
+            Ok(_) if let Some(why) = service::admin::ledger_not_the_named_one(data_dir)? => {
                 anyhow::bail!("ledger broken: {why}")
             }
             Ok(v) => println!(

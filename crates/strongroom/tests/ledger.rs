@@ -1370,3 +1370,93 @@ fn a_ledger_rolled_back_to_an_older_copy_is_refused_until_accepted_on_the_record
         "{accepted:#?}"
     );
 }
+
+/// The names of the files that differ between two [`files_of`].
+fn changed(
+    a: &std::collections::BTreeMap<String, Vec<u8>>,
+    b: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
+    a.keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// Every file of `dir` (not its subdirectories) with its bytes, but a database's WAL index
+/// (`-shm`: shared memory SQLite rebuilds from the WAL when it opens it) and empty files (an
+/// empty WAL SQLite makes beside a database opened in WAL mode where there was none).
+fn files_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(name, bytes)| !name.ends_with("-shm") && !bytes.is_empty())
+        .collect()
+}
+
+/// `audit verify` reads and never writes: a data directory copied as evidence (a server
+/// killed, its ledger's WAL not folded in) keeps every file's bytes (but the WAL indexes,
+/// which SQLite rebuilds), and no file with anything in it is added;
+/// one whose catalog is at an older schema is refused, not upgraded; a missing ledger is said
+/// to be missing, not made (before, verify migrated both databases, folded the ledger's WAL
+/// into it at its close, and made an empty ledger where there was none).
+#[test]
+fn audit_verify_changes_no_byte_of_the_data_directory() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), pseudo_random(17, 50_000)).unwrap();
+    alice.sftp_ok("put f a\nmkdir d\nget a back\n");
+    server.crash();
+    let evidence = tempfile::tempdir().unwrap();
+    let copy = evidence.path().join("data");
+    std::fs::create_dir(&copy).unwrap();
+    // Its files (not the blobs, nor the control socket).
+    for name in files_of(&server.data_dir()).into_keys() {
+        std::fs::copy(server.data_dir().join(&name), copy.join(name)).unwrap();
+    }
+    let before = files_of(&copy);
+    assert!(before.contains_key("ledger.db-wal"), "{:?}", before.keys());
+    // (The server's own copies, to be sure the test reads what it means to.)
+    assert!(before.contains_key("catalog.db") && before.contains_key("ledger.key"));
+    let out = verify(&copy);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.starts_with("ledger intact: "),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(changed(&files_of(&copy), &before), [""; 0]);
+
+    // A catalog of an older schema (as an older build left it) is refused as it is.
+    sqlite(&copy.join("catalog.db"), "PRAGMA user_version = 23;");
+    let before = files_of(&copy);
+    let out = verify(&copy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("the catalog is at schema version 23 and this build's is ")
+            && err.contains("a command that only reads does not upgrade it"),
+        "{err}"
+    );
+    assert_eq!(changed(&files_of(&copy), &before), [""; 0]);
+
+    // No ledger: said, not made.
+    for f in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
+        let _ = std::fs::remove_file(copy.join(f));
+    }
+    let before = files_of(&copy);
+    let out = verify(&copy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("ledger.db' not found"),
+        "{err}"
+    );
+    assert_eq!(changed(&files_of(&copy), &before), [""; 0]);
+    server.restart();
+    server.assert_ledger_verifies();
+}
