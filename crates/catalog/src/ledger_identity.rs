@@ -135,7 +135,7 @@ fn named_of(row: NamedRow) -> NamedLedger {
 }
 
 /// The ledger the catalog at `path` names, read without changing the catalog (`audit verify`:
-/// see [`crate::migrate::open_read_only`]).
+/// see `migrate::open_read_only`).
 pub fn named_ledger_read_only(path: &std::path::Path) -> Result<Option<NamedLedger>> {
     let conn = crate::migrate::open_read_only(path, "the catalog", crate::migrate::CATALOG)?;
     let row: Option<NamedRow> = conn

@@ -296,7 +296,7 @@ impl LedgerStore {
 
     /// Opens the ledger database at `path` to read it only (`audit verify`): not created if
     /// missing, not migrated, nothing of its files changed, so that verifying a copy kept as
-    /// evidence leaves its bytes as they were ([`crate::migrate::open_read_only`]).
+    /// evidence leaves its bytes as they were (`migrate::open_read_only`).
     pub fn open_read_only(path: &Path) -> Result<Self> {
         let conn = migrate::open_read_only(path, "the ledger", migrate::LEDGER)?;
         Ok(Self {
