@@ -62,7 +62,7 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
             Err(b) => anyhow::bail!("ledger broken at record {}: {b}", b.first_bad()),
         },
         AuditCommand::Head => {
-            let store = LedgerStore::open(&data_dir.join("ledger.db"))?;
+            let store = LedgerStore::open_read_only(&data_dir.join("ledger.db"))?;
             let public_key = service::admin::ledger_public_key(data_dir)?;
             match store.checkpoints()?.last() {
                 // The key already: it is what an evidence file is checked with, kept apart.
