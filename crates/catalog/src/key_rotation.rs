@@ -296,10 +296,10 @@ impl Catalog {
         };
         // Re-keyed as read, outside any transaction: the cryptography does not hold the writer.
         let seen = std::hash::RandomState::new();
-        let params = rusqlite::params![tenant_id, after, until, STEP_ROWS];
         let mut read_nodes: ReadAhead<Rekeyed> = Default::default();
         let mut read_values: ReadAhead<Vec<u8>> = Default::default();
         let (last, full) = self.direct.with(|c| {
+            let params = rusqlite::params![tenant_id, after, until, STEP_ROWS];
             let ids: Vec<i64> = if nodes {
                 let rows = page(c, NODES_BETWEEN, params, node_of)?;
                 for n in &rows {

@@ -291,11 +291,13 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("cannot read the password from standard input")?;
+                // Off this thread: a signal (Ctrl-C at the prompt) is seen meanwhile.
+                let line = tokio::task::spawn_blocking(|| {
+                    let mut line = zeroize::Zeroizing::new(String::new());
+                    std::io::stdin().lock().read_line(&mut line).map(|_| line)
+                })
+                .await?
+                .context("cannot read the password from standard input")?;
                 Some(zeroize::Zeroizing::new(
                     line.trim_end_matches(['\r', '\n']).to_owned(),
                 ))

@@ -32,7 +32,76 @@ fn main() -> ExitCode {
         Err(e) if broken_pipe(&e) && stdout_reader_gone() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strongroom: {}", one_line(&e));
+            if let Some(Interrupted(signal)) = e.downcast_ref::<Interrupted>() {
+                return ExitCode::from(signal.exit_code());
+            }
             ExitCode::from(e.downcast_ref::<UsageError>().map_or(1, |_| 2))
+        }
+    }
+}
+
+/// A signal that stops a command: its name, and the exit code a shell gives a process it
+/// killed (128 + its number).
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Hangup,
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Hangup => "SIGHUP",
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    fn exit_code(self) -> u8 {
+        match self {
+            Signal::Hangup => 129,
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+}
+
+/// A command that changes something stopped by a signal ([`interruption`]).
+#[derive(Debug)]
+struct Interrupted(Signal);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted by {}: what it had done by then stands (a key rotation or a tenant \
+             removal under way is finished by running it again)",
+            self.0.name()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The first SIGHUP, SIGINT or SIGTERM, listened for from this call on (so that the command
+/// that follows is not killed by one before its record is made). Never, where the handlers
+/// cannot be installed (the default, killing, stays).
+fn interruption() -> impl std::future::Future<Output = Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    );
+    async move {
+        let (Ok(mut hup), Ok(mut int), Ok(mut term)) = handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = hup.recv() => Signal::Hangup,
+            _ = int.recv() => Signal::Interrupt,
+            _ = term.recv() => Signal::Terminate,
         }
     }
 }
@@ -160,29 +229,46 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let record = admin_record(&args.command);
+    let changes = record.is_some();
     let data_dir = args.data_dir.clone();
     // A command whose output nobody reads any more still has its record in the ledger below.
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async move {
-            match args.command {
-                cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
-                cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
-                cli::Command::User(u) => admin::user(&args.data_dir, u).await,
-                cli::Command::Master(cli::MasterCommand::Rotate) => {
-                    admin::master_rotate(&args.data_dir).await
+            // A command that changes something, interrupted (Ctrl-C, its terminal closed, a
+            // stop): what it did by then stands (a key rotation or a removal under way, its
+            // first steps), and so does its record, which says it was interrupted.
+            let interrupted = match changes {
+                true => Some(interruption()),
+                false => None,
+            };
+            let command = async move {
+                match args.command {
+                    cli::Command::Serve(s) => settings::serve(&args.data_dir, s).await,
+                    cli::Command::Tenant(t) => admin::tenant(&args.data_dir, t).await,
+                    cli::Command::User(u) => admin::user(&args.data_dir, u).await,
+                    cli::Command::Master(cli::MasterCommand::Rotate) => {
+                        admin::master_rotate(&args.data_dir).await
+                    }
+                    cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
+                    cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a).await,
+                    cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
+                    cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
+                    cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
+                    cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
+                    cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
+                    cli::Command::Incident(c) => classify_admin::incident(&args.data_dir, c).await,
+                    cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
+                    cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
+                        admin::retention_run(&args.data_dir, now.as_deref()).await
+                    }
                 }
-                cli::Command::Ban(b) => gate_admin::ban(&args.data_dir, b).await,
-                cli::Command::Audit(a) => audit_admin::audit(&args.data_dir, a).await,
-                cli::Command::Session(c) => session_admin::session(&args.data_dir, c).await,
-                cli::Command::Alert(c) => detect_admin::alert(&args.data_dir, c).await,
-                cli::Command::Canary(c) => detect_admin::canary(&args.data_dir, c).await,
-                cli::Command::File(c) => classify_admin::file(&args.data_dir, c).await,
-                cli::Command::Classify(c) => classify_admin::classify(&args.data_dir, c).await,
-                cli::Command::Incident(c) => classify_admin::incident(&args.data_dir, c).await,
-                cli::Command::Detect(c) => detect_admin::detect(&args.data_dir, c).await,
-                cli::Command::Retention(cli::RetentionCommand::Run { now }) => {
-                    admin::retention_run(&args.data_dir, now.as_deref()).await
-                }
+            };
+            match interrupted {
+                None => command.await,
+                Some(signal) => tokio::select! {
+                    done = command => done,
+                    name = signal => Err(Interrupted(name).into()),
+                },
             }
         })
     }));
@@ -208,14 +294,21 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             std::panic::resume_unwind(payload)
         }
     };
+    let interrupted = matches!(&result, Err(e) if e.downcast_ref::<Interrupted>().is_some());
     recorded(&match &result {
         Ok(()) => "ok".to_owned(),
         // The command did its work; only its printed output went unread.
         Err(e) if broken_pipe(e) && stdout_reader_gone() => {
             "ok (its output's reader had gone)".to_owned()
         }
+        Err(e) if interrupted => e.to_string(),
         Err(e) => format!("failed: {}", one_line(e)),
     });
+    if interrupted {
+        // Work of the command still under way on other threads (a transaction's last moments,
+        // a read of standard input) is not waited for.
+        runtime.shutdown_background();
+    }
     result
 }
 

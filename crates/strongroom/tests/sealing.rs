@@ -556,7 +556,8 @@ fn shredding_a_tenant_destroys_its_key_and_files() {
     assert_eq!(std::fs::read(bob.work().join("back")).unwrap(), kept);
 }
 
-/// A tenant key rotation goes in steps; interrupted (killed) between two, the tenant is served
+/// A tenant key rotation goes in steps; interrupted (Ctrl-C) between two, the command's record
+/// says so, and the tenant is served
 /// under both keys: names re-keyed and not are listed, looked up, read, renamed, replaced and
 /// refused as taken; a start and `tenant show` say it is under way; run again, it finishes, and
 /// nothing is left under the old key.
@@ -605,25 +606,44 @@ fn an_interrupted_key_rotation_serves_under_both_keys_and_is_finished_by_running
         11_001
     );
 
-    // Interrupted (killed) once its first step committed.
-    let mut rotation = std::process::Command::new(support::BIN)
+    // Interrupted (Ctrl-C) once its first step committed: on the record as interrupted.
+    let rotation = std::process::Command::new(support::BIN)
         .arg("--data-dir")
         .arg(server.data_dir())
         .args(["tenant", "rotate-key", "acme"])
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     wait_until("the rotation's first step", 20, 2, || {
         count("SELECT COALESCE(MAX(nodes_done_to), 0) FROM retiring_tenant_keys") > 0
     });
-    rotation.kill().unwrap();
-    rotation.wait().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &rotation.id().to_string()])
+        .status()
+        .unwrap();
+    let out = rotation.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("strongroom: interrupted by SIGINT: what it had done by then stands"),
+        "{err}"
+    );
     assert_eq!(
         count("SELECT COUNT(*) FROM retiring_tenant_keys"),
         1,
         "the rotation had finished: nothing was interrupted"
+    );
+    let admin = server.ok(&["audit", "export", "--kind", "admin"]);
+    assert!(
+        admin
+            .lines()
+            .any(|l| l.contains(r#""command":"tenant rotate-key acme""#)
+                && l.contains(
+                    r#""outcome":"interrupted by SIGINT: what it had done by then stands"#
+                )),
+        "{admin}"
     );
     server.restart();
     assert!(
