@@ -224,6 +224,16 @@ fn admin_record(command: &cli::Command) -> Option<String> {
     })
 }
 
+/// Whether `command` changes something in steps that may take minutes (recorded as begun, then
+/// as it ended).
+fn changes_in_steps(command: &cli::Command) -> bool {
+    use cli::{Command as C, TenantCommand as T};
+    matches!(
+        command,
+        C::Tenant(T::Remove { shred: true, .. } | T::RotateKey { .. })
+    )
+}
+
 fn run(args: cli::Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -231,6 +241,18 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     let record = admin_record(&args.command);
     let changes = record.is_some();
     let data_dir = args.data_dir.clone();
+    // A change that takes steps and minutes (a tenant's removal, its key's rotation) is on the
+    // record before its first step, so that one cut short by kill -9, which leaves no record of
+    // its end, still has one.
+    if let Some(command) = &record
+        && changes_in_steps(&args.command)
+        && let Err(e) = audit_admin::record_admin(&data_dir, command, "begun")
+    {
+        eprintln!(
+            "strongroom: warning: the audit ledger could not record this command's beginning: {}",
+            one_line(&e)
+        );
+    }
     // A command whose output nobody reads any more still has its record in the ledger below.
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async move {

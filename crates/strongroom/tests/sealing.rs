@@ -635,14 +635,17 @@ fn an_interrupted_key_rotation_serves_under_both_keys_and_is_finished_by_running
         1,
         "the rotation had finished: nothing was interrupted"
     );
+    // On the record: begun, then interrupted.
     let admin = server.ok(&["audit", "export", "--kind", "admin"]);
+    let outcomes: Vec<&str> = admin
+        .lines()
+        .filter(|l| l.contains(r#""command":"tenant rotate-key acme""#))
+        .filter_map(|l| l.split(r#""outcome":""#).nth(1))
+        .collect();
     assert!(
-        admin
-            .lines()
-            .any(|l| l.contains(r#""command":"tenant rotate-key acme""#)
-                && l.contains(
-                    r#""outcome":"interrupted by SIGINT: what it had done by then stands"#
-                )),
+        outcomes.len() == 2
+            && outcomes[0].starts_with("begun\"")
+            && outcomes[1].starts_with("interrupted by SIGINT: what it had done by then stands"),
         "{admin}"
     );
     server.restart();
@@ -782,6 +785,16 @@ fn an_interrupted_tenant_removal_holds_nothing_up_and_is_finished_by_removing_ag
     assert!(
         left > 0,
         "the removal had finished: nothing was interrupted"
+    );
+    // Killed (-9), it recorded no end; its beginning is on the record.
+    let admin = server.ok(&["audit", "export", "--kind", "admin"]);
+    let removals: Vec<&str> = admin
+        .lines()
+        .filter(|l| l.contains(r#""command":"tenant remove acme --shred""#))
+        .collect();
+    assert!(
+        removals.len() == 1 && removals[0].contains(r#""outcome":"begun""#),
+        "{admin}"
     );
     // A start says so.
     server.restart();
