@@ -1,5 +1,6 @@
 //! The `strongroom` binary: parses the command line, runs one command, and turns its result into
-//! an exit code (0 ok, 1 operational failure, 2 usage error) with one clear line on stderr.
+//! an exit code (0 ok, 1 operational failure, 2 usage error; 128 + the signal's number for a
+//! changing command a signal stopped, once its record says so) with one clear line on stderr.
 
 mod admin;
 mod audit_admin;
