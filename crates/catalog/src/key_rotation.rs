@@ -215,6 +215,58 @@ impl Catalog {
         })
     }
 
+    /// Re-keys with `rekey`, as a check that changes nothing, every row of tenant `tenant_id`
+    /// a rotation would re-key (its nodes, class history and TOTP secrets, a step's rows at a
+    /// time, outside any transaction), calling `checked(rows so far)` after each batch: the
+    /// first that does not re-key (a damaged or altered value) fails it, before anything of
+    /// the rotation is begun. Returns the rows checked.
+    pub async fn check_rekeyable(
+        &self,
+        tenant_id: i64,
+        rekey: &mut dyn Rekey,
+        checked: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<usize> {
+        let mut rows = 0;
+        for nodes in [true, false] {
+            let mut after = 0;
+            loop {
+                let (ids, n) = self.direct.with(|c| {
+                    let params = rusqlite::params![tenant_id, after, i64::MAX, STEP_ROWS];
+                    let ids: Vec<i64> = if nodes {
+                        let page = page(c, NODES_BETWEEN, params, node_of)?;
+                        for n in &page {
+                            rekey.node(n).map_err(CatalogError::Rekey)?;
+                        }
+                        page.iter().map(|n| n.id).collect()
+                    } else {
+                        let page = page(c, HISTORY_BETWEEN, params, value_of)?;
+                        for v in &page {
+                            rekey.class_history(v).map_err(CatalogError::Rekey)?;
+                        }
+                        page.iter().map(|v| v.id).collect()
+                    };
+                    let n = ids.len();
+                    Ok((ids, n))
+                })?;
+                rows += n;
+                if n > 0 {
+                    checked(rows);
+                }
+                match ids.last() {
+                    Some(&last) if n as i64 == STEP_ROWS => after = last,
+                    _ => break,
+                }
+            }
+        }
+        let secrets = self
+            .direct
+            .with(|c| page(c, TOTP_SECRETS, [tenant_id], value_of))?;
+        for v in &secrets {
+            rekey.totp_secret(v).map_err(CatalogError::Rekey)?;
+        }
+        Ok(rows + secrets.len())
+    }
+
     /// Begins replacing tenant `new.tenant_id`'s key (at `old_version`) with `new` at `now`: in
     /// one transaction `new` becomes the key in force, the old key is kept as retiring, and the
     /// tenant's TOTP secrets are re-sealed by `rekey`. [`CatalogError::KeyRotated`] if the key

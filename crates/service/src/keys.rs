@@ -264,8 +264,10 @@ fn new_tenant_key(master: &MasterKey, tenant_id: i64, version: i64) -> TenantKey
 /// force from the first step on (a server serving meanwhile reads under both); the old key is
 /// deleted with the last. A rotation begun and interrupted is finished, not begun again
 /// ([`Rotated::resumed`]). Another rotation or a master key rotation committed while it begins
-/// makes it begin again. `progress(rows)` after each step with the names and file keys re-keyed
-/// so far (a tenant of a million files takes a few minutes).
+/// makes it begin again. Before it begins, every row is re-keyed once as a check that changes
+/// nothing: a damaged or altered value fails the command, naming its row, with nothing begun.
+/// `progress` is told the rows checked, then the names and file keys re-keyed, so far (a
+/// tenant of a million files takes a few minutes).
 pub async fn rotate_tenant_key(
     catalog: &Catalog,
     source: &MasterKeySource,
@@ -290,8 +292,10 @@ pub async fn rotate_tenant_key(
             (rotation, rekey, true)
         }
         None => {
-            let (rotation, rekey) =
-                with_attempts(|| begin_tenant_key_rotation(catalog, source, t.id, now)).await?;
+            let (rotation, rekey) = with_attempts(|| {
+                begin_tenant_key_rotation(catalog, source, t.id, now, progress.clone())
+            })
+            .await?;
             (rotation, rekey, false)
         }
     };
@@ -301,7 +305,7 @@ pub async fn rotate_tenant_key(
         rekey = r;
         nodes += step.nodes;
         if step.nodes > 0 {
-            progress(nodes);
+            progress(RotationProgress::Rekeyed(nodes));
         }
         if step.done {
             break;
@@ -325,15 +329,25 @@ pub struct Rotated {
     pub resumed: bool,
 }
 
-/// Told the names and file keys re-keyed so far, by a tenant key rotation.
-pub type RekeyProgress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
+/// Told how far a tenant key rotation has come.
+pub type RekeyProgress = std::sync::Arc<dyn Fn(RotationProgress) + Send + Sync>;
 
-/// Makes tenant `tenant_id`'s next key and puts it in force, the old one kept as retiring.
+/// How far a tenant key rotation has come: the rows checked before it begins, then the names
+/// and file keys re-keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationProgress {
+    Checked(usize),
+    Rekeyed(usize),
+}
+
+/// Makes tenant `tenant_id`'s next key, checks that every row re-keys under it, and puts it in
+/// force, the old one kept as retiring.
 async fn begin_tenant_key_rotation(
     catalog: &Catalog,
     source: &MasterKeySource,
     tenant_id: i64,
     now: i64,
+    progress: RekeyProgress,
 ) -> Result<(catalog::KeyRotation, Rekeying), KeyLifecycleError> {
     let in_use = catalog.master_key_id().await?;
     let (keyring, master) = keyring_for_new_keys(catalog, source, in_use).await?;
@@ -350,7 +364,11 @@ async fn begin_tenant_key_rotation(
         master_key_id: master.id.to_vec(),
         wrapped,
     };
-    let rekey = Rekeying { old, new };
+    let mut rekey = Rekeying { old, new };
+    let checked = move |rows| progress(RotationProgress::Checked(rows));
+    catalog
+        .check_rekeyable(tenant_id, &mut rekey, &checked)
+        .await?;
     Ok(catalog
         .begin_key_rotation(row.version, &new_row, rekey, now)
         .await?)
@@ -426,6 +444,10 @@ impl Rekeying {
             (Some(id), Some(w), Some(v)) if v == old.version => {
                 changed = true;
                 Some(new.wrap_data_key(&old.unwrap_data_key(id, w)?))
+            }
+            // Under neither key: kept, it would be left under a key that is gone.
+            (Some(_), Some(_), Some(v)) if v != new.version => {
+                return Err(format!("its data key is wrapped under tenant key version {v}").into());
             }
             _ => None,
         };
@@ -571,7 +593,8 @@ mod tests {
         let globex = add_tenant(&catalog, &ledger, &source, "globex", 2)
             .await
             .unwrap();
-        // Its progress told after each step (two directories: one step).
+        // Its progress told after each batch checked, then each step (two directories: one
+        // of each).
         let row = catalog.tenant_key(acme.id).await.unwrap().unwrap();
         let tk = load_keyring(&source, false)
             .unwrap()
@@ -593,13 +616,16 @@ mod tests {
         }
         let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let progress = told.clone();
-        let progress: RekeyProgress = std::sync::Arc::new(move |rows| {
-            progress.lock().unwrap().push(rows);
+        let progress: RekeyProgress = std::sync::Arc::new(move |told| {
+            progress.lock().unwrap().push(told);
         });
         rotate_tenant_key(&catalog, &source, "acme", 3, progress)
             .await
             .unwrap();
-        assert_eq!(*told.lock().unwrap(), [2]);
+        assert_eq!(
+            *told.lock().unwrap(),
+            [RotationProgress::Checked(2), RotationProgress::Rekeyed(2)]
+        );
         for t in [acme.id, globex.id] {
             let row = catalog.tenant_key(t).await.unwrap().unwrap();
             assert_eq!(row.master_key_id, new.id, "tenant {t}");

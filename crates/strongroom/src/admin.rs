@@ -177,9 +177,15 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             let rotated = admin
                 .rotate_tenant_key(
                     &name,
-                    std::sync::Arc::new(move |rows| {
+                    std::sync::Arc::new(move |told| {
+                        use service::keys::RotationProgress::{Checked, Rekeyed};
                         if tty {
-                            eprint!("\rre-keyed {rows} names and file keys");
+                            match told {
+                                Checked(rows) => eprint!("\rchecked {rows} rows"),
+                                Rekeyed(rows) => {
+                                    eprint!("\rre-keyed {rows} names and file keys ")
+                                }
+                            }
                             let _ = std::io::stderr().flush();
                             telling.store(true, std::sync::atomic::Ordering::Relaxed);
                         }

@@ -468,7 +468,7 @@ fn a_blob_store_without_the_catalogs_blobs_or_of_another_data_directory_is_refus
 
 /// A name altered in the catalog (a byte of its seal changed) does not open: its directory's
 /// listing is refused, the log names the row by its id (and holds no name), and the other
-/// files are still served by name.
+/// files are still served by name; a key rotation refuses to begin, naming the row.
 #[test]
 fn a_name_altered_in_the_catalog_is_refused_and_its_row_named() {
     let server = Server::start();
@@ -499,15 +499,47 @@ fn a_name_altered_in_the_catalog_is_refused_and_its_row_named() {
     assert!(!log.contains("quarterly-report"), "a name in the log");
     alice.sftp_ok("get other.csv back\n");
     assert_eq!(std::fs::read(alice.work().join("back")).unwrap(), b"kept");
-    // A rotation of the tenant's key stops at the row, naming it, and changes nothing.
+    // A rotation of the tenant's key stops at the row, naming it, and changes nothing: its
+    // check of every row comes before it begins.
     let out = server.admin(&["tenant", "rotate-key", "acme"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains(&format!("catalog node {id}: ")),
         "{err}"
     );
+    let show = server.ok(&["tenant", "show", "acme"]);
+    assert!(
+        show.contains("tenant key version:      1") && !show.contains("key rotation:"),
+        "{show}"
+    );
     alice.sftp_ok("get other.csv again\n");
     assert_eq!(std::fs::read(alice.work().join("again")).unwrap(), b"kept");
+    // A data key said to be under a version the tenant never had (neither the old key nor the
+    // new): refused the same way, not kept under a key about to be gone.
+    support::sqlite(&db, &format!("DELETE FROM nodes WHERE id = {id}"));
+    let other = support::sqlite_query(
+        &db,
+        "SELECT id FROM nodes WHERE key_version IS NOT NULL AND parent_id IS NOT NULL",
+    );
+    let other = other.trim();
+    support::sqlite(
+        &db,
+        &format!("UPDATE nodes SET key_version = 7 WHERE id = {other}"),
+    );
+    let out = server.admin(&["tenant", "rotate-key", "acme"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!(
+                "catalog node {other}: its data key is wrapped under tenant key version 7"
+            )),
+        "{err}"
+    );
+    assert!(
+        server
+            .ok(&["tenant", "show", "acme"])
+            .contains("tenant key version:      1")
+    );
 }
 
 #[test]
