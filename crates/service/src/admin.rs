@@ -516,6 +516,26 @@ pub fn open_ledger(
     Ok((store, key))
 }
 
+/// The ledger of `data_dir` and its body key, to read only (`audit export`): nothing of the
+/// ledger is created, migrated or changed (see [`verify_ledger`]); `None` when it has no body
+/// key yet (then it holds no record to read).
+pub fn read_ledger(
+    data_dir: &Path,
+    master: &MasterKeySource,
+) -> AdminResult<Option<(LedgerStore, LedgerBodyKey)>> {
+    let store = LedgerStore::open_read_only(&data_dir.join("ledger.db"))?;
+    let Some((id, wrapped)) = store.body_key()? else {
+        return Ok(None);
+    };
+    let keyring = crate::keys::load_keyring_for(master, Some(id.clone()))?;
+    let key = keyring
+        .by_id(&id)
+        .map_err(crate::keys::KeyLifecycleError::from)?
+        .unwrap_ledger_body_key(&wrapped)
+        .map_err(crate::keys::KeyLifecycleError::from)?;
+    Ok(Some((store, key)))
+}
+
 /// The records of tenant `t`: from its creation (records of an earlier tenant of the same name,
 /// removed and added again, are not its).
 fn records_of(t: &Tenant) -> LedgerFilter {
@@ -673,7 +693,10 @@ pub fn export<E>(
 where
     E: From<AdminError> + From<LedgerReadError>,
 {
-    let (store, body_key) = open_ledger(data_dir, master)?;
+    // Read only: an export of a copy kept as evidence leaves its bytes as they were.
+    let Some((store, body_key)) = read_ledger(data_dir, master)? else {
+        return Ok(());
+    };
     match narrowed {
         ExportNarrowed::No => ledger_read::for_each(&store, &body_key, filter, each),
         ExportNarrowed::Network(net) => {

@@ -1399,7 +1399,7 @@ fn files_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// `audit verify` reads and never writes: a data directory copied as evidence (a server
+/// `audit verify` (and `audit export`) reads and never writes: a data directory copied as evidence (a server
 /// killed, its ledger's WAL not folded in) keeps every file's bytes (but the WAL indexes,
 /// which SQLite rebuilds), and no file with anything in it is added;
 /// one whose catalog is at an older schema is refused, not upgraded; a missing ledger is said
@@ -1430,6 +1430,10 @@ fn audit_verify_changes_no_byte_of_the_data_directory() {
         "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(changed(&files_of(&copy), &before), [""; 0]);
+    // Nor does an export of it, which reads every record.
+    let exported = export(&copy, &[]);
+    assert!(exported.len() > 5, "{exported:?}");
     assert_eq!(changed(&files_of(&copy), &before), [""; 0]);
 
     // A catalog of an older schema (as an older build left it) is refused as it is.
