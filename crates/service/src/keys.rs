@@ -293,7 +293,7 @@ pub async fn rotate_tenant_key(
         }
         None => {
             let (rotation, rekey) = with_attempts(|| {
-                begin_tenant_key_rotation(catalog, source, t.id, now, progress.clone())
+                begin_tenant_key_rotation(catalog, source, &t, now, progress.clone())
             })
             .await?;
             (rotation, rekey, false)
@@ -345,16 +345,17 @@ pub enum RotationProgress {
 async fn begin_tenant_key_rotation(
     catalog: &Catalog,
     source: &MasterKeySource,
-    tenant_id: i64,
+    tenant: &catalog::Tenant,
     now: i64,
     progress: RekeyProgress,
 ) -> Result<(catalog::KeyRotation, Rekeying), KeyLifecycleError> {
+    let tenant_id = tenant.id;
     let in_use = catalog.master_key_id().await?;
     let (keyring, master) = keyring_for_new_keys(catalog, source, in_use).await?;
     let row = catalog
         .tenant_key(tenant_id)
         .await?
-        .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant_id.to_string()))?;
+        .ok_or_else(|| KeyLifecycleError::NoTenantKey(tenant.name.clone()))?;
     let old = keyring.tenant_key(tenant_id, row.version, &row.master_key_id, &row.wrapped)?;
     let version = row.version + 1;
     let (new, wrapped) = master.new_tenant_key(tenant_id, version);
