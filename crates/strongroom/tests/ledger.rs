@@ -583,10 +583,11 @@ fn an_open_for_read_is_durable_before_its_handle_is_given() {
         );
     }
     // The server's runs: each start after a kill says the run before it recorded no stop; a
-    // clean stop is recorded, and the start after it says nothing of the kind.
+    // clean stop (SIGTERM, and SIGHUP: its terminal closed) is recorded, and the start after it
+    // says nothing of the kind.
     server.stop();
     server.start_again();
-    server.stop();
+    assert_eq!(server.stop_by("HUP"), Some(0));
     let runs: Vec<String> = export(&data, &["--kind", "admin"])
         .into_iter()
         .filter_map(|r| match r.event.kind {

@@ -111,8 +111,13 @@ impl Server {
 
     /// Stops with SIGTERM and waits; returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
+        self.stop_by("TERM")
+    }
+
+    /// Stops the server with signal `sig` (`TERM`, `INT`, `HUP`) and waits for it to exit.
+    pub fn stop_by(&mut self, sig: &str) -> Option<i32> {
         let mut child = self.child.take()?;
-        unsafe_kill(child.id(), "TERM");
+        unsafe_kill(child.id(), sig);
         wait_timeout(&mut child, Duration::from_secs(30))
     }
 
