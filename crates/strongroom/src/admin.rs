@@ -60,9 +60,20 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             );
         }
         TenantCommand::List => {
+            // A key rotation interrupted: the tenant is served under both keys until it ends.
+            let rotating: std::collections::HashSet<String> = cat
+                .key_rotations()
+                .await?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
             for t in cat.list_tenants().await? {
+                let under_way = match rotating.contains(&t.name) {
+                    true => "\tkey-rotation=under-way",
+                    false => "",
+                };
                 println!(
-                    "{}\t{}\tretention={}\tafter-download={}\tquota-bytes={}\tquota-files={}",
+                    "{}\t{}\tretention={}\tafter-download={}\tquota-bytes={}\tquota-files={}{under_way}",
                     t.name,
                     rfc3339(t.created_at),
                     show_opt(t.retention_days, "d"),

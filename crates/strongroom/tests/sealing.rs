@@ -689,6 +689,19 @@ fn an_interrupted_key_rotation_serves_under_both_keys_and_is_finished_by_running
         "{}",
         server.log()
     );
+    let list = server.ok(&["tenant", "list"]);
+    let acme = list
+        .lines()
+        .find(|l| l.starts_with("acme\t"))
+        .unwrap_or_default();
+    let globex = list
+        .lines()
+        .find(|l| l.starts_with("globex\t"))
+        .unwrap_or_default();
+    assert!(
+        acme.ends_with("\tkey-rotation=under-way") && !globex.contains("key-rotation"),
+        "{list}"
+    );
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(
         show.contains("tenant key version:      2")
@@ -752,6 +765,7 @@ fn an_interrupted_key_rotation_serves_under_both_keys_and_is_finished_by_running
     assert_eq!(std::fs::read(bob.work().join("b.back")).unwrap(), data);
     let show = server.ok(&["tenant", "show", "acme"]);
     assert!(!show.contains("key rotation:"), "{show}");
+    assert!(!server.ok(&["tenant", "list"]).contains("key-rotation"));
 }
 
 #[test]
