@@ -86,7 +86,8 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// The first SIGHUP, SIGINT or SIGTERM, listened for from this call on (so that the command
-/// that follows is not killed by one before its record is made). Never, where the handlers
+/// that follows is not killed by one before its record is made; the server's clean stop waits
+/// for the same). Never, where the handlers
 /// cannot be installed (the default, killing, stays).
 fn interruption() -> impl std::future::Future<Output = Signal> {
     use tokio::signal::unix::{SignalKind, signal};

@@ -81,23 +81,10 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
 
 /// SIGTERM, SIGINT or SIGHUP (its terminal closed: by default it would kill the server with no
 /// clean stop, its sessions unrecorded), listened for from this call on (not from the future's
-/// first poll).
+/// first poll): the signals that interrupt an administrator's command (`crate::interruption`).
 fn shutdown_signal() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handlers = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    );
+    let signal = crate::interruption();
     async move {
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = handlers else {
-            std::future::pending::<()>().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-            _ = hup.recv() => {},
-        }
+        signal.await;
     }
 }
