@@ -28,6 +28,8 @@ pub(crate) struct Direct {
     idle: Mutex<Vec<Connection>>,
     /// Opened at the first write.
     writer: Mutex<Option<Connection>>,
+    /// Every connection opened read-only, and no writer ([`crate::Catalog::open_read_only`]).
+    read_only: bool,
 }
 
 impl Direct {
@@ -36,6 +38,15 @@ impl Direct {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
+            read_only: false,
+        }
+    }
+
+    /// Reads only: no connection may write, none is opened read-write.
+    pub(crate) fn read_only(path: &Path) -> Self {
+        Self {
+            read_only: true,
+            ..Self::new(path)
         }
     }
 
@@ -44,11 +55,12 @@ impl Direct {
             path: self.path.display().to_string(),
             source: source.into(),
         };
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
+        let mode = match self.read_only {
+            true => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            false => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        };
+        let conn = Connection::open_with_flags(&self.path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
         if query_only {
@@ -89,6 +101,9 @@ impl Direct {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
+        if self.read_only {
+            return Err(CatalogError::ReadOnly);
+        }
         let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let conn = match slot.take() {
             Some(conn) => slot.insert(conn),

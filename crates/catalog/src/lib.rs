@@ -117,6 +117,11 @@ pub enum CatalogError {
         found: i64,
         known: i64,
     },
+    /// A change asked of a catalog opened to be read only ([`Catalog::open_read_only`]).
+    #[error(
+        "the catalog is open to be read only (by a command that only reads) and a change was asked of it"
+    )]
+    ReadOnly,
     #[error("database: {0}")]
     Backend(#[source] BackendError),
 }
@@ -181,6 +186,37 @@ impl Catalog {
         Ok(Self {
             pool,
             direct: std::sync::Arc::new(direct::Direct::new(path)),
+        })
+    }
+
+    /// Opens the catalog at `path` to read it only (an investigator's copy, a command that
+    /// only shows): not created if missing, never migrated (an older or newer schema is
+    /// refused, see `migrate::open_read_only`), every connection opened read-only, so that
+    /// nothing of the file changes; a change asked of it fails ([`CatalogError::ReadOnly`]).
+    pub async fn open_read_only(path: &Path) -> Result<Self> {
+        // The schema checked (and the file's presence) by the one rule of read-only opens.
+        drop(migrate::open_read_only(
+            path,
+            "the catalog",
+            migrate::CATALOG,
+        )?);
+        let open_err = |source: sqlx::Error| CatalogError::Open {
+            path: path.display().to_string(),
+            source: source.into(),
+        };
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(open_err)?
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await
+            .map_err(open_err)?;
+        Ok(Self {
+            pool,
+            direct: std::sync::Arc::new(direct::Direct::read_only(path)),
         })
     }
 

@@ -80,6 +80,8 @@ pub struct Admin {
     catalog: Catalog,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
+    /// Opened by [`Admin::open_read_only`]: nothing of the data directory is created or changed.
+    read_only: bool,
 }
 
 impl Admin {
@@ -93,6 +95,31 @@ impl Admin {
             catalog,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(SystemEntropy),
+            read_only: false,
+        })
+    }
+
+    /// Opens `data_dir` to read it only, for what only shows (listings, a file's facts, the
+    /// alerts, the incident report): the directory, its catalog and its ledger must exist and
+    /// are not created, migrated or changed, nor is a key made (an investigator's copy keeps
+    /// its bytes; a wrong `--data-dir` is an error, not a new empty data directory; a build
+    /// that only looks does not upgrade a data directory another build still serves). An
+    /// older schema is refused, naming how to upgrade it ([`catalog::CatalogError::SchemaBehind`]).
+    pub async fn open_read_only(data_dir: &Path, master: MasterKeySource) -> AdminResult<Self> {
+        if let Err(source) = std::fs::metadata(data_dir) {
+            return Err(AdminError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            });
+        }
+        let catalog = Catalog::open_read_only(&data_dir.join("catalog.db")).await?;
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            master,
+            catalog,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(SystemEntropy),
+            read_only: true,
         })
     }
 
@@ -111,7 +138,11 @@ impl Admin {
     }
 
     fn vault(&self) -> AdminResult<Vault> {
-        let store = LocalBlobStore::open(&self.data_dir.join("blobs"))?;
+        let root = self.data_dir.join("blobs");
+        let store = match self.read_only {
+            true => LocalBlobStore::existing(&root),
+            false => LocalBlobStore::open(&root)?,
+        };
         Ok(Vault::new(Arc::new(store)))
     }
 
@@ -464,9 +495,17 @@ impl Admin {
         )
     }
 
-    /// The ledger and the key that seals (and opens) its record bodies.
+    /// The ledger and the key that seals (and opens) its record bodies; opened read-only by
+    /// an admin opened so ([`read_ledger`]: a ledger with no body key yet holds no record, and
+    /// is refused here as having none to read).
     pub fn ledger(&self) -> AdminResult<(LedgerStore, LedgerBodyKey)> {
-        open_ledger(&self.data_dir, &self.master)
+        if !self.read_only {
+            return open_ledger(&self.data_dir, &self.master);
+        }
+        read_ledger(&self.data_dir, &self.master)?.ok_or_else(|| AdminError::DataDir {
+            path: self.data_dir.display().to_string(),
+            source: std::io::Error::other("its ledger holds no record yet: nothing to read"),
+        })
     }
 
     /// Adds an admin command's record to the ledger, durable before this returns. `by` is who

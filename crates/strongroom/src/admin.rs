@@ -27,6 +27,20 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Admin> {
     Ok(Admin::open(data_dir, master_key_source(data_dir)).await?)
 }
 
+/// The data directory, opened for a command that only reads it: read-only, nothing of it
+/// created or changed ([`Admin::open_read_only`]).
+pub async fn open_read_only(data_dir: &Path) -> anyhow::Result<Admin> {
+    Ok(Admin::open_read_only(data_dir, master_key_source(data_dir)).await?)
+}
+
+/// The data directory, opened for a command that `changes` it or only reads it.
+pub async fn open_for(data_dir: &Path, changes: bool) -> anyhow::Result<Admin> {
+    match changes {
+        true => open(data_dir).await,
+        false => open_read_only(data_dir).await,
+    }
+}
+
 /// A service error, with a refused request reported as a usage error (exit code 2).
 pub fn usage_or(e: AdminError) -> anyhow::Error {
     match e {
@@ -48,7 +62,7 @@ fn show_opt(v: Option<i64>, unit: &str) -> String {
 }
 
 pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
-    let admin = open(data_dir).await?;
+    let admin = open_for(data_dir, cmd.changes()).await?;
     let cat = admin.catalog();
     match cmd {
         TenantCommand::Add { name } => {
@@ -289,7 +303,7 @@ fn read_key_text(file: &Path) -> anyhow::Result<String> {
 }
 
 pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
-    let admin = open(data_dir).await?;
+    let admin = open_for(data_dir, cmd.changes()).await?;
     let cat = admin.catalog();
     let now = admin.now();
     match cmd {

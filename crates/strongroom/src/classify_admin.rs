@@ -90,7 +90,7 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
             format,
         } => return list(data_dir, &tenant, &dir, format).await,
     };
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_read_only(data_dir).await?;
     let f = admin
         .file_show(&tenant, &path)
         .await
@@ -274,7 +274,8 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         Some(_) => crate::session_admin::checkpoint_now(data_dir).await?,
         None => false,
     };
-    let admin = crate::admin::open(data_dir).await?;
+    // An evidence file's checkpoint may be signed here (below); a report alone only reads.
+    let admin = crate::admin::open_for(data_dir, evidence.is_some()).await?;
     if evidence.is_some() && !running {
         // No server to ask: the records since its last checkpoint (this tool's own records of
         // commands run since, or those of a server that crashed) are signed here.
@@ -735,7 +736,7 @@ async fn readers(
     format: ListFormat,
 ) -> anyhow::Result<()> {
     let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_read_only(data_dir).await?;
     let files = admin
         .file_readers(tenant, asked, since, until)
         .await
@@ -857,7 +858,7 @@ fn readers_table(
 }
 
 async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> anyhow::Result<()> {
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_read_only(data_dir).await?;
     let entries = admin
         .file_list(tenant, dir)
         .await
@@ -904,7 +905,7 @@ async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> a
 }
 
 async fn pattern(data_dir: &Path, cmd: PatternCommand) -> anyhow::Result<()> {
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, cmd.changes()).await?;
     match cmd {
         PatternCommand::Add {
             tenant,

@@ -745,3 +745,92 @@ pub enum KeyCommand {
         fingerprint: String,
     },
 }
+
+// Which commands change the data directory: the others open it read-only
+// (`service::admin::Admin::open_read_only`), so that one that only looks creates, migrates
+// and changes nothing (an investigator's copy, a mistyped --data-dir, a directory another
+// build serves). Those that change nothing and are not put on the ledger's record either are
+// `Command::unrecorded`.
+
+impl Command {
+    /// Whether the command only reads and its run is not on the ledger's record: it shows
+    /// what the catalog or the running server holds of accounts, alerts and keys. (Who read
+    /// a file's facts, its data classes or an incident report is on the record, and so is
+    /// every change.)
+    pub fn unrecorded(&self) -> bool {
+        use Command as C;
+        match self {
+            C::Serve(_) => true,
+            C::Audit(a) => matches!(
+                a,
+                AuditCommand::Verify | AuditCommand::Head | AuditCommand::Export { .. }
+            ),
+            C::Tenant(t) => !t.changes(),
+            C::User(u) => !u.changes(),
+            C::Ban(b) => !b.changes(),
+            C::Session(s) => matches!(s, SessionCommand::List { .. }),
+            C::Alert(a) => !a.changes(),
+            C::Canary(c) => !c.changes(),
+            C::Incident(i) => matches!(i, IncidentCommand::Check { .. }),
+            C::Detect(d) => matches!(
+                d,
+                DetectCommand::Rules { .. }
+                    | DetectCommand::Replay { .. }
+                    | DetectCommand::Simulate { .. }
+            ),
+            C::Master(_) | C::Retention(_) | C::File(_) | C::Classify(_) => false,
+        }
+    }
+}
+
+impl TenantCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        !matches!(
+            self,
+            TenantCommand::List
+                | TenantCommand::Show { .. }
+                | TenantCommand::Ca(CaCommand::List { .. })
+        )
+    }
+}
+
+impl UserCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        !matches!(
+            self,
+            UserCommand::List { .. }
+                | UserCommand::Show { .. }
+                | UserCommand::Key(KeyCommand::List { .. })
+        )
+    }
+}
+
+impl BanCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        !matches!(self, BanCommand::List)
+    }
+}
+
+impl AlertCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        matches!(self, AlertCommand::Ack { .. })
+    }
+}
+
+impl CanaryCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        !matches!(self, CanaryCommand::List { .. })
+    }
+}
+
+impl PatternCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        !matches!(self, PatternCommand::List { .. })
+    }
+}

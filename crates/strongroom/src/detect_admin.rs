@@ -28,7 +28,7 @@ fn since_ms(v: &str, now: i64) -> Result<i64, UsageError> {
 }
 
 pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, cmd.changes()).await?;
     let cat = admin.catalog();
     match cmd {
         AlertCommand::List {
@@ -182,7 +182,7 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
 }
 
 pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, cmd.changes()).await?;
     match cmd {
         CanaryCommand::Add { tenant, path } => {
             let id = admin
@@ -243,7 +243,7 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
     let config = settings::load_default(data_dir)?;
     match cmd {
         DetectCommand::Rules { user, tenant } => {
-            let admin = crate::admin::open(data_dir).await?;
+            let admin = crate::admin::open_read_only(data_dir).await?;
             let overrides = admin.catalog().detection_overrides().await?;
             let tenant = match (&tenant, &user) {
                 (Some(t), _) => Some(t.clone()),

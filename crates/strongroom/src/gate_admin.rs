@@ -367,7 +367,7 @@ pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow
 }
 
 pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, cmd.changes()).await?;
     let cat = admin.catalog();
     match cmd {
         BanCommand::List => {

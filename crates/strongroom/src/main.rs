@@ -190,28 +190,7 @@ fn one_line(e: &anyhow::Error) -> String {
 /// The command line of a command that changes something, for the ledger (`None` for commands
 /// that only read). Passwords never appear on it (they come on stdin).
 fn admin_record(command: &cli::Command) -> Option<String> {
-    use cli::{Command as C, TenantCommand as T, UserCommand as U};
-    let reads = matches!(
-        command,
-        C::Serve(_)
-            | C::Audit(
-                cli::AuditCommand::Verify
-                    | cli::AuditCommand::Head
-                    | cli::AuditCommand::Export { .. }
-            )
-            | C::Tenant(T::List | T::Show { .. } | T::Ca(cli::CaCommand::List { .. }))
-            | C::User(U::List { .. } | U::Show { .. } | U::Key(cli::KeyCommand::List { .. }))
-            | C::Ban(cli::BanCommand::List)
-            | C::Session(cli::SessionCommand::List { .. })
-            | C::Alert(cli::AlertCommand::List { .. } | cli::AlertCommand::Show { .. })
-            | C::Canary(cli::CanaryCommand::List { .. })
-            | C::Incident(cli::IncidentCommand::Check { .. })
-            | C::Detect(
-                cli::DetectCommand::Rules { .. }
-                    | cli::DetectCommand::Replay { .. }
-                    | cli::DetectCommand::Simulate { .. }
-            )
-    );
+    let reads = command.unrecorded();
     (!reads).then(|| {
         let mut words = std::env::args().skip(1).peekable();
         let mut kept = Vec::new();
@@ -297,9 +276,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         })
     }));
     // A change is recorded however the command ended (a panic included: it may have changed
-    // something before it).
+    // something before it); but in no data directory: one that found none (a mistyped
+    // --data-dir, read by a command that only reads) changed nothing, and its record would make
+    // a ledger and a master key there.
     let recorded = |outcome: &str| {
         if let Some(command) = &record
+            && data_dir.is_dir()
             && let Err(e) = audit_admin::record_admin(&data_dir, command, outcome)
         {
             eprintln!(

@@ -1465,3 +1465,131 @@ fn audit_verify_changes_no_byte_of_the_data_directory() {
     server.restart();
     server.assert_ledger_verifies();
 }
+
+/// Commands that only show (listings, accounts, alerts, bans, canaries, the detection rules)
+/// open the data directory read-only: a copy kept as evidence keeps every file's bytes (before,
+/// each opened the catalog read-write, migrating it, folding a killed server's WAL into it at
+/// its close). One at an older schema is refused, not upgraded (a build that only looks does
+/// not make a directory unusable by the build that serves it), and a mistyped `--data-dir` is
+/// an error, not a new data directory. Those whose run is on the record (a file's facts and
+/// classes, an incident report) read the catalog so too: the only change they make is their
+/// record.
+#[test]
+fn commands_that_only_show_change_no_byte_of_the_data_directory() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("f"), b"IBAN: GB82WEST12345698765432\n").unwrap();
+    alice.sftp_ok("put f a\nmkdir d\nget a back\n");
+    server.crash();
+    let evidence = tempfile::tempdir().unwrap();
+    let copy = evidence.path().join("data");
+    std::fs::create_dir(&copy).unwrap();
+    for name in files_of(&server.data_dir()).into_keys() {
+        std::fs::copy(server.data_dir().join(&name), copy.join(name)).unwrap();
+    }
+    let before = files_of(&copy);
+    assert!(before.contains_key("catalog.db-wal"), "{:?}", before.keys());
+    let shows: &[&[&str]] = &[
+        &["tenant", "list"],
+        &["tenant", "show", "acme"],
+        &["tenant", "ca", "list", "acme"],
+        &["user", "list"],
+        &["user", "show", "alice"],
+        &["user", "key", "list", "alice"],
+        &["ban", "list"],
+        &["alert", "list"],
+        &["canary", "list"],
+        &["detect", "rules"],
+    ];
+    for args in shows {
+        let out = admin_in(&copy, args, None);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(changed(&files_of(&copy), &before), [""; 0], "{args:?}");
+    }
+    let listed = String::from_utf8(admin_in(&copy, &["tenant", "list"], None).stdout).unwrap();
+    assert!(listed.starts_with("acme\t"), "{listed}");
+
+    // On the record: the catalog's rows are read as they are; only the record is added (to
+    // the ledger, and the ledger's new head to the catalog, as every record is).
+    let rows = |dir: &Path| {
+        support::sqlite_query(
+            &dir.join("catalog.db"),
+            "SELECT (SELECT count(*) FROM nodes) || ' ' || (SELECT count(*) FROM accounts) || ' ' || (SELECT group_concat(id) FROM nodes)",
+        )
+    };
+    let rows_before = rows(&copy);
+    for args in [
+        &["file", "list", "acme", "/"][..],
+        &["file", "show", "acme", "/a"],
+        &["incident", "report", "--user", "alice"],
+        &["incident", "file", "acme", "/a"],
+        &["classify", "pattern", "list", "acme"],
+    ] {
+        let out = admin_in(&copy, args, None);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let shown =
+        String::from_utf8(admin_in(&copy, &["file", "show", "acme", "/a"], None).stdout).unwrap();
+    assert!(shown.contains("iban"), "{shown}");
+    assert_eq!(rows(&copy), rows_before);
+    let records = export(&copy, &[]);
+    let commands: Vec<&str> = records
+        .iter()
+        .filter_map(|r| match &r.event.kind {
+            EventKind::Admin { command, .. } => Some(command.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        commands.contains(&"file show acme /a")
+            && commands.contains(&"incident report --user alice"),
+        "{commands:?}"
+    );
+    assert!(
+        !commands.iter().any(|c| c.starts_with("tenant list")),
+        "{commands:?}"
+    );
+
+    // A catalog of an older schema: refused as it is, by a command that only shows and by
+    // one on the record alike.
+    sqlite(&copy.join("catalog.db"), "PRAGMA user_version = 23;");
+    for args in [&["tenant", "list"][..], &["file", "show", "acme", "/a"]] {
+        let out = admin_in(&copy, args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && err.contains("the catalog is at schema version 23 and this build's is ")
+                && err.contains("a command that only reads does not upgrade it"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            support::sqlite_query(&copy.join("catalog.db"), "PRAGMA user_version").trim(),
+            "23"
+        );
+    }
+
+    // No data directory: said, not made.
+    let nowhere = evidence.path().join("mistyped");
+    for args in [&["tenant", "list"][..], &["file", "show", "acme", "/a"]] {
+        let out = admin_in(&nowhere, args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(1)
+                && err.contains("mistyped")
+                && err.contains("No such file or directory")
+                && !err.contains("warning"),
+            "{args:?}: {err}"
+        );
+        assert!(!nowhere.exists(), "{args:?}");
+    }
+    server.restart();
+    server.assert_ledger_verifies();
+}

@@ -42,6 +42,15 @@ impl LocalBlobStore {
         })
     }
 
+    /// The blob directory `root` as it is, for reading only: nothing is created (a directory
+    /// missing holds no blob; reading one fails as for any blob missing).
+    pub fn existing(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            retired: Mutex::new(None),
+        }
+    }
+
     fn path_of(&self, id: BlobId) -> PathBuf {
         let hex = id.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..])

@@ -7,8 +7,7 @@ use events::Exported;
 use vault::{LedgerBodyKey, LedgerKey};
 
 use super::{
-    Admin, AdminError, AdminResult, class_counts, distinct_counts, ledger_public_key, open_ledger,
-    records_of,
+    Admin, AdminError, AdminResult, class_counts, distinct_counts, ledger_public_key, records_of,
 };
 use crate::files::FsError;
 use crate::incident::{FileAsked, FileReadersOf};
@@ -38,7 +37,7 @@ impl Admin {
     ) -> AdminResult<crate::incident::Report> {
         use crate::incident::{Collector, Criterion};
         use std::collections::BTreeSet;
-        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let (store, key) = self.ledger()?;
         // The last record to read, and how many the ledger holds after it.
         let (through, after_checkpoint) = if to_checkpoint {
             let last = store.last_checkpoint()?;
@@ -398,7 +397,7 @@ impl Admin {
     ) -> AdminResult<Vec<FileReadersOf>> {
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
-        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let (store, key) = self.ledger()?;
         let filter = records_of(&t);
         // The records found by an index alone (ids and tags are never shared between tenants,
         // but a tenant removed and added again under its name is another tenant) kept to this
@@ -542,7 +541,7 @@ impl Admin {
     /// (records appended after its last checkpoint: this tool's own, or a crash's). Returns
     /// the checkpoint's sequence number (`None`: nothing since the last one).
     pub fn sign_checkpoint(&self) -> AdminResult<Option<u64>> {
-        let (store, _) = open_ledger(&self.data_dir, &self.master)?;
+        let (store, _) = self.ledger()?;
         let key = LedgerKey::load_or_create(&self.data_dir.join("ledger.key"), false)?;
         let signer = crate::audit::Signer(std::sync::Arc::new(key));
         Ok(store.sign_checkpoint(self.now(), &signer)?.map(|c| c.seq))
@@ -555,7 +554,7 @@ impl Admin {
         report: &crate::incident::Report,
         out: &mut dyn std::io::Write,
     ) -> AdminResult<EvidenceWritten> {
-        let (store, key) = open_ledger(&self.data_dir, &self.master)?;
+        let (store, key) = self.ledger()?;
         write_evidence(
             &store,
             &key,
