@@ -22,15 +22,36 @@ fn rfc3339(t: i64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-/// The data directory, opened for administration.
+/// The data directory, opened for administration. It must exist: only `tenant add` (and the
+/// server's first start) make one ([`open_creating`]), so that a mistyped `--data-dir` is
+/// said to be one, not made into a data directory with a master key of its own.
 pub async fn open(data_dir: &Path) -> anyhow::Result<Admin> {
+    existing(data_dir)?;
+    Ok(Admin::open(data_dir, master_key_source(data_dir)).await?)
+}
+
+/// The data directory, made (owner-only) if there is none yet: for `tenant add`, an
+/// installation's first command.
+pub async fn open_creating(data_dir: &Path) -> anyhow::Result<Admin> {
     Ok(Admin::open(data_dir, master_key_source(data_dir)).await?)
 }
 
 /// The data directory, opened for a command that only reads it: read-only, nothing of it
 /// created or changed ([`Admin::open_read_only`]).
 pub async fn open_read_only(data_dir: &Path) -> anyhow::Result<Admin> {
+    existing(data_dir)?;
     Ok(Admin::open_read_only(data_dir, master_key_source(data_dir)).await?)
+}
+
+/// Refuses a data directory that is not there, saying where it was looked for.
+fn existing(data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.is_dir() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no data directory at {} (give --data-dir DIR or STRONGROOM_DATA_DIR; `strongroom tenant add` or the server's first start makes one)",
+        data_dir.display()
+    )
 }
 
 /// The data directory, opened for a command that `changes` it or only reads it.
@@ -62,7 +83,10 @@ fn show_opt(v: Option<i64>, unit: &str) -> String {
 }
 
 pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
-    let admin = open_for(data_dir, cmd.changes()).await?;
+    let admin = match cmd {
+        TenantCommand::Add { .. } => open_creating(data_dir).await?,
+        _ => open_for(data_dir, cmd.changes()).await?,
+    };
     let cat = admin.catalog();
     match cmd {
         TenantCommand::Add { name } => {

@@ -227,6 +227,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     // its end, still has one.
     if let Some(command) = &record
         && changes_in_steps(&args.command)
+        && data_dir.is_dir()
         && let Err(e) = audit_admin::record_admin(&data_dir, command, "begun")
     {
         eprintln!(
