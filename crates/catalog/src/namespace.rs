@@ -455,11 +455,17 @@ impl Catalog {
         )
     }
 
-    /// Every node of a tenant but its root (for key rotation).
-    pub async fn tenant_nodes(&self, tenant_id: i64) -> Result<Vec<Node>> {
+    /// Up to `limit` files of a tenant, in id order, after the file `after` (a page of them:
+    /// a tenant's every file, with their stored classes, is not held at once).
+    pub async fn tenant_files(
+        &self,
+        tenant_id: i64,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Node>> {
         self.nodes_where(
-            select_nodes!("tenant_id = ? AND parent_id IS NOT NULL ORDER BY id"),
-            [tenant_id],
+            select_nodes!("tenant_id = ?1 AND kind = 'file' AND id > ?2 ORDER BY id LIMIT +?3"),
+            (tenant_id, after.unwrap_or(i64::MIN), limit),
         )
     }
 

@@ -838,7 +838,20 @@ mod tests {
                 .set_classes(tenant_id, node.id, tk.version, root, node.size, sealed);
             assert!(set.await.unwrap());
         }
-        let done = admin.classify_run(None, false, |_, _, _| {}).await.unwrap();
+        let admin = &admin;
+        let run = |again| async move {
+            let mut done = Vec::new();
+            let n = admin
+                .classify_run(None, again, |f, _, _| {
+                    done.push(f);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            assert_eq!(n, done.len());
+            done
+        };
+        let done = run(false).await;
         let paths: Vec<&str> = done.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["/old.txt"]);
         let found = &done[0].classification;
@@ -851,15 +864,8 @@ mod tests {
         let now = files.classes_of(&old).await.unwrap().unwrap();
         assert_eq!(now, *found, "stored");
         // Nothing is left to do; --again takes every file.
-        assert!(
-            admin
-                .classify_run(None, false, |_, _, _| {})
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        let again = admin.classify_run(None, true, |_, _, _| {}).await.unwrap();
-        assert_eq!(again.len(), 2);
+        assert!(run(false).await.is_empty());
+        assert_eq!(run(true).await.len(), 2);
     }
 
     /// A session that read the tenant key before a rotation (its key cached) goes on after it:

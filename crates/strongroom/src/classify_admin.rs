@@ -162,51 +162,51 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
         ClassifyCommand::Pattern(p) => return pattern(data_dir, p).await,
     };
     let admin = crate::admin::open(data_dir).await?;
-    // Progress on a terminal only; piped output stays clean.
+    // Progress on a terminal only; piped output stays clean. Each file is printed as it is
+    // done (the progress line cleared before it and shown again after it).
     let tty = std::io::stderr().is_terminal();
+    let mut out = std::io::stdout().lock();
     let done = admin
-        .classify_run(tenant.as_deref(), again, |_, i, total| {
+        .classify_run(tenant.as_deref(), again, |f, i, total| {
             if tty {
-                eprint!("\rclassified {i}/{total} files");
+                eprint!("\r\x1b[K");
+            }
+            match format {
+                ListFormat::Jsonl => {
+                    let mut v = serde_json::json!({
+                        "tenant": f.tenant, "path": f.path, "id": f.id, "size": f.size,
+                    });
+                    if let (Some(obj), serde_json::Value::Object(c)) =
+                        (v.as_object_mut(), classes_json(&f.classification))
+                    {
+                        obj.extend(c);
+                    }
+                    writeln!(out, "{v}")?;
+                }
+                ListFormat::Table => writeln!(
+                    out,
+                    "{}:{}\t{} bytes\t{}",
+                    f.tenant,
+                    printable(&f.path),
+                    f.size,
+                    counts_text(&f.classification)
+                )?,
+            }
+            if tty {
+                out.flush()?;
+                eprint!("classified {i}/{total} files");
                 let _ = std::io::stderr().flush();
             }
+            Ok(())
         })
         .await
         .map_err(crate::admin::usage_or)?;
     admin.close().await;
-    if tty && !done.is_empty() {
-        eprintln!();
-    }
-    let mut out = std::io::stdout().lock();
-    for f in &done {
-        match format {
-            ListFormat::Jsonl => {
-                let mut v = serde_json::json!({
-                    "tenant": f.tenant, "path": f.path, "id": f.id, "size": f.size,
-                });
-                if let (Some(obj), serde_json::Value::Object(c)) =
-                    (v.as_object_mut(), classes_json(&f.classification))
-                {
-                    obj.extend(c);
-                }
-                writeln!(out, "{v}")?;
-            }
-            ListFormat::Table => writeln!(
-                out,
-                "{}:{}\t{} bytes\t{}",
-                f.tenant,
-                printable(&f.path),
-                f.size,
-                counts_text(&f.classification)
-            )?,
-        }
+    if tty && done > 0 {
+        eprint!("\r\x1b[K");
     }
     if matches!(format, ListFormat::Table) {
-        writeln!(
-            out,
-            "{} classified",
-            crate::units::counted(done.len(), "file")
-        )?;
+        writeln!(out, "{} classified", crate::units::counted(done, "file"))?;
     }
     Ok(())
 }

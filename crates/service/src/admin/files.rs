@@ -123,47 +123,67 @@ impl Admin {
 
     /// Classifies the stored files of `tenant` (every tenant when `None`) that have no
     /// classification yet or one found under earlier rules ([`classify::RULES`]: a file may
-    /// hold classes they did not know), every file when `again`, reading each back; `progress`
-    /// is told of each file done (for a progress bar). Canaries are left alone (their contents
-    /// are decoys).
+    /// hold classes they did not know), every file when `again`, reading each back. Each file
+    /// done goes to `each` with its place and how many there are (to be printed at once, with
+    /// a progress bar: a tenant's hundreds of thousands of classifications, their sketches a
+    /// few KiB each, are not held); an error of `each` (its output gone) stops the run.
+    /// Returns how many were classified. Canaries are left alone (their contents are decoys).
     pub async fn classify_run(
         &self,
         tenant: Option<&str>,
         again: bool,
-        mut progress: impl FnMut(&ClassifiedFile, usize, usize),
-    ) -> AdminResult<Vec<ClassifiedFile>> {
+        mut each: impl FnMut(ClassifiedFile, usize, usize) -> std::io::Result<()>,
+    ) -> AdminResult<usize> {
         let tenants = match tenant {
             Some(t) => vec![self.catalog.tenant(t).await?],
             None => self.catalog.list_tenants().await?,
         };
-        let mut todo = Vec::new();
-        for t in tenants {
-            let files = self.files_of(t.id)?;
+        // Which files need it, a page of the tenant's files at a time: kept by id (a
+        // tenant's hundreds of thousands of rows, their stored classes a few KiB each, are
+        // not held), each read again when its turn comes.
+        let tenants = tenants
+            .into_iter()
+            .map(|t| Ok((self.files_of(t.id)?, t)))
+            .collect::<AdminResult<Vec<_>>>()?;
+        let mut todo: Vec<(usize, i64)> = Vec::new();
+        for (at, (files, t)) in tenants.iter().enumerate() {
             let canaries: std::collections::HashSet<i64> = (self.catalog)
                 .canaries(Some(&t.name))
                 .await?
                 .into_iter()
                 .map(|c| c.node_id)
                 .collect();
-            for n in self.catalog.tenant_nodes(t.id).await? {
-                if n.kind != catalog::NodeKind::File || canaries.contains(&n.id) {
-                    continue;
-                }
-                // A stored classification that does not open is classified again too.
-                let stale = again
-                    || match files.classes_of(&n).await {
-                        Ok(Some(c)) => c.rules < classify::RULES,
-                        Ok(None) | Err(_) => true,
-                    };
-                if stale {
-                    todo.push((t.name.clone(), t.id, n));
+            let mut after = None;
+            loop {
+                let page = self.catalog.tenant_files(t.id, after, 500).await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                for n in page {
+                    if canaries.contains(&n.id) {
+                        continue;
+                    }
+                    // A stored classification that does not open is classified again too.
+                    let stale = again
+                        || match files.classes_of(&n).await {
+                            Ok(Some(c)) => c.rules < classify::RULES,
+                            Ok(None) | Err(_) => true,
+                        };
+                    if stale {
+                        todo.push((at, n.id));
+                    }
                 }
             }
         }
         let total = todo.len();
-        let mut done = Vec::with_capacity(total);
-        for (i, (tenant, tenant_id, node)) in todo.into_iter().enumerate() {
-            let files = self.files_of(tenant_id)?;
+        let mut done = 0;
+        for (i, (at, id)) in todo.into_iter().enumerate() {
+            let (files, t) = &tenants[at];
+            // Removed since: nothing to classify (its id not taken by another tenant's node).
+            let node = match self.catalog.node(id).await? {
+                Some(n) if n.tenant_id == t.id && n.kind == catalog::NodeKind::File => n,
+                _ => continue,
+            };
+            let tenant = t.name.clone();
             let path = files.path_of(&node).await.map_err(|e| AdminError::Files {
                 what: format!("file {}", node.id),
                 source: e,
@@ -183,8 +203,11 @@ impl Admin {
                 size: node.size,
                 classification: found,
             };
-            progress(&file, i + 1, total);
-            done.push(file);
+            each(file, i + 1, total).map_err(|source| AdminError::Write {
+                what: "the classifications",
+                source,
+            })?;
+            done += 1;
         }
         Ok(done)
     }
