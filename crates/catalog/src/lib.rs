@@ -200,20 +200,7 @@ impl Catalog {
             "the catalog",
             migrate::CATALOG,
         )?);
-        let open_err = |source: sqlx::Error| CatalogError::Open {
-            path: path.display().to_string(),
-            source: source.into(),
-        };
-        let opts = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(opts)
-            .await
-            .map_err(open_err)?;
+        let pool = connect(path, 2, |o| o.read_only(true)).await?;
         Ok(Self {
             pool,
             direct: std::sync::Arc::new(direct::Direct::read_only(path)),
@@ -250,6 +237,27 @@ pub(crate) fn json_ids(ids: &[i64]) -> String {
 /// An SQLite pool on `path` (created 0600 if missing): WAL, synchronous=FULL, foreign keys,
 /// secure_delete.
 pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePool> {
+    let pool = connect(path, connections, |o| {
+        o.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Durable before acknowledged: every commit reaches the disk.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Deleted rows (shredded tenants, old wrapped keys) are overwritten, not just freed.
+            .pragma("secure_delete", "ON")
+    })
+    .await?;
+    restrict_permissions(path);
+    Ok(pool)
+}
+
+/// A pool of up to `connections` on the database at `path`, each waiting up to 10 s for a
+/// lock, with the options `with` adds.
+async fn connect(
+    path: &Path,
+    connections: u32,
+    with: impl FnOnce(SqliteConnectOptions) -> SqliteConnectOptions,
+) -> Result<SqlitePool> {
     let open_err = |source: sqlx::Error| CatalogError::Open {
         path: path.display().to_string(),
         source: source.into(),
@@ -257,21 +265,12 @@ pub(crate) async fn open_pool(path: &Path, connections: u32) -> Result<SqlitePoo
     let opts = SqliteConnectOptions::from_str("sqlite://")
         .map_err(open_err)?
         .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // Durable before acknowledged: every commit reaches the disk.
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        // Deleted rows (shredded tenants, old wrapped keys) are overwritten, not just freed.
-        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
+    SqlitePoolOptions::new()
         .max_connections(connections)
-        .connect_with(opts)
+        .connect_with(with(opts))
         .await
-        .map_err(open_err)?;
-    restrict_permissions(path);
-    Ok(pool)
+        .map_err(open_err)
 }
 
 /// Creates `path` empty with mode 0600 if it does not exist, so that the database is never

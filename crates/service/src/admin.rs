@@ -89,14 +89,18 @@ impl Admin {
     pub async fn open(data_dir: &Path, master: MasterKeySource) -> AdminResult<Self> {
         ensure_data_dir(data_dir)?;
         let catalog = Catalog::open(&data_dir.join("catalog.db")).await?;
-        Ok(Self {
+        Ok(Self::on(data_dir, master, catalog, false))
+    }
+
+    fn on(data_dir: &Path, master: MasterKeySource, catalog: Catalog, read_only: bool) -> Self {
+        Self {
             data_dir: data_dir.to_owned(),
             master,
             catalog,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(SystemEntropy),
-            read_only: false,
-        })
+            read_only,
+        }
     }
 
     /// Opens `data_dir` to read it only, for what only shows (listings, a file's facts, the
@@ -113,14 +117,7 @@ impl Admin {
             });
         }
         let catalog = Catalog::open_read_only(&data_dir.join("catalog.db")).await?;
-        Ok(Self {
-            data_dir: data_dir.to_owned(),
-            master,
-            catalog,
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(SystemEntropy),
-            read_only: true,
-        })
+        Ok(Self::on(data_dir, master, catalog, true))
     }
 
     /// The catalog, for what is only read and shown (listings, an account's details).

@@ -1400,6 +1400,18 @@ fn files_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A copy of the data directory of `server` (stopped), as evidence is kept: its files (not the
+/// blobs, nor the control socket), in `data` of a temporary directory (returned with it).
+fn copied(server: &Server) -> (tempfile::TempDir, PathBuf) {
+    let evidence = tempfile::tempdir().unwrap();
+    let copy = evidence.path().join("data");
+    std::fs::create_dir(&copy).unwrap();
+    for name in files_of(&server.data_dir()).into_keys() {
+        std::fs::copy(server.data_dir().join(&name), copy.join(name)).unwrap();
+    }
+    (evidence, copy)
+}
+
 /// `audit verify` (and `audit export`) reads and never writes: a data directory copied as evidence (a server
 /// killed, its ledger's WAL not folded in) keeps every file's bytes (but the WAL indexes,
 /// which SQLite rebuilds), and no file with anything in it is added;
@@ -1413,13 +1425,7 @@ fn audit_verify_changes_no_byte_of_the_data_directory() {
     std::fs::write(alice.work().join("f"), pseudo_random(17, 50_000)).unwrap();
     alice.sftp_ok("put f a\nmkdir d\nget a back\n");
     server.crash();
-    let evidence = tempfile::tempdir().unwrap();
-    let copy = evidence.path().join("data");
-    std::fs::create_dir(&copy).unwrap();
-    // Its files (not the blobs, nor the control socket).
-    for name in files_of(&server.data_dir()).into_keys() {
-        std::fs::copy(server.data_dir().join(&name), copy.join(name)).unwrap();
-    }
+    let (_evidence, copy) = copied(&server);
     let before = files_of(&copy);
     assert!(before.contains_key("ledger.db-wal"), "{:?}", before.keys());
     // (The server's own copies, to be sure the test reads what it means to.)
@@ -1481,12 +1487,7 @@ fn commands_that_only_show_change_no_byte_of_the_data_directory() {
     std::fs::write(alice.work().join("f"), b"IBAN: GB82WEST12345698765432\n").unwrap();
     alice.sftp_ok("put f a\nmkdir d\nget a back\n");
     server.crash();
-    let evidence = tempfile::tempdir().unwrap();
-    let copy = evidence.path().join("data");
-    std::fs::create_dir(&copy).unwrap();
-    for name in files_of(&server.data_dir()).into_keys() {
-        std::fs::copy(server.data_dir().join(&name), copy.join(name)).unwrap();
-    }
+    let (evidence, copy) = copied(&server);
     let before = files_of(&copy);
     assert!(before.contains_key("catalog.db-wal"), "{:?}", before.keys());
     let shows: &[&[&str]] = &[
