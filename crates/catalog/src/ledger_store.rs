@@ -573,13 +573,26 @@ impl LedgerStore {
     /// `records` and then `recent`; nothing is copied per record. `Ok(Err(_))` names the first
     /// bad record.
     pub fn verify(&self, public_key: &[u8]) -> Result<std::result::Result<Verified, Break>> {
+        self.verify_telling(public_key, u64::MAX, |_, _| {})
+    }
+
+    /// [`LedgerStore::verify`], telling `progress` every `every` records how many have been
+    /// checked and how many the ledger holds (its head when the check began).
+    pub fn verify_telling(
+        &self,
+        public_key: &[u8],
+        every: u64,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<std::result::Result<Verified, Break>> {
         let mut conn = self.lock();
         // One snapshot for both tables and the checkpoints: a fold by a running server between
         // the two reads would otherwise hide the records it moved.
         let conn = conn.transaction()?;
         let checkpoints = checkpoints_of(&conn)?;
         let mut v = Verifier::new(&checkpoints, public_key);
-        let records = match push_records(&conn, &mut v, None, u64::MAX)? {
+        let total = head_of(&conn)?.seq;
+        let mut told = |n| progress(n, total);
+        let records = match push_records(&conn, &mut v, None, u64::MAX, every, &mut told)? {
             Ok(n) => n,
             Err(b) => return Ok(Err(b)),
         };
@@ -616,7 +629,7 @@ impl LedgerStore {
             Ok(v) => v,
             Err(b) => return Ok(Err(b)),
         };
-        if let Err(b) = push_records(&conn, &mut v, Some(from), end)? {
+        if let Err(b) = push_records(&conn, &mut v, Some(from), end, u64::MAX, &mut |_| {})? {
             return Ok(Err(b));
         }
         Ok(v.finish_at(end).map(|_| RangeVerified {
@@ -685,11 +698,14 @@ impl LedgerStore {
 /// that a record renumbered or swapped shows): `records`, then `recent`; nothing is copied per
 /// record. A record whose indexed fields disagree with its body is a break there. Returns how
 /// many records it fed.
+/// Feeds `v` the records `after+1..=to`, telling `progress` every `every` of them.
 fn push_records(
     conn: &Connection,
     v: &mut Verifier<'_>,
     after: Option<u64>,
     to: u64,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<std::result::Result<u64, Break>> {
     let after = after.map_or(i64::MIN, |a| a as i64);
     let mut fed = 0u64;
@@ -720,6 +736,9 @@ fn push_records(
             return Ok(false);
         }
         fed += 1;
+        if fed.is_multiple_of(every) {
+            progress(fed);
+        }
         Ok(true)
     })?;
     Ok(broke.map_or(Ok(fed), Err))
@@ -1013,6 +1032,30 @@ fn hash_from(v: Vec<u8>) -> Result<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A verification tells its progress every so many records, in both tables, against the
+    /// head it began with.
+    #[test]
+    fn a_verification_tells_its_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LedgerStore::open(&dir.path().join("ledger.db")).unwrap();
+        let batch = |from: i64| -> Vec<_> {
+            (from..from + 3)
+                .map(|t| (t, meta(), b"x".to_vec()))
+                .collect()
+        };
+        store.append(&batch(1)).unwrap();
+        store.fold().unwrap();
+        store.append(&batch(4)).unwrap();
+        store.append(&batch(7)).unwrap();
+        let mut told = Vec::new();
+        let v = store
+            .verify_telling(b"", 2, |n, total| told.push((n, total)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.records, 9);
+        assert_eq!(told, [(2, 9), (4, 9), (6, 9), (8, 9)]);
+    }
 
     fn meta() -> LedgerMeta {
         LedgerMeta {

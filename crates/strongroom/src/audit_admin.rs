@@ -3,7 +3,7 @@
 //! records admin commands add to the ledger themselves. The ledger operations are the
 //! service's (`service::admin`); this prints them.
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
@@ -43,12 +43,27 @@ async fn accept_rollback(data_dir: &Path, reason: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Verifies the ledger, its progress shown on a terminal (cleared at the end).
+fn verify(data_dir: &Path) -> anyhow::Result<Result<catalog::Verified, ledger::Break>> {
+    let tty = std::io::stderr().is_terminal();
+    let verified = service::admin::verify_ledger(data_dir, |n, total| {
+        if tty {
+            eprint!("\rverified {n} of {total} records");
+            let _ = std::io::stderr().flush();
+        }
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    Ok(verified?)
+}
+
 /// Runs an audit command (the ledger is read on this thread, synchronously).
 pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::NewLedger { reason } => new_ledger(data_dir, &reason).await?,
         AuditCommand::AcceptRollback { reason } => accept_rollback(data_dir, &reason).await?,
-        AuditCommand::Verify => match service::admin::verify_ledger(data_dir)? {
+        AuditCommand::Verify => match verify(data_dir)? {
             Ok(_) if let Some(why) = service::admin::ledger_not_the_named_one(data_dir)? => {
                 anyhow::bail!("ledger broken: {why}")
             }

@@ -236,6 +236,42 @@ fn uploads_are_classified_as_they_arrive_and_files_stored_before_by_classify_run
     );
     let one = server.ok(&["classify", "run"]);
     assert!(one.ends_with("\n1 file classified\n"), "{one}");
+    // Piped, no progress; on a terminal each file as it is done, the progress after it.
+    let piped = server.admin(&["classify", "run", "--again"]);
+    assert!(
+        piped.status.success() && piped.stderr.is_empty(),
+        "{piped:?}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stdout).lines().count(),
+        KINDS + 1
+    );
+    let on_terminal = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "{} --data-dir {} classify run --again",
+                support::BIN,
+                server.data_dir().display()
+            ),
+        ])
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        on_terminal.status.success()
+            && said.contains(&format!("classified 1/{KINDS} files"))
+            && said.contains(&format!("classified {KINDS}/{KINDS} files"))
+            && said.contains(&format!("{KINDS} files classified")),
+        "{said}"
+    );
+    // Printed as done: the first file before the last is classified (not all at the end).
+    let first_row = said.find("acme:/").unwrap();
+    assert!(
+        first_row < said.find(&format!("classified {KINDS}/{KINDS}")).unwrap(),
+        "{said}"
+    );
 
     // A tenant key rotation re-seals classifications with the names.
     server.ok(&["tenant", "rotate-key", "acme"]);
