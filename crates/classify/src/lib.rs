@@ -47,7 +47,7 @@ mod xlsb;
 pub use distinct::Distinct;
 pub use format::Format;
 pub use patterns::{PatternError, Patterns};
-pub use scan::{Class, Classification, Counts, RULES, Scanner, classify};
+pub use scan::{Class, Classification, Counts, RULES, Scanner, Summary, classify};
 
 /// A stored file read at places, for the formats read from their end or by their pages (a
 /// Parquet file: its footer names where its row groups are; a SQLite database: its pages'

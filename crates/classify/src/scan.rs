@@ -32,7 +32,7 @@ mod pairing;
 mod records;
 mod words;
 
-pub use classes::{Class, Classification, Counts, MAX_ENCODED, RULES};
+pub use classes::{Class, Classification, Counts, MAX_ENCODED, RULES, Summary};
 pub(crate) use keywords::{
     ACCOUNT, BIC, CARD, IBAN, ROUTING, SSN, abbreviations, account_abbreviation, keyword,
 };

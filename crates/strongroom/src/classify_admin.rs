@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use classify::Classification;
+use classify::Summary;
 use events::Time;
 use service::incident::FileAsked;
 
@@ -21,7 +21,7 @@ use crate::printable::printable;
 /// cannot read, `unknown (encrypted: openpgp)` for encrypted ones; `… (in the first part
 /// scanned)` for compressed contents scanned in part, `… (in the part read; some contents
 /// encrypted: zip)` for an archive with encrypted entries).
-fn counts_text(c: &Classification) -> String {
+fn counts_text(c: &Summary) -> String {
     let encryption = c.formats.iter().find_map(|f| match f {
         classify::Format::Encrypted(scheme) => Some(scheme),
         _ => None,
@@ -52,7 +52,7 @@ fn counts_text(c: &Classification) -> String {
     }
 }
 
-fn classes_json(c: &Classification) -> serde_json::Value {
+fn classes_json(c: &Summary) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = c
         .counts
         .present()
@@ -64,8 +64,9 @@ fn classes_json(c: &Classification) -> serde_json::Value {
         )
         .collect();
     let distinct: serde_json::Map<String, serde_json::Value> = c
-        .distinct_counts()
-        .map(|(class, n)| (class.as_str().to_owned(), n.into()))
+        .distinct
+        .iter()
+        .map(|(class, n)| (class.as_str().to_owned(), (*n).into()))
         .collect();
     serde_json::json!({
         "classes": counts,
@@ -110,7 +111,7 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
                 "classified": f.classification.is_some(),
             });
             if let Some(c) = &f.classification {
-                v["classification"] = classes_json(c);
+                v["classification"] = classes_json(&c.summary());
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -133,9 +134,11 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
             match &f.classification {
                 None => println!("classes:   not classified yet (strongroom classify run)"),
                 Some(c) => {
-                    println!("classes:   {}", counts_text(c));
+                    let c = c.summary();
+                    println!("classes:   {}", counts_text(&c));
                     let distinct: Vec<String> = c
-                        .distinct_counts()
+                        .distinct
+                        .iter()
                         .map(|(class, n)| format!("{} about {n}", class.as_str()))
                         .collect();
                     if !distinct.is_empty() {
@@ -177,7 +180,7 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
                         "tenant": f.tenant, "path": f.path, "id": f.id, "size": f.size,
                     });
                     if let (Some(obj), serde_json::Value::Object(c)) =
-                        (v.as_object_mut(), classes_json(&f.classification))
+                        (v.as_object_mut(), classes_json(&f.classification.summary()))
                     {
                         obj.extend(c);
                     }
@@ -189,7 +192,7 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
                     f.tenant,
                     printable(&f.path),
                     f.size,
-                    counts_text(&f.classification)
+                    counts_text(&f.classification.summary())
                 )?,
             }
             if tty {

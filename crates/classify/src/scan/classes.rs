@@ -186,6 +186,19 @@ pub struct Classification {
     pub rules: u32,
 }
 
+/// What a [`Classification`] found, as it is shown: its counts, formats and patterns' counts,
+/// and the distinct values' estimates without the sketches they come from (a few KiB a class:
+/// a listing of a large directory holds one of these per file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub counts: Counts,
+    /// [`Classification::distinct_counts`].
+    pub distinct: Vec<(Class, u64)>,
+    pub formats: Vec<Format>,
+    pub custom: std::collections::BTreeMap<String, u64>,
+    pub rules: u32,
+}
+
 /// Longest stored form accepted back ([`Classification::decode`]): the classes' sketches
 /// (each at most [`crate::distinct::MAX_STORED_SKETCH`]) and 4 KiB for the rest.
 pub const MAX_ENCODED: usize = 4096 + Class::ALL.len() * (crate::distinct::MAX_STORED_SKETCH + 48);
@@ -198,6 +211,17 @@ impl Classification {
             self.formats.push(Format::ScannedInPart);
         }
         self
+    }
+
+    /// What it found, as it is shown ([`Summary`]).
+    pub fn summary(&self) -> Summary {
+        Summary {
+            counts: self.counts,
+            distinct: self.distinct_counts().collect(),
+            formats: self.formats.clone(),
+            custom: self.custom.clone(),
+            rules: self.rules,
+        }
     }
 
     /// How many different values of each class present it holds, estimated

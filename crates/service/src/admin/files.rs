@@ -33,7 +33,8 @@ impl Admin {
                 let classification = if is_dir {
                     None
                 } else {
-                    files.classes_of(&node).await.map_err(fail)?
+                    // Shown, not kept whole: a directory's every file is held until sorted.
+                    (files.classes_of(&node).await.map_err(fail)?).map(|c| c.summary())
                 };
                 out.push(ListedEntry {
                     name: String::from_utf8_lossy(&name).into_owned(),
@@ -250,7 +251,7 @@ pub struct ListedEntry {
     /// Its retention ran out: clients no longer see it, and the sweeper deletes it.
     pub expired: bool,
     /// `None` for a directory or a file not classified yet.
-    pub classification: Option<classify::Classification>,
+    pub classification: Option<classify::Summary>,
 }
 
 /// A classification's counts as reports list them: each class present, then the tenant's own
