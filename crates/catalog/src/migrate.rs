@@ -31,6 +31,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0022_ledger_head.sql"),
     include_str!("../migrations/sqlite/0023_alert_pages.sql"),
     include_str!("../migrations/sqlite/0024_key_rotation_steps.sql"),
+    include_str!("../migrations/sqlite/0025_nodes_by_tenant.sql"),
 ];
 
 /// The ledger database's migrations.
