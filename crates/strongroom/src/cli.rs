@@ -749,8 +749,10 @@ pub enum KeyCommand {
 // Which commands change the data directory: the others open it read-only
 // (`service::admin::Admin::open_read_only`), so that one that only looks creates, migrates
 // and changes nothing (an investigator's copy, a mistyped --data-dir, a directory another
-// build serves). Those that change nothing and are not put on the ledger's record either are
-// `Command::unrecorded`.
+// build serves). Said here per subcommand where a group mixes both; `file list|show`,
+// `incident file`, `incident report` without `--evidence` and `detect rules` only read, and
+// their dispatchers open read-only. Those that change nothing and are not put on the ledger's
+// record either are `Command::unrecorded`.
 
 impl Command {
     /// Whether the command only reads and its run is not on the ledger's record: it shows
