@@ -79,6 +79,7 @@ fn classes_json(c: &Summary) -> serde_json::Value {
 const EXPIRED: &str = "expired: clients no longer see it; the sweeper deletes it";
 
 pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
+    let changes = cmd.changes();
     let (tenant, path, format) = match cmd {
         FileCommand::Show {
             tenant,
@@ -89,9 +90,9 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
             tenant,
             dir,
             format,
-        } => return list(data_dir, &tenant, &dir, format).await,
+        } => return list(data_dir, changes, &tenant, &dir, format).await,
     };
-    let admin = crate::admin::open_read_only(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, changes).await?;
     let f = admin
         .file_show(&tenant, &path)
         .await
@@ -156,6 +157,7 @@ pub async fn file(data_dir: &Path, cmd: FileCommand) -> anyhow::Result<()> {
 }
 
 pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<()> {
+    let changes = cmd.changes();
     let (tenant, again, format) = match cmd {
         ClassifyCommand::Run {
             tenant,
@@ -164,7 +166,7 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
         } => (tenant, again, format),
         ClassifyCommand::Pattern(p) => return pattern(data_dir, p).await,
     };
-    let admin = crate::admin::open(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, changes).await?;
     // Progress on a terminal only; piped output stays clean. Each file is printed as it is
     // done (the progress line cleared before it and shown again after it).
     let tty = std::io::stderr().is_terminal();
@@ -216,6 +218,7 @@ pub async fn classify(data_dir: &Path, cmd: ClassifyCommand) -> anyhow::Result<(
 
 pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<()> {
     use service::incident::Selection;
+    let changes = cmd.changes();
     let (selection, since, until, format, out, verify, evidence) = match cmd {
         IncidentCommand::Check {
             file,
@@ -240,7 +243,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
                 (Some(path), None) => FileAsked::Path(path),
                 (None, None) => anyhow::bail!(UsageError("give a PATH or --id".into())),
             };
-            return readers(data_dir, &tenant, &asked, since, until, format).await;
+            return readers(data_dir, changes, &tenant, &asked, since, until, format).await;
         }
         IncidentCommand::Report {
             user,
@@ -278,7 +281,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
         None => false,
     };
     // An evidence file's checkpoint may be signed here (below); a report alone only reads.
-    let admin = crate::admin::open_for(data_dir, evidence.is_some()).await?;
+    let admin = crate::admin::open_for(data_dir, changes).await?;
     if evidence.is_some() && !running {
         // No server to ask: the records since its last checkpoint (this tool's own records of
         // commands run since, or those of a server that crashed) are signed here.
@@ -732,6 +735,7 @@ fn complete_notes(s: &service::incident::evidence_file::Scope) -> Vec<String> {
 
 async fn readers(
     data_dir: &Path,
+    changes: bool,
     tenant: &str,
     asked: &FileAsked,
     since: Option<String>,
@@ -739,7 +743,7 @@ async fn readers(
     format: ListFormat,
 ) -> anyhow::Result<()> {
     let (since, until) = crate::units::time_range(since.as_deref(), until.as_deref())?;
-    let admin = crate::admin::open_read_only(data_dir).await?;
+    let admin = crate::admin::open_for(data_dir, changes).await?;
     let files = admin
         .file_readers(tenant, asked, since, until)
         .await
@@ -860,8 +864,14 @@ fn readers_table(
     Ok(())
 }
 
-async fn list(data_dir: &Path, tenant: &str, dir: &str, format: ListFormat) -> anyhow::Result<()> {
-    let admin = crate::admin::open_read_only(data_dir).await?;
+async fn list(
+    data_dir: &Path,
+    changes: bool,
+    tenant: &str,
+    dir: &str,
+    format: ListFormat,
+) -> anyhow::Result<()> {
+    let admin = crate::admin::open_for(data_dir, changes).await?;
     let entries = admin
         .file_list(tenant, dir)
         .await

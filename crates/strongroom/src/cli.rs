@@ -746,42 +746,59 @@ pub enum KeyCommand {
     },
 }
 
-// Which commands change the data directory: the others open it read-only
-// (`service::admin::Admin::open_read_only`), so that one that only looks creates, migrates
-// and changes nothing (an investigator's copy, a mistyped --data-dir, a directory another
-// build serves). Said here per subcommand where a group mixes both; `file list|show`,
-// `incident file`, `incident report` without `--evidence` and `detect rules` only read, and
-// their dispatchers open read-only. Those that change nothing and are not put on the ledger's
-// record either are `Command::unrecorded`.
+// Which commands change the data directory, said once here for every command: the others open
+// it read-only (`service::admin::Admin::open_read_only`), so that one that only looks creates,
+// migrates and changes nothing (an investigator's copy, a mistyped --data-dir, a directory
+// another build serves). Every dispatcher opens by its command's `changes`.
 
 impl Command {
-    /// Whether the command only reads and its run is not on the ledger's record: it shows
-    /// what the catalog or the running server holds of accounts, alerts and keys. (Who read
-    /// a file's facts, its data classes or an incident report is on the record, and so is
-    /// every change.)
-    pub fn unrecorded(&self) -> bool {
+    /// Whether it changes something: tenants, accounts, keys, files, bans, alerts, canaries,
+    /// detection's overrides, data classes' patterns, the ledger, a live session, or (an
+    /// incident's evidence file) signs a checkpoint. The others only read.
+    pub fn changes(&self) -> bool {
         use Command as C;
         match self {
-            C::Serve(_) => true,
+            C::Serve(_) | C::Master(_) | C::Retention(_) => true,
             C::Audit(a) => matches!(
                 a,
-                AuditCommand::Verify | AuditCommand::Head | AuditCommand::Export { .. }
+                AuditCommand::NewLedger { .. } | AuditCommand::AcceptRollback { .. }
             ),
-            C::Tenant(t) => !t.changes(),
-            C::User(u) => !u.changes(),
-            C::Ban(b) => !b.changes(),
-            C::Session(s) => matches!(s, SessionCommand::List { .. }),
-            C::Alert(a) => !a.changes(),
-            C::Canary(c) => !c.changes(),
-            C::Incident(i) => matches!(i, IncidentCommand::Check { .. }),
-            C::Detect(d) => matches!(
-                d,
-                DetectCommand::Rules { .. }
-                    | DetectCommand::Replay { .. }
-                    | DetectCommand::Simulate { .. }
-            ),
-            C::Master(_) | C::Retention(_) | C::File(_) | C::Classify(_) => false,
+            C::Tenant(t) => t.changes(),
+            C::User(u) => u.changes(),
+            C::Ban(b) => b.changes(),
+            C::Session(s) => s.changes(),
+            C::Alert(a) => a.changes(),
+            C::Canary(c) => c.changes(),
+            C::Detect(d) => d.changes(),
+            C::File(f) => f.changes(),
+            C::Classify(c) => c.changes(),
+            C::Incident(i) => i.changes(),
         }
+    }
+
+    /// Whether this tool puts its run on the ledger's record: every change, and who read a
+    /// file's facts and classes or made an incident report. Not the commands that show what the
+    /// catalog or the running server holds of accounts, alerts and keys, nor the server (whose
+    /// runs record themselves).
+    pub fn recorded(&self) -> bool {
+        use Command as C;
+        match self {
+            C::Serve(_) => false,
+            C::File(_) | C::Classify(_) => true,
+            C::Incident(i) => !matches!(i, IncidentCommand::Check { .. }),
+            _ => self.changes(),
+        }
+    }
+
+    /// Whether its record is written before it runs as well as when it ends (`begun`, then how
+    /// it ended): every change but the ledger's own mending (`audit new-ledger`,
+    /// `audit accept-rollback`: the ledger they mend takes no record before them) and an
+    /// incident's evidence checkpoint (a report, not a change to what the server holds). A
+    /// change cut short by kill -9 or a power loss, after its catalog's commit and before its
+    /// record, is then on the record all the same.
+    pub fn recorded_before(&self) -> bool {
+        use Command as C;
+        self.changes() && !matches!(self, C::Serve(_) | C::Audit(_) | C::Incident(_))
     }
 }
 
@@ -834,5 +851,50 @@ impl PatternCommand {
     /// Whether it changes the data directory (else it opens it read-only).
     pub fn changes(&self) -> bool {
         !matches!(self, PatternCommand::List { .. })
+    }
+}
+
+impl SessionCommand {
+    /// Whether it changes something (a live session's end).
+    pub fn changes(&self) -> bool {
+        !matches!(self, SessionCommand::List { .. })
+    }
+}
+
+impl DetectCommand {
+    /// Whether it changes the data directory (else it opens it read-only, or not at all).
+    pub fn changes(&self) -> bool {
+        matches!(self, DetectCommand::Override { .. })
+    }
+}
+
+impl FileCommand {
+    /// Whether it changes the data directory: none does (`file` only shows).
+    pub fn changes(&self) -> bool {
+        false
+    }
+}
+
+impl ClassifyCommand {
+    /// Whether it changes the data directory (else it opens it read-only).
+    pub fn changes(&self) -> bool {
+        match self {
+            ClassifyCommand::Run { .. } => true,
+            ClassifyCommand::Pattern(p) => p.changes(),
+        }
+    }
+}
+
+impl IncidentCommand {
+    /// Whether it changes the data directory: a report with an evidence file may sign a
+    /// checkpoint; the rest only read.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            IncidentCommand::Report {
+                evidence: Some(_),
+                ..
+            }
+        )
     }
 }

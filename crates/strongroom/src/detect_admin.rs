@@ -241,9 +241,10 @@ fn set_threshold(t: &mut Thresholds, assignment: &str) -> Result<(), UsageError>
 
 pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
     let config = settings::load_default(data_dir)?;
+    let changes = cmd.changes();
     match cmd {
         DetectCommand::Rules { user, tenant } => {
-            let admin = crate::admin::open_read_only(data_dir).await?;
+            let admin = crate::admin::open_for(data_dir, changes).await?;
             let overrides = admin.catalog().detection_overrides().await?;
             let tenant = match (&tenant, &user) {
                 (Some(t), _) => Some(t.clone()),
@@ -297,7 +298,7 @@ pub async fn detect(data_dir: &Path, cmd: DetectCommand) -> anyhow::Result<()> {
             set,
             clear,
         } => {
-            let admin = crate::admin::open(data_dir).await?;
+            let admin = crate::admin::open_for(data_dir, changes).await?;
             let (scope, name) = match (&tenant, &user) {
                 (Some(t), _) => ("tenant", t.clone()),
                 (None, Some(u)) => ("account", u.clone()),

@@ -187,11 +187,11 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
-/// The command line of a command that changes something, for the ledger (`None` for commands
-/// that only read). Passwords never appear on it (they come on stdin).
+/// The command line of a command on the ledger's record (every change, and the reads of files'
+/// facts and of incidents: `cli::Command::recorded`), for the ledger; `None` for the others.
+/// Passwords never appear on it (they come on stdin).
 fn admin_record(command: &cli::Command) -> Option<String> {
-    let reads = command.unrecorded();
-    (!reads).then(|| {
+    command.recorded().then(|| {
         let mut words = std::env::args().skip(1).peekable();
         let mut kept = Vec::new();
         while let Some(w) = words.next() {
@@ -205,16 +205,6 @@ fn admin_record(command: &cli::Command) -> Option<String> {
     })
 }
 
-/// Whether `command` changes something in steps that may take minutes (recorded as begun, then
-/// as it ended).
-fn changes_in_steps(command: &cli::Command) -> bool {
-    use cli::{Command as C, TenantCommand as T};
-    matches!(
-        command,
-        C::Tenant(T::Remove { shred: true, .. } | T::RotateKey { .. })
-    )
-}
-
 fn run(args: cli::Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -222,11 +212,15 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     let record = admin_record(&args.command);
     let changes = record.is_some();
     let data_dir = args.data_dir.clone();
-    // A change that takes steps and minutes (a tenant's removal, its key's rotation) is on the
-    // record before its first step, so that one cut short by kill -9, which leaves no record of
-    // its end, still has one.
+    // A change is on the record before it is made (`begun`), so that one cut short by kill -9
+    // or a power loss, which leaves no record of its end, still has one: an account's key
+    // added, and the machine lost before the record of its end, is not a change without a
+    // trace. A change in a data directory not there yet (`tenant add` making it) has none to
+    // record it in. Where the ledger cannot take it, the change is still made, with a
+    // warning: containment (a ban, a lock, a session's end) must work when the ledger does
+    // not, and the record of its end is tried again after it.
     if let Some(command) = &record
-        && changes_in_steps(&args.command)
+        && args.command.recorded_before()
         && data_dir.is_dir()
         && let Err(e) = audit_admin::record_admin(&data_dir, command, "begun")
     {

@@ -1282,6 +1282,88 @@ fn a_ledger_rolled_back_past_an_administrators_command_is_refused() {
     );
 }
 
+/// The admin records of command line `command`: their outcomes, oldest first.
+fn admin_outcomes(data: &Path, command: &str) -> Vec<String> {
+    export(data, &["--kind", "admin"])
+        .into_iter()
+        .filter_map(|r| match r.event.kind {
+            EventKind::Admin {
+                command: c,
+                outcome,
+                ..
+            } if c == command => Some(outcome),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A change is on the record before it is made (`begun`), then as it ended: one cut short
+/// (kill -9, a power loss) after its catalog's commit and before the record of its end is not
+/// a change without a trace. Here an account's creation is held at its password prompt: its
+/// beginning is on the record and the account not yet made; killed there, the record stays,
+/// and says it began. The commands that only read take no such record.
+#[test]
+fn a_change_is_on_the_record_before_it_is_made() {
+    let mut server = Server::start();
+    server.account("acme", "alice", "full");
+    server.stop();
+    let data = server.data_dir();
+    let line = "user add bob --tenant acme --password-stdin";
+    let mut held = Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(line.split(' '))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the creation's beginning on the record", 20, 50, || {
+        admin_outcomes(&data, line) == ["begun"]
+    });
+    let users = String::from_utf8(admin_in(&data, &["user", "list"], None).stdout).unwrap();
+    assert!(users.contains("alice") && !users.contains("bob"), "{users}");
+    held.kill().unwrap();
+    held.wait().unwrap();
+    assert_eq!(admin_outcomes(&data, line), ["begun"]);
+    assert!(verify(&data).status.success());
+
+    // Run to its end: begun, then ok, the two records next to each other.
+    let out = admin_in(&data, &["ban", "add", "203.0.113.7"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<(u64, String)> = export(&data, &["--kind", "admin"])
+        .into_iter()
+        .filter_map(|r| match r.event.kind {
+            EventKind::Admin {
+                command, outcome, ..
+            } if command == "ban add 203.0.113.7" => Some((r.seq, outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(
+        (records[0].1.as_str(), records[1].1.as_str()),
+        ("begun", "ok")
+    );
+    assert_eq!(records[1].0, records[0].0 + 1, "{records:?}");
+    // A refused change: begun, then failed, saying why.
+    let out = admin_in(&data, &["user", "lock", "nobody"], None);
+    assert!(!out.status.success());
+    let outcomes = admin_outcomes(&data, "user lock nobody");
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(outcomes[0], "begun");
+    assert!(outcomes[1].starts_with("failed: "), "{outcomes:?}");
+    // Reads on the record (a file's facts) have one record, when done; reads off it none.
+    admin_in(&data, &["file", "list", "acme", "/"], None);
+    assert_eq!(admin_outcomes(&data, "file list acme /"), ["ok"]);
+    admin_in(&data, &["user", "list"], None);
+    assert!(admin_outcomes(&data, "user list").is_empty());
+}
+
 /// The ledger files of a data directory (those there are).
 const LEDGER_FILES: [&str; 3] = ["ledger.db", "ledger.db-wal", "ledger.db-shm"];
 
