@@ -12,6 +12,7 @@
 
 mod accounts;
 mod blob_store_owner;
+mod damaged;
 mod detection;
 mod direct;
 mod gate_state;
@@ -34,6 +35,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
+pub use damaged::Replaced;
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};
 pub use key_rotation::{

@@ -1716,3 +1716,56 @@ async fn alerts_are_read_a_page_at_a_time() {
     };
     assert_eq!(paged(alices_since_20).await, ["b", "c", "e"]);
 }
+
+#[tokio::test]
+async fn a_damaged_value_is_replaced_only_while_it_is_as_it_was_judged() {
+    let (_d, cat) = catalog().await;
+    let t = cat.add_tenant("acme", 1, key).await.unwrap();
+    let root = cat.root(t.id).await.unwrap();
+    let up = |n: &'static [u8], blob: &'static str, classes: &[u8]| Upload {
+        blob_id: Some(blob),
+        size: 1,
+        classes: Some(classes.to_vec()),
+        ..upload(t.id, root.id, n)
+    };
+    cat.commit_upload(up(b"f", "b1", b"bad")).await.unwrap();
+    cat.commit_upload(up(b"g", "b2", b"fine")).await.unwrap();
+    let f = cat.lookup(root.id, b"f").await.unwrap().unwrap();
+    // A name: not while its bytes differ from those judged; not to a name its directory holds.
+    let rename = |judged: &'static [u8], to: &'static [u8]| {
+        cat.replace_damaged_name(f.id, judged.to_vec(), to.to_vec(), to.to_vec())
+    };
+    assert_eq!(rename(b"other", b"new").await.unwrap(), Replaced::Changed);
+    assert!(matches!(
+        rename(b"f", b"g").await,
+        Err(CatalogError::AlreadyExists { .. })
+    ));
+    assert_eq!(cat.lookup(root.id, b"f").await.unwrap().unwrap().id, f.id);
+    assert_eq!(rename(b"f", b"new").await.unwrap(), Replaced::Done);
+    assert_eq!(cat.lookup(root.id, b"new").await.unwrap().unwrap().id, f.id);
+    assert!(cat.lookup(root.id, b"f").await.unwrap().is_none());
+    // Classes: the same.
+    let cat = &cat;
+    let classes = |id| async move { cat.node(id).await.unwrap().unwrap().classes };
+    let clear = |judged: &'static [u8]| cat.clear_damaged_classes(f.id, judged.to_vec());
+    assert_eq!(clear(b"fine").await.unwrap(), Replaced::Changed);
+    assert_eq!(classes(f.id).await, Some(b"bad".to_vec()));
+    assert_eq!(clear(b"bad").await.unwrap(), Replaced::Done);
+    assert_eq!(classes(f.id).await, None);
+    // A class history row: the same, and only the tenant's own is read.
+    cat.commit_upload(up(b"g", "b3", b"later")).await.unwrap();
+    let g = cat.lookup(root.id, b"g").await.unwrap().unwrap();
+    let h = cat.class_history(g.id).await.unwrap();
+    assert_eq!(h.len(), 1);
+    let row = h[0].id;
+    assert_eq!(
+        cat.class_history_value(t.id, row).await.unwrap(),
+        Some((None, b"fine".to_vec()))
+    );
+    assert_eq!(cat.class_history_value(t.id + 1, row).await.unwrap(), None);
+    let remove = |judged: &'static [u8]| cat.remove_damaged_class_history(row, judged.to_vec());
+    assert_eq!(remove(b"bad").await.unwrap(), Replaced::Changed);
+    assert_eq!(cat.class_history(g.id).await.unwrap().len(), 1);
+    assert_eq!(remove(b"fine").await.unwrap(), Replaced::Done);
+    assert!(cat.class_history(g.id).await.unwrap().is_empty());
+}

@@ -8,9 +8,11 @@
 //!
 //! Never here: argument syntax, terminal output, reaching the running server.
 
+mod damaged;
 mod files;
 mod incident;
 
+pub use damaged::{Damaged, DamagedNode, DamagedValue, Repair, TenantCheck, damaged_name};
 pub use files::{ClassifiedFile, FileReport, ListedEntry};
 pub use incident::{EvidenceWritten, MAX_FOUND_ACCOUNTS, write_evidence};
 

@@ -12,7 +12,7 @@ use catalog::{Access, TenantSettings};
 use service::admin::{Admin, AdminError};
 
 use crate::UsageError;
-use crate::cli::{AccessArg, KeyCommand, TenantCommand, UserCommand};
+use crate::cli::{AccessArg, KeyCommand, ListFormat, TenantCommand, UserCommand};
 use crate::settings::master_key_source;
 use crate::units;
 
@@ -218,6 +218,8 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             require_mfa,
             networks,
         } => crate::gate_admin::tenant_policy(data_dir, cat, &name, require_mfa, networks).await?,
+        TenantCommand::Check { name, format } => check(&admin, &name, format).await?,
+        TenantCommand::Repair { name, reason } => repair(&admin, &name, &reason).await?,
         TenantCommand::RotateKey { name } => {
             // Progress on a terminal only; piped output stays clean.
             let tty = std::io::stderr().is_terminal();
@@ -240,7 +242,24 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                         }
                     }),
                 )
-                .await?;
+                .await
+                .map_err(|e| {
+                    // A row that does not re-key: the others are found by `tenant check`.
+                    let damaged = matches!(
+                        e,
+                        AdminError::KeyLifecycle(service::keys::KeyLifecycleError::Catalog(
+                            catalog::CatalogError::Rekey(_)
+                        )) | AdminError::Catalog(catalog::CatalogError::Rekey(_))
+                    );
+                    let e = anyhow::Error::from(e);
+                    match damaged {
+                        true => e.context(format!(
+                            "tenant {name}: a value does not open (`strongroom tenant check \
+                             {name}` lists every one, `tenant repair` repairs what it can)"
+                        )),
+                        false => e,
+                    }
+                })?;
             if told.load(std::sync::atomic::Ordering::Relaxed) {
                 eprintln!();
             }
@@ -319,6 +338,167 @@ pub async fn retention_run(data_dir: &Path, at: Option<&str>) -> anyhow::Result<
     admin.close().await;
     println!("retention: {} expired files deleted", deleted.len());
     Ok(())
+}
+
+/// A damaged value as people read it: which value of which row, and where.
+fn described(d: &service::admin::Damaged) -> String {
+    use service::admin::DamagedValue as V;
+    match (d.value, &d.node, &d.account) {
+        (V::TotpSecret, _, account) => format!(
+            "TOTP secret of account {} (id {})",
+            crate::printable::printable(account.as_deref().unwrap_or("?")),
+            d.row
+        ),
+        (V::ClassHistory, _, _) => format!("class history row {}", d.row),
+        (value, Some(n), _) => {
+            let kind = match n.is_dir {
+                true => "directory".to_owned(),
+                false => format!("file of {} bytes", n.size),
+            };
+            let place = match (value, &n.path) {
+                (V::Name, Some(dir)) => format!(" in {}", crate::printable::printable(dir)),
+                (_, Some(path)) => format!(" {}", crate::printable::printable(path)),
+                (_, None) => " under a directory whose name does not open".into(),
+            };
+            let value = match value {
+                V::Name => "name",
+                V::DataKey => "data key",
+                _ => "data classes",
+            };
+            format!(
+                "{value} of node {} ({kind}, stored {}){place}",
+                d.row,
+                rfc3339(n.created_at)
+            )
+        }
+        (_, None, _) => format!("row {}", d.row),
+    }
+}
+
+/// A progress line on a terminal (rows checked so far), quiet when piped; `cleared` after.
+struct CheckProgress {
+    told: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CheckProgress {
+    fn new() -> (Self, impl Fn(usize) + Send + Sync) {
+        let tty = std::io::stderr().is_terminal();
+        let told = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let telling = told.clone();
+        let checked = move |rows: usize| {
+            if tty {
+                eprint!("\rchecked {rows} rows");
+                let _ = std::io::stderr().flush();
+                telling.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        (Self { told }, checked)
+    }
+
+    fn cleared(self) {
+        if self.told.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// `tenant repair`: what `tenant check` finds, repaired where nothing that opens is lost; a
+/// line for each damaged value saying what became of it; exit 1 while any is left.
+async fn repair(admin: &Admin, name: &str, reason: &str) -> anyhow::Result<()> {
+    use service::admin::Repair;
+    if reason.trim().is_empty() {
+        return Err(UsageError("--reason must say something".into()).into());
+    }
+    let (progress, checked) = CheckProgress::new();
+    let done = admin.repair_tenant(name, &checked).await;
+    progress.cleared();
+    let done = done.map_err(usage_or)?;
+    if done.is_empty() {
+        println!("tenant {name}: every sealed value opens; nothing to repair");
+        return Ok(());
+    }
+    let mut left = 0;
+    for (d, repair) in &done {
+        let what = described(d);
+        match repair {
+            Repair::Renamed { name: new, .. } => println!("{what}: now named {new}"),
+            Repair::ClassesCleared => println!(
+                "{what}: cleared (`strongroom classify run --tenant {name}` finds them again)"
+            ),
+            Repair::HistoryRemoved => println!("{what}: removed"),
+            Repair::ChangedMeanwhile => {
+                println!("{what}: changed since it was checked; left as it is now")
+            }
+            Repair::Left(todo) => {
+                left += 1;
+                println!("{what}: not repaired: {todo}");
+            }
+        }
+    }
+    if left > 0 {
+        anyhow::bail!(
+            "tenant {name}: {} of {} damaged values repaired; {left} left (above: what to do)",
+            done.len() - left,
+            done.len()
+        );
+    }
+    println!("tenant {name}: {} damaged values repaired", done.len());
+    Ok(())
+}
+
+/// `tenant check`: every sealed value of the tenant opened; those that do not, listed (a line
+/// each for people, a JSON object each for machines), and exit 1 if any.
+async fn check(admin: &Admin, name: &str, format: ListFormat) -> anyhow::Result<()> {
+    use service::admin::DamagedValue as V;
+    let (progress, checked) = CheckProgress::new();
+    let found = admin.check_tenant(name, &checked).await;
+    progress.cleared();
+    let found = found.map_err(usage_or)?;
+    let mut out = std::io::stdout().lock();
+    for d in &found.damaged {
+        match format {
+            ListFormat::Jsonl => {
+                let node = d.node.as_ref();
+                let (path, directory) = match (d.value, node.and_then(|n| n.path.clone())) {
+                    (V::Name, dir) => (None, dir),
+                    (_, path) => (path, None),
+                };
+                let line = serde_json::json!({
+                    "tenant": name,
+                    "value": d.value.as_str(),
+                    "row": d.row,
+                    "kind": node.map(|n| if n.is_dir { "dir" } else { "file" }),
+                    "size": node.map(|n| n.size),
+                    "created": node.map(|n| rfc3339(n.created_at)),
+                    "path": path,
+                    "directory": directory,
+                    "account": d.account,
+                });
+                writeln!(out, "{line}")?;
+            }
+            ListFormat::Table => {
+                let what = described(d);
+                writeln!(out, "{what}: does not open; {}", d.value.consequence())?;
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if found.damaged.is_empty() {
+        if let ListFormat::Table = format {
+            println!(
+                "tenant {name}: {} rows checked, every sealed value opens",
+                found.rows
+            );
+        }
+        return Ok(());
+    }
+    let n = found.damaged.len();
+    anyhow::bail!(
+        "tenant {name}: {} rows checked; {n} sealed {} not open (damaged on disk or altered): `strongroom tenant repair {name} --reason TEXT` repairs what it can (docs/REFERENCE.md, \"Damaged values\")",
+        found.rows,
+        if n == 1 { "value does" } else { "values do" },
+    )
 }
 
 fn read_key_text(file: &Path) -> anyhow::Result<String> {

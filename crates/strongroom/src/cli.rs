@@ -595,6 +595,25 @@ pub enum TenantCommand {
         #[arg(long)]
         quota_files: Option<String>,
     },
+    /// Open every sealed value of the tenant (names, data keys, data classes, TOTP secrets)
+    /// and list those that do not open (damaged on disk or altered); exit 1 if any. Reads only.
+    Check {
+        /// The tenant's name.
+        name: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Repair what `tenant check` finds where nothing that opens is lost: a name that does not
+    /// open becomes damaged-ID (contents kept), data classes that do not open are cleared (to
+    /// be classified again), a class history row that does not open is removed. Data keys and
+    /// TOTP secrets that do not open are listed with what to do; exit 1 while any is left.
+    Repair {
+        /// The tenant's name.
+        name: String,
+        /// Why (recorded in the audit ledger with the command).
+        #[arg(long)]
+        reason: String,
+    },
     /// Replace the tenant key (names and file keys re-wrapped; contents not rewritten).
     RotateKey {
         /// The tenant's name.
@@ -809,6 +828,7 @@ impl TenantCommand {
             self,
             TenantCommand::List
                 | TenantCommand::Show { .. }
+                | TenantCommand::Check { .. }
                 | TenantCommand::Ca(CaCommand::List { .. })
         )
     }

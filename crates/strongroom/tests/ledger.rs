@@ -1575,6 +1575,7 @@ fn commands_that_only_show_change_no_byte_of_the_data_directory() {
     let shows: &[&[&str]] = &[
         &["tenant", "list"],
         &["tenant", "show", "acme"],
+        &["tenant", "check", "acme"],
         &["tenant", "ca", "list", "acme"],
         &["user", "list"],
         &["user", "show", "alice"],

@@ -542,6 +542,213 @@ fn a_name_altered_in_the_catalog_is_refused_and_its_row_named() {
     );
 }
 
+/// Sealed values damaged in the catalog (names of a file and of a directory, a file's classes,
+/// a data key): `tenant check` lists each by its row, reading only; `tenant repair` gives the
+/// names back as damaged-ID (the contents as they were), clears the classes (classified
+/// again) and leaves the data key, saying what to do; then the rotation the damage blocked
+/// goes through.
+#[test]
+fn damaged_values_are_listed_by_tenant_check_and_repaired_where_nothing_is_lost() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let extract: String = (0..40)
+        .map(|i| format!("{i},customer{i}@example.com,4111 1111 1111 1111\n"))
+        .collect();
+    let extract = format!("id,email,card_number\n{extract}");
+    std::fs::write(alice.work().join("f"), &extract).unwrap();
+    let big = pseudo_random(5, 200_000);
+    std::fs::write(alice.work().join("big"), &big).unwrap();
+    alice.sftp_ok(
+        "put f quarterly-report.csv\nput f other.csv\nmkdir inbox\nput big inbox/keys.bin\n",
+    );
+    let db = server.data_dir().join("catalog.db");
+    let id_of = |sql: &str| support::sqlite_query(&db, sql).trim().to_owned();
+    let named = |n: &str| {
+        // Names are sealed: found by their order of upload (ids rise).
+        id_of(&format!(
+            "SELECT id FROM nodes WHERE parent_id IS NOT NULL ORDER BY id LIMIT 1 OFFSET {n}"
+        ))
+    };
+    let (report, other, inbox, keys) = (named("0"), named("1"), named("2"), named("3"));
+    assert!(!id_of(&format!("SELECT classes FROM nodes WHERE id = {other}")).is_empty());
+    assert!(!id_of(&format!("SELECT wrapped_key FROM nodes WHERE id = {keys}")).is_empty());
+    for (column, id) in [
+        ("sealed_name", &report),
+        ("classes", &other),
+        ("sealed_name", &inbox),
+        ("wrapped_key", &keys),
+    ] {
+        sqlite(
+            &db,
+            &format!("UPDATE nodes SET {column} = randomblob(length({column})) WHERE id = {id}"),
+        );
+    }
+
+    // Listed, each by its row and where it is, and exit 1.
+    let out = server.admin(&["tenant", "check", "acme"]);
+    assert_eq!(out.status.code(), Some(1));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 4, "{listed}");
+    let starts = [
+        format!(
+            "name of node {report} (file of {} bytes, stored ",
+            extract.len()
+        ),
+        format!(
+            "data classes of node {other} (file of {} bytes, stored ",
+            extract.len()
+        ),
+        format!("name of node {inbox} (directory, stored "),
+        format!("data key of node {keys} (file of 200000 bytes, stored "),
+    ];
+    let ends = [
+        ") in /: does not open; its directory cannot be listed",
+        ") /other.csv: does not open; its data classes cannot be shown",
+        ") in /: does not open; its directory cannot be listed",
+        ") under a directory whose name does not open: does not open; its contents cannot be read",
+    ];
+    for ((line, start), end) in lines.iter().zip(&starts).zip(ends) {
+        assert!(
+            line.starts_with(start.as_str()) && line.ends_with(end),
+            "{line}"
+        );
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tenant acme: ") && err.contains("rows checked; 4 sealed values do not open"),
+        "{err}"
+    );
+    let out = server.admin(&["tenant", "check", "acme", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let found: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let brief: Vec<(String, String, serde_json::Value, serde_json::Value)> = found
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().unwrap().to_owned(),
+                v["row"].to_string(),
+                v["path"].clone(),
+                v["directory"].clone(),
+            )
+        })
+        .collect();
+    let null = serde_json::Value::Null;
+    let root = serde_json::json!("/");
+    assert_eq!(
+        brief,
+        [
+            ("name".into(), report.clone(), null.clone(), root.clone()),
+            (
+                "classes".into(),
+                other.clone(),
+                serde_json::json!("/other.csv"),
+                null.clone()
+            ),
+            ("name".into(), inbox.clone(), null.clone(), root),
+            ("data_key".into(), keys.clone(), null.clone(), null),
+        ]
+    );
+
+    // The rotation the damage blocks says where to look.
+    let out = server.admin(&["tenant", "rotate-key", "acme"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("`strongroom tenant check acme` lists every one"),
+        "{err}"
+    );
+
+    // Repaired where nothing that opens is lost; the data key left, with what to do.
+    let out = server.admin(&["tenant", "repair", "acme", "--reason", " "]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = server.admin(&["tenant", "repair", "acme", "--reason", "disk fault"]);
+    assert_eq!(out.status.code(), Some(1));
+    let repaired = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = repaired.lines().collect();
+    assert_eq!(lines.len(), 4, "{repaired}");
+    assert!(
+        lines[0].ends_with(&format!(") in /: now named damaged-{report}")),
+        "{repaired}"
+    );
+    assert!(
+        lines[1].ends_with(
+            ") /other.csv: cleared (`strongroom classify run --tenant acme` finds them again)"
+        ),
+        "{repaired}"
+    );
+    assert!(
+        lines[2].ends_with(&format!(") in /: now named damaged-{inbox}")),
+        "{repaired}"
+    );
+    assert!(
+        lines[3].contains(") under a directory whose name does not open: not repaired: the file's contents cannot be read by anyone: remove it"),
+        "{repaired}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tenant acme: 3 of 4 damaged values repaired; 1 left"),
+        "{err}"
+    );
+    let admin = server.ok(&["audit", "export", "--kind", "admin"]);
+    let outcomes: Vec<&str> = admin
+        .lines()
+        .filter(|l| l.contains(r#""command":"tenant repair acme --reason disk fault""#))
+        .filter_map(|l| l.split(r#""outcome":""#).nth(1))
+        .collect();
+    assert!(
+        outcomes.len() == 2
+            && outcomes[0].starts_with("begun\"")
+            && outcomes[1].starts_with("failed: tenant acme: 3 of 4 damaged values repaired"),
+        "{admin}"
+    );
+
+    // Listed again, under the names given; the contents as they were.
+    let (_, out, _) = alice.sftp("ls -1\n");
+    for name in [
+        format!("damaged-{report}"),
+        "other.csv".into(),
+        format!("damaged-{inbox}"),
+    ] {
+        assert!(out.lines().any(|l| l.trim() == name), "{name}: {out}");
+    }
+    alice.sftp_ok(&format!("get damaged-{report} back\n"));
+    assert_eq!(
+        std::fs::read(alice.work().join("back")).unwrap(),
+        extract.as_bytes()
+    );
+    let (code, _, _) = alice.sftp(&format!("get damaged-{inbox}/keys.bin lost\n"));
+    assert_ne!(code, 0, "a file whose data key does not open was served");
+    alice.sftp_ok(&format!("rm damaged-{inbox}/keys.bin\n"));
+    let out = server.admin(&["tenant", "check", "acme"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with("rows checked, every sealed value opens\n")
+    );
+    let out = server.ok(&["tenant", "repair", "acme", "--reason", "again"]);
+    assert_eq!(
+        out,
+        "tenant acme: every sealed value opens; nothing to repair\n"
+    );
+
+    // The classes found again; the rotation goes through.
+    let show = server.ok(&["file", "show", "acme", "/other.csv"]);
+    assert!(!show.contains("card_number"), "{show}");
+    server.ok(&["classify", "run", "--tenant", "acme"]);
+    let show = server.ok(&["file", "show", "acme", "/other.csv"]);
+    assert!(show.contains("card_number 40"), "{show}");
+    let rotated = server.ok(&["tenant", "rotate-key", "acme"]);
+    assert!(rotated.contains("key rotated to version 2"), "{rotated}");
+    alice.sftp_ok(&format!("get damaged-{report} again\n"));
+    assert_eq!(
+        std::fs::read(alice.work().join("again")).unwrap(),
+        extract.as_bytes()
+    );
+}
+
 #[test]
 fn shredding_a_tenant_destroys_its_key_and_files() {
     let server = Server::start();

@@ -731,7 +731,8 @@ impl Files {
                 tenant_id = self.tenant_id,
                 node_id = n.id,
                 "a name in the catalog does not open under its tenant's key: its row was \
-                 damaged or altered"
+                 damaged or altered (`strongroom tenant check TENANT` lists every such value, \
+                 `tenant repair` gives it a name again)"
             );
             e.into()
         })

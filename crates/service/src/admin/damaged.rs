@@ -1,0 +1,368 @@
+//! A tenant's sealed values that no longer open under its keys (damaged on disk, or altered in
+//! the catalog by hand): found, for `tenant check`, and repaired where nothing that still
+//! opens is lost, for `tenant repair`. One such value refuses its directory's listing, a
+//! tenant key rotation and the reads that need it, loudly and by design; this says which rows
+//! they are, each by its id and what it is, without its bytes. Never here: how values are
+//! sealed (the vault) or the SQL that reads and replaces them (the catalog).
+
+use std::sync::Arc;
+
+use catalog::{NodeKind, RekeyError, RekeyableNode, RekeyableValue, Rekeyed};
+use vault::TenantKey;
+
+use super::{Admin, AdminError, AdminResult};
+
+/// Which sealed value of a row does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamagedValue {
+    /// A file's or directory's name: its directory's listing is refused.
+    Name,
+    /// A file's data key: its contents cannot be read.
+    DataKey,
+    /// A file's stored data classes (`classify run --again` finds them anew).
+    Classes,
+    /// The classes of an earlier version of a file, kept for incident reports.
+    ClassHistory,
+    /// An account's TOTP secret: its second factor cannot be checked.
+    TotpSecret,
+}
+
+impl DamagedValue {
+    /// The value's name in output for machines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DamagedValue::Name => "name",
+            DamagedValue::DataKey => "data_key",
+            DamagedValue::Classes => "classes",
+            DamagedValue::ClassHistory => "class_history",
+            DamagedValue::TotpSecret => "totp_secret",
+        }
+    }
+
+    /// What the damage stops, for people.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            DamagedValue::Name => "its directory cannot be listed",
+            DamagedValue::DataKey => "its contents cannot be read",
+            DamagedValue::Classes => "its data classes cannot be shown",
+            DamagedValue::ClassHistory => "an earlier version's data classes cannot be reported",
+            DamagedValue::TotpSecret => "the account's second factor cannot be checked",
+        }
+    }
+}
+
+/// A sealed value that does not open, and the row it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damaged {
+    pub value: DamagedValue,
+    /// The row's id: a node's (files and directories), a class history row's, an account's.
+    pub row: i64,
+    /// For a node: what it is and where (its path, or its directory's where its own name is
+    /// the value damaged).
+    pub node: Option<DamagedNode>,
+    /// For a TOTP secret: the account's name.
+    pub account: Option<String>,
+}
+
+/// The facts of a node with a damaged value that can be told without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedNode {
+    pub is_dir: bool,
+    pub size: u64,
+    pub created_at: i64,
+    /// Its path where its name opens; else its directory's path. `None` where a directory
+    /// above it does not open either (that directory is listed on its own).
+    pub path: Option<String>,
+}
+
+/// What `tenant check` found: the rows it opened, and those of them that did not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantCheck {
+    pub rows: usize,
+    pub damaged: Vec<Damaged>,
+}
+
+/// Opens each value a rotation would re-key and notes the ones that do not open; changes
+/// nothing (it never re-keys: every answer is "nothing to store").
+struct Inspecting {
+    key: Arc<TenantKey>,
+    found: Vec<(DamagedValue, i64)>,
+}
+
+impl catalog::Rekey for Inspecting {
+    fn node(&mut self, n: &RekeyableNode) -> Result<Option<Rekeyed>, RekeyError> {
+        if self.key.open_name(&n.sealed_name, &n.name_mac).is_err() {
+            self.found.push((DamagedValue::Name, n.id));
+        }
+        if let (Some(id), Some(wrapped), Some(version)) = (&n.key_id, &n.wrapped_key, n.key_version)
+        {
+            let opens = self
+                .key
+                .at_version(version)
+                .is_some_and(|k| k.unwrap_data_key(id, wrapped).is_ok());
+            if !opens {
+                self.found.push((DamagedValue::DataKey, n.id));
+            }
+        }
+        if let Some(sealed) = &n.classes {
+            // Bound to the contents' root where the contents are sealed, else to nothing (as
+            // `files::classification` seals them).
+            let content = match (&n.key_id, &n.content_root) {
+                (Some(_), Some(root)) => &root[..],
+                _ => &[][..],
+            };
+            if self.key.open_classes(content, sealed).is_err() {
+                self.found.push((DamagedValue::Classes, n.id));
+            }
+        }
+        Ok(None)
+    }
+
+    fn class_history(&mut self, v: &RekeyableValue) -> Result<Option<Vec<u8>>, RekeyError> {
+        let content = v.content_root.as_deref().unwrap_or_default();
+        if self.key.open_classes(content, &v.sealed).is_err() {
+            self.found.push((DamagedValue::ClassHistory, v.id));
+        }
+        Ok(None)
+    }
+
+    fn totp_secret(&mut self, v: &RekeyableValue) -> Result<Vec<u8>, RekeyError> {
+        // Re-sealed under the new key when a rotation begins: always under the key in force.
+        if self.key.open_account_secret(v.id, &v.sealed).is_err() {
+            self.found.push((DamagedValue::TotpSecret, v.id));
+        }
+        // Nothing is stored by a check (`check_rekeyable` discards what it is given).
+        Ok(Vec::new())
+    }
+}
+
+impl Admin {
+    /// Opens every sealed value of `tenant` (its files' and directories' names, data keys and
+    /// classes, its class history, its accounts' TOTP secrets) under its key (and, while a
+    /// rotation goes on, the key it replaces), a page of rows at a time, telling `checked` the
+    /// rows so far; returns those that do not open. Reads only.
+    pub async fn check_tenant(
+        &self,
+        tenant: &str,
+        checked: &(dyn Fn(usize) + Send + Sync),
+    ) -> AdminResult<TenantCheck> {
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let fail = |e| AdminError::Files {
+            what: format!("tenant {tenant}"),
+            source: e,
+        };
+        let key = files.tenant_key().await.map_err(fail)?;
+        let mut inspecting = Inspecting {
+            key,
+            found: Vec::new(),
+        };
+        let rows = self
+            .catalog
+            .check_rekeyable(t.id, &mut inspecting, checked)
+            .await?;
+        let accounts = match inspecting
+            .found
+            .iter()
+            .any(|(v, _)| *v == DamagedValue::TotpSecret)
+        {
+            true => self.catalog.list_accounts(Some(tenant)).await?,
+            false => Vec::new(),
+        };
+        let mut damaged = Vec::with_capacity(inspecting.found.len());
+        for (value, row) in inspecting.found {
+            let node = match value {
+                DamagedValue::Name | DamagedValue::DataKey | DamagedValue::Classes => {
+                    match self.catalog.node(row).await? {
+                        Some(n) => Some(DamagedNode {
+                            is_dir: n.kind == NodeKind::Dir,
+                            size: n.size,
+                            created_at: n.created_at,
+                            path: self.where_is(&files, &n, value).await?,
+                        }),
+                        // Removed since it was read.
+                        None => continue,
+                    }
+                }
+                _ => None,
+            };
+            let account = (value == DamagedValue::TotpSecret)
+                .then(|| {
+                    accounts
+                        .iter()
+                        .find(|a| a.id == row)
+                        .map(|a| a.name.clone())
+                })
+                .flatten();
+            damaged.push(Damaged {
+                value,
+                row,
+                node,
+                account,
+            });
+        }
+        Ok(TenantCheck { rows, damaged })
+    }
+
+    /// Where node `n` is: its path, or, where its name is the damaged `value`, its
+    /// directory's; `None` where a name above it does not open.
+    async fn where_is(
+        &self,
+        files: &crate::files::Files,
+        n: &catalog::Node,
+        value: DamagedValue,
+    ) -> AdminResult<Option<String>> {
+        let at = match value {
+            DamagedValue::Name => match n.parent_id {
+                Some(parent) => match self.catalog.node(parent).await? {
+                    Some(p) => p,
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
+            },
+            _ => n.clone(),
+        };
+        Ok(files.path_of(&at).await.ok())
+    }
+}
+
+/// What `tenant repair` did with one damaged value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// The node's name replaced with `name` (in its directory, at `directory` where that
+    /// opens): the file or directory is listed again, its contents as they were.
+    Renamed {
+        name: String,
+        directory: Option<String>,
+    },
+    /// The file's classes cleared: `classify run --tenant T` finds them anew.
+    ClassesCleared,
+    /// The class history row removed (an earlier version's classes, which no longer open).
+    HistoryRemoved,
+    /// Changed since the check (renamed, re-keyed, classified again): left as it is now.
+    ChangedMeanwhile,
+    /// Not repaired here: what the administrator can do.
+    Left(&'static str),
+}
+
+/// The name a node whose name does not open is given: its id keeps it unique.
+pub fn damaged_name(id: i64) -> String {
+    format!("damaged-{id}")
+}
+
+impl Admin {
+    /// Repairs what [`Admin::check_tenant`] finds in `tenant` where that loses nothing that
+    /// still opens: a name that does not open is replaced with [`damaged_name`] (the file's
+    /// contents and data key as they were), classes that do not open are cleared (to be found
+    /// anew), a class history row whose classes do not open is removed. A data key or TOTP
+    /// secret that does not open is left, with what to do. Each value is changed only while
+    /// its bytes are those found damaged. Returns each damaged value with what became of it.
+    pub async fn repair_tenant(
+        &self,
+        tenant: &str,
+        checked: &(dyn Fn(usize) + Send + Sync),
+    ) -> AdminResult<Vec<(Damaged, Repair)>> {
+        let found = self.check_tenant(tenant, checked).await?;
+        let t = self.catalog.tenant(tenant).await?;
+        let files = self.files_of(t.id)?;
+        let key = files.tenant_key().await.map_err(|e| AdminError::Files {
+            what: format!("tenant {tenant}"),
+            source: e,
+        })?;
+        let mut done = Vec::with_capacity(found.damaged.len());
+        for d in found.damaged {
+            let repair = match d.value {
+                DamagedValue::Name => self.rename_damaged(&key, d.row).await?,
+                DamagedValue::Classes => match self.catalog.node(d.row).await? {
+                    Some(n) if n.tenant_id == t.id => match n.classes {
+                        Some(sealed) if classes_damaged(&key, &n, &sealed) => {
+                            match self.catalog.clear_damaged_classes(n.id, sealed).await? {
+                                catalog::Replaced::Done => Repair::ClassesCleared,
+                                catalog::Replaced::Changed => Repair::ChangedMeanwhile,
+                            }
+                        }
+                        _ => Repair::ChangedMeanwhile,
+                    },
+                    _ => Repair::ChangedMeanwhile,
+                },
+                DamagedValue::ClassHistory => {
+                    match self.catalog.class_history_value(t.id, d.row).await? {
+                        Some((root, sealed))
+                            if key
+                                .open_classes(root.as_deref().unwrap_or_default(), &sealed)
+                                .is_err() =>
+                        {
+                            match (self.catalog)
+                                .remove_damaged_class_history(d.row, sealed)
+                                .await?
+                            {
+                                catalog::Replaced::Done => Repair::HistoryRemoved,
+                                catalog::Replaced::Changed => Repair::ChangedMeanwhile,
+                            }
+                        }
+                        _ => Repair::ChangedMeanwhile,
+                    }
+                }
+                DamagedValue::DataKey => Repair::Left(
+                    "the file's contents cannot be read by anyone: remove it (by its path, through \
+                     SFTP, or `tenant repair` first where its name does not open either)",
+                ),
+                DamagedValue::TotpSecret => Repair::Left(
+                    "enrol the account's second factor again: `strongroom user mfa NAME`",
+                ),
+            };
+            done.push((d, repair));
+        }
+        Ok(done)
+    }
+
+    /// Gives node `id`, whose name does not open under `key`, the name [`damaged_name`].
+    async fn rename_damaged(&self, key: &TenantKey, id: i64) -> AdminResult<Repair> {
+        let Some(n) = self.catalog.node(id).await? else {
+            return Ok(Repair::ChangedMeanwhile);
+        };
+        if key.open_name(&n.sealed_name, &n.name_mac).is_ok() {
+            return Ok(Repair::ChangedMeanwhile);
+        }
+        let name = damaged_name(id);
+        let mac = key.name_mac(name.as_bytes());
+        let sealed = key.seal_name(name.as_bytes(), &mac);
+        // Where a rotation goes on, the name may stand under the key it replaces too.
+        if let Some(parent) = n.parent_id
+            && (self.catalog)
+                .lookup_forms(parent, &key.lookup_macs(name.as_bytes()))
+                .await?
+                .is_some()
+        {
+            return Err(AdminError::Invalid(format!(
+                "node {id}: its directory already holds a file named {name}: rename that one \
+                 first"
+            )));
+        }
+        let replaced = self
+            .catalog
+            .replace_damaged_name(id, n.sealed_name.clone(), mac, sealed)
+            .await?;
+        Ok(match replaced {
+            catalog::Replaced::Changed => Repair::ChangedMeanwhile,
+            catalog::Replaced::Done => {
+                let files = self.files_of(n.tenant_id)?;
+                let directory = match n.parent_id {
+                    Some(p) => match self.catalog.node(p).await? {
+                        Some(p) => files.path_of(&p).await.ok(),
+                        None => None,
+                    },
+                    None => None,
+                };
+                Repair::Renamed { name, directory }
+            }
+        })
+    }
+}
+
+/// Whether the stored classes `sealed` of file `n` do not open under `key` (bound to its sealed
+/// contents' root, else to nothing).
+fn classes_damaged(key: &TenantKey, n: &catalog::Node, sealed: &[u8]) -> bool {
+    let root = n.seal.as_ref().map_or(&[][..], |s| &s.content_root[..]);
+    key.open_classes(root, sealed).is_err()
+}
