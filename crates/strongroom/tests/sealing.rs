@@ -747,6 +747,43 @@ fn damaged_values_are_listed_by_tenant_check_and_repaired_where_nothing_is_lost(
         std::fs::read(alice.work().join("again")).unwrap(),
         extract.as_bytes()
     );
+
+    // A TOTP secret: listed, left with what to do, and enrolled again.
+    server.account("acme", "bob", "full");
+    server.ok(&["user", "mfa", "bob"]);
+    sqlite(
+        &db,
+        "UPDATE accounts SET totp_secret = randomblob(length(totp_secret)) WHERE name = 'bob'",
+    );
+    let bob = id_of("SELECT id FROM accounts WHERE name = 'bob'");
+    let out = server.admin(&["tenant", "check", "acme"]);
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        ),
+        (
+            Some(1),
+            format!(
+                "TOTP secret of account bob (id {bob}): does not open; the account's second \
+                 factor cannot be checked\n"
+            )
+        )
+    );
+    let out = server.admin(&["tenant", "repair", "acme", "--reason", "disk fault"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with(
+            "not repaired: enrol the account's second factor again: `strongroom user mfa bob`\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    server.ok(&["user", "mfa", "bob"]);
+    assert_eq!(
+        server.admin(&["tenant", "check", "acme"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]

@@ -242,7 +242,7 @@ pub enum Repair {
     /// Changed since the check (renamed, re-keyed, classified again): left as it is now.
     ChangedMeanwhile,
     /// Not repaired here: what the administrator can do.
-    Left(&'static str),
+    Left(String),
 }
 
 /// The name a node whose name does not open is given: its id keeps it unique.
@@ -305,11 +305,13 @@ impl Admin {
                 }
                 DamagedValue::DataKey => Repair::Left(
                     "the file's contents cannot be read by anyone: remove it (by its path, through \
-                     SFTP, or `tenant repair` first where its name does not open either)",
+                     SFTP, or `tenant repair` first where its name does not open either)"
+                        .into(),
                 ),
-                DamagedValue::TotpSecret => Repair::Left(
-                    "enrol the account's second factor again: `strongroom user mfa NAME`",
-                ),
+                DamagedValue::TotpSecret => Repair::Left(format!(
+                    "enrol the account's second factor again: `strongroom user mfa {}`",
+                    d.account.as_deref().unwrap_or("NAME")
+                )),
             };
             done.push((d, repair));
         }
