@@ -421,7 +421,7 @@ async fn repair(admin: &Admin, name: &str, reason: &str) -> anyhow::Result<()> {
     for (d, repair) in &done {
         let what = described(d);
         match repair {
-            Repair::Renamed { name: new, .. } => println!("{what}: now named {new}"),
+            Repair::Renamed(new) => println!("{what}: now named {new}"),
             Repair::ClassesCleared => println!(
                 "{what}: cleared (`strongroom classify run --tenant {name}` finds them again)"
             ),

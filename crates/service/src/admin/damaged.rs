@@ -229,12 +229,9 @@ impl Admin {
 /// What `tenant repair` did with one damaged value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repair {
-    /// The node's name replaced with `name` (in its directory, at `directory` where that
-    /// opens): the file or directory is listed again, its contents as they were.
-    Renamed {
-        name: String,
-        directory: Option<String>,
-    },
+    /// The node's name replaced with this one: the file or directory is listed again, its
+    /// contents as they were.
+    Renamed(String),
     /// The file's classes cleared: `classify run --tenant T` finds them anew.
     ClassesCleared,
     /// The class history row removed (an earlier version's classes, which no longer open).
@@ -246,7 +243,7 @@ pub enum Repair {
 }
 
 /// The name a node whose name does not open is given: its id keeps it unique.
-pub fn damaged_name(id: i64) -> String {
+fn damaged_name(id: i64) -> String {
     format!("damaged-{id}")
 }
 
@@ -272,7 +269,7 @@ impl Admin {
         let mut done = Vec::with_capacity(found.damaged.len());
         for d in found.damaged {
             let repair = match d.value {
-                DamagedValue::Name => self.rename_damaged(&key, d.row).await?,
+                DamagedValue::Name => self.rename_damaged(&key, t.id, d.row).await?,
                 DamagedValue::Classes => match self.catalog.node(d.row).await? {
                     Some(n) if n.tenant_id == t.id => match n.classes {
                         Some(sealed) if classes_damaged(&key, &n, &sealed) => {
@@ -318,10 +315,17 @@ impl Admin {
         Ok(done)
     }
 
-    /// Gives node `id`, whose name does not open under `key`, the name [`damaged_name`].
-    async fn rename_damaged(&self, key: &TenantKey, id: i64) -> AdminResult<Repair> {
-        let Some(n) = self.catalog.node(id).await? else {
-            return Ok(Repair::ChangedMeanwhile);
+    /// Gives node `id` of tenant `tenant_id`, whose name does not open under `key`, the name
+    /// [`damaged_name`].
+    async fn rename_damaged(
+        &self,
+        key: &TenantKey,
+        tenant_id: i64,
+        id: i64,
+    ) -> AdminResult<Repair> {
+        let n = match self.catalog.node(id).await? {
+            Some(n) if n.tenant_id == tenant_id => n,
+            _ => return Ok(Repair::ChangedMeanwhile),
         };
         if key.open_name(&n.sealed_name, &n.name_mac).is_ok() {
             return Ok(Repair::ChangedMeanwhile);
@@ -347,17 +351,7 @@ impl Admin {
             .await?;
         Ok(match replaced {
             catalog::Replaced::Changed => Repair::ChangedMeanwhile,
-            catalog::Replaced::Done => {
-                let files = self.files_of(n.tenant_id)?;
-                let directory = match n.parent_id {
-                    Some(p) => match self.catalog.node(p).await? {
-                        Some(p) => files.path_of(&p).await.ok(),
-                        None => None,
-                    },
-                    None => None,
-                };
-                Repair::Renamed { name, directory }
-            }
+            catalog::Replaced::Done => Repair::Renamed(name),
         })
     }
 }
