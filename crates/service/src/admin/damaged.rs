@@ -249,7 +249,7 @@ fn damaged_name(id: i64) -> String {
 
 impl Admin {
     /// Repairs what [`Admin::check_tenant`] finds in `tenant` where that loses nothing that
-    /// still opens: a name that does not open is replaced with [`damaged_name`] (the file's
+    /// still opens: a name that does not open is replaced with `damaged-ID` (the file's
     /// contents and data key as they were), classes that do not open are cleared (to be found
     /// anew), a class history row whose classes do not open is removed. A data key or TOTP
     /// secret that does not open is left, with what to do. Each value is changed only while
