@@ -218,7 +218,7 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             require_mfa,
             networks,
         } => crate::gate_admin::tenant_policy(data_dir, cat, &name, require_mfa, networks).await?,
-        TenantCommand::Check { name, format } => check(&admin, &name, format).await?,
+        TenantCommand::Check { name, format } => check(&admin, name.as_deref(), format).await?,
         TenantCommand::Repair { name, reason } => repair(&admin, &name, &reason).await?,
         TenantCommand::RotateKey { name } => {
             // Progress on a terminal only; piped output stays clean.
@@ -446,58 +446,92 @@ async fn repair(admin: &Admin, name: &str, reason: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `tenant check`: every sealed value of the tenant opened; those that do not, listed (a line
-/// each for people, a JSON object each for machines), and exit 1 if any.
-async fn check(admin: &Admin, name: &str, format: ListFormat) -> anyhow::Result<()> {
+/// `tenant check`: every sealed value of the tenant (of every tenant, with no name) opened;
+/// those that do not, listed (a line each for people, a JSON object each for machines), and
+/// exit 1 if any.
+async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow::Result<()> {
     use service::admin::DamagedValue as V;
-    let (progress, checked) = CheckProgress::new();
-    let found = admin.check_tenant(name, &checked).await;
-    progress.cleared();
-    let found = found.map_err(usage_or)?;
-    let mut out = std::io::stdout().lock();
-    for d in &found.damaged {
-        match format {
-            ListFormat::Jsonl => {
-                let node = d.node.as_ref();
-                let (path, directory) = match (d.value, node.and_then(|n| n.path.clone())) {
-                    (V::Name, dir) => (None, dir),
-                    (_, path) => (path, None),
-                };
-                let line = serde_json::json!({
-                    "tenant": name,
-                    "value": d.value.as_str(),
-                    "row": d.row,
-                    "kind": node.map(|n| if n.is_dir { "dir" } else { "file" }),
-                    "size": node.map(|n| n.size),
-                    "created": node.map(|n| rfc3339(n.created_at)),
-                    "path": path,
-                    "directory": directory,
-                    "account": d.account,
-                });
-                writeln!(out, "{line}")?;
-            }
-            ListFormat::Table => {
-                let what = described(d);
-                writeln!(out, "{what}: does not open; {}", d.value.consequence())?;
+    let tenants: Vec<String> = match name {
+        Some(n) => vec![n.to_owned()],
+        None => (admin.catalog().list_tenants().await?)
+            .into_iter()
+            .map(|t| t.name)
+            .collect(),
+    };
+    let (mut rows, mut damaged, mut with_damage) = (0, 0, Vec::new());
+    for tenant in &tenants {
+        let (progress, checked) = CheckProgress::new();
+        let found = admin.check_tenant(tenant, &checked).await;
+        progress.cleared();
+        let found = found.map_err(usage_or)?;
+        let mut out = std::io::stdout().lock();
+        for d in &found.damaged {
+            match format {
+                ListFormat::Jsonl => {
+                    let node = d.node.as_ref();
+                    let (path, directory) = match (d.value, node.and_then(|n| n.path.clone())) {
+                        (V::Name, dir) => (None, dir),
+                        (_, path) => (path, None),
+                    };
+                    let line = serde_json::json!({
+                        "tenant": tenant,
+                        "value": d.value.as_str(),
+                        "row": d.row,
+                        "kind": node.map(|n| if n.is_dir { "dir" } else { "file" }),
+                        "size": node.map(|n| n.size),
+                        "created": node.map(|n| rfc3339(n.created_at)),
+                        "path": path,
+                        "directory": directory,
+                        "account": d.account,
+                    });
+                    writeln!(out, "{line}")?;
+                }
+                ListFormat::Table => {
+                    // Every tenant's: each line says whose.
+                    let whose = match name {
+                        Some(_) => String::new(),
+                        None => format!("tenant {tenant}: "),
+                    };
+                    let what = described(d);
+                    writeln!(
+                        out,
+                        "{whose}{what}: does not open; {}",
+                        d.value.consequence()
+                    )?;
+                }
             }
         }
+        out.flush()?;
+        rows += found.rows;
+        damaged += found.damaged.len();
+        if !found.damaged.is_empty() {
+            with_damage.push(tenant.as_str());
+        }
     }
-    out.flush()?;
-    drop(out);
-    if found.damaged.is_empty() {
+    let scope = match name {
+        Some(n) => format!("tenant {n}"),
+        None => format!("{} tenants", tenants.len()),
+    };
+    if damaged == 0 {
         if let ListFormat::Table = format {
-            println!(
-                "tenant {name}: {} rows checked, every sealed value opens",
-                found.rows
-            );
+            println!("{scope}: {rows} rows checked, every sealed value opens");
         }
         return Ok(());
     }
-    let n = found.damaged.len();
+    let repair = match with_damage[..] {
+        [one] => format!("`strongroom tenant repair {one} --reason TEXT`"),
+        _ => format!(
+            "`strongroom tenant repair TENANT --reason TEXT` (for {})",
+            with_damage.join(", ")
+        ),
+    };
     anyhow::bail!(
-        "tenant {name}: {} rows checked; {n} sealed {} not open (damaged on disk or altered): `strongroom tenant repair {name} --reason TEXT` repairs what it can (docs/REFERENCE.md, \"Damaged values\")",
-        found.rows,
-        if n == 1 { "value does" } else { "values do" },
+        "{scope}: {rows} rows checked; {damaged} sealed {} not open (damaged on disk or altered): {repair} repairs what it can (docs/REFERENCE.md, \"Damaged values\")",
+        if damaged == 1 {
+            "value does"
+        } else {
+            "values do"
+        },
     )
 }
 

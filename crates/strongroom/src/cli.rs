@@ -598,8 +598,8 @@ pub enum TenantCommand {
     /// Open every sealed value of the tenant (names, data keys, data classes, TOTP secrets)
     /// and list those that do not open (damaged on disk or altered); exit 1 if any. Reads only.
     Check {
-        /// The tenant's name.
-        name: String,
+        /// The tenant's name (every tenant's when not given).
+        name: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },

@@ -619,6 +619,22 @@ fn damaged_values_are_listed_by_tenant_check_and_repaired_where_nothing_is_lost(
         err.contains("tenant acme: ") && err.contains("rows checked; 4 sealed values do not open"),
         "{err}"
     );
+    // Every tenant's, each line saying whose.
+    server.account("globex", "carol", "full");
+    let out = server.admin(&["tenant", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let every = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(every.lines().count(), 4, "{every}");
+    assert!(
+        every.lines().all(|l| l.starts_with("tenant acme: ")),
+        "{every}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 tenants: ")
+            && err.contains("`strongroom tenant repair acme --reason TEXT` repairs what it can"),
+        "{err}"
+    );
     let out = server.admin(&["tenant", "check", "acme", "--format", "jsonl"]);
     assert_eq!(out.status.code(), Some(1));
     let found: Vec<serde_json::Value> = String::from_utf8(out.stdout)
@@ -783,6 +799,12 @@ fn damaged_values_are_listed_by_tenant_check_and_repaired_where_nothing_is_lost(
     assert_eq!(
         server.admin(&["tenant", "check", "acme"]).status.code(),
         Some(0)
+    );
+    let every = server.ok(&["tenant", "check"]);
+    assert!(
+        every.starts_with("2 tenants: ")
+            && every.ends_with(" rows checked, every sealed value opens\n"),
+        "{every}"
     );
 }
 
