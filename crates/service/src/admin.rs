@@ -12,7 +12,7 @@ mod damaged;
 mod files;
 mod incident;
 
-pub use damaged::{Damaged, DamagedNode, DamagedValue, Repair, TenantCheck};
+pub use damaged::{Checked, Damaged, DamagedNode, DamagedValue, Repair, TenantCheck};
 pub use files::{ClassifiedFile, FileReport, ListedEntry};
 pub use incident::{EvidenceWritten, MAX_FOUND_ACCOUNTS, write_evidence};
 

@@ -218,7 +218,11 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             require_mfa,
             networks,
         } => crate::gate_admin::tenant_policy(data_dir, cat, &name, require_mfa, networks).await?,
-        TenantCommand::Check { name, format } => check(&admin, name.as_deref(), format).await?,
+        TenantCommand::Check {
+            name,
+            contents,
+            format,
+        } => check(&admin, name.as_deref(), contents, format).await?,
         TenantCommand::Repair { name, reason } => repair(&admin, &name, &reason).await?,
         TenantCommand::RotateKey { name } => {
             // Progress on a terminal only; piped output stays clean.
@@ -363,6 +367,7 @@ fn described(d: &service::admin::Damaged) -> String {
             let value = match value {
                 V::Name => "name",
                 V::DataKey => "data key",
+                V::Contents => "contents",
                 _ => "data classes",
             };
             format!(
@@ -381,13 +386,22 @@ struct CheckProgress {
 }
 
 impl CheckProgress {
-    fn new() -> (Self, impl Fn(usize) + Send + Sync) {
+    fn new() -> (Self, impl Fn(service::admin::Checked) + Send + Sync) {
+        use service::admin::Checked;
         let tty = std::io::stderr().is_terminal();
         let told = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let telling = told.clone();
-        let checked = move |rows: usize| {
+        let checked = move |at: Checked| {
             if tty {
-                eprint!("\rchecked {rows} rows");
+                match at {
+                    Checked::Rows(rows) => eprint!("\rchecked {rows} rows"),
+                    // Not at every file: a tenant's hundred thousand small ones.
+                    Checked::Contents { files, bytes } if files % 100 == 0 => eprint!(
+                        "\r\x1b[Kread the contents of {files} files ({})",
+                        units::bytes_for_people(bytes)
+                    ),
+                    Checked::Contents { .. } => return,
+                }
                 let _ = std::io::stderr().flush();
                 telling.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -414,7 +428,10 @@ async fn repair(admin: &Admin, name: &str, reason: &str) -> anyhow::Result<()> {
     progress.cleared();
     let done = done.map_err(usage_or)?;
     if done.is_empty() {
-        println!("tenant {name}: every sealed value opens; nothing to repair");
+        println!(
+            "tenant {name}: every name, key, data class and secret opens; nothing to repair \
+             (`tenant check --contents` reads the files' contents too)"
+        );
         return Ok(());
     }
     let mut left = 0;
@@ -449,7 +466,12 @@ async fn repair(admin: &Admin, name: &str, reason: &str) -> anyhow::Result<()> {
 /// `tenant check`: every sealed value of the tenant (of every tenant, with no name) opened;
 /// those that do not, listed (a line each for people, a JSON object each for machines), and
 /// exit 1 if any.
-async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow::Result<()> {
+async fn check(
+    admin: &Admin,
+    name: Option<&str>,
+    contents: bool,
+    format: ListFormat,
+) -> anyhow::Result<()> {
     use service::admin::DamagedValue as V;
     let tenants: Vec<String> = match name {
         Some(n) => vec![n.to_owned()],
@@ -459,9 +481,10 @@ async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow:
             .collect(),
     };
     let (mut rows, mut damaged, mut with_damage) = (0, 0, Vec::new());
+    let (mut files_read, mut bytes_read, mut files_unread) = (0, 0, 0);
     for tenant in &tenants {
         let (progress, checked) = CheckProgress::new();
-        let found = admin.check_tenant(tenant, &checked).await;
+        let found = admin.check_tenant(tenant, contents, &checked).await;
         progress.cleared();
         let found = found.map_err(usage_or)?;
         let mut out = std::io::stdout().lock();
@@ -483,6 +506,7 @@ async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow:
                         "path": path,
                         "directory": directory,
                         "account": d.account,
+                        "detail": d.detail,
                     });
                     writeln!(out, "{line}")?;
                 }
@@ -493,9 +517,13 @@ async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow:
                         None => format!("tenant {tenant}: "),
                     };
                     let what = described(d);
+                    let detail = match &d.detail {
+                        Some(detail) => format!(" ({})", crate::printable::printable(detail)),
+                        None => String::new(),
+                    };
                     writeln!(
                         out,
-                        "{whose}{what}: does not open; {}",
+                        "{whose}{what}: does not open{detail}; {}",
                         d.value.consequence()
                     )?;
                 }
@@ -504,19 +532,34 @@ async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow:
         out.flush()?;
         rows += found.rows;
         damaged += found.damaged.len();
+        files_read += found.files_read;
+        bytes_read += found.bytes_read;
+        files_unread += found.files_unread;
         if !found.damaged.is_empty() {
             with_damage.push(tenant.as_str());
         }
     }
     let scope = match name {
         Some(n) => format!("tenant {n}"),
-        None => format!("{} tenants", tenants.len()),
+        None => units::counted(tenants.len(), "tenant"),
+    };
+    let read = match contents {
+        true => format!(
+            ", the contents of {files_read} files read ({})",
+            units::bytes_for_people(bytes_read)
+        ),
+        false => String::new(),
     };
     if damaged == 0 {
         if let ListFormat::Table = format {
-            println!("{scope}: {rows} rows checked, every sealed value opens");
+            println!("{scope}: {rows} rows checked{read}, every sealed value opens");
         }
         return Ok(());
+    }
+    if files_unread > 0 {
+        eprintln!(
+            "strongroom: the contents of {files_unread} files were not read: their names, or their directories', do not open (`tenant repair` first)"
+        );
     }
     let repair = match with_damage[..] {
         [one] => format!("`strongroom tenant repair {one} --reason TEXT`"),
@@ -526,7 +569,7 @@ async fn check(admin: &Admin, name: Option<&str>, format: ListFormat) -> anyhow:
         ),
     };
     anyhow::bail!(
-        "{scope}: {rows} rows checked; {damaged} sealed {} not open (damaged on disk or altered): {repair} repairs what it can (docs/REFERENCE.md, \"Damaged values\")",
+        "{scope}: {rows} rows checked{read}; {damaged} sealed {} not open (damaged on disk or altered): {repair} repairs what it can (docs/REFERENCE.md, \"Damaged values\")",
         if damaged == 1 {
             "value does"
         } else {

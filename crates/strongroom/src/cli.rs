@@ -600,6 +600,10 @@ pub enum TenantCommand {
     Check {
         /// The tenant's name (every tenant's when not given).
         name: Option<String>,
+        /// Read every file's contents too, as a download would (every sealed chunk opened):
+        /// as long as reading the tenant's bytes takes.
+        #[arg(long)]
+        contents: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },
@@ -796,14 +800,14 @@ impl Command {
     }
 
     /// Whether this tool puts its run on the ledger's record: every change, and who read a
-    /// file's facts and classes or made an incident report. Not the commands that show what the
-    /// catalog or the running server holds of accounts, alerts and keys, nor the server (whose
-    /// runs record themselves).
+    /// file's facts and classes, made an incident report or read a tenant's files to check
+    /// them. Not the commands that show what the catalog or the running server holds of
+    /// accounts, alerts and keys, nor the server (whose runs record themselves).
     pub fn recorded(&self) -> bool {
         use Command as C;
         match self {
             C::Serve(_) => false,
-            C::File(_) | C::Classify(_) => true,
+            C::File(_) | C::Classify(_) | C::Tenant(TenantCommand::Check { .. }) => true,
             C::Incident(i) => !matches!(i, IncidentCommand::Check { .. }),
             _ => self.changes(),
         }

@@ -1575,7 +1575,6 @@ fn commands_that_only_show_change_no_byte_of_the_data_directory() {
     let shows: &[&[&str]] = &[
         &["tenant", "list"],
         &["tenant", "show", "acme"],
-        &["tenant", "check", "acme"],
         &["tenant", "ca", "list", "acme"],
         &["user", "list"],
         &["user", "show", "alice"],
@@ -1612,6 +1611,7 @@ fn commands_that_only_show_change_no_byte_of_the_data_directory() {
         &["incident", "report", "--user", "alice"],
         &["incident", "file", "acme", "/a"],
         &["classify", "pattern", "list", "acme"],
+        &["tenant", "check", "acme", "--contents"],
     ] {
         let out = admin_in(&copy, args, None);
         assert!(
@@ -1634,7 +1634,8 @@ fn commands_that_only_show_change_no_byte_of_the_data_directory() {
         .collect();
     assert!(
         commands.contains(&"file show acme /a")
-            && commands.contains(&"incident report --user alice"),
+            && commands.contains(&"incident report --user alice")
+            && commands.contains(&"tenant check acme --contents"),
         "{commands:?}"
     );
     assert!(

@@ -25,6 +25,9 @@ pub enum DamagedValue {
     ClassHistory,
     /// An account's TOTP secret: its second factor cannot be checked.
     TotpSecret,
+    /// A file's contents (a sealed chunk that does not open, a missing blob, contents that end
+    /// early): found only when contents are checked too.
+    Contents,
 }
 
 impl DamagedValue {
@@ -36,6 +39,7 @@ impl DamagedValue {
             DamagedValue::Classes => "classes",
             DamagedValue::ClassHistory => "class_history",
             DamagedValue::TotpSecret => "totp_secret",
+            DamagedValue::Contents => "contents",
         }
     }
 
@@ -47,6 +51,7 @@ impl DamagedValue {
             DamagedValue::Classes => "its data classes cannot be shown",
             DamagedValue::ClassHistory => "an earlier version's data classes cannot be reported",
             DamagedValue::TotpSecret => "the account's second factor cannot be checked",
+            DamagedValue::Contents => "its contents cannot be read past the damage",
         }
     }
 }
@@ -62,6 +67,8 @@ pub struct Damaged {
     pub node: Option<DamagedNode>,
     /// For a TOTP secret: the account's name.
     pub account: Option<String>,
+    /// For contents: what the read found (which chunk, or the blob missing).
+    pub detail: Option<String>,
 }
 
 /// The facts of a node with a damaged value that can be told without it.
@@ -75,11 +82,25 @@ pub struct DamagedNode {
     pub path: Option<String>,
 }
 
-/// What `tenant check` found: the rows it opened, and those of them that did not open.
+/// What `tenant check` found: the rows it opened, and those of them that did not open; with
+/// contents, the files and bytes read, and the files whose contents were not read (their path
+/// does not open: `tenant repair` first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantCheck {
     pub rows: usize,
     pub damaged: Vec<Damaged>,
+    pub files_read: usize,
+    pub bytes_read: u64,
+    pub files_unread: usize,
+}
+
+/// How far a check has come, for a progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// Rows whose sealed values were opened.
+    Rows(usize),
+    /// Files whose contents were read, and their bytes.
+    Contents { files: usize, bytes: u64 },
 }
 
 /// Opens each value a rotation would re-key and notes the ones that do not open; changes
@@ -139,12 +160,14 @@ impl catalog::Rekey for Inspecting {
 impl Admin {
     /// Opens every sealed value of `tenant` (its files' and directories' names, data keys and
     /// classes, its class history, its accounts' TOTP secrets) under its key (and, while a
-    /// rotation goes on, the key it replaces), a page of rows at a time, telling `checked` the
-    /// rows so far; returns those that do not open. Reads only.
+    /// rotation goes on, the key it replaces), a page of rows at a time, and, with `contents`,
+    /// reads every file's contents whole as a download would (every sealed chunk opened),
+    /// telling `checked` how far it has come; returns what does not open. Reads only.
     pub async fn check_tenant(
         &self,
         tenant: &str,
-        checked: &(dyn Fn(usize) + Send + Sync),
+        contents: bool,
+        checked: &(dyn Fn(Checked) + Send + Sync),
     ) -> AdminResult<TenantCheck> {
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
@@ -159,7 +182,7 @@ impl Admin {
         };
         let rows = self
             .catalog
-            .check_rekeyable(t.id, &mut inspecting, checked)
+            .check_rekeyable(t.id, &mut inspecting, &|rows| checked(Checked::Rows(rows)))
             .await?;
         let accounts = match inspecting
             .found
@@ -199,9 +222,90 @@ impl Admin {
                 row,
                 node,
                 account,
+                detail: None,
             });
         }
-        Ok(TenantCheck { rows, damaged })
+        let mut check = TenantCheck {
+            rows,
+            damaged,
+            files_read: 0,
+            bytes_read: 0,
+            files_unread: 0,
+        };
+        if contents {
+            self.check_contents(&files, t.id, &mut check, checked)
+                .await?;
+        }
+        Ok(check)
+    }
+
+    /// Reads the contents of every file of tenant `tenant_id` (a page of files at a time) but
+    /// those whose data key was found not to open, noting those that do not read.
+    async fn check_contents(
+        &self,
+        files: &crate::files::Files,
+        tenant_id: i64,
+        check: &mut TenantCheck,
+        checked: &(dyn Fn(Checked) + Send + Sync),
+    ) -> AdminResult<()> {
+        let no_key: std::collections::HashSet<i64> = (check.damaged.iter())
+            .filter(|d| d.value == DamagedValue::DataKey)
+            .map(|d| d.row)
+            .collect();
+        let mut after = None;
+        loop {
+            let page = self.catalog.tenant_files(tenant_id, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for n in page {
+                if no_key.contains(&n.id) {
+                    continue;
+                }
+                let Ok(path) = files.path_of(&n).await else {
+                    check.files_unread += 1;
+                    continue;
+                };
+                let read = match Self::jail(&path) {
+                    Ok(jail) => files.check_contents(&jail).await,
+                    Err(_) => {
+                        check.files_unread += 1;
+                        continue;
+                    }
+                };
+                match read {
+                    Ok(()) => {
+                        check.files_read += 1;
+                        check.bytes_read += n.size;
+                    }
+                    // Removed since the page was read.
+                    Err(crate::files::FsError::NotFound) => {}
+                    Err(e) => {
+                        let detail = match &e {
+                            crate::files::FsError::Integrity { reason, .. } => reason.to_string(),
+                            crate::files::FsError::Storage(s) => s.to_string(),
+                            other => other.to_string(),
+                        };
+                        check.damaged.push(Damaged {
+                            value: DamagedValue::Contents,
+                            row: n.id,
+                            node: Some(DamagedNode {
+                                is_dir: false,
+                                size: n.size,
+                                created_at: n.created_at,
+                                path: Some(path),
+                            }),
+                            account: None,
+                            detail: Some(detail),
+                        });
+                    }
+                }
+                checked(Checked::Contents {
+                    files: check.files_read,
+                    bytes: check.bytes_read,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Where node `n` is: its path, or, where its name is the damaged `value`, its
@@ -257,9 +361,9 @@ impl Admin {
     pub async fn repair_tenant(
         &self,
         tenant: &str,
-        checked: &(dyn Fn(usize) + Send + Sync),
+        checked: &(dyn Fn(Checked) + Send + Sync),
     ) -> AdminResult<Vec<(Damaged, Repair)>> {
-        let found = self.check_tenant(tenant, checked).await?;
+        let found = self.check_tenant(tenant, false, checked).await?;
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
         let key = files.tenant_key().await.map_err(|e| AdminError::Files {
@@ -304,6 +408,9 @@ impl Admin {
                     "the file's contents cannot be read by anyone: remove it (by its path, through \
                      SFTP, or `tenant repair` first where its name does not open either)"
                         .into(),
+                ),
+                DamagedValue::Contents => Repair::Left(
+                    "restore the file from its sender, then remove or replace it".into(),
                 ),
                 DamagedValue::TotpSecret => Repair::Left(format!(
                     "enrol the account's second factor again: `strongroom user mfa {}`",

@@ -596,6 +596,36 @@ impl Files {
         })
     }
 
+    /// Reads file `path`'s whole contents, as a download would, to check that every sealed
+    /// chunk opens (`tenant check --contents`); the read's failure where one does not, or
+    /// where the blob is missing or ends early. Nothing is kept or recorded.
+    pub async fn check_contents(&self, path: &JailPath) -> FsResult<()> {
+        let file = self.open_read(path).await?;
+        let (blob, size) = (file.blob.clone(), file.node.size);
+        // Where the contents end before the size the catalog holds (else `None`).
+        let ended = blocking(move || {
+            let mut buf = vec![0u8; CHECK_CHUNK];
+            let mut at = 0u64;
+            while at < size {
+                let n = blob.read_at(&mut buf, at)?;
+                if n == 0 {
+                    return Ok(Some(at));
+                }
+                at += n as u64;
+            }
+            Ok(None)
+        })
+        .await
+        .map_err(|e| FsError::from(e).at(path))?;
+        match ended {
+            Some(at) => Err(FsError::Integrity {
+                path: path.display(),
+                reason: SealError::Truncated(at / CHECK_CHUNK as u64),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The contents of a file kept inline in its catalog row.
     pub(crate) async fn inline_contents(&self, node: &Node) -> FsResult<Vec<u8>> {
         self.catalog
@@ -981,6 +1011,10 @@ fn stored_blob(hex: Option<String>) -> Option<BlobId> {
 /// Expired files under a directory being renamed handed to the sweeper at a time (as many as
 /// its queue holds; a retry finds the rest).
 const EXPIRED_UNDER_ASKED: u32 = 1024;
+
+/// Bytes read at a time by [`Files::check_contents`]: one sealed chunk (64 KiB), so that where
+/// the contents end early says which chunk is missing.
+const CHECK_CHUNK: usize = 64 << 10;
 
 /// Whether `node` is a file that may have expired at `now` (Unix seconds): not one never
 /// downloaded and younger than the shortest rule after upload (most files a transfer
