@@ -83,15 +83,13 @@ pub struct DamagedNode {
 }
 
 /// What `tenant check` found: the rows it opened, and those of them that did not open; with
-/// contents, the files and bytes read, and the files whose contents were not read (their path
-/// does not open: `tenant repair` first).
+/// contents, the files and bytes read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantCheck {
     pub rows: usize,
     pub damaged: Vec<Damaged>,
     pub files_read: usize,
     pub bytes_read: u64,
-    pub files_unread: usize,
 }
 
 /// How far a check has come, for a progress line.
@@ -230,7 +228,6 @@ impl Admin {
             damaged,
             files_read: 0,
             bytes_read: 0,
-            files_unread: 0,
         };
         if contents {
             self.check_contents(&files, t.id, &mut check, checked)
@@ -261,18 +258,7 @@ impl Admin {
                 if no_key.contains(&n.id) {
                     continue;
                 }
-                let Ok(path) = files.path_of(&n).await else {
-                    check.files_unread += 1;
-                    continue;
-                };
-                let read = match Self::jail(&path) {
-                    Ok(jail) => files.check_contents(&jail).await,
-                    Err(_) => {
-                        check.files_unread += 1;
-                        continue;
-                    }
-                };
-                match read {
+                match files.check_contents(&n).await {
                     Ok(()) => {
                         check.files_read += 1;
                         check.bytes_read += n.size;
@@ -292,7 +278,9 @@ impl Admin {
                                 is_dir: false,
                                 size: n.size,
                                 created_at: n.created_at,
-                                path: Some(path),
+                                // Resolved for the damaged alone (`None` where a name on the
+                                // way does not open: listed on its own).
+                                path: files.path_of(&n).await.ok(),
                             }),
                             account: None,
                             detail: Some(detail),

@@ -560,30 +560,10 @@ impl Files {
     }
 
     async fn open_node(&self, path: &JailPath, tk: &TenantKey, node: Node) -> FsResult<ReadFile> {
-        if node.kind == NodeKind::Dir {
-            return Err(FsError::IsADirectory);
-        }
-        let key = self.data_key(tk, &node).await?;
-        let root = node
-            .seal
-            .as_ref()
-            .map(|s| s.content_root.clone())
-            .unwrap_or_default();
-        let (vault, size) = (self.vault.clone(), node.size);
-        let blob = if node.inline {
-            // In memory already: checked here, no trip to the blocking pool.
-            let raw = self.inline_contents(&node).await?;
-            let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
-            vault.open_inline(BlobId::random(), raw, size, sealing)
-        } else {
-            let id = blob_id_of(&node)?;
-            blocking(move || {
-                let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
-                vault.open(id, size, sealing)
-            })
+        let blob = self
+            .open_contents(tk, &node)
             .await
-        }
-        .map_err(|e| FsError::from(e).at(path))?;
+            .map_err(|e| e.at(path))?;
         Ok(ReadFile {
             path: path.clone(),
             node,
@@ -596,12 +576,52 @@ impl Files {
         })
     }
 
-    /// Reads file `path`'s whole contents, as a download would, to check that every sealed
+    /// The contents of file `node`, opened under tenant key `tk` (each sealed chunk checked as
+    /// it is read); an integrity failure not yet tied to a path ([`FsError::at`]).
+    async fn open_contents(&self, tk: &TenantKey, node: &Node) -> FsResult<Box<dyn BlobReader>> {
+        if node.kind == NodeKind::Dir {
+            return Err(FsError::IsADirectory);
+        }
+        let key = self.data_key(tk, node).await?;
+        let root = node
+            .seal
+            .as_ref()
+            .map(|s| s.content_root.clone())
+            .unwrap_or_default();
+        let (vault, size) = (self.vault.clone(), node.size);
+        let blob = if node.inline {
+            // In memory already: checked here, no trip to the blocking pool.
+            let raw = self.inline_contents(node).await?;
+            let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
+            vault.open_inline(BlobId::random(), raw, size, sealing)
+        } else {
+            let id = blob_id_of(node)?;
+            blocking(move || {
+                let sealing = key.as_ref().map(|key| Sealing { key, root: &root });
+                vault.open(id, size, sealing)
+            })
+            .await
+        }?;
+        Ok(blob)
+    }
+
+    /// Reads file `node`'s whole contents, as a download would, to check that every sealed
     /// chunk opens (`tenant check --contents`); the read's failure where one does not, or
-    /// where the blob is missing or ends early. Nothing is kept or recorded.
-    pub async fn check_contents(&self, path: &JailPath) -> FsResult<()> {
-        let file = self.open_read(path).await?;
-        let (blob, size) = (file.blob.clone(), file.node.size);
+    /// where the blob is missing or ends early (an integrity failure named by the file's id,
+    /// not its path: the path is not resolved unless it is damaged). Nothing is kept or
+    /// recorded.
+    pub async fn check_contents(&self, node: &Node) -> FsResult<()> {
+        let tk = self.tenant_key().await?;
+        let named = format!("file {}", node.id);
+        let at = |e: FsError| match e {
+            FsError::Storage(BlobError::Integrity { reason, .. }) => FsError::Integrity {
+                path: named.clone(),
+                reason,
+            },
+            other => other,
+        };
+        let blob = self.open_contents(&tk, node).await.map_err(at)?;
+        let size = node.size;
         // Where the contents end before the size the catalog holds (else `None`).
         let ended = blocking(move || {
             let mut buf = vec![0u8; CHECK_CHUNK];
@@ -616,11 +636,11 @@ impl Files {
             Ok(None)
         })
         .await
-        .map_err(|e| FsError::from(e).at(path))?;
+        .map_err(|e| at(e.into()))?;
         match ended {
-            Some(at) => Err(FsError::Integrity {
-                path: path.display(),
-                reason: SealError::Truncated(at / CHECK_CHUNK as u64),
+            Some(end) => Err(FsError::Integrity {
+                path: named,
+                reason: SealError::Truncated(end / CHECK_CHUNK as u64),
             }),
             None => Ok(()),
         }
