@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub keep_free_bytes: u64,
     /// How often expired files are swept.
     pub retention_sweep: Duration,
+    /// How often every tenant's sealed values are checked to open (an alert where one does
+    /// not: `integrity`); `None`: never.
+    pub integrity_check: Option<Duration>,
     pub defender: crate::gate::defender::DefenderConfig,
     pub forward: crate::forward::ForwardConfig,
     pub detect: DetectConfig,

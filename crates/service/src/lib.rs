@@ -29,6 +29,7 @@ pub mod files;
 pub mod forward;
 pub mod gate;
 pub mod incident;
+pub mod integrity;
 pub mod keys;
 pub mod ledger_read;
 pub mod path_history;

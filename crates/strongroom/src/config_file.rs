@@ -279,6 +279,7 @@ struct RawDefender {
 struct RawStorage {
     seal_contents: Option<bool>,
     min_free_mib: Option<u64>,
+    integrity_check_hours: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -460,6 +461,17 @@ fn validate(
             .min_free_mib
             .unwrap_or(256)
             .saturating_mul(1 << 20),
+        integrity_check: match raw.storage.integrity_check_hours.unwrap_or(24) {
+            0 => None,
+            // At most a year: a longer one is a mistake, not a wish.
+            h if h <= 24 * 366 => Some(Duration::from_secs(h * 3600)),
+            h => {
+                return Err(ConfigError(format!(
+                    "config: storage.integrity_check_hours must be at most a year, 8784 (got \
+                     {h}; 0 turns the check off)"
+                )));
+            }
+        },
         retention_sweep: Duration::from_secs(positive(
             "retention.sweep_interval_secs",
             raw.retention.sweep_interval_secs,
@@ -499,6 +511,28 @@ mod tests {
         );
         let other = d.rules.thresholds_for(Some("other"), Some("bob"));
         assert_eq!(other.breadth_percent, 40);
+    }
+
+    #[test]
+    fn the_integrity_check_is_daily_unless_configured_within_a_year_or_off() {
+        let every = |text: &str| {
+            parse(
+                text,
+                Path::new("/nonexistent"),
+                None,
+                MasterKeySource::Inline(String::new()),
+            )
+            .map(|c| c.integrity_check)
+        };
+        assert_eq!(every("").unwrap(), Some(Duration::from_secs(86_400)));
+        let six = every("[storage]\nintegrity_check_hours = 6\n").unwrap();
+        assert_eq!(six, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(
+            every("[storage]\nintegrity_check_hours = 0\n").unwrap(),
+            None
+        );
+        let e = every("[storage]\nintegrity_check_hours = 9000\n").unwrap_err();
+        assert!(e.0.contains("storage.integrity_check_hours"), "{e}");
     }
 
     #[test]

@@ -5,56 +5,11 @@
 //! they are, each by its id and what it is, without its bytes. Never here: how values are
 //! sealed (the vault) or the SQL that reads and replaces them (the catalog).
 
-use std::sync::Arc;
-
-use catalog::{NodeKind, RekeyError, RekeyableNode, RekeyableValue, Rekeyed};
+use catalog::NodeKind;
 use vault::TenantKey;
 
 use super::{Admin, AdminError, AdminResult};
-
-/// Which sealed value of a row does not open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DamagedValue {
-    /// A file's or directory's name: its directory's listing is refused.
-    Name,
-    /// A file's data key: its contents cannot be read.
-    DataKey,
-    /// A file's stored data classes (`classify run --again` finds them anew).
-    Classes,
-    /// The classes of an earlier version of a file, kept for incident reports.
-    ClassHistory,
-    /// An account's TOTP secret: its second factor cannot be checked.
-    TotpSecret,
-    /// A file's contents (a sealed chunk that does not open, a missing blob, contents that end
-    /// early): found only when contents are checked too.
-    Contents,
-}
-
-impl DamagedValue {
-    /// The value's name in output for machines.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DamagedValue::Name => "name",
-            DamagedValue::DataKey => "data_key",
-            DamagedValue::Classes => "classes",
-            DamagedValue::ClassHistory => "class_history",
-            DamagedValue::TotpSecret => "totp_secret",
-            DamagedValue::Contents => "contents",
-        }
-    }
-
-    /// What the damage stops, for people.
-    pub fn consequence(self) -> &'static str {
-        match self {
-            DamagedValue::Name => "its directory cannot be listed",
-            DamagedValue::DataKey => "its contents cannot be read",
-            DamagedValue::Classes => "its data classes cannot be shown",
-            DamagedValue::ClassHistory => "an earlier version's data classes cannot be reported",
-            DamagedValue::TotpSecret => "the account's second factor cannot be checked",
-            DamagedValue::Contents => "its contents cannot be read past the damage",
-        }
-    }
-}
+pub use crate::integrity::DamagedValue;
 
 /// A sealed value that does not open, and the row it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,60 +56,6 @@ pub enum Checked {
     Contents { files: usize, bytes: u64 },
 }
 
-/// Opens each value a rotation would re-key and notes the ones that do not open; changes
-/// nothing (it never re-keys: every answer is "nothing to store").
-struct Inspecting {
-    key: Arc<TenantKey>,
-    found: Vec<(DamagedValue, i64)>,
-}
-
-impl catalog::Rekey for Inspecting {
-    fn node(&mut self, n: &RekeyableNode) -> Result<Option<Rekeyed>, RekeyError> {
-        if self.key.open_name(&n.sealed_name, &n.name_mac).is_err() {
-            self.found.push((DamagedValue::Name, n.id));
-        }
-        if let (Some(id), Some(wrapped), Some(version)) = (&n.key_id, &n.wrapped_key, n.key_version)
-        {
-            let opens = self
-                .key
-                .at_version(version)
-                .is_some_and(|k| k.unwrap_data_key(id, wrapped).is_ok());
-            if !opens {
-                self.found.push((DamagedValue::DataKey, n.id));
-            }
-        }
-        if let Some(sealed) = &n.classes {
-            // Bound to the contents' root where the contents are sealed, else to nothing (as
-            // `files::classification` seals them).
-            let content = match (&n.key_id, &n.content_root) {
-                (Some(_), Some(root)) => &root[..],
-                _ => &[][..],
-            };
-            if self.key.open_classes(content, sealed).is_err() {
-                self.found.push((DamagedValue::Classes, n.id));
-            }
-        }
-        Ok(None)
-    }
-
-    fn class_history(&mut self, v: &RekeyableValue) -> Result<Option<Vec<u8>>, RekeyError> {
-        let content = v.content_root.as_deref().unwrap_or_default();
-        if self.key.open_classes(content, &v.sealed).is_err() {
-            self.found.push((DamagedValue::ClassHistory, v.id));
-        }
-        Ok(None)
-    }
-
-    fn totp_secret(&mut self, v: &RekeyableValue) -> Result<Vec<u8>, RekeyError> {
-        // Re-sealed under the new key when a rotation begins: always under the key in force.
-        if self.key.open_account_secret(v.id, &v.sealed).is_err() {
-            self.found.push((DamagedValue::TotpSecret, v.id));
-        }
-        // Nothing is stored by a check (`check_rekeyable` discards what it is given).
-        Ok(Vec::new())
-    }
-}
-
 impl Admin {
     /// Opens every sealed value of `tenant` (its files' and directories' names, data keys and
     /// classes, its class history, its accounts' TOTP secrets) under its key (and, while a
@@ -174,24 +75,16 @@ impl Admin {
             source: e,
         };
         let key = files.tenant_key().await.map_err(fail)?;
-        let mut inspecting = Inspecting {
-            key,
-            found: Vec::new(),
-        };
-        let rows = self
-            .catalog
-            .check_rekeyable(t.id, &mut inspecting, &|rows| checked(Checked::Rows(rows)))
-            .await?;
-        let accounts = match inspecting
-            .found
-            .iter()
-            .any(|(v, _)| *v == DamagedValue::TotpSecret)
-        {
+        let (rows, found) = crate::integrity::inspect(&self.catalog, key, t.id, &|rows| {
+            checked(Checked::Rows(rows))
+        })
+        .await?;
+        let accounts = match found.iter().any(|(v, _)| *v == DamagedValue::TotpSecret) {
             true => self.catalog.list_accounts(Some(tenant)).await?,
             false => Vec::new(),
         };
-        let mut damaged = Vec::with_capacity(inspecting.found.len());
-        for (value, row) in inspecting.found {
+        let mut damaged = Vec::with_capacity(found.len());
+        for (value, row) in found {
             let node = match value {
                 DamagedValue::Name | DamagedValue::DataKey | DamagedValue::Classes => {
                     match self.catalog.node(row).await? {
