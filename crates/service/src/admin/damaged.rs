@@ -1,9 +1,10 @@
 //! A tenant's sealed values that no longer open under its keys (damaged on disk, or altered in
-//! the catalog by hand): found, for `tenant check`, and repaired where nothing that still
-//! opens is lost, for `tenant repair`. One such value refuses its directory's listing, a
-//! tenant key rotation and the reads that need it, loudly and by design; this says which rows
-//! they are, each by its id and what it is, without its bytes. Never here: how values are
-//! sealed (the vault) or the SQL that reads and replaces them (the catalog).
+//! the catalog by hand), as administrators see them: found (by `crate::integrity`), each told
+//! by its row, what it is and where, for `tenant check` (with `--contents`, every file read
+//! whole too), and repaired where nothing that still opens is lost, for `tenant repair`. One
+//! such value refuses its directory's listing, a tenant key rotation and the reads that need
+//! it, loudly and by design. Never here: how values are sealed (the vault), which values open
+//! (`crate::integrity`), the SQL that reads and replaces them (the catalog).
 
 use catalog::NodeKind;
 use vault::TenantKey;
