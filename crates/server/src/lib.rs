@@ -740,10 +740,21 @@ async fn check_integrity_forever(shared: Arc<Shared>, every: Duration) {
                     continue;
                 }
             };
-            let found = match service::integrity::inspect(&shared.catalog, key, t.id, &|_| {}).await
-            {
-                Ok((_, found)) => found,
+            // Off the async runtime's threads: a page of rows is some milliseconds of reading
+            // and opening seals, which the sessions' requests on those threads must not wait for.
+            let (catalog, tenant_id) = (shared.catalog.clone(), t.id);
+            let inspected = tokio::task::spawn_blocking(move || {
+                let inspect = service::integrity::inspect(&catalog, key, tenant_id, &|_| {});
+                tokio::runtime::Handle::current().block_on(inspect)
+            })
+            .await;
+            let found = match inspected {
+                Ok(Ok((_, found))) => found,
                 Err(e) => {
+                    tracing::error!(tenant = %t.name, error = %e, "integrity check failed");
+                    continue;
+                }
+                Ok(Err(e)) => {
                     tracing::error!(tenant = %t.name, error = %e, "integrity check failed");
                     continue;
                 }
