@@ -733,29 +733,13 @@ async fn check_integrity_forever(shared: Arc<Shared>, every: Duration) {
             }
         };
         for t in tenants {
-            let key = match shared.files_for(t.id).tenant_key().await {
-                Ok(key) => key,
+            let found = match inspect_tenant(&shared, t.id).await {
+                Ok(found) => found,
                 Err(e) => {
-                    tracing::error!(tenant = %t.name, error = %e, "integrity check: its key could not be read");
-                    continue;
-                }
-            };
-            // Off the async runtime's threads: a page of rows is some milliseconds of reading
-            // and opening seals, which the sessions' requests on those threads must not wait for.
-            let (catalog, tenant_id) = (shared.catalog.clone(), t.id);
-            let inspected = tokio::task::spawn_blocking(move || {
-                let inspect = service::integrity::inspect(&catalog, key, tenant_id, &|_| {});
-                tokio::runtime::Handle::current().block_on(inspect)
-            })
-            .await;
-            let found = match inspected {
-                Ok(Ok((_, found))) => found,
-                Err(e) => {
-                    tracing::error!(tenant = %t.name, error = %e, "integrity check failed");
-                    continue;
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(tenant = %t.name, error = %e, "integrity check failed");
+                    // Not for a tenant removed since it was listed: nothing is left to check.
+                    if shared.catalog.tenant(&t.name).await.is_ok() {
+                        tracing::error!(tenant = %t.name, error = %e, "integrity check failed");
+                    }
                     continue;
                 }
             };
@@ -770,6 +754,28 @@ async fn check_integrity_forever(shared: Arc<Shared>, every: Duration) {
             service::detection::store_and_record(&shared.catalog, &shared.ledger, &record).await;
             shared.deliveries.deliver(&record);
         }
+    }
+}
+
+/// The sealed values of tenant `tenant_id` that do not open (`service::integrity::inspect`),
+/// its pages read and opened off the async runtime's threads: a page is some milliseconds of
+/// reading and opening seals, which the sessions' requests on those threads must not wait for.
+async fn inspect_tenant(
+    shared: &Shared,
+    tenant_id: i64,
+) -> Result<Vec<(service::integrity::DamagedValue, i64)>, String> {
+    let key = (shared.files_for(tenant_id).tenant_key().await)
+        .map_err(|e| format!("its key could not be read: {e}"))?;
+    let catalog = shared.catalog.clone();
+    let inspected = tokio::task::spawn_blocking(move || {
+        let inspect = service::integrity::inspect(&catalog, key, tenant_id, &|_| {});
+        tokio::runtime::Handle::current().block_on(inspect)
+    })
+    .await;
+    match inspected {
+        Ok(Ok((_, found))) => Ok(found),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
