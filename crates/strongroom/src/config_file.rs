@@ -484,14 +484,18 @@ fn validate(
 mod tests {
     use super::*;
 
-    fn detect_of(text: &str) -> Result<service::config::DetectConfig, ConfigError> {
+    /// The server's config from config file text alone.
+    fn config_of(text: &str) -> Result<ServerConfig, ConfigError> {
         parse(
             text,
             Path::new("/nonexistent"),
             None,
             MasterKeySource::Inline(String::new()),
         )
-        .map(|c| c.detect)
+    }
+
+    fn detect_of(text: &str) -> Result<service::config::DetectConfig, ConfigError> {
+        config_of(text).map(|c| c.detect)
     }
 
     #[test]
@@ -515,15 +519,7 @@ mod tests {
 
     #[test]
     fn the_integrity_check_is_daily_unless_configured_within_a_year_or_off() {
-        let every = |text: &str| {
-            parse(
-                text,
-                Path::new("/nonexistent"),
-                None,
-                MasterKeySource::Inline(String::new()),
-            )
-            .map(|c| c.integrity_check)
-        };
+        let every = |text: &str| config_of(text).map(|c| c.integrity_check);
         assert_eq!(every("").unwrap(), Some(Duration::from_secs(86_400)));
         let six = every("[storage]\nintegrity_check_hours = 6\n").unwrap();
         assert_eq!(six, Some(Duration::from_secs(6 * 3600)));
@@ -546,15 +542,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_source_is_a_64_unless_configured_within_bounds() {
-        let prefix = |text: &str| {
-            parse(
-                text,
-                Path::new("/nonexistent"),
-                None,
-                MasterKeySource::Inline(String::new()),
-            )
-            .map(|c| c.defender.ipv6_prefix)
-        };
+        let prefix = |text: &str| config_of(text).map(|c| c.defender.ipv6_prefix);
         assert_eq!(prefix("").unwrap(), 64);
         assert_eq!(prefix("[defender]\nipv6_prefix = 128\n").unwrap(), 128);
         for bad in [0, 31, 129] {
