@@ -12,6 +12,7 @@
 
 mod accounts;
 mod blob_store_owner;
+mod contents_check;
 mod damaged;
 mod detection;
 mod direct;
@@ -35,6 +36,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
+pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, TrustedCa};

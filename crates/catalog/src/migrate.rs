@@ -32,6 +32,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0023_alert_pages.sql"),
     include_str!("../migrations/sqlite/0024_key_rotation_steps.sql"),
     include_str!("../migrations/sqlite/0025_nodes_by_tenant.sql"),
+    include_str!("../migrations/sqlite/0026_contents_check.sql"),
 ];
 
 /// The ledger database's migrations.

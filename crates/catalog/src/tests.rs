@@ -1769,3 +1769,37 @@ async fn a_damaged_value_is_replaced_only_while_it_is_as_it_was_judged() {
     assert_eq!(remove(b"fine").await.unwrap(), Replaced::Done);
     assert!(cat.class_history(g.id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_contents_check_keeps_where_its_pass_reached() {
+    let (dir, cat) = catalog().await;
+    assert_eq!(cat.contents_check().await.unwrap(), None);
+    let mut c = ContentsCheck {
+        started_at: 1_000,
+        finished_at: None,
+        tenant_id: 3,
+        after_node: None,
+        files_read: 0,
+        bytes_read: 0,
+        damaged: 0,
+    };
+    cat.save_contents_check(&c).await.unwrap();
+    assert_eq!(cat.contents_check().await.unwrap(), Some(c));
+    c.after_node = Some(77);
+    c.files_read = 5;
+    c.bytes_read = u64::MAX;
+    c.damaged = 1;
+    c.finished_at = Some(2_000);
+    cat.save_contents_check(&c).await.unwrap();
+    // Kept across an opening: one row, the last saved (a count past i64 kept at its ceiling).
+    cat.close().await;
+    let cat = Catalog::open(&dir.path().join("catalog.db")).await.unwrap();
+    let kept = cat.contents_check().await.unwrap().unwrap();
+    assert_eq!(
+        kept,
+        ContentsCheck {
+            bytes_read: i64::MAX as u64,
+            ..c
+        }
+    );
+}

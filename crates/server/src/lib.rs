@@ -7,10 +7,12 @@
 //!   operation (`sftp::operation`), checked by the service's gate, served by its files.
 //! - [`control`]: the local control socket admin commands use to reach the running server.
 //! - [`host_keys`]: generating and loading the SSH host keys.
+//! - `contents_check`: the server's paced, resumable pass over every stored file's contents.
 //!
 //! [`Server::prepare`] opens everything on a data directory; [`Server::serve`] runs on an
 //! already-bound listener until the shutdown future resolves, then closes every session.
 
+mod contents_check;
 pub mod control;
 pub mod host_keys;
 pub mod sftp;
@@ -458,6 +460,14 @@ impl Server {
         let overdue = tokio::spawn(end_overdue_forever(self.shared.clone()));
         let integrity = (self.shared.config.integrity_check)
             .map(|every| tokio::spawn(check_integrity_forever(self.shared.clone(), every)));
+        let contents = (self.shared.config.contents_check).map(|every| {
+            let rate = self.shared.config.contents_check_rate;
+            tokio::spawn(contents_check::check_contents_forever(
+                self.shared.clone(),
+                every,
+                rate,
+            ))
+        });
         let raised = self.raised.lock().ok().and_then(|mut r| r.take());
         let containment = match (&self.shared.detection, raised) {
             (Some(d), Some(rx)) => {
@@ -500,6 +510,9 @@ impl Server {
         overdue.abort();
         if let Some(i) = integrity {
             i.abort();
+        }
+        if let Some(c) = contents {
+            c.abort();
         }
         if let Some(c) = containment {
             c.abort();

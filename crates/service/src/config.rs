@@ -82,6 +82,12 @@ pub struct ServerConfig {
     /// How often every tenant's sealed values are checked to open (an alert where one does
     /// not: `integrity`); `None`: never.
     pub integrity_check: Option<Duration>,
+    /// How often every stored file's contents are read whole, to find a chunk that does not
+    /// open or a blob gone before a client does (an alert where one is: `integrity`); `None`:
+    /// never. A pass goes on where it stopped after a restart.
+    pub contents_check: Option<Duration>,
+    /// The pace of those reads, bytes per second (the disk's other readers come first).
+    pub contents_check_rate: u64,
     pub defender: crate::gate::defender::DefenderConfig,
     pub forward: crate::forward::ForwardConfig,
     pub detect: DetectConfig,

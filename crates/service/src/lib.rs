@@ -8,6 +8,7 @@
 //! - [`files`]: the tenant-jailed namespace and uploads over the catalog and the sealed blobs.
 //! - [`keys`]: key lifecycle (loading the master keyring, tenant and master rotation).
 //! - [`retention`]: the sweep that deletes expired files.
+//! - [`integrity`] and [`contents_check`]: whether what is stored opens as it was sealed.
 //! - [`sessions`]: live connections, their limits, what each is doing, closing them.
 //! - [`throttle`]: per-account rate limits of live sessions.
 //! - [`audit`]: the ledger writer (every event, durable where it must be); [`ledger_read`]:
@@ -23,6 +24,7 @@ pub mod alert_delivery;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod contents_check;
 pub mod detection;
 pub mod event_log;
 pub mod files;

@@ -280,6 +280,8 @@ struct RawStorage {
     seal_contents: Option<bool>,
     min_free_mib: Option<u64>,
     integrity_check_hours: Option<u64>,
+    contents_check_days: Option<u64>,
+    contents_check_mib_per_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -472,6 +474,26 @@ fn validate(
                 )));
             }
         },
+        contents_check: match raw.storage.contents_check_days.unwrap_or(7) {
+            0 => None,
+            d if d <= 366 => Some(Duration::from_secs(d * 86_400)),
+            d => {
+                return Err(ConfigError(format!(
+                    "config: storage.contents_check_days must be at most a year, 366 (got {d}; \
+                     0 turns the check off)"
+                )));
+            }
+        },
+        contents_check_rate: match raw.storage.contents_check_mib_per_s.unwrap_or(16) {
+            m @ 1..=MAX_CONTENTS_CHECK_MIB_PER_S => m << 20,
+            m => {
+                return Err(ConfigError(format!(
+                    "config: storage.contents_check_mib_per_s must be from 1 to \
+                     {MAX_CONTENTS_CHECK_MIB_PER_S} (got {m}; contents_check_days = 0 turns the \
+                     check off)"
+                )));
+            }
+        },
         retention_sweep: Duration::from_secs(positive(
             "retention.sweep_interval_secs",
             raw.retention.sweep_interval_secs,
@@ -479,6 +501,10 @@ fn validate(
         )?),
     })
 }
+
+/// The fastest pace a contents check may be given: a disk's whole speed, and some (a pace
+/// above what the disk gives is no pace).
+const MAX_CONTENTS_CHECK_MIB_PER_S: u64 = 10_240;
 
 #[cfg(test)]
 mod tests {
@@ -529,6 +555,34 @@ mod tests {
         );
         let e = every("[storage]\nintegrity_check_hours = 9000\n").unwrap_err();
         assert!(e.0.contains("storage.integrity_check_hours"), "{e}");
+    }
+
+    #[test]
+    fn the_contents_check_is_weekly_at_16_mib_per_s_unless_configured_within_bounds() {
+        let of = |text: &str| config_of(text).map(|c| (c.contents_check, c.contents_check_rate));
+        assert_eq!(
+            of("").unwrap(),
+            (Some(Duration::from_secs(7 * 86_400)), 16 << 20)
+        );
+        assert_eq!(
+            of("[storage]\ncontents_check_days = 1\ncontents_check_mib_per_s = 200\n").unwrap(),
+            (Some(Duration::from_secs(86_400)), 200 << 20)
+        );
+        assert_eq!(of("[storage]\ncontents_check_days = 0\n").unwrap().0, None);
+        for (text, named) in [
+            ("contents_check_days = 400", "storage.contents_check_days"),
+            (
+                "contents_check_mib_per_s = 0",
+                "storage.contents_check_mib_per_s",
+            ),
+            (
+                "contents_check_mib_per_s = 99999",
+                "storage.contents_check_mib_per_s",
+            ),
+        ] {
+            let e = of(&format!("[storage]\n{text}\n")).unwrap_err();
+            assert!(e.0.contains(named), "{e}");
+        }
     }
 
     #[test]

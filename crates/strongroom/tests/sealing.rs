@@ -977,6 +977,174 @@ fn the_server_raises_an_integrity_alert_for_a_damaged_value() {
     assert_eq!(integrity(&server).len(), 1);
 }
 
+/// The contents check's state (`started_at|finished_at|files_read|bytes_read|damaged`, the end
+/// `None` while a pass goes on), read from the catalog; empty before any pass.
+fn contents_check_state(server: &Server) -> String {
+    support::sqlite_query(
+        &server.data_dir().join("catalog.db"),
+        "SELECT started_at, finished_at, files_read, bytes_read, damaged FROM contents_check",
+    )
+    .trim()
+    .to_owned()
+}
+
+/// Stops the server and forgets its contents checks, so that its next start begins a pass (the
+/// first of a data directory; else the next is a week after the last).
+fn contents_check_due(server: &mut Server) {
+    server.stop();
+    sqlite(
+        &server.data_dir().join("catalog.db"),
+        "DELETE FROM contents_check",
+    );
+}
+
+/// The server reads every stored file's contents whole on its own (2 s after its start, then
+/// weekly, `[storage] contents_check_days`): a sealed chunk changed on disk raises an
+/// `integrity` alert naming the file's row and the chunk; the others read, counted; a start
+/// within the week begins no other pass.
+#[test]
+fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let big = pseudo_random(21, 300_000);
+    std::fs::write(alice.work().join("big"), &big).unwrap();
+    std::fs::write(alice.work().join("small"), b"a line\n").unwrap();
+    // Kept in its catalog row.
+    alice.sftp_ok("put small small.txt\n");
+    new_blob(&server, || {
+        alice.sftp_ok("put big a.bin\n");
+    });
+    let b = new_blob(&server, || {
+        alice.sftp_ok("put big b.bin\n");
+    });
+    let b_id = server
+        .ok(&["file", "show", "acme", "/b.bin"])
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix(')')?
+                .split_once("(id ")
+                .map(|(_, id)| id.to_owned())
+        })
+        .unwrap();
+    contents_check_due(&mut server);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&b)
+        .unwrap();
+    let mut byte = [0u8; 1];
+    f.read_exact_at(&mut byte, 70_000).unwrap();
+    f.write_all_at(&[byte[0] ^ 1], 70_000).unwrap();
+    server.start_again();
+    let integrity = |server: &Server| {
+        server
+            .ok(&["audit", "export", "--kind", "alert"])
+            .lines()
+            .filter(|l| l.contains(r#""rule":"integrity""#))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    wait_until("the contents alert", 30, 100, || {
+        !integrity(&server).is_empty()
+    });
+    let alerts = integrity(&server);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].contains(r#""tenant":"acme""#)
+            && alerts[0].contains(r#""severity":"high""#)
+            && alerts[0].contains(&format!(
+                "the contents of 1 file of tenant acme does not open as sealed (damaged on disk, \
+                 or altered behind the server): file {b_id} (chunk 1 failed authentication \
+                 (modified or moved)); `strongroom tenant check acme --contents` lists it with \
+                 its path; restore it from its sender"
+            ))
+            && alerts[0].contains(r#""actions":[]"#),
+        "{}",
+        alerts[0]
+    );
+    wait_until("the pass's end", 30, 100, || {
+        contents_check_state(&server).split('|').nth(1) != Some("None")
+    });
+    // Read: the other blob and the row's contents; the damaged one counted apart.
+    let state = contents_check_state(&server);
+    let counts: Vec<&str> = state.split('|').skip(2).collect();
+    assert_eq!(counts, ["2", &(300_000 + 7).to_string(), "1"], "{state}");
+    let log = server.log();
+    assert!(
+        log.contains("contents check: a pass begins")
+            && log.contains("contents check: the pass is done"),
+        "{log}"
+    );
+    // Within the week: no other pass.
+    server.restart();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(contents_check_state(&server), state);
+    assert_eq!(integrity(&server).len(), 1);
+}
+
+/// A pass is paced (`contents_check_mib_per_s`) and kept where it reached: stopped halfway, the
+/// server's next start goes on from there, reading no file twice.
+#[test]
+fn a_paced_contents_check_goes_on_after_a_restart_where_it_stopped() {
+    let mut server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 100\n[storage]\ncontents_check_mib_per_s = 1\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let mut batch = String::new();
+    for i in 0..12 {
+        std::fs::write(
+            alice.work().join(format!("f{i}")),
+            pseudo_random(100 + i, 1 << 20),
+        )
+        .unwrap();
+        batch.push_str(&format!("put f{i} f{i}.bin\n"));
+    }
+    alice.sftp_ok(&batch);
+    contents_check_due(&mut server);
+    let started = std::time::Instant::now();
+    server.start_again();
+    let read = |server: &Server| -> u64 {
+        contents_check_state(server)
+            .split('|')
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    // Its place is kept every 5 s: the first time, some 5 files in.
+    wait_until("a kept place", 30, 100, || read(&server) >= 3);
+    server.stop();
+    let secs = started.elapsed().as_secs();
+    let stopped = contents_check_state(&server);
+    let so_far = read(&server);
+    // Paced at 1 MiB/s (a file of 1 MiB a second, one ahead).
+    assert!(
+        so_far < 12 && so_far <= secs + 1,
+        "{so_far} files in {secs} s"
+    );
+    server.start_again();
+    wait_until("the pass's end", 60, 200, || {
+        contents_check_state(&server).split('|').nth(1) != Some("None")
+    });
+    let done = contents_check_state(&server);
+    let (begun, rest) = done.split_once('|').unwrap();
+    assert_eq!(
+        begun,
+        stopped.split_once('|').unwrap().0,
+        "{stopped} then {done}"
+    );
+    assert!(
+        rest.ends_with(&format!("|12|{}|0", 12u64 << 20)),
+        "{stopped} then {done}"
+    );
+    assert!(
+        server
+            .log()
+            .contains("contents check: the pass goes on where it stopped"),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn shredding_a_tenant_destroys_its_key_and_files() {
     let server = Server::start();

@@ -10,6 +10,7 @@ use catalog::NodeKind;
 use vault::TenantKey;
 
 use super::{Admin, AdminError, AdminResult};
+use crate::contents_check::FileChecked;
 pub use crate::integrity::DamagedValue;
 
 /// A sealed value that does not open, and the row it is in.
@@ -152,19 +153,15 @@ impl Admin {
                 if no_key.contains(&n.id) {
                     continue;
                 }
-                match files.check_contents(&n).await {
-                    Ok(()) => {
+                match crate::contents_check::check_file(files, &self.catalog, n.clone(), None).await
+                {
+                    Ok(FileChecked::Read(bytes)) => {
                         check.files_read += 1;
-                        check.bytes_read += n.size;
+                        check.bytes_read += bytes;
                     }
-                    // Removed since the page was read.
-                    Err(crate::files::FsError::NotFound) => {}
-                    Err(e) => {
-                        let detail = match &e {
-                            crate::files::FsError::Integrity { reason, .. } => reason.to_string(),
-                            crate::files::FsError::Storage(s) => s.to_string(),
-                            other => other.to_string(),
-                        };
+                    // Removed, or its contents replaced, since the page was read.
+                    Ok(FileChecked::Gone) => {}
+                    Ok(FileChecked::Damaged(detail)) => {
                         check.damaged.push(Damaged {
                             value: DamagedValue::Contents,
                             row: n.id,
@@ -180,6 +177,7 @@ impl Admin {
                             detail: Some(detail),
                         });
                     }
+                    Err(e) => return Err(e.into()),
                 }
                 checked(Checked::Contents {
                     files: check.files_read,

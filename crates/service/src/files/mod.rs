@@ -606,11 +606,16 @@ impl Files {
     }
 
     /// Reads file `node`'s whole contents, as a download would, to check that every sealed
-    /// chunk opens (`tenant check --contents`); the read's failure where one does not, or
-    /// where the blob is missing or ends early (an integrity failure named by the file's id,
-    /// not its path: the path is not resolved unless it is damaged). Nothing is kept or
-    /// recorded.
-    pub async fn check_contents(&self, node: &Node) -> FsResult<()> {
+    /// chunk opens (`tenant check --contents`, the server's contents check); the read's failure
+    /// where one does not, or where the blob is missing or ends early (an integrity failure
+    /// named by the file's id, not its path: the path is not resolved unless it is damaged).
+    /// Read a MiB at a time off the async runtime's threads, waiting after
+    /// each as `pace` asks where given. Nothing is kept or recorded.
+    pub async fn check_contents(
+        &self,
+        node: &Node,
+        mut pace: Option<&mut crate::contents_check::Pace>,
+    ) -> FsResult<()> {
         let tk = self.tenant_key().await?;
         let named = format!("file {}", node.id);
         let at = |e: FsError| match e {
@@ -620,30 +625,40 @@ impl Files {
             },
             other => other,
         };
-        let blob = self.open_contents(&tk, node).await.map_err(at)?;
+        let blob: Arc<dyn BlobReader> = self.open_contents(&tk, node).await.map_err(at)?.into();
         let size = node.size;
-        // Where the contents end before the size the catalog holds (else `None`).
-        let ended = blocking(move || {
-            let mut buf = vec![0u8; CHECK_CHUNK];
-            let mut at = 0u64;
-            while at < size {
-                let n = blob.read_at(&mut buf, at)?;
-                if n == 0 {
-                    return Ok(Some(at));
+        let mut from = 0u64;
+        while from < size {
+            let to = size.min(from.saturating_add(CHECK_SEGMENT));
+            let b = blob.clone();
+            // Where the contents end before `to` (else `None`).
+            let ended = blocking(move || {
+                let mut buf = vec![0u8; CHECK_CHUNK];
+                let mut at = from;
+                while at < to {
+                    let want = (to - at).min(CHECK_CHUNK as u64) as usize;
+                    let n = b.read_at(&mut buf[..want], at)?;
+                    if n == 0 {
+                        return Ok(Some(at));
+                    }
+                    at += n as u64;
                 }
-                at += n as u64;
+                Ok(None)
+            })
+            .await
+            .map_err(|e| at(e.into()))?;
+            if let Some(end) = ended {
+                return Err(FsError::Integrity {
+                    path: named,
+                    reason: SealError::Truncated(end / CHECK_CHUNK as u64),
+                });
             }
-            Ok(None)
-        })
-        .await
-        .map_err(|e| at(e.into()))?;
-        match ended {
-            Some(end) => Err(FsError::Integrity {
-                path: named,
-                reason: SealError::Truncated(end / CHECK_CHUNK as u64),
-            }),
-            None => Ok(()),
+            if let Some(p) = pace.as_deref_mut() {
+                p.wait(to - from).await;
+            }
+            from = to;
         }
+        Ok(())
     }
 
     /// The contents of a file kept inline in its catalog row.
@@ -1035,6 +1050,8 @@ const EXPIRED_UNDER_ASKED: u32 = 1024;
 /// Bytes read at a time by [`Files::check_contents`]: one sealed chunk (64 KiB), so that where
 /// the contents end early says which chunk is missing.
 const CHECK_CHUNK: usize = 64 << 10;
+/// Bytes a contents check reads per trip to the blocking pool (and between its pauses).
+const CHECK_SEGMENT: u64 = 1 << 20;
 
 /// Whether `node` is a file that may have expired at `now` (Unix seconds): not one never
 /// downloaded and younger than the shortest rule after upload (most files a transfer

@@ -1,0 +1,323 @@
+//! The server's own pass over every stored file's contents, a tenant and a file at a time: each
+//! file read whole as a download would (every sealed chunk opened), at a pace that spares the
+//! disk, from where the last pass stopped (the catalog keeps it), so that a sealed chunk
+//! changed on disk or a blob gone is found before a client asks for it. Here: when a pass is
+//! due ([`next`]), the pace ([`Pace`]), one file's check ([`check_file`]) and the alert
+//! ([`alert_of`]). Never here: the timers and the alert's delivery (the server), how a
+//! chunk is opened (the vault), the SQL (the catalog).
+
+use std::time::{Duration, Instant};
+
+use catalog::{Catalog, ContentsCheck, Node};
+use events::{Severity, Time};
+
+use crate::detection::AlertRecord;
+use crate::files::{Files, FsError};
+
+/// The rule a contents alert names, the same as the sealed values' check
+/// ([`crate::integrity::RULE`]): both say that what is stored is not what was sealed.
+pub use crate::integrity::RULE;
+
+/// MITRE ATT&CK: stored data manipulation.
+const TECHNIQUE: &str = "T1565.001";
+
+/// Files read per page of the catalog.
+pub const PAGE: u32 = 100;
+
+/// What to do now, told by the pass's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Begin a pass, from the first tenant.
+    Begin,
+    /// Go on with the pass where it stopped.
+    Resume(ContentsCheck),
+    /// Nothing until then: the last pass began less than a period ago.
+    Wait(Duration),
+}
+
+/// What to do at `now` (Unix milliseconds) with the pass's `state`, passes beginning `every`
+/// apart (the next at once where the last took longer).
+pub fn next(state: Option<ContentsCheck>, every: Duration, now: i64) -> Next {
+    let Some(s) = state else {
+        return Next::Begin;
+    };
+    if s.finished_at.is_none() {
+        return Next::Resume(s);
+    }
+    let every = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    match s.started_at.saturating_add(every).saturating_sub(now) {
+        left if left > 0 => Next::Wait(Duration::from_millis(left as u64)),
+        _ => Next::Begin,
+    }
+}
+
+/// A pass begun at `now` (Unix milliseconds): at the first tenant, nothing read yet.
+pub fn begun(now: i64) -> ContentsCheck {
+    ContentsCheck {
+        started_at: now,
+        finished_at: None,
+        tenant_id: i64::MIN,
+        after_node: None,
+        files_read: 0,
+        bytes_read: 0,
+        damaged: 0,
+    }
+}
+
+/// Waits shorter than this are carried into the next one, not slept (a timer's granularity).
+const LEAST_WAIT: Duration = Duration::from_millis(10);
+
+/// Reads paced at a number of bytes per second: after each read, how long to wait before the
+/// next, so that the reads since the pace was made average no more (no credit is kept for a
+/// time nothing was read).
+#[derive(Debug)]
+pub struct Pace {
+    bytes_per_sec: u64,
+    /// When the bytes read so far would have been read at the pace.
+    until: Option<Instant>,
+}
+
+impl Pace {
+    pub fn new(bytes_per_sec: u64) -> Self {
+        Self {
+            bytes_per_sec: bytes_per_sec.max(1),
+            until: None,
+        }
+    }
+
+    /// How long to wait, at `now`, after reading `bytes`.
+    pub fn after(&mut self, bytes: u64, now: Instant) -> Duration {
+        let from = self.until.map_or(now, |u| u.max(now));
+        let until = from + Duration::from_secs_f64(bytes as f64 / self.bytes_per_sec as f64);
+        self.until = Some(until);
+        until.saturating_duration_since(now)
+    }
+
+    /// Waits as long as reading `bytes` just now asks.
+    pub async fn wait(&mut self, bytes: u64) {
+        let wait = self.after(bytes, Instant::now());
+        if wait >= LEAST_WAIT {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// What one file's check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChecked {
+    /// Read whole: every chunk opened; its size.
+    Read(u64),
+    /// Removed, or its contents changing, while it was read: nothing to say of it.
+    Gone,
+    /// Its contents do not open: what failed (the chunk, or the blob missing or cut short).
+    Damaged(String),
+}
+
+/// Reads file `node` of `files`' tenant whole (paced by `pace` where given). A failure is
+/// judged against the file's row read again: where the file was removed or its contents,
+/// data key or size changed meanwhile (an upload over it, a rename over it, a key rotation),
+/// the read was of what is no longer the file's, and the file as it is now is read instead
+/// (once; a file changing again is [`FileChecked::Gone`], read by the next pass). Fails only
+/// where the catalog cannot be read.
+pub async fn check_file(
+    files: &Files,
+    catalog: &Catalog,
+    mut node: Node,
+    mut pace: Option<&mut Pace>,
+) -> Result<FileChecked, catalog::CatalogError> {
+    for _ in 0..2 {
+        let failed = match files.check_contents(&node, pace.as_deref_mut()).await {
+            Ok(()) => return Ok(FileChecked::Read(node.size)),
+            Err(FsError::NotFound) => return Ok(FileChecked::Gone),
+            Err(e) => e,
+        };
+        match catalog.node(node.id).await? {
+            None => return Ok(FileChecked::Gone),
+            Some(fresh) if same_contents(&fresh, &node) => {
+                return Ok(FileChecked::Damaged(what_failed(&failed)));
+            }
+            Some(fresh) => node = fresh,
+        }
+    }
+    Ok(FileChecked::Gone)
+}
+
+/// Whether rows `a` and `b` of a file hold the same contents under the same data key.
+fn same_contents(a: &Node, b: &Node) -> bool {
+    (a.blob_id.as_ref(), a.seal.as_ref(), a.size, a.inline)
+        == (b.blob_id.as_ref(), b.seal.as_ref(), b.size, b.inline)
+}
+
+/// What a contents check's failure says, for people: the chunk that did not open, the blob
+/// missing, with the causes the error carries (never contents or keys).
+pub fn what_failed(e: &FsError) -> String {
+    let mut said = match e {
+        FsError::Integrity { reason, .. } => reason.to_string(),
+        FsError::Storage(s) => s.to_string(),
+        other => other.to_string(),
+    };
+    let mut cause = std::error::Error::source(e);
+    // The integrity and storage errors say their cause already.
+    if matches!(e, FsError::Integrity { .. } | FsError::Storage(_)) {
+        cause = None;
+    }
+    while let Some(c) = cause {
+        said = format!("{said}: {c}");
+        cause = c.source();
+    }
+    said
+}
+
+/// The alert that the contents of tenant `tenant`'s files `found` (each its row and what
+/// failed) do not open, found at `time`: high severity, no containment (no account is at
+/// fault), the files named by their rows (never by their paths: those are sealed; `tenant
+/// check --contents` gives them to an administrator).
+pub fn alert_of(tenant: &str, found: &[(i64, String)], id: String, time: Time) -> AlertRecord {
+    const NAMED: usize = 10;
+    let rows: Vec<String> = found
+        .iter()
+        .take(NAMED)
+        .map(|(row, failed)| format!("file {row} ({failed})"))
+        .collect();
+    let more = match found.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let one = found.len() == 1;
+    AlertRecord {
+        id,
+        time,
+        severity: Severity::High,
+        rule: RULE.to_owned(),
+        techniques: vec![TECHNIQUE.to_owned()],
+        account: None,
+        tenant: Some(tenant.to_owned()),
+        source: None,
+        sessions: Vec::new(),
+        summary: format!(
+            "the contents of {} of tenant {tenant} {} not open as sealed (damaged on disk, or \
+             altered behind the server): {}{more}; `strongroom tenant check {tenant} --contents` \
+             {}",
+            if one {
+                "1 file".to_owned()
+            } else {
+                format!("{} files", found.len())
+            },
+            if one { "does" } else { "do" },
+            rows.join(", "),
+            if one {
+                "lists it with its path; restore it from its sender"
+            } else {
+                "lists them with their paths; restore each from its sender"
+            },
+        ),
+        evidence: Vec::new(),
+        actions: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(started_at: i64, finished_at: Option<i64>) -> ContentsCheck {
+        ContentsCheck {
+            finished_at,
+            ..begun(started_at)
+        }
+    }
+
+    #[test]
+    fn a_pass_is_begun_when_due_and_resumed_where_it_stopped() {
+        let week = Duration::from_secs(7 * 86_400);
+        let week_ms = 7 * 86_400_000;
+        assert_eq!(next(None, week, 5), Next::Begin);
+        let going = ContentsCheck {
+            tenant_id: 4,
+            after_node: Some(99),
+            ..state(1_000, None)
+        };
+        assert_eq!(
+            next(Some(going), week, 1_000 + 2 * week_ms),
+            Next::Resume(going)
+        );
+        // Finished: the next a period after the last began.
+        let done = state(1_000, Some(5_000));
+        assert_eq!(
+            next(Some(done), week, 6_000),
+            Next::Wait(Duration::from_millis(week_ms as u64 - 5_000))
+        );
+        assert_eq!(next(Some(done), week, 1_000 + week_ms), Next::Begin);
+        // A pass that took longer than the period: the next at once.
+        let long = state(1_000, Some(1_000 + 2 * week_ms));
+        assert_eq!(next(Some(long), week, 1_000 + 2 * week_ms), Next::Begin);
+        // A period past any time: never again (no overflow).
+        assert_eq!(
+            next(Some(done), Duration::MAX, 6_000),
+            Next::Wait(Duration::from_millis((i64::MAX - 6_000) as u64))
+        );
+    }
+
+    #[test]
+    fn reads_are_paced_at_their_bytes_per_second() {
+        let t0 = Instant::now();
+        let mut pace = Pace::new(1 << 20);
+        // 1 MiB at once: a second's wait.
+        assert_eq!(pace.after(1 << 20, t0), Duration::from_secs(1));
+        // Another 1 MiB half a second later: two seconds' worth from the start.
+        let at = t0 + Duration::from_millis(500);
+        assert_eq!(pace.after(1 << 20, at), Duration::from_millis(1_500));
+        // Small reads add up, each a little.
+        let mut small = Pace::new(1 << 20);
+        let mut last = Duration::ZERO;
+        for _ in 0..256 {
+            last = small.after(4 << 10, t0);
+        }
+        assert_eq!(last, Duration::from_secs(1));
+        // A pause gives no credit: after ten idle seconds, 1 MiB waits its second again.
+        let later = t0 + Duration::from_secs(12);
+        assert_eq!(pace.after(1 << 20, later), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_alert_names_the_tenant_and_its_first_files() {
+        let one = alert_of(
+            "acme",
+            &[(
+                7,
+                "chunk 1 failed authentication (modified or moved)".into(),
+            )],
+            "a1".into(),
+            Time::from_millis(5),
+        );
+        assert_eq!(
+            (
+                one.rule.as_str(),
+                one.severity,
+                one.tenant.as_deref(),
+                one.account.as_deref(),
+                one.actions.len()
+            ),
+            ("integrity", Severity::High, Some("acme"), None, 0)
+        );
+        assert_eq!(
+            one.summary,
+            "the contents of 1 file of tenant acme does not open as sealed (damaged on disk, or \
+             altered behind the server): file 7 (chunk 1 failed authentication (modified or \
+             moved)); `strongroom tenant check acme --contents` lists it with its path; \
+             restore it from its sender"
+        );
+        let many: Vec<(i64, String)> = (1..=12).map(|row| (row, "blob missing".into())).collect();
+        let many = alert_of("acme", &many, "a2".into(), Time::from_millis(5));
+        assert!(
+            many.summary
+                .starts_with("the contents of 12 files of tenant acme do not open")
+                && many.summary.contains("file 10 (blob missing) and 2 more; ")
+                && many
+                    .summary
+                    .ends_with("lists them with their paths; restore each from its sender"),
+            "{}",
+            many.summary
+        );
+    }
+}
