@@ -538,6 +538,13 @@ async fn check(
             with_damage.push(tenant.as_str());
         }
     }
+    // Without `--contents`, when the contents were last read: by the server's own pass (on
+    // stderr, beside the progress: stdout lists what does not open, then the summary).
+    if let (ListFormat::Table, false) = (format, contents)
+        && let Some(pass) = admin.catalog().contents_check().await?
+    {
+        eprintln!("{}", server_contents_check(&pass));
+    }
     let scope = match name {
         Some(n) => format!("tenant {n}"),
         None => units::counted(tenants.len(), "tenant"),
@@ -570,6 +577,28 @@ async fn check(
             "values do"
         },
     )
+}
+
+/// Where the server's own pass over every file's contents stands, for `tenant check`'s table.
+fn server_contents_check(pass: &catalog::ContentsCheck) -> String {
+    let at = |ms: i64| rfc3339(ms.div_euclid(1000));
+    let read = format!(
+        "{} ({}), {} damaged",
+        units::counted(pass.files_read as usize, "file"),
+        units::bytes_for_people(pass.bytes_read),
+        pass.damaged
+    );
+    match pass.finished_at {
+        Some(end) => format!(
+            "the server's contents check: its last pass read {read}, from {} to {}",
+            at(pass.started_at),
+            at(end)
+        ),
+        None => format!(
+            "the server's contents check: a pass under way since {} has read {read} so far",
+            at(pass.started_at)
+        ),
+    }
 }
 
 fn read_key_text(file: &Path) -> anyhow::Result<String> {
@@ -834,6 +863,31 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_servers_contents_check_is_told_done_or_under_way() {
+        let mut pass = catalog::ContentsCheck {
+            started_at: 1_000,
+            finished_at: Some(61_999),
+            tenant_id: 1,
+            after_node: Some(5),
+            files_read: 3,
+            bytes_read: 300_007,
+            damaged: 1,
+        };
+        assert_eq!(
+            super::server_contents_check(&pass),
+            "the server's contents check: its last pass read 3 files (300,007 bytes (293.0 \
+             KiB)), 1 damaged, from 1970-01-01T00:00:01Z to 1970-01-01T00:01:01Z"
+        );
+        pass.finished_at = None;
+        pass.files_read = 1;
+        assert_eq!(
+            super::server_contents_check(&pass),
+            "the server's contents check: a pass under way since 1970-01-01T00:00:01Z has read \
+             1 file (300,007 bytes (293.0 KiB)), 1 damaged so far"
+        );
+    }
+
     #[test]
     fn rfc3339_formats_utc() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

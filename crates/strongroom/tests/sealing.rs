@@ -1069,6 +1069,18 @@ fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() 
     let state = contents_check_state(&server);
     let counts: Vec<&str> = state.split('|').skip(2).collect();
     assert_eq!(counts, ["2", &(300_000 + 7).to_string(), "1"], "{state}");
+    // `tenant check` says when the server last read them (on stderr: stdout lists what does not
+    // open).
+    let checked = server.admin(&["tenant", "check", "acme"]);
+    let said = String::from_utf8_lossy(&checked.stderr);
+    assert!(
+        checked.status.success()
+            && said.starts_with(
+                "the server's contents check: its last pass read 2 files (300,007 bytes (293.0 \
+                 KiB)), 1 damaged, from "
+            ),
+        "{said}"
+    );
     let log = server.log();
     assert!(
         log.contains("contents check: a pass begins")
