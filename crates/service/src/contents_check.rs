@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use catalog::{Catalog, ContentsCheck, Node};
-use events::{Severity, Time};
+use events::Time;
 
 use crate::detection::AlertRecord;
 use crate::files::{Files, FsError};
@@ -17,9 +17,6 @@ use crate::files::{Files, FsError};
 /// The rule a contents alert names, the same as the sealed values' check
 /// ([`crate::integrity::RULE`]): both say that what is stored is not what was sealed.
 pub use crate::integrity::RULE;
-
-/// MITRE ATT&CK: stored data manipulation.
-const TECHNIQUE: &str = "T1565.001";
 
 /// Files read per page of the catalog.
 pub const PAGE: u32 = 100;
@@ -173,30 +170,17 @@ pub fn what_failed(e: &FsError) -> String {
 /// fault), the files named by their rows (never by their paths: those are sealed; `tenant
 /// check --contents` gives them to an administrator).
 pub fn alert_of(tenant: &str, found: &[(i64, String)], id: String, time: Time) -> AlertRecord {
-    const NAMED: usize = 10;
-    let rows: Vec<String> = found
-        .iter()
-        .take(NAMED)
-        .map(|(row, failed)| format!("file {row} ({failed})"))
-        .collect();
-    let more = match found.len().saturating_sub(NAMED) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
+    let files = crate::integrity::first_named(
+        found
+            .iter()
+            .map(|(row, failed)| format!("file {row} ({failed})")),
+    );
     let one = found.len() == 1;
-    AlertRecord {
-        id,
-        time,
-        severity: Severity::High,
-        rule: RULE.to_owned(),
-        techniques: vec![TECHNIQUE.to_owned()],
-        account: None,
-        tenant: Some(tenant.to_owned()),
-        source: None,
-        sessions: Vec::new(),
-        summary: format!(
+    crate::integrity::alert(
+        tenant,
+        format!(
             "the contents of {} of tenant {tenant} {} not open as sealed (damaged on disk, or \
-             altered behind the server): {}{more}; `strongroom tenant check {tenant} --contents` \
+             altered behind the server): {files}; `strongroom tenant check {tenant} --contents` \
              {}",
             if one {
                 "1 file".to_owned()
@@ -204,16 +188,15 @@ pub fn alert_of(tenant: &str, found: &[(i64, String)], id: String, time: Time) -
                 format!("{} files", found.len())
             },
             if one { "does" } else { "do" },
-            rows.join(", "),
             if one {
                 "lists it with its path; restore it from its sender"
             } else {
                 "lists them with their paths; restore each from its sender"
             },
         ),
-        evidence: Vec::new(),
-        actions: Vec::new(),
-    }
+        id,
+        time,
+    )
 }
 
 #[cfg(test)]
@@ -298,7 +281,7 @@ mod tests {
                 one.account.as_deref(),
                 one.actions.len()
             ),
-            ("integrity", Severity::High, Some("acme"), None, 0)
+            ("integrity", events::Severity::High, Some("acme"), None, 0)
         );
         assert_eq!(
             one.summary,

@@ -147,16 +147,47 @@ pub fn alert_of(
     id: String,
     time: Time,
 ) -> AlertRecord {
+    let rows = first_named(
+        found
+            .iter()
+            .map(|(value, row)| format!("{} of row {row}", value.as_str())),
+    );
+    let one = found.len() == 1;
+    alert(
+        tenant,
+        format!(
+            "{} sealed {} of tenant {tenant} {} not open under its key (damaged on disk, or \
+             altered in the catalog): {rows}; `strongroom tenant check {tenant}` lists them, \
+             `tenant repair` mends what it can",
+            found.len(),
+            if one { "value" } else { "values" },
+            if one { "does" } else { "do" },
+        ),
+        id,
+        time,
+    )
+}
+
+/// The first ten of `named`, joined, then how many more (`a, b and 2 more`).
+pub(crate) fn first_named(named: impl Iterator<Item = String>) -> String {
     const NAMED: usize = 10;
-    let rows: Vec<String> = found
-        .iter()
-        .take(NAMED)
-        .map(|(value, row)| format!("{} of row {row}", value.as_str()))
-        .collect();
-    let more = match found.len().saturating_sub(NAMED) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
+    let (mut first, mut more) = (Vec::new(), 0usize);
+    for n in named {
+        if first.len() < NAMED {
+            first.push(n);
+        } else {
+            more += 1;
+        }
+    }
+    match more {
+        0 => first.join(", "),
+        n => format!("{} and {n} more", first.join(", ")),
+    }
+}
+
+/// An `integrity` alert about tenant `tenant` saying `summary`, found at `time`: high
+/// severity, no containment, no account or session.
+pub(crate) fn alert(tenant: &str, summary: String, id: String, time: Time) -> AlertRecord {
     AlertRecord {
         id,
         time,
@@ -167,15 +198,7 @@ pub fn alert_of(
         tenant: Some(tenant.to_owned()),
         source: None,
         sessions: Vec::new(),
-        summary: format!(
-            "{} sealed {} of tenant {tenant} {} not open under its key (damaged on disk, or \
-             altered in the catalog): {}{more}; `strongroom tenant check {tenant}` lists them, \
-             `tenant repair` mends what it can",
-            found.len(),
-            if found.len() == 1 { "value" } else { "values" },
-            if found.len() == 1 { "does" } else { "do" },
-            rows.join(", ")
-        ),
+        summary,
         evidence: Vec::new(),
         actions: Vec::new(),
     }

@@ -912,6 +912,16 @@ fn damaged_contents_are_found_by_tenant_check_with_contents() {
     );
 }
 
+/// The `integrity` alerts on the ledger's record, as `audit export` gives them.
+fn integrity_alerts(server: &Server) -> Vec<String> {
+    server
+        .ok(&["audit", "export", "--kind", "alert"])
+        .lines()
+        .filter(|l| l.contains(r#""rule":"integrity""#))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The server checks every tenant's sealed values shortly after its start (then every day,
 /// `[storage] integrity_check_hours`): a damaged one raises an `integrity` alert naming the
 /// tenant and the row, stored and on the ledger's record; once repaired, a start raises none.
@@ -933,18 +943,10 @@ fn the_server_raises_an_integrity_alert_for_a_damaged_value() {
         &format!("UPDATE nodes SET sealed_name = randomblob(length(sealed_name)) WHERE id = {id}"),
     );
     server.start_again();
-    let integrity = |server: &Server| {
-        server
-            .ok(&["audit", "export", "--kind", "alert"])
-            .lines()
-            .filter(|l| l.contains(r#""rule":"integrity""#))
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
     wait_until("the integrity alert", 30, 100, || {
-        !integrity(&server).is_empty()
+        !integrity_alerts(&server).is_empty()
     });
-    let alerts = integrity(&server);
+    let alerts = integrity_alerts(&server);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert!(
         alerts[0].contains(r#""tenant":"acme""#)
@@ -974,7 +976,7 @@ fn the_server_raises_an_integrity_alert_for_a_damaged_value() {
     server.ok(&["tenant", "repair", "acme", "--reason", "disk fault"]);
     server.restart();
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(integrity(&server).len(), 1);
+    assert_eq!(integrity_alerts(&server).len(), 1);
 }
 
 /// The contents check's state (`started_at|finished_at|files_read|bytes_read|damaged`, the end
@@ -1036,18 +1038,10 @@ fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() 
     f.read_exact_at(&mut byte, 70_000).unwrap();
     f.write_all_at(&[byte[0] ^ 1], 70_000).unwrap();
     server.start_again();
-    let integrity = |server: &Server| {
-        server
-            .ok(&["audit", "export", "--kind", "alert"])
-            .lines()
-            .filter(|l| l.contains(r#""rule":"integrity""#))
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
     wait_until("the contents alert", 30, 100, || {
-        !integrity(&server).is_empty()
+        !integrity_alerts(&server).is_empty()
     });
-    let alerts = integrity(&server);
+    let alerts = integrity_alerts(&server);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert!(
         alerts[0].contains(r#""tenant":"acme""#)
@@ -1091,7 +1085,7 @@ fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() 
     server.restart();
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(contents_check_state(&server), state);
-    assert_eq!(integrity(&server).len(), 1);
+    assert_eq!(integrity_alerts(&server).len(), 1);
 }
 
 /// A pass is paced (`contents_check_mib_per_s`) and kept where it reached: stopped halfway, the
