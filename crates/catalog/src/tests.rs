@@ -1777,6 +1777,7 @@ async fn the_contents_check_keeps_where_its_pass_reached() {
     let mut c = ContentsCheck {
         started_at: 1_000,
         finished_at: None,
+        until_node: 40,
         tenant_id: 3,
         after_node: None,
         files_read: 0,

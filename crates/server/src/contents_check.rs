@@ -45,10 +45,17 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
                 tokio::time::sleep(d.min(LOOK_AGAIN)).await;
                 continue;
             }
-            Next::Begin => {
-                tracing::info!("contents check: a pass begins");
-                check::begun(now)
-            }
+            Next::Begin => match shared.catalog.last_node_id().await {
+                Ok(last) => {
+                    tracing::info!("contents check: a pass begins");
+                    check::begun(now, last)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "contents check: the catalog could not be read");
+                    tokio::time::sleep(AFTER_FAILURE).await;
+                    continue;
+                }
+            },
             Next::Resume(s) => {
                 tracing::info!(
                     files = s.files_read,
@@ -96,6 +103,11 @@ async fn run_pass(
             let page = (shared.catalog)
                 .tenant_files(t.id, pass.after_node, check::PAGE)
                 .await?;
+            // Files made since the pass began are the next pass's (ids only grow).
+            let page: Vec<_> = page
+                .into_iter()
+                .filter(|n| n.id <= pass.until_node)
+                .collect();
             if page.is_empty() {
                 break;
             }

@@ -48,11 +48,13 @@ pub fn next(state: Option<ContentsCheck>, every: Duration, now: i64) -> Next {
     }
 }
 
-/// A pass begun at `now` (Unix milliseconds): at the first tenant, nothing read yet.
-pub fn begun(now: i64) -> ContentsCheck {
+/// A pass begun at `now` (Unix milliseconds), when the last node made was `until_node`: at the
+/// first tenant, nothing read yet.
+pub fn begun(now: i64, until_node: i64) -> ContentsCheck {
     ContentsCheck {
         started_at: now,
         finished_at: None,
+        until_node,
         tenant_id: i64::MIN,
         after_node: None,
         files_read: 0,
@@ -216,7 +218,7 @@ mod tests {
     fn state(started_at: i64, finished_at: Option<i64>) -> ContentsCheck {
         ContentsCheck {
             finished_at,
-            ..begun(started_at)
+            ..begun(started_at, 10)
         }
     }
 

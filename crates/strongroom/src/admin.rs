@@ -868,6 +868,7 @@ mod tests {
         let mut pass = catalog::ContentsCheck {
             started_at: 1_000,
             finished_at: Some(61_999),
+            until_node: 9,
             tenant_id: 1,
             after_node: Some(5),
             files_read: 3,

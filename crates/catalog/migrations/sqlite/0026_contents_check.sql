@@ -7,6 +7,9 @@ CREATE TABLE contents_check (
     -- The pass's beginning and, once every tenant was read, its end (Unix milliseconds).
     started_at  INTEGER NOT NULL,
     finished_at INTEGER,
+    -- The last node made when it began: files made since are read by the next pass (a tenant
+    -- uploading faster than the pass reads would otherwise keep it from ever ending).
+    until_node  INTEGER NOT NULL,
     -- The tenant being read, and the last of its files read (NULL: none yet).
     tenant_id   INTEGER NOT NULL,
     after_node  INTEGER,
