@@ -1098,6 +1098,8 @@ impl Collector {
         failed_logins.sort_by_key(|f| f.first);
         Report {
             selection,
+            // The caller's clock says (`Admin::incident_report`).
+            made: Time::default(),
             sessions,
             failed_logins,
             tenants: tenants.into_values().collect(),

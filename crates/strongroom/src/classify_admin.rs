@@ -224,7 +224,8 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             file,
             public_key,
             format,
-        } => return check_evidence(&file, &public_key, format),
+            report,
+        } => return check_evidence(&file, &public_key, format, report.as_deref()),
         IncidentCommand::File {
             tenant,
             path,
@@ -370,28 +371,7 @@ pub async fn incident(data_dir: &Path, cmd: IncidentCommand) -> anyhow::Result<(
             }
         );
     }
-    let mut text = Vec::new();
-    match format {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut text, &report)?;
-            text.push(b'\n');
-        }
-        ReportFormat::Html => {
-            let now = Time::from_millis(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64),
-            );
-            text = crate::incident_html::render(&report, now)?.into_bytes();
-        }
-        ReportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut text);
-            for row in report.csv_rows() {
-                w.write_record(row)?;
-            }
-            w.flush()?;
-        }
-    }
+    let text = report_text(&report, format)?;
     match out {
         Some(path) => {
             let mut f = private_file(&path)?;
@@ -441,7 +421,67 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// `incident check`: reads the evidence file line by line (each line bounded before it is
 /// held), checks it ([`service::incident::evidence_file::Checker`]) and says what it proves.
-fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::Result<()> {
+/// The report in `format`, as `incident report` writes it: made again from the same report,
+/// the same bytes (what `incident check --report` compares a report file with).
+fn report_text(
+    report: &service::incident::Report,
+    format: ReportFormat,
+) -> anyhow::Result<Vec<u8>> {
+    let mut text = Vec::new();
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut text, report)?;
+            text.push(b'\n');
+        }
+        ReportFormat::Html => {
+            text = crate::incident_html::render(report, report.made)?.into_bytes();
+        }
+        ReportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut text);
+            for row in report.csv_rows() {
+                w.write_record(row)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(text)
+}
+
+/// Largest report file `incident check --report` reads (an evidence file's report is at most
+/// its header's 256 MiB as JSON; its HTML form a few times that).
+const MAX_REPORT_FILE: u64 = 1 << 30;
+
+/// Which form of `report` the file at `path` is, byte for byte (`None`: none of them).
+fn report_form(
+    report: &service::incident::Report,
+    path: &Path,
+) -> anyhow::Result<Option<&'static str>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("report file {}: {e}", path.display()))?;
+    let mut held = Vec::new();
+    f.take(MAX_REPORT_FILE + 1).read_to_end(&mut held)?;
+    if held.len() as u64 > MAX_REPORT_FILE {
+        return Ok(None);
+    }
+    for (format, name) in [
+        (ReportFormat::Json, "JSON"),
+        (ReportFormat::Csv, "CSV"),
+        (ReportFormat::Html, "HTML"),
+    ] {
+        if report_text(report, format)? == held {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+fn check_evidence(
+    file: &Path,
+    public_key: &str,
+    format: ShowFormat,
+    report_file: Option<&Path>,
+) -> anyhow::Result<()> {
     use service::incident::evidence_file::{Checker, MAX_HEADER_LINE, MAX_RECORD_LINE};
     use std::io::{BufRead, Read};
     let key = hex::decode(public_key.trim())
@@ -487,14 +527,29 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
         checker.line(&line).map_err(quoted)?;
     }
     let c = checker.finish();
+    // The report file given: which form of the evidence's report it is, if any.
+    let form = match report_file {
+        None => None,
+        Some(path) => {
+            let report = service::incident::evidence_file::report_of(&header).map_err(quoted)?;
+            Some((path, report_form(&report, path)?))
+        }
+    };
+    let holds = c.holds() && form.is_none_or(|(_, f)| f.is_some());
     let mut out = std::io::stdout().lock();
     if matches!(format, ShowFormat::Json) {
         // Exact values, escaped by JSON's rules (what the file claims included).
         let mut v = serde_json::to_value(&c)?;
-        v["holds"] = c.holds().into();
+        v["holds"] = holds.into();
+        if let Some((path, f)) = form {
+            v["report_file"] = serde_json::json!({
+                "path": path.display().to_string(),
+                "form": f.map(str::to_ascii_lowercase),
+            });
+        }
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
-        if !c.holds() {
+        if !holds {
             anyhow::bail!("the evidence does not hold");
         }
         return Ok(());
@@ -631,7 +686,20 @@ fn check_evidence(file: &Path, public_key: &str, format: ShowFormat) -> anyhow::
             "; nor that no record was left out of the file"
         }
     )?;
-    if !c.holds() {
+    match form {
+        Some((path, Some(f))) => writeln!(
+            out,
+            "report file: {} is this evidence's report, byte for byte (its {f} form)",
+            printable(&path.display().to_string())
+        )?,
+        Some((path, None)) => writeln!(
+            out,
+            "NOT THIS EVIDENCE'S REPORT: {} is none of its forms (JSON, CSV, HTML): changed since it was written, or another report's",
+            printable(&path.display().to_string())
+        )?,
+        None => {}
+    }
+    if !holds {
         anyhow::bail!("the evidence does not hold");
     }
     writeln!(

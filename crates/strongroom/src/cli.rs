@@ -276,6 +276,10 @@ pub enum IncidentCommand {
         /// `json`: one object (holds, the counts, what broke, what differs), for a script.
         #[arg(long, value_enum, default_value = "table")]
         format: ShowFormat,
+        /// A report file written with the evidence (`--out`, in any `--format`): it holds only
+        /// when the file is the evidence's report, byte for byte, in its JSON, CSV or HTML form.
+        #[arg(long, value_name = "FILE")]
+        report: Option<std::path::PathBuf>,
     },
     /// Every account and session that read a file (followed through renames), with bytes and
     /// times: the file at PATH now (where none is, the files the ledger shows there before), or

@@ -957,6 +957,128 @@ fn passed_off_as_sealed(
     said
 }
 
+/// The report file written with an evidence file, in any of its forms, is checked with it
+/// (`incident check --report`): it holds when the file is the evidence's report byte for byte
+/// (a client institution given its HTML page can tell that it says what the evidence proves);
+/// a page changed by one character, or another report's file, does not.
+#[test]
+fn a_report_file_in_any_form_is_checked_against_its_evidence() {
+    let mut server = Server::start();
+    let loader = server.account("acme", "loader", "full");
+    let mallory = server.account("acme", "mallory", "full");
+    let mut batch = String::from("mkdir /in\n");
+    batch.push_str(&random_files(&loader, "/in", 3, 20 * KIB));
+    sftp_from(&loader, "127.0.0.9", &batch);
+    sftp_from(
+        &mallory,
+        "127.0.0.7",
+        "ls /in\nget /in/f1.bin\nget /in/f2.bin\nrename /in/f3.bin /in/f3-moved.bin\n",
+    );
+    let public_key = public_key_of(&server);
+    server.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let written = |format: &str| {
+        let out_file = dir.path().join(format!("mallory.{format}"));
+        let evidence = dir.path().join(format!("mallory-{format}.evidence.jsonl"));
+        let out = server.admin(&[
+            "incident",
+            "report",
+            "--user",
+            "mallory",
+            "--format",
+            format,
+            "--out",
+            out_file.to_str().unwrap(),
+            "--evidence",
+            evidence.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out_file, evidence)
+    };
+    let checked = |evidence: &std::path::Path, report: &std::path::Path, format: &str| {
+        let out = Command::new(support::BIN)
+            .args(["incident", "check"])
+            .arg(evidence)
+            .args(["--public-key", &public_key, "--format", format, "--report"])
+            .arg(report)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let mut files = Vec::new();
+    for (format, form) in [("html", "HTML"), ("csv", "CSV"), ("json", "JSON")] {
+        let (report, evidence) = written(format);
+        let (code, said) = checked(&evidence, &report, "table");
+        assert_eq!(code, Some(0), "{said}");
+        assert!(
+            said.contains(&format!(
+                "\nreport file: {} is this evidence's report, byte for byte (its {form} form)\n",
+                report.display()
+            )) && said.contains("\nholds: "),
+            "{said}"
+        );
+        let (code, said) = checked(&evidence, &report, "json");
+        let v: serde_json::Value = serde_json::from_str(&said).unwrap();
+        assert_eq!(code, Some(0), "{said}");
+        assert_eq!(v["holds"], true);
+        assert_eq!(v["report_file"]["form"], format);
+        files.push((report, evidence));
+    }
+    // The HTML page with one file's name changed: not the evidence's report, and the check does
+    // not hold.
+    let (html, html_evidence) = &files[0];
+    let page = std::fs::read_to_string(html).unwrap();
+    assert!(page.contains("/in/f2.bin") && page.contains("Generated "));
+    let changed = dir.path().join("changed.html");
+    std::fs::write(&changed, page.replacen("/in/f2.bin", "/in/f9.bin", 1)).unwrap();
+    let (code, said) = checked(html_evidence, &changed, "table");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "\nNOT THIS EVIDENCE'S REPORT: {} is none of its forms (JSON, CSV, HTML)",
+            changed.display()
+        )) && !said.contains("\nholds: "),
+        "{said}"
+    );
+    // So is its time of making changed: the page is made again at the time the report says.
+    let older = dir.path().join("older.html");
+    let at = page.find("Generated ").unwrap() + "Generated ".len();
+    let mut earlier = page.clone();
+    earlier.replace_range(at..at + 4, "2019");
+    std::fs::write(&older, earlier).unwrap();
+    assert_eq!(checked(html_evidence, &older, "table").0, Some(1));
+    // The same report's CSV from another run is its CSV (no time in it); another selection's
+    // is not.
+    assert_eq!(checked(html_evidence, &files[1].0, "table").0, Some(0));
+    let loader_csv = dir.path().join("loader.csv");
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--user",
+        "loader",
+        "--format",
+        "csv",
+        "--out",
+        loader_csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let (code, said) = checked(html_evidence, &loader_csv, "json");
+    let v: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(code, Some(1), "{said}");
+    assert_eq!(
+        (v["holds"].clone(), v["report_file"]["form"].clone()),
+        (false.into(), serde_json::Value::Null)
+    );
+}
+
 /// An evidence file (`incident report --evidence`) shows a third party, who holds only the
 /// ledger's public key and not the server, that the report's reads and changes are in the
 /// signed chain; and any change to it shows: a claim the records do not make, a read left

@@ -251,6 +251,7 @@ impl Admin {
         );
         let selection_named = selection.to_string();
         let mut report = collector.finish(selection_named);
+        report.made = self.clock.now();
         report.scope = evidence_scope(
             selection,
             &alert_sessions,

@@ -56,6 +56,26 @@ pub struct Header<'a> {
     pub complete: Option<Complete>,
 }
 
+/// The report an evidence file's first line holds, read back whole (every field of its forms),
+/// to print it again as it was printed beside the file (`incident check --report`): the check
+/// proves this report's claims, and a report file that is its JSON, CSV or HTML form byte for
+/// byte says the same. Read as typed fields, bounded by the line's length; the words of a
+/// closed set (how a file was read, a change's kind) are refused when they are not one of it.
+pub fn report_of(header: &str) -> Result<Report, EvidenceError> {
+    #[derive(Deserialize)]
+    struct ReportIn {
+        report: Report,
+    }
+    serde_json::from_str::<ReportIn>(header)
+        .map(|h| h.report)
+        .map_err(|e| {
+            EvidenceError::NotEvidence(format!(
+                "its first line's report, read whole to compare a report file with: {e} (a \
+                 file written before report files could be checked, 2026-12-07, holds no `made`)"
+            ))
+        })
+}
+
 /// The header's claim that the file holds every record of some accounts: in each interval
 /// after the checkpoint `after` (none: the chain's start) up to the file's last checkpoint,
 /// [`Line::Index`] lines prove which records they have.

@@ -5,10 +5,48 @@
 use std::collections::BTreeMap;
 
 use events::Time;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A word of a closed set a report uses ([`TIES`], [`EXTENTS`], [`CHANGE_OPS`]). Named, not
+/// written `&'static str` at its fields: serde would take such a field to be borrowed from the
+/// input, and a report read back (an evidence file's) would have to outlive the program.
+pub type Word = &'static str;
+
+/// How a file's reads were tied to it ([`FileRead::identified_by`]).
+pub const TIES: [&str; 3] = ["file_id", "path", "path_uncertain"];
+/// How much of a file was read ([`FileRead::read`]).
+pub const EXTENTS: [&str; 3] = ["whole", "partial", "unfinished"];
+/// The changes a report lists ([`Change::op`]).
+pub const CHANGE_OPS: [&str; 6] = ["upload", "rename", "remove", "setstat", "mkdir", "rmdir"];
+
+/// One of `known`, as a report read back (an evidence file's) names it; any other word is
+/// refused.
+fn one_of<'de, D: Deserializer<'de>>(
+    d: D,
+    known: &'static [&'static str],
+) -> Result<&'static str, D::Error> {
+    let word = String::deserialize(d)?;
+    known
+        .iter()
+        .find(|k| **k == word)
+        .copied()
+        .ok_or_else(|| serde::de::Error::unknown_variant(&word, known))
+}
+
+fn tie<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, &TIES)
+}
+
+fn extent<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, &EXTENTS)
+}
+
+fn change_op<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, &CHANGE_OPS)
+}
 
 /// One session of the selection.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SessionRow {
     pub id: String,
     pub account: Option<String>,
@@ -29,7 +67,7 @@ pub struct SessionRow {
 /// A connection that never logged in, as reports list it: refused at authentication (every
 /// attempt it made; a first factor accepted whose second never came is one), or closed before
 /// trying anything (no attempt, no method).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FailedLogin {
     pub session: String,
     pub account: Option<String>,
@@ -43,7 +81,7 @@ pub struct FailedLogin {
 }
 
 /// A file the selection read.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FileRead {
     /// `None` for a file read before file ids (schema 1) that no later record or current path
     /// ties to an id (see `identified_by`).
@@ -52,7 +90,8 @@ pub struct FileRead {
     /// from before file ids, followed through the tenant's uploads, renames and removals:
     /// [`crate::path_history`]); `path_uncertain` (likewise, but the records leave open whether
     /// the file read is the one now at `path_now` or was deleted).
-    pub identified_by: &'static str,
+    #[serde(deserialize_with = "tie")]
+    pub identified_by: Word,
     /// The path when it was first read.
     pub path_then: String,
     /// Its path now; `None` when the file no longer exists.
@@ -64,7 +103,8 @@ pub struct FileRead {
     pub bytes_read: u64,
     /// `whole` when the reads covered the file; `unfinished` when not and a download of it is
     /// still open where the records end (its bytes a lower bound); else `partial`.
-    pub read: &'static str,
+    #[serde(deserialize_with = "extent")]
+    pub read: Word,
     /// For a `partial` read whose parts the records name exactly (every download closed, since
     /// December 2026): the byte ranges read, `[start, end)` (end exclusive), in order, joined
     /// across handles and sessions, at most 256; absent otherwise.
@@ -79,7 +119,7 @@ pub struct FileRead {
     /// Per data class, how many different values those contents hold, estimated from their
     /// sketch (about 3%; docs/CLASSIFICATION.md): a class whose occurrences were not all
     /// sketched (contents classified before rules 14) is not listed.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub distinct: BTreeMap<String, u64>,
     /// The sketches themselves, summed into the totals (not part of the report's forms).
     #[serde(skip)]
@@ -136,7 +176,7 @@ impl FileRead {
 }
 
 /// One session's reads of one file, in the report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SessionRead {
     pub session: String,
     pub bytes_read: u64,
@@ -145,12 +185,13 @@ pub struct SessionRead {
 }
 
 /// A change the selection made (tampering).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Change {
     pub time: Time,
     pub seq: u64,
     /// `upload`, `rename`, `remove`, `setstat`, `mkdir`, `rmdir`.
-    pub op: &'static str,
+    #[serde(deserialize_with = "change_op")]
+    pub op: Word,
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
@@ -180,7 +221,7 @@ pub struct Change {
 
 /// The contents a change replaced (an overwritten payment file is the tampering that matters
 /// most): the file, the size of those contents, and what they held.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Replaced {
     pub file_id: i64,
     pub size: u64,
@@ -190,7 +231,7 @@ pub struct Replaced {
 
 /// A directory the selection listed: the names of its entries were sent (a file's name can
 /// carry an account number or a customer's name).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DirectoryListed {
     /// `None` for listings recorded before file ids.
     pub dir_id: Option<i64>,
@@ -213,7 +254,7 @@ pub struct DirectoryListed {
 /// tried and was not allowed (an upload-only account probing for files to download, a
 /// read-only one trying to remove). Requests that were allowed and failed (a `stat` of a file
 /// not there yet, as clients make before an upload) are not listed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RefusedRequest {
     /// The operation (`open_read`, `remove`, `opendir`, …; an unsupported request by its
     /// protocol name).
@@ -232,7 +273,7 @@ pub struct RefusedRequest {
 }
 
 /// What the selection did in one tenant.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TenantSection {
     pub tenant: String,
     pub files_read: Vec<FileRead>,
@@ -242,7 +283,7 @@ pub struct TenantSection {
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Totals {
     pub tenants: usize,
     pub files: usize,
@@ -288,7 +329,7 @@ pub struct Totals {
 /// sketches of their values (about 3% standard error; a handful counted nearly exactly), and
 /// `not_sketched` occurrences whose values are in no sketch (contents classified before rules
 /// 14: `classify run` sketches those), which may add at most that many.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DistinctValues {
     pub about: u64,
     pub not_sketched: u64,
@@ -314,7 +355,7 @@ impl Totals {
 }
 
 /// The ledger range the report rests on, and what lets a third party check it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Evidence {
     pub records: u64,
     pub first_seq: Option<u64>,
@@ -330,7 +371,7 @@ pub struct Evidence {
 }
 
 /// A signed checkpoint, as `audit checkpoint` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointRef {
     pub seq: u64,
     pub time: Time,
@@ -340,9 +381,11 @@ pub struct CheckpointRef {
     pub signature: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     pub selection: String,
+    /// When the report was made (its HTML form says it too).
+    pub made: Time,
     pub sessions: Vec<SessionRow>,
     /// Connections of the selection that never logged in (refused at authentication, or
     /// closed before trying): not
@@ -588,6 +631,122 @@ mod tests {
             s.push_str(&format!("c{i},customer{i}@example.com\n"));
         }
         s
+    }
+
+    /// A report with every part filled, as an evidence file's header holds it, reads back to
+    /// the same report: its JSON and CSV forms are made again byte for byte; a word outside a
+    /// closed set is refused.
+    #[test]
+    fn a_report_reads_back_from_its_json_to_the_same_forms() {
+        let t = Time::from_millis;
+        let mut read = read_of("/in/pay.csv", &extract(0, 20), true);
+        read.file_id = Some(7);
+        read.identified_by = TIES[2];
+        read.path_now = Some("/done/pay.csv".into());
+        read.size = Some(9_000);
+        read.bytes_read = 4_096;
+        read.read = EXTENTS[1];
+        read.parts_read = Some(vec![(0, 1_024), (4_096, 7_168)]);
+        read.first_access = Some(t(1_000));
+        read.last_access = Some(t(2_000));
+        read.formats = vec!["csv".into()];
+        read.replaced_since = true;
+        read.sessions = vec!["s1".into()];
+        read.by_session = vec![SessionRead {
+            session: "s1".into(),
+            bytes_read: 4_096,
+            first_access: t(1_000),
+            last_access: t(2_000),
+        }];
+        let mut report = Report {
+            selection: "account mallory".into(),
+            made: t(9_999),
+            sessions: vec![SessionRow {
+                id: "s1".into(),
+                account: Some("mallory".into()),
+                tenant: Some("acme".into()),
+                source: Some("203.0.113.7".into()),
+                opened: Some(t(500)),
+                ended_by: Some("contained by alert a1 (canary)".into()),
+                ..Default::default()
+            }],
+            failed_logins: vec![FailedLogin {
+                session: "s0".into(),
+                account: Some("mallory".into()),
+                source: None,
+                client: Some("OpenSSH_9.2".into()),
+                methods: vec!["password".into()],
+                attempts: 3,
+                first: t(100),
+                last: t(200),
+            }],
+            tenants: vec![TenantSection {
+                tenant: "acme".into(),
+                files_read: vec![read],
+                changes: vec![Change {
+                    time: t(3_000),
+                    seq: 42,
+                    op: CHANGE_OPS[0],
+                    path: "/in/pay.csv".into(),
+                    to: None,
+                    file_id: Some(7),
+                    bytes: Some(9_100),
+                    session: Some("s1".into()),
+                    replaced: Some(Replaced {
+                        file_id: 7,
+                        size: 9_000,
+                        classes: Some(BTreeMap::from([("iban".into(), 3)])),
+                    }),
+                    classes: None,
+                    files_moved: None,
+                    size_after: None,
+                }],
+                directories_listed: vec![DirectoryListed {
+                    dir_id: Some(2),
+                    path_then: "/in".into(),
+                    names_sent: 3,
+                    ..Default::default()
+                }],
+                refused: vec![RefusedRequest {
+                    op: "remove".into(),
+                    path: "/in/x".into(),
+                    file_id: None,
+                    why: "read-only".into(),
+                    count: 2,
+                    sessions: vec!["s1".into()],
+                    first: t(10),
+                    last: t(20),
+                }],
+                totals: Totals::default(),
+            }],
+            evidence: Evidence {
+                records: 12,
+                first_seq: Some(30),
+                last_seq: Some(42),
+                checkpoint: Some(CheckpointRef {
+                    seq: 50,
+                    time: t(5_000),
+                    hash: "ab".repeat(32),
+                    signature: "cd".repeat(64),
+                }),
+                chain: Some("verified: records 1-50".into()),
+            },
+            ..Default::default()
+        };
+        report.total();
+        let header = serde_json::json!({"evidence": "x", "report": &report}).to_string();
+        let back = crate::incident::evidence_file::report_of(&header).unwrap();
+        assert_eq!(
+            serde_json::to_string_pretty(&back).unwrap(),
+            serde_json::to_string_pretty(&report).unwrap()
+        );
+        assert_eq!(back.csv_rows(), report.csv_rows());
+        assert_eq!(back.made, t(9_999));
+        // A word a report never says is refused, not taken as some other.
+        let forged = header.replace(r#""read":"partial""#, r#""read":"all of it""#);
+        assert_ne!(forged, header);
+        let e = crate::incident::evidence_file::report_of(&forged).unwrap_err();
+        assert!(e.to_string().contains("all of it"), "{e}");
     }
 
     #[test]
