@@ -93,6 +93,21 @@ pub struct ServerConfig {
     pub detect: DetectConfig,
     /// Where alerts are delivered besides the ledger and its forwarder (`[alerts]`).
     pub alerts: crate::alert_delivery::DeliveryConfig,
+    /// What an administrator's change does when the audit ledger cannot record its beginning
+    /// (`[audit] unrecorded_changes`).
+    pub unrecorded_changes: UnrecordedChanges,
+}
+
+/// What an administrator's change does when the audit ledger cannot record its beginning (its
+/// database unreadable, the disk full): made with a warning, or refused. Containment (a ban, a
+/// lock, a key removed, a session ended) is made either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnrecordedChanges {
+    /// Made, with a warning (the record of its end is tried after it).
+    #[default]
+    Warn,
+    /// Refused: nothing is changed until the ledger records again.
+    Refuse,
 }
 
 /// Detection and containment (`[detect]`).

@@ -827,6 +827,22 @@ impl Command {
         use Command as C;
         self.changes() && !matches!(self, C::Serve(_) | C::Audit(_) | C::Incident(_))
     }
+
+    /// Whether it contains an account or an address (takes access away, and nothing else): a
+    /// ban, a lock, a key removed, a certificate authority's key revoked, a session ended. Made
+    /// even where the ledger cannot record its beginning and the configuration refuses other
+    /// changes so (`[audit] unrecorded_changes = "refuse"`): containment comes first.
+    pub fn contains(&self) -> bool {
+        use Command as C;
+        matches!(
+            self,
+            C::Ban(BanCommand::Add { .. })
+                | C::User(UserCommand::Lock { .. })
+                | C::User(UserCommand::Key(KeyCommand::Remove { .. }))
+                | C::Tenant(TenantCommand::Ca(CaCommand::Revoke { .. }))
+                | C::Session(SessionCommand::Kill { .. })
+        )
+    }
 }
 
 impl TenantCommand {

@@ -55,6 +55,15 @@ struct RawConfig {
     detect: RawDetect,
     #[serde(default)]
     alerts: RawAlerts,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+/// `[audit]`: the administrators' changes and the ledger.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    unrecorded_changes: Option<String>,
 }
 
 /// `[alerts]`: webhook and e-mail delivery of alerts.
@@ -494,6 +503,15 @@ fn validate(
                 )));
             }
         },
+        unrecorded_changes: match raw.audit.unrecorded_changes.as_deref() {
+            None | Some("warn") => service::config::UnrecordedChanges::Warn,
+            Some("refuse") => service::config::UnrecordedChanges::Refuse,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "config: audit.unrecorded_changes must be \"warn\" or \"refuse\" (got {other:?})"
+                )));
+            }
+        },
         retention_sweep: Duration::from_secs(positive(
             "retention.sweep_interval_secs",
             raw.retention.sweep_interval_secs,
@@ -583,6 +601,23 @@ mod tests {
             let e = of(&format!("[storage]\n{text}\n")).unwrap_err();
             assert!(e.0.contains(named), "{e}");
         }
+    }
+
+    #[test]
+    fn unrecorded_changes_are_made_with_a_warning_unless_configured_refused() {
+        use service::config::UnrecordedChanges as U;
+        let of = |text: &str| config_of(text).map(|c| c.unrecorded_changes);
+        assert_eq!(of("").unwrap(), U::Warn);
+        assert_eq!(
+            of("[audit]\nunrecorded_changes = \"refuse\"\n").unwrap(),
+            U::Refuse
+        );
+        assert_eq!(
+            of("[audit]\nunrecorded_changes = \"warn\"\n").unwrap(),
+            U::Warn
+        );
+        let e = of("[audit]\nunrecorded_changes = \"halt\"\n").unwrap_err();
+        assert!(e.0.contains("audit.unrecorded_changes"), "{e}");
     }
 
     #[test]

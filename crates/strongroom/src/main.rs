@@ -217,13 +217,26 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     // added, and the machine lost before the record of its end, is not a change without a
     // trace. A change in a data directory not there yet (`tenant add` making it) has none to
     // record it in. Where the ledger cannot take it, the change is still made, with a
-    // warning: containment (a ban, a lock, a session's end) must work when the ledger does
-    // not, and the record of its end is tried again after it.
+    // warning, unless the configuration refuses such changes (`[audit] unrecorded_changes =
+    // "refuse"`); containment (a ban, a lock, a session's end) is made either way: it must work
+    // when the ledger does not. The record of its end is tried again after it.
     if let Some(command) = &record
         && args.command.recorded_before()
         && data_dir.is_dir()
         && let Err(e) = audit_admin::record_admin(&data_dir, command, "begun")
     {
+        // A configuration that does not read leaves the default (its error is the server's
+        // to report; an administrator may be mending it).
+        let refused = settings::load_default(&data_dir)
+            .is_ok_and(|c| c.unrecorded_changes == service::config::UnrecordedChanges::Refuse);
+        if refused && !args.command.contains() {
+            anyhow::bail!(
+                "refused: the audit ledger could not record this command's beginning ({}), and \
+                 [audit] unrecorded_changes = \"refuse\": nothing was changed (containment, a ban, \
+                 a lock, a key's removal or a session's end, is made all the same)",
+                one_line(&e)
+            );
+        }
         eprintln!(
             "strongroom: warning: the audit ledger could not record this command's beginning: {}",
             one_line(&e)

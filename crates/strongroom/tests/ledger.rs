@@ -1297,6 +1297,87 @@ fn admin_outcomes(data: &Path, command: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the ledger cannot record a change's beginning (here its database cannot be opened), the
+/// change is made with a warning; with `[audit] unrecorded_changes = "refuse"` it is refused
+/// and nothing changes, except containment (a ban, a lock), which is made all the same.
+#[test]
+fn an_unrecorded_change_is_made_with_a_warning_or_refused_as_configured() {
+    let mut server = Server::start();
+    server.account("acme", "alice", "full");
+    server.stop();
+    let data = server.data_dir();
+    let ledger = data.join("ledger.db");
+    let kept = data.parent().unwrap().join("ledger.db.kept");
+    std::fs::rename(&ledger, &kept).unwrap();
+    // A directory where the ledger's database should be: it cannot be opened.
+    std::fs::create_dir(&ledger).unwrap();
+    let warning =
+        "strongroom: warning: the audit ledger could not record this command's beginning: ";
+    let automation = |server: &Server| {
+        server
+            .ok(&["user", "show", "alice"])
+            .lines()
+            .find(|l| l.starts_with("kind:"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let before = automation(&server);
+    let out = server.admin(&["user", "set", "alice", "--automation", "yes"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains(warning), "{said}");
+    let made = automation(&server);
+    assert_ne!(made, before);
+    let config = data.join("strongroom.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[audit]\nunrecorded_changes = \"refuse\"\n"),
+    )
+    .unwrap();
+    let out = server.admin(&["user", "set", "alice", "--automation", "no"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.starts_with(
+            "strongroom: refused: the audit ledger could not record this command's beginning ("
+        ) && said.contains("nothing was changed"),
+        "{said}"
+    );
+    assert_eq!(automation(&server), made);
+    // Containment is made all the same, with the warning.
+    for args in [
+        &["ban", "add", "203.0.113.9", "--reason", "probing"][..],
+        &["user", "lock", "alice"][..],
+    ] {
+        let out = server.admin(args);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && said.contains(warning),
+            "{args:?}: {said}"
+        );
+    }
+    assert!(server.ok(&["ban", "list"]).contains("203.0.113.9"));
+    assert!(
+        server
+            .ok(&["user", "show", "alice"])
+            .contains("state:     locked")
+    );
+    // Lifting it is not containment: refused.
+    let out = server.admin(&["ban", "remove", "203.0.113.9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(server.ok(&["ban", "list"]).contains("203.0.113.9"));
+    // The ledger back: changes are made and recorded again.
+    std::fs::remove_dir(&ledger).unwrap();
+    std::fs::rename(&kept, &ledger).unwrap();
+    let out = server.admin(&["user", "set", "alice", "--automation", "no"]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(automation(&server), before);
+}
+
 /// A change is on the record before it is made (`begun`), then as it ended: one cut short
 /// (kill -9, a power loss) after its catalog's commit and before the record of its end is not
 /// a change without a trace. Here an account's creation is held at its password prompt: its
