@@ -221,8 +221,12 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
         TenantCommand::Check {
             name,
             contents,
+            pace,
             format,
-        } => check(&admin, name.as_deref(), contents, format).await?,
+        } => {
+            let pace = pace.map(|mib| mib << 20);
+            check(&admin, name.as_deref(), contents, pace, format).await?
+        }
         TenantCommand::Repair { name, reason } => repair(&admin, &name, &reason).await?,
         TenantCommand::RotateKey { name } => {
             // Progress on a terminal only; piped output stays clean.
@@ -470,6 +474,7 @@ async fn check(
     admin: &Admin,
     name: Option<&str>,
     contents: bool,
+    pace: Option<u64>,
     format: ListFormat,
 ) -> anyhow::Result<()> {
     use service::admin::DamagedValue as V;
@@ -484,7 +489,7 @@ async fn check(
     let (mut files_read, mut bytes_read) = (0, 0);
     for tenant in &tenants {
         let (progress, checked) = CheckProgress::new();
-        let found = admin.check_tenant(tenant, contents, &checked).await;
+        let found = admin.check_tenant(tenant, contents, pace, &checked).await;
         progress.cleared();
         let found = found.map_err(usage_or)?;
         let mut out = std::io::stdout().lock();

@@ -608,6 +608,11 @@ pub enum TenantCommand {
         /// as long as reading the tenant's bytes takes.
         #[arg(long)]
         contents: bool,
+        /// With --contents: read at most this many MiB a second (each file counted as at least
+        /// 16 KiB), to spare a disk the server's clients use; unpaced when not given.
+        #[arg(long, value_name = "MIB_PER_S", requires = "contents",
+              value_parser = clap::value_parser!(u64).range(1..=10_240))]
+        pace: Option<u64>,
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },

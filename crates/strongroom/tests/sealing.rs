@@ -956,6 +956,39 @@ fn damaged_contents_are_found_by_tenant_check_with_contents() {
     );
 }
 
+/// `tenant check --contents --pace N` reads at most N MiB a second (as the server's own pass
+/// does), to spare a disk that clients use; `--pace` needs `--contents` and a pace of 1 or more.
+#[test]
+fn tenant_check_reads_contents_at_the_pace_asked() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut batch = String::new();
+    for i in 0..3 {
+        std::fs::write(
+            alice.work().join(format!("f{i}")),
+            pseudo_random(300 + i, 1 << 20),
+        )
+        .unwrap();
+        batch.push_str(&format!("put f{i} f{i}.bin\n"));
+    }
+    alice.sftp_ok(&batch);
+    let started = std::time::Instant::now();
+    let ok = server.ok(&["tenant", "check", "acme", "--contents", "--pace", "1"]);
+    let took = started.elapsed();
+    assert!(
+        ok.contains("the contents of 3 files read (3,145,728 bytes (3.0 MiB))"),
+        "{ok}"
+    );
+    // 3 MiB at 1 MiB/s: a second's wait after each MiB but the first's read.
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    for args in [
+        &["tenant", "check", "acme", "--pace", "1"][..],
+        &["tenant", "check", "acme", "--contents", "--pace", "0"][..],
+    ] {
+        assert_eq!(server.admin(args).status.code(), Some(2), "{args:?}");
+    }
+}
+
 /// The `integrity` alerts on the ledger's record, as `audit export` gives them.
 fn integrity_alerts(server: &Server) -> Vec<String> {
     server

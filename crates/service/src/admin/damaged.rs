@@ -62,12 +62,14 @@ impl Admin {
     /// Opens every sealed value of `tenant` (its files' and directories' names, data keys and
     /// classes, its class history, its accounts' TOTP secrets) under its key (and, while a
     /// rotation goes on, the key it replaces), a page of rows at a time, and, with `contents`,
-    /// reads every file's contents whole as a download would (every sealed chunk opened),
-    /// telling `checked` how far it has come; returns what does not open. Reads only.
+    /// reads every file's contents whole as a download would (every sealed chunk opened; at
+    /// `pace` bytes a second where given, as the server's own pass reads), telling `checked`
+    /// how far it has come; returns what does not open. Reads only.
     pub async fn check_tenant(
         &self,
         tenant: &str,
         contents: bool,
+        pace: Option<u64>,
         checked: &(dyn Fn(Checked) + Send + Sync),
     ) -> AdminResult<TenantCheck> {
         let t = self.catalog.tenant(tenant).await?;
@@ -125,7 +127,8 @@ impl Admin {
             bytes_read: 0,
         };
         if contents {
-            self.check_contents(&files, t.id, &mut check, checked)
+            let mut pace = pace.map(crate::contents_check::Pace::new);
+            self.check_contents(&files, t.id, &mut check, pace.as_mut(), checked)
                 .await?;
         }
         Ok(check)
@@ -138,6 +141,7 @@ impl Admin {
         files: &crate::files::Files,
         tenant_id: i64,
         check: &mut TenantCheck,
+        mut pace: Option<&mut crate::contents_check::Pace>,
         checked: &(dyn Fn(Checked) + Send + Sync),
     ) -> AdminResult<()> {
         let no_key: std::collections::HashSet<i64> = (check.damaged.iter())
@@ -153,7 +157,9 @@ impl Admin {
                 if no_key.contains(&n.id) {
                     continue;
                 }
-                match crate::contents_check::check_file(files, &self.catalog, n.clone(), None).await
+                let paced = pace.as_deref_mut();
+                match crate::contents_check::check_file(files, &self.catalog, n.clone(), paced)
+                    .await
                 {
                     Ok(FileChecked::Read(bytes)) => {
                         check.files_read += 1;
@@ -243,7 +249,7 @@ impl Admin {
         tenant: &str,
         checked: &(dyn Fn(Checked) + Send + Sync),
     ) -> AdminResult<Vec<(Damaged, Repair)>> {
-        let found = self.check_tenant(tenant, false, checked).await?;
+        let found = self.check_tenant(tenant, false, None, checked).await?;
         let t = self.catalog.tenant(tenant).await?;
         let files = self.files_of(t.id)?;
         let key = files.tenant_key().await.map_err(|e| AdminError::Files {
