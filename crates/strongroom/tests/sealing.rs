@@ -34,6 +34,18 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Changes one bit of the byte at `at` of file `path`, as a disk's damage would.
+fn flip_a_byte(path: &Path, at: u64) {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut byte = [0u8; 1];
+    f.read_exact_at(&mut byte, at).unwrap();
+    f.write_all_at(&[byte[0] ^ 1], at).unwrap();
+}
+
 /// The blob file an action created (exactly one new blob).
 fn new_blob(server: &Server, action: impl FnOnce()) -> PathBuf {
     let before: BTreeSet<_> = server.blob_files().into_iter().collect();
@@ -871,14 +883,8 @@ fn damaged_contents_are_found_by_tenant_check_with_contents() {
     let b = new_blob(&server, || {
         alice.sftp_ok("put big b.bin\n");
     });
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&b)
-        .unwrap();
-    let mut byte = [0u8; 1];
-    f.read_exact_at(&mut byte, 70_000).unwrap();
-    f.write_all_at(&[byte[0] ^ 1], 70_000).unwrap();
+    // In its second sealed chunk.
+    flip_a_byte(&b, 70_000);
     let ok = server.ok(&["tenant", "check", "acme"]);
     assert!(
         ok.ends_with(" rows checked, every sealed value opens\n"),
@@ -1106,14 +1112,8 @@ fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() 
         })
         .unwrap();
     contents_check_due(&mut server);
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&b)
-        .unwrap();
-    let mut byte = [0u8; 1];
-    f.read_exact_at(&mut byte, 70_000).unwrap();
-    f.write_all_at(&[byte[0] ^ 1], 70_000).unwrap();
+    // In its second sealed chunk.
+    flip_a_byte(&b, 70_000);
     server.start_again();
     wait_until("the contents alert", 30, 100, || {
         !integrity_alerts(&server).is_empty()
