@@ -212,6 +212,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Whether tenant `tenant_id` is there and not being removed (a removal deletes its key
+    /// first, then its files in steps: a file still listed then cannot be read, and is no
+    /// damage).
+    pub async fn tenant_in_service(&self, tenant_id: i64) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tenants WHERE id = ? AND removing_since IS NULL")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn tenant_key(&self, tenant_id: i64) -> Result<Option<TenantKeyRow>> {
         let row: Option<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT version, master_key_id, wrapped FROM tenant_keys WHERE tenant_id = ?",

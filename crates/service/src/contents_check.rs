@@ -119,6 +119,7 @@ pub enum FileChecked {
 /// Reads file `node` of `files`' tenant whole (paced by `pace` where given). A failure is
 /// judged against the file's row read again: where the file was removed or its contents,
 /// data key or size changed meanwhile (an upload over it, a rename over it, a key rotation),
+/// or its tenant's removal began (its key is gone first, its files after it in steps),
 /// the read was of what is no longer the file's, and the file as it is now is read instead
 /// (once; a file changing again is [`FileChecked::Gone`], read by the next pass). Fails only
 /// where the catalog cannot be read.
@@ -142,6 +143,10 @@ pub async fn check_file(
         };
         match catalog.node(node.id).await? {
             None => return Ok(FileChecked::Gone),
+            // A tenant whose removal began has no key: its files are going, not damaged.
+            Some(_) if !catalog.tenant_in_service(node.tenant_id).await? => {
+                return Ok(FileChecked::Gone);
+            }
             Some(fresh) if same_contents(&fresh, &node) => {
                 return Ok(FileChecked::Damaged(what_failed(&failed)));
             }

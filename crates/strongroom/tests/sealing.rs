@@ -962,6 +962,58 @@ fn damaged_contents_are_found_by_tenant_check_with_contents() {
     );
 }
 
+/// A tenant whose removal began while the contents pass reads another (its key deleted first,
+/// its files after it in steps: here the steps not yet taken) has its files passed over, not
+/// reported as damaged.
+#[test]
+fn a_tenant_being_removed_during_a_contents_pass_is_no_damage() {
+    let mut server = Server::start_with_config(
+        "[limits]\nauth_rejection_ms = 100\n[storage]\ncontents_check_mib_per_s = 1\n",
+    );
+    let alice = server.account("acme", "alice", "full");
+    let bob = server.account("beta", "bob", "full");
+    let mut batch = String::new();
+    for i in 0..4 {
+        std::fs::write(
+            alice.work().join(format!("f{i}")),
+            pseudo_random(400 + i, 1 << 20),
+        )
+        .unwrap();
+        batch.push_str(&format!("put f{i} f{i}.bin\n"));
+    }
+    alice.sftp_ok(&batch);
+    std::fs::write(bob.work().join("g"), pseudo_random(410, 200_000)).unwrap();
+    bob.sftp_ok("put g g1.bin\nput g g2.bin\n");
+    contents_check_due(&mut server);
+    server.start_again();
+    wait_until("the pass to begin", 30, 50, || {
+        !contents_check_state(&server).is_empty()
+    });
+    // What a removal's first transaction does (`tenant remove --shred`, cut short before its
+    // steps), while the pass reads acme's 4 MiB at 1 MiB/s.
+    sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE tenants SET removing_since = strftime('%s') WHERE name = 'beta';
+         DELETE FROM tenant_keys WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'beta');",
+    );
+    assert_eq!(
+        contents_check_state(&server).split('|').nth(1),
+        Some("None"),
+        "the pass ended before the removal began"
+    );
+    wait_until("the pass's end", 60, 200, || {
+        contents_check_state(&server).split('|').nth(1) != Some("None")
+    });
+    let state = contents_check_state(&server);
+    let counts: Vec<&str> = state.split('|').skip(2).collect();
+    assert_eq!((counts[0], counts[2]), ("4", "0"), "{state}");
+    assert!(
+        integrity_alerts(&server).is_empty(),
+        "{:#?}",
+        integrity_alerts(&server)
+    );
+}
+
 /// `tenant check --contents --pace N` reads at most N MiB a second (as the server's own pass
 /// does), to spare a disk that clients use; `--pace` needs `--contents` and a pace of 1 or more.
 #[test]
