@@ -136,9 +136,10 @@ pub async fn check_file(
         if let Some(p) = pace.as_deref_mut() {
             p.wait(FILE_FLOOR.saturating_sub(node.size)).await;
         }
+        // A file not found (its row gone, or its contents' column empty) is judged like any
+        // other failure: by its row read again.
         let failed = match files.check_contents(&node, pace.as_deref_mut()).await {
             Ok(()) => return Ok(FileChecked::Read(node.size)),
-            Err(FsError::NotFound) => return Ok(FileChecked::Gone),
             Err(e) => e,
         };
         match catalog.node(node.id).await? {
@@ -166,6 +167,8 @@ fn same_contents(a: &Node, b: &Node) -> bool {
 /// missing, with the causes the error carries (never contents or keys).
 pub fn what_failed(e: &FsError) -> String {
     let mut said = match e {
+        // Its row is there (else it is gone): the contents its row should hold are not.
+        FsError::NotFound => "its contents are missing".to_owned(),
         FsError::Integrity { reason, .. } => reason.to_string(),
         FsError::Storage(s) => s.to_string(),
         other => other.to_string(),

@@ -962,6 +962,40 @@ fn damaged_contents_are_found_by_tenant_check_with_contents() {
     );
 }
 
+/// A small file's contents, kept in its catalog row, gone from it (a row altered by hand) are
+/// found by the contents pass as missing, not passed over.
+#[test]
+fn a_small_files_contents_missing_from_its_row_are_reported() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(alice.work().join("small"), b"a line\n").unwrap();
+    alice.sftp_ok("put small small.txt\n");
+    contents_check_due(&mut server);
+    let db = server.data_dir().join("catalog.db");
+    let id = support::sqlite_query(
+        &db,
+        "SELECT id FROM nodes WHERE kind = 'file' AND contents IS NOT NULL",
+    );
+    let id = id.trim().to_owned();
+    assert!(!id.is_empty());
+    sqlite(
+        &db,
+        &format!("UPDATE nodes SET contents = NULL WHERE id = {id}"),
+    );
+    server.start_again();
+    wait_until("the contents alert", 30, 100, || {
+        !integrity_alerts(&server).is_empty()
+    });
+    let alerts = integrity_alerts(&server);
+    assert!(
+        alerts[0].contains(&format!(
+            "the contents of 1 file of tenant acme does not open as sealed (damaged on disk, or \
+             altered behind the server): file {id} (its contents are missing)"
+        )),
+        "{alerts:#?}"
+    );
+}
+
 /// A tenant whose removal began while the contents pass reads another (its key deleted first,
 /// its files after it in steps: here the steps not yet taken) has its files passed over, not
 /// reported as damaged.
