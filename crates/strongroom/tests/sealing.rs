@@ -356,9 +356,7 @@ fn a_contents_pass_beside_tenant_key_rotations_finds_nothing_damaged() {
         assert!(out.contains("key rotated"), "{out}");
     }
     let during = contents_check_state(&server);
-    wait_until("the pass's end", 60, 200, || {
-        contents_check_state(&server).split('|').nth(1) != Some("None")
-    });
+    wait_until("the pass's end", 60, 200, || contents_pass_ended(&server));
     let state = contents_check_state(&server);
     assert!(
         during.split('|').nth(1) == Some("None"),
@@ -1006,16 +1004,7 @@ fn a_tenant_being_removed_during_a_contents_pass_is_no_damage() {
     );
     let alice = server.account("acme", "alice", "full");
     let bob = server.account("beta", "bob", "full");
-    let mut batch = String::new();
-    for i in 0..4 {
-        std::fs::write(
-            alice.work().join(format!("f{i}")),
-            pseudo_random(400 + i, 1 << 20),
-        )
-        .unwrap();
-        batch.push_str(&format!("put f{i} f{i}.bin\n"));
-    }
-    alice.sftp_ok(&batch);
+    put_mib_files(&alice, 4, 400);
     std::fs::write(bob.work().join("g"), pseudo_random(410, 200_000)).unwrap();
     bob.sftp_ok("put g g1.bin\nput g g2.bin\n");
     contents_check_due(&mut server);
@@ -1035,9 +1024,7 @@ fn a_tenant_being_removed_during_a_contents_pass_is_no_damage() {
         Some("None"),
         "the pass ended before the removal began"
     );
-    wait_until("the pass's end", 60, 200, || {
-        contents_check_state(&server).split('|').nth(1) != Some("None")
-    });
+    wait_until("the pass's end", 60, 200, || contents_pass_ended(&server));
     let state = contents_check_state(&server);
     let counts: Vec<&str> = state.split('|').skip(2).collect();
     assert_eq!((counts[0], counts[2]), ("4", "0"), "{state}");
@@ -1054,16 +1041,7 @@ fn a_tenant_being_removed_during_a_contents_pass_is_no_damage() {
 fn tenant_check_reads_contents_at_the_pace_asked() {
     let server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let mut batch = String::new();
-    for i in 0..3 {
-        std::fs::write(
-            alice.work().join(format!("f{i}")),
-            pseudo_random(300 + i, 1 << 20),
-        )
-        .unwrap();
-        batch.push_str(&format!("put f{i} f{i}.bin\n"));
-    }
-    alice.sftp_ok(&batch);
+    put_mib_files(&alice, 3, 300);
     let started = std::time::Instant::now();
     let ok = server.ok(&["tenant", "check", "acme", "--contents", "--pace", "1"]);
     let took = started.elapsed();
@@ -1159,6 +1137,26 @@ fn contents_check_state(server: &Server) -> String {
     .to_owned()
 }
 
+/// Whether a contents pass has begun and ended (its end recorded).
+fn contents_pass_ended(server: &Server) -> bool {
+    let state = contents_check_state(server);
+    !state.is_empty() && state.split('|').nth(1) != Some("None")
+}
+
+/// Uploads `n` files of 1 MiB (`f0.bin` …), their contents drawn from `seed` on.
+fn put_mib_files(c: &Client, n: u64, seed: u64) {
+    let mut batch = String::new();
+    for i in 0..n {
+        std::fs::write(
+            c.work().join(format!("f{i}")),
+            pseudo_random(seed + i, 1 << 20),
+        )
+        .unwrap();
+        batch.push_str(&format!("put f{i} f{i}.bin\n"));
+    }
+    c.sftp_ok(&batch);
+}
+
 /// Stops the server and forgets its contents checks, so that its next start begins a pass (the
 /// first of a data directory; else the next is a week after the last).
 fn contents_check_due(server: &mut Server) {
@@ -1219,9 +1217,7 @@ fn the_server_reads_every_files_contents_and_alerts_on_those_that_do_not_open() 
         "{}",
         alerts[0]
     );
-    wait_until("the pass's end", 30, 100, || {
-        contents_check_state(&server).split('|').nth(1) != Some("None")
-    });
+    wait_until("the pass's end", 30, 100, || contents_pass_ended(&server));
     // Read: the other blob and the row's contents; the damaged one counted apart.
     let state = contents_check_state(&server);
     let counts: Vec<&str> = state.split('|').skip(2).collect();
@@ -1259,16 +1255,7 @@ fn a_paced_contents_check_goes_on_after_a_restart_where_it_stopped() {
         "[limits]\nauth_rejection_ms = 100\n[storage]\ncontents_check_mib_per_s = 1\n",
     );
     let alice = server.account("acme", "alice", "full");
-    let mut batch = String::new();
-    for i in 0..12 {
-        std::fs::write(
-            alice.work().join(format!("f{i}")),
-            pseudo_random(100 + i, 1 << 20),
-        )
-        .unwrap();
-        batch.push_str(&format!("put f{i} f{i}.bin\n"));
-    }
-    alice.sftp_ok(&batch);
+    put_mib_files(&alice, 12, 100);
     contents_check_due(&mut server);
     let started = std::time::Instant::now();
     server.start_again();
@@ -1291,9 +1278,7 @@ fn a_paced_contents_check_goes_on_after_a_restart_where_it_stopped() {
         "{so_far} files in {secs} s"
     );
     server.start_again();
-    wait_until("the pass's end", 60, 200, || {
-        contents_check_state(&server).split('|').nth(1) != Some("None")
-    });
+    wait_until("the pass's end", 60, 200, || contents_pass_ended(&server));
     let done = contents_check_state(&server);
     let (begun, rest) = done.split_once('|').unwrap();
     assert_eq!(
@@ -1336,12 +1321,8 @@ fn files_changed_while_the_contents_pass_reads_them_raise_no_alert() {
     server.start_again();
     // While the pass reads (some 2 MB at 1 MiB/s), the files change: replaced by an upload
     // (inline contents by a blob's and back), renamed over, removed and made again.
-    let ended = |server: &Server| {
-        let state = contents_check_state(server);
-        !state.is_empty() && state.split('|').nth(1) != Some("None")
-    };
     let mut rounds = 0u64;
-    while !ended(&server) {
+    while !contents_pass_ended(&server) {
         let mut batch = String::new();
         for i in 0..16u64 {
             let which = if (i + rounds).is_multiple_of(2) {
