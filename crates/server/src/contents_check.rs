@@ -2,8 +2,10 @@
 //! every tenant's files at a time, each read whole at the configured pace, from where the last
 //! pass stopped (kept in the catalog every [`SAVED_EVERY`], so that a restart goes on rather
 //! than begins again); an `integrity` alert for the files of a tenant whose contents do not
-//! open. What a file's check is, when a pass is due and the alert's words are the service's
-//! (`service::contents_check`).
+//! open. A file that cannot be read for a passing lack of the server's resources (too many
+//! open files, no memory), or a catalog that fails, pauses the pass where it is (10 s, then
+//! twice as long each time in a row, at most 5 min): never an alert. What a file's check is,
+//! when a pass is due and the alert's words are the service's (`service::contents_check`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +23,13 @@ const FIRST: Duration = Duration::from_secs(2);
 const SAVED_EVERY: Duration = Duration::from_secs(5);
 /// The longest wait before the next pass is looked at again (the clock may have moved).
 const LOOK_AGAIN: Duration = Duration::from_secs(3600);
-/// After a failure to read the catalog, the wait before the pass goes on.
+/// After a failure to read the catalog (before a pass), the wait before it is read again.
 const AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// A pass paused by a failure of the server's own goes on after this long, twice as long after
+/// each pause in a row that read no file, …
+const PAUSE_FIRST: Duration = Duration::from_secs(10);
+/// … and at most this long.
+const PAUSE_MOST: Duration = Duration::from_secs(300);
 /// Files whose damage is kept for one alert at most: more are alerted at once.
 const MOST_IN_ONE_ALERT: usize = 100;
 
@@ -30,6 +37,7 @@ const MOST_IN_ONE_ALERT: usize = 100;
 pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration, rate: u64) {
     tokio::time::sleep(FIRST).await;
     let mut pace = Pace::new(rate);
+    let mut pause = PAUSE_FIRST;
     loop {
         let state = match shared.catalog.contents_check().await {
             Ok(s) => s,
@@ -65,28 +73,57 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
                 s
             }
         };
-        match run_pass(&shared, pass, &mut pace).await {
-            Ok(done) => tracing::info!(
-                files = done.files_read,
-                bytes = done.bytes_read,
-                damaged = done.damaged,
-                seconds = (done.finished_at.unwrap_or(done.started_at) - done.started_at) / 1000,
-                "contents check: the pass is done"
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "contents check failed; it goes on in a minute");
-                tokio::time::sleep(AFTER_FAILURE).await;
+        let read_before = pass.files_read;
+        let paused = match run_pass(&shared, pass, &mut pace).await {
+            Ok(PassEnd::Done(done)) => {
+                tracing::info!(
+                    files = done.files_read,
+                    bytes = done.bytes_read,
+                    damaged = done.damaged,
+                    seconds =
+                        (done.finished_at.unwrap_or(done.started_at) - done.started_at) / 1000,
+                    "contents check: the pass is done"
+                );
+                pause = PAUSE_FIRST;
+                continue;
             }
+            Ok(PassEnd::Paused { at, file, failed }) => {
+                tracing::warn!(file, failed = %failed, seconds = pause.as_secs(),
+                    "contents check: a file could not be read now (the server's failure, not \
+                     the file's); the pass goes on from it after a pause");
+                at
+            }
+            Err(e) => {
+                tracing::error!(error = %e, seconds = pause.as_secs(),
+                    "contents check: the catalog failed; the pass goes on after a pause");
+                // Its place as last kept.
+                read_before
+            }
+        };
+        if paused > read_before {
+            pause = PAUSE_FIRST;
         }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(PAUSE_MOST);
     }
 }
 
-/// Reads every tenant's files from where `pass` stands, keeping its place; returns it done.
+/// How a call of [`run_pass`] ended.
+enum PassEnd {
+    /// Every file read: the pass, its end recorded.
+    Done(ContentsCheck),
+    /// Stopped before file `file`, which could not be read now (`failed`: the server's failure,
+    /// [`FileChecked::NotNow`]); its place kept there, `at` files read in the pass by then.
+    Paused { at: u64, file: i64, failed: String },
+}
+
+/// Reads every tenant's files from where `pass` stands, keeping its place; returns it done, or
+/// paused before a file that could not be read now.
 async fn run_pass(
     shared: &Shared,
     mut pass: ContentsCheck,
     pace: &mut Pace,
-) -> Result<ContentsCheck, catalog::CatalogError> {
+) -> Result<PassEnd, catalog::CatalogError> {
     shared.catalog.save_contents_check(&pass).await?;
     let mut tenants = shared.catalog.list_tenants().await?;
     tenants.sort_by_key(|t| t.id);
@@ -125,6 +162,16 @@ async fn run_pass(
                         pass.damaged += 1;
                         found.push((id, failed));
                     }
+                    FileChecked::NotNow(failed) => {
+                        // Its place stays before this file: the next try reads it first.
+                        raise(shared, &t.name, &mut found).await;
+                        shared.catalog.save_contents_check(&pass).await?;
+                        return Ok(PassEnd::Paused {
+                            at: pass.files_read,
+                            file: id,
+                            failed,
+                        });
+                    }
                 }
                 pass.after_node = Some(id);
                 // What was found is alerted before the place past it is kept: a restart
@@ -142,7 +189,7 @@ async fn run_pass(
     }
     pass.finished_at = Some(shared.clock.now().as_millis());
     shared.catalog.save_contents_check(&pass).await?;
-    Ok(pass)
+    Ok(PassEnd::Done(pass))
 }
 
 /// Raises the alert for tenant `tenant`'s files `found` (stored, on the ledger's record,

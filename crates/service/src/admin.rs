@@ -71,6 +71,14 @@ pub enum AdminError {
     /// The request itself is wrong (the front end reports it as a usage error).
     #[error("{0}")]
     Invalid(String),
+    /// A file's contents could not be read for a passing lack of resources (the server's
+    /// storage or catalog, not the file): a contents check stops there rather than call it
+    /// damaged.
+    #[error(
+        "file {row} could not be read now ({failed}); this says nothing of its contents: run \
+         the check again"
+    )]
+    NotReadNow { row: i64, failed: String },
 }
 
 pub type AdminResult<T> = Result<T, AdminError>;

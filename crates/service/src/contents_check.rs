@@ -114,6 +114,10 @@ pub enum FileChecked {
     Gone,
     /// Its contents do not open: what failed (the chunk, or the blob missing or cut short).
     Damaged(String),
+    /// Not read, for a passing lack of the server's resources (open files, memory) or the
+    /// catalog's failure: nothing to say of its contents, which are to be read again later;
+    /// what failed.
+    NotNow(String),
 }
 
 /// Reads file `node` of `files`' tenant whole (paced by `pace` where given). A failure is
@@ -121,7 +125,8 @@ pub enum FileChecked {
 /// data key or size changed meanwhile (an upload over it, a rename over it, a key rotation),
 /// or its tenant's removal began (its key is gone first, its files after it in steps),
 /// the read was of what is no longer the file's, and the file as it is now is read instead
-/// (once; a file changing again is [`FileChecked::Gone`], read by the next pass). Fails only
+/// (once; a file changing again is [`FileChecked::Gone`], read by the next pass). A failure
+/// of the server's own ([`passing`]) is [`FileChecked::NotNow`], never damage. Fails only
 /// where the catalog cannot be read.
 pub async fn check_file(
     files: &Files,
@@ -140,6 +145,7 @@ pub async fn check_file(
         // other failure: by its row read again.
         let failed = match files.check_contents(&node, pace.as_deref_mut()).await {
             Ok(()) => return Ok(FileChecked::Read(node.size)),
+            Err(e) if passing(&e) => return Ok(FileChecked::NotNow(what_failed(&e))),
             Err(e) => e,
         };
         match catalog.node(node.id).await? {
@@ -155,6 +161,17 @@ pub async fn check_file(
         }
     }
     Ok(FileChecked::Gone)
+}
+
+/// Whether failure `e` of a file's read is the server's, not the file's: its storage short of
+/// resources for now (too many open files, no memory: `vault::BlobError::is_passing`), or its
+/// catalog failing to give the file's key or inline contents.
+pub fn passing(e: &FsError) -> bool {
+    match e {
+        FsError::Storage(b) => b.is_passing(),
+        FsError::Catalog(_) => true,
+        _ => false,
+    }
 }
 
 /// Whether rows `a` and `b` of a file hold the same contents under the same data key.
@@ -222,6 +239,33 @@ pub fn alert_of(tenant: &str, found: &[(i64, String)], id: String, time: Time) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A read failing for the server's lack of resources, or its catalog's failure, is not the
+    /// file's damage; a chunk that does not open, a blob missing or unreadable are.
+    #[test]
+    fn the_servers_own_failures_are_not_damage() {
+        let io = |n: i32| {
+            FsError::Storage(vault::BlobError::Io {
+                id: vault::BlobId::random(),
+                source: std::io::Error::from_raw_os_error(n),
+            })
+        };
+        assert!(passing(&io(libc::EMFILE)));
+        assert!(passing(&FsError::Catalog(catalog::CatalogError::NotEmpty)));
+        assert!(!passing(&io(libc::EIO)));
+        assert!(!passing(&FsError::NotFound));
+        let damaged = FsError::Integrity {
+            path: "file 1".into(),
+            reason: vault::SealError::Truncated(0),
+        };
+        assert!(!passing(&damaged));
+        assert_eq!(
+            what_failed(&io(libc::EMFILE))
+                .split_once(": ")
+                .map(|(_, why)| why),
+            Some("Too many open files (os error 24)")
+        );
+    }
 
     fn state(started_at: i64, finished_at: Option<i64>) -> ContentsCheck {
         ContentsCheck {

@@ -94,6 +94,33 @@ pub enum BlobError {
     Integrity { id: BlobId, reason: SealError },
 }
 
+impl BlobError {
+    /// Whether the store could not be read for a passing lack of this process's resources
+    /// (open files, memory, an interrupted or timed-out call): the failure says nothing of the
+    /// blob, and the same read may succeed later. A blob missing, cut short or failing its
+    /// integrity check, and any other error of the disk, are not passing.
+    pub fn is_passing(&self) -> bool {
+        let source = match self {
+            BlobError::Io { source, .. } | BlobError::Store { source, .. } => source,
+            _ => return false,
+        };
+        use std::io::ErrorKind as K;
+        matches!(
+            source.kind(),
+            K::OutOfMemory | K::Interrupted | K::WouldBlock | K::TimedOut
+        ) || source.raw_os_error().is_some_and(|n| {
+            [
+                libc::EMFILE,
+                libc::ENFILE,
+                libc::ENOMEM,
+                libc::ENOBUFS,
+                libc::EAGAIN,
+            ]
+            .contains(&n)
+        })
+    }
+}
+
 /// A blob open for reading.
 pub trait BlobReader: Send + Sync {
     /// Reads up to `buf.len()` bytes at `offset`; returns fewer only at the end of the blob.

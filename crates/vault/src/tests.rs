@@ -65,6 +65,35 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// Only a lack of the process's own resources is a passing failure: a blob missing, cut short,
+/// failing its check or unreadable on the disk is not.
+#[test]
+fn a_lack_of_resources_is_a_passing_failure_and_damage_is_not() {
+    let id = BlobId::random();
+    let io = |e: std::io::Error| BlobError::Io { id, source: e };
+    for n in [libc::EMFILE, libc::ENFILE, libc::ENOMEM, libc::EAGAIN] {
+        assert!(io(std::io::Error::from_raw_os_error(n)).is_passing(), "{n}");
+    }
+    assert!(io(std::io::ErrorKind::Interrupted.into()).is_passing());
+    let store = BlobError::Store {
+        path: "blobs".into(),
+        source: std::io::Error::from_raw_os_error(libc::ENFILE),
+    };
+    assert!(store.is_passing());
+    for n in [libc::EIO, libc::ENOENT, libc::EACCES, libc::EISDIR] {
+        assert!(
+            !io(std::io::Error::from_raw_os_error(n)).is_passing(),
+            "{n}"
+        );
+    }
+    assert!(!BlobError::NotFound(id).is_passing());
+    let damaged = BlobError::Integrity {
+        id,
+        reason: SealError::Truncated(1),
+    };
+    assert!(!damaged.is_passing());
+}
+
 #[test]
 fn sealed_round_trip_hides_the_contents() {
     let (dir, v) = vault();

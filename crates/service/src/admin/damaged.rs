@@ -183,6 +183,9 @@ impl Admin {
                             detail: Some(detail),
                         });
                     }
+                    Ok(FileChecked::NotNow(failed)) => {
+                        return Err(AdminError::NotReadNow { row: n.id, failed });
+                    }
                     Err(e) => return Err(e.into()),
                 }
                 checked(Checked::Contents {

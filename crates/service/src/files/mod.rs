@@ -1067,9 +1067,14 @@ pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, BlobError> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        // Cancelled: the runtime is shutting down, a passing failure (`BlobError::is_passing`).
+        let kind = match e.is_cancelled() {
+            true => std::io::ErrorKind::Interrupted,
+            false => std::io::ErrorKind::Other,
+        };
         Err(BlobError::Store {
             path: "blocking task".into(),
-            source: std::io::Error::other(e.to_string()),
+            source: std::io::Error::new(kind, e.to_string()),
         })
     })
 }
