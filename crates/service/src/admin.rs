@@ -514,12 +514,6 @@ impl Admin {
             source: std::io::Error::other("its ledger holds no record yet: nothing to read"),
         })
     }
-
-    /// Adds an admin command's record to the ledger, durable before this returns. `by` is who
-    /// ran it (the operating-system user).
-    pub fn record(&self, command: &str, by: &str, outcome: &str) -> AdminResult<()> {
-        record_admin(&self.data_dir, &self.master, command, by, outcome)
-    }
 }
 
 /// Who runs this process: the operating-system user (the one behind `sudo`, if any), as admin
@@ -592,12 +586,21 @@ fn records_of(t: &Tenant) -> LedgerFilter {
     }
 }
 
+/// A new id for one run of an admin command (a UUID v7, as a session's): its records (`begun`,
+/// then its end) carry it as their `session`, so that a `begun` whose run has no other record
+/// tells a change cut short (kill -9, a power loss) or still running.
+pub fn new_run_id() -> String {
+    let entropy: &dyn Entropy = &SystemEntropy;
+    crate::sessions::new_session_id(SystemClock.now().as_millis() as u64, entropy.array())
+}
+
 /// Adds an admin command's record to the ledger of `data_dir`, folded into the indexed table
-/// at once (no server may be running to fold it).
+/// at once (no server may be running to fold it); `run` is the command's run ([`new_run_id`]).
 pub fn record_admin(
     data_dir: &Path,
     master: &MasterKeySource,
     command: &str,
+    run: &str,
     by: &str,
     outcome: &str,
 ) -> AdminResult<()> {
@@ -617,6 +620,7 @@ pub fn record_admin(
         },
     );
     event.node = Some(node);
+    event.session = Some(run.to_owned());
     let head = store.append(&[crate::audit::stored(&event, &body_key)])?;
     store.fold()?;
     // The catalog records it as it does the server's: a copy of the ledger from before this

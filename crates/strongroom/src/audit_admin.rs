@@ -171,12 +171,18 @@ pub fn operator() -> String {
 
 /// Adds an admin command's record to the ledger (durable before the command reports success),
 /// naming the operating-system user who ran it.
-pub fn record_admin(data_dir: &Path, command: &str, outcome: &str) -> anyhow::Result<()> {
+pub fn record_admin(
+    data_dir: &Path,
+    command: &str,
+    run: &str,
+    outcome: &str,
+) -> anyhow::Result<()> {
     let by = operator();
     service::admin::record_admin(
         data_dir,
         &master_key_source(data_dir),
         command,
+        run,
         &by,
         outcome,
     )?;

@@ -210,6 +210,8 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let record = admin_record(&args.command);
+    // Its records (`begun`, then its end) share this id.
+    let run = service::admin::new_run_id();
     let changes = record.is_some();
     let data_dir = args.data_dir.clone();
     // A change is on the record before it is made (`begun`), so that one cut short by kill -9
@@ -223,7 +225,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     if let Some(command) = &record
         && args.command.recorded_before()
         && data_dir.is_dir()
-        && let Err(e) = audit_admin::record_admin(&data_dir, command, "begun")
+        && let Err(e) = audit_admin::record_admin(&data_dir, command, &run, "begun")
     {
         // A configuration that does not read leaves the default (its error is the server's
         // to report; an administrator may be mending it).
@@ -290,7 +292,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     let recorded = |outcome: &str| {
         if let Some(command) = &record
             && data_dir.is_dir()
-            && let Err(e) = audit_admin::record_admin(&data_dir, command, outcome)
+            && let Err(e) = audit_admin::record_admin(&data_dir, command, &run, outcome)
         {
             eprintln!(
                 "strongroom: warning: the audit ledger could not record this command: {}",

@@ -1416,21 +1416,36 @@ fn a_change_is_on_the_record_before_it_is_made() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let records: Vec<(u64, String)> = export(&data, &["--kind", "admin"])
-        .into_iter()
-        .filter_map(|r| match r.event.kind {
-            EventKind::Admin {
-                command, outcome, ..
-            } if command == "ban add 203.0.113.7" => Some((r.seq, outcome)),
-            _ => None,
-        })
-        .collect();
+    let runs = |line: &str| -> Vec<(u64, String, Option<String>)> {
+        export(&data, &["--kind", "admin"])
+            .into_iter()
+            .filter_map(|r| match r.event.kind {
+                EventKind::Admin {
+                    command, outcome, ..
+                } if command == line => Some((r.seq, outcome, r.event.session)),
+                _ => None,
+            })
+            .collect()
+    };
+    let records = runs("ban add 203.0.113.7");
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(
         (records[0].1.as_str(), records[1].1.as_str()),
         ("begun", "ok")
     );
     assert_eq!(records[1].0, records[0].0 + 1, "{records:?}");
+    // Its two records name its run; the run cut short has its `begun` alone, under another.
+    let run = records[0].2.clone().expect("a run id");
+    assert_eq!(records[1].2.as_deref(), Some(run.as_str()));
+    let cut_short = runs(line);
+    assert_eq!(cut_short.len(), 1, "{cut_short:?}");
+    assert!(
+        cut_short[0].2.as_ref().is_some_and(|r| *r != run),
+        "{cut_short:?}"
+    );
+    // `audit export --session` gives a run's records.
+    let of_run = export(&data, &["--session", &run]);
+    assert_eq!(of_run.len(), 2, "{of_run:?}");
     // A refused change: begun, then failed, saying why.
     let out = admin_in(&data, &["user", "lock", "nobody"], None);
     assert!(!out.status.success());
