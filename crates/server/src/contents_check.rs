@@ -23,10 +23,9 @@ const FIRST: Duration = Duration::from_secs(2);
 const SAVED_EVERY: Duration = Duration::from_secs(5);
 /// The longest wait before the next pass is looked at again (the clock may have moved).
 const LOOK_AGAIN: Duration = Duration::from_secs(3600);
-/// After a failure to read the catalog (before a pass), the wait before it is read again.
-const AFTER_FAILURE: Duration = Duration::from_secs(60);
-/// A pass paused by a failure of the server's own goes on after this long, twice as long after
-/// each pause in a row that read no file, …
+/// After a failure of the server's own (a file it could not read for want of resources, its
+/// catalog failing), the pass goes on after this long, twice as long after each such pause in
+/// a row that read no file, …
 const PAUSE_FIRST: Duration = Duration::from_secs(10);
 /// … and at most this long.
 const PAUSE_MOST: Duration = Duration::from_secs(300);
@@ -42,8 +41,10 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
         let state = match shared.catalog.contents_check().await {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, "contents check: its state could not be read");
-                tokio::time::sleep(AFTER_FAILURE).await;
+                tracing::error!(error = %e, seconds = pause.as_secs(),
+                    "contents check: its state could not be read; read again after a pause");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(PAUSE_MOST);
                 continue;
             }
         };
@@ -59,8 +60,10 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
                     check::begun(now, last)
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "contents check: the catalog could not be read");
-                    tokio::time::sleep(AFTER_FAILURE).await;
+                    tracing::error!(error = %e, seconds = pause.as_secs(),
+                        "contents check: the catalog could not be read; read again after a pause");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(PAUSE_MOST);
                     continue;
                 }
             },
@@ -87,10 +90,8 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
                 pause = PAUSE_FIRST;
                 continue;
             }
-            Ok(PassEnd::Paused { at, file, failed }) => {
-                tracing::warn!(file, failed = %failed, seconds = pause.as_secs(),
-                    "contents check: a file could not be read now (the server's failure, not \
-                     the file's); the pass goes on from it after a pause");
+            Ok(PassEnd::Paused { at }) => {
+                tracing::info!(seconds = pause.as_secs(), "contents check: the pass pauses");
                 at
             }
             Err(e) => {
@@ -112,9 +113,9 @@ pub(crate) async fn check_contents_forever(shared: Arc<Shared>, every: Duration,
 enum PassEnd {
     /// Every file read: the pass, its end recorded.
     Done(ContentsCheck),
-    /// Stopped before file `file`, which could not be read now (`failed`: the server's failure,
+    /// Stopped before a file that could not be read now (the server's failure,
     /// [`FileChecked::NotNow`]); its place kept there, `at` files read in the pass by then.
-    Paused { at: u64, file: i64, failed: String },
+    Paused { at: u64 },
 }
 
 /// Reads every tenant's files from where `pass` stands, keeping its place; returns it done, or
@@ -163,13 +164,14 @@ async fn run_pass(
                         found.push((id, failed));
                     }
                     FileChecked::NotNow(failed) => {
+                        tracing::warn!(tenant = %t.name, file = id, failed = %failed,
+                            "contents check: a file could not be read now (the server's \
+                             failure, not the file's); the pass goes on from it after a pause");
                         // Its place stays before this file: the next try reads it first.
                         raise(shared, &t.name, &mut found).await;
                         shared.catalog.save_contents_check(&pass).await?;
                         return Ok(PassEnd::Paused {
                             at: pass.files_read,
-                            file: id,
-                            failed,
                         });
                     }
                 }

@@ -492,13 +492,17 @@ impl Server {
             control::bind(&self.shared.config.data_dir)?,
             self.shared.clone(),
         ));
+        let mut failures = AcceptFailures::default();
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => self.accept(stream, peer),
+                    Ok((stream, peer)) => {
+                        failures.ended();
+                        self.accept(stream, peer);
+                    }
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        failures.failed(&e, tokio::time::Instant::now());
+                        tokio::time::sleep(ACCEPT_RETRY).await;
                     }
                 },
                 () = &mut shutdown => break,
@@ -802,6 +806,47 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
         shared.gate.refresh_new().await;
         if let Some(d) = &shared.detection {
             detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
+        }
+    }
+}
+
+/// After a failed accept (too many open files, most often), the wait before the next.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// While accepts go on failing, how often the log says so.
+const ACCEPT_FAILURES_LOGGED_EVERY: Duration = Duration::from_secs(10);
+
+/// Failed accepts in a row, logged the first at once and then once per
+/// [`ACCEPT_FAILURES_LOGGED_EVERY`] with their count: a server out of file descriptors with
+/// clients waiting fails twenty accepts a second, which would otherwise be twenty lines.
+#[derive(Default)]
+struct AcceptFailures {
+    /// Failures since the last line, and when it was written.
+    unlogged: u64,
+    logged_at: Option<tokio::time::Instant>,
+    /// Failures in a row.
+    in_a_row: u64,
+}
+
+impl AcceptFailures {
+    fn failed(&mut self, e: &std::io::Error, now: tokio::time::Instant) {
+        self.in_a_row += 1;
+        self.unlogged += 1;
+        let due = self
+            .logged_at
+            .is_none_or(|at| now.duration_since(at) >= ACCEPT_FAILURES_LOGGED_EVERY);
+        if due {
+            tracing::warn!(error = %e, failures = self.unlogged, in_a_row = self.in_a_row,
+                "accept failed; connections wait in the listen queue");
+            self.unlogged = 0;
+            self.logged_at = Some(now);
+        }
+    }
+
+    /// An accept succeeded: the failures before it, if any, ended.
+    fn ended(&mut self) {
+        if self.in_a_row > 0 {
+            tracing::info!(failures = self.in_a_row, "accepting connections again");
+            *self = Self::default();
         }
     }
 }

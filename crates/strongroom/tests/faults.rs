@@ -431,6 +431,72 @@ fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
     drop(mount);
 }
 
+/// A server out of file descriptors fails its accepts without dying and without a line per
+/// try (the first logged at once, then one a 10 s with their count); the client waiting in
+/// the listen queue meanwhile is served once descriptors are back, and the log says so.
+#[test]
+fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_after() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    std::fs::write(
+        alice.work().join("f"),
+        b"sent while the server had no descriptor\n",
+    )
+    .unwrap();
+    let had = server.exhaust_open_files();
+    let mut waiting = alice.sftp_command("alice").spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = waiting.stdin.take().unwrap();
+        stdin.write_all(b"put f kept.txt\n").unwrap();
+    }
+    let failed = |server: &Server| {
+        (server.log().lines())
+            .filter(|l| l.contains("accept failed"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    support::wait_until("a failed accept", 10, 50, || !failed(&server).is_empty());
+    // Some 40 failures in 2 s: one line.
+    std::thread::sleep(Duration::from_secs(2));
+    let lines = failed(&server);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("Too many open files") && lines[0].contains("in_a_row=1"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(waiting.try_wait().unwrap(), None, "the client gave up");
+    server.limit_open_files(had);
+    let done = waiting.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&done.stderr),
+        server.log()
+    );
+    let log = server.log();
+    let again = log
+        .lines()
+        .find(|l| l.contains("accepting connections again"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let in_a_row: u64 = again
+        .split("failures=")
+        .nth(1)
+        .and_then(|n| n.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{again}"));
+    assert!(in_a_row >= 20, "{again}");
+    let got = alice.sftp_ok("get kept.txt back.txt\n");
+    assert!(got.contains("kept.txt"), "{got}");
+    assert_eq!(
+        std::fs::read(alice.work().join("back.txt")).unwrap(),
+        b"sent while the server had no descriptor\n"
+    );
+    server.stop();
+    server.assert_ledger_verifies();
+}
+
 /// Uploads `data`; the failing request's message on refusal.
 fn upload_status(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<(), String> {
     *id += 1;

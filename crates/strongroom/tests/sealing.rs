@@ -1299,38 +1299,6 @@ fn a_paced_contents_check_goes_on_after_a_restart_where_it_stopped() {
     );
 }
 
-/// Sets process `pid`'s limit of open files (its soft limit, below its hard one); returns the
-/// soft limit it had.
-fn limit_open_files(pid: u32, soft: u64) -> u64 {
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    let rc = unsafe {
-        libc::prlimit(
-            pid as libc::pid_t,
-            libc::RLIMIT_NOFILE,
-            std::ptr::null(),
-            &mut old,
-        )
-    };
-    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-    let new = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: old.rlim_max,
-    };
-    let rc = unsafe {
-        libc::prlimit(
-            pid as libc::pid_t,
-            libc::RLIMIT_NOFILE,
-            &new,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-    old.rlim_cur
-}
-
 /// A file the server cannot read for want of its own resources (no file descriptor left) is
 /// not damaged: the pass pauses before it, goes on from it once they are back, and raises no
 /// alert.
@@ -1343,16 +1311,13 @@ fn a_contents_pass_short_of_open_files_pauses_and_reports_no_damage() {
     put_mib_files(&alice, 6, 300);
     contents_check_due(&mut server);
     server.start_again();
-    // Its pass begins 2 s after the start and reads a file a second: no descriptor is left
-    // well before its sixth file (an open gets the lowest free one, refused from the limit on).
-    // (Its control socket, the last of its start, bound first.)
-    let control = server.data_dir().join("control.sock");
-    wait_until("the control socket", 10, 20, || control.exists());
-    let pid = server.pid();
-    let lowest_free = (0..)
-        .find(|n| !Path::new(&format!("/proc/{pid}/fd/{n}")).exists())
-        .unwrap();
-    let had = limit_open_files(pid, lowest_free);
+    // Its pass reads a file a second: no descriptor is left well before its sixth file (nor
+    // for the catalog's new connections: left until the pass has begun, the catalog's own
+    // failures pause it as well).
+    wait_until("the pass's beginning", 20, 20, || {
+        server.log().contains("contents check: a pass begins")
+    });
+    let had = server.exhaust_open_files();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !server
         .log()
@@ -1370,16 +1335,17 @@ fn a_contents_pass_short_of_open_files_pauses_and_reports_no_damage() {
         .lines()
         .find(|l| l.contains("a file could not be read now"))
         .unwrap();
+    assert!(paused.contains("Too many open files"), "{paused}");
     assert!(
-        paused.contains("Too many open files") && paused.contains("seconds=10"),
-        "{paused}"
+        log.contains("contents check: the pass pauses seconds=10"),
+        "{log}"
     );
     assert!(
         !contents_pass_ended(&server),
         "{}",
         contents_check_state(&server)
     );
-    limit_open_files(pid, had);
+    server.limit_open_files(had);
     wait_until("the pass's end", 60, 200, || contents_pass_ended(&server));
     let done = contents_check_state(&server);
     assert!(

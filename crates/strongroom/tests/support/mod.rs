@@ -144,6 +144,36 @@ impl Server {
         self.spawn();
     }
 
+    /// Leaves the server no new file descriptor once its start is done (its control socket,
+    /// the last of it, bound): its limit of open files lowered to 3, its standard streams'
+    /// (those it holds stay open; an open is refused unless a descriptor below the limit is
+    /// free). Returns the limit it had, for [`Server::limit_open_files`].
+    pub fn exhaust_open_files(&self) -> u64 {
+        let control = self.data_dir().join("control.sock");
+        wait_until("the control socket", 10, 20, || control.exists());
+        self.limit_open_files(3)
+    }
+
+    /// Sets the server's soft limit of open files (below its hard one); returns the one it had.
+    pub fn limit_open_files(&self, soft: u64) -> u64 {
+        let pid = self.pid() as libc::pid_t;
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: reads the limit into `old`, a valid rlimit.
+        let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        let new = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: old.rlim_max,
+        };
+        // SAFETY: sets the limit from `new`, a valid rlimit; the old one is not asked for.
+        let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        old.rlim_cur
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
