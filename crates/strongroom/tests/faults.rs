@@ -433,7 +433,9 @@ fn a_full_disk_fails_uploads_clearly_and_keeps_serving_reads() {
 
 /// A server out of file descriptors fails its accepts without dying and without a line per
 /// try (the first logged at once, then one a 10 s with their count); the client waiting in
-/// the listen queue meanwhile is served once descriptors are back, and the log says so.
+/// the listen queue meanwhile is served once descriptors are back, and the log says so. A
+/// session open meanwhile is told its upload and its download cannot be made now (and may be
+/// tried again), and makes them once descriptors are back.
 #[test]
 fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_after() {
     let mut server = Server::start();
@@ -443,7 +445,28 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
         b"sent while the server had no descriptor\n",
     )
     .unwrap();
+    // A session open before, with a file stored in a blob.
+    let mut raw = Raw::connect(&alice);
+    let mut id = 0;
+    let keep = pseudo_random(9, 1 << 20);
+    upload_status(&mut raw, &mut id, "/keep.bin", &keep).unwrap();
     let had = server.exhaust_open_files();
+    // Its upload fails clearly, and so does its download: nothing opens a file.
+    let refused = upload_status(&mut raw, &mut id, "/during.bin", &keep).unwrap_err();
+    id += 1;
+    let open = raw
+        .try_call(
+            id,
+            RequestOp::Open {
+                path: b("/keep.bin"),
+                flags: OpenFlags(OpenFlags::READ),
+                attrs: Default::default(),
+            },
+        )
+        .unwrap();
+    let short = "the server is short of resources for now; try again later";
+    assert_eq!(refused, short);
+    assert_eq!(open.status(), (StatusCode::FAILURE, short.to_owned()));
     let mut waiting = alice.sftp_command("alice").spawn().unwrap();
     {
         use std::io::Write;
@@ -487,6 +510,22 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{again}"));
     assert!(in_a_row >= 20, "{again}");
+    // The session open throughout works again: its file reads whole, its upload goes through,
+    // and the one refused left nothing behind.
+    assert_eq!(
+        read_file(&mut raw, &mut id, "/keep.bin").unwrap().unwrap(),
+        keep
+    );
+    upload_status(&mut raw, &mut id, "/during.bin", &keep).unwrap();
+    assert_eq!(
+        read_file(&mut raw, &mut id, "/during.bin")
+            .unwrap()
+            .unwrap(),
+        keep
+    );
+    drop(raw);
+    let (on_disk, named) = blobs(&server);
+    assert_eq!(on_disk, named);
     let got = alice.sftp_ok("get kept.txt back.txt\n");
     assert!(got.contains("kept.txt"), "{got}");
     assert_eq!(

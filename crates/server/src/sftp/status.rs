@@ -22,6 +22,10 @@ pub fn ok(id: u32) -> Bytes {
 /// What a request whose record could not be made durable is told (it was not carried out).
 pub const LEDGER_DOWN: &str = "audit ledger unavailable; the operation was not recorded";
 
+/// What a request that failed for the server's passing lack of resources (too many open
+/// files, no memory) is told: the same request may succeed later.
+pub const SHORT_OF_RESOURCES: &str = "the server is short of resources for now; try again later";
+
 pub fn from_fs(id: u32, e: &FsError) -> Bytes {
     let (code, message) = status_of(e);
     reply(id, code, &message)
@@ -33,6 +37,10 @@ pub fn status_of(e: &FsError) -> (StatusCode, String) {
     if e.is_out_of_space() {
         tracing::warn!(error = %e, "storage is full: request refused");
         return (StatusCode::FAILURE, FsError::NoSpace.to_string());
+    }
+    if e.is_passing() {
+        tracing::warn!(error = %e, "the server is short of resources: request refused");
+        return (StatusCode::FAILURE, SHORT_OF_RESOURCES.to_owned());
     }
     let code = match e {
         FsError::NotFound => StatusCode::NO_SUCH_FILE,

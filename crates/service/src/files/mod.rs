@@ -180,6 +180,13 @@ impl FsError {
         }
     }
 
+    /// Whether this is the storage's passing lack of the server's own resources (too many
+    /// open files, no memory: `vault::BlobError::is_passing`), which says nothing of the file
+    /// and may not recur.
+    pub fn is_passing(&self) -> bool {
+        matches!(self, FsError::Storage(b) if b.is_passing())
+    }
+
     /// Whether this comes from storage that is full (`ENOSPC`, `EDQUOT`, SQLite's "disk is
     /// full").
     pub fn is_out_of_space(&self) -> bool {
