@@ -251,6 +251,24 @@ impl Catalog {
         })
     }
 
+    /// Of accounts `ids` (rows), those out of service: `(id, true)` locked, `(id, false)`
+    /// removed. One query whatever their number (the accounts with a live session).
+    pub async fn accounts_out_of_service(&self, ids: &[i64]) -> Result<Vec<(i64, bool)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, bool)> = sqlx::query_as(
+            "SELECT j.value, a.id IS NOT NULL FROM json_each(?) j
+               LEFT JOIN accounts a ON a.id = j.value
+              WHERE a.id IS NULL OR a.locked
+              ORDER BY j.value",
+        )
+        .bind(crate::json_ids(ids))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     /// Locks (with why) or unlocks an account.
     pub async fn set_locked(&self, name: &str, locked: bool, reason: Option<&str>) -> Result<()> {
         let done = sqlx::query("UPDATE accounts SET locked = ?, lock_reason = ? WHERE name = ?")

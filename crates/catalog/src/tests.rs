@@ -165,8 +165,27 @@ async fn tenants_accounts_and_keys() {
     assert_eq!((a.tenant.as_str(), a.access), ("acme", Access::ReadOnly));
     assert!(cat.find_key(a.id, "SHA256:abc").await.unwrap().is_some());
     assert!(cat.find_key(a.id, "SHA256:zzz").await.unwrap().is_none());
+    let bob = cat
+        .add_account("acme", "bob", Access::ReadOnly, None, None, 3)
+        .await
+        .unwrap();
+    assert!(
+        cat.accounts_out_of_service(&[a.id, bob.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     cat.set_locked("alice", true, None).await.unwrap();
     assert!(cat.account("alice").await.unwrap().locked);
+    // Locked, removed (or never there): out of service; the others not named.
+    cat.remove_account("bob").await.unwrap();
+    assert_eq!(
+        cat.accounts_out_of_service(&[bob.id, a.id, 999])
+            .await
+            .unwrap(),
+        [(a.id, true), (bob.id, false), (999, false)]
+    );
+    assert!(cat.accounts_out_of_service(&[]).await.unwrap().is_empty());
     cat.remove_key("alice", "SHA256:abc").await.unwrap();
     assert!(cat.list_keys("alice").await.unwrap().is_empty());
     cat.remove_account("alice").await.unwrap();

@@ -21,6 +21,11 @@ pub const SOCKET_NAME: &str = "control.sock";
 pub const MAX_REQUEST_LEN: usize = 4096;
 /// How long a peer has to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an admin command waits for the server's answer (a checkpoint signed under load
+/// takes seconds): a server that cannot accept (out of file descriptors) or is stuck is then
+/// reported, not waited for without end. Locks and removals reach its sessions through the
+/// catalog all the same (`service::gate::Gate::end_sessions_out_of_service`).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -80,6 +85,11 @@ pub enum ControlError {
     },
     #[error("the server's reply could not be read: {0}")]
     BadReply(String),
+    #[error(
+        "the server on {path} did not answer within {secs} seconds (short of file descriptors \
+         or stuck: its log says which)"
+    )]
+    NoAnswer { path: String, secs: u64 },
 }
 
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -191,7 +201,19 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
 }
 
 /// Sends `request` to the server running on `data_dir`; `Ok(None)` when no server runs there.
+/// A server that does not answer within [`CALL_TIMEOUT`] is an error, not a wait without end.
 pub async fn call(data_dir: &Path, request: &Request) -> Result<Option<Reply>, ControlError> {
+    tokio::time::timeout(CALL_TIMEOUT, exchange(data_dir, request))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ControlError::NoAnswer {
+                path: data_dir.display().to_string(),
+                secs: CALL_TIMEOUT.as_secs(),
+            })
+        })
+}
+
+async fn exchange(data_dir: &Path, request: &Request) -> Result<Option<Reply>, ControlError> {
     let path = socket_path(data_dir);
     let io = |source| ControlError::Io {
         path: path.display().to_string(),

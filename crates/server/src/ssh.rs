@@ -186,6 +186,7 @@ impl Connection {
             .flatten();
         self.live.logged_in(service::sessions::Login {
             account: p.account.clone(),
+            account_id: p.account_id,
             tenant: p.tenant.clone(),
             credential: credential(detail),
             methods: method.to_owned(),

@@ -44,6 +44,8 @@ struct Attached {
 #[derive(Debug, Clone)]
 pub struct Login {
     pub account: String,
+    /// The account's row (a name removed and made again is another account).
+    pub account_id: i64,
     pub tenant: String,
     /// Key fingerprint or certificate key id, and the methods (e.g. `publickey+totp`).
     pub credential: Option<String>,
@@ -296,6 +298,9 @@ pub struct Selection {
     /// key's or a password's expiry.
     #[serde(default)]
     pub expired_by: Option<i64>,
+    /// Logged-in sessions of these accounts (by row: locked or removed, as the catalog says).
+    #[serde(default)]
+    pub account_ids: Option<Vec<i64>>,
 }
 
 impl Selection {
@@ -335,13 +340,18 @@ impl Selection {
                 login.is_some()
                     && live.last_active.load(std::sync::atomic::Ordering::Relaxed) < before
             })
+            && self
+                .account_ids
+                .as_ref()
+                .is_none_or(|ids| login.is_some_and(|l| ids.contains(&l.account_id)))
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
                 || self.credential.is_some()
                 || self.tenant.is_some()
                 || self.idle_before.is_some()
-                || self.expired_by.is_some())
+                || self.expired_by.is_some()
+                || self.account_ids.is_some())
     }
 }
 
@@ -501,6 +511,17 @@ impl Registry {
 
     pub fn live(&self) -> usize {
         self.inner.lock().map(|g| g.connections.len()).unwrap_or(0)
+    }
+
+    /// The accounts (rows) with a logged-in session.
+    pub fn live_accounts(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .inner
+            .lock()
+            .map(|g| g.by_account.keys().copied().collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
     }
 }
 
@@ -767,6 +788,7 @@ mod tests {
             );
             l.logged_in(Login {
                 account: account.into(),
+                account_id: 1,
                 tenant: "acme".into(),
                 credential: None,
                 methods: methods.into(),
@@ -780,6 +802,13 @@ mod tests {
             methods_outside: Some(vec!["publickey".into(), "certificate".into()]),
             ..Default::default()
         };
+        // By the account's row.
+        let rows = |ids: Vec<i64>| Selection {
+            account_ids: Some(ids),
+            ..Default::default()
+        };
+        assert!(rows(vec![1, 7]).matches(&live("alice", "publickey")));
+        assert!(!rows(vec![2]).matches(&live("alice", "publickey")));
         assert!(methods.matches(&live("alice", "password")));
         assert!(methods.matches(&live("alice", "password+totp")));
         assert!(!methods.matches(&live("alice", "publickey+totp")));
@@ -827,6 +856,7 @@ mod tests {
         );
         live.logged_in(Login {
             account: "alice".into(),
+            account_id: 1,
             tenant: "acme".into(),
             credential: None,
             methods: "publickey".into(),

@@ -754,12 +754,8 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 Some(reason.as_deref().unwrap_or("by an administrator")),
             )
             .await?;
-            let selection = service::sessions::Selection {
-                account: Some(name.clone()),
-                ..Default::default()
-            };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "account locked").await?;
+            let (closed, _) =
+                crate::session_admin::close_for_account(data_dir, &name, "account locked").await?;
             println!("account {name} locked; {closed}");
         }
         UserCommand::Throttle { name, rate } => {
@@ -792,15 +788,14 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Remove { name } => {
             cat.remove_account(&name).await?;
             // An account that no longer exists has no business reading on.
-            let selection = service::sessions::Selection {
-                account: Some(name.clone()),
-                ..Default::default()
-            };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "account removed").await?;
+            let (closed, answered) =
+                crate::session_admin::close_for_account(data_dir, &name, "account removed").await?;
             // Its detection overrides went with it: the server forgets them (an account made
-            // under the same name later starts from the thresholds in force).
-            crate::session_admin::detection_changed(data_dir).await?;
+            // under the same name later starts from the thresholds in force; a server that did
+            // not answer reads them again within 2 seconds).
+            if answered {
+                crate::session_admin::detection_changed(data_dir).await?;
+            }
             println!("account {name} removed; {closed}");
         }
         UserCommand::Mfa { name } => crate::gate_admin::user_mfa(data_dir, &admin, &name).await?,

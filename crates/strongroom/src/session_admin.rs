@@ -87,6 +87,42 @@ pub async fn close_for(
     close(data_dir, selection, by_administrator(what)).await
 }
 
+/// Closes account `name`'s sessions for an administrator's command that locked or removed it
+/// (`what`), as [`close_for`]; where the running server does not answer (out of file
+/// descriptors, stuck), says so on stderr and returns what follows for people: the server
+/// ends those sessions itself once it reads the catalog
+/// (`service::gate::Gate::end_sessions_out_of_service`), so the command's change stands and
+/// its containment with it. With what happened, whether the server answered.
+pub async fn close_for_account(
+    data_dir: &Path,
+    name: &str,
+    what: &str,
+) -> anyhow::Result<(String, bool)> {
+    let selection = Selection {
+        account: Some(name.to_owned()),
+        ..Default::default()
+    };
+    match control::call(
+        data_dir,
+        &Request::Kill {
+            selection,
+            why: by_administrator(what),
+        },
+    )
+    .await
+    {
+        Ok(reply) => Ok((closed(checked(reply)?)?, true)),
+        Err(e) => {
+            eprintln!(
+                "strongroom: warning: cannot reach the running server: {e}; it ends the \
+                 account's live sessions itself within 2 seconds of reading the change"
+            );
+            let said = "its live sessions are ended by the server within 2 seconds";
+            Ok((said.to_owned(), false))
+        }
+    }
+}
+
 /// Like [`close_for`], the ids of the sessions it closed (none when no server runs).
 pub async fn close_ids_for(
     data_dir: &Path,
@@ -194,6 +230,11 @@ async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>
     let reply = control::call(data_dir, request)
         .await
         .context("cannot reach the running server")?;
+    checked(reply)
+}
+
+/// A reply, or the server's refusal as an error.
+fn checked(reply: Option<Reply>) -> anyhow::Result<Option<Reply>> {
     if let Some(Reply::Refused(why)) = &reply {
         anyhow::bail!("the server refused the request: {why}");
     }

@@ -536,6 +536,78 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
     server.assert_ledger_verifies();
 }
 
+/// A lock reaches an account's live sessions through the catalog where the control socket
+/// cannot: with the server out of file descriptors, `user lock` is told the server did not
+/// answer (after 10 s, not a wait without end) and the lock stands; the server itself ends the
+/// account's session within 2 s of the lock, saying why.
+#[test]
+fn a_lock_ends_the_accounts_sessions_when_the_server_cannot_be_asked() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mut raw = Raw::connect(&alice);
+    let mut id = 0;
+    // Whether the session still answers a request.
+    let answers = |raw: &mut Raw, id: &mut u32| {
+        *id += 1;
+        raw.try_call(*id, RequestOp::Stat { path: b("/") })
+            .is_some()
+    };
+    assert!(answers(&mut raw, &mut id));
+    let had = server.exhaust_open_files();
+    let data = server.data_dir();
+    let started = std::time::Instant::now();
+    let lock = std::thread::spawn(move || {
+        support::admin_in(
+            &data,
+            &["user", "lock", "alice", "--reason", "stolen key"],
+            None,
+        )
+    });
+    // Its session ends within some 2 s of the lock's commit, long before the command gives up
+    // on the server's answer.
+    let mut ended = None;
+    while started.elapsed() < Duration::from_secs(8) {
+        if !answers(&mut raw, &mut id) {
+            ended = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ended = ended.unwrap_or_else(|| panic!("the session lives on:\n{}", server.log()));
+    let out = lock.join().unwrap();
+    let waited = started.elapsed();
+    server.limit_open_files(had);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        ended < Duration::from_secs(5) && waited >= Duration::from_secs(10),
+        "{ended:?} {waited:?}"
+    );
+    assert!(
+        stderr.contains("did not answer within 10 seconds")
+            && stderr.contains("it ends the account's live sessions itself"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout.trim(),
+        "account alice locked; its live sessions are ended by the server within 2 seconds"
+    );
+    let sessions = server.ok(&["audit", "export", "--kind", "session"]);
+    assert!(
+        sessions.lines().any(|l| l.contains(r#""opened":false"#)
+            && l.contains(r#""ended_by":"account locked (found so in the catalog)""#)),
+        "{sessions}"
+    );
+    // Locked: no new session.
+    let (code, _, _) = alice.sftp("ls\n");
+    assert_ne!(code, 0);
+    server.stop();
+    server.assert_ledger_verifies();
+}
+
 /// Uploads `data`; the failing request's message on refusal.
 fn upload_status(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<(), String> {
     *id += 1;

@@ -143,6 +143,11 @@ pub struct Gate {
     clock: Arc<dyn crate::clock::Clock>,
 }
 
+/// Why a session ended whose account the catalog found locked ([`Gate::end_sessions_out_of_service`]).
+pub const LOCKED_MEANWHILE: &str = "account locked (found so in the catalog)";
+/// Why a session ended whose account the catalog no longer holds.
+pub const REMOVED_MEANWHILE: &str = "account removed (found so in the catalog)";
+
 fn unavailable(e: impl fmt::Display) -> Refusal {
     tracing::error!(error = %e, "gate: catalog unavailable");
     Refusal::Unavailable
@@ -178,6 +183,40 @@ impl Gate {
     /// reload: an administrator's changes and containment's bans reload every ban at once).
     pub async fn refresh_new(&self) {
         self.refresh_bans(defender::Reload::Since).await;
+    }
+
+    /// Ends the live sessions (in `registry`) of accounts the catalog says are out of service:
+    /// locked or removed, however that came about (an administrator's command whose own close
+    /// did not reach this server, containment on another node, a login that raced the lock).
+    /// Returns the sessions ended; none where the catalog cannot be read (logged).
+    pub async fn end_sessions_out_of_service(
+        &self,
+        registry: &crate::sessions::Registry,
+    ) -> Vec<String> {
+        let live = registry.live_accounts();
+        let out = match self.catalog.accounts_out_of_service(&live).await {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: could not read whether live accounts are locked");
+                return Vec::new();
+            }
+        };
+        let mut ended = Vec::new();
+        for (locked, why) in [(true, LOCKED_MEANWHILE), (false, REMOVED_MEANWHILE)] {
+            let ids: Vec<i64> = (out.iter())
+                .filter(|(_, l)| *l == locked)
+                .map(|(id, _)| *id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let selection = crate::sessions::Selection {
+                account_ids: Some(ids),
+                ..Default::default()
+            };
+            ended.extend(registry.kill(&selection, why));
+        }
+        ended
     }
 
     async fn refresh_bans(&self, reload: defender::Reload) {
