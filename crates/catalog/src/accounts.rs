@@ -269,6 +269,43 @@ impl Catalog {
         Ok(rows)
     }
 
+    /// Of public keys `keys` (an account's row and a key's fingerprint), those the account no
+    /// longer holds (removed). One query whatever their number (the keys of live sessions).
+    pub async fn keys_out_of_service(&self, keys: &[(i64, String)]) -> Result<Vec<(i64, String)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `[[account, "SHA256:…"], …]`, bound as one parameter: a fingerprint is base64 after
+        // its `SHA256:`, nothing to escape (any other text is refused, not quoted).
+        let plain = |f: &str| {
+            (f.bytes()).all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'/' | b'='))
+        };
+        if let Some((_, f)) = keys.iter().find(|(_, f)| !plain(f)) {
+            return Err(CatalogError::Invalid {
+                what: "key fingerprint",
+                why: format!("{} bytes that are not a fingerprint's", f.len()),
+            });
+        }
+        let list = format!(
+            "[{}]",
+            (keys.iter())
+                .map(|(a, f)| format!("[{a},\"{f}\"]"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?) j
+              WHERE NOT EXISTS (SELECT 1 FROM account_keys k
+                                 WHERE k.account_id = j.value ->> 0
+                                   AND k.fingerprint = j.value ->> 1)
+              ORDER BY j.key",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     /// Locks (with why) or unlocks an account.
     pub async fn set_locked(&self, name: &str, locked: bool, reason: Option<&str>) -> Result<()> {
         let done = sqlx::query("UPDATE accounts SET locked = ?, lock_reason = ? WHERE name = ?")

@@ -186,7 +186,22 @@ async fn tenants_accounts_and_keys() {
         [(a.id, true), (bob.id, false), (999, false)]
     );
     assert!(cat.accounts_out_of_service(&[]).await.unwrap().is_empty());
+    // Keys an account no longer holds: out of service.
+    let live = |f: &str| (a.id, f.to_owned());
+    assert_eq!(
+        cat.keys_out_of_service(&[live("SHA256:abc"), live("SHA256:zzz")])
+            .await
+            .unwrap(),
+        [live("SHA256:zzz")]
+    );
+    assert!(cat.keys_out_of_service(&[live("x\"]")]).await.is_err());
     cat.remove_key("alice", "SHA256:abc").await.unwrap();
+    assert_eq!(
+        cat.keys_out_of_service(&[live("SHA256:abc")])
+            .await
+            .unwrap(),
+        [live("SHA256:abc")]
+    );
     assert!(cat.list_keys("alice").await.unwrap().is_empty());
     cat.remove_account("alice").await.unwrap();
     assert!(cat.find_account("alice").await.unwrap().is_none());

@@ -513,6 +513,25 @@ impl Registry {
         self.inner.lock().map(|g| g.connections.len()).unwrap_or(0)
     }
 
+    /// The public keys that logged in the live sessions (their first factor): each account's
+    /// row and the key's fingerprint, once each.
+    pub fn live_keys(&self) -> Vec<(i64, String)> {
+        let mut keys: Vec<(i64, String)> = self
+            .inner
+            .lock()
+            .map(|g| {
+                (g.connections.values())
+                    .filter_map(|a| a.live.login.get())
+                    .filter(|l| first_factor(&l.methods) == "publickey")
+                    .filter_map(|l| Some((l.account_id, l.credential.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// The accounts (rows) with a logged-in session.
     pub fn live_accounts(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self

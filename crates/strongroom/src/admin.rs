@@ -754,8 +754,16 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 Some(reason.as_deref().unwrap_or("by an administrator")),
             )
             .await?;
-            let (closed, _) =
-                crate::session_admin::close_for_account(data_dir, &name, "account locked").await?;
+            let selection = service::sessions::Selection {
+                account: Some(name.clone()),
+                ..Default::default()
+            };
+            let (closed, _) = crate::session_admin::close_or_leave_to_server(
+                data_dir,
+                selection,
+                "account locked",
+            )
+            .await?;
             println!("account {name} locked; {closed}");
         }
         UserCommand::Throttle { name, rate } => {
@@ -788,8 +796,16 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Remove { name } => {
             cat.remove_account(&name).await?;
             // An account that no longer exists has no business reading on.
-            let (closed, answered) =
-                crate::session_admin::close_for_account(data_dir, &name, "account removed").await?;
+            let selection = service::sessions::Selection {
+                account: Some(name.clone()),
+                ..Default::default()
+            };
+            let (closed, answered) = crate::session_admin::close_or_leave_to_server(
+                data_dir,
+                selection,
+                "account removed",
+            )
+            .await?;
             // Its detection overrides went with it: the server forgets them (an account made
             // under the same name later starts from the thresholds in force; a server that did
             // not answer reads them again within 2 seconds).
@@ -852,8 +868,9 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 credential: Some(fingerprint.clone()),
                 ..Default::default()
             };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "key removed").await?;
+            let (closed, _) =
+                crate::session_admin::close_or_leave_to_server(data_dir, selection, "key removed")
+                    .await?;
             println!("key {fingerprint} removed from {name}; {closed}");
         }
     }

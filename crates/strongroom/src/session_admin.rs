@@ -87,37 +87,26 @@ pub async fn close_for(
     close(data_dir, selection, by_administrator(what)).await
 }
 
-/// Closes account `name`'s sessions for an administrator's command that locked or removed it
-/// (`what`), as [`close_for`]; where the running server does not answer (out of file
-/// descriptors, stuck), says so on stderr and returns what follows for people: the server
-/// ends those sessions itself once it reads the catalog
+/// Closes the sessions `selection` names for an administrator's command that did `what` (an
+/// account locked or removed, a key removed), as [`close_for`]; where the running server does
+/// not answer (out of file descriptors, stuck), says so on stderr and returns what follows for
+/// people: the server ends those sessions itself once it reads the catalog
 /// (`service::gate::Gate::end_sessions_out_of_service`), so the command's change stands and
 /// its containment with it. With what happened, whether the server answered.
-pub async fn close_for_account(
+pub async fn close_or_leave_to_server(
     data_dir: &Path,
-    name: &str,
+    selection: Selection,
     what: &str,
 ) -> anyhow::Result<(String, bool)> {
-    let selection = Selection {
-        account: Some(name.to_owned()),
-        ..Default::default()
-    };
-    match control::call(
-        data_dir,
-        &Request::Kill {
-            selection,
-            why: by_administrator(what),
-        },
-    )
-    .await
-    {
+    let why = by_administrator(what);
+    match control::call(data_dir, &Request::Kill { selection, why }).await {
         Ok(reply) => Ok((closed(checked(reply)?)?, true)),
         Err(e) => {
             eprintln!(
-                "strongroom: warning: cannot reach the running server: {e}; it ends the \
-                 account's live sessions itself within 2 seconds of reading the change"
+                "strongroom: warning: cannot reach the running server: {e}; it ends the live \
+                 sessions this change concerns itself within 2 seconds of reading it"
             );
-            let said = "its live sessions are ended by the server within 2 seconds";
+            let said = "the live sessions it concerns are ended by the server within 2 seconds";
             Ok((said.to_owned(), false))
         }
     }

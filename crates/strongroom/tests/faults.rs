@@ -536,74 +536,103 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
     server.assert_ledger_verifies();
 }
 
-/// A lock reaches an account's live sessions through the catalog where the control socket
-/// cannot: with the server out of file descriptors, `user lock` is told the server did not
-/// answer (after 10 s, not a wait without end) and the lock stands; the server itself ends the
-/// account's session within 2 s of the lock, saying why.
+/// A lock and a key's removal reach the live sessions they concern through the catalog where
+/// the control socket cannot: with the server out of file descriptors, `user lock` and `user
+/// key remove` are told the server did not answer (after 10 s, not a wait without end) and
+/// their change stands; the server itself ends the account's session and the key's within 2 s
+/// of the change, saying why.
 #[test]
-fn a_lock_ends_the_accounts_sessions_when_the_server_cannot_be_asked() {
+fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked() {
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
-    let mut raw = Raw::connect(&alice);
+    let bob = server.account("acme", "bob", "full");
+    let bobs_key = support::fingerprint(&bob.public_key());
+    let mut raws = [Raw::connect(&alice), Raw::connect(&bob)];
     let mut id = 0;
-    // Whether the session still answers a request.
+    // Whether a session still answers a request.
     let answers = |raw: &mut Raw, id: &mut u32| {
         *id += 1;
         raw.try_call(*id, RequestOp::Stat { path: b("/") })
             .is_some()
     };
-    assert!(answers(&mut raw, &mut id));
-    let had = server.exhaust_open_files();
-    let data = server.data_dir();
-    let started = std::time::Instant::now();
-    let lock = std::thread::spawn(move || {
-        support::admin_in(
-            &data,
-            &["user", "lock", "alice", "--reason", "stolen key"],
-            None,
-        )
-    });
-    // Its session ends within some 2 s of the lock's commit, long before the command gives up
-    // on the server's answer.
-    let mut ended = None;
-    while started.elapsed() < Duration::from_secs(8) {
-        if !answers(&mut raw, &mut id) {
-            ended = Some(started.elapsed());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    for raw in &mut raws {
+        assert!(answers(raw, &mut id));
     }
-    let ended = ended.unwrap_or_else(|| panic!("the session lives on:\n{}", server.log()));
-    let out = lock.join().unwrap();
+    let had = server.exhaust_open_files();
+    let started = std::time::Instant::now();
+    let commands: Vec<_> = [
+        vec!["user", "lock", "alice", "--reason", "stolen key"],
+        vec!["user", "key", "remove", "bob", &bobs_key],
+    ]
+    .into_iter()
+    .map(|args| {
+        let data = server.data_dir();
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            support::admin_in(&data, &args, None)
+        })
+    })
+    .collect();
+    // Each session ends within some 2 s of its change's commit, long before the command gives
+    // up on the server's answer.
+    for (who, raw) in ["alice", "bob"].into_iter().zip(&mut raws) {
+        while answers(raw, &mut id) {
+            assert!(
+                started.elapsed() < Duration::from_secs(6),
+                "{who}'s session lives on:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let ended = started.elapsed();
+    let outs: Vec<_> = commands.into_iter().map(|c| c.join().unwrap()).collect();
     let waited = started.elapsed();
     server.limit_open_files(had);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
-        ended < Duration::from_secs(5) && waited >= Duration::from_secs(10),
+        ended < Duration::from_secs(6) && waited >= Duration::from_secs(10),
         "{ended:?} {waited:?}"
     );
-    assert!(
-        stderr.contains("did not answer within 10 seconds")
-            && stderr.contains("it ends the account's live sessions itself"),
-        "{stderr}"
-    );
-    assert_eq!(
-        stdout.trim(),
-        "account alice locked; its live sessions are ended by the server within 2 seconds"
-    );
+    let said = [
+        "account alice locked".to_owned(),
+        format!("key {bobs_key} removed from bob"),
+    ];
+    for (out, said) in outs.iter().zip(said) {
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("did not answer within 10 seconds")
+                && stderr.contains("it ends the live sessions this change concerns itself"),
+            "{stderr}"
+        );
+        assert_eq!(
+            stdout.trim(),
+            format!(
+                "{said}; the live sessions it concerns are ended by the server within 2 seconds"
+            )
+        );
+    }
     let sessions = server.ok(&["audit", "export", "--kind", "session"]);
-    assert!(
-        sessions.lines().any(|l| l.contains(r#""opened":false"#)
-            && l.contains(r#""ended_by":"account locked (found so in the catalog)""#)),
-        "{sessions}"
-    );
-    // Locked: no new session.
-    let (code, _, _) = alice.sftp("ls\n");
-    assert_ne!(code, 0);
+    for (who, why) in [
+        ("alice", "account locked (found so in the catalog)"),
+        ("bob", "key removed (found so in the catalog)"),
+    ] {
+        assert!(
+            sessions.lines().any(|l| l.contains(r#""opened":false"#)
+                && l.contains(&format!(r#""account":"{who}""#))
+                && l.contains(&format!(r#""ended_by":"{why}""#))),
+            "{sessions}"
+        );
+    }
+    // Neither logs in again.
+    for c in [&alice, &bob] {
+        let (code, _, _) = c.sftp("ls\n");
+        assert_ne!(code, 0);
+    }
     server.stop();
     server.assert_ledger_verifies();
 }

@@ -147,6 +147,8 @@ pub struct Gate {
 pub const LOCKED_MEANWHILE: &str = "account locked (found so in the catalog)";
 /// Why a session ended whose account the catalog no longer holds.
 pub const REMOVED_MEANWHILE: &str = "account removed (found so in the catalog)";
+/// Why a session ended whose key its account no longer holds.
+pub const KEY_REMOVED_MEANWHILE: &str = "key removed (found so in the catalog)";
 
 fn unavailable(e: impl fmt::Display) -> Refusal {
     tracing::error!(error = %e, "gate: catalog unavailable");
@@ -185,10 +187,11 @@ impl Gate {
         self.refresh_bans(defender::Reload::Since).await;
     }
 
-    /// Ends the live sessions (in `registry`) of accounts the catalog says are out of service:
-    /// locked or removed, however that came about (an administrator's command whose own close
-    /// did not reach this server, containment on another node, a login that raced the lock).
-    /// Returns the sessions ended; none where the catalog cannot be read (logged).
+    /// Ends the live sessions (in `registry`) that the catalog says are out of service: of
+    /// accounts locked or removed, and opened by a key its account no longer holds, however
+    /// that came about (an administrator's command whose own close did not reach this server,
+    /// containment on another node, a login that raced the change). Returns the sessions
+    /// ended; none where the catalog cannot be read (logged).
     pub async fn end_sessions_out_of_service(
         &self,
         registry: &crate::sessions::Registry,
@@ -215,6 +218,26 @@ impl Gate {
                 ..Default::default()
             };
             ended.extend(registry.kill(&selection, why));
+        }
+        // A key removed (a stolen one, most often): the sessions it opened.
+        let removed = match self
+            .catalog
+            .keys_out_of_service(&registry.live_keys())
+            .await
+        {
+            Ok(removed) => removed,
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: could not read whether live keys are held");
+                Vec::new()
+            }
+        };
+        for (account, fingerprint) in removed {
+            let selection = crate::sessions::Selection {
+                account_ids: Some(vec![account]),
+                credential: Some(fingerprint),
+                ..Default::default()
+            };
+            ended.extend(registry.kill(&selection, KEY_REMOVED_MEANWHILE));
         }
         ended
     }
