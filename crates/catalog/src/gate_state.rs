@@ -291,6 +291,22 @@ impl Catalog {
         Ok(n != 0)
     }
 
+    /// The certificate revocations of tenants `tenant_ids` (those with live certificate
+    /// sessions): `(tenant, kind, value)`, kind `key-id` or `fingerprint`. One query.
+    pub async fn revocations_of(&self, tenant_ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
+        if tenant_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, kind, value FROM cert_revocations
+              WHERE tenant_id IN (SELECT value FROM json_each(?))
+              ORDER BY tenant_id, kind, value",
+        )
+        .bind(crate::json_ids(tenant_ids))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_revocations(&self, tenant: &str) -> Result<Vec<(String, String, i64)>> {
         let t = self.tenant(tenant).await?;
         Ok(sqlx::query_as(

@@ -205,6 +205,27 @@ async fn tenants_accounts_and_keys() {
     assert!(cat.list_keys("alice").await.unwrap().is_empty());
     cat.remove_account("alice").await.unwrap();
     assert!(cat.find_account("alice").await.unwrap().is_none());
+    // Certificate revocations, read for the tenants asked about only.
+    let other = cat.add_tenant("other", 1, key).await.unwrap();
+    cat.revoke_certificate("acme", "key-id", "laptop \"1\"", 5)
+        .await
+        .unwrap();
+    cat.revoke_certificate("other", "fingerprint", "SHA256:x", 5)
+        .await
+        .unwrap();
+    let acme_id = cat.tenant("acme").await.unwrap().id;
+    assert_eq!(
+        cat.revocations_of(&[acme_id]).await.unwrap(),
+        [(acme_id, "key-id".to_owned(), "laptop \"1\"".to_owned())]
+    );
+    assert_eq!(
+        cat.revocations_of(&[acme_id, other.id])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(cat.revocations_of(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -804,14 +804,14 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         shared.gate.refresh_new().await;
-        // Containment holds without the control socket: a lock or a removal in the catalog
-        // ends the account's sessions here too.
+        // Containment holds without the control socket: a lock, an account's or a key's
+        // removal, a certificate's revocation in the catalog ends its sessions here too.
         let ended = shared
             .gate
             .end_sessions_out_of_service(&shared.registry)
             .await;
         if !ended.is_empty() {
-            tracing::info!(sessions = ?ended, "sessions of accounts locked or removed closed");
+            tracing::info!(sessions = ?ended, "sessions the catalog no longer allows closed");
         }
         if let Some(d) = &shared.detection {
             detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;

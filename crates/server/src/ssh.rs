@@ -188,6 +188,7 @@ impl Connection {
             account: p.account.clone(),
             account_id: p.account_id,
             tenant: p.tenant.clone(),
+            tenant_id: p.tenant_id,
             credential: credential(detail),
             methods: method.to_owned(),
             certified_key: certificate.as_ref().map(|c| c.1.clone()),

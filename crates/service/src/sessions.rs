@@ -47,6 +47,7 @@ pub struct Login {
     /// The account's row (a name removed and made again is another account).
     pub account_id: i64,
     pub tenant: String,
+    pub tenant_id: i64,
     /// Key fingerprint or certificate key id, and the methods (e.g. `publickey+totp`).
     pub credential: Option<String>,
     pub methods: String,
@@ -532,6 +533,34 @@ impl Registry {
         keys
     }
 
+    /// The certificates that logged in the live sessions (their first factor): each one's
+    /// tenant (row and name), key id (as [`Login::credential`] has it) and certified key's
+    /// fingerprint, once each.
+    pub fn live_certificates(&self) -> Vec<(i64, String, String, Option<String>)> {
+        let mut certs: Vec<_> = self
+            .inner
+            .lock()
+            .map(|g| {
+                (g.connections.values())
+                    .filter_map(|a| a.live.login.get())
+                    .filter(|l| first_factor(&l.methods) == "certificate")
+                    .filter_map(|l| {
+                        let key_id = l.credential.clone()?;
+                        Some((
+                            l.tenant_id,
+                            l.tenant.clone(),
+                            key_id,
+                            l.certified_key.clone(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        certs.sort_unstable();
+        certs.dedup();
+        certs
+    }
+
     /// The accounts (rows) with a logged-in session.
     pub fn live_accounts(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self
@@ -809,6 +838,7 @@ mod tests {
                 account: account.into(),
                 account_id: 1,
                 tenant: "acme".into(),
+                tenant_id: 1,
                 credential: None,
                 methods: methods.into(),
                 certified_key: None,
@@ -877,6 +907,7 @@ mod tests {
             account: "alice".into(),
             account_id: 1,
             tenant: "acme".into(),
+            tenant_id: 1,
             credential: None,
             methods: "publickey".into(),
             certified_key: None,

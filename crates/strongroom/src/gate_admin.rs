@@ -358,8 +358,12 @@ pub async fn tenant_ca(data_dir: &Path, cat: &Catalog, cmd: CaCommand) -> anyhow
                 credential: Some(value.clone()),
                 ..Default::default()
             };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "certificate revoked").await?;
+            let (closed, _) = crate::session_admin::close_or_leave_to_server(
+                data_dir,
+                selection,
+                "certificate revoked",
+            )
+            .await?;
             println!("tenant {tenant}: certificates with {kind} {value} revoked; {closed}");
         }
     }

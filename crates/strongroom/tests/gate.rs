@@ -297,6 +297,28 @@ fn certificates_from_a_trusted_ca_are_checked_in_full() {
     assert_ne!(login(&tablet), Some(0), "revoked certificate accepted");
     let _ = open.kill();
     let _ = open.wait();
+    // A revocation the server was not told of (made on another node, or by a command that
+    // could not reach it): the server finds it in the catalog within some 2 s and ends the
+    // session, saying why.
+    let phone = keygen(dir, "phone");
+    sign(&ca, &phone, "alice-phone", "alice", "-5m:+1h", &[]);
+    let mut open = held(&phone, "alice-phone");
+    support::sqlite(
+        &server.data_dir().join("catalog.db"),
+        "INSERT INTO cert_revocations (tenant_id, kind, value, created_at) \
+         SELECT id, 'key-id', 'alice-phone', 0 FROM tenants WHERE name = 'acme'",
+    );
+    support::wait_until("the revoked certificate's session's end", 5, 50, || {
+        !live("alice-phone")
+    });
+    let sessions = server.ok(&["audit", "export", "--kind", "session"]);
+    assert!(
+        sessions.lines().any(|l| l.contains(r#""opened":false"#)
+            && l.contains(r#""ended_by":"certificate revoked (found so in the catalog)""#)),
+        "{sessions}"
+    );
+    let _ = open.kill();
+    let _ = open.wait();
     // The incident report on the certificate, by its key id as a person gives it: its
     // sessions (the 13 logins above, and the one just closed).
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -149,6 +149,8 @@ pub const LOCKED_MEANWHILE: &str = "account locked (found so in the catalog)";
 pub const REMOVED_MEANWHILE: &str = "account removed (found so in the catalog)";
 /// Why a session ended whose key its account no longer holds.
 pub const KEY_REMOVED_MEANWHILE: &str = "key removed (found so in the catalog)";
+/// Why a session ended whose certificate its tenant revoked.
+pub const CERTIFICATE_REVOKED_MEANWHILE: &str = "certificate revoked (found so in the catalog)";
 
 fn unavailable(e: impl fmt::Display) -> Refusal {
     tracing::error!(error = %e, "gate: catalog unavailable");
@@ -188,7 +190,8 @@ impl Gate {
     }
 
     /// Ends the live sessions (in `registry`) that the catalog says are out of service: of
-    /// accounts locked or removed, and opened by a key its account no longer holds, however
+    /// accounts locked or removed, opened by a key its account no longer holds or by a
+    /// certificate its tenant revoked, however
     /// that came about (an administrator's command whose own close did not reach this server,
     /// containment on another node, a login that raced the change). Returns the sessions
     /// ended; none where the catalog cannot be read (logged).
@@ -238,6 +241,38 @@ impl Gate {
                 ..Default::default()
             };
             ended.extend(registry.kill(&selection, KEY_REMOVED_MEANWHILE));
+        }
+        // A certificate revoked (by its key id or its key's fingerprint): the sessions it opened.
+        let certificates = registry.live_certificates();
+        let mut tenants: Vec<i64> = certificates.iter().map(|c| c.0).collect();
+        tenants.dedup();
+        let revoked = match self.catalog.revocations_of(&tenants).await {
+            Ok(revoked) => revoked,
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: could not read the certificates revoked");
+                Vec::new()
+            }
+        };
+        for (tenant_id, tenant, key_id, certified_key) in certificates {
+            // What names the revoked sessions: the key id as sessions hold it, or the
+            // certified key's fingerprint (another certificate of the same id stays).
+            let revoked_as = (revoked.iter())
+                .filter(|(t, _, _)| *t == tenant_id)
+                .find_map(|(_, kind, value)| match kind.as_str() {
+                    "key-id" => {
+                        (certificate::credential_of(value) == key_id).then(|| key_id.clone())
+                    }
+                    _ => (certified_key.as_deref() == Some(value)).then(|| value.clone()),
+                });
+            let Some(credential) = revoked_as else {
+                continue;
+            };
+            let selection = crate::sessions::Selection {
+                tenant: Some(tenant),
+                credential: Some(credential),
+                ..Default::default()
+            };
+            ended.extend(registry.kill(&selection, CERTIFICATE_REVOKED_MEANWHILE));
         }
         ended
     }
