@@ -1,6 +1,7 @@
 //! What the gate remembers: second-factor state and recovery codes, trusted certificate
-//! authorities and revocations, network allow-lists, bans, and when and from where each
-//! credential was last used. The gate decides; this module only stores.
+//! authorities and revocations, network allow-lists, bans, when and from where each credential
+//! was last used, and the sessions administrators ended (for every server on the catalog). The
+//! gate decides; this module only stores.
 
 use crate::{Account, Catalog, CatalogError, Result, exists_or};
 
@@ -19,6 +20,20 @@ pub struct TrustedCa {
     pub public_key: String,
     pub fingerprint: String,
     pub comment: String,
+    pub created_at: i64,
+}
+
+/// How long a session kill is kept (a day): a server that has not read it by then had no
+/// session it names (its look is every few seconds).
+pub const SESSION_KILLS_KEPT_SECS: i64 = 86_400;
+
+/// Sessions an administrator ended: which (the service's selection, as JSON), why, and when
+/// (Unix seconds: sessions that began later are not its).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionKill {
+    pub id: i64,
+    pub selection: String,
+    pub why: String,
     pub created_at: i64,
 }
 
@@ -289,6 +304,47 @@ impl Catalog {
         .fetch_one(&self.pool)
         .await?;
         Ok(n != 0)
+    }
+
+    /// Records that the sessions `selection` names (JSON, the service's) end, for `why`, at
+    /// `now` (Unix seconds), and forgets those recorded a day before; returns its id.
+    pub async fn record_session_kill(&self, selection: &str, why: &str, now: i64) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM session_kills WHERE created_at < ?")
+            .bind(now - SESSION_KILLS_KEPT_SECS)
+            .execute(&mut *tx)
+            .await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO session_kills (selection, why, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(selection)
+        .bind(why)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The session kills recorded after id `after`, oldest first, at most `limit`.
+    pub async fn session_kills_after(&self, after: i64, limit: i64) -> Result<Vec<SessionKill>> {
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT id, selection, why, created_at FROM session_kills WHERE id > ?
+              ORDER BY id LIMIT +?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, selection, why, created_at)| SessionKill {
+                id,
+                selection,
+                why,
+                created_at,
+            })
+            .collect())
     }
 
     /// The certificate revocations of tenants `tenant_ids` (those with live certificate

@@ -226,6 +226,32 @@ async fn tenants_accounts_and_keys() {
         2
     );
     assert!(cat.revocations_of(&[]).await.unwrap().is_empty());
+    // Session kills: read after an id, in order; a day's kept.
+    let day = crate::SESSION_KILLS_KEPT_SECS;
+    let first = cat
+        .record_session_kill("{\"account\":\"a\"}", "one", 100)
+        .await
+        .unwrap();
+    let second = cat.record_session_kill("{}", "two", 200).await.unwrap();
+    let kills = cat.session_kills_after(0, 10).await.unwrap();
+    assert_eq!(
+        kills.iter().map(|k| k.id).collect::<Vec<_>>(),
+        [first, second]
+    );
+    assert_eq!((kills[0].why.as_str(), kills[0].created_at), ("one", 100));
+    assert_eq!(kills[0].selection, "{\"account\":\"a\"}");
+    assert_eq!(cat.session_kills_after(first, 10).await.unwrap().len(), 1);
+    assert_eq!(cat.session_kills_after(0, 1).await.unwrap().len(), 1);
+    // A kill made a day after the first: the first is forgotten.
+    let third = cat
+        .record_session_kill("{}", "three", 150 + day)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = (cat.session_kills_after(0, 10).await.unwrap())
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, [second, third]);
 }
 
 #[tokio::test]

@@ -463,6 +463,23 @@ impl Admin {
         Ok(files.path_of(&node).await.ok())
     }
 
+    /// Records in the catalog that the live sessions `selection` names end, for `why`: every
+    /// server on the catalog ends those that began by now within seconds
+    /// (`Gate::end_sessions_out_of_service`), whether or not it is reached over its control
+    /// socket (out of file descriptors, stuck, another node's).
+    pub async fn record_session_kill(
+        &self,
+        selection: &crate::sessions::Selection,
+        why: &str,
+    ) -> AdminResult<()> {
+        let json = serde_json::to_string(selection)
+            .map_err(|e| AdminError::Invalid(format!("the sessions named: {e}")))?;
+        self.catalog
+            .record_session_kill(&json, why, self.now())
+            .await?;
+        Ok(())
+    }
+
     /// Bans an address or a network (canonical: [`crate::gate::network::one`]) for `secs`
     /// seconds (by an administrator, for `reason`).
     pub async fn ban(

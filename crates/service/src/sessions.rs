@@ -302,6 +302,10 @@ pub struct Selection {
     /// Logged-in sessions of these accounts (by row: locked or removed, as the catalog says).
     #[serde(default)]
     pub account_ids: Option<Vec<i64>>,
+    /// Only sessions that began by then (Unix seconds): a kill recorded in the catalog ends the
+    /// sessions live when it was made, not those that began after it. Narrows; names none alone.
+    #[serde(default)]
+    pub started_by: Option<i64>,
 }
 
 impl Selection {
@@ -345,6 +349,7 @@ impl Selection {
                 .account_ids
                 .as_ref()
                 .is_none_or(|ids| login.is_some_and(|l| ids.contains(&l.account_id)))
+            && self.started_by.is_none_or(|by| live.started <= by)
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
@@ -858,6 +863,19 @@ mod tests {
         };
         assert!(rows(vec![1, 7]).matches(&live("alice", "publickey")));
         assert!(!rows(vec![2]).matches(&live("alice", "publickey")));
+        // Begun by then (the sessions here began at 0), narrowing: it names none alone.
+        let started_by = |by: i64| Selection {
+            account: Some("alice".into()),
+            started_by: Some(by),
+            ..Default::default()
+        };
+        assert!(started_by(0).matches(&live("alice", "publickey")));
+        assert!(!started_by(-1).matches(&live("alice", "publickey")));
+        let alone = Selection {
+            started_by: Some(10),
+            ..Default::default()
+        };
+        assert!(!alone.matches(&live("alice", "publickey")));
         assert!(methods.matches(&live("alice", "password")));
         assert!(methods.matches(&live("alice", "password+totp")));
         assert!(!methods.matches(&live("alice", "publickey+totp")));

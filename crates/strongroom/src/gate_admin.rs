@@ -408,7 +408,11 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let why = crate::session_admin::by_administrator("address banned");
-            let closed = crate::session_admin::gate_changed(data_dir, Some(selection), why).await?;
+            // The address's sessions end from the catalog too (a server that does not answer
+            // reads the ban at its next refresh, and this kill with it).
+            admin.record_session_kill(&selection, &why).await?;
+            let closed =
+                crate::session_admin::gate_changed_or_leave(data_dir, Some(selection), why).await?;
             let address = service::gate::network::written(address);
             println!("{address} banned for {secs} s; {closed}");
         }

@@ -55,7 +55,15 @@ pub async fn session(data_dir: &Path, command: SessionCommand) -> anyhow::Result
                 ..Default::default()
             };
             let why = by_administrator("killed");
-            println!("{}", close(data_dir, selection, why).await?);
+            // Recorded in the catalog first: every server on it ends the sessions named that
+            // began by now, whether or not it answers here.
+            if data_dir.is_dir() {
+                let admin = crate::admin::open_for(data_dir, true).await?;
+                admin.record_session_kill(&selection, &why).await?;
+                admin.close().await;
+            }
+            let (said, _) = close_or_leave(data_dir, &Request::Kill { selection, why }).await?;
+            println!("{said}");
             Ok(())
         }
     }
@@ -99,7 +107,15 @@ pub async fn close_or_leave_to_server(
     what: &str,
 ) -> anyhow::Result<(String, bool)> {
     let why = by_administrator(what);
-    match control::call(data_dir, &Request::Kill { selection, why }).await {
+    close_or_leave(data_dir, &Request::Kill { selection, why }).await
+}
+
+/// Asks the running server for `request` (a kill, or a gate change that closes sessions); where
+/// it does not answer, says so on stderr and returns what follows for people (the server ends
+/// the sessions itself from the catalog, where the change was made or the kill recorded:
+/// [`close_or_leave_to_server`]). With what happened, whether the server answered.
+async fn close_or_leave(data_dir: &Path, request: &Request) -> anyhow::Result<(String, bool)> {
+    match control::call(data_dir, request).await {
         Ok(reply) => Ok((closed(checked(reply)?)?, true)),
         Err(e) => {
             eprintln!(
@@ -148,6 +164,18 @@ pub async fn gate_changed(
     why: String,
 ) -> anyhow::Result<String> {
     closed(ask(data_dir, &Request::GateChanged { close, why }).await?)
+}
+
+/// [`gate_changed`] for a change the server also reads from the catalog by itself (a ban, and
+/// the kill of its sessions recorded there), as [`close_or_leave_to_server`]: where the server
+/// does not answer, a warning, and what follows for people.
+pub async fn gate_changed_or_leave(
+    data_dir: &Path,
+    close: Option<Selection>,
+    why: String,
+) -> anyhow::Result<String> {
+    let (said, _) = close_or_leave(data_dir, &Request::GateChanged { close, why }).await?;
+    Ok(said)
 }
 
 /// A kill's reply, for people.

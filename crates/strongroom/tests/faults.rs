@@ -536,18 +536,26 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
     server.assert_ledger_verifies();
 }
 
-/// A lock and a key's removal reach the live sessions they concern through the catalog where
-/// the control socket cannot: with the server out of file descriptors, `user lock` and `user
-/// key remove` are told the server did not answer (after 10 s, not a wait without end) and
-/// their change stands; the server itself ends the account's session and the key's within 2 s
-/// of the change, saying why.
+/// Containment reaches the live sessions it concerns through the catalog where the control
+/// socket cannot: with the server out of file descriptors, `user lock`, `user key remove`,
+/// `session kill` and `ban add` are told the server did not answer (after 10 s, not a wait
+/// without end) and their change stands; the server itself ends the account's session, the
+/// key's, the one killed and the banned address's within some 2 s, saying why. A kill is not a
+/// lock: the account killed logs in again after it.
 #[test]
-fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked() {
+fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     let mut server = Server::start();
     let alice = server.account("acme", "alice", "full");
     let bob = server.account("acme", "bob", "full");
+    let carol = server.account("acme", "carol", "full");
+    let dave = server.account("acme", "dave", "full");
     let bobs_key = support::fingerprint(&bob.public_key());
-    let mut raws = [Raw::connect(&alice), Raw::connect(&bob)];
+    let mut raws = [
+        Raw::connect(&alice),
+        Raw::connect(&bob),
+        Raw::connect(&carol),
+        Raw::connect_from(&dave, "127.0.0.3"),
+    ];
     let mut id = 0;
     // Whether a session still answers a request.
     let answers = |raw: &mut Raw, id: &mut u32| {
@@ -563,6 +571,8 @@ fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked(
     let commands: Vec<_> = [
         vec!["user", "lock", "alice", "--reason", "stolen key"],
         vec!["user", "key", "remove", "bob", &bobs_key],
+        vec!["session", "kill", "--user", "carol"],
+        vec!["ban", "add", "127.0.0.3"],
     ]
     .into_iter()
     .map(|args| {
@@ -576,10 +586,10 @@ fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked(
     .collect();
     // Each session ends within some 2 s of its change's commit, long before the command gives
     // up on the server's answer.
-    for (who, raw) in ["alice", "bob"].into_iter().zip(&mut raws) {
+    for (who, raw) in ["alice", "bob", "carol", "dave"].into_iter().zip(&mut raws) {
         while answers(raw, &mut id) {
             assert!(
-                started.elapsed() < Duration::from_secs(6),
+                started.elapsed() < Duration::from_secs(7),
                 "{who}'s session lives on:\n{}",
                 server.log()
             );
@@ -591,12 +601,14 @@ fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked(
     let waited = started.elapsed();
     server.limit_open_files(had);
     assert!(
-        ended < Duration::from_secs(6) && waited >= Duration::from_secs(10),
+        ended < Duration::from_secs(7) && waited >= Duration::from_secs(10),
         "{ended:?} {waited:?}"
     );
     let said = [
-        "account alice locked".to_owned(),
-        format!("key {bobs_key} removed from bob"),
+        "account alice locked; ".to_owned(),
+        format!("key {bobs_key} removed from bob; "),
+        String::new(),
+        "127.0.0.3 banned for 86400 s; ".to_owned(),
     ];
     for (out, said) in outs.iter().zip(said) {
         let (stdout, stderr) = (
@@ -611,28 +623,30 @@ fn a_lock_and_a_keys_removal_end_their_sessions_when_the_server_cannot_be_asked(
         );
         assert_eq!(
             stdout.trim(),
-            format!(
-                "{said}; the live sessions it concerns are ended by the server within 2 seconds"
-            )
+            format!("{said}the live sessions it concerns are ended by the server within 2 seconds")
         );
     }
     let sessions = server.ok(&["audit", "export", "--kind", "session"]);
+    // (The kill's and the ban's why name the administrator who ran them.)
     for (who, why) in [
-        ("alice", "account locked (found so in the catalog)"),
-        ("bob", "key removed (found so in the catalog)"),
+        ("alice", "account locked (found so in the catalog)\""),
+        ("bob", "key removed (found so in the catalog)\""),
+        ("carol", "killed by an administrator ("),
+        ("dave", "address banned by an administrator ("),
     ] {
         assert!(
             sessions.lines().any(|l| l.contains(r#""opened":false"#)
                 && l.contains(&format!(r#""account":"{who}""#))
-                && l.contains(&format!(r#""ended_by":"{why}""#))),
-            "{sessions}"
+                && l.contains(&format!(r#""ended_by":"{why}"#))),
+            "{who}: {why}\n{sessions}"
         );
     }
-    // Neither logs in again.
+    // Locked, or its key gone: no new session; killed: a new one (a kill is no lock).
     for c in [&alice, &bob] {
         let (code, _, _) = c.sftp("ls\n");
         assert_ne!(code, 0);
     }
+    carol.sftp_ok("ls\n");
     server.stop();
     server.assert_ledger_verifies();
 }

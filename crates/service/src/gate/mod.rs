@@ -133,6 +133,8 @@ impl fmt::Display for Refusal {
 
 pub struct Gate {
     catalog: Catalog,
+    /// The last session kill recorded in the catalog that this server has applied.
+    kills_applied: std::sync::atomic::AtomicI64,
     keyring: Arc<KeyringHandle>,
     pub defender: Defender,
     /// Verified against when the account is unknown, so that path costs what a real check costs.
@@ -142,6 +144,9 @@ pub struct Gate {
     events: Arc<dyn events::EventSink>,
     clock: Arc<dyn crate::clock::Clock>,
 }
+
+/// Session kills read from the catalog at a time.
+const KILLS_A_LOOK: i64 = 500;
 
 /// Why a session ended whose account the catalog found locked ([`Gate::end_sessions_out_of_service`]).
 pub const LOCKED_MEANWHILE: &str = "account locked (found so in the catalog)";
@@ -169,6 +174,7 @@ impl Gate {
         let decoy_hash = credentials::hash_secret(&hex::encode(decoy))?;
         Ok(Self {
             catalog,
+            kills_applied: Default::default(),
             keyring,
             defender,
             decoy_hash,
@@ -191,10 +197,10 @@ impl Gate {
 
     /// Ends the live sessions (in `registry`) that the catalog says are out of service: of
     /// accounts locked or removed, opened by a key its account no longer holds or by a
-    /// certificate its tenant revoked, however
-    /// that came about (an administrator's command whose own close did not reach this server,
-    /// containment on another node, a login that raced the change). Returns the sessions
-    /// ended; none where the catalog cannot be read (logged).
+    /// certificate its tenant revoked, and those an administrator's kill recorded there names,
+    /// however that came about (an administrator's command whose own close did not reach this
+    /// server, containment on another node, a login that raced the change). Returns the
+    /// sessions ended; none where the catalog cannot be read (logged).
     pub async fn end_sessions_out_of_service(
         &self,
         registry: &crate::sessions::Registry,
@@ -242,6 +248,7 @@ impl Gate {
             };
             ended.extend(registry.kill(&selection, KEY_REMOVED_MEANWHILE));
         }
+        ended.extend(self.apply_recorded_kills(registry).await);
         // A certificate revoked (by its key id or its key's fingerprint): the sessions it opened.
         let certificates = registry.live_certificates();
         let mut tenants: Vec<i64> = certificates.iter().map(|c| c.0).collect();
@@ -275,6 +282,44 @@ impl Gate {
             ended.extend(registry.kill(&selection, CERTIFICATE_REVOKED_MEANWHILE));
         }
         ended
+    }
+
+    /// Ends the sessions that administrators' kills recorded in the catalog since the last look
+    /// name (`session kill`, `ban add`'s address: `Catalog::record_session_kill`), those that
+    /// began by each kill, with its why. Every server on the catalog applies each once.
+    async fn apply_recorded_kills(&self, registry: &crate::sessions::Registry) -> Vec<String> {
+        use std::sync::atomic::Ordering;
+        let mut ended = Vec::new();
+        loop {
+            let after = self.kills_applied.load(Ordering::Relaxed);
+            let kills = match self.catalog.session_kills_after(after, KILLS_A_LOOK).await {
+                Ok(kills) => kills,
+                Err(e) => {
+                    tracing::warn!(error = %e, "gate: could not read the sessions killed");
+                    return ended;
+                }
+            };
+            for k in &kills {
+                match serde_json::from_str::<crate::sessions::Selection>(&k.selection) {
+                    Ok(selection) => {
+                        let selection = crate::sessions::Selection {
+                            started_by: Some(k.created_at),
+                            ..selection
+                        };
+                        ended.extend(registry.kill(&selection, &k.why));
+                    }
+                    Err(e) => tracing::warn!(kill = k.id, error = %e,
+                        "gate: a session kill in the catalog does not read; passed over"),
+                }
+            }
+            let Some(last) = kills.last() else {
+                return ended;
+            };
+            self.kills_applied.store(last.id, Ordering::Relaxed);
+            if kills.len() < KILLS_A_LOOK as usize {
+                return ended;
+            }
+        }
     }
 
     async fn refresh_bans(&self, reload: defender::Reload) {

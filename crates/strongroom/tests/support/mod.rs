@@ -385,8 +385,15 @@ impl Client {
 
     /// `ssh -s ... sftp`: a raw SFTP channel on the child's stdin and stdout.
     pub fn sftp_subsystem(&self) -> Child {
+        self.sftp_subsystem_from("127.0.0.1")
+    }
+
+    /// [`Client::sftp_subsystem`] from source address `from` (a loopback address standing for
+    /// another client's network).
+    pub fn sftp_subsystem_from(&self, from: &str) -> Child {
         Command::new("ssh")
             .args(self.ssh_options())
+            .args(["-o", &format!("BindAddress={from}")])
             .args(["-p", &self.port.to_string(), "-s"])
             .arg(format!("{}@127.0.0.1", self.user))
             .arg("sftp")

@@ -51,7 +51,12 @@ impl Reply {
 
 impl Raw {
     pub fn connect(c: &Client) -> Raw {
-        let mut child = c.sftp_subsystem();
+        Self::connect_from(c, "127.0.0.1")
+    }
+
+    /// [`Raw::connect`] from source address `from` (another loopback address).
+    pub fn connect_from(c: &Client, from: &str) -> Raw {
+        let mut child = c.sftp_subsystem_from(from);
         let mut raw = Raw {
             stdin: child.stdin.take(),
             stdout: child.stdout.take().unwrap(),
