@@ -23,12 +23,12 @@ pub struct TrustedCa {
     pub created_at: i64,
 }
 
-/// How long a session kill is kept (a day): a server that has not read it by then had no
-/// session it names (its look is every few seconds).
-pub const SESSION_KILLS_KEPT_SECS: i64 = 86_400;
+/// How long a session kill is kept (a day, in milliseconds): a server that has not read it by
+/// then had no session it names (its look is every few seconds).
+pub const SESSION_KILLS_KEPT_MS: i64 = 86_400_000;
 
 /// Sessions an administrator ended: which (the service's selection, as JSON), why, and when
-/// (Unix seconds: sessions that began later are not its).
+/// (Unix milliseconds: sessions that began later are not its).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionKill {
     pub id: i64,
@@ -307,11 +307,11 @@ impl Catalog {
     }
 
     /// Records that the sessions `selection` names (JSON, the service's) end, for `why`, at
-    /// `now` (Unix seconds), and forgets those recorded a day before; returns its id.
+    /// `now` (Unix milliseconds), and forgets those recorded a day before; returns its id.
     pub async fn record_session_kill(&self, selection: &str, why: &str, now: i64) -> Result<i64> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM session_kills WHERE created_at < ?")
-            .bind(now - SESSION_KILLS_KEPT_SECS)
+            .bind(now - SESSION_KILLS_KEPT_MS)
             .execute(&mut *tx)
             .await?;
         let (id,): (i64,) = sqlx::query_as(

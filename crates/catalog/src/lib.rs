@@ -39,7 +39,7 @@ pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, New
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
 pub use detection::{AlertFilter, Canary, StoredAlert};
-pub use gate_state::{AccountSettings, Ban, SESSION_KILLS_KEPT_SECS, SessionKill, TrustedCa};
+pub use gate_state::{AccountSettings, Ban, SESSION_KILLS_KEPT_MS, SessionKill, TrustedCa};
 pub use key_rotation::{
     KeyRotation, Rekey, RekeyError, RekeyStep, RekeyableNode, RekeyableValue, Rekeyed,
 };

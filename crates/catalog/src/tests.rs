@@ -227,7 +227,7 @@ async fn tenants_accounts_and_keys() {
     );
     assert!(cat.revocations_of(&[]).await.unwrap().is_empty());
     // Session kills: read after an id, in order; a day's kept.
-    let day = crate::SESSION_KILLS_KEPT_SECS;
+    let day = crate::SESSION_KILLS_KEPT_MS;
     let first = cat
         .record_session_kill("{\"account\":\"a\"}", "one", 100)
         .await

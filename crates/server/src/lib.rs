@@ -594,7 +594,7 @@ impl Server {
                 slot.id,
                 session_id,
                 peer,
-                now,
+                at.as_millis(),
                 client_id.clone(),
             ));
             let handler = ssh::Connection::new(

@@ -475,7 +475,7 @@ impl Admin {
         let json = serde_json::to_string(selection)
             .map_err(|e| AdminError::Invalid(format!("the sessions named: {e}")))?;
         self.catalog
-            .record_session_kill(&json, why, self.now())
+            .record_session_kill(&json, why, self.clock.now().as_millis())
             .await?;
         Ok(())
     }

@@ -88,6 +88,8 @@ pub struct LiveSession {
     pub source: SocketAddr,
     /// Unix seconds.
     pub started: i64,
+    /// Unix milliseconds (what a kill recorded in the catalog is compared with).
+    pub started_ms: i64,
     /// The client's SSH identification line, once read.
     pub client_version: Arc<OnceLock<String>>,
     login: OnceLock<Login>,
@@ -140,19 +142,20 @@ impl LiveSession {
         id: u64,
         session_id: String,
         source: SocketAddr,
-        started: i64,
+        started_ms: i64,
         client_version: Arc<OnceLock<String>>,
     ) -> Self {
         Self {
             id,
             session_id,
             source: SocketAddr::new(canonical(source.ip()), source.port()),
-            started,
+            started: started_ms.div_euclid(1000),
+            started_ms,
             client_version,
             login: OnceLock::new(),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
-            last_active: std::sync::atomic::AtomicI64::new(started.saturating_mul(1000)),
+            last_active: std::sync::atomic::AtomicI64::new(started_ms),
             handles_open: Default::default(),
             open_files: Mutex::new(HashMap::new()),
             next_table: AtomicU64::new(1),
@@ -302,8 +305,9 @@ pub struct Selection {
     /// Logged-in sessions of these accounts (by row: locked or removed, as the catalog says).
     #[serde(default)]
     pub account_ids: Option<Vec<i64>>,
-    /// Only sessions that began by then (Unix seconds): a kill recorded in the catalog ends the
-    /// sessions live when it was made, not those that began after it. Narrows; names none alone.
+    /// Only sessions that began by then (Unix milliseconds): a kill recorded in the catalog
+    /// ends the sessions live when it was made, not those that began after it. Narrows; names
+    /// none alone.
     #[serde(default)]
     pub started_by: Option<i64>,
 }
@@ -349,7 +353,7 @@ impl Selection {
                 .account_ids
                 .as_ref()
                 .is_none_or(|ids| login.is_some_and(|l| ids.contains(&l.account_id)))
-            && self.started_by.is_none_or(|by| live.started <= by)
+            && self.started_by.is_none_or(|by| live.started_ms <= by)
             && (self.session.is_some()
                 || self.account.is_some()
                 || self.address.is_some()
@@ -910,7 +914,7 @@ mod tests {
             1,
             "s".into(),
             "127.0.0.1:1".parse().unwrap(),
-            100,
+            100_000,
             Arc::default(),
         );
         let idle_before = |ms| Selection {

@@ -766,3 +766,40 @@ fn a_session_ends_when_its_key_expires() {
     kept.call(id, realpath());
     wait_for_ends(&server, None, &["its credential expired"]);
 }
+
+/// A kill ends the sessions live when it is made, not the next ones: recorded in the catalog
+/// for every server, it does not end the account's session opened right after it, past the
+/// server's next look at the kills recorded there (every 2 s).
+#[test]
+fn a_kill_ends_the_live_sessions_not_the_next_ones() {
+    let server = Server::start();
+    let bob = server.account("acme", "bob", "full");
+    let mut id = 0;
+    // Whether a session still answers a request.
+    let mut answers = |raw: &mut Raw| {
+        id += 1;
+        raw.try_call(
+            id,
+            RequestOp::Stat {
+                path: bytes::Bytes::from_static(b"/"),
+            },
+        )
+        .is_some()
+    };
+    let mut first = Raw::connect(&bob);
+    assert!(answers(&mut first));
+    let out = server.ok(&["session", "kill", "--user", "bob"]);
+    assert!(out.contains("1 live session(s) closed"), "{out}");
+    assert!(!answers(&mut first));
+    let mut next = Raw::connect(&bob);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(answers(&mut next), "{}", server.log());
+    let kills = support::sqlite_query(
+        &server.data_dir().join("catalog.db"),
+        "SELECT selection, why FROM session_kills",
+    );
+    assert!(
+        kills.contains(r#""account":"bob""#) && kills.contains("killed by an administrator"),
+        "{kills}"
+    );
+}

@@ -8,6 +8,6 @@ CREATE TABLE session_kills (
     -- say it).
     selection  TEXT    NOT NULL,
     why        TEXT    NOT NULL,
-    -- When (Unix seconds): sessions that began later are not its.
+    -- When (Unix milliseconds): sessions that began later are not its.
     created_at INTEGER NOT NULL
 );
