@@ -205,8 +205,23 @@ impl Gate {
         &self,
         registry: &crate::sessions::Registry,
     ) -> Vec<String> {
-        let live = registry.live_accounts();
-        let out = match self.catalog.accounts_out_of_service(&live).await {
+        let mut ended = self.end_accounts_out_of_service(registry).await;
+        ended.extend(self.end_removed_keys(registry).await);
+        ended.extend(self.end_revoked_certificates(registry).await);
+        ended.extend(self.apply_recorded_kills(registry).await);
+        ended
+    }
+
+    /// The sessions of accounts locked or removed (by row: one made again under the name is
+    /// another account).
+    async fn end_accounts_out_of_service(
+        &self,
+        registry: &crate::sessions::Registry,
+    ) -> Vec<String> {
+        let out = match (self.catalog)
+            .accounts_out_of_service(&registry.live_accounts())
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 tracing::warn!(error = %e, "gate: could not read whether live accounts are locked");
@@ -228,18 +243,22 @@ impl Gate {
             };
             ended.extend(registry.kill(&selection, why));
         }
-        // A key removed (a stolen one, most often): the sessions it opened.
-        let removed = match self
-            .catalog
+        ended
+    }
+
+    /// The sessions a key opened that its account no longer holds (a stolen one, most often).
+    async fn end_removed_keys(&self, registry: &crate::sessions::Registry) -> Vec<String> {
+        let removed = match (self.catalog)
             .keys_out_of_service(&registry.live_keys())
             .await
         {
             Ok(removed) => removed,
             Err(e) => {
                 tracing::warn!(error = %e, "gate: could not read whether live keys are held");
-                Vec::new()
+                return Vec::new();
             }
         };
+        let mut ended = Vec::new();
         for (account, fingerprint) in removed {
             let selection = crate::sessions::Selection {
                 account_ids: Some(vec![account]),
@@ -248,8 +267,12 @@ impl Gate {
             };
             ended.extend(registry.kill(&selection, KEY_REMOVED_MEANWHILE));
         }
-        ended.extend(self.apply_recorded_kills(registry).await);
-        // A certificate revoked (by its key id or its key's fingerprint): the sessions it opened.
+        ended
+    }
+
+    /// The sessions a certificate opened that its tenant revoked (by its key id or its key's
+    /// fingerprint).
+    async fn end_revoked_certificates(&self, registry: &crate::sessions::Registry) -> Vec<String> {
         let certificates = registry.live_certificates();
         let mut tenants: Vec<i64> = certificates.iter().map(|c| c.0).collect();
         tenants.dedup();
@@ -257,9 +280,10 @@ impl Gate {
             Ok(revoked) => revoked,
             Err(e) => {
                 tracing::warn!(error = %e, "gate: could not read the certificates revoked");
-                Vec::new()
+                return Vec::new();
             }
         };
+        let mut ended = Vec::new();
         for (tenant_id, tenant, key_id, certified_key) in certificates {
             // What names the revoked sessions: the key id as sessions hold it, or the
             // certified key's fingerprint (another certificate of the same id stays).
