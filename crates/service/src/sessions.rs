@@ -526,48 +526,40 @@ impl Registry {
     /// The public keys that logged in the live sessions (their first factor): each account's
     /// row and the key's fingerprint, once each.
     pub fn live_keys(&self) -> Vec<(i64, String)> {
-        let mut keys: Vec<(i64, String)> = self
-            .inner
-            .lock()
-            .map(|g| {
-                (g.connections.values())
-                    .filter_map(|a| a.live.login.get())
-                    .filter(|l| first_factor(&l.methods) == "publickey")
-                    .filter_map(|l| Some((l.account_id, l.credential.clone()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
+        self.of_logins("publickey", |l| Some((l.account_id, l.credential.clone()?)))
     }
 
     /// The certificates that logged in the live sessions (their first factor): each one's
     /// tenant (row and name), key id (as [`Login::credential`] has it) and certified key's
     /// fingerprint, once each.
     pub fn live_certificates(&self) -> Vec<(i64, String, String, Option<String>)> {
-        let mut certs: Vec<_> = self
+        self.of_logins("certificate", |l| {
+            let key_id = l.credential.clone()?;
+            Some((
+                l.tenant_id,
+                l.tenant.clone(),
+                key_id,
+                l.certified_key.clone(),
+            ))
+        })
+    }
+
+    /// What `pick` takes of each live login whose first factor is `method`, sorted, once each.
+    fn of_logins<T: Ord>(&self, method: &str, pick: impl Fn(&Login) -> Option<T>) -> Vec<T> {
+        let mut picked: Vec<T> = self
             .inner
             .lock()
             .map(|g| {
                 (g.connections.values())
                     .filter_map(|a| a.live.login.get())
-                    .filter(|l| first_factor(&l.methods) == "certificate")
-                    .filter_map(|l| {
-                        let key_id = l.credential.clone()?;
-                        Some((
-                            l.tenant_id,
-                            l.tenant.clone(),
-                            key_id,
-                            l.certified_key.clone(),
-                        ))
-                    })
+                    .filter(|l| first_factor(&l.methods) == method)
+                    .filter_map(&pick)
                     .collect()
             })
             .unwrap_or_default();
-        certs.sort_unstable();
-        certs.dedup();
-        certs
+        picked.sort_unstable();
+        picked.dedup();
+        picked
     }
 
     /// The accounts (rows) with a logged-in session.
