@@ -244,9 +244,15 @@ pub async fn checkpoint_now(data_dir: &Path) -> anyhow::Result<bool> {
 }
 
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
-    let reply = control::call(data_dir, request)
-        .await
-        .context("cannot reach the running server")?;
+    // A change's request comes after the change is stored: what stands is said.
+    let context = match request {
+        Request::List | Request::Checkpoint => "cannot reach the running server",
+        _ => {
+            "the change is stored in the catalog, but the running server could not be told of \
+             it (its live sessions go on as they were)"
+        }
+    };
+    let reply = control::call(data_dir, request).await.context(context)?;
     checked(reply)
 }
 

@@ -573,6 +573,8 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         vec!["user", "key", "remove", "bob", &bobs_key],
         vec!["session", "kill", "--user", "carol"],
         vec!["ban", "add", "127.0.0.3"],
+        // Not containment: stored, but the server cannot be told (a failure that says so).
+        vec!["user", "throttle", "carol", "1M"],
     ]
     .into_iter()
     .map(|args| {
@@ -597,8 +599,19 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         }
     }
     let ended = started.elapsed();
-    let outs: Vec<_> = commands.into_iter().map(|c| c.join().unwrap()).collect();
+    let mut outs: Vec<_> = commands.into_iter().map(|c| c.join().unwrap()).collect();
     let waited = started.elapsed();
+    let throttle = outs.pop().unwrap();
+    let stderr = String::from_utf8_lossy(&throttle.stderr);
+    assert!(
+        !throttle.status.success()
+            && stderr.contains(
+                "the change is stored in the catalog, but the running server could not be told \
+                 of it (its live sessions go on as they were): the server on"
+            )
+            && stderr.contains("did not answer within 10 seconds"),
+        "{stderr}"
+    );
     server.limit_open_files(had);
     assert!(
         ended < Duration::from_secs(7) && waited >= Duration::from_secs(10),
