@@ -269,6 +269,21 @@ impl Catalog {
         Ok(rows)
     }
 
+    /// The rates of accounts `ids` (rows: those with a live session): each one's name and its
+    /// throttle (bytes per second; `None`: none). One query.
+    pub async fn account_throttles(&self, ids: &[i64]) -> Result<Vec<(String, Option<i64>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(
+            "SELECT name, throttle_bytes_per_sec FROM accounts
+              WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
+        )
+        .bind(crate::json_ids(ids))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Of public keys `keys` (an account's row and a key's fingerprint), those the account no
     /// longer holds (removed). One query whatever their number (the keys of live sessions).
     pub async fn keys_out_of_service(&self, keys: &[(i64, String)]) -> Result<Vec<(i64, String)>> {

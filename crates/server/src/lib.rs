@@ -813,6 +813,12 @@ async fn refresh_gate_forever(shared: Arc<Shared>) {
         if !ended.is_empty() {
             tracing::info!(sessions = ?ended, "sessions the catalog no longer allows closed");
         }
+        let changed = (shared.gate)
+            .follow_throttles(&shared.registry, &shared.throttles)
+            .await;
+        if !changed.is_empty() {
+            tracing::info!(accounts = ?changed, "live sessions' rates set to the catalog's");
+        }
         if let Some(d) = &shared.detection {
             detection::refresh(&shared.catalog, d, &shared.config.detect.rules).await;
         }

@@ -74,6 +74,23 @@ impl Throttles {
         p
     }
 
+    /// Sets each account's rate in `rates` (the catalog's) where its live sessions' differs;
+    /// returns the accounts changed. An account with no live session is passed over.
+    pub fn follow(&self, rates: &[(String, Option<u64>)]) -> Vec<String> {
+        let m = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = Vec::new();
+        for (account, rate) in rates {
+            if let Some(p) = m.get(account)
+                && Arc::strong_count(p) > 1
+                && p.rate() != *rate
+            {
+                p.set(*rate);
+                changed.push(account.clone());
+            }
+        }
+        changed
+    }
+
     /// Changes `account`'s rate for its live sessions; whether any was live.
     pub fn set(&self, account: &str, rate: Option<u64>) -> bool {
         let m = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,5 +124,12 @@ mod tests {
         p.pace(1 << 30).await;
         assert!(start.elapsed() < Duration::from_millis(1));
         assert!(!t.set("bob", Some(5)));
+        // The catalog's rates followed: only where they differ, only for live accounts.
+        let rates = |a: Option<u64>| vec![("alice".to_owned(), a), ("bob".to_owned(), Some(5))];
+        assert_eq!(t.follow(&rates(Some(1_000))), ["alice"]);
+        assert_eq!(p.rate(), Some(1_000));
+        assert!(t.follow(&rates(Some(1_000))).is_empty());
+        assert_eq!(t.follow(&rates(None)), ["alice"]);
+        assert_eq!(p.rate(), None);
     }
 }

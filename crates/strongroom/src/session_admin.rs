@@ -198,7 +198,18 @@ pub async fn throttle(
         account: account.to_owned(),
         bytes_per_sec,
     };
-    match ask(data_dir, &request).await? {
+    // A server that does not answer takes the rate from the catalog (`Gate::follow_throttles`).
+    let reply = match control::call(data_dir, &request).await {
+        Ok(reply) => checked(reply)?,
+        Err(e) => {
+            eprintln!(
+                "strongroom: warning: cannot reach the running server: {e}; it applies the \
+                 account's rate to its live sessions itself within 2 seconds of reading it"
+            );
+            return Ok("its live sessions take it from the server within 2 seconds".into());
+        }
+    };
+    match reply {
         None => Ok("no server is running: no live session was affected".into()),
         Some(Reply::Throttled(true)) => Ok("applied to its live sessions".into()),
         Some(Reply::Throttled(false)) => {
@@ -224,7 +235,18 @@ pub async fn released(data_dir: &Path, account: &str) -> anyhow::Result<String> 
 /// Tells the running server that canaries or overrides changed, so they apply at once;
 /// returns what happened, for people.
 pub async fn detection_changed(data_dir: &Path) -> anyhow::Result<String> {
-    match ask(data_dir, &Request::DetectionChanged).await? {
+    // A server that does not answer reads canaries and overrides from the catalog every 2 s.
+    let reply = match control::call(data_dir, &Request::DetectionChanged).await {
+        Ok(reply) => checked(reply)?,
+        Err(e) => {
+            eprintln!(
+                "strongroom: warning: cannot reach the running server: {e}; it takes the change \
+                 up itself within 2 seconds of reading it"
+            );
+            return Ok("the server takes it up within 2 seconds".into());
+        }
+    };
+    match reply {
         None => Ok("no server is running; it applies when the server starts".into()),
         Some(Reply::DetectionRefreshed(true)) => Ok("in force now".into()),
         Some(Reply::DetectionRefreshed(false)) => {

@@ -573,8 +573,11 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         vec!["user", "key", "remove", "bob", &bobs_key],
         vec!["session", "kill", "--user", "carol"],
         vec!["ban", "add", "127.0.0.3"],
-        // Not containment: stored, but the server cannot be told (a failure that says so).
+        // A rate, a canary: the server takes them from the catalog too.
         vec!["user", "throttle", "carol", "1M"],
+        vec!["canary", "add", "acme", "/customers_full.csv"],
+        // Stored, but the server cannot be told (a failure that says so).
+        vec!["user", "unlock", "carol", "--reason", "a test"],
     ]
     .into_iter()
     .map(|args| {
@@ -601,10 +604,32 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     let ended = started.elapsed();
     let mut outs: Vec<_> = commands.into_iter().map(|c| c.join().unwrap()).collect();
     let waited = started.elapsed();
-    let throttle = outs.pop().unwrap();
-    let stderr = String::from_utf8_lossy(&throttle.stderr);
+    let unlock = outs.pop().unwrap();
+    let canary = outs.pop().unwrap();
+    let stderr = String::from_utf8_lossy(&canary.stderr);
     assert!(
-        !throttle.status.success()
+        canary.status.success()
+            && stderr.contains("it takes the change up itself within 2 seconds"),
+        "{stderr}"
+    );
+    let throttle = outs.pop().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&throttle.stdout),
+        String::from_utf8_lossy(&throttle.stderr),
+    );
+    assert!(throttle.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("did not answer within 10 seconds"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout.trim(),
+        "account carol throttled to 1048576 bytes/s; its live sessions take it from the server \
+         within 2 seconds"
+    );
+    let stderr = String::from_utf8_lossy(&unlock.stderr);
+    assert!(
+        !unlock.status.success()
             && stderr.contains(
                 "the change is stored in the catalog, but the running server could not be told \
                  of it (its live sessions go on as they were): the server on"

@@ -312,6 +312,21 @@ fn a_throttle_applies_to_live_sessions_at_once_and_to_new_ones() {
     );
     let out = server.admin(&["user", "throttle", "alice", "0"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A rate the server was not told of (set on another node, or by a command that could not
+    // reach it): its live sessions take it from the catalog within some 2 s.
+    let mut raw = Raw::connect(&alice);
+    let h = raw.open(1, "/f", OpenFlags::READ);
+    support::sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE accounts SET throttle_bytes_per_sec = 262144 WHERE name = 'alice'",
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let slow = read_through(&mut raw, &h, 1 << 20);
+    assert!(
+        slow >= Duration::from_millis(2800),
+        "{slow:?} under a 256 KiB/s throttle set in the catalog"
+    );
 }
 
 /// A client that reconnects at once (a script's retry loop, `lftp`'s, `rclone`'s) while its

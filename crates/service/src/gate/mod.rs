@@ -212,6 +212,35 @@ impl Gate {
         ended
     }
 
+    /// Sets the live sessions' rates to their accounts' in the catalog where they differ (a
+    /// `user throttle`, or containment's, made where this server was not told of it: another
+    /// node, a command that could not reach it). Returns the accounts whose rate changed.
+    pub async fn follow_throttles(
+        &self,
+        registry: &crate::sessions::Registry,
+        throttles: &crate::throttle::Throttles,
+    ) -> Vec<String> {
+        let rates = match (self.catalog)
+            .account_throttles(&registry.live_accounts())
+            .await
+        {
+            Ok(rates) => rates,
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: could not read the live accounts' rates");
+                return Vec::new();
+            }
+        };
+        let rates: Vec<(String, Option<u64>)> = (rates.into_iter())
+            .map(|(account, rate)| {
+                (
+                    account,
+                    rate.and_then(|r| u64::try_from(r).ok()).filter(|r| *r > 0),
+                )
+            })
+            .collect();
+        throttles.follow(&rates)
+    }
+
     /// The sessions of accounts locked or removed (by row: one made again under the name is
     /// another account).
     async fn end_accounts_out_of_service(
