@@ -631,8 +631,9 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     assert!(
         !unlock.status.success()
             && stderr.contains(
-                "the change is stored in the catalog, but the running server could not be told \
-                 of it (its live sessions go on as they were): the server on"
+                "account carol is unlocked in the catalog, but the running server could not be \
+                 told: its detection raises no alert for the account until it is (run this \
+                 again once the server answers) or restarts: the server on"
             )
             && stderr.contains("did not answer within 10 seconds"),
         "{stderr}"
