@@ -107,6 +107,8 @@ pub struct AccountCreated {
     pub name: String,
     pub tenant: String,
     pub created_at: i64,
+    /// When an administrator last unlocked it (Unix milliseconds).
+    pub released_at: Option<i64>,
 }
 
 const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.tenant_id, t.name AS tenant, a.name, a.access,
@@ -237,7 +239,7 @@ impl Catalog {
     pub fn accounts_created(&self) -> Result<Vec<AccountCreated>> {
         self.direct.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT a.name, t.name, a.created_at
+                "SELECT a.name, t.name, a.created_at, a.released_at
                    FROM accounts a JOIN tenants t ON t.id = a.tenant_id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -245,6 +247,7 @@ impl Catalog {
                     name: r.get(0)?,
                     tenant: r.get(1)?,
                     created_at: r.get(2)?,
+                    released_at: r.get(3)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -319,6 +322,22 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
+    }
+
+    /// Unlocks an account for an administrator, at `now` (Unix milliseconds): every server's
+    /// detector releases it from then (`AccountCreated::released_at`).
+    pub async fn unlock_account(&self, name: &str, now: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE accounts SET locked = 0, lock_reason = NULL, released_at = ? WHERE name = ?",
+        )
+        .bind(now)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(account_not_found(name));
+        }
+        Ok(())
     }
 
     /// Locks (with why) or unlocks an account.

@@ -335,8 +335,10 @@ struct AccountState {
     evidence: VecDeque<u64>,
     sessions: Vec<String>,
     last_alert: HashMap<&'static str, i64>,
-    /// Contained: nothing more is raised for it until released (an administrator unlocks).
+    /// Contained: nothing more is raised for it until released (an administrator unlocks);
+    /// since when (Unix milliseconds: an unlock before then releases nothing).
     contained: bool,
+    contained_at: i64,
     /// Changes of others' files left before `mass_change`'s limit, as of its last such change
     /// observed; its changes of files that were there announced before their replies and not
     /// observed yet ([`Detector::observe_before_reply`]).
@@ -379,6 +381,7 @@ impl AccountState {
             sessions: Vec::new(),
             last_alert: HashMap::new(),
             contained: false,
+            contained_at: 0,
             change_room: None,
             changes_unobserved: Unobserved::default(),
             read_room: None,
@@ -621,10 +624,25 @@ impl Detector {
         }
     }
 
-    /// Containment acted on the account: nothing more is raised for it until released.
-    pub fn contained(&mut self, account: &str) {
+    /// Containment acted on the account at `at` (Unix milliseconds): nothing more is raised
+    /// for it until released.
+    pub fn contained(&mut self, account: &str, at: i64) {
         if let Some(a) = self.accounts.get_mut(account) {
             a.contained = true;
+            a.contained_at = at;
+        }
+    }
+
+    /// An administrator unlocked the account at `at` (Unix milliseconds), as the catalog says
+    /// (read every few seconds: an unlock this server was not told of): released if it was
+    /// contained before then; an unlock from before its containment releases nothing.
+    pub fn unlocked_at(&mut self, account: &str, at: i64) {
+        if self
+            .accounts
+            .get(account)
+            .is_some_and(|a| a.contained && a.contained_at <= at)
+        {
+            self.release(account);
         }
     }
 

@@ -496,10 +496,18 @@ fn contained_accounts_stay_quiet_until_released() {
         sim.get(T0 + i, "fresh", "s1", "198.51.100.7", i, MIB);
     }
     assert_eq!(sim.alerts.len(), 1);
-    sim.d.contained("fresh");
+    sim.d.contained("fresh", 0);
     sim.d.release("fresh");
     sim.get(T0 + 100, "fresh", "s1", "198.51.100.7", 999, MIB);
     assert_eq!(sim.alerts.len(), 2, "released: raised again");
+    // Released by an unlock read from the catalog: only one made after its containment.
+    sim.d.contained("fresh", 5_000);
+    sim.d.unlocked_at("fresh", 4_999);
+    sim.get(T0 + 200, "fresh", "s1", "198.51.100.7", 1999, MIB);
+    assert_eq!(sim.alerts.len(), 2, "an older unlock releases nothing");
+    sim.d.unlocked_at("fresh", 5_000);
+    sim.get(T0 + 300, "fresh", "s1", "198.51.100.7", 2999, MIB);
+    assert_eq!(sim.alerts.len(), 3, "unlocked since: raised again");
 }
 
 /// An account made under the name of a removed one does not inherit its state: contained, the
@@ -519,7 +527,7 @@ fn an_account_made_under_a_removed_ones_name_is_watched_afresh() {
             sim.get(T0 + i, "eve", "s1", "198.51.100.7", i, MIB);
         }
         assert_eq!(sim.alerts.len(), 1);
-        sim.d.contained("eve");
+        sim.d.contained("eve", 0);
         sim.get(T0 + 100, "eve", "s1", "198.51.100.7", 999, MIB);
         assert_eq!(sim.alerts.len(), 1, "contained: quiet");
         sim
@@ -845,7 +853,7 @@ fn opens_that_may_cross_the_cautious_limit_are_observed_before_the_reply() {
         );
     }
     assert!(sim.d.observe_before_reply(&open(T0 + 40, 202)));
-    sim.d.contained("eve");
+    sim.d.contained("eve", 0);
     assert!(!sim.d.observe_before_reply(&open(T0 + 50, 203)));
 }
 

@@ -139,6 +139,11 @@ impl Admin {
         self.clock.unix_secs()
     }
 
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().as_millis()
+    }
+
     /// Closes the catalog (its last writes checkpointed).
     pub async fn close(self) {
         self.catalog.close().await;
@@ -475,7 +480,7 @@ impl Admin {
         let json = serde_json::to_string(selection)
             .map_err(|e| AdminError::Invalid(format!("the sessions named: {e}")))?;
         self.catalog
-            .record_session_kill(&json, why, self.clock.now().as_millis())
+            .record_session_kill(&json, why, self.now_ms())
             .await?;
         Ok(())
     }

@@ -245,7 +245,8 @@ impl Containment {
         if !taken.is_empty()
             && let Some(account) = &alert.account
         {
-            self.detection.with(|d| d.contained(account));
+            let at = alert.time.as_millis();
+            self.detection.with(|d| d.contained(account, at));
         }
         let record = record_of(&alert, id.clone(), taken);
         tracing::warn!(
@@ -469,6 +470,10 @@ pub async fn refresh(catalog: &Catalog, detection: &Detection, base: &detect::Co
             d.forget_removed_accounts(&existing, listed_at);
             for a in accounts {
                 d.set_account_created(&a.name, &a.tenant, Time::from_secs(a.created_at));
+                // An unlock this server was not told of releases the account too.
+                if let Some(at) = a.released_at {
+                    d.unlocked_at(&a.name, at);
+                }
             }
         }
         d.set_config(config);

@@ -789,7 +789,7 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             if reason.trim().is_empty() {
                 return Err(UsageError("--reason must say why".into()).into());
             }
-            cat.set_locked(&name, false, None).await?;
+            cat.unlock_account(&name, admin.now_ms()).await?;
             let live = crate::session_admin::released(data_dir, &name).await?;
             println!("account {name} unlocked; {live}");
         }

@@ -336,6 +336,34 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
     assert!(server.ok(&["user", "show", "newbie"]).contains("locked"));
     assert!(!server.ok(&["ban", "list"]).contains("127.0.0.12"));
 
+    // Unlocked where the server was not told (another node, or a command that could not reach
+    // it): its detector reads the unlock from the catalog within some 2 s and watches the
+    // account afresh (contained, it raised nothing more), so the same pull is contained again.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    support::sqlite(
+        &server.data_dir().join("catalog.db"),
+        &format!(
+            "UPDATE accounts SET locked = 0, lock_reason = NULL, released_at = {now_ms} \
+             WHERE name = 'newbie'"
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    std::fs::remove_dir_all(newbie.work().join("loot")).unwrap();
+    std::fs::create_dir_all(newbie.work().join("loot")).unwrap();
+    let out = sftp_from(&newbie, "127.0.0.12", "get -r /data loot\n");
+    assert!(!out.status.success());
+    support::wait_until("a second alert for newbie", 10, 100, || {
+        alerts(&server)
+            .iter()
+            .filter(|a| a["account"] == "newbie" && a["rule"] == "bulk_read")
+            .count()
+            == 2
+    });
+    assert!(server.ok(&["user", "show", "newbie"]).contains("locked"));
+
     // Acknowledged with a note; unlocked with a reason (required), and it logs in again.
     let id = a["id"].as_str().unwrap();
     server.ok(&["alert", "ack", id, "--note", "test account, expected"]);

@@ -566,6 +566,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     for raw in &mut raws {
         assert!(answers(raw, &mut id));
     }
+    server.ok(&["ban", "add", "203.0.113.9"]);
     let had = server.exhaust_open_files();
     let started = std::time::Instant::now();
     let commands: Vec<_> = [
@@ -573,11 +574,12 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         vec!["user", "key", "remove", "bob", &bobs_key],
         vec!["session", "kill", "--user", "carol"],
         vec!["ban", "add", "127.0.0.3"],
-        // A rate, a canary: the server takes them from the catalog too.
+        // A rate, a canary, an unlock: the server takes them from the catalog too.
         vec!["user", "throttle", "carol", "1M"],
         vec!["canary", "add", "acme", "/customers_full.csv"],
-        // Stored, but the server cannot be told (a failure that says so).
         vec!["user", "unlock", "carol", "--reason", "a test"],
+        // Stored, but the server cannot be told (a failure that says so).
+        vec!["ban", "remove", "203.0.113.9"],
     ]
     .into_iter()
     .map(|args| {
@@ -604,6 +606,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     let ended = started.elapsed();
     let mut outs: Vec<_> = commands.into_iter().map(|c| c.join().unwrap()).collect();
     let waited = started.elapsed();
+    let unban = outs.pop().unwrap();
     let unlock = outs.pop().unwrap();
     let canary = outs.pop().unwrap();
     let stderr = String::from_utf8_lossy(&canary.stderr);
@@ -627,13 +630,25 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         "account carol throttled to 1048576 bytes/s; its live sessions take it from the server \
          within 2 seconds"
     );
-    let stderr = String::from_utf8_lossy(&unlock.stderr);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&unlock.stdout),
+        String::from_utf8_lossy(&unlock.stderr),
+    );
     assert!(
-        !unlock.status.success()
+        unlock.status.success()
+            && stderr.contains("its detection reads the unlock itself within 2 seconds"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout.trim(),
+        "account carol unlocked; detection watches it afresh within 2 seconds"
+    );
+    let stderr = String::from_utf8_lossy(&unban.stderr);
+    assert!(
+        !unban.status.success()
             && stderr.contains(
-                "account carol is unlocked in the catalog, but the running server could not be \
-                 told: its detection raises no alert for the account until it is (run this \
-                 again once the server answers) or restarts: the server on"
+                "the change is stored in the catalog, but the running server could not be told \
+                 of it (its live sessions go on as they were): the server on"
             )
             && stderr.contains("did not answer within 10 seconds"),
         "{stderr}"
