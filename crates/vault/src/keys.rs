@@ -74,20 +74,41 @@ pub(crate) fn read_private_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>
     }
 }
 
-/// Creates a key file (0600, fsynced); never overwrites one.
+/// Creates a key file (0600, fsynced); never overwrites one. It appears whole or not at all:
+/// written under a name of its own beside it, then linked to `path` (which fails where a file
+/// is there), so that a process reading keys meanwhile (an admin command, the server beside a
+/// `master rotate`) never reads it half written.
 pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let io = |source| KeyError::MasterFile {
         path: path.display().to_string(),
         source,
     };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
+    let mut draft_name = std::ffi::OsString::from(".");
+    draft_name.push(name);
+    draft_name.push(format!(".{:016x}.draft", rand::random::<u64>()));
+    let draft = path.with_file_name(draft_name);
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&draft)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::hard_link(&draft, path)
+    })();
+    let _ = std::fs::remove_file(&draft);
+    written.map_err(io)?;
+    // The link itself durable.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Secret bytes: zeroed on drop, redacted in `Debug`.
@@ -733,6 +754,37 @@ impl DataKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key file appears whole or not at all: a reader polling for it meanwhile never reads
+    /// it half written (it did, written in place, and a `master rotate` beside another command
+    /// failed it with a malformed key); one already there is never overwritten; nothing else is
+    /// left in the directory.
+    #[test]
+    fn a_key_file_appears_whole_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..200 {
+            let path = dir.path().join(format!("master.key.{i}"));
+            let key = MasterKey::generate();
+            let reader = std::thread::spawn({
+                let path = path.clone();
+                move || loop {
+                    if let Ok(text) = std::fs::read_to_string(&path) {
+                        return text;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            key.write_new(&path).unwrap();
+            let seen = reader.join().unwrap();
+            assert_eq!(seen, *key.to_text(), "read while it was written");
+        }
+        let path = dir.path().join("master.key.0");
+        let before = std::fs::read(&path).unwrap();
+        assert!(MasterKey::generate().write_new(&path).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 200, "drafts left behind");
+    }
 
     #[test]
     fn a_record_key_opens_its_record_and_no_other() {
