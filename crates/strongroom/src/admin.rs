@@ -55,6 +55,10 @@ fn existing(data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The data directory, opened for a command that `changes` it or only reads it.
+/// How long a server that did not answer takes, at most, to end the sessions of accounts it
+/// finds removed or locked in the catalog (it looks every 2 s).
+const SESSIONS_ENDED_BY_THE_SERVER: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub async fn open_for(data_dir: &Path, changes: bool) -> anyhow::Result<Admin> {
     match changes {
         true => open(data_dir).await,
@@ -300,10 +304,21 @@ pub async fn tenant(data_dir: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
                 tenant: Some(name.clone()),
                 ..Default::default()
             };
-            let closed =
-                crate::session_admin::close_for(data_dir, selection, "tenant removed").await?;
-            // Its detection overrides and its accounts' went with it: the server forgets them.
-            crate::session_admin::detection_changed(data_dir).await?;
+            let (closed, answered) = crate::session_admin::close_or_leave_to_server(
+                data_dir,
+                selection,
+                "tenant removed",
+            )
+            .await?;
+            if answered {
+                // Its detection overrides and its accounts' went with it: the server forgets
+                // them.
+                crate::session_admin::detection_changed(data_dir).await?;
+            } else {
+                // A server that did not answer ends the sessions of its removed accounts within
+                // 2 s of reading the catalog: past that, before the rows go.
+                tokio::time::sleep(SESSIONS_ENDED_BY_THE_SERVER).await;
+            }
             // Progress on a terminal only; piped output stays clean.
             let tty = std::io::stderr().is_terminal();
             let (files, blobs) = admin

@@ -549,12 +549,14 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     let bob = server.account("acme", "bob", "full");
     let carol = server.account("acme", "carol", "full");
     let dave = server.account("acme", "dave", "full");
+    let frank = server.account("other", "frank", "full");
     let bobs_key = support::fingerprint(&bob.public_key());
     let mut raws = [
         Raw::connect(&alice),
         Raw::connect(&bob),
         Raw::connect(&carol),
         Raw::connect_from(&dave, "127.0.0.3"),
+        Raw::connect(&frank),
     ];
     let mut id = 0;
     // Whether a session still answers a request.
@@ -574,6 +576,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         vec!["user", "key", "remove", "bob", &bobs_key],
         vec!["session", "kill", "--user", "carol"],
         vec!["ban", "add", "127.0.0.3"],
+        vec!["tenant", "remove", "other", "--shred"],
         // A rate, a canary, an unlock: the server takes them from the catalog too.
         vec!["user", "throttle", "carol", "1M"],
         vec!["canary", "add", "acme", "/customers_full.csv"],
@@ -593,7 +596,10 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     .collect();
     // Each session ends within some 2 s of its change's commit, long before the command gives
     // up on the server's answer.
-    for (who, raw) in ["alice", "bob", "carol", "dave"].into_iter().zip(&mut raws) {
+    for (who, raw) in ["alice", "bob", "carol", "dave", "frank"]
+        .into_iter()
+        .zip(&mut raws)
+    {
         while answers(raw, &mut id) {
             assert!(
                 started.elapsed() < Duration::from_secs(7),
@@ -616,6 +622,20 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         "{stderr}"
     );
     let throttle = outs.pop().unwrap();
+    let removal = outs.pop().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&removal.stdout),
+        String::from_utf8_lossy(&removal.stderr),
+    );
+    assert!(
+        removal.status.success()
+            && stderr.contains("it ends the live sessions this change concerns itself")
+            && stdout.starts_with("tenant other shredded: key destroyed, ")
+            && stdout.trim_end().ends_with(
+                "; the live sessions it concerns are ended by the server within 2 seconds"
+            ),
+        "{stdout}\n{stderr}"
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&throttle.stdout),
         String::from_utf8_lossy(&throttle.stderr),
@@ -687,6 +707,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         ("bob", "key removed (found so in the catalog)\""),
         ("carol", "killed by an administrator ("),
         ("dave", "address banned by an administrator ("),
+        ("frank", "account removed (found so in the catalog)\""),
     ] {
         assert!(
             sessions.lines().any(|l| l.contains(r#""opened":false"#)
