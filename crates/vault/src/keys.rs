@@ -86,9 +86,28 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), KeyErr
     let name = path
         .file_name()
         .ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
-    let mut draft_name = std::ffi::OsString::from(".");
-    draft_name.push(name);
-    draft_name.push(format!(".{:016x}.draft", rand::random::<u64>()));
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    // Drafts a process killed before its link left (keys never in use: a draft linked is
+    // there under `path` too, a link of its own): removed, as nothing else would.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        use std::os::unix::ffi::OsStrExt;
+        for e in entries.flatten() {
+            let n = e.file_name();
+            // `.NAME.<16 hex>.draft` exactly (not another file's, `.NAME.new.<hex>.draft`).
+            let ours = (n.as_bytes().strip_prefix(prefix.as_bytes()))
+                .and_then(|rest| rest.strip_suffix(b".draft"))
+                .is_some_and(|id| id.len() == 16 && id.iter().all(u8::is_ascii_hexdigit));
+            if ours {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let mut draft_name = prefix;
+    draft_name.push(format!("{:016x}.draft", rand::random::<u64>()));
     let draft = path.with_file_name(draft_name);
     let written = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -784,6 +803,15 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
         let names = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(names, 200, "drafts left behind");
+        // A draft a killed process left is removed by the next write of that file.
+        let left = dir.path().join(".ledger.key.00000000deadbeef.draft");
+        std::fs::write(&left, b"a key never linked").unwrap();
+        let other = dir.path().join(".ledger.key.new.00000000deadbeef.draft");
+        std::fs::write(&other, b"another file's").unwrap();
+        MasterKey::generate()
+            .write_new(&dir.path().join("ledger.key"))
+            .unwrap();
+        assert!(!left.exists() && other.exists());
     }
 
     #[test]
