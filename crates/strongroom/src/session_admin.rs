@@ -115,15 +115,30 @@ pub async fn close_or_leave_to_server(
 /// the sessions itself from the catalog, where the change was made or the kill recorded:
 /// [`close_or_leave_to_server`]). With what happened, whether the server answered.
 async fn close_or_leave(data_dir: &Path, request: &Request) -> anyhow::Result<(String, bool)> {
-    match control::call(data_dir, request).await {
-        Ok(reply) => Ok((closed(checked(reply)?)?, true)),
-        Err(e) => {
-            eprintln!(
-                "strongroom: warning: cannot reach the running server: {e}; it ends the live \
-                 sessions this change concerns itself within 2 seconds of reading it"
-            );
+    let taken_up = "it ends the live sessions this change concerns itself within 2 seconds of \
+                    reading it";
+    match ask_or_leave(data_dir, request, taken_up).await? {
+        Some(reply) => Ok((closed(reply)?, true)),
+        None => {
             let said = "the live sessions it concerns are ended by the server within 2 seconds";
             Ok((said.to_owned(), false))
+        }
+    }
+}
+
+/// Asks the running server for `request`, a change it also takes up from the catalog by itself
+/// (`taken_up` says how, for people); where it does not answer, says so on stderr and returns
+/// `None` (the change stands).
+async fn ask_or_leave(
+    data_dir: &Path,
+    request: &Request,
+    taken_up: &str,
+) -> anyhow::Result<Option<Option<Reply>>> {
+    match control::call(data_dir, request).await {
+        Ok(reply) => Ok(Some(checked(reply)?)),
+        Err(e) => {
+            eprintln!("strongroom: warning: cannot reach the running server: {e}; {taken_up}");
+            Ok(None)
         }
     }
 }
@@ -199,15 +214,10 @@ pub async fn throttle(
         bytes_per_sec,
     };
     // A server that does not answer takes the rate from the catalog (`Gate::follow_throttles`).
-    let reply = match control::call(data_dir, &request).await {
-        Ok(reply) => checked(reply)?,
-        Err(e) => {
-            eprintln!(
-                "strongroom: warning: cannot reach the running server: {e}; it applies the \
-                 account's rate to its live sessions itself within 2 seconds of reading it"
-            );
-            return Ok("its live sessions take it from the server within 2 seconds".into());
-        }
+    let taken_up = "it applies the account's rate to its live sessions itself within 2 seconds \
+                    of reading it";
+    let Some(reply) = ask_or_leave(data_dir, &request, taken_up).await? else {
+        return Ok("its live sessions take it from the server within 2 seconds".into());
     };
     match reply {
         None => Ok("no server is running: no live session was affected".into()),
@@ -226,15 +236,9 @@ pub async fn released(data_dir: &Path, account: &str) -> anyhow::Result<String> 
         account: account.to_owned(),
     };
     // Not told, the server's detector reads the unlock from the catalog (`released_at`).
-    let reply = match control::call(data_dir, &request).await {
-        Ok(reply) => checked(reply)?,
-        Err(e) => {
-            eprintln!(
-                "strongroom: warning: cannot reach the running server: {e}; its detection reads \
-                 the unlock itself within 2 seconds"
-            );
-            return Ok("detection watches it afresh within 2 seconds".into());
-        }
+    let taken_up = "its detection reads the unlock itself within 2 seconds";
+    let Some(reply) = ask_or_leave(data_dir, &request, taken_up).await? else {
+        return Ok("detection watches it afresh within 2 seconds".into());
     };
     match reply {
         None => Ok("no server is running".into()),
@@ -247,15 +251,9 @@ pub async fn released(data_dir: &Path, account: &str) -> anyhow::Result<String> 
 /// returns what happened, for people.
 pub async fn detection_changed(data_dir: &Path) -> anyhow::Result<String> {
     // A server that does not answer reads canaries and overrides from the catalog every 2 s.
-    let reply = match control::call(data_dir, &Request::DetectionChanged).await {
-        Ok(reply) => checked(reply)?,
-        Err(e) => {
-            eprintln!(
-                "strongroom: warning: cannot reach the running server: {e}; it takes the change \
-                 up itself within 2 seconds of reading it"
-            );
-            return Ok("the server takes it up within 2 seconds".into());
-        }
+    let taken_up = "it takes the change up itself within 2 seconds of reading it";
+    let Some(reply) = ask_or_leave(data_dir, &Request::DetectionChanged, taken_up).await? else {
+        return Ok("the server takes it up within 2 seconds".into());
     };
     match reply {
         None => Ok("no server is running; it applies when the server starts".into()),
