@@ -340,11 +340,11 @@ impl Catalog {
         Ok(())
     }
 
-    /// Locks (with why) or unlocks an account.
-    pub async fn set_locked(&self, name: &str, locked: bool, reason: Option<&str>) -> Result<()> {
-        let done = sqlx::query("UPDATE accounts SET locked = ?, lock_reason = ? WHERE name = ?")
-            .bind(locked)
-            .bind(reason.filter(|_| locked))
+    /// Locks an account for an administrator, saying why (unlocked by
+    /// [`Catalog::unlock_account`]).
+    pub async fn lock_account(&self, name: &str, reason: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET locked = 1, lock_reason = ? WHERE name = ?")
+            .bind(reason)
             .bind(name)
             .execute(&self.pool)
             .await?;

@@ -175,7 +175,7 @@ async fn tenants_accounts_and_keys() {
             .unwrap()
             .is_empty()
     );
-    cat.set_locked("alice", true, None).await.unwrap();
+    cat.lock_account("alice", "a test").await.unwrap();
     assert!(cat.account("alice").await.unwrap().locked);
     // Locked, removed (or never there): out of service; the others not named.
     cat.remove_account("bob").await.unwrap();

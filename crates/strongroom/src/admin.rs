@@ -763,12 +763,8 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Lock { name, reason } => {
-            cat.set_locked(
-                &name,
-                true,
-                Some(reason.as_deref().unwrap_or("by an administrator")),
-            )
-            .await?;
+            cat.lock_account(&name, reason.as_deref().unwrap_or("by an administrator"))
+                .await?;
             let selection = service::sessions::Selection {
                 account: Some(name.clone()),
                 ..Default::default()
