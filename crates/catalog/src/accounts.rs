@@ -76,6 +76,47 @@ pub struct Account {
     pub throttle_bytes_per_sec: Option<i64>,
 }
 
+/// An account's login policy as the gate judges a first factor by it (its methods, networks,
+/// password expiry and second factor), without its secrets: what the server reads every 2 s
+/// for the accounts with a live session ([`Catalog::login_policies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPolicy {
+    pub account_id: i64,
+    /// First factors the account may use: "publickey", "certificate", "password".
+    pub methods: Vec<String>,
+    pub automation: bool,
+    /// Whether a TOTP secret is enrolled (every login then needs a second factor).
+    pub second_factor_enrolled: bool,
+    pub allowed_networks: Option<String>,
+    pub password_expires_at: Option<i64>,
+    pub tenant_require_mfa: bool,
+    pub tenant_allowed_networks: Option<String>,
+}
+
+impl Account {
+    /// Its login policy (the gate judges a login by it).
+    pub fn login_policy(&self) -> LoginPolicy {
+        LoginPolicy {
+            account_id: self.id,
+            methods: self.methods.clone(),
+            automation: self.automation,
+            second_factor_enrolled: self.totp_secret.is_some(),
+            allowed_networks: self.allowed_networks.clone(),
+            password_expires_at: self.password_expires_at,
+            tenant_require_mfa: self.tenant_require_mfa,
+            tenant_allowed_networks: self.tenant_allowed_networks.clone(),
+        }
+    }
+}
+
+/// An account's stored methods (`publickey,password`) as a list.
+fn methods_of(stored: &str) -> Vec<String> {
+    (stored.split(','))
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountKey {
     pub id: i64,
@@ -132,12 +173,7 @@ fn account_from_row(r: &SqliteRow) -> Result<Account> {
         locked: r.try_get::<i64, _>("locked")? != 0,
         lock_reason: r.try_get("lock_reason")?,
         created_at: r.try_get("created_at")?,
-        methods: r
-            .try_get::<String, _>("methods")?
-            .split(',')
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        methods: methods_of(&r.try_get::<String, _>("methods")?),
         automation: r.try_get::<i64, _>("automation")? != 0,
         totp_secret: r.try_get("totp_secret")?,
         allowed_networks: r.try_get("allowed_networks")?,
@@ -148,6 +184,47 @@ fn account_from_row(r: &SqliteRow) -> Result<Account> {
         tenant_require_mfa: r.try_get::<i64, _>("tenant_require_mfa")? != 0,
         tenant_allowed_networks: r.try_get("tenant_allowed_networks")?,
         throttle_bytes_per_sec: r.try_get("throttle_bytes_per_sec")?,
+    })
+}
+
+/// A login policy from its fields as [`Catalog::login_policies`] reads them.
+fn login_policy_from(row: &str) -> Result<LoginPolicy> {
+    let invalid = |why: &str| CatalogError::Invalid {
+        what: "login policy",
+        why: format!("{why} in a row of {} bytes", row.len()),
+    };
+    let fields: Vec<&str> = row.split('\u{1f}').collect();
+    let [
+        id,
+        methods,
+        automation,
+        enrolled,
+        nets,
+        expires,
+        require_mfa,
+        tenant_nets,
+    ] = fields[..]
+    else {
+        return Err(invalid("not 8 fields"));
+    };
+    let number = |f: &str| {
+        f.parse::<i64>()
+            .map_err(|_| invalid("a number that does not read"))
+    };
+    let list = |f: &str| match f.split_at_checked(1) {
+        Some(("+", list)) => Ok(Some(list.to_owned())),
+        Some(("-", "")) => Ok(None),
+        _ => Err(invalid("a list that does not read")),
+    };
+    Ok(LoginPolicy {
+        account_id: number(id)?,
+        methods: methods_of(methods),
+        automation: number(automation)? != 0,
+        second_factor_enrolled: number(enrolled)? != 0,
+        allowed_networks: list(nets)?,
+        password_expires_at: (!expires.is_empty()).then(|| number(expires)).transpose()?,
+        tenant_require_mfa: number(require_mfa)? != 0,
+        tenant_allowed_networks: list(tenant_nets)?,
     })
 }
 
@@ -270,6 +347,38 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
+    }
+
+    /// The login policies of accounts `ids` (rows: those with a live session), in the order of
+    /// their rows; an account gone is left out. One query, no secret read.
+    pub async fn login_policies(&self, ids: &[i64]) -> Result<Vec<LoginPolicy>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The rows as one text, a row's fields apart by U+001F and rows by U+001E (none of the
+        // values holds either: numbers, method names, normalised networks; a text list is
+        // marked `+`, its absence `-`). This runs every 2 s over every live account: sqlx
+        // decoding 10,000 rows a row at a time took 35-55 ms, this text 7-9 ms.
+        let (text,): (Option<String>,) = sqlx::query_as(
+            "SELECT group_concat(
+                    a.id || char(31) || a.methods || char(31) || a.automation || char(31)
+                    || (a.totp_secret IS NOT NULL) || char(31)
+                    || coalesce('+' || a.allowed_networks, '-') || char(31)
+                    || coalesce(a.password_expires_at, '') || char(31) || t.require_mfa
+                    || char(31) || coalesce('+' || t.allowed_networks, '-'), char(30))
+               FROM accounts a JOIN tenants t ON t.id = a.tenant_id
+              WHERE a.id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(crate::json_ids(ids))
+        .fetch_one(&self.pool)
+        .await?;
+        let text = text.unwrap_or_default();
+        let mut policies = (text.split('\u{1e}'))
+            .filter(|row| !row.is_empty())
+            .map(login_policy_from)
+            .collect::<Result<Vec<_>>>()?;
+        policies.sort_unstable_by_key(|p| p.account_id);
+        Ok(policies)
     }
 
     /// The rates of accounts `ids` (rows: those with a live session): each one's name and its

@@ -35,7 +35,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, NewKey};
+pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, LoginPolicy, NewKey};
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
 pub use detection::{AlertFilter, Canary, StoredAlert};

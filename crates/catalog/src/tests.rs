@@ -175,6 +175,40 @@ async fn tenants_accounts_and_keys() {
             .unwrap()
             .is_empty()
     );
+    // The live accounts' login policies: as each account's own, an account gone left out.
+    let policies = |ids: Vec<i64>| {
+        let cat = cat.clone();
+        async move { cat.login_policies(&ids).await.unwrap() }
+    };
+    let alice_policy = cat.account("alice").await.unwrap().login_policy();
+    assert_eq!(
+        policies(vec![bob.id, a.id, 999]).await,
+        [
+            alice_policy.clone(),
+            cat.account("bob").await.unwrap().login_policy()
+        ]
+    );
+    cat.update_account(
+        "alice",
+        &crate::AccountSettings {
+            methods: Some(vec!["publickey".into(), "password".into()]),
+            automation: Some(true),
+            allowed_networks: Some(Some("10.0.0.0/8".into())),
+            password_expires_at: Some(Some(7)),
+        },
+    )
+    .await
+    .unwrap();
+    cat.set_tenant_gate("acme", Some(true), Some(Some("10.1.0.0/16".into())))
+        .await
+        .unwrap();
+    let now = policies(vec![a.id]).await;
+    assert_eq!(now, [cat.account("alice").await.unwrap().login_policy()]);
+    assert_eq!(
+        now[0],
+        catalog_login_policy(a.id, &["publickey", "password"], Some(7))
+    );
+    assert!(policies(Vec::new()).await.is_empty());
     cat.lock_account("alice", "a test").await.unwrap();
     assert!(cat.account("alice").await.unwrap().locked);
     // Locked, removed (or never there): out of service; the others not named.
@@ -1884,4 +1918,18 @@ async fn the_contents_check_keeps_where_its_pass_reached() {
             ..c
         }
     );
+}
+
+/// Alice's policy after the test's changes (enrolment aside: none).
+fn catalog_login_policy(id: i64, methods: &[&str], expires: Option<i64>) -> crate::LoginPolicy {
+    crate::LoginPolicy {
+        account_id: id,
+        methods: methods.iter().map(|m| m.to_string()).collect(),
+        automation: true,
+        second_factor_enrolled: false,
+        allowed_networks: Some("10.0.0.0/8".into()),
+        password_expires_at: expires,
+        tenant_require_mfa: true,
+        tenant_allowed_networks: Some("10.1.0.0/16".into()),
+    }
 }

@@ -52,6 +52,15 @@ pub enum Request {
         close: Option<Selection>,
         why: String,
     },
+    /// A login policy changed in the catalog (`user set`, `user mfa`, `tenant policy`): reload
+    /// the networks new connections are judged by, then end the live sessions of the tenant (of
+    /// its one account, if given) that the policy would no longer let in, each recording its
+    /// reason and `by` after it (`service::gate::Gate::end_sessions_policy_refuses`).
+    PolicyChanged {
+        tenant: String,
+        account: Option<String>,
+        by: String,
+    },
     /// Commit what is queued for the ledger and sign a checkpoint now (`incident report
     /// --evidence`: the report's last records are under a signed checkpoint at once, not at
     /// the next one, up to 30 seconds later).
@@ -64,6 +73,8 @@ pub enum Reply {
     Sessions(Vec<SessionSnapshot>),
     /// Ids of the sessions closed.
     Killed(Vec<String>),
+    /// Ids of the sessions closed, each with its reason (`networks changed`).
+    Ended(Vec<(String, String)>),
     /// Whether the account had live sessions the new rate applies to.
     Throttled(bool),
     Released,
@@ -166,6 +177,35 @@ async fn answer(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
                 killed
             });
             Reply::Killed(killed)
+        }
+        Ok(Request::PolicyChanged {
+            tenant,
+            account,
+            by,
+        }) => {
+            shared.gate.refresh().await;
+            let scope = Selection {
+                tenant: Some(tenant),
+                account,
+                ..Default::default()
+            };
+            match (shared.gate)
+                .end_sessions_policy_refuses(registry, Some(&scope), &by)
+                .await
+            {
+                Ok(ended) => {
+                    if !ended.is_empty() {
+                        tracing::info!(
+                            ?scope,
+                            ?ended,
+                            "sessions a login policy no longer admits closed"
+                        );
+                    }
+                    let ended = ended.into_iter();
+                    Reply::Ended(ended.map(|(id, why)| (id, why.to_string())).collect())
+                }
+                Err(e) => Reply::Refused(format!("the login policies could not be read: {e}")),
+            }
         }
         Ok(Request::Throttle {
             account,

@@ -283,17 +283,6 @@ pub struct Selection {
     /// tenant's CA's).
     #[serde(default)]
     pub tenant: Option<String>,
-    /// Sessions from none of these networks (an account's or a tenant's allowed networks
-    /// narrowed: the sessions now outside them).
-    #[serde(default)]
-    pub outside: Option<Vec<ipnet::IpNet>>,
-    /// Sessions whose first factor is none of these methods (`publickey`, `certificate`,
-    /// `password`: an account's methods narrowed, or made an automation account's).
-    #[serde(default)]
-    pub methods_outside: Option<Vec<String>>,
-    /// Sessions that logged in with one factor (a second factor now required).
-    #[serde(default)]
-    pub single_factor: bool,
     /// Logged-in sessions whose client has sent nothing since (Unix milliseconds): idle past
     /// the server's limit.
     #[serde(default)]
@@ -334,14 +323,6 @@ impl Selection {
                 .tenant
                 .as_deref()
                 .is_none_or(|t| login.is_some_and(|l| l.tenant == t))
-            && self.outside.as_ref().is_none_or(|nets| {
-                let ip = crate::gate::network::canonical(live.source.ip());
-                !nets.iter().any(|n| n.contains(&ip))
-            })
-            && self.methods_outside.as_ref().is_none_or(|allowed| {
-                login.is_some_and(|l| !allowed.iter().any(|m| m == first_factor(&l.methods)))
-            })
-            && (!self.single_factor || login.is_some_and(|l| !l.methods.contains('+')))
             && self
                 .expired_by
                 .is_none_or(|by| login.is_some_and(|l| l.expires_at.is_some_and(|at| at <= by)))
@@ -493,6 +474,36 @@ impl Registry {
         }
         killed.sort_unstable();
         killed
+    }
+
+    /// Closes the logged-in sessions (those `selection` names, or all) for which `judge` (given
+    /// its login and source address) finds a reason, each recording `why` of it; returns each
+    /// one's id and reason, by id.
+    pub fn end_judged<R>(
+        &self,
+        selection: Option<&Selection>,
+        judge: impl Fn(&Login, std::net::IpAddr) -> Option<R>,
+        why: impl Fn(&R) -> String,
+    ) -> Vec<(String, R)> {
+        let Ok(g) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let mut ended = Vec::new();
+        for a in g.connections.values() {
+            let Some(login) = a.live.login.get() else {
+                continue;
+            };
+            if selection.is_some_and(|s| !s.matches(&a.live)) {
+                continue;
+            }
+            if let Some(reason) = judge(login, a.live.source.ip()) {
+                let _ = a.live.ended_by.set(why(&reason));
+                a.sever.sever();
+                ended.push((a.live.session_id.clone(), reason));
+            }
+        }
+        ended.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+        ended
     }
 
     /// Counts a session of `account_id` on connection `connection` (no longer counted as
@@ -823,10 +834,10 @@ mod tests {
         );
     }
 
-    /// A policy tightened names the sessions it would refuse now: by their first factor, or by
-    /// their having logged in with one factor.
+    /// A selection names logged-in sessions by their account's row, and narrows to those begun
+    /// by a time.
     #[test]
-    fn a_tightened_policy_names_the_sessions_it_would_refuse_now() {
+    fn a_selection_names_sessions_by_row_and_by_start() {
         let live = |account: &str, methods: &str| {
             let l = LiveSession::new(
                 1,
@@ -846,11 +857,6 @@ mod tests {
                 expires_at: None,
             });
             l
-        };
-        let methods = Selection {
-            account: Some("alice".into()),
-            methods_outside: Some(vec!["publickey".into(), "certificate".into()]),
-            ..Default::default()
         };
         // By the account's row.
         let rows = |ids: Vec<i64>| Selection {
@@ -872,19 +878,6 @@ mod tests {
             ..Default::default()
         };
         assert!(!alone.matches(&live("alice", "publickey")));
-        assert!(methods.matches(&live("alice", "password")));
-        assert!(methods.matches(&live("alice", "password+totp")));
-        assert!(!methods.matches(&live("alice", "publickey+totp")));
-        assert!(!methods.matches(&live("alice", "certificate")));
-        assert!(!methods.matches(&live("bob", "password")));
-        let second = Selection {
-            tenant: Some("acme".into()),
-            single_factor: true,
-            ..Default::default()
-        };
-        assert!(second.matches(&live("alice", "publickey")));
-        assert!(second.matches(&live("alice", "password")));
-        assert!(!second.matches(&live("alice", "publickey+totp")));
         // A connection not logged in is no account's session.
         let unauthenticated = LiveSession::new(
             1,
@@ -893,8 +886,7 @@ mod tests {
             0,
             Arc::default(),
         );
-        assert!(!second.matches(&unauthenticated));
-        assert!(!methods.matches(&unauthenticated));
+        assert!(!rows(vec![1]).matches(&unauthenticated));
     }
 
     /// A session is idle past a time when it logged in and its client has sent nothing since;

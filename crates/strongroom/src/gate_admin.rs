@@ -55,13 +55,10 @@ pub async fn user_mfa(
     let e = admin.enrol_totp(name).await?;
     let uri = totp::otpauth_uri(&e.secret, &a.name, &a.tenant);
     // Its sessions that logged in without a code end, as a policy tightened ends them.
-    let closed = close_refused_now(data_dir, &admin.catalog().account(name).await?).await?;
+    let closed = crate::session_admin::policy_changed(data_dir, &a.tenant, Some(name)).await?;
     println!("TOTP enrolled for {name}: from the next login, a verification code is required.");
-    if !closed.one_factor.is_empty() {
-        println!(
-            "its sessions that logged in without one: {}",
-            crate::session_admin::closed_ids(&closed.one_factor)
-        );
+    if !closed.is_empty() {
+        println!("{}", closed.trim_start_matches("; "));
     }
     println!("Shown once; add it to an authenticator app now.\n");
     println!("otpauth URI: {uri}");
@@ -119,93 +116,12 @@ pub async fn user_set(
             .map(|v| date(v, "--password-expires"))
             .transpose()?,
     };
-    let narrowed = settings.allowed_networks.clone().flatten();
     cat.update_account(name, &settings).await?;
-    let mut closed = match narrowed {
-        // Its sessions from outside the networks it may now come from end.
-        Some(list) => {
-            let selection = service::sessions::Selection {
-                account: Some(name.to_owned()),
-                outside: Some(network::parse(&list).map_err(UsageError)?),
-                ..Default::default()
-            };
-            format!(
-                "; outside them: {}",
-                crate::session_admin::close_for(data_dir, selection, "networks changed").await?
-            )
-        }
-        None => String::new(),
-    };
-    closed.push_str(
-        &close_refused_now(data_dir, &cat.account(name).await?)
-            .await?
-            .said(),
-    );
+    // Its live sessions that the policy would now refuse end.
+    let tenant = cat.account(name).await?.tenant;
+    let closed = crate::session_admin::policy_changed(data_dir, &tenant, Some(name)).await?;
     println!("account {name} updated{closed}");
     Ok(())
-}
-
-/// The account's live sessions a policy tightened closed: by a first factor no longer allowed,
-/// and with one factor where a second is now required (their ids).
-struct ClosedNow {
-    by_method: Vec<String>,
-    one_factor: Vec<String>,
-}
-
-impl ClosedNow {
-    /// `; by a method no longer allowed: 1 live session(s) closed: …`, or nothing.
-    fn said(&self) -> String {
-        let mut said = String::new();
-        for (why, ids) in [
-            ("by a method no longer allowed", &self.by_method),
-            ("with one factor where two are required", &self.one_factor),
-        ] {
-            if !ids.is_empty() {
-                said.push_str(&format!(
-                    "; {why}: {}",
-                    crate::session_admin::closed_ids(ids)
-                ));
-            }
-        }
-        said
-    }
-}
-
-/// Ends the account's live sessions that its login policy would refuse now (a method no longer
-/// allowed, a password on an automation account or past its expiry, one factor where a second
-/// is required: the session logged in before the change).
-async fn close_refused_now(data_dir: &Path, a: &catalog::Account) -> anyhow::Result<ClosedNow> {
-    let password_refused = a.automation || a.password_expires_at.is_some_and(|t| t <= now());
-    let allowed: Vec<String> = a
-        .methods
-        .iter()
-        .filter(|m| !(password_refused && m.as_str() == "password"))
-        .cloned()
-        .collect();
-    let needs_second = a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation);
-    let ask = |selection: service::sessions::Selection| {
-        crate::session_admin::close_ids_for(data_dir, selection, "login policy changed")
-    };
-    let by_method = ask(service::sessions::Selection {
-        account: Some(a.name.clone()),
-        methods_outside: Some(allowed),
-        ..Default::default()
-    })
-    .await?;
-    let one_factor = if needs_second {
-        ask(service::sessions::Selection {
-            account: Some(a.name.clone()),
-            single_factor: true,
-            ..Default::default()
-        })
-        .await?
-    } else {
-        Vec::new()
-    };
-    Ok(ClosedNow {
-        by_method,
-        one_factor,
-    })
 }
 
 pub async fn tenant_policy(
@@ -223,70 +139,13 @@ pub async fn tenant_policy(
         .as_deref()
         .map(|v| networks(v, "--networks"))
         .transpose()?;
-    let changed = nets.clone();
     cat.set_tenant_gate(name, mfa, nets).await?;
-    // A second factor required now: the tenant's sessions that logged in with one end (but
-    // automation accounts', which the minimum does not bind).
-    // (Each such session closed by its id: a list of the tenant's automation accounts could
-    // outgrow a control request.)
-    let mut closed_single = String::new();
-    if mfa == Some(true)
-        && let Some(live) = crate::session_admin::live(data_dir).await?
-    {
-        let exempt: std::collections::BTreeSet<String> = cat
-            .list_accounts(Some(name))
-            .await?
-            .into_iter()
-            .filter(|a| a.automation)
-            .map(|a| a.name)
-            .collect();
-        let mut ids = Vec::new();
-        for s in live {
-            let one_factor = s.methods.as_deref().is_some_and(|m| !m.contains('+'));
-            let bound = s.account.as_ref().is_some_and(|a| !exempt.contains(a));
-            if s.tenant.as_deref() != Some(name) || !one_factor || !bound {
-                continue;
-            }
-            ids.extend(
-                crate::session_admin::close_ids_for(
-                    data_dir,
-                    service::sessions::Selection {
-                        session: Some(s.id),
-                        tenant: Some(name.to_owned()),
-                        single_factor: true,
-                        ..Default::default()
-                    },
-                    "second factor required",
-                )
-                .await?,
-            );
-        }
-        if !ids.is_empty() {
-            closed_single = format!(
-                "; with one factor: {}",
-                crate::session_admin::closed_ids(&ids)
-            );
-        }
-    }
     // The running server judges new connections by them at once (a login is checked against
     // the tenant's networks as stored; the accept, against every tenant's, as last reloaded),
-    // and the tenant's sessions from outside narrowed networks end.
-    let mut closed = String::new();
-    if let Some(nets) = changed {
-        let close = match nets {
-            Some(list) => Some(service::sessions::Selection {
-                tenant: Some(name.to_owned()),
-                outside: Some(network::parse(&list).map_err(UsageError)?),
-                ..Default::default()
-            }),
-            None => None,
-        };
-        let why = crate::session_admin::by_administrator("networks changed");
-        let reply = crate::session_admin::gate_changed(data_dir, close.clone(), why).await?;
-        if close.is_some() {
-            closed = format!("; outside them: {reply}");
-        }
-    }
+    // and the tenant's live sessions that the policy would now refuse end: from outside
+    // narrowed networks, with one factor where a second is now required (but automation
+    // accounts', which the minimum does not bind).
+    let closed = crate::session_admin::policy_changed(data_dir, name, None).await?;
     let (mfa, nets) = cat.tenant_gate(name).await?;
     println!(
         "tenant {name}: second factor {}; networks {}",
@@ -297,7 +156,6 @@ pub async fn tenant_policy(
         },
         nets.as_deref().unwrap_or("any")
     );
-    closed.push_str(&closed_single);
     if !closed.is_empty() {
         println!("{}", closed.trim_start_matches("; "));
     }

@@ -78,23 +78,6 @@ pub async fn live(data_dir: &Path) -> anyhow::Result<Option<Vec<SessionSnapshot>
     }
 }
 
-/// Closes the sessions `selection` names, recording `why` with each; returns what happened,
-/// for people.
-pub async fn close(data_dir: &Path, selection: Selection, why: String) -> anyhow::Result<String> {
-    closed(ask(data_dir, &Request::Kill { selection, why }).await?)
-}
-
-/// Closes the sessions `selection` names for an administrator's command that did `what`
-/// (`key removed`), recording it with each ([`by_administrator`]); returns what happened, for
-/// people.
-pub async fn close_for(
-    data_dir: &Path,
-    selection: Selection,
-    what: &str,
-) -> anyhow::Result<String> {
-    close(data_dir, selection, by_administrator(what)).await
-}
-
 /// Closes the sessions `selection` names for an administrator's command that did `what` (an
 /// account locked or removed, a key removed), as [`close_for`]; where the running server does
 /// not answer (out of file descriptors, stuck), says so on stderr and returns what follows for
@@ -143,20 +126,6 @@ async fn ask_or_leave(
     }
 }
 
-/// Like [`close_for`], the ids of the sessions it closed (none when no server runs).
-pub async fn close_ids_for(
-    data_dir: &Path,
-    selection: Selection,
-    what: &str,
-) -> anyhow::Result<Vec<String>> {
-    let why = by_administrator(what);
-    match ask(data_dir, &Request::Kill { selection, why }).await? {
-        None => Ok(Vec::new()),
-        Some(Reply::Killed(ids)) => Ok(ids),
-        Some(other) => anyhow::bail!("unexpected reply from the server: {other:?}"),
-    }
-}
-
 /// `2 live session(s) closed: a, b`, for people.
 pub fn closed_ids(ids: &[String]) -> String {
     format!("{} live session(s) closed: {}", ids.len(), ids.join(", "))
@@ -165,10 +134,49 @@ pub fn closed_ids(ids: &[String]) -> String {
 /// Why an administrator's command closed sessions, as their records say it: `what` (`key
 /// removed`) by the administrator who ran it.
 pub fn by_administrator(what: &str) -> String {
-    format!(
-        "{what} by an administrator ({})",
-        crate::audit_admin::operator()
-    )
+    format!("{what} {}", by_an_administrator())
+}
+
+/// `by an administrator (USER)`: who closed a session, after what was done.
+fn by_an_administrator() -> String {
+    format!("by an administrator ({})", crate::audit_admin::operator())
+}
+
+/// Tells the running server that a login policy changed in the catalog (of `tenant`, or of its
+/// `account`): it reloads the networks new connections are judged by and ends the live sessions
+/// the policy would no longer let in (`service::gate::Gate::end_sessions_policy_refuses`, the
+/// one judgement). Returns what happened, for people: `; networks changed: 1 live session(s)
+/// closed: …`, one part per reason, or nothing. Where the server does not answer, warns and
+/// says it ends them itself within 2 seconds of reading the change.
+pub async fn policy_changed(
+    data_dir: &Path,
+    tenant: &str,
+    account: Option<&str>,
+) -> anyhow::Result<String> {
+    let request = Request::PolicyChanged {
+        tenant: tenant.to_owned(),
+        account: account.map(str::to_owned),
+        by: by_an_administrator(),
+    };
+    let taken_up = "it ends the live sessions the policy no longer lets in itself within 2 \
+                    seconds of reading it";
+    let ended = match ask_or_leave(data_dir, &request, taken_up).await? {
+        None => {
+            let said = "; the live sessions it no longer lets in are ended by the server within 2 \
+                        seconds";
+            return Ok(said.to_owned());
+        }
+        Some(None) => return Ok(String::new()),
+        Some(Some(Reply::Ended(ended))) => ended,
+        Some(Some(other)) => anyhow::bail!("unexpected reply from the server: {other:?}"),
+    };
+    let mut by_reason: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (id, reason) in ended {
+        by_reason.entry(reason).or_default().push(id);
+    }
+    Ok((by_reason.iter())
+        .map(|(reason, ids)| format!("; {reason}: {}", closed_ids(ids)))
+        .collect())
 }
 
 /// Tells the running server that bans or allowed networks changed (it reloads them at once),

@@ -538,9 +538,10 @@ fn out_of_file_descriptors_the_server_keeps_its_waiting_client_and_serves_it_aft
 
 /// Containment reaches the live sessions it concerns through the catalog where the control
 /// socket cannot: with the server out of file descriptors, `user lock`, `user key remove`,
-/// `session kill` and `ban add` are told the server did not answer (after 10 s, not a wait
-/// without end) and their change stands; the server itself ends the account's session, the
-/// key's, the one killed and the banned address's within some 2 s, saying why. A kill is not a
+/// `session kill`, `ban add`, `tenant remove` and `user set` narrowing networks are told the
+/// server did not answer (after 10 s, not a wait without end) and their change stands; the
+/// server itself ends the account's session, the key's, the one killed, the banned address's,
+/// the removed tenant's and the one outside the networks within some 2 s, saying why. A kill is not a
 /// lock: the account killed logs in again after it.
 #[test]
 fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
@@ -550,6 +551,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     let carol = server.account("acme", "carol", "full");
     let dave = server.account("acme", "dave", "full");
     let frank = server.account("other", "frank", "full");
+    let erin = server.account("acme", "erin", "full");
     let bobs_key = support::fingerprint(&bob.public_key());
     let mut raws = [
         Raw::connect(&alice),
@@ -557,6 +559,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         Raw::connect(&carol),
         Raw::connect_from(&dave, "127.0.0.3"),
         Raw::connect(&frank),
+        Raw::connect(&erin),
     ];
     let mut id = 0;
     // Whether a session still answers a request.
@@ -577,6 +580,8 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         vec!["session", "kill", "--user", "carol"],
         vec!["ban", "add", "127.0.0.3"],
         vec!["tenant", "remove", "other", "--shred"],
+        // A login policy narrowed: its sessions from elsewhere end.
+        vec!["user", "set", "erin", "--networks", "127.0.0.9/32"],
         // A rate, a canary, an unlock: the server takes them from the catalog too.
         vec!["user", "throttle", "carol", "1M"],
         vec!["canary", "add", "acme", "/customers_full.csv"],
@@ -596,7 +601,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     .collect();
     // Each session ends within some 2 s of its change's commit, long before the command gives
     // up on the server's answer.
-    for (who, raw) in ["alice", "bob", "carol", "dave", "frank"]
+    for (who, raw) in ["alice", "bob", "carol", "dave", "frank", "erin"]
         .into_iter()
         .zip(&mut raws)
     {
@@ -622,6 +627,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         "{stderr}"
     );
     let throttle = outs.pop().unwrap();
+    let policy = outs.pop().unwrap();
     let removal = outs.pop().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&removal.stdout),
@@ -635,6 +641,20 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
                 "; the live sessions it concerns are ended by the server within 2 seconds"
             ),
         "{stdout}\n{stderr}"
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&policy.stdout),
+        String::from_utf8_lossy(&policy.stderr),
+    );
+    assert!(
+        policy.status.success()
+            && stderr.contains("it ends the live sessions the policy no longer lets in itself"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        stdout.trim(),
+        "account erin updated; the live sessions it no longer lets in are ended by the server \
+         within 2 seconds"
     );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&throttle.stdout),
@@ -708,6 +728,7 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
         ("carol", "killed by an administrator ("),
         ("dave", "address banned by an administrator ("),
         ("frank", "account removed (found so in the catalog)\""),
+        ("erin", "networks changed (found so in the catalog)\""),
     ] {
         assert!(
             sessions.lines().any(|l| l.contains(r#""opened":false"#)

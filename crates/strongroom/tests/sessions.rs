@@ -510,19 +510,19 @@ fn narrowed_networks_close_the_sessions_outside_them() {
     }
     let out = server.ok(&["user", "set", "alice", "--networks", "127.0.0.5/32"]);
     assert!(
-        out.contains("outside them: 1 live session(s) closed"),
+        out.contains("networks changed: 1 live session(s) closed"),
         "{out}"
     );
     assert_eq!((live_from("127.0.0.5"), live_from("127.0.0.6")), (1, 0));
     let out = server.ok(&["tenant", "policy", "acme", "--networks", "127.0.0.7/32"]);
     assert!(
-        out.contains("outside them: 1 live session(s) closed"),
+        out.contains("networks changed: 1 live session(s) closed"),
         "{out}"
     );
     assert_eq!(live_from("127.0.0.5"), 0);
     // Widened to any: nothing to close, and said so.
     let out = server.ok(&["tenant", "policy", "acme", "--networks", "any"]);
-    assert!(!out.contains("outside them"), "{out}");
+    assert!(!out.contains("closed"), "{out}");
     for child in &mut held {
         let _ = child.kill();
         let _ = child.wait();
@@ -620,11 +620,11 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    // `user set alice ARGS` ends her password session, and only that.
-    let ends_the_password_session = |args: &[&str]| {
+    // `user set alice ARGS` ends her password session, and only that, saying why.
+    let ends_the_password_session = |args: &[&str], why: &str| {
         let out = server.ok(&[&["user", "set", "alice"][..], args].concat());
         assert!(
-            out.contains("by a method no longer allowed: 1 live session(s) closed"),
+            out.contains(&format!("; {why}: 1 live session(s) closed")),
             "{out}"
         );
         assert_eq!(
@@ -646,7 +646,7 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
         ],
     );
     // Keys only for alice: her password session ends, her key session stays.
-    ends_the_password_session(&["--methods", "publickey"]);
+    ends_the_password_session(&["--methods", "publickey"], "login policy changed");
     // A change that tightens nothing closes nothing.
     let out = server.ok(&["user", "set", "alice", "--methods", "publickey,certificate"]);
     assert!(!out.contains("closed"), "{out}");
@@ -655,21 +655,21 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     assert!(!out.contains("closed"), "{out}");
     sessions.push(held(&alice, "alice", true));
     until(1, &[("alice", "password")]);
-    ends_the_password_session(&["--password-expires", "2020-01-01"]);
+    ends_the_password_session(&["--password-expires", "2020-01-01"], "password expired");
     // A second factor enrolled for an account: its session that logged in without one ends.
     let carol = server.account("acme", "carol", "full");
     sessions.push(held(&carol, "carol", false));
     until(1, &[("carol", "publickey")]);
     let out = server.ok(&["user", "mfa", "carol"]);
     assert!(
-        out.contains("its sessions that logged in without one: 1 live session(s) closed"),
+        out.contains("\nsecond factor required: 1 live session(s) closed"),
         "{out}"
     );
     assert_eq!(live("carol", "publickey"), 0);
     // A second factor required by the tenant: alice's one-factor session ends, robot's stays.
     let out = server.ok(&["tenant", "policy", "acme", "--require-mfa", "yes"]);
     assert!(
-        out.contains("with one factor: 1 live session(s) closed"),
+        out.contains("\nsecond factor required: 1 live session(s) closed"),
         "{out}"
     );
     assert_eq!(
@@ -682,6 +682,7 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
         Some("alice"),
         &[
             "login policy changed by an administrator",
+            "password expired by an administrator",
             "second factor required by an administrator",
         ],
     );
@@ -689,6 +690,66 @@ fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// A login policy narrowed where this server was not told of it (another node, a command that
+/// could not reach it; here written straight into the catalog) ends the live sessions it no
+/// longer lets in within some 2 s, each saying why, and only those: from outside an account's
+/// networks, then with one factor once the tenant requires two (not an automation account's).
+#[test]
+fn a_policy_narrowed_in_the_catalog_ends_the_sessions_it_no_longer_lets_in() {
+    let server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let carol = server.account("acme", "carol", "full");
+    let robot = server.account("acme", "robot", "read-only");
+    server.ok(&["user", "set", "robot", "--automation", "yes"]);
+    let mut inside = Raw::connect_from(&alice, "127.0.0.5");
+    let mut outside = Raw::connect_from(&alice, "127.0.0.6");
+    let mut carols = Raw::connect(&carol);
+    let mut robots = Raw::connect(&robot);
+    let mut id = 0;
+    let mut answers = |raw: &mut Raw| {
+        id += 1;
+        raw.try_call(id, RequestOp::Stat { path: "/".into() })
+            .is_some()
+    };
+    let catalog = server.data_dir().join("catalog.db");
+    support::sqlite(
+        &catalog,
+        "UPDATE accounts SET allowed_networks = '127.0.0.5/32' WHERE name = 'alice'",
+    );
+    let t = Instant::now();
+    while answers(&mut outside) {
+        assert!(t.elapsed() < Duration::from_secs(5), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(answers(&mut inside) && answers(&mut carols) && answers(&mut robots));
+    support::sqlite(
+        &catalog,
+        "UPDATE tenants SET require_mfa = 1 WHERE name = 'acme'",
+    );
+    let t = Instant::now();
+    while answers(&mut inside) || answers(&mut carols) {
+        assert!(t.elapsed() < Duration::from_secs(5), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        answers(&mut robots),
+        "the automation account's session ended"
+    );
+    wait_for_ends(
+        &server,
+        Some("alice"),
+        &[
+            "networks changed (found so in the catalog)\"",
+            "second factor required (found so in the catalog)\"",
+        ],
+    );
+    wait_for_ends(
+        &server,
+        Some("carol"),
+        &["second factor required (found so in the catalog)\""],
+    );
 }
 
 /// A logged-in session whose client sends no request for the configured idle time is closed,

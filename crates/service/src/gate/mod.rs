@@ -13,6 +13,7 @@ pub mod certificate;
 pub mod credentials;
 pub mod defender;
 pub mod network;
+pub mod policy;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -148,6 +149,9 @@ pub struct Gate {
 /// Session kills read from the catalog at a time.
 const KILLS_A_LOOK: i64 = 500;
 
+/// Who found a session's login policy outgrown when it was the server's own look
+/// ([`Gate::end_sessions_policy_refuses`]).
+pub const FOUND_IN_THE_CATALOG: &str = "(found so in the catalog)";
 /// Why a session ended whose account the catalog found locked ([`Gate::end_sessions_out_of_service`]).
 pub const LOCKED_MEANWHILE: &str = "account locked (found so in the catalog)";
 /// Why a session ended whose account the catalog no longer holds.
@@ -197,7 +201,8 @@ impl Gate {
 
     /// Ends the live sessions (in `registry`) that the catalog says are out of service: of
     /// accounts locked or removed, opened by a key its account no longer holds or by a
-    /// certificate its tenant revoked, and those an administrator's kill recorded there names,
+    /// certificate its tenant revoked, those an administrator's kill recorded there names, and
+    /// those their accounts' login policies would no longer let in,
     /// however that came about (an administrator's command whose own close did not reach this
     /// server, containment on another node, a login that raced the change). Returns the
     /// sessions ended; none where the catalog cannot be read (logged).
@@ -209,7 +214,43 @@ impl Gate {
         ended.extend(self.end_removed_keys(registry).await);
         ended.extend(self.end_revoked_certificates(registry).await);
         ended.extend(self.apply_recorded_kills(registry).await);
+        match (self.end_sessions_policy_refuses(registry, None, FOUND_IN_THE_CATALOG)).await {
+            Ok(outgrown) => ended.extend(outgrown.into_iter().map(|(id, _)| id)),
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: could not read the live accounts' login policies")
+            }
+        }
         ended
+    }
+
+    /// Ends the live sessions (those `scope` names, or all)
+    /// that their accounts' login policies, as the catalog holds them now, would not let in
+    /// ([`policy::outgrown`]): from outside narrowed networks, by a method no longer allowed or a
+    /// password expired, with one factor where a second is now required. Each session's end
+    /// records its reason and `by` after it (`by an administrator (USER)`, `(found so in the
+    /// catalog)`). Returns each session ended with its reason.
+    pub async fn end_sessions_policy_refuses(
+        &self,
+        registry: &crate::sessions::Registry,
+        scope: Option<&crate::sessions::Selection>,
+        by: &str,
+    ) -> Result<Vec<(String, policy::Outgrown)>, catalog::CatalogError> {
+        let policies = self
+            .catalog
+            .login_policies(&registry.live_accounts())
+            .await?;
+        let now = self.clock.unix_secs();
+        let of = |account_id: i64| {
+            (policies
+                .binary_search_by_key(&account_id, |p| p.account_id)
+                .ok())
+            .map(|i| &policies[i])
+        };
+        Ok(registry.end_judged(
+            scope,
+            |login, source| policy::outgrown(of(login.account_id)?, &login.methods, source, now),
+            |reason| format!("{reason} {by}"),
+        ))
     }
 
     /// Sets the live sessions' rates to their accounts' in the catalog where they differ (a
@@ -562,19 +603,8 @@ impl Gate {
         if a.locked {
             return Err(Refusal::Locked);
         }
-        if !network::allows(a.tenant_allowed_networks.as_deref(), peer)
-            || !network::allows(a.allowed_networks.as_deref(), peer)
-        {
-            return Err(Refusal::NetworkNotAllowed);
-        }
-        if !a.methods.iter().any(|m| m == method.as_str())
-            || (a.automation && method == Method::Password)
-        {
-            return Err(Refusal::MethodNotAllowed(method));
-        }
         let under_attack = a.under_attack_until.is_some_and(|t| t > now);
-        let needs_second =
-            a.totp_secret.is_some() || (a.tenant_require_mfa && !a.automation) || under_attack;
+        let needs_second = policy::first_factor(&a.login_policy(), method, peer)? || under_attack;
         let p = principal(a);
         match (needs_second, a.totp_secret.is_some()) {
             (false, _) => Ok(Step::Done(p)),
