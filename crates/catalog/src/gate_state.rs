@@ -479,11 +479,20 @@ impl Catalog {
         Ok(done.rows_affected())
     }
 
-    pub async fn remove_ban(&self, address: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM bans WHERE address = ?")
-            .bind(address)
-            .execute(&self.pool)
-            .await?;
+    /// Lifts the ban of `address` in force at `now` (Unix seconds): it ends now, as renewed now
+    /// (so every server takes it up with the bans made since its last reading, within seconds,
+    /// told or not), at level 0 (an address banned in error starts its escalation afresh), with
+    /// `reason`; forgotten with the other ended bans. Not found where no ban is in force.
+    pub async fn lift_ban(&self, address: &str, now: i64, reason: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE bans SET until = ?2, created_at = ?2, level = 0, reason = ?3
+              WHERE address = ?1 AND until > ?2",
+        )
+        .bind(address)
+        .bind(now)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(CatalogError::NotFound {
                 what: "ban",

@@ -276,9 +276,10 @@ pub async fn ban(data_dir: &Path, cmd: BanCommand) -> anyhow::Result<()> {
         }
         BanCommand::Remove { address } => {
             let address = service::gate::network::written(address);
-            cat.remove_ban(&address).await?;
-            // The running server takes it up at once (it would at its next reload).
-            crate::session_admin::gate_changed(data_dir, None, String::new()).await?;
+            let why = crate::session_admin::by_administrator("lifted");
+            cat.lift_ban(&address, admin.now(), &why).await?;
+            // The running server takes it up at once (each server would within 2 s).
+            crate::session_admin::ban_lifted(data_dir).await?;
             println!("ban of {address} lifted");
         }
     }

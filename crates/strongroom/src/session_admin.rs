@@ -179,14 +179,17 @@ pub async fn policy_changed(
         .collect())
 }
 
-/// Tells the running server that bans or allowed networks changed (it reloads them at once),
-/// then closes the sessions `close` names, recording `why`; returns what happened, for people.
-pub async fn gate_changed(
-    data_dir: &Path,
-    close: Option<Selection>,
-    why: String,
-) -> anyhow::Result<String> {
-    closed(ask(data_dir, &Request::GateChanged { close, why }).await?)
+/// Tells the running server that a ban was lifted in the catalog: it reloads the bans at once.
+/// Where it does not answer, warns: it reads the lift with the bans made since its last reading,
+/// within 2 seconds (`catalog::Catalog::lift_ban`).
+pub async fn ban_lifted(data_dir: &Path) -> anyhow::Result<()> {
+    let request = Request::GateChanged {
+        close: None,
+        why: String::new(),
+    };
+    let taken_up = "it reads the lift itself within 2 seconds";
+    ask_or_leave(data_dir, &request, taken_up).await?;
+    Ok(())
 }
 
 /// [`gate_changed`] for a change the server also reads from the catalog by itself (a ban, and
@@ -282,16 +285,12 @@ pub async fn checkpoint_now(data_dir: &Path) -> anyhow::Result<bool> {
     ))
 }
 
+/// Asks the running server for something only it can give (its live sessions, a checkpoint):
+/// one that does not answer is an error. (A change is asked with [`ask_or_leave`]: every server
+/// takes it up from the catalog by itself too.)
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
-    // A change's request comes after the change is stored: what stands is said.
-    let context = match request {
-        Request::List | Request::Checkpoint => "cannot reach the running server",
-        _ => {
-            "the change is stored in the catalog, but the running server could not be told of \
-             it (its live sessions go on as they were)"
-        }
-    };
-    let reply = control::call(data_dir, request).await.context(context)?;
+    let reply =
+        (control::call(data_dir, request).await).context("cannot reach the running server")?;
     checked(reply)
 }
 

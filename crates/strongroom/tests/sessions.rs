@@ -249,6 +249,25 @@ fn a_ban_closes_the_address_sessions_at_once() {
     alice.sftp_ok("ls /\n");
     let out = server.admin(&["ban", "add", "127.0.0.1/33"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A ban lifted where this server is not told of it (another node; here its control socket
+    // moved aside, so the command finds no server to tell): the server reads the lift itself.
+    server.ok(&["ban", "add", "127.0.0.12"]);
+    assert!(!alice.sftp_from("127.0.0.12", "ls /\n").status.success());
+    let socket = server.data_dir().join("control.sock");
+    let aside = server.data_dir().join("control.sock.aside");
+    std::fs::rename(&socket, &aside).unwrap();
+    let out = server.ok(&["ban", "remove", "127.0.0.12"]);
+    assert_eq!(out.trim(), "ban of 127.0.0.12 lifted");
+    std::thread::sleep(Duration::from_millis(2500));
+    let lifted = alice.sftp_from("127.0.0.12", "ls /\n");
+    std::fs::rename(&aside, &socket).unwrap();
+    assert!(
+        lifted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lifted.stderr)
+    );
+    assert!(!server.ok(&["ban", "list"]).contains("127.0.0.12"));
 }
 
 /// Reads `len` bytes of `handle` sequentially in requests of 261,120; how long it took.

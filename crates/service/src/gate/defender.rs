@@ -472,6 +472,54 @@ mod tests {
         assert!(!d.is_banned(ip("203.0.113.200"), 1999));
     }
 
+    /// A ban lifted in the catalog (`ban remove`, on this node or another, told or not) is lifted
+    /// at the next reading of the bans made since the last, as a renewal is; the address's
+    /// next ban starts its escalation afresh, and a ban not in force cannot be lifted.
+    #[tokio::test]
+    async fn a_ban_lifted_in_the_catalog_is_lifted_at_the_next_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (catalog, _) = crate::test_catalog::with_tenant(dir.path()).await;
+        let now = 10_000_000;
+        let ban = |address: &str, level, until: i64| Ban {
+            address: address.into(),
+            level,
+            until,
+            reason: "too many failed logins".into(),
+            created_at: now - 10,
+        };
+        for b in [
+            ban("10.0.0.1", 3, now + 3600),
+            ban("2001:db8:1:2::/64", 2, now + 3600),
+            ban("10.0.0.2", 1, now - 5),
+        ] {
+            catalog.upsert_ban(&b).await.unwrap();
+        }
+        let d = Defender::new(DefenderConfig::default());
+        d.refresh(&catalog, now, Reload::Since).await;
+        assert!(d.is_banned(ip("10.0.0.1"), now + 1));
+        assert!(d.is_banned(ip("2001:db8:1:2::9"), now + 1));
+        for address in ["10.0.0.1", "2001:db8:1:2::/64"] {
+            (catalog.lift_ban(address, now + 1, "lifted by an administrator"))
+                .await
+                .unwrap();
+        }
+        let not_in_force = catalog.lift_ban("10.0.0.2", now + 1, "lifted").await;
+        assert!(matches!(
+            not_in_force,
+            Err(catalog::CatalogError::NotFound { .. })
+        ));
+        let never = catalog.lift_ban("10.0.0.3", now + 1, "lifted").await;
+        assert!(matches!(never, Err(catalog::CatalogError::NotFound { .. })));
+        d.refresh(&catalog, now + 2, Reload::Since).await;
+        assert!(!d.is_banned(ip("10.0.0.1"), now + 2));
+        assert!(!d.is_banned(ip("2001:db8:1:2::9"), now + 2));
+        for _ in 0..9 {
+            assert_eq!(d.record_failure(ip("10.0.0.1"), "alice", now + 3), vec![]);
+        }
+        let v = d.record_failure(ip("10.0.0.1"), "alice", now + 3);
+        assert!(matches!(v[0], Verdict::Banned { level: 1, .. }), "{v:?}");
+    }
+
     /// An IPv6 source is its /64: addresses rotated within it share one score and one ban
     /// (before, each of 2^64 addresses had ten attempts of its own); another /64 is apart. Its
     /// ban is stored under the network, read back with its level (escalation), and an
