@@ -109,9 +109,9 @@ async fn close_or_leave(data_dir: &Path, request: &Request) -> anyhow::Result<(S
     }
 }
 
-/// Asks the running server for `request`, a change it also takes up from the catalog by itself
-/// (`taken_up` says how, for people); where it does not answer, says so on stderr and returns
-/// `None` (the change stands).
+/// Asks the running server for `request`, what is also done without it (a change it takes up
+/// from the catalog by itself, a checkpoint the caller signs; `taken_up` says how, for people);
+/// where it does not answer, says so on stderr and returns `None`.
 async fn ask_or_leave(
     data_dir: &Path,
     request: &Request,
@@ -277,16 +277,21 @@ pub async fn detection_changed(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// Asks the server running on `data_dir`, if one runs, to commit what it has queued for the
-/// ledger and sign a checkpoint now; whether one did.
+/// ledger and sign a checkpoint now; whether one did. A server that does not answer (out of
+/// file descriptors, stuck: in the middle of an incident, perhaps) is warned of, and the caller
+/// signs the checkpoint itself, as where none runs: the ledger's own transaction keeps the two
+/// signers apart, and what the server has not yet written is not in the ledger to be read.
 pub async fn checkpoint_now(data_dir: &Path) -> anyhow::Result<bool> {
+    let taken_up = "the checkpoint is signed here instead (records the server has not written \
+                    to the ledger yet are not in the report)";
     Ok(matches!(
-        ask(data_dir, &Request::Checkpoint).await?,
-        Some(Reply::Checkpointed)
+        ask_or_leave(data_dir, &Request::Checkpoint, taken_up).await?,
+        Some(Some(Reply::Checkpointed))
     ))
 }
 
-/// Asks the running server for something only it can give (its live sessions, a checkpoint):
-/// one that does not answer is an error. (A change is asked with [`ask_or_leave`]: every server
+/// Asks the running server for what only it can give (its live sessions): one that does not
+/// answer is an error. (A change is asked with [`ask_or_leave`]: every server
 /// takes it up from the catalog by itself too.)
 async fn ask(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let reply =

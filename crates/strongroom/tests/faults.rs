@@ -752,6 +752,70 @@ fn containment_ends_its_sessions_when_the_server_cannot_be_asked() {
     server.assert_ledger_verifies();
 }
 
+/// Evidence can be written while the server cannot be asked (out of file descriptors; in the
+/// middle of an incident, perhaps): `incident report --evidence` says the server did not answer,
+/// signs the checkpoint itself, and the file holds for a third party, with the file the
+/// account read.
+#[test]
+fn evidence_is_written_when_the_server_cannot_be_asked() {
+    let mut server = Server::start();
+    let alice = server.account("acme", "alice", "full");
+    let mallory = server.account("acme", "mallory", "read-only");
+    std::fs::write(
+        alice.work().join("customers.csv"),
+        "name,iban\nAda,GB82WEST12345698765432\n",
+    )
+    .unwrap();
+    alice.sftp_ok("put customers.csv /customers.csv\n");
+    mallory.sftp_ok("get /customers.csv got.csv\n");
+    let head = server.ok(&["audit", "head"]);
+    let public_key = (head.lines())
+        .find_map(|l| l.strip_prefix("public key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{head}"))
+        .to_owned();
+    let evidence = server.data_dir().parent().unwrap().join("mallory.jsonl");
+    let had = server.exhaust_open_files();
+    let out = server.admin(&[
+        "incident",
+        "report",
+        "--user",
+        "mallory",
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]);
+    server.limit_open_files(had);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("did not answer within 10 seconds")
+            && stderr.contains("the checkpoint is signed here instead")
+            && stderr.contains("evidence written to "),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["totals"]["files"], 1, "{report:#}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let check = std::process::Command::new(support::BIN)
+        .current_dir(elsewhere.path())
+        .args(["incident", "check"])
+        .arg(&evidence)
+        .args(["--public-key", &public_key])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{said}");
+    assert!(
+        said.contains("\nholds: ") && said.contains(" 1 file read,"),
+        "{said}"
+    );
+    server.stop();
+    server.assert_ledger_verifies();
+}
+
 /// Uploads `data`; the failing request's message on refusal.
 fn upload_status(raw: &mut Raw, id: &mut u32, path: &str, data: &[u8]) -> Result<(), String> {
     *id += 1;
