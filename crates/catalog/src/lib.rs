@@ -11,6 +11,7 @@
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
+mod alert_deliveries;
 mod blob_store_owner;
 mod contents_check;
 mod damaged;
@@ -36,6 +37,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, LoginPolicy, NewKey};
+pub use alert_deliveries::{AlertDelivery, QUEUE_FULL};
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
 pub use detection::{AlertFilter, Canary, StoredAlert};

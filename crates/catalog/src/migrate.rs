@@ -35,6 +35,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0026_contents_check.sql"),
     include_str!("../migrations/sqlite/0027_session_kills.sql"),
     include_str!("../migrations/sqlite/0028_account_released.sql"),
+    include_str!("../migrations/sqlite/0029_alert_deliveries.sql"),
 ];
 
 /// The ledger database's migrations.

@@ -1933,3 +1933,117 @@ fn catalog_login_policy(id: i64, methods: &[&str], expires: Option<i64>) -> crat
         tenant_allowed_networks: Some("10.1.0.0/16".into()),
     }
 }
+
+/// Alert deliveries: queued once per alert and destination, given up beyond the limit waiting;
+/// held one at a time, due first, not again while held; attempts recorded, delivered or given up;
+/// those of a destination no longer configured given up.
+#[tokio::test]
+async fn alert_deliveries_are_queued_held_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::open(&dir.path().join("c.db")).await.unwrap();
+    assert!(
+        cat.queue_alert_delivery("a1", "webhook", 100, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !cat.queue_alert_delivery("a1", "webhook", 100, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        cat.queue_alert_delivery("a1", "email", 100, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        cat.queue_alert_delivery("a2", "webhook", 90, 2)
+            .await
+            .unwrap()
+    );
+    // Two wait for the webhook: a third is given up at once.
+    assert!(
+        !cat.queue_alert_delivery("a3", "webhook", 110, 2)
+            .await
+            .unwrap()
+    );
+    let a3 = cat.alert_deliveries("a3").await.unwrap();
+    assert_eq!(
+        (a3[0].gave_up_at, a3[0].last_error.as_deref()),
+        (Some(110), Some(crate::QUEUE_FULL))
+    );
+    // Due first: a2 (90), then a1; none before its time, none held twice.
+    assert_eq!(
+        cat.hold_due_alert_delivery("webhook", 80, 1000)
+            .await
+            .unwrap(),
+        None
+    );
+    let held = cat
+        .hold_due_alert_delivery("webhook", 120, 1000)
+        .await
+        .unwrap();
+    assert_eq!(held, Some(("a2".to_owned(), 0)));
+    let held = cat
+        .hold_due_alert_delivery("webhook", 120, 1000)
+        .await
+        .unwrap();
+    assert_eq!(held, Some(("a1".to_owned(), 0)));
+    assert_eq!(
+        cat.hold_due_alert_delivery("webhook", 120, 1000)
+            .await
+            .unwrap(),
+        None
+    );
+    // a2 failed, tried again at 500; a1 delivered.
+    cat.record_alert_delivery("a2", "webhook", 130, Err(("HTTP 503", Some(500))))
+        .await
+        .unwrap();
+    cat.record_alert_delivery("a1", "webhook", 140, Ok(()))
+        .await
+        .unwrap();
+    assert_eq!(
+        cat.hold_due_alert_delivery("webhook", 499, 2000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        cat.hold_due_alert_delivery("webhook", 500, 2000)
+            .await
+            .unwrap(),
+        Some(("a2".to_owned(), 1))
+    );
+    cat.record_alert_delivery("a2", "webhook", 600, Err(("timed out", None)))
+        .await
+        .unwrap();
+    let a2 = &cat.alert_deliveries("a2").await.unwrap()[0];
+    assert_eq!(
+        (a2.attempts, a2.gave_up_at, a2.last_error.as_deref()),
+        (2, Some(600), Some("timed out"))
+    );
+    let a1 = cat.alert_deliveries("a1").await.unwrap();
+    assert_eq!(
+        a1.iter()
+            .map(|d| (d.destination.as_str(), d.attempts, d.delivered_at))
+            .collect::<Vec<_>>(),
+        [("email", 0, None), ("webhook", 1, Some(140))]
+    );
+    // E-mail no longer configured: its waiting delivery is given up, the webhook's not touched.
+    assert_eq!(
+        cat.give_up_alert_deliveries_except(&["webhook"], 700, "not configured")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        cat.hold_due_alert_delivery("email", 800, 900)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        cat.alert_deliveries("a1").await.unwrap()[0].gave_up_at,
+        Some(700)
+    );
+}

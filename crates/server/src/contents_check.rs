@@ -205,6 +205,6 @@ async fn raise(shared: &Shared, tenant: &str, found: &mut Vec<(i64, String)>) {
     let record = check::alert_of(tenant, found, id, now);
     tracing::error!(alert = %record.id, tenant = %tenant, "{}", record.summary);
     service::detection::store_and_record(&shared.catalog, &shared.ledger, &record).await;
-    shared.deliveries.deliver(&record);
+    shared.deliveries.deliver(&record).await;
     found.clear();
 }

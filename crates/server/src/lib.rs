@@ -409,10 +409,14 @@ impl Server {
             clock.clone(),
         )?);
         gate.refresh().await;
-        let deliveries = Arc::new(service::alert_delivery::Deliveries::start(
-            &config.alerts,
-            clock.clone(),
-        )?);
+        let deliveries = Arc::new(
+            service::alert_delivery::Deliveries::start(
+                &config.alerts,
+                catalog.clone(),
+                clock.clone(),
+            )
+            .await?,
+        );
         let reservations = Arc::new(files::reserve::Reservations::new(
             config.limits.classify_threads,
         ));
@@ -769,7 +773,7 @@ async fn check_integrity_forever(shared: Arc<Shared>, every: Duration) {
             let record = service::integrity::alert_of(&t.name, &found, id, now);
             tracing::error!(alert = %record.id, tenant = %t.name, "{}", record.summary);
             service::detection::store_and_record(&shared.catalog, &shared.ledger, &record).await;
-            shared.deliveries.deliver(&record);
+            shared.deliveries.deliver(&record).await;
         }
     }
 }

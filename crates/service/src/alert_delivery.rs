@@ -1,8 +1,11 @@
 //! Delivery of alerts beyond the ledger (whose forwarder already sends every alert record to
 //! syslog and JSON lines): a webhook (an HTTP POST of the alert's JSON, signed with
 //! HMAC-SHA256 by the vault) and e-mail over SMTP. Delivery never holds up containment or a
-//! transfer: each destination has a bounded queue (an alert that does not fit is dropped,
-//! counted and logged) and its own task, which retries with backoff.
+//! transfer: an alert is queued in the catalog for each destination (`alert_deliveries`: a
+//! bounded number waiting, beyond which it is given up there, counted and logged) and each
+//! destination's task tries it, again after a failure with a growing pause, for a day. The
+//! queue outlives the process: an alert raised before a restart, or while its receiver was
+//! down, is delivered once it can be, by whichever server on the catalog holds it first.
 //!
 //! Never here: deciding what is an alert, storing it.
 
@@ -12,15 +15,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use catalog::Catalog;
 use lettre::message::Mailbox;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use vault::webhook::WebhookSecret;
 
 use crate::clock::Clock;
 use crate::detection::AlertRecord;
 
-/// Attempts per alert and destination (1 s, 2 s, 4 s, ... apart).
-pub const ATTEMPTS: u32 = 6;
+/// How long an alert's delivery is tried, from the alert's time: a day. A receiver down longer
+/// is an outage its log and `alert show` say; the alert is in the ledger and the catalog.
+pub const TRY_FOR: Duration = Duration::from_secs(86_400);
+/// The pause before an alert's second attempt, doubling after each failure to [`LONGEST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(300);
+/// After a failed attempt, how long a destination's task waits before its next (doubling while
+/// they fail, from [`FIRST_RETRY`]): a receiver that is down is not tried for every alert
+/// waiting at once.
+const LONGEST_DESTINATION_PAUSE: Duration = Duration::from_secs(60);
+/// How long a delivery being tried is held (past a webhook's timeout and an SMTP exchange): no
+/// other server tries it meanwhile, and one that stopped mid-attempt leaves it to be tried again
+/// then.
+const HOLD: Duration = Duration::from_secs(120);
+/// How often a destination's task looks for deliveries due when nothing woke it (retries come
+/// due; another server's alerts).
+const LOOK_EVERY: Duration = Duration::from_secs(2);
 /// Longest a webhook request may take.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,18 +99,26 @@ pub struct DeliveryConfig {
 }
 
 /// The running destinations.
-#[derive(Default)]
 pub struct Deliveries {
-    queues: Vec<(&'static str, mpsc::Sender<Arc<AlertRecord>>)>,
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    /// Each configured destination's name and what wakes its task.
+    destinations: Vec<(&'static str, Arc<Notify>)>,
+    /// Deliveries waiting per destination before new ones are given up.
+    queue: i64,
     dropped: AtomicU64,
 }
 
 impl Deliveries {
     /// Checks the configuration, reads the webhook secret and starts a task per configured
-    /// destination (on the current tokio runtime).
-    pub fn start(config: &DeliveryConfig, clock: Arc<dyn Clock>) -> Result<Self, DeliveryError> {
-        let mut queues = Vec::new();
-        let capacity = config.queue.max(1);
+    /// destination (on the current tokio runtime), which takes up the deliveries left waiting
+    /// (those of destinations no longer configured are given up).
+    pub async fn start(
+        config: &DeliveryConfig,
+        catalog: Catalog,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, DeliveryError> {
+        let mut destinations = Vec::new();
         if let Some(w) = &config.webhook {
             let url = reqwest::Url::parse(&w.url).map_err(|_| DeliveryError::Url(w.url.clone()))?;
             match url.scheme() {
@@ -106,9 +133,12 @@ impl Deliveries {
                 .user_agent(concat!("strongroom/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| DeliveryError::Start(e.to_string()))?;
-            let (tx, rx) = mpsc::channel(capacity);
-            tokio::spawn(webhook(client, url, secret, clock.clone(), rx));
-            queues.push(("webhook", tx));
+            destinations.push(Destination::Webhook {
+                client,
+                url,
+                secret,
+                clock: clock.clone(),
+            });
         }
         if let Some(e) = &config.email {
             if e.security == SmtpSecurity::None && !is_loopback(&e.host) {
@@ -126,55 +156,207 @@ impl Deliveries {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
             let transport = smtp_transport(e)?;
-            let (tx, rx) = mpsc::channel(capacity);
-            tokio::spawn(email(transport, from, to, rx));
-            queues.push(("email", tx));
+            destinations.push(Destination::Email {
+                transport,
+                from,
+                to,
+            });
+        }
+        let names: Vec<&'static str> = destinations.iter().map(Destination::name).collect();
+        let now = clock.now().as_millis();
+        let why = "its destination is no longer configured";
+        match catalog
+            .give_up_alert_deliveries_except(&names, now, why)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                deliveries = n,
+                "alert deliveries to destinations no longer configured given up"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not read the alert deliveries waiting"),
+        }
+        let mut started = Vec::new();
+        for destination in destinations {
+            let wake = Arc::new(Notify::new());
+            started.push((destination.name(), wake.clone()));
+            tokio::spawn(run(destination, catalog.clone(), clock.clone(), wake));
         }
         Ok(Self {
-            queues,
+            catalog,
+            clock,
+            destinations: started,
+            queue: i64::try_from(config.queue.max(1)).unwrap_or(i64::MAX),
             dropped: AtomicU64::new(0),
         })
     }
 
-    /// Queues `alert` for every destination, without waiting.
-    pub fn deliver(&self, alert: &AlertRecord) {
-        let alert = Arc::new(alert.clone());
-        for (name, q) in &self.queues {
-            if q.try_send(alert.clone()).is_err() {
-                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::error!(destination = name, alert = %alert.id, dropped = n,
-                    "alert delivery queue full: an alert was not delivered there (it is in the ledger)");
+    /// Queues `alert` (stored in the catalog already) for every destination and wakes their
+    /// tasks; never waits for a delivery.
+    pub async fn deliver(&self, alert: &AlertRecord) {
+        let now = self.clock.now().as_millis();
+        for (name, wake) in &self.destinations {
+            match (self.catalog)
+                .queue_alert_delivery(&alert.id, name, now, self.queue)
+                .await
+            {
+                Ok(true) => wake.notify_one(),
+                Ok(false) => {
+                    let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::error!(destination = name, alert = %alert.id, dropped = n,
+                        "alert delivery queue full: an alert is not delivered there (it is in the ledger)");
+                }
+                Err(e) => tracing::error!(destination = name, alert = %alert.id, error = %e,
+                    "an alert's delivery could not be queued (it is in the ledger)"),
             }
         }
     }
 
-    /// Alerts dropped so far (queues full).
+    /// Alerts given up so far because their destination's queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 }
 
-/// Tries `attempt` up to [`ATTEMPTS`] times with doubling pauses; logs the outcome.
-async fn with_retries<F, Fut>(destination: &str, alert: &str, mut attempt: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let mut pause = Duration::from_secs(1);
-    for n in 1..=ATTEMPTS {
-        match attempt().await {
+/// A configured destination and what it needs to send.
+enum Destination {
+    Webhook {
+        client: reqwest::Client,
+        url: reqwest::Url,
+        secret: WebhookSecret,
+        clock: Arc<dyn Clock>,
+    },
+    Email {
+        transport: SmtpTransport,
+        from: Mailbox,
+        to: Vec<Mailbox>,
+    },
+}
+
+impl Destination {
+    /// As the catalog's queue names it.
+    fn name(&self) -> &'static str {
+        match self {
+            Destination::Webhook { .. } => "webhook",
+            Destination::Email { .. } => "email",
+        }
+    }
+
+    /// One attempt at delivering `alert` (`body`: its JSON as stored); why it failed.
+    async fn attempt(&self, alert: &AlertRecord, body: &str) -> Result<(), String> {
+        match self {
+            Destination::Webhook {
+                client,
+                url,
+                secret,
+                clock,
+            } => {
+                // Signed at each attempt, so a retry carries a fresh timestamp.
+                let signature = secret.sign(clock.now().as_millis() / 1000, body.as_bytes());
+                let response = (client.post(url.clone()))
+                    .header("content-type", "application/json")
+                    .header("x-strongroom-signature", signature)
+                    .body(body.to_owned())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {}", response.status()))
+                }
+            }
+            Destination::Email {
+                transport,
+                from,
+                to,
+            } => {
+                use lettre::AsyncTransport;
+                let message = email_of(alert, from, to).map_err(|e| e.to_string())?;
+                (transport.send(message).await)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// A destination's task: holds the delivery due first, tries it once and records how it went,
+/// again and again; waits when none is due (or, after a failure, while its receiver may be
+/// down).
+async fn run(destination: Destination, catalog: Catalog, clock: Arc<dyn Clock>, wake: Arc<Notify>) {
+    let name = destination.name();
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let mut pause = Duration::ZERO;
+    loop {
+        let now = clock.now().as_millis();
+        let held = catalog
+            .hold_due_alert_delivery(name, now, now + ms(HOLD))
+            .await;
+        let (id, attempts) = match held {
+            Ok(Some(held)) => held,
+            Ok(None) => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(LOOK_EVERY) => {}
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(destination = name, error = %e, "could not read the alert deliveries due");
+                tokio::time::sleep(LOOK_EVERY).await;
+                continue;
+            }
+        };
+        let stored = catalog.alert(&id).await.map_err(|e| e.to_string());
+        let read = stored.and_then(|a| {
+            let record = serde_json::from_str::<AlertRecord>(&a.body).map_err(|e| e.to_string())?;
+            Ok((record, a.body))
+        });
+        let outcome = match read {
+            Err(e) => Err((format!("the alert could not be read: {e}"), None)),
+            Ok((alert, body)) => match destination.attempt(&alert, &body).await {
+                Ok(()) => Ok(()),
+                Err(why) => {
+                    let retry = (FIRST_RETRY * 2u32.saturating_pow(attempts.clamp(0, 20) as u32))
+                        .min(LONGEST_RETRY);
+                    let next = now + ms(retry);
+                    let until = alert.time.as_millis() + ms(TRY_FOR);
+                    Err((why, (next < until).then_some(next)))
+                }
+            },
+        };
+        let attempt = attempts + 1;
+        match &outcome {
             Ok(()) => {
-                tracing::info!(destination, alert, attempt = n, "alert delivered");
-                return;
+                tracing::info!(destination = name, alert = %id, attempt, "alert delivered");
+                pause = Duration::ZERO;
             }
-            Err(why) if n == ATTEMPTS => {
-                tracing::error!(destination, alert, %why, "alert not delivered; giving up");
+            Err((why, Some(_))) => {
+                tracing::warn!(destination = name, alert = %id, %why, attempt, "alert delivery failed; it is tried again");
+                pause = (pause * 2).clamp(FIRST_RETRY, LONGEST_DESTINATION_PAUSE);
             }
-            Err(why) => {
-                tracing::warn!(destination, alert, %why, attempt = n, "alert delivery failed; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
+            Err((why, None)) => {
+                tracing::error!(destination = name, alert = %id, %why, attempt, "alert not delivered; given up");
             }
+        }
+        let recorded = catalog
+            .record_alert_delivery(
+                &id,
+                name,
+                clock.now().as_millis(),
+                outcome
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|(w, n)| (w.as_str(), *n)),
+            )
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(destination = name, alert = %id, error = %e,
+                "an alert delivery's outcome could not be recorded (it is tried again when its hold ends)");
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
         }
     }
 }
@@ -184,38 +366,6 @@ fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-async fn webhook(
-    client: reqwest::Client,
-    url: reqwest::Url,
-    secret: WebhookSecret,
-    clock: Arc<dyn Clock>,
-    mut rx: mpsc::Receiver<Arc<AlertRecord>>,
-) {
-    while let Some(alert) = rx.recv().await {
-        let body = serde_json::to_vec(alert.as_ref()).unwrap_or_default();
-        with_retries("webhook", &alert.id, || {
-            // Signed at each attempt, so a retry carries a fresh timestamp.
-            let request = client
-                .post(url.clone())
-                .header("content-type", "application/json")
-                .header(
-                    "x-strongroom-signature",
-                    secret.sign(clock.now().as_millis() / 1000, &body),
-                )
-                .body(body.clone());
-            async move {
-                let response = request.send().await.map_err(|e| e.to_string())?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("HTTP {}", response.status()))
-                }
-            }
-        })
-        .await;
-    }
 }
 
 type SmtpTransport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
@@ -231,57 +381,38 @@ fn smtp_transport(config: &EmailConfig) -> Result<SmtpTransport, DeliveryError> 
         .map_err(|e| DeliveryError::Start(e.to_string()))
 }
 
-async fn email(
-    transport: SmtpTransport,
-    from: Mailbox,
-    to: Vec<Mailbox>,
-    mut rx: mpsc::Receiver<Arc<AlertRecord>>,
-) {
+/// The e-mail of `alert`: its subject names the severity, the rule and the account; its text
+/// the summary, the actions taken and the alert's JSON.
+fn email_of(
+    alert: &AlertRecord,
+    from: &Mailbox,
+    to: &[Mailbox],
+) -> Result<lettre::Message, lettre::error::Error> {
     use lettre::message::header::ContentType;
-    use lettre::{AsyncTransport, Message};
-    while let Some(alert) = rx.recv().await {
-        let subject = format!(
-            "[Strongroom] {} alert: {} ({})",
-            alert.severity.as_str(),
-            alert.rule,
-            alert.account.as_deref().unwrap_or("-")
-        );
-        let text = format!(
-            "{}\n\nActions taken: {}\nAlert {} at {}\n\n{}\n",
-            alert.summary,
-            if alert.actions.is_empty() {
-                "none (alert only)".to_owned()
-            } else {
-                alert.actions.join(", ")
-            },
-            alert.id,
-            alert.time,
-            serde_json::to_string_pretty(alert.as_ref()).unwrap_or_default()
-        );
-        let mut message = Message::builder()
-            .from(from.clone())
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN);
-        for m in &to {
-            message = message.to(m.clone());
-        }
-        let message = match message.body(text) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(error = %e, "an alert e-mail could not be built");
-                continue;
-            }
-        };
-        with_retries("email", &alert.id, || {
-            let (transport, message) = (transport.clone(), message.clone());
-            async move {
-                transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-        })
-        .await;
+    let subject = format!(
+        "[Strongroom] {} alert: {} ({})",
+        alert.severity.as_str(),
+        alert.rule,
+        alert.account.as_deref().unwrap_or("-")
+    );
+    let text = format!(
+        "{}\n\nActions taken: {}\nAlert {} at {}\n\n{}\n",
+        alert.summary,
+        if alert.actions.is_empty() {
+            "none (alert only)".to_owned()
+        } else {
+            alert.actions.join(", ")
+        },
+        alert.id,
+        alert.time,
+        serde_json::to_string_pretty(alert).unwrap_or_default()
+    );
+    let mut message = lettre::Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN);
+    for m in to {
+        message = message.to(m.clone());
     }
+    message.body(text)
 }

@@ -259,7 +259,7 @@ impl Containment {
             record.summary
         );
         store_and_record(&self.catalog, &self.ledger, &record).await;
-        self.deliveries.deliver(&record);
+        self.deliveries.deliver(&record).await;
     }
 
     /// Applies one action; whether it did something. `closed`: the sessions the first

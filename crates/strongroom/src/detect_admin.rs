@@ -107,10 +107,15 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
         AlertCommand::Show { id, format } => {
             let a = cat.alert(&id).await?;
             let record: AlertRecord = serde_json::from_str(&a.body)?;
+            let deliveries = cat.alert_deliveries(&id).await?;
             match format {
                 ShowFormat::Json => {
                     let mut v = serde_json::to_value(&record)?;
                     if let Some(o) = v.as_object_mut() {
+                        o.insert(
+                            "deliveries".into(),
+                            deliveries.iter().map(delivery_json).collect(),
+                        );
                         o.insert(
                             "acknowledged".into(),
                             a.acked_at.map_or(serde_json::Value::Null, |at| {
@@ -163,6 +168,9 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                         ),
                         None => println!("acked:      no"),
                     }
+                    for d in &deliveries {
+                        println!("delivery:   {}", delivery_said(d));
+                    }
                 }
             }
         }
@@ -179,6 +187,48 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
     }
     admin.close().await;
     Ok(())
+}
+
+/// How an alert's delivery to one destination stands: `delivered`, `given_up` or `waiting`,
+/// and when (the delivery, the giving up, the next attempt).
+fn delivery_state(d: &catalog::AlertDelivery) -> (&'static str, Time) {
+    match (d.delivered_at, d.gave_up_at) {
+        (Some(at), _) => ("delivered", Time::from_millis(at)),
+        (None, Some(at)) => ("given_up", Time::from_millis(at)),
+        (None, None) => ("waiting", Time::from_millis(d.next_at)),
+    }
+}
+
+/// `webhook: delivered at T (attempt 2)`, for people.
+fn delivery_said(d: &catalog::AlertDelivery) -> String {
+    let last = (d.last_error.as_deref())
+        .map(|e| format!("; last failure: {}", printable(e)))
+        .unwrap_or_default();
+    match delivery_state(d) {
+        ("delivered", at) => format!(
+            "{}: delivered at {at} (attempt {})",
+            d.destination, d.attempts
+        ),
+        ("given_up", at) => format!(
+            "{}: NOT DELIVERED, given up at {at} after {} attempt(s){last}",
+            d.destination, d.attempts
+        ),
+        (_, at) => format!(
+            "{}: waiting, {} attempt(s) so far{last}; next at {at}",
+            d.destination, d.attempts
+        ),
+    }
+}
+
+fn delivery_json(d: &catalog::AlertDelivery) -> serde_json::Value {
+    let (state, at) = delivery_state(d);
+    serde_json::json!({
+        "destination": d.destination,
+        "state": state,
+        "time": at.to_string(),
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+    })
 }
 
 pub async fn canary(data_dir: &Path, cmd: CanaryCommand) -> anyhow::Result<()> {

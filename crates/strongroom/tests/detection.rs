@@ -1278,6 +1278,97 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
     let text = mail["body"].as_str().unwrap();
     assert!(text.contains(id) && text.contains("lock_account"), "{text}");
     assert!(text.contains(alert["summary"].as_str().unwrap()), "{text}");
+    // `alert show` says each was delivered, the webhook at its second attempt.
+    let show = |format: &str| server.ok(&["alert", "show", id, "--format", format]);
+    let deliveries = support::wait_until_some("the deliveries recorded", 10, || {
+        let v: serde_json::Value = serde_json::from_str(&show("json")).unwrap();
+        let d = v["deliveries"].as_array()?.clone();
+        d.iter().all(|d| d["state"] == "delivered").then_some(d)
+    });
+    let said: Vec<(String, u64)> = (deliveries.iter())
+        .map(|d| {
+            (
+                d["destination"].to_string(),
+                d["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [("\"email\"".to_owned(), 1), ("\"webhook\"".to_owned(), 2)]
+    );
+    let table = show("table");
+    assert!(
+        table.contains("delivery:   webhook: delivered at ")
+            && table.contains(" (attempt 2)")
+            && table.contains("delivery:   email: delivered at "),
+        "{table}"
+    );
+}
+
+/// An alert whose receiver is down is delivered once it is up, across a restart of the server:
+/// the deliveries wait in the catalog, not in the process. `alert show` says it waits (with its
+/// attempts and why they failed), then that it was delivered.
+#[test]
+fn an_alert_waits_for_its_receiver_across_a_restart() {
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "{CONFIG}[alerts]\nsmtp_server = \"127.0.0.1:{smtp_port}\"\nsmtp_security = \"none\"\n\
+         smtp_from = \"strongroom@bank.example\"\nsmtp_to = [\"soc@bank.example\"]\n"
+    );
+    let mut server = Server::start_with_config(&config);
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir /reports\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    let mut raw = Raw::connect(&alice);
+    let _ = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
+    let alert = wait_for_alert(&server, "alice");
+    let id = alert["id"].as_str().unwrap().to_owned();
+    drop(raw);
+    // Nobody listens: it waits, tried and failed.
+    let waiting = support::wait_until_some("a failed attempt", 15, || {
+        let v: serde_json::Value =
+            serde_json::from_str(&server.ok(&["alert", "show", &id, "--format", "json"])).unwrap();
+        let d = v["deliveries"][0].clone();
+        (d["state"] == "waiting" && d["attempts"].as_u64() >= Some(2)).then_some(d)
+    });
+    assert!(
+        waiting["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{waiting}"
+    );
+    let table = server.ok(&["alert", "show", &id]);
+    assert!(
+        table.contains("delivery:   email: waiting, ") && table.contains("; last failure: "),
+        "{table}"
+    );
+    server.stop();
+    let (_smtp, mail_lines) = receiver(&["smtp", &smtp_port.to_string()]);
+    assert_eq!(
+        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "ready"
+    );
+    server.start_again();
+    let mail: serde_json::Value =
+        serde_json::from_str(&mail_lines.recv_timeout(Duration::from_secs(90)).unwrap()).unwrap();
+    assert!(mail["body"].as_str().unwrap().contains(&id), "{mail}");
+    let delivered = support::wait_until_some("the delivery recorded", 10, || {
+        let v: serde_json::Value =
+            serde_json::from_str(&server.ok(&["alert", "show", &id, "--format", "json"])).unwrap();
+        let d = v["deliveries"][0].clone();
+        (d["state"] == "delivered").then_some(d)
+    });
+    assert!(
+        delivered["attempts"].as_u64() > waiting["attempts"].as_u64(),
+        "{delivered}"
+    );
+    // Once: nothing more arrives.
+    assert!(mail_lines.recv_timeout(Duration::from_secs(3)).is_err());
 }
 
 #[test]

@@ -610,6 +610,18 @@ pub fn wait_until(what: &str, secs: u64, every_ms: u64, mut ready: impl FnMut() 
     }
 }
 
+/// Waits (`secs` at most, looking every 100 ms) until `found` gives something; that.
+pub fn wait_until_some<T>(what: &str, secs: u64, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(t) = found() {
+            return t;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

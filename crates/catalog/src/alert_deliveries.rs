@@ -1,0 +1,178 @@
+//! The durable queue of alert deliveries: per alert and destination (`webhook`, `email`), its
+//! attempts, when it may be tried next, and whether it was delivered or given up. A server holds
+//! a delivery before trying it (moving its next try ahead), so that several servers on one
+//! catalog try each at most once at a time. The service decides when to try and what to send;
+//! this module only stores.
+
+use crate::{Catalog, Result};
+
+/// How one alert's delivery to one destination stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDelivery {
+    pub alert_id: String,
+    pub destination: String,
+    pub attempts: i64,
+    /// When it may be tried next (Unix milliseconds).
+    pub next_at: i64,
+    pub delivered_at: Option<i64>,
+    pub gave_up_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+type DeliveryRow = (
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+fn delivery_of(r: DeliveryRow) -> AlertDelivery {
+    AlertDelivery {
+        alert_id: r.0,
+        destination: r.1,
+        attempts: r.2,
+        next_at: r.3,
+        delivered_at: r.4,
+        gave_up_at: r.5,
+        last_error: r.6,
+    }
+}
+
+/// Why a delivery was given up before it was tried: its destination already had this many
+/// waiting ([`Catalog::queue_alert_delivery`]).
+pub const QUEUE_FULL: &str =
+    "not queued: the deliveries waiting for this destination were at their limit";
+
+impl Catalog {
+    /// Queues alert `alert_id` for `destination`, to be tried from `now` (Unix milliseconds),
+    /// unless `most` deliveries wait for it already: then it is stored as given up (the alert
+    /// is in the catalog and the ledger all the same). Whether it was queued. Once per alert
+    /// and destination.
+    pub async fn queue_alert_delivery(
+        &self,
+        alert_id: &str,
+        destination: &str,
+        now: i64,
+        most: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO alert_deliveries
+                    (alert_id, destination, next_at, gave_up_at, last_error)
+             SELECT ?1, ?2, ?3, CASE WHEN full THEN ?3 END, CASE WHEN full THEN ?5 END
+               FROM (SELECT (SELECT count(*) FROM alert_deliveries
+                              WHERE destination = ?2 AND delivered_at IS NULL
+                                AND gave_up_at IS NULL) >= ?4 AS full)",
+        )
+        .bind(alert_id)
+        .bind(destination)
+        .bind(now)
+        .bind(most)
+        .bind(QUEUE_FULL)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let (given_up,): (bool,) = sqlx::query_as(
+            "SELECT gave_up_at IS NOT NULL FROM alert_deliveries
+              WHERE alert_id = ? AND destination = ?",
+        )
+        .bind(alert_id)
+        .bind(destination)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(!given_up)
+    }
+
+    /// Takes the delivery to `destination` due first at `now` (Unix milliseconds), if any, and
+    /// holds it until `hold_until` (no other server tries it meanwhile): its alert's id and the
+    /// attempts made so far.
+    pub async fn hold_due_alert_delivery(
+        &self,
+        destination: &str,
+        now: i64,
+        hold_until: i64,
+    ) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "UPDATE alert_deliveries SET next_at = ?3
+              WHERE rowid = (SELECT rowid FROM alert_deliveries
+                              WHERE destination = ?1 AND next_at <= ?2
+                                AND delivered_at IS NULL AND gave_up_at IS NULL
+                              ORDER BY next_at LIMIT 1)
+              RETURNING alert_id, attempts",
+        )
+        .bind(destination)
+        .bind(now)
+        .bind(hold_until)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records an attempt at a delivery: delivered (`Ok`), or failed with why, to be tried again
+    /// at `next_at` or, with `None`, given up.
+    pub async fn record_alert_delivery(
+        &self,
+        alert_id: &str,
+        destination: &str,
+        now: i64,
+        outcome: std::result::Result<(), (&str, Option<i64>)>,
+    ) -> Result<()> {
+        let (delivered, gave_up, error, next_at) = match outcome {
+            Ok(()) => (Some(now), None, None, now),
+            Err((why, Some(next))) => (None, None, Some(why), next),
+            Err((why, None)) => (None, Some(now), Some(why), now),
+        };
+        sqlx::query(
+            "UPDATE alert_deliveries SET attempts = attempts + 1, delivered_at = ?3,
+                    gave_up_at = ?4, last_error = coalesce(?5, last_error), next_at = ?6
+              WHERE alert_id = ?1 AND destination = ?2",
+        )
+        .bind(alert_id)
+        .bind(destination)
+        .bind(delivered)
+        .bind(gave_up)
+        .bind(error)
+        .bind(next_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up, at `now`, the deliveries waiting for destinations other than `configured`
+    /// (one removed from the configuration since they were queued); how many.
+    pub async fn give_up_alert_deliveries_except(
+        &self,
+        configured: &[&str],
+        now: i64,
+        why: &str,
+    ) -> Result<u64> {
+        let list = configured.join(",");
+        let done = sqlx::query(
+            "UPDATE alert_deliveries SET gave_up_at = ?2, last_error = ?3
+              WHERE delivered_at IS NULL AND gave_up_at IS NULL
+                AND instr(',' || ?1 || ',', ',' || destination || ',') = 0",
+        )
+        .bind(list)
+        .bind(now)
+        .bind(why)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How alert `alert_id`'s deliveries stand, by destination.
+    pub async fn alert_deliveries(&self, alert_id: &str) -> Result<Vec<AlertDelivery>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
+            "SELECT alert_id, destination, attempts, next_at, delivered_at, gave_up_at,
+                    last_error
+               FROM alert_deliveries WHERE alert_id = ? ORDER BY destination",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(delivery_of).collect())
+    }
+}
