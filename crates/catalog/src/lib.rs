@@ -11,10 +11,10 @@
 //! never touches blob contents, and never reads the clock: times are passed in as Unix seconds.
 
 mod accounts;
-mod alert_deliveries;
 mod blob_store_owner;
 mod contents_check;
 mod damaged;
+mod deliveries;
 mod detection;
 mod direct;
 mod gate_state;
@@ -37,9 +37,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, LoginPolicy, NewKey};
-pub use alert_deliveries::{AlertDelivery, QUEUE_FULL};
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
+pub use deliveries::{AlertDelivery, QUEUE_FULL};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, SESSION_KILLS_KEPT_MS, SessionKill, TrustedCa};
 pub use key_rotation::{

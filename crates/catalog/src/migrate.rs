@@ -36,6 +36,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0027_session_kills.sql"),
     include_str!("../migrations/sqlite/0028_account_released.sql"),
     include_str!("../migrations/sqlite/0029_alert_deliveries.sql"),
+    include_str!("../migrations/sqlite/0030_forward_cursors.sql"),
 ];
 
 /// The ledger database's migrations.

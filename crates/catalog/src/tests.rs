@@ -2047,3 +2047,18 @@ async fn alert_deliveries_are_queued_held_and_recorded() {
         Some(700)
     );
 }
+
+/// A SIEM destination's cursor: none before it is started, then the highest handed.
+#[tokio::test]
+async fn forward_cursors_only_move_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::open(&dir.path().join("c.db")).await.unwrap();
+    let tcp = "syslog-tcp 127.0.0.1:514";
+    assert_eq!(cat.forward_cursor(tcp).await.unwrap(), None);
+    cat.set_forward_cursor(tcp, 10).await.unwrap();
+    cat.set_forward_cursor(tcp, 7).await.unwrap();
+    assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(10));
+    cat.set_forward_cursor(tcp, 12).await.unwrap();
+    assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(12));
+    assert_eq!(cat.forward_cursor("jsonl-file /x").await.unwrap(), None);
+}

@@ -322,7 +322,12 @@ impl Server {
         }
         let ledger_public_key = ledger_key.public_key();
         let body_key = Arc::new(keys::ledger_body_key(&store, &keyring.get())?);
-        let forwarder = forward::Forwarder::start(&config.forward);
+        let source = forward::LedgerSource {
+            ledger: config.data_dir.join("ledger.db"),
+            body_key: body_key.clone(),
+            catalog: catalog.clone(),
+        };
+        let forwarder = forward::Forwarder::start(&config.forward, source, store.head()?.seq).await;
         // The detector learns the recent history before the first new record reaches it.
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let registry = sessions::Registry::default();

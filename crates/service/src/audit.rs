@@ -502,7 +502,7 @@ impl Writer {
                 seq,
                 time: r.time,
                 // Only file operations go through the outbox.
-                kind: "file",
+                kind: "file".into(),
                 json: String::from_utf8_lossy(&json).into_owned(),
             })),
             Err(e) => {
@@ -626,7 +626,7 @@ impl Writer {
                     self.forwarder.send(Arc::new(Forwarded {
                         seq: first + i as u64,
                         time,
-                        kind,
+                        kind: kind.into(),
                         json,
                     }));
                 }
@@ -702,7 +702,7 @@ mod tests {
                 LedgerKey::load_or_create(&dir.join("ledger.key"), true).unwrap(),
             )),
             body_key: Arc::new(body_key),
-            forwarder: Forwarder::start(&crate::forward::ForwardConfig::default()),
+            forwarder: Forwarder::none(),
             settled_at: Instant::now(),
             unsettled: false,
             appended_head: None,

@@ -986,6 +986,59 @@ fn records_are_forwarded_to_syslog_and_a_jsonl_file() {
     }
 }
 
+/// A SIEM that is down misses no record: with its syslog (TCP) receiver down, more records than
+/// its queue holds, the server restarted meanwhile, and administrators' commands (which write
+/// the ledger themselves): once it is up, it is sent every record from the first, in order,
+/// none twice (those the queue did not hold read back from the ledger).
+#[test]
+fn a_siem_that_is_down_misses_no_record() {
+    use std::io::Read;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Server::start_with_config(&format!(
+        "[limits]\nauth_rejection_ms = 100\n[forward]\nsyslog_tcp = \"127.0.0.1:{port}\"\nbuffer = 4\n"
+    ));
+    let alice = server.account("acme", "alice", "full");
+    for i in 0..4 {
+        alice.sftp_ok(&format!("mkdir before{i}\n"));
+    }
+    server.restart();
+    server.ok(&["user", "lock", "alice", "--reason", "a test"]);
+    server.ok(&["user", "unlock", "alice", "--reason", "a test"]);
+    alice.sftp_ok("mkdir after\n");
+    let last = server.ok(&["audit", "head"]);
+    let tcp = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mut conn, _) = tcp.accept().unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 65536];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !got.contains(r#""op":"mkdir","path":"/after""#) {
+        assert!(std::time::Instant::now() < deadline, "{got}");
+        let n = conn.read(&mut buf).unwrap();
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let seqs: Vec<u64> = (got.split("[strongroom@32473 seq=\"").skip(1))
+        .map(|m| m.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    let contiguous: Vec<u64> = (1..=*seqs.last().unwrap()).collect();
+    assert_eq!(seqs, contiguous, "{last}");
+    for i in 0..4 {
+        let mkdir = format!(r#""op":"mkdir","path":"/before{i}""#);
+        assert_eq!(got.matches(&mkdir).count(), 1, "{mkdir}");
+    }
+    for command in [
+        r#""command":"user lock alice"#,
+        r#""command":"user unlock alice"#,
+    ] {
+        assert!(got.contains(command), "{command}: {got}");
+    }
+}
+
 /// An open for write's record is committed with the upload (in the same catalog transaction as
 /// its close's, one flush), before the close's reply; an upload that is never closed still has
 /// its open recorded (group-committed: it changed nothing).

@@ -1,8 +1,9 @@
-//! The durable queue of alert deliveries: per alert and destination (`webhook`, `email`), its
-//! attempts, when it may be tried next, and whether it was delivered or given up. A server holds
-//! a delivery before trying it (moving its next try ahead), so that several servers on one
-//! catalog try each at most once at a time. The service decides when to try and what to send;
-//! this module only stores.
+//! What is delivered beyond the ledger, and how far: the durable queue of alert deliveries (per
+//! alert and destination, `webhook` or `email`: its attempts, when it may be tried next, and
+//! whether it was delivered or given up; a server holds a delivery before trying it, moving its
+//! next try ahead, so that several servers on one catalog try each at most once at a time), and
+//! each SIEM destination's cursor in the ledger. The service decides when to try and what to
+//! send; this module only stores.
 
 use crate::{Catalog, Result};
 
@@ -174,5 +175,31 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(delivery_of).collect())
+    }
+}
+
+impl Catalog {
+    /// The last ledger sequence number SIEM destination `destination` was handed, if it was
+    /// ever started.
+    pub async fn forward_cursor(&self, destination: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM forward_cursors WHERE destination = ?")
+                .bind(destination)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(seq,)| seq))
+    }
+
+    /// Records that `destination` was handed the ledger up to `seq` (never moves it back).
+    pub async fn set_forward_cursor(&self, destination: &str, seq: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO forward_cursors (destination, seq) VALUES (?1, ?2)
+             ON CONFLICT (destination) DO UPDATE SET seq = max(seq, excluded.seq)",
+        )
+        .bind(destination)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
