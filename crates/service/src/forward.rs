@@ -184,7 +184,9 @@ impl Cursor {
 }
 
 /// A destination's task: each record queued for it, after the records of any gap before it
-/// (read from the ledger), its cursor kept every second.
+/// (read from the ledger); every second, its cursor kept and, with nothing queued, the records
+/// the ledger holds beyond it sent (an administrator's command writes its records itself: an
+/// idle server would otherwise leave them until its own next record).
 async fn run(
     mut transport: Transport,
     mut rx: mpsc::Receiver<Arc<Forwarded>>,
@@ -197,6 +199,17 @@ async fn run(
         let record = tokio::select! {
             r = rx.recv() => r,
             _ = tick.tick() => {
+                if rx.is_empty() {
+                    let head = match opened(&mut ledger, &source, &cursor.name) {
+                        Some(store) => tokio::task::spawn_blocking(move || store.head()).await,
+                        None => continue,
+                    };
+                    if let Ok(Ok(head)) = head
+                        && head.seq > cursor.sent
+                    {
+                        catch_up(&mut transport, &mut cursor, &source, &mut ledger, head.seq).await;
+                    }
+                }
                 cursor.save().await;
                 continue;
             }
@@ -235,16 +248,8 @@ async fn catch_up(
     let first = cursor.sent + 1;
     tracing::info!(destination = %cursor.name, first, last = upto, "forwarding records from the ledger");
     while cursor.sent < upto {
-        let store = match ledger {
-            Some(store) => store.clone(),
-            None => match LedgerStore::open_read_only(&source.ledger) {
-                Ok(store) => ledger.insert(store).clone(),
-                Err(e) => {
-                    tracing::error!(destination = %cursor.name, error = %e,
-                        "could not open the ledger to forward what was missed; records skipped");
-                    return;
-                }
-            },
+        let Some(store) = opened(ledger, source, &cursor.name) else {
+            return;
         };
         let (after, key) = (cursor.sent, source.body_key.clone());
         let page = tokio::task::spawn_blocking(move || {
@@ -300,6 +305,25 @@ async fn catch_up(
             cursor.sent = seq;
         }
         cursor.save().await;
+    }
+}
+
+/// The ledger's read-only connection, opened when first needed.
+fn opened(
+    ledger: &mut Option<LedgerStore>,
+    source: &LedgerSource,
+    destination: &str,
+) -> Option<LedgerStore> {
+    if let Some(store) = ledger {
+        return Some(store.clone());
+    }
+    match LedgerStore::open_read_only(&source.ledger) {
+        Ok(store) => Some(ledger.insert(store).clone()),
+        Err(e) => {
+            tracing::error!(destination, error = %e,
+                "could not open the ledger to forward what was missed (tried again)");
+            None
+        }
     }
 }
 

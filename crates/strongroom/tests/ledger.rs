@@ -1037,6 +1037,26 @@ fn a_siem_that_is_down_misses_no_record() {
     ] {
         assert!(got.contains(command), "{command}: {got}");
     }
+    // An administrator's command on an idle server (which writes nothing after it): its records
+    // are sent all the same, within seconds.
+    server.ok(&["tenant", "add", "quiet"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    conn.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let done = |got: &str| {
+        got.split("<110>1 ").any(|m| {
+            m.contains(r#""command":"tenant add quiet""#) && m.contains(r#""outcome":"ok""#)
+        })
+    };
+    while !done(&got) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle server's admin records never came"
+        );
+        if let Ok(n) = conn.read(&mut buf) {
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
 }
 
 /// An open for write's record is committed with the upload (in the same catalog transaction as
