@@ -204,6 +204,21 @@ pub fn row(r: &Exported) -> Vec<String> {
             set("reason", summary.clone());
             set("outcome", actions.join(" "));
         }
+        EventKind::AlertDelivery {
+            id,
+            destination,
+            outcome,
+            attempts,
+            reason,
+        } => {
+            set("op", destination.clone());
+            set("command", id.clone());
+            set("outcome", outcome.clone());
+            set("level", attempts.to_string());
+            if let Some(why) = reason {
+                set("reason", why.clone());
+            }
+        }
         EventKind::Admin {
             command,
             by,

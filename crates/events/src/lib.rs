@@ -106,6 +106,17 @@ pub enum EventKind {
         #[serde(default)]
         actions: Vec<String>,
     },
+    /// An alert's delivery to a destination (`webhook`, `email`) ended: `delivered`, or
+    /// `given_up` (`reason` says the last failure), after `attempts`. Names no account: the
+    /// alert's own record does.
+    AlertDelivery {
+        id: String,
+        destination: String,
+        outcome: String,
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// An admin command ran on the host.
     Admin {
         command: String,
@@ -402,6 +413,7 @@ impl Event {
             EventKind::File { .. } => "file",
             EventKind::RetentionDelete { .. } => "retention_delete",
             EventKind::Alert { .. } => "alert",
+            EventKind::AlertDelivery { .. } => "alert_delivery",
             EventKind::Admin { .. } => "admin",
         }
     }

@@ -70,6 +70,13 @@ fn every_kind() -> Vec<Event> {
             evidence: vec![4, 9],
             actions: vec!["close_sessions".into(), "lock_account".into()],
         },
+        EventKind::AlertDelivery {
+            id: "0193e1a2-6b40-7c3e-9a51-2f0d4c8b7e11".into(),
+            destination: "webhook".into(),
+            outcome: "given_up".into(),
+            attempts: 31,
+            reason: Some("HTTP 503 Service Unavailable".into()),
+        },
         EventKind::Admin {
             command: "session kill --user bob".into(),
             by: "root".into(),

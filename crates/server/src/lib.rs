@@ -419,6 +419,7 @@ impl Server {
                 &config.alerts,
                 catalog.clone(),
                 clock.clone(),
+                ledger.clone(),
             )
             .await?,
         );

@@ -117,6 +117,7 @@ impl Deliveries {
         config: &DeliveryConfig,
         catalog: Catalog,
         clock: Arc<dyn Clock>,
+        events: Arc<dyn events::EventSink>,
     ) -> Result<Self, DeliveryError> {
         let mut destinations = Vec::new();
         if let Some(w) = &config.webhook {
@@ -180,7 +181,12 @@ impl Deliveries {
         for destination in destinations {
             let wake = Arc::new(Notify::new());
             started.push((destination.name(), wake.clone()));
-            tokio::spawn(run(destination, catalog.clone(), clock.clone(), wake));
+            let parts = Parts {
+                catalog: catalog.clone(),
+                clock: clock.clone(),
+                events: events.clone(),
+            };
+            tokio::spawn(run(destination, parts, wake));
         }
         Ok(Self {
             catalog,
@@ -281,10 +287,23 @@ impl Destination {
     }
 }
 
-/// A destination's task: holds the delivery due first, tries it once and records how it went,
-/// again and again; waits when none is due (or, after a failure, while its receiver may be
-/// down).
-async fn run(destination: Destination, catalog: Catalog, clock: Arc<dyn Clock>, wake: Arc<Notify>) {
+/// What a destination's task works with: the catalog's queue, the clock, and the ledger (each
+/// delivery's end is a record).
+struct Parts {
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn events::EventSink>,
+}
+
+/// A destination's task: holds the delivery due first, tries it once and records how it went
+/// (its end in the ledger too), again and again; waits when none is due (or, after a failure,
+/// while its receiver may be down).
+async fn run(destination: Destination, parts: Parts, wake: Arc<Notify>) {
+    let Parts {
+        catalog,
+        clock,
+        events,
+    } = parts;
     let name = destination.name();
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let mut pause = Duration::ZERO;
@@ -354,6 +373,21 @@ async fn run(destination: Destination, catalog: Catalog, clock: Arc<dyn Clock>, 
         if let Err(e) = recorded {
             tracing::warn!(destination = name, alert = %id, error = %e,
                 "an alert delivery's outcome could not be recorded (it is tried again when its hold ends)");
+        }
+        let ended = match &outcome {
+            Ok(()) => Some(("delivered", None)),
+            Err((why, None)) => Some(("given_up", Some(why.clone()))),
+            Err((_, Some(_))) => None,
+        };
+        if let Some((outcome, reason)) = ended {
+            let kind = events::EventKind::AlertDelivery {
+                id: id.clone(),
+                destination: name.to_owned(),
+                outcome: outcome.to_owned(),
+                attempts: u32::try_from(attempt).unwrap_or(u32::MAX),
+                reason,
+            };
+            events.emit(events::Event::new(clock.now(), kind));
         }
         if !pause.is_zero() {
             tokio::time::sleep(pause).await;

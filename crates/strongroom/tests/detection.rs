@@ -1297,6 +1297,16 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
         said,
         [("\"email\"".to_owned(), 1), ("\"webhook\"".to_owned(), 2)]
     );
+    // And in the ledger, each delivery's end (queued, committed within moments).
+    let ended = |destination: &str, attempts: u32| {
+        format!(
+            r#""kind":"alert_delivery","id":"{id}","destination":"{destination}","outcome":"delivered","attempts":{attempts}"#
+        )
+    };
+    support::wait_until("the deliveries' records", 10, 100, || {
+        let records = server.ok(&["audit", "export", "--kind", "alert_delivery"]);
+        records.contains(&ended("email", 1)) && records.contains(&ended("webhook", 2))
+    });
     let table = show("table");
     assert!(
         table.contains("delivery:   webhook: delivered at ")
