@@ -277,16 +277,11 @@ fn a_stolen_key_pulling_everything_is_contained_early_and_others_are_untouched()
         evidence.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{out:?}");
-    let head = server.ok(&["audit", "head"]);
-    let public_key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap();
+    let public_key = server.ledger_public_key();
     let out = Command::new(support::BIN)
         .args(["incident", "check"])
         .arg(&evidence)
-        .args(["--public-key", public_key])
+        .args(["--public-key", &public_key])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -1191,6 +1186,16 @@ fn receiver(args: &[&str]) -> (Receiver, std::sync::mpsc::Receiver<String>) {
     (Receiver(child), lines)
 }
 
+/// Alice opens a canary (made for the purpose) for reading: its critical alert.
+fn a_canary_read(server: &Server) -> serde_json::Value {
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir /reports\n");
+    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
+    let mut raw = Raw::connect(&alice);
+    let _ = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
+    wait_for_alert(server, "alice")
+}
+
 #[test]
 fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
     use std::os::unix::fs::PermissionsExt;
@@ -1224,12 +1229,7 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
         secret_file.display()
     );
     let server = Server::start_with_config(&config);
-    let alice = server.account("acme", "alice", "full");
-    alice.sftp_ok("mkdir /reports\n");
-    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
-    let mut raw = Raw::connect(&alice);
-    let _ = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
-    let alert = wait_for_alert(&server, "alice");
+    let alert = a_canary_read(&server);
     let id = alert["id"].as_str().unwrap();
 
     // The webhook: refused once (HTTP 500), delivered again after the backoff, signed both times.
@@ -1331,14 +1331,8 @@ fn an_alert_waits_for_its_receiver_across_a_restart() {
          smtp_from = \"strongroom@bank.example\"\nsmtp_to = [\"soc@bank.example\"]\n"
     );
     let mut server = Server::start_with_config(&config);
-    let alice = server.account("acme", "alice", "full");
-    alice.sftp_ok("mkdir /reports\n");
-    server.ok(&["canary", "add", "acme", "/reports/customers-2026.csv"]);
-    let mut raw = Raw::connect(&alice);
-    let _ = raw.try_call(1, open_for_reading("/reports/customers-2026.csv"));
-    let alert = wait_for_alert(&server, "alice");
+    let alert = a_canary_read(&server);
     let id = alert["id"].as_str().unwrap().to_owned();
-    drop(raw);
     // Nobody listens: it waits, tried and failed.
     let waiting = support::wait_until_some("a failed attempt", 15, || {
         let v: serde_json::Value =

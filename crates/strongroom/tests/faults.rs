@@ -768,12 +768,7 @@ fn evidence_is_written_when_the_server_cannot_be_asked() {
     .unwrap();
     alice.sftp_ok("put customers.csv /customers.csv\n");
     mallory.sftp_ok("get /customers.csv got.csv\n");
-    let head = server.ok(&["audit", "head"]);
-    let public_key = (head.lines())
-        .find_map(|l| l.strip_prefix("public key: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{head}"))
-        .to_owned();
+    let public_key = server.ledger_public_key();
     let evidence = server.data_dir().parent().unwrap().join("mallory.jsonl");
     let had = server.exhaust_open_files();
     let out = server.admin(&[

@@ -738,7 +738,7 @@ fn the_report_lists_exactly_what_the_selection_read_and_changed() {
     // The evidence file proves each report to whoever holds only the ledger's public key: its
     // whole and partial reads, the session cut short, the refused login, the changes. The
     // server's stop signs a checkpoint after the last record.
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     let mut server = server;
     server.stop();
     for selection in [
@@ -879,15 +879,6 @@ fn distinct_customers_are_counted_once_across_the_extracts_read() {
     );
 }
 
-fn public_key_of(server: &Server) -> String {
-    let head = server.ok(&["audit", "head"]);
-    head.lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{head}"))
-        .to_owned()
-}
-
 /// The report on `selection` (JSON) and its evidence file.
 fn evidence_of(server: &Server, selection: &[&str]) -> (serde_json::Value, std::path::PathBuf) {
     let dir = server.data_dir().parent().unwrap().join("evidence");
@@ -974,7 +965,7 @@ fn a_report_file_in_any_form_is_checked_against_its_evidence() {
         "127.0.0.7",
         "ls /in\nget /in/f1.bin\nget /in/f2.bin\nrename /in/f3.bin /in/f3-moved.bin\n",
     );
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     server.stop();
     let dir = tempfile::tempdir().unwrap();
     let written = |format: &str| {
@@ -1106,7 +1097,7 @@ fn an_evidence_file_proves_the_report_and_shows_any_change_to_it() {
         "127.0.0.5",
         "get /in/bobs-own-payroll.csv\nget /in/f1.bin\n",
     );
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     // While the server runs: it is asked to sign a checkpoint over the report's last records
     // at once (its own come every 30 seconds).
     let (_, running) = evidence_of(
@@ -1524,7 +1515,7 @@ fn an_evidence_file_under_older_checkpoints_carries_their_intervals_and_holds() 
     );
     sftp_from(&mallory, "127.0.0.7", "get /f1.bin\n");
     sftp_from(&bob, "127.0.0.5", "get /f2.bin\n");
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     server.stop();
     // Its checkpoints as a server from before intervals signed them: the same heads, no root.
     let data_dir = server.data_dir();
@@ -1756,7 +1747,7 @@ fn a_tenants_part_of_a_report_holds_nothing_of_another_tenant() {
     // The tenant's part with its evidence file, to give to that client institution: it holds
     // that tenant's records alone (not a name of the other's, in clear or in a record's
     // indexed fields), and it holds.
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     let mut server = server;
     server.stop();
     let (_, evidence) = evidence_of(&server, &["--ip", "127.0.0.7", "--tenant", "acme"]);
@@ -1849,7 +1840,7 @@ fn an_evidence_file_from_a_time_shows_the_accounts_earlier_records_sealed() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     sftp_from(&mallory, "127.0.0.8", "get /in/f2.bin\n");
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     server.stop();
     let since_text = events::Time::from_secs(since as i64).to_string();
     let (report, evidence) = evidence_of(&server, &["--user", "mallory", "--since", &since_text]);
@@ -1990,7 +1981,7 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
         ["/d/f2.bin", "/d/f3.bin", "/d/f4.bin"],
         "{by_key:#}"
     );
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
 
     let (_, evidence) = evidence_of(&server, &["--key", &key, "--since", &since_text]);
     let out = check(&evidence, &public_key);
@@ -2101,7 +2092,7 @@ fn a_key_or_session_reports_evidence_shows_nothing_of_its_account_left_out() {
 #[test]
 fn a_spray_at_more_names_than_an_evidence_file_indexes_is_not_claimed_complete() {
     let mut server = Server::start();
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     server.stop();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2282,7 +2273,7 @@ fn criteria_combine_to_tell_an_attacker_from_the_owner_of_the_same_account() {
     // Their evidence: every record of ops is in the file (the account index), those of the
     // owner's session sealed, not opened; the check applies the same narrowing and holds, and
     // the attacker's records cannot be passed off as the owner's.
-    let public_key = public_key_of(&server);
+    let public_key = server.ledger_public_key();
     for (selection, narrowed) in [
         (
             &["--user", "ops", "--ip", "127.0.0.7"][..],

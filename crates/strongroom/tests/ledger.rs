@@ -1190,13 +1190,7 @@ fn a_ledger_removed_with_its_key_is_refused_until_a_new_one_is_begun_on_the_reco
     assert!(err.contains("it is not lost; nothing changed"), "{err}");
     server.stop();
     let data = server.data_dir();
-    let head = server.ok(&["audit", "head"]);
-    let public_key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let public_key = server.ledger_public_key();
     for f in ["ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.key"] {
         let _ = std::fs::remove_file(data.join(f));
     }

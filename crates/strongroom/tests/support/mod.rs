@@ -218,6 +218,17 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// The ledger's public key, as `strongroom audit head` prints it (what a third party checks
+    /// an evidence file with).
+    pub fn ledger_public_key(&self) -> String {
+        let head = self.ok(&["audit", "head"]);
+        (head.lines())
+            .find_map(|l| l.strip_prefix("public key: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{head}"))
+            .to_owned()
+    }
+
     /// Asserts that `strongroom audit verify` passes on the data directory.
     pub fn assert_ledger_verifies(&self) {
         let out = self.admin(&["audit", "verify"]);
