@@ -327,7 +327,17 @@ async fn run(destination: Destination, parts: Parts, wake: Arc<Notify>) {
                 continue;
             }
         };
-        let stored = catalog.alert(&id).await.map_err(|e| e.to_string());
+        let stored = match catalog.alert(&id).await {
+            Err(e @ catalog::CatalogError::NotFound { .. }) => Err(e.to_string()),
+            Err(e) => {
+                // The catalog failing now says nothing of the alert: tried again once its hold
+                // ends.
+                tracing::warn!(destination = name, alert = %id, error = %e, "could not read an alert to deliver");
+                tokio::time::sleep(LOOK_EVERY).await;
+                continue;
+            }
+            Ok(a) => Ok(a),
+        };
         let read = stored.and_then(|a| {
             let record = serde_json::from_str::<AlertRecord>(&a.body).map_err(|e| e.to_string())?;
             Ok((record, a.body))

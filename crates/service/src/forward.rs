@@ -56,6 +56,8 @@ const MAX_DATAGRAM: usize = 8192;
 
 /// Records read from the ledger at a time when a destination catches up.
 const CATCH_UP_PAGE: u32 = 1_000;
+/// Reads of the ledger that may fail in a row before a gap's records are skipped (logged).
+const CATCH_UP_TRIES: u32 = 5;
 /// How often a destination's cursor is written to the catalog while it moves.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -247,9 +249,20 @@ async fn catch_up(
 ) {
     let first = cursor.sent + 1;
     tracing::info!(destination = %cursor.name, first, last = upto, "forwarding records from the ledger");
+    let mut failures = 0;
     while cursor.sent < upto {
+        // A ledger that cannot be read now is tried again a few times before the records are
+        // skipped (the live ones are not held back for ever).
+        let failed = |failures: &mut u32| {
+            *failures += 1;
+            *failures > CATCH_UP_TRIES
+        };
         let Some(store) = opened(ledger, source, &cursor.name) else {
-            return;
+            if failed(&mut failures) {
+                return;
+            }
+            tokio::time::sleep(SAVE_EVERY).await;
+            continue;
         };
         let (after, key) = (cursor.sent, source.body_key.clone());
         let page = tokio::task::spawn_blocking(move || {
@@ -279,9 +292,14 @@ async fn catch_up(
                 return;
             }
             Ok(Err(e)) => {
-                tracing::error!(destination = %cursor.name, error = %e,
-                    "could not read the ledger to forward what was missed; records skipped");
-                return;
+                let skipped = failed(&mut failures);
+                tracing::error!(destination = %cursor.name, error = %e, skipped,
+                    "could not read the ledger to forward what was missed");
+                if skipped {
+                    return;
+                }
+                tokio::time::sleep(SAVE_EVERY).await;
+                continue;
             }
             Err(e) => {
                 tracing::error!(destination = %cursor.name, error = %e, "forwarding from the ledger stopped");
