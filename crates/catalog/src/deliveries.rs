@@ -190,6 +190,16 @@ impl Catalog {
         Ok(row.map(|(seq,)| seq))
     }
 
+    /// Every SIEM destination's cursor (its name, the last sequence number handed to it), by
+    /// name.
+    pub async fn forward_cursors(&self) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT destination, seq FROM forward_cursors ORDER BY destination")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Records that `destination` was handed the ledger up to `seq` (never moves it back).
     pub async fn set_forward_cursor(&self, destination: &str, seq: i64) -> Result<()> {
         sqlx::query(

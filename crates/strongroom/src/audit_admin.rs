@@ -108,6 +108,7 @@ pub async fn audit(data_dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        AuditCommand::Forwarding { format } => forwarding(data_dir, format).await?,
         AuditCommand::Export {
             format,
             since,
@@ -186,5 +187,49 @@ pub fn record_admin(
         &by,
         outcome,
     )?;
+    Ok(())
+}
+
+/// `audit forwarding`: each SIEM destination's cursor against the ledger's head.
+async fn forwarding(data_dir: &Path, format: crate::cli::ListFormat) -> anyhow::Result<()> {
+    let head = LedgerStore::open_read_only(&data_dir.join("ledger.db"))?
+        .head()?
+        .seq;
+    let admin = crate::admin::open_for(data_dir, false).await?;
+    let cursors = admin.catalog().forward_cursors().await?;
+    admin.close().await;
+    let rows = cursors.iter().map(|(destination, seq)| {
+        let sent = u64::try_from(*seq).unwrap_or(0);
+        (destination, sent, head.saturating_sub(sent))
+    });
+    match format {
+        crate::cli::ListFormat::Jsonl => {
+            for (destination, sent, behind) in rows {
+                let line = serde_json::json!({
+                    "destination": destination,
+                    "last_sent": sent,
+                    "behind": behind,
+                });
+                println!("{line}");
+            }
+        }
+        crate::cli::ListFormat::Table => {
+            if cursors.is_empty() {
+                println!("no destination has been forwarded to (`[forward]` in the configuration)");
+                return Ok(());
+            }
+            println!(
+                "{:<48}  {:>12}  {:>10}",
+                "destination", "last sent", "behind"
+            );
+            for (destination, sent, behind) in rows {
+                println!(
+                    "{:<48}  {sent:>12}  {behind:>10}",
+                    crate::printable::printable(destination)
+                );
+            }
+            println!("(the ledger's last record: {head})");
+        }
+    }
     Ok(())
 }

@@ -443,6 +443,12 @@ pub enum AuditCommand {
         #[arg(long)]
         reason: String,
     },
+    /// How far each SIEM destination (`[forward]`) has been sent the ledger: the last record
+    /// handed to it and how many the ledger holds beyond.
+    Forwarding {
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
     /// Export records, oldest first.
     Export {
         #[arg(long, value_enum, default_value = "jsonl")]

@@ -1010,6 +1010,24 @@ fn a_siem_that_is_down_misses_no_record() {
     server.ok(&["user", "unlock", "alice", "--reason", "a test"]);
     alice.sftp_ok("mkdir after\n");
     let last = server.ok(&["audit", "head"]);
+    // `audit forwarding` says how far behind the destination is: nothing sent yet.
+    let destination = format!("syslog-tcp 127.0.0.1:{port}");
+    let behind = || -> (u64, u64) {
+        let out = server.ok(&["audit", "forwarding", "--format", "jsonl"]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["destination"], destination.as_str(), "{out}");
+        (
+            v["last_sent"].as_u64().unwrap(),
+            v["behind"].as_u64().unwrap(),
+        )
+    };
+    let (sent, waiting) = behind();
+    assert!(sent == 0 && waiting >= 30, "{sent} {waiting}");
+    let table = server.ok(&["audit", "forwarding"]);
+    assert!(
+        table.contains(&destination) && table.contains("behind"),
+        "{table}"
+    );
     let tcp = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let (mut conn, _) = tcp.accept().unwrap();
     conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
@@ -1057,6 +1075,8 @@ fn a_siem_that_is_down_misses_no_record() {
             got.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     }
+    // All sent: nothing behind (the cursor is kept every second).
+    support::wait_until("the destination caught up", 10, 200, || behind().1 == 0);
 }
 
 /// An open for write's record is committed with the upload (in the same catalog transaction as
