@@ -29,6 +29,8 @@ pub struct AlertFilter {
     /// Severities to include (empty: all).
     pub severities: Vec<String>,
     pub account: Option<String>,
+    /// Only the alerts a destination has not been sent (its delivery waiting or given up).
+    pub undelivered: bool,
 }
 
 /// A canary file.
@@ -113,6 +115,8 @@ impl Catalog {
                AND (?2 = '' OR instr(',' || ?2 || ',', ',' || severity || ',') > 0)
                AND (?3 IS NULL OR account = ?3)
                AND (?4 IS NULL OR time_ms > ?4 OR (time_ms = ?4 AND id > ?5))
+               AND (NOT ?7 OR EXISTS (SELECT 1 FROM alert_deliveries d
+                                       WHERE d.alert_id = alerts.id AND d.delivered_at IS NULL))
              ORDER BY time_ms, id LIMIT +?6"
         ))
         .bind(f.since_ms)
@@ -121,6 +125,7 @@ impl Catalog {
         .bind(after.map(|a| a.time_ms))
         .bind(after.map(|a| a.id.as_str()))
         .bind(limit)
+        .bind(f.undelivered)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(alert_of).collect())

@@ -1822,14 +1822,34 @@ async fn alerts_are_read_a_page_at_a_time() {
         since_ms: None,
         severities: Vec::new(),
         account: None,
+        undelivered: false,
     };
-    assert_eq!(paged(every).await, ["a", "b", "c", "d", "e"]);
+    assert_eq!(paged(every.clone()).await, ["a", "b", "c", "d", "e"]);
     let alices_since_20 = AlertFilter {
         since_ms: Some(20),
         severities: vec!["high".into()],
         account: Some("alice".into()),
+        undelivered: false,
     };
     assert_eq!(paged(alices_since_20).await, ["b", "c", "e"]);
+    // Undelivered: a delivery waiting (b) or given up (c); not a delivered one (d), nor one
+    // never queued (no destination: a, e).
+    for id in ["b", "c", "d"] {
+        cat.queue_alert_delivery(id, "webhook", 1, 10)
+            .await
+            .unwrap();
+    }
+    (cat.record_alert_delivery("c", "webhook", 2, Err(("HTTP 500", None))))
+        .await
+        .unwrap();
+    cat.record_alert_delivery("d", "webhook", 2, Ok(()))
+        .await
+        .unwrap();
+    let undelivered = AlertFilter {
+        undelivered: true,
+        ..every
+    };
+    assert_eq!(paged(undelivered).await, ["b", "c"]);
 }
 
 #[tokio::test]

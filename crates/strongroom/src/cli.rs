@@ -84,6 +84,10 @@ pub enum AlertCommand {
         /// Only the alerts about this account.
         #[arg(long)]
         user: Option<String>,
+        /// Only the alerts a destination (webhook, e-mail) has not been sent: waiting, or
+        /// given up.
+        #[arg(long)]
+        undelivered: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },

@@ -35,6 +35,7 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
             since,
             severity,
             user,
+            undelivered,
             format,
         } => {
             let severities = match severity.as_deref() {
@@ -64,6 +65,7 @@ pub async fn alert(data_dir: &Path, cmd: AlertCommand) -> anyhow::Result<()> {
                     .transpose()?,
                 severities,
                 account: user,
+                undelivered,
             };
             let out = std::io::stdout();
             let mut out = out.lock();

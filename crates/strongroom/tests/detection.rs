@@ -1351,6 +1351,14 @@ fn an_alert_waits_for_its_receiver_across_a_restart() {
         table.contains("delivery:   email: waiting, ") && table.contains("; last failure: "),
         "{table}"
     );
+    // The alerts the SOC has not been sent, at a glance.
+    let undelivered =
+        |server: &Server| server.ok(&["alert", "list", "--undelivered", "--format", "jsonl"]);
+    assert!(
+        undelivered(&server).contains(&id),
+        "{}",
+        undelivered(&server)
+    );
     server.stop();
     let (_smtp, mail_lines) = receiver(&["smtp", &smtp_port.to_string()]);
     assert_eq!(
@@ -1370,6 +1378,12 @@ fn an_alert_waits_for_its_receiver_across_a_restart() {
     assert!(
         delivered["attempts"].as_u64() > waiting["attempts"].as_u64(),
         "{delivered}"
+    );
+    assert_eq!(undelivered(&server), "");
+    assert!(
+        server
+            .ok(&["alert", "list", "--format", "jsonl"])
+            .contains(&id)
     );
     // Once: nothing more arrives.
     assert!(mail_lines.recv_timeout(Duration::from_secs(3)).is_err());
