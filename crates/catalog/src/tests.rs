@@ -2087,3 +2087,37 @@ async fn forward_cursors_only_move_on() {
         [("jsonl-file /x".to_owned(), 3), (tcp.to_owned(), 12)]
     );
 }
+
+/// A stored value holding the separators the login policies are read with (written behind the
+/// catalog's back) cannot make another row: each account's policy reads as stored, the empty
+/// list apart from none.
+#[tokio::test]
+async fn login_policies_read_every_stored_value_as_it_is() {
+    let (_d, cat) = catalog().await;
+    cat.add_tenant("acme", 1, key).await.unwrap();
+    let a = cat
+        .add_account("acme", "alice", Access::Full, None, None, 3)
+        .await
+        .unwrap();
+    let b = cat
+        .add_account("acme", "bob", Access::Full, None, None, 3)
+        .await
+        .unwrap();
+    let forged = format!("10.0.0.0/8\u{1e}{}\u{1f}7072\u{1f}0", b.id);
+    sqlx::query("UPDATE accounts SET allowed_networks = ? WHERE id = ?")
+        .bind(&forged)
+        .bind(a.id)
+        .execute(&cat.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE accounts SET allowed_networks = '' WHERE id = ?")
+        .bind(b.id)
+        .execute(&cat.pool)
+        .await
+        .unwrap();
+    let read = cat.login_policies(&[a.id, b.id]).await.unwrap();
+    assert_eq!(read.len(), 2, "{read:?}");
+    assert_eq!(read[0].allowed_networks.as_deref(), Some(forged.as_str()));
+    assert_eq!(read[1].allowed_networks.as_deref(), Some(""));
+    assert_eq!(read[1].tenant_allowed_networks, None);
+}
