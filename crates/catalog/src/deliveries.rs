@@ -200,6 +200,20 @@ impl Catalog {
         )
     }
 
+    /// Moves `destination`'s cursor to `seq`, back too (a ledger begun anew, or an older copy
+    /// accepted: its head is behind where forwarding had reached).
+    pub async fn reset_forward_cursor(&self, destination: &str, seq: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO forward_cursors (destination, seq) VALUES (?1, ?2)
+             ON CONFLICT (destination) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(destination)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Records that `destination` was handed the ledger up to `seq` (never moves it back).
     pub async fn set_forward_cursor(&self, destination: &str, seq: i64) -> Result<()> {
         sqlx::query(

@@ -2082,6 +2082,9 @@ async fn forward_cursors_only_move_on() {
     assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(12));
     assert_eq!(cat.forward_cursor("jsonl-file /x").await.unwrap(), None);
     cat.set_forward_cursor("jsonl-file /x", 3).await.unwrap();
+    cat.reset_forward_cursor(tcp, 5).await.unwrap();
+    assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(5));
+    cat.set_forward_cursor(tcp, 12).await.unwrap();
     assert_eq!(
         cat.forward_cursors().await.unwrap(),
         [("jsonl-file /x".to_owned(), 3), (tcp.to_owned(), 12)]

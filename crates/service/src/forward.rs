@@ -104,6 +104,19 @@ impl Forwarder {
         for transport in transports {
             let name = transport.name();
             let sent = match source.catalog.forward_cursor(&name).await {
+                // A ledger behind the cursor is another one (`audit new-ledger`) or an older
+                // copy accepted (`audit accept-rollback`): its records from its head on are new
+                // to the destination, not ones it had.
+                Ok(Some(seq)) if u64::try_from(seq).unwrap_or(0) > head => {
+                    tracing::warn!(destination = %name, cursor = seq, head,
+                        "the ledger is behind where forwarding had reached (a new ledger, or an older copy accepted): it goes on from the ledger's head");
+                    let at = i64::try_from(head).unwrap_or(i64::MAX);
+                    if let Err(e) = source.catalog.reset_forward_cursor(&name, at).await {
+                        tracing::warn!(destination = %name, error = %e,
+                            "could not keep where forwarding goes on");
+                    }
+                    head
+                }
                 Ok(Some(seq)) => u64::try_from(seq).unwrap_or(0),
                 Ok(None) => {
                     // Kept at once: a server stopped before it sent anything goes on from here.

@@ -1079,6 +1079,37 @@ fn a_siem_that_is_down_misses_no_record() {
     support::wait_until("the destination caught up", 10, 200, || behind().1 == 0);
 }
 
+/// A ledger behind where forwarding had reached (a ledger begun anew, or an older copy
+/// accepted; here the destination's cursor set ahead of it) does not silence the destination:
+/// it goes on from the ledger's head, and the next records reach it.
+#[test]
+fn forwarding_goes_on_from_a_ledger_behind_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut server = Server::start_with_config(&format!(
+        "[limits]\nauth_rejection_ms = 100\n[forward]\njsonl_file = \"{}\"\n",
+        file.display()
+    ));
+    let alice = server.account("acme", "alice", "full");
+    server.stop();
+    support::sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE forward_cursors SET seq = 1000000",
+    );
+    server.start_again();
+    alice.sftp_ok("mkdir after\n");
+    support::wait_until("the mkdir record in the file", 10, 100, || {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains(r#""op":"mkdir","path":"/after""#)
+    });
+    assert!(
+        server
+            .log()
+            .contains("the ledger is behind where forwarding had reached")
+    );
+}
+
 /// An open for write's record is committed with the upload (in the same catalog transaction as
 /// its close's, one flush), before the close's reply; an upload that is never closed still has
 /// its open recorded (group-committed: it changed nothing).
