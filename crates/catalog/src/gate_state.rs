@@ -495,7 +495,7 @@ impl Catalog {
         .await?;
         if done.rows_affected() == 0 {
             return Err(CatalogError::NotFound {
-                what: "ban",
+                what: "ban in force",
                 name: address.to_owned(),
             });
         }

@@ -268,6 +268,13 @@ fn a_ban_closes_the_address_sessions_at_once() {
         String::from_utf8_lossy(&lifted.stderr)
     );
     assert!(!server.ok(&["ban", "list"]).contains("127.0.0.12"));
+    // Lifted already: there is no ban in force to lift.
+    let out = server.admin(&["ban", "remove", "127.0.0.12"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("ban in force '127.0.0.12' not found"),
+        "{said}"
+    );
 }
 
 /// Reads `len` bytes of `handle` sequentially in requests of 261,120; how long it took.
