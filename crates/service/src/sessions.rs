@@ -105,6 +105,10 @@ pub struct LiveSession {
     next_table: AtomicU64,
     /// Why the server closed it, when it did (the first reason given wins).
     ended_by: OnceLock<String>,
+    /// When the first factor it logged in with stops being valid (Unix seconds; `i64::MAX`:
+    /// never): the login's, then a password's as the catalog has it
+    /// ([`Registry::follow_password_expiries`]).
+    credential_expires: std::sync::atomic::AtomicI64,
     /// What this connection's downloads of a file's contents covered together (the most recent
     /// [`MAX_SESSION_DOWNLOADS`]): a file read in parts through several handles, at once or one
     /// after another, was received whole.
@@ -160,6 +164,7 @@ impl LiveSession {
             open_files: Mutex::new(HashMap::new()),
             next_table: AtomicU64::new(1),
             ended_by: OnceLock::new(),
+            credential_expires: std::sync::atomic::AtomicI64::new(i64::MAX),
             downloads: Mutex::default(),
         }
     }
@@ -189,7 +194,21 @@ impl LiveSession {
     }
 
     pub fn logged_in(&self, login: Login) {
-        let _ = self.login.set(login);
+        let expires = login.expires_at.unwrap_or(i64::MAX);
+        if self.login.set(login).is_ok() {
+            (self.credential_expires).store(expires, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Its password now expires at `expires` (Unix seconds; `None`: never), if it logged in by
+    /// password (a key's or a certificate's session is left as its login saw it).
+    pub fn follow_password_expiry(&self, expires: Option<i64>) {
+        if (self.login.get()).is_some_and(|l| first_factor(&l.methods) == "password") {
+            (self.credential_expires).store(
+                expires.unwrap_or(i64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
     }
 
     /// The client sent a request at `at`: the session is not idle.
@@ -323,9 +342,10 @@ impl Selection {
                 .tenant
                 .as_deref()
                 .is_none_or(|t| login.is_some_and(|l| l.tenant == t))
-            && self
-                .expired_by
-                .is_none_or(|by| login.is_some_and(|l| l.expires_at.is_some_and(|at| at <= by)))
+            && self.expired_by.is_none_or(|by| {
+                login.is_some()
+                    && (live.credential_expires).load(std::sync::atomic::Ordering::Relaxed) <= by
+            })
             && self.idle_before.is_none_or(|before| {
                 login.is_some()
                     && live.last_active.load(std::sync::atomic::Ordering::Relaxed) < before
@@ -504,6 +524,21 @@ impl Registry {
         }
         ended.sort_unstable_by(|x, y| x.0.cmp(&y.0));
         ended
+    }
+
+    /// Sets the expiry of the live sessions that logged in by password to their accounts'
+    /// passwords' as `expiry_of` gives it (`None`: the account is not known, left as it is;
+    /// `Some(None)`: the password no longer expires): an expiry an administrator put back keeps
+    /// the session past the one its login saw (one brought forward ends it: the policy's look).
+    pub fn follow_password_expiries(&self, expiry_of: impl Fn(i64) -> Option<Option<i64>>) {
+        let Ok(g) = self.inner.lock() else {
+            return;
+        };
+        for a in g.connections.values() {
+            if let Some(expires) = (a.live.login.get()).and_then(|l| expiry_of(l.account_id)) {
+                a.live.follow_password_expiry(expires);
+            }
+        }
     }
 
     /// Counts a session of `account_id` on connection `connection` (no longer counted as
@@ -934,6 +969,45 @@ mod tests {
         };
         assert!(!expired_by(199).matches(&live));
         assert!(expired_by(200).matches(&live));
+    }
+
+    /// A password session's expiry follows its password's as the catalog has it, put back or
+    /// taken away; a key's session is left as its login saw it.
+    #[test]
+    fn a_password_sessions_expiry_follows_the_catalogs() {
+        let login = |live: &LiveSession, methods: &str| {
+            live.logged_in(Login {
+                account: "alice".into(),
+                account_id: 1,
+                tenant: "acme".into(),
+                tenant_id: 1,
+                credential: None,
+                methods: methods.into(),
+                certified_key: None,
+                expires_at: Some(200),
+            })
+        };
+        let session = || {
+            let at = "127.0.0.1:1".parse().unwrap();
+            LiveSession::new(1, "s".into(), at, 0, Arc::default())
+        };
+        let (by_password, by_key) = (session(), session());
+        login(&by_password, "password+totp");
+        login(&by_key, "publickey");
+        let expired_by = |secs| Selection {
+            expired_by: Some(secs),
+            ..Default::default()
+        };
+        assert!(expired_by(200).matches(&by_password) && expired_by(200).matches(&by_key));
+        for live in [&by_password, &by_key] {
+            live.follow_password_expiry(Some(500));
+        }
+        assert!(!expired_by(499).matches(&by_password) && expired_by(500).matches(&by_password));
+        assert!(expired_by(200).matches(&by_key));
+        by_password.follow_password_expiry(Some(100));
+        assert!(expired_by(100).matches(&by_password));
+        by_password.follow_password_expiry(None);
+        assert!(!expired_by(i64::MAX - 1).matches(&by_password));
     }
 
     #[tokio::test]

@@ -576,6 +576,104 @@ fn wait_for_ends(server: &Server, user: Option<&str>, whys: &[&str]) {
     }
 }
 
+/// The password every test account given one here has.
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An sftp session of `user` kept open (its batch on a stdin held open), by `c`'s key or by
+/// [`PASSWORD`].
+fn held_sftp(
+    server: &Server,
+    c: &support::Client,
+    user: &str,
+    password: bool,
+) -> std::process::Child {
+    let mut cmd = std::process::Command::new("sftp");
+    if password {
+        use std::os::unix::fs::PermissionsExt;
+        let askpass = c.work().join("askpass.sh");
+        std::fs::write(&askpass, format!("#!/bin/sh\necho '{PASSWORD}'\n")).unwrap();
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+        cmd.args([
+            "-o",
+            "BatchMode=no",
+            "-o",
+            "PreferredAuthentications=password",
+        ])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0");
+    } else {
+        cmd.args(support::ssh_options_for(&c.key()));
+    }
+    cmd.args(["-P", &server.port.to_string(), "-b", "-"])
+        .arg(format!("{user}@127.0.0.1"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A password's expiry put back while its session lives keeps the session past the expiry its
+/// login saw; brought forward, it ends the session within some 2 s.
+#[test]
+fn a_password_sessions_expiry_follows_the_catalog() {
+    // The expiries are swept every 3 s (a quarter of the idle limit), which the held session,
+    // sending nothing, stays within.
+    let server = Server::start_with_config("[limits]\nidle_timeout_secs = 12\n");
+    let alice = support::Client::new(server.port, "alice");
+    server.account_with_password("acme", "alice", PASSWORD, Some(&alice.public_key()));
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let at = |secs: i64| events::Time::from_secs(secs).to_string();
+    let ends = now() + 3;
+    server.ok(&["user", "set", "alice", "--password-expires", &at(ends)]);
+    let live = || {
+        server
+            .ok(&["session", "list", "--format", "jsonl"])
+            .lines()
+            .filter(|l| l.contains(r#""methods":"password""#))
+            .count()
+    };
+    let mut session = held_sftp(&server, &alice, "alice", true);
+    support::wait_until("the password session", 10, 50, || live() == 1);
+    // Put back a year: the session outlives the expiry its login saw.
+    server.ok(&[
+        "user",
+        "set",
+        "alice",
+        "--password-expires",
+        &at(now() + 365 * 86_400),
+    ]);
+    while now() < ends + 3 {
+        assert_eq!(live(), 1, "the session ended at the expiry its login saw");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Brought forward to the past, written where the server is not told: it ends.
+    support::sqlite(
+        &server.data_dir().join("catalog.db"),
+        "UPDATE accounts SET password_expires_at = 1 WHERE name = 'alice'",
+    );
+    support::wait_until("the session ended", 5, 100, || live() == 0);
+    wait_for_ends(
+        &server,
+        Some("alice"),
+        &["password expired (found so in the catalog)"],
+    );
+    let _ = session.kill();
+    let _ = session.wait();
+}
+
 /// A login policy tightened ends the live sessions it would now refuse, and only those: a
 /// password session when the account's methods narrow to keys or its password expires, a
 /// one-factor session when its account enrols a second factor or its tenant comes to require
@@ -584,49 +682,11 @@ fn wait_for_ends(server: &Server, user: Option<&str>, whys: &[&str]) {
 fn a_tightened_login_policy_closes_the_sessions_it_would_now_refuse() {
     let server = Server::start();
     let alice = support::Client::new(server.port, "alice");
-    server.account_with_password(
-        "acme",
-        "alice",
-        "correct horse battery staple",
-        Some(&alice.public_key()),
-    );
+    server.account_with_password("acme", "alice", PASSWORD, Some(&alice.public_key()));
     let robot = server.account("acme", "robot", "read-only");
     server.ok(&["user", "set", "robot", "--automation", "yes"]);
-    let port = server.port.to_string();
-    // An sftp session kept open (its batch on a stdin held open), by key or by password.
-    let held = |c: &support::Client, user: &str, password: bool| {
-        let mut cmd = std::process::Command::new("sftp");
-        if password {
-            use std::os::unix::fs::PermissionsExt;
-            let askpass = c.work().join("askpass.sh");
-            std::fs::write(&askpass, "#!/bin/sh\necho 'correct horse battery staple'\n").unwrap();
-            std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
-            cmd.args([
-                "-o",
-                "BatchMode=no",
-                "-o",
-                "PreferredAuthentications=password",
-            ])
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            .env("SSH_ASKPASS", &askpass)
-            .env("SSH_ASKPASS_REQUIRE", "force")
-            .env("DISPLAY", ":0");
-        } else {
-            cmd.args(support::ssh_options_for(&c.key()));
-        }
-        cmd.args(["-P", &port, "-b", "-"])
-            .arg(format!("{user}@127.0.0.1"))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let held =
+        |c: &support::Client, user: &str, password: bool| held_sftp(&server, c, user, password);
     // Live sessions of `account` that logged in with `methods`.
     let live = |account: &str, methods: &str| {
         server

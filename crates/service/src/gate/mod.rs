@@ -246,6 +246,8 @@ impl Gate {
                 .ok())
             .map(|i| &policies[i])
         };
+        // A password's expiry as the catalog has it now (one put back keeps the session).
+        registry.follow_password_expiries(|id| of(id).map(|p| p.password_expires_at));
         Ok(registry.end_judged(
             scope,
             |login, source| policy::outgrown(of(login.account_id)?, &login.methods, source, now),
