@@ -741,6 +741,21 @@ mod tests {
 
     use super::*;
 
+    /// Account `account`'s login (row 1 of tenant acme) by `methods`, its first factor valid
+    /// until `expires_at`.
+    fn login_of(account: &str, methods: &str, expires_at: Option<i64>) -> Login {
+        Login {
+            account: account.into(),
+            account_id: 1,
+            tenant: "acme".into(),
+            tenant_id: 1,
+            credential: None,
+            methods: methods.into(),
+            certified_key: None,
+            expires_at,
+        }
+    }
+
     /// A connection's downloads of one file's contents share what they covered; contents
     /// replaced since are other contents; past the bound the oldest file is forgotten.
     #[test]
@@ -881,16 +896,7 @@ mod tests {
                 0,
                 Arc::default(),
             );
-            l.logged_in(Login {
-                account: account.into(),
-                account_id: 1,
-                tenant: "acme".into(),
-                tenant_id: 1,
-                credential: None,
-                methods: methods.into(),
-                certified_key: None,
-                expires_at: None,
-            });
+            l.logged_in(login_of(account, methods, None));
             l
         };
         // By the account's row.
@@ -944,16 +950,7 @@ mod tests {
             !idle_before(200_000).matches(&live),
             "not logged in: not idle"
         );
-        live.logged_in(Login {
-            account: "alice".into(),
-            account_id: 1,
-            tenant: "acme".into(),
-            tenant_id: 1,
-            credential: None,
-            methods: "publickey".into(),
-            certified_key: None,
-            expires_at: Some(200),
-        });
+        live.logged_in(login_of("alice", "publickey", Some(200)));
         assert!(idle_before(100_001).matches(&live));
         assert!(!idle_before(100_000).matches(&live));
         live.active(events::Time::from_millis(150_000));
@@ -976,16 +973,7 @@ mod tests {
     #[test]
     fn a_password_sessions_expiry_follows_the_catalogs() {
         let login = |live: &LiveSession, methods: &str| {
-            live.logged_in(Login {
-                account: "alice".into(),
-                account_id: 1,
-                tenant: "acme".into(),
-                tenant_id: 1,
-                credential: None,
-                methods: methods.into(),
-                certified_key: None,
-                expires_at: Some(200),
-            })
+            live.logged_in(login_of("alice", methods, Some(200)))
         };
         let session = || {
             let at = "127.0.0.1:1".parse().unwrap();
