@@ -93,6 +93,14 @@ pub struct LoginPolicy {
     pub tenant_allowed_networks: Option<String>,
 }
 
+/// The login policies [`Catalog::login_policies`] read: by account row, and the rows of the
+/// accounts whose stored policy does not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginPolicies {
+    pub read: Vec<LoginPolicy>,
+    pub unreadable: Vec<i64>,
+}
+
 impl Account {
     /// Its login policy (the gate judges a login by it).
     pub fn login_policy(&self) -> LoginPolicy {
@@ -355,10 +363,12 @@ impl Catalog {
     }
 
     /// The login policies of accounts `ids` (rows: those with a live session), in the order of
-    /// their rows; an account gone is left out. One query, no secret read.
-    pub async fn login_policies(&self, ids: &[i64]) -> Result<Vec<LoginPolicy>> {
+    /// their rows; an account gone is left out, and one whose stored policy does not read (a
+    /// value written behind the catalog's back) is given apart by its row. One query, no secret
+    /// read.
+    pub async fn login_policies(&self, ids: &[i64]) -> Result<LoginPolicies> {
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(LoginPolicies::default());
         }
         // The rows as one text, a row's fields apart by U+001F and rows by U+001E: numbers cast
         // to integers and texts in hex, so that no stored value can hold a separator (a text
@@ -382,11 +392,18 @@ impl Catalog {
         .fetch_one(&self.pool)
         .await?;
         let text = text.unwrap_or_default();
-        let mut policies = (text.split('\u{1e}'))
-            .filter(|row| !row.is_empty())
-            .map(login_policy_from)
-            .collect::<Result<Vec<_>>>()?;
-        policies.sort_unstable_by_key(|p| p.account_id);
+        let mut policies = LoginPolicies::default();
+        for row in text.split('\u{1e}').filter(|row| !row.is_empty()) {
+            match login_policy_from(row) {
+                Ok(p) => policies.read.push(p),
+                // The row's id is an integer primary key: it always reads.
+                Err(_) => policies
+                    .unreadable
+                    .extend((row.split('\u{1f}').next()).and_then(|id| id.parse::<i64>().ok())),
+            }
+        }
+        policies.read.sort_unstable_by_key(|p| p.account_id);
+        policies.unreadable.sort_unstable();
         Ok(policies)
     }
 

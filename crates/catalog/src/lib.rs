@@ -36,7 +36,9 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accounts::{Access, Account, AccountCreated, AccountKey, Containment, LoginPolicy, NewKey};
+pub use accounts::{
+    Access, Account, AccountCreated, AccountKey, Containment, LoginPolicies, LoginPolicy, NewKey,
+};
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
 pub use deliveries::{AlertDelivery, QUEUE_FULL};

@@ -178,7 +178,7 @@ async fn tenants_accounts_and_keys() {
     // The live accounts' login policies: as each account's own, an account gone left out.
     let policies = |ids: Vec<i64>| {
         let cat = cat.clone();
-        async move { cat.login_policies(&ids).await.unwrap() }
+        async move { cat.login_policies(&ids).await.unwrap().read }
     };
     let alice_policy = cat.account("alice").await.unwrap().login_policy();
     assert_eq!(
@@ -2118,9 +2118,25 @@ async fn login_policies_read_every_stored_value_as_it_is() {
         .execute(&cat.pool)
         .await
         .unwrap();
-    let read = cat.login_policies(&[a.id, b.id]).await.unwrap();
+    let read = cat.login_policies(&[a.id, b.id]).await.unwrap().read;
     assert_eq!(read.len(), 2, "{read:?}");
     assert_eq!(read[0].allowed_networks.as_deref(), Some(forged.as_str()));
     assert_eq!(read[1].allowed_networks.as_deref(), Some(""));
     assert_eq!(read[1].tenant_allowed_networks, None);
+    // A value that is not text: that account apart, by its row; the other read.
+    sqlx::query("UPDATE accounts SET methods = CAST(x'ff' AS TEXT) WHERE id = ?")
+        .bind(a.id)
+        .execute(&cat.pool)
+        .await
+        .unwrap();
+    let policies = cat.login_policies(&[a.id, b.id]).await.unwrap();
+    assert_eq!(policies.unreadable, [a.id]);
+    assert_eq!(
+        policies
+            .read
+            .iter()
+            .map(|p| p.account_id)
+            .collect::<Vec<_>>(),
+        [b.id]
+    );
 }

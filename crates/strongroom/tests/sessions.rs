@@ -836,6 +836,22 @@ fn a_policy_narrowed_in_the_catalog_ends_the_sessions_it_no_longer_lets_in() {
         Some("carol"),
         &["second factor required (found so in the catalog)\""],
     );
+    // A policy that does not read (not text, written behind the catalog's back): its account's
+    // session ends, as a login of it would be refused.
+    support::sqlite(
+        &catalog,
+        "UPDATE accounts SET allowed_networks = CAST(x'ff' AS TEXT) WHERE name = 'robot'",
+    );
+    let t = Instant::now();
+    while answers(&mut robots) {
+        assert!(t.elapsed() < Duration::from_secs(5), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for_ends(
+        &server,
+        Some("robot"),
+        &["login policy unreadable (found so in the catalog)\""],
+    );
 }
 
 /// A logged-in session whose client sends no request for the configured idle time is closed,

@@ -241,16 +241,20 @@ impl Gate {
             .await?;
         let now = self.clock.unix_secs();
         let of = |account_id: i64| {
-            (policies
+            (policies.read)
                 .binary_search_by_key(&account_id, |p| p.account_id)
-                .ok())
-            .map(|i| &policies[i])
+                .ok()
+                .map(|i| &policies.read[i])
         };
         // A password's expiry as the catalog has it now (one put back keeps the session).
         registry.follow_password_expiries(|id| of(id).map(|p| p.password_expires_at));
+        let unreadable = |id: i64| policies.unreadable.binary_search(&id).is_ok();
         Ok(registry.end_judged(
             scope,
-            |login, source| policy::outgrown(of(login.account_id)?, &login.methods, source, now),
+            |login, source| match of(login.account_id) {
+                Some(p) => policy::outgrown(p, &login.methods, source, now),
+                None => unreadable(login.account_id).then_some(policy::Outgrown::Unreadable),
+            },
             |reason| format!("{reason} {by}"),
         ))
     }

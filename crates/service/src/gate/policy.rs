@@ -51,6 +51,9 @@ pub enum Outgrown {
     PasswordExpired,
     /// With one factor where a second is now required (enrolled, or the tenant's minimum).
     OneFactor,
+    /// Its account's stored policy does not read (a value written behind the catalog's back):
+    /// a login would be refused too.
+    Unreadable,
 }
 
 impl Outgrown {
@@ -61,6 +64,7 @@ impl Outgrown {
             Outgrown::Method => "login policy changed",
             Outgrown::PasswordExpired => "password expired",
             Outgrown::OneFactor => "second factor required",
+            Outgrown::Unreadable => "login policy unreadable",
         }
     }
 }
