@@ -348,6 +348,17 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A ban of `address` for failed logins, at `level`, until `until`, made at 0.
+    fn failures_ban(address: &str, level: i64, until: i64) -> Ban {
+        Ban {
+            address: address.into(),
+            level,
+            until,
+            reason: "too many failed logins".into(),
+            created_at: 0,
+        }
+    }
+
     /// Bans are forgotten a week after their end (the catalog's and the defender's copy), not
     /// kept forever and re-read every few seconds; until then one escalates the next; a ban
     /// made by another process is read at the next refresh.
@@ -357,11 +368,8 @@ mod tests {
         let (catalog, _) = crate::test_catalog::with_tenant(dir.path()).await;
         let now = 10_000_000;
         let ban = |address: &str, level, until: i64| Ban {
-            address: address.into(),
-            level,
-            until,
-            reason: "too many failed logins".into(),
             created_at: until - 900,
+            ..failures_ban(address, level, until)
         };
         for b in [
             ban("10.0.0.1", 3, now - FORGET_BANS_AFTER_SECS - 1),
@@ -481,11 +489,8 @@ mod tests {
         let (catalog, _) = crate::test_catalog::with_tenant(dir.path()).await;
         let now = 10_000_000;
         let ban = |address: &str, level, until: i64| Ban {
-            address: address.into(),
-            level,
-            until,
-            reason: "too many failed logins".into(),
             created_at: now - 10,
+            ..failures_ban(address, level, until)
         };
         for b in [
             ban("10.0.0.1", 3, now + 3600),
@@ -539,13 +544,7 @@ mod tests {
         assert!(!d.is_banned(ip("2001:db8:1:3::1"), now + 1));
         assert_eq!(d.source_of(ip("::ffff:192.0.2.1")), "192.0.2.1");
 
-        let ban = |address: &str, level, until| Ban {
-            address: address.into(),
-            level,
-            until,
-            reason: "too many failed logins".into(),
-            created_at: 0,
-        };
+        let ban = failures_ban;
         let reloaded = Defender::new(DefenderConfig::default());
         reloaded.load(&[
             ban("2001:db8:1:2::/64", 2, now + 60),
