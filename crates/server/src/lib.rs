@@ -112,6 +112,8 @@ pub enum ServerError {
     Control(#[from] control::ControlError),
     #[error(transparent)]
     Delivery(#[from] service::alert_delivery::DeliveryError),
+    #[error(transparent)]
+    Forward(#[from] service::forward::ForwardError),
 }
 
 /// What every connection shares.
@@ -327,7 +329,8 @@ impl Server {
             body_key: body_key.clone(),
             catalog: catalog.clone(),
         };
-        let forwarder = forward::Forwarder::start(&config.forward, source, store.head()?.seq).await;
+        let forwarder =
+            forward::Forwarder::start(&config.forward, source, store.head()?.seq).await?;
         // The detector learns the recent history before the first new record reaches it.
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let registry = sessions::Registry::default();

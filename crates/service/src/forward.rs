@@ -1,5 +1,8 @@
-//! Forwarding ledger records to a SIEM: RFC 5424 syslog over TCP (octet-counted framing,
-//! RFC 6587) and UDP, and JSON lines appended to a file. The ledger writer hands over each
+//! Forwarding ledger records to a SIEM: RFC 5424 syslog over TLS (RFC 5425: the SIEM's
+//! certificate verified, a client certificate shown where it asks for one), over TCP
+//! (octet-counted framing, RFC 6587) and UDP, and JSON lines appended to a file. The records
+//! name accounts, addresses and paths, so syslog in clear goes only to a relay on loopback (as
+//! alerts' plain HTTP and SMTP do). The ledger writer hands over each
 //! committed record without waiting: every destination has a bounded queue, and forwarding
 //! never slows a transfer. What a queue could not hold (a destination down or slow), and what
 //! was committed while the server was stopped, is not lost to the SIEM: each destination's
@@ -14,19 +17,64 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use catalog::{Catalog, LedgerFilter, LedgerStore};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio_rustls::rustls;
 use vault::LedgerBodyKey;
 
 /// Where to forward, from `[forward]` in the config.
 #[derive(Debug, Clone, Default)]
 pub struct ForwardConfig {
+    pub syslog_tls: Option<SyslogTlsConfig>,
+    /// In clear: only to a relay on loopback.
     pub syslog_tcp: Option<SocketAddr>,
+    /// In clear: only to a relay on loopback.
     pub syslog_udp: Option<SocketAddr>,
     pub jsonl_file: Option<PathBuf>,
     /// Records each destination may hold while it is slow or down (beyond, they are sent from
     /// the ledger once it takes them again).
     pub buffer: usize,
+}
+
+/// `[forward] syslog_tls` and the certificates of its connection.
+#[derive(Debug, Clone)]
+pub struct SyslogTlsConfig {
+    /// The SIEM as `host:port` (`siem.bank.example:6514`): its certificate must name the host.
+    pub server: String,
+    /// PEM certificates of the authorities the SIEM's certificate is checked against (the
+    /// system's trusted roots when not given).
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM chain) and its private key (PEM, an owner-only file), shown to
+    /// a SIEM that asks for one.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+/// Why forwarding could not start (the server refuses to start: an operator who configured a
+/// destination expects the records to arrive there, and in confidence).
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error(
+        "forward.{option} would send the ledger's records in clear: only to a relay on loopback, not {addr} (use forward.syslog_tls)"
+    )]
+    Cleartext {
+        option: &'static str,
+        addr: SocketAddr,
+    },
+    #[error("forward.syslog_tls '{0}' is not host:port like siem.bank.example:6514")]
+    Server(String),
+    #[error("forward.{option} {path}: {why}")]
+    Certificates {
+        option: &'static str,
+        path: String,
+        why: String,
+    },
+    #[error(transparent)]
+    ClientKey(#[from] vault::OwnerOnlyError),
+    #[error("forward.syslog_tls_client_cert and forward.syslog_tls_client_key go together")]
+    ClientPair,
+    #[error("forward.syslog_tls: {0}")]
+    Tls(String),
 }
 
 /// A committed record, as forwarded.
@@ -60,6 +108,15 @@ const CATCH_UP_PAGE: u32 = 1_000;
 const CATCH_UP_TRIES: u32 = 5;
 /// How often a destination's cursor is written to the catalog while it moves.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// Longest a connection to a SIEM may take to open (TCP, then the TLS handshake).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a message may take to be written: a SIEM that stopped reading is connected to
+/// afresh (the message written again), not waited on for ever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a new TLS connection is watched before its first message: a SIEM that refuses
+/// the client certificate says so after the handshake has ended on this side (TLS 1.3), and
+/// what was written meanwhile would be lost.
+const REFUSAL_WAIT: Duration = Duration::from_millis(250);
 
 struct Destination {
     name: String,
@@ -76,10 +133,30 @@ impl Forwarder {
     /// Starts one task per configured destination. Each goes on from its cursor in the
     /// catalog; one never started before begins after record `head` (the ledger's last at
     /// start: a new destination is not sent the ledger's past).
-    pub async fn start(config: &ForwardConfig, source: LedgerSource, head: u64) -> Self {
+    pub async fn start(
+        config: &ForwardConfig,
+        source: LedgerSource,
+        head: u64,
+    ) -> Result<Self, ForwardError> {
         let buffer = config.buffer.max(1);
         let host = hostname();
+        in_clear_to_loopback(config)?;
         let mut transports = Vec::new();
+        if let Some(tls) = &config.syslog_tls {
+            let (server, port) = host_and_port(&tls.server)
+                .ok_or_else(|| ForwardError::Server(tls.server.clone()))?;
+            let name = rustls::pki_types::ServerName::try_from(server.clone())
+                .map_err(|_| ForwardError::Server(tls.server.clone()))?;
+            transports.push(Transport::SyslogTls {
+                configured: tls.server.clone(),
+                server,
+                port,
+                name,
+                connector: tokio_rustls::TlsConnector::from(Arc::new(tls_client(tls)?)),
+                host: host.clone(),
+                stream: None,
+            });
+        }
         if let Some(addr) = config.syslog_tcp {
             transports.push(Transport::SyslogTcp {
                 addr,
@@ -147,7 +224,7 @@ impl Forwarder {
                 dropped: Arc::new(AtomicU64::new(0)),
             });
         }
-        Self { destinations }
+        Ok(Self { destinations })
     }
 
     /// A forwarder with no destination.
@@ -358,8 +435,104 @@ fn opened(
     }
 }
 
+/// Syslog in clear goes only to a relay on loopback.
+fn in_clear_to_loopback(config: &ForwardConfig) -> Result<(), ForwardError> {
+    for (option, addr) in [
+        ("syslog_tcp", config.syslog_tcp),
+        ("syslog_udp", config.syslog_udp),
+    ] {
+        if let Some(addr) = addr.filter(|a| !a.ip().is_loopback()) {
+            return Err(ForwardError::Cleartext { option, addr });
+        }
+    }
+    Ok(())
+}
+
+/// `host:port` (a bracketed IPv6 address as the host).
+fn host_and_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h
+            .strip_suffix(']')?
+            .parse::<std::net::Ipv6Addr>()
+            .ok()?
+            .to_string(),
+        None if !host.is_empty() && !host.contains(':') => host.to_owned(),
+        None => return None,
+    };
+    Some((host, port))
+}
+
+/// The TLS client of `[forward] syslog_tls`: the SIEM's certificate checked against the given
+/// authorities or the system's roots, and the client certificate where one is given.
+fn tls_client(c: &SyslogTlsConfig) -> Result<rustls::ClientConfig, ForwardError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let tls = |e: rustls::Error| ForwardError::Tls(e.to_string());
+    let certificates = |option: &'static str, path: &PathBuf| {
+        let bad = |why: String| ForwardError::Certificates {
+            option,
+            path: path.display().to_string(),
+            why,
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("not PEM certificates ({e})")))?;
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        Ok(certs)
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?;
+    let builder = match &c.ca_file {
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certificates("syslog_tls_ca_file", path)? {
+                roots.add(cert).map_err(|e| ForwardError::Certificates {
+                    option: "syslog_tls_ca_file",
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?;
+            }
+            builder.with_root_certificates(roots)
+        }
+        None => builder.with_platform_verifier().map_err(tls)?,
+    };
+    match (&c.client_cert, &c.client_key) {
+        (None, None) => Ok(builder.with_no_client_auth()),
+        (Some(cert), Some(key)) => {
+            let chain = certificates("syslog_tls_client_cert", cert)?;
+            let pem = vault::owner_only::read(key, "forward.syslog_tls_client_key")?;
+            let key =
+                PrivateKeyDer::from_pem_slice(&pem).map_err(|e| ForwardError::Certificates {
+                    option: "syslog_tls_client_key",
+                    path: key.display().to_string(),
+                    why: format!("not a PEM private key ({e})"),
+                })?;
+            builder.with_client_auth_cert(chain, key).map_err(tls)
+        }
+        _ => Err(ForwardError::ClientPair),
+    }
+}
+
 /// How records reach a destination.
 enum Transport {
+    SyslogTls {
+        /// As configured (the destination's name).
+        configured: String,
+        server: String,
+        port: u16,
+        name: rustls::pki_types::ServerName<'static>,
+        connector: tokio_rustls::TlsConnector,
+        host: String,
+        stream: Option<Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>>,
+    },
     SyslogTcp {
         addr: SocketAddr,
         host: String,
@@ -381,38 +554,47 @@ impl Transport {
     /// moved elsewhere starts afresh).
     fn name(&self) -> String {
         match self {
+            Transport::SyslogTls { configured, .. } => format!("syslog-tls {configured}"),
             Transport::SyslogTcp { addr, .. } => format!("syslog-tcp {addr}"),
             Transport::SyslogUdp { addr, .. } => format!("syslog-udp {addr}"),
             Transport::JsonlFile { path, .. } => format!("jsonl-file {}", path.display()),
         }
     }
 
-    /// Sends `r`: over TCP, reconnecting with a growing pause until it is written; over UDP,
-    /// one datagram (no answer to wait for); to the file, again after a pause while writing
-    /// fails.
+    /// Sends `r`: over TLS and TCP, reconnecting with a growing pause until it is written; over
+    /// UDP, one datagram (no answer to wait for); to the file, again after a pause while
+    /// writing fails.
     async fn send(&mut self, r: &Forwarded) {
         let mut backoff = Duration::from_millis(200);
         loop {
             let sent = match self {
-                Transport::SyslogTcp { addr, host, stream } => {
-                    let msg = syslog_line(r, host);
-                    let framed = format!("{} {msg}", msg.len());
-                    let connected = match stream {
-                        Some(s) => Ok(s),
-                        None => {
-                            (tokio::net::TcpStream::connect(*addr).await).map(|s| stream.insert(s))
-                        }
+                Transport::SyslogTls {
+                    server,
+                    port,
+                    name,
+                    connector,
+                    host,
+                    stream,
+                    ..
+                } => {
+                    let connect = async {
+                        let tcp = within(
+                            CONNECT_TIMEOUT,
+                            tokio::net::TcpStream::connect((server.as_str(), *port)),
+                        )
+                        .await?;
+                        let mut tls = Box::new(
+                            within(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp)).await?,
+                        );
+                        // A SIEM that refuses the client certificate (or any) says so now.
+                        refused(&mut tls, REFUSAL_WAIT).await?;
+                        Ok(tls)
                     };
-                    match connected {
-                        Ok(s) => match s.write_all(framed.as_bytes()).await {
-                            Ok(()) => Ok(()),
-                            Err(e) => {
-                                *stream = None;
-                                Err(e.to_string())
-                            }
-                        },
-                        Err(e) => Err(e.to_string()),
-                    }
+                    framed(stream, connect, &syslog_line(r, host)).await
+                }
+                Transport::SyslogTcp { addr, host, stream } => {
+                    let connect = within(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(*addr));
+                    framed(stream, connect, &syslog_line(r, host)).await
                 }
                 Transport::SyslogUdp { addr, host, socket } => {
                     let socket = match socket {
@@ -468,6 +650,59 @@ impl Transport {
     }
 }
 
+/// `f`, failed after `limit`.
+async fn within<T>(
+    limit: Duration,
+    f: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
+    }
+}
+
+/// Whether the peer of a syslog stream (which never sends anything) has closed it or sent an
+/// alert within `wait` (zero: only what has arrived already): the stream is not to be written.
+async fn refused(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    wait: Duration,
+) -> Result<(), String> {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(wait, stream.read(&mut byte)).await {
+        Err(_) | Ok(Ok(1..)) => Ok(()),
+        Ok(Ok(0)) => Err("the receiver closed the connection".into()),
+        Ok(Err(e)) => Err(e.to_string()),
+    }
+}
+
+/// Writes `msg` octet-counted (RFC 6587, RFC 5425) to the stream, connected first by `connect`
+/// when there is none; a stream the receiver has closed, or that fails or takes longer than
+/// [`WRITE_TIMEOUT`], is dropped (the message is then written to the next one).
+async fn framed<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut Option<S>,
+    connect: impl std::future::Future<Output = Result<S, String>>,
+    msg: &str,
+) -> Result<(), String> {
+    let s = match stream {
+        Some(s) => s,
+        None => stream.insert(connect.await?),
+    };
+    let framed = format!("{} {msg}", msg.len());
+    let written = async {
+        refused(s, Duration::ZERO).await?;
+        within(WRITE_TIMEOUT, async {
+            s.write_all(framed.as_bytes()).await?;
+            s.flush().await
+        })
+        .await
+    };
+    let outcome = written.await;
+    if outcome.is_err() {
+        *stream = None;
+    }
+    outcome
+}
+
 /// The events file, opened (created 0600) for appending if it is not yet.
 async fn open_append<'a>(
     path: &PathBuf,
@@ -513,6 +748,91 @@ fn humantime_rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syslog_in_clear_goes_only_to_loopback() {
+        let config = |tcp: &str, udp: &str| ForwardConfig {
+            syslog_tcp: Some(tcp.parse().unwrap()),
+            syslog_udp: Some(udp.parse().unwrap()),
+            ..ForwardConfig::default()
+        };
+        assert!(in_clear_to_loopback(&config("127.0.0.1:514", "[::1]:514")).is_ok());
+        assert!(in_clear_to_loopback(&config("127.9.9.9:514", "127.0.0.1:514")).is_ok());
+        assert!(in_clear_to_loopback(&ForwardConfig::default()).is_ok());
+        for (tcp, udp, refused) in [
+            (
+                "10.0.0.5:514",
+                "127.0.0.1:514",
+                "syslog_tcp would send the ledger's records in clear: only to a relay on loopback, not 10.0.0.5:514",
+            ),
+            (
+                "127.0.0.1:514",
+                "[2001:db8::5]:514",
+                "syslog_udp would send the ledger's records in clear: only to a relay on loopback, not [2001:db8::5]:514",
+            ),
+            (
+                "127.0.0.1:514",
+                "[::ffff:10.0.0.5]:514",
+                "not [::ffff:10.0.0.5]:514",
+            ),
+        ] {
+            let e = in_clear_to_loopback(&config(tcp, udp))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(refused), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_siem_is_a_host_and_a_port() {
+        let hp = |s: &str| host_and_port(s);
+        assert_eq!(
+            hp("siem.bank.example:6514"),
+            Some(("siem.bank.example".into(), 6514))
+        );
+        assert_eq!(hp("10.0.0.5:6514"), Some(("10.0.0.5".into(), 6514)));
+        assert_eq!(hp("[2001:db8::5]:6514"), Some(("2001:db8::5".into(), 6514)));
+        for bad in [
+            "siem.bank.example",
+            ":6514",
+            "2001:db8::5:6514",
+            "[siem]:6514",
+            "siem:65536",
+            "siem:",
+        ] {
+            assert_eq!(hp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_tls_clients_files_are_checked_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |ca: Option<&str>, cert: Option<&str>, key: Option<&str>| SyslogTlsConfig {
+            server: "siem.bank.example:6514".into(),
+            ca_file: ca.map(|f| dir.path().join(f)),
+            client_cert: cert.map(|f| dir.path().join(f)),
+            client_key: key.map(|f| dir.path().join(f)),
+        };
+        let refused = |c: SyslogTlsConfig| tls_client(&c).err().unwrap().to_string();
+        let e = refused(config(Some("gone.pem"), None, None));
+        assert!(
+            e.starts_with(&format!(
+                "forward.syslog_tls_ca_file {}: ",
+                dir.path().join("gone.pem").display()
+            )),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").unwrap();
+        let e = refused(config(Some("empty.pem"), None, None));
+        assert!(e.ends_with("empty.pem: holds no PEM certificate"), "{e}");
+        let e = refused(config(None, Some("empty.pem"), None));
+        assert_eq!(
+            e,
+            "forward.syslog_tls_client_cert and forward.syslog_tls_client_key go together"
+        );
+        // The system's roots, no client certificate: a client.
+        assert!(tls_client(&config(None, None, None)).is_ok());
+    }
 
     #[test]
     fn syslog_lines_follow_rfc5424() {

@@ -254,6 +254,10 @@ fn detect_config(raw: RawDetect) -> Result<service::config::DetectConfig, Config
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawForward {
+    syslog_tls: Option<String>,
+    syslog_tls_ca_file: Option<PathBuf>,
+    syslog_tls_client_cert: Option<PathBuf>,
+    syslog_tls_client_key: Option<PathBuf>,
     syslog_tcp: Option<String>,
     syslog_udp: Option<String>,
     jsonl_file: Option<PathBuf>,
@@ -451,7 +455,25 @@ fn validate(
         ipv6_prefix,
     };
     let rf = raw.forward;
+    let syslog_tls = match rf.syslog_tls {
+        Some(server) => Some(service::forward::SyslogTlsConfig {
+            server,
+            ca_file: rf.syslog_tls_ca_file,
+            client_cert: rf.syslog_tls_client_cert,
+            client_key: rf.syslog_tls_client_key,
+        }),
+        None if rf.syslog_tls_ca_file.is_some()
+            || rf.syslog_tls_client_cert.is_some()
+            || rf.syslog_tls_client_key.is_some() =>
+        {
+            return Err(ConfigError(
+                "config: forward.syslog_tls_ca_file, syslog_tls_client_cert and syslog_tls_client_key need forward.syslog_tls".into(),
+            ));
+        }
+        None => None,
+    };
     let forward = service::forward::ForwardConfig {
+        syslog_tls,
         syslog_tcp: address("forward.syslog_tcp", rf.syslog_tcp)?,
         syslog_udp: address("forward.syslog_udp", rf.syslog_udp)?,
         jsonl_file: rf.jsonl_file,

@@ -1146,44 +1146,8 @@ fn rules_overrides_and_replay_of_a_simulated_month() {
     );
 }
 
-/// Lines a child prints, as they come.
-fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Kills a receiver when the test ends, passed or failed.
-struct Receiver(std::process::Child);
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn receiver(args: &[&str]) -> (Receiver, std::sync::mpsc::Receiver<String>) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/alert_receivers.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
-    (Receiver(child), lines)
+fn receiver(args: &[&str]) -> (support::Receiver, std::sync::mpsc::Receiver<String>) {
+    support::receiver("alert_receivers.py", args)
 }
 
 /// Alice opens a canary (made for the purpose) for reading: its critical alert.

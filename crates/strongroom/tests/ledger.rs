@@ -1110,6 +1110,277 @@ fn forwarding_goes_on_from_a_ledger_behind_its_cursor() {
     );
 }
 
+/// Runs `openssl ARGS` in `dir` (the command-line tool: certificates made by a real CA tool).
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate authority `NAME.pem` (its key `NAME.key`) in `dir`.
+fn authority(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+}
+
+/// A certificate `NAME.pem` for `cn` (its key `NAME.key`, 0600) that authority `ca` signs, with
+/// the X.509 extensions `extensions`.
+fn certificate(dir: &Path, ca: &str, name: &str, cn: &str, extensions: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}"),
+        ],
+    );
+    std::fs::write(dir.join(format!("{name}.ext")), extensions).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+    let key = dir.join(format!("{name}.key"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Records reach a SIEM over TLS (RFC 5425) only where each side's certificate holds: the
+/// SIEM's certificate from an authority the server does not trust, or no client certificate
+/// where the SIEM asks for one, and nothing is sent, nor lost (all of it sent, from the first
+/// record, once both hold). Syslog in clear to another host, and a client key others may read,
+/// refuse the server's start.
+#[test]
+fn records_reach_a_siem_over_tls_and_only_a_siem_it_trusts() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::mpsc::RecvTimeoutError;
+    let certs = tempfile::tempdir().unwrap();
+    let d = certs.path();
+    for ca in ["siem-ca", "client-ca", "rogue-ca"] {
+        authority(d, ca);
+    }
+    certificate(
+        d,
+        "siem-ca",
+        "siem",
+        "localhost",
+        "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    );
+    certificate(
+        d,
+        "client-ca",
+        "client",
+        "strongroom-node-1",
+        "extendedKeyUsage=clientAuth\n",
+    );
+    let path = |f: &str| d.join(f).display().to_string();
+    let (_siem, lines) = support::receiver(
+        "syslog_tls_receiver.py",
+        &[
+            &path("siem.pem"),
+            &path("siem.key"),
+            &path("client-ca.pem"),
+            "40",
+        ],
+    );
+    let port: u16 = lines
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // What the SIEM printed until a line `ends` (within `secs`).
+    let read_until = |ends: &dyn Fn(&str) -> bool, secs: u64| -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = ends(&line);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("the SIEM printed only {seen:?}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    let forward = |ca: &str, client: bool| {
+        let mut f = format!(
+            "[limits]\nauth_rejection_ms = 100\n[forward]\nsyslog_tls = \"localhost:{port}\"\n\
+             syslog_tls_ca_file = \"{}\"\n",
+            path(ca)
+        );
+        if client {
+            f += &format!(
+                "syslog_tls_client_cert = \"{}\"\nsyslog_tls_client_key = \"{}\"\n",
+                path("client.pem"),
+                path("client.key")
+            );
+        }
+        f
+    };
+    let destination = format!("syslog-tls localhost:{port}");
+    let mut server = Server::start_with_config(&forward("rogue-ca.pem", true));
+    let config_file = server.data_dir().join("strongroom.toml");
+    let configure = |ca: &str, client: bool| {
+        let text = std::fs::read_to_string(&config_file).unwrap();
+        let (_, detect) = text.split_once("\n[detect").unwrap();
+        std::fs::write(
+            &config_file,
+            format!("{}\n[detect{detect}", forward(ca, client)),
+        )
+        .unwrap();
+    };
+    let last_sent = |server: &Server| -> u64 {
+        let out = server.ok(&["audit", "forwarding", "--format", "jsonl"]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["destination"], destination.as_str(), "{out}");
+        v["last_sent"].as_u64().unwrap()
+    };
+
+    // The SIEM's certificate is from an authority the server does not trust: no message.
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir untrusted\n");
+    let seen = read_until(&|l| l.starts_with("refused"), 20);
+    assert!(!seen.iter().any(|l| l.starts_with("msg ")), "{seen:?}");
+    wait_until("the server did not say why", 10, 100, || {
+        server
+            .log()
+            .contains("invalid peer certificate: UnknownIssuer")
+    });
+    assert_eq!(last_sent(&server), 0);
+
+    // The SIEM asks for a client certificate and is shown none: it refuses the connection once
+    // the handshake is done on the server's side (TLS 1.3), a round trip later (each byte held
+    // 40 ms each way), and nothing written meanwhile is taken as sent.
+    server.stop();
+    configure("siem-ca.pem", false);
+    server.start_again();
+    alice.sftp_ok("mkdir anonymous\n");
+    let seen = read_until(
+        &|l| l.starts_with("refused") && l.contains("certificate"),
+        20,
+    );
+    assert!(!seen.iter().any(|l| l.starts_with("msg ")), "{seen:?}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(last_sent(&server), 0);
+
+    // Both certificates hold: every record from the first, in order, none twice.
+    server.stop();
+    configure("siem-ca.pem", true);
+    server.start_again();
+    alice.sftp_ok("mkdir trusted\n");
+    let seen = read_until(&|l| l.contains(r#""op":"mkdir","path":"/trusted""#), 30);
+    assert!(
+        seen.iter().any(|l| l == "peer strongroom-node-1"),
+        "{seen:?}"
+    );
+    let messages: Vec<&str> = (seen.iter())
+        .filter_map(|l| l.strip_prefix("msg "))
+        .collect();
+    assert!(
+        messages.iter().all(|m| m.starts_with("<110>1 ")),
+        "{messages:?}"
+    );
+    let seqs: Vec<u64> = (messages.iter())
+        .map(|m| {
+            let (_, rest) = m.split_once("[strongroom@32473 seq=\"").unwrap();
+            rest.split('"').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=*seqs.last().unwrap()).collect::<Vec<u64>>());
+    for dir in ["untrusted", "anonymous", "trusted"] {
+        let mkdir = format!(r#""op":"mkdir","path":"/{dir}""#);
+        assert_eq!(
+            messages.iter().filter(|m| m.contains(&mkdir)).count(),
+            1,
+            "{mkdir}"
+        );
+    }
+    wait_until("the cursor did not move", 10, 200, || {
+        last_sent(&server) >= *seqs.last().unwrap()
+    });
+
+    // Syslog in clear to another host, and a client key others may read, refuse the start.
+    server.stop();
+    let text = std::fs::read_to_string(&config_file).unwrap();
+    std::fs::write(
+        &config_file,
+        text.replace("[forward]\n", "[forward]\nsyslog_tcp = \"192.0.2.7:514\"\n"),
+    )
+    .unwrap();
+    let err = server.serve_refused();
+    assert!(
+        err.contains(
+            "forward.syslog_tcp would send the ledger's records in clear: only to a relay on \
+             loopback, not 192.0.2.7:514 (use forward.syslog_tls)"
+        ),
+        "{err}"
+    );
+    std::fs::write(&config_file, &text).unwrap();
+    std::fs::set_permissions(d.join("client.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = server.serve_refused();
+    assert!(
+        err.contains(&format!(
+            "forward.syslog_tls_client_key {} is readable by others (mode 644); run: chmod 600",
+            path("client.key")
+        )),
+        "{err}"
+    );
+}
+
 /// An open for write's record is committed with the upload (in the same catalog transaction as
 /// its close's, one flush), before the close's reply; an upload that is never closed still has
 /// its open recorded (group-committed: it changed nothing).

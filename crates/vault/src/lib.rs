@@ -5,6 +5,7 @@
 //! - [`seal`]: the sealed blob format, pure (bytes, keys and nonces in).
 //! - [`sealed`]: plaintext positional reads and writes over a raw blob in that format.
 //! - [`BlobStore`]: where raw blobs live ([`LocalBlobStore`] on local disk; S3 later).
+//! - [`owner_only`]: secrets and private keys read from files only their owner may read.
 //! - [`Vault`]: the one entry point the server uses: create, resume, open and remove files'
 //!   blobs, sealed when given a data key.
 //!
@@ -16,6 +17,7 @@
 pub mod keys;
 pub mod ledger_key;
 mod local;
+pub mod owner_only;
 pub mod password;
 pub mod seal;
 pub mod sealed;
@@ -32,6 +34,7 @@ pub use keys::{
 };
 pub use ledger_key::LedgerKey;
 pub use local::LocalBlobStore;
+pub use owner_only::OwnerOnlyError;
 pub use seal::SealError;
 
 /// Length in bytes of a blob id (128 random bits).

@@ -3,7 +3,6 @@
 //! receiver recomputes it (and refuses old timestamps, so a captured delivery cannot be
 //! replayed later).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use aws_lc_rs::hmac;
@@ -15,16 +14,8 @@ pub const MIN_SECRET_LEN: usize = 16;
 /// Why the webhook secret could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookSecretError {
-    #[error("webhook secret file {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "webhook secret file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
-    )]
-    Permissions { path: String, mode: u32 },
+    #[error(transparent)]
+    File(#[from] crate::OwnerOnlyError),
     #[error("webhook secret file {path} holds {len} bytes; at least {MIN_SECRET_LEN} are needed")]
     TooShort { path: String, len: usize },
 }
@@ -43,20 +34,7 @@ impl WebhookSecret {
     /// Reads the secret at `path`: the file must be owner-only (0600 or stricter) and hold at
     /// least [`MIN_SECRET_LEN`] bytes; one trailing newline is not part of the secret.
     pub fn load(path: &Path) -> Result<Self, WebhookSecretError> {
-        let shown = || path.display().to_string();
-        let io = |source| WebhookSecretError::Read {
-            path: shown(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(WebhookSecretError::Permissions {
-                path: shown(),
-                mode,
-            });
-        }
-        let mut bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);
+        let mut bytes = crate::owner_only::read(path, "webhook secret file")?;
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {
@@ -65,7 +43,7 @@ impl WebhookSecret {
         }
         if bytes.len() < MIN_SECRET_LEN {
             return Err(WebhookSecretError::TooShort {
-                path: shown(),
+                path: path.display().to_string(),
                 len: bytes.len(),
             });
         }
@@ -109,6 +87,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn signatures_verify_and_any_change_breaks_them() {

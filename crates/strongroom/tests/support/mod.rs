@@ -190,15 +190,24 @@ impl Server {
     /// Starts a second server on this one's data directory (this one stopped, or not), which
     /// must refuse to start (exit 1); returns what it said.
     pub fn serve_refused(&self) -> String {
-        let out = Command::new(BIN)
+        let err_path = self.dir.path().join("refused.err");
+        let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["serve", "--sftp-listen", "127.0.0.1:0"])
-            .stdin(std::process::Stdio::null())
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
             .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        // A server that starts after all is stopped (and the test fails), not waited on.
+        let code = exit_within(&mut child, Duration::from_secs(60));
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        assert_eq!(
+            code,
+            Some(Some(1)),
+            "the server did not refuse to start: {err}"
+        );
         err
     }
 
@@ -320,15 +329,21 @@ fn unsafe_kill(pid: u32, sig: &str) {
 }
 
 fn wait_timeout(child: &mut Child, limit: Duration) -> Option<i32> {
+    exit_within(child, limit).unwrap_or_else(|| panic!("server did not stop within {limit:?}"))
+}
+
+/// The child's exit code once it exits within `limit` (`Some(None)`: killed by a signal);
+/// `None` when it did not, and was killed then.
+fn exit_within(child: &mut Child, limit: Duration) -> Option<Option<i32>> {
     let start = Instant::now();
     loop {
         if let Some(st) = child.try_wait().unwrap() {
-            return st.code();
+            return Some(st.code());
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("server did not stop within {limit:?}");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -631,6 +646,42 @@ pub fn wait_until_some<T>(what: &str, secs: u64, mut found: impl FnMut() -> Opti
         assert!(std::time::Instant::now() < deadline, "{what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// A receiver a test drives (a script of `tests/clients/`), killed when the test ends, passed or
+/// failed.
+pub struct Receiver(Child);
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `python3 tests/clients/SCRIPT ARGS…`: the receiver, and the lines it prints as they
+/// come.
+pub fn receiver(script: &str, args: &[&str]) -> (Receiver, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new("python3")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/clients")
+                .join(script),
+        )
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Receiver(child), rx)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so that files differ in content and size.
