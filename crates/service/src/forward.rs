@@ -113,6 +113,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a message may take to be written: a SIEM that stopped reading is connected to
 /// afresh (the message written again), not waited on for ever.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages written again on the connection that replaces a failed one: those of the last
+/// this many seconds …
+const RESEND_SECS: u64 = 30;
+/// … at most this many bytes of them.
+const RESEND_BYTES: usize = 4 << 20;
 /// How long a new TLS connection is watched before its first message: a SIEM that refuses
 /// the client certificate says so after the handshake has ended on this side (TLS 1.3), and
 /// what was written meanwhile would be lost.
@@ -154,14 +159,14 @@ impl Forwarder {
                 name,
                 connector: tokio_rustls::TlsConnector::from(Arc::new(tls_client(tls)?)),
                 host: host.clone(),
-                stream: None,
+                stream: Stream::default(),
             });
         }
         if let Some(addr) = config.syslog_tcp {
             transports.push(Transport::SyslogTcp {
                 addr,
                 host: host.clone(),
-                stream: None,
+                stream: Stream::default(),
             });
         }
         if let Some(addr) = config.syslog_udp {
@@ -531,12 +536,12 @@ enum Transport {
         name: rustls::pki_types::ServerName<'static>,
         connector: tokio_rustls::TlsConnector,
         host: String,
-        stream: Option<Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>>,
+        stream: Stream<Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>>,
     },
     SyslogTcp {
         addr: SocketAddr,
         host: String,
-        stream: Option<tokio::net::TcpStream>,
+        stream: Stream<tokio::net::TcpStream>,
     },
     SyslogUdp {
         addr: SocketAddr,
@@ -590,11 +595,11 @@ impl Transport {
                         refused(&mut tls, REFUSAL_WAIT).await?;
                         Ok(tls)
                     };
-                    framed(stream, connect, &syslog_line(r, host)).await
+                    stream.write(connect, &syslog_line(r, host)).await
                 }
                 Transport::SyslogTcp { addr, host, stream } => {
                     let connect = within(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(*addr));
-                    framed(stream, connect, &syslog_line(r, host)).await
+                    stream.write(connect, &syslog_line(r, host)).await
                 }
                 Transport::SyslogUdp { addr, host, socket } => {
                     let socket = match socket {
@@ -675,32 +680,86 @@ async fn refused(
     }
 }
 
-/// Writes `msg` octet-counted (RFC 6587, RFC 5425) to the stream, connected first by `connect`
-/// when there is none; a stream the receiver has closed, or that fails or takes longer than
-/// [`WRITE_TIMEOUT`], is dropped (the message is then written to the next one).
-async fn framed<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    stream: &mut Option<S>,
-    connect: impl std::future::Future<Output = Result<S, String>>,
-    msg: &str,
-) -> Result<(), String> {
-    let s = match stream {
-        Some(s) => s,
-        None => stream.insert(connect.await?),
-    };
-    let framed = format!("{} {msg}", msg.len());
-    let written = async {
-        refused(s, Duration::ZERO).await?;
-        within(WRITE_TIMEOUT, async {
-            s.write_all(framed.as_bytes()).await?;
-            s.flush().await
-        })
-        .await
-    };
-    let outcome = written.await;
-    if outcome.is_err() {
-        *stream = None;
+/// A syslog connection to a SIEM (TCP or TLS), and the messages lately written to it. A
+/// write that succeeded only handed the message to this host's socket: a receiver that dies or
+/// drops the connection loses what sat unread in the buffers between. So the messages written
+/// in the last [`RESEND_SECS`] (at most [`RESEND_BYTES`] of them) are written again, first, on
+/// the connection that replaces a failed one; a receiver knows a record it had by its `seq`.
+struct Stream<S> {
+    conn: Option<S>,
+    /// Framed messages, with when each was written.
+    recent: std::collections::VecDeque<(std::time::Instant, String)>,
+    recent_bytes: usize,
+}
+
+impl<S> Default for Stream<S> {
+    fn default() -> Self {
+        Self {
+            conn: None,
+            recent: std::collections::VecDeque::new(),
+            recent_bytes: 0,
+        }
     }
-    outcome
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Stream<S> {
+    /// Writes `msg` octet-counted (RFC 6587, RFC 5425), connected first by `connect` when there
+    /// is no connection (and then the recent messages again); a connection the receiver has
+    /// closed, or that fails or takes longer than [`WRITE_TIMEOUT`], is dropped (the message is
+    /// then written to the next one).
+    async fn write(
+        &mut self,
+        connect: impl std::future::Future<Output = Result<S, String>>,
+        msg: &str,
+    ) -> Result<(), String> {
+        let framed = format!("{} {msg}", msg.len());
+        let fresh = self.conn.is_none();
+        let Stream { conn, recent, .. } = self;
+        let s = match conn {
+            Some(s) => s,
+            None => conn.insert(connect.await?),
+        };
+        if fresh && !recent.is_empty() {
+            tracing::info!(
+                messages = recent.len(),
+                "syslog: the messages written lately to the connection that failed are written again"
+            );
+        }
+        let written = async {
+            refused(s, Duration::ZERO).await?;
+            within(WRITE_TIMEOUT, async {
+                if fresh {
+                    for (_, m) in recent.iter() {
+                        s.write_all(m.as_bytes()).await?;
+                    }
+                }
+                s.write_all(framed.as_bytes()).await?;
+                s.flush().await
+            })
+            .await
+        };
+        let outcome = written.await;
+        match outcome {
+            Ok(()) => self.wrote(framed, std::time::Instant::now()),
+            Err(_) => self.conn = None,
+        }
+        outcome
+    }
+
+    /// `framed` was written at `at`: kept, and what is now too old or too much forgotten.
+    fn wrote(&mut self, framed: String, at: std::time::Instant) {
+        self.recent_bytes += framed.len();
+        self.recent.push_back((at, framed));
+        while let Some((t, m)) = self.recent.front() {
+            if self.recent_bytes <= RESEND_BYTES
+                && at.duration_since(*t) <= Duration::from_secs(RESEND_SECS)
+            {
+                break;
+            }
+            self.recent_bytes -= m.len();
+            self.recent.pop_front();
+        }
+    }
 }
 
 /// The events file, opened (created 0600) for appending if it is not yet.
@@ -781,6 +840,35 @@ mod tests {
                 .to_string();
             assert!(e.contains(refused), "{e}");
         }
+    }
+
+    #[test]
+    fn the_messages_kept_to_write_again_are_the_last_seconds_and_bounded() {
+        let mut s: Stream<tokio::net::TcpStream> = Stream::default();
+        let t0 = std::time::Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        s.wrote("a".repeat(100), at(0));
+        s.wrote("b".repeat(100), at(10));
+        s.wrote("c".repeat(100), at(RESEND_SECS));
+        assert_eq!((s.recent.len(), s.recent_bytes), (3, 300));
+        // Older than RESEND_SECS at the newest message's time: forgotten.
+        s.wrote("d".repeat(100), at(RESEND_SECS + 5));
+        let kept: Vec<char> = s
+            .recent
+            .iter()
+            .map(|(_, m)| m.chars().next().unwrap())
+            .collect();
+        assert_eq!(kept, ['b', 'c', 'd']);
+        assert_eq!(s.recent_bytes, 300);
+        // Beyond RESEND_BYTES: the oldest forgotten, whatever their age.
+        s.wrote("e".repeat(RESEND_BYTES - 150), at(RESEND_SECS + 6));
+        let kept: Vec<char> = s
+            .recent
+            .iter()
+            .map(|(_, m)| m.chars().next().unwrap())
+            .collect();
+        assert_eq!(kept, ['d', 'e']);
+        assert_eq!(s.recent_bytes, RESEND_BYTES - 50);
     }
 
     #[test]

@@ -1079,6 +1079,63 @@ fn a_siem_that_is_down_misses_no_record() {
     support::wait_until("the destination caught up", 10, 200, || behind().1 == 0);
 }
 
+/// A SIEM that drops its connection with records unread (each had been written, and counted
+/// as sent) is sent them again on its next connection: every record reaches it, some twice
+/// (a receiver knows a record by its `seq`).
+#[test]
+fn records_a_siem_left_unread_are_written_again_on_its_next_connection() {
+    use std::io::Read;
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let server = Server::start_with_config(&format!(
+        "[limits]\nauth_rejection_ms = 100\n[forward]\nsyslog_tcp = \"127.0.0.1:{port}\"\n"
+    ));
+    let behind = || -> u64 {
+        let out = server.ok(&["audit", "forwarding", "--format", "jsonl"]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        v["behind"].as_u64().unwrap()
+    };
+    // What a connection gave until `until` was in it.
+    let read_until = |conn: &mut std::net::TcpStream, until: &str| -> String {
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 65536];
+        while !got.contains(until) {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "the connection ended before {until}: {got}");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        got
+    };
+    let alice = server.account("acme", "alice", "full");
+    alice.sftp_ok("mkdir read\n");
+    let (mut first, _) = tcp.accept().unwrap();
+    let mut got = read_until(&mut first, r#""op":"mkdir","path":"/read""#);
+    // Records the SIEM does not read: written to its connection, the server counts them sent.
+    for i in 0..5 {
+        alice.sftp_ok(&format!("mkdir unread{i}\n"));
+    }
+    wait_until("the records were not handed over", 10, 100, || {
+        behind() == 0
+    });
+    // The SIEM drops the connection with them unread (closed so: reset).
+    drop(first);
+    alice.sftp_ok("mkdir after\n");
+    let (mut second, _) = tcp.accept().unwrap();
+    let again = read_until(&mut second, r#""op":"mkdir","path":"/after""#);
+    for i in 0..5 {
+        let mkdir = format!(r#""op":"mkdir","path":"/unread{i}""#);
+        assert!(again.contains(&mkdir), "{mkdir} not written again: {again}");
+    }
+    got.push_str(&again);
+    let seqs: std::collections::BTreeSet<u64> = (got.split("[strongroom@32473 seq=\"").skip(1))
+        .map(|m| m.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    let every: std::collections::BTreeSet<u64> = (1..=*seqs.last().unwrap()).collect();
+    assert_eq!(seqs, every);
+}
+
 /// A ledger behind where forwarding had reached (a ledger begun anew, or an older copy
 /// accepted; here the destination's cursor set ahead of it) does not silence the destination:
 /// it goes on from the ledger's head, and the next records reach it.
