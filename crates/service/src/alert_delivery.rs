@@ -60,6 +60,9 @@ pub struct WebhookConfig {
     pub url: String,
     /// The owner-only file holding the shared secret every delivery is signed with.
     pub secret_file: PathBuf,
+    /// PEM certificates of the authorities the receiver's certificate is checked against
+    /// (the system's trusted roots when not given).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Why alert delivery could not start (the server refuses to start: an operator who
@@ -74,6 +77,14 @@ pub enum DeliveryError {
     PlainHttp(String),
     #[error("alerts.smtp_security = \"none\" is only allowed to a relay on loopback, not {0}")]
     PlainSmtp(String),
+    #[error("alerts.smtp_ca_file is for a relay reached over TLS (smtp_security tls or starttls)")]
+    CaWithoutTls,
+    #[error("alerts.{option} {path}: {why}")]
+    CaFile {
+        option: &'static str,
+        path: String,
+        why: String,
+    },
     #[error("alerts.{0} '{1}' is not an e-mail address")]
     Address(&'static str, String),
     #[error("alert delivery could not start: {0}")]
@@ -87,6 +98,9 @@ pub struct EmailConfig {
     pub security: SmtpSecurity,
     pub from: String,
     pub to: Vec<String>,
+    /// PEM certificates of the authorities the relay's certificate is checked against (the
+    /// system's trusted roots when not given).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[alerts]`: where alerts go besides the ledger.
@@ -128,10 +142,17 @@ impl Deliveries {
                 _ => return Err(DeliveryError::PlainHttp(w.url.clone())),
             }
             let secret = WebhookSecret::load(&w.secret_file)?;
-            let client = reqwest::Client::builder()
+            let mut client = reqwest::Client::builder()
                 .timeout(WEBHOOK_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("strongroom/", env!("CARGO_PKG_VERSION")))
+                .user_agent(concat!("strongroom/", env!("CARGO_PKG_VERSION")));
+            if let Some(path) = &w.ca_file {
+                let ca = ca_file("webhook_ca_file", path)?;
+                let roots = reqwest::Certificate::from_pem_bundle(&ca.pem)
+                    .map_err(|e| DeliveryError::Start(e.to_string()))?;
+                client = client.tls_certs_only(roots);
+            }
+            let client = client
                 .build()
                 .map_err(|e| DeliveryError::Start(e.to_string()))?;
             destinations.push(Destination::Webhook {
@@ -265,7 +286,7 @@ impl Destination {
                     .body(body.to_owned())
                     .send()
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| with_causes(&e))?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
@@ -281,10 +302,25 @@ impl Destination {
                 let message = email_of(alert, from, to).map_err(|e| e.to_string())?;
                 (transport.send(message).await)
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| with_causes(&e))
             }
         }
     }
+}
+
+/// `e` and what caused it, each once (`error sending request for url (…): client error
+/// (Connect): invalid peer certificate: UnknownIssuer`): a failure's record says why.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut said = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !said.contains(&more) {
+            said = format!("{said}: {more}");
+        }
+        cause = c.source();
+    }
+    said
 }
 
 /// What a destination's task works with: the catalog's queue, the clock, and the ledger (each
@@ -414,15 +450,43 @@ fn is_loopback(host: &str) -> bool {
 
 type SmtpTransport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
 
+/// The PEM certificates of `alerts.OPTION` at `path`.
+fn ca_file(
+    option: &'static str,
+    path: &std::path::Path,
+) -> Result<crate::ca_file::CaFile, DeliveryError> {
+    crate::ca_file::read(path).map_err(|why| DeliveryError::CaFile {
+        option,
+        path: path.display().to_string(),
+        why,
+    })
+}
+
 fn smtp_transport(config: &EmailConfig) -> Result<SmtpTransport, DeliveryError> {
-    let builder = match config.security {
-        SmtpSecurity::Tls => SmtpTransport::relay(&config.host),
-        SmtpSecurity::StartTls => SmtpTransport::starttls_relay(&config.host),
-        SmtpSecurity::None => Ok(SmtpTransport::builder_dangerous(&config.host)),
+    use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+    let start = |e: lettre::transport::smtp::Error| DeliveryError::Start(e.to_string());
+    let builder = match (&config.ca_file, config.security) {
+        (None, SmtpSecurity::Tls) => SmtpTransport::relay(&config.host).map_err(start)?,
+        (None, SmtpSecurity::StartTls) => {
+            SmtpTransport::starttls_relay(&config.host).map_err(start)?
+        }
+        (None, SmtpSecurity::None) => SmtpTransport::builder_dangerous(&config.host),
+        (Some(_), SmtpSecurity::None) => return Err(DeliveryError::CaWithoutTls),
+        // The relay's certificate checked against the given authorities alone.
+        (Some(path), security) => {
+            let ca = ca_file("smtp_ca_file", path)?;
+            let parameters = TlsParameters::builder(config.host.clone())
+                .certificate_store(CertificateStore::None)
+                .add_root_certificate(Certificate::from_pem(&ca.pem).map_err(start)?)
+                .build_rustls()
+                .map_err(start)?;
+            SmtpTransport::builder_dangerous(&config.host).tls(match security {
+                SmtpSecurity::Tls => Tls::Wrapper(parameters),
+                _ => Tls::Required(parameters),
+            })
+        }
     };
-    builder
-        .map(|b| b.port(config.port).build())
-        .map_err(|e| DeliveryError::Start(e.to_string()))
+    Ok(builder.port(config.port).build())
 }
 
 /// The e-mail of `alert`: its subject names the severity, the rule and the account; its text

@@ -267,8 +267,16 @@ struct Cursor {
 }
 
 impl Cursor {
-    async fn save(&mut self) {
+    /// Keeps the cursor in the catalog, once what was handed to `transport` is as durable as
+    /// it can be made (the events file's data on its disk): a power cut cannot leave the
+    /// catalog saying records were sent that the file lost.
+    async fn save(&mut self, transport: &mut Transport) {
         if self.sent == self.saved {
+            return;
+        }
+        if let Err(e) = transport.sync().await {
+            tracing::warn!(destination = %self.name, error = %e,
+                "could not flush what was forwarded (tried again)");
             return;
         }
         let seq = i64::try_from(self.sent).unwrap_or(i64::MAX);
@@ -307,12 +315,12 @@ async fn run(
                         catch_up(&mut transport, &mut cursor, &source, &mut ledger, head.seq).await;
                     }
                 }
-                cursor.save().await;
+                cursor.save(&mut transport).await;
                 continue;
             }
         };
         let Some(record) = record else {
-            cursor.save().await;
+            cursor.save(&mut transport).await;
             return;
         };
         if record.seq <= cursor.sent {
@@ -417,7 +425,7 @@ async fn catch_up(
             }
             cursor.sent = seq;
         }
-        cursor.save().await;
+        cursor.save(transport).await;
     }
 }
 
@@ -472,24 +480,18 @@ fn host_and_port(s: &str) -> Option<(String, u16)> {
 /// The TLS client of `[forward] syslog_tls`: the SIEM's certificate checked against the given
 /// authorities or the system's roots, and the client certificate where one is given.
 fn tls_client(c: &SyslogTlsConfig) -> Result<rustls::ClientConfig, ForwardError> {
+    use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use rustls_platform_verifier::BuilderVerifierExt;
     let tls = |e: rustls::Error| ForwardError::Tls(e.to_string());
     let certificates = |option: &'static str, path: &PathBuf| {
-        let bad = |why: String| ForwardError::Certificates {
-            option,
-            path: path.display().to_string(),
-            why,
-        };
-        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("not PEM certificates ({e})")))?;
-        if certs.is_empty() {
-            return Err(bad("holds no PEM certificate".into()));
-        }
-        Ok(certs)
+        crate::ca_file::read(path)
+            .map(|f| f.certificates)
+            .map_err(|why| ForwardError::Certificates {
+                option,
+                path: path.display().to_string(),
+                why,
+            })
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -563,6 +565,16 @@ impl Transport {
             Transport::SyslogTcp { addr, .. } => format!("syslog-tcp {addr}"),
             Transport::SyslogUdp { addr, .. } => format!("syslog-udp {addr}"),
             Transport::JsonlFile { path, .. } => format!("jsonl-file {}", path.display()),
+        }
+    }
+
+    /// Makes what was sent durable where this host can: the events file's data flushed to its
+    /// disk (a SIEM's socket gives no such answer: [`Stream`] writes the last messages again
+    /// where a connection fails).
+    async fn sync(&mut self) -> std::io::Result<()> {
+        match self {
+            Transport::JsonlFile { file: Some(f), .. } => f.sync_data().await,
+            _ => Ok(()),
         }
     }
 

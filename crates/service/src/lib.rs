@@ -22,6 +22,7 @@
 pub mod admin;
 pub mod alert_delivery;
 pub mod audit;
+pub mod ca_file;
 pub mod clock;
 pub mod config;
 pub mod contents_check;

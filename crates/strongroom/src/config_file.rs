@@ -72,7 +72,9 @@ struct RawAudit {
 struct RawAlerts {
     webhook_url: Option<String>,
     webhook_secret_file: Option<PathBuf>,
+    webhook_ca_file: Option<PathBuf>,
     smtp_server: Option<String>,
+    smtp_ca_file: Option<PathBuf>,
     smtp_security: Option<String>,
     smtp_from: Option<String>,
     smtp_to: Option<Vec<String>>,
@@ -81,9 +83,18 @@ struct RawAlerts {
 
 fn alerts_config(raw: RawAlerts) -> Result<service::alert_delivery::DeliveryConfig, ConfigError> {
     use service::alert_delivery::{DeliveryConfig, EmailConfig, SmtpSecurity, WebhookConfig};
+    if raw.webhook_url.is_none() && raw.webhook_ca_file.is_some() {
+        return Err(ConfigError(
+            "config: alerts.webhook_ca_file is set but alerts.webhook_url is not".into(),
+        ));
+    }
     let webhook = match (raw.webhook_url, raw.webhook_secret_file) {
         (None, None) => None,
-        (Some(url), Some(secret_file)) => Some(WebhookConfig { url, secret_file }),
+        (Some(url), Some(secret_file)) => Some(WebhookConfig {
+            url,
+            secret_file,
+            ca_file: raw.webhook_ca_file,
+        }),
         (Some(_), None) => {
             return Err(ConfigError(
                 "config: alerts.webhook_url needs alerts.webhook_secret_file (deliveries are signed)"
@@ -98,9 +109,10 @@ fn alerts_config(raw: RawAlerts) -> Result<service::alert_delivery::DeliveryConf
     };
     let email = match raw.smtp_server {
         None => {
-            if raw.smtp_to.is_some() || raw.smtp_from.is_some() {
+            if raw.smtp_to.is_some() || raw.smtp_from.is_some() || raw.smtp_ca_file.is_some() {
                 return Err(ConfigError(
-                    "config: alerts.smtp_to and smtp_from need alerts.smtp_server".into(),
+                    "config: alerts.smtp_to, smtp_from and smtp_ca_file need alerts.smtp_server"
+                        .into(),
                 ));
             }
             None
@@ -142,6 +154,7 @@ fn alerts_config(raw: RawAlerts) -> Result<service::alert_delivery::DeliveryConf
                 security,
                 from,
                 to,
+                ca_file: raw.smtp_ca_file,
             })
         }
     };

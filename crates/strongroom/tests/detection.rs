@@ -1280,6 +1280,113 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
     );
 }
 
+/// Alerts reach a webhook and a mail relay over TLS whose certificates an internal authority
+/// signed, once `webhook_ca_file` and `smtp_ca_file` name it: with the system's roots alone
+/// neither receiver is trusted, nothing reaches them and the alert waits, its failures saying
+/// why; named, both are delivered (the alert kept waiting across the restart).
+#[test]
+fn alerts_reach_receivers_their_own_authority_vouches_for() {
+    use std::os::unix::fs::PermissionsExt;
+    let certs = tempfile::tempdir().unwrap();
+    let d = certs.path();
+    support::authority(d, "soc-ca");
+    support::certificate(
+        d,
+        "soc-ca",
+        "soc",
+        "localhost",
+        "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    );
+    let path = |f: &str| d.join(f).display().to_string();
+    let secret = d.join("webhook.secret");
+    std::fs::write(&secret, "a-shared-secret-of-the-soc-team\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_hook, hook_lines) = receiver(&[
+        "webhook",
+        secret.to_str().unwrap(),
+        &path("soc.pem"),
+        &path("soc.key"),
+    ]);
+    let hook_port: u16 = hook_lines
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_smtp, mail_lines) = receiver(&[
+        "smtp",
+        &smtp_port.to_string(),
+        &path("soc.pem"),
+        &path("soc.key"),
+    ]);
+    assert_eq!(
+        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "ready"
+    );
+    let mut server = Server::start_with_config(&format!(
+        "{CONFIG}[alerts]\nwebhook_url = \"https://localhost:{hook_port}/strongroom\"\n\
+         webhook_secret_file = \"{}\"\nsmtp_server = \"localhost:{smtp_port}\"\n\
+         smtp_security = \"tls\"\nsmtp_from = \"strongroom@bank.example\"\n\
+         smtp_to = [\"soc@bank.example\"]\n",
+        secret.display()
+    ));
+    let alert = a_canary_read(&server);
+    let id = alert["id"].as_str().unwrap().to_owned();
+    let deliveries = |server: &Server| -> Vec<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&server.ok(&["alert", "show", &id, "--format", "json"])).unwrap();
+        v["deliveries"].as_array().cloned().unwrap_or_default()
+    };
+    // The system's roots do not hold the SOC's authority: both wait, saying why.
+    let waiting = support::wait_until_some("failed attempts at both", 20, || {
+        let d = deliveries(&server);
+        (d.len() == 2
+            && d.iter()
+                .all(|d| d["state"] == "waiting" && d["attempts"].as_u64() >= Some(1)))
+        .then_some(d)
+    });
+    for d in &waiting {
+        let why = d["last_error"].as_str().unwrap_or_default();
+        assert!(why.contains("certificate"), "{d}");
+    }
+    assert!(hook_lines.recv_timeout(Duration::from_millis(500)).is_err());
+    assert!(mail_lines.try_recv().is_err());
+
+    // Named: delivered.
+    server.stop();
+    let config_file = server.data_dir().join("strongroom.toml");
+    let text = std::fs::read_to_string(&config_file).unwrap();
+    let named = text.replace(
+        "smtp_security = \"tls\"\n",
+        &format!(
+            "smtp_security = \"tls\"\nsmtp_ca_file = \"{0}\"\nwebhook_ca_file = \"{0}\"\n",
+            path("soc-ca.pem")
+        ),
+    );
+    assert_ne!(named, text);
+    std::fs::write(&config_file, named).unwrap();
+    server.start_again();
+    let mail: serde_json::Value =
+        serde_json::from_str(&mail_lines.recv_timeout(Duration::from_secs(60)).unwrap()).unwrap();
+    assert!(mail["body"].as_str().unwrap().contains(&id), "{mail}");
+    let posts: Vec<String> = (0..2)
+        .map(|_| hook_lines.recv_timeout(Duration::from_secs(60)).unwrap())
+        .collect();
+    assert!(
+        posts[1].starts_with("signed status=200 ") && posts[1].contains(&id),
+        "{posts:?}"
+    );
+    support::wait_until("both recorded delivered", 10, 100, || {
+        deliveries(&server)
+            .iter()
+            .all(|d| d["state"] == "delivered")
+    });
+}
+
 /// An alert whose receiver is down is delivered once it is up, across a restart of the server:
 /// the deliveries wait in the catalog, not in the process. `alert show` says it waits (with its
 /// attempts and why they failed), then that it was delivered.
@@ -1392,4 +1499,28 @@ fn a_delivery_that_cannot_be_trusted_stops_the_server_from_starting() {
          smtp_from = \"a@bank.example\"\nsmtp_to = [\"b@bank.example\"]\n",
     );
     assert!(e.contains("only allowed to a relay on loopback"), "{e}");
+    // An authority file that names no certificate, and one for a relay without TLS.
+    let empty = dir.path().join("empty-ca.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    let e = start(&format!(
+        "{}webhook_ca_file = \"{}\"\n",
+        hook("https://soc.bank.example/x"),
+        empty.display()
+    ));
+    assert!(
+        e.contains(&format!(
+            "alerts.webhook_ca_file {}: holds no PEM certificate",
+            empty.display()
+        )),
+        "{e}"
+    );
+    let e = start(&format!(
+        "smtp_server = \"127.0.0.1:25\"\nsmtp_security = \"none\"\nsmtp_ca_file = \"{}\"\n\
+         smtp_from = \"a@bank.example\"\nsmtp_to = [\"b@bank.example\"]\n",
+        empty.display()
+    ));
+    assert!(
+        e.contains("alerts.smtp_ca_file is for a relay reached over TLS"),
+        "{e}"
+    );
 }

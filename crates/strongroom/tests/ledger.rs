@@ -1167,90 +1167,6 @@ fn forwarding_goes_on_from_a_ledger_behind_its_cursor() {
     );
 }
 
-/// Runs `openssl ARGS` in `dir` (the command-line tool: certificates made by a real CA tool).
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A certificate authority `NAME.pem` (its key `NAME.key`) in `dir`.
-fn authority(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-}
-
-/// A certificate `NAME.pem` for `cn` (its key `NAME.key`, 0600) that authority `ca` signs, with
-/// the X.509 extensions `extensions`.
-fn certificate(dir: &Path, ca: &str, name: &str, cn: &str, extensions: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={cn}"),
-        ],
-    );
-    std::fs::write(dir.join(format!("{name}.ext")), extensions).unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-    let key = dir.join(format!("{name}.key"));
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
 /// Records reach a SIEM over TLS (RFC 5425) only where each side's certificate holds: the
 /// SIEM's certificate from an authority the server does not trust, or no client certificate
 /// where the SIEM asks for one, and nothing is sent, nor lost (all of it sent, from the first
@@ -1263,16 +1179,16 @@ fn records_reach_a_siem_over_tls_and_only_a_siem_it_trusts() {
     let certs = tempfile::tempdir().unwrap();
     let d = certs.path();
     for ca in ["siem-ca", "client-ca", "rogue-ca"] {
-        authority(d, ca);
+        support::authority(d, ca);
     }
-    certificate(
+    support::certificate(
         d,
         "siem-ca",
         "siem",
         "localhost",
         "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
     );
-    certificate(
+    support::certificate(
         d,
         "client-ca",
         "client",

@@ -1,23 +1,35 @@
 """Loopback receivers for alert delivery tests (tests/detection.rs).
 
-  alert_receivers.py webhook SECRET_FILE   an HTTP server on 127.0.0.1 (port printed first):
+  alert_receivers.py webhook SECRET_FILE [CERT KEY]   an HTTP server on 127.0.0.1 (port printed first;
+      HTTPS with the PEM certificate CERT and its KEY):
       answers the first POST with 500 (so the sender must retry), then 200; checks each
       request's X-Strongroom-Signature (HMAC-SHA256 over "<t>.<body>", t within 5 minutes)
       and prints one line per request: "signed <body>" or "unsigned <body>".
-  alert_receivers.py smtp PORT             an SMTP server (aiosmtpd) on 127.0.0.1:PORT; prints
-      "ready", then one JSON line per message: {"from", "to", "subject", "body"}.
+  alert_receivers.py smtp PORT [CERT KEY]   an SMTP server (aiosmtpd) on 127.0.0.1:PORT (TLS from
+      the first byte with CERT and KEY); prints "ready", then one JSON line per message:
+      {"from", "to", "subject", "body"}.
 Both run until killed.
 """
 import email
 import hashlib
 import hmac
 import json
+import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
-def webhook(secret_file):
+def tls(cert_and_key):
+    """A server's TLS context with the certificate and key given, or None."""
+    if not cert_and_key:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*cert_and_key)
+    return ctx
+
+
+def webhook(secret_file, cert_and_key):
     secret = open(secret_file, "rb").read().rstrip(b"\r\n")
     posts = {"n": 0}
 
@@ -45,11 +57,14 @@ def webhook(secret_file):
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = tls(cert_and_key)
+    if ctx:
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
 
-def smtp(port):
+def smtp(port, cert_and_key):
     from aiosmtpd.controller import Controller
 
     class Handler:
@@ -63,7 +78,8 @@ def smtp(port):
             }), flush=True)
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                            ssl_context=tls(cert_and_key))
     controller.start()
     print("ready", flush=True)
     while True:
@@ -72,6 +88,6 @@ def smtp(port):
 
 if __name__ == "__main__":
     if sys.argv[1] == "webhook":
-        webhook(sys.argv[2])
+        webhook(sys.argv[2], sys.argv[3:5])
     else:
-        smtp(int(sys.argv[2]))
+        smtp(int(sys.argv[2]), sys.argv[3:5])
