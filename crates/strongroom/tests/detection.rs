@@ -1150,6 +1150,54 @@ fn receiver(args: &[&str]) -> (support::Receiver, std::sync::mpsc::Receiver<Stri
     support::receiver("alert_receivers.py", args)
 }
 
+/// The SOC's receivers on loopback, each with its port and the lines it prints: a webhook
+/// that checks signatures with a secret it is given (written, 0600, in `dir`) and an SMTP
+/// server; over TLS where `tls` gives a certificate and its key.
+struct SocReceivers {
+    secret_file: std::path::PathBuf,
+    hook_port: u16,
+    hook_lines: std::sync::mpsc::Receiver<String>,
+    smtp_port: u16,
+    mail_lines: std::sync::mpsc::Receiver<String>,
+    _running: [support::Receiver; 2],
+}
+
+fn soc_receivers(dir: &std::path::Path, tls: &[&str]) -> SocReceivers {
+    use std::os::unix::fs::PermissionsExt;
+    let secret_file = dir.join("webhook.secret");
+    std::fs::write(&secret_file, "a-shared-secret-of-the-soc-team\n").unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut args = vec!["webhook", secret_file.to_str().unwrap()];
+    args.extend_from_slice(tls);
+    let (hook, hook_lines) = receiver(&args);
+    let hook_port: u16 = hook_lines
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = smtp_port.to_string();
+    let mut args = vec!["smtp", &port];
+    args.extend_from_slice(tls);
+    let (smtp, mail_lines) = receiver(&args);
+    assert_eq!(
+        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "ready"
+    );
+    SocReceivers {
+        secret_file,
+        hook_port,
+        hook_lines,
+        smtp_port,
+        mail_lines,
+        _running: [hook, smtp],
+    }
+}
+
 /// Alice opens a canary (made for the purpose) for reading: its critical alert.
 fn a_canary_read(server: &Server) -> serde_json::Value {
     let alice = server.account("acme", "alice", "full");
@@ -1162,28 +1210,15 @@ fn a_canary_read(server: &Server) -> serde_json::Value {
 
 #[test]
 fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
-    use std::os::unix::fs::PermissionsExt;
     let secrets = tempfile::tempdir().unwrap();
-    let secret_file = secrets.path().join("webhook.secret");
-    std::fs::write(&secret_file, "a-shared-secret-of-the-soc-team\n").unwrap();
-    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-
-    let (_hook, hook_lines) = receiver(&["webhook", secret_file.to_str().unwrap()]);
-    let hook_port: u16 = hook_lines
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_smtp, mail_lines) = receiver(&["smtp", &smtp_port.to_string()]);
-    assert_eq!(
-        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
-        "ready"
-    );
+    let SocReceivers {
+        secret_file,
+        hook_port,
+        hook_lines,
+        smtp_port,
+        mail_lines,
+        _running: _receivers,
+    } = soc_receivers(secrets.path(), &[]);
 
     let config = format!(
         "{CONFIG}[alerts]\nwebhook_url = \"http://127.0.0.1:{hook_port}/strongroom\"\n\
@@ -1286,7 +1321,6 @@ fn alerts_reach_a_signed_webhook_with_retries_and_a_mailbox() {
 /// why; named, both are delivered (the alert kept waiting across the restart).
 #[test]
 fn alerts_reach_receivers_their_own_authority_vouches_for() {
-    use std::os::unix::fs::PermissionsExt;
     let certs = tempfile::tempdir().unwrap();
     let d = certs.path();
     support::authority(d, "soc-ca");
@@ -1298,35 +1332,14 @@ fn alerts_reach_receivers_their_own_authority_vouches_for() {
         "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
     );
     let path = |f: &str| d.join(f).display().to_string();
-    let secret = d.join("webhook.secret");
-    std::fs::write(&secret, "a-shared-secret-of-the-soc-team\n").unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let (_hook, hook_lines) = receiver(&[
-        "webhook",
-        secret.to_str().unwrap(),
-        &path("soc.pem"),
-        &path("soc.key"),
-    ]);
-    let hook_port: u16 = hook_lines
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_smtp, mail_lines) = receiver(&[
-        "smtp",
-        &smtp_port.to_string(),
-        &path("soc.pem"),
-        &path("soc.key"),
-    ]);
-    assert_eq!(
-        mail_lines.recv_timeout(Duration::from_secs(20)).unwrap(),
-        "ready"
-    );
+    let SocReceivers {
+        secret_file: secret,
+        hook_port,
+        hook_lines,
+        smtp_port,
+        mail_lines,
+        _running: _receivers,
+    } = soc_receivers(d, &[&path("soc.pem"), &path("soc.key")]);
     let mut server = Server::start_with_config(&format!(
         "{CONFIG}[alerts]\nwebhook_url = \"https://localhost:{hook_port}/strongroom\"\n\
          webhook_secret_file = \"{}\"\nsmtp_server = \"localhost:{smtp_port}\"\n\

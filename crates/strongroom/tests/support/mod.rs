@@ -662,51 +662,37 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// `openssl req` in `dir` for a new P-256 key `NAME.key` and the subject `/CN=cn`, with `out`
+/// (`-x509 -out NAME.pem …` for a self-signed certificate, `-out NAME.csr` for a request).
+fn key_and_request(dir: &Path, name: &str, cn: &str, out: &[&str]) {
+    let (key, subject) = (format!("{name}.key"), format!("/CN={cn}"));
+    let mut args = vec![
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-subj",
+        &subject,
+    ];
+    args.extend_from_slice(out);
+    openssl(dir, &args);
+}
+
 /// A certificate authority `NAME.pem` (its key `NAME.key`) in `dir`.
 pub fn authority(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
+    let pem = format!("{name}.pem");
+    key_and_request(dir, name, name, &["-x509", "-out", &pem, "-days", "2"]);
 }
 
 /// A certificate `NAME.pem` for `cn` (its key `NAME.key`, 0600) that authority `ca` signs, with
 /// the X.509 extensions `extensions`.
 pub fn certificate(dir: &Path, ca: &str, name: &str, cn: &str, extensions: &str) {
     use std::os::unix::fs::PermissionsExt;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={cn}"),
-        ],
-    );
+    key_and_request(dir, name, cn, &["-out", &format!("{name}.csr")]);
     std::fs::write(dir.join(format!("{name}.ext")), extensions).unwrap();
     openssl(
         dir,
