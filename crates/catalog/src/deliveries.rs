@@ -178,6 +178,20 @@ impl Catalog {
     }
 }
 
+/// A SIEM destination (`[forward]`) as the catalog keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardCursor {
+    /// Its kind and address or path (`syslog-tls siem.bank.example:6514`).
+    pub destination: String,
+    /// The last ledger sequence number handed to it.
+    pub seq: i64,
+    /// Since when (Unix ms) its sends have been failing; `None`: they are not.
+    pub failing_since: Option<i64>,
+    /// Its last failure and when (Unix ms), kept after it works again.
+    pub last_failure: Option<String>,
+    pub last_failure_at: Option<i64>,
+}
+
 impl Catalog {
     /// The last ledger sequence number SIEM destination `destination` was handed, if it was
     /// ever started.
@@ -190,14 +204,58 @@ impl Catalog {
         Ok(row.map(|(seq,)| seq))
     }
 
-    /// Every SIEM destination's cursor (its name, the last sequence number handed to it), by
-    /// name.
-    pub async fn forward_cursors(&self) -> Result<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT destination, seq FROM forward_cursors ORDER BY destination")
-                .fetch_all(&self.pool)
-                .await?,
+    /// Every SIEM destination's cursor and how its delivery stands, by name.
+    pub async fn forward_cursors(&self) -> Result<Vec<ForwardCursor>> {
+        type Row = (String, i64, Option<i64>, Option<String>, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT destination, seq, failing_since, last_failure, last_failure_at
+               FROM forward_cursors ORDER BY destination",
         )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(destination, seq, failing_since, last_failure, last_failure_at)| ForwardCursor {
+                    destination,
+                    seq,
+                    failing_since,
+                    last_failure,
+                    last_failure_at,
+                },
+            )
+            .collect())
+    }
+
+    /// `destination`'s send failed at `at` (Unix ms) for `why`: failing since then unless it
+    /// was already.
+    pub async fn record_forward_failure(
+        &self,
+        destination: &str,
+        why: &str,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE forward_cursors
+                SET failing_since = coalesce(failing_since, ?2), last_failure = ?3,
+                    last_failure_at = ?2
+              WHERE destination = ?1",
+        )
+        .bind(destination)
+        .bind(at)
+        .bind(why)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// `destination`'s sends work again (its last failure kept).
+    pub async fn record_forward_working(&self, destination: &str) -> Result<()> {
+        sqlx::query("UPDATE forward_cursors SET failing_since = NULL WHERE destination = ?")
+            .bind(destination)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Moves `destination`'s cursor to `seq`, back too (a ledger begun anew, or an older copy

@@ -41,7 +41,7 @@ pub use accounts::{
 };
 pub use contents_check::ContentsCheck;
 pub use damaged::Replaced;
-pub use deliveries::{AlertDelivery, QUEUE_FULL};
+pub use deliveries::{AlertDelivery, ForwardCursor, QUEUE_FULL};
 pub use detection::{AlertFilter, Canary, StoredAlert};
 pub use gate_state::{AccountSettings, Ban, SESSION_KILLS_KEPT_MS, SessionKill, TrustedCa};
 pub use key_rotation::{

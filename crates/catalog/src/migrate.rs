@@ -37,6 +37,7 @@ pub const CATALOG: &[&str] = &[
     include_str!("../migrations/sqlite/0028_account_released.sql"),
     include_str!("../migrations/sqlite/0029_alert_deliveries.sql"),
     include_str!("../migrations/sqlite/0030_forward_cursors.sql"),
+    include_str!("../migrations/sqlite/0031_forward_failures.sql"),
 ];
 
 /// The ledger database's migrations.

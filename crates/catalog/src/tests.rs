@@ -2085,9 +2085,51 @@ async fn forward_cursors_only_move_on() {
     cat.reset_forward_cursor(tcp, 5).await.unwrap();
     assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(5));
     cat.set_forward_cursor(tcp, 12).await.unwrap();
+    let cursors: Vec<(String, i64)> = (cat.forward_cursors().await.unwrap().into_iter())
+        .map(|c| (c.destination, c.seq))
+        .collect();
     assert_eq!(
-        cat.forward_cursors().await.unwrap(),
+        cursors,
         [("jsonl-file /x".to_owned(), 3), (tcp.to_owned(), 12)]
+    );
+}
+
+/// A destination's failures: failing since the first of a run of them, the last one's why and
+/// time; working again clears the first and keeps the last.
+#[tokio::test]
+async fn a_forward_destinations_failures_are_kept_until_it_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::open(&dir.path().join("c.db")).await.unwrap();
+    let tls = "syslog-tls siem.bank.example:6514";
+    cat.set_forward_cursor(tls, 4).await.unwrap();
+    let of = |cursors: Vec<ForwardCursor>| {
+        let c = cursors.into_iter().next().unwrap();
+        (c.failing_since, c.last_failure, c.last_failure_at)
+    };
+    assert_eq!(of(cat.forward_cursors().await.unwrap()), (None, None, None));
+    cat.record_forward_failure(tls, "connection refused", 1_000)
+        .await
+        .unwrap();
+    cat.record_forward_failure(tls, "invalid peer certificate: UnknownIssuer", 5_000)
+        .await
+        .unwrap();
+    let failing = (
+        Some(1_000),
+        Some("invalid peer certificate: UnknownIssuer".to_owned()),
+        Some(5_000),
+    );
+    assert_eq!(of(cat.forward_cursors().await.unwrap()), failing);
+    cat.record_forward_working(tls).await.unwrap();
+    assert_eq!(
+        of(cat.forward_cursors().await.unwrap()),
+        (None, failing.1.clone(), failing.2)
+    );
+    cat.record_forward_failure(tls, "timed out", 9_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        of(cat.forward_cursors().await.unwrap()),
+        (Some(9_000), Some("timed out".to_owned()), Some(9_000))
     );
 }
 

@@ -330,7 +330,8 @@ impl Server {
             catalog: catalog.clone(),
         };
         let forwarder =
-            forward::Forwarder::start(&config.forward, source, store.head()?.seq).await?;
+            forward::Forwarder::start(&config.forward, source, store.head()?.seq, clock.clone())
+                .await?;
         // The detector learns the recent history before the first new record reaches it.
         let entropy: Arc<dyn clock::Entropy> = Arc::new(clock::SystemEntropy);
         let registry = sessions::Registry::default();

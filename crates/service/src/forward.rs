@@ -142,6 +142,7 @@ impl Forwarder {
         config: &ForwardConfig,
         source: LedgerSource,
         head: u64,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Self, ForwardError> {
         let buffer = config.buffer.max(1);
         let host = hostname();
@@ -221,6 +222,12 @@ impl Forwarder {
                 sent,
                 saved: sent,
                 catalog: source.catalog.clone(),
+                health: Health {
+                    name: name.clone(),
+                    catalog: source.catalog.clone(),
+                    clock: clock.clone(),
+                    failing: true,
+                },
             };
             tokio::spawn(run(transport, rx, cursor, source.clone()));
             destinations.push(Destination {
@@ -264,6 +271,41 @@ struct Cursor {
     sent: u64,
     saved: u64,
     catalog: Catalog,
+    health: Health,
+}
+
+/// How a destination's sends stand, kept in the catalog for `audit forwarding`: each failure
+/// (one a pause between attempts), and its working again.
+struct Health {
+    name: String,
+    catalog: Catalog,
+    clock: Arc<dyn crate::clock::Clock>,
+    /// Whether the catalog may say it is failing (at the start: it may, from the run before).
+    failing: bool,
+}
+
+impl Health {
+    async fn failed(&mut self, why: &str) {
+        self.failing = true;
+        let at = self.clock.now().as_millis();
+        if let Err(e) = self
+            .catalog
+            .record_forward_failure(&self.name, why, at)
+            .await
+        {
+            tracing::warn!(destination = %self.name, error = %e, "could not keep a forwarding failure");
+        }
+    }
+
+    async fn working(&mut self) {
+        if self.failing {
+            match self.catalog.record_forward_working(&self.name).await {
+                Ok(()) => self.failing = false,
+                Err(e) => tracing::warn!(destination = %self.name, error = %e,
+                    "could not keep that forwarding works again"),
+            }
+        }
+    }
 }
 
 impl Cursor {
@@ -336,7 +378,7 @@ async fn run(
             )
             .await;
         }
-        transport.send(&record).await;
+        transport.send(&record, &mut cursor.health).await;
         cursor.sent = record.seq;
     }
 }
@@ -418,7 +460,7 @@ async fn catch_up(
                         kind: Cow::Owned(kind),
                         json,
                     };
-                    transport.send(&record).await;
+                    transport.send(&record, &mut cursor.health).await;
                 }
                 None => tracing::error!(destination = %cursor.name, seq,
                     "a ledger record's body does not open; not forwarded"),
@@ -581,7 +623,7 @@ impl Transport {
     /// Sends `r`: over TLS and TCP, reconnecting with a growing pause until it is written; over
     /// UDP, one datagram (no answer to wait for); to the file, again after a pause while
     /// writing fails.
-    async fn send(&mut self, r: &Forwarded) {
+    async fn send(&mut self, r: &Forwarded, health: &mut Health) {
         let mut backoff = Duration::from_millis(200);
         loop {
             let sent = match self {
@@ -638,6 +680,7 @@ impl Transport {
                     let msg = syslog_line(r, host);
                     let bytes = &msg.as_bytes()[..msg.len().min(MAX_DATAGRAM)];
                     let _ = socket.send_to(bytes, *addr).await;
+                    health.working().await;
                     return;
                 }
                 Transport::JsonlFile { path, file } => {
@@ -655,10 +698,14 @@ impl Transport {
                 }
             };
             match sent {
-                Ok(()) => return,
+                Ok(()) => {
+                    health.working().await;
+                    return;
+                }
                 Err(why) => {
                     let name = self.name();
                     tracing::warn!(destination = %name, error = %why, "forwarding failed; retrying");
+                    health.failed(&why).await;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }

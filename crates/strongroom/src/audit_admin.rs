@@ -198,17 +198,21 @@ async fn forwarding(data_dir: &Path, format: crate::cli::ListFormat) -> anyhow::
     let admin = crate::admin::open_for(data_dir, false).await?;
     let cursors = admin.catalog().forward_cursors().await?;
     admin.close().await;
-    let rows = cursors.iter().map(|(destination, seq)| {
-        let sent = u64::try_from(*seq).unwrap_or(0);
-        (destination, sent, head.saturating_sub(sent))
+    let time = |ms: Option<i64>| ms.map(|ms| events::Time::from_millis(ms).to_string());
+    let rows = cursors.iter().map(|c| {
+        let sent = u64::try_from(c.seq).unwrap_or(0);
+        (c, sent, head.saturating_sub(sent))
     });
     match format {
         crate::cli::ListFormat::Jsonl => {
-            for (destination, sent, behind) in rows {
+            for (c, sent, behind) in rows {
                 let line = serde_json::json!({
-                    "destination": destination,
+                    "destination": c.destination,
                     "last_sent": sent,
                     "behind": behind,
+                    "failing_since": time(c.failing_since),
+                    "last_failure": c.last_failure,
+                    "last_failure_at": time(c.last_failure_at),
                 });
                 println!("{line}");
             }
@@ -222,11 +226,21 @@ async fn forwarding(data_dir: &Path, format: crate::cli::ListFormat) -> anyhow::
                 "{:<48}  {:>12}  {:>10}",
                 "destination", "last sent", "behind"
             );
-            for (destination, sent, behind) in rows {
+            for (c, sent, behind) in rows {
                 println!(
                     "{:<48}  {sent:>12}  {behind:>10}",
-                    crate::printable::printable(destination)
+                    crate::printable::printable(&c.destination)
                 );
+                let why = || crate::printable::printable(c.last_failure.as_deref().unwrap_or(""));
+                match (time(c.failing_since), time(c.last_failure_at)) {
+                    (Some(since), Some(last)) => {
+                        println!("  FAILING since {since}; last failure at {last}: {}", why())
+                    }
+                    (None, Some(last)) => {
+                        println!("  last failure at {last}: {} (working since)", why())
+                    }
+                    _ => {}
+                }
             }
             println!("(the ledger's last record: {head})");
         }

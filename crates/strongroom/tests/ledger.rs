@@ -1256,12 +1256,13 @@ fn records_reach_a_siem_over_tls_and_only_a_siem_it_trusts() {
         )
         .unwrap();
     };
-    let last_sent = |server: &Server| -> u64 {
+    let forwarding = |server: &Server| -> serde_json::Value {
         let out = server.ok(&["audit", "forwarding", "--format", "jsonl"]);
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["destination"], destination.as_str(), "{out}");
-        v["last_sent"].as_u64().unwrap()
+        v
     };
+    let last_sent = |server: &Server| forwarding(server)["last_sent"].as_u64().unwrap();
 
     // The SIEM's certificate is from an authority the server does not trust: no message.
     let alice = server.account("acme", "alice", "full");
@@ -1274,6 +1275,19 @@ fn records_reach_a_siem_over_tls_and_only_a_siem_it_trusts() {
             .contains("invalid peer certificate: UnknownIssuer")
     });
     assert_eq!(last_sent(&server), 0);
+    // `audit forwarding` says it is failing, and why.
+    let v = forwarding(&server);
+    assert!(v["failing_since"].is_string(), "{v}");
+    assert_eq!(
+        v["last_failure"], "invalid peer certificate: UnknownIssuer",
+        "{v}"
+    );
+    let table = server.ok(&["audit", "forwarding"]);
+    assert!(
+        table.contains("  FAILING since ")
+            && table.contains(": invalid peer certificate: UnknownIssuer"),
+        "{table}"
+    );
 
     // The SIEM asks for a client certificate and is shown none: it refuses the connection once
     // the handshake is done on the server's side (TLS 1.3), a round trip later (each byte held
@@ -1325,6 +1339,20 @@ fn records_reach_a_siem_over_tls_and_only_a_siem_it_trusts() {
     wait_until("the cursor did not move", 10, 200, || {
         last_sent(&server) >= *seqs.last().unwrap()
     });
+    // Working: no longer failing, the last failure kept.
+    let v = forwarding(&server);
+    assert!(v["failing_since"].is_null(), "{v}");
+    assert!(
+        v["last_failure"]
+            .as_str()
+            .is_some_and(|w| w.contains("CertificateRequired")),
+        "{v}"
+    );
+    let table = server.ok(&["audit", "forwarding"]);
+    assert!(
+        table.contains(" (working since)") && !table.contains("FAILING"),
+        "{table}"
+    );
 
     // Syslog in clear to another host, and a client key others may read, refuse the start.
     server.stop();
