@@ -286,7 +286,9 @@ impl Destination {
                     .body(body.to_owned())
                     .send()
                     .await
-                    .map_err(|e| with_causes(&e))?;
+                    // Without the URL: a receiver's URL may carry its token, and the failure
+                    // is kept in the catalog and the ledger.
+                    .map_err(|e| with_causes(&e.without_url()))?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
@@ -308,8 +310,8 @@ impl Destination {
     }
 }
 
-/// `e` and what caused it, each once (`error sending request for url (…): client error
-/// (Connect): invalid peer certificate: UnknownIssuer`): a failure's record says why.
+/// `e` and what caused it, each once (`error sending request: client error (Connect):
+/// invalid peer certificate: UnknownIssuer`): a failure's record says why.
 fn with_causes(e: &dyn std::error::Error) -> String {
     let mut said = e.to_string();
     let mut cause = e.source();
