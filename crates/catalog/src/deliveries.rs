@@ -227,6 +227,30 @@ impl Catalog {
             .collect())
     }
 
+    /// Forgets the cursors of the SIEM destinations not in `configured` (no longer in the
+    /// server's configuration: one configured again starts afresh, at the ledger's head);
+    /// returns those forgotten.
+    pub async fn forget_forward_cursors_except(
+        &self,
+        configured: &[String],
+    ) -> Result<Vec<String>> {
+        let kept: Vec<(String,)> = sqlx::query_as("SELECT destination FROM forward_cursors")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut gone = Vec::new();
+        for (destination,) in kept {
+            if !configured.contains(&destination) {
+                sqlx::query("DELETE FROM forward_cursors WHERE destination = ?")
+                    .bind(&destination)
+                    .execute(&self.pool)
+                    .await?;
+                gone.push(destination);
+            }
+        }
+        gone.sort();
+        Ok(gone)
+    }
+
     /// `destination`'s send failed at `at` (Unix ms) for `why`: failing since then unless it
     /// was already.
     pub async fn record_forward_failure(

@@ -2085,13 +2085,22 @@ async fn forward_cursors_only_move_on() {
     cat.reset_forward_cursor(tcp, 5).await.unwrap();
     assert_eq!(cat.forward_cursor(tcp).await.unwrap(), Some(5));
     cat.set_forward_cursor(tcp, 12).await.unwrap();
-    let cursors: Vec<(String, i64)> = (cat.forward_cursors().await.unwrap().into_iter())
-        .map(|c| (c.destination, c.seq))
-        .collect();
+    let cursors = || async {
+        (cat.forward_cursors().await.unwrap().into_iter())
+            .map(|c| (c.destination, c.seq))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        cursors,
+        cursors().await,
         [("jsonl-file /x".to_owned(), 3), (tcp.to_owned(), 12)]
     );
+    // A destination no longer configured is forgotten.
+    let gone = cat
+        .forget_forward_cursors_except(&[tcp.to_owned(), "syslog-udp 127.0.0.1:514".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(gone, ["jsonl-file /x"]);
+    assert_eq!(cursors().await, [(tcp.to_owned(), 12)]);
 }
 
 /// A destination's failures: failing since the first of a run of them, the last one's why and

@@ -183,6 +183,16 @@ impl Forwarder {
                 file: None,
             });
         }
+        let names: Vec<String> = transports.iter().map(Transport::name).collect();
+        match source.catalog.forget_forward_cursors_except(&names).await {
+            Ok(gone) => {
+                for destination in gone {
+                    tracing::info!(%destination,
+                        "a SIEM destination no longer configured is forgotten (configured again, it starts at the ledger's head)");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the SIEM destinations kept"),
+        }
         let mut destinations = Vec::new();
         for transport in transports {
             let name = transport.name();

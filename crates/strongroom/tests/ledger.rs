@@ -1165,6 +1165,21 @@ fn forwarding_goes_on_from_a_ledger_behind_its_cursor() {
             .log()
             .contains("the ledger is behind where forwarding had reached")
     );
+    // The destination taken out of the configuration: forgotten at the next start, not shown
+    // falling ever further behind.
+    assert!(server.ok(&["audit", "forwarding"]).contains("jsonl-file "));
+    server.stop();
+    let config = server.data_dir().join("strongroom.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without = text.replace(&format!("jsonl_file = \"{}\"\n", file.display()), "");
+    assert_ne!(without, text);
+    std::fs::write(&config, without).unwrap();
+    server.start_again();
+    let table = server.ok(&["audit", "forwarding"]);
+    assert!(
+        table.starts_with("no destination has been forwarded to"),
+        "{table}"
+    );
 }
 
 /// Records reach a SIEM over TLS (RFC 5425) only where each side's certificate holds: the
