@@ -808,11 +808,26 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Stream<S> {
             .await
         };
         let outcome = written.await;
+        let now = std::time::Instant::now();
         match outcome {
-            Ok(()) => self.wrote(framed, std::time::Instant::now()),
+            Ok(()) if fresh => {
+                self.written_again(now);
+                self.wrote(framed, now);
+            }
+            Ok(()) => self.wrote(framed, now),
             Err(_) => self.conn = None,
         }
         outcome
+    }
+
+    /// The recent messages were written again, at `at`, on a new connection: they are kept as
+    /// written then, so that only a connection that lasts lets them go (a SIEM that refuses
+    /// every connection, once its refusal comes after the first message, would otherwise see
+    /// them age out, unread, after [`RESEND_SECS`]).
+    fn written_again(&mut self, at: std::time::Instant) {
+        for (t, _) in self.recent.iter_mut() {
+            *t = at;
+        }
     }
 
     /// `framed` was written at `at`: kept, and what is now too old or too much forgotten.
@@ -938,6 +953,23 @@ mod tests {
             .collect();
         assert_eq!(kept, ['d', 'e']);
         assert_eq!(s.recent_bytes, RESEND_BYTES - 50);
+    }
+
+    #[test]
+    fn messages_written_again_are_kept_as_new() {
+        let mut s: Stream<tokio::net::TcpStream> = Stream::default();
+        let t0 = std::time::Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        s.wrote("a".into(), at(0));
+        s.wrote("b".into(), at(10));
+        // A new connection at 25 s: both written again then.
+        s.written_again(at(25));
+        s.wrote("c".into(), at(50));
+        assert_eq!(s.recent.len(), 3);
+        // 30 s after they were written again, they go.
+        s.wrote("d".into(), at(56));
+        let kept: Vec<&str> = s.recent.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(kept, ["c", "d"]);
     }
 
     #[test]
