@@ -137,7 +137,9 @@ pub struct Forwarder {
 impl Forwarder {
     /// Starts one task per configured destination. Each goes on from its cursor in the
     /// catalog; one never started before begins after record `head` (the ledger's last at
-    /// start: a new destination is not sent the ledger's past).
+    /// start: a new destination is not sent the ledger's past); the cursors of destinations
+    /// no longer configured are forgotten. Refuses syslog in clear to an address that is not
+    /// loopback, and a TLS destination whose address or files do not serve.
     pub async fn start(
         config: &ForwardConfig,
         source: LedgerSource,
